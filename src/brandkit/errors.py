@@ -1,0 +1,185 @@
+"""The one error tree of brandkit.
+
+Every error brandkit raises derives from :class:`BrandkitError`, so a caller can catch one
+class. Errors that come from a platform keep the platform's own message.
+
+```
+BrandkitError
+├── ConfigurationError      unknown platform, missing credential or extra, bad settings file
+├── ContentError            the post breaks a rule of the platform; raised before any I/O
+│   └── MediaError          a media file that cannot be read or is of the wrong kind
+└── PlatformError           the platform (or the way to it) refused or failed
+    ├── AuthError           401/403, an expired or revoked token
+    ├── RateLimited         .reset_at, .retry_after, .bucket
+    ├── Rejected            a 4xx the platform will not accept (duplicate, policy, validation)
+    ├── PlatformUnavailable a 5xx
+    └── TransportError      the request did not complete; .maybe_delivered
+```
+
+Secrets never appear in messages: messages are built from platform answers and from field
+names, never from credentials.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = [
+    "AuthError",
+    "BrandkitError",
+    "ConfigurationError",
+    "ContentError",
+    "MediaError",
+    "PlatformError",
+    "PlatformUnavailable",
+    "RateLimited",
+    "Rejected",
+    "TransportError",
+]
+
+
+class BrandkitError(Exception):
+    """The base of every error brandkit raises."""
+
+
+class ConfigurationError(BrandkitError):
+    """brandkit is set up wrongly: an unknown platform, a missing credential, a bad file."""
+
+
+class ContentError(BrandkitError, ValueError):
+    """The content breaks a rule; raised before anything is sent.
+
+    Attributes:
+        field: the field at fault (``"text"``, ``"media[1].alt"``, ...), or ``None``.
+        platform: the platform whose rule is broken, or ``None`` for a rule of the model.
+        over_by: for length errors, by how much the content is over the limit.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        platform: str | None = None,
+        over_by: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.field = field
+        self.platform = platform
+        self.over_by = over_by
+
+
+class MediaError(ContentError):
+    """A media file cannot be read, is of an unsupported type, or breaks a size rule."""
+
+
+class PlatformError(BrandkitError):
+    """The platform refused the request or could not be reached.
+
+    Attributes:
+        platform: the platform's name (``"x"``, ``"mastodon"``, ...).
+        status_code: the HTTP status, when there was a response.
+        platform_message: the platform's own words, unchanged.
+        code: the platform's own error code or name, when it gives one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        platform: str | None = None,
+        status_code: int | None = None,
+        platform_message: str | None = None,
+        code: str | int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.platform = platform
+        self.status_code = status_code
+        self.platform_message = platform_message
+        self.code = code
+
+    def to_dict(self) -> dict[str, Any]:
+        """The error as plain data (for the outbox and for logs)."""
+        return {
+            "type": type(self).__name__,
+            "message": str(self),
+            "platform": self.platform,
+            "status_code": self.status_code,
+            "platform_message": self.platform_message,
+            "code": self.code,
+        }
+
+
+class AuthError(PlatformError):
+    """The credentials were refused (invalid, expired and not refreshable, or revoked)."""
+
+
+class RateLimited(PlatformError):
+    """The platform (or brandkit's governor, to avoid a refusal) says: not now.
+
+    Attributes:
+        reset_at: when the limit resets (aware UTC datetime), if known.
+        retry_after: seconds to wait from the moment the error was raised, if known.
+        bucket: the rate-limit bucket, e.g. ``"x:post"`` or ``"bluesky:write"``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reset_at: datetime | None = None,
+        retry_after: float | None = None,
+        bucket: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.reset_at = reset_at
+        self.retry_after = retry_after
+        self.bucket = bucket
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data["reset_at"] = self.reset_at.astimezone(UTC).isoformat() if self.reset_at else None
+        data["retry_after"] = self.retry_after
+        data["bucket"] = self.bucket
+        return data
+
+
+class Rejected(PlatformError):
+    """The platform will not accept this request as it is (validation, policy, duplicate).
+
+    Attributes:
+        duplicate: the platform says the same content was already posted.
+        existing_id: the id of the earlier post, when the platform names it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        duplicate: bool = False,
+        existing_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.duplicate = duplicate
+        self.existing_id = existing_id
+
+
+class PlatformUnavailable(PlatformError):
+    """The platform answered with a server error (5xx) or said it is down."""
+
+
+class TransportError(PlatformError):
+    """The request did not complete (connection refused or dropped, timeout).
+
+    Attributes:
+        maybe_delivered: ``True`` when the request may have reached the platform and taken
+            effect (the connection broke after the body was sent). Such a create must never
+            be re-sent blindly.
+    """
+
+    def __init__(self, message: str, *, maybe_delivered: bool, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.maybe_delivered = maybe_delivered

@@ -1,0 +1,1 @@
+"""Exact text rules per platform (placeholder until the engine lands)."""

@@ -1,0 +1,6 @@
+"""The content model (what the user means) and rendering (what each platform gets)."""
+
+from brandkit.content._media import Media, MediaKind
+from brandkit.content._model import PLATFORM_NAMES, Link, Post, Variant
+
+__all__ = ["PLATFORM_NAMES", "Link", "Media", "MediaKind", "Post", "Variant"]

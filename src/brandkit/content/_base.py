@@ -1,0 +1,60 @@
+"""The base of every content model: frozen, strict about unknown fields, typed errors."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Self
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from brandkit.errors import ContentError, MediaError
+
+__all__ = ["ContentModel", "content_error"]
+
+
+def content_error(model: type[BaseModel], exc: ValidationError) -> ContentError:
+    """Turn pydantic's error into brandkit's: the field named, and what to fix."""
+    errors = exc.errors(include_url=False)
+    for err in errors:
+        # An error brandkit raised inside a validator keeps its own class and message.
+        original = (err.get("ctx") or {}).get("error")
+        if isinstance(original, ContentError):
+            return original
+    first = errors[0]
+    field = ".".join(str(p) for p in first["loc"]) or None
+    where = f"{model.__name__}.{field}" if field else model.__name__
+    msg = first["msg"]
+    if first["type"] == "extra_forbidden":
+        msg = f"unknown field; known fields: {', '.join(sorted(model.model_fields))}"
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    cls = MediaError if field and field.startswith("media") else ContentError
+    return cls(f"{where}: {msg}{more}", field=field)
+
+
+class ContentModel(BaseModel):
+    """Frozen pydantic model whose invalid input raises :class:`ContentError`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=False)
+
+    if not TYPE_CHECKING:
+        # Hidden from type checkers so that the generated, typed __init__ signature stays.
+        def __init__(self, **data: Any) -> None:
+            try:
+                super().__init__(**data)
+            except ValidationError as exc:
+                raise content_error(type(self), exc) from None
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
+        """Validate ``obj``; raises :class:`ContentError` instead of pydantic's error."""
+        try:
+            return super().model_validate(obj, *args, **kwargs)
+        except ValidationError as exc:
+            raise content_error(cls, exc) from None
+
+    @classmethod
+    def model_validate_json(cls, json_data: str | bytes | bytearray, *args: Any, **kwargs: Any) -> Self:
+        """Validate JSON; raises :class:`ContentError` instead of pydantic's error."""
+        try:
+            return super().model_validate_json(json_data, *args, **kwargs)
+        except ValidationError as exc:
+            raise content_error(cls, exc) from None

@@ -183,3 +183,8 @@ class TransportError(PlatformError):
     def __init__(self, message: str, *, maybe_delivered: bool, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.maybe_delivered = maybe_delivered
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data["maybe_delivered"] = self.maybe_delivered
+        return data

@@ -1,0 +1,202 @@
+"""A delivery: one post to one account, its state, and what the platform made of it."""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+
+from brandkit.content._model import Post
+from brandkit.errors import BrandkitError, ContentError, PlatformError
+from brandkit.platforms._base import PartRef
+
+__all__ = ["Delivery", "DeliveryStatus", "new_tid"]
+
+_B32 = "234567abcdefghijklmnopqrstuvwxyz"
+_last_tid_us = 0
+_clock_id = int.from_bytes(os.urandom(2), "big") & 0x3FF
+
+
+def new_tid(now_us: int | None = None) -> str:
+    """A new AT Protocol TID: 13 base32-sortable characters from the time in microseconds
+    and a random clock id. Strictly increasing within a process.
+
+    brandkit uses TIDs as per-part idempotency keys: Bluesky takes them as record keys and
+    Mastodon as ``Idempotency-Key``.
+    """
+    global _last_tid_us
+    us = now_us if now_us is not None else time.time_ns() // 1000
+    if us <= _last_tid_us:
+        us = _last_tid_us + 1
+    _last_tid_us = us
+    value = ((us & ((1 << 53) - 1)) << 10) | _clock_id
+    out = []
+    for _ in range(13):
+        out.append(_B32[value & 31])
+        value >>= 5
+    return "".join(reversed(out))
+
+
+class DeliveryStatus(enum.StrEnum):
+    """Where a delivery is.
+
+    ``pending → sending → sent | failed | unknown``; ``unknown`` (the outcome of a create is
+    not known) is resolved by looking the post up, never by a blind re-send. ``cancelled``
+    and ``deleted`` are set by the user.
+    """
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    CANCELLED = "cancelled"
+    DELETED = "deleted"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@attrs.define(eq=False)
+class Delivery:
+    """One post to one account.
+
+    Attributes:
+        id: brandkit's id for the delivery.
+        account: the account's key (``platform:name``).
+        platform: the platform's name.
+        status: see :class:`DeliveryStatus`.
+        post: the post.
+        keys: one idempotency key per part (TIDs), fixed before the first byte is sent.
+        parts: the parts the platform confirmed, in thread order.
+        error: why it failed or is unknown (a typed brandkit error), else ``None``.
+        attempts: how many times publishing was attempted.
+        created_at, updated_at: aware UTC times.
+    """
+
+    account: str
+    platform: str
+    post: Post
+    id: str = attrs.field(factory=lambda: uuid.uuid4().hex)
+    status: DeliveryStatus = DeliveryStatus.PENDING
+    keys: list[str] = attrs.field(factory=list)
+    parts: list[PartRef] = attrs.field(factory=list)
+    error: BrandkitError | None = None
+    attempts: int = 0
+    created_at: datetime = attrs.field(factory=_now)
+    updated_at: datetime = attrs.field(factory=_now)
+
+    @property
+    def ok(self) -> bool:
+        """The post is fully published."""
+        return self.status is DeliveryStatus.SENT
+
+    @property
+    def ids(self) -> list[str]:
+        """The platform ids of every published part."""
+        return [p.id for p in self.parts]
+
+    @property
+    def urls(self) -> list[str]:
+        """The public URLs of every published part that has one."""
+        return [p.url for p in self.parts if p.url]
+
+    @property
+    def url(self) -> str | None:
+        """The public URL of the first part."""
+        return self.urls[0] if self.urls else None
+
+    def error_dict(self) -> dict[str, Any] | None:
+        """The error as plain data, or ``None``."""
+        err = self.error
+        if err is None:
+            return None
+        if isinstance(err, PlatformError):
+            return err.to_dict()
+        data: dict[str, Any] = {"type": type(err).__name__, "message": str(err)}
+        if isinstance(err, ContentError):
+            data.update(field=err.field, platform=err.platform, over_by=err.over_by)
+        return data
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data (secrets are never part of a delivery)."""
+        return {
+            "id": self.id,
+            "account": self.account,
+            "platform": self.platform,
+            "status": self.status.value,
+            "post": json.loads(self.post.model_dump_json()),
+            "keys": list(self.keys),
+            "parts": [p.to_dict() for p in self.parts],
+            "error": self.error_dict(),
+            "attempts": self.attempts,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Delivery:
+        """Back from :meth:`to_dict`; a stored error comes back as the same error class."""
+        return cls(
+            id=data["id"],
+            account=data["account"],
+            platform=data["platform"],
+            status=DeliveryStatus(data["status"]),
+            post=Post.model_validate(data["post"]),
+            keys=list(data.get("keys") or []),
+            parts=[PartRef.from_dict(p) for p in data.get("parts") or []],
+            error=error_from_dict(data.get("error")),
+            attempts=int(data.get("attempts") or 0),
+            created_at=datetime.fromisoformat(data["created_at"]),
+            updated_at=datetime.fromisoformat(data["updated_at"]),
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"Delivery(id={self.id!r}, account={self.account!r}, status={self.status.value!r}, "
+            f"urls={self.urls!r}, error={str(self.error) if self.error else None!r})"
+        )
+
+
+def error_from_dict(data: dict[str, Any] | None) -> BrandkitError | None:
+    """Rebuild a stored error as its brandkit class, keeping the platform's message."""
+    if not data:
+        return None
+    from brandkit import errors
+
+    cls = getattr(errors, str(data.get("type")), None)
+    message = str(data.get("message", ""))
+    if not (isinstance(cls, type) and issubclass(cls, BrandkitError)):
+        return BrandkitError(message)
+    if issubclass(cls, PlatformError):
+        kwargs: dict[str, Any] = {
+            "platform": data.get("platform"),
+            "status_code": data.get("status_code"),
+            "platform_message": data.get("platform_message"),
+            "code": data.get("code"),
+        }
+        if issubclass(cls, errors.TransportError):
+            kwargs["maybe_delivered"] = bool(data.get("maybe_delivered", True))
+        if issubclass(cls, errors.RateLimited):
+            reset = data.get("reset_at")
+            kwargs.update(
+                reset_at=datetime.fromisoformat(reset) if reset else None,
+                retry_after=data.get("retry_after"),
+                bucket=data.get("bucket"),
+            )
+        return cls(message, **kwargs)
+    if issubclass(cls, ContentError):
+        return cls(
+            message,
+            field=data.get("field"),
+            platform=data.get("platform"),
+            over_by=data.get("over_by"),
+        )
+    return cls(message)

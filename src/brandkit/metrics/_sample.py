@@ -1,0 +1,102 @@
+"""One metric value at one moment: the unit of brandkit's analytics."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+
+__all__ = ["METRICS", "Metric", "MetricSample"]
+
+
+class Metric(enum.StrEnum):
+    """Canonical metric names; each platform's own name is kept beside the value."""
+
+    IMPRESSIONS = "impressions"
+    REACH = "reach"
+    LIKES = "likes"
+    REPOSTS = "reposts"
+    REPLIES = "replies"
+    QUOTES = "quotes"
+    BOOKMARKS = "bookmarks"
+    LINK_CLICKS = "link_clicks"
+    PROFILE_CLICKS = "profile_clicks"
+    VIDEO_VIEWS = "video_views"
+    SHARES = "shares"
+    FOLLOWERS = "followers"
+
+
+METRICS: tuple[str, ...] = tuple(m.value for m in Metric)
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("fetched_at must be timezone-aware")
+    return value.astimezone(UTC)
+
+
+@attrs.frozen
+class MetricSample:
+    """A metric of a post (or of an account, when ``post_id`` is ``None``) at ``fetched_at``.
+
+    Attributes:
+        platform: the platform's name.
+        account: the account's key (``platform:name``).
+        metric: the canonical name (see :class:`Metric`).
+        value: the number, or ``None`` when unavailable.
+        fetched_at: when brandkit read it (aware UTC); repeated samples form a time series.
+        post_id: the platform's id of the post; ``None`` for account metrics.
+        raw_name: the platform's own name for the metric (``"favourites_count"``, ...).
+        available: ``False`` when the platform does not offer the metric or has retired it.
+        reason: why it is unavailable.
+        delivery_id: brandkit's delivery the post came from, when known.
+        campaign: the post's campaign, when known.
+        posted_at: when the post was published, when known.
+    """
+
+    platform: str
+    account: str
+    metric: str
+    value: float | None
+    fetched_at: datetime = attrs.field(converter=_utc)
+    post_id: str | None = None
+    raw_name: str | None = None
+    available: bool = True
+    reason: str | None = None
+    delivery_id: str | None = None
+    campaign: str | None = None
+    posted_at: datetime | None = None
+
+    @classmethod
+    def unavailable(
+        cls,
+        *,
+        platform: str,
+        account: str,
+        metric: str,
+        reason: str,
+        fetched_at: datetime | None = None,
+        post_id: str | None = None,
+        raw_name: str | None = None,
+    ) -> MetricSample:
+        """A metric the platform does not offer (or has retired), with the reason."""
+        return cls(
+            platform=platform,
+            account=account,
+            metric=metric,
+            value=None,
+            fetched_at=fetched_at or datetime.now(UTC),
+            post_id=post_id,
+            raw_name=raw_name,
+            available=False,
+            reason=reason,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (times as ISO 8601)."""
+        data = attrs.asdict(self)
+        data["fetched_at"] = self.fetched_at.isoformat()
+        data["posted_at"] = self.posted_at.isoformat() if self.posted_at else None
+        return data

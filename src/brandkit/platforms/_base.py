@@ -1,0 +1,304 @@
+"""What an adapter is: capabilities (data) plus flows (generators), and no I/O."""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import attrs
+import httpx
+
+from brandkit._flow import Flow
+from brandkit.errors import (
+    AuthError,
+    PlatformError,
+    PlatformUnavailable,
+    RateLimited,
+    Rejected,
+)
+
+if TYPE_CHECKING:
+    from brandkit.accounts import Account
+    from brandkit.metrics._sample import MetricSample
+    from brandkit.content._render import Rendered, RenderedPart
+
+__all__ = [
+    "Adapter",
+    "Capabilities",
+    "MediaRules",
+    "PartRef",
+    "RatePolicy",
+    "ThreadContext",
+]
+
+
+@attrs.frozen
+class RatePolicy:
+    """A declared rate limit, so that the first request of a run is already paced.
+
+    Attributes:
+        bucket: the bucket name that ``Send.bucket`` refers to (e.g. ``"post"``).
+        limit: how many units the window allows.
+        window: the window in seconds.
+        scope: ``"account"`` (per user) or ``"app"`` (shared by every account of the app).
+    """
+
+    bucket: str
+    limit: int
+    window: float
+    scope: str = "account"
+
+
+@attrs.frozen
+class MediaRules:
+    """What media a platform accepts on one post.
+
+    Attributes:
+        max_items: most attachments on one post (0: no media).
+        max_videos: most videos on one post.
+        max_gifs: most animated GIFs on one post.
+        mix: images and videos may be mixed on one post.
+        image_types: accepted image mime types.
+        video_types: accepted video mime types.
+        max_image_bytes: largest image in bytes.
+        max_gif_bytes: largest animated GIF in bytes.
+        max_video_bytes: largest video in bytes.
+        alt_text: the platform takes alt text (else alt text is dropped, with a warning).
+        max_alt_length: longest alt text in characters (``None``: no limit).
+        min_items: fewest attachments (Instagram needs one).
+    """
+
+    max_items: int = 4
+    max_videos: int = 1
+    max_gifs: int = 1
+    mix: bool = False
+    image_types: frozenset[str] = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+    video_types: frozenset[str] = frozenset({"video/mp4", "video/quicktime"})
+    max_image_bytes: int = 5 * 1024 * 1024
+    max_gif_bytes: int = 15 * 1024 * 1024
+    max_video_bytes: int = 512 * 1024 * 1024
+    alt_text: bool = True
+    max_alt_length: int | None = 1000
+    min_items: int = 0
+
+
+@attrs.frozen
+class Capabilities:
+    """What a platform accepts, as data that :func:`brandkit.render` checks before any I/O.
+
+    Attributes:
+        platform: the platform's name.
+        text_options: options passed to the text engine (``brandkit.text.measure``), e.g. an
+            instance's ``max_characters``.
+        caption_options: text options when the post carries media (Telegram captions).
+        threads: long text may become a chain of replies.
+        max_parts: most parts in one thread.
+        media: media rules.
+        link_cards: a link card can be attached.
+        content_warning: content warnings are supported natively.
+        languages: a language can be set.
+        idempotent_create: the platform deduplicates creates (Mastodon key, Bluesky rkey),
+            so a create may be retried safely.
+        delete: posts can be deleted through the API.
+        metrics: post metrics can be collected.
+        media_by_url: the platform fetches media from public URLs (needs a ``media_host``).
+    """
+
+    platform: str
+    text_options: Mapping[str, Any] = attrs.field(factory=dict)
+    caption_options: Mapping[str, Any] | None = None
+    threads: bool = False
+    max_parts: int = 25
+    media: MediaRules = attrs.field(factory=MediaRules)
+    link_cards: bool = False
+    content_warning: bool = False
+    languages: bool = False
+    idempotent_create: bool = False
+    delete: bool = True
+    metrics: bool = True
+    media_by_url: bool = False
+
+
+@attrs.frozen
+class PartRef:
+    """One published part, as the platform knows it.
+
+    Attributes:
+        index: the part's position in its thread (0 for a single post).
+        id: the platform's id (X/Mastodon id, Bluesky rkey, LinkedIn URN, ...).
+        url: the public web address, when there is one.
+        uri: the platform's own reference (Bluesky AT URI), if different from ``id``.
+        cid: the content hash (Bluesky strong refs).
+        extra: other platform data a later step needs.
+    """
+
+    index: int
+    id: str
+    url: str | None = None
+    uri: str | None = None
+    cid: str | None = None
+    extra: Mapping[str, Any] = attrs.field(factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for storage."""
+        return attrs.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PartRef:
+        """Back from :meth:`to_dict`."""
+        return cls(**data)
+
+
+@attrs.frozen
+class ThreadContext:
+    """Where a part goes: the parts of its thread already published, and its own key.
+
+    Attributes:
+        key: a per-part idempotency key, stable across retries and restarts (a TID, usable
+            as a Bluesky rkey and as a Mastodon ``Idempotency-Key``).
+        previous: the parts already published, in order; ``previous[0]`` is the root.
+    """
+
+    key: str
+    previous: Sequence[PartRef] = ()
+
+    @property
+    def root(self) -> PartRef | None:
+        return self.previous[0] if self.previous else None
+
+    @property
+    def parent(self) -> PartRef | None:
+        return self.previous[-1] if self.previous else None
+
+
+class Adapter(ABC):
+    """One platform. Subclass it, set ``name`` and ``capabilities``, write the flows.
+
+    An adapter instance belongs to one account and keeps its session state (tokens, a
+    resolved user id). Flows never do I/O themselves: they yield ``Send``/``Wait`` steps.
+    Third-party adapters register through the entry-point group ``brandkit.platforms`` and
+    join :class:`brandkit.testing.conformance.AdapterConformance` with one class statement.
+    """
+
+    name: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+    rate_policies: ClassVar[tuple[RatePolicy, ...]] = ()
+    metrics_batch_size: ClassVar[int] = 1
+
+    def __init__(self, account: Account) -> None:
+        self.account = account
+
+    # -- flows -------------------------------------------------------------------------------
+
+    def prepare(self) -> Flow[Capabilities]:
+        """Log in if needed and learn account-specific limits; returns the capabilities.
+
+        The default needs no request. Mastodon reads its instance's limits here.
+        """
+        return self.capabilities
+        yield  # pragma: no cover
+
+    @abstractmethod
+    def publish_part(
+        self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
+    ) -> Flow[PartRef]:
+        """Publish one part (uploading its media first) as a reply to ``thread.parent``."""
+
+    @abstractmethod
+    def delete_part(self, ref: PartRef) -> Flow[None]:
+        """Delete one published part. Deleting what is already gone is not an error."""
+
+    def find_part(
+        self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
+    ) -> Flow[PartRef | None]:
+        """Find this part if an earlier attempt published it (find-my-post); else ``None``.
+
+        Used when an attempt's outcome is unknown. The default cannot look, and says so by
+        raising; adapters of platforms that can read back recent posts override it.
+        """
+        raise NotImplementedError(f"{self.name} cannot look up an earlier attempt")
+        yield  # pragma: no cover
+
+    def collect_metrics(self, refs: Sequence[PartRef]) -> Flow[list[MetricSample]]:
+        """Metrics of up to ``metrics_batch_size`` posts in as few requests as possible.
+
+        Metrics the platform does not offer come back as unavailable samples with a reason.
+        """
+        raise NotImplementedError(f"{self.name} has no metrics flow")
+        yield  # pragma: no cover
+
+    def collect_account_metrics(self) -> Flow[list[MetricSample]]:
+        """Account-level metrics (followers)."""
+        raise NotImplementedError(f"{self.name} has no account metrics flow")
+        yield  # pragma: no cover
+
+    @property
+    def app_id(self) -> str:
+        """Who shares app-level rate limits: the API host by default."""
+        return httpx.URL(self.account.base_url).host
+
+    def public_url(self, ref: PartRef) -> str | None:
+        """The public web address of a part, if the platform has one."""
+        return ref.url
+
+    # -- helpers for subclasses --------------------------------------------------------------
+
+    def error_for(self, response: httpx.Response) -> PlatformError:
+        """Turn an error response into a typed error that carries the platform's message.
+
+        The default reads the common JSON shapes; adapters override it for their own.
+        """
+        message = _platform_message(response)
+        return classify(self.name, response, message)
+
+    def check(self, response: httpx.Response) -> httpx.Response:
+        """Return the response if it succeeded, else raise its typed error."""
+        if response.is_success:
+            return response
+        raise self.error_for(response)
+
+
+def _platform_message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except (ValueError, json.JSONDecodeError):
+        return response.text[:500] or response.reason_phrase
+    if isinstance(body, dict):
+        for key in ("detail", "message", "error_description", "error", "title", "description"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return value
+            if isinstance(value, dict) and isinstance(value.get("message"), str):
+                return str(value["message"])
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            return str(errors[0].get("message") or errors[0].get("detail") or errors[0])
+    return response.text[:500]
+
+
+def classify(
+    platform: str,
+    response: httpx.Response,
+    message: str,
+    *,
+    code: str | int | None = None,
+    retry_after: float | None = None,
+) -> PlatformError:
+    """The typed error for an HTTP status: 401/403 auth, 429 rate limit, 5xx unavailable."""
+    status = response.status_code
+    text = f"{platform} answered {status}: {message}"
+    common: dict[str, Any] = {
+        "platform": platform,
+        "status_code": status,
+        "platform_message": message,
+        "code": code,
+    }
+    if status == 429:
+        return RateLimited(text, retry_after=retry_after, **common)
+    if status == 401:
+        return AuthError(text, **common)
+    if status >= 500:
+        return PlatformUnavailable(text, **common)
+    return Rejected(text, **common)

@@ -1,0 +1,139 @@
+"""The built-in platforms' capabilities, from ``platforms.md`` (sources cited there).
+
+They live apart from the adapters so that :func:`brandkit.render` and ``brandkit preview``
+can check a post for every platform without importing any adapter.
+"""
+
+from __future__ import annotations
+
+from brandkit.platforms._base import Capabilities, MediaRules
+
+__all__ = ["BUILTIN_CAPABILITIES"]
+
+MB = 1000 * 1000
+MiB = 1024 * 1024
+
+_JPEG_PNG = frozenset({"image/jpeg", "image/png"})
+
+BUILTIN_CAPABILITIES: dict[str, Capabilities] = {
+    # X: 4 photos, or 1 GIF, or 1 video; images <= 5 MB, GIF <= 15 MB, video <= 512 MB.
+    "x": Capabilities(
+        platform="x",
+        threads=True,
+        media=MediaRules(
+            max_items=4,
+            max_image_bytes=5 * MB,
+            max_gif_bytes=15 * MB,
+            max_video_bytes=512 * MB,
+            max_alt_length=1000,
+        ),
+        link_cards=False,
+    ),
+    # Mastodon defaults; the adapter replaces them with the instance's own configuration.
+    "mastodon": Capabilities(
+        platform="mastodon",
+        text_options={"max_characters": 500, "characters_reserved_per_url": 23},
+        threads=True,
+        media=MediaRules(
+            max_items=4,
+            mix=False,
+            max_image_bytes=16 * MiB,
+            max_gif_bytes=16 * MiB,
+            max_video_bytes=99 * MiB,
+            video_types=frozenset({"video/mp4", "video/quicktime", "video/webm"}),
+            max_alt_length=1500,
+        ),
+        content_warning=True,
+        languages=True,
+        idempotent_create=True,
+    ),
+    # Bluesky: 4 images of <= 2,000,000 bytes each, or one video; link cards are client-built.
+    "bluesky": Capabilities(
+        platform="bluesky",
+        threads=True,
+        media=MediaRules(
+            max_items=4,
+            max_gifs=0,
+            image_types=frozenset({"image/png", "image/jpeg", "image/webp"}),
+            video_types=frozenset({"video/mp4"}),
+            max_image_bytes=2 * MB,
+            max_video_bytes=100 * MB,
+            max_alt_length=None,  # the lexicon sets no limit
+        ),
+        link_cards=True,
+        languages=True,
+        idempotent_create=True,
+    ),
+    "linkedin": Capabilities(
+        platform="linkedin",
+        threads=False,
+        media=MediaRules(
+            max_items=20,
+            image_types=frozenset({"image/jpeg", "image/png", "image/gif"}),
+            max_image_bytes=5 * MB,
+            max_gif_bytes=5 * MB,
+            max_video_bytes=500 * MB,
+            max_alt_length=4086,
+        ),
+        link_cards=True,
+    ),
+    "facebook": Capabilities(
+        platform="facebook",
+        threads=False,
+        media=MediaRules(
+            max_items=10,
+            image_types=frozenset({"image/jpeg", "image/png", "image/gif"}),
+            max_image_bytes=10 * MB,
+            max_gif_bytes=10 * MB,
+            max_video_bytes=1024 * MB,
+            alt_text=False,
+        ),
+        link_cards=True,
+    ),
+    # Instagram needs media, fetched by Meta from a public URL; feed images are JPEG only.
+    "instagram": Capabilities(
+        platform="instagram",
+        threads=False,
+        media=MediaRules(
+            max_items=10,
+            min_items=1,
+            mix=True,
+            max_gifs=0,
+            image_types=frozenset({"image/jpeg"}),
+            max_image_bytes=8 * MB,
+            max_video_bytes=300 * MB,
+            max_alt_length=1000,
+        ),
+        media_by_url=True,
+    ),
+    "threads": Capabilities(
+        platform="threads",
+        threads=True,
+        media=MediaRules(
+            max_items=20,
+            mix=True,
+            max_gifs=0,
+            image_types=_JPEG_PNG,
+            max_image_bytes=8 * MB,
+            max_video_bytes=1000 * MB,
+            max_alt_length=1000,
+        ),
+        media_by_url=True,
+        link_cards=True,
+    ),
+    # Telegram: text 4096 and caption 1024 UTF-16 units; albums of 2-10.
+    "telegram": Capabilities(
+        platform="telegram",
+        caption_options={"caption": True},
+        threads=False,
+        media=MediaRules(
+            max_items=10,
+            mix=True,
+            max_image_bytes=10 * MB,
+            max_gif_bytes=50 * MB,
+            max_video_bytes=50 * MB,
+            alt_text=False,
+        ),
+        metrics=False,
+    ),
+}

@@ -1,5 +1,61 @@
-"""brandkit: platform-agnostic social-media posting and analytics primitives."""
+"""brandkit: platform-agnostic social-media posting and analytics primitives.
+
+```python
+from brandkit import Account, Client, Post
+
+sky = Account.bluesky(handle="brand.bsky.social", app_password="...")
+with Client() as client:
+    for d in client.publish(Post(text="Hello"), [sky]):
+        print(d.account, d.status, d.urls, d.error)
+```
+"""
 
 from __future__ import annotations
 
+from brandkit._client import AsyncClient, Client, RetryPolicy
+from brandkit.accounts import Account
+from brandkit.content import Link, Media, Post, Rendered, RenderedPart, Variant, render
+from brandkit.delivery import Delivery, DeliveryStatus
+from brandkit.errors import (
+    AuthError,
+    BrandkitError,
+    ConfigurationError,
+    ContentError,
+    MediaError,
+    PlatformError,
+    PlatformUnavailable,
+    RateLimited,
+    Rejected,
+    TransportError,
+)
+from brandkit.metrics import MetricSample
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "Account",
+    "AsyncClient",
+    "AuthError",
+    "BrandkitError",
+    "Client",
+    "ConfigurationError",
+    "ContentError",
+    "Delivery",
+    "DeliveryStatus",
+    "Link",
+    "Media",
+    "MediaError",
+    "MetricSample",
+    "PlatformError",
+    "PlatformUnavailable",
+    "Post",
+    "RateLimited",
+    "Rejected",
+    "Rendered",
+    "RenderedPart",
+    "RetryPolicy",
+    "TransportError",
+    "Variant",
+    "__version__",
+    "render",
+]

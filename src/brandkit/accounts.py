@@ -472,7 +472,7 @@ class Account:
                 if key in secret_keys:
                     raise ConfigurationError(
                         f"{where}: {key} is a secret and must not be written in the file; "
-                        f"write {key}_env = \"VARIABLE\" and set that environment variable"
+                        f'write {key}_env = "VARIABLE" and set that environment variable'
                     )
                 if key.endswith("_env") and key[:-4] in secret_keys:
                     if value not in env or not env[value]:

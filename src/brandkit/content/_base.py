@@ -52,7 +52,9 @@ class ContentModel(BaseModel):
             raise content_error(cls, exc) from None
 
     @classmethod
-    def model_validate_json(cls, json_data: str | bytes | bytearray, *args: Any, **kwargs: Any) -> Self:
+    def model_validate_json(
+        cls, json_data: str | bytes | bytearray, *args: Any, **kwargs: Any
+    ) -> Self:
         """Validate JSON; raises :class:`ContentError` instead of pydantic's error."""
         try:
             return super().model_validate_json(json_data, *args, **kwargs)

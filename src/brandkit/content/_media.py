@@ -11,7 +11,6 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, model_validator
 
 from brandkit.content._base import ContentModel
-
 from brandkit.errors import MediaError
 
 __all__ = ["Media", "MediaKind", "sniff"]

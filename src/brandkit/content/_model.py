@@ -70,9 +70,7 @@ def _tags(v: Any) -> Any:
     for tag in v:
         t = str(tag).strip().lstrip("#＃")
         if not t or any(c.isspace() for c in t):
-            raise ContentError(
-                f"hashtag {tag!r} must be one word without spaces", field="hashtags"
-            )
+            raise ContentError(f"hashtag {tag!r} must be one word without spaces", field="hashtags")
         out.append(t)
     return tuple(out)
 

@@ -91,9 +91,7 @@ def adapter_class(name: str) -> type[Adapter]:
     _load_entry_points()
     path = _KNOWN.get(name)
     if path is None:
-        raise ConfigurationError(
-            f"unknown platform {name!r}; available: {', '.join(available())}"
-        )
+        raise ConfigurationError(f"unknown platform {name!r}; available: {', '.join(available())}")
     module_name, _, attr = path.partition(":")
     try:
         module = importlib.import_module(module_name)

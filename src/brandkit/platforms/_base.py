@@ -21,8 +21,8 @@ from brandkit.errors import (
 
 if TYPE_CHECKING:
     from brandkit.accounts import Account
-    from brandkit.metrics._sample import MetricSample
     from brandkit.content._render import Rendered, RenderedPart
+    from brandkit.metrics._sample import MetricSample
 
 __all__ = [
     "Adapter",

@@ -1,0 +1,657 @@
+"""The two drivers, :class:`Client` and :class:`AsyncClient`, and the core they share.
+
+Everything that decides (thread orchestration, reconciliation, retry and pacing decisions,
+error mapping, redaction) lives in :class:`_Core` and in flows, and is written once. The two
+drivers differ only in how they send a request and how they sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
+import httpx
+import tenacity
+
+from brandkit._flow import Flow, Send, Wait
+from brandkit._hooks import BucketKey, GovernorProtocol, NullGovernor, OutboxProtocol
+from brandkit.accounts import Account
+from brandkit.content._model import Post
+from brandkit.content._render import Rendered, render
+from brandkit.delivery import Delivery, DeliveryStatus, new_tid
+from brandkit.errors import (
+    BrandkitError,
+    ConfigurationError,
+    ContentError,
+    PlatformError,
+    PlatformUnavailable,
+    RateLimited,
+    TransportError,
+)
+from brandkit.platforms import adapter_class
+from brandkit.platforms._base import Adapter, Capabilities, PartRef, ThreadContext
+
+if TYPE_CHECKING:
+    from brandkit.metrics._sample import MetricSample
+
+__all__ = ["AsyncClient", "Client", "RetryPolicy"]
+
+T = TypeVar("T")
+logger = logging.getLogger("brandkit")
+
+_WAITED = httpx.Response(204)
+_FINISHED = (DeliveryStatus.SENT, DeliveryStatus.CANCELLED, DeliveryStatus.DELETED)
+
+
+@attrs.frozen
+class RetryPolicy:
+    """How hard the drivers try.
+
+    Attributes:
+        attempts: the most attempts of one request (the first included).
+        initial: the first backoff in seconds; it doubles each time, with full jitter.
+        max_backoff: the longest backoff between two attempts.
+        max_wait: the longest brandkit waits for a rate limit to reset before it gives up
+            and raises :class:`RateLimited` (the delivery keeps its place).
+    """
+
+    attempts: int = 5
+    initial: float = 0.5
+    max_backoff: float = 30.0
+    max_wait: float = 900.0
+
+    def backoff(self, attempt: int) -> float:
+        """Exponential backoff with full jitter for attempt ``attempt`` (1-based)."""
+        ceiling = min(self.max_backoff, self.initial * (2 ** (attempt - 1)))
+        return random.uniform(ceiling / 2, ceiling)
+
+
+class _Again(Exception):
+    """Internal: the request should be repeated after ``after`` seconds (None: backoff)."""
+
+    def __init__(self, after: float | None, final: httpx.Response | BrandkitError) -> None:
+        super().__init__("retry")
+        self.after = after
+        self.final = final
+
+
+# Failures after which the request cannot have reached the server.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
+class _Core:
+    """The I/O-free part of the drivers."""
+
+    def __init__(
+        self,
+        *,
+        governor: GovernorProtocol | None,
+        outbox: OutboxProtocol | None,
+        retry: RetryPolicy | None,
+        clock: Callable[[], datetime] | None,
+        accounts: Iterable[Account],
+    ) -> None:
+        self.governor: GovernorProtocol = governor if governor is not None else _default_governor()
+        self.outbox = outbox
+        self.retry = retry or RetryPolicy()
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self._adapters: dict[int, Adapter] = {}
+        self._capabilities: dict[int, Capabilities] = {}
+        self.accounts: dict[str, Account] = {}
+        for account in accounts:
+            self.remember(account)
+
+    # -- accounts and adapters -------------------------------------------------------------
+
+    def remember(self, account: Account) -> None:
+        self.accounts[account.key] = account
+
+    def adapter_for(self, account: Account) -> Adapter:
+        adapter = self._adapters.get(id(account))
+        if adapter is None:
+            adapter = adapter_class(account.platform)(account)
+            self._adapters[id(account)] = adapter
+            self.remember(account)
+        return adapter
+
+    def account_for(self, delivery: Delivery, account: Account | None) -> Account:
+        if account is not None:
+            return account
+        found = self.accounts.get(delivery.account)
+        if found is None:
+            raise ConfigurationError(
+                f"no account {delivery.account!r} is known to this client: pass account= or "
+                "build the client with accounts=[...]"
+            )
+        return found
+
+    # -- steps -----------------------------------------------------------------------------
+
+    def bucket_key(self, adapter: Adapter, step: Send) -> BucketKey:
+        return BucketKey(adapter.name, adapter.app_id, adapter.account.key, step.bucket)
+
+    def wait_for_budget(self, adapter: Adapter, step: Send) -> float:
+        """Seconds to wait before ``step`` may be sent (0: its budget is reserved)."""
+        key = self.bucket_key(adapter, step)
+        delay = self.governor.acquire(key, step.cost, adapter.rate_policies)
+        if delay > self.retry.max_wait:
+            raise RateLimited(
+                f"{adapter.name} rate limit {step.bucket!r} resets in {delay:.0f} s, longer "
+                f"than max_wait ({self.retry.max_wait:.0f} s)",
+                platform=adapter.name,
+                retry_after=delay,
+                reset_at=self.clock() + timedelta(seconds=delay),
+                bucket=step.bucket,
+            )
+        return delay
+
+    def transport_error(self, adapter: Adapter, step: Send, exc: httpx.HTTPError) -> TransportError:
+        not_sent = isinstance(exc, _NOT_SENT)
+        maybe = step.creates and not not_sent
+        url = adapter.account.redact(str(step.request.url.copy_with(query=None)))
+        what = f"{step.request.method} {url}"
+        detail = adapter.account.redact(str(exc)) or type(exc).__name__
+        suffix = " (it may have been delivered)" if maybe else ""
+        return TransportError(
+            f"{adapter.name}: {what} failed: {detail}{suffix}",
+            platform=adapter.name,
+            maybe_delivered=maybe,
+        )
+
+    def after_error(self, step: Send, err: TransportError, attempt: int) -> None:
+        """Raise :class:`_Again` if a failed send may be repeated, else the error."""
+        repeatable = step.idempotent or not err.maybe_delivered
+        if repeatable and attempt < self.retry.attempts:
+            raise _Again(None, err)
+        raise err
+
+    def after_response(
+        self, adapter: Adapter, step: Send, response: httpx.Response, attempt: int
+    ) -> httpx.Response:
+        """Feed the governor; raise :class:`_Again` when the response says: try again."""
+        key = self.bucket_key(adapter, step)
+        wait = self.governor.observe(key, response)
+        last = attempt >= self.retry.attempts
+        if wait is not None or response.status_code == 429:
+            # A rate-limit refusal means nothing was done: repeating is safe for any step.
+            after = wait if wait is not None else self.retry.backoff(attempt)
+            if after > self.retry.max_wait or last:
+                return response
+            raise _Again(after, response)
+        if response.status_code >= 500 and step.idempotent and not last:
+            raise _Again(None, response)
+        return response
+
+    def wait_seconds(self, state: tenacity.RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _Again) and exc.after is not None:
+            return exc.after
+        return self.retry.backoff(state.attempt_number)
+
+    def log(self, adapter: Adapter, step: Send, response: httpx.Response, ms: float) -> None:
+        if logger.isEnabledFor(logging.DEBUG):
+            url = adapter.account.redact(str(step.request.url.copy_with(query=None)))
+            logger.debug(
+                "%s %s %s -> %d (%.0f ms)",
+                adapter.name,
+                step.request.method,
+                url,
+                response.status_code,
+                ms,
+            )
+
+    # -- flows -----------------------------------------------------------------------------
+
+    def save(self, delivery: Delivery) -> None:
+        delivery.updated_at = self.clock()
+        if self.outbox is not None:
+            self.outbox.save(delivery)
+
+    def new_delivery(self, post: Post, account: Account) -> Delivery:
+        now = self.clock()
+        delivery = Delivery(
+            account=account.key,
+            platform=account.platform,
+            post=post,
+            created_at=now,
+            updated_at=now,
+        )
+        self.save(delivery)
+        return delivery
+
+    def render_flow(self, adapter: Adapter, post: Post) -> Flow[Rendered]:
+        caps = self._capabilities.get(id(adapter))
+        if caps is None:
+            caps = yield from adapter.prepare()
+            self._capabilities[id(adapter)] = caps
+        return render(post, adapter.name, capabilities=caps)
+
+    def deliver_flow(self, adapter: Adapter, delivery: Delivery) -> Flow[Delivery]:
+        """Publish (or resume) ``delivery``: every part, in order, exactly once."""
+        if delivery.status in _FINISHED:
+            return delivery
+        try:
+            rendered = yield from self.render_flow(adapter, delivery.post)
+            if not delivery.keys:
+                delivery.keys = [new_tid() for _ in rendered.parts]
+            elif len(delivery.keys) != len(rendered.parts):
+                raise ContentError(
+                    f"this post now renders as {len(rendered.parts)} parts on {adapter.name} "
+                    f"but was started as {len(delivery.keys)}; cancel it and publish anew",
+                    field="text",
+                    platform=adapter.name,
+                )
+            was_unknown = delivery.status is DeliveryStatus.UNKNOWN
+            delivery.status = DeliveryStatus.SENDING
+            delivery.attempts += 1
+            delivery.error = None
+            self.save(delivery)
+            for part in rendered.parts[len(delivery.parts) :]:
+                ctx = ThreadContext(key=delivery.keys[part.index], previous=tuple(delivery.parts))
+                ref: PartRef | None = None
+                if was_unknown:
+                    ref = yield from self._find(adapter, rendered, part, ctx, delivery)
+                    was_unknown = False
+                    if delivery.status is DeliveryStatus.UNKNOWN:
+                        return delivery
+                if ref is None:
+                    try:
+                        ref = yield from adapter.publish_part(rendered, part, ctx)
+                    except (TransportError, PlatformUnavailable) as exc:
+                        if isinstance(exc, TransportError) and not exc.maybe_delivered:
+                            raise
+                        # The create may have landed: look before doing anything else.
+                        delivery.error = exc
+                        ref = yield from self._find(adapter, rendered, part, ctx, delivery)
+                        if delivery.status is DeliveryStatus.UNKNOWN:
+                            return delivery
+                        if ref is None:
+                            ref = yield from adapter.publish_part(rendered, part, ctx)
+                delivery.parts.append(ref)
+                delivery.error = None
+                self.save(delivery)
+            delivery.status = DeliveryStatus.SENT
+            self.save(delivery)
+            return delivery
+        except BrandkitError as exc:
+            delivery.error = exc
+            maybe = isinstance(exc, TransportError) and exc.maybe_delivered
+            delivery.status = DeliveryStatus.UNKNOWN if maybe else DeliveryStatus.FAILED
+            self.save(delivery)
+            return delivery
+        except Exception as exc:
+            # A bug, not a platform answer: keep the delivery with the reason, then re-raise.
+            delivery.error = BrandkitError(f"internal error: {type(exc).__name__}: {exc}")
+            delivery.status = DeliveryStatus.FAILED
+            self.save(delivery)
+            raise
+
+    def _find(
+        self,
+        adapter: Adapter,
+        rendered: Rendered,
+        part: Any,
+        ctx: ThreadContext,
+        delivery: Delivery,
+    ) -> Flow[PartRef | None]:
+        try:
+            return (yield from adapter.find_part(rendered, part, ctx))
+        except (NotImplementedError, PlatformError) as exc:
+            if isinstance(exc, PlatformError):
+                delivery.error = exc
+            elif delivery.error is None:
+                delivery.error = TransportError(
+                    f"{adapter.name}: the outcome of part {part.index + 1} is unknown and "
+                    "the platform offers no way to look it up",
+                    platform=adapter.name,
+                    maybe_delivered=True,
+                )
+            delivery.status = DeliveryStatus.UNKNOWN
+            self.save(delivery)
+            return None
+
+    def delete_flow(self, adapter: Adapter, delivery: Delivery) -> Flow[Delivery]:
+        for ref in reversed(delivery.parts):
+            yield from adapter.delete_part(ref)
+        delivery.status = DeliveryStatus.DELETED
+        self.save(delivery)
+        return delivery
+
+    def metrics_flow(self, adapter: Adapter, refs: Sequence[PartRef]) -> Flow[list[MetricSample]]:
+        samples: list[MetricSample] = []
+        size = max(1, adapter.metrics_batch_size)
+        for start in range(0, len(refs), size):
+            samples.extend((yield from adapter.collect_metrics(refs[start : start + size])))
+        return samples
+
+    def scheduled_later(self, post: Post) -> bool:
+        if post.scheduled_at is None or post.scheduled_at <= self.clock():
+            return False
+        if self.outbox is None:
+            raise ConfigurationError(
+                "this post is scheduled for later: build the client with an outbox "
+                "(Client(outbox=Outbox('brandkit.db'))) and run the worker"
+            )
+        return True
+
+
+def _default_governor() -> GovernorProtocol:
+    try:
+        module = importlib.import_module("brandkit.governor")
+        governor: GovernorProtocol = module.Governor()
+    except (ImportError, AttributeError):
+        return NullGovernor()
+    return governor
+
+
+def _accounts(accounts: Account | Sequence[Account]) -> list[Account]:
+    if isinstance(accounts, Account):
+        return [accounts]
+    out = list(accounts)
+    if not out:
+        raise ConfigurationError("publish needs at least one account")
+    return out
+
+
+class Client:
+    """Publishes posts, deletes them and collects metrics, synchronously.
+
+    ```python
+    from brandkit import Account, Client, Post
+
+    with Client() as client:
+        for d in client.publish(Post(text="Hello"), [account]):
+            print(d.account, d.status, d.urls, d.error)
+    ```
+
+    Args:
+        outbox: where deliveries are written before sending (makes publishing durable).
+        governor: rate-limit governor; the default paces by each platform's declared limits
+            and the headers it sends.
+        retry: retry policy.
+        http: an ``httpx.Client`` to use (brandkit closes only clients it made).
+        timeout: request timeout in seconds.
+        accounts: accounts to know by key (for deliveries loaded from an outbox).
+        sleep: how to sleep (tests pass a fake).
+        clock: the current time (tests pass a fake).
+    """
+
+    def __init__(
+        self,
+        *,
+        outbox: OutboxProtocol | None = None,
+        governor: GovernorProtocol | None = None,
+        retry: RetryPolicy | None = None,
+        http: httpx.Client | None = None,
+        timeout: float = 30.0,
+        accounts: Iterable[Account] = (),
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._core = _Core(
+            governor=governor, outbox=outbox, retry=retry, clock=clock, accounts=accounts
+        )
+        self._own_http = http is None
+        self._http = http or httpx.Client(timeout=timeout, follow_redirects=False)
+        self._sleep = sleep
+
+    @property
+    def outbox(self) -> OutboxProtocol | None:
+        """The outbox this client writes to."""
+        return self._core.outbox
+
+    def close(self) -> None:
+        """Close the HTTP connections this client opened."""
+        if self._own_http:
+            self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- driving ---------------------------------------------------------------------------
+
+    def run(self, adapter: Adapter, flow: Flow[T]) -> T:
+        """Run any flow of ``adapter`` to its end and return its result."""
+        try:
+            step = next(flow)
+            while True:
+                if isinstance(step, Wait):
+                    self._sleep(step.seconds)
+                    step = flow.send(_WAITED)
+                    continue
+                try:
+                    response = self._send(adapter, step)
+                except TransportError as exc:
+                    step = flow.throw(exc)
+                else:
+                    step = flow.send(response)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+
+    def _send(self, adapter: Adapter, step: Send) -> httpx.Response:
+        core = self._core
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(core.retry.attempts),
+            wait=core.wait_seconds,
+            retry=tenacity.retry_if_exception_type(_Again),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return self._send_once(adapter, step, attempt.retry_state.attempt_number)
+        except _Again as again:
+            if isinstance(again.final, BrandkitError):
+                raise again.final from None
+            return again.final
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _send_once(self, adapter: Adapter, step: Send, attempt: int) -> httpx.Response:
+        core = self._core
+        while (delay := core.wait_for_budget(adapter, step)) > 0:
+            self._sleep(delay)
+        started = time.perf_counter()
+        try:
+            response = self._http.send(step.request)
+            response.read()
+        except httpx.HTTPError as exc:
+            core.after_error(step, core.transport_error(adapter, step, exc), attempt)
+            raise  # pragma: no cover - after_error always raises
+        core.log(adapter, step, response, (time.perf_counter() - started) * 1000)
+        return core.after_response(adapter, step, response, attempt)
+
+    # -- public operations -----------------------------------------------------------------
+
+    def render(self, post: Post, account: Account) -> Rendered:
+        """The post as ``account``'s platform will get it (reads instance limits if needed).
+
+        Raises:
+            ContentError: the post does not fit the platform's rules.
+        """
+        adapter = self._core.adapter_for(account)
+        return self.run(adapter, self._core.render_flow(adapter, post))
+
+    def publish(self, post: Post, accounts: Account | Sequence[Account]) -> list[Delivery]:
+        """Publish ``post`` to every account; one :class:`Delivery` per account.
+
+        Platform refusals do not raise: each delivery carries its status and typed error.
+        A post scheduled for later is only written to the outbox.
+
+        Raises:
+            ConfigurationError: no accounts, an unknown platform, or a scheduled post without
+                an outbox.
+        """
+        targets = _accounts(accounts)
+        later = self._core.scheduled_later(post)
+        deliveries = [self._core.new_delivery(post, acct) for acct in targets]
+        if later:
+            return deliveries
+        for account, delivery in zip(targets, deliveries, strict=True):
+            self.deliver(delivery, account)
+        return deliveries
+
+    def deliver(self, delivery: Delivery, account: Account | None = None) -> Delivery:
+        """Publish, resume or reconcile one delivery (e.g. one loaded from the outbox).
+
+        Parts already confirmed are not sent again; an ``unknown`` part is looked up first.
+        """
+        acct = self._core.account_for(delivery, account)
+        adapter = self._core.adapter_for(acct)
+        return self.run(adapter, self._core.deliver_flow(adapter, delivery))
+
+    def delete(self, delivery: Delivery, account: Account | None = None) -> Delivery:
+        """Delete every published part of ``delivery`` (last part first).
+
+        Raises:
+            PlatformError: the platform refused; parts deleted so far stay deleted.
+            ConfigurationError: the delivery's account is not known to this client.
+        """
+        acct = self._core.account_for(delivery, account)
+        adapter = self._core.adapter_for(acct)
+        return self.run(adapter, self._core.delete_flow(adapter, delivery))
+
+    def collect_refs(self, account: Account, refs: Sequence[PartRef]) -> list[MetricSample]:
+        """Metrics of the given posts of one account, in the fewest requests."""
+        adapter = self._core.adapter_for(account)
+        return self.run(adapter, self._core.metrics_flow(adapter, refs))
+
+
+class AsyncClient:
+    """The same as :class:`Client`, with ``await``; accounts are served concurrently.
+
+    ```python
+    async with AsyncClient() as client:
+        deliveries = await client.publish(Post(text="Hello"), [x, masto, sky])
+    ```
+    """
+
+    def __init__(
+        self,
+        *,
+        outbox: OutboxProtocol | None = None,
+        governor: GovernorProtocol | None = None,
+        retry: RetryPolicy | None = None,
+        http: httpx.AsyncClient | None = None,
+        timeout: float = 30.0,
+        accounts: Iterable[Account] = (),
+        sleep: Callable[[float], Any] = asyncio.sleep,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._core = _Core(
+            governor=governor, outbox=outbox, retry=retry, clock=clock, accounts=accounts
+        )
+        self._own_http = http is None
+        self._http = http or httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        self._sleep = sleep
+
+    @property
+    def outbox(self) -> OutboxProtocol | None:
+        """The outbox this client writes to."""
+        return self._core.outbox
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections this client opened."""
+        if self._own_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def run(self, adapter: Adapter, flow: Flow[T]) -> T:
+        """Run any flow of ``adapter`` to its end and return its result."""
+        try:
+            step = next(flow)
+            while True:
+                if isinstance(step, Wait):
+                    await self._sleep(step.seconds)
+                    step = flow.send(_WAITED)
+                    continue
+                try:
+                    response = await self._send(adapter, step)
+                except TransportError as exc:
+                    step = flow.throw(exc)
+                else:
+                    step = flow.send(response)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+
+    async def _send(self, adapter: Adapter, step: Send) -> httpx.Response:
+        core = self._core
+        retrying = tenacity.AsyncRetrying(
+            stop=tenacity.stop_after_attempt(core.retry.attempts),
+            wait=core.wait_seconds,
+            retry=tenacity.retry_if_exception_type(_Again),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._send_once(adapter, step, attempt.retry_state.attempt_number)
+        except _Again as again:
+            if isinstance(again.final, BrandkitError):
+                raise again.final from None
+            return again.final
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _send_once(self, adapter: Adapter, step: Send, attempt: int) -> httpx.Response:
+        core = self._core
+        while (delay := core.wait_for_budget(adapter, step)) > 0:
+            await self._sleep(delay)
+        started = time.perf_counter()
+        try:
+            response = await self._http.send(step.request)
+            await response.aread()
+        except httpx.HTTPError as exc:
+            core.after_error(step, core.transport_error(adapter, step, exc), attempt)
+            raise  # pragma: no cover - after_error always raises
+        core.log(adapter, step, response, (time.perf_counter() - started) * 1000)
+        return core.after_response(adapter, step, response, attempt)
+
+    async def render(self, post: Post, account: Account) -> Rendered:
+        """The post as ``account``'s platform will get it; see :meth:`Client.render`."""
+        adapter = self._core.adapter_for(account)
+        return await self.run(adapter, self._core.render_flow(adapter, post))
+
+    async def publish(self, post: Post, accounts: Account | Sequence[Account]) -> list[Delivery]:
+        """Publish ``post`` to every account concurrently; see :meth:`Client.publish`."""
+        targets = _accounts(accounts)
+        later = self._core.scheduled_later(post)
+        deliveries = [self._core.new_delivery(post, acct) for acct in targets]
+        if later:
+            return deliveries
+        await asyncio.gather(
+            *(self.deliver(d, a) for a, d in zip(targets, deliveries, strict=True))
+        )
+        return deliveries
+
+    async def deliver(self, delivery: Delivery, account: Account | None = None) -> Delivery:
+        """Publish, resume or reconcile one delivery; see :meth:`Client.deliver`."""
+        acct = self._core.account_for(delivery, account)
+        adapter = self._core.adapter_for(acct)
+        return await self.run(adapter, self._core.deliver_flow(adapter, delivery))
+
+    async def delete(self, delivery: Delivery, account: Account | None = None) -> Delivery:
+        """Delete every published part of ``delivery``; see :meth:`Client.delete`."""
+        acct = self._core.account_for(delivery, account)
+        adapter = self._core.adapter_for(acct)
+        return await self.run(adapter, self._core.delete_flow(adapter, delivery))
+
+    async def collect_refs(self, account: Account, refs: Sequence[PartRef]) -> list[MetricSample]:
+        """Metrics of the given posts of one account, in the fewest requests."""
+        adapter = self._core.adapter_for(account)
+        return await self.run(adapter, self._core.metrics_flow(adapter, refs))

@@ -1,0 +1,78 @@
+"""The seams between the drivers and what plugs into them: the governor and the outbox.
+
+Both are protocols, so that users can bring their own (a Redis governor, a PostgreSQL outbox)
+without subclassing anything of brandkit's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+import attrs
+import httpx
+
+if TYPE_CHECKING:
+    from brandkit.delivery import Delivery
+    from brandkit.platforms._base import RatePolicy
+
+__all__ = ["BucketKey", "GovernorProtocol", "NullGovernor", "OutboxProtocol"]
+
+
+@attrs.frozen
+class BucketKey:
+    """Whose budget a request spends: the platform, the app, the account and the bucket.
+
+    Policies with ``scope="app"`` are shared by every account of the same app.
+    """
+
+    platform: str
+    app: str
+    account: str
+    bucket: str
+
+
+@runtime_checkable
+class GovernorProtocol(Protocol):
+    """Paces requests so the platform's limits are used fully without a refusal."""
+
+    def acquire(self, key: BucketKey, cost: int, policies: Sequence[RatePolicy]) -> float:
+        """Reserve ``cost`` units of ``key``'s budget now and return 0, or return how many
+        seconds to wait before asking again (nothing is reserved then)."""
+        ...
+
+    def observe(self, key: BucketKey, response: httpx.Response) -> float | None:
+        """Learn from a response's rate-limit information (headers or body).
+
+        Returns how many seconds to wait before the request may be repeated when the
+        response says the limit was hit (a 429 or the platform's own signal), else ``None``.
+        """
+        ...
+
+
+class NullGovernor:
+    """A governor that never waits before sending and only honours explicit 429 answers.
+
+    For tests and for callers that pace requests themselves.
+    """
+
+    def acquire(self, key: BucketKey, cost: int, policies: Sequence[RatePolicy]) -> float:
+        return 0.0
+
+    def observe(self, key: BucketKey, response: httpx.Response) -> float | None:
+        if response.status_code != 429:
+            return None
+        value = response.headers.get("retry-after")
+        try:
+            return max(0.0, float(value)) if value is not None else None
+        except ValueError:
+            return None
+
+
+@runtime_checkable
+class OutboxProtocol(Protocol):
+    """Where deliveries are written down before the first byte is sent."""
+
+    def save(self, delivery: Delivery) -> None:
+        """Insert or update the delivery (status, keys, parts, error, attempts)."""
+        ...

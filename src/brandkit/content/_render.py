@@ -1,0 +1,276 @@
+"""``render(post, platform)``: what exactly one platform will get, checked before any I/O."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import attrs
+
+from brandkit import text as textlib
+from brandkit.content._media import Media
+from brandkit.content._model import Link, Post
+from brandkit.errors import ContentError, MediaError
+from brandkit.platforms._base import Capabilities, MediaRules
+
+__all__ = ["Rendered", "RenderedPart", "add_utm", "render"]
+
+# Explicit http(s) links only: a scheme-less "example.com" in prose is left as the author
+# wrote it rather than rewritten into a tracking URL.
+_URL = re.compile(r"https?://[^\s<>\"'\u3000-\u303f\uff00-\uffef]+", re.IGNORECASE)
+_TRAILING = ".,;:!?)]}'\"»”’…"
+
+
+@attrs.frozen
+class RenderedPart:
+    """One part of a rendered post (a single post has one part).
+
+    Attributes:
+        index: position in the thread, from 0.
+        text: the exact text to send.
+        length: its length by the platform's own measure.
+        limit: the platform's limit in the same unit.
+        media: the media this part carries (all media ride on the first part).
+        facets: Bluesky rich-text facets (UTF-8 byte offsets); mentions carry ``handle``
+            until the adapter resolves them to a ``did``.
+        entities: Telegram message entities (UTF-16 offsets).
+    """
+
+    index: int
+    text: str
+    length: int
+    limit: int
+    media: tuple[Media, ...] = ()
+    facets: tuple[dict[str, Any], ...] = ()
+    entities: tuple[dict[str, Any], ...] = ()
+
+
+@attrs.frozen
+class Rendered:
+    """A post rendered for one platform: every part checked against its rules.
+
+    Attributes:
+        platform: the platform's name.
+        parts: the parts, in thread order.
+        post: the post with the platform's variant applied.
+        link: the link card, UTM-tagged, if any.
+        language: the language code, if any.
+        content_warning: the content warning, if any.
+        options: platform options from the post (e.g. Mastodon visibility).
+        capabilities: the capabilities it was checked against.
+    """
+
+    platform: str
+    parts: tuple[RenderedPart, ...]
+    post: Post
+    capabilities: Capabilities
+    link: Link | None = None
+    language: str | None = None
+    content_warning: str | None = None
+    options: Mapping[str, Any] = attrs.field(factory=dict)
+
+    @property
+    def is_thread(self) -> bool:
+        """More than one part."""
+        return len(self.parts) > 1
+
+    @property
+    def media(self) -> tuple[Media, ...]:
+        """All media of the post."""
+        return self.parts[0].media if self.parts else ()
+
+
+def add_utm(url: str, platform: str, campaign: str | None) -> str:
+    """``url`` with ``utm_source=<platform>``, ``utm_medium=social`` and (when given)
+    ``utm_campaign``; existing query parameters, including existing UTM values, are kept."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    present = {k for k, _ in query}
+    extra = [("utm_source", platform), ("utm_medium", "social")]
+    if campaign:
+        extra.append(("utm_campaign", campaign))
+    query += [(k, v) for k, v in extra if k not in present]
+    return urlunsplit(parts._replace(query=urlencode(query, safe=":/@,")))
+
+
+def _utm_text(text: str, platform: str, campaign: str | None) -> str:
+    def tag(match: re.Match[str]) -> str:
+        url = match.group(0)
+        trimmed = url.rstrip(_TRAILING)
+        # Keep a closing parenthesis that belongs to the URL, as in Wikipedia links.
+        if url.endswith(")") and trimmed.count("(") > trimmed.count(")"):
+            trimmed += ")"
+        return add_utm(trimmed, platform, campaign) + url[len(trimmed) :]
+
+    return _URL.sub(tag, text)
+
+
+def _with_hashtags(text: str, tags: tuple[str, ...]) -> str:
+    present = {m.lower() for m in re.findall(r"[#＃](\w+)", text)}
+    missing = [t for t in tags if t.lower() not in present]
+    if not missing:
+        return text
+    line = " ".join(f"#{t}" for t in missing)
+    return f"{text.rstrip()}\n\n{line}" if text.strip() else line
+
+
+def _check_media(media: tuple[Media, ...], rules: MediaRules, platform: str) -> None:
+    n = len(media)
+    if n > rules.max_items:
+        raise MediaError(
+            f"{platform} takes at most {rules.max_items} media on one post, got {n}: "
+            "remove some or use a variant for this platform",
+            field="media",
+            platform=platform,
+            over_by=n - rules.max_items,
+        )
+    if n < rules.min_items:
+        raise MediaError(
+            f"{platform} needs at least {rules.min_items} image or video on a post",
+            field="media",
+            platform=platform,
+        )
+    videos = [m for m in media if m.kind == "video"]
+    gifs = [m for m in media if m.kind == "gif"]
+    if len(videos) > rules.max_videos:
+        raise MediaError(
+            f"{platform} takes at most {rules.max_videos} video(s) on one post, got {len(videos)}",
+            field="media",
+            platform=platform,
+        )
+    if len(gifs) > rules.max_gifs:
+        raise MediaError(
+            f"{platform} takes at most {rules.max_gifs} animated GIF(s) on one post, got "
+            f"{len(gifs)}",
+            field="media",
+            platform=platform,
+        )
+    if not rules.mix and (videos or gifs) and n > 1:
+        raise MediaError(
+            f"{platform} does not mix a video or GIF with other media on one post",
+            field="media",
+            platform=platform,
+        )
+    for i, m in enumerate(media):
+        where = f"media[{i}]"
+        types = rules.video_types if m.kind == "video" else rules.image_types
+        if m.mime_type not in types:
+            raise MediaError(
+                f"{where} is {m.mime_type}, which {platform} does not accept "
+                f"(accepted: {', '.join(sorted(types))})",
+                field=where,
+                platform=platform,
+            )
+        cap = {
+            "video": rules.max_video_bytes,
+            "gif": rules.max_gif_bytes,
+            "image": rules.max_image_bytes,
+        }[m.kind]
+        if m.size > cap:
+            raise MediaError(
+                f"{where} is {m.size:,} bytes; {platform} takes {m.kind}s up to {cap:,} bytes "
+                f"({m.size - cap:,} over)",
+                field=where,
+                platform=platform,
+                over_by=m.size - cap,
+            )
+        alt_cap = rules.max_alt_length if rules.alt_text else None
+        if alt_cap is not None and len(m.alt) > alt_cap:
+            raise MediaError(
+                f"{where}.alt is {len(m.alt)} characters; {platform} takes up to {alt_cap}",
+                field=f"{where}.alt",
+                platform=platform,
+                over_by=len(m.alt) - alt_cap,
+            )
+
+
+def render(post: Post, platform: str, *, capabilities: Capabilities | None = None) -> Rendered:
+    """Render ``post`` for ``platform``: apply its variant, add hashtags and UTM tags, check
+    media rules, measure the text exactly, and split it into a thread where the platform has
+    threads. The whole thread is checked here, before anything is sent.
+
+    Args:
+        post: the post.
+        platform: a platform name (``"x"``, ``"bluesky"``, ...).
+        capabilities: account-specific capabilities (e.g. a Mastodon instance's limits);
+            defaults to the platform's.
+
+    Raises:
+        ContentError: the post breaks a rule; the message says which and by how much.
+        MediaError: a media rule is broken (count, type, size, alt text).
+        ConfigurationError: the platform is unknown.
+    """
+    if capabilities is None:
+        from brandkit.platforms import capabilities as lookup
+
+        capabilities = lookup(platform)
+    caps = capabilities
+    effective = post.for_platform(platform)
+    campaign = effective.campaign
+
+    body = _with_hashtags(effective.text, effective.hashtags)
+    link = effective.link
+    if effective.utm:
+        body = _utm_text(body, platform, campaign)
+        if link is not None:
+            link = link.model_copy(update={"url": add_utm(link.url, platform, campaign)})
+
+    warning = effective.content_warning
+    options: dict[str, Any] = dict(caps.text_options)
+    if effective.media and caps.caption_options is not None:
+        options.update(caps.caption_options)
+    if warning:
+        if caps.content_warning:
+            options["spoiler_text"] = warning
+        else:
+            # No native content warning: put it in front, where a reader sees it first.
+            body = f"CW: {warning}\n\n{body}" if body else f"CW: {warning}"
+
+    _check_media(effective.media, caps.media, platform)
+
+    measure = textlib.measure(body, platform, **options)
+    if measure.fits:
+        texts = [body]
+    elif caps.threads:
+        numbered = bool(effective.options.get("thread_numbering", False))
+        texts = textlib.split(body, platform, numbered=numbered, **options)
+        if len(texts) > caps.max_parts:
+            raise ContentError(
+                f"text needs {len(texts)} parts on {platform}, more than the {caps.max_parts} "
+                "brandkit allows in one thread: shorten it",
+                field="text",
+                platform=platform,
+                over_by=len(texts) - caps.max_parts,
+            )
+    else:
+        textlib.check(body, platform, **options)  # raises: says what is over and by how much
+        texts = [body]
+
+    parts = []
+    for i, part_text in enumerate(texts):
+        m = textlib.check(part_text, platform, **options) if part_text else measure
+        parts.append(
+            RenderedPart(
+                index=i,
+                text=part_text,
+                length=m.length if part_text else 0,
+                limit=m.limit,
+                media=effective.media if i == 0 else (),
+                facets=tuple(textlib.facets(part_text)) if platform == "bluesky" else (),
+                entities=(
+                    tuple(textlib.telegram_entities(part_text)) if platform == "telegram" else ()
+                ),
+            )
+        )
+    return Rendered(
+        platform=platform,
+        parts=tuple(parts),
+        post=effective,
+        capabilities=caps,
+        link=link,
+        language=effective.language,
+        content_warning=warning,
+        options=dict(effective.options),
+    )

@@ -1,0 +1,48 @@
+"""Test kits: faithful emulators of every platform and the adapter conformance suite.
+
+Emulators answer exactly as the platforms do (paths, bodies, status codes, errors, rate-limit
+headers), keep state, and take scripted faults. Use them in-process::
+
+    from brandkit.testing import emulator
+    emu = emulator("mastodon")
+    http = httpx.Client(transport=emu.transport())
+
+or over a socket on 127.0.0.1::
+
+    with emu.serve() as url:
+        account = Account.mastodon(url, token=emu.token)
+
+From a shell: ``python -m brandkit.testing serve mastodon --port 8080``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from brandkit.testing._emulator import Clock, Drop, Emulator, Fault, route
+
+__all__ = ["EMULATORS", "Clock", "Drop", "Emulator", "Fault", "emulator", "route"]
+
+EMULATORS: dict[str, str] = {
+    "bluesky": "brandkit.testing.bluesky:BlueskyEmulator",
+    "facebook": "brandkit.testing.facebook:FacebookEmulator",
+    "instagram": "brandkit.testing.instagram:InstagramEmulator",
+    "linkedin": "brandkit.testing.linkedin:LinkedInEmulator",
+    "mastodon": "brandkit.testing.mastodon:MastodonEmulator",
+    "telegram": "brandkit.testing.telegram:TelegramEmulator",
+    "threads": "brandkit.testing.threads:ThreadsEmulator",
+    "x": "brandkit.testing.x:XEmulator",
+}
+
+
+def emulator(platform: str, **kwargs: Any) -> Emulator:
+    """A new emulator of ``platform``.
+
+    Raises:
+        KeyError: no emulator for that platform.
+    """
+    module, _, attr = EMULATORS[platform].partition(":")
+    cls = getattr(importlib.import_module(module), attr)
+    emu: Emulator = cls(**kwargs)
+    return emu

@@ -230,12 +230,13 @@ def render(post: Post, platform: str, *, capabilities: Capabilities | None = Non
 
     _check_media(effective.media, caps.media, platform)
 
-    measure = textlib.measure(body, platform, **options)
+    rules = caps.text_rules or platform
+    measure = textlib.measure(body, rules, **options)
     if measure.fits:
         texts = [body]
     elif caps.threads:
         numbered = bool(effective.options.get("thread_numbering", False))
-        texts = textlib.split(body, platform, numbered=numbered, **options)
+        texts = textlib.split(body, rules, numbered=numbered, **options)
         if len(texts) > caps.max_parts:
             raise ContentError(
                 f"text needs {len(texts)} parts on {platform}, more than the {caps.max_parts} "
@@ -245,12 +246,12 @@ def render(post: Post, platform: str, *, capabilities: Capabilities | None = Non
                 over_by=len(texts) - caps.max_parts,
             )
     else:
-        textlib.check(body, platform, **options)  # raises: says what is over and by how much
+        textlib.check(body, rules, **options)  # raises: says what is over and by how much
         texts = [body]
 
     parts = []
     for i, part_text in enumerate(texts):
-        m = textlib.check(part_text, platform, **options) if part_text else measure
+        m = textlib.check(part_text, rules, **options) if part_text else measure
         parts.append(
             RenderedPart(
                 index=i,
@@ -258,9 +259,9 @@ def render(post: Post, platform: str, *, capabilities: Capabilities | None = Non
                 length=m.length if part_text else 0,
                 limit=m.limit,
                 media=effective.media if i == 0 else (),
-                facets=tuple(textlib.facets(part_text)) if platform == "bluesky" else (),
+                facets=tuple(textlib.facets(part_text)) if rules == "bluesky" else (),
                 entities=(
-                    tuple(textlib.telegram_entities(part_text)) if platform == "telegram" else ()
+                    tuple(textlib.telegram_entities(part_text)) if rules == "telegram" else ()
                 ),
             )
         )

@@ -90,6 +90,9 @@ class Capabilities:
 
     Attributes:
         platform: the platform's name.
+        text_rules: which of ``brandkit.text``'s platforms counts this platform's text
+            (defaults to ``platform``; a third-party adapter picks the closest built-in one,
+            e.g. ``"mastodon"`` for plain grapheme counting, and sets ``max_characters``).
         text_options: options passed to the text engine (``brandkit.text.measure``), e.g. an
             instance's ``max_characters``.
         caption_options: text options when the post carries media (Telegram captions).
@@ -107,6 +110,7 @@ class Capabilities:
     """
 
     platform: str
+    text_rules: str | None = None
     text_options: Mapping[str, Any] = attrs.field(factory=dict)
     caption_options: Mapping[str, Any] | None = None
     threads: bool = False

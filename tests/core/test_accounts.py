@@ -1,0 +1,79 @@
+"""Accounts: secrets stay secret, files never hold them, refreshed tokens reach the hook."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from brandkit import Account, ConfigurationError
+
+
+def test_repr_hides_secrets() -> None:
+    """No factory shows a credential in repr or str."""
+    accounts = [
+        Account.x(user_token="tok-x-123456"),
+        Account.mastodon("https://m.example", token="tok-m-123456"),
+        Account.bluesky(handle="@me.bsky.social", app_password="pw-b-123456"),
+        Account.telegram(bot_token="123:tok-t-123456", chat_id="@chan"),
+    ]
+    for acct in accounts:
+        text = repr(acct) + str(acct)
+        assert "123456" not in text and "**********" in text
+    assert accounts[2].settings["handle"] == "me.bsky.social"
+
+
+def test_refresh_hook_and_no_empty_overwrite() -> None:
+    """update_secrets calls the hook with the new values and never blanks a stored one."""
+    seen: list[Mapping[str, str]] = []
+    acct = Account.x(
+        user_token="old", refresh_token="r1", on_credentials_changed=lambda a, c: seen.append(c)
+    )
+    acct.update_secrets(user_token="new", refresh_token=None)
+    assert acct.secret("user_token") == "new" and acct.secret("refresh_token") == "r1"
+    assert seen == [{"user_token": "new"}]
+
+
+def test_factories_say_what_is_missing() -> None:
+    """Incomplete credentials raise ConfigurationError naming what to pass."""
+    with pytest.raises(ConfigurationError, match="user_token"):
+        Account.x()
+    with pytest.raises(ConfigurationError, match="instance URL"):
+        Account.mastodon("mastodon.social", token="t")
+    with pytest.raises(ConfigurationError, match="URN"):
+        Account.linkedin(author="123", token="t")
+
+
+def test_load_reads_secrets_from_environment(tmp_path: Path) -> None:
+    """Named accounts load from TOML; secrets come only from environment variables."""
+    path = tmp_path / "brandkit.toml"
+    path.write_text(
+        '[accounts.acme_masto]\nplatform = "mastodon"\ninstance_url = "https://m.example"\n'
+        'token_env = "ACME_TOKEN"\n\n[accounts.acme_sky]\nplatform = "bluesky"\n'
+        'handle = "acme.example"\napp_password_env = "ACME_SKY"\n'
+    )
+    accounts = Account.load(path, environ={"ACME_TOKEN": "t-1", "ACME_SKY": "p-2"})
+    assert set(accounts) == {"acme_masto", "acme_sky"}
+    assert accounts["acme_masto"].secret("token") == "t-1"
+    assert accounts["acme_sky"].key == "bluesky:acme_sky"
+
+
+def test_load_refuses_secrets_in_the_file(tmp_path: Path) -> None:
+    """A token written in the file itself is refused, with the fix in the message."""
+    path = tmp_path / "brandkit.toml"
+    path.write_text(
+        '[accounts.a]\nplatform = "mastodon"\ninstance_url = "https://m.example"\ntoken = "oops"\n'
+    )
+    with pytest.raises(ConfigurationError, match="token_env"):
+        Account.load(path, environ={})
+
+
+def test_load_names_missing_variable(tmp_path: Path) -> None:
+    """A missing environment variable is named in the error."""
+    path = tmp_path / "brandkit.toml"
+    path.write_text(
+        '[accounts.a]\nplatform = "mastodon"\ninstance_url = "https://m.example"\ntoken_env = "NOPE_VAR"\n'
+    )
+    with pytest.raises(ConfigurationError, match="NOPE_VAR"):
+        Account.load(path, environ={})

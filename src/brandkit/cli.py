@@ -48,9 +48,7 @@ def _preview(args: argparse.Namespace, out: TextIO) -> int:
             if not args.json:
                 print(f"== {platform}: REFUSED — {exc}", file=out)
             continue
-        parts = [
-            {"text": p.text, "length": p.length, "limit": p.limit} for p in rendered.parts
-        ]
+        parts = [{"text": p.text, "length": p.length, "limit": p.limit} for p in rendered.parts]
         report[platform] = {"parts": parts}
         if args.json:
             continue
@@ -71,8 +69,10 @@ def _emulate(args: argparse.Namespace, out: TextIO) -> int:
 
     emu = emulator(args.platform)
     with emu.serve(port=args.port) as url:
-        account = emu.account()  # type: ignore[attr-defined]
-        print(json.dumps({"platform": args.platform, "url": url, "account": repr(account)}), file=out)
+        account = emu.account()
+        print(
+            json.dumps({"platform": args.platform, "url": url, "account": repr(account)}), file=out
+        )
         out.flush()
         try:
             while True:

@@ -107,6 +107,8 @@ class Emulator:
     """
 
     platform: ClassVar[str] = "emulator"
+    create_route: ClassVar[tuple[str, str]] = ("POST", "")
+    """The method and path regex of the request that creates a post (for fault scripts)."""
     _table: ClassVar[list[tuple[str, re.Pattern[str], str]]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -124,6 +126,16 @@ class Emulator:
         self.requests: list[httpx.Request] = []
         self._faults: list[Fault] = []
         self._base_url = "http://emulator.invalid"
+
+    # -- what conformance tests need of every emulator ------------------------------------
+
+    def account(self, *, name: str | None = None, **kwargs: Any) -> Any:
+        """An ``Account`` with valid credentials for this emulator at :attr:`base_url`."""
+        raise NotImplementedError
+
+    def post_texts(self) -> list[str]:
+        """The texts of the posts that exist now (deleted ones excluded), oldest first."""
+        raise NotImplementedError
 
     # -- faults --------------------------------------------------------------------------
 

@@ -1,0 +1,118 @@
+"""brandkit's main job: publish a small launch campaign and print every public URL.
+
+By default it starts brandkit's local emulators of the platforms on 127.0.0.1 and posts to
+them, so it runs offline and leaves no trace anywhere. With ``BRANDKIT_LIVE=1`` and real
+credentials in environment variables it posts to the real platforms instead:
+
+    BRANDKIT_LIVE=1 BLUESKY_HANDLE=brand.bsky.social BLUESKY_APP_PASSWORD=... \
+    MASTODON_URL=https://mastodon.social MASTODON_TOKEN=... X_USER_TOKEN=... \
+    python examples/quickstart.py
+
+Only the platforms whose variables are set are used in live mode.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import sys
+import zlib
+from contextlib import ExitStack
+
+from brandkit import Account, Client, Media, Post, Variant
+from brandkit.testing import emulator
+
+ANNOUNCEMENT = (
+    "Today we open Brandkit Studio to everyone. It is the tool our own team used for two "
+    "years to plan, write and publish every campaign, and it now runs in your browser: "
+    "https://studio.example.com/launch\n\n"
+    "What you get: one calendar for every network, exact previews of how each post will "
+    "look, and reports that keep every number instead of the last one. Agencies can manage "
+    "many brands from one place, with approvals before anything goes out.\n\n"
+    "It is free for small teams. Tell us what you build with it, and thank you to the 400 "
+    "beta testers who shaped it! Read the story: https://blog.example.com/studio-is-here"
+)
+
+
+def banner_png(width: int = 120, height: int = 63) -> bytes:
+    """A small gradient PNG, made here so the example needs no files."""
+    raw = b"".join(
+        b"\x00" + b"".join(bytes((x * 2 % 256, y * 4 % 256, 180)) for x in range(width))
+        for y in range(height)
+    )
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+def campaign_post() -> Post:
+    """The launch post: a thread on X and Bluesky, one post with an image on Mastodon."""
+    image = Media.from_bytes(
+        banner_png(), alt="The Brandkit Studio logo on a blue gradient", filename="studio.png"
+    )
+    return Post(
+        text=ANNOUNCEMENT,
+        hashtags=["BrandkitStudio", "launch"],
+        campaign="studio-launch",
+        language="en",
+        variants={"mastodon": Variant(media=(image,))},
+    )
+
+
+def live_accounts() -> list[Account]:
+    """Accounts for the real platforms whose credentials are in the environment."""
+    env = os.environ
+    accounts = []
+    if env.get("BLUESKY_HANDLE") and env.get("BLUESKY_APP_PASSWORD"):
+        accounts.append(
+            Account.bluesky(handle=env["BLUESKY_HANDLE"], app_password=env["BLUESKY_APP_PASSWORD"])
+        )
+    if env.get("MASTODON_URL") and env.get("MASTODON_TOKEN"):
+        accounts.append(Account.mastodon(env["MASTODON_URL"], token=env["MASTODON_TOKEN"]))
+    if env.get("X_USER_TOKEN"):
+        accounts.append(Account.x(user_token=env["X_USER_TOKEN"]))
+    return accounts
+
+
+def publish(accounts: list[Account]) -> int:
+    """Publish the campaign and print what happened; returns the exit status."""
+    failures = 0
+    with Client() as client:
+        for d in client.publish(campaign_post(), accounts):
+            print(f"{d.account}: {d.status.value}")
+            for i, url in enumerate(d.urls, 1):
+                print(f"  part {i}: {url}")
+            if d.error is not None:
+                failures += 1
+                print(f"  error: {d.error}")
+    return 1 if failures else 0
+
+
+def main() -> int:
+    if os.environ.get("BRANDKIT_LIVE") == "1":
+        accounts = live_accounts()
+        if not accounts:
+            print("BRANDKIT_LIVE=1 but no credentials found; see this file's docstring")
+            return 2
+        return publish(accounts)
+    with ExitStack() as stack:
+        accounts = []
+        for platform in ("x", "bluesky", "mastodon"):
+            emu = emulator(platform)
+            stack.enter_context(emu.serve())
+            accounts.append(emu.account())
+        print("Publishing to local emulators (offline). Set BRANDKIT_LIVE=1 to post for real.\n")
+        return publish(accounts)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""The adapter conformance suite: any adapter, built-in or third-party, joins with one class.
+
+```python
+from brandkit.testing.conformance import AdapterConformance
+
+class TestMyPlatform(AdapterConformance):
+    platform = "myplatform"          # the registered adapter's name
+```
+
+The suite drives the adapter through the public :class:`brandkit.Client` and
+:class:`brandkit.AsyncClient` against the platform's emulator served on 127.0.0.1, so it checks
+the whole path: rendering, flows, the driver's retries and reconciliation, and the emulator's
+faithfulness. Override :meth:`make_emulator` to use an emulator that is not registered in
+``brandkit.testing.EMULATORS``. It needs ``pytest`` (and ``anyio`` for the async tests).
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Iterator
+from typing import ClassVar
+
+import pytest
+
+from brandkit import Account, AsyncClient, Client, DeliveryStatus, Media, Post, RetryPolicy
+from brandkit.platforms import adapter_class, capabilities
+from brandkit.testing import Emulator, emulator
+
+__all__ = ["AdapterConformance", "tiny_png"]
+
+FAST = RetryPolicy(attempts=4, initial=0.01, max_backoff=0.05, max_wait=10)
+
+
+def tiny_png(width: int = 8, height: int = 6) -> bytes:
+    """A valid RGB PNG of the given size."""
+    raw = b"".join(b"\x00" + b"\x80\x40\xc0" * width for _ in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+class AdapterConformance:
+    """What every brandkit adapter must do. Subclass it in a test module and set
+    ``platform``; every test runs against the platform's emulator over a real socket."""
+
+    platform: ClassVar[str]
+
+    def make_emulator(self) -> Emulator:
+        """The emulator to test against; override for unregistered platforms."""
+        return emulator(self.platform)
+
+    def sample_post(self, text: str) -> Post:
+        """A post the platform accepts (platforms that need media get an image)."""
+        caps = capabilities(self.platform)
+        media: tuple[Media, ...] = ()
+        if caps.media.min_items:
+            media = (Media.from_bytes(self.sample_image(), alt="a test image"),)
+        return Post(text=text, media=media)
+
+    def sample_image(self) -> bytes:
+        """Image bytes the platform accepts (a JPEG where only JPEG is accepted)."""
+        caps = capabilities(self.platform)
+        if "image/png" in caps.media.image_types:
+            return tiny_png()
+        return _TINY_JPEG
+
+    @pytest.fixture
+    def emu(self) -> Iterator[Emulator]:
+        """The emulator, served on 127.0.0.1 for the test."""
+        emu = self.make_emulator()
+        with emu.serve():
+            yield emu
+
+    @pytest.fixture
+    def account(self, emu: Emulator) -> Account:
+        """An account on the served emulator."""
+        acct: Account = emu.account()
+        return acct
+
+    @pytest.fixture
+    def anyio_backend(self) -> str:
+        """Async tests run on asyncio."""
+        return "asyncio"
+
+    # -- declarations ----------------------------------------------------------------------
+
+    def test_adapter_declares_itself(self) -> None:
+        """The adapter is registered under its name and declares capabilities."""
+        cls = adapter_class(self.platform)
+        assert cls.name == self.platform
+        assert cls.capabilities.platform == self.platform
+        assert cls.metrics_batch_size >= 1
+
+    def test_account_repr_hides_secrets(self, account: Account) -> None:
+        """No secret of the account shows in its repr."""
+        text = repr(account)
+        for name in account.secret_names:
+            value = account.secret(name) or ""
+            assert len(value) < 4 or value not in text
+
+    # -- publishing ------------------------------------------------------------------------
+
+    def test_publish_and_delete(self, emu: Emulator, account: Account) -> None:
+        """A post is published once, has an id and URL, and delete removes it."""
+        with Client(retry=FAST) as client:
+            (d,) = client.publish(self.sample_post("Conformance says hello"), account)
+            assert d.status is DeliveryStatus.SENT, d.error
+            assert d.ids
+            assert emu.post_texts().count(d.post.text) == 1 or len(emu.post_texts()) == 1
+            deleted = client.delete(d)
+            assert deleted.status is DeliveryStatus.DELETED
+            assert emu.post_texts() == []
+
+    def test_thread_or_refusal(self, emu: Emulator, account: Account) -> None:
+        """A long text becomes a thread where the platform has threads, else a typed refusal
+        before anything is sent."""
+        caps = capabilities(self.platform)
+        words = " ".join(f"word{i}" for i in range(1200))
+        with Client(retry=FAST) as client:
+            (d,) = client.publish(self.sample_post(words), account)
+        if caps.threads:
+            assert d.status is DeliveryStatus.SENT, d.error
+            assert len(d.parts) >= 2
+            joined = " ".join(emu.post_texts()).split()
+            assert [w for w in joined if w.startswith("word")] == words.split()
+        else:
+            assert d.status is DeliveryStatus.FAILED
+            assert emu.post_texts() == []
+
+    def test_lost_answer_never_duplicates(self, emu: Emulator, account: Account) -> None:
+        """When the connection drops after the platform stored the post, there is still
+        exactly one post, and the delivery is sent or honestly unknown."""
+        method, path = emu.create_route
+        emu.fault(method=method, path=path, drop="after")
+        with Client(retry=FAST) as client:
+            (d,) = client.publish(self.sample_post("Exactly once, please"), account)
+        assert len(emu.post_texts()) == 1
+        assert d.status in (DeliveryStatus.SENT, DeliveryStatus.UNKNOWN)
+        if d.status is DeliveryStatus.UNKNOWN:
+            assert d.error is not None
+
+    def test_server_error_on_create_no_duplicate(self, emu: Emulator, account: Account) -> None:
+        """A 500 on the create ends with at most one post and an explained outcome."""
+        method, path = emu.create_route
+        emu.fault(method=method, path=path, status=500)
+        with Client(retry=FAST) as client:
+            (d,) = client.publish(self.sample_post("After a hiccup"), account)
+        assert len(emu.post_texts()) <= 1
+        assert d.status in (DeliveryStatus.SENT, DeliveryStatus.UNKNOWN, DeliveryStatus.FAILED)
+        assert (d.status is DeliveryStatus.SENT) == (len(emu.post_texts()) == 1)
+        if d.status is not DeliveryStatus.SENT:
+            assert d.error is not None
+
+    @pytest.mark.anyio
+    async def test_async_publish(self, emu: Emulator, account: Account) -> None:
+        """AsyncClient publishes the same way."""
+        async with AsyncClient(retry=FAST) as client:
+            (d,) = await client.publish(self.sample_post("Async hello"), account)
+        assert d.status is DeliveryStatus.SENT, d.error
+        assert len(emu.post_texts()) == 1
+
+    def test_metrics_or_unavailable(self, emu: Emulator, account: Account) -> None:
+        """Metrics of a published post come back as samples (or as unavailable, with a
+        reason), never as an exception."""
+        caps = capabilities(self.platform)
+        with Client(retry=FAST) as client:
+            (d,) = client.publish(self.sample_post("Count me"), account)
+            assert d.ok, d.error
+            samples = client.collect_refs(account, d.parts)
+        assert samples
+        for s in samples:
+            assert s.platform == self.platform
+            if not s.available:
+                assert s.reason
+        if caps.metrics:
+            assert any(s.available for s in samples)
+
+
+# The smallest baseline JPEG (1x1, grey), for platforms that take only JPEG.
+_TINY_JPEG = bytes.fromhex(
+    "ffd8ffe000104a46494600010100000100010000ffdb004300080606070605080707070909080a0c140d0c0b0b0c"
+    "1912130f141d1a1f1e1d1a1c1c20242e2720222c231c1c2837292c30313434341f27393d38323c2e333432ffc0"
+    "000b080001000101011100ffc4001f0000010501010101010100000000000000000102030405060708090a0bff"
+    "c400b5100002010303020403050504040000017d01020300041105122131410613516107227114328191a10823"
+    "42b1c11552d1f02433627282090a161718191a25262728292a3435363738393a434445464748494a5354555657"
+    "58595a636465666768696a737475767778797a838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aa"
+    "b2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae1e2e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7f8"
+    "f9faffda0008010100003f00fbd3ffd9"
+)

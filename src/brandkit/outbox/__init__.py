@@ -1,0 +1,26 @@
+"""The durable outbox: every delivery written down before its first byte is sent.
+
+```python
+from brandkit import Client
+from brandkit.outbox import Outbox, Worker
+
+outbox = Outbox("brandkit.db")
+with Client(outbox=outbox) as client:
+    client.publish(post, [account])        # durable: the row exists before any send
+
+outbox.add(later_post, [account])           # or leave it to the worker
+with Worker(outbox, {"acme": account}) as worker:
+    worker.run_forever()                    # publishes due posts, resumes, reconciles
+```
+
+States: ``pending → sending → sent | failed | unknown`` (plus ``cancelled`` and
+``deleted``). An ``unknown`` delivery (a create that may have reached the platform) is
+resolved by the adapter's find-my-post flow, never by a blind re-send. See ``docs/outbox.md``.
+"""
+
+from __future__ import annotations
+
+from brandkit.outbox._store import Outbox, OutboxEvent
+from brandkit.outbox._worker import Worker
+
+__all__ = ["Outbox", "OutboxEvent", "Worker"]

@@ -1,0 +1,708 @@
+"""The outbox on SQLite: every delivery written down before its first byte is sent.
+
+One file, WAL mode, ``synchronous=FULL`` (a committed row survives a power cut, not only a
+killed process), every table prefixed ``outbox_`` so other stores may share the file.
+
+Concurrency rests on two things:
+
+* a **lease** (``lease_owner``, ``lease_until``): the process that is publishing a delivery
+  holds it; :meth:`Outbox.claim` takes only deliveries whose lease is free, inside one
+  ``BEGIN IMMEDIATE`` transaction, so two workers never take the same delivery. A lease is
+  free when it has expired or when its owner is a process of this machine that no longer
+  exists (so a worker restarted after ``kill -9`` does not wait for the lease to run out).
+* a **version check in** :meth:`Outbox.save`: a save that would start another attempt from a
+  stale copy, forget a confirmed part, reopen a finished delivery or overwrite another live
+  process's work is refused before anything is sent.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from brandkit.accounts import Account
+from brandkit.content._model import Post
+from brandkit.delivery import Delivery, DeliveryStatus
+from brandkit.errors import BrandkitError, ConfigurationError, TransportError
+
+__all__ = ["Outbox", "OutboxEvent"]
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox_deliveries (
+    id TEXT PRIMARY KEY,
+    account TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    status TEXT NOT NULL,
+    campaign TEXT,
+    scheduled_at TEXT,
+    not_before TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    parts INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    lease_owner TEXT,
+    lease_until REAL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_deliveries_due
+    ON outbox_deliveries (status, scheduled_at);
+CREATE INDEX IF NOT EXISTS outbox_deliveries_account ON outbox_deliveries (account, status);
+CREATE INDEX IF NOT EXISTS outbox_deliveries_platform ON outbox_deliveries (platform);
+CREATE INDEX IF NOT EXISTS outbox_deliveries_campaign ON outbox_deliveries (campaign);
+CREATE INDEX IF NOT EXISTS outbox_deliveries_updated ON outbox_deliveries (updated_at);
+CREATE INDEX IF NOT EXISTS outbox_deliveries_leased
+    ON outbox_deliveries (lease_owner) WHERE lease_owner IS NOT NULL;
+CREATE TABLE IF NOT EXISTS outbox_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    delivery_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    parts INTEGER NOT NULL,
+    note TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_events_delivery ON outbox_events (delivery_id, seq);
+"""
+
+# A finished delivery may only move on to these (a sent post may still be deleted).
+_AFTER_FINISHED: dict[str, frozenset[str]] = {
+    "sent": frozenset({"sent", "deleted"}),
+    "deleted": frozenset({"deleted"}),
+    "cancelled": frozenset({"cancelled"}),
+}
+# While a delivery is in these states the process saving it holds its lease.
+_IN_FLIGHT = frozenset({"pending", "sending"})
+
+_HOST = socket.gethostname()
+
+
+def _iso(dt: datetime) -> str:
+    """A fixed-width UTC timestamp, so that text order is time order in SQL."""
+    if dt.tzinfo is None:
+        raise ConfigurationError("outbox times must be timezone-aware")
+    return dt.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _alive(pid: int) -> bool:
+    if os.name != "posix":
+        # os.kill(pid, 0) would terminate the process on Windows: rely on lease expiry.
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _owner_dead(owner: str) -> bool:
+    """Whether ``owner`` names a process of this machine that no longer runs."""
+    parts = owner.rsplit(":", 2)
+    if len(parts) != 3:
+        return False
+    host, pid_text, _nonce = parts
+    if host != _HOST or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        # Another outbox of this very process: alive by definition.
+        return False
+    return not _alive(pid)
+
+
+@attrs.frozen
+class OutboxEvent:
+    """One step in a delivery's history, as :meth:`Outbox.history` returns it.
+
+    Attributes:
+        at: when it happened (aware UTC).
+        status: the status after the step.
+        attempts: the attempts counted so far.
+        parts: how many parts were confirmed so far.
+        note: what happened (the error, or what the outbox did), if anything.
+    """
+
+    at: datetime
+    status: DeliveryStatus
+    attempts: int
+    parts: int
+    note: str | None = None
+
+
+class Outbox:
+    """Durable deliveries in one SQLite file; implements the drivers' outbox protocol.
+
+    ```python
+    from brandkit import Client
+    from brandkit.outbox import Outbox
+
+    with Outbox("brandkit.db") as outbox, Client(outbox=outbox) as client:
+        client.publish(post, [account])        # every state change is written first
+        print(outbox.counts())
+    ```
+
+    Args:
+        path: the database file (created if missing); ``":memory:"`` for tests.
+        lease: seconds a publishing process holds a delivery without saving it; every save
+            renews it. A lease of a process on this machine that has died is free at once.
+        clock: the current time, for the times the outbox itself writes (tests pass a fake).
+        timeout: seconds to wait for another process's write lock before giving up.
+
+    Raises:
+        ConfigurationError: the file cannot be opened or belongs to a newer brandkit.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] = "brandkit.db",
+        *,
+        lease: float = 600.0,
+        clock: Callable[[], datetime] | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.path = str(path)
+        self.lease = float(lease)
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._lock = threading.RLock()
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+        except (sqlite3.Error, OSError) as exc:
+            raise ConfigurationError(f"cannot open outbox {self.path!r}: {exc}") from None
+        self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        self._db.execute("PRAGMA journal_mode = WAL")
+        # FULL: a save acknowledged before a send must survive a power cut, else the
+        # restarted worker would find the delivery "pending" and send it a second time.
+        self._db.execute("PRAGMA synchronous = FULL")
+        self._db.create_function("outbox_lease_free", 2, self._lease_free)
+        self._migrate()
+        self.recover()
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        with self._tx() as db:
+            # executescript() would COMMIT the transaction that guards the migration.
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            row = db.execute(
+                "SELECT value FROM outbox_meta WHERE key = 'schema_version'"
+            ).fetchone()
+            if row is None:
+                db.execute(
+                    "INSERT INTO outbox_meta (key, value) VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+            elif int(row[0]) > SCHEMA_VERSION:
+                raise ConfigurationError(
+                    f"outbox {self.path!r} has schema version {row[0]}, newer than this "
+                    f"brandkit's ({SCHEMA_VERSION}): upgrade brandkit"
+                )
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken with ``BEGIN IMMEDIATE`` so that the read and the
+        write inside it see the same data (no other writer can slip in between)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _lease_free(self, owner: str | None, until: float | None) -> bool:
+        if owner is None or owner == self.owner:
+            return True
+        if until is None or until < time.time():
+            return True
+        return _owner_dead(owner)
+
+    def _row_values(self, delivery: Delivery) -> dict[str, Any]:
+        post = delivery.post
+        return {
+            "id": delivery.id,
+            "account": delivery.account,
+            "platform": delivery.platform,
+            "status": delivery.status.value,
+            "campaign": post.campaign,
+            "scheduled_at": _iso(post.scheduled_at) if post.scheduled_at else None,
+            "attempts": delivery.attempts,
+            "parts": len(delivery.parts),
+            "created_at": _iso(delivery.created_at),
+            "updated_at": _iso(delivery.updated_at),
+            "data": json.dumps(delivery.to_dict(), ensure_ascii=False, separators=(",", ":")),
+        }
+
+    @staticmethod
+    def _load(data: str) -> Delivery:
+        return Delivery.from_dict(json.loads(data))
+
+    def _event(
+        self, db: sqlite3.Connection, delivery: Delivery, note: str | None, at: datetime
+    ) -> None:
+        db.execute(
+            "INSERT INTO outbox_events (delivery_id, at, status, attempts, parts, note) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                delivery.id,
+                _iso(at),
+                delivery.status.value,
+                delivery.attempts,
+                len(delivery.parts),
+                note,
+            ),
+        )
+
+    def _write(self, db: sqlite3.Connection, delivery: Delivery, **extra: Any) -> None:
+        values = self._row_values(delivery)
+        values.update(extra)
+        columns = ", ".join(f"{k} = :{k}" for k in values if k != "id")
+        db.execute(f"UPDATE outbox_deliveries SET {columns} WHERE id = :id", values)  # noqa: S608
+
+    def _fetch(self, db: sqlite3.Connection, delivery_id: str) -> tuple[Any, ...]:
+        row = db.execute(
+            "SELECT data, lease_owner, lease_until FROM outbox_deliveries WHERE id = ?",
+            (delivery_id,),
+        ).fetchone()
+        if row is None:
+            raise BrandkitError(f"the outbox has no delivery {delivery_id!r}")
+        return tuple(row)
+
+    # -- the drivers' protocol -----------------------------------------------------------
+
+    def save(self, delivery: Delivery) -> None:
+        """Insert or update ``delivery``; called by the drivers before the first byte of
+        every attempt and at every state change.
+
+        While a delivery is pending (to be sent now) or sending, this outbox holds its
+        lease, so no worker takes it meanwhile; a final state releases it.
+
+        Raises:
+            BrandkitError: the save conflicts with what is stored: another live process
+                holds the delivery, it is already finished (sent, cancelled, deleted), it
+                would forget a confirmed part, or it starts an attempt from a stale copy
+                (a delivery that became ``unknown`` meanwhile must be reconciled, not sent).
+                Nothing was written, and since the drivers save before sending, nothing
+                was sent either.
+        """
+        status = delivery.status.value
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT status, attempts, parts, lease_owner, lease_until "
+                "FROM outbox_deliveries WHERE id = ?",
+                (delivery.id,),
+            ).fetchone()
+            lease_owner: str | None = None
+            lease_until: float | None = None
+            if status in _IN_FLIGHT:
+                lease_owner, lease_until = self.owner, time.time() + self.lease
+            if row is None:
+                scheduled = delivery.post.scheduled_at
+                if status == "pending" and scheduled is not None and scheduled > self.clock():
+                    # Written for later: the worker will take it when it is due.
+                    lease_owner, lease_until = None, None
+                values = self._row_values(delivery)
+                values.update(lease_owner=lease_owner, lease_until=lease_until, not_before=None)
+                db.execute(
+                    "INSERT INTO outbox_deliveries (id, account, platform, status, campaign, "
+                    "scheduled_at, not_before, attempts, parts, created_at, updated_at, "
+                    "lease_owner, lease_until, data) VALUES (:id, :account, :platform, "
+                    ":status, :campaign, :scheduled_at, :not_before, :attempts, :parts, "
+                    ":created_at, :updated_at, :lease_owner, :lease_until, :data)",
+                    values,
+                )
+                self._event(db, delivery, None, delivery.updated_at)
+                return
+            stored, stored_attempts, stored_parts, owner, until = row
+            self._check_save(delivery, stored, stored_attempts, stored_parts, owner, until)
+            self._write(db, delivery, lease_owner=lease_owner, lease_until=lease_until)
+            changed = (
+                stored != status
+                or stored_parts != len(delivery.parts)
+                or stored_attempts != delivery.attempts
+            )
+            if changed:
+                err = delivery.error
+                self._event(db, delivery, str(err) if err else None, delivery.updated_at)
+
+    def _check_save(
+        self,
+        delivery: Delivery,
+        stored: str,
+        stored_attempts: int,
+        stored_parts: int,
+        owner: str | None,
+        until: float | None,
+    ) -> None:
+        status = delivery.status.value
+        what = f"delivery {delivery.id}"
+        if not self._lease_free(owner, until):
+            raise BrandkitError(f"{what} is being published by another process ({owner})")
+        allowed = _AFTER_FINISHED.get(stored)
+        if allowed is not None and status not in allowed:
+            raise BrandkitError(f"{what} is already {stored}; it cannot become {status}")
+        if len(delivery.parts) < stored_parts:
+            raise BrandkitError(
+                f"{what} has {stored_parts} confirmed part(s) stored but this copy has "
+                f"{len(delivery.parts)}: load it again from the outbox"
+            )
+        if status == "sending" and stored != "sending" and delivery.attempts != stored_attempts + 1:
+            raise BrandkitError(
+                f"{what} is stored as {stored} after {stored_attempts} attempt(s); this copy "
+                "is stale: load it again from the outbox"
+            )
+
+    # -- reading -------------------------------------------------------------------------
+
+    def get(self, delivery_id: str) -> Delivery | None:
+        """The delivery with this id, or ``None``."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT data FROM outbox_deliveries WHERE id = ?", (delivery_id,)
+            ).fetchone()
+        return self._load(row[0]) if row else None
+
+    def list(
+        self,
+        status: DeliveryStatus | str | None = None,
+        account: str | None = None,
+        campaign: str | None = None,
+        *,
+        platform: str | None = None,
+        limit: int | None = 100,
+    ) -> builtins.list[Delivery]:
+        """Deliveries, newest first, filtered by status, account key (``platform:name``),
+        campaign and platform; at most ``limit`` (``None``: all).
+
+        Raises:
+            ValueError: ``status`` is not a delivery status.
+        """
+        where: builtins.list[str] = []
+        args: builtins.list[Any] = []
+        for column, value in (
+            ("status", DeliveryStatus(status).value if status is not None else None),
+            ("account", account),
+            ("campaign", campaign),
+            ("platform", platform),
+        ):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        sql = "SELECT data FROM outbox_deliveries"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created_at DESC, rowid DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(int(limit))
+        with self._lock:
+            rows = self._db.execute(sql, args).fetchall()
+        return [self._load(r[0]) for r in rows]
+
+    def counts(self) -> dict[DeliveryStatus, int]:
+        """How many deliveries are in each status (every status is present, maybe 0)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT status, COUNT(*) FROM outbox_deliveries GROUP BY status"
+            ).fetchall()
+        out = dict.fromkeys(DeliveryStatus, 0)
+        for status, n in rows:
+            out[DeliveryStatus(status)] = int(n)
+        return out
+
+    def history(self, delivery_id: str) -> builtins.list[OutboxEvent]:
+        """Every recorded step of one delivery, oldest first (empty for an unknown id)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT at, status, attempts, parts, note FROM outbox_events "
+                "WHERE delivery_id = ? ORDER BY seq",
+                (delivery_id,),
+            ).fetchall()
+        return [
+            OutboxEvent(datetime.fromisoformat(at), DeliveryStatus(st), int(a), int(p), note)
+            for at, st, a, p, note in rows
+        ]
+
+    def _due_sql(
+        self, stamp: str, accounts: Sequence[str] | None
+    ) -> tuple[str, builtins.list[Any]]:
+        # A worker takes pending (publish), unknown (reconcile first) and sending whose lease
+        # is free (its process died mid-send: reconciled as unknown, never re-sent blindly).
+        sql = (
+            "SELECT id, data FROM outbox_deliveries "
+            "WHERE status IN ('pending', 'unknown', 'sending') "
+            "AND (scheduled_at IS NULL OR scheduled_at <= ?) "
+            "AND (not_before IS NULL OR not_before <= ?) "
+            "AND outbox_lease_free(lease_owner, lease_until) "
+            # One publisher per account at a time keeps an account's posts in order.
+            "AND account NOT IN (SELECT account FROM outbox_deliveries "
+            "  WHERE lease_owner IS NOT NULL AND NOT outbox_lease_free(lease_owner, lease_until)) "
+        )
+        args: builtins.list[Any] = [stamp, stamp]
+        if accounts is not None:
+            sql += f"AND account IN ({', '.join('?' for _ in accounts)}) "
+            args.extend(accounts)
+        sql += "ORDER BY COALESCE(scheduled_at, created_at), created_at, rowid LIMIT ?"
+        return sql, args
+
+    def due(
+        self,
+        now: datetime | None = None,
+        *,
+        accounts: Iterable[str] | None = None,
+        limit: int = 100,
+    ) -> builtins.list[Delivery]:
+        """What a worker would take at ``now`` (default: the clock): pending and unknown
+        deliveries whose time has come and that no live process holds, oldest first.
+        Reads only; :meth:`claim` takes them."""
+        return [d for _, d in self._select_due(self._db, now, accounts, limit)]
+
+    def _select_due(
+        self,
+        db: sqlite3.Connection,
+        now: datetime | None,
+        accounts: Iterable[str] | None,
+        limit: int,
+    ) -> builtins.list[tuple[str, Delivery]]:
+        stamp = _iso(now or self.clock())
+        keys = list(accounts) if accounts is not None else None
+        if keys is not None and not keys:
+            return []
+        sql, args = self._due_sql(stamp, keys)
+        args.append(int(limit))
+        with self._lock:
+            rows = db.execute(sql, args).fetchall()
+        return [(r[0], self._load(r[1])) for r in rows]
+
+    # -- taking work ---------------------------------------------------------------------
+
+    def claim(
+        self,
+        now: datetime | None = None,
+        *,
+        accounts: Iterable[str] | None = None,
+        limit: int = 100,
+    ) -> builtins.list[Delivery]:
+        """Take the deliveries due at ``now`` for this outbox's lease, oldest first.
+
+        In one ``BEGIN IMMEDIATE`` transaction: no other worker can take the same ones.
+        A delivery found ``sending`` whose publisher died comes back ``unknown`` (with a
+        ``TransportError(maybe_delivered=True)`` saying so): its next part is looked up on
+        the platform before anything is sent.
+
+        Args:
+            now: the time that decides what is due (default: the clock).
+            accounts: only deliveries of these account keys (``platform:name``).
+            limit: the most deliveries to take.
+        """
+        at = now or self.clock()
+        with self._tx() as db:
+            taken: builtins.list[Delivery] = []
+            for _, delivery in self._select_due(db, at, accounts, limit):
+                if delivery.status is DeliveryStatus.SENDING:
+                    self._mark_unknown(db, delivery, at)
+                self._write(
+                    db, delivery, lease_owner=self.owner, lease_until=time.time() + self.lease
+                )
+                taken.append(delivery)
+            return taken
+
+    def _mark_unknown(self, db: sqlite3.Connection, delivery: Delivery, at: datetime) -> None:
+        delivery.status = DeliveryStatus.UNKNOWN
+        delivery.error = TransportError(
+            f"{delivery.platform}: the process publishing part {len(delivery.parts) + 1} "
+            "stopped before it recorded the outcome; the part may have been published, so "
+            "it is looked up before anything is sent again",
+            platform=delivery.platform,
+            maybe_delivered=True,
+        )
+        delivery.updated_at = at
+        self._event(db, delivery, str(delivery.error), at)
+
+    def recover(self) -> int:
+        """Mark every delivery left ``sending`` by a process that died as ``unknown``.
+
+        Runs when the outbox opens; returns how many were found.
+        """
+        at = self.clock()
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT data FROM outbox_deliveries WHERE status = 'sending' "
+                "AND outbox_lease_free(lease_owner, lease_until) AND "
+                "(lease_owner IS NULL OR lease_owner != ?)",
+                (self.owner,),
+            ).fetchall()
+            for (data,) in rows:
+                delivery = self._load(data)
+                self._mark_unknown(db, delivery, at)
+                self._write(db, delivery, lease_owner=None, lease_until=None)
+            return len(rows)
+
+    def release(self, delivery_id: str, *, retry_at: datetime | None = None) -> None:
+        """Give up this outbox's lease on a delivery (a no-op when another holds it).
+
+        With ``retry_at``: a ``failed`` delivery becomes ``pending`` again and a pending or
+        ``unknown`` one waits, until then; workers use it to retry transient failures
+        (rate limits, outages) and to pace reconciliation.
+        """
+        with self._tx() as db:
+            data, owner, _ = self._fetch(db, delivery_id)
+            if owner not in (None, self.owner):
+                return
+            delivery = self._load(data)
+            extra: dict[str, Any] = {"lease_owner": None, "lease_until": None}
+            if retry_at is not None and delivery.status.value in ("failed", "pending", "unknown"):
+                extra["not_before"] = _iso(retry_at)
+                if delivery.status is DeliveryStatus.FAILED:
+                    delivery.status = DeliveryStatus.PENDING
+                    delivery.updated_at = self.clock()
+                    self._event(db, delivery, f"retry at {_iso(retry_at)}", delivery.updated_at)
+            self._write(db, delivery, **extra)
+
+    # -- user actions --------------------------------------------------------------------
+
+    def add(self, post: Post, accounts: Account | Sequence[Account]) -> builtins.list[Delivery]:
+        """Write ``post`` for every account as a pending delivery, for a worker to publish
+        (at ``post.scheduled_at``, or as soon as possible).
+
+        Raises:
+            ConfigurationError: no accounts.
+        """
+        targets = [accounts] if isinstance(accounts, Account) else list(accounts)
+        if not targets:
+            raise ConfigurationError("add needs at least one account")
+        now = self.clock()
+        out = []
+        with self._tx() as db:
+            for account in targets:
+                delivery = Delivery(
+                    account=account.key,
+                    platform=account.platform,
+                    post=post,
+                    created_at=now,
+                    updated_at=now,
+                )
+                values = self._row_values(delivery)
+                values.update(lease_owner=None, lease_until=None, not_before=None)
+                db.execute(
+                    "INSERT INTO outbox_deliveries (id, account, platform, status, campaign, "
+                    "scheduled_at, not_before, attempts, parts, created_at, updated_at, "
+                    "lease_owner, lease_until, data) VALUES (:id, :account, :platform, "
+                    ":status, :campaign, :scheduled_at, :not_before, :attempts, :parts, "
+                    ":created_at, :updated_at, :lease_owner, :lease_until, :data)",
+                    values,
+                )
+                self._event(db, delivery, None, now)
+                out.append(delivery)
+        return out
+
+    def retry(self, delivery_id: str) -> Delivery:
+        """Try a delivery again at the next worker run.
+
+        A ``failed`` one becomes ``pending`` (parts already confirmed are not sent again).
+        An ``unknown`` one stays ``unknown``: the worker looks its part up on the platform
+        first and sends it only if it is not there, never blindly. A ``pending`` one that
+        waits for a retry time is made due now.
+
+        Raises:
+            BrandkitError: no such delivery, it is being published, or it is sent,
+                cancelled or deleted.
+        """
+        with self._tx() as db:
+            data, owner, until = self._fetch(db, delivery_id)
+            delivery = self._load(data)
+            if not self._lease_free(owner, until):
+                raise BrandkitError(f"delivery {delivery_id} is being published right now")
+            if delivery.status.value not in ("failed", "unknown", "pending"):
+                raise BrandkitError(
+                    f"delivery {delivery_id} is {delivery.status.value}; only failed, unknown "
+                    "or waiting deliveries can be retried"
+                )
+            note = "retry requested"
+            if delivery.status is DeliveryStatus.FAILED:
+                delivery.status = DeliveryStatus.PENDING
+            elif delivery.status is DeliveryStatus.UNKNOWN:
+                note = "reconciliation requested"
+            delivery.updated_at = self.clock()
+            self._write(db, delivery, not_before=None, lease_owner=None, lease_until=None)
+            self._event(db, delivery, note, delivery.updated_at)
+            return delivery
+
+    def cancel(self, delivery_id: str) -> Delivery:
+        """Stop a delivery that is not finished: pending, failed or unknown (an unknown
+        one may already be on the platform; cancelling only stops brandkit from trying).
+
+        Raises:
+            BrandkitError: no such delivery, it is being published right now, or it is
+                already sent, cancelled or deleted.
+        """
+        with self._tx() as db:
+            data, owner, until = self._fetch(db, delivery_id)
+            delivery = self._load(data)
+            if not self._lease_free(owner, until) or delivery.status is DeliveryStatus.SENDING:
+                raise BrandkitError(
+                    f"delivery {delivery_id} is being published right now; cancel it when "
+                    "the attempt has ended"
+                )
+            if delivery.status.value not in ("pending", "failed", "unknown"):
+                raise BrandkitError(
+                    f"delivery {delivery_id} is {delivery.status.value} and cannot be cancelled"
+                )
+            delivery.status = DeliveryStatus.CANCELLED
+            delivery.updated_at = self.clock()
+            self._write(db, delivery, lease_owner=None, lease_until=None)
+            self._event(db, delivery, "cancelled", delivery.updated_at)
+            return delivery
+
+    def _expand_id(self, prefix: str) -> builtins.list[str]:
+        """Ids starting with ``prefix`` (for the command line's short ids)."""
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id FROM outbox_deliveries WHERE id LIKE ? ESCAPE '\\' LIMIT 2",
+                (escaped + "%",),
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    # -- lifetime ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Outbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Outbox({self.path!r})"

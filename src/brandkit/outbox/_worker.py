@@ -1,0 +1,318 @@
+"""The worker: publishes what the outbox says is due, resumes threads, reconciles unknowns."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+
+from brandkit._client import AsyncClient, Client
+from brandkit.accounts import Account
+from brandkit.delivery import Delivery, DeliveryStatus
+from brandkit.errors import ConfigurationError, PlatformUnavailable, RateLimited, TransportError
+from brandkit.outbox._store import Outbox
+
+__all__ = ["Worker"]
+
+logger = logging.getLogger("brandkit.outbox")
+
+
+def _transient(delivery: Delivery) -> bool:
+    """A failure that says "not now" rather than "no": worth trying again later."""
+    err = delivery.error
+    if isinstance(err, TransportError):
+        return not err.maybe_delivered
+    return isinstance(err, RateLimited | PlatformUnavailable)
+
+
+class Worker:
+    """Publishes due deliveries from an outbox: concurrently across accounts, strictly in
+    order within one account (and within each thread, part after part).
+
+    ```python
+    outbox = Outbox("brandkit.db")
+    with Worker(outbox, Account.load("brandkit.toml")) as worker:
+        worker.run_forever(poll=1.0)
+    ```
+
+    A pending delivery is published; an ``unknown`` one is first looked up on the platform
+    (find-my-post) and resumed from its last confirmed part. A failure that means "not now"
+    (rate limit, 5xx, a connection that failed before the request left) is tried again
+    later with backoff, up to ``max_attempts`` (rate limits: until their reset, without a
+    cap); other failures stay ``failed`` with their typed error for a person to look at.
+
+    Args:
+        outbox: the outbox to work from.
+        accounts: the accounts this worker publishes for (e.g. ``Account.load(...)``);
+            deliveries of other accounts are left alone.
+        client: a :class:`~brandkit.Client` (one delivery at a time) or
+            :class:`~brandkit.AsyncClient` (accounts in parallel) built with
+            ``outbox=outbox``; by default the worker makes an ``AsyncClient``.
+        clock: the current time (tests pass a fake to make scheduled posts due).
+        concurrency: the most accounts served at the same time.
+        max_attempts: attempts after which a transient failure stays ``failed``.
+        backoff: the first wait in seconds before a retry; it doubles per attempt.
+        max_backoff: the longest wait before a retry or a new reconciliation.
+        batch: the most deliveries taken in one run.
+
+    Raises:
+        ConfigurationError: ``client`` writes to another outbox (or none), or a setting is
+            out of range.
+    """
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        accounts: Mapping[str, Account] | Sequence[Account],
+        *,
+        client: Client | AsyncClient | None = None,
+        clock: Callable[[], datetime] | None = None,
+        concurrency: int = 8,
+        max_attempts: int = 5,
+        backoff: float = 30.0,
+        max_backoff: float = 3600.0,
+        batch: int = 100,
+    ) -> None:
+        if client is not None and client.outbox is not outbox:
+            raise ConfigurationError(
+                "the worker's client must write to the same outbox: build it with "
+                "Client(outbox=outbox) or AsyncClient(outbox=outbox)"
+            )
+        if concurrency < 1 or max_attempts < 1 or batch < 1 or backoff < 0:
+            raise ConfigurationError(
+                "concurrency, max_attempts and batch must be at least 1, backoff not negative"
+            )
+        self.outbox = outbox
+        values = accounts.values() if isinstance(accounts, Mapping) else accounts
+        self.accounts: dict[str, Account] = {a.key: a for a in values}
+        self.client = client
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.concurrency = concurrency
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.batch = batch
+        self._own: AsyncClient | None = None
+        self._runner: asyncio.Runner | None = None
+
+    # -- one run -------------------------------------------------------------------------
+
+    def run_once(self, now: datetime | None = None) -> list[Delivery]:
+        """Publish every delivery due at ``now`` (default: the clock) and return them in
+        their new state.
+
+        Raises:
+            ConfigurationError: called inside a running event loop (use :meth:`arun_once`).
+        """
+        if isinstance(self.client, Client):
+            return self._run_sync(now)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise ConfigurationError("inside an event loop, use `await worker.arun_once()`")
+        if self._runner is None:
+            # One loop for the worker's life, so the AsyncClient's connections and the
+            # governor's rate-limit knowledge carry over from run to run.
+            self._runner = asyncio.Runner()
+        return self._runner.run(self.arun_once(now))
+
+    async def arun_once(self, now: datetime | None = None) -> list[Delivery]:
+        """The same as :meth:`run_once`, in a running event loop.
+
+        Raises:
+            ConfigurationError: the worker was given a synchronous client.
+        """
+        if isinstance(self.client, Client):
+            raise ConfigurationError("this worker has a synchronous Client: call run_once()")
+        at = now or self.clock()
+        claimed = self.outbox.claim(at, accounts=list(self.accounts), limit=self.batch)
+        if not claimed:
+            return []
+        client = self.client or self._own_client()
+        semaphore = asyncio.Semaphore(self.concurrency)
+        settled: set[str] = set()
+
+        async def serve(items: list[Delivery]) -> None:
+            async with semaphore:
+                for i, delivery in enumerate(items):
+                    try:
+                        await client.deliver(delivery, self.accounts[delivery.account])
+                    except Exception:
+                        logger.exception("delivery %s: the attempt broke off", delivery.id)
+                    pause = self._settle(delivery)
+                    settled.add(delivery.id)
+                    if pause is not None:
+                        self._defer(items[i + 1 :], pause, settled)
+                        return
+
+        try:
+            await asyncio.gather(*(serve(items) for items in _by_account(claimed)))
+        finally:
+            self._release_unsettled(claimed, settled)
+        return claimed
+
+    def _run_sync(self, now: datetime | None) -> list[Delivery]:
+        assert isinstance(self.client, Client)
+        at = now or self.clock()
+        claimed = self.outbox.claim(at, accounts=list(self.accounts), limit=self.batch)
+        settled: set[str] = set()
+        try:
+            for items in _by_account(claimed):
+                for i, delivery in enumerate(items):
+                    try:
+                        self.client.deliver(delivery, self.accounts[delivery.account])
+                    except Exception:
+                        logger.exception("delivery %s: the attempt broke off", delivery.id)
+                    pause = self._settle(delivery)
+                    settled.add(delivery.id)
+                    if pause is not None:
+                        self._defer(items[i + 1 :], pause, settled)
+                        break
+        finally:
+            self._release_unsettled(claimed, settled)
+        return claimed
+
+    # -- after an attempt ----------------------------------------------------------------
+
+    def _delay(self, attempts: int) -> float:
+        return float(min(self.max_backoff, self.backoff * 2 ** max(0, attempts - 1)))
+
+    def _settle(self, delivery: Delivery) -> datetime | None:
+        """Release the delivery, scheduling its next try; returns until when the rest of
+        its account should wait (a rate limit), else ``None``."""
+        now = self.clock()
+        stored = self.outbox.get(delivery.id)
+        status = stored.status if stored is not None else delivery.status
+        err = delivery.error
+        _log(delivery)
+        if status is DeliveryStatus.FAILED and _transient(delivery):
+            if isinstance(err, RateLimited):
+                until = now + timedelta(seconds=self._delay(delivery.attempts))
+                if err.reset_at is not None:
+                    until = max(err.reset_at, now)
+                elif err.retry_after is not None:
+                    until = now + timedelta(seconds=err.retry_after)
+                self.outbox.release(delivery.id, retry_at=until)
+                return until
+            if delivery.attempts < self.max_attempts:
+                delay = self._delay(delivery.attempts)
+                self.outbox.release(delivery.id, retry_at=now + timedelta(seconds=delay))
+                return None
+        elif status is DeliveryStatus.UNKNOWN:
+            # Reconciliation is a read: repeat it, paced, until the platform answers.
+            delay = self._delay(delivery.attempts)
+            self.outbox.release(delivery.id, retry_at=now + timedelta(seconds=delay))
+            return None
+        elif status is DeliveryStatus.PENDING:
+            # The attempt broke off before it started (e.g. a conflicting save): pace it.
+            delay = self._delay(delivery.attempts + 1)
+            self.outbox.release(delivery.id, retry_at=now + timedelta(seconds=delay))
+            return None
+        self.outbox.release(delivery.id)
+        return None
+
+    def _defer(self, rest: Sequence[Delivery], until: datetime, settled: set[str]) -> None:
+        for delivery in rest:
+            self.outbox.release(delivery.id, retry_at=until)
+            settled.add(delivery.id)
+
+    def _release_unsettled(self, claimed: Sequence[Delivery], settled: set[str]) -> None:
+        for delivery in claimed:
+            if delivery.id not in settled:
+                try:
+                    self.outbox.release(delivery.id)
+                except Exception:
+                    logger.exception("delivery %s: could not release its lease", delivery.id)
+
+    # -- forever -------------------------------------------------------------------------
+
+    def run_forever(
+        self,
+        poll: float = 1.0,
+        stop: threading.Event | None = None,
+        *,
+        on_delivery: Callable[[Delivery], None] | None = None,
+    ) -> None:
+        """Run until ``stop`` is set: publish what is due, then wait ``poll`` seconds when
+        nothing was. ``on_delivery`` is called with each delivery after its attempt."""
+        stop = stop or threading.Event()
+        while not stop.is_set():
+            try:
+                done = self.run_once()
+            except sqlite3.OperationalError:
+                # A lock held too long by another process: try again at the next poll.
+                logger.exception("the outbox is busy")
+                done = []
+            if on_delivery is not None:
+                for delivery in done:
+                    on_delivery(delivery)
+            if not done:
+                stop.wait(poll)
+
+    async def arun_forever(self, poll: float = 1.0, stop: asyncio.Event | None = None) -> None:
+        """:meth:`run_forever` in a running event loop."""
+        stop = stop or asyncio.Event()
+        while not stop.is_set():
+            try:
+                done = await self.arun_once()
+            except sqlite3.OperationalError:
+                logger.exception("the outbox is busy")
+                done = []
+            if not done:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), poll)
+
+    # -- lifetime ------------------------------------------------------------------------
+
+    def _own_client(self) -> AsyncClient:
+        if self._own is None:
+            self._own = AsyncClient(outbox=self.outbox, clock=self.clock)
+        return self._own
+
+    def close(self) -> None:
+        """Close the HTTP client the worker made (not one it was given)."""
+        if self._own is not None and self._runner is not None:
+            self._runner.run(self._own.aclose())
+        self._own = None
+        if self._runner is not None:
+            self._runner.close()
+            self._runner = None
+
+    async def aclose(self) -> None:
+        """Close the HTTP client the worker made, from a running event loop."""
+        if self._own is not None:
+            await self._own.aclose()
+            self._own = None
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _by_account(deliveries: Sequence[Delivery]) -> list[list[Delivery]]:
+    groups: dict[str, list[Delivery]] = {}
+    for delivery in deliveries:
+        groups.setdefault(delivery.account, []).append(delivery)
+    return list(groups.values())
+
+
+def _log(delivery: Delivery) -> None:
+    status = delivery.status.value
+    if delivery.status is DeliveryStatus.SENT:
+        logger.info(
+            "sent %s %s (%d part(s)) %s",
+            delivery.account,
+            delivery.id,
+            len(delivery.parts),
+            delivery.url or "",
+        )
+    else:
+        logger.warning("%s %s %s: %s", status, delivery.account, delivery.id, delivery.error)

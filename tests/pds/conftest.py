@@ -39,7 +39,10 @@ def pds_factory() -> Iterator[StartPds]:
     try:
         yield start
     finally:
-        for server in reversed(started):
+        # Signal all first so their graceful shutdowns overlap.
+        for server in started:
+            server.terminate()
+        for server in started:
             server.stop()
 
 

@@ -164,12 +164,17 @@ class PdsServer:
         payload["exp"] = exp
         return hs256_jwt(payload, self.jwt_secret)
 
+    def terminate(self) -> None:
+        """Ask the server to stop (SIGTERM to its PID) without waiting."""
+        if self._process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGTERM)
+
     def stop(self) -> None:
         """Stop the server (SIGTERM to its PID, then SIGKILL) and remove its data."""
         proc = self._process
         if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGTERM)
+            self.terminate()
             try:
                 proc.wait(timeout=STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
@@ -248,3 +253,49 @@ def start_pds(extra_env: Mapping[str, str] | None = None) -> PdsServer:
         rate_limits=bool(ready["rate_limits"]),
         _process=proc,
     )
+
+
+def main() -> None:
+    """Run one PDS by hand: ``python -m tests.pds.pds_harness [KEY=VALUE ...]``.
+
+    Prints the server's URL and a ready account as one JSON line, then serves until Ctrl-C or
+    SIGTERM. Extra ``KEY=VALUE`` arguments are PDS settings (``PDS_RATE_LIMITS_ENABLED=true``).
+    """
+    import sys
+
+    extra = dict(arg.split("=", 1) for arg in sys.argv[1:])
+    server = start_pds(extra)
+    stop_requested = False
+
+    def request_stop(signum: int, frame: object) -> None:
+        nonlocal stop_requested
+        stop_requested = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        account = server.create_account("demo")
+        print(
+            json.dumps(
+                {
+                    "base_url": server.base_url,
+                    "plc_url": server.plc_url,
+                    "pid": server.pid,
+                    "log": str(server.log_path),
+                    "handle": account.handle,
+                    "did": account.did,
+                    "password": account.password,
+                    "app_password": account.app_password,
+                }
+            ),
+            flush=True,
+        )
+        while not stop_requested and server._process.poll() is None:
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""Units of text: extended grapheme clusters, UTF-8 bytes, UTF-16 code units.
+
+Python strings index code points. Platforms count other units: Bluesky and Mastodon count
+extended grapheme clusters (``regex``'s ``\\X``, kept current with Unicode), Bluesky facets
+index UTF-8 bytes, Telegram entities index UTF-16 code units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import regex
+
+GRAPHEME = regex.compile(r"\X")
+_ASTRAL = regex.compile(r"[\U00010000-\U0010FFFF]")
+
+
+def grapheme_len(text: str) -> int:
+    """The number of extended grapheme clusters in ``text``."""
+    if text.isascii():
+        # In ASCII only CR LF forms a two-code-point cluster.
+        return len(text) - text.count("\r\n")
+    return sum(1 for _ in GRAPHEME.finditer(text))
+
+
+def graphemes(text: str) -> list[str]:
+    """``text`` cut into its extended grapheme clusters."""
+    return GRAPHEME.findall(text)
+
+
+def utf8_len(text: str) -> int:
+    """The length of ``text`` in UTF-8 bytes (lone surrogates count 3, as in JavaScript)."""
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def utf16_len(text: str) -> int:
+    """The length of ``text`` in UTF-16 code units: code points above U+FFFF count 2."""
+    if text.isascii():
+        return len(text)
+    return len(text) + len(_ASTRAL.findall(text))
+
+
+def offset_map(text: str, positions: Iterable[int], *, unit: str) -> dict[int, int]:
+    """Map code point offsets of ``text`` to ``unit`` offsets (``"utf8"`` or ``"utf16"``).
+
+    Walks the text once, so converting many offsets costs one pass.
+    """
+    measure = utf8_len if unit == "utf8" else utf16_len
+    result: dict[int, int] = {}
+    last_cp = 0
+    last_unit = 0
+    for pos in sorted(set(positions)):
+        last_unit += measure(text[last_cp:pos])
+        last_cp = pos
+        result[pos] = last_unit
+    return result

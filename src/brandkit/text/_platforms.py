@@ -1,0 +1,372 @@
+"""The platform table and the public measuring API: count, limit, measure, check."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from brandkit.errors import ConfigurationError, ContentError
+from brandkit.text._counts import (
+    INSTAGRAM_HASHTAG,
+    INSTAGRAM_MENTION,
+    threads_length,
+    unique_links,
+)
+from brandkit.text._data import twitter_config_names
+from brandkit.text._graphemes import grapheme_len, utf8_len, utf16_len
+from brandkit.text._mastodon import status_length
+from brandkit.text._x import weighted_length, x_limit
+
+PLATFORMS: tuple[str, ...] = (
+    "x",
+    "mastodon",
+    "bluesky",
+    "linkedin",
+    "facebook",
+    "instagram",
+    "threads",
+    "telegram",
+)
+"""The platforms the text engine knows."""
+
+BLUESKY_MAX_BYTES = 3000
+THREADS_MAX_LINKS = 5
+INSTAGRAM_MAX_MENTIONS = 20
+X_INVALID_CHARS = ("\ufffe", "\ufeff", "\uffff")
+
+
+@attrs.frozen
+class Measure:
+    """How a text measures on one platform, and every rule it breaks.
+
+    Attributes:
+        platform: the platform's name.
+        length: the length in the platform's own unit (what :func:`count` returns).
+        limit: the main limit in that unit.
+        unit: the unit, e.g. ``"weighted characters"``, ``"graphemes"``.
+        over_by: how far ``length`` is over ``limit``; 0 when it fits.
+        fits: every rule of the platform passes (length and the others below).
+        problems: one sentence per broken rule, saying what to fix and by how much
+            (length, Bluesky's UTF-8 byte limit, Instagram's hashtag and mention caps,
+            Threads' link cap, characters X refuses).
+        byte_length: the UTF-8 length, for information.
+    """
+
+    platform: str
+    length: int
+    limit: int
+    unit: str
+    over_by: int
+    fits: bool
+    problems: tuple[str, ...]
+    byte_length: int
+
+
+# What a thread-capable platform can do with a long text.
+_SPLIT_ADVICE = "shorten it or let brandkit split it into a thread"
+
+
+@attrs.frozen
+class _Platform:
+    unit: str
+    defaults: Mapping[str, Any]
+    length: Callable[[str, Mapping[str, Any]], int]
+    limit: Callable[[Mapping[str, Any]], int]
+    advice: str = "shorten it"
+
+
+def _positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(f"text option {name} must be a positive integer, not {value!r}")
+
+
+def _check_x(options: Mapping[str, Any]) -> None:
+    if options["config"] not in twitter_config_names():
+        known = ", ".join(twitter_config_names())
+        raise ConfigurationError(
+            f"text option config must be one of {known}, not {options['config']!r}"
+        )
+    if options["max_length"] is not None:
+        _positive_int("max_length", options["max_length"])
+
+
+def _check_mastodon(options: Mapping[str, Any]) -> None:
+    _positive_int("max_characters", options["max_characters"])
+    reserved = options["characters_reserved_per_url"]
+    if isinstance(reserved, bool) or not isinstance(reserved, int) or reserved < 0:
+        raise ConfigurationError(
+            f"text option characters_reserved_per_url must be an integer >= 0, not {reserved!r}"
+        )
+    if not isinstance(options["spoiler_text"], str):
+        raise ConfigurationError("text option spoiler_text must be a string")
+
+
+def _check_telegram(options: Mapping[str, Any]) -> None:
+    if not isinstance(options["caption"], bool):
+        raise ConfigurationError(
+            f"text option caption must be True or False, not {options['caption']!r}"
+        )
+
+
+def _check_instagram(options: Mapping[str, Any]) -> None:
+    _positive_int("max_hashtags", options["max_hashtags"])
+
+
+_CHECKS: dict[str, Callable[[Mapping[str, Any]], None]] = {
+    "x": _check_x,
+    "mastodon": _check_mastodon,
+    "telegram": _check_telegram,
+    "instagram": _check_instagram,
+}
+
+_TABLE: dict[str, _Platform] = {
+    "x": _Platform(
+        unit="weighted characters",
+        defaults={"config": "v3", "max_length": None},
+        length=lambda text, o: weighted_length(text, o["config"]),
+        limit=lambda o: o["max_length"] or x_limit(o["config"]),
+        advice=_SPLIT_ADVICE,
+    ),
+    "mastodon": _Platform(
+        unit="characters",
+        defaults={"max_characters": 500, "characters_reserved_per_url": 23, "spoiler_text": ""},
+        length=lambda text, o: status_length(
+            text,
+            spoiler_text=o["spoiler_text"],
+            characters_reserved_per_url=o["characters_reserved_per_url"],
+        ),
+        limit=lambda o: o["max_characters"],
+        advice=_SPLIT_ADVICE,
+    ),
+    "bluesky": _Platform(
+        unit="graphemes",
+        defaults={},
+        length=lambda text, o: grapheme_len(text),
+        limit=lambda o: 300,
+        advice=_SPLIT_ADVICE,
+    ),
+    "linkedin": _Platform(
+        unit="characters",
+        defaults={},
+        length=lambda text, o: len(text),
+        limit=lambda o: 3000,
+    ),
+    "facebook": _Platform(
+        unit="characters",
+        defaults={},
+        length=lambda text, o: len(text),
+        limit=lambda o: 63206,
+    ),
+    "instagram": _Platform(
+        unit="characters",
+        defaults={"max_hashtags": 5},
+        length=lambda text, o: len(text),
+        limit=lambda o: 2200,
+    ),
+    "threads": _Platform(
+        unit="characters",
+        defaults={},
+        length=lambda text, o: threads_length(text),
+        limit=lambda o: 500,
+        advice=_SPLIT_ADVICE,
+    ),
+    "telegram": _Platform(
+        unit="UTF-16 code units",
+        defaults={"caption": False},
+        length=lambda text, o: utf16_len(text),
+        limit=lambda o: 1024 if o["caption"] else 4096,
+        advice="shorten it or let brandkit split it into several messages",
+    ),
+}
+
+
+def resolve(platform: str, options: Mapping[str, Any]) -> tuple[_Platform, dict[str, Any]]:
+    """The platform's rules and its options with defaults filled in.
+
+    Raises:
+        ConfigurationError: unknown platform, unknown option, or an option of the wrong type.
+    """
+    spec = _TABLE.get(platform) if isinstance(platform, str) else None
+    if spec is None:
+        raise ConfigurationError(
+            f"unknown platform {platform!r}: the text engine knows {', '.join(PLATFORMS)}"
+        )
+    unknown = sorted(set(options) - set(spec.defaults))
+    if unknown:
+        known = ", ".join(sorted(spec.defaults)) or "none"
+        raise ConfigurationError(
+            f"unknown text option {', '.join(unknown)} for {platform}; it takes: {known}"
+        )
+    merged = {**spec.defaults, **options}
+    check = _CHECKS.get(platform)
+    if check is not None:
+        check(merged)
+    return spec, merged
+
+
+def count(text: str, platform: str, **options: Any) -> int:
+    """The length of ``text`` as ``platform`` measures it.
+
+    * ``x``: twitter-text weighted length (NFC; URLs 23; emoji 2; CJK 2; Latin 1). Options:
+      ``config`` (``"v3"``, ``"v2"``, ``"v1"``), ``max_length`` (the limit, for Premium).
+    * ``mastodon``: grapheme clusters of ``spoiler_text`` + the text with URLs counted as
+      ``characters_reserved_per_url`` and ``@user@domain`` as ``@user``. Options:
+      ``max_characters`` (500), ``characters_reserved_per_url`` (23), ``spoiler_text`` ("").
+    * ``bluesky``: grapheme clusters (the 3000-byte limit is checked by :func:`measure`).
+    * ``threads``: code points, each emoji counting its UTF-8 bytes.
+    * ``telegram``: UTF-16 code units. Option: ``caption`` (False).
+    * ``linkedin``, ``facebook``, ``instagram``: code points. Instagram option:
+      ``max_hashtags`` (5).
+
+    Raises:
+        ConfigurationError: unknown platform (the message names the known ones), unknown
+            option, or an option of the wrong type.
+    """
+    spec, merged = resolve(platform, options)
+    return spec.length(text, merged)
+
+
+def limit(platform: str, **options: Any) -> int:
+    """The main limit of ``platform`` in :func:`count`'s unit, with options applied.
+
+    ``mastodon`` reads ``max_characters``, ``telegram`` ``caption`` (1024 instead of 4096),
+    ``x`` ``max_length`` (a Premium account's limit; else the config's 280).
+
+    Raises:
+        ConfigurationError: unknown platform, unknown option, or an option of the wrong type.
+    """
+    spec, merged = resolve(platform, options)
+    return spec.limit(merged)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _problems(
+    text: str, platform: str, spec: _Platform, merged: Mapping[str, Any], length: int, field: str
+) -> list[tuple[str, int]]:
+    """Each broken rule as (sentence, over_by)."""
+    found: list[tuple[str, int]] = []
+    cap = spec.limit(merged)
+    if length > cap:
+        advice = spec.advice
+        if platform == "mastodon" and merged["spoiler_text"]:
+            advice = advice.replace("shorten it", "shorten it or its content warning")
+        found.append(
+            (
+                f"{field} is {length} {spec.unit} on {platform}, {length - cap} over the limit "
+                f"of {cap}: {advice}",
+                length - cap,
+            )
+        )
+    if platform == "bluesky":
+        size = utf8_len(text)
+        if size > BLUESKY_MAX_BYTES:
+            over = size - BLUESKY_MAX_BYTES
+            found.append(
+                (
+                    f"{field} is {size} bytes in UTF-8 on bluesky, {over} over the limit of "
+                    f"{BLUESKY_MAX_BYTES}: {spec.advice}",
+                    over,
+                )
+            )
+    elif platform == "x":
+        bad = sum(text.count(c) for c in X_INVALID_CHARS)
+        if bad:
+            found.append(
+                (
+                    f"{field} has {_plural(bad, 'character')} X refuses (U+FFFE, U+FEFF or "
+                    f"U+FFFF): remove {'it' if bad == 1 else 'them'}",
+                    bad,
+                )
+            )
+    elif platform == "threads":
+        links = len(unique_links(text))
+        if links > THREADS_MAX_LINKS:
+            over = links - THREADS_MAX_LINKS
+            found.append(
+                (
+                    f"{field} has {links} different links on threads, {over} over the limit of "
+                    f"{THREADS_MAX_LINKS}: remove {_plural(over, 'link')} or let brandkit split "
+                    "it into a thread",
+                    over,
+                )
+            )
+    elif platform == "instagram":
+        tags = len(INSTAGRAM_HASHTAG.findall(text))
+        max_tags = merged["max_hashtags"]
+        if tags > max_tags:
+            over = tags - max_tags
+            found.append(
+                (
+                    f"{field} has {tags} hashtags on instagram, {over} over the limit of "
+                    f"{max_tags}: remove {_plural(over, 'hashtag')}",
+                    over,
+                )
+            )
+        mentions = len(INSTAGRAM_MENTION.findall(text))
+        if mentions > INSTAGRAM_MAX_MENTIONS:
+            over = mentions - INSTAGRAM_MAX_MENTIONS
+            found.append(
+                (
+                    f"{field} has {mentions} mentions on instagram, {over} over the limit of "
+                    f"{INSTAGRAM_MAX_MENTIONS}: remove {_plural(over, 'mention')}",
+                    over,
+                )
+            )
+    return found
+
+
+def _measure(
+    text: str, platform: str, options: Mapping[str, Any], field: str
+) -> tuple[Measure, list[tuple[str, int]]]:
+    spec, merged = resolve(platform, options)
+    length = spec.length(text, merged)
+    cap = spec.limit(merged)
+    problems = _problems(text, platform, spec, merged, length, field)
+    result = Measure(
+        platform=platform,
+        length=length,
+        limit=cap,
+        unit=spec.unit,
+        over_by=max(0, length - cap),
+        fits=not problems,
+        problems=tuple(p for p, _ in problems),
+        byte_length=utf8_len(text),
+    )
+    return result, problems
+
+
+def measure(text: str, platform: str, **options: Any) -> Measure:
+    """Measure ``text`` on ``platform``: length, limit, unit, and every rule it breaks.
+
+    Empty text is not a problem here (whether a post may be empty is the post's business).
+    Options are those of :func:`count`.
+
+    Raises:
+        ConfigurationError: unknown platform, unknown option, or an option of the wrong type.
+    """
+    return _measure(text, platform, options, "text")[0]
+
+
+def check(text: str, platform: str, *, field: str = "text", **options: Any) -> Measure:
+    """Return ``text``'s :class:`Measure` on ``platform`` if it fits, else raise.
+
+    Raises:
+        ContentError: a rule is broken. The message names ``field`` and says what to fix and
+            by how much (every broken rule, joined by ``"; "``); ``field``, ``platform`` and
+            ``over_by`` (of the first broken rule: the length when that is over) are set.
+        ConfigurationError: unknown platform, unknown option, or an option of the wrong type.
+    """
+    result, problems = _measure(text, platform, options, field)
+    if problems:
+        raise ContentError(
+            "; ".join(p for p, _ in problems),
+            field=field,
+            platform=platform,
+            over_by=problems[0][1],
+        )
+    return result

@@ -1,0 +1,280 @@
+"""Split a long text into thread parts that each fit a platform's rules.
+
+The text is read as tokens: maximal runs of grapheme clusters that are not all whitespace.
+Parts end at the end of a token and the next part starts at the next token, so the
+whitespace at a cut is dropped and nothing else is. Between tokens the cut prefers, in turn,
+a paragraph break (a blank line), a line break or the end of a sentence, then any space: the
+best kind of cut in reach is taken when it leaves the part at least half as long as the
+longest part that fits. Only a token that cannot fit in a part on its own is cut inside,
+between grapheme clusters, after sentence punctuation when it can (CJK text has no spaces),
+and never inside a URL, mention, hashtag or cashtag found in the whole text.
+
+Whether a part fits is always decided by :func:`~brandkit.text.measure` (so Bluesky's byte
+limit and Threads' link cap hold too). The longest fitting part is found by galloping then
+bisecting over the cut candidates, so a part costs O(log n) measurements of its own length.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import regex
+
+from brandkit.errors import ContentError
+from brandkit.text._bluesky import _spans as bluesky_spans
+from brandkit.text._platforms import _measure, _Platform, resolve
+from brandkit.text._urls import extract_urls
+
+_SPACE = r"[\s\x1c-\x1f]"
+_NOT_SPACE = r"[^\s\x1c-\x1f]"
+# A cluster is whitespace when it starts and ends with whitespace (" ", "\r\n"); " \u0301"
+# (a space carrying an accent) is not, and stays inside a token.
+_TOKEN = regex.compile(rf"(?:(?={_NOT_SPACE})\X|\X(?<={_NOT_SPACE}))+")
+_LINE_BREAK = regex.compile(r"\r\n|[\n\r\u2028\u2029\x0b\x0c\x85]")
+_SENTENCE_END = regex.compile(r"[.!?…。！？‼⁉][\"'”’)\]»」』]*\Z")
+_INNER_SENTENCE_END = regex.compile(r"[.!?。！？‼⁉]")
+_MENTION_LIKE = regex.compile(r"(?<![\w@＠])[@＠][\w.\-]+(?:@[\w\-]+(?:\.[\w\-]+)+)?")
+_TAG_LIKE = regex.compile(r"(?<![\w#＃$])[#＃$][^\s#＃@＠$]+")
+
+PARAGRAPH, LINE, WORD = 3, 2, 1
+
+
+def _protected(text: str) -> list[tuple[int, int]]:
+    """Ranges no cut may fall inside: URLs, mentions, hashtags and cashtags (merged)."""
+    spans = [(u.start, u.end) for u in extract_urls(text)]
+    spans.extend((s[0], s[1]) for s in bluesky_spans(text))
+    spans.extend(m.span() for m in _MENTION_LIKE.finditer(text))
+    spans.extend(m.span() for m in _TAG_LIKE.finditer(text))
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start < merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+class _Splitter:
+    def __init__(
+        self, text: str, platform: str, spec: _Platform, options: Mapping[str, Any]
+    ) -> None:
+        self.text = text
+        self.platform = platform
+        self.spec = spec
+        self.options = options
+        self.tokens = [m.span() for m in _TOKEN.finditer(text)]
+        self.levels = [self._level(k) for k in range(len(self.tokens))]
+        self.protected = _protected(text)
+        self.starts = [s for s, _ in self.protected]
+
+    def _level(self, k: int) -> int:
+        """How good a cut after token ``k`` is."""
+        if k + 1 >= len(self.tokens):
+            return PARAGRAPH
+        gap = self.text[self.tokens[k][1] : self.tokens[k + 1][0]]
+        breaks = len(_LINE_BREAK.findall(gap))
+        if breaks >= 2:
+            return PARAGRAPH
+        if breaks == 1:
+            return LINE
+        start, end = self.tokens[k]
+        if _SENTENCE_END.search(self.text, start, end):
+            return LINE
+        return WORD
+
+    def _inside_protected(self, position: int) -> tuple[int, int] | None:
+        k = bisect_left(self.starts, position) - 1
+        if k >= 0:
+            start, end = self.protected[k]
+            if start < position < end:
+                return start, end
+        return None
+
+    def split(self, fits: Callable[[str, int], bool]) -> list[str]:
+        """Parts in order; ``fits(part, index)`` decides."""
+        text, tokens = self.text, self.tokens
+        parts: list[str] = []
+        i = 0
+        position = tokens[0][0] if tokens else len(text)
+        while i < len(tokens):
+            index = len(parts)
+
+            def ok(end: int, _start: int = position, _index: int = index) -> bool:
+                return fits(text[_start:end], _index)
+
+            if not ok(tokens[i][1]):
+                cut = self._cut_inside(position, tokens[i][1], ok)
+                parts.append(text[position:cut])
+                position = cut
+                continue
+            best = self._longest(i, ok)
+            pick = self._prefer(i, best, position)
+            parts.append(text[position : tokens[pick][1]])
+            i = pick + 1
+            position = tokens[i][0] if i < len(tokens) else len(text)
+        return parts
+
+    def _longest(self, i: int, ok: Callable[[int], bool]) -> int:
+        """The last token ``j >= i`` such that the part up to its end fits (token i does)."""
+        tokens = self.tokens
+        last = len(tokens) - 1
+        good, bad = i, None
+        step = 1
+        while good < last:
+            probe = min(good + step, last)
+            if ok(tokens[probe][1]):
+                good = probe
+                step *= 2
+            else:
+                bad = probe
+                break
+        if bad is None:
+            return good
+        while bad - good > 1:
+            middle = (good + bad) // 2
+            if ok(tokens[middle][1]):
+                good = middle
+            else:
+                bad = middle
+        return good
+
+    def _prefer(self, i: int, best: int, position: int) -> int:
+        """The cut to take among tokens ``i..best``: the best kind that keeps half the part."""
+        if best == len(self.tokens) - 1:
+            return best
+        reach = self.tokens[best][1] - position
+        for level in (PARAGRAPH, LINE):
+            for k in range(best, i - 1, -1):
+                if 2 * (self.tokens[k][1] - position) < reach:
+                    break
+                if self.levels[k] >= level:
+                    return k
+        return best
+
+    def _cut_inside(self, position: int, end: int, ok: Callable[[int], bool]) -> int:
+        """Cut the token running from ``position`` to ``end``, which does not fit whole."""
+        text = self.text
+        bounds = [m.end() for m in regex.finditer(r"\X", text, pos=position, endpos=end)][:-1]
+        allowed = [b for b in bounds if self._inside_protected(b) is None]
+        if not allowed or not ok(allowed[0]):
+            raise self._no_fit(position, allowed[0] if allowed else end)
+        good, bad = 0, None
+        step = 1
+        while good < len(allowed) - 1:
+            probe = min(good + step, len(allowed) - 1)
+            if ok(allowed[probe]):
+                good = probe
+                step *= 2
+            else:
+                bad = probe
+                break
+        if bad is not None:
+            while bad - good > 1:
+                middle = (good + bad) // 2
+                if ok(allowed[middle]):
+                    good = middle
+                else:
+                    bad = middle
+        reach = allowed[good] - position
+        for k in range(good, -1, -1):
+            if 2 * (allowed[k] - position) < reach:
+                break
+            if _INNER_SENTENCE_END.match(text, allowed[k] - 1):
+                return allowed[k]
+        return allowed[good]
+
+    def _no_fit(self, position: int, end: int) -> ContentError:
+        """The error for a piece of text that cannot fit in a part on its own."""
+        piece = self.text[position:end]
+        result = _measure(piece, self.platform, self.options, "text")[0]
+        span = self._inside_protected(position + 1) if end - position > 1 else None
+        if span is not None:
+            piece = self.text[span[0] : span[1]]
+            result = _measure(piece, self.platform, self.options, "text")[0]
+            first = piece[:1]
+            kind = {
+                "@": "mention",
+                "＠": "mention",
+                "#": "hashtag",
+                "＃": "hashtag",
+                "$": "cashtag",
+            }
+            what = kind.get(first, "link")
+            message = (
+                f"text has a {what} that cannot fit in one part on {self.platform}: {piece} is "
+                f"{result.length} {result.unit}, over the {result.limit} a part can hold: "
+                f"shorten the {what}"
+            )
+        else:
+            message = (
+                f"text cannot be split on {self.platform}: {piece!r} alone does not fit in a "
+                f"part ({result.length} of {result.limit} {result.unit})"
+            )
+        return ContentError(
+            message,
+            field="text",
+            platform=self.platform,
+            over_by=max(1, result.length - result.limit),
+        )
+
+
+_MAX_ROUNDS = 50
+
+
+def split(text: str, platform: str, *, numbered: bool = False, **options: Any) -> list[str]:
+    """Split ``text`` into thread parts that each fit ``platform`` by :func:`measure`.
+
+    Text that fits is returned unchanged as ``[text]`` (so ``""`` gives ``[""]``, never an
+    empty list). Otherwise parts end at paragraph breaks, then line breaks or sentence ends,
+    then spaces; the whitespace at each cut is dropped; a URL, mention, hashtag, word or
+    grapheme cluster is never cut, except that a single word longer than a part is cut between
+    grapheme clusters. Joining the parts with a space or newline at each cut gives back the
+    original words in order.
+
+    With ``numbered=True`` each part ends with `` 1/3``-style numbering (a space, the part's
+    number, ``/``, the total), counted inside the limit; the total is settled by splitting
+    again until it no longer changes. A text that fits in one part gets no number.
+
+    Options are those of :func:`count`; a Mastodon ``spoiler_text`` counts in every part.
+
+    Raises:
+        ContentError: a URL, mention or hashtag (or a single grapheme cluster) is too long to
+            fit in a part on its own; the message names it.
+        ConfigurationError: unknown platform, unknown option, or an option of the wrong type.
+    """
+    spec, merged = resolve(platform, options)
+    if _measure(text, platform, merged, "text")[0].fits:
+        return [text]
+    splitter = _Splitter(text, platform, spec, merged)
+
+    def fits_plain(part: str, index: int) -> bool:
+        return _measure(part, platform, merged, "text")[0].fits
+
+    parts = splitter.split(fits_plain)
+    if not parts:
+        return [""]
+    if not numbered or len(parts) == 1:
+        return parts
+    total = len(parts)
+    for _ in range(_MAX_ROUNDS):
+
+        def fits_numbered(part: str, index: int, _total: int = total) -> bool:
+            return _measure(f"{part} {index + 1}/{_total}", platform, merged, "text")[0].fits
+
+        parts = splitter.split(fits_numbered)
+        if len(parts) <= total:
+            final = [f"{part} {k + 1}/{len(parts)}" for k, part in enumerate(parts)]
+            if all(_measure(p, platform, merged, "text")[0].fits for p in final):
+                return final
+            total += 1
+        else:
+            total = len(parts)
+    raise ContentError(  # pragma: no cover - the total only grows and is bounded by the text
+        f"text could not be numbered on {platform}: the part count did not settle",
+        field="text",
+        platform=platform,
+    )

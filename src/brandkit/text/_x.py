@@ -1,0 +1,125 @@
+"""X's weighted length, as twitter-text 3.x ``parseTweet`` computes it.
+
+1. The text is normalised to NFC.
+2. Every URL the twitter-text extractor finds counts ``transformedURLLength`` (23) × scale.
+3. With ``emojiParsingEnabled`` (config v3) every emoji sequence counts ``defaultWeight`` once.
+4. Every other code point counts the weight of the first config range holding it, or
+   ``defaultWeight``; the sum is divided by ``scale``.
+
+Emoji sequences are recognised from current Unicode data (the ``regex`` module) rather than
+from twemoji 11, which twitter-text 3.1.0 bundles: keycaps, flags, tag sequences (subdivision
+flags), modifier sequences, text-style emoji made emoji by U+FE0F, and ZWJ sequences of those.
+A single code point needs no rule: it has its own weight (200 for every emoji except a bare
+``©`` or ``®``, which twitter-text counts 1 like any Latin-1 character).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache
+from typing import Any
+
+import regex
+
+from brandkit.text._data import twitter_config
+from brandkit.text._urls import extract_urls
+
+_TAGS = r"[\U000E0020-\U000E007E]+\U000E007F"
+_TEXT_STYLE = r"[\p{Extended_Pictographic}--\p{Emoji_Presentation}]"
+_ELEMENT = (
+    r"(?:\p{Emoji_Modifier_Base}\p{Emoji_Modifier}"
+    rf"|{_TEXT_STYLE}\uFE0F"
+    r"|\p{Emoji_Presentation})"
+    rf"(?:{_TAGS})?"
+)
+EMOJI_SEQUENCE = regex.compile(
+    r"[#*0-9]\uFE0F?\u20E3"  # keycap
+    r"|\p{Regional_Indicator}\p{Regional_Indicator}"  # flag
+    rf"|{_ELEMENT}(?:\u200D{_ELEMENT})+"  # ZWJ sequence
+    r"|\p{Emoji_Modifier_Base}\p{Emoji_Modifier}"  # skin tone
+    rf"|{_TEXT_STYLE}\uFE0F"  # text-style emoji shown as emoji
+    rf"|\U0001F3F4{_TAGS}",  # subdivision flag
+    regex.V1,
+)
+"""Emoji of more than one code point; each counts as one emoji."""
+
+# Text that holds no code point an emoji sequence can start with.
+_NO_EMOJI_START = regex.compile(r"[#*0-9\p{Extended_Pictographic}\p{Regional_Indicator}]", regex.V1)
+
+
+class _Weigher:
+    """Weighs text by a twitter-text config: ranges, default weight, scale, URL length."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.default: int = config["defaultWeight"]
+        self.scale: int = config["scale"]
+        self.url_weight: int = config["transformedURLLength"] * self.scale
+        self.emoji: bool = bool(config.get("emojiParsingEnabled", False))
+        by_weight: dict[int, list[str]] = {}
+        for item in config["ranges"]:  # the shipped configs' ranges do not overlap
+            start, end, weight = item["start"], item["end"], item["weight"]
+            by_weight.setdefault(weight, []).append(f"\\U{start:08x}-\\U{end:08x}")
+        self.classes = [
+            (weight, re.compile("[" + "".join(parts) + "]")) for weight, parts in by_weight.items()
+        ]
+        ascii_weights = {self._one(chr(c)) for c in range(0x80)}
+        self.ascii_weight: int | None = ascii_weights.pop() if len(ascii_weights) == 1 else None
+
+    def _one(self, char: str) -> int:
+        for weight, pattern in self.classes:
+            if pattern.match(char):
+                return weight
+        return self.default
+
+    def plain(self, text: str) -> int:
+        """The weight of text counted code point by code point."""
+        if not text:
+            return 0
+        if self.ascii_weight is not None and text.isascii():
+            return len(text) * self.ascii_weight
+        rest = len(text)
+        total = 0
+        for weight, pattern in self.classes:
+            hits = len(pattern.findall(text))
+            total += hits * weight
+            rest -= hits
+        return total + rest * self.default
+
+
+@cache
+def _weigher(config: str) -> _Weigher:
+    return _Weigher(twitter_config(config))
+
+
+def x_limit(config: str) -> int:
+    """``maxWeightedTweetLength`` of a config."""
+    limit: int = twitter_config(config)["maxWeightedTweetLength"]
+    return limit
+
+
+def weighted_length(text: str, config: str = "v3") -> int:
+    """X's weighted length of ``text`` under the twitter-text config ``config``.
+
+    Raises:
+        KeyError: ``config`` is not ``v1``, ``v2`` or ``v3``.
+    """
+    weigher = _weigher(config)
+    text = unicodedata.normalize("NFC", text)
+    # (start, kind, end): kind 0 = URL, checked before an emoji that starts at the same place.
+    events: list[tuple[int, int, int]] = [
+        (url.start, 0, url.start + len(url.url)) for url in extract_urls(text)
+    ]
+    if weigher.emoji and _NO_EMOJI_START.search(text):
+        events.extend((m.start(), 1, m.end()) for m in EMOJI_SEQUENCE.finditer(text))
+        events.sort()
+    total = 0
+    position = 0
+    for start, kind, end in events:
+        if start < position:
+            continue  # inside a URL or emoji counted already
+        total += weigher.plain(text[position:start])
+        total += weigher.url_weight if kind == 0 else weigher.default
+        position = end
+    total += weigher.plain(text[position:])
+    return -(-total // weigher.scale)  # a fractional weight rounds up: never under-count

@@ -285,6 +285,123 @@ def test_upload_blob_over_5_mib_is_413(acct: PdsAccount, http: httpx.Client) -> 
     assert response.json()["error"] == "PayloadTooLarge"
 
 
+def upload(http: httpx.Client, acct: PdsAccount, data: bytes, mime: str) -> dict[str, Any]:
+    """uploadBlob, returning the blob ref."""
+    response = http.post(
+        "/xrpc/com.atproto.repo.uploadBlob",
+        content=data,
+        headers={**acct.auth(), "Content-Type": mime},
+    )
+    assert response.status_code == 200, response.text
+    blob: dict[str, Any] = response.json()["blob"]
+    return blob
+
+
+def images_embed(*blobs: dict[str, Any]) -> dict[str, Any]:
+    """An app.bsky.embed.images embed with empty alt texts."""
+    return {"$type": "app.bsky.embed.images", "images": [{"image": b, "alt": ""} for b in blobs]}
+
+
+def test_image_size_is_checked_at_create_not_upload(acct: PdsAccount, http: httpx.Client) -> None:
+    """uploadBlob takes 2,000,001 bytes; createRecord refuses it in an image (max 2,000,000)."""
+    png = tiny_png()
+    at_limit = upload(http, acct, png + b"\0" * (2_000_000 - len(png)), "image/png")
+    over = upload(http, acct, png + b"\0" * (2_000_001 - len(png)), "image/png")
+    assert create(http, acct, post_record("2 MB", embed=images_embed(at_limit))).status_code == 200
+    refused = create(http, acct, post_record("2 MB + 1", embed=images_embed(over)))
+    assert refused.status_code == 400
+    assert refused.json()["message"] == (
+        "Invalid app.bsky.feed.post record: blob too big (maximum 2000000, got 2000001)"
+        " at $.record.embed.images[0].image"
+    )
+
+
+def test_at_most_four_images(acct: PdsAccount, http: httpx.Client) -> None:
+    """Five images in one post are refused."""
+    blob = upload(http, acct, tiny_png(), "image/png")
+    refused = create(http, acct, post_record("5", embed=images_embed(*[blob] * 5)))
+    assert refused.status_code == 400
+    assert "array too big (maximum 4, got 5) at $.record.embed.images" in refused.json()["message"]
+
+
+def test_upload_blob_mime_rules(acct: PdsAccount, http: httpx.Client) -> None:
+    """The declared type is kept as is; octet-stream is sniffed; no Content-Type is a 400."""
+    declared = upload(http, acct, b"plain text, not a picture", "image/png")
+    assert declared["mimeType"] == "image/png"
+    sniffed = upload(http, acct, tiny_png(), "application/octet-stream")
+    assert sniffed["mimeType"] == "image/png"
+    text_blob = upload(http, acct, b"plain text", "text/plain")
+    refused = create(http, acct, post_record("txt", embed=images_embed(text_blob)))
+    assert refused.status_code == 400
+    assert 'Expected "image/*" (got "text/plain")' in refused.json()["message"]
+    missing = http.post("/xrpc/com.atproto.repo.uploadBlob", content=b"x", headers=acct.auth())
+    assert missing.status_code == 400
+    assert missing.json()["message"] == "Request encoding (Content-Type) required but not provided"
+
+
+def test_mention_needs_a_did_and_ranges_are_not_checked(
+    acct: PdsAccount, http: httpx.Client
+) -> None:
+    """A mention by handle is refused; a facet past the end of the text is stored as is."""
+    by_handle = [
+        {
+            "index": {"byteStart": 0, "byteEnd": 2},
+            "features": [{"$type": "app.bsky.richtext.facet#mention", "handle": acct.handle}],
+        }
+    ]
+    refused = create(http, acct, post_record("@x", facets=by_handle))
+    assert refused.status_code == 400
+    assert (
+        'Missing required key "did" at $.record.facets[0].features[0]'
+        in (refused.json()["message"])
+    )
+    past_end = [
+        {
+            "index": {"byteStart": 0, "byteEnd": 99},
+            "features": [{"$type": "app.bsky.richtext.facet#mention", "did": acct.did}],
+        }
+    ]
+    rkey = new_tid()
+    assert create(http, acct, post_record("@x", facets=past_end), rkey=rkey).status_code == 200
+    assert get_record(http, acct, rkey).json()["value"]["facets"] == past_end
+
+
+def test_reply_refs_are_not_checked(acct: PdsAccount, http: httpx.Client) -> None:
+    """A reply whose root/parent do not exist is accepted: the PDS does not resolve them."""
+    ghost = {
+        "uri": f"at://{acct.did}/{POST}/{new_tid()}",
+        "cid": "bafyreicx65wfb4ztehoyeeaqbfmrypqkhckqwpuoacczg7kfpe334hdpcu",
+    }
+    response = create(http, acct, post_record("reply", reply={"root": ghost, "parent": ghost}))
+    assert response.status_code == 200
+
+
+def test_list_records_newest_first(pds: PdsServer, http: httpx.Client) -> None:
+    """listRecords returns records in descending rkey order by default; reverse=true flips it."""
+    acct = pds.create_account("list")
+    rkeys = [new_tid() for _ in range(3)]
+    for i, rkey in enumerate(rkeys):
+        assert create(http, acct, post_record(f"p{i}"), rkey=rkey).status_code == 200
+    params = {"repo": acct.did, "collection": POST}
+    listed = http.get("/xrpc/com.atproto.repo.listRecords", params=params).json()["records"]
+    assert [r["uri"].rsplit("/", 1)[1] for r in listed] == rkeys[::-1]
+    forward = http.get(
+        "/xrpc/com.atproto.repo.listRecords", params={**params, "reverse": "true"}
+    ).json()["records"]
+    assert [r["uri"].rsplit("/", 1)[1] for r in forward] == rkeys
+
+
+def test_get_posts_needs_an_app_view(acct: PdsAccount, http: httpx.Client) -> None:
+    """The bare PDS has no AppView: getPosts (metrics) is 400 'No service configured'."""
+    response = http.get(
+        "/xrpc/app.bsky.feed.getPosts",
+        params={"uris": f"at://{acct.did}/{POST}/{new_tid()}"},
+        headers=acct.auth(),
+    )
+    assert response.status_code == 400
+    assert response.json()["message"] == "No service configured for app.bsky.feed.getPosts"
+
+
 def test_delete_record_then_rkey_is_free_again(acct: PdsAccount, http: httpx.Client) -> None:
     """deleteRecord removes the post, a second delete is a 200 no-op, the rkey can be reused."""
     rkey = new_tid()

@@ -115,19 +115,16 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _owner_dead(owner: str) -> bool:
-    """Whether ``owner`` names a process of this machine that no longer runs."""
+def _local_owner_alive(owner: str) -> bool | None:
+    """Whether ``owner`` (``host:pid:nonce``) is a live process of this machine; ``None``
+    when that cannot be told (another machine, this very process, an unknown format)."""
     parts = owner.rsplit(":", 2)
     if len(parts) != 3:
-        return False
+        return None
     host, pid_text, _nonce = parts
-    if host != _HOST or not pid_text.isdigit():
-        return False
-    pid = int(pid_text)
-    if pid == os.getpid():
-        # Another outbox of this very process: alive by definition.
-        return False
-    return not _alive(pid)
+    if host != _HOST or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return None
+    return _alive(int(pid_text))
 
 
 @attrs.frozen
@@ -198,7 +195,7 @@ class Outbox:
         # FULL: a save acknowledged before a send must survive a power cut, else the
         # restarted worker would find the delivery "pending" and send it a second time.
         self._db.execute("PRAGMA synchronous = FULL")
-        self._db.create_function("outbox_lease_free", 2, self._lease_free)
+        self._db.create_function("outbox_lease_open", 2, self._lease_open)
         self._migrate()
         self.recover()
 
@@ -237,12 +234,24 @@ class Outbox:
                 raise
             self._db.execute("COMMIT")
 
+    @staticmethod
+    def _lease_open(owner: str | None, until: float | None) -> bool:
+        """No live process holds the lease.
+
+        A process of this machine holds it as long as it runs, expired or not: a slow
+        upload past its lease must not let a second worker send the same part. Only when it
+        is gone is the lease open, at once. Leases of other machines end when they expire.
+        """
+        if owner is None:
+            return True
+        alive = _local_owner_alive(owner)
+        if alive is not None:
+            return not alive
+        return until is None or until < time.time()
+
     def _lease_free(self, owner: str | None, until: float | None) -> bool:
-        if owner is None or owner == self.owner:
-            return True
-        if until is None or until < time.time():
-            return True
-        return _owner_dead(owner)
+        """This outbox may write the delivery: the lease is open or is its own."""
+        return owner == self.owner or self._lease_open(owner, until)
 
     def _row_values(self, delivery: Delivery) -> dict[str, Any]:
         post = delivery.post
@@ -460,10 +469,10 @@ class Outbox:
             "WHERE status IN ('pending', 'unknown', 'sending') "
             "AND (scheduled_at IS NULL OR scheduled_at <= ?) "
             "AND (not_before IS NULL OR not_before <= ?) "
-            "AND outbox_lease_free(lease_owner, lease_until) "
+            "AND outbox_lease_open(lease_owner, lease_until) "
             # One publisher per account at a time keeps an account's posts in order.
             "AND account NOT IN (SELECT account FROM outbox_deliveries "
-            "  WHERE lease_owner IS NOT NULL AND NOT outbox_lease_free(lease_owner, lease_until)) "
+            "  WHERE lease_owner IS NOT NULL AND NOT outbox_lease_open(lease_owner, lease_until)) "
         )
         args: builtins.list[Any] = [stamp, stamp]
         if accounts is not None:
@@ -555,9 +564,7 @@ class Outbox:
         with self._tx() as db:
             rows = db.execute(
                 "SELECT data FROM outbox_deliveries WHERE status = 'sending' "
-                "AND outbox_lease_free(lease_owner, lease_until) AND "
-                "(lease_owner IS NULL OR lease_owner != ?)",
-                (self.owner,),
+                "AND outbox_lease_open(lease_owner, lease_until)"
             ).fetchall()
             for (data,) in rows:
                 delivery = self._load(data)

@@ -1,0 +1,45 @@
+"""Fixtures for the outbox tests: the fake platform, its emulator, an outbox file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import brandkit._client
+from brandkit.outbox import Outbox
+from tests.outbox._fakenet import OutboxNetEmulator, fake_render, install
+
+
+@pytest.fixture(autouse=True)
+def _fakenet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Register the fake platform and its renderer for every test."""
+    install()
+    monkeypatch.setattr(brandkit._client, "render", fake_render)
+
+
+@pytest.fixture
+def emu() -> OutboxNetEmulator:
+    """A fresh fake platform, used in-process."""
+    return OutboxNetEmulator()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    """The path of a new outbox file."""
+    return tmp_path / "brandkit.db"
+
+
+@pytest.fixture
+def outbox(db: Path) -> Iterator[Outbox]:
+    """An outbox on a new file."""
+    box = Outbox(db)
+    yield box
+    box.close()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Run async tests on asyncio."""
+    return "asyncio"

@@ -27,7 +27,7 @@ export npm_config_build_from_source=true
 export npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false
 
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$want_stamp" && -x "$node_bin/node" ]] \
-    && "$node_bin/node" -e 'require(process.argv[1])' \
+    && "$node_bin/node" -e 'const D = require(process.argv[1]); new D(":memory:").close()' \
         "$here/node_modules/better-sqlite3" 2>/dev/null; then
     log "already installed"
     echo "$node_bin"

@@ -1,0 +1,201 @@
+"""``brandkit report`` and ``brandkit metrics export|latest``, plus a progress bar.
+
+:func:`add_commands` adds the commands to the ``brandkit`` parser; each command's function
+takes the parsed arguments and the output stream and returns the exit status (0 ok).
+Refusals raise :class:`~brandkit.errors.BrandkitError`, which ``brandkit.cli.main`` prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TextIO, TypeVar
+
+from brandkit.errors import ConfigurationError
+from brandkit.metrics._sql import Scope
+from brandkit.metrics._store import MetricsStore
+from brandkit.metrics._svg import fmt_number
+
+__all__ = ["add_commands", "progress"]
+
+T = TypeVar("T")
+Command = Callable[[argparse.Namespace, TextIO], int]
+
+
+def progress(
+    iterable: Iterable[T],
+    total: int | None,
+    label: str,
+    *,
+    stream: TextIO | None = None,
+    width: int = 30,
+) -> Iterator[T]:
+    """Yield the items of ``iterable``, drawing a progress bar on standard error when it
+    is a terminal (else silently).
+
+    ``total`` may be ``None`` when unknown (a counter is shown instead of a bar). The bar
+    is redrawn at most ten times a second and ends with a newline.
+    """
+    out = stream if stream is not None else sys.stderr
+    if not out.isatty():
+        yield from iterable
+        return
+    done = 0
+    last = 0.0
+
+    def draw() -> None:
+        if total:
+            filled = min(width, round(width * done / total))
+            bar = "█" * filled + "░" * (width - filled)
+            out.write(f"\r{label} {bar} {done}/{total}")
+        else:
+            out.write(f"\r{label} {done}")
+        out.flush()
+
+    draw()
+    try:
+        for item in iterable:
+            yield item
+            done += 1
+            now = time.monotonic()
+            if now - last >= 0.1 or done == total:
+                last = now
+                draw()
+    finally:
+        draw()
+        out.write("\n")
+        out.flush()
+
+
+def _open(args: argparse.Namespace) -> MetricsStore:
+    if args.db != ":memory:" and not Path(args.db).exists():
+        raise ConfigurationError(f"no metrics database at {args.db!r} (pass --db PATH)")
+    return MetricsStore(args.db)
+
+
+def _report(args: argparse.Namespace, out: TextIO) -> int:
+    from brandkit.metrics._report import write_report
+
+    with _open(args) as store:
+        path = write_report(
+            store,
+            args.out,
+            campaign=args.campaign,
+            since=args.since,
+            until=args.until,
+            title=args.title,
+            tz=args.tz,
+        )
+    print(f"wrote {path}", file=out)
+    return 0
+
+
+def _filters(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "platform": args.platform,
+        "account": args.account,
+        "campaign": args.campaign,
+        "metric": args.metric or None,
+        "since": args.since,
+        "until": args.until,
+    }
+
+
+def _export(args: argparse.Namespace, out: TextIO) -> int:
+    with _open(args) as store:
+        f = _filters(args)
+        if args.csv == "-":
+            store.to_csv(out, **f)
+            return 0
+        rows = store.to_csv(args.csv, **f)
+    print(f"wrote {rows} samples to {args.csv}", file=out)
+    return 0
+
+
+def _table(rows: Sequence[Sequence[str]], out: TextIO, right: frozenset[int]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        cells = [
+            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+            for i, cell in enumerate(row)
+        ]
+        print("  ".join(cells).rstrip(), file=out)
+
+
+def _latest(args: argparse.Namespace, out: TextIO) -> int:
+    with _open(args) as store:
+        f = _filters(args)
+        scope: Scope = "account" if args.accounts else "posts"
+        rows = store.latest(scope=scope, **f)
+    if not rows:
+        print("no samples match", file=out)
+        return 0
+    shown = rows if args.limit <= 0 else rows[: args.limit]
+    table = [("PLATFORM", "ACCOUNT", "POST", "METRIC", "VALUE", "FETCHED (UTC)", "NOTE")]
+    for s in shown:
+        note = "" if s.available else f"unavailable: {s.reason or '?'}"
+        value = fmt_number(s.value) if s.available and s.value is not None else "n/a"
+        table.append(
+            (
+                s.platform,
+                s.account,
+                s.post_id or "-",
+                s.metric,
+                value,
+                s.fetched_at.strftime("%Y-%m-%d %H:%M"),
+                note,
+            )
+        )
+    _table(table, out, right=frozenset({4}))
+    if len(rows) > len(shown):
+        print(f"… {len(rows) - len(shown)} more (use --limit 0 for all)", file=out)
+    return 0
+
+
+def _add_filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--platform", help="only this platform")
+    p.add_argument("--account", help="only this account (platform:name)")
+    p.add_argument("--campaign", help="only this campaign's posts")
+    p.add_argument("--metric", action="append", help="only this metric (repeatable)")
+    p.add_argument("--since", help="only samples fetched at or after this ISO 8601 time")
+    p.add_argument("--until", help="only samples fetched before this ISO 8601 time")
+
+
+def add_commands(subparsers: Any) -> None:
+    """Add ``report`` and ``metrics`` (``export``, ``latest``) to the ``brandkit`` parser.
+
+    ``subparsers`` is what ``ArgumentParser.add_subparsers()`` returned. Each command sets
+    ``func(args, out) -> int``.
+    """
+    r = subparsers.add_parser(
+        "report",
+        help="write the analytics report (one HTML file)",
+        description="Write a self-contained HTML report of the metrics in the database.",
+    )
+    r.add_argument("--db", default="brandkit.db", help="the metrics database (brandkit.db)")
+    r.add_argument("--out", default="report.html", help="the HTML file to write")
+    r.add_argument("--campaign", help="only this campaign's posts")
+    r.add_argument("--since", help="only samples fetched at or after this ISO 8601 time")
+    r.add_argument("--until", help="only samples fetched before this ISO 8601 time")
+    r.add_argument("--title", default="brandkit analytics report", help="the page title")
+    r.add_argument("--tz", default="UTC", help="time zone of the best-times heatmap")
+    r.set_defaults(func=_report)
+
+    m = subparsers.add_parser("metrics", help="export or show collected metrics")
+    msub = m.add_subparsers(dest="metrics_command", required=True)
+
+    e = msub.add_parser("export", help="write every matching sample as CSV")
+    e.add_argument("--db", default="brandkit.db", help="the metrics database (brandkit.db)")
+    e.add_argument("--csv", required=True, help="the CSV file to write ('-' for stdout)")
+    _add_filters(e)
+    e.set_defaults(func=_export)
+
+    la = msub.add_parser("latest", help="print the latest value of each post's metrics")
+    la.add_argument("--db", default="brandkit.db", help="the metrics database (brandkit.db)")
+    la.add_argument("--accounts", action="store_true", help="account metrics (followers)")
+    la.add_argument("--limit", type=int, default=100, help="rows to print (0: all)")
+    _add_filters(la)
+    la.set_defaults(func=_latest)

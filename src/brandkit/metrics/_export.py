@@ -1,0 +1,217 @@
+"""Samples out of the store (CSV, pandas) and back in (CSV)."""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import IO, TYPE_CHECKING, Any
+
+from brandkit.errors import ConfigurationError
+from brandkit.metrics._sample import MetricSample
+from brandkit.metrics._sql import from_us
+
+if TYPE_CHECKING:
+    import pandas  # type: ignore[import-untyped, import-not-found, unused-ignore]
+
+__all__ = ["CSV_COLUMNS", "dataframe", "read_csv", "write_csv"]
+
+CSV_COLUMNS: tuple[str, ...] = (
+    "platform",
+    "account",
+    "post_id",
+    "metric",
+    "raw_name",
+    "value",
+    "available",
+    "reason",
+    "fetched_at",
+    "delivery_id",
+    "campaign",
+    "posted_at",
+)
+"""The columns of brandkit's metrics CSV, in order."""
+
+Row = tuple[Any, ...]  # in the order of brandkit.metrics._queries._COLUMNS
+
+
+@contextmanager
+def _text_out(target: str | os.PathLike[str] | IO[str]) -> Iterator[IO[str]]:
+    if isinstance(target, (str, os.PathLike)):
+        with open(target, "w", newline="", encoding="utf-8") as handle:
+            yield handle
+    else:
+        yield target
+
+
+@contextmanager
+def _text_in(source: str | os.PathLike[str] | IO[str]) -> Iterator[IO[str]]:
+    if isinstance(source, (str, os.PathLike)):
+        with open(source, newline="", encoding="utf-8") as handle:
+            yield handle
+    else:
+        yield source
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return ""
+    # Counts read best without ".0"; other floats keep their shortest exact form.
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def _iso(us: int | None) -> str:
+    return from_us(us).isoformat() if us is not None else ""
+
+
+def write_csv(chunks: Iterable[list[Row]], target: str | os.PathLike[str] | IO[str]) -> int:
+    """Write sample rows as CSV with a header; return the number of rows."""
+    written = 0
+    with _text_out(target) as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        for rows in chunks:
+            writer.writerows(
+                (
+                    platform,
+                    account,
+                    post_id or "",
+                    metric,
+                    raw_name or "",
+                    _number(value),
+                    "true" if available else "false",
+                    reason or "",
+                    _iso(fetched_at),
+                    delivery_id or "",
+                    campaign or "",
+                    _iso(posted_at),
+                )
+                for (
+                    platform,
+                    account,
+                    post_id,
+                    metric,
+                    value,
+                    available,
+                    reason,
+                    raw_name,
+                    fetched_at,
+                    delivery_id,
+                    campaign,
+                    posted_at,
+                ) in rows
+            )
+            written += len(rows)
+    return written
+
+
+def _time(text: str, line: int, column: str) -> datetime | None:
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        message = f"line {line}: {column} is not an ISO 8601 time: {text!r}"
+        raise ConfigurationError(message) from None
+    if value.tzinfo is None:
+        raise ConfigurationError(f"line {line}: {column} has no time zone: {text!r}")
+    return value
+
+
+def read_csv(source: str | os.PathLike[str] | IO[str]) -> list[MetricSample]:
+    """Read samples back from a CSV written by :meth:`MetricsStore.to_csv`.
+
+    Empty cells are ``None``; extra columns are ignored.
+
+    Raises:
+        ConfigurationError: a column is missing, or a value cannot be read (the message
+            names the line).
+        OSError: the file cannot be read.
+    """
+    out: list[MetricSample] = []
+    with _text_in(source) as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or ())]
+        if missing:
+            raise ConfigurationError(
+                f"not a brandkit metrics CSV: missing column(s) {', '.join(missing)}"
+            )
+        for row in reader:
+            line = reader.line_num
+            flag = row["available"].strip().lower()
+            if flag not in ("true", "false", "1", "0"):
+                raise ConfigurationError(f"line {line}: available must be true or false")
+            try:
+                value = float(row["value"]) if row["value"] else None
+            except ValueError:
+                raise ConfigurationError(f"line {line}: value is not a number") from None
+            fetched_at = _time(row["fetched_at"], line, "fetched_at")
+            if fetched_at is None:
+                raise ConfigurationError(f"line {line}: fetched_at is empty")
+            out.append(
+                MetricSample(
+                    platform=row["platform"],
+                    account=row["account"],
+                    post_id=row["post_id"] or None,
+                    metric=row["metric"],
+                    raw_name=row["raw_name"] or None,
+                    value=value,
+                    available=flag in ("true", "1"),
+                    reason=row["reason"] or None,
+                    fetched_at=fetched_at,
+                    delivery_id=row["delivery_id"] or None,
+                    campaign=row["campaign"] or None,
+                    posted_at=_time(row["posted_at"], line, "posted_at"),
+                )
+            )
+    return out
+
+
+def _pandas() -> Any:
+    try:
+        return importlib.import_module("pandas")
+    except ImportError:
+        raise ConfigurationError(
+            "to_dataframe() needs pandas: pip install 'brandkit[pandas]'"
+        ) from None
+
+
+def dataframe(chunks: Iterable[list[Row]]) -> pandas.DataFrame:
+    """Sample rows as a DataFrame with the CSV's columns and real dtypes."""
+    pd = _pandas()
+    columns: dict[str, list[Any]] = {name: [] for name in CSV_COLUMNS}
+    # The row order of _queries._COLUMNS, mapped onto the CSV column names.
+    order = (
+        "platform",
+        "account",
+        "post_id",
+        "metric",
+        "value",
+        "available",
+        "reason",
+        "raw_name",
+        "fetched_at",
+        "delivery_id",
+        "campaign",
+        "posted_at",
+    )
+    lists = [columns[name] for name in order]
+    for rows in chunks:
+        for row in rows:
+            for target, item in zip(lists, row, strict=True):
+                target.append(item)
+    data: dict[str, Any] = {}
+    for name in CSV_COLUMNS:
+        values = columns[name]
+        if name in ("fetched_at", "posted_at"):
+            data[name] = pd.to_datetime(pd.Series(values, dtype="Int64"), unit="us", utc=True)
+        elif name == "value":
+            data[name] = pd.Series(values, dtype="float64")
+        elif name == "available":
+            data[name] = pd.Series([bool(v) for v in values], dtype="bool")
+        else:
+            data[name] = pd.Series(values)
+    return pd.DataFrame(data, columns=list(CSV_COLUMNS))

@@ -1,0 +1,364 @@
+"""The store's queries, as functions of a connection and a :class:`Filter`.
+
+SQL text is assembled only from fixed fragments (``Filter`` emits column names it owns and
+``?`` placeholders); every value is bound as a parameter.
+
+Each query is one SQL statement where SQLite can do the work (latest values, totals, sums
+over time) and plain Python where the data is already small (per-post engagement, follower
+look-ups, weekday × hour slots).
+"""
+
+from __future__ import annotations
+
+import bisect
+import sqlite3
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta, tzinfo
+from typing import Any, Literal
+
+from brandkit.errors import ConfigurationError
+from brandkit.metrics._rows import (
+    ENGAGEMENT_METRICS,
+    FollowerGrowth,
+    Point,
+    PostEngagement,
+    TimeSlot,
+    Total,
+    UnavailableMetric,
+)
+from brandkit.metrics._sample import Metric, MetricSample
+from brandkit.metrics._sql import Filter, from_us, to_us
+
+__all__ = [
+    "GroupBy",
+    "best_times",
+    "count",
+    "engagement",
+    "follower_growth",
+    "latest",
+    "open_rows",
+    "row_to_sample",
+    "series",
+    "span",
+    "totals",
+    "unavailable",
+]
+
+GroupBy = Literal["platform", "campaign", "account"]
+
+# The columns of a sample row, in the order ``row_to_sample`` reads them.
+_COLUMNS = (
+    "s.platform, s.account, s.post_id, s.metric, x.value, x.available, x.reason, "
+    "x.raw_name, x.fetched_at, s.delivery_id, s.campaign, s.posted_at"
+)
+Row = tuple[Any, ...]
+
+
+def row_to_sample(row: Row) -> MetricSample:
+    """A sample row (``_COLUMNS`` order) as a :class:`MetricSample`."""
+    return MetricSample(
+        platform=row[0],
+        account=row[1],
+        post_id=row[2],
+        metric=row[3],
+        value=row[4],
+        available=bool(row[5]),
+        reason=row[6],
+        raw_name=row[7],
+        fetched_at=from_us(row[8]),
+        delivery_id=row[9],
+        campaign=row[10],
+        posted_at=from_us(row[11]) if row[11] is not None else None,
+    )
+
+
+def _latest_sql(f: Filter, columns: str = _COLUMNS) -> tuple[str, list[Any]]:
+    series_where, series_params = f.series_where("s")
+    time_where, time_params = f.time_where("y")
+    sql = f"""
+        SELECT {columns}
+        FROM metrics_series AS s
+        JOIN metrics_samples AS x ON x.series_id = s.id AND x.fetched_at = (
+            SELECT MAX(y.fetched_at) FROM metrics_samples AS y
+            WHERE y.series_id = s.id AND {time_where})
+        WHERE {series_where}
+    """  # noqa: S608
+    return sql, [*time_params, *series_params]
+
+
+def open_rows(conn: sqlite3.Connection, f: Filter) -> sqlite3.Cursor:
+    """A cursor over every matching sample row, series by series and oldest first."""
+    series_where, series_params = f.series_where("s")
+    time_where, time_params = f.time_where("x")
+    return conn.execute(
+        f"""
+        SELECT {_COLUMNS}
+        FROM metrics_series AS s JOIN metrics_samples AS x ON x.series_id = s.id
+        WHERE {series_where} AND {time_where}
+        ORDER BY s.id, x.fetched_at
+        """,  # noqa: S608
+        [*series_params, *time_params],
+    )
+
+
+def count(conn: sqlite3.Connection, f: Filter) -> int:
+    """How many samples match."""
+    series_where, series_params = f.series_where("s")
+    time_where, time_params = f.time_where("x")
+    row = conn.execute(
+        f"""
+        SELECT COUNT(*) FROM metrics_series AS s
+        JOIN metrics_samples AS x ON x.series_id = s.id
+        WHERE {series_where} AND {time_where}
+        """,  # noqa: S608
+        [*series_params, *time_params],
+    ).fetchone()
+    return int(row[0])
+
+
+def span(conn: sqlite3.Connection, f: Filter) -> tuple[datetime, datetime] | None:
+    """The first and last fetch times of the matching samples, or ``None``."""
+    series_where, series_params = f.series_where("s")
+    time_where, time_params = f.time_where("x")
+    row = conn.execute(
+        f"""
+        SELECT MIN(x.fetched_at), MAX(x.fetched_at) FROM metrics_series AS s
+        JOIN metrics_samples AS x ON x.series_id = s.id
+        WHERE {series_where} AND {time_where}
+        """,  # noqa: S608
+        [*series_params, *time_params],
+    ).fetchone()
+    if row[0] is None:
+        return None
+    return from_us(row[0]), from_us(row[1])
+
+
+def latest(conn: sqlite3.Connection, f: Filter) -> list[MetricSample]:
+    """The latest sample of every matching series (available or not)."""
+    sql, params = _latest_sql(f)
+    rows = conn.execute(f"{sql} ORDER BY s.platform, s.account, s.post_id, s.metric", params)
+    return [row_to_sample(row) for row in rows]
+
+
+def series(conn: sqlite3.Connection, f: Filter, interval: timedelta | None = None) -> list[Point]:
+    """The sum over matching series of each one's latest available value, over time.
+
+    Each series contributes the difference to its previous available value at each of its
+    samples, so that the running sum is the total of the latest values at every moment
+    without ever holding all samples in Python.
+    """
+    step = 1 if interval is None else max(1, interval // timedelta(microseconds=1))
+    series_where, series_params = f.series_where("s")
+    time_where, time_params = f.time_where("x")
+    rows = conn.execute(
+        f"""
+        SELECT b, SUM(d), SUM(n) FROM (
+            SELECT x.fetched_at / ? AS b,
+                   x.value - COALESCE(LAG(x.value) OVER w, 0) AS d,
+                   LAG(x.value) OVER w IS NULL AS n
+            FROM metrics_series AS s JOIN metrics_samples AS x ON x.series_id = s.id
+            WHERE {series_where} AND {time_where}
+                  AND x.available AND x.value IS NOT NULL
+            WINDOW w AS (PARTITION BY x.series_id ORDER BY x.fetched_at)
+        ) GROUP BY b ORDER BY b
+        """,  # noqa: S608
+        [step, *series_params, *time_params],
+    )
+    points: list[Point] = []
+    total = 0.0
+    sources = 0
+    for bucket, delta, new in rows:
+        total += delta
+        sources += new
+        points.append(Point(at=from_us(bucket * step), value=total, sources=sources))
+    return points
+
+
+def totals(conn: sqlite3.Connection, f: Filter, by: GroupBy) -> list[Total]:
+    """Per group and metric: the sum of each series' latest available value."""
+    if by not in ("platform", "campaign", "account"):
+        raise ConfigurationError(f"totals are by 'platform', 'campaign' or 'account'; not {by!r}")
+    sql, params = _latest_sql(
+        f, f"s.{by} AS g, s.metric AS m, (x.available AND x.value IS NOT NULL) AS ok, x.value AS v"
+    )
+    rows = conn.execute(
+        f"""
+        SELECT g, m, SUM(CASE WHEN ok THEN v END), SUM(ok), SUM(NOT ok)
+        FROM ({sql}) GROUP BY g, m ORDER BY g, m
+        """,  # noqa: S608
+        params,
+    )
+    return [
+        Total(group=g, metric=m, value=v, posts=int(ok), unavailable=int(bad))
+        for g, m, v, ok, bad in rows
+    ]
+
+
+def unavailable(conn: sqlite3.Connection, f: Filter) -> list[UnavailableMetric]:
+    """The metrics whose latest sample says unavailable, grouped by platform and reason."""
+    sql, params = _latest_sql(f)
+    rows = conn.execute(
+        f"""
+        SELECT platform, metric, raw_name, reason, COUNT(*), MAX(fetched_at)
+        FROM ({sql}) WHERE NOT available
+        GROUP BY platform, metric, raw_name, reason
+        ORDER BY platform, metric, raw_name, reason
+        """,  # noqa: S608
+        params,
+    )
+    return [
+        UnavailableMetric(
+            platform=p, metric=m, raw_name=raw, reason=why, series=int(n), last_seen=from_us(t)
+        )
+        for p, m, raw, why, n, t in rows
+    ]
+
+
+def _follower_history(
+    conn: sqlite3.Connection, f: Filter
+) -> dict[tuple[str, str], list[tuple[int, float]]]:
+    """Available follower counts per (platform, account), oldest first."""
+    g = Filter(
+        platform=f.platform,
+        account=f.account,
+        metrics=(Metric.FOLLOWERS.value,),
+        since=f.since,
+        until=f.until,
+        scope="account",
+    )
+    series_where, series_params = g.series_where("s")
+    time_where, time_params = g.time_where("x")
+    rows = conn.execute(
+        f"""
+        SELECT s.platform, s.account, x.fetched_at, x.value
+        FROM metrics_series AS s JOIN metrics_samples AS x ON x.series_id = s.id
+        WHERE {series_where} AND {time_where} AND x.available AND x.value IS NOT NULL
+        ORDER BY s.platform, s.account, x.fetched_at
+        """,  # noqa: S608
+        [*series_params, *time_params],
+    )
+    history: dict[tuple[str, str], list[tuple[int, float]]] = defaultdict(list)
+    for platform, account, at, value in rows:
+        history[(platform, account)].append((at, value))
+    return history
+
+
+def follower_growth(conn: sqlite3.Connection, f: Filter) -> list[FollowerGrowth]:
+    """First, last and every follower count of each matching account in the period."""
+    out: list[FollowerGrowth] = []
+    for (platform, account), history in sorted(_follower_history(conn, f).items()):
+        (first_at, first), (last_at, last) = history[0], history[-1]
+        out.append(
+            FollowerGrowth(
+                platform=platform,
+                account=account,
+                first=first,
+                last=last,
+                first_at=from_us(first_at),
+                last_at=from_us(last_at),
+                points=tuple(Point(at=from_us(t), value=v) for t, v in history),
+            )
+        )
+    return out
+
+
+def _followers_at(history: Sequence[tuple[int, float]], at: int) -> float | None:
+    """The last count read at or before ``at``, else the first one read after it."""
+    if not history:
+        return None
+    i = bisect.bisect_right(history, (at, float("inf")))
+    return history[i - 1][1] if i else history[0][1]
+
+
+def engagement(conn: sqlite3.Connection, f: Filter) -> list[PostEngagement]:
+    """Every matching post's engagements and engagement rate (see :class:`PostEngagement`)."""
+    wanted = (*ENGAGEMENT_METRICS, Metric.IMPRESSIONS.value)
+    g = Filter(
+        platform=f.platform,
+        account=f.account,
+        post_id=f.post_id,
+        campaign=f.campaign,
+        metrics=wanted,
+        since=f.since,
+        until=f.until,
+        scope="posts",
+    )
+    posts: dict[tuple[str, str, str], list[MetricSample]] = defaultdict(list)
+    for sample in latest(conn, g):
+        assert sample.post_id is not None
+        posts[(sample.platform, sample.account, sample.post_id)].append(sample)
+    # Follower counts at any time: the period filter does not apply to the denominator.
+    followers = _follower_history(
+        conn, Filter(platform=f.platform, account=f.account, scope="account")
+    )
+    out: list[PostEngagement] = []
+    for (platform, account, post_id), samples in posts.items():
+        engagements: float | None = None
+        impressions: float | None = None
+        campaign = delivery_id = None
+        posted_at: datetime | None = None
+        fetched_us = 0
+        for s in samples:
+            campaign = campaign or s.campaign
+            delivery_id = delivery_id or s.delivery_id
+            posted_at = posted_at or s.posted_at
+            if not s.available or s.value is None:
+                continue
+            if s.metric == Metric.IMPRESSIONS.value:
+                impressions = s.value
+            else:
+                engagements = (engagements or 0.0) + s.value
+                fetched_us = max(fetched_us, to_us(s.fetched_at))
+        if not fetched_us:
+            fetched_us = max(to_us(s.fetched_at) for s in samples)
+        follower_count = _followers_at(followers.get((platform, account), ()), fetched_us)
+        rate: float | None = None
+        basis: Literal["impressions", "followers"] | None = None
+        if engagements is not None:
+            if impressions:
+                rate, basis = engagements / impressions, "impressions"
+            elif follower_count:
+                rate, basis = engagements / follower_count, "followers"
+        out.append(
+            PostEngagement(
+                platform=platform,
+                account=account,
+                post_id=post_id,
+                campaign=campaign,
+                delivery_id=delivery_id,
+                posted_at=posted_at,
+                fetched_at=from_us(fetched_us),
+                engagements=engagements,
+                impressions=impressions,
+                followers=follower_count,
+                rate=rate,
+                basis=basis,
+            )
+        )
+    out.sort(key=lambda e: (-(e.engagements or 0.0), e.platform, e.account, e.post_id))
+    return out
+
+
+def best_times(conn: sqlite3.Connection, f: Filter, tz: tzinfo) -> list[TimeSlot]:
+    """Mean engagements of the posts published in each weekday × hour slot, best first."""
+    slots: dict[tuple[int, int], list[PostEngagement]] = defaultdict(list)
+    for post in engagement(conn, f):
+        if post.posted_at is None or post.engagements is None:
+            continue
+        local = post.posted_at.astimezone(tz)
+        slots[(local.weekday(), local.hour)].append(post)
+    out: list[TimeSlot] = []
+    for (weekday, hour), posts in slots.items():
+        rates = [p.rate for p in posts if p.rate is not None]
+        out.append(
+            TimeSlot(
+                weekday=weekday,
+                hour=hour,
+                posts=len(posts),
+                mean_engagements=sum(p.engagements or 0.0 for p in posts) / len(posts),
+                mean_rate=sum(rates) / len(rates) if rates else None,
+            )
+        )
+    out.sort(key=lambda s: (-s.mean_engagements, s.weekday, s.hour))
+    return out

@@ -1,0 +1,618 @@
+"""``write_report``: one self-contained HTML file with charts of what the store holds.
+
+No network is needed to view it: the CSS is inline, the charts are SVG drawn here, and
+the only script (sortable tables) is a few lines inline. Every name that comes from data
+(post ids, campaigns, accounts, reasons) is escaped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
+
+import attrs
+
+from brandkit.metrics._rows import (
+    ENGAGEMENT_METRICS,
+    FollowerGrowth,
+    PostEngagement,
+    TimeSlot,
+    Total,
+    UnavailableMetric,
+)
+from brandkit.metrics._sample import METRICS, Metric, MetricSample
+from brandkit.metrics._sql import TimeLike
+from brandkit.metrics._store import MetricsStore
+from brandkit.metrics._svg import (
+    WEEKDAYS,
+    Bar,
+    Line,
+    bar_chart,
+    color_for,
+    esc,
+    fmt_number,
+    fmt_percent,
+    heatmap,
+    line_chart,
+    palette,
+)
+
+__all__ = ["render_report", "write_report"]
+
+RAW_ROWS = 200
+"""The raw-numbers table shows at most this many posts (the CSV export has them all)."""
+
+TOP_POSTS = 10
+
+_INTERVALS = tuple(
+    timedelta(hours=h) for h in (1, 3, 6, 12, 24, 24 * 7, 24 * 30, 24 * 91, 24 * 365)
+)
+
+
+def _interval(first: datetime, last: datetime, points: int = 120) -> timedelta:
+    """The shortest interval that keeps a chart under ``points`` points."""
+    for step in _INTERVALS:
+        if (last - first) / step <= points:
+            return step
+    return _INTERVALS[-1]
+
+
+_CSS = """
+:root { --ink:#111827; --muted:#6b7280; --line:#e5e7eb; --bg:#f5f6fa; --card:#fff;
+  --accent:#4338ca; }
+* { box-sizing: border-box; }
+body { margin:0; background:var(--bg); color:var(--ink);
+  font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif; }
+main { max-width:1120px; margin:0 auto; padding:32px 24px 48px; }
+header h1 { margin:0 0 4px; font-size:28px; letter-spacing:-0.01em; }
+header .meta { margin:0; color:var(--muted); }
+header .filters { margin:8px 0 0; display:flex; gap:8px; flex-wrap:wrap; }
+.pill { display:inline-block; padding:2px 10px; border-radius:999px; background:#e0e7ff;
+  color:#3730a3; font-size:13px; }
+.cards { display:grid; grid-template-columns:repeat(auto-fit,minmax(150px,1fr)); gap:12px;
+  margin:24px 0; }
+.card { background:var(--card); border:1px solid var(--line); border-radius:12px;
+  padding:14px 16px; }
+.card .label { color:var(--muted); font-size:13px; }
+.card .value { font-size:24px; font-weight:650; margin-top:2px; }
+.card .sub { color:var(--muted); font-size:12px; }
+section.panel { background:var(--card); border:1px solid var(--line); border-radius:12px;
+  padding:20px 22px; margin:18px 0; }
+section.panel h2 { margin:0 0 2px; font-size:18px; }
+section.panel .hint { margin:0 0 14px; color:var(--muted); font-size:13px; }
+.empty { margin:8px 0; padding:18px; border:1px dashed var(--line); border-radius:10px;
+  color:var(--muted); text-align:center; }
+svg.chart { width:100%; height:auto; display:block; }
+svg .grid line { stroke:var(--line); stroke-width:1; }
+svg .grid line.x-tick { stroke:#f1f2f6; }
+svg text { font:12px system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;
+  fill:var(--muted); }
+svg .y-label { text-anchor:end; }
+svg .x-label { text-anchor:middle; }
+svg .axis-title { text-anchor:middle; }
+svg .line { fill:none; stroke-width:2.5; stroke-linejoin:round; stroke-linecap:round; }
+svg .dot { stroke:#fff; stroke-width:1.5; }
+svg .dot.hit { fill-opacity:0; stroke:none; }
+svg .bar-label { text-anchor:end; fill:var(--ink); font-size:13px; }
+svg .bar-value { fill:var(--ink); font-size:12px; }
+svg .day-label { text-anchor:end; }
+svg .empty-cell { fill:#f3f4f6; }
+svg .cell:hover, svg .bar:hover { opacity:.85; }
+.legend { display:flex; flex-wrap:wrap; gap:6px 16px; margin:10px 0 0; padding:0;
+  list-style:none; font-size:13px; }
+.legend .swatch { display:inline-block; width:12px; height:12px; border-radius:3px;
+  margin-right:6px; vertical-align:-1px; }
+.legend .swatch.dashed { background:repeating-linear-gradient(90deg,currentColor 0 5px,
+  transparent 5px 8px) !important; height:3px; vertical-align:3px; }
+.scale { display:flex; align-items:center; gap:8px; color:var(--muted); font-size:12px;
+  margin-top:8px; }
+.scale .ramp { width:160px; height:10px; border-radius:5px;
+  background:linear-gradient(90deg,#e0e7ff,#312e81); }
+.best { margin:10px 0 0; font-size:14px; }
+.table-wrap { overflow-x:auto; }
+table { border-collapse:collapse; width:100%; font-size:13px; }
+th, td { padding:6px 10px; border-bottom:1px solid var(--line); text-align:right;
+  white-space:nowrap; }
+th { background:#f9fafb; color:#374151; font-weight:600; position:sticky; top:0; }
+th.sortable { cursor:pointer; user-select:none; }
+th.sortable::after { content:" ↕"; color:#9ca3af; font-weight:400; }
+th.asc::after { content:" ↑"; } th.desc::after { content:" ↓"; }
+td.text, th.text { text-align:left; }
+td.text { white-space:normal; overflow-wrap:anywhere; max-width:280px; }
+td.na { color:#9ca3af; }
+td.up { color:#047857; } td.down { color:#b91c1c; }
+.badge { display:inline-block; width:8px; height:8px; border-radius:50%; margin-right:6px; }
+code { font-size:12px; background:#f3f4f6; padding:1px 5px; border-radius:4px; }
+footer { color:var(--muted); font-size:12px; margin-top:28px; text-align:center; }
+"""
+
+# Sort a table by a column when its header is clicked (numbers by data-v, text otherwise).
+_JS = """
+document.querySelectorAll("table.sortable").forEach(function (table) {
+  table.querySelectorAll("th.sortable").forEach(function (th, index) {
+    th.addEventListener("click", function () {
+      var body = table.tBodies[0];
+      var rows = Array.prototype.slice.call(body.rows);
+      var asc = !th.classList.contains("asc");
+      table.querySelectorAll("th").forEach(function (h) { h.classList.remove("asc", "desc"); });
+      th.classList.add(asc ? "asc" : "desc");
+      rows.sort(function (a, b) {
+        var x = a.cells[index].getAttribute("data-v") || a.cells[index].textContent;
+        var y = b.cells[index].getAttribute("data-v") || b.cells[index].textContent;
+        var nx = parseFloat(x), ny = parseFloat(y);
+        var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
+        return asc ? c : -c;
+      });
+      rows.forEach(function (r) { body.appendChild(r); });
+    });
+  });
+});
+"""
+
+
+def _empty(text: str) -> str:
+    return f'<p class="empty">{esc(text)}</p>'
+
+
+def _panel(section_id: str, title: str, hint: str, body: str) -> str:
+    return (
+        f'<section class="panel" id="{esc(section_id)}"><h2>{esc(title)}</h2>'
+        f'<p class="hint">{esc(hint)}</p>{body}</section>'
+    )
+
+
+def _legend(items: Sequence[tuple[str, str, bool]]) -> str:
+    cells = "".join(
+        f'<li><span class="swatch{" dashed" if dashed else ""}" '
+        f'style="background:{esc(color)};color:{esc(color)}"></span>{esc(label)}</li>'
+        for label, color, dashed in items
+    )
+    return f'<ul class="legend">{cells}</ul>'
+
+
+def _card(label: str, value: str, sub: str = "") -> str:
+    extra = f'<div class="sub">{esc(sub)}</div>' if sub else ""
+    return (
+        f'<div class="card"><div class="label">{esc(label)}</div>'
+        f'<div class="value">{esc(value)}</div>{extra}</div>'
+    )
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if value else "–"
+
+
+def _engagement_section(
+    store: MetricsStore,
+    platforms: Sequence[str],
+    campaign: str | None,
+    since: TimeLike | None,
+    until: TimeLike | None,
+) -> str:
+    span = store.span(
+        campaign=campaign, since=since, until=until, metric=ENGAGEMENT_METRICS, scope="posts"
+    )
+    hint = (
+        "Running total of likes, reposts, replies, quotes, bookmarks and shares of every "
+        "post, per platform (each post counts with its latest reading)."
+    )
+    if span is None:
+        return _panel("engagement", "Engagement over time", hint, _empty("No data yet."))
+    step = _interval(*span)
+    lines: list[Line] = []
+    for i, platform in enumerate(platforms):
+        points = store.series(
+            ENGAGEMENT_METRICS,
+            platform=platform,
+            campaign=campaign,
+            since=since,
+            until=until,
+            interval=step,
+        )
+        if points:
+            lines.append(
+                Line(
+                    label=platform,
+                    color=color_for(platform, i),
+                    points=[(p.at, p.value) for p in points],
+                )
+            )
+    if not lines:
+        return _panel("engagement", "Engagement over time", hint, _empty("No data yet."))
+    # A total holds its value after its last reading: draw every line to the common end.
+    end = max(line.points[-1][0] for line in lines)
+    lines = [
+        attrs.evolve(line, points=[*line.points, (end, line.points[-1][1])])
+        if line.points[-1][0] < end
+        else line
+        for line in lines
+    ]
+    chart = line_chart(lines, label="Engagements over time per platform", y_title="engagements")
+    legend = _legend([(line.label, line.color, False) for line in lines])
+    step_text = _step_text(step)
+    return _panel(
+        "engagement", "Engagement over time", f"{hint} One point per {step_text}.", chart + legend
+    )
+
+
+def _step_text(step: timedelta) -> str:
+    hours = step / timedelta(hours=1)
+    if hours < 24:
+        return f"{hours:g} hour{'s' if hours != 1 else ''}"
+    days = hours / 24
+    return "day" if days == 1 else f"{days:g} days"
+
+
+def _top_posts_section(posts: Sequence[PostEngagement]) -> str:
+    hint = "The posts with the most engagements (latest readings), with their engagement rate."
+    ranked = [p for p in posts if p.engagements is not None][:TOP_POSTS]
+    if not ranked:
+        return _panel("top-posts", "Top posts", hint, _empty("No data yet."))
+    platforms = sorted({p.platform for p in ranked})
+    bars = [
+        Bar(
+            label=f"{p.platform} · {p.post_id}",
+            value=p.engagements or 0.0,
+            color=color_for(p.platform, platforms.index(p.platform)),
+            tooltip=(
+                f"{p.platform} post {p.post_id} ({p.account})"
+                + (f", campaign {p.campaign}" if p.campaign else "")
+                + f": {fmt_number(p.engagements)} engagements"
+                + (f", {fmt_percent(p.rate)} of {p.basis}" if p.rate is not None else "")
+            ),
+            note=(f"· {fmt_percent(p.rate)}" if p.rate is not None else ""),
+        )
+        for p in ranked
+    ]
+    chart = bar_chart(bars, label="Top posts by engagements")
+    return _panel("top-posts", "Top posts", hint, chart)
+
+
+def _downsample(
+    points: Sequence[tuple[datetime, float]], most: int = 240
+) -> list[tuple[datetime, float]]:
+    if len(points) <= most:
+        return list(points)
+    stride = len(points) / most
+    picked = [points[int(i * stride)] for i in range(most)]
+    if picked[-1] != points[-1]:
+        picked.append(points[-1])
+    return picked
+
+
+def _followers_section(growth: Sequence[FollowerGrowth]) -> str:
+    hint = "Follower counts as read at each collection, per account."
+    if not growth:
+        return _panel(
+            "followers", "Follower growth", hint, _empty("No follower counts collected yet.")
+        )
+    lines = []
+    per_platform: dict[str, int] = defaultdict(int)
+    for i, g in enumerate(growth):
+        seen = per_platform[g.platform]
+        per_platform[g.platform] += 1
+        color = color_for(g.platform, i) if seen == 0 else palette(i + 3)
+        lines.append(
+            Line(
+                label=g.account,
+                color=color,
+                points=_downsample([(p.at, p.value) for p in g.points]),
+                dashed=seen > 0,
+            )
+        )
+    chart = line_chart(
+        lines, label="Followers over time per account", y_title="followers", from_zero=False
+    )
+    legend = _legend([(line.label, line.color, line.dashed) for line in lines])
+    rows = []
+    for g in growth:
+        trend = "up" if g.delta > 0 else "down" if g.delta < 0 else ""
+        sign = "+" if g.delta > 0 else ""
+        rows.append(
+            f'<tr><td class="text">{esc(g.platform)}</td><td class="text">{esc(g.account)}</td>'
+            f'<td data-v="{g.first}">{esc(fmt_number(g.first))}</td>'
+            f'<td data-v="{g.last}">{esc(fmt_number(g.last))}</td>'
+            f'<td class="{trend}" data-v="{g.delta}">{sign}{esc(fmt_number(g.delta))}</td>'
+            f"<td>{esc(fmt_percent(g.growth))}</td>"
+            f'<td class="text">{esc(_when(g.first_at))} → {esc(_when(g.last_at))}</td></tr>'
+        )
+    table = (
+        '<div class="table-wrap"><table class="growth"><thead><tr>'
+        '<th class="text">Platform</th><th class="text">Account</th><th>First</th>'
+        '<th>Last</th><th>Change</th><th>Growth</th><th class="text">Period (UTC)</th>'
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+    )
+    return _panel("followers", "Follower growth", hint, chart + legend + table)
+
+
+def _best_times_section(slots: Sequence[TimeSlot], zone: str) -> str:
+    hint = (
+        f"Mean engagements of the posts published in each weekday × hour slot ({zone}); "
+        "darker is better, the outlined slot is the best."
+    )
+    if not slots:
+        return _panel(
+            "best-times",
+            "Best times to post",
+            hint,
+            _empty("No posts with a known publication time and engagements yet."),
+        )
+    cells = {(s.weekday, s.hour): (s.mean_engagements, s.posts) for s in slots}
+    chart = heatmap(cells, label=f"Mean engagements by weekday and hour ({zone})", zone=zone)
+    top = ", ".join(
+        f"{WEEKDAYS[s.weekday]} {s.hour:02d}:00 ({fmt_number(s.mean_engagements)} per post, "
+        f"{s.posts} post{'s' if s.posts != 1 else ''})"
+        for s in slots[:3]
+    )
+    scale = (
+        '<div class="scale"><span>fewer</span><span class="ramp"></span><span>more '
+        "engagements per post</span></div>"
+    )
+    best = f'<p class="best"><strong>Best slots:</strong> {esc(top)}</p>'
+    return _panel("best-times", "Best times to post", hint, chart + scale + best)
+
+
+def _totals_table(totals: Sequence[Total], label: str, none_label: str) -> str:
+    metrics = [m for m in METRICS if any(t.metric == m for t in totals)]
+    metrics += sorted({t.metric for t in totals} - set(metrics))
+    groups: dict[str | None, dict[str, Total]] = defaultdict(dict)
+    for t in totals:
+        groups[t.group][t.metric] = t
+    head = "".join(f'<th class="sortable">{esc(m.replace("_", " "))}</th>' for m in metrics)
+    rows = []
+    for group, by_metric in groups.items():
+        name = group if group is not None else none_label
+        posts = max((t.posts + t.unavailable for t in by_metric.values()), default=0)
+        cells = []
+        for m in metrics:
+            found = by_metric.get(m)
+            if found is None:
+                cells.append('<td class="na" data-v="-1">–</td>')
+            elif found.value is None:
+                cells.append('<td class="na" data-v="-1" title="unavailable">n/a</td>')
+            else:
+                note = f" ({found.unavailable} n/a)" if found.unavailable else ""
+                cells.append(
+                    f'<td data-v="{found.value}">{esc(fmt_number(found.value))}{esc(note)}</td>'
+                )
+        rows.append(
+            f'<tr><td class="text">{esc(name)}</td><td data-v="{posts}">{posts}</td>'
+            f"{''.join(cells)}</tr>"
+        )
+    return (
+        '<div class="table-wrap"><table class="totals sortable"><thead><tr>'
+        f'<th class="text sortable">{esc(label)}</th><th class="sortable">posts</th>{head}'
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+def _totals_section(by_platform: Sequence[Total], by_campaign: Sequence[Total] | None) -> str:
+    hint = "Sum of each post's latest value, per platform and per campaign."
+    if not by_platform:
+        return _panel("totals", "Totals", hint, _empty("No data yet."))
+    body = _totals_table(by_platform, "platform", "–")
+    if by_campaign:
+        body += '<h3 style="font-size:15px;margin:18px 0 8px">By campaign</h3>'
+        body += _totals_table(by_campaign, "campaign", "(no campaign)")
+    return _panel("totals", "Totals", hint, body)
+
+
+def _unavailable_section(items: Sequence[UnavailableMetric]) -> str:
+    if not items:
+        return ""
+    rows = "".join(
+        f'<tr><td class="text">{esc(u.platform)}</td><td class="text">{esc(u.metric)}</td>'
+        f'<td class="text"><code>{esc(u.raw_name or "–")}</code></td>'
+        f'<td class="text">{esc(u.reason or "–")}</td><td>{u.series}</td>'
+        f'<td class="text">{esc(_when(u.last_seen))}</td></tr>'
+        for u in items
+    )
+    table = (
+        '<div class="table-wrap"><table class="unavailable"><thead><tr>'
+        '<th class="text">Platform</th><th class="text">Metric</th>'
+        '<th class="text">Platform name</th><th class="text">Reason</th><th>Series</th>'
+        f'<th class="text">Last seen (UTC)</th></tr></thead><tbody>{rows}</tbody></table></div>'
+    )
+    hint = "Metrics the platforms did not give at the latest reading, with their reasons."
+    return _panel("unavailable", "Unavailable metrics", hint, table)
+
+
+def _raw_section(latest: Sequence[MetricSample], posts: Sequence[PostEngagement]) -> str:
+    hint = "Latest value of every metric of every post."
+    if not latest:
+        return _panel("raw", "Raw numbers", hint, _empty("No data yet."))
+    table: dict[tuple[str, str, str], dict[str, MetricSample]] = defaultdict(dict)
+    for s in latest:
+        assert s.post_id is not None
+        table[(s.platform, s.account, s.post_id)][s.metric] = s
+    rank = {(p.platform, p.account, p.post_id): p for p in posts}
+    order = sorted(
+        table,
+        key=lambda k: (-(rank[k].engagements or 0.0) if k in rank else 0.0, k),
+    )
+    metrics = [m for m in METRICS if any(m in row for row in table.values())]
+    metrics += sorted({m for row in table.values() for m in row} - set(metrics))
+    head = "".join(f'<th class="sortable">{esc(m.replace("_", " "))}</th>' for m in metrics)
+    rows = []
+    for key in order[:RAW_ROWS]:
+        platform, account, post_id = key
+        by_metric = table[key]
+        first = next(iter(by_metric.values()))
+        eng = rank.get(key)
+        cells = []
+        for m in metrics:
+            sample = by_metric.get(m)
+            if sample is None:
+                cells.append('<td class="na" data-v="-1">–</td>')
+            elif not sample.available or sample.value is None:
+                why = sample.reason or "unavailable"
+                cells.append(f'<td class="na" data-v="-1" title="{esc(why)}">n/a</td>')
+            else:
+                cells.append(f'<td data-v="{sample.value}">{esc(fmt_number(sample.value))}</td>')
+        rate = eng.rate if eng else None
+        rows.append(
+            f'<tr><td class="text"><span class="badge" style="background:'
+            f'{esc(color_for(platform))}"></span>{esc(platform)}</td>'
+            f'<td class="text">{esc(account)}</td><td class="text"><code>{esc(post_id)}</code></td>'
+            f'<td class="text">{esc(first.campaign or "–")}</td>'
+            f'<td class="text">{esc(_when(first.posted_at))}</td>{"".join(cells)}'
+            f'<td data-v="{rate if rate is not None else -1}">{esc(fmt_percent(rate))}</td></tr>'
+        )
+    note = ""
+    if len(order) > RAW_ROWS:
+        note = (
+            f'<p class="hint" style="margin-top:10px">Showing the {RAW_ROWS} most engaged of '
+            f"{len(order)} posts; <code>brandkit metrics export</code> writes them all.</p>"
+        )
+    html_table = (
+        '<div class="table-wrap"><table class="raw sortable"><thead><tr>'
+        '<th class="text sortable">platform</th><th class="text sortable">account</th>'
+        '<th class="text sortable">post</th><th class="text sortable">campaign</th>'
+        f'<th class="text sortable">posted (UTC)</th>{head}<th class="sortable">eng. rate</th>'
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>{note}"
+    )
+    return _panel("raw", "Raw numbers", hint, html_table)
+
+
+def _summary(
+    latest: Sequence[MetricSample],
+    posts: Sequence[PostEngagement],
+    growth: Sequence[FollowerGrowth],
+    by_platform: Sequence[Total],
+    samples: int,
+) -> str:
+    post_keys = {(s.platform, s.account, s.post_id) for s in latest}
+    accounts = {s.account for s in latest} | {g.account for g in growth}
+    impressions = [t.value for t in by_platform if t.metric == Metric.IMPRESSIONS and t.value]
+    engagements = [p.engagements for p in posts if p.engagements is not None]
+    rates = [p.rate for p in posts if p.rate is not None]
+    net = sum(g.delta for g in growth)
+    cards = [
+        _card("Posts", f"{len(post_keys):,}", f"{samples:,} samples"),
+        _card("Accounts", f"{len(accounts):,}", f"{len({s.platform for s in latest})} platforms"),
+        _card("Impressions", fmt_number(sum(impressions)) if impressions else "–"),
+        _card("Engagements", fmt_number(sum(engagements)) if engagements else "–"),
+        _card(
+            "Engagement rate",
+            fmt_percent(sum(rates) / len(rates)) if rates else "–",
+            f"mean of {len(rates)} posts" if rates else "",
+        ),
+        _card(
+            "Follower change",
+            (("+" if net > 0 else "") + fmt_number(net)) if growth else "–",
+            f"{len(growth)} accounts" if growth else "",
+        ),
+    ]
+    return f'<section class="cards" id="summary">{"".join(cards)}</section>'
+
+
+def render_report(
+    store: MetricsStore,
+    *,
+    campaign: str | None = None,
+    since: TimeLike | None = None,
+    until: TimeLike | None = None,
+    title: str = "brandkit analytics report",
+    tz: str | tzinfo = "UTC",
+    now: datetime | None = None,
+) -> str:
+    """The report as one HTML document (see :func:`write_report`).
+
+    Raises:
+        ConfigurationError: a time is not ISO 8601, the time zone is unknown, or the store
+            is closed.
+    """
+    from brandkit import __version__
+
+    zone = tz if isinstance(tz, str) else str(tz)
+    latest = store.latest(campaign=campaign, since=since, until=until)
+    posts = store.engagement(campaign=campaign, since=since, until=until)
+    by_platform = store.totals("platform", campaign=campaign, since=since, until=until)
+    by_campaign = store.totals("campaign", since=since, until=until) if campaign is None else None
+    growth = store.follower_growth(since=since, until=until)
+    if campaign is not None:
+        involved = {s.account for s in latest}
+        growth = [g for g in growth if g.account in involved]
+    slots = store.best_times(campaign=campaign, since=since, until=until, tz=tz)
+    missing = store.unavailable(campaign=campaign, since=since, until=until)
+    samples = store.count(campaign=campaign, since=since, until=until)
+    span = store.span(campaign=campaign, since=since, until=until)
+    platforms = sorted({t.group for t in by_platform if t.group is not None})
+
+    generated = (now or datetime.now(UTC)).astimezone(UTC)
+    period = f"data read {_when(span[0])} → {_when(span[1])} UTC" if span else "no data yet"
+    chosen = {"campaign": campaign, "since": since, "until": until}
+    pills = [
+        f'<span class="pill">{esc(name)}: {esc(value)}</span>'
+        for name, value in chosen.items()
+        if value is not None
+    ]
+    header = (
+        f"<header><h1>{esc(title)}</h1>"
+        f'<p class="meta">{esc(period)} · generated {esc(_when(generated))} UTC</p>'
+        + (f'<p class="filters">{"".join(pills)}</p>' if pills else "")
+        + "</header>"
+    )
+    body = "".join(
+        [
+            header,
+            _summary(latest, posts, growth, by_platform, samples),
+            _engagement_section(store, platforms, campaign, since, until),
+            _top_posts_section(posts),
+            _followers_section(growth),
+            _best_times_section(slots, zone),
+            _totals_section(by_platform, by_campaign),
+            _unavailable_section(missing),
+            _raw_section(latest, posts),
+            f"<footer>brandkit {esc(__version__)} · times in UTC unless marked · engagement "
+            "rate = engagements ÷ impressions, or ÷ followers where a platform gives no "
+            "impressions</footer>",
+        ]
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="icon" href="data:,">'
+        f"<title>{esc(title)}</title><style>{_CSS}</style></head>"
+        f"<body><main>{body}</main><script>{_JS}</script></body></html>\n"
+    )
+
+
+def write_report(
+    store: MetricsStore,
+    out_path: str | os.PathLike[str],
+    *,
+    campaign: str | None = None,
+    since: TimeLike | None = None,
+    until: TimeLike | None = None,
+    title: str = "brandkit analytics report",
+    tz: str | tzinfo = "UTC",
+) -> Path:
+    """Write the analytics report: one self-contained HTML file; returns its path.
+
+    Sections: summary figures, engagement over time per platform, top posts, follower
+    growth, best times to post (weekday × hour heatmap in ``tz``), totals per platform and
+    campaign, unavailable metrics with the platforms' reasons, and the raw numbers. A
+    section without data says so. The file needs no network to be viewed.
+
+    Args:
+        store: the metrics store to report on.
+        out_path: where to write (parent folders are created).
+        campaign: report on this campaign's posts only.
+        since, until: only samples fetched in this period (ISO 8601 text or datetimes).
+        title: the page title.
+        tz: the time zone of the best-times heatmap.
+
+    Raises:
+        ConfigurationError: a time is not ISO 8601, the time zone is unknown, or the store
+            is closed.
+        OSError: the file cannot be written.
+    """
+    path = Path(out_path)
+    document = render_report(store, campaign=campaign, since=since, until=until, title=title, tz=tz)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(document, encoding="utf-8")
+    return path

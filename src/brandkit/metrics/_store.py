@@ -1,0 +1,688 @@
+"""``MetricsStore``: metric samples in SQLite, as time series, with the queries on them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Generator, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta, tzinfo
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from brandkit.errors import ConfigurationError
+from brandkit.metrics import _queries as q
+from brandkit.metrics._rows import (
+    FollowerGrowth,
+    Point,
+    PostEngagement,
+    TimeSlot,
+    Total,
+    UnavailableMetric,
+)
+from brandkit.metrics._sample import MetricSample
+from brandkit.metrics._sql import SCHEMA, SCHEMA_VERSION, Filter, Scope, TimeLike, to_us
+
+if TYPE_CHECKING:
+    import pandas  # type: ignore[import-untyped, import-not-found, unused-ignore]
+
+__all__ = ["MetricsStore"]
+
+_CHUNK = 20_000
+# Series ids are cached so that ingest needs no look-up per sample; the cache is dropped
+# when it grows past this many series (memory stays bounded on huge stores).
+_CACHE_LIMIT = 500_000
+
+_INSERT_SAMPLE = (
+    "INSERT OR IGNORE INTO metrics_samples "
+    "(series_id, fetched_at, value, available, raw_name, reason) VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+# (platform, account, post_id, metric) -> [series id, delivery_id, campaign, posted_at]
+_Key = tuple[str, str, str | None, str]
+_Cached = list[Any]
+
+
+class MetricsStore:
+    """Metric samples in a SQLite file: idempotent ingest, time series, totals, reports.
+
+    ```python
+    with MetricsStore("brandkit.db") as store:
+        store.add(client.collect(deliveries))
+        for row in store.totals(by="platform"):
+            print(row.group, row.metric, row.value)
+    ```
+
+    The file may be shared with the outbox (every table is named ``metrics_*``) and with
+    other processes: the store opens it in WAL mode and waits up to ``timeout`` seconds
+    for a lock. One store may be used from several threads.
+
+    Times given to queries (``since``, ``until``) are aware datetimes or ISO 8601 text;
+    naive ones are read as UTC. ``since`` is inclusive, ``until`` exclusive, and both apply
+    to the time a sample was fetched.
+
+    Args:
+        path_or_connection: a file path (created if missing), ``":memory:"``, or an open
+            ``sqlite3.Connection`` that the caller owns (its pragmas are left alone and
+            :meth:`close` does not close it).
+        timeout: seconds to wait for another process's lock before failing.
+
+    Raises:
+        ConfigurationError: the file cannot be opened, is not a SQLite database, or was
+            written by a newer brandkit.
+    """
+
+    def __init__(
+        self,
+        path_or_connection: str | os.PathLike[str] | sqlite3.Connection = "brandkit.db",
+        *,
+        timeout: float = 30.0,
+    ) -> None:
+        self._lock = threading.RLock()
+        self._cache: dict[_Key, _Cached] = {}
+        if isinstance(path_or_connection, sqlite3.Connection):
+            self._conn = path_or_connection
+            self._owned = False
+            self.path: str | None = None
+        else:
+            self.path = os.fspath(path_or_connection)
+            try:
+                self._conn = sqlite3.connect(
+                    self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+                )
+            except sqlite3.Error as exc:
+                raise ConfigurationError(f"cannot open metrics store {self.path!r}: {exc}") from exc
+            self._owned = True
+        try:
+            if self._owned:
+                self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise ConfigurationError(f"cannot use {self.path or 'connection'!r}: {exc}") from exc
+        except ConfigurationError:
+            self.close()
+            raise
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (a savepoint inside the caller's own transaction)."""
+        with self._lock:
+            conn = self._connection()
+            nested = conn.in_transaction
+            conn.execute("SAVEPOINT metrics_write" if nested else "BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                if nested:
+                    conn.execute("ROLLBACK TO metrics_write")
+                    conn.execute("RELEASE metrics_write")
+                else:
+                    conn.execute("ROLLBACK")
+                self._cache.clear()
+                raise
+            conn.execute("RELEASE metrics_write" if nested else "COMMIT")
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """One consistent snapshot for queries made of several statements."""
+        with self._lock:
+            conn = self._connection()
+            if conn.in_transaction:
+                yield conn
+                return
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.execute("COMMIT")
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise ConfigurationError("this MetricsStore is closed")
+        return self._conn
+
+    def _migrate(self) -> None:
+        with self._write() as conn:
+            # executescript() would commit on its own; run the statements inside this one.
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            row = conn.execute(
+                "SELECT value FROM metrics_meta WHERE key = 'schema_version'"
+            ).fetchone()
+            if row is None:
+                conn.execute(
+                    "INSERT INTO metrics_meta (key, value) VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+            elif int(row[0]) > SCHEMA_VERSION:
+                raise ConfigurationError(
+                    f"this metrics store was written by a newer brandkit (schema {row[0]}, "
+                    f"this version reads {SCHEMA_VERSION}); upgrade brandkit"
+                )
+
+    def close(self) -> None:
+        """Close the file (a connection passed in by the caller is left open)."""
+        with self._lock:
+            conn, self._conn = self._conn, None  # type: ignore[assignment]
+            if conn is not None and self._owned:
+                conn.close()
+
+    def __enter__(self) -> MetricsStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = self.path if self.path is not None else "connection"
+        return f"MetricsStore({where!r})"
+
+    # -- ingest ------------------------------------------------------------------------------
+
+    def add(self, samples: Iterable[MetricSample]) -> int:
+        """Store samples; return how many were new.
+
+        A sample already stored (same platform, account, post, metric and fetch time) is
+        skipped, so adding the same samples again is safe. All samples of one call are
+        committed together. A later sample's delivery id, campaign or posted time fill in
+        (or replace) the post's earlier ones.
+
+        Raises:
+            ConfigurationError: the store is closed.
+            sqlite3.OperationalError: another process held the lock for longer than
+                ``timeout``, or the disk is full.
+        """
+        inserted = 0
+        with self._write() as conn:
+            batch: list[tuple[Any, ...]] = []
+            for sample in samples:
+                batch.append(
+                    (
+                        self._series_id(conn, sample),
+                        to_us(sample.fetched_at),
+                        sample.value,
+                        1 if sample.available else 0,
+                        sample.raw_name,
+                        sample.reason,
+                    )
+                )
+                if len(batch) >= _CHUNK:
+                    inserted += self._insert(conn, batch)
+                    batch = []
+            if batch:
+                inserted += self._insert(conn, batch)
+        return inserted
+
+    @staticmethod
+    def _insert(conn: sqlite3.Connection, batch: list[tuple[Any, ...]]) -> int:
+        before = conn.total_changes
+        conn.executemany(_INSERT_SAMPLE, batch)
+        return conn.total_changes - before
+
+    def _series_id(self, conn: sqlite3.Connection, sample: MetricSample) -> int:
+        key = (sample.platform, sample.account, sample.post_id, sample.metric)
+        posted = to_us(sample.posted_at) if sample.posted_at is not None else None
+        cached = self._cache.get(key)
+        if cached is None:
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            if sample.post_id is None:
+                row = conn.execute(
+                    "SELECT id, delivery_id, campaign, posted_at FROM metrics_series "
+                    "WHERE post_id IS NULL AND account = ? AND platform = ? AND metric = ?",
+                    (sample.account, sample.platform, sample.metric),
+                ).fetchone()
+            else:
+                row = conn.execute(
+                    "SELECT id, delivery_id, campaign, posted_at FROM metrics_series "
+                    "WHERE post_id = ? AND platform = ? AND account = ? AND metric = ?",
+                    (sample.post_id, sample.platform, sample.account, sample.metric),
+                ).fetchone()
+            if row is None:
+                cursor = conn.execute(
+                    "INSERT INTO metrics_series "
+                    "(platform, account, post_id, metric, delivery_id, campaign, posted_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (*key, sample.delivery_id, sample.campaign, posted),
+                )
+                assert cursor.lastrowid is not None
+                self._cache[key] = [cursor.lastrowid, sample.delivery_id, sample.campaign, posted]
+                return cursor.lastrowid
+            cached = self._cache[key] = list(row)
+        stamps = (sample.delivery_id, sample.campaign, posted)
+        if any(new is not None and new != old for new, old in zip(stamps, cached[1:], strict=True)):
+            conn.execute(
+                "UPDATE metrics_series SET delivery_id = COALESCE(?, delivery_id), "
+                "campaign = COALESCE(?, campaign), posted_at = COALESCE(?, posted_at) "
+                "WHERE id = ?",
+                (*stamps, cached[0]),
+            )
+            cached[1:] = [
+                n if n is not None else o for n, o in zip(stamps, cached[1:], strict=True)
+            ]
+        return int(cached[0])
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def samples(
+        self,
+        *,
+        platform: str | None = None,
+        account: str | None = None,
+        post_id: str | None = None,
+        campaign: str | None = None,
+        metric: str | Sequence[str] | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+        scope: Scope = "all",
+    ) -> Iterator[MetricSample]:
+        """Every matching sample, unavailable ones included, series by series, oldest first.
+
+        Raises:
+            ConfigurationError: a time is not ISO 8601, or the store is closed.
+        """
+        f = Filter.build(
+            platform=platform,
+            account=account,
+            post_id=post_id,
+            campaign=campaign,
+            metric=metric,
+            since=since,
+            until=until,
+            scope=scope,
+        )
+        for rows in self._chunks(f):
+            yield from (q.row_to_sample(row) for row in rows)
+
+    def _chunks(self, f: Filter) -> Generator[list[tuple[Any, ...]], None, None]:
+        """Matching sample rows in chunks, for export (no object per sample).
+
+        The lock is held per chunk, not across ``yield``, so a slow consumer never blocks
+        other threads.
+        """
+        with self._lock:
+            cursor = q.open_rows(self._connection(), f)
+        try:
+            while True:
+                with self._lock:
+                    rows = cursor.fetchmany(10_000)
+                if not rows:
+                    return
+                yield rows
+        finally:
+            with self._lock:
+                # The store may have been closed before an abandoned iterator is collected.
+                if self._conn is not None:
+                    with contextlib.suppress(sqlite3.ProgrammingError):
+                        cursor.close()
+
+    def count(
+        self,
+        *,
+        platform: str | None = None,
+        account: str | None = None,
+        post_id: str | None = None,
+        campaign: str | None = None,
+        metric: str | Sequence[str] | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+        scope: Scope = "all",
+    ) -> int:
+        """How many samples match (unavailable ones included).
+
+        Raises:
+            ConfigurationError: a time is not ISO 8601, or the store is closed.
+        """
+        f = Filter.build(
+            platform=platform,
+            account=account,
+            post_id=post_id,
+            campaign=campaign,
+            metric=metric,
+            since=since,
+            until=until,
+            scope=scope,
+        )
+        with self._lock:
+            return q.count(self._connection(), f)
+
+    def span(
+        self,
+        *,
+        platform: str | None = None,
+        account: str | None = None,
+        post_id: str | None = None,
+        campaign: str | None = None,
+        metric: str | Sequence[str] | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+        scope: Scope = "all",
+    ) -> tuple[datetime, datetime] | None:
+        """The first and last fetch times of the matching samples; ``None`` when there are
+        none.
+
+        Raises:
+            ConfigurationError: a time is not ISO 8601, or the store is closed.
+        """
+        f = Filter.build(
+            platform=platform,
+            account=account,
+            post_id=post_id,
+            campaign=campaign,
+            metric=metric,
+            since=since,
+            until=until,
+            scope=scope,
+        )
+        with self._lock:
+            return q.span(self._connection(), f)
+
+    def latest(
+        self,
+        *,
+        platform: str | None = None,
+        account: str | None = None,
+        post_id: str | None = None,
+        campaign: str | None = None,
+        metric: str | Sequence[str] | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+        scope: Scope | None = None,
+    ) -> list[MetricSample]:
+        """The latest sample of each post and metric (of each account with ``scope="account"``).
+
+        A latest sample that says "unavailable" is returned as it is (``available=False``
+        with its reason). With ``until``, the values are those known at that time.
+
+        Raises:
+            ConfigurationError: a time is not ISO 8601, or the store is closed.
+        """
+        f = Filter.build(
+            platform=platform,
+            account=account,
+            post_id=post_id,
+            campaign=campaign,
+            metric=metric,
+            since=since,
+            until=until,
+            scope=scope,
+        )
+        with self._lock:
+            return q.latest(self._connection(), f)
+
+    def series(
+        self,
+        metric: str | Sequence[str],
+        *,
+        platform: str | None = None,
+        account: str | None = None,
+        post_id: str | None = None,
+        campaign: str | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+        interval: timedelta | None = None,
+        scope: Scope | None = None,
+    ) -> list[Point]:
+        """A time series of one metric (or the sum of several) for a post, an account, a
+        platform, a campaign, or everything.
+
+        At each time, the value is the sum over the matching posts of each post's latest
+        available value, so a single post's series is its own samples and a platform's is
+        its running total. Several metrics add up (``series(ENGAGEMENT_METRICS, ...)``).
+        ``"followers"`` alone reads the accounts' follower counts. With ``interval``
+        (e.g. ``timedelta(days=1)``), there is one point per interval (aligned to the Unix
+        epoch, so days start at 00:00 UTC), labelled with its start and carrying the value
+        at its end. Unavailable samples are left out of the sum.
+
+        Raises:
+            ConfigurationError: a time is not ISO 8601, or the store is closed.
+        """
+        f = Filter.build(
+            platform=platform,
+            account=account,
+            post_id=post_id,
+            campaign=campaign,
+            metric=metric,
+            since=since,
+            until=until,
+            scope=scope,
+        )
+        with self._lock:
+            return q.series(self._connection(), f, interval)
+
+    def totals(
+        self,
+        by: q.GroupBy = "platform",
+        *,
+        platform: str | None = None,
+        account: str | None = None,
+        campaign: str | None = None,
+        metric: str | Sequence[str] | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+    ) -> list[Total]:
+        """Per platform, campaign or account, and per metric: the sum of each post's latest
+        value, with how many posts contributed and how many are unavailable.
+
+        Raises:
+            ConfigurationError: ``by`` is not ``"platform"``, ``"campaign"`` or
+                ``"account"``; a time is not ISO 8601; the store is closed.
+        """
+        f = Filter.build(
+            platform=platform,
+            account=account,
+            campaign=campaign,
+            metric=metric,
+            since=since,
+            until=until,
+            scope="posts",
+        )
+        with self._lock:
+            return q.totals(self._connection(), f, by)
+
+    def engagement(
+        self,
+        *,
+        platform: str | None = None,
+        account: str | None = None,
+        post_id: str | None = None,
+        campaign: str | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+    ) -> list[PostEngagement]:
+        """Each post's engagements and engagement rate, most engaged first.
+
+        engagements = likes + reposts + replies + quotes + bookmarks + shares (each post's
+        latest available values; a metric the platform does not give counts as absent).
+        rate = engagements / impressions when the post has impressions above zero, else
+        engagements / followers, with the account's follower count at the time the
+        engagement numbers were read (the last count read at or before, else the first
+        one after). ``basis`` says which.
+
+        Raises:
+            ConfigurationError: a time is not ISO 8601, or the store is closed.
+        """
+        f = Filter.build(
+            platform=platform,
+            account=account,
+            post_id=post_id,
+            campaign=campaign,
+            since=since,
+            until=until,
+            scope="posts",
+        )
+        with self._read() as conn:
+            return q.engagement(conn, f)
+
+    def follower_growth(
+        self,
+        *,
+        platform: str | None = None,
+        account: str | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+    ) -> list[FollowerGrowth]:
+        """Each account's first and last follower counts in the period, the change, and
+        every count read in between.
+
+        Raises:
+            ConfigurationError: a time is not ISO 8601, or the store is closed.
+        """
+        f = Filter.build(platform=platform, account=account, since=since, until=until)
+        with self._lock:
+            return q.follower_growth(self._connection(), f)
+
+    def best_times(
+        self,
+        *,
+        platform: str | None = None,
+        account: str | None = None,
+        campaign: str | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+        tz: str | tzinfo = "UTC",
+    ) -> list[TimeSlot]:
+        """Weekday × hour slots by the mean engagements of the posts published in them,
+        best first. Posts without a known publication time or engagements are left out.
+
+        Args:
+            tz: the time zone of the weekdays and hours (an IANA name or a tzinfo).
+
+        Raises:
+            ConfigurationError: the time zone is unknown, a time is not ISO 8601, or the
+                store is closed.
+        """
+        zone = _zone(tz)
+        f = Filter.build(
+            platform=platform,
+            account=account,
+            campaign=campaign,
+            since=since,
+            until=until,
+            scope="posts",
+        )
+        with self._read() as conn:
+            return q.best_times(conn, f, zone)
+
+    def unavailable(
+        self,
+        *,
+        platform: str | None = None,
+        account: str | None = None,
+        campaign: str | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+    ) -> list[UnavailableMetric]:
+        """The metrics whose latest sample says unavailable, with the platforms' reasons.
+
+        Raises:
+            ConfigurationError: a time is not ISO 8601, or the store is closed.
+        """
+        f = Filter.build(
+            platform=platform,
+            account=account,
+            campaign=campaign,
+            since=since,
+            until=until,
+            scope="all",
+        )
+        with self._lock:
+            return q.unavailable(self._connection(), f)
+
+    # -- export ------------------------------------------------------------------------------
+
+    def to_csv(
+        self,
+        path_or_file: str | os.PathLike[str] | IO[str],
+        *,
+        platform: str | None = None,
+        account: str | None = None,
+        post_id: str | None = None,
+        campaign: str | None = None,
+        metric: str | Sequence[str] | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+    ) -> int:
+        """Write the matching samples as CSV (one row per sample, times in ISO 8601 UTC);
+        return how many rows were written. :func:`brandkit.metrics.read_csv` reads it back.
+
+        Raises:
+            ConfigurationError: a time is not ISO 8601, or the store is closed.
+            OSError: the file cannot be written.
+        """
+        from brandkit.metrics._export import write_csv
+
+        f = Filter.build(
+            platform=platform,
+            account=account,
+            post_id=post_id,
+            campaign=campaign,
+            metric=metric,
+            since=since,
+            until=until,
+            scope="all",
+        )
+        chunks = self._chunks(f)
+        try:
+            return write_csv(chunks, path_or_file)
+        finally:
+            chunks.close()
+
+    def to_dataframe(
+        self,
+        *,
+        platform: str | None = None,
+        account: str | None = None,
+        post_id: str | None = None,
+        campaign: str | None = None,
+        metric: str | Sequence[str] | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+    ) -> pandas.DataFrame:
+        """The matching samples as a pandas DataFrame (one row per sample; ``fetched_at``
+        and ``posted_at`` as UTC datetimes, ``value`` as float with NaN when unavailable).
+
+        Raises:
+            ConfigurationError: pandas is not installed (``pip install 'brandkit[pandas]'``),
+                a time is not ISO 8601, or the store is closed.
+        """
+        from brandkit.metrics._export import dataframe
+
+        f = Filter.build(
+            platform=platform,
+            account=account,
+            post_id=post_id,
+            campaign=campaign,
+            metric=metric,
+            since=since,
+            until=until,
+            scope="all",
+        )
+        chunks = self._chunks(f)
+        try:
+            return dataframe(chunks)
+        finally:
+            chunks.close()
+
+
+def _zone(tz: str | tzinfo) -> tzinfo:
+    if not isinstance(tz, str):
+        return tz
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(f"unknown time zone {tz!r} (use an IANA name)") from None

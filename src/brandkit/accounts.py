@@ -139,7 +139,8 @@ class Account:
 
     def __repr__(self) -> str:
         secrets = ", ".join(f"{k}='**********'" for k in sorted(self._secrets))
-        return (
+        # redact() also covers a secret that ended up inside the URL itself.
+        return self.redact(
             f"Account({self.platform!r}, name={self.name!r}, base_url={self.base_url!r}, "
             f"secrets=[{secrets}])"
         )

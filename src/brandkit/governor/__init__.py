@@ -1,0 +1,40 @@
+"""Rate limits: use every request the platforms allow, never get one refused.
+
+The drivers (:class:`brandkit.Client`, :class:`brandkit.AsyncClient`) ask the governor before
+every request (:meth:`Governor.acquire`) and show it every response (:meth:`Governor.observe`).
+State is kept per (platform, app, account, bucket), in memory by default or in SQLite so that
+several processes on one machine share one budget::
+
+    from brandkit import Client
+    from brandkit.governor import Governor, SQLiteState
+
+    client = Client(governor=Governor(SQLiteState("budget.db")))
+
+:func:`parse_rate_limit` reads every rate-limit style the platforms use and is usable alone.
+"""
+
+from __future__ import annotations
+
+from brandkit.governor._clock import MonotonicClock
+from brandkit.governor._governor import Governor, rate_limited
+from brandkit.governor._parse import RateLimitInfo, Window, parse_rate_limit
+from brandkit.governor._slots import Block, Entry, Slot, dump_entry, load_entry
+from brandkit.governor._state import Entries, MemoryState, SQLiteState, StateStore
+
+__all__ = [
+    "Block",
+    "Entries",
+    "Entry",
+    "Governor",
+    "MemoryState",
+    "MonotonicClock",
+    "RateLimitInfo",
+    "SQLiteState",
+    "Slot",
+    "StateStore",
+    "Window",
+    "dump_entry",
+    "load_entry",
+    "parse_rate_limit",
+    "rate_limited",
+]

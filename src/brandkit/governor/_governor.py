@@ -1,0 +1,300 @@
+"""The governor: paces every request so the platforms' limits are used fully, never exceeded."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import httpx
+
+from brandkit._hooks import BucketKey
+from brandkit.errors import RateLimited
+from brandkit.governor._clock import MonotonicClock
+from brandkit.governor._parse import RateLimitInfo, Window, parse_rate_limit
+from brandkit.governor._slots import Block, Slot
+from brandkit.governor._state import Entries, MemoryState, StateStore
+
+if TYPE_CHECKING:
+    from brandkit.platforms._base import RatePolicy
+
+__all__ = ["Governor", "rate_limited"]
+
+_BLOCK = "!block"  # Retry-After, Telegram retry_after, backoff after a bare 429
+_USAGE = "!usage"  # Meta usage throttling
+_HEADER_ONLY = "hdr"  # a window the server describes and no declared policy matches
+
+
+def _slot_name(window: float) -> str:
+    return f"{window:g}s"
+
+
+class _Plan:
+    """What one bucket key means in the store: its scopes and declared windows."""
+
+    __slots__ = ("account", "account_wide", "app", "app_wide", "cost", "declared", "scopes", "src")
+
+    def __init__(self, key: BucketKey, policies: Sequence[RatePolicy]) -> None:
+        base = f"{key.platform}|{key.app}"
+        self.account = f"{base}|{key.account}|{key.bucket}"
+        self.app = f"{base}||{key.bucket}"
+        self.account_wide = f"{base}|{key.account}|*"
+        self.app_wide = f"{base}||*"
+        self.scopes = (self.account, self.app, self.account_wide, self.app_wide)
+        self.declared = tuple(
+            (self.app if p.scope == "app" else self.account, _slot_name(p.window), p)
+            for p in policies
+            if p.bucket == key.bucket
+        )
+        self.src: object = policies
+        self.cost = 1
+
+
+class Governor:
+    """Paces requests per (platform, app, account, bucket) so that no request is refused.
+
+    - Starts from the adapter's declared :class:`~brandkit.platforms.RatePolicy` list, so
+      the first request of a run is already paced.
+    - Learns from every response (all header styles, see :func:`parse_rate_limit`): the
+      server's ``remaining`` and ``reset`` replace the guesses.
+    - Sends as soon as a window allows; when a window is spent, waits exactly until it
+      resets. Whole-second resets that may have been truncated get ``resolution`` seconds
+      more, unless the window is epoch-aligned and so exact.
+    - After a 429 that says nothing about when to come back, backs off exponentially with
+      full jitter up to ``backoff_cap``, and lets only one request probe at a time.
+    - Meta usage percentages at or above ``usage_threshold`` space calls out (one per
+      36 s per point above the threshold); ``estimated_time_to_regain_access`` is honoured.
+
+    ```python
+    from brandkit import Client
+    from brandkit.governor import Governor, SQLiteState
+
+    client = Client(governor=Governor(SQLiteState("budget.db")))  # shared by processes
+    ```
+
+    Args:
+        store: where state lives (default: :class:`MemoryState`).
+        clock: the current time in float seconds since the epoch (default: a monotonic
+            clock anchored on the wall clock). Tests pass a fake.
+        resolution: seconds added to a reset the server may have truncated to whole seconds.
+        backoff_base: the first backoff ceiling after a bare 429, in seconds.
+        backoff_cap: the largest backoff ceiling, in seconds.
+        usage_threshold: the Meta usage percentage at which calls are spaced out.
+        rng: the random source of the jitter (tests pass a seeded one).
+    """
+
+    def __init__(
+        self,
+        store: StateStore | None = None,
+        *,
+        clock: Callable[[], float] | None = None,
+        resolution: float = 1.0,
+        backoff_base: float = 1.0,
+        backoff_cap: float = 300.0,
+        usage_threshold: float = 90.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store: StateStore = store if store is not None else MemoryState()
+        self.clock: Callable[[], float] = clock if clock is not None else MonotonicClock()
+        self.resolution = resolution
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.usage_threshold = usage_threshold
+        self._rng = rng if rng is not None else random.Random()
+        self._plans: dict[BucketKey, _Plan] = {}
+        # Scopes that this process saw backing off; a success there must clear the strikes.
+        self._struck: set[str] = set()
+
+    # -- the GovernorProtocol ----------------------------------------------------------------
+
+    def acquire(self, key: BucketKey, cost: int, policies: Sequence[RatePolicy]) -> float:
+        """Reserve ``cost`` units of ``key``'s budget and return 0, or return the seconds to
+        wait before asking again (nothing is reserved then).
+
+        ``policies`` are the adapter's declared policies (those of other buckets are
+        ignored). Never raises for a rate limit: the caller decides how long it will wait.
+        """
+        plan = self._plans.get(key)
+        if plan is None or plan.src is not policies:
+            plan = self._plans[key] = _Plan(key, policies)
+        plan.cost = cost
+        now = self.clock()
+        pad = self.resolution
+
+        def change(entries: Entries) -> float:
+            for scope, name, policy in plan.declared:
+                if (scope, name) not in entries:
+                    entries[(scope, name)] = Slot(policy.limit, policy.window)
+            wait = 0.0
+            probes: list[Block] = []
+            for (scope, _), entry in entries.items():
+                if isinstance(entry, Slot):
+                    if scope == plan.account or scope == plan.app:
+                        entry.refresh(now)
+                        wait = max(wait, entry.wait(now, cost))
+                else:
+                    wait = max(wait, entry.wait(now))
+                    if entry.strikes:
+                        probes.append(entry)
+                        self._struck.add(scope)
+            if wait > 0.0:
+                return wait
+            for (scope, _), entry in entries.items():
+                if isinstance(entry, Slot) and (scope == plan.account or scope == plan.app):
+                    entry.take(now, cost, pad)
+            for block in probes:
+                # One request probes the platform; the others wait for its answer.
+                block.until = now + self._ceiling(block.strikes)
+            return 0.0
+
+        return self.store.update(plan.scopes, change)
+
+    def observe(self, key: BucketKey, response: httpx.Response) -> float | None:
+        """Learn from ``response``; return the seconds to wait before repeating the request
+        when the response refused it for going too fast (a 429, Telegram's body, Meta's
+        throttling codes), else ``None``. Never raises."""
+        now = self.clock()
+        info = parse_rate_limit(response, now=now)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = _Plan(key, ())
+        if info is None:
+            if plan.account in self._struck:
+                self.store.update(plan.scopes, lambda entries: self._clear(plan, entries))
+            return None
+        status = response.status_code
+        return self.store.update(
+            plan.scopes, lambda entries: self._learn(plan, entries, info, now, status)
+        )
+
+    # -- learning ------------------------------------------------------------------------------
+
+    def _clear(self, plan: _Plan, entries: Entries) -> None:
+        block = entries.get((plan.account, _BLOCK))
+        if isinstance(block, Block) and block.strikes:
+            block.strikes = 0
+            block.until = 0.0
+        self._struck.discard(plan.account)
+
+    def _learn(
+        self, plan: _Plan, entries: Entries, info: RateLimitInfo, now: float, status: int
+    ) -> float | None:
+        waits: list[float] = []
+        for win in info.windows:
+            scope = plan.app if win.scope == "app" else plan.account
+            name = _match(entries, scope, win, now)
+            slot = entries.get((scope, name))
+            if not isinstance(slot, Slot):
+                if win.limit is None:
+                    continue
+                slot = Slot(win.limit, win.window, remaining=win.limit)
+                entries[(scope, name)] = slot
+            slot.refresh(now)
+            if info.limited and slot.aligned:
+                # Refused although the window looked reset on time: the alignment guess was
+                # wrong for this server; pad its resets from now on.
+                slot.distrust()
+            slot.learn(win, now)
+            spent = slot.server and slot.available() < plan.cost
+            if info.limited and spent and slot.reset is not None and slot.reset > now:
+                waits.append(slot.reset - now)
+        if info.app_usage is not None:
+            self._usage(entries, plan.app_wide, info.app_usage, info, now)
+        if info.account_usage is not None:
+            self._usage(entries, plan.account_wide, info.account_usage, info, now)
+        usage_hold = [
+            e.wait(now)
+            for e in (
+                entries.get((plan.app_wide, _USAGE)),
+                entries.get((plan.account_wide, _USAGE)),
+            )
+            if isinstance(e, Block)
+        ]
+        block = entries.get((plan.account, _BLOCK))
+        if not isinstance(block, Block):
+            block = Block()
+        if info.retry_after is not None and (status >= 400 or info.limited):
+            block.until = max(block.until, now + info.retry_after)
+            entries[(plan.account, _BLOCK)] = block
+            waits.append(info.retry_after)
+        if not info.limited:
+            if block.strikes:
+                block.strikes = 0
+                block.until = min(block.until, now)
+                self._struck.discard(plan.account)
+            return None
+        if info.app_usage is not None or info.account_usage is not None:
+            waits.extend(w for w in usage_hold if w > 0)
+        if waits:
+            return max(waits)
+        # A refusal that says nothing: back off exponentially with full jitter.
+        block.strikes += 1
+        delay = self._rng.uniform(0.0, self._ceiling(block.strikes))
+        block.until = max(block.until, now + delay)
+        entries[(plan.account, _BLOCK)] = block
+        self._struck.add(plan.account)
+        return block.until - now
+
+    def _usage(
+        self, entries: Entries, scope: str, pct: float, info: RateLimitInfo, now: float
+    ) -> None:
+        block = entries.get((scope, _USAGE))
+        if not isinstance(block, Block):
+            block = Block()
+            entries[(scope, _USAGE)] = block
+        if info.retry_after is not None and info.retry_after > 0:
+            block.until = max(block.until, now + info.retry_after)
+        elif pct >= self.usage_threshold:
+            over = min(pct, 100.0) - self.usage_threshold + 1.0
+            block.until = max(block.until, now + 36.0 * over)
+        else:
+            block.until = min(block.until, now)
+
+    def _ceiling(self, strikes: int) -> float:
+        return float(min(self.backoff_cap, self.backoff_base * 2.0 ** (max(strikes, 1) - 1)))
+
+
+def _match(entries: Entries, scope: str, win: Window, now: float) -> str:
+    """The name of the slot that a header window describes.
+
+    A window of known length matches the slot of that length. A window of unknown length
+    (X's ``x-rate-limit-*``, Mastodon's) matches a slot it can fit in (its reset lies within
+    one window from now), preferring one with the same limit, then the shortest.
+    """
+    slots = [(name, e) for (sc, name), e in entries.items() if sc == scope and isinstance(e, Slot)]
+    if win.window is not None:
+        for name, slot in slots:
+            if slot.window is not None and abs(slot.window - win.window) <= 0.01 * win.window:
+                return name
+        return _slot_name(win.window)
+    horizon = None if win.reset is None else win.reset - now
+    fits = [
+        (name, slot)
+        for name, slot in slots
+        if slot.window is None or horizon is None or horizon <= slot.window + 1.0 + win.resolution
+    ]
+    same = [(name, slot) for name, slot in fits if slot.limit == win.limit]
+    pool = same or fits
+    if not pool:
+        return _HEADER_ONLY
+    return min(pool, key=lambda item: item[1].window or float("inf"))[0]
+
+
+def rate_limited(
+    key: BucketKey, seconds: float, *, platform_message: str | None = None
+) -> RateLimited:
+    """The :class:`~brandkit.errors.RateLimited` error for ``key`` when its budget frees up
+    in ``seconds``: it carries ``retry_after``, ``reset_at`` and the bucket
+    (``"platform:bucket"``). Returned, not raised."""
+    reset_at = datetime.fromtimestamp(datetime.now(UTC).timestamp() + seconds, UTC)
+    return RateLimited(
+        f"{key.platform} rate limit {key.bucket!r} frees up in {seconds:.1f} s "
+        f"(at {reset_at.isoformat(timespec='seconds')})",
+        platform=key.platform,
+        retry_after=seconds,
+        reset_at=reset_at,
+        bucket=f"{key.platform}:{key.bucket}",
+        platform_message=platform_message,
+        status_code=429 if platform_message is not None else None,
+    )

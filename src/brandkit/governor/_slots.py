@@ -1,0 +1,257 @@
+"""The state of one budget window, and the arithmetic of pacing.
+
+A :class:`Slot` is one window of one budget (X's 100 posts / 15 min of one user, the app's
+10,000 / 24 h). It works in one of two modes:
+
+- **local**: nothing has been heard from the server yet; the slot paces by the declared
+  policy with a compact log of its own sends, which is safe against servers that count in
+  fixed windows *and* in sliding ones (no span of ``window`` seconds ever holds more than
+  ``limit`` units).
+- **server**: a response described the window; ``remaining`` and ``reset`` come from the
+  server and are corrected by every later response. When ``remaining`` runs out the slot
+  waits exactly until ``reset``.
+
+A :class:`Block` holds "not before" times: a ``Retry-After``, a Telegram ``retry_after``, the
+exponential backoff after a 429 that said nothing, Meta's usage throttling.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, TypeAlias
+
+from brandkit.governor._parse import Window
+
+__all__ = ["Block", "Entry", "Slot", "dump_entry", "load_entry"]
+
+# Local mode merges sends closer than window / _RUN_SPLIT into one run (bounding the log at
+# about that many runs); a run expires ``window`` after its *last* send, which is safe.
+_RUN_SPLIT = 64
+
+
+class Slot:
+    """One window of one budget (see the module docstring)."""
+
+    __slots__ = (
+        "aligned",
+        "limit",
+        "remaining",
+        "reset",
+        "runs",
+        "seen",
+        "server",
+        "trust",
+        "window",
+    )
+
+    def __init__(
+        self,
+        limit: int,
+        window: float | None,
+        *,
+        server: bool = False,
+        remaining: int | None = None,
+        reset: float | None = None,
+        aligned: bool = False,
+        trust: bool = True,
+        seen: float | None = None,
+        runs: list[list[float]] | None = None,
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self.server = server
+        self.remaining = limit if remaining is None else remaining
+        self.reset = reset
+        self.aligned = aligned
+        self.trust = trust
+        self.seen = seen
+        self.runs: list[list[float]] = runs if runs is not None else []
+
+    def __repr__(self) -> str:
+        mode = "server" if self.server else "local"
+        return (
+            f"Slot({mode}, limit={self.limit}, window={self.window}, "
+            f"remaining={self.available()}, reset={self.reset})"
+        )
+
+    # -- pacing ----------------------------------------------------------------------------
+
+    def available(self) -> int:
+        """Units left in the current window (after :meth:`refresh`)."""
+        if self.server:
+            return self.remaining
+        return self.limit - int(sum(run[2] for run in self.runs))
+
+    def refresh(self, now: float) -> None:
+        """Roll the window over if its reset has passed; forget expired local sends."""
+        if self.server:
+            reset = self.reset
+            if reset is not None and now >= reset:
+                self.remaining = self.limit
+                window = self.window
+                if self.aligned and window:
+                    # Epoch-aligned windows follow each other back to back, even after idling.
+                    self.reset = reset + (math.floor((now - reset) / window) + 1) * window
+                else:
+                    # Windows that start at the first request: the next one starts with ours.
+                    self.reset = None
+        elif self.runs and self.window is not None:
+            horizon = now - self.window
+            runs = self.runs
+            while runs and runs[0][1] <= horizon:
+                runs.pop(0)
+
+    def wait(self, now: float, cost: int) -> float:
+        """Seconds until ``cost`` units fit (0: now). Call :meth:`refresh` first."""
+        if self.server:
+            if self.remaining >= cost or self.remaining >= self.limit or self.reset is None:
+                return 0.0
+            return max(self.reset - now, 0.0)
+        window = self.window
+        if window is None or not self.runs:
+            return 0.0
+        used = sum(run[2] for run in self.runs)
+        need = used + cost - self.limit
+        if need <= 0:
+            return 0.0
+        freed = 0.0
+        for run in self.runs:
+            freed += run[2]
+            if freed >= need:
+                return max(run[1] + window - now, 0.0)
+        return max(self.runs[-1][1] + window - now, 0.0)
+
+    def take(self, now: float, cost: int, pad: float) -> None:
+        """Spend ``cost`` units now. ``pad`` widens a guessed reset (see :class:`Governor`)."""
+        window = self.window
+        if self.server:
+            if self.reset is None and window is not None:
+                # A new window that the server starts with this request: until a response
+                # says when it ends, assume a little later than we could know.
+                self.reset = now + window + pad
+            self.remaining -= cost
+            return
+        if window is None:
+            return
+        runs = self.runs
+        if runs and now - runs[-1][0] <= window / _RUN_SPLIT:
+            last = runs[-1]
+            last[1] = now
+            last[2] += cost
+        else:
+            runs.append([now, now, float(cost)])
+
+    # -- learning --------------------------------------------------------------------------
+
+    def learn(self, win: Window, now: float) -> None:
+        """Correct the slot with what a response says about its window.
+
+        The server's reset wins over any guess; its ``remaining`` lowers ours (never raises
+        it within a window: our own requests still in flight are not in the server's count).
+        """
+        if win.limit is not None and win.limit > 0:
+            self.limit = win.limit
+        if win.reset is None or win.remaining is None:
+            return
+        reset = self._boundary(win)
+        if reset <= now:
+            return  # an answer about a window that has ended: it says nothing about this one
+        window = self.window
+        tol = min(1.5, window / 2) if window else 1.5
+        if self.server and self.reset is not None and abs(reset - self.reset) <= tol:
+            # The same window: every value is a safe bound, the earliest is the tightest.
+            reset = min(reset, self.reset)
+        self.remaining = min(self.available(), win.remaining)
+        self.server = True
+        self.runs = []
+        self.reset = reset
+
+    def _boundary(self, win: Window) -> float:
+        """The earliest moment the window may be taken as reset.
+
+        A reset with a fraction of a second is exact (Discord) or an upper bound (Mastodon
+        writes ``request_time + (period - request_time.to_i % period)``, the boundary plus
+        the request's fraction of a second): it is used as sent. A whole-second reset may
+        have been truncated (X, Bluesky), so ``resolution`` is added, unless the windows are
+        known to be aligned to the epoch (Rack::Attack, most Redis counters: key =
+        now // period), whose boundaries are whole seconds and exact. That is known once
+        two resets of consecutive windows fell on multiples of the window length: a server
+        whose windows start at the first request cannot produce that while we pad, because
+        its next window then starts at least ``resolution`` after the previous reset.
+        """
+        assert win.reset is not None
+        reset = win.reset
+        if win.resolution <= 0.0:
+            return reset
+        window = self.window
+        if self.trust and window is not None and window >= 2 and window == int(window):
+            if reset == int(reset) and int(reset) % int(window) == 0:
+                if self.aligned:
+                    return reset
+                if self.seen is not None and reset - self.seen == window:
+                    self.aligned = True
+                    return reset
+                self.seen = reset
+        return reset + win.resolution
+
+    def distrust(self) -> None:
+        """A refusal came although the window looked reset: pad this server's resets."""
+        self.trust = False
+        self.aligned = False
+        self.seen = None
+
+
+class Block:
+    """A "not before" time for a whole scope, and the count of 429s that said nothing."""
+
+    __slots__ = ("strikes", "until")
+
+    def __init__(self, until: float = 0.0, strikes: int = 0) -> None:
+        self.until = until
+        self.strikes = strikes
+
+    def __repr__(self) -> str:
+        return f"Block(until={self.until}, strikes={self.strikes})"
+
+    def wait(self, now: float) -> float:
+        """Seconds until the block lifts (0: not blocked)."""
+        return max(self.until - now, 0.0)
+
+
+Entry: TypeAlias = Slot | Block
+
+
+def dump_entry(entry: Entry) -> list[Any]:
+    """Plain JSON-able data for a state store."""
+    if isinstance(entry, Block):
+        return [1, entry.until, entry.strikes]
+    return [
+        0,
+        entry.limit,
+        entry.window,
+        entry.server,
+        entry.remaining,
+        entry.reset,
+        entry.aligned,
+        entry.trust,
+        entry.seen,
+        entry.runs,
+    ]
+
+
+def load_entry(data: list[Any]) -> Entry:
+    """Back from :func:`dump_entry`."""
+    if data[0] == 1:
+        return Block(float(data[1]), int(data[2]))
+    _, limit, window, server, remaining, reset, aligned, trust, seen, runs = data
+    return Slot(
+        int(limit),
+        window,
+        server=bool(server),
+        remaining=int(remaining),
+        reset=reset,
+        aligned=bool(aligned),
+        trust=bool(trust),
+        seen=seen,
+        runs=runs,
+    )

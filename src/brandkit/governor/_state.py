@@ -1,0 +1,165 @@
+"""Where the governor keeps its state: in memory, or in SQLite for processes on one machine.
+
+A store holds entries (windows and blocks) under a *scope* (a string naming platform, app,
+account and bucket) and a *name* (which window). The governor reads and changes the entries
+of a few scopes in one atomic step, :meth:`StateStore.update`, so that several threads, tasks
+or processes spend one budget without overspending it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol, TypeAlias, TypeVar, runtime_checkable
+
+from brandkit.errors import ConfigurationError
+from brandkit.governor._slots import Entry, dump_entry, load_entry
+
+__all__ = ["Entries", "MemoryState", "SQLiteState", "StateStore"]
+
+T = TypeVar("T")
+
+Entries: TypeAlias = dict[tuple[str, str], Entry]
+"""The entries of some scopes, by (scope, name)."""
+
+
+@runtime_checkable
+class StateStore(Protocol):
+    """Storage for the governor's state.
+
+    To share budgets some other way (Redis, a database), implement :meth:`update` with the
+    same atomicity, and store entries with ``brandkit.governor.dump_entry`` /
+    ``load_entry`` (plain JSON-able lists).
+    """
+
+    def update(self, scopes: Sequence[str], change: Callable[[Entries], T]) -> T:
+        """Atomically: load every entry of ``scopes``, call ``change`` with them (it may
+        change entries and add new ones under these scopes), store the result and return
+        what ``change`` returned. No other ``update`` of these scopes may interleave."""
+        ...
+
+
+class MemoryState:
+    """State in this process's memory (the default): shared by every thread and task that
+    uses the same :class:`Governor`, lost when the process ends."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._scopes: dict[str, dict[str, Entry]] = {}
+
+    def update(self, scopes: Sequence[str], change: Callable[[Entries], T]) -> T:
+        """See :meth:`StateStore.update`."""
+        with self._lock:
+            known = self._scopes
+            entries: Entries = {}
+            for scope in scopes:
+                found = known.get(scope)
+                if found:
+                    for name, entry in found.items():
+                        entries[(scope, name)] = entry
+            before = len(entries)
+            result = change(entries)
+            if len(entries) != before:
+                for (scope, name), entry in entries.items():
+                    known.setdefault(scope, {})[name] = entry
+            return result
+
+    def entries(self, scope: str) -> dict[str, Entry]:
+        """A copy of the entries of ``scope`` (for inspection and tests)."""
+        with self._lock:
+            return dict(self._scopes.get(scope, {}))
+
+
+class SQLiteState:
+    """State in an SQLite file, so that several processes on one machine share one budget.
+
+    Every update is one ``BEGIN IMMEDIATE`` transaction (the write lock is taken before the
+    state is read, so two processes can never both spend the last unit). The database runs
+    in WAL mode with a busy timeout, so waiting writers queue instead of failing.
+
+    Args:
+        path: the database file (created if missing).
+        timeout: how long to wait for another process's transaction, in seconds.
+
+    Raises:
+        ConfigurationError: the file cannot be opened as an SQLite database.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 10.0) -> None:
+        self.path = Path(path)
+        self._timeout = timeout
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._pid = -1
+        self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        # A connection must not cross a fork: each process opens its own.
+        if self._conn is not None and self._pid == os.getpid():
+            return self._conn
+        try:
+            conn = sqlite3.connect(
+                self.path,
+                timeout=self._timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS brandkit_governor ("
+                " scope TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL,"
+                " PRIMARY KEY (scope, name)) WITHOUT ROWID"
+            )
+        except sqlite3.Error as exc:
+            raise ConfigurationError(f"cannot use {self.path} as governor state: {exc}") from exc
+        self._conn = conn
+        self._pid = os.getpid()
+        return conn
+
+    def update(self, scopes: Sequence[str], change: Callable[[Entries], T]) -> T:
+        """See :meth:`StateStore.update`."""
+        with self._lock:
+            conn = self._connect()
+            marks = ",".join("?" * len(scopes))
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                rows = conn.execute(
+                    f"SELECT scope, name, data FROM brandkit_governor WHERE scope IN ({marks})",  # noqa: S608 - only placeholders
+                    tuple(scopes),
+                ).fetchall()
+                stored = {(scope, name): data for scope, name, data in rows}
+                entries: Entries = {k: load_entry(json.loads(v)) for k, v in stored.items()}
+                result = change(entries)
+                writes = []
+                for key, entry in entries.items():
+                    data = json.dumps(dump_entry(entry), separators=(",", ":"))
+                    if stored.get(key) != data:
+                        writes.append((key[0], key[1], data))
+                if writes:
+                    conn.executemany(
+                        "INSERT INTO brandkit_governor (scope, name, data) VALUES (?, ?, ?) "
+                        "ON CONFLICT (scope, name) DO UPDATE SET data = excluded.data",
+                        writes,
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            return result
+
+    def entries(self, scope: str) -> dict[str, Entry]:
+        """The entries of ``scope`` (for inspection and tests)."""
+        return self.update([scope], lambda found: {name: e for (_, name), e in found.items()})
+
+    def close(self) -> None:
+        """Close this process's connection."""
+        with self._lock:
+            if self._conn is not None and self._pid == os.getpid():
+                self._conn.close()
+            self._conn = None

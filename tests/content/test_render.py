@@ -1,0 +1,141 @@
+"""render(): variants, UTM tags, hashtags, media rules and threads, before any I/O."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from brandkit import ContentError, Media, MediaError, Post, Variant, render
+from brandkit.cli import main
+from brandkit.testing.conformance import _TINY_JPEG, tiny_png
+from brandkit.text import count
+
+
+def test_utm_keeps_existing_parameters() -> None:
+    """Links get utm_source/medium/campaign; existing query parameters and UTM values stay."""
+    post = Post(
+        text="See https://shop.example.com/p?id=7&utm_source=newsletter. Also https://a.example/x",
+        campaign="spring",
+    )
+    text = render(post, "mastodon").parts[0].text
+    assert (
+        "https://shop.example.com/p?id=7&utm_source=newsletter&utm_medium=social&utm_campaign=spring."
+        in text
+    )
+    assert "https://a.example/x?utm_source=mastodon&utm_medium=social&utm_campaign=spring" in text
+
+
+def test_utm_can_be_turned_off_and_tags_link_cards() -> None:
+    """utm=False leaves links alone; link cards are tagged like text links."""
+    from brandkit import Link
+
+    plain = render(Post(text="https://a.example/x", utm=False), "bluesky")
+    assert plain.parts[0].text == "https://a.example/x"
+    card = render(Post(text="hi", link=Link(url="https://a.example/y", title="Y")), "bluesky")
+    assert card.link is not None
+    assert card.link.url == "https://a.example/y?utm_source=bluesky&utm_medium=social"
+
+
+def test_hashtags_appended_once() -> None:
+    """Hashtags are appended as #tag, skipping those already in the text."""
+    rendered = render(Post(text="We ship #Launch today", hashtags=["launch", "news"]), "x")
+    assert rendered.parts[0].text == "We ship #Launch today\n\n#news"
+
+
+def test_variant_applies_for_its_platform() -> None:
+    """A platform's variant text is what that platform gets."""
+    post = Post(text="long version", variants={"x": Variant(text="short")})
+    assert render(post, "x").parts[0].text == "short"
+    assert render(post, "bluesky").parts[0].text == "long version"
+
+
+def test_thread_parts_each_fit_by_platform_count() -> None:
+    """A long text becomes parts that each fit by the platform's own measure."""
+    text = " ".join(f"Sentence number {i} has a few words." for i in range(40))
+    for platform in ("x", "bluesky", "mastodon", "threads"):
+        rendered = render(Post(text=text), platform)
+        assert rendered.is_thread
+        for part in rendered.parts:
+            assert part.length == count(part.text, platform) <= part.limit
+
+
+def test_platform_without_threads_says_how_much_over() -> None:
+    """Where there are no threads, an over-long text is refused with the amount over."""
+    text = "x" * 4100
+    with pytest.raises(ContentError) as info:
+        render(Post(text=text), "telegram")
+    assert info.value.over_by == 4
+    assert info.value.platform == "telegram"
+
+
+def test_telegram_caption_limit_applies_with_media() -> None:
+    """With media, Telegram's 1024 caption limit applies, not the 4096 text limit."""
+    img = Media.from_bytes(tiny_png(), alt="a")
+    render(Post(text="y" * 1024, media=[img]), "telegram")
+    with pytest.raises(ContentError) as info:
+        render(Post(text="y" * 1025, media=[img]), "telegram")
+    assert info.value.over_by == 1
+
+
+def test_mastodon_content_warning_counts() -> None:
+    """Mastodon counts the content warning in the same budget; others show it in front."""
+    post = Post(text="z" * 480, content_warning="spoilers ahead for the finale")
+    rendered = render(post, "mastodon")
+    assert rendered.is_thread
+    assert rendered.content_warning == "spoilers ahead for the finale"
+    bsky = render(Post(text="text", content_warning="spoilers"), "bluesky")
+    assert bsky.parts[0].text.startswith("CW: spoilers")
+
+
+def test_media_rules_are_checked() -> None:
+    """Too many media, a wrong type, or missing media raise MediaError naming the field."""
+    img = Media.from_bytes(tiny_png(), alt="a")
+    with pytest.raises(MediaError, match="at most 4") as info:
+        render(Post(text="hi", media=[img] * 5), "x")
+    assert info.value.field == "media"
+    with pytest.raises(MediaError, match="does not accept") as info:
+        render(Post(text="hi", media=[img]), "instagram")
+    assert info.value.field == "media[0]"
+    with pytest.raises(MediaError, match="at least 1"):
+        render(Post(text="hi"), "instagram")
+    jpeg = Media.from_bytes(_TINY_JPEG, alt="grey")
+    assert render(Post(text="hi", media=[jpeg]), "instagram").media == (jpeg,)
+
+
+def test_alt_text_limit() -> None:
+    """Alt text over the platform's limit is refused with the amount over."""
+    img = Media.from_bytes(tiny_png(), alt="a" * 1001)
+    with pytest.raises(MediaError) as info:
+        render(Post(text="hi", media=[img]), "x")
+    assert (info.value.field, info.value.over_by) == ("media[0].alt", 1)
+
+
+def test_bluesky_parts_carry_facets_and_telegram_entities() -> None:
+    """Bluesky parts carry byte-offset facets; Telegram parts carry UTF-16 entities."""
+    text = "日本 https://a.example/x #tag"
+    sky = render(Post(text=text, utm=False), "bluesky").parts[0]
+    raw = text.encode()
+    spans = {raw[f["index"]["byteStart"] : f["index"]["byteEnd"]].decode() for f in sky.facets}
+    assert spans == {"https://a.example/x", "#tag"}
+    tg = render(Post(text="😀 #tag", utm=False), "telegram").parts[0]
+    assert {"type": "hashtag", "offset": 3, "length": 4} in [dict(e) for e in tg.entities]
+
+
+def test_preview_cli_json() -> None:
+    """`brandkit preview --json` prints each platform's parts with counts, or the refusal."""
+    out = io.StringIO()
+    status = main(["preview", "a" * 300, "--platforms", "x,telegram", "--json"], out=out)
+    data = json.loads(out.getvalue())
+    assert status == 0
+    assert len(data["x"]["parts"]) == 2
+    assert data["telegram"]["parts"][0]["length"] == 300
+
+
+def test_preview_cli_refusal_exit_code() -> None:
+    """A platform that refuses makes preview exit 1 and say why."""
+    out = io.StringIO()
+    status = main(["preview", "b" * 5000, "--platforms", "telegram"], out=out)
+    assert status == 1
+    assert "REFUSED" in out.getvalue()

@@ -1,0 +1,692 @@
+"""Mastodon (any instance): statuses, threads, media with alt text, metrics.
+
+Facts used here (``platforms.md`` §2, checked against Mastodon's source and real recordings):
+
+- Limits are per instance: ``prepare()`` reads ``GET /api/v2/instance`` (``/api/v1/instance``
+  on servers older than 4.0) and renders against the instance's own ``max_characters``,
+  ``characters_reserved_per_url``, media sizes, mime types and ``description_limit``.
+- Media: ``POST /api/v2/media`` answers 200 (processed) or 202 (``url`` null, processing);
+  ``GET /api/v1/media/:id`` answers 206 while processing and 200 when done. A status naming
+  unprocessed media is refused with 422, so the flow waits for every attachment first.
+- ``POST /api/v1/statuses`` takes an ``Idempotency-Key`` header that the server keeps for one
+  hour per account; a repeat returns the status the first request created. The create is
+  therefore safe to retry with the part's key.
+- Tokens never expire and there is no refresh: a 401 means the token was revoked or is wrong.
+- Rate limits: ``X-RateLimit-Limit/Remaining/Reset`` with an ISO 8601 reset; posting reports
+  the ``statuses`` family (300 per 3 h), media uploads and deletes 30 per 30 min, everything
+  else 300 per 5 min.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import IO, TYPE_CHECKING, Any, ClassVar, cast
+
+import attrs
+import httpx
+
+from brandkit._flow import Flow, Send, Wait
+from brandkit.errors import (
+    AuthError,
+    ContentError,
+    PlatformError,
+    PlatformUnavailable,
+    RateLimited,
+    Rejected,
+)
+from brandkit.metrics._sample import Metric, MetricSample
+from brandkit.platforms._base import (
+    Adapter,
+    Capabilities,
+    MediaRules,
+    PartRef,
+    RatePolicy,
+    ThreadContext,
+)
+from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
+
+if TYPE_CHECKING:
+    from brandkit.accounts import Account
+    from brandkit.content._media import Media
+    from brandkit.content._render import Rendered, RenderedPart
+
+__all__ = ["MastodonAdapter"]
+
+VISIBILITIES = ("public", "unlisted", "private", "direct")
+
+# Mastodon keeps an Idempotency-Key for one hour. Past this age brandkit no longer trusts
+# the key to find an earlier attempt and reads the account's recent statuses instead.
+_KEY_TRUSTED_FOR = timedelta(minutes=50)
+
+_TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+_REMOTE_MENTION = re.compile(r"(?<![\w/=])@(\w+)@[\w.-]*\w", re.UNICODE)
+_TAG = re.compile(r"<[^>]*>")
+_BREAK = re.compile(r"<br\s*/?>|</p>\s*<p[^>]*>", re.IGNORECASE)
+_SPACE = re.compile(r"\s+")
+
+# Status fields and the canonical metric each one is.
+_COUNTS: tuple[tuple[str, Metric], ...] = (
+    ("favourites_count", Metric.LIKES),
+    ("reblogs_count", Metric.REPOSTS),
+    ("replies_count", Metric.REPLIES),
+    ("quotes_count", Metric.QUOTES),
+)
+_NOT_OFFERED: tuple[tuple[Metric, str], ...] = (
+    (Metric.IMPRESSIONS, "Mastodon does not count views or impressions"),
+    (Metric.REACH, "Mastodon does not report reach"),
+    (Metric.LINK_CLICKS, "Mastodon does not count link clicks"),
+)
+
+
+class MastodonAdapter(Adapter):
+    """Publishes to one Mastodon account; see the module docstring for the protocol.
+
+    Attributes:
+        media_poll_initial: the first wait (seconds) before asking whether an upload is
+            processed; waits double up to ``media_poll_max``.
+        media_poll_max: the longest wait between two polls.
+        media_timeout: how long to wait for processing before giving up with
+            :class:`~brandkit.errors.PlatformUnavailable`.
+        readback_pages: how many pages of 40 recent statuses :meth:`find_part` reads when an
+            attempt is too old for its idempotency key.
+    """
+
+    name: ClassVar[str] = "mastodon"
+    capabilities: ClassVar[Capabilities] = BUILTIN_CAPABILITIES["mastodon"]
+    # Buckets follow the families whose headers Mastodon sends back for each request.
+    rate_policies: ClassVar[tuple[RatePolicy, ...]] = (
+        RatePolicy("api", 300, 5 * 60.0),
+        RatePolicy("statuses", 300, 3 * 3600.0),
+        RatePolicy("media", 30, 30 * 60.0),
+        RatePolicy("delete", 30, 30 * 60.0),
+    )
+    metrics_batch_size: ClassVar[int] = 20
+
+    media_poll_initial: ClassVar[float] = 0.5
+    media_poll_max: ClassVar[float] = 5.0
+    media_timeout: ClassVar[float] = 600.0
+    readback_pages: ClassVar[int] = 5
+
+    def __init__(self, account: Account) -> None:
+        super().__init__(account)
+        self._caps: Capabilities | None = None
+        self._account_id: str | None = None
+        self._batch_lookup = True
+        # Media uploaded for a part whose create has not succeeded yet, by the part's key:
+        # a repeated publish_part reuses them instead of uploading again.
+        self._uploaded: dict[str, list[str]] = {}
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        json: Any = None,
+        data: Mapping[str, str] | None = None,
+        files: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Request:
+        token = self.account.secret("token") or ""
+        all_headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        all_headers.update(headers or {})
+        return httpx.Request(
+            method,
+            f"{self.account.base_url}{path}",
+            params=params,
+            json=json,
+            data=data,
+            files=files,
+            headers=all_headers,
+        )
+
+    # -- prepare -----------------------------------------------------------------------------
+
+    def prepare(self) -> Flow[Capabilities]:
+        """Read the instance's limits (once per adapter) and return capabilities built
+        from them.
+
+        Raises:
+            PlatformError: the instance refused (typed by :meth:`error_for`).
+        """
+        if self._caps is not None:
+            return self._caps
+        response = yield Send(
+            self._request("GET", "/api/v2/instance"), idempotent=True, bucket="api"
+        )
+        if response.status_code == 404:
+            # Mastodon before 4.0 (and some other servers) only have the v1 document.
+            response = yield Send(
+                self._request("GET", "/api/v1/instance"), idempotent=True, bucket="api"
+            )
+        self._caps = capabilities_from_instance(self.check(response).json())
+        return self._caps
+
+    # -- publish -----------------------------------------------------------------------------
+
+    def publish_part(
+        self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
+    ) -> Flow[PartRef]:
+        """Upload the part's media (waiting until each is processed), then create the status
+        as a reply to ``thread.parent`` with the part's key as ``Idempotency-Key``.
+
+        Raises:
+            ContentError: ``options["visibility"]`` is not a Mastodon visibility.
+            PlatformError: the instance refused (typed by :meth:`error_for`).
+        """
+        body = self._status_body(rendered, part, thread)
+        media_ids = self._uploaded.get(thread.key)
+        if media_ids is None:
+            media_ids = []
+            for media in part.media:
+                media_ids.append((yield from self._upload(media)))
+            self._uploaded[thread.key] = media_ids
+        if media_ids:
+            body["media_ids"] = list(media_ids)
+        response = yield Send(
+            self._request(
+                "POST", "/api/v1/statuses", json=body, headers={"Idempotency-Key": thread.key}
+            ),
+            idempotent=True,
+            creates=True,
+            bucket="statuses",
+        )
+        status = self.check(response).json()
+        self._uploaded.pop(thread.key, None)
+        return _ref(part.index, status)
+
+    def _status_body(
+        self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
+    ) -> dict[str, Any]:
+        visibility = rendered.options.get("visibility") or "public"
+        if visibility not in VISIBILITIES:
+            raise ContentError(
+                f"Mastodon visibility must be one of {', '.join(VISIBILITIES)}, got {visibility!r}",
+                field="options.visibility",
+                platform=self.name,
+            )
+        body: dict[str, Any] = {"status": part.text, "visibility": visibility}
+        if thread.parent is not None:
+            body["in_reply_to_id"] = thread.parent.id
+        if rendered.content_warning:
+            body["spoiler_text"] = rendered.content_warning
+        if rendered.language:
+            body["language"] = rendered.language
+        if "sensitive" in rendered.options:
+            body["sensitive"] = bool(rendered.options["sensitive"])
+        return body
+
+    def _upload(self, media: Media) -> Flow[str]:
+        """Upload one attachment with its alt text and wait until it is processed."""
+        data = {"description": media.alt} if media.alt else None
+        files = {"file": (media.filename, cast(IO[bytes], _ChunkReader(media)), media.mime_type)}
+        response = yield Send(
+            self._request("POST", "/api/v2/media", data=data, files=files),
+            idempotent=True,
+            bucket="media",
+        )
+        attachment = self.check(response).json()
+        media_id = str(attachment["id"])
+        if response.status_code == 200 and attachment.get("url"):
+            return media_id
+        waited, delay = 0.0, self.media_poll_initial
+        while True:
+            if waited >= self.media_timeout:
+                raise PlatformUnavailable(
+                    f"mastodon: media {media_id} was still being processed after {waited:.0f} s",
+                    platform=self.name,
+                )
+            yield Wait(delay)
+            waited += delay
+            delay = min(delay * 2, self.media_poll_max)
+            response = yield Send(
+                self._request("GET", f"/api/v1/media/{media_id}"), idempotent=True, bucket="api"
+            )
+            if self.check(response).status_code == 200:
+                return media_id
+
+    # -- find --------------------------------------------------------------------------------
+
+    def find_part(
+        self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
+    ) -> Flow[PartRef | None]:
+        """Find the status an earlier attempt of this part created, without creating one.
+
+        While the part's key is fresh (Mastodon keeps it an hour), a create with the same key
+        and a text over the instance's limit asks the server: it answers with the original
+        status if there is one, and refuses the over-long text otherwise. For an older
+        attempt the account's statuses since the attempt are read back and matched on reply
+        target, content warning, text and media count.
+
+        Raises:
+            PlatformError: the instance could not be asked.
+        """
+        caps = yield from self.prepare()
+        response = yield Send(
+            self._request("GET", "/api/v1/accounts/verify_credentials"),
+            idempotent=True,
+            bucket="api",
+        )
+        self._account_id = str(self.check(response).json()["id"])
+        started = tid_time(thread.key)
+        now = server_time(response)
+        if started is None or now - started < _KEY_TRUSTED_FOR:
+            return (yield from self._probe(caps, part, thread))
+        return (yield from self._read_back(rendered, part, thread, started))
+
+    def _probe(
+        self, caps: Capabilities, part: RenderedPart, thread: ThreadContext
+    ) -> Flow[PartRef | None]:
+        limit = int(caps.text_options.get("max_characters", 500))
+        body = {"status": "x" * (limit + 1), "visibility": "direct"}
+        response = yield Send(
+            self._request(
+                "POST", "/api/v1/statuses", json=body, headers={"Idempotency-Key": thread.key}
+            ),
+            idempotent=True,
+            bucket="statuses",
+        )
+        if response.status_code == 422:
+            return None  # the over-long probe was validated: the key created nothing
+        status = self.check(response).json()
+        return _ref(part.index, status)
+
+    def _read_back(
+        self,
+        rendered: Rendered,
+        part: RenderedPart,
+        thread: ThreadContext,
+        started: datetime,
+    ) -> Flow[PartRef | None]:
+        parent = thread.parent.id if thread.parent is not None else None
+        warning = rendered.content_warning or ""
+        wanted = {_squash(part.text), _squash(_REMOTE_MENTION.sub(r"@\1", part.text))}
+        min_id = str(int((started - timedelta(minutes=5)).timestamp() * 1000) << 16)
+        matches: list[dict[str, Any]] = []
+        for _ in range(self.readback_pages):
+            response = yield Send(
+                self._request(
+                    "GET",
+                    f"/api/v1/accounts/{self._account_id}/statuses",
+                    params={"min_id": min_id, "limit": 40, "exclude_reblogs": "true"},
+                ),
+                idempotent=True,
+                bucket="api",
+            )
+            page = self.check(response).json()
+            if not page:
+                break
+            for status in page:
+                if (
+                    status.get("in_reply_to_id") == parent
+                    and (status.get("spoiler_text") or "") == warning
+                    and len(status.get("media_attachments") or ()) == len(part.media)
+                    and _squash(_html_text(status.get("content") or "")) in wanted
+                ):
+                    matches.append(status)
+            min_id = max((str(s["id"]) for s in page), key=lambda i: (len(i), i))
+        if not matches:
+            return None
+        oldest = min(matches, key=lambda s: (len(str(s["id"])), str(s["id"])))
+        return _ref(part.index, oldest)
+
+    # -- delete ------------------------------------------------------------------------------
+
+    def delete_part(self, ref: PartRef) -> Flow[None]:
+        """Delete one status; one that is already gone counts as deleted.
+
+        Raises:
+            PlatformError: the instance refused (typed by :meth:`error_for`).
+        """
+        response = yield Send(
+            self._request("DELETE", f"/api/v1/statuses/{ref.id}"), idempotent=True, bucket="delete"
+        )
+        if response.status_code != 404:
+            self.check(response)
+
+    # -- metrics -----------------------------------------------------------------------------
+
+    def collect_metrics(self, refs: Sequence[PartRef]) -> Flow[list[MetricSample]]:
+        """Likes, reposts, replies and quotes of up to 20 statuses in one request
+        (``GET /api/v1/statuses?id[]=…``); views, reach and link clicks come back
+        unavailable, because Mastodon does not count them.
+
+        Raises:
+            PlatformError: the instance refused (typed by :meth:`error_for`).
+        """
+        samples: list[MetricSample] = []
+        size = self.metrics_batch_size
+        for start in range(0, len(refs), size):
+            batch = refs[start : start + size]
+            statuses = yield from self._statuses(batch)
+            fetched_at = datetime.now(UTC)
+            by_id = {str(s["id"]): s for s in statuses}
+            for ref in batch:
+                samples.extend(self._samples(ref, by_id.get(ref.id), fetched_at))
+        return samples
+
+    def _statuses(self, refs: Sequence[PartRef]) -> Flow[list[dict[str, Any]]]:
+        if self._batch_lookup:
+            params = [("id[]", ref.id) for ref in refs]
+            response = yield Send(
+                self._request("GET", "/api/v1/statuses", params=params),
+                idempotent=True,
+                bucket="api",
+            )
+            if response.status_code != 404:
+                return list(self.check(response).json())
+            # No batch lookup before Mastodon 4.3: read the statuses one by one.
+            self._batch_lookup = False
+        found: list[dict[str, Any]] = []
+        for ref in refs:
+            response = yield Send(
+                self._request("GET", f"/api/v1/statuses/{ref.id}"), idempotent=True, bucket="api"
+            )
+            if response.status_code != 404:
+                found.append(self.check(response).json())
+        return found
+
+    def _samples(
+        self, ref: PartRef, status: dict[str, Any] | None, fetched_at: datetime
+    ) -> Iterator[MetricSample]:
+        common: dict[str, Any] = {
+            "platform": self.name,
+            "account": self.account.key,
+            "post_id": ref.id,
+            "fetched_at": fetched_at,
+        }
+        posted_at = _parse_time(status.get("created_at")) if status else None
+        for raw, metric in _COUNTS:
+            if status is None:
+                reason = "the status was not returned: deleted, or not visible to this account"
+            elif isinstance(status.get(raw), int):
+                yield MetricSample(
+                    metric=metric.value,
+                    value=status[raw],
+                    raw_name=raw,
+                    posted_at=posted_at,
+                    **common,
+                )
+                continue
+            else:
+                reason = f"this server does not send {raw} (quotes need Mastodon 4.5 or newer)"
+            yield MetricSample.unavailable(
+                metric=metric.value, raw_name=raw, reason=reason, **common
+            )
+        for metric, reason in _NOT_OFFERED:
+            yield MetricSample.unavailable(metric=metric.value, reason=reason, **common)
+
+    def collect_account_metrics(self) -> Flow[list[MetricSample]]:
+        """The account's followers (``GET /api/v1/accounts/verify_credentials``).
+
+        Raises:
+            PlatformError: the instance refused (typed by :meth:`error_for`).
+        """
+        response = yield Send(
+            self._request("GET", "/api/v1/accounts/verify_credentials"),
+            idempotent=True,
+            bucket="api",
+        )
+        data = self.check(response).json()
+        self._account_id = str(data["id"])
+        return [
+            MetricSample(
+                platform=self.name,
+                account=self.account.key,
+                metric=Metric.FOLLOWERS.value,
+                value=int(data["followers_count"]),
+                fetched_at=datetime.now(UTC),
+                raw_name="followers_count",
+            )
+        ]
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def error_for(self, response: httpx.Response) -> PlatformError:
+        """Mastodon's ``{"error": ..., "error_description": ...}`` as a typed error.
+
+        401 is an :class:`AuthError` telling to authorise again (tokens never expire, so a
+        refused one was revoked); 403 about scopes or the login is an ``AuthError`` too; 429
+        is :class:`RateLimited` with the ISO 8601 ``X-RateLimit-Reset``; 5xx is
+        :class:`PlatformUnavailable`; any other refusal is :class:`Rejected`.
+        """
+        message, code = error_message(response)
+        status = response.status_code
+        text = f"mastodon answered {status}: {message}"
+        common: dict[str, Any] = {
+            "platform": self.name,
+            "status_code": status,
+            "platform_message": message,
+            "code": code,
+        }
+        if status == 429:
+            reset_at = rate_limit_reset(response)
+            retry_after = None
+            if reset_at is not None:
+                retry_after = max(0.0, (reset_at - server_time(response)).total_seconds())
+                text += f" (the limit resets at {reset_at.isoformat()})"
+            return RateLimited(
+                text,
+                reset_at=reset_at,
+                retry_after=retry_after,
+                bucket=f"{self.name}:{_bucket_of(response)}",
+                **common,
+            )
+        if status == 401:
+            return AuthError(
+                f"{text}. Mastodon tokens do not expire, so this one was revoked or is wrong: "
+                "authorise the app again and use the new token",
+                **common,
+            )
+        if status == 403 and re.search(r"scope|login|account|token", message, re.IGNORECASE):
+            return AuthError(text, **common)
+        if status >= 500:
+            return PlatformUnavailable(text, **common)
+        return Rejected(text, **common)
+
+
+# -- capabilities ------------------------------------------------------------------------------
+
+
+def capabilities_from_instance(instance: Mapping[str, Any]) -> Capabilities:
+    """Capabilities for an instance document (``/api/v2/instance`` or ``/api/v1/instance``).
+
+    Values the document lacks keep Mastodon's defaults.
+    """
+    base = BUILTIN_CAPABILITIES["mastodon"]
+    config = instance.get("configuration") or {}
+    statuses = config.get("statuses") or {}
+    media = config.get("media_attachments") or {}
+    text = dict(base.text_options)
+    max_chars = statuses.get("max_characters") or instance.get("max_toot_chars")
+    if isinstance(max_chars, int) and max_chars > 0:
+        text["max_characters"] = max_chars
+    per_url = statuses.get("characters_reserved_per_url")
+    if isinstance(per_url, int) and per_url >= 0:
+        text["characters_reserved_per_url"] = per_url
+
+    rules = base.media
+    changes: dict[str, Any] = {}
+    if isinstance(statuses.get("max_media_attachments"), int):
+        changes["max_items"] = statuses["max_media_attachments"]
+    mimes = [m for m in media.get("supported_mime_types") or () if isinstance(m, str)]
+    images = frozenset(m for m in mimes if m.startswith("image/"))
+    videos = frozenset(m for m in mimes if m.startswith("video/"))
+    if images:
+        changes["image_types"] = images
+    if videos:
+        changes["video_types"] = videos
+    if isinstance(media.get("image_size_limit"), int):
+        # GIFs are images on upload (Mastodon turns animated ones into gifv afterwards).
+        changes["max_image_bytes"] = changes["max_gif_bytes"] = media["image_size_limit"]
+    if isinstance(media.get("video_size_limit"), int):
+        changes["max_video_bytes"] = media["video_size_limit"]
+    if isinstance(media.get("description_limit"), int):
+        changes["max_alt_length"] = media["description_limit"]
+    new_rules: MediaRules = attrs.evolve(rules, **changes)
+    return attrs.evolve(base, text_options=text, media=new_rules)
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def _ref(index: int, status: Mapping[str, Any]) -> PartRef:
+    return PartRef(
+        index=index,
+        id=str(status["id"]),
+        url=status.get("url") or status.get("uri"),
+        uri=status.get("uri"),
+    )
+
+
+def error_message(response: httpx.Response) -> tuple[str, str | None]:
+    """The platform's message and (for OAuth errors) its error code."""
+    try:
+        body = response.json()
+    except ValueError:
+        return (response.text[:500].strip() or response.reason_phrase or "no message"), None
+    if isinstance(body, dict):
+        error, description = body.get("error"), body.get("error_description")
+        if isinstance(description, str) and description:
+            return description, str(error) if error else None
+        if isinstance(error, str) and error:
+            return error, None
+    return response.text[:500], None
+
+
+def _header(response: httpx.Response, name: str) -> str | None:
+    # The last value: a proxy (or a test server) may add its own copy in front.
+    values = response.headers.get_list(name)
+    return values[-1].strip() if values else None
+
+
+def rate_limit_reset(response: httpx.Response) -> datetime | None:
+    """``X-RateLimit-Reset`` as an aware datetime: ISO 8601 from Mastodon, epoch seconds
+    from some other servers."""
+    value = _header(response, "x-ratelimit-reset")
+    if not value:
+        return None
+    try:
+        return datetime.fromtimestamp(float(value), UTC)
+    except ValueError:
+        pass
+    return _parse_time(value)
+
+
+def server_time(response: httpx.Response) -> datetime:
+    """The server's clock from the ``Date`` header, else this machine's."""
+    value = _header(response, "date")
+    if value:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            pass
+        else:
+            if when.tzinfo is not None:
+                return when.astimezone(UTC)
+    return datetime.now(UTC)
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def _bucket_of(response: httpx.Response) -> str:
+    try:
+        request = response.request
+    except RuntimeError:
+        return "api"
+    path = request.url.path
+    if request.method == "POST" and path == "/api/v1/statuses":
+        return "statuses"
+    if request.method == "POST" and re.fullmatch(r"/api/v\d+/media", path):
+        return "media"
+    if request.method == "DELETE" and path.startswith("/api/v1/statuses/"):
+        return "delete"
+    return "api"
+
+
+def tid_time(key: str) -> datetime | None:
+    """When a TID key was made (``None`` for a key that is not a TID)."""
+    if len(key) != 13 or any(c not in _TID_ALPHABET for c in key):
+        return None
+    value = 0
+    for c in key:
+        value = (value << 5) | _TID_ALPHABET.index(c)
+    return datetime.fromtimestamp((value >> 10) / 1_000_000, UTC)
+
+
+def _html_text(content: str) -> str:
+    return html.unescape(_TAG.sub("", _BREAK.sub("\n", content)))
+
+
+def _squash(text: str) -> str:
+    return _SPACE.sub("", text)
+
+
+class _ChunkReader:
+    """A read-only file over ``Media.chunks()``, so that httpx streams an upload (and can
+    send it again on a retry) without holding the whole file in memory."""
+
+    def __init__(self, media: Media, chunk_size: int = 1024 * 1024) -> None:
+        self._media = media
+        self._chunk_size = chunk_size
+        self._chunks: Iterator[bytes] | None = None
+        self._buffer = b""
+        self._position = 0
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if whence == os.SEEK_END and offset == 0:
+            self._position = self._media.size
+        elif whence == os.SEEK_SET and offset == 0:
+            self._position = 0
+        elif not (whence == os.SEEK_SET and offset == self._position):
+            raise io.UnsupportedOperation("only rewinding and finding the end are supported")
+        self._chunks, self._buffer = None, b""
+        return self._position
+
+    def read(self, size: int = -1) -> bytes:
+        if self._position >= self._media.size:
+            return b""
+        if self._chunks is None:
+            self._chunks = self._media.chunks(self._chunk_size)
+            self._skip(self._position)
+        while size < 0 or len(self._buffer) < size:
+            chunk = next(self._chunks, b"")
+            if not chunk:
+                break
+            self._buffer += chunk
+        if size < 0:
+            out, self._buffer = self._buffer, b""
+        else:
+            out, self._buffer = self._buffer[:size], self._buffer[size:]
+        self._position += len(out)
+        return out
+
+    def _skip(self, count: int) -> None:
+        assert self._chunks is not None
+        while count > 0:
+            chunk = next(self._chunks, b"")
+            if not chunk:
+                return
+            if len(chunk) > count:
+                self._buffer = chunk[count:]
+                return
+            count -= len(chunk)

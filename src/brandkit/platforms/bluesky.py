@@ -1,0 +1,695 @@
+"""Bluesky (AT Protocol): posts, threads, images, video, link cards, metrics.
+
+The adapter talks to the account's PDS over XRPC (``/xrpc/<nsid>``). Facts it relies on, with
+sources, are in ``platforms.md`` §3; the answers of the reference PDS (``@atproto/pds``
+0.5.35) were checked by running it:
+
+* One session per account: ``createSession`` once (30 per 5 minutes and 300 per day per
+  account), then the access JWT until the server answers ``ExpiredToken`` (400 at the PDS,
+  401 at the AppView); ``refreshSession`` renews it and the request is repeated once. New
+  tokens go to ``account.update_secrets`` and so to the ``on_credentials_changed`` hook.
+* A post is ``createRecord`` with a record key the caller chooses: brandkit's per-part TID.
+  A second create at the same key never makes a second post; the PDS answers it with a bare
+  ``500 InternalServerError``, so after any doubtful create the adapter reads the key back
+  with ``getRecord`` instead of trusting the status.
+* Facets index UTF-8 bytes; mentions name a DID, resolved with ``resolveHandle``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import httpx
+
+from brandkit._flow import Flow, Send
+from brandkit.errors import (
+    AuthError,
+    ConfigurationError,
+    MediaError,
+    PlatformError,
+    PlatformUnavailable,
+    RateLimited,
+    Rejected,
+)
+from brandkit.metrics._sample import Metric, MetricSample
+from brandkit.platforms._base import Adapter, Capabilities, PartRef, RatePolicy, ThreadContext
+from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
+
+if TYPE_CHECKING:
+    from brandkit.accounts import Account
+    from brandkit.content._media import Media
+    from brandkit.content._render import Rendered, RenderedPart
+
+__all__ = ["BlueskyAdapter"]
+
+POST = "app.bsky.feed.post"
+MENTION = "app.bsky.richtext.facet#mention"
+MAX_THUMB_BYTES = 1_000_000
+NO_VIEWS = "Bluesky publishes no view data"
+
+_TID = re.compile(r"[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}")
+_HANDLE = re.compile(
+    r"([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+)
+_AT_URI = re.compile(r"at://(?P<repo>[^/]+)/(?P<collection>[^/]+)/(?P<rkey>[^/?#]+)")
+# Answers meaning "this token is no longer good": renew the session and repeat once.
+_STALE_TOKEN = frozenset({"ExpiredToken", "InvalidToken"})
+_AUTH_ERRORS = frozenset(
+    {
+        "ExpiredToken",
+        "InvalidToken",
+        "AuthMissing",
+        "AuthenticationRequired",
+        "AuthFactorTokenRequired",
+        "AccountTakedown",
+        "AccountDeactivated",
+        "AccountNotFound",
+        "MissingJwt",
+        "BadJwtAudience",
+    }
+)
+# Only the refresh token itself failing sends the adapter back to the app password.
+_REFRESH_REFUSED = frozenset({"ExpiredToken", "InvalidToken", "AuthMissing", "AccountNotFound"})
+_POST_COUNTS: tuple[tuple[Metric, str], ...] = (
+    (Metric.LIKES, "likeCount"),
+    (Metric.REPOSTS, "repostCount"),
+    (Metric.REPLIES, "replyCount"),
+    (Metric.QUOTES, "quoteCount"),
+    (Metric.BOOKMARKS, "bookmarkCount"),
+)
+_NO_VIEW_METRICS = (Metric.IMPRESSIONS, Metric.REACH, Metric.LINK_CLICKS)
+# A token this close to its expiry is renewed before use rather than after a refusal.
+_EXPIRY_MARGIN = 60.0
+
+
+class _MediaStream(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A media file as a request body, read in chunks each time it is sent (so a retried
+    upload sends it again) and usable by both drivers."""
+
+    def __init__(self, media: Media, chunk: int = 1024 * 1024) -> None:
+        self._media = media
+        self._chunk = chunk
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._media.chunks(self._chunk)
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self._media.chunks(self._chunk):
+            yield chunk
+
+
+def _jwt_claims(token: str | None) -> dict[str, Any]:
+    """The claims of a JWT, unverified (only to read ``exp`` and ``sub``); ``{}`` if opaque."""
+    if not token or token.count(".") != 2:
+        return {}
+    body = token.split(".")[1]
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    except ValueError:
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def _xrpc_error(response: httpx.Response) -> tuple[str | None, str]:
+    """The XRPC error name and message of a response (``{"error": ..., "message": ...}``)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None, (response.text[:500] or response.reason_phrase)
+    if not isinstance(body, dict):
+        return None, response.text[:500]
+    name = body.get("error")
+    message = body.get("message")
+    name = name if isinstance(name, str) and name else None
+    if not isinstance(message, str) or not message:
+        message = name or response.reason_phrase
+    return name, message
+
+
+def _bucket(response: httpx.Response) -> str:
+    try:
+        path = response.request.url.path
+    except RuntimeError:
+        return "api"
+    nsid = path.rsplit("/", 1)[-1]
+    if nsid in ("com.atproto.repo.createRecord", "com.atproto.repo.deleteRecord"):
+        return "write"
+    if nsid == "com.atproto.server.createSession":
+        return "session"
+    if nsid == "com.atproto.repo.uploadBlob":
+        return "blob"
+    return "api"
+
+
+def _epoch(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(float(value), UTC) if value else None
+    except (ValueError, OverflowError):
+        return None
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _created_at() -> str:
+    now = datetime.now(UTC)
+    return now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class BlueskyAdapter(Adapter):
+    """Bluesky through the account's PDS (``Account.bluesky``).
+
+    Logs in once with the app password (or reuses a saved session), renews the session when
+    the server says it expired, and hands every new session to the account's
+    ``on_credentials_changed`` hook. Posts are created at a record key chosen by brandkit, so
+    a create whose outcome is unknown is looked up, never blindly repeated.
+    """
+
+    name: ClassVar[str] = "bluesky"
+    capabilities: ClassVar[Capabilities] = BUILTIN_CAPABILITIES["bluesky"]
+    rate_policies: ClassVar[tuple[RatePolicy, ...]] = (
+        # Record writes per account: 5,000 points per hour and 35,000 per day; a create
+        # costs 3 points and a delete 1 (Send.cost).
+        RatePolicy("write", 5000, 3600.0),
+        RatePolicy("write", 35000, 86400.0),
+        # createSession per account: 30 per 5 minutes, 300 per day.
+        RatePolicy("session", 30, 300.0),
+        RatePolicy("session", 300, 86400.0),
+        # Per client IP, so shared by every account this process posts for.
+        RatePolicy("blob", 1000, 86400.0, scope="app"),
+        RatePolicy("api", 3000, 300.0, scope="app"),
+    )
+    metrics_batch_size: ClassVar[int] = 25
+
+    def __init__(self, account: Account) -> None:
+        super().__init__(account)
+        self._dids: dict[str, str | None] = {}
+
+    # -- small helpers -----------------------------------------------------------------------
+
+    def _url(self, nsid: str) -> str:
+        return f"{self.account.base_url}/xrpc/{nsid}"
+
+    @property
+    def did(self) -> str | None:
+        """The account's DID, once known (stored in ``account.settings["did"]``)."""
+        value = self.account.settings.get("did")
+        return str(value) if value else None
+
+    @property
+    def handle(self) -> str:
+        """The account's handle."""
+        return str(self.account.settings.get("handle") or self.did or "")
+
+    def _now(self) -> float:
+        return time.time()
+
+    def error_for(self, response: httpx.Response) -> PlatformError:
+        """The typed error of an XRPC error answer, with the platform's name and message.
+
+        Auth names (``ExpiredToken``, ``InvalidToken``, ``AuthMissing``, ...) become
+        :class:`AuthError` whatever the status (the PDS sends 400 for expired tokens); 429
+        becomes :class:`RateLimited` with the reset time of ``RateLimit-Reset`` (epoch
+        seconds) and ``Retry-After``; 5xx :class:`PlatformUnavailable`; any other 4xx
+        :class:`Rejected`.
+        """
+        status = response.status_code
+        name, message = _xrpc_error(response)
+        text = (
+            f"bluesky answered {status} {name}: {message}"
+            if name
+            else (f"bluesky answered {status}: {message}")
+        )
+        common: dict[str, Any] = {
+            "platform": self.name,
+            "status_code": status,
+            "platform_message": message,
+            "code": name,
+        }
+        if status == 429 or name == "RateLimitExceeded":
+            reset_at = _epoch(response.headers.get("ratelimit-reset"))
+            retry_after = _seconds(response.headers.get("retry-after"))
+            if retry_after is None and reset_at is not None:
+                retry_after = max(0.0, reset_at.timestamp() - self._now())
+            return RateLimited(
+                text, reset_at=reset_at, retry_after=retry_after, bucket=_bucket(response), **common
+            )
+        if name in _AUTH_ERRORS or status in (401, 403):
+            return AuthError(text, **common)
+        if status >= 500:
+            return PlatformUnavailable(text, **common)
+        return Rejected(text, **common)
+
+    # -- session -----------------------------------------------------------------------------
+
+    def _store_session(self, body: Mapping[str, Any]) -> None:
+        access, refresh = body.get("accessJwt"), body.get("refreshJwt")
+        if not isinstance(access, str) or not isinstance(refresh, str):
+            raise PlatformUnavailable(
+                "bluesky answered a session without accessJwt/refreshJwt", platform=self.name
+            )
+        did = body.get("did")
+        if isinstance(did, str) and did:
+            self.account.settings["did"] = did
+        handle = body.get("handle")
+        if isinstance(handle, str) and handle and handle != "handle.invalid":
+            self.account.settings["handle"] = handle
+        self.account.update_secrets(access_jwt=access, refresh_jwt=refresh)
+
+    def _login(self, why: str | None = None) -> Flow[None]:
+        password = self.account.secret("app_password")
+        if not password:
+            reason = f" ({why})" if why else ""
+            raise AuthError(
+                f"bluesky: the saved session of {self.account.name!r} can no longer be "
+                f"refreshed{reason} and the account has no app password to log in again",
+                platform=self.name,
+                platform_message=why,
+            )
+        identifier = self.account.settings.get("handle") or self.did
+        request = httpx.Request(
+            "POST",
+            self._url("com.atproto.server.createSession"),
+            json={"identifier": identifier, "password": password},
+        )
+        response = yield Send(request, idempotent=True, bucket="session")
+        self._store_session(self.check(response).json())
+
+    def _renew(self) -> Flow[None]:
+        """A new session: refresh it if there is a refresh token, else (or if the refresh
+        token is refused) log in with the app password."""
+        refresh = self.account.secret("refresh_jwt")
+        why = None
+        if refresh:
+            request = httpx.Request(
+                "POST",
+                self._url("com.atproto.server.refreshSession"),
+                headers={"Authorization": f"Bearer {refresh}"},
+            )
+            # Repeating a refresh is harmless: the PDS answers a reused refresh token with
+            # the same successor during its grace period.
+            response = yield Send(request, idempotent=True, bucket="api")
+            if response.is_success:
+                self._store_session(response.json())
+                return
+            name, message = _xrpc_error(response)
+            if name not in _REFRESH_REFUSED:
+                raise self.error_for(response)
+            why = f"{name}: {message}"
+        yield from self._login(why)
+
+    def _ensure_session(self) -> Flow[None]:
+        access = self.account.secret("access_jwt")
+        if not access:
+            if self.account.secret("refresh_jwt"):
+                yield from self._renew()
+            else:
+                yield from self._login()
+        else:
+            exp = _jwt_claims(access).get("exp")
+            if isinstance(exp, int | float) and self._now() >= exp - _EXPIRY_MARGIN:
+                yield from self._renew()
+        if self.did is None:
+            response = yield from self._authed(
+                lambda token: self._get("com.atproto.server.getSession", token),
+                idempotent=True,
+                bucket="api",
+            )
+            self._store_did(self.check(response).json())
+
+    def _store_did(self, body: Mapping[str, Any]) -> None:
+        did = body.get("did")
+        if not isinstance(did, str) or not did:
+            raise PlatformUnavailable(
+                "bluesky answered getSession without a did", platform=self.name
+            )
+        self.account.settings["did"] = did
+
+    def _authed(self, make: Callable[[str], httpx.Request], **send: Any) -> Flow[httpx.Response]:
+        """Send an authenticated request; on a stale-token answer renew the session and send
+        it once more (nothing was done the first time: auth is checked first)."""
+        token = self.account.secret("access_jwt")
+        if not token:
+            yield from self._ensure_session()
+            token = self.account.secret("access_jwt") or ""
+        response = yield Send(make(token), **send)
+        if response.status_code in (400, 401) and _xrpc_error(response)[0] in _STALE_TOKEN:
+            yield from self._renew()
+            response = yield Send(make(self.account.secret("access_jwt") or ""), **send)
+        return response
+
+    def _get(
+        self, nsid: str, token: str | None, params: Sequence[tuple[str, str]] = ()
+    ) -> httpx.Request:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Request("GET", self._url(nsid), params=list(params), headers=headers)
+
+    def _post(self, nsid: str, token: str, body: Mapping[str, Any]) -> httpx.Request:
+        return httpx.Request(
+            "POST", self._url(nsid), json=dict(body), headers={"Authorization": f"Bearer {token}"}
+        )
+
+    # -- flows -------------------------------------------------------------------------------
+
+    def prepare(self) -> Flow[Capabilities]:
+        """Make sure there is a session (reusing a saved one) and the DID is known."""
+        yield from self._ensure_session()
+        return self.capabilities
+
+    def publish_part(
+        self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
+    ) -> Flow[PartRef]:
+        """Upload the part's media, resolve its mentions, and create the post at record key
+        ``thread.key`` as a reply to ``thread.parent`` (root: ``thread.root``).
+
+        Raises:
+            ConfigurationError: ``thread.key`` is not a TID.
+            MediaError: the link card's thumbnail is over 1,000,000 bytes (before any I/O).
+            PlatformError: the PDS refused (its message kept).
+        """
+        if not _TID.fullmatch(thread.key):
+            raise ConfigurationError(
+                f"bluesky record keys must be TIDs (brandkit.delivery.new_tid()), got "
+                f"{thread.key!r}"
+            )
+        card = self._card_link(rendered, part)
+        yield from self._ensure_session()
+        facets = yield from self._facets(part.facets)
+        record: dict[str, Any] = {"$type": POST, "text": part.text, "createdAt": _created_at()}
+        if rendered.language:
+            record["langs"] = [rendered.language]
+        if facets:
+            record["facets"] = facets
+        if thread.previous:
+            root = yield from self._strong_ref(thread.previous[0])
+            parent = yield from self._strong_ref(thread.previous[-1])
+            record["reply"] = {"root": root, "parent": parent}
+        embed = yield from self._embed(part, card)
+        if embed is not None:
+            record["embed"] = embed
+        body = {"repo": self.did, "collection": POST, "rkey": thread.key, "record": record}
+        response = yield from self._authed(
+            lambda token: self._post("com.atproto.repo.createRecord", token, body),
+            creates=True,
+            bucket="write",
+            cost=3,
+        )
+        data = self.check(response).json()
+        return self._ref(part.index, str(data["uri"]), str(data["cid"]))
+
+    def find_part(
+        self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
+    ) -> Flow[PartRef | None]:
+        """Read record key ``thread.key`` back (``getRecord``): the part if it landed,
+        ``None`` if it surely did not.
+
+        Raises:
+            PlatformError: the lookup itself failed.
+        """
+        yield from self._ensure_session()
+        params = [("repo", self.did or ""), ("collection", POST), ("rkey", thread.key)]
+        response = yield Send(
+            self._get("com.atproto.repo.getRecord", None, params), idempotent=True, bucket="api"
+        )
+        if response.status_code == 400 and _xrpc_error(response)[0] == "RecordNotFound":
+            return None
+        data = self.check(response).json()
+        return self._ref(part.index, str(data["uri"]), str(data["cid"]))
+
+    def delete_part(self, ref: PartRef) -> Flow[None]:
+        """Delete the post (``deleteRecord``); deleting a post that is gone succeeds."""
+        yield from self._ensure_session()
+        repo, collection, rkey = self.did or "", POST, ref.id
+        match = _AT_URI.fullmatch(ref.uri or "")
+        if match is not None:
+            repo, collection, rkey = match["repo"], match["collection"], match["rkey"]
+        body = {"repo": repo, "collection": collection, "rkey": rkey}
+        response = yield from self._authed(
+            lambda token: self._post("com.atproto.repo.deleteRecord", token, body),
+            idempotent=True,
+            bucket="write",
+            cost=1,
+        )
+        self.check(response)
+
+    def collect_metrics(self, refs: Sequence[PartRef]) -> Flow[list[MetricSample]]:
+        """Likes, reposts, replies, quotes and bookmarks of up to 25 posts in one
+        ``app.bsky.feed.getPosts``; impressions, reach and link clicks are unavailable."""
+        if not refs:
+            return []
+        if len(refs) > self.metrics_batch_size:
+            raise ConfigurationError(
+                f"bluesky reads at most {self.metrics_batch_size} posts per getPosts call, "
+                f"got {len(refs)}"
+            )
+        yield from self._ensure_session()
+        uris = [ref.uri or f"at://{self.did}/{POST}/{ref.id}" for ref in refs]
+        response = yield from self._authed(
+            lambda token: self._get("app.bsky.feed.getPosts", token, [("uris", u) for u in uris]),
+            idempotent=True,
+            bucket="api",
+        )
+        posts = {p.get("uri"): p for p in self.check(response).json().get("posts", [])}
+        fetched = datetime.now(UTC)
+        samples: list[MetricSample] = []
+        for ref, uri in zip(refs, uris, strict=True):
+            view = posts.get(uri)
+            common: dict[str, Any] = {
+                "platform": self.name,
+                "account": self.account.key,
+                "post_id": ref.id,
+            }
+            for metric, raw in _POST_COUNTS:
+                value = view.get(raw) if view is not None else None
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    record = view.get("record") if view else None
+                    created = record.get("createdAt") if isinstance(record, dict) else None
+                    samples.append(
+                        MetricSample(
+                            metric=metric.value,
+                            value=float(value),
+                            fetched_at=fetched,
+                            raw_name=raw,
+                            posted_at=_parse_time(created),
+                            **common,
+                        )
+                    )
+                else:
+                    reason = (
+                        "the post was not found (deleted, or not yet indexed by the AppView)"
+                        if view is None
+                        else f"Bluesky did not report {raw}"
+                    )
+                    samples.append(
+                        MetricSample.unavailable(
+                            metric=metric.value,
+                            reason=reason,
+                            fetched_at=fetched,
+                            raw_name=raw,
+                            **common,
+                        )
+                    )
+            for metric in _NO_VIEW_METRICS:
+                samples.append(
+                    MetricSample.unavailable(
+                        metric=metric.value, reason=NO_VIEWS, fetched_at=fetched, **common
+                    )
+                )
+        return samples
+
+    def collect_account_metrics(self) -> Flow[list[MetricSample]]:
+        """Followers, from ``app.bsky.actor.getProfile``."""
+        yield from self._ensure_session()
+        response = yield from self._authed(
+            lambda token: self._get(
+                "app.bsky.actor.getProfile", token, [("actor", self.did or "")]
+            ),
+            idempotent=True,
+            bucket="api",
+        )
+        body = self.check(response).json()
+        fetched = datetime.now(UTC)
+        value = body.get("followersCount")
+        if not isinstance(value, int):
+            return [
+                MetricSample.unavailable(
+                    platform=self.name,
+                    account=self.account.key,
+                    metric=Metric.FOLLOWERS.value,
+                    reason="Bluesky did not report followersCount",
+                    fetched_at=fetched,
+                    raw_name="followersCount",
+                )
+            ]
+        return [
+            MetricSample(
+                platform=self.name,
+                account=self.account.key,
+                metric=Metric.FOLLOWERS.value,
+                value=float(value),
+                fetched_at=fetched,
+                raw_name="followersCount",
+            )
+        ]
+
+    def public_url(self, ref: PartRef) -> str | None:
+        """``https://bsky.app/profile/<handle>/post/<rkey>``."""
+        return ref.url
+
+    # -- parts of a post ---------------------------------------------------------------------
+
+    def _ref(self, index: int, uri: str, cid: str) -> PartRef:
+        rkey = uri.rsplit("/", 1)[-1]
+        who = self.handle or uri[5:].split("/", 1)[0]
+        return PartRef(
+            index=index,
+            id=rkey,
+            url=f"https://bsky.app/profile/{who}/post/{rkey}",
+            uri=uri,
+            cid=cid,
+        )
+
+    def _strong_ref(self, ref: PartRef) -> Flow[dict[str, str]]:
+        if ref.uri and ref.cid:
+            return {"uri": ref.uri, "cid": ref.cid}
+        # A part stored without its strong ref (an older outbox row): read it back.
+        params = [("repo", self.did or ""), ("collection", POST), ("rkey", ref.id)]
+        response = yield Send(
+            self._get("com.atproto.repo.getRecord", None, params), idempotent=True, bucket="api"
+        )
+        data = self.check(response).json()
+        return {"uri": str(data["uri"]), "cid": str(data["cid"])}
+
+    def _resolve(self, handle: str) -> Flow[str | None]:
+        key = handle.lower().lstrip("@")
+        if key in self._dids:
+            return self._dids[key]
+        did: str | None = None
+        if _HANDLE.fullmatch(key):
+            response = yield Send(
+                self._get("com.atproto.identity.resolveHandle", None, [("handle", key)]),
+                idempotent=True,
+                bucket="api",
+            )
+            if response.is_success:
+                found = response.json().get("did")
+                did = found if isinstance(found, str) and found.startswith("did:") else None
+            elif response.status_code != 400:
+                # Not "no such handle": the lookup itself failed; nothing is created yet.
+                raise self.error_for(response)
+        self._dids[key] = did
+        return did
+
+    def _facets(self, facets: Sequence[Mapping[str, Any]]) -> Flow[list[dict[str, Any]]]:
+        out: list[dict[str, Any]] = []
+        for facet in facets:
+            features: list[dict[str, Any]] = []
+            for feature in facet.get("features", ()):
+                item = dict(feature)
+                if item.get("$type") == MENTION and "did" not in item:
+                    did = yield from self._resolve(str(item.get("handle", "")))
+                    if did is None:
+                        continue  # an unknown handle stays plain text
+                    item = {"$type": MENTION, "did": did}
+                features.append(item)
+            if features:
+                out.append({"index": dict(facet["index"]), "features": features})
+        return out
+
+    def _card_link(self, rendered: Rendered, part: RenderedPart) -> Any:
+        link = rendered.link
+        if part.index != 0 or part.media or link is None or not link.title:
+            return None
+        thumb = link.thumbnail
+        if thumb is not None:
+            if thumb.size > MAX_THUMB_BYTES:
+                raise MediaError(
+                    f"link.thumbnail is {thumb.size:,} bytes; Bluesky takes link card "
+                    f"thumbnails up to {MAX_THUMB_BYTES:,} bytes",
+                    field="link.thumbnail",
+                    platform=self.name,
+                    over_by=thumb.size - MAX_THUMB_BYTES,
+                )
+            if thumb.kind != "image":
+                raise MediaError(
+                    f"link.thumbnail is {thumb.mime_type}; a link card thumbnail must be an image",
+                    field="link.thumbnail",
+                    platform=self.name,
+                )
+        return link
+
+    def _upload(self, media: Media) -> Flow[dict[str, Any]]:
+        def make(token: str) -> httpx.Request:
+            url = httpx.URL(self._url("com.atproto.repo.uploadBlob"))
+            return httpx.Request(
+                "POST",
+                url,
+                headers={
+                    "Host": url.netloc.decode("ascii"),
+                    "Authorization": f"Bearer {token}",
+                    "Content-Type": media.mime_type,
+                    "Content-Length": str(media.size),
+                },
+                stream=_MediaStream(media),
+            )
+
+        # Blobs are addressed by content: uploading the same bytes again is harmless.
+        response = yield from self._authed(make, idempotent=True, bucket="blob")
+        blob = self.check(response).json().get("blob")
+        if not isinstance(blob, dict):
+            raise PlatformUnavailable(
+                "bluesky answered uploadBlob without a blob", platform=self.name
+            )
+        return blob
+
+    def _embed(self, part: RenderedPart, card: Any) -> Flow[dict[str, Any] | None]:
+        videos = [m for m in part.media if m.kind == "video"]
+        if videos:
+            video = videos[0]
+            blob = yield from self._upload(video)
+            embed: dict[str, Any] = {"$type": "app.bsky.embed.video", "video": blob}
+            if video.alt:
+                embed["alt"] = video.alt
+            if video.aspect_ratio:
+                embed["aspectRatio"] = {"width": video.width, "height": video.height}
+            return embed
+        if part.media:
+            images = []
+            for media in part.media:
+                blob = yield from self._upload(media)
+                # alt is a required key of the lexicon, even when it is empty.
+                image: dict[str, Any] = {"image": blob, "alt": media.alt}
+                if media.aspect_ratio:
+                    image["aspectRatio"] = {"width": media.width, "height": media.height}
+                images.append(image)
+            return {"$type": "app.bsky.embed.images", "images": images}
+        if card is not None:
+            external: dict[str, Any] = {
+                "uri": card.url,
+                "title": card.title,
+                "description": card.description or "",
+            }
+            if card.thumbnail is not None:
+                external["thumb"] = yield from self._upload(card.thumbnail)
+            return {"$type": "app.bsky.embed.external", "external": external}
+        return None

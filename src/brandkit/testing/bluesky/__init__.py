@@ -1,0 +1,30 @@
+"""The Bluesky emulator (a PDS with the AppView reads brandkit uses) and its lexicon validator.
+
+```python
+from brandkit.testing.bluesky import BlueskyEmulator
+
+emu = BlueskyEmulator(rate_limits=True)
+with emu.serve():
+    account = emu.account()
+    ...
+```
+"""
+
+from brandkit.testing.bluesky._lexicon import Issue, Lexicons
+from brandkit.testing.bluesky._server import (
+    BlueskyEmulator,
+    BlueskyLimits,
+    BlueskyUser,
+    StoredBlob,
+    StoredRecord,
+)
+
+__all__ = [
+    "BlueskyEmulator",
+    "BlueskyLimits",
+    "BlueskyUser",
+    "Issue",
+    "Lexicons",
+    "StoredBlob",
+    "StoredRecord",
+]

@@ -1,0 +1,1134 @@
+"""The Bluesky emulator: a PDS (plus the two AppView reads brandkit needs), in-process.
+
+It answers as the reference PDS ``@atproto/pds`` 0.5.35 does, checked by running that server:
+paths, bodies, status codes, XRPC error bodies, record validation against the lexicons (with
+the reference messages), the 500 on a second create at the same record key, blob checks,
+JWT sessions that expire and rotate, and the ``RateLimit-*`` headers it sends when its rate
+limits are on.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import itertools
+import json
+import math
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl
+
+import attrs
+import httpx
+
+from brandkit.accounts import Account, CredentialsHook
+from brandkit.testing._emulator import Clock, Emulator, route
+from brandkit.testing.bluesky import _syntax
+from brandkit.testing.bluesky._lexicon import Issue, Lexicons
+
+__all__ = ["BlueskyEmulator", "BlueskyLimits", "BlueskyUser", "StoredBlob", "StoredRecord"]
+
+POST = "app.bsky.feed.post"
+
+# The XRPC error name and default message of each status (``@atproto/xrpc`` ResponseType).
+_STATUS_NAMES: dict[int, tuple[str, str]] = {
+    400: ("InvalidRequest", "Invalid Request"),
+    401: ("AuthenticationRequired", "Authentication Required"),
+    403: ("Forbidden", "Forbidden"),
+    404: ("XRPCNotSupported", "XRPC Not Supported"),
+    406: ("NotAcceptable", "Not Acceptable"),
+    413: ("PayloadTooLarge", "Payload Too Large"),
+    415: ("UnsupportedMediaType", "Unsupported Media Type"),
+    429: ("RateLimitExceeded", "Rate Limit Exceeded"),
+    500: ("InternalServerError", "Internal Server Error"),
+    501: ("MethodNotImplemented", "Method Not Implemented"),
+    502: ("UpstreamFailure", "Upstream Failure"),
+    503: ("NotEnoughResources", "Not Enough Resources"),
+    504: ("UpstreamTimeout", "Upstream Timeout"),
+}
+
+_B32 = "234567abcdefghijklmnopqrstuvwxyz"
+_ACCESS_TTL = 2 * 3600.0
+_REFRESH_TTL = 90 * 86400.0
+_REFRESH_GRACE = 2 * 3600.0
+
+Window = tuple[int, float]
+
+
+@attrs.frozen
+class BlueskyLimits:
+    """The rate limits the emulator enforces when it is built with ``rate_limits=...``.
+
+    Each field is a tuple of ``(points, window_seconds)``; the defaults are the reference
+    PDS's. Tests pass small windows, e.g. ``BlueskyLimits(write=((15, 2.0),))`` (five creates
+    per two seconds, a create costing 3 points).
+
+    Attributes:
+        write: record writes per account (``repo-write-hour`` and ``repo-write-day``).
+        session: ``createSession`` per identifier and client IP.
+        api: every request per client IP (``global-ip``).
+        blob: ``uploadBlob`` per client IP.
+        create_cost: points of one ``createRecord``.
+        delete_cost: points of one ``deleteRecord``.
+    """
+
+    write: tuple[Window, ...] = ((5000, 3600.0), (35000, 86400.0))
+    session: tuple[Window, ...] = ((300, 86400.0), (30, 300.0))
+    api: tuple[Window, ...] = ((3000, 300.0),)
+    blob: tuple[Window, ...] = ((1000, 86400.0),)
+    create_cost: int = 3
+    delete_cost: int = 1
+
+
+@attrs.define
+class BlueskyUser:
+    """An account of the emulated PDS.
+
+    Attributes:
+        did: its DID (``did:plc:…``).
+        handle: its handle (``name.test``).
+        password: the account password (sessions with it get ``com.atproto.access``).
+        app_password: an app password (sessions with it get ``com.atproto.appPass``, as
+            third-party tools should use).
+        email: its e-mail address.
+        display_name: its display name.
+        created_at: when it was created (emulator time, epoch seconds).
+        followers: followers added by :meth:`BlueskyEmulator.follow` (on top of the growth).
+    """
+
+    did: str
+    handle: str
+    password: str = attrs.field(repr=False)
+    app_password: str = attrs.field(repr=False)
+    email: str
+    display_name: str
+    created_at: float
+    followers: int = 0
+
+
+@attrs.define
+class StoredRecord:
+    """A record in a repository.
+
+    Attributes:
+        uri: its AT-URI.
+        cid: its content id.
+        did: the repository.
+        collection: its collection (``app.bsky.feed.post``).
+        rkey: its record key.
+        value: the record as stored.
+        created_at: when it was stored (emulator time, epoch seconds).
+        extra: engagement added with :meth:`BlueskyEmulator.engage`.
+    """
+
+    uri: str
+    cid: str
+    did: str
+    collection: str
+    rkey: str
+    value: dict[str, Any]
+    created_at: float
+    extra: dict[str, int] = attrs.field(factory=dict)
+
+    @property
+    def text(self) -> str:
+        """The post's text (empty for other records)."""
+        return str(self.value.get("text", ""))
+
+
+@attrs.define
+class StoredBlob:
+    """An uploaded blob.
+
+    Attributes:
+        cid: its content id (CIDv1, raw, sha2-256).
+        mime_type: the type the server stored (sniffed from the bytes when it can tell).
+        size: its size in bytes.
+        data: the bytes.
+    """
+
+    cid: str
+    mime_type: str
+    size: int
+    data: bytes = attrs.field(repr=False)
+
+    def ref(self) -> dict[str, Any]:
+        """The blob reference as ``uploadBlob`` returns it."""
+        return {
+            "$type": "blob",
+            "ref": {"$link": self.cid},
+            "mimeType": self.mime_type,
+            "size": self.size,
+        }
+
+
+@attrs.define
+class _Refresh:
+    did: str
+    scope: str
+    expires_at: float
+    next_jti: str | None = None
+
+
+@attrs.define
+class _Window:
+    started: float
+    used: int
+
+
+@attrs.frozen
+class _Status:
+    limit: int
+    window: float
+    remaining: int
+    reset_in: float
+
+
+class _Refusal(Exception):
+    """Internal: answer with this response."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__("refused")
+        self.response = response
+
+
+def _cid(data: bytes, codec: int) -> str:
+    digest = hashlib.sha256(data).digest()
+    raw = bytes([0x01, codec, 0x12, 0x20]) + digest
+    return "b" + base64.b32encode(raw).decode().lower().rstrip("=")
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _sniff(data: bytes, declared: str) -> str:
+    head = data[:16]
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head[4:8] == b"ftyp":
+        return "video/quicktime" if head[8:12] == b"qt  " else "video/mp4"
+    return declared
+
+
+def _app_password() -> str:
+    # The shape bsky.app hands out: xxxx-xxxx-xxxx-xxxx.
+    raw = "".join(_B32[b % 32] for b in os.urandom(16))
+    return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _blob_refs(value: Any) -> Iterable[Mapping[str, Any]]:
+    if isinstance(value, Mapping):
+        if value.get("$type") == "blob" and isinstance(value.get("ref"), Mapping):
+            yield value
+            return
+        for item in value.values():
+            yield from _blob_refs(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _blob_refs(item)
+
+
+def _js_json_error(body: bytes) -> str:
+    text = body.decode("utf-8", "replace")
+    if not text.strip():
+        return "Unexpected end of JSON input"
+    preview = text if len(text) <= 30 else text[:10] + "..." + text[-10:]
+    return f"Unexpected token '{text.strip()[0]}', \"{preview}\" is not valid JSON"
+
+
+class BlueskyEmulator(Emulator):
+    """A stateful Bluesky PDS for tests: sessions, repositories, blobs, rate limits, metrics.
+
+    ```python
+    from brandkit import Client, Post
+    from brandkit.testing import emulator
+
+    emu = emulator("bluesky")
+    with emu.serve():
+        account = emu.account()
+        with Client() as client:
+            (delivery,) = client.publish(Post(text="hello"), account)
+        assert emu.post_texts() == ["hello"]
+    ```
+
+    Args:
+        clock: the emulator's clock (token expiry, rate windows, engagement growth).
+        rate_limits: enforce rate limits and send ``RateLimit-*`` headers, as the reference
+            PDS does with ``PDS_RATE_LIMITS_ENABLED=true``: ``True`` for its limits, or a
+            :class:`BlueskyLimits` with other windows. Off by default, as in the PDS (then no
+            rate-limit header is sent at all).
+        blob_upload_limit: the largest blob ``uploadBlob`` takes (the PDS default, 5 MiB).
+        engagement_per_hour: how many likes a post gains per simulated hour (each post gets
+            a deterministic share between half and twice this); reposts, quotes, replies and
+            bookmarks follow from likes.
+        followers_per_hour: how many followers an account gains per simulated hour.
+        access_ttl: lifetime of access tokens in seconds (the PDS: two hours).
+
+    Attributes:
+        users: every account, by DID.
+        records: every record, by AT-URI.
+        blobs: every uploaded blob, by ``(did, cid)``.
+        lexicons: the lexicons records are validated against.
+    """
+
+    platform: ClassVar[str] = "bluesky"
+    service_did: ClassVar[str] = "did:web:localhost"
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        rate_limits: bool | BlueskyLimits = False,
+        blob_upload_limit: int = 5 * 1024 * 1024,
+        engagement_per_hour: float = 12.0,
+        followers_per_hour: float = 2.0,
+        access_ttl: float = _ACCESS_TTL,
+    ) -> None:
+        super().__init__(clock=clock)
+        if rate_limits is True:
+            self.limits: BlueskyLimits | None = BlueskyLimits()
+        elif rate_limits is False:
+            self.limits = None
+        else:
+            self.limits = rate_limits
+        self.blob_upload_limit = blob_upload_limit
+        self.engagement_per_hour = engagement_per_hour
+        self.followers_per_hour = followers_per_hour
+        self.access_ttl = access_ttl
+        self.lexicons = Lexicons.bundled()
+        self.users: dict[str, BlueskyUser] = {}
+        self.records: dict[str, StoredRecord] = {}
+        self.blobs: dict[tuple[str, str], StoredBlob] = {}
+        self._secret = os.urandom(32)
+        self._refresh: dict[str, _Refresh] = {}
+        self._expired_access: set[str] = set()
+        self._issued_access: dict[str, str] = {}
+        self._windows: dict[tuple[str, str], _Window] = {}
+        self._serial = itertools.count(1)
+        self._last_tid = 0
+        self._clock_id = int.from_bytes(os.urandom(2), "big") & 0x3FF
+
+    # -- public helpers ----------------------------------------------------------------------
+
+    def add_user(
+        self,
+        handle: str,
+        *,
+        password: str | None = None,
+        display_name: str | None = None,
+        followers: int = 0,
+    ) -> BlueskyUser:
+        """Create an account on the emulated PDS and return it.
+
+        Raises:
+            ValueError: ``handle`` is not a valid handle or is taken.
+        """
+        handle = handle.lower().lstrip("@")
+        if not _syntax.is_handle(handle):
+            raise ValueError(f"{handle!r} is not a valid handle (e.g. 'brand.test')")
+        with self.lock:
+            if any(u.handle == handle for u in self.users.values()):
+                raise ValueError(f"handle {handle!r} is taken")
+            digest = hashlib.sha256(handle.encode()).digest()
+            suffix = "".join(_B32[b % 32] for b in digest[:24])
+            user = BlueskyUser(
+                did=f"did:plc:{suffix}",
+                handle=handle,
+                password=password or _b64url(os.urandom(12)),
+                app_password=_app_password(),
+                email=f"{handle.split('.')[0]}@{handle}",
+                display_name=display_name or handle.split(".")[0].title(),
+                created_at=self.clock.time(),
+                followers=followers,
+            )
+            self.users[user.did] = user
+        return user
+
+    def account(
+        self,
+        *,
+        name: str | None = None,
+        handle: str | None = None,
+        on_credentials_changed: CredentialsHook | None = None,
+        **kw: Any,
+    ) -> Account:
+        """A new emulated account and an :class:`~brandkit.Account` that logs in to it with
+        its app password at :attr:`base_url` (call it inside ``serve()`` for a socket URL).
+
+        Extra keywords go to :meth:`~brandkit.Account.bluesky` (e.g. a saved session).
+        """
+        base = re.sub(r"[^a-z0-9-]+", "-", (name or "brand").lower()).strip("-") or "brand"
+        wanted = handle or f"{base}.test"
+        with self.lock:
+            taken = {u.handle for u in self.users.values()}
+            candidate = wanted
+            n = 2
+            while candidate in taken:
+                head, _, tail = wanted.partition(".")
+                candidate = f"{head}{n}.{tail}"
+                n += 1
+            user = self.add_user(candidate)
+        return Account.bluesky(
+            handle=user.handle,
+            app_password=user.app_password,
+            base_url=self.base_url,
+            name=name,
+            on_credentials_changed=on_credentials_changed,
+            **kw,
+        )
+
+    def user(self, handle_or_did: str) -> BlueskyUser:
+        """The account with this handle or DID.
+
+        Raises:
+            KeyError: no such account.
+        """
+        key = handle_or_did.lower().lstrip("@")
+        with self.lock:
+            if handle_or_did in self.users:
+                return self.users[handle_or_did]
+            for user in self.users.values():
+                if user.handle == key:
+                    return user
+        raise KeyError(handle_or_did)
+
+    def posts(self, handle_or_did: str | None = None) -> list[StoredRecord]:
+        """The stored posts (of one account, or of all), oldest first."""
+        did = self.user(handle_or_did).did if handle_or_did else None
+        with self.lock:
+            found = [
+                r
+                for r in self.records.values()
+                if r.collection == POST and (did is None or r.did == did)
+            ]
+        return sorted(found, key=lambda r: (r.created_at, r.rkey))
+
+    def post_texts(self, handle_or_did: str | None = None) -> list[str]:
+        """The texts of the stored posts, oldest first."""
+        return [r.text for r in self.posts(handle_or_did)]
+
+    def record(self, uri: str) -> StoredRecord:
+        """The record at ``uri``.
+
+        Raises:
+            KeyError: no such record.
+        """
+        with self.lock:
+            return self.records[uri]
+
+    def expire_tokens(self, handle_or_did: str | None = None) -> None:
+        """Make every access token issued so far (to one account, or to all) expired: the next
+        request with one gets ``400 ExpiredToken``, as after two hours on the PDS."""
+        did = self.user(handle_or_did).did if handle_or_did else None
+        with self.lock:
+            for token, owner in self._issued_access.items():
+                if did is None or owner == did:
+                    self._expired_access.add(token)
+
+    def revoke_sessions(self, handle_or_did: str | None = None) -> None:
+        """Revoke every session (of one account, or all): access tokens expire and refresh
+        tokens answer ``ExpiredToken`` ("Token has been revoked"), so a client must log in."""
+        did = self.user(handle_or_did).did if handle_or_did else None
+        self.expire_tokens(handle_or_did)
+        with self.lock:
+            for jti in [j for j, r in self._refresh.items() if did is None or r.did == did]:
+                del self._refresh[jti]
+
+    def engage(
+        self,
+        uri: str,
+        *,
+        likes: int = 0,
+        reposts: int = 0,
+        replies: int = 0,
+        quotes: int = 0,
+        bookmarks: int = 0,
+    ) -> None:
+        """Add engagement to a post, on top of its growth over simulated time.
+
+        Raises:
+            KeyError: no such post.
+        """
+        with self.lock:
+            extra = self.records[uri].extra
+            for key, n in (
+                ("likes", likes),
+                ("reposts", reposts),
+                ("replies", replies),
+                ("quotes", quotes),
+                ("bookmarks", bookmarks),
+            ):
+                extra[key] = extra.get(key, 0) + n
+
+    def follow(self, handle_or_did: str, n: int = 1) -> None:
+        """Give an account ``n`` more followers."""
+        with self.lock:
+            self.user(handle_or_did).followers += n
+
+    def counts(self, uri: str) -> dict[str, int]:
+        """A post's counts now (``likeCount``, ``repostCount``, ``replyCount``,
+        ``quoteCount``, ``bookmarkCount``), as ``getPosts`` reports them.
+
+        Raises:
+            KeyError: no such post.
+        """
+        with self.lock:
+            return self._counts(self.records[uri])
+
+    def followers_count(self, handle_or_did: str) -> int:
+        """An account's followers now, as ``getProfile`` reports them."""
+        with self.lock:
+            return self._followers(self.user(handle_or_did))
+
+    # -- answers -------------------------------------------------------------------------------
+
+    @staticmethod
+    def json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> httpx.Response:
+        """A JSON response, compact as the PDS (Express) writes it."""
+        return httpx.Response(
+            status,
+            content=json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode(),
+            headers={"content-type": "application/json; charset=utf-8", **(headers or {})},
+        )
+
+    def error(self, status: int, message: str, **extra: Any) -> httpx.Response:
+        """An XRPC error: ``{"error": <name>, "message": <message>}``; the name defaults to the
+        status's (``InvalidRequest``, ``InternalServerError``, ...). Give ``name=`` for another."""
+        default_name, default_message = _STATUS_NAMES.get(status, ("Unknown", "Unknown"))
+        name = str(extra.pop("name", None) or default_name)
+        return self.json({"error": name, "message": message or default_message}, status=status)
+
+    def _err(self, status: int, name: str | None, message: str | None = None) -> httpx.Response:
+        default_name, default_message = _STATUS_NAMES.get(status, ("Unknown", "Unknown"))
+        return self.json(
+            {"error": name or default_name, "message": message or default_message}, status=status
+        )
+
+    def _invalid(self, message: str, name: str | None = None) -> _Refusal:
+        return _Refusal(self._err(400, name, message))
+
+    # -- tokens ------------------------------------------------------------------------------
+
+    def _jwt(self, typ: str, payload: Mapping[str, Any]) -> str:
+        head = _b64url(json.dumps({"typ": typ, "alg": "HS256"}, separators=(",", ":")).encode())
+        body = _b64url(json.dumps(dict(payload), separators=(",", ":")).encode())
+        sig = hmac.new(self._secret, f"{head}.{body}".encode(), hashlib.sha256).digest()
+        return f"{head}.{body}.{_b64url(sig)}"
+
+    def _session(self, user: BlueskyUser, scope: str, jti: str | None = None) -> dict[str, Any]:
+        now = self.clock.time()
+        iat = int(now)
+        access = self._jwt(
+            "at+jwt",
+            {
+                "scope": scope,
+                "aud": self.service_did,
+                "sub": user.did,
+                "iat": iat,
+                "exp": int(now + self.access_ttl),
+                # Two sessions minted in the same second must still differ.
+                "jti": f"a{next(self._serial)}",
+            },
+        )
+        jti = jti or _b64url(os.urandom(32))
+        refresh = self._jwt(
+            "refresh+jwt",
+            {
+                "scope": "com.atproto.refresh",
+                "aud": self.service_did,
+                "sub": user.did,
+                "jti": jti,
+                "iat": iat,
+                "exp": int(now + _REFRESH_TTL),
+            },
+        )
+        self._issued_access[access] = user.did
+        self._refresh.setdefault(
+            jti, _Refresh(did=user.did, scope=scope, expires_at=now + _REFRESH_TTL)
+        )
+        return {
+            "accessJwt": access,
+            "refreshJwt": refresh,
+            "did": user.did,
+            "handle": user.handle,
+            "email": user.email,
+            "emailConfirmed": True,
+            "active": True,
+        }
+
+    def _verify(self, token: str, typ: str) -> dict[str, Any]:
+        parts = token.split(".")
+        try:
+            if len(parts) != 3:
+                raise ValueError("not a JWT")
+            head = json.loads(_b64url_decode(parts[0]))
+            payload = json.loads(_b64url_decode(parts[1]))
+            sig = _b64url_decode(parts[2])
+        except ValueError:
+            raise self._invalid("Token could not be verified", "InvalidToken") from None
+        expected = hmac.new(
+            self._secret, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256
+        ).digest()
+        if not hmac.compare_digest(sig, expected) or head.get("typ") != typ:
+            raise self._invalid("Token could not be verified", "InvalidToken")
+        if not isinstance(payload, dict):
+            raise self._invalid("Token could not be verified", "InvalidToken")
+        if float(payload.get("exp", 0)) <= self.clock.time() or token in self._expired_access:
+            raise self._invalid("Token has expired", "ExpiredToken")
+        return payload
+
+    def _bearer(self, request: httpx.Request) -> str | None:
+        header: str | None = request.headers.get("authorization")
+        if not header:
+            return None
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise _Refusal(self._err(401, "AuthMissing", "Authentication Required"))
+        return token.strip()
+
+    def _auth(self, request: httpx.Request, *, optional: bool = False) -> BlueskyUser | None:
+        token = self._bearer(request)
+        if token is None:
+            if optional:
+                return None
+            raise _Refusal(self._err(401, "AuthMissing", "Authentication Required"))
+        payload = self._verify(token, "at+jwt")
+        user = self.users.get(str(payload.get("sub")))
+        if user is None:
+            raise _Refusal(self._err(403, "AccountNotFound", "Account not found"))
+        return user
+
+    # -- rate limits -------------------------------------------------------------------------
+
+    def _client_ip(self, request: httpx.Request) -> str:
+        forwarded = request.headers.get("x-forwarded-for")
+        return forwarded.split(",")[0].strip() if forwarded else "127.0.0.1"
+
+    def _consume(
+        self, charges: Sequence[tuple[str, tuple[Window, ...], str, int]]
+    ) -> _Status | None:
+        """Spend points in every window (as the PDS's combined limiter does) and return the
+        tightest status; raises a 429 refusal for the first window that is exceeded."""
+        if self.limits is None:
+            return None
+        now = self.clock.time()
+        statuses: list[_Status] = []
+        exceeded: _Status | None = None
+        for name, windows, key, points in charges:
+            for limit, seconds in windows:
+                slot = (f"{name}:{limit}/{seconds}", key)
+                window = self._windows.get(slot)
+                if window is None or now >= window.started + seconds:
+                    window = self._windows[slot] = _Window(started=now, used=0)
+                window.used += points
+                status = _Status(
+                    limit=limit,
+                    window=seconds,
+                    remaining=max(0, limit - window.used),
+                    reset_in=window.started + seconds - now,
+                )
+                statuses.append(status)
+                if window.used > limit and exceeded is None:
+                    exceeded = status
+        if exceeded is not None:
+            response = self._err(429, "RateLimitExceeded", "Rate Limit Exceeded")
+            self._stamp(response, exceeded)
+            response.headers["Retry-After"] = str(math.ceil(exceeded.reset_in))
+            raise _Refusal(response)
+        return min(statuses, key=lambda s: s.remaining) if statuses else None
+
+    def _stamp(self, response: httpx.Response, status: _Status | None) -> httpx.Response:
+        if status is not None:
+            reset = math.floor(self.clock.time() + status.reset_in)
+            response.headers["RateLimit-Limit"] = str(status.limit)
+            response.headers["RateLimit-Reset"] = str(reset)
+            response.headers["RateLimit-Remaining"] = str(status.remaining)
+            window = int(status.window) if float(status.window).is_integer() else status.window
+            response.headers["RateLimit-Policy"] = f"{status.limit};w={window}"
+        return response
+
+    def _api_charge(self, request: httpx.Request) -> tuple[str, tuple[Window, ...], str, int]:
+        assert self.limits is not None
+        return ("global-ip", self.limits.api, self._client_ip(request), 1)
+
+    def _limited(
+        self,
+        request: httpx.Request,
+        charges: Sequence[tuple[str, tuple[Window, ...], str, int]] = (),
+    ) -> _Status | None:
+        if self.limits is None:
+            return None
+        return self._consume([*charges, self._api_charge(request)])
+
+    # -- request parsing ---------------------------------------------------------------------
+
+    def _body(self, request: httpx.Request, nsid: str) -> dict[str, Any]:
+        if not request.headers.get("content-type"):
+            raise self._invalid("Request encoding (Content-Type) required but not provided")
+        try:
+            body = json.loads(request.content or b"")
+        except ValueError:
+            raise _Refusal(self._err(400, "SyntaxError", _js_json_error(request.content))) from None
+        try:
+            self.lexicons.validate_input(nsid, body)
+        except Issue as issue:
+            raise self._invalid(str(issue)) from None
+        return dict(body)
+
+    def _params(self, request: httpx.Request, nsid: str) -> dict[str, Any]:
+        query = parse_qsl(request.url.query.decode(), keep_blank_values=True)
+        try:
+            return self.lexicons.parse_params(nsid, query)
+        except Issue as issue:
+            raise self._invalid(f"Invalid {nsid} params: {issue.message}") from None
+
+    def _answer(self, request: httpx.Request, handler: Any, *args: Any) -> httpx.Response:
+        try:
+            response: httpx.Response = handler(request, *args)
+        except _Refusal as refusal:
+            return refusal.response
+        return response
+
+    # -- ids ---------------------------------------------------------------------------------
+
+    def _tid(self) -> str:
+        us = int(self.clock.time() * 1_000_000)
+        if us <= self._last_tid:
+            us = self._last_tid + 1
+        self._last_tid = us
+        value = ((us & ((1 << 53) - 1)) << 10) | self._clock_id
+        return "".join(_B32[(value >> (5 * i)) & 31] for i in reversed(range(13)))
+
+    def _commit(self) -> dict[str, str]:
+        rev = self._tid()
+        return {"cid": _cid(f"commit:{rev}".encode(), 0x71), "rev": rev}
+
+    # -- engagement --------------------------------------------------------------------------
+
+    def _share(self, key: str) -> float:
+        seed = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big")
+        return 0.5 + 1.5 * (seed / 0xFFFFFFFF)
+
+    def _counts(self, rec: StoredRecord) -> dict[str, int]:
+        hours = max(0.0, self.clock.time() - rec.created_at) / 3600.0
+        likes = math.floor(self.engagement_per_hour * hours * self._share(rec.uri))
+        actual_replies = sum(
+            1
+            for r in self.records.values()
+            if r.collection == POST
+            and (r.value.get("reply") or {}).get("parent", {}).get("uri") == rec.uri
+        )
+        extra = rec.extra
+        return {
+            "replyCount": actual_replies + likes // 6 + extra.get("replies", 0),
+            "repostCount": likes // 4 + extra.get("reposts", 0),
+            "likeCount": likes + extra.get("likes", 0),
+            "quoteCount": likes // 10 + extra.get("quotes", 0),
+            "bookmarkCount": likes // 5 + extra.get("bookmarks", 0),
+        }
+
+    def _followers(self, user: BlueskyUser) -> int:
+        hours = max(0.0, self.clock.time() - user.created_at) / 3600.0
+        return user.followers + math.floor(self.followers_per_hour * hours)
+
+    def _author(self, user: BlueskyUser) -> dict[str, Any]:
+        return {
+            "did": user.did,
+            "handle": user.handle,
+            "displayName": user.display_name,
+            "viewer": {"muted": False, "blockedBy": False},
+            "labels": [],
+            "createdAt": _iso(user.created_at),
+        }
+
+    def _embed_view(self, did: str, embed: Any) -> dict[str, Any] | None:
+        if not isinstance(embed, Mapping):
+            return None
+        cdn = "https://cdn.bsky.app/img"
+        kind = embed.get("$type")
+        if kind == "app.bsky.embed.images":
+            images = []
+            for img in embed.get("images", []):
+                link = img["image"]["ref"]["$link"]
+                view = {
+                    "thumb": f"{cdn}/feed_thumbnail/plain/{did}/{link}@jpeg",
+                    "fullsize": f"{cdn}/feed_fullsize/plain/{did}/{link}@jpeg",
+                    "alt": img.get("alt", ""),
+                }
+                if "aspectRatio" in img:
+                    view["aspectRatio"] = img["aspectRatio"]
+                images.append(view)
+            return {"$type": "app.bsky.embed.images#view", "images": images}
+        if kind == "app.bsky.embed.external":
+            ext = embed.get("external", {})
+            out = {k: ext[k] for k in ("uri", "title", "description") if k in ext}
+            if "thumb" in ext:
+                link = ext["thumb"]["ref"]["$link"]
+                out["thumb"] = f"{cdn}/feed_thumbnail/plain/{did}/{link}@jpeg"
+            return {"$type": "app.bsky.embed.external#view", "external": out}
+        if kind == "app.bsky.embed.video":
+            link = embed["video"]["ref"]["$link"]
+            view = {
+                "$type": "app.bsky.embed.video#view",
+                "cid": link,
+                "playlist": f"https://video.bsky.app/watch/{did}/{link}/playlist.m3u8",
+                "thumbnail": f"https://video.bsky.app/watch/{did}/{link}/thumbnail.jpg",
+            }
+            for key in ("alt", "aspectRatio"):
+                if key in embed:
+                    view[key] = embed[key]
+            return view
+        return None
+
+    def _post_view(self, rec: StoredRecord) -> dict[str, Any]:
+        view: dict[str, Any] = {
+            "uri": rec.uri,
+            "cid": rec.cid,
+            "author": self._author(self.users[rec.did]),
+            "record": rec.value,
+        }
+        embed = self._embed_view(rec.did, rec.value.get("embed"))
+        if embed is not None:
+            view["embed"] = embed
+        view.update(self._counts(rec))
+        view.update(
+            indexedAt=_iso(rec.created_at),
+            viewer={"bookmarked": False, "threadMuted": False, "embeddingDisabled": False},
+            labels=[],
+        )
+        return view
+
+    # -- routes: sessions ----------------------------------------------------------------------
+
+    @route("POST", r"/xrpc/com\.atproto\.server\.createSession")
+    def _create_session(self, request: httpx.Request) -> httpx.Response:
+        return self._answer(request, self._h_create_session)
+
+    def _h_create_session(self, request: httpx.Request) -> httpx.Response:
+        body = self._body(request, "com.atproto.server.createSession")
+        identifier = str(body["identifier"]).lower()
+        status = None
+        if self.limits is not None:
+            key = f"{identifier}-{self._client_ip(request)}"
+            status = self._limited(request, [("createSession", self.limits.session, key, 1)])
+        user = next(
+            (u for u in self.users.values() if identifier in (u.handle, u.did, u.email.lower())),
+            None,
+        )
+        password = str(body["password"])
+        scope = None
+        if user is not None and hmac.compare_digest(user.app_password, password):
+            scope = "com.atproto.appPass"
+        elif user is not None and hmac.compare_digest(user.password, password):
+            scope = "com.atproto.access"
+        if user is None or scope is None:
+            return self._stamp(self._err(401, None, "Invalid identifier or password"), status)
+        return self._stamp(self.json(self._session(user, scope)), status)
+
+    @route("POST", r"/xrpc/com\.atproto\.server\.refreshSession")
+    def _refresh_session(self, request: httpx.Request) -> httpx.Response:
+        return self._answer(request, self._h_refresh_session)
+
+    def _h_refresh_session(self, request: httpx.Request) -> httpx.Response:
+        token = self._bearer(request)
+        if token is None:
+            return self._err(401, "AuthMissing", "Authentication Required")
+        payload = self._verify(token, "refresh+jwt")
+        status = self._limited(request)
+        jti = str(payload.get("jti"))
+        state = self._refresh.get(jti)
+        now = self.clock.time()
+        if state is None or state.expires_at <= now:
+            self._refresh.pop(jti, None)
+            return self._stamp(self._err(400, "ExpiredToken", "Token has been revoked"), status)
+        user = self.users[state.did]
+        # The PDS rotates the refresh token but lets the old one work for a grace period,
+        # and answers every reuse with the same successor.
+        state.expires_at = min(state.expires_at, now + _REFRESH_GRACE)
+        if state.next_jti is None:
+            state.next_jti = _b64url(os.urandom(32))
+        return self._stamp(self.json(self._session(user, state.scope, jti=state.next_jti)), status)
+
+    @route("GET", r"/xrpc/com\.atproto\.server\.getSession")
+    def _get_session(self, request: httpx.Request) -> httpx.Response:
+        return self._answer(request, self._h_get_session)
+
+    def _h_get_session(self, request: httpx.Request) -> httpx.Response:
+        user = self._auth(request)
+        assert user is not None
+        status = self._limited(request)
+        body = {
+            "handle": user.handle,
+            "did": user.did,
+            "email": user.email,
+            "emailConfirmed": True,
+            "active": True,
+        }
+        return self._stamp(self.json(body), status)
+
+    @route("GET", r"/xrpc/com\.atproto\.identity\.resolveHandle")
+    def _resolve_handle(self, request: httpx.Request) -> httpx.Response:
+        return self._answer(request, self._h_resolve_handle)
+
+    def _h_resolve_handle(self, request: httpx.Request) -> httpx.Response:
+        nsid = "com.atproto.identity.resolveHandle"
+        handles = [v for k, v in parse_qsl(request.url.query.decode()) if k == "handle"]
+        if not handles:
+            raise self._invalid(f'Invalid {nsid} params: Missing required key "handle"')
+        handle = handles[0]
+        if not _syntax.is_handle(handle):
+            raise self._invalid(f'Invalid {nsid} params: Invalid handle (got "{handle}")')
+        status = self._limited(request)
+        for user in self.users.values():
+            if user.handle == handle.lower():
+                return self._stamp(self.json({"did": user.did}), status)
+        return self._stamp(self._err(400, "HandleNotFound", "Unable to resolve handle"), status)
+
+    # -- routes: repository ------------------------------------------------------------------
+
+    @route("POST", r"/xrpc/com\.atproto\.repo\.uploadBlob")
+    def _upload_blob(self, request: httpx.Request) -> httpx.Response:
+        return self._answer(request, self._h_upload_blob)
+
+    def _h_upload_blob(self, request: httpx.Request) -> httpx.Response:
+        declared = request.headers.get("content-type")
+        if not declared:
+            raise self._invalid("Request encoding (Content-Type) required but not provided")
+        data = request.content
+        if len(data) > self.blob_upload_limit:
+            return self._err(413, "PayloadTooLarge", "request entity too large")
+        user = self._auth(request)
+        assert user is not None
+        status = None
+        if self.limits is not None:
+            ip = self._client_ip(request)
+            status = self._limited(request, [("uploadBlob", self.limits.blob, ip, 1)])
+        mime = _sniff(data, declared.split(";")[0].strip())
+        blob = StoredBlob(cid=_cid(data, 0x55), mime_type=mime, size=len(data), data=data)
+        self.blobs[(user.did, blob.cid)] = blob
+        return self._stamp(self.json({"blob": blob.ref()}), status)
+
+    def _write_charge(
+        self, user: BlueskyUser, cost: int
+    ) -> list[tuple[str, tuple[Window, ...], str, int]]:
+        if self.limits is None:
+            return []
+        return [("repo-write", self.limits.write, user.did, cost)]
+
+    def _repo_user(self, user: BlueskyUser, repo: str) -> None:
+        if repo.lower() not in (user.did, user.handle):
+            raise _Refusal(self._err(401, None, "Authentication Required"))
+
+    @route("POST", r"/xrpc/com\.atproto\.repo\.createRecord")
+    def _create_record(self, request: httpx.Request) -> httpx.Response:
+        return self._answer(request, self._h_create_record)
+
+    def _h_create_record(self, request: httpx.Request) -> httpx.Response:
+        body = self._body(request, "com.atproto.repo.createRecord")
+        user = self._auth(request)
+        assert user is not None
+        cost = self.limits.create_cost if self.limits else 0
+        status = self._limited(request, self._write_charge(user, cost))
+        try:
+            response = self._create(user, body)
+        except _Refusal as refusal:
+            response = refusal.response
+        return self._stamp(response, status)
+
+    def _create(self, user: BlueskyUser, body: Mapping[str, Any]) -> httpx.Response:
+        self._repo_user(user, str(body["repo"]))
+        collection = str(body["collection"])
+        record = body["record"]
+        if not isinstance(record, Mapping):
+            raise self._invalid("Expected object value type (got record) at $.record")
+        record = dict(record)
+        if "$type" not in record:
+            record["$type"] = collection
+        elif record["$type"] != collection:
+            raise self._invalid(f"Invalid $type: expected {collection}, got {record['$type']}")
+        rkey = body.get("rkey")
+        validate = body.get("validate")
+        status = "unknown"
+        if validate is not False and self.lexicons.has(collection):
+            definition = self.lexicons.definition(collection)
+            if rkey is not None and definition.get("key") == "tid" and not _syntax.is_tid(rkey):
+                raise self._invalid(
+                    f'Invalid record key for {collection}: Invalid TID string (got "{rkey}") at $'
+                )
+            try:
+                self.lexicons.validate_record(collection, record)
+            except Issue as issue:
+                raise self._invalid(f"Invalid {collection} record: {issue}") from None
+            status = "valid"
+        elif validate is True:
+            raise self._invalid(f"Unknown lexicon type: {collection}")
+        rkey = str(rkey) if rkey else self._tid()
+        uri = f"at://{user.did}/{collection}/{rkey}"
+        if uri in self.records:
+            # The reference PDS surfaces the MST's "There is already a value at key" as a
+            # bare 500, not as a 4xx: a client must look the record up before deciding.
+            return self._err(500, "InternalServerError")
+        for ref in _blob_refs(record):
+            link = str(ref["ref"].get("$link"))
+            stored = self.blobs.get((user.did, link))
+            if stored is None:
+                raise self._invalid(f"Could not find blob: {link}", "BlobNotFound")
+            if stored.mime_type != ref.get("mimeType"):
+                raise self._invalid(
+                    "Referenced Mimetype does not match stored blob. "
+                    f"Expected: {stored.mime_type}, Got: {ref.get('mimeType')}",
+                    "InvalidMimeType",
+                )
+            if stored.size != ref.get("size"):
+                raise self._invalid(
+                    "Referenced Size does not match stored blob. "
+                    f"Expected: {stored.size}, Got: {ref.get('size')}",
+                    "InvalidSize",
+                )
+        canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        cid = _cid(canonical.encode(), 0x71)
+        self.records[uri] = StoredRecord(
+            uri=uri,
+            cid=cid,
+            did=user.did,
+            collection=collection,
+            rkey=rkey,
+            value=record,
+            created_at=self.clock.time(),
+        )
+        return self.json(
+            {"uri": uri, "cid": cid, "commit": self._commit(), "validationStatus": status}
+        )
+
+    @route("GET", r"/xrpc/com\.atproto\.repo\.getRecord")
+    def _get_record(self, request: httpx.Request) -> httpx.Response:
+        return self._answer(request, self._h_get_record)
+
+    def _h_get_record(self, request: httpx.Request) -> httpx.Response:
+        params = self._params(request, "com.atproto.repo.getRecord")
+        status = self._limited(request)
+        repo = str(params["repo"]).lower()
+        user = next((u for u in self.users.values() if repo in (u.did, u.handle)), None)
+        if user is None:
+            return self._stamp(self._err(400, None, "Could not locate record"), status)
+        uri = f"at://{user.did}/{params['collection']}/{params['rkey']}"
+        rec = self.records.get(uri)
+        if rec is None or ("cid" in params and params["cid"] != rec.cid):
+            return self._stamp(
+                self._err(400, "RecordNotFound", f"Could not locate record: {uri}"), status
+            )
+        return self._stamp(self.json({"uri": uri, "cid": rec.cid, "value": rec.value}), status)
+
+    @route("POST", r"/xrpc/com\.atproto\.repo\.deleteRecord")
+    def _delete_record(self, request: httpx.Request) -> httpx.Response:
+        return self._answer(request, self._h_delete_record)
+
+    def _h_delete_record(self, request: httpx.Request) -> httpx.Response:
+        body = self._body(request, "com.atproto.repo.deleteRecord")
+        user = self._auth(request)
+        assert user is not None
+        cost = self.limits.delete_cost if self.limits else 0
+        status = self._limited(request, self._write_charge(user, cost))
+        try:
+            self._repo_user(user, str(body["repo"]))
+        except _Refusal as refusal:
+            return self._stamp(refusal.response, status)
+        uri = f"at://{user.did}/{body['collection']}/{body['rkey']}"
+        if self.records.pop(uri, None) is None:
+            # Deleting what is not there succeeds with an empty body.
+            return self._stamp(self.json({}), status)
+        return self._stamp(self.json({"commit": self._commit()}), status)
+
+    # -- routes: AppView reads (a bare PDS proxies them; the emulator answers itself) ----------
+
+    @route("GET", r"/xrpc/app\.bsky\.feed\.getPosts")
+    def _get_posts(self, request: httpx.Request) -> httpx.Response:
+        return self._answer(request, self._h_get_posts)
+
+    def _h_get_posts(self, request: httpx.Request) -> httpx.Response:
+        params = self._params(request, "app.bsky.feed.getPosts")
+        self._auth(request, optional=True)
+        status = self._limited(request)
+        posts = []
+        for uri in params["uris"]:
+            rec = self.records.get(uri)
+            if rec is None and uri.startswith("at://") and not uri.startswith("at://did:"):
+                handle, _, rest = uri[5:].partition("/")
+                user = next((u for u in self.users.values() if u.handle == handle), None)
+                rec = self.records.get(f"at://{user.did}/{rest}") if user else None
+            if rec is not None and rec.collection == POST:
+                posts.append(self._post_view(rec))
+        return self._stamp(self.json({"posts": posts}), status)
+
+    @route("GET", r"/xrpc/app\.bsky\.actor\.getProfile")
+    def _get_profile(self, request: httpx.Request) -> httpx.Response:
+        return self._answer(request, self._h_get_profile)
+
+    def _h_get_profile(self, request: httpx.Request) -> httpx.Response:
+        params = self._params(request, "app.bsky.actor.getProfile")
+        self._auth(request, optional=True)
+        status = self._limited(request)
+        try:
+            user = self.user(str(params["actor"]))
+        except KeyError:
+            return self._stamp(self._err(400, None, "Profile not found"), status)
+        posts = sum(1 for r in self.records.values() if r.did == user.did and r.collection == POST)
+        body = {
+            "did": user.did,
+            "handle": user.handle,
+            "displayName": user.display_name,
+            "followersCount": self._followers(user),
+            "followsCount": 0,
+            "postsCount": posts,
+            "associated": {"lists": 0, "feedgens": 0, "starterPacks": 0, "labeler": False},
+            "indexedAt": _iso(user.created_at),
+            "createdAt": _iso(user.created_at),
+            "viewer": {"muted": False, "blockedBy": False},
+            "labels": [],
+        }
+        return self._stamp(self.json(body), status)
+
+    # -- everything else ------------------------------------------------------------------------
+
+    @route("GET", r"/xrpc/(?P<nsid>[^/?]+)")
+    def _other_get(self, request: httpx.Request, nsid: str) -> httpx.Response:
+        return self._other(request, nsid)
+
+    @route("POST", r"/xrpc/(?P<nsid>[^/?]+)")
+    def _other_post(self, request: httpx.Request, nsid: str) -> httpx.Response:
+        return self._other(request, nsid)
+
+    def _other(self, request: httpx.Request, nsid: str) -> httpx.Response:
+        if nsid == "_health":
+            return self.json({"version": "0.5.35"})
+        if self.lexicons.has(nsid):
+            kind = self.lexicons.definition(nsid).get("type")
+            expected = {"procedure": "POST", "query": "GET"}.get(str(kind))
+            if expected and expected != request.method:
+                return self._err(
+                    400, None, f"Incorrect HTTP method ({request.method}) expected {expected}"
+                )
+        try:
+            status = self._limited(request)
+        except _Refusal as refusal:
+            return refusal.response
+        return self._stamp(self._err(400, None, f"No service configured for {nsid}"), status)

@@ -1,0 +1,1125 @@
+"""X (Twitter) API v2: posts, replies (threads), media upload v2, deletes and metrics.
+
+Facts used here (sources in ``platforms.md`` §1 and in ``docs/platforms/x.md``):
+
+- Posts: ``POST /2/tweets`` (JSON, ``additionalProperties: false``); a thread part is a reply
+  through ``reply.in_reply_to_tweet_id``; ``DELETE /2/tweets/:id``; the public address is
+  ``https://x.com/{username}/status/{id}``.
+- Media: ``POST /2/media/upload/initialize`` → ``…/{id}/append`` (multipart ``segment_index`` +
+  ``media``; one 1 MiB chunk per request, repeatable per segment index) → ``…/{id}/finalize``,
+  then ``GET /2/media/upload?command=STATUS`` every ``check_after_secs`` while videos and GIFs
+  are processed; alt text through ``POST /2/media/metadata``.
+- Auth: an OAuth 2 user token (``Authorization: Bearer``), refreshed at
+  ``POST /2/oauth2/token`` after a 401 (one refresh, then the request once more), or OAuth 1.0a
+  user context signed with HMAC-SHA1 (RFC 5849; :func:`oauth1_signature`).
+- No idempotency: after an ambiguous create, :meth:`XAdapter.find_part` reads the user's recent
+  posts; a 403 "duplicate content" answer means the post probably exists and is looked up.
+- Rate limits: ``x-rate-limit-{limit,remaining,reset}`` (epoch seconds) per endpoint and user,
+  and ``x-{user,app}-limit-24hour-*`` on ``POST /2/tweets`` (:func:`parse_rate_limits`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import html
+import json
+import re
+import secrets
+import time
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import parse_qsl, quote
+
+import attrs
+import httpx
+
+from brandkit._flow import Flow, Send, Wait
+from brandkit.errors import (
+    AuthError,
+    ConfigurationError,
+    PlatformError,
+    PlatformUnavailable,
+    RateLimited,
+    Rejected,
+    TransportError,
+)
+from brandkit.metrics._sample import Metric, MetricSample
+from brandkit.platforms._base import Adapter, Capabilities, PartRef, RatePolicy, ThreadContext
+from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
+
+if TYPE_CHECKING:
+    from brandkit.content._media import Media
+    from brandkit.content._render import Rendered, RenderedPart
+
+__all__ = [
+    "RateLimitWindow",
+    "XAdapter",
+    "XRateLimits",
+    "oauth1_authorization",
+    "oauth1_base_string",
+    "oauth1_signature",
+    "parse_rate_limits",
+    "percent_encode",
+    "snowflake_time",
+]
+
+TOKEN_PATH = "/2/oauth2/token"
+CHUNK_SIZE = 1024 * 1024
+"""Bytes per APPEND request: 1 MiB, as POSTIZ and tweepy use (the v1.1 docs capped 5 MB)."""
+
+SNOWFLAKE_EPOCH_MS = 1288834974657
+PRIVATE_METRICS_AGE = timedelta(days=30)
+"""X reports non-public and organic metrics only for posts younger than this."""
+
+# A post found after an ambiguous attempt must be newer than the delivery's first key, less
+# this much for the difference between our clock and X's.
+_CLOCK_SKEW = timedelta(minutes=10)
+_MAX_STATUS_POLLS = 720
+_TIMELINE_PAGES = 3
+_TID_CHARS = "234567abcdefghijklmnopqrstuvwxyz"
+_WORD_CHARS = re.compile(r"\s+")
+# Anything URL-like, with or without a scheme. X rewrites every link it detects to t.co and
+# appends a t.co link for attached media, so links are left out when texts are compared.
+_URLISH = re.compile(
+    r"(?:https?://\S+|\b(?:[\w-]+\.)+[a-z]{2,}(?::\d+)?(?:/\S*)?)", re.IGNORECASE | re.UNICODE
+)
+_MEDIA_CATEGORY = {"image": "tweet_image", "gif": "tweet_gif", "video": "tweet_video"}
+
+
+# -- OAuth 1.0a (RFC 5849) -------------------------------------------------------------------
+
+
+def percent_encode(value: str) -> str:
+    """RFC 5849 §3.6 percent-encoding: UTF-8, every byte but ``A-Z a-z 0-9 - . _ ~`` as ``%XX``."""
+    return quote(value, safe="~")
+
+
+def oauth1_base_string(method: str, url: str | httpx.URL, params: Iterable[tuple[str, str]]) -> str:
+    """The signature base string of RFC 5849 §3.4.1.
+
+    Args:
+        method: the HTTP method.
+        url: the request URL; its query parameters are collected as request parameters.
+        params: the other parameters to sign: the ``oauth_*`` protocol parameters and, for
+            ``application/x-www-form-urlencoded`` bodies, the body's parameters.
+    """
+    u = httpx.URL(str(url))
+    scheme = u.scheme.lower()
+    host = (u.host or "").lower()
+    default_port = {"http": 80, "https": 443}.get(scheme)
+    port = f":{u.port}" if u.port is not None and u.port != default_port else ""
+    base_uri = f"{scheme}://{host}{port}{u.path or '/'}"
+    pairs = [(percent_encode(k), percent_encode(v)) for k, v in u.params.multi_items()]
+    pairs += [(percent_encode(k), percent_encode(v)) for k, v in params]
+    pairs.sort()
+    normalized = "&".join(f"{k}={v}" for k, v in pairs)
+    return "&".join(
+        (method.upper(), percent_encode(base_uri), percent_encode(normalized)),
+    )
+
+
+def oauth1_signature(base_string: str, consumer_secret: str, token_secret: str) -> str:
+    """The HMAC-SHA1 signature (base64) of ``base_string`` with the RFC 5849 §3.4.2 key."""
+    key = f"{percent_encode(consumer_secret)}&{percent_encode(token_secret)}".encode()
+    digest = hmac.new(key, base_string.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def oauth1_authorization(
+    request: httpx.Request,
+    *,
+    consumer_key: str,
+    consumer_secret: str,
+    token: str,
+    token_secret: str,
+    nonce: str,
+    timestamp: int,
+) -> str:
+    """The ``Authorization: OAuth …`` header value for ``request`` (OAuth 1.0a user context).
+
+    Query parameters and ``application/x-www-form-urlencoded`` body parameters are signed;
+    JSON and multipart bodies are not (RFC 5849 §3.4.1.3.1).
+    """
+    oauth = {
+        "oauth_consumer_key": consumer_key,
+        "oauth_nonce": nonce,
+        "oauth_signature_method": "HMAC-SHA1",
+        "oauth_timestamp": str(timestamp),
+        "oauth_token": token,
+        "oauth_version": "1.0",
+    }
+    params = list(oauth.items())
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
+        body = request.read().decode()
+        params += parse_qsl(body, keep_blank_values=True)
+    base = oauth1_base_string(request.method, request.url, params)
+    oauth["oauth_signature"] = oauth1_signature(base, consumer_secret, token_secret)
+    return "OAuth " + ", ".join(
+        f'{percent_encode(k)}="{percent_encode(v)}"' for k, v in sorted(oauth.items())
+    )
+
+
+# -- rate-limit headers ----------------------------------------------------------------------
+
+
+@attrs.frozen
+class RateLimitWindow:
+    """One rate-limit window as X reports it in response headers.
+
+    Attributes:
+        limit: requests allowed in the window.
+        remaining: requests left.
+        reset_at: when the window resets (aware UTC), from an epoch-seconds header.
+    """
+
+    limit: int | None
+    remaining: int | None
+    reset_at: datetime | None
+
+    @property
+    def exhausted(self) -> bool:
+        """No request is left in this window."""
+        return self.remaining is not None and self.remaining <= 0
+
+
+@attrs.frozen
+class XRateLimits:
+    """The rate-limit headers of one X response.
+
+    Attributes:
+        window: the endpoint's 15-minute window (``x-rate-limit-*``).
+        user_24h: the user's 24-hour post quota (``x-user-limit-24hour-*``), when sent.
+        app_24h: the app's 24-hour post quota (``x-app-limit-24hour-*``), when sent.
+    """
+
+    window: RateLimitWindow | None
+    user_24h: RateLimitWindow | None
+    app_24h: RateLimitWindow | None
+
+    def blocking(self) -> tuple[str, RateLimitWindow] | None:
+        """The exhausted window that resets last (``"15min"``, ``"user_24h"`` or
+        ``"app_24h"``), else the 15-minute window if it is exhausted, else ``None``."""
+        exhausted = [
+            (name, w)
+            for name, w in (("user_24h", self.user_24h), ("app_24h", self.app_24h))
+            if w is not None and w.exhausted
+        ]
+        if self.window is not None and self.window.exhausted:
+            exhausted.append(("15min", self.window))
+        if not exhausted:
+            return None
+        far = datetime.max.replace(tzinfo=UTC)
+        return max(exhausted, key=lambda item: item[1].reset_at or far)
+
+
+def _window(headers: Mapping[str, str], prefix: str) -> RateLimitWindow | None:
+    def number(name: str) -> int | None:
+        value = headers.get(f"{prefix}-{name}")
+        try:
+            return int(value) if value is not None else None
+        except ValueError:
+            return None
+
+    limit, remaining, reset = number("limit"), number("remaining"), number("reset")
+    if limit is None and remaining is None and reset is None:
+        return None
+    reset_at = datetime.fromtimestamp(reset, UTC) if reset is not None else None
+    return RateLimitWindow(limit=limit, remaining=remaining, reset_at=reset_at)
+
+
+def parse_rate_limits(headers: Mapping[str, str]) -> XRateLimits:
+    """Read X's rate-limit headers (reset times are Unix epoch seconds; X sends no
+    ``Retry-After``)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    return XRateLimits(
+        window=_window(lowered, "x-rate-limit"),
+        user_24h=_window(lowered, "x-user-limit-24hour"),
+        app_24h=_window(lowered, "x-app-limit-24hour"),
+    )
+
+
+# -- small helpers ---------------------------------------------------------------------------
+
+
+def snowflake_time(post_id: str) -> datetime | None:
+    """When an X id (a snowflake) was made, or ``None`` if ``post_id`` is not one."""
+    try:
+        value = int(post_id)
+    except ValueError:
+        return None
+    ms = (value >> 22) + SNOWFLAKE_EPOCH_MS
+    if value < (1 << 22) or ms > 32503680000000:  # before 2010-11-04 or after year 3000
+        return None
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def _tid_time(key: str) -> datetime | None:
+    """When a brandkit per-part key (an AT Protocol TID) was made, if it is one."""
+    if len(key) != 13 or any(c not in _TID_CHARS for c in key):
+        return None
+    value = 0
+    for c in key:
+        value = value * 32 + _TID_CHARS.index(c)
+    return datetime.fromtimestamp((value >> 10) / 1_000_000, UTC)
+
+
+def _comparable(text: str) -> str:
+    """Text as X stores it and as brandkit sent it, made equal: entities unescaped, links
+    (which X rewrites to t.co) left out, runs of white space made one space."""
+    text = unicodedata.normalize("NFC", html.unescape(text))
+    return _WORD_CHARS.sub(" ", _URLISH.sub(" ", text)).strip()
+
+
+def _body(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _data(response: httpx.Response) -> dict[str, Any]:
+    body = _body(response)
+    if not isinstance(body, dict):
+        return {}
+    data = body.get("data", body)
+    return data if isinstance(data, dict) else {}
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _problem(body: Any) -> tuple[str, str | None, int | None]:
+    """(message, problem kind, legacy code) from any X error body."""
+    if not isinstance(body, dict):
+        return "", None, None
+    kind = None
+    problem_type = body.get("type")
+    if isinstance(problem_type, str) and "/problems/" in problem_type:
+        kind = problem_type.rsplit("/", 1)[-1]
+    detail = body.get("detail")
+    title = body.get("title")
+    errors = body.get("errors")
+    first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
+    code = first.get("code") if isinstance(first.get("code"), int) else None
+    parts: list[str] = []
+    if isinstance(detail, str) and detail:
+        parts.append(detail)
+    elif isinstance(title, str) and title:
+        parts.append(title)
+    # Validation answers say what is wrong in errors[].message; keep it beside the summary.
+    for item in errors if isinstance(errors, list) else []:
+        message = item.get("message") if isinstance(item, dict) else None
+        if isinstance(message, str) and message not in parts:
+            parts.append(message)
+    if not parts:
+        for key in ("error_description", "error"):
+            if isinstance(body.get(key), str) and body[key]:
+                parts.append(body[key])
+                break
+    return "; ".join(parts[:4]), kind, code
+
+
+_BUCKETS: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    ("POST", re.compile(r"/2/tweets"), "post"),
+    ("DELETE", re.compile(r"/2/tweets/\d+"), "delete"),
+    ("GET", re.compile(r"/2/tweets"), "lookup"),
+    ("GET", re.compile(r"/2/users/[^/]+/tweets"), "timeline"),
+    ("GET", re.compile(r"/2/users/me"), "me"),
+    ("POST", re.compile(r"/2/media/upload/initialize"), "media_init"),
+    ("POST", re.compile(r"/2/media/upload/\d+/append"), "media_append"),
+    ("POST", re.compile(r"/2/media/upload/\d+/finalize"), "media_finalize"),
+    ("GET", re.compile(r"/2/media/upload"), "media_status"),
+    ("POST", re.compile(r"/2/media/metadata"), "media_metadata"),
+    ("POST", re.compile(re.escape(TOKEN_PATH)), "oauth2_token"),
+)
+
+
+def _bucket_of(request: httpx.Request | None) -> str | None:
+    if request is None:
+        return None
+    for method, pattern, bucket in _BUCKETS:
+        if request.method == method and pattern.fullmatch(request.url.path):
+            return bucket
+    return None
+
+
+def _request_of(response: httpx.Response) -> httpx.Request | None:
+    try:
+        return response.request
+    except RuntimeError:
+        return None
+
+
+# -- the adapter -----------------------------------------------------------------------------
+
+
+class XAdapter(Adapter):
+    """X (Twitter) API v2.
+
+    Credentials come from :meth:`brandkit.Account.x`: an OAuth 2 user token (refreshed with
+    ``refresh_token`` + ``client_id``, and ``client_secret`` for confidential clients), or the
+    four OAuth 1.0a user keys. When both are given, OAuth 2 is used.
+
+    Attributes:
+        chunk_size: bytes per media APPEND request.
+        nonce: makes OAuth 1.0a nonces (tests replace it).
+        clock: the current time in epoch seconds, for OAuth 1.0a timestamps and token expiry
+            (tests replace it).
+    """
+
+    name: ClassVar[str] = "x"
+    capabilities: ClassVar[Capabilities] = BUILTIN_CAPABILITIES["x"]
+    metrics_batch_size: ClassVar[int] = 100
+    # platforms.md §1.5 (docs.x.com rate-limits, 2026-07): per user per 15 min unless "app".
+    rate_policies: ClassVar[tuple[RatePolicy, ...]] = (
+        RatePolicy("post", 100, 900),
+        RatePolicy("post", 10_000, 86_400, scope="app"),
+        RatePolicy("delete", 50, 900),
+        RatePolicy("lookup", 5_000, 900),
+        RatePolicy("timeline", 900, 900),
+        RatePolicy("me", 75, 900),
+        RatePolicy("media_init", 1_875, 900),
+        RatePolicy("media_init", 180_000, 86_400, scope="app"),
+        RatePolicy("media_append", 1_875, 900),
+        RatePolicy("media_append", 180_000, 86_400, scope="app"),
+        RatePolicy("media_finalize", 1_875, 900),
+        RatePolicy("media_finalize", 180_000, 86_400, scope="app"),
+        RatePolicy("media_status", 1_000, 900),
+        RatePolicy("media_status", 100_000, 86_400, scope="app"),
+        RatePolicy("media_metadata", 500, 900),
+        RatePolicy("media_metadata", 50_000, 86_400, scope="app"),
+    )
+
+    chunk_size: int = CHUNK_SIZE
+
+    def __init__(self, account: Any) -> None:
+        super().__init__(account)
+        self.nonce: Callable[[], str] = lambda: secrets.token_hex(16)
+        self.clock: Callable[[], float] = time.time
+        self._expires_at: float | None = None
+        oauth1 = ("consumer_secret", "access_token", "access_token_secret")
+        self._oauth2 = account.has_secret("user_token")
+        if not self._oauth2 and not (
+            all(account.has_secret(k) for k in oauth1) and account.settings.get("consumer_key")
+        ):
+            raise ConfigurationError(
+                "an X account needs user_token (OAuth 2) or consumer_key, consumer_secret, "
+                "access_token and access_token_secret (OAuth 1.0a)"
+            )
+
+    # -- identity --------------------------------------------------------------------------
+
+    @property
+    def app_id(self) -> str:
+        """The X developer app (client id or consumer key): app-wide limits are shared."""
+        host = httpx.URL(self.account.base_url).host
+        app = self.account.settings.get("client_id") or self.account.settings.get("consumer_key")
+        return f"{host}:{app}" if app else host
+
+    def public_url(self, ref: PartRef) -> str | None:
+        """``https://x.com/{username}/status/{id}``."""
+        return ref.url or self._url(ref.id)
+
+    def _url(self, post_id: str) -> str:
+        username = self.account.settings.get("username")
+        if username:
+            return f"https://x.com/{username}/status/{post_id}"
+        return f"https://x.com/i/web/status/{post_id}"
+
+    # -- requests and auth ------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        form: Mapping[str, str] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
+    ) -> httpx.Request:
+        url = self.account.base_url + path
+        if json_body is not None:
+            content = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode()
+            request = httpx.Request(
+                method,
+                url,
+                params=params,
+                content=content,
+                headers={"content-type": "application/json"},
+            )
+        elif files is not None:
+            request = httpx.Request(method, url, params=params, data=form, files=files)
+        elif form is not None:
+            request = httpx.Request(method, url, params=params, data=form)
+        else:
+            request = httpx.Request(method, url, params=params)
+        request.read()  # a fixed body, so that the driver can send it again
+        request.headers["authorization"] = self._authorization(request)
+        return request
+
+    def _authorization(self, request: httpx.Request) -> str:
+        if self._oauth2:
+            return f"Bearer {self.account.secret('user_token')}"
+        return oauth1_authorization(
+            request,
+            consumer_key=str(self.account.settings["consumer_key"]),
+            consumer_secret=self.account.secret("consumer_secret") or "",
+            token=self.account.secret("access_token") or "",
+            token_secret=self.account.secret("access_token_secret") or "",
+            nonce=self.nonce(),
+            timestamp=int(self.clock()),
+        )
+
+    def _can_refresh(self) -> bool:
+        return (
+            self._oauth2
+            and self.account.has_secret("refresh_token")
+            and bool(self.account.settings.get("client_id"))
+        )
+
+    def _send(
+        self,
+        build: Callable[[], httpx.Request],
+        *,
+        bucket: str,
+        idempotent: bool = False,
+        creates: bool = False,
+    ) -> Flow[httpx.Response]:
+        """Send one request; on a 401 refresh the OAuth 2 token once and send it again."""
+        expires_at = self._expires_at
+        if expires_at is not None and self.clock() >= expires_at - 60 and self._can_refresh():
+            # Refresh a minute early rather than spend a request on a 401.
+            yield from self._refresh(self.account.secret("user_token"))
+        used = self.account.secret("user_token")
+        response = yield Send(build(), idempotent=idempotent, bucket=bucket, creates=creates)
+        if response.status_code == 401 and self._can_refresh():
+            yield from self._refresh(used)
+            # A 401 means nothing was done, so even a create may be sent again.
+            response = yield Send(build(), idempotent=idempotent, bucket=bucket, creates=creates)
+        return response
+
+    def _refresh(self, token_used: str | None) -> Flow[None]:
+        """Trade the refresh token for a new access token and hand both to the account."""
+        if self.account.secret("user_token") != token_used:
+            return  # another flow of this account refreshed meanwhile
+        client_id = str(self.account.settings["client_id"])
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": self.account.secret("refresh_token") or "",
+            "client_id": client_id,
+        }
+        request = httpx.Request("POST", self.account.base_url + TOKEN_PATH, data=form)
+        request.read()
+        client_secret = self.account.secret("client_secret")
+        if client_secret:
+            pair = f"{client_id}:{client_secret}".encode()
+            request.headers["authorization"] = "Basic " + base64.b64encode(pair).decode()
+        response = yield Send(request, bucket="oauth2_token")
+        body = _body(self.check(response))
+        access = body.get("access_token") if isinstance(body, dict) else None
+        if not isinstance(access, str) or not access:
+            raise AuthError(
+                "x answered the OAuth 2 refresh without an access_token",
+                platform=self.name,
+                status_code=response.status_code,
+            )
+        assert isinstance(body, dict)
+        new_refresh = body.get("refresh_token")
+        # update_secrets never replaces the refresh token with an empty one.
+        self.account.update_secrets(
+            user_token=access,
+            refresh_token=new_refresh if isinstance(new_refresh, str) else None,
+        )
+        expires_in = body.get("expires_in")
+        if isinstance(expires_in, int | float) and expires_in > 0:
+            self._expires_at = self.clock() + float(expires_in)
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def error_for(self, response: httpx.Response) -> PlatformError:
+        """X's error shapes: RFC 7807 problems (``type`` ``…/problems/<kind>``), legacy
+        ``errors[{code, message}]`` and OAuth ``{error, error_description}``."""
+        body = _body(response)
+        message, kind, code = _problem(body)
+        if not message:
+            message = response.text[:300] or response.reason_phrase
+        status = response.status_code
+        request = _request_of(response)
+        common: dict[str, Any] = {
+            "platform": self.name,
+            "status_code": status,
+            "platform_message": message,
+            "code": kind or code,
+        }
+        text = f"x answered {status}: {message}"
+        if request is not None and request.url.path == TOKEN_PATH:
+            if status >= 500:
+                return PlatformUnavailable(text, **common)
+            return AuthError(
+                f"x refused to refresh the OAuth 2 token ({status}: {message}); "
+                "authorize the app again to get new tokens",
+                **common,
+            )
+        if status == 429 or kind in ("rate-limit-exceeded", "usage-capped") or code == 88:
+            return self._rate_limited(response, text, common)
+        if status == 401:
+            return AuthError(text, **common)
+        if status == 403:
+            if "duplicate content" in message.lower():
+                return Rejected(text, duplicate=True, **common)
+            if kind in ("unsupported-authentication", "client-forbidden"):
+                return AuthError(text, **common)
+            return Rejected(text, **common)
+        if status >= 500:
+            return PlatformUnavailable(text, **common)
+        return Rejected(text, **common)
+
+    def _rate_limited(
+        self, response: httpx.Response, text: str, common: dict[str, Any]
+    ) -> RateLimited:
+        limits = parse_rate_limits(response.headers)
+        blocking = limits.blocking()
+        window = blocking[1] if blocking else limits.window
+        reset_at = window.reset_at if window else None
+        retry_after = None
+        if reset_at is not None:
+            retry_after = max(0.0, reset_at.timestamp() - self.clock())
+        bucket = _bucket_of(_request_of(response)) or "default"
+        if blocking is not None and blocking[0] != "15min":
+            bucket = f"{bucket}:{blocking[0]}"
+        return RateLimited(
+            text, reset_at=reset_at, retry_after=retry_after, bucket=f"x:{bucket}", **common
+        )
+
+    # -- prepare -----------------------------------------------------------------------------
+
+    def prepare(self) -> Flow[Capabilities]:
+        """Learn the account's user id and username (``GET /2/users/me``) unless given."""
+        yield from self._whoami()
+        return self.capabilities
+
+    def _whoami(self) -> Flow[tuple[str, str]]:
+        settings = self.account.settings
+        if settings.get("user_id") and settings.get("username"):
+            return str(settings["user_id"]), str(settings["username"])
+        response = yield from self._send(
+            lambda: self._request("GET", "/2/users/me"), bucket="me", idempotent=True
+        )
+        data = _data(self.check(response))
+        if not data.get("id") or not data.get("username"):
+            raise PlatformUnavailable(
+                "x answered GET /2/users/me without an id and username",
+                platform=self.name,
+                status_code=response.status_code,
+            )
+        settings["user_id"] = str(data["id"])
+        settings["username"] = str(data["username"])
+        return settings["user_id"], settings["username"]
+
+    # -- publish -----------------------------------------------------------------------------
+
+    def publish_part(
+        self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
+    ) -> Flow[PartRef]:
+        """Upload the part's media (with alt text), then ``POST /2/tweets`` as a reply to the
+        previous part. The create is never repeated blindly: X has no idempotency key.
+
+        Raises:
+            Rejected: X refused the post (``duplicate=True`` for an earlier identical post).
+            AuthError, RateLimited, PlatformUnavailable: see :meth:`error_for`.
+            TransportError: X said "duplicate content" but the post cannot be seen yet.
+        """
+        yield from self._whoami()
+        media_ids: list[str] = []
+        for i, media in enumerate(part.media):
+            media_ids.append((yield from self._upload(media, i)))
+        body = self._create_body(rendered, part, thread, media_ids)
+        response = yield from self._send(
+            lambda: self._request("POST", "/2/tweets", json_body=body),
+            bucket="post",
+            creates=True,
+        )
+        if response.status_code == 403:
+            error = self.error_for(response)
+            if isinstance(error, Rejected) and error.duplicate:
+                return (yield from self._after_duplicate(part, thread, error))
+            raise error
+        data = _data(self.check(response))
+        post_id = data.get("id")
+        if not isinstance(post_id, str | int) or not str(post_id).isdigit():
+            raise PlatformUnavailable(
+                f"x answered {response.status_code} to POST /2/tweets without a post id",
+                platform=self.name,
+                status_code=response.status_code,
+            )
+        return self._ref(part.index, str(post_id), thread)
+
+    def _create_body(
+        self,
+        rendered: Rendered,
+        part: RenderedPart,
+        thread: ThreadContext,
+        media_ids: Sequence[str],
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        if part.text:
+            body["text"] = part.text
+        if media_ids:
+            body["media"] = {"media_ids": list(media_ids)}
+        parent = thread.parent
+        if parent is not None:
+            body["reply"] = {"in_reply_to_tweet_id": parent.id}
+        options = rendered.options
+        reply_settings = options.get("reply_settings")
+        if isinstance(reply_settings, str) and part.index == 0:
+            body["reply_settings"] = reply_settings
+        quote = options.get("quote_tweet_id")
+        if quote and part.index == 0 and not media_ids:
+            body["quote_tweet_id"] = str(quote)
+        return body
+
+    def _ref(self, index: int, post_id: str, thread: ThreadContext) -> PartRef:
+        parent = thread.parent
+        extra = {"in_reply_to": parent.id} if parent is not None else {}
+        return PartRef(index=index, id=post_id, url=self._url(post_id), extra=extra)
+
+    def _upload(self, media: Media, index: int) -> Flow[str]:
+        """INIT → APPEND per 1 MiB chunk → FINALIZE → STATUS until processed → alt text."""
+        category = _MEDIA_CATEGORY[media.kind]
+        init_body = {
+            "media_type": media.mime_type,
+            "total_bytes": media.size,
+            "media_category": category,
+        }
+        # Media steps change nothing anyone sees: an orphaned upload expires by itself, and
+        # X takes an APPEND again for the same segment index. So they may be repeated.
+        response = yield from self._send(
+            lambda: self._request("POST", "/2/media/upload/initialize", json_body=init_body),
+            bucket="media_init",
+            idempotent=True,
+        )
+        data = _data(self.check(response))
+        media_id = str(data.get("id") or data.get("media_id_string") or data.get("media_id") or "")
+        if not media_id.isdigit():
+            raise PlatformUnavailable(
+                f"x answered the media INIT of media[{index}] without a media id",
+                platform=self.name,
+                status_code=response.status_code,
+            )
+        base = f"/2/media/upload/{media_id}"
+        for segment, chunk in enumerate(media.chunks(self.chunk_size)):
+            response = yield from self._send(
+                lambda s=segment, c=chunk: self._request(  # type: ignore[misc]
+                    "POST",
+                    f"{base}/append",
+                    form={"segment_index": str(s)},
+                    files={"media": (media.filename, c, "application/octet-stream")},
+                ),
+                bucket="media_append",
+                idempotent=True,
+            )
+            self.check(response)
+        response = yield from self._send(
+            lambda: self._request("POST", f"{base}/finalize"),
+            bucket="media_finalize",
+            idempotent=True,
+        )
+        info = _data(self.check(response)).get("processing_info")
+        polls = 0
+        while isinstance(info, dict) and info.get("state") in ("pending", "in_progress"):
+            polls += 1
+            if polls > _MAX_STATUS_POLLS:
+                raise PlatformUnavailable(
+                    f"x is still processing media[{index}] after {polls - 1} status checks",
+                    platform=self.name,
+                )
+            after = info.get("check_after_secs")
+            yield Wait(float(after) if isinstance(after, int | float) and after > 0 else 1.0)
+            response = yield from self._send(
+                lambda: self._request(
+                    "GET",
+                    "/2/media/upload",
+                    params={"command": "STATUS", "media_id": media_id},
+                ),
+                bucket="media_status",
+                idempotent=True,
+            )
+            info = _data(self.check(response)).get("processing_info")
+        if isinstance(info, dict) and info.get("state") == "failed":
+            error = info.get("error") if isinstance(info.get("error"), dict) else {}
+            assert isinstance(error, dict)
+            reason = str(error.get("message") or error.get("name") or "processing failed")
+            raise Rejected(
+                f"x could not process media[{index}] ({media.filename}): {reason}",
+                platform=self.name,
+                platform_message=reason,
+                code=error.get("code") if isinstance(error.get("code"), int | str) else None,
+            )
+        if media.alt:
+            meta = {"id": media_id, "metadata": {"alt_text": {"text": media.alt}}}
+            response = yield from self._send(
+                lambda: self._request("POST", "/2/media/metadata", json_body=meta),
+                bucket="media_metadata",
+                idempotent=True,
+            )
+            self.check(response)
+        return media_id
+
+    # -- find-my-post ------------------------------------------------------------------------
+
+    def find_part(
+        self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
+    ) -> Flow[PartRef | None]:
+        """Look for this part among the user's posts made since the delivery started
+        (``GET /2/users/:id/tweets``): same text (links aside, as X rewrites them), same
+        parent. Returns the earliest such post, or ``None``."""
+        since = _tid_time(thread.key)
+        start = since - _CLOCK_SKEW if since is not None else None
+        newer, _older = yield from self._matches(part, thread, start=start, pages=_TIMELINE_PAGES)
+        return self._ref(part.index, newer[-1], thread) if newer else None
+
+    def _after_duplicate(
+        self, part: RenderedPart, thread: ThreadContext, error: Rejected
+    ) -> Flow[PartRef]:
+        """X says the text is a duplicate: find the post this delivery made, if it exists."""
+        newer, older = yield from self._matches(part, thread, start=None, pages=1)
+        if newer:
+            return self._ref(part.index, newer[-1], thread)
+        if older:
+            error.existing_id = older[0]
+            raise error
+        raise TransportError(
+            f"{error} — the post is probably published but cannot be seen yet; "
+            "reconcile the delivery later",
+            platform=self.name,
+            status_code=error.status_code,
+            platform_message=error.platform_message,
+            code=error.code,
+            maybe_delivered=True,
+        )
+
+    def _matches(
+        self,
+        part: RenderedPart,
+        thread: ThreadContext,
+        *,
+        start: datetime | None,
+        pages: int,
+    ) -> Flow[tuple[list[str], list[str]]]:
+        """Ids of the user's posts that match ``part``, newest first: those made since this
+        delivery started, and older ones."""
+        user_id, _ = yield from self._whoami()
+        since = _tid_time(thread.key)
+        cutoff = since - _CLOCK_SKEW if since is not None else None
+        parent = thread.parent.id if thread.parent is not None else None
+        wanted = _comparable(part.text)
+        params = {
+            "max_results": "100",
+            "exclude": "retweets",
+            "tweet.fields": "created_at,referenced_tweets,attachments,note_tweet",
+        }
+        if start is not None:
+            params["start_time"] = start.strftime("%Y-%m-%dT%H:%M:%SZ")
+        newer: list[str] = []
+        older: list[str] = []
+        token: str | None = None
+        for _ in range(pages):
+            query = dict(params)
+            if token:
+                query["pagination_token"] = token
+            response = yield from self._send(
+                lambda q=query: self._request(  # type: ignore[misc]
+                    "GET", f"/2/users/{user_id}/tweets", params=q
+                ),
+                bucket="timeline",
+                idempotent=True,
+            )
+            body = _body(self.check(response))
+            body = body if isinstance(body, dict) else {}
+            for post in body.get("data") or []:
+                if not isinstance(post, dict) or not self._same(post, part, parent, wanted):
+                    continue
+                made = _parse_time(post.get("created_at")) or snowflake_time(str(post["id"]))
+                is_new = cutoff is None or made is None or made >= cutoff
+                (newer if is_new else older).append(str(post["id"]))
+            meta = body.get("meta") if isinstance(body.get("meta"), dict) else {}
+            token = meta.get("next_token") if isinstance(meta, dict) else None
+            if not token:
+                break
+        return newer, older
+
+    @staticmethod
+    def _same(post: dict[str, Any], part: RenderedPart, parent: str | None, wanted: str) -> bool:
+        if not post.get("id"):
+            return False
+        note = post.get("note_tweet")
+        text = note.get("text") if isinstance(note, dict) and note.get("text") else post.get("text")
+        if not isinstance(text, str) or _comparable(text) != wanted:
+            return False
+        replied_to = None
+        for ref in post.get("referenced_tweets") or []:
+            if isinstance(ref, dict) and ref.get("type") == "replied_to":
+                replied_to = str(ref.get("id"))
+        if replied_to != parent:
+            return False
+        attachments = post.get("attachments") if isinstance(post.get("attachments"), dict) else {}
+        keys = attachments.get("media_keys") if isinstance(attachments, dict) else None
+        return len(keys or []) == len(part.media)
+
+    # -- delete ------------------------------------------------------------------------------
+
+    def delete_part(self, ref: PartRef) -> Flow[None]:
+        """``DELETE /2/tweets/:id``; a post that is already gone is not an error."""
+        response = yield from self._send(
+            lambda: self._request("DELETE", f"/2/tweets/{ref.id}"),
+            bucket="delete",
+            idempotent=True,
+        )
+        if response.status_code == 404:
+            return
+        self.check(response)
+
+    # -- metrics -----------------------------------------------------------------------------
+
+    def collect_metrics(self, refs: Sequence[PartRef]) -> Flow[list[MetricSample]]:
+        """Metrics of up to 100 posts with ``GET /2/tweets?ids=…``.
+
+        Posts younger than 30 days are asked for public, non-public and organic metrics in
+        one request; older ones (X refuses their private metrics and then drops them from the
+        answer) are asked for public metrics only, with link and profile clicks marked
+        unavailable. A batch that mixes both ages takes two requests.
+        """
+        if len(refs) > self.metrics_batch_size:
+            raise ValueError(f"at most {self.metrics_batch_size} posts per call, got {len(refs)}")
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        recent: list[str] = []
+        old: list[str] = []
+        for ref in refs:
+            made = snowflake_time(ref.id)
+            is_old = made is not None and now - made >= PRIVATE_METRICS_AGE - timedelta(hours=1)
+            (old if is_old else recent).append(ref.id)
+        samples: list[MetricSample] = []
+        if recent:
+            found, refused = yield from self._lookup(recent, private=True)
+            samples += found
+            old += refused
+        if old:
+            found, _ = yield from self._lookup(old, private=False)
+            samples += found
+        return samples
+
+    def _lookup(
+        self, ids: Sequence[str], *, private: bool
+    ) -> Flow[tuple[list[MetricSample], list[str]]]:
+        fields = "created_at,public_metrics,attachments"
+        if private:
+            fields += ",non_public_metrics,organic_metrics"
+        params = {
+            "ids": ",".join(ids),
+            "tweet.fields": fields,
+            "expansions": "attachments.media_keys",
+            "media.fields": "public_metrics,type",
+        }
+        response = yield from self._send(
+            lambda: self._request("GET", "/2/tweets", params=params),
+            bucket="lookup",
+            idempotent=True,
+        )
+        body = _body(self.check(response))
+        body = body if isinstance(body, dict) else {}
+        fetched = datetime.now(UTC)
+        includes = body.get("includes") if isinstance(body.get("includes"), dict) else {}
+        media_by_key = {
+            m.get("media_key"): m
+            for m in (includes or {}).get("media") or []
+            if isinstance(m, dict)
+        }
+        samples: list[MetricSample] = []
+        seen: set[str] = set()
+        for post in body.get("data") or []:
+            if isinstance(post, dict) and post.get("id"):
+                seen.add(str(post["id"]))
+                samples += self._post_samples(post, media_by_key, fetched, private=private)
+        refused: list[str] = []
+        for err in body.get("errors") or []:
+            if not isinstance(err, dict):
+                continue
+            rid = str(err.get("resource_id") or err.get("value") or "")
+            if not rid or rid in seen or rid in refused:
+                continue
+            if private and str(err.get("type", "")).endswith("/not-authorized-for-field"):
+                refused.append(rid)
+                continue
+            reason = str(err.get("detail") or err.get("title") or "x did not return this post")
+            samples += [self._missing(rid, m, raw, reason, fetched) for m, raw in _PUBLIC_METRICS]
+        return samples, refused
+
+    def _sample(
+        self,
+        post_id: str,
+        metric: str,
+        raw: str,
+        value: Any,
+        fetched: datetime,
+        posted: datetime | None,
+    ) -> MetricSample:
+        return MetricSample(
+            platform=self.name,
+            account=self.account.key,
+            metric=metric,
+            value=float(value),
+            fetched_at=fetched,
+            post_id=post_id,
+            raw_name=raw,
+            posted_at=posted,
+        )
+
+    def _missing(
+        self, post_id: str | None, metric: str, raw: str | None, reason: str, fetched: datetime
+    ) -> MetricSample:
+        return MetricSample.unavailable(
+            platform=self.name,
+            account=self.account.key,
+            metric=metric,
+            reason=reason,
+            fetched_at=fetched,
+            post_id=post_id,
+            raw_name=raw,
+        )
+
+    def _post_samples(
+        self,
+        post: dict[str, Any],
+        media_by_key: Mapping[Any, dict[str, Any]],
+        fetched: datetime,
+        *,
+        private: bool,
+    ) -> list[MetricSample]:
+        post_id = str(post["id"])
+        posted = _parse_time(post.get("created_at")) or snowflake_time(post_id)
+        out: list[MetricSample] = []
+        public = post.get("public_metrics") if isinstance(post.get("public_metrics"), dict) else {}
+        assert isinstance(public, dict)
+        for metric, raw in _PUBLIC_METRICS:
+            names = (raw, "repost_count") if raw == "retweet_count" else (raw,)
+            key = next((n for n in names if isinstance(public.get(n), int | float)), None)
+            if key is None:
+                out.append(
+                    self._missing(
+                        post_id,
+                        metric,
+                        f"public_metrics.{raw}",
+                        f"x did not return public_metrics.{raw}",
+                        fetched,
+                    )
+                )
+            else:
+                out.append(
+                    self._sample(
+                        post_id, metric, f"public_metrics.{key}", public[key], fetched, posted
+                    )
+                )
+        non_public = post.get("non_public_metrics")
+        for metric, raw in _PRIVATE_METRICS:
+            if not private:
+                reason = "x reports non-public metrics only for posts less than 30 days old"
+            elif isinstance(non_public, dict) and isinstance(non_public.get(raw), int | float):
+                out.append(
+                    self._sample(
+                        post_id,
+                        metric,
+                        f"non_public_metrics.{raw}",
+                        non_public[raw],
+                        fetched,
+                        posted,
+                    )
+                )
+                continue
+            else:
+                reason = f"x did not return non_public_metrics.{raw}"
+            out.append(self._missing(post_id, metric, f"non_public_metrics.{raw}", reason, fetched))
+        attachments = post.get("attachments") if isinstance(post.get("attachments"), dict) else {}
+        for key in (attachments or {}).get("media_keys") or []:
+            media = media_by_key.get(key) or {}
+            if media.get("type") in ("video", "animated_gif"):
+                views = (media.get("public_metrics") or {}).get("view_count")
+                if isinstance(views, int | float):
+                    out.append(
+                        self._sample(
+                            post_id,
+                            Metric.VIDEO_VIEWS,
+                            "media.public_metrics.view_count",
+                            views,
+                            fetched,
+                            posted,
+                        )
+                    )
+                break
+        for metric, reason in _NOT_OFFERED:
+            out.append(self._missing(post_id, metric, None, reason, fetched))
+        return out
+
+    def collect_account_metrics(self) -> Flow[list[MetricSample]]:
+        """Followers from ``GET /2/users/me?user.fields=public_metrics``."""
+        response = yield from self._send(
+            lambda: self._request("GET", "/2/users/me", params={"user.fields": "public_metrics"}),
+            bucket="me",
+            idempotent=True,
+        )
+        data = _data(self.check(response))
+        fetched = datetime.now(UTC)
+        if data.get("id") and data.get("username"):
+            self.account.settings.setdefault("user_id", str(data["id"]))
+            self.account.settings.setdefault("username", str(data["username"]))
+        metrics = data.get("public_metrics") if isinstance(data.get("public_metrics"), dict) else {}
+        followers = (metrics or {}).get("followers_count")
+        if not isinstance(followers, int | float):
+            return [
+                self._missing(
+                    None,
+                    Metric.FOLLOWERS,
+                    "public_metrics.followers_count",
+                    "x did not return public_metrics.followers_count",
+                    fetched,
+                )
+            ]
+        return [
+            MetricSample(
+                platform=self.name,
+                account=self.account.key,
+                metric=Metric.FOLLOWERS,
+                value=float(followers),
+                fetched_at=fetched,
+                raw_name="public_metrics.followers_count",
+            )
+        ]
+
+
+_PUBLIC_METRICS: tuple[tuple[str, str], ...] = (
+    (Metric.IMPRESSIONS, "impression_count"),
+    (Metric.LIKES, "like_count"),
+    (Metric.REPOSTS, "retweet_count"),
+    (Metric.REPLIES, "reply_count"),
+    (Metric.QUOTES, "quote_count"),
+    (Metric.BOOKMARKS, "bookmark_count"),
+)
+_PRIVATE_METRICS: tuple[tuple[str, str], ...] = (
+    (Metric.LINK_CLICKS, "url_link_clicks"),
+    (Metric.PROFILE_CLICKS, "user_profile_clicks"),
+)
+_NOT_OFFERED: tuple[tuple[str, str], ...] = (
+    (Metric.REACH, "x does not report reach (unique viewers) for posts"),
+    (Metric.SHARES, "x post lookup has no share count"),
+)

@@ -820,7 +820,7 @@ def test_find_part_matches_the_links_x_rewrote_and_the_parent() -> None:
     assert params["exclude"] == "retweets"
     started = datetime.fromtimestamp(int(time.time()), UTC)
     start = datetime.fromisoformat(params["start_time"].replace("Z", "+00:00"))
-    assert timedelta(minutes=9) < started - start < timedelta(minutes=11)
+    assert timedelta(seconds=55) < started - start < timedelta(seconds=65)
 
 
 def test_find_part_ignores_posts_before_the_delivery_started() -> None:

@@ -76,8 +76,9 @@ PRIVATE_METRICS_AGE = timedelta(days=30)
 """X reports non-public and organic metrics only for posts younger than this."""
 
 # A post found after an ambiguous attempt must be newer than the delivery's first key, less
-# this much for the difference between our clock and X's.
-_CLOCK_SKEW = timedelta(minutes=10)
+# this much for the difference between our clock and X's. Kept short: an identical post made
+# within this margin before the delivery started would be taken for the delivery's own.
+_CLOCK_SKEW = timedelta(minutes=1)
 _MAX_STATUS_POLLS = 720
 _TIMELINE_PAGES = 3
 _TID_CHARS = "234567abcdefghijklmnopqrstuvwxyz"

@@ -1,0 +1,1751 @@
+"""An emulator of the X API v2, for testing tools that post to X without touching X.
+
+It keeps users, posts, media uploads and tokens, and answers like X does: the same paths,
+bodies, status codes, RFC 7807 problem bodies, and ``x-rate-limit-*`` /
+``x-{user,app}-limit-24hour-*`` headers (epoch-second resets). Videos and GIFs take emulator
+time to process, OAuth 2 tokens expire by the emulator clock, and post engagement grows with
+it, deterministically.
+
+```python
+from brandkit import Client, Post
+from brandkit.testing.x import XEmulator
+
+emu = XEmulator()
+with emu.serve():
+    account = emu.account(name="brand")          # OAuth 2 token + refresh token
+    with Client() as client:
+        [delivery] = client.publish(Post(text="Hello"), [account])
+assert emu.posts[0].text == "Hello"
+```
+
+Supported: ``POST /2/oauth2/token`` (refresh), ``GET /2/users/me``, ``POST /2/tweets``,
+``DELETE /2/tweets/:id``, ``GET /2/tweets``, ``GET /2/tweets/:id``, ``GET /2/users/:id/tweets``,
+``POST /2/media/upload/initialize``, ``POST /2/media/upload/:id/append``,
+``POST /2/media/upload/:id/finalize``, ``GET /2/media/upload`` (STATUS) and
+``POST /2/media/metadata``. Requests are signed with an OAuth 2 Bearer token or with OAuth
+1.0a (HMAC-SHA1, checked against the account's secrets).
+
+Not emulated: text length (X counts weighted characters; brandkit checks before sending),
+``note_tweet`` for long posts, polls' results, OAuth 1.0a nonce and timestamp freshness.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import itertools
+import json
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, quote, unquote
+
+import attrs
+import httpx
+
+from brandkit.accounts import Account, CredentialsHook
+from brandkit.testing._emulator import Clock, Emulator, route
+
+__all__ = [
+    "DEFAULT_RATE_LIMITS",
+    "TWEET_CREATE_SCHEMA",
+    "XEmulator",
+    "XMedia",
+    "XPost",
+    "XUser",
+]
+
+PROBLEMS = "https://api.twitter.com/2/problems/"
+SNOWFLAKE_EPOCH_MS = 1288834974657
+SCOPES = "tweet.read tweet.write users.read offline.access media.write"
+
+DEFAULT_RATE_LIMITS: dict[str, tuple[int, float]] = {
+    "POST /2/tweets": (100, 900.0),
+    "DELETE /2/tweets/:id": (50, 900.0),
+    "GET /2/tweets": (5_000, 900.0),
+    "GET /2/tweets/:id": (900, 900.0),
+    "GET /2/users/:id/tweets": (900, 900.0),
+    "GET /2/users/me": (75, 900.0),
+    "POST /2/media/upload/initialize": (1_875, 900.0),
+    "POST /2/media/upload/:id/append": (1_875, 900.0),
+    "POST /2/media/upload/:id/finalize": (1_875, 900.0),
+    "GET /2/media/upload": (1_000, 900.0),
+    "POST /2/media/metadata": (500, 900.0),
+}
+"""Per-user limits per window (requests, seconds), from docs.x.com rate-limits (2026-07)."""
+
+_ID = {"type": "string", "pattern": "^[0-9]{1,19}$"}
+_REPLY_SETTINGS = {
+    "type": "string",
+    "enum": ["following", "mentionedUsers", "subscribers", "verified"],
+}
+
+TWEET_CREATE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "card_uri": {"type": "string"},
+        "community_id": _ID,
+        "direct_message_deep_link": {"type": "string"},
+        "edit_options": {
+            "type": "object",
+            "required": ["previous_post_id"],
+            "properties": {"previous_post_id": _ID},
+            "additionalProperties": False,
+        },
+        "for_super_followers_only": {"type": "boolean"},
+        "geo": {
+            "type": "object",
+            "properties": {"place_id": {"type": "string"}},
+            "additionalProperties": False,
+        },
+        "media": {
+            "type": "object",
+            "required": ["media_ids"],
+            "properties": {
+                "media_ids": {"type": "array", "minItems": 1, "maxItems": 4, "items": _ID},
+                "tagged_user_ids": {"type": "array", "minItems": 0, "maxItems": 10, "items": _ID},
+            },
+            "additionalProperties": False,
+        },
+        "nullcast": {"type": "boolean"},
+        "poll": {
+            "type": "object",
+            "required": ["options", "duration_minutes"],
+            "properties": {
+                "duration_minutes": {"type": "integer", "minimum": 5, "maximum": 10080},
+                "options": {
+                    "type": "array",
+                    "minItems": 2,
+                    "maxItems": 4,
+                    "items": {"type": "string", "minLength": 1, "maxLength": 25},
+                },
+                "reply_settings": _REPLY_SETTINGS,
+            },
+            "additionalProperties": False,
+        },
+        "quote_tweet_id": _ID,
+        "reply": {
+            "type": "object",
+            "required": ["in_reply_to_tweet_id"],
+            "properties": {
+                "auto_populate_reply_metadata": {"type": "boolean"},
+                "exclude_reply_user_ids": {"type": "array", "items": _ID},
+                "in_reply_to_tweet_id": _ID,
+            },
+            "additionalProperties": False,
+        },
+        "reply_settings": _REPLY_SETTINGS,
+        "share_with_followers": {"type": "boolean"},
+        "text": {"type": "string"},
+    },
+    "additionalProperties": False,
+}
+"""``TweetCreateRequest`` of X's OpenAPI spec (v2.159) with its ``$ref`` s resolved; the
+emulator checks ``POST /2/tweets`` bodies against it as X does (unknown fields are refused)."""
+
+MEDIA_INIT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "additional_owners": {"type": "array", "items": _ID},
+        "media_category": {
+            "type": "string",
+            "enum": [
+                "amplify_video",
+                "tweet_gif",
+                "tweet_image",
+                "tweet_video",
+                "dm_gif",
+                "dm_image",
+                "dm_video",
+                "subtitles",
+            ],
+        },
+        "media_type": {
+            "type": "string",
+            "enum": [
+                "video/mp4",
+                "video/webm",
+                "video/mp2t",
+                "video/quicktime",
+                "text/srt",
+                "text/vtt",
+                "image/jpeg",
+                "image/gif",
+                "image/bmp",
+                "image/png",
+                "image/webp",
+                "image/pjpeg",
+                "image/tiff",
+                "model/gltf-binary",
+                "model/vnd.usdz+zip",
+            ],
+        },
+        "shared": {"type": "boolean"},
+        "total_bytes": {"type": "integer", "minimum": 0, "maximum": 17179869184},
+    },
+    "required": ["media_type", "total_bytes"],
+    "additionalProperties": False,
+}
+
+METADATA_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["id"],
+    "properties": {
+        "id": _ID,
+        "metadata": {
+            "type": "object",
+            "properties": {
+                "alt_text": {
+                    "type": "object",
+                    "required": ["text"],
+                    "properties": {"text": {"type": "string", "maxLength": 1000}},
+                },
+            },
+        },
+    },
+}
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+TWEET_FIELDS = _words(
+    "article attachments author_id card_uri community_id context_annotations conversation_id "
+    "created_at display_text_range edit_controls edit_history_tweet_ids entities geo id "
+    "in_reply_to_user_id lang media_metadata non_public_metrics note_tweet organic_metrics "
+    "possibly_sensitive promoted_metrics public_metrics referenced_tweets reply_settings scopes "
+    "source suggested_source_links suggested_source_links_with_counts text withheld"
+)
+TWEET_EXPANSIONS = _words(
+    "article.cover_media article.media_entities attachments.media_keys "
+    "attachments.media_source_tweet attachments.poll_ids author_id edit_history_tweet_ids "
+    "entities.mentions.username geo.place_id in_reply_to_user_id "
+    "entities.note.mentions.username referenced_tweets.id "
+    "referenced_tweets.id.attachments.media_keys referenced_tweets.id.author_id"
+)
+MEDIA_FIELDS = _words(
+    "alt_text duration_ms height media_key non_public_metrics organic_metrics "
+    "preview_image_url promoted_metrics public_metrics type url variants width"
+)
+USER_FIELDS = _words(
+    "affiliation confirmed_email connection_status created_at description entities id "
+    "is_identity_verified location most_recent_tweet_id name parody pinned_tweet_id "
+    "profile_banner_url profile_image_url protected public_metrics receives_your_dm "
+    "subscription subscription_type url username verified verified_followers_count "
+    "verified_type withheld"
+)
+_PRIVATE_FIELDS = ("non_public_metrics", "organic_metrics", "promoted_metrics")
+_URL = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
+_TRAILING = ".,;:!?)]}'\""
+_MEDIA_PREFIX = {"image": "3", "video": "7", "gif": "16"}
+_MAX_BYTES = {"image": 5_242_880, "gif": 15_728_640, "video": 536_870_912}
+
+
+def _kind(media_type: str, category: str) -> str:
+    if media_type == "image/gif" and category in ("tweet_gif", "dm_gif"):
+        return "gif"
+    if media_type.startswith("video/"):
+        return "video"
+    return "image"
+
+
+def _iso(ts: float) -> str:
+    return (
+        datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+        + f"{int(ts * 1000) % 1000:03d}Z"
+    )
+
+
+# -- state -----------------------------------------------------------------------------------
+
+
+@attrs.define
+class XUser:
+    """An emulated X user.
+
+    Attributes:
+        id: the user id.
+        username: the handle without ``@``.
+        name: the display name.
+        created_at: when the emulator made it (emulator epoch seconds).
+        followers: followers at ``created_at``; more arrive as emulator time passes.
+        followers_per_hour: how fast followers grow.
+    """
+
+    id: str
+    username: str
+    name: str
+    created_at: float
+    followers: int = 100
+    followers_per_hour: float = 3.0
+
+
+@attrs.define
+class XPost:
+    """An emulated post.
+
+    Attributes:
+        id: the post id (a snowflake: it encodes ``created_at``).
+        author_id: who posted it.
+        text: the text as sent.
+        display_text: the text as X shows it: links rewritten to t.co, a t.co link for media.
+        created_at: emulator epoch seconds.
+        in_reply_to: the post it replies to, if any.
+        conversation_id: the root of its thread.
+        media_keys: attached media.
+        quote_tweet_id: the quoted post, if any.
+        reply_settings: who may reply.
+        urls: the URL entities of ``display_text``.
+        deleted: the post was deleted.
+        extra: engagement added by tests (``like_count``, ``url_link_clicks``, ...).
+    """
+
+    id: str
+    author_id: str
+    text: str
+    display_text: str
+    created_at: float
+    in_reply_to: str | None = None
+    conversation_id: str = ""
+    media_keys: tuple[str, ...] = ()
+    quote_tweet_id: str | None = None
+    reply_settings: str | None = None
+    urls: list[dict[str, Any]] = attrs.field(factory=list)
+    deleted: bool = False
+    extra: dict[str, int] = attrs.field(factory=dict)
+
+
+@attrs.define
+class XMedia:
+    """An emulated media upload.
+
+    Attributes:
+        id: the media id.
+        media_key: ``<type>_<id>`` (3 image, 7 video, 16 animated GIF).
+        owner_id: who uploaded it.
+        media_type: the mime type given at INIT.
+        category: the media category given at INIT.
+        kind: ``"image"``, ``"gif"`` or ``"video"``.
+        total_bytes: the size announced at INIT.
+        segments: the received chunks by segment index.
+        finalized_at: when FINALIZE came (emulator time), or ``None``.
+        processing_seconds: how long processing takes after FINALIZE.
+        error: why processing failed, if it does.
+        alt_text: the alt text set through ``POST /2/media/metadata``.
+        created_at: when INIT came.
+    """
+
+    id: str
+    media_key: str
+    owner_id: str
+    media_type: str
+    category: str
+    kind: str
+    total_bytes: int
+    created_at: float
+    segments: dict[int, bytes] = attrs.field(factory=dict, repr=False)
+    finalized_at: float | None = None
+    processing_seconds: float = 0.0
+    error: str | None = None
+    alt_text: str | None = None
+
+    @property
+    def data(self) -> bytes:
+        """The uploaded bytes, segments in order."""
+        return b"".join(self.segments[i] for i in sorted(self.segments))
+
+    def state(self, now: float) -> str:
+        """``"uploading"``, ``"pending"``, ``"in_progress"``, ``"succeeded"`` or ``"failed"``."""
+        if self.finalized_at is None:
+            return "uploading"
+        elapsed = now - self.finalized_at
+        if elapsed >= self.processing_seconds:
+            return "failed" if self.error else "succeeded"
+        return "pending" if elapsed < min(1.0, self.processing_seconds / 4) else "in_progress"
+
+
+@attrs.define
+class _Token:
+    user_id: str
+    expires_at: float
+    client_id: str
+
+
+@attrs.define
+class _Window:
+    start: float
+    count: int = 0
+
+
+@attrs.define
+class _Caller:
+    user: XUser
+    app: str
+    headers: dict[str, str] = attrs.field(factory=dict)
+
+
+# -- JSON schema subset ----------------------------------------------------------------------
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "null"
+
+
+def validate(schema: Mapping[str, Any], value: Any, path: str = "$") -> list[str]:
+    """Check ``value`` against a JSON schema subset (type, properties, required,
+    additionalProperties, items, min/maxItems, pattern, enum, minimum/maximum,
+    min/maxLength); returns X-style messages (``"$.foo: …"``), empty when valid."""
+    errors: list[str] = []
+    expected = schema.get("type")
+    actual = _type_name(value)
+    if expected and actual != expected and not (expected == "number" and actual == "integer"):
+        return [f"{path}: {actual} found, {expected} expected"]
+    if "enum" in schema and value not in schema["enum"]:
+        errors.append(f"{path}: does not have a value in the enumeration {schema['enum']}")
+    if actual == "string":
+        if "pattern" in schema and not re.search(schema["pattern"], value):
+            errors.append(f"{path}: does not match the regex pattern {schema['pattern']}")
+        if "minLength" in schema and len(value) < schema["minLength"]:
+            errors.append(f"{path}: must be at least {schema['minLength']} characters long")
+        if "maxLength" in schema and len(value) > schema["maxLength"]:
+            errors.append(f"{path}: may only be {schema['maxLength']} characters long")
+    if actual in ("integer", "number"):
+        if "minimum" in schema and value < schema["minimum"]:
+            errors.append(f"{path}: must have a minimum value of {schema['minimum']}")
+        if "maximum" in schema and value > schema["maximum"]:
+            errors.append(f"{path}: must have a maximum value of {schema['maximum']}")
+    if actual == "array":
+        if "minItems" in schema and len(value) < schema["minItems"]:
+            errors.append(f"{path}: expected at least {schema['minItems']} items")
+        if "maxItems" in schema and len(value) > schema["maxItems"]:
+            errors.append(f"{path}: there must be a maximum of {schema['maxItems']} items")
+        if "items" in schema:
+            for i, item in enumerate(value):
+                errors += validate(schema["items"], item, f"{path}[{i}]")
+    if actual == "object":
+        props = schema.get("properties", {})
+        for key in schema.get("required", ()):
+            if key not in value:
+                errors.append(f"{path}.{key}: is missing but it is required")
+        for key, item in value.items():
+            if key in props:
+                errors += validate(props[key], item, f"{path}.{key}")
+            elif schema.get("additionalProperties") is False:
+                errors.append(
+                    f"{path}.{key}: is not defined in the schema and the schema does not "
+                    "allow additional properties"
+                )
+    return errors
+
+
+# -- the emulator ----------------------------------------------------------------------------
+
+
+class XEmulator(Emulator):
+    """A stateful fake of the X API v2 (see the module docstring for what it covers).
+
+    Args:
+        clock: the emulator clock (token expiry, rate windows, media processing, engagement).
+        rate_limits: per-user limits by endpoint, e.g. ``{"POST /2/tweets": (5, 2.0)}`` for 5
+            posts per 2 seconds; endpoints not named keep :data:`DEFAULT_RATE_LIMITS`.
+        user_daily_posts: the per-user 24-hour post quota (``x-user-limit-24hour-*``).
+        app_daily_posts: the per-app 24-hour post quota (``x-app-limit-24hour-*``).
+        daily_window: the length of the "24-hour" window in seconds (tests shorten it).
+        token_lifetime: seconds an OAuth 2 access token lives (X: 2 hours).
+        rotate_refresh_tokens: each refresh returns a new refresh token and retires the old.
+        return_refresh_token: refresh answers carry a refresh token at all.
+        processing_seconds: seconds of processing after FINALIZE, by kind (``"video"``,
+            ``"gif"``, ``"image"``).
+        check_after_secs: what STATUS answers tell clients to wait.
+        duplicate_window: seconds within which an identical text of the same user is refused
+            as duplicate content.
+
+    Attributes:
+        users: users by id.
+        media: uploads by media id.
+        media_processing_error: when set, the next video or GIF fails processing with it.
+    """
+
+    platform: ClassVar[str] = "x"
+    create_route: ClassVar[tuple[str, str]] = ("POST", r"/2/tweets")
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        rate_limits: Mapping[str, tuple[int, float]] | None = None,
+        user_daily_posts: int = 100,
+        app_daily_posts: int = 10_000,
+        daily_window: float = 86_400.0,
+        token_lifetime: float = 7_200.0,
+        rotate_refresh_tokens: bool = True,
+        return_refresh_token: bool = True,
+        processing_seconds: Mapping[str, float] | None = None,
+        check_after_secs: int = 1,
+        duplicate_window: float = 86_400.0,
+    ) -> None:
+        super().__init__(clock=clock)
+        self.rate_limits: dict[str, tuple[int, float]] = {
+            **DEFAULT_RATE_LIMITS,
+            **(rate_limits or {}),
+        }
+        self.user_daily_posts = user_daily_posts
+        self.app_daily_posts = app_daily_posts
+        self.daily_window = daily_window
+        self.token_lifetime = token_lifetime
+        self.rotate_refresh_tokens = rotate_refresh_tokens
+        self.return_refresh_token = return_refresh_token
+        self.processing_seconds = {
+            "video": 3.0,
+            "gif": 2.0,
+            "image": 0.0,
+            **(processing_seconds or {}),
+        }
+        self.check_after_secs = check_after_secs
+        self.duplicate_window = duplicate_window
+        self.media_processing_error: str | None = None
+        self.users: dict[str, XUser] = {}
+        self.media: dict[str, XMedia] = {}
+        self._posts: dict[str, XPost] = {}
+        self._tokens: dict[str, _Token] = {}
+        self._refresh: dict[str, _Token] = {}
+        self._clients: dict[str, str | None] = {}
+        self._consumers: dict[str, str] = {}
+        self._oauth1: dict[str, tuple[str, str, str]] = {}  # token -> (secret, user, consumer)
+        self._windows: dict[tuple[str, str], _Window] = {}
+        self._last_id = 0
+        self._seq = itertools.count(1)
+        self.client_id = "YnJhbmRraXQtZW11bGF0b3I6MTpjaQ"
+        self._clients[self.client_id] = secrets.token_urlsafe(24)
+        self.consumer_key = "brandkitEmulatorConsumer"
+        self._consumers[self.consumer_key] = secrets.token_urlsafe(24)
+
+    # -- public helpers ------------------------------------------------------------------
+
+    def account(
+        self,
+        *,
+        name: str | None = None,
+        username: str | None = None,
+        auth: str = "oauth2",
+        confidential: bool = True,
+        refreshable: bool = True,
+        known_user: bool = False,
+        on_credentials_changed: CredentialsHook | None = None,
+        **unknown: Any,
+    ) -> Account:
+        """An :class:`~brandkit.Account` with valid credentials for a user of this emulator
+        at :attr:`base_url` (call it inside ``serve()`` to get the socket URL).
+
+        Args:
+            name: the account's name (also the username unless ``username`` is given); the
+                same username gives the same user with fresh credentials.
+            username: the X username.
+            auth: ``"oauth2"`` (Bearer token, 2-hour life, refresh token) or ``"oauth1"``.
+            confidential: OAuth 2 client with a client secret (Basic auth on refresh).
+            refreshable: give a refresh token.
+            known_user: put the user id and username in the account's settings (else the
+                adapter asks ``GET /2/users/me``).
+            on_credentials_changed: the account's hook for refreshed tokens.
+
+        Raises:
+            ValueError: ``auth`` is neither ``"oauth2"`` nor ``"oauth1"``.
+            TypeError: an unknown keyword argument.
+        """
+        if unknown:
+            raise TypeError(f"XEmulator.account() got unexpected arguments: {', '.join(unknown)}")
+        with self.lock:
+            user = self.user(username or name or f"brandkit{len(self.users) + 1}")
+            settings = {"username": user.username, "user_id": user.id} if known_user else {}
+            if auth == "oauth1":
+                token = f"{user.id}-{secrets.token_urlsafe(18)}"
+                secret = secrets.token_urlsafe(24)
+                self._oauth1[token] = (secret, user.id, self.consumer_key)
+                return Account.x(
+                    consumer_key=self.consumer_key,
+                    consumer_secret=self._consumers[self.consumer_key],
+                    access_token=token,
+                    access_token_secret=secret,
+                    base_url=self.base_url,
+                    name=name,
+                    on_credentials_changed=on_credentials_changed,
+                    **settings,
+                )
+            if auth != "oauth2":
+                raise ValueError(f"auth must be 'oauth2' or 'oauth1', got {auth!r}")
+            client_id = self.client_id
+            if not confidential:
+                client_id = "cHVibGljLWNsaWVudDox"
+                self._clients.setdefault(client_id, None)
+            access = self._issue(user.id, client_id)
+            refresh = None
+            if refreshable:
+                refresh = secrets.token_urlsafe(32)
+                self._refresh[refresh] = _Token(user.id, float("inf"), client_id)
+            return Account.x(
+                user_token=access,
+                refresh_token=refresh,
+                client_id=client_id,
+                client_secret=self._clients[client_id],
+                base_url=self.base_url,
+                name=name,
+                on_credentials_changed=on_credentials_changed,
+                **settings,
+            )
+
+    def user(self, username: str) -> XUser:
+        """The user named ``username``, made on first use."""
+        with self.lock:
+            for user in self.users.values():
+                if user.username.lower() == username.lower():
+                    return user
+            now = self.clock.time()
+            user = XUser(
+                id=self._new_id(now), username=username, name=username.title(), created_at=now
+            )
+            self.users[user.id] = user
+            return user
+
+    @property
+    def posts(self) -> list[XPost]:
+        """Posts that exist (not deleted), oldest first."""
+        with self.lock:
+            return sorted(
+                (p for p in self._posts.values() if not p.deleted), key=lambda p: int(p.id)
+            )
+
+    def post_texts(self) -> list[str]:
+        """The texts of the posts that exist now, as sent, oldest first."""
+        return [p.text for p in self.posts]
+
+    def post(self, post_id: str) -> XPost | None:
+        """The post with this id, deleted or not."""
+        return self._posts.get(str(post_id))
+
+    def seed_post(
+        self,
+        username: str,
+        text: str,
+        *,
+        age: timedelta = timedelta(0),
+        in_reply_to: str | None = None,
+    ) -> XPost:
+        """Add a post made ``age`` ago by ``username`` (to test old posts, lookups, ...)."""
+        with self.lock:
+            user = self.user(username)
+            return self._store(
+                user,
+                text,
+                created_at=self.clock.time() - age.total_seconds(),
+                in_reply_to=in_reply_to,
+            )
+
+    def expire_tokens(self) -> None:
+        """Make every OAuth 2 access token expired now (the next call answers 401)."""
+        with self.lock:
+            now = self.clock.time()
+            for token in self._tokens.values():
+                token.expires_at = min(token.expires_at, now - 1)
+
+    def set_rate_limit(self, endpoint: str, limit: int, window: float) -> None:
+        """Set the per-user limit of ``endpoint`` (e.g. ``"POST /2/tweets"``) and restart
+        its windows.
+
+        Raises:
+            KeyError: the endpoint is not one the emulator serves.
+        """
+        if endpoint not in DEFAULT_RATE_LIMITS:
+            raise KeyError(
+                f"unknown endpoint {endpoint!r}; known: {', '.join(DEFAULT_RATE_LIMITS)}"
+            )
+        with self.lock:
+            self.rate_limits[endpoint] = (limit, window)
+            for key in [k for k in self._windows if k[1] == endpoint]:
+                del self._windows[key]
+
+    def engagement(self, post_id: str) -> dict[str, int]:
+        """The post's current metrics: public ones (``like_count``, ...) and non-public ones
+        (``url_link_clicks``, ``user_profile_clicks``, ``engagements``); they grow with
+        emulator time, the same way for the same post and time."""
+        with self.lock:
+            post = self._posts[str(post_id)]
+            return self._engagement(post, self.clock.time())
+
+    def add_engagement(self, post_id: str, **counts: int) -> None:
+        """Add to a post's metrics, e.g. ``add_engagement(id, like_count=10)``."""
+        with self.lock:
+            post = self._posts[str(post_id)]
+            for key, value in counts.items():
+                post.extra[key] = post.extra.get(key, 0) + value
+
+    def followers(self, user: XUser) -> int:
+        """The user's followers now (they grow with emulator time)."""
+        hours = max(0.0, self.clock.time() - user.created_at) / 3600
+        return user.followers + int(hours * user.followers_per_hour)
+
+    # -- answers in X's shapes -----------------------------------------------------------
+
+    @staticmethod
+    def problem(
+        status: int,
+        title: str,
+        detail: str,
+        kind: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        **extra: Any,
+    ) -> httpx.Response:
+        """An RFC 7807 problem body as X sends it (``type`` ``…/2/problems/<kind>`` or
+        ``about:blank``)."""
+        body: dict[str, Any] = {
+            **extra,
+            "title": title,
+            "detail": detail,
+            "type": PROBLEMS + kind if kind else "about:blank",
+        }
+        if "errors" not in extra:
+            body["status"] = status
+        return httpx.Response(
+            status,
+            content=json.dumps(body).encode(),
+            headers={"content-type": "application/problem+json", **(headers or {})},
+        )
+
+    def error(self, status: int, message: str, **extra: Any) -> httpx.Response:
+        """A generic X problem (``about:blank``) with ``message`` as its detail."""
+        return self.problem(status, httpx.codes.get_reason_phrase(status), message, **extra)
+
+    def invalid(
+        self, messages: Sequence[str], headers: Mapping[str, str] | None = None
+    ) -> httpx.Response:
+        """X's 400 for a request that breaks the schema or a parameter rule."""
+        return self.problem(
+            400,
+            "Invalid Request",
+            "One or more parameters to your request was invalid.",
+            "invalid-request",
+            headers=headers,
+            errors=[{"message": m} for m in messages],
+        )
+
+    def _unauthorized(self) -> httpx.Response:
+        return self.problem(401, "Unauthorized", "Unauthorized")
+
+    # -- auth ----------------------------------------------------------------------------
+
+    def _issue(self, user_id: str, client_id: str) -> str:
+        token = secrets.token_urlsafe(32)
+        self._tokens[token] = _Token(user_id, self.clock.time() + self.token_lifetime, client_id)
+        return token
+
+    def _caller(self, request: httpx.Request) -> _Caller | httpx.Response:
+        header = request.headers.get("authorization", "")
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer":
+            token = self._tokens.get(value.strip())
+            if token is None or token.expires_at <= self.clock.time():
+                return self._unauthorized()
+            return _Caller(self.users[token.user_id], token.client_id)
+        if scheme.lower() == "oauth":
+            return self._oauth1_caller(request, value)
+        return self._unauthorized()
+
+    def _oauth1_caller(self, request: httpx.Request, value: str) -> _Caller | httpx.Response:
+        params = {k: unquote(v) for k, v in re.findall(r'([\w]+)="([^"]*)"', value)}
+        consumer_secret = self._consumers.get(params.get("oauth_consumer_key", ""))
+        found = self._oauth1.get(params.get("oauth_token", ""))
+        if (
+            consumer_secret is None
+            or found is None
+            or found[2] != params.get("oauth_consumer_key")
+            or params.get("oauth_signature_method") != "HMAC-SHA1"
+        ):
+            return self._unauthorized()
+        token_secret, user_id, consumer = found
+        # Written apart from the adapter's signer on purpose: the two check each other.
+        signed = [(k, v) for k, v in params.items() if k not in ("oauth_signature", "realm")]
+        signed += list(request.url.params.multi_items())
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype == "application/x-www-form-urlencoded":
+            signed += parse_qsl(request.content.decode(), keep_blank_values=True)
+
+        def enc(s: str) -> str:
+            return quote(s, safe="-._~")
+
+        normalized = "&".join(f"{k}={v}" for k, v in sorted((enc(k), enc(v)) for k, v in signed))
+        url = request.url
+        port = "" if url.port in (None, 80 if url.scheme == "http" else 443) else f":{url.port}"
+        base_uri = f"{url.scheme}://{url.host}{port}{url.path}"
+        base = f"{request.method.upper()}&{enc(base_uri)}&{enc(normalized)}"
+        key = f"{enc(consumer_secret)}&{enc(token_secret)}".encode()
+        expected = base64.b64encode(hmac.new(key, base.encode(), hashlib.sha1).digest()).decode()
+        if not hmac.compare_digest(expected, params.get("oauth_signature", "")):
+            return self._unauthorized()
+        return _Caller(self.users[user_id], consumer)
+
+    # -- rate limits ---------------------------------------------------------------------
+
+    def _count(
+        self, key: tuple[str, str], limit: int, window: float, now: float
+    ) -> tuple[_Window, bool]:
+        w = self._windows.get(key)
+        if w is None or now >= w.start + window:
+            w = self._windows[key] = _Window(start=now)
+        if w.count >= limit:
+            return w, False
+        return w, True
+
+    def _begin(self, request: httpx.Request, endpoint: str) -> _Caller | httpx.Response:
+        """Authenticate, then spend one request of the caller's window(s) for ``endpoint``."""
+        caller = self._caller(request)
+        if isinstance(caller, httpx.Response):
+            return caller
+        now = self.clock.time()
+        limit, window = self.rate_limits[endpoint]
+        checks: list[tuple[str, tuple[str, str], int, float]] = [
+            ("x-rate-limit", (caller.user.id, endpoint), limit, window)
+        ]
+        if endpoint == "POST /2/tweets":
+            checks.append(
+                (
+                    "x-user-limit-24hour",
+                    (caller.user.id, "daily"),
+                    self.user_daily_posts,
+                    self.daily_window,
+                )
+            )
+            checks.append(
+                (
+                    "x-app-limit-24hour",
+                    (f"app:{caller.app}", "daily"),
+                    self.app_daily_posts,
+                    self.daily_window,
+                )
+            )
+        states = [
+            (prefix, *self._count(key, lim, win, now), lim, win) for prefix, key, lim, win in checks
+        ]
+        allowed = all(ok for _, _, ok, _, _ in states)
+        for prefix, w, _, lim, win in states:
+            if allowed:
+                w.count += 1
+            caller.headers[f"{prefix}-limit"] = str(lim)
+            caller.headers[f"{prefix}-remaining"] = str(max(0, lim - w.count))
+            caller.headers[f"{prefix}-reset"] = str(int(-(-(w.start + win) // 1)))
+        if not allowed:
+            return self.problem(
+                429,
+                "Too Many Requests",
+                "Too Many Requests",
+                "rate-limit-exceeded",
+                headers=caller.headers,
+            )
+        return caller
+
+    @staticmethod
+    def _json(data: Any, status: int, caller: _Caller) -> httpx.Response:
+        return httpx.Response(
+            status,
+            content=json.dumps(data).encode(),
+            headers={"content-type": "application/json; charset=utf-8", **caller.headers},
+        )
+
+    # -- ids -----------------------------------------------------------------------------
+
+    def _new_id(self, at: float) -> str:
+        value = ((int(at * 1000) - SNOWFLAKE_EPOCH_MS) << 22) | (next(self._seq) & 0xFFF)
+        while str(value) in self._posts or str(value) in self.media or str(value) in self.users:
+            value += 1
+        if at >= self.clock.time() - 1:
+            value = max(value, self._last_id + 1)
+            self._last_id = value
+        return str(value)
+
+    # -- OAuth 2 token -------------------------------------------------------------------
+
+    @route("POST", r"/2/oauth2/token")
+    def _token(self, request: httpx.Request) -> httpx.Response:
+        form = dict(parse_qsl(request.content.decode(), keep_blank_values=True))
+        header = request.headers.get("authorization", "")
+        client_id = form.get("client_id", "")
+        if header.lower().startswith("basic "):
+            try:
+                cid, _, secret = base64.b64decode(header[6:]).decode().partition(":")
+            except ValueError:
+                cid, secret = "", ""
+            if cid not in self._clients or self._clients[cid] != secret:
+                return self.json(
+                    {
+                        "error": "unauthorized_client",
+                        "error_description": "Missing valid authorization header",
+                    },
+                    401,
+                )
+            client_id = cid
+        elif self._clients.get(client_id, "") is not None:
+            # Unknown client, or a confidential client that did not authenticate.
+            return self.json(
+                {
+                    "error": "unauthorized_client",
+                    "error_description": "Missing valid authorization header",
+                },
+                401,
+            )
+        if form.get("grant_type") != "refresh_token":
+            return self.json(
+                {
+                    "error": "invalid_request",
+                    "error_description": "Value passed for the grant type was invalid.",
+                },
+                400,
+            )
+        old = self._refresh.get(form.get("refresh_token", ""))
+        if old is None or old.client_id != client_id:
+            return self.json(
+                {
+                    "error": "invalid_request",
+                    "error_description": "Value passed for the token was invalid.",
+                },
+                400,
+            )
+        body: dict[str, Any] = {
+            "token_type": "bearer",
+            "expires_in": int(self.token_lifetime),
+            "access_token": self._issue(old.user_id, client_id),
+            "scope": SCOPES,
+        }
+        if self.return_refresh_token:
+            refresh = form["refresh_token"]
+            if self.rotate_refresh_tokens:
+                del self._refresh[refresh]
+                refresh = secrets.token_urlsafe(32)
+                self._refresh[refresh] = _Token(old.user_id, float("inf"), client_id)
+            body["refresh_token"] = refresh
+        return self.json(body)
+
+    # -- users ---------------------------------------------------------------------------
+
+    def _fields(
+        self, request: httpx.Request, name: str, allowed: frozenset[str]
+    ) -> list[str] | str:
+        raw = request.url.params.get(name)
+        if raw is None:
+            return []
+        values = [v for v in raw.split(",") if v]
+        for v in values:
+            if v not in allowed:
+                return (
+                    f"The `{name}` query parameter value [{v}] is not one of "
+                    f"[{','.join(sorted(allowed))}]"
+                )
+        return values
+
+    def _user_json(self, user: XUser, fields: Sequence[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": user.id, "name": user.name, "username": user.username}
+        if "created_at" in fields:
+            out["created_at"] = _iso(user.created_at)
+        if "public_metrics" in fields:
+            own = [p for p in self._posts.values() if p.author_id == user.id and not p.deleted]
+            out["public_metrics"] = {
+                "followers_count": self.followers(user),
+                "following_count": 42,
+                "tweet_count": len(own),
+                "listed_count": 1,
+                "like_count": 0,
+            }
+        return out
+
+    @route("GET", r"/2/users/me")
+    def _me(self, request: httpx.Request) -> httpx.Response:
+        caller = self._begin(request, "GET /2/users/me")
+        if isinstance(caller, httpx.Response):
+            return caller
+        fields = self._fields(request, "user.fields", USER_FIELDS)
+        if isinstance(fields, str):
+            return self.invalid([fields], caller.headers)
+        return self._json({"data": self._user_json(caller.user, fields)}, 200, caller)
+
+    # -- posts ---------------------------------------------------------------------------
+
+    def _store(
+        self,
+        user: XUser,
+        text: str,
+        *,
+        created_at: float,
+        in_reply_to: str | None = None,
+        media_keys: tuple[str, ...] = (),
+        quote: str | None = None,
+        reply_settings: str | None = None,
+    ) -> XPost:
+        post_id = self._new_id(created_at)
+        display, urls = self._shorten(post_id, user, text, media_keys)
+        parent = self._posts.get(in_reply_to) if in_reply_to else None
+        post = XPost(
+            id=post_id,
+            author_id=user.id,
+            text=text,
+            display_text=display,
+            created_at=created_at,
+            in_reply_to=in_reply_to,
+            conversation_id=parent.conversation_id if parent else post_id,
+            media_keys=media_keys,
+            quote_tweet_id=quote,
+            reply_settings=reply_settings,
+            urls=urls,
+        )
+        self._posts[post_id] = post
+        return post
+
+    @staticmethod
+    def _tco(seed: str) -> str:
+        digest = hashlib.sha256(seed.encode()).digest()
+        return "https://t.co/" + base64.b32encode(digest).decode()[:10].lower()
+
+    def _shorten(
+        self, post_id: str, user: XUser, text: str, media_keys: Sequence[str]
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """X's rewrite: every link becomes a t.co link; media add one more at the end."""
+        out: list[str] = []
+        urls: list[dict[str, Any]] = []
+        pos = 0
+        length = 0
+        for match in _URL.finditer(text):
+            url = match.group(0).rstrip(_TRAILING)
+            out.append(text[pos : match.start()])
+            length += match.start() - pos
+            short = self._tco(post_id + url)
+            urls.append(
+                {
+                    "start": length,
+                    "end": length + len(short),
+                    "url": short,
+                    "expanded_url": url,
+                    "display_url": re.sub(r"^https?://(www\.)?", "", url)[:26],
+                }
+            )
+            out.append(short)
+            length += len(short)
+            pos = match.start() + len(url)
+        out.append(text[pos:])
+        display = "".join(out)
+        if media_keys:
+            short = self._tco(post_id + "media")
+            sep = " " if display else ""
+            start = len(display) + len(sep)
+            kind = "video" if media_keys[0].startswith("7_") else "photo"
+            urls.append(
+                {
+                    "start": start,
+                    "end": start + len(short),
+                    "url": short,
+                    "expanded_url": f"https://x.com/{user.username}/status/{post_id}/{kind}/1",
+                    "display_url": "pic.x.com/" + short.rsplit("/", 1)[-1],
+                    "media_key": media_keys[0],
+                }
+            )
+            display = f"{display}{sep}{short}"
+        return display, urls
+
+    @route("POST", r"/2/tweets")
+    def _create(self, request: httpx.Request) -> httpx.Response:
+        caller = self._begin(request, "POST /2/tweets")
+        if isinstance(caller, httpx.Response):
+            return caller
+        try:
+            body = json.loads(request.content or b"null")
+        except ValueError:
+            return self.invalid(["Request body is not valid JSON"], caller.headers)
+        if not isinstance(body, dict):
+            return self.invalid(["$: null found, object expected"], caller.headers)
+        problems = validate(TWEET_CREATE_SCHEMA, body)
+        if problems:
+            return self.invalid(problems, caller.headers)
+        text = body.get("text", "")
+        media_ids = body.get("media", {}).get("media_ids", [])
+        exclusive = [k for k in ("media", "poll", "quote_tweet_id", "card_uri") if k in body]
+        if len(exclusive) > 1:
+            return self.invalid(
+                [f"$: {' and '.join(exclusive)} are mutually exclusive"], caller.headers
+            )
+        if not text and not media_ids:
+            return self.invalid(["$.text: text or media is required"], caller.headers)
+        now = self.clock.time()
+        keys: list[str] = []
+        for mid in media_ids:
+            media = self.media.get(mid)
+            if media is None or media.owner_id != caller.user.id or media.state(now) != "succeeded":
+                return self.problem(
+                    400,
+                    "Invalid Request",
+                    "One or more parameters to your request was invalid.",
+                    "invalid-request",
+                    headers=caller.headers,
+                    errors=[
+                        {
+                            "parameters": {"media.media_ids": [mid]},
+                            "message": "Your media IDs are invalid.",
+                        }
+                    ],
+                )
+            keys.append(media.media_key)
+        reply_to = body.get("reply", {}).get("in_reply_to_tweet_id")
+        if reply_to is not None:
+            parent = self._posts.get(reply_to)
+            if parent is None or parent.deleted:
+                return self.problem(
+                    403,
+                    "Forbidden",
+                    "You attempted to reply to a Tweet that is deleted or not visible to you.",
+                    headers=caller.headers,
+                )
+        quote = body.get("quote_tweet_id")
+        if quote is not None and (quote not in self._posts or self._posts[quote].deleted):
+            return self.problem(
+                403,
+                "Forbidden",
+                "You cannot quote a Tweet that is deleted or not visible to you.",
+                headers=caller.headers,
+            )
+        if text and self._is_duplicate(caller.user.id, text, now):
+            # platforms.md §1.6, as observed in the wild (akrherz/iembot#163).
+            return httpx.Response(
+                403,
+                content=json.dumps(
+                    {
+                        "detail": "You are not allowed to create a Tweet with duplicate content.",
+                        "type": "about:blank",
+                        "title": "Forbidden",
+                        "status": 403,
+                    }
+                ).encode(),
+                headers={"content-type": "application/problem+json", **caller.headers},
+            )
+        post = self._store(
+            caller.user,
+            text,
+            created_at=now,
+            in_reply_to=reply_to,
+            media_keys=tuple(keys),
+            quote=quote,
+            reply_settings=body.get("reply_settings"),
+        )
+        data = {
+            "data": {"id": post.id, "text": post.display_text, "edit_history_tweet_ids": [post.id]}
+        }
+        return self._json(data, 201, caller)
+
+    def _is_duplicate(self, user_id: str, text: str, now: float) -> bool:
+        return any(
+            p.author_id == user_id
+            and not p.deleted
+            and p.text.strip() == text.strip()
+            and now - p.created_at < self.duplicate_window
+            for p in self._posts.values()
+        )
+
+    @route("DELETE", r"/2/tweets/(?P<post_id>[^/]+)")
+    def _delete(self, request: httpx.Request, post_id: str) -> httpx.Response:
+        caller = self._begin(request, "DELETE /2/tweets/:id")
+        if isinstance(caller, httpx.Response):
+            return caller
+        if not re.fullmatch(r"[0-9]{1,19}", post_id):
+            return self.problem(
+                400,
+                "Invalid Request",
+                "One or more parameters to your request was invalid.",
+                "invalid-request",
+                headers=caller.headers,
+                errors=[
+                    {
+                        "parameters": {"id": [post_id]},
+                        "message": f"The `id` query parameter value [{post_id}] does not match "
+                        "^[0-9]{1,19}$",
+                    }
+                ],
+            )
+        post = self._posts.get(post_id)
+        if post is None or post.deleted:
+            return self._json({"data": {"deleted": False}}, 200, caller)
+        if post.author_id != caller.user.id:
+            return self.problem(
+                403,
+                "Forbidden",
+                "You are not allowed to delete a Tweet you do not own.",
+                headers=caller.headers,
+            )
+        post.deleted = True
+        return self._json({"data": {"deleted": True}}, 200, caller)
+
+    # -- lookups and metrics -------------------------------------------------------------
+
+    def _engagement(self, post: XPost, now: float) -> dict[str, int]:
+        minutes = max(0.0, now - post.created_at) / 60
+        seed = int(post.id) % 97
+        impressions = int(minutes * (4 + seed % 5))
+        out = {
+            "impression_count": impressions,
+            "like_count": impressions // 25,
+            "retweet_count": impressions // 120,
+            "reply_count": impressions // 200,
+            "quote_count": impressions // 500,
+            "bookmark_count": impressions // 300,
+            "url_link_clicks": impressions // 60,
+            "user_profile_clicks": impressions // 90,
+            "view_count": impressions // 3,
+        }
+        for key, value in post.extra.items():
+            out[key] = out.get(key, 0) + value
+        out["engagements"] = sum(
+            out[k]
+            for k in (
+                "like_count",
+                "retweet_count",
+                "reply_count",
+                "quote_count",
+                "bookmark_count",
+                "url_link_clicks",
+                "user_profile_clicks",
+            )
+        )
+        return out
+
+    def _post_json(self, post: XPost, fields: Sequence[str], now: float) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": post.id,
+            "text": post.display_text,
+            "edit_history_tweet_ids": [post.id],
+        }
+        metrics = self._engagement(post, now)
+        for field in fields:
+            if field == "created_at":
+                out["created_at"] = _iso(post.created_at)
+            elif field == "author_id":
+                out["author_id"] = post.author_id
+            elif field == "conversation_id":
+                out["conversation_id"] = post.conversation_id
+            elif field == "in_reply_to_user_id" and post.in_reply_to:
+                parent = self._posts.get(post.in_reply_to)
+                if parent is not None:
+                    out["in_reply_to_user_id"] = parent.author_id
+            elif field == "referenced_tweets":
+                refs = []
+                if post.in_reply_to:
+                    refs.append({"type": "replied_to", "id": post.in_reply_to})
+                if post.quote_tweet_id:
+                    refs.append({"type": "quoted", "id": post.quote_tweet_id})
+                if refs:
+                    out["referenced_tweets"] = refs
+            elif field == "attachments" and post.media_keys:
+                out["attachments"] = {"media_keys": list(post.media_keys)}
+            elif field == "entities" and post.urls:
+                out["entities"] = {"urls": [dict(u) for u in post.urls]}
+            elif field == "reply_settings":
+                out["reply_settings"] = post.reply_settings or "everyone"
+            elif field == "public_metrics":
+                # platforms.md §1.7: the wire name is retweet_count (the spec says repost_count).
+                out["public_metrics"] = {
+                    k: metrics[k]
+                    for k in (
+                        "retweet_count",
+                        "reply_count",
+                        "like_count",
+                        "quote_count",
+                        "bookmark_count",
+                        "impression_count",
+                    )
+                }
+            elif field == "non_public_metrics":
+                out["non_public_metrics"] = {
+                    k: metrics[k]
+                    for k in (
+                        "impression_count",
+                        "url_link_clicks",
+                        "user_profile_clicks",
+                        "engagements",
+                    )
+                }
+            elif field == "organic_metrics":
+                out["organic_metrics"] = {
+                    k: metrics[k]
+                    for k in (
+                        "impression_count",
+                        "like_count",
+                        "reply_count",
+                        "retweet_count",
+                        "url_link_clicks",
+                        "user_profile_clicks",
+                    )
+                }
+        return out
+
+    def _media_json(
+        self, key: str, fields: Sequence[str], post: XPost, now: float
+    ) -> dict[str, Any] | None:
+        media = next((m for m in self.media.values() if m.media_key == key), None)
+        if media is None:
+            return None
+        kind = {"image": "photo", "gif": "animated_gif", "video": "video"}[media.kind]
+        out: dict[str, Any] = {"media_key": key, "type": kind}
+        if "alt_text" in fields and media.alt_text:
+            out["alt_text"] = media.alt_text
+        if "public_metrics" in fields and media.kind in ("video", "gif"):
+            out["public_metrics"] = {"view_count": self._engagement(post, now)["view_count"]}
+        return out
+
+    def _lookup(
+        self, caller: _Caller, request: httpx.Request, ids: Sequence[str]
+    ) -> dict[str, Any] | httpx.Response:
+        parsed = {}
+        for name, allowed in (
+            ("tweet.fields", TWEET_FIELDS),
+            ("expansions", TWEET_EXPANSIONS),
+            ("media.fields", MEDIA_FIELDS),
+        ):
+            values = self._fields(request, name, allowed)
+            if isinstance(values, str):
+                return self.invalid([values], caller.headers)
+            parsed[name] = values
+        fields = parsed["tweet.fields"]
+        private = [f for f in fields if f in _PRIVATE_FIELDS]
+        now = self.clock.time()
+        data: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
+        media: list[dict[str, Any]] = []
+        for pid in ids:
+            post = self._posts.get(pid)
+            if post is None or post.deleted:
+                errors.append(
+                    {
+                        "value": pid,
+                        "detail": f"Could not find tweet with ids: [{pid}].",
+                        "title": "Not Found Error",
+                        "resource_type": "tweet",
+                        "parameter": "ids",
+                        "resource_id": pid,
+                        "type": PROBLEMS + "resource-not-found",
+                    }
+                )
+                continue
+            too_old = now - post.created_at >= 30 * 86_400
+            if private and (post.author_id != caller.user.id or too_old):
+                # X drops the post from data when a requested private field is refused.
+                for field in private:
+                    errors.append(
+                        {
+                            "value": pid,
+                            "detail": f"Sorry, you are not authorized to access '{field}' on the "
+                            f"Tweet with ids : [{pid}].",
+                            "title": "Field Authorization Error",
+                            "resource_type": "tweet",
+                            "field": field,
+                            "parameter": "ids",
+                            "resource_id": pid,
+                            "section": "data",
+                            "type": PROBLEMS + "not-authorized-for-field",
+                        }
+                    )
+                continue
+            data.append(self._post_json(post, fields, now))
+            if "attachments.media_keys" in parsed["expansions"]:
+                for key in post.media_keys:
+                    item = self._media_json(key, parsed["media.fields"], post, now)
+                    if item is not None:
+                        media.append(item)
+        out: dict[str, Any] = {}
+        if data:
+            out["data"] = data
+        if media:
+            out["includes"] = {"media": media}
+        if errors:
+            out["errors"] = errors
+        return out
+
+    @route("GET", r"/2/tweets")
+    def _tweets(self, request: httpx.Request) -> httpx.Response:
+        caller = self._begin(request, "GET /2/tweets")
+        if isinstance(caller, httpx.Response):
+            return caller
+        raw = request.url.params.get("ids")
+        ids = [i for i in (raw or "").split(",") if i]
+        if not 1 <= len(ids) <= 100:
+            return self.problem(
+                400,
+                "Invalid Request",
+                "One or more parameters to your request was invalid.",
+                "invalid-request",
+                headers=caller.headers,
+                errors=[
+                    {
+                        "parameters": {"ids": ids},
+                        "message": "The number of values in the `ids` query parameter list "
+                        f"[{len(ids)}] is not between 1 and 100",
+                    }
+                ],
+            )
+        bad = [i for i in ids if not re.fullmatch(r"[0-9]{1,19}", i)]
+        if bad:
+            return self.invalid(
+                [f"The `ids` query parameter value [{bad[0]}] does not match ^[0-9]{{1,19}}$"],
+                caller.headers,
+            )
+        out = self._lookup(caller, request, ids)
+        if isinstance(out, httpx.Response):
+            return out
+        return self._json(out, 200, caller)
+
+    @route("GET", r"/2/tweets/(?P<post_id>[0-9]+)")
+    def _tweet(self, request: httpx.Request, post_id: str) -> httpx.Response:
+        caller = self._begin(request, "GET /2/tweets/:id")
+        if isinstance(caller, httpx.Response):
+            return caller
+        out = self._lookup(caller, request, [post_id])
+        if isinstance(out, httpx.Response):
+            return out
+        if "data" in out:
+            out["data"] = out["data"][0]
+        return self._json(out, 200, caller)
+
+    @route("GET", r"/2/users/(?P<user_id>[0-9]+)/tweets")
+    def _timeline(self, request: httpx.Request, user_id: str) -> httpx.Response:
+        caller = self._begin(request, "GET /2/users/:id/tweets")
+        if isinstance(caller, httpx.Response):
+            return caller
+        params = request.url.params
+        fields = self._fields(request, "tweet.fields", TWEET_FIELDS)
+        if isinstance(fields, str):
+            return self.invalid([fields], caller.headers)
+        messages: list[str] = []
+        try:
+            limit = int(params.get("max_results", "10"))
+        except ValueError:
+            limit = -1
+        if not 5 <= limit <= 100:
+            messages.append(
+                f"The `max_results` query parameter value [{params.get('max_results')}] is "
+                "not between 5 and 100"
+            )
+        exclude = [e for e in (params.get("exclude") or "").split(",") if e]
+        messages += [
+            f"The `exclude` query parameter value [{e}] is not one of [replies,retweets]"
+            for e in exclude
+            if e not in ("replies", "retweets")
+        ]
+        bounds: dict[str, float] = {}
+        for name in ("start_time", "end_time"):
+            if name in params:
+                try:
+                    bounds[name] = datetime.fromisoformat(
+                        params[name].replace("Z", "+00:00")
+                    ).timestamp()
+                except ValueError:
+                    messages.append(
+                        f"Invalid '{name}':'{params[name]}'. '{name}' must be a RFC 3339 date-time"
+                    )
+        token = params.get("pagination_token")
+        before: int | None = None
+        if token is not None:
+            try:
+                before = int(token, 36)
+            except ValueError:
+                messages.append(
+                    f"The `pagination_token` query parameter value [{token}] is not valid"
+                )
+        if messages:
+            return self.invalid(messages, caller.headers)
+        if user_id not in self.users:
+            return self._json(
+                {
+                    "errors": [
+                        {
+                            "value": user_id,
+                            "detail": f"Could not find user with id: [{user_id}].",
+                            "title": "Not Found Error",
+                            "resource_type": "user",
+                            "parameter": "id",
+                            "resource_id": user_id,
+                            "type": PROBLEMS + "resource-not-found",
+                        }
+                    ]
+                },
+                200,
+                caller,
+            )
+        now = self.clock.time()
+        posts = [
+            p
+            for p in self._posts.values()
+            if p.author_id == user_id
+            and not p.deleted
+            and not ("replies" in exclude and p.in_reply_to)
+            and p.created_at >= bounds.get("start_time", float("-inf"))
+            and p.created_at <= bounds.get("end_time", float("inf"))
+            and ("since_id" not in params or int(p.id) > int(params["since_id"]))
+            and ("until_id" not in params or int(p.id) < int(params["until_id"]))
+            and (before is None or int(p.id) < before)
+        ]
+        posts.sort(key=lambda p: int(p.id), reverse=True)
+        page = posts[:limit]
+        meta: dict[str, Any] = {"result_count": len(page)}
+        if page:
+            meta["newest_id"] = page[0].id
+            meta["oldest_id"] = page[-1].id
+            if len(posts) > limit:
+                meta["next_token"] = _base36(int(page[-1].id))
+        body: dict[str, Any] = {"meta": meta}
+        if page:
+            body["data"] = [self._post_json(p, fields, now) for p in page]
+        return self._json(body, 200, caller)
+
+    # -- media ---------------------------------------------------------------------------
+
+    def _own_media(self, caller: _Caller, media_id: str) -> XMedia | httpx.Response:
+        media = self.media.get(media_id)
+        if media is None or media.owner_id != caller.user.id:
+            return self.problem(
+                400,
+                "Invalid Request",
+                "One or more parameters to your request was invalid.",
+                "invalid-request",
+                headers=caller.headers,
+                errors=[{"parameters": {"media_id": [media_id]}, "message": "Media id not found."}],
+            )
+        return media
+
+    def _media_status(self, media: XMedia, now: float, *, finalize: bool) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": media.id,
+            "media_key": media.media_key,
+            "size": media.total_bytes,
+            "expires_after_secs": max(0, int(media.created_at + 86_400 - now)),
+        }
+        state = media.state(now)
+        if media.processing_seconds <= 0 and state == "succeeded" and finalize:
+            return data  # images: no processing_info means ready
+        info: dict[str, Any] = {"state": state}
+        if state in ("pending", "in_progress"):
+            info["check_after_secs"] = self.check_after_secs
+            done = (now - (media.finalized_at or now)) / media.processing_seconds
+            info["progress_percent"] = min(99, int(done * 100))
+        elif state == "succeeded":
+            info["progress_percent"] = 100
+        elif state == "failed":
+            info["progress_percent"] = 100
+            info["error"] = {"code": 1, "name": "InvalidMedia", "message": media.error}
+        data["processing_info"] = info
+        return data
+
+    @route("POST", r"/2/media/upload/initialize")
+    def _media_init(self, request: httpx.Request) -> httpx.Response:
+        caller = self._begin(request, "POST /2/media/upload/initialize")
+        if isinstance(caller, httpx.Response):
+            return caller
+        try:
+            body = json.loads(request.content or b"null")
+        except ValueError:
+            return self.invalid(["Request body is not valid JSON"], caller.headers)
+        problems = (
+            validate(MEDIA_INIT_SCHEMA, body) if isinstance(body, dict) else ["$: object expected"]
+        )
+        if problems:
+            return self.invalid(problems, caller.headers)
+        category = body.get("media_category") or "tweet_image"
+        kind = _kind(body["media_type"], category)
+        if body["total_bytes"] > _MAX_BYTES[kind]:
+            return self.invalid(
+                [
+                    f"$.total_bytes: {body['total_bytes']} exceeds the {_MAX_BYTES[kind]} "
+                    f"bytes allowed for {category}"
+                ],
+                caller.headers,
+            )
+        now = self.clock.time()
+        media_id = self._new_id(now)
+        media = XMedia(
+            id=media_id,
+            media_key=f"{_MEDIA_PREFIX[kind]}_{media_id}",
+            owner_id=caller.user.id,
+            media_type=body["media_type"],
+            category=category,
+            kind=kind,
+            total_bytes=body["total_bytes"],
+            created_at=now,
+            processing_seconds=self.processing_seconds.get(kind, 0.0),
+        )
+        self.media[media_id] = media
+        data = {
+            "data": {"id": media_id, "expires_after_secs": 86_400, "media_key": media.media_key}
+        }
+        return self._json(data, 200, caller)
+
+    @route("POST", r"/2/media/upload/(?P<media_id>[^/]+)/append")
+    def _media_append(self, request: httpx.Request, media_id: str) -> httpx.Response:
+        caller = self._begin(request, "POST /2/media/upload/:id/append")
+        if isinstance(caller, httpx.Response):
+            return caller
+        media = self._own_media(caller, media_id)
+        if isinstance(media, httpx.Response):
+            return media
+        fields = _form_fields(request)
+        index_raw, chunk = fields.get("segment_index"), fields.get("media")
+        messages = []
+        if index_raw is None:
+            messages.append("$.segment_index: is missing but it is required")
+        if chunk is None:
+            messages.append("$.media: is missing but it is required")
+        if messages:
+            return self.invalid(messages, caller.headers)
+        assert index_raw is not None
+        assert chunk is not None
+        try:
+            index = int(index_raw)
+        except ValueError:
+            index = -1
+        if not 0 <= index <= 999:
+            return self.invalid(
+                [f"$.segment_index: {index_raw!r} is not an integer from 0 to 999"], caller.headers
+            )
+        if media.finalized_at is not None:
+            return self.invalid(["Media upload is already finalized."], caller.headers)
+        media.segments[index] = chunk  # the same index again replaces the chunk
+        return self._json({"data": {"expires_at": int(media.created_at + 86_400)}}, 200, caller)
+
+    @route("POST", r"/2/media/upload/(?P<media_id>[^/]+)/finalize")
+    def _media_finalize(self, request: httpx.Request, media_id: str) -> httpx.Response:
+        caller = self._begin(request, "POST /2/media/upload/:id/finalize")
+        if isinstance(caller, httpx.Response):
+            return caller
+        media = self._own_media(caller, media_id)
+        if isinstance(media, httpx.Response):
+            return media
+        now = self.clock.time()
+        if media.finalized_at is None:
+            indexes = sorted(media.segments)
+            size = sum(len(c) for c in media.segments.values())
+            if indexes != list(range(len(indexes))) or size != media.total_bytes:
+                return self.invalid(
+                    [
+                        f"File size mismatch: got {size} bytes in segments {indexes}, "
+                        f"expected {media.total_bytes}"
+                    ],
+                    caller.headers,
+                )
+            media.finalized_at = now
+            if media.processing_seconds > 0 and self.media_processing_error:
+                media.error, self.media_processing_error = self.media_processing_error, None
+        return self._json({"data": self._media_status(media, now, finalize=True)}, 200, caller)
+
+    @route("GET", r"/2/media/upload")
+    def _media_get_status(self, request: httpx.Request) -> httpx.Response:
+        caller = self._begin(request, "GET /2/media/upload")
+        if isinstance(caller, httpx.Response):
+            return caller
+        params = request.url.params
+        if params.get("command", "STATUS") != "STATUS":
+            return self.invalid(
+                [
+                    f"The `command` query parameter value [{params.get('command')}] is not "
+                    "one of [STATUS]"
+                ],
+                caller.headers,
+            )
+        media_id = params.get("media_id")
+        if not media_id:
+            return self.invalid(["The `media_id` query parameter is missing"], caller.headers)
+        media = self._own_media(caller, media_id)
+        if isinstance(media, httpx.Response):
+            return media
+        if media.finalized_at is None:
+            return self.invalid(["Media upload is not finalized."], caller.headers)
+        return self._json(
+            {"data": self._media_status(media, self.clock.time(), finalize=False)}, 200, caller
+        )
+
+    @route("POST", r"/2/media/metadata")
+    def _media_metadata(self, request: httpx.Request) -> httpx.Response:
+        caller = self._begin(request, "POST /2/media/metadata")
+        if isinstance(caller, httpx.Response):
+            return caller
+        try:
+            body = json.loads(request.content or b"null")
+        except ValueError:
+            return self.invalid(["Request body is not valid JSON"], caller.headers)
+        problems = (
+            validate(METADATA_SCHEMA, body) if isinstance(body, dict) else ["$: object expected"]
+        )
+        if problems:
+            return self.invalid(problems, caller.headers)
+        media = self._own_media(caller, body["id"])
+        if isinstance(media, httpx.Response):
+            return media
+        alt = body.get("metadata", {}).get("alt_text", {}).get("text")
+        if alt is not None:
+            media.alt_text = alt
+        data = {"data": {"id": media.id, "associated_metadata": body.get("metadata", {})}}
+        return self._json(data, 200, caller)
+
+
+def _base36(value: int) -> str:
+    chars = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while value:
+        value, rem = divmod(value, 36)
+        out = chars[rem] + out
+    return out or "0"
+
+
+def _form_fields(request: httpx.Request) -> dict[str, Any]:
+    """The fields of a multipart/form-data or JSON append body (``media`` as bytes)."""
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith("application/json"):
+        try:
+            body = json.loads(request.content)
+        except ValueError:
+            return {}
+        out: dict[str, Any] = {}
+        if isinstance(body, dict):
+            if "segment_index" in body:
+                out["segment_index"] = str(body["segment_index"])
+            if isinstance(body.get("media"), str):
+                with contextlib.suppress(ValueError):
+                    out["media"] = base64.b64decode(body["media"], validate=True)
+        return out
+    match = re.search(r'boundary="?([^";]+)"?', ctype)
+    if not ctype.startswith("multipart/form-data") or match is None:
+        return {}
+    fields: dict[str, Any] = {}
+    for part in request.content.split(b"--" + match.group(1).encode())[1:]:
+        if part.startswith(b"--"):
+            break
+        head, _, payload = part.removeprefix(b"\r\n").partition(b"\r\n\r\n")
+        payload = payload.removesuffix(b"\r\n")
+        disposition = next(
+            (
+                line
+                for line in head.decode("latin-1").split("\r\n")
+                if line.lower().startswith("content-disposition:")
+            ),
+            "",
+        )
+        name = re.search(r'\bname="([^"]*)"', disposition)
+        if name is None:
+            continue
+        is_file = re.search(r'\bfilename="', disposition) is not None
+        fields[name.group(1)] = payload if is_file else payload.decode()
+    return fields

@@ -254,7 +254,7 @@ def _problems(
     if length > cap:
         advice = spec.advice
         if platform == "mastodon" and merged["spoiler_text"]:
-            advice = advice.replace("shorten it", "shorten it or its content warning")
+            advice = advice.replace("shorten it", "shorten it or its content warning,")
         found.append(
             (
                 f"{field} is {length} {spec.unit} on {platform}, {length - cap} over the limit "

@@ -17,7 +17,6 @@ from typing import Any, TextIO, TypeVar
 from brandkit.errors import ConfigurationError
 from brandkit.metrics._sql import Scope
 from brandkit.metrics._store import MetricsStore
-from brandkit.metrics._svg import fmt_number
 
 __all__ = ["add_commands", "progress"]
 
@@ -115,6 +114,10 @@ def _export(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _exact(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
 def _table(rows: Sequence[Sequence[str]], out: TextIO, right: frozenset[int]) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
@@ -137,7 +140,7 @@ def _latest(args: argparse.Namespace, out: TextIO) -> int:
     table = [("PLATFORM", "ACCOUNT", "POST", "METRIC", "VALUE", "FETCHED (UTC)", "NOTE")]
     for s in shown:
         note = "" if s.available else f"unavailable: {s.reason or '?'}"
-        value = fmt_number(s.value) if s.available and s.value is not None else "n/a"
+        value = _exact(s.value) if s.available and s.value is not None else "n/a"
         table.append(
             (
                 s.platform,

@@ -101,7 +101,7 @@ svg .bar-value { fill:var(--ink); font-size:12px; }
 svg .day-label { text-anchor:end; }
 svg .empty-cell { fill:#f3f4f6; }
 svg .cell:hover, svg .bar:hover { opacity:.85; }
-.legend { display:flex; flex-wrap:wrap; gap:6px 16px; margin:10px 0 0; padding:0;
+.legend { display:flex; flex-wrap:wrap; gap:6px 16px; margin:10px 0 14px; padding:0;
   list-style:none; font-size:13px; }
 .legend .swatch { display:inline-block; width:12px; height:12px; border-radius:3px;
   margin-right:6px; vertical-align:-1px; }
@@ -130,8 +130,10 @@ footer { color:var(--muted); font-size:12px; margin-top:28px; text-align:center;
 """
 
 # Sort a table by a column when its header is clicked (numbers by data-v, text otherwise).
+# The attribute set at the end shows (to a reader of the DOM) that the script ran through.
 _JS = """
-document.querySelectorAll("table.sortable").forEach(function (table) {
+var sortable = document.querySelectorAll("table.sortable");
+sortable.forEach(function (table) {
   table.querySelectorAll("th.sortable").forEach(function (th, index) {
     th.addEventListener("click", function () {
       var body = table.tBodies[0];
@@ -150,6 +152,7 @@ document.querySelectorAll("table.sortable").forEach(function (table) {
     });
   });
 });
+document.documentElement.setAttribute("data-sortable-tables", String(sortable.length));
 """
 
 

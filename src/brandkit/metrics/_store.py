@@ -197,9 +197,10 @@ class MetricsStore:
         """Store samples; return how many were new.
 
         A sample already stored (same platform, account, post, metric and fetch time) is
-        skipped, so adding the same samples again is safe. All samples of one call are
-        committed together. A later sample's delivery id, campaign or posted time fill in
-        (or replace) the post's earlier ones.
+        skipped (the first value stays), so adding the same samples again is safe. All
+        samples of one call are committed together. Delivery id, campaign and posted time
+        belong to the post: a sample that carries them stamps every metric of its post,
+        earlier ones included, and a later non-empty stamp replaces an earlier one.
 
         Raises:
             ConfigurationError: the store is closed.
@@ -234,8 +235,15 @@ class MetricsStore:
         return conn.total_changes - before
 
     def _series_id(self, conn: sqlite3.Connection, sample: MetricSample) -> int:
+        """The id of the sample's series, created if new; keeps the post's stamps current.
+
+        Stamps (delivery id, campaign, posted time) belong to the post, so they are shared
+        by all its metrics: a new metric of a known post inherits them, and a sample that
+        brings new ones updates every metric of its post.
+        """
         key = (sample.platform, sample.account, sample.post_id, sample.metric)
         posted = to_us(sample.posted_at) if sample.posted_at is not None else None
+        stamps = [sample.delivery_id, sample.campaign, posted]
         cached = self._cache.get(key)
         if cached is None:
             if len(self._cache) >= _CACHE_LIMIT:
@@ -253,28 +261,55 @@ class MetricsStore:
                     (sample.post_id, sample.platform, sample.account, sample.metric),
                 ).fetchone()
             if row is None:
+                inherited = self._post_stamps(conn, sample)
+                merged = [n if n is not None else o for n, o in zip(stamps, inherited, strict=True)]
                 cursor = conn.execute(
                     "INSERT INTO metrics_series "
                     "(platform, account, post_id, metric, delivery_id, campaign, posted_at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (*key, sample.delivery_id, sample.campaign, posted),
+                    (*key, *merged),
                 )
                 assert cursor.lastrowid is not None
-                self._cache[key] = [cursor.lastrowid, sample.delivery_id, sample.campaign, posted]
+                self._cache[key] = [cursor.lastrowid, *merged]
+                if sample.post_id is not None and merged != inherited and any(inherited):
+                    self._restamp(conn, sample, merged)
                 return cursor.lastrowid
             cached = self._cache[key] = list(row)
-        stamps = (sample.delivery_id, sample.campaign, posted)
         if any(new is not None and new != old for new, old in zip(stamps, cached[1:], strict=True)):
-            conn.execute(
-                "UPDATE metrics_series SET delivery_id = COALESCE(?, delivery_id), "
-                "campaign = COALESCE(?, campaign), posted_at = COALESCE(?, posted_at) "
-                "WHERE id = ?",
-                (*stamps, cached[0]),
-            )
-            cached[1:] = [
-                n if n is not None else o for n, o in zip(stamps, cached[1:], strict=True)
-            ]
+            merged = [n if n is not None else o for n, o in zip(stamps, cached[1:], strict=True)]
+            if sample.post_id is None:
+                conn.execute(
+                    "UPDATE metrics_series SET delivery_id = ?, campaign = ?, posted_at = ? "
+                    "WHERE id = ?",
+                    (*merged, cached[0]),
+                )
+            else:
+                self._restamp(conn, sample, merged)
+            cached[1:] = merged
         return int(cached[0])
+
+    @staticmethod
+    def _post_stamps(conn: sqlite3.Connection, sample: MetricSample) -> list[Any]:
+        """The stamps already known for the sample's post (from its other metrics)."""
+        if sample.post_id is None:
+            return [None, None, None]
+        row = conn.execute(
+            "SELECT delivery_id, campaign, posted_at FROM metrics_series "
+            "WHERE post_id = ? AND platform = ? AND account = ? "
+            "ORDER BY (delivery_id IS NULL) + (campaign IS NULL) + (posted_at IS NULL) LIMIT 1",
+            (sample.post_id, sample.platform, sample.account),
+        ).fetchone()
+        return list(row) if row else [None, None, None]
+
+    @staticmethod
+    def _restamp(conn: sqlite3.Connection, sample: MetricSample, stamps: list[Any]) -> None:
+        """Give every metric of the sample's post these stamps (``None`` keeps the old)."""
+        conn.execute(
+            "UPDATE metrics_series SET delivery_id = COALESCE(?, delivery_id), "
+            "campaign = COALESCE(?, campaign), posted_at = COALESCE(?, posted_at) "
+            "WHERE post_id = ? AND platform = ? AND account = ?",
+            (*stamps, sample.post_id, sample.platform, sample.account),
+        )
 
     # -- reading -----------------------------------------------------------------------------
 

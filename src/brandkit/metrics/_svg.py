@@ -101,11 +101,13 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
     start = math.floor(low / step) * step
     ticks: list[float] = []
-    value = start
-    while value < high + step * 0.5:
-        ticks.append(round(value, 10))
-        value += step
-    return ticks
+    index = 0
+    while True:
+        value = round(start + index * step, 10)
+        ticks.append(value)
+        if value >= high - step * 1e-9:
+            return ticks
+        index += 1
 
 
 _TIME_STEPS = tuple(timedelta(hours=h) for h in (1, 2, 3, 6, 12, 24, 48, 72, 24 * 7, 24 * 14))
@@ -221,6 +223,8 @@ def line_chart(
             f'<text class="axis-title" x="14" y="{_TOP + plot_h / 2:.1f}" '
             f'transform="rotate(-90 14 {_TOP + plot_h / 2:.1f})">{esc(y_title)}</text>'
         )
+    # Dots on every line or on none: a chart with some dotted lines looks uneven.
+    show_dots = max(len(line.points) for line in lines) <= 30
     for line in lines:
         if not line.points:
             continue
@@ -230,7 +234,6 @@ def line_chart(
             f'<g class="series" data-label="{esc(line.label)}">'
             f'<polyline class="line" points="{coords}" stroke="{esc(line.color)}"{dash}/>'
         )
-        show_dots = len(line.points) <= 30
         for at, v in line.points:
             tip = f"{line.label} · {at.strftime('%Y-%m-%d %H:%M')} UTC · {fmt_number(v)}"
             radius = 2.5 if show_dots else 5

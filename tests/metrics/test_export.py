@@ -1,0 +1,124 @@
+"""CSV and pandas export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from pathlib import Path
+
+import pytest
+
+from brandkit.errors import ConfigurationError
+from brandkit.metrics import CSV_COLUMNS, MetricSample, MetricsStore, read_csv
+from tests.metrics._data import at, small_samples
+
+
+def _key(s: MetricSample) -> tuple[object, ...]:
+    return (s.platform, s.account, s.post_id or "", s.metric, s.fetched_at)
+
+
+def test_csv_round_trip(small: MetricsStore, tmp_path: Path) -> None:
+    """Every sample written to CSV reads back equal, unavailable ones included."""
+    path = tmp_path / "out.csv"
+    assert small.to_csv(path) == len(small_samples())
+    back = read_csv(path)
+    assert sorted(back, key=_key) == sorted(small_samples(), key=_key)
+
+
+def test_csv_round_trip_into_another_store(small: MetricsStore, tmp_path: Path) -> None:
+    """A CSV export imported into a new store gives the same query answers."""
+    buffer = io.StringIO()
+    small.to_csv(buffer)
+    buffer.seek(0)
+    with MetricsStore(tmp_path / "copy.db") as copy:
+        assert copy.add(read_csv(buffer)) == small.count()
+        assert copy.totals() == small.totals()
+        assert copy.engagement() == small.engagement()
+
+
+def test_csv_layout(small: MetricsStore) -> None:
+    """The header is CSV_COLUMNS; counts print without '.0', times as ISO 8601 UTC."""
+    buffer = io.StringIO()
+    small.to_csv(buffer, post_id="1", metric="likes")
+    rows = list(csv.reader(io.StringIO(buffer.getvalue())))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    first = dict(zip(CSV_COLUMNS, rows[1], strict=True))
+    assert first["value"] == "10"
+    assert first["available"] == "true"
+    assert first["fetched_at"] == "2026-03-02T10:00:00+00:00"
+    assert first["posted_at"] == "2026-03-02T09:00:00+00:00"
+    assert len(rows) == 3
+
+
+def test_csv_unavailable_row(small: MetricsStore) -> None:
+    """An unavailable sample exports with an empty value, available=false and its reason."""
+    buffer = io.StringIO()
+    small.to_csv(buffer, metric="impressions", platform="x", post_id="2")
+    rows = list(csv.DictReader(io.StringIO(buffer.getvalue())))
+    assert {(r["value"], r["available"], r["reason"]) for r in rows} == {
+        ("", "false", "needs elevated access")
+    }
+
+
+def test_csv_quotes_awkward_text(store: MetricsStore) -> None:
+    """Commas, quotes and newlines in names survive the round trip."""
+    odd = MetricSample(
+        platform="x",
+        account="x:a",
+        post_id='1,"2"\n3',
+        metric="likes",
+        value=0.1,
+        fetched_at=at(1),
+        campaign="a,b",
+    )
+    store.add([odd])
+    buffer = io.StringIO()
+    store.to_csv(buffer)
+    buffer.seek(0)
+    assert read_csv(buffer) == [odd]
+
+
+def test_read_csv_missing_column() -> None:
+    """A CSV without brandkit's columns is refused, naming what is missing."""
+    with pytest.raises(ConfigurationError, match="fetched_at"):
+        read_csv(io.StringIO("platform,account,post_id,metric,raw_name,value,available,reason\n"))
+
+
+def test_read_csv_bad_value_names_the_line(small: MetricsStore) -> None:
+    """A bad cell is reported with its line number."""
+    buffer = io.StringIO()
+    small.to_csv(buffer)
+    lines = buffer.getvalue().splitlines()
+    cells = next(csv.reader([lines[2]]))
+    cells[CSV_COLUMNS.index("value")] = "lots"
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(cells)
+    lines[2] = out.getvalue().rstrip("\n")
+    with pytest.raises(ConfigurationError, match="line 3"):
+        read_csv(io.StringIO("\n".join(lines) + "\n"))
+
+
+def test_dataframe(small: MetricsStore) -> None:
+    """to_dataframe() has the CSV columns with real dtypes (skipped without pandas)."""
+    pd = pytest.importorskip("pandas")
+    frame = small.to_dataframe()
+    assert list(frame.columns) == list(CSV_COLUMNS)
+    assert len(frame) == len(small_samples())
+    assert str(frame["fetched_at"].dt.tz) == "UTC"
+    assert frame["value"].dtype == "float64"
+    assert frame["available"].dtype == bool
+    likes = frame[(frame.post_id == "1") & (frame.metric == "likes")].sort_values("fetched_at")
+    assert likes["value"].tolist() == [10.0, 30.0]
+    assert likes["fetched_at"].iloc[1] == pd.Timestamp(at(34))
+    gone = frame[~frame["available"]]
+    assert len(gone) == 2 and gone["value"].isna().all()
+    follower_rows = frame[frame.metric == "followers"]
+    assert follower_rows["post_id"].isna().all() and follower_rows["posted_at"].isna().all()
+
+
+def test_dataframe_without_pandas(small: MetricsStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without pandas, to_dataframe() says how to install it."""
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(ConfigurationError, match=r"pip install 'brandkit\[pandas\]'"):
+        small.to_dataframe()

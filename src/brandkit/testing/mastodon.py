@@ -1,0 +1,1168 @@
+"""A faithful, stateful Mastodon instance for tests.
+
+```python
+from brandkit import Client, Post
+from brandkit.testing.mastodon import MastodonEmulator
+
+emu = MastodonEmulator(max_characters=500)
+with emu.serve():
+    account = emu.account()
+    with Client() as client:
+        (delivery,) = client.publish(Post(text="Hello"), account)
+    assert emu.post_texts() == ["Hello"]
+```
+
+What it answers like Mastodon 4.x (paths, bodies, status codes, the ``{"error": ...}`` shape,
+lowercase ``x-ratelimit-*`` headers with an ISO 8601 reset, as in recordings of a real server):
+
+- ``GET /api/v2/instance`` with the configured limits.
+- ``POST /api/v2/media`` (200 when processed, 202 with ``url: null`` while processing; videos
+  and GIFs take ``video_processing`` seconds of the emulator clock), ``POST /api/v1/media``,
+  ``GET/PUT /api/v1/media/:id`` (206 while processing).
+- ``POST /api/v1/statuses`` (form or JSON) with ``Idempotency-Key`` kept per account for an
+  hour of the emulator clock, Mastodon's validation order and messages (among them the 422
+  "Cannot attach files that have not finished processing. Try again in a moment!") and the
+  ``statuses`` rate-limit family (300 per 3 h).
+- ``GET /api/v1/statuses?id[]=`` (at most 20 ids; missing ones are left out),
+  ``GET/DELETE /api/v1/statuses/:id``, ``GET /api/v1/accounts/verify_credentials``,
+  ``GET /api/v1/accounts/:id/statuses``.
+- Rate limits as Rack::Attack enforces them: 300 requests per 5 min per token, media uploads
+  and deletes 30 per 30 min per account; windows are aligned to the epoch like Mastodon's and
+  can be made small for tests with ``rate_limits=`` or :meth:`MastodonEmulator.set_rate_limit`.
+- Engagement (favourites, reblogs, replies, quotes) and followers grow with the emulator
+  clock, deterministically, so successive metric snapshots differ.
+
+Mastodon tokens do not expire; :meth:`MastodonEmulator.revoke_tokens` makes every token
+answer 401 as a revoked one does, and ``token_ttl`` emulates a server that expires them.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import json
+import math
+import re
+import secrets
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any, ClassVar, TypeAlias
+from urllib.parse import parse_qsl
+
+import attrs
+import httpx
+import regex
+
+from brandkit.accounts import Account
+from brandkit.content._media import _dimensions, sniff
+from brandkit.testing._emulator import Clock, Emulator, route
+
+__all__ = ["DEFAULT_RATE_LIMITS", "MastodonEmulator"]
+
+MiB = 1024 * 1024
+
+DEFAULT_RATE_LIMITS: dict[str, tuple[int, float]] = {
+    "api": (300, 300.0),  # Rack::Attack throttle_per_token_api
+    "statuses": (300, 3 * 3600.0),  # RateLimiter family :statuses (creates)
+    "media": (30, 1800.0),  # throttle_api_media
+    "delete": (30, 1800.0),  # throttle_api_delete
+}
+"""Mastodon's limits: family → (requests, window in seconds)."""
+
+DEFAULT_MIME_TYPES = (
+    "image/jpeg",
+    "image/png",
+    "image/gif",
+    "image/heic",
+    "image/heif",
+    "image/webp",
+    "image/avif",
+    "video/webm",
+    "video/mp4",
+    "video/quicktime",
+    "video/ogg",
+    "audio/wave",
+    "audio/wav",
+    "audio/ogg",
+    "audio/mpeg",
+    "audio/mp3",
+    "audio/webm",
+    "audio/flac",
+    "audio/aac",
+    "audio/mp4",
+)
+
+VISIBILITIES = ("public", "unlisted", "private", "direct")
+_BLURHASH = "UPN1Ddxup{IT9an~.8RjK-oy%gkE%#W?i^t6"
+
+# Counting as Mastodon's StatusLengthValidator does: URLs with a protocol are 23 characters,
+# remote mentions count without their domain, everything in extended grapheme clusters.
+_URL = regex.compile(
+    r"(?<![\w@/.])https?://(?:[^\s/?#@:<>\"'()\[\]{}]+\.)+[^\W\d_]{2,}(?::\d+)?"
+    r"(?:[/?#][^\s<>\"]*)?",
+    regex.IGNORECASE,
+)
+_MENTION = regex.compile(r"(?<![\w/=@])@(\w+)(?:@([\w.-]*\w))?")
+_HASHTAG = regex.compile(r"(?<![\w/#&])#(\w*[^\W\d_]\w*)")
+_TRAILING = ".,:;!?'\"»”’…"
+
+Handler: TypeAlias = Callable[..., httpx.Response]
+
+
+@attrs.define
+class _User:
+    id: str
+    username: str
+    display_name: str
+    created_at: float
+    followers: int
+    followers_per_day: float
+
+
+@attrs.define
+class _Token:
+    user_id: str
+    issued_at: float
+    revoked: bool = False
+
+
+@attrs.define
+class _Attachment:
+    id: str
+    user_id: str
+    type: str
+    mime_type: str
+    filename: str
+    size: int
+    description: str | None
+    ready_at: float
+    origin: str
+    width: int | None = None
+    height: int | None = None
+    status_id: str | None = None
+    failed: bool = False
+    destroyed: bool = False
+
+
+@attrs.define
+class _Status:
+    id: str
+    user_id: str
+    text: str
+    spoiler_text: str
+    visibility: str
+    language: str | None
+    sensitive: bool
+    in_reply_to_id: str | None
+    in_reply_to_account_id: str | None
+    media_ids: list[str]
+    created_at: float
+    origin: str
+    deleted_at: float | None = None
+    extra: dict[str, int] = attrs.field(factory=dict)
+
+
+class _Refusal(Exception):
+    """Internal: answer with Mastodon's error body."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _api(*, auth: str = "required") -> Callable[[Handler], Handler]:
+    """Wrap a handler with authentication, rate limiting and Mastodon's headers.
+
+    ``auth``: ``"required"`` (401 without a valid token), ``"optional"`` (a token, if sent,
+    must be valid) or ``"none"`` (a token is only used for rate limiting).
+    """
+
+    def wrap(fn: Handler) -> Handler:
+        @functools.wraps(fn)
+        def handler(
+            self: MastodonEmulator, request: httpx.Request, **kwargs: Any
+        ) -> httpx.Response:
+            return self._run(fn, request, auth, kwargs)
+
+        return handler
+
+    return wrap
+
+
+class MastodonEmulator(Emulator):
+    """A Mastodon instance in a box (see the module docstring for what it covers).
+
+    Args:
+        clock: the emulator's clock (shared with other emulators if you like).
+        max_characters: ``configuration.statuses.max_characters``.
+        characters_reserved_per_url: how many characters a URL counts as.
+        max_media_attachments: most attachments on one status.
+        description_limit: longest alt text.
+        image_size_limit, video_size_limit: largest upload in bytes.
+        supported_mime_types: what uploads may be.
+        image_processing: seconds an image takes to process (0: answered with 200 at once).
+        video_processing: seconds a video, GIF or audio file takes (answered with 202).
+        rate_limits: family → (limit, window seconds), merged over
+            :data:`DEFAULT_RATE_LIMITS`; families are ``api``, ``statuses``, ``media``,
+            ``delete``.
+        idempotency_ttl: how long an ``Idempotency-Key`` is remembered (Mastodon: 3600 s).
+        token_ttl: seconds after which tokens expire; ``None`` (Mastodon's way) never.
+        engagement_rate: favourites per hour a status gathers (times a per-status weight
+            of 1 to 5); 0 turns simulated engagement off.
+        version: the version the instance reports.
+
+    Attributes:
+        rate_limits: the limits in force, family → (limit, window seconds).
+    """
+
+    platform: ClassVar[str] = "mastodon"
+    create_route: ClassVar[tuple[str, str]] = ("POST", r"/api/v1/statuses")
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        max_characters: int = 500,
+        characters_reserved_per_url: int = 23,
+        max_media_attachments: int = 4,
+        description_limit: int = 1500,
+        image_size_limit: int = 16 * MiB,
+        video_size_limit: int = 99 * MiB,
+        supported_mime_types: Iterable[str] = DEFAULT_MIME_TYPES,
+        image_processing: float = 0.0,
+        video_processing: float = 1.0,
+        rate_limits: Mapping[str, tuple[int, float]] | None = None,
+        idempotency_ttl: float = 3600.0,
+        token_ttl: float | None = None,
+        engagement_rate: float = 6.0,
+        version: str = "4.5.0",
+    ) -> None:
+        super().__init__(clock=clock)
+        self.max_characters = max_characters
+        self.characters_reserved_per_url = characters_reserved_per_url
+        self.max_media_attachments = max_media_attachments
+        self.description_limit = description_limit
+        self.image_size_limit = image_size_limit
+        self.video_size_limit = video_size_limit
+        self.supported_mime_types = tuple(supported_mime_types)
+        self.image_processing = image_processing
+        self.video_processing = video_processing
+        self.rate_limits: dict[str, tuple[int, float]] = {
+            **DEFAULT_RATE_LIMITS,
+            **(rate_limits or {}),
+        }
+        self.idempotency_ttl = idempotency_ttl
+        self.token_ttl = token_ttl
+        self.engagement_rate = engagement_rate
+        self.version = version
+        self._users: dict[str, _User] = {}
+        self._tokens: dict[str, _Token] = {}
+        self._statuses: dict[str, _Status] = {}
+        self._media: dict[str, _Attachment] = {}
+        self._keys: dict[tuple[str, str], tuple[str, float]] = {}
+        self._hits: dict[tuple[str, str, int], int] = {}
+        self._last_id = 0
+        self._serving = 0
+
+    # -- public helpers --------------------------------------------------------------------
+
+    def account(
+        self,
+        *,
+        name: str | None = None,
+        username: str | None = None,
+        display_name: str = "",
+        followers: int = 0,
+        followers_per_day: float = 24.0,
+        **kwargs: Any,
+    ) -> Account:
+        """A new user on this instance and an :class:`~brandkit.Account` with its token,
+        at :attr:`base_url` (call it inside ``serve()`` to get the socket URL).
+
+        Args:
+            name: the brandkit account name.
+            username: the Mastodon username (default ``user1``, ``user2``, ...).
+            display_name: the display name.
+            followers: followers at creation.
+            followers_per_day: how fast followers grow with the emulator clock.
+            kwargs: passed on to :meth:`Account.mastodon` (e.g. ``on_credentials_changed``).
+        """
+        with self.lock:
+            user_id = self._new_id()
+            user = _User(
+                id=user_id,
+                username=username or f"user{len(self._users) + 1}",
+                display_name=display_name,
+                created_at=self.clock.time(),
+                followers=followers,
+                followers_per_day=followers_per_day,
+            )
+            self._users[user_id] = user
+            token = secrets.token_urlsafe(32)
+            self._tokens[token] = _Token(user_id=user_id, issued_at=self.clock.time())
+        return Account.mastodon(self.base_url, token=token, name=name, **kwargs)
+
+    def post_texts(self) -> list[str]:
+        """The source texts of the statuses that exist now, oldest first."""
+        with self.lock:
+            return [s.text for s in self._live()]
+
+    @property
+    def posts(self) -> list[dict[str, Any]]:
+        """The statuses that exist now, oldest first, as the API shows them, plus their
+        source ``text``."""
+        with self.lock:
+            return [self._status_json(s, source=True) for s in self._live()]
+
+    def status(self, status_id: str) -> dict[str, Any]:
+        """One status (deleted ones too) as the API shows it, plus its source ``text`` and
+        ``deleted`` (bool).
+
+        Raises:
+            KeyError: no status has that id.
+        """
+        with self.lock:
+            st = self._statuses[str(status_id)]
+            data = self._status_json(st, source=True)
+            data["deleted"] = st.deleted_at is not None
+            return data
+
+    def media(self, media_id: str) -> dict[str, Any]:
+        """One uploaded attachment as the API shows it.
+
+        Raises:
+            KeyError: no attachment has that id.
+        """
+        with self.lock:
+            return self._media_json(self._media[str(media_id)])
+
+    @property
+    def uploads(self) -> list[dict[str, Any]]:
+        """Every attachment uploaded so far, oldest first, as the API shows it."""
+        with self.lock:
+            return [self._media_json(m) for m in self._media.values()]
+
+    def set_rate_limit(self, family: str, limit: int, window: float) -> None:
+        """Change one limit (``api``, ``statuses``, ``media`` or ``delete``), e.g. to 5
+        requests per 2 s, so that tests hit it quickly."""
+        with self.lock:
+            self.rate_limits[family] = (limit, window)
+
+    def revoke_tokens(self) -> None:
+        """Revoke every token issued so far: requests with them get 401
+        ``{"error": "The access token was revoked"}``."""
+        with self.lock:
+            for token in self._tokens.values():
+                token.revoked = True
+
+    def expire_tokens(self) -> None:
+        """Mastodon tokens never expire, so this revokes them (see :meth:`revoke_tokens`)."""
+        self.revoke_tokens()
+
+    def engage(
+        self,
+        status_id: str,
+        *,
+        favourites: int = 0,
+        reblogs: int = 0,
+        replies: int = 0,
+        quotes: int = 0,
+    ) -> None:
+        """Add engagement to a status on top of what the clock brings.
+
+        Raises:
+            KeyError: no status has that id.
+        """
+        with self.lock:
+            extra = self._statuses[str(status_id)].extra
+            for field, value in (
+                ("favourites_count", favourites),
+                ("reblogs_count", reblogs),
+                ("replies_count", replies),
+                ("quotes_count", quotes),
+            ):
+                extra[field] = extra.get(field, 0) + value
+
+    def fail_media(self, media_id: str) -> None:
+        """Make an upload's processing fail: ``GET /api/v1/media/:id`` answers 422.
+
+        Raises:
+            KeyError: no attachment has that id.
+        """
+        with self.lock:
+            self._media[str(media_id)].failed = True
+
+    def status_length(self, text: str, spoiler_text: str = "") -> int:
+        """The length this instance checks against ``max_characters``."""
+        return status_length(text, spoiler_text, self.characters_reserved_per_url)
+
+    @contextmanager
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+        """Serve the emulator on ``host:port`` (0 picks a free port) in a background thread;
+        yields its base URL."""
+        with super().serve(host, port) as url:
+            self._serving += 1
+            try:
+                yield url
+            finally:
+                self._serving -= 1
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def error(self, status: int, message: str, **extra: Any) -> httpx.Response:
+        """Mastodon's error body: ``{"error": message}``."""
+        return self.json({"error": message, **extra}, status=status)
+
+    def _new_id(self) -> str:
+        # Mastodon ids: milliseconds since the epoch shifted 16 bits, plus a sequence.
+        candidate = int(self.clock.time() * 1000) << 16
+        self._last_id = max(candidate, self._last_id + 1)
+        return str(self._last_id)
+
+    def _live(self) -> list[_Status]:
+        return [s for s in self._statuses.values() if s.deleted_at is None]
+
+    @staticmethod
+    def _origin(request: httpx.Request) -> str:
+        return f"{request.url.scheme}://{request.url.netloc.decode('ascii')}"
+
+    def _authenticate(self, request: httpx.Request) -> _User | None:
+        header = request.headers.get("authorization", "")
+        if not header:
+            return None
+        scheme, _, token = header.partition(" ")
+        found = self._tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+        if found is None:
+            raise _Refusal(401, "The access token is invalid")
+        if found.revoked:
+            raise _Refusal(401, "The access token was revoked")
+        if self.token_ttl is not None and self.clock.time() >= found.issued_at + self.token_ttl:
+            raise _Refusal(401, "The access token expired")
+        return self._users[found.user_id]
+
+    def _throttles(self, request: httpx.Request, user: _User | None) -> list[tuple[str, str]]:
+        who = f"token:{request.headers.get('authorization', '')}" if user else "anonymous"
+        families = [("api", who)]
+        path, method = request.url.path, request.method
+        if user is not None and method == "POST" and re.fullmatch(r"/api/v\d+/media", path):
+            families.append(("media", user.id))
+        if user is not None and method == "DELETE" and re.fullmatch(r"/api/v1/statuses/\d+", path):
+            families.append(("delete", user.id))
+        return families
+
+    def _window(self, family: str, now: float) -> tuple[int, float, int]:
+        limit, period = self.rate_limits[family]
+        return limit, period, int(math.floor(now) // period)
+
+    def _reset(self, now: float, period: float) -> str:
+        # Rack::Attack and RateLimiter: now + (period - now.to_i % period), iso8601(6).
+        when = datetime.fromtimestamp(now + (period - math.floor(now) % period), UTC)
+        return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    def _limit_headers(
+        self, limit: int, remaining: int, now: float, period: float
+    ) -> dict[str, str]:
+        return {
+            "x-ratelimit-limit": str(limit),
+            "x-ratelimit-remaining": str(max(0, remaining)),
+            "x-ratelimit-reset": self._reset(now, period),
+        }
+
+    def _statuses_family(self, user: _User, now: float) -> tuple[int, int, float]:
+        limit, period, window = self._window("statuses", now)
+        used = self._hits.get(("statuses", user.id, window), 0)
+        return limit, used, period
+
+    def _run(
+        self, fn: Handler, request: httpx.Request, auth: str, kwargs: dict[str, Any]
+    ) -> httpx.Response:
+        now = self.clock.time()
+        try:
+            user = self._authenticate(request) if auth != "none" else None
+        except _Refusal as refusal:
+            return self._finish(request, self.error(refusal.status, refusal.message), now)
+        if auth == "none" and request.headers.get("authorization"):
+            try:
+                user = self._authenticate(request)
+            except _Refusal:
+                user = None
+        if auth == "required" and user is None:
+            return self._finish(request, self.error(401, "The access token is invalid"), now)
+
+        throttled: dict[str, str] | None = None
+        most: tuple[int, dict[str, str]] | None = None
+        for family, who in self._throttles(request, user):
+            limit, period, window = self._window(family, now)
+            key = (family, who, window)
+            self._hits[key] = count = self._hits.get(key, 0) + 1
+            headers = self._limit_headers(limit, limit - count, now, period)
+            if count > limit and throttled is None:
+                throttled = headers
+            if most is None or limit - count < most[0]:
+                most = (limit - count, headers)
+
+        if throttled is not None:
+            # Rack::Attack answers before the controller runs.
+            response = self.error(429, "Too many requests")
+            response.headers.update(throttled)
+            return self._finish(request, response, now)
+        try:
+            response = fn(self, request, user=user, **kwargs)
+        except _Refusal as refusal:
+            response = self.error(refusal.status, refusal.message)
+        if most is not None:
+            response.headers.update(most[1])
+        if user is not None and request.method == "POST" and request.url.path == "/api/v1/statuses":
+            # override_rate_limit_headers :create, family: :statuses — unless the
+            # request throttle is closer to exhaustion.
+            limit, used, period = self._statuses_family(user, now)
+            if most is None or limit - used <= most[0]:
+                response.headers.update(self._limit_headers(limit, limit - used, now, period))
+        return self._finish(request, response, now)
+
+    def _finish(
+        self, request: httpx.Request, response: httpx.Response, now: float
+    ) -> httpx.Response:
+        # The Date header follows the emulator clock. Over the socket the HTTP server already
+        # sends one (real time), and a second would make clients see "date1, date2".
+        if not (self._serving and self._origin(request) == self.base_url):
+            response.headers["date"] = format_datetime(
+                datetime.fromtimestamp(now, UTC), usegmt=True
+            )
+        return response
+
+    # -- request bodies --------------------------------------------------------------------
+
+    @staticmethod
+    def _params(request: httpx.Request) -> tuple[dict[str, Any], dict[str, tuple[str, str, bytes]]]:
+        """Form, JSON or multipart parameters (``key[]`` as lists) and uploaded files."""
+        ctype = request.headers.get("content-type", "")
+        body = request.content
+        params: dict[str, Any] = {}
+        files: dict[str, tuple[str, str, bytes]] = {}
+
+        def put(key: str, value: Any) -> None:
+            if key.endswith("[]"):
+                params.setdefault(key[:-2], []).append(value)
+            else:
+                params[key] = value
+
+        for key, value in request.url.params.multi_items():
+            put(key, value)
+        if ctype.startswith("application/json") and body:
+            try:
+                data = json.loads(body)
+            except ValueError:
+                raise _Refusal(400, "Error occurred while parsing request parameters") from None
+            if isinstance(data, dict):
+                params.update(data)
+        elif ctype.startswith("application/x-www-form-urlencoded") and body:
+            for key, value in parse_qsl(body.decode("utf-8"), keep_blank_values=True):
+                put(key, value)
+        elif ctype.startswith("multipart/form-data"):
+            match = re.search(r'boundary="?([^";]+)"?', ctype)
+            if match is None:
+                raise _Refusal(400, "Error occurred while parsing request parameters")
+            for name, filename, part_type, data in _multipart(body, match.group(1).encode()):
+                if filename is None:
+                    put(name, data.decode("utf-8"))
+                else:
+                    files[name] = (filename, part_type, data)
+        return params, files
+
+    # -- instance --------------------------------------------------------------------------
+
+    @route("GET", r"/api/v2/instance/?")
+    @_api(auth="none")
+    def _instance(self, request: httpx.Request, user: _User | None) -> httpx.Response:
+        origin = self._origin(request)
+        return self.json(
+            {
+                "domain": request.url.netloc.decode("ascii"),
+                "title": "Mastodon",
+                "version": self.version,
+                "source_url": "https://github.com/mastodon/mastodon",
+                "description": "A brandkit emulator of a Mastodon instance.",
+                "usage": {"users": {"active_month": len(self._users)}},
+                "thumbnail": {"url": f"{origin}/packs/media/images/preview.png"},
+                "icon": [],
+                "languages": ["en"],
+                "configuration": {
+                    "urls": {"streaming": origin.replace("http", "ws", 1), "status": None},
+                    "vapid": {"public_key": ""},
+                    "accounts": {"max_featured_tags": 10, "max_pinned_statuses": 5},
+                    "statuses": {
+                        "max_characters": self.max_characters,
+                        "max_media_attachments": self.max_media_attachments,
+                        "characters_reserved_per_url": self.characters_reserved_per_url,
+                    },
+                    "media_attachments": {
+                        "description_limit": self.description_limit,
+                        "image_matrix_limit": 33177600,
+                        "image_size_limit": self.image_size_limit,
+                        "supported_mime_types": list(self.supported_mime_types),
+                        "video_frame_rate_limit": 120,
+                        "video_matrix_limit": 8294400,
+                        "video_size_limit": self.video_size_limit,
+                    },
+                    "polls": {
+                        "max_options": 4,
+                        "max_characters_per_option": 50,
+                        "min_expiration": 300,
+                        "max_expiration": 2629746,
+                    },
+                    "translation": {"enabled": False},
+                },
+                "registrations": {"enabled": False, "approval_required": False, "message": None},
+                "api_versions": {"mastodon": 6},
+                "contact": {"email": "", "account": None},
+                "rules": [],
+            }
+        )
+
+    # -- accounts --------------------------------------------------------------------------
+
+    def _account_json(self, user: _User, origin: str) -> dict[str, Any]:
+        now = self.clock.time()
+        days = max(0.0, now - user.created_at) / 86400
+        statuses = [s for s in self._live() if s.user_id == user.id]
+        created = datetime.fromtimestamp(user.created_at, UTC)
+        last = datetime.fromtimestamp(statuses[-1].created_at, UTC) if statuses else None
+        return {
+            "id": user.id,
+            "username": user.username,
+            "acct": user.username,
+            "display_name": user.display_name,
+            "locked": False,
+            "bot": False,
+            "discoverable": True,
+            "indexable": False,
+            "group": False,
+            "created_at": created.strftime("%Y-%m-%dT00:00:00.000Z"),
+            "note": "",
+            "url": f"{origin}/@{user.username}",
+            "uri": f"{origin}/users/{user.username}",
+            "avatar": f"{origin}/avatars/original/missing.png",
+            "avatar_static": f"{origin}/avatars/original/missing.png",
+            "header": f"{origin}/headers/original/missing.png",
+            "header_static": f"{origin}/headers/original/missing.png",
+            "followers_count": user.followers + int(days * user.followers_per_day),
+            "following_count": 0,
+            "statuses_count": len(statuses),
+            "last_status_at": last.strftime("%Y-%m-%d") if last else None,
+            "hide_collections": False,
+            "noindex": False,
+            "emojis": [],
+            "roles": [],
+            "fields": [],
+        }
+
+    @route("GET", r"/api/v1/accounts/verify_credentials")
+    @_api()
+    def _verify_credentials(self, request: httpx.Request, user: _User) -> httpx.Response:
+        data = self._account_json(user, self._origin(request))
+        data["source"] = {
+            "privacy": "public",
+            "sensitive": False,
+            "language": None,
+            "note": "",
+            "fields": [],
+            "follow_requests_count": 0,
+            "hide_collections": False,
+            "discoverable": True,
+            "indexable": False,
+        }
+        data["role"] = {
+            "id": "-99",
+            "name": "",
+            "permissions": "0",
+            "color": "",
+            "highlighted": False,
+        }
+        return self.json(data)
+
+    @route("GET", r"/api/v1/accounts/(?P<account_id>[^/]+)/statuses")
+    @_api(auth="optional")
+    def _account_statuses(
+        self, request: httpx.Request, user: _User | None, account_id: str
+    ) -> httpx.Response:
+        if account_id not in self._users:
+            raise _Refusal(404, "Record not found")
+        params = request.url.params
+        limit = min(40, max(1, int(params.get("limit") or 20)))
+        items = [s for s in self._live() if s.user_id == account_id and self._visible(s, user)]
+        if params.get("max_id"):
+            items = [s for s in items if _num(s.id) < _num(params["max_id"])]
+        if params.get("since_id"):
+            items = [s for s in items if _num(s.id) > _num(params["since_id"])]
+        if params.get("min_id"):
+            # The page immediately newer than min_id, still shown newest first.
+            newer = [s for s in items if _num(s.id) > _num(params["min_id"])]
+            page = sorted(newer, key=lambda s: _num(s.id))[:limit]
+        else:
+            page = sorted(items, key=lambda s: _num(s.id), reverse=True)[:limit]
+        page.sort(key=lambda s: _num(s.id), reverse=True)
+        return self.json([self._status_json(s) for s in page])
+
+    # -- media -----------------------------------------------------------------------------
+
+    def _media_json(self, m: _Attachment) -> dict[str, Any]:
+        ready = not m.failed and self.clock.time() >= m.ready_at
+        base = f"{m.origin}/system/media_attachments"
+        ext = m.filename.rsplit(".", 1)[-1] if "." in m.filename else "bin"
+        meta: dict[str, Any] = {"focus": {"x": 0.0, "y": 0.0}}
+        if m.width and m.height:
+            meta["original"] = {
+                "width": m.width,
+                "height": m.height,
+                "size": f"{m.width}x{m.height}",
+                "aspect": m.width / m.height,
+            }
+        return {
+            "id": m.id,
+            "type": m.type,
+            "url": f"{base}/files/{m.id}/original/{m.id}.{ext}" if ready else None,
+            "preview_url": f"{base}/small/{m.id}.jpg",
+            "remote_url": None,
+            "preview_remote_url": None,
+            "text_url": None,
+            "meta": meta,
+            "description": m.description,
+            "blurhash": _BLURHASH,
+        }
+
+    def _store_upload(self, request: httpx.Request, user: _User, *, wait: bool) -> _Attachment:
+        params, files = self._params(request)
+        upload = files.get("file")
+        if upload is None:
+            raise _Refusal(422, "Validation failed: File can't be blank")
+        filename, declared, data = upload
+        sniffed = sniff(data[:64])
+        mime = sniffed[0] if sniffed else declared
+        if mime not in self.supported_mime_types:
+            raise _Refusal(422, "Validation failed: File content type is invalid")
+        kind = {"image/gif": "gifv"}.get(mime) or mime.split("/")[0]
+        if kind not in ("image", "gifv", "video", "audio"):
+            kind = "unknown"
+        cap = self.image_size_limit if kind == "image" else self.video_size_limit
+        if mime == "image/gif":
+            cap = self.image_size_limit
+        if len(data) > cap:
+            raise _Refusal(
+                422, f"Validation failed: File file size must be less than {cap // MiB} MB"
+            )
+        description = params.get("description")
+        if description is not None and len(description) > self.description_limit:
+            raise _Refusal(
+                422,
+                f"Validation failed: Description is too long (maximum is "
+                f"{self.description_limit} characters)",
+            )
+        now = self.clock.time()
+        delay = self.image_processing if kind == "image" else self.video_processing
+        width = height = None
+        if sniffed and sniffed[1] != "video":
+            dims = _dimensions(mime, data[:65536])
+            if dims:
+                width, height = dims
+        attachment = _Attachment(
+            id=self._new_id(),
+            user_id=user.id,
+            type=kind,
+            mime_type=mime,
+            filename=filename or "upload",
+            size=len(data),
+            description=description or None,
+            ready_at=now if wait else now + delay,
+            origin=self._origin(request),
+            width=width,
+            height=height,
+        )
+        self._media[attachment.id] = attachment
+        return attachment
+
+    @route("POST", r"/api/v2/media")
+    @_api()
+    def _upload_v2(self, request: httpx.Request, user: _User) -> httpx.Response:
+        m = self._store_upload(request, user, wait=False)
+        ready = self.clock.time() >= m.ready_at
+        return self.json(self._media_json(m), status=200 if ready else 202)
+
+    @route("POST", r"/api/v1/media")
+    @_api()
+    def _upload_v1(self, request: httpx.Request, user: _User) -> httpx.Response:
+        return self.json(self._media_json(self._store_upload(request, user, wait=True)))
+
+    def _own_unattached(self, user: _User, media_id: str) -> _Attachment:
+        m = self._media.get(media_id)
+        if m is None or m.user_id != user.id or m.status_id is not None or m.destroyed:
+            raise _Refusal(404, "Record not found")
+        if m.failed:
+            raise _Refusal(422, "Error processing thumbnail for uploaded media")
+        return m
+
+    @route("GET", r"/api/v1/media/(?P<media_id>[^/]+)")
+    @_api()
+    def _get_media(self, request: httpx.Request, user: _User, media_id: str) -> httpx.Response:
+        m = self._own_unattached(user, media_id)
+        ready = self.clock.time() >= m.ready_at
+        return self.json(self._media_json(m), status=200 if ready else 206)
+
+    @route("PUT", r"/api/v1/media/(?P<media_id>[^/]+)")
+    @_api()
+    def _put_media(self, request: httpx.Request, user: _User, media_id: str) -> httpx.Response:
+        m = self._own_unattached(user, media_id)
+        params, _ = self._params(request)
+        if "description" in params:
+            description = str(params["description"])
+            if len(description) > self.description_limit:
+                raise _Refusal(
+                    422,
+                    f"Validation failed: Description is too long (maximum is "
+                    f"{self.description_limit} characters)",
+                )
+            m.description = description or None
+        ready = self.clock.time() >= m.ready_at
+        return self.json(self._media_json(m), status=200 if ready else 206)
+
+    # -- statuses --------------------------------------------------------------------------
+
+    def _visible(self, st: _Status, viewer: _User | None) -> bool:
+        if st.deleted_at is not None:
+            return False
+        return st.visibility in ("public", "unlisted") or (
+            viewer is not None and viewer.id == st.user_id
+        )
+
+    def _counts(self, st: _Status) -> dict[str, int]:
+        hours = max(0.0, self.clock.time() - st.created_at) / 3600
+        weight = 1 + int(st.id) % 5
+        favourites = int(hours * self.engagement_rate * weight)
+        replies = sum(1 for s in self._live() if s.in_reply_to_id == st.id)
+        counts = {
+            "favourites_count": favourites,
+            "reblogs_count": favourites // 3,
+            "replies_count": favourites // 6 + replies,
+            "quotes_count": favourites // 10,
+        }
+        for field, value in st.extra.items():
+            counts[field] += value
+        return counts
+
+    def _status_json(
+        self, st: _Status, *, source: bool = False, text_only: bool = False
+    ) -> dict[str, Any]:
+        user = self._users[st.user_id]
+        origin = st.origin
+        created = datetime.fromtimestamp(st.created_at, UTC)
+        data: dict[str, Any] = {
+            "id": st.id,
+            "created_at": created.strftime("%Y-%m-%dT%H:%M:%S.")
+            + f"{created.microsecond // 1000:03d}Z",
+            "in_reply_to_id": st.in_reply_to_id,
+            "in_reply_to_account_id": st.in_reply_to_account_id,
+            "sensitive": st.sensitive,
+            "spoiler_text": st.spoiler_text,
+            "visibility": st.visibility,
+            "language": st.language,
+            "uri": f"{origin}/users/{user.username}/statuses/{st.id}",
+            "url": f"{origin}/@{user.username}/{st.id}",
+            **self._counts(st),
+            "edited_at": None,
+            "favourited": False,
+            "reblogged": False,
+            "muted": False,
+            "bookmarked": False,
+            "pinned": False,
+        }
+        if text_only:
+            data["text"] = st.text
+        else:
+            data["content"] = render_content(st.text, origin)
+        data.update(
+            {
+                "filtered": [],
+                "reblog": None,
+                "application": {"name": "brandkit", "website": None},
+                "account": self._account_json(user, origin),
+                "media_attachments": [self._media_json(self._media[i]) for i in st.media_ids],
+                "mentions": _mentions(st.text, origin),
+                "tags": [
+                    {"name": t.lower(), "url": f"{origin}/tags/{t.lower()}"}
+                    for t in dict.fromkeys(_HASHTAG.findall(st.text))
+                ],
+                "emojis": [],
+                "quote": None,
+                "card": None,
+                "poll": None,
+                "quote_approval": {
+                    "automatic": ["public"],
+                    "manual": [],
+                    "current_user": "automatic",
+                },
+            }
+        )
+        if source and not text_only:
+            data["text"] = st.text
+        return data
+
+    @route("POST", r"/api/v1/statuses")
+    @_api()
+    def _create_status(self, request: httpx.Request, user: _User) -> httpx.Response:
+        params, _ = self._params(request)
+        now = self.clock.time()
+
+        # before_action :set_thread
+        parent: _Status | None = None
+        reply_to = params.get("in_reply_to_id")
+        if reply_to not in (None, ""):
+            parent = self._statuses.get(str(reply_to))
+            if parent is None or not self._visible(parent, user):
+                raise _Refusal(404, "The post you are trying to reply to does not appear to exist.")
+
+        # PostStatusService#call: a known key answers with the status it created.
+        key = request.headers.get("idempotency-key")
+        if key:
+            known = self._keys.get((user.id, key))
+            if known is not None and now - known[1] < self.idempotency_ttl:
+                original = self._statuses[known[0]]
+                if original.deleted_at is not None:
+                    raise _Refusal(404, "Record not found")
+                return self.json(self._status_json(original))
+
+        # validate_media!
+        raw_ids = params.get("media_ids") or []
+        if not isinstance(raw_ids, list):
+            raw_ids = [raw_ids]
+        media_ids = [str(i) for i in raw_ids if str(i)]
+        if len(media_ids) > self.max_media_attachments:
+            raise _Refusal(422, f"Cannot attach more than {self.max_media_attachments} files")
+        attachments = []
+        missing = []
+        for media_id in media_ids:
+            m = self._media.get(media_id)
+            if m is None or m.user_id != user.id or m.status_id is not None or m.destroyed:
+                missing.append(media_id)
+            else:
+                attachments.append(m)
+        if missing:
+            raise _Refusal(
+                422, f"Media {', '.join(missing)} not found or already attached to another post"
+            )
+        if len(attachments) > 1 and any(m.type in ("video", "audio") for m in attachments):
+            raise _Refusal(422, "Cannot attach a video to a post that already contains images")
+        if any(m.failed or now < m.ready_at for m in attachments):
+            raise _Refusal(
+                422, "Cannot attach files that have not finished processing. Try again in a moment!"
+            )
+
+        # Status validations
+        text = str(params.get("status") or "")
+        spoiler = str(params.get("spoiler_text") or "")
+        if not text.strip() and not attachments:
+            raise _Refusal(422, "Validation failed: Text can't be blank")
+        visibility = str(params.get("visibility") or "public")
+        if visibility not in VISIBILITIES:
+            raise _Refusal(422, "Validation failed: Visibility is not included in the list")
+        if self.status_length(text, spoiler) > self.max_characters:
+            raise _Refusal(
+                422, f"Validation failed: Text character limit of {self.max_characters} exceeded"
+            )
+
+        # RateLimiter family :statuses, recorded when the status is created.
+        limit, used, _ = self._statuses_family(user, now)
+        if used >= limit:
+            raise _Refusal(429, "Too many requests")
+
+        sensitive = _truthy(params.get("sensitive")) or bool(spoiler)
+        language = params.get("language")
+        st = _Status(
+            id=self._new_id(),
+            user_id=user.id,
+            text=text,
+            spoiler_text=spoiler,
+            visibility=visibility,
+            language=str(language) if language else None,
+            sensitive=sensitive,
+            in_reply_to_id=parent.id if parent else None,
+            in_reply_to_account_id=parent.user_id if parent else None,
+            media_ids=[m.id for m in attachments],
+            created_at=now,
+            origin=self._origin(request),
+        )
+        self._statuses[st.id] = st
+        for m in attachments:
+            m.status_id = st.id
+        if key:
+            self._keys[(user.id, key)] = (st.id, now)
+        _, _, window = self._window("statuses", now)
+        self._hits[("statuses", user.id, window)] = used + 1
+        return self.json(self._status_json(st))
+
+    @route("GET", r"/api/v1/statuses")
+    @_api(auth="optional")
+    def _get_statuses(self, request: httpx.Request, user: _User | None) -> httpx.Response:
+        wanted = request.url.params.get_list("id[]") + request.url.params.get_list("id")
+        ids = list(dict.fromkeys(wanted))
+        if len(ids) > 20:
+            # check_statuses_limit raises a bare Mastodon::ValidationError.
+            raise _Refusal(422, "Mastodon::ValidationError")
+        found = [self._statuses.get(i) for i in ids]
+        return self.json(
+            [self._status_json(s) for s in found if s is not None and self._visible(s, user)]
+        )
+
+    @route("GET", r"/api/v1/statuses/(?P<status_id>[^/]+)")
+    @_api(auth="optional")
+    def _get_status(
+        self, request: httpx.Request, user: _User | None, status_id: str
+    ) -> httpx.Response:
+        st = self._statuses.get(status_id)
+        if st is None or not self._visible(st, user):
+            raise _Refusal(404, "Not Found")
+        return self.json(self._status_json(st))
+
+    @route("DELETE", r"/api/v1/statuses/(?P<status_id>[^/]+)")
+    @_api()
+    def _delete_status(self, request: httpx.Request, user: _User, status_id: str) -> httpx.Response:
+        st = self._statuses.get(status_id)
+        if st is None or st.user_id != user.id or st.deleted_at is not None:
+            raise _Refusal(404, "Record not found")
+        # The answer carries the source text (for redrafting) instead of the HTML content.
+        data = self._status_json(st, text_only=True)
+        st.deleted_at = self.clock.time()
+        params, _ = self._params(request)
+        drop_media = _truthy(params.get("delete_media"))
+        for media_id in st.media_ids:
+            m = self._media[media_id]
+            m.status_id = None
+            m.destroyed = drop_media
+        return self.json(data)
+
+
+def _num(value: str) -> int:
+    """Mastodon's ids are numeric strings; anything else sorts first."""
+    return int(value) if value.isdigit() else -1
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).lower() in ("1", "true", "t", "on", "yes") if value is not None else False
+
+
+def _multipart(body: bytes, boundary: bytes) -> Iterable[tuple[str, str | None, str, bytes]]:
+    """``(name, filename, content type, data)`` of each part of a multipart/form-data body."""
+    delimiter = b"--" + boundary
+    for section in body.split(delimiter)[1:]:
+        if section.startswith(b"--"):
+            break
+        section = section.removeprefix(b"\r\n")
+        head, _, data = section.partition(b"\r\n\r\n")
+        data = data.removesuffix(b"\r\n")
+        headers: dict[str, str] = {}
+        for line in head.decode("utf-8", "replace").split("\r\n"):
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        disposition = headers.get("content-disposition", "")
+        name_match = re.search(r'(?<![\w*])name="([^"]*)"', disposition)
+        file_match = re.search(r'filename="([^"]*)"', disposition)
+        if name_match is None:
+            continue
+        yield (
+            name_match.group(1),
+            file_match.group(1) if file_match else None,
+            headers.get("content-type", "application/octet-stream"),
+            data,
+        )
+
+
+def status_length(text: str, spoiler_text: str = "", characters_reserved_per_url: int = 23) -> int:
+    """Mastodon's status length: graphemes of the content warning plus the text, with each
+    ``http(s)://`` URL counted as ``characters_reserved_per_url`` and remote mentions without
+    their domain."""
+    placeholder = "x" * characters_reserved_per_url
+
+    def url(match: regex.Match[str]) -> str:
+        found = match.group(0)
+        trimmed = _trim_url(found)
+        return placeholder + found[len(trimmed) :]
+
+    countable = _URL.sub(url, text)
+    countable = _MENTION.sub(lambda m: "@" + m.group(1), countable)
+    return len(regex.findall(r"\X", spoiler_text + countable))
+
+
+def _trim_url(url: str) -> str:
+    trimmed = url.rstrip(_TRAILING)
+    while trimmed.endswith(")") and trimmed.count("(") < trimmed.count(")"):
+        trimmed = trimmed[:-1].rstrip(_TRAILING)
+    return trimmed
+
+
+def _mentions(text: str, origin: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for match in _MENTION.finditer(_URL.sub(" ", text)):
+        user, domain = match.group(1), match.group(2)
+        acct = f"{user}@{domain}" if domain else user
+        host = f"https://{domain}" if domain else origin
+        out.append(
+            {
+                "id": str(zlib.crc32(acct.encode()) + 10**17),
+                "username": user,
+                "url": f"{host}/@{user}",
+                "acct": acct,
+            }
+        )
+    return out
+
+
+def render_content(text: str, origin: str) -> str:
+    """The HTML Mastodon makes of a plain-text status: paragraphs, line breaks, links,
+    mentions (shown without their domain) and hashtags."""
+    pattern = regex.compile(
+        f"{_URL.pattern}|{_MENTION.pattern}|{_HASHTAG.pattern}", regex.IGNORECASE
+    )
+
+    def line_html(line: str) -> str:
+        out: list[str] = []
+        position = 0
+        for match in pattern.finditer(line):
+            token = match.group(0)
+            start, end = match.start(), match.end()
+            out.append(html.escape(line[position:start], quote=False))
+            if token.lower().startswith(("http://", "https://")):
+                link = _trim_url(token)
+                end = start + len(link)
+                scheme, _, rest = link.partition("://")
+                out.append(
+                    f'<a href="{html.escape(link)}" target="_blank" rel="nofollow noopener" '
+                    f'translate="no"><span class="invisible">{scheme}://</span>'
+                    f'<span class="">{html.escape(rest, quote=False)}</span></a>'
+                )
+            elif token.startswith("@"):
+                user, _, domain = token[1:].partition("@")
+                host = f"https://{domain}" if domain else origin
+                out.append(
+                    f'<span class="h-card" translate="no"><a href="{host}/@{user}" '
+                    f'class="u-url mention">@<span>{html.escape(user)}</span></a></span>'
+                )
+            else:
+                tag = token[1:]
+                out.append(
+                    f'<a href="{origin}/tags/{tag.lower()}" class="mention hashtag" '
+                    f'rel="tag">#<span>{html.escape(tag)}</span></a>'
+                )
+            position = end
+        out.append(html.escape(line[position:], quote=False))
+        return "".join(out)
+
+    paragraphs = [p for p in re.split(r"\n\s*\n", text.replace("\r\n", "\n")) if p.strip()]
+    return "".join(
+        "<p>" + "<br />".join(line_html(line) for line in p.split("\n")) + "</p>"
+        for p in paragraphs
+    )

@@ -287,7 +287,8 @@ class Lexicons:
         low, high = schema.get("minLength"), schema.get("maxLength")
         if low is not None and (n := _utf8_len(value)) < low:
             raise Issue(f"string too small (minimum {low}, got {n})", path)
-        if high is not None and len(value) * 3 > high and (n := _utf8_len(value)) > high:
+        # A code point is at most 4 UTF-8 bytes: short strings need no encoding.
+        if high is not None and len(value) * 4 > high and (n := _utf8_len(value)) > high:
             raise Issue(f"string too big (maximum {high}, got {n})", path)
         low_g, high_g = schema.get("minGraphemes"), schema.get("maxGraphemes")
         if low_g is not None and (n := _grapheme_len(value)) < low_g:

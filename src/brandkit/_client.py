@@ -39,6 +39,7 @@ from brandkit.platforms import adapter_class
 from brandkit.platforms._base import Adapter, Capabilities, PartRef, ThreadContext
 
 if TYPE_CHECKING:
+    from brandkit.metrics._collector import Batch
     from brandkit.metrics._sample import MetricSample
 
 __all__ = ["AsyncClient", "Client", "RetryPolicy"]
@@ -331,6 +332,17 @@ class _Core:
             samples.extend((yield from adapter.collect_metrics(refs[start : start + size])))
         return samples
 
+    def metric_batches(self, deliveries: Iterable[Delivery]) -> list[tuple[Adapter, Batch]]:
+        """The fewest batches of posts to collect: ceil(N / batch size) per account."""
+        from brandkit.metrics._collector import plan
+
+        items = list(deliveries)
+        adapters = {
+            d.account: self.adapter_for(self.account_for(d, None)) for d in items if d.parts
+        }
+        batches = plan(items, lambda key: adapters[key].metrics_batch_size)
+        return [(adapters[b.account], b) for b in batches]
+
     def scheduled_later(self, post: Post) -> bool:
         if post.scheduled_at is None or post.scheduled_at <= self.clock():
             return False
@@ -526,6 +538,30 @@ class Client:
         adapter = self._core.adapter_for(account)
         return self.run(adapter, self._core.metrics_flow(adapter, refs))
 
+    def collect(self, deliveries: Iterable[Delivery]) -> list[MetricSample]:
+        """Metrics of every published part of ``deliveries``, each stamped with its fetch
+        time, delivery and campaign, in the fewest requests each platform allows (one per
+        batch of its largest size). Metrics a platform lacks come back as unavailable
+        samples with the reason.
+
+        Raises:
+            ConfigurationError: a delivery's account is not known to this client.
+            PlatformError: a platform refused a metrics request.
+        """
+        samples: list[MetricSample] = []
+        for adapter, batch in self._core.metric_batches(deliveries):
+            samples.extend(batch.stamp(self.run(adapter, adapter.collect_metrics(batch.refs))))
+        return samples
+
+    def collect_account(self, account: Account) -> list[MetricSample]:
+        """Account-level metrics (followers) of ``account``.
+
+        Raises:
+            PlatformError: the platform refused.
+        """
+        adapter = self._core.adapter_for(account)
+        return self.run(adapter, adapter.collect_account_metrics())
+
 
 class AsyncClient:
     """The same as :class:`Client`, with ``await``; accounts are served concurrently.
@@ -655,3 +691,25 @@ class AsyncClient:
         """Metrics of the given posts of one account, in the fewest requests."""
         adapter = self._core.adapter_for(account)
         return await self.run(adapter, self._core.metrics_flow(adapter, refs))
+
+    async def collect(self, deliveries: Iterable[Delivery]) -> list[MetricSample]:
+        """Metrics of every published part, accounts concurrently; see
+        :meth:`Client.collect`."""
+        by_adapter: dict[int, list[tuple[Adapter, Batch]]] = {}
+        for adapter, batch in self._core.metric_batches(deliveries):
+            by_adapter.setdefault(id(adapter), []).append((adapter, batch))
+
+        async def one_account(jobs: list[tuple[Adapter, Batch]]) -> list[MetricSample]:
+            out: list[MetricSample] = []
+            for adapter, batch in jobs:
+                flow = adapter.collect_metrics(batch.refs)
+                out.extend(batch.stamp(await self.run(adapter, flow)))
+            return out
+
+        results = await asyncio.gather(*(one_account(j) for j in by_adapter.values()))
+        return [s for chunk in results for s in chunk]
+
+    async def collect_account(self, account: Account) -> list[MetricSample]:
+        """Account-level metrics (followers); see :meth:`Client.collect_account`."""
+        adapter = self._core.adapter_for(account)
+        return await self.run(adapter, adapter.collect_account_metrics())

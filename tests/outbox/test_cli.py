@@ -1,0 +1,123 @@
+"""``brandkit outbox list|show|retry|cancel`` and ``brandkit run``."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from brandkit import DeliveryStatus, Post, Rejected
+from brandkit.cli import main
+from brandkit.outbox import Outbox
+from tests.outbox._fakenet import OutboxNetEmulator
+
+
+def cli(*argv: str) -> tuple[int, str]:
+    """Run the command line; return its status and what it printed."""
+    out = io.StringIO()
+    status = main(list(argv), out)
+    return status, out.getvalue()
+
+
+@pytest.fixture
+def filled(db: Path, emu: OutboxNetEmulator) -> dict[str, str]:
+    """An outbox with one pending, one failed and one unknown delivery."""
+    box = Outbox(db)
+    pending, failed, unknown = box.add(
+        Post(text="hello | world", campaign="launch"),
+        [emu.account(name="a"), emu.account(name="b"), emu.account(name="c")],
+    )
+    failed.status = DeliveryStatus.FAILED
+    failed.keys = ["k1", "k2"]
+    failed.attempts = 1
+    failed.error = Rejected(
+        "outboxnet answered 422: text too long", platform="outboxnet", status_code=422
+    )
+    box.save(failed)
+    unknown.status = DeliveryStatus.UNKNOWN
+    box.save(unknown)
+    box.close()
+    return {"pending": pending.id, "failed": failed.id, "unknown": unknown.id}
+
+
+def test_list_prints_a_table_and_a_summary(db: Path, filled: dict[str, str]) -> None:
+    """list shows every delivery with its short id, status and error, then the counts."""
+    status, text = cli("outbox", "list", "--db", str(db))
+    assert status == 0
+    assert filled["failed"][:12] in text
+    assert "422: text too long" in text
+    assert "0/2" in text
+    assert "3 deliveries (pending 1, failed 1, unknown 1)" in text
+
+
+def test_list_filters_and_prints_json(db: Path, filled: dict[str, str]) -> None:
+    """--status filters, --json prints the stored deliveries as data."""
+    status, text = cli("outbox", "list", "--db", str(db), "--status", "failed", "--json")
+    assert status == 0
+    (row,) = json.loads(text)
+    assert row["id"] == filled["failed"]
+    assert row["error"]["type"] == "Rejected"
+    assert row["error"]["status_code"] == 422
+
+
+def test_show_prints_the_history(db: Path, filled: dict[str, str]) -> None:
+    """show prints one delivery (found by a short prefix) with its error and history."""
+    status, text = cli("outbox", "show", "--db", str(db), filled["failed"][:8])
+    assert status == 0
+    assert f"id:         {filled['failed']}" in text
+    assert "Rejected: outboxnet answered 422" in text
+    assert "campaign:   launch" in text
+    assert text.count("pending") >= 1
+    assert "failed" in text.split("history:")[1]
+
+
+def test_show_json(db: Path, filled: dict[str, str]) -> None:
+    """show --json gives the delivery and its history."""
+    status, text = cli("outbox", "show", "--db", str(db), "--json", filled["unknown"])
+    assert status == 0
+    data = json.loads(text)
+    assert data["delivery"]["status"] == "unknown"
+    assert [e["status"] for e in data["history"]] == ["pending", "unknown"]
+
+
+def test_retry_and_cancel(db: Path, filled: dict[str, str]) -> None:
+    """retry makes a failed delivery pending and keeps an unknown one unknown; cancel stops."""
+    assert cli("outbox", "retry", "--db", str(db), filled["failed"]) == (
+        0,
+        f"{filled['failed']}: pending\n",
+    )
+    status, text = cli("outbox", "retry", "--db", str(db), filled["unknown"])
+    assert status == 0
+    assert "unknown" in text
+    assert "look it up" in text
+    assert cli("outbox", "cancel", "--db", str(db), filled["pending"])[0] == 0
+    box = Outbox(db)
+    assert box.get(filled["pending"]).status is DeliveryStatus.CANCELLED  # type: ignore[union-attr]
+    assert box.get(filled["unknown"]).status is DeliveryStatus.UNKNOWN  # type: ignore[union-attr]
+    box.close()
+
+
+def test_refusals_exit_1_with_the_reason(
+    db: Path, filled: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Cancelling twice, an unknown id, an ambiguous prefix or a missing file exit 1."""
+    assert cli("outbox", "cancel", "--db", str(db), filled["pending"])[0] == 0
+    assert cli("outbox", "cancel", "--db", str(db), filled["pending"])[0] == 1
+    assert "cannot be cancelled" in capsys.readouterr().err
+    assert cli("outbox", "show", "--db", str(db), "zzzz")[0] == 1
+    assert "no delivery 'zzzz'" in capsys.readouterr().err
+    assert cli("outbox", "show", "--db", str(db), "")[0] == 1
+    assert "more than one" in capsys.readouterr().err
+    assert cli("outbox", "list", "--db", str(db.with_name("missing.db")))[0] == 1
+    assert "no outbox" in capsys.readouterr().err
+    assert not db.with_name("missing.db").exists()
+
+
+def test_run_needs_an_accounts_file(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """run refuses a missing accounts file with a message, before touching anything."""
+    assert (
+        cli("run", "--db", str(db), "--accounts", str(db.with_name("nope.toml")), "--once")[0] == 1
+    )
+    assert "cannot read" in capsys.readouterr().err

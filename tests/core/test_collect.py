@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -72,11 +73,11 @@ def test_collect_costs_the_minimum_requests(
 
 
 def test_collected_samples_store_and_grow(
-    published: tuple[str, Emulator, Client, list[Delivery]], tmp_path: object
+    published: tuple[str, Emulator, Client, list[Delivery]], tmp_path: Path
 ) -> None:
     """Two snapshots a simulated day apart go into the store as a growing time series."""
-    platform, emu, client, deliveries = published
-    store = MetricsStore(str(tmp_path) + "/m.db")  # type: ignore[operator]
+    _platform, emu, client, deliveries = published
+    store = MetricsStore(tmp_path / "m.db")
     first = client.collect(deliveries[:5])
     emu.clock.advance(86_400)
     second = client.collect(deliveries[:5])

@@ -491,3 +491,15 @@ async def test_async_client_publish_and_reconcile(served: BlueskyEmulator) -> No
     assert first.ok and second.ok, (first.error, second.error)
     assert served.post_texts() == ["async hello", "async dropped"]
     assert served.count("POST", CREATE) == 2
+
+
+def test_in_process_without_a_socket() -> None:
+    """The emulator also runs in-process: hand the client an httpx client on its transport."""
+    emu = BlueskyEmulator()
+    account = emu.account()
+    with httpx.Client(transport=emu.transport()) as http, Client(http=http, retry=FAST) as client:
+        (delivery,) = client.publish(Post(text=LONG), account)
+        samples = client.collect_refs(account, delivery.parts)
+    assert delivery.ok, delivery.error
+    assert len(emu.posts()) == len(delivery.parts) >= 3
+    assert {s.post_id for s in samples} == {p.id for p in delivery.parts}

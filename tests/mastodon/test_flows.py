@@ -29,6 +29,7 @@ from brandkit.platforms.mastodon import (
     capabilities_from_instance,
     tid_time,
 )
+from brandkit.testing.mastodon import _multipart
 from tests.mastodon.conftest import (
     BASE,
     TOKEN,
@@ -41,6 +42,10 @@ from tests.mastodon.conftest import (
     spec,
     status_json,
 )
+
+
+def _boundary(request: httpx.Request) -> bytes:
+    return request.headers["content-type"].split("boundary=")[1].encode()
 
 
 def tid_at(when: datetime) -> str:
@@ -236,6 +241,15 @@ def test_media_waits_until_processed(adapter: MastodonAdapter) -> None:
     assert b'name="description"\r\n\r\na red square' in body
     assert b'name="file"; filename="tiny.png"' in body and b"Content-Type: image/png" in body
     assert png().read() in body
+    fields = {
+        name: (data if filename is None else "<binary>")
+        for name, filename, _, data in _multipart(body, _boundary(canned.requests[0]))
+    }
+    assert fields == {"description": b"a red square", "file": "<binary>"}
+    upload_schema = spec()["paths"]["/api/v2/media"]["post"]["requestBody"]["content"][
+        "multipart/form-data"
+    ]["schema"]
+    assert schema_errors(upload_schema, {k: str(v) for k, v in fields.items()}) == []
     create = json.loads(canned.requests[-1].content)
     assert create["media_ids"] == ["55"]
     assert create_body_errors(create) == []
@@ -498,8 +512,24 @@ def test_find_part_asks_with_the_key(adapter: MastodonAdapter) -> None:
     probe = canned.requests[1]
     assert probe.headers["idempotency-key"] == key
     body = json.loads(probe.content)
-    assert len(body["status"]) > 500 and body["visibility"] == "direct"
+    assert len(body["status"]) > 100_000 and body["visibility"] == "direct"
     assert not steps[1].creates and steps[1].idempotent
+
+
+def test_find_part_undoes_a_probe_the_server_took(adapter: MastodonAdapter) -> None:
+    """A server that ignored the limit (or the key) and made the probe a status: the probe
+    is deleted again and the part counts as not found."""
+    adapter._caps = MastodonAdapter.capabilities
+    probe = "x" * 100_001
+    canned = Canned(
+        ("GET", "/api/v1/accounts/verify_credentials", _credentials(datetime.now(UTC))),
+        ("POST", "/api/v1/statuses", answer(200, status_json("66", content=f"<p>{probe}</p>"))),
+        ("DELETE", "/api/v1/statuses/66", answer(200, status_json("66"))),
+    )
+    post = rendered("hello")
+    ref = run_flow(adapter.find_part(post, post.parts[0], ThreadContext(key=new_tid())), canned)
+    assert ref is None
+    assert canned.requests[-1].method == "DELETE"
 
 
 def test_find_part_reports_nothing_when_the_probe_is_refused(adapter: MastodonAdapter) -> None:

@@ -64,6 +64,7 @@ VISIBILITIES = ("public", "unlisted", "private", "direct")
 # the key to find an earlier attempt and reads the account's recent statuses instead.
 _KEY_TRUSTED_FOR = timedelta(minutes=50)
 
+_PROBE_LENGTH = 100_001
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 _REMOTE_MENTION = re.compile(r"(?<![\w/=])@(\w+)@[\w.-]*\w", re.UNICODE)
 _TAG = re.compile(r"<[^>]*>")
@@ -285,8 +286,11 @@ class MastodonAdapter(Adapter):
     def _probe(
         self, caps: Capabilities, part: RenderedPart, thread: ThreadContext
     ) -> Flow[PartRef | None]:
+        # Far over any real limit, in case the instance document understates it; and direct,
+        # so that nobody would see it if a server took it anyway.
         limit = int(caps.text_options.get("max_characters", 500))
-        body = {"status": "x" * (limit + 1), "visibility": "direct"}
+        probe = "x" * max(limit + 1, _PROBE_LENGTH)
+        body = {"status": probe, "visibility": "direct"}
         response = yield Send(
             self._request(
                 "POST", "/api/v1/statuses", json=body, headers={"Idempotency-Key": thread.key}
@@ -297,6 +301,11 @@ class MastodonAdapter(Adapter):
         if response.status_code == 422:
             return None  # the over-long probe was validated: the key created nothing
         status = self.check(response).json()
+        if _squash(_html_text(status.get("content") or "")) == probe:
+            # A server that ignores the key or the limit made the probe a status: undo it.
+            # The key did not name an earlier status, or the server would have answered it.
+            yield from self.delete_part(_ref(part.index, status))
+            return None
         return _ref(part.index, status)
 
     def _read_back(

@@ -19,7 +19,8 @@ lowercase ``x-ratelimit-*`` headers with an ISO 8601 reset, as in recordings of 
 - ``POST /api/v2/media`` (200 when processed, 202 with ``url: null`` while processing; videos
   and GIFs take ``video_processing`` seconds of the emulator clock), ``POST /api/v1/media``,
   ``GET/PUT /api/v1/media/:id`` (206 while processing).
-- ``POST /api/v1/statuses`` (form or JSON) with ``Idempotency-Key`` kept per account for an
+- ``POST /api/v1/statuses`` (form or JSON; unknown parameters are ignored, as Rails' strong
+  parameters do) with ``Idempotency-Key`` kept per account for an
   hour of the emulator clock, Mastodon's validation order and messages (among them the 422
   "Cannot attach files that have not finished processing. Try again in a moment!") and the
   ``statuses`` rate-limit family (300 per 3 h).

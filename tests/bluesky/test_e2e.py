@@ -26,10 +26,8 @@ from brandkit import (
     Rejected,
     RetryPolicy,
 )
-from brandkit._flow import Flow
 from brandkit._hooks import NullGovernor
 from brandkit.platforms._base import PartRef
-from brandkit.platforms.bluesky import BlueskyAdapter
 from brandkit.testing.bluesky import BlueskyEmulator, BlueskyLimits, StoredRecord
 from tests.bluesky._support import FAST, mp4, png
 
@@ -71,12 +69,17 @@ class Driver:
         assert self.portal is not None and self.aio is not None
         return self.portal.call(self.aio.collect_refs, account, refs)
 
-    def run(self, account: Account, flow: Callable[[BlueskyAdapter], Flow[Any]]) -> Any:
-        adapter = BlueskyAdapter(account)
+    def collect_deliveries(self, deliveries: Sequence[Delivery]) -> list[MetricSample]:
         if self.sync is not None:
-            return self.sync.run(adapter, flow(adapter))
+            return self.sync.collect(deliveries)
         assert self.portal is not None and self.aio is not None
-        return self.portal.call(self.aio.run, adapter, flow(adapter))
+        return self.portal.call(self.aio.collect, deliveries)
+
+    def collect_account(self, account: Account) -> list[MetricSample]:
+        if self.sync is not None:
+            return self.sync.collect_account(account)
+        assert self.portal is not None and self.aio is not None
+        return self.portal.call(self.aio.collect_account, account)
 
     def close(self) -> None:
         if self.sync is not None:
@@ -297,8 +300,21 @@ def test_followers(served: BlueskyEmulator, drive: Driver) -> None:
     """Account metrics read followersCount."""
     account = served.account()
     served.follow(account.settings["handle"], 12)
-    (sample,) = drive.run(account, lambda a: a.collect_account_metrics())
-    assert (sample.metric, sample.value) == ("followers", 12)
+    (sample,) = drive.collect_account(account)
+    assert (sample.metric, sample.value, sample.raw_name) == ("followers", 12, "followersCount")
+
+
+def test_collect_deliveries_stamps_them(served: BlueskyEmulator, drive: Driver) -> None:
+    """Client.collect reads every part of the deliveries and stamps delivery and campaign."""
+    account = served.account()
+    first = drive.publish(Post(text=LONG, campaign="launch"), account)
+    second = drive.publish(Post(text="short one"), account)
+    samples = drive.collect_deliveries([first, second])
+    assert served.count("GET", r".*getPosts") == 1  # all four parts in one batch
+    likes = [s for s in samples if s.metric == "likes"]
+    assert {s.post_id for s in likes} == {p.id for p in first.parts + second.parts}
+    assert {s.delivery_id for s in likes} == {first.id, second.id}
+    assert {s.campaign for s in likes if s.delivery_id == first.id} == {"launch"}
 
 
 # -- sessions ----------------------------------------------------------------------------------

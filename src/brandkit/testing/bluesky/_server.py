@@ -291,6 +291,7 @@ class BlueskyEmulator(Emulator):
     """
 
     platform: ClassVar[str] = "bluesky"
+    create_route: ClassVar[tuple[str, str]] = ("POST", r"/xrpc/com\.atproto\.repo\.createRecord")
     service_did: ClassVar[str] = "did:web:localhost"
 
     def __init__(

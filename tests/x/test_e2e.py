@@ -310,7 +310,9 @@ def test_lost_answer_after_the_post_was_stored_is_found_not_reposted(emu: XEmula
     acct = emu.account(name="brand")
     emu.fault(method="POST", path="/2/tweets", drop="after")
     with Client(retry=FAST) as client:
-        (d,) = client.publish(Post(text="Exactly once https://example.com/launch"), acct)
+        (d,) = client.publish(
+            Post(text="Exactly once & for all <3 https://example.com/launch"), acct
+        )
     assert d.status is DeliveryStatus.SENT, d.error
     (post,) = emu.posts
     assert d.ids == [post.id]

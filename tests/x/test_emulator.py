@@ -126,11 +126,11 @@ def test_create_answers_201_with_rate_limit_headers_and_a_schema_valid_body() ->
     """201 {data:{id,text}}, links rewritten to t.co, all three header families present."""
     emu = XEmulator()
     http = client(emu, emu.account(name="a"))
-    resp = http.post("/2/tweets", json={"text": "Read https://example.com/x."})
+    resp = http.post("/2/tweets", json={"text": "Q&A: read https://example.com/x."})
     assert resp.status_code == 201
     check_response(resp.json(), operation_schema("POST", "/2/tweets", "201"))
     data = resp.json()["data"]
-    assert data["text"].startswith("Read https://t.co/")
+    assert data["text"].startswith("Q&amp;A: read https://t.co/")
     assert data["text"].endswith(".")
     for family in ("x-rate-limit", "x-user-limit-24hour", "x-app-limit-24hour"):
         assert {f"{family}-limit", f"{family}-remaining", f"{family}-reset"} <= set(resp.headers)
@@ -138,7 +138,7 @@ def test_create_answers_201_with_rate_limit_headers_and_a_schema_valid_body() ->
     assert resp.headers["x-rate-limit-remaining"] == "99"
     (post,) = emu.posts
     assert post.id == data["id"]
-    assert post.text == "Read https://example.com/x."
+    assert post.text == "Q&A: read https://example.com/x."
 
 
 def test_duplicate_text_gets_xs_exact_403() -> None:

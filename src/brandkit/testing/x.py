@@ -35,6 +35,7 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import html
 import itertools
 import json
 import re
@@ -1021,15 +1022,17 @@ class XEmulator(Emulator):
     def _shorten(
         self, post_id: str, user: XUser, text: str, media_keys: Sequence[str]
     ) -> tuple[str, list[dict[str, Any]]]:
-        """X's rewrite: every link becomes a t.co link; media add one more at the end."""
+        """X's rewrite: ``&``, ``<`` and ``>`` are HTML-escaped, every link becomes a t.co
+        link, and media add one more link at the end."""
         out: list[str] = []
         urls: list[dict[str, Any]] = []
         pos = 0
         length = 0
         for match in _URL.finditer(text):
             url = match.group(0).rstrip(_TRAILING)
-            out.append(text[pos : match.start()])
-            length += match.start() - pos
+            before = html.escape(text[pos : match.start()], quote=False)
+            out.append(before)
+            length += len(before)
             short = self._tco(post_id + url)
             urls.append(
                 {
@@ -1043,7 +1046,7 @@ class XEmulator(Emulator):
             out.append(short)
             length += len(short)
             pos = match.start() + len(url)
-        out.append(text[pos:])
+        out.append(html.escape(text[pos:], quote=False))
         display = "".join(out)
         if media_keys:
             short = self._tco(post_id + "media")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -25,7 +28,7 @@ from brandkit.testing import Emulator
 from brandkit.testing.conformance import FAST as CONFORMANCE_RETRY
 from brandkit.testing.conformance import AdapterConformance, tiny_png
 from brandkit.testing.x import XEmulator
-from tests.x.conftest import FAST
+from tests.x.conftest import FAST, check_request
 
 LONG = " ".join(f"Sentence number {i} of a long announcement." for i in range(40))
 
@@ -36,11 +39,39 @@ def video_bytes(size: int = 300_000) -> bytes:
     return head + b"\x07" * (size - len(head))
 
 
+# The request schema of each JSON body brandkit sends, from X's OpenAPI spec.
+BODY_SCHEMAS = {
+    "/2/tweets": "TweetCreateRequest",
+    "/2/media/upload/initialize": "MediaUploadConfigRequest",
+    "/2/media/metadata": "MetadataCreateRequest",
+}
+
+
+def check_bodies(emu: XEmulator) -> int:
+    """Validate every JSON body the emulator received against the spec; returns how many."""
+    checked = 0
+    for request in emu.requests:
+        name = BODY_SCHEMAS.get(request.url.path)
+        if request.method == "POST" and name:
+            check_request(json.loads(request.content), name)
+            checked += 1
+    return checked
+
+
+@contextmanager
+def served(**kwargs: Any) -> Iterator[XEmulator]:
+    """An X emulator served on 127.0.0.1; afterwards every JSON body brandkit sent to it is
+    checked against X's OpenAPI schemas."""
+    emu = XEmulator(**kwargs)
+    with emu.serve():
+        yield emu
+    check_bodies(emu)
+
+
 @pytest.fixture
 def emu() -> Iterator[XEmulator]:
-    """An X emulator served on 127.0.0.1."""
-    emu = XEmulator()
-    with emu.serve():
+    """An X emulator served on 127.0.0.1 (request bodies checked against the spec after)."""
+    with served() as emu:
         yield emu
 
 
@@ -111,8 +142,7 @@ def test_image_with_alt_text_and_a_chunk_retried_alone(emu: XEmulator) -> None:
 def test_video_waits_for_processing_in_emulator_time() -> None:
     """A video's processing (30 s of emulator time) is waited out through STATUS polls; the
     client's sleep moves the emulator clock, so the test takes no real time."""
-    emu = XEmulator(processing_seconds={"video": 30}, check_after_secs=5)
-    with emu.serve():
+    with served(processing_seconds={"video": 30}, check_after_secs=5) as emu:
         acct = emu.account(name="brand")
         media = Media.from_bytes(video_bytes(), alt="A short clip")
         with Client(retry=FAST, sleep=emu.clock.advance) as client:
@@ -125,8 +155,7 @@ def test_video_waits_for_processing_in_emulator_time() -> None:
 @pytest.mark.anyio
 async def test_gif_processing_async_in_real_time() -> None:
     """AsyncClient waits for a GIF's processing (about a second) the same way."""
-    emu = XEmulator(processing_seconds={"gif": 1.0})
-    with emu.serve():
+    with served(processing_seconds={"gif": 1.0}) as emu:
         acct = emu.account(name="brand")
         gif = Media.from_bytes(b"GIF89a\x02\x00\x02\x00" + b"\0" * 200, alt="A moving picture")
         async with AsyncClient(retry=FAST) as client:
@@ -247,8 +276,7 @@ def test_expired_token_is_refreshed_and_the_hook_is_called(emu: XEmulator) -> No
 @pytest.mark.anyio
 async def test_expired_token_refresh_async_without_new_refresh_token() -> None:
     """When X's refresh answer has no refresh token, the old one is kept (async driver)."""
-    emu = XEmulator(return_refresh_token=False)
-    with emu.serve():
+    with served(return_refresh_token=False) as emu:
         changes: list[Mapping[str, str]] = []
         acct = emu.account(
             name="brand", on_credentials_changed=lambda a, c: changes.append(dict(c))
@@ -264,8 +292,7 @@ async def test_expired_token_refresh_async_without_new_refresh_token() -> None:
 
 def test_429_is_waited_out() -> None:
     """Over a 1-post / 1 s window, X's 429 is waited out until x-rate-limit-reset."""
-    emu = XEmulator(rate_limits={"POST /2/tweets": (1, 1.0)})
-    with emu.serve():
+    with served(rate_limits={"POST /2/tweets": (1, 1.0)}) as emu:
         acct = emu.account(name="brand", known_user=True)
         with Client(retry=FAST) as first:
             (a,) = first.publish(Post(text="First"), acct)
@@ -283,8 +310,7 @@ def test_429_is_waited_out() -> None:
 @pytest.mark.anyio
 async def test_429_is_waited_out_async() -> None:
     """AsyncClient waits for the reset the same way."""
-    emu = XEmulator(rate_limits={"POST /2/tweets": (1, 1.0)})
-    with emu.serve():
+    with served(rate_limits={"POST /2/tweets": (1, 1.0)}) as emu:
         acct = emu.account(name="brand", known_user=True)
         async with AsyncClient(retry=FAST) as client:
             (a,) = await client.publish(Post(text="One"), acct)
@@ -398,3 +424,13 @@ def test_accounts_from_the_emulator_work_in_process_too() -> None:
         (d,) = client.publish(Post(text="In process"), acct)
     assert d.status is DeliveryStatus.SENT, d.error
     assert emu.post_texts() == ["In process"]
+
+
+def test_bodies_sent_in_these_tests_are_checked(emu: XEmulator) -> None:
+    """The spec check of sent bodies really runs: a post with an image sends three bodies."""
+    acct = emu.account(name="brand")
+    media = Media.from_bytes(tiny_png(), alt="checked")
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Post(text="Checked", media=(media,)), acct)
+    assert d.ok, d.error
+    assert check_bodies(emu) == 3

@@ -58,6 +58,20 @@ def pds_rate_limited(pds_factory: StartPds) -> PdsServer:
     return pds_factory(PDS_RATE_LIMITS_ENABLED="true")
 
 
+# Three creates (3 points each), then a real 429 whose Retry-After is at most 3 seconds.
+SHRUNK_WRITE_LIMIT = '{"rl-repo-write-hour": {"points": 9, "seconds": 3}}'
+
+
+@pytest.fixture(scope="session")
+def pds_write_limited(pds_factory: StartPds) -> PdsServer:
+    """A real PDS whose per-account write bucket is shrunk to 9 points per 3 seconds.
+
+    Only the numbers change (``PDS_HARNESS_RATE_LIMITS``): the bucket is per account, so
+    tests sharing this server stay independent as long as each uses its own account.
+    """
+    return pds_factory(PDS_RATE_LIMITS_ENABLED="true", PDS_HARNESS_RATE_LIMITS=SHRUNK_WRITE_LIMIT)
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     """Async tests here run on asyncio."""

@@ -16,9 +16,11 @@ import os
 import secrets
 import shutil
 import signal
+import struct
 import subprocess
 import tempfile
 import time
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +52,23 @@ def harness_missing_reason() -> str | None:
     if not PDS_PACKAGE.exists():
         return f"@atproto/pds is not installed: run `{INSTALL_COMMAND}`"
     return None
+
+
+def tiny_png(width: int = 4, height: int = 3) -> bytes:
+    """A valid RGB PNG of the given size."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\xff\x80\x00" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _b64url(data: bytes) -> str:
@@ -117,11 +136,14 @@ class PdsServer:
         """An httpx client bound to this PDS (loopback only)."""
         return httpx.Client(base_url=self.base_url, timeout=30.0, **kwargs)
 
-    def create_account(self, prefix: str = "u") -> PdsAccount:
-        """Create an account with a unique ``*.test`` handle, a session and an app password."""
+    def create_account(self, prefix: str = "u", *, handle: str | None = None) -> PdsAccount:
+        """Create an account with a unique ``*.test`` handle (or ``handle``), a session and an
+        app password."""
         # The PDS wants the handle's first label to be 3..18 characters.
         label = f"{prefix[:6]}{next(_handle_counter)}x{secrets.token_hex(3)}"[:18].lower()
-        handle = f"{label}.test"
+        if handle is not None:
+            label = handle.split(".", 1)[0]
+        handle = handle or f"{label}.test"
         password = secrets.token_urlsafe(18)
         with self.client() as http:
             made = http.post(

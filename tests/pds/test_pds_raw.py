@@ -6,9 +6,7 @@ emulator can be held to it. Findings are written up in ``docs/bluesky-real-serve
 
 from __future__ import annotations
 
-import struct
 import time
-import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,29 +14,18 @@ import httpx
 import pytest
 
 from brandkit.delivery import new_tid
-from tests.pds.pds_harness import PdsAccount, PdsServer, StartPds, hs256_jwt, jwt_claims
+from tests.pds.pds_harness import (
+    PdsAccount,
+    PdsServer,
+    hs256_jwt,
+    jwt_claims,
+    tiny_png,
+)
 
 pytestmark = pytest.mark.pds
 
 POST = "app.bsky.feed.post"
 RATE_HEADERS = ("ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", "ratelimit-policy")
-
-
-def tiny_png(width: int = 4, height: int = 3) -> bytes:
-    """A valid RGB PNG of the given size."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    rows = b"".join(b"\x00" + b"\xff\x80\x00" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
 
 
 def post_record(text: str, **extra: Any) -> dict[str, Any]:
@@ -538,12 +525,9 @@ def test_create_session_limit_429_with_retry_after(pds_rate_limited: PdsServer) 
     assert other_ip.headers["ratelimit-remaining"] == "29"
 
 
-def test_write_limit_429_is_waited_out(pds_factory: StartPds) -> None:
+def test_write_limit_429_is_waited_out(pds_write_limited: PdsServer) -> None:
     """With the write bucket shrunk (harness knob), create 4 is 429 and passes after Retry-After."""
-    server = pds_factory(
-        PDS_RATE_LIMITS_ENABLED="true",
-        PDS_HARNESS_RATE_LIMITS='{"rl-repo-write-hour": {"points": 9, "seconds": 2}}',
-    )
+    server = pds_write_limited
     acct = server.create_account("rlw")
     with server.client() as http:
         codes = [create(http, acct, post_record(f"n{i}")).status_code for i in range(3)]
@@ -551,9 +535,9 @@ def test_write_limit_429_is_waited_out(pds_factory: StartPds) -> None:
         assert codes == [200, 200, 200]
         assert limited.status_code == 429
         assert limited.json()["error"] == "RateLimitExceeded"
-        assert limited.headers["ratelimit-policy"] == "9;w=2"
+        assert limited.headers["ratelimit-policy"] == "9;w=3"
         wait = int(limited.headers["retry-after"])
-        assert 0 < wait <= 2
+        assert 0 < wait <= 3
         assert get_record(http, acct, rkey).json()["error"] == "RecordNotFound"
         time.sleep(wait + 0.2)
         retried = create(http, acct, post_record("fourth"), rkey=rkey)

@@ -531,3 +531,35 @@ def test_accounts_get_unique_handles_and_the_served_url() -> None:
         assert served.base_url == url and url.startswith("http://127.0.0.1:")
         assert httpx.get(f"{url}/xrpc/_health").json() == {"version": "0.5.35"}
     assert "password" not in repr(emu.user("acme-co.test"))
+
+
+def test_validate_false_skips_the_lexicon_and_the_status(pds: Pds) -> None:
+    """validate=false stores an over-long post and answers without validationStatus."""
+    body = {
+        "repo": pds.did,
+        "collection": "app.bsky.feed.post",
+        "record": post("a" * 301),
+        "validate": False,
+    }
+    answer = pds.http.post("/xrpc/com.atproto.repo.createRecord", json=body, headers=pds.auth)
+    assert answer.status_code == 200 and set(answer.json()) == {"uri", "cid", "commit"}
+
+
+def test_fractions_are_refused_while_decoding(pds: Pds) -> None:
+    """The AT data model has no floats: 1.5 anywhere in the body is refused before validation."""
+    facets = [{"index": {"byteStart": 1.5, "byteEnd": 2}, "features": []}]
+    refused = pds.create(post(facets=facets))
+    assert error(refused) == (
+        400,
+        "InvalidRequest",
+        "Expected one of null, boolean, integer, string, cid, bytes, array or object value type "
+        "(got 1.5) at $.record.facets[0].index.byteStart",
+    )
+    assert "ratelimit-limit" not in refused.headers
+
+
+def test_paths_outside_xrpc_get_express_404(pds: Pds) -> None:
+    """Outside /xrpc/ the PDS's web framework answers its HTML 404."""
+    answer = pds.http.get("/nothing")
+    assert answer.status_code == 404
+    assert "<pre>Cannot GET /nothing</pre>" in answer.text

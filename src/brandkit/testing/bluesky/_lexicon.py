@@ -21,7 +21,7 @@ import regex
 
 from brandkit.testing.bluesky import _syntax
 
-__all__ = ["Issue", "Lexicons", "stringify_value"]
+__all__ = ["Issue", "Lexicons", "json_path", "stringify_value"]
 
 Path = tuple[str | int, ...]
 

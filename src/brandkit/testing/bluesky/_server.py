@@ -31,7 +31,7 @@ import httpx
 from brandkit.accounts import Account, CredentialsHook
 from brandkit.testing._emulator import Clock, Emulator, route
 from brandkit.testing.bluesky import _syntax
-from brandkit.testing.bluesky._lexicon import Issue, Lexicons
+from brandkit.testing.bluesky._lexicon import Issue, Lexicons, json_path, stringify_value
 
 __all__ = ["BlueskyEmulator", "BlueskyLimits", "BlueskyUser", "StoredBlob", "StoredRecord"]
 
@@ -254,6 +254,27 @@ def _blob_refs(value: Any) -> Iterable[Mapping[str, Any]]:
     elif isinstance(value, list):
         for item in value:
             yield from _blob_refs(item)
+
+
+def _first_fraction(value: Any, path: tuple[str | int, ...]) -> tuple[float, Any] | None:
+    if isinstance(value, float) and not value.is_integer():
+        return value, path
+    items: Iterable[tuple[str | int, Any]] = ()
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    for key, item in items:
+        found = _first_fraction(item, (*path, key))
+        if found is not None:
+            return found
+    return None
+
+
+_EXPRESS_404 = (
+    '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>Error</title>\n'
+    "</head>\n<body>\n<pre>Cannot {method} {path}</pre>\n</body>\n</html>\n"
+)
 
 
 def _js_json_error(body: bytes) -> str:
@@ -715,6 +736,14 @@ class BlueskyEmulator(Emulator):
             body = json.loads(request.content or b"")
         except ValueError:
             raise _Refusal(self._err(400, "SyntaxError", _js_json_error(request.content))) from None
+        fraction = _first_fraction(body, ())
+        if fraction is not None:
+            # The AT data model has no floats: the PDS refuses them while decoding the body.
+            value, path = fraction
+            raise self._invalid(
+                "Expected one of null, boolean, integer, string, cid, bytes, array or object "
+                f"value type (got {stringify_value(value)}) at {json_path(path)}"
+            )
         try:
             self.lexicons.validate_input(nsid, body)
         except Issue as issue:
@@ -994,7 +1023,7 @@ class BlueskyEmulator(Emulator):
             raise self._invalid(f"Invalid $type: expected {collection}, got {record['$type']}")
         rkey = body.get("rkey")
         validate = body.get("validate")
-        status = "unknown"
+        status: str | None = None if validate is False else "unknown"
         if validate is not False and self.lexicons.has(collection):
             definition = self.lexicons.definition(collection)
             if rkey is not None and definition.get("key") == "tid" and not _syntax.is_tid(rkey):
@@ -1042,9 +1071,10 @@ class BlueskyEmulator(Emulator):
             value=record,
             created_at=self.clock.time(),
         )
-        return self.json(
-            {"uri": uri, "cid": cid, "commit": self._commit(), "validationStatus": status}
-        )
+        answer: dict[str, Any] = {"uri": uri, "cid": cid, "commit": self._commit()}
+        if status is not None:
+            answer["validationStatus"] = status
+        return self.json(answer)
 
     @route("GET", r"/xrpc/com\.atproto\.repo\.getRecord")
     def _get_record(self, request: httpx.Request) -> httpx.Response:
@@ -1135,6 +1165,20 @@ class BlueskyEmulator(Emulator):
         return self._stamp(self.json(body), status)
 
     # -- everything else ------------------------------------------------------------------------
+
+    @route("GET", r"(?!/xrpc/).*")
+    def _not_xrpc_get(self, request: httpx.Request) -> httpx.Response:
+        return self._not_xrpc(request)
+
+    @route("POST", r"(?!/xrpc/).*")
+    def _not_xrpc_post(self, request: httpx.Request) -> httpx.Response:
+        return self._not_xrpc(request)
+
+    def _not_xrpc(self, request: httpx.Request) -> httpx.Response:
+        page = _EXPRESS_404.format(method=request.method, path=request.url.path)
+        return httpx.Response(
+            404, content=page.encode(), headers={"content-type": "text/html; charset=utf-8"}
+        )
 
     @route("GET", r"/xrpc/(?P<nsid>[^/?]+)")
     def _other_get(self, request: httpx.Request, nsid: str) -> httpx.Response:

@@ -14,13 +14,11 @@ Only the platforms whose variables are set are used in live mode.
 from __future__ import annotations
 
 import os
-import struct
 import sys
-import zlib
 from contextlib import ExitStack
 
 from brandkit import Account, Client, Media, Post, Variant
-from brandkit.testing import emulator
+from brandkit.testing import emulator, png
 
 ANNOUNCEMENT = (
     "Today we open Brandkit Studio to everyone. It is the tool our own team used for two "
@@ -34,37 +32,26 @@ ANNOUNCEMENT = (
 )
 
 
-def banner_png(width: int = 120, height: int = 63) -> bytes:
-    """A small gradient PNG, made here so the example needs no files."""
-    raw = b"".join(
-        b"\x00" + b"".join(bytes((x * 2 % 256, y * 4 % 256, 180)) for x in range(width))
-        for y in range(height)
-    )
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
-
-
 def campaign_post() -> Post:
     """The launch post: a thread on X and Bluesky, one post with an image on Mastodon."""
     image = Media.from_bytes(
-        banner_png(), alt="The Brandkit Studio logo on a blue gradient", filename="studio.png"
+        png(120, 63), alt="The Brandkit Studio logo on a blue gradient", filename="studio.png"
     )
     return Post(
         text=ANNOUNCEMENT,
         hashtags=["BrandkitStudio", "launch"],
         campaign="studio-launch",
         language="en",
-        variants={"mastodon": Variant(media=(image,))},
+        variants={
+            "mastodon": Variant(
+                text=(
+                    "Brandkit Studio is open to everyone today: one calendar for every network, "
+                    "exact previews, and reports that keep every number. Free for small teams. "
+                    "https://studio.example.com/launch"
+                ),
+                media=(image,),
+            )
+        },
     )
 
 
@@ -88,7 +75,7 @@ def publish(accounts: list[Account]) -> int:
     failures = 0
     with Client() as client:
         for d in client.publish(campaign_post(), accounts):
-            print(f"{d.account}: {d.status.value}")
+            print(f"{d.platform} ({d.account}): {d.status.value}")
             for i, url in enumerate(d.urls, 1):
                 print(f"  part {i}: {url}")
             if d.error is not None:

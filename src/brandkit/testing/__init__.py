@@ -21,8 +21,19 @@ import importlib
 from typing import Any
 
 from brandkit.testing._emulator import Clock, Drop, Emulator, Fault, route
+from brandkit.testing._images import TINY_JPEG, png
 
-__all__ = ["EMULATORS", "Clock", "Drop", "Emulator", "Fault", "emulator", "route"]
+__all__ = [
+    "EMULATORS",
+    "TINY_JPEG",
+    "Clock",
+    "Drop",
+    "Emulator",
+    "Fault",
+    "emulator",
+    "png",
+    "route",
+]
 
 EMULATORS: dict[str, str] = {
     "bluesky": "brandkit.testing.bluesky:BlueskyEmulator",

@@ -16,8 +16,6 @@ faithfulness. Override :meth:`make_emulator` to use an emulator that is not regi
 
 from __future__ import annotations
 
-import struct
-import zlib
 from collections.abc import Iterator
 from typing import ClassVar
 
@@ -26,6 +24,7 @@ import pytest
 from brandkit import Account, AsyncClient, Client, DeliveryStatus, Media, Post, RetryPolicy
 from brandkit.platforms import adapter_class, capabilities
 from brandkit.testing import Emulator, emulator
+from brandkit.testing._images import TINY_JPEG, png
 
 __all__ = ["AdapterConformance", "tiny_png"]
 
@@ -33,20 +32,8 @@ FAST = RetryPolicy(attempts=4, initial=0.01, max_backoff=0.05, max_wait=10)
 
 
 def tiny_png(width: int = 8, height: int = 6) -> bytes:
-    """A valid RGB PNG of the given size."""
-    raw = b"".join(b"\x00" + b"\x80\x40\xc0" * width for _ in range(height))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
+    """A valid RGB PNG of the given size (see :func:`brandkit.testing.png`)."""
+    return png(width, height)
 
 
 class AdapterConformance:
@@ -186,14 +173,4 @@ class AdapterConformance:
             assert any(s.available for s in samples)
 
 
-# The smallest baseline JPEG (1x1, grey), for platforms that take only JPEG.
-_TINY_JPEG = bytes.fromhex(
-    "ffd8ffe000104a46494600010100000100010000ffdb004300080606070605080707070909080a0c140d0c0b0b0c"
-    "1912130f141d1a1f1e1d1a1c1c20242e2720222c231c1c2837292c30313434341f27393d38323c2e333432ffc0"
-    "000b080001000101011100ffc4001f0000010501010101010100000000000000000102030405060708090a0bff"
-    "c400b5100002010303020403050504040000017d01020300041105122131410613516107227114328191a10823"
-    "42b1c11552d1f02433627282090a161718191a25262728292a3435363738393a434445464748494a5354555657"
-    "58595a636465666768696a737475767778797a838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aa"
-    "b2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae1e2e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7f8"
-    "f9faffda0008010100003f00fbd3ffd9"
-)
+_TINY_JPEG = TINY_JPEG

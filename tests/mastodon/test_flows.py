@@ -499,8 +499,8 @@ def _credentials(now: datetime) -> httpx.Response:
 
 
 def test_find_part_asks_with_the_key(adapter: MastodonAdapter) -> None:
-    """A fresh key: a create with the same key and an over-long text returns the original."""
-    key = new_tid()
+    """A create with the same key and an over-long text returns the original."""
+    key = tid_at(datetime.now(UTC))
     adapter._caps = MastodonAdapter.capabilities
     canned = Canned(
         ("GET", "/api/v1/accounts/verify_credentials", _credentials(datetime.now(UTC))),
@@ -527,7 +527,8 @@ def test_find_part_undoes_a_probe_the_server_took(adapter: MastodonAdapter) -> N
         ("DELETE", "/api/v1/statuses/66", answer(200, status_json("66"))),
     )
     post = rendered("hello")
-    ref = run_flow(adapter.find_part(post, post.parts[0], ThreadContext(key=new_tid())), canned)
+    key = tid_at(datetime.now(UTC))
+    ref = run_flow(adapter.find_part(post, post.parts[0], ThreadContext(key=key)), canned)
     assert ref is None
     assert canned.requests[-1].method == "DELETE"
 
@@ -544,10 +545,9 @@ def test_find_part_reports_nothing_when_the_probe_is_refused(adapter: MastodonAd
         ),
     )
     post = rendered("hello")
-    assert (
-        run_flow(adapter.find_part(post, post.parts[0], ThreadContext(key=new_tid())), canned)
-        is None
-    )
+    key = tid_at(datetime.now(UTC) - timedelta(minutes=20))
+    assert run_flow(adapter.find_part(post, post.parts[0], ThreadContext(key=key)), canned) is None
+    assert len(canned.requests) == 2  # a key this fresh is still known: no read-back
 
 
 def test_find_part_reads_back_when_the_key_is_too_old(adapter: MastodonAdapter) -> None:
@@ -563,6 +563,11 @@ def test_find_part_reads_back_when_the_key_is_too_old(adapter: MastodonAdapter) 
     ]
     canned = Canned(
         ("GET", "/api/v1/accounts/verify_credentials", _credentials(datetime.now(UTC))),
+        (
+            "POST",
+            "/api/v1/statuses",
+            answer(422, {"error": "Validation failed: Text character limit of 500 exceeded"}),
+        ),
         ("GET", "/api/v1/accounts/42/statuses", answer(200, page)),
         ("GET", "/api/v1/accounts/42/statuses", answer(200, [])),
     )
@@ -570,10 +575,11 @@ def test_find_part_reads_back_when_the_key_is_too_old(adapter: MastodonAdapter) 
     ctx = ThreadContext(key=key, previous=(PartRef(index=0, id="100"),))
     ref = run_flow(adapter.find_part(post, post.parts[1], ctx), canned)
     assert ref is not None and (ref.id, ref.index) == ("200", 1)
-    first = canned.requests[1].url.params
+    first = canned.requests[2].url.params
     assert int(first["min_id"]) >> 16 < started.timestamp() * 1000
-    assert canned.requests[2].url.params["min_id"] == "300"
-    assert not any(r.method == "POST" for r in canned.requests)
+    assert canned.requests[3].url.params["min_id"] == "300"
+    # The only create is the probe, which the key no longer answers.
+    assert [r.method for r in canned.requests].count("POST") == 1
 
 
 def test_find_part_read_back_without_match(adapter: MastodonAdapter) -> None:
@@ -582,6 +588,11 @@ def test_find_part_read_back_without_match(adapter: MastodonAdapter) -> None:
     key = tid_at(datetime.now(UTC) - timedelta(days=1))
     canned = Canned(
         ("GET", "/api/v1/accounts/verify_credentials", _credentials(datetime.now(UTC))),
+        (
+            "POST",
+            "/api/v1/statuses",
+            answer(422, {"error": "Validation failed: Text character limit of 500 exceeded"}),
+        ),
         (
             "GET",
             "/api/v1/accounts/42/statuses",
@@ -602,23 +613,52 @@ def test_find_part_uses_the_server_clock(adapter: MastodonAdapter) -> None:
             "/api/v1/accounts/verify_credentials",
             _credentials(datetime.now(UTC) + timedelta(hours=2)),
         ),
+        (
+            "POST",
+            "/api/v1/statuses",
+            answer(422, {"error": "Validation failed: Text character limit of 500 exceeded"}),
+        ),
         ("GET", "/api/v1/accounts/42/statuses", answer(200, [])),
     )
     post = rendered("hello")
-    assert (
-        run_flow(adapter.find_part(post, post.parts[0], ThreadContext(key=new_tid())), canned)
-        is None
+    key = tid_at(datetime.now(UTC))
+    assert run_flow(adapter.find_part(post, post.parts[0], ThreadContext(key=key)), canned) is None
+    assert "min_id" in canned.requests[2].url.params
+
+
+def test_find_part_distrusts_a_key_from_the_future(adapter: MastodonAdapter) -> None:
+    """A key whose time is ahead of the server (a clock went wrong) gets an unbounded
+    read-back of the latest statuses, paging backwards."""
+    adapter._caps = MastodonAdapter.capabilities
+    canned = Canned(
+        ("GET", "/api/v1/accounts/verify_credentials", _credentials(datetime.now(UTC))),
+        (
+            "POST",
+            "/api/v1/statuses",
+            answer(422, {"error": "Validation failed: Text character limit of 500 exceeded"}),
+        ),
+        ("GET", "/api/v1/accounts/42/statuses", answer(200, [status_json("9"), status_json("8")])),
+        (
+            "GET",
+            "/api/v1/accounts/42/statuses",
+            answer(200, [status_json("7", content="<p>hello</p>")]),
+        ),
+        ("GET", "/api/v1/accounts/42/statuses", answer(200, [])),
     )
-    assert canned.requests[1].url.path == "/api/v1/accounts/42/statuses"
+    post = rendered("hello")
+    key = tid_at(datetime(2033, 5, 18, tzinfo=UTC))
+    ref = run_flow(adapter.find_part(post, post.parts[0], ThreadContext(key=key)), canned)
+    assert ref is not None and ref.id == "7"
+    pages = [r.url.params for r in canned.requests[2:]]
+    assert "min_id" not in pages[0] and "max_id" not in pages[0]
+    assert pages[1]["max_id"] == "8" and pages[2]["max_id"] == "7"
 
 
 def test_tid_time_round_trip() -> None:
     """The time a TID key was made is read back from it; other keys give None."""
     when = datetime(2026, 11, 1, 12, 0, 0, 123456, tzinfo=UTC)
     assert tid_time(tid_at(when)) == when
-    now = datetime.now(UTC)
-    made = tid_time(new_tid())
-    assert made is not None and abs((made - now).total_seconds()) < 5
+    assert tid_time(new_tid()) is not None
     assert tid_time("not-a-tid") is None
     assert tid_time("0000000000000") is None
 

@@ -63,6 +63,7 @@ VISIBILITIES = ("public", "unlisted", "private", "direct")
 # Mastodon keeps an Idempotency-Key for one hour. Past this age brandkit no longer trusts
 # the key to find an earlier attempt and reads the account's recent statuses instead.
 _KEY_TRUSTED_FOR = timedelta(minutes=50)
+_CLOCK_SLACK = timedelta(minutes=10)
 
 _PROBE_LENGTH = 100_001
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
@@ -261,11 +262,12 @@ class MastodonAdapter(Adapter):
     ) -> Flow[PartRef | None]:
         """Find the status an earlier attempt of this part created, without creating one.
 
-        While the part's key is fresh (Mastodon keeps it an hour), a create with the same key
-        and a text over the instance's limit asks the server: it answers with the original
-        status if there is one, and refuses the over-long text otherwise. For an older
-        attempt the account's statuses since the attempt are read back and matched on reply
-        target, content warning, text and media count.
+        First a create with the part's key and a text far over the instance's limit asks the
+        server: Mastodon answers a key it knows with the original status, before validating,
+        and refuses the text otherwise. Mastodon forgets keys after an hour, so unless the
+        key (a TID) was made clearly within that hour by the server's clock, the account's
+        statuses since the attempt are also read back and matched on reply target, content
+        warning, text and media count.
 
         Raises:
             PlatformError: the instance could not be asked.
@@ -277,11 +279,16 @@ class MastodonAdapter(Adapter):
             bucket="api",
         )
         self._account_id = str(self.check(response).json()["id"])
-        started = tid_time(thread.key)
         now = server_time(response)
-        if started is None or now - started < _KEY_TRUSTED_FOR:
-            return (yield from self._probe(caps, part, thread))
-        return (yield from self._read_back(rendered, part, thread, started))
+        found = yield from self._probe(caps, part, thread)
+        if found is not None:
+            return found
+        started = tid_time(thread.key)
+        if started is not None and -_CLOCK_SLACK < now - started < _KEY_TRUSTED_FOR:
+            return None  # the key is still remembered, so the server's answer is the truth
+        # A key's time in the future means a clock went wrong: do not bound the read-back.
+        since = started if started is not None and started < now + _CLOCK_SLACK else None
+        return (yield from self._read_back(rendered, part, thread, since))
 
     def _probe(
         self, caps: Capabilities, part: RenderedPart, thread: ThreadContext
@@ -313,19 +320,21 @@ class MastodonAdapter(Adapter):
         rendered: Rendered,
         part: RenderedPart,
         thread: ThreadContext,
-        started: datetime,
+        since: datetime | None,
     ) -> Flow[PartRef | None]:
         parent = thread.parent.id if thread.parent is not None else None
         warning = rendered.content_warning or ""
         wanted = {_squash(part.text), _squash(_REMOTE_MENTION.sub(r"@\1", part.text))}
-        min_id = str(int((started - timedelta(minutes=5)).timestamp() * 1000) << 16)
+        params: dict[str, str] = {"limit": "40", "exclude_reblogs": "true"}
+        if since is not None:
+            # Mastodon ids are milliseconds since the epoch shifted 16 bits: min_id pages
+            # forward from just before the attempt.
+            params["min_id"] = str(int((since - _CLOCK_SLACK).timestamp() * 1000) << 16)
         matches: list[dict[str, Any]] = []
         for _ in range(self.readback_pages):
             response = yield Send(
                 self._request(
-                    "GET",
-                    f"/api/v1/accounts/{self._account_id}/statuses",
-                    params={"min_id": min_id, "limit": 40, "exclude_reblogs": "true"},
+                    "GET", f"/api/v1/accounts/{self._account_id}/statuses", params=params
                 ),
                 idempotent=True,
                 bucket="api",
@@ -341,10 +350,14 @@ class MastodonAdapter(Adapter):
                     and _squash(_html_text(status.get("content") or "")) in wanted
                 ):
                     matches.append(status)
-            min_id = max((str(s["id"]) for s in page), key=lambda i: (len(i), i))
+            ids = sorted((str(s["id"]) for s in page), key=_id_order)
+            if "min_id" in params:
+                params["min_id"] = ids[-1]
+            else:
+                params["max_id"] = ids[0]
         if not matches:
             return None
-        oldest = min(matches, key=lambda s: (len(str(s["id"])), str(s["id"])))
+        oldest = min(matches, key=lambda s: _id_order(str(s["id"])))
         return _ref(part.index, oldest)
 
     # -- delete ------------------------------------------------------------------------------
@@ -637,6 +650,10 @@ def tid_time(key: str) -> datetime | None:
     for c in key:
         value = (value << 5) | _TID_ALPHABET.index(c)
     return datetime.fromtimestamp((value >> 10) / 1_000_000, UTC)
+
+
+def _id_order(value: str) -> tuple[int, str]:
+    return len(value), value
 
 
 def _html_text(content: str) -> str:

@@ -563,3 +563,25 @@ def test_paths_outside_xrpc_get_express_404(pds: Pds) -> None:
     answer = pds.http.get("/nothing")
     assert answer.status_code == 404
     assert "<pre>Cannot GET /nothing</pre>" in answer.text
+
+
+def test_blob_life_cycle_follows_the_pds(pds: Pds) -> None:
+    """Type and size are checked only while a blob is unused; deleting its only record deletes
+    it, and a later reference is BlobNotFound."""
+    blob = pds.upload(png(5, 5)).json()["blob"]
+    images = {"$type": "app.bsky.embed.images"}
+    assert (
+        pds.create(post(embed={**images, "images": [{"image": blob, "alt": ""}]})).status_code
+        == 200
+    )
+    relabelled = {**blob, "mimeType": "image/jpeg"}
+    later = pds.create(
+        post(embed={**images, "images": [{"image": relabelled, "alt": ""}]}), rkey="3kaaaaaaaab22"
+    )
+    assert later.status_code == 200  # the blob is permanent now: no more checks
+    pds.delete()
+    pds.delete("3kaaaaaaaab22")
+    gone = pds.create(
+        post(embed={**images, "images": [{"image": blob, "alt": ""}]}), rkey="3kaaaaaaaac22"
+    )
+    assert error(gone) == (400, "BlobNotFound", f"Could not find blob: {blob['ref']['$link']}")

@@ -152,12 +152,15 @@ class StoredBlob:
         mime_type: the type the server stored (sniffed from the bytes when it can tell).
         size: its size in bytes.
         data: the bytes.
+        permanent: a record references it (then the PDS no longer checks references'
+            ``mimeType`` and ``size`` against it).
     """
 
     cid: str
     mime_type: str
     size: int
     data: bytes = attrs.field(repr=False)
+    permanent: bool = False
 
     def ref(self) -> dict[str, Any]:
         """The blob reference as ``uploadBlob`` returns it."""
@@ -980,7 +983,9 @@ class BlueskyEmulator(Emulator):
             status = self._limited(request, [("uploadBlob", self.limits.blob, ip, 1)])
         mime = _sniff(data, declared.split(";")[0].strip())
         blob = StoredBlob(cid=_cid(data, 0x55), mime_type=mime, size=len(data), data=data)
-        self.blobs[(user.did, blob.cid)] = blob
+        # The same bytes again keep the first upload's stored type; the answer describes
+        # this upload, as on the PDS.
+        self.blobs.setdefault((user.did, blob.cid), blob)
         return self._stamp(self.json({"blob": blob.ref()}), status)
 
     def _write_charge(
@@ -1043,11 +1048,16 @@ class BlueskyEmulator(Emulator):
             # The reference PDS surfaces the MST's "There is already a value at key" as a
             # bare 500, not as a 4xx: a client must look the record up before deciding.
             return self._err(500, "InternalServerError")
+        used: list[StoredBlob] = []
         for ref in _blob_refs(record):
             link = str(ref["ref"].get("$link"))
             stored = self.blobs.get((user.did, link))
             if stored is None:
                 raise self._invalid(f"Could not find blob: {link}", "BlobNotFound")
+            used.append(stored)
+            if stored.permanent:
+                # The PDS checks type and size only while a blob is still temporary.
+                continue
             if stored.mime_type != ref.get("mimeType"):
                 raise self._invalid(
                     "Referenced Mimetype does not match stored blob. "
@@ -1060,6 +1070,8 @@ class BlueskyEmulator(Emulator):
                     f"Expected: {stored.size}, Got: {ref.get('size')}",
                     "InvalidSize",
                 )
+        for stored in used:
+            stored.permanent = True
         canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         cid = _cid(canonical.encode(), 0x71)
         self.records[uri] = StoredRecord(
@@ -1110,9 +1122,21 @@ class BlueskyEmulator(Emulator):
         except _Refusal as refusal:
             return self._stamp(refusal.response, status)
         uri = f"at://{user.did}/{body['collection']}/{body['rkey']}"
-        if self.records.pop(uri, None) is None:
+        gone = self.records.pop(uri, None)
+        if gone is None:
             # Deleting what is not there succeeds with an empty body.
             return self._stamp(self.json({}), status)
+        # Blobs no other record uses are deleted with the record, as on the PDS.
+        still = {
+            str(ref["ref"].get("$link"))
+            for rec in self.records.values()
+            if rec.did == user.did
+            for ref in _blob_refs(rec.value)
+        }
+        for ref in _blob_refs(gone.value):
+            link = str(ref["ref"].get("$link"))
+            if link not in still:
+                self.blobs.pop((user.did, link), None)
         return self._stamp(self.json({"commit": self._commit()}), status)
 
     # -- routes: AppView reads (a bare PDS proxies them; the emulator answers itself) ----------

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from brandkit.errors import ConfigurationError
+from brandkit.errors import BrandkitError, ConfigurationError
 from brandkit.metrics import MetricSample, MetricsStore
 from tests.metrics._data import at, small_samples
 
@@ -320,6 +320,23 @@ def test_caller_connection_and_transaction(db: Path) -> None:
         assert conn.execute("SELECT COUNT(*) FROM metrics_samples").fetchone()[0] == 1
     finally:
         conn.close()
+
+
+def test_lock_timeout_is_a_brandkit_error(db: Path) -> None:
+    """A writer blocked past the timeout gets BrandkitError and stores nothing; readers are
+    not blocked (WAL)."""
+    with MetricsStore(db, timeout=0.2) as store:
+        store.add([_sample(1)])
+        other = sqlite3.connect(db, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            with pytest.raises(BrandkitError, match="locked"):
+                store.add([_sample(2)])
+            assert store.count() == 1
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+        assert store.add([_sample(2)]) == 1
 
 
 def test_closed_store_refuses(db: Path) -> None:

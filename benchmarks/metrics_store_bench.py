@@ -1,0 +1,262 @@
+"""MetricsStore at scale: ingest rate and the time of the main queries over 1M samples.
+
+    .venv/bin/python benchmarks/metrics_store_bench.py [--samples 1000000] [--db PATH]
+
+The data are generated deterministically (seeded): 8 platforms × 3 accounts, posts read
+20 times each for 10 metrics, in collection rounds (every post's metrics at one time, as a
+collector produces them), plus follower counts. Instagram impressions turn unavailable
+half-way, as Meta retired them. Targets: ingest ≥ 100,000 samples/s, each main query
+< 1 s at 1M samples. The script prints figures and asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from brandkit.metrics import ENGAGEMENT_METRICS, MetricSample, MetricsStore, write_report
+
+PLATFORMS = ("x", "bluesky", "mastodon", "linkedin", "facebook", "instagram", "threads", "telegram")
+POST_METRICS = (
+    "impressions",
+    "reach",
+    "likes",
+    "reposts",
+    "replies",
+    "quotes",
+    "bookmarks",
+    "link_clicks",
+    "video_views",
+    "shares",
+)
+READINGS = 20
+ACCOUNT_READINGS = 1000
+START = datetime(2025, 1, 1, tzinfo=UTC)
+TARGET_INGEST = 100_000
+TARGET_QUERY = 1.0
+
+
+def generate(total: int, seed: int = 20260301) -> Iterator[list[MetricSample]]:
+    """``total`` samples in chunks, collection round by collection round."""
+    rnd = random.Random(seed)
+    accounts = [(p, f"{p}:brand{i}") for p in PLATFORMS for i in range(3)]
+    follower_samples = len(accounts) * ACCOUNT_READINGS
+    posts = max(1, (total - follower_samples) // (len(POST_METRICS) * READINGS))
+    campaigns = [f"campaign-{i:02d}" for i in range(12)] + [None]
+    post_rows = []
+    for n in range(posts):
+        platform, account = accounts[n % len(accounts)]
+        posted = START + timedelta(minutes=rnd.randrange(0, 180 * 24 * 60))
+        post_rows.append(
+            (
+                platform,
+                account,
+                f"{n:012d}",
+                campaigns[n % len(campaigns)],
+                posted,
+                rnd.uniform(100, 5000),
+            )
+        )
+    retired = START + timedelta(days=90)
+    chunk: list[MetricSample] = []
+    produced = 0
+    # Post readings: round r reads every post at posted + 6h * (r + 1).
+    for r in range(READINGS):
+        age = timedelta(hours=6 * (r + 1))
+        grown = 1 - 0.8 ** (r + 1)
+        for platform, account, post_id, campaign, posted, reach in post_rows:
+            fetched = posted + age
+            for metric in POST_METRICS:
+                if platform == "instagram" and metric == "impressions" and fetched > retired:
+                    chunk.append(
+                        MetricSample.unavailable(
+                            platform=platform,
+                            account=account,
+                            post_id=post_id,
+                            metric=metric,
+                            raw_name="impressions",
+                            reason="retired by Meta in Graph API v22",
+                            fetched_at=fetched,
+                        )
+                    )
+                else:
+                    chunk.append(
+                        MetricSample(
+                            platform=platform,
+                            account=account,
+                            post_id=post_id,
+                            metric=metric,
+                            value=float(int(reach * grown * (0.01 + (hash(metric) % 7) / 100))),
+                            fetched_at=fetched,
+                            raw_name=metric,
+                            delivery_id=f"d{post_id}",
+                            campaign=campaign,
+                            posted_at=posted,
+                        )
+                    )
+                produced += 1
+                if len(chunk) >= 100_000:
+                    yield chunk
+                    chunk = []
+    remaining = total - produced
+    per_account = max(1, remaining // len(accounts))
+    for platform, account in accounts:
+        followers = rnd.randint(1_000, 50_000)
+        for i in range(per_account):
+            followers += rnd.randint(-3, 30)
+            chunk.append(
+                MetricSample(
+                    platform=platform,
+                    account=account,
+                    metric="followers",
+                    value=followers,
+                    fetched_at=START + timedelta(hours=4 * i),
+                    raw_name="followers_count",
+                )
+            )
+            if len(chunk) >= 100_000:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
+
+
+def timed(label: str, call: Callable[[], Any], results: list[tuple[str, float, str]]) -> Any:
+    """Run ``call``; print its wall time (judged against the target) and its CPU time."""
+    cpu = time.process_time()
+    start = time.perf_counter()
+    value = call()
+    seconds = time.perf_counter() - start
+    cpu = time.process_time() - cpu
+    size = len(value) if hasattr(value, "__len__") else value
+    mark = "ok " if seconds < TARGET_QUERY else "MISS"
+    print(
+        f"  {mark} {label:<50} {seconds * 1000:8.1f} ms  (cpu {cpu * 1000:7.1f} ms; {size} rows)",
+        flush=True,
+    )
+    results.append((label, seconds, mark))
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=1_000_000)
+    parser.add_argument("--db", help="database file (default: a temporary file)")
+    args = parser.parse_args(argv)
+
+    tmp = tempfile.TemporaryDirectory() if not args.db else None
+    path = Path(args.db) if args.db else Path(tmp.name) / "bench.db"  # type: ignore[union-attr]
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    print(
+        f"python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f}, db {path}"
+    )
+    print("wall times are judged against the targets; CPU times show the cost on a busy machine")
+
+    results: list[tuple[str, float, str]] = []
+    with MetricsStore(path) as store:
+        print(f"\ningest ({args.samples:,} samples, 100k per add() call, generation not timed)")
+        total = 0
+        wall = cpu = 0.0
+        last_chunk: list[MetricSample] = []
+        for chunk in generate(args.samples):
+            cpu_start, wall_start = time.process_time(), time.perf_counter()
+            total += store.add(chunk)
+            wall += time.perf_counter() - wall_start
+            cpu += time.process_time() - cpu_start
+            last_chunk = chunk
+        rate = total / wall
+        mark = "ok " if rate >= TARGET_INGEST else "MISS"
+        print(
+            f"  {mark} {total:,} samples in {wall:.2f} s = {rate:,.0f} samples/s "
+            f"(target ≥ {TARGET_INGEST:,}); {total / cpu:,.0f} samples per CPU second"
+        )
+        start = time.perf_counter()
+        again = store.add(last_chunk)
+        seconds = time.perf_counter() - start
+        print(
+            f"      re-adding {len(last_chunk):,} stored samples: {again} new, "
+            f"{len(last_chunk) / seconds:,.0f} samples/s"
+        )
+        size = sum(
+            Path(f"{path}{s}").stat().st_size for s in ("", "-wal") if Path(f"{path}{s}").exists()
+        )
+        print(f"      file size {size / 1e6:.0f} MB with its WAL ({size / total:.0f} bytes/sample)")
+
+        one_post = next(s for s in last_chunk if s.post_id)
+        print(f"\nqueries over {store.count():,} samples (target < {TARGET_QUERY:.0f} s each)")
+        timed("latest(): every post × metric", store.latest, results)
+        timed("latest(campaign=...)", lambda: store.latest(campaign="campaign-03"), results)
+        timed(
+            "series(): one post", lambda: store.series("likes", post_id=one_post.post_id), results
+        )
+        timed(
+            "series(engagements, platform, interval=1 day)",
+            lambda: store.series(ENGAGEMENT_METRICS, platform="x", interval=timedelta(days=1)),
+            results,
+        )
+        timed(
+            "series(engagements, everything, interval=1 day)",
+            lambda: store.series(ENGAGEMENT_METRICS, interval=timedelta(days=1)),
+            results,
+        )
+        timed(
+            "series('likes', campaign), every reading",
+            lambda: store.series("likes", campaign="campaign-03"),
+            results,
+        )
+        timed(
+            "series('followers', account)",
+            lambda: store.series("followers", account="x:brand0"),
+            results,
+        )
+        timed("totals(by='platform')", store.totals, results)
+        timed("totals(by='campaign')", lambda: store.totals("campaign"), results)
+        timed("engagement(): every post", store.engagement, results)
+        timed("follower_growth()", store.follower_growth, results)
+        timed(
+            "best_times(tz='Europe/Berlin')", lambda: store.best_times(tz="Europe/Berlin"), results
+        )
+        timed("unavailable()", store.unavailable, results)
+        timed("count()", store.count, results)
+
+        print("\nexport and report (not main queries; for reference)")
+        out = Path(path).with_suffix(".csv")
+        start = time.perf_counter()
+        rows = store.to_csv(out)
+        print(f"      to_csv: {rows:,} rows in {time.perf_counter() - start:.2f} s")
+        out.unlink()
+        report = Path(path).with_suffix(".html")
+        start = time.perf_counter()
+        write_report(store, report)
+        print(
+            f"      write_report: {time.perf_counter() - start:.2f} s, "
+            f"{report.stat().st_size / 1e3:.0f} kB"
+        )
+        report.unlink()
+
+    missed = [label for label, _, mark in results if mark == "MISS"]
+    print(
+        f"\nsummary: ingest {rate:,.0f}/s ({'ok' if rate >= TARGET_INGEST else 'MISSED'}), "
+        f"slowest query {max(s for _, s, _ in results):.3f} s, "
+        f"{len(missed)} quer{'y' if len(missed) == 1 else 'ies'} over {TARGET_QUERY:.0f} s"
+        + (f": {', '.join(missed)}" if missed else "")
+        + f"; load average {os.getloadavg()[0]:.1f}"
+    )
+    if tmp is not None:
+        tmp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -605,7 +605,8 @@ def write_report(
         store: the metrics store to report on.
         out_path: where to write (parent folders are created).
         campaign: report on this campaign's posts only.
-        since, until: only samples fetched in this period (ISO 8601 text or datetimes).
+        since: only samples fetched at or after this time (ISO 8601 text or a datetime).
+        until: only samples fetched before this time.
         title: the page title.
         tz: the time zone of the best-times heatmap.
 

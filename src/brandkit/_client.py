@@ -182,6 +182,8 @@ class _Core:
         last = attempt >= self.retry.attempts
         if wait is not None or response.status_code == 429:
             # A rate-limit refusal means nothing was done: repeating is safe for any step.
+            if wait is None:
+                wait = getattr(adapter.error_for(response), "retry_after", None)
             after = wait if wait is not None else self.retry.backoff(attempt)
             if after > self.retry.max_wait or last:
                 return response

@@ -70,9 +70,14 @@ def _emulate(args: argparse.Namespace, out: TextIO) -> int:
     emu = emulator(args.platform)
     with emu.serve(port=args.port) as url:
         account = emu.account()
-        print(
-            json.dumps({"platform": args.platform, "url": url, "account": repr(account)}), file=out
-        )
+        # The emulator's credentials are fake and local: print them so a tool can log in.
+        info = {
+            "platform": args.platform,
+            "url": url,
+            "settings": {k: v for k, v in account.settings.items() if isinstance(v, str | int)},
+            "credentials": {k: account.secret(k) for k in account.secret_names},
+        }
+        print(json.dumps(info), file=out)
         out.flush()
         try:
             while True:

@@ -25,16 +25,20 @@ _clock_id = int.from_bytes(os.urandom(2), "big") & 0x3FF
 
 def new_tid(now_us: int | None = None) -> str:
     """A new AT Protocol TID: 13 base32-sortable characters from the time in microseconds
-    and a random clock id. Strictly increasing within a process.
+    and a random clock id. Without ``now_us``, strictly increasing within a process.
 
     brandkit uses TIDs as per-part idempotency keys: Bluesky takes them as record keys and
     Mastodon as ``Idempotency-Key``.
     """
     global _last_tid_us
-    us = now_us if now_us is not None else time.time_ns() // 1000
-    if us <= _last_tid_us:
-        us = _last_tid_us + 1
-    _last_tid_us = us
+    if now_us is not None:
+        # An explicit time is the caller's: it must not push later keys into its future.
+        us = now_us
+    else:
+        us = time.time_ns() // 1000
+        if us <= _last_tid_us:
+            us = _last_tid_us + 1
+        _last_tid_us = us
     value = ((us & ((1 << 53) - 1)) << 10) | _clock_id
     out = []
     for _ in range(13):

@@ -260,7 +260,12 @@ class Emulator:
         if host not in ("127.0.0.1", "::1", "localhost"):
             raise ValueError("emulators only listen on loopback")
         server = _Server((host, port), _handler_class(self))
-        thread = threading.Thread(target=server.serve_forever, name=f"{self.platform}-emulator")
+        # A short poll interval makes shutdown() return in milliseconds, not half a second.
+        thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"{self.platform}-emulator",
+        )
         thread.daemon = True
         thread.start()
         previous = self._base_url
@@ -303,7 +308,12 @@ def _handler_class(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 self.connection.shutdown(2)
                 return
             content = response.content
-            self.send_response(response.status_code)
+            # send_response() would add a second Date header next to the emulator's own.
+            self.send_response_only(response.status_code)
+            if "date" not in response.headers:
+                self.send_header("Date", self.date_time_string())
+            if "server" not in response.headers:
+                self.send_header("Server", f"brandkit-{emulator.platform}-emulator")
             for key, value in response.headers.multi_items():
                 if key.lower() in ("content-length", "transfer-encoding", "connection"):
                     continue

@@ -46,8 +46,7 @@ import math
 import re
 import secrets
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any, ClassVar, TypeAlias
@@ -267,7 +266,6 @@ class MastodonEmulator(Emulator):
         self._keys: dict[tuple[str, str], tuple[str, float]] = {}
         self._hits: dict[tuple[str, str, int], int] = {}
         self._last_id = 0
-        self._serving = 0
 
     # -- public helpers --------------------------------------------------------------------
 
@@ -401,17 +399,6 @@ class MastodonEmulator(Emulator):
         """The length this instance checks against ``max_characters``."""
         return status_length(text, spoiler_text, self.characters_reserved_per_url)
 
-    @contextmanager
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
-        """Serve the emulator on ``host:port`` (0 picks a free port) in a background thread;
-        yields its base URL."""
-        with super().serve(host, port) as url:
-            self._serving += 1
-            try:
-                yield url
-            finally:
-                self._serving -= 1
-
     # -- plumbing --------------------------------------------------------------------------
 
     def error(self, status: int, message: str, **extra: Any) -> httpx.Response:
@@ -528,12 +515,8 @@ class MastodonEmulator(Emulator):
     def _finish(
         self, request: httpx.Request, response: httpx.Response, now: float
     ) -> httpx.Response:
-        # The Date header follows the emulator clock. Over the socket the HTTP server already
-        # sends one (real time), and a second would make clients see "date1, date2".
-        if not (self._serving and self._origin(request) == self.base_url):
-            response.headers["date"] = format_datetime(
-                datetime.fromtimestamp(now, UTC), usegmt=True
-            )
+        # The Date header follows the emulator clock (the socket server then sends no other).
+        response.headers["date"] = format_datetime(datetime.fromtimestamp(now, UTC), usegmt=True)
         return response
 
     # -- request bodies --------------------------------------------------------------------

@@ -38,6 +38,19 @@ POST_METRICS = (
     "video_views",
     "shares",
 )
+# Each metric as a share of a post's reach (impressions above reach above interactions).
+SHARE = {
+    "impressions": 1.6,
+    "reach": 1.0,
+    "likes": 0.05,
+    "reposts": 0.01,
+    "replies": 0.006,
+    "quotes": 0.002,
+    "bookmarks": 0.004,
+    "link_clicks": 0.02,
+    "video_views": 0.3,
+    "shares": 0.005,
+}
 READINGS = 20
 ACCOUNT_READINGS = 1000
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -95,7 +108,7 @@ def generate(total: int, seed: int = 20260301) -> Iterator[list[MetricSample]]:
                             account=account,
                             post_id=post_id,
                             metric=metric,
-                            value=float(int(reach * grown * (0.01 + (hash(metric) % 7) / 100))),
+                            value=float(int(reach * grown * SHARE[metric])),
                             fetched_at=fetched,
                             raw_name=metric,
                             delivery_id=f"d{post_id}",

@@ -121,7 +121,7 @@ th.sortable { cursor:pointer; user-select:none; }
 th.sortable::after { content:" ↕"; color:#9ca3af; font-weight:400; }
 th.asc::after { content:" ↑"; } th.desc::after { content:" ↓"; }
 td.text, th.text { text-align:left; }
-td.text { white-space:normal; overflow-wrap:anywhere; max-width:280px; }
+td.wrap { white-space:normal; overflow-wrap:anywhere; min-width:140px; max-width:280px; }
 td.na { color:#9ca3af; }
 td.up { color:#047857; } td.down { color:#b91c1c; }
 .badge { display:inline-block; width:8px; height:8px; border-radius:50%; margin-right:6px; }
@@ -382,7 +382,7 @@ def _totals_table(totals: Sequence[Total], label: str, none_label: str) -> str:
                     f'<td data-v="{found.value}">{esc(fmt_number(found.value))}{esc(note)}</td>'
                 )
         rows.append(
-            f'<tr><td class="text">{esc(name)}</td><td data-v="{posts}">{posts}</td>'
+            f'<tr><td class="text wrap">{esc(name)}</td><td data-v="{posts}">{posts}</td>'
             f"{''.join(cells)}</tr>"
         )
     return (
@@ -409,7 +409,7 @@ def _unavailable_section(items: Sequence[UnavailableMetric]) -> str:
     rows = "".join(
         f'<tr><td class="text">{esc(u.platform)}</td><td class="text">{esc(u.metric)}</td>'
         f'<td class="text"><code>{esc(u.raw_name or "–")}</code></td>'
-        f'<td class="text">{esc(u.reason or "–")}</td><td>{u.series}</td>'
+        f'<td class="text wrap">{esc(u.reason or "–")}</td><td>{u.series}</td>'
         f'<td class="text">{esc(_when(u.last_seen))}</td></tr>'
         for u in items
     )
@@ -460,7 +460,7 @@ def _raw_section(latest: Sequence[MetricSample], posts: Sequence[PostEngagement]
             f'<tr><td class="text"><span class="badge" style="background:'
             f'{esc(color_for(platform))}"></span>{esc(platform)}</td>'
             f'<td class="text">{esc(account)}</td><td class="text"><code>{esc(post_id)}</code></td>'
-            f'<td class="text">{esc(first.campaign or "–")}</td>'
+            f'<td class="text wrap">{esc(first.campaign or "–")}</td>'
             f'<td class="text">{esc(_when(first.posted_at))}</td>{"".join(cells)}'
             f'<td data-v="{rate if rate is not None else -1}">{esc(fmt_percent(rate))}</td></tr>'
         )

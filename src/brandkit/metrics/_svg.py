@@ -223,8 +223,9 @@ def line_chart(
             f'<text class="axis-title" x="14" y="{_TOP + plot_h / 2:.1f}" '
             f'transform="rotate(-90 14 {_TOP + plot_h / 2:.1f})">{esc(y_title)}</text>'
         )
-    # Dots on every line or on none: a chart with some dotted lines looks uneven.
-    show_dots = max(len(line.points) for line in lines) <= 30
+    # Dots on every line or on none (some dotted lines look uneven), and only while they
+    # stay apart; the invisible ones still carry the tooltips.
+    show_dots = sum(len(line.points) for line in lines) <= 120
     for line in lines:
         if not line.points:
             continue

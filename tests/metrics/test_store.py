@@ -339,6 +339,20 @@ def test_lock_timeout_is_a_brandkit_error(db: Path) -> None:
         assert store.add([_sample(2)]) == 1
 
 
+def test_open_while_another_writes(db: Path) -> None:
+    """Opening an existing store needs no write lock, so a report can open it while a
+    collector is writing."""
+    MetricsStore(db).close()
+    writer = sqlite3.connect(db, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        with MetricsStore(db, timeout=0.2) as reader:
+            assert reader.count() == 0
+        writer.execute("ROLLBACK")
+    finally:
+        writer.close()
+
+
 def test_closed_store_refuses(db: Path) -> None:
     """Using a closed store raises ConfigurationError."""
     store = MetricsStore(db)

@@ -124,7 +124,7 @@ class MetricsStore:
         except sqlite3.DatabaseError as exc:
             self.close()
             raise ConfigurationError(f"cannot use {self.path or 'connection'!r}: {exc}") from exc
-        except ConfigurationError:
+        except BrandkitError:
             self.close()
             raise
 
@@ -188,24 +188,45 @@ class MetricsStore:
         return self._conn
 
     def _migrate(self) -> None:
+        """Create the tables unless this file already has them (then no write lock)."""
+        conn = self._connection()
+        if self._check_version(conn) == SCHEMA_VERSION:
+            return
         with self._write() as conn:
             # executescript() would commit on its own; run the statements inside this one.
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
-            row = conn.execute(
-                "SELECT value FROM metrics_meta WHERE key = 'schema_version'"
-            ).fetchone()
-            if row is None:
+            if self._check_version(conn) is None:
                 conn.execute(
                     "INSERT INTO metrics_meta (key, value) VALUES ('schema_version', ?)",
                     (str(SCHEMA_VERSION),),
                 )
-            elif int(row[0]) > SCHEMA_VERSION:
-                raise ConfigurationError(
-                    f"this metrics store was written by a newer brandkit (schema {row[0]}, "
-                    f"this version reads {SCHEMA_VERSION}); upgrade brandkit"
-                )
+
+    @staticmethod
+    def _check_version(conn: sqlite3.Connection) -> int | None:
+        """The file's schema version (``None``: no tables yet).
+
+        Raises:
+            ConfigurationError: a newer brandkit wrote the file.
+        """
+        try:
+            row = conn.execute(
+                "SELECT value FROM metrics_meta WHERE key = 'schema_version'"
+            ).fetchone()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return None
+            raise
+        if row is None:
+            return None
+        version = int(row[0])
+        if version > SCHEMA_VERSION:
+            raise ConfigurationError(
+                f"this metrics store was written by a newer brandkit (schema {version}, "
+                f"this version reads {SCHEMA_VERSION}); upgrade brandkit"
+            )
+        return version
 
     def close(self) -> None:
         """Close the file (a connection passed in by the caller is left open)."""

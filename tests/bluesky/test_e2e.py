@@ -20,6 +20,7 @@ from brandkit import (
     DeliveryStatus,
     Link,
     Media,
+    MediaError,
     MetricSample,
     Post,
     RateLimited,
@@ -483,14 +484,44 @@ def test_slow_create_meets_its_retry_at_the_same_key(make: Make) -> None:
 def test_permanent_rejection_fails_with_the_platform_message(
     served: BlueskyEmulator, drive: Driver
 ) -> None:
-    """A video over the PDS's 5 MiB blob limit: 413 PayloadTooLarge, delivery failed."""
+    """A language tag brandkit lets through but the lexicon refuses: failed, with the PDS's words."""
+    delivery = drive.publish(Post(text="hello", language="en-abcdefghijk"), served.account())
+    assert delivery.status is DeliveryStatus.FAILED
+    assert isinstance(delivery.error, Rejected)
+    assert delivery.error.code == "InvalidRequest"
+    assert delivery.error.platform_message == (
+        'Invalid app.bsky.feed.post record: Invalid language (got "en-abcdefghijk") '
+        "at $.record.langs[0]"
+    )
+    assert served.posts() == []
+
+
+def test_media_over_the_pds_blob_limit_is_refused_before_sending(
+    served: BlueskyEmulator, drive: Driver
+) -> None:
+    """The PDS's blobUploadLimit (5 MiB here) is learnt from describeServer: a bigger video
+    fails as content, and nothing is uploaded."""
     video = Media.from_bytes(mp4(5 * 1024 * 1024 + 10), alt="too big for this PDS")
     delivery = drive.publish(Post(text="clip", media=(video,)), served.account())
     assert delivery.status is DeliveryStatus.FAILED
-    assert isinstance(delivery.error, Rejected)
-    assert delivery.error.platform_message == "request entity too large"
-    assert delivery.error.code == "PayloadTooLarge"
-    assert served.posts() == []
+    assert isinstance(delivery.error, MediaError)
+    assert "5,242,880" in str(delivery.error)
+    assert served.count("POST", r".*uploadBlob") == 0
+    assert served.count("POST", CREATE) == 0
+
+
+def test_a_larger_blob_limit_lets_bigger_video_through(make: Make) -> None:
+    """A PDS configured for 50 MB videos (as the PDS installer does) takes a 6 MiB video."""
+    emu = BlueskyEmulator(blob_upload_limit=52_428_800)
+    with emu.serve():
+        video = Media.from_bytes(mp4(6 * 1024 * 1024), alt="six MiB")
+        delivery = make(governor=NullGovernor()).publish(
+            Post(text="clip", media=(video,)), emu.account()
+        )
+        assert delivery.ok, delivery.error
+        (stored,) = emu.posts()
+        assert stored.value["embed"]["$type"] == "app.bsky.embed.video"
+        assert stored.value["embed"]["video"]["size"] == video.size
 
 
 # -- plain async usage -------------------------------------------------------------------------

@@ -122,12 +122,13 @@ def test_registered_under_its_name() -> None:
 
 
 def test_rate_policies_declare_the_documented_budgets() -> None:
-    """Write points (5,000/h, 35,000/day) and createSession (30/5 min, 300/day) are declared."""
+    """Write points (5,000/h, 35,000/day) and createSession (30/5 min; 100/day, the
+    bsky.social entryway's figure, below the PDS's 300) are declared."""
     declared = {(p.bucket, p.limit, p.window, p.scope) for p in BlueskyAdapter.rate_policies}
     assert ("write", 5000, 3600.0, "account") in declared
     assert ("write", 35000, 86400.0, "account") in declared
     assert ("session", 30, 300.0, "account") in declared
-    assert ("session", 300, 86400.0, "account") in declared
+    assert ("session", 100, 86400.0, "account") in declared
     assert ("api", 3000, 300.0, "app") in declared
 
 
@@ -140,12 +141,14 @@ def test_login_once_and_reuse_the_session() -> None:
     account = sky_account(on_credentials_changed=lambda a, c: changes.append(dict(c)))
     adapter = BlueskyAdapter(account)
     script = Script().on("com.atproto.server.createSession", xrpc(200, session_body()))
+    script.on("com.atproto.server.describeServer", xrpc(200, {"did": "did:web:pds.example"}))
     script.on("com.atproto.repo.createRecord", xrpc(200, CREATED))
     caps = run_flow(adapter.prepare(), script)
     run_flow(adapter.publish_part(rendered(), part(), ThreadContext(key=KEY)), script)
     run_flow(adapter.prepare(), script)
-    assert caps is CAPS
+    assert caps == CAPS  # the server names no blob limit: the defaults stand
     assert script.names().count("com.atproto.server.createSession") == 1
+    assert script.names().count("com.atproto.server.describeServer") == 1
     login = body_of(script.calls("com.atproto.server.createSession")[0])
     assert login == {"identifier": "brand.test", "password": "app-pass-1234"}
     assert changes == [{"access_jwt": "access-1", "refresh_jwt": "refresh-1"}]
@@ -155,18 +158,45 @@ def test_login_once_and_reuse_the_session() -> None:
 
 
 def test_saved_session_is_used_without_logging_in() -> None:
-    """An account with a saved session and DID makes no request to get ready."""
-    script = Script()
+    """An account with a saved session and DID does not log in to get ready."""
+    script = Script().on("com.atproto.server.describeServer", xrpc(200, {}))
     run_flow(logged_in().prepare(), script)
-    assert script.requests == []
+    assert script.names() == ["com.atproto.server.describeServer"]
+    assert "authorization" not in script.requests[0].headers
+
+
+def test_prepare_caps_media_at_the_pds_blob_limit() -> None:
+    """describeServer's blobUploadLimit lowers the media size limits render() checks."""
+    script = Script().on(
+        "com.atproto.server.describeServer", xrpc(200, {"blobUploadLimit": 5242880})
+    )
+    caps = run_flow(logged_in().prepare(), script)
+    assert caps.media.max_video_bytes == 5242880
+    assert caps.media.max_image_bytes == CAPS.media.max_image_bytes  # 2 MB is lower already
+    assert caps.threads and caps.platform == "bluesky"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        xrpc(200, {"blobUploadLimit": "big"}),
+        xrpc(501, {"error": "MethodNotImplemented"}),
+        xrpc(200, {}),
+    ],
+)
+def test_prepare_keeps_the_defaults_without_a_usable_limit(answer: httpx.Response) -> None:
+    """No limit, a strange one, or no describeServer at all: the documented defaults stand."""
+    script = Script().on("com.atproto.server.describeServer", answer)
+    assert run_flow(logged_in().prepare(), script) == CAPS
 
 
 def test_saved_session_without_did_asks_get_session() -> None:
     """A saved session without a DID learns it from getSession, not by logging in."""
     adapter = BlueskyAdapter(sky_account(access_jwt="access-0", refresh_jwt="refresh-0"))
     script = Script().on("com.atproto.server.getSession", xrpc(200, {"did": DID, "handle": "x"}))
+    script.on("com.atproto.server.describeServer", xrpc(200, {}))
     run_flow(adapter.prepare(), script)
-    assert script.names() == ["com.atproto.server.getSession"]
+    assert script.names() == ["com.atproto.server.getSession", "com.atproto.server.describeServer"]
     assert adapter.did == DID
 
 
@@ -271,8 +301,9 @@ def test_access_jwt_past_its_exp_is_refreshed_before_use() -> None:
     stale = jwt({"sub": DID, "exp": int(time.time()) - 10})
     adapter = logged_in(access_jwt=stale)
     script = Script().on("com.atproto.server.refreshSession", xrpc(200, session_body(n=2)))
+    script.on("com.atproto.server.describeServer", xrpc(200, {}))
     run_flow(adapter.prepare(), script)
-    assert script.names() == ["com.atproto.server.refreshSession"]
+    assert script.names()[0] == "com.atproto.server.refreshSession"
     assert adapter.account.secret("access_jwt") == "access-2"
 
 

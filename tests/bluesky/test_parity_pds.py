@@ -26,7 +26,7 @@ pytestmark = pytest.mark.pds
 
 NOW = "2026-11-26T10:00:00.000Z"
 User = dict[str, str]
-Answer = tuple[str, int, str, dict[str, str], bool]
+Answer = tuple[str, Any, str, dict[str, str], bool]
 
 
 def _need_harness() -> None:
@@ -150,6 +150,10 @@ def protocol(rec: Recorder, make_user: Callable[[str], User]) -> None:
         ),
     )
     rec("getSession", http.get("/xrpc/com.atproto.server.getSession", headers=auth))
+    described = rec(
+        "describeServer", http.get("/xrpc/com.atproto.server.describeServer", headers=ip)
+    )
+    rec.answers.append(("blobUploadLimit", described.json().get("blobUploadLimit"), "", {}, False))
     rec(
         "resolveHandle",
         http.get(

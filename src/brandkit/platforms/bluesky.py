@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import attrs
 import httpx
 
 from brandkit._flow import Flow, Send
@@ -171,6 +172,19 @@ def _parse_time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _with_blob_limit(caps: Capabilities, limit: int | None) -> Capabilities:
+    """``caps`` with media sizes capped by the PDS's upload limit (unchanged when unknown)."""
+    if limit is None:
+        return caps
+    media = attrs.evolve(
+        caps.media,
+        max_image_bytes=min(caps.media.max_image_bytes, limit),
+        max_gif_bytes=min(caps.media.max_gif_bytes, limit),
+        max_video_bytes=min(caps.media.max_video_bytes, limit),
+    )
+    return attrs.evolve(caps, media=media)
+
+
 def _created_at() -> str:
     now = datetime.now(UTC)
     return now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -192,9 +206,10 @@ class BlueskyAdapter(Adapter):
         # costs 3 points and a delete 1 (Send.cost).
         RatePolicy("write", 5000, 3600.0),
         RatePolicy("write", 35000, 86400.0),
-        # createSession per account: 30 per 5 minutes, 300 per day.
+        # createSession: 30 per 5 minutes; per day the PDS allows 300 but the bsky.social
+        # entryway 100 (bluesky-social/bsky-docs#183), so the lower one is declared.
         RatePolicy("session", 30, 300.0),
-        RatePolicy("session", 300, 86400.0),
+        RatePolicy("session", 100, 86400.0),
         # Per client IP, so shared by every account this process posts for.
         RatePolicy("blob", 1000, 86400.0, scope="app"),
         RatePolicy("api", 3000, 300.0, scope="app"),
@@ -204,6 +219,7 @@ class BlueskyAdapter(Adapter):
     def __init__(self, account: Account) -> None:
         super().__init__(account)
         self._dids: dict[str, str | None] = {}
+        self._caps: Capabilities | None = None
 
     # -- small helpers -----------------------------------------------------------------------
 
@@ -372,9 +388,20 @@ class BlueskyAdapter(Adapter):
     # -- flows -------------------------------------------------------------------------------
 
     def prepare(self) -> Flow[Capabilities]:
-        """Make sure there is a session (reusing a saved one) and the DID is known."""
+        """Make sure there is a session (reusing a saved one) and the DID is known, and learn
+        the PDS's blob size limit (``describeServer``'s ``blobUploadLimit``), so that media
+        the server would refuse are refused before anything is sent."""
         yield from self._ensure_session()
-        return self.capabilities
+        if self._caps is None:
+            response = yield Send(
+                self._get("com.atproto.server.describeServer", None), idempotent=True, bucket="api"
+            )
+            limit = None
+            if response.is_success:
+                value = response.json().get("blobUploadLimit")
+                limit = value if isinstance(value, int) and value > 0 else None
+            self._caps = _with_blob_limit(self.capabilities, limit)
+        return self._caps
 
     def publish_part(
         self, rendered: Rendered, part: RenderedPart, thread: ThreadContext

@@ -944,6 +944,22 @@ class BlueskyEmulator(Emulator):
         }
         return self._stamp(self.json(body), status)
 
+    @route("GET", r"/xrpc/com\.atproto\.server\.describeServer")
+    def _describe_server(self, request: httpx.Request) -> httpx.Response:
+        return self._answer(request, self._h_describe_server)
+
+    def _h_describe_server(self, request: httpx.Request) -> httpx.Response:
+        status = self._limited(request)
+        body = {
+            "did": self.service_did,
+            "availableUserDomains": [".test"],
+            "inviteCodeRequired": False,
+            "blobUploadLimit": self.blob_upload_limit,
+            "links": {},
+            "contact": {},
+        }
+        return self._stamp(self.json(body), status)
+
     @route("GET", r"/xrpc/com\.atproto\.identity\.resolveHandle")
     def _resolve_handle(self, request: httpx.Request) -> httpx.Response:
         return self._answer(request, self._h_resolve_handle)

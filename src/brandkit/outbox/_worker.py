@@ -276,13 +276,19 @@ class Worker:
         return self._own
 
     def close(self) -> None:
-        """Close the HTTP client the worker made (not one it was given)."""
-        if self._own is not None and self._runner is not None:
-            self._runner.run(self._own.aclose())
-        self._own = None
+        """Close the worker's event loop and the HTTP connections made on it.
+
+        After :meth:`run_once` an ``AsyncClient``'s connections belong to the worker's loop,
+        so a client given to the worker is closed here too (it cannot be used on another
+        loop anyway); a synchronous ``Client`` given to the worker is left open.
+        """
+        client = self._own or (self.client if isinstance(self.client, AsyncClient) else None)
         if self._runner is not None:
+            if client is not None:
+                self._runner.run(client.aclose())
             self._runner.close()
             self._runner = None
+        self._own = None
 
     async def aclose(self) -> None:
         """Close the HTTP client the worker made, from a running event loop."""

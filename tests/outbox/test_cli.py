@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +15,7 @@ import pytest
 from brandkit import DeliveryStatus, Post, Rejected
 from brandkit.cli import main
 from brandkit.outbox import Outbox
+from brandkit.testing.mastodon import MastodonEmulator
 from tests.outbox._fakenet import OutboxNetEmulator
 
 
@@ -121,3 +126,65 @@ def test_run_needs_an_accounts_file(db: Path, capsys: pytest.CaptureFixture[str]
         cli("run", "--db", str(db), "--accounts", str(db.with_name("nope.toml")), "--once")[0] == 1
     )
     assert "cannot read" in capsys.readouterr().err
+
+
+def mastodon_toml(path: Path, url: str) -> Path:
+    """An accounts file naming one Mastodon account whose token is in the environment."""
+    path.write_text(
+        f'[accounts.brand]\nplatform = "mastodon"\ninstance_url = "{url}"\n'
+        'token_env = "BK_OUTBOX_TEST_TOKEN"\n'
+    )
+    return path
+
+
+def test_run_once_publishes_what_is_due(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """run --once publishes due deliveries for the accounts of the file, then exits."""
+    emu = MastodonEmulator()
+    with emu.serve() as url:
+        acct = emu.account(name="brand")
+        monkeypatch.setenv("BK_OUTBOX_TEST_TOKEN", acct.secret("token") or "")
+        box = Outbox(db)
+        (d,) = box.add(Post(text="from the command line"), acct)
+        box.close()
+        toml = mastodon_toml(tmp_path / "brandkit.toml", url)
+        status, text = cli("run", "--db", str(db), "--accounts", str(toml), "--once")
+        assert status == 0
+        assert text.startswith(f"sent     mastodon:brand  {d.id}  {url}/@")
+        assert emu.post_texts() == ["from the command line"]
+        assert cli("run", "--db", str(db), "--accounts", str(toml), "--once") == (0, "")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGTERM")
+def test_run_stops_cleanly_on_sigterm(db: Path, tmp_path: Path) -> None:
+    """`brandkit run` publishes as posts become due and exits 0 on SIGTERM."""
+    emu = MastodonEmulator()
+    with emu.serve() as url:
+        acct = emu.account(name="brand")
+        env = {**os.environ, "BK_OUTBOX_TEST_TOKEN": acct.secret("token") or ""}
+        toml = mastodon_toml(tmp_path / "brandkit.toml", url)
+        command = ["run", "--db", str(db), "--accounts", str(toml), "--poll", "0.05", "--json"]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "brandkit.cli", *command],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
+        try:
+            box = Outbox(db)
+            (d,) = box.add(Post(text="picked up while running"), acct)
+            box.close()
+            assert proc.stdout is not None
+            line = json.loads(proc.stdout.readline())
+            assert line["id"] == d.id
+            assert line["status"] == "sent"
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=20)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert proc.returncode == 0, err
+    assert emu.post_texts() == ["picked up while running"]

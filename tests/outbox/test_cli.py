@@ -156,6 +156,26 @@ def test_run_once_publishes_what_is_due(
         assert cli("run", "--db", str(db), "--accounts", str(toml), "--once") == (0, "")
 
 
+def test_run_once_shows_a_rate_limited_delivery_as_retry(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A delivery the worker will try again later is printed as `retry`, with the reason."""
+    emu = MastodonEmulator()
+    emu.fault(method="POST", path="/api/v1/statuses", status=429, headers={"retry-after": "3600"})
+    with emu.serve() as url:
+        acct = emu.account(name="brand")
+        monkeypatch.setenv("BK_OUTBOX_TEST_TOKEN", acct.secret("token") or "")
+        box = Outbox(db)
+        (d,) = box.add(Post(text="not now"), acct)
+        box.close()
+        toml = mastodon_toml(tmp_path / "brandkit.toml", url)
+        status, text = cli("run", "--db", str(db), "--accounts", str(toml), "--once")
+    assert status == 0
+    assert text.startswith(f"retry    mastodon:brand  {d.id}  mastodon")
+    assert "429" in text
+    assert emu.post_texts() == []
+
+
 @pytest.mark.skipif(os.name != "posix", reason="SIGTERM")
 def test_run_stops_cleanly_on_sigterm(db: Path, tmp_path: Path) -> None:
     """`brandkit run` publishes as posts become due and exits 0 on SIGTERM."""

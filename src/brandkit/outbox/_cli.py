@@ -167,14 +167,17 @@ def _act(action: str) -> Command:
     return run
 
 
-def _report(delivery: Delivery, out: TextIO, as_json: bool) -> None:
+def _report(outbox: Outbox, delivery: Delivery, out: TextIO, as_json: bool) -> None:
+    """One line per attempt; a failure the worker will try again is shown as ``retry``."""
     if as_json:
         print(json.dumps(delivery.to_dict(), ensure_ascii=False), file=out)
         return
+    label = delivery.status.value
+    stored = outbox.get(delivery.id)
+    if stored is not None and stored.status is DeliveryStatus.PENDING and not delivery.ok:
+        label = "retry"
     detail = delivery.url or "" if delivery.ok else _short_error(delivery, 100)
-    print(
-        f"{delivery.status.value:<8} {delivery.account}  {delivery.id}  {detail}".rstrip(), file=out
-    )
+    print(f"{label:<8} {delivery.account}  {delivery.id}  {detail}".rstrip(), file=out)
 
 
 def _run(args: argparse.Namespace, out: TextIO) -> int:
@@ -184,13 +187,13 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         try:
             if args.once:
                 for delivery in worker.run_once():
-                    _report(delivery, out, args.json)
+                    _report(outbox, delivery, out, args.json)
                 return 0
             stop = threading.Event()
             _stop_on_signals(stop)
 
             def report(delivery: Delivery) -> None:
-                _report(delivery, out, args.json)
+                _report(outbox, delivery, out, args.json)
                 out.flush()
 
             worker.run_forever(args.poll, stop, on_delivery=report)

@@ -63,13 +63,22 @@ def _number(value: float | None) -> str:
     return str(int(value)) if value.is_integer() else repr(value)
 
 
-def _iso(us: int | None) -> str:
-    return from_us(us).isoformat() if us is not None else ""
+def _iso(us: int | None, memo: dict[int, str]) -> str:
+    # Every metric of a post shares its fetch and publication times: convert each once.
+    if us is None:
+        return ""
+    text = memo.get(us)
+    if text is None:
+        if len(memo) > 100_000:
+            memo.clear()
+        text = memo[us] = from_us(us).isoformat()
+    return text
 
 
 def write_csv(chunks: Iterable[list[Row]], target: str | os.PathLike[str] | IO[str]) -> int:
     """Write sample rows as CSV with a header; return the number of rows."""
     written = 0
+    memo: dict[int, str] = {}
     with _text_out(target) as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
@@ -84,10 +93,10 @@ def write_csv(chunks: Iterable[list[Row]], target: str | os.PathLike[str] | IO[s
                     _number(value),
                     "true" if available else "false",
                     reason or "",
-                    _iso(fetched_at),
+                    _iso(fetched_at, memo),
                     delivery_id or "",
                     campaign or "",
-                    _iso(posted_at),
+                    _iso(posted_at, memo),
                 )
                 for (
                     platform,

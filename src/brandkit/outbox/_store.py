@@ -5,11 +5,12 @@ killed process), every table prefixed ``outbox_`` so other stores may share the 
 
 Concurrency rests on two things:
 
-* a **lease** (``lease_owner``, ``lease_until``): the process that is publishing a delivery
-  holds it; :meth:`Outbox.claim` takes only deliveries whose lease is free, inside one
-  ``BEGIN IMMEDIATE`` transaction, so two workers never take the same delivery. A lease is
-  free when it has expired or when its owner is a process of this machine that no longer
-  exists (so a worker restarted after ``kill -9`` does not wait for the lease to run out).
+* a **lease** (``lease_owner`` as ``host:pid:nonce``, ``lease_until``): the process that is
+  publishing a delivery holds it; :meth:`Outbox.claim` takes only deliveries (and accounts)
+  no live process holds, inside one ``BEGIN IMMEDIATE`` transaction, so two workers never
+  take the same delivery. A process of this machine holds its leases as long as it runs and
+  loses them the moment it is gone (a worker restarted after ``kill -9`` does not wait);
+  leases of other machines end when they expire.
 * a **version check in** :meth:`Outbox.save`: a save that would start another attempt from a
   stale copy, forget a confirmed part, reopen a finished delivery or overwrite another live
   process's work is refused before anything is sent.

@@ -28,7 +28,7 @@ from brandkit.errors import (
     Rejected,
     TransportError,
 )
-from brandkit.metrics import MetricSample
+from brandkit.metrics import MetricSample, MetricsStore, write_report
 
 __version__ = "0.1.0"
 
@@ -46,6 +46,7 @@ __all__ = [
     "Media",
     "MediaError",
     "MetricSample",
+    "MetricsStore",
     "PlatformError",
     "PlatformUnavailable",
     "Post",
@@ -58,4 +59,5 @@ __all__ = [
     "Variant",
     "__version__",
     "render",
+    "write_report",
 ]

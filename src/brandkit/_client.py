@@ -277,6 +277,11 @@ class _Core:
                             return delivery
                         if ref is None:
                             ref = yield from adapter.publish_part(rendered, part, ctx)
+                if "posted_at" not in ref.extra:
+                    # Analytics ("best time to post") needs when each part went out.
+                    ref = attrs.evolve(
+                        ref, extra={**ref.extra, "posted_at": self.clock().isoformat()}
+                    )
                 delivery.parts.append(ref)
                 delivery.error = None
                 self.save(delivery)

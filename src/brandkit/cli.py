@@ -124,6 +124,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except BrandkitError as exc:
         print(f"brandkit: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # `brandkit metrics export --csv - | head` closes the pipe early: not an error.
+        sys.stderr.close()
+        return 0
     return status
 
 

@@ -54,6 +54,7 @@ def test_single_post_is_sent_once(server: FakeServer, account: Account) -> None:
     assert d.status is DeliveryStatus.SENT
     assert [p["text"] for p in server.posts] == ["hello world"]
     assert d.urls == ["https://fake.example/1"]
+    assert datetime.fromisoformat(d.parts[0].extra["posted_at"]) <= datetime.now(UTC)
     assert d.keys and len(d.keys[0]) == 13
 
 

@@ -9,13 +9,14 @@ import pytest
 
 import brandkit._client
 from brandkit.outbox import Outbox
-from tests.outbox._fakenet import OutboxNetEmulator, fake_render, install
+from brandkit.platforms import register
+from tests.outbox._fakenet import NAME, OutboxNetAdapter, OutboxNetEmulator, fake_render
 
 
 @pytest.fixture(autouse=True)
 def _fakenet(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Register the fake platform and its renderer for every test."""
-    install()
+    """Register the fake platform, and route its rendering to the fake, for every test."""
+    register(NAME, OutboxNetAdapter, replace=True)
     monkeypatch.setattr(brandkit._client, "render", fake_render)
 
 

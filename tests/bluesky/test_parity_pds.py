@@ -352,6 +352,36 @@ def protocol(rec: Recorder, make_user: Callable[[str], User]) -> None:
         ),
     )
     rec("GET on a procedure", http.get("/xrpc/com.atproto.repo.createRecord", headers=ip))
+    # Auth is checked before the body: no token and a broken body is still AuthMissing.
+    json_type = {"Content-Type": "application/json", **ip}
+    rec(
+        "no auth, not JSON",
+        http.post("/xrpc/com.atproto.repo.createRecord", content=b"nope", headers=json_type),
+    )
+    rec(
+        "no auth, no repo",
+        http.post("/xrpc/com.atproto.repo.createRecord", json={"collection": "x"}, headers=ip),
+    )
+    rec(
+        "bad token, no repo",
+        http.post(
+            "/xrpc/com.atproto.repo.createRecord",
+            json={"collection": "x"},
+            headers={"Authorization": "Bearer a.b.c", **ip},
+        ),
+    )
+    rec(
+        "no auth, blob too big",
+        http.post(
+            "/xrpc/com.atproto.repo.uploadBlob",
+            content=b"\0" * (5 * 1024 * 1024 + 1),
+            headers={"Content-Type": "image/png", **ip},
+        ),
+    )
+    rec(
+        "no auth, delete without rkey",
+        http.post("/xrpc/com.atproto.repo.deleteRecord", json={"repo": did}, headers=ip),
+    )
     rec("unknown method", http.get("/xrpc/com.example.nothing", headers=ip))
 
 

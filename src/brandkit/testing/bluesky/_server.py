@@ -985,14 +985,14 @@ class BlueskyEmulator(Emulator):
         return self._answer(request, self._h_upload_blob)
 
     def _h_upload_blob(self, request: httpx.Request) -> httpx.Response:
+        user = self._auth(request)
+        assert user is not None
         declared = request.headers.get("content-type")
         if not declared:
             raise self._invalid("Request encoding (Content-Type) required but not provided")
         data = request.content
         if len(data) > self.blob_upload_limit:
             return self._err(413, "PayloadTooLarge", "request entity too large")
-        user = self._auth(request)
-        assert user is not None
         status = None
         if self.limits is not None:
             ip = self._client_ip(request)
@@ -1020,9 +1020,10 @@ class BlueskyEmulator(Emulator):
         return self._answer(request, self._h_create_record)
 
     def _h_create_record(self, request: httpx.Request) -> httpx.Response:
-        body = self._body(request, "com.atproto.repo.createRecord")
+        # As on the PDS: parameters, then auth, then the body, then rate limits.
         user = self._auth(request)
         assert user is not None
+        body = self._body(request, "com.atproto.repo.createRecord")
         cost = self.limits.create_cost if self.limits else 0
         status = self._limited(request, self._write_charge(user, cost))
         try:
@@ -1128,9 +1129,9 @@ class BlueskyEmulator(Emulator):
         return self._answer(request, self._h_delete_record)
 
     def _h_delete_record(self, request: httpx.Request) -> httpx.Response:
-        body = self._body(request, "com.atproto.repo.deleteRecord")
         user = self._auth(request)
         assert user is not None
+        body = self._body(request, "com.atproto.repo.deleteRecord")
         cost = self.limits.delete_cost if self.limits else 0
         status = self._limited(request, self._write_charge(user, cost))
         try:

@@ -434,3 +434,17 @@ def test_bodies_sent_in_these_tests_are_checked(emu: XEmulator) -> None:
         (d,) = client.publish(Post(text="Checked", media=(media,)), acct)
     assert d.ok, d.error
     assert check_bodies(emu) == 3
+
+
+def test_429_is_waited_out_without_a_governor() -> None:
+    """With NullGovernor the driver waits for the reset the adapter reads from X's headers."""
+    from brandkit._hooks import NullGovernor
+
+    with served(rate_limits={"POST /2/tweets": (1, 1.0)}) as emu:
+        acct = emu.account(name="brand", known_user=True)
+        with Client(retry=FAST, governor=NullGovernor()) as client:
+            (a,) = client.publish(Post(text="Uno"), acct)
+            (b,) = client.publish(Post(text="Dos"), acct)
+    assert (a.status, b.status) == (DeliveryStatus.SENT, DeliveryStatus.SENT), b.error
+    assert emu.post_texts() == ["Uno", "Dos"]
+    assert emu.count("POST", r"/2/tweets") == 3

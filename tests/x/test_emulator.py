@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -136,6 +136,8 @@ def test_create_answers_201_with_rate_limit_headers_and_a_schema_valid_body() ->
         assert {f"{family}-limit", f"{family}-remaining", f"{family}-reset"} <= set(resp.headers)
     assert resp.headers["x-rate-limit-limit"] == "100"
     assert resp.headers["x-rate-limit-remaining"] == "99"
+    sent = datetime.strptime(resp.headers["date"], "%a, %d %b %Y %H:%M:%S UTC")
+    assert abs(sent.replace(tzinfo=UTC).timestamp() - emu.clock.time()) < 2  # X's format
     (post,) = emu.posts
     assert post.id == data["id"]
     assert post.text == "Q&A: read https://example.com/x."

@@ -1159,3 +1159,15 @@ def test_snowflake_time_decodes_x_ids() -> None:
     assert made.replace(microsecond=0) == datetime(2021, 11, 3, 21, 38, 39, tzinfo=UTC)
     assert snowflake_time("12") is None
     assert snowflake_time("abc") is None
+
+
+def test_a_key_from_the_future_sets_no_time_bound() -> None:
+    """A key whose time lies ahead of the clock (another machine's clock) is not trusted as a
+    lower bound: the lookup reads the recent timeline without start_time."""
+    future = new_tid(now_us=int((time.time() + 3600) * 1_000_000))
+    script = Script().on("GET", r"/2/users/\d+/tweets", _timeline(_post("10", "Hello")))
+    r = rendered("Hello")
+    ref = run_flow(adapter().find_part(r, r.parts[0], thread(key=future)), script)
+    assert ref is not None
+    assert ref.id == "10"
+    assert "start_time" not in script.requests[0].url.params

@@ -786,10 +786,18 @@ class XAdapter(Adapter):
         """Look for this part among the user's posts made since the delivery started
         (``GET /2/users/:id/tweets``): same text (links aside, as X rewrites them), same
         parent. Returns the earliest such post, or ``None``."""
-        since = _tid_time(thread.key)
-        start = since - _CLOCK_SKEW if since is not None else None
+        start = self._cutoff(thread)
         newer, _older = yield from self._matches(part, thread, start=start, pages=_TIMELINE_PAGES)
         return self._ref(part.index, newer[-1], thread) if newer else None
+
+    def _cutoff(self, thread: ThreadContext) -> datetime | None:
+        """The earliest time this part can have been posted: when its key was made (less the
+        clock margin), or ``None`` when the key tells no believable time."""
+        made = _tid_time(thread.key)
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        if made is None or made > now + _CLOCK_SKEW:
+            return None
+        return made - _CLOCK_SKEW
 
     def _after_duplicate(
         self, part: RenderedPart, thread: ThreadContext, error: Rejected
@@ -822,8 +830,7 @@ class XAdapter(Adapter):
         """Ids of the user's posts that match ``part``, newest first: those made since this
         delivery started, and older ones."""
         user_id, _ = yield from self._whoami()
-        since = _tid_time(thread.key)
-        cutoff = since - _CLOCK_SKEW if since is not None else None
+        cutoff = self._cutoff(thread)
         parent = thread.parent.id if thread.parent is not None else None
         wanted = _comparable(part.text)
         params = {

@@ -748,6 +748,10 @@ class XEmulator(Emulator):
     def _unauthorized(self) -> httpx.Response:
         return self.problem(401, "Unauthorized", "Unauthorized")
 
+    def rate_limit_headers(self, request: httpx.Request) -> dict[str, str]:
+        """Headers on every answer: X's ``date`` (in X's format, by the emulator clock)."""
+        return {"date": self.clock.now().strftime("%a, %d %b %Y %H:%M:%S UTC")}
+
     # -- auth ----------------------------------------------------------------------------
 
     def _issue(self, user_id: str, client_id: str) -> str:

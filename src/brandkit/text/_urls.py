@@ -39,7 +39,9 @@ _LATIN_ACCENTS = (
 )
 _PATH_CHAR = f"[a-zA-Z{_CYRILLIC}0-9!\\*';:=\\+,\\.\\$/%#\\[\\]\\-\\u2013_~@\\|&{_LATIN_ACCENTS}]"
 _BALANCED_PARENS = f"\\((?:{_PATH_CHAR}+|(?:{_PATH_CHAR}*\\({_PATH_CHAR}+\\){_PATH_CHAR}*))\\)"
-_PATH_END = f"(?:[\\+\\-a-zA-Z{_CYRILLIC}0-9=_#/{_LATIN_ACCENTS}]|(?:{_BALANCED_PARENS}))"
+# Not wrapped in a group, as upstream: spliced into _PATH, its "|" splits the path's first
+# alternative, so a path may also be balanced parentheses alone (``/abc:(x)`` ends at ``abc``).
+_PATH_END = f"[\\+\\-a-zA-Z{_CYRILLIC}0-9=_#/{_LATIN_ACCENTS}]|(?:{_BALANCED_PARENS})"
 _PATH = f"(?:(?:{_PATH_CHAR}*(?:{_BALANCED_PARENS}{_PATH_CHAR}*)*{_PATH_END})|(?:@{_PATH_CHAR}+/))"
 _QUERY_CHAR = r"[a-zA-Z0-9!?\*'@\(\);:&=\+\$/%#\[\]\-_\.,~|]"
 _QUERY_END = r"[a-zA-Z0-9\-_&=#/]"
@@ -95,6 +97,7 @@ def _tld_group(tlds: tuple[str, ...]) -> str:
 class _Patterns(NamedTuple):
     extract: re.Pattern[str]
     body: re.Pattern[str]
+    tld: re.Pattern[str]
     ascii_domain: re.Pattern[str]
     tco: re.Pattern[str]
 
@@ -117,7 +120,11 @@ def _patterns() -> _Patterns:
         f"^[hH][tT][tT][pP][sS]?://[tT]\\.[cC][oO]/([a-zA-Z0-9]+)(?:\\?{_QUERY_CHAR}*{_QUERY_END})?"
     )
     return _Patterns(
-        re.compile(extract), re.compile(body), re.compile(ascii_domain), re.compile(tco)
+        re.compile(extract),
+        re.compile(body),
+        re.compile(f"(?:{gtld}|{cctld}|{_PUNYCODE})"),
+        re.compile(ascii_domain),
+        re.compile(tco),
     )
 
 
@@ -132,37 +139,74 @@ class Url(NamedTuple):
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
 _PROTOCOL_START = re.compile("[hH][tT][tT][pP][sS]?://")
-_LABEL_RUN = re.compile(f"(?:{_DOMAIN_CHAR}|[_-])+(?=\\.)")
-
-
-def _candidates(text: str, patterns: _Patterns) -> list[int]:
-    """Where the JavaScript ``exec`` loop could find a match, in order.
-
-    A match starts one character before its URL (the preceding character), or at 0. A URL
-    starts with a protocol, or with a first label that a ``.`` ends. If a one-character label
-    at the end of that run cannot begin a domain, no longer label ending there can (each label
-    rule a longer one meets, the last character meets too), so the whole run is skipped. This
-    keeps the scan linear on long unspaced text (CJK), where trying every start is quadratic.
-    """
-    starts = {m.start() for m in _PROTOCOL_START.finditer(text)}
-    for run in _LABEL_RUN.finditer(text):
-        first, last = run.span()
-        if patterns.body.match(text, last - 1):
-            starts.update(range(first, last))
-    return sorted({max(u - 1, 0) for u in starts})
+_LABEL_RUN = re.compile(f"(?:{_DOMAIN_CHAR}|[_-])+")
+# A label valid as a domain name (so as a subdomain too): no "_", no "-" at either end.
+_NAME_LABEL = re.compile(f"{_DOMAIN_CHAR}(?:(?:-|{_DOMAIN_CHAR})*{_DOMAIN_CHAR})?")
+# A label valid as a subdomain: "_" allowed inside.
+_SUB_LABEL = re.compile(f"{_DOMAIN_CHAR}(?:(?:[_-]|{_DOMAIN_CHAR})*{_DOMAIN_CHAR})?")
 
 
 def _matches(text: str, patterns: _Patterns) -> list[re.Match[str]]:
-    """The matches of twitter-text's URL regex, as its global ``exec`` loop finds them."""
+    """The matches of twitter-text's URL regex, as its global ``exec`` loop finds them.
+
+    Trying the regex at every position is quadratic on long unspaced text (CJK), so only the
+    positions where a match can begin are tried. A match begins one character before its URL
+    (the preceding character), or at 0; a URL begins with a protocol, or with a first label
+    that a ``.`` ends. For each such run of label characters the regex body is first tried on
+    the run's last character alone: a one-character label is valid wherever a longer label
+    ending there is, so if that fails no start in the run can succeed.
+
+    In a chain ``a.b.c`` a failure also carries to the next run, without trying it, when the
+    failed run ends with a domain character and the next label is valid as a domain name, or
+    valid as a subdomain and not followed by a TLD: a domain starting in the next run would
+    then also be one starting in the failed run. (A chain of thousands of labels that each hold
+    ``_`` and each end in a TLD stays quadratic, as it is in twitter-text itself.)
+    """
+    events: list[tuple[int, int, int]] = [
+        (max(m.start() - 1, 0), m.start(), -1) for m in _PROTOCOL_START.finditer(text)
+    ]
+    events.extend((run.start(), run.end(), 1) for run in _LABEL_RUN.finditer(text))
+    events.sort()
     found: list[re.Match[str]] = []
     position = 0
-    for q in _candidates(text, patterns):
-        if q < position:
+    failed_dot = -2  # the "." after the last run whose one-character test failed
+
+    def attempt(first: int, last: int) -> None:
+        nonlocal position
+        for q in range(max(first, position), last + 1):
+            match = patterns.extract.match(text, q)
+            if match:
+                found.append(match)
+                position = match.end()
+                return
+
+    def carries_failure(first: int, last: int) -> bool:
+        if first != failed_dot + 1:
+            return False
+        if _NAME_LABEL.fullmatch(text, first, last):
+            return True
+        return bool(_SUB_LABEL.fullmatch(text, first, last)) and not patterns.tld.match(
+            text, last + 1
+        )
+
+    for first, last, kind in events:
+        if kind < 0:  # a protocol: the match would begin at ``first``
+            if first >= position:
+                attempt(first, first)
             continue
-        match = patterns.extract.match(text, q)
-        if match:
-            found.append(match)
-            position = match.end()
+        if text[last : last + 1] != ".":
+            continue
+        if carries_failure(first, last):
+            failed_dot = last
+            continue
+        if last - 1 < position:
+            continue
+        if patterns.body.match(text, last - 1):
+            attempt(max(first - 1, 0), last - 1)
+        elif _NAME_LABEL.fullmatch(text, last - 1, last):
+            failed_dot = last
+        else:
+            failed_dot = -2
     return found
 
 
@@ -170,6 +214,8 @@ _IDNA_DOTS = re.compile("[\u3002\uff0e\uff61]")
 
 
 def _punycode_label_ok(label: str) -> bool:
+    if label.isascii():
+        return 1 <= len(label) <= _MAX_LABEL
     # punycode.js toASCII: the label may still hold IDNA dots, which it splits on, and it
     # reads surrogate pairs as one code point.
     encoded = []
@@ -260,10 +306,14 @@ def _extract(units: str, require_protocol: bool) -> list[Url]:
         if not protocol:
             if require_protocol or match.group(1)[-1:] in ("-", "_", ".", "/"):
                 continue
-            found = [
-                Url(start + m.start(), start + m.end(), m.group())
-                for m in patterns.ascii_domain.finditer(domain)
-            ]
+            found = []
+            ascii_end = 0
+            for ascii_match in patterns.ascii_domain.finditer(domain):
+                # twitter-text places each ASCII domain with indexOf from the previous end,
+                # which finds an earlier identical text first: kept, as it decides lengths.
+                ascii_start = domain.find(ascii_match.group(), ascii_end)
+                ascii_end = ascii_start + len(ascii_match.group())
+                found.append(Url(start + ascii_start, start + ascii_end, ascii_match.group()))
             if not found:
                 continue
             if match.group(6):

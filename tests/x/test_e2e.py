@@ -23,7 +23,6 @@ from brandkit import (
 )
 from brandkit.metrics import MetricSample
 from brandkit.platforms._base import PartRef
-from brandkit.platforms.x import XAdapter
 from brandkit.testing import Emulator
 from brandkit.testing.conformance import FAST as CONFORMANCE_RETRY
 from brandkit.testing.conformance import AdapterConformance, tiny_png
@@ -246,12 +245,29 @@ def test_metrics_grow_between_snapshots_and_old_posts_say_why(emu: XEmulator) ->
 
 
 def test_account_followers(emu: XEmulator) -> None:
-    """Followers come from the account metrics flow, run by the public Client.run."""
+    """Client.collect_account reads the followers X reports."""
     acct = emu.account(name="brand")
     with Client(retry=FAST) as client:
-        (sample,) = client.run(XAdapter(acct), XAdapter(acct).collect_account_metrics())
+        (sample,) = client.collect_account(acct)
     assert sample.metric == "followers"
     assert sample.value == emu.followers(emu.user("brand"))
+
+
+@pytest.mark.anyio
+async def test_collect_deliveries_async(emu: XEmulator) -> None:
+    """AsyncClient.collect stamps each thread part's metrics with its delivery, in one
+    lookup for the whole thread."""
+    acct = emu.account(name="brand")
+    async with AsyncClient(retry=FAST, accounts=[acct]) as client:
+        (d,) = await client.publish(Post(text=LONG, utm=False, campaign="autumn"), acct)
+        emu.clock.advance(timedelta(minutes=20))
+        samples = await client.collect([d])
+        (followers,) = await client.collect_account(acct)
+    likes = {s.post_id: s for s in samples if s.metric == "likes"}
+    assert set(likes) == set(d.ids)
+    assert all(s.delivery_id == d.id and s.campaign == "autumn" for s in likes.values())
+    assert emu.count("GET", "/2/tweets") == 1
+    assert followers.value == emu.followers(emu.user("brand"))
 
 
 # -- tokens, limits, failures ----------------------------------------------------------------

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
@@ -550,3 +551,19 @@ def test_in_process_without_a_socket() -> None:
     assert delivery.ok, delivery.error
     assert len(emu.posts()) == len(delivery.parts) >= 3
     assert {s.post_id for s in samples} == {p.id for p in delivery.parts}
+
+
+@pytest.mark.anyio
+async def test_concurrent_posts_share_one_session_renewal(served: BlueskyEmulator) -> None:
+    """Two posts at once on an expired session both go out; the refresh token's grace period
+    makes a doubled refresh harmless, and nobody logs in again."""
+    account = served.account()
+    async with AsyncClient(retry=FAST, governor=NullGovernor()) as client:
+        await client.publish(Post(text="warm up"), [account])
+        served.expire_tokens()
+        async with anyio.create_task_group() as tg:
+            for text in ("left", "right"):
+                tg.start_soon(client.publish, Post(text=text), [account])
+    assert sorted(served.post_texts()) == ["left", "right", "warm up"]
+    assert served.count("POST", r".*createSession") == 1
+    assert 1 <= served.count("POST", r".*refreshSession") <= 2

@@ -254,7 +254,7 @@ class BlueskyAdapter(Adapter):
         text = (
             f"bluesky answered {status} {name}: {message}"
             if name
-            else (f"bluesky answered {status}: {message}")
+            else f"bluesky answered {status}: {message}"
         )
         common: dict[str, Any] = {
             "platform": self.name,

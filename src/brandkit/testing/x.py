@@ -58,6 +58,7 @@ __all__ = [
     "XMedia",
     "XPost",
     "XUser",
+    "validate",
 ]
 
 PROBLEMS = "https://api.twitter.com/2/problems/"

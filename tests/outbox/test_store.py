@@ -19,7 +19,7 @@ from brandkit.delivery import Delivery
 from brandkit.errors import BrandkitError, ConfigurationError, Rejected, TransportError
 from brandkit.outbox import Outbox
 from brandkit.platforms._base import PartRef
-from tests.outbox._fakenet import TOKEN, OutboxNetEmulator
+from tests.outbox._fakenet import NAME, TOKEN, OutboxNetEmulator
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -410,3 +410,15 @@ def test_naive_times_are_refused(outbox: Outbox) -> None:
     """A naive datetime for 'now' is a configuration error, not a silent misorder."""
     with pytest.raises(ConfigurationError, match="timezone-aware"):
         outbox.due(datetime(2026, 1, 1))
+
+
+def test_an_error_alone_is_recorded_in_the_history(outbox: Outbox, emu: OutboxNetEmulator) -> None:
+    """A save that only adds an error (e.g. a lost answer being looked up) is a history step."""
+    (d,) = outbox.add(Post(text="x"), emu.account())
+    d.status, d.attempts = DeliveryStatus.SENDING, 1
+    outbox.save(d)
+    d.error = TransportError("outboxnet: answer lost", platform=NAME, maybe_delivered=True)
+    outbox.save(d)
+    outbox.save(d)
+    notes = [e.note for e in outbox.history(d.id)]
+    assert notes == [None, None, "outboxnet: answer lost"]

@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS outbox_deliveries (
     scheduled_at TEXT,
     not_before TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
     parts INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
@@ -264,6 +265,7 @@ class Outbox:
             "campaign": post.campaign,
             "scheduled_at": _iso(post.scheduled_at) if post.scheduled_at else None,
             "attempts": delivery.attempts,
+            "error": str(delivery.error) if delivery.error is not None else None,
             "parts": len(delivery.parts),
             "created_at": _iso(delivery.created_at),
             "updated_at": _iso(delivery.updated_at),
@@ -289,6 +291,26 @@ class Outbox:
                 note,
             ),
         )
+
+    def _insert(
+        self,
+        db: sqlite3.Connection,
+        delivery: Delivery,
+        lease_owner: str | None,
+        lease_until: float | None,
+    ) -> None:
+        values = self._row_values(delivery)
+        values.update(lease_owner=lease_owner, lease_until=lease_until, not_before=None)
+        db.execute(
+            "INSERT INTO outbox_deliveries (id, account, platform, status, campaign, "
+            "scheduled_at, not_before, attempts, error, parts, created_at, updated_at, "
+            "lease_owner, lease_until, data) VALUES (:id, :account, :platform, :status, "
+            ":campaign, :scheduled_at, :not_before, :attempts, :error, :parts, :created_at, "
+            ":updated_at, :lease_owner, :lease_until, :data)",
+            values,
+        )
+        err = delivery.error
+        self._event(db, delivery, str(err) if err is not None else None, delivery.updated_at)
 
     def _write(self, db: sqlite3.Connection, delivery: Delivery, **extra: Any) -> None:
         values = self._row_values(delivery)
@@ -325,7 +347,7 @@ class Outbox:
         status = delivery.status.value
         with self._tx() as db:
             row = db.execute(
-                "SELECT status, attempts, parts, lease_owner, lease_until "
+                "SELECT status, attempts, parts, lease_owner, lease_until, error "
                 "FROM outbox_deliveries WHERE id = ?",
                 (delivery.id,),
             ).fetchone()
@@ -338,29 +360,20 @@ class Outbox:
                 if status == "pending" and scheduled is not None and scheduled > self.clock():
                     # Written for later: the worker will take it when it is due.
                     lease_owner, lease_until = None, None
-                values = self._row_values(delivery)
-                values.update(lease_owner=lease_owner, lease_until=lease_until, not_before=None)
-                db.execute(
-                    "INSERT INTO outbox_deliveries (id, account, platform, status, campaign, "
-                    "scheduled_at, not_before, attempts, parts, created_at, updated_at, "
-                    "lease_owner, lease_until, data) VALUES (:id, :account, :platform, "
-                    ":status, :campaign, :scheduled_at, :not_before, :attempts, :parts, "
-                    ":created_at, :updated_at, :lease_owner, :lease_until, :data)",
-                    values,
-                )
-                self._event(db, delivery, None, delivery.updated_at)
+                self._insert(db, delivery, lease_owner, lease_until)
                 return
-            stored, stored_attempts, stored_parts, owner, until = row
+            stored, stored_attempts, stored_parts, owner, until, stored_error = row
             self._check_save(delivery, stored, stored_attempts, stored_parts, owner, until)
             self._write(db, delivery, lease_owner=lease_owner, lease_until=lease_until)
+            error = str(delivery.error) if delivery.error is not None else None
             changed = (
                 stored != status
                 or stored_parts != len(delivery.parts)
                 or stored_attempts != delivery.attempts
+                or (error is not None and error != stored_error)
             )
             if changed:
-                err = delivery.error
-                self._event(db, delivery, str(err) if err else None, delivery.updated_at)
+                self._event(db, delivery, error, delivery.updated_at)
 
     def _check_save(
         self,
@@ -617,17 +630,7 @@ class Outbox:
                     created_at=now,
                     updated_at=now,
                 )
-                values = self._row_values(delivery)
-                values.update(lease_owner=None, lease_until=None, not_before=None)
-                db.execute(
-                    "INSERT INTO outbox_deliveries (id, account, platform, status, campaign, "
-                    "scheduled_at, not_before, attempts, parts, created_at, updated_at, "
-                    "lease_owner, lease_until, data) VALUES (:id, :account, :platform, "
-                    ":status, :campaign, :scheduled_at, :not_before, :attempts, :parts, "
-                    ":created_at, :updated_at, :lease_owner, :lease_until, :data)",
-                    values,
-                )
-                self._event(db, delivery, None, now)
+                self._insert(db, delivery, None, None)
                 out.append(delivery)
         return out
 

@@ -1171,3 +1171,24 @@ def test_a_key_from_the_future_sets_no_time_bound() -> None:
     assert ref is not None
     assert ref.id == "10"
     assert "start_time" not in script.requests[0].url.params
+
+
+def test_prepare_retry_signs_a_repeated_request_anew() -> None:
+    """A request about to be repeated gets a fresh OAuth 1.0a nonce and timestamp."""
+    from brandkit import Account
+
+    acct = Account.x(
+        consumer_key="ck",
+        consumer_secret="cs",
+        access_token="at",
+        access_token_secret="ats",
+        base_url=BASE,
+    )
+    ad = XAdapter(acct)
+    nonces = iter(["first", "second"])
+    ad.nonce = lambda: next(nonces)
+    request = ad._request("GET", "/2/users/me")
+    assert 'oauth_nonce="first"' in request.headers["authorization"]
+    again = ad.prepare_retry(request)
+    assert 'oauth_nonce="second"' in again.headers["authorization"]
+    assert again.url == request.url

@@ -483,6 +483,12 @@ class XAdapter(Adapter):
             timestamp=int(self.clock()),
         )
 
+    def prepare_retry(self, request: httpx.Request) -> httpx.Request:
+        """``request`` made ready to be sent again: signed anew (OAuth 1.0a wants a fresh
+        nonce and timestamp for every request) or carrying the current OAuth 2 token."""
+        request.headers["authorization"] = self._authorization(request)
+        return request
+
     def _can_refresh(self) -> bool:
         return (
             self._oauth2

@@ -720,10 +720,6 @@ def test_emulator_matches_the_real_server(pds: PdsServer) -> None:
     assert emulated == real
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="emulator validates the body before auth; the real PDS answers 401 AuthMissing first",
-)
 def test_emulator_checks_auth_before_the_body(pds: PdsServer) -> None:
     """A write with no token and a bad body: the real PDS says 401 AuthMissing, before validating."""
     pytest.importorskip("brandkit.testing.bluesky", reason="the Bluesky emulator is not there yet")

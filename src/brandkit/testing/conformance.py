@@ -25,6 +25,7 @@ from brandkit import Account, AsyncClient, Client, DeliveryStatus, Media, Post, 
 from brandkit.platforms import adapter_class, capabilities
 from brandkit.testing import Emulator, emulator
 from brandkit.testing._images import TINY_JPEG, png
+from brandkit.text import limit as text_limit
 
 __all__ = ["AdapterConformance", "tiny_png"]
 
@@ -53,6 +54,14 @@ class AdapterConformance:
         if caps.media.min_items:
             media = (Media.from_bytes(self.sample_image(), alt="a test image"),)
         return Post(text=text, media=media)
+
+    def long_text(self, parts: int) -> str:
+        """Words ``word0 word1 …`` about ``parts`` times the platform's text limit long."""
+        caps = capabilities(self.platform)
+        rules = caps.text_rules or self.platform
+        limit = text_limit(rules, **caps.text_options)
+        n = max(1, limit * parts // 7)  # "wordNN " is about 7 characters
+        return " ".join(f"word{i}" for i in range(n))
 
     def sample_image(self) -> bytes:
         """Image bytes the platform accepts (a JPEG where only JPEG is accepted)."""
@@ -112,7 +121,7 @@ class AdapterConformance:
         """A long text becomes a thread where the platform has threads, else a typed refusal
         before anything is sent."""
         caps = capabilities(self.platform)
-        words = " ".join(f"word{i}" for i in range(1200))
+        words = self.long_text(3)
         with Client(retry=FAST) as client:
             (d,) = client.publish(self.sample_post(words), account)
         if caps.threads:

@@ -10,7 +10,6 @@ limits are on.
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
 import itertools
@@ -18,9 +17,7 @@ import json
 import math
 import os
 import re
-import socket
-import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl
@@ -237,12 +234,6 @@ def _app_password() -> str:
     return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
 
 
-def _poke(url: str) -> None:
-    host, _, port = url.removeprefix("http://").rpartition(":")
-    with contextlib.suppress(OSError):  # already closed: nothing to wake
-        socket.create_connection((host.strip("[]"), int(port)), timeout=1).close()
-
-
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -360,23 +351,6 @@ class BlueskyEmulator(Emulator):
         self._serial = itertools.count(1)
         self._last_tid = 0
         self._clock_id = int.from_bytes(os.urandom(2), "big") & 0x3FF
-
-    @contextlib.contextmanager
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
-        """Serve the emulator on ``host:port`` (0 picks a free port); yields its base URL.
-
-        Raises:
-            ValueError: ``host`` is not a loopback address.
-        """
-        with super().serve(host, port) as url:
-            try:
-                yield url
-            finally:
-                # The server's loop polls every 0.5 s; a connection right after shutdown is
-                # requested wakes it, so leaving takes milliseconds instead.
-                timer = threading.Timer(0.02, _poke, (url,))
-                timer.daemon = True
-                timer.start()
 
     # -- public helpers ----------------------------------------------------------------------
 

@@ -104,6 +104,22 @@ def test_media_rules_are_checked() -> None:
     assert render(Post(text="hi", media=[jpeg]), "instagram").media == (jpeg,)
 
 
+def test_link_card_thumbnail_limit() -> None:
+    """A card thumbnail over Bluesky's 1,000,000 bytes is refused before any upload."""
+    from brandkit import Link
+
+    big = Media.from_bytes(tiny_png() + b"\0" * 1_000_000, alt="")
+    with pytest.raises(MediaError) as info:
+        render(
+            Post(text="hi", link=Link(url="https://a.example/", title="A", thumbnail=big)),
+            "bluesky",
+        )
+    assert info.value.field == "link.thumbnail"
+    assert info.value.over_by == big.size - 1_000_000
+    ok = Media.from_bytes(tiny_png(), alt="")
+    render(Post(text="hi", link=Link(url="https://a.example/", title="A", thumbnail=ok)), "bluesky")
+
+
 def test_alt_text_limit() -> None:
     """Alt text over the platform's limit is refused with the amount over."""
     img = Media.from_bytes(tiny_png(), alt="a" * 1001)

@@ -229,6 +229,23 @@ def render(post: Post, platform: str, *, capabilities: Capabilities | None = Non
             body = f"CW: {warning}\n\n{body}" if body else f"CW: {warning}"
 
     _check_media(effective.media, caps.media, platform)
+    thumb = link.thumbnail if link is not None and caps.link_cards else None
+    thumb_cap = caps.media.max_card_thumb_bytes
+    if thumb is not None:
+        if thumb.kind != "image":
+            raise MediaError(
+                f"link.thumbnail must be an image, got {thumb.mime_type}",
+                field="link.thumbnail",
+                platform=platform,
+            )
+        if thumb_cap is not None and thumb.size > thumb_cap:
+            raise MediaError(
+                f"link.thumbnail is {thumb.size:,} bytes; {platform} takes card thumbnails up "
+                f"to {thumb_cap:,} bytes ({thumb.size - thumb_cap:,} over)",
+                field="link.thumbnail",
+                platform=platform,
+                over_by=thumb.size - thumb_cap,
+            )
 
     rules = caps.text_rules or platform
     measure = textlib.measure(body, rules, **options)

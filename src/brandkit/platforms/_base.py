@@ -68,6 +68,7 @@ class MediaRules:
         alt_text: the platform takes alt text (else alt text is dropped, with a warning).
         max_alt_length: longest alt text in characters (``None``: no limit).
         min_items: fewest attachments (Instagram needs one).
+        max_card_thumb_bytes: largest link-card thumbnail (``None``: no separate limit).
     """
 
     max_items: int = 4
@@ -82,6 +83,7 @@ class MediaRules:
     alt_text: bool = True
     max_alt_length: int | None = 1000
     min_items: int = 0
+    max_card_thumb_bytes: int | None = None
 
 
 @attrs.frozen

@@ -57,7 +57,10 @@ BUILTIN_CAPABILITIES: dict[str, Capabilities] = {
             image_types=frozenset({"image/png", "image/jpeg", "image/webp"}),
             video_types=frozenset({"video/mp4"}),
             max_image_bytes=2 * MB,
-            max_video_bytes=100 * MB,
+            # The lexicon allows 300 MB since 2026-08-11; a PDS caps blobs lower and says
+            # so in describeServer, which the adapter reads.
+            max_video_bytes=300 * MB,
+            max_card_thumb_bytes=1_000_000,
             max_alt_length=None,  # the lexicon sets no limit
         ),
         link_cards=True,

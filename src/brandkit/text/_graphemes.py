@@ -20,7 +20,7 @@ def grapheme_len(text: str) -> int:
     if text.isascii():
         # In ASCII only CR LF forms a two-code-point cluster.
         return len(text) - text.count("\r\n")
-    return sum(1 for _ in GRAPHEME.finditer(text))
+    return GRAPHEME.subn("", text)[1]
 
 
 def graphemes(text: str) -> list[str]:

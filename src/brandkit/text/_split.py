@@ -24,7 +24,7 @@ import regex
 
 from brandkit.errors import ContentError
 from brandkit.text._bluesky import _spans as bluesky_spans
-from brandkit.text._platforms import _measure, _Platform, resolve
+from brandkit.text._platforms import _measure, _Platform, _problems, resolve
 from brandkit.text._urls import extract_urls
 
 _SPACE = r"[\s\x1c-\x1f]"
@@ -100,40 +100,61 @@ class _Splitter:
         parts: list[str] = []
         i = 0
         position = tokens[0][0] if tokens else len(text)
+        hint = 16  # tokens per part: parts are alike, so the last one is the first guess
         while i < len(tokens):
             index = len(parts)
 
             def ok(end: int, _start: int = position, _index: int = index) -> bool:
                 return fits(text[_start:end], _index)
 
-            if not ok(tokens[i][1]):
+            best = self._longest(i, ok, hint)
+            if best is None:
                 cut = self._cut_inside(position, tokens[i][1], ok)
                 parts.append(text[position:cut])
                 position = cut
                 continue
-            best = self._longest(i, ok)
             pick = self._prefer(i, best, position)
             parts.append(text[position : tokens[pick][1]])
+            hint = best - i + 1
             i = pick + 1
             position = tokens[i][0] if i < len(tokens) else len(text)
         return parts
 
-    def _longest(self, i: int, ok: Callable[[int], bool]) -> int:
-        """The last token ``j >= i`` such that the part up to its end fits (token i does)."""
+    def _longest(self, i: int, ok: Callable[[int], bool], hint: int) -> int | None:
+        """The last token ``j >= i`` such that the part up to its end fits, or None.
+
+        Starts at the hint, gallops up or down from it, then bisects: a few measurements
+        per part when parts are alike.
+        """
         tokens = self.tokens
         last = len(tokens) - 1
-        good, bad = i, None
-        step = 1
-        while good < last:
-            probe = min(good + step, last)
-            if ok(tokens[probe][1]):
+        probe = min(i + max(hint, 1) - 1, last)
+        good: int | None
+        bad: int | None
+        if ok(tokens[probe][1]):
+            good, bad = probe, None
+            step = 1
+            while good < last:
+                probe = min(good + step, last)
+                if not ok(tokens[probe][1]):
+                    bad = probe
+                    break
                 good = probe
                 step *= 2
-            else:
-                bad = probe
-                break
-        if bad is None:
-            return good
+            if bad is None:
+                return good
+        else:
+            good, bad = None, probe
+            step = 1
+            while good is None:
+                if bad == i:
+                    return None  # token i alone does not fit
+                probe = max(bad - step, i)
+                if ok(tokens[probe][1]):
+                    good = probe
+                else:
+                    bad = probe
+                    step *= 2
         while bad - good > 1:
             middle = (good + bad) // 2
             if ok(tokens[middle][1]):
@@ -251,8 +272,14 @@ def split(text: str, platform: str, *, numbered: bool = False, **options: Any) -
         return [text]
     splitter = _Splitter(text, platform, spec, merged)
 
+    cap = spec.limit(merged)
+
+    def fits(part: str) -> bool:
+        length = spec.length(part, merged)
+        return length <= cap and not _problems(part, platform, spec, merged, length, "text")
+
     def fits_plain(part: str, index: int) -> bool:
-        return _measure(part, platform, merged, "text")[0].fits
+        return fits(part)
 
     parts = splitter.split(fits_plain)
     if not parts:
@@ -263,12 +290,12 @@ def split(text: str, platform: str, *, numbered: bool = False, **options: Any) -
     for _ in range(_MAX_ROUNDS):
 
         def fits_numbered(part: str, index: int, _total: int = total) -> bool:
-            return _measure(f"{part} {index + 1}/{_total}", platform, merged, "text")[0].fits
+            return fits(f"{part} {index + 1}/{_total}")
 
         parts = splitter.split(fits_numbered)
         if len(parts) <= total:
             final = [f"{part} {k + 1}/{len(parts)}" for k, part in enumerate(parts)]
-            if all(_measure(p, platform, merged, "text")[0].fits for p in final):
+            if all(fits(p) for p in final):
                 return final
             total += 1
         else:

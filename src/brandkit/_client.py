@@ -138,6 +138,12 @@ class _Core:
     def bucket_key(self, adapter: Adapter, step: Send) -> BucketKey:
         return BucketKey(adapter.name, adapter.app_id, adapter.account.key, step.bucket)
 
+    @staticmethod
+    def request_for(adapter: Adapter, step: Send, attempt: int) -> httpx.Request:
+        """The request to send: a repeat is prepared anew by the adapter (a fresh OAuth 1.0a
+        nonce, the current token)."""
+        return step.request if attempt == 1 else adapter.prepare_retry(step.request)
+
     def wait_for_budget(self, adapter: Adapter, step: Send) -> float:
         """Seconds to wait before ``step`` may be sent (0: its budget is reserved)."""
         key = self.bucket_key(adapter, step)
@@ -480,9 +486,10 @@ class Client:
         core = self._core
         while (delay := core.wait_for_budget(adapter, step)) > 0:
             self._sleep(delay)
+        request = core.request_for(adapter, step, attempt)
         started = time.perf_counter()
         try:
-            response = self._http.send(step.request)
+            response = self._http.send(request)
             response.read()
         except httpx.HTTPError as exc:
             core.after_error(step, core.transport_error(adapter, step, exc), attempt)
@@ -655,9 +662,10 @@ class AsyncClient:
         core = self._core
         while (delay := core.wait_for_budget(adapter, step)) > 0:
             await self._sleep(delay)
+        request = core.request_for(adapter, step, attempt)
         started = time.perf_counter()
         try:
-            response = await self._http.send(step.request)
+            response = await self._http.send(request)
             await response.aread()
         except httpx.HTTPError as exc:
             core.after_error(step, core.transport_error(adapter, step, exc), attempt)

@@ -38,6 +38,19 @@ def test_utm_can_be_turned_off_and_tags_link_cards() -> None:
     assert card.link.url == "https://a.example/y?utm_source=bluesky&utm_medium=social"
 
 
+def test_link_goes_into_text_without_cards() -> None:
+    """Where there are no link cards (X), the link is added to the text and counted."""
+    from brandkit import Link
+
+    post = Post(text="Read this", link=Link(url="https://example.com/y", title="Y"), utm=False)
+    x = render(post, "x").parts[0]
+    assert x.text == "Read this\n\nhttps://example.com/y"
+    assert x.length == count("Read this\n\n", "x") + 23
+    assert render(post, "bluesky").parts[0].text == "Read this"
+    same = Post(text="Read https://example.com/y", link=Link(url="https://example.com/y"), utm=False)
+    assert render(same, "x").parts[0].text == "Read https://example.com/y"
+
+
 def test_hashtags_appended_once() -> None:
     """Hashtags are appended as #tag, skipping those already in the text."""
     rendered = render(Post(text="We ship #Launch today", hashtags=["launch", "news"]), "x")

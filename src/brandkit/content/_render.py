@@ -210,8 +210,12 @@ def render(post: Post, platform: str, *, capabilities: Capabilities | None = Non
     effective = post.for_platform(platform)
     campaign = effective.campaign
 
-    body = _with_hashtags(effective.text, effective.hashtags)
     link = effective.link
+    body = effective.text
+    if link is not None and not caps.link_cards and link.url not in body:
+        # No card on this platform: the link still has to reach the reader, in the text.
+        body = f"{body.rstrip()}\n\n{link.url}" if body.strip() else link.url
+    body = _with_hashtags(body, effective.hashtags)
     if effective.utm:
         body = _utm_text(body, platform, campaign)
         if link is not None:

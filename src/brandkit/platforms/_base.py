@@ -245,6 +245,11 @@ class Adapter(ABC):
         """Who shares app-level rate limits: the API host by default."""
         return httpx.URL(self.account.base_url).host
 
+    def prepare_retry(self, request: httpx.Request) -> httpx.Request:
+        """``request`` made ready to be sent again by the driver (a fresh signature or the
+        current token). The default sends it unchanged."""
+        return request
+
     def public_url(self, ref: PartRef) -> str | None:
         """The public web address of a part, if the platform has one."""
         return ref.url

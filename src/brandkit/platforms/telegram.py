@@ -1,0 +1,465 @@
+"""Telegram Bot API: posts to a channel or group as a bot that is an admin there.
+
+Facts used here (``platforms.md`` §8, checked against the Bot API 10.1 spec and tdlib):
+
+- Every call is ``https://api.telegram.org/bot<token>/<method>``: the token is part of the
+  URL, so URLs are never logged or put in messages unredacted (the drivers redact with
+  :meth:`brandkit.Account.redact`; this module never builds messages from URLs).
+- Text goes out with ``sendMessage``; one photo, GIF or video with ``sendPhoto`` /
+  ``sendAnimation`` / ``sendVideo`` (multipart); 2-10 photos and videos as an album with
+  ``sendMediaGroup``, the caption on the first item. Albums cannot hold GIFs.
+- Formatting: brandkit sends no ``parse_mode``. The text goes out exactly as written, with
+  the entities :func:`brandkit.render` found (URLs, mentions, hashtags; offsets in UTF-16
+  code units) in ``entities`` / ``caption_entities``. No character of the text can then be
+  taken for markup, so "can't parse entities" cannot happen.
+- Limits: 4096 characters of text, 1024 of caption (``render`` applies the caption limit
+  when the post has media). tdlib counts code points; brandkit counts UTF-16 units, which is
+  never more lenient.
+- Pacing: about 1 message per second per chat, 20 per minute per group or channel, 30 per
+  second for the whole bot (an album counts one message per item). A 429 carries
+  ``parameters.retry_after`` in its body; there are no rate-limit headers.
+- No idempotency and no read-back: a create whose answer was lost cannot be looked up, so
+  such a delivery ends ``unknown`` (:meth:`find_part` is not overridden).
+- The Bot API exposes no view counts (``Message`` has no ``views``); metrics come back
+  unavailable with the reason, and the account metric is ``getChatMemberCount``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import IO, TYPE_CHECKING, Any, ClassVar, cast
+
+import httpx
+
+from brandkit._flow import Flow, Send
+from brandkit.errors import (
+    AuthError,
+    ContentError,
+    PlatformError,
+    PlatformUnavailable,
+    RateLimited,
+    Rejected,
+)
+from brandkit.metrics._sample import Metric, MetricSample
+from brandkit.platforms._base import Adapter, Capabilities, PartRef, RatePolicy, ThreadContext
+from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
+
+if TYPE_CHECKING:
+    from brandkit.accounts import Account
+    from brandkit.content._media import Media
+    from brandkit.content._render import Rendered, RenderedPart
+
+__all__ = ["TelegramAdapter", "public_link"]
+
+_SINGLE: dict[str, tuple[str, str]] = {
+    "image": ("sendPhoto", "photo"),
+    "gif": ("sendAnimation", "animation"),
+    "video": ("sendVideo", "video"),
+}
+_ALBUM_TYPE = {"image": "photo", "video": "video"}
+
+_NO_METRICS: tuple[tuple[Metric, str], ...] = (
+    (
+        Metric.IMPRESSIONS,
+        "the Bot API exposes no view counts (Message has no views); Telegram shows them "
+        "only to user clients (MTProto)",
+    ),
+    (
+        Metric.LIKES,
+        "the Bot API has no call to read reactions; they reach a bot admin only as "
+        "message_reaction_count updates, which brandkit does not listen to",
+    ),
+    (Metric.REPOSTS, "the Bot API does not count forwards"),
+    (
+        Metric.REPLIES,
+        "comments live in the channel's linked discussion group; the Bot API cannot count them",
+    ),
+)
+
+
+def public_link(chat: str | int, message_id: int | str, username: str | None = None) -> str | None:
+    """The ``t.me`` link of a message: ``https://t.me/<username>/<id>`` for a public channel
+    or group, ``https://t.me/c/<id without -100>/<id>`` for a private one (it opens for
+    members only), ``None`` for other chats (private chats and basic groups have no links).
+    """
+    name = username or (str(chat)[1:] if str(chat).startswith("@") else None)
+    if name:
+        return f"https://t.me/{name}/{message_id}"
+    text = str(chat)
+    if text.startswith("-100") and text[4:].isdigit():
+        return f"https://t.me/c/{text[4:]}/{message_id}"
+    return None
+
+
+class TelegramAdapter(Adapter):
+    """Publishes to one Telegram chat (``Account.telegram(bot_token=, chat_id=)``); see the
+    module docstring for the protocol.
+
+    ``Post.options`` understood here: ``disable_notification`` (send silently),
+    ``protect_content``, ``message_thread_id`` (a forum topic) and ``link_preview``
+    (``False`` turns the preview of the first link off).
+    """
+
+    name: ClassVar[str] = "telegram"
+    capabilities: ClassVar[Capabilities] = BUILTIN_CAPABILITIES["telegram"]
+    # Telegram's FAQ: about 1 message/s in one chat, 20/min in one group, 30/s for the bot.
+    rate_policies: ClassVar[tuple[RatePolicy, ...]] = (
+        RatePolicy("send", 1, 1.0),
+        RatePolicy("send", 20, 60.0),
+        RatePolicy("send", 30, 1.0, scope="app"),
+    )
+    # Metrics cost no request at all, so any batch is one "request".
+    metrics_batch_size: ClassVar[int] = 100
+
+    def __init__(self, account: Account) -> None:
+        super().__init__(account)
+        self._username: str | None = None
+        self._looked_up = False
+
+    # -- identity ----------------------------------------------------------------------------
+
+    @property
+    def app_id(self) -> str:
+        """The bot: every chat it posts to shares its 30 messages per second."""
+        token = self.account.secret("bot_token") or ""
+        bot_id = token.partition(":")[0]
+        host = httpx.URL(self.account.base_url).host
+        # The part before ":" is the bot's public user id, not the secret.
+        return f"{host}:{bot_id}" if bot_id.isdigit() else host
+
+    @property
+    def chat_id(self) -> str | int:
+        """The chat as the Bot API takes it: ``"@username"`` or a numeric id."""
+        raw = self.account.settings["chat_id"]
+        if isinstance(raw, str) and raw.lstrip("-").isdigit():
+            return int(raw)
+        return cast("str | int", raw)
+
+    def public_url(self, ref: PartRef) -> str | None:
+        """The message's ``t.me`` link, if the chat has links (see :func:`public_link`)."""
+        return ref.url or public_link(self.chat_id, ref.id, self._username)
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def _url(self, method: str) -> str:
+        return f"{self.account.base_url}/bot{self.account.secret('bot_token') or ''}/{method}"
+
+    def _json(self, method: str, body: Mapping[str, Any]) -> httpx.Request:
+        content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        return httpx.Request(
+            "POST", self._url(method), content=content, headers={"content-type": "application/json"}
+        )
+
+    def _multipart(
+        self, method: str, fields: Mapping[str, Any], files: Mapping[str, Media]
+    ) -> httpx.Request:
+        data = {
+            k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+            for k, v in fields.items()
+        }
+        parts = {
+            name: (media.filename, cast(IO[bytes], _MediaFile(media)), media.mime_type)
+            for name, media in files.items()
+        }
+        return httpx.Request("POST", self._url(method), data=data, files=parts)
+
+    # -- prepare -----------------------------------------------------------------------------
+
+    def prepare(self) -> Flow[Capabilities]:
+        """For a numeric chat id, learn the chat's username once (``getChat``) so that
+        public channels get ``t.me/<username>/<id>`` links; ``@username`` chats need no
+        request.
+
+        Raises:
+            PlatformError: Telegram refused (typed by :meth:`error_for`), e.g. the chat does
+                not exist for this bot.
+        """
+        if not self._looked_up and isinstance(self.chat_id, int):
+            response = yield Send(
+                self._json("getChat", {"chat_id": self.chat_id}), idempotent=True, bucket="api"
+            )
+            chat = _result(self.check(response))
+            username = chat.get("username") if isinstance(chat, dict) else None
+            self._username = username if isinstance(username, str) and username else None
+        self._looked_up = True
+        return self.capabilities
+
+    # -- publish -----------------------------------------------------------------------------
+
+    def publish_part(
+        self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
+    ) -> Flow[PartRef]:
+        """Send the part: ``sendMessage`` for text, ``sendPhoto``/``sendAnimation``/
+        ``sendVideo`` for one attachment, ``sendMediaGroup`` for 2-10, as a reply to
+        ``thread.parent`` when there is one. The create is never repeated blindly: Telegram
+        has no idempotency.
+
+        Raises:
+            ContentError: a GIF in an album (Telegram albums take photos and videos only).
+            PlatformError: Telegram refused (typed by :meth:`error_for`).
+        """
+        common: dict[str, Any] = {"chat_id": self.chat_id}
+        options = rendered.options
+        for key in ("message_thread_id",):
+            if options.get(key) is not None:
+                common[key] = int(options[key])
+        for key in ("disable_notification", "protect_content"):
+            if options.get(key):
+                common[key] = True
+        if thread.parent is not None:
+            common["reply_parameters"] = {"message_id": int(thread.parent.id)}
+        text = part.text
+        entities = [dict(e) for e in part.entities]
+        media = part.media
+        if not media:
+            if not text.strip() and rendered.link is not None:
+                text = rendered.link.url
+            body: dict[str, Any] = {**common, "text": text}
+            if entities:
+                body["entities"] = entities
+            if options.get("link_preview") is False:
+                body["link_preview_options"] = {"is_disabled": True}
+            elif rendered.link is not None:
+                body["link_preview_options"] = {"url": rendered.link.url}
+            request = self._json("sendMessage", body)
+        elif len(media) == 1:
+            method, field = _SINGLE[media[0].kind]
+            fields = dict(common)
+            if text:
+                fields["caption"] = text
+                if entities:
+                    fields["caption_entities"] = entities
+            request = self._multipart(method, fields, {field: media[0]})
+        else:
+            if any(m.kind == "gif" for m in media):
+                raise ContentError(
+                    "telegram albums take photos and videos only: post the GIF on its own",
+                    field="media",
+                    platform=self.name,
+                )
+            items: list[dict[str, Any]] = [
+                {"type": _ALBUM_TYPE[m.kind], "media": f"attach://file{i}"}
+                for i, m in enumerate(media)
+            ]
+            if text:
+                items[0]["caption"] = text
+                if entities:
+                    items[0]["caption_entities"] = entities
+            files = {f"file{i}": m for i, m in enumerate(media)}
+            request = self._multipart("sendMediaGroup", {**common, "media": items}, files)
+        response = yield Send(request, creates=True, bucket="send", cost=max(1, len(media)))
+        result = _result(self.check(response))
+        messages = result if isinstance(result, list) else [result]
+        ids = [int(m["message_id"]) for m in messages]
+        return PartRef(
+            index=part.index,
+            id=str(ids[0]),
+            url=public_link(self.chat_id, ids[0], self._username),
+            extra={"chat_id": str(self.chat_id), "message_ids": ids},
+        )
+
+    # -- delete ------------------------------------------------------------------------------
+
+    def delete_part(self, ref: PartRef) -> Flow[None]:
+        """Delete the part's messages (every message of an album) with ``deleteMessage``;
+        one that is already gone counts as deleted.
+
+        Raises:
+            Rejected: Telegram will not delete it ("message can't be deleted": older than
+                48 hours, or the bot lacks the right).
+            PlatformError: another refusal (typed by :meth:`error_for`).
+        """
+        chat = ref.extra.get("chat_id", self.chat_id)
+        if isinstance(chat, str) and chat.lstrip("-").isdigit():
+            chat = int(chat)
+        for message_id in ref.extra.get("message_ids") or [ref.id]:
+            response = yield Send(
+                self._json("deleteMessage", {"chat_id": chat, "message_id": int(message_id)}),
+                idempotent=True,
+                bucket="api",
+            )
+            if response.status_code == 400 and "not found" in _description(response):
+                continue
+            self.check(response)
+
+    # -- metrics -----------------------------------------------------------------------------
+
+    def collect_metrics(self, refs: Sequence[PartRef]) -> Flow[list[MetricSample]]:
+        """Unavailable samples, each with the reason: the Bot API reports no views,
+        reactions, forwards or comment counts of channel posts. Sends nothing and never
+        raises."""
+        now = datetime.now(UTC)
+        samples = [
+            MetricSample.unavailable(
+                platform=self.name,
+                account=self.account.key,
+                metric=metric.value,
+                reason=reason,
+                fetched_at=now,
+                post_id=ref.id,
+            )
+            for ref in refs
+            for metric, reason in _NO_METRICS
+        ]
+        return samples
+        yield  # pragma: no cover
+
+    def collect_account_metrics(self) -> Flow[list[MetricSample]]:
+        """The chat's members (a channel's subscribers) from ``getChatMemberCount``.
+
+        Raises:
+            PlatformError: Telegram refused (typed by :meth:`error_for`).
+        """
+        response = yield Send(
+            self._json("getChatMemberCount", {"chat_id": self.chat_id}),
+            idempotent=True,
+            bucket="api",
+        )
+        count = _result(self.check(response))
+        return [
+            MetricSample(
+                platform=self.name,
+                account=self.account.key,
+                metric=Metric.FOLLOWERS.value,
+                value=int(count),
+                fetched_at=datetime.now(UTC),
+                raw_name="getChatMemberCount",
+            )
+        ]
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def error_for(self, response: httpx.Response) -> PlatformError:
+        """Telegram's ``{"ok": false, "error_code", "description", "parameters"}`` as a
+        typed error with Telegram's description as the platform message.
+
+        429 is :class:`RateLimited` with ``retry_after`` from ``parameters.retry_after``;
+        401 ("Unauthorized") and 404 ("Not Found", a malformed token) are
+        :class:`AuthError` (the bot token was refused); 403 (the bot is not a member or not
+        an admin) is :class:`AuthError` too; a group upgraded to a supergroup is
+        :class:`Rejected` naming the new chat id; 5xx is :class:`PlatformUnavailable`; any
+        other refusal is :class:`Rejected`.
+        """
+        body = _body(response)
+        description = str(body.get("description") or response.reason_phrase or "no description")
+        code = body.get("error_code")
+        status = response.status_code
+        params = body.get("parameters") if isinstance(body.get("parameters"), dict) else {}
+        assert isinstance(params, dict)
+        text = f"telegram answered {status}: {description}"
+        common: dict[str, Any] = {
+            "platform": self.name,
+            "status_code": status,
+            "platform_message": description,
+            "code": code if isinstance(code, int) else None,
+        }
+        if status == 429 or code == 429:
+            wait = params.get("retry_after")
+            retry_after = float(wait) if isinstance(wait, int | float) else None
+            reset_at = None
+            if retry_after is not None:
+                reset_at = datetime.now(UTC) + timedelta(seconds=retry_after)
+                text += f" (retry after {retry_after:g} s)"
+            return RateLimited(
+                text,
+                retry_after=retry_after,
+                reset_at=reset_at,
+                bucket=f"{self.name}:send",
+                **common,
+            )
+        if status in (401, 404):
+            return AuthError(
+                f"{text}. The bot token was refused: check it, or get a new one from "
+                "@BotFather if it was revoked",
+                **common,
+            )
+        if status == 403:
+            return AuthError(
+                f"{text}. Add the bot to the chat as an administrator that may post messages",
+                **common,
+            )
+        migrated = params.get("migrate_to_chat_id")
+        if migrated is not None:
+            return Rejected(
+                f"{text}. The group became the supergroup {migrated}: use chat_id={migrated}",
+                **common,
+            )
+        if status >= 500:
+            return PlatformUnavailable(text, **common)
+        return Rejected(text, **common)
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def _body(response: httpx.Response) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError:
+        return {"description": response.text[:300].strip()}
+    return data if isinstance(data, dict) else {}
+
+
+def _description(response: httpx.Response) -> str:
+    return str(_body(response).get("description") or "")
+
+
+def _result(response: httpx.Response) -> Any:
+    body = _body(response)
+    if body.get("ok") is not True or "result" not in body:
+        raise PlatformUnavailable(
+            f"telegram answered {response.status_code} without a result",
+            platform="telegram",
+            status_code=response.status_code,
+            platform_message=str(body.get("description") or ""),
+        )
+    return body["result"]
+
+
+class _MediaFile:
+    """A read-only, rewindable file over a :class:`Media`, so that httpx streams an upload
+    from disk (and can send it again after a 429) without holding it in memory."""
+
+    def __init__(self, media: Media) -> None:
+        self._media = media
+        self._position = 0
+        self._handle: IO[bytes] | None = None
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if whence == os.SEEK_END and offset == 0:
+            target = self._media.size
+        elif whence == os.SEEK_SET and offset >= 0:
+            target = offset
+        else:
+            raise io.UnsupportedOperation("only absolute seeks and finding the end")
+        self._close()
+        self._position = target
+        return target
+
+    def read(self, size: int = -1) -> bytes:
+        media = self._media
+        if media.data is not None:
+            end = len(media.data) if size < 0 else min(len(media.data), self._position + size)
+            out = media.data[self._position : end]
+        else:
+            assert media.path is not None
+            if self._handle is None:
+                self._handle = media.path.open("rb")
+                self._handle.seek(self._position)
+            out = self._handle.read(size)
+            if not out or size < 0:
+                self._close()
+        self._position += len(out)
+        return out
+
+    def _close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None

@@ -1,0 +1,61 @@
+"""The Telegram Bot API emulator and a checker of Bot API requests.
+
+```python
+from brandkit import Client, Post
+from brandkit.testing.telegram import TelegramEmulator
+
+emu = TelegramEmulator()
+with emu.serve():
+    account = emu.account(chat="brandnews")        # a bot that is admin of @brandnews
+    with Client() as client:
+        (delivery,) = client.publish(Post(text="Hello, channel"), account)
+    assert emu.post_texts() == ["Hello, channel"]
+```
+
+What it answers like the Bot API (``/bot<token>/<method>``, GET or POST, parameters in the
+query, form, multipart or JSON):
+
+- ``getMe``, ``getChat``, ``getChatMemberCount`` (members grow with the emulator clock),
+  ``sendMessage``, ``sendPhoto``, ``sendVideo``, ``sendAnimation``, ``sendDocument``,
+  ``sendMediaGroup`` (2-10 items, files by ``attach://``), ``deleteMessage``,
+  ``deleteMessages``; every request is first checked against the Bot API spec
+  (:class:`BotApiSpec`): an unknown method is 404 "Not Found", a missing or mistyped
+  parameter a 400 with Telegram's description.
+- ``{"ok": true, "result": ...}`` answers and ``{"ok": false, "error_code", "description"}``
+  errors with Telegram's descriptions ("Bad Request: chat not found", "message is too long",
+  "message caption is too long", "message to delete not found", "Forbidden: bot is not a
+  member of the channel chat", "Unauthorized" for a revoked token, "Not Found" for a
+  malformed one).
+- Flood control per chat and per bot (:data:`DEFAULT_LIMITS`, configurable): a 429
+  ``"Too Many Requests: retry after N"`` with ``parameters.retry_after``, no headers.
+- Text limits counted as tdlib counts them (code points of the visible text, after
+  ``parse_mode`` HTML/MarkdownV2/Markdown or explicit entities, whose UTF-16 offsets must
+  lie inside the text); messages older than 48 hours of the emulator clock cannot be deleted.
+
+Simplifications: no updates (``getUpdates``/webhooks), no edits, no reactions or views (the
+Bot API has no views), photos are not resized, URLs given as media are not fetched (400).
+The entity check is stricter than Telegram, which drops some out-of-range entities silently.
+"""
+
+from brandkit.testing.telegram._server import (
+    DEFAULT_LIMITS,
+    StoredFile,
+    TelegramBot,
+    TelegramChat,
+    TelegramEmulator,
+    TelegramMessage,
+)
+from brandkit.testing.telegram._spec import BotApiRequest, BotApiSpec, UploadedFile, parse_request
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "BotApiRequest",
+    "BotApiSpec",
+    "StoredFile",
+    "TelegramBot",
+    "TelegramChat",
+    "TelegramEmulator",
+    "TelegramMessage",
+    "UploadedFile",
+    "parse_request",
+]

@@ -1,0 +1,831 @@
+"""A faithful, stateful Telegram Bot API server for tests (see the package docstring)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import secrets
+import string
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
+
+import attrs
+import httpx
+
+from brandkit.accounts import Account
+from brandkit.content._media import _dimensions, sniff
+from brandkit.testing._emulator import Clock, Emulator, route
+from brandkit.testing.telegram._markup import MarkupError, check_entities, parse
+from brandkit.testing.telegram._spec import BotApiRequest, BotApiSpec, UploadedFile, parse_request
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "TelegramBot",
+    "TelegramChat",
+    "TelegramEmulator",
+    "TelegramMessage",
+]
+
+MB = 1000 * 1000
+
+DEFAULT_LIMITS: dict[str, tuple[int, float]] = {
+    "chat": (20, 60.0),  # messages per group or channel per minute (Telegram's FAQ)
+    "bot": (30, 1.0),  # messages per second for one bot across chats
+}
+"""Flood limits the emulator enforces: scope → (messages, window seconds)."""
+
+_TOKEN = re.compile(r"\d{1,12}:[A-Za-z0-9_-]{30,40}")
+_SEND_KIND = {
+    "sendmessage": "text",
+    "sendphoto": "photo",
+    "sendvideo": "video",
+    "sendanimation": "animation",
+    "senddocument": "document",
+}
+_ALPHABET = string.ascii_letters + string.digits + "-_"
+
+
+@attrs.define
+class TelegramBot:
+    """A bot of the emulator.
+
+    Attributes:
+        id: the bot's user id (the part of the token before ``:``).
+        token: its token.
+        username: its username (ends in ``bot``).
+        first_name: its display name.
+        revoked: the token was revoked (requests get 401).
+    """
+
+    id: int
+    token: str = attrs.field(repr=False)
+    username: str
+    first_name: str
+    revoked: bool = False
+
+
+@attrs.define
+class TelegramChat:
+    """A channel or group of the emulator.
+
+    Attributes:
+        id: the chat id (``-100…`` for channels and supergroups).
+        type: ``"channel"``, ``"supergroup"`` or ``"group"``.
+        title: its title.
+        username: its public username, or ``None`` for a private chat.
+        admins: bot id → whether it may post (``can_post_messages``).
+        members: members at creation.
+        members_per_day: how fast members grow with the emulator clock.
+        created_at: emulator time of creation.
+        next_message_id: the id the next message gets.
+    """
+
+    id: int
+    type: str
+    title: str
+    username: str | None
+    admins: dict[int, bool] = attrs.field(factory=dict)
+    members: int = 0
+    members_per_day: float = 24.0
+    created_at: float = 0.0
+    next_message_id: int = 1
+
+
+@attrs.define
+class StoredFile:
+    """An uploaded file.
+
+    Attributes:
+        file_id: the id Telegram gives it (usable to send it again).
+        file_unique_id: the stable unique id.
+        mime_type: what the bytes are.
+        size: size in bytes.
+        width, height: pixel size of images and videos, when known.
+        data: the bytes.
+    """
+
+    file_id: str
+    file_unique_id: str
+    mime_type: str
+    size: int
+    width: int | None
+    height: int | None
+    data: bytes = attrs.field(repr=False)
+
+
+@attrs.define
+class TelegramMessage:
+    """A message the emulator holds.
+
+    Attributes:
+        chat_id: the chat.
+        message_id: its id within the chat.
+        bot_id: the bot that sent it.
+        date: emulator time it was sent.
+        kind: ``"text"``, ``"photo"``, ``"video"``, ``"animation"`` or ``"document"``.
+        text: the visible text or caption (after ``parse_mode``).
+        entities: its entities (UTF-16 offsets).
+        file: the attached file, if any.
+        media_group_id: the album it belongs to, if any.
+        reply_to: the id of the message it replies to, if any.
+        deleted_at: emulator time it was deleted, if it was.
+        options: other parameters as sent (``link_preview_options``, ...).
+    """
+
+    chat_id: int
+    message_id: int
+    bot_id: int
+    date: float
+    kind: str
+    text: str
+    entities: list[dict[str, Any]]
+    file: StoredFile | None = None
+    media_group_id: str | None = None
+    reply_to: int | None = None
+    deleted_at: float | None = None
+    options: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.define
+class _Window:
+    start: float
+    count: int = 0
+
+
+class _Refusal(Exception):
+    def __init__(self, status: int, description: str, **parameters: Any) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+        self.parameters = parameters
+
+
+class TelegramEmulator(Emulator):
+    """The Telegram Bot API in a box (``/bot<token>/<method>``), for one or more bots and
+    their channels and groups.
+
+    Args:
+        clock: the emulator clock (flood windows, delete window, member growth).
+        limits: flood limits, scope → (messages, window seconds), merged over
+            :data:`DEFAULT_LIMITS`; scopes are ``"chat"`` (per chat) and ``"bot"`` (per bot
+            across chats). Tests use small ones, e.g. ``{"chat": (2, 1.0)}``.
+        max_text: longest text in characters after entity parsing (Telegram: 4096).
+        max_caption: longest caption (Telegram: 1024).
+        delete_window: seconds after which a message can no longer be deleted (48 h).
+        spec: the Bot API spec requests are checked against (default: the bundled part).
+
+    Attributes:
+        bots: bots by id.
+        chats: chats by id.
+        limits: the flood limits in force.
+    """
+
+    platform: ClassVar[str] = "telegram"
+    create_route: ClassVar[tuple[str, str]] = ("POST", r"/bot[^/]+/send[A-Za-z]+")
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        limits: Mapping[str, tuple[int, float]] | None = None,
+        max_text: int = 4096,
+        max_caption: int = 1024,
+        delete_window: float = 48 * 3600.0,
+        spec: BotApiSpec | None = None,
+    ) -> None:
+        super().__init__(clock=clock)
+        self.limits: dict[str, tuple[int, float]] = {**DEFAULT_LIMITS, **(limits or {})}
+        self.max_text = max_text
+        self.max_caption = max_caption
+        self.delete_window = delete_window
+        self.spec = spec or BotApiSpec.bundled()
+        self.bots: dict[int, TelegramBot] = {}
+        self.chats: dict[int, TelegramChat] = {}
+        self._messages: list[TelegramMessage] = []
+        self._files: dict[str, StoredFile] = {}
+        self._windows: dict[tuple[str, int], _Window] = {}
+        self._next_bot = 7_000_000_001
+        self._next_chat = 1_000_000_001
+        self._next_group = 10_000_000_000_000_000_000
+
+    # -- public helpers --------------------------------------------------------------------
+
+    def bot(self, username: str | None = None) -> TelegramBot:
+        """A new bot (its token is valid at once)."""
+        with self.lock:
+            bot_id = self._next_bot
+            self._next_bot += 1
+            token = f"{bot_id}:" + "".join(secrets.choice(_ALPHABET) for _ in range(35))
+            bot = TelegramBot(
+                id=bot_id,
+                token=token,
+                username=username or f"brandkit{len(self.bots) + 1}_bot",
+                first_name="brandkit",
+            )
+            self.bots[bot_id] = bot
+            return bot
+
+    def chat(
+        self,
+        *,
+        username: str | None = None,
+        type: str = "channel",
+        title: str = "brandkit test",
+        members: int = 0,
+        members_per_day: float = 24.0,
+        admins: Iterable[TelegramBot] = (),
+        can_post: bool = True,
+    ) -> TelegramChat:
+        """A new channel (or ``"supergroup"``/``"group"``) with ``admins`` as admins.
+
+        A ``username`` makes it public; without one it is private and only its numeric id
+        (``-100…``) reaches it.
+        """
+        with self.lock:
+            if type == "group":
+                chat_id = -(self._next_chat % 1_000_000_000)
+            else:
+                chat_id = -(1_000_000_000_000 + self._next_chat)
+            self._next_chat += 1
+            chat = TelegramChat(
+                id=chat_id,
+                type=type,
+                title=title,
+                username=username,
+                members=members,
+                members_per_day=members_per_day,
+                created_at=self.clock.time(),
+                admins={b.id: can_post for b in admins},
+            )
+            self.chats[chat_id] = chat
+            return chat
+
+    def account(
+        self,
+        *,
+        name: str | None = None,
+        chat: str | None = None,
+        private: bool = False,
+        type: str = "channel",
+        members: int = 0,
+        members_per_day: float = 24.0,
+        bot: TelegramBot | None = None,
+        **unknown: Any,
+    ) -> Account:
+        """A bot that is an admin of a new channel, as an :class:`~brandkit.Account` at
+        :attr:`base_url` (call it inside ``serve()`` to get the socket URL).
+
+        Args:
+            name: the brandkit account name.
+            chat: the channel's username (default ``brandkit<N>``); ignored when ``private``.
+            private: a private channel, addressed by its ``-100…`` id.
+            type: ``"channel"``, ``"supergroup"`` or ``"group"``.
+            members: members (subscribers) at creation.
+            members_per_day: how fast they grow with the emulator clock.
+            bot: post with this bot (default: a new one).
+
+        Raises:
+            TypeError: an unknown keyword argument.
+        """
+        if unknown:
+            raise TypeError(
+                f"TelegramEmulator.account() got unexpected arguments: {', '.join(unknown)}"
+            )
+        with self.lock:
+            the_bot = bot or self.bot()
+            username = None if private else (chat or f"brandkit{len(self.chats) + 1}").lstrip("@")
+            made = self.chat(
+                username=username,
+                type=type,
+                members=members,
+                members_per_day=members_per_day,
+                admins=[the_bot],
+            )
+        chat_id: str | int = f"@{username}" if username else made.id
+        return Account.telegram(
+            bot_token=the_bot.token, chat_id=chat_id, base_url=self.base_url, name=name
+        )
+
+    def messages(self, chat: int | str | None = None) -> list[TelegramMessage]:
+        """The messages that exist now (deleted ones excluded), oldest first, optionally of
+        one chat (its id or ``@username``)."""
+        with self.lock:
+            wanted = self._resolve(chat).id if chat is not None else None
+            return [
+                m
+                for m in self._messages
+                if m.deleted_at is None and (wanted is None or m.chat_id == wanted)
+            ]
+
+    def post_texts(self) -> list[str]:
+        """The texts of the posts that exist now, oldest first; an album is one post (its
+        caption)."""
+        texts: list[str] = []
+        seen: set[str] = set()
+        for m in self.messages():
+            if m.media_group_id is not None:
+                if m.media_group_id in seen:
+                    continue
+                seen.add(m.media_group_id)
+            texts.append(m.text)
+        return texts
+
+    def message_json(self, chat: int | str, message_id: int) -> dict[str, Any]:
+        """One message (deleted ones too) as the Bot API shows it.
+
+        Raises:
+            KeyError: no such message.
+        """
+        with self.lock:
+            return self._message_json(self._find(self._resolve(chat).id, message_id))
+
+    def revoke(self, bot: TelegramBot | None = None) -> None:
+        """Revoke a bot's token (every bot's by default): requests get 401 Unauthorized."""
+        with self.lock:
+            for b in [bot] if bot is not None else self.bots.values():
+                b.revoked = True
+
+    def expire_tokens(self) -> None:
+        """Bot tokens never expire; this revokes them (see :meth:`revoke`)."""
+        self.revoke()
+
+    def set_admin(self, chat: int | str, bot: TelegramBot, *, can_post: bool | None) -> None:
+        """Make ``bot`` an admin of ``chat`` (``can_post``), a member without rights
+        (``False``), or remove it (``None``)."""
+        with self.lock:
+            c = self._resolve(chat)
+            if can_post is None:
+                c.admins.pop(bot.id, None)
+            else:
+                c.admins[bot.id] = can_post
+
+    def set_limit(self, scope: str, limit: int, window: float) -> None:
+        """Change a flood limit (``"chat"`` or ``"bot"``), e.g. 2 messages per second."""
+        with self.lock:
+            self.limits[scope] = (limit, window)
+            self._windows.clear()
+
+    def member_count(self, chat: int | str) -> int:
+        """What ``getChatMemberCount`` answers now for ``chat``."""
+        with self.lock:
+            return self._members(self._resolve(chat))
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def error(self, status: int, message: str, **extra: Any) -> httpx.Response:
+        """Telegram's error body: ``{"ok": false, "error_code", "description"}``."""
+        body: dict[str, Any] = {"ok": False, "error_code": status, "description": message}
+        if extra:
+            body["parameters"] = extra
+        return self.json(body, status=status)
+
+    def _ok(self, result: Any) -> httpx.Response:
+        return self.json({"ok": True, "result": result})
+
+    def _resolve(self, chat: int | str | None) -> TelegramChat:
+        if isinstance(chat, str) and chat.startswith("@"):
+            for c in self.chats.values():
+                if c.username and c.username.lower() == chat[1:].lower():
+                    return c
+            raise _Refusal(400, "Bad Request: chat not found")
+        try:
+            chat_id = int(chat)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise _Refusal(400, "Bad Request: chat not found") from None
+        found = self.chats.get(chat_id)
+        if found is None:
+            raise _Refusal(400, "Bad Request: chat not found")
+        return found
+
+    def _find(self, chat_id: int, message_id: int) -> TelegramMessage:
+        for m in self._messages:
+            if m.chat_id == chat_id and m.message_id == message_id:
+                return m
+        raise KeyError(message_id)
+
+    def _members(self, chat: TelegramChat) -> int:
+        days = max(0.0, self.clock.time() - chat.created_at) / 86400
+        return chat.members + int(days * chat.members_per_day)
+
+    # -- the one route -----------------------------------------------------------------------
+
+    @route("GET", r"/bot(?P<token>[^/]*)/(?P<method>[A-Za-z0-9_]+)/?")
+    @route("POST", r"/bot(?P<token>[^/]*)/(?P<method>[A-Za-z0-9_]+)/?")
+    def _call(self, request: httpx.Request, token: str, method: str) -> httpx.Response:
+        if not _TOKEN.fullmatch(token):
+            return self.error(404, "Not Found")
+        bot = next((b for b in self.bots.values() if b.token == token), None)
+        if bot is None or bot.revoked:
+            return self.error(401, "Unauthorized")
+        handler = getattr(self, f"_m_{method.lower()}", None)
+        if handler is None or self.spec.method(method) is None:
+            return self.error(404, "Not Found")
+        try:
+            call = parse_request(request)
+        except ValueError as exc:
+            return self.error(400, str(exc))
+        assert call is not None
+        problems = self.spec.check(call, strict=False)
+        if problems:
+            return self.error(400, problems[0])
+        try:
+            result = handler(bot, call)
+        except _Refusal as refusal:
+            return self.error(refusal.status, refusal.description, **refusal.parameters)
+        return self._ok(result)
+
+    # -- parameters --------------------------------------------------------------------------
+
+    @staticmethod
+    def _param(call: BotApiRequest, name: str) -> Any:
+        value = call.params.get(name)
+        if call.encoded and isinstance(value, str) and value[:1] in ("{", "["):
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise _Refusal(400, f"Bad Request: can't parse {name} JSON object") from None
+        return value
+
+    def _int(self, call: BotApiRequest, name: str) -> int | None:
+        value = call.params.get(name)
+        if value is None or value == "":
+            return None
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise _Refusal(400, f'Bad Request: field "{name}" must be of type Integer') from None
+
+    def _flag(self, call: BotApiRequest, name: str) -> bool:
+        value = call.params.get(name)
+        return value is True or str(value).lower() in ("true", "1")
+
+    def _target(self, bot: TelegramBot, call: BotApiRequest) -> TelegramChat:
+        chat = self._resolve(call.params.get("chat_id"))
+        if bot.id not in chat.admins:
+            kind = "channel chat" if chat.type == "channel" else "group chat"
+            raise _Refusal(403, f"Forbidden: bot is not a member of the {kind}")
+        return chat
+
+    def _postable(self, bot: TelegramBot, call: BotApiRequest) -> TelegramChat:
+        chat = self._target(bot, call)
+        if chat.type == "channel" and not chat.admins.get(bot.id):
+            raise _Refusal(400, "Bad Request: need administrator rights in the channel chat")
+        return chat
+
+    def _text(
+        self, call: BotApiRequest, text_field: str, entities_field: str, mode_field: str, limit: int
+    ) -> tuple[str, list[dict[str, Any]]]:
+        raw = call.params.get(text_field)
+        raw = "" if raw is None else str(raw)
+        mode = call.params.get(mode_field)
+        entities = self._param(call, entities_field)
+        if entities:
+            if not isinstance(entities, list):
+                raise _Refusal(400, "Bad Request: can't parse entities JSON object")
+            problem = check_entities(raw, entities)
+            if problem:
+                raise _Refusal(400, problem)
+            text, found = raw, [dict(e) for e in entities]
+        else:
+            try:
+                text, found = parse(raw, str(mode) if mode else None)
+            except MarkupError as exc:
+                raise _Refusal(400, str(exc)) from None
+        # tdlib measures the visible text in code points (utf8_length) against the limit.
+        if len(text) > limit:
+            what = "message is too long" if text_field == "text" else "message caption is too long"
+            raise _Refusal(400, f"Bad Request: {what}")
+        return text, found
+
+    def _reply_to(self, chat: TelegramChat, call: BotApiRequest) -> int | None:
+        params = self._param(call, "reply_parameters")
+        if not params:
+            return None
+        if not isinstance(params, dict):
+            raise _Refusal(400, "Bad Request: can't parse reply parameters JSON object")
+        try:
+            target = self._find(chat.id, int(params["message_id"]))
+        except (KeyError, TypeError, ValueError):
+            target = None
+        if target is None or target.deleted_at is not None:
+            if params.get("allow_sending_without_reply"):
+                return None
+            raise _Refusal(400, "Bad Request: message to be replied not found")
+        return target.message_id
+
+    # -- flood control -----------------------------------------------------------------------
+
+    def _spend(self, bot: TelegramBot, chat: TelegramChat, count: int) -> None:
+        now = self.clock.time()
+        windows = []
+        for scope, key in (("chat", chat.id), ("bot", bot.id)):
+            limit, period = self.limits[scope]
+            w = self._windows.get((scope, key))
+            if w is None or now >= w.start + period:
+                w = self._windows[(scope, key)] = _Window(start=now)
+            if w.count + count > limit:
+                wait = max(1, math.ceil(w.start + period - now))
+                raise _Refusal(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
+            windows.append(w)
+        for w in windows:
+            w.count += count
+
+    # -- files -------------------------------------------------------------------------------
+
+    def _file(self, call: BotApiRequest, value: Any, kind: str) -> StoredFile:
+        if isinstance(value, UploadedFile):
+            upload = value
+        elif isinstance(value, str) and value.startswith("attach://"):
+            upload = call.files[value[len("attach://") :]]
+        elif isinstance(value, str) and value in self._files:
+            return self._files[value]
+        elif isinstance(value, str) and value.startswith(("http://", "https://")):
+            raise _Refusal(400, "Bad Request: failed to get HTTP URL content")
+        else:
+            raise _Refusal(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        if not upload.data:
+            raise _Refusal(400, "Bad Request: file must be non-empty")
+        if len(upload.data) > 50 * MB:
+            raise _Refusal(413, "Request Entity Too Large")
+        found = sniff(upload.data[: 64 * 1024])
+        mime = found[0] if found else upload.content_type
+        if kind == "photo":
+            if found is None or found[1] not in ("image", "gif"):
+                raise _Refusal(400, "Bad Request: IMAGE_PROCESS_FAILED")
+            if len(upload.data) > 10 * MB:
+                raise _Refusal(400, "Bad Request: PHOTO_SAVE_FILE_INVALID")
+        dims = _dimensions(mime, upload.data[: 64 * 1024]) if found else None
+        if kind == "photo" and dims is not None:
+            w, h = dims
+            if w + h > 10000 or max(w, h) > 20 * min(w, h):
+                raise _Refusal(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+        unique = "AQAD" + secrets.token_urlsafe(9)
+        stored = StoredFile(
+            file_id="AgACAgQAAxkB" + secrets.token_urlsafe(48),
+            file_unique_id=unique,
+            mime_type=mime,
+            size=len(upload.data),
+            width=dims[0] if dims else None,
+            height=dims[1] if dims else None,
+            data=upload.data,
+        )
+        self._files[stored.file_id] = stored
+        return stored
+
+    # -- JSON --------------------------------------------------------------------------------
+
+    def _chat_json(self, chat: TelegramChat) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": chat.id, "title": chat.title, "type": chat.type}
+        if chat.username:
+            data["username"] = chat.username
+        return data
+
+    def _user_json(self, bot: TelegramBot) -> dict[str, Any]:
+        return {
+            "id": bot.id,
+            "is_bot": True,
+            "first_name": bot.first_name,
+            "username": bot.username,
+        }
+
+    def _message_json(self, m: TelegramMessage, *, with_reply: bool = True) -> dict[str, Any]:
+        chat = self.chats[m.chat_id]
+        data: dict[str, Any] = {"message_id": m.message_id}
+        if chat.type == "channel":
+            data["sender_chat"] = self._chat_json(chat)
+        else:
+            data["from"] = self._user_json(self.bots[m.bot_id])
+        data["chat"] = self._chat_json(chat)
+        data["date"] = int(m.date)
+        if m.media_group_id is not None:
+            data["media_group_id"] = m.media_group_id
+        if m.reply_to is not None and with_reply:
+            try:
+                replied = self._find(m.chat_id, m.reply_to)
+            except KeyError:
+                replied = None
+            if replied is not None and replied.deleted_at is None:
+                data["reply_to_message"] = self._message_json(replied, with_reply=False)
+        f = m.file
+        if m.kind == "text":
+            data["text"] = m.text
+            if m.entities:
+                data["entities"] = m.entities
+            if m.options.get("link_preview_options"):
+                data["link_preview_options"] = m.options["link_preview_options"]
+        else:
+            assert f is not None
+            base = {"file_id": f.file_id, "file_unique_id": f.file_unique_id, "file_size": f.size}
+            if m.kind == "photo":
+                w, h = f.width or 1, f.height or 1
+                scale = min(1.0, 90 / max(w, h))
+                data["photo"] = [
+                    {**base, "width": max(1, int(w * scale)), "height": max(1, int(h * scale))},
+                    {**base, "width": w, "height": h},
+                ]
+            else:
+                item = {**base, "mime_type": f.mime_type}
+                if m.kind in ("video", "animation"):
+                    item.update(width=f.width or 0, height=f.height or 0, duration=0)
+                data[m.kind] = item
+                if m.kind == "animation":
+                    data["document"] = {**base, "mime_type": f.mime_type}
+            if m.text:
+                data["caption"] = m.text
+                if m.entities:
+                    data["caption_entities"] = m.entities
+        return data
+
+    # -- methods -----------------------------------------------------------------------------
+
+    def _m_getme(self, bot: TelegramBot, call: BotApiRequest) -> Any:
+        return {
+            **self._user_json(bot),
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
+
+    def _m_getchat(self, bot: TelegramBot, call: BotApiRequest) -> Any:
+        chat = self._target(bot, call)
+        return {
+            **self._chat_json(chat),
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": {
+                "unlimited_gifts": False,
+                "limited_gifts": False,
+                "unique_gifts": False,
+                "premium_subscription": False,
+                "gifts_from_channels": False,
+            },
+        }
+
+    def _m_getchatmembercount(self, bot: TelegramBot, call: BotApiRequest) -> Any:
+        return self._members(self._target(bot, call))
+
+    def _store(
+        self,
+        bot: TelegramBot,
+        chat: TelegramChat,
+        *,
+        kind: str,
+        text: str,
+        entities: list[dict[str, Any]],
+        file: StoredFile | None,
+        reply_to: int | None,
+        group: str | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> TelegramMessage:
+        m = TelegramMessage(
+            chat_id=chat.id,
+            message_id=chat.next_message_id,
+            bot_id=bot.id,
+            date=self.clock.time(),
+            kind=kind,
+            text=text,
+            entities=entities,
+            file=file,
+            media_group_id=group,
+            reply_to=reply_to,
+            options=options or {},
+        )
+        chat.next_message_id += 1
+        self._messages.append(m)
+        return m
+
+    def _send_one(self, bot: TelegramBot, call: BotApiRequest, kind: str) -> Any:
+        chat = self._postable(bot, call)
+        reply_to = self._reply_to(chat, call)
+        if kind == "text":
+            text, entities = self._text(call, "text", "entities", "parse_mode", self.max_text)
+            if not text.strip():
+                raise _Refusal(400, "Bad Request: message text is empty")
+            file = None
+        else:
+            text, entities = self._text(
+                call, "caption", "caption_entities", "parse_mode", self.max_caption
+            )
+            source: Any = call.files.get(kind, call.params.get(kind))
+            file = self._file(call, source, "photo" if kind == "photo" else kind)
+        self._spend(bot, chat, 1)
+        options = {}
+        preview = self._param(call, "link_preview_options")
+        if preview:
+            options["link_preview_options"] = preview
+        m = self._store(
+            bot,
+            chat,
+            kind=kind,
+            text=text,
+            entities=entities,
+            file=file,
+            reply_to=reply_to,
+            options=options,
+        )
+        return self._message_json(m)
+
+    def _m_sendmessage(self, bot: TelegramBot, call: BotApiRequest) -> Any:
+        return self._send_one(bot, call, "text")
+
+    def _m_sendphoto(self, bot: TelegramBot, call: BotApiRequest) -> Any:
+        return self._send_one(bot, call, "photo")
+
+    def _m_sendvideo(self, bot: TelegramBot, call: BotApiRequest) -> Any:
+        return self._send_one(bot, call, "video")
+
+    def _m_sendanimation(self, bot: TelegramBot, call: BotApiRequest) -> Any:
+        return self._send_one(bot, call, "animation")
+
+    def _m_senddocument(self, bot: TelegramBot, call: BotApiRequest) -> Any:
+        return self._send_one(bot, call, "document")
+
+    def _m_sendmediagroup(self, bot: TelegramBot, call: BotApiRequest) -> Any:
+        chat = self._postable(bot, call)
+        items = self._param(call, "media")
+        if not isinstance(items, list):
+            raise _Refusal(400, "Bad Request: can't parse media JSON object")
+        if not 2 <= len(items) <= 10:
+            raise _Refusal(400, "Bad Request: media group must include 2-10 items")
+        types = {i.get("type") for i in items if isinstance(i, dict)}
+        if ("document" in types or "audio" in types) and len(types) > 1:
+            raise _Refusal(
+                400, "Bad Request: Can't use the media of the specified type in the album"
+            )
+        if types & {"animation"}:
+            raise _Refusal(
+                400, "Bad Request: Can't use the media of the specified type in the album"
+            )
+        reply_to = self._reply_to(chat, call)
+        prepared: list[tuple[str, str, list[dict[str, Any]], StoredFile]] = []
+        for item in items:
+            caption = str(item.get("caption") or "")
+            sub = BotApiRequest(
+                call.token,
+                call.method,
+                {
+                    "caption": caption,
+                    "caption_entities": item.get("caption_entities"),
+                    "parse_mode": item.get("parse_mode"),
+                },
+                call.files,
+                False,
+            )
+            text, entities = self._text(
+                sub, "caption", "caption_entities", "parse_mode", self.max_caption
+            )
+            kind = str(item["type"])
+            file = self._file(call, item.get("media"), "photo" if kind == "photo" else kind)
+            prepared.append((kind, text, entities, file))
+        self._spend(bot, chat, len(prepared))
+        group = str(self._next_group)
+        self._next_group += 1
+        out = []
+        for kind, text, entities, file in prepared:
+            m = self._store(
+                bot,
+                chat,
+                kind=kind,
+                text=text,
+                entities=entities,
+                file=file,
+                reply_to=reply_to,
+                group=group,
+            )
+            out.append(self._message_json(m))
+        return out
+
+    def _delete(self, bot: TelegramBot, chat: TelegramChat, message_id: int) -> None:
+        try:
+            m = self._find(chat.id, message_id)
+        except KeyError:
+            m = None
+        if m is None or m.deleted_at is not None:
+            raise _Refusal(400, "Bad Request: message to delete not found")
+        now = self.clock.time()
+        if now - m.date >= self.delete_window or (m.bot_id != bot.id and chat.type == "channel"):
+            raise _Refusal(400, "Bad Request: message can't be deleted")
+        m.deleted_at = now
+
+    def _m_deletemessage(self, bot: TelegramBot, call: BotApiRequest) -> Any:
+        chat = self._target(bot, call)
+        message_id = self._int(call, "message_id")
+        assert message_id is not None
+        self._delete(bot, chat, message_id)
+        return True
+
+    def _m_deletemessages(self, bot: TelegramBot, call: BotApiRequest) -> Any:
+        chat = self._target(bot, call)
+        ids = self._param(call, "message_ids")
+        if not isinstance(ids, list) or not 1 <= len(ids) <= 100:
+            raise _Refusal(400, "Bad Request: too many message identifiers specified")
+        for message_id in ids:
+            try:
+                self._delete(bot, chat, int(message_id))
+            except _Refusal as refusal:
+                if "not found" not in refusal.description:
+                    raise
+        return True

@@ -148,6 +148,29 @@ def twitter_text_parser(posts: Sequence[str]) -> tuple[Row | None, list[tuple[st
     return row, differ
 
 
+def explain(differ: Sequence[tuple[str, int, int]]) -> list[tuple[str, int, int, int]]:
+    """Why the X counts differ: the words that count differently on their own.
+
+    Returns (word, brandkit's count, twitter-text-parser's count, posts holding it), most
+    frequent first; a post none of whose words differs alone is counted under ``(context)``.
+    """
+    from twitter_text import parse_tweet
+
+    cache: dict[str, tuple[int, int]] = {}
+    seen: dict[str, int] = {}
+    for post, _, _ in differ:
+        culprits = set()
+        for word in set(post.replace("\r\n", " \r\n ").split(" ")):
+            if word not in cache:
+                cache[word] = (text.count(word, "x"), parse_tweet(word).weightedLength)
+            if cache[word][0] != cache[word][1]:
+                culprits.add(word)
+        for word in culprits or {"(context)"}:
+            seen[word] = seen.get(word, 0) + 1
+    rows = [(w, *cache.get(w, (0, 0)), n) for w, n in seen.items()]
+    return sorted(rows, key=lambda r: -r[3])
+
+
 def _table(rows: Sequence[Row]) -> str:
     width = max(len(r.name) for r in rows)
     lines = [f"{'operation':<{width}}  {'posts':>6}  {'seconds':>8}  {'posts/s':>10}"]
@@ -179,6 +202,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         print("twitter-text-parser is not installed (pip install -e '.[bench]'): no comparison")
         return
     print(f"X count vs twitter-text-parser: {len(posts) - len(differ)} agree, {len(differ)} differ")
+    if differ:
+        print("words counted differently on their own (brandkit / twitter-text-parser / posts):")
+        for word, ours, theirs, count in explain(differ)[: args.show]:
+            print(f"  {word!r:<32} {ours:>3} / {theirs:>3}  in {count} posts")
     for post, ours, theirs in differ[: args.show]:
         print(f"  brandkit {ours:>5}  twitter-text-parser {theirs:>5}  {post[:90]!r}")
 

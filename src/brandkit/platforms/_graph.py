@@ -1,0 +1,529 @@
+"""What Facebook Pages, Instagram and Threads share: Meta's Graph API conventions.
+
+- Every path starts with a pinned version (``/v23.0/...``; Threads ``/v1.0/...``).
+- Errors come in one envelope, ``{"error": {"message", "type", "code", "error_subcode",
+  "is_transient", "error_user_title", "error_user_msg", "fbtrace_id"}}`` (``platforms.md``
+  §5.4): code 190 is an invalid or expired token, 4/17/32/613/8000x are throttling, 368 and
+  506 refuse a repeated post, 1 and 2 (with HTTP 500) are transient, and a create that got a
+  500 may still have taken effect.
+- Rate limits are reported as usage percentages in ``X-App-Usage`` and
+  ``X-Business-Use-Case-Usage`` (JSON), with ``estimated_time_to_regain_access`` in minutes;
+  the driver's governor reads them, :func:`regain_seconds` turns them into a wait.
+- Lists page with ``paging.cursors.after``; up to 50 reads go in one batch request
+  (``POST /{version}/`` with ``batch=[...]``), each answered in order or ``null``.
+- Instagram and Threads publish through containers: create, wait until ``FINISHED``,
+  publish once. :meth:`GraphAdapter.wait_container` is the wait.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlencode
+
+import httpx
+
+from brandkit._flow import Flow, Send, Wait
+from brandkit.errors import (
+    AuthError,
+    ConfigurationError,
+    PlatformError,
+    PlatformUnavailable,
+    RateLimited,
+    Rejected,
+)
+from brandkit.platforms._base import Adapter
+
+if TYPE_CHECKING:
+    from brandkit.accounts import Account
+    from brandkit.content._media import Media
+
+__all__ = [
+    "DEFAULT_GRAPH_VERSION",
+    "THROTTLE_CODES",
+    "ContainerExpired",
+    "GraphAdapter",
+    "MediaHost",
+    "graph_error",
+    "parse_time",
+    "query_string",
+    "regain_seconds",
+    "tid_time",
+]
+
+DEFAULT_GRAPH_VERSION = "v23.0"
+"""The Graph API version used when an account names none (the accounts' default)."""
+
+THROTTLE_CODES = frozenset(
+    {4, 17, 32, 613, 80000, 80001, 80002, 80003, 80004, 80005, 80006, 80008, 80009, 80014}
+)
+"""Meta error codes that mean "throttled" (``platforms.md`` §5.3)."""
+
+_PERMISSION_CODES = frozenset({10, *range(200, 300)})
+_TRANSIENT_CODES = frozenset({1, 2})
+_DUPLICATE_CODES = frozenset({368, 506})
+_PUBLISH_CAP = (9, 2207042)
+
+_TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+
+MediaHost = Any
+"""A callable ``media_host(media: Media) -> str`` that makes a local file reachable at a
+public URL (the caller's storage or CDN), for platforms that fetch media themselves."""
+
+
+class ContainerExpired(PlatformError):
+    """A publishing container was not published within 24 hours; a new one is needed."""
+
+
+def graph_error(response: httpx.Response) -> dict[str, Any]:
+    """The ``error`` object of a Graph error response (empty when the body has none)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return dict(body["error"])
+    return {}
+
+
+def _usage_entries(response: httpx.Response) -> Iterator[dict[str, Any]]:
+    raw = response.headers.get("x-business-use-case-usage")
+    if not raw:
+        return
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return
+    if not isinstance(data, dict):
+        return
+    for entries in data.values():
+        if isinstance(entries, list):
+            yield from (e for e in entries if isinstance(e, dict))
+
+
+def regain_seconds(response: httpx.Response) -> float | None:
+    """Seconds until Meta lets calls through again, from ``X-Business-Use-Case-Usage``'s
+    ``estimated_time_to_regain_access`` (minutes), or ``None`` when it is not said."""
+    waits = [
+        float(e["estimated_time_to_regain_access"]) * 60.0
+        for e in _usage_entries(response)
+        if isinstance(e.get("estimated_time_to_regain_access"), int | float)
+        and not isinstance(e.get("estimated_time_to_regain_access"), bool)
+    ]
+    positive = [w for w in waits if w > 0]
+    return max(positive) if positive else None
+
+
+def tid_time(key: str) -> datetime | None:
+    """When a TID key (the part's idempotency key) was made; ``None`` for other keys."""
+    if len(key) != 13 or any(c not in _TID_ALPHABET for c in key):
+        return None
+    value = 0
+    for c in key:
+        value = (value << 5) | _TID_ALPHABET.index(c)
+    return datetime.fromtimestamp((value >> 10) / 1_000_000, UTC)
+
+
+def parse_time(value: Any) -> datetime | None:
+    """A Graph timestamp (``2019-08-12T03:45:11+0000``) or ISO 8601 text as aware UTC."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value
+    if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":
+        text = f"{text[:-2]}:{text[-2:]}"  # +0000 -> +00:00 for Python 3.11
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+class GraphAdapter(Adapter):
+    """The Graph API conventions every Meta adapter shares (see the module docstring).
+
+    Subclasses say which secret holds the token (:meth:`token`), which bucket a request
+    counts against (:meth:`bucket_of`) and what an expired token means for them.
+
+    Attributes:
+        poll_initial: the first wait (seconds) before asking again whether a container or
+            video is ready; waits double up to ``poll_max``.
+        poll_max: the longest wait between two polls (Meta suggests once a minute).
+        poll_timeout: how long to wait for processing before giving up with
+            :class:`~brandkit.errors.PlatformUnavailable`.
+        readback_slack: how far before a part's key time a read-back looks (clock skew).
+        readback_pages: how many pages of recent posts a read-back reads at most.
+    """
+
+    default_version: ClassVar[str] = DEFAULT_GRAPH_VERSION
+    refresh_grant: ClassVar[str | None] = None
+    """The ``grant_type`` of ``GET /refresh_access_token`` (``None``: tokens do not refresh)."""
+    refresh_margin: ClassVar[timedelta] = timedelta(days=7)
+    """How long before ``token_expires_at`` the token is refreshed."""
+    poll_initial: ClassVar[float] = 1.0
+    poll_max: ClassVar[float] = 60.0
+    poll_timeout: ClassVar[float] = 600.0
+    readback_slack: ClassVar[timedelta] = timedelta(minutes=10)
+    readback_pages: ClassVar[int] = 4
+
+    def __init__(self, account: Account) -> None:
+        super().__init__(account)
+        self.clock: Callable[[], float] = time.time
+
+    # -- requests ----------------------------------------------------------------------------
+
+    @property
+    def version(self) -> str:
+        """The pinned Graph API version, e.g. ``v23.0``."""
+        version = str(self.account.settings.get("api_version") or self.default_version)
+        return version if version.startswith("v") else f"v{version}"
+
+    def token(self) -> str:
+        """The access token requests carry."""
+        return self.account.secret("token") or ""
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | None = None,
+        files: Mapping[str, Any] | None = None,
+        token: str | None = None,
+        versioned: bool = True,
+    ) -> httpx.Request:
+        """A request to ``/{version}{path}``; the token goes in the ``Authorization`` header
+        (never in the URL, so that it stays out of logs)."""
+        prefix = f"/{self.version}" if versioned else ""
+        url = f"{self.account.base_url}{prefix}{path}"
+        form = {k: _form_value(v) for k, v in (data or {}).items() if v is not None}
+        query = {k: _form_value(v) for k, v in (params or {}).items() if v is not None}
+        request = httpx.Request(
+            method,
+            url,
+            params=query or None,
+            data=form or None,
+            files=files,
+            headers={"Authorization": f"Bearer {token if token is not None else self.token()}"},
+        )
+        if files is None:
+            request.read()  # a fixed body, so that the driver can send it again
+        return request
+
+    def bucket_of(self, request: httpx.Request) -> str:
+        """The rate-limit bucket of a request (named in :class:`RateLimited` errors)."""
+        return "graph"
+
+    # -- tokens ------------------------------------------------------------------------------
+
+    def token_expires_at(self) -> float | None:
+        """The token's expiry from the account setting ``token_expires_at`` (epoch seconds or
+        an aware datetime), or ``None`` when it is not known."""
+        value = self.account.settings.get("token_expires_at")
+        if isinstance(value, datetime):
+            return value.timestamp()
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str) and value:
+            try:
+                return float(value)
+            except ValueError:
+                when = parse_time(value)
+                return when.timestamp() if when is not None else None
+        return None
+
+    def ensure_fresh_token(self) -> Flow[None]:
+        """Refresh a long-lived token that expires within :attr:`refresh_margin`.
+
+        Meta refreshes only tokens that have not expired yet (and are at least a day old),
+        so this is done ahead of expiry, never after a refusal. The new token goes to the
+        account (and its ``on_credentials_changed`` hook, with the new ``token_expires_at``
+        in the account's settings). Nothing is sent when the expiry is unknown or far.
+
+        Raises:
+            AuthError: Meta refused to refresh (the token must then be authorised again).
+        """
+        expires = self.token_expires_at()
+        now = self.clock()
+        if self.refresh_grant is None or expires is None:
+            return
+        if now < expires - self.refresh_margin.total_seconds() or now >= expires:
+            return
+        request = self.request(
+            "GET",
+            "/refresh_access_token",
+            params={"grant_type": self.refresh_grant},
+            versioned=False,
+        )
+        response = yield Send(request, idempotent=True, bucket=self.bucket_of(request))
+        body = self.check(response).json()
+        new = body.get("access_token") if isinstance(body, dict) else None
+        if not isinstance(new, str) or not new:
+            raise AuthError(
+                f"{self.name} answered the token refresh without an access_token",
+                platform=self.name,
+                status_code=response.status_code,
+            )
+        expires_in = body.get("expires_in")
+        if isinstance(expires_in, int | float) and expires_in > 0:
+            self.account.settings["token_expires_at"] = now + float(expires_in)
+        self.account.update_secrets(token=new)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Flow[dict[str, Any]]:
+        """``GET`` a node or edge (a read, so the driver may repeat it); raises its typed
+        error."""
+        request = self.request("GET", path, params=params)
+        response = yield Send(request, idempotent=True, bucket=self.bucket_of(request))
+        body = self.check(response).json()
+        return body if isinstance(body, dict) else {"data": body}
+
+    def pages(
+        self, path: str, params: Mapping[str, Any], *, limit: int | None = None
+    ) -> Flow[list[dict[str, Any]]]:
+        """The items of an edge, following ``paging.cursors.after`` for at most ``limit``
+        pages (default :attr:`readback_pages`)."""
+        items: list[dict[str, Any]] = []
+        query = dict(params)
+        for _ in range(limit or self.readback_pages):
+            page = yield from self.get(path, query)
+            data = page.get("data")
+            if not isinstance(data, list) or not data:
+                break
+            items.extend(d for d in data if isinstance(d, dict))
+            paging = page.get("paging") or {}
+            after = (paging.get("cursors") or {}).get("after")
+            if not paging.get("next") or not after:
+                break
+            query["after"] = after
+        return items
+
+    def batch(
+        self, relative_urls: Sequence[str], *, bucket: str | None = None
+    ) -> Flow[list[httpx.Response | None]]:
+        """Up to 50 ``GET`` reads in one request (``POST /{version}/`` with ``batch``).
+
+        Returns one response per read, in order; ``None`` where Meta answered ``null`` (the
+        read timed out). Each read counts as one call against the rate limits.
+        """
+        if not relative_urls:
+            return []
+        if len(relative_urls) > 50:
+            raise ConfigurationError("a Graph batch takes at most 50 requests")
+        batch = [{"method": "GET", "relative_url": url} for url in relative_urls]
+        request = self.request(
+            "POST",
+            "/",
+            data={"batch": json.dumps(batch, separators=(",", ":")), "include_headers": "false"},
+        )
+        response = yield Send(
+            request,
+            idempotent=True,
+            bucket=bucket or self.bucket_of(request),
+            cost=len(batch),
+        )
+        answers = self.check(response).json()
+        if not isinstance(answers, list):
+            raise PlatformUnavailable(
+                f"{self.name}: the batch answer is not a list",
+                platform=self.name,
+                status_code=response.status_code,
+            )
+        out: list[httpx.Response | None] = []
+        for item, sent in zip(answers, batch, strict=False):
+            if not isinstance(item, dict):
+                out.append(None)
+                continue
+            body = item.get("body")
+            out.append(
+                httpx.Response(
+                    int(item.get("code") or 500),
+                    content=(body if isinstance(body, str) else json.dumps(body)).encode(),
+                    headers={"content-type": "application/json"},
+                    request=httpx.Request("GET", f"{self.account.base_url}/{sent['relative_url']}"),
+                )
+            )
+        out.extend(None for _ in range(len(batch) - len(out)))
+        return out
+
+    # -- containers (Instagram, Threads) ----------------------------------------------------
+
+    def wait_container(
+        self,
+        container_id: str,
+        *,
+        status_field: str,
+        message_field: str,
+        bucket: str,
+    ) -> Flow[dict[str, Any]]:
+        """Poll a publishing container until it is ``FINISHED`` (or ``PUBLISHED``).
+
+        Raises:
+            Rejected: the container ended in ``ERROR``; carries Meta's message.
+            ContainerExpired: the container expired (24 hours) before publishing.
+            PlatformUnavailable: still processing after :attr:`poll_timeout` seconds.
+        """
+        waited, delay = 0.0, self.poll_initial
+        fields = f"{status_field},{message_field}" if message_field != status_field else None
+        while True:
+            request = self.request(
+                "GET", f"/{container_id}", params={"fields": fields or status_field}
+            )
+            response = yield Send(request, idempotent=True, bucket=bucket)
+            body = self.check(response).json()
+            status = str(body.get(status_field) or "")
+            if status in ("FINISHED", "PUBLISHED"):
+                return dict(body)
+            message = str(body.get(message_field) or status or "no status")
+            if status == "ERROR":
+                raise Rejected(
+                    f"{self.name}: container {container_id} failed: {message}",
+                    platform=self.name,
+                    status_code=response.status_code,
+                    platform_message=message,
+                    code=_container_code(message),
+                )
+            if status == "EXPIRED":
+                raise ContainerExpired(
+                    f"{self.name}: container {container_id} expired before it was published",
+                    platform=self.name,
+                    platform_message=message,
+                    code="EXPIRED",
+                )
+            if waited >= self.poll_timeout:
+                raise PlatformUnavailable(
+                    f"{self.name}: container {container_id} was still {status or 'processing'} "
+                    f"after {waited:.0f} s",
+                    platform=self.name,
+                    platform_message=message,
+                )
+            yield Wait(delay)
+            waited += delay
+            delay = min(delay * 2, self.poll_max)
+
+    def media_host(self) -> MediaHost:
+        """The account's ``media_host`` callable.
+
+        Raises:
+            ConfigurationError: it is not set or not callable.
+        """
+        host = self.account.settings.get("media_host")
+        if not callable(host):
+            raise ConfigurationError(
+                f"{self.name} fetches media from public URLs: give the account a media_host, "
+                "a callable media_host(media) -> str that uploads the file to your storage or "
+                "CDN and returns its https URL (in tests: brandkit.testing.LoopbackMediaHost())"
+            )
+        return host
+
+    def media_url(self, media: Media) -> str:
+        """The public URL of ``media`` from the account's ``media_host``.
+
+        Raises:
+            ConfigurationError: no media host, or it returned no http(s) URL.
+        """
+        url = self.media_host()(media)
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"{self.name}: media_host returned {url!r} for {media.filename}; it must return "
+                "an http(s) URL"
+            )
+        return url
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def auth_advice(self, code: int | None, subcode: int | None) -> str:
+        """What to do about a refused token (subclasses know their token kinds)."""
+        return "authorise the app again and use the new token"
+
+    def error_for(self, response: httpx.Response) -> PlatformError:
+        """Meta's error envelope as a typed error that carries Meta's message.
+
+        Code 190 (token) and the permission codes (10, 200-299) are :class:`AuthError`;
+        throttling codes (4, 17, 32, 613, 8000x) and the publishing cap (9/2207042) are
+        :class:`RateLimited` with the wait from ``estimated_time_to_regain_access``; 368 and
+        506 are ``Rejected(duplicate=True)``; codes 1 and 2 and any 5xx are
+        :class:`PlatformUnavailable` (a create may still have taken effect); the rest is
+        :class:`Rejected`.
+        """
+        err = graph_error(response)
+        status = response.status_code
+        message = str(err.get("message") or response.text[:300] or response.reason_phrase)
+        message = self.account.redact(message)
+        code = err.get("code") if isinstance(err.get("code"), int) else None
+        subcode = err.get("error_subcode") if isinstance(err.get("error_subcode"), int) else None
+        detail = message
+        title, user_msg = err.get("error_user_title"), err.get("error_user_msg")
+        if isinstance(user_msg, str) and user_msg and user_msg not in message:
+            extra = f"{title}: {user_msg}" if isinstance(title, str) and title else user_msg
+            detail = f"{message} ({self.account.redact(extra)})"
+        where = f"code {code}" + (f", subcode {subcode}" if subcode is not None else "")
+        text = f"{self.name} answered {status}: {detail}" + (f" [{where}]" if code else "")
+        common: dict[str, Any] = {
+            "platform": self.name,
+            "status_code": status,
+            "platform_message": message,
+            "code": code if code is not None else err.get("code"),
+        }
+        if code == 190 or code == 102 or (code is None and status == 401):
+            return AuthError(f"{text}. {self.auth_advice(code, subcode)}", **common)
+        if code in _PERMISSION_CODES:
+            return AuthError(
+                f"{text}. The token lacks a permission this call needs: authorise the app "
+                "again with the missing permission",
+                **common,
+            )
+        if code in THROTTLE_CODES or (code, subcode) == _PUBLISH_CAP or status == 429:
+            wait = regain_seconds(response)
+            bucket = self.bucket_of(_request_of(response))
+            if (code, subcode) == _PUBLISH_CAP:
+                bucket = "publish"
+            reset_at = datetime.now(UTC) + timedelta(seconds=wait) if wait is not None else None
+            if wait is not None:
+                text += f" (Meta says access returns in about {math.ceil(wait / 60)} min)"
+            return RateLimited(
+                text,
+                retry_after=wait,
+                reset_at=reset_at,
+                bucket=f"{self.name}:{bucket}",
+                **common,
+            )
+        if code in _DUPLICATE_CODES:
+            return Rejected(text, duplicate=True, **common)
+        if status >= 500 or code in _TRANSIENT_CODES:
+            return PlatformUnavailable(text, **common)
+        return Rejected(text, **common)
+
+
+def _request_of(response: httpx.Response) -> httpx.Request:
+    try:
+        return response.request
+    except RuntimeError:
+        return httpx.Request("GET", "http://unknown.invalid/")
+
+
+def _form_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+def _container_code(message: str) -> str | None:
+    """The error code in a container's status text ("... error code 2207004")."""
+    words = message.replace(".", " ").split()
+    for word in reversed(words):
+        if word.isdigit():
+            return word
+    return message if message.isupper() and " " not in message else None
+
+
+def query_string(params: Mapping[str, Any]) -> str:
+    """``params`` as a URL query string (for batch relative URLs)."""
+    return urlencode({k: _form_value(v) for k, v in params.items()}, safe=",(){}")

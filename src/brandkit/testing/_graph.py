@@ -1,0 +1,665 @@
+"""What the Facebook, Instagram and Threads emulators share: Meta's Graph API conventions.
+
+- Versioned paths (``/v23.0/...``), the token in ``Authorization: Bearer|OAuth`` or in an
+  ``access_token`` parameter, parameters in the query, a form, multipart or JSON.
+- Meta's error envelope ``{"error": {"message", "type", "code", "error_subcode",
+  "is_transient", "error_user_title", "error_user_msg", "fbtrace_id"}}`` with HTTP 400 for
+  refusals (expired tokens included) and 500 with code 2 for "unexpected error".
+- Tokens that expire by the emulator clock (code 190, subcode 463) or are revoked
+  (subcode 460).
+- Rate limits in Meta's style: every call counts against the app and against the business
+  object it acts for (a Page, an Instagram or Threads account) in rolling windows; every
+  answer carries ``X-App-Usage`` and (for business objects) ``X-Business-Use-Case-Usage``
+  as usage percentages; past 100 % calls are refused with the platform's throttling code
+  and ``estimated_time_to_regain_access`` (whole minutes, as Meta sends it). Refused calls
+  count too: Meta says continued calls extend the block.
+- Batch requests (``POST /{version}/`` with ``batch``, at most 50 sub-requests, each counted
+  as a call) and field expansion (``fields=comments.summary(true).limit(0),insights.metric(a,b)``).
+- :meth:`GraphEmulator.fail_after_store`: the request is carried out, then answered with
+  Meta's 500 code 2, as Meta sometimes does for posts it did create.
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import functools
+import json
+import math
+import re
+import secrets
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, ClassVar, TypeAlias
+from urllib.parse import parse_qsl
+
+import attrs
+import httpx
+
+from brandkit.testing._emulator import Clock, Emulator, route
+
+__all__ = [
+    "Field",
+    "GraphEmulator",
+    "GraphError",
+    "Token",
+    "graph_time",
+    "parse_fields",
+]
+
+Handler: TypeAlias = Callable[..., httpx.Response]
+VERSION = r"(?P<version>v\d+\.\d+)"
+NODE = r"(?P<node>[0-9]+(?:_[0-9]+)?)"
+
+
+class GraphError(Exception):
+    """Raised by a handler: answer with Meta's error envelope."""
+
+    def __init__(
+        self,
+        status: int,
+        code: int,
+        message: str,
+        *,
+        subcode: int | None = None,
+        kind: str = "OAuthException",
+        transient: bool | None = None,
+        user_title: str | None = None,
+        user_msg: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.subcode = subcode
+        self.kind = kind
+        self.transient = transient
+        self.user_title = user_title
+        self.user_msg = user_msg
+        self.headers = dict(headers or {})
+
+
+@attrs.define
+class Token:
+    """An access token the emulator issued.
+
+    Attributes:
+        value: the token.
+        owner: the id it acts for (a Page, a user, an Instagram or Threads account).
+        kind: ``"page"``, ``"user"``, ``"instagram"`` or ``"threads"``.
+        issued_at: emulator time of issue.
+        expires_at: emulator time of expiry (``None``: never).
+        revoked: refused from now on.
+    """
+
+    value: str
+    owner: str
+    kind: str
+    issued_at: float
+    expires_at: float | None = None
+    revoked: bool = False
+
+
+@attrs.frozen
+class Field:
+    """One entry of a ``fields=`` list: ``name``, its modifiers (``summary``, ``limit``,
+    ``metric``, ...) and a nested field list."""
+
+    name: str
+    modifiers: Mapping[str, str] = attrs.field(factory=dict)
+    subfields: str | None = None
+
+
+def _split_top(text: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "({":
+            depth += 1
+        elif ch in ")}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+def parse_fields(spec: str | None) -> list[Field]:
+    """Parse Graph field expansion: ``id,comments.summary(true).limit(0){id},...``.
+
+    Raises:
+        GraphError: the syntax is broken (Meta answers code 100).
+    """
+    out: list[Field] = []
+    for part in _split_top(spec or ""):
+        match = re.match(r"[A-Za-z_][\w]*", part)
+        if match is None:
+            raise GraphError(400, 100, f'(#100) Syntax error "Expected name." at {part!r}')
+        name, rest = match.group(0), part[match.end() :]
+        modifiers: dict[str, str] = {}
+        subfields = None
+        while rest:
+            mod = re.match(r"\.([A-Za-z_]\w*)\(([^()]*)\)", rest)
+            if mod is not None:
+                modifiers[mod.group(1)] = mod.group(2)
+                rest = rest[mod.end() :]
+                continue
+            if rest.startswith("{") and rest.endswith("}"):
+                subfields, rest = rest[1:-1], ""
+                continue
+            raise GraphError(400, 100, f'(#100) Syntax error "Expected end of string" in {part!r}')
+        out.append(Field(name, modifiers, subfields))
+    return out
+
+
+def graph_time(ts: float) -> str:
+    """A Graph timestamp, ``2019-08-12T03:45:11+0000``."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
+def graph_api(*, auth: bool = True, counted: bool = True) -> Callable[[Handler], Handler]:
+    """Wrap a handler: parameters, the token, rate limits and usage headers.
+
+    The handler is called as ``fn(self, request, token=..., params=..., files=..., **groups)``
+    and may raise :class:`GraphError`.
+    """
+
+    def wrap(fn: Handler) -> Handler:
+        @functools.wraps(fn)
+        def handler(self: GraphEmulator, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+            return self._run(fn, request, kwargs, auth=auth, counted=counted)
+
+        return handler
+
+    return wrap
+
+
+@attrs.define
+class _AfterStore:
+    method: str
+    path: str
+    times: int
+
+
+class GraphEmulator(Emulator):
+    """The Graph API machinery of Meta's emulators (see the module docstring).
+
+    Args:
+        clock: the emulator's clock.
+        rate_limits: ``{"app": (calls, seconds), "account": (calls, seconds)}``: the app's
+            and each business object's budget in a rolling window (merged over the
+            platform's defaults). Small windows (e.g. ``(5, 2.0)``) make tests hit them.
+        token_ttl: seconds until tokens issued by :meth:`account` expire (``None``: the
+            platform's default).
+    """
+
+    usage_type: ClassVar[str | None] = None
+    """The ``type`` in ``X-Business-Use-Case-Usage`` (``None``: only ``X-App-Usage``)."""
+    throttle_code: ClassVar[int] = 4
+    throttle_message: ClassVar[str] = "(#4) Application request limit reached"
+    default_rate_limits: ClassVar[dict[str, tuple[int, float]]] = {
+        "app": (100_000, 3600.0),
+        "account": (4800, 86_400.0),
+    }
+    default_token_ttl: ClassVar[float | None] = None
+    id_base: ClassVar[int] = 100_000_000_000_000
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        rate_limits: Mapping[str, tuple[int, float]] | None = None,
+        token_ttl: float | None = None,
+    ) -> None:
+        super().__init__(clock=clock)
+        self.rate_limits: dict[str, tuple[int, float]] = {
+            **self.default_rate_limits,
+            **(rate_limits or {}),
+        }
+        self.token_ttl = token_ttl if token_ttl is not None else self.default_token_ttl
+        self._tokens: dict[str, Token] = {}
+        self._calls: dict[str, collections.deque[float]] = {}
+        self._after_store: list[_AfterStore] = []
+        self._last_id = self.id_base
+
+    # -- public helpers --------------------------------------------------------------------
+
+    def issue_token(self, owner: str, kind: str, *, ttl: float | None = None) -> str:
+        """Issue a token for ``owner`` (valid for ``ttl`` seconds of the emulator clock)."""
+        now = self.clock.time()
+        value = f"EAAB{secrets.token_urlsafe(40)}"
+        life = ttl if ttl is not None else self.token_ttl
+        with self.lock:
+            self._tokens[value] = Token(
+                value, owner, kind, now, now + life if life is not None else None
+            )
+        return value
+
+    def token_info(self, value: str) -> Token:
+        """What the emulator knows of a token.
+
+        Raises:
+            KeyError: the emulator never issued it.
+        """
+        with self.lock:
+            return self._tokens[value]
+
+    def expire_tokens(self, kind: str | None = None) -> None:
+        """Make every token (or every token of ``kind``) expired from now on: requests with
+        them get code 190, subcode 463."""
+        now = self.clock.time()
+        with self.lock:
+            for token in self._tokens.values():
+                if kind is None or token.kind == kind:
+                    token.expires_at = now
+                    token.issued_at = min(token.issued_at, now)
+
+    def revoke_tokens(self, kind: str | None = None) -> None:
+        """Invalidate every token (or every token of ``kind``): code 190, subcode 460."""
+        with self.lock:
+            for token in self._tokens.values():
+                if kind is None or token.kind == kind:
+                    token.revoked = True
+
+    def set_rate_limit(self, scope: str, calls: int, window: float) -> None:
+        """Change the ``"app"`` or ``"account"`` budget, e.g. to 5 calls per 2 s."""
+        with self.lock:
+            self.rate_limits[scope] = (calls, window)
+
+    def fail_after_store(self, method: str = "POST", path: str = ".*", times: int = 1) -> None:
+        """The next ``times`` matching requests are carried out (a post is created), then
+        answered with Meta's HTTP 500, code 2 "unexpected error" (``platforms.md`` §5.4)."""
+        with self.lock:
+            self._after_store.append(_AfterStore(method, path, times))
+
+    def usage(self, owner: str | None = None) -> int:
+        """The usage percentage Meta would report now for the app (or for ``owner``)."""
+        with self.lock:
+            if owner is None:
+                return self._percent("app", "app", self.clock.time())
+            return self._percent("account", owner, self.clock.time())
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def new_id(self) -> str:
+        """A new numeric object id."""
+        with self.lock:
+            self._last_id += 1 + secrets.randbelow(7)
+            return str(self._last_id)
+
+    def error(self, status: int, message: str, **extra: Any) -> httpx.Response:
+        """Meta's error envelope (scripted faults use it): 5xx as code 2 "unexpected error",
+        anything else as code 100 unless ``code=`` is given."""
+        code = extra.pop("code", 2 if status >= 500 else 100)
+        return self._error_response(GraphError(status, code, message, **extra))
+
+    def _error_response(self, err: GraphError) -> httpx.Response:
+        body: dict[str, Any] = {"message": err.message, "type": err.kind, "code": err.code}
+        if err.subcode is not None:
+            body["error_subcode"] = err.subcode
+        transient = err.transient
+        if transient is None:
+            transient = err.code in (1, 2, 4, 17, 32, 613) or err.code >= 80000
+        body["is_transient"] = transient
+        if err.user_title:
+            body["error_user_title"] = err.user_title
+        if err.user_msg:
+            body["error_user_msg"] = err.user_msg
+        body["fbtrace_id"] = base64.b64encode(secrets.token_bytes(16)).decode()[:23]
+        headers = dict(err.headers)
+        if err.code == 190:
+            headers["www-authenticate"] = (
+                f'OAuth "Facebook Platform" "invalid_token" "{err.message}"'
+            )
+        return self.json({"error": body}, status=err.status, headers=headers)
+
+    @staticmethod
+    def params(request: httpx.Request) -> tuple[dict[str, Any], dict[str, tuple[str, str, bytes]]]:
+        """The request's parameters (query, form, JSON or multipart) and uploaded files."""
+        params: dict[str, Any] = dict(request.url.params.multi_items())
+        files: dict[str, tuple[str, str, bytes]] = {}
+        ctype = request.headers.get("content-type", "")
+        body = request.content
+        if ctype.startswith("application/json") and body:
+            try:
+                data = json.loads(body)
+            except ValueError:
+                raise GraphError(400, 100, "(#100) Invalid JSON for postcard") from None
+            if isinstance(data, dict):
+                params.update(data)
+        elif ctype.startswith("application/x-www-form-urlencoded") and body:
+            params.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        elif ctype.startswith("multipart/form-data"):
+            match = re.search(r'boundary="?([^";]+)"?', ctype)
+            if match is None:
+                raise GraphError(400, 100, "(#100) Invalid multipart body")
+            for name, filename, part_type, data in multipart(body, match.group(1).encode()):
+                if filename is None:
+                    params[name] = data.decode("utf-8")
+                else:
+                    files[name] = (filename, part_type, data)
+        return params, files
+
+    @staticmethod
+    def origin(request: httpx.Request) -> str:
+        """``scheme://host:port`` of a request."""
+        return f"{request.url.scheme}://{request.url.netloc.decode('ascii')}"
+
+    def authenticate(self, request: httpx.Request, params: Mapping[str, Any]) -> Token:
+        """The request's token.
+
+        Raises:
+            GraphError: no token (code 104), an unknown one (190), an expired (190/463) or a
+                revoked one (190/460).
+        """
+        header = request.headers.get("authorization", "")
+        scheme, _, value = header.partition(" ")
+        raw = value.strip() if scheme.lower() in ("bearer", "oauth") else ""
+        raw = raw or str(params.get("access_token") or "")
+        if not raw:
+            raise GraphError(400, 104, "An access token is required to request this resource.")
+        token = self._tokens.get(raw)
+        if token is None:
+            raise GraphError(400, 190, "Invalid OAuth access token - Cannot parse access token")
+        now = self.clock.time()
+        if token.revoked:
+            raise GraphError(
+                400,
+                190,
+                "Error validating access token: The session has been invalidated because the "
+                "user changed their password or Facebook has changed the session for security "
+                "reasons.",
+                subcode=460,
+            )
+        if token.expires_at is not None and now >= token.expires_at:
+            expired = datetime.fromtimestamp(token.expires_at, UTC)
+            current = datetime.fromtimestamp(now, UTC)
+            raise GraphError(
+                400,
+                190,
+                "Error validating access token: Session has expired on "
+                f"{expired:%A, %d-%b-%y %H:%M:%S} UTC. The current time is "
+                f"{current:%A, %d-%b-%y %H:%M:%S} UTC.",
+                subcode=463,
+            )
+        return token
+
+    # -- rate limits -----------------------------------------------------------------------
+
+    def _window(self, scope: str, key: str, now: float) -> collections.deque[float]:
+        calls = self._calls.setdefault(f"{scope}:{key}", collections.deque())
+        _, window = self.rate_limits[scope]
+        while calls and calls[0] <= now - window:
+            calls.popleft()
+        return calls
+
+    def _percent(self, scope: str, key: str, now: float) -> int:
+        limit, _ = self.rate_limits[scope]
+        used = len(self._window(scope, key, now))
+        return min(100, math.ceil(100 * used / max(1, limit)))
+
+    def _regain_minutes(self, scope: str, key: str, now: float) -> int:
+        limit, window = self.rate_limits[scope]
+        calls = self._window(scope, key, now)
+        if len(calls) <= limit:
+            return 0
+        # The call whose leaving brings the count back under the limit.
+        leaves_at = calls[len(calls) - limit] + window
+        return max(1, math.ceil((leaves_at - now) / 60))
+
+    def business_object(self, token: Token) -> str | None:
+        """The business object a token's calls count against (``None``: app only)."""
+        return token.owner if self.usage_type is not None else None
+
+    def _usage_headers(self, token: Token | None, now: float) -> dict[str, str]:
+        app = self._percent("app", "app", now)
+        headers = {
+            "x-app-usage": json.dumps(
+                {"call_count": app, "total_cputime": app // 4, "total_time": app // 3},
+                separators=(",", ":"),
+            )
+        }
+        owner = self.business_object(token) if token is not None else None
+        if owner is not None:
+            pct = self._percent("account", owner, now)
+            entry = {
+                "type": self.usage_type,
+                "call_count": pct,
+                "total_cputime": pct // 4,
+                "total_time": pct // 3,
+                "estimated_time_to_regain_access": self._regain_minutes("account", owner, now),
+            }
+            headers["x-business-use-case-usage"] = json.dumps(
+                {owner: [entry]}, separators=(",", ":")
+            )
+        return headers
+
+    def throttled(self, owner: str) -> GraphError:
+        """The platform's refusal of a call over the business object's budget."""
+        return GraphError(400, self.throttle_code, self.throttle_message)
+
+    def _count(self, token: Token | None, now: float) -> GraphError | None:
+        app = self._window("app", "app", now)
+        app.append(now)
+        refusal = None
+        if len(app) > self.rate_limits["app"][0]:
+            refusal = GraphError(400, 4, "(#4) Application request limit reached")
+        owner = self.business_object(token) if token is not None else None
+        if owner is not None:
+            calls = self._window("account", owner, now)
+            calls.append(now)
+            if len(calls) > self.rate_limits["account"][0]:
+                refusal = self.throttled(owner)
+        return refusal
+
+    # -- running a handler -----------------------------------------------------------------
+
+    def _run(
+        self,
+        fn: Handler,
+        request: httpx.Request,
+        kwargs: dict[str, Any],
+        *,
+        auth: bool,
+        counted: bool,
+    ) -> httpx.Response:
+        now = self.clock.time()
+        token: Token | None = None
+        try:
+            params, files = self.params(request)
+            if auth:
+                token = self.authenticate(request, params)
+            if counted:
+                refusal = self._count(token, now)
+                if refusal is not None:
+                    raise refusal
+            response = fn(self, request, token=token, params=params, files=files, **kwargs)
+            for fault in self._after_store:
+                if (
+                    fault.times > 0
+                    and fault.method in ("*", request.method)
+                    and re.fullmatch(fault.path, request.url.path)
+                ):
+                    fault.times -= 1
+                    response = self._error_response(
+                        GraphError(
+                            500,
+                            2,
+                            "An unexpected error has occurred. Please retry your request later.",
+                            transient=True,
+                        )
+                    )
+                    break
+        except GraphError as err:
+            response = self._error_response(err)
+        for key, value in self._usage_headers(token, now).items():
+            response.headers.setdefault(key, value)
+        return response
+
+    # -- listing ---------------------------------------------------------------------------
+
+    def page_of(
+        self, request: httpx.Request, items: list[dict[str, Any]], params: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """One page of an edge with Meta's ``paging`` (cursors and ``next``)."""
+        try:
+            limit = max(1, min(100, int(params.get("limit") or 25)))
+        except ValueError:
+            raise GraphError(400, 100, "(#100) Param limit must be a number") from None
+        start = 0
+        after = params.get("after")
+        if after:
+            try:
+                start = int(base64.b64decode(str(after)).decode()) + 1
+            except ValueError:
+                raise GraphError(400, 100, "(#100) Invalid cursor") from None
+        chunk = items[start : start + limit]
+        out: dict[str, Any] = {"data": chunk}
+        if chunk:
+            cursors = {
+                "before": base64.b64encode(str(start).encode()).decode(),
+                "after": base64.b64encode(str(start + len(chunk) - 1).encode()).decode(),
+            }
+            out["paging"] = {"cursors": cursors}
+            if start + len(chunk) < len(items):
+                query = {k: str(v) for k, v in params.items() if k != "access_token"}
+                query["after"] = cursors["after"]
+                next_url = httpx.URL(f"{self.origin(request)}{request.url.path}", params=query)
+                out["paging"]["next"] = str(next_url)
+        return out
+
+    # -- batch -----------------------------------------------------------------------------
+
+    @route("POST", r"/(?:(?P<version>v\d+\.\d+)/?)?")
+    @graph_api(counted=False)
+    def _batch(
+        self,
+        request: httpx.Request,
+        token: Token,
+        params: dict[str, Any],
+        files: dict[str, Any],
+        version: str | None = None,
+    ) -> httpx.Response:
+        raw = params.get("batch")
+        if raw is None:
+            raise GraphError(400, 100, "(#100) The parameter batch is required")
+        try:
+            items = json.loads(raw) if isinstance(raw, str) else raw
+        except ValueError:
+            raise GraphError(400, 100, "(#100) The parameter batch must be valid JSON") from None
+        if not isinstance(items, list):
+            raise GraphError(400, 100, "(#100) The parameter batch must be a JSON array")
+        if len(items) > 50:
+            raise GraphError(400, 1, "Too many requests in batch message. Maximum batch size is 50")
+        include_headers = str(params.get("include_headers", "true")).lower() != "false"
+        out: list[dict[str, Any] | None] = []
+        base = f"{self.origin(request)}/{version or self.default_version_name()}/"
+        for item in items:
+            if not isinstance(item, dict) or "relative_url" not in item:
+                raise GraphError(400, 100, "(#100) Each batch item needs a relative_url")
+            method = str(item.get("method") or "GET").upper()
+            relative = str(item["relative_url"]).lstrip("/")
+            url = base + relative
+            if re.match(r"v\d+\.\d+/", relative):
+                url = f"{self.origin(request)}/{relative}"
+            body = item.get("body")
+            sub = httpx.Request(
+                method,
+                url,
+                headers={"authorization": f"Bearer {token.value}"},
+                content=str(body).encode() if body else None,
+            )
+            if body:
+                sub.headers["content-type"] = "application/x-www-form-urlencoded"
+            answer = self._dispatch(sub)
+            entry: dict[str, Any] = {"code": answer.status_code, "body": answer.text}
+            if include_headers:
+                entry["headers"] = [
+                    {"name": k, "value": v}
+                    for k, v in answer.headers.items()
+                    if k.lower() not in ("content-length",)
+                ]
+            out.append(entry)
+        return self.json(out)
+
+    def default_version_name(self) -> str:
+        """The version of unversioned calls."""
+        return "v23.0"
+
+
+def multipart(body: bytes, boundary: bytes) -> Iterable[tuple[str, str | None, str, bytes]]:
+    """``(name, filename, content type, data)`` of each part of a multipart/form-data body."""
+    delimiter = b"--" + boundary
+    for section in body.split(delimiter)[1:]:
+        if section.startswith(b"--"):
+            break
+        section = section.removeprefix(b"\r\n")
+        head, _, data = section.partition(b"\r\n\r\n")
+        data = data.removesuffix(b"\r\n")
+        headers: dict[str, str] = {}
+        for line in head.decode("utf-8", "replace").split("\r\n"):
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        disposition = headers.get("content-disposition", "")
+        name_match = re.search(r'(?<![\w*])name="([^"]*)"', disposition)
+        file_match = re.search(r'filename="([^"]*)"', disposition)
+        if name_match is None:
+            continue
+        yield (
+            name_match.group(1),
+            file_match.group(1) if file_match else None,
+            headers.get("content-type", "application/octet-stream"),
+            data,
+        )
+
+
+def truthy(value: Any, default: bool = False) -> bool:
+    """A Graph boolean parameter (``true``/``false``/``1``/``0``)."""
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("1", "true", "t", "yes", "on")
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost", "[::1]"})
+
+
+class FetchFailed(Exception):
+    """The emulator could not download a media URL (as Meta's cURL could not)."""
+
+
+def fetch_media(url: str, *, max_bytes: int, timeout: float = 10.0) -> tuple[bytes, str]:
+    """Download ``url`` as Meta does when it is given a media URL: really, over HTTP.
+
+    Only loopback hosts are fetched (emulators never send traffic elsewhere); anything else
+    fails as an unreachable URL would. At most ``max_bytes + 1`` bytes are read.
+
+    Raises:
+        FetchFailed: not a loopback http(s) URL, unreachable, not a 200, or a timeout.
+    """
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        raise FetchFailed(f"{url!r} is not a URL") from None
+    if parsed.scheme not in ("http", "https") or parsed.host not in LOOPBACK_HOSTS:
+        raise FetchFailed(
+            f"{url} is not on 127.0.0.1: brandkit's emulators only fetch media from loopback "
+            "(use brandkit.testing.LoopbackMediaHost)"
+        )
+    try:
+        with (
+            httpx.Client(timeout=timeout, follow_redirects=True) as client,
+            client.stream("GET", url) as response,
+        ):
+            if response.status_code != 200:
+                raise FetchFailed(f"{url} answered HTTP {response.status_code}")
+            data = bytearray()
+            for chunk in response.iter_bytes():
+                data.extend(chunk)
+                if len(data) > max_bytes:
+                    break
+            return bytes(data), response.headers.get("content-type", "")
+    except httpx.HTTPError as exc:
+        raise FetchFailed(f"{url} could not be fetched: {type(exc).__name__}") from None

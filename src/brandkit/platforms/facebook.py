@@ -1,0 +1,593 @@
+"""Facebook Pages (Graph API): text and link posts, photos, albums, video, metrics.
+
+Facts used here (``platforms.md`` §5; see ``docs/platforms/facebook.md`` for what was
+checked and against what):
+
+- Posts go to ``POST /{page-id}/feed`` (``message``, ``link``); one photo to
+  ``POST /{page-id}/photos`` (multipart ``source``, ``caption``, ``alt_text_custom``), which
+  answers ``{"id": <photo>, "post_id": <page post>}``; several photos are uploaded with
+  ``published=false`` and attached to a feed post with ``attached_media``; a video goes
+  through the resumable upload (``upload_phase=start|transfer|finish`` on
+  ``/{page-id}/videos``) and is polled with ``GET /{video-id}?fields=status`` until ready.
+- Page tokens come from a user token (``GET /{page-id}?fields=access_token``); they do not
+  expire but are invalidated by a password change or a lost role. On code 190 with a user
+  token at hand, the flow fetches a new Page token, hands it to ``on_credentials_changed``
+  and repeats the request once.
+- No idempotency: Meta has created posts that were answered with HTTP 500 code 2. A create
+  that gets a 5xx or loses its answer is looked up in ``/{page-id}/published_posts``
+  (message and creation time) before anything is sent again.
+- Rate limits are usage percentages (``X-Business-Use-Case-Usage`` for Page tokens); every
+  call goes to the ``pages`` bucket, so a throttle (code 80001, 32) holds the whole Page.
+- Metrics: ``post_media_view`` (views) and ``post_total_media_view_unique`` (viewers)
+  replaced the impressions metrics that Meta retired; retired names come back unavailable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import httpx
+
+from brandkit._flow import Flow, Send, Wait
+from brandkit.errors import AuthError, ConfigurationError, PlatformUnavailable, Rejected
+from brandkit.metrics._sample import Metric, MetricSample
+from brandkit.platforms._base import Capabilities, PartRef, RatePolicy, ThreadContext
+from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
+from brandkit.platforms._graph import GraphAdapter, graph_error, parse_time, tid_time
+
+if TYPE_CHECKING:
+    from brandkit.accounts import Account
+    from brandkit.content._media import Media
+    from brandkit.content._render import Rendered, RenderedPart
+
+__all__ = ["RETIRED_POST_METRICS", "FacebookAdapter"]
+
+RETIRED_POST_METRICS: dict[str, str] = {
+    "post_impressions": "Meta retired post_impressions (replaced by post_media_view, 'views') "
+    "on 2025-11-15 for all API versions",
+    "post_impressions_unique": "Meta retired post_impressions_unique (replaced by "
+    "post_total_media_view_unique) for all API versions",
+    "post_impressions_paid": "Meta retired the impressions metrics for all API versions",
+    "post_impressions_organic": "Meta retired the impressions metrics for all API versions",
+    "post_impressions_organic_unique": "Meta retired the impressions metrics for all API versions",
+    "post_impressions_paid_unique": "Meta retired the impressions metrics for all API versions",
+    "post_impressions_fan": "Meta retired the impressions metrics for all API versions",
+    "post_impressions_fan_unique": "Meta retired the impressions metrics for all API versions",
+    "post_impressions_viral": "Meta retired the impressions metrics for all API versions",
+    "post_impressions_viral_unique": "Meta retired the impressions metrics for all API versions",
+    "post_engaged_users": "Meta retired post_engaged_users on 2024-03-14",
+}
+"""Post insights metrics Meta has retired, and why they come back unavailable."""
+
+_GONE = 33  # subcode: the object does not exist or cannot be loaded
+_VIDEO_CHUNK = 4 * 1024 * 1024
+
+
+class FacebookAdapter(GraphAdapter):
+    """Publishes to one Facebook Page; see the module docstring for the protocol.
+
+    Attributes:
+        post_metrics: the post insights metrics asked for, each with its canonical name.
+            A name in :data:`RETIRED_POST_METRICS` is not asked for and comes back
+            unavailable; one Meta refuses comes back unavailable with Meta's message.
+    """
+
+    name: ClassVar[str] = "facebook"
+    capabilities: ClassVar[Capabilities] = BUILTIN_CAPABILITIES["facebook"]
+    # Page tokens are under the Business Use Case limit: 4800 calls x engaged users per 24 h
+    # (at least one engaged user assumed); Meta's usage headers refine it as calls go.
+    rate_policies: ClassVar[tuple[RatePolicy, ...]] = (RatePolicy("pages", 4800, 86_400.0),)
+    # Two reads per post (fields and insights) in one batch of at most 50.
+    metrics_batch_size: ClassVar[int] = 25
+
+    post_metrics: tuple[tuple[str, Metric], ...] = (
+        ("post_media_view", Metric.IMPRESSIONS),
+        ("post_total_media_view_unique", Metric.REACH),
+        ("post_clicks_by_type", Metric.LINK_CLICKS),
+    )
+
+    def __init__(self, account: Account) -> None:
+        super().__init__(account)
+        if not account.settings.get("page_id"):
+            raise ConfigurationError("a Facebook account needs page_id")
+        # Unpublished photos and videos uploaded for a part whose post is not confirmed yet,
+        # by the part's key: a repeated publish_part reuses them.
+        self._photos: dict[str, list[str]] = {}
+        self._videos: dict[str, str] = {}
+        self._sessions: dict[str, str] = {}
+
+    @property
+    def page_id(self) -> str:
+        """The Page's id."""
+        return str(self.account.settings["page_id"])
+
+    def token(self) -> str:
+        return self.account.secret("page_token") or ""
+
+    def bucket_of(self, request: httpx.Request) -> str:
+        return "pages"
+
+    def public_url(self, ref: PartRef) -> str | None:
+        """The post's permalink, else ``https://www.facebook.com/{post-id}``."""
+        return ref.url or f"https://www.facebook.com/{ref.id}"
+
+    def auth_advice(self, code: int | None, subcode: int | None) -> str:
+        if self.account.has_secret("user_token"):
+            return (
+                "The Page token and the user token were both refused: log in again (Facebook "
+                "Login) and give brandkit the new long-lived user token"
+            )
+        return (
+            "Page tokens do not expire but are invalidated by a password change, a removed "
+            "permission or a lost Page role: get a new Page token (or give a user token, "
+            "from which brandkit fetches one)"
+        )
+
+    # -- tokens ------------------------------------------------------------------------------
+
+    def _send(
+        self,
+        build: Callable[[], httpx.Request],
+        *,
+        idempotent: bool = False,
+        creates: bool = False,
+    ) -> Flow[httpx.Response]:
+        """Send one request with the Page token; when Meta refuses the token (code 190) and
+        a user token is at hand, fetch a new Page token and send the request once more (a
+        refused token did nothing, so even a create may be repeated)."""
+        if not self.account.has_secret("page_token"):
+            yield from self._fetch_page_token()
+        used = self.token()
+        response = yield Send(build(), idempotent=idempotent, bucket="pages", creates=creates)
+        if _code(response) == 190 and self.account.has_secret("user_token"):
+            if self.token() == used:
+                yield from self._fetch_page_token()
+            response = yield Send(build(), idempotent=idempotent, bucket="pages", creates=creates)
+        return response
+
+    def _fetch_page_token(self) -> Flow[None]:
+        """``GET /{page-id}?fields=access_token`` with the user token; the Page token goes to
+        the account (and its ``on_credentials_changed`` hook)."""
+        user_token = self.account.secret("user_token")
+        if not user_token:
+            raise ConfigurationError("a Facebook account needs page_token= or user_token=")
+        request = self.request(
+            "GET", f"/{self.page_id}", params={"fields": "access_token"}, token=user_token
+        )
+        response = yield Send(request, idempotent=True, bucket="pages")
+        body = self.check(response).json()
+        page_token = body.get("access_token") if isinstance(body, dict) else None
+        if not isinstance(page_token, str) or not page_token:
+            raise AuthError(
+                f"facebook: the user token gives no access token for Page {self.page_id}: the "
+                "user needs a role on the Page and the pages_show_list and pages_manage_posts "
+                "permissions",
+                platform=self.name,
+                status_code=response.status_code,
+            )
+        self.account.update_secrets(page_token=page_token)
+
+    def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Flow[dict[str, Any]]:
+        response = yield from self._send(
+            lambda: self.request("GET", path, params=params), idempotent=True
+        )
+        body = self.check(response).json()
+        return body if isinstance(body, dict) else {"data": body}
+
+    # -- prepare -----------------------------------------------------------------------------
+
+    def prepare(self) -> Flow[Capabilities]:
+        """Fetch a Page token from the user token when no Page token is given."""
+        if not self.account.has_secret("page_token"):
+            yield from self._fetch_page_token()
+        return self.capabilities
+
+    # -- publish -----------------------------------------------------------------------------
+
+    def publish_part(
+        self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
+    ) -> Flow[PartRef]:
+        """Publish the post: a feed post (with the link card), one photo, an album of
+        unpublished photos attached to a feed post, or a video (uploaded in chunks and
+        waited for). Facebook has no threads: a long text is refused by rendering.
+
+        Raises:
+            PlatformError: Meta refused (typed by :meth:`error_for`); a 5xx on the create
+                is :class:`PlatformUnavailable` so that the driver looks the post up first.
+        """
+        media = part.media
+        videos = [m for m in media if m.kind == "video"]
+        if videos:
+            post_id = yield from self._publish_video(part, videos[0], thread)
+        elif len(media) == 1:
+            post_id = yield from self._publish_photo(part, media[0])
+        else:
+            data: dict[str, Any] = {"message": part.text or None}
+            if media:
+                ids = self._photos.get(thread.key)
+                if ids is None:
+                    ids = []
+                    for item in media:
+                        ids.append((yield from self._upload_photo(item, published=False)))
+                    self._photos[thread.key] = ids
+                data["attached_media"] = [{"media_fbid": i} for i in ids]
+            elif rendered.link is not None:
+                data["link"] = rendered.link.url
+            response = yield from self._send(
+                lambda: self.request("POST", f"/{self.page_id}/feed", data=data), creates=True
+            )
+            post_id = str(self.check(response).json()["id"])
+            self._photos.pop(thread.key, None)
+        url = yield from self._permalink(post_id)
+        return PartRef(index=part.index, id=post_id, url=url)
+
+    def _publish_photo(self, part: RenderedPart, media: Media) -> Flow[str]:
+        response = yield from self._send(
+            lambda: self._photo_request(media, published=True, caption=part.text), creates=True
+        )
+        body = self.check(response).json()
+        return str(body.get("post_id") or f"{self.page_id}_{body['id']}")
+
+    def _upload_photo(self, media: Media, *, published: bool) -> Flow[str]:
+        # An unpublished photo is seen by nobody and may be sent again.
+        response = yield from self._send(
+            lambda: self._photo_request(media, published=published, caption=None),
+            idempotent=True,
+        )
+        return str(self.check(response).json()["id"])
+
+    def _photo_request(
+        self, media: Media, *, published: bool, caption: str | None
+    ) -> httpx.Request:
+        data: dict[str, Any] = {"published": published, "caption": caption or None}
+        if media.alt:
+            data["alt_text_custom"] = media.alt
+        files = {"source": (media.filename, media.read(), media.mime_type)}
+        request = self.request("POST", f"/{self.page_id}/photos", data=data, files=files)
+        request.read()
+        return request
+
+    def _publish_video(self, part: RenderedPart, media: Media, thread: ThreadContext) -> Flow[str]:
+        video_id = self._videos.get(thread.key)
+        if video_id is None:
+            video_id = yield from self._upload_video(media)
+            self._videos[thread.key] = video_id
+        response = yield from self._send(
+            lambda: self.request(
+                "POST",
+                f"/{self.page_id}/videos",
+                data={
+                    "upload_phase": "finish",
+                    "upload_session_id": self._sessions[video_id],
+                    "description": part.text or None,
+                },
+            ),
+            creates=True,
+        )
+        self.check(response)
+        post_id = yield from self._wait_video(video_id)
+        self._videos.pop(thread.key, None)
+        return post_id
+
+    def _upload_video(self, media: Media) -> Flow[str]:
+        """The resumable upload: start, then the chunks Meta asks for, streamed from the
+        file. Returns the video id (the post is made by the ``finish`` phase)."""
+        start = yield from self._send(
+            lambda: self.request(
+                "POST",
+                f"/{self.page_id}/videos",
+                data={"upload_phase": "start", "file_size": media.size},
+            ),
+            idempotent=True,
+        )
+        body = self.check(start).json()
+        video_id, session = str(body["video_id"]), str(body["upload_session_id"])
+        self._sessions[video_id] = session
+        reader = _Slicer(media.chunks(_VIDEO_CHUNK))
+        begin, end = int(body["start_offset"]), int(body["end_offset"])
+        while begin < end:
+            chunk = reader.take(end - begin)
+            offset = begin
+
+            def transfer(chunk: bytes = chunk, offset: int = offset) -> httpx.Request:
+                request = self.request(
+                    "POST",
+                    f"/{self.page_id}/videos",
+                    data={
+                        "upload_phase": "transfer",
+                        "upload_session_id": session,
+                        "start_offset": offset,
+                    },
+                    files={"video_file_chunk": ("chunk", chunk, "application/octet-stream")},
+                )
+                request.read()
+                return request
+
+            # Sending the same chunk at the same offset again is harmless.
+            response = yield from self._send(transfer, idempotent=True)
+            answer = self.check(response).json()
+            begin, end = int(answer["start_offset"]), int(answer["end_offset"])
+        return video_id
+
+    def _wait_video(self, video_id: str) -> Flow[str]:
+        """Poll the video until it is ready; returns its post id."""
+        waited, delay = 0.0, self.poll_initial
+        while True:
+            body = yield from self._get(f"/{video_id}", {"fields": "status,post_id"})
+            status = body.get("status") or {}
+            state = status.get("video_status")
+            if state == "ready" and body.get("post_id"):
+                return str(body["post_id"])
+            if state == "error":
+                processing = status.get("processing_phase") or {}
+                errors = processing.get("errors") or [processing.get("error") or {}]
+                first = errors[0] if errors and isinstance(errors[0], dict) else {}
+                message = str(first.get("message") or "video processing failed")
+                raise Rejected(
+                    f"facebook: video {video_id} failed: {message}",
+                    platform=self.name,
+                    platform_message=message,
+                    code="video_status:error",
+                )
+            if waited >= self.poll_timeout:
+                raise PlatformUnavailable(
+                    f"facebook: video {video_id} was still {state or 'processing'} after "
+                    f"{waited:.0f} s",
+                    platform=self.name,
+                )
+            yield Wait(delay)
+            waited += delay
+            delay = min(delay * 2, self.poll_max)
+
+    def _permalink(self, post_id: str) -> Flow[str | None]:
+        body = yield from self._get(f"/{post_id}", {"fields": "permalink_url"})
+        url = body.get("permalink_url")
+        return str(url) if url else None
+
+    # -- find --------------------------------------------------------------------------------
+
+    def find_part(
+        self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
+    ) -> Flow[PartRef | None]:
+        """Find the post an earlier attempt of this part created, without creating one.
+
+        A video whose upload was finished is waited for. Otherwise the Page's
+        ``published_posts`` created since the part's key was made (less
+        :attr:`readback_slack`) are read back and matched on the message; the oldest match
+        wins. ``None`` means nothing matched, so the post did not land.
+
+        Raises:
+            PlatformError: Meta could not be asked.
+        """
+        video_id = self._videos.get(thread.key)
+        if video_id is not None:
+            body = yield from self._get(f"/{video_id}", {"fields": "status,post_id"})
+            phase = ((body.get("status") or {}).get("uploading_phase") or {}).get("status")
+            if phase == "complete" and (body.get("status") or {}).get("video_status") != "error":
+                post_id = yield from self._wait_video(video_id)
+                self._videos.pop(thread.key, None)
+                url = yield from self._permalink(post_id)
+                return PartRef(index=part.index, id=post_id, url=url)
+            return None
+        started = tid_time(thread.key)
+        params: dict[str, Any] = {"fields": "id,message,created_time,permalink_url", "limit": 25}
+        since = None
+        if started is not None:
+            since = started - self.readback_slack
+            params["since"] = int(since.timestamp())
+        matches: list[dict[str, Any]] = []
+        query = dict(params)
+        for _ in range(self.readback_pages):
+            page = yield from self._get(f"/{self.page_id}/published_posts", query)
+            data = [d for d in page.get("data") or [] if isinstance(d, dict)]
+            for post in data:
+                created = parse_time(post.get("created_time"))
+                if since is not None and created is not None and created < since:
+                    continue
+                if (post.get("message") or "").strip() == part.text.strip():
+                    matches.append(post)
+            after = ((page.get("paging") or {}).get("cursors") or {}).get("after")
+            if not data or not (page.get("paging") or {}).get("next") or not after:
+                break
+            query["after"] = after
+        if not matches:
+            return None
+        oldest = min(
+            matches,
+            key=lambda p: parse_time(p.get("created_time")) or datetime.max.replace(tzinfo=UTC),
+        )
+        self._photos.pop(thread.key, None)
+        return PartRef(index=part.index, id=str(oldest["id"]), url=oldest.get("permalink_url"))
+
+    # -- delete ------------------------------------------------------------------------------
+
+    def delete_part(self, ref: PartRef) -> Flow[None]:
+        """``DELETE /{post-id}``; a post that is already gone counts as deleted.
+
+        Raises:
+            PlatformError: Meta refused (typed by :meth:`error_for`).
+        """
+        response = yield from self._send(
+            lambda: self.request("DELETE", f"/{ref.id}"), idempotent=True
+        )
+        err = graph_error(response)
+        if response.is_success or (err.get("code") == 100 and err.get("error_subcode") == _GONE):
+            return
+        self.check(response)
+
+    # -- metrics -----------------------------------------------------------------------------
+
+    def collect_metrics(self, refs: Sequence[PartRef]) -> Flow[list[MetricSample]]:
+        """Views, viewers, link clicks (post insights), reactions, comments and shares of up
+        to 25 posts in one batch request (two reads per post). Retired metrics, and metrics
+        Meta refuses, come back unavailable with the reason.
+
+        Raises:
+            PlatformError: Meta refused the batch itself.
+        """
+        wanted = [(raw, m) for raw, m in self.post_metrics if raw not in RETIRED_POST_METRICS]
+        urls: list[str] = []
+        for ref in refs:
+            urls.append(
+                f"{ref.id}?fields=created_time,shares,reactions.summary(total_count).limit(0),"
+                "comments.summary(total_count).limit(0)"
+            )
+            if wanted:
+                metric = ",".join(raw for raw, _ in wanted)
+                urls.append(f"{ref.id}/insights?metric={metric}&period=lifetime")
+        answers: list[httpx.Response | None] = []
+        for start in range(0, len(urls), 50):
+            answers.extend((yield from self._batch(urls[start : start + 50])))
+        fetched_at = datetime.now(UTC)
+        samples: list[MetricSample] = []
+        step = 2 if wanted else 1
+        for i, ref in enumerate(refs):
+            node = answers[i * step]
+            insights = answers[i * step + 1] if wanted else None
+            samples.extend(self._post_samples(ref, node, insights, wanted, fetched_at))
+        return samples
+
+    def _batch(self, urls: Sequence[str]) -> Flow[list[httpx.Response | None]]:
+        if not self.account.has_secret("page_token"):
+            yield from self._fetch_page_token()
+        answers = yield from self.batch(urls, bucket="pages")
+        return answers
+
+    def _post_samples(
+        self,
+        ref: PartRef,
+        node: httpx.Response | None,
+        insights: httpx.Response | None,
+        wanted: Sequence[tuple[str, Metric]],
+        fetched_at: datetime,
+    ) -> Iterator[MetricSample]:
+        common: dict[str, Any] = {
+            "platform": self.name,
+            "account": self.account.key,
+            "post_id": ref.id,
+            "fetched_at": fetched_at,
+        }
+        body = node.json() if node is not None and node.is_success else None
+        posted_at = parse_time(body.get("created_time")) if body else None
+        if body is None:
+            reason = _why(node, "the post was not returned: deleted, or not visible to the Page")
+        counts = (
+            ("reactions", Metric.LIKES),
+            ("comments", Metric.REPLIES),
+            ("shares", Metric.SHARES),
+        )
+        for raw, metric in counts:
+            value = _count(body, raw) if body is not None else None
+            if isinstance(value, int):
+                yield MetricSample(
+                    metric=metric.value, value=value, raw_name=raw, posted_at=posted_at, **common
+                )
+            else:
+                yield MetricSample.unavailable(
+                    metric=metric.value,
+                    raw_name=raw,
+                    reason=reason if body is None else f"Meta sent no {raw} count",
+                    **common,
+                )
+        values: dict[str, Any] = {}
+        refused = None
+        if insights is not None:
+            if insights.is_success:
+                for item in insights.json().get("data") or []:
+                    if isinstance(item, dict) and item.get("values"):
+                        values[str(item.get("name"))] = item["values"][0].get("value")
+            else:
+                refused = _why(insights, "Meta refused the insights read")
+        for raw, metric in self.post_metrics:
+            value = values.get(raw)
+            if raw == "post_clicks_by_type" and isinstance(value, dict):
+                value = value.get("link clicks", 0)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                yield MetricSample(
+                    metric=metric.value, value=value, raw_name=raw, posted_at=posted_at, **common
+                )
+                continue
+            if raw in RETIRED_POST_METRICS:
+                why = RETIRED_POST_METRICS[raw]
+            elif refused is not None:
+                why = refused
+            elif insights is None:
+                why = "Meta did not answer this read of the batch (it timed out)"
+            else:
+                why = f"Meta sent no value for {raw} (insights need a Page with 100 or more likes)"
+            yield MetricSample.unavailable(metric=metric.value, raw_name=raw, reason=why, **common)
+        yield MetricSample.unavailable(
+            metric=Metric.BOOKMARKS.value,
+            reason="Facebook does not report saves of Page posts",
+            **common,
+        )
+
+    def collect_account_metrics(self) -> Flow[list[MetricSample]]:
+        """The Page's followers (``GET /{page-id}?fields=followers_count``).
+
+        Raises:
+            PlatformError: Meta refused (typed by :meth:`error_for`).
+        """
+        body = yield from self._get(f"/{self.page_id}", {"fields": "followers_count,fan_count"})
+        now = datetime.now(UTC)
+        if isinstance(body.get("followers_count"), int):
+            return [
+                MetricSample(
+                    platform=self.name,
+                    account=self.account.key,
+                    metric=Metric.FOLLOWERS.value,
+                    value=body["followers_count"],
+                    fetched_at=now,
+                    raw_name="followers_count",
+                )
+            ]
+        return [
+            MetricSample.unavailable(
+                platform=self.name,
+                account=self.account.key,
+                metric=Metric.FOLLOWERS.value,
+                raw_name="followers_count",
+                reason="Meta sent no followers_count for this Page",
+                fetched_at=now,
+            )
+        ]
+
+
+def _count(body: dict[str, Any], edge: str) -> Any:
+    """A post's count: ``shares.count`` (absent when 0) or an edge's summary total."""
+    if edge == "shares":
+        return (body.get("shares") or {}).get("count", 0)
+    return ((body.get(edge) or {}).get("summary") or {}).get("total_count")
+
+
+def _code(response: httpx.Response) -> int | None:
+    if response.is_success:
+        return None
+    code = graph_error(response).get("code")
+    return code if isinstance(code, int) else None
+
+
+def _why(response: httpx.Response | None, default: str) -> str:
+    if response is None:
+        return "Meta did not answer this read of the batch (it timed out)"
+    message = graph_error(response).get("message")
+    return f"{default}: {message}" if isinstance(message, str) and message else default
+
+
+class _Slicer:
+    """Exact byte ranges from a stream of chunks (Meta names each chunk's offsets)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buffer = b""
+
+    def take(self, size: int) -> bytes:
+        while len(self._buffer) < size:
+            chunk = next(self._chunks, b"")
+            if not chunk:
+                break
+            self._buffer += chunk
+        out, self._buffer = self._buffer[:size], self._buffer[size:]
+        return out

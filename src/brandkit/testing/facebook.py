@@ -1,0 +1,1081 @@
+"""A faithful, stateful Facebook Page (Graph API) for tests.
+
+```python
+from brandkit import Client, Post
+from brandkit.testing.facebook import FacebookEmulator
+
+emu = FacebookEmulator()
+with emu.serve():
+    account = emu.account()
+    with Client() as client:
+        (delivery,) = client.publish(Post(text="Hello"), account)
+    assert emu.post_texts() == ["Hello"]
+```
+
+What it answers like the Graph API (``platforms.md`` §5, real bodies in ``tests/facebook``):
+
+- ``POST /{version}/{page-id}/feed`` (``message``, ``link``, ``attached_media``),
+  ``POST /{page-id}/photos`` (multipart ``source`` or ``url``; ``published``, ``caption``,
+  ``alt_text_custom``; JPEG/PNG/GIF/BMP/TIFF up to 10 MB), ``POST /{page-id}/videos`` (the
+  resumable upload, ``upload_phase=start|transfer|finish``, or one ``source``); videos
+  process for ``video_processing`` seconds of the emulator clock before their post appears.
+- ``GET /{node}`` with ``fields=`` and field expansion (Pages, posts, photos, videos; a
+  user token with a role on the Page reads the Page's ``access_token``),
+  ``DELETE /{node}``, ``GET /{page-id}/published_posts`` (newest first, ``since``/``until``,
+  cursors), ``GET /{node}/insights`` (current metric names; retired ones such as
+  ``post_impressions`` answer Meta's "(#100) The value must be a valid insights metric"),
+  and batch requests.
+- Page tokens never expire (revoke them with :meth:`revoke_tokens`, or expire them with
+  :meth:`expire_tokens`); user tokens live 60 days of the emulator clock.
+- ``X-Business-Use-Case-Usage`` (type ``pages``) for Page tokens and ``X-App-Usage``; past
+  the Page's budget, code 80001 with ``estimated_time_to_regain_access``.
+- Duplicate refusals (506) when ``duplicate_window`` is set; :meth:`fail_after_store` for
+  Meta's "500 code 2 although the post was created".
+- Reactions, comments, shares, views and followers grow with the emulator clock.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import attrs
+import httpx
+
+from brandkit.accounts import Account
+from brandkit.content._media import _dimensions, sniff
+from brandkit.testing._emulator import Clock, route
+from brandkit.testing._graph import (
+    NODE,
+    VERSION,
+    FetchFailed,
+    GraphEmulator,
+    GraphError,
+    Token,
+    fetch_media,
+    graph_api,
+    graph_time,
+    parse_fields,
+    truthy,
+)
+
+__all__ = ["POST_METRICS", "RETIRED_METRICS", "FacebookEmulator"]
+
+MB = 1000 * 1000
+PHOTO_TYPES = ("image/jpeg", "image/png", "image/gif", "image/bmp", "image/tiff")
+VIDEO_CHUNK = 1024 * 1024
+USER_TOKEN_TTL = 60 * 86_400.0
+
+POST_METRICS = (
+    "post_media_view",
+    "post_total_media_view_unique",
+    "post_clicks",
+    "post_clicks_by_type",
+    "post_reactions_by_type_total",
+    "post_video_views",
+)
+"""Post insights metrics the emulator answers (Meta's current names)."""
+
+PAGE_METRICS = (
+    "page_media_view",
+    "page_total_media_view_unique",
+    "page_follows",
+    "page_daily_follows",
+    "page_post_engagements",
+)
+
+RETIRED_METRICS = frozenset(
+    {
+        "post_impressions",
+        "post_impressions_unique",
+        "post_impressions_paid",
+        "post_impressions_paid_unique",
+        "post_impressions_organic",
+        "post_impressions_organic_unique",
+        "post_impressions_fan",
+        "post_impressions_fan_unique",
+        "post_impressions_viral",
+        "post_impressions_viral_unique",
+        "post_impressions_nonviral",
+        "post_impressions_nonviral_unique",
+        "post_engaged_users",
+        "page_impressions",
+        "page_impressions_unique",
+        "page_fans",
+        "page_fan_adds",
+    }
+)
+"""Metrics Meta retired; asking for them is refused with code 100."""
+
+_INVALID_METRIC = "(#100) The value must be a valid insights metric"
+
+
+def _unsupported(verb: str, node: str) -> GraphError:
+    return GraphError(
+        400,
+        100,
+        f"Unsupported {verb} request. Object with ID '{node}' does not exist, cannot be loaded "
+        "due to missing permissions, or does not support this operation. Please read the Graph "
+        "API documentation at https://developers.facebook.com/docs/graph-api",
+        subcode=33,
+        kind="GraphMethodException",
+    )
+
+
+@attrs.define
+class _Page:
+    id: str
+    name: str
+    username: str
+    created_at: float
+    followers: int
+    followers_per_day: float
+    user_id: str
+
+
+@attrs.define
+class _Photo:
+    id: str
+    page_id: str
+    published: bool
+    caption: str
+    mime_type: str
+    size: int
+    width: int | None
+    height: int | None
+    alt_text_custom: str | None
+    created_at: float
+    post_id: str | None = None
+    deleted: bool = False
+
+
+@attrs.define
+class _Video:
+    id: str
+    page_id: str
+    session: str
+    size: int
+    received: bytearray
+    created_at: float
+    description: str = ""
+    finished_at: float | None = None
+    error: str | None = None
+    post_id: str | None = None
+    deleted: bool = False
+
+
+@attrs.define
+class _Post:
+    id: str
+    page_id: str
+    message: str
+    link: str | None
+    created_at: float
+    kind: str
+    origin: str
+    photo_ids: list[str] = attrs.field(factory=list)
+    video_id: str | None = None
+    visible_at: float = 0.0
+    deleted_at: float | None = None
+    extra: dict[str, int] = attrs.field(factory=dict)
+
+
+class FacebookEmulator(GraphEmulator):
+    """Facebook Pages in a box (see the module docstring for what it covers).
+
+    Args:
+        clock: the emulator's clock.
+        rate_limits: ``{"app": (calls, seconds), "account": (calls, seconds)}``; ``account``
+            is each Page's budget (Meta: 4800 x engaged users per 24 h).
+        video_processing: seconds (emulator clock) a finished video upload takes to appear.
+        duplicate_window: seconds within which the same message twice on a Page is refused
+            with 506 "Duplicate status message" (0: never).
+        engagement_rate: reactions per hour a post gathers (times a per-post weight of 1 to
+            5); 0 turns simulated engagement off.
+        max_message: the longest ``message`` accepted.
+        version: the Graph API version unversioned calls use.
+    """
+
+    platform: ClassVar[str] = "facebook"
+    create_route: ClassVar[tuple[str, str]] = ("POST", r"/v\d+\.\d+/\d+/feed")
+    usage_type: ClassVar[str | None] = "pages"
+    throttle_code: ClassVar[int] = 80001
+    throttle_message: ClassVar[str] = (
+        "(#80001) There have been too many calls to this Page account. Wait a bit and try "
+        "again. For more info, please refer to "
+        "https://developers.facebook.com/docs/graph-api/overview/rate-limiting."
+    )
+    id_base: ClassVar[int] = 100_000_000_000_000
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        rate_limits: dict[str, tuple[int, float]] | None = None,
+        video_processing: float = 1.0,
+        duplicate_window: float = 0.0,
+        engagement_rate: float = 6.0,
+        max_message: int = 63_206,
+        version: str = "v23.0",
+    ) -> None:
+        super().__init__(clock=clock, rate_limits=rate_limits)
+        self.video_processing = video_processing
+        self.duplicate_window = duplicate_window
+        self.engagement_rate = engagement_rate
+        self.max_message = max_message
+        self.version = version
+        self._pages: dict[str, _Page] = {}
+        self._posts: dict[str, _Post] = {}
+        self._photos: dict[str, _Photo] = {}
+        self._videos: dict[str, _Video] = {}
+
+    # -- public helpers --------------------------------------------------------------------
+
+    def account(
+        self,
+        *,
+        name: str | None = None,
+        page_name: str = "Brandkit Test Page",
+        followers: int = 0,
+        followers_per_day: float = 24.0,
+        tokens: str = "both",
+        api_version: str | None = None,
+        **kwargs: Any,
+    ) -> Account:
+        """A new Page (and a user with a role on it) and an :class:`~brandkit.Account` for
+        it at :attr:`base_url` (call it inside ``serve()`` to get the socket URL).
+
+        Args:
+            name: the brandkit account name.
+            page_name: the Page's name.
+            followers: followers at creation.
+            followers_per_day: how fast followers grow with the emulator clock.
+            tokens: which tokens the account gets: ``"page"``, ``"user"`` (brandkit then
+                fetches the Page token) or ``"both"``.
+            api_version: the Graph version the account pins (default: the emulator's).
+            kwargs: passed on to :meth:`Account.facebook` (e.g. ``on_credentials_changed``).
+        """
+        page_id = self.new_id()
+        user_id = self.new_id()
+        with self.lock:
+            self._pages[page_id] = _Page(
+                id=page_id,
+                name=page_name,
+                username=f"brandkitpage{len(self._pages) + 1}",
+                created_at=self.clock.time(),
+                followers=followers,
+                followers_per_day=followers_per_day,
+                user_id=user_id,
+            )
+        page_token = self.issue_token(page_id, "page") if tokens in ("page", "both") else None
+        user_token = (
+            self.issue_token(user_id, "user", ttl=USER_TOKEN_TTL)
+            if tokens in ("user", "both")
+            else None
+        )
+        return Account.facebook(
+            page_id=page_id,
+            page_token=page_token,
+            user_token=user_token,
+            api_version=api_version or self.version,
+            base_url=self.base_url,
+            name=name,
+            **kwargs,
+        )
+
+    def post_texts(self) -> list[str]:
+        """The messages of the Page posts that exist now (deleted ones excluded), oldest
+        first."""
+        with self.lock:
+            return [p.message for p in self._live()]
+
+    @property
+    def posts(self) -> list[dict[str, Any]]:
+        """The posts that exist now, oldest first: ``id``, ``page_id``, ``message``,
+        ``link``, ``kind`` (``status``/``link``/``photo``/``album``/``video``),
+        ``created_time``, ``photos`` (each with ``alt_text_custom``, ``mime_type``,
+        ``size``) and ``video_id``."""
+        with self.lock:
+            return [self._post_view(p) for p in self._live()]
+
+    def post(self, post_id: str) -> dict[str, Any]:
+        """One post (deleted ones too, with ``deleted`` set).
+
+        Raises:
+            KeyError: no post has that id.
+        """
+        with self.lock:
+            p = self._posts[post_id]
+            view = self._post_view(p)
+            view["deleted"] = p.deleted_at is not None
+            return view
+
+    @property
+    def photos(self) -> list[dict[str, Any]]:
+        """Every photo uploaded so far (published or not), oldest first."""
+        with self.lock:
+            return [attrs.asdict(p) for p in self._photos.values()]
+
+    def engage(
+        self,
+        post_id: str,
+        *,
+        reactions: int = 0,
+        comments: int = 0,
+        shares: int = 0,
+        views: int = 0,
+    ) -> None:
+        """Add engagement to a post on top of what the clock brings.
+
+        Raises:
+            KeyError: no post has that id.
+        """
+        with self.lock:
+            extra = self._posts[post_id].extra
+            for key, value in (
+                ("reactions", reactions),
+                ("comments", comments),
+                ("shares", shares),
+                ("views", views),
+            ):
+                extra[key] = extra.get(key, 0) + value
+
+    def default_version_name(self) -> str:
+        return self.version
+
+    def business_object(self, token: Token) -> str | None:
+        # Page tokens fall under the Page's Business Use Case limit; user tokens under the
+        # app's Platform limit only.
+        return token.owner if token.kind == "page" else None
+
+    # -- state -----------------------------------------------------------------------------
+
+    def _live(self) -> list[_Post]:
+        now = self.clock.time()
+        return [p for p in self._posts.values() if p.deleted_at is None and p.visible_at <= now]
+
+    def _post_view(self, p: _Post) -> dict[str, Any]:
+        return {
+            "id": p.id,
+            "page_id": p.page_id,
+            "message": p.message,
+            "link": p.link,
+            "kind": p.kind,
+            "created_time": graph_time(p.created_at),
+            "photos": [attrs.asdict(self._photos[i]) for i in p.photo_ids],
+            "video_id": p.video_id,
+        }
+
+    def _counts(self, p: _Post) -> dict[str, int]:
+        hours = max(0.0, self.clock.time() - p.created_at) / 3600
+        weight = 1 + int(p.id.rsplit("_", 1)[-1]) % 5
+        reactions = int(hours * self.engagement_rate * weight)
+        counts = {
+            "reactions": reactions,
+            "comments": reactions // 4,
+            "shares": reactions // 6,
+            "views": reactions * 12,
+            "viewers": reactions * 7,
+            "link clicks": reactions // 3 if p.link or "http" in p.message else 0,
+            "other clicks": reactions // 2,
+            "photo view": reactions if p.photo_ids else 0,
+        }
+        for key, value in p.extra.items():
+            counts[key] = counts.get(key, 0) + value
+        counts["viewers"] = min(counts["viewers"] + p.extra.get("views", 0), counts["views"])
+        return counts
+
+    def _page_for(self, token: Token, page_id: str, *, write: bool) -> _Page:
+        page = self._pages.get(page_id)
+        if page is None:
+            raise _unsupported("post" if write else "get", page_id)
+        if token.kind == "page" and token.owner == page_id:
+            return page
+        if token.kind == "user" and token.owner == page.user_id and not write:
+            return page
+        if write:
+            raise GraphError(
+                403 if token.kind == "user" else 400,
+                200,
+                "(#200) The user hasn't authorized the application to perform this action"
+                if token.kind == "user"
+                else "(#200) Permissions error",
+                kind="OAuthException",
+            )
+        raise _unsupported("get", page_id)
+
+    def _owned(self, token: Token, page_id: str) -> bool:
+        page = self._pages.get(page_id)
+        if page is None:
+            return False
+        return (token.kind == "page" and token.owner == page_id) or (
+            token.kind == "user" and token.owner == page.user_id
+        )
+
+    # -- nodes -----------------------------------------------------------------------------
+
+    def _page_fields(self, page: _Page, token: Token, fields: str | None) -> dict[str, Any]:
+        days = max(0.0, self.clock.time() - page.created_at) / 86_400
+        followers = page.followers + int(days * page.followers_per_day)
+        out: dict[str, Any] = {}
+        for field in parse_fields(fields or "name,id"):
+            if field.name == "id":
+                out["id"] = page.id
+            elif field.name == "name":
+                out["name"] = page.name
+            elif field.name == "username":
+                out["username"] = page.username
+            elif field.name == "followers_count":
+                out["followers_count"] = followers
+            elif field.name == "fan_count":
+                out["fan_count"] = followers
+            elif field.name == "link":
+                out["link"] = f"https://www.facebook.com/{page.username}/"
+            elif field.name == "access_token":
+                if token.kind == "user" and token.owner == page.user_id:
+                    out["access_token"] = self._page_token(page.id)
+                elif token.kind == "page":
+                    out["access_token"] = token.value
+            elif field.name == "insights":
+                out["insights"] = self._insights(page.id, field.modifiers.get("metric"), True)
+            else:
+                raise _no_field(field.name, "Page")
+        out.setdefault("id", page.id)
+        return out
+
+    def _page_token(self, page_id: str) -> str:
+        now = self.clock.time()
+        for token in self._tokens.values():
+            if (
+                token.kind == "page"
+                and token.owner == page_id
+                and not token.revoked
+                and (token.expires_at is None or token.expires_at > now)
+            ):
+                return token.value
+        return self.issue_token(page_id, "page")
+
+    def _post_fields(self, p: _Post, fields: str | None) -> dict[str, Any]:
+        counts = self._counts(p)
+        out: dict[str, Any] = {}
+        for field in parse_fields(fields or "created_time,message,id"):
+            name = field.name
+            if name == "id":
+                out["id"] = p.id
+            elif name == "message":
+                if p.message:
+                    out["message"] = p.message
+            elif name == "created_time":
+                out["created_time"] = graph_time(p.created_at)
+            elif name == "updated_time":
+                out["updated_time"] = graph_time(p.created_at)
+            elif name == "permalink_url":
+                page = self._pages[p.page_id]
+                out["permalink_url"] = (
+                    f"https://www.facebook.com/{page.username}/posts/{p.id.split('_', 1)[1]}"
+                )
+            elif name == "status_type":
+                out["status_type"] = {
+                    "status": "mobile_status_update",
+                    "link": "shared_story",
+                    "photo": "added_photos",
+                    "album": "added_photos",
+                    "video": "added_video",
+                }[p.kind]
+            elif name == "shares":
+                if counts["shares"]:
+                    out["shares"] = {"count": counts["shares"]}
+            elif name in ("reactions", "likes", "comments"):
+                key = "comments" if name == "comments" else "reactions"
+                out[name] = _edge_summary(name, counts[key], field.modifiers)
+            elif name == "insights":
+                out["insights"] = self._insights(p.id, field.modifiers.get("metric"), False)
+            elif name == "attachments":
+                out["attachments"] = {"data": self._attachments(p)}
+            elif name == "is_published":
+                out["is_published"] = True
+            else:
+                raise _no_field(name, "Post")
+        return out
+
+    def _attachments(self, p: _Post) -> list[dict[str, Any]]:
+        if p.kind in ("photo", "album"):
+            subs = [
+                {
+                    "type": "photo",
+                    "target": {"id": i},
+                    "description": self._photos[i].alt_text_custom or "",
+                }
+                for i in p.photo_ids
+            ]
+            if p.kind == "photo":
+                return subs
+            return [{"type": "album", "subattachments": {"data": subs}}]
+        if p.kind == "link" and p.link:
+            return [{"type": "share", "url": p.link, "unshimmed_url": p.link}]
+        if p.kind == "video" and p.video_id:
+            return [{"type": "video_inline", "target": {"id": p.video_id}}]
+        return []
+
+    def _photo_fields(self, ph: _Photo, fields: str | None) -> dict[str, Any]:
+        page = self._pages[ph.page_id]
+        out: dict[str, Any] = {}
+        for field in parse_fields(fields or "created_time,id"):
+            name = field.name
+            if name == "id":
+                out["id"] = ph.id
+            elif name == "created_time":
+                out["created_time"] = graph_time(ph.created_at)
+            elif name in ("name", "caption"):
+                if ph.caption:
+                    out[name] = ph.caption
+            elif name == "alt_text_custom":
+                if ph.alt_text_custom:
+                    out["alt_text_custom"] = ph.alt_text_custom
+            elif name == "link":
+                out["link"] = f"https://www.facebook.com/{page.username}/photos/{ph.id}/"
+            elif name == "page_story_id":
+                if ph.post_id:
+                    out["page_story_id"] = ph.post_id
+            elif name in ("width", "height"):
+                out[name] = getattr(ph, name)
+            else:
+                raise _no_field(name, "Photo")
+        return out
+
+    def _video_state(self, v: _Video) -> dict[str, Any]:
+        now = self.clock.time()
+        uploading = "complete" if v.finished_at is not None else "in_progress"
+        if v.error:
+            processing: dict[str, Any] = {
+                "status": "error",
+                "errors": [{"code": 1363008, "message": v.error}],
+            }
+            state = "error"
+        elif v.finished_at is None:
+            processing, state = (
+                {"status": "not_started"},
+                "upload_complete" if len(v.received) >= v.size else "uploading",
+            )
+        elif now < v.finished_at + self.video_processing:
+            processing, state = {"status": "in_progress"}, "processing"
+        else:
+            processing, state = {"status": "complete"}, "ready"
+        publishing = (
+            {"status": "complete", "publish_status": "published"}
+            if state == "ready"
+            else {"status": "not_started"}
+        )
+        return {
+            "video_status": state,
+            "uploading_phase": {"status": uploading, "bytes_transferred": len(v.received)},
+            "processing_phase": processing,
+            "publishing_phase": publishing,
+        }
+
+    def _video_fields(self, v: _Video, fields: str | None) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        state = self._video_state(v)
+        for field in parse_fields(fields or "description,updated_time,id"):
+            name = field.name
+            if name == "id":
+                out["id"] = v.id
+            elif name == "status":
+                out["status"] = state
+            elif name == "post_id":
+                if state["video_status"] == "ready" and v.post_id:
+                    out["post_id"] = v.post_id
+            elif name == "description":
+                if v.description:
+                    out["description"] = v.description
+            elif name in ("updated_time", "created_time"):
+                out[name] = graph_time(v.created_at)
+            elif name == "permalink_url":
+                out["permalink_url"] = f"/{self._pages[v.page_id].username}/videos/{v.id}/"
+            else:
+                raise _no_field(name, "Video")
+        return out
+
+    def _insights(self, node: str, metric: str | None, page: bool) -> dict[str, Any]:
+        names = [m.strip() for m in (metric or "").split(",") if m.strip()]
+        if not names:
+            raise GraphError(
+                400,
+                3001,
+                "Invalid query",
+                subcode=1504028,
+                user_title="No Metric Specified",
+                user_msg="No metric was specified to be fetched. Please specify one or more "
+                "metrics to be fetched and try again.",
+            )
+        known = PAGE_METRICS if page else POST_METRICS
+        for name in names:
+            if name in RETIRED_METRICS or name not in known:
+                raise GraphError(400, 100, _INVALID_METRIC)
+        data = []
+        for name in names:
+            value = self._page_metric(node, name) if page else self._post_metric(node, name)
+            data.append(
+                {
+                    "name": name,
+                    "period": "day" if page else "lifetime",
+                    "values": [{"value": value}],
+                    "title": name.replace("_", " ").capitalize(),
+                    "description": f"Lifetime: {name.replace('_', ' ')}",
+                    "id": f"{node}/insights/{name}/{'day' if page else 'lifetime'}",
+                }
+            )
+        return {"data": data}
+
+    def _post_metric(self, post_id: str, name: str) -> Any:
+        counts = self._counts(self._posts[post_id])
+        if name == "post_media_view":
+            return counts["views"]
+        if name == "post_total_media_view_unique":
+            return counts["viewers"]
+        if name == "post_clicks":
+            return counts["link clicks"] + counts["other clicks"] + counts["photo view"]
+        if name == "post_clicks_by_type":
+            by_type = {
+                "other clicks": counts["other clicks"],
+                "link clicks": counts["link clicks"],
+                "photo view": counts["photo view"],
+            }
+            return {k: v for k, v in by_type.items() if v}
+        if name == "post_reactions_by_type_total":
+            total = counts["reactions"]
+            return {"like": total - total // 5, "love": total // 5} if total else {}
+        if name == "post_video_views":
+            return counts["views"] // 3 if self._posts[post_id].kind == "video" else 0
+        return 0
+
+    def _page_metric(self, page_id: str, name: str) -> Any:
+        posts = [p for p in self._live() if p.page_id == page_id]
+        views = sum(self._counts(p)["views"] for p in posts)
+        if name == "page_media_view":
+            return views
+        if name == "page_total_media_view_unique":
+            return sum(self._counts(p)["viewers"] for p in posts)
+        if name == "page_post_engagements":
+            return sum(self._counts(p)["reactions"] + self._counts(p)["comments"] for p in posts)
+        page = self._pages[page_id]
+        days = max(0.0, self.clock.time() - page.created_at) / 86_400
+        if name == "page_follows":
+            return page.followers + int(days * page.followers_per_day)
+        return int(page.followers_per_day)
+
+    @route("GET", rf"/{VERSION}/{NODE}")
+    @graph_api()
+    def _get_node(
+        self, request: httpx.Request, token: Token, params: dict[str, Any], node: str, **_: Any
+    ) -> httpx.Response:
+        fields = params.get("fields")
+        if node in self._pages:
+            return self.json(
+                self._page_fields(self._page_for(token, node, write=False), token, fields)
+            )
+        post = self._posts.get(node)
+        if (
+            post is not None
+            and post.deleted_at is None
+            and self._owned(token, post.page_id)
+            and post.visible_at <= self.clock.time()
+        ):
+            return self.json(self._post_fields(post, fields))
+        photo = self._photos.get(node)
+        if photo is not None and not photo.deleted and self._owned(token, photo.page_id):
+            return self.json(self._photo_fields(photo, fields))
+        video = self._videos.get(node)
+        if video is not None and not video.deleted and self._owned(token, video.page_id):
+            return self.json(self._video_fields(video, fields))
+        raise _unsupported("get", node)
+
+    @route("DELETE", rf"/{VERSION}/{NODE}")
+    @graph_api()
+    def _delete_node(
+        self, request: httpx.Request, token: Token, params: dict[str, Any], node: str, **_: Any
+    ) -> httpx.Response:
+        now = self.clock.time()
+        post = self._posts.get(node)
+        if post is not None and post.deleted_at is None and token.owner == post.page_id:
+            post.deleted_at = now
+            for photo_id in post.photo_ids:
+                self._photos[photo_id].deleted = True
+            return self.json({"success": True})
+        photo = self._photos.get(node)
+        if photo is not None and not photo.deleted and token.owner == photo.page_id:
+            photo.deleted = True
+            if photo.post_id and self._posts[photo.post_id].kind == "photo":
+                self._posts[photo.post_id].deleted_at = now
+            return self.json({"success": True})
+        video = self._videos.get(node)
+        if video is not None and not video.deleted and token.owner == video.page_id:
+            video.deleted = True
+            if video.post_id:
+                self._posts[video.post_id].deleted_at = now
+            return self.json({"success": True})
+        raise _unsupported("delete", node)
+
+    @route("GET", rf"/{VERSION}/{NODE}/insights")
+    @graph_api()
+    def _get_insights(
+        self, request: httpx.Request, token: Token, params: dict[str, Any], node: str, **_: Any
+    ) -> httpx.Response:
+        if node in self._pages:
+            self._page_for(token, node, write=False)
+            return self.json(self._insights(node, params.get("metric"), True))
+        post = self._posts.get(node)
+        if post is None or post.deleted_at is not None or not self._owned(token, post.page_id):
+            raise _unsupported("get", node)
+        return self.json(self._insights(node, params.get("metric"), False))
+
+    # -- publishing ------------------------------------------------------------------------
+
+    def _new_post(
+        self,
+        request: httpx.Request,
+        page_id: str,
+        message: str,
+        *,
+        kind: str,
+        link: str | None = None,
+        photo_ids: list[str] | None = None,
+        video_id: str | None = None,
+        visible_at: float = 0.0,
+    ) -> _Post:
+        now = self.clock.time()
+        if len(message) > self.max_message:
+            raise GraphError(
+                400,
+                100,
+                f"(#100) The message is too long: {len(message)} characters, the most is "
+                f"{self.max_message}",
+            )
+        if self.duplicate_window and message:
+            recent = [
+                p
+                for p in self._posts.values()
+                if p.page_id == page_id
+                and p.deleted_at is None
+                and now - p.created_at < self.duplicate_window
+            ]
+            if recent and max(recent, key=lambda p: p.created_at).message == message:
+                raise GraphError(400, 506, "(#506) Duplicate status message")
+        post = _Post(
+            id=f"{page_id}_{self.new_id()}",
+            page_id=page_id,
+            message=message,
+            link=link,
+            created_at=now,
+            kind=kind,
+            origin=self.origin(request),
+            photo_ids=photo_ids or [],
+            video_id=video_id,
+            visible_at=visible_at,
+        )
+        self._posts[post.id] = post
+        return post
+
+    @route("POST", rf"/{VERSION}/(?P<page_id>[0-9]+)/feed")
+    @graph_api()
+    def _post_feed(
+        self,
+        request: httpx.Request,
+        token: Token,
+        params: dict[str, Any],
+        page_id: str,
+        **_: Any,
+    ) -> httpx.Response:
+        self._page_for(token, page_id, write=True)
+        message = str(params.get("message") or "")
+        link = params.get("link") or None
+        attached = _attached_media(params)
+        if not message and not link and not attached:
+            raise GraphError(400, 100, "(#100) Missing message or attachment")
+        if link is not None and not str(link).startswith(("http://", "https://")):
+            raise GraphError(400, 100, "(#100) The parameter link must be a valid URL")
+        photos: list[_Photo] = []
+        for i, media_id in enumerate(attached):
+            photo = self._photos.get(media_id)
+            if (
+                photo is None
+                or photo.page_id != page_id
+                or photo.published
+                or photo.post_id is not None
+                or photo.deleted
+            ):
+                raise GraphError(
+                    400,
+                    100,
+                    f"(#100) param attached_media[{i}] must be a valid unpublished photo of this "
+                    "Page",
+                )
+            photos.append(photo)
+        if not truthy(params.get("published"), True):
+            raise GraphError(
+                400, 100, "(#100) The emulator publishes feed posts at once (published=true)"
+            )
+        kind = "album" if photos else ("link" if link else "status")
+        post = self._new_post(
+            request,
+            page_id,
+            message,
+            kind=kind,
+            link=str(link) if link else None,
+            photo_ids=[p.id for p in photos],
+        )
+        for photo in photos:
+            photo.post_id = post.id
+        return self.json({"id": post.id})
+
+    @route("POST", rf"/{VERSION}/(?P<page_id>[0-9]+)/photos")
+    @graph_api()
+    def _post_photo(
+        self,
+        request: httpx.Request,
+        token: Token,
+        params: dict[str, Any],
+        files: dict[str, tuple[str, str, bytes]],
+        page_id: str,
+        **_: Any,
+    ) -> httpx.Response:
+        self._page_for(token, page_id, write=True)
+        if "source" in files:
+            data = files["source"][2]
+        elif params.get("url"):
+            try:
+                data, _type = fetch_media(str(params["url"]), max_bytes=10 * MB)
+            except FetchFailed as exc:
+                raise GraphError(400, 324, f"(#324) Missing or invalid image file: {exc}") from None
+        else:
+            raise GraphError(400, 324, "(#324) Requires upload file")
+        found = sniff(data[:64])
+        if found is None or (found[0] not in PHOTO_TYPES and not data.startswith(b"BM")):
+            raise GraphError(400, 324, "(#324) Missing or invalid image file")
+        if len(data) > 10 * MB:
+            raise GraphError(
+                400,
+                100,
+                "(#100) The photo is larger than the 10 MB Facebook accepts",
+                user_title="Photo too large",
+                user_msg="Photos must be smaller than 10 MB.",
+            )
+        mime = found[0] if found else "image/bmp"
+        dims = _dimensions(mime, data)
+        published = truthy(params.get("published"), True)
+        caption = str(params.get("caption") or params.get("message") or "")
+        photo = _Photo(
+            id=self.new_id(),
+            page_id=page_id,
+            published=published,
+            caption=caption,
+            mime_type=mime,
+            size=len(data),
+            width=dims[0] if dims else None,
+            height=dims[1] if dims else None,
+            alt_text_custom=str(params["alt_text_custom"])
+            if params.get("alt_text_custom")
+            else None,
+            created_at=self.clock.time(),
+        )
+        if not published:
+            self._photos[photo.id] = photo
+            return self.json({"id": photo.id})
+        post = self._new_post(request, page_id, caption, kind="photo", photo_ids=[photo.id])
+        self._photos[photo.id] = photo
+        photo.post_id = post.id
+        return self.json({"id": photo.id, "post_id": post.id})
+
+    @route("POST", rf"/{VERSION}/(?P<page_id>[0-9]+)/videos")
+    @graph_api()
+    def _post_video(
+        self,
+        request: httpx.Request,
+        token: Token,
+        params: dict[str, Any],
+        files: dict[str, tuple[str, str, bytes]],
+        page_id: str,
+        **_: Any,
+    ) -> httpx.Response:
+        self._page_for(token, page_id, write=True)
+        phase = params.get("upload_phase")
+        now = self.clock.time()
+        if phase is None:
+            if "source" not in files:
+                raise GraphError(400, 100, "(#100) Requires upload file or upload_phase")
+            data = files["source"][2]
+            video = _Video(self.new_id(), page_id, self.new_id(), len(data), bytearray(data), now)
+            self._videos[video.id] = video
+            self._finish_video(request, video, str(params.get("description") or ""))
+            return self.json({"id": video.id})
+        if phase == "start":
+            try:
+                size = int(params.get("file_size") or 0)
+            except ValueError:
+                size = 0
+            if size <= 0:
+                raise GraphError(400, 100, "(#100) The parameter file_size is required")
+            video = _Video(self.new_id(), page_id, self.new_id(), size, bytearray(), now)
+            self._videos[video.id] = video
+            return self.json(
+                {
+                    "video_id": video.id,
+                    "upload_session_id": video.session,
+                    "start_offset": "0",
+                    "end_offset": str(min(VIDEO_CHUNK, size)),
+                }
+            )
+        video = self._session(page_id, str(params.get("upload_session_id") or ""))
+        if phase == "transfer":
+            chunk = files.get("video_file_chunk")
+            if chunk is None:
+                raise GraphError(400, 100, "(#100) Requires video_file_chunk")
+            offset = int(params.get("start_offset") or 0)
+            if offset != len(video.received):
+                if offset + len(chunk[2]) <= len(video.received):
+                    pass  # a repeated chunk: already have it
+                else:
+                    raise GraphError(
+                        400,
+                        6001,
+                        "There was a problem uploading your video. Please try again.",
+                        subcode=1363037,
+                        user_title="Start offset mismatch",
+                        user_msg=f"The start offset {offset} does not match the "
+                        f"{len(video.received)} bytes received.",
+                    )
+            else:
+                video.received.extend(chunk[2])
+            got = len(video.received)
+            return self.json(
+                {"start_offset": str(got), "end_offset": str(min(got + VIDEO_CHUNK, video.size))}
+            )
+        if phase == "finish":
+            if len(video.received) < video.size:
+                raise GraphError(
+                    400,
+                    6001,
+                    "There was a problem uploading your video. Please try again.",
+                    subcode=1363019,
+                    user_title="Upload incomplete",
+                    user_msg=f"{len(video.received)} of {video.size} bytes were received.",
+                )
+            if video.finished_at is None:
+                self._finish_video(request, video, str(params.get("description") or ""))
+            return self.json({"success": True})
+        raise GraphError(400, 100, f"(#100) Invalid upload_phase {phase!r}")
+
+    def _session(self, page_id: str, session: str) -> _Video:
+        for video in self._videos.values():
+            if video.session == session and video.page_id == page_id and not video.deleted:
+                return video
+        raise GraphError(400, 100, "(#100) Invalid upload_session_id", subcode=1363001)
+
+    def _finish_video(self, request: httpx.Request, video: _Video, description: str) -> None:
+        now = self.clock.time()
+        video.finished_at = now
+        video.description = description
+        found = sniff(bytes(video.received[:64]))
+        if found is None or found[1] != "video":
+            video.error = "The video file you selected is in a format that we don't support."
+            return
+        post = self._new_post(
+            request,
+            video.page_id,
+            description,
+            kind="video",
+            video_id=video.id,
+            visible_at=now + self.video_processing,
+        )
+        video.post_id = post.id
+
+    # -- reading back ----------------------------------------------------------------------
+
+    @route("GET", rf"/{VERSION}/(?P<page_id>[0-9]+)/(?P<edge>published_posts|posts|feed)")
+    @graph_api()
+    def _get_posts(
+        self,
+        request: httpx.Request,
+        token: Token,
+        params: dict[str, Any],
+        page_id: str,
+        edge: str,
+        **_: Any,
+    ) -> httpx.Response:
+        self._page_for(token, page_id, write=False)
+        since = _unix(params.get("since"))
+        until = _unix(params.get("until"))
+        posts = [
+            p
+            for p in self._live()
+            if p.page_id == page_id
+            and (since is None or p.created_at >= since)
+            and (until is None or p.created_at <= until)
+        ]
+        posts.sort(key=lambda p: p.created_at, reverse=True)
+        fields = params.get("fields")
+        items = [self._post_fields(p, fields) for p in posts]
+        return self.json(self.page_of(request, items, params))
+
+
+def _edge_summary(name: str, total: int, modifiers: dict[str, str] | Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"data": []}
+    if "summary" in modifiers and str(modifiers["summary"]).strip().lower() not in ("false", "0"):
+        summary: dict[str, Any] = {"total_count": total}
+        if name == "comments":
+            summary.update(order="ranked", can_comment=True)
+        else:
+            summary["viewer_reaction"] = "NONE"
+        out["summary"] = summary
+    return out
+
+
+def _no_field(name: str, node: str) -> GraphError:
+    return GraphError(
+        400, 100, f"(#100) Tried accessing nonexisting field ({name}) on node type ({node})"
+    )
+
+
+def _attached_media(params: dict[str, Any]) -> list[str]:
+    import json
+
+    raw = params.get("attached_media")
+    items: list[Any] = []
+    if isinstance(raw, str) and raw:
+        try:
+            items = json.loads(raw)
+        except ValueError:
+            raise GraphError(400, 100, "(#100) param attached_media must be an array") from None
+    elif isinstance(raw, list):
+        items = raw
+    else:
+        indexed = sorted(
+            (int(k[len("attached_media[") : -1]), v)
+            for k, v in params.items()
+            if k.startswith("attached_media[") and k.endswith("]") and k[15:-1].isdigit()
+        )
+        for _, value in indexed:
+            try:
+                items.append(json.loads(value) if isinstance(value, str) else value)
+            except ValueError:
+                raise GraphError(400, 100, "(#100) param attached_media must be JSON") from None
+    out = []
+    for item in items:
+        if not isinstance(item, dict) or not item.get("media_fbid"):
+            raise GraphError(400, 100, "(#100) attached_media items need a media_fbid")
+        out.append(str(item["media_fbid"]))
+    if len(out) > 100:
+        raise GraphError(400, 100, "(#100) Too many attached_media")
+    return out
+
+
+def _unix(value: Any) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        try:
+            return datetime.fromisoformat(str(value)).replace(tzinfo=UTC).timestamp()
+        except ValueError:
+            raise GraphError(400, 100, f"(#100) Invalid time {value!r}") from None

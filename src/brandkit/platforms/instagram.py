@@ -1,0 +1,467 @@
+"""Instagram (Graph API content publishing for professional accounts).
+
+Facts used here (``platforms.md`` §6; see ``docs/platforms/instagram.md`` for what was
+checked and against what):
+
+- Publishing is container → status → publish. ``POST /{ig-user-id}/media`` makes a container
+  from a public ``image_url`` (JPEG) or ``video_url`` (a single video is a Reel); a carousel
+  is 2-10 child containers (``is_carousel_item=true``) and a ``CAROUSEL`` parent. Containers
+  are polled (``GET /{container}?fields=status_code,status``) until ``FINISHED`` and published
+  once with ``POST /{ig-user-id}/media_publish?creation_id=``. ``ERROR`` carries Meta's
+  reason in ``status``; containers expire after 24 hours.
+- Instagram downloads the media itself: the account's ``media_host(media) -> url`` puts each
+  file where Meta can fetch it (see :meth:`GraphAdapter.media_host`).
+- The 24-hour publishing quota is read before publishing (``content_publishing_limit``; Meta
+  documents 100, 50 and 25 in different places, so the live value decides) and reported in
+  ``PartRef.extra``; publishing over it is refused with code 9, subcode 2207042.
+- No idempotency. A container is never published twice: after an ambiguous publish the
+  container's status says whether it was (``PUBLISHED``), and the account's ``/media`` is
+  read back to find the media id (a container does not name it).
+- Captions: 2,200 characters, hashtag and mention caps, checked by rendering.
+- Rate limits: ``X-Business-Use-Case-Usage`` (type ``instagram``), code 80002 when throttled.
+- Metrics: ``views`` replaced ``impressions`` and ``plays`` (v22.0); retired names come back
+  unavailable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import httpx
+
+from brandkit._flow import Flow, Send
+from brandkit.errors import (
+    ConfigurationError,
+    ContentError,
+    PlatformUnavailable,
+    RateLimited,
+    Rejected,
+)
+from brandkit.metrics._sample import Metric, MetricSample
+from brandkit.platforms._base import Capabilities, PartRef, RatePolicy, ThreadContext
+from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
+from brandkit.platforms._graph import (
+    ContainerExpired,
+    GraphAdapter,
+    graph_error,
+    parse_time,
+    tid_time,
+)
+
+if TYPE_CHECKING:
+    from brandkit.accounts import Account
+    from brandkit.content._media import Media
+    from brandkit.content._render import Rendered, RenderedPart
+
+__all__ = ["RETIRED_MEDIA_METRICS", "InstagramAdapter", "media_samples"]
+
+RETIRED_MEDIA_METRICS: dict[str, str] = {
+    "impressions": "Meta retired impressions for Instagram media with Graph API v22.0 "
+    "(2025-04-21); views replaces it",
+    "plays": "Meta retired plays with Graph API v22.0 (2025-04-21); views replaces it",
+    "video_views": "Meta retired video_views for Instagram media; views replaces it",
+    "clips_replays_count": "Meta retired clips_replays_count with Graph API v22.0",
+    "ig_reels_aggregated_all_plays_count": "Meta retired ig_reels_aggregated_all_plays_count "
+    "with Graph API v22.0",
+    "engagement": "Meta retired engagement; total_interactions replaces it",
+}
+"""Media insights metrics Meta has retired, and why they come back unavailable."""
+
+_GONE = 33
+
+
+class InstagramAdapter(GraphAdapter):
+    """Publishes to one Instagram professional account; see the module docstring.
+
+    Attributes:
+        media_metrics: the media insights metrics asked for, each with its canonical name.
+            Names in :data:`RETIRED_MEDIA_METRICS` are not asked for and come back
+            unavailable; metrics Meta refuses come back unavailable with Meta's message.
+    """
+
+    name: ClassVar[str] = "instagram"
+    capabilities: ClassVar[Capabilities] = BUILTIN_CAPABILITIES["instagram"]
+    rate_policies: ClassVar[tuple[RatePolicy, ...]] = (
+        # Business Use Case: 4800 calls x impressions per 24 h (one impression assumed).
+        RatePolicy("instagram", 4800, 86_400.0),
+        # 400 containers and (per the publishing guide) 100 API posts per rolling 24 h.
+        RatePolicy("container", 400, 86_400.0),
+        RatePolicy("publish", 100, 86_400.0),
+    )
+    metrics_batch_size: ClassVar[int] = 50
+    refresh_grant: ClassVar[str | None] = "ig_refresh_token"
+
+    media_metrics: tuple[tuple[str, Metric], ...] = (
+        ("views", Metric.IMPRESSIONS),
+        ("reach", Metric.REACH),
+        ("likes", Metric.LIKES),
+        ("comments", Metric.REPLIES),
+        ("saved", Metric.BOOKMARKS),
+        ("shares", Metric.SHARES),
+    )
+
+    def __init__(self, account: Account) -> None:
+        super().__init__(account)
+        if not account.settings.get("ig_user_id"):
+            raise ConfigurationError("an Instagram account needs ig_user_id")
+        # The container made for a part whose publish is not confirmed, by the part's key:
+        # a repeated publish_part reuses it, and find_part asks it whether it was published.
+        self._containers: dict[str, str] = {}
+
+    @property
+    def user_id(self) -> str:
+        """The Instagram professional account's id."""
+        return str(self.account.settings["ig_user_id"])
+
+    def bucket_of(self, request: httpx.Request) -> str:
+        path = request.url.path
+        if request.method == "POST" and path.endswith("/media_publish"):
+            return "publish"
+        if request.method == "POST" and path.endswith("/media"):
+            return "container"
+        return "instagram"
+
+    def auth_advice(self, code: int | None, subcode: int | None) -> str:
+        return (
+            "Instagram tokens last 60 days and cannot be refreshed once expired: authorise the "
+            "app again (set token_expires_at on the account so that brandkit refreshes the "
+            "token a week before it expires)"
+        )
+
+    # -- prepare -----------------------------------------------------------------------------
+
+    def prepare(self) -> Flow[Capabilities]:
+        """Check that media can be hosted, and refresh a token close to its expiry.
+
+        Raises:
+            ConfigurationError: the account has no ``media_host``.
+        """
+        self.media_host()
+        yield from self.ensure_fresh_token()
+        return self.capabilities
+
+    # -- publish -----------------------------------------------------------------------------
+
+    def publish_part(
+        self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
+    ) -> Flow[PartRef]:
+        """Check the publishing quota, make the container(s) from the media's public URLs,
+        wait until they are ``FINISHED`` and publish exactly once.
+
+        Raises:
+            ConfigurationError: the account has no ``media_host``.
+            ContentError: the part has no media (Instagram needs an image or a video).
+            RateLimited: the 24-hour publishing quota is used up (``bucket`` is
+                ``instagram:publish``).
+            Rejected: a container ended in ``ERROR`` (Meta's reason is the message).
+            PlatformError: Meta refused otherwise (typed by :meth:`error_for`).
+        """
+        if not part.media:
+            raise ContentError(
+                "instagram needs at least one image or video on a post",
+                field="media",
+                platform=self.name,
+            )
+        self.media_host()
+        yield from self.ensure_fresh_token()
+        used, total = yield from self._quota()
+        if used >= total:
+            raise RateLimited(
+                f"instagram: the account has published {used} of its {total} posts allowed "
+                "through the API in 24 hours",
+                platform=self.name,
+                bucket=f"{self.name}:publish",
+                platform_message=f"content_publishing_limit: quota_usage {used} of {total}",
+            )
+        container = self._containers.get(thread.key)
+        for attempt in range(2):
+            if container is None:
+                container = yield from self._create(part)
+                self._containers[thread.key] = container
+            try:
+                status = yield from self.wait_container(
+                    container,
+                    status_field="status_code",
+                    message_field="status",
+                    bucket="instagram",
+                )
+            except ContainerExpired:
+                self._containers.pop(thread.key, None)
+                container = None
+                if attempt:
+                    raise
+                continue
+            except Rejected:
+                self._containers.pop(thread.key, None)
+                raise
+            break
+        assert container is not None
+        if status.get("status_code") == "PUBLISHED":
+            # An earlier attempt published it: never publish a container twice.
+            found = yield from self._published(part, thread, container)
+            return found
+        request = self.request(
+            "POST", f"/{self.user_id}/media_publish", data={"creation_id": container}
+        )
+        response = yield Send(request, creates=True, bucket="publish")
+        media_id = str(self.check(response).json()["id"])
+        self._containers.pop(thread.key, None)
+        body = yield from self.get(f"/{media_id}", {"fields": "permalink"})
+        return PartRef(
+            index=part.index,
+            id=media_id,
+            url=body.get("permalink"),
+            extra={
+                "container_id": container,
+                "quota_total": total,
+                "quota_remaining": max(0, total - used - 1),
+            },
+        )
+
+    def _quota(self) -> Flow[tuple[int, int]]:
+        body = yield from self.get(
+            f"/{self.user_id}/content_publishing_limit", {"fields": "config,quota_usage"}
+        )
+        data = body.get("data") or [{}]
+        entry = data[0] if isinstance(data[0], dict) else {}
+        used = int(entry.get("quota_usage") or 0)
+        total = int((entry.get("config") or {}).get("quota_total") or 100)
+        return used, total
+
+    def _container(self, data: dict[str, Any]) -> Flow[str]:
+        # A container is seen by nobody; a repeat only leaves one to expire unused.
+        request = self.request("POST", f"/{self.user_id}/media", data=data)
+        response = yield Send(request, idempotent=True, bucket="container")
+        return str(self.check(response).json()["id"])
+
+    def _create(self, part: RenderedPart) -> Flow[str]:
+        media = part.media
+        if len(media) == 1:
+            item = media[0]
+            url = self.media_url(item)
+            if item.kind == "video":
+                data: dict[str, Any] = {
+                    "media_type": "REELS",
+                    "video_url": url,
+                    "caption": part.text,
+                    "share_to_feed": True,
+                }
+            else:
+                data = {"image_url": url, "caption": part.text, "alt_text": item.alt or None}
+            return (yield from self._container(data))
+        children = []
+        for item in media:
+            children.append((yield from self._container(self._child(item))))
+        for child in children:
+            # Meta asks for every child to be FINISHED before the carousel is made.
+            yield from self.wait_container(
+                child, status_field="status_code", message_field="status", bucket="instagram"
+            )
+        parent = {"media_type": "CAROUSEL", "children": ",".join(children), "caption": part.text}
+        return (yield from self._container(parent))
+
+    def _child(self, item: Media) -> dict[str, Any]:
+        url = self.media_url(item)
+        if item.kind == "video":
+            return {"media_type": "VIDEO", "video_url": url, "is_carousel_item": True}
+        return {"image_url": url, "is_carousel_item": True, "alt_text": item.alt or None}
+
+    def _published(
+        self, part: RenderedPart, thread: ThreadContext, container: str
+    ) -> Flow[PartRef]:
+        found = yield from self._read_back(part, thread, container)
+        if found is None:
+            raise PlatformUnavailable(
+                f"instagram: container {container} is PUBLISHED but its post is not listed in "
+                "the account's media yet; reconcile again later",
+                platform=self.name,
+            )
+        self._containers.pop(thread.key, None)
+        return found
+
+    # -- find --------------------------------------------------------------------------------
+
+    def find_part(
+        self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
+    ) -> Flow[PartRef | None]:
+        """Find the post an earlier attempt of this part published, without publishing.
+
+        With the part's container known: ``PUBLISHED`` means it was published (the media is
+        found in ``/media``), anything else means it was not (``None``; a ``FINISHED``
+        container is then reused). Without it (a new process), ``/media`` since the part's
+        key was made is read back and matched on the caption.
+
+        Raises:
+            PlatformError: Meta could not be asked, or the container is published but its
+                post is not listed yet.
+        """
+        container = self._containers.get(thread.key)
+        if container is None:
+            return (yield from self._read_back(part, thread, None))
+        body = yield from self.get(f"/{container}", {"fields": "status_code,status"})
+        status = body.get("status_code")
+        if status == "PUBLISHED":
+            return (yield from self._published(part, thread, container))
+        if status in ("ERROR", "EXPIRED"):
+            self._containers.pop(thread.key, None)
+        return None
+
+    def _read_back(
+        self, part: RenderedPart, thread: ThreadContext, container: str | None
+    ) -> Flow[PartRef | None]:
+        started = tid_time(thread.key)
+        since = started - self.readback_slack if started is not None else None
+        params: dict[str, Any] = {
+            "fields": "id,caption,timestamp,permalink,media_type",
+            "limit": 25,
+        }
+        if since is not None:
+            params["since"] = int(since.timestamp())
+        items = yield from self.pages(f"/{self.user_id}/media", params)
+        matches = [
+            m
+            for m in items
+            if (m.get("caption") or "").strip() == part.text.strip()
+            and (since is None or (parse_time(m.get("timestamp")) or since) >= since)
+        ]
+        if not matches:
+            return None
+        oldest = min(
+            matches,
+            key=lambda m: parse_time(m.get("timestamp")) or datetime.max.replace(tzinfo=UTC),
+        )
+        extra = {"container_id": container} if container else {}
+        return PartRef(
+            index=part.index, id=str(oldest["id"]), url=oldest.get("permalink"), extra=extra
+        )
+
+    # -- delete ------------------------------------------------------------------------------
+
+    def delete_part(self, ref: PartRef) -> Flow[None]:
+        """``DELETE /{ig-media-id}`` (the whole post; Facebook Login with
+        ``instagram_manage_contents``); a post that is already gone counts as deleted.
+
+        Raises:
+            PlatformError: Meta refused (typed by :meth:`error_for`).
+        """
+        request = self.request("DELETE", f"/{ref.id}")
+        response = yield Send(request, idempotent=True, bucket="instagram")
+        err = graph_error(response)
+        if response.is_success or (err.get("code") == 100 and err.get("error_subcode") == _GONE):
+            return
+        self.check(response)
+
+    # -- metrics -----------------------------------------------------------------------------
+
+    def collect_metrics(self, refs: Sequence[PartRef]) -> Flow[list[MetricSample]]:
+        """Views, reach, likes, comments, saves and shares of up to 50 posts in one batch
+        request. Retired metrics, and metrics Meta refuses, come back unavailable.
+
+        Raises:
+            PlatformError: Meta refused the batch itself.
+        """
+        yield from self.ensure_fresh_token()
+        wanted = [raw for raw, _ in self.media_metrics if raw not in RETIRED_MEDIA_METRICS]
+        answers: list[httpx.Response | None] = [None] * len(refs)
+        if wanted:
+            urls = [f"{ref.id}/insights?metric={','.join(wanted)}" for ref in refs]
+            answers = yield from self.batch(urls, bucket="instagram")
+        fetched_at = datetime.now(UTC)
+        samples: list[MetricSample] = []
+        for ref, answer in zip(refs, answers, strict=True):
+            samples.extend(
+                media_samples(
+                    answer,
+                    self.media_metrics,
+                    platform=self.name,
+                    account=self.account.key,
+                    post_id=ref.id,
+                    fetched_at=fetched_at,
+                    asked=bool(wanted),
+                )
+            )
+        return samples
+
+    def collect_account_metrics(self) -> Flow[list[MetricSample]]:
+        """The account's followers (``GET /{ig-user-id}?fields=followers_count``).
+
+        Raises:
+            PlatformError: Meta refused (typed by :meth:`error_for`).
+        """
+        yield from self.ensure_fresh_token()
+        body = yield from self.get(f"/{self.user_id}", {"fields": "followers_count,media_count"})
+        now = datetime.now(UTC)
+        if not isinstance(body.get("followers_count"), int):
+            return [
+                MetricSample.unavailable(
+                    platform=self.name,
+                    account=self.account.key,
+                    metric=Metric.FOLLOWERS.value,
+                    raw_name="followers_count",
+                    reason="Meta sent no followers_count for this account",
+                    fetched_at=now,
+                )
+            ]
+        return [
+            MetricSample(
+                platform=self.name,
+                account=self.account.key,
+                metric=Metric.FOLLOWERS.value,
+                value=body["followers_count"],
+                fetched_at=now,
+                raw_name="followers_count",
+            )
+        ]
+
+
+def media_samples(
+    answer: httpx.Response | None,
+    metrics: Sequence[tuple[str, Metric]],
+    *,
+    platform: str,
+    account: str,
+    post_id: str | None,
+    fetched_at: datetime,
+    asked: bool = True,
+    retired: dict[str, str] | None = None,
+) -> Iterator[MetricSample]:
+    """Samples from one Graph insights answer (``data[].values[0].value`` or
+    ``data[].total_value.value``): one per wanted metric, unavailable with the reason where
+    the metric is retired, refused or missing."""
+    retired = RETIRED_MEDIA_METRICS if retired is None else retired
+    common: dict[str, Any] = {
+        "platform": platform,
+        "account": account,
+        "post_id": post_id,
+        "fetched_at": fetched_at,
+    }
+    values: dict[str, Any] = {}
+    refused: str | None = None
+    if answer is None:
+        refused = "Meta did not answer this read of the batch (it timed out)" if asked else None
+    elif answer.is_success:
+        for item in answer.json().get("data") or []:
+            if not isinstance(item, dict):
+                continue
+            total = item.get("total_value")
+            if isinstance(total, dict) and "value" in total:
+                values[str(item.get("name"))] = total["value"]
+            elif item.get("values"):
+                values[str(item.get("name"))] = item["values"][0].get("value")
+    else:
+        message = graph_error(answer).get("message") or answer.reason_phrase
+        refused = f"Meta refused the insights read: {message}"
+    for raw, metric in metrics:
+        value = values.get(raw)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            yield MetricSample(metric=metric.value, value=value, raw_name=raw, **common)
+            continue
+        if raw in retired:
+            reason = retired[raw]
+        elif refused is not None:
+            reason = refused
+        else:
+            reason = f"Meta sent no value for {raw}"
+        yield MetricSample.unavailable(metric=metric.value, raw_name=raw, reason=reason, **common)

@@ -1,0 +1,853 @@
+"""A faithful, stateful Threads account (Meta Threads API) for tests.
+
+```python
+from brandkit import Client, Post
+from brandkit.testing.threads import ThreadsEmulator
+
+emu = ThreadsEmulator()
+with emu.serve():
+    account = emu.account()
+    with Client() as client:
+        (delivery,) = client.publish(Post(text="Hello"), account)
+    assert emu.post_texts() == ["Hello"]
+```
+
+What it answers like the Threads API (``platforms.md`` §7; Meta publishes no recordings, so
+the emulator follows the reference field by field):
+
+- ``POST /v1.0/{user-id}/threads`` makes a container (``TEXT``, ``IMAGE``, ``VIDEO``,
+  ``CAROUSEL`` of 2-20 ``is_carousel_item`` children; ``text``, ``reply_to_id``,
+  ``alt_text``, ``link_attachment``). Text is checked as Threads counts it: 500 characters,
+  each emoji its UTF-8 bytes, at most 5 distinct links (``THREADS_API__LINK_LIMIT_EXCEEDED``).
+  Media is downloaded for real from ``image_url``/``video_url`` (127.0.0.1 only, see
+  :class:`~brandkit.testing.LoopbackMediaHost`) and processed for ``image_processing`` /
+  ``video_processing`` seconds of the emulator clock; a failure ends the container in
+  ``ERROR`` with an ``error_message`` such as ``FAILED_DOWNLOADING_VIDEO`` or ``UNKNOWN``.
+- ``GET /{container}?fields=status,error_message``, ``POST /{user-id}/threads_publish``
+  (once per container), ``GET /{user-id}/threads_publishing_limit`` (250 posts, 1,000 replies,
+  100 deletes per 24 h, configurable), ``GET /{user-id}/threads`` and ``/replies``,
+  ``GET /{media-id}`` with fields, ``GET /{media-id}/insights``,
+  ``GET /{user-id}/threads_insights``, ``DELETE /{media-id}``.
+- Tokens live 60 days; ``GET /refresh_access_token?grant_type=th_refresh_token`` renews one
+  that is at least a day old and not expired.
+- ``X-App-Usage``; code 4 past the app's budget.
+- Views, likes, replies, reposts, quotes, shares and followers grow with the emulator clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+import attrs
+import httpx
+import regex
+
+from brandkit.accounts import Account
+from brandkit.content._media import sniff
+from brandkit.testing._emulator import Clock, route
+from brandkit.testing._graph import (
+    NODE,
+    FetchFailed,
+    GraphEmulator,
+    GraphError,
+    Token,
+    fetch_media,
+    graph_api,
+    graph_time,
+    parse_fields,
+    truthy,
+)
+from brandkit.testing._mediahost import LoopbackMediaHost
+
+__all__ = ["LoopbackMediaHost", "ThreadsEmulator", "threads_length"]
+
+MB = 1000 * 1000
+DAY = 86_400.0
+TOKEN_TTL = 60 * DAY
+VERSION = r"(?P<version>v1\.0)"
+
+MEDIA_METRICS = ("views", "likes", "replies", "reposts", "quotes", "shares")
+USER_METRICS = ("views", "likes", "replies", "reposts", "quotes", "clicks", "followers_count")
+
+_EMOJI = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}\u20E3]")
+_LINK = regex.compile(r"https?://[^\s<>\"]+", regex.IGNORECASE)
+_SHORTCODE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+
+
+def threads_length(text: str) -> int:
+    """Threads' count: one per code point, except that an emoji (a grapheme cluster holding
+    a pictograph, a regional indicator or a keycap) counts its UTF-8 bytes."""
+    total = 0
+    for cluster in regex.findall(r"\X", text):
+        total += len(cluster.encode()) if _EMOJI.search(cluster) else len(cluster)
+    return total
+
+
+def _links(text: str) -> set[str]:
+    return {m.rstrip(".,;:!?)]}'\"") for m in _LINK.findall(text)}
+
+
+@attrs.define
+class _User:
+    id: str
+    username: str
+    created_at: float
+    followers: int
+    followers_per_day: float
+
+
+@attrs.define
+class _Container:
+    id: str
+    owner: str
+    media_type: str
+    text: str
+    created_at: float
+    ready_at: float
+    url: str | None = None
+    alt_text: str | None = None
+    reply_to: str | None = None
+    link_attachment: str | None = None
+    is_carousel_item: bool = False
+    children: list[str] = attrs.field(factory=list)
+    error: str | None = None
+    mime_type: str | None = None
+    post_id: str | None = None
+
+
+@attrs.define
+class _Post:
+    id: str
+    owner: str
+    container_id: str
+    text: str
+    media_type: str
+    created_at: float
+    shortcode: str
+    reply_to: str | None
+    root: str
+    alt_text: str | None = None
+    children: list[str] = attrs.field(factory=list)
+    link_attachment: str | None = None
+    deleted_at: float | None = None
+    extra: dict[str, int] = attrs.field(factory=dict)
+
+
+class ThreadsEmulator(GraphEmulator):
+    """Threads accounts in a box (see the module docstring).
+
+    Args:
+        clock: the emulator's clock.
+        rate_limits: ``{"app": (calls, seconds)}``: the app's budget in a rolling window.
+        quota_posts: posts allowed per 24 h (250).
+        quota_replies: replies allowed per 24 h (1,000).
+        quota_deletes: deletes allowed per 24 h (100).
+        text_processing: seconds (emulator clock) a text container takes.
+        image_processing: seconds an image container takes.
+        video_processing: seconds a video container takes.
+        max_image_bytes: the largest image (8 MB).
+        max_video_bytes: the largest video (1 GB).
+        container_ttl: seconds until an unpublished container expires (24 h).
+        engagement_rate: likes per hour a post gathers (times a weight of 1 to 5).
+        media_host: the media host :meth:`account` gives accounts (default: one the emulator
+            starts on 127.0.0.1 and stops when ``serve()`` ends or on :meth:`close`).
+    """
+
+    platform: ClassVar[str] = "threads"
+    create_route: ClassVar[tuple[str, str]] = ("POST", r"/v1\.0/\d+/threads_publish")
+    default_token_ttl: ClassVar[float | None] = TOKEN_TTL
+    id_base: ClassVar[int] = 18_000_000_000_000_000
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        rate_limits: dict[str, tuple[int, float]] | None = None,
+        quota_posts: int = 250,
+        quota_replies: int = 1000,
+        quota_deletes: int = 100,
+        text_processing: float = 0.0,
+        image_processing: float = 0.0,
+        video_processing: float = 1.0,
+        max_image_bytes: int = 8 * MB,
+        max_video_bytes: int = 1000 * MB,
+        container_ttl: float = DAY,
+        engagement_rate: float = 6.0,
+        media_host: LoopbackMediaHost | None = None,
+    ) -> None:
+        super().__init__(clock=clock, rate_limits=rate_limits)
+        self.quota_posts = quota_posts
+        self.quota_replies = quota_replies
+        self.quota_deletes = quota_deletes
+        self.text_processing = text_processing
+        self.image_processing = image_processing
+        self.video_processing = video_processing
+        self.max_image_bytes = max_image_bytes
+        self.max_video_bytes = max_video_bytes
+        self.container_ttl = container_ttl
+        self.engagement_rate = engagement_rate
+        self._own_host = media_host is None
+        self.media_host: LoopbackMediaHost = media_host or LoopbackMediaHost()
+        self._users: dict[str, _User] = {}
+        self._containers: dict[str, _Container] = {}
+        self._posts: dict[str, _Post] = {}
+        self._events: dict[tuple[str, str], list[float]] = {}
+
+    # -- public helpers --------------------------------------------------------------------
+
+    def account(
+        self,
+        *,
+        name: str | None = None,
+        username: str | None = None,
+        followers: int = 0,
+        followers_per_day: float = 24.0,
+        media_host: Any = None,
+        token_expires: bool = False,
+        **kwargs: Any,
+    ) -> Account:
+        """A new Threads user and an :class:`~brandkit.Account` with its token at
+        :attr:`base_url` (call it inside ``serve()`` to get the socket URL).
+
+        Args:
+            name: the brandkit account name.
+            username: the Threads username (default ``brandkit1``, ...).
+            followers: followers at creation.
+            followers_per_day: how fast followers grow with the emulator clock.
+            media_host: the account's media host (default: :attr:`media_host`).
+            token_expires: set ``token_expires_at`` on the account (so that brandkit
+                refreshes the token before it expires).
+            kwargs: passed on to :meth:`Account.threads` (e.g. ``on_credentials_changed``).
+        """
+        user_id = self.new_id()
+        with self.lock:
+            self._users[user_id] = _User(
+                id=user_id,
+                username=username or f"brandkit{len(self._users) + 1}",
+                created_at=self.clock.time(),
+                followers=followers,
+                followers_per_day=followers_per_day,
+            )
+        token = self.issue_token(user_id, "threads")
+        acct = Account.threads(
+            user_id=user_id,
+            token=token,
+            media_host=media_host if media_host is not None else self.media_host,
+            base_url=self.base_url,
+            name=name,
+            **kwargs,
+        )
+        if token_expires:
+            acct.settings["token_expires_at"] = self.token_info(token).expires_at
+        return acct
+
+    def post_texts(self) -> list[str]:
+        """The texts of the posts (and replies) that exist now, oldest first."""
+        with self.lock:
+            return [p.text for p in self._live()]
+
+    @property
+    def posts(self) -> list[dict[str, Any]]:
+        """The posts that exist now, oldest first: ``id``, ``text``, ``media_type``,
+        ``reply_to`` (the parent's id), ``root``, ``permalink``, ``timestamp``,
+        ``alt_text``, ``link_attachment`` and ``children``."""
+        with self.lock:
+            return [self._post_view(p) for p in self._live()]
+
+    @property
+    def containers(self) -> list[dict[str, Any]]:
+        """Every container made so far, oldest first, with ``status`` and
+        ``error_message``."""
+        with self.lock:
+            return [self._container_view(c) for c in self._containers.values()]
+
+    def engage(
+        self,
+        post_id: str,
+        *,
+        views: int = 0,
+        likes: int = 0,
+        replies: int = 0,
+        reposts: int = 0,
+        quotes: int = 0,
+        shares: int = 0,
+    ) -> None:
+        """Add engagement to a post on top of what the clock brings.
+
+        Raises:
+            KeyError: no post has that id.
+        """
+        with self.lock:
+            extra = self._posts[post_id].extra
+            for key, value in (
+                ("views", views),
+                ("likes", likes),
+                ("replies", replies),
+                ("reposts", reposts),
+                ("quotes", quotes),
+                ("shares", shares),
+            ):
+                extra[key] = extra.get(key, 0) + value
+
+    @contextmanager
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+        """Serve the emulator (and, while serving, its own media host)."""
+        try:
+            with super().serve(host, port) as url:
+                yield url
+        finally:
+            if self._own_host:
+                self.media_host.close()
+
+    def close(self) -> None:
+        """Stop the media host the emulator started (if any)."""
+        if self._own_host:
+            self.media_host.close()
+
+    def default_version_name(self) -> str:
+        return "v1.0"
+
+    # -- state -----------------------------------------------------------------------------
+
+    def _live(self) -> list[_Post]:
+        return [p for p in self._posts.values() if p.deleted_at is None]
+
+    def _used(self, user_id: str, kind: str) -> int:
+        now = self.clock.time()
+        times = [t for t in self._events.get((user_id, kind), []) if now - t < DAY]
+        self._events[(user_id, kind)] = times
+        return len(times)
+
+    def _status(self, c: _Container) -> str:
+        now = self.clock.time()
+        if c.post_id is not None:
+            return "PUBLISHED"
+        if now - c.created_at >= self.container_ttl:
+            return "EXPIRED"
+        if c.media_type == "CAROUSEL":
+            states = [self._status(self._containers[i]) for i in c.children]
+            if "ERROR" in states:
+                return "ERROR"
+            if "IN_PROGRESS" in states or now < c.ready_at:
+                return "IN_PROGRESS"
+            return "FINISHED"
+        if now < c.ready_at:
+            return "IN_PROGRESS"
+        return "ERROR" if c.error else "FINISHED"
+
+    def _error_message(self, c: _Container) -> str | None:
+        if self._status(c) != "ERROR":
+            return None
+        if c.media_type == "CAROUSEL":
+            return next(
+                (self._containers[i].error for i in c.children if self._containers[i].error),
+                "UNKNOWN",
+            )
+        return c.error
+
+    def _container_view(self, c: _Container) -> dict[str, Any]:
+        return {
+            "id": c.id,
+            "status": self._status(c),
+            "error_message": self._error_message(c),
+            "media_type": c.media_type,
+            "text": c.text,
+            "url": c.url,
+            "alt_text": c.alt_text,
+            "reply_to": c.reply_to,
+            "children": list(c.children),
+        }
+
+    def _counts(self, p: _Post) -> dict[str, int]:
+        hours = max(0.0, self.clock.time() - p.created_at) / 3600
+        weight = 1 + int(p.id) % 5
+        likes = int(hours * self.engagement_rate * weight)
+        replies = sum(1 for q in self._live() if q.reply_to == p.id)
+        counts = {
+            "likes": likes,
+            "views": likes * 20,
+            "replies": likes // 6 + replies,
+            "reposts": likes // 8,
+            "quotes": likes // 15,
+            "shares": likes // 10,
+        }
+        for key, value in p.extra.items():
+            counts[key] = counts.get(key, 0) + value
+        return counts
+
+    def _permalink(self, p: _Post) -> str:
+        return f"https://www.threads.net/@{self._users[p.owner].username}/post/{p.shortcode}"
+
+    def _post_view(self, p: _Post) -> dict[str, Any]:
+        return {
+            "id": p.id,
+            "text": p.text,
+            "media_type": p.media_type,
+            "reply_to": p.reply_to,
+            "root": p.root,
+            "permalink": self._permalink(p),
+            "timestamp": graph_time(p.created_at),
+            "alt_text": p.alt_text,
+            "link_attachment": p.link_attachment,
+            "children": [
+                {
+                    "id": i,
+                    "alt_text": self._containers[i].alt_text,
+                    "media_type": self._containers[i].media_type,
+                }
+                for i in p.children
+            ],
+        }
+
+    def _post_fields(self, p: _Post, fields: str | None) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for field in parse_fields(fields or "id"):
+            name = field.name
+            if name == "id":
+                out["id"] = p.id
+            elif name == "text":
+                if p.text:
+                    out["text"] = p.text
+            elif name == "media_type":
+                out["media_type"] = (
+                    "TEXT_POST"
+                    if p.media_type == "TEXT"
+                    else ("CAROUSEL_ALBUM" if p.media_type == "CAROUSEL" else p.media_type)
+                )
+            elif name == "media_product_type":
+                out["media_product_type"] = "THREADS"
+            elif name == "permalink":
+                out["permalink"] = self._permalink(p)
+            elif name == "shortcode":
+                out["shortcode"] = p.shortcode
+            elif name == "timestamp":
+                out["timestamp"] = graph_time(p.created_at)
+            elif name == "username":
+                out["username"] = self._users[p.owner].username
+            elif name == "owner":
+                out["owner"] = {"id": p.owner}
+            elif name == "is_reply":
+                out["is_reply"] = p.reply_to is not None
+            elif name == "replied_to":
+                if p.reply_to:
+                    out["replied_to"] = {"id": p.reply_to}
+            elif name == "root_post":
+                out["root_post"] = {"id": p.root}
+            elif name == "is_quote_post":
+                out["is_quote_post"] = False
+            elif name == "alt_text":
+                if p.alt_text:
+                    out["alt_text"] = p.alt_text
+            elif name == "link_attachment_url":
+                if p.link_attachment:
+                    out["link_attachment_url"] = p.link_attachment
+            elif name == "children":
+                if p.children:
+                    out["children"] = {"data": [{"id": i} for i in p.children]}
+            else:
+                raise _no_field(name, "ThreadsMedia")
+        return out
+
+    def _insights(
+        self,
+        names: list[str],
+        allowed: tuple[str, ...],
+        values: dict[str, int],
+        node: str,
+        total: bool,
+    ) -> dict[str, Any]:
+        if not names:
+            raise GraphError(400, 100, "(#100) The parameter metric is required")
+        for i, name in enumerate(names):
+            if name not in allowed:
+                raise GraphError(
+                    400,
+                    100,
+                    f"(#100) metric[{i}] must be one of the following values: "
+                    + ", ".join(allowed),
+                )
+        data = []
+        for name in names:
+            entry: dict[str, Any] = {
+                "name": name,
+                "period": "day" if total else "lifetime",
+                "title": name,
+                "description": f"The number of {name.replace('_', ' ')}",
+                "id": f"{node}/insights/{name}/{'day' if total else 'lifetime'}",
+            }
+            if total:
+                entry["total_value"] = {"value": values.get(name, 0)}
+            else:
+                entry["values"] = [{"value": values.get(name, 0)}]
+            data.append(entry)
+        return {"data": data}
+
+    def _user_for(self, token: Token, user_id: str) -> _User:
+        user = self._users.get(user_id)
+        if user is None or token.owner != user_id:
+            raise _unsupported("get", user_id)
+        return user
+
+    # -- routes ----------------------------------------------------------------------------
+
+    @route("GET", rf"/{VERSION}/{NODE}")
+    @graph_api()
+    def _get_node(
+        self, request: httpx.Request, token: Token, params: dict[str, Any], node: str, **_: Any
+    ) -> httpx.Response:
+        fields = params.get("fields")
+        user = self._users.get(node)
+        if user is not None and token.owner == node:
+            out: dict[str, Any] = {}
+            for field in parse_fields(fields or "id"):
+                if field.name == "id":
+                    out["id"] = user.id
+                elif field.name == "username":
+                    out["username"] = user.username
+                elif field.name == "name":
+                    out["name"] = user.username.capitalize()
+                elif field.name == "threads_biography":
+                    out["threads_biography"] = ""
+                else:
+                    raise _no_field(field.name, "ThreadsUser")
+            return self.json(out)
+        container = self._containers.get(node)
+        if container is not None and container.owner == token.owner:
+            out = {}
+            for field in parse_fields(fields or "id"):
+                if field.name == "status":
+                    out["status"] = self._status(container)
+                elif field.name == "error_message":
+                    message = self._error_message(container)
+                    if message:
+                        out["error_message"] = message
+                elif field.name != "id":
+                    raise _no_field(field.name, "ThreadsMediaContainer")
+            out["id"] = container.id
+            return self.json(out)
+        post = self._posts.get(node)
+        if post is not None and post.deleted_at is None and post.owner == token.owner:
+            return self.json(self._post_fields(post, fields))
+        raise _unsupported("get", node)
+
+    @route("DELETE", rf"/{VERSION}/{NODE}")
+    @graph_api()
+    def _delete_node(
+        self, request: httpx.Request, token: Token, params: dict[str, Any], node: str, **_: Any
+    ) -> httpx.Response:
+        post = self._posts.get(node)
+        if post is None or post.deleted_at is not None or post.owner != token.owner:
+            raise _unsupported("delete", node)
+        if self._used(token.owner, "delete") >= self.quota_deletes:
+            raise GraphError(
+                400,
+                4,
+                "Application request limit reached",
+                user_title="Delete limit reached",
+                user_msg=f"You can delete at most {self.quota_deletes} posts in 24 hours.",
+            )
+        post.deleted_at = self.clock.time()
+        self._events.setdefault((token.owner, "delete"), []).append(post.deleted_at)
+        return self.json({"success": True})
+
+    @route("GET", rf"/{VERSION}/{NODE}/insights")
+    @graph_api()
+    def _get_insights(
+        self, request: httpx.Request, token: Token, params: dict[str, Any], node: str, **_: Any
+    ) -> httpx.Response:
+        post = self._posts.get(node)
+        if post is None or post.deleted_at is not None or post.owner != token.owner:
+            raise _unsupported("get", node)
+        names = [n.strip() for n in str(params.get("metric") or "").split(",") if n.strip()]
+        return self.json(
+            self._insights(names, MEDIA_METRICS, self._counts(post), post.id, total=False)
+        )
+
+    @route("GET", rf"/{VERSION}/(?P<user_id>[0-9]+)/threads_insights")
+    @graph_api()
+    def _user_insights(
+        self, request: httpx.Request, token: Token, params: dict[str, Any], user_id: str, **_: Any
+    ) -> httpx.Response:
+        user = self._user_for(token, user_id)
+        days = max(0.0, self.clock.time() - user.created_at) / DAY
+        totals: dict[str, int] = {
+            "followers_count": user.followers + int(days * user.followers_per_day),
+        }
+        for post in self._live():
+            if post.owner == user_id:
+                for key, value in self._counts(post).items():
+                    totals[key] = totals.get(key, 0) + value
+        totals["clicks"] = totals.get("shares", 0)
+        names = [n.strip() for n in str(params.get("metric") or "").split(",") if n.strip()]
+        return self.json(self._insights(names, USER_METRICS, totals, user_id, total=True))
+
+    @route("GET", rf"/{VERSION}/(?P<user_id>[0-9]+)/threads_publishing_limit")
+    @graph_api()
+    def _publishing_limit(
+        self, request: httpx.Request, token: Token, params: dict[str, Any], user_id: str, **_: Any
+    ) -> httpx.Response:
+        self._user_for(token, user_id)
+        entry: dict[str, Any] = {}
+        for field in parse_fields(params.get("fields") or "quota_usage"):
+            name = field.name
+            if name == "quota_usage":
+                entry[name] = self._used(user_id, "post")
+            elif name == "config":
+                entry[name] = {"quota_total": self.quota_posts, "quota_duration": int(DAY)}
+            elif name == "reply_quota_usage":
+                entry[name] = self._used(user_id, "reply")
+            elif name == "reply_config":
+                entry[name] = {"quota_total": self.quota_replies, "quota_duration": int(DAY)}
+            elif name == "delete_quota_usage":
+                entry[name] = self._used(user_id, "delete")
+            elif name == "delete_config":
+                entry[name] = {"quota_total": self.quota_deletes, "quota_duration": int(DAY)}
+            else:
+                raise _no_field(name, "ThreadsPublishingLimit")
+        return self.json({"data": [entry]})
+
+    @route("GET", rf"/{VERSION}/(?P<user_id>[0-9]+)/(?P<edge>threads|replies)")
+    @graph_api()
+    def _list(
+        self,
+        request: httpx.Request,
+        token: Token,
+        params: dict[str, Any],
+        user_id: str,
+        edge: str,
+        **_: Any,
+    ) -> httpx.Response:
+        self._user_for(token, user_id)
+        since = _number(params.get("since"))
+        until = _number(params.get("until"))
+        items = [
+            p
+            for p in self._live()
+            if p.owner == user_id
+            and ((p.reply_to is not None) == (edge == "replies"))
+            and (since is None or p.created_at >= since)
+            and (until is None or p.created_at <= until)
+        ]
+        items.sort(key=lambda p: p.created_at, reverse=True)
+        fields = params.get("fields")
+        return self.json(
+            self.page_of(request, [self._post_fields(p, fields) for p in items], params)
+        )
+
+    @route("POST", rf"/{VERSION}/(?P<user_id>[0-9]+)/threads")
+    @graph_api()
+    def _create_container(
+        self, request: httpx.Request, token: Token, params: dict[str, Any], user_id: str, **_: Any
+    ) -> httpx.Response:
+        self._user_for(token, user_id)
+        now = self.clock.time()
+        media_type = str(params.get("media_type") or "").upper()
+        if media_type not in ("TEXT", "IMAGE", "VIDEO", "CAROUSEL"):
+            raise GraphError(
+                400,
+                100,
+                "(#100) The parameter media_type must be one of TEXT, IMAGE, VIDEO, CAROUSEL",
+            )
+        carousel_item = truthy(params.get("is_carousel_item"))
+        text = "" if carousel_item else str(params.get("text") or "")
+        if threads_length(text) > 500:
+            raise GraphError(
+                400,
+                100,
+                "(#100) Param text must be at most 500 characters long.",
+                user_title="Text too long",
+                user_msg=f"The text is {threads_length(text)} characters; the most is 500.",
+            )
+        link = params.get("link_attachment") or None
+        links = _links(text) | ({str(link)} if link else set())
+        if len(links) > 5:
+            raise GraphError(
+                400,
+                100,
+                "THREADS_API__LINK_LIMIT_EXCEEDED",
+                user_title="Too many links",
+                user_msg=f"A post can have at most 5 links; this one has {len(links)}.",
+            )
+        reply_to = params.get("reply_to_id") or None
+        if reply_to is not None:
+            parent = self._posts.get(str(reply_to))
+            if parent is None or parent.deleted_at is not None:
+                raise GraphError(
+                    400, 100, f"(#100) The reply_to_id {reply_to} does not exist", subcode=33
+                )
+            if parent.owner != user_id:
+                raise GraphError(
+                    400,
+                    10,
+                    "(#10) Application does not have permission for this action: replying to "
+                    "others needs threads_manage_replies",
+                )
+        if media_type == "TEXT":
+            if not text:
+                raise GraphError(400, 100, "(#100) The parameter text is required.")
+            if link is not None and not str(link).startswith(("http://", "https://")):
+                raise GraphError(400, 100, "(#100) link_attachment must be a URL")
+        elif link is not None:
+            raise GraphError(400, 100, "(#100) link_attachment is only for text posts")
+        alt_text = params.get("alt_text") or None
+        if alt_text is not None and len(str(alt_text)) > 1000:
+            raise GraphError(400, 100, "(#100) alt_text must be at most 1000 characters")
+        container = _Container(
+            id=self.new_id(),
+            owner=user_id,
+            media_type=media_type,
+            text=text,
+            created_at=now,
+            ready_at=now + self.text_processing,
+            alt_text=str(alt_text) if alt_text else None,
+            reply_to=str(reply_to) if reply_to else None,
+            link_attachment=str(link) if link else None,
+            is_carousel_item=carousel_item,
+        )
+        if media_type == "CAROUSEL":
+            children = [c.strip() for c in str(params.get("children") or "").split(",") if c]
+            if not 2 <= len(children) <= 20:
+                raise GraphError(400, 100, "(#100) A carousel takes 2 to 20 children")
+            for child in children:
+                c = self._containers.get(child)
+                if c is None or c.owner != user_id or not c.is_carousel_item:
+                    raise GraphError(
+                        400, 100, f"(#100) The child {child} is not a carousel item container"
+                    )
+            container.children = children
+        elif media_type in ("IMAGE", "VIDEO"):
+            key = "image_url" if media_type == "IMAGE" else "video_url"
+            url = params.get(key)
+            if not url:
+                raise GraphError(400, 100, f"(#100) The parameter {key} is required.")
+            container.url = str(url)
+            self._download(container)
+        elif carousel_item:
+            raise GraphError(400, 100, "(#100) A carousel item must be an IMAGE or a VIDEO")
+        self._containers[container.id] = container
+        return self.json({"id": container.id})
+
+    def _download(self, c: _Container) -> None:
+        video = c.media_type == "VIDEO"
+        limit = self.max_video_bytes if video else self.max_image_bytes
+        c.ready_at += self.video_processing if video else self.image_processing
+        assert c.url is not None
+        try:
+            data, _ = fetch_media(c.url, max_bytes=limit)
+        except FetchFailed:
+            c.error = "FAILED_DOWNLOADING_VIDEO" if video else "UNKNOWN"
+            return
+        found = sniff(data[:64])
+        c.mime_type = found[0] if found else None
+        if video:
+            if found is None or found[0] not in ("video/mp4", "video/quicktime"):
+                c.error = "FAILED_PROCESSING_VIDEO"
+            elif len(data) > limit:
+                c.error = "UNKNOWN"
+        elif found is None or found[0] not in ("image/jpeg", "image/png") or len(data) > limit:
+            c.error = "UNKNOWN"
+
+    @route("POST", rf"/{VERSION}/(?P<user_id>[0-9]+)/threads_publish")
+    @graph_api()
+    def _publish(
+        self, request: httpx.Request, token: Token, params: dict[str, Any], user_id: str, **_: Any
+    ) -> httpx.Response:
+        self._user_for(token, user_id)
+        creation = str(params.get("creation_id") or "")
+        c = self._containers.get(creation)
+        if not creation:
+            raise GraphError(400, 100, "(#100) The parameter creation_id is required.")
+        if c is None or c.owner != user_id or c.is_carousel_item:
+            raise GraphError(
+                400, 24, "(#24) The requested resource does not exist", subcode=4279009
+            )
+        status = self._status(c)
+        if status != "FINISHED":
+            messages = {
+                "IN_PROGRESS": "The media is not ready for publishing, please wait for a moment",
+                "ERROR": f"The media failed to process: {self._error_message(c)}",
+                "EXPIRED": "The media container has expired; create a new one",
+                "PUBLISHED": "The media container has already been published",
+            }
+            raise GraphError(400, 100, f"(#100) {messages[status]}", user_title=status)
+        kind = "reply" if c.reply_to else "post"
+        limit = self.quota_replies if c.reply_to else self.quota_posts
+        if self._used(user_id, kind) >= limit:
+            raise GraphError(
+                400,
+                4,
+                "Application request limit reached",
+                user_title="Publishing limit reached",
+                user_msg=f"You can publish at most {limit} {kind}s in 24 hours through the API.",
+            )
+        now = self.clock.time()
+        post_id = self.new_id()
+        parent = self._posts.get(c.reply_to) if c.reply_to else None
+        post = _Post(
+            id=post_id,
+            owner=user_id,
+            container_id=c.id,
+            text=c.text,
+            media_type=c.media_type,
+            created_at=now,
+            shortcode=_shortcode(post_id),
+            reply_to=c.reply_to,
+            root=parent.root if parent is not None else post_id,
+            alt_text=c.alt_text,
+            children=list(c.children),
+            link_attachment=c.link_attachment,
+        )
+        self._posts[post_id] = post
+        c.post_id = post_id
+        self._events.setdefault((user_id, kind), []).append(now)
+        return self.json({"id": post_id})
+
+    @route("GET", r"/refresh_access_token")
+    @graph_api()
+    def _refresh(
+        self, request: httpx.Request, token: Token, params: dict[str, Any], **_: Any
+    ) -> httpx.Response:
+        if params.get("grant_type") != "th_refresh_token":
+            raise GraphError(400, 100, "(#100) Unsupported grant_type")
+        if self.clock.time() - token.issued_at < DAY:
+            raise GraphError(
+                400, 100, "(#100) Tokens can be refreshed once they are at least 24 hours old"
+            )
+        new = self.issue_token(token.owner, token.kind, ttl=TOKEN_TTL)
+        return self.json(
+            {"access_token": new, "token_type": "bearer", "expires_in": int(TOKEN_TTL)}
+        )
+
+
+def _shortcode(seed: str) -> str:
+    digest = hashlib.sha256(seed.encode()).digest()
+    return "".join(_SHORTCODE[b % len(_SHORTCODE)] for b in digest[:11])
+
+
+def _unsupported(verb: str, node: str) -> GraphError:
+    return GraphError(
+        400,
+        100,
+        f"Unsupported {verb} request. Object with ID '{node}' does not exist, cannot be loaded "
+        "due to missing permissions, or does not support this operation.",
+        subcode=33,
+        kind="THApiException",
+    )
+
+
+def _no_field(name: str, node: str) -> GraphError:
+    return GraphError(
+        400, 100, f"(#100) Tried accessing nonexisting field ({name}) on node type ({node})"
+    )
+
+
+def _number(value: Any) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise GraphError(400, 100, f"(#100) Invalid time {value!r}") from None

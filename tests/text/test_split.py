@@ -297,3 +297,15 @@ def test_no_url_mention_hashtag_or_grapheme_is_cut(
     for start, end in spans:
         assert start in boundaries
         assert end in boundaries
+
+
+def test_content_warning_too_long_for_any_part() -> None:
+    """A content warning that leaves no room for text is named as the problem."""
+    with pytest.raises(ContentError) as caught:
+        text.split("word " * 200, "mastodon", spoiler_text="w" * 500)
+    assert caught.value.field == "spoiler_text"
+    assert caught.value.over_by == 1
+    assert str(caught.value) == (
+        "spoiler_text is 500 characters on mastodon and every part repeats it, leaving no "
+        "room under the limit of 500: shorten the content warning"
+    )

@@ -9,9 +9,10 @@ longest part that fits. Only a token that cannot fit in a part on its own is cut
 between grapheme clusters, after sentence punctuation when it can (CJK text has no spaces),
 and never inside a URL, mention, hashtag or cashtag found in the whole text.
 
-Whether a part fits is always decided by :func:`~brandkit.text.measure` (so Bluesky's byte
-limit and Threads' link cap hold too). The longest fitting part is found by galloping then
-bisecting over the cut candidates, so a part costs O(log n) measurements of its own length.
+Whether a part fits is always decided by the rules of :func:`~brandkit.text.measure` (so
+Bluesky's byte limit and Threads' link cap hold too). The longest fitting part is found by
+galloping from the previous part's size, then bisecting over the cut candidates: a few
+measurements of its own length per part, never a re-measure of the whole text.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from brandkit.text._bluesky import _spans as bluesky_spans
 from brandkit.text._platforms import _measure, _Platform, _problems, resolve
 from brandkit.text._urls import extract_urls
 
-_SPACE = r"[\s\x1c-\x1f]"
 _NOT_SPACE = r"[^\s\x1c-\x1f]"
 # A cluster is whitespace when it starts and ends with whitespace (" ", "\r\n"); " \u0301"
 # (a space carrying an accent) is not, and stays inside a token.
@@ -264,19 +264,29 @@ def split(text: str, platform: str, *, numbered: bool = False, **options: Any) -
 
     Raises:
         ContentError: a URL, mention or hashtag (or a single grapheme cluster) is too long to
-            fit in a part on its own; the message names it.
+            fit in a part on its own, the message naming it; or a Mastodon content warning
+            leaves no room for text in any part.
         ConfigurationError: unknown platform, unknown option, or an option of the wrong type.
     """
     spec, merged = resolve(platform, options)
     if _measure(text, platform, merged, "text")[0].fits:
         return [text]
-    splitter = _Splitter(text, platform, spec, merged)
-
     cap = spec.limit(merged)
 
     def fits(part: str) -> bool:
         length = spec.length(part, merged)
         return length <= cap and not _problems(part, platform, spec, merged, length, "text")
+
+    if platform == "mastodon" and not fits("x"):
+        warning = spec.length("", merged)
+        raise ContentError(
+            f"spoiler_text is {warning} characters on mastodon and every part repeats it, "
+            f"leaving no room under the limit of {cap}: shorten the content warning",
+            field="spoiler_text",
+            platform=platform,
+            over_by=warning - cap + 1,
+        )
+    splitter = _Splitter(text, platform, spec, merged)
 
     def fits_plain(part: str, index: int) -> bool:
         return fits(part)

@@ -1,0 +1,146 @@
+"""Shared helpers for the Meta tests (Facebook, Instagram, Threads): canned Graph answers,
+real response bodies, fast polling, fake time."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from brandkit import Post, RetryPolicy
+from brandkit.content import Media, Rendered, RenderedPart
+from brandkit.platforms import capabilities
+from brandkit.platforms._graph import GraphAdapter
+
+# Real Graph API bodies (sns-sdks/python-facebook testdata, Apache-2.0: see the LICENSE
+# file in that folder), read where they are kept.
+META = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "meta"
+
+FAST = RetryPolicy(initial=0.01, max_backoff=0.05)
+
+
+def real(relative: str) -> Any:
+    """One of the real Graph API bodies, parsed."""
+    return json.loads((META / relative).read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests run on asyncio."""
+    return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def fast_polling(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Container and video polls start after 20 ms instead of a second."""
+    monkeypatch.setattr(GraphAdapter, "poll_initial", 0.02)
+    monkeypatch.setattr(GraphAdapter, "poll_max", 0.2)
+
+
+def answer(status: int, body: Any = None, **headers: str) -> httpx.Response:
+    """A JSON response."""
+    content = json.dumps(body).encode() if body is not None else b""
+    return httpx.Response(
+        status,
+        content=content,
+        headers={"content-type": "application/json; charset=utf-8", **headers},
+    )
+
+
+def graph_error(
+    status: int, code: int, message: str, subcode: int | None = None, **headers: str
+) -> httpx.Response:
+    """Meta's error envelope."""
+    error: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code}
+    if subcode is not None:
+        error["error_subcode"] = subcode
+    error["fbtrace_id"] = "AbCdEfGh123"
+    return answer(status, {"error": error}, **headers)
+
+
+Answer = httpx.Response | Callable[[httpx.Request], httpx.Response]
+
+
+class Canned:
+    """A responder for ``run_flow``: ``(method, path regex, response)`` entries; each request
+    takes the first unused entry that matches (entries with ``times`` > 1 are reused)."""
+
+    def __init__(self, *entries: tuple[str, str, Answer]) -> None:
+        self.entries = list(entries)
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        self.requests.append(request)
+        for i, (method, path, reply) in enumerate(self.entries):
+            if method == request.method and re.fullmatch(path, request.url.path):
+                del self.entries[i]
+                response = reply(request) if callable(reply) else reply
+                return httpx.Response(
+                    response.status_code,
+                    headers=response.headers,
+                    content=response.content,
+                    request=request,
+                )
+        raise AssertionError(f"unexpected request {request.method} {request.url}")
+
+    def form(self, index: int) -> dict[str, str]:
+        """The form (or multipart text) fields of request ``index``."""
+        request = self.requests[index]
+        ctype = request.headers.get("content-type", "")
+        if ctype.startswith("application/x-www-form-urlencoded"):
+            return dict(httpx.QueryParams(request.content.decode()))
+        out: dict[str, str] = {}
+        if ctype.startswith("multipart/form-data"):
+            boundary = ctype.split("boundary=", 1)[1].encode()
+            for part in request.content.split(b"--" + boundary):
+                head, _, data = part.partition(b"\r\n\r\n")
+                match = re.search(rb'name="([^"]+)"', head)
+                if match and b"filename=" not in head:
+                    out[match.group(1).decode()] = data.removesuffix(b"\r\n").decode()
+        return out
+
+
+def rendered(
+    platform: str, *texts: str, media: tuple[Media, ...] = (), link: Any = None
+) -> Rendered:
+    """A rendered post without going through the text engine."""
+    parts = tuple(
+        RenderedPart(index=i, text=t, length=len(t), limit=500, media=media if i == 0 else ())
+        for i, t in enumerate(texts)
+    )
+    return Rendered(
+        platform=platform,
+        parts=parts,
+        post=Post(text="\n".join(texts) or "x", media=media),
+        capabilities=capabilities(platform),
+        link=link,
+    )
+
+
+class FakeTime:
+    """Sleeps that move an emulator clock instead of waiting (for governor and poll waits)."""
+
+    def __init__(self, clock: Any) -> None:
+        self.clock = clock
+        self.slept: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        """Advance the clock by ``seconds``."""
+        self.slept.append(seconds)
+        self.clock.advance(seconds)
+
+    async def asleep(self, seconds: float) -> None:
+        """Advance the clock by ``seconds`` (for AsyncClient)."""
+        self.sleep(seconds)
+
+
+def served(emu: Any) -> Iterator[Any]:
+    """Serve an emulator for a fixture."""
+    with emu.serve():
+        yield emu

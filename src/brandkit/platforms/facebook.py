@@ -504,7 +504,8 @@ class FacebookAdapter(GraphAdapter):
             value = values.get(raw)
             if raw == "post_clicks_by_type" and isinstance(value, dict):
                 value = value.get("link clicks", 0)
-            if isinstance(value, int | float) and not isinstance(value, bool):
+            usable = isinstance(value, int | float) and not isinstance(value, bool)
+            if usable and raw not in RETIRED_POST_METRICS:
                 yield MetricSample(
                     metric=metric.value, value=value, raw_name=raw, posted_at=posted_at, **common
                 )

@@ -455,7 +455,7 @@ def media_samples(
         refused = f"Meta refused the insights read: {message}"
     for raw, metric in metrics:
         value = values.get(raw)
-        if isinstance(value, int | float) and not isinstance(value, bool):
+        if raw not in retired and isinstance(value, int | float) and not isinstance(value, bool):
             yield MetricSample(metric=metric.value, value=value, raw_name=raw, **common)
             continue
         if raw in retired:

@@ -496,6 +496,7 @@ class FacebookEmulator(GraphEmulator):
                 out["is_published"] = True
             else:
                 raise _no_field(name, "Post")
+        out.setdefault("id", p.id)
         return out
 
     def _attachments(self, p: _Post) -> list[dict[str, Any]]:
@@ -541,6 +542,7 @@ class FacebookEmulator(GraphEmulator):
                 out[name] = getattr(ph, name)
             else:
                 raise _no_field(name, "Photo")
+        out.setdefault("id", ph.id)
         return out
 
     def _video_state(self, v: _Video) -> dict[str, Any]:
@@ -594,6 +596,7 @@ class FacebookEmulator(GraphEmulator):
                 out["permalink_url"] = f"/{self._pages[v.page_id].username}/videos/{v.id}/"
             else:
                 raise _no_field(name, "Video")
+        out.setdefault("id", v.id)
         return out
 
     def _insights(self, node: str, metric: str | None, page: bool) -> dict[str, Any]:

@@ -487,6 +487,7 @@ class InstagramEmulator(GraphEmulator):
                 out["insights"] = self._insights(m, field.modifiers.get("metric"))
             else:
                 raise _no_field(name, "IGMedia")
+        out.setdefault("id", m.id)
         return out
 
     def _user_fields(self, user: _User, fields: str | None) -> dict[str, Any]:
@@ -512,6 +513,7 @@ class InstagramEmulator(GraphEmulator):
                 out["profile_picture_url"] = f"https://scontent.cdninstagram.com/{user.id}.jpg"
             else:
                 raise _no_field(name, "IGUser")
+        out.setdefault("id", user.id)
         return out
 
     def _insights(self, m: _Media, metric: str | None) -> dict[str, Any]:

@@ -449,6 +449,7 @@ class ThreadsEmulator(GraphEmulator):
                     out["children"] = {"data": [{"id": i} for i in p.children]}
             else:
                 raise _no_field(name, "ThreadsMedia")
+        out.setdefault("id", p.id)
         return out
 
     def _insights(
@@ -513,6 +514,7 @@ class ThreadsEmulator(GraphEmulator):
                     out["threads_biography"] = ""
                 else:
                     raise _no_field(field.name, "ThreadsUser")
+            out.setdefault("id", user.id)
             return self.json(out)
         container = self._containers.get(node)
         if container is not None and container.owner == token.owner:

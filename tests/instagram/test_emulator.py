@@ -1,0 +1,264 @@
+"""The Instagram emulator answers as the Graph API does (shapes checked on real bodies), and
+the loopback media host serves what it is given."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from brandkit import Media
+from brandkit.testing import TINY_JPEG, png
+from brandkit.testing._mediahost import LoopbackMediaHost
+from brandkit.testing.instagram import InstagramEmulator
+from tests.facebook.conftest import real
+
+
+@pytest.fixture
+def host() -> Iterator[LoopbackMediaHost]:
+    """A media host on 127.0.0.1."""
+    with LoopbackMediaHost() as host:
+        yield host
+
+
+@pytest.fixture
+def emu(host: LoopbackMediaHost) -> InstagramEmulator:
+    """An in-process emulator fetching from the loopback host."""
+    return InstagramEmulator(media_host=host, video_processing=3.0)
+
+
+@pytest.fixture
+def http(emu: InstagramEmulator) -> Iterator[httpx.Client]:
+    """An httpx client answered by the emulator in-process."""
+    with httpx.Client(transport=emu.transport(), base_url="http://graph.test") as client:
+        yield client
+
+
+class Who:
+    """An account's id and auth header."""
+
+    def __init__(self, emu: InstagramEmulator) -> None:
+        acct = emu.account()
+        self.id = acct.settings["ig_user_id"]
+        self.headers = {"authorization": f"Bearer {acct.secret('token')}"}
+
+
+def create(http: httpx.Client, who: Who, **data: str) -> httpx.Response:
+    """POST a container."""
+    return http.post(f"/v23.0/{who.id}/media", data=data, headers=who.headers)
+
+
+def test_container_and_limit_have_the_real_shapes(
+    emu: InstagramEmulator, http: httpx.Client, host: LoopbackMediaHost
+) -> None:
+    """Container creation, status and content_publishing_limit answer with the keys (and
+    status text) of real answers."""
+    who = Who(emu)
+    made = create(http, who, image_url=host.put(TINY_JPEG, "image/jpeg"), caption="c")
+    assert set(made.json()) == set(real("instagram/apidata/publish/create_photo.json"))
+    status = http.get(
+        f"/v23.0/{made.json()['id']}",
+        params={"fields": "id,status,status_code"},
+        headers=who.headers,
+    ).json()
+    sample = real("instagram/apidata/publish/container_info.json")
+    assert set(status) == set(sample)
+    assert (status["status"], status["status_code"]) == (sample["status"], "FINISHED")
+    limit = http.get(
+        f"/v23.0/{who.id}/content_publishing_limit",
+        params={"fields": "config,quota_usage"},
+        headers=who.headers,
+    ).json()
+    expected = real("instagram/apidata/users/content_publish_limit.json")
+    assert set(limit["data"][0]) == set(expected["data"][0])
+    assert limit["data"][0]["config"]["quota_duration"] == 86400
+
+
+def test_media_list_and_node_have_the_real_shapes(
+    emu: InstagramEmulator, http: httpx.Client, host: LoopbackMediaHost
+) -> None:
+    """/media pages like a real answer; a media node has the real fields."""
+    who = Who(emu)
+    for i in range(3):
+        cid = create(
+            http, who, image_url=host.put(TINY_JPEG, "image/jpeg"), caption=f"c{i}"
+        ).json()["id"]
+        http.post(f"/v23.0/{who.id}/media_publish", data={"creation_id": cid}, headers=who.headers)
+        emu.clock.advance(1)
+    sample = real("instagram/apidata/users/medias_p1.json")
+    fields = ",".join(sample["data"][0])
+    page = http.get(
+        f"/v23.0/{who.id}/media", params={"fields": fields, "limit": 2}, headers=who.headers
+    ).json()
+    assert set(page) == set(sample) and set(page["paging"]["cursors"]) == {"before", "after"}
+    assert set(page["data"][0]) == set(sample["data"][0])
+    assert [m["id"] for m in page["data"]] == [emu.posts[2]["id"], emu.posts[1]["id"]]
+    assert page["data"][0]["permalink"].startswith("https://www.instagram.com/p/")
+
+
+def test_fetch_failures_are_refused_with_metas_words(
+    emu: InstagramEmulator, http: httpx.Client, host: LoopbackMediaHost
+) -> None:
+    """An URL Meta cannot fetch, or one that is not on loopback, or a body that is no
+    image, is refused at once with code 9004 / 2207052."""
+    who = Who(emu)
+    missing = create(http, who, image_url=f"{host.url}/media/nothing.jpg").json()["error"]
+    assert (missing["code"], missing["error_subcode"]) == (9004, 2207052)
+    assert missing["error_user_title"].startswith("Media download has failed")
+    remote = create(http, who, image_url="https://example.com/a.jpg").json()["error"]
+    assert remote["code"] == 9004
+    text = create(http, who, image_url=host.put(b"<html>hi</html>", "text/html")).json()["error"]
+    assert text["message"] == "Only photo or video can be accepted as media type."
+
+
+def test_wrong_type_and_size_end_in_error(
+    emu: InstagramEmulator, http: httpx.Client, host: LoopbackMediaHost
+) -> None:
+    """A PNG as image_url, or a JPEG over the limit, makes a container that ends in ERROR
+    with Meta's status text; publishing it is refused."""
+    who = Who(emu)
+    cid = create(http, who, image_url=host.put(png(), "image/png")).json()["id"]
+    status = http.get(
+        f"/v23.0/{cid}", params={"fields": "status_code,status"}, headers=who.headers
+    ).json()
+    assert status["status_code"] == "ERROR"
+    assert status["status"] == "Error: Media upload has failed with error code 2207005"
+    refused = http.post(
+        f"/v23.0/{who.id}/media_publish", data={"creation_id": cid}, headers=who.headers
+    ).json()["error"]
+    assert refused["code"] == 9007
+    emu.max_image_bytes = 50
+    big = create(http, who, image_url=host.put(TINY_JPEG, "image/jpeg")).json()["id"]
+    assert emu.container(big)["status"].endswith("2207004")
+
+
+def test_publishing_rules(
+    emu: InstagramEmulator, http: httpx.Client, host: LoopbackMediaHost
+) -> None:
+    """A video container is IN_PROGRESS until processed (publishing is refused with
+    9007/2207027 meanwhile); a container is published once; the quota is enforced with
+    9/2207042."""
+    who = Who(emu)
+    emu.quota_total = 1
+    video = b"\x00\x00\x00\x18ftypmp42" + b"\0" * 100
+    cid = create(http, who, media_type="REELS", video_url=host.put(video, "video/mp4")).json()["id"]
+    early = http.post(
+        f"/v23.0/{who.id}/media_publish", data={"creation_id": cid}, headers=who.headers
+    ).json()["error"]
+    assert (early["code"], early["error_subcode"]) == (9007, 2207027)
+    emu.clock.advance(3)
+    done = http.post(
+        f"/v23.0/{who.id}/media_publish", data={"creation_id": cid}, headers=who.headers
+    )
+    assert set(done.json()) == set(real("instagram/apidata/publish/publish_container.json"))
+    twice = http.post(
+        f"/v23.0/{who.id}/media_publish", data={"creation_id": cid}, headers=who.headers
+    ).json()["error"]
+    assert twice["code"] == 9007
+    other = create(http, who, image_url=host.put(TINY_JPEG, "image/jpeg")).json()["id"]
+    over = http.post(
+        f"/v23.0/{who.id}/media_publish", data={"creation_id": other}, headers=who.headers
+    ).json()["error"]
+    assert (over["code"], over["error_subcode"]) == (9, 2207042)
+    emu.clock.advance(86_400)
+    assert (
+        http.post(
+            f"/v23.0/{who.id}/media_publish", data={"creation_id": other}, headers=who.headers
+        ).json()["error"]["error_subcode"]
+        == 2207020
+    )
+
+
+def test_container_validation(
+    emu: InstagramEmulator, http: httpx.Client, host: LoopbackMediaHost
+) -> None:
+    """Carousels need 2-10 carousel items; alt_text is for images only; a caption over
+    2,200 characters is refused; single VIDEO is no longer a feed type."""
+    who = Who(emu)
+    url = host.put(TINY_JPEG, "image/jpeg")
+    item = create(http, who, image_url=url, is_carousel_item="true").json()["id"]
+    one = create(http, who, media_type="CAROUSEL", children=item).json()["error"]
+    assert one["error_subcode"] == 2207028
+    plain = create(http, who, image_url=url).json()["id"]
+    mixed = create(http, who, media_type="CAROUSEL", children=f"{item},{plain}").json()["error"]
+    assert mixed["error_subcode"] == 2207028
+    reel_alt = create(http, who, media_type="REELS", video_url=url, alt_text="x").json()
+    assert "alt_text" in reel_alt["error"]["message"]
+    long = create(http, who, image_url=url, caption="x" * 2201).json()["error"]
+    assert long["error_subcode"] == 2207010
+    video = create(http, who, media_type="VIDEO", video_url=url).json()["error"]
+    assert "REELS" in video["message"]
+
+
+def test_insights_and_retired_metrics(
+    emu: InstagramEmulator, http: httpx.Client, host: LoopbackMediaHost
+) -> None:
+    """Insights come in the real shape and grow with the clock; impressions (retired with
+    v22.0) is refused with the list of valid metrics."""
+    who = Who(emu)
+    cid = create(http, who, image_url=host.put(TINY_JPEG, "image/jpeg")).json()["id"]
+    media = http.post(
+        f"/v23.0/{who.id}/media_publish", data={"creation_id": cid}, headers=who.headers
+    ).json()["id"]
+    emu.clock.advance(6 * 3600)
+    got = http.get(
+        f"/v23.0/{media}/insights", params={"metric": "reach,saved"}, headers=who.headers
+    ).json()
+    sample = real("instagram/apidata/medias/insights.json")
+    assert set(got["data"][0]) == set(sample["data"][0])
+    assert got["data"][0]["values"][0]["value"] > 0
+    old = http.get(
+        f"/v23.0/{media}/insights", params={"metric": "impressions"}, headers=who.headers
+    ).json()["error"]
+    assert old["message"].startswith("(#100) metric[0] must be one of the following values")
+
+
+def test_refresh_access_token(emu: InstagramEmulator, http: httpx.Client) -> None:
+    """A token is refreshed only when at least a day old; the new one works."""
+    who = Who(emu)
+    young = http.get(
+        "/refresh_access_token", params={"grant_type": "ig_refresh_token"}, headers=who.headers
+    )
+    assert young.status_code == 400
+    emu.clock.advance(86_401)
+    fresh = http.get(
+        "/refresh_access_token", params={"grant_type": "ig_refresh_token"}, headers=who.headers
+    ).json()
+    assert fresh["token_type"] == "bearer" and fresh["expires_in"] == 60 * 86400
+    me = http.get(
+        f"/v23.0/{who.id}",
+        params={"fields": "followers_count"},
+        headers={"authorization": f"Bearer {fresh['access_token']}"},
+    )
+    assert set(me.json()) == {"followers_count", "id"}
+
+
+def test_usage_header_and_throttle(emu: InstagramEmulator, http: httpx.Client) -> None:
+    """Answers carry X-Business-Use-Case-Usage of type instagram; past the budget, code
+    80002."""
+    who = Who(emu)
+    emu.set_rate_limit("account", 2, 60.0)
+    answers = [http.get(f"/v23.0/{who.id}", headers=who.headers) for _ in range(3)]
+    entry = json.loads(answers[0].headers["x-business-use-case-usage"])[who.id][0]
+    assert entry["type"] == "instagram"
+    assert answers[2].json()["error"]["code"] == 80002
+
+
+def test_media_host_serves_and_forgets(tmp_path: Path) -> None:
+    """The media host serves a file (streamed from disk) at a content-addressed URL, the
+    same bytes at the same URL, and 404 once removed; it refuses non-loopback hosts."""
+    path = tmp_path / "pic.jpg"
+    path.write_bytes(TINY_JPEG)
+    with LoopbackMediaHost() as host:
+        url = host(Media.from_path(path))
+        assert url == host(Media.from_bytes(TINY_JPEG)) and url.endswith(".jpg")
+        got = httpx.get(url)
+        assert got.content == TINY_JPEG and got.headers["content-type"] == "image/jpeg"
+        host.remove(url)
+        assert httpx.get(url).status_code == 404
+        assert host.requests == ["/media/" + url.rsplit("/", 1)[1]] * 2
+    with pytest.raises(ValueError, match="loopback"):
+        LoopbackMediaHost(host="0.0.0.0")

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from brandkit import text
+from brandkit.errors import BrandkitError
 
 # --- the corpus ----------------------------------------------------------------------------
 
@@ -123,13 +124,23 @@ def engine_benchmarks(posts: Sequence[str]) -> list[Row]:
 
 
 def render_benchmarks(posts: Sequence[str]) -> list[Row]:
-    """Benchmarks of ``brandkit.render`` on the same corpus: the integrator extends this.
+    """``brandkit.render`` on the same corpus: variant, hashtags, UTM tags, exact count, thread
+    split, and facets (Bluesky) or entities (Telegram), per platform."""
+    from brandkit import Post, render
 
-    Return one :class:`Row` per measured operation (use :func:`timed`); rows returned here are
-    printed in the same table.
-    """
-    del posts
-    return []
+    rows = []
+    built = [Post(text=p, hashtags=["launch"], campaign="bench") for p in posts]
+    by_text = dict(zip(posts, built, strict=True))
+    for platform in ("x", "mastodon", "bluesky", "threads", "telegram"):
+
+        def one(post: str, platform: str = platform) -> object:
+            try:
+                return render(by_text[post], platform)
+            except BrandkitError:
+                return None  # a refusal is a result too (Telegram has no threads)
+
+        rows.append(timed(f"render {platform}", posts, one))
+    return rows
 
 
 def twitter_text_parser(posts: Sequence[str]) -> tuple[Row | None, list[tuple[str, int, int]]]:

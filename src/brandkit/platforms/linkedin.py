@@ -1,0 +1,892 @@
+"""LinkedIn (Posts API, REST, versioned): posts as a member or an organization.
+
+Facts used here (``platforms.md`` §4, checked against learn.microsoft.com where noted in
+``docs/platforms/linkedin.md``):
+
+- Every call sends ``Authorization: Bearer``, ``LinkedIn-Version: YYYYMM`` (the account's
+  ``version``) and ``X-Restli-Protocol-Version: 2.0.0``; URNs in paths are URL-encoded.
+- ``commentary`` is "little text": the characters ``\\ | { } @ [ ] ( ) < > # * _ ~`` are
+  reserved and must be backslash-escaped, else LinkedIn answers 201 and silently cuts the
+  text at the first unescaped one. :func:`little_text` escapes everything, turns ``#tag``
+  into ``{hashtag|\\#|tag}`` templates (clickable hashtags) and keeps mentions written as
+  ``@[Name](urn:li:organization:123)``.
+- Images: ``POST /rest/images?action=initializeUpload`` then ``PUT`` the bytes to the
+  ``uploadUrl``; videos: ``POST /rest/videos?action=initializeUpload``, ``PUT`` each byte
+  range of ``uploadInstructions`` (keeping each ``ETag``), ``finalizeUpload``; both are
+  polled (``GET /rest/images|videos/{urn}``) until ``AVAILABLE`` before the post is made.
+- ``POST /rest/posts`` answers 201 with an empty body; the post's URN is the ``x-restli-id``
+  header. There is no idempotency, but a repeat is refused with 422 "Content is a
+  duplicate of urn:li:share:…", which names the live post: brandkit takes it as the result.
+- After an ambiguous create, ``GET /rest/posts?q=author`` reads the author's recent posts
+  back (:meth:`LinkedInAdapter.find_part`).
+- Rate limits are daily per app and per member, unpublished, with no headers: a bare 429 is
+  :class:`RateLimited` without a reset, and the governor backs off.
+- Tokens live 60 days; partner apps get refresh tokens (``POST
+  https://www.linkedin.com/oauth/v2/accessToken``, ``grant_type=refresh_token``).
+- Metrics: organization posts through ``organizationalEntityShareStatistics`` (one request
+  per batch); member post statistics exist only one metric of one post per request, so
+  they come back unavailable with the reason. Followers: ``networkSizes`` (organizations),
+  ``memberFollowersCount?q=me`` (members).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote
+
+import httpx
+
+from brandkit._flow import Flow, Send, Wait
+from brandkit.errors import (
+    AuthError,
+    ContentError,
+    PlatformError,
+    PlatformUnavailable,
+    RateLimited,
+    Rejected,
+)
+from brandkit.metrics._sample import Metric, MetricSample
+from brandkit.platforms._base import Adapter, Capabilities, PartRef, RatePolicy, ThreadContext
+from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
+
+if TYPE_CHECKING:
+    from brandkit.accounts import Account
+    from brandkit.content._media import Media
+    from brandkit.content._render import Rendered, RenderedPart
+
+__all__ = ["LinkedInAdapter", "little_text", "post_url", "visible_text"]
+
+RESERVED = frozenset("\\|{}@[]()<>#*_~")
+VISIBILITIES = ("PUBLIC", "CONNECTIONS", "LOGGED_IN")
+
+_MENTION = re.compile(r"@\[([^\]\n]+)\]\((urn:li:(?:person|organization):[A-Za-z0-9_-]+)\)")
+_HASHTAG = re.compile(r"(?<![\w#＃&/])([#＃])(\w*[^\W\d_]\w*)")
+_TEMPLATE = re.compile(r"\{hashtag\|\\?([#＃])\|([^}]*)\}")
+_DUPLICATE = re.compile(r"duplicate of (urn:li:(?:share|ugcPost):\d+)")
+_SPACE = re.compile(r"\s+")
+_TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+_CLOCK_SLACK = timedelta(minutes=10)
+
+# organizationalEntityShareStatistics → canonical metric.
+_SHARE_STATS: tuple[tuple[str, Metric], ...] = (
+    ("impressionCount", Metric.IMPRESSIONS),
+    ("uniqueImpressionsCount", Metric.REACH),
+    ("clickCount", Metric.LINK_CLICKS),
+    ("likeCount", Metric.LIKES),
+    ("commentCount", Metric.REPLIES),
+    ("shareCount", Metric.REPOSTS),
+)
+_MEMBER_REASON = (
+    "LinkedIn reports a member's post statistics only through memberCreatorPostAnalytics "
+    "(scope r_member_postAnalytics), one metric of one post per request; brandkit collects "
+    "post metrics in batches, so it does not ask"
+)
+
+
+def little_text(text: str) -> str:
+    """``text`` as LinkedIn's little-text ``commentary``: every reserved character
+    backslash-escaped, ``#tag`` as a ``{hashtag|\\#|tag}`` template, and mentions written as
+    ``@[Name](urn:li:person:…)`` / ``@[Name](urn:li:organization:…)`` kept as mentions."""
+    out: list[str] = []
+    position = 0
+    for match in _MENTION.finditer(text):
+        out.append(_escape_run(text[position : match.start()]))
+        out.append(f"@[{_escape(match.group(1))}]({match.group(2)})")
+        position = match.end()
+    out.append(_escape_run(text[position:]))
+    return "".join(out)
+
+
+def _escape(text: str) -> str:
+    # One pass: escaping "\" first and then the rest would double the new backslashes.
+    return "".join("\\" + c if c in RESERVED else c for c in text)
+
+
+def _escape_run(text: str) -> str:
+    out: list[str] = []
+    position = 0
+    for match in _HASHTAG.finditer(text):
+        out.append(_escape(text[position : match.start()]))
+        sign = "\\#" if match.group(1) == "#" else match.group(1)
+        out.append(f"{{hashtag|{sign}|{match.group(2)}}}")
+        position = match.end()
+    out.append(_escape(text[position:]))
+    return "".join(out)
+
+
+def visible_text(commentary: str) -> str:
+    """What readers see of a little-text ``commentary``: escapes removed, hashtag templates
+    as ``#tag``, mentions as the mentioned name."""
+    text = _TEMPLATE.sub(lambda m: m.group(1) + m.group(2), commentary)
+    text = _MENTION.sub(lambda m: m.group(1), text)
+    return re.sub(r"\\(.)", r"\1", text, flags=re.DOTALL)
+
+
+def post_url(urn: str) -> str:
+    """The public address of a post: ``https://www.linkedin.com/feed/update/{urn}/``."""
+    return f"https://www.linkedin.com/feed/update/{urn}/"
+
+
+class LinkedInAdapter(Adapter):
+    """Publishes as one LinkedIn member or organization (``Account.linkedin(author=...)``);
+    see the module docstring for the protocol.
+
+    ``Post.options`` understood here: ``visibility`` (``"PUBLIC"``, ``"CONNECTIONS"``,
+    ``"LOGGED_IN"``), ``reshare_disabled`` (bool), ``video_title``.
+
+    Attributes:
+        media_poll_initial: the first wait before asking whether an upload is processed.
+        media_poll_max: the longest wait between two polls.
+        media_timeout: how long to wait for processing before giving up.
+        readback_count: how many recent posts :meth:`find_part` reads per page.
+        readback_pages: how many pages it reads at most.
+    """
+
+    name: ClassVar[str] = "linkedin"
+    capabilities: ClassVar[Capabilities] = BUILTIN_CAPABILITIES["linkedin"]
+    # LinkedIn publishes no numbers; "150 posts per day per member" is Ayrshare's (◐).
+    rate_policies: ClassVar[tuple[RatePolicy, ...]] = (RatePolicy("post", 150, 86_400.0),)
+    # No documented maximum for shares=List(...); 20 URNs keep the URL short.
+    metrics_batch_size: ClassVar[int] = 20
+
+    media_poll_initial: ClassVar[float] = 0.5
+    media_poll_max: ClassVar[float] = 5.0
+    media_timeout: ClassVar[float] = 900.0
+    readback_count: ClassVar[int] = 50
+    readback_pages: ClassVar[int] = 2
+
+    def __init__(self, account: Account) -> None:
+        super().__init__(account)
+        self.clock: Callable[[], float] = lambda: datetime.now(UTC).timestamp()
+        self._expires_at: float | None = None
+        # Media uploaded for a part whose create has not succeeded yet, by the part's key.
+        self._uploaded: dict[str, list[tuple[str, Media]]] = {}
+
+    # -- identity ----------------------------------------------------------------------------
+
+    @property
+    def author(self) -> str:
+        """The author URN (``urn:li:person:…`` or ``urn:li:organization:…``)."""
+        return str(self.account.settings["author"])
+
+    @property
+    def is_organization(self) -> bool:
+        """The account posts as an organization page."""
+        return self.author.startswith("urn:li:organization:")
+
+    @property
+    def app_id(self) -> str:
+        """The LinkedIn app (its client id): app-wide daily quotas are shared."""
+        host = httpx.URL(self.account.base_url).host
+        client_id = self.account.settings.get("client_id")
+        return f"{host}:{client_id}" if client_id else host
+
+    def public_url(self, ref: PartRef) -> str | None:
+        """``https://www.linkedin.com/feed/update/{urn}/``."""
+        return ref.url or post_url(ref.id)
+
+    @property
+    def oauth_url(self) -> str:
+        """Where tokens are refreshed: ``https://www.linkedin.com/oauth/v2/accessToken`` for
+        the real API, the account's own host otherwise (emulators, proxies), unless the
+        account's settings name an ``oauth_url``."""
+        configured = self.account.settings.get("oauth_url")
+        if configured:
+            return str(configured)
+        base = httpx.URL(self.account.base_url)
+        if base.host == "api.linkedin.com":
+            return "https://www.linkedin.com/oauth/v2/accessToken"
+        return f"{self.account.base_url}/oauth/v2/accessToken"
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: str = "",
+        body: Any = None,
+        restli_method: str | None = None,
+    ) -> httpx.Request:
+        # Rest.li 2.0 query values (List(...), encoded URNs) are written by hand, so the URL
+        # is given whole rather than through httpx's params encoding.
+        url = f"{self.account.base_url}{path}" + (f"?{query}" if query else "")
+        headers = {
+            "authorization": f"Bearer {self.account.secret('token') or ''}",
+            "linkedin-version": str(self.account.settings.get("version") or "202608"),
+            "x-restli-protocol-version": "2.0.0",
+        }
+        if restli_method:
+            headers["x-restli-method"] = restli_method
+        content = None
+        if body is not None:
+            content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+            headers["content-type"] = "application/json"
+        return httpx.Request(method, url, content=content, headers=headers)
+
+    def _can_refresh(self) -> bool:
+        return (
+            self.account.has_secret("refresh_token")
+            and self.account.has_secret("client_secret")
+            and bool(self.account.settings.get("client_id"))
+        )
+
+    def _send(
+        self,
+        build: Callable[[], httpx.Request],
+        *,
+        bucket: str,
+        idempotent: bool = False,
+        creates: bool = False,
+    ) -> Flow[httpx.Response]:
+        """Send one request; on a 401 refresh the token once and send it again."""
+        expires_at = self._expires_at
+        if expires_at is not None and self.clock() >= expires_at - 60 and self._can_refresh():
+            yield from self._refresh(self.account.secret("token"))
+        used = self.account.secret("token")
+        response = yield Send(build(), idempotent=idempotent, bucket=bucket, creates=creates)
+        if response.status_code == 401 and self._can_refresh():
+            yield from self._refresh(used)
+            # A 401 did nothing, so even a create may be sent again.
+            response = yield Send(build(), idempotent=idempotent, bucket=bucket, creates=creates)
+        return response
+
+    def _refresh(self, token_used: str | None) -> Flow[None]:
+        """Trade the refresh token for a new access token; hand both to the account."""
+        if self.account.secret("token") != token_used:
+            return  # another flow of this account refreshed meanwhile
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": self.account.secret("refresh_token") or "",
+            "client_id": str(self.account.settings["client_id"]),
+            "client_secret": self.account.secret("client_secret") or "",
+        }
+        request = httpx.Request("POST", self.oauth_url, data=form)
+        request.read()
+        response = yield Send(request, bucket="oauth")
+        body = _json(self.check(response))
+        access = body.get("access_token")
+        if not isinstance(access, str) or not access:
+            raise AuthError(
+                "linkedin answered the token refresh without an access_token",
+                platform=self.name,
+                status_code=response.status_code,
+            )
+        refresh = body.get("refresh_token")
+        # update_secrets never replaces the refresh token with an empty one.
+        self.account.update_secrets(
+            token=access, refresh_token=refresh if isinstance(refresh, str) else None
+        )
+        expires_in = body.get("expires_in")
+        if isinstance(expires_in, int | float) and expires_in > 0:
+            self._expires_at = self.clock() + float(expires_in)
+
+    # -- publish -----------------------------------------------------------------------------
+
+    def publish_part(
+        self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
+    ) -> Flow[PartRef]:
+        """Upload the media (alt text on each image), wait until LinkedIn has processed
+        them, then create the post. A 422 duplicate that names the live post is taken as
+        the post (no second post is made).
+
+        Raises:
+            ContentError: LinkedIn has no threads (a part after the first); a bad
+                ``visibility`` option.
+            PlatformError: LinkedIn refused (typed by :meth:`error_for`).
+        """
+        if thread.previous:
+            raise ContentError(
+                "linkedin has no threads: shorten the text to one post",
+                field="text",
+                platform=self.name,
+            )
+        body = self._post_body(rendered, part)
+        uploaded = self._uploaded.get(thread.key)
+        if uploaded is None:
+            uploaded = []
+            for media in part.media:
+                urn = yield from self._upload(media)
+                uploaded.append((urn, media))
+            if not part.media and rendered.link is not None and rendered.link.thumbnail:
+                urn = yield from self._upload(rendered.link.thumbnail)
+                uploaded.append((urn, rendered.link.thumbnail))
+            self._uploaded[thread.key] = uploaded
+        content = self._content(rendered, part, uploaded)
+        if content:
+            body["content"] = content
+        response = yield from self._send(
+            lambda: self._request("POST", "/rest/posts", body=body),
+            bucket="post",
+            creates=True,
+        )
+        if response.status_code == 422:
+            err = self.error_for(response)
+            if isinstance(err, Rejected) and err.duplicate and err.existing_id:
+                # LinkedIn names the live post with this very content: it is ours.
+                self._uploaded.pop(thread.key, None)
+                return self._ref(part.index, err.existing_id, duplicate=True)
+            raise err
+        self.check(response)
+        urn = response.headers.get("x-restli-id") or response.headers.get("x-linkedin-id")
+        if not urn:
+            raise PlatformUnavailable(
+                f"linkedin answered {response.status_code} without the post's x-restli-id",
+                platform=self.name,
+                status_code=response.status_code,
+            )
+        self._uploaded.pop(thread.key, None)
+        return self._ref(part.index, urn)
+
+    def _ref(self, index: int, urn: str, *, duplicate: bool = False) -> PartRef:
+        extra: dict[str, Any] = {"author": self.author}
+        if duplicate:
+            extra["from_duplicate"] = True
+        return PartRef(index=index, id=urn, url=post_url(urn), extra=extra)
+
+    def _post_body(self, rendered: Rendered, part: RenderedPart) -> dict[str, Any]:
+        visibility = str(rendered.options.get("visibility") or "PUBLIC").upper()
+        if visibility not in VISIBILITIES:
+            raise ContentError(
+                f"LinkedIn visibility must be one of {', '.join(VISIBILITIES)}, got "
+                f"{rendered.options.get('visibility')!r}",
+                field="options.visibility",
+                platform=self.name,
+            )
+        return {
+            "author": self.author,
+            "commentary": little_text(part.text),
+            "visibility": visibility,
+            "distribution": {
+                "feedDistribution": "MAIN_FEED",
+                "targetEntities": [],
+                "thirdPartyDistributionChannels": [],
+            },
+            "lifecycleState": "PUBLISHED",
+            "isReshareDisabledByAuthor": bool(rendered.options.get("reshare_disabled", False)),
+        }
+
+    def _content(
+        self, rendered: Rendered, part: RenderedPart, uploaded: Sequence[tuple[str, Media]]
+    ) -> dict[str, Any] | None:
+        if part.media:
+            if len(uploaded) == 1:
+                urn, media = uploaded[0]
+                item: dict[str, Any] = {"id": urn}
+                if media.kind == "video":
+                    title = rendered.options.get("video_title")
+                    if title:
+                        item["title"] = str(title)
+                elif media.alt:
+                    item["altText"] = media.alt
+                return {"media": item}
+            images = []
+            for urn, media in uploaded:
+                image: dict[str, Any] = {"id": urn}
+                if media.alt:
+                    image["altText"] = media.alt
+                images.append(image)
+            return {"multiImage": {"images": images}}
+        link = rendered.link
+        if link is None:
+            return None
+        article: dict[str, Any] = {"source": link.url}
+        if link.title:
+            article["title"] = link.title
+        if link.description:
+            article["description"] = link.description
+        if uploaded:
+            article["thumbnail"] = uploaded[0][0]
+            if uploaded[0][1].alt:
+                article["thumbnailAltText"] = uploaded[0][1].alt
+        return {"article": article}
+
+    # -- media -------------------------------------------------------------------------------
+
+    def _upload(self, media: Media) -> Flow[str]:
+        if media.kind == "video":
+            return (yield from self._upload_video(media))
+        return (yield from self._upload_image(media))
+
+    def _upload_image(self, media: Media) -> Flow[str]:
+        init = {"initializeUploadRequest": {"owner": self.author}}
+        response = yield from self._send(
+            lambda: self._request(
+                "POST", "/rest/images", query="action=initializeUpload", body=init
+            ),
+            bucket="media",
+            idempotent=True,
+        )
+        value = _json(self.check(response)).get("value") or {}
+        urn, upload_url = str(value["image"]), str(value["uploadUrl"])
+        response = yield from self._send(
+            lambda: self._put(upload_url, media, 0, media.size - 1), bucket="media", idempotent=True
+        )
+        self.check(response)
+        yield from self._until_available("/rest/images", urn)
+        return urn
+
+    def _upload_video(self, media: Media) -> Flow[str]:
+        init = {
+            "initializeUploadRequest": {
+                "owner": self.author,
+                "fileSizeBytes": media.size,
+                "uploadCaptions": False,
+                "uploadThumbnail": False,
+            }
+        }
+        response = yield from self._send(
+            lambda: self._request(
+                "POST", "/rest/videos", query="action=initializeUpload", body=init
+            ),
+            bucket="media",
+            idempotent=True,
+        )
+        value = _json(self.check(response)).get("value") or {}
+        urn = str(value["video"])
+        etags: list[str] = []
+        for instruction in value.get("uploadInstructions") or ():
+            url = str(instruction["uploadUrl"])
+            first, last = int(instruction["firstByte"]), int(instruction["lastByte"])
+            # Each part is its own request: a failed part is repeated alone.
+            response = yield from self._send(
+                lambda u=url, f=first, la=last: self._put(u, media, f, la),  # type: ignore[misc]
+                bucket="media",
+                idempotent=True,
+            )
+            etag = self.check(response).headers.get("etag")
+            if not etag:
+                raise PlatformUnavailable(
+                    "linkedin answered a video part upload without its ETag",
+                    platform=self.name,
+                    status_code=response.status_code,
+                )
+            etags.append(etag)
+        finalize = {
+            "finalizeUploadRequest": {
+                "video": urn,
+                "uploadToken": str(value.get("uploadToken") or ""),
+                "uploadedPartIds": etags,
+            }
+        }
+        response = yield from self._send(
+            lambda: self._request(
+                "POST", "/rest/videos", query="action=finalizeUpload", body=finalize
+            ),
+            bucket="media",
+            idempotent=True,
+        )
+        self.check(response)
+        yield from self._until_available("/rest/videos", urn)
+        return urn
+
+    def _put(self, url: str, media: Media, first: int, last: int) -> httpx.Request:
+        # The upload URL is LinkedIn's own (signed); it takes the bearer token, not the
+        # Rest.li headers.
+        # A stream given at construction gets no default headers: Host is set here.
+        return httpx.Request(
+            "PUT",
+            url,
+            headers={
+                "host": httpx.URL(url).netloc.decode("ascii"),
+                "authorization": f"Bearer {self.account.secret('token') or ''}",
+                "content-type": "application/octet-stream",
+                "content-length": str(last - first + 1),
+            },
+            stream=_ByteRange(media, first, last),
+        )
+
+    def _until_available(self, collection: str, urn: str) -> Flow[None]:
+        waited, delay = 0.0, self.media_poll_initial
+        while True:
+            response = yield from self._send(
+                lambda: self._request("GET", f"{collection}/{_enc(urn)}"),
+                bucket="media",
+                idempotent=True,
+            )
+            status = str(_json(self.check(response)).get("status") or "")
+            if status == "AVAILABLE":
+                return
+            if status in ("PROCESSING_FAILED", "FAILED"):
+                raise Rejected(
+                    f"linkedin could not process the upload {urn} (status {status})",
+                    platform=self.name,
+                    platform_message=status,
+                )
+            if waited >= self.media_timeout:
+                raise PlatformUnavailable(
+                    f"linkedin: {urn} was still {status or 'processing'} after {waited:.0f} s",
+                    platform=self.name,
+                )
+            yield Wait(delay)
+            waited += delay
+            delay = min(delay * 2, self.media_poll_max)
+
+    # -- find --------------------------------------------------------------------------------
+
+    def find_part(
+        self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
+    ) -> Flow[PartRef | None]:
+        """Read the author's recent posts (``GET /rest/posts?q=author``) and return the
+        one an earlier attempt of this part made: the same visible text, the same kind of
+        content, created since the attempt began. ``None`` if there is none.
+
+        Raises:
+            PlatformError: the posts could not be read (members need the restricted
+                ``r_member_social`` scope; organizations ``r_organization_social``).
+        """
+        wanted = _squash(visible_text(little_text(part.text)))
+        started = _tid_time(thread.key)
+        since = (started - _CLOCK_SLACK).timestamp() * 1000 if started else None
+        media_kind = _content_kind(len(part.media), part.media[0].kind if part.media else None)
+        start = 0
+        matches: list[dict[str, Any]] = []
+        for _ in range(self.readback_pages):
+            query = (
+                f"author={_enc(self.author)}&q=author&count={self.readback_count}"
+                f"&start={start}&sortBy=LAST_MODIFIED"
+            )
+            response = yield from self._send(
+                lambda q=query: self._request(  # type: ignore[misc]
+                    "GET", "/rest/posts", query=q, restli_method="FINDER"
+                ),
+                bucket="read",
+                idempotent=True,
+            )
+            page = _json(self.check(response))
+            elements = page.get("elements") or []
+            for post in elements:
+                created = post.get("createdAt") or post.get("publishedAt") or 0
+                if since is not None and isinstance(created, int | float) and created < since:
+                    continue
+                if (
+                    _squash(visible_text(str(post.get("commentary") or ""))) == wanted
+                    and _content_kind_of(post.get("content")) == media_kind
+                    and post.get("lifecycleState", "PUBLISHED") != "DELETED"
+                ):
+                    matches.append(post)
+            oldest = min((p.get("lastModifiedAt") or 0 for p in elements), default=0)
+            if len(elements) < self.readback_count or (since is not None and oldest < since):
+                break
+            start += self.readback_count
+        if not matches:
+            return None
+        first = min(matches, key=lambda p: p.get("createdAt") or 0)
+        return self._ref(part.index, str(first["id"]))
+
+    # -- delete ------------------------------------------------------------------------------
+
+    def delete_part(self, ref: PartRef) -> Flow[None]:
+        """``DELETE /rest/posts/{urn}``; a post that is already gone counts as deleted.
+
+        Raises:
+            PlatformError: LinkedIn refused (typed by :meth:`error_for`).
+        """
+        response = yield from self._send(
+            lambda: self._request("DELETE", f"/rest/posts/{_enc(ref.id)}", restli_method="DELETE"),
+            bucket="delete",
+            idempotent=True,
+        )
+        if response.status_code not in (404, 410):
+            self.check(response)
+
+    # -- metrics -----------------------------------------------------------------------------
+
+    def collect_metrics(self, refs: Sequence[PartRef]) -> Flow[list[MetricSample]]:
+        """Organization posts: impressions, reach, clicks, likes, comments and reshares of
+        up to 20 posts in one ``organizationalEntityShareStatistics`` request (lifetime,
+        organic only, posts of the last 12 months). Member posts: unavailable, with the
+        reason (see the module docstring).
+
+        Raises:
+            PlatformError: LinkedIn refused (typed by :meth:`error_for`); statistics need
+                ``rw_organization_admin`` and the ADMINISTRATOR role.
+        """
+        now = datetime.now(UTC)
+        common: dict[str, Any] = {"platform": self.name, "account": self.account.key}
+        if not self.is_organization:
+            return [
+                MetricSample.unavailable(
+                    metric=metric.value,
+                    raw_name=raw,
+                    reason=_MEMBER_REASON,
+                    fetched_at=now,
+                    post_id=ref.id,
+                    **common,
+                )
+                for ref in refs
+                for raw, metric in _SHARE_STATS
+            ]
+        shares = [r.id for r in refs if r.id.startswith("urn:li:share:")]
+        ugc = [r.id for r in refs if r.id.startswith("urn:li:ugcPost:")]
+        query = f"q=organizationalEntity&organizationalEntity={_enc(self.author)}"
+        if shares:
+            query += f"&shares=List({','.join(_enc(u) for u in shares)})"
+        if ugc:
+            query += f"&ugcPosts=List({','.join(_enc(u) for u in ugc)})"
+        by_urn: dict[str, dict[str, Any]] = {}
+        if shares or ugc:
+            response = yield from self._send(
+                lambda: self._request(
+                    "GET", "/rest/organizationalEntityShareStatistics", query=query
+                ),
+                bucket="stats",
+                idempotent=True,
+            )
+            fetched = datetime.now(UTC)
+            for element in _json(self.check(response)).get("elements") or ():
+                urn = element.get("share") or element.get("ugcPost")
+                if isinstance(urn, str):
+                    by_urn[urn] = element.get("totalShareStatistics") or {}
+            now = fetched
+        samples: list[MetricSample] = []
+        for ref in refs:
+            stats = by_urn.get(ref.id)
+            for raw, metric in _SHARE_STATS:
+                value = stats.get(raw) if stats is not None else None
+                if isinstance(value, int | float):
+                    samples.append(
+                        MetricSample(
+                            metric=metric.value,
+                            value=value,
+                            raw_name=raw,
+                            fetched_at=now,
+                            post_id=ref.id,
+                            **common,
+                        )
+                    )
+                    continue
+                reason = (
+                    "LinkedIn returned no statistics for this post (deleted, older than 12 "
+                    "months, or not a post of this organization)"
+                    if stats is None
+                    else f"LinkedIn did not send {raw}"
+                )
+                samples.append(
+                    MetricSample.unavailable(
+                        metric=metric.value,
+                        raw_name=raw,
+                        reason=reason,
+                        fetched_at=now,
+                        post_id=ref.id,
+                        **common,
+                    )
+                )
+        return samples
+
+    def collect_account_metrics(self) -> Flow[list[MetricSample]]:
+        """Followers: ``networkSizes/{org}?edgeType=COMPANY_FOLLOWED_BY_MEMBER`` for an
+        organization, ``memberFollowersCount?q=me`` (scope ``r_member_profileAnalytics``)
+        for a member.
+
+        Raises:
+            PlatformError: LinkedIn refused (typed by :meth:`error_for`).
+        """
+        if self.is_organization:
+            path = f"/rest/networkSizes/{_enc(self.author)}"
+            query, raw = "edgeType=COMPANY_FOLLOWED_BY_MEMBER", "firstDegreeSize"
+        else:
+            path, query, raw = "/rest/memberFollowersCount", "q=me", "memberFollowersCount"
+        response = yield from self._send(
+            lambda: self._request("GET", path, query=query), bucket="stats", idempotent=True
+        )
+        body = _json(self.check(response))
+        if not self.is_organization:
+            elements = body.get("elements") or [{}]
+            body = elements[0] if isinstance(elements[0], dict) else {}
+        return [
+            MetricSample(
+                platform=self.name,
+                account=self.account.key,
+                metric=Metric.FOLLOWERS.value,
+                value=int(body.get(raw) or 0),
+                fetched_at=datetime.now(UTC),
+                raw_name=raw,
+            )
+        ]
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def error_for(self, response: httpx.Response) -> PlatformError:
+        """LinkedIn's ``{"status", "serviceErrorCode", "code", "message"}`` (and OAuth's
+        ``{"error", "error_description"}``) as a typed error with LinkedIn's message.
+
+        401 is :class:`AuthError`; 403 is :class:`AuthError` (missing permission or page
+        role); 422 "duplicate of urn:li:…" is :class:`Rejected` with ``duplicate=True`` and
+        ``existing_id``; 429 is :class:`RateLimited` without a reset (LinkedIn sends none);
+        426/400 about the version is :class:`Rejected` saying to change ``version``; 5xx is
+        :class:`PlatformUnavailable`; other refusals are :class:`Rejected`.
+        """
+        body = _json(response)
+        message = str(
+            body.get("message")
+            or body.get("error_description")
+            or body.get("error")
+            or response.text[:300].strip()
+            or response.reason_phrase
+        )
+        code = body.get("code") or body.get("error") or body.get("serviceErrorCode")
+        status = response.status_code
+        text = f"linkedin answered {status}: {message}"
+        common: dict[str, Any] = {
+            "platform": self.name,
+            "status_code": status,
+            "platform_message": message,
+            "code": code if isinstance(code, str | int) else None,
+        }
+        request = _request_of(response)
+        if request is not None and request.url.path.endswith("/oauth/v2/accessToken"):
+            if status >= 500:
+                return PlatformUnavailable(text, **common)
+            return AuthError(
+                f"linkedin refused to refresh the token ({status}: {message}); authorize the "
+                "app again to get new tokens",
+                **common,
+            )
+        if status == 429:
+            bucket = _bucket_of(request)
+            return RateLimited(
+                f"{text} (LinkedIn sends no reset time; its quotas are daily and reset at "
+                "midnight UTC)",
+                bucket=f"{self.name}:{bucket}",
+                **common,
+            )
+        if status == 401:
+            return AuthError(
+                f"{text}. The token expired or was revoked: refresh it or authorize again",
+                **common,
+            )
+        if status == 403:
+            return AuthError(
+                f"{text}. The token lacks a permission (scope) or the member lacks a role on "
+                "the page",
+                **common,
+            )
+        if code in ("NONEXISTENT_VERSION", "VERSION_MISSING") or status == 426:
+            version = self.account.settings.get("version")
+            return Rejected(
+                f"{text}. LinkedIn-Version {version} is not active: set "
+                "Account.linkedin(version='YYYYMM') to a current version",
+                **common,
+            )
+        duplicate = _DUPLICATE.search(message)
+        if status == 422 and (duplicate or code == "DUPLICATE_POST"):
+            return Rejected(
+                text,
+                duplicate=True,
+                existing_id=duplicate.group(1) if duplicate else None,
+                **common,
+            )
+        if status >= 500:
+            return PlatformUnavailable(text, **common)
+        return Rejected(text, **common)
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def _enc(urn: str) -> str:
+    return quote(urn, safe="")
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _squash(text: str) -> str:
+    return _SPACE.sub(" ", text).strip()
+
+
+def _request_of(response: httpx.Response) -> httpx.Request | None:
+    try:
+        return response.request
+    except RuntimeError:
+        return None
+
+
+def _bucket_of(request: httpx.Request | None) -> str:
+    if request is None:
+        return "default"
+    path, method = request.url.path, request.method
+    if path == "/rest/posts" and method == "POST":
+        return "post"
+    if path.startswith("/rest/posts") and method == "DELETE":
+        return "delete"
+    if path.startswith(("/rest/images", "/rest/videos")):
+        return "media"
+    if path.startswith("/rest/posts"):
+        return "read"
+    return "stats"
+
+
+def _tid_time(key: str) -> datetime | None:
+    if len(key) != 13 or any(c not in _TID_ALPHABET for c in key):
+        return None
+    value = 0
+    for c in key:
+        value = (value << 5) | _TID_ALPHABET.index(c)
+    return datetime.fromtimestamp((value >> 10) / 1_000_000, UTC)
+
+
+def _content_kind(count: int, kind: str | None) -> str:
+    if count == 0:
+        return "none"
+    if count > 1:
+        return "multiImage"
+    return "video" if kind == "video" else "image"
+
+
+def _content_kind_of(content: Any) -> str:
+    if not isinstance(content, Mapping):
+        return "none"
+    if "multiImage" in content:
+        return "multiImage"
+    media = content.get("media")
+    if isinstance(media, Mapping):
+        return "video" if str(media.get("id", "")).startswith("urn:li:video:") else "image"
+    return "none"  # an article is a text post with a link
+
+
+class _ByteRange(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """Bytes ``first..last`` of a media file as a request body for both drivers, that can be
+    sent again (a retried part re-reads its range) without holding the file in memory."""
+
+    def __init__(self, media: Media, first: int, last: int, chunk: int = 1024 * 1024) -> None:
+        self._media = media
+        self._first = first
+        self._last = last
+        self._chunk = chunk
+
+    def __iter__(self) -> Iterator[bytes]:
+        remaining = self._last - self._first + 1
+        data = self._media.data
+        if data is not None:
+            for start in range(self._first, self._last + 1, self._chunk):
+                yield data[start : min(start + self._chunk, self._last + 1)]
+            return
+        path: Path | None = self._media.path
+        assert path is not None
+        with path.open("rb") as fh:
+            fh.seek(self._first)
+            while remaining > 0:
+                block = fh.read(min(self._chunk, remaining))
+                if not block:
+                    return
+                remaining -= len(block)
+                yield block
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        # Chunks of a local file are read in place: short blocking reads, as httpx's own
+        # multipart file uploads do.
+        for block in self:
+            yield block

@@ -1,0 +1,1173 @@
+"""A faithful, stateful LinkedIn (Posts API, versioned REST) for tests.
+
+```python
+from brandkit import Client, Post
+from brandkit.testing.linkedin import LinkedInEmulator
+
+emu = LinkedInEmulator()
+with emu.serve():
+    account = emu.account()                       # an organization page and its admin
+    with Client() as client:
+        (delivery,) = client.publish(Post(text="Hello (world) #launch"), account)
+    assert emu.post_texts() == ["Hello (world) #launch"]
+```
+
+What it answers like LinkedIn (``platforms.md`` §4):
+
+- ``/rest/...`` needs ``Authorization: Bearer``, an active ``LinkedIn-Version`` (400
+  ``VERSION_MISSING``, 426 ``NONEXISTENT_VERSION``) and ``X-Restli-Protocol-Version: 2.0.0``;
+  errors are ``{"status", "serviceErrorCode", "code", "message"}``.
+- ``POST /rest/posts`` checks fields, permissions and media, answers 201 with an empty body
+  and the URN in ``x-restli-id``; it refuses a repeat of a live post's content with 422
+  "Content is a duplicate of urn:li:share:…". The ``commentary`` is parsed as little text:
+  escapes, ``{hashtag|\\#|tag}`` templates, ``#tag`` and ``@[Name](urn)`` mentions; an
+  unescaped reserved character silently cuts the post there, as LinkedIn does.
+- Images (``/rest/images?action=initializeUpload`` + ``PUT`` to the upload URL the emulator
+  serves) and videos (``initializeUpload``, ranged ``PUT`` parts answering ``ETag``,
+  ``finalizeUpload``) process for a configurable time of the emulator clock; ``GET
+  /rest/images|videos/{urn}`` shows their ``status``.
+- ``GET /rest/posts?q=author`` (finder, needs ``r_organization_social`` or the restricted
+  ``r_member_social``), ``GET/DELETE /rest/posts/{urn}``,
+  ``organizationalEntityShareStatistics`` (engagement grows with the clock),
+  ``networkSizes`` and ``memberFollowersCount``.
+- ``POST /oauth/v2/accessToken`` (refresh grant; the refresh token's 365-day life is not
+  reset). Access tokens expire after ``token_lifetime`` seconds of the emulator clock.
+- Daily quotas per member and per app, reset at midnight UTC (or in small windows for
+  tests); a refusal is a bare 429 without any header, as LinkedIn sends.
+
+Wording that LinkedIn does not document (marked in the code) follows the Rest.li style of
+its real answers (``ERROR :: /field :: ...``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+import secrets
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar, TypeAlias
+from urllib.parse import parse_qsl
+
+import attrs
+import httpx
+
+from brandkit.accounts import Account, CredentialsHook
+from brandkit.content._media import _dimensions, sniff
+from brandkit.testing._emulator import Clock, Emulator, route
+
+__all__ = [
+    "DEFAULT_QUOTAS",
+    "DEFAULT_VERSIONS",
+    "LinkedInEmulator",
+    "LinkedInPost",
+    "parse_little_text",
+]
+
+RESERVED = frozenset("\\|{}@[]()<>#*_~")
+MAX_COMMENTARY = 3000
+MAX_ALT_TEXT = 4086
+PART_SIZE = 4 * 1024 * 1024
+
+DEFAULT_QUOTAS: dict[str, tuple[int, float]] = {
+    "post": (150, 86_400.0),
+    "media": (10_000, 86_400.0),
+    "read": (10_000, 86_400.0),
+    "delete": (1_000, 86_400.0),
+    "stats": (10_000, 86_400.0),
+}
+"""Daily quotas per member (LinkedIn publishes none; these are generous guesses):
+bucket → (requests, window seconds). Windows of 86400 s reset at midnight UTC."""
+
+DEFAULT_VERSIONS: frozenset[str] = frozenset(
+    f"{y}{m:02d}"
+    for y, m in [(2025, 8), (2025, 9), (2025, 10), (2025, 11)] + [(2026, m) for m in range(1, 10)]
+)
+"""Active ``LinkedIn-Version`` values (202512 was never released)."""
+
+Handler: TypeAlias = Callable[..., httpx.Response]
+
+_VISIBILITIES = ("PUBLIC", "CONNECTIONS", "LOGGED_IN")
+_POST_FIELDS = frozenset(
+    {
+        "author",
+        "commentary",
+        "visibility",
+        "distribution",
+        "content",
+        "lifecycleState",
+        "isReshareDisabledByAuthor",
+        "adContext",
+        "contentLandingPage",
+        "contentCallToActionLabel",
+        "container",
+        "reshareContext",
+    }
+)
+_MENTION = re.compile(r"@\[([^\]\n]*)\]\s?\((urn:li:(?:person|organization):[A-Za-z0-9_-]+)\)")
+_TEMPLATE = re.compile(r"\{hashtag\|\\?([#＃])\|([^{}|]*)\}")
+_HASHTAG = re.compile(r"[#＃]\w+")
+
+
+def parse_little_text(commentary: str) -> tuple[str, str, bool]:
+    """Parse little text as LinkedIn does: ``(kept, visible, cut)``.
+
+    ``kept`` is the commentary LinkedIn stores (everything before the first unescaped
+    reserved character that starts no element), ``visible`` what readers see of it, and
+    ``cut`` whether anything was dropped. Elements: ``\\x`` escapes, ``@[Name](urn)``
+    mentions, ``{hashtag|\\#|tag}`` templates and ``#tag`` hashtags.
+    """
+    visible: list[str] = []
+    i, n = 0, len(commentary)
+    while i < n:
+        c = commentary[i]
+        if c == "\\":
+            if i + 1 < n:
+                visible.append(commentary[i + 1])
+                i += 2
+                continue
+            return commentary[:i], "".join(visible), True
+        if c not in RESERVED:
+            visible.append(c)
+            i += 1
+            continue
+        for pattern, show in (
+            (_MENTION, lambda m: _unescape(m.group(1))),
+            (_TEMPLATE, lambda m: m.group(1) + m.group(2)),
+            (_HASHTAG, lambda m: m.group(0)),
+        ):
+            match = pattern.match(commentary, i)
+            if match is not None:
+                visible.append(show(match))
+                i = match.end()
+                break
+        else:
+            return commentary[:i], "".join(visible), True
+    return commentary, "".join(visible), False
+
+
+def _unescape(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+@attrs.define
+class _Member:
+    id: str
+    name: str
+    followers: int
+    followers_per_day: float
+    created_at: float
+
+    @property
+    def urn(self) -> str:
+        return f"urn:li:person:{self.id}"
+
+
+@attrs.define
+class _Organization:
+    id: str
+    name: str
+    admins: set[str]
+    followers: int
+    followers_per_day: float
+    created_at: float
+
+    @property
+    def urn(self) -> str:
+        return f"urn:li:organization:{self.id}"
+
+
+@attrs.define
+class _Token:
+    member: str
+    scopes: frozenset[str]
+    expires_at: float
+    revoked: bool = False
+
+
+@attrs.define
+class _Asset:
+    urn: str
+    owner: str
+    kind: str  # "image" or "video"
+    size: int
+    created_at: float
+    upload_id: str
+    data: bytearray = attrs.field(factory=bytearray, repr=False)
+    parts: dict[int, bytes] = attrs.field(factory=dict, repr=False)
+    etags: dict[str, int] = attrs.field(factory=dict)
+    uploaded_at: float | None = None
+    finalized: bool = False
+    failed: bool = False
+    mime_type: str = ""
+    width: int | None = None
+    height: int | None = None
+
+
+@attrs.define
+class LinkedInPost:
+    """A post the emulator holds.
+
+    Attributes:
+        urn: ``urn:li:share:…``.
+        author: the author URN.
+        commentary: the little text LinkedIn kept (cut at an unescaped reserved character).
+        sent_commentary: the commentary as it was sent.
+        text: what readers see.
+        truncated: LinkedIn cut the text.
+        visibility: ``PUBLIC``, ``CONNECTIONS`` or ``LOGGED_IN``.
+        content: the ``content`` object as sent, if any.
+        lifecycle_state: ``PUBLISHED`` or ``DRAFT``.
+        reshare_disabled: ``isReshareDisabledByAuthor``.
+        created_at: emulator time of creation.
+        deleted_at: emulator time of deletion, if deleted.
+        extra: engagement added on top of what the clock brings.
+    """
+
+    urn: str
+    author: str
+    commentary: str
+    sent_commentary: str
+    text: str
+    truncated: bool
+    visibility: str
+    content: dict[str, Any] | None
+    lifecycle_state: str
+    reshare_disabled: bool
+    created_at: float
+    deleted_at: float | None = None
+    extra: dict[str, int] = attrs.field(factory=dict)
+
+
+class _Refusal(Exception):
+    def __init__(self, status: int, message: str, code: str | None = None, service: int = 0):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.service = service
+
+
+@attrs.define
+class _Caller:
+    member: _Member
+    token: _Token
+    version: str
+
+
+def _rest(*, bucket: str) -> Callable[[Handler], Handler]:
+    """Authenticate a ``/rest/`` handler, check the version headers, spend its quota."""
+
+    def wrap(fn: Handler) -> Handler:
+        @functools.wraps(fn)
+        def handler(
+            self: LinkedInEmulator, request: httpx.Request, **kwargs: Any
+        ) -> httpx.Response:
+            try:
+                caller = self._authenticate(request)
+                self._spend(caller, bucket)
+                return fn(self, request, caller, **kwargs)
+            except _Refusal as refusal:
+                return self._refuse(refusal)
+
+        return handler
+
+    return wrap
+
+
+class LinkedInEmulator(Emulator):
+    """LinkedIn's Posts API in a box (see the module docstring for what it covers).
+
+    Args:
+        clock: the emulator clock (tokens, quotas, processing, engagement).
+        quotas: per-member quotas, bucket → (requests, window seconds), merged over
+            :data:`DEFAULT_QUOTAS`; buckets ``post``, ``media``, ``read``, ``delete``,
+            ``stats``. Tests use small windows, e.g. ``{"post": (2, 1.0)}``.
+        app_quotas: per-app quotas in the same form (none by default).
+        versions: the active ``LinkedIn-Version`` values.
+        token_lifetime: seconds an access token lives (LinkedIn: 60 days).
+        refresh_lifetime: seconds a refresh token lives from first authorization (365 days).
+        image_processing: seconds an uploaded image takes to become ``AVAILABLE``.
+        video_processing: seconds a finalized video takes.
+        duplicate_window: seconds during which the same content of the same author is
+            refused as a duplicate of the live post.
+        impressions_per_hour: the base rate at which organic impressions grow.
+    """
+
+    platform: ClassVar[str] = "linkedin"
+    create_route: ClassVar[tuple[str, str]] = ("POST", r"/rest/posts")
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        quotas: Mapping[str, tuple[int, float]] | None = None,
+        app_quotas: Mapping[str, tuple[int, float]] | None = None,
+        versions: Iterable[str] = DEFAULT_VERSIONS,
+        token_lifetime: float = 60 * 86_400.0,
+        refresh_lifetime: float = 365 * 86_400.0,
+        image_processing: float = 0.0,
+        video_processing: float = 1.0,
+        duplicate_window: float = 86_400.0,
+        impressions_per_hour: float = 30.0,
+    ) -> None:
+        super().__init__(clock=clock)
+        self.quotas: dict[str, tuple[int, float]] = {**DEFAULT_QUOTAS, **(quotas or {})}
+        self.app_quotas: dict[str, tuple[int, float]] = dict(app_quotas or {})
+        self.versions = frozenset(versions)
+        self.token_lifetime = token_lifetime
+        self.refresh_lifetime = refresh_lifetime
+        self.image_processing = image_processing
+        self.video_processing = video_processing
+        self.duplicate_window = duplicate_window
+        self.impressions_per_hour = impressions_per_hour
+        self.client_id = "78brandkitemu"
+        self.client_secret = secrets.token_urlsafe(16)
+        self._members: dict[str, _Member] = {}
+        self._orgs: dict[str, _Organization] = {}
+        self._tokens: dict[str, _Token] = {}
+        self._refresh: dict[str, tuple[str, frozenset[str], float]] = {}
+        self._assets: dict[str, _Asset] = {}
+        self._uploads: dict[str, str] = {}  # upload id → asset urn
+        self._posts: dict[str, LinkedInPost] = {}
+        self._hits: dict[tuple[str, str, int], int] = {}
+        self._next_id = 7_300_000_000_000_000_000
+
+    # -- public helpers --------------------------------------------------------------------
+
+    def account(
+        self,
+        *,
+        name: str | None = None,
+        author: str = "organization",
+        scopes: Iterable[str] | None = None,
+        refreshable: bool = True,
+        followers: int = 0,
+        followers_per_day: float = 24.0,
+        version: str | None = None,
+        on_credentials_changed: CredentialsHook | None = None,
+        **unknown: Any,
+    ) -> Account:
+        """A member (and, for ``author="organization"``, a page they administer) with a
+        token, as an :class:`~brandkit.Account` at :attr:`base_url`.
+
+        Args:
+            name: the brandkit account name.
+            author: ``"organization"`` (post as a page) or ``"person"`` (as the member).
+            scopes: the token's scopes (defaults: all organization scopes, or
+                ``w_member_social`` and ``r_member_profileAnalytics`` for a member; add
+                ``r_member_social`` to let a member read posts back).
+            refreshable: give a refresh token and the app's client id and secret.
+            followers, followers_per_day: the author's followers and their growth.
+            version: the ``LinkedIn-Version`` (default: the newest active one).
+            on_credentials_changed: the account's hook for refreshed tokens.
+
+        Raises:
+            TypeError: an unknown keyword argument.
+            ValueError: ``author`` is neither ``"organization"`` nor ``"person"``.
+        """
+        if unknown:
+            raise TypeError(
+                f"LinkedInEmulator.account() got unexpected arguments: {', '.join(unknown)}"
+            )
+        if author not in ("organization", "person"):
+            raise ValueError(f"author must be 'organization' or 'person', got {author!r}")
+        with self.lock:
+            now = self.clock.time()
+            member = _Member(
+                id=secrets.token_urlsafe(6).replace("-", "a").replace("_", "b"),
+                name=f"Member {len(self._members) + 1}",
+                followers=followers if author == "person" else 0,
+                followers_per_day=followers_per_day if author == "person" else 0.0,
+                created_at=now,
+            )
+            self._members[member.id] = member
+            if author == "organization":
+                org = _Organization(
+                    id=str(100_000 + len(self._orgs) + 1),
+                    name=f"Brand {len(self._orgs) + 1}",
+                    admins={member.id},
+                    followers=followers,
+                    followers_per_day=followers_per_day,
+                    created_at=now,
+                )
+                self._orgs[org.id] = org
+                urn = org.urn
+                default = {
+                    "w_organization_social",
+                    "r_organization_social",
+                    "rw_organization_admin",
+                    "w_member_social",
+                }
+            else:
+                urn = member.urn
+                default = {"w_member_social", "r_member_profileAnalytics"}
+            granted = frozenset(scopes if scopes is not None else default)
+            token = self._issue(member.id, granted)
+            refresh = None
+            if refreshable:
+                refresh = secrets.token_urlsafe(48)
+                self._refresh[refresh] = (member.id, granted, now + self.refresh_lifetime)
+        return Account.linkedin(
+            author=urn,
+            token=token,
+            refresh_token=refresh,
+            client_id=self.client_id if refreshable else None,
+            client_secret=self.client_secret if refreshable else None,
+            version=version or max(self.versions),
+            base_url=self.base_url,
+            name=name,
+            on_credentials_changed=on_credentials_changed,
+        )
+
+    @property
+    def posts(self) -> list[LinkedInPost]:
+        """The posts that exist now, oldest first."""
+        with self.lock:
+            return [p for p in self._posts.values() if p.deleted_at is None]
+
+    def post(self, urn: str) -> LinkedInPost:
+        """One post (deleted ones too).
+
+        Raises:
+            KeyError: no post has that URN.
+        """
+        with self.lock:
+            return self._posts[urn]
+
+    def post_texts(self) -> list[str]:
+        """What readers see of the posts that exist now, oldest first."""
+        return [p.text for p in self.posts]
+
+    def expire_tokens(self) -> None:
+        """Make every access token issued so far expired (401; refresh tokens still work)."""
+        with self.lock:
+            now = self.clock.time()
+            for token in self._tokens.values():
+                token.expires_at = min(token.expires_at, now)
+
+    def revoke_tokens(self) -> None:
+        """Revoke every access and refresh token issued so far."""
+        with self.lock:
+            for token in self._tokens.values():
+                token.revoked = True
+            self._refresh.clear()
+
+    def set_quota(self, bucket: str, limit: int, window: float, *, app: bool = False) -> None:
+        """Change one quota (per member, or per app with ``app=True``), e.g. 2 posts per
+        second so that tests reach it."""
+        with self.lock:
+            (self.app_quotas if app else self.quotas)[bucket] = (limit, window)
+
+    def engage(self, urn: str, **counts: int) -> None:
+        """Add engagement (``likeCount=3``, ``commentCount=1``, ...) on top of the clock's.
+
+        Raises:
+            KeyError: no post has that URN.
+        """
+        with self.lock:
+            extra = self._posts[urn].extra
+            for key, value in counts.items():
+                extra[key] = extra.get(key, 0) + value
+
+    def fail_processing(self, urn: str) -> None:
+        """Make an upload's processing fail (``PROCESSING_FAILED``).
+
+        Raises:
+            KeyError: no upload has that URN.
+        """
+        with self.lock:
+            self._assets[urn].failed = True
+
+    def statistics(self, urn: str) -> dict[str, float]:
+        """A post's lifetime statistics now, as ``totalShareStatistics`` shows them.
+
+        Raises:
+            KeyError: no post has that URN.
+        """
+        with self.lock:
+            return self._stats(self._posts[urn])
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def error(self, status: int, message: str, **extra: Any) -> httpx.Response:
+        """LinkedIn's error body: ``{"status", "serviceErrorCode", "code", "message"}``."""
+        body: dict[str, Any] = {"status": status}
+        if "serviceErrorCode" in extra:
+            body["serviceErrorCode"] = extra.pop("serviceErrorCode")
+        if "code" in extra:
+            body["code"] = extra.pop("code")
+        body["message"] = message
+        body.update(extra)
+        return self.json(body, status=status)
+
+    def _refuse(self, refusal: _Refusal) -> httpx.Response:
+        extra: dict[str, Any] = {}
+        if refusal.service:
+            extra["serviceErrorCode"] = refusal.service
+        if refusal.code:
+            extra["code"] = refusal.code
+        return self.error(refusal.status, refusal.message, **extra)
+
+    def _new_id(self) -> str:
+        self._next_id += 1 + secrets.randbelow(1000)
+        return str(self._next_id)
+
+    def _issue(self, member: str, scopes: frozenset[str]) -> str:
+        token = "AQV" + secrets.token_urlsafe(40)
+        self._tokens[token] = _Token(member, scopes, self.clock.time() + self.token_lifetime)
+        return token
+
+    @staticmethod
+    def _origin(request: httpx.Request) -> str:
+        return f"{request.url.scheme}://{request.url.netloc.decode('ascii')}"
+
+    def _authenticate(self, request: httpx.Request) -> _Caller:
+        header = request.headers.get("authorization", "")
+        scheme, _, value = header.partition(" ")
+        token = self._tokens.get(value.strip()) if scheme.lower() == "bearer" else None
+        if token is None:
+            raise _Refusal(401, "Invalid access token", "INVALID_ACCESS_TOKEN", 65600)
+        if token.revoked:
+            raise _Refusal(
+                401,
+                "The token used in the request has been revoked by the user",
+                "REVOKED_ACCESS_TOKEN",
+                65602,
+            )
+        if self.clock.time() >= token.expires_at:
+            raise _Refusal(
+                401, "The token used in the request has expired", "EXPIRED_ACCESS_TOKEN", 65601
+            )
+        version = request.headers.get("linkedin-version", "").strip()
+        if not version:
+            raise _Refusal(
+                400,
+                "A version must be present. Please specify a version by adding the "
+                "LinkedIn-Version header.",
+                "VERSION_MISSING",
+            )
+        if version not in self.versions:
+            raise _Refusal(
+                426, f"Requested version {version}00 is not active", "NONEXISTENT_VERSION"
+            )
+        if request.headers.get("x-restli-protocol-version", "") != "2.0.0":
+            # Not LinkedIn's wording: Rest.li 1.0 cannot read List(...) or encoded keys.
+            raise _Refusal(
+                400,
+                "Rest.li protocol 2.0.0 is required: send X-Restli-Protocol-Version: 2.0.0",
+                "ILLEGAL_ARGUMENT",
+            )
+        return _Caller(self._members[token.member], token, version)
+
+    def _window_index(self, window: float, now: float) -> int:
+        return math.floor(now / window)
+
+    def _spend(self, caller: _Caller, bucket: str) -> None:
+        now = self.clock.time()
+        checks = []
+        for scope, quotas in ((caller.member.id, self.quotas), ("app", self.app_quotas)):
+            if bucket not in quotas:
+                continue
+            limit, window = quotas[bucket]
+            key = (scope, bucket, self._window_index(window, now))
+            used = self._hits.get(key, 0)
+            if used >= limit:
+                raise _Refusal(
+                    429,
+                    "Resource level throttle limit for calls to this resource is reached.",
+                    "TOO_MANY_REQUESTS",
+                    101,
+                )
+            checks.append(key)
+        for key in checks:
+            self._hits[key] = self._hits.get(key, 0) + 1
+
+    def _can_write_as(self, caller: _Caller, author: str) -> bool:
+        if author == caller.member.urn:
+            return "w_member_social" in caller.token.scopes
+        org = self._org(author)
+        return (
+            org is not None
+            and caller.member.id in org.admins
+            and "w_organization_social" in caller.token.scopes
+        )
+
+    def _org(self, urn: str) -> _Organization | None:
+        prefix = "urn:li:organization:"
+        return self._orgs.get(urn[len(prefix) :]) if urn.startswith(prefix) else None
+
+    def _denied(self, what: str, caller: _Caller) -> _Refusal:
+        return _Refusal(
+            403,
+            f"Not enough permissions to access: {what}.{caller.version}00",
+            "ACCESS_DENIED",
+            100,
+        )
+
+    @staticmethod
+    def _body(request: httpx.Request) -> dict[str, Any]:
+        try:
+            data = json.loads(request.content or b"{}")
+        except ValueError:
+            raise _Refusal(400, "Invalid JSON in the request body", "ILLEGAL_ARGUMENT") from None
+        if not isinstance(data, dict):
+            raise _Refusal(400, "Invalid JSON in the request body", "ILLEGAL_ARGUMENT")
+        return data
+
+    # -- OAuth -------------------------------------------------------------------------------
+
+    @route("POST", r"/oauth/v2/accessToken")
+    def _access_token(self, request: httpx.Request) -> httpx.Response:
+        form = dict(parse_qsl(request.content.decode("utf-8", "replace"), keep_blank_values=True))
+        if (
+            form.get("client_id") != self.client_id
+            or form.get("client_secret") != self.client_secret
+        ):
+            return self.json(
+                {"error": "invalid_client", "error_description": "Client authentication failed"},
+                status=401,
+            )
+        if form.get("grant_type") != "refresh_token":
+            return self.json(
+                {
+                    "error": "unsupported_grant_type",
+                    "error_description": "The grant type is not supported",
+                },
+                status=400,
+            )
+        found = self._refresh.get(form.get("refresh_token", ""))
+        now = self.clock.time()
+        if found is None or now >= found[2]:
+            return self.json(
+                {
+                    "error": "invalid_grant",
+                    "error_description": "The provided authorization grant or refresh token is "
+                    "invalid, expired or revoked",
+                },
+                status=400,
+            )
+        member, scopes, refresh_expires = found
+        return self.json(
+            {
+                "access_token": self._issue(member, scopes),
+                "expires_in": int(self.token_lifetime),
+                # LinkedIn hands back the same refresh token; its life is not extended.
+                "refresh_token": form["refresh_token"],
+                "refresh_token_expires_in": int(refresh_expires - now),
+                "scope": ",".join(sorted(scopes)),
+            }
+        )
+
+    # -- media -------------------------------------------------------------------------------
+
+    def _status(self, asset: _Asset) -> str:
+        if asset.failed:
+            return "PROCESSING_FAILED"
+        if asset.uploaded_at is None:
+            return "WAITING_UPLOAD"
+        delay = self.image_processing if asset.kind == "image" else self.video_processing
+        return "AVAILABLE" if self.clock.time() >= asset.uploaded_at + delay else "PROCESSING"
+
+    def _initialize(
+        self, request: httpx.Request, caller: _Caller, kind: str, body: dict[str, Any]
+    ) -> _Asset:
+        init = body.get("initializeUploadRequest")
+        if not isinstance(init, dict) or not isinstance(init.get("owner"), str):
+            raise _Refusal(
+                422,
+                "ERROR :: /initializeUploadRequest/owner :: field is required but not found and "
+                "has no default value",
+                "UNPROCESSABLE_ENTITY",
+            )
+        owner = init["owner"]
+        if not self._can_write_as(caller, owner):
+            raise self._denied(f"{kind}s.ACTION-initializeUpload", caller)
+        size = 0
+        if kind == "video":
+            declared = init.get("fileSizeBytes")
+            if not isinstance(declared, int) or declared <= 0:
+                raise _Refusal(
+                    422,
+                    "ERROR :: /initializeUploadRequest/fileSizeBytes :: field is required but "
+                    "not found and has no default value",
+                    "UNPROCESSABLE_ENTITY",
+                )
+            size = declared
+        prefix = "C4E10AQ" if kind == "image" else "C5505AQ"
+        asset = _Asset(
+            urn=f"urn:li:{kind}:{prefix}{secrets.token_urlsafe(12)}",
+            owner=owner,
+            kind=kind,
+            size=size,
+            created_at=self.clock.time(),
+            upload_id=secrets.token_urlsafe(18),
+        )
+        self._assets[asset.urn] = asset
+        self._uploads[asset.upload_id] = asset.urn
+        return asset
+
+    @route("POST", r"/rest/images")
+    @_rest(bucket="media")
+    def _images_action(self, request: httpx.Request, caller: _Caller) -> httpx.Response:
+        if request.url.params.get("action") != "initializeUpload":
+            raise _Refusal(400, "Unsupported action", "ILLEGAL_ARGUMENT")
+        asset = self._initialize(request, caller, "image", self._body(request))
+        now_ms = int(self.clock.time() * 1000)
+        return self.json(
+            {
+                "value": {
+                    "uploadUrlExpiresAt": now_ms + 86_400_000,
+                    "uploadUrl": f"{self._origin(request)}/dms-uploads/sp/v2/{asset.upload_id}"
+                    "/uploaded-image/0",
+                    "image": asset.urn,
+                }
+            }
+        )
+
+    @route("POST", r"/rest/videos")
+    @_rest(bucket="media")
+    def _videos_action(self, request: httpx.Request, caller: _Caller) -> httpx.Response:
+        action = request.url.params.get("action")
+        body = self._body(request)
+        if action == "initializeUpload":
+            asset = self._initialize(request, caller, "video", body)
+            instructions = []
+            for index, first in enumerate(range(0, asset.size, PART_SIZE)):
+                instructions.append(
+                    {
+                        "uploadUrl": f"{self._origin(request)}/dms-uploads/sp/v2/"
+                        f"{asset.upload_id}/uploaded-video/{index}",
+                        "firstByte": first,
+                        "lastByte": min(first + PART_SIZE, asset.size) - 1,
+                    }
+                )
+            now_ms = int(self.clock.time() * 1000)
+            return self.json(
+                {
+                    "value": {
+                        "uploadUrlsExpireAt": now_ms + 86_400_000,
+                        "video": asset.urn,
+                        "uploadInstructions": instructions,
+                        "uploadToken": "",
+                    }
+                }
+            )
+        if action == "finalizeUpload":
+            final = body.get("finalizeUploadRequest") or {}
+            asset_or_none = self._assets.get(str(final.get("video")))
+            if asset_or_none is None or asset_or_none.kind != "video":
+                raise _Refusal(404, "Video not found", "NOT_FOUND")
+            asset = asset_or_none
+            if not self._can_write_as(caller, asset.owner):
+                raise self._denied("videos.ACTION-finalizeUpload", caller)
+            parts = final.get("uploadedPartIds") or []
+            expected = math.ceil(asset.size / PART_SIZE)
+            indexes = [asset.etags.get(str(p)) for p in parts]
+            if sorted(i for i in indexes if i is not None) != list(range(expected)):
+                raise _Refusal(
+                    400,
+                    "The uploaded part ids do not match the parts of this upload",
+                    "ILLEGAL_ARGUMENT",
+                )
+            data = b"".join(asset.parts[i] for i in range(expected))
+            asset.data = bytearray(data)
+            asset.finalized = True
+            asset.uploaded_at = self.clock.time()
+            return httpx.Response(200)
+        raise _Refusal(400, "Unsupported action", "ILLEGAL_ARGUMENT")
+
+    @route(
+        "PUT", r"/dms-uploads/sp/v2/(?P<upload>[^/]+)/uploaded-(?P<kind>image|video)/(?P<index>\d+)"
+    )
+    def _upload(self, request: httpx.Request, upload: str, kind: str, index: str) -> httpx.Response:
+        urn = self._uploads.get(upload)
+        asset = self._assets.get(urn or "")
+        if asset is None or asset.kind != kind:
+            return httpx.Response(404)
+        data = request.content
+        if kind == "image":
+            found = sniff(data[: 64 * 1024])
+            if found is None or found[1] == "video":
+                return httpx.Response(400)
+            asset.data = bytearray(data)
+            asset.size = len(data)
+            asset.mime_type = found[0]
+            dims = _dimensions(found[0], data[: 64 * 1024])
+            if dims:
+                asset.width, asset.height = dims
+            asset.uploaded_at = self.clock.time()
+            return httpx.Response(201)
+        part = int(index)
+        first = part * PART_SIZE
+        expected = min(first + PART_SIZE, asset.size) - first
+        if len(data) != expected:
+            return httpx.Response(400)
+        asset.parts[part] = data
+        etag = f"/ambry-video/signedId/{secrets.token_urlsafe(16)}"
+        asset.etags[etag] = part
+        return httpx.Response(200, headers={"etag": etag})
+
+    def _asset_json(self, asset: _Asset) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "owner": asset.owner,
+            "status": self._status(asset),
+            "id": asset.urn,
+        }
+        if data["status"] == "AVAILABLE":
+            data["downloadUrl"] = f"https://media.licdn.example/{asset.upload_id}"
+            data["downloadUrlExpiresAt"] = int((self.clock.time() + 3600) * 1000)
+        if asset.kind == "video":
+            data["duration"] = 0
+            data["aspectRatioWidth"] = 16.0
+            data["aspectRatioHeight"] = 9.0
+        return data
+
+    @route("GET", r"/rest/(?P<kind>image|video)s/(?P<urn>urn:li:(?:image|video):[^/]+)")
+    @_rest(bucket="media")
+    def _get_asset(
+        self, request: httpx.Request, caller: _Caller, kind: str, urn: str
+    ) -> httpx.Response:
+        asset = self._assets.get(urn)
+        if asset is None or asset.kind != kind:
+            raise _Refusal(404, f"{kind.capitalize()} {urn} not found", "NOT_FOUND")
+        return self.json(self._asset_json(asset))
+
+    # -- posts -------------------------------------------------------------------------------
+
+    def _check_media(self, caller: _Caller, author: str, item: Any, where: str) -> _Asset:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            raise _Refusal(
+                422,
+                f"ERROR :: {where}/id :: field is required but not found and has no default value",
+                "UNPROCESSABLE_ENTITY",
+            )
+        asset = self._assets.get(item["id"])
+        if asset is None or asset.owner != author:
+            raise _Refusal(
+                422,
+                f"ERROR :: {where}/id :: {item['id']} is not a media of {author}",
+                "INVALID_VALUE_FOR_FIELD",
+            )
+        if self._status(asset) != "AVAILABLE":
+            raise _Refusal(
+                422,
+                f"ERROR :: {where}/id :: {asset.urn} is not AVAILABLE (status "
+                f"{self._status(asset)})",
+                "INVALID_VALUE_FOR_FIELD",
+            )
+        alt = item.get("altText")
+        if alt is not None and (not isinstance(alt, str) or len(alt) > MAX_ALT_TEXT):
+            raise _Refusal(
+                422,
+                f"ERROR :: {where}/altText :: length of altText is out of range 0..{MAX_ALT_TEXT}",
+                "FIELD_LENGTH_TOO_LONG",
+            )
+        return asset
+
+    def _check_content(self, caller: _Caller, author: str, content: Any) -> None:
+        if content is None:
+            return
+        if not isinstance(content, dict) or len(content) != 1:
+            raise _Refusal(
+                422,
+                "ERROR :: /content :: exactly one content type must be set",
+                "UNPROCESSABLE_ENTITY",
+            )
+        ((kind, value),) = content.items()
+        if kind == "media":
+            self._check_media(caller, author, value, "/content/media")
+        elif kind == "multiImage":
+            images = value.get("images") if isinstance(value, dict) else None
+            if not isinstance(images, list) or not 2 <= len(images) <= 20:
+                raise _Refusal(
+                    422,
+                    "ERROR :: /content/multiImage/images :: a multiImage needs 2 to 20 images",
+                    "INVALID_VALUE_FOR_FIELD",
+                )
+            for i, image in enumerate(images):
+                asset = self._check_media(caller, author, image, f"/content/multiImage/images/{i}")
+                if asset.kind != "image":
+                    raise _Refusal(
+                        422,
+                        f"ERROR :: /content/multiImage/images/{i}/id :: only images may be used",
+                        "INVALID_VALUE_FOR_FIELD",
+                    )
+        elif kind == "article":
+            if not isinstance(value, dict) or not isinstance(value.get("source"), str):
+                raise _Refusal(
+                    422,
+                    "ERROR :: /content/article/source :: field is required but not found and has "
+                    "no default value",
+                    "UNPROCESSABLE_ENTITY",
+                )
+            thumb = value.get("thumbnail")
+            if thumb is not None:
+                self._check_media(caller, author, {"id": thumb}, "/content/article/thumbnail")
+        else:
+            raise _Refusal(
+                422,
+                f"ERROR :: /content/{kind} :: unrecognized field found but not allowed",
+                "UNPROCESSABLE_ENTITY",
+            )
+
+    @route("POST", r"/rest/posts")
+    @_rest(bucket="post")
+    def _create_post(self, request: httpx.Request, caller: _Caller) -> httpx.Response:
+        body = self._body(request)
+        for name in sorted(set(body) - _POST_FIELDS):
+            raise _Refusal(
+                422,
+                f"ERROR :: /{name} :: unrecognized field found but not allowed",
+                "UNPROCESSABLE_ENTITY",
+            )
+        for name in ("author", "visibility", "distribution", "lifecycleState"):
+            if name not in body:
+                raise _Refusal(
+                    422,
+                    f"ERROR :: /{name} :: field is required but not found and has no default value",
+                    "UNPROCESSABLE_ENTITY",
+                )
+        author = str(body["author"])
+        if not self._can_write_as(caller, author):
+            raise self._denied("partnerApiPostsExternal.CREATE", caller)
+        visibility = body["visibility"]
+        if visibility not in _VISIBILITIES or (
+            visibility == "CONNECTIONS" and not author.startswith("urn:li:person:")
+        ):
+            raise _Refusal(
+                422,
+                f"ERROR :: /visibility :: invalid value {visibility!r}",
+                "INVALID_VALUE_FOR_FIELD",
+            )
+        if body["lifecycleState"] not in ("PUBLISHED", "DRAFT"):
+            raise _Refusal(
+                422, "ERROR :: /lifecycleState :: invalid value", "INVALID_VALUE_FOR_FIELD"
+            )
+        distribution = body["distribution"]
+        if not isinstance(distribution, dict) or "feedDistribution" not in distribution:
+            raise _Refusal(
+                422,
+                "ERROR :: /distribution/feedDistribution :: field is required but not found and "
+                "has no default value",
+                "UNPROCESSABLE_ENTITY",
+            )
+        commentary = body.get("commentary")
+        content = body.get("content")
+        if commentary is None and content is None:
+            raise _Refusal(
+                422,
+                "ERROR :: /commentary :: field is required but not found and has no default value",
+                "UNPROCESSABLE_ENTITY",
+            )
+        commentary = str(commentary or "")
+        kept, visible, cut = parse_little_text(commentary)
+        if len(visible) > MAX_COMMENTARY:
+            raise _Refusal(
+                422,
+                f"ERROR :: /commentary :: length of commentary is out of range 0..{MAX_COMMENTARY}",
+                "FIELD_LENGTH_TOO_LONG",
+            )
+        self._check_content(caller, author, content)
+        now = self.clock.time()
+        for other in self._posts.values():
+            if (
+                other.deleted_at is None
+                and other.author == author
+                and other.sent_commentary == commentary
+                and other.content == content
+                and now - other.created_at < self.duplicate_window
+            ):
+                raise _Refusal(422, f"Content is a duplicate of {other.urn}", "DUPLICATE_POST", 0)
+        post = LinkedInPost(
+            urn=f"urn:li:share:{self._new_id()}",
+            author=author,
+            commentary=kept,
+            sent_commentary=commentary,
+            text=visible,
+            truncated=cut,
+            visibility=str(visibility),
+            content=content if isinstance(content, dict) else None,
+            lifecycle_state=str(body["lifecycleState"]),
+            reshare_disabled=bool(body.get("isReshareDisabledByAuthor", False)),
+            created_at=now,
+        )
+        self._posts[post.urn] = post
+        return httpx.Response(201, headers={"x-restli-id": post.urn, "x-linkedin-id": post.urn})
+
+    def _post_json(self, post: LinkedInPost) -> dict[str, Any]:
+        ms = int(post.created_at * 1000)
+        data: dict[str, Any] = {
+            "id": post.urn,
+            "author": post.author,
+            "commentary": post.commentary,
+            "visibility": post.visibility,
+            "distribution": {
+                "feedDistribution": "MAIN_FEED",
+                "targetEntities": [],
+                "thirdPartyDistributionChannels": [],
+            },
+            "lifecycleState": post.lifecycle_state,
+            "lifecycleStateInfo": {"isEditedByAuthor": False},
+            "isReshareDisabledByAuthor": post.reshare_disabled,
+            "createdAt": ms,
+            "lastModifiedAt": ms,
+            "publishedAt": ms,
+        }
+        if post.content is not None:
+            data["content"] = post.content
+        return data
+
+    def _can_read(self, caller: _Caller, author: str) -> bool:
+        if author == caller.member.urn:
+            return "r_member_social" in caller.token.scopes
+        org = self._org(author)
+        return (
+            org is not None
+            and caller.member.id in org.admins
+            and "r_organization_social" in caller.token.scopes
+        )
+
+    @route("GET", r"/rest/posts")
+    @_rest(bucket="read")
+    def _find_posts(self, request: httpx.Request, caller: _Caller) -> httpx.Response:
+        params = request.url.params
+        if params.get("q") != "author":
+            raise _Refusal(400, "Unsupported finder", "ILLEGAL_ARGUMENT")
+        author = params.get("author", "")
+        if not self._can_read(caller, author):
+            raise self._denied("partnerApiPostsExternal.FINDER-author", caller)
+        start = int(params.get("start") or 0)
+        count = min(100, max(1, int(params.get("count") or 10)))
+        items = [p for p in self._posts.values() if p.author == author and p.deleted_at is None]
+        items.sort(key=lambda p: p.created_at, reverse=True)
+        page = items[start : start + count]
+        return self.json(
+            {
+                "paging": {"start": start, "count": count, "links": [], "total": len(items)},
+                "elements": [self._post_json(p) for p in page],
+            }
+        )
+
+    def _live_post(self, urn: str) -> LinkedInPost:
+        post = self._posts.get(urn)
+        if post is None or post.deleted_at is not None:
+            raise _Refusal(404, f"Post {urn} not found", "NOT_FOUND")
+        return post
+
+    @route("GET", r"/rest/posts/(?P<urn>urn:li:(?:share|ugcPost):[^/]+)")
+    @_rest(bucket="read")
+    def _get_post(self, request: httpx.Request, caller: _Caller, urn: str) -> httpx.Response:
+        post = self._live_post(urn)
+        if not self._can_read(caller, post.author):
+            raise self._denied("partnerApiPostsExternal.GET", caller)
+        return self.json(self._post_json(post))
+
+    @route("DELETE", r"/rest/posts/(?P<urn>urn:li:(?:share|ugcPost):[^/]+)")
+    @_rest(bucket="delete")
+    def _delete_post(self, request: httpx.Request, caller: _Caller, urn: str) -> httpx.Response:
+        post = self._posts.get(urn)
+        if post is None:
+            raise _Refusal(404, f"Post {urn} not found", "NOT_FOUND")
+        if not self._can_write_as(caller, post.author):
+            raise self._denied("partnerApiPostsExternal.DELETE", caller)
+        if post.deleted_at is None:
+            post.deleted_at = self.clock.time()
+        return httpx.Response(204)
+
+    # -- statistics --------------------------------------------------------------------------
+
+    def _stats(self, post: LinkedInPost) -> dict[str, float]:
+        hours = max(0.0, self.clock.time() - post.created_at) / 3600
+        weight = 1 + int(post.urn.rsplit(":", 1)[-1]) % 5
+        impressions = int(hours * self.impressions_per_hour * weight)
+        stats: dict[str, float] = {
+            "impressionCount": impressions,
+            "uniqueImpressionsCount": int(impressions * 0.6),
+            "clickCount": impressions // 20,
+            "likeCount": impressions // 25,
+            "commentCount": impressions // 100,
+            "shareCount": impressions // 200,
+        }
+        for key, value in post.extra.items():
+            stats[key] = stats.get(key, 0) + value
+        engaged = sum(stats[k] for k in ("clickCount", "likeCount", "commentCount", "shareCount"))
+        stats["engagement"] = (
+            engaged / stats["impressionCount"] if stats["impressionCount"] else 0.0
+        )
+        return stats
+
+    @staticmethod
+    def _list_param(value: str | None) -> list[str]:
+        if not value:
+            return []
+        match = re.fullmatch(r"List\((.*)\)", value)
+        if match is None:
+            raise _Refusal(400, "Invalid Rest.li list syntax", "ILLEGAL_ARGUMENT")
+        return [v for v in match.group(1).split(",") if v]
+
+    @route("GET", r"/rest/organizationalEntityShareStatistics")
+    @_rest(bucket="stats")
+    def _share_statistics(self, request: httpx.Request, caller: _Caller) -> httpx.Response:
+        params = request.url.params
+        org = self._org(params.get("organizationalEntity", ""))
+        if params.get("q") != "organizationalEntity" or org is None:
+            raise _Refusal(400, "Invalid organizationalEntity", "ILLEGAL_ARGUMENT")
+        if caller.member.id not in org.admins or "rw_organization_admin" not in caller.token.scopes:
+            raise self._denied("organizationalEntityShareStatistics.FINDER", caller)
+        wanted = self._list_param(params.get("shares")) + self._list_param(params.get("ugcPosts"))
+        now = self.clock.time()
+        elements = []
+        if wanted:
+            for urn in wanted:
+                post = self._posts.get(urn)
+                if (
+                    post is None
+                    or post.author != org.urn
+                    or post.deleted_at is not None
+                    or now - post.created_at > 365 * 86_400
+                ):
+                    continue
+                key = "share" if urn.startswith("urn:li:share:") else "ugcPost"
+                elements.append(
+                    {
+                        "organizationalEntity": org.urn,
+                        key: urn,
+                        "totalShareStatistics": self._stats(post),
+                    }
+                )
+        else:
+            total: dict[str, float] = {}
+            for post in self._posts.values():
+                if post.author == org.urn and post.deleted_at is None:
+                    for k, v in self._stats(post).items():
+                        total[k] = total.get(k, 0) + v
+            elements.append({"organizationalEntity": org.urn, "totalShareStatistics": total})
+        return self.json({"paging": {"start": 0, "count": 10, "links": []}, "elements": elements})
+
+    @route("GET", r"/rest/networkSizes/(?P<urn>urn:li:organization:\d+)")
+    @_rest(bucket="stats")
+    def _network_size(self, request: httpx.Request, caller: _Caller, urn: str) -> httpx.Response:
+        org = self._org(urn)
+        if org is None:
+            raise _Refusal(404, f"Organization {urn} not found", "NOT_FOUND")
+        if request.url.params.get("edgeType") != "COMPANY_FOLLOWED_BY_MEMBER":
+            raise _Refusal(400, "Invalid edgeType", "ILLEGAL_ARGUMENT")
+        days = max(0.0, self.clock.time() - org.created_at) / 86_400
+        return self.json({"firstDegreeSize": org.followers + int(days * org.followers_per_day)})
+
+    @route("GET", r"/rest/memberFollowersCount")
+    @_rest(bucket="stats")
+    def _member_followers(self, request: httpx.Request, caller: _Caller) -> httpx.Response:
+        if "r_member_profileAnalytics" not in caller.token.scopes:
+            raise self._denied("memberFollowersCount.FINDER-me", caller)
+        member = caller.member
+        days = max(0.0, self.clock.time() - member.created_at) / 86_400
+        count = member.followers + int(days * member.followers_per_day)
+        return self.json(
+            {
+                "paging": {"start": 0, "count": 10, "links": []},
+                "elements": [{"memberFollowersCount": count}],
+            }
+        )

@@ -12,6 +12,7 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -35,6 +36,8 @@ from tests.outbox._fakenet import TOKEN, OutboxNetEmulator, fake_render
 posix_only = pytest.mark.skipif(os.name != "posix", reason="SIGKILL and pid checks are POSIX")
 
 WORKER = Path(__file__).with_name("_crash_worker.py")
+KILLS = 20
+MX_POSTS, MX_DELAY = 12, (0.001, 0.006)
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -47,6 +50,9 @@ class Figures:
     deliveries: int = 0
     parts: int = 0
     recovered: int = 0
+    orphaned: int = 0
+    """Kills that left more parts on the platform unrecorded by the outbox than there were
+    when that run started: kills that hit the window between "stored" and "recorded"."""
 
 
 def slow_down(emu: Emulator, rng: random.Random, low: float, high: float) -> None:
@@ -70,11 +76,15 @@ def run_until_done(
     rng: random.Random,
     *,
     kills: int,
-    window: tuple[float, float],
+    progress: Callable[[], int],
+    stored: Callable[[], int],
     log: Path,
 ) -> Figures:
-    """Start the worker again and again, killing it ``kills`` times at a random moment in
-    ``window`` seconds after it is ready; the last run goes to the end."""
+    """Start the worker again and again on the same file; ``kills`` times, kill it with
+    SIGKILL at a random point: once a random number (1 to 3) of further creates have reached
+    the emulators (``progress``), plus a random 0-12 ms, so kills land before, during and
+    after the platform stores a post and before or after the outbox records it. The last
+    run goes to the end."""
     figures = Figures()
     while True:
         figures.rounds += 1
@@ -89,21 +99,40 @@ def run_until_done(
             assert proc.stdout is not None
             ready = proc.stdout.readline().strip()
             if figures.kills < kills:
-                try:
-                    proc.wait(timeout=rng.uniform(*window))
-                except subprocess.TimeoutExpired:
+                gap = stored() - confirmed(db)
+                target = progress() + rng.randint(1, 3)
+                jitter = rng.uniform(0.0, 0.012)
+                deadline = time.monotonic() + 30
+                while proc.poll() is None and progress() < target:
+                    assert time.monotonic() < deadline, log.read_text()[-3000:]
+                    time.sleep(0.001)
+                if proc.poll() is None:
+                    time.sleep(jitter)
                     proc.send_signal(signal.SIGKILL)
                     # Reaped at once: the next worker sees the pid gone and takes over.
                     proc.wait()
                     proc.stdout.close()
                     figures.kills += 1
+                    if stored() - confirmed(db) > gap:
+                        figures.orphaned += 1
                     continue
-            else:
-                proc.wait(timeout=60)
+            proc.wait(timeout=60)
             proc.stdout.close()
         assert ready == "ready", log.read_text()[-3000:]
         assert proc.returncode == 0, log.read_text()[-3000:]
         return figures
+
+
+def confirmed(db: Path) -> int:
+    """How many parts the outbox file records as confirmed (read without opening an Outbox,
+    which would recover deliveries itself)."""
+    con = sqlite3.connect(db)
+    try:
+        return int(
+            con.execute("SELECT COALESCE(SUM(parts), 0) FROM outbox_deliveries").fetchone()[0]
+        )
+    finally:
+        con.close()
 
 
 @attrs.frozen
@@ -197,8 +226,9 @@ def test_kill_9_fake_platform(tmp_path: Path, crash_env: dict[str, str], seed: i
             ["outboxnet", spec],
             crash_env,
             rng,
-            kills=10,
-            window=(0.02, 0.35),
+            kills=KILLS,
+            progress=lambda: emu.count("POST", "/posts"),
+            stored=lambda: len(emu.posts),
             log=tmp_path / "worker.log",
         )
     box = Outbox(db)
@@ -208,8 +238,9 @@ def test_kill_9_fake_platform(tmp_path: Path, crash_env: dict[str, str], seed: i
     figures.recovered = recovered(box, deliveries)
     box.close()
     print(f"\ncrash figures (outboxnet, seed {seed}): {attrs.asdict(figures)}")
-    assert figures.kills == 10
+    assert figures.kills == KILLS
     assert figures.recovered >= 1
+    assert figures.orphaned >= 1
     check_exactly_once(
         deliveries,
         [Stored(p["id"], p["text"], p["reply_to"]) for p in emu.posts],
@@ -234,8 +265,8 @@ def test_kill_9_mastodon_and_x(tmp_path: Path, crash_env: dict[str, str]) -> Non
     rng = random.Random(seed)
     masto = MastodonEmulator(max_characters=120)
     x = XEmulator()
-    slow_down(masto, random.Random(seed + 1), 0.001, 0.006)
-    slow_down(x, random.Random(seed + 2), 0.001, 0.006)
+    slow_down(masto, random.Random(seed + 1), *MX_DELAY)
+    slow_down(x, random.Random(seed + 2), *MX_DELAY)
     db = tmp_path / "crash.db"
     with masto.serve() as masto_url, x.serve():
         accounts = [masto.account(name="m1"), masto.account(name="m2")]
@@ -262,7 +293,7 @@ def test_kill_9_mastodon_and_x(tmp_path: Path, crash_env: dict[str, str]) -> Non
         accounts_file = tmp_path / "brandkit.toml"
         accounts_file.write_text("\n".join(toml))
         box = Outbox(db)
-        for i in range(10):
+        for i in range(MX_POSTS):
             for acct in accounts:
                 # Mastodon parts hold ~120 characters and X's 280: 1 to 3 parts each.
                 size = rng.choice([4, 12, 25]) * (2 if acct.platform == "x" else 1)
@@ -273,8 +304,9 @@ def test_kill_9_mastodon_and_x(tmp_path: Path, crash_env: dict[str, str]) -> Non
             ["builtin", str(accounts_file)],
             env,
             rng,
-            kills=10,
-            window=(0.05, 0.4),
+            kills=KILLS,
+            progress=lambda: masto.count("POST", "/api/v1/statuses") + x.count("POST", "/2/tweets"),
+            stored=lambda: len(masto.posts) + len(x.posts),
             log=tmp_path / "worker.log",
         )
         box = Outbox(db)
@@ -292,7 +324,7 @@ def test_kill_9_mastodon_and_x(tmp_path: Path, crash_env: dict[str, str]) -> Non
     x_posts = [Stored(p.id, p.text, p.in_reply_to) for p in x.posts]
     figures.parts = len(masto_posts) + len(x_posts)
     print(f"\ncrash figures (mastodon + x, seed {seed}): {attrs.asdict(figures)}")
-    assert figures.kills == 10
+    assert figures.kills == KILLS
     assert figures.recovered >= 1
     assert any(len(t) > 1 for t in rendered.values())
     for platform, stored in (("mastodon", masto_posts), ("x", x_posts)):

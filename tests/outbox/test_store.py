@@ -422,3 +422,12 @@ def test_an_error_alone_is_recorded_in_the_history(outbox: Outbox, emu: OutboxNe
     outbox.save(d)
     notes = [e.note for e in outbox.history(d.id)]
     assert notes == [None, None, "outboxnet: answer lost"]
+
+
+def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
+    """Pointing the outbox at another kind of file is a configuration error, not a crash."""
+    path = tmp_path / "notes.txt"
+    path.write_text("these are my notes, not a database\n" * 100)
+    with pytest.raises(ConfigurationError, match="cannot open outbox"):
+        Outbox(path)
+    assert path.read_text().startswith("these are my notes")

@@ -162,8 +162,9 @@ class Outbox:
 
     Args:
         path: the database file (created if missing); ``":memory:"`` for tests.
-        lease: seconds a publishing process holds a delivery without saving it; every save
-            renews it. A lease of a process on this machine that has died is free at once.
+        lease: seconds a process of another machine holds a delivery without saving it
+            (every save renews it). A process of this machine holds its deliveries as long
+            as it runs and loses them at once when it dies.
         clock: the current time, for the times the outbox itself writes (tests pass a fake).
         timeout: seconds to wait for another process's write lock before giving up.
 
@@ -190,15 +191,15 @@ class Outbox:
             self._db = sqlite3.connect(
                 self.path, timeout=timeout, isolation_level=None, check_same_thread=False
             )
+            self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            # FULL: a save acknowledged before a send must survive a power cut, else the
+            # restarted worker would find the delivery "pending" and send it a second time.
+            self._db.execute("PRAGMA synchronous = FULL")
+            self._db.create_function("outbox_lease_open", 2, self._lease_open)
+            self._migrate()
         except (sqlite3.Error, OSError) as exc:
             raise ConfigurationError(f"cannot open outbox {self.path!r}: {exc}") from None
-        self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-        self._db.execute("PRAGMA journal_mode = WAL")
-        # FULL: a save acknowledged before a send must survive a power cut, else the
-        # restarted worker would find the delivery "pending" and send it a second time.
-        self._db.execute("PRAGMA synchronous = FULL")
-        self._db.create_function("outbox_lease_open", 2, self._lease_open)
-        self._migrate()
         self.recover()
 
     # -- plumbing ------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -26,7 +27,7 @@ from brandkit import (
     TransportError,
 )
 from brandkit._hooks import NullGovernor
-from brandkit.testing import png
+from brandkit.testing import Emulator, png
 from brandkit.testing.conformance import AdapterConformance
 from brandkit.testing.telegram import TelegramEmulator
 from tests.telegram.conftest import FAST, RAW, spec_problems
@@ -38,6 +39,15 @@ class TestTelegramConformance(AdapterConformance):
     """The shared adapter suite, on Telegram."""
 
     platform = "telegram"
+
+    @pytest.fixture
+    def emu(self) -> Iterator[Emulator]:
+        """The served emulator; afterwards every request brandkit sent must match the full
+        Bot API spec."""
+        emu = self.make_emulator()
+        with emu.serve():
+            yield emu
+        assert spec_problems(emu.requests) == []
 
 
 def pics(n: int) -> tuple[Media, ...]:

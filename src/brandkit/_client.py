@@ -61,12 +61,16 @@ class RetryPolicy:
         max_backoff: the longest backoff between two attempts.
         max_wait: the longest brandkit waits for a rate limit to reset before it gives up
             and raises :class:`RateLimited` (the delivery keeps its place).
+        settle: after a create timed out (or its connection broke, or a gateway timed out)
+            and a first lookup found nothing, how long to wait before looking again, and
+            only then to send anew: the first request may still be running on the platform.
     """
 
     attempts: int = 5
     initial: float = 0.5
     max_backoff: float = 30.0
     max_wait: float = 900.0
+    settle: float = 10.0
 
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter for attempt ``attempt`` (1-based)."""
@@ -278,7 +282,19 @@ class _Core:
                             raise
                         # The create may have landed: look before doing anything else.
                         delivery.error = exc
+                        self.save(delivery)  # the outbox's history shows what is looked up
                         ref = yield from self._find(adapter, rendered, part, ctx, delivery)
+                        still_running = isinstance(exc, TransportError) or exc.status_code == 504
+                        if (
+                            ref is None
+                            and still_running
+                            and self.retry.settle > 0
+                            and delivery.status is not DeliveryStatus.UNKNOWN
+                        ):
+                            # A lookup right after a timeout proves little: the first request
+                            # may still be running on the platform. Give it time, look again.
+                            yield Wait(self.retry.settle)
+                            ref = yield from self._find(adapter, rendered, part, ctx, delivery)
                         if delivery.status is DeliveryStatus.UNKNOWN:
                             return delivery
                         if ref is None:

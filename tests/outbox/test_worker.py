@@ -377,11 +377,6 @@ def test_default_client_over_a_socket(outbox: Outbox, emu: OutboxNetEmulator) ->
     assert emu.post_texts() == ["a", "b"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the driver re-sends right after a negative lookup that follows a timeout; the "
-    "slow create lands later (patch proposed for _client.deliver_flow: wait, look again)",
-)
 def test_timed_out_create_that_lands_late_is_not_duplicated(
     outbox: Outbox, emu: OutboxNetEmulator
 ) -> None:

@@ -22,6 +22,7 @@ from brandkit.errors import (
     ConfigurationError,
     ContentError,
     MediaError,
+    OutboxConflict,
     PlatformError,
     PlatformUnavailable,
     RateLimited,
@@ -29,6 +30,7 @@ from brandkit.errors import (
     TransportError,
 )
 from brandkit.metrics import MetricSample, MetricsStore, write_report
+from brandkit.outbox import Outbox, Worker
 
 __version__ = "0.1.0"
 
@@ -47,6 +49,8 @@ __all__ = [
     "MediaError",
     "MetricSample",
     "MetricsStore",
+    "Outbox",
+    "OutboxConflict",
     "PlatformError",
     "PlatformUnavailable",
     "Post",
@@ -57,6 +61,7 @@ __all__ = [
     "RetryPolicy",
     "TransportError",
     "Variant",
+    "Worker",
     "__version__",
     "render",
     "write_report",

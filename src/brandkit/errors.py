@@ -6,6 +6,7 @@ class. Errors that come from a platform keep the platform's own message.
 ```
 BrandkitError
 ├── ConfigurationError      unknown platform, missing credential or extra, bad settings file
+├── OutboxConflict          the outbox refuses a change (another process holds the delivery)
 ├── ContentError            the post breaks a rule of the platform; raised before any I/O
 │   └── MediaError          a media file that cannot be read or is of the wrong kind
 └── PlatformError           the platform (or the way to it) refused or failed
@@ -31,6 +32,7 @@ __all__ = [
     "ConfigurationError",
     "ContentError",
     "MediaError",
+    "OutboxConflict",
     "PlatformError",
     "PlatformUnavailable",
     "RateLimited",
@@ -45,6 +47,11 @@ class BrandkitError(Exception):
 
 class ConfigurationError(BrandkitError):
     """brandkit is set up wrongly: an unknown platform, a missing credential, a bad file."""
+
+
+class OutboxConflict(BrandkitError):
+    """The outbox refuses a change: another process is publishing the delivery, or the change
+    would reopen a finished delivery or drop a confirmed part."""
 
 
 class ContentError(BrandkitError, ValueError):

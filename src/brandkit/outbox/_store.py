@@ -37,7 +37,7 @@ import attrs
 from brandkit.accounts import Account
 from brandkit.content._model import Post
 from brandkit.delivery import Delivery, DeliveryStatus
-from brandkit.errors import BrandkitError, ConfigurationError, TransportError
+from brandkit.errors import BrandkitError, ConfigurationError, OutboxConflict, TransportError
 
 __all__ = ["Outbox", "OutboxEvent"]
 
@@ -388,17 +388,17 @@ class Outbox:
         status = delivery.status.value
         what = f"delivery {delivery.id}"
         if not self._lease_free(owner, until):
-            raise BrandkitError(f"{what} is being published by another process ({owner})")
+            raise OutboxConflict(f"{what} is being published by another process ({owner})")
         allowed = _AFTER_FINISHED.get(stored)
         if allowed is not None and status not in allowed:
-            raise BrandkitError(f"{what} is already {stored}; it cannot become {status}")
+            raise OutboxConflict(f"{what} is already {stored}; it cannot become {status}")
         if len(delivery.parts) < stored_parts:
-            raise BrandkitError(
+            raise OutboxConflict(
                 f"{what} has {stored_parts} confirmed part(s) stored but this copy has "
                 f"{len(delivery.parts)}: load it again from the outbox"
             )
         if status == "sending" and stored != "sending" and delivery.attempts != stored_attempts + 1:
-            raise BrandkitError(
+            raise OutboxConflict(
                 f"{what} is stored as {stored} after {stored_attempts} attempt(s); this copy "
                 "is stale: load it again from the outbox"
             )
@@ -651,9 +651,9 @@ class Outbox:
             data, owner, until = self._fetch(db, delivery_id)
             delivery = self._load(data)
             if not self._lease_free(owner, until):
-                raise BrandkitError(f"delivery {delivery_id} is being published right now")
+                raise OutboxConflict(f"delivery {delivery_id} is being published right now")
             if delivery.status.value not in ("failed", "unknown", "pending"):
-                raise BrandkitError(
+                raise OutboxConflict(
                     f"delivery {delivery_id} is {delivery.status.value}; only failed, unknown "
                     "or waiting deliveries can be retried"
                 )
@@ -679,12 +679,12 @@ class Outbox:
             data, owner, until = self._fetch(db, delivery_id)
             delivery = self._load(data)
             if not self._lease_free(owner, until) or delivery.status is DeliveryStatus.SENDING:
-                raise BrandkitError(
+                raise OutboxConflict(
                     f"delivery {delivery_id} is being published right now; cancel it when "
                     "the attempt has ended"
                 )
             if delivery.status.value not in ("pending", "failed", "unknown"):
-                raise BrandkitError(
+                raise OutboxConflict(
                     f"delivery {delivery_id} is {delivery.status.value} and cannot be cancelled"
                 )
             delivery.status = DeliveryStatus.CANCELLED

@@ -33,7 +33,18 @@ def _slot_name(window: float) -> str:
 class _Plan:
     """What one bucket key means in the store: its scopes and declared windows."""
 
-    __slots__ = ("account", "account_wide", "app", "app_wide", "cost", "declared", "scopes", "src")
+    __slots__ = (
+        "account",
+        "account_wide",
+        "app",
+        "app_wide",
+        "block",
+        "cost",
+        "declared",
+        "names",
+        "scopes",
+        "src",
+    )
 
     def __init__(self, key: BucketKey, policies: Sequence[RatePolicy]) -> None:
         base = f"{key.platform}|{key.app}"
@@ -42,13 +53,16 @@ class _Plan:
         self.account_wide = f"{base}|{key.account}|*"
         self.app_wide = f"{base}||*"
         self.scopes = (self.account, self.app, self.account_wide, self.app_wide)
+        self.block = (self.account, _BLOCK)
         self.declared = tuple(
-            (self.app if p.scope == "app" else self.account, _slot_name(p.window), p)
+            ((self.app if p.scope == "app" else self.account, _slot_name(p.window)), p)
             for p in policies
             if p.bucket == key.bucket
         )
         self.src: object = policies
         self.cost = 1
+        # Which slot each header family was matched to last time (matching is stable).
+        self.names: dict[tuple[str, str], str] = {}
 
 
 class Governor:
@@ -122,27 +136,32 @@ class Governor:
         now = self.clock()
         pad = self.resolution
 
+        account, app = plan.account, plan.app
+
         def change(entries: Entries) -> float:
-            for scope, name, policy in plan.declared:
-                if (scope, name) not in entries:
-                    entries[(scope, name)] = Slot(policy.limit, policy.window)
+            for name, policy in plan.declared:
+                if name not in entries:
+                    entries[name] = Slot(policy.limit, policy.window)
             wait = 0.0
+            slots: list[Slot] = []
             probes: list[Block] = []
             for (scope, _), entry in entries.items():
-                if isinstance(entry, Slot):
-                    if scope == plan.account or scope == plan.app:
+                if type(entry) is Slot:
+                    if scope in (account, app):
                         entry.refresh(now)
-                        wait = max(wait, entry.wait(now, cost))
-                else:
-                    wait = max(wait, entry.wait(now))
+                        slots.append(entry)
+                        if (w := entry.wait(now, cost)) > wait:
+                            wait = w
+                elif isinstance(entry, Block):
+                    if entry.until > now and (w := entry.until - now) > wait:
+                        wait = w
                     if entry.strikes:
                         probes.append(entry)
                         self._struck.add(scope)
             if wait > 0.0:
                 return wait
-            for (scope, _), entry in entries.items():
-                if isinstance(entry, Slot) and (scope == plan.account or scope == plan.app):
-                    entry.take(now, cost, pad)
+            for slot in slots:
+                slot.take(now, cost, pad)
             for block in probes:
                 # One request probes the platform; the others wait for its answer.
                 block.until = now + self._ceiling(block.strikes)
@@ -171,7 +190,7 @@ class Governor:
     # -- learning ------------------------------------------------------------------------------
 
     def _clear(self, plan: _Plan, entries: Entries) -> None:
-        block = entries.get((plan.account, _BLOCK))
+        block = entries.get(plan.block)
         if isinstance(block, Block) and block.strikes:
             block.strikes = 0
             block.until = 0.0
@@ -183,8 +202,11 @@ class Governor:
         waits: list[float] = []
         for win in info.windows:
             scope = plan.app if win.scope == "app" else plan.account
-            name = _match(entries, scope, win, now)
-            slot = entries.get((scope, name))
+            cached = plan.names.get((scope, win.name))
+            slot = entries.get((scope, cached)) if cached is not None else None
+            if not isinstance(slot, Slot):
+                name = plan.names[(scope, win.name)] = _match(entries, scope, win, now)
+                slot = entries.get((scope, name))
             if not isinstance(slot, Slot):
                 if win.limit is None:
                     continue
@@ -199,42 +221,41 @@ class Governor:
             spent = slot.server and slot.available() < plan.cost
             if info.limited and spent and slot.reset is not None and slot.reset > now:
                 waits.append(slot.reset - now)
-        if info.app_usage is not None:
-            self._usage(entries, plan.app_wide, info.app_usage, info, now)
-        if info.account_usage is not None:
-            self._usage(entries, plan.account_wide, info.account_usage, info, now)
-        usage_hold = [
-            e.wait(now)
-            for e in (
-                entries.get((plan.app_wide, _USAGE)),
-                entries.get((plan.account_wide, _USAGE)),
-            )
-            if isinstance(e, Block)
-        ]
-        block = entries.get((plan.account, _BLOCK))
-        if not isinstance(block, Block):
-            block = Block()
+        usage = info.app_usage is not None or info.account_usage is not None
+        if usage:
+            if info.app_usage is not None:
+                self._usage(entries, plan.app_wide, info.app_usage, info, now)
+            if info.account_usage is not None:
+                self._usage(entries, plan.account_wide, info.account_usage, info, now)
         if info.retry_after is not None and (status >= 400 or info.limited):
+            block = self._block(entries, plan)
             block.until = max(block.until, now + info.retry_after)
-            entries[(plan.account, _BLOCK)] = block
             waits.append(info.retry_after)
         if not info.limited:
-            if block.strikes:
-                block.strikes = 0
-                block.until = min(block.until, now)
-                self._struck.discard(plan.account)
+            if plan.account in self._struck:
+                self._clear(plan, entries)
             return None
-        if info.app_usage is not None or info.account_usage is not None:
-            waits.extend(w for w in usage_hold if w > 0)
+        if usage:
+            for scope in (plan.app_wide, plan.account_wide):
+                hold = entries.get((scope, _USAGE))
+                if isinstance(hold, Block) and hold.wait(now) > 0:
+                    waits.append(hold.wait(now))
         if waits:
             return max(waits)
         # A refusal that says nothing: back off exponentially with full jitter.
+        block = self._block(entries, plan)
         block.strikes += 1
         delay = self._rng.uniform(0.0, self._ceiling(block.strikes))
-        block.until = max(block.until, now + delay)
-        entries[(plan.account, _BLOCK)] = block
+        block.until = now + delay  # replaces the hold that kept others behind the probe
         self._struck.add(plan.account)
         return block.until - now
+
+    @staticmethod
+    def _block(entries: Entries, plan: _Plan) -> Block:
+        block = entries.get(plan.block)
+        if not isinstance(block, Block):
+            block = entries[plan.block] = Block()
+        return block
 
     def _usage(
         self, entries: Entries, scope: str, pct: float, info: RateLimitInfo, now: float

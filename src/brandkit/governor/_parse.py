@@ -29,8 +29,8 @@ import math
 import re
 import time
 from datetime import UTC, datetime
+from typing import NamedTuple
 
-import attrs
 import httpx
 
 __all__ = ["RateLimitInfo", "Window", "parse_rate_limit"]
@@ -67,11 +67,27 @@ _NAMES = frozenset(
         *_USAGE,
     ]
 )
+_FAMILY_KEYS = tuple(
+    (name, scope, length, prefix + "limit", prefix + "remaining", prefix + "reset")
+    for prefix, (name, scope, length) in _FAMILIES.items()
+)
+# Bits saying which kinds of header a response has, so that parsing skips the others.
+_USAGE_BIT = 1 << len(_FAMILY_KEYS)
+_OTHER_BIT = _USAGE_BIT << 1
+_FAMILY_BITS = {prefix + part: 1 << i for i, prefix in enumerate(_FAMILIES) for part in _PARTS}
 
 
-@attrs.frozen
-class Window:
-    """One rate-limit window as a response describes it.
+def _bit(name: str) -> int:
+    if name in _FAMILY_BITS:
+        return _FAMILY_BITS[name]
+    return _USAGE_BIT if name in _USAGE else _OTHER_BIT
+
+
+_BYTE_NAMES = {name.encode("ascii"): (name, _bit(name)) for name in _NAMES}
+
+
+class Window(NamedTuple):
+    """One rate-limit window as a response describes it (an immutable named tuple).
 
     Attributes:
         name: the header family it came from (``"x-rate-limit"``, ``"x-app-limit-24hour"``,
@@ -94,9 +110,8 @@ class Window:
     scope: str = "account"
 
 
-@attrs.frozen
-class RateLimitInfo:
-    """Everything a response says about rate limits.
+class RateLimitInfo(NamedTuple):
+    """Everything a response says about rate limits (an immutable named tuple).
 
     Attributes:
         windows: the windows described by headers.
@@ -123,16 +138,16 @@ def parse_rate_limit(response: httpx.Response, *, now: float | None = None) -> R
     it. Returns ``None`` when the response carries no rate-limit information and is no 429.
     Malformed values are ignored; this function never raises for a bad header.
     """
-    found = {k: v for k, v in response.headers.multi_items() if k in _NAMES}
+    found, kinds = _scan(response.headers)
     status = response.status_code
-    if not found and status < 400:
+    if not kinds and status < 400:
         return None
     at = time.time() if now is None else now
-    windows = _windows(found, at) if found else ()
-    retry_after = _retry_after(found.get("retry-after"), at)
+    windows = _windows(found, kinds, at) if kinds & ~_USAGE_BIT else ()
+    retry_after = _retry_after(found.get("retry-after"), at) if kinds & _OTHER_BIT else None
     app_usage = account_usage = None
     usage_wait: float | None = None
-    for header, scope in _USAGE.items():
+    for header, scope in _USAGE.items() if kinds & _USAGE_BIT else ():
         raw = found.get(header)
         if raw is None:
             continue
@@ -156,24 +171,47 @@ def parse_rate_limit(response: httpx.Response, *, now: float | None = None) -> R
     nothing = not windows and not limited and retry_after is None
     if nothing and app_usage is None and account_usage is None:
         return None
-    return RateLimitInfo(
-        windows=windows,
-        retry_after=retry_after,
-        app_usage=app_usage,
-        account_usage=account_usage,
-        limited=limited,
-    )
+    return RateLimitInfo(windows, retry_after, app_usage, account_usage, limited)
 
 
-def _windows(found: dict[str, str], now: float) -> tuple[Window, ...]:
+def _scan(headers: httpx.Headers) -> tuple[dict[str, str], int]:
+    """The rate-limit headers of a response by lowercase name, and which kinds they are."""
+    # Every response goes through here, so it reads httpx's (lowercased, undecoded) header
+    # list when it can, and decodes only the few values it needs.
+    items = getattr(headers, "_list", None)
+    found: dict[str, str] = {}
+    kinds = 0
+    if isinstance(items, list):
+        try:
+            for _, key, value in items:
+                known = _BYTE_NAMES.get(key)
+                if known is not None:
+                    found[known[0]] = value.decode("latin-1")
+                    kinds |= known[1]
+        except (TypeError, ValueError, AttributeError):
+            found.clear()
+            kinds = 0
+        else:
+            return found, kinds
+    for key, value in headers.multi_items():
+        if key in _NAMES:
+            found[key] = value
+            kinds |= _bit(key)
+    return found, kinds
+
+
+def _windows(found: dict[str, str], kinds: int, now: float) -> tuple[Window, ...]:
     out: list[Window] = []
-    for prefix, (name, scope, length) in _FAMILIES.items():
-        limit = _int(found.get(prefix + "limit"))
-        remaining = _int(found.get(prefix + "remaining"))
-        raw_reset = found.get(prefix + "reset")
-        if limit is None and remaining is None:
+    for i, (name, scope, length, limit_key, remaining_key, reset_key) in enumerate(_FAMILY_KEYS):
+        if not kinds & (1 << i):
             continue
-        reset, resolution = _reset(raw_reset, now)
+        raw_limit = found.get(limit_key)
+        raw_remaining = found.get(remaining_key)
+        if raw_limit is None and raw_remaining is None:
+            continue
+        limit = _int(raw_limit)
+        remaining = _int(raw_remaining)
+        reset, resolution = _reset(found.get(reset_key), now)
         if name == "x-ratelimit":
             after = _float(found.get("x-ratelimit-reset-after"))
             if after is not None:
@@ -183,7 +221,7 @@ def _windows(found: dict[str, str], now: float) -> tuple[Window, ...]:
         if name == "ratelimit":
             window = _policy_window(found.get("ratelimit-policy"), limit)
         out.append(Window(name, limit, remaining, reset, resolution, window, scope))
-    structured = found.get("ratelimit")
+    structured = found.get("ratelimit") if kinds & _OTHER_BIT else None
     if structured is not None and "ratelimit-remaining" not in found:
         win = _structured(structured, found.get("ratelimit-policy"), now)
         if win is not None:
@@ -216,7 +254,7 @@ def _reset(raw: str | None, now: float) -> tuple[float | None, float]:
     if raw is None:
         return None, 0.0
     raw = raw.strip()
-    number = _float(raw)
+    number = None if "T" in raw or " " in raw else _float(raw)
     if number is not None:
         whole = number == int(number) and "." not in raw
         resolution = 1.0 if whole else 0.0
@@ -226,7 +264,8 @@ def _reset(raw: str | None, now: float) -> tuple[float | None, float]:
     try:
         when = datetime.fromisoformat(raw)
     except ValueError:
-        return _http_date(raw), 1.0
+        date = _http_date(raw)
+        return date, (0.0 if date is None else 1.0)
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return when.timestamp(), (0.0 if "." in raw or "," in raw else 1.0)

@@ -35,6 +35,7 @@ class Slot:
     __slots__ = (
         "aligned",
         "limit",
+        "opened",
         "remaining",
         "reset",
         "runs",
@@ -55,6 +56,7 @@ class Slot:
         aligned: bool = False,
         trust: bool = True,
         seen: float | None = None,
+        opened: float | None = None,
         runs: list[list[float]] | None = None,
     ) -> None:
         self.limit = limit
@@ -65,6 +67,7 @@ class Slot:
         self.aligned = aligned
         self.trust = trust
         self.seen = seen
+        self.opened = opened
         self.runs: list[list[float]] = runs if runs is not None else []
 
     def __repr__(self) -> str:
@@ -129,11 +132,14 @@ class Slot:
                 # A new window that the server starts with this request: until a response
                 # says when it ends, assume a little later than we could know.
                 self.reset = now + window + pad
+                self.opened = now
             self.remaining -= cost
             return
         if window is None:
             return
         runs = self.runs
+        if not runs:
+            self.opened = now
         if runs and now - runs[-1][0] <= window / _RUN_SPLIT:
             last = runs[-1]
             last[1] = now
@@ -175,23 +181,30 @@ class Slot:
         have been truncated (X, Bluesky), so ``resolution`` is added, unless the windows are
         known to be aligned to the epoch (Rack::Attack, most Redis counters: key =
         now // period), whose boundaries are whole seconds and exact. That is known once
-        two resets of consecutive windows fell on multiples of the window length: a server
-        whose windows start at the first request cannot produce that while we pad, because
-        its next window then starts at least ``resolution`` after the previous reset.
+        two resets of consecutive windows fell on multiples of the window length and the
+        second window was opened only after the padded first reset: a server whose windows
+        start at the first request cannot produce that, because its second window then
+        starts at least ``resolution`` after the first reset.
         """
         assert win.reset is not None
         reset = win.reset
         if win.resolution <= 0.0:
             return reset
         window = self.window
-        if self.trust and window is not None and window >= 2 and window == int(window):
-            if reset == int(reset) and int(reset) % int(window) == 0:
-                if self.aligned:
-                    return reset
-                if self.seen is not None and reset - self.seen == window:
-                    self.aligned = True
-                    return reset
-                self.seen = reset
+        usable = self.trust and window is not None and window >= 2 and window == int(window)
+        if usable and reset == int(reset) and int(reset) % int(window or 1) == 0:
+            if self.aligned:
+                return reset
+            opened, seen = self.opened, self.seen
+            if (
+                seen is not None
+                and opened is not None
+                and reset - seen == window
+                and opened >= seen + win.resolution
+            ):
+                self.aligned = True
+                return reset
+            self.seen = reset
         return reset + win.resolution
 
     def distrust(self) -> None:
@@ -199,6 +212,7 @@ class Slot:
         self.trust = False
         self.aligned = False
         self.seen = None
+        self.reset = None  # the answer's own (padded) reset replaces the trusted one
 
 
 class Block:
@@ -235,6 +249,7 @@ def dump_entry(entry: Entry) -> list[Any]:
         entry.aligned,
         entry.trust,
         entry.seen,
+        entry.opened,
         entry.runs,
     ]
 
@@ -243,7 +258,7 @@ def load_entry(data: list[Any]) -> Entry:
     """Back from :func:`dump_entry`."""
     if data[0] == 1:
         return Block(float(data[1]), int(data[2]))
-    _, limit, window, server, remaining, reset, aligned, trust, seen, runs = data
+    _, limit, window, server, remaining, reset, aligned, trust, seen, opened, runs = data
     return Slot(
         int(limit),
         window,
@@ -253,5 +268,6 @@ def load_entry(data: list[Any]) -> Entry:
         aligned=bool(aligned),
         trust=bool(trust),
         seen=seen,
+        opened=opened,
         runs=runs,
     )

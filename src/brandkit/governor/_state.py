@@ -49,7 +49,9 @@ class MemoryState:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._scopes: dict[str, dict[str, Entry]] = {}
+        # Entries keyed by their full (scope, name) key, so that loading a scope is one
+        # C-level dict merge.
+        self._scopes: dict[str, dict[tuple[str, str], Entry]] = {}
 
     def update(self, scopes: Sequence[str], change: Callable[[Entries], T]) -> T:
         """See :meth:`StateStore.update`."""
@@ -59,19 +61,18 @@ class MemoryState:
             for scope in scopes:
                 found = known.get(scope)
                 if found:
-                    for name, entry in found.items():
-                        entries[(scope, name)] = entry
+                    entries.update(found)
             before = len(entries)
             result = change(entries)
             if len(entries) != before:
-                for (scope, name), entry in entries.items():
-                    known.setdefault(scope, {})[name] = entry
+                for key, entry in entries.items():
+                    known.setdefault(key[0], {})[key] = entry
             return result
 
     def entries(self, scope: str) -> dict[str, Entry]:
-        """A copy of the entries of ``scope`` (for inspection and tests)."""
+        """A copy of the entries of ``scope`` by name (for inspection and tests)."""
         with self._lock:
-            return dict(self._scopes.get(scope, {}))
+            return {name: e for (_, name), e in self._scopes.get(scope, {}).items()}
 
 
 class SQLiteState:

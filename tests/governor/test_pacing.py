@@ -1,0 +1,158 @@
+"""Whole runs against windowed fakes: the allowed rate is used fully, with no 429."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import httpx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from brandkit._hooks import BucketKey
+from brandkit.governor import Governor
+from brandkit.platforms._base import RatePolicy
+from tests.governor.conftest import T0, FakeClock, WindowedFake
+
+KEY = BucketKey("fake", "127.0.0.1", "fake:a1", "post")
+LATENCY = 0.002
+
+
+def run(
+    gov: Governor, clock: FakeClock, fake: WindowedFake, n: int, policies: tuple[RatePolicy, ...]
+) -> float:
+    """Send ``n`` accepted requests as fast as the governor lets; return the wall time
+    from the first send to the last one."""
+    start = clock()
+    last = start
+    sent = 0
+    while sent < n:
+        wait = gov.acquire(KEY, 1, policies)
+        if wait > 0:
+            clock.advance(wait)
+            continue
+        last = clock()
+        response = fake(httpx.Request("POST", "http://127.0.0.1/post"))
+        clock.advance(LATENCY)
+        again = gov.observe(KEY, response)
+        if again is not None:
+            clock.advance(again)
+            continue
+        sent += 1
+    return last - start
+
+
+CASES = [(30, 3.0, 120), (100, 10.0, 250), (7, 2.0, 50)]
+
+
+@pytest.mark.parametrize(("limit", "window", "n"), CASES)
+@pytest.mark.parametrize("style", ["both", "mastodon", "ietf"])
+def test_aligned_windows_are_used_fully(limit: int, window: float, n: int, style: str) -> None:
+    """On an epoch-aligned server the last request goes out at T_min (plus latency), and
+    none is refused."""
+    clock = FakeClock()
+    fake = WindowedFake(clock, limit, window, style=style)
+    wall = run(Governor(clock=clock), clock, fake, n, (RatePolicy("post", limit, window),))
+    t_min = (math.ceil(n / limit) - 1) * window
+    assert fake.refused == 0
+    assert fake.ok == n
+    slack = (n % limit or limit) * LATENCY + 0.01
+    if style == "ietf":
+        slack += 1.0  # Bluesky floors its resets: the first window is padded until proven
+    assert t_min <= wall <= t_min + slack
+
+
+@pytest.mark.parametrize(("limit", "window", "n"), CASES)
+def test_x_style_aligned_windows_lose_one_second_once(limit: int, window: float, n: int) -> None:
+    """With X's whole-second resets only, alignment is proven at the second window; the
+    first wait carries the 1 s resolution, the later ones do not."""
+    clock = FakeClock()
+    fake = WindowedFake(clock, limit, window, style="x")
+    wall = run(Governor(clock=clock), clock, fake, n, (RatePolicy("post", limit, window),))
+    t_min = (math.ceil(n / limit) - 1) * window
+    assert fake.refused == 0
+    assert t_min <= wall <= t_min + 1.0 + 0.02
+
+
+@pytest.mark.parametrize(("limit", "window", "n"), CASES)
+@pytest.mark.parametrize("style", ["x", "mastodon", "both", "ietf"])
+@pytest.mark.parametrize("offset", [0.0, 0.37, 0.999])
+def test_windows_starting_at_first_request_never_refuse(
+    limit: int, window: float, n: int, style: str, offset: float
+) -> None:
+    """A server whose windows start with the first request and truncate their resets
+    (as X and Bluesky do) never refuses, whatever the phase of the first request."""
+    clock = FakeClock(T0 + offset)
+    fake = WindowedFake(clock, limit, window, style=style, aligned=False)
+    wall = run(Governor(clock=clock), clock, fake, n, (RatePolicy("post", limit, window),))
+    windows = math.ceil(n / limit) - 1
+    assert fake.refused == 0
+    assert wall <= windows * (window + 1.0) + limit * LATENCY + 0.01
+
+
+@pytest.mark.parametrize("style", ["x", "mastodon", "both", "ietf"])
+def test_no_declared_policy_costs_at_most_one_refusal(style: str) -> None:
+    """Knowing nothing of the limit, the governor learns it from the first answers: no
+    request is refused."""
+    clock = FakeClock()
+    fake = WindowedFake(clock, 10, 5.0, style=style)
+    run(Governor(clock=clock), clock, fake, 45, ())
+    assert fake.refused == 0
+
+
+def test_bare_server_with_declared_policy_never_refuses() -> None:
+    """A platform that sends no header (LinkedIn, Telegram) is paced by the declared policy."""
+    for aligned in (True, False):
+        clock = FakeClock(T0 + 0.5)
+        fake = WindowedFake(clock, 5, 3.0, style="none", aligned=aligned)
+        run(Governor(clock=clock), clock, fake, 23, (RatePolicy("post", 5, 3.0),))
+        assert fake.refused == 0
+
+
+def test_bare_server_without_policy_never_storms() -> None:
+    """Without headers and without a declared policy 429s happen, but the backoff spreads
+    them: a few per window, never a burst."""
+    clock = FakeClock()
+    refusals: list[float] = []
+
+    class Recording(WindowedFake):
+        def __call__(self, request: httpx.Request) -> httpx.Response:
+            response = super().__call__(request)
+            if response.status_code == 429:
+                refusals.append(self.clock())
+            return response
+
+    fake = Recording(clock, 5, 3.0, style="none")
+    run(Governor(clock=clock, rng=random.Random(5)), clock, fake, 30, ())
+    assert refusals
+    windows = math.ceil((clock() - T0) / 3.0)
+    assert len(refusals) <= 4 * windows
+    busiest = max(sum(1 for u in refusals[i:] if u < t + 1.0) for i, t in enumerate(refusals))
+    assert busiest <= 3
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    limit=st.integers(1, 8),
+    window=st.sampled_from([1.0, 2.5, 10.0]),
+    gaps=st.lists(st.floats(0.0, 4.0), min_size=5, max_size=60),
+    costs=st.lists(st.integers(1, 3), min_size=5, max_size=60),
+)
+def test_local_pacing_never_exceeds_limit_in_any_span(
+    limit: int, window: float, gaps: list[float], costs: list[int]
+) -> None:
+    """Paced by a declared policy only, the units sent in any span of one window never
+    exceed the limit (safe against fixed and sliding windows alike)."""
+    clock = FakeClock()
+    gov = Governor(clock=clock)
+    policies = (RatePolicy("post", limit, window),)
+    sent: list[tuple[float, int]] = []
+    for gap, cost in zip(gaps, costs, strict=False):
+        clock.advance(gap)
+        cost = min(cost, limit)
+        while (wait := gov.acquire(KEY, cost, policies)) > 0:
+            clock.advance(wait)
+        sent.append((clock(), cost))
+    for i, (t, _) in enumerate(sent):
+        assert sum(c for u, c in sent[i:] if u < t + window) <= limit

@@ -361,6 +361,12 @@ class _Core:
             samples.extend((yield from adapter.collect_metrics(refs[start : start + size])))
         return samples
 
+    def fetched(self, samples: Iterable[MetricSample]) -> list[MetricSample]:
+        """The samples stamped with this client's clock at the moment their answer came:
+        one time source for every platform, and the one tests and simulations control."""
+        now = self.clock()
+        return [attrs.evolve(s, fetched_at=now) for s in samples]
+
     def metric_batches(self, deliveries: Iterable[Delivery]) -> list[tuple[Adapter, Batch]]:
         """The fewest batches of posts to collect: ceil(N / batch size) per account."""
         from brandkit.metrics._collector import plan
@@ -566,7 +572,7 @@ class Client:
     def collect_refs(self, account: Account, refs: Sequence[PartRef]) -> list[MetricSample]:
         """Metrics of the given posts of one account, in the fewest requests."""
         adapter = self._core.adapter_for(account)
-        return self.run(adapter, self._core.metrics_flow(adapter, refs))
+        return self._core.fetched(self.run(adapter, self._core.metrics_flow(adapter, refs)))
 
     def collect(self, deliveries: Iterable[Delivery]) -> list[MetricSample]:
         """Metrics of every published part of ``deliveries``, each stamped with its fetch
@@ -580,7 +586,8 @@ class Client:
         """
         samples: list[MetricSample] = []
         for adapter, batch in self._core.metric_batches(deliveries):
-            samples.extend(batch.stamp(self.run(adapter, adapter.collect_metrics(batch.refs))))
+            got = self.run(adapter, adapter.collect_metrics(batch.refs))
+            samples.extend(batch.stamp(self._core.fetched(got)))
         return samples
 
     def collect_account(self, account: Account) -> list[MetricSample]:
@@ -590,7 +597,7 @@ class Client:
             PlatformError: the platform refused.
         """
         adapter = self._core.adapter_for(account)
-        return self.run(adapter, adapter.collect_account_metrics())
+        return self._core.fetched(self.run(adapter, adapter.collect_account_metrics()))
 
 
 class AsyncClient:
@@ -721,7 +728,8 @@ class AsyncClient:
     async def collect_refs(self, account: Account, refs: Sequence[PartRef]) -> list[MetricSample]:
         """Metrics of the given posts of one account, in the fewest requests."""
         adapter = self._core.adapter_for(account)
-        return await self.run(adapter, self._core.metrics_flow(adapter, refs))
+        got = await self.run(adapter, self._core.metrics_flow(adapter, refs))
+        return self._core.fetched(got)
 
     async def collect(self, deliveries: Iterable[Delivery]) -> list[MetricSample]:
         """Metrics of every published part, accounts concurrently; see
@@ -734,7 +742,7 @@ class AsyncClient:
             out: list[MetricSample] = []
             for adapter, batch in jobs:
                 flow = adapter.collect_metrics(batch.refs)
-                out.extend(batch.stamp(await self.run(adapter, flow)))
+                out.extend(batch.stamp(self._core.fetched(await self.run(adapter, flow))))
             return out
 
         results = await asyncio.gather(*(one_account(j) for j in by_adapter.values()))
@@ -743,4 +751,4 @@ class AsyncClient:
     async def collect_account(self, account: Account) -> list[MetricSample]:
         """Account-level metrics (followers); see :meth:`Client.collect_account`."""
         adapter = self._core.adapter_for(account)
-        return await self.run(adapter, adapter.collect_account_metrics())
+        return self._core.fetched(await self.run(adapter, adapter.collect_account_metrics()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -58,7 +58,7 @@ class WindowedFake:
 
     def __init__(
         self,
-        clock: FakeClock,
+        clock: Callable[[], float],
         limit: int,
         window: float,
         *,

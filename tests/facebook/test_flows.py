@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from brandkit import Account, Link, Media
-from brandkit._flow import run_flow
+from brandkit._flow import Wait, run_flow
 from brandkit.delivery import new_tid
 from brandkit.errors import (
     AuthError,
@@ -539,9 +539,34 @@ def test_metrics_in_one_batch_with_retired_and_refused_metrics() -> None:
 
 
 def test_metrics_of_a_deleted_post_are_unavailable() -> None:
-    """A post Meta no longer returns gives unavailable samples with Meta's reason."""
+    """A post Meta no longer returns gives unavailable samples saying so; a read Meta did
+    not answer (null) is asked once more, then reported as timed out."""
     adapter = FacebookAdapter(account())
     gone = {"error": {"message": "Unsupported get request.", "code": 100, "error_subcode": 33}}
+    canned = Canned(
+        ("POST", r"/v23\.0/", answer(200, [{"code": 400, "body": json.dumps(gone)}, None])),
+        ("POST", r"/v23\.0/", answer(200, [None])),
+    )
+    samples = run_flow(adapter.collect_metrics([PartRef(index=0, id="9_9")]), canned)
+    assert samples and not any(s.available for s in samples)
+    counts = [s for s in samples if s.raw_name == "reactions"]
+    assert "did not return the post (deleted" in (counts[0].reason or "")
+    views = [s for s in samples if s.raw_name == "post_media_view"]
+    assert "timed out" in (views[0].reason or "")
+    assert len(json.loads(canned.form(1)["batch"])) == 1
+
+
+def test_throttled_batch_reads_are_read_again_after_the_regain_time() -> None:
+    """Reads of a batch throttled by Meta (the batch itself succeeds) are read again in a
+    second batch, after the wait the usage header names."""
+    adapter = FacebookAdapter(account())
+    throttled = {"error": {"message": "(#80001) There have been too many calls", "code": 80001}}
+    node = {
+        "id": "1_1",
+        "created_time": "2026-01-01T00:00:00+0000",
+        "reactions": {"data": [], "summary": {"total_count": 5}},
+    }
+    insights = {"data": [{"name": "post_media_view", "values": [{"value": 50}]}]}
     canned = Canned(
         (
             "POST",
@@ -549,15 +574,29 @@ def test_metrics_of_a_deleted_post_are_unavailable() -> None:
             answer(
                 200,
                 [
-                    {"code": 400, "body": json.dumps(gone)},
-                    None,
+                    {"code": 200, "body": json.dumps(node)},
+                    {"code": 400, "body": json.dumps(throttled)},
                 ],
+                **usage(minutes=3),
             ),
-        )
+        ),
+        ("POST", r"/v23\.0/", answer(200, [{"code": 200, "body": json.dumps(insights)}])),
     )
-    samples = run_flow(adapter.collect_metrics([PartRef(index=0, id="9_9")]), canned)
-    assert samples and not any(s.available for s in samples)
-    assert all(s.reason for s in samples)
+    flow = adapter.collect_metrics([PartRef(index=0, id="1_1")])
+    waits: list[float] = []
+    step = next(flow)
+    try:
+        while True:
+            if isinstance(step, Wait):
+                waits.append(step.seconds)
+                step = flow.send(httpx.Response(204))
+            else:
+                step = flow.send(canned(step.request))
+    except StopIteration as stop:
+        samples = stop.value
+    assert waits == [180]
+    got = {s.raw_name: s.value for s in samples}
+    assert got["reactions"] == 5 and got["post_media_view"] == 50
 
 
 def test_account_metrics_from_real_page_bodies() -> None:

@@ -302,7 +302,8 @@ def test_find_part_published_container_is_found_in_media() -> None:
         ("GET", rf"/v23\.0/{IG}/media", answer(200, _media_page("Landed", "m77", now))),
     )
     ref = run_flow(adapter.find_part(post, post.parts[0], ctx), find)
-    assert ref is not None and ref.id == "m77" and ref.extra == {"container_id": "k1"}
+    assert ref is not None and ref.id == "m77"
+    assert ref.extra == {"container_id": "k1", "quota_total": 100, "quota_remaining": 99}
     assert "caption" in find.requests[1].url.params["fields"]
 
 

@@ -48,6 +48,7 @@ __all__ = [
     "ContainerExpired",
     "GraphAdapter",
     "MediaHost",
+    "describe_failure",
     "graph_error",
     "parse_time",
     "query_string",
@@ -156,6 +157,8 @@ class GraphAdapter(Adapter):
             :class:`~brandkit.errors.PlatformUnavailable`.
         readback_slack: how far before a part's key time a read-back looks (clock skew).
         readback_pages: how many pages of recent posts a read-back reads at most.
+        batch_retry_wait: seconds before reading throttled batch reads again when Meta's
+            usage header names no wait.
     """
 
     default_version: ClassVar[str] = DEFAULT_GRAPH_VERSION
@@ -168,6 +171,7 @@ class GraphAdapter(Adapter):
     poll_timeout: ClassVar[float] = 600.0
     readback_slack: ClassVar[timedelta] = timedelta(minutes=10)
     readback_pages: ClassVar[int] = 4
+    batch_retry_wait: ClassVar[float] = 60.0
 
     def __init__(self, account: Account) -> None:
         super().__init__(account)
@@ -309,12 +313,28 @@ class GraphAdapter(Adapter):
         """Up to 50 ``GET`` reads in one request (``POST /{version}/`` with ``batch``).
 
         Returns one response per read, in order; ``None`` where Meta answered ``null`` (the
-        read timed out). Each read counts as one call against the rate limits.
+        read timed out). Each read counts as one call against the rate limits, so reads of a
+        batch can be throttled although the batch itself succeeds: those (and timed-out
+        ones) are read once more in a second batch, after the wait Meta's usage header
+        names (:attr:`batch_retry_wait` when it names none).
         """
         if not relative_urls:
             return []
         if len(relative_urls) > 50:
             raise ConfigurationError("a Graph batch takes at most 50 requests")
+        out, response = yield from self._batch_once(relative_urls, bucket)
+        again = [i for i, answer in enumerate(out) if answer is None or _throttled(answer)]
+        if again:
+            yield Wait(regain_seconds(response) or self.batch_retry_wait)
+            retried, _ = yield from self._batch_once([relative_urls[i] for i in again], bucket)
+            for i, answer in zip(again, retried, strict=True):
+                if answer is not None:
+                    out[i] = answer
+        return out
+
+    def _batch_once(
+        self, relative_urls: Sequence[str], bucket: str | None
+    ) -> Flow[tuple[list[httpx.Response | None], httpx.Response]]:
         batch = [{"method": "GET", "relative_url": url} for url in relative_urls]
         request = self.request(
             "POST",
@@ -349,7 +369,7 @@ class GraphAdapter(Adapter):
                 )
             )
         out.extend(None for _ in range(len(batch) - len(out)))
-        return out
+        return out, response
 
     # -- containers (Instagram, Threads) ----------------------------------------------------
 
@@ -498,6 +518,24 @@ class GraphAdapter(Adapter):
         if status >= 500 or code in _TRANSIENT_CODES:
             return PlatformUnavailable(text, **common)
         return Rejected(text, **common)
+
+
+def _throttled(response: httpx.Response) -> bool:
+    code = graph_error(response).get("code") if not response.is_success else None
+    return code in THROTTLE_CODES
+
+
+def describe_failure(response: httpx.Response | None, what: str) -> str:
+    """Why a read of a batch gave nothing, in words, with Meta's message."""
+    if response is None:
+        return f"Meta did not answer the read of {what} (it timed out)"
+    err = graph_error(response)
+    message = err.get("message") or response.reason_phrase
+    if err.get("code") in THROTTLE_CODES:
+        return f"Meta throttled the read of {what}: {message}"
+    if err.get("code") == 100 and err.get("error_subcode") == 33:
+        return f"Meta did not return {what} (deleted, or not visible to this account): {message}"
+    return f"Meta refused the read of {what}: {message}"
 
 
 def _request_of(response: httpx.Response) -> httpx.Request:

@@ -35,7 +35,13 @@ from brandkit.errors import AuthError, ConfigurationError, PlatformUnavailable, 
 from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import Capabilities, PartRef, RatePolicy, ThreadContext
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
-from brandkit.platforms._graph import GraphAdapter, graph_error, parse_time, tid_time
+from brandkit.platforms._graph import (
+    GraphAdapter,
+    describe_failure,
+    graph_error,
+    parse_time,
+    tid_time,
+)
 
 if TYPE_CHECKING:
     from brandkit.accounts import Account
@@ -471,8 +477,7 @@ class FacebookAdapter(GraphAdapter):
         }
         body = node.json() if node is not None and node.is_success else None
         posted_at = parse_time(body.get("created_time")) if body else None
-        if body is None:
-            reason = _why(node, "the post was not returned: deleted, or not visible to the Page")
+        reason = describe_failure(node, "the post") if body is None else ""
         counts = (
             ("reactions", Metric.LIKES),
             ("comments", Metric.REPLIES),
@@ -499,7 +504,7 @@ class FacebookAdapter(GraphAdapter):
                     if isinstance(item, dict) and item.get("values"):
                         values[str(item.get("name"))] = item["values"][0].get("value")
             else:
-                refused = _why(insights, "Meta refused the insights read")
+                refused = describe_failure(insights, "the post's insights")
         for raw, metric in self.post_metrics:
             value = values.get(raw)
             if raw == "post_clicks_by_type" and isinstance(value, dict):
@@ -515,7 +520,7 @@ class FacebookAdapter(GraphAdapter):
             elif refused is not None:
                 why = refused
             elif insights is None:
-                why = "Meta did not answer this read of the batch (it timed out)"
+                why = describe_failure(None, "the post's insights")
             else:
                 why = f"Meta sent no value for {raw} (insights need a Page with 100 or more likes)"
             yield MetricSample.unavailable(metric=metric.value, raw_name=raw, reason=why, **common)
@@ -568,13 +573,6 @@ def _code(response: httpx.Response) -> int | None:
         return None
     code = graph_error(response).get("code")
     return code if isinstance(code, int) else None
-
-
-def _why(response: httpx.Response | None, default: str) -> str:
-    if response is None:
-        return "Meta did not answer this read of the batch (it timed out)"
-    message = graph_error(response).get("message")
-    return f"{default}: {message}" if isinstance(message, str) and message else default
 
 
 class _Slicer:

@@ -45,6 +45,7 @@ from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 from brandkit.platforms._graph import (
     ContainerExpired,
     GraphAdapter,
+    describe_failure,
     graph_error,
     parse_time,
     tid_time,
@@ -109,6 +110,9 @@ class InstagramAdapter(GraphAdapter):
         # The container made for a part whose publish is not confirmed, by the part's key:
         # a repeated publish_part reuses it, and find_part asks it whether it was published.
         self._containers: dict[str, str] = {}
+        # The quota read before the part's publish, reported again if the part is found
+        # by reconciliation instead.
+        self._quotas: dict[str, tuple[int, int]] = {}
 
     @property
     def user_id(self) -> str:
@@ -167,6 +171,7 @@ class InstagramAdapter(GraphAdapter):
         self.media_host()
         yield from self.ensure_fresh_token()
         used, total = yield from self._quota()
+        self._quotas[thread.key] = (used, total)
         if used >= total:
             raise RateLimited(
                 f"instagram: the account has published {used} of its {total} posts allowed "
@@ -208,6 +213,7 @@ class InstagramAdapter(GraphAdapter):
         response = yield Send(request, creates=True, bucket="publish")
         media_id = str(self.check(response).json()["id"])
         self._containers.pop(thread.key, None)
+        self._quotas.pop(thread.key, None)
         body = yield from self.get(f"/{media_id}", {"fields": "permalink"})
         return PartRef(
             index=part.index,
@@ -332,7 +338,11 @@ class InstagramAdapter(GraphAdapter):
             matches,
             key=lambda m: parse_time(m.get("timestamp")) or datetime.max.replace(tzinfo=UTC),
         )
-        extra = {"container_id": container} if container else {}
+        extra: dict[str, Any] = {"container_id": container} if container else {}
+        quota = self._quotas.pop(thread.key, None)
+        if quota is not None:
+            used, total = quota
+            extra.update(quota_total=total, quota_remaining=max(0, total - used - 1))
         return PartRef(
             index=part.index, id=str(oldest["id"]), url=oldest.get("permalink"), extra=extra
         )
@@ -440,7 +450,7 @@ def media_samples(
     values: dict[str, Any] = {}
     refused: str | None = None
     if answer is None:
-        refused = "Meta did not answer this read of the batch (it timed out)" if asked else None
+        refused = describe_failure(None, "the post's insights") if asked else None
     elif answer.is_success:
         for item in answer.json().get("data") or []:
             if not isinstance(item, dict):
@@ -451,8 +461,7 @@ def media_samples(
             elif item.get("values"):
                 values[str(item.get("name"))] = item["values"][0].get("value")
     else:
-        message = graph_error(answer).get("message") or answer.reason_phrase
-        refused = f"Meta refused the insights read: {message}"
+        refused = describe_failure(answer, "the post's insights")
     for raw, metric in metrics:
         value = values.get(raw)
         if raw not in retired and isinstance(value, int | float) and not isinstance(value, bool):

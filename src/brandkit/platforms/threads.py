@@ -89,6 +89,9 @@ class ThreadsAdapter(GraphAdapter):
         if not account.settings.get("user_id"):
             raise ConfigurationError("a Threads account needs user_id")
         self._containers: dict[str, str] = {}
+        # The quota read before the part's publish, reported again if the part is found
+        # by reconciliation instead.
+        self._quotas: dict[str, tuple[int, int]] = {}
 
     @property
     def version(self) -> str:
@@ -141,6 +144,7 @@ class ThreadsAdapter(GraphAdapter):
         yield from self.ensure_fresh_token()
         reply = thread.parent is not None
         used, total = yield from self._quota(reply)
+        self._quotas[thread.key] = (used, total)
         kind = "replies" if reply else "posts"
         if used >= total:
             raise RateLimited(
@@ -182,6 +186,7 @@ class ThreadsAdapter(GraphAdapter):
         response = yield Send(request, creates=True, bucket="reply" if reply else "publish")
         media_id = str(self.check(response).json()["id"])
         self._containers.pop(thread.key, None)
+        self._quotas.pop(thread.key, None)
         body = yield from self.get(f"/{media_id}", {"fields": "permalink"})
         return PartRef(
             index=part.index,
@@ -317,7 +322,11 @@ class ThreadsAdapter(GraphAdapter):
             matches,
             key=lambda m: parse_time(m.get("timestamp")) or datetime.max.replace(tzinfo=UTC),
         )
-        extra = {"container_id": container} if container else {}
+        extra: dict[str, Any] = {"container_id": container} if container else {}
+        quota = self._quotas.pop(thread.key, None)
+        if quota is not None:
+            used, total = quota
+            extra.update(quota_total=total, quota_remaining=max(0, total - used - 1))
         return PartRef(
             index=part.index, id=str(oldest["id"]), url=oldest.get("permalink"), extra=extra
         )

@@ -525,8 +525,8 @@ class FacebookEmulator(GraphEmulator):
             name = field.name
             if name == "id":
                 out["id"] = ph.id
-            elif name == "created_time":
-                out["created_time"] = graph_time(ph.created_at)
+            elif name in ("created_time", "updated_time"):
+                out[name] = graph_time(ph.created_at)
             elif name in ("name", "caption"):
                 if ph.caption:
                     out[name] = ph.caption

@@ -252,6 +252,7 @@ class _Core:
             return delivery
         try:
             rendered = yield from self.render_flow(adapter, delivery.post)
+            caps = rendered.capabilities
             if not delivery.keys:
                 delivery.keys = [new_tid() for _ in rendered.parts]
             elif len(delivery.keys) != len(rendered.parts):
@@ -288,6 +289,8 @@ class _Core:
                         if (
                             ref is None
                             and still_running
+                            # Where the platform dedupes creates, a repeat cannot duplicate.
+                            and not caps.idempotent_create
                             and self.retry.settle > 0
                             and delivery.status is not DeliveryStatus.UNKNOWN
                         ):

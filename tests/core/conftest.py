@@ -15,6 +15,13 @@ from brandkit.content import Rendered, RenderedPart
 from brandkit.platforms import register
 from brandkit.platforms._base import Adapter, Capabilities, PartRef, ThreadContext
 
+FAKE_CAPS_DEDUPED = Capabilities(
+    platform="fakenet",
+    text_rules="mastodon",
+    text_options={"max_characters": 40},
+    threads=True,
+    idempotent_create=True,
+)
 FAKE_CAPS = Capabilities(
     platform="fakenet",
     text_rules="mastodon",
@@ -81,6 +88,7 @@ class FakeServer:
         self.posts: list[dict[str, Any]] = []
         self.requests: list[httpx.Request] = []
         self.script: list[Any] = []  # each entry: an int status, "drop-after", "connect-error"
+        self.hidden_lookups = 0  # lookups that do not see the post yet (it lands late)
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -100,6 +108,9 @@ class FakeServer:
                 raise httpx.RemoteProtocolError("Server disconnected", request=request)
             return httpx.Response(200, json=post)
         if request.method == "GET":
+            if self.hidden_lookups:
+                self.hidden_lookups -= 1
+                return httpx.Response(200, json=[])
             key = request.url.params.get("key")
             return httpx.Response(200, json=[p for p in self.posts if p["key"] == key])
         if request.method == "DELETE":
@@ -135,3 +146,4 @@ def _restore_fake_flags() -> Iterator[None]:
     yield
     FakeAdapter.idempotent = False
     FakeAdapter.can_find = True
+    FakeAdapter.capabilities = FAKE_CAPS

@@ -100,6 +100,34 @@ def test_dropped_create_is_found_not_resent(server: FakeServer, account: Account
     assert d.ids == ["1"]
 
 
+def test_late_landing_create_is_found_after_settling(server: FakeServer, account: Account) -> None:
+    """After a lost answer, a first lookup that sees nothing is not trusted: the driver lets
+    the first request settle, looks again, and finds it: one post."""
+    server.script = ["drop-after"]
+    server.hidden_lookups = 1
+    client = make_client(server)
+    (d,) = client.publish(Post(text="slow to land"), account)
+    assert d.ok
+    assert len(server.posts) == 1
+    assert [r.method for r in server.requests] == ["POST", "GET", "GET"]
+    assert RetryPolicy().settle in client.sleeps  # type: ignore[attr-defined]
+
+
+def test_no_settling_where_creates_are_deduplicated(server: FakeServer, account: Account) -> None:
+    """Where the platform dedupes creates by key, a negative lookup is followed by a repeat
+    at once: the repeat cannot duplicate."""
+    from tests.core.conftest import FAKE_CAPS_DEDUPED
+
+    FakeAdapter.capabilities = FAKE_CAPS_DEDUPED
+    server.script = ["drop-after"]
+    server.hidden_lookups = 1
+    client = make_client(server)
+    (d,) = client.publish(Post(text="keyed"), account)
+    assert d.ok
+    assert [r.method for r in server.requests] == ["POST", "GET", "POST"]
+    assert client.sleeps == []  # type: ignore[attr-defined]
+
+
 def test_dropped_create_without_lookup_is_unknown(server: FakeServer, account: Account) -> None:
     """Where the platform cannot be asked, the delivery is unknown, never blindly re-sent."""
     FakeAdapter.can_find = False

@@ -6,6 +6,8 @@ credentials in environment variables it posts to the real platforms instead:
 
     BRANDKIT_LIVE=1 BLUESKY_HANDLE=brand.bsky.social BLUESKY_APP_PASSWORD=... \
     MASTODON_URL=https://mastodon.social MASTODON_TOKEN=... X_USER_TOKEN=... \
+    LINKEDIN_AUTHOR=urn:li:organization:123 LINKEDIN_TOKEN=... \
+    TELEGRAM_BOT_TOKEN=... TELEGRAM_CHAT_ID=@channel \
     python examples/quickstart.py
 
 Only the platforms whose variables are set are used in live mode.
@@ -67,6 +69,14 @@ def live_accounts() -> list[Account]:
         accounts.append(Account.mastodon(env["MASTODON_URL"], token=env["MASTODON_TOKEN"]))
     if env.get("X_USER_TOKEN"):
         accounts.append(Account.x(user_token=env["X_USER_TOKEN"]))
+    if env.get("LINKEDIN_TOKEN") and env.get("LINKEDIN_AUTHOR"):
+        accounts.append(
+            Account.linkedin(author=env["LINKEDIN_AUTHOR"], token=env["LINKEDIN_TOKEN"])
+        )
+    if env.get("TELEGRAM_BOT_TOKEN") and env.get("TELEGRAM_CHAT_ID"):
+        accounts.append(
+            Account.telegram(bot_token=env["TELEGRAM_BOT_TOKEN"], chat_id=env["TELEGRAM_CHAT_ID"])
+        )
     return accounts
 
 
@@ -93,7 +103,7 @@ def main() -> int:
         return publish(accounts)
     with ExitStack() as stack:
         accounts = []
-        for platform in ("x", "bluesky", "mastodon"):
+        for platform in ("x", "bluesky", "mastodon", "linkedin", "telegram"):
             emu = emulator(platform)
             stack.enter_context(emu.serve())
             accounts.append(emu.account())

@@ -47,7 +47,9 @@ def test_link_goes_into_text_without_cards() -> None:
     assert x.text == "Read this\n\nhttps://example.com/y"
     assert x.length == count("Read this\n\n", "x") + 23
     assert render(post, "bluesky").parts[0].text == "Read this"
-    same = Post(text="Read https://example.com/y", link=Link(url="https://example.com/y"), utm=False)
+    same = Post(
+        text="Read https://example.com/y", link=Link(url="https://example.com/y"), utm=False
+    )
     assert render(same, "x").parts[0].text == "Read https://example.com/y"
 
 
@@ -131,6 +133,15 @@ def test_link_card_thumbnail_limit() -> None:
     assert info.value.over_by == big.size - 1_000_000
     ok = Media.from_bytes(tiny_png(), alt="")
     render(Post(text="hi", link=Link(url="https://a.example/", title="A", thumbnail=ok)), "bluesky")
+
+
+def test_telegram_gif_goes_alone() -> None:
+    """Telegram albums take no GIF: a GIF with photos is refused at render, not mid-send."""
+    gif = Media.from_bytes(b"GIF89a\x01\x00\x01\x00" + b"\0" * 20, alt="")
+    img = Media.from_bytes(tiny_png(), alt="")
+    with pytest.raises(MediaError, match="only on its own"):
+        render(Post(text="hi", media=[gif, img]), "telegram")
+    assert render(Post(text="hi", media=[gif]), "telegram").media == (gif,)
 
 
 def test_alt_text_limit() -> None:

@@ -147,6 +147,13 @@ def _check_media(media: tuple[Media, ...], rules: MediaRules, platform: str) -> 
             field="media",
             platform=platform,
         )
+    if rules.gif_alone and gifs and n > 1:
+        raise MediaError(
+            f"{platform} sends an animated GIF only on its own, not in an album with other "
+            "media: post it separately",
+            field="media",
+            platform=platform,
+        )
     if not rules.mix and (videos or gifs) and n > 1:
         raise MediaError(
             f"{platform} does not mix a video or GIF with other media on one post",

@@ -69,6 +69,7 @@ class MediaRules:
         max_alt_length: longest alt text in characters (``None``: no limit).
         min_items: fewest attachments (Instagram needs one).
         max_card_thumb_bytes: largest link-card thumbnail (``None``: no separate limit).
+        gif_alone: an animated GIF must be the only attachment (Telegram albums take none).
     """
 
     max_items: int = 4
@@ -84,6 +85,7 @@ class MediaRules:
     max_alt_length: int | None = 1000
     min_items: int = 0
     max_card_thumb_bytes: int | None = None
+    gif_alone: bool = False
 
 
 @attrs.frozen

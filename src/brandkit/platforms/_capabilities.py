@@ -136,6 +136,7 @@ BUILTIN_CAPABILITIES: dict[str, Capabilities] = {
             max_gif_bytes=50 * MB,
             max_video_bytes=50 * MB,
             alt_text=False,
+            gif_alone=True,
         ),
         metrics=False,
     ),

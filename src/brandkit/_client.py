@@ -12,7 +12,7 @@ import importlib
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -410,6 +410,20 @@ def _accounts(accounts: Account | Sequence[Account]) -> list[Account]:
     return out
 
 
+class BatchRun:
+    """The batches of a metrics collection, as they complete; ``len()`` says how many."""
+
+    def __init__(self, total: int, batches: Iterator[list[MetricSample]]) -> None:
+        self._total = total
+        self._batches = batches
+
+    def __len__(self) -> int:
+        return self._total
+
+    def __iter__(self) -> Iterator[list[MetricSample]]:
+        return self._batches
+
+
 class Client:
     """Publishes posts, deletes them and collects metrics, synchronously.
 
@@ -587,11 +601,19 @@ class Client:
             ConfigurationError: a delivery's account is not known to this client.
             PlatformError: a platform refused a metrics request.
         """
-        samples: list[MetricSample] = []
-        for adapter, batch in self._core.metric_batches(deliveries):
-            got = self.run(adapter, adapter.collect_metrics(batch.refs))
-            samples.extend(batch.stamp(self._core.fetched(got)))
-        return samples
+        return [s for chunk in self.iter_collect(deliveries) for s in chunk]
+
+    def iter_collect(self, deliveries: Iterable[Delivery]) -> BatchRun:
+        """:meth:`collect`, one batch (one request) at a time; ``len()`` of the result is
+        the number of batches, so a caller can show progress."""
+        jobs = self._core.metric_batches(deliveries)
+
+        def run() -> Iterator[list[MetricSample]]:
+            for adapter, batch in jobs:
+                got = self.run(adapter, adapter.collect_metrics(batch.refs))
+                yield batch.stamp(self._core.fetched(got))
+
+        return BatchRun(len(jobs), run())
 
     def collect_account(self, account: Account) -> list[MetricSample]:
         """Account-level metrics (followers) of ``account``.

@@ -113,3 +113,49 @@ async def test_async_collect_matches_sync(
 def anyio_backend() -> str:
     """Async tests on asyncio."""
     return "asyncio"
+
+
+def _truth(platform: str, emu: Emulator, post_id: str, uri: str | None) -> dict[str, float]:
+    """The emulator's own numbers for a post right now, under canonical names."""
+    if platform == "x":
+        e = emu.engagement(post_id)  # type: ignore[attr-defined]
+        return {"likes": e["like_count"], "replies": e["reply_count"], "quotes": e["quote_count"]}
+    if platform == "mastodon":
+        st = emu.status(post_id)  # type: ignore[attr-defined]
+        return {
+            "likes": st["favourites_count"],
+            "reposts": st["reblogs_count"],
+            "replies": st["replies_count"],
+        }
+    c = emu.counts(uri)  # type: ignore[attr-defined]
+    return {"likes": c["likeCount"], "reposts": c["repostCount"], "replies": c["replyCount"]}
+
+
+def test_stored_values_equal_the_platform_at_fetch_time(
+    published: tuple[str, Emulator, Client, list[Delivery]], tmp_path: Path
+) -> None:
+    """What the store keeps is exactly what the platform said when it was asked."""
+    platform, emu, client, deliveries = published
+    emu.clock.advance(7200)  # let engagement grow to non-trivial numbers
+    chosen = deliveries[:7]
+
+    def read() -> dict[str, dict[str, float]]:
+        return {d.parts[0].id: _truth(platform, emu, d.parts[0].id, d.parts[0].uri) for d in chosen}
+
+    # Engagement grows with (real) time, so bracket the fetch: before <= stored <= after.
+    before = read()
+    samples = client.collect(chosen)
+    truth = read()
+    with MetricsStore(tmp_path / "acc.db") as store:
+        store.add(samples)
+        checked = 0
+        for d in chosen:
+            ref = d.parts[0]
+            for s in store.latest(post_id=ref.id) or store.latest(post_id=ref.uri):
+                expected = truth[ref.id].get(s.metric)
+                if expected is not None:
+                    assert s.value is not None
+                    assert before[ref.id][s.metric] <= s.value <= expected, (platform, s.metric)
+                    checked += 1
+    assert checked >= 2 * len(chosen)
+    assert any(v["likes"] > 0 for v in truth.values())

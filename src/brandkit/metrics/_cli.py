@@ -75,6 +75,42 @@ def _open(args: argparse.Namespace) -> MetricsStore:
     return MetricsStore(args.db)
 
 
+def _collect(args: argparse.Namespace, out: TextIO) -> int:
+    from brandkit import Client
+    from brandkit.accounts import Account
+    from brandkit.delivery import DeliveryStatus
+    from brandkit.outbox import Outbox
+
+    if not Path(args.db).exists():
+        raise ConfigurationError(f"no outbox at {args.db!r} (pass --db PATH)")
+    accounts = list(Account.load(args.accounts).values())
+    with Outbox(args.db) as outbox:
+        deliveries = [
+            d
+            for status in (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.UNKNOWN)
+            for d in outbox.list(status, campaign=args.campaign, limit=args.limit)
+            if d.parts
+        ]
+    known = {a.key for a in accounts}
+    skipped = sorted({d.account for d in deliveries if d.account not in known})
+    deliveries = [d for d in deliveries if d.account in known]
+    added = total = 0
+    with Client(accounts=accounts) as client, MetricsStore(args.metrics_db or args.db) as store:
+        batches = client.iter_collect(deliveries)
+        for samples in progress(batches, len(batches), "collecting"):
+            total += len(samples)
+            added += store.add(samples)
+        if args.followers:
+            for account in accounts:
+                samples = client.collect_account(account)
+                total += len(samples)
+                added += store.add(samples)
+    print(f"{total} samples read, {added} new, from {len(deliveries)} deliveries", file=out)
+    for key in skipped:
+        print(f"skipped {key}: not in {args.accounts}", file=out)
+    return 0
+
+
 def _report(args: argparse.Namespace, out: TextIO) -> int:
     from brandkit.metrics._report import write_report
 
@@ -168,7 +204,8 @@ def _add_filters(p: argparse.ArgumentParser) -> None:
 
 
 def add_commands(subparsers: Any) -> None:
-    """Add ``report`` and ``metrics`` (``export``, ``latest``) to the ``brandkit`` parser.
+    """Add ``report`` and ``metrics`` (``export``, ``latest``, ``collect``) to the ``brandkit``
+    parser.
 
     ``subparsers`` is what ``ArgumentParser.add_subparsers()`` returned. Each command sets
     ``func(args, out) -> int``.
@@ -202,3 +239,20 @@ def add_commands(subparsers: Any) -> None:
     la.add_argument("--limit", type=int, default=100, help="rows to print (0: all)")
     _add_filters(la)
     la.set_defaults(func=_latest)
+
+    c = msub.add_parser(
+        "collect",
+        help="collect metrics of the outbox's published posts into the database",
+        description="Read every published delivery from the outbox, collect its metrics in "
+        "the fewest requests each platform allows, and store them (a progress bar shows on "
+        "a terminal).",
+    )
+    c.add_argument("--db", default="brandkit.db", help="the outbox database (brandkit.db)")
+    c.add_argument("--metrics-db", help="where to store the samples (default: --db)")
+    c.add_argument("--accounts", default="brandkit.toml", help="accounts file (TOML)")
+    c.add_argument("--campaign", help="only this campaign's posts")
+    c.add_argument("--limit", type=int, default=100_000, help="most deliveries per status")
+    c.add_argument(
+        "--no-followers", dest="followers", action="store_false", help="skip account metrics"
+    )
+    c.set_defaults(func=_collect)

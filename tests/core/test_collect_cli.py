@@ -1,0 +1,54 @@
+"""`brandkit metrics collect`: the outbox's published posts, collected into the store."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from brandkit import Account, Client, MetricsStore, Outbox, Post
+from brandkit.cli import main
+from brandkit.testing.mastodon import MastodonEmulator
+
+
+def test_collect_command_stores_samples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Posts published through a durable client are collected by the CLI into the same file,
+    with the account's followers; a second run adds a new snapshot."""
+    emu = MastodonEmulator()
+    db = tmp_path / "brandkit.db"
+    with emu.serve() as url:
+        token = emu.account().secret("token")
+        assert token
+        monkeypatch.setenv("BRAND_MASTO_TOKEN", token)
+        accounts = tmp_path / "brandkit.toml"
+        accounts.write_text(
+            f'[accounts.brand]\nplatform = "mastodon"\ninstance_url = "{url}"\n'
+            'token_env = "BRAND_MASTO_TOKEN"\n'
+        )
+        account = Account.load(accounts)["brand"]
+        with Outbox(db) as outbox, Client(outbox=outbox) as client:
+            for i in range(3):
+                (d,) = client.publish(Post(text=f"launch post {i}", campaign="c1"), account)
+                assert d.ok
+        out = io.StringIO()
+        assert (
+            main(["metrics", "collect", "--db", str(db), "--accounts", str(accounts)], out=out) == 0
+        )
+        assert "from 3 deliveries" in out.getvalue()
+        emu.clock.advance(3600)
+        assert (
+            main(
+                ["metrics", "collect", "--db", str(db), "--accounts", str(accounts)],
+                out=io.StringIO(),
+            )
+            == 0
+        )
+    with MetricsStore(db) as store:
+        latest = store.latest(metric="likes")
+        assert {s.campaign for s in latest} == {"c1"}
+        assert len(latest) == 3
+        followers = store.latest(metric="followers")
+        assert len(followers) == 1
+        assert followers[0].account == "mastodon:brand"
+        assert store.count(metric="likes") == 6  # two snapshots of three posts

@@ -202,3 +202,11 @@ def test_app_usage_and_throttle(emu: ThreadsEmulator, http: httpx.Client) -> Non
     assert "x-business-use-case-usage" not in answers[0].headers
     assert json.loads(answers[1].headers["x-app-usage"])["call_count"] == 100
     assert answers[2].json()["error"]["code"] == 4
+
+
+def test_no_batch_endpoint(emu: ThreadsEmulator, http: httpx.Client) -> None:
+    """Threads documents no batch requests: the emulator refuses them."""
+    who = Who(emu)
+    batch = json.dumps([{"method": "GET", "relative_url": who.id}])
+    refused = http.post("/v1.0/", data={"batch": batch}, headers=who.headers)
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == 100

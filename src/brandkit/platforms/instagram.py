@@ -356,6 +356,7 @@ class InstagramAdapter(GraphAdapter):
         Raises:
             PlatformError: Meta refused (typed by :meth:`error_for`).
         """
+        yield from self.ensure_fresh_token()
         request = self.request("DELETE", f"/{ref.id}")
         response = yield Send(request, idempotent=True, bucket="instagram")
         err = graph_error(response)

@@ -310,6 +310,17 @@ class ThreadsEmulator(GraphEmulator):
     def default_version_name(self) -> str:
         return "v1.0"
 
+    def _batch(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        # The Threads API documents no batch endpoint: answer as Graph does an unknown path.
+        return self._error_response(
+            GraphError(
+                400,
+                100,
+                "Unsupported post request. Please read the Threads API "
+                "documentation at https://developers.facebook.com/docs/threads",
+            )
+        )
+
     # -- state -----------------------------------------------------------------------------
 
     def _live(self) -> list[_Post]:

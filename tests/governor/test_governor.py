@@ -150,7 +150,25 @@ def test_fractional_reset_is_honoured_exactly(clock: FakeClock) -> None:
 
 
 def test_same_window_keeps_the_tightest_reset(clock: FakeClock) -> None:
-    """Two Mastodon answers of one window differ by their fractions: the earliest counts."""
+    """Two Mastodon answers of one window differ by their fractions: the earliest counts
+    (here the window's length is unknown, so nothing more can be inferred)."""
+    gov = Governor(clock=clock)
+    key = BucketKey("mastodon", "m.example", "mastodon:me", "api")
+    for fraction, remaining in ((0.7, 1), (0.2, 0)):
+        gov.acquire(key, 1, ())
+        headers = {
+            "x-ratelimit-limit": "300",
+            "x-ratelimit-remaining": str(remaining),
+            "x-ratelimit-reset": iso(T0 + 300 + fraction),
+        }
+        gov.observe(key, httpx.Response(200, headers=headers))
+    assert gov.acquire(key, 1, ()) == pytest.approx(300.2, abs=1e-6)
+
+
+def test_rack_attack_fractions_prove_the_exact_boundary(clock: FakeClock) -> None:
+    """Resets of one window that differ only in their fraction, on a multiple of the
+    window length, are Rack::Attack's boundary plus the request's fraction: the window
+    really ends on the whole second."""
     gov = Governor(clock=clock)
     key = BucketKey("mastodon", "m.example", "mastodon:me", "api")
     policies = (RatePolicy("api", 300, 300),)
@@ -162,7 +180,23 @@ def test_same_window_keeps_the_tightest_reset(clock: FakeClock) -> None:
             "x-ratelimit-reset": iso(T0 + 300 + fraction),
         }
         gov.observe(key, httpx.Response(200, headers=headers))
-    assert gov.acquire(key, 1, policies) == pytest.approx(300.2, abs=1e-6)
+    assert gov.acquire(key, 1, policies) == pytest.approx(300.0, abs=1e-6)
+
+
+def test_one_fractional_reset_repeated_is_not_snapped(clock: FakeClock) -> None:
+    """A window that starts at its first request sends one exact reset, however often: it
+    is honoured as sent, even when its whole second is a multiple of the window."""
+    gov = Governor(clock=clock)
+    policies = (RatePolicy("post", 3, 300),)
+    for remaining in (1, 0):
+        gov.acquire(KEY, 1, policies)
+        headers = {
+            "X-RateLimit-Limit": "3",
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": f"{T0 + 300.25:.3f}",
+        }
+        gov.observe(KEY, httpx.Response(200, headers=headers))
+    assert gov.acquire(KEY, 1, policies) == pytest.approx(300.25, abs=1e-6)
 
 
 def test_stale_answer_is_ignored(clock: FakeClock) -> None:

@@ -34,6 +34,7 @@ class Slot:
 
     __slots__ = (
         "aligned",
+        "frac",
         "limit",
         "opened",
         "remaining",
@@ -57,6 +58,7 @@ class Slot:
         trust: bool = True,
         seen: float | None = None,
         opened: float | None = None,
+        frac: float | None = None,
         runs: list[list[float]] | None = None,
     ) -> None:
         self.limit = limit
@@ -68,6 +70,7 @@ class Slot:
         self.trust = trust
         self.seen = seen
         self.opened = opened
+        self.frac = frac
         self.runs: list[list[float]] = runs if runs is not None else []
 
     def __repr__(self) -> str:
@@ -175,36 +178,52 @@ class Slot:
     def _boundary(self, win: Window) -> float:
         """The earliest moment the window may be taken as reset.
 
-        A reset with a fraction of a second is exact (Discord) or an upper bound (Mastodon
-        writes ``request_time + (period - request_time.to_i % period)``, the boundary plus
-        the request's fraction of a second): it is used as sent. A whole-second reset may
-        have been truncated (X, Bluesky), so ``resolution`` is added, unless the windows are
-        known to be aligned to the epoch (Rack::Attack, most Redis counters: key =
-        now // period), whose boundaries are whole seconds and exact. That is known once
-        two resets of consecutive windows fell on multiples of the window length and the
-        second window was opened only after the padded first reset: a server whose windows
-        start at the first request cannot produce that, because its second window then
-        starts at least ``resolution`` after the first reset.
+        A reset with a fraction of a second is exact (Discord) or an upper bound: Mastodon's
+        Rack::Attack writes ``request_time + (period - request_time.to_i % period)``, the
+        boundary plus the request's fraction of a second. A whole-second reset may have
+        been truncated (X, Bluesky), so ``resolution`` is added.
+
+        Both are used as they are until the windows are proven to be aligned to the epoch
+        (Rack::Attack, most Redis counters: key = now // period), whose boundaries are whole
+        seconds and exact. Proof is either of:
+
+        - two answers of one window whose fractional resets differ but fall in the same
+          whole second, a multiple of the window length (a window that starts at the first
+          request has one reset, however often it is sent);
+        - two whole-second resets of consecutive windows on multiples of the window length,
+          the second window opened only after the padded first reset (a window that starts
+          at the first request would then end at least ``resolution`` later).
+
+        A refusal after trusting the proof withdraws it (:meth:`distrust`).
         """
         assert win.reset is not None
         reset = win.reset
-        if win.resolution <= 0.0:
-            return reset
         window = self.window
-        usable = self.trust and window is not None and window >= 2 and window == int(window)
-        if usable and reset == int(reset) and int(reset) % int(window or 1) == 0:
-            if self.aligned:
-                return reset
-            opened, seen = self.opened, self.seen
-            if (
-                seen is not None
-                and opened is not None
-                and reset - seen == window
-                and opened >= seen + win.resolution
-            ):
-                self.aligned = True
-                return reset
-            self.seen = reset
+        if not (self.trust and window is not None and window >= 2 and window == int(window)):
+            return reset + win.resolution
+        floor = math.floor(reset)
+        if floor % int(window):
+            return reset + win.resolution
+        if self.aligned:
+            return float(floor)
+        if win.resolution <= 0.0:
+            if reset != floor:
+                frac = self.frac
+                if frac is not None and frac != reset and math.floor(frac) == floor:
+                    self.aligned = True
+                    return float(floor)
+                self.frac = reset
+            return reset
+        opened, seen = self.opened, self.seen
+        if (
+            seen is not None
+            and opened is not None
+            and reset - seen == window
+            and opened >= seen + win.resolution
+        ):
+            self.aligned = True
+            return reset
+        self.seen = reset
         return reset + win.resolution
 
     def distrust(self) -> None:
@@ -212,6 +231,7 @@ class Slot:
         self.trust = False
         self.aligned = False
         self.seen = None
+        self.frac = None
         self.reset = None  # the answer's own (padded) reset replaces the trusted one
 
 
@@ -250,6 +270,7 @@ def dump_entry(entry: Entry) -> list[Any]:
         entry.trust,
         entry.seen,
         entry.opened,
+        entry.frac,
         entry.runs,
     ]
 
@@ -258,7 +279,7 @@ def load_entry(data: list[Any]) -> Entry:
     """Back from :func:`dump_entry`."""
     if data[0] == 1:
         return Block(float(data[1]), int(data[2]))
-    _, limit, window, server, remaining, reset, aligned, trust, seen, opened, runs = data
+    (_, limit, window, server, remaining, reset, aligned, trust, seen, opened, frac, runs) = data
     return Slot(
         int(limit),
         window,
@@ -269,5 +290,6 @@ def load_entry(data: list[Any]) -> Entry:
         trust=bool(trust),
         seen=seen,
         opened=opened,
+        frac=frac,
         runs=runs,
     )

@@ -8,9 +8,11 @@ credentials in environment variables it posts to the real platforms instead:
     MASTODON_URL=https://mastodon.social MASTODON_TOKEN=... X_USER_TOKEN=... \
     LINKEDIN_AUTHOR=urn:li:organization:123 LINKEDIN_TOKEN=... \
     TELEGRAM_BOT_TOKEN=... TELEGRAM_CHAT_ID=@channel \
+    FB_PAGE_ID=... FB_PAGE_TOKEN=... THREADS_USER_ID=... THREADS_TOKEN=... \
     python examples/quickstart.py
 
-Only the platforms whose variables are set are used in live mode.
+Only the platforms whose variables are set are used in live mode. Instagram fetches media from
+public URLs, so live Instagram needs a ``media_host`` (see docs/platforms/instagram.md).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import sys
 from contextlib import ExitStack
 
 from brandkit import Account, Client, Media, Post, Variant
-from brandkit.testing import emulator, png
+from brandkit.testing import TINY_JPEG, emulator, png
 
 ANNOUNCEMENT = (
     "Today we open Brandkit Studio to everyone. It is the tool our own team used for two "
@@ -52,7 +54,14 @@ def campaign_post() -> Post:
                     "https://studio.example.com/launch"
                 ),
                 media=(image,),
-            )
+            ),
+            # Instagram posts need an image, and feed images must be JPEG.
+            "instagram": Variant(
+                text="Brandkit Studio is open to everyone today. Link in bio.",
+                media=(
+                    Media.from_bytes(TINY_JPEG, alt="The Brandkit Studio logo", filename="s.jpg"),
+                ),
+            ),
         },
     )
 
@@ -73,6 +82,16 @@ def live_accounts() -> list[Account]:
         accounts.append(
             Account.linkedin(author=env["LINKEDIN_AUTHOR"], token=env["LINKEDIN_TOKEN"])
         )
+    if env.get("FB_PAGE_ID") and (env.get("FB_PAGE_TOKEN") or env.get("FB_USER_TOKEN")):
+        accounts.append(
+            Account.facebook(
+                page_id=env["FB_PAGE_ID"],
+                page_token=env.get("FB_PAGE_TOKEN"),
+                user_token=env.get("FB_USER_TOKEN"),
+            )
+        )
+    if env.get("THREADS_USER_ID") and env.get("THREADS_TOKEN"):
+        accounts.append(Account.threads(user_id=env["THREADS_USER_ID"], token=env["THREADS_TOKEN"]))
     if env.get("TELEGRAM_BOT_TOKEN") and env.get("TELEGRAM_CHAT_ID"):
         accounts.append(
             Account.telegram(bot_token=env["TELEGRAM_BOT_TOKEN"], chat_id=env["TELEGRAM_CHAT_ID"])
@@ -103,7 +122,16 @@ def main() -> int:
         return publish(accounts)
     with ExitStack() as stack:
         accounts = []
-        for platform in ("x", "bluesky", "mastodon", "linkedin", "telegram"):
+        for platform in (
+            "x",
+            "bluesky",
+            "mastodon",
+            "linkedin",
+            "telegram",
+            "facebook",
+            "instagram",
+            "threads",
+        ):
             emu = emulator(platform)
             stack.enter_context(emu.serve())
             accounts.append(emu.account())

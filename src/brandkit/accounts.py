@@ -275,7 +275,7 @@ class Account:
         page_id: str,
         page_token: str | None = None,
         user_token: str | None = None,
-        api_version: str = "v23.0",
+        api_version: str = "v25.0",
         base_url: str | None = None,
         name: str | None = None,
         on_credentials_changed: CredentialsHook | None = None,
@@ -303,13 +303,15 @@ class Account:
         ig_user_id: str,
         token: str,
         media_host: Any = None,
-        api_version: str = "v23.0",
+        api_version: str = "v25.0",
+        token_expires_at: float | None = None,
         base_url: str | None = None,
         name: str | None = None,
         on_credentials_changed: CredentialsHook | None = None,
     ) -> Account:
         """An Instagram professional account. ``media_host`` turns local media into the
-        public URLs Instagram fetches media from.
+        public URLs Instagram fetches media from; ``token_expires_at`` (epoch seconds) lets
+        the adapter refresh the long-lived token before it expires.
 
         Raises:
             ConfigurationError: the token is missing.
@@ -325,6 +327,7 @@ class Account:
                 "ig_user_id": ig_user_id,
                 "media_host": media_host,
                 "api_version": api_version,
+                "token_expires_at": token_expires_at,
             },
             on_credentials_changed=on_credentials_changed,
         )
@@ -336,11 +339,13 @@ class Account:
         user_id: str,
         token: str,
         media_host: Any = None,
+        token_expires_at: float | None = None,
         base_url: str | None = None,
         name: str | None = None,
         on_credentials_changed: CredentialsHook | None = None,
     ) -> Account:
-        """A Threads account. ``media_host`` turns local media into public URLs.
+        """A Threads account. ``media_host`` turns local media into public URLs;
+        ``token_expires_at`` (epoch seconds) lets the adapter refresh the token in time.
 
         Raises:
             ConfigurationError: the token is missing.
@@ -352,7 +357,11 @@ class Account:
             name=name,
             base_url=base_url,
             secrets={"token": token},
-            settings={"user_id": user_id, "media_host": media_host},
+            settings={
+                "user_id": user_id,
+                "media_host": media_host,
+                "token_expires_at": token_expires_at,
+            },
             on_credentials_changed=on_credentials_changed,
         )
 

@@ -54,7 +54,7 @@ def test_text_post_with_link(emu: FacebookEmulator, account: Account) -> None:
     assert d.ids == [stored["id"]] and stored["kind"] == "link"
     assert stored["link"].startswith("https://example.com/launch?utm_source=facebook")
     assert d.url is not None and d.url.endswith(stored["id"].split("_")[1])
-    assert emu.count("POST", r"/v23\.0/\d+/feed") == 1
+    assert emu.count("POST", r"/v25\.0/\d+/feed") == 1
 
 
 def test_photo_album_and_video(emu: FacebookEmulator, account: Account) -> None:
@@ -76,7 +76,7 @@ def test_photo_album_and_video(emu: FacebookEmulator, account: Account) -> None:
     assert [p["alt_text_custom"] for p in photo["photos"]] == ["A purple square"]
     assert [p["alt_text_custom"] for p in pictures["photos"]] == [f"picture {i}" for i in range(3)]
     assert emu.post_texts() == ["A photo", "An album", "A video"]
-    assert emu.count("POST", r"/v23\.0/\d+/videos") == 4  # start, two chunks, finish
+    assert emu.count("POST", r"/v25\.0/\d+/videos") == 4  # start, two chunks, finish
 
 
 def test_long_text_is_refused_before_sending(emu: FacebookEmulator, account: Account) -> None:
@@ -108,7 +108,7 @@ def test_metrics_grow_and_followers(emu: FacebookEmulator) -> None:
         emu.engage(deliveries[0].ids[0], reactions=4, comments=2)
         second = client.collect(deliveries)
         (followers,) = client.collect_account(account)
-    assert emu.count("POST", r"/v23\.0/?") == 2  # one batch per snapshot
+    assert emu.count("POST", r"/v25\.0/?") == 2  # one batch per snapshot
 
     def value(samples: list, post_id: str, metric: str) -> float | None:  # type: ignore[type-arg]
         return next(s.value for s in samples if s.post_id == post_id and s.metric == metric)
@@ -171,7 +171,7 @@ def test_throttle_in_metas_style_is_waited_out(emu: FacebookEmulator, account: A
     with httpx.Client(base_url=emu.base_url) as other:
         for _ in range(5):
             other.get(
-                f"/v23.0/{account.settings['page_id']}",
+                f"/v25.0/{account.settings['page_id']}",
                 headers={"authorization": f"Bearer {account.secret('page_token')}"},
             ).raise_for_status()
     fake = FakeTime(emu.clock)
@@ -192,7 +192,7 @@ def test_throttle_longer_than_max_wait_fails_with_rate_limited(
     emu.set_rate_limit("account", 1, 3600.0)
     with httpx.Client(base_url=emu.base_url) as other:
         other.get(
-            f"/v23.0/{account.settings['page_id']}",
+            f"/v25.0/{account.settings['page_id']}",
             headers={"authorization": f"Bearer {account.secret('page_token')}"},
         )
     from brandkit import RetryPolicy
@@ -207,12 +207,12 @@ def test_throttle_longer_than_max_wait_fails_with_rate_limited(
 
 def test_server_error_is_retried_without_duplicate(emu: FacebookEmulator, account: Account) -> None:
     """A 503 before the post is stored: brandkit looks, finds nothing, posts once."""
-    emu.fault(method="POST", path=r"/v23\.0/\d+/feed", status=503)
+    emu.fault(method="POST", path=r"/v25\.0/\d+/feed", status=503)
     with Client(retry=FAST) as client:
         (d,) = client.publish(Post(text="after a hiccup"), account)
     assert d.status is DeliveryStatus.SENT, d.error
     assert emu.post_texts() == ["after a hiccup"]
-    assert emu.count("GET", r"/v23\.0/\d+/published_posts") == 1
+    assert emu.count("GET", r"/v25\.0/\d+/published_posts") == 1
 
 
 def test_code_2_after_the_post_was_created_is_no_duplicate(
@@ -220,18 +220,18 @@ def test_code_2_after_the_post_was_created_is_no_duplicate(
 ) -> None:
     """Meta answers 500 code 2 although it created the post: brandkit finds it in
     published_posts and does not post again."""
-    emu.fail_after_store("POST", r"/v23\.0/\d+/feed")
+    emu.fail_after_store("POST", r"/v25\.0/\d+/feed")
     with Client(retry=FAST) as client:
         (d,) = client.publish(Post(text="created anyway"), account)
     assert d.status is DeliveryStatus.SENT, d.error
     assert emu.post_texts() == ["created anyway"]
     assert d.ids == [emu.posts[0]["id"]]
-    assert emu.count("POST", r"/v23\.0/\d+/feed") == 1
+    assert emu.count("POST", r"/v25\.0/\d+/feed") == 1
 
 
 def test_dropped_answer_no_duplicate(emu: FacebookEmulator, account: Account) -> None:
     """The connection dies after the photo post was stored: found, not posted again."""
-    emu.fault(method="POST", path=r"/v23\.0/\d+/photos", drop="after")
+    emu.fault(method="POST", path=r"/v25\.0/\d+/photos", drop="after")
     with Client(retry=FAST) as client:
         (d,) = client.publish(
             Post(text="dropped", media=(Media.from_bytes(png(), alt="x"),)), account
@@ -281,10 +281,10 @@ async def test_async_publish_collect_delete(emu: FacebookEmulator, account: Acco
 async def test_async_faults(emu: FacebookEmulator, account: Account) -> None:
     """AsyncClient: code 2 after store, a dropped answer and a refreshed Page token each
     end with exactly one post."""
-    emu.fail_after_store("POST", r"/v23\.0/\d+/feed")
+    emu.fail_after_store("POST", r"/v25\.0/\d+/feed")
     async with AsyncClient(retry=FAST) as client:
         (a,) = await client.publish(Post(text="one"), account)
-        emu.fault(method="POST", path=r"/v23\.0/\d+/feed", drop="after")
+        emu.fault(method="POST", path=r"/v25\.0/\d+/feed", drop="after")
         (b,) = await client.publish(Post(text="two"), account)
         emu.revoke_tokens(kind="page")
         (c,) = await client.publish(Post(text="three"), account)

@@ -36,12 +36,12 @@ def test_post_node_has_the_real_shape(emu: FacebookEmulator, http: httpx.Client)
     the same formats."""
     acct = emu.account()
     page, token = acct.settings["page_id"], acct.secret("page_token")
-    created = http.post(f"/v23.0/{page}/feed", data={"message": "hi"}, headers=auth(token))
+    created = http.post(f"/v25.0/{page}/feed", data={"message": "hi"}, headers=auth(token))
     assert created.status_code == 200 and set(created.json()) == {"id"}
     post_id = created.json()["id"]
     sample = real("facebook/apidata/posts/single_post_data_fields.json")
     got = http.get(
-        f"/v23.0/{post_id}", params={"fields": "id,created_time,message"}, headers=auth(token)
+        f"/v25.0/{post_id}", params={"fields": "id,created_time,message"}, headers=auth(token)
     ).json()
     assert set(got) == set(sample)
     assert got["id"].split("_")[0] == page and len(got["created_time"]) == len(
@@ -55,11 +55,11 @@ def test_published_posts_page_has_the_real_shape(emu: FacebookEmulator, http: ht
     acct = emu.account()
     page, token = acct.settings["page_id"], acct.secret("page_token")
     for i in range(3):
-        http.post(f"/v23.0/{page}/feed", data={"message": f"m{i}"}, headers=auth(token))
+        http.post(f"/v25.0/{page}/feed", data={"message": f"m{i}"}, headers=auth(token))
         emu.clock.advance(1)
     sample = real("facebook/apidata/posts/feed_fields_p1.json")
     first = http.get(
-        f"/v23.0/{page}/published_posts",
+        f"/v25.0/{page}/published_posts",
         params={"fields": "id,message,created_time", "limit": 2},
         headers=auth(token),
     ).json()
@@ -67,7 +67,7 @@ def test_published_posts_page_has_the_real_shape(emu: FacebookEmulator, http: ht
     assert set(first["data"][0]) == set(sample["data"][0])
     assert [p["message"] for p in first["data"]] == ["m2", "m1"]
     rest = http.get(
-        f"/v23.0/{page}/published_posts",
+        f"/v25.0/{page}/published_posts",
         params={"fields": "message", "limit": 2, "after": first["paging"]["cursors"]["after"]},
         headers=auth(token),
     ).json()
@@ -79,13 +79,13 @@ def test_tokens_errors_in_metas_shape(emu: FacebookEmulator, http: httpx.Client)
     WWW-Authenticate header; the envelope has Meta's keys."""
     acct = emu.account()
     page = acct.settings["page_id"]
-    missing = http.get(f"/v23.0/{page}")
+    missing = http.get(f"/v25.0/{page}")
     assert missing.status_code == 400 and missing.json()["error"]["code"] == 104
-    unknown = http.get(f"/v23.0/{page}", headers=auth("nope")).json()["error"]
+    unknown = http.get(f"/v25.0/{page}", headers=auth("nope")).json()["error"]
     assert unknown["code"] == 190 and unknown["type"] == "OAuthException"
     assert set(unknown) >= set(real("error.json")["error"])
     emu.expire_tokens()
-    expired = http.get(f"/v23.0/{page}", headers=auth(acct.secret("page_token")))
+    expired = http.get(f"/v25.0/{page}", headers=auth(acct.secret("page_token")))
     err = expired.json()["error"]
     assert (err["code"], err["error_subcode"]) == (190, 463)
     assert "invalid_token" in expired.headers["www-authenticate"]
@@ -96,11 +96,11 @@ def test_user_token_reads_the_page_token(emu: FacebookEmulator, http: httpx.Clie
     acct = emu.account()
     page = acct.settings["page_id"]
     got = http.get(
-        f"/v23.0/{page}", params={"fields": "access_token"}, headers=auth(acct.secret("user_token"))
+        f"/v25.0/{page}", params={"fields": "access_token"}, headers=auth(acct.secret("user_token"))
     ).json()
     assert got["access_token"] == acct.secret("page_token")
     refused = http.post(
-        f"/v23.0/{page}/feed", data={"message": "x"}, headers=auth(acct.secret("user_token"))
+        f"/v25.0/{page}/feed", data={"message": "x"}, headers=auth(acct.secret("user_token"))
     )
     assert refused.json()["error"]["code"] == 200
 
@@ -112,7 +112,7 @@ def test_usage_headers_and_throttling(emu: FacebookEmulator, http: httpx.Client)
     acct = emu.account()
     page, token = acct.settings["page_id"], acct.secret("page_token")
     emu.set_rate_limit("account", 4, 90.0)
-    answers = [http.get(f"/v23.0/{page}", headers=auth(token)) for _ in range(5)]
+    answers = [http.get(f"/v25.0/{page}", headers=auth(token)) for _ in range(5)]
     usage = json.loads(answers[1].headers["x-business-use-case-usage"])
     assert usage[page][0]["type"] == "pages" and usage[page][0]["call_count"] == 50
     assert "call_count" in json.loads(answers[0].headers["x-app-usage"])
@@ -122,9 +122,9 @@ def test_usage_headers_and_throttling(emu: FacebookEmulator, http: httpx.Client)
     entry = json.loads(throttled.headers["x-business-use-case-usage"])[page][0]
     assert entry["call_count"] == 100 and entry["estimated_time_to_regain_access"] == 2
     emu.clock.advance(89)
-    assert http.get(f"/v23.0/{page}", headers=auth(token)).status_code == 400
+    assert http.get(f"/v25.0/{page}", headers=auth(token)).status_code == 400
     emu.clock.advance(91)
-    assert http.get(f"/v23.0/{page}", headers=auth(token)).status_code == 200
+    assert http.get(f"/v25.0/{page}", headers=auth(token)).status_code == 200
 
 
 def test_batch_answers_in_order(emu: FacebookEmulator, http: httpx.Client) -> None:
@@ -132,13 +132,13 @@ def test_batch_answers_in_order(emu: FacebookEmulator, http: httpx.Client) -> No
     asked); more than 50 is refused."""
     acct = emu.account()
     page, token = acct.settings["page_id"], acct.secret("page_token")
-    post = http.post(f"/v23.0/{page}/feed", data={"message": "b"}, headers=auth(token)).json()
+    post = http.post(f"/v25.0/{page}/feed", data={"message": "b"}, headers=auth(token)).json()
     batch = [
         {"method": "GET", "relative_url": f"{post['id']}?fields=message"},
         {"method": "GET", "relative_url": "999?fields=id"},
     ]
     out = http.post(
-        "/v23.0/",
+        "/v25.0/",
         data={"batch": json.dumps(batch), "include_headers": "false"},
         headers=auth(token),
     ).json()
@@ -146,7 +146,7 @@ def test_batch_answers_in_order(emu: FacebookEmulator, http: httpx.Client) -> No
     assert json.loads(out[0]["body"])["message"] == "b" and "headers" not in out[0]
     assert json.loads(out[1]["body"])["error"]["error_subcode"] == 33
     too_many = [{"method": "GET", "relative_url": "me"}] * 51
-    refused = http.post("/v23.0/", data={"batch": json.dumps(too_many)}, headers=auth(token))
+    refused = http.post("/v25.0/", data={"batch": json.dumps(too_many)}, headers=auth(token))
     assert refused.status_code == 400
 
 
@@ -155,27 +155,27 @@ def test_field_expansion_and_insights(emu: FacebookEmulator, http: httpx.Client)
     metrics are refused as Meta refuses them; engagement grows with the clock."""
     acct = emu.account()
     page, token = acct.settings["page_id"], acct.secret("page_token")
-    post = http.post(f"/v23.0/{page}/feed", data={"message": "grow"}, headers=auth(token)).json()
+    post = http.post(f"/v25.0/{page}/feed", data={"message": "grow"}, headers=auth(token)).json()
     emu.clock.advance(10 * 3600)
     node = http.get(
-        f"/v23.0/{post['id']}",
+        f"/v25.0/{post['id']}",
         params={"fields": "reactions.summary(total_count).limit(0),comments.summary(true)"},
         headers=auth(token),
     ).json()
     assert node["reactions"]["data"] == [] and node["reactions"]["summary"]["total_count"] > 0
     assert "total_count" in node["comments"]["summary"]
     insights = http.get(
-        f"/v23.0/{post['id']}/insights",
+        f"/v25.0/{post['id']}/insights",
         params={"metric": "post_media_view,post_total_media_view_unique"},
         headers=auth(token),
     ).json()
     views, viewers = (d["values"][0]["value"] for d in insights["data"])
     assert views >= viewers > 0
     retired = http.get(
-        f"/v23.0/{post['id']}/insights", params={"metric": "post_impressions"}, headers=auth(token)
+        f"/v25.0/{post['id']}/insights", params={"metric": "post_impressions"}, headers=auth(token)
     )
     assert retired.json()["error"]["message"] == "(#100) The value must be a valid insights metric"
-    unknown_field = http.get(f"/v23.0/{post['id']}", params={"fields": "nope"}, headers=auth(token))
+    unknown_field = http.get(f"/v25.0/{post['id']}", params={"fields": "nope"}, headers=auth(token))
     assert "nonexisting field (nope)" in unknown_field.json()["error"]["message"]
 
 
@@ -185,21 +185,21 @@ def test_photos_are_checked(emu: FacebookEmulator, http: httpx.Client) -> None:
     acct = emu.account()
     page, token = acct.settings["page_id"], acct.secret("page_token")
     bad = http.post(
-        f"/v23.0/{page}/photos",
+        f"/v25.0/{page}/photos",
         files={"source": ("x.txt", b"hello", "text/plain")},
         headers=auth(token),
     )
     assert bad.json()["error"]["code"] == 324
     photo = http.post(
-        f"/v23.0/{page}/photos",
+        f"/v25.0/{page}/photos",
         data={"published": "false"},
         files={"source": ("a.png", png(), "image/png")},
         headers=auth(token),
     ).json()
     assert set(photo) == {"id"} and emu.post_texts() == []
     attach = {"message": "album", "attached_media": json.dumps([{"media_fbid": photo["id"]}])}
-    assert http.post(f"/v23.0/{page}/feed", data=attach, headers=auth(token)).status_code == 200
-    again = http.post(f"/v23.0/{page}/feed", data=attach, headers=auth(token))
+    assert http.post(f"/v25.0/{page}/feed", data=attach, headers=auth(token)).status_code == 200
+    again = http.post(f"/v25.0/{page}/feed", data=attach, headers=auth(token))
     assert again.json()["error"]["code"] == 100
 
 
@@ -210,38 +210,38 @@ def test_video_upload_is_checked_and_processed(emu: FacebookEmulator, http: http
     page, token = acct.settings["page_id"], acct.secret("page_token")
     data = b"\x00\x00\x00\x18ftypmp42" + b"\1" * 100
     start = http.post(
-        f"/v23.0/{page}/videos",
+        f"/v25.0/{page}/videos",
         data={"upload_phase": "start", "file_size": str(len(data))},
         headers=auth(token),
     ).json()
     session = start["upload_session_id"]
     early = http.post(
-        f"/v23.0/{page}/videos",
+        f"/v25.0/{page}/videos",
         data={"upload_phase": "finish", "upload_session_id": session},
         headers=auth(token),
     )
     assert early.json()["error"]["error_subcode"] == 1363019
     wrong = http.post(
-        f"/v23.0/{page}/videos",
+        f"/v25.0/{page}/videos",
         data={"upload_phase": "transfer", "upload_session_id": session, "start_offset": "10"},
         files={"video_file_chunk": ("c", data[10:], "application/octet-stream")},
         headers=auth(token),
     )
     assert wrong.json()["error"]["error_subcode"] == 1363037
     http.post(
-        f"/v23.0/{page}/videos",
+        f"/v25.0/{page}/videos",
         data={"upload_phase": "transfer", "upload_session_id": session, "start_offset": "0"},
         files={"video_file_chunk": ("c", data, "application/octet-stream")},
         headers=auth(token),
     )
     done = http.post(
-        f"/v23.0/{page}/videos",
+        f"/v25.0/{page}/videos",
         data={"upload_phase": "finish", "upload_session_id": session, "description": "clip"},
         headers=auth(token),
     )
     assert done.json() == {"success": True}
     status = http.get(
-        f"/v23.0/{start['video_id']}", params={"fields": "status"}, headers=auth(token)
+        f"/v25.0/{start['video_id']}", params={"fields": "status"}, headers=auth(token)
     ).json()["status"]
     assert status["video_status"] == "processing" and emu.post_texts() == []
     emu.clock.advance(5)
@@ -254,8 +254,8 @@ def test_fail_after_store_creates_and_answers_code_2(
     """fail_after_store: the post exists, the answer is Meta's 500 code 2."""
     acct = emu.account()
     page, token = acct.settings["page_id"], acct.secret("page_token")
-    emu.fail_after_store("POST", r"/v23\.0/\d+/feed")
-    answer = http.post(f"/v23.0/{page}/feed", data={"message": "ghost"}, headers=auth(token))
+    emu.fail_after_store("POST", r"/v25\.0/\d+/feed")
+    answer = http.post(f"/v25.0/{page}/feed", data={"message": "ghost"}, headers=auth(token))
     assert answer.status_code == 500
     error = answer.json()["error"]
     assert (error["code"], error["is_transient"]) == (2, True)

@@ -52,7 +52,7 @@ def permalink(post_id: str) -> tuple[str, str, httpx.Response]:
     """The permalink read that follows every create."""
     return (
         "GET",
-        rf"/v23\.0/{post_id}",
+        rf"/v25\.0/{post_id}",
         answer(200, {"permalink_url": f"https://www.facebook.com/{post_id}", "id": post_id}),
     )
 
@@ -66,7 +66,7 @@ def test_text_post_with_link_card() -> None:
     adapter = FacebookAdapter(account())
     post = rendered("facebook", "Read this", link=Link(url="https://example.com/a"))
     canned = Canned(
-        ("POST", rf"/v23\.0/{PAGE}/feed", answer(200, {"id": f"{PAGE}_99"})),
+        ("POST", rf"/v25\.0/{PAGE}/feed", answer(200, {"id": f"{PAGE}_99"})),
         permalink(f"{PAGE}_99"),
     )
     ref = run_flow(adapter.publish_part(post, post.parts[0], ThreadContext(new_tid())), canned)
@@ -84,7 +84,7 @@ def test_one_photo_with_alt_text() -> None:
     media = Media.from_bytes(png(), alt="A purple square")
     post = rendered("facebook", "Look", media=(media,))
     canned = Canned(
-        ("POST", rf"/v23\.0/{PAGE}/photos", answer(200, {"id": "555", "post_id": f"{PAGE}_7"})),
+        ("POST", rf"/v25\.0/{PAGE}/photos", answer(200, {"id": "555", "post_id": f"{PAGE}_7"})),
         permalink(f"{PAGE}_7"),
     )
     ref = run_flow(adapter.publish_part(post, post.parts[0], ThreadContext(new_tid())), canned)
@@ -102,9 +102,9 @@ def test_album_reuses_uploads_after_an_ambiguous_create() -> None:
     post = rendered("facebook", "Album", media=media)
     ctx = ThreadContext(new_tid())
     first = Canned(
-        ("POST", rf"/v23\.0/{PAGE}/photos", answer(200, {"id": "11"})),
-        ("POST", rf"/v23\.0/{PAGE}/photos", answer(200, {"id": "12"})),
-        ("POST", rf"/v23\.0/{PAGE}/feed", graph_error(500, 2, "An unexpected error has occurred.")),
+        ("POST", rf"/v25\.0/{PAGE}/photos", answer(200, {"id": "11"})),
+        ("POST", rf"/v25\.0/{PAGE}/photos", answer(200, {"id": "12"})),
+        ("POST", rf"/v25\.0/{PAGE}/feed", graph_error(500, 2, "An unexpected error has occurred.")),
     )
     with pytest.raises(PlatformUnavailable) as err:
         run_flow(adapter.publish_part(post, post.parts[0], ctx), first)
@@ -112,7 +112,7 @@ def test_album_reuses_uploads_after_an_ambiguous_create() -> None:
     assert [first.form(i)["published"] for i in (0, 1)] == ["false", "false"]
     assert first.form(0)["alt_text_custom"] == "one"
     second = Canned(
-        ("POST", rf"/v23\.0/{PAGE}/feed", answer(200, {"id": f"{PAGE}_5"})),
+        ("POST", rf"/v25\.0/{PAGE}/feed", answer(200, {"id": f"{PAGE}_5"})),
         permalink(f"{PAGE}_5"),
     )
     ref = run_flow(adapter.publish_part(post, post.parts[0], ctx), second)
@@ -141,7 +141,7 @@ def test_video_is_uploaded_in_the_chunks_meta_asks_for() -> None:
     canned = Canned(
         (
             "POST",
-            rf"/v23\.0/{PAGE}/videos",
+            rf"/v25\.0/{PAGE}/videos",
             answer(
                 200,
                 {
@@ -154,17 +154,17 @@ def test_video_is_uploaded_in_the_chunks_meta_asks_for() -> None:
         ),
         (
             "POST",
-            rf"/v23\.0/{PAGE}/videos",
+            rf"/v25\.0/{PAGE}/videos",
             answer(200, {"start_offset": "4000", "end_offset": str(size)}),
         ),
         (
             "POST",
-            rf"/v23\.0/{PAGE}/videos",
+            rf"/v25\.0/{PAGE}/videos",
             answer(200, {"start_offset": str(size), "end_offset": str(size)}),
         ),
-        ("POST", rf"/v23\.0/{PAGE}/videos", answer(200, {"success": True})),
-        ("GET", r"/v23\.0/77", status),
-        ("GET", r"/v23\.0/77", status),
+        ("POST", rf"/v25\.0/{PAGE}/videos", answer(200, {"success": True})),
+        ("GET", r"/v25\.0/77", status),
+        ("GET", r"/v25\.0/77", status),
         permalink(f"{PAGE}_8"),
     )
     ref = run_flow(adapter.publish_part(post, post.parts[0], ThreadContext(new_tid())), canned)
@@ -194,7 +194,7 @@ def test_video_processing_error_is_rejected_with_metas_words() -> None:
     canned = Canned(
         (
             "POST",
-            rf"/v23\.0/{PAGE}/videos",
+            rf"/v25\.0/{PAGE}/videos",
             answer(
                 200,
                 {
@@ -207,13 +207,13 @@ def test_video_processing_error_is_rejected_with_metas_words() -> None:
         ),
         (
             "POST",
-            rf"/v23\.0/{PAGE}/videos",
+            rf"/v25\.0/{PAGE}/videos",
             answer(200, {"start_offset": "112", "end_offset": "112"}),
         ),
-        ("POST", rf"/v23\.0/{PAGE}/videos", answer(200, {"success": True})),
+        ("POST", rf"/v25\.0/{PAGE}/videos", answer(200, {"success": True})),
         (
             "GET",
-            r"/v23\.0/7",
+            r"/v25\.0/7",
             answer(200, {"status": {"video_status": "error", "processing_phase": error}}),
         ),
     )
@@ -235,7 +235,7 @@ def test_page_token_is_fetched_from_the_user_token() -> None:
         on_credentials_changed=lambda a, c: changed.append(c),
     )
     canned = Canned(
-        ("GET", rf"/v23\.0/{PAGE}", answer(200, {"access_token": "new-page-token", "id": PAGE})),
+        ("GET", rf"/v25\.0/{PAGE}", answer(200, {"access_token": "new-page-token", "id": PAGE})),
     )
     run_flow(FacebookAdapter(acct).prepare(), canned)
     assert changed == [{"page_token": "new-page-token"}]
@@ -259,11 +259,11 @@ def test_refused_page_token_is_replaced_once() -> None:
     canned = Canned(
         (
             "POST",
-            rf"/v23\.0/{PAGE}/feed",
+            rf"/v25\.0/{PAGE}/feed",
             graph_error(400, 190, "Error validating access token: Session has expired", 463),
         ),
-        ("GET", rf"/v23\.0/{PAGE}", answer(200, {"access_token": "fresh-page-token"})),
-        ("POST", rf"/v23\.0/{PAGE}/feed", answer(200, {"id": f"{PAGE}_1"})),
+        ("GET", rf"/v25\.0/{PAGE}", answer(200, {"access_token": "fresh-page-token"})),
+        ("POST", rf"/v25\.0/{PAGE}/feed", answer(200, {"id": f"{PAGE}_1"})),
         permalink(f"{PAGE}_1"),
     )
     ref = run_flow(
@@ -281,8 +281,8 @@ def test_both_tokens_refused_is_an_auth_error() -> None:
     post = rendered("facebook", "Hi")
     expired = graph_error(400, 190, "Error validating access token: Session has expired", 463)
     canned = Canned(
-        ("POST", rf"/v23\.0/{PAGE}/feed", expired),
-        ("GET", rf"/v23\.0/{PAGE}", expired),
+        ("POST", rf"/v25\.0/{PAGE}/feed", expired),
+        ("GET", rf"/v25\.0/{PAGE}", expired),
     )
     with pytest.raises(AuthError) as err:
         run_flow(
@@ -331,7 +331,7 @@ def test_error_codes_map_to_typed_errors(
     """Each Meta code becomes its typed error with Meta's own message and code."""
     adapter = FacebookAdapter(account())
     response = graph_error(status, code, f"(#{code}) Meta says no", subcode)
-    response.request = httpx.Request("POST", f"{BASE}/v23.0/{PAGE}/feed")
+    response.request = httpx.Request("POST", f"{BASE}/v25.0/{PAGE}/feed")
     err = adapter.error_for(response)
     assert type(err) is kind
     assert err.platform_message == f"(#{code}) Meta says no"
@@ -350,7 +350,7 @@ def test_throttle_carries_the_regain_time_and_bucket() -> None:
         "(#80001) There have been too many calls to this Page account.",
         **usage(minutes=7),
     )
-    response.request = httpx.Request("POST", f"{BASE}/v23.0/{PAGE}/feed")
+    response.request = httpx.Request("POST", f"{BASE}/v25.0/{PAGE}/feed")
     err = adapter.error_for(response)
     assert isinstance(err, RateLimited)
     assert err.retry_after == 420
@@ -409,7 +409,7 @@ def test_find_part_matches_a_real_published_posts_page() -> None:
     assert made is not None
     key = new_tid(int(made.timestamp() * 1_000_000) - 60_000_000)
     post = rendered("facebook", target["message"])
-    canned = Canned(("GET", rf"/v23\.0/{PAGE}/published_posts", answer(200, body)))
+    canned = Canned(("GET", rf"/v25\.0/{PAGE}/published_posts", answer(200, body)))
     ref = run_flow(adapter.find_part(post, post.parts[0], ThreadContext(key)), canned)
     assert ref is not None and ref.id == target["id"]
     params = canned.requests[0].url.params
@@ -424,7 +424,7 @@ def test_find_part_ignores_posts_older_than_the_attempt() -> None:
     target = body["data"][2]
     key = new_tid(int(datetime(2021, 7, 3, tzinfo=UTC).timestamp() * 1_000_000))
     post = rendered("facebook", target["message"])
-    canned = Canned(("GET", rf"/v23\.0/{PAGE}/published_posts", answer(200, body)))
+    canned = Canned(("GET", rf"/v25\.0/{PAGE}/published_posts", answer(200, body)))
     assert run_flow(adapter.find_part(post, post.parts[0], ThreadContext(key)), canned) is None
 
 
@@ -439,8 +439,8 @@ def test_find_part_follows_cursors() -> None:
     }
     second = {"data": [{"id": f"{PAGE}_2", "message": "needle", "created_time": now}]}
     canned = Canned(
-        ("GET", rf"/v23\.0/{PAGE}/published_posts", answer(200, first)),
-        ("GET", rf"/v23\.0/{PAGE}/published_posts", answer(200, second)),
+        ("GET", rf"/v25\.0/{PAGE}/published_posts", answer(200, first)),
+        ("GET", rf"/v25\.0/{PAGE}/published_posts", answer(200, second)),
     )
     ref = run_flow(adapter.find_part(post, post.parts[0], ThreadContext(new_tid())), canned)
     assert ref is not None and ref.id == f"{PAGE}_2"
@@ -457,14 +457,14 @@ def test_delete_counts_a_gone_post_as_deleted() -> None:
     ref = PartRef(index=0, id=f"{PAGE}_1")
     run_flow(
         adapter.delete_part(ref),
-        Canned(("DELETE", rf"/v23\.0/{PAGE}_1", answer(200, {"success": True}))),
+        Canned(("DELETE", rf"/v25\.0/{PAGE}_1", answer(200, {"success": True}))),
     )
     gone = graph_error(400, 100, "Unsupported delete request.", 33)
-    run_flow(adapter.delete_part(ref), Canned(("DELETE", rf"/v23\.0/{PAGE}_1", gone)))
+    run_flow(adapter.delete_part(ref), Canned(("DELETE", rf"/v25\.0/{PAGE}_1", gone)))
     with pytest.raises(AuthError):
         run_flow(
             adapter.delete_part(ref),
-            Canned(("DELETE", rf"/v23\.0/{PAGE}_1", graph_error(403, 200, "(#200) No"))),
+            Canned(("DELETE", rf"/v25\.0/{PAGE}_1", graph_error(403, 200, "(#200) No"))),
         )
 
 
@@ -509,7 +509,7 @@ def test_metrics_in_one_batch_with_retired_and_refused_metrics() -> None:
             ],
         )
 
-    canned = Canned(("POST", r"/v23\.0/", batch))
+    canned = Canned(("POST", r"/v25\.0/", batch))
     refs = [PartRef(index=0, id=node["id"]), PartRef(index=0, id="1_2")]
     samples = run_flow(adapter.collect_metrics(refs), canned)
     assert len(canned.requests) == 1
@@ -544,8 +544,8 @@ def test_metrics_of_a_deleted_post_are_unavailable() -> None:
     adapter = FacebookAdapter(account())
     gone = {"error": {"message": "Unsupported get request.", "code": 100, "error_subcode": 33}}
     canned = Canned(
-        ("POST", r"/v23\.0/", answer(200, [{"code": 400, "body": json.dumps(gone)}, None])),
-        ("POST", r"/v23\.0/", answer(200, [None])),
+        ("POST", r"/v25\.0/", answer(200, [{"code": 400, "body": json.dumps(gone)}, None])),
+        ("POST", r"/v25\.0/", answer(200, [None])),
     )
     samples = run_flow(adapter.collect_metrics([PartRef(index=0, id="9_9")]), canned)
     assert samples and not any(s.available for s in samples)
@@ -570,7 +570,7 @@ def test_throttled_batch_reads_are_read_again_after_the_regain_time() -> None:
     canned = Canned(
         (
             "POST",
-            r"/v23\.0/",
+            r"/v25\.0/",
             answer(
                 200,
                 [
@@ -580,7 +580,7 @@ def test_throttled_batch_reads_are_read_again_after_the_regain_time() -> None:
                 **usage(minutes=3),
             ),
         ),
-        ("POST", r"/v23\.0/", answer(200, [{"code": 200, "body": json.dumps(insights)}])),
+        ("POST", r"/v25\.0/", answer(200, [{"code": 200, "body": json.dumps(insights)}])),
     )
     flow = adapter.collect_metrics([PartRef(index=0, id="1_1")])
     waits: list[float] = []
@@ -605,12 +605,12 @@ def test_account_metrics_from_real_page_bodies() -> None:
     adapter = FacebookAdapter(account())
     page = real("facebook/apidata/pages/single_fields_page.json")
     (sample,) = run_flow(
-        adapter.collect_account_metrics(), Canned(("GET", rf"/v23\.0/{PAGE}", answer(200, page)))
+        adapter.collect_account_metrics(), Canned(("GET", rf"/v25\.0/{PAGE}", answer(200, page)))
     )
     assert not sample.available and sample.reason
     page["followers_count"] = 214_507_731
     (sample,) = run_flow(
-        adapter.collect_account_metrics(), Canned(("GET", rf"/v23\.0/{PAGE}", answer(200, page)))
+        adapter.collect_account_metrics(), Canned(("GET", rf"/v25\.0/{PAGE}", answer(200, page)))
     )
     assert (sample.metric, sample.value) == ("followers", 214_507_731)
 

@@ -71,22 +71,22 @@ def test_photo_and_video_nodes_have_the_real_fields(
     keys."""
     http, page, headers = http_and_page
     photo = http.post(
-        f"/v23.0/{page}/photos", files={"source": ("a.png", png(), "image/png")}, headers=headers
+        f"/v25.0/{page}/photos", files={"source": ("a.png", png(), "image/png")}, headers=headers
     ).json()
     sample = real("facebook/apidata/photos/photo_info_fields.json")
     got = http.get(
-        f"/v23.0/{photo['id']}", params={"fields": ",".join(sample)}, headers=headers
+        f"/v25.0/{photo['id']}", params={"fields": ",".join(sample)}, headers=headers
     ).json()
     assert set(got) == set(sample)
     video = http.post(
-        f"/v23.0/{page}/videos",
+        f"/v25.0/{page}/videos",
         data={"description": "clip"},
         files={"source": ("v.mp4", b"\x00\x00\x00\x18ftypmp42" + b"\0" * 10, "video/mp4")},
         headers=headers,
     ).json()
     sample = real("facebook/apidata/videos/video_info_fields.json")
     got = http.get(
-        f"/v23.0/{video['id']}", params={"fields": ",".join(sample)}, headers=headers
+        f"/v25.0/{video['id']}", params={"fields": ",".join(sample)}, headers=headers
     ).json()
     assert set(got) == set(sample)
 
@@ -97,7 +97,7 @@ def test_page_fields_match_the_real_page(
     """The Page node answers the real single_fields_page's fields with the same types."""
     http, page, headers = http_and_page
     sample = real("facebook/apidata/pages/single_fields_page.json")
-    got = http.get(f"/v23.0/{page}", params={"fields": ",".join(sample)}, headers=headers).json()
+    got = http.get(f"/v25.0/{page}", params={"fields": ",".join(sample)}, headers=headers).json()
     assert set(got) == set(sample)
     assert {k: type(v) for k, v in got.items()} == {k: type(v) for k, v in sample.items()}
     assert json.dumps(got)  # plain JSON

@@ -95,7 +95,7 @@ def test_carousel_and_reel(emu: InstagramEmulator, account: Account) -> None:
     assert album["media_type"] == "CAROUSEL_ALBUM"
     assert [c["alt_text"] for c in album["children"]] == ["pixel 0", "pixel 1", "pixel 2"]
     assert (clip["media_type"], clip["media_product_type"]) == ("VIDEO", "REELS")
-    assert emu.count("POST", r"/v23\.0/\d+/media_publish") == 2
+    assert emu.count("POST", r"/v25\.0/\d+/media_publish") == 2
 
 
 def test_text_only_and_png_are_refused_before_sending(
@@ -183,7 +183,7 @@ def test_delete_and_metrics(emu: InstagramEmulator) -> None:
         second = client.collect(deliveries)
         (followers,) = client.collect_account(account)
         client.delete(deliveries[1])
-    assert emu.count("POST", r"/v23\.0/?") == 2
+    assert emu.count("POST", r"/v25\.0/?") == 2
     likes = {s.post_id: s.value for s in second if s.metric == "likes"}
     assert all(v and v > 0 for v in likes.values())
     saves = [s for s in second if s.raw_name == "saved" and s.post_id == deliveries[0].ids[0]]
@@ -247,7 +247,7 @@ def test_server_error_on_publish_reuses_the_container(
 ) -> None:
     """A 503 on media_publish: the container is still FINISHED, so it is published (once)
     without making a new one."""
-    emu.fault(method="POST", path=r"/v23\.0/\d+/media_publish", status=503)
+    emu.fault(method="POST", path=r"/v25\.0/\d+/media_publish", status=503)
     with Client(retry=FAST) as client:
         (d,) = client.publish(Post(text="retry", media=(jpeg(),)), account)
     assert d.status is DeliveryStatus.SENT, d.error
@@ -257,12 +257,12 @@ def test_server_error_on_publish_reuses_the_container(
 def test_code_2_after_publishing_is_no_duplicate(emu: InstagramEmulator, account: Account) -> None:
     """Meta answers 500 code 2 although it published: the container is PUBLISHED, the post
     is found in /media, and media_publish is not sent again."""
-    emu.fail_after_store("POST", r"/v23\.0/\d+/media_publish")
+    emu.fail_after_store("POST", r"/v25\.0/\d+/media_publish")
     with Client(retry=FAST) as client:
         (d,) = client.publish(Post(text="published anyway", media=(jpeg(),)), account)
     assert d.status is DeliveryStatus.SENT, d.error
     assert emu.post_texts() == ["published anyway"] and d.ids == [emu.posts[0]["id"]]
-    assert emu.count("POST", r"/v23\.0/\d+/media_publish") == 1
+    assert emu.count("POST", r"/v25\.0/\d+/media_publish") == 1
 
 
 def test_unknown_delivery_is_reconciled_by_a_new_client(
@@ -276,7 +276,7 @@ def test_unknown_delivery_is_reconciled_by_a_new_client(
     def handle(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/media_publish"):
             emu.fault(method="POST", path=r".*/media_publish", drop="after")
-            emu.fault(method="GET", path=r"/v23\.0/\d+(/media)?", status=503, times=20)
+            emu.fault(method="GET", path=r"/v25\.0/\d+(/media)?", status=503, times=20)
         return original(request)
 
     emu.handle = handle  # type: ignore[method-assign]
@@ -311,10 +311,10 @@ async def test_async_publish_collect_delete(emu: InstagramEmulator, account: Acc
 async def test_async_faults(emu: InstagramEmulator, account: Account) -> None:
     """AsyncClient: a dropped publish answer and a code 2 after publishing each give one
     post; a container in ERROR fails with Meta's status."""
-    emu.fault(method="POST", path=r"/v23\.0/\d+/media_publish", drop="after")
+    emu.fault(method="POST", path=r"/v25\.0/\d+/media_publish", drop="after")
     async with AsyncClient(retry=FAST) as client:
         (a,) = await client.publish(Post(text="one", media=(jpeg(),)), account)
-        emu.fail_after_store("POST", r"/v23\.0/\d+/media_publish")
+        emu.fail_after_store("POST", r"/v25\.0/\d+/media_publish")
         (b,) = await client.publish(Post(text="two", media=(jpeg(),)), account)
         emu.max_image_bytes = 10
         (c,) = await client.publish(Post(text="three", media=(jpeg(),)), account)

@@ -48,7 +48,7 @@ class Who:
 
 def create(http: httpx.Client, who: Who, **data: str) -> httpx.Response:
     """POST a container."""
-    return http.post(f"/v23.0/{who.id}/media", data=data, headers=who.headers)
+    return http.post(f"/v25.0/{who.id}/media", data=data, headers=who.headers)
 
 
 def test_container_and_limit_have_the_real_shapes(
@@ -60,7 +60,7 @@ def test_container_and_limit_have_the_real_shapes(
     made = create(http, who, image_url=host.put(TINY_JPEG, "image/jpeg"), caption="c")
     assert set(made.json()) == set(real("instagram/apidata/publish/create_photo.json"))
     status = http.get(
-        f"/v23.0/{made.json()['id']}",
+        f"/v25.0/{made.json()['id']}",
         params={"fields": "id,status,status_code"},
         headers=who.headers,
     ).json()
@@ -68,7 +68,7 @@ def test_container_and_limit_have_the_real_shapes(
     assert set(status) == set(sample)
     assert (status["status"], status["status_code"]) == (sample["status"], "FINISHED")
     limit = http.get(
-        f"/v23.0/{who.id}/content_publishing_limit",
+        f"/v25.0/{who.id}/content_publishing_limit",
         params={"fields": "config,quota_usage"},
         headers=who.headers,
     ).json()
@@ -86,12 +86,12 @@ def test_media_list_and_node_have_the_real_shapes(
         cid = create(
             http, who, image_url=host.put(TINY_JPEG, "image/jpeg"), caption=f"c{i}"
         ).json()["id"]
-        http.post(f"/v23.0/{who.id}/media_publish", data={"creation_id": cid}, headers=who.headers)
+        http.post(f"/v25.0/{who.id}/media_publish", data={"creation_id": cid}, headers=who.headers)
         emu.clock.advance(1)
     sample = real("instagram/apidata/users/medias_p1.json")
     fields = ",".join(sample["data"][0])
     page = http.get(
-        f"/v23.0/{who.id}/media", params={"fields": fields, "limit": 2}, headers=who.headers
+        f"/v25.0/{who.id}/media", params={"fields": fields, "limit": 2}, headers=who.headers
     ).json()
     assert set(page) == set(sample) and set(page["paging"]["cursors"]) == {"before", "after"}
     assert set(page["data"][0]) == set(sample["data"][0])
@@ -122,12 +122,12 @@ def test_wrong_type_and_size_end_in_error(
     who = Who(emu)
     cid = create(http, who, image_url=host.put(png(), "image/png")).json()["id"]
     status = http.get(
-        f"/v23.0/{cid}", params={"fields": "status_code,status"}, headers=who.headers
+        f"/v25.0/{cid}", params={"fields": "status_code,status"}, headers=who.headers
     ).json()
     assert status["status_code"] == "ERROR"
     assert status["status"] == "Error: Media upload has failed with error code 2207005"
     refused = http.post(
-        f"/v23.0/{who.id}/media_publish", data={"creation_id": cid}, headers=who.headers
+        f"/v25.0/{who.id}/media_publish", data={"creation_id": cid}, headers=who.headers
     ).json()["error"]
     assert refused["code"] == 9007
     emu.max_image_bytes = 50
@@ -146,27 +146,27 @@ def test_publishing_rules(
     video = b"\x00\x00\x00\x18ftypmp42" + b"\0" * 100
     cid = create(http, who, media_type="REELS", video_url=host.put(video, "video/mp4")).json()["id"]
     early = http.post(
-        f"/v23.0/{who.id}/media_publish", data={"creation_id": cid}, headers=who.headers
+        f"/v25.0/{who.id}/media_publish", data={"creation_id": cid}, headers=who.headers
     ).json()["error"]
     assert (early["code"], early["error_subcode"]) == (9007, 2207027)
     emu.clock.advance(3)
     done = http.post(
-        f"/v23.0/{who.id}/media_publish", data={"creation_id": cid}, headers=who.headers
+        f"/v25.0/{who.id}/media_publish", data={"creation_id": cid}, headers=who.headers
     )
     assert set(done.json()) == set(real("instagram/apidata/publish/publish_container.json"))
     twice = http.post(
-        f"/v23.0/{who.id}/media_publish", data={"creation_id": cid}, headers=who.headers
+        f"/v25.0/{who.id}/media_publish", data={"creation_id": cid}, headers=who.headers
     ).json()["error"]
     assert twice["code"] == 9007
     other = create(http, who, image_url=host.put(TINY_JPEG, "image/jpeg")).json()["id"]
     over = http.post(
-        f"/v23.0/{who.id}/media_publish", data={"creation_id": other}, headers=who.headers
+        f"/v25.0/{who.id}/media_publish", data={"creation_id": other}, headers=who.headers
     ).json()["error"]
     assert (over["code"], over["error_subcode"]) == (9, 2207042)
     emu.clock.advance(86_400)
     assert (
         http.post(
-            f"/v23.0/{who.id}/media_publish", data={"creation_id": other}, headers=who.headers
+            f"/v25.0/{who.id}/media_publish", data={"creation_id": other}, headers=who.headers
         ).json()["error"]["error_subcode"]
         == 2207020
     )
@@ -201,17 +201,17 @@ def test_insights_and_retired_metrics(
     who = Who(emu)
     cid = create(http, who, image_url=host.put(TINY_JPEG, "image/jpeg")).json()["id"]
     media = http.post(
-        f"/v23.0/{who.id}/media_publish", data={"creation_id": cid}, headers=who.headers
+        f"/v25.0/{who.id}/media_publish", data={"creation_id": cid}, headers=who.headers
     ).json()["id"]
     emu.clock.advance(6 * 3600)
     got = http.get(
-        f"/v23.0/{media}/insights", params={"metric": "reach,saved"}, headers=who.headers
+        f"/v25.0/{media}/insights", params={"metric": "reach,saved"}, headers=who.headers
     ).json()
     sample = real("instagram/apidata/medias/insights.json")
     assert set(got["data"][0]) == set(sample["data"][0])
     assert got["data"][0]["values"][0]["value"] > 0
     old = http.get(
-        f"/v23.0/{media}/insights", params={"metric": "impressions"}, headers=who.headers
+        f"/v25.0/{media}/insights", params={"metric": "impressions"}, headers=who.headers
     ).json()["error"]
     assert old["message"].startswith("(#100) metric[0] must be one of the following values")
 
@@ -229,7 +229,7 @@ def test_refresh_access_token(emu: InstagramEmulator, http: httpx.Client) -> Non
     ).json()
     assert fresh["token_type"] == "bearer" and fresh["expires_in"] == 60 * 86400
     me = http.get(
-        f"/v23.0/{who.id}",
+        f"/v25.0/{who.id}",
         params={"fields": "followers_count"},
         headers={"authorization": f"Bearer {fresh['access_token']}"},
     )
@@ -241,7 +241,7 @@ def test_usage_header_and_throttle(emu: InstagramEmulator, http: httpx.Client) -
     80002."""
     who = Who(emu)
     emu.set_rate_limit("account", 2, 60.0)
-    answers = [http.get(f"/v23.0/{who.id}", headers=who.headers) for _ in range(3)]
+    answers = [http.get(f"/v25.0/{who.id}", headers=who.headers) for _ in range(3)]
     entry = json.loads(answers[0].headers["x-business-use-case-usage"])[who.id][0]
     assert entry["type"] == "instagram"
     assert answers[2].json()["error"]["code"] == 80002

@@ -55,14 +55,14 @@ def quota(used: int = 0, total: int = 100) -> tuple[str, str, httpx.Response]:
     body = {
         "data": [{"config": {"quota_total": total, "quota_duration": 86400}, "quota_usage": used}]
     }
-    return ("GET", rf"/v23\.0/{IG}/content_publishing_limit", answer(200, body))
+    return ("GET", rf"/v25\.0/{IG}/content_publishing_limit", answer(200, body))
 
 
 def status(cid: str, code: str, text: str = "") -> tuple[str, str, httpx.Response]:
     """A container status answer."""
     return (
         "GET",
-        rf"/v23\.0/{cid}",
+        rf"/v25\.0/{cid}",
         answer(200, {"id": cid, "status_code": code, "status": text or code}),
     )
 
@@ -70,10 +70,10 @@ def status(cid: str, code: str, text: str = "") -> tuple[str, str, httpx.Respons
 def published(media_id: str) -> list[tuple[str, str, httpx.Response]]:
     """media_publish then the permalink read."""
     return [
-        ("POST", rf"/v23\.0/{IG}/media_publish", answer(200, {"id": media_id})),
+        ("POST", rf"/v25\.0/{IG}/media_publish", answer(200, {"id": media_id})),
         (
             "GET",
-            rf"/v23\.0/{media_id}",
+            rf"/v25\.0/{media_id}",
             answer(200, {"permalink": f"https://ig.example/{media_id}", "id": media_id}),
         ),
     ]
@@ -96,9 +96,9 @@ def test_single_image_container_flow_on_real_bodies() -> None:
     media_id = real("instagram/apidata/publish/publish_container.json")["id"]
     limit = real("instagram/apidata/users/content_publish_limit.json")
     canned = Canned(
-        ("GET", rf"/v23\.0/{IG}/content_publishing_limit", answer(200, limit)),
-        ("POST", rf"/v23\.0/{IG}/media", answer(200, {"id": container})),
-        ("GET", rf"/v23\.0/{container}", answer(200, info)),
+        ("GET", rf"/v25\.0/{IG}/content_publishing_limit", answer(200, limit)),
+        ("POST", rf"/v25\.0/{IG}/media", answer(200, {"id": container})),
+        ("GET", rf"/v25\.0/{container}", answer(200, info)),
         *published(media_id),
     )
     ref = run_flow(adapter.publish_part(post, post.parts[0], ThreadContext(new_tid())), canned)
@@ -122,14 +122,14 @@ def test_carousel_children_are_finished_before_the_parent() -> None:
     post = rendered("instagram", "Three", media=media)
     canned = Canned(
         quota(),
-        ("POST", rf"/v23\.0/{IG}/media", answer(200, {"id": "c1"})),
-        ("POST", rf"/v23\.0/{IG}/media", answer(200, {"id": "c2"})),
-        ("POST", rf"/v23\.0/{IG}/media", answer(200, {"id": "c3"})),
+        ("POST", rf"/v25\.0/{IG}/media", answer(200, {"id": "c1"})),
+        ("POST", rf"/v25\.0/{IG}/media", answer(200, {"id": "c2"})),
+        ("POST", rf"/v25\.0/{IG}/media", answer(200, {"id": "c3"})),
         status("c1", "FINISHED"),
         status("c2", "IN_PROGRESS"),
         status("c2", "FINISHED"),
         status("c3", "FINISHED"),
-        ("POST", rf"/v23\.0/{IG}/media", answer(200, {"id": "parent"})),
+        ("POST", rf"/v25\.0/{IG}/media", answer(200, {"id": "parent"})),
         status("parent", "FINISHED"),
         *published("m1"),
     )
@@ -155,7 +155,7 @@ def test_single_video_is_a_reel_and_polling_waits() -> None:
     post = rendered("instagram", "Reel", media=(Media.from_bytes(VIDEO, filename="v.mp4"),))
     canned = Canned(
         quota(),
-        ("POST", rf"/v23\.0/{IG}/media", answer(200, {"id": "r1"})),
+        ("POST", rf"/v25\.0/{IG}/media", answer(200, {"id": "r1"})),
         status("r1", "IN_PROGRESS"),
         status("r1", "IN_PROGRESS"),
         status("r1", "FINISHED"),
@@ -192,7 +192,7 @@ def test_container_error_is_rejected_with_metas_status_and_not_reused() -> None:
     text = "Error: Media upload has failed with error code 2207004"
     canned = Canned(
         quota(),
-        ("POST", rf"/v23\.0/{IG}/media", answer(200, {"id": "bad"})),
+        ("POST", rf"/v25\.0/{IG}/media", answer(200, {"id": "bad"})),
         status("bad", "ERROR", text),
     )
     with pytest.raises(Rejected) as err:
@@ -200,7 +200,7 @@ def test_container_error_is_rejected_with_metas_status_and_not_reused() -> None:
     assert err.value.platform_message == text and err.value.code == "2207004"
     again = Canned(
         quota(),
-        ("POST", rf"/v23\.0/{IG}/media", answer(200, {"id": "good"})),
+        ("POST", rf"/v25\.0/{IG}/media", answer(200, {"id": "good"})),
         status("good", "FINISHED"),
         *published("m2"),
     )
@@ -213,9 +213,9 @@ def test_expired_container_is_made_again_once() -> None:
     post = rendered("instagram", "Late", media=(image(),))
     canned = Canned(
         quota(),
-        ("POST", rf"/v23\.0/{IG}/media", answer(200, {"id": "old"})),
+        ("POST", rf"/v25\.0/{IG}/media", answer(200, {"id": "old"})),
         status("old", "EXPIRED"),
-        ("POST", rf"/v23\.0/{IG}/media", answer(200, {"id": "new"})),
+        ("POST", rf"/v25\.0/{IG}/media", answer(200, {"id": "new"})),
         status("new", "FINISHED"),
         *published("m3"),
     )
@@ -230,7 +230,7 @@ def test_processing_that_never_ends_is_unavailable(monkeypatch: pytest.MonkeyPat
     post = rendered("instagram", "Slow", media=(image(),))
     canned = Canned(
         quota(),
-        ("POST", rf"/v23\.0/{IG}/media", answer(200, {"id": "slow"})),
+        ("POST", rf"/v25\.0/{IG}/media", answer(200, {"id": "slow"})),
         *[status("slow", "IN_PROGRESS") for _ in range(20)],
     )
     with pytest.raises(PlatformUnavailable, match="still IN_PROGRESS"):
@@ -243,7 +243,7 @@ def test_quota_used_up_is_rate_limited_before_any_container() -> None:
     adapter = InstagramAdapter(account())
     limit = real("instagram/apidata/users/content_publish_limit.json")
     limit["data"][0]["quota_usage"] = 25
-    canned = Canned(("GET", rf"/v23\.0/{IG}/content_publishing_limit", answer(200, limit)))
+    canned = Canned(("GET", rf"/v25\.0/{IG}/content_publishing_limit", answer(200, limit)))
     post = rendered("instagram", "One too many", media=(image(),))
     with pytest.raises(RateLimited) as err:
         run_flow(adapter.publish_part(post, post.parts[0], ThreadContext(new_tid())), canned)
@@ -286,11 +286,11 @@ def test_find_part_published_container_is_found_in_media() -> None:
     ctx = ThreadContext(new_tid())
     first = Canned(
         quota(),
-        ("POST", rf"/v23\.0/{IG}/media", answer(200, {"id": "k1"})),
+        ("POST", rf"/v25\.0/{IG}/media", answer(200, {"id": "k1"})),
         status("k1", "FINISHED"),
         (
             "POST",
-            rf"/v23\.0/{IG}/media_publish",
+            rf"/v25\.0/{IG}/media_publish",
             graph_error(500, 2, "An unexpected error has occurred."),
         ),
     )
@@ -299,7 +299,7 @@ def test_find_part_published_container_is_found_in_media() -> None:
     now = datetime.now(UTC)
     find = Canned(
         status("k1", "PUBLISHED"),
-        ("GET", rf"/v23\.0/{IG}/media", answer(200, _media_page("Landed", "m77", now))),
+        ("GET", rf"/v25\.0/{IG}/media", answer(200, _media_page("Landed", "m77", now))),
     )
     ref = run_flow(adapter.find_part(post, post.parts[0], ctx), find)
     assert ref is not None and ref.id == "m77"
@@ -315,9 +315,9 @@ def test_find_part_finished_container_is_reused_not_remade() -> None:
     ctx = ThreadContext(new_tid())
     first = Canned(
         quota(),
-        ("POST", rf"/v23\.0/{IG}/media", answer(200, {"id": "k2"})),
+        ("POST", rf"/v25\.0/{IG}/media", answer(200, {"id": "k2"})),
         status("k2", "FINISHED"),
-        ("POST", rf"/v23\.0/{IG}/media_publish", graph_error(503, 1, "Service unavailable")),
+        ("POST", rf"/v25\.0/{IG}/media_publish", graph_error(503, 1, "Service unavailable")),
     )
     with pytest.raises(PlatformUnavailable):
         run_flow(adapter.publish_part(post, post.parts[0], ctx), first)
@@ -340,7 +340,7 @@ def test_publish_never_publishes_a_published_container() -> None:
     canned = Canned(
         quota(),
         status("k3", "PUBLISHED"),
-        ("GET", rf"/v23\.0/{IG}/media", answer(200, _media_page("Once", "m8", datetime.now(UTC)))),
+        ("GET", rf"/v25\.0/{IG}/media", answer(200, _media_page("Once", "m8", datetime.now(UTC)))),
     )
     assert run_flow(adapter.publish_part(post, post.parts[0], ctx), canned).id == "m8"
     assert not any(r.url.path.endswith("media_publish") for r in canned.requests)
@@ -353,7 +353,7 @@ def test_find_part_without_a_container_reads_back_by_caption() -> None:
     post = rendered("instagram", "Fresh", media=(image(),))
     ctx = ThreadContext(new_tid())
     old = datetime(2021, 1, 1, tzinfo=UTC)
-    canned = Canned(("GET", rf"/v23\.0/{IG}/media", answer(200, _media_page("Fresh", "o", old))))
+    canned = Canned(("GET", rf"/v25\.0/{IG}/media", answer(200, _media_page("Fresh", "o", old))))
     assert run_flow(adapter.find_part(post, post.parts[0], ctx), canned) is None
     assert abs(int(canned.requests[0].url.params["since"]) - (time.time() - 600)) < 5
 
@@ -379,7 +379,7 @@ def test_instagram_error_codes(
     """Instagram's codes map to typed errors with Meta's message."""
     adapter = InstagramAdapter(account())
     response = graph_error(status_code, code, f"(#{code}) Instagram says no", subcode)
-    response.request = httpx.Request("GET", f"{BASE}/v23.0/{IG}")
+    response.request = httpx.Request("GET", f"{BASE}/v25.0/{IG}")
     err = adapter.error_for(response)
     assert type(err) is kind and err.platform_message == f"(#{code}) Instagram says no"
     if bucket is not None:
@@ -449,7 +449,7 @@ def test_metrics_from_real_insights_bodies() -> None:
             200, [{"code": 200, "body": json.dumps(old)}, {"code": 200, "body": json.dumps(new)}]
         )
 
-    canned = Canned(("POST", r"/v23\.0/", batch))
+    canned = Canned(("POST", r"/v25\.0/", batch))
     refs = [PartRef(index=0, id="a"), PartRef(index=0, id="b")]
     samples = run_flow(adapter.collect_metrics(refs), canned)
     assert len(canned.requests) == 1
@@ -468,7 +468,7 @@ def test_account_metrics_from_a_real_user_body() -> None:
     adapter = InstagramAdapter(account())
     body = real("instagram/apidata/users/user_fields.json")
     (sample,) = run_flow(
-        adapter.collect_account_metrics(), Canned(("GET", rf"/v23\.0/{IG}", answer(200, body)))
+        adapter.collect_account_metrics(), Canned(("GET", rf"/v25\.0/{IG}", answer(200, body)))
     )
     assert (sample.metric, sample.value) == ("followers", 64363)
 
@@ -478,12 +478,12 @@ def test_delete_whole_post() -> None:
     adapter = InstagramAdapter(account())
     ref = PartRef(index=0, id="m1")
     run_flow(
-        adapter.delete_part(ref), Canned(("DELETE", r"/v23\.0/m1", answer(200, {"success": True})))
+        adapter.delete_part(ref), Canned(("DELETE", r"/v25\.0/m1", answer(200, {"success": True})))
     )
     gone = graph_error(400, 100, "Unsupported delete request.", 33)
-    run_flow(adapter.delete_part(ref), Canned(("DELETE", r"/v23\.0/m1", gone)))
+    run_flow(adapter.delete_part(ref), Canned(("DELETE", r"/v25\.0/m1", gone)))
     with pytest.raises(Rejected):
         run_flow(
             adapter.delete_part(ref),
-            Canned(("DELETE", r"/v23\.0/m1", graph_error(400, 100, "(#100) Other"))),
+            Canned(("DELETE", r"/v25\.0/m1", graph_error(400, 100, "(#100) Other"))),
         )

@@ -89,7 +89,7 @@ BUILTIN_CAPABILITIES: dict[str, Capabilities] = {
             max_image_bytes=10 * MB,
             max_gif_bytes=10 * MB,
             max_video_bytes=1024 * MB,
-            alt_text=False,
+            max_alt_length=None,  # photos take alt_text_custom
         ),
         link_cards=True,
     ),

@@ -1,6 +1,6 @@
 """What Facebook Pages, Instagram and Threads share: Meta's Graph API conventions.
 
-- Every path starts with a pinned version (``/v23.0/...``; Threads ``/v1.0/...``).
+- Every path starts with a pinned version (``/v25.0/...``; Threads ``/v1.0/...``).
 - Errors come in one envelope, ``{"error": {"message", "type", "code", "error_subcode",
   "is_transient", "error_user_title", "error_user_msg", "fbtrace_id"}}`` (``platforms.md``
   §5.4): code 190 is an invalid or expired token, 4/17/32/613/8000x are throttling, 368 and
@@ -56,7 +56,7 @@ __all__ = [
     "tid_time",
 ]
 
-DEFAULT_GRAPH_VERSION = "v23.0"
+DEFAULT_GRAPH_VERSION = "v25.0"
 """The Graph API version used when an account names none (the accounts' default)."""
 
 THROTTLE_CODES = frozenset(
@@ -181,7 +181,7 @@ class GraphAdapter(Adapter):
 
     @property
     def version(self) -> str:
-        """The pinned Graph API version, e.g. ``v23.0``."""
+        """The pinned Graph API version, e.g. ``v25.0``."""
         version = str(self.account.settings.get("api_version") or self.default_version)
         return version if version.startswith("v") else f"v{version}"
 

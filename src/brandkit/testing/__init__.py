@@ -22,6 +22,7 @@ from typing import Any
 
 from brandkit.testing._emulator import Clock, Drop, Emulator, Fault, route
 from brandkit.testing._images import TINY_JPEG, png
+from brandkit.testing._mediahost import LoopbackMediaHost
 
 __all__ = [
     "EMULATORS",
@@ -30,6 +31,7 @@ __all__ = [
     "Drop",
     "Emulator",
     "Fault",
+    "LoopbackMediaHost",
     "emulator",
     "png",
     "route",

@@ -295,6 +295,9 @@ class _Server(ThreadingHTTPServer):
 def _handler_class(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in separate writes; with Nagle on, each answer then waits
+        # for the client's delayed ACK (about 40 ms).
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

@@ -1,6 +1,6 @@
 """What the Facebook, Instagram and Threads emulators share: Meta's Graph API conventions.
 
-- Versioned paths (``/v23.0/...``), the token in ``Authorization: Bearer|OAuth`` or in an
+- Versioned paths (``/v25.0/...``), the token in ``Authorization: Bearer|OAuth`` or in an
   ``access_token`` parameter, parameters in the query, a form, multipart or JSON.
 - Meta's error envelope ``{"error": {"message", "type", "code", "error_subcode",
   "is_transient", "error_user_title", "error_user_msg", "fbtrace_id"}}`` with HTTP 400 for
@@ -585,7 +585,7 @@ class GraphEmulator(Emulator):
 
     def default_version_name(self) -> str:
         """The version of unversioned calls."""
-        return "v23.0"
+        return "v25.0"
 
 
 def multipart(body: bytes, boundary: bytes) -> Iterable[tuple[str, str | None, str, bytes]]:

@@ -216,7 +216,7 @@ class FacebookEmulator(GraphEmulator):
         duplicate_window: float = 0.0,
         engagement_rate: float = 6.0,
         max_message: int = 63_206,
-        version: str = "v23.0",
+        version: str = "v25.0",
     ) -> None:
         super().__init__(clock=clock, rate_limits=rate_limits)
         self.video_processing = video_processing

@@ -194,7 +194,7 @@ class InstagramEmulator(GraphEmulator):
         container_ttl: float = DAY,
         engagement_rate: float = 6.0,
         media_host: LoopbackMediaHost | None = None,
-        version: str = "v23.0",
+        version: str = "v25.0",
     ) -> None:
         super().__init__(clock=clock, rate_limits=rate_limits)
         self.quota_total = quota_total

@@ -442,3 +442,44 @@ def test_rate_limited_error_carries_reset_and_bucket() -> None:
     assert 89.0 <= (err.reset_at - before).total_seconds() <= 91.0
     assert err.status_code == 429
     assert "x:brand" not in str(err)
+
+
+def exact_headers(limit: int, remaining: int, reset: float) -> dict[str, str]:
+    return {
+        "X-RateLimit-Limit": str(limit),
+        "X-RateLimit-Remaining": str(remaining),
+        "X-RateLimit-Reset": f"{reset:.3f}",
+    }
+
+
+def test_request_in_flight_at_reset_is_carried_over(clock: FakeClock) -> None:
+    """A request sent just before the reset may be counted in the new window: until its
+    answer says where it landed, the new window holds one unit less."""
+    gov = Governor(clock=clock)
+    policies = (RatePolicy("post", 5, 2.0),)
+    for remaining in (4, 3, 2, 1):
+        gov.acquire(KEY, 1, policies)
+        gov.observe(KEY, httpx.Response(200, headers=exact_headers(5, remaining, T0 + 2)))
+    clock.now = T0 + 1.99
+    assert gov.acquire(KEY, 1, policies) == 0.0  # in flight across the reset
+    clock.now = T0 + 2.0
+    assert spend(gov, KEY, 5, policies) == 4
+
+
+def test_carried_request_counted_in_the_old_window_gives_its_unit_back(clock: FakeClock) -> None:
+    """When the late answer shows the server counted it in the old window, the unit it held
+    in the new window is free again."""
+    gov = Governor(clock=clock)
+    policies = (RatePolicy("post", 5, 2.0),)
+    for remaining in (4, 3, 2, 1):
+        gov.acquire(KEY, 1, policies)
+        gov.observe(KEY, httpx.Response(200, headers=exact_headers(5, remaining, T0 + 2)))
+    clock.now = T0 + 1.99
+    gov.acquire(KEY, 1, policies)
+    clock.now = T0 + 2.0
+    assert spend(gov, KEY, 5, policies) == 4
+    clock.now = T0 + 2.02
+    late = httpx.Response(200, headers=exact_headers(5, 0, T0 + 2))
+    assert gov.observe(KEY, late) is None
+    assert gov.acquire(KEY, 1, policies) == 0.0
+    assert gov.acquire(KEY, 1, policies) > 0.0

@@ -156,3 +156,58 @@ def test_local_pacing_never_exceeds_limit_in_any_span(
         sent.append((clock(), cost))
     for i, (t, _) in enumerate(sent):
         assert sum(c for u, c in sent[i:] if u < t + window) <= limit
+
+
+def simulate(
+    clock: FakeClock, fake: WindowedFake, gov: Governor, actors: int, latency: float, n: int
+) -> None:
+    """``actors`` concurrent senders on one key, each waiting for its answer before its next
+    request; requests reach the server ``latency`` after they are sent and the answer takes
+    as long again. Runs until ``n`` requests were accepted."""
+    import heapq
+
+    policies = (RatePolicy("post", fake.limit, fake.window),)
+    events: list[tuple[float, int, int, str, httpx.Response | None]] = []
+    seq = 0
+
+    def at(when: float, actor: int, kind: str, response: httpx.Response | None = None) -> None:
+        nonlocal seq
+        seq += 1
+        heapq.heappush(events, (when, seq, actor, kind, response))
+
+    for actor in range(actors):
+        at(clock(), actor, "acquire")
+    accepted = 0
+    while accepted < n:
+        when, _, actor, kind, response = heapq.heappop(events)
+        clock.now = max(clock.now, when)
+        if kind == "acquire":
+            wait = gov.acquire(KEY, 1, policies)
+            if wait > 0:
+                at(clock() + wait, actor, "acquire")
+            else:
+                at(clock() + latency, actor, "arrive")
+        elif kind == "arrive":
+            at(clock() + latency, actor, "answer", fake(httpx.Request("POST", "http://x/")))
+        else:
+            assert response is not None
+            again = gov.observe(KEY, response)
+            if again is not None:
+                at(clock() + again, actor, "acquire")
+            else:
+                accepted += 1
+                at(clock(), actor, "acquire")
+
+
+@pytest.mark.parametrize("style", ["x", "mastodon", "both", "ietf"])
+@pytest.mark.parametrize("aligned", [True, False])
+@pytest.mark.parametrize(("actors", "latency"), [(2, 0.05), (8, 0.05), (12, 0.13), (7, 0.011)])
+def test_concurrent_senders_across_window_boundaries(
+    style: str, aligned: bool, actors: int, latency: float
+) -> None:
+    """Several senders sharing one budget, with requests in flight when a window resets
+    (they may count in either window): none is refused."""
+    clock = FakeClock(T0 + 0.3)
+    fake = WindowedFake(clock, 5, 2.0, style=style, aligned=aligned)
+    simulate(clock, fake, Governor(clock=clock), actors, latency, 60)
+    assert fake.refused == 0

@@ -200,6 +200,7 @@ class Governor:
         self, plan: _Plan, entries: Entries, info: RateLimitInfo, now: float, status: int
     ) -> float | None:
         waits: list[float] = []
+        landed: dict[int, tuple[Slot, bool]] = {}
         for win in info.windows:
             scope = plan.app if win.scope == "app" else plan.account
             cached = plan.names.get((scope, win.name))
@@ -217,10 +218,14 @@ class Governor:
                 # Refused although the window looked reset on time: the alignment guess was
                 # wrong for this server; pad its resets from now on.
                 slot.distrust()
-            slot.learn(win, now)
+            current = slot.learn(win, now)
+            seen = landed.get(id(slot))
+            landed[id(slot)] = (slot, current or (seen is not None and seen[1]))
             spent = slot.server and slot.available() < plan.cost
             if info.limited and spent and slot.reset is not None and slot.reset > now:
                 waits.append(slot.reset - now)
+        for slot, current in landed.values():
+            slot.land(now, current=current)
         usage = info.app_usage is not None or info.account_usage is not None
         if usage:
             if info.app_usage is not None:

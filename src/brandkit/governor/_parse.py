@@ -29,7 +29,7 @@ import math
 import re
 import time
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import httpx
 
@@ -108,6 +108,11 @@ class Window(NamedTuple):
     resolution: float = 0.0
     window: float | None = None
     scope: str = "account"
+
+
+def _new_window(values: tuple[Any, ...]) -> Window:
+    # The named tuple's own __new__ is a Python function; this path runs on every response.
+    return tuple.__new__(Window, values)
 
 
 class RateLimitInfo(NamedTuple):
@@ -200,17 +205,27 @@ def _scan(headers: httpx.Headers) -> tuple[dict[str, str], int]:
     return found, kinds
 
 
+def _present(kinds: int) -> tuple[tuple[str, str, float | None, str, str, str], ...]:
+    """The header families flagged in ``kinds``."""
+    return tuple(keys for i, keys in enumerate(_FAMILY_KEYS) if kinds & (1 << i))
+
+
+_PRESENT = [_present(kinds) for kinds in range(1 << len(_FAMILY_KEYS))]
+_FAMILY_MASK = (1 << len(_FAMILY_KEYS)) - 1
+
+
 def _windows(found: dict[str, str], kinds: int, now: float) -> tuple[Window, ...]:
     out: list[Window] = []
-    for i, (name, scope, length, limit_key, remaining_key, reset_key) in enumerate(_FAMILY_KEYS):
-        if not kinds & (1 << i):
-            continue
+    for name, scope, length, limit_key, remaining_key, reset_key in _PRESENT[kinds & _FAMILY_MASK]:
         raw_limit = found.get(limit_key)
         raw_remaining = found.get(remaining_key)
         if raw_limit is None and raw_remaining is None:
             continue
-        limit = _int(raw_limit)
-        remaining = _int(raw_remaining)
+        try:
+            limit: int | None = int(raw_limit) if raw_limit is not None else None
+            remaining: int | None = int(raw_remaining) if raw_remaining is not None else None
+        except ValueError:
+            limit, remaining = _int(raw_limit), _int(raw_remaining)
         reset, resolution = _reset(found.get(reset_key), now)
         if name == "x-ratelimit":
             after = _float(found.get("x-ratelimit-reset-after"))
@@ -220,7 +235,7 @@ def _windows(found: dict[str, str], kinds: int, now: float) -> tuple[Window, ...
         window = length
         if name == "ratelimit":
             window = _policy_window(found.get("ratelimit-policy"), limit)
-        out.append(Window(name, limit, remaining, reset, resolution, window, scope))
+        out.append(_new_window((name, limit, remaining, reset, resolution, window, scope)))
     structured = found.get("ratelimit") if kinds & _OTHER_BIT else None
     if structured is not None and "ratelimit-remaining" not in found:
         win = _structured(structured, found.get("ratelimit-policy"), now)
@@ -254,6 +269,16 @@ def _reset(raw: str | None, now: float) -> tuple[float | None, float]:
     if raw is None:
         return None, 0.0
     raw = raw.strip()
+    if len(raw) == 27 and raw[19] == "." and raw[26] == "Z" and raw[10] == "T":
+        # Mastodon's own format, on every response: seconds looked up, fraction added.
+        whole = _ISO_SECONDS.get(raw[:19])
+        if whole is None:
+            whole = _iso_seconds(raw[:19])
+        if whole is not None:
+            try:
+                return whole + int(raw[20:26]) / 1e6, 0.0
+            except ValueError:
+                pass
     number = None if "T" in raw or " " in raw else _float(raw)
     if number is not None:
         whole = number == int(number) and "." not in raw
@@ -269,6 +294,22 @@ def _reset(raw: str | None, now: float) -> tuple[float | None, float]:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return when.timestamp(), (0.0 if "." in raw or "," in raw else 1.0)
+
+
+_ISO_SECONDS: dict[str, float] = {}
+
+
+def _iso_seconds(prefix: str) -> float | None:
+    """``YYYY-MM-DDTHH:MM:SS`` (UTC) as epoch seconds, remembered (a window's resets share
+    their whole second)."""
+    try:
+        value = datetime.fromisoformat(prefix).replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return None
+    if len(_ISO_SECONDS) > 256:
+        _ISO_SECONDS.clear()
+    _ISO_SECONDS[prefix] = value
+    return value
 
 
 def _http_date(raw: str) -> float | None:

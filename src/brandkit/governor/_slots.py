@@ -27,6 +27,10 @@ __all__ = ["Block", "Entry", "Slot", "dump_entry", "load_entry"]
 # Local mode merges sends closer than window / _RUN_SPLIT into one run (bounding the log at
 # about that many runs); a run expires ``window`` after its *last* send, which is safe.
 _RUN_SPLIT = 64
+# A request whose answer never came (the connection broke) stops counting as in flight after
+# this long: well beyond any request timeout.
+FLIGHT_TTL = 120.0
+_MAX_FLIGHT = 512
 
 
 class Slot:
@@ -34,6 +38,7 @@ class Slot:
 
     __slots__ = (
         "aligned",
+        "flight",
         "frac",
         "limit",
         "opened",
@@ -42,6 +47,7 @@ class Slot:
         "runs",
         "seen",
         "server",
+        "start",
         "trust",
         "window",
     )
@@ -59,7 +65,9 @@ class Slot:
         seen: float | None = None,
         opened: float | None = None,
         frac: float | None = None,
+        start: float | None = None,
         runs: list[list[float]] | None = None,
+        flight: list[list[float]] | None = None,
     ) -> None:
         self.limit = limit
         self.window = window
@@ -71,7 +79,10 @@ class Slot:
         self.seen = seen
         self.opened = opened
         self.frac = frac
+        self.start = start
         self.runs: list[list[float]] = runs if runs is not None else []
+        # [time, cost] of our requests whose answers have not been seen yet.
+        self.flight: list[list[float]] = flight if flight is not None else []
 
     def __repr__(self) -> str:
         mode = "server" if self.server else "local"
@@ -93,13 +104,22 @@ class Slot:
         if self.server:
             reset = self.reset
             if reset is not None and now >= reset:
-                self.remaining = self.limit
+                # Our requests still in flight may reach the server after its reset and count
+                # in the new window: they are carried over until their answers show where
+                # they landed (see :meth:`land`).
+                flight = self.flight
+                if flight and flight[0][0] < now - FLIGHT_TTL:
+                    flight[:] = [f for f in flight if f[0] >= now - FLIGHT_TTL]
+                self.remaining = self.limit - int(sum(f[1] for f in flight))
                 window = self.window
                 if self.aligned and window:
                     # Epoch-aligned windows follow each other back to back, even after idling.
-                    self.reset = reset + (math.floor((now - reset) / window) + 1) * window
+                    skipped = math.floor((now - reset) / window)
+                    self.start = reset + skipped * window
+                    self.reset = self.start + window
                 else:
                     # Windows that start at the first request: the next one starts with ours.
+                    self.start = now
                     self.reset = None
         elif self.runs and self.window is not None:
             horizon = now - self.window
@@ -131,6 +151,10 @@ class Slot:
         """Spend ``cost`` units now. ``pad`` widens a guessed reset (see :class:`Governor`)."""
         window = self.window
         if self.server:
+            flight = self.flight
+            flight.append([now, float(cost)])
+            if len(flight) > _MAX_FLIGHT:
+                del flight[0]
             if self.reset is None and window is not None:
                 # A new window that the server starts with this request: until a response
                 # says when it ends, assume a little later than we could know.
@@ -152,19 +176,32 @@ class Slot:
 
     # -- learning --------------------------------------------------------------------------
 
-    def learn(self, win: Window, now: float) -> None:
+    def land(self, now: float, *, current: bool) -> None:
+        """An answer arrived: one request is no longer in flight. ``current`` says whether
+        the answer described the current window; if not, and the request was carried into
+        this window at its rollover, the server counted it in the old one: its units are
+        given back."""
+        if not self.flight:
+            return
+        sent, cost = self.flight.pop(0)
+        start = self.start
+        if not current and start is not None and sent < start and self.server:
+            self.remaining = min(self.limit, self.remaining + int(cost))
+
+    def learn(self, win: Window, now: float) -> bool:
         """Correct the slot with what a response says about its window.
 
         The server's reset wins over any guess; its ``remaining`` lowers ours (never raises
         it within a window: our own requests still in flight are not in the server's count).
+        Returns whether the answer described the current window.
         """
         if win.limit is not None and win.limit > 0:
             self.limit = win.limit
         if win.reset is None or win.remaining is None:
-            return
+            return True
         reset = self._boundary(win)
         if reset <= now:
-            return  # an answer about a window that has ended: it says nothing about this one
+            return False  # an answer about a window that has ended: nothing about this one
         window = self.window
         tol = min(1.5, window / 2) if window else 1.5
         if self.server and self.reset is not None and abs(reset - self.reset) <= tol:
@@ -174,6 +211,7 @@ class Slot:
         self.server = True
         self.runs = []
         self.reset = reset
+        return True
 
     def _boundary(self, win: Window) -> float:
         """The earliest moment the window may be taken as reset.
@@ -271,7 +309,9 @@ def dump_entry(entry: Entry) -> list[Any]:
         entry.seen,
         entry.opened,
         entry.frac,
+        entry.start,
         entry.runs,
+        entry.flight,
     ]
 
 
@@ -279,7 +319,10 @@ def load_entry(data: list[Any]) -> Entry:
     """Back from :func:`dump_entry`."""
     if data[0] == 1:
         return Block(float(data[1]), int(data[2]))
-    (_, limit, window, server, remaining, reset, aligned, trust, seen, opened, frac, runs) = data
+    (_, limit, window, server, remaining, reset, aligned, trust, seen, opened, frac, start) = data[
+        :12
+    ]
+    runs, flight = data[12], data[13]
     return Slot(
         int(limit),
         window,
@@ -291,5 +334,7 @@ def load_entry(data: list[Any]) -> Entry:
         seen=seen,
         opened=opened,
         frac=frac,
+        start=start,
         runs=runs,
+        flight=flight,
     )

@@ -12,6 +12,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, TypeAlias, TypeVar, runtime_checkable
@@ -102,25 +103,44 @@ class SQLiteState:
         # A connection must not cross a fork: each process opens its own.
         if self._conn is not None and self._pid == os.getpid():
             return self._conn
+        deadline = time.monotonic() + self._timeout
+        while True:
+            try:
+                conn = self._open()
+                break
+            except sqlite3.Error as exc:
+                # Switching to WAL needs a moment alone with the file; another process
+                # opening it at the same instant makes that fail at once instead of waiting.
+                text = str(exc)
+                busy = isinstance(exc, sqlite3.OperationalError) and (
+                    "locked" in text or "busy" in text
+                )
+                if not busy or time.monotonic() > deadline:
+                    raise ConfigurationError(
+                        f"cannot use {self.path} as governor state: {exc}"
+                    ) from exc
+                time.sleep(0.01)
+        self._conn = conn
+        self._pid = os.getpid()
+        return conn
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+        )
         try:
-            conn = sqlite3.connect(
-                self.path,
-                timeout=self._timeout,
-                isolation_level=None,
-                check_same_thread=False,
-            )
             conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
-            conn.execute("PRAGMA journal_mode = WAL")
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS brandkit_governor ("
                 " scope TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL,"
                 " PRIMARY KEY (scope, name)) WITHOUT ROWID"
             )
-        except sqlite3.Error as exc:
-            raise ConfigurationError(f"cannot use {self.path} as governor state: {exc}") from exc
-        self._conn = conn
-        self._pid = os.getpid()
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     def update(self, scopes: Sequence[str], change: Callable[[Entries], T]) -> T:

@@ -259,7 +259,9 @@ def test_bare_429_is_backed_off_and_retried(emu: LinkedInEmulator, account: Acco
     and the post goes through when the window turns."""
     emu.set_quota("post", 1, 1.0)
     governor = Governor(backoff_base=0.05, backoff_cap=0.4, rng=random.Random(7))
-    policy = RetryPolicy(attempts=10, initial=0.01, max_backoff=0.05)
+    # Enough attempts that the jittered backoffs (capped at 0.4 s) surely span the rest of
+    # the 1-second window, however fast the emulator answers.
+    policy = RetryPolicy(attempts=40, initial=0.01, max_backoff=0.05)
     time.sleep(1.0 - time.time() % 1.0 + 0.02)  # quota windows are aligned like LinkedIn's
     with Client(retry=policy, governor=governor) as client:
         (a,) = client.publish(Post(text="first"), account)

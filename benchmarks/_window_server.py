@@ -5,7 +5,9 @@ seconds; more get a 429. Windows are counted the way Mastodon's Rack::Attack cou
 (``--mode aligned``, the default: fixed windows aligned to the epoch) or the way X's appear
 to (``--mode start``: a window starts with the first request after the previous one ended).
 
-Every answer carries both header styles, so each client reads the one it knows:
+With ``--headers real`` (the default) each route answers with its platform's own headers
+(a Mastodon status gets Mastodon's recorded header set, an X post X's); with
+``--headers both`` every answer carries both styles:
 
 - X: ``x-rate-limit-limit``, ``-remaining``, ``-reset`` (whole epoch seconds; the exact
   boundary in aligned mode, truncated in start mode, as X seems to truncate);
@@ -35,13 +37,46 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+# The other headers of a recorded Mastodon 4 status answer (Mastodon.py's cassettes) and of
+# a recorded X v2 answer (tweepy's), so that every client parses a realistic header set.
+MASTODON_HEADERS = {
+    "Cache-Control": "private, no-store",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; form-action 'none'",
+    "ETag": 'W/"22436d09185a47c2553363e08b2b824a"',
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "Server-Timing": "cache_read.active_support;dur=0.09, sql.active_record;dur=16.88",
+    "Vary": "Authorization, Origin",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "SAMEORIGIN",
+    "X-Permitted-Cross-Domain-Policies": "none",
+    "X-Request-Id": "b7c0b1c4-0c5e-4a4f-9d1e-6f2a9d7e0a11",
+    "X-Runtime": "0.066180",
+}
+X_HEADERS = {
+    "Cache-Control": "no-cache, no-store, max-age=0",
+    "Strict-Transport-Security": "max-age=631138519",
+    "X-Response-Time": "166",
+    "X-Connection-Hash": "3a1e5f0c0b4fa2d4c6a1e8a0e0a5b9f0",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "SAMEORIGIN",
+    "X-XSS-Protection": "0",
+}
+
 
 class Windows:
     """Per-caller fixed windows."""
 
     def __init__(
-        self, limit: int, window: float, mode: str, *, bare: bool = False, fail_first: bool = False
+        self,
+        limit: int,
+        window: float,
+        mode: str,
+        *,
+        bare: bool = False,
+        fail_first: bool = False,
+        headers: str = "real",
     ) -> None:
+        self.headers = headers
         self.bare = bare
         self.fail_first = fail_first
         self.failed: set[str] = set()
@@ -151,17 +186,25 @@ def make_handler(windows: Windows) -> type[BaseHTTPRequestHandler]:
             allowed, remaining, end, masto = windows.hit(caller, now)
             reset_x = end if windows.mode == "aligned" else math.floor(end)
             iso = datetime.fromtimestamp(masto, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            headers = {
+            x_api = self.path.startswith("/2/")
+            x_style = {
                 "x-rate-limit-limit": str(windows.limit),
                 "x-rate-limit-remaining": str(max(remaining, 0)),
                 "x-rate-limit-reset": str(int(reset_x)),
+            }
+            mastodon_style = {
                 "X-RateLimit-Limit": str(windows.limit),
                 "X-RateLimit-Remaining": str(max(remaining, 0)),
                 "X-RateLimit-Reset": iso,
             }
             if windows.bare:
-                headers = {}
-            x_api = self.path.startswith("/2/")
+                headers: dict[str, str] = {}
+            elif windows.headers == "both":
+                headers = {**x_style, **mastodon_style}
+            elif x_api:
+                headers = {**X_HEADERS, **x_style}
+            else:
+                headers = {**MASTODON_HEADERS, **mastodon_style}
             if not allowed:
                 if x_api:
                     body: Any = {
@@ -211,9 +254,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--bare-429", action="store_true")
     parser.add_argument("--fail-first", action="store_true")
+    parser.add_argument("--headers", choices=("real", "both"), default="real")
     args = parser.parse_args(argv)
     windows = Windows(
-        args.limit, args.window, args.mode, bare=args.bare_429, fail_first=args.fail_first
+        args.limit,
+        args.window,
+        args.mode,
+        bare=args.bare_429,
+        fail_first=args.fail_first,
+        headers=args.headers,
     )
     server = _Server(("127.0.0.1", args.port), make_handler(windows))
     print(json.dumps({"port": server.server_address[1]}), flush=True)

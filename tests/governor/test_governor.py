@@ -108,11 +108,12 @@ def test_header_lowers_remaining_and_sets_exact_reset(clock: FakeClock) -> None:
     gov = Governor(clock=clock)
     policies = (RatePolicy("post", 100, 900),)
     end = T0 + 900
+    clock.advance(100)  # the window began before our first request
     assert gov.acquire(KEY, 1, policies) == 0.0
     gov.observe(KEY, httpx.Response(200, headers=x_headers(100, 1, end)))
     assert gov.acquire(KEY, 1, policies) == 0.0
     gov.observe(KEY, httpx.Response(200, headers=x_headers(100, 0, end)))
-    clock.advance(123.25)
+    clock.advance(23.25)
     # One aligned reset is not proof: the truncated value gets the 1 s resolution.
     assert gov.acquire(KEY, 1, policies) == pytest.approx(900 - 123.25 + 1.0)
     clock.now = end + 1.0
@@ -120,6 +121,20 @@ def test_header_lowers_remaining_and_sets_exact_reset(clock: FakeClock) -> None:
     gov.observe(KEY, httpx.Response(200, headers=x_headers(100, 0, end + 900)))
     clock.advance(0.5)
     assert gov.acquire(KEY, 1, policies) == pytest.approx(900 - 1.5)
+
+
+def test_window_opened_by_our_request_ends_one_window_after_the_answer(
+    clock: FakeClock,
+) -> None:
+    """A window cannot end later than one window after the answer that it counted: for a
+    window our request opened, that beats the 1 s resolution of a truncated reset."""
+    gov = Governor(clock=clock)
+    policies = (RatePolicy("post", 100, 900),)
+    clock.advance(0.4)  # the server's window opened with our request
+    gov.acquire(KEY, 1, policies)
+    clock.advance(0.05)
+    gov.observe(KEY, httpx.Response(200, headers=x_headers(100, 0, T0 + 900.4)))
+    assert gov.acquire(KEY, 1, policies) == pytest.approx(900.0)
 
 
 def test_unaligned_whole_second_reset_is_padded(clock: FakeClock) -> None:
@@ -137,6 +152,7 @@ def test_fractional_reset_is_honoured_exactly(clock: FakeClock) -> None:
     gov = Governor(clock=clock)
     key = BucketKey("mastodon", "mastodon.social", "mastodon:me", "statuses")
     policies = (RatePolicy("statuses", 300, 10_800),)
+    clock.advance(5)
     gov.acquire(key, 1, policies)
     reset = T0 + 10_800.308110
     headers = {
@@ -146,7 +162,7 @@ def test_fractional_reset_is_honoured_exactly(clock: FakeClock) -> None:
     }
     gov.observe(key, httpx.Response(200, headers=headers))
     clock.advance(0.25)
-    assert gov.acquire(key, 1, policies) == pytest.approx(10_800.308110 - 0.25, abs=1e-6)
+    assert gov.acquire(key, 1, policies) == pytest.approx(10_800.308110 - 5.25, abs=1e-6)
 
 
 def test_same_window_keeps_the_tightest_reset(clock: FakeClock) -> None:
@@ -188,6 +204,7 @@ def test_one_fractional_reset_repeated_is_not_snapped(clock: FakeClock) -> None:
     is honoured as sent, even when its whole second is a multiple of the window."""
     gov = Governor(clock=clock)
     policies = (RatePolicy("post", 3, 300),)
+    clock.advance(1)
     for remaining in (1, 0):
         gov.acquire(KEY, 1, policies)
         headers = {
@@ -196,7 +213,7 @@ def test_one_fractional_reset_repeated_is_not_snapped(clock: FakeClock) -> None:
             "X-RateLimit-Reset": f"{T0 + 300.25:.3f}",
         }
         gov.observe(KEY, httpx.Response(200, headers=headers))
-    assert gov.acquire(KEY, 1, policies) == pytest.approx(300.25, abs=1e-6)
+    assert gov.acquire(KEY, 1, policies) == pytest.approx(299.25, abs=1e-6)
 
 
 def test_stale_answer_is_ignored(clock: FakeClock) -> None:

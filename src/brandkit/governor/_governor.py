@@ -62,7 +62,7 @@ class _Plan:
         self.src: object = policies
         self.cost = 1
         # Which slot each header family was matched to last time (matching is stable).
-        self.names: dict[tuple[str, str], str] = {}
+        self.names: dict[str, tuple[str, str]] = {}
 
 
 class Governor:
@@ -201,29 +201,32 @@ class Governor:
     ) -> float | None:
         waits: list[float] = []
         landed: dict[int, tuple[Slot, bool]] = {}
+        limited = info.limited
+        names = plan.names
         for win in info.windows:
-            scope = plan.app if win.scope == "app" else plan.account
-            cached = plan.names.get((scope, win.name))
-            slot = entries.get((scope, cached)) if cached is not None else None
-            if not isinstance(slot, Slot):
-                name = plan.names[(scope, win.name)] = _match(entries, scope, win, now)
-                slot = entries.get((scope, name))
-            if not isinstance(slot, Slot):
-                if win.limit is None:
-                    continue
-                slot = Slot(win.limit, win.window, remaining=win.limit)
-                entries[(scope, name)] = slot
+            key = names.get(win.name if win.scope == "account" else "app:" + win.name)
+            slot = entries.get(key) if key is not None else None
+            if type(slot) is not Slot:
+                scope = plan.app if win.scope == "app" else plan.account
+                key = (scope, _match(entries, scope, win, now))
+                names[win.name if win.scope == "account" else "app:" + win.name] = key
+                slot = entries.get(key)
+                if not isinstance(slot, Slot):
+                    if win.limit is None:
+                        continue
+                    slot = entries[key] = Slot(win.limit, win.window, remaining=win.limit)
             slot.refresh(now)
-            if info.limited and slot.aligned:
+            if limited and slot.aligned:
                 # Refused although the window looked reset on time: the alignment guess was
                 # wrong for this server; pad its resets from now on.
                 slot.distrust()
             current = slot.learn(win, now)
             seen = landed.get(id(slot))
             landed[id(slot)] = (slot, current or (seen is not None and seen[1]))
-            spent = slot.server and slot.available() < plan.cost
-            if info.limited and spent and slot.reset is not None and slot.reset > now:
-                waits.append(slot.reset - now)
+            if limited and slot.server and slot.remaining < plan.cost:
+                reset = slot.reset
+                if reset is not None and reset > now:
+                    waits.append(reset - now)
         for slot, current in landed.values():
             slot.land(now, current=current)
         usage = info.app_usage is not None or info.account_usage is not None

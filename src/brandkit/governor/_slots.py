@@ -199,7 +199,7 @@ class Slot:
             self.limit = win.limit
         if win.reset is None or win.remaining is None:
             return True
-        reset = self._boundary(win)
+        reset = self._boundary(win, now)
         if reset <= now:
             return False  # an answer about a window that has ended: nothing about this one
         window = self.window
@@ -213,7 +213,7 @@ class Slot:
         self.reset = reset
         return True
 
-    def _boundary(self, win: Window) -> float:
+    def _boundary(self, win: Window, now: float) -> float:
         """The earliest moment the window may be taken as reset.
 
         A reset with a fraction of a second is exact (Discord) or an upper bound: Mastodon's
@@ -233,7 +233,16 @@ class Slot:
           at the first request would then end at least ``resolution`` later).
 
         A refusal after trusting the proof withdraws it (:meth:`distrust`).
+
+        Whatever the header says, a window of known length that counted this request ends
+        at the latest one window after the answer arrived (it began before the server
+        handled the request): for a window that the request itself opened, that bound is
+        far tighter than a truncated whole second.
         """
+        bound = self._bound(win, now)
+        return bound if self.window is None else min(bound, now + self.window)
+
+    def _bound(self, win: Window, now: float) -> float:
         assert win.reset is not None
         reset = win.reset
         window = self.window

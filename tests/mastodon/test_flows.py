@@ -29,7 +29,7 @@ from brandkit.platforms.mastodon import (
     capabilities_from_instance,
     tid_time,
 )
-from brandkit.testing.mastodon import _multipart
+from brandkit.testing._forms import multipart
 from tests.mastodon.conftest import (
     BASE,
     TOKEN,
@@ -243,7 +243,7 @@ def test_media_waits_until_processed(adapter: MastodonAdapter) -> None:
     assert png().read() in body
     fields = {
         name: (data if filename is None else "<binary>")
-        for name, filename, _, data in _multipart(body, _boundary(canned.requests[0]))
+        for name, filename, _, data in multipart(body, _boundary(canned.requests[0]))
     }
     assert fields == {"description": b"a red square", "file": "<binary>"}
     upload_schema = spec()["paths"]["/api/v2/media"]["post"]["requestBody"]["content"][

@@ -28,7 +28,7 @@ import json
 import math
 import re
 import secrets
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeAlias
 from urllib.parse import parse_qsl
@@ -37,6 +37,7 @@ import attrs
 import httpx
 
 from brandkit.testing._emulator import Clock, Emulator, route
+from brandkit.testing._forms import multipart
 
 __all__ = [
     "Field",
@@ -586,32 +587,6 @@ class GraphEmulator(Emulator):
     def default_version_name(self) -> str:
         """The version of unversioned calls."""
         return "v25.0"
-
-
-def multipart(body: bytes, boundary: bytes) -> Iterable[tuple[str, str | None, str, bytes]]:
-    """``(name, filename, content type, data)`` of each part of a multipart/form-data body."""
-    delimiter = b"--" + boundary
-    for section in body.split(delimiter)[1:]:
-        if section.startswith(b"--"):
-            break
-        section = section.removeprefix(b"\r\n")
-        head, _, data = section.partition(b"\r\n\r\n")
-        data = data.removesuffix(b"\r\n")
-        headers: dict[str, str] = {}
-        for line in head.decode("utf-8", "replace").split("\r\n"):
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        disposition = headers.get("content-disposition", "")
-        name_match = re.search(r'(?<![\w*])name="([^"]*)"', disposition)
-        file_match = re.search(r'filename="([^"]*)"', disposition)
-        if name_match is None:
-            continue
-        yield (
-            name_match.group(1),
-            file_match.group(1) if file_match else None,
-            headers.get("content-type", "application/octet-stream"),
-            data,
-        )
 
 
 def truthy(value: Any, default: bool = False) -> bool:

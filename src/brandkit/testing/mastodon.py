@@ -59,6 +59,7 @@ import regex
 from brandkit.accounts import Account
 from brandkit.content._media import _dimensions, sniff
 from brandkit.testing._emulator import Clock, Emulator, route
+from brandkit.testing._forms import multipart
 
 __all__ = ["DEFAULT_RATE_LIMITS", "MastodonEmulator"]
 
@@ -551,7 +552,7 @@ class MastodonEmulator(Emulator):
             match = re.search(r'boundary="?([^";]+)"?', ctype)
             if match is None:
                 raise _Refusal(400, "Error occurred while parsing request parameters")
-            for name, filename, part_type, data in _multipart(body, match.group(1).encode()):
+            for name, filename, part_type, data in multipart(body, match.group(1).encode()):
                 if filename is None:
                     put(name, data.decode("utf-8"))
                 else:
@@ -1037,32 +1038,6 @@ def _truthy(value: Any) -> bool:
     if isinstance(value, bool):
         return value
     return str(value).lower() in ("1", "true", "t", "on", "yes") if value is not None else False
-
-
-def _multipart(body: bytes, boundary: bytes) -> Iterable[tuple[str, str | None, str, bytes]]:
-    """``(name, filename, content type, data)`` of each part of a multipart/form-data body."""
-    delimiter = b"--" + boundary
-    for section in body.split(delimiter)[1:]:
-        if section.startswith(b"--"):
-            break
-        section = section.removeprefix(b"\r\n")
-        head, _, data = section.partition(b"\r\n\r\n")
-        data = data.removesuffix(b"\r\n")
-        headers: dict[str, str] = {}
-        for line in head.decode("utf-8", "replace").split("\r\n"):
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        disposition = headers.get("content-disposition", "")
-        name_match = re.search(r'(?<![\w*])name="([^"]*)"', disposition)
-        file_match = re.search(r'filename="([^"]*)"', disposition)
-        if name_match is None:
-            continue
-        yield (
-            name_match.group(1),
-            file_match.group(1) if file_match else None,
-            headers.get("content-type", "application/octet-stream"),
-            data,
-        )
 
 
 def status_length(text: str, spoiler_text: str = "", characters_reserved_per_url: int = 23) -> int:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,8 @@ from urllib.parse import parse_qsl
 
 import attrs
 import httpx
+
+from brandkit.testing._forms import multipart
 
 __all__ = ["BotApiRequest", "BotApiSpec", "UploadedFile", "parse_request"]
 
@@ -119,37 +121,12 @@ def parse_request(request: httpx.Request) -> BotApiRequest | None:
         boundary = re.search(r'boundary="?([^";]+)"?', request.headers.get("content-type", ""))
         if boundary is None:
             raise ValueError("Bad Request: can't parse multipart/form-data request")
-        for name, filename, part_type, data in _multipart(body, boundary.group(1).encode()):
+        for name, filename, part_type, data in multipart(body, boundary.group(1).encode()):
             if filename is None:
                 params[name] = data.decode("utf-8", "replace")
             else:
                 files[name] = UploadedFile(name, filename, part_type, data)
     return BotApiRequest(match["token"], match["method"], params, files, encoded)
-
-
-def _multipart(body: bytes, boundary: bytes) -> Iterator[tuple[str, str | None, str, bytes]]:
-    delimiter = b"--" + boundary
-    for section in body.split(delimiter)[1:]:
-        if section.startswith(b"--"):
-            break
-        section = section.removeprefix(b"\r\n")
-        head, _, data = section.partition(b"\r\n\r\n")
-        data = data.removesuffix(b"\r\n")
-        headers: dict[str, str] = {}
-        for line in head.decode("utf-8", "replace").split("\r\n"):
-            key, _, value = line.partition(":")
-            headers[key.strip().lower()] = value.strip()
-        disposition = headers.get("content-disposition", "")
-        name = re.search(r'(?<![\w*])name="([^"]*)"', disposition)
-        filename = re.search(r'filename="([^"]*)"', disposition)
-        if name is None:
-            continue
-        yield (
-            name.group(1),
-            filename.group(1) if filename else None,
-            headers.get("content-type", "application/octet-stream"),
-            data,
-        )
 
 
 class BotApiSpec:

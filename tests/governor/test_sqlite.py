@@ -128,3 +128,21 @@ def test_sqlite_uses_wal_and_busy_timeout(tmp_path: Path) -> None:
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 2500
     store.close()
+
+
+def test_database_failure_is_a_brandkit_error(tmp_path: Path) -> None:
+    """A failing database surfaces as ``BrandkitError``, not as an sqlite3 exception, and the
+    transaction is rolled back."""
+    import sqlite3
+
+    from brandkit.errors import BrandkitError
+
+    store = SQLiteState(tmp_path / "g.db")
+    gov = Governor(store)
+
+    def broken(entries: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    with pytest.raises(BrandkitError, match="disk I/O error"):
+        store.update(["scope"], broken)
+    assert gov.acquire(KEY, 1, POLICIES) == 0.0

@@ -128,6 +128,9 @@ class Governor:
 
         ``policies`` are the adapter's declared policies (those of other buckets are
         ignored). Never raises for a rate limit: the caller decides how long it will wait.
+
+        Raises:
+            BrandkitError: the state store failed (e.g. an SQLite file that cannot be written).
         """
         plan = self._plans.get(key)
         if plan is None or plan.src is not policies:
@@ -172,7 +175,11 @@ class Governor:
     def observe(self, key: BucketKey, response: httpx.Response) -> float | None:
         """Learn from ``response``; return the seconds to wait before repeating the request
         when the response refused it for going too fast (a 429, Telegram's body, Meta's
-        throttling codes), else ``None``. Never raises."""
+        throttling codes), else ``None``.
+
+        Raises:
+            BrandkitError: the state store failed. A malformed header never raises.
+        """
         now = self.clock()
         info = parse_rate_limit(response, now=now)
         plan = self._plans.get(key)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, TypeAlias, TypeVar, runtime_checkable
 
-from brandkit.errors import ConfigurationError
+from brandkit.errors import BrandkitError, ConfigurationError
 from brandkit.governor._slots import Entry, dump_entry, load_entry
 
 __all__ = ["Entries", "MemoryState", "SQLiteState", "StateStore"]
@@ -144,7 +144,17 @@ class SQLiteState:
         return conn
 
     def update(self, scopes: Sequence[str], change: Callable[[Entries], T]) -> T:
-        """See :meth:`StateStore.update`."""
+        """See :meth:`StateStore.update`.
+
+        Raises:
+            BrandkitError: the database failed (disk full, locked longer than the timeout).
+        """
+        try:
+            return self._update(scopes, change)
+        except sqlite3.Error as exc:
+            raise BrandkitError(f"governor state {self.path} failed: {exc}") from exc
+
+    def _update(self, scopes: Sequence[str], change: Callable[[Entries], T]) -> T:
         with self._lock:
             conn = self._connect()
             marks = ",".join("?" * len(scopes))
@@ -170,7 +180,8 @@ class SQLiteState:
                     )
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
             return result
 

@@ -109,6 +109,7 @@ class _Core:
         self.clock = clock or (lambda: datetime.now(UTC))
         self._adapters: dict[int, Adapter] = {}
         self._capabilities: dict[int, Capabilities] = {}
+        self._bucket_keys: dict[tuple[int, str], BucketKey] = {}
         self.accounts: dict[str, Account] = {}
         for account in accounts:
             self.remember(account)
@@ -140,7 +141,13 @@ class _Core:
     # -- steps -----------------------------------------------------------------------------
 
     def bucket_key(self, adapter: Adapter, step: Send) -> BucketKey:
-        return BucketKey(adapter.name, adapter.app_id, adapter.account.key, step.bucket)
+        # Cached: building it parses the account's URL, and it is needed twice per request.
+        cache_key = (id(adapter), step.bucket)
+        key = self._bucket_keys.get(cache_key)
+        if key is None:
+            key = BucketKey(adapter.name, adapter.app_id, adapter.account.key, step.bucket)
+            self._bucket_keys[cache_key] = key
+        return key
 
     @staticmethod
     def request_for(adapter: Adapter, step: Send, attempt: int) -> httpx.Request:
@@ -202,11 +209,30 @@ class _Core:
             raise _Again(None, response)
         return response
 
-    def wait_seconds(self, state: tenacity.RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
+    def delay_after(self, exc: BaseException | None, attempt: int) -> float:
+        """How long to wait after failed ``attempt``: what the platform said, else backoff."""
         if isinstance(exc, _Again) and exc.after is not None:
             return exc.after
-        return self.retry.backoff(state.attempt_number)
+        return self.retry.backoff(attempt)
+
+    def retrying(self) -> dict[str, Any]:
+        """tenacity settings for the repeats after a failed first attempt (attempt numbers
+        in ``RetryCallState`` are then one behind the request's own)."""
+        return {
+            "stop": tenacity.stop_after_attempt(self.retry.attempts - 1),
+            "wait": lambda state: self.delay_after(
+                state.outcome.exception() if state.outcome else None, state.attempt_number + 1
+            ),
+            "retry": tenacity.retry_if_exception_type(_Again),
+            "reraise": True,
+        }
+
+    @staticmethod
+    def give_up(failed: _Again) -> httpx.Response:
+        """The last answer to hand to the flow, or the last error to raise."""
+        if isinstance(failed.final, BrandkitError):
+            raise failed.final from None
+        return failed.final
 
     def log(self, adapter: Adapter, step: Send, response: httpx.Response, ms: float) -> None:
         if logger.isEnabledFor(logging.DEBUG):
@@ -504,22 +530,21 @@ class Client:
 
     def _send(self, adapter: Adapter, step: Send) -> httpx.Response:
         core = self._core
-        retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(core.retry.attempts),
-            wait=core.wait_seconds,
-            retry=tenacity.retry_if_exception_type(_Again),
-            sleep=self._sleep,
-            reraise=True,
-        )
+        # Most requests succeed at once: only a failed first attempt pays for tenacity.
         try:
-            for attempt in retrying:
-                with attempt:
-                    return self._send_once(adapter, step, attempt.retry_state.attempt_number)
+            return self._send_once(adapter, step, 1)
         except _Again as again:
-            if isinstance(again.final, BrandkitError):
-                raise again.final from None
-            return again.final
-        raise AssertionError("unreachable")  # pragma: no cover
+            failed = again
+        if core.retry.attempts > 1:
+            self._sleep(core.delay_after(failed, 1))
+            try:
+                for attempt in tenacity.Retrying(sleep=self._sleep, **core.retrying()):
+                    with attempt:
+                        number = attempt.retry_state.attempt_number + 1
+                        return self._send_once(adapter, step, number)
+            except _Again as again:
+                failed = again
+        return core.give_up(failed)
 
     def _send_once(self, adapter: Adapter, step: Send, attempt: int) -> httpx.Response:
         core = self._core
@@ -689,22 +714,21 @@ class AsyncClient:
 
     async def _send(self, adapter: Adapter, step: Send) -> httpx.Response:
         core = self._core
-        retrying = tenacity.AsyncRetrying(
-            stop=tenacity.stop_after_attempt(core.retry.attempts),
-            wait=core.wait_seconds,
-            retry=tenacity.retry_if_exception_type(_Again),
-            sleep=self._sleep,
-            reraise=True,
-        )
+        # Most requests succeed at once: only a failed first attempt pays for tenacity.
         try:
-            async for attempt in retrying:
-                with attempt:
-                    return await self._send_once(adapter, step, attempt.retry_state.attempt_number)
+            return await self._send_once(adapter, step, 1)
         except _Again as again:
-            if isinstance(again.final, BrandkitError):
-                raise again.final from None
-            return again.final
-        raise AssertionError("unreachable")  # pragma: no cover
+            failed = again
+        if core.retry.attempts > 1:
+            await self._sleep(core.delay_after(failed, 1))
+            try:
+                async for attempt in tenacity.AsyncRetrying(sleep=self._sleep, **core.retrying()):
+                    with attempt:
+                        number = attempt.retry_state.attempt_number + 1
+                        return await self._send_once(adapter, step, number)
+            except _Again as again:
+                failed = again
+        return core.give_up(failed)
 
     async def _send_once(self, adapter: Adapter, step: Send, attempt: int) -> httpx.Response:
         core = self._core

@@ -24,14 +24,10 @@ from urllib.parse import urlsplit
 
 import httpx
 import requests
-import tenacity
 from requests.adapters import HTTPAdapter
 
-from brandkit import Account, Client
-from brandkit._client import _Again
+from brandkit import Account
 from brandkit._flow import Flow, Send
-from brandkit._hooks import BucketKey
-from brandkit.errors import BrandkitError
 from brandkit.platforms._base import Adapter, Capabilities, RatePolicy
 
 HERE = Path(__file__).resolve().parent
@@ -114,64 +110,6 @@ class BenchAdapter(Adapter):
 
 def bench_account(url: str, token: str) -> Account:
     return Account("bench", name=token, base_url=url, secrets={"token": token})
-
-
-class PatchedClient(Client):
-    """:class:`brandkit.Client` with the driver patch proposed in ``docs/rate-limits.md``:
-    bucket keys cached per adapter, and the first attempt of a request sent without building
-    a tenacity ``Retrying`` (tenacity still runs every retry). For the CPU figures only."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        keys: dict[tuple[int, str], BucketKey] = {}
-        core = self._core
-
-        def bucket_key(adapter: Adapter, step: Send) -> BucketKey:
-            key = keys.get((id(adapter), step.bucket))
-            if key is None:
-                key = keys[(id(adapter), step.bucket)] = BucketKey(
-                    adapter.name, adapter.app_id, adapter.account.key, step.bucket
-                )
-            return key
-
-        core.bucket_key = bucket_key  # type: ignore[method-assign]
-
-    def _send(self, adapter: Adapter, step: Send) -> httpx.Response:
-        core = self._core
-        try:
-            return self._send_once(adapter, step, 1)
-        except _Again as again:
-            failed = again
-        if core.retry.attempts > 1:
-            self._sleep(_delay(core, failed, 1))
-            retrying = tenacity.Retrying(
-                stop=tenacity.stop_after_attempt(core.retry.attempts - 1),
-                wait=lambda state: _delay(
-                    core,
-                    state.outcome.exception() if state.outcome else None,
-                    state.attempt_number + 1,
-                ),
-                retry=tenacity.retry_if_exception_type(_Again),
-                sleep=self._sleep,
-                reraise=True,
-            )
-            try:
-                for attempt in retrying:
-                    with attempt:
-                        number = attempt.retry_state.attempt_number + 1
-                        return self._send_once(adapter, step, number)
-            except _Again as again:
-                failed = again
-        if isinstance(failed.final, BrandkitError):
-            raise failed.final from None
-        return failed.final
-
-
-def _delay(core: Any, exc: BaseException | None, attempt: int) -> float:
-    """The driver's wait after failed ``attempt`` (``_Core.wait_seconds`` by number)."""
-    if isinstance(exc, _Again) and exc.after is not None:
-        return exc.after
-    return float(core.retry.backoff(attempt))
 
 
 # -- peers ------------------------------------------------------------------------------------

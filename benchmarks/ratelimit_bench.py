@@ -44,7 +44,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _ratelimit_clients import (
     BenchAdapter,
     LoopbackServer,
-    PatchedClient,
     bench_account,
     mastodon_py,
     tweepy_client,
@@ -236,9 +235,9 @@ def cpu(quick: bool) -> dict[str, float]:
 
             return post
 
-        def brandkit(governor: Any, cls: type[Client] = Client) -> Callable[[], Any]:
+        def brandkit(governor: Any) -> Callable[[], Any]:
             def make() -> Callable[[], None]:
-                client = cls(governor=governor)
+                client = Client(governor=governor)
                 adapter = BenchAdapter(
                     bench_account(url, "cpu-bk"), [RatePolicy("statuses", 10**9, 3600.0)]
                 )
@@ -250,8 +249,6 @@ def cpu(quick: bool) -> dict[str, float]:
             "raw httpx": raw_httpx,
             "brandkit Client + Governor": brandkit(Governor()),
             "brandkit Client + NullGovernor": brandkit(NullGovernor()),
-            "brandkit + Governor, driver patch": brandkit(Governor(), PatchedClient),
-            "brandkit + NullGovernor, d. patch": brandkit(NullGovernor(), PatchedClient),
             "raw requests": raw_requests,
             "Mastodon.py": lambda: _poster("Mastodon.py wait", url, "cpu-mpy", 10**9, 3600),
             "tweepy": lambda: _poster("tweepy", url, "cpu-tw", 10**9, 3600),

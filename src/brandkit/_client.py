@@ -12,6 +12,7 @@ import importlib
 import logging
 import random
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -109,7 +110,9 @@ class _Core:
         self.clock = clock or (lambda: datetime.now(UTC))
         self._adapters: dict[int, Adapter] = {}
         self._capabilities: dict[int, Capabilities] = {}
-        self._bucket_keys: dict[tuple[int, str], BucketKey] = {}
+        self._bucket_keys: weakref.WeakKeyDictionary[Adapter, dict[str, BucketKey]] = (
+            weakref.WeakKeyDictionary()
+        )
         self.accounts: dict[str, Account] = {}
         for account in accounts:
             self.remember(account)
@@ -142,11 +145,14 @@ class _Core:
 
     def bucket_key(self, adapter: Adapter, step: Send) -> BucketKey:
         # Cached: building it parses the account's URL, and it is needed twice per request.
-        cache_key = (id(adapter), step.bucket)
-        key = self._bucket_keys.get(cache_key)
+        # Weakly keyed by the adapter itself: an id() could be reused by a later adapter.
+        keys = self._bucket_keys.get(adapter)
+        if keys is None:
+            keys = self._bucket_keys[adapter] = {}
+        key = keys.get(step.bucket)
         if key is None:
             key = BucketKey(adapter.name, adapter.app_id, adapter.account.key, step.bucket)
-            self._bucket_keys[cache_key] = key
+            keys[step.bucket] = key
         return key
 
     @staticmethod
@@ -166,7 +172,7 @@ class _Core:
                 platform=adapter.name,
                 retry_after=delay,
                 reset_at=self.clock() + timedelta(seconds=delay),
-                bucket=step.bucket,
+                bucket=f"{adapter.name}:{step.bucket}",
             )
         return delay
 

@@ -294,7 +294,12 @@ class _Core:
                     field="text",
                     platform=adapter.name,
                 )
-            was_unknown = delivery.status is DeliveryStatus.UNKNOWN
+            # A create that last ended in a 5xx may have landed (Meta's 500 code 2 does):
+            # the next attempt looks before it sends, like an unknown one.
+            was_unknown = delivery.status is DeliveryStatus.UNKNOWN or (
+                delivery.status in (DeliveryStatus.FAILED, DeliveryStatus.PENDING)
+                and isinstance(delivery.error, PlatformUnavailable)
+            )
             delivery.status = DeliveryStatus.SENDING
             delivery.attempts += 1
             delivery.error = None

@@ -100,6 +100,10 @@ class FakeServer:
             return httpx.Response(status, json={"error": "scripted"}, headers=headers)
         if isinstance(action, int):
             return httpx.Response(action, json={"error": f"scripted {action}"})
+        if action == "store-503":
+            body = json.loads(request.content)
+            self.posts.append({"id": str(len(self.posts) + 1), **body})
+            return httpx.Response(503, json={"error": "stored, then failed"})
         if request.method == "POST":
             body = json.loads(request.content)
             post = {"id": str(len(self.posts) + 1), **body}

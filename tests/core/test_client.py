@@ -164,6 +164,20 @@ def test_5xx_on_create_is_reconciled(server: FakeServer, account: Account) -> No
     assert methods == ["POST", "GET", "POST"]
 
 
+def test_retry_after_a_second_5xx_looks_first(server: FakeServer, account: Account) -> None:
+    """A 5xx, a negative lookup, a 5xx again: failed; the next attempt looks the part up
+    before sending, so a post the second 5xx stored is found, not posted twice."""
+    server.script = [503, "store-503"]
+    client = make_client(server)
+    (d,) = client.publish(Post(text="twice unlucky"), account)
+    assert d.status is DeliveryStatus.FAILED
+    assert len(server.posts) == 1  # the second 503 stored it, as Meta's 500 code 2 can
+    client.deliver(d)
+    assert d.ok
+    assert len(server.posts) == 1
+    assert [r.method for r in server.requests][-1] == "GET"
+
+
 def test_idempotent_5xx_is_retried_in_the_driver(server: FakeServer, account: Account) -> None:
     """With an idempotency key the driver itself repeats the create after a 503."""
     FakeAdapter.idempotent = True

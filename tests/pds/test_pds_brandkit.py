@@ -19,8 +19,6 @@ import httpx
 import pytest
 import regex
 
-pytest.importorskip("brandkit.platforms.bluesky", reason="the Bluesky adapter is not there yet")
-
 from brandkit import Account, AsyncClient, Client, DeliveryStatus, Link, Media, Post, text
 from brandkit.delivery import new_tid
 from tests.pds.loopback_proxy import LoopbackProxy
@@ -692,7 +690,6 @@ def run_scenario(world: World, tag: str) -> dict[str, Any]:
 
 def test_emulator_matches_the_real_server(pds: PdsServer) -> None:
     """The same scenario on brandkit's Bluesky emulator and on the real PDS looks the same."""
-    pytest.importorskip("brandkit.testing.bluesky", reason="the Bluesky emulator is not there yet")
     from brandkit.testing import emulator
 
     def real_user(handle: str) -> tuple[str, str, str]:
@@ -722,7 +719,6 @@ def test_emulator_matches_the_real_server(pds: PdsServer) -> None:
 
 def test_emulator_checks_auth_before_the_body(pds: PdsServer) -> None:
     """A write with no token and a bad body: the real PDS says 401 AuthMissing, before validating."""
-    pytest.importorskip("brandkit.testing.bluesky", reason="the Bluesky emulator is not there yet")
     from brandkit.testing import emulator
 
     body = {"repo": "did:plc:whoever"}
@@ -779,7 +775,6 @@ def rate_limit_scenario(base_url: str, handle: str, did: str, app_password: str)
 
 def test_emulator_rate_limits_match_the_real_server(pds_rate_limited: PdsServer) -> None:
     """With rate limits on, the emulator's headers and 429s look like the real server's."""
-    pytest.importorskip("brandkit.testing.bluesky", reason="the Bluesky emulator is not there yet")
     from brandkit.testing import emulator
 
     tag = secrets.token_hex(3)

@@ -28,7 +28,8 @@ import json
 import math
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeAlias
 from urllib.parse import parse_qsl
@@ -38,6 +39,7 @@ import httpx
 
 from brandkit.testing._emulator import Clock, Emulator, route
 from brandkit.testing._forms import multipart
+from brandkit.testing._mediahost import LoopbackMediaHost
 
 __all__ = [
     "Field",
@@ -638,3 +640,37 @@ def fetch_media(url: str, *, max_bytes: int, timeout: float = 10.0) -> tuple[byt
             return bytes(data), response.headers.get("content-type", "")
     except httpx.HTTPError as exc:
         raise FetchFailed(f"{url} could not be fetched: {type(exc).__name__}") from None
+
+
+class MediaFetchingEmulator(GraphEmulator):
+    """A Graph emulator of a platform that downloads media from URLs (Instagram, Threads).
+
+    It keeps the :class:`LoopbackMediaHost` it is given, or starts one of its own that
+    :meth:`close` (and leaving :meth:`serve`) stops.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        rate_limits: Mapping[str, tuple[int, float]] | None = None,
+        token_ttl: float | None = None,
+        media_host: LoopbackMediaHost | None = None,
+    ) -> None:
+        super().__init__(clock=clock, rate_limits=rate_limits, token_ttl=token_ttl)
+        self._own_host = media_host is None
+        self.media_host: LoopbackMediaHost = media_host or LoopbackMediaHost()
+
+    @contextmanager
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+        """Serve the emulator (and, while serving, its own media host)."""
+        try:
+            with super().serve(host, port) as url:
+                yield url
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the media host the emulator started (if any)."""
+        if self._own_host:
+            self.media_host.close()

@@ -43,8 +43,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import attrs
@@ -57,8 +55,8 @@ from brandkit.testing._graph import (
     NODE,
     VERSION,
     FetchFailed,
-    GraphEmulator,
     GraphError,
+    MediaFetchingEmulator,
     Token,
     fetch_media,
     graph_api,
@@ -145,7 +143,7 @@ class _Media:
     extra: dict[str, int] = attrs.field(factory=dict)
 
 
-class InstagramEmulator(GraphEmulator):
+class InstagramEmulator(MediaFetchingEmulator):
     """Instagram professional accounts in a box (see the module docstring).
 
     Args:
@@ -196,7 +194,7 @@ class InstagramEmulator(GraphEmulator):
         media_host: LoopbackMediaHost | None = None,
         version: str = "v25.0",
     ) -> None:
-        super().__init__(clock=clock, rate_limits=rate_limits)
+        super().__init__(clock=clock, rate_limits=rate_limits, media_host=media_host)
         self.quota_total = quota_total
         self.image_processing = image_processing
         self.video_processing = video_processing
@@ -208,8 +206,6 @@ class InstagramEmulator(GraphEmulator):
         self.container_ttl = container_ttl
         self.engagement_rate = engagement_rate
         self.version = version
-        self._own_host = media_host is None
-        self.media_host: LoopbackMediaHost = media_host or LoopbackMediaHost()
         self._users: dict[str, _User] = {}
         self._containers: dict[str, _Container] = {}
         self._media: dict[str, _Media] = {}
@@ -327,21 +323,6 @@ class InstagramEmulator(GraphEmulator):
                 ("views", views),
             ):
                 extra[key] = extra.get(key, 0) + value
-
-    @contextmanager
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
-        """Serve the emulator (and, while serving, its own media host)."""
-        try:
-            with super().serve(host, port) as url:
-                yield url
-        finally:
-            if self._own_host:
-                self.media_host.close()
-
-    def close(self) -> None:
-        """Stop the media host the emulator started (if any)."""
-        if self._own_host:
-            self.media_host.close()
 
     def default_version_name(self) -> str:
         return self.version

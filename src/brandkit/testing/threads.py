@@ -37,8 +37,6 @@ the emulator follows the reference field by field):
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import attrs
@@ -51,8 +49,8 @@ from brandkit.testing._emulator import Clock, route
 from brandkit.testing._graph import (
     NODE,
     FetchFailed,
-    GraphEmulator,
     GraphError,
+    MediaFetchingEmulator,
     Token,
     fetch_media,
     graph_api,
@@ -136,7 +134,7 @@ class _Post:
     extra: dict[str, int] = attrs.field(factory=dict)
 
 
-class ThreadsEmulator(GraphEmulator):
+class ThreadsEmulator(MediaFetchingEmulator):
     """Threads accounts in a box (see the module docstring).
 
     Args:
@@ -178,7 +176,7 @@ class ThreadsEmulator(GraphEmulator):
         engagement_rate: float = 6.0,
         media_host: LoopbackMediaHost | None = None,
     ) -> None:
-        super().__init__(clock=clock, rate_limits=rate_limits)
+        super().__init__(clock=clock, rate_limits=rate_limits, media_host=media_host)
         self.quota_posts = quota_posts
         self.quota_replies = quota_replies
         self.quota_deletes = quota_deletes
@@ -189,8 +187,6 @@ class ThreadsEmulator(GraphEmulator):
         self.max_video_bytes = max_video_bytes
         self.container_ttl = container_ttl
         self.engagement_rate = engagement_rate
-        self._own_host = media_host is None
-        self.media_host: LoopbackMediaHost = media_host or LoopbackMediaHost()
         self._users: dict[str, _User] = {}
         self._containers: dict[str, _Container] = {}
         self._posts: dict[str, _Post] = {}
@@ -291,21 +287,6 @@ class ThreadsEmulator(GraphEmulator):
                 ("shares", shares),
             ):
                 extra[key] = extra.get(key, 0) + value
-
-    @contextmanager
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
-        """Serve the emulator (and, while serving, its own media host)."""
-        try:
-            with super().serve(host, port) as url:
-                yield url
-        finally:
-            if self._own_host:
-                self.media_host.close()
-
-    def close(self) -> None:
-        """Stop the media host the emulator started (if any)."""
-        if self._own_host:
-            self.media_host.close()
 
     def default_version_name(self) -> str:
         return "v1.0"

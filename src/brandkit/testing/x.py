@@ -733,6 +733,25 @@ class XEmulator(Emulator):
         """A generic X problem (``about:blank``) with ``message`` as its detail."""
         return self.problem(status, httpx.codes.get_reason_phrase(status), message, **extra)
 
+    def _schema_body(
+        self,
+        request: httpx.Request,
+        schema: Mapping[str, Any],
+        caller: _Caller,
+        not_object: str = "$: object expected",
+    ) -> dict[str, Any] | httpx.Response:
+        """The request's JSON object if it satisfies ``schema``, else X's 400 answer."""
+        try:
+            body = json.loads(request.content or b"null")
+        except ValueError:
+            return self.invalid(["Request body is not valid JSON"], caller.headers)
+        if not isinstance(body, dict):
+            return self.invalid([not_object], caller.headers)
+        problems = validate(schema, body)
+        if problems:
+            return self.invalid(problems, caller.headers)
+        return body
+
     def invalid(
         self, messages: Sequence[str], headers: Mapping[str, str] | None = None
     ) -> httpx.Response:
@@ -1076,15 +1095,11 @@ class XEmulator(Emulator):
         caller = self._begin(request, "POST /2/tweets")
         if isinstance(caller, httpx.Response):
             return caller
-        try:
-            body = json.loads(request.content or b"null")
-        except ValueError:
-            return self.invalid(["Request body is not valid JSON"], caller.headers)
-        if not isinstance(body, dict):
-            return self.invalid(["$: null found, object expected"], caller.headers)
-        problems = validate(TWEET_CREATE_SCHEMA, body)
-        if problems:
-            return self.invalid(problems, caller.headers)
+        body = self._schema_body(
+            request, TWEET_CREATE_SCHEMA, caller, "$: null found, object expected"
+        )
+        if isinstance(body, httpx.Response):
+            return body
         text = body.get("text", "")
         media_ids = body.get("media", {}).get("media_ids", [])
         exclusive = [k for k in ("media", "poll", "quote_tweet_id", "card_uri") if k in body]
@@ -1564,15 +1579,9 @@ class XEmulator(Emulator):
         caller = self._begin(request, "POST /2/media/upload/initialize")
         if isinstance(caller, httpx.Response):
             return caller
-        try:
-            body = json.loads(request.content or b"null")
-        except ValueError:
-            return self.invalid(["Request body is not valid JSON"], caller.headers)
-        problems = (
-            validate(MEDIA_INIT_SCHEMA, body) if isinstance(body, dict) else ["$: object expected"]
-        )
-        if problems:
-            return self.invalid(problems, caller.headers)
+        body = self._schema_body(request, MEDIA_INIT_SCHEMA, caller)
+        if isinstance(body, httpx.Response):
+            return body
         category = body.get("media_category") or "tweet_image"
         kind = _kind(body["media_type"], category)
         if body["total_bytes"] > _MAX_BYTES[kind]:
@@ -1690,15 +1699,9 @@ class XEmulator(Emulator):
         caller = self._begin(request, "POST /2/media/metadata")
         if isinstance(caller, httpx.Response):
             return caller
-        try:
-            body = json.loads(request.content or b"null")
-        except ValueError:
-            return self.invalid(["Request body is not valid JSON"], caller.headers)
-        problems = (
-            validate(METADATA_SCHEMA, body) if isinstance(body, dict) else ["$: object expected"]
-        )
-        if problems:
-            return self.invalid(problems, caller.headers)
+        body = self._schema_body(request, METADATA_SCHEMA, caller)
+        if isinstance(body, httpx.Response):
+            return body
         media = self._own_media(caller, body["id"])
         if isinstance(media, httpx.Response):
             return media

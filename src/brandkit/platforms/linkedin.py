@@ -51,8 +51,9 @@ from brandkit.errors import (
     Rejected,
 )
 from brandkit.metrics._sample import Metric, MetricSample
-from brandkit.platforms._base import Adapter, Capabilities, PartRef, RatePolicy, ThreadContext
+from brandkit.platforms._base import Capabilities, PartRef, RatePolicy, ThreadContext
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
+from brandkit.platforms._oauth import RefreshingAdapter
 
 if TYPE_CHECKING:
     from brandkit.accounts import Account
@@ -132,7 +133,7 @@ def post_url(urn: str) -> str:
     return f"https://www.linkedin.com/feed/update/{urn}/"
 
 
-class LinkedInAdapter(Adapter):
+class LinkedInAdapter(RefreshingAdapter):
     """Publishes as one LinkedIn member or organization (``Account.linkedin(author=...)``);
     see the module docstring for the protocol.
 
@@ -147,6 +148,7 @@ class LinkedInAdapter(Adapter):
         readback_pages: how many pages it reads at most.
     """
 
+    token_secret: ClassVar[str] = "token"
     name: ClassVar[str] = "linkedin"
     capabilities: ClassVar[Capabilities] = BUILTIN_CAPABILITIES["linkedin"]
     # LinkedIn publishes no numbers; "150 posts per day per member" is Ayrshare's (◐).
@@ -236,26 +238,6 @@ class LinkedInAdapter(Adapter):
             and self.account.has_secret("client_secret")
             and bool(self.account.settings.get("client_id"))
         )
-
-    def _send(
-        self,
-        build: Callable[[], httpx.Request],
-        *,
-        bucket: str,
-        idempotent: bool = False,
-        creates: bool = False,
-    ) -> Flow[httpx.Response]:
-        """Send one request; on a 401 refresh the token once and send it again."""
-        expires_at = self._expires_at
-        if expires_at is not None and self.clock() >= expires_at - 60 and self._can_refresh():
-            yield from self._refresh(self.account.secret("token"))
-        used = self.account.secret("token")
-        response = yield Send(build(), idempotent=idempotent, bucket=bucket, creates=creates)
-        if response.status_code == 401 and self._can_refresh():
-            yield from self._refresh(used)
-            # A 401 did nothing, so even a create may be sent again.
-            response = yield Send(build(), idempotent=idempotent, bucket=bucket, creates=creates)
-        return response
 
     def _refresh(self, token_used: str | None) -> Flow[None]:
         """Trade the refresh token for a new access token; hand both to the account."""

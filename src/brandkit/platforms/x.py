@@ -48,8 +48,9 @@ from brandkit.errors import (
     TransportError,
 )
 from brandkit.metrics._sample import Metric, MetricSample
-from brandkit.platforms._base import Adapter, Capabilities, PartRef, RatePolicy, ThreadContext
+from brandkit.platforms._base import Capabilities, PartRef, RatePolicy, ThreadContext
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
+from brandkit.platforms._oauth import RefreshingAdapter
 
 if TYPE_CHECKING:
     from brandkit.content._media import Media
@@ -365,7 +366,7 @@ def _request_of(response: httpx.Response) -> httpx.Request | None:
 # -- the adapter -----------------------------------------------------------------------------
 
 
-class XAdapter(Adapter):
+class XAdapter(RefreshingAdapter):
     """X (Twitter) API v2.
 
     Credentials come from :meth:`brandkit.Account.x`: an OAuth 2 user token (refreshed with
@@ -379,6 +380,7 @@ class XAdapter(Adapter):
             (tests replace it).
     """
 
+    token_secret: ClassVar[str] = "user_token"
     name: ClassVar[str] = "x"
     capabilities: ClassVar[Capabilities] = BUILTIN_CAPABILITIES["x"]
     metrics_batch_size: ClassVar[int] = 100
@@ -495,27 +497,6 @@ class XAdapter(Adapter):
             and self.account.has_secret("refresh_token")
             and bool(self.account.settings.get("client_id"))
         )
-
-    def _send(
-        self,
-        build: Callable[[], httpx.Request],
-        *,
-        bucket: str,
-        idempotent: bool = False,
-        creates: bool = False,
-    ) -> Flow[httpx.Response]:
-        """Send one request; on a 401 refresh the OAuth 2 token once and send it again."""
-        expires_at = self._expires_at
-        if expires_at is not None and self.clock() >= expires_at - 60 and self._can_refresh():
-            # Refresh a minute early rather than spend a request on a 401.
-            yield from self._refresh(self.account.secret("user_token"))
-        used = self.account.secret("user_token")
-        response = yield Send(build(), idempotent=idempotent, bucket=bucket, creates=creates)
-        if response.status_code == 401 and self._can_refresh():
-            yield from self._refresh(used)
-            # A 401 means nothing was done, so even a create may be sent again.
-            response = yield Send(build(), idempotent=idempotent, bucket=bucket, creates=creates)
-        return response
 
     def _refresh(self, token_used: str | None) -> Flow[None]:
         """Trade the refresh token for a new access token and hand both to the account."""

@@ -1,0 +1,57 @@
+"""Adapters whose access token expires and is refreshed (X's OAuth 2, LinkedIn)."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Callable
+from typing import ClassVar
+
+import httpx
+
+from brandkit._flow import Flow, Send
+from brandkit.platforms._base import Adapter
+
+__all__ = ["RefreshingAdapter"]
+
+
+class RefreshingAdapter(Adapter):
+    """An adapter that refreshes its access token a minute before it expires, and once
+    more on a 401, then repeats the request.
+
+    Subclasses set ``token_secret`` (the account secret holding the access token), keep
+    ``_expires_at`` up to date and implement :meth:`_can_refresh` and :meth:`_refresh`.
+    """
+
+    token_secret: ClassVar[str]
+    clock: Callable[[], float]
+    _expires_at: float | None
+
+    @abstractmethod
+    def _can_refresh(self) -> bool:
+        """Whether the account holds what a refresh needs."""
+
+    @abstractmethod
+    def _refresh(self, token_used: str | None) -> Flow[None]:
+        """Trade the refresh token for a new access token, unless another flow of this
+        account already replaced ``token_used``."""
+
+    def _send(
+        self,
+        build: Callable[[], httpx.Request],
+        *,
+        bucket: str,
+        idempotent: bool = False,
+        creates: bool = False,
+    ) -> Flow[httpx.Response]:
+        """Send one request; on a 401 refresh the token once and send it again."""
+        expires_at = self._expires_at
+        if expires_at is not None and self.clock() >= expires_at - 60 and self._can_refresh():
+            # Refresh a minute early rather than spend a request on a 401.
+            yield from self._refresh(self.account.secret(self.token_secret))
+        used = self.account.secret(self.token_secret)
+        response = yield Send(build(), idempotent=idempotent, bucket=bucket, creates=creates)
+        if response.status_code == 401 and self._can_refresh():
+            yield from self._refresh(used)
+            # A 401 means nothing was done, so even a create may be sent again.
+            response = yield Send(build(), idempotent=idempotent, bucket=bucket, creates=creates)
+        return response

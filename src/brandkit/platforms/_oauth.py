@@ -18,11 +18,11 @@ class RefreshingAdapter(Adapter):
     """An adapter that refreshes its access token a minute before it expires, and once
     more on a 401, then repeats the request.
 
-    Subclasses set ``token_secret`` (the account secret holding the access token), keep
+    Subclasses set ``token_name`` (the account secret holding the access token), keep
     ``_expires_at`` up to date and implement :meth:`_can_refresh` and :meth:`_refresh`.
     """
 
-    token_secret: ClassVar[str]
+    token_name: ClassVar[str]
     clock: Callable[[], float]
     _expires_at: float | None
 
@@ -47,8 +47,8 @@ class RefreshingAdapter(Adapter):
         expires_at = self._expires_at
         if expires_at is not None and self.clock() >= expires_at - 60 and self._can_refresh():
             # Refresh a minute early rather than spend a request on a 401.
-            yield from self._refresh(self.account.secret(self.token_secret))
-        used = self.account.secret(self.token_secret)
+            yield from self._refresh(self.account.secret(self.token_name))
+        used = self.account.secret(self.token_name)
         response = yield Send(build(), idempotent=idempotent, bucket=bucket, creates=creates)
         if response.status_code == 401 and self._can_refresh():
             yield from self._refresh(used)

@@ -148,7 +148,7 @@ class LinkedInAdapter(RefreshingAdapter):
         readback_pages: how many pages it reads at most.
     """
 
-    token_secret: ClassVar[str] = "token"
+    token_name: ClassVar[str] = "token"
     name: ClassVar[str] = "linkedin"
     capabilities: ClassVar[Capabilities] = BUILTIN_CAPABILITIES["linkedin"]
     # LinkedIn publishes no numbers; "150 posts per day per member" is Ayrshare's (◐).

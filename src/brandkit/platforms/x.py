@@ -380,7 +380,7 @@ class XAdapter(RefreshingAdapter):
             (tests replace it).
     """
 
-    token_secret: ClassVar[str] = "user_token"
+    token_name: ClassVar[str] = "user_token"
     name: ClassVar[str] = "x"
     capabilities: ClassVar[Capabilities] = BUILTIN_CAPABILITIES["x"]
     metrics_batch_size: ClassVar[int] = 100

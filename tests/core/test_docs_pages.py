@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from brandkit import Account
-
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+from tests.docs_blocks import DOCS, code_blocks
 
 
 def blocks(page: str, language: str) -> list[str]:
     """The fenced code blocks of one language on a docs page."""
-    return re.findall(rf"```{language}\n(.*?)```", (DOCS / page).read_text(), re.DOTALL)
+    return code_blocks(DOCS / page, language)
 
 
 def run(code: str, namespace: dict[str, object] | None = None) -> dict[str, object]:

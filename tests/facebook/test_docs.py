@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from brandkit import Account
+from tests.docs_blocks import code_blocks
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "platforms" / "facebook.md"
 
 
 def blocks(language: str, after: str = "", page: Path = PAGE) -> list[str]:
-    """The page's fenced code blocks of one language (after a heading, if given)."""
-    text = page.read_text()
-    if after:
-        text = text[text.index(after) :]
-        nxt = text.find("\n## ", 3)
-        text = text if nxt < 0 else text[:nxt]
-    return re.findall(rf"```{language}\n(.*?)```", text, re.DOTALL)
+    """The page's fenced code blocks of one language (that section only, if given)."""
+    return code_blocks(page, language, after, section_only=True)
 
 
 def test_emulator_examples_run() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -11,16 +10,14 @@ import pytest
 
 from brandkit import Account
 from brandkit.platforms.linkedin import little_text
+from tests.docs_blocks import code_blocks
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "platforms" / "linkedin.md"
 
 
 def blocks(language: str, after: str = "") -> list[str]:
     """The page's fenced code blocks of one language (after a heading, if given)."""
-    text = PAGE.read_text()
-    if after:
-        text = text[text.index(after) :]
-    return re.findall(rf"```{language}\n(.*?)```", text, re.DOTALL)
+    return code_blocks(PAGE, language, after)
 
 
 def test_emulator_examples_run() -> None:

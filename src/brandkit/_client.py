@@ -647,7 +647,7 @@ class Client:
         def run() -> Iterator[list[MetricSample]]:
             for adapter, batch in jobs:
                 got = self.run(adapter, adapter.collect_metrics(batch.refs))
-                yield batch.stamp(self._core.fetched(got))
+                yield batch.stamp(got, fetched_at=self._core.clock())
 
         return BatchRun(len(jobs), run())
 
@@ -802,7 +802,8 @@ class AsyncClient:
             out: list[MetricSample] = []
             for adapter, batch in jobs:
                 flow = adapter.collect_metrics(batch.refs)
-                out.extend(batch.stamp(self._core.fetched(await self.run(adapter, flow))))
+                got = await self.run(adapter, flow)
+                out.extend(batch.stamp(got, fetched_at=self._core.clock()))
             return out
 
         results = await asyncio.gather(*(one_account(j) for j in by_adapter.values()))

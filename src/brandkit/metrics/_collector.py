@@ -70,8 +70,11 @@ class Batch:
         """What to pass to ``adapter.collect_metrics``."""
         return tuple(t.ref for t in self.targets)
 
-    def stamp(self, samples: Iterable[MetricSample]) -> list[MetricSample]:
-        """The samples with each post's delivery id, campaign and posted time filled in.
+    def stamp(
+        self, samples: Iterable[MetricSample], *, fetched_at: datetime | None = None
+    ) -> list[MetricSample]:
+        """The samples with each post's delivery id, campaign and posted time filled in
+        (and ``fetched_at`` set on every sample, when given).
 
         A sample is matched to its post by ``post_id`` (the part's ``id``, or its ``uri``
         for platforms that report that). What the platform itself reported (a sample's own
@@ -83,11 +86,15 @@ class Batch:
             by_id.setdefault(target.ref.id, target)
             if target.ref.uri:
                 by_id.setdefault(target.ref.uri, target)
+        # One copy per sample, whatever is stamped: this runs for every collected metric.
         out: list[MetricSample] = []
         for sample in samples:
             found = by_id.get(sample.post_id) if sample.post_id is not None else None
             if found is None:
-                out.append(sample)
+                stamped = (
+                    sample if fetched_at is None else attrs.evolve(sample, fetched_at=fetched_at)
+                )
+                out.append(stamped)
                 continue
             out.append(
                 attrs.evolve(
@@ -95,6 +102,7 @@ class Batch:
                     delivery_id=sample.delivery_id or found.delivery_id,
                     campaign=sample.campaign or found.campaign,
                     posted_at=sample.posted_at or found.posted_at,
+                    fetched_at=fetched_at or sample.fetched_at,
                 )
             )
         return out

@@ -188,6 +188,8 @@ def error_from_dict(data: dict[str, Any] | None) -> BrandkitError | None:
         }
         if issubclass(cls, errors.TransportError):
             kwargs["maybe_delivered"] = bool(data.get("maybe_delivered", True))
+        if issubclass(cls, errors.MalformedResponse):
+            kwargs["body"] = str(data.get("body") or "")
         if issubclass(cls, errors.RateLimited):
             reset = data.get("reset_at")
             kwargs.update(

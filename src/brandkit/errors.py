@@ -14,6 +14,7 @@ BrandkitError
     ├── RateLimited         .reset_at, .retry_after, .bucket
     ├── Rejected            a 4xx the platform will not accept (duplicate, policy, validation)
     ├── PlatformUnavailable a 5xx
+    ├── MalformedResponse   a success answer brandkit cannot read; .body keeps it
     └── TransportError      the request did not complete; .maybe_delivered
 ```
 
@@ -31,6 +32,7 @@ __all__ = [
     "BrandkitError",
     "ConfigurationError",
     "ContentError",
+    "MalformedResponse",
     "MediaError",
     "OutboxConflict",
     "PlatformError",
@@ -176,6 +178,27 @@ class Rejected(PlatformError):
 
 class PlatformUnavailable(PlatformError):
     """The platform answered with a server error (5xx) or said it is down."""
+
+
+class MalformedResponse(PlatformError):
+    """The platform answered with success, but not in the shape brandkit reads (a missing or
+    wrong-typed field, a body that is not JSON).
+
+    After a create, such an answer means the post may exist: the delivery becomes ``unknown``
+    and is looked up, never sent again blindly.
+
+    Attributes:
+        body: the raw answer, cut to its first 2,000 characters (secrets redacted).
+    """
+
+    def __init__(self, message: str, *, body: str = "", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.body = body
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data["body"] = self.body
+        return data
 
 
 class TransportError(PlatformError):

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
 import httpx
+import pydantic
 
 from brandkit._flow import Flow
 from brandkit.errors import (
     AuthError,
+    MalformedResponse,
     PlatformError,
     PlatformUnavailable,
     RateLimited,
@@ -26,12 +28,22 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Adapter",
+    "Answer",
     "Capabilities",
     "MediaRules",
     "PartRef",
     "RatePolicy",
     "ThreadContext",
 ]
+
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+
+class Answer(pydantic.BaseModel):
+    """The base of the models of platform answers: reads only the fields it declares and
+    ignores the rest (platforms add fields all the time), never coerces a string to a number."""
+
+    model_config = pydantic.ConfigDict(extra="ignore", frozen=True)
 
 
 @attrs.frozen
@@ -271,6 +283,33 @@ class Adapter(ABC):
         if response.is_success:
             return response
         raise self.error_for(response)
+
+    def parse(self, response: httpx.Response, model: type[M]) -> M:
+        """The success answer ``response`` read as ``model`` (a pydantic model of the
+        fields brandkit uses; other fields are ignored).
+
+        Raises:
+            PlatformError: the typed error of a failed answer (see :meth:`check`).
+            MalformedResponse: a success answer that is not JSON or lacks a field, or has
+                one of the wrong type; it carries the raw body (secrets redacted).
+        """
+        self.check(response)
+        try:
+            return model.model_validate_json(response.content)
+        except pydantic.ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}"
+                for err in exc.errors(include_url=False)[:5]
+            )
+            body = self.account.redact(response.text[:2000])
+            raise MalformedResponse(
+                f"{self.name} answered {response.status_code} to "
+                f"{response.request.method} {response.request.url.path} with a body brandkit "
+                f"cannot read ({self.account.redact(problems)})",
+                platform=self.name,
+                status_code=response.status_code,
+                body=body,
+            ) from None
 
 
 def _platform_message(response: httpx.Response) -> str:

@@ -257,6 +257,52 @@ def test_account_statuses_pages_with_min_id(api: Api) -> None:
     assert [s["id"] for s in latest.json()] == [ids[4], ids[3]]
 
 
+# The keys of the v1 instance document a real Mastodon 4.7.3 sends (Mastodon.py's cassette
+# test_media_post_multiple, MIT), copied here so that the test reads nothing outside the tests.
+V1_INSTANCE_KEYS = {
+    "uri", "title", "short_description", "description", "email", "version", "urls", "stats",
+    "thumbnail", "languages", "registrations", "approval_required", "invites_enabled",
+    "configuration", "contact_account", "rules",
+}  # fmt: skip
+V1_CONFIGURATION = {
+    "accounts": {"max_featured_tags"},
+    "statuses": {"max_characters", "max_media_attachments", "characters_reserved_per_url"},
+    "media_attachments": {
+        "supported_mime_types", "image_size_limit", "image_matrix_limit", "video_size_limit",
+        "video_frame_rate_limit", "video_matrix_limit",
+    },
+    "polls": {"max_options", "max_characters_per_option", "min_expiration", "max_expiration"},
+}  # fmt: skip
+
+
+def test_instance_v1_document() -> None:
+    """The deprecated v1 instance is served as 4.x serves it: the recorded keys, the version,
+    the configured limits, a Deprecation header, no token needed."""
+    emu = MastodonEmulator(max_characters=640, version="4.3.0")
+    response = Api(emu).http.get("/api/v1/instance/")
+    doc = response.json()
+    assert response.status_code == 200
+    assert response.headers["deprecation"] == "@1668384000"
+    assert set(doc) == V1_INSTANCE_KEYS
+    assert {k: set(v) for k, v in doc["configuration"].items()} == V1_CONFIGURATION
+    assert doc["version"] == "4.3.0" and doc["uri"] == "masto.test"
+    assert doc["configuration"]["statuses"]["max_characters"] == 640
+    assert doc["urls"] == {"streaming_api": "ws://masto.test"}
+    assert isinstance(doc["stats"]["user_count"], int)
+
+
+def test_unknown_paths_answer_record_not_found(api: Api) -> None:
+    """Paths Mastodon has no route for (and known paths with another method) answer 404 with
+    the body of Mastodon's catch-all, not an emulator message."""
+    for method, path in [
+        ("GET", "/api/v1/nothing/here"),
+        ("POST", "/api/v1/instance"),
+        ("PATCH", "/api/v1/statuses"),
+    ]:
+        response = api.http.request(method, path)
+        assert (response.status_code, response.json()) == (404, {"error": "Record not found"})
+
+
 # -- media ------------------------------------------------------------------------------------
 
 

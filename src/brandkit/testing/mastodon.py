@@ -15,7 +15,9 @@ with emu.serve():
 What it answers like Mastodon 4.x (paths, bodies, status codes, the ``{"error": ...}`` shape,
 lowercase ``x-ratelimit-*`` headers with an ISO 8601 reset, as in recordings of a real server):
 
-- ``GET /api/v2/instance`` with the configured limits.
+- ``GET /api/v2/instance`` with the configured limits, and the deprecated v1
+  ``GET /api/v1/instance`` (with its ``Deprecation`` header) that clients such as Mastodon.py
+  read the server version from.
 - ``POST /api/v2/media`` (200 when processed, 202 with ``url: null`` while processing; videos
   and GIFs take ``video_processing`` seconds of the emulator clock), ``POST /api/v1/media``,
   ``GET/PUT /api/v1/media/:id`` (206 while processing).
@@ -32,6 +34,9 @@ lowercase ``x-ratelimit-*`` headers with an ISO 8601 reset, as in recordings of 
   can be made small for tests with ``rate_limits=`` or :meth:`MastodonEmulator.set_rate_limit`.
 - Engagement (favourites, reblogs, replies, quotes) and followers grow with the emulator
   clock, deterministically, so successive metric snapshots differ.
+
+Any other path answers 404 ``{"error": "Record not found"}``, as Mastodon's catch-all route
+does.
 
 Mastodon tokens do not expire; :meth:`MastodonEmulator.revoke_tokens` makes every token
 answer 401 as a revoked one does, and ``token_ttl`` emulates a server that expires them.
@@ -57,7 +62,9 @@ import httpx
 import regex
 
 from brandkit.accounts import Account
-from brandkit.content._media import _dimensions, sniff
+from brandkit.content import Media
+from brandkit.content._media import sniff
+from brandkit.errors import MediaError
 from brandkit.testing._emulator import Clock, Emulator, route
 from brandkit.testing._forms import multipart
 
@@ -609,6 +616,62 @@ class MastodonEmulator(Emulator):
             }
         )
 
+    @route("GET", r"/api/v1/instance/?")
+    @_api(auth="none")
+    def _instance_v1(self, request: httpx.Request, user: _User | None) -> httpx.Response:
+        # The v1 document, deprecated since 4.0 and still served (with a Deprecation header)
+        # by 4.x: clients such as Mastodon.py read the server version from it. Its keys are
+        # those a real 4.7.3 server sends (Mastodon.py's test_media_post_multiple cassette).
+        origin = self._origin(request)
+        response = self.json(
+            {
+                "uri": request.url.netloc.decode("ascii"),
+                "title": "Mastodon",
+                "short_description": "",
+                "description": "A brandkit emulator of a Mastodon instance.",
+                "email": "",
+                "version": self.version,
+                "urls": {"streaming_api": origin.replace("http", "ws", 1)},
+                "stats": {
+                    "user_count": len(self._users),
+                    "status_count": len(self._live()),
+                    "domain_count": 1,
+                },
+                "thumbnail": f"{origin}/packs/media/images/preview.png",
+                "languages": ["en"],
+                "registrations": False,
+                "approval_required": False,
+                "invites_enabled": False,
+                "configuration": {
+                    "accounts": {"max_featured_tags": 10},
+                    "statuses": {
+                        "max_characters": self.max_characters,
+                        "max_media_attachments": self.max_media_attachments,
+                        "characters_reserved_per_url": self.characters_reserved_per_url,
+                    },
+                    "media_attachments": {
+                        "supported_mime_types": list(self.supported_mime_types),
+                        "image_size_limit": self.image_size_limit,
+                        "image_matrix_limit": 33177600,
+                        "video_size_limit": self.video_size_limit,
+                        "video_frame_rate_limit": 120,
+                        "video_matrix_limit": 8294400,
+                    },
+                    "polls": {
+                        "max_options": 4,
+                        "max_characters_per_option": 50,
+                        "min_expiration": 300,
+                        "max_expiration": 2629746,
+                    },
+                },
+                "contact_account": None,
+                "rules": [],
+            }
+        )
+        # The date Mastodon 4.0 deprecated the endpoint, as the real server sends it.
+        response.headers["deprecation"] = "@1668384000"
+        return response
+
     # -- accounts --------------------------------------------------------------------------
 
     def _account_json(self, user: _User, origin: str) -> dict[str, Any]:
@@ -751,9 +814,7 @@ class MastodonEmulator(Emulator):
         delay = self.image_processing if kind == "image" else self.video_processing
         width = height = None
         if sniffed and sniffed[1] != "video":
-            dims = _dimensions(mime, data[:65536])
-            if dims:
-                width, height = dims
+            width, height = _image_size(data)
         attachment = _Attachment(
             id=self._new_id(),
             user_id=user.id,
@@ -1027,6 +1088,27 @@ class MastodonEmulator(Emulator):
             m.status_id = None
             m.destroyed = drop_media
         return self.json(data)
+
+    # Rails routes every other path (and a known path with another method) to its catch-all,
+    # which answers 404; declared last so that every real route is tried first.
+    @route("GET", r".*")
+    @route("POST", r".*")
+    @route("PUT", r".*")
+    @route("PATCH", r".*")
+    @route("DELETE", r".*")
+    @route("HEAD", r".*")
+    def _not_found(self, request: httpx.Request) -> httpx.Response:
+        return self._finish(request, self.error(404, "Record not found"), self.clock.time())
+
+
+def _image_size(data: bytes) -> tuple[int | None, int | None]:
+    """Pixel width and height of an image upload, as Mastodon's ``meta.original`` shows them
+    (``None`` when they cannot be read: Mastodon then leaves ``original`` out too)."""
+    try:
+        media = Media.from_bytes(data)
+    except MediaError:
+        return None, None
+    return media.width, media.height
 
 
 def _num(value: str) -> int:

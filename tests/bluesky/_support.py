@@ -1,4 +1,4 @@
-"""Helpers for the Bluesky tests: small media files, canned XRPC answers, shared data."""
+"""Helpers for the Bluesky tests: small media files, canned XRPC answers, third-party data."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import httpx
 
 from brandkit import Account, RetryPolicy
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "bluesky"
+# Third-party data (MIT, see tests/data/README.md), copied into the repository.
+SHARED = Path(__file__).resolve().parents[1] / "data" / "bluesky"
 
 FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=10.0)
 

@@ -18,8 +18,8 @@ from brandkit.platforms import capabilities
 from brandkit.platforms._graph import GraphAdapter
 
 # Real Graph API bodies (sns-sdks/python-facebook testdata, Apache-2.0: see the LICENSE
-# file in that folder), read where they are kept.
-META = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "meta"
+# file in that folder), copied into tests/data.
+META = Path(__file__).resolve().parents[1] / "data" / "meta"
 
 FAST = RetryPolicy(initial=0.01, max_backoff=0.05)
 

@@ -1,4 +1,4 @@
-"""brandkit and its Meta emulators against the real Graph API bodies in shared/data/meta."""
+"""brandkit and its Meta emulators against the real Graph API bodies in tests/data/meta."""
 
 from __future__ import annotations
 

@@ -16,7 +16,8 @@ from brandkit import Account
 from brandkit._flow import Flow, Send
 from brandkit.platforms._base import Adapter, Capabilities, RatePolicy
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+# Real recorded rate-limit headers (third-party, see tests/data/README.md).
+DATA = Path(__file__).resolve().parents[1] / "data"
 T0 = 1_800_000_000.0  # a multiple of 3, 10, 60, 300 and 3600
 
 

@@ -23,8 +23,8 @@ from brandkit.platforms._base import Capabilities
 from brandkit.platforms.mastodon import MastodonAdapter
 from brandkit.testing.conformance import tiny_png
 
-# Real third-party data (MIT, see the LICENSE files there), read where it is kept.
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "mastodon"
+# Real third-party data (MIT, see the LICENSE files there), copied into tests/data.
+DATA = Path(__file__).resolve().parents[1] / "data" / "mastodon"
 CASSETTES = DATA / "cassettes"
 
 FAST = RetryPolicy(initial=0.01, max_backoff=0.05)

@@ -19,8 +19,8 @@ from brandkit.platforms.telegram import TelegramAdapter
 from brandkit.testing import png
 from brandkit.testing.telegram import BotApiSpec, TelegramEmulator, parse_request
 
-# Real third-party data (MIT, see bot-api.LICENSE there), read where it is kept.
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "telegram"
+# Real third-party data (MIT, see bot-api.LICENSE there), copied into tests/data.
+DATA = Path(__file__).resolve().parents[1] / "data" / "telegram"
 
 FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=30)
 BASE = "https://api.telegram.test"

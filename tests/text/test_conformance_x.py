@@ -9,7 +9,7 @@ import yaml
 
 from brandkit import text
 from brandkit.text._urls import extract_urls
-from tests.text.conftest import load_json, shared_data
+from tests.text.conftest import data_file, load_json
 
 _WEIGHTED = load_json("x", "twitter-text", "weighted-length-cases.json")
 
@@ -36,7 +36,7 @@ def test_weighted_length(config: str, case: dict[str, Any]) -> None:
         assert (0 < length <= text.limit("x", config=config)) is expected
 
 
-_EXTRACT = yaml.safe_load(shared_data("x", "twitter-text", "extract.yml").read_text("utf-8"))
+_EXTRACT = yaml.safe_load(data_file("x", "twitter-text", "extract.yml").read_text("utf-8"))
 _URL_SECTIONS = (
     "urls",
     "urls_with_indices",

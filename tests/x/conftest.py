@@ -24,9 +24,9 @@ from brandkit.platforms._base import PartRef, ThreadContext
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 from brandkit.platforms.x import XAdapter
 
-# Real third-party data, read where it is kept: the spec is X's own (xdevplatform/xdk), the
+# Real third-party data, copied into tests/data: the spec is X's own (xdevplatform/xdk), the
 # cassettes are tweepy's (MIT), the example bodies sns-sdks/python-twitter's (MIT).
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "x"
+DATA = Path(__file__).resolve().parents[1] / "data" / "x"
 CASSETTES = DATA / "cassettes"
 EXAMPLES = DATA / "examples"
 

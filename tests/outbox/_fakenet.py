@@ -94,8 +94,11 @@ def fake_render(post: Post, platform: str, *, capabilities: Capabilities | None 
 
 def install() -> None:
     """Register the adapter and route the drivers' rendering of outboxnet to the fake."""
+    import brandkit.outbox._store
+
     register(NAME, OutboxNetAdapter, replace=True)
     brandkit._client.render = fake_render  # type: ignore[attr-defined]
+    brandkit.outbox._store.render = fake_render  # type: ignore[attr-defined]
 
 
 class OutboxNetEmulator(Emulator):

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import brandkit._client
+import brandkit.outbox._store
 from brandkit.outbox import Outbox
 from brandkit.platforms import register
 from tests.outbox._fakenet import NAME, OutboxNetAdapter, OutboxNetEmulator, fake_render
@@ -18,6 +19,7 @@ def _fakenet(monkeypatch: pytest.MonkeyPatch) -> None:
     """Register the fake platform, and route its rendering to the fake, for every test."""
     register(NAME, OutboxNetAdapter, replace=True)
     monkeypatch.setattr(brandkit._client, "render", fake_render)
+    monkeypatch.setattr(brandkit.outbox._store, "render", fake_render)
 
 
 @pytest.fixture

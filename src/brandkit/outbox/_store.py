@@ -23,10 +23,11 @@ import json
 import os
 import socket
 import sqlite3
+import stat
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,11 +36,20 @@ from typing import Any
 import attrs
 
 from brandkit.accounts import Account
+from brandkit.content import render
+from brandkit.content._media import Media
 from brandkit.content._model import Post
 from brandkit.delivery import Delivery, DeliveryStatus
-from brandkit.errors import BrandkitError, ConfigurationError, OutboxConflict, TransportError
+from brandkit.errors import (
+    BrandkitError,
+    ConfigurationError,
+    MediaError,
+    OutboxConflict,
+    TransportError,
+)
+from brandkit.platforms._base import PartRef
 
-__all__ = ["Outbox", "OutboxEvent"]
+__all__ = ["Outbox", "OutboxEvent", "missing_media"]
 
 SCHEMA_VERSION = 1
 
@@ -129,6 +139,89 @@ def _local_owner_alive(owner: str) -> bool | None:
     return _alive(int(pid_text))
 
 
+def _stored_media(value: Any) -> Any:
+    """A stored media item back as :class:`Media` without opening its file.
+
+    The values were measured from the file when the post was made; reading the file again
+    at every load would let one deleted image make the whole outbox unreadable. Whether the
+    file is still there is checked when the delivery is sent (:func:`missing_media`).
+    """
+    if isinstance(value, dict) and value.get("path") is not None:
+        fields = {k: v for k, v in value.items() if k in Media.model_fields}
+        fields["path"] = Path(fields["path"])
+        return Media.model_construct(**fields)
+    return value
+
+
+def _stored_post(post: dict[str, Any]) -> dict[str, Any]:
+    post = dict(post)
+    post["media"] = [_stored_media(m) for m in post.get("media") or ()]
+    link = post.get("link")
+    if isinstance(link, dict) and link.get("thumbnail") is not None:
+        post["link"] = {**link, "thumbnail": _stored_media(link["thumbnail"])}
+    variants = post.get("variants")
+    if isinstance(variants, dict):
+        post["variants"] = {
+            name: (
+                {**v, "media": [_stored_media(m) for m in v["media"]]}
+                if isinstance(v, dict) and v.get("media") is not None
+                else v
+            )
+            for name, v in variants.items()
+        }
+    return post
+
+
+def missing_media(post: Post, platform: str) -> MediaError | None:
+    """The error for the first media file of ``post`` (as ``platform`` gets it) that is
+    gone, is no longer a regular file, or changed size since the post was made; else
+    ``None``. Only ``stat`` is called: nothing is read."""
+    effective = post.for_platform(platform)
+    media = list(effective.media)
+    if effective.link is not None and effective.link.thumbnail is not None:
+        media.append(effective.link.thumbnail)
+    for item in media:
+        if item.path is None:
+            continue
+        name = str(item.path)
+        try:
+            info = os.stat(item.path)
+        except OSError as exc:
+            return MediaError(
+                f"media file {name!r} is gone ({exc.strerror or exc}): put it back and retry "
+                "the delivery, or cancel it",
+                field="media",
+                platform=platform,
+            )
+        if not stat.S_ISREG(info.st_mode):
+            return MediaError(
+                f"media file {name!r} is no longer a regular file", field="media", platform=platform
+            )
+        if item.size and info.st_size != item.size:
+            return MediaError(
+                f"media file {name!r} changed since the post was made ({item.size:,} bytes "
+                f"then, {info.st_size:,} now): add the post again to use the new file",
+                field="media",
+                platform=platform,
+            )
+    return None
+
+
+def _create_private(path: str) -> None:
+    """Create the database file readable by its owner only (0600) if it does not exist.
+
+    Posts not yet public are private. SQLite gives its ``-wal`` and ``-shm`` files the
+    database file's permissions, so they are private too.
+    """
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
 @attrs.frozen
 class OutboxEvent:
     """One step in a delivery's history, as :meth:`Outbox.history` returns it.
@@ -166,10 +259,21 @@ class Outbox:
             (every save renews it). A process of this machine holds its deliveries as long
             as it runs and loses them at once when it dies.
         clock: the current time, for the times the outbox itself writes (tests pass a fake).
-        timeout: seconds to wait for another process's write lock before giving up.
+        timeout: seconds to wait for another process's write lock before giving up with
+            :class:`~brandkit.errors.OutboxConflict`.
+        accounts: the configured accounts, when known (e.g. ``Account.load(...)``). Then
+            :meth:`add` refuses a post for any other account, and every error stored for a
+            delivery has its account's secrets redacted (a server may echo a token back).
+            A :class:`Worker` adds its accounts here itself.
+        create: create the file if it does not exist (``False``: refuse a missing file,
+            so that a mistyped path is an error rather than a new, empty outbox).
+
+    A new file is created readable by its owner only (``0600``), and so are SQLite's
+    ``-wal`` and ``-shm`` files beside it: posts not yet public are private.
 
     Raises:
-        ConfigurationError: the file cannot be opened or belongs to a newer brandkit.
+        ConfigurationError: the file cannot be opened, is missing while ``create`` is
+            ``False``, or belongs to a newer brandkit.
     """
 
     def __init__(
@@ -179,15 +283,27 @@ class Outbox:
         lease: float = 600.0,
         clock: Callable[[], datetime] | None = None,
         timeout: float = 10.0,
+        accounts: Mapping[str, Account] | Iterable[Account] | None = None,
+        create: bool = True,
     ) -> None:
         self.path = str(path)
         self.lease = float(lease)
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.timeout = float(timeout)
         self.owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.accounts: dict[str, Account] | None = None
+        if accounts is not None:
+            self.use_accounts(accounts)
         self._lock = threading.RLock()
+        if not create and self.path != ":memory:" and not Path(self.path).exists():
+            raise ConfigurationError(
+                f"no outbox at {self.path!r}: check the path, or create a new one "
+                "(Outbox(path, create=True); on the command line, --create)"
+            )
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                _create_private(self.path)
             self._db = sqlite3.connect(
                 self.path, timeout=timeout, isolation_level=None, check_same_thread=False
             )
@@ -202,7 +318,45 @@ class Outbox:
             raise ConfigurationError(f"cannot open outbox {self.path!r}: {exc}") from None
         self.recover()
 
+    def use_accounts(self, accounts: Mapping[str, Account] | Iterable[Account]) -> None:
+        """Add ``accounts`` to the configuration this outbox knows (see ``accounts`` above):
+        :meth:`add` then refuses posts for accounts outside it, and stored errors have the
+        secrets of their delivery's account redacted."""
+        values = accounts.values() if isinstance(accounts, Mapping) else accounts
+        known = dict(self.accounts or {})
+        known.update((a.key, a) for a in values)
+        self.accounts = known
+
+    def redact(self, account: str, text: str) -> str:
+        """``text`` with the secrets of ``account`` (a key, ``platform:name``) redacted,
+        when this outbox knows that account; else unchanged."""
+        acct = (self.accounts or {}).get(account)
+        return acct.redact(text) if acct is not None else text
+
     # -- plumbing ------------------------------------------------------------------------
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """SQLite failures as brandkit errors: a lock held past ``timeout`` is an
+        :class:`OutboxConflict` saying so, anything else a :class:`BrandkitError`."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            text = str(exc)
+            if "locked" in text or "busy" in text:
+                raise OutboxConflict(
+                    f"the outbox {self.path!r} stayed locked by another process for more "
+                    f"than {self.timeout:g} s ({text}); nothing was written: try again, or "
+                    "look for a process holding a long transaction on the file"
+                ) from None
+            raise BrandkitError(f"outbox {self.path!r}: {text}") from None
+        except sqlite3.Error as exc:
+            raise BrandkitError(f"outbox {self.path!r}: {exc}") from None
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        with self._lock, self._errors():
+            yield self._db
 
     def _migrate(self) -> None:
         with self._tx() as db:
@@ -228,7 +382,7 @@ class Outbox:
     def _tx(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, taken with ``BEGIN IMMEDIATE`` so that the read and the
         write inside it see the same data (no other writer can slip in between)."""
-        with self._lock:
+        with self._lock, self._errors():
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -266,20 +420,38 @@ class Outbox:
             "campaign": post.campaign,
             "scheduled_at": _iso(post.scheduled_at) if post.scheduled_at else None,
             "attempts": delivery.attempts,
-            "error": str(delivery.error) if delivery.error is not None else None,
+            "error": self._error_text(delivery),
             "parts": len(delivery.parts),
             "created_at": _iso(delivery.created_at),
             "updated_at": _iso(delivery.updated_at),
-            "data": json.dumps(delivery.to_dict(), ensure_ascii=False, separators=(",", ":")),
+            "data": json.dumps(self._data(delivery), ensure_ascii=False, separators=(",", ":")),
         }
+
+    def _error_text(self, delivery: Delivery) -> str | None:
+        err = delivery.error
+        return self.redact(delivery.account, str(err)) if err is not None else None
+
+    def _data(self, delivery: Delivery) -> dict[str, Any]:
+        data = delivery.to_dict()
+        if self.accounts and isinstance(data.get("error"), dict):
+            data["error"] = {
+                k: self.redact(delivery.account, v) if isinstance(v, str) else v
+                for k, v in data["error"].items()
+            }
+        return data
 
     @staticmethod
     def _load(data: str) -> Delivery:
-        return Delivery.from_dict(json.loads(data))
+        """A stored delivery, read without opening its media files (see _stored_media)."""
+        raw = json.loads(data)
+        raw["post"] = _stored_post(raw["post"])
+        return Delivery.from_dict(raw)
 
     def _event(
         self, db: sqlite3.Connection, delivery: Delivery, note: str | None, at: datetime
     ) -> None:
+        if note is not None:
+            note = self.redact(delivery.account, note)
         db.execute(
             "INSERT INTO outbox_events (delivery_id, at, status, attempts, parts, note) "
             "VALUES (?, ?, ?, ?, ?, ?)",
@@ -366,7 +538,7 @@ class Outbox:
             stored, stored_attempts, stored_parts, owner, until, stored_error = row
             self._check_save(delivery, stored, stored_attempts, stored_parts, owner, until)
             self._write(db, delivery, lease_owner=lease_owner, lease_until=lease_until)
-            error = str(delivery.error) if delivery.error is not None else None
+            error = self._error_text(delivery)
             changed = (
                 stored != status
                 or stored_parts != len(delivery.parts)
@@ -407,8 +579,8 @@ class Outbox:
 
     def get(self, delivery_id: str) -> Delivery | None:
         """The delivery with this id, or ``None``."""
-        with self._lock:
-            row = self._db.execute(
+        with self._reading() as db:
+            row = db.execute(
                 "SELECT data FROM outbox_deliveries WHERE id = ?", (delivery_id,)
             ).fetchone()
         return self._load(row[0]) if row else None
@@ -446,14 +618,14 @@ class Outbox:
         if limit is not None:
             sql += " LIMIT ?"
             args.append(int(limit))
-        with self._lock:
-            rows = self._db.execute(sql, args).fetchall()
+        with self._reading() as db:
+            rows = db.execute(sql, args).fetchall()
         return [self._load(r[0]) for r in rows]
 
     def counts(self) -> dict[DeliveryStatus, int]:
         """How many deliveries are in each status (every status is present, maybe 0)."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._reading() as db:
+            rows = db.execute(
                 "SELECT status, COUNT(*) FROM outbox_deliveries GROUP BY status"
             ).fetchall()
         out = dict.fromkeys(DeliveryStatus, 0)
@@ -463,8 +635,8 @@ class Outbox:
 
     def history(self, delivery_id: str) -> builtins.list[OutboxEvent]:
         """Every recorded step of one delivery, oldest first (empty for an unknown id)."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._reading() as db:
+            rows = db.execute(
                 "SELECT at, status, attempts, parts, note FROM outbox_events "
                 "WHERE delivery_id = ? ORDER BY seq",
                 (delivery_id,),
@@ -521,7 +693,7 @@ class Outbox:
             return []
         sql, args = self._due_sql(stamp, keys)
         args.append(int(limit))
-        with self._lock:
+        with self._lock, self._errors():
             rows = db.execute(sql, args).fetchall()
         return [(r[0], self._load(r[1])) for r in rows]
 
@@ -610,16 +782,49 @@ class Outbox:
 
     # -- user actions --------------------------------------------------------------------
 
-    def add(self, post: Post, accounts: Account | Sequence[Account]) -> builtins.list[Delivery]:
+    def add(
+        self, post: Post, accounts: Account | Sequence[Account], *, check: bool = True
+    ) -> builtins.list[Delivery]:
         """Write ``post`` for every account as a pending delivery, for a worker to publish
         (at ``post.scheduled_at``, or as soon as possible).
 
+        Before anything is written the post is rendered for each account's platform with
+        the platform's published rules (:func:`brandkit.content.render`), so that a post
+        that can never go out (five images on Bluesky, a missing alt text where it is
+        required) is refused now rather than at its scheduled time. Nothing is written when
+        any account refuses it.
+
+        Args:
+            post: the post.
+            accounts: the accounts to publish it to.
+            check: ``False`` skips the rendering check (for an account whose own limits
+                are wider than its platform's defaults, e.g. a Mastodon instance that takes
+                longer posts; the worker still checks against the account's real limits).
+
         Raises:
-            ConfigurationError: no accounts.
+            ConfigurationError: no accounts, an unknown platform, or an account that is
+                not in the configuration this outbox knows (``accounts=`` at creation).
+            ContentError: the post breaks a rule of one account's platform (the error
+                names the platform and the field).
+            MediaError: a media file of the post is gone or breaks a platform's rule.
         """
         targets = [accounts] if isinstance(accounts, Account) else list(accounts)
         if not targets:
             raise ConfigurationError("add needs at least one account")
+        if self.accounts is not None:
+            unknown = [a.key for a in targets if a.key not in self.accounts]
+            if unknown:
+                raise ConfigurationError(
+                    f"account(s) {', '.join(unknown)} are not in the configuration "
+                    f"({', '.join(sorted(self.accounts)) or 'no accounts'}): no worker would "
+                    "publish the post"
+                )
+        if check:
+            for platform in dict.fromkeys(a.platform for a in targets):
+                gone = missing_media(post, platform)
+                if gone is not None:
+                    raise gone
+                render(post, platform)
         now = self.clock()
         out = []
         with self._tx() as db:
@@ -667,6 +872,77 @@ class Outbox:
             self._event(db, delivery, note, delivery.updated_at)
             return delivery
 
+    def resolve(
+        self,
+        delivery_id: str,
+        *,
+        sent_url: str | None = None,
+        sent_id: str | None = None,
+        not_sent: bool = False,
+    ) -> Delivery:
+        """Settle an ``unknown`` delivery by hand, after looking at the platform yourself.
+
+        A delivery is ``unknown`` when a create may have reached the platform and brandkit
+        could not look it up (some platforms, e.g. Telegram, offer no lookup). Only a person
+        can then say what happened:
+
+        * ``sent_url=`` / ``sent_id=``: the part in doubt *is* on the platform. It is
+          recorded as published (``sent_id`` defaults to the last path segment of
+          ``sent_url``, which is the post's id on X, Mastodon, Telegram and Bluesky). The
+          delivery becomes ``sent``, or ``pending`` when parts of its thread remain to be
+          published (the worker sends them, replying to the one you gave).
+        * ``not_sent=True``: the part is *not* on the platform. The delivery becomes
+          ``pending`` and **the part is sent again** at the next worker run.
+
+        Either way a step is added to :meth:`history`.
+
+        Raises:
+            ConfigurationError: neither or both of ``not_sent`` and ``sent_url``/``sent_id``
+                were given, or ``sent_url`` is not an http(s) URL.
+            BrandkitError: no such delivery.
+            OutboxConflict: it is being published right now, or it is not ``unknown``.
+        """
+        sent = sent_url is not None or sent_id is not None
+        if sent == bool(not_sent):
+            raise ConfigurationError(
+                "resolve needs either sent_url/sent_id (the post is on the platform) or "
+                "not_sent=True (it is not, send it again)"
+            )
+        ref_id = sent_id
+        if sent_url is not None:
+            if not sent_url.startswith(("https://", "http://")):
+                raise ConfigurationError(f"sent_url must be an http(s) URL, got {sent_url!r}")
+            if ref_id is None:
+                ref_id = sent_url.split("?")[0].split("#")[0].rstrip("/").rsplit("/", 1)[-1]
+        with self._tx() as db:
+            data, owner, until = self._fetch(db, delivery_id)
+            delivery = self._load(data)
+            if not self._lease_free(owner, until):
+                raise OutboxConflict(f"delivery {delivery_id} is being published right now")
+            if delivery.status is not DeliveryStatus.UNKNOWN:
+                raise OutboxConflict(
+                    f"delivery {delivery_id} is {delivery.status.value}; only an unknown "
+                    "delivery can be resolved by hand"
+                )
+            index = len(delivery.parts)
+            if sent:
+                assert ref_id is not None
+                delivery.parts.append(PartRef(index=index, id=ref_id, url=sent_url))
+                done = len(delivery.parts) >= len(delivery.keys)
+                delivery.status = DeliveryStatus.SENT if done else DeliveryStatus.PENDING
+                where = sent_url or ref_id
+                note = f"resolved by hand: part {index + 1} is on the platform ({where})"
+            else:
+                delivery.status = DeliveryStatus.PENDING
+                note = (
+                    f"resolved by hand: part {index + 1} is not on the platform; sending it again"
+                )
+            delivery.error = None
+            delivery.updated_at = self.clock()
+            self._write(db, delivery, not_before=None, lease_owner=None, lease_until=None)
+            self._event(db, delivery, note, delivery.updated_at)
+            return delivery
+
     def cancel(self, delivery_id: str) -> Delivery:
         """Stop a delivery that is not finished: pending, failed or unknown (an unknown
         one may already be on the platform; cancelling only stops brandkit from trying).
@@ -696,8 +972,8 @@ class Outbox:
     def _expand_id(self, prefix: str) -> builtins.list[str]:
         """Ids starting with ``prefix`` (for the command line's short ids)."""
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        with self._lock:
-            rows = self._db.execute(
+        with self._reading() as db:
+            rows = db.execute(
                 "SELECT id FROM outbox_deliveries WHERE id LIKE ? ESCAPE '\\' LIMIT 2",
                 (escaped + "%",),
             ).fetchall()

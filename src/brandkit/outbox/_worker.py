@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -13,8 +12,14 @@ from datetime import UTC, datetime, timedelta
 from brandkit._client import AsyncClient, Client
 from brandkit.accounts import Account
 from brandkit.delivery import Delivery, DeliveryStatus
-from brandkit.errors import ConfigurationError, PlatformUnavailable, RateLimited, TransportError
-from brandkit.outbox._store import Outbox
+from brandkit.errors import (
+    ConfigurationError,
+    OutboxConflict,
+    PlatformUnavailable,
+    RateLimited,
+    TransportError,
+)
+from brandkit.outbox._store import Outbox, missing_media
 
 __all__ = ["Worker"]
 
@@ -44,6 +49,12 @@ class Worker:
     (rate limit, 5xx, a connection that failed before the request left) is tried again
     later with backoff, up to ``max_attempts`` (rate limits: until their reset, without a
     cap); other failures stay ``failed`` with their typed error for a person to look at.
+    A pending delivery whose media file is gone fails alone (``failed`` with a
+    :class:`~brandkit.errors.MediaError` naming the file) before anything is sent; the
+    other deliveries go on.
+
+    The worker tells the outbox its accounts (:meth:`Outbox.use_accounts`), so that an
+    error stored for a delivery never keeps a secret of its account that a server echoed.
 
     Args:
         outbox: the outbox to work from.
@@ -89,6 +100,7 @@ class Worker:
         self.outbox = outbox
         values = accounts.values() if isinstance(accounts, Mapping) else accounts
         self.accounts: dict[str, Account] = {a.key: a for a in values}
+        outbox.use_accounts(self.accounts)
         self.client = client
         self.clock = clock or (lambda: datetime.now(UTC))
         self.concurrency = concurrency
@@ -101,15 +113,24 @@ class Worker:
 
     # -- one run -------------------------------------------------------------------------
 
-    def run_once(self, now: datetime | None = None) -> list[Delivery]:
+    def run_once(
+        self, now: datetime | None = None, *, stop: threading.Event | None = None
+    ) -> list[Delivery]:
         """Publish every delivery due at ``now`` (default: the clock) and return them in
         their new state.
 
+        When ``stop`` is set meanwhile, no further delivery is started and (with the
+        default asynchronous client) the attempts under way are interrupted, waits
+        included; every lease is released before returning. An interrupted delivery is
+        left ``pending`` if nothing was sent yet, else ``sending``, which the next run
+        treats as ``unknown`` and looks up before sending anything.
+
         Raises:
             ConfigurationError: called inside a running event loop (use :meth:`arun_once`).
+            OutboxConflict: the outbox stayed locked by another process.
         """
         if isinstance(self.client, Client):
-            return self._run_sync(now)
+            return self._run_sync(now, stop)
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -120,13 +141,16 @@ class Worker:
             # One loop for the worker's life, so the AsyncClient's connections and the
             # governor's rate-limit knowledge carry over from run to run.
             self._runner = asyncio.Runner()
-        return self._runner.run(self.arun_once(now))
+        return self._runner.run(self.arun_once(now, stop=stop))
 
-    async def arun_once(self, now: datetime | None = None) -> list[Delivery]:
+    async def arun_once(
+        self, now: datetime | None = None, *, stop: threading.Event | None = None
+    ) -> list[Delivery]:
         """The same as :meth:`run_once`, in a running event loop.
 
         Raises:
             ConfigurationError: the worker was given a synchronous client.
+            OutboxConflict: the outbox stayed locked by another process.
         """
         if isinstance(self.client, Client):
             raise ConfigurationError("this worker has a synchronous Client: call run_once()")
@@ -141,23 +165,35 @@ class Worker:
         async def serve(items: list[Delivery]) -> None:
             async with semaphore:
                 for i, delivery in enumerate(items):
-                    try:
-                        await client.deliver(delivery, self.accounts[delivery.account])
-                    except Exception:
-                        logger.exception("delivery %s: the attempt broke off", delivery.id)
+                    if stop is not None and stop.is_set():
+                        return
+                    if not self._media_gone(delivery):
+                        try:
+                            await client.deliver(delivery, self.accounts[delivery.account])
+                        except Exception:
+                            logger.exception("delivery %s: the attempt broke off", delivery.id)
                     pause = self._settle(delivery)
                     settled.add(delivery.id)
                     if pause is not None:
                         self._defer(items[i + 1 :], pause, settled)
                         return
 
+        tasks = [asyncio.create_task(serve(items)) for items in _by_account(claimed)]
+        watcher = asyncio.create_task(_cancel_on(stop, tasks)) if stop is not None else None
         try:
-            await asyncio.gather(*(serve(items) for items in _by_account(claimed)))
+            await asyncio.wait(tasks)
         finally:
+            if watcher is not None:
+                watcher.cancel()
+            for task in tasks:
+                task.cancel()
             self._release_unsettled(claimed, settled)
-        return claimed
+        for task in tasks:
+            if not task.cancelled() and (exc := task.exception()) is not None:
+                raise exc
+        return [d for d in claimed if d.id in settled]
 
-    def _run_sync(self, now: datetime | None) -> list[Delivery]:
+    def _run_sync(self, now: datetime | None, stop: threading.Event | None) -> list[Delivery]:
         assert isinstance(self.client, Client)
         at = now or self.clock()
         claimed = self.outbox.claim(at, accounts=list(self.accounts), limit=self.batch)
@@ -165,10 +201,13 @@ class Worker:
         try:
             for items in _by_account(claimed):
                 for i, delivery in enumerate(items):
-                    try:
-                        self.client.deliver(delivery, self.accounts[delivery.account])
-                    except Exception:
-                        logger.exception("delivery %s: the attempt broke off", delivery.id)
+                    if stop is not None and stop.is_set():
+                        break
+                    if not self._media_gone(delivery):
+                        try:
+                            self.client.deliver(delivery, self.accounts[delivery.account])
+                        except Exception:
+                            logger.exception("delivery %s: the attempt broke off", delivery.id)
                     pause = self._settle(delivery)
                     settled.add(delivery.id)
                     if pause is not None:
@@ -176,7 +215,30 @@ class Worker:
                         break
         finally:
             self._release_unsettled(claimed, settled)
-        return claimed
+        return [d for d in claimed if d.id in settled]
+
+    # -- before an attempt ---------------------------------------------------------------
+
+    def _media_gone(self, delivery: Delivery) -> bool:
+        """Fail a pending delivery whose media file is gone, before anything is sent; the
+        failure is this delivery's alone. Returns whether it was failed.
+
+        An ``unknown`` one is left to the client: its part may be on the platform already,
+        which a lookup (needing no file) settles first.
+        """
+        if delivery.status is not DeliveryStatus.PENDING:
+            return False
+        error = missing_media(delivery.post, delivery.platform)
+        if error is None:
+            return False
+        delivery.status = DeliveryStatus.FAILED
+        delivery.error = error
+        delivery.updated_at = self.clock()
+        try:
+            self.outbox.save(delivery)
+        except OutboxConflict:
+            logger.exception("delivery %s: could not record its missing media", delivery.id)
+        return True
 
     # -- after an attempt ----------------------------------------------------------------
 
@@ -238,21 +300,30 @@ class Worker:
         stop: threading.Event | None = None,
         *,
         on_delivery: Callable[[Delivery], None] | None = None,
+        on_idle: Callable[[], None] | None = None,
     ) -> None:
         """Run until ``stop`` is set: publish what is due, then wait ``poll`` seconds when
-        nothing was. ``on_delivery`` is called with each delivery after its attempt."""
+        nothing was. ``on_delivery`` is called with each delivery after its attempt,
+        ``on_idle`` each time a run found nothing to do (before the wait).
+
+        Setting ``stop`` (e.g. from a SIGTERM handler) ends the run promptly: the wait is
+        cut short, no new delivery starts, attempts under way are interrupted (with the
+        asynchronous client) and every lease is released (see :meth:`run_once`).
+        """
         stop = stop or threading.Event()
         while not stop.is_set():
             try:
-                done = self.run_once()
-            except sqlite3.OperationalError:
+                done = self.run_once(stop=stop)
+            except OutboxConflict as exc:
                 # A lock held too long by another process: try again at the next poll.
-                logger.exception("the outbox is busy")
+                logger.warning("the outbox is busy: %s", exc)
                 done = []
             if on_delivery is not None:
                 for delivery in done:
                     on_delivery(delivery)
             if not done:
+                if on_idle is not None and not stop.is_set():
+                    on_idle()
                 stop.wait(poll)
 
     async def arun_forever(self, poll: float = 1.0, stop: asyncio.Event | None = None) -> None:
@@ -261,8 +332,8 @@ class Worker:
         while not stop.is_set():
             try:
                 done = await self.arun_once()
-            except sqlite3.OperationalError:
-                logger.exception("the outbox is busy")
+            except OutboxConflict as exc:
+                logger.warning("the outbox is busy: %s", exc)
                 done = []
             if not done:
                 with contextlib.suppress(TimeoutError):
@@ -301,6 +372,17 @@ class Worker:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+async def _cancel_on(stop: threading.Event, tasks: Sequence[asyncio.Task[None]]) -> None:
+    """Cancel ``tasks`` as soon as ``stop`` is set (a signal handler sets it from another
+    frame, so it is polled: 50 ms is prompt for a person and costs nothing)."""
+    while not all(t.done() for t in tasks):
+        if stop.is_set():
+            for task in tasks:
+                task.cancel()
+            return
+        await asyncio.sleep(0.05)
 
 
 def _by_account(deliveries: Sequence[Delivery]) -> list[list[Delivery]]:

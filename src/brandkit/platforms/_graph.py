@@ -22,21 +22,23 @@ import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, TypeVar
 from urllib.parse import urlencode
 
 import httpx
+import pydantic
 
 from brandkit._flow import Flow, Send, Wait
 from brandkit.errors import (
     AuthError,
     ConfigurationError,
+    MalformedResponse,
     PlatformError,
     PlatformUnavailable,
     RateLimited,
     Rejected,
 )
-from brandkit.platforms._base import Adapter
+from brandkit.platforms._base import Adapter, Answer
 
 if TYPE_CHECKING:
     from brandkit.accounts import Account
@@ -45,9 +47,18 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_GRAPH_VERSION",
     "THROTTLE_CODES",
+    "ContainerAnswer",
     "ContainerExpired",
+    "Count",
+    "FollowersAnswer",
     "GraphAdapter",
+    "GraphId",
+    "IdAnswer",
+    "InsightsAnswer",
     "MediaHost",
+    "Number",
+    "PermalinkAnswer",
+    "QuotaAnswer",
     "describe_failure",
     "graph_error",
     "parse_time",
@@ -74,6 +85,140 @@ _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 MediaHost = Any
 """A callable ``media_host(media: Media) -> str`` that makes a local file reachable at a
 public URL (the caller's storage or CDN), for platforms that fetch media themselves."""
+
+
+# -- answers -------------------------------------------------------------------------------------
+# The Graph answers brandkit reads, shared by Facebook, Instagram and Threads. Meta sends ids
+# as JSON strings (``platforms.md`` §5-7); a number there is not what Meta sends, so it is
+# refused rather than coerced.
+
+GraphId = Annotated[str, pydantic.StringConstraints(min_length=1)]
+"""A Graph object id: a non-empty JSON string."""
+
+Count = Annotated[int, pydantic.Strict()]
+"""A count Meta sends as a JSON integer."""
+
+Number = Count | Annotated[float, pydantic.Strict(), pydantic.AllowInfNan(False)]
+"""A finite JSON number (never a string or a boolean)."""
+
+T = TypeVar("T")
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+
+class IdAnswer(Answer):
+    """``{"id": "..."}``: what a Graph create (post, photo, container, publish) answers."""
+
+    id: GraphId
+
+
+class PermalinkAnswer(Answer):
+    """``GET /{media-id}?fields=permalink`` (Instagram, Threads)."""
+
+    permalink: str | None = None
+
+
+class _TokenAnswer(Answer):
+    """``GET /refresh_access_token``: the new long-lived token and its lifetime."""
+
+    access_token: Annotated[str, pydantic.StringConstraints(min_length=1)]
+    expires_in: Count | None = None
+
+
+class _Cursors(Answer):
+    after: str | None = None
+
+
+class _Paging(Answer):
+    next: str | None = None
+    cursors: _Cursors | None = None
+
+
+class _Page(Answer, Generic[T]):
+    """One page of an edge: ``data`` and ``paging.cursors.after``."""
+
+    data: tuple[T, ...] = ()
+    paging: _Paging | None = None
+
+
+class _BatchItem(Answer):
+    """One read of a batch: its HTTP status and its body (a JSON text)."""
+
+    code: Count
+    body: str | None = None
+
+
+_BatchAnswer = pydantic.RootModel[list[_BatchItem | None]]
+
+
+class ContainerAnswer(Answer):
+    """A container's status: Instagram says ``status_code`` (and ``status`` as its text),
+    Threads ``status`` (and ``error_message``)."""
+
+    status_code: str | None = None
+    status: str | None = None
+    error_message: str | None = None
+
+
+class _Quota(Answer):
+    quota_total: Count | None = None
+
+
+class _QuotaEntry(Answer):
+    quota_usage: Count | None = None
+    config: _Quota | None = None
+    reply_quota_usage: Count | None = None
+    reply_config: _Quota | None = None
+
+
+class QuotaAnswer(Answer):
+    """``content_publishing_limit`` (Instagram) and ``threads_publishing_limit``."""
+
+    data: tuple[_QuotaEntry, ...] = ()
+
+    def usage(self, *, reply: bool = False, default_total: int) -> tuple[int, int]:
+        """``(used, total)`` of the first entry (replies' quota with ``reply``); an entry
+        Meta leaves out counts as nothing used of ``default_total``."""
+        entry = self.data[0] if self.data else _QuotaEntry()
+        used = entry.reply_quota_usage if reply else entry.quota_usage
+        config = entry.reply_config if reply else entry.config
+        total = config.quota_total if config is not None else None
+        return used or 0, total or default_total
+
+
+class FollowersAnswer(Answer):
+    """``GET /{id}?fields=followers_count`` (Pages, Instagram accounts)."""
+
+    followers_count: Count | None = None
+
+
+InsightValue = Number | dict[str, Number] | None
+"""An insights value: a number, or a breakdown by type (``post_clicks_by_type``)."""
+
+
+class _ValueItem(Answer):
+    value: InsightValue = None
+
+
+class _Insight(Answer):
+    name: str
+    values: tuple[_ValueItem, ...] = ()
+    total_value: _ValueItem | None = None
+
+
+class InsightsAnswer(Answer):
+    """``GET /{id}/insights``: ``data[].values[0].value`` or ``data[].total_value.value``."""
+
+    data: tuple[_Insight, ...] = ()
+
+    def values(self) -> dict[str, InsightValue]:
+        """Each metric's value by its name."""
+        out: dict[str, InsightValue] = {}
+        for item in self.data:
+            if item.total_value is not None:
+                out[item.name] = item.total_value.value
+            elif item.values:
+                out[item.name] = item.values[0].value
+        return out
 
 
 class ContainerExpired(PlatformError):
@@ -250,6 +395,7 @@ class GraphAdapter(Adapter):
 
         Raises:
             AuthError: Meta refused to refresh (the token must then be authorised again).
+            MalformedResponse: Meta's answer carries no usable ``access_token``.
         """
         expires = self.token_expires_at()
         now = self.clock()
@@ -264,45 +410,45 @@ class GraphAdapter(Adapter):
             versioned=False,
         )
         response = yield Send(request, idempotent=True, bucket=self.bucket_of(request))
-        body = self.check(response).json()
-        new = body.get("access_token") if isinstance(body, dict) else None
-        if not isinstance(new, str) or not new:
-            raise AuthError(
-                f"{self.name} answered the token refresh without an access_token",
-                platform=self.name,
-                status_code=response.status_code,
-            )
-        expires_in = body.get("expires_in")
-        if isinstance(expires_in, int | float) and expires_in > 0:
-            self.account.settings["token_expires_at"] = now + float(expires_in)
-        self.account.update_secrets(token=new)
+        token = self.parse(response, _TokenAnswer)
+        if token.expires_in is not None and token.expires_in > 0:
+            self.account.settings["token_expires_at"] = now + float(token.expires_in)
+        self.account.update_secrets(token=token.access_token)
 
     # -- reading -----------------------------------------------------------------------------
 
-    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Flow[dict[str, Any]]:
-        """``GET`` a node or edge (a read, so the driver may repeat it); raises its typed
-        error."""
+    def get(self, path: str, params: Mapping[str, Any] | None, model: type[M]) -> Flow[M]:
+        """``GET`` a node or edge (a read, so the driver may repeat it) and read it as
+        ``model``.
+
+        Raises:
+            PlatformError: Meta refused (typed by :meth:`error_for`).
+            MalformedResponse: the answer is not ``model``'s shape.
+        """
         request = self.request("GET", path, params=params)
         response = yield Send(request, idempotent=True, bucket=self.bucket_of(request))
-        body = self.check(response).json()
-        return body if isinstance(body, dict) else {"data": body}
+        return self.parse(response, model)
 
     def pages(
-        self, path: str, params: Mapping[str, Any], *, limit: int | None = None
-    ) -> Flow[list[dict[str, Any]]]:
-        """The items of an edge, following ``paging.cursors.after`` for at most ``limit``
-        pages (default :attr:`readback_pages`)."""
-        items: list[dict[str, Any]] = []
+        self, path: str, params: Mapping[str, Any], item: type[T], *, limit: int | None = None
+    ) -> Flow[list[T]]:
+        """The items of an edge, each read as ``item``, following ``paging.cursors.after``
+        for at most ``limit`` pages (default :attr:`readback_pages`).
+
+        Raises:
+            PlatformError: Meta refused (typed by :meth:`error_for`).
+            MalformedResponse: a page, or an item of it, is not of the expected shape (an
+                item brandkit cannot read might be the one looked for, so it is not skipped).
+        """
+        items: list[T] = []
         query = dict(params)
         for _ in range(limit or self.readback_pages):
-            page = yield from self.get(path, query)
-            data = page.get("data")
-            if not isinstance(data, list) or not data:
+            page = yield from self.get(path, query, _Page[item])  # type: ignore[valid-type]
+            if not page.data:
                 break
-            items.extend(d for d in data if isinstance(d, dict))
-            paging = page.get("paging") or {}
-            after = (paging.get("cursors") or {}).get("after")
-            if not paging.get("next") or not after:
+            items.extend(page.data)
+            after = page.paging.cursors.after if page.paging and page.paging.cursors else None
+            if page.paging is None or not page.paging.next or not after:
                 break
             query["after"] = after
         return items
@@ -347,29 +493,45 @@ class GraphAdapter(Adapter):
             bucket=bucket or self.bucket_of(request),
             cost=len(batch),
         )
-        answers = self.check(response).json()
-        if not isinstance(answers, list):
-            raise PlatformUnavailable(
-                f"{self.name}: the batch answer is not a list",
-                platform=self.name,
-                status_code=response.status_code,
-            )
+        answers = self.parse(response, _BatchAnswer).root
         out: list[httpx.Response | None] = []
         for item, sent in zip(answers, batch, strict=False):
-            if not isinstance(item, dict):
-                out.append(None)
+            if item is None:
+                out.append(None)  # Meta answers null for a read that timed out
                 continue
-            body = item.get("body")
             out.append(
                 httpx.Response(
-                    int(item.get("code") or 500),
-                    content=(body if isinstance(body, str) else json.dumps(body)).encode(),
+                    item.code,
+                    content=(item.body or "").encode(),
                     headers={"content-type": "application/json"},
                     request=httpx.Request("GET", f"{self.account.base_url}/{sent['relative_url']}"),
                 )
             )
         out.extend(None for _ in range(len(batch) - len(out)))
         return out, response
+
+    def read_item(
+        self, answer: httpx.Response | None, model: type[M], what: str
+    ) -> tuple[M | None, str | None]:
+        """One read of a batch as ``model``, or ``None`` and why there is nothing: Meta did
+        not answer it, refused it, or answered it in a shape brandkit cannot read. Such a
+        read costs only its own post's samples (unavailable, with the reason), never the
+        rest of the batch."""
+        if answer is None or not answer.is_success:
+            return None, describe_failure(answer, what)
+        try:
+            return self.parse(answer, model), None
+        except MalformedResponse as exc:
+            return None, str(exc)
+
+    def read_insights(
+        self, answer: httpx.Response | None, *, asked: bool = True
+    ) -> tuple[InsightsAnswer | None, str | None]:
+        """A post's insights read (see :meth:`read_item`); ``asked=False`` when no metric
+        was asked for, so that a missing answer is no failure."""
+        if answer is None and not asked:
+            return None, None
+        return self.read_item(answer, InsightsAnswer, "the post's insights")
 
     # -- containers (Instagram, Threads) ----------------------------------------------------
 
@@ -380,10 +542,13 @@ class GraphAdapter(Adapter):
         status_field: str,
         message_field: str,
         bucket: str,
-    ) -> Flow[dict[str, Any]]:
-        """Poll a publishing container until it is ``FINISHED`` (or ``PUBLISHED``).
+    ) -> Flow[str]:
+        """Poll a publishing container until it is ``FINISHED`` (or ``PUBLISHED``); returns
+        that status. ``status_field`` and ``message_field`` name the fields of
+        :class:`ContainerAnswer` the platform uses.
 
         Raises:
+            MalformedResponse: a status answer of the wrong shape.
             Rejected: the container ended in ``ERROR``; carries Meta's message.
             ContainerExpired: the container expired (24 hours) before publishing.
             PlatformUnavailable: still processing after :attr:`poll_timeout` seconds.
@@ -395,11 +560,11 @@ class GraphAdapter(Adapter):
                 "GET", f"/{container_id}", params={"fields": fields or status_field}
             )
             response = yield Send(request, idempotent=True, bucket=bucket)
-            body = self.check(response).json()
-            status = str(body.get(status_field) or "")
+            body = self.parse(response, ContainerAnswer)
+            status = getattr(body, status_field) or ""
             if status in ("FINISHED", "PUBLISHED"):
-                return dict(body)
-            message = str(body.get(message_field) or status or "no status")
+                return str(status)
+            message = str(getattr(body, message_field) or status or "no status")
             if status == "ERROR":
                 raise Rejected(
                     f"{self.name}: container {container_id} failed: {message}",

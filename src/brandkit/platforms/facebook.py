@@ -26,17 +26,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 import httpx
+import pydantic
 
 from brandkit._flow import Flow, Send, Wait
 from brandkit.errors import AuthError, ConfigurationError, PlatformUnavailable, Rejected
 from brandkit.metrics._sample import Metric, MetricSample
-from brandkit.platforms._base import Capabilities, PartRef, RatePolicy, ThreadContext
+from brandkit.platforms._base import Answer, Capabilities, PartRef, RatePolicy, ThreadContext
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 from brandkit.platforms._graph import (
+    Count,
+    FollowersAnswer,
     GraphAdapter,
+    GraphId,
+    IdAnswer,
     describe_failure,
     graph_error,
     parse_time,
@@ -69,6 +74,101 @@ RETIRED_POST_METRICS: dict[str, str] = {
 
 _GONE = 33  # subcode: the object does not exist or cannot be loaded
 _VIDEO_CHUNK = 4 * 1024 * 1024
+
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+# -- answers ---------------------------------------------------------------------------------
+
+_Offset = Annotated[str, pydantic.StringConstraints(pattern=r"^[0-9]{1,15}$")]
+"""A byte offset of the resumable video upload: Meta sends it as a string of digits."""
+
+
+class _PageToken(Answer):
+    """``GET /{page-id}?fields=access_token`` with a user token."""
+
+    access_token: str | None = None
+
+
+class _PhotoAnswer(Answer):
+    """``POST /{page-id}/photos``: the photo's id, and the Page post's for a published one."""
+
+    id: GraphId
+    post_id: GraphId | None = None
+
+
+class _VideoStart(Answer):
+    """``upload_phase=start``: the video, its upload session, the first chunk's offsets."""
+
+    video_id: GraphId
+    upload_session_id: GraphId
+    start_offset: _Offset
+    end_offset: _Offset
+
+
+class _VideoChunk(Answer):
+    """``upload_phase=transfer``: the offsets of the next chunk Meta wants."""
+
+    start_offset: _Offset
+    end_offset: _Offset
+
+
+class _PhaseError(Answer):
+    message: str | None = None
+
+
+class _Phase(Answer):
+    status: str | None = None
+    errors: tuple[_PhaseError, ...] = ()
+    error: _PhaseError | None = None
+
+
+class _VideoStatus(Answer):
+    video_status: str | None = None
+    uploading_phase: _Phase | None = None
+    processing_phase: _Phase | None = None
+
+
+class _Video(Answer):
+    """``GET /{video-id}?fields=status,post_id``."""
+
+    status: _VideoStatus = _VideoStatus()
+    post_id: GraphId | None = None
+
+
+class _Permalink(Answer):
+    """``GET /{post-id}?fields=permalink_url``."""
+
+    permalink_url: str | None = None
+
+
+class _Published(Answer):
+    """One item of ``/{page-id}/published_posts`` as a read-back reads it."""
+
+    id: GraphId
+    message: str | None = None
+    created_time: str | None = None
+    permalink_url: str | None = None
+
+
+class _Summary(Answer):
+    total_count: Count | None = None
+
+
+class _Edge(Answer):
+    summary: _Summary | None = None
+
+
+class _Shares(Answer):
+    count: Count = 0
+
+
+class _PostNode(Answer):
+    """A post's counts, read in a metrics batch."""
+
+    created_time: str | None = None
+    shares: _Shares = _Shares()  # Meta leaves ``shares`` out when nobody shared
+    reactions: _Edge | None = None
+    comments: _Edge | None = None
 
 
 class FacebookAdapter(GraphAdapter):
@@ -163,9 +263,8 @@ class FacebookAdapter(GraphAdapter):
             "GET", f"/{self.page_id}", params={"fields": "access_token"}, token=user_token
         )
         response = yield Send(request, idempotent=True, bucket="pages")
-        body = self.check(response).json()
-        page_token = body.get("access_token") if isinstance(body, dict) else None
-        if not isinstance(page_token, str) or not page_token:
+        page_token = self.parse(response, _PageToken).access_token
+        if not page_token:
             raise AuthError(
                 f"facebook: the user token gives no access token for Page {self.page_id}: the "
                 "user needs a role on the Page and the pages_show_list and pages_manage_posts "
@@ -175,12 +274,13 @@ class FacebookAdapter(GraphAdapter):
             )
         self.account.update_secrets(page_token=page_token)
 
-    def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Flow[dict[str, Any]]:
+    def get(self, path: str, params: Mapping[str, Any] | None, model: type[M]) -> Flow[M]:
+        """``GET`` with the Page token (fetched again if Meta refuses it), read as
+        ``model``; see :meth:`GraphAdapter.get`."""
         response = yield from self._send(
             lambda: self.request("GET", path, params=params), idempotent=True
         )
-        body = self.check(response).json()
-        return body if isinstance(body, dict) else {"data": body}
+        return self.parse(response, model)
 
     # -- prepare -----------------------------------------------------------------------------
 
@@ -224,7 +324,7 @@ class FacebookAdapter(GraphAdapter):
             response = yield from self._send(
                 lambda: self.request("POST", f"/{self.page_id}/feed", data=data), creates=True
             )
-            post_id = str(self.check(response).json()["id"])
+            post_id = self.parse(response, IdAnswer).id
             self._photos.pop(thread.key, None)
         url = yield from self._permalink(post_id)
         return PartRef(index=part.index, id=post_id, url=url)
@@ -233,8 +333,8 @@ class FacebookAdapter(GraphAdapter):
         response = yield from self._send(
             lambda: self._photo_request(media, published=True, caption=part.text), creates=True
         )
-        body = self.check(response).json()
-        return str(body.get("post_id") or f"{self.page_id}_{body['id']}")
+        photo = self.parse(response, _PhotoAnswer)
+        return photo.post_id or f"{self.page_id}_{photo.id}"
 
     def _upload_photo(self, media: Media, *, published: bool) -> Flow[str]:
         # An unpublished photo is seen by nobody and may be sent again.
@@ -242,7 +342,7 @@ class FacebookAdapter(GraphAdapter):
             lambda: self._photo_request(media, published=published, caption=None),
             idempotent=True,
         )
-        return str(self.check(response).json()["id"])
+        return self.parse(response, IdAnswer).id
 
     def _photo_request(
         self, media: Media, *, published: bool, caption: str | None
@@ -288,11 +388,11 @@ class FacebookAdapter(GraphAdapter):
             ),
             idempotent=True,
         )
-        body = self.check(start).json()
-        video_id, session = str(body["video_id"]), str(body["upload_session_id"])
+        body = self.parse(start, _VideoStart)
+        video_id, session = body.video_id, body.upload_session_id
         self._sessions[video_id] = session
         reader = _Slicer(media.chunks(_VIDEO_CHUNK))
-        begin, end = int(body["start_offset"]), int(body["end_offset"])
+        begin, end = int(body.start_offset), int(body.end_offset)
         while begin < end:
             chunk = reader.take(end - begin)
             offset = begin
@@ -313,24 +413,22 @@ class FacebookAdapter(GraphAdapter):
 
             # Sending the same chunk at the same offset again is harmless.
             response = yield from self._send(transfer, idempotent=True)
-            answer = self.check(response).json()
-            begin, end = int(answer["start_offset"]), int(answer["end_offset"])
+            answer = self.parse(response, _VideoChunk)
+            begin, end = int(answer.start_offset), int(answer.end_offset)
         return video_id
 
     def _wait_video(self, video_id: str) -> Flow[str]:
         """Poll the video until it is ready; returns its post id."""
         waited, delay = 0.0, self.poll_initial
         while True:
-            body = yield from self._get(f"/{video_id}", {"fields": "status,post_id"})
-            status = body.get("status") or {}
-            state = status.get("video_status")
-            if state == "ready" and body.get("post_id"):
-                return str(body["post_id"])
+            body = yield from self.get(f"/{video_id}", {"fields": "status,post_id"}, _Video)
+            state = body.status.video_status
+            if state == "ready" and body.post_id:
+                return body.post_id
             if state == "error":
-                processing = status.get("processing_phase") or {}
-                errors = processing.get("errors") or [processing.get("error") or {}]
-                first = errors[0] if errors and isinstance(errors[0], dict) else {}
-                message = str(first.get("message") or "video processing failed")
+                processing = body.status.processing_phase or _Phase()
+                first = (processing.errors or (processing.error or _PhaseError(),))[0]
+                message = first.message or "video processing failed"
                 raise Rejected(
                     f"facebook: video {video_id} failed: {message}",
                     platform=self.name,
@@ -348,9 +446,8 @@ class FacebookAdapter(GraphAdapter):
             delay = min(delay * 2, self.poll_max)
 
     def _permalink(self, post_id: str) -> Flow[str | None]:
-        body = yield from self._get(f"/{post_id}", {"fields": "permalink_url"})
-        url = body.get("permalink_url")
-        return str(url) if url else None
+        body = yield from self.get(f"/{post_id}", {"fields": "permalink_url"}, _Permalink)
+        return body.permalink_url or None
 
     # -- find --------------------------------------------------------------------------------
 
@@ -369,9 +466,10 @@ class FacebookAdapter(GraphAdapter):
         """
         video_id = self._videos.get(thread.key)
         if video_id is not None:
-            body = yield from self._get(f"/{video_id}", {"fields": "status,post_id"})
-            phase = ((body.get("status") or {}).get("uploading_phase") or {}).get("status")
-            if phase == "complete" and (body.get("status") or {}).get("video_status") != "error":
+            body = yield from self.get(f"/{video_id}", {"fields": "status,post_id"}, _Video)
+            uploading = body.status.uploading_phase
+            phase = uploading.status if uploading is not None else None
+            if phase == "complete" and body.status.video_status != "error":
                 post_id = yield from self._wait_video(video_id)
                 self._videos.pop(thread.key, None)
                 url = yield from self._permalink(post_id)
@@ -383,29 +481,25 @@ class FacebookAdapter(GraphAdapter):
         if started is not None:
             since = started - self.readback_slack
             params["since"] = int(since.timestamp())
-        matches: list[dict[str, Any]] = []
-        query = dict(params)
-        for _ in range(self.readback_pages):
-            page = yield from self._get(f"/{self.page_id}/published_posts", query)
-            data = [d for d in page.get("data") or [] if isinstance(d, dict)]
-            for post in data:
-                created = parse_time(post.get("created_time"))
-                if since is not None and created is not None and created < since:
-                    continue
-                if (post.get("message") or "").strip() == part.text.strip():
-                    matches.append(post)
-            after = ((page.get("paging") or {}).get("cursors") or {}).get("after")
-            if not data or not (page.get("paging") or {}).get("next") or not after:
-                break
-            query["after"] = after
+        posts = yield from self.pages(f"/{self.page_id}/published_posts", params, _Published)
+        matches = [
+            post
+            for post in posts
+            if not (
+                since is not None
+                and (created := parse_time(post.created_time)) is not None
+                and created < since
+            )
+            and (post.message or "").strip() == part.text.strip()
+        ]
         if not matches:
             return None
         oldest = min(
             matches,
-            key=lambda p: parse_time(p.get("created_time")) or datetime.max.replace(tzinfo=UTC),
+            key=lambda p: parse_time(p.created_time) or datetime.max.replace(tzinfo=UTC),
         )
         self._photos.pop(thread.key, None)
-        return PartRef(index=part.index, id=str(oldest["id"]), url=oldest.get("permalink_url"))
+        return PartRef(index=part.index, id=oldest.id, url=oldest.permalink_url)
 
     # -- delete ------------------------------------------------------------------------------
 
@@ -475,9 +569,8 @@ class FacebookAdapter(GraphAdapter):
             "post_id": ref.id,
             "fetched_at": fetched_at,
         }
-        body = node.json() if node is not None and node.is_success else None
-        posted_at = parse_time(body.get("created_time")) if body else None
-        reason = describe_failure(node, "the post") if body is None else ""
+        body, reason = self.read_item(node, _PostNode, "the post")
+        posted_at = parse_time(body.created_time) if body is not None else None
         counts = (
             ("reactions", Metric.LIKES),
             ("comments", Metric.REPLIES),
@@ -485,7 +578,7 @@ class FacebookAdapter(GraphAdapter):
         )
         for raw, metric in counts:
             value = _count(body, raw) if body is not None else None
-            if isinstance(value, int):
+            if value is not None:
                 yield MetricSample(
                     metric=metric.value, value=value, raw_name=raw, posted_at=posted_at, **common
                 )
@@ -493,26 +586,18 @@ class FacebookAdapter(GraphAdapter):
                 yield MetricSample.unavailable(
                     metric=metric.value,
                     raw_name=raw,
-                    reason=reason if body is None else f"Meta sent no {raw} count",
+                    reason=reason or f"Meta sent no {raw} count",
                     **common,
                 )
-        values: dict[str, Any] = {}
-        refused = None
-        if insights is not None:
-            if insights.is_success:
-                for item in insights.json().get("data") or []:
-                    if isinstance(item, dict) and item.get("values"):
-                        values[str(item.get("name"))] = item["values"][0].get("value")
-            else:
-                refused = describe_failure(insights, "the post's insights")
+        read, refused = self.read_insights(insights) if insights is not None else (None, None)
+        values = read.values() if read is not None else {}
         for raw, metric in self.post_metrics:
-            value = values.get(raw)
-            if raw == "post_clicks_by_type" and isinstance(value, dict):
-                value = value.get("link clicks", 0)
-            usable = isinstance(value, int | float) and not isinstance(value, bool)
-            if usable and raw not in RETIRED_POST_METRICS:
+            insight = values.get(raw)
+            if raw == "post_clicks_by_type" and isinstance(insight, dict):
+                insight = insight.get("link clicks", 0)
+            if isinstance(insight, int | float) and raw not in RETIRED_POST_METRICS:
                 yield MetricSample(
-                    metric=metric.value, value=value, raw_name=raw, posted_at=posted_at, **common
+                    metric=metric.value, value=insight, raw_name=raw, posted_at=posted_at, **common
                 )
                 continue
             if raw in RETIRED_POST_METRICS:
@@ -536,15 +621,17 @@ class FacebookAdapter(GraphAdapter):
         Raises:
             PlatformError: Meta refused (typed by :meth:`error_for`).
         """
-        body = yield from self._get(f"/{self.page_id}", {"fields": "followers_count,fan_count"})
+        body = yield from self.get(
+            f"/{self.page_id}", {"fields": "followers_count,fan_count"}, FollowersAnswer
+        )
         now = datetime.now(UTC)
-        if isinstance(body.get("followers_count"), int):
+        if body.followers_count is not None:
             return [
                 MetricSample(
                     platform=self.name,
                     account=self.account.key,
                     metric=Metric.FOLLOWERS.value,
-                    value=body["followers_count"],
+                    value=body.followers_count,
                     fetched_at=now,
                     raw_name="followers_count",
                 )
@@ -561,11 +648,12 @@ class FacebookAdapter(GraphAdapter):
         ]
 
 
-def _count(body: dict[str, Any], edge: str) -> Any:
+def _count(body: _PostNode, edge: str) -> int | None:
     """A post's count: ``shares.count`` (absent when 0) or an edge's summary total."""
     if edge == "shares":
-        return (body.get("shares") or {}).get("count", 0)
-    return ((body.get(edge) or {}).get("summary") or {}).get("total_count")
+        return body.shares.count
+    node = body.reactions if edge == "reactions" else body.comments
+    return node.summary.total_count if node is not None and node.summary is not None else None
 
 
 def _code(response: httpx.Response) -> int | None:

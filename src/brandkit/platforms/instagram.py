@@ -40,12 +40,18 @@ from brandkit.errors import (
     Rejected,
 )
 from brandkit.metrics._sample import Metric, MetricSample
-from brandkit.platforms._base import Capabilities, PartRef, RatePolicy, ThreadContext
+from brandkit.platforms._base import Answer, Capabilities, PartRef, RatePolicy, ThreadContext
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 from brandkit.platforms._graph import (
+    ContainerAnswer,
     ContainerExpired,
+    FollowersAnswer,
     GraphAdapter,
-    describe_failure,
+    GraphId,
+    IdAnswer,
+    InsightsAnswer,
+    PermalinkAnswer,
+    QuotaAnswer,
     graph_error,
     parse_time,
     tid_time,
@@ -71,6 +77,15 @@ RETIRED_MEDIA_METRICS: dict[str, str] = {
 """Media insights metrics Meta has retired, and why they come back unavailable."""
 
 _GONE = 33
+
+
+class _Media(Answer):
+    """One item of ``/{ig-user-id}/media`` as a read-back reads it."""
+
+    id: GraphId
+    caption: str | None = None
+    timestamp: str | None = None
+    permalink: str | None = None
 
 
 class InstagramAdapter(GraphAdapter):
@@ -203,7 +218,7 @@ class InstagramAdapter(GraphAdapter):
                 raise
             break
         assert container is not None
-        if status.get("status_code") == "PUBLISHED":
+        if status == "PUBLISHED":
             # An earlier attempt published it: never publish a container twice.
             found = yield from self._published(part, thread, container)
             return found
@@ -211,14 +226,14 @@ class InstagramAdapter(GraphAdapter):
             "POST", f"/{self.user_id}/media_publish", data={"creation_id": container}
         )
         response = yield Send(request, creates=True, bucket="publish")
-        media_id = str(self.check(response).json()["id"])
+        media_id = self.parse(response, IdAnswer).id
         self._containers.pop(thread.key, None)
         self._quotas.pop(thread.key, None)
-        body = yield from self.get(f"/{media_id}", {"fields": "permalink"})
+        body = yield from self.get(f"/{media_id}", {"fields": "permalink"}, PermalinkAnswer)
         return PartRef(
             index=part.index,
             id=media_id,
-            url=body.get("permalink"),
+            url=body.permalink,
             extra={
                 "container_id": container,
                 "quota_total": total,
@@ -228,19 +243,17 @@ class InstagramAdapter(GraphAdapter):
 
     def _quota(self) -> Flow[tuple[int, int]]:
         body = yield from self.get(
-            f"/{self.user_id}/content_publishing_limit", {"fields": "config,quota_usage"}
+            f"/{self.user_id}/content_publishing_limit",
+            {"fields": "config,quota_usage"},
+            QuotaAnswer,
         )
-        data = body.get("data") or [{}]
-        entry = data[0] if isinstance(data[0], dict) else {}
-        used = int(entry.get("quota_usage") or 0)
-        total = int((entry.get("config") or {}).get("quota_total") or 100)
-        return used, total
+        return body.usage(default_total=100)
 
     def _container(self, data: dict[str, Any]) -> Flow[str]:
         # A container is seen by nobody; a repeat only leaves one to expire unused.
         request = self.request("POST", f"/{self.user_id}/media", data=data)
         response = yield Send(request, idempotent=True, bucket="container")
-        return str(self.check(response).json()["id"])
+        return self.parse(response, IdAnswer).id
 
     def _create(self, part: RenderedPart) -> Flow[str]:
         media = part.media
@@ -306,8 +319,10 @@ class InstagramAdapter(GraphAdapter):
         container = self._containers.get(thread.key)
         if container is None:
             return (yield from self._read_back(part, thread, None))
-        body = yield from self.get(f"/{container}", {"fields": "status_code,status"})
-        status = body.get("status_code")
+        body = yield from self.get(
+            f"/{container}", {"fields": "status_code,status"}, ContainerAnswer
+        )
+        status = body.status_code
         if status == "PUBLISHED":
             return (yield from self._published(part, thread, container))
         if status in ("ERROR", "EXPIRED"):
@@ -325,27 +340,25 @@ class InstagramAdapter(GraphAdapter):
         }
         if since is not None:
             params["since"] = int(since.timestamp())
-        items = yield from self.pages(f"/{self.user_id}/media", params)
+        items = yield from self.pages(f"/{self.user_id}/media", params, _Media)
         matches = [
             m
             for m in items
-            if (m.get("caption") or "").strip() == part.text.strip()
-            and (since is None or (parse_time(m.get("timestamp")) or since) >= since)
+            if (m.caption or "").strip() == part.text.strip()
+            and (since is None or (parse_time(m.timestamp) or since) >= since)
         ]
         if not matches:
             return None
         oldest = min(
             matches,
-            key=lambda m: parse_time(m.get("timestamp")) or datetime.max.replace(tzinfo=UTC),
+            key=lambda m: parse_time(m.timestamp) or datetime.max.replace(tzinfo=UTC),
         )
         extra: dict[str, Any] = {"container_id": container} if container else {}
         quota = self._quotas.pop(thread.key, None)
         if quota is not None:
             used, total = quota
             extra.update(quota_total=total, quota_remaining=max(0, total - used - 1))
-        return PartRef(
-            index=part.index, id=str(oldest["id"]), url=oldest.get("permalink"), extra=extra
-        )
+        return PartRef(index=part.index, id=oldest.id, url=oldest.permalink, extra=extra)
 
     # -- delete ------------------------------------------------------------------------------
 
@@ -382,15 +395,16 @@ class InstagramAdapter(GraphAdapter):
         fetched_at = datetime.now(UTC)
         samples: list[MetricSample] = []
         for ref, answer in zip(refs, answers, strict=True):
+            insights, refused = self.read_insights(answer, asked=bool(wanted))
             samples.extend(
                 media_samples(
-                    answer,
+                    insights,
+                    refused,
                     self.media_metrics,
                     platform=self.name,
                     account=self.account.key,
                     post_id=ref.id,
                     fetched_at=fetched_at,
-                    asked=bool(wanted),
                 )
             )
         return samples
@@ -402,9 +416,11 @@ class InstagramAdapter(GraphAdapter):
             PlatformError: Meta refused (typed by :meth:`error_for`).
         """
         yield from self.ensure_fresh_token()
-        body = yield from self.get(f"/{self.user_id}", {"fields": "followers_count,media_count"})
+        body = yield from self.get(
+            f"/{self.user_id}", {"fields": "followers_count,media_count"}, FollowersAnswer
+        )
         now = datetime.now(UTC)
-        if not isinstance(body.get("followers_count"), int):
+        if body.followers_count is None:
             return [
                 MetricSample.unavailable(
                     platform=self.name,
@@ -420,7 +436,7 @@ class InstagramAdapter(GraphAdapter):
                 platform=self.name,
                 account=self.account.key,
                 metric=Metric.FOLLOWERS.value,
-                value=body["followers_count"],
+                value=body.followers_count,
                 fetched_at=now,
                 raw_name="followers_count",
             )
@@ -428,19 +444,19 @@ class InstagramAdapter(GraphAdapter):
 
 
 def media_samples(
-    answer: httpx.Response | None,
+    insights: InsightsAnswer | None,
+    refused: str | None,
     metrics: Sequence[tuple[str, Metric]],
     *,
     platform: str,
     account: str,
     post_id: str | None,
     fetched_at: datetime,
-    asked: bool = True,
     retired: dict[str, str] | None = None,
 ) -> Iterator[MetricSample]:
-    """Samples from one Graph insights answer (``data[].values[0].value`` or
-    ``data[].total_value.value``): one per wanted metric, unavailable with the reason where
-    the metric is retired, refused or missing."""
+    """Samples from one Graph insights answer (read by :meth:`GraphAdapter.read_insights`):
+    one per wanted metric, unavailable with the reason where the metric is retired, refused
+    (``refused`` says why) or missing."""
     retired = RETIRED_MEDIA_METRICS if retired is None else retired
     common: dict[str, Any] = {
         "platform": platform,
@@ -448,24 +464,10 @@ def media_samples(
         "post_id": post_id,
         "fetched_at": fetched_at,
     }
-    values: dict[str, Any] = {}
-    refused: str | None = None
-    if answer is None:
-        refused = describe_failure(None, "the post's insights") if asked else None
-    elif answer.is_success:
-        for item in answer.json().get("data") or []:
-            if not isinstance(item, dict):
-                continue
-            total = item.get("total_value")
-            if isinstance(total, dict) and "value" in total:
-                values[str(item.get("name"))] = total["value"]
-            elif item.get("values"):
-                values[str(item.get("name"))] = item["values"][0].get("value")
-    else:
-        refused = describe_failure(answer, "the post's insights")
+    values = insights.values() if insights is not None else {}
     for raw, metric in metrics:
         value = values.get(raw)
-        if raw not in retired and isinstance(value, int | float) and not isinstance(value, bool):
+        if raw not in retired and isinstance(value, int | float):
             yield MetricSample(metric=metric.value, value=value, raw_name=raw, **common)
             continue
         if raw in retired:

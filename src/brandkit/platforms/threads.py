@@ -33,11 +33,17 @@ import httpx
 from brandkit._flow import Flow, Send
 from brandkit.errors import ConfigurationError, PlatformUnavailable, RateLimited, Rejected
 from brandkit.metrics._sample import Metric, MetricSample
-from brandkit.platforms._base import Capabilities, PartRef, RatePolicy, ThreadContext
+from brandkit.platforms._base import Answer, Capabilities, PartRef, RatePolicy, ThreadContext
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 from brandkit.platforms._graph import (
+    ContainerAnswer,
     ContainerExpired,
     GraphAdapter,
+    GraphId,
+    IdAnswer,
+    InsightsAnswer,
+    PermalinkAnswer,
+    QuotaAnswer,
     graph_error,
     parse_time,
     tid_time,
@@ -52,6 +58,20 @@ if TYPE_CHECKING:
 __all__ = ["ThreadsAdapter"]
 
 _GONE = 33
+
+
+class _RepliedTo(Answer):
+    id: GraphId
+
+
+class _Post(Answer):
+    """One item of ``/{user-id}/threads`` or ``/replies`` as a read-back reads it."""
+
+    id: GraphId
+    text: str | None = None
+    timestamp: str | None = None
+    permalink: str | None = None
+    replied_to: _RepliedTo | None = None
 
 
 class ThreadsAdapter(GraphAdapter):
@@ -155,7 +175,7 @@ class ThreadsAdapter(GraphAdapter):
                 platform_message=f"threads_publishing_limit: {used} of {total} {kind}",
             )
         container = self._containers.get(thread.key)
-        status: dict[str, Any] = {}
+        status = ""
         for attempt in range(2):
             if container is None:
                 container = yield from self._create(rendered, part, thread)
@@ -178,20 +198,20 @@ class ThreadsAdapter(GraphAdapter):
                 raise
             break
         assert container is not None
-        if status.get("status") == "PUBLISHED":
+        if status == "PUBLISHED":
             return (yield from self._published(part, thread, container))
         request = self.request(
             "POST", f"/{self.user_id}/threads_publish", data={"creation_id": container}
         )
         response = yield Send(request, creates=True, bucket="reply" if reply else "publish")
-        media_id = str(self.check(response).json()["id"])
+        media_id = self.parse(response, IdAnswer).id
         self._containers.pop(thread.key, None)
         self._quotas.pop(thread.key, None)
-        body = yield from self.get(f"/{media_id}", {"fields": "permalink"})
+        body = yield from self.get(f"/{media_id}", {"fields": "permalink"}, PermalinkAnswer)
         return PartRef(
             index=part.index,
             id=media_id,
-            url=body.get("permalink"),
+            url=body.permalink,
             extra={
                 "container_id": container,
                 "quota_total": total,
@@ -203,24 +223,15 @@ class ThreadsAdapter(GraphAdapter):
         body = yield from self.get(
             f"/{self.user_id}/threads_publishing_limit",
             {"fields": "quota_usage,config,reply_quota_usage,reply_config"},
+            QuotaAnswer,
         )
-        data = body.get("data") or [{}]
-        entry = data[0] if isinstance(data[0], dict) else {}
-        if reply:
-            return (
-                int(entry.get("reply_quota_usage") or 0),
-                int((entry.get("reply_config") or {}).get("quota_total") or 1000),
-            )
-        return (
-            int(entry.get("quota_usage") or 0),
-            int((entry.get("config") or {}).get("quota_total") or 250),
-        )
+        return body.usage(reply=reply, default_total=1000 if reply else 250)
 
     def _container(self, data: dict[str, Any]) -> Flow[str]:
         # An unpublished container is seen by nobody: a repeat leaves one to expire.
         request = self.request("POST", f"/{self.user_id}/threads", data=data)
         response = yield Send(request, idempotent=True, bucket="threads")
-        return str(self.check(response).json()["id"])
+        return self.parse(response, IdAnswer).id
 
     def _create(self, rendered: Rendered, part: RenderedPart, thread: ThreadContext) -> Flow[str]:
         base: dict[str, Any] = {"text": part.text or None}
@@ -287,8 +298,10 @@ class ThreadsAdapter(GraphAdapter):
         container = self._containers.get(thread.key)
         if container is None:
             return (yield from self._read_back(part, thread, None))
-        body = yield from self.get(f"/{container}", {"fields": "status,error_message"})
-        status = body.get("status")
+        body = yield from self.get(
+            f"/{container}", {"fields": "status,error_message"}, ContainerAnswer
+        )
+        status = body.status
         if status == "PUBLISHED":
             return (yield from self._published(part, thread, container))
         if status in ("ERROR", "EXPIRED"):
@@ -308,28 +321,26 @@ class ThreadsAdapter(GraphAdapter):
         }
         if since is not None:
             params["since"] = int(since.timestamp())
-        items = yield from self.pages(f"/{self.user_id}/{edge}", params)
+        items = yield from self.pages(f"/{self.user_id}/{edge}", params, _Post)
         matches = [
             m
             for m in items
-            if (m.get("text") or "").strip() == part.text.strip()
-            and ((m.get("replied_to") or {}).get("id") if parent else None) == parent
-            and (since is None or (parse_time(m.get("timestamp")) or since) >= since)
+            if (m.text or "").strip() == part.text.strip()
+            and (m.replied_to.id if parent and m.replied_to else None) == parent
+            and (since is None or (parse_time(m.timestamp) or since) >= since)
         ]
         if not matches:
             return None
         oldest = min(
             matches,
-            key=lambda m: parse_time(m.get("timestamp")) or datetime.max.replace(tzinfo=UTC),
+            key=lambda m: parse_time(m.timestamp) or datetime.max.replace(tzinfo=UTC),
         )
         extra: dict[str, Any] = {"container_id": container} if container else {}
         quota = self._quotas.pop(thread.key, None)
         if quota is not None:
             used, total = quota
             extra.update(quota_total=total, quota_remaining=max(0, total - used - 1))
-        return PartRef(
-            index=part.index, id=str(oldest["id"]), url=oldest.get("permalink"), extra=extra
-        )
+        return PartRef(index=part.index, id=oldest.id, url=oldest.permalink, extra=extra)
 
     # -- delete ------------------------------------------------------------------------------
 
@@ -368,9 +379,11 @@ class ThreadsAdapter(GraphAdapter):
                 err.get("code") == 100 and err.get("error_subcode") == _GONE
             ):
                 self.check(response)
+            insights, refused = self.read_insights(response)
             samples.extend(
                 media_samples(
-                    response,
+                    insights,
+                    refused,
                     self.post_metrics,
                     platform=self.name,
                     account=self.account.key,
@@ -394,7 +407,8 @@ class ThreadsAdapter(GraphAdapter):
         response = yield Send(request, idempotent=True, bucket="threads")
         return list(
             media_samples(
-                self.check(response),
+                self.parse(response, InsightsAnswer),
+                None,
                 (("followers_count", Metric.FOLLOWERS),),
                 platform=self.name,
                 account=self.account.key,

@@ -21,6 +21,7 @@ import attrs
 import httpx
 import tenacity
 
+from brandkit import _logging
 from brandkit._flow import Flow, Send, Wait
 from brandkit._hooks import BucketKey, GovernorProtocol, NullGovernor, OutboxProtocol
 from brandkit.accounts import Account
@@ -31,6 +32,8 @@ from brandkit.errors import (
     BrandkitError,
     ConfigurationError,
     ContentError,
+    MalformedResponse,
+    OutboxConflict,
     PlatformError,
     PlatformUnavailable,
     RateLimited,
@@ -74,9 +77,11 @@ class RetryPolicy:
     settle: float = 10.0
 
     def backoff(self, attempt: int) -> float:
-        """Exponential backoff with full jitter for attempt ``attempt`` (1-based)."""
+        """Exponential backoff with full jitter for attempt ``attempt`` (1-based): a random
+        wait between 0 and ``min(max_backoff, initial * 2 ** (attempt - 1))``, so that
+        clients that failed together do not retry together."""
         ceiling = min(self.max_backoff, self.initial * (2 ** (attempt - 1)))
-        return random.uniform(ceiling / 2, ceiling)
+        return random.uniform(0.0, ceiling)
 
 
 class _Again(Exception):
@@ -92,6 +97,48 @@ class _Again(Exception):
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
 
+class _TooLarge(Exception):
+    """Internal: an answer grew past the step's ``max_bytes``."""
+
+
+class _Deadline(httpx.TimeoutException):
+    """Internal: a request outlived the driver's overall deadline (a server trickling bytes
+    keeps every single read under the read timeout)."""
+
+
+class _Attempt:
+    """What one attempt at a delivery has done so far, seen from the driver.
+
+    A delivery becomes ``sending`` only when its first request is about to leave: a wait for
+    the rate-limit budget, a login or a refusal by the governor before that leaves it as it
+    was. ``create_sent`` says whether the current part's create left the machine, so that an
+    answer brandkit cannot read is taken as "it may exist", never as "it failed".
+    """
+
+    def __init__(self, core: _Core, delivery: Delivery) -> None:
+        self.core = core
+        self.delivery = delivery
+        self.armed = False
+        self.started = False
+        self.create_sent = False
+
+    def before_send(self, step: Send) -> None:
+        """Called by the driver when ``step``'s request is about to leave."""
+        if not self.armed:
+            return
+        self.start()
+        if step.creates:
+            self.create_sent = True
+
+    def start(self) -> None:
+        if not self.started:
+            self.delivery.status = DeliveryStatus.SENDING
+            self.delivery.attempts += 1
+            self.delivery.error = None
+            self.core.save(self.delivery)
+            self.started = True
+
+
 class _Core:
     """The I/O-free part of the drivers."""
 
@@ -103,11 +150,19 @@ class _Core:
         retry: RetryPolicy | None,
         clock: Callable[[], datetime] | None,
         accounts: Iterable[Account],
+        user_agent: str | None = None,
+        deadline: float = 300.0,
     ) -> None:
+        if not deadline > 0:
+            raise ConfigurationError(
+                f"deadline must be a positive number of seconds, not {deadline}"
+            )
         self.governor: GovernorProtocol = governor if governor is not None else _default_governor()
         self.outbox = outbox
         self.retry = retry or RetryPolicy()
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.user_agent = user_agent or f"brandkit/{_version()}"
+        self.deadline = deadline
         self._adapters: dict[int, Adapter] = {}
         self._capabilities: dict[int, Capabilities] = {}
         self._bucket_keys: weakref.WeakKeyDictionary[Adapter, dict[str, BucketKey]] = (
@@ -121,6 +176,7 @@ class _Core:
 
     def remember(self, account: Account) -> None:
         self.accounts[account.key] = account
+        _logging.watch(account)
 
     def adapter_for(self, account: Account) -> Adapter:
         adapter = self._adapters.get(id(account))
@@ -155,11 +211,13 @@ class _Core:
             keys[step.bucket] = key
         return key
 
-    @staticmethod
-    def request_for(adapter: Adapter, step: Send, attempt: int) -> httpx.Request:
+    def request_for(self, adapter: Adapter, step: Send, attempt: int) -> httpx.Request:
         """The request to send: a repeat is prepared anew by the adapter (a fresh OAuth 1.0a
-        nonce, the current token)."""
-        return step.request if attempt == 1 else adapter.prepare_retry(step.request)
+        nonce, the current token). Every request says who sends it, as real clients do."""
+        request = step.request if attempt == 1 else adapter.prepare_retry(step.request)
+        if "user-agent" not in request.headers:
+            request.headers["User-Agent"] = self.user_agent
+        return request
 
     def wait_for_budget(self, adapter: Adapter, step: Send) -> float:
         """Seconds to wait before ``step`` may be sent (0: its budget is reserved)."""
@@ -174,14 +232,57 @@ class _Core:
                 reset_at=self.clock() + timedelta(seconds=delay),
                 bucket=f"{adapter.name}:{step.bucket}",
             )
+        if delay > 0:
+            # Pacing waits of a few milliseconds are routine; longer ones are worth a line.
+            level = logging.INFO if delay >= 1.0 else logging.DEBUG
+            if logger.isEnabledFor(level):
+                logger.log(
+                    level,
+                    "%s %s: waiting %.2f s for rate limit %r before %s %s",
+                    adapter.name,
+                    adapter.account.key,
+                    delay,
+                    step.bucket,
+                    step.request.method,
+                    self.path_of(adapter, step),
+                )
         return delay
+
+    @staticmethod
+    def path_of(adapter: Adapter, step: Send) -> str:
+        """The request's URL without its query, secrets redacted (for messages and logs)."""
+        return adapter.account.redact(str(step.request.url.copy_with(query=None)))
+
+    def read_chunks(self, step: Send, chunks: Iterable[bytes], deadline: float) -> bytes:
+        """Join an answer's decoded chunks, stopping past ``step.max_bytes`` or the deadline."""
+        body = bytearray()
+        for chunk in chunks:
+            body += chunk
+            self.check_read(step, len(body), deadline)
+        return bytes(body)
+
+    @staticmethod
+    def check_read(step: Send, size: int, deadline: float) -> None:
+        if size > step.max_bytes:
+            raise _TooLarge(step.max_bytes)
+        if time.monotonic() > deadline:
+            raise _Deadline("the answer took longer than the overall deadline")
+
+    def too_large(self, adapter: Adapter, step: Send, response: httpx.Response) -> BrandkitError:
+        return MalformedResponse(
+            f"{adapter.name}: the answer to {step.request.method} {self.path_of(adapter, step)} "
+            f"is larger than {step.max_bytes} bytes; brandkit stopped reading it",
+            platform=adapter.name,
+            status_code=response.status_code,
+        )
 
     def transport_error(self, adapter: Adapter, step: Send, exc: httpx.HTTPError) -> TransportError:
         not_sent = isinstance(exc, _NOT_SENT)
         maybe = step.creates and not not_sent
-        url = adapter.account.redact(str(step.request.url.copy_with(query=None)))
-        what = f"{step.request.method} {url}"
+        what = f"{step.request.method} {self.path_of(adapter, step)}"
         detail = adapter.account.redact(str(exc)) or type(exc).__name__
+        if isinstance(exc, _Deadline):
+            detail = f"no complete answer within the overall deadline of {self.deadline:g} s"
         suffix = " (it may have been delivered)" if maybe else ""
         return TransportError(
             f"{adapter.name}: {what} failed: {detail}{suffix}",
@@ -193,6 +294,9 @@ class _Core:
         """Raise :class:`_Again` if a failed send may be repeated, else the error."""
         repeatable = step.idempotent or not err.maybe_delivered
         if repeatable and attempt < self.retry.attempts:
+            logger.info(
+                "%s; trying again (attempt %d of %d)", err, attempt + 1, self.retry.attempts
+            )
             raise _Again(None, err)
         raise err
 
@@ -210,8 +314,27 @@ class _Core:
             after = wait if wait is not None else self.retry.backoff(attempt)
             if after > self.retry.max_wait or last:
                 return response
+            logger.info(
+                "%s %s %s answered %d: rate limited; trying again in %.1f s (attempt %d of %d)",
+                adapter.name,
+                step.request.method,
+                self.path_of(adapter, step),
+                response.status_code,
+                after,
+                attempt + 1,
+                self.retry.attempts,
+            )
             raise _Again(after, response)
         if response.status_code >= 500 and step.idempotent and not last:
+            logger.info(
+                "%s %s %s answered %d; trying again (attempt %d of %d)",
+                adapter.name,
+                step.request.method,
+                self.path_of(adapter, step),
+                response.status_code,
+                attempt + 1,
+                self.retry.attempts,
+            )
             raise _Again(None, response)
         return response
 
@@ -242,12 +365,11 @@ class _Core:
 
     def log(self, adapter: Adapter, step: Send, response: httpx.Response, ms: float) -> None:
         if logger.isEnabledFor(logging.DEBUG):
-            url = adapter.account.redact(str(step.request.url.copy_with(query=None)))
             logger.debug(
                 "%s %s %s -> %d (%.0f ms)",
                 adapter.name,
                 step.request.method,
-                url,
+                self.path_of(adapter, step),
                 response.status_code,
                 ms,
             )
@@ -278,10 +400,18 @@ class _Core:
             self._capabilities[id(adapter)] = caps
         return render(post, adapter.name, capabilities=caps)
 
-    def deliver_flow(self, adapter: Adapter, delivery: Delivery) -> Flow[Delivery]:
-        """Publish (or resume) ``delivery``: every part, in order, exactly once."""
+    def deliver_flow(
+        self, adapter: Adapter, delivery: Delivery, attempt: _Attempt | None = None
+    ) -> Flow[Delivery]:
+        """Publish (or resume) ``delivery``: every part, in order, exactly once.
+
+        ``attempt`` is shared with the driver, which marks the delivery ``sending`` when its
+        first request is about to leave (without one, it is marked before the first part).
+        """
         if delivery.status in _FINISHED:
             return delivery
+        tracker = attempt or _Attempt(self, delivery)
+        before = delivery.status
         try:
             rendered = yield from self.render_flow(adapter, delivery.post)
             caps = rendered.capabilities
@@ -300,12 +430,13 @@ class _Core:
                 delivery.status in (DeliveryStatus.FAILED, DeliveryStatus.PENDING)
                 and isinstance(delivery.error, PlatformUnavailable)
             )
-            delivery.status = DeliveryStatus.SENDING
-            delivery.attempts += 1
-            delivery.error = None
-            self.save(delivery)
+            tracker.armed = True
+            if attempt is None:
+                # Driven without a driver's hook (run_flow in tests): mark it now.
+                tracker.start()
             for part in rendered.parts[len(delivery.parts) :]:
                 ctx = ThreadContext(key=delivery.keys[part.index], previous=tuple(delivery.parts))
+                tracker.create_sent = False
                 ref: PartRef | None = None
                 if was_unknown:
                     ref = yield from self._find(adapter, rendered, part, ctx, delivery)
@@ -315,13 +446,19 @@ class _Core:
                 if ref is None:
                     try:
                         ref = yield from adapter.publish_part(rendered, part, ctx)
-                    except (TransportError, PlatformUnavailable) as exc:
+                    except (TransportError, PlatformUnavailable, MalformedResponse) as exc:
                         if isinstance(exc, TransportError) and not exc.maybe_delivered:
+                            raise
+                        if isinstance(exc, MalformedResponse) and not tracker.create_sent:
                             raise
                         # The create may have landed: look before doing anything else.
                         delivery.error = exc
                         self.save(delivery)  # the outbox's history shows what is looked up
                         ref = yield from self._find(adapter, rendered, part, ctx, delivery)
+                        if ref is None and isinstance(exc, MalformedResponse):
+                            # The platform said yes in words brandkit cannot read: the post
+                            # most likely exists even where a lookup does not show it yet.
+                            return self._unknown(delivery, exc)
                         still_running = isinstance(exc, TransportError) or exc.status_code == 504
                         if (
                             ref is None
@@ -338,6 +475,7 @@ class _Core:
                         if delivery.status is DeliveryStatus.UNKNOWN:
                             return delivery
                         if ref is None:
+                            tracker.create_sent = False
                             ref = yield from adapter.publish_part(rendered, part, ctx)
                 if "posted_at" not in ref.extra:
                     # Analytics ("best time to post") needs when each part went out.
@@ -351,17 +489,69 @@ class _Core:
             self.save(delivery)
             return delivery
         except BrandkitError as exc:
-            delivery.error = exc
-            maybe = isinstance(exc, TransportError) and exc.maybe_delivered
-            delivery.status = DeliveryStatus.UNKNOWN if maybe else DeliveryStatus.FAILED
+            delivery.error = self.redacted(adapter, exc)
+            if not tracker.started:
+                # Nothing of this attempt left the machine: the delivery is where it was.
+                # "Not now" keeps it waiting (the error says until when); a post that can
+                # never go as it is fails; an unknown one stays to be looked up.
+                if before is DeliveryStatus.UNKNOWN:
+                    delivery.status = DeliveryStatus.UNKNOWN
+                elif _not_now(exc):
+                    delivery.status = DeliveryStatus.PENDING
+                else:
+                    delivery.status = DeliveryStatus.FAILED
+            else:
+                maybe = (isinstance(exc, TransportError) and exc.maybe_delivered) or (
+                    isinstance(exc, MalformedResponse) and tracker.create_sent
+                )
+                delivery.status = DeliveryStatus.UNKNOWN if maybe else DeliveryStatus.FAILED
             self.save(delivery)
             return delivery
         except Exception as exc:
-            # A bug, not a platform answer: keep the delivery with the reason, then re-raise.
-            delivery.error = BrandkitError(f"internal error: {type(exc).__name__}: {exc}")
-            delivery.status = DeliveryStatus.FAILED
+            # A bug, not a platform answer. The delivery keeps the reason; one account's
+            # failure never stops the others, so it is logged, not raised.
+            logger.exception("%s: delivery %s broke off", adapter.name, delivery.id)
+            delivery.error = BrandkitError(
+                adapter.account.redact(f"internal error: {type(exc).__name__}: {exc}")
+            )
+            maybe = tracker.create_sent or before is DeliveryStatus.UNKNOWN
+            delivery.status = DeliveryStatus.UNKNOWN if maybe else DeliveryStatus.FAILED
             self.save(delivery)
-            raise
+            return delivery
+
+    def broke_off(self, delivery: Delivery, error: BrandkitError) -> None:
+        """Record why a delivery could not even be attempted; its stored state stays the
+        truth (a delivery another process holds is that process's to finish)."""
+        logger.warning("delivery %s to %s broke off: %s", delivery.id, delivery.account, error)
+        if delivery.status is not DeliveryStatus.PENDING or isinstance(error, OutboxConflict):
+            if delivery.error is None:
+                delivery.error = error
+            return
+        delivery.error = error
+        delivery.status = DeliveryStatus.FAILED
+        try:
+            self.save(delivery)
+        except BrandkitError:
+            logger.exception("delivery %s: its failure could not be saved", delivery.id)
+
+    def _unknown(self, delivery: Delivery, error: BrandkitError) -> Delivery:
+        delivery.error = error
+        delivery.status = DeliveryStatus.UNKNOWN
+        self.save(delivery)
+        return delivery
+
+    @staticmethod
+    def redacted(adapter: Adapter, error: BrandkitError) -> BrandkitError:
+        """``error`` with the account's secrets taken out of what it stores (a server may
+        echo a token back in an error page)."""
+        if isinstance(error, PlatformError) and error.platform_message:
+            clean = adapter.account.redact(error.platform_message)
+            if clean != error.platform_message:
+                error.platform_message = clean
+                error.args = (adapter.account.redact(str(error)),)
+        if isinstance(error, MalformedResponse):
+            error.body = adapter.account.redact(error.body)
+        return error
 
     def _find(
         self,
@@ -429,6 +619,19 @@ class _Core:
         return True
 
 
+def _not_now(error: BrandkitError) -> bool:
+    """A failure that says "not now" rather than "no" (before anything was sent)."""
+    if isinstance(error, TransportError):
+        return not error.maybe_delivered
+    return isinstance(error, RateLimited | PlatformUnavailable)
+
+
+def _version() -> str:
+    from brandkit import __version__
+
+    return __version__
+
+
 def _default_governor() -> GovernorProtocol:
     try:
         module = importlib.import_module("brandkit.governor")
@@ -482,6 +685,13 @@ class Client:
         accounts: accounts to know by key (for deliveries loaded from an outbox).
         sleep: how to sleep (tests pass a fake).
         clock: the current time (tests pass a fake).
+        user_agent: the ``User-Agent`` of every request (default ``brandkit/<version>``).
+        deadline: the longest one request may take from sending to the last byte of its
+            answer, in seconds (``timeout`` bounds each read; a server trickling bytes
+            would keep every read under it).
+
+    Raises:
+        ConfigurationError: ``deadline`` is not a positive number.
     """
 
     def __init__(
@@ -495,9 +705,17 @@ class Client:
         accounts: Iterable[Account] = (),
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], datetime] | None = None,
+        user_agent: str | None = None,
+        deadline: float = 300.0,
     ) -> None:
         self._core = _Core(
-            governor=governor, outbox=outbox, retry=retry, clock=clock, accounts=accounts
+            governor=governor,
+            outbox=outbox,
+            retry=retry,
+            clock=clock,
+            accounts=accounts,
+            user_agent=user_agent,
+            deadline=deadline,
         )
         self._own_http = http is None
         self._http = http or httpx.Client(timeout=timeout, follow_redirects=False)
@@ -521,7 +739,7 @@ class Client:
 
     # -- driving ---------------------------------------------------------------------------
 
-    def run(self, adapter: Adapter, flow: Flow[T]) -> T:
+    def run(self, adapter: Adapter, flow: Flow[T], attempt: _Attempt | None = None) -> T:
         """Run any flow of ``adapter`` to its end and return its result."""
         try:
             step = next(flow)
@@ -531,19 +749,20 @@ class Client:
                     step = flow.send(_WAITED)
                     continue
                 try:
-                    response = self._send(adapter, step)
-                except TransportError as exc:
+                    response = self._send(adapter, step, attempt)
+                except BrandkitError as exc:
+                    # The flow decides what a failed step means (a delivery keeps its place).
                     step = flow.throw(exc)
                 else:
                     step = flow.send(response)
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
 
-    def _send(self, adapter: Adapter, step: Send) -> httpx.Response:
+    def _send(self, adapter: Adapter, step: Send, tracker: _Attempt | None) -> httpx.Response:
         core = self._core
         # Most requests succeed at once: only a failed first attempt pays for tenacity.
         try:
-            return self._send_once(adapter, step, 1)
+            return self._send_once(adapter, step, 1, tracker)
         except _Again as again:
             failed = again
         if core.retry.attempts > 1:
@@ -552,23 +771,39 @@ class Client:
                 for attempt in tenacity.Retrying(sleep=self._sleep, **core.retrying()):
                     with attempt:
                         number = attempt.retry_state.attempt_number + 1
-                        return self._send_once(adapter, step, number)
+                        return self._send_once(adapter, step, number, tracker)
             except _Again as again:
                 failed = again
         return core.give_up(failed)
 
-    def _send_once(self, adapter: Adapter, step: Send, attempt: int) -> httpx.Response:
+    def _send_once(
+        self, adapter: Adapter, step: Send, attempt: int, tracker: _Attempt | None
+    ) -> httpx.Response:
         core = self._core
         while (delay := core.wait_for_budget(adapter, step)) > 0:
             self._sleep(delay)
         request = core.request_for(adapter, step, attempt)
+        if tracker is not None:
+            tracker.before_send(step)
         started = time.perf_counter()
+        deadline = time.monotonic() + core.deadline
         try:
-            response = self._http.send(request)
-            response.read()
+            # Redirects are never followed, whatever the client's settings: the next host
+            # would get the credentials (a Telegram token in the path, a bearer header).
+            response = self._http.send(request, stream=True, follow_redirects=False)
+            try:
+                core.check_read(step, 0, deadline)
+                body = core.read_chunks(step, response.iter_bytes(), deadline)
+            finally:
+                response.close()
+        except _TooLarge:
+            raise core.too_large(adapter, step, response) from None
         except httpx.HTTPError as exc:
             core.after_error(step, core.transport_error(adapter, step, exc), attempt)
             raise  # pragma: no cover - after_error always raises
+        # httpx offers no public way to hand a streamed body back: the decoded bytes are
+        # what .content, .text and .json() read.
+        response._content = body
         core.log(adapter, step, response, (time.perf_counter() - started) * 1000)
         return core.after_response(adapter, step, response, attempt)
 
@@ -599,7 +834,12 @@ class Client:
         if later:
             return deliveries
         for account, delivery in zip(targets, deliveries, strict=True):
-            self.deliver(delivery, account)
+            try:
+                self.deliver(delivery, account)
+            except BrandkitError as exc:
+                # One account's trouble (its outbox row taken, an unknown platform) never
+                # keeps the others from being tried.
+                self._core.broke_off(delivery, exc)
         return deliveries
 
     def deliver(self, delivery: Delivery, account: Account | None = None) -> Delivery:
@@ -609,7 +849,8 @@ class Client:
         """
         acct = self._core.account_for(delivery, account)
         adapter = self._core.adapter_for(acct)
-        return self.run(adapter, self._core.deliver_flow(adapter, delivery))
+        attempt = _Attempt(self._core, delivery)
+        return self.run(adapter, self._core.deliver_flow(adapter, delivery, attempt), attempt)
 
     def delete(self, delivery: Delivery, account: Account | None = None) -> Delivery:
         """Delete every published part of ``delivery`` (last part first).
@@ -681,9 +922,17 @@ class AsyncClient:
         accounts: Iterable[Account] = (),
         sleep: Callable[[float], Any] = asyncio.sleep,
         clock: Callable[[], datetime] | None = None,
+        user_agent: str | None = None,
+        deadline: float = 300.0,
     ) -> None:
         self._core = _Core(
-            governor=governor, outbox=outbox, retry=retry, clock=clock, accounts=accounts
+            governor=governor,
+            outbox=outbox,
+            retry=retry,
+            clock=clock,
+            accounts=accounts,
+            user_agent=user_agent,
+            deadline=deadline,
         )
         self._own_http = http is None
         self._http = http or httpx.AsyncClient(timeout=timeout, follow_redirects=False)
@@ -705,7 +954,7 @@ class AsyncClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    async def run(self, adapter: Adapter, flow: Flow[T]) -> T:
+    async def run(self, adapter: Adapter, flow: Flow[T], attempt: _Attempt | None = None) -> T:
         """Run any flow of ``adapter`` to its end and return its result."""
         try:
             step = next(flow)
@@ -715,19 +964,19 @@ class AsyncClient:
                     step = flow.send(_WAITED)
                     continue
                 try:
-                    response = await self._send(adapter, step)
-                except TransportError as exc:
+                    response = await self._send(adapter, step, attempt)
+                except BrandkitError as exc:
                     step = flow.throw(exc)
                 else:
                     step = flow.send(response)
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
 
-    async def _send(self, adapter: Adapter, step: Send) -> httpx.Response:
+    async def _send(self, adapter: Adapter, step: Send, tracker: _Attempt | None) -> httpx.Response:
         core = self._core
         # Most requests succeed at once: only a failed first attempt pays for tenacity.
         try:
-            return await self._send_once(adapter, step, 1)
+            return await self._send_once(adapter, step, 1, tracker)
         except _Again as again:
             failed = again
         if core.retry.attempts > 1:
@@ -736,23 +985,45 @@ class AsyncClient:
                 async for attempt in tenacity.AsyncRetrying(sleep=self._sleep, **core.retrying()):
                     with attempt:
                         number = attempt.retry_state.attempt_number + 1
-                        return await self._send_once(adapter, step, number)
+                        return await self._send_once(adapter, step, number, tracker)
             except _Again as again:
                 failed = again
         return core.give_up(failed)
 
-    async def _send_once(self, adapter: Adapter, step: Send, attempt: int) -> httpx.Response:
+    async def _send_once(
+        self, adapter: Adapter, step: Send, attempt: int, tracker: _Attempt | None
+    ) -> httpx.Response:
         core = self._core
         while (delay := core.wait_for_budget(adapter, step)) > 0:
             await self._sleep(delay)
         request = core.request_for(adapter, step, attempt)
+        if tracker is not None:
+            tracker.before_send(step)
         started = time.perf_counter()
+        deadline = time.monotonic() + core.deadline
+        response: httpx.Response | None = None
         try:
-            response = await self._http.send(request)
-            await response.aread()
+            async with asyncio.timeout(core.deadline):
+                # Redirects are never followed, whatever the client's settings (see Client).
+                response = await self._http.send(request, stream=True, follow_redirects=False)
+                try:
+                    body = bytearray()
+                    async for chunk in response.aiter_bytes():
+                        body += chunk
+                        core.check_read(step, len(body), deadline)
+                finally:
+                    await response.aclose()
+        except _TooLarge:
+            raise core.too_large(adapter, step, response or httpx.Response(200)) from None
+        except TimeoutError:
+            err = _Deadline("the answer took longer than the overall deadline")
+            core.after_error(step, core.transport_error(adapter, step, err), attempt)
+            raise  # pragma: no cover - after_error always raises
         except httpx.HTTPError as exc:
             core.after_error(step, core.transport_error(adapter, step, exc), attempt)
             raise  # pragma: no cover - after_error always raises
+        assert response is not None
+        response._content = bytes(body)
         core.log(adapter, step, response, (time.perf_counter() - started) * 1000)
         return core.after_response(adapter, step, response, attempt)
 
@@ -768,16 +1039,24 @@ class AsyncClient:
         deliveries = [self._core.new_delivery(post, acct) for acct in targets]
         if later:
             return deliveries
-        await asyncio.gather(
-            *(self.deliver(d, a) for a, d in zip(targets, deliveries, strict=True))
+        results = await asyncio.gather(
+            *(self.deliver(d, a) for a, d in zip(targets, deliveries, strict=True)),
+            return_exceptions=True,
         )
+        for delivery, result in zip(deliveries, results, strict=True):
+            if isinstance(result, BrandkitError):
+                self._core.broke_off(delivery, result)
+            elif isinstance(result, BaseException):
+                raise result
         return deliveries
 
     async def deliver(self, delivery: Delivery, account: Account | None = None) -> Delivery:
         """Publish, resume or reconcile one delivery; see :meth:`Client.deliver`."""
         acct = self._core.account_for(delivery, account)
         adapter = self._core.adapter_for(acct)
-        return await self.run(adapter, self._core.deliver_flow(adapter, delivery))
+        attempt = _Attempt(self._core, delivery)
+        flow = self._core.deliver_flow(adapter, delivery, attempt)
+        return await self.run(adapter, flow, attempt)
 
     async def delete(self, delivery: Delivery, account: Account | None = None) -> Delivery:
         """Delete every published part of ``delivery``; see :meth:`Client.delete`."""

@@ -36,6 +36,8 @@ class Send:
         creates: the request creates something that a blind repeat could duplicate. When it
             fails in a way that may have reached the platform, the driver raises
             ``TransportError(maybe_delivered=True)`` and never repeats it.
+        max_bytes: the largest answer the flow accepts; the driver stops reading past it
+            (counted after decompression) and raises ``MalformedResponse``.
     """
 
     request: httpx.Request
@@ -43,6 +45,7 @@ class Send:
     bucket: str = "default"
     cost: int = 1
     creates: bool = False
+    max_bytes: int = 16 * 1024 * 1024
 
 
 @attrs.frozen

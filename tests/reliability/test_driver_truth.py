@@ -1,0 +1,428 @@
+"""A delivery's state is always the truth (issue 17): what the drivers do when the budget is
+refused, an answer is malformed, huge or endless, a server redirects, or echoes a secret."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+import pytest
+
+from brandkit import (
+    Account,
+    AsyncClient,
+    Client,
+    DeliveryStatus,
+    Outbox,
+    Post,
+    RateLimited,
+    RetryPolicy,
+    TransportError,
+    __version__,
+)
+from brandkit._flow import Flow, Send
+from brandkit._hooks import BucketKey, NullGovernor
+from brandkit.content import Rendered, RenderedPart
+from brandkit.errors import MalformedResponse
+from brandkit.platforms import register
+from brandkit.platforms._base import Answer, PartRef, RatePolicy, ThreadContext
+from tests.core.conftest import FakeAdapter, FakeServer
+
+FAST = RetryPolicy(attempts=3, initial=0.001, max_backoff=0.002, settle=0)
+SECRET = "s3cr3t-token-value"
+
+
+class _Created(Answer):
+    id: str
+
+
+class ParsingAdapter(FakeAdapter):
+    """The fake platform read the way real adapters read: through a pydantic model, with a
+    small cap on answers."""
+
+    name: ClassVar[str] = "parsingnet"
+
+    def publish_part(
+        self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
+    ) -> Flow[PartRef]:
+        body = {"text": part.text, "key": thread.key}
+        request = httpx.Request("POST", self._url("/posts"), json=body, headers=self._headers())
+        response = yield Send(request, creates=True, bucket="post", max_bytes=64 * 1024)
+        created = self.parse(response, _Created)
+        return PartRef(index=part.index, id=created.id, url=f"https://fake.example/{created.id}")
+
+
+register("parsingnet", ParsingAdapter, replace=True)
+
+
+class Platform(FakeServer):
+    """The fake platform, with answers a hostile or broken server gives."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answer: Any = None  # what the next create answers after storing the post
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and self.answer is not None:
+            self.requests.append(request)
+            body = json.loads(request.content)
+            self.posts.append({"id": str(len(self.posts) + 1), **body})
+            answer, self.answer = self.answer, None
+            return answer if isinstance(answer, httpx.Response) else answer(request)
+        return super().handler(request)
+
+
+class RefusingGovernor(NullGovernor):
+    """A governor whose budget resets far in the future for the ``post`` bucket."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+
+    def acquire(self, key: BucketKey, cost: int, policies: tuple[RatePolicy, ...]) -> float:
+        return self.delay if key.bucket == "post" else 0.0
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests run on asyncio."""
+    return "asyncio"
+
+
+@pytest.fixture
+def platform() -> Platform:
+    """A fresh fake platform."""
+    return Platform()
+
+
+def accounts(platform: str = "parsingnet", n: int = 1) -> list[Account]:
+    return [
+        Account(
+            platform,
+            name=f"brand{i}",
+            base_url="https://fake.example",
+            secrets={"token": SECRET},
+        )
+        for i in range(n)
+    ]
+
+
+def client(server: Platform, **kw: Any) -> Client:
+    kw.setdefault("governor", NullGovernor())
+    return Client(
+        http=httpx.Client(transport=httpx.MockTransport(server.handler)),
+        retry=FAST,
+        sleep=lambda _s: None,
+        **kw,
+    )
+
+
+# -- a refused budget is "not now", before anything is sent ------------------------------------
+
+
+def test_a_long_rate_limit_wait_leaves_every_delivery_pending(
+    platform: Platform, tmp_path: Path
+) -> None:
+    """A governor wait over max_wait: nothing is sent, each delivery stays pending with the
+    reset time, one delivery per account comes back, and the outbox never saw `sending`."""
+    outbox = Outbox(tmp_path / "outbox.db")
+    targets = accounts(n=2)
+    with client(platform, governor=RefusingGovernor(5000.0), outbox=outbox) as c:
+        deliveries = c.publish(Post(text="not yet"), targets)
+    assert len(deliveries) == 2 and platform.requests == []
+    for d in deliveries:
+        assert d.status is DeliveryStatus.PENDING
+        assert isinstance(d.error, RateLimited) and d.error.reset_at is not None
+        assert d.error.reset_at > datetime.now(UTC)
+        assert d.attempts == 0
+        stored = outbox.get(d.id)
+        assert stored is not None and stored.status is DeliveryStatus.PENDING
+        assert "sending" not in [e.status for e in outbox.history(d.id)]
+
+
+@pytest.mark.anyio
+async def test_async_long_wait_leaves_pending(platform: Platform) -> None:
+    """The same with AsyncClient: pending, the error says when, nothing raised."""
+    async with AsyncClient(
+        http=httpx.AsyncClient(transport=httpx.MockTransport(platform.handler)),
+        governor=RefusingGovernor(5000.0),
+        retry=FAST,
+    ) as c:
+        deliveries = await c.publish(Post(text="not yet"), accounts(n=2))
+    assert [d.status for d in deliveries] == [DeliveryStatus.PENDING] * 2
+    assert platform.requests == []
+
+
+# -- a malformed success answer means "it may exist" -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(200, json={"no_id": True}),
+        httpx.Response(200, json={"id": ["not", "a", "string"]}),
+        httpx.Response(200, text="<html>ok</html>"),
+        httpx.Response(200),
+    ],
+    ids=["missing-field", "wrong-type", "not-json", "empty"],
+)
+def test_malformed_create_answer_is_unknown_then_found(
+    platform: Platform, answer: httpx.Response, tmp_path: Path
+) -> None:
+    """The post was stored but the answer cannot be read: the delivery is looked up and
+    found (sent, one post), never reported failed, never sent twice."""
+    platform.answer = answer
+    outbox = Outbox(tmp_path / "outbox.db")
+    with client(platform, outbox=outbox) as c:
+        (d,) = c.publish(Post(text="hello"), accounts())
+    assert d.status is DeliveryStatus.SENT, d.error
+    assert len(platform.posts) == 1 and d.ids == ["1"]
+
+
+def test_malformed_answer_without_lookup_is_unknown_and_kept(platform: Platform) -> None:
+    """Where the platform cannot be asked, the delivery stays unknown with a typed error
+    carrying the raw body; a retry of the delivery does not post again."""
+    ParsingAdapter.can_find = False
+    try:
+        platform.answer = httpx.Response(200, json={"unexpected": SECRET})
+        target = accounts()
+        with client(platform) as c:
+            (d,) = c.publish(Post(text="hello"), target)
+            assert d.status is DeliveryStatus.UNKNOWN
+            assert isinstance(d.error, MalformedResponse)
+            assert "unexpected" in d.error.body and SECRET not in d.error.body
+            assert "id" in str(d.error)
+            c.deliver(d, target[0])
+        assert d.status is DeliveryStatus.UNKNOWN and len(platform.posts) == 1
+    finally:
+        ParsingAdapter.can_find = True
+
+
+def test_a_bug_after_the_create_is_unknown_and_siblings_still_go(platform: Platform) -> None:
+    """A raw KeyError after the create left (an adapter reading a field that is not there):
+    that delivery is unknown, not failed; the next account is still published."""
+    platform.answer = httpx.Response(200, json={"no_id": True})
+    two = [accounts("fakenet")[0], *accounts(n=1)]
+    with client(platform) as c:
+        first, second = c.publish(Post(text="hello"), two)
+    assert first.status is DeliveryStatus.UNKNOWN and "KeyError" in str(first.error)
+    assert second.status is DeliveryStatus.SENT
+
+
+@pytest.mark.anyio
+async def test_async_sibling_is_not_left_sending(platform: Platform) -> None:
+    """AsyncClient: one account's broken answer leaves its siblings in their true state."""
+    platform.answer = httpx.Response(200, json={"no_id": True})
+    two = [accounts("fakenet")[0], *accounts(n=1)]
+    async with AsyncClient(
+        http=httpx.AsyncClient(transport=httpx.MockTransport(platform.handler)),
+        governor=NullGovernor(),
+        retry=FAST,
+    ) as c:
+        first, second = await c.publish(Post(text="hello"), two)
+    assert first.status is DeliveryStatus.UNKNOWN
+    assert second.status is DeliveryStatus.SENT
+
+
+# -- bounded answers ----------------------------------------------------------------------------
+
+
+def test_huge_answer_is_cut_and_typed(platform: Platform) -> None:
+    """An answer past the step's cap is not read whole: a typed error, the create unknown
+    and looked up (found: no second post)."""
+    platform.answer = httpx.Response(200, content=b"{" + b" " * (1024 * 1024) + b"}")
+    with client(platform) as c:
+        (d,) = c.publish(Post(text="hello"), accounts())
+    assert d.status is DeliveryStatus.SENT and len(platform.posts) == 1
+
+
+def test_gzip_bomb_is_cut_after_decompression(platform: Platform) -> None:
+    """A small gzip body that inflates past the cap is stopped while inflating."""
+    ParsingAdapter.can_find = False
+    try:
+        bomb = gzip.compress(b" " * (20 * 1024 * 1024))
+        assert len(bomb) < 64 * 1024
+        platform.answer = httpx.Response(200, content=bomb, headers={"content-encoding": "gzip"})
+        with client(platform) as c:
+            (d,) = c.publish(Post(text="hello"), accounts())
+        assert d.status is DeliveryStatus.UNKNOWN
+        assert isinstance(d.error, MalformedResponse) and "larger than" in str(d.error)
+    finally:
+        ParsingAdapter.can_find = True
+
+
+@pytest.fixture
+def trickler() -> Iterator[str]:
+    """A server on 127.0.0.1 that answers with headers, then one body byte every 0.1 s for
+    at most 10 s: every read is quick, the answer never ends."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(4)
+    stop = threading.Event()
+
+    def serve() -> None:
+        sock.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.recv(65536)
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                    b"content-length: 1000\r\n\r\n{"
+                )
+                deadline = time.monotonic() + 10
+                while not stop.is_set() and time.monotonic() < deadline:
+                    try:
+                        conn.sendall(b" ")
+                    except OSError:
+                        break
+                    time.sleep(0.1)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    stop.set()
+    thread.join(5)
+    sock.close()
+
+
+def test_a_trickling_server_meets_the_overall_deadline(trickler: str) -> None:
+    """timeout=5 per read, deadline=1 s: the create gives up after about a second, as a
+    transport error that may have delivered (unknown), never after minutes."""
+    ParsingAdapter.can_find = False
+    try:
+        account = Account("parsingnet", name="slow", base_url=trickler, secrets={"token": SECRET})
+        started = time.monotonic()
+        with Client(
+            governor=NullGovernor(), retry=FAST, timeout=5, deadline=1.0, sleep=lambda _s: None
+        ) as c:
+            (d,) = c.publish(Post(text="hello"), account)
+        elapsed = time.monotonic() - started
+    finally:
+        ParsingAdapter.can_find = True
+    assert isinstance(d.error, TransportError) and d.error.maybe_delivered
+    assert "deadline" in str(d.error)
+    assert d.status is DeliveryStatus.UNKNOWN
+    assert elapsed < 4.0
+
+
+@pytest.mark.anyio
+async def test_async_trickling_server_meets_the_deadline(trickler: str) -> None:
+    """The same with AsyncClient."""
+    ParsingAdapter.can_find = False
+    try:
+        account = Account("parsingnet", name="slow", base_url=trickler, secrets={"token": SECRET})
+        started = time.monotonic()
+        async with AsyncClient(governor=NullGovernor(), retry=FAST, timeout=5, deadline=1.0) as c:
+            (d,) = await c.publish(Post(text="hello"), account)
+        elapsed = time.monotonic() - started
+    finally:
+        ParsingAdapter.can_find = True
+    assert d.status is DeliveryStatus.UNKNOWN and "deadline" in str(d.error)
+    assert elapsed < 4.0
+
+
+# -- what leaves the machine --------------------------------------------------------------------
+
+
+def test_redirects_are_never_followed_with_credentials(platform: Platform) -> None:
+    """A client built to follow redirects still sends nothing to the host a 3xx names."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.host == "fake.example":
+            return httpx.Response(307, headers={"location": "https://evil.example/steal"})
+        return httpx.Response(200, json={"id": "1"})
+
+    http = httpx.Client(transport=httpx.MockTransport(handler), follow_redirects=True)
+    with Client(http=http, governor=NullGovernor(), retry=FAST, sleep=lambda _s: None) as c:
+        (d,) = c.publish(Post(text="hello"), accounts())
+    assert [r.url.host for r in seen] == ["fake.example"]
+    assert d.status is DeliveryStatus.FAILED
+
+
+def test_every_request_says_who_sends_it(platform: Platform) -> None:
+    """brandkit/<version> by default, the caller's own name when given."""
+    with client(platform) as c:
+        c.publish(Post(text="one"), accounts())
+    assert platform.requests[-1].headers["user-agent"] == f"brandkit/{__version__}"
+    with client(platform, user_agent="agency-tool/2.0") as c:
+        c.publish(Post(text="two"), accounts())
+    assert platform.requests[-1].headers["user-agent"] == "agency-tool/2.0"
+
+
+def test_a_secret_echoed_by_the_server_is_not_kept(tmp_path: Path) -> None:
+    """A 404 page that repeats the token: the delivery's error and the stored row hold no
+    trace of it."""
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, json={"error": f"no route for token {SECRET}"})
+
+    outbox = Outbox(tmp_path / "outbox.db")
+    http = httpx.Client(transport=httpx.MockTransport(echo))
+    with Client(http=http, governor=NullGovernor(), retry=FAST, outbox=outbox) as c:
+        (d,) = c.publish(Post(text="hello"), accounts())
+    assert d.status is DeliveryStatus.FAILED
+    assert SECRET not in str(d.error) and SECRET not in repr(d.error.__dict__)
+    assert SECRET.encode() not in (tmp_path / "outbox.db").read_bytes()
+
+
+def test_httpx_and_brandkit_log_lines_hold_no_secret(
+    platform: Platform, caplog: pytest.LogCaptureFixture
+) -> None:
+    """At DEBUG for brandkit, httpx and httpcore, a token that sits in the URL path (as a
+    Telegram bot token does) is replaced in every line."""
+    caplog.set_level(logging.DEBUG)
+    account = Account(
+        "parsingnet",
+        name="pathy",
+        base_url=f"https://fake.example/bot{SECRET}",
+        secrets={"token": SECRET},
+    )
+    with client(platform) as c:
+        (d,) = c.publish(Post(text="hello"), account)
+    assert d.status is DeliveryStatus.SENT
+    lines = [r.getMessage() for r in caplog.records]
+    assert any(r.name == "httpx" for r in caplog.records)
+    assert not [line for line in lines if SECRET in line]
+    assert "**********" in caplog.text
+
+
+def test_waits_are_logged_with_what_and_how_long(
+    platform: Platform, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A governor wait of seconds is an INFO line naming the platform, bucket and wait."""
+
+    class Slow(NullGovernor):
+        calls = 0
+
+        def acquire(self, key: BucketKey, cost: int, policies: tuple[RatePolicy, ...]) -> float:
+            self.calls += 1
+            return 2.5 if self.calls == 1 else 0.0
+
+    caplog.set_level(logging.INFO, logger="brandkit")
+    with client(platform, governor=Slow()) as c:
+        c.publish(Post(text="hello"), accounts())
+    (line,) = [r.getMessage() for r in caplog.records if "waiting" in r.getMessage()]
+    assert "parsingnet" in line and "2.50 s" in line and "'post'" in line
+
+
+def test_backoff_is_full_jitter() -> None:
+    """Backoff draws from [0, ceiling], the ceiling doubling up to max_backoff."""
+    policy = RetryPolicy(initial=0.5, max_backoff=4.0)
+    for attempt, ceiling in [(1, 0.5), (3, 2.0), (6, 4.0)]:
+        draws = [policy.backoff(attempt) for _ in range(2000)]
+        assert all(0.0 <= x <= ceiling for x in draws)
+        assert min(draws) < 0.1 * ceiling and max(draws) > 0.9 * ceiling

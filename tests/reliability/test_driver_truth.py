@@ -426,3 +426,28 @@ def test_backoff_is_full_jitter() -> None:
         draws = [policy.backoff(attempt) for _ in range(2000)]
         assert all(0.0 <= x <= ceiling for x in draws)
         assert min(draws) < 0.1 * ceiling and max(draws) > 0.9 * ceiling
+
+
+def test_worker_keeps_a_refused_delivery_pending_until_the_reset(
+    platform: Platform, tmp_path: Path
+) -> None:
+    """Through the outbox and worker: the governor's refusal leaves the row pending (never
+    sending, never unknown), due again at the reset, and the account's next post waits too."""
+    from datetime import timedelta
+
+    from brandkit import Worker
+
+    outbox = Outbox(tmp_path / "outbox.db")
+    (account,) = accounts()
+    first, second = (outbox.add(Post(text=t), account)[0] for t in ("one", "two"))
+    c = client(platform, governor=RefusingGovernor(5000.0), outbox=outbox)
+    now = datetime.now(UTC)
+    with Worker(outbox, [account], client=c, clock=lambda: now) as worker:
+        worker.run_once()
+    assert platform.requests == []
+    for d in (first, second):
+        stored = outbox.get(d.id)
+        assert stored is not None and stored.status is DeliveryStatus.PENDING
+        assert "sending" not in [e.status for e in outbox.history(d.id)]
+    assert outbox.due(now + timedelta(seconds=4000)) == []
+    assert {d.id for d in outbox.due(now + timedelta(seconds=5001))} == {first.id, second.id}

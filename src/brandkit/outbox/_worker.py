@@ -253,15 +253,20 @@ class Worker:
         status = stored.status if stored is not None else delivery.status
         err = delivery.error
         _log(delivery)
+        if isinstance(err, RateLimited) and (
+            status is DeliveryStatus.PENDING
+            or (status is DeliveryStatus.FAILED and _transient(delivery))
+        ):
+            # Refused by the platform or, before anything left, by the governor: the
+            # delivery and the rest of its account wait for the reset, without a cap.
+            until = now + timedelta(seconds=self._delay(delivery.attempts))
+            if err.reset_at is not None:
+                until = max(err.reset_at, now)
+            elif err.retry_after is not None:
+                until = now + timedelta(seconds=err.retry_after)
+            self.outbox.release(delivery.id, retry_at=until)
+            return until
         if status is DeliveryStatus.FAILED and _transient(delivery):
-            if isinstance(err, RateLimited):
-                until = now + timedelta(seconds=self._delay(delivery.attempts))
-                if err.reset_at is not None:
-                    until = max(err.reset_at, now)
-                elif err.retry_after is not None:
-                    until = now + timedelta(seconds=err.retry_after)
-                self.outbox.release(delivery.id, retry_at=until)
-                return until
             if delivery.attempts < self.max_attempts:
                 delay = self._delay(delivery.attempts)
                 self.outbox.release(delivery.id, retry_at=now + timedelta(seconds=delay))

@@ -10,7 +10,7 @@ import pytest
 from brandkit import Account, AuthError, ContentError, Link, Media
 from brandkit._flow import run_flow
 from brandkit.content import Rendered
-from brandkit.errors import PlatformUnavailable, RateLimited, Rejected
+from brandkit.errors import MalformedResponse, PlatformUnavailable, RateLimited, Rejected
 from brandkit.platforms._base import PartRef, ThreadContext
 from brandkit.platforms.telegram import TelegramAdapter, public_link
 from brandkit.testing.telegram import UploadedFile
@@ -334,10 +334,12 @@ def test_publish_raises_the_typed_error(adapter: TelegramAdapter) -> None:
 
 
 def test_ok_false_with_200_is_not_taken_for_success(adapter: TelegramAdapter) -> None:
-    """A 200 without ok/result is not a message id: PlatformUnavailable (outcome unknown)."""
+    """A 200 without ok/result is not a message id: MalformedResponse (outcome unknown)."""
     canned = Canned(("sendMessage", httpx.Response(200, json={"ok": False})))
-    with pytest.raises(PlatformUnavailable):
+    with pytest.raises(MalformedResponse, match="ok") as caught:
         publish(adapter, rendered("hello"), canned)
+    assert caught.value.body == '{"ok":false}'
+    assert TOKEN not in str(caught.value)
 
 
 def test_errors_never_contain_the_token(adapter: TelegramAdapter) -> None:

@@ -31,21 +31,30 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import IO, TYPE_CHECKING, Any, ClassVar, cast
+from typing import IO, TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar, cast
 
 import httpx
+import pydantic
 
 from brandkit._flow import Flow, Send
 from brandkit.errors import (
     AuthError,
     ContentError,
+    MalformedResponse,
     PlatformError,
     PlatformUnavailable,
     RateLimited,
     Rejected,
 )
 from brandkit.metrics._sample import Metric, MetricSample
-from brandkit.platforms._base import Adapter, Capabilities, PartRef, RatePolicy, ThreadContext
+from brandkit.platforms._base import (
+    Adapter,
+    Answer,
+    Capabilities,
+    PartRef,
+    RatePolicy,
+    ThreadContext,
+)
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 
 if TYPE_CHECKING:
@@ -61,6 +70,50 @@ _SINGLE: dict[str, tuple[str, str]] = {
     "video": ("sendVideo", "video"),
 }
 _ALBUM_TYPE = {"image": "photo", "video": "video"}
+
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+# -- answers ---------------------------------------------------------------------------------
+# Every Bot API success is ``{"ok": true, "result": ...}``; ids and counts are JSON integers.
+
+_Int = Annotated[int, pydantic.Strict()]
+
+
+class _Message(Answer):
+    message_id: _Int
+
+
+class _Sent(Answer):
+    """``sendMessage``/``sendPhoto``/``sendAnimation``/``sendVideo``: the Message."""
+
+    ok: Literal[True]
+    result: _Message
+
+
+class _SentAlbum(Answer):
+    """``sendMediaGroup``: one Message per item."""
+
+    ok: Literal[True]
+    result: Annotated[tuple[_Message, ...], pydantic.Field(min_length=1)]
+
+
+class _Chat(Answer):
+    username: str | None = None
+
+
+class _ChatAnswer(Answer):
+    """``getChat``: the chat, of which brandkit reads the public username."""
+
+    ok: Literal[True]
+    result: _Chat
+
+
+class _CountAnswer(Answer):
+    """``getChatMemberCount``."""
+
+    ok: Literal[True]
+    result: Annotated[int, pydantic.Strict(), pydantic.Field(ge=0)]
+
 
 _NO_METRICS: tuple[tuple[Metric, str], ...] = (
     (
@@ -182,9 +235,8 @@ class TelegramAdapter(Adapter):
             response = yield Send(
                 self._json("getChat", {"chat_id": self.chat_id}), idempotent=True, bucket="api"
             )
-            chat = _result(self.check(response))
-            username = chat.get("username") if isinstance(chat, dict) else None
-            self._username = username if isinstance(username, str) and username else None
+            username = self.parse(response, _ChatAnswer).result.username
+            self._username = username or None
         self._looked_up = True
         return self.capabilities
 
@@ -201,6 +253,8 @@ class TelegramAdapter(Adapter):
         Raises:
             ContentError: a GIF in an album (Telegram albums take photos and videos only).
             PlatformError: Telegram refused (typed by :meth:`error_for`).
+            MalformedResponse: Telegram answered success without the message ids (the
+                messages may exist: the delivery is then ``unknown``).
         """
         common: dict[str, Any] = {"chat_id": self.chat_id}
         options = rendered.options
@@ -252,9 +306,10 @@ class TelegramAdapter(Adapter):
             files = {f"file{i}": m for i, m in enumerate(media)}
             request = self._multipart("sendMediaGroup", {**common, "media": items}, files)
         response = yield Send(request, creates=True, bucket="send", cost=max(1, len(media)))
-        result = _result(self.check(response))
-        messages = result if isinstance(result, list) else [result]
-        ids = [int(m["message_id"]) for m in messages]
+        if len(media) > 1:
+            ids = [m.message_id for m in self.parse(response, _SentAlbum).result]
+        else:
+            ids = [self.parse(response, _Sent).result.message_id]
         return PartRef(
             index=part.index,
             id=str(ids[0]),
@@ -319,19 +374,32 @@ class TelegramAdapter(Adapter):
             idempotent=True,
             bucket="api",
         )
-        count = _result(self.check(response))
+        count = self.parse(response, _CountAnswer).result
         return [
             MetricSample(
                 platform=self.name,
                 account=self.account.key,
                 metric=Metric.FOLLOWERS.value,
-                value=int(count),
+                value=count,
                 fetched_at=datetime.now(UTC),
                 raw_name="getChatMemberCount",
             )
         ]
 
     # -- errors ------------------------------------------------------------------------------
+
+    def parse(self, response: httpx.Response, model: type[M]) -> M:
+        """See :meth:`Adapter.parse`; the bot token is part of every Bot API path, so the
+        message of a :class:`~brandkit.errors.MalformedResponse` is redacted whole."""
+        try:
+            return super().parse(response, model)
+        except MalformedResponse as exc:
+            raise MalformedResponse(
+                self.account.redact(str(exc)),
+                platform=exc.platform,
+                status_code=exc.status_code,
+                body=exc.body,
+            ) from None
 
     def error_for(self, response: httpx.Response) -> PlatformError:
         """Telegram's ``{"ok": false, "error_code", "description", "parameters"}`` as a
@@ -406,18 +474,6 @@ def _body(response: httpx.Response) -> dict[str, Any]:
 
 def _description(response: httpx.Response) -> str:
     return str(_body(response).get("description") or "")
-
-
-def _result(response: httpx.Response) -> Any:
-    body = _body(response)
-    if body.get("ok") is not True or "result" not in body:
-        raise PlatformUnavailable(
-            f"telegram answered {response.status_code} without a result",
-            platform="telegram",
-            status_code=response.status_code,
-            platform_message=str(body.get("description") or ""),
-        )
-    return body["result"]
 
 
 class _MediaFile:

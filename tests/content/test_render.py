@@ -14,10 +14,12 @@ from brandkit.text import count
 
 
 def test_utm_keeps_existing_parameters() -> None:
-    """Links get utm_source/medium/campaign; existing query parameters and UTM values stay."""
+    """With utm=True links get utm_source/medium/campaign; existing query parameters and UTM
+    values stay."""
     post = Post(
         text="See https://shop.example.com/p?id=7&utm_source=newsletter. Also https://a.example/x",
         campaign="spring",
+        utm=True,
     )
     text = render(post, "mastodon").parts[0].text
     assert (
@@ -27,15 +29,76 @@ def test_utm_keeps_existing_parameters() -> None:
     assert "https://a.example/x?utm_source=mastodon&utm_medium=social&utm_campaign=spring" in text
 
 
-def test_utm_can_be_turned_off_and_tags_link_cards() -> None:
-    """utm=False leaves links alone; link cards are tagged like text links."""
+def test_utm_is_off_by_default_and_tags_link_cards_when_on() -> None:
+    """Without utm= links are left alone, campaign or not; with it, link cards are tagged
+    like text links."""
     from brandkit import Link
 
-    plain = render(Post(text="https://a.example/x", utm=False), "bluesky")
-    assert plain.parts[0].text == "https://a.example/x"
-    card = render(Post(text="hi", link=Link(url="https://a.example/y", title="Y")), "bluesky")
+    x_post = "Our spring sale starts today! https://shop.example.com/spring"
+    plain = render(Post(text=x_post, campaign="spring"), "bluesky")
+    assert plain.parts[0].text == x_post
+    assert plain.parts[0].length == count(x_post, "bluesky")
+    untagged = render(Post(text="hi", link=Link(url="https://a.example/y")), "bluesky")
+    assert untagged.link is not None and untagged.link.url == "https://a.example/y"
+    card = render(Post(text="hi", link=Link(url="https://a.example/y"), utm=True), "bluesky")
     assert card.link is not None
     assert card.link.url == "https://a.example/y?utm_source=bluesky&utm_medium=social"
+
+
+def test_utm_values_can_be_set_and_turned_on_per_platform() -> None:
+    """A Utm (or a dict of its fields) sets other values; a variant turns tagging on for one
+    platform only."""
+    from brandkit.content import Utm
+
+    post = Post(
+        text="https://a.example/x",
+        campaign="spring",
+        utm={"source": "brandkit", "medium": "paid", "content": "hero"},
+    )
+    assert render(post, "x").parts[0].text == (
+        "https://a.example/x?utm_source=brandkit&utm_medium=paid&utm_campaign=spring"
+        "&utm_content=hero"
+    )
+    assert isinstance(post.utm, Utm)
+    again = Post.model_validate_json(post.model_dump_json())
+    assert again == post
+    per = Post(text="https://a.example/x", variants={"mastodon": Variant(utm=True)})
+    assert render(per, "x").parts[0].text == "https://a.example/x"
+    assert render(per, "mastodon").parts[0].text == (
+        "https://a.example/x?utm_source=mastodon&utm_medium=social"
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://bit.ly/3xYz",
+        "https://t.co/AbC123",
+        "https://buff.ly/abc",
+        "http://ow.ly/x1",
+        "https://tinyurl.com/2p8x",
+        "https://lnkd.in/eAbC",
+        "https://goo.gl/xyz",
+        "https://is.gd/abc",
+        "https://rebrand.ly/x",
+        "https://dlvr.it/ABC",
+        "https://trib.al/xyz",
+        "https://WWW.Bit.ly/abc",
+    ],
+)
+def test_utm_never_tags_shortened_links(url: str) -> None:
+    """A shortener's link is left exactly as written: the tag would reach the shortener."""
+    rendered = render(Post(text=f"Read {url} now", utm=True), "mastodon")
+    assert rendered.parts[0].text == f"Read {url} now"
+
+
+def test_utm_tags_hosts_that_only_look_like_shorteners() -> None:
+    """Only the shortener's own host (or its subdomains) is skipped, not lookalikes."""
+    text = render(Post(text="https://notbit.ly/x https://t.com/y", utm=True), "mastodon")
+    assert text.parts[0].text == (
+        "https://notbit.ly/x?utm_source=mastodon&utm_medium=social "
+        "https://t.com/y?utm_source=mastodon&utm_medium=social"
+    )
 
 
 def test_link_goes_into_text_without_cards() -> None:
@@ -142,6 +205,23 @@ def test_telegram_gif_goes_alone() -> None:
     with pytest.raises(MediaError, match="only on its own"):
         render(Post(text="hi", media=[gif, img]), "telegram")
     assert render(Post(text="hi", media=[gif]), "telegram").media == (gif,)
+
+
+def test_telegram_warns_that_alt_text_is_dropped(caplog: pytest.LogCaptureFixture) -> None:
+    """Telegram takes no alt text: render says so (Rendered.warnings and a WARNING log line)
+    instead of dropping it silently; media without alt text and other platforms are quiet."""
+    described = Media.from_bytes(tiny_png(), alt="A red shoe")
+    bare = Media.from_bytes(tiny_png(), alt="")
+    with caplog.at_level("WARNING", logger="brandkit.content"):
+        rendered = render(Post(text="hi", media=[bare, described]), "telegram")
+    (note,) = rendered.warnings
+    assert "telegram takes no alt text" in note and "[1]" in note and "[0]" not in note
+    assert [r.getMessage() for r in caplog.records] == [note]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="brandkit.content"):
+        assert render(Post(text="hi", media=[bare]), "telegram").warnings == ()
+        assert render(Post(text="hi", media=[described]), "mastodon").warnings == ()
+    assert caplog.records == []
 
 
 def test_alt_text_limit() -> None:

@@ -82,12 +82,96 @@ def test_variant_overrides_only_its_fields() -> None:
         text="long text",
         hashtags=["a"],
         options={"visibility": "public"},
-        variants={"x": Variant(text="short", options={"extra": 1})},
+        variants={"x": Variant(text="short", options={"reply_settings": "following"})},
     )
     x = post.for_platform("x")
     assert (x.text, x.hashtags, x.options) == (
         "short",
         ("a",),
-        {"visibility": "public", "extra": 1},
+        {"visibility": "public", "reply_settings": "following"},
     )
     assert post.for_platform("mastodon") is post
+
+
+def test_text_can_be_given_positionally() -> None:
+    """Post("hello") is Post(text="hello"); the text given twice or a second positional
+    argument is a ContentError saying what to do."""
+    assert Post("hello") == Post(text="hello")
+    assert Post("hi", hashtags=["a"]).hashtags == ("a",)
+    with pytest.raises(ContentError, match="twice") as info:
+        Post("a", text="b")  # type: ignore[misc]
+    assert info.value.field == "text"
+    with pytest.raises(ContentError, match="only the text positionally"):
+        Post("a", ["media"])  # type: ignore[misc]
+
+
+def test_typed_init_names_every_field() -> None:
+    """The __init__ signature type checkers see names exactly the model's fields."""
+    import ast
+    import inspect
+    import textwrap
+
+    tree = ast.parse(textwrap.dedent(inspect.getsource(Post)))
+    (init,) = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef)
+        and node.name == "__init__"
+        and any(a.arg == "text" for a in node.args.args)
+    ]
+    names = [a.arg for a in init.args.args[1:] + init.args.kwonlyargs]
+    assert names == list(Post.model_fields)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field", "hint"),
+    [
+        ({"variants": {"twitter": Variant(text="s")}}, "variants.twitter", "'x'"),
+        ({"variants": {"mastadon": Variant(text="s")}}, "variants.mastadon", "'mastodon'"),
+        ({"options": {"visiblity": "unlisted"}}, "options.visiblity", "'visibility'"),
+        (
+            {"variants": {"mastodon": Variant(options={"visiblity": "direct"})}},
+            "variants.mastodon.options.visiblity",
+            "'visibility'",
+        ),
+        (
+            # visibility is an option of Mastodon and LinkedIn, not of X.
+            {"variants": {"x": Variant(options={"visibility": "public"})}},
+            "variants.x.options.visibility",
+            "known: quote_tweet_id, reply_settings, thread_numbering",
+        ),
+    ],
+)
+def test_typos_in_platforms_and_options_are_refused(
+    kwargs: dict[str, object], field: str, hint: str
+) -> None:
+    """An unknown variant platform or option is a ContentError with a did-you-mean hint, not
+    something silently ignored."""
+    with pytest.raises(ContentError) as info:
+        Post(text="a", **kwargs)  # type: ignore[arg-type]
+    assert info.value.field == field
+    assert hint in str(info.value)
+    if "'" in hint:
+        assert f"did you mean {hint}?" in str(info.value)
+
+
+def test_known_options_are_accepted_for_any_platform() -> None:
+    """Post-level options may belong to any one platform (others ignore them)."""
+    post = Post(
+        text="a",
+        options={"visibility": "unlisted", "disable_notification": True, "thread_numbering": True},
+        variants={"telegram": Variant(options={"protect_content": True})},
+    )
+    assert post.for_platform("telegram").options["protect_content"] is True
+
+
+def test_emulator_unknown_name_says_which_exist() -> None:
+    """emulator("twitter") is a ConfigurationError naming the emulators, with a hint."""
+    from brandkit import ConfigurationError
+    from brandkit.testing import emulator
+
+    with pytest.raises(ConfigurationError, match="did you mean 'x'") as info:
+        emulator("twitter")
+    assert "bluesky, facebook, instagram" in str(info.value)
+    with pytest.raises(ConfigurationError, match="did you mean 'mastodon'"):
+        emulator("mastadon")

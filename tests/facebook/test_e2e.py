@@ -46,7 +46,7 @@ def account(emu: FacebookEmulator) -> Account:
 
 def test_text_post_with_link(emu: FacebookEmulator, account: Account) -> None:
     """One post with a link card: sent, with the post id and permalink; one create."""
-    post = Post(text="Hello from brandkit", link=Link(url="https://example.com/launch"))
+    post = Post(text="Hello from brandkit", link=Link(url="https://example.com/launch"), utm=True)
     with Client(retry=FAST) as client:
         (d,) = client.publish(post, account)
     assert d.status is DeliveryStatus.SENT, d.error

@@ -67,7 +67,9 @@ def test_text_post(emu: TelegramEmulator) -> None:
     """One message with its URL, mention and hashtag entities, linked by t.me."""
     acct = emu.account(chat="brandnews")
     with Client(retry=FAST) as client:
-        (d,) = client.publish(Post(text="Hi @someone, see https://example.com #launch"), acct)
+        (d,) = client.publish(
+            Post(text="Hi @someone, see https://example.com #launch", utm=True), acct
+        )
     assert d.status is DeliveryStatus.SENT, d.error
     (msg,) = emu.messages("@brandnews")
     assert d.url == f"https://t.me/brandnews/{msg.message_id}" and d.ids == [str(msg.message_id)]

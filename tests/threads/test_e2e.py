@@ -46,7 +46,7 @@ def account(emu: ThreadsEmulator) -> Account:
 
 def test_text_post_with_emoji_and_link(emu: ThreadsEmulator, account: Account) -> None:
     """A text post with an emoji and a link preview: sent once, permalink, quota reported."""
-    post = Post(text="Launch day 🚀", link=Link(url="https://example.com/launch"))
+    post = Post(text="Launch day 🚀", link=Link(url="https://example.com/launch"), utm=True)
     with Client(retry=FAST) as client:
         (d,) = client.publish(post, account)
     assert d.status is DeliveryStatus.SENT, d.error

@@ -4,11 +4,45 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Self
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from brandkit.errors import ContentError, MediaError
 
-__all__ = ["ContentModel", "content_error"]
+__all__ = ["ContentModel", "check_encodable", "content_error"]
+
+# Options may nest; a bound keeps a hostile structure from recursing without end.
+_MAX_DEPTH = 20
+
+
+def check_encodable(value: Any, field: str, depth: int = 0) -> None:
+    """Raise :class:`ContentError` if a string in ``value`` (or in the lists, tuples and
+    dicts it holds) cannot be encoded as UTF-8, i.e. holds a lone surrogate.
+
+    Such text comes from bytes decoded with ``errors="surrogateescape"``; no platform and no
+    JSON encoder takes it.
+    """
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ContentError(
+                f"{field} holds a lone surrogate (U+{ord(value[exc.start]):04X}) at position "
+                f"{exc.start}, which is not text: decode the source bytes as UTF-8 (without "
+                "errors='surrogateescape')",
+                field=field,
+            ) from None
+        return
+    if depth >= _MAX_DEPTH:
+        if isinstance(value, list | tuple | dict):
+            raise ContentError(f"{field} is nested more than {_MAX_DEPTH} levels", field=field)
+        return
+    if isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            check_encodable(item, f"{field}[{i}]", depth + 1)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_encodable(key, field, depth + 1)
+            check_encodable(item, f"{field}.{key}", depth + 1)
 
 
 def content_error(model: type[BaseModel], exc: ValidationError) -> ContentError:
@@ -42,6 +76,16 @@ class ContentModel(BaseModel):
                 super().__init__(**data)
             except ValidationError as exc:
                 raise content_error(type(self), exc) from None
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _encodable(cls, value: Any, info: ValidationInfo) -> Any:
+        try:
+            check_encodable(value, info.field_name or "value")
+        except ContentError as exc:
+            # Name the model too: "Link.title" says more than "title".
+            raise ContentError(f"{cls.__name__}.{exc}", field=exc.field) from None
+        return value
 
     @classmethod
     def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import base64
+import io
+import os
+import stat
 import struct
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
 from brandkit.content._base import ContentModel
 from brandkit.errors import MediaError
 
-__all__ = ["Media", "MediaKind", "sniff"]
+__all__ = ["Media", "MediaKind", "largest_media_bytes", "sniff"]
 
 MediaKind = Literal["image", "gif", "video"]
 
-# How many leading bytes sniffing and dimension probing need at most. JPEG frames can start
-# later than this, which is why the JPEG probe reads on from the file when it has to.
+# How many leading bytes sniffing and dimension probing of PNG, GIF and WebP need at most.
+# JPEG frames can start later: the JPEG probe walks the file's segment headers instead.
 _HEAD = 64 * 1024
 
 
@@ -75,36 +78,159 @@ def _webp_size(head: bytes) -> tuple[int, int] | None:
     return None
 
 
-def _jpeg_size(data: bytes) -> tuple[int, int] | None:
-    i = 2
-    n = len(data)
-    while i + 9 < n:
-        if data[i] != 0xFF:
-            i += 1
+# A JPEG's frame header can sit behind large EXIF/XMP/ICC segments: the probe walks the
+# segments by their lengths (seeking, never reading what it skips) and gives up after this
+# many, so a crafted file cannot keep it walking.
+_JPEG_MAX_SEGMENTS = 512
+# EXIF orientations 5-8 rotate the image by 90 degrees: the displayed width is the stored
+# height (TIFF/EXIF 2.32, tag 0x0112).
+_ROTATED = frozenset({5, 6, 7, 8})
+
+
+def _exif_orientation(app1: bytes) -> int | None:
+    """The Orientation tag of an APP1 ``Exif`` payload (the bytes after the length)."""
+    if not app1.startswith(b"Exif\0\0") or len(app1) < 14:
+        return None
+    tiff = app1[6:]
+    order = tiff[:2]
+    if order == b"II":
+        end = "<"
+    elif order == b"MM":
+        end = ">"
+    else:
+        return None
+    try:
+        (ifd,) = struct.unpack(end + "I", tiff[4:8])
+        (count,) = struct.unpack(end + "H", tiff[ifd : ifd + 2])
+        for i in range(min(count, 256)):
+            entry = tiff[ifd + 2 + 12 * i : ifd + 14 + 12 * i]
+            tag, kind = struct.unpack(end + "HH", entry[:4])
+            if tag == 0x0112 and kind == 3:  # SHORT
+                (value,) = struct.unpack(end + "H", entry[8:10])
+                return int(value)
+    except struct.error:
+        return None
+    return None
+
+
+def _jpeg_probe(fh: BinaryIO) -> tuple[int, int] | None:
+    """The displayed ``(width, height)`` of the JPEG in ``fh``, EXIF orientation applied.
+
+    Reads segment headers only (and the EXIF segment, at most 64 KiB); skipped segments are
+    sought past, so a large file costs a few small reads.
+    """
+    fh.seek(2)
+    orientation: int | None = None
+    for _ in range(_JPEG_MAX_SEGMENTS):
+        byte = fh.read(1)
+        if not byte:
+            return None
+        if byte != b"\xff":
             continue
-        marker = data[i + 1]
+        marker_b = fh.read(1)
+        while marker_b == b"\xff":  # fill bytes
+            marker_b = fh.read(1)
+        if not marker_b:
+            return None
+        marker = marker_b[0]
         if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
-            i += 2
             continue
-        seg_len = struct.unpack(">H", data[i + 2 : i + 4])[0]
+        if marker in (0xD9, 0xDA):  # end of image, start of scan: no frame header before
+            return None
+        raw_len = fh.read(2)
+        if len(raw_len) < 2:
+            return None
+        (seg_len,) = struct.unpack(">H", raw_len)
+        if seg_len < 2:
+            return None
         # SOF0..SOF15 carry the frame size, except DHT (C4), JPG (C8) and DAC (CC).
         if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            h, w = struct.unpack(">HH", data[i + 5 : i + 9])
+            frame = fh.read(5)
+            if len(frame) < 5:
+                return None
+            h, w = struct.unpack(">HH", frame[1:5])
+            if orientation in _ROTATED:
+                return int(h), int(w)
             return int(w), int(h)
-        i += 2 + seg_len
+        if marker == 0xE1 and orientation is None:
+            payload = fh.read(seg_len - 2)
+            orientation = _exif_orientation(payload)
+            continue
+        fh.seek(seg_len - 2, io.SEEK_CUR)
     return None
 
 
-def _dimensions(mime: str, data: bytes) -> tuple[int, int] | None:
+def _dimensions(mime: str, head: bytes, fh: BinaryIO | None = None) -> tuple[int, int] | None:
+    """The displayed size of an image: from ``head`` (its first bytes), and for JPEG from
+    ``fh`` (the whole file, walked by segment headers; defaults to ``head`` itself)."""
+    if fh is None:
+        fh = io.BytesIO(head)
     if mime == "image/png":
-        return _png_size(data)
+        return _png_size(head)
     if mime == "image/gif":
-        return _gif_size(data)
+        return _gif_size(head)
     if mime == "image/webp":
-        return _webp_size(data)
+        return _webp_size(head)
     if mime == "image/jpeg":
-        return _jpeg_size(data)
+        return _jpeg_probe(fh)
     return None
+
+
+def largest_media_bytes() -> int:
+    """The largest media file any built-in platform takes; brandkit refuses bigger files
+    before reading them."""
+    from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
+
+    return max(
+        max(r.max_image_bytes, r.max_gif_bytes, r.max_video_bytes)
+        for r in (c.media for c in BUILTIN_CAPABILITIES.values())
+    )
+
+
+def _open_regular(p: Path) -> tuple[BinaryIO, int]:
+    """``p`` opened for reading, and its size; refuses anything but a regular file.
+
+    The file is opened without blocking and checked with ``fstat`` on the open descriptor, so
+    a FIFO or device never blocks the caller and cannot be swapped in after the check.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(p, flags)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise MediaError(
+                f"media {str(p)!r} is not a regular file (a directory, FIFO, socket or "
+                "device): give the path of an image or video file",
+                field="media",
+            )
+        # Unbuffered: the JPEG probe reads a few bytes between seeks, and a buffer would
+        # fill 8 KiB at each of them.
+        return os.fdopen(fd, "rb", buffering=0), st.st_size
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _check_size(label: str, size: int, limit: int) -> None:
+    if size > limit:
+        raise MediaError(
+            f"media {label!r} is {size:,} bytes, more than any platform takes ({limit:,} bytes)",
+            field="media",
+            over_by=size - limit,
+        )
+
+
+def _sniffed(label: str, size: int, head: bytes) -> tuple[str, MediaKind]:
+    if size == 0:
+        raise MediaError(f"media {label!r} is empty", field="media")
+    found = sniff(head)
+    if found is None:
+        raise MediaError(
+            f"media {label!r} is not a supported image or video (PNG, JPEG, GIF, WebP, "
+            "HEIC, MP4, MOV, WebM): its first bytes match none of them",
+            field="media",
+        )
+    return found
 
 
 class Media(ContentModel):
@@ -112,10 +238,14 @@ class Media(ContentModel):
 
     Build it with :meth:`from_path` or :meth:`from_bytes`. The mime type, kind, size and (for
     images) pixel dimensions are always read from the content itself; values a caller passes
-    for them are ignored. A file given by path is not loaded into memory: uploads stream it.
+    for them are ignored. A file given by path is not loaded into memory: uploads stream it,
+    and measuring it reads only its headers. Image dimensions are as displayed: a JPEG whose
+    EXIF orientation turns it by 90 degrees has its width and height swapped.
 
     Raises:
-        MediaError: the file is missing, empty, or not a supported image or video.
+        MediaError: the file is missing, empty, not a regular file (a FIFO, a directory),
+            larger than any platform takes (:func:`largest_media_bytes`), or not a supported
+            image or video.
     """
 
     model_config = ConfigDict(
@@ -144,17 +274,26 @@ class Media(ContentModel):
                 "media needs exactly one source: Media.from_path(path) or Media.from_bytes(data)",
                 field="media",
             )
+        limit = largest_media_bytes()
         if path is not None:
             p = Path(path)
+            label = str(p)
             try:
-                size = p.stat().st_size
-                with p.open("rb") as fh:
-                    head = fh.read(_HEAD)
+                fh, size = _open_regular(p)
             except OSError as exc:
                 raise MediaError(
-                    f"cannot read media file {str(p)!r}: {exc.strerror or exc}", field="media"
+                    f"cannot read media file {label!r}: {exc.strerror or exc}", field="media"
                 ) from None
-            label = str(p)
+            with fh:
+                _check_size(label, size, limit)
+                try:
+                    head = fh.read(_HEAD)
+                    mime, kind = _sniffed(label, size, head)
+                    dims = _dimensions(mime, head, fh)
+                except OSError as exc:
+                    raise MediaError(
+                        f"cannot read media file {label!r}: {exc.strerror or exc}", field="media"
+                    ) from None
             values["filename"] = values.get("filename") or p.name
         else:
             if isinstance(data, str):
@@ -167,21 +306,11 @@ class Media(ContentModel):
                     ) from None
             raw = bytes(data)
             values["data"] = raw
-            size, head, label = len(raw), raw[:_HEAD], values.get("filename") or "<bytes>"
-        if size == 0:
-            raise MediaError(f"media {label!r} is empty", field="media")
-        found = sniff(head)
-        if found is None:
-            raise MediaError(
-                f"media {label!r} is not a supported image or video (PNG, JPEG, GIF, WebP, "
-                "HEIC, MP4, MOV, WebM): its first bytes match none of them",
-                field="media",
-            )
-        mime, kind = found
-        dims = _dimensions(mime, head)
-        if dims is None and mime == "image/jpeg" and path is not None:
-            # A JPEG's frame header can sit behind large EXIF blocks.
-            dims = _jpeg_size(Path(path).read_bytes())
+            size, label = len(raw), values.get("filename") or "<bytes>"
+            _check_size(label, size, limit)
+            head = raw[:_HEAD]
+            mime, kind = _sniffed(label, size, head)
+            dims = _dimensions(mime, head, io.BytesIO(raw))
         if not values.get("filename"):
             ext = mime.split("/")[1].replace("jpeg", "jpg").replace("quicktime", "mov")
             values["filename"] = f"media.{ext}"
@@ -199,7 +328,8 @@ class Media(ContentModel):
         """Media from a file on disk; the file is read when it is uploaded.
 
         Raises:
-            MediaError: the file does not exist, is empty, or is not a supported type.
+            MediaError: the file does not exist, is not a regular file, is empty, is larger
+                than any platform takes, or is not a supported type.
         """
         return cls(path=Path(path), alt=alt)
 
@@ -217,20 +347,30 @@ class Media(ContentModel):
         return self.model_copy(update={"alt": alt})
 
     def read(self) -> bytes:
-        """The whole content. Prefer :meth:`chunks` for large files."""
+        """The whole content. Prefer :meth:`chunks` for large files.
+
+        Raises:
+            OSError: the file cannot be read any more.
+            MediaError: the path is no longer a regular file.
+        """
         if self.data is not None:
             return self.data
-        assert self.path is not None
-        return self.path.read_bytes()
+        return b"".join(self.chunks())
 
     def chunks(self, size: int = 1024 * 1024) -> Iterator[bytes]:
-        """The content in chunks of at most ``size`` bytes, read as they are needed."""
+        """The content in chunks of at most ``size`` bytes, read as they are needed.
+
+        Raises:
+            OSError: the file cannot be read any more.
+            MediaError: the path is no longer a regular file (a FIFO would block forever).
+        """
         if self.data is not None:
             for i in range(0, len(self.data), size):
                 yield self.data[i : i + size]
             return
         assert self.path is not None
-        with self.path.open("rb") as fh:
+        fh, _ = _open_regular(self.path)
+        with fh:
             while chunk := fh.read(size):
                 yield chunk
 

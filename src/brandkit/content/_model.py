@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
@@ -12,7 +14,7 @@ from brandkit.content._base import ContentModel
 from brandkit.content._media import Media
 from brandkit.errors import ContentError
 
-__all__ = ["PLATFORM_NAMES", "Link", "Post", "Variant"]
+__all__ = ["COMMON_OPTIONS", "PLATFORM_NAMES", "PLATFORM_OPTIONS", "Link", "Post", "Utm", "Variant"]
 
 PLATFORM_NAMES = (
     "x",
@@ -24,6 +26,97 @@ PLATFORM_NAMES = (
     "threads",
     "telegram",
 )
+
+COMMON_OPTIONS: frozenset[str] = frozenset({"thread_numbering"})
+"""``Post.options`` that rendering itself reads, for every platform."""
+
+PLATFORM_OPTIONS: Mapping[str, frozenset[str]] = {
+    "x": frozenset({"reply_settings", "quote_tweet_id"}),
+    "mastodon": frozenset({"visibility", "sensitive"}),
+    "bluesky": frozenset(),
+    "linkedin": frozenset({"visibility", "reshare_disabled", "video_title"}),
+    "facebook": frozenset(),
+    "instagram": frozenset(),
+    "threads": frozenset(),
+    "telegram": frozenset(
+        {"disable_notification", "protect_content", "message_thread_id", "link_preview"}
+    ),
+}
+"""The ``Post.options`` each built-in adapter reads (see each adapter's docstring); an option
+no platform knows is refused, so a typo never posts with the default silently. A third-party
+adapter declares its own as a ``post_options`` class attribute (a set of names); without one,
+its options go in its variant (``variants={"name": Variant(options=...)}``)."""
+
+# Names people write for a platform that difflib would not match to brandkit's name.
+_PLATFORM_ALIASES = {
+    "twitter": "x",
+    "tw": "x",
+    "masto": "mastodon",
+    "mstdn": "mastodon",
+    "bsky": "bluesky",
+    "fb": "facebook",
+    "meta": "facebook",
+    "ig": "instagram",
+    "insta": "instagram",
+    "li": "linkedin",
+    "tg": "telegram",
+}
+
+
+def did_you_mean(word: str, known: Sequence[str], aliases: Mapping[str, str] | None = None) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``known`` to ``word``, or ``""``."""
+    alias = (aliases or {}).get(word.lower())
+    if alias is not None and alias in known:
+        return f" (did you mean {alias!r}?)"
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _platforms() -> list[str]:
+    # Imported here: brandkit.platforms imports the content model's users, not the other way.
+    from brandkit.platforms import available
+
+    return available()
+
+
+def _declared_options(platform: str) -> frozenset[str] | None:
+    """The options ``platform`` reads: built-in ones from :data:`PLATFORM_OPTIONS`, a
+    third-party adapter's from its ``post_options`` class attribute (``None``: undeclared)."""
+    if platform in PLATFORM_OPTIONS:
+        return PLATFORM_OPTIONS[platform]
+    from brandkit.errors import ConfigurationError
+    from brandkit.platforms import adapter_class
+
+    try:
+        declared = getattr(adapter_class(platform), "post_options", None)
+    except ConfigurationError:
+        return None
+    return frozenset(declared) if declared is not None else None
+
+
+def _check_options(options: Mapping[str, Any], platform: str | None, field: str) -> None:
+    """Refuse options that the platform (or, for ``platform=None``, every platform) ignores.
+
+    A third-party platform that declares no ``post_options`` takes any option in its own
+    variant; post-level options must be read by some platform that declares them.
+    """
+    if platform is not None:
+        declared = _declared_options(platform)
+        if declared is None:
+            return
+        known = sorted(COMMON_OPTIONS | declared)
+        where = platform
+    else:
+        extra = [d for d in map(_declared_options, _platforms()) if d]
+        known = sorted(COMMON_OPTIONS.union(*PLATFORM_OPTIONS.values(), *extra))
+        where = "any platform"
+    for key in options:
+        if key not in known:
+            raise ContentError(
+                f"{field}: {key!r} is not an option of {where}"
+                f"{did_you_mean(key, known)}; known: {', '.join(known) or 'none'}",
+                field=f"{field}.{key}",
+            )
 
 
 def _check_url(url: str, field: str) -> str:
@@ -58,6 +151,28 @@ class Link(ContentModel):
         return _check_url(v, "link.url")
 
 
+class Utm(ContentModel):
+    """UTM parameters for a post's links: ``Post(utm=Utm(medium="paid"))``.
+
+    ``Post(utm=True)`` is ``Utm()``: ``utm_source=<platform>``, ``utm_medium=social`` and
+    ``utm_campaign=<post.campaign>``. Parameters a link already has are kept, and links of
+    known URL shorteners (bit.ly, t.co, ...) are never tagged.
+
+    Attributes:
+        source: ``utm_source``; ``None`` means the platform's name.
+        medium: ``utm_medium``.
+        campaign: ``utm_campaign``; ``None`` means the post's ``campaign`` (none if unset).
+        term: ``utm_term``, if any.
+        content: ``utm_content``, if any.
+    """
+
+    source: str | None = None
+    medium: str = "social"
+    campaign: str | None = None
+    term: str | None = None
+    content: str | None = None
+
+
 def _tags(v: Any) -> Any:
     if isinstance(v, str):
         raise ContentError(
@@ -79,6 +194,8 @@ class Variant(ContentModel):
     """Overrides for one platform: every field that is set replaces the post's own.
 
     Example: ``Post(text="Long text", variants={"x": Variant(text="Short text")})``.
+    ``utm`` turns UTM tagging on or off (or sets other values) for this platform only;
+    ``options`` are merged over the post's and must be options that platform reads.
     """
 
     text: str | None = None
@@ -87,6 +204,7 @@ class Variant(ContentModel):
     hashtags: tuple[str, ...] | None = None
     language: str | None = None
     content_warning: str | None = None
+    utm: bool | Utm | None = None
     options: dict[str, Any] | None = None
 
     @field_validator("hashtags", mode="before")
@@ -105,15 +223,21 @@ class Post(ContentModel):
         hashtags: tags appended to the text as ``#tag`` (without the ``#`` here).
         language: ISO 639-1 code such as ``"en"``.
         content_warning: shown before the text (Mastodon spoiler text, Bluesky label-less).
-        campaign: the campaign name; used for UTM tags and for analytics.
-        utm: add UTM parameters to links (``utm_source=<platform>``, ``utm_medium=social``,
-            ``utm_campaign=<campaign>``); existing query parameters are kept.
+        campaign: the campaign name; used for analytics and, when ``utm`` is on, UTM tags.
+        utm: UTM tagging of links, off by default. ``True`` adds ``utm_source=<platform>``,
+            ``utm_medium=social`` and ``utm_campaign=<campaign>``; a :class:`Utm` (or a dict
+            of its fields) sets other values. Existing query parameters are kept and links
+            of known URL shorteners are never tagged.
         scheduled_at: when to publish (timezone-aware); ``None`` means now.
         variants: per-platform overrides, keyed by platform name.
-        options: platform options, e.g. ``{"visibility": "unlisted"}`` for Mastodon.
+        options: platform options, e.g. ``{"visibility": "unlisted"}`` for Mastodon (see
+            :data:`PLATFORM_OPTIONS`); an option no platform reads is refused.
+
+    The text may be given positionally: ``Post("Hello")`` is ``Post(text="Hello")``.
 
     Raises:
-        ContentError: a field is invalid; the error names the field and what to fix.
+        ContentError: a field is invalid (an unknown variant platform or option is named
+            with the closest known one); the error names the field and what to fix.
     """
 
     text: str = ""
@@ -123,10 +247,49 @@ class Post(ContentModel):
     language: str | None = None
     content_warning: str | None = None
     campaign: str | None = None
-    utm: bool = True
+    utm: bool | Utm = False
     scheduled_at: datetime | None = None
     variants: dict[str, Variant] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
+
+    if TYPE_CHECKING:
+        # The signature type checkers see; the runtime one below also takes the text
+        # positionally. tests/core/test_model.py checks that both name the same fields.
+        def __init__(
+            self,
+            text: str = "",
+            *,
+            media: Sequence[Media] = (),
+            link: Link | None = None,
+            hashtags: Sequence[str] = (),
+            language: str | None = None,
+            content_warning: str | None = None,
+            campaign: str | None = None,
+            utm: bool | Utm | Mapping[str, str] = False,
+            scheduled_at: datetime | None = None,
+            variants: Mapping[str, Variant] | None = None,
+            options: Mapping[str, Any] | None = None,
+        ) -> None: ...
+
+    else:
+
+        def __init__(self, *args: Any, **data: Any) -> None:
+            if len(args) > 1:
+                raise ContentError(
+                    f"Post takes only the text positionally, got {len(args)} arguments: "
+                    "pass the others by name, e.g. Post('Hello', media=[...])",
+                    field="text",
+                )
+            if args:
+                if "text" in data:
+                    raise ContentError(
+                        "Post got the text twice (positionally and as text=)", field="text"
+                    )
+                data["text"] = args[0]
+            for key in ("variants", "options"):
+                if data.get(key) is None:
+                    data.pop(key, None)
+            super().__init__(**data)
 
     @field_validator("hashtags", mode="before")
     @classmethod
@@ -156,13 +319,23 @@ class Post(ContentModel):
     @field_validator("variants")
     @classmethod
     def _variants(cls, v: dict[str, Variant]) -> dict[str, Variant]:
-        for name in v:
-            if name not in PLATFORM_NAMES and "." not in name and not name.isidentifier():
+        known = PLATFORM_NAMES if all(name in PLATFORM_NAMES for name in v) else _platforms()
+        for name, variant in v.items():
+            if name not in known:
                 raise ContentError(
-                    f"variants key {name!r} is not a platform name "
-                    f"(built-in: {', '.join(PLATFORM_NAMES)})",
-                    field="variants",
+                    f"variants key {name!r} is not a platform"
+                    f"{did_you_mean(name, known, _PLATFORM_ALIASES)}; "
+                    f"platforms: {', '.join(sorted(known))}",
+                    field=f"variants.{name}",
                 )
+            if variant.options:
+                _check_options(variant.options, name, f"variants.{name}.options")
+        return v
+
+    @field_validator("options")
+    @classmethod
+    def _options(cls, v: dict[str, Any]) -> dict[str, Any]:
+        _check_options(v, None, "options")
         return v
 
     @model_validator(mode="after")
@@ -186,6 +359,8 @@ class Post(ContentModel):
             update["media"] = variant.media
         if variant.link is not None:
             update["link"] = variant.link
+        if variant.utm is not None:
+            update["utm"] = variant.utm
         if variant.options:
             update["options"] = {**self.options, **variant.options}
         return self.model_copy(update=update)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -11,11 +12,13 @@ import attrs
 
 from brandkit import text as textlib
 from brandkit.content._media import Media
-from brandkit.content._model import Link, Post
+from brandkit.content._model import Link, Post, Utm
 from brandkit.errors import ContentError, MediaError
 from brandkit.platforms._base import Capabilities, MediaRules
 
-__all__ = ["Rendered", "RenderedPart", "add_utm", "render"]
+logger = logging.getLogger(__name__)
+
+__all__ = ["SHORTENER_HOSTS", "Rendered", "RenderedPart", "add_utm", "is_shortened", "render"]
 
 # Explicit http(s) links only: a scheme-less "example.com" in prose is left as the author
 # wrote it rather than rewritten into a tracking URL.
@@ -60,6 +63,8 @@ class Rendered:
         content_warning: the content warning, if any.
         options: platform options from the post (e.g. Mastodon visibility).
         capabilities: the capabilities it was checked against.
+        warnings: what the platform will not carry although the post has it (alt text on
+            Telegram); each is also logged at WARNING on ``brandkit.content._render``.
     """
 
     platform: str
@@ -70,6 +75,7 @@ class Rendered:
     language: str | None = None
     content_warning: str | None = None
     options: Mapping[str, Any] = attrs.field(factory=dict)
+    warnings: tuple[str, ...] = ()
 
     @property
     def is_thread(self) -> bool:
@@ -82,27 +88,77 @@ class Rendered:
         return self.parts[0].media if self.parts else ()
 
 
-def add_utm(url: str, platform: str, campaign: str | None) -> str:
-    """``url`` with ``utm_source=<platform>``, ``utm_medium=social`` and (when given)
-    ``utm_campaign``; existing query parameters, including existing UTM values, are kept."""
+# Links of URL shorteners redirect elsewhere: a UTM tag on them reaches the shortener, not
+# the page, and may break the short link. They are never tagged.
+SHORTENER_HOSTS: frozenset[str] = frozenset(
+    {
+        "amzn.to",
+        "bit.ly",
+        "bitly.com",
+        "bl.ink",
+        "buff.ly",
+        "cutt.ly",
+        "dlvr.it",
+        "fb.me",
+        "goo.gl",
+        "ift.tt",
+        "is.gd",
+        "j.mp",
+        "lnkd.in",
+        "ow.ly",
+        "rb.gy",
+        "rebrand.ly",
+        "s.id",
+        "shorturl.at",
+        "t.co",
+        "t.ly",
+        "tiny.cc",
+        "tinyurl.com",
+        "trib.al",
+        "v.gd",
+        "wp.me",
+    }
+)
+
+
+def is_shortened(url: str) -> bool:
+    """Whether ``url`` is a link of a known URL shortener (:data:`SHORTENER_HOSTS`)."""
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    return any(host == h or host.endswith("." + h) for h in SHORTENER_HOSTS)
+
+
+def add_utm(url: str, platform: str, campaign: str | None = None, *, utm: Utm | None = None) -> str:
+    """``url`` with UTM parameters: ``utm_source`` (default: ``platform``), ``utm_medium``
+    (default: ``social``), ``utm_campaign`` (default: ``campaign``, when given) and, when
+    ``utm`` sets them, ``utm_term`` and ``utm_content``. Existing query parameters, including
+    existing UTM values, are kept; links of known URL shorteners are returned unchanged."""
+    if is_shortened(url):
+        return url
+    u = utm or Utm()
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True)
     present = {k for k, _ in query}
-    extra = [("utm_source", platform), ("utm_medium", "social")]
-    if campaign:
-        extra.append(("utm_campaign", campaign))
-    query += [(k, v) for k, v in extra if k not in present]
-    return urlunsplit(parts._replace(query=urlencode(query, safe=":/@,")))
+    extra = [
+        ("utm_source", u.source or platform),
+        ("utm_medium", u.medium),
+        ("utm_campaign", u.campaign or campaign),
+        ("utm_term", u.term),
+        ("utm_content", u.content),
+    ]
+    added = [(k, v) for k, v in extra if v and k not in present]
+    if not added:
+        return url
+    return urlunsplit(parts._replace(query=urlencode(query + added, safe=":/@,")))
 
 
-def _utm_text(text: str, platform: str, campaign: str | None) -> str:
+def _utm_text(text: str, platform: str, campaign: str | None, utm: Utm) -> str:
     def tag(match: re.Match[str]) -> str:
         url = match.group(0)
         trimmed = url.rstrip(_TRAILING)
         # Keep a closing parenthesis that belongs to the URL, as in Wikipedia links.
         if url.endswith(")") and trimmed.count("(") > trimmed.count(")"):
             trimmed += ")"
-        return add_utm(trimmed, platform, campaign) + url[len(trimmed) :]
+        return add_utm(trimmed, platform, campaign, utm=utm) + url[len(trimmed) :]
 
     return _URL.sub(tag, text)
 
@@ -194,9 +250,10 @@ def _check_media(media: tuple[Media, ...], rules: MediaRules, platform: str) -> 
 
 
 def render(post: Post, platform: str, *, capabilities: Capabilities | None = None) -> Rendered:
-    """Render ``post`` for ``platform``: apply its variant, add hashtags and UTM tags, check
-    media rules, measure the text exactly, and split it into a thread where the platform has
-    threads. The whole thread is checked here, before anything is sent.
+    """Render ``post`` for ``platform``: apply its variant, add hashtags and (when
+    ``post.utm`` is on) UTM tags, check media rules, measure the text exactly, and split it
+    into a thread where the platform has threads. The whole thread is checked here, before
+    anything is sent.
 
     Args:
         post: the post.
@@ -223,10 +280,11 @@ def render(post: Post, platform: str, *, capabilities: Capabilities | None = Non
         # No card on this platform: the link still has to reach the reader, in the text.
         body = f"{body.rstrip()}\n\n{link.url}" if body.strip() else link.url
     body = _with_hashtags(body, effective.hashtags)
-    if effective.utm:
-        body = _utm_text(body, platform, campaign)
+    if effective.utm is not False:
+        utm = Utm() if effective.utm is True else effective.utm
+        body = _utm_text(body, platform, campaign, utm)
         if link is not None:
-            link = link.model_copy(update={"url": add_utm(link.url, platform, campaign)})
+            link = link.model_copy(update={"url": add_utm(link.url, platform, campaign, utm=utm)})
 
     warning = effective.content_warning
     options: dict[str, Any] = dict(caps.text_options)
@@ -240,6 +298,16 @@ def render(post: Post, platform: str, *, capabilities: Capabilities | None = Non
             body = f"CW: {warning}\n\n{body}" if body else f"CW: {warning}"
 
     _check_media(effective.media, caps.media, platform)
+    notes: list[str] = []
+    dropped = [i for i, m in enumerate(effective.media) if m.alt]
+    if dropped and not caps.media.alt_text:
+        notes.append(
+            f"{platform} takes no alt text: the alt text of media "
+            f"{', '.join(f'[{i}]' for i in dropped)} is not sent; describe the image in the "
+            "text if it matters"
+        )
+    for note in notes:
+        logger.warning("%s", note)
     thumb = link.thumbnail if link is not None and caps.link_cards else None
     thumb_cap = caps.media.max_card_thumb_bytes
     if thumb is not None:
@@ -302,4 +370,5 @@ def render(post: Post, platform: str, *, capabilities: Capabilities | None = Non
         language=effective.language,
         content_warning=warning,
         options=dict(effective.options),
+        warnings=tuple(notes),
     )

@@ -53,9 +53,20 @@ def emulator(platform: str, **kwargs: Any) -> Emulator:
     """A new emulator of ``platform``.
 
     Raises:
-        KeyError: no emulator for that platform.
+        ConfigurationError: no emulator for that platform (the message names those that
+            exist and the closest one).
     """
-    module, _, attr = EMULATORS[platform].partition(":")
+    path = EMULATORS.get(platform)
+    if path is None:
+        from brandkit.content._model import _PLATFORM_ALIASES, did_you_mean
+        from brandkit.errors import ConfigurationError
+
+        known = sorted(EMULATORS)
+        raise ConfigurationError(
+            f"no emulator for {platform!r}{did_you_mean(platform, known, _PLATFORM_ALIASES)}; "
+            f"emulators: {', '.join(known)}"
+        )
+    module, _, attr = path.partition(":")
     cls = getattr(importlib.import_module(module), attr)
     emu: Emulator = cls(**kwargs)
     return emu

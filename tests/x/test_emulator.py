@@ -12,6 +12,7 @@ import pytest
 
 from brandkit import Account
 from brandkit.testing import emulator
+from brandkit.testing.conformance import tiny_png
 from brandkit.testing.x import MEDIA_INIT_SCHEMA, TWEET_CREATE_SCHEMA, XEmulator, validate
 from tests.x.conftest import (
     check_response,
@@ -516,3 +517,223 @@ def test_registered_and_documented_helpers() -> None:
         emu.account(colour="blue")
     with pytest.raises(jsonschema.ValidationError):
         check_response({"data": {"id": 5}}, "TweetCreateResponse")
+
+
+# -- post length and Premium -----------------------------------------------------------------
+
+TOO_LONG_BODY = {
+    "errors": [
+        {
+            "message": "Your Tweet text is too long. For more information on how Twitter "
+            "determines text length see https://github.com/twitter/twitter-text."
+        }
+    ],
+    "title": "Invalid Request",
+    "detail": "One or more parameters to your request was invalid.",
+    "type": "https://api.twitter.com/2/problems/invalid-request",
+}
+"""X's answer to an over-long post, as tweepy users log it ("400 Bad Request Your Tweet text
+is too long. For more information on how Twitter determines text length see ...")."""
+
+
+def test_posts_over_280_weighted_are_refused_without_premium() -> None:
+    """280 weighted characters pass, 281 (or 141 CJK characters, weighing 2 each) are refused
+    with X's 400; nothing is stored."""
+    emu = XEmulator()
+    http = client(emu, emu.account(name="a"))
+    assert http.post("/2/tweets", json={"text": "a" * 280}).status_code == 201
+    for text in ("b" * 281, "字" * 141):
+        refused = http.post("/2/tweets", json={"text": text})
+        assert (refused.status_code, refused.json()) == (400, TOO_LONG_BODY)
+    # A URL weighs 23 whatever its length.
+    link = "https://example.com/" + "x" * 300
+    assert http.post("/2/tweets", json={"text": "c" * 250 + " " + link}).status_code == 201
+    assert len(emu.posts) == 2
+
+
+def test_premium_allows_25000_weighted_characters() -> None:
+    """Premium (per account, or for every user of the emulator) lifts the limit to 25,000."""
+    emu = XEmulator()
+    premium = client(emu, emu.account(name="p", premium=True))
+    plain = client(emu, emu.account(name="q"))
+    assert premium.post("/2/tweets", json={"text": "a" * 300}).status_code == 201
+    assert premium.post("/2/tweets", json={"text": "b" * 25_000}).status_code == 201
+    assert premium.post("/2/tweets", json={"text": "c" * 25_001}).json() == TOO_LONG_BODY
+    assert plain.post("/2/tweets", json={"text": "a" * 300}).status_code == 400
+    everyone = XEmulator(premium=True)
+    http = client(everyone, everyone.account(name="a"))
+    assert http.post("/2/tweets", json={"text": "a" * 1000}).status_code == 201
+    denied = client(everyone, everyone.account(name="b", premium=False))
+    assert denied.post("/2/tweets", json={"text": "a" * 1000}).status_code == 400
+
+
+# -- v1.1 media upload (tweepy's path) -------------------------------------------------------
+
+V1 = "/1.1/media/upload.json"
+PNG_8x6 = tiny_png()
+
+
+def test_v1_simple_upload_is_recorded_shape_and_its_id_posts() -> None:
+    """A simple multipart upload answers 200 with the recorded keys (numeric media_id and
+    media_id_string, image type and size); the id works in POST /2/tweets, and
+    media/metadata/create sets the alt text the v2 lookup shows."""
+    emu = XEmulator()
+    http = client(emu, emu.account(name="a"))
+    up = http.post(V1, files={"media": ("banner.png", PNG_8x6)})
+    body = up.json()
+    assert up.status_code == 200
+    assert set(body) == {"media_id", "media_id_string", "size", "expires_after_secs", "image"}
+    assert body["media_id"] == int(body["media_id_string"])
+    assert body["image"] == {"image_type": "image/png", "w": 8, "h": 6}
+    assert (body["size"], body["expires_after_secs"]) == (len(PNG_8x6), 86_400)
+    media_id = body["media_id_string"]
+    meta = http.post(
+        "/1.1/media/metadata/create.json",
+        json={"media_id": media_id, "alt_text": {"text": "A banner"}},
+    )
+    assert (meta.status_code, meta.content) == (200, b"")
+    post = http.post("/2/tweets", json={"text": "pic", "media": {"media_ids": [media_id]}})
+    assert post.status_code == 201
+    read = http.get(
+        f"/2/tweets/{post.json()['data']['id']}",
+        params={"expansions": "attachments.media_keys", "media.fields": "alt_text"},
+    ).json()
+    assert read["includes"]["media"] == [
+        {"media_key": f"3_{media_id}", "type": "photo", "alt_text": "A banner"}
+    ]
+    b64 = http.post(V1, data={"media_data": base64.b64encode(PNG_8x6).decode()})
+    assert b64.status_code == 200 and b64.json()["image"]["w"] == 8
+
+
+def _v1_chunked(http: httpx.Client, data: bytes, media_type: str, **init: str) -> str:
+    """INIT (form) and APPEND (multipart) as tweepy sends them; returns the media id."""
+    start = http.post(
+        V1,
+        data={"command": "INIT", "total_bytes": str(len(data)), "media_type": media_type, **init},
+    )
+    assert start.status_code == 202
+    assert set(start.json()) == {"media_id", "media_id_string", "expires_after_secs"}
+    media_id: str = start.json()["media_id_string"]
+    for index, offset in enumerate(range(0, len(data), 1000)):
+        append = http.post(
+            V1,
+            data={"command": "APPEND", "media_id": media_id, "segment_index": str(index)},
+            files={"media": ("clip.mp4", data[offset : offset + 1000])},
+        )
+        assert (append.status_code, append.content) == (204, b"")
+    return media_id
+
+
+def test_v1_chunked_upload_processes_by_the_clock_and_shares_v2_storage() -> None:
+    """INIT 202, APPEND 204, FINALIZE 201 with processing_info for an async category, STATUS
+    until succeeded by the emulator clock; the media id then posts through v2."""
+    emu = XEmulator(processing_seconds={"video": 10})
+    http = client(emu, emu.account(name="a"))
+    data = b"\x00\x00\x00\x18ftypmp42" + b"v" * 2500
+    media_id = _v1_chunked(http, data, "video/mp4", media_category="tweet_video")
+    fin = http.post(V1, data={"command": "FINALIZE", "media_id": media_id})
+    assert fin.status_code == 201
+    assert fin.json()["processing_info"] == {
+        "state": "pending",
+        "check_after_secs": 1,
+        "progress_percent": 0,
+    }
+    assert fin.json()["video"] == {"video_type": "video/mp4"}
+    early = http.post("/2/tweets", json={"text": "v", "media": {"media_ids": [media_id]}})
+    assert early.status_code == 400
+    emu.clock.advance(5)
+    status = http.get(V1, params={"command": "STATUS", "media_id": media_id})
+    assert status.json()["processing_info"]["state"] == "in_progress"
+    emu.clock.advance(5)
+    status = http.get(V1, params={"command": "STATUS", "media_id": media_id})
+    assert status.json()["processing_info"] == {"state": "succeeded", "progress_percent": 100}
+    assert emu.media[media_id].data == data
+    ok = http.post("/2/tweets", json={"text": "v", "media": {"media_ids": [media_id]}})
+    assert ok.status_code == 201
+    assert emu.posts[0].media_keys == (f"7_{media_id}",)
+
+
+def test_v1_upload_without_category_finalizes_at_once_like_the_recording() -> None:
+    """tweepy's recorded mp4 upload (no media_category): FINALIZE 201 with size and video
+    type and no processing_info; the media is usable at once."""
+    emu = XEmulator(processing_seconds={"video": 10})
+    http = client(emu, emu.account(name="a"))
+    data = b"\x00\x00\x00\x18ftypmp42" + b"w" * 1500
+    media_id = _v1_chunked(http, data, "video/mp4")
+    fin = http.post(V1, data={"command": "FINALIZE", "media_id": media_id}).json()
+    assert fin == {
+        "media_id": int(media_id),
+        "media_id_string": media_id,
+        "size": len(data),
+        "expires_after_secs": 86_400,
+        "video": {"video_type": "video/mp4"},
+    }
+    ok = http.post("/2/tweets", json={"text": "v", "media": {"media_ids": [media_id]}})
+    assert ok.status_code == 201
+
+
+def test_v1_media_errors_use_xs_v1_shapes() -> None:
+    """Segments that do not add up, a bad segment index, a bad token and an exhausted limit
+    answer as X's v1.1 media API does."""
+    emu = XEmulator()
+    acct = emu.account(name="a")
+    http = client(emu, acct)
+    media_id = _v1_chunked(http, b"x" * 1500, "image/png")
+    emu.media[media_id].total_bytes = 1600
+    fin = http.post(V1, data={"command": "FINALIZE", "media_id": media_id})
+    assert (fin.status_code, fin.json()) == (
+        400,
+        {"request": V1, "error": "Segments do not add up to provided total file size."},
+    )
+    bad_index = http.post(
+        V1,
+        data={"command": "APPEND", "media_id": media_id, "segment_index": "1000"},
+        files={"media": ("c", b"x")},
+    )
+    assert bad_index.json() == {"request": V1, "error": "SegmentIndex must be between 0 and 999."}
+    stranger = httpx.Client(
+        transport=emu.transport(), base_url=emu.base_url, headers={"authorization": "Bearer no"}
+    )
+    denied = stranger.post(V1, files={"media": ("a.png", PNG_8x6)})
+    assert (denied.status_code, denied.json()) == (
+        401,
+        {"errors": [{"code": 89, "message": "Invalid or expired token."}]},
+    )
+    emu.set_rate_limit("POST /1.1/media/upload", 1, 60)
+    assert http.post(V1, files={"media": ("a.png", PNG_8x6)}).status_code == 200
+    limited = http.post(V1, files={"media": ("a.png", PNG_8x6)})
+    assert (limited.status_code, limited.json()) == (
+        429,
+        {"errors": [{"code": 88, "message": "Rate limit exceeded"}]},
+    )
+    assert limited.headers["x-rate-limit-remaining"] == "0"
+
+
+def test_v2_append_takes_a_binary_chunk_without_a_filename() -> None:
+    """twitter-api-v2 sends the APPEND chunk as a part without a filename: it is kept as
+    bytes, not decoded as text (which crashed on non-UTF-8 bytes)."""
+    emu = XEmulator()
+    http = client(emu, emu.account(name="a"))
+    data = b"\x89PNG\r\n\x1a\n\xff\xfe\x80" + b"z" * 20
+    init = http.post(
+        "/2/media/upload/initialize",
+        json={"media_type": "image/png", "total_bytes": len(data), "media_category": "tweet_image"},
+    )
+    media_id = init.json()["data"]["id"]
+    boundary = "b0undary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="segment_index"\r\n\r\n0\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="media"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    append = http.post(
+        f"/2/media/upload/{media_id}/append",
+        content=body,
+        headers={"content-type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert append.status_code == 200
+    assert emu.media[media_id].data == data

@@ -22,11 +22,20 @@ Supported: ``POST /2/oauth2/token`` (refresh), ``GET /2/users/me``, ``POST /2/tw
 ``DELETE /2/tweets/:id``, ``GET /2/tweets``, ``GET /2/tweets/:id``, ``GET /2/users/:id/tweets``,
 ``POST /2/media/upload/initialize``, ``POST /2/media/upload/:id/append``,
 ``POST /2/media/upload/:id/finalize``, ``GET /2/media/upload`` (STATUS) and
-``POST /2/media/metadata``. Requests are signed with an OAuth 2 Bearer token or with OAuth
-1.0a (HMAC-SHA1, checked against the account's secrets).
+``POST /2/media/metadata``, and the v1.1 media API that tweepy uploads through:
+``POST /1.1/media/upload.json`` (simple upload, or ``command=INIT|APPEND|FINALIZE``),
+``GET /1.1/media/upload.json?command=STATUS`` and ``POST /1.1/media/metadata/create.json``
+(v1.1 and v2 uploads share one store, so either media id works in ``POST /2/tweets``).
+Requests are signed with an OAuth 2 Bearer token or with OAuth 1.0a (HMAC-SHA1, checked
+against the account's secrets; behind a TLS-terminating proxy the ``X-Forwarded-Proto``
+scheme is the one signed).
 
-Not emulated: text length (X counts weighted characters; brandkit checks before sending),
-``note_tweet`` for long posts, polls' results, OAuth 1.0a nonce and timestamp freshness.
+Post length is X's weighted length (twitter-text v3): over 280 is refused with X's 400
+"Your Tweet text is too long", unless the user has Premium (``premium=True`` on the emulator
+or on :meth:`XEmulator.account`), which allows 25,000.
+
+Not emulated: ``note_tweet`` for long posts (a long post reads back whole in ``text``),
+polls' results, OAuth 1.0a nonce and timestamp freshness.
 """
 
 from __future__ import annotations
@@ -49,7 +58,12 @@ import attrs
 import httpx
 
 from brandkit.accounts import Account, CredentialsHook
+from brandkit.content import Media
+from brandkit.content._media import sniff
+from brandkit.errors import MediaError
 from brandkit.testing._emulator import Clock, Emulator, route
+from brandkit.testing._forms import multipart
+from brandkit.text._x import weighted_length
 
 __all__ = [
     "DEFAULT_RATE_LIMITS",
@@ -77,8 +91,29 @@ DEFAULT_RATE_LIMITS: dict[str, tuple[int, float]] = {
     "POST /2/media/upload/:id/finalize": (1_875, 900.0),
     "GET /2/media/upload": (1_000, 900.0),
     "POST /2/media/metadata": (500, 900.0),
+    # v1.1 media (tweepy's only upload path); the limits X sent in tweepy's recordings.
+    "POST /1.1/media/upload": (415, 900.0),
+    "POST /1.1/media/upload INIT": (200, 900.0),
+    "POST /1.1/media/upload APPEND": (20_000, 900.0),
+    "POST /1.1/media/upload FINALIZE": (615, 900.0),
+    "GET /1.1/media/upload STATUS": (1_000, 900.0),
+    "POST /1.1/media/metadata/create": (500, 900.0),
 }
-"""Per-user limits per window (requests, seconds), from docs.x.com rate-limits (2026-07)."""
+"""Per-user limits per window (requests, seconds), from docs.x.com rate-limits (2026-07); the
+v1.1 media ones (simple upload, then one per ``command``) as X sent them to tweepy."""
+
+POST_LIMIT = 280
+"""The weighted length a post may have (twitter-text ``maxWeightedTweetLength``)."""
+PREMIUM_POST_LIMIT = 25_000
+"""The weighted length a Premium account's post may have (X Help: 25,000)."""
+TOO_LONG = (
+    "Your Tweet text is too long. For more information on how Twitter determines text length "
+    "see https://github.com/twitter/twitter-text."
+)
+"""X's message for an over-long post (in a 400 invalid-request problem, as clients log it)."""
+V1_UPLOAD = "/1.1/media/upload.json"
+V1_METADATA = "/1.1/media/metadata/create.json"
+_ASYNC_CATEGORIES = ("tweet_video", "tweet_gif", "amplify_video")
 
 _ID = {"type": "string", "pattern": "^[0-9]{1,19}$"}
 _REPLY_SETTINGS = {
@@ -277,6 +312,8 @@ class XUser:
         created_at: when the emulator made it (emulator epoch seconds).
         followers: followers at ``created_at``; more arrive as emulator time passes.
         followers_per_hour: how fast followers grow.
+        premium: whether the user has X Premium (posts up to 25,000 weighted characters);
+            ``None`` follows the emulator's ``premium`` setting.
     """
 
     id: str
@@ -285,6 +322,7 @@ class XUser:
     created_at: float
     followers: int = 100
     followers_per_hour: float = 3.0
+    premium: bool | None = None
 
 
 @attrs.define
@@ -338,8 +376,11 @@ class XMedia:
         finalized_at: when FINALIZE came (emulator time), or ``None``.
         processing_seconds: how long processing takes after FINALIZE.
         error: why processing failed, if it does.
-        alt_text: the alt text set through ``POST /2/media/metadata``.
+        alt_text: the alt text set through ``POST /2/media/metadata`` (or v1.1
+            ``media/metadata/create``).
         created_at: when INIT came.
+        width: an image's pixel width, once uploaded.
+        height: an image's pixel height, once uploaded.
     """
 
     id: str
@@ -355,6 +396,8 @@ class XMedia:
     processing_seconds: float = 0.0
     error: str | None = None
     alt_text: str | None = None
+    width: int | None = None
+    height: int | None = None
 
     @property
     def data(self) -> bytes:
@@ -478,6 +521,8 @@ class XEmulator(Emulator):
         check_after_secs: what STATUS answers tell clients to wait.
         duplicate_window: seconds within which an identical text of the same user is refused
             as duplicate content.
+        premium: users have X Premium unless their own ``premium`` says otherwise: posts may
+            then have 25,000 weighted characters instead of 280.
 
     Attributes:
         users: users by id.
@@ -502,6 +547,7 @@ class XEmulator(Emulator):
         processing_seconds: Mapping[str, float] | None = None,
         check_after_secs: int = 1,
         duplicate_window: float = 86_400.0,
+        premium: bool = False,
     ) -> None:
         super().__init__(clock=clock)
         self.rate_limits: dict[str, tuple[int, float]] = {
@@ -522,6 +568,7 @@ class XEmulator(Emulator):
         }
         self.check_after_secs = check_after_secs
         self.duplicate_window = duplicate_window
+        self.premium = premium
         self.media_processing_error: str | None = None
         self.users: dict[str, XUser] = {}
         self.media: dict[str, XMedia] = {}
@@ -550,6 +597,7 @@ class XEmulator(Emulator):
         confidential: bool = True,
         refreshable: bool = True,
         known_user: bool = False,
+        premium: bool | None = None,
         on_credentials_changed: CredentialsHook | None = None,
         **unknown: Any,
     ) -> Account:
@@ -565,6 +613,8 @@ class XEmulator(Emulator):
             refreshable: give a refresh token.
             known_user: put the user id and username in the account's settings (else the
                 adapter asks ``GET /2/users/me``).
+            premium: give the user X Premium (``True``) or take it away (``False``);
+                ``None`` leaves the user as it is (new users follow the emulator's setting).
             on_credentials_changed: the account's hook for refreshed tokens.
 
         Raises:
@@ -575,6 +625,8 @@ class XEmulator(Emulator):
             raise TypeError(f"XEmulator.account() got unexpected arguments: {', '.join(unknown)}")
         with self.lock:
             user = self.user(username or name or f"brandkit{len(self.users) + 1}")
+            if premium is not None:
+                user.premium = premium
             settings = {"username": user.username, "user_id": user.id} if known_user else {}
             if auth == "oauth1":
                 token = f"{user.id}-{secrets.token_urlsafe(18)}"
@@ -697,6 +749,11 @@ class XEmulator(Emulator):
             for key, value in counts.items():
                 post.extra[key] = post.extra.get(key, 0) + value
 
+    def post_limit(self, user: XUser) -> int:
+        """The weighted length ``user`` may post: 25,000 with Premium, else 280."""
+        premium = self.premium if user.premium is None else user.premium
+        return PREMIUM_POST_LIMIT if premium else POST_LIMIT
+
     def followers(self, user: XUser) -> int:
         """The user's followers now (they grow with emulator time)."""
         hours = max(0.0, self.clock.time() - user.created_at) / 3600
@@ -815,8 +872,11 @@ class XEmulator(Emulator):
 
         normalized = "&".join(f"{k}={v}" for k, v in sorted((enc(k), enc(v)) for k, v in signed))
         url = request.url
-        port = "" if url.port in (None, 80 if url.scheme == "http" else 443) else f":{url.port}"
-        base_uri = f"{url.scheme}://{url.host}{port}{url.path}"
+        # Behind a TLS-terminating proxy (how tests put real clients, which only speak https,
+        # in front of the emulator) the client signed the https URL it used.
+        scheme = request.headers.get("x-forwarded-proto", url.scheme).split(",")[0].strip()
+        port = "" if url.port in (None, 80 if scheme == "http" else 443) else f":{url.port}"
+        base_uri = f"{scheme}://{url.host}{port}{url.path}"
         base = f"{request.method.upper()}&{enc(base_uri)}&{enc(normalized)}"
         key = f"{enc(consumer_secret)}&{enc(token_secret)}".encode()
         expected = base64.b64encode(hmac.new(key, base.encode(), hashlib.sha1).digest()).decode()
@@ -1109,6 +1169,8 @@ class XEmulator(Emulator):
             )
         if not text and not media_ids:
             return self.invalid(["$.text: text or media is required"], caller.headers)
+        if text and weighted_length(text) > self.post_limit(caller.user):
+            return self.invalid([TOO_LONG], caller.headers)
         now = self.clock.time()
         keys: list[str] = []
         for mid in media_ids:
@@ -1556,7 +1618,8 @@ class XEmulator(Emulator):
             "id": media.id,
             "media_key": media.media_key,
             "size": media.total_bytes,
-            "expires_after_secs": max(0, int(media.created_at + 86_400 - now)),
+            # Whole seconds left, rounded up: X says 86400 right after the upload.
+            "expires_after_secs": max(0, -int((now - media.created_at - 86_400) // 1)),
         }
         state = media.state(now)
         if media.processing_seconds <= 0 and state == "succeeded" and finalize:
@@ -1652,21 +1715,33 @@ class XEmulator(Emulator):
         if isinstance(media, httpx.Response):
             return media
         now = self.clock.time()
-        if media.finalized_at is None:
+        if not self._finalize(media, now):
             indexes = sorted(media.segments)
             size = sum(len(c) for c in media.segments.values())
-            if indexes != list(range(len(indexes))) or size != media.total_bytes:
-                return self.invalid(
-                    [
-                        f"File size mismatch: got {size} bytes in segments {indexes}, "
-                        f"expected {media.total_bytes}"
-                    ],
-                    caller.headers,
-                )
-            media.finalized_at = now
-            if media.processing_seconds > 0 and self.media_processing_error:
-                media.error, self.media_processing_error = self.media_processing_error, None
+            return self.invalid(
+                [
+                    f"File size mismatch: got {size} bytes in segments {indexes}, "
+                    f"expected {media.total_bytes}"
+                ],
+                caller.headers,
+            )
         return self._json({"data": self._media_status(media, now, finalize=True)}, 200, caller)
+
+    def _finalize(self, media: XMedia, now: float) -> bool:
+        """Close an upload (v2 and v1.1 FINALIZE): ``False`` when its segments do not add up
+        to the announced size; a second FINALIZE changes nothing."""
+        if media.finalized_at is not None:
+            return True
+        indexes = sorted(media.segments)
+        size = sum(len(c) for c in media.segments.values())
+        if indexes != list(range(len(indexes))) or size != media.total_bytes:
+            return False
+        media.finalized_at = now
+        if media.kind == "image":
+            media.width, media.height = _image_size(media.data)
+        if media.processing_seconds > 0 and self.media_processing_error:
+            media.error, self.media_processing_error = self.media_processing_error, None
+        return True
 
     @route("GET", r"/2/media/upload")
     def _media_get_status(self, request: httpx.Request) -> httpx.Response:
@@ -1711,6 +1786,219 @@ class XEmulator(Emulator):
         data = {"data": {"id": media.id, "associated_metadata": body.get("metadata", {})}}
         return self._json(data, 200, caller)
 
+    # -- v1.1 media (upload.twitter.com) --------------------------------------------------
+
+    def _v1_begin(self, request: httpx.Request, endpoint: str) -> _Caller | httpx.Response:
+        """:meth:`_begin` with v1.1's error bodies: ``{"errors": [{"code", "message"}]}``."""
+        caller = self._begin(request, endpoint)
+        if not isinstance(caller, httpx.Response):
+            return caller
+        headers = {k: v for k, v in caller.headers.items() if k.startswith("x-")}
+        if caller.status_code == 429:
+            return self.json(
+                {"errors": [{"code": 88, "message": "Rate limit exceeded"}]}, 429, headers
+            )
+        if request.headers.get("authorization", "").lower().startswith("bearer "):
+            return self.json(
+                {"errors": [{"code": 89, "message": "Invalid or expired token."}]}, 401
+            )
+        return self.json({"errors": [{"code": 32, "message": "Could not authenticate you."}]}, 401)
+
+    def _v1_error(
+        self, message: str, caller: _Caller, status: int = 400, path: str = V1_UPLOAD
+    ) -> httpx.Response:
+        """The media endpoints' own error body: ``{"request": <path>, "error": <message>}``."""
+        return self._json({"request": path, "error": message}, status, caller)
+
+    def _v1_media_json(self, media: XMedia, now: float, *, status_only: bool) -> dict[str, Any]:
+        """A v1.1 media object: ``media_id`` (a number) and ``media_id_string``, as recorded."""
+        status = self._media_status(media, now, finalize=not status_only)
+        out: dict[str, Any] = {"media_id": int(media.id), "media_id_string": media.id}
+        if not status_only:
+            out["size"] = media.total_bytes
+        out["expires_after_secs"] = status["expires_after_secs"]
+        if not status_only:
+            if media.kind == "image":
+                out["image"] = {"image_type": media.media_type, "w": media.width, "h": media.height}
+            else:
+                video_type = "video/mp4" if media.kind == "gif" else media.media_type
+                out["video"] = {"video_type": video_type}
+        if "processing_info" in status:
+            out["processing_info"] = status["processing_info"]
+        return out
+
+    def _v1_media(self, caller: _Caller, fields: Mapping[str, str | bytes]) -> XMedia | None:
+        media_id = fields.get("media_id")
+        media = self.media.get(media_id) if isinstance(media_id, str) else None
+        if media is None or media.owner_id != caller.user.id:
+            return None
+        return media
+
+    @route("POST", r"/1\.1/media/upload\.json")
+    def _v1_upload(self, request: httpx.Request) -> httpx.Response:
+        fields = _v1_fields(request)
+        command = fields.get("command")
+        if command is None:
+            return self._v1_simple(request, fields)
+        if command == "INIT":
+            return self._v1_init(request, fields)
+        if command == "APPEND":
+            return self._v1_append(request, fields)
+        if command == "FINALIZE":
+            return self._v1_finalize(request, fields)
+        caller = self._v1_begin(request, "POST /1.1/media/upload")
+        if isinstance(caller, httpx.Response):
+            return caller
+        return self._v1_error(f"Invalid command {command!r}.", caller)
+
+    def _v1_simple(
+        self, request: httpx.Request, fields: Mapping[str, str | bytes]
+    ) -> httpx.Response:
+        caller = self._v1_begin(request, "POST /1.1/media/upload")
+        if isinstance(caller, httpx.Response):
+            return caller
+        data = _v1_bytes(fields)
+        if data is None:
+            return self._v1_error("media parameter is missing.", caller)
+        sniffed = sniff(data[:64])
+        if sniffed is None or sniffed[1] == "video":
+            # Videos go through INIT/APPEND/FINALIZE only.
+            return self._v1_error("media type unrecognized.", caller)
+        mime = sniffed[0]
+        category = str(fields.get("media_category") or "tweet_image")
+        kind = _kind(mime, category)
+        if len(data) > _MAX_BYTES[kind]:
+            return self._v1_error(f"File size exceeds {_MAX_BYTES[kind]} bytes.", caller)
+        now = self.clock.time()
+        media = self._new_media(caller, mime, category, len(data), now, processing=0.0)
+        media.segments[0] = data
+        self._finalize(media, now)
+        return self._json(self._v1_media_json(media, now, status_only=False), 200, caller)
+
+    def _new_media(
+        self, caller: _Caller, mime: str, category: str, size: int, now: float, processing: float
+    ) -> XMedia:
+        kind = _kind(mime, category)
+        media_id = self._new_id(now)
+        media = XMedia(
+            id=media_id,
+            media_key=f"{_MEDIA_PREFIX[kind]}_{media_id}",
+            owner_id=caller.user.id,
+            media_type=mime,
+            category=category,
+            kind=kind,
+            total_bytes=size,
+            created_at=now,
+            processing_seconds=processing,
+        )
+        self.media[media_id] = media
+        return media
+
+    def _v1_init(self, request: httpx.Request, fields: Mapping[str, str | bytes]) -> httpx.Response:
+        caller = self._v1_begin(request, "POST /1.1/media/upload INIT")
+        if isinstance(caller, httpx.Response):
+            return caller
+        mime, total = fields.get("media_type"), fields.get("total_bytes")
+        if not isinstance(mime, str) or not mime:
+            return self._v1_error("media_type parameter is missing.", caller)
+        if not isinstance(total, str) or not total.isdigit():
+            return self._v1_error("total_bytes parameter is missing or invalid.", caller)
+        if mime not in MEDIA_INIT_SCHEMA["properties"]["media_type"]["enum"]:
+            return self._v1_error("media type unrecognized.", caller)
+        category = str(fields.get("media_category") or "")
+        kind = _kind(mime, category or "tweet_image")
+        if int(total) > _MAX_BYTES[kind]:
+            return self._v1_error(f"File size exceeds {_MAX_BYTES[kind]} bytes.", caller)
+        # Only an upload with an async media_category is processed after FINALIZE; without
+        # one, X finalizes synchronously (tweepy's recorded mp4 upload has no processing_info).
+        processing = self.processing_seconds.get(kind, 0.0) if category in _ASYNC_CATEGORIES else 0
+        now = self.clock.time()
+        media = self._new_media(
+            caller, mime, category or "tweet_image", int(total), now, processing=processing
+        )
+        body = {
+            "media_id": int(media.id),
+            "media_id_string": media.id,
+            "expires_after_secs": 86_400,
+        }
+        return self._json(body, 202, caller)
+
+    def _v1_append(
+        self, request: httpx.Request, fields: Mapping[str, str | bytes]
+    ) -> httpx.Response:
+        caller = self._v1_begin(request, "POST /1.1/media/upload APPEND")
+        if isinstance(caller, httpx.Response):
+            return caller
+        media = self._v1_media(caller, fields)
+        if media is None:
+            return self._v1_error("Invalid or expired media_id.", caller)
+        index_raw = fields.get("segment_index")
+        index = int(index_raw) if isinstance(index_raw, str) and index_raw.isdigit() else -1
+        if not 0 <= index <= 999:
+            return self._v1_error("SegmentIndex must be between 0 and 999.", caller)
+        chunk = _v1_bytes(fields)
+        if chunk is None:
+            return self._v1_error("media parameter is missing.", caller)
+        if media.finalized_at is not None:
+            return self._v1_error("Media upload is already finalized.", caller)
+        media.segments[index] = chunk
+        return httpx.Response(204, headers={**caller.headers, "x-mediaid": media.id})
+
+    def _v1_finalize(
+        self, request: httpx.Request, fields: Mapping[str, str | bytes]
+    ) -> httpx.Response:
+        caller = self._v1_begin(request, "POST /1.1/media/upload FINALIZE")
+        if isinstance(caller, httpx.Response):
+            return caller
+        media = self._v1_media(caller, fields)
+        if media is None:
+            return self._v1_error("Invalid or expired media_id.", caller)
+        now = self.clock.time()
+        if not self._finalize(media, now):
+            return self._v1_error("Segments do not add up to provided total file size.", caller)
+        return self._json(self._v1_media_json(media, now, status_only=False), 201, caller)
+
+    @route("GET", r"/1\.1/media/upload\.json")
+    def _v1_status(self, request: httpx.Request) -> httpx.Response:
+        caller = self._v1_begin(request, "GET /1.1/media/upload STATUS")
+        if isinstance(caller, httpx.Response):
+            return caller
+        fields = _v1_fields(request)
+        if fields.get("command") != "STATUS":
+            return self._v1_error("Invalid command; only STATUS is allowed with GET.", caller)
+        media = self._v1_media(caller, fields)
+        if media is None:
+            return self._v1_error("Invalid or expired media_id.", caller)
+        if media.finalized_at is None:
+            return self._v1_error("Media upload is not finalized.", caller)
+        body = self._v1_media_json(media, self.clock.time(), status_only=True)
+        return self._json(body, 200, caller)
+
+    @route("POST", r"/1\.1/media/metadata/create\.json")
+    def _v1_metadata(self, request: httpx.Request) -> httpx.Response:
+        caller = self._v1_begin(request, "POST /1.1/media/metadata/create")
+        if isinstance(caller, httpx.Response):
+            return caller
+        try:
+            body = json.loads(request.content or b"null")
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return self._v1_error("Request body is not valid JSON.", caller, path=V1_METADATA)
+        media = self._v1_media(caller, {"media_id": str(body.get("media_id", ""))})
+        if media is None:
+            return self._v1_error("Invalid or expired media_id.", caller, path=V1_METADATA)
+        alt = body.get("alt_text")
+        text = alt.get("text") if isinstance(alt, dict) else None
+        if not isinstance(text, str):
+            return self._v1_error("alt_text.text is missing.", caller, path=V1_METADATA)
+        if len(text) > 1000:
+            return self._v1_error(
+                "alt_text.text may have at most 1000 characters.", caller, path=V1_METADATA
+            )
+        media.alt_text = text
+        return httpx.Response(200, headers=caller.headers)
+
 
 def _base36(value: int) -> str:
     chars = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -1741,22 +2029,48 @@ def _form_fields(request: httpx.Request) -> dict[str, Any]:
     if not ctype.startswith("multipart/form-data") or match is None:
         return {}
     fields: dict[str, Any] = {}
-    for part in request.content.split(b"--" + match.group(1).encode())[1:]:
-        if part.startswith(b"--"):
-            break
-        head, _, payload = part.removeprefix(b"\r\n").partition(b"\r\n\r\n")
-        payload = payload.removesuffix(b"\r\n")
-        disposition = next(
-            (
-                line
-                for line in head.decode("latin-1").split("\r\n")
-                if line.lower().startswith("content-disposition:")
-            ),
-            "",
-        )
-        name = re.search(r'\bname="([^"]*)"', disposition)
-        if name is None:
-            continue
-        is_file = re.search(r'\bfilename="', disposition) is not None
-        fields[name.group(1)] = payload if is_file else payload.decode()
+    for name, filename, _, payload in multipart(request.content, match.group(1).encode()):
+        # The chunk is binary whether or not its part has a filename (twitter-api-v2 sends
+        # none); the other fields are text.
+        if filename is not None or name == "media":
+            fields[name] = payload
+        else:
+            fields[name] = payload.decode("utf-8", "replace")
     return fields
+
+
+def _v1_fields(request: httpx.Request) -> dict[str, str | bytes]:
+    """The parameters of a v1.1 media request: query string, then a form-urlencoded or
+    multipart body (``media`` as bytes, the other fields as text)."""
+    fields: dict[str, str | bytes] = dict(request.url.params.items())
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith("application/x-www-form-urlencoded"):
+        fields.update(parse_qsl(request.content.decode("utf-8", "replace"), keep_blank_values=True))
+    elif ctype.startswith("multipart/form-data"):
+        fields.update(_form_fields(request))
+    return fields
+
+
+def _v1_bytes(fields: Mapping[str, str | bytes]) -> bytes | None:
+    """The uploaded bytes: the ``media`` part, or base64 ``media_data``."""
+    media = fields.get("media")
+    if isinstance(media, bytes):
+        return media
+    if isinstance(media, str):
+        return media.encode("utf-8")
+    encoded = fields.get("media_data")
+    if isinstance(encoded, str):
+        try:
+            return base64.b64decode(encoded, validate=True)
+        except ValueError:
+            return None
+    return None
+
+
+def _image_size(data: bytes) -> tuple[int | None, int | None]:
+    """An image's pixel width and height, ``None`` where they cannot be read."""
+    try:
+        media = Media.from_bytes(data)
+    except MediaError:
+        return None, None
+    return media.width, media.height

@@ -8,10 +8,12 @@ on 127.0.0.1 (``with emulator.serve() as url: ...``).
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -21,14 +23,107 @@ from typing import Any, ClassVar
 import attrs
 import httpx
 
-__all__ = ["Clock", "Drop", "Emulator", "Fault", "Request", "route"]
+__all__ = ["Clock", "Drop", "Emulator", "Fault", "HandlerError", "Request", "route", "unlocked"]
 
 Request = httpx.Request
 Handler = Callable[..., httpx.Response]
 
+logger = logging.getLogger("brandkit.testing")
+
+MB = 1024 * 1024
+
 
 class Drop(Exception):
     """Raised by a handler to close the connection without an answer."""
+
+
+@attrs.frozen
+class HandlerError:
+    """An exception an emulator handler did not handle (an emulator bug, never a scripted
+    fault): the client got a 500.
+
+    Attributes:
+        request_line: ``"METHOD /path"`` of the request (no query: it may hold a token).
+        exception: what was raised, with its traceback.
+    """
+
+    request_line: str
+    exception: BaseException
+
+    def __str__(self) -> str:
+        return f"{self.request_line}: {type(self.exception).__name__}: {self.exception}"
+
+    def traceback(self) -> str:
+        """The exception's traceback, as Python prints it."""
+        return "".join(traceback.format_exception(self.exception))
+
+
+class _HandlerLock:
+    """A reentrant lock that its owner can let go of completely for a while.
+
+    Handlers run under the emulator's lock; one that waits on the network (a media fetch)
+    lets go of it, so a slow download never holds up every other request.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        # Written only by the thread that holds the lock.
+        self._owner: int | None = None
+        self._depth = 0
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        if not self._lock.acquire(blocking, timeout):
+            return False
+        self._owner = threading.get_ident()
+        self._depth += 1
+        return True
+
+    def release(self) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._owner = None
+        self._lock.release()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    @contextmanager
+    def released(self) -> Iterator[None]:
+        """Let go of the lock (all levels) for the block, if this thread holds it."""
+        if self._owner != threading.get_ident():
+            yield
+            return
+        depth = self._depth
+        self._owner, self._depth = None, 0
+        for _ in range(depth):
+            self._lock.release()
+        try:
+            yield
+        finally:
+            for _ in range(depth):
+                self._lock.acquire()
+            self._owner, self._depth = threading.get_ident(), depth
+
+
+_handling = threading.local()
+
+
+@contextmanager
+def unlocked() -> Iterator[None]:
+    """Inside an emulator handler: let other requests to that emulator run during the block.
+
+    For slow I/O in a handler (fetching media from a URL). Outside a handler it does
+    nothing. The handler must not rely on state it read before the block staying unchanged.
+    """
+    stack: list[_HandlerLock] = getattr(_handling, "locks", [])
+    if not stack:
+        yield
+        return
+    with stack[-1].released():
+        yield
 
 
 class Clock:
@@ -102,12 +197,24 @@ class Emulator:
     """Base class of the emulators. Subclasses set ``platform`` and decorate handlers with
     :func:`route`; ``error()`` builds the platform's own error body.
 
+    An exception a handler does not handle is an emulator bug: the client gets a 500 in the
+    platform's error shape (:meth:`internal_error`), the error is kept in :attr:`errors`
+    and logged, and, when :attr:`strict`, leaving :meth:`serve`, closing the
+    :meth:`transport` or calling :meth:`check` raises ``AssertionError`` listing it (clear
+    :attr:`errors` to accept them).
+
     Attributes:
         clock: the emulator's clock.
         requests: every request received, in order (for request-counting tests).
+        errors: the unhandled handler exceptions, in order.
+        strict: whether unhandled handler exceptions fail the test (default ``True``).
+        max_request_bytes: the largest request body read over a socket; a larger one is
+            answered 413 (default 200 MB).
     """
 
     platform: ClassVar[str] = "emulator"
+    strict: bool = True
+    max_request_bytes: int = 200 * MB
     create_route: ClassVar[tuple[str, str]] = ("POST", "")
     """The method and path regex of the request that creates a post (for fault scripts)."""
     _table: ClassVar[list[tuple[str, re.Pattern[str], str]]]
@@ -121,10 +228,13 @@ class Emulator:
                     table.append((method, re.compile(pattern), name))
         cls._table = table
 
-    def __init__(self, *, clock: Clock | None = None) -> None:
+    def __init__(self, *, clock: Clock | None = None, strict: bool | None = None) -> None:
         self.clock = clock or Clock()
-        self.lock = threading.RLock()
+        self.lock = _HandlerLock()
         self.requests: list[httpx.Request] = []
+        self.errors: list[HandlerError] = []
+        if strict is not None:
+            self.strict = strict
         self._faults: list[Fault] = []
         self._base_url = "http://emulator.invalid"
 
@@ -177,6 +287,40 @@ class Emulator:
         """The platform's error response. Subclasses give it the platform's shape."""
         return self.json({"error": message, **extra}, status=status)
 
+    def internal_error(self, request: httpx.Request) -> httpx.Response:
+        """The answer to a request whose handler raised: the platform's 500.
+
+        The default is :meth:`error` with status 500; subclasses whose platform answers
+        differently override it.
+        """
+        return self.error(500, "Internal Server Error")
+
+    def check(self) -> None:
+        """Fail if a handler raised an exception it did not handle.
+
+        Raises:
+            AssertionError: :attr:`errors` is not empty; the message lists each request
+                and its traceback. Clear :attr:`errors` to accept them.
+        """
+        with self.lock:
+            errors = list(self.errors)
+        if errors:
+            shown = "\n".join(f"- {e}\n{e.traceback()}" for e in errors[:5])
+            more = f"\n(and {len(errors) - 5} more)" if len(errors) > 5 else ""
+            raise AssertionError(
+                f"the {self.platform} emulator failed on {len(errors)} request(s), answering "
+                f"500 (an emulator bug, not a platform answer; clear emu.errors or build it "
+                f"with strict=False to accept):\n{shown}{more}"
+            )
+
+    def _check_on_exit(self, exc: BaseException | None) -> None:
+        if not self.strict or not self.errors:
+            return
+        if exc is None:
+            self.check()
+        else:  # never hide the test's own failure; say what the emulator saw
+            exc.add_note(f"{self.platform} emulator errors: {'; '.join(map(str, self.errors))}")
+
     @staticmethod
     def json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> httpx.Response:
         """A JSON response."""
@@ -208,12 +352,27 @@ class Emulator:
                     resp = self.json(fault.body, status=fault.status)
                 resp.headers.update(fault.headers)
                 return resp
-        response = self._dispatch(request)
+        try:
+            response = self._dispatch(request)
+        except Drop:
+            raise
+        except Exception as exc:
+            return self._failed(request, exc)
         if fault is not None and fault.drop == "after":
             raise Drop()
         if fault is not None and fault.headers:
             response.headers.update(fault.headers)
         return response
+
+    def _failed(self, request: httpx.Request, exc: Exception) -> httpx.Response:
+        failure = HandlerError(f"{request.method} {request.url.path}", exc)
+        with self.lock:
+            self.errors.append(failure)
+        logger.error("%s emulator: unhandled error on %s", self.platform, failure, exc_info=exc)
+        try:
+            return self.internal_error(request)
+        except Exception:  # the error hook itself is broken: a plain 500 still
+            return self.json({"error": "Internal Server Error"}, status=500)
 
     def _dispatch(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
@@ -226,7 +385,12 @@ class Emulator:
                 allowed = True
                 continue
             with self.lock:
-                response: httpx.Response = getattr(self, name)(request, **match.groupdict())
+                locks: list[_HandlerLock] = _handling.__dict__.setdefault("locks", [])
+                locks.append(self.lock)
+                try:
+                    response: httpx.Response = getattr(self, name)(request, **match.groupdict())
+                finally:
+                    locks.pop()
             for key, value in self.rate_limit_headers(request).items():
                 response.headers.setdefault(key, value)
             return response
@@ -240,6 +404,10 @@ class Emulator:
         """An httpx transport that answers from this emulator in-process (sync and async).
 
         A dropped connection becomes ``httpx.RemoteProtocolError``, as over a socket.
+        Closing it (closing the client) runs :meth:`check` when :attr:`strict`.
+
+        Raises:
+            AssertionError: on close, when a handler failed (see :meth:`check`).
         """
 
         def handler(request: httpx.Request) -> httpx.Response:
@@ -250,14 +418,20 @@ class Emulator:
                     "Server disconnected without sending a response.", request=request
                 ) from None
 
-        return httpx.MockTransport(handler)
+        return _Transport(handler, self)
 
     # -- over a socket -------------------------------------------------------------------
 
     @contextmanager
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
         """Serve the emulator on ``host:port`` (0 picks a free port) in a background thread;
-        yields its base URL, e.g. ``http://127.0.0.1:54321``."""
+        yields its base URL, e.g. ``http://127.0.0.1:54321``.
+
+        Raises:
+            ValueError: ``host`` is not a loopback address.
+            AssertionError: on leaving, when a handler failed and :attr:`strict` (see
+                :meth:`check`).
+        """
         if host not in ("127.0.0.1", "::1", "localhost"):
             raise ValueError("emulators only listen on loopback")
         server = _Server((host, port), _handler_class(self))
@@ -273,11 +447,27 @@ class Emulator:
         self._base_url = f"http://{host}:{server.server_address[1]}"
         try:
             yield self._base_url
+        except BaseException as exc:
+            self._check_on_exit(exc)
+            raise
         finally:
             self._base_url = previous
             server.shutdown()
             server.server_close()
             thread.join(5)
+        self._check_on_exit(None)
+
+
+class _Transport(httpx.MockTransport):
+    def __init__(self, handler: Callable[[httpx.Request], httpx.Response], emu: Emulator):
+        super().__init__(handler)
+        self._emulator = emu
+
+    def close(self) -> None:
+        self._emulator._check_on_exit(None)
+
+    async def aclose(self) -> None:
+        self._emulator._check_on_exit(None)
 
 
 class _Server(ThreadingHTTPServer):
@@ -292,6 +482,49 @@ class _Server(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
+class _BadBody(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+_HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
+
+
+def _too_large(limit: int) -> str:
+    return f"request body larger than the {limit} bytes this emulator accepts"
+
+
+def _read_chunked(rfile: Any, limit: int) -> bytes:
+    """A ``Transfer-Encoding: chunked`` body (RFC 9112 7.1): sizes in hex, extensions
+    ignored, trailers read and dropped; at most ``limit`` bytes of data."""
+    body = bytearray()
+    while True:
+        line = rfile.readline(4098)
+        if not line.endswith(b"\n"):
+            raise _BadBody(400, "malformed chunked body: chunk size line")
+        size_text = line.split(b";", 1)[0].strip()
+        if _HEX.fullmatch(size_text) is None:
+            raise _BadBody(400, "malformed chunked body: chunk size")
+        size = int(size_text, 16)
+        if size == 0:
+            break
+        if len(body) + size > limit:
+            raise _BadBody(413, _too_large(limit))
+        chunk = rfile.read(size)
+        if len(chunk) < size or rfile.readline(3) not in (b"\r\n", b"\n"):
+            raise _BadBody(400, "malformed chunked body: chunk data")
+        body += chunk
+    for _ in range(100):  # trailer fields, up to the empty line
+        line = rfile.readline(8192)
+        if line in (b"\r\n", b"\n"):
+            return bytes(body)
+        if not line.endswith(b"\n"):
+            break
+    raise _BadBody(400, "malformed chunked body: trailer")
+
+
 def _handler_class(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -303,14 +536,21 @@ def _handler_class(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
             pass
 
         def _any(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            body = self.rfile.read(length) if length else b""
+            try:
+                body = self._body()
+            except _BadBody as exc:
+                # The connection cannot be trusted to be at a request boundary any more.
+                self.close_connection = True
+                self._answer(emulator.error(exc.status, exc.message))
+                return
             host = self.headers.get("host") or "127.0.0.1"
+            # A stream, not content=: httpx would add a Content-Length the client did not
+            # send (a chunked request has none), and handlers see the headers as sent.
             request = httpx.Request(
                 self.command,
                 f"http://{host}{self.path}",
                 headers=list(self.headers.items()),
-                content=body,
+                stream=httpx.ByteStream(body),
             )
             try:
                 response = emulator.handle(request)
@@ -318,6 +558,9 @@ def _handler_class(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 self.connection.shutdown(2)
                 return
+            self._answer(response)
+
+        def _answer(self, response: httpx.Response) -> None:
             content = response.content
             # send_response() would add a second Date header next to the emulator's own.
             self.send_response_only(response.status_code)
@@ -330,9 +573,36 @@ def _handler_class(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                     continue
                 self.send_header(key, value)
             self.send_header("Content-Length", str(len(content)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(content)
+
+        def _body(self) -> bytes:
+            """The request body, de-chunked, at most ``max_request_bytes``.
+
+            Raises:
+                _BadBody: too large (413) or not valid HTTP/1.1 framing (400).
+            """
+            limit = emulator.max_request_bytes
+            encoding = (self.headers.get("transfer-encoding") or "").strip().lower()
+            if encoding:
+                if encoding.rsplit(",", 1)[-1].strip() != "chunked":
+                    raise _BadBody(400, f"unsupported Transfer-Encoding {encoding[:40]!r}")
+                return _read_chunked(self.rfile, limit)
+            raw = self.headers.get("content-length")
+            if not raw:
+                return b""
+            if not raw.strip().isdigit():
+                raise _BadBody(400, "invalid Content-Length")
+            length = int(raw)
+            if length > limit:
+                raise _BadBody(413, _too_large(limit))
+            body: bytes = self.rfile.read(length)
+            if len(body) < length:
+                raise _BadBody(400, "the request body ended early")
+            return body
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _any
 

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import httpx
 
 import brandkit._client
+import brandkit.outbox._store
 from brandkit import Account
 from brandkit._flow import Flow, Send
 from brandkit.content import Post, Rendered, RenderedPart
@@ -94,8 +95,6 @@ def fake_render(post: Post, platform: str, *, capabilities: Capabilities | None 
 
 def install() -> None:
     """Register the adapter and route the drivers' rendering of outboxnet to the fake."""
-    import brandkit.outbox._store
-
     register(NAME, OutboxNetAdapter, replace=True)
     brandkit._client.render = fake_render  # type: ignore[attr-defined]
     brandkit.outbox._store.render = fake_render  # type: ignore[attr-defined]

@@ -274,6 +274,7 @@ class Outbox:
     Raises:
         ConfigurationError: the file cannot be opened, is missing while ``create`` is
             ``False``, or belongs to a newer brandkit.
+        OutboxConflict: another process kept the file locked for longer than ``timeout``.
     """
 
     def __init__(
@@ -308,14 +309,19 @@ class Outbox:
                 self.path, timeout=timeout, isolation_level=None, check_same_thread=False
             )
             self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            self._db.execute("PRAGMA journal_mode = WAL")
+            with self._errors():
+                self._db.execute("PRAGMA journal_mode = WAL")
             # FULL: a save acknowledged before a send must survive a power cut, else the
             # restarted worker would find the delivery "pending" and send it a second time.
             self._db.execute("PRAGMA synchronous = FULL")
             self._db.create_function("outbox_lease_open", 2, self._lease_open)
-            self._migrate()
+            with self._errors():
+                self._migrate()
         except (sqlite3.Error, OSError) as exc:
             raise ConfigurationError(f"cannot open outbox {self.path!r}: {exc}") from None
+        except OutboxConflict:
+            self._db.close()
+            raise
         self.recover()
 
     def use_accounts(self, accounts: Mapping[str, Account] | Iterable[Account]) -> None:

@@ -26,10 +26,11 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import IO, TYPE_CHECKING, Any, ClassVar, cast
+from typing import IO, TYPE_CHECKING, Annotated, Any, ClassVar, cast
 
 import attrs
 import httpx
+import pydantic
 
 from brandkit._flow import Flow, Send, Wait
 from brandkit.errors import (
@@ -43,6 +44,7 @@ from brandkit.errors import (
 from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import (
     Adapter,
+    Answer,
     Capabilities,
     MediaRules,
     PartRef,
@@ -84,6 +86,92 @@ _NOT_OFFERED: tuple[tuple[Metric, str], ...] = (
     (Metric.REACH, "Mastodon does not report reach"),
     (Metric.LINK_CLICKS, "Mastodon does not count link clicks"),
 )
+
+
+# -- answers ---------------------------------------------------------------------------------
+# Mastodon sends ids as JSON strings (they outgrow JavaScript numbers) and counts as integers.
+
+_Id = Annotated[str, pydantic.StringConstraints(min_length=1)]
+_Int = Annotated[int, pydantic.Strict()]
+
+
+class _StatusLimits(Answer):
+    max_characters: _Int | None = None
+    characters_reserved_per_url: _Int | None = None
+    max_media_attachments: _Int | None = None
+
+
+class _MediaLimits(Answer):
+    supported_mime_types: tuple[str, ...] = ()
+    image_size_limit: _Int | None = None
+    video_size_limit: _Int | None = None
+    description_limit: _Int | None = None
+
+
+class _Configuration(Answer):
+    statuses: _StatusLimits = _StatusLimits()
+    media_attachments: _MediaLimits = _MediaLimits()
+
+
+class _Instance(Answer):
+    """The instance document (v2, or v1 with ``max_toot_chars`` on older servers)."""
+
+    configuration: _Configuration = _Configuration()
+    max_toot_chars: _Int | None = None
+
+
+class _Created(Answer):
+    """A Status as a create (or a repeat of it with the same key) answers it."""
+
+    id: _Id
+    url: str | None = None
+    uri: str | None = None
+
+
+class _Status(_Created):
+    """A Status as a read-back compares it with the part."""
+
+    content: str | None = None
+    in_reply_to_id: str | None = None
+    spoiler_text: str | None = None
+    media_attachments: tuple[pydantic.JsonValue, ...] = ()
+
+
+_Statuses = pydantic.RootModel[tuple[_Status, ...]]
+
+
+class _Counts(Answer):
+    """A Status as the metrics read it."""
+
+    id: _Id
+    created_at: str | None = None
+    favourites_count: _Int | None = None
+    reblogs_count: _Int | None = None
+    replies_count: _Int | None = None
+    quotes_count: _Int | None = None
+
+
+# Statuses of a metrics lookup, each read on its own: one that cannot be read costs only
+# its own samples.
+_Item = pydantic.RootModel[dict[str, pydantic.JsonValue]]
+_Items = pydantic.RootModel[tuple[dict[str, pydantic.JsonValue], ...]]
+
+
+class _Attachment(Answer):
+    """``POST /api/v2/media``: the attachment, with ``url`` null while it is processed."""
+
+    id: _Id
+    url: str | None = None
+
+
+class _Me(Answer):
+    """``GET /api/v1/accounts/verify_credentials``."""
+
+    id: _Id
+
+
+class _Followers(_Me):
+    followers_count: _Int
 
 
 class MastodonAdapter(Adapter):
@@ -169,7 +257,7 @@ class MastodonAdapter(Adapter):
             response = yield Send(
                 self._request("GET", "/api/v1/instance"), idempotent=True, bucket="api"
             )
-        self._caps = capabilities_from_instance(self.check(response).json())
+        self._caps = _capabilities(self.parse(response, _Instance))
         return self._caps
 
     # -- publish -----------------------------------------------------------------------------
@@ -183,6 +271,7 @@ class MastodonAdapter(Adapter):
         Raises:
             ContentError: ``options["visibility"]`` is not a Mastodon visibility.
             PlatformError: the instance refused (typed by :meth:`error_for`).
+            MalformedResponse: a success answer without the status's (or an upload's) id.
         """
         body = self._status_body(rendered, part, thread)
         media_ids = self._uploaded.get(thread.key)
@@ -201,7 +290,7 @@ class MastodonAdapter(Adapter):
             creates=True,
             bucket="statuses",
         )
-        status = self.check(response).json()
+        status = self.parse(response, _Created)
         self._uploaded.pop(thread.key, None)
         return _ref(part.index, status)
 
@@ -235,9 +324,9 @@ class MastodonAdapter(Adapter):
             idempotent=True,
             bucket="media",
         )
-        attachment = self.check(response).json()
-        media_id = str(attachment["id"])
-        if response.status_code == 200 and attachment.get("url"):
+        attachment = self.parse(response, _Attachment)
+        media_id = attachment.id
+        if response.status_code == 200 and attachment.url:
             return media_id
         waited, delay = 0.0, self.media_poll_initial
         while True:
@@ -278,7 +367,7 @@ class MastodonAdapter(Adapter):
             idempotent=True,
             bucket="api",
         )
-        self._account_id = str(self.check(response).json()["id"])
+        self._account_id = self.parse(response, _Me).id
         now = server_time(response)
         found = yield from self._probe(caps, part, thread)
         if found is not None:
@@ -307,8 +396,8 @@ class MastodonAdapter(Adapter):
         )
         if response.status_code == 422:
             return None  # the over-long probe was validated: the key created nothing
-        status = self.check(response).json()
-        if _squash(_html_text(status.get("content") or "")) == probe:
+        status = self.parse(response, _Status)
+        if _squash(_html_text(status.content or "")) == probe:
             # A server that ignores the key or the limit made the probe a status: undo it.
             # The key did not name an earlier status, or the server would have answered it.
             yield from self.delete_part(_ref(part.index, status))
@@ -330,7 +419,7 @@ class MastodonAdapter(Adapter):
             # Mastodon ids are milliseconds since the epoch shifted 16 bits: min_id pages
             # forward from just before the attempt.
             params["min_id"] = str(int((since - _CLOCK_SLACK).timestamp() * 1000) << 16)
-        matches: list[dict[str, Any]] = []
+        matches: list[_Status] = []
         for _ in range(self.readback_pages):
             response = yield Send(
                 self._request(
@@ -339,25 +428,26 @@ class MastodonAdapter(Adapter):
                 idempotent=True,
                 bucket="api",
             )
-            page = self.check(response).json()
+            # Strict: a status brandkit cannot read might be the one looked for.
+            page = self.parse(response, _Statuses).root
             if not page:
                 break
             for status in page:
                 if (
-                    status.get("in_reply_to_id") == parent
-                    and (status.get("spoiler_text") or "") == warning
-                    and len(status.get("media_attachments") or ()) == len(part.media)
-                    and _squash(_html_text(status.get("content") or "")) in wanted
+                    status.in_reply_to_id == parent
+                    and (status.spoiler_text or "") == warning
+                    and len(status.media_attachments) == len(part.media)
+                    and _squash(_html_text(status.content or "")) in wanted
                 ):
                     matches.append(status)
-            ids = sorted((str(s["id"]) for s in page), key=_id_order)
+            ids = sorted((s.id for s in page), key=_id_order)
             if "min_id" in params:
                 params["min_id"] = ids[-1]
             else:
                 params["max_id"] = ids[0]
         if not matches:
             return None
-        oldest = min(matches, key=lambda s: _id_order(str(s["id"])))
+        oldest = min(matches, key=lambda s: _id_order(s.id))
         return _ref(part.index, oldest)
 
     # -- delete ------------------------------------------------------------------------------
@@ -390,12 +480,20 @@ class MastodonAdapter(Adapter):
             batch = refs[start : start + size]
             statuses = yield from self._statuses(batch)
             fetched_at = datetime.now(UTC)
-            by_id = {str(s["id"]): s for s in statuses}
+            by_id: dict[str, _Counts | str] = {}
+            for item in statuses:
+                try:
+                    counts = _Counts.model_validate(item)
+                except pydantic.ValidationError as exc:
+                    if isinstance(item.get("id"), str):
+                        by_id[str(item["id"])] = _unreadable(exc)
+                    continue
+                by_id[counts.id] = counts
             for ref in batch:
                 samples.extend(self._samples(ref, by_id.get(ref.id), fetched_at))
         return samples
 
-    def _statuses(self, refs: Sequence[PartRef]) -> Flow[list[dict[str, Any]]]:
+    def _statuses(self, refs: Sequence[PartRef]) -> Flow[list[dict[str, pydantic.JsonValue]]]:
         if self._batch_lookup:
             params = [("id[]", ref.id) for ref in refs]
             response = yield Send(
@@ -404,35 +502,39 @@ class MastodonAdapter(Adapter):
                 bucket="api",
             )
             if response.status_code != 404:
-                return list(self.check(response).json())
+                return list(self.parse(response, _Items).root)
             # No batch lookup before Mastodon 4.3: read the statuses one by one.
             self._batch_lookup = False
-        found: list[dict[str, Any]] = []
+        found: list[dict[str, pydantic.JsonValue]] = []
         for ref in refs:
             response = yield Send(
                 self._request("GET", f"/api/v1/statuses/{ref.id}"), idempotent=True, bucket="api"
             )
             if response.status_code != 404:
-                found.append(self.check(response).json())
+                found.append(self.parse(response, _Item).root)
         return found
 
     def _samples(
-        self, ref: PartRef, status: dict[str, Any] | None, fetched_at: datetime
+        self, ref: PartRef, status: _Counts | str | None, fetched_at: datetime
     ) -> Iterator[MetricSample]:
+        """The samples of one status; ``status`` is the reason when it could not be read."""
         common: dict[str, Any] = {
             "platform": self.name,
             "account": self.account.key,
             "post_id": ref.id,
             "fetched_at": fetched_at,
         }
-        posted_at = _parse_time(status.get("created_at")) if status else None
+        posted_at = _parse_time(status.created_at) if isinstance(status, _Counts) else None
         for raw, metric in _COUNTS:
+            value = getattr(status, raw) if isinstance(status, _Counts) else None
             if status is None:
                 reason = "the status was not returned: deleted, or not visible to this account"
-            elif isinstance(status.get(raw), int):
+            elif isinstance(status, str):
+                reason = status
+            elif value is not None:
                 yield MetricSample(
                     metric=metric.value,
-                    value=status[raw],
+                    value=value,
                     raw_name=raw,
                     posted_at=posted_at,
                     **common,
@@ -457,14 +559,14 @@ class MastodonAdapter(Adapter):
             idempotent=True,
             bucket="api",
         )
-        data = self.check(response).json()
-        self._account_id = str(data["id"])
+        data = self.parse(response, _Followers)
+        self._account_id = data.id
         return [
             MetricSample(
                 platform=self.name,
                 account=self.account.key,
                 metric=Metric.FOLLOWERS.value,
-                value=int(data["followers_count"]),
+                value=data.followers_count,
                 fetched_at=datetime.now(UTC),
                 raw_name="followers_count",
             )
@@ -522,37 +624,42 @@ def capabilities_from_instance(instance: Mapping[str, Any]) -> Capabilities:
     """Capabilities for an instance document (``/api/v2/instance`` or ``/api/v1/instance``).
 
     Values the document lacks keep Mastodon's defaults.
+
+    Raises:
+        pydantic.ValidationError: a limit of the wrong type (a string for a number).
     """
+    return _capabilities(_Instance.model_validate(instance))
+
+
+def _capabilities(instance: _Instance) -> Capabilities:
     base = BUILTIN_CAPABILITIES["mastodon"]
-    config = instance.get("configuration") or {}
-    statuses = config.get("statuses") or {}
-    media = config.get("media_attachments") or {}
+    statuses = instance.configuration.statuses
+    media = instance.configuration.media_attachments
     text = dict(base.text_options)
-    max_chars = statuses.get("max_characters") or instance.get("max_toot_chars")
-    if isinstance(max_chars, int) and max_chars > 0:
+    max_chars = statuses.max_characters or instance.max_toot_chars
+    if max_chars is not None and max_chars > 0:
         text["max_characters"] = max_chars
-    per_url = statuses.get("characters_reserved_per_url")
-    if isinstance(per_url, int) and per_url >= 0:
+    per_url = statuses.characters_reserved_per_url
+    if per_url is not None and per_url >= 0:
         text["characters_reserved_per_url"] = per_url
 
     rules = base.media
     changes: dict[str, Any] = {}
-    if isinstance(statuses.get("max_media_attachments"), int):
-        changes["max_items"] = statuses["max_media_attachments"]
-    mimes = [m for m in media.get("supported_mime_types") or () if isinstance(m, str)]
-    images = frozenset(m for m in mimes if m.startswith("image/"))
-    videos = frozenset(m for m in mimes if m.startswith("video/"))
+    if statuses.max_media_attachments is not None:
+        changes["max_items"] = statuses.max_media_attachments
+    images = frozenset(m for m in media.supported_mime_types if m.startswith("image/"))
+    videos = frozenset(m for m in media.supported_mime_types if m.startswith("video/"))
     if images:
         changes["image_types"] = images
     if videos:
         changes["video_types"] = videos
-    if isinstance(media.get("image_size_limit"), int):
+    if media.image_size_limit is not None:
         # GIFs are images on upload (Mastodon turns animated ones into gifv afterwards).
-        changes["max_image_bytes"] = changes["max_gif_bytes"] = media["image_size_limit"]
-    if isinstance(media.get("video_size_limit"), int):
-        changes["max_video_bytes"] = media["video_size_limit"]
-    if isinstance(media.get("description_limit"), int):
-        changes["max_alt_length"] = media["description_limit"]
+        changes["max_image_bytes"] = changes["max_gif_bytes"] = media.image_size_limit
+    if media.video_size_limit is not None:
+        changes["max_video_bytes"] = media.video_size_limit
+    if media.description_limit is not None:
+        changes["max_alt_length"] = media.description_limit
     new_rules: MediaRules = attrs.evolve(rules, **changes)
     return attrs.evolve(base, text_options=text, media=new_rules)
 
@@ -560,13 +667,14 @@ def capabilities_from_instance(instance: Mapping[str, Any]) -> Capabilities:
 # -- helpers -------------------------------------------------------------------------------------
 
 
-def _ref(index: int, status: Mapping[str, Any]) -> PartRef:
-    return PartRef(
-        index=index,
-        id=str(status["id"]),
-        url=status.get("url") or status.get("uri"),
-        uri=status.get("uri"),
-    )
+def _ref(index: int, status: _Created) -> PartRef:
+    return PartRef(index=index, id=status.id, url=status.url or status.uri, uri=status.uri)
+
+
+def _unreadable(exc: pydantic.ValidationError) -> str:
+    err = exc.errors(include_url=False)[0]
+    where = ".".join(str(p) for p in err["loc"]) or "body"
+    return f"mastodon answered this status in a shape brandkit cannot read ({where}: {err['msg']})"
 
 
 def error_message(response: httpx.Response) -> tuple[str, str | None]:

@@ -309,13 +309,13 @@ class Outbox:
                 self.path, timeout=timeout, isolation_level=None, check_same_thread=False
             )
             self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            with self._errors():
+            with self._errors(opening=True):
                 self._db.execute("PRAGMA journal_mode = WAL")
             # FULL: a save acknowledged before a send must survive a power cut, else the
             # restarted worker would find the delivery "pending" and send it a second time.
             self._db.execute("PRAGMA synchronous = FULL")
             self._db.create_function("outbox_lease_open", 2, self._lease_open)
-            with self._errors():
+            with self._errors(opening=True):
                 self._migrate()
         except (sqlite3.Error, OSError) as exc:
             raise ConfigurationError(f"cannot open outbox {self.path!r}: {exc}") from None
@@ -342,9 +342,10 @@ class Outbox:
     # -- plumbing ------------------------------------------------------------------------
 
     @contextmanager
-    def _errors(self) -> Iterator[None]:
+    def _errors(self, *, opening: bool = False) -> Iterator[None]:
         """SQLite failures as brandkit errors: a lock held past ``timeout`` is an
-        :class:`OutboxConflict` saying so, anything else a :class:`BrandkitError`."""
+        :class:`OutboxConflict` saying so, anything else a :class:`BrandkitError` (a
+        :class:`ConfigurationError` while ``opening``: not a database, unreadable)."""
         try:
             yield
         except sqlite3.OperationalError as exc:
@@ -355,8 +356,12 @@ class Outbox:
                     f"than {self.timeout:g} s ({text}); nothing was written: try again, or "
                     "look for a process holding a long transaction on the file"
                 ) from None
+            if opening:
+                raise ConfigurationError(f"cannot open outbox {self.path!r}: {text}") from None
             raise BrandkitError(f"outbox {self.path!r}: {text}") from None
         except sqlite3.Error as exc:
+            if opening:
+                raise ConfigurationError(f"cannot open outbox {self.path!r}: {exc}") from None
             raise BrandkitError(f"outbox {self.path!r}: {exc}") from None
 
     @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -10,9 +11,9 @@ from typing import TYPE_CHECKING
 import httpx
 
 from brandkit._hooks import BucketKey
-from brandkit.errors import RateLimited
+from brandkit.errors import ConfigurationError, RateLimited
 from brandkit.governor._clock import MonotonicClock
-from brandkit.governor._parse import RateLimitInfo, Window, parse_rate_limit
+from brandkit.governor._parse import DEFAULT_MAX_WAIT, RateLimitInfo, Window, parse_rate_limit
 from brandkit.governor._slots import Block, Slot
 from brandkit.governor._state import Entries, MemoryState, StateStore
 
@@ -96,6 +97,12 @@ class Governor:
         backoff_cap: the largest backoff ceiling, in seconds.
         usage_threshold: the Meta usage percentage at which calls are spaced out.
         rng: the random source of the jitter (tests pass a seeded one).
+        max_server_wait: the longest wait a server may impose, in seconds (default 24 h): a
+            ``Retry-After``, a reset or a Meta regain time further ahead is clamped to it, so
+            that one hostile or broken answer cannot park an account for years.
+
+    Raises:
+        ConfigurationError: ``max_server_wait`` is not a positive finite number.
     """
 
     def __init__(
@@ -108,7 +115,14 @@ class Governor:
         backoff_cap: float = 300.0,
         usage_threshold: float = 90.0,
         rng: random.Random | None = None,
+        max_server_wait: float = DEFAULT_MAX_WAIT,
     ) -> None:
+        if not (isinstance(max_server_wait, int | float) and 0 < max_server_wait < math.inf):
+            raise ConfigurationError(
+                f"Governor(max_server_wait={max_server_wait!r}): give a positive number of "
+                "seconds (default 86400)"
+            )
+        self.max_server_wait = float(max_server_wait)
         self.store: StateStore = store if store is not None else MemoryState()
         self.clock: Callable[[], float] = clock if clock is not None else MonotonicClock()
         self.resolution = resolution
@@ -170,7 +184,8 @@ class Governor:
                 block.until = now + self._ceiling(block.strikes)
             return 0.0
 
-        return self.store.update(plan.scopes, change)
+        # A state written before the cap existed (or by another Governor) never parks longer.
+        return min(self.store.update(plan.scopes, change), self.max_server_wait)
 
     def observe(self, key: BucketKey, response: httpx.Response) -> float | None:
         """Learn from ``response``; return the seconds to wait before repeating the request
@@ -181,7 +196,7 @@ class Governor:
             BrandkitError: the state store failed. A malformed header never raises.
         """
         now = self.clock()
-        info = parse_rate_limit(response, now=now)
+        info = parse_rate_limit(response, now=now, max_wait=self.max_server_wait)
         plan = self._plans.get(key)
         if plan is None:
             plan = self._plans[key] = _Plan(key, ())
@@ -190,9 +205,10 @@ class Governor:
                 self.store.update(plan.scopes, lambda entries: self._clear(plan, entries))
             return None
         status = response.status_code
-        return self.store.update(
+        wait = self.store.update(
             plan.scopes, lambda entries: self._learn(plan, entries, info, now, status)
         )
+        return None if wait is None else min(wait, self.max_server_wait)
 
     # -- learning ------------------------------------------------------------------------------
 

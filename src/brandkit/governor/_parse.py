@@ -19,6 +19,12 @@ server that truncates its reset to whole seconds (X, the ``@atproto/xrpc-server`
 only until it would risk a refusal. Values with a fractional part are taken as exact (or as an
 upper bound: Mastodon's ``request_time + (period - request_time.to_i % period)`` lies at or
 after the real boundary).
+
+Every value is read defensively, since one hostile answer must not poison a budget that
+several processes share: numbers are plain ASCII decimals of bounded length, ``nan``/``inf``
+and garbage are taken as absent, JSON is size- and depth-bounded, any wait or reset further
+than ``max_wait`` ahead is clamped to it, and a negative wait becomes a short backoff
+(:data:`NEGATIVE_WAIT`), never 0 (a server saying "-5" is confused, not inviting a burst).
 """
 
 from __future__ import annotations
@@ -33,7 +39,22 @@ from typing import Any, NamedTuple
 
 import httpx
 
-__all__ = ["RateLimitInfo", "Window", "parse_rate_limit"]
+__all__ = ["DEFAULT_MAX_WAIT", "NEGATIVE_WAIT", "RateLimitInfo", "Window", "parse_rate_limit"]
+
+DEFAULT_MAX_WAIT = 86400.0
+"""The longest wait a server may ask for, in seconds (24 h): longer ones are clamped."""
+NEGATIVE_WAIT = 1.0
+"""Seconds waited when a server sends a negative wait or reset delta."""
+
+# Bounds on what is read at all: a numeric or date value longer than this is garbage, a JSON
+# header or body beyond these sizes or nesting depth is taken as absent.
+_MAX_SCALAR = 64
+_MAX_JSON_HEADER = 16384
+_MAX_JSON_BODY = 65536
+_MAX_DEPTH = 32
+_MAX_COUNT = 10**12  # no platform counts more units than this in one window
+_MAX_PERCENT = 1000.0
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?")
 
 # Meta error codes that mean "throttled" (platforms.md 5.3).
 META_THROTTLE_CODES = frozenset(
@@ -99,6 +120,9 @@ class Window(NamedTuple):
             server sends whole seconds it may have truncated; 0.0 when exact).
         window: the window's length in seconds, when the response says it.
         scope: ``"account"`` or ``"app"`` (X's app-wide 24-hour cap).
+        offset: how many seconds the server's clock was taken to be ahead of ours when
+            ``reset`` was moved onto our clock (``reset + offset`` is the value the server
+            sent); 0.0 for resets given relative to the answer.
     """
 
     name: str
@@ -108,6 +132,7 @@ class Window(NamedTuple):
     resolution: float = 0.0
     window: float | None = None
     scope: str = "account"
+    offset: float = 0.0
 
 
 def _new_window(values: tuple[Any, ...]) -> Window:
@@ -135,21 +160,38 @@ class RateLimitInfo(NamedTuple):
     limited: bool = False
 
 
-def parse_rate_limit(response: httpx.Response, *, now: float | None = None) -> RateLimitInfo | None:
+def parse_rate_limit(
+    response: httpx.Response,
+    *,
+    now: float | None = None,
+    max_wait: float = DEFAULT_MAX_WAIT,
+    offset: float = 0.0,
+) -> RateLimitInfo | None:
     """Read the rate-limit information of ``response`` (headers, and the body of errors).
 
     ``now`` is when the response arrived, in seconds since the epoch (default: now); values
     given relative to the response (``Retry-After: 30``) are turned into absolute times with
-    it. Returns ``None`` when the response carries no rate-limit information and is no 429.
-    Malformed values are ignored; this function never raises for a bad header.
+    it. ``max_wait`` caps every wait and every reset (at most ``now + max_wait``); a
+    negative wait becomes :data:`NEGATIVE_WAIT`. ``offset`` is how many seconds the server's
+    clock is taken to be ahead of ours: absolute times the server sends (an epoch or ISO
+    reset, an HTTP date) are moved onto our clock by subtracting it (see
+    :attr:`Window.offset`).
+
+    Returns ``None`` when the response carries no rate-limit information and is no 429.
+    Malformed, hostile or oversized values (``nan``, ``1e300``, non-ASCII digits, JSON nested
+    thousands deep) are taken as absent; this function never raises for a bad header or body.
     """
     found, kinds = _scan(response.headers)
     status = response.status_code
     if not kinds and status < 400:
         return None
     at = time.time() if now is None else now
-    windows = _windows(found, kinds, at) if kinds & ~_USAGE_BIT else ()
-    retry_after = _retry_after(found.get("retry-after"), at) if kinds & _OTHER_BIT else None
+    cap = max(float(max_wait), 0.0) if math.isfinite(max_wait) else DEFAULT_MAX_WAIT
+    skew = offset if math.isfinite(offset) else 0.0
+    windows = _windows(found, kinds, at, skew) if kinds & ~_USAGE_BIT else ()
+    if windows:
+        windows = tuple(_capped(win, at + cap) for win in windows)
+    retry_after = _retry_after(found.get("retry-after"), at - skew) if kinds & _OTHER_BIT else None
     app_usage = account_usage = None
     usage_wait: float | None = None
     for header, scope in _USAGE.items() if kinds & _USAGE_BIT else ():
@@ -173,6 +215,8 @@ def parse_rate_limit(response: httpx.Response, *, now: float | None = None) -> R
             retry_after = body_wait
     if usage_wait is not None and usage_wait > 0:
         retry_after = max(usage_wait, retry_after or 0.0)
+    if retry_after is not None:
+        retry_after = min(retry_after, cap)
     nothing = not windows and not limited and retry_after is None
     if nothing and app_usage is None and account_usage is None:
         return None
@@ -190,7 +234,7 @@ def _scan(headers: httpx.Headers) -> tuple[dict[str, str], int]:
         try:
             for _, key, value in items:
                 known = _BYTE_NAMES.get(key)
-                if known is not None:
+                if known is not None and len(value) <= _MAX_JSON_HEADER:
                     found[known[0]] = value.decode("latin-1")
                     kinds |= known[1]
         except (TypeError, ValueError, AttributeError):
@@ -199,7 +243,7 @@ def _scan(headers: httpx.Headers) -> tuple[dict[str, str], int]:
         else:
             return found, kinds
     for key, value in headers.multi_items():
-        if key in _NAMES:
+        if key in _NAMES and len(value) <= _MAX_JSON_HEADER:
             found[key] = value
             kinds |= _bit(key)
     return found, kinds
@@ -214,28 +258,35 @@ _PRESENT = [_present(kinds) for kinds in range(1 << len(_FAMILY_KEYS))]
 _FAMILY_MASK = (1 << len(_FAMILY_KEYS)) - 1
 
 
-def _windows(found: dict[str, str], kinds: int, now: float) -> tuple[Window, ...]:
+def _capped(win: Window, latest: float) -> Window:
+    """``win`` with a reset no later than ``latest``."""
+    if win.reset is None or win.reset <= latest:
+        return win
+    return win._replace(reset=latest, resolution=0.0)
+
+
+def _windows(found: dict[str, str], kinds: int, now: float, skew: float) -> tuple[Window, ...]:
     out: list[Window] = []
     for name, scope, length, limit_key, remaining_key, reset_key in _PRESENT[kinds & _FAMILY_MASK]:
         raw_limit = found.get(limit_key)
         raw_remaining = found.get(remaining_key)
         if raw_limit is None and raw_remaining is None:
             continue
-        try:
-            limit: int | None = int(raw_limit) if raw_limit is not None else None
-            remaining: int | None = int(raw_remaining) if raw_remaining is not None else None
-        except ValueError:
-            limit, remaining = _int(raw_limit), _int(raw_remaining)
-        reset, resolution = _reset(found.get(reset_key), now)
+        limit, remaining = _int(raw_limit), _int(raw_remaining)
+        reset, resolution, absolute = _reset(found.get(reset_key), now)
+        offset = 0.0
+        if absolute and reset is not None:
+            # Onto our clock; Window.offset keeps the server's value within reach.
+            reset, offset = reset - skew, skew
         if name == "x-ratelimit":
             after = _float(found.get("x-ratelimit-reset-after"))
             if after is not None:
                 # Discord: a relative value with millisecond precision beats a rounded date.
-                reset, resolution = now + after, 0.0
+                reset, resolution, offset = now + _delta(after), 0.0, 0.0
         window = length
         if name == "ratelimit":
             window = _policy_window(found.get("ratelimit-policy"), limit)
-        out.append(_new_window((name, limit, remaining, reset, resolution, window, scope)))
+        out.append(_new_window((name, limit, remaining, reset, resolution, window, scope, offset)))
     structured = found.get("ratelimit") if kinds & _OTHER_BIT else None
     if structured is not None and "ratelimit-remaining" not in found:
         win = _structured(structured, found.get("ratelimit-policy"), now)
@@ -245,55 +296,65 @@ def _windows(found: dict[str, str], kinds: int, now: float) -> tuple[Window, ...
 
 
 def _int(raw: str | None) -> int | None:
+    """A count: a plain decimal (``"7"``, ``"7.0"``), clamped to 0 .. 10**12; else ``None``."""
     if raw is None:
         return None
-    try:
+    if raw.isascii() and raw.isdigit() and len(raw) <= 12:
         return int(raw)
-    except ValueError:
-        value = _float(raw)
-        return None if value is None else int(value)
+    value = _float(raw)
+    if value is None:
+        return None
+    return int(min(max(value, 0.0), float(_MAX_COUNT)))
 
 
 def _float(raw: str | None) -> float | None:
-    if raw is None:
+    """A finite number written in plain ASCII (no ``nan``, ``inf``, ``1_000``, non-ASCII
+    digits, or more than 64 characters); else ``None``."""
+    if raw is None or len(raw) > _MAX_SCALAR:
         return None
-    try:
-        value = float(raw)
-    except ValueError:
+    raw = raw.strip()
+    if not _NUMBER.fullmatch(raw):
         return None
+    value = float(raw)
     return value if math.isfinite(value) else None
 
 
-def _reset(raw: str | None, now: float) -> tuple[float | None, float]:
-    """A reset value as (epoch seconds, resolution)."""
-    if raw is None:
-        return None, 0.0
+def _delta(seconds: float) -> float:
+    """A relative wait as sent: a negative one is a short backoff, not "go now"."""
+    return NEGATIVE_WAIT if seconds < 0 else seconds
+
+
+def _reset(raw: str | None, now: float) -> tuple[float | None, float, bool]:
+    """A reset value as (epoch seconds, resolution, whether the server sent an absolute
+    time on its own clock)."""
+    if raw is None or len(raw) > _MAX_SCALAR:
+        return None, 0.0, False
     raw = raw.strip()
     if len(raw) == 27 and raw[19] == "." and raw[26] == "Z" and raw[10] == "T":
         # Mastodon's own format, on every response: seconds looked up, fraction added.
         whole = _ISO_SECONDS.get(raw[:19])
         if whole is None:
             whole = _iso_seconds(raw[:19])
-        if whole is not None:
-            try:
-                return whole + int(raw[20:26]) / 1e6, 0.0
-            except ValueError:
-                pass
+        if whole is not None and raw[20:26].isascii() and raw[20:26].isdigit():
+            return whole + int(raw[20:26]) / 1e6, 0.0, True
     number = None if "T" in raw or " " in raw else _float(raw)
     if number is not None:
         whole = number == int(number) and "." not in raw
         resolution = 1.0 if whole else 0.0
         if number >= _EPOCH_FLOOR:
-            return number, resolution
-        return now + max(number, 0.0), resolution
+            return number, resolution, True
+        return now + _delta(number), resolution, False
+    if not raw.isascii():
+        return None, 0.0, False
     try:
         when = datetime.fromisoformat(raw)
-    except ValueError:
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        stamp = when.timestamp()
+    except (ValueError, OverflowError):
         date = _http_date(raw)
-        return date, (0.0 if date is None else 1.0)
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.timestamp(), (0.0 if "." in raw or "," in raw else 1.0)
+        return date, (0.0 if date is None else 1.0), date is not None
+    return stamp, (0.0 if "." in raw or "," in raw else 1.0), True
 
 
 _ISO_SECONDS: dict[str, float] = {}
@@ -302,9 +363,11 @@ _ISO_SECONDS: dict[str, float] = {}
 def _iso_seconds(prefix: str) -> float | None:
     """``YYYY-MM-DDTHH:MM:SS`` (UTC) as epoch seconds, remembered (a window's resets share
     their whole second)."""
+    if not prefix.isascii():
+        return None
     try:
         value = datetime.fromisoformat(prefix).replace(tzinfo=UTC).timestamp()
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
     if len(_ISO_SECONDS) > 256:
         _ISO_SECONDS.clear()
@@ -313,30 +376,40 @@ def _iso_seconds(prefix: str) -> float | None:
 
 
 def _http_date(raw: str) -> float | None:
+    if len(raw) > _MAX_SCALAR or not raw.isascii():
+        return None
     try:
         when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError, IndexError):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return when.timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.timestamp()
 
 
 def _retry_after(raw: str | None, now: float) -> float | None:
     """``Retry-After`` in seconds from ``now``: delta seconds or an HTTP date (RFC 9110).
 
-    Honoured exactly: the field names the earliest moment a retry is welcome.
+    Honoured exactly: the field names the earliest moment a retry is welcome. ``now`` is the
+    moment of the answer on the server's clock (an HTTP date is the server's); a negative
+    delta is a short backoff.
     """
     if raw is None:
         return None
     number = _float(raw.strip())
     if number is not None:
-        return max(number, 0.0)
-    when = _http_date(raw)
+        return _delta(number)
+    when = _http_date(raw.strip())
     return None if when is None else max(when - now, 0.0)
 
 
-_POLICY_ITEM = re.compile(r"\s*(\d+)\s*;\s*w\s*=\s*(\d+(?:\.\d+)?)")
+_POLICY_ITEM = re.compile(r"\s*(\d{1,12})\s*;\s*w\s*=\s*(\d{1,12}(?:\.\d{1,9})?)", re.ASCII)
+_MAX_WINDOW = 366 * 86400.0  # a window longer than a year is no rate limit anyone declares
+
+
+def _length(value: float | None) -> float | None:
+    """A window length, if it is one (positive, at most a year)."""
+    return value if value is not None and 0.0 < value <= _MAX_WINDOW else None
 
 
 def _policy_window(raw: str | None, limit: int | None) -> float | None:
@@ -351,7 +424,9 @@ def _policy_window(raw: str | None, limit: int | None) -> float | None:
         match = _POLICY_ITEM.match(item)
         if match is None:
             continue
-        quota, window = int(match.group(1)), float(match.group(2))
+        quota, window = int(match.group(1)), _length(float(match.group(2)))
+        if window is None:
+            continue
         if first is None:
             first = window
         if limit is not None and quota == limit:
@@ -359,7 +434,7 @@ def _policy_window(raw: str | None, limit: int | None) -> float | None:
     return first
 
 
-_PARAM = re.compile(r";\s*([a-z]+)\s*=\s*([0-9.]+)")
+_PARAM = re.compile(r";\s*([a-z]+)\s*=\s*(-?[0-9.]{1,32})", re.ASCII)
 
 
 def _structured(raw: str, policy: str | None, now: float) -> Window | None:
@@ -370,20 +445,19 @@ def _structured(raw: str, policy: str | None, now: float) -> Window | None:
         return None
     remaining = _int(params["r"])
     delta = _float(params.get("t"))
-    reset = None if delta is None else now + delta
+    reset = None if delta is None else now + _delta(delta)
     limit = window = None
     if policy is not None:
         pol = dict(_PARAM.findall(policy))
         limit = _int(pol.get("q"))
-        window = _float(pol.get("w"))
+        window = _length(_float(pol.get("w")))
     return Window("ratelimit", limit, remaining, reset, 1.0, window, "account")
 
 
 def _usage(raw: str) -> tuple[float | None, float | None]:
     """(highest percentage, seconds to regain access) of a Meta usage header."""
-    try:
-        data = json.loads(raw)
-    except ValueError:
+    data = _json(raw, _MAX_JSON_HEADER)
+    if data is None:
         return None, None
     pcts: list[float] = []
     waits: list[float] = []
@@ -394,12 +468,15 @@ def _usage(raw: str) -> tuple[float | None, float | None]:
                 if isinstance(value, bool):
                     continue
                 if isinstance(value, int | float):
+                    number = float(value)
+                    if not math.isfinite(number):
+                        continue
                     if key == "estimated_time_to_regain_access":
-                        waits.append(float(value) * 60.0)
+                        waits.append(_delta(number) * 60.0)
                     elif key == "reset_time_duration":
-                        waits.append(float(value))
+                        waits.append(_delta(number))
                     elif key in ("call_count", "total_time", "total_cputime", "acc_id_util_pct"):
-                        pcts.append(float(value))
+                        pcts.append(min(max(number, 0.0), _MAX_PERCENT))
                 else:
                     visit(value)
         elif isinstance(obj, list):
@@ -416,25 +493,76 @@ def _body(response: httpx.Response) -> tuple[float | None, bool]:
         content = response.content
     except httpx.ResponseNotRead:
         return None, False
-    if not content or len(content) > 65536 or content[:1] not in (b"{", b" ", b"\n"):
+    if not content or len(content) > _MAX_JSON_BODY or content[:1] not in (b"{", b" ", b"\n"):
         return None, False
     try:
-        body = json.loads(content)
-    except ValueError:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
         return None, False
+    body = _json(text, _MAX_JSON_BODY)
     if not isinstance(body, dict):
         return None, False
     params = body.get("parameters")
     if isinstance(params, dict):  # Telegram
-        wait = params.get("retry_after")
-        if isinstance(wait, int | float) and not isinstance(wait, bool):
-            return float(wait), body.get("error_code") == 429
+        wait = _json_seconds(params.get("retry_after"))
+        if wait is not None:
+            return wait, body.get("error_code") == 429
     error = body.get("error")
     if isinstance(error, dict):  # Meta Graph API
         code = error.get("code")
         if isinstance(code, int) and code in META_THROTTLE_CODES:
             return None, True
-    wait = body.get("retry_after")  # Discord
-    if isinstance(wait, int | float) and not isinstance(wait, bool):
-        return float(wait), False
+    wait = _json_seconds(body.get("retry_after"))  # Discord
+    if wait is not None:
+        return wait, False
     return None, False
+
+
+def _json_seconds(value: object) -> float | None:
+    """A number of seconds from a JSON body: finite, a negative one a short backoff."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return _delta(number) if math.isfinite(number) else None
+
+
+def _json_int(raw: str) -> int | float:
+    # A 5,000-digit integer would raise (or overflow float() later): big ones become floats,
+    # absurd ones infinity, which every reader above drops.
+    return int(raw) if len(raw) <= 18 else float(raw)
+
+
+def _json(text: str, limit: int) -> Any:
+    """``text`` as JSON, or ``None`` when it is larger than ``limit`` characters, nested
+    deeper than 32 levels (which would raise ``RecursionError``) or no JSON."""
+    if len(text) > limit or _too_deep(text):
+        return None
+    try:
+        return json.loads(text, parse_constant=lambda _: None, parse_int=_json_int)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _too_deep(text: str) -> bool:
+    """Whether JSON ``text`` nests arrays and objects more than 32 deep (strings skipped)."""
+    if text.count("[") + text.count("{") <= _MAX_DEPTH:
+        return False
+    depth = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > _MAX_DEPTH:
+                return True
+        elif ch in "]}":
+            depth -= 1
+    return False

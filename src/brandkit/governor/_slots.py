@@ -325,25 +325,66 @@ def dump_entry(entry: Entry) -> list[Any]:
 
 
 def load_entry(data: list[Any]) -> Entry:
-    """Back from :func:`dump_entry`."""
+    """Back from :func:`dump_entry`.
+
+    Raises:
+        ValueError: ``data`` is not what :func:`dump_entry` writes, or holds a value no
+            governor writes (not finite, out of range); a store drops such an entry.
+    """
+    if not isinstance(data, list) or not data:
+        raise ValueError("not a governor entry")
     if data[0] == 1:
-        return Block(float(data[1]), int(data[2]))
+        _, until, strikes = data
+        return Block(_time(until), _count(strikes))
+    if data[0] != 0 or len(data) != 14:
+        raise ValueError("not a governor entry")
     (_, limit, window, server, remaining, reset, aligned, trust, seen, opened, frac, start) = data[
         :12
     ]
-    runs, flight = data[12], data[13]
     return Slot(
-        int(limit),
-        window,
+        _count(limit),
+        _opt(window),
         server=bool(server),
-        remaining=int(remaining),
-        reset=reset,
+        remaining=_count(remaining, signed=True),
+        reset=_opt(reset),
         aligned=bool(aligned),
         trust=bool(trust),
-        seen=seen,
-        opened=opened,
-        frac=frac,
-        start=start,
-        runs=runs,
-        flight=flight,
+        seen=_opt(seen),
+        opened=_opt(opened),
+        frac=_opt(frac),
+        start=_opt(start),
+        runs=_log(data[12], 3),
+        flight=_log(data[13], 2),
     )
+
+
+def _time(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("not a number")
+    number = float(value)
+    if not math.isfinite(number) or abs(number) > 1e12:
+        raise ValueError("a time out of range")
+    return number
+
+
+def _opt(value: Any) -> float | None:
+    return None if value is None else _time(value)
+
+
+def _count(value: Any, *, signed: bool = False) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("not a count")
+    if not math.isfinite(value) or abs(value) > 10**12 or (value < 0 and not signed):
+        raise ValueError("a count out of range")
+    return int(value)
+
+
+def _log(value: Any, width: int) -> list[list[float]]:
+    if not isinstance(value, list) or len(value) > 4 * _MAX_FLIGHT:
+        raise ValueError("not a log")
+    out = []
+    for item in value:
+        if not isinstance(item, list) or len(item) != width:
+            raise ValueError("not a log")
+        out.append([_time(x) for x in item])
+    return out

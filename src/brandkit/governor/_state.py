@@ -83,6 +83,12 @@ class SQLiteState:
     state is read, so two processes can never both spend the last unit). The database runs
     in WAL mode with a busy timeout, so waiting writers queue instead of failing.
 
+    A new file is created readable by its owner only (``0600``; SQLite gives its ``-wal``
+    and ``-shm`` files the same mode): the budgets name accounts. An existing file keeps
+    its mode. An entry that cannot be read back (written by hand, or by a buggy version) is
+    dropped and deleted, never allowed to stop the governor; an entry that could not be read
+    back is never written.
+
     Args:
         path: the database file (created if missing).
         timeout: how long to wait for another process's transaction, in seconds.
@@ -125,6 +131,13 @@ class SQLiteState:
         return conn
 
     def _open(self) -> sqlite3.Connection:
+        try:
+            # Created here, owner-only, before SQLite would create it with the umask's mode.
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise sqlite3.OperationalError(f"cannot create the file: {exc}") from exc
         conn = sqlite3.connect(
             self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
         )
@@ -165,13 +178,26 @@ class SQLiteState:
                     tuple(scopes),
                 ).fetchall()
                 stored = {(scope, name): data for scope, name, data in rows}
-                entries: Entries = {k: load_entry(json.loads(v)) for k, v in stored.items()}
+                entries: Entries = {}
+                drops = []
+                for key, text in stored.items():
+                    entry = _load(text)
+                    if entry is None:
+                        drops.append(key)
+                    else:
+                        entries[key] = entry
                 result = change(entries)
                 writes = []
                 for key, entry in entries.items():
-                    data = json.dumps(dump_entry(entry), separators=(",", ":"))
-                    if stored.get(key) != data:
+                    data = _dump(entry)
+                    if data is None:
+                        drops.append(key)
+                    elif stored.get(key) != data:
                         writes.append((key[0], key[1], data))
+                if drops:
+                    conn.executemany(
+                        "DELETE FROM brandkit_governor WHERE scope = ? AND name = ?", drops
+                    )
                 if writes:
                     conn.executemany(
                         "INSERT INTO brandkit_governor (scope, name, data) VALUES (?, ?, ?) "
@@ -195,3 +221,25 @@ class SQLiteState:
             if self._conn is not None and self._pid == os.getpid():
                 self._conn.close()
             self._conn = None
+
+
+def _load(text: str) -> Entry | None:
+    """A stored entry, or ``None`` when it cannot be read (it is then dropped)."""
+    try:
+        return load_entry(json.loads(text, parse_constant=_no_constant))
+    except (ValueError, TypeError, RecursionError):
+        return None
+
+
+def _dump(entry: Entry) -> str | None:
+    """An entry as stored, or ``None`` when it could not be read back."""
+    try:
+        data = json.dumps(dump_entry(entry), separators=(",", ":"), allow_nan=False)
+        load_entry(json.loads(data))
+    except (ValueError, TypeError):
+        return None
+    return data
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a governor value")

@@ -260,3 +260,111 @@ def test_fail_after_store_creates_and_answers_code_2(
     error = answer.json()["error"]
     assert (error["code"], error["is_transient"]) == (2, True)
     assert emu.post_texts() == ["ghost"]
+
+
+# -- /me, /me/accounts and comments (issue 11) ---------------------------------------------
+
+
+def test_me_and_me_accounts_give_page_tokens_over_a_socket() -> None:
+    """Over a real socket: a user token's /me is the user, /me/accounts lists the Pages the
+    user administers (id, name, access_token, category, category_list, tasks) in pages with
+    cursors, and the Page token it hands out publishes; a Page token's /me is the Page."""
+    emu = FacebookEmulator()
+    with emu.serve() as url, httpx.Client(base_url=url) as http:
+        first = emu.account(tokens="user", page_name="First")
+        owner = emu.page_owner(first.settings["page_id"])
+        second = emu.account(tokens="both", page_name="Second", user_id=owner)
+        user = auth(first.secret("user_token"))
+        me = http.get("/v25.0/me", headers=user)
+        assert (
+            me.status_code == 200
+            and me.json()["id"] == owner
+            and set(me.json())
+            == {
+                "id",
+                "name",
+            }
+        )
+        one = http.get("/v25.0/me/accounts", params={"limit": 1}, headers=user).json()
+        (page,) = one["data"]
+        assert set(page) == {"access_token", "category", "category_list", "name", "id", "tasks"}
+        assert page["name"] == "First" and "CREATE_CONTENT" in page["tasks"]
+        assert set(one["paging"]["cursors"]) == {"before", "after"} and "next" in one["paging"]
+        rest = httpx.get(one["paging"]["next"], headers=user).json()
+        assert [p["name"] for p in rest["data"]] == ["Second"] and "next" not in rest["paging"]
+        posted = http.post(
+            f"/v25.0/{page['id']}/feed",
+            data={"message": "with the listed token"},
+            headers=auth(page["access_token"]),
+        )
+        assert posted.status_code == 200
+        as_page = http.get(
+            "/me", params={"fields": "id,name"}, headers=auth(second.secret("page_token"))
+        )
+        assert as_page.json() == {"id": second.settings["page_id"], "name": "Second"}
+        refused = http.get("/v25.0/me/accounts", headers=auth(second.secret("page_token")))
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == 100
+    assert emu.post_texts() == ["with the listed token"]
+
+
+def test_comments_replies_hide_and_delete(emu: FacebookEmulator, http: httpx.Client) -> None:
+    """An audience comment appears on GET /{post}/comments (default fields created_time,
+    from, message, id, as a real comment); the Page answers it with POST /{comment}/comments;
+    filter=stream shows both levels, order=reverse_chronological reverses, summary counts;
+    is_hidden hides it (not the Page's own); DELETE removes it."""
+    acct = emu.account()
+    page, token = acct.settings["page_id"], auth(acct.secret("page_token"))
+    post_id = http.post(f"/v25.0/{page}/feed", data={"message": "hi"}, headers=token).json()["id"]
+    theirs = emu.add_comment(post_id, author="Ada", text="Love it")
+    emu.clock.advance(1)
+    reply = http.post(f"/v25.0/{theirs}/comments", data={"message": "Thanks!"}, headers=token)
+    assert reply.status_code == 200 and set(reply.json()) == {"id"}
+    ours = reply.json()["id"]
+    assert ours.split("_")[0] == post_id.split("_")[1]
+    top = http.get(f"/v25.0/{post_id}/comments", params={"summary": "true"}, headers=token).json()
+    (only,) = top["data"]
+    sample = real("facebook/models/comment.json")
+    assert set(only) == {"created_time", "from", "message", "id"} <= set(sample)
+    assert only["from"]["name"] == "Ada" and top["summary"]["total_count"] == 1
+    stream = http.get(
+        f"/v25.0/{post_id}/comments",
+        params={"filter": "stream", "order": "reverse_chronological", "fields": "id,parent{id}"},
+        headers=token,
+    ).json()["data"]
+    assert [c["id"] for c in stream] == [ours, theirs] and stream[0]["parent"] == {"id": theirs}
+    answers = http.get(f"/v25.0/{theirs}/comments", headers=token).json()["data"]
+    assert [c["message"] for c in answers] == ["Thanks!"]
+    hidden = http.post(f"/v25.0/{theirs}", data={"is_hidden": "true"}, headers=token)
+    assert hidden.json() == {"success": True}
+    got = http.get(f"/v25.0/{theirs}", params={"fields": "is_hidden,can_hide"}, headers=token)
+    assert got.json() == {"is_hidden": True, "can_hide": True, "id": theirs}
+    own = http.post(f"/v25.0/{ours}", data={"is_hidden": "true"}, headers=token)
+    assert own.status_code == 400 and own.json()["error"]["code"] == 100
+    counted = http.get(
+        f"/v25.0/{post_id}", params={"fields": "comments.summary(true).limit(0)"}, headers=token
+    ).json()
+    assert counted["comments"]["summary"]["total_count"] >= 2
+    assert http.delete(f"/v25.0/{theirs}", headers=token).json() == {"success": True}
+    left = http.get(f"/v25.0/{post_id}/comments", headers=token).json()["data"]
+    assert left == [] and emu.comment(theirs).deleted_at is not None
+    again = http.delete(f"/v25.0/{theirs}", headers=token)
+    assert again.status_code == 400 and again.json()["error"]["error_subcode"] == 33
+
+
+def test_comment_writes_need_the_page_token(emu: FacebookEmulator, http: httpx.Client) -> None:
+    """A user token reads comments but cannot comment as the Page (code 200), an empty
+    message is refused (code 100), and comments on an unknown object are "Unsupported post
+    request"."""
+    acct = emu.account()
+    page, token = acct.settings["page_id"], auth(acct.secret("page_token"))
+    user = auth(acct.secret("user_token"))
+    post_id = http.post(f"/v25.0/{page}/feed", data={"message": "hi"}, headers=token).json()["id"]
+    assert http.get(f"/v25.0/{post_id}/comments", headers=user).status_code == 200
+    as_user = http.post(f"/v25.0/{post_id}/comments", data={"message": "x"}, headers=user)
+    assert as_user.status_code == 403 and as_user.json()["error"]["code"] == 200
+    empty = http.post(f"/v25.0/{post_id}/comments", data={"message": ""}, headers=token)
+    assert empty.status_code == 400 and "Missing message" in empty.json()["error"]["message"]
+    nowhere = http.post("/v25.0/123_456/comments", data={"message": "x"}, headers=token)
+    assert nowhere.json()["error"]["error_subcode"] == 33
+    with pytest.raises(KeyError):
+        emu.add_comment("123_456", text="x")

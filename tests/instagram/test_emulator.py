@@ -262,3 +262,100 @@ def test_media_host_serves_and_forgets(tmp_path: Path) -> None:
         assert host.requests == ["/media/" + url.rsplit("/", 1)[1]] * 2
     with pytest.raises(ValueError, match="loopback"):
         LoopbackMediaHost(host="0.0.0.0")
+
+
+# -- /me and comments (issue 11) -------------------------------------------------------------
+
+
+def published(http: httpx.Client, who: Who, host: LoopbackMediaHost) -> str:
+    """Publish one image post and return its media id."""
+    made = create(http, who, image_url=host.put(TINY_JPEG, "image/jpeg"), caption="c")
+    done = http.post(
+        f"/v25.0/{who.id}/media_publish",
+        data={"creation_id": made.json()["id"]},
+        headers=who.headers,
+    )
+    assert done.status_code == 200, done.text
+    return str(done.json()["id"])
+
+
+def test_me_on_instagram_login_over_a_socket(emu: InstagramEmulator) -> None:
+    """Over a real socket, GET /me (unversioned, as graph.instagram.com is called, and
+    versioned) answers the token's account: user_id, username, account_type."""
+    with emu.serve() as url, httpx.Client(base_url=url) as http:
+        acct = emu.account(username="brandco")
+        headers = {"authorization": f"Bearer {acct.secret('token')}"}
+        me = http.get("/me", params={"fields": "user_id,username,account_type"}, headers=headers)
+        assert me.json() == {
+            "user_id": acct.settings["ig_user_id"],
+            "username": "brandco",
+            "account_type": "BUSINESS",
+            "id": acct.settings["ig_user_id"],
+        }
+        assert http.get("/v25.0/me", headers=headers).json() == {"id": acct.settings["ig_user_id"]}
+        bad = http.get("/me", params={"access_token": "nope"})
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == 190
+
+
+def test_comments_replies_hide_and_delete(
+    emu: InstagramEmulator, http: httpx.Client, host: LoopbackMediaHost
+) -> None:
+    """An audience comment lists on GET /{media}/comments with the keys of a real page of
+    comments; the account comments (POST /{media}/comments) and replies (POST
+    /{comment}/replies; a reply to a reply joins the top-level comment); hide=true flags it;
+    DELETE removes it; comments_count counts them."""
+    who = Who(emu)
+    media = published(http, who, host)
+    theirs = emu.add_comment(media, author="ada", text="Beautiful!")
+    ours = http.post(f"/v25.0/{media}/comments", data={"message": "Hi all"}, headers=who.headers)
+    assert ours.status_code == 200 and set(ours.json()) == {"id"}
+    reply = http.post(
+        f"/v25.0/{theirs}/replies", data={"message": "@ada thanks"}, headers=who.headers
+    )
+    nested = http.post(
+        f"/v25.0/{reply.json()['id']}/replies", data={"message": "and more"}, headers=who.headers
+    )
+    assert nested.status_code == 200
+    listed = http.get(f"/v25.0/{media}/comments", headers=who.headers).json()
+    sample = real("instagram/apidata/medias/comments_p1.json")
+    assert set(listed["data"][0]) == set(sample["data"][0])
+    assert [c["text"] for c in listed["data"]] == ["Beautiful!", "Hi all"]
+    replies = http.get(
+        f"/v25.0/{theirs}/replies",
+        params={"fields": "text,username,parent_id"},
+        headers=who.headers,
+    ).json()["data"]
+    assert [r["text"] for r in replies] == ["@ada thanks", "and more"]
+    assert {r["parent_id"] for r in replies} == {theirs}
+    hide = http.post(f"/v25.0/{theirs}", data={"hide": "true"}, headers=who.headers)
+    assert hide.json() == {"success": True}
+    got = http.get(
+        f"/v25.0/{theirs}", params={"fields": "hidden,username,text"}, headers=who.headers
+    )
+    assert got.json() == {"hidden": True, "username": "ada", "text": "Beautiful!", "id": theirs}
+    count = http.get(f"/v25.0/{media}", params={"fields": "comments_count"}, headers=who.headers)
+    assert count.json()["comments_count"] >= 4
+    assert http.delete(f"/v25.0/{theirs}", headers=who.headers).json() == {"success": True}
+    assert [c.text for c in emu.comments(media)] == ["Hi all", "@ada thanks", "and more"]
+    gone = http.get(f"/v25.0/{theirs}", headers=who.headers)
+    assert gone.status_code == 400 and gone.json()["error"]["error_subcode"] == 33
+
+
+def test_comments_of_others_media_are_refused(
+    emu: InstagramEmulator, http: httpx.Client, host: LoopbackMediaHost
+) -> None:
+    """Another account's token cannot list, comment on, hide or delete (subcode 33), and a
+    comment without message is refused (code 100)."""
+    who, other = Who(emu), Who(emu)
+    media = published(http, who, host)
+    theirs = emu.add_comment(media, text="hello")
+    for method, path, data in (
+        ("GET", f"/v25.0/{media}/comments", None),
+        ("POST", f"/v25.0/{media}/comments", {"message": "x"}),
+        ("POST", f"/v25.0/{theirs}", {"hide": "true"}),
+        ("DELETE", f"/v25.0/{theirs}", None),
+    ):
+        answer = http.request(method, path, data=data, headers=other.headers)
+        assert answer.json()["error"]["error_subcode"] == 33, (method, path)
+    empty = http.post(f"/v25.0/{media}/comments", data={"message": ""}, headers=who.headers)
+    assert empty.status_code == 400 and empty.json()["error"]["code"] == 100

@@ -210,3 +210,22 @@ def test_no_batch_endpoint(emu: ThreadsEmulator, http: httpx.Client) -> None:
     batch = json.dumps([{"method": "GET", "relative_url": who.id}])
     refused = http.post("/v1.0/", data={"batch": batch}, headers=who.headers)
     assert refused.status_code == 400 and refused.json()["error"]["code"] == 100
+
+
+def test_me_over_a_socket() -> None:
+    """Over a real socket, GET /v1.0/me (and unversioned /me) answers the token's Threads
+    user with the profile fields the reference names."""
+    emu = ThreadsEmulator()
+    with emu.serve() as url, httpx.Client(base_url=url) as http:
+        acct = emu.account(username="brandco")
+        headers = {"authorization": f"Bearer {acct.secret('token')}"}
+        fields = "id,username,name,threads_profile_picture_url,threads_biography,is_verified"
+        me = http.get("/v1.0/me", params={"fields": fields}, headers=headers).json()
+        assert me["id"] == acct.settings["user_id"] and me["username"] == "brandco"
+        assert me["threads_profile_picture_url"].startswith("https://")
+        assert me["is_verified"] is False and me["threads_biography"] == ""
+        assert http.get("/me", headers=headers).json() == {"id": acct.settings["user_id"]}
+        unknown = http.get("/v1.0/me", params={"fields": "followers"}, headers=headers)
+        assert (
+            unknown.status_code == 400 and "nonexisting field" in unknown.json()["error"]["message"]
+        )

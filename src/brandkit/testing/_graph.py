@@ -17,6 +17,14 @@
   as a call) and field expansion (``fields=comments.summary(true).limit(0),insights.metric(a,b)``).
 - :meth:`GraphEmulator.fail_after_store`: the request is carried out, then answered with
   Meta's 500 code 2, as Meta sometimes does for posts it did create.
+- ``GET /me`` and ``GET /me/{edge}`` (versioned or not): the node the token acts for, answered
+  as if its id had been asked for (a Page token's ``/me`` is the Page, a user token's the user).
+- Comments, the only "reply" Facebook and Instagram have: a store of them
+  (:class:`Comment`), :meth:`GraphEmulator.add_comment` for the audience's comments in tests,
+  hiding and deleting; each platform answers them in its own shape.
+- :class:`MediaFetchingEmulator`: what Instagram and Threads share, containers that download
+  their media from a URL and process by the emulator clock, accounts with a user and a
+  60-day token, ``GET /refresh_access_token``, publishing quotas per rolling 24 hours.
 """
 
 from __future__ import annotations
@@ -24,6 +32,8 @@ from __future__ import annotations
 import base64
 import collections
 import functools
+import hashlib
+import io
 import json
 import math
 import re
@@ -37,14 +47,20 @@ from urllib.parse import parse_qsl
 import attrs
 import httpx
 
+from brandkit.accounts import Account
+from brandkit.content._media import _dimensions
 from brandkit.testing._emulator import Clock, Emulator, route
 from brandkit.testing._forms import multipart
 from brandkit.testing._mediahost import LoopbackMediaHost
 
 __all__ = [
+    "OMIT",
+    "Comment",
+    "Container",
     "Field",
     "GraphEmulator",
     "GraphError",
+    "MediaFetchingEmulator",
     "Token",
     "graph_time",
     "parse_fields",
@@ -161,6 +177,122 @@ def graph_time(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
 
 
+def no_field(name: str, node_type: str) -> GraphError:
+    """Meta's refusal of a field the node type does not have (code 100)."""
+    return GraphError(
+        400, 100, f"(#100) Tried accessing nonexisting field ({name}) on node type ({node_type})"
+    )
+
+
+OMIT: Any = object()
+"""A field getter's answer for "leave the field out" (Meta omits empty optional fields)."""
+
+
+def render_fields(
+    fields: str | None,
+    default: str,
+    getters: Mapping[str, Callable[[Field], Any]],
+    node_type: str,
+    node_id: str,
+) -> dict[str, Any]:
+    """A node's answer to ``fields=``: each asked field from its getter (which gets the parsed
+    :class:`Field`, for nested lists and modifiers), ``id`` always present.
+
+    Raises:
+        GraphError: a field the node type does not have (code 100), or broken syntax.
+    """
+    out: dict[str, Any] = {}
+    for field in parse_fields(fields or default):
+        getter = getters.get(field.name)
+        if getter is None:
+            raise no_field(field.name, node_type)
+        value = getter(field)
+        if value is not OMIT:
+            out[field.name] = value
+    out.setdefault("id", node_id)
+    return out
+
+
+def graph_unix(value: Any) -> float | None:
+    """A ``since``/``until`` parameter: a unix time or an ISO date (``None`` when absent).
+
+    Raises:
+        GraphError: neither (code 100).
+    """
+    if value in (None, ""):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        try:
+            return datetime.fromisoformat(str(value)).replace(tzinfo=UTC).timestamp()
+        except ValueError:
+            raise GraphError(400, 100, f"(#100) Invalid time {value!r}") from None
+
+
+def image_size(mime: str, data: bytes) -> tuple[int, int] | None:
+    """Width and height of an uploaded image (as brandkit's media probe reads them)."""
+    return _dimensions(mime, data, io.BytesIO(data))
+
+
+_SHORTCODE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+
+
+def shortcode(seed: str) -> str:
+    """An 11-character permalink code (Instagram's and Threads' ``/p/{code}``), stable per
+    id."""
+    digest = hashlib.sha256(seed.encode()).digest()
+    return "".join(_SHORTCODE[b % len(_SHORTCODE)] for b in digest[:11])
+
+
+def metric_names(raw: Any, allowed: tuple[str, ...]) -> list[str]:
+    """The ``metric=`` list of an insights call, each checked against ``allowed``.
+
+    Raises:
+        GraphError: none given, or one not in ``allowed`` (code 100, Meta's wording).
+    """
+    names = [n.strip() for n in str(raw or "").split(",") if n.strip()]
+    if not names:
+        raise GraphError(400, 100, "(#100) The parameter metric is required")
+    for i, name in enumerate(names):
+        if name not in allowed:
+            raise GraphError(
+                400,
+                100,
+                f"(#100) metric[{i}] must be one of the following values: " + ", ".join(allowed),
+            )
+    return names
+
+
+@attrs.define
+class Comment:
+    """A comment the emulator holds (Facebook and Instagram).
+
+    Attributes:
+        id: the comment's id.
+        on: the post or media it is on.
+        parent: the comment it replies to (``None``: a top-level comment).
+        author_id: who wrote it (the Page, the Instagram account, or an audience member).
+        author_name: their name (Instagram: username).
+        text: the comment's text.
+        created_at: emulator time it was written.
+        by_owner: written through the API by the account that owns the post.
+        hidden: hidden by the owner (still listed to the owner, flagged).
+        deleted_at: emulator time of deletion, if deleted.
+    """
+
+    id: str
+    on: str
+    parent: str | None
+    author_id: str
+    author_name: str
+    text: str
+    created_at: float
+    by_owner: bool
+    hidden: bool = False
+    deleted_at: float | None = None
+
+
 def graph_api(*, auth: bool = True, counted: bool = True) -> Callable[[Handler], Handler]:
     """Wrap a handler: parameters, the token, rate limits and usage headers.
 
@@ -207,6 +339,11 @@ class GraphEmulator(Emulator):
     }
     default_token_ttl: ClassVar[float | None] = None
     id_base: ClassVar[int] = 100_000_000_000_000
+    unsupported_kind: ClassVar[str] = "GraphMethodException"
+    """The error ``type`` of "Unsupported get/post/delete request" refusals."""
+    unsupported_tail: ClassVar[str] = (
+        " Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api"
+    )
 
     def __init__(
         self,
@@ -225,6 +362,8 @@ class GraphEmulator(Emulator):
         self._calls: dict[str, collections.deque[float]] = {}
         self._after_store: list[_AfterStore] = []
         self._last_id = self.id_base
+        self._comments: dict[str, Comment] = {}
+        self._people: dict[str, str] = {}
 
     # -- public helpers --------------------------------------------------------------------
 
@@ -283,7 +422,118 @@ class GraphEmulator(Emulator):
                 return self._percent("app", "app", self.clock.time())
             return self._percent("account", owner, self.clock.time())
 
+    # -- comments --------------------------------------------------------------------------
+
+    def add_comment(
+        self,
+        object_id: str,
+        *,
+        author: str = "Audience Member",
+        text: str,
+        reply_to: str | None = None,
+    ) -> str:
+        """An audience member comments on a post (or, with ``reply_to``, answers a comment),
+        as the platform would show it to the account; returns the comment's id.
+
+        Raises:
+            KeyError: no live post or media has that id, or no live comment ``reply_to``.
+        """
+        with self.lock:
+            if self.comment_owner(object_id) is None:
+                raise KeyError(object_id)
+            if reply_to is not None:
+                parent = self._comments.get(reply_to)
+                if parent is None or parent.deleted_at is not None or parent.on != object_id:
+                    raise KeyError(reply_to)
+            person = self._people.setdefault(author, self.new_id())
+            return self.store_comment(object_id, reply_to, person, author, text).id
+
+    def comments(self, object_id: str) -> list[Comment]:
+        """The comments (and replies) on a post that exist now, hidden ones included, oldest
+        first."""
+        with self.lock:
+            return [
+                attrs.evolve(c)
+                for c in self._comments.values()
+                if c.on == object_id and c.deleted_at is None
+            ]
+
+    def comment(self, comment_id: str) -> Comment:
+        """One comment (deleted ones too, with ``deleted_at`` set).
+
+        Raises:
+            KeyError: no comment has that id.
+        """
+        with self.lock:
+            return attrs.evolve(self._comments[comment_id])
+
+    def comment_owner(self, object_id: str) -> str | None:
+        """The account (Page, Instagram user) owning a live post that takes comments
+        (``None``: no such post). Platforms with comments override it."""
+        return None
+
+    def comment_id(self, object_id: str) -> str:
+        """A new comment id (Facebook's are ``{post}_{comment}``)."""
+        return self.new_id()
+
+    def store_comment(
+        self,
+        object_id: str,
+        parent: str | None,
+        author_id: str,
+        author_name: str,
+        text: str,
+        *,
+        by_owner: bool = False,
+    ) -> Comment:
+        """Keep a new comment and return it."""
+        comment = Comment(
+            id=self.comment_id(object_id),
+            on=object_id,
+            parent=parent,
+            author_id=author_id,
+            author_name=author_name,
+            text=text,
+            created_at=self.clock.time(),
+            by_owner=by_owner,
+        )
+        self._comments[comment.id] = comment
+        return comment
+
+    def live_comment(self, comment_id: str) -> Comment | None:
+        """A comment that exists now and whose post exists now."""
+        comment = self._comments.get(comment_id)
+        if comment is None or comment.deleted_at is not None:
+            return None
+        return comment if self.comment_owner(comment.on) is not None else None
+
+    def thread(self, object_id: str, parent: str | None, *, stream: bool = False) -> list[Comment]:
+        """The live comments directly under a post (``parent=None``) or a comment, oldest
+        first; ``stream`` gives every level of the post at once, by time."""
+        return [
+            c
+            for c in self._comments.values()
+            if c.on == object_id and c.deleted_at is None and (stream or c.parent == parent)
+        ]
+
+    def comment_count(self, object_id: str) -> int:
+        """How many live comments (replies included) a post has."""
+        return sum(1 for c in self._comments.values() if c.on == object_id and c.deleted_at is None)
+
     # -- plumbing --------------------------------------------------------------------------
+
+    def unsupported(self, verb: str, node: str) -> GraphError:
+        """Meta's answer to a node that does not exist, or that the token may not see or
+        change (code 100, subcode 33)."""
+        return GraphError(
+            400,
+            100,
+            f"Unsupported {verb} request. Object with ID '{node}' does not exist, cannot be "
+            "loaded due to missing permissions, or does not support this operation."
+            + self.unsupported_tail,
+            subcode=33,
+            kind=self.unsupported_kind,
+        )
 
     def new_id(self) -> str:
         """A new numeric object id."""
@@ -532,6 +782,34 @@ class GraphEmulator(Emulator):
                 out["paging"]["next"] = str(next_url)
         return out
 
+    # -- /me -------------------------------------------------------------------------------
+
+    @route("GET", r"/(?:(?P<version>v\d+\.\d+)/)?me(?P<edge>/[a-z_]+)?")
+    @graph_api(counted=False)
+    def _me(
+        self,
+        request: httpx.Request,
+        token: Token,
+        params: dict[str, Any],
+        files: dict[str, Any],
+        version: str | None = None,
+        edge: str | None = None,
+    ) -> httpx.Response:
+        # ``me`` is the node the token acts for; answering as if its id had been asked for
+        # keeps one set of field renderers (the inner call authenticates and counts once).
+        path = f"/{version or self.default_version_name()}/{self.me_node(token)}{edge or ''}"
+        sub = httpx.Request(
+            request.method,
+            request.url.copy_with(path=path),
+            headers=request.headers,
+            content=request.content,
+        )
+        return self._dispatch(sub)
+
+    def me_node(self, token: Token) -> str:
+        """The node ``/me`` stands for: what the token acts for."""
+        return token.owner
+
     # -- batch -----------------------------------------------------------------------------
 
     @route("POST", r"/(?:(?P<version>v\d+\.\d+)/?)?")
@@ -642,12 +920,64 @@ def fetch_media(url: str, *, max_bytes: int, timeout: float = 10.0) -> tuple[byt
         raise FetchFailed(f"{url} could not be fetched: {type(exc).__name__}") from None
 
 
+DAY = 86_400.0
+LONG_TOKEN_TTL = 60 * DAY
+
+
+@attrs.define
+class User:
+    """An Instagram or Threads account the emulator holds."""
+
+    id: str
+    username: str
+    created_at: float
+    followers: int
+    followers_per_day: float
+
+    def followers_at(self, now: float) -> int:
+        """Followers at emulator time ``now`` (they grow with the clock)."""
+        return self.followers + int(max(0.0, now - self.created_at) / DAY * self.followers_per_day)
+
+
+@attrs.define
+class Container:
+    """A media container (Instagram, Threads): made, processed by the clock, published once.
+
+    Attributes:
+        error: why processing failed (Instagram: the error code; Threads: the
+            ``error_message``), ``None`` while it has not.
+        published_id: the post made from it, once published.
+    """
+
+    id: str
+    owner: str
+    media_type: str
+    created_at: float
+    ready_at: float
+    text: str = ""
+    url: str | None = None
+    alt_text: str | None = None
+    is_carousel_item: bool = False
+    children: list[str] = attrs.field(factory=list)
+    mime_type: str | None = None
+    size: int = 0
+    error: str | None = None
+    published_id: str | None = None
+
+
 class MediaFetchingEmulator(GraphEmulator):
-    """A Graph emulator of a platform that downloads media from URLs (Instagram, Threads).
+    """A Graph emulator of a platform that publishes through containers whose media it
+    downloads from URLs (Instagram, Threads).
 
     It keeps the :class:`LoopbackMediaHost` it is given, or starts one of its own that
     :meth:`close` (and leaving :meth:`serve`) stops.
     """
+
+    default_token_ttl: ClassVar[float | None] = LONG_TOKEN_TTL
+    token_kind: ClassVar[str] = "instagram"
+    refresh_grant: ClassVar[str] = "ig_refresh_token"
+    carousel_error: ClassVar[str] = "UNKNOWN"
+    """The error a carousel shows when no child names one."""
 
     def __init__(
         self,
@@ -656,10 +986,17 @@ class MediaFetchingEmulator(GraphEmulator):
         rate_limits: Mapping[str, tuple[int, float]] | None = None,
         token_ttl: float | None = None,
         media_host: LoopbackMediaHost | None = None,
+        container_ttl: float = DAY,
+        engagement_rate: float = 6.0,
     ) -> None:
         super().__init__(clock=clock, rate_limits=rate_limits, token_ttl=token_ttl)
         self._own_host = media_host is None
         self.media_host: LoopbackMediaHost = media_host or LoopbackMediaHost()
+        self.container_ttl = container_ttl
+        self.engagement_rate = engagement_rate
+        self._users: dict[str, User] = {}
+        self._containers: dict[str, Container] = {}
+        self._events: dict[tuple[str, str], list[float]] = {}
 
     @contextmanager
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
@@ -674,3 +1011,174 @@ class MediaFetchingEmulator(GraphEmulator):
         """Stop the media host the emulator started (if any)."""
         if self._own_host:
             self.media_host.close()
+
+    # -- accounts --------------------------------------------------------------------------
+
+    def account(
+        self,
+        *,
+        name: str | None = None,
+        username: str | None = None,
+        followers: int = 0,
+        followers_per_day: float = 24.0,
+        media_host: Any = None,
+        token_expires: bool = False,
+        **kwargs: Any,
+    ) -> Account:
+        """A new account and an :class:`~brandkit.Account` with its token at
+        :attr:`base_url` (call it inside ``serve()`` to get the socket URL).
+
+        Args:
+            name: the brandkit account name.
+            username: the username (default ``brandkit1``, ...).
+            followers: followers at creation.
+            followers_per_day: how fast followers grow with the emulator clock.
+            media_host: the account's media host (default: :attr:`media_host`).
+            token_expires: set ``token_expires_at`` on the account (so that brandkit
+                refreshes the token before it expires).
+            kwargs: passed on to the ``Account`` constructor (e.g. ``on_credentials_changed``).
+        """
+        user_id = self.new_id()
+        with self.lock:
+            self._users[user_id] = User(
+                id=user_id,
+                username=username or f"brandkit{len(self._users) + 1}",
+                created_at=self.clock.time(),
+                followers=followers,
+                followers_per_day=followers_per_day,
+            )
+        token = self.issue_token(user_id, self.token_kind)
+        acct = self.make_account(
+            user_id,
+            token,
+            media_host=media_host if media_host is not None else self.media_host,
+            name=name,
+            **kwargs,
+        )
+        if token_expires:
+            acct.settings["token_expires_at"] = self.token_info(token).expires_at
+        return acct
+
+    def make_account(
+        self, user_id: str, token: str, *, media_host: Any, name: str | None, **kwargs: Any
+    ) -> Account:
+        """The platform's :class:`~brandkit.Account` for a new user."""
+        raise NotImplementedError
+
+    def user_for(self, token: Token, user_id: str) -> User:
+        """The account ``user_id``, if the token acts for it.
+
+        Raises:
+            GraphError: unknown, or not the token's (Meta's "Unsupported get request").
+        """
+        user = self._users.get(user_id)
+        if user is None or token.owner != user_id:
+            raise self.unsupported("get", user_id)
+        return user
+
+    # -- containers and quotas -------------------------------------------------------------
+
+    def status(self, c: Container) -> str:
+        """A container's ``status_code``: ``IN_PROGRESS``, ``FINISHED``, ``ERROR``,
+        ``EXPIRED`` or ``PUBLISHED``."""
+        now = self.clock.time()
+        if c.published_id is not None:
+            return "PUBLISHED"
+        if now - c.created_at >= self.container_ttl:
+            return "EXPIRED"
+        if c.media_type == "CAROUSEL":
+            states = [self.status(self._containers[i]) for i in c.children]
+            if "ERROR" in states:
+                return "ERROR"
+            if "IN_PROGRESS" in states or now < c.ready_at:
+                return "IN_PROGRESS"
+            return "FINISHED"
+        if now < c.ready_at:
+            return "IN_PROGRESS"
+        return "ERROR" if c.error is not None else "FINISHED"
+
+    def container_error(self, c: Container) -> str | None:
+        """Why a container is in ``ERROR`` (a carousel: its first failed child's reason)."""
+        if self.status(c) != "ERROR":
+            return None
+        if c.error is None and c.media_type == "CAROUSEL":
+            return next(
+                (
+                    self._containers[i].error
+                    for i in c.children
+                    if self._containers[i].error is not None
+                ),
+                self.carousel_error,
+            )
+        return c.error
+
+    def used(self, user_id: str, kind: str) -> int:
+        """How many ``kind`` events (``post``, ``reply``, ``delete``) the account had in the
+        last 24 hours."""
+        now = self.clock.time()
+        times = [t for t in self._events.get((user_id, kind), []) if now - t < DAY]
+        self._events[(user_id, kind)] = times
+        return len(times)
+
+    def record(self, user_id: str, kind: str) -> None:
+        """Count one ``kind`` event now against the account's 24-hour quota."""
+        self._events.setdefault((user_id, kind), []).append(self.clock.time())
+
+    def limit_entry(
+        self, params: Mapping[str, Any], values: Mapping[str, Any], node_type: str
+    ) -> dict[str, Any]:
+        """The ``data`` entry of a publishing-limit call: the asked ``fields`` from
+        ``values`` (``quota_usage`` by default).
+
+        Raises:
+            GraphError: a field not in ``values``.
+        """
+        entry: dict[str, Any] = {}
+        for field in parse_fields(params.get("fields") or "quota_usage"):
+            if field.name not in values:
+                raise no_field(field.name, node_type)
+            entry[field.name] = values[field.name]
+        return entry
+
+    def listing(
+        self,
+        request: httpx.Request,
+        params: Mapping[str, Any],
+        items: list[Any],
+        render: Callable[[Any, str | None], dict[str, Any]],
+    ) -> httpx.Response:
+        """A page of an account's posts, newest first, within ``since``/``until``."""
+        since = graph_unix(params.get("since"))
+        until = graph_unix(params.get("until"))
+        kept = [
+            m
+            for m in items
+            if (since is None or m.created_at >= since) and (until is None or m.created_at <= until)
+        ]
+        kept.sort(key=lambda m: m.created_at, reverse=True)
+        fields = params.get("fields")
+        return self.json(self.page_of(request, [render(m, fields) for m in kept], params))
+
+    # -- tokens ----------------------------------------------------------------------------
+
+    @route("GET", r"/refresh_access_token")
+    @graph_api()
+    def _refresh(
+        self, request: httpx.Request, token: Token, params: dict[str, Any], **_: Any
+    ) -> httpx.Response:
+        if params.get("grant_type") != self.refresh_grant:
+            raise GraphError(400, 100, "(#100) Unsupported grant_type")
+        if self.clock.time() - token.issued_at < DAY:
+            raise GraphError(
+                400, 100, "(#100) Tokens can be refreshed once they are at least 24 hours old"
+            )
+        new = self.issue_token(token.owner, token.kind, ttl=LONG_TOKEN_TTL)
+        return self.json(
+            {"access_token": new, "token_type": "bearer", "expires_in": int(LONG_TOKEN_TTL)}
+        )
+
+
+def add_counts(extra: dict[str, int], **counts: int) -> None:
+    """Add engagement counts on top of what a post already has."""
+    for key, value in counts.items():
+        extra[key] = extra.get(key, 0) + value

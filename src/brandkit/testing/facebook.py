@@ -36,26 +36,33 @@ What it answers like the Graph API (``platforms.md`` §5, real bodies in ``tests
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import attrs
 import httpx
 
 from brandkit.accounts import Account
-from brandkit.content._media import _dimensions, sniff
+from brandkit.content._media import sniff
 from brandkit.testing._emulator import Clock, route
 from brandkit.testing._graph import (
     NODE,
+    OMIT,
     VERSION,
+    Comment,
     FetchFailed,
+    Field,
     GraphEmulator,
     GraphError,
     Token,
     fetch_media,
     graph_api,
     graph_time,
+    graph_unix,
+    image_size,
+    no_field,
     parse_fields,
+    render_fields,
     truthy,
 )
 
@@ -110,18 +117,6 @@ RETIRED_METRICS = frozenset(
 _INVALID_METRIC = "(#100) The value must be a valid insights metric"
 
 
-def _unsupported(verb: str, node: str) -> GraphError:
-    return GraphError(
-        400,
-        100,
-        f"Unsupported {verb} request. Object with ID '{node}' does not exist, cannot be loaded "
-        "due to missing permissions, or does not support this operation. Please read the Graph "
-        "API documentation at https://developers.facebook.com/docs/graph-api",
-        subcode=33,
-        kind="GraphMethodException",
-    )
-
-
 @attrs.define
 class _Page:
     id: str
@@ -131,6 +126,11 @@ class _Page:
     followers: int
     followers_per_day: float
     user_id: str
+    category: str = "Brand"
+
+
+PAGE_TASKS = ("ANALYZE", "ADVERTISE", "MESSAGING", "MODERATE", "CREATE_CONTENT", "MANAGE")
+"""The tasks a Page admin has (``/me/accounts`` lists them per Page)."""
 
 
 @attrs.define
@@ -228,6 +228,7 @@ class FacebookEmulator(GraphEmulator):
         self._posts: dict[str, _Post] = {}
         self._photos: dict[str, _Photo] = {}
         self._videos: dict[str, _Video] = {}
+        self._users: dict[str, str] = {}  # user id -> name
 
     # -- public helpers --------------------------------------------------------------------
 
@@ -240,6 +241,7 @@ class FacebookEmulator(GraphEmulator):
         followers_per_day: float = 24.0,
         tokens: str = "both",
         api_version: str | None = None,
+        user_id: str | None = None,
         **kwargs: Any,
     ) -> Account:
         """A new Page (and a user with a role on it) and an :class:`~brandkit.Account` for
@@ -253,11 +255,18 @@ class FacebookEmulator(GraphEmulator):
             tokens: which tokens the account gets: ``"page"``, ``"user"`` (brandkit then
                 fetches the Page token) or ``"both"``.
             api_version: the Graph version the account pins (default: the emulator's).
+            user_id: the user who administers the Page (default: a new one); give
+                :meth:`page_owner` of another Page to have one user with several Pages on
+                ``/me/accounts``.
             kwargs: passed on to :meth:`Account.facebook` (e.g. ``on_credentials_changed``).
         """
         page_id = self.new_id()
-        user_id = self.new_id()
         with self.lock:
+            if user_id is None:
+                user_id = self.new_id()
+                self._users[user_id] = f"Brandkit User {len(self._users) + 1}"
+            elif user_id not in self._users:
+                raise KeyError(user_id)
             self._pages[page_id] = _Page(
                 id=page_id,
                 name=page_name,
@@ -282,6 +291,15 @@ class FacebookEmulator(GraphEmulator):
             name=name,
             **kwargs,
         )
+
+    def page_owner(self, page_id: str) -> str:
+        """The id of the user who administers a Page.
+
+        Raises:
+            KeyError: no Page has that id.
+        """
+        with self.lock:
+            return self._pages[page_id].user_id
 
     def post_texts(self) -> list[str]:
         """The messages of the Page posts that exist now (deleted ones excluded), oldest
@@ -382,13 +400,14 @@ class FacebookEmulator(GraphEmulator):
         }
         for key, value in p.extra.items():
             counts[key] = counts.get(key, 0) + value
+        counts["comments"] += self.comment_count(p.id)
         counts["viewers"] = min(counts["viewers"] + p.extra.get("views", 0), counts["views"])
         return counts
 
     def _page_for(self, token: Token, page_id: str, *, write: bool) -> _Page:
         page = self._pages.get(page_id)
         if page is None:
-            raise _unsupported("post" if write else "get", page_id)
+            raise self.unsupported("post" if write else "get", page_id)
         if token.kind == "page" and token.owner == page_id:
             return page
         if token.kind == "user" and token.owner == page.user_id and not write:
@@ -402,7 +421,7 @@ class FacebookEmulator(GraphEmulator):
                 else "(#200) Permissions error",
                 kind="OAuthException",
             )
-        raise _unsupported("get", page_id)
+        raise self.unsupported("get", page_id)
 
     def _owned(self, token: Token, page_id: str) -> bool:
         page = self._pages.get(page_id)
@@ -431,6 +450,13 @@ class FacebookEmulator(GraphEmulator):
                 out["fan_count"] = followers
             elif field.name == "link":
                 out["link"] = f"https://www.facebook.com/{page.username}/"
+            elif field.name == "category":
+                out["category"] = page.category
+            elif field.name == "category_list":
+                out["category_list"] = [{"id": "1605186416478696", "name": page.category}]
+            elif field.name == "tasks":
+                if token.kind == "user" and token.owner == page.user_id:
+                    out["tasks"] = list(PAGE_TASKS)
             elif field.name == "access_token":
                 if token.kind == "user" and token.owner == page.user_id:
                     out["access_token"] = self._page_token(page.id)
@@ -439,7 +465,7 @@ class FacebookEmulator(GraphEmulator):
             elif field.name == "insights":
                 out["insights"] = self._insights(page.id, field.modifiers.get("metric"), True)
             else:
-                raise _no_field(field.name, "Page")
+                raise no_field(field.name, "Page")
         out.setdefault("id", page.id)
         return out
 
@@ -495,7 +521,7 @@ class FacebookEmulator(GraphEmulator):
             elif name == "is_published":
                 out["is_published"] = True
             else:
-                raise _no_field(name, "Post")
+                raise no_field(name, "Post")
         out.setdefault("id", p.id)
         return out
 
@@ -541,7 +567,7 @@ class FacebookEmulator(GraphEmulator):
             elif name in ("width", "height"):
                 out[name] = getattr(ph, name)
             else:
-                raise _no_field(name, "Photo")
+                raise no_field(name, "Photo")
         out.setdefault("id", ph.id)
         return out
 
@@ -595,7 +621,7 @@ class FacebookEmulator(GraphEmulator):
             elif name == "permalink_url":
                 out["permalink_url"] = f"/{self._pages[v.page_id].username}/videos/{v.id}/"
             else:
-                raise _no_field(name, "Video")
+                raise no_field(name, "Video")
         out.setdefault("id", v.id)
         return out
 
@@ -691,7 +717,10 @@ class FacebookEmulator(GraphEmulator):
         video = self._videos.get(node)
         if video is not None and not video.deleted and self._owned(token, video.page_id):
             return self.json(self._video_fields(video, fields))
-        raise _unsupported("get", node)
+        if node in self._users and token.kind == "user" and token.owner == node:
+            return self.json(self._user_fields(node, fields))
+        comment = self._seen_comment(token, node, "get")
+        return self.json(self._comment_fields(comment, fields))
 
     @route("DELETE", rf"/{VERSION}/{NODE}")
     @graph_api()
@@ -699,6 +728,11 @@ class FacebookEmulator(GraphEmulator):
         self, request: httpx.Request, token: Token, params: dict[str, Any], node: str, **_: Any
     ) -> httpx.Response:
         now = self.clock.time()
+        comment = self.live_comment(node)
+        if comment is not None:
+            # The Page may delete any comment on its posts (pages_manage_engagement).
+            self._seen_comment(token, node, "delete", write=True).deleted_at = now
+            return self.json({"success": True})
         post = self._posts.get(node)
         if post is not None and post.deleted_at is None and token.owner == post.page_id:
             post.deleted_at = now
@@ -717,7 +751,7 @@ class FacebookEmulator(GraphEmulator):
             if video.post_id:
                 self._posts[video.post_id].deleted_at = now
             return self.json({"success": True})
-        raise _unsupported("delete", node)
+        raise self.unsupported("delete", node)
 
     @route("GET", rf"/{VERSION}/{NODE}/insights")
     @graph_api()
@@ -729,8 +763,180 @@ class FacebookEmulator(GraphEmulator):
             return self.json(self._insights(node, params.get("metric"), True))
         post = self._posts.get(node)
         if post is None or post.deleted_at is not None or not self._owned(token, post.page_id):
-            raise _unsupported("get", node)
+            raise self.unsupported("get", node)
         return self.json(self._insights(node, params.get("metric"), False))
+
+    # -- the user and /me/accounts ---------------------------------------------------------
+
+    def _user_fields(self, user_id: str, fields: str | None) -> dict[str, Any]:
+        getters: dict[str, Callable[[Field], Any]] = {
+            "id": lambda f: user_id,
+            "name": lambda f: self._users[user_id],
+        }
+        return render_fields(fields, "name,id", getters, "User", user_id)
+
+    @route("GET", rf"/{VERSION}/(?P<user_id>[0-9]+)/accounts")
+    @graph_api()
+    def _get_accounts(
+        self, request: httpx.Request, token: Token, params: dict[str, Any], user_id: str, **_: Any
+    ) -> httpx.Response:
+        # The Pages a user administers, each with a Page token: how apps get Page tokens.
+        if user_id not in self._users or token.kind != "user" or token.owner != user_id:
+            if token.kind == "page":
+                raise no_field("accounts", "Page")
+            raise self.unsupported("get", user_id)
+        fields = params.get("fields") or "access_token,category,category_list,name,id,tasks"
+        pages = [p for p in self._pages.values() if p.user_id == user_id]
+        items = [self._page_fields(p, token, fields) for p in pages]
+        out = self.page_of(request, items, params)
+        if truthy(params.get("summary")):
+            out["summary"] = {"total_count": len(items)}
+        return self.json(out)
+
+    # -- comments --------------------------------------------------------------------------
+
+    def comment_owner(self, object_id: str) -> str | None:
+        post = self._posts.get(object_id)
+        if post is None or post.deleted_at is not None or post.visible_at > self.clock.time():
+            return None
+        return post.page_id
+
+    def comment_id(self, object_id: str) -> str:
+        # Facebook's comment ids are "{post}_{comment}" (the post part without the Page's).
+        return f"{object_id.rsplit('_', 1)[-1]}_{self.new_id()}"
+
+    def _seen_comment(self, token: Token, node: str, verb: str, *, write: bool = False) -> Comment:
+        """A live comment the token's Page (or its admin, for reading) may see or change."""
+        comment = self.live_comment(node)
+        page_id = self.comment_owner(comment.on) if comment is not None else None
+        if comment is None or page_id is None:
+            raise self.unsupported(verb, node)
+        if write:
+            self._page_for(token, page_id, write=True)
+        elif not self._owned(token, page_id):
+            raise self.unsupported(verb, node)
+        return comment
+
+    def _comment_fields(self, c: Comment, fields: str | None) -> dict[str, Any]:
+        page = self._pages[self._posts[c.on].page_id]
+        replies = self.thread(c.on, c.id)
+        permalink = (
+            f"https://www.facebook.com/{page.username}/posts/{c.on.split('_', 1)[-1]}/"
+            f"?comment_id={c.id.rsplit('_', 1)[-1]}"
+        )
+        getters: dict[str, Callable[[Field], Any]] = {
+            "id": lambda f: c.id,
+            "message": lambda f: c.text,
+            "created_time": lambda f: graph_time(c.created_at),
+            "from": lambda f: {"name": c.author_name, "id": c.author_id},
+            "is_hidden": lambda f: c.hidden,
+            "like_count": lambda f: 0,
+            "comment_count": lambda f: len(replies),
+            "parent": lambda f: (
+                self._comment_fields(self._comments[c.parent], f.subfields)
+                if c.parent is not None
+                else OMIT
+            ),
+            "object": lambda f: {"id": c.on},
+            "permalink_url": lambda f: permalink,
+            # The Page cannot hide its own comments; replies take no replies of their own.
+            "can_hide": lambda f: not c.by_owner,
+            "can_remove": lambda f: True,
+            "can_like": lambda f: True,
+            "can_comment": lambda f: c.parent is None,
+            "comments": lambda f: {"data": [self._comment_fields(r, f.subfields) for r in replies]},
+        }
+        return render_fields(fields, "created_time,from,message,id", getters, "Comment", c.id)
+
+    @route("GET", rf"/{VERSION}/{NODE}/comments")
+    @graph_api()
+    def _get_comments(
+        self, request: httpx.Request, token: Token, params: dict[str, Any], node: str, **_: Any
+    ) -> httpx.Response:
+        stream = params.get("filter", "toplevel") == "stream"
+        if params.get("filter", "toplevel") not in ("toplevel", "stream"):
+            raise GraphError(
+                400, 100, "(#100) filter must be one of the following values: toplevel, stream"
+            )
+        order = params.get("order", "chronological")
+        if order not in ("chronological", "reverse_chronological", "ranked"):
+            raise GraphError(
+                400,
+                100,
+                "(#100) order must be one of the following values: chronological, "
+                "reverse_chronological, ranked",
+            )
+        owner = self.comment_owner(node)
+        if owner is not None:
+            if not self._owned(token, owner):
+                raise self.unsupported("get", node)
+            items = self.thread(node, None, stream=stream)
+        else:
+            parent = self._seen_comment(token, node, "get")
+            items = self.thread(parent.on, parent.id)
+        items.sort(key=lambda c: c.created_at, reverse=order == "reverse_chronological")
+        fields = params.get("fields")
+        out = self.page_of(request, [self._comment_fields(c, fields) for c in items], params)
+        if truthy(params.get("summary")):
+            out["summary"] = {
+                "order": order if order != "chronological" else "chronological",
+                "total_count": len(items),
+                "can_comment": True,
+            }
+        return self.json(out)
+
+    @route("POST", rf"/{VERSION}/{NODE}/comments")
+    @graph_api()
+    def _post_comment(
+        self, request: httpx.Request, token: Token, params: dict[str, Any], node: str, **_: Any
+    ) -> httpx.Response:
+        owner = self.comment_owner(node)
+        parent: Comment | None = None
+        if owner is None:
+            parent = self._seen_comment(token, node, "post", write=True)
+            owner = self._posts[parent.on].page_id
+            if parent.parent is not None:
+                # Facebook threads one level deep: answering a reply answers its comment.
+                parent = self._comments[parent.parent]
+        page = self._page_for(token, owner, write=True)
+        message = str(params.get("message") or "")
+        if not message and not params.get("attachment_url") and not params.get("attachment_id"):
+            raise GraphError(400, 100, "(#100) Missing message or attachment")
+        if len(message) > 8000:
+            raise GraphError(
+                400,
+                100,
+                f"(#100) The comment is too long: {len(message)} characters, the most is 8000",
+            )
+        on = parent.on if parent is not None else node
+        comment = self.store_comment(
+            on, parent.id if parent else None, page.id, page.name, message, by_owner=True
+        )
+        fields = params.get("fields")
+        if fields:
+            return self.json(self._comment_fields(comment, str(fields)))
+        return self.json({"id": comment.id})
+
+    @route("POST", rf"/{VERSION}/{NODE}")
+    @graph_api()
+    def _update_node(
+        self, request: httpx.Request, token: Token, params: dict[str, Any], node: str, **_: Any
+    ) -> httpx.Response:
+        # Only comments are changed in place here: hidden (is_hidden) or edited (message).
+        comment = self._seen_comment(token, node, "post", write=True)
+        if "is_hidden" not in params and "message" not in params:
+            raise GraphError(400, 100, "(#100) Nothing to update: give is_hidden or message")
+        if "is_hidden" in params:
+            if comment.by_owner:
+                raise GraphError(
+                    400, 100, "(#100) The Page cannot hide its own comment", subcode=1446036
+                )
+            comment.hidden = truthy(params["is_hidden"])
+        if params.get("message"):
+            if not comment.by_owner:
+                raise GraphError(400, 200, "(#200) Only the author can edit a comment")
+            comment.text = str(params["message"])
+        return self.json({"success": True})
 
     # -- publishing ------------------------------------------------------------------------
 
@@ -864,7 +1070,7 @@ class FacebookEmulator(GraphEmulator):
                 user_msg="Photos must be smaller than 10 MB.",
             )
         mime = found[0] if found else "image/bmp"
-        dims = _dimensions(mime, data)
+        dims = image_size(mime, data)
         published = truthy(params.get("published"), True)
         caption = str(params.get("caption") or params.get("message") or "")
         photo = _Photo(
@@ -1006,8 +1212,8 @@ class FacebookEmulator(GraphEmulator):
         **_: Any,
     ) -> httpx.Response:
         self._page_for(token, page_id, write=False)
-        since = _unix(params.get("since"))
-        until = _unix(params.get("until"))
+        since = graph_unix(params.get("since"))
+        until = graph_unix(params.get("until"))
         posts = [
             p
             for p in self._live()
@@ -1031,12 +1237,6 @@ def _edge_summary(name: str, total: int, modifiers: dict[str, str] | Any) -> dic
             summary["viewer_reaction"] = "NONE"
         out["summary"] = summary
     return out
-
-
-def _no_field(name: str, node: str) -> GraphError:
-    return GraphError(
-        400, 100, f"(#100) Tried accessing nonexisting field ({name}) on node type ({node})"
-    )
 
 
 def _attached_media(params: dict[str, Any]) -> list[str]:
@@ -1070,15 +1270,3 @@ def _attached_media(params: dict[str, Any]) -> list[str]:
     if len(out) > 100:
         raise GraphError(400, 100, "(#100) Too many attached_media")
     return out
-
-
-def _unix(value: Any) -> float | None:
-    if value in (None, ""):
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        try:
-            return datetime.fromisoformat(str(value)).replace(tzinfo=UTC).timestamp()
-        except ValueError:
-            raise GraphError(400, 100, f"(#100) Invalid time {value!r}") from None

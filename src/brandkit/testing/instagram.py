@@ -41,27 +41,39 @@ What it answers like the Graph API (``platforms.md`` §6; real bodies in ``tests
 
 from __future__ import annotations
 
-import hashlib
 import re
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import attrs
 import httpx
 
 from brandkit.accounts import Account
-from brandkit.content._media import _dimensions, sniff
+from brandkit.content._media import sniff
 from brandkit.testing._emulator import Clock, route
 from brandkit.testing._graph import (
+    DAY,
     NODE,
+    OMIT,
     VERSION,
+    Comment,
+    Container,
     FetchFailed,
+    Field,
     GraphError,
     MediaFetchingEmulator,
     Token,
+    User,
+    add_counts,
     fetch_media,
     graph_api,
     graph_time,
+    image_size,
+    metric_names,
+    no_field,
     parse_fields,
+    render_fields,
+    shortcode,
     truthy,
 )
 from brandkit.testing._mediahost import LoopbackMediaHost
@@ -69,8 +81,6 @@ from brandkit.testing._mediahost import LoopbackMediaHost
 __all__ = ["FEED_METRICS", "InstagramEmulator", "LoopbackMediaHost"]
 
 MB = 1000 * 1000
-DAY = 86_400.0
-TOKEN_TTL = 60 * DAY
 
 FEED_METRICS = (
     "reach",
@@ -97,34 +107,6 @@ _STATUS_TEXT = {
     "PUBLISHED": "Published: Media has been successfully published.",
     "EXPIRED": "Expired: Media was not published within 24 hours.",
 }
-_SHORTCODE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
-
-
-@attrs.define
-class _User:
-    id: str
-    username: str
-    created_at: float
-    followers: int
-    followers_per_day: float
-
-
-@attrs.define
-class _Container:
-    id: str
-    owner: str
-    media_type: str
-    url: str | None
-    caption: str
-    alt_text: str | None
-    is_carousel_item: bool
-    created_at: float
-    ready_at: float
-    children: list[str] = attrs.field(factory=list)
-    error_code: int | None = None
-    mime_type: str | None = None
-    size: int = 0
-    media_id: str | None = None
 
 
 @attrs.define
@@ -173,8 +155,10 @@ class InstagramEmulator(MediaFetchingEmulator):
         "try again. For more info, please refer to "
         "https://developers.facebook.com/docs/graph-api/overview/rate-limiting."
     )
-    default_token_ttl: ClassVar[float | None] = TOKEN_TTL
     id_base: ClassVar[int] = 17_841_400_000_000_000
+    token_kind: ClassVar[str] = "instagram"
+    refresh_grant: ClassVar[str] = "ig_refresh_token"
+    carousel_error: ClassVar[str] = "2207028"
 
     def __init__(
         self,
@@ -194,7 +178,13 @@ class InstagramEmulator(MediaFetchingEmulator):
         media_host: LoopbackMediaHost | None = None,
         version: str = "v25.0",
     ) -> None:
-        super().__init__(clock=clock, rate_limits=rate_limits, media_host=media_host)
+        super().__init__(
+            clock=clock,
+            rate_limits=rate_limits,
+            media_host=media_host,
+            container_ttl=container_ttl,
+            engagement_rate=engagement_rate,
+        )
         self.quota_total = quota_total
         self.image_processing = image_processing
         self.video_processing = video_processing
@@ -203,62 +193,23 @@ class InstagramEmulator(MediaFetchingEmulator):
         self.max_caption = max_caption
         self.max_hashtags = max_hashtags
         self.max_mentions = max_mentions
-        self.container_ttl = container_ttl
-        self.engagement_rate = engagement_rate
         self.version = version
-        self._users: dict[str, _User] = {}
-        self._containers: dict[str, _Container] = {}
         self._media: dict[str, _Media] = {}
-        self._publishes: dict[str, list[float]] = {}
 
     # -- public helpers --------------------------------------------------------------------
 
-    def account(
-        self,
-        *,
-        name: str | None = None,
-        username: str | None = None,
-        followers: int = 0,
-        followers_per_day: float = 24.0,
-        media_host: Any = None,
-        token_expires: bool = False,
-        **kwargs: Any,
+    def make_account(
+        self, user_id: str, token: str, *, media_host: Any, name: str | None, **kwargs: Any
     ) -> Account:
-        """A new Instagram professional account and an :class:`~brandkit.Account` with its
-        token at :attr:`base_url` (call it inside ``serve()`` to get the socket URL).
-
-        Args:
-            name: the brandkit account name.
-            username: the Instagram username (default ``brandkit1``, ...).
-            followers: followers at creation.
-            followers_per_day: how fast followers grow with the emulator clock.
-            media_host: the account's media host (default: :attr:`media_host`).
-            token_expires: set ``token_expires_at`` on the account (so that brandkit
-                refreshes the token before it expires).
-            kwargs: passed on to :meth:`Account.instagram` (e.g. ``on_credentials_changed``).
-        """
-        user_id = self.new_id()
-        with self.lock:
-            self._users[user_id] = _User(
-                id=user_id,
-                username=username or f"brandkit{len(self._users) + 1}",
-                created_at=self.clock.time(),
-                followers=followers,
-                followers_per_day=followers_per_day,
-            )
-        token = self.issue_token(user_id, "instagram")
-        acct = Account.instagram(
+        return Account.instagram(
             ig_user_id=user_id,
             token=token,
-            media_host=media_host if media_host is not None else self.media_host,
+            media_host=media_host,
             api_version=kwargs.pop("api_version", self.version),
             base_url=self.base_url,
             name=name,
             **kwargs,
         )
-        if token_expires:
-            acct.settings["token_expires_at"] = self.token_info(token).expires_at
-        return acct
 
     def post_texts(self) -> list[str]:
         """The captions of the posts that exist now (deleted ones excluded), oldest first."""
@@ -296,7 +247,7 @@ class InstagramEmulator(MediaFetchingEmulator):
             KeyError: no container has that id.
         """
         with self.lock:
-            self._containers[container_id].error_code = error_code
+            self._containers[container_id].error = str(error_code)
 
     def engage(
         self,
@@ -314,15 +265,14 @@ class InstagramEmulator(MediaFetchingEmulator):
             KeyError: no post has that id.
         """
         with self.lock:
-            extra = self._media[media_id].extra
-            for key, value in (
-                ("likes", likes),
-                ("comments", comments),
-                ("saved", saved),
-                ("shares", shares),
-                ("views", views),
-            ):
-                extra[key] = extra.get(key, 0) + value
+            add_counts(
+                self._media[media_id].extra,
+                likes=likes,
+                comments=comments,
+                saved=saved,
+                shares=shares,
+                views=views,
+            )
 
     def default_version_name(self) -> str:
         return self.version
@@ -332,47 +282,20 @@ class InstagramEmulator(MediaFetchingEmulator):
     def _live(self) -> list[_Media]:
         return [m for m in self._media.values() if m.deleted_at is None]
 
-    def _status(self, c: _Container) -> str:
-        now = self.clock.time()
-        if c.media_id is not None:
-            return "PUBLISHED"
-        if now - c.created_at >= self.container_ttl:
-            return "EXPIRED"
-        if c.media_type == "CAROUSEL":
-            states = [self._status(self._containers[i]) for i in c.children]
-            if "ERROR" in states:
-                return "ERROR"
-            if "IN_PROGRESS" in states or now < c.ready_at:
-                return "IN_PROGRESS"
-            return "FINISHED"
-        if now < c.ready_at:
-            return "IN_PROGRESS"
-        return "ERROR" if c.error_code is not None else "FINISHED"
-
-    def _status_text(self, c: _Container) -> str:
-        status = self._status(c)
+    def _status_text(self, c: Container) -> str:
+        status = self.status(c)
         if status != "ERROR":
             return _STATUS_TEXT[status]
-        code = c.error_code
-        if code is None and c.media_type == "CAROUSEL":
-            code = next(
-                (
-                    self._containers[i].error_code
-                    for i in c.children
-                    if self._containers[i].error_code is not None
-                ),
-                2207028,
-            )
-        return f"Error: Media upload has failed with error code {code}"
+        return f"Error: Media upload has failed with error code {self.container_error(c)}"
 
-    def _container_view(self, c: _Container) -> dict[str, Any]:
+    def _container_view(self, c: Container) -> dict[str, Any]:
         return {
             "id": c.id,
-            "status_code": self._status(c),
+            "status_code": self.status(c),
             "status": self._status_text(c),
             "media_type": c.media_type,
             "url": c.url,
-            "caption": c.caption,
+            "caption": c.text,
             "alt_text": c.alt_text,
             "is_carousel_item": c.is_carousel_item,
             "children": list(c.children),
@@ -398,6 +321,7 @@ class InstagramEmulator(MediaFetchingEmulator):
         for key, value in m.extra.items():
             counts[key] = counts.get(key, 0) + value
         counts["reach"] = min(counts["reach"] + m.extra.get("views", 0), counts["views"])
+        counts["comments"] += self.comment_count(m.id)
         counts["total_interactions"] = (
             counts["likes"] + counts["comments"] + counts["saved"] + counts["shares"]
         )
@@ -467,49 +391,30 @@ class InstagramEmulator(MediaFetchingEmulator):
             elif name == "insights":
                 out["insights"] = self._insights(m, field.modifiers.get("metric"))
             else:
-                raise _no_field(name, "IGMedia")
+                raise no_field(name, "IGMedia")
         out.setdefault("id", m.id)
         return out
 
-    def _user_fields(self, user: _User, fields: str | None) -> dict[str, Any]:
-        days = max(0.0, self.clock.time() - user.created_at) / DAY
-        out: dict[str, Any] = {}
-        for field in parse_fields(fields or "id"):
-            name = field.name
-            if name == "id":
-                out["id"] = user.id
-            elif name == "username":
-                out["username"] = user.username
-            elif name == "name":
-                out["name"] = user.username.capitalize()
-            elif name == "followers_count":
-                out["followers_count"] = user.followers + int(days * user.followers_per_day)
-            elif name == "follows_count":
-                out["follows_count"] = 0
-            elif name == "media_count":
-                out["media_count"] = sum(1 for m in self._live() if m.owner == user.id)
-            elif name == "biography":
-                out["biography"] = ""
-            elif name == "profile_picture_url":
-                out["profile_picture_url"] = f"https://scontent.cdninstagram.com/{user.id}.jpg"
-            else:
-                raise _no_field(name, "IGUser")
-        out.setdefault("id", user.id)
-        return out
+    def _user_fields(self, user: User, fields: str | None) -> dict[str, Any]:
+        getters: dict[str, Callable[[Field], Any]] = {
+            "id": lambda f: user.id,
+            # Instagram Login's /me: the professional account id (the emulator gives the
+            # app-scoped ``id`` the same value).
+            "user_id": lambda f: user.id,
+            "account_type": lambda f: "BUSINESS",
+            "username": lambda f: user.username,
+            "name": lambda f: user.username.capitalize(),
+            "followers_count": lambda f: user.followers_at(self.clock.time()),
+            "follows_count": lambda f: 0,
+            "media_count": lambda f: sum(1 for m in self._live() if m.owner == user.id),
+            "biography": lambda f: "",
+            "profile_picture_url": lambda f: f"https://scontent.cdninstagram.com/{user.id}.jpg",
+        }
+        return render_fields(fields, "id", getters, "IGUser", user.id)
 
     def _insights(self, m: _Media, metric: str | None) -> dict[str, Any]:
-        names = [n.strip() for n in (metric or "").split(",") if n.strip()]
         allowed = REELS_METRICS if m.product_type == "REELS" else FEED_METRICS
-        if not names:
-            raise GraphError(400, 100, "(#100) The parameter metric is required")
-        for i, name in enumerate(names):
-            if name not in allowed:
-                raise GraphError(
-                    400,
-                    100,
-                    f"(#100) metric[{i}] must be one of the following values: "
-                    + ", ".join(allowed),
-                )
+        names = metric_names(metric, allowed)
         counts = self._counts(m)
         data = []
         for name in names:
@@ -526,12 +431,6 @@ class InstagramEmulator(MediaFetchingEmulator):
             )
         return {"data": data}
 
-    def _user_for(self, token: Token, user_id: str) -> _User:
-        user = self._users.get(user_id)
-        if user is None or token.owner != user_id:
-            raise _unsupported("get", user_id)
-        return user
-
     # -- routes ----------------------------------------------------------------------------
 
     @route("GET", rf"/{VERSION}/{NODE}")
@@ -547,17 +446,18 @@ class InstagramEmulator(MediaFetchingEmulator):
             out: dict[str, Any] = {}
             for field in parse_fields(fields or "id"):
                 if field.name == "status_code":
-                    out["status_code"] = self._status(container)
+                    out["status_code"] = self.status(container)
                 elif field.name == "status":
                     out["status"] = self._status_text(container)
                 elif field.name != "id":
-                    raise _no_field(field.name, "ShadowIGMediaBuilder")
+                    raise no_field(field.name, "ShadowIGMediaBuilder")
             out["id"] = container.id
             return self.json(out)
         media = self._media.get(node)
         if media is not None and media.deleted_at is None and media.owner == token.owner:
             return self.json(self._media_fields(media, fields))
-        raise _unsupported("get", node)
+        comment = self._own_comment(token, node, "get")
+        return self.json(self._comment_fields(comment, fields))
 
     @route("DELETE", rf"/{VERSION}/{NODE}")
     @graph_api()
@@ -565,9 +465,112 @@ class InstagramEmulator(MediaFetchingEmulator):
         self, request: httpx.Request, token: Token, params: dict[str, Any], node: str, **_: Any
     ) -> httpx.Response:
         media = self._media.get(node)
-        if media is None or media.deleted_at is not None or media.owner != token.owner:
-            raise _unsupported("delete", node)
-        media.deleted_at = self.clock.time()
+        if media is not None and media.deleted_at is None and media.owner == token.owner:
+            media.deleted_at = self.clock.time()
+            return self.json({"success": True})
+        self._own_comment(token, node, "delete").deleted_at = self.clock.time()
+        return self.json({"success": True})
+
+    # -- comments --------------------------------------------------------------------------
+
+    def comment_owner(self, object_id: str) -> str | None:
+        media = self._media.get(object_id)
+        return media.owner if media is not None and media.deleted_at is None else None
+
+    def _own_comment(self, token: Token, node: str, verb: str) -> Comment:
+        comment = self.live_comment(node)
+        if comment is None or self.comment_owner(comment.on) != token.owner:
+            raise self.unsupported(verb, node)
+        return comment
+
+    def _comment_fields(self, c: Comment, fields: str | None) -> dict[str, Any]:
+        media = self._media[c.on]
+        getters: dict[str, Callable[[Field], Any]] = {
+            "id": lambda f: c.id,
+            "text": lambda f: c.text,
+            "timestamp": lambda f: graph_time(c.created_at),
+            "username": lambda f: c.author_name,
+            "from": lambda f: {"id": c.author_id, "username": c.author_name},
+            # Meta shows ``user`` only on the account's own comments.
+            "user": lambda f: {"id": c.author_id} if c.by_owner else OMIT,
+            "hidden": lambda f: c.hidden,
+            "like_count": lambda f: 0,
+            "media": lambda f: {"id": media.id, "media_product_type": media.product_type},
+            "parent_id": lambda f: c.parent if c.parent is not None else OMIT,
+            "replies": lambda f: {
+                "data": [self._comment_fields(r, f.subfields) for r in self.thread(c.on, c.id)]
+            },
+        }
+        return render_fields(fields, "id,text,timestamp", getters, "IGComment", c.id)
+
+    def _comment_text(self, params: dict[str, Any]) -> str:
+        text = str(params.get("message") or "")
+        if not text:
+            raise GraphError(400, 100, "(#100) The parameter message is required.")
+        if len(text) > self.max_caption:
+            raise GraphError(
+                400,
+                100,
+                f"(#100) The comment is too long: {len(text)} characters, the most is "
+                f"{self.max_caption}",
+            )
+        return text
+
+    @route("GET", rf"/{VERSION}/{NODE}/(?P<edge>comments|replies)")
+    @graph_api()
+    def _list_comments(
+        self,
+        request: httpx.Request,
+        token: Token,
+        params: dict[str, Any],
+        node: str,
+        edge: str,
+        **_: Any,
+    ) -> httpx.Response:
+        if edge == "comments":
+            if self.comment_owner(node) != token.owner:
+                raise self.unsupported("get", node)
+            items = self.thread(node, None)
+        else:
+            parent = self._own_comment(token, node, "get")
+            items = self.thread(parent.on, parent.id)
+        fields = params.get("fields")
+        rendered = [self._comment_fields(c, fields) for c in items]
+        return self.json(self.page_of(request, rendered, params))
+
+    @route("POST", rf"/{VERSION}/{NODE}/(?P<edge>comments|replies)")
+    @graph_api()
+    def _post_comment(
+        self,
+        request: httpx.Request,
+        token: Token,
+        params: dict[str, Any],
+        node: str,
+        edge: str,
+        **_: Any,
+    ) -> httpx.Response:
+        if edge == "comments":
+            if self.comment_owner(node) != token.owner:
+                raise self.unsupported("post", node)
+            on, parent = node, None
+        else:
+            replied = self._own_comment(token, node, "post")
+            # Instagram keeps one level: a reply to a reply joins the top-level comment.
+            on, parent = replied.on, replied.parent or replied.id
+        text = self._comment_text(params)
+        user = self._users[token.owner]
+        comment = self.store_comment(on, parent, user.id, user.username, text, by_owner=True)
+        return self.json({"id": comment.id})
+
+    @route("POST", rf"/{VERSION}/{NODE}")
+    @graph_api()
+    def _update_comment(
+        self, request: httpx.Request, token: Token, params: dict[str, Any], node: str, **_: Any
+    ) -> httpx.Response:
+        comment = self._own_comment(token, node, "post")
+        if "hide" not in params:
+            raise GraphError(400, 100, "(#100) The parameter hide is required.")
+        comment.hidden = truthy(params["hide"])
         return self.json({"success": True})
 
     @route("GET", rf"/{VERSION}/{NODE}/insights")
@@ -577,7 +580,7 @@ class InstagramEmulator(MediaFetchingEmulator):
     ) -> httpx.Response:
         media = self._media.get(node)
         if media is None or media.deleted_at is not None or media.owner != token.owner:
-            raise _unsupported("get", node)
+            raise self.unsupported("get", node)
         return self.json(self._insights(media, params.get("metric")))
 
     @route("GET", rf"/{VERSION}/(?P<user_id>[0-9]+)/content_publishing_limit")
@@ -585,50 +588,29 @@ class InstagramEmulator(MediaFetchingEmulator):
     def _publishing_limit(
         self, request: httpx.Request, token: Token, params: dict[str, Any], user_id: str, **_: Any
     ) -> httpx.Response:
-        self._user_for(token, user_id)
-        entry: dict[str, Any] = {}
-        for field in parse_fields(params.get("fields") or "quota_usage"):
-            if field.name == "quota_usage":
-                entry["quota_usage"] = self._quota_usage(user_id)
-            elif field.name == "config":
-                entry["config"] = {"quota_total": self.quota_total, "quota_duration": int(DAY)}
-            else:
-                raise _no_field(field.name, "ContentPublishingLimitResponse")
+        self.user_for(token, user_id)
+        values = {
+            "quota_usage": self.used(user_id, "post"),
+            "config": {"quota_total": self.quota_total, "quota_duration": int(DAY)},
+        }
+        entry = self.limit_entry(params, values, "ContentPublishingLimitResponse")
         return self.json({"data": [entry]})
-
-    def _quota_usage(self, user_id: str) -> int:
-        now = self.clock.time()
-        times = [t for t in self._publishes.get(user_id, []) if now - t < DAY]
-        self._publishes[user_id] = times
-        return len(times)
 
     @route("GET", rf"/{VERSION}/(?P<user_id>[0-9]+)/media")
     @graph_api()
     def _list_media(
         self, request: httpx.Request, token: Token, params: dict[str, Any], user_id: str, **_: Any
     ) -> httpx.Response:
-        self._user_for(token, user_id)
-        since = _number(params.get("since"))
-        until = _number(params.get("until"))
-        items = [
-            m
-            for m in self._live()
-            if m.owner == user_id
-            and (since is None or m.created_at >= since)
-            and (until is None or m.created_at <= until)
-        ]
-        items.sort(key=lambda m: m.created_at, reverse=True)
-        fields = params.get("fields")
-        return self.json(
-            self.page_of(request, [self._media_fields(m, fields) for m in items], params)
-        )
+        self.user_for(token, user_id)
+        items = [m for m in self._live() if m.owner == user_id]
+        return self.listing(request, params, items, self._media_fields)
 
     @route("POST", rf"/{VERSION}/(?P<user_id>[0-9]+)/media")
     @graph_api()
     def _create_container(
         self, request: httpx.Request, token: Token, params: dict[str, Any], user_id: str, **_: Any
     ) -> httpx.Response:
-        self._user_for(token, user_id)
+        self.user_for(token, user_id)
         now = self.clock.time()
         media_type = str(params.get("media_type") or "IMAGE").upper()
         carousel_item = truthy(params.get("is_carousel_item"))
@@ -663,12 +645,12 @@ class InstagramEmulator(MediaFetchingEmulator):
         url = params.get(key)
         if not url:
             raise GraphError(400, 100, f"(#100) The parameter {key} is required.")
-        container = _Container(
+        container = Container(
             id=self.new_id(),
             owner=user_id,
             media_type=media_type,
             url=str(url),
-            caption=caption,
+            text=caption,
             alt_text=str(alt_text) if alt_text else None,
             is_carousel_item=carousel_item,
             created_at=now,
@@ -727,12 +709,12 @@ class InstagramEmulator(MediaFetchingEmulator):
                     f"(#100) The child {child} is not a carousel item container of this account",
                     subcode=2207028,
                 )
-        container = _Container(
+        container = Container(
             id=self.new_id(),
             owner=user_id,
             media_type="CAROUSEL",
             url=None,
-            caption=caption,
+            text=caption,
             alt_text=None,
             is_carousel_item=False,
             created_at=now,
@@ -742,7 +724,7 @@ class InstagramEmulator(MediaFetchingEmulator):
         self._containers[container.id] = container
         return self.json({"id": container.id})
 
-    def _download(self, container: _Container, *, video: bool) -> None:
+    def _download(self, container: Container, *, video: bool) -> None:
         """Fetch the media as Meta does, at creation; judge it during processing."""
         assert container.url is not None
         limit = self.max_video_bytes if video else self.max_image_bytes
@@ -769,15 +751,15 @@ class InstagramEmulator(MediaFetchingEmulator):
         if video:
             container.ready_at += self.video_processing
             if kind != "video" or mime not in ("video/mp4", "video/quicktime") or len(data) > limit:
-                container.error_code = 2207026
+                container.error = "2207026"
             return
         container.ready_at += self.image_processing
         if mime != "image/jpeg":
-            container.error_code = 2207005
+            container.error = "2207005"
         elif len(data) > limit:
-            container.error_code = 2207004
+            container.error = "2207004"
         else:
-            dims = _dimensions(mime, data)
+            dims = image_size(mime, data)
             if dims and not container.is_carousel_item:
                 width, height = dims
                 if not 0.8 <= width / height <= 1.91:
@@ -797,7 +779,7 @@ class InstagramEmulator(MediaFetchingEmulator):
     def _publish(
         self, request: httpx.Request, token: Token, params: dict[str, Any], user_id: str, **_: Any
     ) -> httpx.Response:
-        self._user_for(token, user_id)
+        self.user_for(token, user_id)
         creation = str(params.get("creation_id") or "")
         container = self._containers.get(creation)
         if not creation:
@@ -811,7 +793,7 @@ class InstagramEmulator(MediaFetchingEmulator):
                 user_title="Media not found",
                 user_msg="The media could not be found; it may have been deleted.",
             )
-        status = self._status(container)
+        status = self.status(container)
         if status == "IN_PROGRESS":
             raise GraphError(
                 400,
@@ -848,7 +830,7 @@ class InstagramEmulator(MediaFetchingEmulator):
                 user_title="Media already published",
                 user_msg="This media container has already been published.",
             )
-        if self._quota_usage(user_id) >= self.quota_total:
+        if self.used(user_id, "post") >= self.quota_total:
             raise GraphError(
                 400,
                 9,
@@ -867,39 +849,18 @@ class InstagramEmulator(MediaFetchingEmulator):
             id=self.new_id(),
             owner=user_id,
             container_id=container.id,
-            caption=container.caption,
+            caption=container.text,
             media_type=media_type,
             product_type=product,
             created_at=now,
-            shortcode=_shortcode(container.id),
+            shortcode=shortcode(container.id),
             children=list(container.children),
             alt_text=container.alt_text,
         )
         self._media[media.id] = media
-        container.media_id = media.id
-        self._publishes.setdefault(user_id, []).append(now)
+        container.published_id = media.id
+        self.record(user_id, "post")
         return self.json({"id": media.id})
-
-    @route("GET", r"/refresh_access_token")
-    @graph_api()
-    def _refresh(
-        self, request: httpx.Request, token: Token, params: dict[str, Any], **_: Any
-    ) -> httpx.Response:
-        if params.get("grant_type") != "ig_refresh_token":
-            raise GraphError(400, 100, "(#100) Unsupported grant_type")
-        if self.clock.time() - token.issued_at < DAY:
-            raise GraphError(
-                400, 100, "(#100) Tokens can be refreshed once they are at least 24 hours old"
-            )
-        new = self.issue_token(token.owner, token.kind, ttl=TOKEN_TTL)
-        return self.json(
-            {"access_token": new, "token_type": "bearer", "expires_in": int(TOKEN_TTL)}
-        )
-
-
-def _shortcode(seed: str) -> str:
-    digest = hashlib.sha256(seed.encode()).digest()
-    return "".join(_SHORTCODE[b % len(_SHORTCODE)] for b in digest[:11])
 
 
 def _fetch_failed(url: str) -> GraphError:
@@ -913,30 +874,3 @@ def _fetch_failed(url: str) -> GraphError:
         user_msg=f"The media could not be fetched from this URI: {url}. Please check the "
         "limitations section in our development document for more details.",
     )
-
-
-def _unsupported(verb: str, node: str) -> GraphError:
-    return GraphError(
-        400,
-        100,
-        f"Unsupported {verb} request. Object with ID '{node}' does not exist, cannot be loaded "
-        "due to missing permissions, or does not support this operation. Please read the Graph "
-        "API documentation at https://developers.facebook.com/docs/graph-api",
-        subcode=33,
-        kind="GraphMethodException",
-    )
-
-
-def _no_field(name: str, node: str) -> GraphError:
-    return GraphError(
-        400, 100, f"(#100) Tried accessing nonexisting field ({name}) on node type ({node})"
-    )
-
-
-def _number(value: Any) -> float | None:
-    if value in (None, ""):
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        raise GraphError(400, 100, f"(#100) Invalid time {value!r}") from None

@@ -36,7 +36,7 @@ the emulator follows the reference field by field):
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import attrs
@@ -47,15 +47,24 @@ from brandkit.accounts import Account
 from brandkit.content._media import sniff
 from brandkit.testing._emulator import Clock, route
 from brandkit.testing._graph import (
+    DAY,
     NODE,
+    Container,
     FetchFailed,
+    Field,
     GraphError,
     MediaFetchingEmulator,
     Token,
+    User,
+    add_counts,
     fetch_media,
     graph_api,
     graph_time,
+    metric_names,
+    no_field,
     parse_fields,
+    render_fields,
+    shortcode,
     truthy,
 )
 from brandkit.testing._mediahost import LoopbackMediaHost
@@ -63,8 +72,6 @@ from brandkit.testing._mediahost import LoopbackMediaHost
 __all__ = ["LoopbackMediaHost", "ThreadsEmulator", "threads_length"]
 
 MB = 1000 * 1000
-DAY = 86_400.0
-TOKEN_TTL = 60 * DAY
 VERSION = r"(?P<version>v1\.0)"
 
 MEDIA_METRICS = ("views", "likes", "replies", "reposts", "quotes", "shares")
@@ -72,7 +79,6 @@ USER_METRICS = ("views", "likes", "replies", "reposts", "quotes", "clicks", "fol
 
 _EMOJI = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}\u20E3]")
 _LINK = regex.compile(r"https?://[^\s<>\"]+", regex.IGNORECASE)
-_SHORTCODE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 
 
 def threads_length(text: str) -> int:
@@ -89,31 +95,9 @@ def _links(text: str) -> set[str]:
 
 
 @attrs.define
-class _User:
-    id: str
-    username: str
-    created_at: float
-    followers: int
-    followers_per_day: float
-
-
-@attrs.define
-class _Container:
-    id: str
-    owner: str
-    media_type: str
-    text: str
-    created_at: float
-    ready_at: float
-    url: str | None = None
-    alt_text: str | None = None
+class _Container(Container):
     reply_to: str | None = None
     link_attachment: str | None = None
-    is_carousel_item: bool = False
-    children: list[str] = attrs.field(factory=list)
-    error: str | None = None
-    mime_type: str | None = None
-    post_id: str | None = None
 
 
 @attrs.define
@@ -156,8 +140,11 @@ class ThreadsEmulator(MediaFetchingEmulator):
 
     platform: ClassVar[str] = "threads"
     create_route: ClassVar[tuple[str, str]] = ("POST", r"/v1\.0/\d+/threads_publish")
-    default_token_ttl: ClassVar[float | None] = TOKEN_TTL
     id_base: ClassVar[int] = 18_000_000_000_000_000
+    token_kind: ClassVar[str] = "threads"
+    refresh_grant: ClassVar[str] = "th_refresh_token"
+    unsupported_kind: ClassVar[str] = "THApiException"
+    unsupported_tail: ClassVar[str] = ""
 
     def __init__(
         self,
@@ -176,7 +163,13 @@ class ThreadsEmulator(MediaFetchingEmulator):
         engagement_rate: float = 6.0,
         media_host: LoopbackMediaHost | None = None,
     ) -> None:
-        super().__init__(clock=clock, rate_limits=rate_limits, media_host=media_host)
+        super().__init__(
+            clock=clock,
+            rate_limits=rate_limits,
+            media_host=media_host,
+            container_ttl=container_ttl,
+            engagement_rate=engagement_rate,
+        )
         self.quota_posts = quota_posts
         self.quota_replies = quota_replies
         self.quota_deletes = quota_deletes
@@ -185,60 +178,21 @@ class ThreadsEmulator(MediaFetchingEmulator):
         self.video_processing = video_processing
         self.max_image_bytes = max_image_bytes
         self.max_video_bytes = max_video_bytes
-        self.container_ttl = container_ttl
-        self.engagement_rate = engagement_rate
-        self._users: dict[str, _User] = {}
-        self._containers: dict[str, _Container] = {}
         self._posts: dict[str, _Post] = {}
-        self._events: dict[tuple[str, str], list[float]] = {}
 
     # -- public helpers --------------------------------------------------------------------
 
-    def account(
-        self,
-        *,
-        name: str | None = None,
-        username: str | None = None,
-        followers: int = 0,
-        followers_per_day: float = 24.0,
-        media_host: Any = None,
-        token_expires: bool = False,
-        **kwargs: Any,
+    def make_account(
+        self, user_id: str, token: str, *, media_host: Any, name: str | None, **kwargs: Any
     ) -> Account:
-        """A new Threads user and an :class:`~brandkit.Account` with its token at
-        :attr:`base_url` (call it inside ``serve()`` to get the socket URL).
-
-        Args:
-            name: the brandkit account name.
-            username: the Threads username (default ``brandkit1``, ...).
-            followers: followers at creation.
-            followers_per_day: how fast followers grow with the emulator clock.
-            media_host: the account's media host (default: :attr:`media_host`).
-            token_expires: set ``token_expires_at`` on the account (so that brandkit
-                refreshes the token before it expires).
-            kwargs: passed on to :meth:`Account.threads` (e.g. ``on_credentials_changed``).
-        """
-        user_id = self.new_id()
-        with self.lock:
-            self._users[user_id] = _User(
-                id=user_id,
-                username=username or f"brandkit{len(self._users) + 1}",
-                created_at=self.clock.time(),
-                followers=followers,
-                followers_per_day=followers_per_day,
-            )
-        token = self.issue_token(user_id, "threads")
-        acct = Account.threads(
+        return Account.threads(
             user_id=user_id,
             token=token,
-            media_host=media_host if media_host is not None else self.media_host,
+            media_host=media_host,
             base_url=self.base_url,
             name=name,
             **kwargs,
         )
-        if token_expires:
-            acct.settings["token_expires_at"] = self.token_info(token).expires_at
-        return acct
 
     def post_texts(self) -> list[str]:
         """The texts of the posts (and replies) that exist now, oldest first."""
@@ -277,16 +231,15 @@ class ThreadsEmulator(MediaFetchingEmulator):
             KeyError: no post has that id.
         """
         with self.lock:
-            extra = self._posts[post_id].extra
-            for key, value in (
-                ("views", views),
-                ("likes", likes),
-                ("replies", replies),
-                ("reposts", reposts),
-                ("quotes", quotes),
-                ("shares", shares),
-            ):
-                extra[key] = extra.get(key, 0) + value
+            add_counts(
+                self._posts[post_id].extra,
+                views=views,
+                likes=likes,
+                replies=replies,
+                reposts=reposts,
+                quotes=quotes,
+                shares=shares,
+            )
 
     def default_version_name(self) -> str:
         return "v1.0"
@@ -307,49 +260,16 @@ class ThreadsEmulator(MediaFetchingEmulator):
     def _live(self) -> list[_Post]:
         return [p for p in self._posts.values() if p.deleted_at is None]
 
-    def _used(self, user_id: str, kind: str) -> int:
-        now = self.clock.time()
-        times = [t for t in self._events.get((user_id, kind), []) if now - t < DAY]
-        self._events[(user_id, kind)] = times
-        return len(times)
-
-    def _status(self, c: _Container) -> str:
-        now = self.clock.time()
-        if c.post_id is not None:
-            return "PUBLISHED"
-        if now - c.created_at >= self.container_ttl:
-            return "EXPIRED"
-        if c.media_type == "CAROUSEL":
-            states = [self._status(self._containers[i]) for i in c.children]
-            if "ERROR" in states:
-                return "ERROR"
-            if "IN_PROGRESS" in states or now < c.ready_at:
-                return "IN_PROGRESS"
-            return "FINISHED"
-        if now < c.ready_at:
-            return "IN_PROGRESS"
-        return "ERROR" if c.error else "FINISHED"
-
-    def _error_message(self, c: _Container) -> str | None:
-        if self._status(c) != "ERROR":
-            return None
-        if c.media_type == "CAROUSEL":
-            return next(
-                (self._containers[i].error for i in c.children if self._containers[i].error),
-                "UNKNOWN",
-            )
-        return c.error
-
-    def _container_view(self, c: _Container) -> dict[str, Any]:
+    def _container_view(self, c: Container) -> dict[str, Any]:
         return {
             "id": c.id,
-            "status": self._status(c),
-            "error_message": self._error_message(c),
+            "status": self.status(c),
+            "error_message": self.container_error(c),
             "media_type": c.media_type,
             "text": c.text,
             "url": c.url,
             "alt_text": c.alt_text,
-            "reply_to": c.reply_to,
+            "reply_to": getattr(c, "reply_to", None),
             "children": list(c.children),
         }
 
@@ -440,28 +360,19 @@ class ThreadsEmulator(MediaFetchingEmulator):
                 if p.children:
                     out["children"] = {"data": [{"id": i} for i in p.children]}
             else:
-                raise _no_field(name, "ThreadsMedia")
+                raise no_field(name, "ThreadsMedia")
         out.setdefault("id", p.id)
         return out
 
     def _insights(
         self,
-        names: list[str],
+        metric: Any,
         allowed: tuple[str, ...],
         values: dict[str, int],
         node: str,
         total: bool,
     ) -> dict[str, Any]:
-        if not names:
-            raise GraphError(400, 100, "(#100) The parameter metric is required")
-        for i, name in enumerate(names):
-            if name not in allowed:
-                raise GraphError(
-                    400,
-                    100,
-                    f"(#100) metric[{i}] must be one of the following values: "
-                    + ", ".join(allowed),
-                )
+        names = metric_names(metric, allowed)
         data = []
         for name in names:
             entry: dict[str, Any] = {
@@ -478,11 +389,18 @@ class ThreadsEmulator(MediaFetchingEmulator):
             data.append(entry)
         return {"data": data}
 
-    def _user_for(self, token: Token, user_id: str) -> _User:
-        user = self._users.get(user_id)
-        if user is None or token.owner != user_id:
-            raise _unsupported("get", user_id)
-        return user
+    def _user_fields(self, user: User, fields: str | None) -> dict[str, Any]:
+        # The Threads user node (``/me`` included): threads-profile fields.
+        picture = f"https://scontent.cdninstagram.com/t51/{user.id}.jpg"
+        getters: dict[str, Callable[[Field], Any]] = {
+            "id": lambda f: user.id,
+            "username": lambda f: user.username,
+            "name": lambda f: user.username.capitalize(),
+            "threads_profile_picture_url": lambda f: picture,
+            "threads_biography": lambda f: "",
+            "is_verified": lambda f: False,
+        }
+        return render_fields(fields, "id", getters, "ThreadsUser", user.id)
 
     # -- routes ----------------------------------------------------------------------------
 
@@ -494,38 +412,25 @@ class ThreadsEmulator(MediaFetchingEmulator):
         fields = params.get("fields")
         user = self._users.get(node)
         if user is not None and token.owner == node:
-            out: dict[str, Any] = {}
-            for field in parse_fields(fields or "id"):
-                if field.name == "id":
-                    out["id"] = user.id
-                elif field.name == "username":
-                    out["username"] = user.username
-                elif field.name == "name":
-                    out["name"] = user.username.capitalize()
-                elif field.name == "threads_biography":
-                    out["threads_biography"] = ""
-                else:
-                    raise _no_field(field.name, "ThreadsUser")
-            out.setdefault("id", user.id)
-            return self.json(out)
+            return self.json(self._user_fields(user, fields))
         container = self._containers.get(node)
         if container is not None and container.owner == token.owner:
             out = {}
             for field in parse_fields(fields or "id"):
                 if field.name == "status":
-                    out["status"] = self._status(container)
+                    out["status"] = self.status(container)
                 elif field.name == "error_message":
-                    message = self._error_message(container)
+                    message = self.container_error(container)
                     if message:
                         out["error_message"] = message
                 elif field.name != "id":
-                    raise _no_field(field.name, "ThreadsMediaContainer")
+                    raise no_field(field.name, "ThreadsMediaContainer")
             out["id"] = container.id
             return self.json(out)
         post = self._posts.get(node)
         if post is not None and post.deleted_at is None and post.owner == token.owner:
             return self.json(self._post_fields(post, fields))
-        raise _unsupported("get", node)
+        raise self.unsupported("get", node)
 
     @route("DELETE", rf"/{VERSION}/{NODE}")
     @graph_api()
@@ -534,8 +439,8 @@ class ThreadsEmulator(MediaFetchingEmulator):
     ) -> httpx.Response:
         post = self._posts.get(node)
         if post is None or post.deleted_at is not None or post.owner != token.owner:
-            raise _unsupported("delete", node)
-        if self._used(token.owner, "delete") >= self.quota_deletes:
+            raise self.unsupported("delete", node)
+        if self.used(token.owner, "delete") >= self.quota_deletes:
             raise GraphError(
                 400,
                 4,
@@ -544,7 +449,7 @@ class ThreadsEmulator(MediaFetchingEmulator):
                 user_msg=f"You can delete at most {self.quota_deletes} posts in 24 hours.",
             )
         post.deleted_at = self.clock.time()
-        self._events.setdefault((token.owner, "delete"), []).append(post.deleted_at)
+        self.record(token.owner, "delete")
         return self.json({"success": True})
 
     @route("GET", rf"/{VERSION}/{NODE}/insights")
@@ -554,10 +459,11 @@ class ThreadsEmulator(MediaFetchingEmulator):
     ) -> httpx.Response:
         post = self._posts.get(node)
         if post is None or post.deleted_at is not None or post.owner != token.owner:
-            raise _unsupported("get", node)
-        names = [n.strip() for n in str(params.get("metric") or "").split(",") if n.strip()]
+            raise self.unsupported("get", node)
         return self.json(
-            self._insights(names, MEDIA_METRICS, self._counts(post), post.id, total=False)
+            self._insights(
+                params.get("metric"), MEDIA_METRICS, self._counts(post), post.id, total=False
+            )
         )
 
     @route("GET", rf"/{VERSION}/(?P<user_id>[0-9]+)/threads_insights")
@@ -565,42 +471,32 @@ class ThreadsEmulator(MediaFetchingEmulator):
     def _user_insights(
         self, request: httpx.Request, token: Token, params: dict[str, Any], user_id: str, **_: Any
     ) -> httpx.Response:
-        user = self._user_for(token, user_id)
-        days = max(0.0, self.clock.time() - user.created_at) / DAY
-        totals: dict[str, int] = {
-            "followers_count": user.followers + int(days * user.followers_per_day),
-        }
+        user = self.user_for(token, user_id)
+        totals: dict[str, int] = {"followers_count": user.followers_at(self.clock.time())}
         for post in self._live():
             if post.owner == user_id:
                 for key, value in self._counts(post).items():
                     totals[key] = totals.get(key, 0) + value
         totals["clicks"] = totals.get("shares", 0)
-        names = [n.strip() for n in str(params.get("metric") or "").split(",") if n.strip()]
-        return self.json(self._insights(names, USER_METRICS, totals, user_id, total=True))
+        return self.json(
+            self._insights(params.get("metric"), USER_METRICS, totals, user_id, total=True)
+        )
 
     @route("GET", rf"/{VERSION}/(?P<user_id>[0-9]+)/threads_publishing_limit")
     @graph_api()
     def _publishing_limit(
         self, request: httpx.Request, token: Token, params: dict[str, Any], user_id: str, **_: Any
     ) -> httpx.Response:
-        self._user_for(token, user_id)
-        entry: dict[str, Any] = {}
-        for field in parse_fields(params.get("fields") or "quota_usage"):
-            name = field.name
-            if name == "quota_usage":
-                entry[name] = self._used(user_id, "post")
-            elif name == "config":
-                entry[name] = {"quota_total": self.quota_posts, "quota_duration": int(DAY)}
-            elif name == "reply_quota_usage":
-                entry[name] = self._used(user_id, "reply")
-            elif name == "reply_config":
-                entry[name] = {"quota_total": self.quota_replies, "quota_duration": int(DAY)}
-            elif name == "delete_quota_usage":
-                entry[name] = self._used(user_id, "delete")
-            elif name == "delete_config":
-                entry[name] = {"quota_total": self.quota_deletes, "quota_duration": int(DAY)}
-            else:
-                raise _no_field(name, "ThreadsPublishingLimit")
+        self.user_for(token, user_id)
+        values: dict[str, Any] = {}
+        for kind, prefix, total in (
+            ("post", "", self.quota_posts),
+            ("reply", "reply_", self.quota_replies),
+            ("delete", "delete_", self.quota_deletes),
+        ):
+            values[f"{prefix}quota_usage"] = self.used(user_id, kind)
+            values[f"{prefix}config"] = {"quota_total": total, "quota_duration": int(DAY)}
+        entry = self.limit_entry(params, values, "ThreadsPublishingLimit")
         return self.json({"data": [entry]})
 
     @route("GET", rf"/{VERSION}/(?P<user_id>[0-9]+)/(?P<edge>threads|replies)")
@@ -614,29 +510,20 @@ class ThreadsEmulator(MediaFetchingEmulator):
         edge: str,
         **_: Any,
     ) -> httpx.Response:
-        self._user_for(token, user_id)
-        since = _number(params.get("since"))
-        until = _number(params.get("until"))
+        self.user_for(token, user_id)
         items = [
             p
             for p in self._live()
-            if p.owner == user_id
-            and ((p.reply_to is not None) == (edge == "replies"))
-            and (since is None or p.created_at >= since)
-            and (until is None or p.created_at <= until)
+            if p.owner == user_id and ((p.reply_to is not None) == (edge == "replies"))
         ]
-        items.sort(key=lambda p: p.created_at, reverse=True)
-        fields = params.get("fields")
-        return self.json(
-            self.page_of(request, [self._post_fields(p, fields) for p in items], params)
-        )
+        return self.listing(request, params, items, self._post_fields)
 
     @route("POST", rf"/{VERSION}/(?P<user_id>[0-9]+)/threads")
     @graph_api()
     def _create_container(
         self, request: httpx.Request, token: Token, params: dict[str, Any], user_id: str, **_: Any
     ) -> httpx.Response:
-        self._user_for(token, user_id)
+        self.user_for(token, user_id)
         now = self.clock.time()
         media_type = str(params.get("media_type") or "").upper()
         if media_type not in ("TEXT", "IMAGE", "VIDEO", "CAROUSEL"):
@@ -749,27 +636,27 @@ class ThreadsEmulator(MediaFetchingEmulator):
     def _publish(
         self, request: httpx.Request, token: Token, params: dict[str, Any], user_id: str, **_: Any
     ) -> httpx.Response:
-        self._user_for(token, user_id)
+        self.user_for(token, user_id)
         creation = str(params.get("creation_id") or "")
         c = self._containers.get(creation)
         if not creation:
             raise GraphError(400, 100, "(#100) The parameter creation_id is required.")
-        if c is None or c.owner != user_id or c.is_carousel_item:
+        if not isinstance(c, _Container) or c.owner != user_id or c.is_carousel_item:
             raise GraphError(
                 400, 24, "(#24) The requested resource does not exist", subcode=4279009
             )
-        status = self._status(c)
+        status = self.status(c)
         if status != "FINISHED":
             messages = {
                 "IN_PROGRESS": "The media is not ready for publishing, please wait for a moment",
-                "ERROR": f"The media failed to process: {self._error_message(c)}",
+                "ERROR": f"The media failed to process: {self.container_error(c)}",
                 "EXPIRED": "The media container has expired; create a new one",
                 "PUBLISHED": "The media container has already been published",
             }
             raise GraphError(400, 100, f"(#100) {messages[status]}", user_title=status)
         kind = "reply" if c.reply_to else "post"
         limit = self.quota_replies if c.reply_to else self.quota_posts
-        if self._used(user_id, kind) >= limit:
+        if self.used(user_id, kind) >= limit:
             raise GraphError(
                 400,
                 4,
@@ -787,7 +674,7 @@ class ThreadsEmulator(MediaFetchingEmulator):
             text=c.text,
             media_type=c.media_type,
             created_at=now,
-            shortcode=_shortcode(post_id),
+            shortcode=shortcode(post_id),
             reply_to=c.reply_to,
             root=parent.root if parent is not None else post_id,
             alt_text=c.alt_text,
@@ -795,53 +682,6 @@ class ThreadsEmulator(MediaFetchingEmulator):
             link_attachment=c.link_attachment,
         )
         self._posts[post_id] = post
-        c.post_id = post_id
-        self._events.setdefault((user_id, kind), []).append(now)
+        c.published_id = post_id
+        self.record(user_id, kind)
         return self.json({"id": post_id})
-
-    @route("GET", r"/refresh_access_token")
-    @graph_api()
-    def _refresh(
-        self, request: httpx.Request, token: Token, params: dict[str, Any], **_: Any
-    ) -> httpx.Response:
-        if params.get("grant_type") != "th_refresh_token":
-            raise GraphError(400, 100, "(#100) Unsupported grant_type")
-        if self.clock.time() - token.issued_at < DAY:
-            raise GraphError(
-                400, 100, "(#100) Tokens can be refreshed once they are at least 24 hours old"
-            )
-        new = self.issue_token(token.owner, token.kind, ttl=TOKEN_TTL)
-        return self.json(
-            {"access_token": new, "token_type": "bearer", "expires_in": int(TOKEN_TTL)}
-        )
-
-
-def _shortcode(seed: str) -> str:
-    digest = hashlib.sha256(seed.encode()).digest()
-    return "".join(_SHORTCODE[b % len(_SHORTCODE)] for b in digest[:11])
-
-
-def _unsupported(verb: str, node: str) -> GraphError:
-    return GraphError(
-        400,
-        100,
-        f"Unsupported {verb} request. Object with ID '{node}' does not exist, cannot be loaded "
-        "due to missing permissions, or does not support this operation.",
-        subcode=33,
-        kind="THApiException",
-    )
-
-
-def _no_field(name: str, node: str) -> GraphError:
-    return GraphError(
-        400, 100, f"(#100) Tried accessing nonexisting field ({name}) on node type ({node})"
-    )
-
-
-def _number(value: Any) -> float | None:
-    if value in (None, ""):
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        raise GraphError(400, 100, f"(#100) Invalid time {value!r}") from None

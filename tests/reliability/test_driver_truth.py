@@ -451,3 +451,25 @@ def test_worker_keeps_a_refused_delivery_pending_until_the_reset(
         assert "sending" not in [e.status for e in outbox.history(d.id)]
     assert outbox.due(now + timedelta(seconds=4000)) == []
     assert {d.id for d in outbox.due(now + timedelta(seconds=5001))} == {first.id, second.id}
+
+
+def test_telegram_token_is_in_no_log_line_over_a_socket(caplog: pytest.LogCaptureFixture) -> None:
+    """The real case: a bot token in every URL path. At DEBUG, brandkit's, httpx's and
+    httpcore's loggers all write lines about the requests, and none holds the token."""
+    from brandkit.testing.telegram import TelegramEmulator
+
+    caplog.set_level(logging.DEBUG)
+    emu = TelegramEmulator()
+    with emu.serve():
+        account = emu.account(chat="brandnews")
+        token = account.secret("bot_token")
+        assert token and token in str(httpx.URL(account.base_url).join(f"/bot{token}/getMe"))
+        with Client(retry=FAST) as c:
+            (d,) = c.publish(Post(text="hello channel"), account)
+            c.delete(d)
+    assert d.status is DeliveryStatus.DELETED
+    names = {r.name.split(".")[0] for r in caplog.records}
+    assert {"brandkit", "httpx", "httpcore"} <= names
+    leaked = [f"{r.name}: {r.getMessage()}" for r in caplog.records if token in r.getMessage()]
+    assert leaked == []
+    assert token not in caplog.text

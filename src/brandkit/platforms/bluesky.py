@@ -23,15 +23,17 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import attrs
 import httpx
+import pydantic
 
 from brandkit._flow import Flow, Send
 from brandkit.errors import (
     AuthError,
     ConfigurationError,
+    MalformedResponse,
     MediaError,
     PlatformError,
     PlatformUnavailable,
@@ -39,7 +41,14 @@ from brandkit.errors import (
     Rejected,
 )
 from brandkit.metrics._sample import Metric, MetricSample
-from brandkit.platforms._base import Adapter, Capabilities, PartRef, RatePolicy, ThreadContext
+from brandkit.platforms._base import (
+    Adapter,
+    Answer,
+    Capabilities,
+    PartRef,
+    RatePolicy,
+    ThreadContext,
+)
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 
 if TYPE_CHECKING:
@@ -87,6 +96,84 @@ _POST_COUNTS: tuple[tuple[Metric, str], ...] = (
 _NO_VIEW_METRICS = (Metric.IMPRESSIONS, Metric.REACH, Metric.LINK_CLICKS)
 # A token this close to its expiry is renewed before use rather than after a refusal.
 _EXPIRY_MARGIN = 60.0
+
+
+# -- answers ---------------------------------------------------------------------------------
+# XRPC answers as the lexicons define them (strings, integers, objects); nothing is coerced.
+
+_Text = Annotated[str, pydantic.StringConstraints(min_length=1)]
+_Did = Annotated[str, pydantic.StringConstraints(pattern=r"^did:[a-z]+:\S+$")]
+_AtUri = Annotated[str, pydantic.StringConstraints(pattern=f"^{_AT_URI.pattern}$")]
+_Int = Annotated[int, pydantic.Strict()]
+
+
+class _Session(Answer):
+    """``createSession`` / ``refreshSession``: the tokens, and who the account is."""
+
+    accessJwt: _Text
+    refreshJwt: _Text
+    did: _Did | None = None
+    handle: str | None = None
+
+
+class _Who(Answer):
+    """``getSession``: the account's DID."""
+
+    did: _Did
+
+
+class _Resolved(Answer):
+    """``resolveHandle``."""
+
+    did: str
+
+
+class _Server(Answer):
+    """``describeServer``: the PDS's upload limit, if it says one."""
+
+    blobUploadLimit: _Int | None = None
+
+
+class _Record(Answer):
+    """``createRecord`` and ``getRecord``: the record's strong reference."""
+
+    uri: _AtUri
+    cid: _Text
+
+
+class _Uploaded(Answer):
+    """``uploadBlob``: the blob object, put into the record as it came."""
+
+    blob: dict[str, pydantic.JsonValue]
+
+
+class _Posts(Answer):
+    """``getPosts``: post views, each read on its own (see :class:`_PostView`)."""
+
+    posts: tuple[dict[str, pydantic.JsonValue], ...] = ()
+
+
+class _Created(Answer):
+    createdAt: str | None = None
+
+
+class _PostView(Answer):
+    """A post view as the metrics read it; one that cannot be read costs only its own
+    samples."""
+
+    uri: str
+    likeCount: _Int | None = None
+    repostCount: _Int | None = None
+    replyCount: _Int | None = None
+    quoteCount: _Int | None = None
+    bookmarkCount: _Int | None = None
+    record: _Created | None = None
+
+
+class _Profile(Answer):
+    """``getProfile``."""
+
+    followersCount: _Int | None = None
 
 
 class _MediaStream(httpx.SyncByteStream, httpx.AsyncByteStream):
@@ -278,19 +365,13 @@ class BlueskyAdapter(Adapter):
 
     # -- session -----------------------------------------------------------------------------
 
-    def _store_session(self, body: Mapping[str, Any]) -> None:
-        access, refresh = body.get("accessJwt"), body.get("refreshJwt")
-        if not isinstance(access, str) or not isinstance(refresh, str):
-            raise PlatformUnavailable(
-                "bluesky answered a session without accessJwt/refreshJwt", platform=self.name
-            )
-        did = body.get("did")
-        if isinstance(did, str) and did:
-            self.account.settings["did"] = did
-        handle = body.get("handle")
-        if isinstance(handle, str) and handle and handle != "handle.invalid":
-            self.account.settings["handle"] = handle
-        self.account.update_secrets(access_jwt=access, refresh_jwt=refresh)
+    def _store_session(self, response: httpx.Response) -> None:
+        session = self.parse(response, _Session)
+        if session.did:
+            self.account.settings["did"] = session.did
+        if session.handle and session.handle != "handle.invalid":
+            self.account.settings["handle"] = session.handle
+        self.account.update_secrets(access_jwt=session.accessJwt, refresh_jwt=session.refreshJwt)
 
     def _login(self, why: str | None = None) -> Flow[None]:
         password = self.account.secret("app_password")
@@ -309,7 +390,7 @@ class BlueskyAdapter(Adapter):
             json={"identifier": identifier, "password": password},
         )
         response = yield Send(request, idempotent=True, bucket="session")
-        self._store_session(self.check(response).json())
+        self._store_session(response)
 
     def _renew(self) -> Flow[None]:
         """A new session: refresh it if there is a refresh token, else (or if the refresh
@@ -326,7 +407,7 @@ class BlueskyAdapter(Adapter):
             # the same successor during its grace period.
             response = yield Send(request, idempotent=True, bucket="api")
             if response.is_success:
-                self._store_session(response.json())
+                self._store_session(response)
                 return
             name, message = _xrpc_error(response)
             if name not in _REFRESH_REFUSED:
@@ -351,15 +432,7 @@ class BlueskyAdapter(Adapter):
                 idempotent=True,
                 bucket="api",
             )
-            self._store_did(self.check(response).json())
-
-    def _store_did(self, body: Mapping[str, Any]) -> None:
-        did = body.get("did")
-        if not isinstance(did, str) or not did:
-            raise PlatformUnavailable(
-                "bluesky answered getSession without a did", platform=self.name
-            )
-        self.account.settings["did"] = did
+            self.account.settings["did"] = self.parse(response, _Who).did
 
     def _authed(self, make: Callable[[str], httpx.Request], **send: Any) -> Flow[httpx.Response]:
         """Send an authenticated request; on a stale-token answer renew the session and send
@@ -398,8 +471,13 @@ class BlueskyAdapter(Adapter):
             )
             limit = None
             if response.is_success:
-                value = response.json().get("blobUploadLimit")
-                limit = value if isinstance(value, int) and value > 0 else None
+                try:
+                    value = self.parse(response, _Server).blobUploadLimit
+                except MalformedResponse:
+                    # Only advice: the documented defaults stand, and the PDS itself still
+                    # refuses an upload over its real limit with a typed error.
+                    value = None
+                limit = value if value is not None and value > 0 else None
             self._caps = _with_blob_limit(self.capabilities, limit)
         return self._caps
 
@@ -413,6 +491,8 @@ class BlueskyAdapter(Adapter):
             ConfigurationError: ``thread.key`` is not a TID.
             MediaError: the link card's thumbnail is over 1,000,000 bytes (before any I/O).
             PlatformError: the PDS refused (its message kept).
+            MalformedResponse: a success answer without the record's ``uri``/``cid`` (the
+                post may exist: it is looked up at its record key).
         """
         if not _TID.fullmatch(thread.key):
             raise ConfigurationError(
@@ -441,8 +521,8 @@ class BlueskyAdapter(Adapter):
             bucket="write",
             cost=3,
         )
-        data = self.check(response).json()
-        return self._ref(part.index, str(data["uri"]), str(data["cid"]))
+        created = self.parse(response, _Record)
+        return self._ref(part.index, created.uri, created.cid)
 
     def find_part(
         self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
@@ -460,8 +540,8 @@ class BlueskyAdapter(Adapter):
         )
         if response.status_code == 400 and _xrpc_error(response)[0] == "RecordNotFound":
             return None
-        data = self.check(response).json()
-        return self._ref(part.index, str(data["uri"]), str(data["cid"]))
+        record = self.parse(response, _Record)
+        return self._ref(part.index, record.uri, record.cid)
 
     def delete_part(self, ref: PartRef) -> Flow[None]:
         """Delete the post (``deleteRecord``); deleting a post that is gone succeeds."""
@@ -496,21 +576,29 @@ class BlueskyAdapter(Adapter):
             idempotent=True,
             bucket="api",
         )
-        posts = {p.get("uri"): p for p in self.check(response).json().get("posts", [])}
+        posts: dict[str, _PostView | str] = {}
+        for item in self.parse(response, _Posts).posts:
+            try:
+                parsed = _PostView.model_validate(item)
+            except pydantic.ValidationError as exc:
+                if isinstance(item.get("uri"), str):
+                    posts[str(item["uri"])] = _unreadable(exc)
+                continue
+            posts[parsed.uri] = parsed
         fetched = datetime.now(UTC)
         samples: list[MetricSample] = []
         for ref, uri in zip(refs, uris, strict=True):
-            view = posts.get(uri)
+            found = posts.get(uri)
+            view = found if isinstance(found, _PostView) else None
             common: dict[str, Any] = {
                 "platform": self.name,
                 "account": self.account.key,
                 "post_id": ref.id,
             }
             for metric, raw in _POST_COUNTS:
-                value = view.get(raw) if view is not None else None
-                if isinstance(value, int | float) and not isinstance(value, bool):
-                    record = view.get("record") if view else None
-                    created = record.get("createdAt") if isinstance(record, dict) else None
+                value = getattr(view, raw) if view is not None else None
+                if value is not None:
+                    created = view.record.createdAt if view and view.record else None
                     samples.append(
                         MetricSample(
                             metric=metric.value,
@@ -522,11 +610,14 @@ class BlueskyAdapter(Adapter):
                         )
                     )
                 else:
-                    reason = (
-                        "the post was not found (deleted, or not yet indexed by the AppView)"
-                        if view is None
-                        else f"Bluesky did not report {raw}"
-                    )
+                    if isinstance(found, str):
+                        reason = found
+                    elif view is None:
+                        reason = (
+                            "the post was not found (deleted, or not yet indexed by the AppView)"
+                        )
+                    else:
+                        reason = f"Bluesky did not report {raw}"
                     samples.append(
                         MetricSample.unavailable(
                             metric=metric.value,
@@ -554,10 +645,9 @@ class BlueskyAdapter(Adapter):
             idempotent=True,
             bucket="api",
         )
-        body = self.check(response).json()
+        value = self.parse(response, _Profile).followersCount
         fetched = datetime.now(UTC)
-        value = body.get("followersCount")
-        if not isinstance(value, int):
+        if value is None:
             return [
                 MetricSample.unavailable(
                     platform=self.name,
@@ -604,8 +694,8 @@ class BlueskyAdapter(Adapter):
         response = yield Send(
             self._get("com.atproto.repo.getRecord", None, params), idempotent=True, bucket="api"
         )
-        data = self.check(response).json()
-        return {"uri": str(data["uri"]), "cid": str(data["cid"])}
+        record = self.parse(response, _Record)
+        return {"uri": record.uri, "cid": record.cid}
 
     def _resolve(self, handle: str) -> Flow[str | None]:
         key = handle.lower().lstrip("@")
@@ -619,8 +709,8 @@ class BlueskyAdapter(Adapter):
                 bucket="api",
             )
             if response.is_success:
-                found = response.json().get("did")
-                did = found if isinstance(found, str) and found.startswith("did:") else None
+                found = self.parse(response, _Resolved).did
+                did = found if found.startswith("did:") else None
             elif response.status_code != 400:
                 # Not "no such handle": the lookup itself failed; nothing is created yet.
                 raise self.error_for(response)
@@ -682,12 +772,7 @@ class BlueskyAdapter(Adapter):
 
         # Blobs are addressed by content: uploading the same bytes again is harmless.
         response = yield from self._authed(make, idempotent=True, bucket="blob")
-        blob = self.check(response).json().get("blob")
-        if not isinstance(blob, dict):
-            raise PlatformUnavailable(
-                "bluesky answered uploadBlob without a blob", platform=self.name
-            )
-        return blob
+        return self.parse(response, _Uploaded).blob
 
     def _embed(self, part: RenderedPart, card: Any) -> Flow[dict[str, Any] | None]:
         videos = [m for m in part.media if m.kind == "video"]
@@ -720,3 +805,9 @@ class BlueskyAdapter(Adapter):
                 external["thumb"] = yield from self._upload(card.thumbnail)
             return {"$type": "app.bsky.embed.external", "external": external}
         return None
+
+
+def _unreadable(exc: pydantic.ValidationError) -> str:
+    err = exc.errors(include_url=False)[0]
+    where = ".".join(str(p) for p in err["loc"]) or "body"
+    return f"bluesky answered this post in a shape brandkit cannot read ({where}: {err['msg']})"

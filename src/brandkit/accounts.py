@@ -3,22 +3,58 @@
 Credentials are :class:`pydantic.SecretStr` and never appear in reprs, logs, errors or stored
 files. Tokens that an adapter refreshes are handed to ``on_credentials_changed`` so the caller
 can persist them.
+
+Instagram and Threads fetch media from public URLs, so their accounts need a ``media_host``:
+a callable ``media_host(media) -> url``, or one of the two built in here, which a TOML file
+can name too: :class:`DirectoryMediaHost` (copy into a directory a web server publishes) and
+:class:`PutMediaHost` (HTTP PUT to storage that serves what it receives).
 """
 
 from __future__ import annotations
 
+import difflib
+import hashlib
+import inspect
 import os
+import tempfile
 import tomllib
+import typing
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import SecretStr
+import httpx
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    SecretStr,
+    ValidationError,
+    create_model,
+    model_validator,
+)
 
 from brandkit.content._model import PLATFORM_NAMES
-from brandkit.errors import ConfigurationError
+from brandkit.errors import (
+    AuthError,
+    ConfigurationError,
+    PlatformUnavailable,
+    Rejected,
+    TransportError,
+)
 
-__all__ = ["Account", "CredentialsHook"]
+if TYPE_CHECKING:
+    from brandkit.content._media import Media
+
+__all__ = [
+    "Account",
+    "CredentialsHook",
+    "DirectoryMediaHost",
+    "MediaHost",
+    "PutMediaHost",
+    "media_host_from_config",
+]
 
 CredentialsHook = Callable[["Account", Mapping[str, str]], None]
 """Called as ``hook(account, changed)`` after a refresh; ``changed`` maps names to new values."""
@@ -55,12 +91,290 @@ _DEFAULT_BASE = {
     "telegram": "https://api.telegram.org",
 }
 
+MediaHost = Callable[["Media"], str]
+"""``media_host(media) -> url``: makes a local file reachable at a public http(s) URL."""
+
+# Settings that travel in HTTP headers (OAuth 1.0a header, Basic auth, LinkedIn-Version):
+# checked like the secrets.
+_HEADER_SETTINGS = frozenset({"consumer_key", "client_id", "version"})
+
+
+def _header_problem(value: str) -> str | None:
+    """What makes ``value`` impossible to send in an HTTP header, or ``None``."""
+    if any(ord(c) > 0x7E for c in value):
+        return "a non-ASCII character"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return "a line break or another control character"
+    if value != value.strip():
+        return "leading or trailing whitespace"
+    return None
+
+
+def _check_http_url(url: str, what: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigurationError(
+            f"{what} must be an http(s) URL such as https://example.com, got {url!r}"
+        )
+    return url
+
+
+def _content_name(digest: str, media: Media) -> str:
+    ext = media.filename.rsplit(".", 1)[-1].lower() if "." in media.filename else ""
+    if not ext.isalnum() or len(ext) > 5:
+        ext = media.mime_type.split("/")[-1].replace("jpeg", "jpg").replace("quicktime", "mov")
+    return f"{digest[:32]}.{ext}"
+
+
+class DirectoryMediaHost:
+    """A ``media_host`` that copies each file into ``directory``, which a web server publishes
+    at ``base_url``; returns ``<base_url>/<name>``.
+
+    Names are the content's SHA-256 (the same file always gets the same URL, and a file
+    already there is not copied again); files are written to a temporary name first and
+    renamed, so a platform never fetches half a file.
+
+    Raises:
+        ConfigurationError: ``directory`` is not a directory or ``base_url`` not http(s);
+            when called, the file cannot be written there.
+    """
+
+    def __init__(self, directory: str | Path, base_url: str) -> None:
+        self.directory = Path(directory)
+        if not self.directory.is_dir():
+            raise ConfigurationError(
+                f"media_host dir {str(self.directory)!r} is not a directory: create it and "
+                "have a web server publish it at base_url"
+            )
+        self.base_url = _check_http_url(base_url, "media_host base_url").rstrip("/")
+
+    def __call__(self, media: Media) -> str:
+        """Copy ``media`` into the directory (unless it is there already) and return its URL."""
+        digest = hashlib.sha256()
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".upload-", dir=self.directory)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    for chunk in media.chunks():
+                        digest.update(chunk)
+                        fh.write(chunk)
+                name = _content_name(digest.hexdigest(), media)
+                # Published files are public by design: readable by the web server.
+                os.chmod(tmp, 0o644)
+                os.replace(tmp, self.directory / name)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            raise ConfigurationError(
+                f"media_host dir {str(self.directory)!r}: cannot write {media.filename!r}: "
+                f"{exc.strerror or exc}"
+            ) from None
+        return f"{self.base_url}/{name}"
+
+    def __repr__(self) -> str:
+        return f"DirectoryMediaHost({str(self.directory)!r}, base_url={self.base_url!r})"
+
+
+class PutMediaHost:
+    """A ``media_host`` that uploads each file with HTTP ``PUT <put>/<name>`` (a bucket or
+    WebDAV share that serves what it receives at ``<base_url>/<name>``) and returns that URL.
+
+    ``token`` is sent as ``Authorization: Bearer <token>``; redirects are never followed (the
+    token stays with ``put``'s host); each request is bounded by ``timeout`` seconds per
+    network operation.
+
+    Raises:
+        ConfigurationError: ``put`` or ``base_url`` is not http(s), or the token cannot be
+            sent in a header.
+        AuthError: (when called) the storage answered 401 or 403.
+        Rejected: (when called) another 4xx or a redirect.
+        PlatformUnavailable: (when called) a 5xx.
+        TransportError: (when called) the upload did not complete.
+    """
+
+    def __init__(
+        self,
+        put: str,
+        base_url: str,
+        *,
+        token: str | None = None,
+        timeout: float = 60.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.put_url = _check_http_url(put, "media_host put").rstrip("/")
+        self.base_url = _check_http_url(base_url, "media_host base_url").rstrip("/")
+        if token is not None and (problem := _header_problem(token)):
+            raise ConfigurationError(
+                f"media_host token contains {problem}, which cannot be sent in an HTTP header"
+            )
+        self._token = SecretStr(token) if token else None
+        self.timeout = timeout
+        self._transport = transport
+
+    def __call__(self, media: Media) -> str:
+        """Upload ``media`` and return its public URL."""
+        digest = hashlib.sha256()
+        for chunk in media.chunks():
+            digest.update(chunk)
+        name = _content_name(digest.hexdigest(), media)
+        headers = {"Content-Type": media.mime_type, "Content-Length": str(media.size)}
+        if self._token is not None:
+            headers["Authorization"] = f"Bearer {self._token.get_secret_value()}"
+        target = f"{self.put_url}/{name}"
+        try:
+            with httpx.Client(
+                timeout=self.timeout, follow_redirects=False, transport=self._transport
+            ) as client:
+                response = client.put(target, content=media.chunks(), headers=headers)
+        except httpx.HTTPError as exc:
+            raise TransportError(
+                f"media_host: PUT {target} did not complete: {type(exc).__name__}",
+                maybe_delivered=True,
+                platform="media_host",
+            ) from None
+        status = response.status_code
+        if status < 300:
+            return f"{self.base_url}/{name}"
+        message = f"media_host: PUT {target} answered {status}"
+        kwargs: dict[str, Any] = {"platform": "media_host", "status_code": status}
+        if status in (401, 403):
+            raise AuthError(f"{message}: check the media_host token", **kwargs)
+        if status >= 500:
+            raise PlatformUnavailable(message, **kwargs)
+        raise Rejected(message, **kwargs)
+
+    def __repr__(self) -> str:
+        auth = ", token='**********'" if self._token is not None else ""
+        return f"PutMediaHost({self.put_url!r}, base_url={self.base_url!r}{auth})"
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"expected an http(s) URL such as https://example.com, got {value!r}")
+    return value
+
+
+_HttpUrl = Annotated[str, AfterValidator(_http_url)]
+_STRICT = ConfigDict(extra="forbid", strict=True)
+
+
+class _MediaHostConfig(BaseModel):
+    """``media_host = { dir = ..., base_url = ... }`` or ``{ put = ..., base_url = ...,
+    token_env = ... }``."""
+
+    model_config = _STRICT
+
+    dir: str | None = None
+    put: _HttpUrl | None = None
+    base_url: _HttpUrl
+    token_env: str | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> _MediaHostConfig:
+        if (self.dir is None) == (self.put is None):
+            raise ValueError(
+                "needs exactly one of dir (a directory a web server publishes at base_url) "
+                "or put (an http(s) URL files are PUT under)"
+            )
+        if self.token_env is not None and self.put is None:
+            raise ValueError("token_env goes with put (a directory needs no token)")
+        return self
+
+
+def media_host_from_config(
+    config: Mapping[str, Any], *, environ: Mapping[str, str] | None = None
+) -> MediaHost:
+    """A media host from its configuration form (as in a TOML file):
+
+    - ``{"dir": "/srv/www/media", "base_url": "https://cdn.example.com/media"}``:
+      a :class:`DirectoryMediaHost`;
+    - ``{"put": "https://bucket.example/upload", "base_url": "https://cdn.example.com",
+      "token_env": "MEDIA_TOKEN"}``: a :class:`PutMediaHost` (the optional bearer token is
+      read from the named environment variable, never from the file).
+
+    Raises:
+        ConfigurationError: a key is unknown, missing or of the wrong type, neither or both
+            of ``dir`` and ``put`` are given, a URL is not http(s), the directory does not
+            exist, or the token's environment variable is not set.
+    """
+    try:
+        cfg = _MediaHostConfig.model_validate(dict(config))
+    except ValidationError as exc:
+        raise ConfigurationError(f"media_host: {_describe(exc, _MediaHostConfig)}") from None
+    if cfg.dir is not None:
+        return DirectoryMediaHost(cfg.dir, cfg.base_url)
+    assert cfg.put is not None
+    token = None
+    if cfg.token_env is not None:
+        env = os.environ if environ is None else environ
+        token = env.get(cfg.token_env)
+        if not token:
+            raise ConfigurationError(
+                f"media_host: environment variable {cfg.token_env!r} (for token) is not set"
+            )
+    return PutMediaHost(cfg.put, cfg.base_url, token=token)
+
+
+_EXPECTED = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "float_type": "a number",
+    "bool_type": "true or false",
+    "dict_type": "a table",
+    "model_type": "a table",
+    "none_required": "nothing",
+}
+
+
+def _describe(exc: ValidationError, model: type[BaseModel]) -> str:
+    """The first problem of a validation error as ``key: what is wrong`` (never a secret:
+    secrets are not in the file, only the names of their variables)."""
+    errors = exc.errors(include_url=False)
+    # An unknown key first: a misspelt key also makes the right one look missing.
+    errors.sort(key=lambda e: e["type"] != "extra_forbidden")
+    first = errors[0]
+    key = str(first["loc"][0]) if first["loc"] else ""
+    same = [e for e in errors if e["loc"] and str(e["loc"][0]) == key]
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        known = list(model.model_fields)
+        hint = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        mean = f" (did you mean {hint[0]!r}?)" if hint else ""
+        return f"{key}: unknown key{mean}; known keys: {', '.join(sorted(known))}"
+    if kind == "missing":
+        return f"{key}: missing (this key is required)"
+    expected = [_EXPECTED[e["type"]] for e in same if e["type"] in _EXPECTED]
+    if expected:
+        wanted = " or ".join(dict.fromkeys(x for x in expected if x != "nothing"))
+        return f"{key}: expected {wanted}, got {first['input']!r}"
+    msg = str(first["msg"]).removeprefix("Value error, ")
+    return f"{key}: {msg}" if key else msg
+
+
+def _media_host(value: MediaHost | Mapping[str, Any] | None) -> MediaHost | None:
+    if value is None or callable(value):
+        return value
+    if isinstance(value, Mapping):
+        return media_host_from_config(value)
+    raise ConfigurationError(
+        f"media_host must be a callable media_host(media) -> url or a mapping such as "
+        f"{{'dir': ..., 'base_url': ...}}, got {type(value).__name__}"
+    )
+
 
 class Account:
     """One account on one platform.
 
     Build it with the platform's factory (``Account.x(...)``, ``Account.mastodon(...)``, ...)
     or load named accounts from a TOML file with :meth:`load`.
+
+    Raises:
+        ConfigurationError: no platform name, a ``base_url`` that is not http(s), or a
+            credential that cannot be sent in an HTTP header (non-ASCII such as the
+            placeholder ``"…"``, a line break, surrounding whitespace); the message names
+            the field, never the value.
 
     Attributes:
         platform: the platform's name.
@@ -87,14 +401,36 @@ class Account:
         url = base_url or _DEFAULT_BASE.get(platform)
         if not url:
             raise ConfigurationError(f"{platform} account {self.name!r} needs a base_url")
-        self.base_url = url.rstrip("/")
+        self.base_url = _check_http_url(url, f"{platform} account {self.name!r}: base_url")
+        self.base_url = self.base_url.rstrip("/")
         self._secrets: dict[str, SecretStr] = {}
         for key, value in (secrets or {}).items():
             if value is None or value == "":
                 continue
-            self._secrets[key] = value if isinstance(value, SecretStr) else SecretStr(value)
+            secret = value if isinstance(value, SecretStr) else SecretStr(value)
+            self._check_header(key, secret.get_secret_value(), secret=True)
+            self._secrets[key] = secret
         self.settings: dict[str, Any] = dict(settings or {})
+        for key in _HEADER_SETTINGS:
+            value = self.settings.get(key)
+            if isinstance(value, str):
+                self._check_header(key, value, secret=False)
         self.on_credentials_changed = on_credentials_changed
+
+    def _check_header(self, key: str, value: str, *, secret: bool) -> None:
+        """Refuse a credential that cannot travel in an HTTP header, naming the field only."""
+        problem = _header_problem(value)
+        if problem is None:
+            return
+        hint = (
+            " Is it still a placeholder such as '…'? Set the real credential."
+            if secret and problem == "a non-ASCII character"
+            else ""
+        )
+        raise ConfigurationError(
+            f"{self.platform} account {self.name!r}: {key} contains {problem}, which cannot "
+            f"be sent in an HTTP header.{hint}"
+        )
 
     # -- credentials ---------------------------------------------------------------------
 
@@ -302,7 +638,7 @@ class Account:
         *,
         ig_user_id: str,
         token: str,
-        media_host: Any = None,
+        media_host: MediaHost | Mapping[str, Any] | None = None,
         api_version: str = "v25.0",
         token_expires_at: float | None = None,
         base_url: str | None = None,
@@ -310,14 +646,17 @@ class Account:
         on_credentials_changed: CredentialsHook | None = None,
     ) -> Account:
         """An Instagram professional account. ``media_host`` turns local media into the
-        public URLs Instagram fetches media from; ``token_expires_at`` (epoch seconds) lets
-        the adapter refresh the long-lived token before it expires.
+        public URLs Instagram fetches media from: a callable ``media_host(media) -> url`` or
+        a configuration mapping (see :func:`media_host_from_config`); ``token_expires_at``
+        (epoch seconds) lets the adapter refresh the long-lived token before it expires.
 
         Raises:
-            ConfigurationError: the token is missing.
+            ConfigurationError: the token is missing, or ``media_host`` is neither callable
+                nor a valid configuration.
         """
         if not token:
             raise ConfigurationError("Account.instagram needs token=")
+        media_host = _media_host(media_host)
         return cls(
             "instagram",
             name=name,
@@ -338,20 +677,23 @@ class Account:
         *,
         user_id: str,
         token: str,
-        media_host: Any = None,
+        media_host: MediaHost | Mapping[str, Any] | None = None,
         token_expires_at: float | None = None,
         base_url: str | None = None,
         name: str | None = None,
         on_credentials_changed: CredentialsHook | None = None,
     ) -> Account:
-        """A Threads account. ``media_host`` turns local media into public URLs;
+        """A Threads account. ``media_host`` turns local media into public URLs (a callable
+        or a configuration mapping, see :func:`media_host_from_config`);
         ``token_expires_at`` (epoch seconds) lets the adapter refresh the token in time.
 
         Raises:
-            ConfigurationError: the token is missing.
+            ConfigurationError: the token is missing, or ``media_host`` is neither callable
+                nor a valid configuration.
         """
         if not token:
             raise ConfigurationError("Account.threads needs token=")
+        media_host = _media_host(media_host)
         return cls(
             "threads",
             name=name,
@@ -447,54 +789,153 @@ class Account:
         platform = "mastodon"
         instance_url = "https://mastodon.social"
         token_env = "ACME_MASTODON_TOKEN"
+
+        [accounts.acme_insta]
+        platform = "instagram"
+        ig_user_id = "17841400000000000"
+        token_env = "ACME_IG_TOKEN"
+        media_host = { dir = "/srv/www/media", base_url = "https://cdn.example.com/media" }
         ```
 
+        Each account table takes the keyword arguments of its platform's factory
+        (``Account.mastodon``, ...), with ``<secret>_env`` naming the environment variable of
+        each secret, and ``media_host`` in one of the forms of :func:`media_host_from_config`.
+        Values are checked strictly (a number is not a string) and URLs must be http(s).
+
         Raises:
-            ConfigurationError: the file is unreadable, a platform is unknown, a secret is
-                written in the file itself, or a named environment variable is not set.
+            ConfigurationError: the file is unreadable or not TOML; a platform, table or key
+                is unknown (with the closest known one); a value has the wrong type; a URL is
+                not http(s); a secret is written in the file itself; or a named environment
+                variable is not set. The message names the file, the table and the key.
         """
         env = os.environ if environ is None else environ
         p = Path(path)
+        label = str(p)
         try:
             data = tomllib.loads(p.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise ConfigurationError(f"cannot read {str(p)!r}: {exc.strerror}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigurationError(f"{str(p)!r} is not valid TOML: {exc}") from None
+            raise ConfigurationError(f"cannot read {label!r}: {exc.strerror}") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigurationError(f"{label!r} is not valid TOML: {exc}") from None
+        for key in data:
+            if key != "accounts":
+                hint = " (did you mean 'accounts'?)" if _close(key, ["accounts"]) else ""
+                raise ConfigurationError(
+                    f"{label}: unknown table [{key}]{hint}; brandkit reads [accounts.<name>]"
+                )
         table = data.get("accounts")
         if not isinstance(table, dict) or not table:
-            raise ConfigurationError(f"{str(p)!r} has no [accounts.<name>] tables")
-        accounts: dict[str, Account] = {}
-        for acct_name, raw in table.items():
-            where = f"{p.name}: accounts.{acct_name}"
-            if not isinstance(raw, dict):
-                raise ConfigurationError(f"{where} must be a table")
-            fields = dict(raw)
-            platform = fields.pop("platform", None)
-            if platform not in PLATFORM_NAMES:
+            raise ConfigurationError(f"{label!r} has no [accounts.<name>] tables")
+        return {name: cls._from_table(label, name, raw, env) for name, raw in table.items()}
+
+    @classmethod
+    def _from_table(cls, label: str, name: str, raw: Any, env: Mapping[str, str]) -> Account:
+        where = f"{label} [accounts.{name}]"
+        if not isinstance(raw, dict):
+            raise ConfigurationError(f"{where} must be a table, got {raw!r}")
+        platform = raw.get("platform")
+        if platform not in PLATFORM_NAMES:
+            from brandkit.content._model import _PLATFORM_ALIASES, did_you_mean
+
+            hint = (
+                did_you_mean(platform, PLATFORM_NAMES, _PLATFORM_ALIASES)
+                if isinstance(platform, str)
+                else ""
+            )
+            raise ConfigurationError(
+                f"{where} platform: must be one of {', '.join(PLATFORM_NAMES)}{hint}, "
+                f"got {platform!r}"
+            )
+        secret_keys = _SECRET_KEYS[platform]
+        for key in raw:
+            if key in secret_keys:
                 raise ConfigurationError(
-                    f"{where}: platform must be one of {', '.join(PLATFORM_NAMES)}, "
-                    f"got {platform!r}"
+                    f"{where} {key}: a secret must not be written in the file; "
+                    f'write {key}_env = "VARIABLE" and set that environment variable'
                 )
-            secret_keys = _SECRET_KEYS[platform]
-            kwargs: dict[str, Any] = {"name": acct_name}
-            for key, value in fields.items():
-                if key in secret_keys:
+        model = _config_model(platform)
+        try:
+            cfg = model.model_validate(raw)
+        except ValidationError as exc:
+            raise ConfigurationError(f"{where} {_describe(exc, model)}") from None
+        kwargs: dict[str, Any] = {"name": name}
+        for key in cfg.model_fields_set - {"platform"}:
+            value = getattr(cfg, key)
+            if key.endswith("_env") and key[:-4] in secret_keys:
+                if not env.get(value):
                     raise ConfigurationError(
-                        f"{where}: {key} is a secret and must not be written in the file; "
-                        f'write {key}_env = "VARIABLE" and set that environment variable'
+                        f"{where} {key}: environment variable {value!r} (for {key[:-4]}) is not set"
                     )
-                if key.endswith("_env") and key[:-4] in secret_keys:
-                    if value not in env or not env[value]:
-                        raise ConfigurationError(
-                            f"{where}: environment variable {value!r} (for {key[:-4]}) is not set"
-                        )
-                    kwargs[key[:-4]] = env[value]
-                else:
-                    kwargs[key] = value
-            factory = getattr(cls, platform)
-            try:
-                accounts[acct_name] = factory(**kwargs)
-            except TypeError as exc:
-                raise ConfigurationError(f"{where}: {exc}") from None
-        return accounts
+                kwargs[key[:-4]] = env[value]
+            elif key == "media_host" and value is not None:
+                try:
+                    kwargs[key] = media_host_from_config(value, environ=env)
+                except ConfigurationError as exc:
+                    raise ConfigurationError(f"{where} {exc}") from None
+            else:
+                kwargs[key] = value
+        for key in _required_secrets(platform):
+            if key not in kwargs:
+                raise ConfigurationError(
+                    f"{where} {key}_env: missing (the name of the environment variable that "
+                    f"holds {key})"
+                )
+        try:
+            account: Account = getattr(cls, platform)(**kwargs)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{where}: {exc}") from None
+        return account
+
+
+def _close(word: str, known: list[str]) -> list[str]:
+    return difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+
+
+# Factory parameters that a file never sets: the account's name is its table's name, and a
+# hook is Python.
+_NOT_IN_FILES = frozenset({"name", "on_credentials_changed"})
+_URL_KEYS = frozenset({"base_url", "instance_url"})
+
+
+def _factory_params(platform: str) -> dict[str, inspect.Parameter]:
+    params = dict(inspect.signature(getattr(Account, platform)).parameters)
+    return {k: v for k, v in params.items() if k not in _NOT_IN_FILES}
+
+
+def _required_secrets(platform: str) -> list[str]:
+    return [
+        k
+        for k, v in _factory_params(platform).items()
+        if k in _SECRET_KEYS[platform] and v.default is inspect.Parameter.empty
+    ]
+
+
+_MODELS: dict[str, type[BaseModel]] = {}
+
+
+def _config_model(platform: str) -> type[BaseModel]:
+    """The pydantic model of one ``[accounts.<name>]`` table, built from the factory's
+    signature so that the file takes exactly what the factory takes."""
+    if platform in _MODELS:
+        return _MODELS[platform]
+    factory = getattr(Account, platform)
+    # "Media" is only imported for type checkers; the callable's signature is not validated.
+    hints = typing.get_type_hints(factory, localns={"Media": object})
+    fields: dict[str, Any] = {"platform": (str, ...)}
+    for key, param in _factory_params(platform).items():
+        required = param.default is inspect.Parameter.empty
+        if key in _SECRET_KEYS[platform]:
+            fields[f"{key}_env"] = (str | None, None)
+            continue
+        if key == "media_host":
+            kind: Any = dict[str, Any] | None
+        elif key in _URL_KEYS:
+            kind = _HttpUrl if required else _HttpUrl | None
+        else:
+            kind = hints[key]
+        fields[key] = (kind, ... if required else None)
+    model: type[BaseModel] = create_model(
+        f"{platform.capitalize()}AccountTable", __config__=_STRICT, **fields
+    )
+    _MODELS[platform] = model
+    return model

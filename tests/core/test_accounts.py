@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -77,3 +77,59 @@ def test_load_names_missing_variable(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigurationError, match="NOPE_VAR"):
         Account.load(path, environ={})
+
+
+def test_readme_placeholder_credentials_are_refused_at_creation() -> None:
+    """The README's example credentials ("…") cannot go in an HTTP header: creating the
+    account is a ConfigurationError naming the field, never the value."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert 'app_password="…"' in readme and 'token="…"' in readme
+    with pytest.raises(ConfigurationError, match="app_password contains a non-ASCII") as info:
+        Account.bluesky(handle="brand.bsky.social", app_password="…")
+    assert "placeholder" in str(info.value)
+    with pytest.raises(ConfigurationError, match="token contains a non-ASCII"):
+        Account.mastodon("https://mastodon.social", token="…")
+
+
+@pytest.mark.parametrize(
+    ("make", "field"),
+    [
+        (lambda v: Account.x(user_token=v), "user_token"),
+        (lambda v: Account.telegram(bot_token=v, chat_id="@c"), "bot_token"),
+        (lambda v: Account.facebook(page_id="1", page_token=v), "page_token"),
+        (lambda v: Account.instagram(ig_user_id="1", token=v), "token"),
+        (lambda v: Account.threads(user_id="1", token=v), "token"),
+        (lambda v: Account.linkedin(author="urn:li:person:a", token=v), "token"),
+        (lambda v: Account.x(user_token="ok", client_id=v), "client_id"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("secret-\u00e9t\u00e9-123", "non-ASCII"),
+        ("secret-123\r\nX-Injected: 1", "line break"),
+        ("secret-123\n", "line break"),
+        ("secret\x00123", "control character"),
+        (" secret-123", "whitespace"),
+    ],
+)
+def test_credentials_that_cannot_be_headers_are_refused(
+    make: Callable[[str], Account], field: str, value: str, problem: str
+) -> None:
+    """Non-ASCII, CR/LF, control characters and surrounding spaces in any credential (or a
+    header-borne setting) are refused at creation; the message names the field only."""
+    with pytest.raises(ConfigurationError, match=problem) as info:
+        make(value)
+    message = str(info.value)
+    assert f"{field} contains" in message
+    assert "secret" not in message and "123" not in message
+
+
+def test_base_url_must_be_http() -> None:
+    """A base_url that is not http(s) (file:, a bare host) is refused for every account."""
+    for url in ("file:///etc", "ftp://a.example", "example.com"):
+        with pytest.raises(ConfigurationError, match="http"):
+            Account.x(user_token="t", base_url=url)
+    assert Account.x(user_token="t", base_url="http://127.0.0.1:9/").base_url == (
+        "http://127.0.0.1:9"
+    )

@@ -2,25 +2,34 @@
 
 ``brandkit preview``   how a text renders on each platform, with exact counts
 ``brandkit emulate``   serve a platform emulator on 127.0.0.1
-``brandkit outbox``    list, inspect, retry and cancel deliveries
+``brandkit accounts``  the accounts a configuration defines, and whether their credentials work
+``brandkit outbox``    add, list, inspect, retry, resolve and cancel deliveries
 ``brandkit run``       the worker that publishes due posts
 ``brandkit report``    the analytics report; ``brandkit metrics`` exports samples
+
+Every command exits 0 on success, 1 when it was refused or something failed (one line on
+standard error says why), 2 on a usage error.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
+import logging
+import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TextIO
 
 from brandkit.content import PLATFORM_NAMES, Post, render
-from brandkit.errors import BrandkitError
+from brandkit.errors import BrandkitError, ConfigurationError
 
 __all__ = ["main"]
+
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def _preview(args: argparse.Namespace, out: TextIO) -> int:
@@ -67,8 +76,19 @@ def _preview(args: argparse.Namespace, out: TextIO) -> int:
 def _emulate(args: argparse.Namespace, out: TextIO) -> int:
     from brandkit.testing import emulator
 
+    if not 0 <= args.port <= 65535:
+        raise ConfigurationError(
+            f"--port {args.port} is not a TCP port: give 1-65535, or 0 for any free port"
+        )
     emu = emulator(args.platform)
-    with emu.serve(port=args.port) as url:
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(emu.serve(port=args.port))
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot serve on 127.0.0.1:{args.port}: {exc.strerror or exc} (is another "
+                "program using the port? --port 0 picks a free one)"
+            ) from None
         account = emu.account()
         # The emulator's credentials are fake and local: print them so a tool can log in.
         info = {
@@ -84,10 +104,181 @@ def _emulate(args: argparse.Namespace, out: TextIO) -> int:
                 time.sleep(3600)
         except KeyboardInterrupt:
             return 0
+    return 0  # pragma: no cover - the loop above only ends by KeyboardInterrupt
+
+
+class _Env(Mapping[str, str]):
+    """The environment, with every variable it lacks recorded and stood in for, so that a
+    configuration can be listed while some secrets are not set."""
+
+    def __init__(self) -> None:
+        self.missing: set[str] = set()
+
+    def __getitem__(self, key: str) -> str:
+        value = os.environ.get(key)
+        if value:
+            return value
+        self.missing.add(key)
+        return "brandkit-unset"
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(os.environ)
+
+    def __len__(self) -> int:
+        return len(os.environ)
+
+
+def _load_accounts(path: str) -> list[tuple[str, Any, list[str]]]:
+    """``(table name, account, missing environment variables)`` for each table of ``path``;
+    an account with missing variables is not usable, but still listed."""
+    from brandkit.accounts import Account
+
+    names = Account.load(path, environ=_Env())
+    out = []
+    for name in names:
+        env = _Env()
+        # Loaded again alone, so each account names only its own missing variables.
+        account = Account.load(path, environ=env)[name]
+        out.append((name, account, sorted(env.missing)))
+    return out
+
+
+def _accounts_list(args: argparse.Namespace, out: TextIO) -> int:
+    rows = _load_accounts(args.accounts)
+    data = [
+        {
+            "name": name,
+            "key": account.key,
+            "platform": account.platform,
+            "base_url": account.base_url,
+            "secrets": list(account.secret_names),
+            "missing_env": missing,
+        }
+        for name, account, missing in rows
+    ]
+    if args.json:
+        json.dump(data, out, ensure_ascii=False, indent=2)
+        print(file=out)
+        return 0
+    table = [("NAME", "KEY", "BASE URL", "SECRETS")]
+    for row in data:
+        missing = row["missing_env"]
+        secrets = ", ".join(row["secrets"])
+        if missing:
+            secrets += f" (not set: ${', $'.join(missing)})"
+        table.append((row["name"], row["key"], row["base_url"], secrets))
+    widths = [max(len(r[i]) for r in table) for i in range(3)]
+    for r in table:
+        print("  ".join([*(c.ljust(w) for c, w in zip(r, widths, strict=False)), r[3]]), file=out)
+    return 0
+
+
+def _check_one(client: Any, account: Any) -> tuple[bool, str, str]:
+    """``(ok, what was checked, detail)`` for one account."""
+    try:
+        samples = client.collect_account(account)
+    except NotImplementedError:
+        # No authenticated read on this platform: at least log in / read the account's
+        # limits the way publishing does.
+        try:
+            client.render(Post(text="brandkit accounts check"), account)
+        except BrandkitError as exc:
+            return False, "configuration", f"{type(exc).__name__}: {account.redact(str(exc))}"
+        return (
+            True,
+            "configuration",
+            (
+                f"{account.platform} offers brandkit no authenticated read: only the "
+                "configuration was checked, not the credentials"
+            ),
+        )
+    except BrandkitError as exc:
+        return False, "credentials", f"{type(exc).__name__}: {account.redact(str(exc))}"
+    found = [s for s in samples if s.available and s.value is not None]
+    detail = ", ".join(f"{s.metric} {s.value:g}" for s in found) or "answered"
+    return True, "credentials", f"the platform accepted them ({detail})"
+
+
+def _accounts_check(args: argparse.Namespace, out: TextIO) -> int:
+    from brandkit import Client
+
+    rows = _load_accounts(args.accounts)
+    if args.account:
+        wanted = set(args.account)
+        rows = [r for r in rows if r[0] in wanted or r[1].key in wanted]
+        if not rows:
+            raise ConfigurationError(f"no account {', '.join(sorted(wanted))} in {args.accounts}")
+    results = []
+    with Client(timeout=args.timeout) as client:
+        for name, account, missing in rows:
+            if missing:
+                ok, checked = False, "environment"
+                detail = f"environment variable(s) not set: ${', $'.join(missing)}"
+            else:
+                ok, checked, detail = _check_one(client, account)
+            results.append(
+                {"name": name, "key": account.key, "ok": ok, "checked": checked, "detail": detail}
+            )
+            if not args.json:
+                label = "ok" if ok else "FAILED"
+                print(f"{label:<7} {account.key:<28} {detail}", file=out)
+                out.flush()
+    if args.json:
+        json.dump(results, out, ensure_ascii=False, indent=2)
+        print(file=out)
+    return 0 if all(r["ok"] for r in results) else 1
+
+
+def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """``-v`` and ``--log-level``, accepted before and after the command's name."""
+    default: Any = 0 if top else argparse.SUPPRESS
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=default,
+        help="log more: -v for what brandkit does (INFO), -vv for every request (DEBUG)",
+    )
+    parser.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=_LEVELS,
+        default=None if top else argparse.SUPPRESS,
+        help="log level (overrides -v)",
+    )
+
+
+def _each_parser(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                yield child
+                yield from _each_parser(child)
+
+
+def _configure_logging(args: argparse.Namespace) -> None:
+    level = args.log_level or (
+        "DEBUG" if args.verbose >= 2 else "INFO" if args.verbose == 1 else None
+    )
+    if level is None:
+        return
+    logging.basicConfig(
+        stream=sys.stderr, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+    )
+    logging.getLogger("brandkit").setLevel(level)
+    if level == "DEBUG":
+        # Requests as httpx logs them (brandkit filters secrets out of these lines).
+        logging.getLogger("httpx").setLevel(level)
 
 
 def _parser() -> argparse.ArgumentParser:
+    from brandkit import __version__
+
     parser = argparse.ArgumentParser(prog="brandkit", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--version", action="version", version=f"brandkit {__version__}", help="print the version"
+    )
+    _global_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("preview", help="show how a text renders on each platform")
@@ -104,8 +295,36 @@ def _parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("emulate", help="serve a platform emulator on 127.0.0.1")
     e.add_argument("platform", choices=PLATFORM_NAMES)
-    e.add_argument("--port", type=int, default=0)
+    e.add_argument("--port", type=int, default=0, help="the port (0: any free one)")
     e.set_defaults(func=_emulate)
+
+    a = sub.add_parser("accounts", help="the configured accounts; check their credentials")
+    averbs = a.add_subparsers(dest="accounts_command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--accounts", default="brandkit.toml", help="accounts TOML file (brandkit.toml)"
+    )
+    common.add_argument("--json", action="store_true", help="print JSON")
+    al = averbs.add_parser(
+        "list",
+        parents=[common],
+        help="the accounts the file defines, and which secrets are set",
+        description="List the accounts of the configuration: names, keys, API address and "
+        "the names of the secrets set (never their values). Makes no request.",
+    )
+    al.set_defaults(func=_accounts_list)
+    ac = averbs.add_parser(
+        "check",
+        parents=[common],
+        help="whether each account's credentials work (one cheap read per account)",
+        description="For each account, make one authenticated read (the account's follower "
+        "count, the request metrics collection makes) and say whether the platform accepted "
+        "the credentials. On a platform without such a read only the configuration is "
+        "checked, and the output says so. Exit status 1 when any account failed.",
+    )
+    ac.add_argument("--account", action="append", help="only this account (repeatable)")
+    ac.add_argument("--timeout", type=float, default=10.0, help="seconds per request (10)")
+    ac.set_defaults(func=_accounts_check)
 
     # Commands that live with their subsystems register themselves.
     for module in ("brandkit.outbox._cli", "brandkit.metrics._cli"):
@@ -113,12 +332,25 @@ def _parser() -> argparse.ArgumentParser:
             importlib.import_module(module).add_commands(sub)
         except ImportError:  # pragma: no cover - subsystem not installed in this build
             continue
+    for child in _each_parser(parser):
+        _global_options(child, top=False)
     return parser
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 1 refused, 2 usage)."""
-    args = _parser().parse_args(argv)
+    """Run the command line; returns the exit status (0 ok, 1 refused or failed, 2 usage).
+
+    A refusal or an operating-system error (an unwritable ``--out`` file, a busy port)
+    prints one line on standard error, never a traceback.
+    """
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        # --version and --help exit 0, usage errors 2: return the status instead of
+        # ending the caller's process (tests and embedding tools call main()).
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+    _configure_logging(args)
     try:
         status: int = args.func(args, out or sys.stdout)
     except BrandkitError as exc:
@@ -128,6 +360,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         # `brandkit metrics export --csv - | head` closes the pipe early: not an error.
         sys.stderr.close()
         return 0
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"brandkit: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
     return status
 
 

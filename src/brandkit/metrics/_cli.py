@@ -8,6 +8,7 @@ Refusals raise :class:`~brandkit.errors.BrandkitError`, which ``brandkit.cli.mai
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -114,6 +115,8 @@ def _collect(args: argparse.Namespace, out: TextIO) -> int:
 def _report(args: argparse.Namespace, out: TextIO) -> int:
     from brandkit.metrics._report import write_report
 
+    if Path(args.out).exists() and not args.force:
+        raise ConfigurationError(f"{args.out} exists: pass --force to overwrite it")
     with _open(args) as store:
         path = write_report(
             store,
@@ -142,10 +145,11 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
 def _export(args: argparse.Namespace, out: TextIO) -> int:
     with _open(args) as store:
         f = _filters(args)
+        guard = args.formula_guard
         if args.csv == "-":
-            store.to_csv(out, **f)
+            store.to_csv(out, formula_guard=guard, **f)
             return 0
-        rows = store.to_csv(args.csv, **f)
+        rows = store.to_csv(args.csv, formula_guard=guard, **f)
     print(f"wrote {rows} samples to {args.csv}", file=out)
     return 0
 
@@ -169,6 +173,11 @@ def _latest(args: argparse.Namespace, out: TextIO) -> int:
         f = _filters(args)
         scope: Scope = "account" if args.accounts else "posts"
         rows = store.latest(scope=scope, **f)
+    if args.json:
+        shown_json = rows if args.limit <= 0 else rows[: args.limit]
+        json.dump([_sample_dict(s) for s in shown_json], out, ensure_ascii=False, indent=2)
+        print(file=out)
+        return 0
     if not rows:
         print("no samples match", file=out)
         return 0
@@ -194,6 +203,21 @@ def _latest(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _sample_dict(s: Any) -> dict[str, Any]:
+    return {
+        "platform": s.platform,
+        "account": s.account,
+        "post_id": s.post_id,
+        "metric": s.metric,
+        "value": s.value,
+        "available": s.available,
+        "reason": s.reason,
+        "fetched_at": s.fetched_at.isoformat(),
+        "campaign": s.campaign,
+        "delivery_id": s.delivery_id,
+    }
+
+
 def _add_filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--platform", help="only this platform")
     p.add_argument("--account", help="only this account (platform:name)")
@@ -217,6 +241,7 @@ def add_commands(subparsers: Any) -> None:
     )
     r.add_argument("--db", default="brandkit.db", help="the metrics database (brandkit.db)")
     r.add_argument("--out", default="report.html", help="the HTML file to write")
+    r.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     r.add_argument("--campaign", help="only this campaign's posts")
     r.add_argument("--since", help="only samples fetched at or after this ISO 8601 time")
     r.add_argument("--until", help="only samples fetched before this ISO 8601 time")
@@ -230,6 +255,13 @@ def add_commands(subparsers: Any) -> None:
     e = msub.add_parser("export", help="write every matching sample as CSV")
     e.add_argument("--db", default="brandkit.db", help="the metrics database (brandkit.db)")
     e.add_argument("--csv", required=True, help="the CSV file to write ('-' for stdout)")
+    e.add_argument(
+        "--no-formula-guard",
+        dest="formula_guard",
+        action="store_false",
+        help="write text starting with = + - @ as it is (by default it gets a leading ' so "
+        "that spreadsheets do not run it as a formula)",
+    )
     _add_filters(e)
     e.set_defaults(func=_export)
 
@@ -237,6 +269,7 @@ def add_commands(subparsers: Any) -> None:
     la.add_argument("--db", default="brandkit.db", help="the metrics database (brandkit.db)")
     la.add_argument("--accounts", action="store_true", help="account metrics (followers)")
     la.add_argument("--limit", type=int, default=100, help="rows to print (0: all)")
+    la.add_argument("--json", action="store_true", help="print JSON")
     _add_filters(la)
     la.set_defaults(func=_latest)
 

@@ -75,8 +75,78 @@ def _iso(us: int | None, memo: dict[int, str]) -> str:
     return text
 
 
-def write_csv(chunks: Iterable[list[Row]], target: str | os.PathLike[str] | IO[str]) -> int:
-    """Write sample rows as CSV with a header; return the number of rows."""
+# OWASP "CSV Injection": a cell starting with one of these is run as a formula by
+# spreadsheets; a leading apostrophe makes it text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: str | None) -> str:
+    """A text cell that no spreadsheet runs as a formula."""
+    if not value:
+        return ""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def _untext(value: str) -> str:
+    """A text cell as it was before :func:`_text` (an apostrophe before a formula start)."""
+    if value.startswith("'") and value[1:].startswith(_FORMULA_START):
+        return value[1:]
+    return value
+
+
+def write_csv(
+    chunks: Iterable[list[Row]],
+    target: str | os.PathLike[str] | IO[str],
+    *,
+    formula_guard: bool = True,
+) -> int:
+    """Write sample rows as CSV with a header; return the number of rows.
+
+    With ``formula_guard`` (the default) text cells that a spreadsheet would run as a
+    formula get a leading ``'`` (see :meth:`MetricsStore.to_csv`).
+    """
+    if formula_guard:
+        return _write_csv(_guarded(chunks), target)
+    return _write_csv(chunks, target)
+
+
+def _guarded(chunks: Iterable[list[Row]]) -> Iterator[list[Row]]:
+    # Numbers and times are brandkit's own and never start a formula: only the text
+    # columns (platform, account, post id, metric, reason, raw name, delivery, campaign).
+    for rows in chunks:
+        yield [
+            (
+                _text(platform),
+                _text(account),
+                _text(post_id),
+                _text(metric),
+                value,
+                available,
+                _text(reason),
+                _text(raw_name),
+                fetched_at,
+                _text(delivery_id),
+                _text(campaign),
+                posted_at,
+            )
+            for (
+                platform,
+                account,
+                post_id,
+                metric,
+                value,
+                available,
+                reason,
+                raw_name,
+                fetched_at,
+                delivery_id,
+                campaign,
+                posted_at,
+            ) in rows
+        ]
+
+
+def _write_csv(chunks: Iterable[list[Row]], target: str | os.PathLike[str] | IO[str]) -> int:
     written = 0
     memo: dict[int, str] = {}
     with _text_out(target) as handle:
@@ -133,7 +203,8 @@ def _time(text: str, line: int, column: str) -> datetime | None:
 def read_csv(source: str | os.PathLike[str] | IO[str]) -> list[MetricSample]:
     """Read samples back from a CSV written by :meth:`MetricsStore.to_csv`.
 
-    Empty cells are ``None``; extra columns are ignored.
+    Empty cells are ``None``; extra columns are ignored. The ``'`` put before text that
+    starts like a formula is taken off again.
 
     Raises:
         ConfigurationError: a column is missing, or a value cannot be read (the message
@@ -162,17 +233,17 @@ def read_csv(source: str | os.PathLike[str] | IO[str]) -> list[MetricSample]:
                 raise ConfigurationError(f"line {line}: fetched_at is empty")
             out.append(
                 MetricSample(
-                    platform=row["platform"],
-                    account=row["account"],
-                    post_id=row["post_id"] or None,
-                    metric=row["metric"],
-                    raw_name=row["raw_name"] or None,
+                    platform=_untext(row["platform"]),
+                    account=_untext(row["account"]),
+                    post_id=_untext(row["post_id"]) or None,
+                    metric=_untext(row["metric"]),
+                    raw_name=_untext(row["raw_name"]) or None,
                     value=value,
                     available=flag in ("true", "1"),
-                    reason=row["reason"] or None,
+                    reason=_untext(row["reason"]) or None,
                     fetched_at=fetched_at,
-                    delivery_id=row["delivery_id"] or None,
-                    campaign=row["campaign"] or None,
+                    delivery_id=_untext(row["delivery_id"]) or None,
+                    campaign=_untext(row["campaign"]) or None,
                     posted_at=_time(row["posted_at"], line, "posted_at"),
                 )
             )

@@ -105,10 +105,11 @@ class MetricsStore:
         else:
             self.path = os.fspath(path_or_connection)
             try:
+                _create_private(self.path)
                 self._conn = sqlite3.connect(
                     self.path, timeout=timeout, isolation_level=None, check_same_thread=False
                 )
-            except sqlite3.Error as exc:
+            except (sqlite3.Error, OSError) as exc:
                 raise ConfigurationError(f"cannot open metrics store {self.path!r}: {exc}") from exc
             self._owned = True
         try:
@@ -734,9 +735,15 @@ class MetricsStore:
         metric: str | Sequence[str] | None = None,
         since: TimeLike | None = None,
         until: TimeLike | None = None,
+        formula_guard: bool = True,
     ) -> int:
         """Write the matching samples as CSV (one row per sample, times in ISO 8601 UTC);
         return how many rows were written. :func:`brandkit.metrics.read_csv` reads it back.
+
+        Text that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``,
+        ``@``, a tab or a carriage return, e.g. a campaign named ``=HYPERLINK(...)``) is
+        written with a leading ``'`` as OWASP recommends; ``formula_guard=False`` writes
+        it as it is (``read_csv`` reads both back unchanged).
 
         Raises:
             ConfigurationError: a time is not ISO 8601, or the store is closed.
@@ -756,7 +763,7 @@ class MetricsStore:
         )
         chunks = self._chunks(f)
         try:
-            return write_csv(chunks, path_or_file)
+            return write_csv(chunks, path_or_file, formula_guard=formula_guard)
         finally:
             chunks.close()
 
@@ -795,6 +802,18 @@ class MetricsStore:
             return dataframe(chunks)
         finally:
             chunks.close()
+
+
+def _create_private(path: str) -> None:
+    """Create a new database file readable by its owner only (0600); SQLite gives its
+    ``-wal`` and ``-shm`` files the same permissions. An existing file is left as it is."""
+    if path == ":memory:" or path.startswith("file:") or path == "":
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
 
 
 def _entry(series_id: int, stamps: list[Any]) -> list[Any]:

@@ -1,22 +1,26 @@
-"""``brandkit outbox list|show|retry|cancel`` and ``brandkit run``.
+"""``brandkit outbox list|show|add|retry|resolve|cancel`` and ``brandkit run``.
 
 :func:`add_commands` adds them to the ``brandkit`` parser; each command's function takes the
-parsed arguments and the output stream and returns the exit status (0 ok, 1 refused).
-Refusals raise :class:`~brandkit.errors.BrandkitError`, which ``brandkit.cli.main`` prints.
+parsed arguments and the output stream and returns the exit status (0 ok, 1 refused or a
+delivery failed). Refusals raise :class:`~brandkit.errors.BrandkitError`, which
+``brandkit.cli.main`` prints as one line.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import signal
+import sys
 import threading
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from brandkit.accounts import Account
+from brandkit.content import Media, Post
 from brandkit.delivery import Delivery, DeliveryStatus
 from brandkit.errors import BrandkitError, ConfigurationError
 from brandkit.outbox._store import Outbox
@@ -27,10 +31,26 @@ __all__ = ["add_commands"]
 Command = Callable[[argparse.Namespace, TextIO], int]
 
 
-def _open(args: argparse.Namespace, *, create: bool = False) -> Outbox:
+def _open(
+    args: argparse.Namespace,
+    *,
+    create: bool = False,
+    accounts: dict[str, Account] | None = None,
+) -> Outbox:
     if not create and args.db != ":memory:" and not Path(args.db).exists():
-        raise ConfigurationError(f"no outbox at {args.db!r} (pass --db PATH)")
-    return Outbox(args.db)
+        raise ConfigurationError(
+            f"no outbox at {args.db!r}: check --db, or pass --create to make a new one"
+            if hasattr(args, "create")
+            else f"no outbox at {args.db!r} (pass --db PATH)"
+        )
+    return Outbox(args.db, accounts=accounts, create=create)
+
+
+def _config(path: str | None) -> dict[str, Account] | None:
+    """The accounts of ``path`` (keyed ``platform:name``), or ``None`` without a file."""
+    if path is None:
+        return None
+    return {a.key: a for a in Account.load(path).values()}
 
 
 def _resolve(outbox: Outbox, given: str) -> str:
@@ -95,24 +115,30 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _show(args: argparse.Namespace, out: TextIO) -> int:
-    with _open(args) as outbox:
+    with _open(args, accounts=_config(args.accounts)) as outbox:
         delivery = outbox.get(_resolve(outbox, args.id))
         assert delivery is not None
         history = outbox.history(delivery.id)
-    if args.json:
         data: dict[str, Any] = {
-            "delivery": delivery.to_dict(),
+            "delivery": outbox._data(delivery),
             "history": [
                 {
                     "at": e.at.isoformat(),
                     "status": e.status.value,
                     "attempts": e.attempts,
                     "parts": e.parts,
-                    "note": e.note,
+                    "note": outbox.redact(delivery.account, e.note) if e.note else e.note,
                 }
                 for e in history
             ],
         }
+        # Errors stored before the outbox knew the account may hold an echoed secret.
+        error = (
+            outbox.redact(delivery.account, f"{type(delivery.error).__name__}: {delivery.error}")
+            if delivery.error is not None
+            else ""
+        )
+    if args.json:
         json.dump(data, out, ensure_ascii=False, indent=2)
         print(file=out)
         return 0
@@ -130,13 +156,13 @@ def _show(args: argparse.Namespace, out: TextIO) -> int:
     ]
     for ref in d.parts:
         lines.append(f"  part {ref.index + 1}: {ref.id} {ref.url or ''}".rstrip())
-    if d.error is not None:
-        lines.append(f"error:      {type(d.error).__name__}: {d.error}")
+    if error:
+        lines.append(f"error:      {error}")
     text = d.post.text if len(d.post.text) <= 200 else d.post.text[:199] + "…"
     lines.append(f"text:       {text}")
     lines.append("history:")
-    for e in history:
-        note = f"  {e.note}" if e.note else ""
+    for e, entry in zip(history, data["history"], strict=True):
+        note = f"  {entry['note']}" if entry["note"] else ""
         lines.append(
             f"  {_when(e.at)}  {e.status.value:<9} tries {e.attempts}  parts {e.parts}{note}"
         )
@@ -148,9 +174,17 @@ def _act(action: str) -> Command:
     def run(args: argparse.Namespace, out: TextIO) -> int:
         with _open(args) as outbox:
             delivery_id = _resolve(outbox, args.id)
-            delivery = (
-                outbox.retry(delivery_id) if action == "retry" else outbox.cancel(delivery_id)
-            )
+            if action == "retry":
+                delivery = outbox.retry(delivery_id)
+            elif action == "cancel":
+                delivery = outbox.cancel(delivery_id)
+            else:
+                delivery = outbox.resolve(
+                    delivery_id,
+                    sent_url=args.sent,
+                    sent_id=args.sent_id,
+                    not_sent=args.not_sent,
+                )
         if args.json:
             json.dump(delivery.to_dict(), out, ensure_ascii=False, indent=2)
             print(file=out)
@@ -160,6 +194,9 @@ def _act(action: str) -> Command:
                 "sending anything",
                 file=out,
             )
+        elif action == "resolve" and delivery.status is DeliveryStatus.PENDING:
+            what = "the rest of its thread" if delivery.parts else "it"
+            print(f"{delivery.id}: pending; the worker will send {what}", file=out)
         else:
             print(f"{delivery.id}: {delivery.status.value}", file=out)
         return 0
@@ -167,39 +204,224 @@ def _act(action: str) -> Command:
     return run
 
 
-def _report(outbox: Outbox, delivery: Delivery, out: TextIO, as_json: bool) -> None:
-    """One line per attempt; a failure the worker will try again is shown as ``retry``."""
-    if as_json:
-        print(json.dumps(delivery.to_dict(), ensure_ascii=False), file=out)
-        return
+class _MediaAction(argparse.Action):
+    """``--media PATH``: one more file; ``--alt TEXT``: the alt text of the last one."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        items: list[list[str]] = list(getattr(namespace, "media", None) or [])
+        if option_string == "--alt":
+            if not items:
+                parser.error("--alt describes the --media before it: give --media PATH first")
+            if items[-1][1]:
+                parser.error(f"--media {items[-1][0]} has two --alt texts")
+            items[-1] = [items[-1][0], str(values)]
+        else:
+            items.append([str(values), ""])
+        namespace.media = items
+
+
+def _at(text: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 time such as 2026-12-05T09:30+01:00"
+        ) from None
+    if when.tzinfo is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} has no time zone: add one, e.g. {text}Z (UTC) or {text}+01:00"
+        )
+    return when
+
+
+def _targets(config: dict[str, Account], names: Sequence[str], source: str) -> list[Account]:
+    by_name: dict[str, list[Account]] = {}
+    for account in config.values():
+        by_name.setdefault(account.name, []).append(account)
+    out: list[Account] = []
+    for name in names:
+        if name in config:
+            out.append(config[name])
+        elif len(by_name.get(name, ())) == 1:
+            out.append(by_name[name][0])
+        else:
+            known = ", ".join(sorted(a.name for a in config.values()))
+            raise ConfigurationError(
+                f"no account {name!r} in {source} (it defines: {known}); give a table name "
+                "or a platform:name key"
+            )
+    return list({a.key: a for a in out}.values())
+
+
+def _add(args: argparse.Namespace, out: TextIO) -> int:
+    config = Account.load(args.accounts)
+    keyed = {a.key: a for a in config.values()}
+    # Tables are named freely in the file (``[accounts.brand_x]``); accept those names too.
+    named = {**keyed, **{name: a for name, a in config.items() if name not in keyed}}
+    targets = _targets(named, args.account, args.accounts)
+    text = sys.stdin.read() if args.text == "-" else args.text
+    media = tuple(Media.from_path(path, alt=alt) for path, alt in args.media or ())
+    post = Post(
+        text=text,
+        media=media,
+        hashtags=tuple(args.hashtag or ()),
+        campaign=args.campaign,
+        scheduled_at=args.at,
+    )
+    with _open(args, create=args.create, accounts=keyed) as outbox:
+        added = outbox.add(post, targets)
+    if args.json:
+        json.dump([d.to_dict() for d in added], out, ensure_ascii=False, indent=2)
+        print(file=out)
+        return 0
+    when = f"due {_when(args.at)} UTC" if args.at else "due now"
+    for d in added:
+        print(f"added {d.id}  {d.account}  pending, {when}", file=out)
+    return 0
+
+
+def _report(outbox: Outbox, delivery: Delivery, out: TextIO, as_json: bool) -> str:
+    """One line per attempt; a failure the worker will try again is shown as ``retry``.
+    Returns the label printed."""
     label = delivery.status.value
     stored = outbox.get(delivery.id)
     if stored is not None and stored.status is DeliveryStatus.PENDING and not delivery.ok:
         label = "retry"
+    if as_json:
+        print(json.dumps(outbox._data(delivery), ensure_ascii=False), file=out)
+        return label
     detail = delivery.url or "" if delivery.ok else _short_error(delivery, 100)
+    detail = outbox.redact(delivery.account, detail)
     print(f"{label:<8} {delivery.account}  {delivery.id}  {detail}".rstrip(), file=out)
+    return label
+
+
+class _Progress:
+    """``sending 3/10`` on standard error, redrawn in place, only on a terminal."""
+
+    def __init__(self, total: int, stream: TextIO) -> None:
+        self.total = total
+        self.done = 0
+        self.stream = stream
+        self.on = total > 1 and stream.isatty()
+
+    def step(self) -> None:
+        self.done += 1
+        if self.on:
+            self.stream.write(f"\rsending {self.done}/{self.total}")
+            self.stream.flush()
+
+    def end(self) -> None:
+        if self.on and self.done:
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 def _run(args: argparse.Namespace, out: TextIO) -> int:
     accounts = Account.load(args.accounts)
-    with _open(args, create=True) as outbox:
-        worker = Worker(outbox, accounts, concurrency=args.concurrency)
-        try:
-            if args.once:
-                for delivery in worker.run_once():
-                    _report(outbox, delivery, out, args.json)
-                return 0
-            stop = threading.Event()
-            _stop_on_signals(stop)
+    # Status lines (start, idle, stop) go to standard error with --json, keeping the
+    # output one JSON object per line.
+    note = sys.stderr if args.json else out
 
-            def report(delivery: Delivery) -> None:
-                _report(outbox, delivery, out, args.json)
-                out.flush()
+    def say(text: str) -> None:
+        print(text, file=note)
+        note.flush()
 
-            worker.run_forever(args.poll, stop, on_delivery=report)
-            return 0
-        finally:
-            worker.close()
+    quiet = logging.getLogger("brandkit.outbox")
+    level = quiet.level
+    if not getattr(args, "verbose", 0) and not getattr(args, "log_level", None):
+        # Each outcome is printed below; the worker's log line would say it twice.
+        quiet.setLevel(logging.ERROR)
+    try:
+        with _open(args, create=args.create) as outbox:
+            worker = Worker(outbox, accounts, concurrency=args.concurrency)
+            keys = sorted(worker.accounts)
+            try:
+                if args.once:
+                    return _run_once(args, outbox, worker, keys, say, out)
+                return _run_forever(args, outbox, worker, keys, say, out)
+            finally:
+                worker.close()
+    finally:
+        quiet.setLevel(level)
+
+
+def _run_once(
+    args: argparse.Namespace,
+    outbox: Outbox,
+    worker: Worker,
+    keys: list[str],
+    say: Callable[[str], None],
+    out: TextIO,
+) -> int:
+    due = len(outbox.due(accounts=keys, limit=worker.batch))
+    say(f"brandkit run --once: {args.db}, {len(keys)} account(s), {due} delivery(ies) due")
+    labels: list[str] = []
+    bar = _Progress(due, sys.stderr)
+
+    def report(delivery: Delivery) -> None:
+        if bar.on:
+            sys.stderr.write("\r\x1b[K")
+        labels.append(_report(outbox, delivery, out, args.json))
+        bar.step()
+
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    try:
+        worker.run_once(stop=stop, on_delivery=report)
+    finally:
+        bar.end()
+    counts = {label: labels.count(label) for label in dict.fromkeys(labels)}
+    summary = ", ".join(f"{label} {n}" for label, n in counts.items()) or "nothing was due"
+    say(f"done: {summary}")
+    # A failed or unknown delivery needs a person: say so in the exit status (a delivery
+    # the worker will retry later is not a failure yet).
+    return 1 if counts.get("failed") or counts.get("unknown") else 0
+
+
+def _run_forever(
+    args: argparse.Namespace,
+    outbox: Outbox,
+    worker: Worker,
+    keys: list[str],
+    say: Callable[[str], None],
+    out: TextIO,
+) -> int:
+    say(
+        f"brandkit run: {args.db}, {len(keys)} account(s) ({', '.join(keys)}); polling every "
+        f"{args.poll:g} s; stop with Ctrl-C or SIGTERM"
+    )
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    idle_said: list[datetime | None] = []
+
+    def report(delivery: Delivery) -> None:
+        idle_said.clear()
+        _report(outbox, delivery, out, args.json)
+        out.flush()
+
+    def idle() -> None:
+        # Said once per quiet spell (and again when the next due time moves).
+        nxt = outbox.next_due(keys)
+        if idle_said and idle_said[-1] == nxt:
+            return
+        idle_said.append(nxt)
+        if nxt is None:
+            say("idle: nothing is waiting to be sent")
+        elif nxt > datetime.now(UTC):
+            say(f"waiting: next delivery due at {_when(nxt)} UTC")
+        else:
+            say("waiting: the deliveries due now are held by another worker")
+
+    worker.run_forever(args.poll, stop, on_delivery=report, on_idle=idle)
+    say("stopped: every lease released")
+    return 0
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
@@ -213,14 +435,19 @@ def _stop_on_signals(stop: threading.Event) -> None:
     signal.signal(signal.SIGINT, handler)
 
 
+_ID_HELP = "the delivery's id (a unique prefix is enough)"
+
+
 def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``outbox`` (``list``, ``show``, ``retry``, ``cancel``) and ``run`` to a
-    ``brandkit`` command line's subparsers; each sets ``func(args, out) -> int``."""
+    """Add ``outbox`` (``list``, ``show``, ``add``, ``retry``, ``resolve``, ``cancel``) and
+    ``run`` to a ``brandkit`` command line's subparsers; each sets ``func(args, out) -> int``."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", default="brandkit.db", help="the outbox file (brandkit.db)")
     common.add_argument("--json", action="store_true", help="print JSON")
 
-    box = subparsers.add_parser("outbox", help="list, inspect, retry and cancel deliveries")
+    box = subparsers.add_parser(
+        "outbox", help="list, inspect, add, retry, resolve and cancel deliveries"
+    )
     verbs = box.add_subparsers(dest="outbox_command", required=True)
 
     p = verbs.add_parser("list", parents=[common], help="list deliveries, newest first")
@@ -231,23 +458,85 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     p.set_defaults(func=_list)
 
     p = verbs.add_parser("show", parents=[common], help="one delivery and its history")
-    p.add_argument("id", help="the delivery's id (a unique prefix is enough)")
+    p.add_argument("id", help=_ID_HELP)
+    p.add_argument(
+        "--accounts",
+        help="accounts TOML file: redact those accounts' secrets from the errors shown",
+    )
     p.set_defaults(func=_show)
+
+    p = verbs.add_parser(
+        "add",
+        parents=[common],
+        help="write a post to the outbox for the worker to publish",
+        description="Write a post for one or more accounts of the configuration. It is "
+        "checked against each platform's rules first and refused if it could never go out.",
+    )
+    p.add_argument("text", help="the post's text ('-' reads standard input)")
+    p.add_argument(
+        "--account",
+        action="append",
+        required=True,
+        help="an account: its table name in the TOML file or platform:name (repeatable)",
+    )
+    p.add_argument("--accounts", default="brandkit.toml", help="accounts TOML file (brandkit.toml)")
+    p.add_argument(
+        "--media", action=_MediaAction, metavar="PATH", help="an image or video (repeatable)"
+    )
+    p.add_argument(
+        "--alt", action=_MediaAction, metavar="TEXT", help="alt text of the --media before it"
+    )
+    p.add_argument(
+        "--at", type=_at, help="when to publish, ISO 8601 with a time zone (default: now)"
+    )
+    p.add_argument("--campaign", help="campaign name")
+    p.add_argument("--hashtag", action="append", help="a hashtag to add (repeatable)")
+    p.add_argument("--create", action="store_true", help="create the outbox file if missing")
+    p.set_defaults(func=_add, media=None)
 
     p = verbs.add_parser(
         "retry",
         parents=[common],
         help="try a failed delivery again (an unknown one is looked up first, never re-sent)",
     )
-    p.add_argument("id", help="the delivery's id (a unique prefix is enough)")
+    p.add_argument("id", help=_ID_HELP)
     p.set_defaults(func=_act("retry"))
 
+    p = verbs.add_parser(
+        "resolve",
+        parents=[common],
+        help="settle an unknown delivery by hand: --sent URL or --not-sent",
+        description="Settle an unknown delivery (a create that may or may not have reached "
+        "the platform, on a platform brandkit cannot look up) after checking the platform "
+        "yourself.",
+    )
+    p.add_argument("id", help=_ID_HELP)
+    how = p.add_mutually_exclusive_group(required=True)
+    how.add_argument(
+        "--sent",
+        metavar="URL",
+        help="the post IS on the platform at URL: record it as sent (its id is the URL's "
+        "last path segment unless --sent-id gives it)",
+    )
+    how.add_argument(
+        "--not-sent",
+        action="store_true",
+        help="the post is NOT on the platform: make it pending, so that the worker SENDS IT AGAIN",
+    )
+    p.add_argument("--sent-id", help="the platform's id of the post, with --sent")
+    p.set_defaults(func=_act("resolve"))
+
     p = verbs.add_parser("cancel", parents=[common], help="stop an unfinished delivery")
-    p.add_argument("id", help="the delivery's id (a unique prefix is enough)")
+    p.add_argument("id", help=_ID_HELP)
     p.set_defaults(func=_act("cancel"))
 
     r = subparsers.add_parser(
-        "run", parents=[common], help="the worker: publish due posts from the outbox"
+        "run",
+        parents=[common],
+        help="the worker: publish due posts from the outbox",
+        description="Publish due posts until stopped (SIGTERM or Ctrl-C: the attempts under "
+        "way are interrupted and every lease is released). With --once: publish what is due "
+        "now and exit, with status 1 when a delivery failed or is unknown.",
     )
     r.add_argument(
         "--accounts", required=True, help="accounts TOML file (secrets from the environment)"
@@ -255,4 +544,5 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     r.add_argument("--once", action="store_true", help="publish what is due now, then exit")
     r.add_argument("--poll", type=float, default=1.0, help="seconds between polls (1.0)")
     r.add_argument("--concurrency", type=int, default=8, help="accounts served at once (8)")
+    r.add_argument("--create", action="store_true", help="create the outbox file if missing")
     r.set_defaults(func=_run)

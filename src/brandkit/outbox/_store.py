@@ -679,6 +679,27 @@ class Outbox:
         sql += "ORDER BY COALESCE(scheduled_at, created_at), created_at, rowid LIMIT ?"
         return sql, args
 
+    def next_due(self, accounts: Iterable[str] | None = None) -> datetime | None:
+        """When the earliest pending or unknown delivery (of these account keys) is due:
+        the later of its scheduled time and its retry time; ``None`` when there is none.
+        A time in the past means it is due now (maybe held by a running worker)."""
+        sql = (
+            "SELECT MIN(MAX(COALESCE(scheduled_at, ''), COALESCE(not_before, ''))) "
+            "FROM outbox_deliveries WHERE status IN ('pending', 'unknown')"
+        )
+        args: builtins.list[Any] = []
+        if accounts is not None:
+            keys = list(accounts)
+            if not keys:
+                return None
+            sql += f" AND account IN ({', '.join('?' for _ in keys)})"
+            args.extend(keys)
+        with self._reading() as db:
+            row = db.execute(sql, args).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return datetime.fromisoformat(row[0]) if row[0] else self.clock()
+
     def due(
         self,
         now: datetime | None = None,

@@ -114,10 +114,15 @@ class Worker:
     # -- one run -------------------------------------------------------------------------
 
     def run_once(
-        self, now: datetime | None = None, *, stop: threading.Event | None = None
+        self,
+        now: datetime | None = None,
+        *,
+        stop: threading.Event | None = None,
+        on_delivery: Callable[[Delivery], None] | None = None,
     ) -> list[Delivery]:
         """Publish every delivery due at ``now`` (default: the clock) and return them in
-        their new state.
+        their new state; ``on_delivery`` is called with each one as soon as its attempt
+        is over (for progress displays).
 
         When ``stop`` is set meanwhile, no further delivery is started and (with the
         default asynchronous client) the attempts under way are interrupted, waits
@@ -130,7 +135,7 @@ class Worker:
             OutboxConflict: the outbox stayed locked by another process.
         """
         if isinstance(self.client, Client):
-            return self._run_sync(now, stop)
+            return self._run_sync(now, stop, on_delivery)
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -141,10 +146,14 @@ class Worker:
             # One loop for the worker's life, so the AsyncClient's connections and the
             # governor's rate-limit knowledge carry over from run to run.
             self._runner = asyncio.Runner()
-        return self._runner.run(self.arun_once(now, stop=stop))
+        return self._runner.run(self.arun_once(now, stop=stop, on_delivery=on_delivery))
 
     async def arun_once(
-        self, now: datetime | None = None, *, stop: threading.Event | None = None
+        self,
+        now: datetime | None = None,
+        *,
+        stop: threading.Event | None = None,
+        on_delivery: Callable[[Delivery], None] | None = None,
     ) -> list[Delivery]:
         """The same as :meth:`run_once`, in a running event loop.
 
@@ -174,6 +183,7 @@ class Worker:
                             logger.exception("delivery %s: the attempt broke off", delivery.id)
                     pause = self._settle(delivery)
                     settled.add(delivery.id)
+                    _tell(on_delivery, delivery)
                     if pause is not None:
                         self._defer(items[i + 1 :], pause, settled)
                         return
@@ -193,7 +203,12 @@ class Worker:
                 raise exc
         return [d for d in claimed if d.id in settled]
 
-    def _run_sync(self, now: datetime | None, stop: threading.Event | None) -> list[Delivery]:
+    def _run_sync(
+        self,
+        now: datetime | None,
+        stop: threading.Event | None,
+        on_delivery: Callable[[Delivery], None] | None,
+    ) -> list[Delivery]:
         assert isinstance(self.client, Client)
         at = now or self.clock()
         claimed = self.outbox.claim(at, accounts=list(self.accounts), limit=self.batch)
@@ -210,6 +225,7 @@ class Worker:
                             logger.exception("delivery %s: the attempt broke off", delivery.id)
                     pause = self._settle(delivery)
                     settled.add(delivery.id)
+                    _tell(on_delivery, delivery)
                     if pause is not None:
                         self._defer(items[i + 1 :], pause, settled)
                         break
@@ -318,14 +334,11 @@ class Worker:
         stop = stop or threading.Event()
         while not stop.is_set():
             try:
-                done = self.run_once(stop=stop)
+                done = self.run_once(stop=stop, on_delivery=on_delivery)
             except OutboxConflict as exc:
                 # A lock held too long by another process: try again at the next poll.
                 logger.warning("the outbox is busy: %s", exc)
                 done = []
-            if on_delivery is not None:
-                for delivery in done:
-                    on_delivery(delivery)
             if not done:
                 if on_idle is not None and not stop.is_set():
                     on_idle()
@@ -377,6 +390,16 @@ class Worker:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _tell(callback: Callable[[Delivery], None] | None, delivery: Delivery) -> None:
+    if callback is None:
+        return
+    try:
+        callback(delivery)
+    except Exception:
+        # A broken display must not leave deliveries leased or unsettled.
+        logger.exception("on_delivery failed for delivery %s", delivery.id)
 
 
 async def _cancel_on(stop: threading.Event, tasks: Sequence[asyncio.Task[None]]) -> None:

@@ -321,3 +321,114 @@ def test_followers(emu: LinkedInEmulator) -> None:
     with client(emu, member) as c:
         count = c.get("/rest/memberFollowersCount?q=me").json()["elements"][0]
     assert size == {"firstDegreeSize": 110} and count == {"memberFollowersCount": 7}
+
+
+# -- versions by the clock and comments (issue 11) -----------------------------------------
+
+
+def test_active_versions_are_the_last_twelve_monthly_releases() -> None:
+    """The accepted versions are the releases of the last 12 months, the current one
+    included; 202512 never was released so it is never accepted."""
+    from datetime import UTC, datetime
+
+    from brandkit.testing.linkedin import NEVER_RELEASED, active_versions
+
+    june = active_versions(datetime(2026, 6, 20, tzinfo=UTC))
+    assert june == {f"2025{m:02d}" for m in range(7, 12)} | {f"2026{m:02d}" for m in range(1, 7)}
+    assert "202512" in NEVER_RELEASED and "202512" not in june
+    assert len(active_versions(datetime(2027, 3, 1, tzinfo=UTC))) == 12
+    assert min(active_versions(datetime(2027, 3, 1, tzinfo=UTC))) == "202604"
+
+
+def test_versions_follow_the_emulator_clock() -> None:
+    """A version accepted today is refused a year on (426 NONEXISTENT_VERSION naming it as
+    LinkedIn does, "Requested version YYYYMM01 is not active"), and the account the emulator
+    then makes pins a version accepted then."""
+    emu = LinkedInEmulator(token_lifetime=400 * 86_400.0)
+    acct = emu.account()
+    version = str(acct.settings["version"])
+    now = emu.clock.now()
+    assert version == f"{now.year}{now.month:02d}" or version == max(emu.versions)
+    author = str(acct.settings["author"])
+    with client(emu, acct) as c:
+        assert c.post("/rest/posts", json=post_body(author, "now")).status_code == 201
+    emu.clock.advance(366 * 86_400)
+    with client(emu, acct) as c:
+        late = c.post("/rest/posts", json=post_body(author, "a year on"))
+    assert late.status_code == 426
+    assert late.json() == {
+        "status": 426,
+        "code": "NONEXISTENT_VERSION",
+        "message": f"Requested version {version}01 is not active",
+    }
+    fresh = emu.account()
+    assert fresh.settings["version"] in emu.versions and fresh.settings["version"] != version
+    fixed = LinkedInEmulator(versions=["202401"])
+    assert fixed.versions == {"202401"}
+
+
+def test_comments_over_a_socket(emu: LinkedInEmulator, acct: Account) -> None:
+    """Over a real socket: the page comments on its post (201, the comment in the body, its
+    id in x-restli-id, its URN in commentUrn), an audience comment and a nested answer list
+    on GET, the comment count joins the statistics, DELETE removes the page's own comment
+    (204) and refuses someone else's (403)."""
+    author = str(acct.settings["author"])
+    with (
+        emu.serve() as url,
+        client(emu, acct) as inproc,
+        httpx.Client(base_url=url, headers=inproc.headers) as local,
+    ):
+        made = local.post("/rest/posts", json=post_body(author, "Launch"))
+        post = made.headers["x-restli-id"]
+        path = f"/rest/socialActions/{quote(post, safe='')}/comments"
+        created = local.post(
+            path, json={"actor": author, "object": post, "message": {"text": "First!"}}
+        )
+        assert created.status_code == 201
+        body = created.json()
+        assert created.headers["x-restli-id"] == body["id"]
+        assert body["commentUrn"] == f"urn:li:comment:({post},{body['id']})"
+        assert body["message"]["text"] == "First!" and body["actor"] == author
+        theirs = emu.add_comment(post, author="Ada", text="Congrats")
+        answer = local.post(
+            f"/rest/socialActions/{quote(theirs.urn, safe='')}/comments",
+            json={"actor": author, "object": theirs.urn, "message": {"text": "Thank you"}},
+        )
+        assert answer.status_code == 201 and answer.json()["parentComment"] == theirs.urn
+        listed = local.get(path).json()
+        assert [c["message"]["text"] for c in listed["elements"]] == ["First!", "Congrats"]
+        assert listed["paging"]["total"] == 2
+        assert emu.statistics(post)["commentCount"] >= 3
+        refused = local.delete(f"{path}/{theirs.id}")
+        assert refused.status_code == 403 and refused.json()["code"] == "ACCESS_DENIED"
+        deleted = local.delete(f"{path}/{body['id']}", params={"actor": author})
+        assert deleted.status_code == 204
+        assert [c.text for c in emu.comments(post)] == ["Congrats", "Thank you"]
+        missing = local.delete(f"{path}/{body['id']}")
+        assert missing.status_code == 404
+
+
+def test_comment_refusals(emu: LinkedInEmulator, acct: Account, http: httpx.Client) -> None:
+    """Missing fields (422), an actor the token cannot write as (403), an unknown post
+    (404) and an over-long text (422 FIELD_LENGTH_TOO_LONG) are refused."""
+    from brandkit.testing.linkedin import MAX_COMMENT
+
+    author = str(acct.settings["author"])
+    post = http.post("/rest/posts", json=post_body(author, "x")).headers["x-restli-id"]
+    path = f"/rest/socialActions/{quote(post, safe='')}/comments"
+
+    def send(**body: Any) -> httpx.Response:
+        return http.post(path, json=body)
+
+    assert send(actor=author, object=post).status_code == 422
+    other = send(actor="urn:li:organization:999", object=post, message={"text": "x"})
+    assert other.status_code == 403
+    long = send(actor=author, object=post, message={"text": "y" * (MAX_COMMENT + 1)})
+    assert long.status_code == 422 and long.json()["code"] == "FIELD_LENGTH_TOO_LONG"
+    nowhere = http.post(
+        f"/rest/socialActions/{quote('urn:li:share:1', safe='')}/comments",
+        json={"actor": author, "object": "urn:li:share:1", "message": {"text": "x"}},
+    )
+    assert nowhere.status_code == 404
+    with pytest.raises(KeyError):
+        emu.add_comment("urn:li:share:1", text="x")

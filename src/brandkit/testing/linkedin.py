@@ -47,6 +47,7 @@ import math
 import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any, ClassVar, TypeAlias
 from urllib.parse import parse_qsl
 
@@ -59,15 +60,20 @@ from brandkit.testing._emulator import Clock, Emulator, route
 
 __all__ = [
     "DEFAULT_QUOTAS",
-    "DEFAULT_VERSIONS",
+    "NEVER_RELEASED",
+    "LinkedInComment",
     "LinkedInEmulator",
     "LinkedInPost",
+    "active_versions",
     "parse_little_text",
 ]
 
 RESERVED = frozenset("\\|{}@[]()<>#*_~")
 MAX_COMMENTARY = 3000
 MAX_ALT_TEXT = 4086
+MAX_COMMENT = 1250
+"""Longest ``message.text`` of a comment accepted. LinkedIn documents no limit: this number
+is the emulator's guess (unconfirmed), there so that tests can reach a refusal."""
 PART_SIZE = 4 * 1024 * 1024
 
 DEFAULT_QUOTAS: dict[str, tuple[int, float]] = {
@@ -76,15 +82,32 @@ DEFAULT_QUOTAS: dict[str, tuple[int, float]] = {
     "read": (10_000, 86_400.0),
     "delete": (1_000, 86_400.0),
     "stats": (10_000, 86_400.0),
+    "comment": (1_000, 86_400.0),
 }
 """Daily quotas per member (LinkedIn publishes none; these are generous guesses):
 bucket → (requests, window seconds). Windows of 86400 s reset at midnight UTC."""
 
-DEFAULT_VERSIONS: frozenset[str] = frozenset(
-    f"{y}{m:02d}"
-    for y, m in [(2025, 8), (2025, 9), (2025, 10), (2025, 11)] + [(2026, m) for m in range(1, 10)]
-)
-"""Active ``LinkedIn-Version`` values (202512 was never released)."""
+NEVER_RELEASED: frozenset[str] = frozenset({"202512"})
+"""Months LinkedIn released no Marketing version for: 202512 was never released (its
+migrations table goes from 202511 straight to 202601), so it never becomes active."""
+
+SUPPORT_MONTHS = 12
+"""How many monthly versions stay active: LinkedIn supports each for (at least) a year."""
+
+
+def active_versions(now: datetime) -> frozenset[str]:
+    """The ``LinkedIn-Version`` values LinkedIn accepts at ``now``: the monthly releases of
+    the last :data:`SUPPORT_MONTHS` months, the current month's included, less the months
+    without a release (:data:`NEVER_RELEASED`).
+
+    A version counts as released on the first of its month (LinkedIn's changelog dates) and
+    sunset on the first of the same month a year later; LinkedIn's real sunsets fall in the
+    middle of that month (202511 on 2026-11-16), a simplification of at most half a month.
+    """
+    months = now.year * 12 + now.month - 1
+    found = (f"{m // 12}{m % 12 + 1:02d}" for m in range(months - SUPPORT_MONTHS + 1, months + 1))
+    return frozenset(v for v in found if v not in NEVER_RELEASED)
+
 
 Handler: TypeAlias = Callable[..., httpx.Response]
 
@@ -240,6 +263,34 @@ class LinkedInPost:
     extra: dict[str, int] = attrs.field(factory=dict)
 
 
+@attrs.define
+class LinkedInComment:
+    """A comment the emulator holds.
+
+    Attributes:
+        id: the comment id (``x-restli-id`` of its creation).
+        urn: ``urn:li:comment:({object},{id})``.
+        object: what it is on: the post's URN, or for a nested comment the parent comment's
+            URN.
+        post: the post at the root of the conversation.
+        actor: who comments (a member or an organization URN).
+        agent: the member who wrote it for an organization (``None`` for a member's own).
+        text: ``message.text``.
+        created_at: emulator time of creation.
+        deleted_at: emulator time of deletion, if deleted.
+    """
+
+    id: str
+    urn: str
+    object: str
+    post: str
+    actor: str
+    agent: str | None
+    text: str
+    created_at: float
+    deleted_at: float | None = None
+
+
 class _Refusal(Exception):
     def __init__(self, status: int, message: str, code: str | None = None, service: int = 0):
         super().__init__(message)
@@ -285,7 +336,8 @@ class LinkedInEmulator(Emulator):
             :data:`DEFAULT_QUOTAS`; buckets ``post``, ``media``, ``read``, ``delete``,
             ``stats``. Tests use small windows, e.g. ``{"post": (2, 1.0)}``.
         app_quotas: per-app quotas in the same form (none by default).
-        versions: the active ``LinkedIn-Version`` values.
+        versions: the active ``LinkedIn-Version`` values (default: computed from the
+            emulator clock by :func:`active_versions`, so they move with it).
         token_lifetime: seconds an access token lives (LinkedIn: 60 days).
         refresh_lifetime: seconds a refresh token lives from first authorization (365 days).
         image_processing: seconds an uploaded image takes to become ``AVAILABLE``.
@@ -304,7 +356,7 @@ class LinkedInEmulator(Emulator):
         clock: Clock | None = None,
         quotas: Mapping[str, tuple[int, float]] | None = None,
         app_quotas: Mapping[str, tuple[int, float]] | None = None,
-        versions: Iterable[str] = DEFAULT_VERSIONS,
+        versions: Iterable[str] | None = None,
         token_lifetime: float = 60 * 86_400.0,
         refresh_lifetime: float = 365 * 86_400.0,
         image_processing: float = 0.0,
@@ -315,7 +367,7 @@ class LinkedInEmulator(Emulator):
         super().__init__(clock=clock)
         self.quotas: dict[str, tuple[int, float]] = {**DEFAULT_QUOTAS, **(quotas or {})}
         self.app_quotas: dict[str, tuple[int, float]] = dict(app_quotas or {})
-        self.versions = frozenset(versions)
+        self._fixed_versions = frozenset(versions) if versions is not None else None
         self.token_lifetime = token_lifetime
         self.refresh_lifetime = refresh_lifetime
         self.image_processing = image_processing
@@ -331,6 +383,7 @@ class LinkedInEmulator(Emulator):
         self._assets: dict[str, _Asset] = {}
         self._uploads: dict[str, str] = {}  # upload id → asset urn
         self._posts: dict[str, LinkedInPost] = {}
+        self._comments: dict[str, LinkedInComment] = {}
         self._hits: dict[tuple[str, str, int], int] = {}
         self._next_id = 7_300_000_000_000_000_000
 
@@ -440,6 +493,32 @@ class LinkedInEmulator(Emulator):
         """What readers see of the posts that exist now, oldest first."""
         return [p.text for p in self.posts]
 
+    def add_comment(
+        self, target: str, *, author: str = "Audience Member", text: str
+    ) -> LinkedInComment:
+        """A member of the audience comments on a post (or, given a comment URN, answers
+        that comment), as LinkedIn would show it to the page.
+
+        Raises:
+            KeyError: no live post or comment has that URN.
+        """
+        with self.lock:
+            post = self._comment_target(target)
+            if post is None:
+                raise KeyError(target)
+            slug = re.sub(r"[^A-Za-z0-9]", "", author)[:12] or "member"
+            actor = f"urn:li:person:{slug}{len(self._comments) + 1}"
+            return self._store_comment(target, post, actor, None, text)
+
+    def comments(self, post_urn: str) -> list[LinkedInComment]:
+        """The comments (nested ones too) on a post that exist now, oldest first."""
+        with self.lock:
+            return [
+                attrs.evolve(c)
+                for c in self._comments.values()
+                if c.post == post_urn and c.deleted_at is None
+            ]
+
     def expire_tokens(self) -> None:
         """Make every access token issued so far expired (401; refresh tokens still work)."""
         with self.lock:
@@ -488,6 +567,14 @@ class LinkedInEmulator(Emulator):
         """
         with self.lock:
             return self._stats(self._posts[urn])
+
+    @property
+    def versions(self) -> frozenset[str]:
+        """The ``LinkedIn-Version`` values accepted now (by the emulator clock, unless fixed
+        when the emulator was made)."""
+        if self._fixed_versions is not None:
+            return self._fixed_versions
+        return active_versions(self.clock.now())
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -549,9 +636,10 @@ class LinkedInEmulator(Emulator):
                 "VERSION_MISSING",
             )
         if version not in self.versions:
-            raise _Refusal(
-                426, f"Requested version {version}00 is not active", "NONEXISTENT_VERSION"
-            )
+            # LinkedIn names the version as a date: 202404 -> "Requested version 20240401 is
+            # not active" (the body many clients reported when a version was sunset).
+            named = version.replace(".", "") if "." in version else f"{version}01"
+            raise _Refusal(426, f"Requested version {named} is not active", "NONEXISTENT_VERSION")
         if request.headers.get("x-restli-protocol-version", "") != "2.0.0":
             # Not LinkedIn's wording: Rest.li 1.0 cannot read List(...) or encoded keys.
             raise _Refusal(
@@ -1076,6 +1164,153 @@ class LinkedInEmulator(Emulator):
             post.deleted_at = self.clock.time()
         return httpx.Response(204)
 
+    # -- comments ----------------------------------------------------------------------------
+
+    def _comment_target(self, target: str) -> str | None:
+        """The live post a comment on ``target`` (a post or a comment URN) belongs to."""
+        if target.startswith("urn:li:comment:"):
+            parent = self._comments.get(target)
+            if parent is None or parent.deleted_at is not None:
+                return None
+            target = parent.post
+        post = self._posts.get(target)
+        return post.urn if post is not None and post.deleted_at is None else None
+
+    def _store_comment(
+        self, target: str, post: str, actor: str, agent: str | None, text: str
+    ) -> LinkedInComment:
+        cid = self._new_id()
+        comment = LinkedInComment(
+            id=cid,
+            urn=f"urn:li:comment:({post},{cid})",
+            object=target,
+            post=post,
+            actor=actor,
+            agent=agent,
+            text=text,
+            created_at=self.clock.time(),
+        )
+        self._comments[comment.urn] = comment
+        return comment
+
+    def _comment_json(self, c: LinkedInComment) -> dict[str, Any]:
+        ms = int(c.created_at * 1000)
+        stamp = {"actor": c.actor, "time": ms}
+        nested = sum(1 for o in self._comments.values() if o.object == c.urn and not o.deleted_at)
+        data: dict[str, Any] = {
+            "id": c.id,
+            "commentUrn": c.urn,
+            "$URN": c.urn,
+            "actor": c.actor,
+            "object": c.object,
+            "message": {"text": c.text, "attributes": []},
+            "created": stamp,
+            "lastModified": stamp,
+            "likesSummary": {"totalLikes": 0, "likedByCurrentUser": False},
+            "commentsSummary": {
+                "totalFirstLevelComments": nested,
+                "aggregatedTotalComments": nested,
+            },
+        }
+        if c.agent is not None:
+            data["agent"] = c.agent
+        if c.object.startswith("urn:li:comment:"):
+            data["parentComment"] = c.object
+        return data
+
+    def _readable_post(self, caller: _Caller, target: str, what: str) -> str:
+        post = self._comment_target(target)
+        if post is None:
+            raise _Refusal(404, f"Entity {target} not found", "NOT_FOUND")
+        if not self._can_read(caller, self._posts[post].author):
+            raise self._denied(what, caller)
+        return post
+
+    @route("GET", r"/rest/socialActions/(?P<target>urn:li:[^/]+)/comments")
+    @_rest(bucket="read")
+    def _list_comments(
+        self, request: httpx.Request, caller: _Caller, target: str
+    ) -> httpx.Response:
+        self._readable_post(caller, target, "partnerApiSocialActions.GET_ALL")
+        params = request.url.params
+        start = int(params.get("start") or 0)
+        count = min(100, max(1, int(params.get("count") or 10)))
+        items = [c for c in self._comments.values() if c.object == target and not c.deleted_at]
+        page = items[start : start + count]
+        return self.json(
+            {
+                "paging": {"start": start, "count": count, "total": len(items), "links": []},
+                "elements": [self._comment_json(c) for c in page],
+            }
+        )
+
+    @route("POST", r"/rest/socialActions/(?P<target>urn:li:[^/]+)/comments")
+    @_rest(bucket="comment")
+    def _create_comment(
+        self, request: httpx.Request, caller: _Caller, target: str
+    ) -> httpx.Response:
+        body = self._body(request)
+        for name in ("actor", "object", "message"):
+            if name not in body:
+                raise _Refusal(
+                    422,
+                    f"ERROR :: /{name} :: field is required but not found and has no default value",
+                    "UNPROCESSABLE_ENTITY",
+                )
+        actor, obj, message = str(body["actor"]), str(body["object"]), body["message"]
+        # Not LinkedIn's documented wording: the object must be the entity in the path.
+        if obj != target and not target.startswith("urn:li:comment:"):
+            raise _Refusal(
+                400, f"ERROR :: /object :: {obj} does not match {target}", "INVALID_VALUE_FOR_FIELD"
+            )
+        text = message.get("text") if isinstance(message, dict) else None
+        if not isinstance(text, str) or not text:
+            raise _Refusal(
+                422,
+                "ERROR :: /message/text :: field is required but not found and has no default "
+                "value",
+                "UNPROCESSABLE_ENTITY",
+            )
+        if len(text) > MAX_COMMENT:
+            raise _Refusal(
+                422,
+                f"ERROR :: /message/text :: length of text is out of range 0..{MAX_COMMENT}",
+                "FIELD_LENGTH_TOO_LONG",
+            )
+        if not self._can_write_as(caller, actor):
+            raise self._denied("partnerApiSocialActions.CREATE", caller)
+        post = self._comment_target(target)
+        if post is None:
+            raise _Refusal(404, f"Entity {target} not found", "NOT_FOUND")
+        agent = caller.member.urn if actor != caller.member.urn else None
+        comment = self._store_comment(target, post, actor, agent, text)
+        return self.json(
+            self._comment_json(comment),
+            status=201,
+            headers={"x-restli-id": comment.id, "x-linkedin-id": comment.id},
+        )
+
+    @route("DELETE", r"/rest/socialActions/(?P<target>urn:li:[^/]+)/comments/(?P<cid>\d+)")
+    @_rest(bucket="delete")
+    def _delete_comment(
+        self, request: httpx.Request, caller: _Caller, target: str, cid: str
+    ) -> httpx.Response:
+        found = [
+            c
+            for c in self._comments.values()
+            if c.id == cid and (c.object == target or c.post == target) and not c.deleted_at
+        ]
+        if not found:
+            raise _Refusal(404, f"Comment {cid} on {target} not found", "NOT_FOUND")
+        comment = found[0]
+        actor = request.url.params.get("actor") or comment.actor
+        # Only the author (or an admin of the organization that wrote it) deletes a comment;
+        # LinkedIn documents no way to delete other people's comments (engagement notes).
+        if actor != comment.actor or not self._can_write_as(caller, actor):
+            raise self._denied("partnerApiSocialActions.DELETE", caller)
+        comment.deleted_at = self.clock.time()
+        return httpx.Response(204)
+
     # -- statistics --------------------------------------------------------------------------
 
     def _stats(self, post: LinkedInPost) -> dict[str, float]:
@@ -1092,6 +1327,9 @@ class LinkedInEmulator(Emulator):
         }
         for key, value in post.extra.items():
             stats[key] = stats.get(key, 0) + value
+        stats["commentCount"] += sum(
+            1 for c in self._comments.values() if c.post == post.urn and c.deleted_at is None
+        )
         engaged = sum(stats[k] for k in ("clickCount", "likeCount", "commentCount", "shareCount"))
         stats["engagement"] = (
             engaged / stats["impressionCount"] if stats["impressionCount"] else 0.0

@@ -31,11 +31,12 @@ import time
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 from urllib.parse import parse_qsl, quote
 
 import attrs
 import httpx
+import pydantic
 
 from brandkit._flow import Flow, Send, Wait
 from brandkit.errors import (
@@ -48,7 +49,7 @@ from brandkit.errors import (
     TransportError,
 )
 from brandkit.metrics._sample import Metric, MetricSample
-from brandkit.platforms._base import Capabilities, PartRef, RatePolicy, ThreadContext
+from brandkit.platforms._base import Answer, Capabilities, PartRef, RatePolicy, ThreadContext
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 from brandkit.platforms._oauth import RefreshingAdapter
 
@@ -284,14 +285,6 @@ def _body(response: httpx.Response) -> Any:
         return None
 
 
-def _data(response: httpx.Response) -> dict[str, Any]:
-    body = _body(response)
-    if not isinstance(body, dict):
-        return {}
-    data = body.get("data", body)
-    return data if isinstance(data, dict) else {}
-
-
 def _parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
@@ -361,6 +354,196 @@ def _request_of(response: httpx.Response) -> httpx.Request | None:
         return response.request
     except RuntimeError:
         return None
+
+
+# -- answers -------------------------------------------------------------------------------------
+# X v2 answers as the OpenAPI spec defines them: ids are strings of digits (they outgrow
+# JavaScript numbers), counts integers; nothing is coerced.
+
+_Snowflake = Annotated[str, pydantic.StringConstraints(pattern=r"^[0-9]{1,19}$")]
+_Int = Annotated[int, pydantic.Strict()]
+_Seconds = _Int | Annotated[float, pydantic.Strict(), pydantic.AllowInfNan(False)]
+
+
+class _Token(Answer):
+    """``POST /2/oauth2/token``: the new access token (and refresh token, rotated)."""
+
+    access_token: Annotated[str, pydantic.StringConstraints(min_length=1)]
+    refresh_token: str | None = None
+    expires_in: _Seconds | None = None
+
+
+class _Id(Answer):
+    id: _Snowflake
+
+
+class _Created(Answer):
+    """``POST /2/tweets``: ``{"data": {"id"}}``."""
+
+    data: _Id
+
+
+class _MediaInit(Answer):
+    """``POST /2/media/upload/initialize``: ``{"data": {"id"}}``, or the v1.1 shape
+    (``media_id_string``) that recorded answers and some proxies still send."""
+
+    data: _Id | None = None
+    media_id_string: _Snowflake | None = None
+
+    @pydantic.model_validator(mode="after")
+    def _has_id(self) -> _MediaInit:
+        if self.data is None and self.media_id_string is None:
+            raise ValueError("data.id (or media_id_string) is required")
+        return self
+
+    @property
+    def id(self) -> str:
+        """The media id."""
+        return self.data.id if self.data is not None else str(self.media_id_string)
+
+
+class _User(_Id):
+    username: Annotated[str, pydantic.StringConstraints(min_length=1)]
+
+
+class _Me(Answer):
+    """``GET /2/users/me``."""
+
+    data: _User
+
+
+class _Followers(Answer):
+    followers_count: _Int | None = None
+
+
+class _UserMetrics(Answer):
+    id: _Snowflake | None = None
+    username: str | None = None
+    public_metrics: _Followers | None = None
+
+
+class _MeMetrics(Answer):
+    """``GET /2/users/me?user.fields=public_metrics``."""
+
+    data: _UserMetrics
+
+
+class _ProcessingError(Answer):
+    code: _Int | str | None = None
+    name: str | None = None
+    message: str | None = None
+
+
+class _Processing(Answer):
+    state: str
+    check_after_secs: _Seconds | None = None
+    error: _ProcessingError | None = None
+
+
+class _Media(Answer):
+    processing_info: _Processing | None = None
+
+
+class _MediaState(Answer):
+    """``finalize`` and ``STATUS``: the media's processing state (none: ready), under
+    ``data`` (v2) or at the top (v1.1)."""
+
+    data: _Media | None = None
+    processing_info: _Processing | None = None
+
+    @property
+    def info(self) -> _Processing | None:
+        """The processing state, wherever it was sent."""
+        return self.data.processing_info if self.data is not None else self.processing_info
+
+
+class _Note(Answer):
+    text: str | None = None
+
+
+class _Reference(Answer):
+    type: str
+    id: _Snowflake
+
+
+class _Attachments(Answer):
+    media_keys: tuple[str, ...] = ()
+
+
+class _TimelinePost(_Id):
+    """A post of the user's timeline as find-my-post compares it."""
+
+    text: str | None = None
+    created_at: str | None = None
+    note_tweet: _Note | None = None
+    referenced_tweets: tuple[_Reference, ...] = ()
+    attachments: _Attachments | None = None
+
+
+class _NextToken(Answer):
+    next_token: str | None = None
+
+
+class _Timeline(Answer):
+    """``GET /2/users/:id/tweets``; strict, because a post brandkit cannot read might be
+    the one looked for."""
+
+    data: tuple[_TimelinePost, ...] = ()
+    meta: _NextToken | None = None
+
+
+class _PublicMetrics(Answer):
+    impression_count: _Int | None = None
+    like_count: _Int | None = None
+    retweet_count: _Int | None = None
+    repost_count: _Int | None = None
+    reply_count: _Int | None = None
+    quote_count: _Int | None = None
+    bookmark_count: _Int | None = None
+
+
+class _NonPublicMetrics(Answer):
+    url_link_clicks: _Int | None = None
+    user_profile_clicks: _Int | None = None
+
+
+class _MetricsPost(_Id):
+    """A post of a metrics lookup; one that cannot be read costs only its own samples."""
+
+    created_at: str | None = None
+    public_metrics: _PublicMetrics = _PublicMetrics()
+    non_public_metrics: _NonPublicMetrics | None = None
+    attachments: _Attachments | None = None
+
+
+class _ViewCount(Answer):
+    view_count: _Int | None = None
+
+
+class _IncludedMedia(Answer):
+    media_key: str
+    type: str | None = None
+    public_metrics: _ViewCount | None = None
+
+
+class _Includes(Answer):
+    media: tuple[_IncludedMedia, ...] = ()
+
+
+class _LookupError(Answer):
+    resource_id: str | None = None
+    value: pydantic.JsonValue = None
+    type: str | None = None
+    detail: str | None = None
+    title: str | None = None
+
+
+class _Lookup(Answer):
+    """``GET /2/tweets?ids=``: the posts (each read on its own), media, per-post errors."""
+
+    data: tuple[dict[str, pydantic.JsonValue], ...] = ()
+    includes: _Includes | None = None
+    errors: tuple[_LookupError, ...] = ()
 
 
 # -- the adapter -----------------------------------------------------------------------------
@@ -515,24 +698,13 @@ class XAdapter(RefreshingAdapter):
             pair = f"{client_id}:{client_secret}".encode()
             request.headers["authorization"] = "Basic " + base64.b64encode(pair).decode()
         response = yield Send(request, bucket="oauth2_token")
-        body = _body(self.check(response))
-        access = body.get("access_token") if isinstance(body, dict) else None
-        if not isinstance(access, str) or not access:
-            raise AuthError(
-                "x answered the OAuth 2 refresh without an access_token",
-                platform=self.name,
-                status_code=response.status_code,
-            )
-        assert isinstance(body, dict)
-        new_refresh = body.get("refresh_token")
+        token = self.parse(response, _Token)
         # update_secrets never replaces the refresh token with an empty one.
         self.account.update_secrets(
-            user_token=access,
-            refresh_token=new_refresh if isinstance(new_refresh, str) else None,
+            user_token=token.access_token, refresh_token=token.refresh_token
         )
-        expires_in = body.get("expires_in")
-        if isinstance(expires_in, int | float) and expires_in > 0:
-            self._expires_at = self.clock() + float(expires_in)
+        if token.expires_in is not None and token.expires_in > 0:
+            self._expires_at = self.clock() + float(token.expires_in)
 
     # -- errors ------------------------------------------------------------------------------
 
@@ -605,16 +777,10 @@ class XAdapter(RefreshingAdapter):
         response = yield from self._send(
             lambda: self._request("GET", "/2/users/me"), bucket="me", idempotent=True
         )
-        data = _data(self.check(response))
-        if not data.get("id") or not data.get("username"):
-            raise PlatformUnavailable(
-                "x answered GET /2/users/me without an id and username",
-                platform=self.name,
-                status_code=response.status_code,
-            )
-        settings["user_id"] = str(data["id"])
-        settings["username"] = str(data["username"])
-        return settings["user_id"], settings["username"]
+        me = self.parse(response, _Me).data
+        settings["user_id"] = me.id
+        settings["username"] = me.username
+        return me.id, me.username
 
     # -- publish -----------------------------------------------------------------------------
 
@@ -627,6 +793,8 @@ class XAdapter(RefreshingAdapter):
         Raises:
             Rejected: X refused the post (``duplicate=True`` for an earlier identical post).
             AuthError, RateLimited, PlatformUnavailable: see :meth:`error_for`.
+            MalformedResponse: a success answer without the post's (or a media's) id; the
+                post may exist, so the delivery is looked up, never repeated blindly.
             TransportError: X said "duplicate content" but the post cannot be seen yet.
         """
         yield from self._whoami()
@@ -644,15 +812,8 @@ class XAdapter(RefreshingAdapter):
             if isinstance(error, Rejected) and error.duplicate:
                 return (yield from self._after_duplicate(part, thread, error))
             raise error
-        data = _data(self.check(response))
-        post_id = data.get("id")
-        if not isinstance(post_id, str | int) or not str(post_id).isdigit():
-            raise PlatformUnavailable(
-                f"x answered {response.status_code} to POST /2/tweets without a post id",
-                platform=self.name,
-                status_code=response.status_code,
-            )
-        return self._ref(part.index, str(post_id), thread)
+        post_id = self.parse(response, _Created).data.id
+        return self._ref(part.index, post_id, thread)
 
     def _create_body(
         self,
@@ -698,14 +859,7 @@ class XAdapter(RefreshingAdapter):
             bucket="media_init",
             idempotent=True,
         )
-        data = _data(self.check(response))
-        media_id = str(data.get("id") or data.get("media_id_string") or data.get("media_id") or "")
-        if not media_id.isdigit():
-            raise PlatformUnavailable(
-                f"x answered the media INIT of media[{index}] without a media id",
-                platform=self.name,
-                status_code=response.status_code,
-            )
+        media_id = self.parse(response, _MediaInit).id
         base = f"/2/media/upload/{media_id}"
         for segment, chunk in enumerate(media.chunks(self.chunk_size)):
             response = yield from self._send(
@@ -724,17 +878,17 @@ class XAdapter(RefreshingAdapter):
             bucket="media_finalize",
             idempotent=True,
         )
-        info = _data(self.check(response)).get("processing_info")
+        info = self.parse(response, _MediaState).info
         polls = 0
-        while isinstance(info, dict) and info.get("state") in ("pending", "in_progress"):
+        while info is not None and info.state in ("pending", "in_progress"):
             polls += 1
             if polls > _MAX_STATUS_POLLS:
                 raise PlatformUnavailable(
                     f"x is still processing media[{index}] after {polls - 1} status checks",
                     platform=self.name,
                 )
-            after = info.get("check_after_secs")
-            yield Wait(float(after) if isinstance(after, int | float) and after > 0 else 1.0)
+            after = info.check_after_secs
+            yield Wait(float(after) if after is not None and after > 0 else 1.0)
             response = yield from self._send(
                 lambda: self._request(
                     "GET",
@@ -744,16 +898,15 @@ class XAdapter(RefreshingAdapter):
                 bucket="media_status",
                 idempotent=True,
             )
-            info = _data(self.check(response)).get("processing_info")
-        if isinstance(info, dict) and info.get("state") == "failed":
-            error = info.get("error") if isinstance(info.get("error"), dict) else {}
-            assert isinstance(error, dict)
-            reason = str(error.get("message") or error.get("name") or "processing failed")
+            info = self.parse(response, _MediaState).info
+        if info is not None and info.state == "failed":
+            error = info.error or _ProcessingError()
+            reason = error.message or error.name or "processing failed"
             raise Rejected(
                 f"x could not process media[{index}] ({media.filename}): {reason}",
                 platform=self.name,
                 platform_message=reason,
-                code=error.get("code") if isinstance(error.get("code"), int | str) else None,
+                code=error.code,
             )
         if media.alt:
             meta = {"id": media_id, "metadata": {"alt_text": {"text": media.alt}}}
@@ -841,37 +994,31 @@ class XAdapter(RefreshingAdapter):
                 bucket="timeline",
                 idempotent=True,
             )
-            body = _body(self.check(response))
-            body = body if isinstance(body, dict) else {}
-            for post in body.get("data") or []:
-                if not isinstance(post, dict) or not self._same(post, part, parent, wanted):
+            timeline = self.parse(response, _Timeline)
+            for post in timeline.data:
+                if not self._same(post, part, parent, wanted):
                     continue
-                made = _parse_time(post.get("created_at")) or snowflake_time(str(post["id"]))
+                made = _parse_time(post.created_at) or snowflake_time(post.id)
                 is_new = cutoff is None or made is None or made >= cutoff
-                (newer if is_new else older).append(str(post["id"]))
-            meta = body.get("meta") if isinstance(body.get("meta"), dict) else {}
-            token = meta.get("next_token") if isinstance(meta, dict) else None
+                (newer if is_new else older).append(post.id)
+            token = timeline.meta.next_token if timeline.meta is not None else None
             if not token:
                 break
         return newer, older
 
     @staticmethod
-    def _same(post: dict[str, Any], part: RenderedPart, parent: str | None, wanted: str) -> bool:
-        if not post.get("id"):
-            return False
-        note = post.get("note_tweet")
-        text = note.get("text") if isinstance(note, dict) and note.get("text") else post.get("text")
-        if not isinstance(text, str) or _comparable(text) != wanted:
+    def _same(post: _TimelinePost, part: RenderedPart, parent: str | None, wanted: str) -> bool:
+        text = post.note_tweet.text if post.note_tweet and post.note_tweet.text else post.text
+        if text is None or _comparable(text) != wanted:
             return False
         replied_to = None
-        for ref in post.get("referenced_tweets") or []:
-            if isinstance(ref, dict) and ref.get("type") == "replied_to":
-                replied_to = str(ref.get("id"))
+        for ref in post.referenced_tweets:
+            if ref.type == "replied_to":
+                replied_to = ref.id
         if replied_to != parent:
             return False
-        attachments = post.get("attachments") if isinstance(post.get("attachments"), dict) else {}
-        keys = attachments.get("media_keys") if isinstance(attachments, dict) else None
-        return len(keys or []) == len(part.media)
+        keys = post.attachments.media_keys if post.attachments is not None else ()
+        return len(keys) == len(part.media)
 
     # -- delete ------------------------------------------------------------------------------
 
@@ -932,32 +1079,36 @@ class XAdapter(RefreshingAdapter):
             bucket="lookup",
             idempotent=True,
         )
-        body = _body(self.check(response))
-        body = body if isinstance(body, dict) else {}
+        body = self.parse(response, _Lookup)
         fetched = datetime.now(UTC)
-        includes = body.get("includes") if isinstance(body.get("includes"), dict) else {}
-        media_by_key = {
-            m.get("media_key"): m
-            for m in (includes or {}).get("media") or []
-            if isinstance(m, dict)
-        }
+        media_by_key = {m.media_key: m for m in (body.includes or _Includes()).media}
         samples: list[MetricSample] = []
         seen: set[str] = set()
-        for post in body.get("data") or []:
-            if isinstance(post, dict) and post.get("id"):
-                seen.add(str(post["id"]))
-                samples += self._post_samples(post, media_by_key, fetched, private=private)
-        refused: list[str] = []
-        for err in body.get("errors") or []:
-            if not isinstance(err, dict):
+        for item in body.data:
+            try:
+                post = _MetricsPost.model_validate(item)
+            except pydantic.ValidationError as exc:
+                rid = item.get("id")
+                if isinstance(rid, str) and rid and rid not in seen:
+                    # Only this post's samples are lost, with the reason.
+                    seen.add(rid)
+                    reason = _unreadable(exc)
+                    samples += [
+                        self._missing(rid, m, raw, reason, fetched) for m, raw in _PUBLIC_METRICS
+                    ]
                 continue
-            rid = str(err.get("resource_id") or err.get("value") or "")
+            seen.add(post.id)
+            samples += self._post_samples(post, media_by_key, fetched, private=private)
+        refused: list[str] = []
+        for err in body.errors:
+            value = err.value if isinstance(err.value, str) else None
+            rid = err.resource_id or value or ""
             if not rid or rid in seen or rid in refused:
                 continue
-            if private and str(err.get("type", "")).endswith("/not-authorized-for-field"):
+            if private and (err.type or "").endswith("/not-authorized-for-field"):
                 refused.append(rid)
                 continue
-            reason = str(err.get("detail") or err.get("title") or "x did not return this post")
+            reason = err.detail or err.title or "x did not return this post"
             samples += [self._missing(rid, m, raw, reason, fetched) for m, raw in _PUBLIC_METRICS]
         return samples, refused
 
@@ -996,20 +1147,19 @@ class XAdapter(RefreshingAdapter):
 
     def _post_samples(
         self,
-        post: dict[str, Any],
-        media_by_key: Mapping[Any, dict[str, Any]],
+        post: _MetricsPost,
+        media_by_key: Mapping[str, _IncludedMedia],
         fetched: datetime,
         *,
         private: bool,
     ) -> list[MetricSample]:
-        post_id = str(post["id"])
-        posted = _parse_time(post.get("created_at")) or snowflake_time(post_id)
+        post_id = post.id
+        posted = _parse_time(post.created_at) or snowflake_time(post_id)
         out: list[MetricSample] = []
-        public = post.get("public_metrics") if isinstance(post.get("public_metrics"), dict) else {}
-        assert isinstance(public, dict)
+        public = post.public_metrics
         for metric, raw in _PUBLIC_METRICS:
             names = (raw, "repost_count") if raw == "retweet_count" else (raw,)
-            key = next((n for n in names if isinstance(public.get(n), int | float)), None)
+            key = next((n for n in names if getattr(public, n) is not None), None)
             if key is None:
                 out.append(
                     self._missing(
@@ -1023,34 +1173,34 @@ class XAdapter(RefreshingAdapter):
             else:
                 out.append(
                     self._sample(
-                        post_id, metric, f"public_metrics.{key}", public[key], fetched, posted
-                    )
-                )
-        non_public = post.get("non_public_metrics")
-        for metric, raw in _PRIVATE_METRICS:
-            if not private:
-                reason = "x reports non-public metrics only for posts less than 30 days old"
-            elif isinstance(non_public, dict) and isinstance(non_public.get(raw), int | float):
-                out.append(
-                    self._sample(
                         post_id,
                         metric,
-                        f"non_public_metrics.{raw}",
-                        non_public[raw],
+                        f"public_metrics.{key}",
+                        getattr(public, key),
                         fetched,
                         posted,
+                    )
+                )
+        non_public = post.non_public_metrics
+        for metric, raw in _PRIVATE_METRICS:
+            value = getattr(non_public, raw) if non_public is not None else None
+            if not private:
+                reason = "x reports non-public metrics only for posts less than 30 days old"
+            elif value is not None:
+                out.append(
+                    self._sample(
+                        post_id, metric, f"non_public_metrics.{raw}", value, fetched, posted
                     )
                 )
                 continue
             else:
                 reason = f"x did not return non_public_metrics.{raw}"
             out.append(self._missing(post_id, metric, f"non_public_metrics.{raw}", reason, fetched))
-        attachments = post.get("attachments") if isinstance(post.get("attachments"), dict) else {}
-        for key in (attachments or {}).get("media_keys") or []:
-            media = media_by_key.get(key) or {}
-            if media.get("type") in ("video", "animated_gif"):
-                views = (media.get("public_metrics") or {}).get("view_count")
-                if isinstance(views, int | float):
+        for key in post.attachments.media_keys if post.attachments is not None else ():
+            media = media_by_key.get(key)
+            if media is not None and media.type in ("video", "animated_gif"):
+                views = media.public_metrics.view_count if media.public_metrics else None
+                if views is not None:
                     out.append(
                         self._sample(
                             post_id,
@@ -1073,14 +1223,13 @@ class XAdapter(RefreshingAdapter):
             bucket="me",
             idempotent=True,
         )
-        data = _data(self.check(response))
+        data = self.parse(response, _MeMetrics).data
         fetched = datetime.now(UTC)
-        if data.get("id") and data.get("username"):
-            self.account.settings.setdefault("user_id", str(data["id"]))
-            self.account.settings.setdefault("username", str(data["username"]))
-        metrics = data.get("public_metrics") if isinstance(data.get("public_metrics"), dict) else {}
-        followers = (metrics or {}).get("followers_count")
-        if not isinstance(followers, int | float):
+        if data.id and data.username:
+            self.account.settings.setdefault("user_id", data.id)
+            self.account.settings.setdefault("username", data.username)
+        followers = data.public_metrics.followers_count if data.public_metrics else None
+        if followers is None:
             return [
                 self._missing(
                     None,
@@ -1118,3 +1267,9 @@ _NOT_OFFERED: tuple[tuple[str, str], ...] = (
     (Metric.REACH, "x does not report reach (unique viewers) for posts"),
     (Metric.SHARES, "x post lookup has no share count"),
 )
+
+
+def _unreadable(exc: pydantic.ValidationError) -> str:
+    err = exc.errors(include_url=False)[0]
+    where = ".".join(str(p) for p in err["loc"]) or "body"
+    return f"x answered this post in a shape brandkit cannot read ({where}: {err['msg']})"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import random
+import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -14,7 +16,7 @@ from brandkit._hooks import BucketKey
 from brandkit.errors import ConfigurationError, RateLimited
 from brandkit.governor._clock import MonotonicClock
 from brandkit.governor._parse import DEFAULT_MAX_WAIT, RateLimitInfo, Window, parse_rate_limit
-from brandkit.governor._slots import Block, Slot
+from brandkit.governor._slots import FLIGHT_TTL, Block, Slot
 from brandkit.governor._state import Entries, MemoryState, StateStore
 
 if TYPE_CHECKING:
@@ -25,6 +27,11 @@ __all__ = ["Governor", "rate_limited"]
 _BLOCK = "!block"  # Retry-After, Telegram retry_after, backoff after a bare 429
 _USAGE = "!usage"  # Meta usage throttling
 _HEADER_ONLY = "hdr"  # a window the server describes and no declared policy matches
+# Local windows end this much (plus the slowest recent round trip) after our log says; a
+# server stamps a request when it arrives, and may count in whole seconds.
+EDGE_MARGIN = 0.1
+_RTT_SAMPLES = 32
+_MAX_GRANTS = 512
 
 
 def _slot_name(window: float) -> str:
@@ -42,7 +49,11 @@ class _Plan:
         "block",
         "cost",
         "declared",
+        "edge",
+        "grants",
+        "lock",
         "names",
+        "rtts",
         "scopes",
         "src",
     )
@@ -64,6 +75,28 @@ class _Plan:
         self.cost = 1
         # Which slot each header family was matched to last time (matching is stable).
         self.names: dict[str, tuple[str, str]] = {}
+        # Round trips (grant to answer) of this process's recent requests, and the edge
+        # margin they give local windows (see Slot.refresh).
+        self.lock = threading.Lock()
+        self.grants: deque[float] = deque(maxlen=_MAX_GRANTS)
+        self.rtts: deque[float] = deque(maxlen=_RTT_SAMPLES)
+        self.edge = EDGE_MARGIN
+
+    def granted(self, now: float) -> None:
+        """A request of this bucket may leave now."""
+        with self.lock:
+            self.grants.append(now)
+
+    def answered(self, now: float) -> None:
+        """An answer of this bucket arrived: the oldest grant's round trip is known."""
+        with self.lock:
+            grants = self.grants
+            while grants and now - grants[0] > FLIGHT_TTL:
+                grants.popleft()  # its answer never came (the connection broke)
+            if not grants:
+                return
+            self.rtts.append(now - grants.popleft())
+            self.edge = EDGE_MARGIN + max(self.rtts)
 
 
 class Governor:
@@ -152,6 +185,7 @@ class Governor:
         plan.cost = cost
         now = self.clock()
         pad = self.resolution
+        edge = plan.edge
 
         account, app = plan.account, plan.app
 
@@ -165,9 +199,9 @@ class Governor:
             for (scope, _), entry in entries.items():
                 if type(entry) is Slot:
                     if scope in (account, app):
-                        entry.refresh(now)
+                        entry.refresh(now, edge)
                         slots.append(entry)
-                        if (w := entry.wait(now, cost)) > wait:
+                        if (w := entry.wait(now, cost, edge)) > wait:
                             wait = w
                 elif isinstance(entry, Block):
                     if entry.until > now and (w := entry.until - now) > wait:
@@ -185,7 +219,10 @@ class Governor:
             return 0.0
 
         # A state written before the cap existed (or by another Governor) never parks longer.
-        return min(self.store.update(plan.scopes, change), self.max_server_wait)
+        wait = min(self.store.update(plan.scopes, change), self.max_server_wait)
+        if wait == 0.0:
+            plan.granted(now)
+        return wait
 
     def observe(self, key: BucketKey, response: httpx.Response) -> float | None:
         """Learn from ``response``; return the seconds to wait before repeating the request
@@ -200,6 +237,7 @@ class Governor:
         plan = self._plans.get(key)
         if plan is None:
             plan = self._plans[key] = _Plan(key, ())
+        plan.answered(now)
         if info is None:
             if plan.account in self._struck:
                 self.store.update(plan.scopes, lambda entries: self._clear(plan, entries))
@@ -238,7 +276,7 @@ class Governor:
                     if win.limit is None:
                         continue
                     slot = entries[key] = Slot(win.limit, win.window, remaining=win.limit)
-            slot.refresh(now)
+            slot.refresh(now, plan.edge)
             if limited and slot.aligned:
                 # Refused although the window looked reset on time: the alignment guess was
                 # wrong for this server; pad its resets from now on.

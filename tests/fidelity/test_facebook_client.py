@@ -1,0 +1,140 @@
+"""python-facebook-api (``pyfacebook``), a Graph API client brands use, against the Facebook
+emulator over a real socket: a brand's workflow from a user token to a Page token to posts,
+comments and metrics, and the errors it must raise as it does against graph.facebook.com.
+
+pyfacebook takes the host as ``base_url`` (no monkeypatching needed)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from brandkit.testing import png
+from brandkit.testing.facebook import FacebookEmulator
+
+pyfacebook = pytest.importorskip("pyfacebook")
+FacebookError = importlib.import_module("pyfacebook.exceptions").FacebookError
+
+VERSION = "v25.0"
+
+
+def connect(url: str, token: str) -> Any:
+    """A pyfacebook ``FacebookApi`` of the served emulator: its own session without
+    environment proxies, bounded waits, pinned version."""
+    api = pyfacebook.FacebookApi(access_token=token, version=VERSION, base_url=f"{url}/", timeout=5)
+    api.session.trust_env = False
+    return api
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[FacebookEmulator, str]]:
+    """A Facebook emulator served on 127.0.0.1."""
+    emu = FacebookEmulator()
+    with emu.serve() as url:
+        yield emu, url
+
+
+def page_api(emu: FacebookEmulator, url: str) -> tuple[Any, str]:
+    """Log in as a user, find the Page on /me/accounts and connect with its Page token, as
+    a brand's tool does; returns the Page client and the Page id."""
+    acct = emu.account(tokens="user", page_name="Brand Page")
+    user = connect(url, str(acct.secret("user_token")))
+    me = user.user.get_info(user_id="me", fields="id,name", return_json=True)
+    assert me["id"] == emu.page_owner(acct.settings["page_id"])
+    pages = user.user.get_accounts(
+        user_id="me", fields="id,name,access_token,category,tasks", return_json=True
+    )
+    (page,) = pages["data"]
+    assert page["name"] == "Brand Page" and "CREATE_CONTENT" in page["tasks"]
+    return connect(url, page["access_token"]), page["id"]
+
+
+def test_brand_workflow(served: tuple[FacebookEmulator, str]) -> None:
+    """/me and /me/accounts give the Page token; a photo with alt text and a status post are
+    published; the Page comments, an audience comment is listed, hidden and deleted; the post
+    reads back with its comment summary and insights; the post is deleted."""
+    emu, url = served
+    api, page_id = page_api(emu, url)
+    photo = api.post_object(
+        object_id=page_id,
+        connection="photos",
+        data={"caption": "Our new logo", "alt_text_custom": "A green leaf"},
+        files={"source": ("logo.png", png(40, 30), "image/png")},
+    )
+    assert set(photo) == {"id", "post_id"}
+    post = api.post_object(object_id=page_id, connection="feed", data={"message": "Hello"})
+    post_id = post["id"]
+    ours = api.comment.create(object_id=post_id, message="More soon", return_json=True)
+    theirs = emu.add_comment(post_id, author="Ada", text="Congrats!")
+    listed = api.page.get_comments(
+        object_id=post_id, fields="id,message,from,is_hidden", summary=True, return_json=True
+    )
+    assert [c["message"] for c in listed["data"]] == ["More soon", "Congrats!"]
+    assert listed["summary"]["total_count"] == 2
+    assert api.comment.update(comment_id=theirs, is_hidden=True) == {"success": True}
+    hidden = api.comment.get_info(comment_id=theirs, fields="id,is_hidden", return_json=True)
+    assert hidden["is_hidden"] is True
+    assert api.comment.delete(comment_id=ours["id"]) == {"success": True}
+    read = api.post.get_info(
+        post_id=post_id,
+        fields="id,message,created_time,comments.summary(true).limit(0)",
+        return_json=True,
+    )
+    assert read["message"] == "Hello" and read["comments"]["summary"]["total_count"] >= 1
+    emu.engage(post_id, reactions=5, views=40)
+    insights = api.get_connection(
+        object_id=post_id,
+        connection="insights",
+        metric="post_media_view,post_reactions_by_type_total",
+    )
+    values = {m["name"]: m["values"][0]["value"] for m in insights["data"]}
+    assert (
+        values["post_media_view"] >= 40
+        and sum(values["post_reactions_by_type_total"].values()) >= 5
+    )
+    assert api.delete_object(object_id=post_id) == {"success": True}
+    assert emu.post_texts() == ["Our new logo"]
+    (stored,) = emu.photos
+    assert stored["alt_text_custom"] == "A green leaf"
+
+
+def test_bad_token_raises_facebook_error(served: tuple[FacebookEmulator, str]) -> None:
+    """An unknown token: FacebookError code 190, as graph.facebook.com makes it raise."""
+    emu, url = served
+    acct = emu.account()
+    api = connect(url, "EAAB-not-a-token")
+    with pytest.raises(FacebookError) as caught:
+        api.get_object(object_id=acct.settings["page_id"], fields="id,name")
+    assert caught.value.code == 190 and caught.value.type == "OAuthException"
+
+
+def test_too_long_and_missing_media_raise(served: tuple[FacebookEmulator, str]) -> None:
+    """A message over the limit is code 100; a photo upload without a file is code 324."""
+    emu, url = served
+    api, page_id = page_api(emu, url)
+    with pytest.raises(FacebookError) as long:
+        api.post_object(object_id=page_id, connection="feed", data={"message": "x" * 63_207})
+    assert long.value.code == 100
+    with pytest.raises(FacebookError) as missing:
+        api.post_object(object_id=page_id, connection="photos", data={"caption": "no file"})
+    assert missing.value.code == 324
+    assert emu.post_texts() == []
+
+
+def test_rate_limit_exhausted_raises_80001(served: tuple[FacebookEmulator, str]) -> None:
+    """Past the Page's Business Use Case budget: FacebookError code 80001, and the usage
+    header pyfacebook reads says 100 %."""
+    emu, url = served
+    api, page_id = page_api(emu, url)
+    emu.set_rate_limit("account", 2, 3600.0)
+    api.post_object(object_id=page_id, connection="feed", data={"message": "one"})
+    api.post_object(object_id=page_id, connection="feed", data={"message": "two"})
+    with pytest.raises(FacebookError) as caught:
+        api.post_object(object_id=page_id, connection="feed", data={"message": "three"})
+    assert caught.value.code == 80001 and caught.value.is_transient is True
+    usage = api.rate_limit.get_limit(object_id=page_id, rate_limit_type="pages")
+    assert usage is not None and usage.call_count == 100
+    assert emu.post_texts() == ["one", "two"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
 import sys
 import threading
 import time
@@ -542,6 +543,7 @@ def _handler_class(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 # The connection cannot be trusted to be at a request boundary any more.
                 self.close_connection = True
                 self._answer(emulator.error(exc.status, exc.message))
+                self._linger()
                 return
             host = self.headers.get("host") or "127.0.0.1"
             # A stream, not content=: httpx would add a Content-Length the client did not
@@ -578,6 +580,20 @@ def _handler_class(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(content)
+
+        def _linger(self) -> None:
+            """Close as servers do after refusing a body: say "no more" first, then read
+            and drop what the client is still sending (bounded), so the refusal is not lost
+            to a connection reset."""
+            try:
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_WR)
+                self.connection.settimeout(1.0)
+                for _ in range(64):  # at most 4 MB
+                    if not self.connection.recv(65536):
+                        break
+            except OSError:
+                pass
 
         def _body(self) -> bytes:
             """The request body, de-chunked, at most ``max_request_bytes``.

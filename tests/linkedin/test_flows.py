@@ -13,7 +13,7 @@ from brandkit import Account, AuthError, ContentError, Link, Media
 from brandkit._flow import Send, Wait, run_flow
 from brandkit.content import Rendered
 from brandkit.delivery import new_tid
-from brandkit.errors import PlatformUnavailable, RateLimited, Rejected
+from brandkit.errors import MalformedResponse, PlatformUnavailable, RateLimited, Rejected
 from brandkit.platforms._base import PartRef, ThreadContext
 from brandkit.platforms.linkedin import LinkedInAdapter, _tid_time, little_text
 from tests.linkedin.conftest import (
@@ -127,8 +127,8 @@ def test_other_422_is_a_rejection(adapter: LinkedInAdapter) -> None:
 
 
 def test_201_without_urn_is_not_success(adapter: LinkedInAdapter) -> None:
-    """A 201 without x-restli-id cannot name the post: PlatformUnavailable (look it up)."""
-    with pytest.raises(PlatformUnavailable, match="x-restli-id"):
+    """A 201 without x-restli-id cannot name the post: MalformedResponse (look it up)."""
+    with pytest.raises(MalformedResponse, match="x-restli-id"):
         publish(adapter, rendered("x"), Canned(("POST", "/rest/posts", answer(201))))
 
 

@@ -39,6 +39,7 @@ from brandkit.errors import (
     Rejected,
 )
 from brandkit.platforms._base import Adapter, Answer
+from brandkit.platforms._oauth import TokenAnswer
 
 if TYPE_CHECKING:
     from brandkit.accounts import Account
@@ -115,13 +116,6 @@ class PermalinkAnswer(Answer):
     """``GET /{media-id}?fields=permalink`` (Instagram, Threads)."""
 
     permalink: str | None = None
-
-
-class _TokenAnswer(Answer):
-    """``GET /refresh_access_token``: the new long-lived token and its lifetime."""
-
-    access_token: Annotated[str, pydantic.StringConstraints(min_length=1)]
-    expires_in: Count | None = None
 
 
 class _Cursors(Answer):
@@ -410,7 +404,7 @@ class GraphAdapter(Adapter):
             versioned=False,
         )
         response = yield Send(request, idempotent=True, bucket=self.bucket_of(request))
-        token = self.parse(response, _TokenAnswer)
+        token = self.parse(response, TokenAnswer)
         if token.expires_in is not None and token.expires_in > 0:
             self.account.settings["token_expires_at"] = now + float(token.expires_in)
         self.account.update_secrets(token=token.access_token)

@@ -4,14 +4,29 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import httpx
+import pydantic
 
 from brandkit._flow import Flow, Send
-from brandkit.platforms._base import Adapter
+from brandkit.platforms._base import Adapter, Answer
 
-__all__ = ["RefreshingAdapter"]
+__all__ = ["RefreshingAdapter", "TokenAnswer"]
+
+
+class TokenAnswer(Answer):
+    """An OAuth 2 token answer (RFC 6749 §5.1) as brandkit reads it: the new access token,
+    the rotated refresh token if one is sent, and the lifetime in seconds (X, LinkedIn, and
+    Meta's long-lived token refresh)."""
+
+    access_token: Annotated[str, pydantic.StringConstraints(min_length=1)]
+    refresh_token: str | None = None
+    expires_in: (
+        Annotated[int, pydantic.Strict()]
+        | Annotated[float, pydantic.Strict(), pydantic.AllowInfNan(False)]
+        | None
+    ) = None
 
 
 class RefreshingAdapter(Adapter):

@@ -36,24 +36,26 @@ import re
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 from urllib.parse import quote
 
 import httpx
+import pydantic
 
 from brandkit._flow import Flow, Send, Wait
 from brandkit.errors import (
     AuthError,
     ContentError,
+    MalformedResponse,
     PlatformError,
     PlatformUnavailable,
     RateLimited,
     Rejected,
 )
 from brandkit.metrics._sample import Metric, MetricSample
-from brandkit.platforms._base import Capabilities, PartRef, RatePolicy, ThreadContext
+from brandkit.platforms._base import Answer, Capabilities, PartRef, RatePolicy, ThreadContext
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
-from brandkit.platforms._oauth import RefreshingAdapter
+from brandkit.platforms._oauth import RefreshingAdapter, TokenAnswer
 
 if TYPE_CHECKING:
     from brandkit.accounts import Account
@@ -82,6 +84,98 @@ _SHARE_STATS: tuple[tuple[str, Metric], ...] = (
     ("commentCount", Metric.REPLIES),
     ("shareCount", Metric.REPOSTS),
 )
+# -- answers ---------------------------------------------------------------------------------
+# Rest.li answers as LinkedIn documents them: URNs are strings, byte offsets and counts
+# integers; nothing is coerced.
+
+_Int = Annotated[int, pydantic.Strict()]
+_Urn = Annotated[str, pydantic.StringConstraints(pattern=r"^urn:li:[A-Za-z]+:\S+$")]
+_POST_URN = re.compile(r"urn:li:(?:share|ugcPost):\S+")
+
+
+class _ImageUpload(Answer):
+    uploadUrl: Annotated[str, pydantic.StringConstraints(min_length=1)]
+    image: _Urn
+
+
+class _ImageInit(Answer):
+    """``POST /rest/images?action=initializeUpload``."""
+
+    value: _ImageUpload
+
+
+class _Instruction(Answer):
+    uploadUrl: Annotated[str, pydantic.StringConstraints(min_length=1)]
+    firstByte: Annotated[int, pydantic.Strict(), pydantic.Field(ge=0)]
+    lastByte: Annotated[int, pydantic.Strict(), pydantic.Field(ge=0)]
+
+
+class _VideoUpload(Answer):
+    video: _Urn
+    uploadInstructions: tuple[_Instruction, ...] = ()
+    uploadToken: str = ""
+
+
+class _VideoInit(Answer):
+    """``POST /rest/videos?action=initializeUpload``: the parts to PUT."""
+
+    value: _VideoUpload
+
+
+class _Processing(Answer):
+    """``GET /rest/images/{urn}`` or ``/rest/videos/{urn}``."""
+
+    status: str
+
+
+class _Post(Answer):
+    """A post of ``GET /rest/posts?q=author`` as find-my-post compares it; strict, because
+    a post brandkit cannot read might be the one looked for."""
+
+    id: _Urn
+    commentary: str | None = None
+    content: pydantic.JsonValue = None
+    lifecycleState: str = "PUBLISHED"
+    createdAt: _Int | None = None
+    publishedAt: _Int | None = None
+    lastModifiedAt: _Int | None = None
+
+
+class _Posts(Answer):
+    elements: tuple[_Post, ...] = ()
+
+
+class _ShareStatistics(Answer):
+    """One element of ``organizationalEntityShareStatistics``; one that cannot be read
+    costs only its own post's samples."""
+
+    share: str | None = None
+    ugcPost: str | None = None
+    totalShareStatistics: dict[str, _Int | Annotated[float, pydantic.Strict()]] = pydantic.Field(
+        default_factory=dict
+    )
+
+
+class _Elements(Answer):
+    elements: tuple[dict[str, pydantic.JsonValue], ...] = ()
+
+
+class _NetworkSize(Answer):
+    """``GET /rest/networkSizes/{org}``."""
+
+    firstDegreeSize: _Int
+
+
+class _MemberFollowers(Answer):
+    memberFollowersCount: _Int
+
+
+class _MemberFollowersAnswer(Answer):
+    """``GET /rest/memberFollowersCount?q=me``."""
+
+    elements: Annotated[tuple[_MemberFollowers, ...], pydantic.Field(min_length=1)]
+
+
 _MEMBER_REASON = (
     "LinkedIn reports a member's post statistics only through memberCreatorPostAnalytics "
     "(scope r_member_postAnalytics), one metric of one post per request; brandkit collects "
@@ -252,22 +346,11 @@ class LinkedInAdapter(RefreshingAdapter):
         request = httpx.Request("POST", self.oauth_url, data=form)
         request.read()
         response = yield Send(request, bucket="oauth")
-        body = _json(self.check(response))
-        access = body.get("access_token")
-        if not isinstance(access, str) or not access:
-            raise AuthError(
-                "linkedin answered the token refresh without an access_token",
-                platform=self.name,
-                status_code=response.status_code,
-            )
-        refresh = body.get("refresh_token")
+        token = self.parse(response, TokenAnswer)
         # update_secrets never replaces the refresh token with an empty one.
-        self.account.update_secrets(
-            token=access, refresh_token=refresh if isinstance(refresh, str) else None
-        )
-        expires_in = body.get("expires_in")
-        if isinstance(expires_in, int | float) and expires_in > 0:
-            self._expires_at = self.clock() + float(expires_in)
+        self.account.update_secrets(token=token.access_token, refresh_token=token.refresh_token)
+        if token.expires_in is not None and token.expires_in > 0:
+            self._expires_at = self.clock() + float(token.expires_in)
 
     # -- publish -----------------------------------------------------------------------------
 
@@ -317,11 +400,14 @@ class LinkedInAdapter(RefreshingAdapter):
             raise err
         self.check(response)
         urn = response.headers.get("x-restli-id") or response.headers.get("x-linkedin-id")
-        if not urn:
-            raise PlatformUnavailable(
-                f"linkedin answered {response.status_code} without the post's x-restli-id",
+        if urn is None or not _POST_URN.fullmatch(urn):
+            # The post may exist: MalformedResponse makes the delivery unknown (looked up).
+            raise MalformedResponse(
+                f"linkedin answered {response.status_code} to POST /rest/posts without the "
+                f"post's URN in x-restli-id (got {urn!r})",
                 platform=self.name,
                 status_code=response.status_code,
+                body=self.account.redact(response.text[:2000]),
             )
         self._uploaded.pop(thread.key, None)
         return self._ref(part.index, urn)
@@ -405,8 +491,8 @@ class LinkedInAdapter(RefreshingAdapter):
             bucket="media",
             idempotent=True,
         )
-        value = _json(self.check(response)).get("value") or {}
-        urn, upload_url = str(value["image"]), str(value["uploadUrl"])
+        image = self.parse(response, _ImageInit).value
+        urn, upload_url = image.image, image.uploadUrl
         response = yield from self._send(
             lambda: self._put(upload_url, media, 0, media.size - 1), bucket="media", idempotent=True
         )
@@ -430,12 +516,11 @@ class LinkedInAdapter(RefreshingAdapter):
             bucket="media",
             idempotent=True,
         )
-        value = _json(self.check(response)).get("value") or {}
-        urn = str(value["video"])
+        value = self.parse(response, _VideoInit).value
+        urn = value.video
         etags: list[str] = []
-        for instruction in value.get("uploadInstructions") or ():
-            url = str(instruction["uploadUrl"])
-            first, last = int(instruction["firstByte"]), int(instruction["lastByte"])
+        for instruction in value.uploadInstructions:
+            url, first, last = instruction.uploadUrl, instruction.firstByte, instruction.lastByte
             # Each part is its own request: a failed part is repeated alone.
             response = yield from self._send(
                 lambda u=url, f=first, la=last: self._put(u, media, f, la),  # type: ignore[misc]
@@ -444,16 +529,17 @@ class LinkedInAdapter(RefreshingAdapter):
             )
             etag = self.check(response).headers.get("etag")
             if not etag:
-                raise PlatformUnavailable(
+                raise MalformedResponse(
                     "linkedin answered a video part upload without its ETag",
                     platform=self.name,
                     status_code=response.status_code,
+                    body=self.account.redact(response.text[:2000]),
                 )
             etags.append(etag)
         finalize = {
             "finalizeUploadRequest": {
                 "video": urn,
-                "uploadToken": str(value.get("uploadToken") or ""),
+                "uploadToken": value.uploadToken,
                 "uploadedPartIds": etags,
             }
         }
@@ -492,7 +578,7 @@ class LinkedInAdapter(RefreshingAdapter):
                 bucket="media",
                 idempotent=True,
             )
-            status = str(_json(self.check(response)).get("status") or "")
+            status = self.parse(response, _Processing).status
             if status == "AVAILABLE":
                 return
             if status in ("PROCESSING_FAILED", "FAILED"):
@@ -528,7 +614,7 @@ class LinkedInAdapter(RefreshingAdapter):
         since = (started - _CLOCK_SLACK).timestamp() * 1000 if started else None
         media_kind = _content_kind(len(part.media), part.media[0].kind if part.media else None)
         start = 0
-        matches: list[dict[str, Any]] = []
+        matches: list[_Post] = []
         for _ in range(self.readback_pages):
             query = (
                 f"author={_enc(self.author)}&q=author&count={self.readback_count}"
@@ -541,26 +627,25 @@ class LinkedInAdapter(RefreshingAdapter):
                 bucket="read",
                 idempotent=True,
             )
-            page = _json(self.check(response))
-            elements = page.get("elements") or []
+            elements = self.parse(response, _Posts).elements
             for post in elements:
-                created = post.get("createdAt") or post.get("publishedAt") or 0
-                if since is not None and isinstance(created, int | float) and created < since:
+                created = post.createdAt or post.publishedAt or 0
+                if since is not None and created < since:
                     continue
                 if (
-                    _squash(visible_text(str(post.get("commentary") or ""))) == wanted
-                    and _content_kind_of(post.get("content")) == media_kind
-                    and post.get("lifecycleState", "PUBLISHED") != "DELETED"
+                    _squash(visible_text(post.commentary or "")) == wanted
+                    and _content_kind_of(post.content) == media_kind
+                    and post.lifecycleState != "DELETED"
                 ):
                     matches.append(post)
-            oldest = min((p.get("lastModifiedAt") or 0 for p in elements), default=0)
+            oldest = min((p.lastModifiedAt or 0 for p in elements), default=0)
             if len(elements) < self.readback_count or (since is not None and oldest < since):
                 break
             start += self.readback_count
         if not matches:
             return None
-        first = min(matches, key=lambda p: p.get("createdAt") or 0)
-        return self._ref(part.index, str(first["id"]))
+        first = min(matches, key=lambda p: p.createdAt or 0)
+        return self._ref(part.index, first.id)
 
     # -- delete ------------------------------------------------------------------------------
 
@@ -612,7 +697,7 @@ class LinkedInAdapter(RefreshingAdapter):
             query += f"&shares=List({','.join(_enc(u) for u in shares)})"
         if ugc:
             query += f"&ugcPosts=List({','.join(_enc(u) for u in ugc)})"
-        by_urn: dict[str, dict[str, Any]] = {}
+        by_urn: dict[str, dict[str, float] | str] = {}
         if shares or ugc:
             response = yield from self._send(
                 lambda: self._request(
@@ -622,17 +707,24 @@ class LinkedInAdapter(RefreshingAdapter):
                 idempotent=True,
             )
             fetched = datetime.now(UTC)
-            for element in _json(self.check(response)).get("elements") or ():
-                urn = element.get("share") or element.get("ugcPost")
-                if isinstance(urn, str):
-                    by_urn[urn] = element.get("totalShareStatistics") or {}
+            for element in self.parse(response, _Elements).elements:
+                try:
+                    stats = _ShareStatistics.model_validate(element)
+                except pydantic.ValidationError as exc:
+                    urn = element.get("share") or element.get("ugcPost")
+                    if isinstance(urn, str):
+                        by_urn[urn] = _unreadable(exc)
+                    continue
+                urn = stats.share or stats.ugcPost
+                if urn is not None:
+                    by_urn[urn] = stats.totalShareStatistics
             now = fetched
         samples: list[MetricSample] = []
         for ref in refs:
-            stats = by_urn.get(ref.id)
+            found = by_urn.get(ref.id)
             for raw, metric in _SHARE_STATS:
-                value = stats.get(raw) if stats is not None else None
-                if isinstance(value, int | float):
+                value = found.get(raw) if isinstance(found, dict) else None
+                if value is not None:
                     samples.append(
                         MetricSample(
                             metric=metric.value,
@@ -644,12 +736,15 @@ class LinkedInAdapter(RefreshingAdapter):
                         )
                     )
                     continue
-                reason = (
-                    "LinkedIn returned no statistics for this post (deleted, older than 12 "
-                    "months, or not a post of this organization)"
-                    if stats is None
-                    else f"LinkedIn did not send {raw}"
-                )
+                if isinstance(found, str):
+                    reason = found
+                elif found is None:
+                    reason = (
+                        "LinkedIn returned no statistics for this post (deleted, older than 12 "
+                        "months, or not a post of this organization)"
+                    )
+                else:
+                    reason = f"LinkedIn did not send {raw}"
                 samples.append(
                     MetricSample.unavailable(
                         metric=metric.value,
@@ -678,16 +773,18 @@ class LinkedInAdapter(RefreshingAdapter):
         response = yield from self._send(
             lambda: self._request("GET", path, query=query), bucket="stats", idempotent=True
         )
-        body = _json(self.check(response))
-        if not self.is_organization:
-            elements = body.get("elements") or [{}]
-            body = elements[0] if isinstance(elements[0], dict) else {}
+        if self.is_organization:
+            followers = self.parse(response, _NetworkSize).firstDegreeSize
+        else:
+            followers = (
+                self.parse(response, _MemberFollowersAnswer).elements[0].memberFollowersCount
+            )
         return [
             MetricSample(
                 platform=self.name,
                 account=self.account.key,
                 metric=Metric.FOLLOWERS.value,
-                value=int(body.get(raw) or 0),
+                value=followers,
                 fetched_at=datetime.now(UTC),
                 raw_name=raw,
             )
@@ -872,3 +969,12 @@ class _ByteRange(httpx.SyncByteStream, httpx.AsyncByteStream):
         # multipart file uploads do.
         for block in self:
             yield block
+
+
+def _unreadable(exc: pydantic.ValidationError) -> str:
+    err = exc.errors(include_url=False)[0]
+    where = ".".join(str(p) for p in err["loc"]) or "body"
+    return (
+        "linkedin answered this post's statistics in a shape brandkit cannot read "
+        f"({where}: {err['msg']})"
+    )

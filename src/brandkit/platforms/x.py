@@ -51,7 +51,7 @@ from brandkit.errors import (
 from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import Answer, Capabilities, PartRef, RatePolicy, ThreadContext
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
-from brandkit.platforms._oauth import RefreshingAdapter
+from brandkit.platforms._oauth import RefreshingAdapter, TokenAnswer
 
 if TYPE_CHECKING:
     from brandkit.content._media import Media
@@ -363,14 +363,6 @@ def _request_of(response: httpx.Response) -> httpx.Request | None:
 _Snowflake = Annotated[str, pydantic.StringConstraints(pattern=r"^[0-9]{1,19}$")]
 _Int = Annotated[int, pydantic.Strict()]
 _Seconds = _Int | Annotated[float, pydantic.Strict(), pydantic.AllowInfNan(False)]
-
-
-class _Token(Answer):
-    """``POST /2/oauth2/token``: the new access token (and refresh token, rotated)."""
-
-    access_token: Annotated[str, pydantic.StringConstraints(min_length=1)]
-    refresh_token: str | None = None
-    expires_in: _Seconds | None = None
 
 
 class _Id(Answer):
@@ -698,7 +690,7 @@ class XAdapter(RefreshingAdapter):
             pair = f"{client_id}:{client_secret}".encode()
             request.headers["authorization"] = "Basic " + base64.b64encode(pair).decode()
         response = yield Send(request, bucket="oauth2_token")
-        token = self.parse(response, _Token)
+        token = self.parse(response, TokenAnswer)
         # update_secrets never replaces the refresh token with an empty one.
         self.account.update_secrets(
             user_token=token.access_token, refresh_token=token.refresh_token

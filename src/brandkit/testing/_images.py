@@ -1,11 +1,42 @@
-"""Valid image bytes made in code, so tests and examples need no files."""
+"""Valid image bytes made in code, so tests and examples need no files; and the file names
+the platforms give stored media."""
 
 from __future__ import annotations
 
 import struct
 import zlib
 
-__all__ = ["TINY_JPEG", "png"]
+from brandkit.content._media import sniff
+
+__all__ = ["MEDIA_EXTENSIONS", "TINY_JPEG", "media_extension", "png"]
+
+MEDIA_EXTENSIONS = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/gif": "gif",
+    "image/webp": "webp",
+    "image/heic": "heic",
+    "video/mp4": "mp4",
+    "video/quicktime": "mov",
+    "video/webm": "webm",
+}
+"""The extension a stored file of each media type is served with."""
+
+
+def media_extension(data: bytes = b"", mime_type: str | None = None) -> str:
+    """The extension the platforms serve a stored upload with (without the dot).
+
+    The platforms name stored media by what the bytes are, not by the name the client sent
+    (often none: ``"blob"``, ``"photo"``): the type is sniffed from the file's signature
+    (JPEG, PNG, GIF, WebP, HEIC, MP4, MOV, WebM). When the bytes say nothing, a known
+    ``mime_type`` decides; else ``"bin"``.
+    """
+    found = sniff(data[:64]) if data else None
+    if found is not None and found[0] in MEDIA_EXTENSIONS:
+        return MEDIA_EXTENSIONS[found[0]]
+    if mime_type:
+        return MEDIA_EXTENSIONS.get(mime_type.split(";", 1)[0].strip().lower(), "bin")
+    return "bin"
 
 
 def png(width: int = 8, height: int = 6) -> bytes:

@@ -17,25 +17,93 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 import attrs
+import httpx
+
+from brandkit.testing._emulator import unlocked
+from brandkit.testing._images import media_extension
 
 if TYPE_CHECKING:
     from brandkit.content._media import Media
 
-__all__ = ["LoopbackMediaHost"]
+__all__ = ["LOOPBACK_HOSTS", "FetchFailed", "LoopbackMediaHost", "fetch_media"]
 
-_EXTENSIONS = {
-    "image/jpeg": "jpg",
-    "image/png": "png",
-    "image/gif": "gif",
-    "image/webp": "webp",
-    "video/mp4": "mp4",
-    "video/quicktime": "mov",
-}
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost", "[::1]"})
+MAX_REDIRECTS = 5
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+class FetchFailed(Exception):
+    """The emulator could not download a media URL (as the platform's fetcher could not)."""
+
+
+def fetch_media(
+    url: str, *, max_bytes: int, timeout: float = 5.0, deadline: float = 10.0
+) -> tuple[bytes, str]:
+    """Download ``url`` as Meta does when it is given a media URL: really, over HTTP.
+
+    Only loopback hosts are fetched (emulators never send traffic elsewhere), on every hop:
+    a redirect is followed (at most 5) only to another loopback http(s) URL; anything else
+    fails as an unreachable URL would. At most ``max_bytes + 1`` bytes are read. The whole
+    download gives up after ``deadline`` seconds, checked between reads; a single connect
+    or read waits at most ``timeout`` seconds. Called from an emulator handler, it lets
+    other requests to that emulator run while it waits (see
+    :func:`~brandkit.testing._emulator.unlocked`).
+
+    Returns:
+        The bytes and the ``Content-Type`` the server sent.
+
+    Raises:
+        FetchFailed: not a loopback http(s) URL (or a redirect off loopback), unreachable,
+            not a 200, too many redirects, or out of time.
+    """
+    _check_loopback(url)
+    ends = time.monotonic() + deadline
+    with unlocked():
+        try:
+            with httpx.Client(follow_redirects=False) as client:
+                for _ in range(MAX_REDIRECTS + 1):
+                    remaining = ends - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    wait = httpx.Timeout(min(timeout, remaining))
+                    with client.stream("GET", url, timeout=wait) as response:
+                        if response.status_code in _REDIRECTS and "location" in response.headers:
+                            url = str(response.url.join(response.headers["location"]))
+                            _check_loopback(url)
+                            continue
+                        if response.status_code != 200:
+                            raise FetchFailed(f"{url} answered HTTP {response.status_code}")
+                        data = bytearray()
+                        for chunk in response.iter_bytes():
+                            data.extend(chunk)
+                            if len(data) > max_bytes:
+                                break
+                            if time.monotonic() > ends:
+                                raise FetchFailed(f"{url} took longer than {deadline:g} s")
+                        return bytes(data), response.headers.get("content-type", "")
+                else:
+                    raise FetchFailed(f"{url}: more than {MAX_REDIRECTS} redirects")
+        except httpx.HTTPError as exc:
+            raise FetchFailed(f"{url} could not be fetched: {type(exc).__name__}") from None
+    raise FetchFailed(f"{url} took longer than {deadline:g} s")
+
+
+def _check_loopback(url: str) -> None:
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        raise FetchFailed(f"{url!r} is not a URL") from None
+    if parsed.scheme not in ("http", "https") or parsed.host not in LOOPBACK_HOSTS:
+        raise FetchFailed(
+            f"{url} is not on 127.0.0.1: brandkit's emulators only fetch media from loopback "
+            "(use brandkit.testing.LoopbackMediaHost)"
+        )
 
 
 @attrs.define
@@ -88,7 +156,7 @@ class LoopbackMediaHost:
         digest = hashlib.sha256()
         for chunk in media.chunks():
             digest.update(chunk)
-        ext = _EXTENSIONS.get(media.mime_type, "bin")
+        ext = media_extension(mime_type=media.mime_type)  # sniffed when the Media was made
         name = f"{digest.hexdigest()[:32]}.{ext}"
         with self._lock:
             self._items[name] = _Item(media.mime_type, media=media)
@@ -96,8 +164,9 @@ class LoopbackMediaHost:
 
     def put(self, data: bytes, content_type: str, name: str | None = None) -> str:
         """Serve raw ``data`` with ``content_type`` (e.g. to serve a wrong type on purpose)
-        and return its URL."""
-        key = name or f"{hashlib.sha256(data).hexdigest()[:32]}.bin"
+        and return its URL. Without ``name``, its name ends in the extension its bytes
+        call for (``.bin`` when they are no known media)."""
+        key = name or f"{hashlib.sha256(data).hexdigest()[:32]}.{media_extension(data)}"
         with self._lock:
             self._items[key] = _Item(content_type, data=data)
         return f"{self.url}/media/{key}"

@@ -368,3 +368,12 @@ def test_comment_writes_need_the_page_token(emu: FacebookEmulator, http: httpx.C
     assert nowhere.json()["error"]["error_subcode"] == 33
     with pytest.raises(KeyError):
         emu.add_comment("123_456", text="x")
+
+
+def test_fidelity_docs_example_runs() -> None:
+    """The example of the docs' "Emulator fidelity" section runs as written."""
+    from tests.docs_blocks import DOCS, code_blocks
+
+    page = DOCS / "platforms" / "facebook.md"
+    (example,) = code_blocks(page, "python", "## Emulator fidelity", section_only=True)
+    exec(compile(example, str(page), "exec"), {"__name__": "docs_example"})

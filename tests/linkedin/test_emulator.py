@@ -432,3 +432,12 @@ def test_comment_refusals(emu: LinkedInEmulator, acct: Account, http: httpx.Clie
     assert nowhere.status_code == 404
     with pytest.raises(KeyError):
         emu.add_comment("urn:li:share:1", text="x")
+
+
+def test_fidelity_docs_example_runs() -> None:
+    """The example of the docs' "Emulator fidelity" section runs as written."""
+    from tests.docs_blocks import DOCS, code_blocks
+
+    page = DOCS / "platforms" / "linkedin.md"
+    (example,) = code_blocks(page, "python", "## Emulator fidelity", section_only=True)
+    exec(compile(example, str(page), "exec"), {"__name__": "docs_example"})

@@ -6,6 +6,7 @@ import email.parser
 import email.policy
 import os
 import time
+from email.message import Message
 
 import httpx
 import pytest
@@ -130,9 +131,12 @@ def _email_parts(raw: bytes, boundary: str) -> list[tuple[str, bytes]]:
     message = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(head + raw)
     out = []
     for sub in message.get_payload():
+        assert isinstance(sub, Message)
         name = sub.get_param("name", header="content-disposition")
+        data = sub.get_payload(decode=True)
         if name is not None:  # servers skip nameless parts; so does the reader
-            out.append((name, sub.get_payload(decode=True)))
+            assert isinstance(name, str) and isinstance(data, bytes)
+            out.append((name, data))
     return out
 
 

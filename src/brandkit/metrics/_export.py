@@ -80,16 +80,20 @@ def _iso(us: int | None, memo: dict[int, str]) -> str:
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+# Text that starts with the apostrophe itself gets one too, so that reading back is exact.
+_GUARDED = (*_FORMULA_START, "'")
+
+
 def _text(value: str | None) -> str:
     """A text cell that no spreadsheet runs as a formula."""
     if not value:
         return ""
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    return "'" + value if value.startswith(_GUARDED) else value
 
 
 def _untext(value: str) -> str:
-    """A text cell as it was before :func:`_text` (an apostrophe before a formula start)."""
-    if value.startswith("'") and value[1:].startswith(_FORMULA_START):
+    """A text cell as it was before :func:`_text`."""
+    if value.startswith("'") and value[1:].startswith(_GUARDED):
         return value[1:]
     return value
 

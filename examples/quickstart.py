@@ -45,6 +45,9 @@ def campaign_post() -> Post:
         text=ANNOUNCEMENT,
         hashtags=["BrandkitStudio", "launch"],
         campaign="studio-launch",
+        # Tag links with utm_source=<platform>, utm_medium=social, utm_campaign=studio-launch
+        # (opt-in: shortened links are never tagged).
+        utm=True,
         language="en",
         variants={
             "mastodon": Variant(

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from brandkit._client import AsyncClient, Client, RetryPolicy
 from brandkit.accounts import Account
-from brandkit.content import Link, Media, Post, Rendered, RenderedPart, Variant, render
+from brandkit.content import Link, Media, Post, Rendered, RenderedPart, Utm, Variant, render
 from brandkit.delivery import Delivery, DeliveryStatus
 from brandkit.errors import (
     AuthError,
     BrandkitError,
     ConfigurationError,
     ContentError,
+    MalformedResponse,
     MediaError,
     OutboxConflict,
     PlatformError,
@@ -45,6 +46,7 @@ __all__ = [
     "Delivery",
     "DeliveryStatus",
     "Link",
+    "MalformedResponse",
     "Media",
     "MediaError",
     "MetricSample",
@@ -60,6 +62,7 @@ __all__ = [
     "RenderedPart",
     "RetryPolicy",
     "TransportError",
+    "Utm",
     "Variant",
     "Worker",
     "__version__",

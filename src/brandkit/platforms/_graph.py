@@ -39,7 +39,7 @@ from brandkit.errors import (
     Rejected,
 )
 from brandkit.platforms._base import Adapter, Answer
-from brandkit.platforms._oauth import TokenAnswer
+from brandkit.platforms._oauth import TokenAnswer, parse_credentials
 
 if TYPE_CHECKING:
     from brandkit.accounts import Account
@@ -404,7 +404,7 @@ class GraphAdapter(Adapter):
             versioned=False,
         )
         response = yield Send(request, idempotent=True, bucket=self.bucket_of(request))
-        token = self.parse(response, TokenAnswer)
+        token = parse_credentials(self, response, TokenAnswer)
         if token.expires_in is not None and token.expires_in > 0:
             self.account.settings["token_expires_at"] = now + float(token.expires_in)
         self.account.update_secrets(token=token.access_token)

@@ -1,18 +1,41 @@
-"""Adapters whose access token expires and is refreshed (X's OAuth 2, LinkedIn)."""
+"""OAuth helpers: the adapters whose access token expires and is refreshed (X's OAuth 2,
+LinkedIn), the OAuth 2 token answer, and reading answers that carry new credentials."""
 
 from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Callable
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, TypeVar
 
 import httpx
 import pydantic
 
 from brandkit._flow import Flow, Send
+from brandkit.errors import MalformedResponse
 from brandkit.platforms._base import Adapter, Answer
 
-__all__ = ["RefreshingAdapter", "TokenAnswer"]
+__all__ = ["RefreshingAdapter", "TokenAnswer", "parse_credentials"]
+
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+WITHHELD = "(not kept: the answer carries credentials)"
+"""What a :class:`MalformedResponse` of a credential answer keeps instead of the body."""
+
+
+def parse_credentials(adapter: Adapter, response: httpx.Response, model: type[M]) -> M:
+    """:meth:`Adapter.parse` for an answer that carries new credentials (a token refresh, a
+    login, a Page token).
+
+    The account does not know those tokens yet, so redaction could not hide them: the
+    :class:`MalformedResponse` of such an answer keeps no body, and its message names the
+    fields only (never their values).
+    """
+    try:
+        return adapter.parse(response, model)
+    except MalformedResponse as exc:
+        raise MalformedResponse(
+            str(exc), platform=exc.platform, status_code=exc.status_code, body=WITHHELD
+        ) from None
 
 
 class TokenAnswer(Answer):

@@ -50,6 +50,7 @@ from brandkit.platforms._base import (
     ThreadContext,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
+from brandkit.platforms._oauth import parse_credentials
 
 if TYPE_CHECKING:
     from brandkit.accounts import Account
@@ -366,7 +367,7 @@ class BlueskyAdapter(Adapter):
     # -- session -----------------------------------------------------------------------------
 
     def _store_session(self, response: httpx.Response) -> None:
-        session = self.parse(response, _Session)
+        session = parse_credentials(self, response, _Session)
         if session.did:
             self.account.settings["did"] = session.did
         if session.handle and session.handle != "handle.invalid":

@@ -47,6 +47,7 @@ from brandkit.platforms._graph import (
     parse_time,
     tid_time,
 )
+from brandkit.platforms._oauth import parse_credentials
 
 if TYPE_CHECKING:
     from brandkit.accounts import Account
@@ -263,7 +264,7 @@ class FacebookAdapter(GraphAdapter):
             "GET", f"/{self.page_id}", params={"fields": "access_token"}, token=user_token
         )
         response = yield Send(request, idempotent=True, bucket="pages")
-        page_token = self.parse(response, _PageToken).access_token
+        page_token = parse_credentials(self, response, _PageToken).access_token
         if not page_token:
             raise AuthError(
                 f"facebook: the user token gives no access token for Page {self.page_id}: the "

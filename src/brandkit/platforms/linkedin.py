@@ -55,7 +55,7 @@ from brandkit.errors import (
 from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import Answer, Capabilities, PartRef, RatePolicy, ThreadContext
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
-from brandkit.platforms._oauth import RefreshingAdapter, TokenAnswer
+from brandkit.platforms._oauth import RefreshingAdapter, TokenAnswer, parse_credentials
 
 if TYPE_CHECKING:
     from brandkit.accounts import Account
@@ -346,7 +346,7 @@ class LinkedInAdapter(RefreshingAdapter):
         request = httpx.Request("POST", self.oauth_url, data=form)
         request.read()
         response = yield Send(request, bucket="oauth")
-        token = self.parse(response, TokenAnswer)
+        token = parse_credentials(self, response, TokenAnswer)
         # update_secrets never replaces the refresh token with an empty one.
         self.account.update_secrets(token=token.access_token, refresh_token=token.refresh_token)
         if token.expires_in is not None and token.expires_in > 0:

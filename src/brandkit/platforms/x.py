@@ -51,7 +51,7 @@ from brandkit.errors import (
 from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import Answer, Capabilities, PartRef, RatePolicy, ThreadContext
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
-from brandkit.platforms._oauth import RefreshingAdapter, TokenAnswer
+from brandkit.platforms._oauth import RefreshingAdapter, TokenAnswer, parse_credentials
 
 if TYPE_CHECKING:
     from brandkit.content._media import Media
@@ -690,7 +690,7 @@ class XAdapter(RefreshingAdapter):
             pair = f"{client_id}:{client_secret}".encode()
             request.headers["authorization"] = "Basic " + base64.b64encode(pair).decode()
         response = yield Send(request, bucket="oauth2_token")
-        token = self.parse(response, TokenAnswer)
+        token = parse_credentials(self, response, TokenAnswer)
         # update_secrets never replaces the refresh token with an empty one.
         self.account.update_secrets(
             user_token=token.access_token, refresh_token=token.refresh_token

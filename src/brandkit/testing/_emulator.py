@@ -310,8 +310,8 @@ class Emulator:
             more = f"\n(and {len(errors) - 5} more)" if len(errors) > 5 else ""
             raise AssertionError(
                 f"the {self.platform} emulator failed on {len(errors)} request(s), answering "
-                f"500 (an emulator bug, not a platform answer; clear emu.errors or build it "
-                f"with strict=False to accept):\n{shown}{more}"
+                f"500 (an emulator bug, not a platform answer; clear emu.errors or set "
+                f"emu.strict = False to accept):\n{shown}{more}"
             )
 
     def _check_on_exit(self, exc: BaseException | None) -> None:

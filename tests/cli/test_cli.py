@@ -458,3 +458,51 @@ def test_subprocess_exit_statuses(tmp_path: Path) -> None:
     assert done.stderr.count("\n") == 1 and "no outbox" in done.stderr
     assert "Traceback" not in done.stderr
     assert not missing.exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM")
+def test_sigterm_during_a_slow_request_stops_run_promptly(tmp_path: Path, mastodon: Served) -> None:
+    """`brandkit run` stuck in a slow create ends within seconds of SIGTERM, exit 0, with no
+    lease left in the outbox (issue 17, Medium 4)."""
+    import os
+    import signal
+    import sqlite3
+    import time
+
+    db = tmp_path / "brandkit.db"
+    with Outbox(db) as box:
+        box.add(Post(text="slow"), mastodon.account)
+    mastodon.emu.fault(method="POST", path="/api/v1/statuses", delay=6.0)
+    command = ["run", "--db", str(db), "--accounts", str(mastodon.toml), "--poll", "0.05"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "brandkit.cli", *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("brandkit run:")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with sqlite3.connect(db) as conn:
+                (status,) = conn.execute("SELECT status FROM outbox_deliveries").fetchone()
+            if status == "sending":
+                break
+            time.sleep(0.05)
+        time.sleep(0.3)  # the create is on its way to the slow server
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=10)
+        took = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert took < 3.0
+    assert out.strip().endswith("stopped: every lease released")
+    with sqlite3.connect(db) as conn:
+        leases = conn.execute("SELECT lease_owner FROM outbox_deliveries").fetchall()
+    assert leases == [(None,)]

@@ -377,3 +377,17 @@ def test_fidelity_docs_example_runs() -> None:
     page = DOCS / "platforms" / "facebook.md"
     (example,) = code_blocks(page, "python", "## Emulator fidelity", section_only=True)
     exec(compile(example, str(page), "exec"), {"__name__": "docs_example"})
+
+
+def test_engage_names_the_kinds_it_counts(emu: FacebookEmulator, http: httpx.Client) -> None:
+    """engage() adds the platform's kinds and refuses others (a typo is no silent no-op)."""
+    acct = emu.account()
+    page, token = acct.settings["page_id"], auth(acct.secret("page_token"))
+    post_id = http.post(f"/v25.0/{page}/feed", data={"message": "hi"}, headers=token).json()["id"]
+    emu.engage(post_id, shares=7)
+    got = http.get(f"/v25.0/{post_id}", params={"fields": "shares"}, headers=token).json()
+    assert got["shares"] == {"count": 7}
+    with pytest.raises(TypeError, match="likes"):
+        emu.engage(post_id, likes=1)
+    with pytest.raises(KeyError):
+        emu.engage("1_2", shares=1)

@@ -326,6 +326,8 @@ def test_comments_replies_hide_and_delete(
         headers=who.headers,
     ).json()["data"]
     assert [r["text"] for r in replies] == ["@ada thanks", "and more"]
+    of_reply = http.get(f"/v25.0/{reply.json()['id']}/replies", headers=who.headers)
+    assert of_reply.json()["data"] == []
     assert {r["parent_id"] for r in replies} == {theirs}
     hide = http.post(f"/v25.0/{theirs}", data={"hide": "true"}, headers=who.headers)
     assert hide.json() == {"success": True}

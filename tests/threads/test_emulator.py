@@ -225,6 +225,8 @@ def test_me_over_a_socket() -> None:
         assert me["threads_profile_picture_url"].startswith("https://")
         assert me["is_verified"] is False and me["threads_biography"] == ""
         assert http.get("/me", headers=headers).json() == {"id": acct.settings["user_id"]}
+        graph_version = http.get("/v25.0/me", headers=headers)
+        assert graph_version.status_code == 400 and graph_version.json()["error"]["code"] == 2500
         unknown = http.get("/v1.0/me", params={"fields": "followers"}, headers=headers)
         assert (
             unknown.status_code == 400 and "nonexisting field" in unknown.json()["error"]["message"]

@@ -41,7 +41,7 @@ import secrets
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeAlias
+from typing import Any, ClassVar, Generic, TypeAlias, TypeVar
 from urllib.parse import parse_qsl
 
 import attrs
@@ -61,6 +61,7 @@ __all__ = [
     "GraphEmulator",
     "GraphError",
     "MediaFetchingEmulator",
+    "Published",
     "Token",
     "graph_time",
     "parse_fields",
@@ -339,6 +340,10 @@ class GraphEmulator(Emulator):
     }
     default_token_ttl: ClassVar[float | None] = None
     id_base: ClassVar[int] = 100_000_000_000_000
+    version_pattern: ClassVar[str] = r"v\d+\.\d+"
+    """The API versions the platform has (Threads: only ``v1.0``)."""
+    engagement_kinds: ClassVar[tuple[str, ...]] = ()
+    """What :meth:`engage` adds to (``reactions``, ``likes``, ``saved``, ...)."""
     unsupported_kind: ClassVar[str] = "GraphMethodException"
     """The error ``type`` of "Unsupported get/post/delete request" refusals."""
     unsupported_tail: ClassVar[str] = (
@@ -421,6 +426,33 @@ class GraphEmulator(Emulator):
             if owner is None:
                 return self._percent("app", "app", self.clock.time())
             return self._percent("account", owner, self.clock.time())
+
+    def engage(self, post_id: str, **counts: int) -> None:
+        """Add engagement to a post on top of what the clock brings, e.g.
+        ``engage(id, reactions=3)``; the platform's kinds are :attr:`engagement_kinds`.
+
+        Raises:
+            KeyError: no post has that id.
+            TypeError: a kind the platform does not count.
+        """
+        unknown = sorted(set(counts) - set(self.engagement_kinds))
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__}.engage() counts {', '.join(self.engagement_kinds)}; "
+                f"not {', '.join(unknown)}"
+            )
+        with self.lock:
+            extra = self.engagement_of(post_id)
+            for key, value in counts.items():
+                extra[key] = extra.get(key, 0) + value
+
+    def engagement_of(self, post_id: str) -> dict[str, int]:
+        """The engagement tests added to a post (platforms override it).
+
+        Raises:
+            KeyError: no post has that id.
+        """
+        raise KeyError(post_id)
 
     # -- comments --------------------------------------------------------------------------
 
@@ -720,6 +752,9 @@ class GraphEmulator(Emulator):
         now = self.clock.time()
         token: Token | None = None
         try:
+            version = kwargs.get("version")
+            if version is not None and not re.fullmatch(self.version_pattern, version):
+                raise GraphError(400, 2500, f"Unknown path components: {request.url.path}")
             params, files = self.params(request)
             if auth:
                 token = self.authenticate(request, params)
@@ -965,7 +1000,28 @@ class Container:
     published_id: str | None = None
 
 
-class MediaFetchingEmulator(GraphEmulator):
+@attrs.define
+class Published:
+    """A post made from a container (Instagram media, a Threads post)."""
+
+    id: str
+    owner: str
+    container_id: str
+    text: str
+    media_type: str
+    created_at: float
+    shortcode: str
+    children: list[str] = attrs.field(factory=list)
+    alt_text: str | None = None
+    deleted_at: float | None = None
+    extra: dict[str, int] = attrs.field(factory=dict)
+
+
+C = TypeVar("C", bound=Container)
+P = TypeVar("P", bound=Published)
+
+
+class MediaFetchingEmulator(GraphEmulator, Generic[C, P]):
     """A Graph emulator of a platform that publishes through containers whose media it
     downloads from URLs (Instagram, Threads).
 
@@ -988,14 +1044,23 @@ class MediaFetchingEmulator(GraphEmulator):
         media_host: LoopbackMediaHost | None = None,
         container_ttl: float = DAY,
         engagement_rate: float = 6.0,
+        image_processing: float = 0.0,
+        video_processing: float = 1.0,
+        max_image_bytes: int = 8 * 1000 * 1000,
+        max_video_bytes: int = 1000 * 1000 * 1000,
     ) -> None:
         super().__init__(clock=clock, rate_limits=rate_limits, token_ttl=token_ttl)
         self._own_host = media_host is None
         self.media_host: LoopbackMediaHost = media_host or LoopbackMediaHost()
         self.container_ttl = container_ttl
         self.engagement_rate = engagement_rate
+        self.image_processing = image_processing
+        self.video_processing = video_processing
+        self.max_image_bytes = max_image_bytes
+        self.max_video_bytes = max_video_bytes
         self._users: dict[str, User] = {}
-        self._containers: dict[str, Container] = {}
+        self._containers: dict[str, C] = {}
+        self._posts: dict[str, P] = {}
         self._events: dict[tuple[str, str], list[float]] = {}
 
     @contextmanager
@@ -1075,6 +1140,121 @@ class MediaFetchingEmulator(GraphEmulator):
         if user is None or token.owner != user_id:
             raise self.unsupported("get", user_id)
         return user
+
+    # -- posts -----------------------------------------------------------------------------
+
+    def live(self) -> list[P]:
+        """The posts that exist now, oldest first."""
+        return [p for p in self._posts.values() if p.deleted_at is None]
+
+    def engagement_of(self, post_id: str) -> dict[str, int]:
+        return self._posts[post_id].extra
+
+    def owned(self, token: Token, node: str, verb: str) -> P:
+        """A live post of the token's account.
+
+        Raises:
+            GraphError: none (Meta's "Unsupported {verb} request").
+        """
+        post = self._posts.get(node)
+        if post is None or post.deleted_at is not None or post.owner != token.owner:
+            raise self.unsupported(verb, node)
+        return post
+
+    def permalink(self, p: P) -> str:
+        """The post's public URL."""
+        raise NotImplementedError
+
+    def post_getters(self, p: P) -> dict[str, Callable[[Field], Any]]:
+        """The fields every published post has (platforms add their own)."""
+        return {
+            "id": lambda f: p.id,
+            "permalink": lambda f: self.permalink(p),
+            "shortcode": lambda f: p.shortcode,
+            "timestamp": lambda f: graph_time(p.created_at),
+            "username": lambda f: self._users[p.owner].username,
+            "owner": lambda f: {"id": p.owner},
+            "alt_text": lambda f: p.alt_text or OMIT,
+            "children": lambda f: {"data": [{"id": i} for i in p.children]} if p.children else OMIT,
+        }
+
+    def post_fields(self, p: P, fields: str | None) -> dict[str, Any]:
+        """A post's answer to ``fields=``."""
+        raise NotImplementedError
+
+    def user_fields(self, user: User, fields: str | None) -> dict[str, Any]:
+        """An account's answer to ``fields=`` (``/me`` included)."""
+        raise NotImplementedError
+
+    def container_fields(self, c: C, fields: str | None) -> dict[str, Any]:
+        """A container's answer to ``fields=`` (its status)."""
+        raise NotImplementedError
+
+    def post_insights(self, p: P, metric: Any) -> dict[str, Any]:
+        """A post's ``/insights`` answer."""
+        raise NotImplementedError
+
+    def other_node(self, token: Token, node: str, fields: str | None) -> dict[str, Any]:
+        """A node that is no account, container or post (Instagram: a comment).
+
+        Raises:
+            GraphError: unknown to the platform ("Unsupported get request").
+        """
+        raise self.unsupported("get", node)
+
+    def delete_other(self, token: Token, node: str) -> None:
+        """Delete a node that is no post (Instagram: a comment).
+
+        Raises:
+            GraphError: unknown to the platform ("Unsupported delete request").
+        """
+        raise self.unsupported("delete", node)
+
+    def before_delete(self, token: Token) -> None:
+        """Check a post delete against the platform's quota (Threads has one).
+
+        Raises:
+            GraphError: over it.
+        """
+
+    @route("GET", rf"/{VERSION}/{NODE}")
+    @graph_api()
+    def _get_node(
+        self, request: httpx.Request, token: Token, params: dict[str, Any], node: str, **_: Any
+    ) -> httpx.Response:
+        fields = params.get("fields")
+        user = self._users.get(node)
+        if user is not None and token.owner == node:
+            return self.json(self.user_fields(user, fields))
+        container = self._containers.get(node)
+        if container is not None and container.owner == token.owner:
+            return self.json(self.container_fields(container, fields))
+        post = self._posts.get(node)
+        if post is not None and post.deleted_at is None and post.owner == token.owner:
+            return self.json(self.post_fields(post, fields))
+        return self.json(self.other_node(token, node, fields))
+
+    @route("DELETE", rf"/{VERSION}/{NODE}")
+    @graph_api()
+    def _delete_node(
+        self, request: httpx.Request, token: Token, params: dict[str, Any], node: str, **_: Any
+    ) -> httpx.Response:
+        post = self._posts.get(node)
+        if post is not None and post.deleted_at is None and post.owner == token.owner:
+            self.before_delete(token)
+            post.deleted_at = self.clock.time()
+            self.record(token.owner, "delete")
+        else:
+            self.delete_other(token, node)
+        return self.json({"success": True})
+
+    @route("GET", rf"/{VERSION}/{NODE}/insights")
+    @graph_api()
+    def _get_insights(
+        self, request: httpx.Request, token: Token, params: dict[str, Any], node: str, **_: Any
+    ) -> httpx.Response:
+        post = self.owned(token, node, "get")
+        return self.json(self.post_insights(post, params.get("metric")))
 
     # -- containers and quotas -------------------------------------------------------------
 
@@ -1176,9 +1356,3 @@ class MediaFetchingEmulator(GraphEmulator):
         return self.json(
             {"access_token": new, "token_type": "bearer", "expires_in": int(LONG_TOKEN_TTL)}
         )
-
-
-def add_counts(extra: dict[str, int], **counts: int) -> None:
-    """Add engagement counts on top of what a post already has."""
-    for key, value in counts.items():
-        extra[key] = extra.get(key, 0) + value

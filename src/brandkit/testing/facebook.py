@@ -25,6 +25,12 @@ What it answers like the Graph API (``platforms.md`` §5, real bodies in ``tests
   cursors), ``GET /{node}/insights`` (current metric names; retired ones such as
   ``post_impressions`` answer Meta's "(#100) The value must be a valid insights metric"),
   and batch requests.
+- ``GET /me`` and ``GET /{user-id}/accounts`` (``/me/accounts``): the Pages a user
+  administers with their Page tokens, ``category``, ``category_list`` and ``tasks``, paged.
+- Comments: ``GET``/``POST /{post-or-comment-id}/comments`` (``fields``, ``summary``,
+  ``filter=stream``, ``order``; ``message``), ``POST /{comment-id}`` with ``is_hidden`` (or
+  ``message``), ``DELETE /{comment-id}``, ``GET /{comment-id}``; :meth:`add_comment` adds
+  the audience's.
 - Page tokens never expire (revoke them with :meth:`revoke_tokens`, or expire them with
   :meth:`expire_tokens`); user tokens live 60 days of the emulator clock.
 - ``X-Business-Use-Case-Usage`` (type ``pages``) for Page tokens and ``X-App-Usage``; past
@@ -206,6 +212,7 @@ class FacebookEmulator(GraphEmulator):
         "https://developers.facebook.com/docs/graph-api/overview/rate-limiting."
     )
     id_base: ClassVar[int] = 100_000_000_000_000
+    engagement_kinds: ClassVar[tuple[str, ...]] = ("reactions", "comments", "shares", "views")
 
     def __init__(
         self,
@@ -334,29 +341,8 @@ class FacebookEmulator(GraphEmulator):
         with self.lock:
             return [attrs.asdict(p) for p in self._photos.values()]
 
-    def engage(
-        self,
-        post_id: str,
-        *,
-        reactions: int = 0,
-        comments: int = 0,
-        shares: int = 0,
-        views: int = 0,
-    ) -> None:
-        """Add engagement to a post on top of what the clock brings.
-
-        Raises:
-            KeyError: no post has that id.
-        """
-        with self.lock:
-            extra = self._posts[post_id].extra
-            for key, value in (
-                ("reactions", reactions),
-                ("comments", comments),
-                ("shares", shares),
-                ("views", views),
-            ):
-                extra[key] = extra.get(key, 0) + value
+    def engagement_of(self, post_id: str) -> dict[str, int]:
+        return self._posts[post_id].extra
 
     def default_version_name(self) -> str:
         return self.version

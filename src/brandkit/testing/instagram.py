@@ -33,6 +33,11 @@ What it answers like the Graph API (``platforms.md`` §6; real bodies in ``tests
   default), ``GET /{ig-user-id}/media``, ``GET /{media-id}`` with fields,
   ``GET /{media-id}/insights`` (current metric names; ``impressions`` and ``plays`` are
   refused as Meta does since v22.0), ``DELETE /{media-id}``, batch requests.
+- ``GET /me`` (Instagram Login: ``user_id``, ``username``, ``account_type``, ...).
+- Comments: ``GET``/``POST /{ig-media-id}/comments`` (``message``), ``GET``/``POST
+  /{ig-comment-id}/replies`` (one level, as Instagram keeps them), ``POST /{ig-comment-id}``
+  with ``hide=true|false``, ``DELETE /{ig-comment-id}``, ``GET /{ig-comment-id}``;
+  :meth:`add_comment` adds the audience's.
 - Tokens live 60 days of the emulator clock; ``GET /refresh_access_token`` renews one that
   is at least a day old and not expired.
 - ``X-Business-Use-Case-Usage`` (type ``instagram``); code 80002 past the budget.
@@ -62,16 +67,14 @@ from brandkit.testing._graph import (
     Field,
     GraphError,
     MediaFetchingEmulator,
+    Published,
     Token,
     User,
-    add_counts,
     fetch_media,
     graph_api,
     graph_time,
     image_size,
     metric_names,
-    no_field,
-    parse_fields,
     render_fields,
     shortcode,
     truthy,
@@ -110,22 +113,11 @@ _STATUS_TEXT = {
 
 
 @attrs.define
-class _Media:
-    id: str
-    owner: str
-    container_id: str
-    caption: str
-    media_type: str
-    product_type: str
-    created_at: float
-    shortcode: str
-    children: list[str] = attrs.field(factory=list)
-    alt_text: str | None = None
-    deleted_at: float | None = None
-    extra: dict[str, int] = attrs.field(factory=dict)
+class _Media(Published):
+    product_type: str = "FEED"
 
 
-class InstagramEmulator(MediaFetchingEmulator):
+class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
     """Instagram professional accounts in a box (see the module docstring).
 
     Args:
@@ -159,6 +151,7 @@ class InstagramEmulator(MediaFetchingEmulator):
     token_kind: ClassVar[str] = "instagram"
     refresh_grant: ClassVar[str] = "ig_refresh_token"
     carousel_error: ClassVar[str] = "2207028"
+    engagement_kinds: ClassVar[tuple[str, ...]] = ("likes", "comments", "saved", "shares", "views")
 
     def __init__(
         self,
@@ -184,17 +177,16 @@ class InstagramEmulator(MediaFetchingEmulator):
             media_host=media_host,
             container_ttl=container_ttl,
             engagement_rate=engagement_rate,
+            image_processing=image_processing,
+            video_processing=video_processing,
+            max_image_bytes=max_image_bytes,
+            max_video_bytes=max_video_bytes,
         )
         self.quota_total = quota_total
-        self.image_processing = image_processing
-        self.video_processing = video_processing
-        self.max_image_bytes = max_image_bytes
-        self.max_video_bytes = max_video_bytes
         self.max_caption = max_caption
         self.max_hashtags = max_hashtags
         self.max_mentions = max_mentions
         self.version = version
-        self._media: dict[str, _Media] = {}
 
     # -- public helpers --------------------------------------------------------------------
 
@@ -214,7 +206,7 @@ class InstagramEmulator(MediaFetchingEmulator):
     def post_texts(self) -> list[str]:
         """The captions of the posts that exist now (deleted ones excluded), oldest first."""
         with self.lock:
-            return [m.caption for m in self._live()]
+            return [m.text for m in self.live()]
 
     @property
     def posts(self) -> list[dict[str, Any]]:
@@ -222,7 +214,7 @@ class InstagramEmulator(MediaFetchingEmulator):
         ``media_product_type``, ``permalink``, ``timestamp``, ``container_id``,
         ``alt_text`` and ``children`` (each with ``media_type`` and ``alt_text``)."""
         with self.lock:
-            return [self._media_view(m) for m in self._live()]
+            return [self._media_view(m) for m in self.live()]
 
     @property
     def containers(self) -> list[dict[str, Any]]:
@@ -249,38 +241,10 @@ class InstagramEmulator(MediaFetchingEmulator):
         with self.lock:
             self._containers[container_id].error = str(error_code)
 
-    def engage(
-        self,
-        media_id: str,
-        *,
-        likes: int = 0,
-        comments: int = 0,
-        saved: int = 0,
-        shares: int = 0,
-        views: int = 0,
-    ) -> None:
-        """Add engagement to a post on top of what the clock brings.
-
-        Raises:
-            KeyError: no post has that id.
-        """
-        with self.lock:
-            add_counts(
-                self._media[media_id].extra,
-                likes=likes,
-                comments=comments,
-                saved=saved,
-                shares=shares,
-                views=views,
-            )
-
     def default_version_name(self) -> str:
         return self.version
 
     # -- state -----------------------------------------------------------------------------
-
-    def _live(self) -> list[_Media]:
-        return [m for m in self._media.values() if m.deleted_at is None]
 
     def _status_text(self, c: Container) -> str:
         status = self.status(c)
@@ -327,17 +291,17 @@ class InstagramEmulator(MediaFetchingEmulator):
         )
         return counts
 
-    def _permalink(self, m: _Media) -> str:
+    def permalink(self, m: _Media) -> str:
         kind = "reel" if m.product_type == "REELS" else "p"
         return f"https://www.instagram.com/{kind}/{m.shortcode}/"
 
     def _media_view(self, m: _Media) -> dict[str, Any]:
         return {
             "id": m.id,
-            "caption": m.caption,
+            "caption": m.text,
             "media_type": m.media_type,
             "media_product_type": m.product_type,
-            "permalink": self._permalink(m),
+            "permalink": self.permalink(m),
             "timestamp": graph_time(m.created_at),
             "container_id": m.container_id,
             "alt_text": m.alt_text,
@@ -351,51 +315,20 @@ class InstagramEmulator(MediaFetchingEmulator):
             ],
         }
 
-    def _media_fields(self, m: _Media, fields: str | None) -> dict[str, Any]:
+    def post_fields(self, m: _Media, fields: str | None) -> dict[str, Any]:
         counts = self._counts(m)
-        user = self._users[m.owner]
-        out: dict[str, Any] = {}
-        for field in parse_fields(fields or "id"):
-            name = field.name
-            if name == "id":
-                out["id"] = m.id
-            elif name == "caption":
-                if m.caption:
-                    out["caption"] = m.caption
-            elif name == "media_type":
-                out["media_type"] = m.media_type
-            elif name == "media_product_type":
-                out["media_product_type"] = m.product_type
-            elif name == "permalink":
-                out["permalink"] = self._permalink(m)
-            elif name == "shortcode":
-                out["shortcode"] = m.shortcode
-            elif name == "timestamp":
-                out["timestamp"] = graph_time(m.created_at)
-            elif name == "like_count":
-                out["like_count"] = counts["likes"]
-            elif name == "comments_count":
-                out["comments_count"] = counts["comments"]
-            elif name == "username":
-                out["username"] = user.username
-            elif name == "owner":
-                out["owner"] = {"id": m.owner}
-            elif name == "media_url":
-                out["media_url"] = f"https://scontent.cdninstagram.com/v/{m.id}.jpg"
-            elif name == "children":
-                if m.children:
-                    out["children"] = {"data": [{"id": i} for i in m.children]}
-            elif name == "alt_text":
-                if m.alt_text:
-                    out["alt_text"] = m.alt_text
-            elif name == "insights":
-                out["insights"] = self._insights(m, field.modifiers.get("metric"))
-            else:
-                raise no_field(name, "IGMedia")
-        out.setdefault("id", m.id)
-        return out
+        getters = self.post_getters(m) | {
+            "caption": lambda f: m.text or OMIT,
+            "media_type": lambda f: m.media_type,
+            "media_product_type": lambda f: m.product_type,
+            "like_count": lambda f: counts["likes"],
+            "comments_count": lambda f: counts["comments"],
+            "media_url": lambda f: f"https://scontent.cdninstagram.com/v/{m.id}.jpg",
+            "insights": lambda f: self.post_insights(m, f.modifiers.get("metric")),
+        }
+        return render_fields(fields, "id", getters, "IGMedia", m.id)
 
-    def _user_fields(self, user: User, fields: str | None) -> dict[str, Any]:
+    def user_fields(self, user: User, fields: str | None) -> dict[str, Any]:
         getters: dict[str, Callable[[Field], Any]] = {
             "id": lambda f: user.id,
             # Instagram Login's /me: the professional account id (the emulator gives the
@@ -406,13 +339,13 @@ class InstagramEmulator(MediaFetchingEmulator):
             "name": lambda f: user.username.capitalize(),
             "followers_count": lambda f: user.followers_at(self.clock.time()),
             "follows_count": lambda f: 0,
-            "media_count": lambda f: sum(1 for m in self._live() if m.owner == user.id),
+            "media_count": lambda f: sum(1 for m in self.live() if m.owner == user.id),
             "biography": lambda f: "",
             "profile_picture_url": lambda f: f"https://scontent.cdninstagram.com/{user.id}.jpg",
         }
         return render_fields(fields, "id", getters, "IGUser", user.id)
 
-    def _insights(self, m: _Media, metric: str | None) -> dict[str, Any]:
+    def post_insights(self, m: _Media, metric: Any) -> dict[str, Any]:
         allowed = REELS_METRICS if m.product_type == "REELS" else FEED_METRICS
         names = metric_names(metric, allowed)
         counts = self._counts(m)
@@ -433,48 +366,24 @@ class InstagramEmulator(MediaFetchingEmulator):
 
     # -- routes ----------------------------------------------------------------------------
 
-    @route("GET", rf"/{VERSION}/{NODE}")
-    @graph_api()
-    def _get_node(
-        self, request: httpx.Request, token: Token, params: dict[str, Any], node: str, **_: Any
-    ) -> httpx.Response:
-        fields = params.get("fields")
-        if node in self._users and token.owner == node:
-            return self.json(self._user_fields(self._users[node], fields))
-        container = self._containers.get(node)
-        if container is not None and container.owner == token.owner:
-            out: dict[str, Any] = {}
-            for field in parse_fields(fields or "id"):
-                if field.name == "status_code":
-                    out["status_code"] = self.status(container)
-                elif field.name == "status":
-                    out["status"] = self._status_text(container)
-                elif field.name != "id":
-                    raise no_field(field.name, "ShadowIGMediaBuilder")
-            out["id"] = container.id
-            return self.json(out)
-        media = self._media.get(node)
-        if media is not None and media.deleted_at is None and media.owner == token.owner:
-            return self.json(self._media_fields(media, fields))
-        comment = self._own_comment(token, node, "get")
-        return self.json(self._comment_fields(comment, fields))
+    def container_fields(self, c: Container, fields: str | None) -> dict[str, Any]:
+        getters: dict[str, Callable[[Field], Any]] = {
+            "id": lambda f: c.id,
+            "status_code": lambda f: self.status(c),
+            "status": lambda f: self._status_text(c),
+        }
+        return render_fields(fields, "id", getters, "ShadowIGMediaBuilder", c.id)
 
-    @route("DELETE", rf"/{VERSION}/{NODE}")
-    @graph_api()
-    def _delete_node(
-        self, request: httpx.Request, token: Token, params: dict[str, Any], node: str, **_: Any
-    ) -> httpx.Response:
-        media = self._media.get(node)
-        if media is not None and media.deleted_at is None and media.owner == token.owner:
-            media.deleted_at = self.clock.time()
-            return self.json({"success": True})
+    def other_node(self, token: Token, node: str, fields: str | None) -> dict[str, Any]:
+        return self._comment_fields(self._own_comment(token, node, "get"), fields)
+
+    def delete_other(self, token: Token, node: str) -> None:
         self._own_comment(token, node, "delete").deleted_at = self.clock.time()
-        return self.json({"success": True})
 
     # -- comments --------------------------------------------------------------------------
 
     def comment_owner(self, object_id: str) -> str | None:
-        media = self._media.get(object_id)
+        media = self._posts.get(object_id)
         return media.owner if media is not None and media.deleted_at is None else None
 
     def _own_comment(self, token: Token, node: str, verb: str) -> Comment:
@@ -484,7 +393,7 @@ class InstagramEmulator(MediaFetchingEmulator):
         return comment
 
     def _comment_fields(self, c: Comment, fields: str | None) -> dict[str, Any]:
-        media = self._media[c.on]
+        media = self._posts[c.on]
         getters: dict[str, Callable[[Field], Any]] = {
             "id": lambda f: c.id,
             "text": lambda f: c.text,
@@ -517,30 +426,9 @@ class InstagramEmulator(MediaFetchingEmulator):
         return text
 
     @route("GET", rf"/{VERSION}/{NODE}/(?P<edge>comments|replies)")
-    @graph_api()
-    def _list_comments(
-        self,
-        request: httpx.Request,
-        token: Token,
-        params: dict[str, Any],
-        node: str,
-        edge: str,
-        **_: Any,
-    ) -> httpx.Response:
-        if edge == "comments":
-            if self.comment_owner(node) != token.owner:
-                raise self.unsupported("get", node)
-            items = self.thread(node, None)
-        else:
-            parent = self._own_comment(token, node, "get")
-            items = self.thread(parent.on, parent.id)
-        fields = params.get("fields")
-        rendered = [self._comment_fields(c, fields) for c in items]
-        return self.json(self.page_of(request, rendered, params))
-
     @route("POST", rf"/{VERSION}/{NODE}/(?P<edge>comments|replies)")
     @graph_api()
-    def _post_comment(
+    def _comments_edge(
         self,
         request: httpx.Request,
         token: Token,
@@ -549,14 +437,23 @@ class InstagramEmulator(MediaFetchingEmulator):
         edge: str,
         **_: Any,
     ) -> httpx.Response:
+        # /{media}/comments: the top-level comments; /{comment}/replies: one comment's.
+        verb = request.method.lower()
         if edge == "comments":
             if self.comment_owner(node) != token.owner:
-                raise self.unsupported("post", node)
+                raise self.unsupported(verb, node)
             on, parent = node, None
         else:
-            replied = self._own_comment(token, node, "post")
-            # Instagram keeps one level: a reply to a reply joins the top-level comment.
-            on, parent = replied.on, replied.parent or replied.id
+            replied = self._own_comment(token, node, verb)
+            on, parent = replied.on, replied.id
+            if verb == "post" and replied.parent is not None:
+                # Instagram keeps one level: a reply to a reply joins the top-level comment.
+                parent = replied.parent
+        if request.method == "GET":
+            rendered = [
+                self._comment_fields(c, params.get("fields")) for c in self.thread(on, parent)
+            ]
+            return self.json(self.page_of(request, rendered, params))
         text = self._comment_text(params)
         user = self._users[token.owner]
         comment = self.store_comment(on, parent, user.id, user.username, text, by_owner=True)
@@ -572,16 +469,6 @@ class InstagramEmulator(MediaFetchingEmulator):
             raise GraphError(400, 100, "(#100) The parameter hide is required.")
         comment.hidden = truthy(params["hide"])
         return self.json({"success": True})
-
-    @route("GET", rf"/{VERSION}/{NODE}/insights")
-    @graph_api()
-    def _get_insights(
-        self, request: httpx.Request, token: Token, params: dict[str, Any], node: str, **_: Any
-    ) -> httpx.Response:
-        media = self._media.get(node)
-        if media is None or media.deleted_at is not None or media.owner != token.owner:
-            raise self.unsupported("get", node)
-        return self.json(self._insights(media, params.get("metric")))
 
     @route("GET", rf"/{VERSION}/(?P<user_id>[0-9]+)/content_publishing_limit")
     @graph_api()
@@ -602,8 +489,8 @@ class InstagramEmulator(MediaFetchingEmulator):
         self, request: httpx.Request, token: Token, params: dict[str, Any], user_id: str, **_: Any
     ) -> httpx.Response:
         self.user_for(token, user_id)
-        items = [m for m in self._live() if m.owner == user_id]
-        return self.listing(request, params, items, self._media_fields)
+        items = [m for m in self.live() if m.owner == user_id]
+        return self.listing(request, params, items, self.post_fields)
 
     @route("POST", rf"/{VERSION}/(?P<user_id>[0-9]+)/media")
     @graph_api()
@@ -849,7 +736,7 @@ class InstagramEmulator(MediaFetchingEmulator):
             id=self.new_id(),
             owner=user_id,
             container_id=container.id,
-            caption=container.text,
+            text=container.text,
             media_type=media_type,
             product_type=product,
             created_at=now,
@@ -857,7 +744,7 @@ class InstagramEmulator(MediaFetchingEmulator):
             children=list(container.children),
             alt_text=container.alt_text,
         )
-        self._media[media.id] = media
+        self._posts[media.id] = media
         container.published_id = media.id
         self.record(user_id, "post")
         return self.json({"id": media.id})

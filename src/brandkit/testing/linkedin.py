@@ -16,7 +16,12 @@ What it answers like LinkedIn (``platforms.md`` §4):
 
 - ``/rest/...`` needs ``Authorization: Bearer``, an active ``LinkedIn-Version`` (400
   ``VERSION_MISSING``, 426 ``NONEXISTENT_VERSION``) and ``X-Restli-Protocol-Version: 2.0.0``;
-  errors are ``{"status", "serviceErrorCode", "code", "message"}``.
+  errors are ``{"status", "serviceErrorCode", "code", "message"}``. The active versions
+  move with the emulator clock (:func:`active_versions`: the last 12 monthly releases).
+- Comments: ``GET``/``POST /rest/socialActions/{urn}/comments`` (``actor``, ``object``,
+  ``message.text``; 201 with the comment, its id in ``x-restli-id``), nested on a comment
+  URN, ``DELETE /rest/socialActions/{urn}/comments/{id}``; :meth:`add_comment` adds the
+  audience's.
 - ``POST /rest/posts`` checks fields, permissions and media, answers 201 with an empty body
   and the URN in ``x-restli-id``; it refuses a repeat of a live post's content with 422
   "Content is a duplicate of urn:li:share:…". The ``commentary`` is parsed as little text:

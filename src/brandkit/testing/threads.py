@@ -28,6 +28,8 @@ the emulator follows the reference field by field):
   100 deletes per 24 h, configurable), ``GET /{user-id}/threads`` and ``/replies``,
   ``GET /{media-id}`` with fields, ``GET /{media-id}/insights``,
   ``GET /{user-id}/threads_insights``, ``DELETE /{media-id}``.
+- ``GET /v1.0/me``: ``id``, ``username``, ``name``, ``threads_profile_picture_url``,
+  ``threads_biography``, ``is_verified``. Only ``v1.0`` exists (other versions: code 2500).
 - Tokens live 60 days; ``GET /refresh_access_token?grant_type=th_refresh_token`` renews one
   that is at least a day old and not expired.
 - ``X-App-Usage``; code 4 past the app's budget.
@@ -48,21 +50,19 @@ from brandkit.content._media import sniff
 from brandkit.testing._emulator import Clock, route
 from brandkit.testing._graph import (
     DAY,
-    NODE,
+    OMIT,
     Container,
     FetchFailed,
     Field,
     GraphError,
     MediaFetchingEmulator,
+    Published,
     Token,
     User,
-    add_counts,
     fetch_media,
     graph_api,
     graph_time,
     metric_names,
-    no_field,
-    parse_fields,
     render_fields,
     shortcode,
     truthy,
@@ -101,24 +101,13 @@ class _Container(Container):
 
 
 @attrs.define
-class _Post:
-    id: str
-    owner: str
-    container_id: str
-    text: str
-    media_type: str
-    created_at: float
-    shortcode: str
-    reply_to: str | None
-    root: str
-    alt_text: str | None = None
-    children: list[str] = attrs.field(factory=list)
+class _Post(Published):
+    reply_to: str | None = None
+    root: str = ""
     link_attachment: str | None = None
-    deleted_at: float | None = None
-    extra: dict[str, int] = attrs.field(factory=dict)
 
 
-class ThreadsEmulator(MediaFetchingEmulator):
+class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
     """Threads accounts in a box (see the module docstring).
 
     Args:
@@ -145,6 +134,15 @@ class ThreadsEmulator(MediaFetchingEmulator):
     refresh_grant: ClassVar[str] = "th_refresh_token"
     unsupported_kind: ClassVar[str] = "THApiException"
     unsupported_tail: ClassVar[str] = ""
+    version_pattern: ClassVar[str] = r"v1\.0"
+    engagement_kinds: ClassVar[tuple[str, ...]] = (
+        "views",
+        "likes",
+        "replies",
+        "reposts",
+        "quotes",
+        "shares",
+    )
 
     def __init__(
         self,
@@ -169,16 +167,15 @@ class ThreadsEmulator(MediaFetchingEmulator):
             media_host=media_host,
             container_ttl=container_ttl,
             engagement_rate=engagement_rate,
+            image_processing=image_processing,
+            video_processing=video_processing,
+            max_image_bytes=max_image_bytes,
+            max_video_bytes=max_video_bytes,
         )
         self.quota_posts = quota_posts
         self.quota_replies = quota_replies
         self.quota_deletes = quota_deletes
         self.text_processing = text_processing
-        self.image_processing = image_processing
-        self.video_processing = video_processing
-        self.max_image_bytes = max_image_bytes
-        self.max_video_bytes = max_video_bytes
-        self._posts: dict[str, _Post] = {}
 
     # -- public helpers --------------------------------------------------------------------
 
@@ -197,7 +194,7 @@ class ThreadsEmulator(MediaFetchingEmulator):
     def post_texts(self) -> list[str]:
         """The texts of the posts (and replies) that exist now, oldest first."""
         with self.lock:
-            return [p.text for p in self._live()]
+            return [p.text for p in self.live()]
 
     @property
     def posts(self) -> list[dict[str, Any]]:
@@ -205,7 +202,7 @@ class ThreadsEmulator(MediaFetchingEmulator):
         ``reply_to`` (the parent's id), ``root``, ``permalink``, ``timestamp``,
         ``alt_text``, ``link_attachment`` and ``children``."""
         with self.lock:
-            return [self._post_view(p) for p in self._live()]
+            return [self._post_view(p) for p in self.live()]
 
     @property
     def containers(self) -> list[dict[str, Any]]:
@@ -213,33 +210,6 @@ class ThreadsEmulator(MediaFetchingEmulator):
         ``error_message``."""
         with self.lock:
             return [self._container_view(c) for c in self._containers.values()]
-
-    def engage(
-        self,
-        post_id: str,
-        *,
-        views: int = 0,
-        likes: int = 0,
-        replies: int = 0,
-        reposts: int = 0,
-        quotes: int = 0,
-        shares: int = 0,
-    ) -> None:
-        """Add engagement to a post on top of what the clock brings.
-
-        Raises:
-            KeyError: no post has that id.
-        """
-        with self.lock:
-            add_counts(
-                self._posts[post_id].extra,
-                views=views,
-                likes=likes,
-                replies=replies,
-                reposts=reposts,
-                quotes=quotes,
-                shares=shares,
-            )
 
     def default_version_name(self) -> str:
         return "v1.0"
@@ -257,10 +227,7 @@ class ThreadsEmulator(MediaFetchingEmulator):
 
     # -- state -----------------------------------------------------------------------------
 
-    def _live(self) -> list[_Post]:
-        return [p for p in self._posts.values() if p.deleted_at is None]
-
-    def _container_view(self, c: Container) -> dict[str, Any]:
+    def _container_view(self, c: _Container) -> dict[str, Any]:
         return {
             "id": c.id,
             "status": self.status(c),
@@ -269,7 +236,7 @@ class ThreadsEmulator(MediaFetchingEmulator):
             "text": c.text,
             "url": c.url,
             "alt_text": c.alt_text,
-            "reply_to": getattr(c, "reply_to", None),
+            "reply_to": c.reply_to,
             "children": list(c.children),
         }
 
@@ -277,7 +244,7 @@ class ThreadsEmulator(MediaFetchingEmulator):
         hours = max(0.0, self.clock.time() - p.created_at) / 3600
         weight = 1 + int(p.id) % 5
         likes = int(hours * self.engagement_rate * weight)
-        replies = sum(1 for q in self._live() if q.reply_to == p.id)
+        replies = sum(1 for q in self.live() if q.reply_to == p.id)
         counts = {
             "likes": likes,
             "views": likes * 20,
@@ -290,7 +257,7 @@ class ThreadsEmulator(MediaFetchingEmulator):
             counts[key] = counts.get(key, 0) + value
         return counts
 
-    def _permalink(self, p: _Post) -> str:
+    def permalink(self, p: _Post) -> str:
         return f"https://www.threads.net/@{self._users[p.owner].username}/post/{p.shortcode}"
 
     def _post_view(self, p: _Post) -> dict[str, Any]:
@@ -300,7 +267,7 @@ class ThreadsEmulator(MediaFetchingEmulator):
             "media_type": p.media_type,
             "reply_to": p.reply_to,
             "root": p.root,
-            "permalink": self._permalink(p),
+            "permalink": self.permalink(p),
             "timestamp": graph_time(p.created_at),
             "alt_text": p.alt_text,
             "link_attachment": p.link_attachment,
@@ -314,55 +281,19 @@ class ThreadsEmulator(MediaFetchingEmulator):
             ],
         }
 
-    def _post_fields(self, p: _Post, fields: str | None) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for field in parse_fields(fields or "id"):
-            name = field.name
-            if name == "id":
-                out["id"] = p.id
-            elif name == "text":
-                if p.text:
-                    out["text"] = p.text
-            elif name == "media_type":
-                out["media_type"] = (
-                    "TEXT_POST"
-                    if p.media_type == "TEXT"
-                    else ("CAROUSEL_ALBUM" if p.media_type == "CAROUSEL" else p.media_type)
-                )
-            elif name == "media_product_type":
-                out["media_product_type"] = "THREADS"
-            elif name == "permalink":
-                out["permalink"] = self._permalink(p)
-            elif name == "shortcode":
-                out["shortcode"] = p.shortcode
-            elif name == "timestamp":
-                out["timestamp"] = graph_time(p.created_at)
-            elif name == "username":
-                out["username"] = self._users[p.owner].username
-            elif name == "owner":
-                out["owner"] = {"id": p.owner}
-            elif name == "is_reply":
-                out["is_reply"] = p.reply_to is not None
-            elif name == "replied_to":
-                if p.reply_to:
-                    out["replied_to"] = {"id": p.reply_to}
-            elif name == "root_post":
-                out["root_post"] = {"id": p.root}
-            elif name == "is_quote_post":
-                out["is_quote_post"] = False
-            elif name == "alt_text":
-                if p.alt_text:
-                    out["alt_text"] = p.alt_text
-            elif name == "link_attachment_url":
-                if p.link_attachment:
-                    out["link_attachment_url"] = p.link_attachment
-            elif name == "children":
-                if p.children:
-                    out["children"] = {"data": [{"id": i} for i in p.children]}
-            else:
-                raise no_field(name, "ThreadsMedia")
-        out.setdefault("id", p.id)
-        return out
+    def post_fields(self, p: _Post, fields: str | None) -> dict[str, Any]:
+        kind = {"TEXT": "TEXT_POST", "CAROUSEL": "CAROUSEL_ALBUM"}.get(p.media_type, p.media_type)
+        getters = self.post_getters(p) | {
+            "text": lambda f: p.text or OMIT,
+            "media_type": lambda f: kind,
+            "media_product_type": lambda f: "THREADS",
+            "is_reply": lambda f: p.reply_to is not None,
+            "replied_to": lambda f: {"id": p.reply_to} if p.reply_to else OMIT,
+            "root_post": lambda f: {"id": p.root},
+            "is_quote_post": lambda f: False,
+            "link_attachment_url": lambda f: p.link_attachment or OMIT,
+        }
+        return render_fields(fields, "id", getters, "ThreadsMedia", p.id)
 
     def _insights(
         self,
@@ -389,7 +320,7 @@ class ThreadsEmulator(MediaFetchingEmulator):
             data.append(entry)
         return {"data": data}
 
-    def _user_fields(self, user: User, fields: str | None) -> dict[str, Any]:
+    def user_fields(self, user: User, fields: str | None) -> dict[str, Any]:
         # The Threads user node (``/me`` included): threads-profile fields.
         picture = f"https://scontent.cdninstagram.com/t51/{user.id}.jpg"
         getters: dict[str, Callable[[Field], Any]] = {
@@ -404,42 +335,15 @@ class ThreadsEmulator(MediaFetchingEmulator):
 
     # -- routes ----------------------------------------------------------------------------
 
-    @route("GET", rf"/{VERSION}/{NODE}")
-    @graph_api()
-    def _get_node(
-        self, request: httpx.Request, token: Token, params: dict[str, Any], node: str, **_: Any
-    ) -> httpx.Response:
-        fields = params.get("fields")
-        user = self._users.get(node)
-        if user is not None and token.owner == node:
-            return self.json(self._user_fields(user, fields))
-        container = self._containers.get(node)
-        if container is not None and container.owner == token.owner:
-            out = {}
-            for field in parse_fields(fields or "id"):
-                if field.name == "status":
-                    out["status"] = self.status(container)
-                elif field.name == "error_message":
-                    message = self.container_error(container)
-                    if message:
-                        out["error_message"] = message
-                elif field.name != "id":
-                    raise no_field(field.name, "ThreadsMediaContainer")
-            out["id"] = container.id
-            return self.json(out)
-        post = self._posts.get(node)
-        if post is not None and post.deleted_at is None and post.owner == token.owner:
-            return self.json(self._post_fields(post, fields))
-        raise self.unsupported("get", node)
+    def container_fields(self, c: _Container, fields: str | None) -> dict[str, Any]:
+        getters: dict[str, Callable[[Field], Any]] = {
+            "id": lambda f: c.id,
+            "status": lambda f: self.status(c),
+            "error_message": lambda f: self.container_error(c) or OMIT,
+        }
+        return render_fields(fields, "id", getters, "ThreadsMediaContainer", c.id)
 
-    @route("DELETE", rf"/{VERSION}/{NODE}")
-    @graph_api()
-    def _delete_node(
-        self, request: httpx.Request, token: Token, params: dict[str, Any], node: str, **_: Any
-    ) -> httpx.Response:
-        post = self._posts.get(node)
-        if post is None or post.deleted_at is not None or post.owner != token.owner:
-            raise self.unsupported("delete", node)
+    def before_delete(self, token: Token) -> None:
         if self.used(token.owner, "delete") >= self.quota_deletes:
             raise GraphError(
                 400,
@@ -448,23 +352,9 @@ class ThreadsEmulator(MediaFetchingEmulator):
                 user_title="Delete limit reached",
                 user_msg=f"You can delete at most {self.quota_deletes} posts in 24 hours.",
             )
-        post.deleted_at = self.clock.time()
-        self.record(token.owner, "delete")
-        return self.json({"success": True})
 
-    @route("GET", rf"/{VERSION}/{NODE}/insights")
-    @graph_api()
-    def _get_insights(
-        self, request: httpx.Request, token: Token, params: dict[str, Any], node: str, **_: Any
-    ) -> httpx.Response:
-        post = self._posts.get(node)
-        if post is None or post.deleted_at is not None or post.owner != token.owner:
-            raise self.unsupported("get", node)
-        return self.json(
-            self._insights(
-                params.get("metric"), MEDIA_METRICS, self._counts(post), post.id, total=False
-            )
-        )
+    def post_insights(self, p: _Post, metric: Any) -> dict[str, Any]:
+        return self._insights(metric, MEDIA_METRICS, self._counts(p), p.id, total=False)
 
     @route("GET", rf"/{VERSION}/(?P<user_id>[0-9]+)/threads_insights")
     @graph_api()
@@ -473,7 +363,7 @@ class ThreadsEmulator(MediaFetchingEmulator):
     ) -> httpx.Response:
         user = self.user_for(token, user_id)
         totals: dict[str, int] = {"followers_count": user.followers_at(self.clock.time())}
-        for post in self._live():
+        for post in self.live():
             if post.owner == user_id:
                 for key, value in self._counts(post).items():
                     totals[key] = totals.get(key, 0) + value
@@ -513,10 +403,10 @@ class ThreadsEmulator(MediaFetchingEmulator):
         self.user_for(token, user_id)
         items = [
             p
-            for p in self._live()
+            for p in self.live()
             if p.owner == user_id and ((p.reply_to is not None) == (edge == "replies"))
         ]
-        return self.listing(request, params, items, self._post_fields)
+        return self.listing(request, params, items, self.post_fields)
 
     @route("POST", rf"/{VERSION}/(?P<user_id>[0-9]+)/threads")
     @graph_api()
@@ -641,7 +531,7 @@ class ThreadsEmulator(MediaFetchingEmulator):
         c = self._containers.get(creation)
         if not creation:
             raise GraphError(400, 100, "(#100) The parameter creation_id is required.")
-        if not isinstance(c, _Container) or c.owner != user_id or c.is_carousel_item:
+        if c is None or c.owner != user_id or c.is_carousel_item:
             raise GraphError(
                 400, 24, "(#24) The requested resource does not exist", subcode=4279009
             )

@@ -20,7 +20,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from brandkit.testing._emulator import Clock, Drop, Emulator, Fault, route
+from brandkit.testing._emulator import Clock, Drop, Emulator, Fault, HandlerError, route
 from brandkit.testing._images import TINY_JPEG, png
 from brandkit.testing._mediahost import LoopbackMediaHost
 
@@ -31,6 +31,7 @@ __all__ = [
     "Drop",
     "Emulator",
     "Fault",
+    "HandlerError",
     "LoopbackMediaHost",
     "emulator",
     "png",

@@ -67,6 +67,7 @@ from brandkit.content._media import sniff
 from brandkit.errors import MediaError
 from brandkit.testing._emulator import Clock, Emulator, route
 from brandkit.testing._forms import multipart
+from brandkit.testing._images import media_extension
 
 __all__ = ["DEFAULT_RATE_LIMITS", "MastodonEmulator"]
 
@@ -761,7 +762,8 @@ class MastodonEmulator(Emulator):
     def _media_json(self, m: _Attachment) -> dict[str, Any]:
         ready = not m.failed and self.clock.time() >= m.ready_at
         base = f"{m.origin}/system/media_attachments"
-        ext = m.filename.rsplit(".", 1)[-1] if "." in m.filename else "bin"
+        # The extension comes from the stored type, as Mastodon's own file names do.
+        ext = media_extension(mime_type=m.mime_type)
         meta: dict[str, Any] = {"focus": {"x": 0.0, "y": 0.0}}
         if m.width and m.height:
             meta["original"] = {

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 __all__ = ["AsyncClient", "Client", "RetryPolicy"]
 
 T = TypeVar("T")
-logger = logging.getLogger("brandkit")
+logger = logging.getLogger(__name__)
 
 _WAITED = httpx.Response(204)
 _FINISHED = (DeliveryStatus.SENT, DeliveryStatus.CANCELLED, DeliveryStatus.DELETED)

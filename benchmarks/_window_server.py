@@ -16,6 +16,9 @@ With ``--headers real`` (the default) each route answers with its platform's own
   the exact window end in start mode);
 - ``Date`` (whole seconds, as every HTTP server sends it).
 
+``--skew S`` runs the server's clock S seconds ahead of the machine's (negative: behind),
+for its windows, its resets and its ``Date``: real servers' clocks are never exactly ours.
+
 ``--bare-429`` sends no rate-limit header at all (LinkedIn's way; a 429 then says nothing),
 ``--fail-first`` answers each caller's first post with a bare 503.
 
@@ -27,6 +30,7 @@ JSON line ``{"port": N}`` when ready.
 from __future__ import annotations
 
 import argparse
+import email.utils
 import itertools
 import json
 import math
@@ -75,7 +79,9 @@ class Windows:
         bare: bool = False,
         fail_first: bool = False,
         headers: str = "real",
+        skew: float = 0.0,
     ) -> None:
+        self.skew = skew
         self.headers = headers
         self.bare = bare
         self.fail_first = fail_first
@@ -125,6 +131,16 @@ def _busiest(times: list[float]) -> int:
     return best
 
 
+def _lateness(times: list[float], window: float) -> list[float]:
+    """For each window after the first that saw requests: how long after its start (on the
+    server's clock) the first request arrived."""
+    firsts: dict[float, float] = {}
+    for t in times:
+        start = math.floor(t / window) * window
+        firsts.setdefault(start, t - start)
+    return [firsts[start] for start in sorted(firsts)[1:]]
+
+
 def make_handler(windows: Windows) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -134,6 +150,11 @@ def make_handler(windows: Windows) -> type[BaseHTTPRequestHandler]:
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
+
+        def date_time_string(self, timestamp: float | None = None) -> str:
+            # The Date header on the server's (possibly skewed) clock.
+            when = time.time() + windows.skew if timestamp is None else timestamp
+            return email.utils.formatdate(when, usegmt=True)
 
         def _send(self, status: int, body: Any, headers: dict[str, str]) -> None:
             data = json.dumps(body).encode()
@@ -154,6 +175,9 @@ def make_handler(windows: Windows) -> type[BaseHTTPRequestHandler]:
                         "refused": dict(windows.refused),
                         "requests": {k: len(v) for k, v in windows.times.items()},
                         "max_per_second": {k: _busiest(v) for k, v in windows.times.items()},
+                        "lateness": {
+                            k: _lateness(v, windows.window) for k, v in windows.times.items()
+                        },
                     }
                 self._send(200, body, {})
                 return
@@ -172,7 +196,7 @@ def make_handler(windows: Windows) -> type[BaseHTTPRequestHandler]:
                     windows.times.clear()
                 self._send(200, {}, {})
                 return
-            now = time.time()
+            now = time.time() + windows.skew
             caller = self.headers.get("Authorization") or "anonymous"
             with windows.lock:
                 windows.times.setdefault(caller, []).append(now)
@@ -255,6 +279,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bare-429", action="store_true")
     parser.add_argument("--fail-first", action="store_true")
     parser.add_argument("--headers", choices=("real", "both"), default="real")
+    parser.add_argument("--skew", type=float, default=0.0, help="server clock minus ours, s")
     args = parser.parse_args(argv)
     windows = Windows(
         args.limit,
@@ -263,6 +288,7 @@ def main(argv: list[str] | None = None) -> None:
         bare=args.bare_429,
         fail_first=args.fail_first,
         headers=args.headers,
+        skew=args.skew,
     )
     server = _Server(("127.0.0.1", args.port), make_handler(windows))
     print(json.dumps({"port": server.server_address[1]}), flush=True)

@@ -20,6 +20,11 @@ answer. Nothing is sent anywhere but 127.0.0.1. Figures are printed, nothing is 
 4. fault: one bare 503 on the first post: is the post delivered?
 5. storm: 429s that carry no rate-limit information (LinkedIn's way): requests sent and the
    busiest second.
+6. skew: the throughput run against a server whose clock is off ours (``--skews``, default
+   0, +0.3 s, -0.3 s and -0.1 s: server clock minus ours, so -0.3 means the client is 0.3 s
+   ahead; 0 is the reference on the same machine in the same run), on the Mastodon route
+   (ISO resets) and the X route (epoch resets). Each run starts on a boundary of the
+   *server's* window. Target: >= 0.97, no 429.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ from _ratelimit_clients import (
 )
 
 from brandkit import AsyncClient, Client, RetryPolicy
+from brandkit._flow import Flow, Send
 from brandkit._hooks import NullGovernor
 from brandkit.governor import Governor
 from brandkit.platforms._base import RatePolicy
@@ -460,11 +466,99 @@ def _storm_run(post: Callable[[], Any], n: int, budget: float, result: dict[str,
         result["outcome"] = f"stopped by {type(exc).__name__}"
 
 
+# -- 6. clock skew ---------------------------------------------------------------------------------
+
+
+class XBenchAdapter(BenchAdapter):
+    """Posts an X tweet (``POST /2/tweets``, epoch resets) instead of a Mastodon status."""
+
+    name = "benchx"
+
+    def post(self, text: str) -> Flow[str]:
+        request = httpx.Request(
+            "POST",
+            self._url.replace("/api/v1/statuses", "/2/tweets"),
+            json={"text": text},
+            headers={"Authorization": self._auth},
+        )
+        response = yield Send(request, idempotent=True, bucket="statuses", creates=True)
+        self.check(response)
+        return str(response.json()["data"]["id"])
+
+
+SKEW_CLIENTS = (
+    "brandkit Mastodon route",
+    "brandkit X route",
+    "Mastodon.py pace",
+    "Mastodon.py wait",
+    "tweepy",
+)
+
+
+def skew(quick: bool, skews: list[float]) -> list[dict[str, Any]]:
+    cases = [(30, 3.0, 120)] if quick else [(30, 3.0, 120), (100, 10.0, 250)]
+    rows = []
+    for offset in skews:
+        for limit, window, n in cases:
+            t_min = (math.ceil(n / limit) - 1) * window
+            with LoopbackServer(limit, window, "--skew", str(offset)) as server:
+                for name in SKEW_CLIENTS:
+                    token = f"skew-{name}-{offset}-{limit}".replace(" ", "_")
+                    if name.startswith("brandkit"):
+                        client = Client(governor=Governor())
+                        cls = XBenchAdapter if "X route" in name else BenchAdapter
+                        adapter = cls(
+                            bench_account(server.url, token),
+                            [RatePolicy("statuses", limit, window)],
+                        )
+                        post: Callable[[], Any] = lambda c=client, a=adapter: c.run(a, a.post("hi"))  # noqa: E731
+                    else:
+                        post = _poster(name, server.url, token, limit, window)
+                    # Start on a boundary of the server's window (its clock is ours + offset).
+                    time.sleep(window - ((time.time() + offset) % window) + 0.001)
+                    t0 = time.time()
+                    try:
+                        for _ in range(n):
+                            post()
+                        error = ""
+                    except Exception as exc:  # a peer giving up is a result, not a crash
+                        error = f"{type(exc).__name__}: {exc}"[:80]
+                    wall = time.time() - t0
+                    stats = server.stats()
+                    key = f"Bearer {token}"
+                    late = stats.get("lateness", {}).get(key) or [0.0]
+                    rows.append(
+                        {
+                            "case": f"{offset:+.1f}s {limit}/{window:g}s",
+                            "late": late,
+                            "client": name,
+                            "t_min": t_min,
+                            "wall": wall,
+                            "score": t_min / wall,
+                            "ok": stats["ok"].get(key, 0),
+                            "429": stats["refused"].get(key, 0),
+                            "error": error,
+                        }
+                    )
+                    _print_row(rows[-1])
+                    print(
+                        f"  {'':<22} {'':<30} first post of each window after the server's "
+                        f"boundary: mean {statistics.mean(late) * 1000:6.1f} ms, "
+                        f"max {max(late) * 1000:6.1f} ms",
+                        flush=True,
+                    )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="throughput,cpu,accounts,fault,storm")
+    parser.add_argument("--only", default="throughput,cpu,accounts,fault,storm,skew")
     parser.add_argument("--quick", action="store_true", help="smaller runs")
+    parser.add_argument(
+        "--skews", default="0,0.3,-0.3,-0.1", help="server clock minus ours, comma-separated"
+    )
     args = parser.parse_args()
+    skews = [float(x) for x in args.skews.split(",")]
     wanted = args.only.split(",")
     steps: dict[str, Callable[[bool], Any]] = {
         "throughput": throughput,
@@ -472,6 +566,7 @@ def main() -> None:
         "accounts": accounts,
         "fault": fault,
         "storm": storm,
+        "skew": lambda quick: skew(quick, skews),
     }
     for name in wanted:
         print(f"\n== {name} ==", flush=True)

@@ -16,6 +16,7 @@ from brandkit._hooks import BucketKey
 from brandkit.errors import ConfigurationError, RateLimited
 from brandkit.governor._clock import MonotonicClock
 from brandkit.governor._parse import DEFAULT_MAX_WAIT, RateLimitInfo, Window, parse_rate_limit
+from brandkit.governor._skew import ServerClock, ServerClocks, date_of
 from brandkit.governor._slots import FLIGHT_TTL, Block, Slot
 from brandkit.governor._state import Entries, MemoryState, StateStore
 
@@ -87,16 +88,19 @@ class _Plan:
         with self.lock:
             self.grants.append(now)
 
-    def answered(self, now: float) -> None:
-        """An answer of this bucket arrived: the oldest grant's round trip is known."""
+    def answered(self, now: float) -> float | None:
+        """An answer of this bucket arrived: the oldest grant's round trip is known. Returns
+        that grant's time (no later than the answered request left), if any."""
         with self.lock:
             grants = self.grants
             while grants and now - grants[0] > FLIGHT_TTL:
                 grants.popleft()  # its answer never came (the connection broke)
             if not grants:
-                return
-            self.rtts.append(now - grants.popleft())
+                return None
+            sent = grants.popleft()
+            self.rtts.append(now - sent)
             self.edge = EDGE_MARGIN + max(self.rtts)
+            return sent
 
 
 class Governor:
@@ -166,6 +170,8 @@ class Governor:
         self._plans: dict[BucketKey, _Plan] = {}
         # Scopes that this process saw backing off; a success there must clear the strikes.
         self._struck: set[str] = set()
+        # Each server's clock offset, learned from its answers (kept in this process).
+        self._servers = ServerClocks()
 
     # -- the GovernorProtocol ----------------------------------------------------------------
 
@@ -233,18 +239,26 @@ class Governor:
             BrandkitError: the state store failed. A malformed header never raises.
         """
         now = self.clock()
-        info = parse_rate_limit(response, now=now, max_wait=self.max_server_wait)
         plan = self._plans.get(key)
         if plan is None:
             plan = self._plans[key] = _Plan(key, ())
-        plan.answered(now)
+        sent = plan.answered(now)
+        server = self._servers.get(response)
+        date = date_of(response) if server is not None else None
+        shift = 0.0
+        if server is not None:
+            if date is not None:
+                server.learn_date(date, sent, now)
+            shift = server.shift(now)
+        info = parse_rate_limit(response, now=now, max_wait=self.max_server_wait, offset=shift)
         if info is None:
             if plan.account in self._struck:
                 self.store.update(plan.scopes, lambda entries: self._clear(plan, entries))
             return None
         status = response.status_code
+        heard = _Heard(now, status, server, date, sent)
         wait = self.store.update(
-            plan.scopes, lambda entries: self._learn(plan, entries, info, now, status)
+            plan.scopes, lambda entries: self._learn(plan, entries, info, heard)
         )
         return None if wait is None else min(wait, self.max_server_wait)
 
@@ -258,8 +272,9 @@ class Governor:
         self._struck.discard(plan.account)
 
     def _learn(
-        self, plan: _Plan, entries: Entries, info: RateLimitInfo, now: float, status: int
+        self, plan: _Plan, entries: Entries, info: RateLimitInfo, heard: _Heard
     ) -> float | None:
+        now, status = heard.now, heard.status
         waits: list[float] = []
         landed: dict[int, tuple[Slot, bool]] = {}
         limited = info.limited
@@ -277,11 +292,18 @@ class Governor:
                         continue
                     slot = entries[key] = Slot(win.limit, win.window, remaining=win.limit)
             slot.refresh(now, plan.edge)
+            if limited and heard.server is not None and win.offset and slot.remaining >= plan.cost:
+                # Refused although the corrected reset had passed: the server's clock (or the
+                # one that stamps its Date) is further off than the answers showed.
+                heard.server.widen()
             if limited and slot.aligned:
                 # Refused although the window looked reset on time: the alignment guess was
                 # wrong for this server; pad its resets from now on.
                 slot.distrust()
             current = slot.learn(win, now)
+            if slot.aligned and win.offset and not win.resolution and heard.date is not None:
+                # (A nonzero offset marks a reset the server sent as an absolute time.)
+                _request_time(slot, win, heard)
             seen = landed.get(id(slot))
             landed[id(slot)] = (slot, current or (seen is not None and seen[1]))
             if limited and slot.server and slot.remaining < plan.cost:
@@ -343,6 +365,39 @@ class Governor:
 
     def _ceiling(self, strikes: int) -> float:
         return float(min(self.backoff_cap, self.backoff_base * 2.0 ** (max(strikes, 1) - 1)))
+
+
+class _Heard:
+    """What one answer says besides its rate-limit headers."""
+
+    __slots__ = ("date", "now", "sent", "server", "status")
+
+    def __init__(
+        self,
+        now: float,
+        status: int,
+        server: ServerClock | None,
+        date: float | None,
+        sent: float | None,
+    ) -> None:
+        self.now = now
+        self.status = status
+        self.server = server
+        self.date = date
+        self.sent = sent
+
+
+def _request_time(slot: Slot, win: Window, heard: _Heard) -> None:
+    """A Rack::Attack reset of a window proven aligned: its fraction is the server's request
+    time's (``request_time + (period - request_time.to_i % period)``), which pins the server
+    clock's offset within the round trip (see :mod:`brandkit.governor._skew`)."""
+    if heard.server is None or heard.date is None or win.reset is None or not slot.window:
+        return
+    sent = round(win.reset + win.offset, 6)
+    whole = math.floor(sent)
+    if whole % int(slot.window):
+        return
+    heard.server.learn_request_time(sent - whole, heard.date, heard.sent, heard.now)
 
 
 def _match(entries: Entries, scope: str, win: Window, now: float) -> str:

@@ -191,7 +191,14 @@ def parse_rate_limit(
     windows = _windows(found, kinds, at, skew) if kinds & ~_USAGE_BIT else ()
     if windows:
         windows = tuple(_capped(win, at + cap) for win in windows)
-    retry_after = _retry_after(found.get("retry-after"), at - skew) if kinds & _OTHER_BIT else None
+    # Retry-After means "not now" only on a refusal (RFC 9110: 429, 503); on an answer that
+    # did what was asked it would park the account for nothing.
+    refused = status in (429, 503)
+    retry_after = (
+        _retry_after(found.get("retry-after"), at + skew)
+        if kinds & _OTHER_BIT and refused
+        else None
+    )
     app_usage = account_usage = None
     usage_wait: float | None = None
     for header, scope in _USAGE.items() if kinds & _USAGE_BIT else ():

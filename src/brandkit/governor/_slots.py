@@ -250,12 +250,17 @@ class Slot:
         handled the request): for a window that the request itself opened, that bound is
         far tighter than a truncated whole second.
         """
-        bound = self._bound(win, now)
+        # The proofs below read the server's own values (its epoch multiples); the bound
+        # found is moved back onto our clock.
+        shift = win.offset
+        bound = self._bound(win, shift) - shift
         return bound if self.window is None else min(bound, now + self.window)
 
-    def _bound(self, win: Window, now: float) -> float:
+    def _bound(self, win: Window, shift: float) -> float:
+        """:meth:`_boundary` on the server's clock (``shift``: its offset as taken)."""
         assert win.reset is not None
-        reset = win.reset
+        # Servers send microseconds at most: rounding gives back the exact value sent.
+        reset = round(win.reset + shift, 6) if shift else win.reset
         window = self.window
         if not (self.trust and window is not None and window >= 2 and window == int(window)):
             return reset + win.resolution
@@ -277,7 +282,7 @@ class Slot:
             seen is not None
             and opened is not None
             and reset - seen == window
-            and opened >= seen + win.resolution
+            and opened + shift >= seen + win.resolution
         ):
             self.aligned = True
             return reset

@@ -13,7 +13,7 @@ import pytest
 
 from brandkit.testing import emulator
 from brandkit.testing.bluesky import BlueskyEmulator, BlueskyLimits
-from tests.bluesky._support import mp4, png
+from tests.bluesky._support import SHARED, mp4, png
 
 NOW = "2026-11-26T10:00:00.000Z"
 KEY = "3kabcdefgh2a2"
@@ -585,3 +585,70 @@ def test_blob_life_cycle_follows_the_pds(pds: Pds) -> None:
         post(embed={**images, "images": [{"image": blob, "alt": ""}]}), rkey="3kaaaaaaaac22"
     )
     assert error(gone) == (400, "BlobNotFound", f"Could not find blob: {blob['ref']['$link']}")
+
+
+def test_get_post_thread_parents_replies_and_not_found(pds: Pds) -> None:
+    """getPostThread (the AppView read the atproto SDK's get_post_thread makes): the anchor
+    with its replies (oldest first, ``depth`` deep), its parents up to ``parentHeight``, a
+    deleted parent as notFoundPost, a missing post as 400 NotFound."""
+    root = pds.create(post("root"), rkey="3kaaaaaaaaa22").json()
+    ref = {"uri": root["uri"], "cid": root["cid"]}
+    mid = pds.create(post("mid", reply={"root": ref, "parent": ref}), rkey="3kaaaaaaaab22").json()
+    mid_ref = {"uri": mid["uri"], "cid": mid["cid"]}
+    leaf = pds.create(
+        post("leaf", reply={"root": ref, "parent": mid_ref}), rkey="3kaaaaaaaac22"
+    ).json()
+    pds.create(post("second", reply={"root": ref, "parent": ref}), rkey="3kaaaaaaaad22")
+
+    def thread(uri: str, **params: int) -> httpx.Response:
+        return pds.http.get("/xrpc/app.bsky.feed.getPostThread", params={"uri": uri, **params})
+
+    top = thread(root["uri"]).json()["thread"]
+    assert top["$type"] == "app.bsky.feed.defs#threadViewPost" and "parent" not in top
+    assert [r["post"]["record"]["text"] for r in top["replies"]] == ["mid", "second"]
+    assert [r["post"]["record"]["text"] for r in top["replies"][0]["replies"]] == ["leaf"]
+    assert top["post"]["replyCount"] == 2
+    shallow = thread(root["uri"], depth=1).json()["thread"]
+    assert "replies" not in shallow["replies"][0]  # below the depth: no replies key
+
+    bottom = thread(leaf["uri"]).json()["thread"]
+    assert bottom["replies"] == []
+    assert bottom["parent"]["post"]["uri"] == mid["uri"] and "replies" not in bottom["parent"]
+    assert bottom["parent"]["parent"]["post"]["uri"] == root["uri"]
+    assert "parent" not in thread(leaf["uri"], parentHeight=1).json()["thread"]["parent"]
+
+    pds.delete("3kaaaaaaaab22")
+    orphan = thread(leaf["uri"]).json()["thread"]
+    assert orphan["parent"] == {
+        "$type": "app.bsky.feed.defs#notFoundPost",
+        "uri": mid["uri"],
+        "notFound": True,
+    }
+    assert error(thread(mid["uri"])) == (400, "NotFound", f"Post not found: {mid['uri']}")
+    missing = pds.http.get("/xrpc/app.bsky.feed.getPostThread")
+    assert error(missing) == (
+        400,
+        "InvalidRequest",
+        'Invalid app.bsky.feed.getPostThread params: Missing required key "uri"',
+    )
+    assert error(thread(root["uri"], depth=1001)) == (
+        400,
+        "InvalidRequest",
+        "Invalid app.bsky.feed.getPostThread params: integer too big (maximum 1000, got 1001)",
+    )
+
+
+def test_get_post_thread_has_the_recorded_shape(pds: Pds) -> None:
+    """A thread as the atproto SDK recorded it from Bluesky's AppView: the same keys on the
+    thread node and (at least) on its post view."""
+    recorded = json.loads(
+        (SHARED / "recorded" / "thread_view_post_with_embed_media.json").read_text()
+    )
+    made = pds.create(post("hello")).json()
+    answer = pds.http.get("/xrpc/app.bsky.feed.getPostThread", params={"uri": made["uri"]})
+    thread = answer.json()["thread"]
+    assert set(thread) == set(recorded["thread"])
+    assert set(recorded["thread"]["post"]) - {"embed"} <= set(thread["post"])
+    assert set(recorded["thread"]["post"]["author"]) - {"avatar", "associated"} <= set(
+        thread["post"]["author"]
+    )

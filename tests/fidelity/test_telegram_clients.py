@@ -242,7 +242,8 @@ def test_telebot_workflow_verify_photo_post_reply_album_metric_delete(
     photo = bot.send_photo(CHAT, tiny_png(), caption="Launch day!")
     assert photo.content_type == "photo" and photo.caption == "Launch day!"
     assert (photo.photo[-1].width, photo.photo[-1].height) == (8, 6)
-    assert emu.messages()[0].file is not None and emu.messages()[0].file.data == tiny_png()
+    stored = emu.messages()[0].file
+    assert stored is not None and stored.data == tiny_png()
     text = bot.send_message(CHAT, "Doors open at 9")
     reply = bot.send_message(
         CHAT, "See you there", reply_parameters=types.ReplyParameters(text.message_id)

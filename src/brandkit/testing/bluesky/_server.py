@@ -265,6 +265,42 @@ def _first_fraction(value: Any, path: tuple[str | int, ...]) -> tuple[float, Any
     return None
 
 
+# app.bsky.feed.getPostThread's parameters, as its lexicon defines them (the AppView read is
+# answered by the emulator itself, like getPosts).
+_THREAD = "app.bsky.feed.getPostThread"
+_THREAD_PARAMS = Lexicons(
+    [
+        {
+            "lexicon": 1,
+            "id": _THREAD,
+            "defs": {
+                "main": {
+                    "type": "query",
+                    "parameters": {
+                        "type": "params",
+                        "required": ["uri"],
+                        "properties": {
+                            "uri": {"type": "string", "format": "at-uri"},
+                            "depth": {
+                                "type": "integer",
+                                "default": 6,
+                                "minimum": 0,
+                                "maximum": 1000,
+                            },
+                            "parentHeight": {
+                                "type": "integer",
+                                "default": 80,
+                                "minimum": 0,
+                                "maximum": 1000,
+                            },
+                        },
+                    },
+                }
+            },
+        }
+    ]
+)
+
 _EXPRESS_404 = (
     '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>Error</title>\n'
     "</head>\n<body>\n<pre>Cannot {method} {path}</pre>\n</body>\n</html>\n"
@@ -1142,12 +1178,8 @@ class BlueskyEmulator(Emulator):
         status = self._limited(request)
         posts = []
         for uri in params["uris"]:
-            rec = self.records.get(uri)
-            if rec is None and uri.startswith("at://") and not uri.startswith("at://did:"):
-                handle, _, rest = uri[5:].partition("/")
-                user = next((u for u in self.users.values() if u.handle == handle), None)
-                rec = self.records.get(f"at://{user.did}/{rest}") if user else None
-            if rec is not None and rec.collection == POST:
+            rec = self._post_at(str(uri))
+            if rec is not None:
                 posts.append(self._post_view(rec))
         return self._stamp(self.json({"posts": posts}), status)
 
@@ -1178,6 +1210,72 @@ class BlueskyEmulator(Emulator):
             "labels": [],
         }
         return self._stamp(self.json(body), status)
+
+    @route("GET", r"/xrpc/app\.bsky\.feed\.getPostThread")
+    def _get_post_thread(self, request: httpx.Request) -> httpx.Response:
+        return self._answer(request, self._h_get_post_thread)
+
+    def _h_get_post_thread(self, request: httpx.Request) -> httpx.Response:
+        query = parse_qsl(request.url.query.decode(), keep_blank_values=True)
+        try:
+            params = _THREAD_PARAMS.parse_params(_THREAD, query)
+        except Issue as issue:
+            raise self._invalid(f"Invalid {_THREAD} params: {issue.message}") from None
+        self._auth(request, optional=True)
+        status = self._limited(request)
+        uri = str(params["uri"])
+        rec = self._post_at(uri)
+        if rec is None:
+            # The AppView's answer for a post it does not have (deleted or never made).
+            return self._stamp(self._err(400, "NotFound", f"Post not found: {uri}"), status)
+        thread = self._thread_view(rec, depth=int(params.get("depth", 6)))
+        height = int(params.get("parentHeight", 80))
+        node = thread
+        current = rec
+        while height > 0:
+            parent_uri = ((current.value.get("reply") or {}).get("parent") or {}).get("uri")
+            if not parent_uri:
+                break
+            parent = self._post_at(str(parent_uri))
+            if parent is None:
+                node["parent"] = {
+                    "$type": "app.bsky.feed.defs#notFoundPost",
+                    "uri": str(parent_uri),
+                    "notFound": True,
+                }
+                break
+            # Parents come without their other replies, as the AppView sends them.
+            node["parent"] = self._thread_view(parent, depth=0)
+            node, current = node["parent"], parent
+            height -= 1
+        return self._stamp(self.json({"thread": thread}), status)
+
+    def _post_at(self, uri: str) -> StoredRecord | None:
+        rec = self.records.get(uri)
+        if rec is None and uri.startswith("at://") and not uri.startswith("at://did:"):
+            handle, _, rest = uri[5:].partition("/")
+            user = next((u for u in self.users.values() if u.handle == handle.lower()), None)
+            rec = self.records.get(f"at://{user.did}/{rest}") if user else None
+        return rec if rec is not None and rec.collection == POST else None
+
+    def _thread_view(self, rec: StoredRecord, *, depth: int) -> dict[str, Any]:
+        view: dict[str, Any] = {
+            "$type": "app.bsky.feed.defs#threadViewPost",
+            "post": self._post_view(rec),
+        }
+        if depth > 0:
+            # Oldest first; the AppView's ranking of replies is not emulated.
+            children = sorted(
+                (
+                    r
+                    for r in self.records.values()
+                    if r.collection == POST
+                    and ((r.value.get("reply") or {}).get("parent") or {}).get("uri") == rec.uri
+                ),
+                key=lambda r: (r.created_at, r.rkey),
+            )
+            view["replies"] = [self._thread_view(r, depth=depth - 1) for r in children]
+        return view
 
     # -- everything else ------------------------------------------------------------------------
 

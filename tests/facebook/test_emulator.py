@@ -391,3 +391,44 @@ def test_engage_names_the_kinds_it_counts(emu: FacebookEmulator, http: httpx.Cli
         emu.engage(post_id, likes=1)
     with pytest.raises(KeyError):
         emu.engage("1_2", shares=1)
+
+
+def test_photo_part_without_file_name_is_still_the_file(
+    emu: FacebookEmulator, http: httpx.Client
+) -> None:
+    """A multipart ``source`` part with no file name but an image type (as some clients send
+    uploads) is read as the file, not decoded as text; a body without its boundary is code
+    100."""
+    acct = emu.account()
+    page, token = acct.settings["page_id"], auth(acct.secret("page_token"))
+    boundary = "b0undary"
+    body = (
+        (
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="caption"\r\n\r\n'
+            "no file name\r\n"
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="source"\r\n'
+            "Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + png(20, 10)
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    sent = http.post(
+        f"/v25.0/{page}/photos",
+        content=body,
+        headers={**token, "content-type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert sent.status_code == 200, sent.text
+    (photo,) = emu.photos
+    assert (photo["mime_type"], photo["width"], photo["caption"]) == (
+        "image/png",
+        20,
+        "no file name",
+    )
+    broken = http.post(
+        f"/v25.0/{page}/photos",
+        content=b"no parts here",
+        headers={**token, "content-type": "multipart/form-data"},
+    )
+    assert broken.status_code == 400 and broken.json()["error"]["code"] == 100

@@ -50,7 +50,7 @@ import httpx
 from brandkit.accounts import Account
 from brandkit.content._media import _dimensions
 from brandkit.testing._emulator import Clock, Emulator, route
-from brandkit.testing._forms import multipart
+from brandkit.testing._forms import MultipartError, parse_multipart
 from brandkit.testing._mediahost import LoopbackMediaHost
 
 __all__ = [
@@ -616,14 +616,15 @@ class GraphEmulator(Emulator):
         elif ctype.startswith("application/x-www-form-urlencoded") and body:
             params.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
         elif ctype.startswith("multipart/form-data"):
-            match = re.search(r'boundary="?([^";]+)"?', ctype)
-            if match is None:
-                raise GraphError(400, 100, "(#100) Invalid multipart body")
-            for name, filename, part_type, data in multipart(body, match.group(1).encode()):
-                if filename is None:
-                    params[name] = data.decode("utf-8")
+            try:
+                parts = parse_multipart(body, ctype)
+            except MultipartError:
+                raise GraphError(400, 100, "(#100) Invalid multipart body") from None
+            for part in parts:
+                if part.is_file:
+                    files[part.name] = (part.filename or "", part.content_type, part.data)
                 else:
-                    files[name] = (filename, part_type, data)
+                    params[part.name] = part.data.decode("utf-8")
         return params, files
 
     @staticmethod

@@ -303,6 +303,8 @@ class FacebookAdapter(GraphAdapter):
         Raises:
             PlatformError: Meta refused (typed by :meth:`error_for`); a 5xx on the create
                 is :class:`PlatformUnavailable` so that the driver looks the post up first.
+            MalformedResponse: a success answer brandkit cannot read (no id, a wrong type,
+                not JSON); after the create, the post may exist and is looked up.
         """
         media = part.media
         videos = [m for m in media if m.kind == "video"]

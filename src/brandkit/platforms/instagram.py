@@ -176,6 +176,8 @@ class InstagramAdapter(GraphAdapter):
                 ``instagram:publish``).
             Rejected: a container ended in ``ERROR`` (Meta's reason is the message).
             PlatformError: Meta refused otherwise (typed by :meth:`error_for`).
+            MalformedResponse: a success answer brandkit cannot read (no id, a wrong type,
+                not JSON); after the create, the post may exist and is looked up.
         """
         if not part.media:
             raise ContentError(

@@ -365,6 +365,8 @@ class LinkedInAdapter(RefreshingAdapter):
             ContentError: LinkedIn has no threads (a part after the first); a bad
                 ``visibility`` option.
             PlatformError: LinkedIn refused (typed by :meth:`error_for`).
+            MalformedResponse: a success answer brandkit cannot read (no id, a wrong type,
+                not JSON); after the create, the post may exist and is looked up.
         """
         if thread.previous:
             raise ContentError(

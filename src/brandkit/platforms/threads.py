@@ -158,6 +158,8 @@ class ThreadsAdapter(GraphAdapter):
             RateLimited: the 24-hour post or reply quota is used up.
             Rejected: the container ended in ``ERROR`` (Meta's ``error_message``).
             PlatformError: Meta refused otherwise (typed by :meth:`error_for`).
+            MalformedResponse: a success answer brandkit cannot read (no id, a wrong type,
+                not JSON); after the create, the post may exist and is looked up.
         """
         if part.media:
             self.media_host()

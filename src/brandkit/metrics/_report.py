@@ -2,16 +2,19 @@
 
 No network is needed to view it: the CSS is inline, the charts are SVG drawn here, and
 the only script (sortable tables) is a few lines inline. Every name that comes from data
-(post ids, campaigns, accounts, reasons) is escaped.
+(post ids, post texts, campaigns, accounts, reasons) is escaped, and a post's link is
+written only when it is an http(s) URL.
 """
 
 from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -40,12 +43,142 @@ from brandkit.metrics._svg import (
     palette,
 )
 
-__all__ = ["render_report", "write_report"]
+if TYPE_CHECKING:
+    from brandkit.delivery import Delivery
+
+__all__ = ["DeliveryLookup", "PostSource", "render_report", "write_report"]
 
 RAW_ROWS = 200
 """The raw-numbers table shows at most this many posts (the CSV export has them all)."""
 
 TOP_POSTS = 10
+
+EXCERPT = 80
+"""A post's text is shown cut to this many characters."""
+
+
+@runtime_checkable
+class DeliveryLookup(Protocol):
+    """Anything that finds a delivery by its id: a `brandkit.outbox.Outbox`, or a ``dict``
+    of deliveries by id."""
+
+    def get(self, delivery_id: str, /) -> Delivery | None:
+        """The delivery with this id, or ``None``."""
+        ...
+
+
+PostSource = DeliveryLookup | Iterable["Delivery"]
+"""Where the report finds each post's text and public URL: an outbox (or anything with
+``get(delivery_id)``), or the deliveries themselves (``client.publish(...)``'s result)."""
+
+
+@attrs.frozen
+class _PostInfo:
+    """What the report shows of a post besides its numbers."""
+
+    excerpt: str
+    url: str | None
+    part: int = 0
+
+
+def _excerpt(text: str, most: int = EXCERPT) -> str:
+    """The text on one line, cut at a word boundary to at most ``most`` characters."""
+    flat = " ".join(text.split())
+    if len(flat) <= most:
+        return flat
+    cut = flat[: most - 1]
+    space = cut.rfind(" ")
+    if flat[most - 1] != " " and space >= most // 2:  # mid-word: drop the broken word
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-") + "…"
+
+
+def _safe_url(url: str | None) -> str | None:
+    """``url`` when it is an absolute http(s) URL; anything else (``javascript:``, ...)
+    would run or fetch something when clicked, so it is not linked."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url
+
+
+def _info(delivery: Delivery, post_id: str) -> _PostInfo:
+    """The post's text (its platform's variant) and the URL of the part ``post_id``."""
+    text = delivery.post.for_platform(delivery.platform).text
+    for part in delivery.parts:
+        if post_id in (part.id, part.uri):
+            return _PostInfo(excerpt=_excerpt(text), url=_safe_url(part.url), part=part.index)
+    return _PostInfo(excerpt=_excerpt(text), url=None)
+
+
+def _post_infos(
+    source: PostSource | None, wanted: Iterable[PostEngagement]
+) -> dict[tuple[str, str, str], _PostInfo]:
+    """Text and URL of each wanted post that ``source`` knows, by (platform, account, id).
+
+    An outbox is asked only about the posts shown (at most a few hundred look-ups); given
+    deliveries, a post is found by its delivery id, else by its account and platform id.
+    """
+    if source is None:
+        return {}
+    out: dict[tuple[str, str, str], _PostInfo] = {}
+    by_part: Mapping[tuple[str, str], Delivery] = {}
+    lookup: DeliveryLookup
+    if isinstance(source, DeliveryLookup):
+        lookup = source
+    else:
+        deliveries = list(source)
+        lookup = {d.id: d for d in deliveries}
+        by_part = {
+            (d.account, ref): d
+            for d in deliveries
+            for part in d.parts
+            for ref in (part.id, part.uri)
+            if ref
+        }
+    for post in wanted:
+        key = (post.platform, post.account, post.post_id)
+        if key in out:
+            continue
+        found = lookup.get(post.delivery_id) if post.delivery_id else None
+        if found is None:
+            found = by_part.get((post.account, post.post_id))
+        if found is not None:
+            out[key] = _info(found, post.post_id)
+    return out
+
+
+def _post_cell(post_id: str, info: _PostInfo | None) -> str:
+    """The post as a table cell: its text excerpt, linked to it when its URL is known; the
+    platform's id when the text is unknown."""
+    if info is None or not info.excerpt:
+        label = f"<code>{esc(post_id)}</code>"
+    else:
+        label = esc(info.excerpt)
+    if info is not None and info.part:
+        label += f' <span class="part">(part {info.part + 1})</span>'
+    if info is not None and info.url:
+        label = (
+            f'<a href="{esc(info.url)}" rel="noopener noreferrer" target="_blank" '
+            f'title="{esc(post_id)}">{label}</a>'
+        )
+    return f'<td class="text wrap post">{label}</td>'
+
+
+def _rate_cells(post: PostEngagement | None) -> str:
+    """The engagement rate and what it divides by, as two table cells."""
+    rate = post.rate if post is not None else None
+    basis = post.basis if post is not None and post.rate is not None else None
+    return (
+        f'<td data-v="{rate if rate is not None else -1}">{esc(fmt_percent(rate))}</td>'
+        f'<td class="text basis">{esc(basis or "–")}</td>'
+    )
+
 
 _INTERVALS = tuple(
     timedelta(hours=h) for h in (1, 3, 6, 12, 24, 24 * 7, 24 * 30, 24 * 91, 24 * 365)
@@ -123,6 +256,9 @@ th.asc::after { content:" ↑"; } th.desc::after { content:" ↓"; }
 td.text, th.text { text-align:left; }
 td.wrap { white-space:normal; overflow-wrap:anywhere; min-width:140px; max-width:280px; }
 td.na { color:#9ca3af; }
+td.post a { color:var(--accent); text-decoration:none; }
+td.post a:hover { text-decoration:underline; }
+td.post .part, td.basis { color:var(--muted); }
 td.up { color:#047857; } td.down { color:#b91c1c; }
 .badge { display:inline-block; width:8px; height:8px; border-radius:50%; margin-right:6px; }
 code { font-size:12px; background:#f3f4f6; padding:1px 5px; border-radius:4px; }
@@ -249,29 +385,56 @@ def _step_text(step: timedelta) -> str:
     return "day" if days == 1 else f"{days:g} days"
 
 
-def _top_posts_section(posts: Sequence[PostEngagement]) -> str:
-    hint = "The posts with the most engagements (latest readings), with their engagement rate."
+def _top_posts_section(
+    posts: Sequence[PostEngagement], infos: Mapping[tuple[str, str, str], _PostInfo]
+) -> str:
+    hint = (
+        "The posts with the most engagements (latest readings), with their engagement rate "
+        "and what it divides by."
+    )
     ranked = [p for p in posts if p.engagements is not None][:TOP_POSTS]
     if not ranked:
         return _panel("top-posts", "Top posts", hint, _empty("No data yet."))
     platforms = sorted({p.platform for p in ranked})
-    bars = [
-        Bar(
-            label=f"{p.platform} · {p.post_id}",
-            value=p.engagements or 0.0,
-            color=color_for(p.platform, platforms.index(p.platform)),
-            tooltip=(
-                f"{p.platform} post {p.post_id} ({p.account})"
-                + (f", campaign {p.campaign}" if p.campaign else "")
-                + f": {fmt_number(p.engagements)} engagements"
-                + (f", {fmt_percent(p.rate)} of {p.basis}" if p.rate is not None else "")
-            ),
-            note=(f"· {fmt_percent(p.rate)}" if p.rate is not None else ""),
+    bars = []
+    rows = []
+    for rank, p in enumerate(ranked, 1):
+        info = infos.get((p.platform, p.account, p.post_id))
+        name = info.excerpt if info is not None and info.excerpt else p.post_id
+        bars.append(
+            Bar(
+                label=f"{p.platform} · {name}",
+                value=p.engagements or 0.0,
+                color=color_for(p.platform, platforms.index(p.platform)),
+                tooltip=(
+                    f"{p.platform} post {p.post_id} ({p.account})"
+                    + (f", campaign {p.campaign}" if p.campaign else "")
+                    + f": {fmt_number(p.engagements)} engagements"
+                    + (f", {fmt_percent(p.rate)} of {p.basis}" if p.rate is not None else "")
+                    + (f"\n{info.excerpt}" if info is not None and info.excerpt else "")
+                ),
+                note=(f"· {fmt_percent(p.rate)} of {p.basis}" if p.rate is not None else ""),
+            )
         )
-        for p in ranked
-    ]
+        rows.append(
+            f'<tr><td data-v="{rank}">{rank}</td>{_post_cell(p.post_id, info)}'
+            f'<td class="text"><span class="badge" style="background:'
+            f'{esc(color_for(p.platform))}"></span>{esc(p.platform)}</td>'
+            f'<td class="text">{esc(p.account)}</td>'
+            f'<td data-v="{p.engagements}">{esc(fmt_number(p.engagements))}</td>'
+            f'<td data-v="{p.impressions if p.impressions is not None else -1}">'
+            f"{esc(fmt_number(p.impressions))}</td>{_rate_cells(p)}</tr>"
+        )
     chart = bar_chart(bars, label="Top posts by engagements")
-    return _panel("top-posts", "Top posts", hint, chart)
+    table = (
+        '<div class="table-wrap"><table class="top sortable"><thead><tr>'
+        '<th class="sortable">#</th><th class="text sortable">post</th>'
+        '<th class="text sortable">platform</th><th class="text sortable">account</th>'
+        '<th class="sortable">engagements</th><th class="sortable">impressions</th>'
+        '<th class="sortable">eng. rate</th><th class="text sortable">rate basis</th>'
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+    )
+    return _panel("top-posts", "Top posts", hint, chart + table)
 
 
 def _downsample(
@@ -423,7 +586,11 @@ def _unavailable_section(items: Sequence[UnavailableMetric]) -> str:
     return _panel("unavailable", "Unavailable metrics", hint, table)
 
 
-def _raw_section(latest: Sequence[MetricSample], posts: Sequence[PostEngagement]) -> str:
+def _raw_section(
+    latest: Sequence[MetricSample],
+    posts: Sequence[PostEngagement],
+    infos: Mapping[tuple[str, str, str], _PostInfo],
+) -> str:
     hint = "Latest value of every metric of every post."
     if not latest:
         return _panel("raw", "Raw numbers", hint, _empty("No data yet."))
@@ -455,14 +622,13 @@ def _raw_section(latest: Sequence[MetricSample], posts: Sequence[PostEngagement]
                 cells.append(f'<td class="na" data-v="-1" title="{esc(why)}">n/a</td>')
             else:
                 cells.append(f'<td data-v="{sample.value}">{esc(fmt_number(sample.value))}</td>')
-        rate = eng.rate if eng else None
         rows.append(
             f'<tr><td class="text"><span class="badge" style="background:'
             f'{esc(color_for(platform))}"></span>{esc(platform)}</td>'
-            f'<td class="text">{esc(account)}</td><td class="text"><code>{esc(post_id)}</code></td>'
+            f'<td class="text">{esc(account)}</td>{_post_cell(post_id, infos.get(key))}'
             f'<td class="text wrap">{esc(first.campaign or "–")}</td>'
             f'<td class="text">{esc(_when(first.posted_at))}</td>{"".join(cells)}'
-            f'<td data-v="{rate if rate is not None else -1}">{esc(fmt_percent(rate))}</td></tr>'
+            f"{_rate_cells(eng)}</tr>"
         )
     note = ""
     if len(order) > RAW_ROWS:
@@ -475,9 +641,30 @@ def _raw_section(latest: Sequence[MetricSample], posts: Sequence[PostEngagement]
         '<th class="text sortable">platform</th><th class="text sortable">account</th>'
         '<th class="text sortable">post</th><th class="text sortable">campaign</th>'
         f'<th class="text sortable">posted (UTC)</th>{head}<th class="sortable">eng. rate</th>'
+        '<th class="text sortable">rate basis</th>'
         f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>{note}"
     )
     return _panel("raw", "Raw numbers", hint, html_table)
+
+
+def _posts(n: int) -> str:
+    return f"{n} post{'s' if n != 1 else ''}"
+
+
+def _pooled_rate(
+    posts: Sequence[PostEngagement], basis: Literal["impressions", "followers"]
+) -> tuple[float | None, int]:
+    """Σ engagements ÷ Σ base over the posts whose rate is on ``basis``, and how many.
+
+    Pooled rather than a mean of the posts' rates, so that a post seen by ten people does
+    not weigh as much as one seen by ten thousand. Each post's base is the one its own
+    rate uses (see ``PostEngagement``), so the two figures never mix.
+    """
+    chosen = [p for p in posts if p.rate is not None and p.basis == basis]
+    base = sum((p.impressions if basis == "impressions" else p.followers) or 0.0 for p in chosen)
+    if not chosen or not base:
+        return None, len(chosen)
+    return sum(p.engagements or 0.0 for p in chosen) / base, len(chosen)
 
 
 def _summary(
@@ -491,7 +678,8 @@ def _summary(
     accounts = {s.account for s in latest} | {g.account for g in growth}
     impressions = [t.value for t in by_platform if t.metric == Metric.IMPRESSIONS and t.value]
     engagements = [p.engagements for p in posts if p.engagements is not None]
-    rates = [p.rate for p in posts if p.rate is not None]
+    by_impressions, seen = _pooled_rate(posts, "impressions")
+    by_followers, unseen = _pooled_rate(posts, "followers")
     net = sum(g.delta for g in growth)
     cards = [
         _card("Posts", f"{len(post_keys):,}", f"{samples:,} samples"),
@@ -500,8 +688,8 @@ def _summary(
         _card("Engagements", fmt_number(sum(engagements)) if engagements else "–"),
         _card(
             "Engagement rate",
-            fmt_percent(sum(rates) / len(rates)) if rates else "–",
-            f"mean of {len(rates)} posts" if rates else "",
+            fmt_percent(by_impressions),
+            f"engagements ÷ impressions, {_posts(seen)}" if seen else "no post has impressions",
         ),
         _card(
             "Follower change",
@@ -509,6 +697,17 @@ def _summary(
             f"{len(growth)} accounts" if growth else "",
         ),
     ]
+    if unseen:
+        # Posts without impressions get their own figure: per follower is a different
+        # (usually much higher) number, and mixing it in would make the headline meaningless.
+        cards.insert(
+            5,
+            _card(
+                "Rate per follower",
+                fmt_percent(by_followers),
+                f"engagements ÷ followers, {_posts(unseen)} without impressions",
+            ),
+        )
     return f'<section class="cards" id="summary">{"".join(cards)}</section>'
 
 
@@ -521,8 +720,12 @@ def render_report(
     title: str = "brandkit analytics report",
     tz: str | tzinfo = "UTC",
     now: datetime | None = None,
+    deliveries: PostSource | None = None,
 ) -> str:
     """The report as one HTML document (see :func:`write_report`).
+
+    Args:
+        now: the "generated" time shown (default: the current time).
 
     Raises:
         ConfigurationError: a time is not ISO 8601, the time zone is unknown, or the store
@@ -544,6 +747,13 @@ def render_report(
     samples = store.count(campaign=campaign, since=since, until=until)
     span = store.span(campaign=campaign, since=since, until=until)
     platforms = sorted({t.group for t in by_platform if t.group is not None})
+    ranked = {(p.platform, p.account, p.post_id): p for p in posts}
+    shown = sorted(
+        {(s.platform, s.account, s.post_id or "") for s in latest},
+        key=lambda k: -(ranked[k].engagements or 0.0) if k in ranked else 0.0,
+    )[:RAW_ROWS]
+    wanted = [*posts[:TOP_POSTS], *(ranked[k] for k in shown if k in ranked)]
+    infos = _post_infos(deliveries, wanted)
 
     generated = (now or datetime.now(UTC)).astimezone(UTC)
     period = f"data read {_when(span[0])} → {_when(span[1])} UTC" if span else "no data yet"
@@ -564,15 +774,16 @@ def render_report(
             header,
             _summary(latest, posts, growth, by_platform, samples),
             _engagement_section(store, platforms, campaign, since, until),
-            _top_posts_section(posts),
+            _top_posts_section(posts, infos),
             _followers_section(growth),
             _best_times_section(slots, zone),
             _totals_section(by_platform, by_campaign),
             _unavailable_section(missing),
-            _raw_section(latest, posts),
-            f"<footer>brandkit {esc(__version__)} · times in UTC unless marked · engagement "
-            "rate = engagements ÷ impressions, or ÷ followers where a platform gives no "
-            "impressions</footer>",
+            _raw_section(latest, posts, infos),
+            f"<footer>brandkit {esc(__version__)} · times in UTC unless marked · a post's "
+            "engagement rate = engagements ÷ impressions, or ÷ followers where the platform "
+            "gives no impressions (its rate basis); the summary pools each basis apart"
+            "</footer>",
         ]
     )
     return (
@@ -593,6 +804,7 @@ def write_report(
     until: TimeLike | None = None,
     title: str = "brandkit analytics report",
     tz: str | tzinfo = "UTC",
+    deliveries: PostSource | None = None,
 ) -> Path:
     """Write the analytics report: one self-contained HTML file; returns its path.
 
@@ -600,6 +812,16 @@ def write_report(
     growth, best times to post (weekday × hour heatmap in ``tz``), totals per platform and
     campaign, unavailable metrics with the platforms' reasons, and the raw numbers. A
     section without data says so. The file needs no network to be viewed.
+
+    The metrics store knows posts by their platform ids only. Given ``deliveries`` (the
+    `Outbox` the posts went through, or the `Delivery` objects ``client.publish``
+    returned), the top posts and the raw numbers show each post's text (its first 80
+    characters, its platform's variant) linked to its public URL; posts it does not know
+    keep their ids.
+
+    The headline engagement rate is Σ engagements ÷ Σ impressions over the posts that have
+    impressions; posts without impressions are pooled apart, per follower, in a second
+    figure. Each post's own rate says which basis it uses.
 
     Args:
         store: the metrics store to report on.
@@ -609,14 +831,24 @@ def write_report(
         until: only samples fetched before this time.
         title: the page title.
         tz: the time zone of the best-times heatmap.
+        deliveries: where to find each post's text and URL: an outbox (anything with
+            ``get(delivery_id)``) or an iterable of deliveries.
 
     Raises:
         ConfigurationError: a time is not ISO 8601, the time zone is unknown, or the store
-            is closed.
+            (or the outbox) is closed.
         OSError: the file cannot be written.
     """
     path = Path(out_path)
-    document = render_report(store, campaign=campaign, since=since, until=until, title=title, tz=tz)
+    document = render_report(
+        store,
+        campaign=campaign,
+        since=since,
+        until=until,
+        title=title,
+        tz=tz,
+        deliveries=deliveries,
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(document, encoding="utf-8")
     return path

@@ -11,6 +11,7 @@ import pytest
 
 from brandkit.testing import png
 from brandkit.testing.telegram import TelegramBot, TelegramChat, TelegramEmulator
+from brandkit.testing.telegram._server import photo_sizes
 
 
 @pytest.fixture
@@ -148,6 +149,43 @@ def test_photo_and_caption_limit(http: httpx.Client, channel: TelegramChat) -> N
     assert body(again)["description"] == "Bad Request: message caption is too long"
     missing = http.post("sendPhoto", data={"chat_id": "@news"})
     assert body(missing)["description"] == "Bad Request: there is no photo in the request"
+
+
+def test_photo_sizes_are_telegrams_thumbnails_each_its_own_file(
+    http: httpx.Client, emu: TelegramEmulator, channel: TelegramChat
+) -> None:
+    """A photo comes back in the sizes Telegram keeps (90, 320, 800, 1280, 2560 boxes, never
+    enlarged, none twice), each with its own file_id and file_unique_id, and any of them sends
+    the photo again; a tiny photo has one size."""
+
+    def send(photo: str | bytes) -> dict[str, Any]:
+        if isinstance(photo, bytes):
+            files = {"photo": ("p.png", photo, "image/png")}
+            response = http.post("sendPhoto", data={"chat_id": "@news"}, files=files)
+        else:
+            response = http.post("sendPhoto", data={"chat_id": "@news", "photo": photo})
+        answer = body(response)
+        assert answer["ok"], answer
+        result: dict[str, Any] = answer["result"]
+        return result
+
+    big = send(png(640, 480))["photo"]
+    assert [(s["width"], s["height"]) for s in big] == [(90, 68), (320, 240), (640, 480)]
+    assert len({s["file_id"] for s in big}) == 3 and len({s["file_unique_id"] for s in big}) == 3
+    assert big[0]["file_size"] < big[-1]["file_size"] == len(png(640, 480))
+    tiny = send(png(8, 6))["photo"]
+    assert [(s["width"], s["height"]) for s in tiny] == [(8, 6)]
+    again = send(big[0]["file_id"])["photo"]
+    assert [s["file_id"] for s in again] == [s["file_id"] for s in big]
+    assert [m.file.data for m in emu.messages() if m.file][-1] == png(640, 480)
+
+
+def test_photo_size_boxes() -> None:
+    """Wide, tall and huge photos: the scaled sizes, the largest capped at 2560."""
+    assert photo_sizes(1280, 720) == [(90, 51), (320, 180), (800, 450), (1280, 720)]
+    assert photo_sizes(100, 2000) == [(4, 90), (16, 320), (40, 800), (64, 1280), (100, 2000)]
+    assert photo_sizes(5120, 2880)[-1] == (2560, 1440)
+    assert photo_sizes(90, 90) == [(90, 90)]
 
 
 def test_media_group_rules(

@@ -103,6 +103,9 @@ class StoredFile:
         size: size in bytes.
         width, height: pixel size of images and videos, when known.
         data: the bytes.
+        photo_sizes: for a photo, the ``PhotoSize`` objects messages show, smallest first
+            (see :func:`photo_sizes`); each has its own ``file_id``, which sends this file
+            again.
     """
 
     file_id: str
@@ -112,6 +115,28 @@ class StoredFile:
     width: int | None
     height: int | None
     data: bytes = attrs.field(repr=False)
+    photo_sizes: tuple[dict[str, Any], ...] = ()
+
+
+_PHOTO_BOXES = (90, 320, 800, 1280, 2560)
+
+
+def photo_sizes(width: int, height: int) -> list[tuple[int, int]]:
+    """The sizes Telegram keeps of a ``width`` × ``height`` photo, smallest first.
+
+    Telegram scales a photo into boxes of 90, 320, 800, 1280 and 2560 pixels (types ``s``,
+    ``m``, ``x``, ``y``, ``w``) without enlarging it, and stops at the first box the photo
+    fits in: a 640×480 photo comes as 90×68, 320×240 and 640×480; a tiny one as itself
+    only; one over 2560 pixels is scaled down to fit 2560.
+    """
+    sizes: list[tuple[int, int]] = []
+    longest = max(width, height, 1)
+    for box in _PHOTO_BOXES:
+        scale = min(1.0, box / longest)
+        sizes.append((max(1, round(width * scale)), max(1, round(height * scale))))
+        if longest <= box:
+            break
+    return sizes
 
 
 @attrs.define
@@ -560,18 +585,46 @@ class TelegramEmulator(Emulator):
             w, h = dims
             if w + h > 10000 or max(w, h) > 20 * min(w, h):
                 raise _Refusal(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
-        unique = "AQAD" + secrets.token_urlsafe(9)
         stored = StoredFile(
-            file_id="AgACAgQAAxkB" + secrets.token_urlsafe(48),
-            file_unique_id=unique,
+            file_id=self._file_id(kind),
+            file_unique_id=self._unique_id(),
             mime_type=mime,
             size=len(upload.data),
             width=dims[0] if dims else None,
             height=dims[1] if dims else None,
             data=upload.data,
         )
+        if kind == "photo":
+            w, h = dims or (1, 1)
+            # Every size is a file of its own (own ids, own size in bytes); the emulator does
+            # not re-encode, so a smaller size's bytes are estimated from its area.
+            sizes: list[dict[str, Any]] = []
+            for sw, sh in photo_sizes(w, h):
+                share = (sw * sh) / max(1, w * h)
+                sizes.append(
+                    {
+                        "file_id": self._file_id(kind),
+                        "file_unique_id": self._unique_id(),
+                        "file_size": max(1, min(len(upload.data), int(len(upload.data) * share))),
+                        "width": sw,
+                        "height": sh,
+                    }
+                )
+            stored = attrs.evolve(stored, photo_sizes=tuple(sizes))
+            for size in sizes:
+                self._files[size["file_id"]] = stored
         self._files[stored.file_id] = stored
         return stored
+
+    @staticmethod
+    def _file_id(kind: str) -> str:
+        # Bot API file ids start with a type-dependent prefix (photos "AgACAgQ…").
+        prefix = {"photo": "AgACAgQAAxkB", "video": "BAACAgQAAxkB", "animation": "CgACAgQAAxkB"}
+        return prefix.get(kind, "BQACAgQAAxkB") + secrets.token_urlsafe(48)
+
+    @staticmethod
+    def _unique_id() -> str:
+        return "AQAD" + secrets.token_urlsafe(9)
 
     # -- JSON --------------------------------------------------------------------------------
 
@@ -618,11 +671,8 @@ class TelegramEmulator(Emulator):
             assert f is not None
             base = {"file_id": f.file_id, "file_unique_id": f.file_unique_id, "file_size": f.size}
             if m.kind == "photo":
-                w, h = f.width or 1, f.height or 1
-                scale = min(1.0, 90 / max(w, h))
-                data["photo"] = [
-                    {**base, "width": max(1, int(w * scale)), "height": max(1, int(h * scale))},
-                    {**base, "width": w, "height": h},
+                data["photo"] = [dict(size) for size in f.photo_sizes] or [
+                    {**base, "width": f.width or 1, "height": f.height or 1}
                 ]
             else:
                 item = {**base, "mime_type": f.mime_type}

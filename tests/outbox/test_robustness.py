@@ -322,3 +322,40 @@ def test_run_forever_stops_promptly_and_releases_leases(db: Path, emu: OutboxNet
     assert later is not None and later.status is DeliveryStatus.PENDING
     assert interrupted is not None
     assert interrupted.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+
+
+def test_a_post_that_cannot_be_read_fails_alone(db: Path, emu: OutboxNetEmulator) -> None:
+    """A stored post this brandkit cannot validate (another version wrote it, someone edited
+    the file) is listed with its text, failed by the worker, kept as stored; the other
+    account's post is sent."""
+    import json
+
+    with Outbox(db) as box, emu.serve():
+        a, b = emu.account(name="a"), emu.account(name="b")
+        (bad,) = box.add(Post(text="old shape", campaign="c1"), a)
+        (good,) = box.add(Post(text="fine"), b)
+        row = box._db.execute("SELECT data FROM outbox_deliveries WHERE id = ?", (bad.id,))
+        data = json.loads(row.fetchone()[0])
+        data["post"]["hashtags"] = "one string"  # the model refuses this
+        data["post"]["from_the_future"] = {"x": 1}
+        box._db.execute(
+            "UPDATE outbox_deliveries SET data = ? WHERE id = ?", (json.dumps(data), bad.id)
+        )
+    with Outbox(db) as box, emu.serve():
+        shown = {d.id: d for d in box.list()}
+        assert shown[bad.id].post.text == "old shape"
+        assert shown[bad.id].post.campaign == "c1"
+        with Worker(box, [emu.account(name="a"), emu.account(name="b")]) as worker:
+            worker.run_once()
+        failed, sent = box.get(bad.id), box.get(good.id)
+        stored = json.loads(
+            box._db.execute(
+                "SELECT data FROM outbox_deliveries WHERE id = ?", (bad.id,)
+            ).fetchone()[0]
+        )
+    assert failed is not None and failed.status is DeliveryStatus.FAILED
+    assert isinstance(failed.error, ContentError)
+    assert "cannot be read" in str(failed.error)
+    assert stored["post"]["from_the_future"] == {"x": 1}
+    assert sent is not None and sent.ok
+    assert emu.post_texts() == ["fine"]

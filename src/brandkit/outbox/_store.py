@@ -27,6 +27,7 @@ import stat
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -43,6 +44,7 @@ from brandkit.delivery import Delivery, DeliveryStatus
 from brandkit.errors import (
     BrandkitError,
     ConfigurationError,
+    ContentError,
     MediaError,
     OutboxConflict,
     TransportError,
@@ -170,6 +172,27 @@ def _stored_post(post: dict[str, Any]) -> dict[str, Any]:
             for name, v in variants.items()
         }
     return post
+
+
+# Deliveries whose stored post could not be read: the post as stored, and why.
+_UNREADABLE: weakref.WeakKeyDictionary[Delivery, tuple[Any, str]] = weakref.WeakKeyDictionary()
+
+
+def _stand_in(stored: Any) -> Post:
+    """A post to show for one that cannot be read: its text, campaign and time, if any."""
+    post = stored if isinstance(stored, dict) else {}
+    text, campaign, when = post.get("text"), post.get("campaign"), post.get("scheduled_at")
+    try:
+        scheduled = datetime.fromisoformat(when) if isinstance(when, str) else None
+    except ValueError:
+        scheduled = None
+    if scheduled is not None and scheduled.tzinfo is None:
+        scheduled = None
+    return Post.model_construct(
+        text=text if isinstance(text, str) else "",
+        campaign=campaign if isinstance(campaign, str) else None,
+        scheduled_at=scheduled,
+    )
 
 
 def missing_media(post: Post, platform: str) -> MediaError | None:
@@ -443,7 +466,25 @@ class Outbox:
         return self.redact(delivery.account, str(err)) if err is not None else None
 
     def _data(self, delivery: Delivery) -> dict[str, Any]:
-        data = delivery.to_dict()
+        unreadable = _UNREADABLE.get(delivery)
+        if unreadable is not None:
+            # Written back exactly as it was stored: a post this brandkit cannot read is
+            # never re-serialised from the stand-in it was loaded as.
+            data = {
+                "id": delivery.id,
+                "account": delivery.account,
+                "platform": delivery.platform,
+                "status": delivery.status.value,
+                "post": unreadable[0],
+                "keys": list(delivery.keys),
+                "parts": [p.to_dict() for p in delivery.parts],
+                "error": delivery.error_dict(),
+                "attempts": delivery.attempts,
+                "created_at": delivery.created_at.isoformat(),
+                "updated_at": delivery.updated_at.isoformat(),
+            }
+        else:
+            data = delivery.to_dict()
         if self.accounts and isinstance(data.get("error"), dict):
             data["error"] = {
                 k: self.redact(delivery.account, v) if isinstance(v, str) else v
@@ -453,10 +494,24 @@ class Outbox:
 
     @staticmethod
     def _load(data: str) -> Delivery:
-        """A stored delivery, read without opening its media files (see _stored_media)."""
+        """A stored delivery, read without opening its media files (see _stored_media).
+
+        A post this brandkit cannot read any more (stored by another version, edited by
+        hand) is loaded as a stand-in with its text, campaign and time, so that listing and
+        every other row still work; :meth:`claim` fails such a delivery instead of sending
+        it.
+        """
         raw = json.loads(data)
-        raw["post"] = _stored_post(raw["post"])
-        return Delivery.from_dict(raw)
+        stored = raw["post"]
+        try:
+            raw["post"] = _stored_post(stored)
+            return Delivery.from_dict(raw)
+        except (BrandkitError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+        raw["post"] = _stand_in(stored)
+        delivery = Delivery.from_dict(raw)
+        _UNREADABLE[delivery] = (stored, reason)
+        return delivery
 
     def _event(
         self, db: sqlite3.Connection, delivery: Delivery, note: str | None, at: datetime
@@ -754,6 +809,10 @@ class Outbox:
         with self._tx() as db:
             taken: builtins.list[Delivery] = []
             for _, delivery in self._select_due(db, at, accounts, limit):
+                unreadable = _UNREADABLE.get(delivery)
+                if unreadable is not None:
+                    self._fail_unreadable(db, delivery, unreadable[1], at)
+                    continue
                 if delivery.status is DeliveryStatus.SENDING:
                     self._mark_unknown(db, delivery, at)
                 self._write(
@@ -761,6 +820,26 @@ class Outbox:
                 )
                 taken.append(delivery)
             return taken
+
+    def _fail_unreadable(
+        self, db: sqlite3.Connection, delivery: Delivery, reason: str, at: datetime
+    ) -> None:
+        maybe = delivery.status is not DeliveryStatus.PENDING
+        delivery.status = DeliveryStatus.FAILED
+        delivery.error = ContentError(
+            f"the stored post cannot be read by this brandkit ({reason}); "
+            + (
+                "it may already be on the platform: check there, then cancel this delivery "
+                "or add the post again"
+                if maybe
+                else "cancel this delivery and add the post again"
+            ),
+            field="post",
+            platform=delivery.platform,
+        )
+        delivery.updated_at = at
+        self._write(db, delivery, lease_owner=None, lease_until=None)
+        self._event(db, delivery, str(delivery.error), at)
 
     def _mark_unknown(self, db: sqlite3.Connection, delivery: Delivery, at: datetime) -> None:
         delivery.status = DeliveryStatus.UNKNOWN

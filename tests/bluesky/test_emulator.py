@@ -652,3 +652,40 @@ def test_get_post_thread_has_the_recorded_shape(pds: Pds) -> None:
     assert set(recorded["thread"]["post"]["author"]) - {"avatar", "associated"} <= set(
         thread["post"]["author"]
     )
+
+
+def test_get_author_feed_newest_first_with_filters_and_cursor(pds: Pds) -> None:
+    """getAuthorFeed: the author's posts newest first, replies with their root and parent
+    views, the lexicon's filters, paging by an opaque cursor, "Profile not found"."""
+    root = pds.create(post("root"), rkey="3kaaaaaaaaa22").json()
+    ref = {"uri": root["uri"], "cid": root["cid"]}
+    pds.emu.clock.advance(1)
+    pds.create(post("reply", reply={"root": ref, "parent": ref}), rkey="3kaaaaaaaab22")
+    pds.emu.clock.advance(1)
+    blob = pds.upload(png(4, 4)).json()["blob"]
+    pic = {"$type": "app.bsky.embed.images", "images": [{"image": blob, "alt": "a dot"}]}
+    pds.create(post("pic", embed=pic), rkey="3kaaaaaaaac22")
+
+    def feed(**params: Any) -> dict[str, Any]:
+        answer = pds.http.get(
+            "/xrpc/app.bsky.feed.getAuthorFeed", params={"actor": pds.handle, **params}
+        )
+        assert answer.status_code == 200, answer.text
+        data: dict[str, Any] = answer.json()
+        return data
+
+    everything = feed()
+    assert [i["post"]["record"]["text"] for i in everything["feed"]] == ["pic", "reply", "root"]
+    assert "cursor" not in everything
+    reply = everything["feed"][1]["reply"]
+    assert reply["root"]["uri"] == root["uri"] and reply["parent"]["cid"] == root["cid"]
+    assert reply["root"]["$type"] == "app.bsky.feed.defs#postView"
+    texts = [i["post"]["record"]["text"] for i in feed(filter="posts_no_replies")["feed"]]
+    assert texts == ["pic", "root"]
+    assert [i["post"]["record"]["text"] for i in feed(filter="posts_with_media")["feed"]] == ["pic"]
+    first = feed(limit=2)
+    assert len(first["feed"]) == 2 and first["cursor"]
+    rest = feed(limit=2, cursor=first["cursor"])
+    assert [i["post"]["record"]["text"] for i in rest["feed"]] == ["root"]
+    unknown = pds.http.get("/xrpc/app.bsky.feed.getAuthorFeed", params={"actor": "nobody.test"})
+    assert error(unknown) == (400, "InvalidRequest", "Profile not found")

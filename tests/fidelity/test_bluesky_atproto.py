@@ -67,7 +67,8 @@ def test_workflow_login_image_post_reply_read_metrics_delete(
 ) -> None:
     """Log in with an app password (createSession, then getProfile), post an image with alt
     text (uploadBlob, createRecord), reply in a thread, read back with counts (getPosts,
-    getPostThread, getRecord), delete; the SDK's models hold what the PDS returns."""
+    getPostThread, getAuthorFeed, getRecord), delete; the SDK's models hold what the PDS and
+    the AppView return."""
     emu, url = served
     client = login(emu, url, connect)
     assert client.me.handle == "brand.test" and client.me.did.startswith("did:plc:")
@@ -94,6 +95,9 @@ def test_workflow_login_image_post_reply_read_metrics_delete(
     assert thread.parent.post.uri == first.uri and thread.parent.post.like_count == 5
     top = client.get_post_thread(first.uri, depth=1).thread
     assert [r.post.record.text for r in top.replies] == ["Doors open at 9"]
+    feed = client.get_author_feed(client.me.handle).feed
+    assert [item.post.uri for item in feed] == [reply.uri, first.uri]
+    assert feed[0].reply.parent.uri == first.uri
     rkey = first.uri.rsplit("/", 1)[1]
     assert client.get_post(rkey, client.me.did).value.embed.images[0].alt == "Our new banner"
 

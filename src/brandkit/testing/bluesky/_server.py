@@ -1250,6 +1250,75 @@ class BlueskyEmulator(Emulator):
             height -= 1
         return self._stamp(self.json({"thread": thread}), status)
 
+    @route("GET", r"/xrpc/app\.bsky\.feed\.getAuthorFeed")
+    def _get_author_feed(self, request: httpx.Request) -> httpx.Response:
+        return self._answer(request, self._h_get_author_feed)
+
+    def _h_get_author_feed(self, request: httpx.Request) -> httpx.Response:
+        params = self._params(request, "app.bsky.feed.getAuthorFeed")
+        self._auth(request, optional=True)
+        status = self._limited(request)
+        try:
+            user = self.user(str(params["actor"]))
+        except KeyError:
+            return self._stamp(self._err(400, None, "Profile not found"), status)
+        kind = str(params.get("filter", "posts_with_replies"))
+        limit = int(params.get("limit", 50))
+        # Newest first, paged by an opaque "time::cid" key as the AppView's keyset does.
+        own = sorted(
+            (r for r in self.records.values() if r.did == user.did and r.collection == POST),
+            key=lambda r: (r.created_at, r.rkey),
+            reverse=True,
+        )
+        cursor = params.get("cursor")
+        if cursor:
+            own = [r for r in own if self._feed_key(r) < str(cursor)]
+        feed: list[dict[str, Any]] = []
+        for rec in own:
+            if not self._in_author_feed(rec, kind, user.did):
+                continue
+            if len(feed) == limit:
+                break
+            item: dict[str, Any] = {"post": self._post_view(rec)}
+            reply = rec.value.get("reply")
+            if isinstance(reply, Mapping):
+                item["reply"] = {
+                    "root": self._ref_view((reply.get("root") or {}).get("uri")),
+                    "parent": self._ref_view((reply.get("parent") or {}).get("uri")),
+                }
+            feed.append(item)
+        body: dict[str, Any] = {"feed": feed}
+        if len(feed) == limit:
+            last = self._post_at(feed[-1]["post"]["uri"])
+            if last is not None:
+                body["cursor"] = self._feed_key(last)
+        return self._stamp(self.json(body), status)
+
+    @staticmethod
+    def _feed_key(rec: StoredRecord) -> str:
+        return f"{int(rec.created_at * 1000):015d}::{rec.rkey}"
+
+    def _in_author_feed(self, rec: StoredRecord, kind: str, did: str) -> bool:
+        reply = rec.value.get("reply")
+        embed = rec.value.get("embed")
+        embed_type = embed.get("$type") if isinstance(embed, Mapping) else None
+        if kind == "posts_no_replies":
+            return not reply
+        if kind == "posts_with_media":
+            return not reply and embed_type in ("app.bsky.embed.images", "app.bsky.embed.video")
+        if kind == "posts_with_video":
+            return not reply and embed_type == "app.bsky.embed.video"
+        if kind == "posts_and_author_threads":
+            root = str(((reply or {}).get("root") or {}).get("uri", ""))
+            return not reply or root.startswith(f"at://{did}/")
+        return True
+
+    def _ref_view(self, uri: Any) -> dict[str, Any]:
+        rec = self._post_at(str(uri)) if uri else None
+        if rec is None:
+            return {"$type": "app.bsky.feed.defs#notFoundPost", "uri": str(uri), "notFound": True}
+        return {"$type": "app.bsky.feed.defs#postView", **self._post_view(rec)}
+
     def _post_at(self, uri: str) -> StoredRecord | None:
         rec = self.records.get(uri)
         if rec is None and uri.startswith("at://") and not uri.startswith("at://did:"):

@@ -113,12 +113,6 @@ def test_too_long_raises_api_error_with_mastodons_message(api: Any) -> None:
     assert (status, message) == (422, "Validation failed: Text character limit of 500 exceeded")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="base emulator bug: the socket server (testing/_emulator.py) sends Python's reason "
-    "phrase 'Unprocessable Entity'; Mastodon (Rack 3) sends 'Unprocessable Content', as the "
-    "recorded cassettes show, and Mastodon.py puts it in the exception",
-)
 def test_reason_phrase_is_mastodons(api: Any) -> None:
     """The reason phrase Mastodon.py reports is the one a real 4.x server sends."""
     with pytest.raises(mastodon.MastodonAPIError) as caught:

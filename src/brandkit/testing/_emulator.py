@@ -34,6 +34,20 @@ logger = logging.getLogger("brandkit.testing")
 MB = 1024 * 1024
 
 
+# RFC 9110 renamed these; Python 3.11's table keeps the old names, real servers (Rack 3,
+# hence Mastodon) send the new ones, and clients put the phrase in their exceptions.
+_RFC9110_PHRASES = {413: "Content Too Large", 422: "Unprocessable Content"}
+
+
+def _reason(response: httpx.Response) -> str | None:
+    """The reason phrase to send: the handler's own (``extensions["reason_phrase"]``), else
+    the RFC 9110 name, else the server's table."""
+    own = response.extensions.get("reason_phrase")
+    if isinstance(own, bytes) and own:
+        return own.decode("latin-1")
+    return _RFC9110_PHRASES.get(response.status_code)
+
+
 class Drop(Exception):
     """Raised by a handler to close the connection without an answer."""
 
@@ -565,7 +579,7 @@ def _handler_class(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
         def _answer(self, response: httpx.Response) -> None:
             content = response.content
             # send_response() would add a second Date header next to the emulator's own.
-            self.send_response_only(response.status_code)
+            self.send_response_only(response.status_code, _reason(response))
             if "date" not in response.headers:
                 self.send_header("Date", self.date_time_string())
             if "server" not in response.headers:

@@ -138,3 +138,28 @@ def test_rate_limit_exhausted_raises_80001(served: tuple[FacebookEmulator, str])
     usage = api.rate_limit.get_limit(object_id=page_id, rate_limit_type="pages")
     assert usage is not None and usage.call_count == 100
     assert emu.post_texts() == ["one", "two"]
+
+
+def test_default_field_lists_read_as_from_a_real_page(
+    served: tuple[FacebookEmulator, str],
+) -> None:
+    """pyfacebook's own default field lists (its Page, Post with reaction aliases
+    ``.as(like)``, and Comment fields) are answered, and its data classes read the answers:
+    a tool that never names fields works as against the real API."""
+    emu, url = served
+    api, page_id = page_api(emu, url)
+    page = api.page.get_info(page_id=page_id)
+    assert page.name == "Brand Page" and page.verification_status == "not_verified"
+    post_id = api.post_object(object_id=page_id, connection="feed", data={"message": "Hi"})["id"]
+    emu.engage(post_id, reactions=10)
+    post = api.post.get_info(post_id=post_id)
+    assert post.message == "Hi" and post.status_type == "mobile_status_update"
+    assert post.reactions.summary.total_count == 10
+    assert (post.like.summary.total_count, post.love.summary.total_count) == (8, 2)
+    (listed,) = api.page.get_published_posts(object_id=page_id).data
+    assert listed.id == post_id
+    theirs = emu.add_comment(post_id, author="Ada", text="Love it")
+    comment = api.comment.get_info(comment_id=theirs)
+    assert (comment.message, comment.comment_count, comment.like_count) == ("Love it", 0, 0)
+    (again,) = api.post.get_comments(object_id=post_id).data
+    assert again.id == theirs and again.permalink_url.endswith(theirs.split("_")[1])

@@ -197,7 +197,8 @@ def render_fields(
     node_id: str,
 ) -> dict[str, Any]:
     """A node's answer to ``fields=``: each asked field from its getter (which gets the parsed
-    :class:`Field`, for nested lists and modifiers), ``id`` always present.
+    :class:`Field`, for nested lists and modifiers) under its name or its ``.as()`` alias,
+    ``id`` always present.
 
     Raises:
         GraphError: a field the node type does not have (code 100), or broken syntax.
@@ -209,7 +210,8 @@ def render_fields(
             raise no_field(field.name, node_type)
         value = getter(field)
         if value is not OMIT:
-            out[field.name] = value
+            # ``.as(alias)`` renames a field in the answer (several views of one edge).
+            out[field.modifiers.get("as", field.name)] = value
     out.setdefault("id", node_id)
     return out
 

@@ -422,38 +422,49 @@ class FacebookEmulator(GraphEmulator):
     def _page_fields(self, page: _Page, token: Token, fields: str | None) -> dict[str, Any]:
         days = max(0.0, self.clock.time() - page.created_at) / 86_400
         followers = page.followers + int(days * page.followers_per_day)
-        out: dict[str, Any] = {}
-        for field in parse_fields(fields or "name,id"):
-            if field.name == "id":
-                out["id"] = page.id
-            elif field.name == "name":
-                out["name"] = page.name
-            elif field.name == "username":
-                out["username"] = page.username
-            elif field.name == "followers_count":
-                out["followers_count"] = followers
-            elif field.name == "fan_count":
-                out["fan_count"] = followers
-            elif field.name == "link":
-                out["link"] = f"https://www.facebook.com/{page.username}/"
-            elif field.name == "category":
-                out["category"] = page.category
-            elif field.name == "category_list":
-                out["category_list"] = [{"id": "1605186416478696", "name": page.category}]
-            elif field.name == "tasks":
-                if token.kind == "user" and token.owner == page.user_id:
-                    out["tasks"] = list(PAGE_TASKS)
-            elif field.name == "access_token":
-                if token.kind == "user" and token.owner == page.user_id:
-                    out["access_token"] = self._page_token(page.id)
-                elif token.kind == "page":
-                    out["access_token"] = token.value
-            elif field.name == "insights":
-                out["insights"] = self._insights(page.id, field.modifiers.get("metric"), True)
-            else:
-                raise no_field(field.name, "Page")
-        out.setdefault("id", page.id)
-        return out
+        admin = token.kind == "user" and token.owner == page.user_id
+
+        def access_token(f: Field) -> Any:
+            if admin:
+                return self._page_token(page.id)
+            return token.value if token.kind == "page" else OMIT
+
+        picture = f"https://scontent.xx.fbcdn.net/v/t39.30808-1/{page.id}_n.jpg"
+        getters: dict[str, Callable[[Field], Any]] = {
+            "id": lambda f: page.id,
+            "name": lambda f: page.name,
+            "username": lambda f: page.username,
+            "followers_count": lambda f: followers,
+            "fan_count": lambda f: followers,
+            "link": lambda f: f"https://www.facebook.com/{page.username}/",
+            "category": lambda f: page.category,
+            "category_list": lambda f: [{"id": "1605186416478696", "name": page.category}],
+            "tasks": lambda f: list(PAGE_TASKS) if admin else OMIT,
+            "access_token": access_token,
+            "insights": lambda f: self._insights(page.id, f.modifiers.get("metric"), True),
+            # Fields of a real Page that the emulator's Pages leave unset (Meta then omits
+            # them) or answer with fixed values, so that clients asking for them by default
+            # (python-facebook-api's Page fields) read the Page as they would a real one.
+            "about": lambda f: OMIT,
+            "cover": lambda f: OMIT,
+            "description": lambda f: OMIT,
+            "description_html": lambda f: OMIT,
+            "emails": lambda f: OMIT,
+            "phone": lambda f: OMIT,
+            "website": lambda f: OMIT,
+            "global_brand_page_name": lambda f: OMIT,
+            "global_brand_root_id": lambda f: OMIT,
+            "display_subtext": lambda f: OMIT,
+            "engagement": lambda f: {
+                "count": followers,
+                "social_sentence": f"{followers} people like this",
+            },
+            "verification_status": lambda f: "not_verified",
+            "picture": lambda f: {
+                "data": {"height": 50, "is_silhouette": False, "url": picture, "width": 50}
+            },
+        }
+        return render_fields(fields, "name,id", getters, "Page", page.id)
 
     def _page_token(self, page_id: str) -> str:
         now = self.clock.time()
@@ -469,47 +480,50 @@ class FacebookEmulator(GraphEmulator):
 
     def _post_fields(self, p: _Post, fields: str | None) -> dict[str, Any]:
         counts = self._counts(p)
-        out: dict[str, Any] = {}
-        for field in parse_fields(fields or "created_time,message,id"):
-            name = field.name
-            if name == "id":
-                out["id"] = p.id
-            elif name == "message":
-                if p.message:
-                    out["message"] = p.message
-            elif name == "created_time":
-                out["created_time"] = graph_time(p.created_at)
-            elif name == "updated_time":
-                out["updated_time"] = graph_time(p.created_at)
-            elif name == "permalink_url":
-                page = self._pages[p.page_id]
-                out["permalink_url"] = (
-                    f"https://www.facebook.com/{page.username}/posts/{p.id.split('_', 1)[1]}"
-                )
-            elif name == "status_type":
-                out["status_type"] = {
-                    "status": "mobile_status_update",
-                    "link": "shared_story",
-                    "photo": "added_photos",
-                    "album": "added_photos",
-                    "video": "added_video",
-                }[p.kind]
-            elif name == "shares":
-                if counts["shares"]:
-                    out["shares"] = {"count": counts["shares"]}
-            elif name in ("reactions", "likes", "comments"):
-                key = "comments" if name == "comments" else "reactions"
-                out[name] = _edge_summary(name, counts[key], field.modifiers)
-            elif name == "insights":
-                out["insights"] = self._insights(p.id, field.modifiers.get("metric"), False)
-            elif name == "attachments":
-                out["attachments"] = {"data": self._attachments(p)}
-            elif name == "is_published":
-                out["is_published"] = True
-            else:
-                raise no_field(name, "Post")
-        out.setdefault("id", p.id)
-        return out
+        page = self._pages[p.page_id]
+        status_type = {
+            "status": "mobile_status_update",
+            "link": "shared_story",
+            "photo": "added_photos",
+            "album": "added_photos",
+            "video": "added_video",
+        }[p.kind]
+        picture = (
+            f"https://scontent.xx.fbcdn.net/v/t39.30808-6/{p.photo_ids[0]}_n.jpg"
+            if p.photo_ids
+            else None
+        )
+
+        def reactions(f: Field) -> Any:
+            # ``reactions.type(LOVE).summary(total_count)``: the count of one kind.
+            kind = f.modifiers.get("type", "").upper()
+            total = counts["reactions"]
+            by_type = {"LIKE": total - total // 5, "LOVE": total // 5}
+            shown = by_type.get(kind, 0) if kind else total
+            return _edge_summary("reactions", shown, f.modifiers)
+
+        getters: dict[str, Callable[[Field], Any]] = {
+            "id": lambda f: p.id,
+            "message": lambda f: p.message or OMIT,
+            "created_time": lambda f: graph_time(p.created_at),
+            "updated_time": lambda f: graph_time(p.created_at),
+            "permalink_url": lambda f: (
+                f"https://www.facebook.com/{page.username}/posts/{p.id.split('_', 1)[1]}"
+            ),
+            "status_type": lambda f: status_type,
+            "shares": lambda f: {"count": counts["shares"]} if counts["shares"] else OMIT,
+            "reactions": reactions,
+            "likes": lambda f: _edge_summary("likes", counts["reactions"], f.modifiers),
+            "comments": lambda f: _edge_summary("comments", counts["comments"], f.modifiers),
+            "insights": lambda f: self._insights(p.id, f.modifiers.get("metric"), False),
+            "attachments": lambda f: {"data": self._attachments(p)},
+            "is_published": lambda f: True,
+            "full_picture": lambda f: picture or OMIT,
+            "picture": lambda f: picture or OMIT,
+            "icon": lambda f: OMIT,
+            "message_tags": lambda f: OMIT,
+        }
+        return render_fields(fields, "created_time,message,id", getters, "Post", p.id)
 
     def _attachments(self, p: _Post) -> list[dict[str, Any]]:
         if p.kind in ("photo", "album"):

@@ -33,7 +33,8 @@ query, form, multipart or JSON):
   lie inside the text); messages older than 48 hours of the emulator clock cannot be deleted.
 
 Simplifications: no updates (``getUpdates``/webhooks), no edits, no reactions or views (the
-Bot API has no views), photos are not resized, URLs given as media are not fetched (400).
+Bot API has no views), photos are not re-encoded (their sizes are listed as Telegram makes
+them, each with its own ``file_id``), URLs given as media are not fetched (400).
 The entity check is stricter than Telegram, which drops some out-of-range entities silently.
 """
 

@@ -1,6 +1,7 @@
 """python-facebook-api (``pyfacebook``), a Graph API client brands use, against the Facebook
-emulator over a real socket: a brand's workflow from a user token to a Page token to posts,
-comments and metrics, and the errors it must raise as it does against graph.facebook.com.
+and Instagram emulators over a real socket: a brand's workflow from a user token to a Page
+token to posts, comments and metrics (on Instagram: containers, comments, replies), and the
+errors it must raise as it does against graph.facebook.com.
 
 pyfacebook takes the host as ``base_url`` (no monkeypatching needed)."""
 
@@ -12,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from brandkit.testing import png
+from brandkit.testing import TINY_JPEG, png
 from brandkit.testing.facebook import FacebookEmulator
+from brandkit.testing.instagram import InstagramEmulator
 
 pyfacebook = pytest.importorskip("pyfacebook")
 FacebookError = importlib.import_module("pyfacebook.exceptions").FacebookError
@@ -163,3 +165,92 @@ def test_default_field_lists_read_as_from_a_real_page(
     assert (comment.message, comment.comment_count, comment.like_count) == ("Love it", 0, 0)
     (again,) = api.post.get_comments(object_id=post_id).data
     assert again.id == theirs and again.permalink_url.endswith(theirs.split("_")[1])
+
+
+# -- Instagram through the same client (IGBusinessApi) -----------------------------------------
+
+
+@pytest.fixture
+def instagram() -> Iterator[tuple[InstagramEmulator, Any, str]]:
+    """An Instagram emulator served on 127.0.0.1, an account, and pyfacebook's
+    ``IGBusinessApi`` pointed at it with ``base_url``."""
+    emu = InstagramEmulator()
+    with emu.serve() as url:
+        acct = emu.account(username="brandco")
+        ig_id = str(acct.settings["ig_user_id"])
+        api = pyfacebook.IGBusinessApi(
+            access_token=acct.secret("token"),
+            instagram_business_id=ig_id,
+            version=VERSION,
+            base_url=f"{url}/",
+            timeout=5,
+        )
+        api.session.trust_env = False
+        yield emu, api, ig_id
+
+
+def publish(emu: InstagramEmulator, api: Any, ig_id: str, caption: str) -> str:
+    """Container, status, publish, as a brand's tool does with pyfacebook."""
+    image = emu.media_host.put(TINY_JPEG, "image/jpeg")
+    made = api.post_object(
+        object_id=ig_id,
+        connection="media",
+        data={"image_url": image, "caption": caption, "alt_text": "a grey square"},
+    )
+    assert api.container.get_info(container_id=made["id"]).status_code == "FINISHED"
+    done = api.post_object(
+        object_id=ig_id, connection="media_publish", data={"creation_id": made["id"]}
+    )
+    return str(done["id"])
+
+
+def test_instagram_workflow(instagram: tuple[InstagramEmulator, Any, str]) -> None:
+    """/me, the account with the client's default fields, a published image with alt text,
+    a comment, an audience comment answered and hidden, replies read back, insights and the
+    publishing limit, then the comment and the post deleted."""
+    emu, api, ig_id = instagram
+    me = api.get_object(object_id="me", fields="user_id,username")
+    assert (me["user_id"], me["username"]) == (ig_id, "brandco")
+    assert api.user.get_info().username == "brandco"
+    media_id = publish(emu, api, ig_id, "Hello")
+    media = api.media.get_info(media_id=media_id)
+    assert media.caption == "Hello" and media.media_type == "IMAGE"
+    ours = api.post_object(object_id=media_id, connection="comments", data={"message": "Hi all"})
+    theirs = emu.add_comment(media_id, author="ada", text="Beautiful!")
+    api.post_object(object_id=theirs, connection="replies", data={"message": "@ada thanks"})
+    comments = api.media.get_comments(media_id=media_id)
+    assert [(c.username, c.text) for c in comments.data] == [
+        ("brandco", "Hi all"),
+        ("ada", "Beautiful!"),
+    ]
+    (reply,) = api.comment.get_replies(comment_id=theirs).data
+    assert reply.text == "@ada thanks"
+    assert api.post_object(object_id=theirs, data={"hide": True}) == {"success": True}
+    assert emu.comment(theirs).hidden
+    insights = api.media.get_insights(media_id=media_id, metric="reach,likes,comments")
+    values = {m.name: m.values[0].value for m in insights.data}
+    assert values["comments"] >= 3
+    limit = api.user.get_content_publishing_limit()
+    assert limit.data[0].quota_usage == 1
+    assert api.delete_object(object_id=ours["id"]) == {"success": True}
+    assert api.delete_object(object_id=media_id) == {"success": True}
+    assert emu.post_texts() == []
+
+
+def test_instagram_errors(instagram: tuple[InstagramEmulator, Any, str]) -> None:
+    """A bad token is FacebookError 190, a caption over 2,200 characters code 100 subcode
+    2207010, and past the account's budget code 80002."""
+    emu, api, ig_id = instagram
+    api.access_token = "IGQ-not-a-token"
+    with pytest.raises(FacebookError) as bad:
+        api.user.get_info()
+    assert bad.value.code == 190
+    api.access_token = emu.issue_token(ig_id, "instagram")
+    with pytest.raises(FacebookError) as long:
+        publish(emu, api, ig_id, "x" * 2201)
+    assert (long.value.code, long.value.error_subcode) == (100, 2207010)
+    # The refused caption already spent the account's one call of the hour.
+    emu.set_rate_limit("account", 1, 3600.0)
+    with pytest.raises(FacebookError) as limited:
+        api.user.get_info()
+    assert limited.value.code == 80002

@@ -1,7 +1,7 @@
-"""python-facebook-api (``pyfacebook``), a Graph API client brands use, against the Facebook
-and Instagram emulators over a real socket: a brand's workflow from a user token to a Page
-token to posts, comments and metrics (on Instagram: containers, comments, replies), and the
-errors it must raise as it does against graph.facebook.com.
+"""python-facebook-api (``pyfacebook``), a Graph API client brands use, against the Facebook,
+Instagram and Threads emulators over a real socket: a brand's workflow from a user token to a
+Page token to posts, comments and metrics (on Instagram: containers, comments, replies; on
+Threads: containers, replies), and the errors it must raise as it does against Meta's hosts.
 
 pyfacebook takes the host as ``base_url`` (no monkeypatching needed)."""
 
@@ -16,6 +16,7 @@ import pytest
 from brandkit.testing import TINY_JPEG, png
 from brandkit.testing.facebook import FacebookEmulator
 from brandkit.testing.instagram import InstagramEmulator
+from brandkit.testing.threads import ThreadsEmulator
 
 pyfacebook = pytest.importorskip("pyfacebook")
 FacebookError = importlib.import_module("pyfacebook.exceptions").FacebookError
@@ -254,3 +255,51 @@ def test_instagram_errors(instagram: tuple[InstagramEmulator, Any, str]) -> None
     with pytest.raises(FacebookError) as limited:
         api.user.get_info()
     assert limited.value.code == 80002
+
+
+# -- Threads through the same client (ThreadsGraphAPI) -----------------------------------------
+
+
+def test_threads_workflow_and_errors() -> None:
+    """pyfacebook's ``ThreadsGraphAPI`` (default version v1.0, pointed at the emulator with
+    ``base_url``): /me, a text post and a reply through containers, read back, insights,
+    delete; a bad token and a text over 500 characters raise FacebookError 190 and 100."""
+    emu = ThreadsEmulator()
+    with emu.serve() as url:
+        acct = emu.account(username="brandco")
+        user_id = str(acct.settings["user_id"])
+        api = pyfacebook.ThreadsGraphAPI(
+            access_token=acct.secret("token"), base_url=f"{url}/", timeout=5
+        )
+        api.session.trust_env = False
+        me = api.get_object(object_id="me", fields="id,username,threads_profile_picture_url")
+        assert (me["id"], me["username"]) == (user_id, "brandco")
+
+        def post(text: str, **extra: str) -> str:
+            made = api.post_object(
+                object_id=user_id,
+                connection="threads",
+                data={"media_type": "TEXT", "text": text, **extra},
+            )
+            done = api.post_object(
+                object_id=user_id, connection="threads_publish", data={"creation_id": made["id"]}
+            )
+            return str(done["id"])
+
+        root = post("Launch day")
+        reply = post("More in the thread", reply_to_id=root)
+        read = api.get_object(object_id=reply, fields="text,is_reply,root_post")
+        assert read["is_reply"] is True and read["root_post"] == {"id": root}
+        emu.engage(root, likes=3)
+        insights = api.get_connection(object_id=root, connection="insights", metric="likes,replies")
+        values = {m["name"]: m["values"][0]["value"] for m in insights["data"]}
+        assert values["likes"] >= 3 and values["replies"] >= 1
+        assert api.delete_object(object_id=reply) == {"success": True}
+        assert emu.post_texts() == ["Launch day"]
+        with pytest.raises(FacebookError) as long:
+            post("x" * 501)
+        assert long.value.code == 100
+        api.access_token = "THQ-not-a-token"
+        with pytest.raises(FacebookError) as bad:
+            api.get_object(object_id="me", fields="id")
+        assert bad.value.code == 190

@@ -229,3 +229,18 @@ def test_a_batch_answer_broken_as_a_whole_is_malformed_response(batch: Batch) ->
     with pytest.raises(MalformedResponse) as caught:
         run_flow(flow, routes)
     assert caught.value.body == answer.text
+
+
+def test_mastodon_reading_statuses_one_by_one_keeps_the_readable_ones() -> None:
+    """On a server without the batch lookup (404), statuses are read one by one: one that
+    cannot be read costs only its own samples."""
+    routes = Canned(
+        ("GET", "/api/v1/statuses", reply(404, {"error": "Record not found"})),
+        ("GET", "/api/v1/statuses/111", reply(200, {"id": "111", "favourites_count": 1.5})),
+        ("GET", "/api/v1/statuses/222", reply(200, {"id": "222", "favourites_count": 5})),
+    )
+    refs = (PartRef(0, "111"), PartRef(0, "222"))
+    samples = run_flow(mastodon().collect_metrics(refs), routes)
+    assert _likes(samples, "222").value == 5
+    bad = _likes(samples, "111")
+    assert not bad.available and "favourites_count" in (bad.reason or "")

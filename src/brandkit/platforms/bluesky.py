@@ -171,6 +171,10 @@ class _PostView(Answer):
     record: _Created | None = None
 
 
+class _PostViews(Answer):
+    posts: tuple[_PostView, ...] = ()
+
+
 class _Profile(Answer):
     """``getProfile``."""
 
@@ -577,15 +581,7 @@ class BlueskyAdapter(Adapter):
             idempotent=True,
             bucket="api",
         )
-        posts: dict[str, _PostView | str] = {}
-        for item in self.parse(response, _Posts).posts:
-            try:
-                parsed = _PostView.model_validate(item)
-            except pydantic.ValidationError as exc:
-                if isinstance(item.get("uri"), str):
-                    posts[str(item["uri"])] = _unreadable(exc)
-                continue
-            posts[parsed.uri] = parsed
+        posts = self._read_views(response)
         fetched = datetime.now(UTC)
         samples: list[MetricSample] = []
         for ref, uri in zip(refs, uris, strict=True):
@@ -635,6 +631,25 @@ class BlueskyAdapter(Adapter):
                     )
                 )
         return samples
+
+    def _read_views(self, response: httpx.Response) -> dict[str, _PostView | str]:
+        """The post views by URI; the reason instead, for a view that cannot be read."""
+        try:
+            # The common case, in one pass over the bytes.
+            return {v.uri: v for v in self.parse(response, _PostViews).posts}
+        except MalformedResponse:
+            pass
+        # View by view: one that cannot be read costs only its own samples.
+        posts: dict[str, _PostView | str] = {}
+        for item in self.parse(response, _Posts).posts:
+            try:
+                parsed = _PostView.model_validate(item)
+            except pydantic.ValidationError as exc:
+                if isinstance(item.get("uri"), str):
+                    posts[str(item["uri"])] = _unreadable(exc)
+                continue
+            posts[parsed.uri] = parsed
+        return posts
 
     def collect_account_metrics(self) -> Flow[list[MetricSample]]:
         """Followers, from ``app.bsky.actor.getProfile``."""

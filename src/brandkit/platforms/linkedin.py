@@ -156,6 +156,10 @@ class _ShareStatistics(Answer):
     )
 
 
+class _Statistics(Answer):
+    elements: tuple[_ShareStatistics, ...] = ()
+
+
 class _Elements(Answer):
     elements: tuple[dict[str, pydantic.JsonValue], ...] = ()
 
@@ -699,7 +703,7 @@ class LinkedInAdapter(RefreshingAdapter):
             query += f"&shares=List({','.join(_enc(u) for u in shares)})"
         if ugc:
             query += f"&ugcPosts=List({','.join(_enc(u) for u in ugc)})"
-        by_urn: dict[str, dict[str, float] | str] = {}
+        by_urn: dict[str, Mapping[str, float] | str] = {}
         if shares or ugc:
             response = yield from self._send(
                 lambda: self._request(
@@ -709,23 +713,13 @@ class LinkedInAdapter(RefreshingAdapter):
                 idempotent=True,
             )
             fetched = datetime.now(UTC)
-            for element in self.parse(response, _Elements).elements:
-                try:
-                    stats = _ShareStatistics.model_validate(element)
-                except pydantic.ValidationError as exc:
-                    urn = element.get("share") or element.get("ugcPost")
-                    if isinstance(urn, str):
-                        by_urn[urn] = _unreadable(exc)
-                    continue
-                urn = stats.share or stats.ugcPost
-                if urn is not None:
-                    by_urn[urn] = stats.totalShareStatistics
+            by_urn = self._read_statistics(response)
             now = fetched
         samples: list[MetricSample] = []
         for ref in refs:
             found = by_urn.get(ref.id)
             for raw, metric in _SHARE_STATS:
-                value = found.get(raw) if isinstance(found, dict) else None
+                value = None if found is None or isinstance(found, str) else found.get(raw)
                 if value is not None:
                     samples.append(
                         MetricSample(
@@ -758,6 +752,28 @@ class LinkedInAdapter(RefreshingAdapter):
                     )
                 )
         return samples
+
+    def _read_statistics(self, response: httpx.Response) -> dict[str, Mapping[str, float] | str]:
+        """Each post's statistics by URN; the reason instead, for one that cannot be read."""
+        found: dict[str, Mapping[str, float] | str] = {}
+        try:
+            # The common case, in one pass over the bytes.
+            elements = self.parse(response, _Statistics).elements
+        except MalformedResponse:
+            # Element by element: one that cannot be read costs only its own post's samples.
+            elements = ()
+            for element in self.parse(response, _Elements).elements:
+                try:
+                    elements += (_ShareStatistics.model_validate(element),)
+                except pydantic.ValidationError as exc:
+                    key = element.get("share") or element.get("ugcPost")
+                    if isinstance(key, str):
+                        found[key] = _unreadable(exc)
+        for stats in elements:
+            urn = stats.share or stats.ugcPost
+            if urn is not None:
+                found[urn] = stats.totalShareStatistics
+        return found
 
     def collect_account_metrics(self) -> Flow[list[MetricSample]]:
         """Followers: ``networkSizes/{org}?edgeType=COMPANY_FOLLOWED_BY_MEMBER`` for an

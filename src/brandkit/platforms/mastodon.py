@@ -36,6 +36,7 @@ from brandkit._flow import Flow, Send, Wait
 from brandkit.errors import (
     AuthError,
     ContentError,
+    MalformedResponse,
     PlatformError,
     PlatformUnavailable,
     RateLimited,
@@ -153,7 +154,7 @@ class _Counts(Answer):
 
 # Statuses of a metrics lookup, each read on its own: one that cannot be read costs only
 # its own samples.
-_Item = pydantic.RootModel[dict[str, pydantic.JsonValue]]
+_CountsList = pydantic.RootModel[tuple[_Counts, ...]]
 _Items = pydantic.RootModel[tuple[dict[str, pydantic.JsonValue], ...]]
 
 
@@ -478,22 +479,14 @@ class MastodonAdapter(Adapter):
         size = self.metrics_batch_size
         for start in range(0, len(refs), size):
             batch = refs[start : start + size]
-            statuses = yield from self._statuses(batch)
+            by_id = yield from self._statuses(batch)
             fetched_at = datetime.now(UTC)
-            by_id: dict[str, _Counts | str] = {}
-            for item in statuses:
-                try:
-                    counts = _Counts.model_validate(item)
-                except pydantic.ValidationError as exc:
-                    if isinstance(item.get("id"), str):
-                        by_id[str(item["id"])] = _unreadable(exc)
-                    continue
-                by_id[counts.id] = counts
             for ref in batch:
                 samples.extend(self._samples(ref, by_id.get(ref.id), fetched_at))
         return samples
 
-    def _statuses(self, refs: Sequence[PartRef]) -> Flow[list[dict[str, pydantic.JsonValue]]]:
+    def _statuses(self, refs: Sequence[PartRef]) -> Flow[dict[str, _Counts | str]]:
+        """The statuses' counts by id; the reason instead, for a status that cannot be read."""
         if self._batch_lookup:
             params = [("id[]", ref.id) for ref in refs]
             response = yield Send(
@@ -502,16 +495,37 @@ class MastodonAdapter(Adapter):
                 bucket="api",
             )
             if response.status_code != 404:
-                return list(self.parse(response, _Items).root)
+                return self._read_counts(response)
             # No batch lookup before Mastodon 4.3: read the statuses one by one.
             self._batch_lookup = False
-        found: list[dict[str, pydantic.JsonValue]] = []
+        found: dict[str, _Counts | str] = {}
         for ref in refs:
             response = yield Send(
                 self._request("GET", f"/api/v1/statuses/{ref.id}"), idempotent=True, bucket="api"
             )
             if response.status_code != 404:
-                found.append(self.parse(response, _Item).root)
+                try:
+                    found[ref.id] = self.parse(response, _Counts)
+                except MalformedResponse as exc:
+                    found[ref.id] = str(exc)
+        return found
+
+    def _read_counts(self, response: httpx.Response) -> dict[str, _Counts | str]:
+        try:
+            # The common case, in one pass over the bytes.
+            return {s.id: s for s in self.parse(response, _CountsList).root}
+        except MalformedResponse:
+            pass
+        # Item by item: a status that cannot be read costs only its own samples.
+        found: dict[str, _Counts | str] = {}
+        for item in self.parse(response, _Items).root:
+            try:
+                counts = _Counts.model_validate(item)
+            except pydantic.ValidationError as exc:
+                if isinstance(item.get("id"), str):
+                    found[str(item["id"])] = _unreadable(exc)
+                continue
+            found[counts.id] = counts
         return found
 
     def _samples(

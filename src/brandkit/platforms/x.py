@@ -42,6 +42,7 @@ from brandkit._flow import Flow, Send, Wait
 from brandkit.errors import (
     AuthError,
     ConfigurationError,
+    MalformedResponse,
     PlatformError,
     PlatformUnavailable,
     RateLimited,
@@ -531,11 +532,17 @@ class _LookupError(Answer):
 
 
 class _Lookup(Answer):
-    """``GET /2/tweets?ids=``: the posts (each read on its own), media, per-post errors."""
+    """``GET /2/tweets?ids=``: the posts, their media, per-post errors."""
 
-    data: tuple[dict[str, pydantic.JsonValue], ...] = ()
+    data: tuple[_MetricsPost, ...] = ()
     includes: _Includes | None = None
     errors: tuple[_LookupError, ...] = ()
+
+
+class _LookupItems(_Lookup):
+    """The same answer with each post read on its own (when one cannot be read)."""
+
+    data: tuple[dict[str, pydantic.JsonValue], ...] = ()  # type: ignore[assignment]
 
 
 # -- the adapter -----------------------------------------------------------------------------
@@ -1071,20 +1078,24 @@ class XAdapter(RefreshingAdapter):
             bucket="lookup",
             idempotent=True,
         )
-        body = self.parse(response, _Lookup)
         fetched = datetime.now(UTC)
-        media_by_key = {m.media_key: m for m in (body.includes or _Includes()).media}
         samples: list[MetricSample] = []
         seen: set[str] = set()
-        for item in body.data:
-            try:
-                post = _MetricsPost.model_validate(item)
-            except pydantic.ValidationError as exc:
-                rid = item.get("id")
-                if isinstance(rid, str) and rid and rid not in seen:
-                    # Only this post's samples are lost, with the reason.
+        body: _Lookup | _LookupItems
+        try:
+            # The common case, in one pass over the bytes.
+            body = self.parse(response, _Lookup)
+            posts: list[_MetricsPost | tuple[str, str]] = list(body.data)
+        except MalformedResponse:
+            # Post by post: one that cannot be read costs only its own samples.
+            body = self.parse(response, _LookupItems)
+            posts = [_read_post(item) for item in body.data]
+        media_by_key = {m.media_key: m for m in (body.includes or _Includes()).media}
+        for post in posts:
+            if isinstance(post, tuple):
+                rid, reason = post
+                if rid and rid not in seen:
                     seen.add(rid)
-                    reason = _unreadable(exc)
                     samples += [
                         self._missing(rid, m, raw, reason, fetched) for m, raw in _PUBLIC_METRICS
                     ]
@@ -1259,6 +1270,15 @@ _NOT_OFFERED: tuple[tuple[str, str], ...] = (
     (Metric.REACH, "x does not report reach (unique viewers) for posts"),
     (Metric.SHARES, "x post lookup has no share count"),
 )
+
+
+def _read_post(item: dict[str, pydantic.JsonValue]) -> _MetricsPost | tuple[str, str]:
+    """A post of a lookup, or its id and why it cannot be read."""
+    try:
+        return _MetricsPost.model_validate(item)
+    except pydantic.ValidationError as exc:
+        rid = item.get("id")
+        return (rid if isinstance(rid, str) else "", _unreadable(exc))
 
 
 def _unreadable(exc: pydantic.ValidationError) -> str:

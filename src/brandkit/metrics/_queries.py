@@ -101,48 +101,32 @@ def _latest_sql(f: Filter, columns: str = _COLUMNS) -> tuple[str, list[Any]]:
     return sql, [*time_params, *series_params]
 
 
+def _joined(f: Filter, select: str, *, extra: str = "", tail: str = "") -> tuple[str, list[Any]]:
+    """``SELECT {select}`` over the matching samples joined to their series (``s``, ``x``)."""
+    where, params = f.where("s", "x")
+    sql = f"""
+        SELECT {select}
+        FROM metrics_series AS s JOIN metrics_samples AS x ON x.series_id = s.id
+        WHERE {where}{extra}
+        {tail}
+    """  # noqa: S608
+    return sql, params
+
+
 def open_rows(conn: sqlite3.Connection, f: Filter) -> sqlite3.Cursor:
     """A cursor over every matching sample row, series by series and oldest first."""
-    series_where, series_params = f.series_where("s")
-    time_where, time_params = f.time_where("x")
-    return conn.execute(
-        f"""
-        SELECT {_COLUMNS}
-        FROM metrics_series AS s JOIN metrics_samples AS x ON x.series_id = s.id
-        WHERE {series_where} AND {time_where}
-        ORDER BY s.id, x.fetched_at
-        """,  # noqa: S608
-        [*series_params, *time_params],
-    )
+    return conn.execute(*_joined(f, _COLUMNS, tail="ORDER BY s.id, x.fetched_at"))
 
 
 def count(conn: sqlite3.Connection, f: Filter) -> int:
     """How many samples match."""
-    series_where, series_params = f.series_where("s")
-    time_where, time_params = f.time_where("x")
-    row = conn.execute(
-        f"""
-        SELECT COUNT(*) FROM metrics_series AS s
-        JOIN metrics_samples AS x ON x.series_id = s.id
-        WHERE {series_where} AND {time_where}
-        """,  # noqa: S608
-        [*series_params, *time_params],
-    ).fetchone()
+    row = conn.execute(*_joined(f, "COUNT(*)")).fetchone()
     return int(row[0])
 
 
 def span(conn: sqlite3.Connection, f: Filter) -> tuple[datetime, datetime] | None:
     """The first and last fetch times of the matching samples, or ``None``."""
-    series_where, series_params = f.series_where("s")
-    time_where, time_params = f.time_where("x")
-    row = conn.execute(
-        f"""
-        SELECT MIN(x.fetched_at), MAX(x.fetched_at) FROM metrics_series AS s
-        JOIN metrics_samples AS x ON x.series_id = s.id
-        WHERE {series_where} AND {time_where}
-        """,  # noqa: S608
-        [*series_params, *time_params],
-    ).fetchone()
+    row = conn.execute(*_joined(f, "MIN(x.fetched_at), MAX(x.fetched_at)")).fetchone()
     if row[0] is None:
         return None
     return from_us(row[0]), from_us(row[1])
@@ -233,25 +217,15 @@ def unavailable(conn: sqlite3.Connection, f: Filter) -> list[UnavailableMetric]:
 def _follower_history(
     conn: sqlite3.Connection, f: Filter
 ) -> dict[tuple[str, str], list[tuple[int, float]]]:
-    """Available follower counts per (platform, account), oldest first."""
-    g = Filter(
-        platform=f.platform,
-        account=f.account,
-        metrics=(Metric.FOLLOWERS.value,),
-        since=f.since,
-        until=f.until,
-        scope="account",
-    )
-    series_where, series_params = g.series_where("s")
-    time_where, time_params = g.time_where("x")
+    """Available follower counts per (platform, account) of ``f``'s account series, oldest
+    first."""
     rows = conn.execute(
-        f"""
-        SELECT s.platform, s.account, x.fetched_at, x.value
-        FROM metrics_series AS s JOIN metrics_samples AS x ON x.series_id = s.id
-        WHERE {series_where} AND {time_where} AND x.available AND x.value IS NOT NULL
-        ORDER BY s.platform, s.account, x.fetched_at
-        """,  # noqa: S608
-        [*series_params, *time_params],
+        *_joined(
+            f,
+            "s.platform, s.account, x.fetched_at, x.value",
+            extra=" AND x.available AND x.value IS NOT NULL",
+            tail="ORDER BY s.platform, s.account, x.fetched_at",
+        )
     )
     history: dict[tuple[str, str], list[tuple[int, float]]] = defaultdict(list)
     for platform, account, at, value in rows:
@@ -262,7 +236,7 @@ def _follower_history(
 def follower_growth(conn: sqlite3.Connection, f: Filter) -> list[FollowerGrowth]:
     """First, last and every follower count of each matching account in the period."""
     out: list[FollowerGrowth] = []
-    for (platform, account), history in sorted(_follower_history(conn, f).items()):
+    for (platform, account), history in sorted(_follower_history(conn, f.of_followers()).items()):
         (first_at, first), (last_at, last) = history[0], history[-1]
         out.append(
             FollowerGrowth(
@@ -288,17 +262,7 @@ def _followers_at(history: Sequence[tuple[int, float]], at: int) -> float | None
 
 def engagement(conn: sqlite3.Connection, f: Filter) -> list[PostEngagement]:
     """Every matching post's engagements and engagement rate (see :class:`PostEngagement`)."""
-    wanted = (*ENGAGEMENT_METRICS, Metric.IMPRESSIONS.value)
-    g = Filter(
-        platform=f.platform,
-        account=f.account,
-        post_id=f.post_id,
-        campaign=f.campaign,
-        metrics=wanted,
-        since=f.since,
-        until=f.until,
-        scope="posts",
-    )
+    g = f.of_posts((*ENGAGEMENT_METRICS, Metric.IMPRESSIONS.value))
     # One row per post, summed in SQL from each metric's latest sample.
     engagement_marks = ", ".join("?" for _ in ENGAGEMENT_METRICS)
     ok = "l.available AND l.value IS NOT NULL"
@@ -321,9 +285,7 @@ def engagement(conn: sqlite3.Connection, f: Filter) -> list[PostEngagement]:
         [*ENGAGEMENT_METRICS, Metric.IMPRESSIONS.value, *ENGAGEMENT_METRICS, *params],
     ).fetchall()
     # Follower counts at any time: the period filter does not apply to the denominator.
-    followers = _follower_history(
-        conn, Filter(platform=f.platform, account=f.account, scope="account")
-    )
+    followers = _follower_history(conn, f.of_followers(period=False))
     out: list[PostEngagement] = []
     for row in rows:
         platform, account, post_id, campaign, delivery_id, posted_us = row[:6]

@@ -194,6 +194,29 @@ class Filter:
             params.extend(self.metrics)
         return (" AND ".join(clauses) or "1"), params
 
+    def where(self, series: str = "s", samples: str = "x") -> tuple[str, list[Any]]:
+        """:meth:`series_where` and :meth:`time_where` together, for a query that joins
+        ``metrics_series`` (as ``series``) with ``metrics_samples`` (as ``samples``)."""
+        series_where, series_params = self.series_where(series)
+        time_where, time_params = self.time_where(samples)
+        return f"{series_where} AND {time_where}", [*series_params, *time_params]
+
+    def of_posts(self, metrics: Sequence[str]) -> Filter:
+        """The same posts and period, reading these metrics of post series."""
+        return attrs.evolve(self, metrics=tuple(metrics), scope="posts")
+
+    def of_followers(self, *, period: bool = True) -> Filter:
+        """The follower counts of the same platform and account (``period=False``: at any
+        time); post and campaign filters do not apply to account series."""
+        return Filter(
+            platform=self.platform,
+            account=self.account,
+            metrics=(Metric.FOLLOWERS.value,),
+            since=self.since if period else None,
+            until=self.until if period else None,
+            scope="account",
+        )
+
     def time_where(self, alias: str = "x") -> tuple[str, list[Any]]:
         """SQL conditions on ``metrics_samples.fetched_at`` and their parameters."""
         clauses: list[str] = []

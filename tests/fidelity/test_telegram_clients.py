@@ -140,6 +140,24 @@ def test_ptb_resends_a_photo_by_its_file_id(served: tuple[TelegramEmulator, str,
     assert error.message == "Wrong file identifier/http url specified"
 
 
+def test_ptb_document_and_spoiler_photo_show_what_was_sent(
+    served: tuple[TelegramEmulator, str, str],
+) -> None:
+    """A document keeps its file name and a spoiler photo is marked, as python-telegram-bot
+    reads them back from the Bot API's Message."""
+    _, url, token = served
+
+    async def steps() -> tuple[Any, Any]:
+        async with ptb(url, token) as bot:
+            doc = await bot.send_document(CHAT, b"%PDF-1.4 hello", filename="report.pdf")
+            photo = await bot.send_photo(CHAT, tiny_png(), caption="Guess", has_spoiler=True)
+            return doc, photo
+
+    doc, photo = run(steps)
+    assert doc.document.file_name == "report.pdf" and doc.document.file_size == 14
+    assert photo.has_media_spoiler is True and photo.caption == "Guess"
+
+
 def test_ptb_too_long_is_bad_request(served: tuple[TelegramEmulator, str, str]) -> None:
     """4,096 characters post; 4,097 are telegram.error.BadRequest "Message is too long"."""
     emu, url, token = served

@@ -180,6 +180,49 @@ def test_photo_sizes_are_telegrams_thumbnails_each_its_own_file(
     assert [m.file.data for m in emu.messages() if m.file][-1] == png(640, 480)
 
 
+def test_media_messages_show_file_names_and_media_flags(
+    http: httpx.Client, channel: TelegramChat
+) -> None:
+    """A document, video or animation shows the file name the client gave (an animation
+    also as its document); a spoiler photo shows has_media_spoiler and a caption above the
+    media show_caption_above_media, in single sends and in albums."""
+    doc = http.post(
+        "sendDocument",
+        data={"chat_id": "@news"},
+        files={"document": ("report.pdf", b"%PDF-1.4 hello", "application/pdf")},
+    )
+    assert body(doc)["result"]["document"]["file_name"] == "report.pdf"
+    gif = b"GIF89a\x08\x00\x06\x00\x80\x00\x00" + b"\x00" * 40
+    anim = http.post(
+        "sendAnimation", data={"chat_id": "@news"}, files={"animation": ("dot.gif", gif, "")}
+    )
+    shown = body(anim)["result"]
+    assert shown["animation"]["file_name"] == shown["document"]["file_name"] == "dot.gif"
+    assert "width" not in shown["document"]
+    photo = http.post(
+        "sendPhoto",
+        data={"chat_id": "@news", "caption": "c", "has_spoiler": "true"},
+        files={"photo": ("p.png", png(), "image/png")},
+    )
+    assert body(photo)["result"]["has_media_spoiler"] is True
+    assert "show_caption_above_media" not in body(photo)["result"]
+    assert "file_name" not in body(photo)["result"]["photo"][-1]
+    media = [
+        {"type": "photo", "media": "attach://a", "caption": "up", "show_caption_above_media": True},
+        {"type": "photo", "media": "attach://b", "has_spoiler": True},
+    ]
+    files = {k: (f"{k}.png", png(), "image/png") for k in "ab"}
+    album = body(
+        http.post(
+            "sendMediaGroup",
+            data={"chat_id": "@news", "media": json.dumps(media)},
+            files=files,
+        )
+    )["result"]
+    assert album[0]["show_caption_above_media"] is True and "has_media_spoiler" not in album[0]
+    assert album[1]["has_media_spoiler"] is True
+
+
 def test_photo_size_boxes() -> None:
     """Wide, tall and huge photos: the scaled sizes, the largest capped at 2560."""
     assert photo_sizes(1280, 720) == [(90, 51), (320, 180), (800, 450), (1280, 720)]

@@ -106,6 +106,8 @@ class StoredFile:
         photo_sizes: for a photo, the ``PhotoSize`` objects messages show, smallest first
             (see :func:`photo_sizes`); each has its own ``file_id``, which sends this file
             again.
+        file_name: the name the client gave a document, video or animation (Telegram shows
+            it as ``file_name``); ``None`` for photos.
     """
 
     file_id: str
@@ -116,9 +118,12 @@ class StoredFile:
     height: int | None
     data: bytes = attrs.field(repr=False)
     photo_sizes: tuple[dict[str, Any], ...] = ()
+    file_name: str | None = None
 
 
 _PHOTO_BOXES = (90, 320, 800, 1280, 2560)
+# An animation message repeats its file as a Document, which has no pixel size or duration.
+_DOCUMENT_KEYS = frozenset({"file_id", "file_unique_id", "file_size", "mime_type", "file_name"})
 
 
 def photo_sizes(width: int, height: int) -> list[tuple[int, int]]:
@@ -593,6 +598,7 @@ class TelegramEmulator(Emulator):
             width=dims[0] if dims else None,
             height=dims[1] if dims else None,
             data=upload.data,
+            file_name=(upload.filename or None) if kind != "photo" else None,
         )
         if kind == "photo":
             w, h = dims or (1, 1)
@@ -676,15 +682,21 @@ class TelegramEmulator(Emulator):
                 ]
             else:
                 item = {**base, "mime_type": f.mime_type}
+                if f.file_name:
+                    item["file_name"] = f.file_name
                 if m.kind in ("video", "animation"):
                     item.update(width=f.width or 0, height=f.height or 0, duration=0)
                 data[m.kind] = item
                 if m.kind == "animation":
-                    data["document"] = {**base, "mime_type": f.mime_type}
+                    data["document"] = {k: v for k, v in item.items() if k in _DOCUMENT_KEYS}
             if m.text:
                 data["caption"] = m.text
                 if m.entities:
                     data["caption_entities"] = m.entities
+                if m.options.get("show_caption_above_media"):
+                    data["show_caption_above_media"] = True
+            if m.options.get("has_spoiler"):
+                data["has_media_spoiler"] = True
         return data
 
     # -- methods -----------------------------------------------------------------------------
@@ -762,10 +774,11 @@ class TelegramEmulator(Emulator):
             source: Any = call.files.get(kind, call.params.get(kind))
             file = self._file(call, source, "photo" if kind == "photo" else kind)
         self._spend(bot, chat, 1)
-        options = {}
+        options: dict[str, Any] = {}
         preview = self._param(call, "link_preview_options")
         if preview:
             options["link_preview_options"] = preview
+        options.update(self._media_flags(call.params))
         m = self._store(
             bot,
             chat,
@@ -777,6 +790,16 @@ class TelegramEmulator(Emulator):
             options=options,
         )
         return self._message_json(m)
+
+    @staticmethod
+    def _media_flags(params: Mapping[str, Any]) -> dict[str, Any]:
+        # Media options a message shows back (has_spoiler is shown as has_media_spoiler).
+        flags: dict[str, Any] = {}
+        for name in ("has_spoiler", "show_caption_above_media"):
+            value = params.get(name)
+            if value is True or str(value).lower() in ("true", "1"):
+                flags[name] = True
+        return flags
 
     def _m_sendmessage(self, bot: TelegramBot, call: BotApiRequest) -> Any:
         return self._send_one(bot, call, "text")
@@ -810,7 +833,7 @@ class TelegramEmulator(Emulator):
                 400, "Bad Request: Can't use the media of the specified type in the album"
             )
         reply_to = self._reply_to(chat, call)
-        prepared: list[tuple[str, str, list[dict[str, Any]], StoredFile]] = []
+        prepared: list[tuple[str, str, list[dict[str, Any]], StoredFile, dict[str, Any]]] = []
         for item in items:
             caption = str(item.get("caption") or "")
             sub = BotApiRequest(
@@ -829,12 +852,12 @@ class TelegramEmulator(Emulator):
             )
             kind = str(item["type"])
             file = self._file(call, item.get("media"), "photo" if kind == "photo" else kind)
-            prepared.append((kind, text, entities, file))
+            prepared.append((kind, text, entities, file, self._media_flags(item)))
         self._spend(bot, chat, len(prepared))
         group = str(self._next_group)
         self._next_group += 1
         out = []
-        for kind, text, entities, file in prepared:
+        for kind, text, entities, file, flags in prepared:
             m = self._store(
                 bot,
                 chat,
@@ -844,6 +867,7 @@ class TelegramEmulator(Emulator):
                 file=file,
                 reply_to=reply_to,
                 group=group,
+                options=flags,
             )
             out.append(self._message_json(m))
         return out

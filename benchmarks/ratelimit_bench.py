@@ -498,6 +498,7 @@ SKEW_CLIENTS = (
 def skew(quick: bool, skews: list[float]) -> list[dict[str, Any]]:
     cases = [(30, 3.0, 120)] if quick else [(30, 3.0, 120), (100, 10.0, 250)]
     rows = []
+    reference: dict[tuple[str, int], float] = {}  # each client's score at the first skew
     for offset in skews:
         for limit, window, n in cases:
             t_min = (math.ceil(n / limit) - 1) * window
@@ -541,8 +542,10 @@ def skew(quick: bool, skews: list[float]) -> list[dict[str, Any]]:
                         }
                     )
                     _print_row(rows[-1])
+                    ref = reference.setdefault((name, limit), rows[-1]["score"])
                     print(
-                        f"  {'':<22} {'':<30} first post of each window after the server's "
+                        f"  {'':<22} {'':<30} {rows[-1]['score'] / ref:.3f} of its score at "
+                        f"the first skew; first post of each window after the server's "
                         f"boundary: mean {statistics.mean(late) * 1000:6.1f} ms, "
                         f"max {max(late) * 1000:6.1f} ms",
                         flush=True,

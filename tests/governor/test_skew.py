@@ -204,6 +204,18 @@ def test_date_bounds_the_offset() -> None:
     assert state.shift(1000.0) == 1.0
 
 
+def test_date_without_a_grant_still_bounds_from_below(clock: FakeClock) -> None:
+    """An answer observed without an ``acquire`` (its send time unknown) still gives the
+    lower bound, the one that keeps requests from going early."""
+    gov = Governor(clock=clock)
+    request = httpx.Request("GET", "https://h.example/")
+    date = email.utils.formatdate(math.floor(clock() + 0.5), usegmt=True)
+    gov.observe(KEY, httpx.Response(200, headers={"Date": date}, request=request))
+    (state,) = gov._servers._clocks.values()
+    assert state.lo == pytest.approx(0.0)
+    assert state.hi is None
+
+
 def test_contradiction_starts_over() -> None:
     """An answer outside the bounds (a clock was stepped) replaces them."""
     state = ServerClock()

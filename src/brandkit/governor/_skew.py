@@ -66,14 +66,16 @@ class ServerClock:
     def shift(self, now: float) -> float:
         """How far to move the server's absolute times back onto our clock: the offset's
         lower bound minus the margin (0.0 while nothing bounds it from below)."""
-        with self.lock:
-            if self.lo is None:
-                return 0.0
-            return self.bounds(now)[0] - self.margin
+        # Read without the lock: each field is replaced whole, and a stale read is one
+        # answer older, which is as safe.
+        lo = self.lo
+        if lo is None:
+            return 0.0
+        return lo - DRIFT * (now - self.lo_at) - self.margin
 
     def learn(self, lo: float, hi: float, now: float) -> None:
-        """One answer says ``lo <= offset <= hi``."""
-        if not (-_MAX_OFFSET < lo <= hi < _MAX_OFFSET):
+        """One answer says ``lo <= offset <= hi`` (``hi`` may be ``inf``: unknown)."""
+        if not (-_MAX_OFFSET < lo < _MAX_OFFSET and lo <= hi):
             return
         with self.lock:
             old_lo, old_hi = self.bounds(now)
@@ -83,13 +85,20 @@ class ServerClock:
                 old_lo, old_hi = -math.inf, math.inf
             if lo >= old_lo:
                 self.lo, self.lo_at = lo, now
-            if hi <= old_hi:
+            if hi <= old_hi and hi < _MAX_OFFSET:
                 self.hi, self.hi_at = hi, now
 
     def learn_date(self, date: float, sent: float | None, now: float) -> None:
         """An answer with ``Date: date`` (epoch seconds), to a request granted at ``sent``
         (our clock; ``None`` if unknown) and seen at ``now``."""
-        self.learn(date - now, math.inf if sent is None else date + 1.0 - sent, now)
+        lo, hi = date - now, math.inf if sent is None else date + 1.0 - sent
+        old_lo, old_hi = self.lo, self.hi
+        if old_lo is not None and old_hi is not None:
+            # Most answers tighten nothing: checked without the lock (see shift).
+            age = DRIFT * (now - self.lo_at)
+            if old_lo - age >= lo and old_hi + DRIFT * (now - self.hi_at) <= hi:
+                return
+        self.learn(lo, hi, now)
 
     def learn_request_time(
         self, fraction: float, date: float, sent: float | None, now: float
@@ -117,10 +126,12 @@ class ServerClock:
 
 
 class ServerClocks:
-    """One :class:`ServerClock` per origin (bounded: the oldest are forgotten)."""
+    """One :class:`ServerClock` per origin (bounded: past 4096 origins, all are forgotten)."""
 
     def __init__(self) -> None:
         self._clocks: dict[str, ServerClock] = {}
+        # The same by the URL's raw parts, looked up on every answer without formatting.
+        self._by_raw: dict[tuple[bytes, bytes, int | None], ServerClock] = {}
         self._lock = threading.Lock()
 
     def get(self, response: httpx.Response) -> ServerClock | None:
@@ -129,14 +140,18 @@ class ServerClocks:
             url = response.request.url
         except RuntimeError:
             return None
+        raw = (url.raw_scheme, url.raw_host, url.port)
+        clock = self._by_raw.get(raw)
+        if clock is not None:
+            return clock
         port = url.port or (443 if url.scheme == "https" else 80)
         origin = f"{url.scheme}://{url.host}:{port}"
-        clock = self._clocks.get(origin)
-        if clock is None:
-            with self._lock:
-                if len(self._clocks) >= _MAX_ORIGINS:
-                    self._clocks.pop(next(iter(self._clocks)))
-                clock = self._clocks.setdefault(origin, ServerClock())
+        with self._lock:
+            if len(self._clocks) >= _MAX_ORIGINS:
+                self._clocks.clear()
+                self._by_raw.clear()
+            clock = self._clocks.setdefault(origin, ServerClock())
+            self._by_raw[raw] = clock
         return clock
 
 

@@ -131,12 +131,20 @@ class _Attempt:
             self.create_sent = True
 
     def start(self) -> None:
-        if not self.started:
-            self.delivery.status = DeliveryStatus.SENDING
-            self.delivery.attempts += 1
-            self.delivery.error = None
-            self.core.save(self.delivery)
-            self.started = True
+        if self.started:
+            return
+        delivery = self.delivery
+        before = (delivery.status, delivery.attempts, delivery.error)
+        delivery.status = DeliveryStatus.SENDING
+        delivery.attempts += 1
+        delivery.error = None
+        try:
+            self.core.save(delivery)
+        except BaseException:
+            # Refused by the outbox: nothing leaves, and the copy says what is stored.
+            delivery.status, delivery.attempts, delivery.error = before
+            raise
+        self.started = True
 
 
 class _Core:
@@ -489,6 +497,10 @@ class _Core:
             self.save(delivery)
             return delivery
         except BrandkitError as exc:
+            if isinstance(exc, OutboxConflict):
+                # The outbox refused the write (another process holds the row, or the file
+                # stayed locked): what it stores is the truth, so nothing is changed here.
+                raise
             delivery.error = self.redacted(adapter, exc)
             if not tracker.started:
                 # Nothing of this attempt left the machine: the delivery is where it was.

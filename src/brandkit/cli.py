@@ -81,6 +81,9 @@ def _emulate(args: argparse.Namespace, out: TextIO) -> int:
             f"--port {args.port} is not a TCP port: give 1-65535, or 0 for any free port"
         )
     emu = emulator(args.platform)
+    # A served emulator logs its own errors as they happen; raising them again when the
+    # user stops it with Ctrl-C would end a long session in a traceback.
+    emu.strict = False
     with contextlib.ExitStack() as stack:
         try:
             url = stack.enter_context(emu.serve(port=args.port))

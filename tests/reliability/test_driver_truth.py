@@ -473,3 +473,28 @@ def test_telegram_token_is_in_no_log_line_over_a_socket(caplog: pytest.LogCaptur
     leaked = [f"{r.name}: {r.getMessage()}" for r in caplog.records if token in r.getMessage()]
     assert leaked == []
     assert token not in caplog.text
+
+
+def test_an_outbox_refusal_changes_nothing_and_sends_nothing(platform: Platform) -> None:
+    """When the outbox refuses the `sending` write (a lock held too long, another process
+    owns the row), the request never leaves and the delivery keeps its stored state."""
+    from brandkit import OutboxConflict
+    from brandkit.delivery import Delivery
+
+    class Locked:
+        def __init__(self) -> None:
+            self.saves: list[str] = []
+
+        def save(self, delivery: Delivery) -> None:
+            if delivery.status is DeliveryStatus.SENDING:
+                raise OutboxConflict("the outbox file stayed locked past its timeout")
+            self.saves.append(delivery.status.value)
+
+    outbox = Locked()
+    with client(platform, outbox=outbox) as c:
+        first, second = c.publish(Post(text="hello"), accounts(n=2))
+    assert platform.requests == []
+    assert outbox.saves == ["pending", "pending"]
+    for d in (first, second):
+        assert isinstance(d.error, OutboxConflict)
+        assert d.status is DeliveryStatus.PENDING and d.attempts == 0

@@ -916,48 +916,6 @@ def truthy(value: Any, default: bool = False) -> bool:
     return str(value).strip().lower() in ("1", "true", "t", "yes", "on")
 
 
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost", "[::1]"})
-
-
-class FetchFailed(Exception):
-    """The emulator could not download a media URL (as Meta's cURL could not)."""
-
-
-def fetch_media(url: str, *, max_bytes: int, timeout: float = 10.0) -> tuple[bytes, str]:
-    """Download ``url`` as Meta does when it is given a media URL: really, over HTTP.
-
-    Only loopback hosts are fetched (emulators never send traffic elsewhere); anything else
-    fails as an unreachable URL would. At most ``max_bytes + 1`` bytes are read.
-
-    Raises:
-        FetchFailed: not a loopback http(s) URL, unreachable, not a 200, or a timeout.
-    """
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError):
-        raise FetchFailed(f"{url!r} is not a URL") from None
-    if parsed.scheme not in ("http", "https") or parsed.host not in LOOPBACK_HOSTS:
-        raise FetchFailed(
-            f"{url} is not on 127.0.0.1: brandkit's emulators only fetch media from loopback "
-            "(use brandkit.testing.LoopbackMediaHost)"
-        )
-    try:
-        with (
-            httpx.Client(timeout=timeout, follow_redirects=True) as client,
-            client.stream("GET", url) as response,
-        ):
-            if response.status_code != 200:
-                raise FetchFailed(f"{url} answered HTTP {response.status_code}")
-            data = bytearray()
-            for chunk in response.iter_bytes():
-                data.extend(chunk)
-                if len(data) > max_bytes:
-                    break
-            return bytes(data), response.headers.get("content-type", "")
-    except httpx.HTTPError as exc:
-        raise FetchFailed(f"{url} could not be fetched: {type(exc).__name__}") from None
-
-
 DAY = 86_400.0
 LONG_TOKEN_TTL = 60 * DAY
 

@@ -56,12 +56,10 @@ from brandkit.testing._graph import (
     OMIT,
     VERSION,
     Comment,
-    FetchFailed,
     Field,
     GraphEmulator,
     GraphError,
     Token,
-    fetch_media,
     graph_api,
     graph_time,
     graph_unix,
@@ -71,6 +69,7 @@ from brandkit.testing._graph import (
     render_fields,
     truthy,
 )
+from brandkit.testing._mediahost import FetchFailed, fetch_media
 
 __all__ = ["POST_METRICS", "RETIRED_METRICS", "FacebookEmulator"]
 

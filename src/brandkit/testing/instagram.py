@@ -63,14 +63,12 @@ from brandkit.testing._graph import (
     VERSION,
     Comment,
     Container,
-    FetchFailed,
     Field,
     GraphError,
     MediaFetchingEmulator,
     Published,
     Token,
     User,
-    fetch_media,
     graph_api,
     graph_time,
     image_size,
@@ -79,7 +77,7 @@ from brandkit.testing._graph import (
     shortcode,
     truthy,
 )
-from brandkit.testing._mediahost import LoopbackMediaHost
+from brandkit.testing._mediahost import FetchFailed, LoopbackMediaHost, fetch_media
 
 __all__ = ["FEED_METRICS", "InstagramEmulator", "LoopbackMediaHost"]
 

@@ -52,14 +52,12 @@ from brandkit.testing._graph import (
     DAY,
     OMIT,
     Container,
-    FetchFailed,
     Field,
     GraphError,
     MediaFetchingEmulator,
     Published,
     Token,
     User,
-    fetch_media,
     graph_api,
     graph_time,
     metric_names,
@@ -67,7 +65,7 @@ from brandkit.testing._graph import (
     shortcode,
     truthy,
 )
-from brandkit.testing._mediahost import LoopbackMediaHost
+from brandkit.testing._mediahost import FetchFailed, LoopbackMediaHost, fetch_media
 
 __all__ = ["LoopbackMediaHost", "ThreadsEmulator", "threads_length"]
 

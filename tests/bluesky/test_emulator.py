@@ -689,3 +689,35 @@ def test_get_author_feed_newest_first_with_filters_and_cursor(pds: Pds) -> None:
     assert [i["post"]["record"]["text"] for i in rest["feed"]] == ["root"]
     unknown = pds.http.get("/xrpc/app.bsky.feed.getAuthorFeed", params={"actor": "nobody.test"})
     assert error(unknown) == (400, "InvalidRequest", "Profile not found")
+
+
+def test_list_records_by_key_with_cursor_and_reverse(pds: Pds) -> None:
+    """listRecords: newest key first (oldest with reverse), the last key as cursor whenever
+    a record comes, "Could not find repo" for an unknown one."""
+    for rkey in ("3kaaaaaaaaa22", "3kaaaaaaaab22", "3kaaaaaaaac22"):
+        assert pds.create(post(rkey), rkey=rkey).status_code == 200
+
+    def page(**params: Any) -> dict[str, Any]:
+        answer = pds.http.get(
+            "/xrpc/com.atproto.repo.listRecords",
+            params={"repo": pds.handle, "collection": "app.bsky.feed.post", **params},
+        )
+        assert answer.status_code == 200, answer.text
+        data: dict[str, Any] = answer.json()
+        return data
+
+    first = page(limit=2)
+    assert [r["value"]["text"] for r in first["records"]] == ["3kaaaaaaaac22", "3kaaaaaaaab22"]
+    assert first["cursor"] == "3kaaaaaaaab22"
+    rest = page(limit=2, cursor=first["cursor"])
+    assert [r["value"]["text"] for r in rest["records"]] == ["3kaaaaaaaaa22"]
+    assert rest["cursor"] == "3kaaaaaaaaa22"
+    assert page(cursor=rest["cursor"]) == {"records": []}
+    oldest = page(reverse="true", limit=1)["records"][0]
+    assert oldest["uri"] == f"at://{pds.did}/app.bsky.feed.post/3kaaaaaaaaa22"
+    assert oldest["cid"] == pds.get("3kaaaaaaaaa22").json()["cid"]
+    unknown = pds.http.get(
+        "/xrpc/com.atproto.repo.listRecords",
+        params={"repo": "nobody.test", "collection": "app.bsky.feed.post"},
+    )
+    assert error(unknown) == (400, "InvalidRequest", "Could not find repo: nobody.test")

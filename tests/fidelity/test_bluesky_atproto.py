@@ -131,10 +131,12 @@ def test_upload_blob_then_embed_it_by_hand(
     )
     made = client.send_post("Pic", embed=embed)
     view = client.get_posts([made.uri]).posts[0].embed.images[0]
-    assert view.alt == "A gradient" and (view.aspect_ratio.width, view.aspect_ratio.height) == (
-        8,
-        6,
-    )
+    assert view.alt == "A gradient"
+    assert (view.aspect_ratio.width, view.aspect_ratio.height) == (8, 6)
+    listed = client.app.bsky.feed.post.list(client.me.handle, limit=10)
+    assert list(listed.records) == [made.uri]
+    assert listed.records[made.uri].embed.images[0].image.ref.link == blob.ref.link
+    assert listed.cursor == made.uri.rsplit("/", 1)[1]
 
 
 def test_too_long_is_bad_request_from_lexicon_validation(

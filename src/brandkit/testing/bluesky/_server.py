@@ -1134,6 +1134,40 @@ class BlueskyEmulator(Emulator):
             )
         return self._stamp(self.json({"uri": uri, "cid": rec.cid, "value": rec.value}), status)
 
+    @route("GET", r"/xrpc/com\.atproto\.repo\.listRecords")
+    def _list_records(self, request: httpx.Request) -> httpx.Response:
+        return self._answer(request, self._h_list_records)
+
+    def _h_list_records(self, request: httpx.Request) -> httpx.Response:
+        params = self._params(request, "com.atproto.repo.listRecords")
+        status = self._limited(request)
+        repo = str(params["repo"])
+        user = next((u for u in self.users.values() if repo.lower() in (u.did, u.handle)), None)
+        if user is None:
+            return self._stamp(self._err(400, None, f"Could not find repo: {repo}"), status)
+        reverse = bool(params.get("reverse", False))
+        cursor = params.get("cursor")
+        # As the PDS: by record key, newest (largest) first unless reversed; the cursor is
+        # the last key returned, and comes whenever a record does.
+        found = sorted(
+            (
+                r
+                for r in self.records.values()
+                if r.did == user.did and r.collection == params["collection"]
+            ),
+            key=lambda r: r.rkey,
+            reverse=not reverse,
+        )
+        if cursor:
+            found = [r for r in found if (r.rkey > cursor if reverse else r.rkey < cursor)]
+        page = found[: int(params.get("limit", 50))]
+        body: dict[str, Any] = {
+            "records": [{"uri": r.uri, "cid": r.cid, "value": r.value} for r in page]
+        }
+        if page:
+            body["cursor"] = page[-1].rkey
+        return self._stamp(self.json(body), status)
+
     @route("POST", r"/xrpc/com\.atproto\.repo\.deleteRecord")
     def _delete_record(self, request: httpx.Request) -> httpx.Response:
         return self._answer(request, self._h_delete_record)

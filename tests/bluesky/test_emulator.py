@@ -721,3 +721,35 @@ def test_list_records_by_key_with_cursor_and_reverse(pds: Pds) -> None:
         params={"repo": "nobody.test", "collection": "app.bsky.feed.post"},
     )
     assert error(unknown) == (400, "InvalidRequest", "Could not find repo: nobody.test")
+
+
+def test_streamed_upload_blob_over_a_socket_keeps_every_byte(emu: BlueskyEmulator) -> None:
+    """An uploadBlob body sent with Transfer-Encoding: chunked (a streamed upload) is stored
+    whole, with the size and CID of its bytes, not as an empty blob."""
+    data = png(64, 48, pad=20_000)
+
+    def stream() -> Iterator[bytes]:
+        for start in range(0, len(data), 4096):
+            yield data[start : start + 4096]
+
+    with emu.serve() as url, httpx.Client(base_url=url) as http:
+        account = emu.account()
+        login = {
+            "identifier": account.settings["handle"],
+            "password": account.secret("app_password"),
+        }
+        session = http.post("/xrpc/com.atproto.server.createSession", json=login).json()
+        answer = http.post(
+            "/xrpc/com.atproto.repo.uploadBlob",
+            content=stream(),
+            headers={
+                "Authorization": f"Bearer {session['accessJwt']}",
+                "Content-Type": "image/png",
+            },
+        )
+        assert answer.status_code == 200, answer.text
+        blob = answer.json()["blob"]
+    assert emu.requests[-1].headers.get("transfer-encoding") == "chunked"
+    assert blob["size"] == len(data) and blob["mimeType"] == "image/png"
+    (stored,) = emu.blobs.values()
+    assert stored.data == data and stored.cid == blob["ref"]["$link"]

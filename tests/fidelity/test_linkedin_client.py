@@ -3,8 +3,8 @@ LinkedIn emulator over a real socket: a brand's workflow on an organization page
 error answers it must hand back as it does from api.linkedin.com.
 
 The client has no base-URL setting: it reads ``linkedin_api.common.constants
-.VERSIONED_BASE_URL`` on every call, so the test monkeypatches that constant to the
-emulator's socket URL. The client raises no exception for HTTP errors (it returns the status
+.VERSIONED_BASE_URL`` (and ``NON_VERSIONED_BASE_URL``) on every call, so the test
+monkeypatches those constants to the emulator's socket URL. The client raises no exception for HTTP errors (it returns the status
 and the parsed body), so the error paths assert those, as a brand's tool must."""
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[LinkedInEmulator, 
     emu = LinkedInEmulator()
     with emu.serve() as url:
         monkeypatch.setattr(constants, "VERSIONED_BASE_URL", f"{url}/rest")
+        monkeypatch.setattr(constants, "NON_VERSIONED_BASE_URL", f"{url}/v2")
         client = restli.RestliClient()
         client.session.trust_env = False
         yield emu, emu.account(), client
@@ -59,11 +60,24 @@ def post_entity(author: str, text: str) -> dict[str, Any]:
 
 
 def test_brand_workflow(served: tuple[LinkedInEmulator, Account, Any]) -> None:
-    """Post as the page (201, URN in x-restli-id), comment on it (the comment's id as the
-    created id, its URN in the body), list the page's and an audience comment, read the post
-    back, read its statistics, delete the comment and the post."""
+    """Who am I (/v2/userinfo) and which page (organizationAcls), post as the page (201, URN
+    in x-restli-id), comment on it (the comment's id as the created id, its URN in the body),
+    list the page's and an audience comment, read the post back, read its statistics, delete
+    the comment and the post."""
     emu, acct, client = served
     org = str(acct.settings["author"])
+    me = client.get(resource_path="/userinfo", access_token=acct.secret("token"))
+    assert me.status_code == 200 and me.entity["sub"] and me.entity["name"]
+    acls = call(
+        client,
+        acct,
+        "finder",
+        resource_path="/organizationAcls",
+        finder_name="roleAssignee",
+        query_params={"role": "ADMINISTRATOR", "state": "APPROVED"},
+    )
+    assert [e["organization"] for e in acls.elements] == [org]
+    assert acls.elements[0]["roleAssignee"] == f"urn:li:person:{me.entity['sub']}"
     created = call(client, acct, "create", resource_path="/posts", entity=post_entity(org, "Hi"))
     assert created.status_code == 201 and created.decoded_entity_id.startswith("urn:li:share:")
     urn = created.decoded_entity_id

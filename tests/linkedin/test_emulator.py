@@ -441,3 +441,26 @@ def test_fidelity_docs_example_runs() -> None:
     page = DOCS / "platforms" / "linkedin.md"
     (example,) = code_blocks(page, "python", "## Emulator fidelity", section_only=True)
     exec(compile(example, str(page), "exec"), {"__name__": "docs_example"})
+
+
+def test_userinfo_and_organization_acls(emu: LinkedInEmulator, acct: Account) -> None:
+    """/v2/userinfo (unversioned, openid + profile) names the member; organizationAcls lists
+    the organizations they administer; a token without openid gets 403, a member without a
+    page an empty list."""
+    with client(emu, acct) as http:
+        me = http.get("/v2/userinfo").json()
+        assert set(me) == {"sub", "name", "given_name", "family_name", "picture", "locale"}
+        acls = http.get("/rest/organizationAcls", params={"q": "roleAssignee"}).json()
+        (element,) = acls["elements"]
+        assert element == {
+            "roleAssignee": f"urn:li:person:{me['sub']}",
+            "state": "APPROVED",
+            "role": "ADMINISTRATOR",
+            "organization": acct.settings["author"],
+        }
+    bare = emu.account(author="person", scopes=["w_member_social", "rw_organization_admin"])
+    with client(emu, bare) as http:
+        refused = http.get("/v2/userinfo")
+        assert refused.status_code == 403 and refused.json()["code"] == "ACCESS_DENIED"
+        none = http.get("/rest/organizationAcls", params={"q": "roleAssignee"}).json()
+        assert none["elements"] == []

@@ -18,6 +18,8 @@ What it answers like LinkedIn (``platforms.md`` §4):
   ``VERSION_MISSING``, 426 ``NONEXISTENT_VERSION``) and ``X-Restli-Protocol-Version: 2.0.0``;
   errors are ``{"status", "serviceErrorCode", "code", "message"}``. The active versions
   move with the emulator clock (:func:`active_versions`: the last 12 monthly releases).
+- ``GET /v2/userinfo`` (OpenID Connect) and ``GET /rest/organizationAcls?q=roleAssignee``:
+  who the token is and which pages it administers.
 - Comments: ``GET``/``POST /rest/socialActions/{urn}/comments`` (``actor``, ``object``,
   ``message.text``; 201 with the comment, its id in ``x-restli-id``), nested on a comment
   URN, ``DELETE /rest/socialActions/{urn}/comments/{id}``; :meth:`add_comment` adds the
@@ -457,10 +459,12 @@ class LinkedInEmulator(Emulator):
                     "r_organization_social",
                     "rw_organization_admin",
                     "w_member_social",
+                    "openid",
+                    "profile",
                 }
             else:
                 urn = member.urn
-                default = {"w_member_social", "r_member_profileAnalytics"}
+                default = {"w_member_social", "r_member_profileAnalytics", "openid", "profile"}
             granted = frozenset(scopes if scopes is not None else default)
             token = self._issue(member.id, granted)
             refresh = None
@@ -616,22 +620,7 @@ class LinkedInEmulator(Emulator):
         return f"{request.url.scheme}://{request.url.netloc.decode('ascii')}"
 
     def _authenticate(self, request: httpx.Request) -> _Caller:
-        header = request.headers.get("authorization", "")
-        scheme, _, value = header.partition(" ")
-        token = self._tokens.get(value.strip()) if scheme.lower() == "bearer" else None
-        if token is None:
-            raise _Refusal(401, "Invalid access token", "INVALID_ACCESS_TOKEN", 65600)
-        if token.revoked:
-            raise _Refusal(
-                401,
-                "The token used in the request has been revoked by the user",
-                "REVOKED_ACCESS_TOKEN",
-                65602,
-            )
-        if self.clock.time() >= token.expires_at:
-            raise _Refusal(
-                401, "The token used in the request has expired", "EXPIRED_ACCESS_TOKEN", 65601
-            )
+        token = self._bearer(request)
         version = request.headers.get("linkedin-version", "").strip()
         if not version:
             raise _Refusal(
@@ -653,6 +642,25 @@ class LinkedInEmulator(Emulator):
                 "ILLEGAL_ARGUMENT",
             )
         return _Caller(self._members[token.member], token, version)
+
+    def _bearer(self, request: httpx.Request) -> _Token:
+        header = request.headers.get("authorization", "")
+        scheme, _, value = header.partition(" ")
+        token = self._tokens.get(value.strip()) if scheme.lower() == "bearer" else None
+        if token is None:
+            raise _Refusal(401, "Invalid access token", "INVALID_ACCESS_TOKEN", 65600)
+        if token.revoked:
+            raise _Refusal(
+                401,
+                "The token used in the request has been revoked by the user",
+                "REVOKED_ACCESS_TOKEN",
+                65602,
+            )
+        if self.clock.time() >= token.expires_at:
+            raise _Refusal(
+                401, "The token used in the request has expired", "EXPIRED_ACCESS_TOKEN", 65601
+            )
+        return token
 
     def _window_index(self, window: float, now: float) -> int:
         return math.floor(now / window)
@@ -1168,6 +1176,64 @@ class LinkedInEmulator(Emulator):
         if post.deleted_at is None:
             post.deleted_at = self.clock.time()
         return httpx.Response(204)
+
+    # -- who am I: the member and the pages they administer ----------------------------------
+
+    @route("GET", r"/v2/userinfo")
+    def _userinfo(self, request: httpx.Request) -> httpx.Response:
+        # OpenID Connect's userinfo: unversioned, scopes openid and profile (email adds the
+        # address). Errors here are LinkedIn's REST shape too.
+        try:
+            token = self._bearer(request)
+            if not {"openid", "profile"} <= token.scopes:
+                raise _Refusal(
+                    403,
+                    "Not enough permissions to access: userinfo.GET.NO_VERSION",
+                    "ACCESS_DENIED",
+                    100,
+                )
+        except _Refusal as refusal:
+            return self._refuse(refusal)
+        member = self._members[token.member]
+        given, _, family = member.name.partition(" ")
+        info: dict[str, Any] = {
+            "sub": member.id,
+            "name": member.name,
+            "given_name": given,
+            "family_name": family,
+            "picture": f"https://media.licdn.com/dms/image/{member.id}/profile-displayphoto",
+            "locale": {"country": "US", "language": "en"},
+        }
+        if "email" in token.scopes:
+            info.update(email=f"{member.id.lower()}@example.com", email_verified=True)
+        return self.json(info)
+
+    @route("GET", r"/rest/organizationAcls")
+    @_rest(bucket="read")
+    def _organization_acls(self, request: httpx.Request, caller: _Caller) -> httpx.Response:
+        # Which organizations the member may act for: how a tool finds its page's URN.
+        params = request.url.params
+        if params.get("q") != "roleAssignee":
+            raise _Refusal(400, "Unsupported finder", "ILLEGAL_ARGUMENT")
+        if not {"rw_organization_admin", "r_organization_admin"} & caller.token.scopes:
+            raise self._denied("organizationAcls.FINDER-roleAssignee", caller)
+        role, state = params.get("role", "ADMINISTRATOR"), params.get("state", "APPROVED")
+        elements = [
+            {
+                "roleAssignee": caller.member.urn,
+                "state": "APPROVED",
+                "role": "ADMINISTRATOR",
+                "organization": org.urn,
+            }
+            for org in self._orgs.values()
+            if caller.member.id in org.admins and role == "ADMINISTRATOR" and state == "APPROVED"
+        ]
+        return self.json(
+            {
+                "paging": {"start": 0, "count": 10, "total": len(elements), "links": []},
+                "elements": elements,
+            }
+        )
 
     # -- comments ----------------------------------------------------------------------------
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import difflib
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, TypedDict
 
 import attrs
 
@@ -14,9 +15,14 @@ from brandkit.metrics._sample import Metric
 __all__ = [
     "SCHEMA",
     "SCHEMA_VERSION",
+    "AccountWhere",
+    "CampaignWhere",
     "Filter",
+    "PostWhere",
+    "SampleWhere",
     "Scope",
     "TimeLike",
+    "TotalsWhere",
     "from_us",
     "parse_time",
     "to_us",
@@ -78,6 +84,51 @@ TimeLike: TypeAlias = datetime | str
 
 Scope: TypeAlias = Literal["posts", "account", "all"]
 """Which series a query reads: post metrics, account metrics (followers), or both."""
+
+
+# The store's query methods take their filters as keywords typed by these dicts (PEP 692
+# ``**where: Unpack[...]``), so that each filter keyword is declared once here rather than
+# in every method; each method names the set it accepts.
+
+
+class AccountWhere(TypedDict, total=False):
+    """Filters on an account and a period.
+
+    Attributes:
+        platform: one platform's name (``"x"``).
+        account: one account's key (``"x:brand"``).
+        since: samples fetched at or after this time (aware datetime or ISO 8601 text).
+        until: samples fetched before this time.
+    """
+
+    platform: str | None
+    account: str | None
+    since: TimeLike | None
+    until: TimeLike | None
+
+
+class CampaignWhere(AccountWhere, total=False):
+    """:class:`AccountWhere` and ``campaign``: one campaign's posts."""
+
+    campaign: str | None
+
+
+class PostWhere(CampaignWhere, total=False):
+    """:class:`CampaignWhere` and ``post_id``: one post (the platform's id)."""
+
+    post_id: str | None
+
+
+class TotalsWhere(CampaignWhere, total=False):
+    """:class:`CampaignWhere` and ``metric``: one canonical metric name or several."""
+
+    metric: str | Sequence[str] | None
+
+
+class SampleWhere(PostWhere, total=False):
+    """:class:`PostWhere` and ``metric``: one canonical metric name or several."""
+
+    metric: str | Sequence[str] | None
 
 
 def to_us(value: datetime) -> int:
@@ -174,6 +225,40 @@ class Filter:
             until=parse_time(until, "until"),
             scope=scope,
         )
+
+    @classmethod
+    def of(
+        cls,
+        method: str,
+        accepted: type[Any],
+        where: Mapping[str, Any],
+        *,
+        scope: Scope | None = None,
+        metric: str | Sequence[str] | None = None,
+    ) -> Filter:
+        """A filter from a query method's ``**where`` keywords (see :meth:`build`).
+
+        Args:
+            method: the method's name, for the error message.
+            accepted: the keywords it takes (one of the ``*Where`` typed dicts).
+            where: the keywords it was called with.
+            scope: as in :meth:`build`.
+            metric: the metrics, when the method takes them as an argument of its own.
+
+        Raises:
+            TypeError: a keyword the method does not take (as Python says of any
+                function), with the closest one it does take.
+            ConfigurationError: a time is not ISO 8601, or the scope is unknown.
+        """
+        allowed = accepted.__optional_keys__
+        for name in where:
+            if name not in allowed:
+                close = difflib.get_close_matches(name, sorted(allowed), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise TypeError(f"{method}() got an unexpected keyword argument {name!r}{hint}")
+        if metric is not None:
+            where = {**where, "metric": metric}
+        return cls.build(scope=scope, **where)
 
     def series_where(self, alias: str = "s") -> tuple[str, list[Any]]:
         """SQL conditions on ``metrics_series`` and their parameters."""

@@ -12,7 +12,7 @@ from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta, tzinfo
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Unpack
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from brandkit.errors import BrandkitError, ConfigurationError
@@ -29,9 +29,13 @@ from brandkit.metrics._sample import MetricSample
 from brandkit.metrics._sql import (
     SCHEMA,
     SCHEMA_VERSION,
+    AccountWhere,
+    CampaignWhere,
     Filter,
+    PostWhere,
+    SampleWhere,
     Scope,
-    TimeLike,
+    TotalsWhere,
     from_us,
     to_us,
 )
@@ -71,9 +75,13 @@ class MetricsStore:
     other processes: the store opens it in WAL mode and waits up to ``timeout`` seconds
     for a lock. One store may be used from several threads.
 
-    Times given to queries (``since``, ``until``) are aware datetimes or ISO 8601 text;
-    naive ones are read as UTC. ``since`` is inclusive, ``until`` exclusive, and both apply
-    to the time a sample was fetched.
+    Queries take their filters as keywords, each method the ones that make sense for it
+    (its signature names the set): ``platform`` and ``account`` (an account key such as
+    ``"x:brand"``); ``campaign``; ``post_id`` (the platform's id of one post); ``metric``
+    (one canonical name or several); ``since`` and ``until``. Times are aware datetimes or
+    ISO 8601 text; naive ones are read as UTC. ``since`` is inclusive, ``until`` exclusive,
+    and both apply to the time a sample was fetched. An unknown keyword is a ``TypeError``
+    naming the closest one the method takes.
 
     Every method raises :class:`~brandkit.errors.BrandkitError` when the database itself
     fails (another process held the lock past ``timeout``, the disk is full), and
@@ -397,32 +405,14 @@ class MetricsStore:
     # -- reading -----------------------------------------------------------------------------
 
     def samples(
-        self,
-        *,
-        platform: str | None = None,
-        account: str | None = None,
-        post_id: str | None = None,
-        campaign: str | None = None,
-        metric: str | Sequence[str] | None = None,
-        since: TimeLike | None = None,
-        until: TimeLike | None = None,
-        scope: Scope = "all",
+        self, *, scope: Scope = "all", **where: Unpack[SampleWhere]
     ) -> Iterator[MetricSample]:
         """Every matching sample, unavailable ones included, series by series, oldest first.
 
         Raises:
             ConfigurationError: a time is not ISO 8601, or the store is closed.
         """
-        f = Filter.build(
-            platform=platform,
-            account=account,
-            post_id=post_id,
-            campaign=campaign,
-            metric=metric,
-            since=since,
-            until=until,
-            scope=scope,
-        )
+        f = Filter.of("samples", SampleWhere, where, scope=scope)
         for rows in self._chunks(f):
             times: dict[int, datetime] = {}
             yield from (q.row_to_sample(row, times) for row in rows)
@@ -449,47 +439,18 @@ class MetricsStore:
                     with contextlib.suppress(sqlite3.ProgrammingError):
                         cursor.close()
 
-    def count(
-        self,
-        *,
-        platform: str | None = None,
-        account: str | None = None,
-        post_id: str | None = None,
-        campaign: str | None = None,
-        metric: str | Sequence[str] | None = None,
-        since: TimeLike | None = None,
-        until: TimeLike | None = None,
-        scope: Scope = "all",
-    ) -> int:
+    def count(self, *, scope: Scope = "all", **where: Unpack[SampleWhere]) -> int:
         """How many samples match (unavailable ones included).
 
         Raises:
             ConfigurationError: a time is not ISO 8601, or the store is closed.
         """
-        f = Filter.build(
-            platform=platform,
-            account=account,
-            post_id=post_id,
-            campaign=campaign,
-            metric=metric,
-            since=since,
-            until=until,
-            scope=scope,
-        )
+        f = Filter.of("count", SampleWhere, where, scope=scope)
         with self._reading() as conn:
             return q.count(conn, f)
 
     def span(
-        self,
-        *,
-        platform: str | None = None,
-        account: str | None = None,
-        post_id: str | None = None,
-        campaign: str | None = None,
-        metric: str | Sequence[str] | None = None,
-        since: TimeLike | None = None,
-        until: TimeLike | None = None,
-        scope: Scope = "all",
+        self, *, scope: Scope = "all", **where: Unpack[SampleWhere]
     ) -> tuple[datetime, datetime] | None:
         """The first and last fetch times of the matching samples; ``None`` when there are
         none.
@@ -497,30 +458,12 @@ class MetricsStore:
         Raises:
             ConfigurationError: a time is not ISO 8601, or the store is closed.
         """
-        f = Filter.build(
-            platform=platform,
-            account=account,
-            post_id=post_id,
-            campaign=campaign,
-            metric=metric,
-            since=since,
-            until=until,
-            scope=scope,
-        )
+        f = Filter.of("span", SampleWhere, where, scope=scope)
         with self._reading() as conn:
             return q.span(conn, f)
 
     def latest(
-        self,
-        *,
-        platform: str | None = None,
-        account: str | None = None,
-        post_id: str | None = None,
-        campaign: str | None = None,
-        metric: str | Sequence[str] | None = None,
-        since: TimeLike | None = None,
-        until: TimeLike | None = None,
-        scope: Scope | None = None,
+        self, *, scope: Scope | None = None, **where: Unpack[SampleWhere]
     ) -> list[MetricSample]:
         """The latest sample of each post and metric (of each account with ``scope="account"``).
 
@@ -530,16 +473,7 @@ class MetricsStore:
         Raises:
             ConfigurationError: a time is not ISO 8601, or the store is closed.
         """
-        f = Filter.build(
-            platform=platform,
-            account=account,
-            post_id=post_id,
-            campaign=campaign,
-            metric=metric,
-            since=since,
-            until=until,
-            scope=scope,
-        )
+        f = Filter.of("latest", SampleWhere, where, scope=scope)
         with self._reading() as conn:
             return q.latest(conn, f)
 
@@ -547,14 +481,9 @@ class MetricsStore:
         self,
         metric: str | Sequence[str],
         *,
-        platform: str | None = None,
-        account: str | None = None,
-        post_id: str | None = None,
-        campaign: str | None = None,
-        since: TimeLike | None = None,
-        until: TimeLike | None = None,
         interval: timedelta | None = None,
         scope: Scope | None = None,
+        **where: Unpack[PostWhere],
     ) -> list[Point]:
         """A time series of one metric (or the sum of several) for a post, an account, a
         platform, a campaign, or everything.
@@ -570,30 +499,11 @@ class MetricsStore:
         Raises:
             ConfigurationError: a time is not ISO 8601, or the store is closed.
         """
-        f = Filter.build(
-            platform=platform,
-            account=account,
-            post_id=post_id,
-            campaign=campaign,
-            metric=metric,
-            since=since,
-            until=until,
-            scope=scope,
-        )
+        f = Filter.of("series", PostWhere, where, scope=scope, metric=metric)
         with self._reading() as conn:
             return q.series(conn, f, interval)
 
-    def totals(
-        self,
-        by: q.GroupBy = "platform",
-        *,
-        platform: str | None = None,
-        account: str | None = None,
-        campaign: str | None = None,
-        metric: str | Sequence[str] | None = None,
-        since: TimeLike | None = None,
-        until: TimeLike | None = None,
-    ) -> list[Total]:
+    def totals(self, by: q.GroupBy = "platform", **where: Unpack[TotalsWhere]) -> list[Total]:
         """Per platform, campaign or account, and per metric: the sum of each post's latest
         value, with how many posts contributed and how many are unavailable.
 
@@ -601,28 +511,11 @@ class MetricsStore:
             ConfigurationError: ``by`` is not ``"platform"``, ``"campaign"`` or
                 ``"account"``; a time is not ISO 8601; the store is closed.
         """
-        f = Filter.build(
-            platform=platform,
-            account=account,
-            campaign=campaign,
-            metric=metric,
-            since=since,
-            until=until,
-            scope="posts",
-        )
+        f = Filter.of("totals", TotalsWhere, where, scope="posts")
         with self._reading() as conn:
             return q.totals(conn, f, by)
 
-    def engagement(
-        self,
-        *,
-        platform: str | None = None,
-        account: str | None = None,
-        post_id: str | None = None,
-        campaign: str | None = None,
-        since: TimeLike | None = None,
-        until: TimeLike | None = None,
-    ) -> list[PostEngagement]:
+    def engagement(self, **where: Unpack[PostWhere]) -> list[PostEngagement]:
         """Each post's engagements and engagement rate, most engaged first.
 
         engagements = likes + reposts + replies + quotes + bookmarks + shares (each post's
@@ -635,45 +528,23 @@ class MetricsStore:
         Raises:
             ConfigurationError: a time is not ISO 8601, or the store is closed.
         """
-        f = Filter.build(
-            platform=platform,
-            account=account,
-            post_id=post_id,
-            campaign=campaign,
-            since=since,
-            until=until,
-            scope="posts",
-        )
+        f = Filter.of("engagement", PostWhere, where, scope="posts")
         with self._read() as conn:
             return q.engagement(conn, f)
 
-    def follower_growth(
-        self,
-        *,
-        platform: str | None = None,
-        account: str | None = None,
-        since: TimeLike | None = None,
-        until: TimeLike | None = None,
-    ) -> list[FollowerGrowth]:
+    def follower_growth(self, **where: Unpack[AccountWhere]) -> list[FollowerGrowth]:
         """Each account's first and last follower counts in the period, the change, and
         every count read in between.
 
         Raises:
             ConfigurationError: a time is not ISO 8601, or the store is closed.
         """
-        f = Filter.build(platform=platform, account=account, since=since, until=until)
+        f = Filter.of("follower_growth", AccountWhere, where)
         with self._reading() as conn:
             return q.follower_growth(conn, f)
 
     def best_times(
-        self,
-        *,
-        platform: str | None = None,
-        account: str | None = None,
-        campaign: str | None = None,
-        since: TimeLike | None = None,
-        until: TimeLike | None = None,
-        tz: str | tzinfo = "UTC",
+        self, *, tz: str | tzinfo = "UTC", **where: Unpack[CampaignWhere]
     ) -> list[TimeSlot]:
         """Weekday × hour slots by the mean engagements of the posts published in them,
         best first. Posts without a known publication time or engagements are left out.
@@ -686,39 +557,17 @@ class MetricsStore:
                 store is closed.
         """
         zone = _zone(tz)
-        f = Filter.build(
-            platform=platform,
-            account=account,
-            campaign=campaign,
-            since=since,
-            until=until,
-            scope="posts",
-        )
+        f = Filter.of("best_times", CampaignWhere, where, scope="posts")
         with self._read() as conn:
             return q.best_times(conn, f, zone)
 
-    def unavailable(
-        self,
-        *,
-        platform: str | None = None,
-        account: str | None = None,
-        campaign: str | None = None,
-        since: TimeLike | None = None,
-        until: TimeLike | None = None,
-    ) -> list[UnavailableMetric]:
+    def unavailable(self, **where: Unpack[CampaignWhere]) -> list[UnavailableMetric]:
         """The metrics whose latest sample says unavailable, with the platforms' reasons.
 
         Raises:
             ConfigurationError: a time is not ISO 8601, or the store is closed.
         """
-        f = Filter.build(
-            platform=platform,
-            account=account,
-            campaign=campaign,
-            since=since,
-            until=until,
-            scope="all",
-        )
+        f = Filter.of("unavailable", CampaignWhere, where, scope="all")
         with self._reading() as conn:
             return q.unavailable(conn, f)
 
@@ -728,14 +577,8 @@ class MetricsStore:
         self,
         path_or_file: str | os.PathLike[str] | IO[str],
         *,
-        platform: str | None = None,
-        account: str | None = None,
-        post_id: str | None = None,
-        campaign: str | None = None,
-        metric: str | Sequence[str] | None = None,
-        since: TimeLike | None = None,
-        until: TimeLike | None = None,
         formula_guard: bool = True,
+        **where: Unpack[SampleWhere],
     ) -> int:
         """Write the matching samples as CSV (one row per sample, times in ISO 8601 UTC);
         return how many rows were written. :func:`brandkit.metrics.read_csv` reads it back.
@@ -751,33 +594,13 @@ class MetricsStore:
         """
         from brandkit.metrics._export import write_csv
 
-        f = Filter.build(
-            platform=platform,
-            account=account,
-            post_id=post_id,
-            campaign=campaign,
-            metric=metric,
-            since=since,
-            until=until,
-            scope="all",
-        )
-        chunks = self._chunks(f)
+        chunks = self._chunks(Filter.of("to_csv", SampleWhere, where, scope="all"))
         try:
             return write_csv(chunks, path_or_file, formula_guard=formula_guard)
         finally:
             chunks.close()
 
-    def to_dataframe(
-        self,
-        *,
-        platform: str | None = None,
-        account: str | None = None,
-        post_id: str | None = None,
-        campaign: str | None = None,
-        metric: str | Sequence[str] | None = None,
-        since: TimeLike | None = None,
-        until: TimeLike | None = None,
-    ) -> pandas.DataFrame:
+    def to_dataframe(self, **where: Unpack[SampleWhere]) -> pandas.DataFrame:
         """The matching samples as a pandas DataFrame (one row per sample; ``fetched_at``
         and ``posted_at`` as UTC datetimes, ``value`` as float with NaN when unavailable).
 
@@ -787,17 +610,7 @@ class MetricsStore:
         """
         from brandkit.metrics._export import dataframe
 
-        f = Filter.build(
-            platform=platform,
-            account=account,
-            post_id=post_id,
-            campaign=campaign,
-            metric=metric,
-            since=since,
-            until=until,
-            scope="all",
-        )
-        chunks = self._chunks(f)
+        chunks = self._chunks(Filter.of("to_dataframe", SampleWhere, where, scope="all"))
         try:
             return dataframe(chunks)
         finally:

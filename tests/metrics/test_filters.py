@@ -1,0 +1,66 @@
+"""The store's filter keywords: declared once, checked per method like a signature."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+
+from brandkit.metrics import MetricsStore
+
+
+@pytest.mark.parametrize(
+    ("call", "wrong", "hint"),
+    [
+        (lambda s, **kw: s.latest(**kw), "platfrom", "platform"),
+        (lambda s, **kw: s.count(**kw), "campain", "campaign"),
+        (lambda s, **kw: list(s.samples(**kw)), "metrics", "metric"),
+        (lambda s, **kw: s.series("likes", **kw), "post", "post_id"),
+        (lambda s, **kw: s.engagement(**kw), "acount", "account"),
+        (lambda s, **kw: s.to_csv(io.StringIO(), **kw), "unitl", "until"),
+    ],
+)
+def test_a_misspelt_filter_is_a_type_error_with_a_hint(
+    small: MetricsStore, call: Any, wrong: str, hint: str
+) -> None:
+    """A typo in a filter keyword is refused, naming the keyword meant, never ignored."""
+    with pytest.raises(
+        TypeError, match=f"unexpected keyword argument '{wrong}'; did you mean '{hint}'"
+    ):
+        call(small, **{wrong: "x"})
+
+
+@pytest.mark.parametrize(
+    ("method", "keyword"),
+    [
+        ("totals", "post_id"),
+        ("engagement", "metric"),
+        ("follower_growth", "campaign"),
+        ("follower_growth", "post_id"),
+        ("best_times", "post_id"),
+        ("unavailable", "metric"),
+    ],
+)
+def test_a_filter_a_method_does_not_take_is_refused(
+    small: MetricsStore, method: str, keyword: str
+) -> None:
+    """Each method takes only the filters that mean something for it (as before the
+    keywords were declared once): a post filter on account series is refused, not empty."""
+    with pytest.raises(TypeError, match=f"{method}\\(\\) got an unexpected keyword argument"):
+        getattr(small, method)(**{keyword: "x"})
+
+
+def test_the_filters_each_method_takes_still_work(small: MetricsStore) -> None:
+    """Every filter keyword of every method reaches the query."""
+    post = small.latest()[0]
+    assert {s.post_id for s in small.latest(post_id=post.post_id)} == {post.post_id}
+    assert small.count(platform="nowhere") == 0
+    assert small.span(account="nowhere") is None
+    assert small.series("likes", campaign="nowhere") == []
+    assert small.totals("platform", metric="nowhere") == []
+    assert small.engagement(post_id="nowhere") == []
+    assert small.follower_growth(platform="nowhere") == []
+    assert small.best_times(campaign="nowhere", tz="UTC") == []
+    assert small.unavailable(since="2100-01-01") == []
+    assert small.to_csv(io.StringIO(), until="1970-01-02") == 0

@@ -13,6 +13,7 @@ import logging
 import random
 import time
 import weakref
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -104,6 +105,66 @@ class _TooLarge(Exception):
 class _Deadline(httpx.TimeoutException):
     """Internal: a request outlived the driver's overall deadline (a server trickling bytes
     keeps every single read under the read timeout)."""
+
+
+class _BodyReader:
+    """Reads an answer's raw bytes into its body, inflating ``gzip`` and ``deflate`` itself
+    so that no step ever holds more than ``step.max_bytes`` (httpx's own decoder inflates a
+    whole chunk at once: 200 KB of gzip can become 200 MB in one call)."""
+
+    def __init__(self, step: Send, response: httpx.Response, deadline: float) -> None:
+        self.step = step
+        self.deadline = deadline
+        self.out = bytearray()
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        self.inflater: Any = None
+        self.deflate = encoding == "deflate"
+        self.fell_back = False
+        if encoding in ("gzip", "x-gzip"):
+            self.inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif self.deflate:
+            self.inflater = zlib.decompressobj()
+        elif encoding not in ("", "identity"):
+            # brandkit asks for gzip or deflate only (see _Core.request_for).
+            raise httpx.DecodingError(f"unsupported content-encoding {encoding!r}")
+        _Core.check_read(step, 0, deadline)
+
+    def take(self, content: bytes) -> None:
+        """The whole body, already inflated by httpx (an answer made in memory)."""
+        self.inflater = None
+        self.out += content
+        _Core.check_read(self.step, len(self.out), self.deadline)
+
+    def feed(self, chunk: bytes) -> None:
+        if self.inflater is None:
+            self.out += chunk
+        else:
+            try:
+                self._inflate(chunk)
+            except zlib.error as exc:
+                if not (self.deflate and not self.fell_back and not self.out):
+                    raise httpx.DecodingError(f"the answer could not be inflated: {exc}") from None
+                # "deflate" is often sent as raw deflate, without the zlib wrapper.
+                self.fell_back = True
+                self.inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+                self.feed(chunk)
+                return
+        _Core.check_read(self.step, len(self.out), self.deadline)
+
+    def _inflate(self, data: bytes) -> None:
+        limit = self.step.max_bytes
+        while data and len(self.out) <= limit:
+            self.out += self.inflater.decompress(data, limit + 1 - len(self.out))
+            data = self.inflater.unconsumed_tail
+
+    def body(self) -> bytes:
+        if self.inflater is not None:
+            try:
+                self.out += self.inflater.flush()
+            except zlib.error as exc:
+                raise httpx.DecodingError(f"the answer could not be inflated: {exc}") from None
+            _Core.check_read(self.step, len(self.out), self.deadline)
+        return bytes(self.out)
 
 
 class _Attempt:
@@ -225,6 +286,9 @@ class _Core:
         request = step.request if attempt == 1 else adapter.prepare_retry(step.request)
         if "user-agent" not in request.headers:
             request.headers["User-Agent"] = self.user_agent
+        if "accept-encoding" not in request.headers:
+            # Only what the drivers inflate themselves, within each step's size cap.
+            request.headers["Accept-Encoding"] = "gzip, deflate"
         return request
 
     def wait_for_budget(self, adapter: Adapter, step: Send) -> float:
@@ -260,14 +324,6 @@ class _Core:
     def path_of(adapter: Adapter, step: Send) -> str:
         """The request's URL without its query, secrets redacted (for messages and logs)."""
         return adapter.account.redact(str(step.request.url.copy_with(query=None)))
-
-    def read_chunks(self, step: Send, chunks: Iterable[bytes], deadline: float) -> bytes:
-        """Join an answer's decoded chunks, stopping past ``step.max_bytes`` or the deadline."""
-        body = bytearray()
-        for chunk in chunks:
-            body += chunk
-            self.check_read(step, len(body), deadline)
-        return bytes(body)
 
     @staticmethod
     def check_read(step: Send, size: int, deadline: float) -> None:
@@ -804,8 +860,14 @@ class Client:
             # would get the credentials (a Telegram token in the path, a bearer header).
             response = self._http.send(request, stream=True, follow_redirects=False)
             try:
-                core.check_read(step, 0, deadline)
-                body = core.read_chunks(step, response.iter_bytes(), deadline)
+                reader = _BodyReader(step, response, deadline)
+                if response.is_stream_consumed:
+                    # An answer made in memory (httpx.MockTransport) arrives already read.
+                    reader.take(response.content)
+                else:
+                    for chunk in response.iter_raw():
+                        reader.feed(chunk)
+                body = reader.body()
             finally:
                 response.close()
         except _TooLarge:
@@ -1019,10 +1081,13 @@ class AsyncClient:
                 # Redirects are never followed, whatever the client's settings (see Client).
                 response = await self._http.send(request, stream=True, follow_redirects=False)
                 try:
-                    body = bytearray()
-                    async for chunk in response.aiter_bytes():
-                        body += chunk
-                        core.check_read(step, len(body), deadline)
+                    reader = _BodyReader(step, response, deadline)
+                    if response.is_stream_consumed:
+                        reader.take(response.content)
+                    else:
+                        async for chunk in response.aiter_raw():
+                            reader.feed(chunk)
+                    body = reader.body()
                 finally:
                     await response.aclose()
         except _TooLarge:
@@ -1035,7 +1100,7 @@ class AsyncClient:
             core.after_error(step, core.transport_error(adapter, step, exc), attempt)
             raise  # pragma: no cover - after_error always raises
         assert response is not None
-        response._content = bytes(body)
+        response._content = body
         core.log(adapter, step, response, (time.perf_counter() - started) * 1000)
         return core.after_response(adapter, step, response, attempt)
 

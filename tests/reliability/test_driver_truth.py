@@ -9,7 +9,9 @@ import logging
 import socket
 import threading
 import time
+import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -498,3 +500,93 @@ def test_an_outbox_refusal_changes_nothing_and_sends_nothing(platform: Platform)
     for d in (first, second):
         assert isinstance(d.error, OutboxConflict)
         assert d.status is DeliveryStatus.PENDING and d.attempts == 0
+
+
+def _deflated(size: int, wbits: int) -> bytes:
+    """``size`` zero bytes compressed, made piece by piece (never all in memory)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    block = bytes(1024 * 1024)
+    out = [packer.compress(block) for _ in range(size // len(block))]
+    return b"".join([*out, packer.flush()])
+
+
+def test_a_gzip_bomb_never_costs_more_than_the_cap() -> None:
+    """Over a socket, 256 MiB of zeros in 256 KB of gzip: stopped at the step's cap, with
+    the memory of a few caps at most (httpx's own decoder inflates a whole chunk at once)."""
+    import tracemalloc
+
+    bomb = _deflated(256 * 1024 * 1024, 16 + zlib.MAX_WBITS)
+    assert len(bomb) < 400 * 1024
+    head = (
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\n"
+        b"content-length: " + str(len(bomb)).encode() + b"\r\n\r\n"
+    )
+    ParsingAdapter.can_find = False
+    try:
+        with _raw_server(head + bomb) as url:
+            account = Account("parsingnet", name="bomb", base_url=url, secrets={"token": SECRET})
+            tracemalloc.start()
+            with Client(governor=NullGovernor(), retry=FAST) as c:
+                (d,) = c.publish(Post(text="hello"), account)
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+    finally:
+        ParsingAdapter.can_find = True
+    assert isinstance(d.error, MalformedResponse) and "larger than" in str(d.error)
+    assert d.status is DeliveryStatus.UNKNOWN
+    assert peak < 8 * 1024 * 1024  # the step's cap is 64 KiB
+
+
+@contextmanager
+def _raw_server(answer: bytes) -> Iterator[str]:
+    """A server on 127.0.0.1 that answers every request with ``answer`` as it is."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(4)
+    sock.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(5)
+                try:
+                    conn.recv(65536)
+                    conn.sendall(answer)
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(5)
+        sock.close()
+
+
+@pytest.mark.parametrize(
+    ("encoding", "wbits"),
+    [("gzip", 16 + zlib.MAX_WBITS), ("deflate", zlib.MAX_WBITS), ("deflate", -zlib.MAX_WBITS)],
+    ids=["gzip", "zlib-deflate", "raw-deflate"],
+)
+def test_compressed_answers_are_read(encoding: str, wbits: int) -> None:
+    """Ordinary compressed answers (brandkit asks for gzip and deflate) read as JSON."""
+    packer = zlib.compressobj(6, zlib.DEFLATED, wbits)
+    body = packer.compress(b'{"id": "77"}') + packer.flush()
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=body, headers={"content-encoding": encoding})
+
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    with Client(http=http, governor=NullGovernor(), retry=FAST) as c:
+        (d,) = c.publish(Post(text="hello"), accounts())
+    assert d.status is DeliveryStatus.SENT and d.ids == ["77"], d.error
+    assert seen[0].headers["accept-encoding"] == "gzip, deflate"

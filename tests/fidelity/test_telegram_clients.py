@@ -307,3 +307,45 @@ def test_telebot_errors_carry_telegrams_code_and_description(
     assert 1 <= retry_after <= 30
     assert flood.value.description == f"Too Many Requests: retry after {retry_after}"
     assert emu.post_texts() == ["one"]
+
+
+def test_async_telebot_workflow_and_too_long(
+    served: tuple[TelegramEmulator, str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pyTelegramBotAPI's AsyncTeleBot, whose uploads aiohttp encodes: a photo, a reply, an
+    album and a named document post; too long is ApiTelegramException 400."""
+    pytest.importorskip("aiohttp")
+    async_helper = importlib.import_module("telebot.asyncio_helper")
+    async_telebot = importlib.import_module("telebot.async_telebot")
+    emu, url, token = served
+    monkeypatch.setattr(async_helper, "API_URL", url + "/bot{0}/{1}")
+    monkeypatch.setattr(async_helper, "REQUEST_TIMEOUT", 5)
+    types = telebot.types
+
+    async def steps() -> Any:
+        bot = async_telebot.AsyncTeleBot(token)
+        try:
+            photo = await bot.send_photo(CHAT, tiny_png(), caption="Launch day!")
+            reply = await bot.send_message(
+                CHAT, "See you there", reply_parameters=types.ReplyParameters(photo.message_id)
+            )
+            assert reply.reply_to_message.message_id == photo.message_id
+            album = [
+                types.InputMediaPhoto(tiny_png(), caption="Backstage"),
+                types.InputMediaPhoto(tiny_png()),
+            ]
+            assert len(await bot.send_media_group(CHAT, album)) == 2
+            doc = await bot.send_document(CHAT, b"%PDF-1.4", visible_file_name="report.pdf")
+            assert doc.document.file_name == "report.pdf"
+            with pytest.raises(async_helper.ApiTelegramException) as caught:
+                await bot.send_message(CHAT, "a" * 4097)
+            return caught.value
+        finally:
+            session = async_helper.session_manager.session
+            if session is not None:
+                await session.close()
+
+    error = asyncio.run(steps())
+    assert (error.error_code, error.description) == (400, TOO_LONG)
+    assert [m.kind for m in emu.messages()] == ["photo", "text", "photo", "photo", "document"]
+    assert [m.file.data for m in emu.messages() if m.file][:2] == [tiny_png(), tiny_png()]

@@ -231,3 +231,46 @@ def test_me_over_a_socket() -> None:
         assert (
             unknown.status_code == 400 and "nonexisting field" in unknown.json()["error"]["message"]
         )
+
+
+def test_replies_conversation_and_hiding(emu: ThreadsEmulator, http: httpx.Client) -> None:
+    """Others' replies to the account's post show on GET /{post}/replies (top level) and
+    /conversation (every level), with hide_status; manage_reply hides one; another account
+    cannot read or hide them; the account's own post list stays its own."""
+    who, other = Who(emu), Who(emu)
+    made = container(http, who, media_type="TEXT", text="Launch")
+    root = http.post(
+        f"/v1.0/{who.id}/threads_publish",
+        data={"creation_id": made.json()["id"]},
+        headers=who.headers,
+    ).json()["id"]
+    first = emu.add_reply(root, author="ada", text="Congrats")
+    nested = emu.add_reply(first, author="bob", text="Agreed")
+    top = http.get(
+        f"/v1.0/{root}/replies",
+        params={"fields": "id,text,username,hide_status"},
+        headers=who.headers,
+    )
+    assert top.json()["data"] == [
+        {"id": first, "text": "Congrats", "username": "ada", "hide_status": "NOT_HUSHED"}
+    ]
+    whole = http.get(
+        f"/v1.0/{root}/conversation", params={"fields": "id,replied_to"}, headers=who.headers
+    )
+    assert [(r["id"], r["replied_to"]["id"]) for r in whole.json()["data"]] == [
+        (first, root),
+        (nested, first),
+    ]
+    hidden = http.post(f"/v1.0/{nested}/manage_reply", data={"hide": "true"}, headers=who.headers)
+    assert hidden.json() == {"success": True}
+    got = http.get(f"/v1.0/{nested}", params={"fields": "hide_status,text"}, headers=who.headers)
+    assert got.json() == {"hide_status": "HIDDEN", "text": "Agreed", "id": nested}
+    assert [r["hidden"] for r in emu.replies(root)] == [False, True]
+    for method, path in (("GET", f"/v1.0/{root}/replies"), ("POST", f"/v1.0/{first}/manage_reply")):
+        refused = http.request(
+            method, path, data={"hide": "true"} if method == "POST" else None, headers=other.headers
+        )
+        assert refused.json()["error"]["error_subcode"] == 33, path
+    assert emu.post_texts() == ["Launch"]
+    own = http.get(f"/v1.0/{who.id}/replies", headers=who.headers).json()["data"]
+    assert own == []

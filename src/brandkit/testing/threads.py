@@ -30,6 +30,8 @@ the emulator follows the reference field by field):
   ``GET /{user-id}/threads_insights``, ``DELETE /{media-id}``.
 - ``GET /v1.0/me``: ``id``, ``username``, ``name``, ``threads_profile_picture_url``,
   ``threads_biography``, ``is_verified``. Only ``v1.0`` exists (other versions: code 2500).
+- Others' replies (:meth:`ThreadsEmulator.add_reply`): ``GET /{media-id}/replies`` and
+  ``/conversation``, ``hide_status``, ``POST /{reply-id}/manage_reply`` with ``hide``.
 - Tokens live 60 days; ``GET /refresh_access_token?grant_type=th_refresh_token`` renews one
   that is at least a day old and not expired.
 - ``X-App-Usage``; code 4 past the app's budget.
@@ -103,6 +105,8 @@ class _Post(Published):
     reply_to: str | None = None
     root: str = ""
     link_attachment: str | None = None
+    audience: bool = False  # written by someone else (add_reply), not through the API
+    hidden: bool = False  # hidden by the root post's author (manage_reply)
 
 
 class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
@@ -190,9 +194,49 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
         )
 
     def post_texts(self) -> list[str]:
-        """The texts of the posts (and replies) that exist now, oldest first."""
+        """The texts of the accounts' posts (and replies) that exist now, oldest first
+        (the audience's replies are in :meth:`replies`)."""
         with self.lock:
-            return [p.text for p in self.live()]
+            return [p.text for p in self.live() if not p.audience]
+
+    def add_reply(self, post_id: str, *, author: str = "audience_member", text: str) -> str:
+        """Someone else (``author``, a username) replies to a post or to a reply, as the
+        account would see it on ``/replies`` and ``/conversation``; returns the reply's id.
+
+        Raises:
+            KeyError: no live post has that id.
+        """
+        with self.lock:
+            parent = self._posts.get(post_id)
+            if parent is None or parent.deleted_at is not None:
+                raise KeyError(post_id)
+            user = next((u for u in self._users.values() if u.username == author), None)
+            if user is None:
+                user = User(self.new_id(), author, self.clock.time(), 0, 0.0)
+                self._users[user.id] = user
+            reply_id = self.new_id()
+            self._posts[reply_id] = _Post(
+                id=reply_id,
+                owner=user.id,
+                container_id="",
+                text=text,
+                media_type="TEXT",
+                created_at=self.clock.time(),
+                shortcode=shortcode(reply_id),
+                reply_to=parent.id,
+                root=parent.root,
+                audience=True,
+            )
+            return reply_id
+
+    def replies(self, post_id: str) -> list[dict[str, Any]]:
+        """Every live reply under a post (all levels), oldest first, with ``hidden`` and
+        ``audience`` (written by someone else)."""
+        with self.lock:
+            return [
+                {**self._post_view(p), "hidden": p.hidden, "audience": p.audience}
+                for p in self._descendants(post_id)
+            ]
 
     @property
     def posts(self) -> list[dict[str, Any]]:
@@ -200,7 +244,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
         ``reply_to`` (the parent's id), ``root``, ``permalink``, ``timestamp``,
         ``alt_text``, ``link_attachment`` and ``children``."""
         with self.lock:
-            return [self._post_view(p) for p in self.live()]
+            return [self._post_view(p) for p in self.live() if not p.audience]
 
     @property
     def containers(self) -> list[dict[str, Any]]:
@@ -290,6 +334,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
             "root_post": lambda f: {"id": p.root},
             "is_quote_post": lambda f: False,
             "link_attachment_url": lambda f: p.link_attachment or OMIT,
+            "hide_status": lambda f: "HIDDEN" if p.hidden else "NOT_HUSHED",
         }
         return render_fields(fields, "id", getters, "ThreadsMedia", p.id)
 
@@ -387,24 +432,75 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
         entry = self.limit_entry(params, values, "ThreadsPublishingLimit")
         return self.json({"data": [entry]})
 
-    @route("GET", rf"/{VERSION}/(?P<user_id>[0-9]+)/(?P<edge>threads|replies)")
+    @route("GET", rf"/{VERSION}/(?P<node>[0-9]+)/(?P<edge>threads|replies|conversation)")
     @graph_api()
     def _list(
         self,
         request: httpx.Request,
         token: Token,
         params: dict[str, Any],
-        user_id: str,
+        node: str,
         edge: str,
         **_: Any,
     ) -> httpx.Response:
-        self.user_for(token, user_id)
-        items = [
-            p
-            for p in self.live()
-            if p.owner == user_id and ((p.reply_to is not None) == (edge == "replies"))
-        ]
-        return self.listing(request, params, items, self.post_fields)
+        if node in self._users and edge != "conversation":
+            # A user's own posts, or own replies.
+            self.user_for(token, node)
+            items = [
+                p
+                for p in self.live()
+                if p.owner == node and ((p.reply_to is not None) == (edge == "replies"))
+            ]
+            return self.listing(request, params, items, self.post_fields)
+        if edge == "threads":
+            raise self.unsupported("get", node)
+        # A post's replies (top level) or its whole conversation, for the root's author.
+        post = self._seen(token, node)
+        if edge == "replies":
+            items = [p for p in self.live() if p.reply_to == post.id]
+        else:
+            items = self._descendants(post.id)
+        items.sort(key=lambda p: p.created_at, reverse=truthy(params.get("reverse")))
+        rendered = [self.post_fields(p, params.get("fields")) for p in items]
+        return self.json(self.page_of(request, rendered, params))
+
+    def _descendants(self, post_id: str) -> list[_Post]:
+        """Every live reply below a post, at every level (a reply is newer than its parent,
+        so one pass in time order finds them all)."""
+        found, below = [], {post_id}
+        for p in sorted(self.live(), key=lambda p: p.created_at):
+            if p.reply_to in below:
+                found.append(p)
+                below.add(p.id)
+        return found
+
+    def _seen(self, token: Token, node: str) -> _Post:
+        """A live post in a conversation the token's account started."""
+        post = self._posts.get(node)
+        if post is None or post.deleted_at is not None:
+            raise self.unsupported("get", node)
+        root = self._posts.get(post.root)
+        if post.owner != token.owner and (root is None or root.owner != token.owner):
+            raise self.unsupported("get", node)
+        return post
+
+    def other_node(self, token: Token, node: str, fields: str | None) -> dict[str, Any]:
+        # Someone else's reply in a conversation the account started.
+        return self.post_fields(self._seen(token, node), fields)
+
+    @route("POST", rf"/{VERSION}/(?P<node>[0-9]+)/manage_reply")
+    @graph_api()
+    def _manage_reply(
+        self, request: httpx.Request, token: Token, params: dict[str, Any], node: str, **_: Any
+    ) -> httpx.Response:
+        reply = self._seen(token, node)
+        root = self._posts[reply.root]
+        if reply.reply_to is None or root.owner != token.owner:
+            raise self.unsupported("post", node)
+        if "hide" not in params:
+            raise GraphError(400, 100, "(#100) The parameter hide is required.")
+        reply.hidden = truthy(params["hide"])
+        return self.json({"success": True})
 
     @route("POST", rf"/{VERSION}/(?P<user_id>[0-9]+)/threads")
     @graph_api()

@@ -19,11 +19,13 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from brandkit import Account, Media
 from brandkit._flow import Flow, run_flow
 from brandkit.delivery import new_tid
-from brandkit.errors import MalformedResponse
+from brandkit.errors import BrandkitError, MalformedResponse
 from brandkit.platforms._base import Adapter, PartRef, ThreadContext
 from brandkit.platforms.bluesky import BlueskyAdapter
 from brandkit.platforms.facebook import FacebookAdapter
@@ -471,3 +473,85 @@ def test_a_long_body_is_kept_cut_and_redacted() -> None:
         run_flow(publish(telegram()), Canned(("POST", r"/bot[^/]+/sendMessage", answer)))
     body = caught.value.body
     assert len(body) <= 2000 and SECRET not in body and "**********" in body
+
+
+# -- any answer at all -------------------------------------------------------------------------
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def _paths(value: Any, here: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place inside a JSON value (dict keys and list positions), depth first."""
+    out = [here] if here else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            out += _paths(item, (*here, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            out += _paths(item, (*here, index))
+    return out
+
+
+def _replace(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    """``value`` with the place at ``path`` replaced by ``new`` (removed when ``new`` is the
+    ``_replace`` function itself, a marker that cannot be JSON)."""
+    if not path:
+        return new
+    copy = dict(value) if isinstance(value, dict) else list(value)
+    head, rest = path[0], path[1:]
+    if not rest and new is _replace:
+        del copy[head]
+    else:
+        copy[head] = _replace(copy[head], rest, new)
+    return copy
+
+
+def _draw_answer(data: st.DataObject, step: Step) -> httpx.Response:
+    """Any JSON, or the good answer with one place replaced or removed."""
+    good = json.loads(step.good.content or b"null")
+    paths = _paths(good)
+    body: Any
+    mutate: bool = data.draw(st.booleans())
+    if paths and mutate:
+        path = data.draw(st.sampled_from(paths))
+        body = _replace(good, path, data.draw(JSON | st.just(_replace)))
+    else:
+        body = data.draw(JSON)
+    return reply(step.good.status_code, json.dumps(body).encode(), **dict(step.good.headers))
+
+
+class _Elsewhere(Canned):
+    """Canned answers; a request the table does not foresee (an answer may lead the flow
+    elsewhere, e.g. to poll an upload) gets a 404."""
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return super().__call__(request)
+        except AssertionError:
+            return httpx.Response(404, json={"error": "not here"}, request=request)
+
+
+@pytest.mark.parametrize("step", [pytest.param(s, id=s.name) for s in STEPS if s.json_body])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_success_answer_ends_normally_or_in_a_typed_error(
+    step: Step, data: st.DataObject
+) -> None:
+    """Whatever JSON a platform sends with a success status, the flow ends normally or
+    raises a typed brandkit error (MalformedResponse where the answer cannot be read): no
+    KeyError, TypeError, ValueError or AttributeError escapes."""
+    answer = _draw_answer(data, step)
+    method, path = step.target
+    error: BrandkitError | None = None
+    try:
+        run_flow(step.flow(step.adapter()), _Elsewhere((method, path, answer), *step.routes))
+    except BrandkitError as exc:
+        error = exc
+    if isinstance(error, MalformedResponse) and error.status_code == answer.status_code:
+        assert error.body == answer.text[:2000]

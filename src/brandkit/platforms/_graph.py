@@ -93,8 +93,10 @@ public URL (the caller's storage or CDN), for platforms that fetch media themsel
 # as JSON strings (``platforms.md`` §5-7); a number there is not what Meta sends, so it is
 # refused rather than coerced.
 
-GraphId = Annotated[str, pydantic.StringConstraints(min_length=1)]
-"""A Graph object id: a non-empty JSON string."""
+GraphId = Annotated[str, pydantic.StringConstraints(pattern=r"^[0-9A-Za-z_.:-]{1,128}$")]
+"""A Graph object id: a JSON string of digits (``{page}_{post}`` for Page posts). Ids go into
+request paths, so nothing that could leave the path (``/``, ``?``, spaces, controls) is
+accepted."""
 
 Count = Annotated[int, pydantic.Strict()]
 """A count Meta sends as a JSON integer."""

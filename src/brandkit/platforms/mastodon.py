@@ -92,7 +92,8 @@ _NOT_OFFERED: tuple[tuple[Metric, str], ...] = (
 # -- answers ---------------------------------------------------------------------------------
 # Mastodon sends ids as JSON strings (they outgrow JavaScript numbers) and counts as integers.
 
-_Id = Annotated[str, pydantic.StringConstraints(min_length=1)]
+# Ids go into request paths: nothing that could leave the path (``/``, ``?``, controls).
+_Id = Annotated[str, pydantic.StringConstraints(pattern=r"^[0-9A-Za-z_.:-]{1,128}$")]
 _Int = Annotated[int, pydantic.Strict()]
 
 

@@ -1,4 +1,5 @@
-"""The Bluesky emulator: a PDS (plus the two AppView reads brandkit needs), in-process.
+"""The Bluesky emulator: a PDS (plus the AppView reads ``getProfile``, ``getPosts``,
+``getPostThread`` and ``getAuthorFeed``), in-process or on a socket.
 
 It answers as the reference PDS ``@atproto/pds`` 0.5.35 does, checked by running that server:
 paths, bodies, status codes, XRPC error bodies, record validation against the lexicons (with
@@ -1298,7 +1299,7 @@ class BlueskyEmulator(Emulator):
             return self._stamp(self._err(400, None, "Profile not found"), status)
         kind = str(params.get("filter", "posts_with_replies"))
         limit = int(params.get("limit", 50))
-        # Newest first, paged by an opaque "time::cid" key as the AppView's keyset does.
+        # Newest first, paged by an opaque "time::rkey" key of the emulator's own.
         own = sorted(
             (r for r in self.records.values() if r.did == user.did and r.collection == POST),
             key=lambda r: (r.created_at, r.rkey),

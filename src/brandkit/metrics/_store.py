@@ -409,6 +409,9 @@ class MetricsStore:
     ) -> Iterator[MetricSample]:
         """Every matching sample, unavailable ones included, series by series, oldest first.
 
+        Args:
+            **where: filters: platform, account, post_id, campaign, metric, since, until.
+
         Raises:
             ConfigurationError: a time is not ISO 8601, or the store is closed.
         """
@@ -442,6 +445,9 @@ class MetricsStore:
     def count(self, *, scope: Scope = "all", **where: Unpack[SampleWhere]) -> int:
         """How many samples match (unavailable ones included).
 
+        Args:
+            **where: filters: platform, account, post_id, campaign, metric, since, until.
+
         Raises:
             ConfigurationError: a time is not ISO 8601, or the store is closed.
         """
@@ -454,6 +460,9 @@ class MetricsStore:
     ) -> tuple[datetime, datetime] | None:
         """The first and last fetch times of the matching samples; ``None`` when there are
         none.
+
+        Args:
+            **where: filters: platform, account, post_id, campaign, metric, since, until.
 
         Raises:
             ConfigurationError: a time is not ISO 8601, or the store is closed.
@@ -469,6 +478,9 @@ class MetricsStore:
 
         A latest sample that says "unavailable" is returned as it is (``available=False``
         with its reason). With ``until``, the values are those known at that time.
+
+        Args:
+            **where: filters: platform, account, post_id, campaign, metric, since, until.
 
         Raises:
             ConfigurationError: a time is not ISO 8601, or the store is closed.
@@ -496,6 +508,9 @@ class MetricsStore:
         epoch, so days start at 00:00 UTC), labelled with its start and carrying the value
         at its end. Unavailable samples are left out of the sum.
 
+        Args:
+            **where: filters: platform, account, post_id, campaign, since, until.
+
         Raises:
             ConfigurationError: a time is not ISO 8601, or the store is closed.
         """
@@ -506,6 +521,9 @@ class MetricsStore:
     def totals(self, by: q.GroupBy = "platform", **where: Unpack[TotalsWhere]) -> list[Total]:
         """Per platform, campaign or account, and per metric: the sum of each post's latest
         value, with how many posts contributed and how many are unavailable.
+
+        Args:
+            **where: filters: platform, account, campaign, metric, since, until.
 
         Raises:
             ConfigurationError: ``by`` is not ``"platform"``, ``"campaign"`` or
@@ -525,6 +543,9 @@ class MetricsStore:
         engagement numbers were read (the last count read at or before, else the first
         one after). ``basis`` says which.
 
+        Args:
+            **where: filters: platform, account, post_id, campaign, since, until.
+
         Raises:
             ConfigurationError: a time is not ISO 8601, or the store is closed.
         """
@@ -535,6 +556,9 @@ class MetricsStore:
     def follower_growth(self, **where: Unpack[AccountWhere]) -> list[FollowerGrowth]:
         """Each account's first and last follower counts in the period, the change, and
         every count read in between.
+
+        Args:
+            **where: filters: platform, account, since, until.
 
         Raises:
             ConfigurationError: a time is not ISO 8601, or the store is closed.
@@ -550,6 +574,7 @@ class MetricsStore:
         best first. Posts without a known publication time or engagements are left out.
 
         Args:
+            **where: filters: platform, account, campaign, since, until.
             tz: the time zone of the weekdays and hours (an IANA name or a tzinfo).
 
         Raises:
@@ -563,6 +588,9 @@ class MetricsStore:
 
     def unavailable(self, **where: Unpack[CampaignWhere]) -> list[UnavailableMetric]:
         """The metrics whose latest sample says unavailable, with the platforms' reasons.
+
+        Args:
+            **where: filters: platform, account, campaign, since, until.
 
         Raises:
             ConfigurationError: a time is not ISO 8601, or the store is closed.
@@ -588,6 +616,9 @@ class MetricsStore:
         written with a leading ``'`` as OWASP recommends; ``formula_guard=False`` writes
         it as it is (``read_csv`` reads both back unchanged).
 
+        Args:
+            **where: filters: platform, account, post_id, campaign, metric, since, until.
+
         Raises:
             ConfigurationError: a time is not ISO 8601, or the store is closed.
             OSError: the file cannot be written.
@@ -603,6 +634,9 @@ class MetricsStore:
     def to_dataframe(self, **where: Unpack[SampleWhere]) -> pandas.DataFrame:
         """The matching samples as a pandas DataFrame (one row per sample; ``fetched_at``
         and ``posted_at`` as UTC datetimes, ``value`` as float with NaN when unavailable).
+
+        Args:
+            **where: filters: platform, account, post_id, campaign, metric, since, until.
 
         Raises:
             ConfigurationError: pandas is not installed (``pip install 'brandkit[pandas]'``),

@@ -555,3 +555,14 @@ def test_any_success_answer_ends_normally_or_in_a_typed_error(
         error = exc
     if isinstance(error, MalformedResponse) and error.status_code == answer.status_code:
         assert error.body == answer.text[:2000]
+
+
+@pytest.mark.parametrize(
+    "url", ["https://li.example/up/\x1f", "ftp://li.example/up", "/up/1", "https://li.example/a b"]
+)
+def test_an_upload_url_no_request_can_go_to_is_malformed_response(url: str) -> None:
+    """LinkedIn's upload URL is requested as it comes: one that is not a printable http(s)
+    URL is MalformedResponse naming it, not httpx.InvalidURL or a request to nowhere."""
+    answer = reply(200, {"value": {"uploadUrl": url, "image": "urn:li:image:C4"}})
+    with pytest.raises(MalformedResponse, match=r"value\.uploadUrl"):
+        run_flow(publish(linkedin(), (png(),)), Canned(("POST", "/rest/images", answer)))

@@ -91,10 +91,12 @@ _SHARE_STATS: tuple[tuple[str, Metric], ...] = (
 _Int = Annotated[int, pydantic.Strict()]
 _Urn = Annotated[str, pydantic.StringConstraints(pattern=r"^urn:li:[A-Za-z]+:\S+$")]
 _POST_URN = re.compile(r"urn:li:(?:share|ugcPost):\S+")
+_UploadUrl = Annotated[str, pydantic.StringConstraints(pattern=r"^https?://[\x21-\x7e]+$")]
+"""An upload URL brandkit PUTs to: http(s), printable ASCII (else no request can be made)."""
 
 
 class _ImageUpload(Answer):
-    uploadUrl: Annotated[str, pydantic.StringConstraints(min_length=1)]
+    uploadUrl: _UploadUrl
     image: _Urn
 
 
@@ -105,7 +107,7 @@ class _ImageInit(Answer):
 
 
 class _Instruction(Answer):
-    uploadUrl: Annotated[str, pydantic.StringConstraints(min_length=1)]
+    uploadUrl: _UploadUrl
     firstByte: Annotated[int, pydantic.Strict(), pydantic.Field(ge=0)]
     lastByte: Annotated[int, pydantic.Strict(), pydantic.Field(ge=0)]
 

@@ -139,6 +139,39 @@ def test_upload_blob_then_embed_it_by_hand(
     assert listed.cursor == made.uri.rsplit("/", 1)[1]
 
 
+def test_saved_session_resumes_refreshes_and_fails_when_revoked(connect: Connect) -> None:
+    """A session saved with export_session_string resumes without a new login; with tokens
+    close to expiry (ten-minute access tokens: the SDK refreshes fifteen minutes early) every
+    call refreshes first and the PDS rotates the pair; an access token expired behind the
+    SDK's back is BadRequestError ExpiredToken, and a revoked session cannot resume."""
+    emu = BlueskyEmulator(access_ttl=600, engagement_per_hour=0)
+    with emu.serve() as url:
+        client = login(emu, url, connect)
+        saved = client.export_session_string()
+        resumed = connect(url)
+        assert resumed.login(session_string=saved).handle == "brand.test"
+        assert emu.count("POST", r"/xrpc/com\.atproto\.server\.createSession") == 1
+        before = emu.count("POST", r"/xrpc/com\.atproto\.server\.refreshSession")
+        resumed.send_post("still logged in")
+        assert emu.count("POST", r"/xrpc/com\.atproto\.server\.refreshSession") == before + 1
+        assert resumed.export_session_string() != saved  # rotated
+        emu.revoke_sessions()
+        with pytest.raises(errors.BadRequestError) as revoked:
+            connect(url).login(session_string=resumed.export_session_string())
+        content = revoked.value.response.content
+        assert (content.error, content.message) == ("ExpiredToken", "Token has been revoked")
+
+    emu = BlueskyEmulator(engagement_per_hour=0)
+    with emu.serve() as url:
+        client = login(emu, url, connect)
+        emu.expire_tokens()
+        with pytest.raises(errors.BadRequestError) as expired:
+            client.send_post("too late")
+        content = expired.value.response.content
+        assert (content.error, content.message) == ("ExpiredToken", "Token has expired")
+        assert emu.post_texts() == []
+
+
 def test_too_long_is_bad_request_from_lexicon_validation(
     served: tuple[BlueskyEmulator, str], connect: Connect
 ) -> None:

@@ -235,3 +235,37 @@ def test_excerpt_cuts_at_a_word_and_keeps_one_line() -> None:
     assert _excerpt("word " * 30) == ("word " * 16).strip() + "…"
     assert _excerpt("x" * 200) == "x" * 79 + "…"
     assert len(_excerpt(LONG)) <= 80
+
+
+def test_a_thread_part_links_to_itself(store: MetricsStore) -> None:
+    """A later part of a thread shows its thread's text marked with its part number and
+    links to that part; with deliveries given as a list, a sample without a delivery id is
+    found by its account and post id."""
+    thread = Delivery(
+        account="x:brand",
+        platform="x",
+        post=Post("A long story, told in parts."),
+        status=DeliveryStatus.SENT,
+        parts=[
+            PartRef(index=0, id="t0", url="https://x.com/brand/status/t0"),
+            PartRef(index=1, id="t1", url="https://x.com/brand/status/t1"),
+        ],
+    )
+    store.add([_sample("x1", "likes", 3)])  # x1: no delivery knows it
+    store.add(
+        [
+            MetricSample(
+                platform="x",
+                account="x:brand",
+                post_id="t1",
+                metric="likes",
+                value=9,
+                fetched_at=at(5),
+            )
+        ]
+    )
+    page = read(render_report(store, now=NOW, deliveries=[thread]))
+    assert "A long story, told in parts. (part 2)" in page.section_text("top-posts")
+    assert [a["href"] for t, a in page.sections["top-posts"] if t == "a"] == [
+        "https://x.com/brand/status/t1"
+    ]

@@ -586,6 +586,13 @@ def _unavailable_section(items: Sequence[UnavailableMetric]) -> str:
     return _panel("unavailable", "Unavailable metrics", hint, table)
 
 
+def _raw_order(
+    keys: Iterable[tuple[str, str, str]], rank: Mapping[tuple[str, str, str], PostEngagement]
+) -> list[tuple[str, str, str]]:
+    """The raw table's posts, most engaged first."""
+    return sorted(keys, key=lambda k: (-(rank[k].engagements or 0.0) if k in rank else 0.0, k))
+
+
 def _raw_section(
     latest: Sequence[MetricSample],
     posts: Sequence[PostEngagement],
@@ -599,10 +606,7 @@ def _raw_section(
         assert s.post_id is not None
         table[(s.platform, s.account, s.post_id)][s.metric] = s
     rank = {(p.platform, p.account, p.post_id): p for p in posts}
-    order = sorted(
-        table,
-        key=lambda k: (-(rank[k].engagements or 0.0) if k in rank else 0.0, k),
-    )
+    order = _raw_order(table, rank)
     metrics = [m for m in METRICS if any(m in row for row in table.values())]
     metrics += sorted({m for row in table.values() for m in row} - set(metrics))
     head = "".join(f'<th class="sortable">{esc(m.replace("_", " "))}</th>' for m in metrics)
@@ -747,12 +751,10 @@ def render_report(
     samples = store.count(campaign=campaign, since=since, until=until)
     span = store.span(campaign=campaign, since=since, until=until)
     platforms = sorted({t.group for t in by_platform if t.group is not None})
+    # Texts are looked up only for the posts the top list and the raw table show.
     ranked = {(p.platform, p.account, p.post_id): p for p in posts}
-    shown = sorted(
-        {(s.platform, s.account, s.post_id or "") for s in latest},
-        key=lambda k: -(ranked[k].engagements or 0.0) if k in ranked else 0.0,
-    )[:RAW_ROWS]
-    wanted = [*posts[:TOP_POSTS], *(ranked[k] for k in shown if k in ranked)]
+    shown = _raw_order({(s.platform, s.account, s.post_id or "") for s in latest}, ranked)
+    wanted = [*posts[:TOP_POSTS], *(ranked[k] for k in shown[:RAW_ROWS] if k in ranked)]
     infos = _post_infos(deliveries, wanted)
 
     generated = (now or datetime.now(UTC)).astimezone(UTC)

@@ -223,6 +223,35 @@ def test_media_messages_show_file_names_and_media_flags(
     assert album[1]["has_media_spoiler"] is True
 
 
+def test_reply_to_message_id_still_works_without_reply_parameters(
+    http: httpx.Client, channel: TelegramChat
+) -> None:
+    """The pre-7.0 reply_to_message_id (and allow_sending_without_reply) that older clients
+    send is still honoured, as the Bot API server does when reply_parameters is absent."""
+    first = body(http.post("sendMessage", data={"chat_id": "@news", "text": "one"}))["result"]
+    reply = body(
+        http.post(
+            "sendMessage",
+            data={"chat_id": "@news", "text": "two", "reply_to_message_id": first["message_id"]},
+        )
+    )["result"]
+    assert reply["reply_to_message"]["message_id"] == first["message_id"]
+    missing = http.post(
+        "sendMessage", json={"chat_id": "@news", "text": "three", "reply_to_message_id": 99}
+    )
+    assert body(missing)["description"] == "Bad Request: message to be replied not found"
+    loose = http.post(
+        "sendMessage",
+        json={
+            "chat_id": "@news",
+            "text": "four",
+            "reply_to_message_id": 99,
+            "allow_sending_without_reply": True,
+        },
+    )
+    assert "reply_to_message" not in body(loose)["result"]
+
+
 def test_photo_size_boxes() -> None:
     """Wide, tall and huge photos: the scaled sizes, the largest capped at 2560."""
     assert photo_sizes(1280, 720) == [(90, 51), (320, 180), (800, 450), (1280, 720)]

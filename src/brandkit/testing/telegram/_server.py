@@ -530,6 +530,13 @@ class TelegramEmulator(Emulator):
 
     def _reply_to(self, chat: TelegramChat, call: BotApiRequest) -> int | None:
         params = self._param(call, "reply_parameters")
+        if not params and call.params.get("reply_to_message_id") not in (None, ""):
+            # The parameters reply_parameters replaced in Bot API 7.0; the Bot API server
+            # still reads them when reply_parameters is absent, and older clients send them.
+            params = {
+                "message_id": self._int(call, "reply_to_message_id"),
+                "allow_sending_without_reply": self._flag(call, "allow_sending_without_reply"),
+            }
         if not params:
             return None
         if not isinstance(params, dict):

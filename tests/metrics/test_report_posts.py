@@ -37,6 +37,16 @@ def _sample(post: str, metric: str, value: float) -> MetricSample:
     )
 
 
+def _followers(value: float) -> MetricSample:
+    return MetricSample(
+        platform="mastodon",
+        account="mastodon:brand",
+        metric="followers",
+        value=value,
+        fetched_at=at(4),
+    )
+
+
 def mixed(store: MetricsStore) -> MetricsStore:
     """Two X posts with impressions and a Mastodon post without (followers only).
 
@@ -52,13 +62,7 @@ def mixed(store: MetricsStore) -> MetricsStore:
             _sample("x2", "reposts", 10),
             _sample("x2", "impressions", 1000),
             _sample("m1", "likes", 5),
-            MetricSample(
-                platform="mastodon",
-                account="mastodon:brand",
-                metric="followers",
-                value=50,
-                fetched_at=at(4),
-            ),
+            _followers(50),
         ]
     )
     return store
@@ -105,13 +109,7 @@ def test_headline_when_no_post_has_impressions(store: MetricsStore) -> None:
     store.add(
         [
             _sample("m1", "likes", 5),
-            MetricSample(
-                platform="mastodon",
-                account="mastodon:brand",
-                metric="followers",
-                value=20,
-                fetched_at=at(4),
-            ),
+            _followers(20),
         ]
     )
     cards = _cards(render_report(store, now=NOW))

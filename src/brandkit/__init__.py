@@ -12,26 +12,34 @@ with Client() as client:
 
 from __future__ import annotations
 
-from brandkit._client import AsyncClient, Client, RetryPolicy
-from brandkit.accounts import Account
-from brandkit.content import Link, Media, Post, Rendered, RenderedPart, Utm, Variant, render
-from brandkit.delivery import Delivery, DeliveryStatus
-from brandkit.errors import (
-    AuthError,
-    BrandkitError,
-    ConfigurationError,
-    ContentError,
-    MalformedResponse,
-    MediaError,
-    OutboxConflict,
-    PlatformError,
-    PlatformUnavailable,
-    RateLimited,
-    Rejected,
-    TransportError,
-)
-from brandkit.metrics import MetricSample, MetricsStore, write_report
-from brandkit.outbox import Outbox, Worker
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# The names are imported on first use (module ``__getattr__``, PEP 562), as httpx and the
+# scientific libraries do: ``import brandkit`` then costs almost nothing, and ``from brandkit
+# import Post`` loads the content model without the HTTP drivers, the metrics store, the
+# outbox or the emulators. Type checkers and IDEs read the imports below.
+if TYPE_CHECKING:
+    from brandkit._client import AsyncClient, Client, RetryPolicy
+    from brandkit.accounts import Account
+    from brandkit.content import Link, Media, Post, Rendered, RenderedPart, Utm, Variant, render
+    from brandkit.delivery import Delivery, DeliveryStatus
+    from brandkit.errors import (
+        AuthError,
+        BrandkitError,
+        ConfigurationError,
+        ContentError,
+        MalformedResponse,
+        MediaError,
+        OutboxConflict,
+        PlatformError,
+        PlatformUnavailable,
+        RateLimited,
+        Rejected,
+        TransportError,
+    )
+    from brandkit.metrics import MetricSample, MetricsStore, write_report
+    from brandkit.outbox import Outbox, Worker
 
 __version__ = "0.1.0"
 
@@ -69,3 +77,62 @@ __all__ = [
     "render",
     "write_report",
 ]
+
+# Where each lazily imported name lives (the module that defines it, so that importing it pulls
+# in nothing else of the package's __init__ chain than it needs).
+_LAZY: dict[str, str] = {
+    "Account": "brandkit.accounts",
+    "AsyncClient": "brandkit._client",
+    "Client": "brandkit._client",
+    "RetryPolicy": "brandkit._client",
+    "Delivery": "brandkit.delivery",
+    "DeliveryStatus": "brandkit.delivery",
+    "Link": "brandkit.content",
+    "Media": "brandkit.content",
+    "Post": "brandkit.content",
+    "Rendered": "brandkit.content",
+    "RenderedPart": "brandkit.content",
+    "Utm": "brandkit.content",
+    "Variant": "brandkit.content",
+    "render": "brandkit.content",
+    "MetricSample": "brandkit.metrics",
+    "MetricsStore": "brandkit.metrics",
+    "write_report": "brandkit.metrics",
+    "Outbox": "brandkit.outbox",
+    "Worker": "brandkit.outbox",
+    **dict.fromkeys(
+        (
+            "AuthError",
+            "BrandkitError",
+            "ConfigurationError",
+            "ContentError",
+            "MalformedResponse",
+            "MediaError",
+            "OutboxConflict",
+            "PlatformError",
+            "PlatformUnavailable",
+            "RateLimited",
+            "Rejected",
+            "TransportError",
+        ),
+        "brandkit.errors",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import an exported name on first use and cache it in the module.
+
+    Raises:
+        AttributeError: ``name`` is not one of brandkit's exports.
+    """
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'brandkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

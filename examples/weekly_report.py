@@ -66,7 +66,14 @@ def main(argv: list[str] | None = None) -> int:
             added = store.add(samples)
             print(f"day {day}: stored {added} samples")
 
-        path = write_report(store, out, campaign="spring-launch", title="Spring launch, week 1")
+        # Given the deliveries, the report shows each post's text and links to it.
+        path = write_report(
+            store,
+            out,
+            campaign="spring-launch",
+            title="Spring launch, week 1",
+            deliveries=deliveries,
+        )
     print(f"report: {path}")
     return 1 if failed else 0
 

@@ -267,3 +267,30 @@ def test_a_thread_part_links_to_itself(store: MetricsStore) -> None:
     assert [a["href"] for t, a in page.sections["top-posts"] if t == "a"] == [
         "https://x.com/brand/status/t1"
     ]
+
+
+def test_the_cli_report_shows_texts_from_the_outbox_in_the_same_file(tmp_path: Path) -> None:
+    """`brandkit report --db F` finds the outbox in F and shows each post's text; a file
+    with metrics alone still makes a report, and gets no outbox tables."""
+    import sqlite3
+
+    from brandkit.cli import main
+
+    db = tmp_path / "brandkit.db"
+    deliveries = _deliveries()
+    with Outbox(db) as outbox, MetricsStore(db) as store:
+        for d in deliveries:
+            outbox.save(d)
+        _stamped(store, deliveries)
+    out = tmp_path / "r.html"
+    assert main(["report", "--db", str(db), "--out", str(out)]) == 0
+    assert "Spring collection is live" in read(out.read_text(encoding="utf-8")).section_text("raw")
+
+    alone = tmp_path / "metrics.db"
+    with MetricsStore(alone) as store:
+        _stamped(store, deliveries)
+    assert main(["report", "--db", str(alone), "--out", str(tmp_path / "a.html")]) == 0
+    con = sqlite3.connect(alone)
+    tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    con.close()
+    assert not any(t.startswith("outbox") for t in tables)

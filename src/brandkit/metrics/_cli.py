@@ -8,6 +8,7 @@ Refusals raise :class:`~brandkit.errors.BrandkitError`, which ``brandkit.cli.mai
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -117,7 +118,10 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
 
     if Path(args.out).exists() and not args.force:
         raise ConfigurationError(f"{args.out} exists: pass --force to overwrite it")
-    with _open(args) as store:
+    with _open(args) as store, contextlib.ExitStack() as stack:
+        outbox = _outbox_beside(args.db)
+        if outbox is not None:
+            stack.enter_context(outbox)
         path = write_report(
             store,
             args.out,
@@ -126,9 +130,31 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
             until=args.until,
             title=args.title,
             tz=args.tz,
+            deliveries=outbox,
         )
     print(f"wrote {path}", file=out)
     return 0
+
+
+def _outbox_beside(db: str) -> Any:
+    """The outbox in the same file as the metrics, if there is one (the report then shows
+    each post's text and link); never creates one."""
+    if db == ":memory:":
+        return None
+    import sqlite3
+
+    from brandkit.outbox import Outbox
+
+    con = sqlite3.connect(f"file:{Path(db).resolve()}?mode=ro", uri=True)
+    try:
+        found = con.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox_deliveries'"
+        ).fetchone()
+    except sqlite3.Error:
+        return None
+    finally:
+        con.close()
+    return Outbox(db) if found else None
 
 
 def _filters(args: argparse.Namespace) -> dict[str, Any]:

@@ -302,10 +302,14 @@ class Adapter(ABC):
                 for err in exc.errors(include_url=False)[:5]
             )
             body = self.account.redact(response.text[:2000])
-            raise MalformedResponse(
+            # Redacted whole: a path can hold a secret too (a Telegram bot token does).
+            message = self.account.redact(
                 f"{self.name} answered {response.status_code} to "
                 f"{response.request.method} {response.request.url.path} with a body brandkit "
-                f"cannot read ({self.account.redact(problems)})",
+                f"cannot read ({problems})"
+            )
+            raise MalformedResponse(
+                message,
                 platform=self.name,
                 status_code=response.status_code,
                 body=body,

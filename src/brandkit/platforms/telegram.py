@@ -40,7 +40,6 @@ from brandkit._flow import Flow, Send
 from brandkit.errors import (
     AuthError,
     ContentError,
-    MalformedResponse,
     PlatformError,
     PlatformUnavailable,
     RateLimited,
@@ -387,19 +386,6 @@ class TelegramAdapter(Adapter):
         ]
 
     # -- errors ------------------------------------------------------------------------------
-
-    def parse(self, response: httpx.Response, model: type[M]) -> M:
-        """See :meth:`Adapter.parse`; the bot token is part of every Bot API path, so the
-        message of a :class:`~brandkit.errors.MalformedResponse` is redacted whole."""
-        try:
-            return super().parse(response, model)
-        except MalformedResponse as exc:
-            raise MalformedResponse(
-                self.account.redact(str(exc)),
-                platform=exc.platform,
-                status_code=exc.status_code,
-                body=exc.body,
-            ) from None
 
     def error_for(self, response: httpx.Response) -> PlatformError:
         """Telegram's ``{"ok": false, "error_code", "description", "parameters"}`` as a

@@ -85,8 +85,7 @@ class _Plan:
 
     def granted(self, now: float) -> None:
         """A request of this bucket may leave now."""
-        with self.lock:
-            self.grants.append(now)
+        self.grants.append(now)  # atomic; answered() holds the lock for its two steps
 
     def answered(self, now: float) -> float | None:
         """An answer of this bucket arrived: the oldest grant's round trip is known. Returns

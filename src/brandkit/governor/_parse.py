@@ -189,8 +189,11 @@ def parse_rate_limit(
     cap = max(float(max_wait), 0.0) if math.isfinite(max_wait) else DEFAULT_MAX_WAIT
     skew = offset if math.isfinite(offset) else 0.0
     windows = _windows(found, kinds, at, skew) if kinds & ~_USAGE_BIT else ()
-    if windows:
-        windows = tuple(_capped(win, at + cap) for win in windows)
+    latest = at + cap
+    for win in windows:
+        if win.reset is not None and win.reset > latest:
+            windows = tuple(_capped(each, latest) for each in windows)
+            break
     # Retry-After means "not now" only on a refusal (RFC 9110: 429, 503); on an answer that
     # did what was asked it would park the account for nothing.
     refused = status in (429, 503)
@@ -279,7 +282,17 @@ def _windows(found: dict[str, str], kinds: int, now: float, skew: float) -> tupl
         raw_remaining = found.get(remaining_key)
         if raw_limit is None and raw_remaining is None:
             continue
-        limit, remaining = _int(raw_limit), _int(raw_remaining)
+        try:
+            # The common case at C speed; anything else (and anything out of range) is
+            # read and clamped by _int.
+            limit = int(raw_limit) if raw_limit is not None else None
+            remaining = int(raw_remaining) if raw_remaining is not None else None
+            if (limit is not None and not 0 <= limit <= _MAX_COUNT) or (
+                remaining is not None and not 0 <= remaining <= _MAX_COUNT
+            ):
+                raise ValueError
+        except ValueError:
+            limit, remaining = _int(raw_limit), _int(raw_remaining)
         reset, resolution, absolute = _reset(found.get(reset_key), now)
         offset = 0.0
         if absolute and reset is not None:

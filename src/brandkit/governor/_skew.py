@@ -161,7 +161,16 @@ _DATES: dict[str, float | None] = {}
 def date_of(response: httpx.Response) -> float | None:
     """The ``Date`` header of ``response`` in epoch seconds, if readable (remembered: a
     second's answers share it)."""
-    raw = response.headers.get("date")
+    raw = None
+    items = getattr(response.headers, "_list", None)
+    if isinstance(items, list):
+        # httpx's own (lowercased, undecoded) list: a loop here is cheaper than get().
+        for _, key, data in items:
+            if key == b"date":
+                raw = data.decode("latin-1")
+                break
+    else:
+        raw = response.headers.get("date")
     if raw is None or len(raw) > 64:
         return None
     if raw in _DATES:

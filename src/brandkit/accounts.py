@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import inspect
+import logging
 import os
 import tempfile
 import tomllib
@@ -46,6 +47,8 @@ from brandkit.errors import (
 
 if TYPE_CHECKING:
     from brandkit.content._media import Media
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "Account",
@@ -404,6 +407,7 @@ class Account:
         self.base_url = _check_http_url(url, f"{platform} account {self.name!r}: base_url")
         self.base_url = self.base_url.rstrip("/")
         self._secrets: dict[str, SecretStr] = {}
+        self._retired: list[SecretStr] = []  # values a refresh replaced, still redacted
         for key, value in (secrets or {}).items():
             if value is None or value == "":
                 continue
@@ -456,13 +460,20 @@ class Account:
         """
         changed = {k: v for k, v in values.items() if v}
         for key, value in changed.items():
+            old = self._secrets.get(key)
+            if old is not None and old.get_secret_value() != value:
+                # A request still in flight may carry the old value: keep redacting it.
+                self._retired = [*self._retired[-7:], old]
             self._secrets[key] = SecretStr(value)
+        if changed:
+            logger.info("%s: credentials refreshed (%s)", self.key, ", ".join(sorted(changed)))
         if changed and self.on_credentials_changed is not None:
             self.on_credentials_changed(self, changed)
 
     def redact(self, text: str) -> str:
-        """``text`` with every secret of this account replaced by ``**********``."""
-        for value in self._secrets.values():
+        """``text`` with every secret of this account (and the last few values a refresh
+        replaced) replaced by ``**********``."""
+        for value in [*self._secrets.values(), *self._retired]:
             raw = value.get_secret_value()
             if raw and len(raw) >= 4:
                 text = text.replace(raw, "**********")

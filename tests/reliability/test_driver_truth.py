@@ -590,3 +590,34 @@ def test_compressed_answers_are_read(encoding: str, wbits: int) -> None:
         (d,) = c.publish(Post(text="hello"), accounts())
     assert d.status is DeliveryStatus.SENT and d.ids == ["77"], d.error
     assert seen[0].headers["accept-encoding"] == "gzip, deflate"
+
+
+def test_token_refreshes_are_logged_and_old_tokens_stay_redacted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An expired X token: the refresh says why (INFO, brandkit.platforms._oauth) and what
+    changed (names only, brandkit.accounts); the replaced token is still redacted in every
+    line, the new one too."""
+    from datetime import timedelta
+
+    from brandkit.testing.x import XEmulator
+
+    caplog.set_level(logging.DEBUG)
+    emu = XEmulator()
+    with emu.serve():
+        account = emu.account(name="brand")
+        old = account.secret("user_token")
+        assert old
+        emu.clock.advance(timedelta(hours=2, seconds=1))
+        with Client(retry=FAST) as c:
+            (d,) = c.publish(Post(text="still here"), account)
+    new = account.secret("user_token")
+    assert d.status is DeliveryStatus.SENT and new and new != old
+    lines = {(r.name, r.getMessage()) for r in caplog.records}
+    assert (
+        "brandkit.accounts",
+        "x:brand: credentials refreshed (refresh_token, user_token)",
+    ) in lines
+    assert any(n == "brandkit.platforms._oauth" and "refreshing" in m for n, m in lines)
+    assert account.redact(f"a {old} b {new}") == "a ********** b **********"
+    assert not [m for _, m in lines if old in m or new in m]

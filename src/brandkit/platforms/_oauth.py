@@ -3,6 +3,7 @@ LinkedIn), the OAuth 2 token answer, and reading answers that carry new credenti
 
 from __future__ import annotations
 
+import logging
 from abc import abstractmethod
 from collections.abc import Callable
 from typing import Annotated, ClassVar, TypeVar
@@ -17,6 +18,7 @@ from brandkit.platforms._base import Adapter, Answer
 __all__ = ["RefreshingAdapter", "TokenAnswer", "parse_credentials"]
 
 M = TypeVar("M", bound=pydantic.BaseModel)
+logger = logging.getLogger(__name__)
 
 WITHHELD = "(not kept: the answer carries credentials)"
 """What a :class:`MalformedResponse` of a credential answer keeps instead of the body."""
@@ -85,10 +87,16 @@ class RefreshingAdapter(Adapter):
         expires_at = self._expires_at
         if expires_at is not None and self.clock() >= expires_at - 60 and self._can_refresh():
             # Refresh a minute early rather than spend a request on a 401.
+            logger.info(
+                "%s: refreshing the access token (it expires in %.0f s)",
+                self.account.key,
+                expires_at - self.clock(),
+            )
             yield from self._refresh(self.account.secret(self.token_name))
         used = self.account.secret(self.token_name)
         response = yield Send(build(), idempotent=idempotent, bucket=bucket, creates=creates)
         if response.status_code == 401 and self._can_refresh():
+            logger.info("%s: the access token was refused (401); refreshing it", self.account.key)
             yield from self._refresh(used)
             # A 401 means nothing was done, so even a create may be sent again.
             response = yield Send(build(), idempotent=idempotent, bucket=bucket, creates=creates)

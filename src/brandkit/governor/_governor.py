@@ -112,6 +112,12 @@ class Governor:
     - Sends as soon as a window allows; when a window is spent, waits exactly until it
       resets. Whole-second resets that may have been truncated get ``resolution`` seconds
       more, unless the window is epoch-aligned and so exact.
+    - Reads absolute resets on the server's clock: each origin's offset from ours is
+      bounded by its answers' ``Date`` (and, for Rack::Attack, by the request time its
+      resets carry), and resets are moved by the safe bound, with a margin that widens when
+      a request is refused anyway.
+    - Keeps its own log of sends (before any header) one edge margin past each window: a
+      server counts a request when it arrives, up to a round trip after we logged it.
     - After a 429 that says nothing about when to come back, backs off exponentially with
       full jitter up to ``backoff_cap``, and lets only one request probe at a time.
     - Meta usage percentages at or above ``usage_threshold`` space calls out (one per

@@ -139,7 +139,17 @@ class Url(NamedTuple):
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
 _PROTOCOL_START = re.compile("[hH][tT][tT][pP][sS]?://")
-_LABEL_RUN = re.compile(f"(?:{_DOMAIN_CHAR}|[_-])+")
+# A character of a label run: a domain character, "_" or "-" (one class, so it can be used in a
+# fixed-width lookbehind).
+_RUN_CHAR = (
+    "[^" + _PUNCT.replace("\\-", "").replace("_", "") + f"{_SPACES}{_INVALID}{_DIRECTIONAL}]"
+)
+# A maximal run of label characters followed by a "." and another label character: the only
+# runs where a URL without a protocol can begin (a domain's first "." is its first label's, and
+# a label or TLD follows it). The lookbehind stops the scan from starting inside a run and the
+# possessive ``++`` from backtracking in it, so the scan is linear, and the Python loop only
+# sees the few runs before such a dot, not every word nor every sentence end.
+_DOT_RUN = re.compile(f"(?<!{_RUN_CHAR}){_RUN_CHAR}++(?=\\.{_RUN_CHAR})")
 # A label valid as a domain name (so as a subdomain too): no "_", no "-" at either end.
 _NAME_LABEL = re.compile(f"{_DOMAIN_CHAR}(?:(?:-|{_DOMAIN_CHAR})*{_DOMAIN_CHAR})?")
 # A label valid as a subdomain: "_" allowed inside.
@@ -165,7 +175,7 @@ def _matches(text: str, patterns: _Patterns) -> list[re.Match[str]]:
     events: list[tuple[int, int, int]] = [
         (max(m.start() - 1, 0), m.start(), -1) for m in _PROTOCOL_START.finditer(text)
     ]
-    events.extend((run.start(), run.end(), 1) for run in _LABEL_RUN.finditer(text))
+    events.extend((run.start(), run.end(), 1) for run in _DOT_RUN.finditer(text))
     events.sort()
     found: list[re.Match[str]] = []
     position = 0
@@ -193,8 +203,6 @@ def _matches(text: str, patterns: _Patterns) -> list[re.Match[str]]:
         if kind < 0:  # a protocol: the match would begin at ``first``
             if first >= position:
                 attempt(first, first)
-            continue
-        if text[last : last + 1] != ".":
             continue
         if carries_failure(first, last):
             failed_dot = last

@@ -44,8 +44,30 @@ EMOJI_SEQUENCE = regex.compile(
 )
 """Emoji of more than one code point; each counts as one emoji."""
 
-# Text that holds no code point an emoji sequence can start with.
-_NO_EMOJI_START = regex.compile(r"[#*0-9\p{Extended_Pictographic}\p{Regional_Indicator}]", regex.V1)
+# Every emoji sequence holds one of these code points (a keycap's U+20E3, a regional indicator,
+# U+200D, a skin-tone modifier, U+FE0F, a tag) and starts at most one code point before the first
+# it holds. So the sequences are exactly the matches tried at each of those points and the one
+# before, in order, past the previous match: a few ``match`` calls instead of a scan of the text.
+_TRIGGER = re.compile(
+    "[\u20e3\u200d\ufe0f\U0001f1e6-\U0001f1ff\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f]"
+)
+
+
+def emoji_sequences(text: str) -> list[tuple[int, int]]:
+    """The spans of :data:`EMOJI_SEQUENCE` in ``text``, as ``finditer`` finds them."""
+    spans: list[tuple[int, int]] = []
+    end = 0
+    for trigger in _TRIGGER.finditer(text):
+        at = trigger.start()
+        if at < end:
+            continue  # inside the last sequence
+        for start in (at - 1, at) if at > end else (at,):
+            match = EMOJI_SEQUENCE.match(text, start)
+            if match:
+                spans.append(match.span())
+                end = match.end()
+                break
+    return spans
 
 
 class _Weigher:
@@ -110,16 +132,20 @@ def weighted_length(text: str, config: str = "v3") -> int:
     events: list[tuple[int, int, int]] = [
         (url.start, 0, url.start + len(url.url)) for url in extract_urls(text)
     ]
-    if weigher.emoji and _NO_EMOJI_START.search(text):
-        events.extend((m.start(), 1, m.end()) for m in EMOJI_SEQUENCE.finditer(text))
-        events.sort()
-    total = 0
+    if weigher.emoji and not text.isascii():
+        emoji = emoji_sequences(text)
+        if emoji:
+            events.extend((start, 1, end) for start, end in emoji)
+            events.sort()
+    # The whole text weighed code point by code point once, then each URL or emoji sequence
+    # swapped for its own weight: one pass over the text instead of one per gap.
+    total = weigher.plain(text)
     position = 0
     for start, kind, end in events:
         if start < position:
             continue  # inside a URL or emoji counted already
-        total += weigher.plain(text[position:start])
-        total += weigher.url_weight if kind == 0 else weigher.default
+        total += (weigher.url_weight if kind == 0 else weigher.default) - weigher.plain(
+            text[start:end]
+        )
         position = end
-    total += weigher.plain(text[position:])
     return -(-total // weigher.scale)  # a fractional weight rounds up: never under-count

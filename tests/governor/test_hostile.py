@@ -353,6 +353,16 @@ def test_state_file_is_created_owner_only(tmp_path: Path) -> None:
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
 
 
+def test_in_memory_database_creates_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``SQLiteState(":memory:")`` stays SQLite's in-memory database (no file named so)."""
+    monkeypatch.chdir(tmp_path)
+    store = SQLiteState(":memory:")
+    store.update(["s"], lambda entries: entries.__setitem__(("s", "b"), Block(T0)))
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("cap", [0, -1, math.inf, math.nan])
 def test_bad_cap_is_refused(cap: float) -> None:
     """``max_server_wait`` must be a positive finite number of seconds."""

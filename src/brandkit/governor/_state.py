@@ -133,7 +133,8 @@ class SQLiteState:
     def _open(self) -> sqlite3.Connection:
         try:
             # Created here, owner-only, before SQLite would create it with the umask's mode.
-            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+            if str(self.path) != ":memory:":
+                os.close(os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
         except FileExistsError:
             pass
         except OSError as exc:

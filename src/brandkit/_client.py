@@ -1,7 +1,7 @@
-"""The two drivers, :class:`Client` and :class:`AsyncClient`, and the core they share.
+"""The two drivers, [`Client`][brandkit.Client] and `AsyncClient`, and the core they share.
 
 Everything that decides (thread orchestration, reconciliation, retry and pacing decisions,
-error mapping, redaction) lives in :class:`_Core` and in flows, and is written once. The two
+error mapping, redaction) lives in `_Core` and in flows, and is written once. The two
 drivers differ only in how they send a request and how they sleep.
 """
 
@@ -65,7 +65,7 @@ class RetryPolicy:
         initial: the first backoff in seconds; it doubles each time, with full jitter.
         max_backoff: the longest backoff between two attempts.
         max_wait: the longest brandkit waits for a rate limit to reset before it gives up
-            and raises :class:`RateLimited` (the delivery keeps its place).
+            and raises [`RateLimited`][brandkit.errors.RateLimited] (the delivery keeps its place).
         settle: after a create timed out (or its connection broke, or a gateway timed out)
             and a first lookup found nothing, how long to wait before looking again, and
             only then to send anew: the first request may still be running on the platform.
@@ -355,7 +355,7 @@ class _Core:
         )
 
     def after_error(self, step: Send, err: TransportError, attempt: int) -> None:
-        """Raise :class:`_Again` if a failed send may be repeated, else the error."""
+        """Raise `_Again` if a failed send may be repeated, else the error."""
         repeatable = step.idempotent or not err.maybe_delivered
         if repeatable and attempt < self.retry.attempts:
             logger.info(
@@ -367,7 +367,7 @@ class _Core:
     def after_response(
         self, adapter: Adapter, step: Send, response: httpx.Response, attempt: int
     ) -> httpx.Response:
-        """Feed the governor; raise :class:`_Again` when the response says: try again."""
+        """Feed the governor; raise `_Again` when the response says: try again."""
         key = self.bucket_key(adapter, step)
         wait = self.governor.observe(key, response)
         last = attempt >= self.retry.attempts
@@ -893,7 +893,7 @@ class Client:
         return self.run(adapter, self._core.render_flow(adapter, post))
 
     def publish(self, post: Post, accounts: Account | Sequence[Account]) -> list[Delivery]:
-        """Publish ``post`` to every account; one :class:`Delivery` per account.
+        """Publish ``post`` to every account; one [`Delivery`][brandkit.Delivery] per account.
 
         Platform refusals do not raise: each delivery carries its status and typed error.
         A post scheduled for later is only written to the outbox.
@@ -955,7 +955,7 @@ class Client:
         return [s for chunk in self.iter_collect(deliveries) for s in chunk]
 
     def iter_collect(self, deliveries: Iterable[Delivery]) -> BatchRun:
-        """:meth:`collect`, one batch (one request) at a time; ``len()`` of the result is
+        """`collect`, one batch (one request) at a time; ``len()`` of the result is
         the number of batches, so a caller can show progress."""
         jobs = self._core.metric_batches(deliveries)
 
@@ -977,7 +977,7 @@ class Client:
 
 
 class AsyncClient:
-    """The same as :class:`Client`, with ``await``; accounts are served concurrently.
+    """The same as [`Client`][brandkit.Client], with ``await``; accounts are served concurrently.
 
     ```python
     async with AsyncClient() as client:
@@ -1105,12 +1105,12 @@ class AsyncClient:
         return core.after_response(adapter, step, response, attempt)
 
     async def render(self, post: Post, account: Account) -> Rendered:
-        """The post as ``account``'s platform will get it; see :meth:`Client.render`."""
+        """The post as ``account``'s platform will get it; see `Client.render`."""
         adapter = self._core.adapter_for(account)
         return await self.run(adapter, self._core.render_flow(adapter, post))
 
     async def publish(self, post: Post, accounts: Account | Sequence[Account]) -> list[Delivery]:
-        """Publish ``post`` to every account concurrently; see :meth:`Client.publish`."""
+        """Publish ``post`` to every account concurrently; see `Client.publish`."""
         targets = _accounts(accounts)
         later = self._core.scheduled_later(post)
         deliveries = [self._core.new_delivery(post, acct) for acct in targets]
@@ -1128,7 +1128,7 @@ class AsyncClient:
         return deliveries
 
     async def deliver(self, delivery: Delivery, account: Account | None = None) -> Delivery:
-        """Publish, resume or reconcile one delivery; see :meth:`Client.deliver`."""
+        """Publish, resume or reconcile one delivery; see `Client.deliver`."""
         acct = self._core.account_for(delivery, account)
         adapter = self._core.adapter_for(acct)
         attempt = _Attempt(self._core, delivery)
@@ -1136,7 +1136,7 @@ class AsyncClient:
         return await self.run(adapter, flow, attempt)
 
     async def delete(self, delivery: Delivery, account: Account | None = None) -> Delivery:
-        """Delete every published part of ``delivery``; see :meth:`Client.delete`."""
+        """Delete every published part of ``delivery``; see `Client.delete`."""
         acct = self._core.account_for(delivery, account)
         adapter = self._core.adapter_for(acct)
         return await self.run(adapter, self._core.delete_flow(adapter, delivery))
@@ -1149,7 +1149,7 @@ class AsyncClient:
 
     async def collect(self, deliveries: Iterable[Delivery]) -> list[MetricSample]:
         """Metrics of every published part, accounts concurrently; see
-        :meth:`Client.collect`."""
+        [`Client.collect`][brandkit.Client.collect]."""
         by_adapter: dict[int, list[tuple[Adapter, Batch]]] = {}
         for adapter, batch in self._core.metric_batches(deliveries):
             by_adapter.setdefault(id(adapter), []).append((adapter, batch))
@@ -1166,6 +1166,6 @@ class AsyncClient:
         return [s for chunk in results for s in chunk]
 
     async def collect_account(self, account: Account) -> list[MetricSample]:
-        """Account-level metrics (followers); see :meth:`Client.collect_account`."""
+        """Account-level metrics (followers); see `Client.collect_account`."""
         adapter = self._core.adapter_for(account)
         return self._core.fetched(await self.run(adapter, adapter.collect_account_metrics()))

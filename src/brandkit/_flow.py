@@ -1,11 +1,11 @@
 """Sans-IO flows: adapters describe the requests, drivers do them.
 
-An adapter operation is a generator. It yields :class:`Send` (do this HTTP request and give me
-the response) and :class:`Wait` (sleep this long, e.g. while media is processed), and returns
-its result. :class:`brandkit.Client` and :class:`brandkit.AsyncClient` drive any flow; rate
+An adapter operation is a generator. It yields `Send` (do this HTTP request and give me
+the response) and `Wait` (sleep this long, e.g. while media is processed), and returns
+its result. [`brandkit.Client`][brandkit.Client] and `brandkit.AsyncClient` drive any flow; rate
 limits, retries and logging live there, around each ``Send``, so no adapter writes them again.
 
-Flows are unit-tested by feeding responses into the generator with :func:`run_flow`.
+Flows are unit-tested by feeding responses into the generator with `run_flow`.
 """
 
 from __future__ import annotations

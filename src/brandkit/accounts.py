@@ -1,13 +1,13 @@
 """Accounts: which platform, where, and with which credentials.
 
-Credentials are :class:`pydantic.SecretStr` and never appear in reprs, logs, errors or stored
+Credentials are `pydantic.SecretStr` and never appear in reprs, logs, errors or stored
 files. Tokens that an adapter refreshes are handed to ``on_credentials_changed`` so the caller
 can persist them.
 
 Instagram and Threads fetch media from public URLs, so their accounts need a ``media_host``:
 a callable ``media_host(media) -> url``, or one of the two built in here, which a TOML file
-can name too: :class:`DirectoryMediaHost` (copy into a directory a web server publishes) and
-:class:`PutMediaHost` (HTTP PUT to storage that serves what it receives).
+can name too: `DirectoryMediaHost` (copy into a directory a web server publishes) and
+`PutMediaHost` (HTTP PUT to storage that serves what it receives).
 """
 
 from __future__ import annotations
@@ -292,9 +292,9 @@ def media_host_from_config(
     """A media host from its configuration form (as in a TOML file):
 
     - ``{"dir": "/srv/www/media", "base_url": "https://cdn.example.com/media"}``:
-      a :class:`DirectoryMediaHost`;
+      a `DirectoryMediaHost`;
     - ``{"put": "https://bucket.example/upload", "base_url": "https://cdn.example.com",
-      "token_env": "MEDIA_TOKEN"}``: a :class:`PutMediaHost` (the optional bearer token is
+      "token_env": "MEDIA_TOKEN"}``: a `PutMediaHost` (the optional bearer token is
       read from the named environment variable, never from the file).
 
     Raises:
@@ -371,7 +371,7 @@ class Account:
     """One account on one platform.
 
     Build it with the platform's factory (``Account.x(...)``, ``Account.mastodon(...)``, ...)
-    or load named accounts from a TOML file with :meth:`load`.
+    or load named accounts from a TOML file with [`load`][brandkit.Account.load].
 
     Raises:
         ConfigurationError: no platform name, a ``base_url`` that is not http(s), or a
@@ -658,7 +658,7 @@ class Account:
     ) -> Account:
         """An Instagram professional account. ``media_host`` turns local media into the
         public URLs Instagram fetches media from: a callable ``media_host(media) -> url`` or
-        a configuration mapping (see :func:`media_host_from_config`); ``token_expires_at``
+        a configuration mapping (see `media_host_from_config`); ``token_expires_at``
         (epoch seconds) lets the adapter refresh the long-lived token before it expires.
 
         Raises:
@@ -695,7 +695,7 @@ class Account:
         on_credentials_changed: CredentialsHook | None = None,
     ) -> Account:
         """A Threads account. ``media_host`` turns local media into public URLs (a callable
-        or a configuration mapping, see :func:`media_host_from_config`);
+        or a configuration mapping, see `media_host_from_config`);
         ``token_expires_at`` (epoch seconds) lets the adapter refresh the token in time.
 
         Raises:
@@ -810,7 +810,7 @@ class Account:
 
         Each account table takes the keyword arguments of its platform's factory
         (``Account.mastodon``, ...), with ``<secret>_env`` naming the environment variable of
-        each secret, and ``media_host`` in one of the forms of :func:`media_host_from_config`.
+        each secret, and ``media_host`` in one of the forms of `media_host_from_config`.
         Values are checked strictly (a number is not a string) and URLs must be http(s).
 
         Raises:

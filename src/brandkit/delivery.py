@@ -76,7 +76,7 @@ class Delivery:
         id: brandkit's id for the delivery.
         account: the account's key (``platform:name``).
         platform: the platform's name.
-        status: see :class:`DeliveryStatus`.
+        status: see [`DeliveryStatus`][brandkit.DeliveryStatus].
         post: the post.
         keys: one idempotency key per part (TIDs), fixed before the first byte is sent.
         parts: the parts the platform confirmed, in thread order.
@@ -147,7 +147,7 @@ class Delivery:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Delivery:
-        """Back from :meth:`to_dict`; a stored error comes back as the same error class."""
+        """Back from `to_dict`; a stored error comes back as the same error class."""
         return cls(
             id=data["id"],
             account=data["account"],

@@ -1,6 +1,6 @@
 """The one error tree of brandkit.
 
-Every error brandkit raises derives from :class:`BrandkitError`, so a caller can catch one
+Every error brandkit raises derives from `BrandkitError`, so a caller can catch one
 class. Errors that come from a platform keep the platform's own message.
 
 ```

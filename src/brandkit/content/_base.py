@@ -15,7 +15,7 @@ _MAX_DEPTH = 20
 
 
 def check_encodable(value: Any, field: str, depth: int = 0) -> None:
-    """Raise :class:`ContentError` if a string in ``value`` (or in the lists, tuples and
+    """Raise `ContentError` if a string in ``value`` (or in the lists, tuples and
     dicts it holds) cannot be encoded as UTF-8, i.e. holds a lone surrogate.
 
     Such text comes from bytes decoded with ``errors="surrogateescape"``; no platform and no
@@ -65,7 +65,7 @@ def content_error(model: type[BaseModel], exc: ValidationError) -> ContentError:
 
 
 class ContentModel(BaseModel):
-    """Frozen pydantic model whose invalid input raises :class:`ContentError`."""
+    """Frozen pydantic model whose invalid input raises `ContentError`."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=False)
 
@@ -89,7 +89,7 @@ class ContentModel(BaseModel):
 
     @classmethod
     def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
-        """Validate ``obj``; raises :class:`ContentError` instead of pydantic's error."""
+        """Validate ``obj``; raises `ContentError` instead of pydantic's error."""
         try:
             return super().model_validate(obj, *args, **kwargs)
         except ValidationError as exc:
@@ -99,7 +99,7 @@ class ContentModel(BaseModel):
     def model_validate_json(
         cls, json_data: str | bytes | bytearray, *args: Any, **kwargs: Any
     ) -> Self:
-        """Validate JSON; raises :class:`ContentError` instead of pydantic's error."""
+        """Validate JSON; raises `ContentError` instead of pydantic's error."""
         try:
             return super().model_validate_json(json_data, *args, **kwargs)
         except ValidationError as exc:

@@ -236,7 +236,7 @@ def _sniffed(label: str, size: int, head: bytes) -> tuple[str, MediaKind]:
 class Media(ContentModel):
     """One image, animated GIF or video to attach to a post, with its alt text.
 
-    Build it with :meth:`from_path` or :meth:`from_bytes`. The mime type, kind, size and (for
+    Build it with `from_path` or `from_bytes`. The mime type, kind, size and (for
     images) pixel dimensions are always read from the content itself; values a caller passes
     for them are ignored. A file given by path is not loaded into memory: uploads stream it,
     and measuring it reads only its headers. Image dimensions are as displayed: a JPEG whose
@@ -244,7 +244,7 @@ class Media(ContentModel):
 
     Raises:
         MediaError: the file is missing, empty, not a regular file (a FIFO, a directory),
-            larger than any platform takes (:func:`largest_media_bytes`), or not a supported
+            larger than any platform takes (`largest_media_bytes`), or not a supported
             image or video.
     """
 
@@ -347,7 +347,7 @@ class Media(ContentModel):
         return self.model_copy(update={"alt": alt})
 
     def read(self) -> bytes:
-        """The whole content. Prefer :meth:`chunks` for large files.
+        """The whole content. Prefer [`chunks`][brandkit.Media.chunks] for large files.
 
         Raises:
             OSError: the file cannot be read any more.

@@ -80,7 +80,7 @@ def _platforms() -> list[str]:
 
 
 def _declared_options(platform: str) -> frozenset[str] | None:
-    """The options ``platform`` reads: built-in ones from :data:`PLATFORM_OPTIONS`, a
+    """The options ``platform`` reads: built-in ones from `PLATFORM_OPTIONS`, a
     third-party adapter's from its ``post_options`` class attribute (``None``: undeclared)."""
     if platform in PLATFORM_OPTIONS:
         return PLATFORM_OPTIONS[platform]
@@ -225,13 +225,13 @@ class Post(ContentModel):
         content_warning: shown before the text (Mastodon spoiler text, Bluesky label-less).
         campaign: the campaign name; used for analytics and, when ``utm`` is on, UTM tags.
         utm: UTM tagging of links, off by default. ``True`` adds ``utm_source=<platform>``,
-            ``utm_medium=social`` and ``utm_campaign=<campaign>``; a :class:`Utm` (or a dict
+            ``utm_medium=social`` and ``utm_campaign=<campaign>``; a `Utm` (or a dict
             of its fields) sets other values. Existing query parameters are kept and links
             of known URL shorteners are never tagged.
         scheduled_at: when to publish (timezone-aware); ``None`` means now.
         variants: per-platform overrides, keyed by platform name.
         options: platform options, e.g. ``{"visibility": "unlisted"}`` for Mastodon (see
-            :data:`PLATFORM_OPTIONS`); an option no platform reads is refused.
+            `PLATFORM_OPTIONS`); an option no platform reads is refused.
 
     The text may be given positionally: ``Post("Hello")`` is ``Post(text="Hello")``.
 

@@ -122,7 +122,7 @@ SHORTENER_HOSTS: frozenset[str] = frozenset(
 
 
 def is_shortened(url: str) -> bool:
-    """Whether ``url`` is a link of a known URL shortener (:data:`SHORTENER_HOSTS`)."""
+    """Whether ``url`` is a link of a known URL shortener (`SHORTENER_HOSTS`)."""
     host = (urlsplit(url).hostname or "").lower().rstrip(".")
     return any(host == h or host.endswith("." + h) for h in SHORTENER_HOSTS)
 

@@ -105,9 +105,9 @@ class _Plan:
 class Governor:
     """Paces requests per (platform, app, account, bucket) so that no request is refused.
 
-    - Starts from the adapter's declared :class:`~brandkit.platforms.RatePolicy` list, so
+    - Starts from the adapter's declared `RatePolicy` list, so
       the first request of a run is already paced.
-    - Learns from every response (all header styles, see :func:`parse_rate_limit`): the
+    - Learns from every response (all header styles, see `parse_rate_limit`): the
       server's ``remaining`` and ``reset`` replace the guesses.
     - Sends as soon as a window allows; when a window is spent, waits exactly until it
       resets. Whole-second resets that may have been truncated get ``resolution`` seconds
@@ -131,7 +131,7 @@ class Governor:
     ```
 
     Args:
-        store: where state lives (default: :class:`MemoryState`).
+        store: where state lives (default: `MemoryState`).
         clock: the current time in float seconds since the epoch (default: a monotonic
             clock anchored on the wall clock). Tests pass a fake.
         resolution: seconds added to a reset the server may have truncated to whole seconds.
@@ -395,7 +395,7 @@ class _Heard:
 def _request_time(slot: Slot, win: Window, heard: _Heard) -> None:
     """A Rack::Attack reset of a window proven aligned: its fraction is the server's request
     time's (``request_time + (period - request_time.to_i % period)``), which pins the server
-    clock's offset within the round trip (see :mod:`brandkit.governor._skew`)."""
+    clock's offset within the round trip (see `brandkit.governor._skew`)."""
     if heard.server is None or heard.date is None or win.reset is None or not slot.window:
         return
     sent = round(win.reset + win.offset, 6)
@@ -434,7 +434,7 @@ def _match(entries: Entries, scope: str, win: Window, now: float) -> str:
 def rate_limited(
     key: BucketKey, seconds: float, *, platform_message: str | None = None
 ) -> RateLimited:
-    """The :class:`~brandkit.errors.RateLimited` error for ``key`` when its budget frees up
+    """The [`RateLimited`][brandkit.errors.RateLimited] error for ``key`` when its budget frees up
     in ``seconds``: it carries ``retry_after``, ``reset_at`` and the bucket
     (``"platform:bucket"``). Returned, not raised."""
     reset_at = datetime.fromtimestamp(datetime.now(UTC).timestamp() + seconds, UTC)

@@ -24,7 +24,7 @@ Every value is read defensively, since one hostile answer must not poison a budg
 several processes share: numbers are plain ASCII decimals of bounded length, ``nan``/``inf``
 and garbage are taken as absent, JSON is size- and depth-bounded, any wait or reset further
 than ``max_wait`` ahead is clamped to it, and a negative wait becomes a short backoff
-(:data:`NEGATIVE_WAIT`), never 0 (a server saying "-5" is confused, not inviting a burst).
+(`NEGATIVE_WAIT`), never 0 (a server saying "-5" is confused, not inviting a burst).
 """
 
 from __future__ import annotations
@@ -172,10 +172,10 @@ def parse_rate_limit(
     ``now`` is when the response arrived, in seconds since the epoch (default: now); values
     given relative to the response (``Retry-After: 30``) are turned into absolute times with
     it. ``max_wait`` caps every wait and every reset (at most ``now + max_wait``); a
-    negative wait becomes :data:`NEGATIVE_WAIT`. ``offset`` is how many seconds the server's
+    negative wait becomes `NEGATIVE_WAIT`. ``offset`` is how many seconds the server's
     clock is taken to be ahead of ours: absolute times the server sends (an epoch or ISO
     reset, an HTTP date) are moved onto our clock by subtracting it (see
-    :attr:`Window.offset`).
+    `Window.offset`).
 
     Returns ``None`` when the response carries no rate-limit information and is no 429.
     Malformed, hostile or oversized values (``nan``, ``1e300``, non-ASCII digits, JSON nested

@@ -126,7 +126,7 @@ class ServerClock:
 
 
 class ServerClocks:
-    """One :class:`ServerClock` per origin (bounded: past 4096 origins, all are forgotten)."""
+    """One `ServerClock` per origin (bounded: past 4096 origins, all are forgotten)."""
 
     def __init__(self) -> None:
         self._clocks: dict[str, ServerClock] = {}

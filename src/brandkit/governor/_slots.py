@@ -1,6 +1,6 @@
 """The state of one budget window, and the arithmetic of pacing.
 
-A :class:`Slot` is one window of one budget (X's 100 posts / 15 min of one user, the app's
+A `Slot` is one window of one budget (X's 100 posts / 15 min of one user, the app's
 10,000 / 24 h). It works in one of two modes:
 
 - **local**: nothing has been heard from the server yet; the slot paces by the declared
@@ -11,7 +11,7 @@ A :class:`Slot` is one window of one budget (X's 100 posts / 15 min of one user,
   server and are corrected by every later response. When ``remaining`` runs out the slot
   waits exactly until ``reset``.
 
-A :class:`Block` holds "not before" times: a ``Retry-After``, a Telegram ``retry_after``, the
+A `Block` holds "not before" times: a ``Retry-After``, a Telegram ``retry_after``, the
 exponential backoff after a 429 that said nothing, Meta's usage throttling.
 """
 
@@ -96,7 +96,7 @@ class Slot:
     # -- pacing ----------------------------------------------------------------------------
 
     def available(self) -> int:
-        """Units left in the current window (after :meth:`refresh`)."""
+        """Units left in the current window (after `refresh`)."""
         if self.server:
             return self.remaining
         return self.limit - int(sum(run[2] for run in self.runs))
@@ -115,7 +115,7 @@ class Slot:
             if reset is not None and now >= reset:
                 # Our requests still in flight may reach the server after its reset and count
                 # in the new window: they are carried over until their answers show where
-                # they landed (see :meth:`land`).
+                # they landed (see `land`).
                 flight = self.flight
                 if flight and flight[0][0] < now - FLIGHT_TTL:
                     flight[:] = [f for f in flight if f[0] >= now - FLIGHT_TTL]
@@ -137,7 +137,7 @@ class Slot:
                 runs.pop(0)
 
     def wait(self, now: float, cost: int, margin: float = 0.0) -> float:
-        """Seconds until ``cost`` units fit (0: now). Call :meth:`refresh` first, with the
+        """Seconds until ``cost`` units fit (0: now). Call `refresh` first, with the
         same ``margin``."""
         if self.server:
             if self.remaining >= cost or self.remaining >= self.limit or self.reset is None:
@@ -159,7 +159,7 @@ class Slot:
         return max(self.runs[-1][1] + window - now, 0.0)
 
     def take(self, now: float, cost: int, pad: float) -> None:
-        """Spend ``cost`` units now. ``pad`` widens a guessed reset (see :class:`Governor`)."""
+        """Spend ``cost`` units now. ``pad`` widens a guessed reset (see `Governor`)."""
         window = self.window
         if self.server:
             flight = self.flight
@@ -243,7 +243,7 @@ class Slot:
           the second window opened only after the padded first reset (a window that starts
           at the first request would then end at least ``resolution`` later).
 
-        A refusal after trusting the proof withdraws it (:meth:`distrust`).
+        A refusal after trusting the proof withdraws it (`distrust`).
 
         Whatever the header says, a window of known length that counted this request ends
         at the latest one window after the answer arrived (it began before the server
@@ -257,7 +257,7 @@ class Slot:
         return bound if self.window is None else min(bound, now + self.window)
 
     def _bound(self, win: Window, shift: float) -> float:
-        """:meth:`_boundary` on the server's clock (``shift``: its offset as taken)."""
+        """`_boundary` on the server's clock (``shift``: its offset as taken)."""
         assert win.reset is not None
         # Servers send microseconds at most: rounding gives back the exact value sent.
         reset = round(win.reset + shift, 6) if shift else win.reset
@@ -341,10 +341,10 @@ def dump_entry(entry: Entry) -> list[Any]:
 
 
 def load_entry(data: list[Any]) -> Entry:
-    """Back from :func:`dump_entry`.
+    """Back from `dump_entry`.
 
     Raises:
-        ValueError: ``data`` is not what :func:`dump_entry` writes, or holds a value no
+        ValueError: ``data`` is not what `dump_entry` writes, or holds a value no
             governor writes (not finite, out of range); a store drops such an entry.
     """
     if not isinstance(data, list) or not data:

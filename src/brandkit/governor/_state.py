@@ -2,7 +2,7 @@
 
 A store holds entries (windows and blocks) under a *scope* (a string naming platform, app,
 account and bucket) and a *name* (which window). The governor reads and changes the entries
-of a few scopes in one atomic step, :meth:`StateStore.update`, so that several threads, tasks
+of a few scopes in one atomic step, `StateStore.update`, so that several threads, tasks
 or processes spend one budget without overspending it.
 """
 
@@ -32,7 +32,7 @@ Entries: TypeAlias = dict[tuple[str, str], Entry]
 class StateStore(Protocol):
     """Storage for the governor's state.
 
-    To share budgets some other way (Redis, a database), implement :meth:`update` with the
+    To share budgets some other way (Redis, a database), implement `update` with the
     same atomicity, and store entries with ``brandkit.governor.dump_entry`` /
     ``load_entry`` (plain JSON-able lists).
     """
@@ -46,7 +46,7 @@ class StateStore(Protocol):
 
 class MemoryState:
     """State in this process's memory (the default): shared by every thread and task that
-    uses the same :class:`Governor`, lost when the process ends."""
+    uses the same [`Governor`][brandkit.governor.Governor], lost when the process ends."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -55,7 +55,7 @@ class MemoryState:
         self._scopes: dict[str, dict[tuple[str, str], Entry]] = {}
 
     def update(self, scopes: Sequence[str], change: Callable[[Entries], T]) -> T:
-        """See :meth:`StateStore.update`."""
+        """See `StateStore.update`."""
         with self._lock:
             known = self._scopes
             entries: Entries = {}
@@ -158,7 +158,7 @@ class SQLiteState:
         return conn
 
     def update(self, scopes: Sequence[str], change: Callable[[Entries], T]) -> T:
-        """See :meth:`StateStore.update`.
+        """See `StateStore.update`.
 
         Raises:
             BrandkitError: the database failed (disk full, locked longer than the timeout).

@@ -1,8 +1,8 @@
 """``brandkit report`` and ``brandkit metrics export|latest``, plus a progress bar.
 
-:func:`add_commands` adds the commands to the ``brandkit`` parser; each command's function
+`add_commands` adds the commands to the ``brandkit`` parser; each command's function
 takes the parsed arguments and the output stream and returns the exit status (0 ok).
-Refusals raise :class:`~brandkit.errors.BrandkitError`, which ``brandkit.cli.main`` prints.
+Refusals raise [`BrandkitError`][brandkit.errors.BrandkitError], which ``brandkit.cli.main`` prints.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Pure data in, pure data out: the drivers (``Client.collect``, ``AsyncClient.collect``) run
 each batch through its adapter's ``collect_metrics`` flow and pass the samples back through
-:meth:`Batch.stamp`.
+`Batch.stamp`.
 
 ```python
 for batch in plan(deliveries, lambda account: adapter_for(account).metrics_batch_size):
@@ -172,5 +172,5 @@ def plan_batches(items: Iterable[Target], batch_size: BatchSize) -> list[Batch]:
 
 
 def plan(deliveries: Iterable[Delivery], batch_size: BatchSize) -> list[Batch]:
-    """:func:`targets` of the deliveries, in :func:`plan_batches`."""
+    """`targets` of the deliveries, in `plan_batches`."""
     return plan_batches(targets(deliveries), batch_size)

@@ -92,7 +92,7 @@ def _text(value: str | None) -> str:
 
 
 def _untext(value: str) -> str:
-    """A text cell as it was before :func:`_text`."""
+    """A text cell as it was before `_text`."""
     if value.startswith("'") and value[1:].startswith(_GUARDED):
         return value[1:]
     return value
@@ -107,7 +107,7 @@ def write_csv(
     """Write sample rows as CSV with a header; return the number of rows.
 
     With ``formula_guard`` (the default) text cells that a spreadsheet would run as a
-    formula get a leading ``'`` (see :meth:`MetricsStore.to_csv`).
+    formula get a leading ``'`` (see [`MetricsStore.to_csv`][brandkit.MetricsStore.to_csv]).
     """
     if formula_guard:
         return _write_csv(_guarded(chunks), target)
@@ -205,7 +205,7 @@ def _time(text: str, line: int, column: str) -> datetime | None:
 
 
 def read_csv(source: str | os.PathLike[str] | IO[str]) -> list[MetricSample]:
-    """Read samples back from a CSV written by :meth:`MetricsStore.to_csv`.
+    """Read samples back from a CSV written by `MetricsStore.to_csv`.
 
     Empty cells are ``None``; extra columns are ignored. The ``'`` put before text that
     starts like a formula is taken off again.

@@ -1,4 +1,4 @@
-"""The store's queries, as functions of a connection and a :class:`Filter`.
+"""The store's queries, as functions of a connection and a `Filter`.
 
 SQL text is assembled only from fixed fragments (``Filter`` emits column names it owns and
 ``?`` placeholders); every value is bound as a parameter.
@@ -56,7 +56,7 @@ Row = tuple[Any, ...]
 
 
 def row_to_sample(row: Row, times: dict[int, datetime] | None = None) -> MetricSample:
-    """A sample row (``_COLUMNS`` order) as a :class:`MetricSample`.
+    """A sample row (``_COLUMNS`` order) as a [`MetricSample`][brandkit.MetricSample].
 
     ``times`` memoises epoch-microsecond conversions: rows of one post share their fetch
     and publication times, so a query turning many rows into samples converts each once.
@@ -261,7 +261,7 @@ def _followers_at(history: Sequence[tuple[int, float]], at: int) -> float | None
 
 
 def engagement(conn: sqlite3.Connection, f: Filter) -> list[PostEngagement]:
-    """Every matching post's engagements and engagement rate (see :class:`PostEngagement`)."""
+    """Every matching post's engagements and engagement rate (see `PostEngagement`)."""
     g = f.of_posts((*ENGAGEMENT_METRICS, Metric.IMPRESSIONS.value))
     # One row per post, summed in SQL from each metric's latest sample.
     engagement_marks = ", ".join("?" for _ in ENGAGEMENT_METRICS)

@@ -726,7 +726,7 @@ def render_report(
     now: datetime | None = None,
     deliveries: PostSource | None = None,
 ) -> str:
-    """The report as one HTML document (see :func:`write_report`).
+    """The report as one HTML document (see [`write_report`][brandkit.write_report]).
 
     Args:
         now: the "generated" time shown (default: the current time).

@@ -70,7 +70,7 @@ class PostEngagement:
     """One post's engagements and engagement rate.
 
     ``engagements`` is the sum of the latest available values of
-    :data:`ENGAGEMENT_METRICS`; ``rate`` is ``engagements / impressions`` when impressions
+    `ENGAGEMENT_METRICS`; ``rate`` is ``engagements / impressions`` when impressions
     are known and above zero, else ``engagements / followers`` (the account's followers when
     the engagement numbers were read), else ``None``.
 

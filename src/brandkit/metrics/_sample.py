@@ -44,7 +44,7 @@ class MetricSample:
     Attributes:
         platform: the platform's name.
         account: the account's key (``platform:name``).
-        metric: the canonical name (see :class:`Metric`).
+        metric: the canonical name (see [`Metric`][brandkit.metrics.Metric]).
         value: the number, or ``None`` when unavailable.
         fetched_at: when brandkit read it (aware UTC); repeated samples form a time series.
         post_id: the platform's id of the post; ``None`` for account metrics.

@@ -108,25 +108,25 @@ class AccountWhere(TypedDict, total=False):
 
 
 class CampaignWhere(AccountWhere, total=False):
-    """:class:`AccountWhere` and ``campaign``: one campaign's posts."""
+    """`AccountWhere` and ``campaign``: one campaign's posts."""
 
     campaign: str | None
 
 
 class PostWhere(CampaignWhere, total=False):
-    """:class:`CampaignWhere` and ``post_id``: one post (the platform's id)."""
+    """`CampaignWhere` and ``post_id``: one post (the platform's id)."""
 
     post_id: str | None
 
 
 class TotalsWhere(CampaignWhere, total=False):
-    """:class:`CampaignWhere` and ``metric``: one canonical metric name or several."""
+    """`CampaignWhere` and ``metric``: one canonical metric name or several."""
 
     metric: str | Sequence[str] | None
 
 
 class SampleWhere(PostWhere, total=False):
-    """:class:`PostWhere` and ``metric``: one canonical metric name or several."""
+    """`PostWhere` and ``metric``: one canonical metric name or several."""
 
     metric: str | Sequence[str] | None
 
@@ -139,7 +139,7 @@ def to_us(value: datetime) -> int:
 
 
 def from_us(value: int) -> datetime:
-    """Back from :func:`to_us`, as an aware UTC datetime."""
+    """Back from `to_us`, as an aware UTC datetime."""
     return _EPOCH + timedelta(microseconds=value)
 
 
@@ -236,13 +236,13 @@ class Filter:
         scope: Scope | None = None,
         metric: str | Sequence[str] | None = None,
     ) -> Filter:
-        """A filter from a query method's ``**where`` keywords (see :meth:`build`).
+        """A filter from a query method's ``**where`` keywords (see `build`).
 
         Args:
             method: the method's name, for the error message.
             accepted: the keywords it takes (one of the ``*Where`` typed dicts).
             where: the keywords it was called with.
-            scope: as in :meth:`build`.
+            scope: as in `build`.
             metric: the metrics, when the method takes them as an argument of its own.
 
         Raises:
@@ -280,7 +280,7 @@ class Filter:
         return (" AND ".join(clauses) or "1"), params
 
     def where(self, series: str = "s", samples: str = "x") -> tuple[str, list[Any]]:
-        """:meth:`series_where` and :meth:`time_where` together, for a query that joins
+        """`series_where` and `time_where` together, for a query that joins
         ``metrics_series`` (as ``series``) with ``metrics_samples`` (as ``samples``)."""
         series_where, series_params = self.series_where(series)
         time_where, time_params = self.time_where(samples)

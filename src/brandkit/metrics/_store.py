@@ -83,14 +83,14 @@ class MetricsStore:
     and both apply to the time a sample was fetched. An unknown keyword is a ``TypeError``
     naming the closest one the method takes.
 
-    Every method raises :class:`~brandkit.errors.BrandkitError` when the database itself
+    Every method raises [`BrandkitError`][brandkit.errors.BrandkitError] when the database itself
     fails (another process held the lock past ``timeout``, the disk is full), and
-    :class:`~brandkit.errors.ConfigurationError` once the store is closed.
+    [`ConfigurationError`][brandkit.errors.ConfigurationError] once the store is closed.
 
     Args:
         path_or_connection: a file path (created if missing), ``":memory:"``, or an open
             ``sqlite3.Connection`` that the caller owns (its pragmas are left alone and
-            :meth:`close` does not close it).
+            `close` does not close it).
         timeout: seconds to wait for another process's lock before failing.
 
     Raises:
@@ -609,7 +609,7 @@ class MetricsStore:
         **where: Unpack[SampleWhere],
     ) -> int:
         """Write the matching samples as CSV (one row per sample, times in ISO 8601 UTC);
-        return how many rows were written. :func:`brandkit.metrics.read_csv` reads it back.
+        return how many rows were written. `brandkit.metrics.read_csv` reads it back.
 
         Text that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``,
         ``@``, a tab or a carriage return, e.g. a campaign named ``=HYPERLINK(...)``) is

@@ -1,6 +1,6 @@
 """Small inline SVG charts (line, horizontal bars, weekday × hour heatmap).
 
-Every piece of text that reaches the markup goes through :func:`esc`; numbers are
+Every piece of text that reaches the markup goes through `esc`; numbers are
 formatted here. Charts scale with their container (``viewBox`` and ``width: 100%``).
 """
 
@@ -114,7 +114,7 @@ _TIME_STEPS = tuple(timedelta(hours=h) for h in (1, 2, 3, 6, 12, 24, 48, 72, 24 
 
 
 def time_ticks(low: datetime, high: datetime, count: int = 6) -> tuple[list[datetime], str]:
-    """Tick times covering ``[low, high]`` (UTC) and their unit (for :func:`time_label`)."""
+    """Tick times covering ``[low, high]`` (UTC) and their unit (for `time_label`)."""
     span = max(high - low, timedelta(hours=1))
     for step in _TIME_STEPS:
         if span / step <= count:

@@ -1,8 +1,8 @@
 """``brandkit outbox list|show|add|retry|resolve|cancel`` and ``brandkit run``.
 
-:func:`add_commands` adds them to the ``brandkit`` parser; each command's function takes the
+`add_commands` adds them to the ``brandkit`` parser; each command's function takes the
 parsed arguments and the output stream and returns the exit status (0 ok, 1 refused or a
-delivery failed). Refusals raise :class:`~brandkit.errors.BrandkitError`, which
+delivery failed). Refusals raise [`BrandkitError`][brandkit.errors.BrandkitError], which
 ``brandkit.cli.main`` prints as one line.
 """
 

@@ -6,12 +6,12 @@ killed process), every table prefixed ``outbox_`` so other stores may share the 
 Concurrency rests on two things:
 
 * a **lease** (``lease_owner`` as ``host:pid:nonce``, ``lease_until``): the process that is
-  publishing a delivery holds it; :meth:`Outbox.claim` takes only deliveries (and accounts)
+  publishing a delivery holds it; `Outbox.claim` takes only deliveries (and accounts)
   no live process holds, inside one ``BEGIN IMMEDIATE`` transaction, so two workers never
   take the same delivery. A process of this machine holds its leases as long as it runs and
   loses them the moment it is gone (a worker restarted after ``kill -9`` does not wait);
   leases of other machines end when they expire.
-* a **version check in** :meth:`Outbox.save`: a save that would start another attempt from a
+* a **version check in** `Outbox.save`: a save that would start another attempt from a
   stale copy, forget a confirmed part, reopen a finished delivery or overwrite another live
   process's work is refused before anything is sent.
 """
@@ -142,11 +142,11 @@ def _local_owner_alive(owner: str) -> bool | None:
 
 
 def _stored_media(value: Any) -> Any:
-    """A stored media item back as :class:`Media` without opening its file.
+    """A stored media item back as [`Media`][brandkit.Media] without opening its file.
 
     The values were measured from the file when the post was made; reading the file again
     at every load would let one deleted image make the whole outbox unreadable. Whether the
-    file is still there is checked when the delivery is sent (:func:`missing_media`).
+    file is still there is checked when the delivery is sent (`missing_media`).
     """
     if isinstance(value, dict) and value.get("path") is not None:
         fields = {k: v for k, v in value.items() if k in Media.model_fields}
@@ -247,7 +247,7 @@ def _create_private(path: str) -> None:
 
 @attrs.frozen
 class OutboxEvent:
-    """One step in a delivery's history, as :meth:`Outbox.history` returns it.
+    """One step in a delivery's history, as [`Outbox.history`][brandkit.Outbox.history] returns it.
 
     Attributes:
         at: when it happened (aware UTC).
@@ -283,11 +283,11 @@ class Outbox:
             as it runs and loses them at once when it dies.
         clock: the current time, for the times the outbox itself writes (tests pass a fake).
         timeout: seconds to wait for another process's write lock before giving up with
-            :class:`~brandkit.errors.OutboxConflict`.
+            [`OutboxConflict`][brandkit.errors.OutboxConflict].
         accounts: the configured accounts, when known (e.g. ``Account.load(...)``). Then
-            :meth:`add` refuses a post for any other account, and every error stored for a
+            `add` refuses a post for any other account, and every error stored for a
             delivery has its account's secrets redacted (a server may echo a token back).
-            A :class:`Worker` adds its accounts here itself.
+            A [`Worker`][brandkit.Worker] adds its accounts here itself.
         create: create the file if it does not exist (``False``: refuse a missing file,
             so that a mistyped path is an error rather than a new, empty outbox).
 
@@ -349,7 +349,7 @@ class Outbox:
 
     def use_accounts(self, accounts: Mapping[str, Account] | Iterable[Account]) -> None:
         """Add ``accounts`` to the configuration this outbox knows (see ``accounts`` above):
-        :meth:`add` then refuses posts for accounts outside it, and stored errors have the
+        `add` then refuses posts for accounts outside it, and stored errors have the
         secrets of their delivery's account redacted."""
         values = accounts.values() if isinstance(accounts, Mapping) else accounts
         known = dict(self.accounts or {})
@@ -367,8 +367,8 @@ class Outbox:
     @contextmanager
     def _errors(self, *, opening: bool = False) -> Iterator[None]:
         """SQLite failures as brandkit errors: a lock held past ``timeout`` is an
-        :class:`OutboxConflict` saying so, anything else a :class:`BrandkitError` (a
-        :class:`ConfigurationError` while ``opening``: not a database, unreadable)."""
+        `OutboxConflict` saying so, anything else a `BrandkitError` (a
+        `ConfigurationError` while ``opening``: not a database, unreadable)."""
         try:
             yield
         except sqlite3.OperationalError as exc:
@@ -498,7 +498,7 @@ class Outbox:
 
         A post this brandkit cannot read any more (stored by another version, edited by
         hand) is loaded as a stand-in with its text, campaign and time, so that listing and
-        every other row still work; :meth:`claim` fails such a delivery instead of sending
+        every other row still work; `claim` fails such a delivery instead of sending
         it.
         """
         raw = json.loads(data)
@@ -764,7 +764,7 @@ class Outbox:
     ) -> builtins.list[Delivery]:
         """What a worker would take at ``now`` (default: the clock): pending and unknown
         deliveries whose time has come and that no live process holds, oldest first.
-        Reads only; :meth:`claim` takes them."""
+        Reads only; `claim` takes them."""
         return [d for _, d in self._select_due(self._db, now, accounts, limit)]
 
     def _select_due(
@@ -900,7 +900,7 @@ class Outbox:
         (at ``post.scheduled_at``, or as soon as possible).
 
         Before anything is written the post is rendered for each account's platform with
-        the platform's published rules (:func:`brandkit.content.render`), so that a post
+        the platform's published rules (`brandkit.content.render`), so that a post
         that can never go out (five images on Bluesky, a missing alt text where it is
         required) is refused now rather than at its scheduled time. Nothing is written when
         any account refuses it.
@@ -1005,7 +1005,7 @@ class Outbox:
         * ``not_sent=True``: the part is *not* on the platform. The delivery becomes
           ``pending`` and **the part is sent again** at the next worker run.
 
-        Either way a step is added to :meth:`history`.
+        Either way a step is added to `history`.
 
         Raises:
             ConfigurationError: neither or both of ``not_sent`` and ``sent_url``/``sent_id``

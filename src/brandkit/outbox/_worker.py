@@ -50,18 +50,18 @@ class Worker:
     later with backoff, up to ``max_attempts`` (rate limits: until their reset, without a
     cap); other failures stay ``failed`` with their typed error for a person to look at.
     A pending delivery whose media file is gone fails alone (``failed`` with a
-    :class:`~brandkit.errors.MediaError` naming the file) before anything is sent; the
+    [`MediaError`][brandkit.errors.MediaError] naming the file) before anything is sent; the
     other deliveries go on.
 
-    The worker tells the outbox its accounts (:meth:`Outbox.use_accounts`), so that an
+    The worker tells the outbox its accounts (`Outbox.use_accounts`), so that an
     error stored for a delivery never keeps a secret of its account that a server echoed.
 
     Args:
         outbox: the outbox to work from.
         accounts: the accounts this worker publishes for (e.g. ``Account.load(...)``);
             deliveries of other accounts are left alone.
-        client: a :class:`~brandkit.Client` (one delivery at a time) or
-            :class:`~brandkit.AsyncClient` (accounts in parallel) built with
+        client: a [`Client`][brandkit.Client] (one delivery at a time) or
+            [`AsyncClient`][brandkit.AsyncClient] (accounts in parallel) built with
             ``outbox=outbox``; by default the worker makes an ``AsyncClient``.
         clock: the current time (tests pass a fake to make scheduled posts due).
         concurrency: the most accounts served at the same time.
@@ -131,7 +131,7 @@ class Worker:
         treats as ``unknown`` and looks up before sending anything.
 
         Raises:
-            ConfigurationError: called inside a running event loop (use :meth:`arun_once`).
+            ConfigurationError: called inside a running event loop (use `arun_once`).
             OutboxConflict: the outbox stayed locked by another process.
         """
         if isinstance(self.client, Client):
@@ -155,7 +155,7 @@ class Worker:
         stop: threading.Event | None = None,
         on_delivery: Callable[[Delivery], None] | None = None,
     ) -> list[Delivery]:
-        """The same as :meth:`run_once`, in a running event loop.
+        """The same as `run_once`, in a running event loop.
 
         Raises:
             ConfigurationError: the worker was given a synchronous client.
@@ -329,7 +329,7 @@ class Worker:
 
         Setting ``stop`` (e.g. from a SIGTERM handler) ends the run promptly: the wait is
         cut short, no new delivery starts, attempts under way are interrupted (with the
-        asynchronous client) and every lease is released (see :meth:`run_once`).
+        asynchronous client) and every lease is released (see `run_once`).
         """
         stop = stop or threading.Event()
         while not stop.is_set():
@@ -345,7 +345,7 @@ class Worker:
                 stop.wait(poll)
 
     async def arun_forever(self, poll: float = 1.0, stop: asyncio.Event | None = None) -> None:
-        """:meth:`run_forever` in a running event loop."""
+        """`run_forever` in a running event loop."""
         stop = stop or asyncio.Event()
         while not stop.is_set():
             try:
@@ -367,7 +367,7 @@ class Worker:
     def close(self) -> None:
         """Close the worker's event loop and the HTTP connections made on it.
 
-        After :meth:`run_once` an ``AsyncClient``'s connections belong to the worker's loop,
+        After `run_once` an ``AsyncClient``'s connections belong to the worker's loop,
         so a client given to the worker is closed here too (it cannot be used on another
         loop anyway); a synchronous ``Client`` given to the worker is left open.
         """

@@ -102,7 +102,7 @@ class MediaRules:
 
 @attrs.frozen
 class Capabilities:
-    """What a platform accepts, as data that :func:`brandkit.render` checks before any I/O.
+    """What a platform accepts, as data that `brandkit.render` checks before any I/O.
 
     Attributes:
         platform: the platform's name.
@@ -167,7 +167,7 @@ class PartRef:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PartRef:
-        """Back from :meth:`to_dict`."""
+        """Back from `to_dict`."""
         return cls(**data)
 
 
@@ -199,7 +199,7 @@ class Adapter(ABC):
     An adapter instance belongs to one account and keeps its session state (tokens, a
     resolved user id). Flows never do I/O themselves: they yield ``Send``/``Wait`` steps.
     Third-party adapters register through the entry-point group ``brandkit.platforms`` and
-    join :class:`brandkit.testing.conformance.AdapterConformance` with one class statement.
+    join `brandkit.testing.conformance.AdapterConformance` with one class statement.
     """
 
     name: ClassVar[str]
@@ -289,7 +289,7 @@ class Adapter(ABC):
         fields brandkit uses; other fields are ignored).
 
         Raises:
-            PlatformError: the typed error of a failed answer (see :meth:`check`).
+            PlatformError: the typed error of a failed answer (see `check`).
             MalformedResponse: a success answer that is not JSON or lacks a field, or has
                 one of the wrong type; it carries the raw body (secrets redacted).
         """

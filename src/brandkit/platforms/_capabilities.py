@@ -1,6 +1,6 @@
 """The built-in platforms' capabilities, from ``platforms.md`` (sources cited there).
 
-They live apart from the adapters so that :func:`brandkit.render` and ``brandkit preview``
+They live apart from the adapters so that `brandkit.render` and ``brandkit preview``
 can check a post for every platform without importing any adapter.
 """
 

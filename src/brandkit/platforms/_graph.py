@@ -8,11 +8,11 @@
   500 may still have taken effect.
 - Rate limits are reported as usage percentages in ``X-App-Usage`` and
   ``X-Business-Use-Case-Usage`` (JSON), with ``estimated_time_to_regain_access`` in minutes;
-  the driver's governor reads them, :func:`regain_seconds` turns them into a wait.
+  the driver's governor reads them, `regain_seconds` turns them into a wait.
 - Lists page with ``paging.cursors.after``; up to 50 reads go in one batch request
   (``POST /{version}/`` with ``batch=[...]``), each answered in order or ``null``.
 - Instagram and Threads publish through containers: create, wait until ``FINISHED``,
-  publish once. :meth:`GraphAdapter.wait_container` is the wait.
+  publish once. `GraphAdapter.wait_container` is the wait.
 """
 
 from __future__ import annotations
@@ -287,15 +287,15 @@ def parse_time(value: Any) -> datetime | None:
 class GraphAdapter(Adapter):
     """The Graph API conventions every Meta adapter shares (see the module docstring).
 
-    Subclasses say which secret holds the token (:meth:`token`), which bucket a request
-    counts against (:meth:`bucket_of`) and what an expired token means for them.
+    Subclasses say which secret holds the token (`token`), which bucket a request
+    counts against (`bucket_of`) and what an expired token means for them.
 
     Attributes:
         poll_initial: the first wait (seconds) before asking again whether a container or
             video is ready; waits double up to ``poll_max``.
         poll_max: the longest wait between two polls (Meta suggests once a minute).
         poll_timeout: how long to wait for processing before giving up with
-            :class:`~brandkit.errors.PlatformUnavailable`.
+            [`PlatformUnavailable`][brandkit.errors.PlatformUnavailable].
         readback_slack: how far before a part's key time a read-back looks (clock skew).
         readback_pages: how many pages of recent posts a read-back reads at most.
         batch_retry_wait: seconds before reading throttled batch reads again when Meta's
@@ -360,7 +360,7 @@ class GraphAdapter(Adapter):
         return request
 
     def bucket_of(self, request: httpx.Request) -> str:
-        """The rate-limit bucket of a request (named in :class:`RateLimited` errors)."""
+        """The rate-limit bucket of a request (named in `RateLimited` errors)."""
         return "graph"
 
     # -- tokens ------------------------------------------------------------------------------
@@ -382,7 +382,7 @@ class GraphAdapter(Adapter):
         return None
 
     def ensure_fresh_token(self) -> Flow[None]:
-        """Refresh a long-lived token that expires within :attr:`refresh_margin`.
+        """Refresh a long-lived token that expires within `refresh_margin`.
 
         Meta refreshes only tokens that have not expired yet (and are at least a day old),
         so this is done ahead of expiry, never after a refusal. The new token goes to the
@@ -418,7 +418,7 @@ class GraphAdapter(Adapter):
         ``model``.
 
         Raises:
-            PlatformError: Meta refused (typed by :meth:`error_for`).
+            PlatformError: Meta refused (typed by `error_for`).
             MalformedResponse: the answer is not ``model``'s shape.
         """
         request = self.request("GET", path, params=params)
@@ -429,10 +429,10 @@ class GraphAdapter(Adapter):
         self, path: str, params: Mapping[str, Any], item: type[T], *, limit: int | None = None
     ) -> Flow[list[T]]:
         """The items of an edge, each read as ``item``, following ``paging.cursors.after``
-        for at most ``limit`` pages (default :attr:`readback_pages`).
+        for at most ``limit`` pages (default `readback_pages`).
 
         Raises:
-            PlatformError: Meta refused (typed by :meth:`error_for`).
+            PlatformError: Meta refused (typed by `error_for`).
             MalformedResponse: a page, or an item of it, is not of the expected shape (an
                 item brandkit cannot read might be the one looked for, so it is not skipped).
         """
@@ -458,7 +458,7 @@ class GraphAdapter(Adapter):
         read timed out). Each read counts as one call against the rate limits, so reads of a
         batch can be throttled although the batch itself succeeds: those (and timed-out
         ones) are read once more in a second batch, after the wait Meta's usage header
-        names (:attr:`batch_retry_wait` when it names none).
+        names (`batch_retry_wait` when it names none).
         """
         if not relative_urls:
             return []
@@ -523,7 +523,7 @@ class GraphAdapter(Adapter):
     def read_insights(
         self, answer: httpx.Response | None, *, asked: bool = True
     ) -> tuple[InsightsAnswer | None, str | None]:
-        """A post's insights read (see :meth:`read_item`); ``asked=False`` when no metric
+        """A post's insights read (see `read_item`); ``asked=False`` when no metric
         was asked for, so that a missing answer is no failure."""
         if answer is None and not asked:
             return None, None
@@ -541,13 +541,13 @@ class GraphAdapter(Adapter):
     ) -> Flow[str]:
         """Poll a publishing container until it is ``FINISHED`` (or ``PUBLISHED``); returns
         that status. ``status_field`` and ``message_field`` name the fields of
-        :class:`ContainerAnswer` the platform uses.
+        `ContainerAnswer` the platform uses.
 
         Raises:
             MalformedResponse: a status answer of the wrong shape.
             Rejected: the container ended in ``ERROR``; carries Meta's message.
             ContainerExpired: the container expired (24 hours) before publishing.
-            PlatformUnavailable: still processing after :attr:`poll_timeout` seconds.
+            PlatformUnavailable: still processing after `poll_timeout` seconds.
         """
         waited, delay = 0.0, self.poll_initial
         fields = f"{status_field},{message_field}" if message_field != status_field else None
@@ -625,12 +625,12 @@ class GraphAdapter(Adapter):
     def error_for(self, response: httpx.Response) -> PlatformError:
         """Meta's error envelope as a typed error that carries Meta's message.
 
-        Code 190 (token) and the permission codes (10, 200-299) are :class:`AuthError`;
+        Code 190 (token) and the permission codes (10, 200-299) are `AuthError`;
         throttling codes (4, 17, 32, 613, 8000x) and the publishing cap (9/2207042) are
-        :class:`RateLimited` with the wait from ``estimated_time_to_regain_access``; 368 and
+        `RateLimited` with the wait from ``estimated_time_to_regain_access``; 368 and
         506 are ``Rejected(duplicate=True)``; codes 1 and 2 and any 5xx are
-        :class:`PlatformUnavailable` (a create may still have taken effect); the rest is
-        :class:`Rejected`.
+        `PlatformUnavailable` (a create may still have taken effect); the rest is
+        [`Rejected`][brandkit.errors.Rejected].
         """
         err = graph_error(response)
         status = response.status_code

@@ -21,15 +21,15 @@ M = TypeVar("M", bound=pydantic.BaseModel)
 logger = logging.getLogger(__name__)
 
 WITHHELD = "(not kept: the answer carries credentials)"
-"""What a :class:`MalformedResponse` of a credential answer keeps instead of the body."""
+"""What a `MalformedResponse` of a credential answer keeps instead of the body."""
 
 
 def parse_credentials(adapter: Adapter, response: httpx.Response, model: type[M]) -> M:
-    """:meth:`Adapter.parse` for an answer that carries new credentials (a token refresh, a
+    """`Adapter.parse` for an answer that carries new credentials (a token refresh, a
     login, a Page token).
 
     The account does not know those tokens yet, so redaction could not hide them: the
-    :class:`MalformedResponse` of such an answer keeps no body, and its message names the
+    `MalformedResponse` of such an answer keeps no body, and its message names the
     fields only (never their values).
     """
     try:
@@ -59,7 +59,7 @@ class RefreshingAdapter(Adapter):
     more on a 401, then repeats the request.
 
     Subclasses set ``token_name`` (the account secret holding the access token), keep
-    ``_expires_at`` up to date and implement :meth:`_can_refresh` and :meth:`_refresh`.
+    ``_expires_at`` up to date and implement `_can_refresh` and `_refresh`.
     """
 
     token_name: ClassVar[str]

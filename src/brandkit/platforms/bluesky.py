@@ -149,7 +149,7 @@ class _Uploaded(Answer):
 
 
 class _Posts(Answer):
-    """``getPosts``: post views, each read on its own (see :class:`_PostView`)."""
+    """``getPosts``: post views, each read on its own (see `_PostView`)."""
 
     posts: tuple[dict[str, pydantic.JsonValue], ...] = ()
 
@@ -336,10 +336,10 @@ class BlueskyAdapter(Adapter):
         """The typed error of an XRPC error answer, with the platform's name and message.
 
         Auth names (``ExpiredToken``, ``InvalidToken``, ``AuthMissing``, ...) become
-        :class:`AuthError` whatever the status (the PDS sends 400 for expired tokens); 429
-        becomes :class:`RateLimited` with the reset time of ``RateLimit-Reset`` (epoch
-        seconds) and ``Retry-After``; 5xx :class:`PlatformUnavailable`; any other 4xx
-        :class:`Rejected`.
+        `AuthError` whatever the status (the PDS sends 400 for expired tokens); 429
+        becomes `RateLimited` with the reset time of ``RateLimit-Reset`` (epoch
+        seconds) and ``Retry-After``; 5xx `PlatformUnavailable`; any other 4xx
+        [`Rejected`][brandkit.errors.Rejected].
         """
         status = response.status_code
         name, message = _xrpc_error(response)

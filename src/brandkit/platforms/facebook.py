@@ -177,7 +177,7 @@ class FacebookAdapter(GraphAdapter):
 
     Attributes:
         post_metrics: the post insights metrics asked for, each with its canonical name.
-            A name in :data:`RETIRED_POST_METRICS` is not asked for and comes back
+            A name in `RETIRED_POST_METRICS` is not asked for and comes back
             unavailable; one Meta refuses comes back unavailable with Meta's message.
     """
 
@@ -277,7 +277,7 @@ class FacebookAdapter(GraphAdapter):
 
     def get(self, path: str, params: Mapping[str, Any] | None, model: type[M]) -> Flow[M]:
         """``GET`` with the Page token (fetched again if Meta refuses it), read as
-        ``model``; see :meth:`GraphAdapter.get`."""
+        ``model``; see `GraphAdapter.get`."""
         response = yield from self._send(
             lambda: self.request("GET", path, params=params), idempotent=True
         )
@@ -301,8 +301,8 @@ class FacebookAdapter(GraphAdapter):
         waited for). Facebook has no threads: a long text is refused by rendering.
 
         Raises:
-            PlatformError: Meta refused (typed by :meth:`error_for`); a 5xx on the create
-                is :class:`PlatformUnavailable` so that the driver looks the post up first.
+            PlatformError: Meta refused (typed by `error_for`); a 5xx on the create
+                is `PlatformUnavailable` so that the driver looks the post up first.
             MalformedResponse: a success answer brandkit cannot read (no id, a wrong type,
                 not JSON); after the create, the post may exist and is looked up.
         """
@@ -461,7 +461,7 @@ class FacebookAdapter(GraphAdapter):
 
         A video whose upload was finished is waited for. Otherwise the Page's
         ``published_posts`` created since the part's key was made (less
-        :attr:`readback_slack`) are read back and matched on the message; the oldest match
+        `readback_slack`) are read back and matched on the message; the oldest match
         wins. ``None`` means nothing matched, so the post did not land.
 
         Raises:
@@ -510,7 +510,7 @@ class FacebookAdapter(GraphAdapter):
         """``DELETE /{post-id}``; a post that is already gone counts as deleted.
 
         Raises:
-            PlatformError: Meta refused (typed by :meth:`error_for`).
+            PlatformError: Meta refused (typed by `error_for`).
         """
         response = yield from self._send(
             lambda: self.request("DELETE", f"/{ref.id}"), idempotent=True
@@ -622,7 +622,7 @@ class FacebookAdapter(GraphAdapter):
         """The Page's followers (``GET /{page-id}?fields=followers_count``).
 
         Raises:
-            PlatformError: Meta refused (typed by :meth:`error_for`).
+            PlatformError: Meta refused (typed by `error_for`).
         """
         body = yield from self.get(
             f"/{self.page_id}", {"fields": "followers_count,fan_count"}, FollowersAnswer

@@ -10,7 +10,7 @@ checked and against what):
   once with ``POST /{ig-user-id}/media_publish?creation_id=``. ``ERROR`` carries Meta's
   reason in ``status``; containers expire after 24 hours.
 - Instagram downloads the media itself: the account's ``media_host(media) -> url`` puts each
-  file where Meta can fetch it (see :meth:`GraphAdapter.media_host`).
+  file where Meta can fetch it (see `GraphAdapter.media_host`).
 - The 24-hour publishing quota is read before publishing (``content_publishing_limit``; Meta
   documents 100, 50 and 25 in different places, so the live value decides) and reported in
   ``PartRef.extra``; publishing over it is refused with code 9, subcode 2207042.
@@ -93,7 +93,7 @@ class InstagramAdapter(GraphAdapter):
 
     Attributes:
         media_metrics: the media insights metrics asked for, each with its canonical name.
-            Names in :data:`RETIRED_MEDIA_METRICS` are not asked for and come back
+            Names in `RETIRED_MEDIA_METRICS` are not asked for and come back
             unavailable; metrics Meta refuses come back unavailable with Meta's message.
     """
 
@@ -175,7 +175,7 @@ class InstagramAdapter(GraphAdapter):
             RateLimited: the 24-hour publishing quota is used up (``bucket`` is
                 ``instagram:publish``).
             Rejected: a container ended in ``ERROR`` (Meta's reason is the message).
-            PlatformError: Meta refused otherwise (typed by :meth:`error_for`).
+            PlatformError: Meta refused otherwise (typed by `error_for`).
             MalformedResponse: a success answer brandkit cannot read (no id, a wrong type,
                 not JSON); after the create, the post may exist and is looked up.
         """
@@ -369,7 +369,7 @@ class InstagramAdapter(GraphAdapter):
         ``instagram_manage_contents``); a post that is already gone counts as deleted.
 
         Raises:
-            PlatformError: Meta refused (typed by :meth:`error_for`).
+            PlatformError: Meta refused (typed by `error_for`).
         """
         yield from self.ensure_fresh_token()
         request = self.request("DELETE", f"/{ref.id}")
@@ -415,7 +415,7 @@ class InstagramAdapter(GraphAdapter):
         """The account's followers (``GET /{ig-user-id}?fields=followers_count``).
 
         Raises:
-            PlatformError: Meta refused (typed by :meth:`error_for`).
+            PlatformError: Meta refused (typed by `error_for`).
         """
         yield from self.ensure_fresh_token()
         body = yield from self.get(
@@ -456,7 +456,7 @@ def media_samples(
     fetched_at: datetime,
     retired: dict[str, str] | None = None,
 ) -> Iterator[MetricSample]:
-    """Samples from one Graph insights answer (read by :meth:`GraphAdapter.read_insights`):
+    """Samples from one Graph insights answer (read by `GraphAdapter.read_insights`):
     one per wanted metric, unavailable with the reason where the metric is retired, refused
     (``refused`` says why) or missing."""
     retired = RETIRED_MEDIA_METRICS if retired is None else retired

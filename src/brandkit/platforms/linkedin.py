@@ -7,7 +7,7 @@ Facts used here (``platforms.md`` §4, checked against learn.microsoft.com where
   ``version``) and ``X-Restli-Protocol-Version: 2.0.0``; URNs in paths are URL-encoded.
 - ``commentary`` is "little text": the characters ``\\ | { } @ [ ] ( ) < > # * _ ~`` are
   reserved and must be backslash-escaped, else LinkedIn answers 201 and silently cuts the
-  text at the first unescaped one. :func:`little_text` escapes everything, turns ``#tag``
+  text at the first unescaped one. `little_text` escapes everything, turns ``#tag``
   into ``{hashtag|\\#|tag}`` templates (clickable hashtags) and keeps mentions written as
   ``@[Name](urn:li:organization:123)``.
 - Images: ``POST /rest/images?action=initializeUpload`` then ``PUT`` the bytes to the
@@ -18,9 +18,9 @@ Facts used here (``platforms.md`` §4, checked against learn.microsoft.com where
   header. There is no idempotency, but a repeat is refused with 422 "Content is a
   duplicate of urn:li:share:…", which names the live post: brandkit takes it as the result.
 - After an ambiguous create, ``GET /rest/posts?q=author`` reads the author's recent posts
-  back (:meth:`LinkedInAdapter.find_part`).
+  back (`LinkedInAdapter.find_part`).
 - Rate limits are daily per app and per member, unpublished, with no headers: a bare 429 is
-  :class:`RateLimited` without a reset, and the governor backs off.
+  [`RateLimited`][brandkit.errors.RateLimited] without a reset, and the governor backs off.
 - Tokens live 60 days; partner apps get refresh tokens (``POST
   https://www.linkedin.com/oauth/v2/accessToken``, ``grant_type=refresh_token``).
 - Metrics: organization posts through ``organizationalEntityShareStatistics`` (one request
@@ -244,7 +244,7 @@ class LinkedInAdapter(RefreshingAdapter):
         media_poll_initial: the first wait before asking whether an upload is processed.
         media_poll_max: the longest wait between two polls.
         media_timeout: how long to wait for processing before giving up.
-        readback_count: how many recent posts :meth:`find_part` reads per page.
+        readback_count: how many recent posts `find_part` reads per page.
         readback_pages: how many pages it reads at most.
     """
 
@@ -370,7 +370,7 @@ class LinkedInAdapter(RefreshingAdapter):
         Raises:
             ContentError: LinkedIn has no threads (a part after the first); a bad
                 ``visibility`` option.
-            PlatformError: LinkedIn refused (typed by :meth:`error_for`).
+            PlatformError: LinkedIn refused (typed by `error_for`).
             MalformedResponse: a success answer brandkit cannot read (no id, a wrong type,
                 not JSON); after the create, the post may exist and is looked up.
         """
@@ -661,7 +661,7 @@ class LinkedInAdapter(RefreshingAdapter):
         """``DELETE /rest/posts/{urn}``; a post that is already gone counts as deleted.
 
         Raises:
-            PlatformError: LinkedIn refused (typed by :meth:`error_for`).
+            PlatformError: LinkedIn refused (typed by `error_for`).
         """
         response = yield from self._send(
             lambda: self._request("DELETE", f"/rest/posts/{_enc(ref.id)}", restli_method="DELETE"),
@@ -680,7 +680,7 @@ class LinkedInAdapter(RefreshingAdapter):
         reason (see the module docstring).
 
         Raises:
-            PlatformError: LinkedIn refused (typed by :meth:`error_for`); statistics need
+            PlatformError: LinkedIn refused (typed by `error_for`); statistics need
                 ``rw_organization_admin`` and the ADMINISTRATOR role.
         """
         now = datetime.now(UTC)
@@ -783,7 +783,7 @@ class LinkedInAdapter(RefreshingAdapter):
         for a member.
 
         Raises:
-            PlatformError: LinkedIn refused (typed by :meth:`error_for`).
+            PlatformError: LinkedIn refused (typed by `error_for`).
         """
         if self.is_organization:
             path = f"/rest/networkSizes/{_enc(self.author)}"
@@ -816,11 +816,11 @@ class LinkedInAdapter(RefreshingAdapter):
         """LinkedIn's ``{"status", "serviceErrorCode", "code", "message"}`` (and OAuth's
         ``{"error", "error_description"}``) as a typed error with LinkedIn's message.
 
-        401 is :class:`AuthError`; 403 is :class:`AuthError` (missing permission or page
-        role); 422 "duplicate of urn:li:…" is :class:`Rejected` with ``duplicate=True`` and
-        ``existing_id``; 429 is :class:`RateLimited` without a reset (LinkedIn sends none);
-        426/400 about the version is :class:`Rejected` saying to change ``version``; 5xx is
-        :class:`PlatformUnavailable`; other refusals are :class:`Rejected`.
+        401 is `AuthError`; 403 is `AuthError` (missing permission or page
+        role); 422 "duplicate of urn:li:…" is `Rejected` with ``duplicate=True`` and
+        ``existing_id``; 429 is `RateLimited` without a reset (LinkedIn sends none);
+        426/400 about the version is `Rejected` saying to change ``version``; 5xx is
+        [`PlatformUnavailable`][brandkit.errors.PlatformUnavailable]; other refusals are `Rejected`.
         """
         body = _json(response)
         message = str(

@@ -184,8 +184,8 @@ class MastodonAdapter(Adapter):
             processed; waits double up to ``media_poll_max``.
         media_poll_max: the longest wait between two polls.
         media_timeout: how long to wait for processing before giving up with
-            :class:`~brandkit.errors.PlatformUnavailable`.
-        readback_pages: how many pages of 40 recent statuses :meth:`find_part` reads when an
+            [`PlatformUnavailable`][brandkit.errors.PlatformUnavailable].
+        readback_pages: how many pages of 40 recent statuses `find_part` reads when an
             attempt is too old for its idempotency key.
     """
 
@@ -247,7 +247,7 @@ class MastodonAdapter(Adapter):
         from them.
 
         Raises:
-            PlatformError: the instance refused (typed by :meth:`error_for`).
+            PlatformError: the instance refused (typed by `error_for`).
         """
         if self._caps is not None:
             return self._caps
@@ -272,7 +272,7 @@ class MastodonAdapter(Adapter):
 
         Raises:
             ContentError: ``options["visibility"]`` is not a Mastodon visibility.
-            PlatformError: the instance refused (typed by :meth:`error_for`).
+            PlatformError: the instance refused (typed by `error_for`).
             MalformedResponse: a success answer without the status's (or an upload's) id.
         """
         body = self._status_body(rendered, part, thread)
@@ -458,7 +458,7 @@ class MastodonAdapter(Adapter):
         """Delete one status; one that is already gone counts as deleted.
 
         Raises:
-            PlatformError: the instance refused (typed by :meth:`error_for`).
+            PlatformError: the instance refused (typed by `error_for`).
         """
         response = yield Send(
             self._request("DELETE", f"/api/v1/statuses/{ref.id}"), idempotent=True, bucket="delete"
@@ -474,7 +474,7 @@ class MastodonAdapter(Adapter):
         unavailable, because Mastodon does not count them.
 
         Raises:
-            PlatformError: the instance refused (typed by :meth:`error_for`).
+            PlatformError: the instance refused (typed by `error_for`).
         """
         samples: list[MetricSample] = []
         size = self.metrics_batch_size
@@ -567,7 +567,7 @@ class MastodonAdapter(Adapter):
         """The account's followers (``GET /api/v1/accounts/verify_credentials``).
 
         Raises:
-            PlatformError: the instance refused (typed by :meth:`error_for`).
+            PlatformError: the instance refused (typed by `error_for`).
         """
         response = yield Send(
             self._request("GET", "/api/v1/accounts/verify_credentials"),
@@ -592,10 +592,10 @@ class MastodonAdapter(Adapter):
     def error_for(self, response: httpx.Response) -> PlatformError:
         """Mastodon's ``{"error": ..., "error_description": ...}`` as a typed error.
 
-        401 is an :class:`AuthError` telling to authorise again (tokens never expire, so a
+        401 is an `AuthError` telling to authorise again (tokens never expire, so a
         refused one was revoked); 403 about scopes or the login is an ``AuthError`` too; 429
-        is :class:`RateLimited` with the ISO 8601 ``X-RateLimit-Reset``; 5xx is
-        :class:`PlatformUnavailable`; any other refusal is :class:`Rejected`.
+        is `RateLimited` with the ISO 8601 ``X-RateLimit-Reset``; 5xx is
+        `PlatformUnavailable`; any other refusal is `Rejected`.
         """
         message, code = error_message(response)
         status = response.status_code

@@ -4,12 +4,12 @@ Facts used here (``platforms.md`` §8, checked against the Bot API 10.1 spec and
 
 - Every call is ``https://api.telegram.org/bot<token>/<method>``: the token is part of the
   URL, so URLs are never logged or put in messages unredacted (the drivers redact with
-  :meth:`brandkit.Account.redact`; this module never builds messages from URLs).
+  `brandkit.Account.redact`; this module never builds messages from URLs).
 - Text goes out with ``sendMessage``; one photo, GIF or video with ``sendPhoto`` /
   ``sendAnimation`` / ``sendVideo`` (multipart); 2-10 photos and videos as an album with
   ``sendMediaGroup``, the caption on the first item. Albums cannot hold GIFs.
 - Formatting: brandkit sends no ``parse_mode``. The text goes out exactly as written, with
-  the entities :func:`brandkit.render` found (URLs, mentions, hashtags; offsets in UTF-16
+  the entities `brandkit.render` found (URLs, mentions, hashtags; offsets in UTF-16
   code units) in ``entities`` / ``caption_entities``. No character of the text can then be
   taken for markup, so "can't parse entities" cannot happen.
 - Limits: 4096 characters of text, 1024 of caption (``render`` applies the caption limit
@@ -19,7 +19,7 @@ Facts used here (``platforms.md`` §8, checked against the Bot API 10.1 spec and
   second for the whole bot (an album counts one message per item). A 429 carries
   ``parameters.retry_after`` in its body; there are no rate-limit headers.
 - No idempotency and no read-back: a create whose answer was lost cannot be looked up, so
-  such a delivery ends ``unknown`` (:meth:`find_part` is not overridden).
+  such a delivery ends ``unknown`` (`find_part` is not overridden).
 - The Bot API exposes no view counts (``Message`` has no ``views``); metrics come back
   unavailable with the reason, and the account metric is ``getChatMemberCount``.
 """
@@ -192,7 +192,7 @@ class TelegramAdapter(Adapter):
         return cast("str | int", raw)
 
     def public_url(self, ref: PartRef) -> str | None:
-        """The message's ``t.me`` link, if the chat has links (see :func:`public_link`)."""
+        """The message's ``t.me`` link, if the chat has links (see `public_link`)."""
         return ref.url or public_link(self.chat_id, ref.id, self._username)
 
     # -- requests ----------------------------------------------------------------------------
@@ -227,7 +227,7 @@ class TelegramAdapter(Adapter):
         request.
 
         Raises:
-            PlatformError: Telegram refused (typed by :meth:`error_for`), e.g. the chat does
+            PlatformError: Telegram refused (typed by `error_for`), e.g. the chat does
                 not exist for this bot.
         """
         if not self._looked_up and isinstance(self.chat_id, int):
@@ -251,7 +251,7 @@ class TelegramAdapter(Adapter):
 
         Raises:
             ContentError: a GIF in an album (Telegram albums take photos and videos only).
-            PlatformError: Telegram refused (typed by :meth:`error_for`).
+            PlatformError: Telegram refused (typed by `error_for`).
             MalformedResponse: Telegram answered success without the message ids (the
                 messages may exist: the delivery is then ``unknown``).
         """
@@ -325,7 +325,7 @@ class TelegramAdapter(Adapter):
         Raises:
             Rejected: Telegram will not delete it ("message can't be deleted": older than
                 48 hours, or the bot lacks the right).
-            PlatformError: another refusal (typed by :meth:`error_for`).
+            PlatformError: another refusal (typed by `error_for`).
         """
         chat = ref.extra.get("chat_id", self.chat_id)
         if isinstance(chat, str) and chat.lstrip("-").isdigit():
@@ -366,7 +366,7 @@ class TelegramAdapter(Adapter):
         """The chat's members (a channel's subscribers) from ``getChatMemberCount``.
 
         Raises:
-            PlatformError: Telegram refused (typed by :meth:`error_for`).
+            PlatformError: Telegram refused (typed by `error_for`).
         """
         response = yield Send(
             self._json("getChatMemberCount", {"chat_id": self.chat_id}),
@@ -391,12 +391,12 @@ class TelegramAdapter(Adapter):
         """Telegram's ``{"ok": false, "error_code", "description", "parameters"}`` as a
         typed error with Telegram's description as the platform message.
 
-        429 is :class:`RateLimited` with ``retry_after`` from ``parameters.retry_after``;
+        429 is `RateLimited` with ``retry_after`` from ``parameters.retry_after``;
         401 ("Unauthorized") and 404 ("Not Found", a malformed token) are
-        :class:`AuthError` (the bot token was refused); 403 (the bot is not a member or not
-        an admin) is :class:`AuthError` too; a group upgraded to a supergroup is
-        :class:`Rejected` naming the new chat id; 5xx is :class:`PlatformUnavailable`; any
-        other refusal is :class:`Rejected`.
+        `AuthError` (the bot token was refused); 403 (the bot is not a member or not
+        an admin) is `AuthError` too; a group upgraded to a supergroup is
+        `Rejected` naming the new chat id; 5xx is `PlatformUnavailable`; any
+        other refusal is [`Rejected`][brandkit.errors.Rejected].
         """
         body = _body(response)
         description = str(body.get("description") or response.reason_phrase or "no description")
@@ -463,7 +463,7 @@ def _description(response: httpx.Response) -> str:
 
 
 class _MediaFile:
-    """A read-only, rewindable file over a :class:`Media`, so that httpx streams an upload
+    """A read-only, rewindable file over a `Media`, so that httpx streams an upload
     from disk (and can send it again after a 429) without holding it in memory."""
 
     def __init__(self, media: Media) -> None:

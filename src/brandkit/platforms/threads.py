@@ -157,7 +157,7 @@ class ThreadsAdapter(GraphAdapter):
             ConfigurationError: the part has media and the account no ``media_host``.
             RateLimited: the 24-hour post or reply quota is used up.
             Rejected: the container ended in ``ERROR`` (Meta's ``error_message``).
-            PlatformError: Meta refused otherwise (typed by :meth:`error_for`).
+            PlatformError: Meta refused otherwise (typed by `error_for`).
             MalformedResponse: a success answer brandkit cannot read (no id, a wrong type,
                 not JSON); after the create, the post may exist and is looked up.
         """
@@ -351,7 +351,7 @@ class ThreadsAdapter(GraphAdapter):
         counts as deleted.
 
         Raises:
-            PlatformError: Meta refused (typed by :meth:`error_for`).
+            PlatformError: Meta refused (typed by `error_for`).
         """
         yield from self.ensure_fresh_token()
         request = self.request("DELETE", f"/{ref.id}")
@@ -400,7 +400,7 @@ class ThreadsAdapter(GraphAdapter):
         """The account's followers (``threads_insights?metric=followers_count``).
 
         Raises:
-            PlatformError: Meta refused (typed by :meth:`error_for`).
+            PlatformError: Meta refused (typed by `error_for`).
         """
         yield from self.ensure_fresh_token()
         request = self.request(

@@ -11,11 +11,11 @@ Facts used here (sources in ``platforms.md`` §1 and in ``docs/platforms/x.md``)
   are processed; alt text through ``POST /2/media/metadata``.
 - Auth: an OAuth 2 user token (``Authorization: Bearer``), refreshed at
   ``POST /2/oauth2/token`` after a 401 (one refresh, then the request once more), or OAuth 1.0a
-  user context signed with HMAC-SHA1 (RFC 5849; :func:`oauth1_signature`).
-- No idempotency: after an ambiguous create, :meth:`XAdapter.find_part` reads the user's recent
+  user context signed with HMAC-SHA1 (RFC 5849; `oauth1_signature`).
+- No idempotency: after an ambiguous create, `XAdapter.find_part` reads the user's recent
   posts; a 403 "duplicate content" answer means the post probably exists and is looked up.
 - Rate limits: ``x-rate-limit-{limit,remaining,reset}`` (epoch seconds) per endpoint and user,
-  and ``x-{user,app}-limit-24hour-*`` on ``POST /2/tweets`` (:func:`parse_rate_limits`).
+  and ``x-{user,app}-limit-24hour-*`` on ``POST /2/tweets`` (`parse_rate_limits`).
 """
 
 from __future__ import annotations
@@ -551,7 +551,7 @@ class _LookupItems(_Lookup):
 class XAdapter(RefreshingAdapter):
     """X (Twitter) API v2.
 
-    Credentials come from :meth:`brandkit.Account.x`: an OAuth 2 user token (refreshed with
+    Credentials come from `brandkit.Account.x`: an OAuth 2 user token (refreshed with
     ``refresh_token`` + ``client_id``, and ``client_secret`` for confidential clients), or the
     four OAuth 1.0a user keys. When both are given, OAuth 2 is used.
 
@@ -791,7 +791,7 @@ class XAdapter(RefreshingAdapter):
 
         Raises:
             Rejected: X refused the post (``duplicate=True`` for an earlier identical post).
-            AuthError, RateLimited, PlatformUnavailable: see :meth:`error_for`.
+            AuthError, RateLimited, PlatformUnavailable: see `error_for`.
             MalformedResponse: a success answer without the post's (or a media's) id; the
                 post may exist, so the delivery is looked up, never repeated blindly.
             TransportError: X said "duplicate content" but the post cannot be seen yet.

@@ -210,13 +210,13 @@ def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
 
 class Emulator:
     """Base class of the emulators. Subclasses set ``platform`` and decorate handlers with
-    :func:`route`; ``error()`` builds the platform's own error body.
+    `route`; ``error()`` builds the platform's own error body.
 
     An exception a handler does not handle is an emulator bug: the client gets a 500 in the
-    platform's error shape (:meth:`internal_error`), the error is kept in :attr:`errors`
-    and logged, and, when :attr:`strict`, leaving :meth:`serve`, closing the
-    :meth:`transport` or calling :meth:`check` raises ``AssertionError`` listing it (clear
-    :attr:`errors` to accept them).
+    platform's error shape (`internal_error`), the error is kept in `errors`
+    and logged, and, when `strict`, leaving [`serve`][brandkit.testing.Emulator.serve], closing the
+    `transport` or calling `check` raises ``AssertionError`` listing it (clear
+    [`errors`][brandkit.errors] to accept them).
 
     Attributes:
         clock: the emulator's clock.
@@ -256,7 +256,7 @@ class Emulator:
     # -- what conformance tests need of every emulator ------------------------------------
 
     def account(self, *, name: str | None = None, **kwargs: Any) -> Any:
-        """An ``Account`` with valid credentials for this emulator at :attr:`base_url`."""
+        """An ``Account`` with valid credentials for this emulator at `base_url`."""
         raise NotImplementedError
 
     def post_texts(self) -> list[str]:
@@ -266,7 +266,7 @@ class Emulator:
     # -- faults --------------------------------------------------------------------------
 
     def fault(self, **kwargs: Any) -> Fault:
-        """Script a fault (see :class:`Fault` for the arguments) and return it."""
+        """Script a fault (see `Fault` for the arguments) and return it."""
         f = Fault(**kwargs)
         with self.lock:
             self._faults.append(f)
@@ -305,7 +305,7 @@ class Emulator:
     def internal_error(self, request: httpx.Request) -> httpx.Response:
         """The answer to a request whose handler raised: the platform's 500.
 
-        The default is :meth:`error` with status 500; subclasses whose platform answers
+        The default is `error` with status 500; subclasses whose platform answers
         differently override it.
         """
         return self.error(500, "Internal Server Error")
@@ -314,8 +314,8 @@ class Emulator:
         """Fail if a handler raised an exception it did not handle.
 
         Raises:
-            AssertionError: :attr:`errors` is not empty; the message lists each request
-                and its traceback. Clear :attr:`errors` to accept them.
+            AssertionError: [`errors`][brandkit.errors] is not empty; the message lists each request
+                and its traceback. Clear [`errors`][brandkit.errors] to accept them.
         """
         with self.lock:
             errors = list(self.errors)
@@ -350,7 +350,7 @@ class Emulator:
         return {}
 
     def handle(self, request: httpx.Request) -> httpx.Response:
-        """Answer one request; raises :class:`Drop` where the connection is to be cut."""
+        """Answer one request; raises `Drop` where the connection is to be cut."""
         request.read()
         with self.lock:
             self.requests.append(request)
@@ -419,10 +419,10 @@ class Emulator:
         """An httpx transport that answers from this emulator in-process (sync and async).
 
         A dropped connection becomes ``httpx.RemoteProtocolError``, as over a socket.
-        Closing it (closing the client) runs :meth:`check` when :attr:`strict`.
+        Closing it (closing the client) runs `check` when `strict`.
 
         Raises:
-            AssertionError: on close, when a handler failed (see :meth:`check`).
+            AssertionError: on close, when a handler failed (see `check`).
         """
 
         def handler(request: httpx.Request) -> httpx.Response:
@@ -444,8 +444,8 @@ class Emulator:
 
         Raises:
             ValueError: ``host`` is not a loopback address.
-            AssertionError: on leaving, when a handler failed and :attr:`strict` (see
-                :meth:`check`).
+            AssertionError: on leaving, when a handler failed and `strict` (see
+                `check`).
         """
         if host not in ("127.0.0.1", "::1", "localhost"):
             raise ValueError("emulators only listen on loopback")

@@ -1,6 +1,6 @@
 """Reading request bodies the way the platforms' servers do: multipart/form-data parts.
 
-The body is parsed by the standard library's MIME parser (:mod:`email`), not by splitting on
+The body is parsed by the standard library's MIME parser (`email`), not by splitting on
 the boundary: a delimiter only counts at the start of a line of its own (RFC 2046), so
 boundary-like text inside a line of content stays content, and every part's bytes come back
 exactly as sent (CR, LF and 8-bit bytes included).
@@ -191,7 +191,7 @@ def multipart(body: bytes, boundary: bytes) -> Iterator[tuple[str, str | None, s
     """``(name, filename, content type, data)`` of each part of a multipart/form-data body.
 
     The file name is ``None`` only for a text field; a part that is a file without a file
-    name (see :attr:`Part.is_file`) gets ``""``, so callers that decode fields never decode
+    name (see `Part.is_file`) gets ``""``, so callers that decode fields never decode
     binary data. A part without a ``Content-Type`` reports ``application/octet-stream`` when
     it is a file, else ``text/plain``.
 

@@ -15,14 +15,14 @@
   count too: Meta says continued calls extend the block.
 - Batch requests (``POST /{version}/`` with ``batch``, at most 50 sub-requests, each counted
   as a call) and field expansion (``fields=comments.summary(true).limit(0),insights.metric(a,b)``).
-- :meth:`GraphEmulator.fail_after_store`: the request is carried out, then answered with
+- `GraphEmulator.fail_after_store`: the request is carried out, then answered with
   Meta's 500 code 2, as Meta sometimes does for posts it did create.
 - ``GET /me`` and ``GET /me/{edge}`` (versioned or not): the node the token acts for, answered
   as if its id had been asked for (a Page token's ``/me`` is the Page, a user token's the user).
 - Comments, the only "reply" Facebook and Instagram have: a store of them
-  (:class:`Comment`), :meth:`GraphEmulator.add_comment` for the audience's comments in tests,
+  (`Comment`), `GraphEmulator.add_comment` for the audience's comments in tests,
   hiding and deleting; each platform answers them in its own shape.
-- :class:`MediaFetchingEmulator`: what Instagram and Threads share, containers that download
+- `MediaFetchingEmulator`: what Instagram and Threads share, containers that download
   their media from a URL and process by the emulator clock, accounts with a user and a
   60-day token, ``GET /refresh_access_token``, publishing quotas per rolling 24 hours.
 """
@@ -197,7 +197,7 @@ def render_fields(
     node_id: str,
 ) -> dict[str, Any]:
     """A node's answer to ``fields=``: each asked field from its getter (which gets the parsed
-    :class:`Field`, for nested lists and modifiers) under its name or its ``.as()`` alias,
+    `Field`, for nested lists and modifiers) under its name or its ``.as()`` alias,
     ``id`` always present.
 
     Raises:
@@ -300,7 +300,7 @@ def graph_api(*, auth: bool = True, counted: bool = True) -> Callable[[Handler],
     """Wrap a handler: parameters, the token, rate limits and usage headers.
 
     The handler is called as ``fn(self, request, token=..., params=..., files=..., **groups)``
-    and may raise :class:`GraphError`.
+    and may raise `GraphError`.
     """
 
     def wrap(fn: Handler) -> Handler:
@@ -328,7 +328,7 @@ class GraphEmulator(Emulator):
         rate_limits: ``{"app": (calls, seconds), "account": (calls, seconds)}``: the app's
             and each business object's budget in a rolling window (merged over the
             platform's defaults). Small windows (e.g. ``(5, 2.0)``) make tests hit them.
-        token_ttl: seconds until tokens issued by :meth:`account` expire (``None``: the
+        token_ttl: seconds until tokens issued by `account` expire (``None``: the
             platform's default).
     """
 
@@ -345,7 +345,7 @@ class GraphEmulator(Emulator):
     version_pattern: ClassVar[str] = r"v\d+\.\d+"
     """The API versions the platform has (Threads: only ``v1.0``)."""
     engagement_kinds: ClassVar[tuple[str, ...]] = ()
-    """What :meth:`engage` adds to (``reactions``, ``likes``, ``saved``, ...)."""
+    """What `engage` adds to (``reactions``, ``likes``, ``saved``, ...)."""
     unsupported_kind: ClassVar[str] = "GraphMethodException"
     """The error ``type`` of "Unsupported get/post/delete request" refusals."""
     unsupported_tail: ClassVar[str] = (
@@ -431,7 +431,7 @@ class GraphEmulator(Emulator):
 
     def engage(self, post_id: str, **counts: int) -> None:
         """Add engagement to a post on top of what the clock brings, e.g.
-        ``engage(id, reactions=3)``; the platform's kinds are :attr:`engagement_kinds`.
+        ``engage(id, reactions=3)``; the platform's kinds are `engagement_kinds`.
 
         Raises:
             KeyError: no post has that id.
@@ -986,8 +986,8 @@ class MediaFetchingEmulator(GraphEmulator, Generic[C, P]):
     """A Graph emulator of a platform that publishes through containers whose media it
     downloads from URLs (Instagram, Threads).
 
-    It keeps the :class:`LoopbackMediaHost` it is given, or starts one of its own that
-    :meth:`close` (and leaving :meth:`serve`) stops.
+    It keeps the `LoopbackMediaHost` it is given, or starts one of its own that
+    `close` (and leaving [`serve`][brandkit.testing.Emulator.serve]) stops.
     """
 
     default_token_ttl: ClassVar[float | None] = LONG_TOKEN_TTL
@@ -1051,15 +1051,15 @@ class MediaFetchingEmulator(GraphEmulator, Generic[C, P]):
         token_expires: bool = False,
         **kwargs: Any,
     ) -> Account:
-        """A new account and an :class:`~brandkit.Account` with its token at
-        :attr:`base_url` (call it inside ``serve()`` to get the socket URL).
+        """A new account and an [`Account`][brandkit.Account] with its token at
+        `base_url` (call it inside ``serve()`` to get the socket URL).
 
         Args:
             name: the brandkit account name.
             username: the username (default ``brandkit1``, ...).
             followers: followers at creation.
             followers_per_day: how fast followers grow with the emulator clock.
-            media_host: the account's media host (default: :attr:`media_host`).
+            media_host: the account's media host (default: `media_host`).
             token_expires: set ``token_expires_at`` on the account (so that brandkit
                 refreshes the token before it expires).
             kwargs: passed on to the ``Account`` constructor (e.g. ``on_credentials_changed``).
@@ -1088,7 +1088,7 @@ class MediaFetchingEmulator(GraphEmulator, Generic[C, P]):
     def make_account(
         self, user_id: str, token: str, *, media_host: Any, name: str | None, **kwargs: Any
     ) -> Account:
-        """The platform's :class:`~brandkit.Account` for a new user."""
+        """The platform's [`Account`][brandkit.Account] for a new user."""
         raise NotImplementedError
 
     def user_for(self, token: Token, user_id: str) -> User:

@@ -2,7 +2,7 @@
 
 Instagram and Threads fetch media from public URLs, so their accounts take a
 ``media_host(media) -> url`` callable (in production: upload to your storage or CDN and
-return the URL). In tests, :class:`LoopbackMediaHost` serves the bytes itself, and the
+return the URL). In tests, `LoopbackMediaHost` serves the bytes itself, and the
 emulators really download them from it::
 
     from brandkit.testing import LoopbackMediaHost
@@ -53,7 +53,7 @@ def fetch_media(
     download gives up after ``deadline`` seconds, checked between reads; a single connect
     or read waits at most ``timeout`` seconds. Called from an emulator handler, it lets
     other requests to that emulator run while it waits (see
-    :func:`~brandkit.testing._emulator.unlocked`).
+    `unlocked`).
 
     Returns:
         The bytes and the ``Content-Type`` the server sent.
@@ -128,8 +128,8 @@ class _Item:
 class LoopbackMediaHost:
     """Serves media on ``http://127.0.0.1:<port>/media/...`` from a background thread.
 
-    Call it with a :class:`~brandkit.Media` to get the URL that serves its bytes (it starts
-    on first use); use it as a context manager, or call :meth:`close`, to stop it. Files are
+    Call it with a [`Media`][brandkit.Media] to get the URL that serves its bytes (it starts
+    on first use); use it as a context manager, or call `close`, to stop it. Files are
     streamed from disk when the media has a path.
 
     Attributes:

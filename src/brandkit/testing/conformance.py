@@ -7,10 +7,10 @@ class TestMyPlatform(AdapterConformance):
     platform = "myplatform"          # the registered adapter's name
 ```
 
-The suite drives the adapter through the public :class:`brandkit.Client` and
-:class:`brandkit.AsyncClient` against the platform's emulator served on 127.0.0.1, so it checks
+The suite drives the adapter through the public [`brandkit.Client`][brandkit.Client] and
+`brandkit.AsyncClient` against the platform's emulator served on 127.0.0.1, so it checks
 the whole path: rendering, flows, the driver's retries and reconciliation, and the emulator's
-faithfulness. Override :meth:`make_emulator` to use an emulator that is not registered in
+faithfulness. Override `make_emulator` to use an emulator that is not registered in
 ``brandkit.testing.EMULATORS``. It needs ``pytest`` (and ``anyio`` for the async tests).
 """
 
@@ -33,7 +33,7 @@ FAST = RetryPolicy(attempts=4, initial=0.01, max_backoff=0.05, max_wait=10)
 
 
 def tiny_png(width: int = 8, height: int = 6) -> bytes:
-    """A valid RGB PNG of the given size (see :func:`brandkit.testing.png`)."""
+    """A valid RGB PNG of the given size (see `brandkit.testing.png`)."""
     return png(width, height)
 
 

@@ -29,13 +29,13 @@ What it answers like the Graph API (``platforms.md`` §5, real bodies in ``tests
   administers with their Page tokens, ``category``, ``category_list`` and ``tasks``, paged.
 - Comments: ``GET``/``POST /{post-or-comment-id}/comments`` (``fields``, ``summary``,
   ``filter=stream``, ``order``; ``message``), ``POST /{comment-id}`` with ``is_hidden`` (or
-  ``message``), ``DELETE /{comment-id}``, ``GET /{comment-id}``; :meth:`add_comment` adds
+  ``message``), ``DELETE /{comment-id}``, ``GET /{comment-id}``; `add_comment` adds
   the audience's.
-- Page tokens never expire (revoke them with :meth:`revoke_tokens`, or expire them with
-  :meth:`expire_tokens`); user tokens live 60 days of the emulator clock.
+- Page tokens never expire (revoke them with `revoke_tokens`, or expire them with
+  `expire_tokens`); user tokens live 60 days of the emulator clock.
 - ``X-Business-Use-Case-Usage`` (type ``pages``) for Page tokens and ``X-App-Usage``; past
   the Page's budget, code 80001 with ``estimated_time_to_regain_access``.
-- Duplicate refusals (506) when ``duplicate_window`` is set; :meth:`fail_after_store` for
+- Duplicate refusals (506) when ``duplicate_window`` is set; `fail_after_store` for
   Meta's "500 code 2 although the post was created".
 - Reactions, comments, shares, views and followers grow with the emulator clock.
 """
@@ -250,8 +250,8 @@ class FacebookEmulator(GraphEmulator):
         user_id: str | None = None,
         **kwargs: Any,
     ) -> Account:
-        """A new Page (and a user with a role on it) and an :class:`~brandkit.Account` for
-        it at :attr:`base_url` (call it inside ``serve()`` to get the socket URL).
+        """A new Page (and a user with a role on it) and an [`Account`][brandkit.Account] for
+        it at `base_url` (call it inside ``serve()`` to get the socket URL).
 
         Args:
             name: the brandkit account name.
@@ -262,9 +262,9 @@ class FacebookEmulator(GraphEmulator):
                 fetches the Page token) or ``"both"``.
             api_version: the Graph version the account pins (default: the emulator's).
             user_id: the user who administers the Page (default: a new one); give
-                :meth:`page_owner` of another Page to have one user with several Pages on
+                `page_owner` of another Page to have one user with several Pages on
                 ``/me/accounts``.
-            kwargs: passed on to :meth:`Account.facebook` (e.g. ``on_credentials_changed``).
+            kwargs: passed on to `Account.facebook` (e.g. ``on_credentials_changed``).
         """
         page_id = self.new_id()
         with self.lock:

@@ -18,7 +18,7 @@ What it answers like the Graph API (``platforms.md`` §6; real bodies in ``tests
 
 - ``POST /{version}/{ig-user-id}/media`` makes a container. Instagram downloads the media
   from ``image_url``/``video_url`` for real (from 127.0.0.1 only; use
-  :class:`~brandkit.testing.LoopbackMediaHost`, which :meth:`InstagramEmulator.account`
+  [`LoopbackMediaHost`][brandkit.testing.LoopbackMediaHost], which `InstagramEmulator.account`
   sets up): a URL it cannot fetch, or a body that is neither image nor video, is refused at
   once with code 9004, subcode 2207052 and Meta's words. The container then processes for
   ``image_processing`` / ``video_processing`` seconds of the emulator clock and ends
@@ -37,7 +37,7 @@ What it answers like the Graph API (``platforms.md`` §6; real bodies in ``tests
 - Comments: ``GET``/``POST /{ig-media-id}/comments`` (``message``), ``GET``/``POST
   /{ig-comment-id}/replies`` (one level, as Instagram keeps them), ``POST /{ig-comment-id}``
   with ``hide=true|false``, ``DELETE /{ig-comment-id}``, ``GET /{ig-comment-id}``;
-  :meth:`add_comment` adds the audience's.
+  `add_comment` adds the audience's.
 - Tokens live 60 days of the emulator clock; ``GET /refresh_access_token`` renews one that
   is at least a day old and not expired.
 - ``X-Business-Use-Case-Usage`` (type ``instagram``); code 80002 past the budget.
@@ -131,8 +131,8 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
         max_mentions: most @mentions in a caption (20).
         container_ttl: seconds until an unpublished container expires (24 h).
         engagement_rate: likes per hour a post gathers (times a weight of 1 to 5).
-        media_host: the media host :meth:`account` gives accounts (default: one the emulator
-            starts on 127.0.0.1 and stops when ``serve()`` ends or on :meth:`close`).
+        media_host: the media host `account` gives accounts (default: one the emulator
+            starts on 127.0.0.1 and stops when ``serve()`` ends or on `close`).
         version: the Graph API version unversioned calls use.
     """
 
@@ -222,7 +222,7 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
             return [self._container_view(c) for c in self._containers.values()]
 
     def container(self, container_id: str) -> dict[str, Any]:
-        """One container (see :attr:`containers`).
+        """One container (see `containers`).
 
         Raises:
             KeyError: no container has that id.

@@ -17,12 +17,12 @@ What it answers like LinkedIn (``platforms.md`` §4):
 - ``/rest/...`` needs ``Authorization: Bearer``, an active ``LinkedIn-Version`` (400
   ``VERSION_MISSING``, 426 ``NONEXISTENT_VERSION``) and ``X-Restli-Protocol-Version: 2.0.0``;
   errors are ``{"status", "serviceErrorCode", "code", "message"}``. The active versions
-  move with the emulator clock (:func:`active_versions`: the last 12 monthly releases).
+  move with the emulator clock (`active_versions`: the last 12 monthly releases).
 - ``GET /v2/userinfo`` (OpenID Connect) and ``GET /rest/organizationAcls?q=roleAssignee``:
   who the token is and which pages it administers.
 - Comments: ``GET``/``POST /rest/socialActions/{urn}/comments`` (``actor``, ``object``,
   ``message.text``; 201 with the comment, its id in ``x-restli-id``), nested on a comment
-  URN, ``DELETE /rest/socialActions/{urn}/comments/{id}``; :meth:`add_comment` adds the
+  URN, ``DELETE /rest/socialActions/{urn}/comments/{id}``; `add_comment` adds the
   audience's.
 - ``POST /rest/posts`` checks fields, permissions and media, answers 201 with an empty body
   and the URN in ``x-restli-id``; it refuses a repeat of a live post's content with 422
@@ -104,8 +104,8 @@ SUPPORT_MONTHS = 12
 
 def active_versions(now: datetime) -> frozenset[str]:
     """The ``LinkedIn-Version`` values LinkedIn accepts at ``now``: the monthly releases of
-    the last :data:`SUPPORT_MONTHS` months, the current month's included, less the months
-    without a release (:data:`NEVER_RELEASED`).
+    the last `SUPPORT_MONTHS` months, the current month's included, less the months
+    without a release (`NEVER_RELEASED`).
 
     A version counts as released on the first of its month (LinkedIn's changelog dates) and
     sunset on the first of the same month a year later; LinkedIn's real sunsets fall in the
@@ -340,11 +340,11 @@ class LinkedInEmulator(Emulator):
     Args:
         clock: the emulator clock (tokens, quotas, processing, engagement).
         quotas: per-member quotas, bucket → (requests, window seconds), merged over
-            :data:`DEFAULT_QUOTAS`; buckets ``post``, ``media``, ``read``, ``delete``,
+            `DEFAULT_QUOTAS`; buckets ``post``, ``media``, ``read``, ``delete``,
             ``stats``. Tests use small windows, e.g. ``{"post": (2, 1.0)}``.
         app_quotas: per-app quotas in the same form (none by default).
         versions: the active ``LinkedIn-Version`` values (default: computed from the
-            emulator clock by :func:`active_versions`, so they move with it).
+            emulator clock by `active_versions`, so they move with it).
         token_lifetime: seconds an access token lives (LinkedIn: 60 days).
         refresh_lifetime: seconds a refresh token lives from first authorization (365 days).
         image_processing: seconds an uploaded image takes to become ``AVAILABLE``.
@@ -410,7 +410,7 @@ class LinkedInEmulator(Emulator):
         **unknown: Any,
     ) -> Account:
         """A member (and, for ``author="organization"``, a page they administer) with a
-        token, as an :class:`~brandkit.Account` at :attr:`base_url`.
+        token, as an [`Account`][brandkit.Account] at `base_url`.
 
         Args:
             name: the brandkit account name.

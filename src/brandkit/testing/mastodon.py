@@ -31,14 +31,14 @@ lowercase ``x-ratelimit-*`` headers with an ISO 8601 reset, as in recordings of 
   ``GET /api/v1/accounts/:id/statuses``.
 - Rate limits as Rack::Attack enforces them: 300 requests per 5 min per token, media uploads
   and deletes 30 per 30 min per account; windows are aligned to the epoch like Mastodon's and
-  can be made small for tests with ``rate_limits=`` or :meth:`MastodonEmulator.set_rate_limit`.
+  can be made small for tests with ``rate_limits=`` or `MastodonEmulator.set_rate_limit`.
 - Engagement (favourites, reblogs, replies, quotes) and followers grow with the emulator
   clock, deterministically, so successive metric snapshots differ.
 
 Any other path answers 404 ``{"error": "Record not found"}``, as Mastodon's catch-all route
 does.
 
-Mastodon tokens do not expire; :meth:`MastodonEmulator.revoke_tokens` makes every token
+Mastodon tokens do not expire; `MastodonEmulator.revoke_tokens` makes every token
 answer 401 as a revoked one does, and ``token_ttl`` emulates a server that expires them.
 """
 
@@ -216,7 +216,7 @@ class MastodonEmulator(Emulator):
         image_processing: seconds an image takes to process (0: answered with 200 at once).
         video_processing: seconds a video, GIF or audio file takes (answered with 202).
         rate_limits: family → (limit, window seconds), merged over
-            :data:`DEFAULT_RATE_LIMITS`; families are ``api``, ``statuses``, ``media``,
+            `DEFAULT_RATE_LIMITS`; families are ``api``, ``statuses``, ``media``,
             ``delete``.
         idempotency_ttl: how long an ``Idempotency-Key`` is remembered (Mastodon: 3600 s).
         token_ttl: seconds after which tokens expire; ``None`` (Mastodon's way) never.
@@ -288,8 +288,8 @@ class MastodonEmulator(Emulator):
         followers_per_day: float = 24.0,
         **kwargs: Any,
     ) -> Account:
-        """A new user on this instance and an :class:`~brandkit.Account` with its token,
-        at :attr:`base_url` (call it inside ``serve()`` to get the socket URL).
+        """A new user on this instance and an [`Account`][brandkit.Account] with its token,
+        at `base_url` (call it inside ``serve()`` to get the socket URL).
 
         Args:
             name: the brandkit account name.
@@ -297,7 +297,7 @@ class MastodonEmulator(Emulator):
             display_name: the display name.
             followers: followers at creation.
             followers_per_day: how fast followers grow with the emulator clock.
-            kwargs: passed on to :meth:`Account.mastodon` (e.g. ``on_credentials_changed``).
+            kwargs: passed on to `Account.mastodon` (e.g. ``on_credentials_changed``).
         """
         with self.lock:
             user_id = self._new_id()
@@ -368,7 +368,7 @@ class MastodonEmulator(Emulator):
                 token.revoked = True
 
     def expire_tokens(self) -> None:
-        """Mastodon tokens never expire, so this revokes them (see :meth:`revoke_tokens`)."""
+        """Mastodon tokens never expire, so this revokes them (see `revoke_tokens`)."""
         self.revoke_tokens()
 
     def engage(

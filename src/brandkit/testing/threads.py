@@ -20,7 +20,7 @@ the emulator follows the reference field by field):
   ``alt_text``, ``link_attachment``). Text is checked as Threads counts it: 500 characters,
   each emoji its UTF-8 bytes, at most 5 distinct links (``THREADS_API__LINK_LIMIT_EXCEEDED``).
   Media is downloaded for real from ``image_url``/``video_url`` (127.0.0.1 only, see
-  :class:`~brandkit.testing.LoopbackMediaHost`) and processed for ``image_processing`` /
+  `LoopbackMediaHost`) and processed for ``image_processing`` /
   ``video_processing`` seconds of the emulator clock; a failure ends the container in
   ``ERROR`` with an ``error_message`` such as ``FAILED_DOWNLOADING_VIDEO`` or ``UNKNOWN``.
 - ``GET /{container}?fields=status,error_message``, ``POST /{user-id}/threads_publish``
@@ -30,7 +30,7 @@ the emulator follows the reference field by field):
   ``GET /{user-id}/threads_insights``, ``DELETE /{media-id}``.
 - ``GET /v1.0/me``: ``id``, ``username``, ``name``, ``threads_profile_picture_url``,
   ``threads_biography``, ``is_verified``. Only ``v1.0`` exists (other versions: code 2500).
-- Others' replies (:meth:`ThreadsEmulator.add_reply`): ``GET /{media-id}/replies`` and
+- Others' replies (`ThreadsEmulator.add_reply`): ``GET /{media-id}/replies`` and
   ``/conversation``, ``hide_status``, ``POST /{reply-id}/manage_reply`` with ``hide``.
 - Tokens live 60 days; ``GET /refresh_access_token?grant_type=th_refresh_token`` renews one
   that is at least a day old and not expired.
@@ -125,8 +125,8 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
         max_video_bytes: the largest video (1 GB).
         container_ttl: seconds until an unpublished container expires (24 h).
         engagement_rate: likes per hour a post gathers (times a weight of 1 to 5).
-        media_host: the media host :meth:`account` gives accounts (default: one the emulator
-            starts on 127.0.0.1 and stops when ``serve()`` ends or on :meth:`close`).
+        media_host: the media host `account` gives accounts (default: one the emulator
+            starts on 127.0.0.1 and stops when ``serve()`` ends or on `close`).
     """
 
     platform: ClassVar[str] = "threads"
@@ -195,7 +195,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
 
     def post_texts(self) -> list[str]:
         """The texts of the accounts' posts (and replies) that exist now, oldest first
-        (the audience's replies are in :meth:`replies`)."""
+        (the audience's replies are in `replies`)."""
         with self.lock:
             return [p.text for p in self.live() if not p.audience]
 

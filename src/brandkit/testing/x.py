@@ -32,7 +32,7 @@ scheme is the one signed).
 
 Post length is X's weighted length (twitter-text v3): over 280 is refused with X's 400
 "Your Tweet text is too long", unless the user has Premium (``premium=True`` on the emulator
-or on :meth:`XEmulator.account`), which allows 25,000.
+or on `XEmulator.account`), which allows 25,000.
 
 Not emulated: ``note_tweet`` for long posts (a long post reads back whole in ``text``),
 polls' results, OAuth 1.0a nonce and timestamp freshness.
@@ -509,7 +509,7 @@ class XEmulator(Emulator):
     Args:
         clock: the emulator clock (token expiry, rate windows, media processing, engagement).
         rate_limits: per-user limits by endpoint, e.g. ``{"POST /2/tweets": (5, 2.0)}`` for 5
-            posts per 2 seconds; endpoints not named keep :data:`DEFAULT_RATE_LIMITS`.
+            posts per 2 seconds; endpoints not named keep `DEFAULT_RATE_LIMITS`.
         user_daily_posts: the per-user 24-hour post quota (``x-user-limit-24hour-*``).
         app_daily_posts: the per-app 24-hour post quota (``x-app-limit-24hour-*``).
         daily_window: the length of the "24-hour" window in seconds (tests shorten it).
@@ -601,8 +601,8 @@ class XEmulator(Emulator):
         on_credentials_changed: CredentialsHook | None = None,
         **unknown: Any,
     ) -> Account:
-        """An :class:`~brandkit.Account` with valid credentials for a user of this emulator
-        at :attr:`base_url` (call it inside ``serve()`` to get the socket URL).
+        """An [`Account`][brandkit.Account] with valid credentials for a user of this emulator
+        at `base_url` (call it inside ``serve()`` to get the socket URL).
 
         Args:
             name: the account's name (also the username unless ``username`` is given); the
@@ -1789,7 +1789,7 @@ class XEmulator(Emulator):
     # -- v1.1 media (upload.twitter.com) --------------------------------------------------
 
     def _v1_begin(self, request: httpx.Request, endpoint: str) -> _Caller | httpx.Response:
-        """:meth:`_begin` with v1.1's error bodies: ``{"errors": [{"code", "message"}]}``."""
+        """`_begin` with v1.1's error bodies: ``{"errors": [{"code", "message"}]}``."""
         caller = self._begin(request, endpoint)
         if not isinstance(caller, httpx.Response):
             return caller

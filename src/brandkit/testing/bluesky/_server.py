@@ -98,7 +98,7 @@ class BlueskyUser:
         email: its e-mail address.
         display_name: its display name.
         created_at: when it was created (emulator time, epoch seconds).
-        followers: followers added by :meth:`BlueskyEmulator.follow` (on top of the growth).
+        followers: followers added by `BlueskyEmulator.follow` (on top of the growth).
     """
 
     did: str
@@ -123,7 +123,7 @@ class StoredRecord:
         rkey: its record key.
         value: the record as stored.
         created_at: when it was stored (emulator time, epoch seconds).
-        extra: engagement added with :meth:`BlueskyEmulator.engage`.
+        extra: engagement added with `BlueskyEmulator.engage`.
     """
 
     uri: str
@@ -335,7 +335,7 @@ class BlueskyEmulator(Emulator):
         clock: the emulator's clock (token expiry, rate windows, engagement growth).
         rate_limits: enforce rate limits and send ``RateLimit-*`` headers, as the reference
             PDS does with ``PDS_RATE_LIMITS_ENABLED=true``: ``True`` for its limits, or a
-            :class:`BlueskyLimits` with other windows. Off by default, as in the PDS (then no
+            `BlueskyLimits` with other windows. Off by default, as in the PDS (then no
             rate-limit header is sent at all).
         blob_upload_limit: the largest blob ``uploadBlob`` takes (the PDS default, 5 MiB).
         engagement_per_hour: how many likes a post gains per simulated hour (each post gets
@@ -433,10 +433,10 @@ class BlueskyEmulator(Emulator):
         on_credentials_changed: CredentialsHook | None = None,
         **kw: Any,
     ) -> Account:
-        """A new emulated account and an :class:`~brandkit.Account` that logs in to it with
-        its app password at :attr:`base_url` (call it inside ``serve()`` for a socket URL).
+        """A new emulated account and an [`Account`][brandkit.Account] that logs in to it with
+        its app password at `base_url` (call it inside ``serve()`` for a socket URL).
 
-        Extra keywords go to :meth:`~brandkit.Account.bluesky` (e.g. a saved session).
+        Extra keywords go to [`bluesky`][brandkit.Account.bluesky] (e.g. a saved session).
         """
         base = re.sub(r"[^a-z0-9-]+", "-", (name or "brand").lower()).strip("-") or "brand"
         wanted = handle or f"{base}.test"

@@ -104,7 +104,7 @@ class StoredFile:
         width, height: pixel size of images and videos, when known.
         data: the bytes.
         photo_sizes: for a photo, the ``PhotoSize`` objects messages show, smallest first
-            (see :func:`photo_sizes`); each has its own ``file_id``, which sends this file
+            (see `photo_sizes`); each has its own ``file_id``, which sends this file
             again.
         file_name: the name the client gave a document, video or animation (Telegram shows
             it as ``file_name``); ``None`` for photos.
@@ -198,7 +198,7 @@ class TelegramEmulator(Emulator):
     Args:
         clock: the emulator clock (flood windows, delete window, member growth).
         limits: flood limits, scope → (messages, window seconds), merged over
-            :data:`DEFAULT_LIMITS`; scopes are ``"chat"`` (per chat) and ``"bot"`` (per bot
+            `DEFAULT_LIMITS`; scopes are ``"chat"`` (per chat) and ``"bot"`` (per bot
             across chats). Tests use small ones, e.g. ``{"chat": (2, 1.0)}``.
         max_text: longest text in characters after entity parsing (Telegram: 4096).
         max_caption: longest caption (Telegram: 1024).
@@ -303,8 +303,8 @@ class TelegramEmulator(Emulator):
         bot: TelegramBot | None = None,
         **unknown: Any,
     ) -> Account:
-        """A bot that is an admin of a new channel, as an :class:`~brandkit.Account` at
-        :attr:`base_url` (call it inside ``serve()`` to get the socket URL).
+        """A bot that is an admin of a new channel, as an [`Account`][brandkit.Account] at
+        `base_url` (call it inside ``serve()`` to get the socket URL).
 
         Args:
             name: the brandkit account name.
@@ -377,7 +377,7 @@ class TelegramEmulator(Emulator):
                 b.revoked = True
 
     def expire_tokens(self) -> None:
-        """Bot tokens never expire; this revokes them (see :meth:`revoke`)."""
+        """Bot tokens never expire; this revokes them (see `revoke`)."""
         self.revoke()
 
     def set_admin(self, chat: int | str, bot: TelegramBot, *, can_post: bool | None) -> None:

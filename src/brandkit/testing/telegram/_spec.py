@@ -4,7 +4,7 @@ The spec format is the one of ``PaulSonOfLars/telegram-bot-api-spec`` (``api.jso
 method and type with its fields, each field with ``types`` (``"Integer"``, ``"String"``,
 ``"Array of MessageEntity"``, a type name, ...) and ``required``. brandkit ships the part of
 it that its emulator answers (``bot-api-subset.json``, see the README beside it); tests can
-load the whole file with :meth:`BotApiSpec.load`.
+load the whole file with `BotApiSpec.load`.
 
 Checking follows the Bot API's rules for passing parameters: a request may carry them in the
 query string, as ``application/x-www-form-urlencoded``, as ``multipart/form-data`` (where

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
@@ -314,6 +314,43 @@ class Adapter(ABC):
                 status_code=response.status_code,
                 body=body,
             ) from None
+
+
+def read_each(
+    platform: str,
+    items: Iterable[Mapping[str, Any]],
+    model: type[M],
+    key: str | Callable[[Mapping[str, Any]], object],
+    what: str,
+) -> tuple[list[M], dict[str, str]]:
+    """Each item of a batch answer read as ``model``, for the slow path after the whole
+    answer could not be read in one pass: an item that cannot be read is left out, and the
+    reason is kept under its key (``key`` names the field, or reads it), so that one bad
+    item costs only its own samples.
+
+    Returns:
+        The items read, and the reasons by key (``"{platform} answered this {what} in a
+        shape brandkit cannot read (field: problem)"``).
+    """
+    read: list[M] = []
+    reasons: dict[str, str] = {}
+    for item in items:
+        try:
+            read.append(model.model_validate(item))
+        except pydantic.ValidationError as exc:
+            found = item.get(key) if isinstance(key, str) else key(item)
+            if isinstance(found, str):
+                reasons[found] = unreadable(platform, exc, what)
+    return read, reasons
+
+
+def unreadable(platform: str, exc: pydantic.ValidationError, what: str) -> str:
+    """Why one item of an answer cannot be read, naming its first bad field."""
+    err = exc.errors(include_url=False)[0]
+    where = ".".join(str(p) for p in err["loc"]) or "body"
+    return (
+        f"{platform} answered this {what} in a shape brandkit cannot read ({where}: {err['msg']})"
+    )
 
 
 def _platform_message(response: httpx.Response) -> str:

@@ -48,6 +48,7 @@ from brandkit.platforms._base import (
     PartRef,
     RatePolicy,
     ThreadContext,
+    read_each,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 from brandkit.platforms._oauth import parse_credentials
@@ -640,15 +641,11 @@ class BlueskyAdapter(Adapter):
         except MalformedResponse:
             pass
         # View by view: one that cannot be read costs only its own samples.
-        posts: dict[str, _PostView | str] = {}
-        for item in self.parse(response, _Posts).posts:
-            try:
-                parsed = _PostView.model_validate(item)
-            except pydantic.ValidationError as exc:
-                if isinstance(item.get("uri"), str):
-                    posts[str(item["uri"])] = _unreadable(exc)
-                continue
-            posts[parsed.uri] = parsed
+        views, reasons = read_each(
+            self.name, self.parse(response, _Posts).posts, _PostView, "uri", "post"
+        )
+        posts: dict[str, _PostView | str] = dict(reasons)
+        posts.update((v.uri, v) for v in views)
         return posts
 
     def collect_account_metrics(self) -> Flow[list[MetricSample]]:
@@ -821,9 +818,3 @@ class BlueskyAdapter(Adapter):
                 external["thumb"] = yield from self._upload(card.thumbnail)
             return {"$type": "app.bsky.embed.external", "external": external}
         return None
-
-
-def _unreadable(exc: pydantic.ValidationError) -> str:
-    err = exc.errors(include_url=False)[0]
-    where = ".".join(str(p) for p in err["loc"]) or "body"
-    return f"bluesky answered this post in a shape brandkit cannot read ({where}: {err['msg']})"

@@ -53,7 +53,14 @@ from brandkit.errors import (
     Rejected,
 )
 from brandkit.metrics._sample import Metric, MetricSample
-from brandkit.platforms._base import Answer, Capabilities, PartRef, RatePolicy, ThreadContext
+from brandkit.platforms._base import (
+    Answer,
+    Capabilities,
+    PartRef,
+    RatePolicy,
+    ThreadContext,
+    read_each,
+)
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 from brandkit.platforms._oauth import RefreshingAdapter, TokenAnswer, parse_credentials
 
@@ -763,14 +770,15 @@ class LinkedInAdapter(RefreshingAdapter):
             elements = self.parse(response, _Statistics).elements
         except MalformedResponse:
             # Element by element: one that cannot be read costs only its own post's samples.
-            elements = ()
-            for element in self.parse(response, _Elements).elements:
-                try:
-                    elements += (_ShareStatistics.model_validate(element),)
-                except pydantic.ValidationError as exc:
-                    key = element.get("share") or element.get("ugcPost")
-                    if isinstance(key, str):
-                        found[key] = _unreadable(exc)
+            read, reasons = read_each(
+                self.name,
+                self.parse(response, _Elements).elements,
+                _ShareStatistics,
+                lambda element: element.get("share") or element.get("ugcPost"),
+                "post's statistics",
+            )
+            elements = tuple(read)
+            found.update(reasons)
         for stats in elements:
             urn = stats.share or stats.ugcPost
             if urn is not None:
@@ -989,12 +997,3 @@ class _ByteRange(httpx.SyncByteStream, httpx.AsyncByteStream):
         # multipart file uploads do.
         for block in self:
             yield block
-
-
-def _unreadable(exc: pydantic.ValidationError) -> str:
-    err = exc.errors(include_url=False)[0]
-    where = ".".join(str(p) for p in err["loc"]) or "body"
-    return (
-        "linkedin answered this post's statistics in a shape brandkit cannot read "
-        f"({where}: {err['msg']})"
-    )

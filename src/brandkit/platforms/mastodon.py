@@ -51,6 +51,7 @@ from brandkit.platforms._base import (
     PartRef,
     RatePolicy,
     ThreadContext,
+    read_each,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 
@@ -518,15 +519,11 @@ class MastodonAdapter(Adapter):
         except MalformedResponse:
             pass
         # Item by item: a status that cannot be read costs only its own samples.
-        found: dict[str, _Counts | str] = {}
-        for item in self.parse(response, _Items).root:
-            try:
-                counts = _Counts.model_validate(item)
-            except pydantic.ValidationError as exc:
-                if isinstance(item.get("id"), str):
-                    found[str(item["id"])] = _unreadable(exc)
-                continue
-            found[counts.id] = counts
+        statuses, reasons = read_each(
+            self.name, self.parse(response, _Items).root, _Counts, "id", "status"
+        )
+        found: dict[str, _Counts | str] = dict(reasons)
+        found.update((c.id, c) for c in statuses)
         return found
 
     def _samples(
@@ -684,12 +681,6 @@ def _capabilities(instance: _Instance) -> Capabilities:
 
 def _ref(index: int, status: _Created) -> PartRef:
     return PartRef(index=index, id=status.id, url=status.url or status.uri, uri=status.uri)
-
-
-def _unreadable(exc: pydantic.ValidationError) -> str:
-    err = exc.errors(include_url=False)[0]
-    where = ".".join(str(p) for p in err["loc"]) or "body"
-    return f"mastodon answered this status in a shape brandkit cannot read ({where}: {err['msg']})"
 
 
 def error_message(response: httpx.Response) -> tuple[str, str | None]:

@@ -50,7 +50,14 @@ from brandkit.errors import (
     TransportError,
 )
 from brandkit.metrics._sample import Metric, MetricSample
-from brandkit.platforms._base import Answer, Capabilities, PartRef, RatePolicy, ThreadContext
+from brandkit.platforms._base import (
+    Answer,
+    Capabilities,
+    PartRef,
+    RatePolicy,
+    ThreadContext,
+    unreadable,
+)
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 from brandkit.platforms._oauth import RefreshingAdapter, TokenAnswer, parse_credentials
 
@@ -1278,10 +1285,4 @@ def _read_post(item: dict[str, pydantic.JsonValue]) -> _MetricsPost | tuple[str,
         return _MetricsPost.model_validate(item)
     except pydantic.ValidationError as exc:
         rid = item.get("id")
-        return (rid if isinstance(rid, str) else "", _unreadable(exc))
-
-
-def _unreadable(exc: pydantic.ValidationError) -> str:
-    err = exc.errors(include_url=False)[0]
-    where = ".".join(str(p) for p in err["loc"]) or "body"
-    return f"x answered this post in a shape brandkit cannot read ({where}: {err['msg']})"
+        return (rid if isinstance(rid, str) else "", unreadable("x", exc, "post"))

@@ -27,6 +27,7 @@ from brandkit.errors import ContentError
 from brandkit.text._bluesky import _spans as bluesky_spans
 from brandkit.text._platforms import _measure, _Platform, _problems, resolve
 from brandkit.text._urls import extract_urls
+from brandkit.text._x import XLedger
 
 _NOT_SPACE = r"[^\s\x1c-\x1f]"
 # A cluster is whitespace when it starts and ends with whitespace (" ", "\r\n"); " \u0301"
@@ -67,12 +68,20 @@ class _Splitter:
         self.spec = spec
         self.options = options
         self.tokens = [m.span() for m in _TOKEN.finditer(text)]
-        self.levels = [self._level(k) for k in range(len(self.tokens))]
-        self.protected = _protected(text)
-        self.starts = [s for s, _ in self.protected]
+        # Worked out on first use: the cut levels only near each cut, the protected ranges only
+        # when a token has to be cut inside (most texts never need them).
+        self.levels: dict[int, int] = {}
+        self._protected: list[tuple[int, int]] | None = None
+        self._starts: list[int] = []
 
     def _level(self, k: int) -> int:
         """How good a cut after token ``k`` is."""
+        level = self.levels.get(k)
+        if level is None:
+            level = self.levels[k] = self._find_level(k)
+        return level
+
+    def _find_level(self, k: int) -> int:
         if k + 1 >= len(self.tokens):
             return PARAGRAPH
         gap = self.text[self.tokens[k][1] : self.tokens[k + 1][0]]
@@ -87,15 +96,24 @@ class _Splitter:
         return WORD
 
     def _inside_protected(self, position: int) -> tuple[int, int] | None:
-        k = bisect_left(self.starts, position) - 1
+        if self._protected is None:
+            self._protected = _protected(self.text)
+            self._starts = [s for s, _ in self._protected]
+        k = bisect_left(self._starts, position) - 1
         if k >= 0:
-            start, end = self.protected[k]
+            start, end = self._protected[k]
             if start < position < end:
                 return start, end
         return None
 
-    def split(self, fits: Callable[[str, int], bool]) -> list[str]:
-        """Parts in order; ``fits(part, index)`` decides."""
+    def split(
+        self,
+        fits: Callable[[str, int], bool],
+        fits_between: Callable[[int, int, int], bool] | None = None,
+    ) -> list[str]:
+        """Parts in order; ``fits(part, index)`` decides, or ``fits_between(start, end,
+        index)`` for a part from a token's start to a token's end, when given (a measurement
+        of the whole text answers those without measuring the part)."""
         text, tokens = self.text, self.tokens
         parts: list[str] = []
         i = 0
@@ -107,7 +125,13 @@ class _Splitter:
             def ok(end: int, _start: int = position, _index: int = index) -> bool:
                 return fits(text[_start:end], _index)
 
-            best = self._longest(i, ok, hint)
+            whole_tokens: Callable[[int], bool] = ok
+            if fits_between is not None and position == tokens[i][0]:
+
+                def whole_tokens(end: int, _start: int = position, _index: int = index) -> bool:
+                    return fits_between(_start, end, _index)
+
+            best = self._longest(i, whole_tokens, hint)
             if best is None:
                 cut = self._cut_inside(position, tokens[i][1], ok)
                 parts.append(text[position:cut])
@@ -172,7 +196,7 @@ class _Splitter:
             for k in range(best, i - 1, -1):
                 if 2 * (self.tokens[k][1] - position) < reach:
                     break
-                if self.levels[k] >= level:
+                if self._level(k) >= level:
                     return k
         return best
 
@@ -269,9 +293,15 @@ def split(text: str, platform: str, *, numbered: bool = False, **options: Any) -
         ConfigurationError: unknown platform, unknown option, or an option of the wrong type.
     """
     spec, merged = resolve(platform, options)
-    if _measure(text, platform, merged, "text")[0].fits:
-        return [text]
     cap = spec.limit(merged)
+    # X: one measurement of the whole text answers every candidate part between tokens.
+    ledger = XLedger(text, merged["config"]) if platform == "x" and XLedger.usable(text) else None
+    if ledger is not None:
+        length = ledger.length(0, len(text))
+        if not _problems(text, platform, spec, merged, length, "text"):
+            return [text]
+    elif _measure(text, platform, merged, "text")[0].fits:
+        return [text]
 
     def fits(part: str) -> bool:
         length = spec.length(part, merged)
@@ -291,7 +321,17 @@ def split(text: str, platform: str, *, numbered: bool = False, **options: Any) -
     def fits_plain(part: str, index: int) -> bool:
         return fits(part)
 
-    parts = splitter.split(fits_plain)
+    def between(start: int, end: int, suffix: str) -> bool:
+        assert ledger is not None
+        length = ledger.length(start, end, suffix)
+        return length <= cap and not _problems(
+            text[start:end] + suffix, platform, spec, merged, length, "text"
+        )
+
+    def between_plain(start: int, end: int, index: int) -> bool:
+        return between(start, end, "")
+
+    parts = splitter.split(fits_plain, between_plain if ledger else None)
     if not parts:
         return [""]
     if not numbered or len(parts) == 1:
@@ -302,7 +342,10 @@ def split(text: str, platform: str, *, numbered: bool = False, **options: Any) -
         def fits_numbered(part: str, index: int, _total: int = total) -> bool:
             return fits(f"{part} {index + 1}/{_total}")
 
-        parts = splitter.split(fits_numbered)
+        def between_numbered(start: int, end: int, index: int, _total: int = total) -> bool:
+            return between(start, end, f" {index + 1}/{_total}")
+
+        parts = splitter.split(fits_numbered, between_numbered if ledger else None)
         if len(parts) <= total:
             final = [f"{part} {k + 1}/{len(parts)}" for k, part in enumerate(parts)]
             if all(fits(p) for p in final):

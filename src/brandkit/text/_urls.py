@@ -252,12 +252,13 @@ def _code_units(text: str) -> str:
     sees half of an emoji, and a URL may begin right after a high surrogate. Matching on this
     form reproduces that exactly.
     """
-
-    def pair(match: re.Match[str]) -> str:
-        offset = ord(match.group()) - 0x10000
-        return chr(0xD800 + (offset >> 10)) + chr(0xDC00 + (offset & 0x3FF))
-
-    return _ASTRAL.sub(pair, text)
+    # Each UTF-16 code unit widened to a UTF-32 one (two zero bytes after it) and decoded:
+    # the surrogates stay separate characters, all without a Python loop over the text.
+    utf16 = text.encode("utf-16-le", "surrogatepass")
+    utf32 = bytearray(2 * len(utf16))
+    utf32[0::4] = utf16[0::2]
+    utf32[1::4] = utf16[1::2]
+    return utf32.decode("utf-32-le", "surrogatepass")
 
 
 def _code_points(units: str) -> str:
@@ -276,18 +277,19 @@ def extract_urls(text: str, *, require_protocol: bool = False) -> list[Url]:
         The URLs in order, with code point offsets into ``text``.
     """
     if require_protocol:
-        if ":" not in text:
-            return []
-    elif "." not in text:
+        if ":" not in text or not _PROTOCOL_START.search(text):
+            return []  # every URL kept has a protocol
+    elif "." not in text or not (_DOT_RUN.search(text) or _PROTOCOL_START.search(text)):
+        # No place where a URL can begin (the scan in _matches would find none either: a
+        # surrogate is a label character as the code point it halves is).
         return []
-    astral_ends: list[int] = []
-    units = text
-    if not text.isascii() and _ASTRAL.search(text):
-        units = _code_units(text)
-        astral_ends = [m.end() for m in _SURROGATE_PAIR.finditer(units)]
+    if text.isascii() or not _ASTRAL.search(text):
+        return _extract(text, require_protocol)
+    units = _code_units(text)
     found = _extract(units, require_protocol)
-    if not astral_ends:
+    if not found:
         return found
+    astral_ends = [m.end() for m in _SURROGATE_PAIR.finditer(units)]
     # Back from UTF-16 offsets to code point offsets: each pair before an offset counts one.
     return [
         Url(

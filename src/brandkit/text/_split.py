@@ -33,6 +33,13 @@ _NOT_SPACE = r"[^\s\x1c-\x1f]"
 # A cluster is whitespace when it starts and ends with whitespace (" ", "\r\n"); " \u0301"
 # (a space carrying an accent) is not, and stays inside a token.
 _TOKEN = regex.compile(rf"(?:(?={_NOT_SPACE})\X|\X(?<={_NOT_SPACE}))+")
+# Where whitespace and its neighbours share a grapheme cluster (a space carrying a combining
+# mark, a prepended mark before a space): only then can a token differ from a run of non-space.
+_MIXED_CLUSTER = regex.compile(
+    r"\s[\p{Grapheme_Cluster_Break=Extend}\p{Grapheme_Cluster_Break=ZWJ}"
+    r"\p{Grapheme_Cluster_Break=SpacingMark}]|\p{Grapheme_Cluster_Break=Prepend}\s"
+)
+_NOT_SPACE_RUN = regex.compile(rf"{_NOT_SPACE}+")
 _LINE_BREAK = regex.compile(r"\r\n|[\n\r\u2028\u2029\x0b\x0c\x85]")
 _SENTENCE_END = regex.compile(r"[.!?…。！？‼⁉][\"'”’)\]»」』]*\Z")
 _INNER_SENTENCE_END = regex.compile(r"[.!?。！？‼⁉]")
@@ -67,7 +74,8 @@ class _Splitter:
         self.platform = platform
         self.spec = spec
         self.options = options
-        self.tokens = [m.span() for m in _TOKEN.finditer(text)]
+        tokens = _NOT_SPACE_RUN if not _MIXED_CLUSTER.search(text) else _TOKEN
+        self.tokens = [m.span() for m in tokens.finditer(text)]
         # Worked out on first use: the cut levels only near each cut, the protected ranges only
         # when a token has to be cut inside (most texts never need them).
         self.levels: dict[int, int] = {}

@@ -4,16 +4,29 @@ Run: ``python benchmarks/text_bench.py [--posts N] [--seed S] [--show K]``
 
 Prints posts per second for ``count`` (each platform), ``facets``, ``telegram_entities`` and
 ``split``, then the X count of ``twitter-text-parser`` (PyPI, the ``bench`` extra) on the same
-posts, and how often the two X counts disagree, with a few disagreements shown. No timing is
-asserted: this is for reading.
+posts, and how often the two X counts disagree, with a few disagreements shown.
+
+Then the references of issue 18, measured in the same run: the X count against twitter-text's
+JavaScript ``parseTweet`` (when ``node`` is on the PATH and the ``twitter-text`` npm package is
+found: ``--twitter-text DIR`` or ``$TWITTER_TEXT``, e.g. after ``npm install twitter-text`` in
+``/tmp/tt``) on three corpora (the mixed one, tweet-length posts, 1 KB posts), best of
+``--rounds`` interleaved rounds each, with the ratio (goal ≥ 1.0); and split and render per
+platform as a ratio of that platform's count speed (goal ≥ 0.5). No timing is asserted: this
+is for reading.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import random
+import shutil
+import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import NamedTuple
 
 from brandkit import text
@@ -182,6 +195,107 @@ def explain(differ: Sequence[tuple[str, int, int]]) -> list[tuple[str, int, int,
     return sorted(rows, key=lambda r: -r[3])
 
 
+# --- the references of issue 18 ------------------------------------------------------------
+
+_NODE_SCRIPT = """
+const tt = require(process.argv[2]);
+const posts = JSON.parse(require('fs').readFileSync(process.argv[3], 'utf8'));
+let sink = 0;
+for (const p of posts.slice(0, 200)) sink += tt.parseTweet(p).weightedLength;
+let best = Infinity;
+for (let r = 0; r < 3; r++) {
+  const t = process.hrtime.bigint();
+  for (const p of posts) sink += tt.parseTweet(p).weightedLength;
+  best = Math.min(best, Number(process.hrtime.bigint() - t) / 1e9);
+}
+console.log(JSON.stringify({seconds: best, sink: sink}));
+"""
+
+
+def reference_corpora(posts: Sequence[str]) -> dict[str, list[str]]:
+    """The mixed corpus, its posts cut to 280 characters, and posts joined into 1 KB ones."""
+    kilobyte: list[str] = []
+    current = ""
+    for post in posts:
+        current = f"{current} {post}".strip()
+        if len(current) >= 1000:
+            kilobyte.append(current[:1000])
+            current = ""
+    return {"mixed": list(posts), "tweet-length": [p[:280] for p in posts], "1 KB": kilobyte}
+
+
+def _twitter_text_dir(given: str | None) -> Path | None:
+    for candidate in (given, os.environ.get("TWITTER_TEXT"), "/tmp/tt"):
+        if not candidate:
+            continue
+        path = Path(candidate)
+        for module in (path, path / "node_modules" / "twitter-text"):
+            if (module / "package.json").is_file() and module.name == "twitter-text":
+                return module
+    return None
+
+
+def versus_twitter_text_js(posts: Sequence[str], module_dir: str | None, rounds: int) -> None:
+    """X count posts/s against twitter-text JS on each reference corpus, and the ratio."""
+    node = shutil.which("node")
+    module = _twitter_text_dir(module_dir)
+    if node is None or module is None:
+        print("twitter-text JS: skipped (needs node and `npm install twitter-text`; pass its")
+        print("  directory with --twitter-text or $TWITTER_TEXT)")
+        return
+    print(f"X count vs twitter-text JS ({module}), best of {rounds} interleaved rounds:")
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp, "bench.js")
+        script.write_text(_NODE_SCRIPT)
+        for name, corpus_posts in reference_corpora(posts).items():
+            data = Path(tmp, "posts.json")
+            data.write_text(json.dumps(corpus_posts))
+            js = py = float("inf")
+            for _ in range(rounds):
+                done = subprocess.run(
+                    [node, str(script), str(module), str(data)],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    timeout=600,
+                )
+                js = min(js, json.loads(done.stdout)["seconds"])
+                py = min(py, timed("x", corpus_posts, lambda s: text.count(s, "x")).seconds)
+            n = len(corpus_posts)
+            print(
+                f"  {name:<13} {n:>5} posts  brandkit {n / py:>8,.0f}/s  "
+                f"twitter-text JS {n / js:>8,.0f}/s  ratio {js / py:.2f}  (goal >= 1.0)"
+            )
+
+
+def split_render_ratios(posts: Sequence[str], rounds: int) -> None:
+    """split and render posts/s per platform as a ratio of its count speed (goal >= 0.5)."""
+    from brandkit import Post, render
+
+    print(f"split and render vs count, same posts, best of {rounds}:")
+    built = {p: Post(text=p, hashtags=["launch"], campaign="bench") for p in posts}
+
+    def rendered(post: str, platform: str) -> object:
+        try:
+            return render(built[post], platform)
+        except BrandkitError:
+            return None
+
+    for platform in ("x", "mastodon", "bluesky", "threads"):
+        best = dict.fromkeys(("count", "split", "render"), float("inf"))
+        for _ in range(rounds):
+            for name, fn in (
+                ("count", lambda s, p=platform: text.count(s, p)),
+                ("split", lambda s, p=platform: text.split(s, p)),
+                ("render", lambda s, p=platform: rendered(s, p)),
+            ):
+                best[name] = min(best[name], timed(name, posts, fn).seconds)
+        print(
+            f"  {platform:<9} split {best['count'] / best['split']:.2f}x  "
+            f"render {best['count'] / best['render']:.2f}x of count  (goal >= 0.5)"
+        )
+
+
 def _table(rows: Sequence[Row]) -> str:
     width = max(len(r.name) for r in rows)
     lines = [f"{'operation':<{width}}  {'posts':>6}  {'seconds':>8}  {'posts/s':>10}"]
@@ -198,11 +312,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--posts", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=20261126)
     parser.add_argument("--show", type=int, default=5, help="disagreements to print")
+    parser.add_argument("--twitter-text", help="the twitter-text npm package's directory")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds for the references")
+    parser.add_argument(
+        "--references-only", action="store_true", help="only the issue 18 comparisons"
+    )
     args = parser.parse_args(argv)
+    rounds = max(1, min(args.rounds, 20))
 
     posts = corpus(args.posts, args.seed)
     chars = sum(len(p) for p in posts)
     print(f"corpus: {len(posts)} posts, {chars:,} characters (seed {args.seed})\n")
+    versus_twitter_text_js(posts, args.twitter_text, rounds)
+    split_render_ratios(posts[:600], rounds)
+    print()
+    if args.references_only:
+        return
     rows = engine_benchmarks(posts) + render_benchmarks(posts)
     reference, differ = twitter_text_parser(posts)
     if reference is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -206,6 +207,9 @@ def resolve(platform: str, options: Mapping[str, Any]) -> tuple[_Platform, dict[
     return spec, merged
 
 
+_RESOLVED_DEFAULTS: dict[str, tuple[_Platform, Mapping[str, Any]]] = {}
+
+
 def count(text: str, platform: str, **options: Any) -> int:
     """The length of ``text`` as ``platform`` measures it.
 
@@ -224,6 +228,13 @@ def count(text: str, platform: str, **options: Any) -> int:
         ConfigurationError: unknown platform (the message names the known ones), unknown
             option, or an option of the wrong type.
     """
+    if not options and isinstance(platform, str):
+        # The defaults are resolved and checked once per platform, not on every call.
+        resolved = _RESOLVED_DEFAULTS.get(platform)
+        if resolved is None:
+            spec, merged = resolve(platform, options)
+            resolved = _RESOLVED_DEFAULTS[platform] = (spec, MappingProxyType(merged))
+        return resolved[0].length(text, resolved[1])
     spec, merged = resolve(platform, options)
     return spec.length(text, merged)
 

@@ -242,6 +242,8 @@ def _punycode_label_ok(label: str) -> bool:
 def _valid_domain(domain: str, patterns: _Patterns) -> bool:
     if domain[:4] == "xn--" and not patterns.ascii_domain.search(domain):
         return False
+    if domain.isascii():  # punycode leaves ASCII labels as they are
+        return all(1 <= len(label) <= _MAX_LABEL for label in domain.split("."))
     return all(_punycode_label_ok(label) for label in domain.split("."))
 
 

@@ -86,6 +86,12 @@ class _Weigher:
         self.classes = [
             (weight, re.compile("[" + "".join(parts) + "]")) for weight, parts in by_weight.items()
         ]
+        # Runs of each class: the code points of a class come in runs (a word, a CJK phrase),
+        # so summing the runs' lengths touches a few strings where one per code point would
+        # be built.
+        self.runs = [
+            (weight, re.compile("[" + "".join(parts) + "]+")) for weight, parts in by_weight.items()
+        ]
         ascii_weights = {self._one(chr(c)) for c in range(0x80)}
         self.ascii_weight: int | None = ascii_weights.pop() if len(ascii_weights) == 1 else None
 
@@ -103,12 +109,10 @@ class _Weigher:
             return len(text) * self.ascii_weight
         rest = len(text)
         total = 0
-        for weight, pattern in self.classes:
-            # Deleting the class's code points counts them without building a list of them
-            # (the classes do not overlap, so the next one looks at what is left).
-            text = pattern.sub("", text)
-            total += (rest - len(text)) * weight
-            rest = len(text)
+        for weight, runs in self.runs:
+            hits = sum(map(len, runs.findall(text)))
+            total += hits * weight
+            rest -= hits
         return total + rest * self.default
 
 

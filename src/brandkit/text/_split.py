@@ -42,6 +42,7 @@ _MIXED_CLUSTER = regex.compile(
 _NOT_SPACE_RUN = regex.compile(rf"{_NOT_SPACE}+")
 _LINE_BREAK = regex.compile(r"\r\n|[\n\r\u2028\u2029\x0b\x0c\x85]")
 _SENTENCE_END = regex.compile(r"[.!?…。！？‼⁉][\"'”’)\]»」』]*\Z")
+_SENTENCE_TAIL = frozenset(".!?…。！？‼⁉\"'”’)]»」』")
 _INNER_SENTENCE_END = regex.compile(r"[.!?。！？‼⁉]")
 _MENTION_LIKE = regex.compile(r"(?<![\w@＠])[@＠][\w.\-]+(?:@[\w\-]+(?:\.[\w\-]+)+)?")
 _TAG_LIKE = regex.compile(r"(?<![\w#＃$])[#＃$][^\s#＃@＠$]+")
@@ -92,14 +93,16 @@ class _Splitter:
     def _find_level(self, k: int) -> int:
         if k + 1 >= len(self.tokens):
             return PARAGRAPH
-        gap = self.text[self.tokens[k][1] : self.tokens[k + 1][0]]
-        breaks = len(_LINE_BREAK.findall(gap))
-        if breaks >= 2:
-            return PARAGRAPH
-        if breaks == 1:
-            return LINE
         start, end = self.tokens[k]
-        if _SENTENCE_END.search(self.text, start, end):
+        gap = self.text[end : self.tokens[k + 1][0]]
+        if gap != " ":  # the usual gap holds no line break: no need to look
+            breaks = len(_LINE_BREAK.findall(gap))
+            if breaks >= 2:
+                return PARAGRAPH
+            if breaks == 1:
+                return LINE
+        # Only a token ending in sentence punctuation or a closing mark can end a sentence.
+        if self.text[end - 1] in _SENTENCE_TAIL and _SENTENCE_END.search(self.text, start, end):
             return LINE
         return WORD
 
@@ -200,13 +203,16 @@ class _Splitter:
         if best == len(self.tokens) - 1:
             return best
         reach = self.tokens[best][1] - position
-        for level in (PARAGRAPH, LINE):
-            for k in range(best, i - 1, -1):
-                if 2 * (self.tokens[k][1] - position) < reach:
-                    break
-                if self._level(k) >= level:
-                    return k
-        return best
+        line: int | None = None  # the last line or sentence end in reach, if no paragraph is
+        for k in range(best, i - 1, -1):
+            if 2 * (self.tokens[k][1] - position) < reach:
+                break
+            level = self._level(k)
+            if level >= PARAGRAPH:
+                return k
+            if level >= LINE and line is None:
+                line = k
+        return best if line is None else line
 
     def _cut_inside(self, position: int, end: int, ok: Callable[[int], bool]) -> int:
         """Cut the token running from ``position`` to ``end``, which does not fit whole."""
@@ -329,10 +335,16 @@ def split(text: str, platform: str, *, numbered: bool = False, **options: Any) -
     def fits_plain(part: str, index: int) -> bool:
         return fits(part)
 
+    # X's one rule besides the length counts refused characters: a text without any has no
+    # part with any, and the parts need not be looked at for them.
+    clean = ledger is not None and not _problems(text, platform, spec, merged, 0, "text")
+
     def between(start: int, end: int, suffix: str) -> bool:
         assert ledger is not None
         length = ledger.length(start, end, suffix)
-        return length <= cap and not _problems(
+        if length > cap:
+            return False
+        return clean or not _problems(
             text[start:end] + suffix, platform, spec, merged, length, "text"
         )
 

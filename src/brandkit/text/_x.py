@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from functools import cache
 from typing import Any
 
@@ -186,19 +186,30 @@ class XLedger:
         self.adjust = [0]
         for start, end, weight in counted:
             self.adjust.append(self.adjust[-1] + weight - self.weigher.plain(text[start:end]))
-        # With one weight class holding U+0000 (every shipped config but v1, which has none),
-        # the text with that class's code points turned into NULs gives any piece's count of
-        # them by ``str.count``, without copying or rescanning the piece.
-        self.marked: str | None = None
-        classes = self.weigher.classes
-        if len(classes) == 1 and classes[0][1].match("\x00"):
-            self.marked = classes[0][1].sub("\x00", text)
+        # With one weight class (every shipped config but v1, which has none), the runs of that
+        # class's code points, found once, give any piece's count of them by two bisections.
+        self.runs: tuple[list[int], list[int], list[int]] | None = None
+        if len(self.weigher.runs) == 1:
+            spans = [m.span() for m in self.weigher.runs[0][1].finditer(text)]
+            before = [0]
+            for start, end in spans:
+                before.append(before[-1] + end - start)
+            self.runs = ([s for s, _ in spans], [e for _, e in spans], before)
 
     @staticmethod
     def usable(text: str) -> bool:
         """Whether pieces of ``text`` measure as the ledger says: NFC already, and no
         separator a URL may hold."""
         return unicodedata.is_normalized("NFC", text) and not _INNER_SEPARATOR.search(text)
+
+    def _in_class_before(self, position: int) -> int:
+        """How many code points of ``text[:position]`` are in the one weight class."""
+        assert self.runs is not None
+        starts, ends, before = self.runs
+        k = bisect_right(starts, position) - 1
+        if k < 0:
+            return 0
+        return before[k] + min(position, ends[k]) - starts[k]
 
     def length(self, start: int, end: int, suffix: str = "") -> int:
         """The weighted length of ``text[start:end] + suffix``, for ``start`` and ``end`` at
@@ -207,9 +218,9 @@ class XLedger:
         weigher = self.weigher
         first = bisect_left(self.starts, start)
         last = bisect_left(self.starts, end)
-        if self.marked is not None:
-            light = self.marked.count("\x00", start, end)
-            plain = light * weigher.classes[0][0] + (end - start - light) * weigher.default
+        if self.runs is not None:
+            light = self._in_class_before(end) - self._in_class_before(start)
+            plain = light * weigher.runs[0][0] + (end - start - light) * weigher.default
         else:
             plain = weigher.plain(self.text[start:end])
         total = plain + self.adjust[last] - self.adjust[first] + weigher.plain(suffix)

@@ -1,0 +1,156 @@
+"""The fast paths of the text engine give what the plain definitions give (issue 18, item 3).
+
+Each optimisation replaces a direct computation; these tests compare the two on texts built
+to reach the corners (URLs next to emoji, CJK runs, ZWJ and keycap sequences, whitespace that
+shares a grapheme cluster, refused characters).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+import regex
+
+from brandkit import text
+from brandkit.errors import ConfigurationError, ContentError
+from brandkit.text import _split, _urls, _x
+
+_WORDS = [
+    "a",
+    "example.com",
+    "https://t.co/abc",
+    "https://example.com/a_(b)/c?x=1",
+    "x.y",
+    "日本",
+    "今日は新しい。",
+    "🚀",
+    "👍🏽",
+    "🇯🇵",
+    "🏳️‍🌈",
+    "#️⃣",
+    "😀\u200d😀",
+    "é",
+    "www.example.jp/ニュース",
+    "🚀example.com",
+    "foo.comx",
+    "@alice",
+    "#launch",
+    "—",
+    "_a.com",
+    "a_b.co",
+    "end.",
+    "\U000e0067",
+]
+_SEPARATORS = [" ", "\n", "\n\n", "  ", "\u3000", "\t"]
+
+
+def _texts(count: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        words = [rng.choice(_WORDS) for _ in range(rng.randint(1, 9))]
+        out.append("".join(w + rng.choice(_SEPARATORS) for w in words).rstrip())
+    return out
+
+
+def test_emoji_sequences_match_a_full_scan() -> None:
+    """Trying the sequence regex only around trigger code points finds what finditer finds."""
+    for sample in [*_texts(2000, 1), "1\ufe0f\u20e3#\u20e3", "🇯🇵🇮🇩🇺", "👨‍👩‍👧‍👦👍🏽"]:
+        expected = [m.span() for m in _x.EMOJI_SEQUENCE.finditer(sample)]
+        assert _x.emoji_sequences(sample) == expected, sample
+
+
+def test_code_units_widen_each_astral_code_point_to_its_surrogates() -> None:
+    def by_hand(s: str) -> str:
+        out = []
+        for c in s:
+            n = ord(c) - 0x10000
+            out.append(c if n < 0 else chr(0xD800 + (n >> 10)) + chr(0xDC00 + (n & 0x3FF)))
+        return "".join(out)
+
+    for sample in ["", "abc", "a🚀b", "\ud83d x", "日本🇯🇵", *_texts(200, 2)]:
+        assert _urls._code_units(sample) == by_hand(sample)
+        assert _urls._code_points(_urls._code_units(sample)) == sample
+
+
+def test_ledger_weighs_every_piece_between_whitespace_as_a_measurement_does() -> None:
+    """XLedger.length of a piece equals weighted_length of that piece (and of it numbered)."""
+    checked = 0
+    for sample in _texts(400, 3):
+        assert _x.XLedger.usable(sample)
+        ledger = _x.XLedger(sample, "v3")
+        starts = [0, *(m.end() for m in re.finditer(r"\s+", sample))]
+        ends = [*(m.start() for m in re.finditer(r"\s+", sample)), len(sample)]
+        for start in starts:
+            for end in ends:
+                if end > start:
+                    piece = sample[start:end]
+                    assert ledger.length(start, end) == _x.weighted_length(piece), piece
+                    assert ledger.length(start, end, " 2/3") == _x.weighted_length(piece + " 2/3")
+                    checked += 1
+    assert checked > 1000
+
+
+def test_ledger_refuses_texts_it_cannot_answer_for() -> None:
+    assert not _x.XLedger.usable("e\u0301 example.com")  # not NFC
+    assert not _x.XLedger.usable("exa\x1cmple.com more")  # a token separator inside a domain
+    assert _x.XLedger.usable("plain text 🚀")
+
+
+def test_split_with_the_ledger_equals_split_measuring_every_part(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The X split through one measurement gives the parts re-measuring each candidate gives."""
+    rng = random.Random(4)
+    samples = [" ".join(rng.choice(_WORDS) for _ in range(rng.randint(40, 160))) for _ in range(60)]
+    samples.append("refused \ufeff " + samples[0])
+
+    def splits(sample: str) -> list[object]:
+        out: list[object] = []
+        for options in ({}, {"numbered": True}, {"max_length": 90}):
+            try:
+                out.append(text.split(sample, "x", **options))
+            except ContentError as error:  # a refusal must be the same refusal
+                out.append(str(error))
+        return out
+
+    fast = [splits(s) for s in samples]
+    monkeypatch.setattr(_x.XLedger, "usable", staticmethod(lambda s: False))
+    slow = [splits(s) for s in samples]
+    assert fast == slow
+
+
+def test_tokens_as_non_space_runs_equal_grapheme_tokens() -> None:
+    """Where no cluster mixes whitespace with its neighbours, runs of non-space are the tokens."""
+    alphabet = [" ", "\t", "\n", "\r", "\x1c", "\x85", "\xa0", "\u2028", "\u3000", "\u200b"]
+    alphabet += ["\u0301", "\u0903", "\u200d", "\u0600", "a", "日", "🚀", "\U0001f1ef", "\ufe0f"]
+    rng = random.Random(5)
+    compared = 0
+    for _ in range(20000):
+        sample = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8)))
+        slow = [m.span() for m in _split._TOKEN.finditer(sample)]
+        splitter = _split._Splitter(sample, "bluesky", text._platforms._TABLE["bluesky"], {})
+        assert splitter.tokens == slow, repr(sample)
+        compared += not _split._MIXED_CLUSTER.search(sample)
+    assert compared > 10000  # the fast path was taken, not only the fallback
+
+
+def test_sentence_tail_holds_every_last_character_of_a_sentence_end() -> None:
+    for code in range(0x110000):
+        c = chr(code)
+        if regex.search(_split._SENTENCE_END, "x" + c):
+            assert c in _split._SENTENCE_TAIL, hex(code)
+
+
+def test_count_caches_defaults_without_skipping_the_checks() -> None:
+    assert text.count("hello", "x") == 5
+    assert text.count("é" * 10, "x", config="v1") == 10
+    assert text.count("é" * 10, "x") == 10
+    with pytest.raises(ConfigurationError, match="unknown platform"):
+        text.count("hello", "myspace")
+    with pytest.raises(ConfigurationError, match="unknown platform"):
+        text.count("hello", ["x"])  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="config"):
+        text.count("hello", "x", config="v9")

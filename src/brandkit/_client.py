@@ -12,6 +12,7 @@ import importlib
 import logging
 import random
 import time
+import traceback
 import weakref
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -163,7 +164,8 @@ class _BodyReader:
                 self.out += self.inflater.flush()
             except zlib.error as exc:
                 raise httpx.DecodingError(f"the answer could not be inflated: {exc}") from None
-            _Core.check_read(self.step, len(self.out), self.deadline)
+            if len(self.out) > self.step.max_bytes:
+                raise _TooLarge(self.step.max_bytes)
         return bytes(self.out)
 
 
@@ -369,7 +371,12 @@ class _Core:
     ) -> httpx.Response:
         """Feed the governor; raise `_Again` when the response says: try again."""
         key = self.bucket_key(adapter, step)
-        wait = self.governor.observe(key, response)
+        try:
+            wait = self.governor.observe(key, response)
+        except BrandkitError as exc:
+            # What the answer says about the budget is advice; the answer itself stands.
+            logger.warning("%s: the rate-limit state could not be updated: %s", adapter.name, exc)
+            wait = None
         last = attempt >= self.retry.attempts
         if wait is not None or response.status_code == 429:
             # A rate-limit refusal means nothing was done: repeating is safe for any step.
@@ -442,6 +449,10 @@ class _Core:
 
     def save(self, delivery: Delivery) -> None:
         delivery.updated_at = self.clock()
+        account = self.accounts.get(delivery.account)
+        if delivery.error is not None and account is not None:
+            # Whatever is stored or shown is redacted: a server may echo a token back.
+            delivery.error = _redacted(account, delivery.error)
         if self.outbox is not None:
             self.outbox.save(delivery)
 
@@ -476,6 +487,7 @@ class _Core:
             return delivery
         tracker = attempt or _Attempt(self, delivery)
         before = delivery.status
+        look_first = before is DeliveryStatus.UNKNOWN or delivery.look_first
         try:
             rendered = yield from self.render_flow(adapter, delivery.post)
             caps = rendered.capabilities
@@ -490,10 +502,7 @@ class _Core:
                 )
             # A create that last ended in a 5xx may have landed (Meta's 500 code 2 does):
             # the next attempt looks before it sends, like an unknown one.
-            was_unknown = delivery.status is DeliveryStatus.UNKNOWN or (
-                delivery.status in (DeliveryStatus.FAILED, DeliveryStatus.PENDING)
-                and isinstance(delivery.error, PlatformUnavailable)
-            )
+            was_unknown = look_first
             tracker.armed = True
             if attempt is None:
                 # Driven without a driver's hook (run_flow in tests): mark it now.
@@ -548,6 +557,7 @@ class _Core:
                     )
                 delivery.parts.append(ref)
                 delivery.error = None
+                delivery.look_first = False
                 self.save(delivery)
             delivery.status = DeliveryStatus.SENT
             self.save(delivery)
@@ -557,32 +567,46 @@ class _Core:
                 # The outbox refused the write (another process holds the row, or the file
                 # stayed locked): what it stores is the truth, so nothing is changed here.
                 raise
-            delivery.error = self.redacted(adapter, exc)
+            delivery.error = exc
             if not tracker.started:
                 # Nothing of this attempt left the machine: the delivery is where it was.
                 # "Not now" keeps it waiting (the error says until when); a post that can
-                # never go as it is fails; an unknown one stays to be looked up.
+                # never go as it is fails; one whose create may have landed is still to be
+                # looked up first.
                 if before is DeliveryStatus.UNKNOWN:
                     delivery.status = DeliveryStatus.UNKNOWN
                 elif _not_now(exc):
                     delivery.status = DeliveryStatus.PENDING
                 else:
                     delivery.status = DeliveryStatus.FAILED
+                delivery.look_first = look_first
             else:
-                maybe = (isinstance(exc, TransportError) and exc.maybe_delivered) or (
-                    isinstance(exc, MalformedResponse) and tracker.create_sent
+                platform_said = isinstance(exc, PlatformError) and not isinstance(
+                    exc, MalformedResponse | TransportError
+                )
+                maybe = (
+                    (isinstance(exc, TransportError) and exc.maybe_delivered)
+                    # An answer brandkit cannot read, or a failure of brandkit's own (a
+                    # governor file that stayed locked), after the create or a lookup left.
+                    or ((tracker.create_sent or look_first) and not platform_said)
                 )
                 delivery.status = DeliveryStatus.UNKNOWN if maybe else DeliveryStatus.FAILED
+                # A 5xx to the create: it may have landed, so the next attempt looks first.
+                delivery.look_first = tracker.create_sent and isinstance(exc, PlatformUnavailable)
             self.save(delivery)
             return delivery
         except Exception as exc:
             # A bug, not a platform answer. The delivery keeps the reason; one account's
-            # failure never stops the others, so it is logged, not raised.
-            logger.exception("%s: delivery %s broke off", adapter.name, delivery.id)
-            delivery.error = BrandkitError(
-                adapter.account.redact(f"internal error: {type(exc).__name__}: {exc}")
+            # failure never stops the others, so it is logged (redacted), not raised.
+            trace = "".join(traceback.format_exception(exc))
+            logger.error(
+                "%s: delivery %s broke off\n%s",
+                adapter.name,
+                delivery.id,
+                adapter.account.redact(trace),
             )
-            maybe = tracker.create_sent or before is DeliveryStatus.UNKNOWN
+            delivery.error = BrandkitError(f"internal error: {type(exc).__name__}: {exc}")
+            maybe = tracker.create_sent or look_first
             delivery.status = DeliveryStatus.UNKNOWN if maybe else DeliveryStatus.FAILED
             self.save(delivery)
             return delivery
@@ -607,19 +631,6 @@ class _Core:
         delivery.status = DeliveryStatus.UNKNOWN
         self.save(delivery)
         return delivery
-
-    @staticmethod
-    def redacted(adapter: Adapter, error: BrandkitError) -> BrandkitError:
-        """``error`` with the account's secrets taken out of what it stores (a server may
-        echo a token back in an error page)."""
-        if isinstance(error, PlatformError) and error.platform_message:
-            clean = adapter.account.redact(error.platform_message)
-            if clean != error.platform_message:
-                error.platform_message = clean
-                error.args = (adapter.account.redact(str(error)),)
-        if isinstance(error, MalformedResponse):
-            error.body = adapter.account.redact(error.body)
-        return error
 
     def _find(
         self,
@@ -685,6 +696,20 @@ class _Core:
                 "(Client(outbox=Outbox('brandkit.db'))) and run the worker"
             )
         return True
+
+
+def _redacted(account: Account, error: BrandkitError) -> BrandkitError:
+    """``error`` with ``account``'s secrets taken out of its message and of what it keeps
+    (a server may echo a token back in an error page)."""
+    message = str(error)
+    clean = account.redact(message)
+    if clean != message:
+        error.args = (clean, *error.args[1:])
+    if isinstance(error, PlatformError) and error.platform_message:
+        error.platform_message = account.redact(error.platform_message)
+    if isinstance(error, MalformedResponse):
+        error.body = account.redact(error.body)
+    return error
 
 
 def _not_now(error: BrandkitError) -> bool:
@@ -818,7 +843,7 @@ class Client:
                     continue
                 try:
                     response = self._send(adapter, step, attempt)
-                except BrandkitError as exc:
+                except Exception as exc:
                     # The flow decides what a failed step means (a delivery keeps its place).
                     step = flow.throw(exc)
                 else:
@@ -1039,7 +1064,7 @@ class AsyncClient:
                     continue
                 try:
                     response = await self._send(adapter, step, attempt)
-                except BrandkitError as exc:
+                except Exception as exc:
                     step = flow.throw(exc)
                 else:
                     step = flow.send(response)

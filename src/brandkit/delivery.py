@@ -82,6 +82,8 @@ class Delivery:
         parts: the parts the platform confirmed, in thread order.
         error: why it failed or is unknown (a typed brandkit error), else ``None``.
         attempts: how many times publishing was attempted.
+        look_first: the last attempt's create of the next part may have landed (a 5xx after
+            it left): the next attempt looks it up before sending anything.
         created_at, updated_at: aware UTC times.
     """
 
@@ -94,6 +96,7 @@ class Delivery:
     parts: list[PartRef] = attrs.field(factory=list)
     error: BrandkitError | None = None
     attempts: int = 0
+    look_first: bool = False
     created_at: datetime = attrs.field(factory=_now)
     updated_at: datetime = attrs.field(factory=_now)
 
@@ -141,6 +144,7 @@ class Delivery:
             "parts": [p.to_dict() for p in self.parts],
             "error": self.error_dict(),
             "attempts": self.attempts,
+            "look_first": self.look_first,
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
         }
@@ -158,6 +162,7 @@ class Delivery:
             parts=[PartRef.from_dict(p) for p in data.get("parts") or []],
             error=error_from_dict(data.get("error")),
             attempts=int(data.get("attempts") or 0),
+            look_first=_look_first(data),
             created_at=datetime.fromisoformat(data["created_at"]),
             updated_at=datetime.fromisoformat(data["updated_at"]),
         )
@@ -167,6 +172,16 @@ class Delivery:
             f"Delivery(id={self.id!r}, account={self.account!r}, status={self.status.value!r}, "
             f"urls={self.urls!r}, error={str(self.error) if self.error else None!r})"
         )
+
+
+def _look_first(data: dict[str, Any]) -> bool:
+    if "look_first" in data:
+        return bool(data["look_first"])
+    # Stored before the flag existed: a create that ended in a 5xx left it so.
+    error = data.get("error") or {}
+    return (
+        data.get("status") in ("failed", "pending") and error.get("type") == "PlatformUnavailable"
+    )
 
 
 def error_from_dict(data: dict[str, Any] | None) -> BrandkitError | None:

@@ -621,3 +621,123 @@ def test_token_refreshes_are_logged_and_old_tokens_stay_redacted(
     assert any(n == "brandkit.platforms._oauth" and "refreshing" in m for n, m in lines)
     assert account.redact(f"a {old} b {new}") == "a ********** b **********"
     assert not [m for _, m in lines if old in m or new in m]
+
+
+# -- found in review: each failed before the fix ------------------------------------------------
+
+
+class _PrepAdapter(FakeAdapter):
+    """The fake platform with a request in prepare (like reading an instance's limits)."""
+
+    name: ClassVar[str] = "prepnet"
+
+    def prepare(self) -> Flow[Any]:
+        yield Send(
+            httpx.Request("GET", self._url("/instance"), headers=self._headers()),
+            idempotent=True,
+        )
+        return self.capabilities
+
+
+register("prepnet", _PrepAdapter, replace=True)
+
+
+def test_a_create_in_doubt_is_looked_up_even_after_an_outage_in_prepare() -> None:
+    """A create answered 503 (it was stored), its repeat 503 too: the next attempt must look
+    first. An attempt that then fails in prepare (nothing sent) keeps that; the one after
+    looks, finds the post, and sends nothing."""
+
+    class Server(FakeServer):
+        down = False
+
+        def handler(self, request: httpx.Request) -> httpx.Response:
+            if request.url.path == "/instance":
+                if self.down:
+                    raise httpx.ConnectError("connection refused", request=request)
+                return httpx.Response(200, json={})
+            return super().handler(request)
+
+    server = Server()
+    server.script = ["store-503", 503]
+    server.hidden_lookups = 1
+    account = Account(
+        "prepnet", name="b", base_url="https://fake.example", secrets={"token": SECRET}
+    )
+
+    def make() -> Client:
+        http = httpx.Client(transport=httpx.MockTransport(server.handler))
+        return Client(http=http, governor=NullGovernor(), retry=FAST, sleep=lambda _s: None)
+
+    with make() as c:
+        (d,) = c.publish(Post(text="hello"), account)
+    assert d.status is DeliveryStatus.FAILED and d.look_first and len(server.posts) == 1
+    server.down = True
+    with make() as c:
+        c.deliver(d, account)
+    assert d.status is DeliveryStatus.PENDING and d.look_first  # not now, and still in doubt
+    server.down = False
+    before = len(server.requests)
+    with make() as c:
+        c.deliver(d, account)
+    assert d.status is DeliveryStatus.SENT and len(server.posts) == 1
+    lookups = [r for r in server.requests[before:] if r.url.path == "/posts"]
+    assert [r.method for r in lookups] == ["GET"]  # one lookup, no create
+
+
+def test_the_governor_failing_to_record_an_answer_does_not_undo_it() -> None:
+    """observe() raising (its file stayed locked) is logged; the create's answer stands."""
+    from brandkit import BrandkitError
+
+    class Locked(NullGovernor):
+        def observe(self, key: BucketKey, response: httpx.Response) -> float | None:
+            raise BrandkitError("governor state failed: database is locked")
+
+    server = FakeServer()
+    with client(server, governor=Locked()) as c:  # type: ignore[arg-type]
+        (d,) = c.publish(Post(text="hello"), accounts("fakenet"))
+    assert d.status is DeliveryStatus.SENT and len(server.posts) == 1
+
+
+def test_brandkits_own_failure_during_a_lookup_leaves_the_delivery_unknown() -> None:
+    """A dropped create, then a lookup that fails inside brandkit (not a platform answer):
+    unknown, not failed, so the next attempt looks again instead of posting twice."""
+    from brandkit import BrandkitError
+
+    class LookupsFail(NullGovernor):
+        on = True
+
+        def acquire(self, key: BucketKey, cost: int, policies: tuple[RatePolicy, ...]) -> float:
+            if self.on and key.bucket == "default":
+                raise BrandkitError("governor state failed: database is locked")
+            return 0.0
+
+    server = FakeServer()
+    server.script = ["drop-after"]
+    governor = LookupsFail()
+    (account,) = accounts("fakenet")
+    with client(server, governor=governor) as c:  # type: ignore[arg-type]
+        (d,) = c.publish(Post(text="hello"), account)
+        assert d.status is DeliveryStatus.UNKNOWN
+        governor.on = False
+        c.deliver(d, account)
+    assert d.status is DeliveryStatus.SENT and len(server.posts) == 1
+
+
+def test_a_secret_echoed_before_a_lookup_is_never_stored(tmp_path: Path) -> None:
+    """A 504 that echoes the token on a platform without lookup: unknown, and neither the
+    delivery nor the outbox file holds the token."""
+    platform = Platform()
+    platform.answer = httpx.Response(504, json={"error": f"gateway timeout for {SECRET}"})
+    outbox = Outbox(tmp_path / "outbox.db")
+    ParsingAdapter.can_find = False
+    try:
+        with client(platform, outbox=outbox) as c:
+            (d,) = c.publish(Post(text="hello"), accounts())
+    finally:
+        ParsingAdapter.can_find = True
+    assert d.status is DeliveryStatus.UNKNOWN
+    assert SECRET not in str(d.error) and SECRET not in str(vars(d.error))
+    outbox.close()
+    for name in ("outbox.db", "outbox.db-wal"):
+        path = tmp_path / name
+        assert not path.exists() or SECRET.encode() not in path.read_bytes()

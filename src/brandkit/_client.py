@@ -779,9 +779,10 @@ class Client:
         sleep: how to sleep (tests pass a fake).
         clock: the current time (tests pass a fake).
         user_agent: the ``User-Agent`` of every request (default ``brandkit/<version>``).
-        deadline: the longest one request may take from sending to the last byte of its
-            answer, in seconds (``timeout`` bounds each read; a server trickling bytes
-            would keep every read under it).
+        deadline: the longest one answer may take to arrive, in seconds, counted from the
+            send and checked from its first byte on (``timeout`` bounds each read, and a
+            server trickling bytes would keep every read under it); ``AsyncClient``
+            enforces it over the whole request.
 
     Raises:
         ConfigurationError: ``deadline`` is not a positive number.

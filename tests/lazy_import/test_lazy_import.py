@@ -31,6 +31,18 @@ def test_from_brandkit_import_post_skips_drivers_metrics_outbox() -> None:
     loaded = _modules_after("from brandkit import Post")
     assert "brandkit.content._model" in loaded
     assert not loaded & {"brandkit.metrics", "brandkit.outbox", "brandkit._client"}
+    # nor the rendering engine and the text tables behind it
+    assert not loaded & {"brandkit.content._render", "brandkit.text", "httpx"}
+
+
+def test_content_exports_resolve_lazily() -> None:
+    """Every name of brandkit.content is its defining module's object; unknown names fail."""
+    content = importlib.import_module("brandkit.content")
+    for name in content.__all__:
+        assert getattr(content, name) is getattr(importlib.import_module(content._LAZY[name]), name)
+        assert name in dir(content)
+    with pytest.raises(AttributeError, match="no attribute 'Pots'"):
+        _ = content.Pots
 
 
 def test_attribute_access_works_in_a_fresh_interpreter() -> None:

@@ -1,7 +1,7 @@
 """Rate limits: use every request the platforms allow, never get one refused.
 
-The drivers (:class:`brandkit.Client`, :class:`brandkit.AsyncClient`) ask the governor before
-every request (:meth:`Governor.acquire`) and show it every response (:meth:`Governor.observe`).
+The drivers ([`brandkit.Client`][brandkit.Client], `brandkit.AsyncClient`) ask the governor before
+every request (`Governor.acquire`) and show it every response (`Governor.observe`).
 State is kept per (platform, app, account, bucket), in memory by default or in SQLite so that
 several processes on one machine share one budget::
 
@@ -10,7 +10,7 @@ several processes on one machine share one budget::
 
     client = Client(governor=Governor(SQLiteState("budget.db")))
 
-:func:`parse_rate_limit` reads every rate-limit style the platforms use and is usable alone.
+`parse_rate_limit` reads every rate-limit style the platforms use and is usable alone.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Built-in adapters are imported on first use. Third-party adapters register through the
 entry-point group ``brandkit.platforms`` (``name = "package.module:AdapterClass"``) or at run
-time with :func:`register`.
+time with `register`.
 """
 
 from __future__ import annotations

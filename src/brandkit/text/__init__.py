@@ -1,6 +1,6 @@
 """Exact text rules per platform: count, limits, facets and entities, thread splitting.
 
-Every function is pure (no I/O) and raises :class:`brandkit.errors.ConfigurationError` for a
+Every function is pure (no I/O) and raises `brandkit.errors.ConfigurationError` for a
 platform name it does not know. ``docs/text-counting.md`` says how each platform counts.
 
 ```python

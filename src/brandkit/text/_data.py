@@ -29,7 +29,7 @@ def twitter_config(name: str) -> dict[str, Any]:
 
 
 def twitter_config_names() -> tuple[str, ...]:
-    """The config names :func:`twitter_config` knows."""
+    """The config names `twitter_config` knows."""
     return _CONFIG_NAMES
 
 

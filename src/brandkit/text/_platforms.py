@@ -44,7 +44,7 @@ class Measure:
 
     Attributes:
         platform: the platform's name.
-        length: the length in the platform's own unit (what :func:`count` returns).
+        length: the length in the platform's own unit (what `count` returns).
         limit: the main limit in that unit.
         unit: the unit, e.g. ``"weighted characters"``, ``"graphemes"``.
         over_by: how far ``length`` is over ``limit``; 0 when it fits.
@@ -218,7 +218,7 @@ def count(text: str, platform: str, **options: Any) -> int:
     * ``mastodon``: grapheme clusters of ``spoiler_text`` + the text with URLs counted as
       ``characters_reserved_per_url`` and ``@user@domain`` as ``@user``. Options:
       ``max_characters`` (500), ``characters_reserved_per_url`` (23), ``spoiler_text`` ("").
-    * ``bluesky``: grapheme clusters (the 3000-byte limit is checked by :func:`measure`).
+    * ``bluesky``: grapheme clusters (the 3000-byte limit is checked by `measure`).
     * ``threads``: code points, each emoji counting its UTF-8 bytes.
     * ``telegram``: UTF-16 code units. Option: ``caption`` (False).
     * ``linkedin``, ``facebook``, ``instagram``: code points. Instagram option:
@@ -240,7 +240,7 @@ def count(text: str, platform: str, **options: Any) -> int:
 
 
 def limit(platform: str, **options: Any) -> int:
-    """The main limit of ``platform`` in :func:`count`'s unit, with options applied.
+    """The main limit of ``platform`` in `count`'s unit, with options applied.
 
     ``mastodon`` reads ``max_characters``, ``telegram`` ``caption`` (1024 instead of 4096),
     ``x`` ``max_length`` (a Premium account's limit; else the config's 280).
@@ -355,7 +355,7 @@ def measure(text: str, platform: str, **options: Any) -> Measure:
     """Measure ``text`` on ``platform``: length, limit, unit, and every rule it breaks.
 
     Empty text is not a problem here (whether a post may be empty is the post's business).
-    Options are those of :func:`count`.
+    Options are those of `count`.
 
     Raises:
         ConfigurationError: unknown platform, unknown option, or an option of the wrong type.
@@ -364,7 +364,7 @@ def measure(text: str, platform: str, **options: Any) -> Measure:
 
 
 def check(text: str, platform: str, *, field: str = "text", **options: Any) -> Measure:
-    """Return ``text``'s :class:`Measure` on ``platform`` if it fits, else raise.
+    """Return ``text``'s [`Measure`][brandkit.text.Measure] on ``platform`` if it fits, else raise.
 
     Raises:
         ContentError: a rule is broken. The message names ``field`` and says what to fix and

@@ -9,7 +9,7 @@ longest part that fits. Only a token that cannot fit in a part on its own is cut
 between grapheme clusters, after sentence punctuation when it can (CJK text has no spaces),
 and never inside a URL, mention, hashtag or cashtag found in the whole text.
 
-Whether a part fits is always decided by the rules of :func:`~brandkit.text.measure` (so
+Whether a part fits is always decided by the rules of [`measure`][brandkit.text.measure] (so
 Bluesky's byte limit and Threads' link cap hold too). The longest fitting part is found by
 galloping from the previous part's size, then bisecting over the cut candidates: a few
 measurements of its own length per part, never a re-measure of the whole text.
@@ -285,7 +285,7 @@ _MAX_ROUNDS = 50
 
 
 def split(text: str, platform: str, *, numbered: bool = False, **options: Any) -> list[str]:
-    """Split ``text`` into thread parts that each fit ``platform`` by :func:`measure`.
+    """Split ``text`` into thread parts that each fit ``platform`` by `measure`.
 
     Text that fits is returned unchanged as ``[text]`` (so ``""`` gives ``[""]``, never an
     empty list). Otherwise parts end at paragraph breaks, then line breaks or sentence ends,
@@ -298,7 +298,7 @@ def split(text: str, platform: str, *, numbered: bool = False, **options: Any) -
     number, ``/``, the total), counted inside the limit; the total is settled by splitting
     again until it no longer changes. A text that fits in one part gets no number.
 
-    Options are those of :func:`count`; a Mastodon ``spoiler_text`` counts in every part.
+    Options are those of `count`; a Mastodon ``spoiler_text`` counts in every part.
 
     Raises:
         ContentError: a URL, mention or hashtag (or a single grapheme cluster) is too long to

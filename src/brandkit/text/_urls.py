@@ -264,7 +264,7 @@ def _code_units(text: str) -> str:
 
 
 def _code_points(units: str) -> str:
-    """The inverse of :func:`_code_units` (lone surrogates stay as they are)."""
+    """The inverse of `_code_units` (lone surrogates stay as they are)."""
     return units.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
 
 

@@ -55,7 +55,7 @@ _TRIGGER = re.compile(
 
 
 def emoji_sequences(text: str) -> list[tuple[int, int]]:
-    """The spans of :data:`EMOJI_SEQUENCE` in ``text``, as ``finditer`` finds them."""
+    """The spans of `EMOJI_SEQUENCE` in ``text``, as ``finditer`` finds them."""
     spans: list[tuple[int, int]] = []
     end = 0
     for trigger in _TRIGGER.finditer(text):

@@ -19,14 +19,14 @@ query, form, multipart or JSON):
   ``sendMessage``, ``sendPhoto``, ``sendVideo``, ``sendAnimation``, ``sendDocument``,
   ``sendMediaGroup`` (2-10 items, files by ``attach://``), ``deleteMessage``,
   ``deleteMessages``; every request is first checked against the Bot API spec
-  (:class:`BotApiSpec`): an unknown method is 404 "Not Found", a missing or mistyped
+  (`BotApiSpec`): an unknown method is 404 "Not Found", a missing or mistyped
   parameter a 400 with Telegram's description.
 - ``{"ok": true, "result": ...}`` answers and ``{"ok": false, "error_code", "description"}``
   errors with Telegram's descriptions ("Bad Request: chat not found", "message is too long",
   "message caption is too long", "message to delete not found", "Forbidden: bot is not a
   member of the channel chat", "Unauthorized" for a revoked token, "Not Found" for a
   malformed one).
-- Flood control per chat and per bot (:data:`DEFAULT_LIMITS`, configurable): a 429
+- Flood control per chat and per bot (`DEFAULT_LIMITS`, configurable): a 429
   ``"Too Many Requests: retry after N"`` with ``parameters.retry_after``, no headers.
 - Text limits counted as tdlib counts them (code points of the visible text, after
   ``parse_mode`` HTML/MarkdownV2/Markdown or explicit entities, whose UTF-16 offsets must

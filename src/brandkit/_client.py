@@ -11,6 +11,8 @@ import asyncio
 import importlib
 import logging
 import random
+import ssl
+import threading
 import time
 import traceback
 import weakref
@@ -20,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
+import httpcore
 import httpx
 import tenacity
 
@@ -106,6 +109,97 @@ class _TooLarge(Exception):
 class _Deadline(httpx.TimeoutException):
     """Internal: a request outlived the driver's overall deadline (a server trickling bytes
     keeps every single read under the read timeout)."""
+
+
+_SYNC_DEADLINE = threading.local()
+"""When the request the synchronous driver is sending on this thread must be done
+(``time.monotonic()``), for the sockets of the client brandkit makes itself."""
+
+
+def _left(timeout: float | None) -> float | None:
+    """A socket operation's timeout, cut to what is left of the overall deadline."""
+    end: float | None = getattr(_SYNC_DEADLINE, "at", None)
+    if end is None:
+        return timeout
+    left = end - time.monotonic()
+    if left <= 0:
+        raise httpcore.ReadTimeout("the answer took longer than the overall deadline")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A socket whose every read and write ends by the overall deadline, so that a server
+    trickling its headers cannot hold the synchronous driver (httpx bounds single reads
+    only; AsyncClient has asyncio.timeout)."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _left(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _left(timeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, _left(timeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's socket backend, its streams wrapped in `_DeadlineStream`."""
+
+    def __init__(self, backend: httpcore.NetworkBackend) -> None:
+        self._backend = backend
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._backend.connect_tcp(
+            host, port, _left(timeout), local_address, socket_options
+        )
+        return _DeadlineStream(stream)
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(
+            self._backend.connect_unix_socket(path, _left(timeout), socket_options)
+        )
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def _deadline_client(timeout: float) -> httpx.Client:
+    """The ``httpx.Client`` the synchronous driver makes for itself: its sockets keep the
+    overall deadline. httpx has no setting for a network backend, so the pool's is wrapped;
+    where a later httpx lays its pool out otherwise, the deadline holds from the answer's
+    first byte on, as it does for a client the caller passes."""
+    transport = httpx.HTTPTransport()
+    pool = getattr(transport, "_pool", None)
+    backend = getattr(pool, "_network_backend", None)
+    if isinstance(backend, httpcore.NetworkBackend):
+        pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
+    return httpx.Client(transport=transport, timeout=timeout, follow_redirects=False)
 
 
 class _BodyReader:
@@ -779,10 +873,10 @@ class Client:
         sleep: how to sleep (tests pass a fake).
         clock: the current time (tests pass a fake).
         user_agent: the ``User-Agent`` of every request (default ``brandkit/<version>``).
-        deadline: the longest one answer may take to arrive, in seconds, counted from the
-            send and checked from its first byte on (``timeout`` bounds each read, and a
-            server trickling bytes would keep every read under it); ``AsyncClient``
-            enforces it over the whole request.
+        deadline: the longest one request may take, in seconds, from its send to the last
+            byte of its answer (``timeout`` bounds each read, and a server trickling bytes
+            would keep every read under it). With an ``http`` client of your own, it is
+            checked from the answer's first byte on.
 
     Raises:
         ConfigurationError: ``deadline`` is not a positive number.
@@ -812,7 +906,7 @@ class Client:
             deadline=deadline,
         )
         self._own_http = http is None
-        self._http = http or httpx.Client(timeout=timeout, follow_redirects=False)
+        self._http = http or _deadline_client(timeout)
         self._sleep = sleep
 
     @property
@@ -881,6 +975,7 @@ class Client:
             tracker.before_send(step)
         started = time.perf_counter()
         deadline = time.monotonic() + core.deadline
+        _SYNC_DEADLINE.at = deadline
         try:
             # Redirects are never followed, whatever the client's settings: the next host
             # would get the credentials (a Telegram token in the path, a bearer header).
@@ -899,8 +994,13 @@ class Client:
         except _TooLarge:
             raise core.too_large(adapter, step, response) from None
         except httpx.HTTPError as exc:
+            if isinstance(exc, httpx.TimeoutException) and time.monotonic() >= deadline:
+                # The socket's timeout was cut to the deadline: say which limit it was.
+                exc = _Deadline("the answer took longer than the overall deadline")
             core.after_error(step, core.transport_error(adapter, step, exc), attempt)
             raise  # pragma: no cover - after_error always raises
+        finally:
+            _SYNC_DEADLINE.at = None
         # httpx offers no public way to hand a streamed body back: the decoded bytes are
         # what .content, .text and .json() read.
         response._content = body

@@ -3,6 +3,7 @@ refused, an answer is malformed, huge or endless, a server redirects, or echoes 
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import logging
@@ -741,3 +742,60 @@ def test_a_secret_echoed_before_a_lookup_is_never_stored(tmp_path: Path) -> None
     for name in ("outbox.db", "outbox.db-wal"):
         path = tmp_path / name
         assert not path.exists() or SECRET.encode() not in path.read_bytes()
+
+
+@pytest.mark.parametrize("driver", ["sync", "async"])
+def test_a_server_trickling_its_headers_meets_the_deadline(driver: str) -> None:
+    """Headers one byte every 0.1 s: each read is quick, the answer never starts. Both
+    clients give up at the overall deadline (the synchronous one through its own sockets)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(4)
+    sock.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.recv(65536)
+                deadline = time.monotonic() + 10
+                head = b"HTTP/1.1 200 OK\r\nx-slow: " + b"a" * 10_000
+                for byte in head:
+                    if stop.is_set() or time.monotonic() > deadline:
+                        break
+                    try:
+                        conn.sendall(bytes([byte]))
+                    except OSError:
+                        break
+                    time.sleep(0.1)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    account = Account("parsingnet", name="slowhead", base_url=url, secrets={"token": SECRET})
+    ParsingAdapter.can_find = False
+    started = time.monotonic()
+    try:
+        if driver == "sync":
+            with Client(governor=NullGovernor(), retry=FAST, timeout=5, deadline=1.0) as c:
+                (d,) = c.publish(Post(text="hello"), account)
+        else:
+
+            async def go() -> list[Any]:
+                async with AsyncClient(
+                    governor=NullGovernor(), retry=FAST, timeout=5, deadline=1.0
+                ) as c:
+                    return await c.publish(Post(text="hello"), account)
+
+            (d,) = asyncio.run(go())
+    finally:
+        ParsingAdapter.can_find = True
+        stop.set()
+        thread.join(5)
+        sock.close()
+    assert time.monotonic() - started < 4.0
+    assert d.status is DeliveryStatus.UNKNOWN and "deadline" in str(d.error)

@@ -11,8 +11,8 @@ import socket
 import threading
 import time
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -262,42 +262,58 @@ def test_gzip_bomb_is_cut_after_decompression(platform: Platform) -> None:
         ParsingAdapter.can_find = True
 
 
-@pytest.fixture
-def trickler() -> Iterator[str]:
-    """A server on 127.0.0.1 that answers with headers, then one body byte every 0.1 s for
-    at most 10 s: every read is quick, the answer never ends."""
+@contextmanager
+def _serving(answer: Callable[[socket.socket, threading.Event], None]) -> Iterator[str]:
+    """A server on 127.0.0.1 that reads each request and hands the connection to
+    ``answer`` (with the stop event); stopped, and its thread joined, on leaving."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(4)
+    sock.settimeout(0.2)
     stop = threading.Event()
 
     def serve() -> None:
-        sock.settimeout(0.2)
         while not stop.is_set():
             try:
                 conn, _ = sock.accept()
             except OSError:
                 continue
             with conn:
-                conn.recv(65536)
-                conn.sendall(
-                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-                    b"content-length: 1000\r\n\r\n{"
-                )
-                deadline = time.monotonic() + 10
-                while not stop.is_set() and time.monotonic() < deadline:
-                    try:
-                        conn.sendall(b" ")
-                    except OSError:
-                        break
-                    time.sleep(0.1)
+                conn.settimeout(5)
+                try:
+                    conn.recv(65536)
+                    answer(conn, stop)
+                except OSError:
+                    pass
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    stop.set()
-    thread.join(5)
-    sock.close()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(5)
+        sock.close()
+
+
+def _trickle(conn: socket.socket, stop: threading.Event, head: bytes, rest: bytes) -> None:
+    """Send ``head`` at once, then ``rest`` one byte every 0.1 s, for at most 10 s."""
+    conn.sendall(head)
+    deadline = time.monotonic() + 10
+    for byte in rest:
+        if stop.is_set() or time.monotonic() > deadline:
+            return
+        conn.sendall(bytes([byte]))
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def trickler() -> Iterator[str]:
+    """A server that answers with headers, then one body byte every 0.1 s: every read is
+    quick, the answer never ends."""
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"
+    with _serving(lambda conn, stop: _trickle(conn, stop, head, b" " * 999)) as url:
+        yield url
 
 
 def test_a_trickling_server_meets_the_overall_deadline(trickler: str) -> None:
@@ -538,37 +554,9 @@ def test_a_gzip_bomb_never_costs_more_than_the_cap() -> None:
     assert peak < 8 * 1024 * 1024  # the step's cap is 64 KiB
 
 
-@contextmanager
-def _raw_server(answer: bytes) -> Iterator[str]:
+def _raw_server(answer: bytes) -> AbstractContextManager[str]:
     """A server on 127.0.0.1 that answers every request with ``answer`` as it is."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(4)
-    sock.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = sock.accept()
-            except OSError:
-                continue
-            with conn:
-                conn.settimeout(5)
-                try:
-                    conn.recv(65536)
-                    conn.sendall(answer)
-                except OSError:
-                    pass
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join(5)
-        sock.close()
+    return _serving(lambda conn, _stop: conn.sendall(answer))
 
 
 @pytest.mark.parametrize(
@@ -748,54 +736,25 @@ def test_a_secret_echoed_before_a_lookup_is_never_stored(tmp_path: Path) -> None
 def test_a_server_trickling_its_headers_meets_the_deadline(driver: str) -> None:
     """Headers one byte every 0.1 s: each read is quick, the answer never starts. Both
     clients give up at the overall deadline (the synchronous one through its own sockets)."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(4)
-    sock.settimeout(0.2)
-    stop = threading.Event()
+    head = b"HTTP/1.1 200 OK\r\nx-slow: " + b"a" * 10_000
 
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = sock.accept()
-            except OSError:
-                continue
-            with conn:
-                conn.recv(65536)
-                deadline = time.monotonic() + 10
-                head = b"HTTP/1.1 200 OK\r\nx-slow: " + b"a" * 10_000
-                for byte in head:
-                    if stop.is_set() or time.monotonic() > deadline:
-                        break
-                    try:
-                        conn.sendall(bytes([byte]))
-                    except OSError:
-                        break
-                    time.sleep(0.1)
+    async def publish_async(account: Account) -> list[Any]:
+        async with AsyncClient(governor=NullGovernor(), retry=FAST, timeout=5, deadline=1.0) as c:
+            return await c.publish(Post(text="hello"), account)
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    account = Account("parsingnet", name="slowhead", base_url=url, secrets={"token": SECRET})
     ParsingAdapter.can_find = False
     started = time.monotonic()
     try:
-        if driver == "sync":
-            with Client(governor=NullGovernor(), retry=FAST, timeout=5, deadline=1.0) as c:
-                (d,) = c.publish(Post(text="hello"), account)
-        else:
-
-            async def go() -> list[Any]:
-                async with AsyncClient(
-                    governor=NullGovernor(), retry=FAST, timeout=5, deadline=1.0
-                ) as c:
-                    return await c.publish(Post(text="hello"), account)
-
-            (d,) = asyncio.run(go())
+        with _serving(lambda conn, stop: _trickle(conn, stop, b"", head)) as url:
+            account = Account(
+                "parsingnet", name="slowhead", base_url=url, secrets={"token": SECRET}
+            )
+            if driver == "sync":
+                with Client(governor=NullGovernor(), retry=FAST, timeout=5, deadline=1.0) as c:
+                    (d,) = c.publish(Post(text="hello"), account)
+            else:
+                (d,) = asyncio.run(publish_async(account))
     finally:
         ParsingAdapter.can_find = True
-        stop.set()
-        thread.join(5)
-        sock.close()
     assert time.monotonic() - started < 4.0
     assert d.status is DeliveryStatus.UNKNOWN and "deadline" in str(d.error)

@@ -1207,10 +1207,17 @@ class BlueskyEmulator(Emulator):
     def _get_posts(self, request: httpx.Request) -> httpx.Response:
         return self._answer(request, self._h_get_posts)
 
-    def _h_get_posts(self, request: httpx.Request) -> httpx.Response:
-        params = self._params(request, "app.bsky.feed.getPosts")
+    def _view_read(
+        self, request: httpx.Request, nsid: str
+    ) -> tuple[dict[str, Any], _Status | None]:
+        """What every AppView read starts with: its checked parameters, then the optional
+        auth and the rate-limit check (the status to stamp on the answer)."""
+        params = self._params(request, nsid)
         self._auth(request, optional=True)
-        status = self._limited(request)
+        return params, self._limited(request)
+
+    def _h_get_posts(self, request: httpx.Request) -> httpx.Response:
+        params, status = self._view_read(request, "app.bsky.feed.getPosts")
         posts = []
         for uri in params["uris"]:
             rec = self._post_at(str(uri))
@@ -1223,9 +1230,7 @@ class BlueskyEmulator(Emulator):
         return self._answer(request, self._h_get_profile)
 
     def _h_get_profile(self, request: httpx.Request) -> httpx.Response:
-        params = self._params(request, "app.bsky.actor.getProfile")
-        self._auth(request, optional=True)
-        status = self._limited(request)
+        params, status = self._view_read(request, "app.bsky.actor.getProfile")
         try:
             user = self.user(str(params["actor"]))
         except KeyError:
@@ -1290,9 +1295,7 @@ class BlueskyEmulator(Emulator):
         return self._answer(request, self._h_get_author_feed)
 
     def _h_get_author_feed(self, request: httpx.Request) -> httpx.Response:
-        params = self._params(request, "app.bsky.feed.getAuthorFeed")
-        self._auth(request, optional=True)
-        status = self._limited(request)
+        params, status = self._view_read(request, "app.bsky.feed.getAuthorFeed")
         try:
             user = self.user(str(params["actor"]))
         except KeyError:

@@ -37,7 +37,9 @@ if TYPE_CHECKING:
         RateLimited,
         Rejected,
         TransportError,
+        Unsupported,
     )
+    from brandkit.inbox import Author, Inbox, InboxPage, Message
     from brandkit.metrics import MetricSample, MetricsStore, write_report
     from brandkit.outbox import Outbox, Worker
 
@@ -46,6 +48,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Account",
     "AsyncClient",
+    "Author",
     "AuthError",
     "BrandkitError",
     "Client",
@@ -53,10 +56,13 @@ __all__ = [
     "ContentError",
     "Delivery",
     "DeliveryStatus",
+    "Inbox",
+    "InboxPage",
     "Link",
     "MalformedResponse",
     "Media",
     "MediaError",
+    "Message",
     "MetricSample",
     "MetricsStore",
     "Outbox",
@@ -70,6 +76,7 @@ __all__ = [
     "RenderedPart",
     "RetryPolicy",
     "TransportError",
+    "Unsupported",
     "Utm",
     "Variant",
     "Worker",
@@ -100,6 +107,10 @@ _LAZY: dict[str, str] = {
     "write_report": "brandkit.metrics",
     "Outbox": "brandkit.outbox",
     "Worker": "brandkit.outbox",
+    "Author": "brandkit.inbox",
+    "Inbox": "brandkit.inbox",
+    "InboxPage": "brandkit.inbox",
+    "Message": "brandkit.inbox",
     **dict.fromkeys(
         (
             "AuthError",
@@ -114,6 +125,7 @@ _LAZY: dict[str, str] = {
             "RateLimited",
             "Rejected",
             "TransportError",
+            "Unsupported",
         ),
         "brandkit.errors",
     ),

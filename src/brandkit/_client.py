@@ -15,6 +15,7 @@ import ssl
 import threading
 import time
 import traceback
+import uuid
 import weakref
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -44,6 +45,7 @@ from brandkit.errors import (
     RateLimited,
     TransportError,
 )
+from brandkit.inbox._model import InboxPage, Message
 from brandkit.platforms import adapter_class
 from brandkit.platforms._base import Adapter, Capabilities, PartRef, ThreadContext
 
@@ -334,6 +336,7 @@ class _Core:
             weakref.WeakKeyDictionary()
         )
         self.accounts: dict[str, Account] = {}
+        self.answers: dict[str, Delivery] = {}
         for account in accounts:
             self.remember(account)
 
@@ -602,7 +605,11 @@ class _Core:
                 # Driven without a driver's hook (run_flow in tests): mark it now.
                 tracker.start()
             for part in rendered.parts[len(delivery.parts) :]:
-                ctx = ThreadContext(key=delivery.keys[part.index], previous=tuple(delivery.parts))
+                ctx = ThreadContext(
+                    key=delivery.keys[part.index],
+                    previous=tuple(delivery.parts),
+                    reply_to=delivery.reply_to,
+                )
                 tracker.create_sent = False
                 ref: PartRef | None = None
                 if was_unknown:
@@ -781,6 +788,93 @@ class _Core:
         batches = plan(items, lambda key: adapters[key].metrics_batch_size)
         return [(adapters[b.account], b) for b in batches]
 
+    # -- conversations ---------------------------------------------------------------------
+
+    def account_of(self, message: Message, account: Account | None) -> Account:
+        """The account that received ``message`` (``account`` when given, after a check)."""
+        if account is None:
+            account = self.accounts.get(message.account)
+            if account is None:
+                raise ConfigurationError(
+                    f"no account {message.account!r} is known to this client: pass account= "
+                    "or build the client with accounts=[...]"
+                )
+        return account
+
+    def can(self, adapter: Adapter, operation: str) -> None:
+        """Refuse, before any I/O, what the platform's capabilities do not declare."""
+        caps = adapter.capabilities
+        declared = {
+            "inbox": bool(caps.inbox),
+            "replies": bool(caps.inbox),
+            "reply": bool(caps.inbox),
+            "hide": caps.hide_messages,
+            "delete_message": caps.delete_messages,
+            "like": caps.like_messages,
+        }[operation]
+        if not declared:
+            what = {
+                "inbox": "read an inbox",
+                "replies": "read replies",
+                "reply": "answer messages",
+                "hide": "hide replies or comments",
+                "delete_message": "delete others' comments",
+                "like": "like messages",
+            }[operation]
+            raise adapter.unsupported(operation, what)
+
+    def inbox_flow(self, adapter: Adapter, since: str | None, limit: int) -> Flow[InboxPage]:
+        if limit < 1:
+            raise ConfigurationError(f"limit must be at least 1, not {limit}")
+        self.can(adapter, "inbox")
+        sent = [0]
+        page = yield from _counted(adapter.inbox(since, limit=limit), sent)
+        messages = sorted(page.messages, key=lambda m: m.created_at)
+        return attrs.evolve(page, messages=messages, requests=sent[0])
+
+    def replies_flow(self, adapter: Adapter, delivery: Delivery) -> Flow[list[Message]]:
+        self.can(adapter, "replies")
+        if not delivery.parts:
+            raise ConfigurationError(
+                f"delivery {delivery.id} has no published part: there is nothing to read "
+                "replies of"
+            )
+        got = yield from adapter.replies(delivery.parts)
+        return sorted(got, key=lambda m: m.created_at)
+
+    def reply_delivery(self, adapter: Adapter, message: Message, post: Post) -> Delivery:
+        """The delivery of the answer ``post`` to ``message``: the same id for the same
+        answer, so that one queued or sent already is found instead of made again."""
+        self.can(adapter, "reply")
+        delivery = reply_delivery(adapter, message, post, self.clock())
+        outbox = self.outbox
+        once = getattr(outbox, "insert_once", None)
+        if once is not None:
+            return once(delivery)  # type: ignore[no-any-return]
+        # Without an outbox that can tell, this client remembers its own answers: the same
+        # answer asked for again resumes (or returns) the first delivery, which looks up a
+        # lost create before sending anything.
+        known = self.answers.get(delivery.id)
+        if known is not None:
+            return known
+        if len(self.answers) >= _ANSWERS_KEPT:
+            self.answers.pop(next(iter(self.answers)))
+        self.answers[delivery.id] = delivery
+        if outbox is not None:
+            outbox.save(delivery)
+        return delivery
+
+    def moderate_flow(self, adapter: Adapter, message: Message, operation: str) -> Flow[None]:
+        adapter.check_message(message)
+        if operation == "hide":
+            yield from adapter.set_hidden(message, True)
+        elif operation == "unhide":
+            yield from adapter.set_hidden(message, False)
+        elif operation == "delete_message":
+            yield from adapter.delete_message(message)
+        else:
+            yield from adapter.like(message)
+
     def scheduled_later(self, post: Post) -> bool:
         if post.scheduled_at is None or post.scheduled_at <= self.clock():
             return False
@@ -790,6 +884,53 @@ class _Core:
                 "(Client(outbox=Outbox('brandkit.db'))) and run the worker"
             )
         return True
+
+
+def reply_delivery(adapter: Adapter, message: Message, post: Post, now: datetime) -> Delivery:
+    """A new delivery of ``post`` as the answer to ``message`` by ``adapter``'s account.
+
+    Its id is derived from the account, the message and the answer's content (not its
+    time), so the same answer queued twice is one delivery.
+
+    Raises:
+        ConfigurationError: the message belongs to another account.
+    """
+    adapter.check_message(message)
+    answer = adapter.reply_post(message, post)
+    target = adapter.reply_target(message)
+    target = attrs.evolve(target, extra={**target.extra, "message": message.key})
+    content = answer.model_dump_json(exclude={"scheduled_at"})
+    digest = uuid.uuid5(_REPLY_NS, f"{adapter.account.key}\n{message.id}\n{content}").hex
+    return Delivery(
+        id=digest,
+        account=adapter.account.key,
+        platform=adapter.account.platform,
+        post=answer,
+        reply_to=target,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+_ANSWERS_KEPT = 10_000
+_REPLY_NS = uuid.UUID("6f1d3b53-52a4-4a8e-9d3c-6b7a1f3e9a10")
+
+
+def _counted(flow: Flow[T], sent: list[int]) -> Flow[T]:
+    """``flow``, counting the requests it sends into ``sent[0]``."""
+    try:
+        step = next(flow)
+        while True:
+            if isinstance(step, Send):
+                sent[0] += 1
+            try:
+                response = yield step
+            except Exception as exc:
+                step = flow.throw(exc)
+            else:
+                step = flow.send(response)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
 
 
 def _redacted(account: Account, error: BrandkitError) -> BrandkitError:
@@ -1101,6 +1242,100 @@ class Client:
         adapter = self._core.adapter_for(account)
         return self._core.fetched(self.run(adapter, adapter.collect_account_metrics()))
 
+    # -- conversations ---------------------------------------------------------------------
+
+    def inbox(self, account: Account, since: str | None = None, *, limit: int = 5000) -> InboxPage:
+        """Everything new for ``account`` since the cursor ``since``: replies and comments
+        on its posts, mentions and quotes (what its platform's `Capabilities.inbox` names),
+        oldest first, in the fewest requests the platform allows, paced by the governor.
+
+        Pass the page's ``cursor`` as ``since`` next time; ``None`` reads what the platform
+        still shows. After ``limit`` messages the read stops with ``more`` set.
+
+        Raises:
+            Unsupported: the platform has no inbox.
+            PlatformError: the platform refused a read (the cursor is not moved).
+        """
+        adapter = self._core.adapter_for(account)
+        return self.run(adapter, self._core.inbox_flow(adapter, since, limit))
+
+    def replies(self, delivery: Delivery, account: Account | None = None) -> list[Message]:
+        """The conversation under one published post (every part), oldest first.
+
+        Raises:
+            Unsupported: the platform cannot read replies.
+            ConfigurationError: the delivery has no published part, or its account is not
+                known to this client.
+            PlatformError: the platform refused the read.
+        """
+        acct = self._core.account_for(delivery, account)
+        adapter = self._core.adapter_for(acct)
+        return self.run(adapter, self._core.replies_flow(adapter, delivery))
+
+    def reply(self, message: Message, post: Post, account: Account | None = None) -> Delivery:
+        """Answer ``message`` with ``post``, threaded under it, through the same path as any
+        delivery: written to the outbox first when there is one, never sent twice (the same
+        answer to the same message is one delivery, and a lost answer is looked up before
+        anything is sent again), failures kept with their reason.
+
+        Raises:
+            Unsupported: the platform cannot answer messages.
+            ConfigurationError: the message belongs to another account, or its account is
+                not known to this client (pass ``account=``).
+        """
+        acct = self._core.account_of(message, account)
+        adapter = self._core.adapter_for(acct)
+        delivery = self._core.reply_delivery(adapter, message, post)
+        if delivery.status in _FINISHED or self._core.scheduled_later(delivery.post):
+            return delivery
+        try:
+            return self.deliver(delivery, acct)
+        except BrandkitError as exc:
+            self._core.broke_off(delivery, exc)
+            return delivery
+
+    def hide(self, message: Message, account: Account | None = None) -> None:
+        """Hide someone else's reply or comment (X hidden replies, Bluesky threadgate,
+        Threads, Instagram and Facebook comment hiding).
+
+        Raises:
+            Unsupported: the platform cannot hide (before any request).
+            ConfigurationError: the message belongs to another account.
+            PlatformError: the platform refused.
+        """
+        self._moderate(message, account, "hide")
+
+    def unhide(self, message: Message, account: Account | None = None) -> None:
+        """Show a hidden reply or comment again; see `hide`."""
+        self._moderate(message, account, "unhide")
+
+    def delete_comment(self, message: Message, account: Account | None = None) -> None:
+        """Delete someone else's comment as the page or channel admin (Facebook, Instagram,
+        Telegram).
+
+        Raises:
+            Unsupported: the platform cannot (before any request).
+            ConfigurationError: the message belongs to another account.
+            PlatformError: the platform refused.
+        """
+        self._moderate(message, account, "delete_message")
+
+    def like(self, message: Message, account: Account | None = None) -> None:
+        """Like ``message`` as the account that received it.
+
+        Raises:
+            Unsupported: the platform cannot (before any request).
+            PlatformError: the platform refused.
+        """
+        self._moderate(message, account, "like")
+
+    def _moderate(self, message: Message, account: Account | None, operation: str) -> None:
+        acct = self._core.account_of(message, account)
+        adapter = self._core.adapter_for(acct)
+        check = "hide" if operation == "unhide" else operation
+        self._core.can(adapter, check)
+        self.run(adapter, self._core.moderate_flow(adapter, message, operation))
+
 
 class AsyncClient:
     """The same as [`Client`][brandkit.Client], with ``await``; accounts are served concurrently.
@@ -1295,3 +1530,56 @@ class AsyncClient:
         """Account-level metrics (followers); see `Client.collect_account`."""
         adapter = self._core.adapter_for(account)
         return self._core.fetched(await self.run(adapter, adapter.collect_account_metrics()))
+
+    # -- conversations ---------------------------------------------------------------------
+
+    async def inbox(
+        self, account: Account, since: str | None = None, *, limit: int = 5000
+    ) -> InboxPage:
+        """Everything new for ``account`` since ``since``; see `Client.inbox`."""
+        adapter = self._core.adapter_for(account)
+        return await self.run(adapter, self._core.inbox_flow(adapter, since, limit))
+
+    async def replies(self, delivery: Delivery, account: Account | None = None) -> list[Message]:
+        """The conversation under one published post; see `Client.replies`."""
+        acct = self._core.account_for(delivery, account)
+        adapter = self._core.adapter_for(acct)
+        return await self.run(adapter, self._core.replies_flow(adapter, delivery))
+
+    async def reply(
+        self, message: Message, post: Post, account: Account | None = None
+    ) -> Delivery:
+        """Answer ``message`` with ``post``, never twice; see `Client.reply`."""
+        acct = self._core.account_of(message, account)
+        adapter = self._core.adapter_for(acct)
+        delivery = self._core.reply_delivery(adapter, message, post)
+        if delivery.status in _FINISHED or self._core.scheduled_later(delivery.post):
+            return delivery
+        try:
+            return await self.deliver(delivery, acct)
+        except BrandkitError as exc:
+            self._core.broke_off(delivery, exc)
+            return delivery
+
+    async def hide(self, message: Message, account: Account | None = None) -> None:
+        """Hide someone else's reply or comment; see `Client.hide`."""
+        await self._moderate(message, account, "hide")
+
+    async def unhide(self, message: Message, account: Account | None = None) -> None:
+        """Show a hidden reply or comment again; see `Client.hide`."""
+        await self._moderate(message, account, "unhide")
+
+    async def delete_comment(self, message: Message, account: Account | None = None) -> None:
+        """Delete someone else's comment as admin; see `Client.delete_comment`."""
+        await self._moderate(message, account, "delete_message")
+
+    async def like(self, message: Message, account: Account | None = None) -> None:
+        """Like ``message``; see `Client.like`."""
+        await self._moderate(message, account, "like")
+
+    async def _moderate(self, message: Message, account: Account | None, operation: str) -> None:
+        acct = self._core.account_of(message, account)
+        adapter = self._core.adapter_for(acct)
+        check = "hide" if operation == "unhide" else operation
+        self._core.can(adapter, check)
+        await self.run(adapter, self._core.moderate_flow(adapter, message, operation))

@@ -84,6 +84,8 @@ class Delivery:
         attempts: how many times publishing was attempted.
         look_first: the last attempt's create of the next part may have landed (a 5xx after
             it left): the next attempt looks it up before sending anything.
+        reply_to: for a reply, the message it answers as the platform knows it (its
+            ``extra["message"]`` is the `brandkit.Message.key`); else ``None``.
         created_at, updated_at: aware UTC times.
     """
 
@@ -97,6 +99,7 @@ class Delivery:
     error: BrandkitError | None = None
     attempts: int = 0
     look_first: bool = False
+    reply_to: PartRef | None = None
     created_at: datetime = attrs.field(factory=_now)
     updated_at: datetime = attrs.field(factory=_now)
 
@@ -145,6 +148,7 @@ class Delivery:
             "error": self.error_dict(),
             "attempts": self.attempts,
             "look_first": self.look_first,
+            "reply_to": self.reply_to.to_dict() if self.reply_to else None,
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
         }
@@ -163,6 +167,7 @@ class Delivery:
             error=error_from_dict(data.get("error")),
             attempts=int(data.get("attempts") or 0),
             look_first=_look_first(data),
+            reply_to=PartRef.from_dict(data["reply_to"]) if data.get("reply_to") else None,
             created_at=datetime.fromisoformat(data["created_at"]),
             updated_at=datetime.fromisoformat(data["updated_at"]),
         )

@@ -40,6 +40,7 @@ __all__ = [
     "RateLimited",
     "Rejected",
     "TransportError",
+    "Unsupported",
 ]
 
 
@@ -49,6 +50,21 @@ class BrandkitError(Exception):
 
 class ConfigurationError(BrandkitError):
     """brandkit is set up wrongly: an unknown platform, a missing credential, a bad file."""
+
+
+class Unsupported(BrandkitError):
+    """The platform (or its adapter) cannot do this at all: hide a reply on Mastodon, read
+    an inbox on a platform without one. Raised before any request is sent.
+
+    Attributes:
+        platform: the platform's name.
+        operation: what was asked (``"hide"``, ``"inbox"``, ``"delete_message"``, ...).
+    """
+
+    def __init__(self, message: str, *, platform: str | None = None, operation: str = "") -> None:
+        super().__init__(message)
+        self.platform = platform
+        self.operation = operation
 
 
 class OutboxConflict(BrandkitError):

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -50,6 +50,9 @@ from brandkit.errors import (
     TransportError,
 )
 from brandkit.platforms._base import PartRef
+
+if TYPE_CHECKING:
+    from brandkit.inbox._model import Message
 
 __all__ = ["Outbox", "OutboxEvent", "missing_media"]
 
@@ -480,6 +483,7 @@ class Outbox:
                 "parts": [p.to_dict() for p in delivery.parts],
                 "error": delivery.error_dict(),
                 "attempts": delivery.attempts,
+                "reply_to": delivery.reply_to.to_dict() if delivery.reply_to else None,
                 "created_at": delivery.created_at.isoformat(),
                 "updated_at": delivery.updated_at.isoformat(),
             }
@@ -950,6 +954,47 @@ class Outbox:
                 self._insert(db, delivery, None, None)
                 out.append(delivery)
         return out
+
+    def insert_once(self, delivery: Delivery) -> Delivery:
+        """Write ``delivery`` unless one with its id is stored already; return the stored one.
+
+        Answers (`brandkit.Client.reply`) have ids made from what they answer and say, so
+        that the same answer queued twice, by two processes at once too, is one delivery.
+        """
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT data FROM outbox_deliveries WHERE id = ?", (delivery.id,)
+            ).fetchone()
+            if row is not None:
+                return self._load(row[0])
+            self._insert(db, delivery, None, None)
+        return delivery
+
+    def add_reply(self, message: Message, post: Post, account: Account) -> Delivery:
+        """Queue ``post`` as the answer to ``message`` for the worker to send, threaded
+        under it. Queuing the same answer to the same message again returns the delivery
+        already queued (or sent): one answer lands.
+
+        Raises:
+            ConfigurationError: ``message`` belongs to another account, or the account is
+                not in this outbox's configuration.
+            Unsupported: the platform cannot answer messages.
+            ContentError: the answer breaks a rule of the platform.
+        """
+        from brandkit._client import reply_delivery
+        from brandkit.platforms import adapter_class
+
+        if self.accounts is not None and account.key not in self.accounts:
+            raise ConfigurationError(
+                f"account {account.key} is not in the configuration: no worker would send "
+                "the answer"
+            )
+        adapter = adapter_class(account.platform)(account)
+        if not adapter.capabilities.inbox:
+            raise adapter.unsupported("reply", "answer messages")
+        delivery = reply_delivery(adapter, message, post, self.clock())
+        render(delivery.post, account.platform)
+        return self.insert_once(delivery)
 
     def retry(self, delivery_id: str) -> Delivery:
         """Try a delivery again at the next worker run.

@@ -14,16 +14,20 @@ import pydantic
 from brandkit._flow import Flow
 from brandkit.errors import (
     AuthError,
+    ConfigurationError,
     MalformedResponse,
     PlatformError,
     PlatformUnavailable,
     RateLimited,
     Rejected,
+    Unsupported,
 )
 
 if TYPE_CHECKING:
     from brandkit.accounts import Account
+    from brandkit.content._model import Post
     from brandkit.content._render import Rendered, RenderedPart
+    from brandkit.inbox._model import InboxPage, Message
     from brandkit.metrics._sample import MetricSample
 
 __all__ = [
@@ -123,6 +127,12 @@ class Capabilities:
         delete: posts can be deleted through the API.
         metrics: post metrics can be collected.
         media_by_url: the platform fetches media from public URLs (needs a ``media_host``).
+        inbox: the kinds of message the adapter reads into an inbox (``"reply"``,
+            ``"comment"``, ``"mention"``, ``"quote"``); empty: no inbox. Where it reads any,
+            it also answers them (`brandkit.Client.reply`).
+        hide_messages: others' replies or comments can be hidden and shown again.
+        delete_messages: others' comments can be deleted (as the page or channel admin).
+        like_messages: messages can be liked.
     """
 
     platform: str
@@ -139,6 +149,10 @@ class Capabilities:
     delete: bool = True
     metrics: bool = True
     media_by_url: bool = False
+    inbox: frozenset[str] = frozenset()
+    hide_messages: bool = False
+    delete_messages: bool = False
+    like_messages: bool = False
 
 
 @attrs.frozen
@@ -179,18 +193,27 @@ class ThreadContext:
         key: a per-part idempotency key, stable across retries and restarts (a TID, usable
             as a Bluesky rkey and as a Mastodon ``Idempotency-Key``).
         previous: the parts already published, in order; ``previous[0]`` is the root.
+        reply_to: the message the post answers (a reply, see `Adapter.reply_target`):
+            the first part is published under it. Its ``extra["root"]`` (a
+            `PartRef.to_dict`), when set, is the root of its conversation.
     """
 
     key: str
     previous: Sequence[PartRef] = ()
+    reply_to: PartRef | None = None
 
     @property
     def root(self) -> PartRef | None:
+        """The root of the conversation the part goes into."""
+        if self.reply_to is not None:
+            root = self.reply_to.extra.get("root")
+            return PartRef.from_dict(root) if isinstance(root, Mapping) else self.reply_to
         return self.previous[0] if self.previous else None
 
     @property
     def parent(self) -> PartRef | None:
-        return self.previous[-1] if self.previous else None
+        """What the part answers: the previous part, else the message replied to."""
+        return self.previous[-1] if self.previous else self.reply_to
 
 
 class Adapter(ABC):
@@ -253,6 +276,88 @@ class Adapter(ABC):
         """Account-level metrics (followers)."""
         raise NotImplementedError(f"{self.name} has no account metrics flow")
         yield  # pragma: no cover
+
+    # -- conversations (see brandkit.inbox) ---------------------------------------------------
+
+    def inbox(self, cursor: str | None, *, limit: int) -> Flow[InboxPage]:
+        """Everything new since ``cursor`` (``None``: what the platform still shows) that
+        `Capabilities.inbox` names, oldest first, in the fewest requests the platform
+        allows, stopping after about ``limit`` messages (then ``more`` is set).
+
+        Raises:
+            Unsupported: the platform has no inbox (the default).
+        """
+        raise self.unsupported("inbox", "read an inbox")
+        yield  # pragma: no cover
+
+    def replies(self, refs: Sequence[PartRef]) -> Flow[list[Message]]:
+        """The conversation under the published parts ``refs`` (one post), oldest first.
+
+        Raises:
+            Unsupported: the platform cannot read replies (the default).
+        """
+        raise self.unsupported("replies", "read replies")
+        yield  # pragma: no cover
+
+    def reply_target(self, message: Message) -> PartRef:
+        """``message`` as the parent of a reply (no I/O). The default keeps its id and URL;
+        adapters add what their create needs (content hashes, the conversation's root, a
+        chat id, whether it is a comment)."""
+        self.check_message(message)
+        return PartRef(index=0, id=message.id, url=message.url)
+
+    def reply_post(self, message: Message, post: Post) -> Post:
+        """The post to publish as the answer to ``message`` (no I/O): the default leaves it
+        as it is; Mastodon puts the author's handle first, as its web app does."""
+        return post
+
+    def set_hidden(self, message: Message, hidden: bool) -> Flow[None]:
+        """Hide (or show again) someone else's reply or comment.
+
+        Raises:
+            Unsupported: the platform cannot (the default).
+        """
+        raise self.unsupported("hide", "hide replies or comments")
+        yield  # pragma: no cover
+
+    def delete_message(self, message: Message) -> Flow[None]:
+        """Delete someone else's comment (as the page or channel admin).
+
+        Raises:
+            Unsupported: the platform cannot (the default).
+        """
+        raise self.unsupported("delete_message", "delete others' comments")
+        yield  # pragma: no cover
+
+    def like(self, message: Message) -> Flow[None]:
+        """Like ``message`` as the account.
+
+        Raises:
+            Unsupported: the platform cannot (the default).
+        """
+        raise self.unsupported("like", "like messages")
+        yield  # pragma: no cover
+
+    def unsupported(self, operation: str, what: str) -> Unsupported:
+        """The typed refusal of an operation this platform does not offer."""
+        return Unsupported(
+            f"{self.name} cannot {what} through its API (see "
+            f"brandkit.capabilities({self.name!r}))",
+            platform=self.name,
+            operation=operation,
+        )
+
+    def check_message(self, message: Message) -> None:
+        """Refuse a message that belongs to another account.
+
+        Raises:
+            ConfigurationError: ``message`` was received by another account or platform.
+        """
+        if message.platform != self.name or message.account != self.account.key:
+            raise ConfigurationError(
+                f"message {message.id!r} belongs to {message.account} on {message.platform}, "
+                f"not to {self.account.key}: act on it with that account"
+            )
 
     @property
     def app_id(self) -> str:

@@ -20,12 +20,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from brandkit.testing._emulator import Clock, Drop, Emulator, Fault, HandlerError, route
+from brandkit.testing._emulator import Audience, Clock, Drop, Emulator, Fault, HandlerError, route
 from brandkit.testing._images import TINY_JPEG, png
 from brandkit.testing._mediahost import LoopbackMediaHost
 
 __all__ = [
     "EMULATORS",
+    "Audience",
     "TINY_JPEG",
     "Clock",
     "Drop",

@@ -208,6 +208,51 @@ def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
     return mark
 
 
+class Audience:
+    """Another user of the platform, whom a test scripts: what they write is held by the
+    emulator and answered by its real endpoints (inbox reads, conversations, moderation),
+    with the real shapes, pagination and errors.
+
+    Get one with `Emulator.audience`. Each method returns the new message's id as the
+    adapter reports it in `brandkit.Message.id`. A platform without the kind of message
+    raises ``NotImplementedError`` naming what it has instead.
+
+    Attributes:
+        name: the audience member's handle (without domain).
+        emulator: the emulator they are a user of.
+    """
+
+    def __init__(self, emulator: Emulator, name: str) -> None:
+        self.name = name
+        self.emulator = emulator
+
+    def reply(self, post_id: str, text: str) -> str:
+        """Reply to the post (or message) ``post_id`` (an id from ``Delivery.ids`` or
+        ``Message.id``)."""
+        return self.emulator.audience_write(self, "reply", text, target=post_id)
+
+    def comment(self, post_id: str, text: str) -> str:
+        """Comment on the post (or answer the comment) ``post_id`` (Meta, LinkedIn,
+        Telegram discussion groups)."""
+        return self.emulator.audience_write(self, "comment", text, target=post_id)
+
+    def mention(self, text: str) -> str:
+        """Write a post that mentions the emulator's account (the handle is added when
+        ``text`` does not hold it)."""
+        return self.emulator.audience_write(self, "mention", text)
+
+    def quote(self, post_id: str, text: str) -> str:
+        """Quote the post ``post_id``."""
+        return self.emulator.audience_write(self, "quote", text, target=post_id)
+
+    def post(self, text: str, *, lang: str | None = None) -> str:
+        """Write a public post that names no one (for listening)."""
+        return self.emulator.audience_write(self, "post", text, lang=lang)
+
+    def __repr__(self) -> str:
+        return f"Audience({self.name!r} on {self.emulator.platform})"
+
+
 class Emulator:
     """Base class of the emulators. Subclasses set ``platform`` and decorate handlers with
     `route`; ``error()`` builds the platform's own error body.
@@ -262,6 +307,47 @@ class Emulator:
     def post_texts(self) -> list[str]:
         """The texts of the posts that exist now (deleted ones excluded), oldest first."""
         raise NotImplementedError
+
+    # -- the audience (conversations) ---------------------------------------------------
+
+    reply_route: ClassVar[tuple[str, str] | None] = None
+    """The method and path regex of the request that answers a message, when it is not
+    `create_route` (Meta and LinkedIn comments)."""
+
+    def audience(self, name: str) -> Audience:
+        """The audience member ``name`` (the same object for the same name)."""
+        with self.lock:
+            members: dict[str, Audience] = self.__dict__.setdefault("_audience", {})
+            if name not in members:
+                members[name] = Audience(self, name)
+            return members[name]
+
+    def audience_write(
+        self,
+        member: Audience,
+        kind: str,
+        text: str,
+        *,
+        target: str | None = None,
+        lang: str | None = None,
+    ) -> str:
+        """Store what ``member`` writes (``kind`` is ``"reply"``, ``"comment"``,
+        ``"mention"``, ``"quote"`` or ``"post"``) and return its id. Emulators override it.
+
+        Raises:
+            NotImplementedError: the platform has no such message.
+            KeyError: ``target`` does not exist.
+        """
+        raise NotImplementedError(f"the {self.platform} emulator has no audience")
+
+    def answers(self, message_id: str) -> list[str]:
+        """The texts the emulator's accounts wrote directly under ``message_id`` (a post or
+        message id as the adapter reports it), oldest first; deleted ones excluded."""
+        raise NotImplementedError(f"the {self.platform} emulator has no conversations")
+
+    def is_hidden(self, message_id: str) -> bool:
+        """The platform shows the message ``message_id`` as hidden."""
+        raise NotImplementedError(f"the {self.platform} emulator cannot hide")
 
     # -- faults --------------------------------------------------------------------------
 

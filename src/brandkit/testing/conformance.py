@@ -17,11 +17,23 @@ faithfulness. Override `make_emulator` to use an emulator that is not registered
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
-from brandkit import Account, AsyncClient, Client, DeliveryStatus, Media, Post, RetryPolicy
+from brandkit import (
+    Account,
+    AsyncClient,
+    Client,
+    ConfigurationError,
+    DeliveryStatus,
+    Media,
+    Message,
+    Post,
+    RetryPolicy,
+    Unsupported,
+)
+from brandkit.outbox import Outbox
 from brandkit.platforms import adapter_class, capabilities
 from brandkit.testing import Emulator, emulator
 from brandkit.testing._images import TINY_JPEG, png
@@ -180,6 +192,159 @@ class AdapterConformance:
                 assert s.reason
         if caps.metrics:
             assert any(s.available for s in samples)
+
+    # -- conversations (adapters whose capabilities name an inbox) --------------------------
+
+    def inbox_requests(self, answers: int, mentions: int) -> int | None:
+        """The fewest requests the platform allows to read ``answers`` replies or comments
+        on one post and ``mentions`` mentions from an empty cursor; platform suites set it
+        (``None``: only checked against what the emulator counted)."""
+        return None
+
+    def _inbox_or_skip(self) -> tuple[str, bool]:
+        caps = capabilities(self.platform)
+        if not caps.inbox:
+            pytest.skip(f"{self.platform} has no inbox")
+        kind = "reply" if "reply" in caps.inbox else "comment"
+        return kind, "mention" in caps.inbox
+
+    def _say(self, emu: Emulator, kind: str, post_id: str, fan: str, text: str) -> str:
+        member = emu.audience(fan)
+        return member.reply(post_id, text) if kind == "reply" else member.comment(post_id, text)
+
+    def test_inbox_reads_each_message_once(self, emu: Emulator, account: Account) -> None:
+        """45 answers and 5 mentions from the audience come back exactly once, with their
+        kind, parent and author, in the fewest requests; a second read adds nothing."""
+        kind, mentions = self._inbox_or_skip()
+        n_mentions = 5 if mentions else 0
+        with Client(retry=FAST) as client:
+            (d,) = client.publish(self.sample_post("Tell us what you think"), account)
+            assert d.ok, d.error
+            post_id = d.ids[0]
+            said = {}
+            for i in range(45):
+                fan = f"fan{i % 7}"
+                said[self._say(emu, kind, post_id, fan, f"answer number {i}")] = (kind, fan)
+            for i in range(n_mentions):
+                said[emu.audience(f"caller{i}").mention(f"hello brand, mention {i}")] = (
+                    "mention",
+                    f"caller{i}",
+                )
+            before = len(emu.requests)
+            page = client.inbox(account)
+            counted = len(emu.requests) - before
+            got = {m.id: m for m in page.messages}
+            assert len(page.messages) == len(got) == 45 + n_mentions
+            assert set(got) == set(said)
+            for message_id, (want_kind, fan) in said.items():
+                m = got[message_id]
+                assert m.kind == want_kind
+                assert m.platform == self.platform and m.account == account.key
+                assert fan in (m.author.handle or "") or fan in (m.author.name or "")
+                if want_kind != "mention":
+                    assert m.in_reply_to == post_id
+                    assert m.our_post == post_id
+            assert page.requests == counted
+            least = self.inbox_requests(45, n_mentions)
+            if least is not None:
+                assert counted == least, f"{counted} requests where {least} suffice"
+            before = len(emu.requests)
+            again = client.inbox(account, since=page.cursor)
+            assert again.messages == ()
+            assert len(emu.requests) - before == again.requests
+            if least is not None:
+                assert again.requests <= max(1, least)
+            new = self._say(emu, kind, post_id, "latecomer", "one more thing")
+            third = client.inbox(account, since=again.cursor)
+            assert [m.id for m in third.messages] == [new]
+
+    def test_reply_is_threaded_once(self, emu: Emulator, account: Account, tmp_path: Any) -> None:
+        """An answer to a message is threaded under it; the same answer queued twice
+        through an outbox lands once."""
+        kind, _ = self._inbox_or_skip()
+        with Outbox(tmp_path / "outbox.db") as outbox:
+            with Client(retry=FAST, outbox=outbox, accounts=[account]) as client:
+                (d,) = client.publish(self.sample_post("Ask us anything"), account)
+                assert d.ok, d.error
+                asked = self._say(emu, kind, d.ids[0], "curious", "Is it open on Sunday?")
+                (message,) = client.inbox(account).messages
+                assert message.id == asked
+                first = client.reply(message, Post(text="Yes, from ten to four."))
+                assert first.status is DeliveryStatus.SENT, first.error
+                second = client.reply(message, Post(text="Yes, from ten to four."))
+                assert second.id == first.id and second.status is DeliveryStatus.SENT
+                queued = outbox.add_reply(message, Post(text="Yes, from ten to four."), account)
+                assert queued.id == first.id
+                assert emu.answers(asked) == ["Yes, from ten to four."]
+
+    def test_lost_reply_lands_once(self, emu: Emulator, account: Account) -> None:
+        """When the connection drops after the platform stored the answer, there is still
+        exactly one answer, and the delivery is sent or honestly unknown."""
+        kind, _ = self._inbox_or_skip()
+        with Client(retry=FAST) as client:
+            (d,) = client.publish(self.sample_post("Questions welcome"), account)
+            assert d.ok, d.error
+            asked = self._say(emu, kind, d.ids[0], "asker", "Where do you ship?")
+            (message,) = client.inbox(account).messages
+            method, path = emu.reply_route or emu.create_route
+            emu.fault(method=method, path=path, drop="after")
+            answer = client.reply(message, Post(text="We ship worldwide."))
+            assert answer.status in (DeliveryStatus.SENT, DeliveryStatus.UNKNOWN)
+            if answer.status is DeliveryStatus.UNKNOWN:
+                assert answer.error is not None
+            again = client.reply(message, Post(text="We ship worldwide."))
+            assert again.id == answer.id
+            assert emu.answers(asked) == ["We ship worldwide."]
+
+    def test_moderation_or_unsupported(self, emu: Emulator, account: Account) -> None:
+        """Hiding works where the platform declares it, and is refused with `Unsupported`
+        before any request elsewhere; a message of another account is refused."""
+        kind, _ = self._inbox_or_skip()
+        caps = capabilities(self.platform)
+        with Client(retry=FAST) as client:
+            (d,) = client.publish(self.sample_post("Be kind"), account)
+            assert d.ok, d.error
+            rude = self._say(emu, kind, d.ids[0], "troll", "something rude")
+            (message,) = client.inbox(account).messages
+            before = len(emu.requests)
+            if caps.hide_messages:
+                client.hide(message, account)
+                assert emu.is_hidden(rude)
+                client.unhide(message, account)
+                assert not emu.is_hidden(rude)
+            else:
+                with pytest.raises(Unsupported):
+                    client.hide(message, account)
+                assert len(emu.requests) == before
+            if not caps.delete_messages:
+                with pytest.raises(Unsupported):
+                    client.delete_comment(message, account)
+            stranger = Message(
+                platform=message.platform,
+                account=f"{self.platform}:someone-else",
+                id=message.id,
+                kind=message.kind,
+                author=message.author,
+                text=message.text,
+                created_at=message.created_at,
+            )
+            before = len(emu.requests)
+            with pytest.raises(ConfigurationError):
+                client.reply(stranger, Post(text="not ours"), account)
+            assert len(emu.requests) == before
+
+    @pytest.mark.anyio
+    async def test_async_inbox(self, emu: Emulator, account: Account) -> None:
+        """AsyncClient reads the inbox the same way."""
+        kind, _ = self._inbox_or_skip()
+        async with AsyncClient(retry=FAST) as client:
+            (d,) = await client.publish(self.sample_post("Async talk"), account)
+            assert d.ok, d.error
+            said = self._say(emu, kind, d.ids[0], "fan", "async hello")
+            page = await client.inbox(account)
+            assert [m.id for m in page.messages] == [said]
+            replies = await client.replies(d)
+            assert [m.id for m in replies] == [said]
 
 
 _TINY_JPEG = TINY_JPEG

@@ -1,0 +1,44 @@
+"""Conversations: what the audience says to the brand, read, stored and answered.
+
+```python
+from brandkit import Client, Inbox
+
+inbox = Inbox("brandkit.db")
+with Client() as client:
+    inbox.sync(client, [x, masto, sky])
+    for message in inbox.unanswered():
+        client.reply(message, Post(text="Thanks!"))
+```
+
+The message model (`Message`, `Author`, `InboxPage`) is shared with listening; what each
+platform can read, hide or delete is in its adapter's `Capabilities`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from brandkit.inbox._model import KINDS, Author, InboxPage, Message, MessageKind
+
+if TYPE_CHECKING:
+    from brandkit.inbox._store import Inbox, MessageStatus, ResponseTimes, SyncReport
+
+__all__ = [
+    "KINDS",
+    "Author",
+    "Inbox",
+    "InboxPage",
+    "Message",
+    "MessageKind",
+    "MessageStatus",
+    "ResponseTimes",
+    "SyncReport",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("Inbox", "MessageStatus", "ResponseTimes", "SyncReport"):
+        from brandkit.inbox import _store
+
+        return getattr(_store, name)
+    raise AttributeError(f"module 'brandkit.inbox' has no attribute {name!r}")

@@ -1,0 +1,174 @@
+"""The message model: what the audience says to (or about) a brand, as one immutable shape
+for every platform."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Literal, TypeAlias
+
+import attrs
+
+__all__ = ["Author", "InboxPage", "Message", "MessageKind", "KINDS"]
+
+MessageKind: TypeAlias = Literal["reply", "comment", "mention", "quote", "found"]
+KINDS: tuple[str, ...] = ("reply", "comment", "mention", "quote", "found")
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("created_at must be an aware datetime (UTC)")
+    return value.astimezone(UTC)
+
+
+def _kind(_: Any, __: Any, value: str) -> None:
+    if value not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {value!r}")
+
+
+def _messages(value: Iterable[Message]) -> tuple[Message, ...]:
+    return tuple(value)
+
+
+def _frozen_map(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return dict(value or {})
+
+
+@attrs.frozen
+class Author:
+    """Who wrote a message.
+
+    Attributes:
+        id: the platform's id of the author (X user id, Mastodon account id, Bluesky DID,
+            Meta/LinkedIn id or URN, Telegram user id).
+        handle: the handle (``fan1``, ``fan1@example.social``, ``fan1.bsky.social``), when the
+            platform has one.
+        name: the display name.
+        url: the profile's web address, when there is one.
+    """
+
+    id: str
+    handle: str | None = None
+    name: str | None = None
+    url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for storage."""
+        return attrs.asdict(self)
+
+
+@attrs.frozen
+class Message:
+    """One message from the audience: a reply, a comment, a mention, a quote (or a post
+    found by a listening query).
+
+    Messages compare by where they come from (``platform``, ``account``, ``id``) and their
+    content; ``raw`` and ``extra`` are kept for reading, not compared.
+
+    Attributes:
+        platform: the platform's name.
+        account: the key of the brand's account that received it (``platform:name``).
+        id: the platform's id of the message (a Bluesky AT URI, a Telegram ``chat:message``).
+        kind: ``"reply"``, ``"comment"``, ``"mention"``, ``"quote"`` or ``"found"``.
+        author: who wrote it.
+        text: its text, as plain text.
+        created_at: when it was written (aware, UTC).
+        url: its public web address, when there is one.
+        in_reply_to: the id of what it answers (the brand's post part or another message).
+        conversation: the id of the conversation's root post.
+        our_post: the id of the brand's post it belongs to, when it does.
+        hidden: the platform shows it hidden.
+        raw: the platform's JSON of it.
+        extra: what the adapter needs to act on it later (content hashes, chat ids).
+    """
+
+    platform: str
+    account: str
+    id: str
+    kind: str = attrs.field(validator=_kind)
+    author: Author
+    text: str
+    created_at: datetime = attrs.field(converter=_utc)
+    url: str | None = None
+    in_reply_to: str | None = None
+    conversation: str | None = None
+    our_post: str | None = None
+    hidden: bool = False
+    raw: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_map, eq=False)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_map, eq=False)
+
+    @property
+    def key(self) -> str:
+        """Where the message lives, unique across platforms and accounts."""
+        return f"{self.account}|{self.id}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data (``from_dict`` reads it back)."""
+        data = attrs.asdict(self, recurse=True)
+        data["created_at"] = self.created_at.isoformat()
+        data["raw"] = dict(self.raw)
+        data["extra"] = dict(self.extra)
+        return data
+
+    def to_json(self) -> str:
+        """``to_dict`` as compact JSON."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"), default=str)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Message:
+        """Back from `to_dict`.
+
+        Raises:
+            ValueError: a field is missing or of the wrong kind.
+        """
+        try:
+            author = data["author"]
+            return cls(
+                platform=str(data["platform"]),
+                account=str(data["account"]),
+                id=str(data["id"]),
+                kind=str(data["kind"]),
+                author=Author(
+                    id=str(author["id"]),
+                    handle=author.get("handle"),
+                    name=author.get("name"),
+                    url=author.get("url"),
+                ),
+                text=str(data.get("text") or ""),
+                created_at=datetime.fromisoformat(str(data["created_at"])),
+                url=data.get("url"),
+                in_reply_to=data.get("in_reply_to"),
+                conversation=data.get("conversation"),
+                our_post=data.get("our_post"),
+                hidden=bool(data.get("hidden")),
+                raw=data.get("raw") or {},
+                extra=data.get("extra") or {},
+            )
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"not a stored message: {type(exc).__name__}: {exc}") from None
+
+    def __repr__(self) -> str:
+        text = self.text if len(self.text) <= 60 else self.text[:57] + "..."
+        return (
+            f"Message({self.platform} {self.kind} {self.id!r} by "
+            f"{self.author.handle or self.author.id!r}: {text!r})"
+        )
+
+
+@attrs.frozen
+class InboxPage:
+    """What one inbox read returned.
+
+    Attributes:
+        messages: the new messages, oldest first.
+        cursor: where the next read starts (pass it back as ``since=``); opaque text.
+        more: the read stopped at its ``limit`` with more to read: read again from
+            ``cursor``.
+        requests: how many requests the read made.
+    """
+
+    messages: tuple[Message, ...] = attrs.field(converter=_messages)
+    cursor: str | None = None
+    more: bool = False
+    requests: int = 0

@@ -21,10 +21,18 @@ from typing import TYPE_CHECKING, Any
 from brandkit.inbox._model import KINDS, Author, InboxPage, Message, MessageKind
 
 if TYPE_CHECKING:
-    from brandkit.inbox._store import Inbox, MessageStatus, ResponseTimes, SyncReport
+    from brandkit.inbox._store import (
+        AccountSync,
+        Inbox,
+        MessageStatus,
+        ResponseTimes,
+        SyncReport,
+        Volume,
+    )
 
 __all__ = [
     "KINDS",
+    "AccountSync",
     "Author",
     "Inbox",
     "InboxPage",
@@ -33,11 +41,12 @@ __all__ = [
     "MessageStatus",
     "ResponseTimes",
     "SyncReport",
+    "Volume",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("Inbox", "MessageStatus", "ResponseTimes", "SyncReport"):
+    if name in ("AccountSync", "Inbox", "MessageStatus", "ResponseTimes", "SyncReport", "Volume"):
         from brandkit.inbox import _store
 
         return getattr(_store, name)

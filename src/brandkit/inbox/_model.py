@@ -10,7 +10,7 @@ from typing import Any, Literal, TypeAlias
 
 import attrs
 
-__all__ = ["Author", "InboxPage", "Message", "MessageKind", "KINDS"]
+__all__ = ["KINDS", "Author", "InboxPage", "Message", "MessageKind"]
 
 MessageKind: TypeAlias = Literal["reply", "comment", "mention", "quote", "found"]
 KINDS: tuple[str, ...] = ("reply", "comment", "mention", "quote", "found")

@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Unpack
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from brandkit._sqlite import create_private
 from brandkit.errors import BrandkitError, ConfigurationError
 from brandkit.metrics import _queries as q
 from brandkit.metrics._rows import (
@@ -113,7 +114,7 @@ class MetricsStore:
         else:
             self.path = os.fspath(path_or_connection)
             try:
-                _create_private(self.path)
+                create_private(self.path)
                 self._conn = sqlite3.connect(
                     self.path, timeout=timeout, isolation_level=None, check_same_thread=False
                 )
@@ -649,18 +650,6 @@ class MetricsStore:
             return dataframe(chunks)
         finally:
             chunks.close()
-
-
-def _create_private(path: str) -> None:
-    """Create a new database file readable by its owner only (0600); SQLite gives its
-    ``-wal`` and ``-shm`` files the same permissions. An existing file is left as it is."""
-    if path == ":memory:" or path.startswith("file:") or path == "":
-        return
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
-    os.close(fd)
 
 
 def _entry(series_id: int, stamps: list[Any]) -> list[Any]:

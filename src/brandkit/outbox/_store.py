@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from brandkit._sqlite import create_private
 from brandkit.accounts import Account
 from brandkit.content import render
 from brandkit.content._media import Media
@@ -233,21 +234,6 @@ def missing_media(post: Post, platform: str) -> MediaError | None:
     return None
 
 
-def _create_private(path: str) -> None:
-    """Create the database file readable by its owner only (0600) if it does not exist.
-
-    Posts not yet public are private. SQLite gives its ``-wal`` and ``-shm`` files the
-    database file's permissions, so they are private too.
-    """
-    if path == ":memory:" or path.startswith("file:"):
-        return
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
-    os.close(fd)
-
-
 @attrs.frozen
 class OutboxEvent:
     """One step in a delivery's history, as [`Outbox.history`][brandkit.Outbox.history] returns it.
@@ -330,7 +316,7 @@ class Outbox:
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-                _create_private(self.path)
+                create_private(self.path)
             self._db = sqlite3.connect(
                 self.path, timeout=timeout, isolation_level=None, check_same_thread=False
             )

@@ -1,0 +1,710 @@
+"""``Inbox``: the audience's messages in SQLite, with cursors, states and response times."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from brandkit._sqlite import create_private
+from brandkit.errors import BrandkitError, ConfigurationError, OutboxConflict, Unsupported
+from brandkit.inbox._model import KINDS, InboxPage, Message
+
+if TYPE_CHECKING:
+    from brandkit._client import AsyncClient, Client
+    from brandkit.accounts import Account
+    from brandkit.content._model import Post
+    from brandkit.delivery import Delivery
+
+__all__ = ["AccountSync", "Inbox", "MessageStatus", "ResponseTimes", "SyncReport", "Volume"]
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS inbox_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS inbox_messages (
+    key TEXT PRIMARY KEY,
+    platform TEXT NOT NULL,
+    account TEXT NOT NULL,
+    id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    author TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    fetched_at INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'new',
+    assignee TEXT,
+    our_post TEXT,
+    conversation TEXT,
+    replied_at INTEGER,
+    reply_delivery TEXT,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS inbox_messages_status ON inbox_messages (status, created_at);
+CREATE INDEX IF NOT EXISTS inbox_messages_account ON inbox_messages (account, created_at);
+CREATE INDEX IF NOT EXISTS inbox_messages_created ON inbox_messages (created_at);
+CREATE TABLE IF NOT EXISTS inbox_cursors (
+    account TEXT PRIMARY KEY,
+    cursor TEXT,
+    synced_at INTEGER NOT NULL,
+    error TEXT
+);
+"""
+
+# A sync reads at most this many pages per account in one call: a platform that keeps
+# answering "more" cannot hold it forever (the next sync goes on from the saved cursor).
+_MAX_PAGES = 100
+
+
+class MessageStatus(enum.StrEnum):
+    """Where a message is in the team's work: ``new`` (just synced), ``seen``, ``replied``
+    (the brand answered it), ``hidden`` (hidden on the platform), ``archived``."""
+
+    NEW = "new"
+    SEEN = "seen"
+    REPLIED = "replied"
+    HIDDEN = "hidden"
+    ARCHIVED = "archived"
+
+
+@attrs.frozen
+class AccountSync:
+    """What one account's sync did.
+
+    Attributes:
+        account: the account's key.
+        added: messages new to the store.
+        read: messages the platform returned (some may have been stored already).
+        requests: requests made.
+        error: why the account could not be read (its cursor was not moved), else ``None``.
+    """
+
+    account: str
+    added: int = 0
+    read: int = 0
+    requests: int = 0
+    error: str | None = None
+
+
+@attrs.frozen
+class SyncReport:
+    """What a sync did, per account.
+
+    Attributes:
+        accounts: one `AccountSync` per account, in the order given.
+    """
+
+    accounts: tuple[AccountSync, ...]
+
+    @property
+    def added(self) -> int:
+        """Messages new to the store, over every account."""
+        return sum(a.added for a in self.accounts)
+
+    @property
+    def requests(self) -> int:
+        """Requests made, over every account."""
+        return sum(a.requests for a in self.accounts)
+
+    @property
+    def errors(self) -> dict[str, str]:
+        """The accounts that could not be read, and why."""
+        return {a.account: a.error for a in self.accounts if a.error}
+
+
+@attrs.frozen
+class ResponseTimes:
+    """How fast one account answers its audience (first answer per message).
+
+    Attributes:
+        account: the account's key.
+        answered: messages answered.
+        unanswered: messages still waiting (``new`` or ``seen``).
+        median: the median time to the first answer (``None`` when none was answered).
+        p90: the 90th percentile.
+    """
+
+    account: str
+    answered: int
+    unanswered: int
+    median: timedelta | None
+    p90: timedelta | None
+
+
+@attrs.frozen
+class Volume:
+    """Messages received on one day on one platform.
+
+    Attributes:
+        day: the day (UTC), ``YYYY-MM-DD``.
+        platform: the platform's name.
+        count: how many messages.
+    """
+
+    day: str
+    platform: str
+    count: int
+
+
+def _us(value: datetime) -> int:
+    if value.tzinfo is None:
+        raise ConfigurationError(f"{value!r} has no time zone: pass an aware datetime (UTC)")
+    return int(value.timestamp() * 1_000_000)
+
+
+def _at(us: int) -> datetime:
+    return datetime.fromtimestamp(us / 1_000_000, UTC)
+
+
+def _key(message: Message | str) -> str:
+    return message.key if isinstance(message, Message) else message
+
+
+def _percentile(values: Sequence[float], q: float) -> float:
+    """The ``q`` quantile by linear interpolation between the closest ranks."""
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q
+    low = int(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+class Inbox:
+    """The audience's messages in a SQLite file, beside the outbox and the metrics (its
+    tables are named ``inbox_*``, so one file may hold all three).
+
+    ```python
+    with Inbox("brandkit.db") as inbox, Client() as client:
+        inbox.sync(client, [x, masto, sky])
+        for message in inbox.unanswered():
+            inbox.reply(client, message, Post(text="Thank you!"))
+        print(inbox.response_times())
+    ```
+
+    Adding is idempotent (a message is stored once per account, whatever reads return it),
+    a sync moves each account's cursor in the same transaction that stores its messages,
+    so a crash between the two can neither lose nor repeat a message. One inbox may be used
+    from several threads; several processes may share the file.
+
+    Args:
+        path: the SQLite file (created ``0600`` when missing).
+        clock: the current time (tests pass a fake).
+        timeout: how long to wait for another process's lock, in seconds.
+
+    Raises:
+        ConfigurationError: the file cannot be opened or belongs to a newer brandkit.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] = "brandkit.db",
+        *,
+        clock: Callable[[], datetime] | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.path = os.fspath(path)
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.timeout = float(timeout)
+        self._lock = threading.RLock()
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                create_private(self.path)
+            self._db = sqlite3.connect(
+                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+            self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._migrate()
+        except (sqlite3.Error, OSError) as exc:
+            raise ConfigurationError(f"cannot open inbox {self.path!r}: {exc}") from None
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            text = str(exc)
+            if "locked" in text or "busy" in text:
+                raise OutboxConflict(
+                    f"the inbox {self.path!r} stayed locked by another process for more than "
+                    f"{self.timeout:g} s ({text}); nothing was written: try again"
+                ) from None
+            raise BrandkitError(f"inbox {self.path!r}: {text}") from None
+        except sqlite3.Error as exc:
+            raise BrandkitError(f"inbox {self.path!r}: {exc}") from None
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock, self._errors():
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        with self._lock, self._errors():
+            yield self._db
+
+    def _migrate(self) -> None:
+        with self._tx() as db:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            row = db.execute("SELECT value FROM inbox_meta WHERE key = 'schema_version'").fetchone()
+            if row is None:
+                db.execute(
+                    "INSERT INTO inbox_meta (key, value) VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+            elif int(row[0]) > SCHEMA_VERSION:
+                raise ConfigurationError(
+                    f"inbox {self.path!r} has schema version {row[0]}, newer than this "
+                    f"brandkit's ({SCHEMA_VERSION}): upgrade brandkit"
+                )
+
+    def close(self) -> None:
+        """Close the file."""
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Inbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Inbox({self.path!r})"
+
+    # -- writing -----------------------------------------------------------------------
+
+    def _insert(self, db: sqlite3.Connection, messages: Iterable[Message], now: int) -> int:
+        rows = [
+            (
+                m.key,
+                m.platform,
+                m.account,
+                m.id,
+                m.kind,
+                m.author.handle or m.author.id,
+                _us(m.created_at),
+                now,
+                MessageStatus.HIDDEN.value if m.hidden else MessageStatus.NEW.value,
+                m.our_post,
+                m.conversation,
+                m.to_json(),
+            )
+            for m in messages
+        ]
+        before = db.total_changes
+        db.executemany(
+            "INSERT OR IGNORE INTO inbox_messages (key, platform, account, id, kind, author, "
+            "created_at, fetched_at, status, our_post, conversation, data) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        return db.total_changes - before
+
+    def add(self, messages: Iterable[Message]) -> int:
+        """Store ``messages``; one already stored (same account and id) is left as it is.
+
+        Returns:
+            How many were new.
+        """
+        with self._tx() as db:
+            return self._insert(db, messages, _us(self.clock()))
+
+    def _save_page(self, account: str, page: InboxPage) -> int:
+        now = _us(self.clock())
+        with self._tx() as db:
+            added = self._insert(db, page.messages, now)
+            db.execute(
+                "INSERT INTO inbox_cursors (account, cursor, synced_at, error) "
+                "VALUES (?, ?, ?, NULL) ON CONFLICT (account) DO UPDATE SET "
+                "cursor = excluded.cursor, synced_at = excluded.synced_at, error = NULL",
+                (account, page.cursor, now),
+            )
+        return added
+
+    def _save_error(self, account: str, error: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO inbox_cursors (account, cursor, synced_at, error) "
+                "VALUES (?, NULL, ?, ?) ON CONFLICT (account) DO UPDATE SET error = "
+                "excluded.error",
+                (account, _us(self.clock()), error),
+            )
+
+    def cursor(self, account: Account | str) -> str | None:
+        """Where the next sync of ``account`` (an account or its key) starts."""
+        key = account if isinstance(account, str) else account.key
+        with self._reading() as db:
+            row = db.execute(
+                "SELECT cursor FROM inbox_cursors WHERE account = ?", (key,)
+            ).fetchone()
+        return row[0] if row else None
+
+    # -- syncing -----------------------------------------------------------------------
+
+    def sync(self, client: Client, accounts: Sequence[Account], *, limit: int = 5000) -> SyncReport:
+        """Read every account's inbox from its saved cursor and store what is new.
+
+        A second sync with nothing new costs each account the cheapest read its platform
+        allows and adds nothing. An account whose platform has no inbox, or refuses the
+        read, is reported with the reason; the others are read all the same.
+
+        Args:
+            client: the client that reads.
+            accounts: the accounts to read.
+            limit: most messages per read (a read that stops at it continues at once, up
+                to 100 reads per account per sync).
+        """
+        results = []
+        for account in accounts:
+            got = _Reading(self, account)
+            try:
+                while got.more():
+                    got.take(client.inbox(account, since=got.cursor, limit=limit))
+            except (BrandkitError, OSError) as exc:
+                got.fail(exc)
+            results.append(got.result())
+        return SyncReport(tuple(results))
+
+    async def async_sync(
+        self, client: AsyncClient, accounts: Sequence[Account], *, limit: int = 5000
+    ) -> SyncReport:
+        """`sync` with an ``AsyncClient``: every account is read at the same time."""
+
+        async def one(account: Account) -> AccountSync:
+            got = _Reading(self, account)
+            try:
+                while got.more():
+                    page = await client.inbox(account, since=got.cursor, limit=limit)
+                    # The store is a local file: its short write does not need a thread.
+                    got.take(page)
+            except (BrandkitError, OSError) as exc:
+                got.fail(exc)
+            return got.result()
+
+        results = await asyncio.gather(*(one(a) for a in accounts))
+        return SyncReport(tuple(results))
+
+    # -- the team's work ---------------------------------------------------------------
+
+    def get(self, message: Message | str) -> Message | None:
+        """The stored message with this key (`Message.key`), or ``None``."""
+        with self._reading() as db:
+            row = db.execute(
+                "SELECT data FROM inbox_messages WHERE key = ?", (_key(message),)
+            ).fetchone()
+        return Message.from_dict(json.loads(row[0])) if row else None
+
+    def find(self, prefix: str) -> Message:
+        """The one stored message whose key or platform id starts with ``prefix`` (for the
+        command line).
+
+        Raises:
+            ConfigurationError: none or several match.
+        """
+        with self._reading() as db:
+            rows = db.execute(
+                "SELECT data FROM inbox_messages WHERE key = ? OR id = ? LIMIT 2",
+                (prefix, prefix),
+            ).fetchall()
+            if not rows:
+                like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                rows = db.execute(
+                    "SELECT data FROM inbox_messages WHERE key LIKE ? ESCAPE '\\' LIMIT 2",
+                    (like + "%",),
+                ).fetchall()
+        if len(rows) != 1:
+            what = "no message" if not rows else "several messages"
+            raise ConfigurationError(
+                f"{what} match {prefix!r}: give the whole key (brandkit inbox list shows them)"
+            )
+        return Message.from_dict(json.loads(rows[0][0]))
+
+    def status(self, message: Message | str) -> MessageStatus | None:
+        """The stored status of ``message``, or ``None`` when it is not stored."""
+        with self._reading() as db:
+            row = db.execute(
+                "SELECT status FROM inbox_messages WHERE key = ?", (_key(message),)
+            ).fetchone()
+        return MessageStatus(row[0]) if row else None
+
+    def mark(self, message: Message | str, status: MessageStatus | str) -> None:
+        """Set the status of a stored message (``seen``, ``archived``, ...).
+
+        Raises:
+            ConfigurationError: no such message, or not a status.
+        """
+        try:
+            value = MessageStatus(status)
+        except ValueError:
+            names = ", ".join(s.value for s in MessageStatus)
+            raise ConfigurationError(f"{status!r} is not a status (one of {names})") from None
+        self._update(message, "status = ?", (value.value,))
+
+    def assign(self, message: Message | str, to: str | None) -> None:
+        """Give ``message`` to a team member (``None`` takes it back).
+
+        Raises:
+            ConfigurationError: no such message.
+        """
+        self._update(message, "assignee = ?", (to,))
+
+    def _update(self, message: Message | str, assignment: str, values: tuple[Any, ...]) -> None:
+        with self._tx() as db:
+            cur = db.execute(
+                f"UPDATE inbox_messages SET {assignment} WHERE key = ?",  # noqa: S608 - constant
+                (*values, _key(message)),
+            )
+            if cur.rowcount == 0:
+                raise ConfigurationError(
+                    f"no message {_key(message)!r} in this inbox: sync first, or check the key"
+                )
+
+    def replied(self, message: Message | str, delivery: Delivery) -> None:
+        """Record that ``delivery`` answered ``message``: a sent answer makes it
+        ``replied`` at the time of its first part; one still on its way is remembered."""
+        sent_at = None
+        if delivery.ok and delivery.parts:
+            posted = delivery.parts[0].extra.get("posted_at")
+            when = datetime.fromisoformat(posted) if isinstance(posted, str) else self.clock()
+            sent_at = _us(when)
+        with self._tx() as db:
+            if sent_at is None:
+                db.execute(
+                    "UPDATE inbox_messages SET reply_delivery = ? WHERE key = ?",
+                    (delivery.id, _key(message)),
+                )
+                return
+            db.execute(
+                "UPDATE inbox_messages SET status = 'replied', reply_delivery = ?, "
+                "replied_at = COALESCE(replied_at, ?) WHERE key = ?",
+                (delivery.id, sent_at, _key(message)),
+            )
+
+    def reply(self, client: Client, message: Message | str, post: Post) -> Delivery:
+        """Answer a stored message through ``client`` (see `brandkit.Client.reply`: never
+        twice) and record the answer.
+
+        Raises:
+            ConfigurationError: no such message, or its account is not known to ``client``.
+            Unsupported: its platform cannot answer messages.
+        """
+        found = self._stored(message)
+        delivery = client.reply(found, post)
+        self.replied(found, delivery)
+        return delivery
+
+    def hide(self, client: Client, message: Message | str) -> None:
+        """Hide a stored message on its platform and mark it ``hidden``.
+
+        Raises:
+            Unsupported: its platform cannot hide (nothing changes in the store).
+            PlatformError: the platform refused.
+        """
+        found = self._stored(message)
+        client.hide(found)
+        self.mark(found, MessageStatus.HIDDEN)
+
+    def _stored(self, message: Message | str) -> Message:
+        found = self.get(message)
+        if found is None:
+            if isinstance(message, Message):
+                self.add([message])
+                return message
+            raise ConfigurationError(f"no message {message!r} in this inbox: sync first")
+        return found
+
+    # -- queries -----------------------------------------------------------------------
+
+    def messages(
+        self,
+        *,
+        status: MessageStatus | str | Sequence[MessageStatus | str] | None = None,
+        account: str | None = None,
+        platform: str | None = None,
+        kind: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        assignee: str | None = None,
+        limit: int | None = None,
+    ) -> list[Message]:
+        """The stored messages that match every filter given, oldest first.
+
+        Raises:
+            ConfigurationError: an unknown status or kind, or a naive datetime.
+        """
+        where, params = _where(
+            status=status,
+            account=account,
+            platform=platform,
+            kind=kind,
+            since=since,
+            until=until,
+            assignee=assignee,
+        )
+        # The WHERE clause is built from constants (_where); the values are parameters.
+        sql = f"SELECT data FROM inbox_messages{where} ORDER BY created_at, key"  # noqa: S608
+        if limit is not None:
+            sql += f" LIMIT {max(0, int(limit))}"
+        with self._reading() as db:
+            rows = db.execute(sql, params).fetchall()
+        return [Message.from_dict(json.loads(r[0])) for r in rows]
+
+    def unanswered(
+        self, *, older_than: timedelta | None = None, account: str | None = None
+    ) -> list[Message]:
+        """Messages still waiting for the brand (``new`` or ``seen``; found posts of
+        listening excluded), oldest first; with ``older_than``, only those that have waited
+        at least that long."""
+        until = self.clock() - older_than if older_than is not None else None
+        return [
+            m
+            for m in self.messages(
+                status=(MessageStatus.NEW, MessageStatus.SEEN), account=account, until=until
+            )
+            if m.kind != "found"
+        ]
+
+    def counts(self) -> dict[MessageStatus, int]:
+        """How many stored messages are in each status."""
+        with self._reading() as db:
+            rows = db.execute("SELECT status, COUNT(*) FROM inbox_messages GROUP BY status")
+            got = {MessageStatus(s): n for s, n in rows}
+        return {s: got.get(s, 0) for s in MessageStatus}
+
+    def response_times(self, *, account: str | None = None) -> list[ResponseTimes]:
+        """Time to the first answer per account: median and 90th percentile over the
+        answered messages, and how many still wait."""
+        where, params = _where(account=account)
+        with self._reading() as db:
+            rows = db.execute(
+                "SELECT account, status, created_at, replied_at FROM inbox_messages"  # noqa: S608
+                f"{where}{' AND' if where else ' WHERE'} kind != 'found' ORDER BY account",
+                params,
+            ).fetchall()
+        by_account: dict[str, tuple[list[float], list[int]]] = {}
+        for acct, status, created, replied in rows:
+            waits, waiting = by_account.setdefault(acct, ([], [0]))
+            if replied is not None:
+                waits.append(max(0, replied - created) / 1_000_000)
+            elif status in (MessageStatus.NEW, MessageStatus.SEEN):
+                waiting[0] += 1
+        out = []
+        for acct, (waits, waiting) in by_account.items():
+            median = timedelta(seconds=_percentile(waits, 0.5)) if waits else None
+            p90 = timedelta(seconds=_percentile(waits, 0.9)) if waits else None
+            out.append(ResponseTimes(acct, len(waits), waiting[0], median, p90))
+        return out
+
+    def volume(self, *, account: str | None = None, since: datetime | None = None) -> list[Volume]:
+        """Messages received per day (UTC) per platform, oldest day first."""
+        where, params = _where(account=account, since=since)
+        with self._reading() as db:
+            rows = db.execute(
+                "SELECT date(created_at / 1000000, 'unixepoch') AS day, platform, COUNT(*) "  # noqa: S608
+                f"FROM inbox_messages{where} GROUP BY day, platform ORDER BY day, platform",
+                params,
+            ).fetchall()
+        return [Volume(day, platform, n) for day, platform, n in rows]
+
+
+class _Reading:
+    """One account's part of a sync: reads from the saved cursor, saves page by page."""
+
+    def __init__(self, inbox: Inbox, account: Account) -> None:
+        self.inbox = inbox
+        self.account = account
+        self.cursor = inbox.cursor(account)
+        self.pages = 0
+        self.added = 0
+        self.read = 0
+        self.requests = 0
+        self.error: str | None = None
+        self._more = True
+
+    def more(self) -> bool:
+        return self._more and self.pages < _MAX_PAGES
+
+    def take(self, page: InboxPage) -> None:
+        self.pages += 1
+        self.requests += page.requests
+        self.read += len(page.messages)
+        self.added += self.inbox._save_page(self.account.key, page)
+        self.cursor = page.cursor
+        self._more = page.more
+
+    def fail(self, exc: BaseException) -> None:
+        self.error = self.account.redact(f"{type(exc).__name__}: {exc}")
+        if not isinstance(exc, Unsupported):
+            logger.warning("inbox sync of %s stopped: %s", self.account.key, self.error)
+        self.inbox._save_error(self.account.key, self.error)
+
+    def result(self) -> AccountSync:
+        return AccountSync(self.account.key, self.added, self.read, self.requests, self.error)
+
+
+def _where(
+    *,
+    status: MessageStatus | str | Sequence[MessageStatus | str] | None = None,
+    account: str | None = None,
+    platform: str | None = None,
+    kind: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    assignee: str | None = None,
+) -> tuple[str, list[Any]]:
+    """One WHERE clause for every query's filters, written once."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if status is not None:
+        wanted = [status] if isinstance(status, str) else list(status)
+        try:
+            values = [MessageStatus(s).value for s in wanted]
+        except ValueError:
+            names = ", ".join(s.value for s in MessageStatus)
+            raise ConfigurationError(f"unknown status in {status!r} (one of {names})") from None
+        clauses.append(f"status IN ({', '.join('?' * len(values))})")
+        params.extend(values)
+    if kind is not None:
+        if kind not in KINDS:
+            raise ConfigurationError(f"unknown kind {kind!r} (one of {', '.join(KINDS)})")
+        clauses.append("kind = ?")
+        params.append(kind)
+    for column, value in (("account", account), ("platform", platform), ("assignee", assignee)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if since is not None:
+        clauses.append("created_at >= ?")
+        params.append(_us(since))
+    if until is not None:
+        clauses.append("created_at <= ?")
+        params.append(_us(until))
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params

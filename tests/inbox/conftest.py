@@ -1,0 +1,173 @@
+"""A tiny talking platform ("chatnet") for testing the inbox core without a real adapter:
+messages are read with ``GET /inbox?after=N&limit=L``, answers are posts with a parent."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+import httpx
+import pytest
+
+from brandkit import Account, Author, InboxPage, Message
+from brandkit._flow import Flow, Send
+from brandkit.content import Rendered, RenderedPart
+from brandkit.errors import ConfigurationError
+from brandkit.platforms import register
+from brandkit.platforms._base import Adapter, Capabilities, PartRef, ThreadContext
+
+NAME = "chatnet"
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+class ChatAdapter(Adapter):
+    name: ClassVar[str] = NAME
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        platform=NAME,
+        text_rules="mastodon",
+        text_options={"max_characters": 100},
+        inbox=frozenset({"reply", "mention"}),
+        hide_messages=True,
+    )
+
+    def _url(self, path: str) -> str:
+        return f"{self.account.base_url}{path}"
+
+    def publish_part(
+        self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
+    ) -> Flow[PartRef]:
+        body: dict[str, Any] = {"text": part.text, "key": thread.key}
+        if thread.parent is not None:
+            body["parent"] = thread.parent.id
+        request = httpx.Request("POST", self._url("/posts"), json=body)
+        response = yield Send(request, creates=True, bucket="post")
+        data = self.check(response).json()
+        return PartRef(index=part.index, id=data["id"])
+
+    def find_part(
+        self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
+    ) -> Flow[PartRef | None]:
+        request = httpx.Request("GET", self._url("/posts"), params={"key": thread.key})
+        found = self.check((yield Send(request, idempotent=True))).json()
+        return PartRef(index=part.index, id=found[0]["id"]) if found else None
+
+    def delete_part(self, ref: PartRef) -> Flow[None]:
+        yield Send(httpx.Request("DELETE", self._url(f"/posts/{ref.id}")), idempotent=True)
+
+    def inbox(self, cursor: str | None, *, limit: int) -> Flow[InboxPage]:
+        try:
+            after = int(cursor or 0)
+        except ValueError:
+            raise ConfigurationError("not a chatnet cursor: pass since=None") from None
+        messages: list[Message] = []
+        while True:
+            params = {"after": after, "limit": min(10, limit - len(messages))}
+            request = httpx.Request("GET", self._url("/inbox"), params=params)
+            data = self.check((yield Send(request, idempotent=True, bucket="read"))).json()
+            for item in data["messages"]:
+                messages.append(self._message(item))
+                after = int(item["seq"])
+            if not data["messages"] or len(messages) >= limit:
+                return InboxPage(messages, cursor=str(after), more=bool(data["more"]))
+
+    def replies(self, refs: Any) -> Flow[list[Message]]:
+        ids = {r.id for r in refs}
+        request = httpx.Request("GET", self._url("/inbox"), params={"after": 0, "limit": 1000})
+        data = self.check((yield Send(request, idempotent=True))).json()
+        return [self._message(i) for i in data["messages"] if i.get("parent") in ids]
+
+    def set_hidden(self, message: Message, hidden: bool) -> Flow[None]:
+        request = httpx.Request("PUT", self._url(f"/hidden/{message.id}"), json={"hidden": hidden})
+        self.check((yield Send(request, idempotent=True)))
+
+    def _message(self, item: dict[str, Any]) -> Message:
+        return Message(
+            platform=NAME,
+            account=self.account.key,
+            id=item["id"],
+            kind="reply" if item.get("parent") else "mention",
+            author=Author(id=item["author"], handle=item["author"]),
+            text=item["text"],
+            created_at=datetime.fromisoformat(item["at"]),
+            in_reply_to=item.get("parent"),
+            our_post=item.get("parent"),
+            raw=item,
+        )
+
+
+register(NAME, ChatAdapter, replace=True)
+
+
+class ChatServer:
+    """The platform's state and a MockTransport handler."""
+
+    def __init__(self) -> None:
+        self.posts: list[dict[str, Any]] = []
+        self.inbox: list[dict[str, Any]] = []
+        self.hidden: dict[str, bool] = {}
+        self.requests: list[httpx.Request] = []
+        self.fail_reads = 0
+        self.drop_next_post = False
+
+    def say(self, author: str, text: str, parent: str | None = None, minutes: int = 0) -> str:
+        seq = len(self.inbox) + 1
+        item = {
+            "seq": seq,
+            "id": f"m{seq}",
+            "author": author,
+            "text": text,
+            "parent": parent,
+            "at": (T0 + timedelta(minutes=minutes or seq)).isoformat(),
+        }
+        self.inbox.append(item)
+        return str(item["id"])
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        path = request.url.path
+        if request.method == "GET" and path == "/inbox":
+            if self.fail_reads:
+                self.fail_reads -= 1
+                return httpx.Response(403, json={"error": "no read scope"})
+            after = int(request.url.params["after"])
+            limit = int(request.url.params["limit"])
+            newer = [i for i in self.inbox if i["seq"] > after]
+            return httpx.Response(200, json={"messages": newer[:limit], "more": len(newer) > limit})
+        if request.method == "POST" and path == "/posts":
+            body = json.loads(request.content)
+            post = {"id": f"p{len(self.posts) + 1}", **body}
+            self.posts.append(post)
+            if self.drop_next_post:
+                self.drop_next_post = False
+                raise httpx.RemoteProtocolError("Server disconnected", request=request)
+            return httpx.Response(200, json=post)
+        if request.method == "GET" and path == "/posts":
+            key = request.url.params.get("key")
+            return httpx.Response(200, json=[p for p in self.posts if p["key"] == key])
+        if request.method == "PUT" and path.startswith("/hidden/"):
+            self.hidden[path.rsplit("/", 1)[1]] = json.loads(request.content)["hidden"]
+            return httpx.Response(200, json={"ok": True})
+        return httpx.Response(404, json={"error": "not found"})
+
+
+@pytest.fixture
+def server() -> ChatServer:
+    return ChatServer()
+
+
+@pytest.fixture
+def http(server: ChatServer) -> Iterator[httpx.Client]:
+    with httpx.Client(transport=httpx.MockTransport(server.handler)) as client:
+        yield client
+
+
+@pytest.fixture
+def account() -> Account:
+    return Account(NAME, name="brand", base_url="https://chat.example")
+
+
+@pytest.fixture
+def other() -> Account:
+    return Account(NAME, name="other", base_url="https://chat.example")

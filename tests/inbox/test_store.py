@@ -1,0 +1,261 @@
+"""The Inbox store: idempotent adds, cursors moved with their messages, states, queries."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from brandkit import Account, Author, Client, ConfigurationError, Inbox, Message, Post
+from brandkit.inbox import MessageStatus
+
+from .conftest import T0, ChatServer
+
+
+def msg(
+    n: int, *, account: str = "chatnet:brand", minutes: int | None = None, **kw: object
+) -> Message:
+    fields: dict[str, object] = {
+        "platform": account.split(":")[0],
+        "account": account,
+        "id": f"m{n}",
+        "kind": "reply",
+        "author": Author(id=f"u{n}", handle=f"fan{n}"),
+        "text": f"message {n}",
+        "created_at": T0 + timedelta(minutes=n if minutes is None else minutes),
+    }
+    fields.update(kw)
+    return Message(**fields)  # type: ignore[arg-type]
+
+
+class FakeClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def inbox(tmp_path: Path) -> Inbox:
+    return Inbox(tmp_path / "brandkit.db", clock=FakeClock(T0 + timedelta(hours=5)))
+
+
+def test_adding_is_idempotent_and_keeps_the_message_whole(inbox: Inbox) -> None:
+    m = msg(1, raw={"deep": {"x": [1, 2]}}, extra={"cid": "bafy"}, url="https://e/1")
+    assert inbox.add([m, msg(2)]) == 2
+    assert inbox.add([m, msg(2), msg(3)]) == 1
+    back = inbox.get(m.key)
+    assert back == m
+    assert back is not None and back.raw == {"deep": {"x": [1, 2]}}
+    assert back.extra == {"cid": "bafy"}
+    assert back.created_at.tzinfo is not None
+
+
+def test_the_same_id_on_two_accounts_is_two_messages(inbox: Inbox) -> None:
+    assert inbox.add([msg(1), msg(1, account="chatnet:other")]) == 2
+
+
+def test_the_file_is_private_and_survives_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "inbox.db"
+    with Inbox(path) as first:
+        first.add([msg(1)])
+        first.mark(msg(1), "seen")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    with Inbox(path) as again:
+        assert again.status(msg(1)) is MessageStatus.SEEN
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "i.db"
+    Inbox(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE inbox_meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(ConfigurationError, match="upgrade brandkit"):
+        Inbox(path)
+
+
+def test_a_file_that_is_not_a_database_is_a_configuration_error(tmp_path: Path) -> None:
+    path = tmp_path / "junk.db"
+    path.write_bytes(b"not sqlite at all" * 100)
+    with pytest.raises(ConfigurationError, match="cannot open inbox"):
+        Inbox(path)
+
+
+def test_states_and_assignment(inbox: Inbox) -> None:
+    inbox.add([msg(1), msg(2), msg(3, hidden=True)])
+    inbox.mark(msg(1), MessageStatus.ARCHIVED)
+    inbox.assign(msg(2), to="ana")
+    assert inbox.counts()[MessageStatus.NEW] == 1
+    assert inbox.counts()[MessageStatus.HIDDEN] == 1
+    assert [m.id for m in inbox.messages(assignee="ana")] == ["m2"]
+    assert [m.id for m in inbox.messages(status="archived")] == ["m1"]
+    with pytest.raises(ConfigurationError, match="not a status"):
+        inbox.mark(msg(1), "done")
+    with pytest.raises(ConfigurationError, match="sync first"):
+        inbox.mark(msg(9), "seen")
+    with pytest.raises(ConfigurationError, match="sync first"):
+        inbox.assign("chatnet:brand|nope", to="bo")
+
+
+def test_queries_filter_by_every_field(inbox: Inbox) -> None:
+    inbox.add(
+        [
+            msg(1),
+            msg(2, kind="mention"),
+            msg(3, account="x:brand"),
+            msg(4, minutes=600),
+        ]
+    )
+    assert [m.id for m in inbox.messages(kind="mention")] == ["m2"]
+    assert [m.id for m in inbox.messages(platform="x")] == ["m3"]
+    assert [m.id for m in inbox.messages(account="chatnet:brand")] == ["m1", "m2", "m4"]
+    assert [m.id for m in inbox.messages(since=T0 + timedelta(minutes=3))] == ["m3", "m4"]
+    assert [m.id for m in inbox.messages(until=T0 + timedelta(minutes=2))] == ["m1", "m2"]
+    assert len(inbox.messages(limit=2)) == 2
+    with pytest.raises(ConfigurationError, match="unknown kind"):
+        inbox.messages(kind="dm")
+    with pytest.raises(ConfigurationError, match="unknown status"):
+        inbox.messages(status=["new", "lost"])
+    with pytest.raises(ConfigurationError, match="time zone"):
+        inbox.messages(since=datetime(2026, 1, 1))
+
+
+def test_unanswered_counts_waiting_messages_only(inbox: Inbox) -> None:
+    inbox.add([msg(1), msg(2), msg(3, minutes=290), msg(4, kind="found")])
+    inbox.mark(msg(2), "replied")
+    assert [m.id for m in inbox.unanswered()] == ["m1", "m3"]
+    # The clock stands at T0 + 5 h: m3 has waited only ten minutes.
+    assert [m.id for m in inbox.unanswered(older_than=timedelta(hours=1))] == ["m1"]
+
+
+def test_find_by_prefix(inbox: Inbox) -> None:
+    inbox.add([msg(1), msg(12)])
+    assert inbox.find("m12").id == "m12"
+    assert inbox.find("chatnet:brand|m1").id == "m1"
+    with pytest.raises(ConfigurationError, match="several"):
+        inbox.find("chatnet:brand|m")
+    assert inbox.find("chatnet:brand|m12").id == "m12"
+    with pytest.raises(ConfigurationError, match="no message"):
+        inbox.find("zzz")
+
+
+def test_response_times_median_and_p90(
+    server: ChatServer, http: httpx.Client, account: Account, tmp_path: Path
+) -> None:
+    clock = FakeClock(T0)
+    waits = [10, 20, 30, 40, 100]  # minutes from each message to its answer
+    with (
+        Inbox(tmp_path / "i.db", clock=clock) as inbox,
+        Client(http=http, accounts=[account], clock=clock) as client,
+    ):
+        for i in range(6):
+            server.say(f"fan{i}", f"q{i}", minutes=1)
+        inbox.sync(client, [account])
+        stored = inbox.messages()
+        for m, wait in zip(stored, waits, strict=False):
+            clock.now = m.created_at + timedelta(minutes=wait)
+            inbox.reply(client, m, Post(text=f"answer to {m.text}"))
+        (times,) = inbox.response_times()
+        assert inbox.counts()[MessageStatus.REPLIED] == 5
+    assert times.account == account.key
+    assert times.answered == 5 and times.unanswered == 1
+    assert times.median == timedelta(minutes=30)
+    assert times.p90 == timedelta(minutes=76)  # 40 + 0.6 * (100 - 40)
+
+
+def test_volume_per_day_and_platform(inbox: Inbox) -> None:
+    inbox.add([msg(1), msg(2), msg(3, minutes=24 * 60), msg(4, account="x:brand")])
+    got = [(v.day, v.platform, v.count) for v in inbox.volume()]
+    assert got == [
+        ("2026-12-01", "chatnet", 2),
+        ("2026-12-01", "x", 1),
+        ("2026-12-02", "chatnet", 1),
+    ]
+
+
+def test_sync_moves_the_cursor_with_the_messages(
+    server: ChatServer, http: httpx.Client, account: Account, inbox: Inbox
+) -> None:
+    for i in range(15):
+        server.say("fan", f"hello {i}")
+    with Client(http=http) as client:
+        first = inbox.sync(client, [account])
+        assert first.added == 15 and first.errors == {}
+        assert first.requests == 3  # pages of 10: 10, 5, then the empty read that ends it
+        before = len(server.requests)
+        second = inbox.sync(client, [account])
+        assert second.added == 0
+        assert len(server.requests) - before == 1 == second.requests
+        server.say("fan", "one more")
+        third = inbox.sync(client, [account])
+    assert third.added == 1
+    assert inbox.cursor(account) == "16"
+    assert len(inbox.messages()) == 16
+
+
+def test_sync_follows_more_until_done(
+    server: ChatServer, http: httpx.Client, account: Account, inbox: Inbox
+) -> None:
+    for i in range(35):
+        server.say("fan", f"m{i}")
+    with Client(http=http) as client:
+        report = inbox.sync(client, [account], limit=10)
+    assert report.added == 35
+    assert len(inbox.messages()) == 35
+
+
+def test_one_account_failing_keeps_its_cursor_and_the_others_go_on(
+    server: ChatServer, http: httpx.Client, account: Account, other: Account, inbox: Inbox
+) -> None:
+    server.say("fan", "hi")
+    mute = Account("mute", name="m", base_url="https://chat.example")
+    with Client(http=http) as client:
+        inbox.sync(client, [account])
+        server.say("fan", "again")
+        server.fail_reads = 1
+        report = inbox.sync(client, [account, other, mute])
+    errors = report.errors
+    assert set(errors) == {account.key, mute.key}
+    assert "no read scope" in errors[account.key]
+    assert "Unsupported" in errors[mute.key]
+    assert inbox.cursor(account) == "1"
+    assert report.accounts[1].added == 2  # the other account read both, from the start
+
+
+@pytest.mark.anyio
+async def test_async_sync_reads_accounts_together(
+    server: ChatServer, account: Account, other: Account, inbox: Inbox
+) -> None:
+    from brandkit import AsyncClient
+
+    for i in range(3):
+        server.say("fan", f"hi {i}")
+    transport = httpx.MockTransport(server.handler)
+    async with httpx.AsyncClient(transport=transport) as http, AsyncClient(http=http) as client:
+        report = await inbox.async_sync(client, [account, other])
+    assert [a.added for a in report.accounts] == [3, 3]
+    assert len(inbox.messages()) == 6
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def test_message_round_trips_through_plain_data() -> None:
+    m = msg(5, url="https://e/5", in_reply_to="p1", conversation="p1", our_post="p1")
+    assert Message.from_dict(m.to_dict()) == m
+    with pytest.raises(ValueError, match="not a stored message"):
+        Message.from_dict({"platform": "x"})
+    with pytest.raises(ValueError, match="kind must be"):
+        msg(1, kind="dm")
+    with pytest.raises(ValueError, match="aware"):
+        msg(1, created_at=datetime(2026, 1, 1))
+    assert msg(1, created_at=datetime(2026, 1, 1, 12, tzinfo=UTC)).created_at.hour == 12
+    assert "message 5" in repr(m)

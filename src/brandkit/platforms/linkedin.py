@@ -23,6 +23,15 @@ Facts used here (``platforms.md`` §4, checked against learn.microsoft.com where
   [`RateLimited`][brandkit.errors.RateLimited] without a reset, and the governor backs off.
 - Tokens live 60 days; partner apps get refresh tokens (``POST
   https://www.linkedin.com/oauth/v2/accessToken``, ``grant_type=refresh_token``).
+- Conversations (`LinkedInAdapter.inbox`): comments on the author's recent posts, read
+  with ``GET /rest/posts?q=author`` (one request) and ``GET
+  /rest/socialActions/{urn}/comments`` (per post, 100 a page; nested comments per comment
+  that has new ones). LinkedIn has no "since" filter, so the cursor remembers, per post,
+  the newest comment time seen and how many nested comments each comment had. Answers are
+  comments (``POST /rest/socialActions/{urn}/comments``, ``parentComment`` for a nested
+  one); likes are reactions (``POST /rest/reactions?actor=``). Mentions reach apps only as
+  notifications or webhooks, so they are not read; comments cannot be hidden; deleting
+  other people's comments is not documented, so it is not offered.
 - Metrics: organization posts through ``organizationalEntityShareStatistics`` (one request
   per batch); member post statistics exist only one metric of one post per request, so
   they come back unavailable with the reason. Followers: ``networkSizes`` (organizations),
@@ -39,12 +48,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 from urllib.parse import quote
 
+import attrs
 import httpx
 import pydantic
 
 from brandkit._flow import Flow, Send, Wait
 from brandkit.errors import (
     AuthError,
+    ConfigurationError,
     ContentError,
     MalformedResponse,
     PlatformError,
@@ -52,6 +63,7 @@ from brandkit.errors import (
     RateLimited,
     Rejected,
 )
+from brandkit.inbox._model import Author, InboxPage, Message
 from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import (
     Answer,
@@ -189,6 +201,70 @@ class _MemberFollowersAnswer(Answer):
     elements: Annotated[tuple[_MemberFollowers, ...], pydantic.Field(min_length=1)]
 
 
+class _Text(Answer):
+    text: str = ""
+
+
+class _Stamp(Answer):
+    time: _Int
+
+
+class _CommentsSummary(Answer):
+    totalFirstLevelComments: _Int = 0
+
+
+class _Comment(Answer):
+    """One comment of ``GET /rest/socialActions/{urn}/comments`` (or of its creation)."""
+
+    id: str
+    commentUrn: _Urn
+    actor: _Urn
+    object: _Urn | None = None
+    message: _Text = _Text()
+    created: _Stamp
+    parentComment: _Urn | None = None
+    commentsSummary: _CommentsSummary = _CommentsSummary()
+
+
+class _Paging(Answer):
+    start: _Int = 0
+    count: _Int = 0
+    total: _Int | None = None
+
+
+class _Comments(Answer):
+    """``GET /rest/socialActions/{urn}/comments``: one page of comments."""
+
+    paging: _Paging = _Paging()
+    elements: tuple[_Comment, ...] = ()
+
+
+class _Raw(Answer):
+    elements: tuple[dict[str, pydantic.JsonValue], ...] = ()
+
+
+@attrs.frozen
+class _Seen:
+    """What the inbox cursor remembers of one post: the newest comment time (ms) seen,
+    the comments at exactly that time, and how many nested comments each comment had."""
+
+    time: int = -1
+    at_time: tuple[str, ...] = ()
+    nested: Mapping[str, int] = attrs.field(factory=dict)
+
+    def is_new(self, comment: _Comment) -> bool:
+        t = comment.created.time
+        return t > self.time or (t == self.time and comment.commentUrn not in self.at_time)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"t": self.time, "ids": list(self.at_time), "n": dict(self.nested)}
+
+
+_CURSOR_VERSION = 1
+_MAX_NESTED_KEPT = 1000
+"""Comments per post whose nested count the cursor keeps (the newest ones)."""
+
+
 _MEMBER_REASON = (
     "LinkedIn reports a member's post statistics only through memberCreatorPostAnalytics "
     "(scope r_member_postAnalytics), one metric of one post per request; brandkit collects "
@@ -253,11 +329,19 @@ class LinkedInAdapter(RefreshingAdapter):
         media_timeout: how long to wait for processing before giving up.
         readback_count: how many recent posts `find_part` reads per page.
         readback_pages: how many pages it reads at most.
+        inbox_posts: how many of the author's most recent posts `inbox` reads the
+            comments of (one ``GET /rest/posts`` page; at most 100).
+        comment_page: comments asked for per page (``count``).
+        comment_pages: most pages of comments read under one post or comment.
     """
 
     token_name: ClassVar[str] = "token"
     name: ClassVar[str] = "linkedin"
-    capabilities: ClassVar[Capabilities] = BUILTIN_CAPABILITIES["linkedin"]
+    # Comments are read and answered, and liked (reactions); hiding is not in the API, and
+    # deleting other people's comments is not documented (see docs/platforms/linkedin.md).
+    capabilities: ClassVar[Capabilities] = attrs.evolve(
+        BUILTIN_CAPABILITIES["linkedin"], inbox=frozenset({"comment"}), like_messages=True
+    )
     # LinkedIn publishes no numbers; "150 posts per day per member" is Ayrshare's (◐).
     rate_policies: ClassVar[tuple[RatePolicy, ...]] = (RatePolicy("post", 150, 86_400.0),)
     # No documented maximum for shares=List(...); 20 URNs keep the URL short.
@@ -268,6 +352,9 @@ class LinkedInAdapter(RefreshingAdapter):
     media_timeout: ClassVar[float] = 900.0
     readback_count: ClassVar[int] = 50
     readback_pages: ClassVar[int] = 2
+    inbox_posts: ClassVar[int] = 20
+    comment_page: ClassVar[int] = 100
+    comment_pages: ClassVar[int] = 50
 
     def __init__(self, account: Account) -> None:
         super().__init__(account)
@@ -387,6 +474,8 @@ class LinkedInAdapter(RefreshingAdapter):
                 field="text",
                 platform=self.name,
             )
+        if thread.reply_to is not None:
+            return (yield from self._answer(part, thread.reply_to))
         body = self._post_body(rendered, part)
         uploaded = self._uploaded.get(thread.key)
         if uploaded is None:
@@ -624,6 +713,8 @@ class LinkedInAdapter(RefreshingAdapter):
             PlatformError: the posts could not be read (members need the restricted
                 ``r_member_social`` scope; organizations ``r_organization_social``).
         """
+        if thread.reply_to is not None:
+            return (yield from self._find_answer(part, thread))
         wanted = _squash(visible_text(little_text(part.text)))
         started = _tid_time(thread.key)
         since = (started - _CLOCK_SLACK).timestamp() * 1000 if started else None
@@ -670,6 +761,9 @@ class LinkedInAdapter(RefreshingAdapter):
         Raises:
             PlatformError: LinkedIn refused (typed by `error_for`).
         """
+        if ref.id.startswith("urn:li:comment:"):
+            yield from self._delete_comment(ref.id)
+            return
         response = yield from self._send(
             lambda: self._request("DELETE", f"/rest/posts/{_enc(ref.id)}", restli_method="DELETE"),
             bucket="delete",
@@ -677,6 +771,242 @@ class LinkedInAdapter(RefreshingAdapter):
         )
         if response.status_code not in (404, 410):
             self.check(response)
+
+    def _delete_comment(self, urn: str) -> Flow[None]:
+        """``DELETE /rest/socialActions/{thread}/comments/{id}?actor=`` of one of the
+        account's own comments (an answer); one already gone counts as deleted."""
+        thread, comment_id = _comment_parts(urn)
+        path = f"/rest/socialActions/{_enc(thread)}/comments/{comment_id}"
+        response = yield from self._send(
+            lambda: self._request(
+                "DELETE", path, query=f"actor={_enc(self.author)}", restli_method="DELETE"
+            ),
+            bucket="delete",
+            idempotent=True,
+        )
+        if response.status_code not in (404, 410):
+            self.check(response)
+
+    # -- conversations -----------------------------------------------------------------------
+
+    def inbox(self, cursor: str | None, *, limit: int) -> Flow[InboxPage]:
+        """The new comments (nested ones too) on the author's `inbox_posts` most recent
+        posts, the account's own left out: ``GET /rest/posts?q=author`` once, then ``GET
+        /rest/socialActions/{post}/comments`` per post (100 a page), and ``GET
+        /rest/socialActions/{comment}/comments`` for each comment whose nested count grew.
+
+        LinkedIn has no "since" filter: the cursor remembers, per post, the newest comment
+        time seen. Posts are read whole; once ``limit`` messages are reached the posts left
+        are kept in the cursor (``more`` is set) and read next, without the posts request.
+
+        Raises:
+            ConfigurationError: ``cursor`` is not one this adapter made (pass ``None``).
+            PlatformError: LinkedIn refused (typed by `error_for`); reading needs
+                ``r_organization_social`` (members: the restricted ``r_member_social``).
+            MalformedResponse: an answer brandkit cannot read.
+        """
+        seen, todo = _read_cursor(cursor)
+        if todo is None:
+            posts = yield from self._recent_posts()
+            # Posts that left the window are forgotten: the cursor stays bounded.
+            seen = {urn: seen[urn] for urn in posts if urn in seen}
+            todo = posts
+        messages: list[Message] = []
+        for i, urn in enumerate(todo):
+            if len(messages) >= limit:
+                return InboxPage(messages=messages, cursor=_write_cursor(seen, todo[i:]), more=True)
+            found, after = yield from self._post_comments(urn, seen.get(urn, _Seen()))
+            messages.extend(found)
+            seen[urn] = after
+        return InboxPage(messages=messages, cursor=_write_cursor(seen, None), more=False)
+
+    def replies(self, refs: Sequence[PartRef]) -> Flow[list[Message]]:
+        """Every comment (nested ones too) on the post ``refs[0]``, the account's own left
+        out.
+
+        Raises:
+            PlatformError: LinkedIn refused (typed by `error_for`).
+            MalformedResponse: an answer brandkit cannot read.
+        """
+        found, _ = yield from self._post_comments(refs[0].id, _Seen())
+        return found
+
+    def reply_target(self, message: Message) -> PartRef:
+        """The comment to answer under: the message itself, or for a nested comment its
+        top-level parent (LinkedIn nests one level deep). ``extra["post"]`` is the post.
+
+        Raises:
+            ConfigurationError: ``message`` belongs to another account.
+        """
+        self.check_message(message)
+        post = str(message.extra.get("post") or message.our_post or "")
+        parent = message.in_reply_to or ""
+        target = parent if parent.startswith("urn:li:comment:") else message.id
+        return PartRef(
+            index=0,
+            id=target,
+            url=_comment_url(post, target) if post else message.url,
+            extra={"post": post},
+        )
+
+    def like(self, message: Message) -> Flow[None]:
+        """React ``LIKE`` to the comment as the author: ``POST /rest/reactions?actor=``
+        with ``{"root": comment URN, "reactionType": "LIKE"}``.
+
+        Raises:
+            PlatformError: LinkedIn refused (typed by `error_for`).
+        """
+        body = {"root": message.id, "reactionType": "LIKE"}
+        response = yield from self._send(
+            lambda: self._request(
+                "POST", "/rest/reactions", query=f"actor={_enc(self.author)}", body=body
+            ),
+            bucket="comment",
+            idempotent=True,
+        )
+        if response.status_code != 409:  # already liked: nothing more to do
+            self.check(response)
+
+    def _recent_posts(self) -> Flow[list[str]]:
+        query = (
+            f"author={_enc(self.author)}&q=author&count={min(100, self.inbox_posts)}&sortBy=CREATED"
+        )
+        response = yield from self._send(
+            lambda: self._request("GET", "/rest/posts", query=query, restli_method="FINDER"),
+            bucket="read",
+            idempotent=True,
+        )
+        posts = self.parse(response, _Posts).elements
+        return [p.id for p in posts if p.lifecycleState == "PUBLISHED"]
+
+    def _comments_of(self, urn: str) -> Flow[list[tuple[_Comment, dict[str, Any]]]]:
+        """Every comment directly under ``urn`` (a post or a comment), page by page."""
+        out: list[tuple[_Comment, dict[str, Any]]] = []
+        start, count = 0, min(100, self.comment_page)
+        for _ in range(self.comment_pages):
+            query = f"start={start}&count={count}"
+            response = yield from self._send(
+                lambda q=query: self._request(  # type: ignore[misc]
+                    "GET", f"/rest/socialActions/{_enc(urn)}/comments", query=q
+                ),
+                bucket="read",
+                idempotent=True,
+            )
+            page = self.parse(response, _Comments)
+            raw = self.parse(response, _Raw).elements
+            out.extend(zip(page.elements, raw, strict=True))
+            start += len(page.elements)
+            total = page.paging.total
+            if len(page.elements) < count or (total is not None and start >= total):
+                break
+        return out
+
+    def _post_comments(self, post: str, seen: _Seen) -> Flow[tuple[list[Message], _Seen]]:
+        """The comments on ``post`` that ``seen`` has not, as messages, and what to remember
+        of the post after them."""
+        read = yield from self._comments_of(post)
+        nested: dict[str, int] = {}
+        for comment, _ in list(read):
+            count = comment.commentsSummary.totalFirstLevelComments
+            if count > 0:
+                nested[comment.commentUrn] = count
+                if count > seen.nested.get(comment.commentUrn, 0):
+                    read.extend((yield from self._comments_of(comment.commentUrn)))
+        newest = max((c.created.time for c, _ in read), default=seen.time)
+        if newest > seen.time:
+            at_time = tuple(c.commentUrn for c, _ in read if c.created.time == newest)
+        else:
+            at_time = seen.at_time + tuple(
+                c.commentUrn
+                for c, _ in read
+                if c.created.time == newest and c.commentUrn not in seen.at_time
+            )
+        kept = dict(list(nested.items())[-_MAX_NESTED_KEPT:])
+        after = _Seen(time=newest, at_time=at_time, nested=kept)
+        messages = [
+            self._message(post, comment, raw)
+            for comment, raw in read
+            if comment.actor != self.author and seen.is_new(comment)
+        ]
+        return messages, after
+
+    def _message(self, post: str, comment: _Comment, raw: Mapping[str, Any]) -> Message:
+        parent = comment.parentComment
+        if parent is None and comment.object and comment.object.startswith("urn:li:comment:"):
+            parent = comment.object
+        actor = comment.actor
+        return Message(
+            platform=self.name,
+            account=self.account.key,
+            id=comment.commentUrn,
+            kind="comment",
+            # LinkedIn sends no name or vanity name with a comment, only the actor's URN.
+            author=Author(id=actor, handle=actor.rsplit(":", 1)[-1]),
+            text=comment.message.text,
+            created_at=datetime.fromtimestamp(comment.created.time / 1000, UTC),
+            url=_comment_url(post, comment.commentUrn),
+            in_reply_to=parent or post,
+            conversation=post,
+            our_post=post,
+            raw=raw,
+            extra={"post": post, "comment_id": comment.id},
+        )
+
+    def _answer(self, part: RenderedPart, target: PartRef) -> Flow[PartRef]:
+        """Comment ``part`` under the comment (or post) ``target`` as the author."""
+        if part.media:
+            raise ContentError(
+                "brandkit answers LinkedIn comments with text only: leave the media out",
+                field="media",
+                platform=self.name,
+            )
+        post = str(target.extra.get("post") or target.id)
+        # Comments take plain text with attributes, not little text: nothing is escaped.
+        body: dict[str, Any] = {
+            "actor": self.author,
+            "object": post,
+            "message": {"text": part.text},
+        }
+        if target.id.startswith("urn:li:comment:"):
+            body["parentComment"] = target.id
+        response = yield from self._send(
+            lambda: self._request(
+                "POST", f"/rest/socialActions/{_enc(target.id)}/comments", body=body
+            ),
+            bucket="comment",
+            creates=True,
+        )
+        comment = self.parse(response, _Comment)
+        return self._answer_ref(part.index, post, comment)
+
+    def _answer_ref(self, index: int, post: str, comment: _Comment) -> PartRef:
+        return PartRef(
+            index=index,
+            id=comment.commentUrn,
+            url=_comment_url(post, comment.commentUrn),
+            extra={"author": self.author, "post": post, "comment_id": comment.id},
+        )
+
+    def _find_answer(self, part: RenderedPart, thread: ThreadContext) -> Flow[PartRef | None]:
+        """The author's comment with this text under ``thread.reply_to``, made since the
+        attempt began (an answer whose create answer was lost)."""
+        target = thread.reply_to
+        assert target is not None
+        started = _tid_time(thread.key)
+        since = (started - _CLOCK_SLACK).timestamp() * 1000 if started else None
+        wanted = _squash(part.text)
+        read = yield from self._comments_of(target.id)
+        mine = [
+            c
+            for c, _ in read
+            if c.actor == self.author
+            and _squash(c.message.text) == wanted
+            and (since is None or c.created.time >= since)
+        ]
+        if not mine:
+            return None
+        first = min(mine, key=lambda c: c.created.time)
+        return self._answer_ref(part.index, str(target.extra.get("post") or target.id), first)
 
     # -- metrics -----------------------------------------------------------------------------
 
@@ -902,6 +1232,70 @@ def _enc(urn: str) -> str:
     return quote(urn, safe="")
 
 
+def _comment_url(post: str, comment: str) -> str:
+    """A comment's web address: the post's, with ``commentUrn`` (as LinkedIn links it)."""
+    return f"{post_url(post)}?commentUrn={_enc(comment)}"
+
+
+_COMMENT_URN = re.compile(r"urn:li:comment:\((urn:li:[A-Za-z]+:[^,()]+),([^,()]+)\)")
+
+
+def _comment_parts(urn: str) -> tuple[str, str]:
+    """``urn:li:comment:(thread,id)`` as ``(thread, id)``.
+
+    Raises:
+        ConfigurationError: not a comment URN.
+    """
+    match = _COMMENT_URN.fullmatch(urn)
+    if match is None:
+        raise ConfigurationError(f"{urn!r} is not a LinkedIn comment URN")
+    return match.group(1), match.group(2)
+
+
+def _read_cursor(cursor: str | None) -> tuple[dict[str, _Seen], list[str] | None]:
+    """The inbox cursor: what was seen per post, and the posts still to read (``None``:
+    start with the posts request).
+
+    Raises:
+        ConfigurationError: not a cursor of this adapter.
+    """
+    if cursor is None:
+        return {}, None
+    try:
+        data = json.loads(cursor)
+        if not isinstance(data, dict) or data.get("v") != _CURSOR_VERSION:
+            raise ValueError("not a version 1 cursor")
+        seen: dict[str, _Seen] = {}
+        for urn, item in data["posts"].items():
+            if not (isinstance(urn, str) and _POST_URN.fullmatch(urn)):
+                raise ValueError(f"bad post {urn!r}")
+            t, ids, nested = item["t"], item["ids"], item["n"]
+            if not isinstance(t, int) or not all(isinstance(i, str) for i in ids):
+                raise ValueError("bad time or ids")
+            if not all(isinstance(k, str) and isinstance(v, int) for k, v in nested.items()):
+                raise ValueError("bad nested counts")
+            seen[urn] = _Seen(time=t, at_time=tuple(ids), nested=dict(nested))
+        todo = data.get("todo")
+        if todo is not None and not all(isinstance(u, str) for u in todo):
+            raise ValueError("bad todo")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ConfigurationError(
+            f"this is not a LinkedIn inbox cursor brandkit made ({exc}): pass since=None to "
+            "read from the start"
+        ) from None
+    return seen, None if todo is None else list(todo)
+
+
+def _write_cursor(seen: Mapping[str, _Seen], todo: list[str] | None) -> str:
+    data: dict[str, Any] = {
+        "v": _CURSOR_VERSION,
+        "posts": {urn: item.to_json() for urn, item in seen.items()},
+    }
+    if todo is not None:
+        data["todo"] = todo
+    return json.dumps(data, separators=(",", ":"))
+
+
 def _json(response: httpx.Response) -> dict[str, Any]:
     try:
         data = response.json()
@@ -933,6 +1327,8 @@ def _bucket_of(request: httpx.Request | None) -> str:
         return "media"
     if path.startswith("/rest/posts"):
         return "read"
+    if path.startswith(("/rest/socialActions", "/rest/reactions")):
+        return "read" if method == "GET" else "comment"
     return "stats"
 
 

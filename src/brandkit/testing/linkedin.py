@@ -21,9 +21,13 @@ What it answers like LinkedIn (``platforms.md`` §4):
 - ``GET /v2/userinfo`` (OpenID Connect) and ``GET /rest/organizationAcls?q=roleAssignee``:
   who the token is and which pages it administers.
 - Comments: ``GET``/``POST /rest/socialActions/{urn}/comments`` (``actor``, ``object``,
-  ``message.text``; 201 with the comment, its id in ``x-restli-id``), nested on a comment
-  URN, ``DELETE /rest/socialActions/{urn}/comments/{id}``; `add_comment` adds the
-  audience's.
+  ``message.text``, ``parentComment``; 201 with the comment, its id in ``x-restli-id``;
+  ``start``/``count`` paging, 100 at most), nested on a comment URN, ``DELETE
+  /rest/socialActions/{urn}/comments/{id}`` (the comment's own author only); the audience
+  (`brandkit.testing.Emulator.audience`, ``.comment(post_or_comment, text)``) and
+  `add_comment` add other members' comments.
+- Reactions: ``POST /rest/reactions?actor=`` (``root``, ``reactionType``), counted in
+  ``likesSummary``; `reactions` shows them.
 - ``POST /rest/posts`` checks fields, permissions and media, answers 201 with an empty body
   and the URN in ``x-restli-id``; it refuses a repeat of a live post's content with 422
   "Content is a duplicate of urn:li:share:…". The ``commentary`` is parsed as little text:
@@ -63,7 +67,7 @@ import httpx
 
 from brandkit.accounts import Account, CredentialsHook
 from brandkit.content._media import _dimensions, sniff
-from brandkit.testing._emulator import Clock, Emulator, route
+from brandkit.testing._emulator import Audience, Clock, Emulator, route
 
 __all__ = [
     "DEFAULT_QUOTAS",
@@ -356,6 +360,7 @@ class LinkedInEmulator(Emulator):
 
     platform: ClassVar[str] = "linkedin"
     create_route: ClassVar[tuple[str, str]] = ("POST", r"/rest/posts")
+    reply_route: ClassVar[tuple[str, str] | None] = ("POST", r"/rest/socialActions/.+/comments")
 
     def __init__(
         self,
@@ -391,6 +396,7 @@ class LinkedInEmulator(Emulator):
         self._uploads: dict[str, str] = {}  # upload id → asset urn
         self._posts: dict[str, LinkedInPost] = {}
         self._comments: dict[str, LinkedInComment] = {}
+        self._reactions: dict[tuple[str, str], str] = {}  # (actor, root) -> reaction type
         self._hits: dict[tuple[str, str, int], int] = {}
         self._next_id = 7_300_000_000_000_000_000
 
@@ -518,6 +524,60 @@ class LinkedInEmulator(Emulator):
             slug = re.sub(r"[^A-Za-z0-9]", "", author)[:12] or "member"
             actor = f"urn:li:person:{slug}{len(self._comments) + 1}"
             return self._store_comment(target, post, actor, None, text)
+
+    def audience_write(
+        self,
+        member: Audience,
+        kind: str,
+        text: str,
+        *,
+        target: str | None = None,
+        lang: str | None = None,
+    ) -> str:
+        """A member of the audience comments on a post, or answers a comment (``target``:
+        a post URN as in ``Delivery.ids`` or a comment URN as in ``Message.id``); returns
+        the comment's URN. Their actor is ``urn:li:person:<name>``.
+
+        Raises:
+            NotImplementedError: ``kind`` is not ``"comment"`` (LinkedIn's API shows only
+                comments; mentions reach apps as notifications).
+            KeyError: no live post or comment has the URN ``target``.
+        """
+        if kind == "reply":
+            raise NotImplementedError("LinkedIn has comments, not replies: use .comment()")
+        if kind != "comment":
+            raise NotImplementedError(
+                f"the LinkedIn emulator has no {kind}s: LinkedIn's API shows only comments on "
+                "the page's posts (mentions reach apps as notifications); use .comment()"
+            )
+        with self.lock:
+            post = self._comment_target(target or "")
+            if post is None:
+                raise KeyError(target)
+            slug = re.sub(r"[^A-Za-z0-9_-]", "", member.name) or "member"
+            actor = f"urn:li:person:{slug}"
+            return self._store_comment(str(target), post, actor, None, text).urn
+
+    def answers(self, message_id: str) -> list[str]:
+        """The texts the emulator's own members and pages commented directly under the
+        comment (or post) ``message_id``, oldest first; deleted ones excluded."""
+        with self.lock:
+            return [
+                c.text
+                for c in sorted(self._comments.values(), key=lambda c: c.created_at)
+                if c.object == message_id and c.deleted_at is None and self._is_ours(c.actor)
+            ]
+
+    def reactions(self, root: str) -> dict[str, str]:
+        """The reactions on a post or comment: actor URN -> reaction type."""
+        with self.lock:
+            return {actor: kind for (actor, on), kind in self._reactions.items() if on == root}
+
+    def _is_ours(self, actor: str) -> bool:
+        prefix = "urn:li:person:"
+        if actor.startswith(prefix):
+            return actor[len(prefix) :] in self._members
+        return self._org(actor) is not None
 
     def comments(self, post_urn: str) -> list[LinkedInComment]:
         """The comments (nested ones too) on a post that exist now, oldest first."""
@@ -1277,7 +1337,10 @@ class LinkedInEmulator(Emulator):
             "message": {"text": c.text, "attributes": []},
             "created": stamp,
             "lastModified": stamp,
-            "likesSummary": {"totalLikes": 0, "likedByCurrentUser": False},
+            "likesSummary": {
+                "totalLikes": sum(1 for (_, on) in self._reactions if on == c.urn),
+                "likedByCurrentUser": False,
+            },
             "commentsSummary": {
                 "totalFirstLevelComments": nested,
                 "aggregatedTotalComments": nested,
@@ -1381,6 +1444,45 @@ class LinkedInEmulator(Emulator):
             raise self._denied("partnerApiSocialActions.DELETE", caller)
         comment.deleted_at = self.clock.time()
         return httpx.Response(204)
+
+    # -- reactions ---------------------------------------------------------------------------
+
+    @route("POST", r"/rest/reactions")
+    @_rest(bucket="comment")
+    def _create_reaction(self, request: httpx.Request, caller: _Caller) -> httpx.Response:
+        actor = request.url.params.get("actor", "")
+        if not actor:
+            raise _Refusal(400, "Missing required parameter: actor", "ILLEGAL_ARGUMENT")
+        body = self._body(request)
+        root, kind = body.get("root"), body.get("reactionType")
+        if not isinstance(root, str):
+            raise _Refusal(
+                422,
+                "ERROR :: /root :: field is required but not found and has no default value",
+                "UNPROCESSABLE_ENTITY",
+            )
+        if kind not in ("LIKE", "PRAISE", "EMPATHY", "INTEREST", "APPRECIATION", "ENTERTAINMENT"):
+            raise _Refusal(
+                422, f"ERROR :: /reactionType :: invalid value {kind!r}", "INVALID_VALUE_FOR_FIELD"
+            )
+        if not self._can_write_as(caller, actor):
+            raise self._denied("reactions.CREATE", caller)
+        if self._comment_target(root) is None:
+            raise _Refusal(404, f"Entity {root} not found", "NOT_FOUND")
+        self._reactions[(actor, root)] = kind
+        key = f"urn:li:reaction:({actor},{root})"
+        stamp = {"actor": actor, "time": int(self.clock.time() * 1000)}
+        return self.json(
+            {
+                "id": key,
+                "root": root,
+                "reactionType": kind,
+                "created": stamp,
+                "lastModified": stamp,
+            },
+            status=201,
+            headers={"x-restli-id": key},
+        )
 
     # -- statistics --------------------------------------------------------------------------
 

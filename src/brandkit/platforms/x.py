@@ -31,7 +31,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from urllib.parse import parse_qsl, quote
 
 import attrs
@@ -64,6 +64,7 @@ from brandkit.platforms._oauth import RefreshingAdapter, TokenAnswer, parse_cred
 if TYPE_CHECKING:
     from brandkit.content._media import Media
     from brandkit.content._render import Rendered, RenderedPart
+    from brandkit.inbox._model import InboxPage, Message
 
 __all__ = [
     "RateLimitWindow",
@@ -99,6 +100,14 @@ _URLISH = re.compile(
     r"(?:https?://\S+|\b(?:[\w-]+\.)+[a-z]{2,}(?::\d+)?(?:/\S*)?)", re.IGNORECASE | re.UNICODE
 )
 _MEDIA_CATEGORY = {"image": "tweet_image", "gif": "tweet_gif", "video": "tweet_video"}
+_MAX_INBOX_PAGES = 100
+"""Pages one inbox or conversation read may take (the mentions timeline ends at 800 posts;
+a conversation of more than 10,000 replies in a week is read in part)."""
+_CONVERSATION_FIELDS = (
+    "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,note_tweet"
+)
+# The @handles X's clients put before a reply's text (the conversation's participants).
+_REPLY_HANDLES = re.compile(r"^(?:@\w{1,15}\s+)+")
 
 
 # -- OAuth 1.0a (RFC 5849) -------------------------------------------------------------------
@@ -339,6 +348,10 @@ _BUCKETS: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("GET", re.compile(r"/2/tweets"), "lookup"),
     ("GET", re.compile(r"/2/users/[^/]+/tweets"), "timeline"),
     ("GET", re.compile(r"/2/users/me"), "me"),
+    ("GET", re.compile(r"/2/users/[^/]+/mentions"), "mentions"),
+    ("GET", re.compile(r"/2/tweets/search/recent"), "search"),
+    ("PUT", re.compile(r"/2/tweets/\d+/hidden"), "hide"),
+    ("POST", re.compile(r"/2/users/[^/]+/likes"), "like"),
     ("POST", re.compile(r"/2/media/upload/initialize"), "media_init"),
     ("POST", re.compile(r"/2/media/upload/\d+/append"), "media_append"),
     ("POST", re.compile(r"/2/media/upload/\d+/finalize"), "media_finalize"),
@@ -552,6 +565,105 @@ class _LookupItems(_Lookup):
     data: tuple[dict[str, pydantic.JsonValue], ...] = ()  # type: ignore[assignment]
 
 
+# -- conversations: answers ------------------------------------------------------------------
+
+
+class _Author(_Id):
+    """A user of ``includes.users``."""
+
+    username: Annotated[str, pydantic.StringConstraints(min_length=1)]
+    name: str | None = None
+
+
+class _ConvPost(_Id):
+    """A post of the mentions timeline or of a conversation search."""
+
+    text: str
+    author_id: _Snowflake
+    created_at: str | None = None
+    conversation_id: _Snowflake | None = None
+    in_reply_to_user_id: _Snowflake | None = None
+    referenced_tweets: tuple[_Reference, ...] = ()
+    note_tweet: _Note | None = None
+
+    def ref(self, kind: str) -> str | None:
+        """The id of the post this one refers to as ``kind`` (``replied_to``, ``quoted``)."""
+        return next((r.id for r in self.referenced_tweets if r.type == kind), None)
+
+
+class _RefPost(_Id):
+    """A referenced post of ``includes.tweets`` (the parent or the quoted post)."""
+
+    author_id: _Snowflake | None = None
+    conversation_id: _Snowflake | None = None
+    in_reply_to_user_id: _Snowflake | None = None
+    referenced_tweets: tuple[_Reference, ...] = ()
+
+    def ref(self, kind: str) -> str | None:
+        """The id of the post this one refers to as ``kind``."""
+        return next((r.id for r in self.referenced_tweets if r.type == kind), None)
+
+
+class _ConvIncludes(Answer):
+    users: tuple[_Author, ...] = ()
+    tweets: tuple[_RefPost, ...] = ()
+
+
+class _ConvMeta(Answer):
+    result_count: _Int | None = None
+    newest_id: _Snowflake | None = None
+    oldest_id: _Snowflake | None = None
+    next_token: str | None = None
+
+
+class _ConvPage(Answer):
+    """``GET /2/users/:id/mentions`` and ``GET /2/tweets/search/recent``: posts newest
+    first, their authors and referenced posts, and where the next page starts."""
+
+    data: tuple[_ConvPost, ...] = ()
+    includes: _ConvIncludes | None = None
+    meta: _ConvMeta | None = None
+    errors: tuple[_LookupError, ...] = ()
+
+
+class _HiddenState(Answer):
+    hidden: Annotated[bool, pydantic.Strict()]
+
+
+class _Hidden(Answer):
+    """``PUT /2/tweets/:id/hidden``: ``{"data": {"hidden": bool}}``."""
+
+    data: _HiddenState
+
+
+class _LikedState(Answer):
+    liked: Annotated[bool, pydantic.Strict()]
+
+
+class _Liked(Answer):
+    """``POST /2/users/:id/likes``: ``{"data": {"liked": bool}}``."""
+
+    data: _LikedState
+
+
+class _Cursor(pydantic.BaseModel):
+    """The inbox cursor: whose mentions (``user``), the newest post id already read
+    (``since``) and, while a read stopped at its limit, where it goes on (``until``: the
+    oldest id read) and the newest id of that sweep (``top``)."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+    v: Literal[1]
+    user: _Snowflake
+    since: _Snowflake | None = None
+    until: _Snowflake | None = None
+    top: _Snowflake | None = None
+
+
+def _dump(cursor: _Cursor) -> str:
+    return cursor.model_dump_json(exclude_none=True)
+
+
 # -- the adapter -----------------------------------------------------------------------------
 
 
@@ -571,7 +683,14 @@ class XAdapter(RefreshingAdapter):
 
     token_name: ClassVar[str] = "user_token"
     name: ClassVar[str] = "x"
-    capabilities: ClassVar[Capabilities] = BUILTIN_CAPABILITIES["x"]
+    # Conversations: the mentions timeline (replies, mentions, quotes that name the
+    # account), hidden replies and likes; X has no way to delete others' posts.
+    capabilities: ClassVar[Capabilities] = attrs.evolve(
+        BUILTIN_CAPABILITIES["x"],
+        inbox=frozenset({"reply", "mention", "quote"}),
+        hide_messages=True,
+        like_messages=True,
+    )
     metrics_batch_size: ClassVar[int] = 100
     # platforms.md §1.5 (docs.x.com rate-limits, 2026-07): per user per 15 min unless "app".
     rate_policies: ClassVar[tuple[RatePolicy, ...]] = (
@@ -581,6 +700,10 @@ class XAdapter(RefreshingAdapter):
         RatePolicy("lookup", 5_000, 900),
         RatePolicy("timeline", 900, 900),
         RatePolicy("me", 75, 900),
+        RatePolicy("mentions", 300, 900),
+        RatePolicy("search", 300, 900),
+        RatePolicy("hide", 50, 900),
+        RatePolicy("like", 50, 900),
         RatePolicy("media_init", 1_875, 900),
         RatePolicy("media_init", 180_000, 86_400, scope="app"),
         RatePolicy("media_append", 1_875, 900),
@@ -1015,8 +1138,13 @@ class XAdapter(RefreshingAdapter):
     @staticmethod
     def _same(post: _TimelinePost, part: RenderedPart, parent: str | None, wanted: str) -> bool:
         text = post.note_tweet.text if post.note_tweet and post.note_tweet.text else post.text
-        if text is None or _comparable(text) != wanted:
+        if text is None:
             return False
+        if _comparable(text) != wanted:
+            # An answer to someone else may come back with their @handles put first.
+            bare = _REPLY_HANDLES.sub("", text, count=1)
+            if parent is None or bare == text or _comparable(bare) != wanted:
+                return False
         replied_to = None
         for ref in post.referenced_tweets:
             if ref.type == "replied_to":
@@ -1025,6 +1153,322 @@ class XAdapter(RefreshingAdapter):
             return False
         keys = post.attachments.media_keys if post.attachments is not None else ()
         return len(keys) == len(part.media)
+
+    # -- conversations -----------------------------------------------------------------------
+
+    def inbox(self, cursor: str | None, *, limit: int) -> Flow[InboxPage]:
+        """What the audience said to the account since ``cursor``, from its mentions
+        timeline (``GET /2/users/:id/mentions``, 100 posts a request, ``since_id``).
+
+        One feed covers replies, mentions and quotes: a reply carries the @handles of the
+        conversation it answers (X's clients put them first), so every reply to the
+        account's posts is a post that mentions the account. A quote is read when it names
+        the account; X does not put a quote that does not in the mentions timeline. The
+        account's own posts are left out. X pages newest first, so a read that stops at
+        ``limit`` returns the newest messages and a cursor that goes on with older ones
+        (``until_id``) before any newer than this read.
+
+        Raises:
+            ConfigurationError: ``cursor`` is not one this adapter made for this account.
+            MalformedResponse: a page brandkit cannot read (the cursor does not advance).
+            AuthError, RateLimited, PlatformUnavailable, Rejected: see `error_for`.
+        """
+        from brandkit.inbox._model import InboxPage
+
+        user_id, _ = yield from self._whoami()
+        state = self._read_cursor(cursor, user_id)
+        since, until, top = state.since, state.until, state.top
+        messages: list[Message] = []
+        token: str | None = None
+        page: _ConvPage | None = None
+        for _ in range(_MAX_INBOX_PAGES):
+            params = self._conversation_params(max(5, min(100, limit - len(messages))))
+            if since:
+                params["since_id"] = since
+            if until:
+                params["until_id"] = until
+            if token:
+                params["pagination_token"] = token
+            response = yield from self._send(
+                lambda q=params: self._request(  # type: ignore[misc]
+                    "GET", f"/2/users/{user_id}/mentions", params=q
+                ),
+                bucket="mentions",
+                idempotent=True,
+            )
+            page = self._conversation_page(response)
+            if page.data:
+                newest = max(page.data, key=lambda p: int(p.id)).id
+                if top is None or int(newest) > int(top):
+                    top = newest
+            messages += self._messages(page, response, user_id, conversation_of=None)
+            token = page.meta.next_token if page.meta is not None else None
+            if not token or not page.data:
+                break
+            if len(messages) >= limit:
+                break
+        if token and page is not None and page.data:
+            # Stopped at the limit (or the page bound): go on below the oldest post read.
+            oldest = min(page.data, key=lambda p: int(p.id)).id
+            more = _Cursor(v=1, user=user_id, since=since, until=oldest, top=top)
+            return InboxPage(messages=messages, cursor=_dump(more), more=True)
+        done = _Cursor(v=1, user=user_id, since=top or since)
+        return InboxPage(messages=messages, cursor=_dump(done), more=False)
+
+    def replies(self, refs: Sequence[PartRef]) -> Flow[list[Message]]:
+        """The conversation under the post ``refs`` (all its parts share the first one's
+        conversation): recent search ``conversation_id:<id>``, 100 posts a request. X's
+        recent search reaches back 7 days; replies to an older post are not returned.
+
+        Raises:
+            MalformedResponse: a page brandkit cannot read.
+            AuthError, RateLimited, PlatformUnavailable, Rejected: see `error_for`.
+        """
+        user_id, _ = yield from self._whoami()
+        root = refs[0].id
+        out: list[Message] = []
+        token: str | None = None
+        for _ in range(_MAX_INBOX_PAGES):
+            params = self._conversation_params(100)
+            params["query"] = f"conversation_id:{root}"
+            if token:
+                params["next_token"] = token
+            response = yield from self._send(
+                lambda q=params: self._request(  # type: ignore[misc]
+                    "GET", "/2/tweets/search/recent", params=q
+                ),
+                bucket="search",
+                idempotent=True,
+            )
+            page = self._conversation_page(response)
+            out += self._messages(page, response, user_id, conversation_of=root)
+            token = page.meta.next_token if page.meta is not None else None
+            if not token or not page.data:
+                break
+        return out
+
+    def reply_target(self, message: Message) -> PartRef:
+        """The message as the parent of an answer (``reply.in_reply_to_tweet_id``), with
+        the conversation's root when it is another post."""
+        self.check_message(message)
+        extra: dict[str, Any] = {}
+        if message.conversation and message.conversation != message.id:
+            extra["root"] = PartRef(index=0, id=message.conversation).to_dict()
+        return PartRef(index=0, id=message.id, url=message.url, extra=extra)
+
+    def set_hidden(self, message: Message, hidden: bool) -> Flow[None]:
+        """Hide (or show again) a reply: ``PUT /2/tweets/:id/hidden``. X hides replies only
+        in conversations the account started; a hidden reply stays readable through the
+        API and on X behind "View hidden replies".
+
+        Raises:
+            ConfigurationError: the message is not a reply (before any request).
+            Rejected: X refused (a conversation the account did not start, more than 725
+                hidden replies in one conversation).
+            MalformedResponse: an answer that does not say the new state.
+        """
+        if message.in_reply_to is None:
+            raise ConfigurationError(
+                f"x hides only replies, and message {message.id!r} is a {message.kind} "
+                "that answers no post"
+            )
+        body = {"hidden": hidden}
+        response = yield from self._send(
+            lambda: self._request("PUT", f"/2/tweets/{message.id}/hidden", json_body=body),
+            bucket="hide",
+            idempotent=True,
+        )
+        state = self.parse(response, _Hidden).data.hidden
+        if state is not hidden:
+            raise Rejected(
+                f"x answered hidden={str(state).lower()} when asked to "
+                f"{'hide' if hidden else 'show'} reply {message.id}",
+                platform=self.name,
+                status_code=response.status_code,
+            )
+
+    def like(self, message: Message) -> Flow[None]:
+        """Like the message as the account: ``POST /2/users/:id/likes``; liking a post
+        that is already liked is not an error.
+
+        Raises:
+            Rejected: X refused (the post is gone or cannot be seen).
+            MalformedResponse: an answer without ``data.liked``.
+        """
+        user_id, _ = yield from self._whoami()
+        body = {"tweet_id": message.id}
+        response = yield from self._send(
+            lambda: self._request("POST", f"/2/users/{user_id}/likes", json_body=body),
+            bucket="like",
+            idempotent=True,
+        )
+        if not self.parse(response, _Liked).data.liked:
+            raise Rejected(
+                f"x answered liked=false when asked to like {message.id}",
+                platform=self.name,
+                status_code=response.status_code,
+            )
+
+    def _read_cursor(self, cursor: str | None, user_id: str) -> _Cursor:
+        if cursor is None:
+            return _Cursor(v=1, user=user_id)
+        try:
+            state = _Cursor.model_validate_json(cursor)
+        except pydantic.ValidationError:
+            raise ConfigurationError(
+                "this is not an X inbox cursor brandkit made (it cannot be read): pass "
+                "since=None to read the inbox from the start"
+            ) from None
+        if state.user != user_id:
+            raise ConfigurationError(
+                f"this X inbox cursor belongs to user {state.user}, not to "
+                f"{self.account.key} (user {user_id}): pass that account's own cursor, or "
+                "since=None"
+            )
+        return state
+
+    @staticmethod
+    def _conversation_params(max_results: int) -> dict[str, str]:
+        return {
+            "max_results": str(max_results),
+            "tweet.fields": _CONVERSATION_FIELDS,
+            "expansions": "author_id,referenced_tweets.id",
+            "user.fields": "username,name",
+        }
+
+    def _conversation_page(self, response: httpx.Response) -> _ConvPage:
+        page = self.parse(response, _ConvPage)
+        if page.errors and not page.data and page.meta is None:
+            # X answers 200 with only errors for a user or query it cannot serve.
+            first = page.errors[0]
+            detail = first.detail or first.title or "no data"
+            raise Rejected(
+                f"x answered {response.status_code} without posts: {detail}",
+                platform=self.name,
+                status_code=response.status_code,
+                platform_message=detail,
+                code=(first.type or "").rsplit("/", 1)[-1] or None,
+            )
+        return page
+
+    def _messages(
+        self,
+        page: _ConvPage,
+        response: httpx.Response,
+        user_id: str,
+        *,
+        conversation_of: str | None,
+    ) -> list[Message]:
+        """The page's posts by others as messages (the account's own left out)."""
+        includes = page.includes or _ConvIncludes()
+        users = {u.id: u for u in includes.users}
+        referenced = {t.id: t for t in includes.tweets}
+        body = _body(response)
+        items = body.get("data") if isinstance(body, dict) else None
+        raw = {
+            item["id"]: item
+            for item in (items if isinstance(items, list) else [])
+            if isinstance(item, dict) and isinstance(item.get("id"), str)
+        }
+        out: list[Message] = []
+        for post in page.data:
+            if post.author_id == user_id:
+                continue
+            if conversation_of is not None and post.ref("replied_to") is None:
+                continue  # the conversation's root, when someone else's post is asked for
+            out.append(
+                self._message(
+                    post, users, referenced, raw.get(post.id, {}), user_id, conversation_of
+                )
+            )
+        return out
+
+    def _message(
+        self,
+        post: _ConvPost,
+        users: Mapping[str, _Author],
+        referenced: Mapping[str, _RefPost],
+        raw: Mapping[str, Any],
+        user_id: str,
+        conversation_of: str | None,
+    ) -> Message:
+        from brandkit.inbox._model import Author, Message
+
+        replied = post.ref("replied_to")
+        quoted = post.ref("quoted")
+        in_reply_to: str | None = None
+        our_post: str | None = None
+        if replied is not None:
+            in_reply_to = replied
+            our_post = conversation_of or self._our_post(post, replied, referenced, user_id)
+            answers_us = post.in_reply_to_user_id == user_id or our_post is not None
+            kind = "reply" if answers_us else "mention"
+        elif quoted is not None:
+            in_reply_to = quoted
+            quoted_post = referenced.get(quoted)
+            if quoted_post is not None and quoted_post.author_id == user_id:
+                our_post = quoted
+            kind = "quote"
+        else:
+            kind = "mention"
+        author = users.get(post.author_id)
+        handle = author.username if author is not None else None
+        text = html.unescape(
+            post.note_tweet.text if post.note_tweet and post.note_tweet.text else post.text
+        )
+        if replied is not None:
+            # X's clients put the conversation's @handles first; they are not what was said.
+            text = _REPLY_HANDLES.sub("", text, count=1) or text
+        created = _parse_time(post.created_at) or snowflake_time(post.id) or datetime.now(UTC)
+        url = (
+            f"https://x.com/{handle}/status/{post.id}"
+            if handle
+            else f"https://x.com/i/web/status/{post.id}"
+        )
+        return Message(
+            platform=self.name,
+            account=self.account.key,
+            id=post.id,
+            kind=kind,
+            author=Author(
+                id=post.author_id,
+                handle=handle,
+                name=author.name if author is not None else None,
+                url=f"https://x.com/{handle}" if handle else None,
+            ),
+            text=text,
+            created_at=created,
+            url=url,
+            in_reply_to=in_reply_to,
+            conversation=post.conversation_id,
+            our_post=our_post,
+            hidden=False,  # X's post objects do not say whether a reply is hidden
+            raw=raw,
+        )
+
+    @staticmethod
+    def _our_post(
+        post: _ConvPost, replied: str, referenced: Mapping[str, _RefPost], user_id: str
+    ) -> str | None:
+        """The account's post at the root of ``post``'s conversation, as far as the post
+        and its parent (``includes.tweets``) show it; ``None`` when they do not."""
+        conversation = post.conversation_id
+        if conversation is None:
+            return None
+        if replied == conversation and post.in_reply_to_user_id == user_id:
+            return conversation  # an answer to the account's post that started it
+        parent = referenced.get(replied)
+        if parent is None:
+            return None
+        if parent.author_id == user_id:
+            if parent.id == conversation:
+                return conversation
+            if parent.in_reply_to_user_id == user_id:
+                return conversation  # a part of the account's own thread
+            return None
+        if parent.ref("replied_to") == conversation and parent.in_reply_to_user_id == user_id:
+            return conversation  # an answer to an answer to the account's post
+        return None
 
     # -- delete ------------------------------------------------------------------------------
 

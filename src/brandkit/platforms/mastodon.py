@@ -15,18 +15,24 @@ Facts used here (``platforms.md`` §2, checked against Mastodon's source and rea
 - Rate limits: ``X-RateLimit-Limit/Remaining/Reset`` with an ISO 8601 reset; posting reports
   the ``statuses`` family (300 per 3 h), media uploads and deletes 30 per 30 min, everything
   else 300 per 5 min.
+- Conversations: ``GET /api/v1/notifications?types[]=mention`` (and ``quote`` from 4.5)
+  pages forward with ``min_id``, at most 80 a page (30 before 4.1); a mention whose status
+  answers one of the account's statuses is a reply. A reply that does not mention the
+  account makes no notification: ``GET /api/v1/statuses/:id/context`` finds those under one
+  post. Mastodon cannot hide or delete others' replies; favouriting is a like.
 """
 
 from __future__ import annotations
 
 import html
 import io
+import json
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import IO, TYPE_CHECKING, Annotated, Any, ClassVar, cast
+from typing import IO, TYPE_CHECKING, Annotated, Any, ClassVar, Literal, cast
 
 import attrs
 import httpx
@@ -35,6 +41,7 @@ import pydantic
 from brandkit._flow import Flow, Send, Wait
 from brandkit.errors import (
     AuthError,
+    ConfigurationError,
     ContentError,
     MalformedResponse,
     PlatformError,
@@ -42,6 +49,7 @@ from brandkit.errors import (
     RateLimited,
     Rejected,
 )
+from brandkit.inbox._model import Author, InboxPage, Message
 from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import (
     Adapter,
@@ -58,6 +66,7 @@ from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 if TYPE_CHECKING:
     from brandkit.accounts import Account
     from brandkit.content._media import Media
+    from brandkit.content._model import Post
     from brandkit.content._render import Rendered, RenderedPart
 
 __all__ = ["MastodonAdapter"]
@@ -121,6 +130,13 @@ class _Instance(Answer):
 
     configuration: _Configuration = _Configuration()
     max_toot_chars: _Int | None = None
+    version: str | None = None
+
+
+class _Ref(Answer):
+    """Anything with an id (an account, a status)."""
+
+    id: _Id
 
 
 class _Created(Answer):
@@ -129,6 +145,7 @@ class _Created(Answer):
     id: _Id
     url: str | None = None
     uri: str | None = None
+    account: _Ref | None = None
 
 
 class _Status(_Created):
@@ -167,6 +184,69 @@ class _Attachment(Answer):
     url: str | None = None
 
 
+class _Writer(Answer):
+    """The Account that wrote a status someone else sent."""
+
+    id: _Id
+    acct: str
+    display_name: str | None = None
+    url: str | None = None
+
+
+class _Quote(Answer):
+    """``Status.quote`` (4.4+): a Quote (with the quoted status) or a ShallowQuote (its id)."""
+
+    state: str | None = None
+    quoted_status_id: _Id | None = None
+    quoted_status: _Ref | None = None
+
+
+class _Said(Answer):
+    """A Status someone else wrote, as the inbox reads it (``content`` is HTML)."""
+
+    id: _Id
+    created_at: pydantic.AwareDatetime
+    content: str = ""
+    url: str | None = None
+    uri: str | None = None
+    in_reply_to_id: _Id | None = None
+    in_reply_to_account_id: _Id | None = None
+    visibility: str | None = None
+    account: _Writer
+    quote: _Quote | None = None
+
+
+class _Notification(Answer):
+    """``GET /api/v1/notifications``: one Notification (``status`` is null for some types)."""
+
+    id: _Id
+    type: str
+    status: _Said | None = None
+
+
+_Notifications = pydantic.RootModel[tuple[_Notification, ...]]
+
+
+class _Context(Answer):
+    """``GET /api/v1/statuses/:id/context``."""
+
+    ancestors: tuple[_Ref, ...]
+    descendants: tuple[_Said, ...]
+
+
+class _Cursor(pydantic.BaseModel):
+    """What an inbox cursor holds: the newest notification read, who we are, and the
+    instance's version with when it was read (so that a later read skips the instance)."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+    v: Literal[1]
+    min_id: _Id
+    me: _Id
+    version: str | None = pydantic.Field(default=None, max_length=200)
+    checked: _Int = 0
+
+
 class _Me(Answer):
     """``GET /api/v1/accounts/verify_credentials``."""
 
@@ -175,6 +255,18 @@ class _Me(Answer):
 
 class _Followers(_Me):
     followers_count: _Int
+
+
+# What the adapter does beyond publishing: read mentions, replies and quotes (from the
+# notifications and a post's context) and favourite them; Mastodon has no way to hide or
+# delete someone else's status.
+_CAPABILITIES = attrs.evolve(
+    BUILTIN_CAPABILITIES["mastodon"],
+    inbox=frozenset({"reply", "mention", "quote"}),
+    hide_messages=False,
+    delete_messages=False,
+    like_messages=True,
+)
 
 
 class MastodonAdapter(Adapter):
@@ -191,7 +283,7 @@ class MastodonAdapter(Adapter):
     """
 
     name: ClassVar[str] = "mastodon"
-    capabilities: ClassVar[Capabilities] = BUILTIN_CAPABILITIES["mastodon"]
+    capabilities: ClassVar[Capabilities] = _CAPABILITIES
     # Buckets follow the families whose headers Mastodon sends back for each request.
     rate_policies: ClassVar[tuple[RatePolicy, ...]] = (
         RatePolicy("api", 300, 5 * 60.0),
@@ -205,10 +297,13 @@ class MastodonAdapter(Adapter):
     media_poll_max: ClassVar[float] = 5.0
     media_timeout: ClassVar[float] = 600.0
     readback_pages: ClassVar[int] = 5
+    instance_max_age: ClassVar[float] = 24 * 3600.0
 
     def __init__(self, account: Account) -> None:
         super().__init__(account)
         self._caps: Capabilities | None = None
+        self._version: str | None = None
+        self._version_checked = 0
         self._account_id: str | None = None
         self._batch_lookup = True
         # Media uploaded for a part whose create has not succeeded yet, by the part's key:
@@ -260,7 +355,10 @@ class MastodonAdapter(Adapter):
             response = yield Send(
                 self._request("GET", "/api/v1/instance"), idempotent=True, bucket="api"
             )
-        self._caps = _capabilities(self.parse(response, _Instance))
+        instance = self.parse(response, _Instance)
+        self._caps = _capabilities(instance)
+        self._version = instance.version
+        self._version_checked = int(datetime.now(UTC).timestamp())
         return self._caps
 
     # -- publish -----------------------------------------------------------------------------
@@ -295,6 +393,9 @@ class MastodonAdapter(Adapter):
         )
         status = self.parse(response, _Created)
         self._uploaded.pop(thread.key, None)
+        if status.account is not None:
+            # Who we are, for free: the inbox tells replies to us from other mentions by it.
+            self._account_id = status.account.id
         return _ref(part.index, status)
 
     def _status_body(
@@ -584,6 +685,249 @@ class MastodonAdapter(Adapter):
             )
         ]
 
+    # -- conversations -----------------------------------------------------------------------
+
+    def inbox(self, cursor: str | None, *, limit: int) -> Flow[InboxPage]:
+        """Mentions, replies and (from Mastodon 4.5) quotes since ``cursor``, from
+        ``GET /api/v1/notifications?types[]=mention&types[]=quote``, paging forward with
+        ``min_id`` at the largest page the instance allows (80; 30 before 4.1).
+
+        A mention whose status answers one of the account's statuses is a ``"reply"``
+        (``in_reply_to`` and ``our_post``: that status); a quote's ``our_post`` is the
+        quoted status. The cursor remembers the newest notification read, the account's id
+        and the instance's version, so a read from a cursor usually costs one request.
+
+        Raises:
+            ConfigurationError: ``cursor`` is not one this adapter made (pass ``None``).
+            PlatformError: the instance refused a read (typed by `error_for`).
+            MalformedResponse: a page brandkit cannot read, or one that does not move past
+                the cursor (nothing is skipped: the cursor is not moved past it).
+        """
+        state = self._read_cursor(cursor)
+        if state is not None and self._account_id not in (None, state.me):
+            raise ConfigurationError(
+                f"this Mastodon inbox cursor belongs to another account than "
+                f"{self.account.key}: pass since=None, or the cursor saved for this account"
+            )
+        version, checked = self._version, self._version_checked
+        now = int(datetime.now(UTC).timestamp())
+        if self._caps is None and state is not None and now - state.checked < self.instance_max_age:
+            version, checked = state.version, state.checked
+        elif self._caps is None:
+            yield from self.prepare()
+            version, checked = self._version, self._version_checked
+        me = state.me if state is not None else (yield from self._whoami())
+        size, exact, quotes = notification_paging(version)
+        types = [("types[]", "mention")] + ([("types[]", "quote")] if quotes else [])
+        min_id = state.min_id if state is not None else "0"
+        found: dict[str, Message] = {}
+        read, more = 0, False
+        while True:
+            ask = min(size, limit - read)
+            response = yield Send(
+                self._request(
+                    "GET",
+                    "/api/v1/notifications",
+                    params=[*types, ("min_id", min_id), ("limit", str(ask))],
+                ),
+                idempotent=True,
+                bucket="api",
+            )
+            # Strict: a notification brandkit cannot read is not skipped past.
+            page = self.parse(response, _Notifications).root
+            if not page:
+                break
+            if any(_id_order(n.id) <= _id_order(min_id) for n in page):
+                raise MalformedResponse(
+                    f"mastodon answered notifications at or before min_id={min_id}: the "
+                    "server does not page forward with min_id, so brandkit cannot read its "
+                    "inbox without repeating or missing messages",
+                    platform=self.name,
+                    status_code=response.status_code,
+                )
+            raw = json.loads(response.content)
+            for notification, item in zip(page, raw, strict=True):
+                message = self._notified(notification, item.get("status"), me)
+                if message is not None and _RANK[message.kind] > _RANK.get(
+                    found[message.id].kind if message.id in found else "", -1
+                ):
+                    found[message.id] = message
+            read += len(page)
+            min_id = max((n.id for n in page), key=_id_order)
+            if exact and len(page) < ask:
+                break  # the instance had fewer than asked: nothing newer is left
+            if read >= limit:
+                more = True
+                break
+        new_cursor = _Cursor(v=1, min_id=min_id, me=me, version=version, checked=checked)
+        return InboxPage(
+            messages=sorted(found.values(), key=lambda m: m.created_at),
+            cursor=new_cursor.model_dump_json(),
+            more=more,
+        )
+
+    def replies(self, refs: Sequence[PartRef]) -> Flow[list[Message]]:
+        """The replies under the post whose parts are ``refs``, from
+        ``GET /api/v1/statuses/:id/context`` of its first part (up to 4,096 descendants),
+        the account's own statuses left out. Replies that do not mention the account, which
+        the inbox cannot see, are found here too.
+
+        Raises:
+            ConfigurationError: a part id that is not a Mastodon id.
+            PlatformError: the instance refused (404: the post is gone).
+        """
+        root = refs[0]
+        _check_id(root.id, "the post's first part")
+        me = yield from self._whoami()
+        response = yield Send(
+            self._request("GET", f"/api/v1/statuses/{root.id}/context"),
+            idempotent=True,
+            bucket="api",
+        )
+        context = self.parse(response, _Context)
+        raw = json.loads(response.content)["descendants"]
+        conversation = context.ancestors[0].id if context.ancestors else root.id
+        out: list[Message] = []
+        for status, item in zip(context.descendants, raw, strict=True):
+            if status.account.id == me:
+                continue
+            out.append(
+                self._message(
+                    status,
+                    item,
+                    kind="reply",
+                    our_post=root.id,
+                    conversation=conversation,
+                )
+            )
+        return out
+
+    def reply_target(self, message: Message) -> PartRef:
+        """The status ``message`` as the parent of an answer (``in_reply_to_id``).
+
+        Raises:
+            ConfigurationError: the message belongs to another account, or its id is not a
+                Mastodon status id.
+        """
+        self.check_message(message)
+        _check_id(message.id, "the message")
+        return PartRef(index=0, id=message.id, url=message.url)
+
+    def reply_post(self, message: Message, post: Post) -> Post:
+        """``post`` with the author's ``@handle`` first, as Mastodon's web app writes a
+        reply (Mastodon notifies only the accounts a status mentions), unless the text
+        already mentions them; a reply to an unlisted, followers-only or direct status keeps
+        that visibility unless the post sets one. Remote mentions count without their domain,
+        so the handle costs only ``@user `` of the instance's limit."""
+        handle = message.author.handle
+        changes: dict[str, Any] = {}
+        if handle and _HANDLE.fullmatch(handle):
+            changes["text"] = _mentioning(post.text, handle)
+            variant = post.variants.get(self.name)
+            if variant is not None and variant.text is not None:
+                variants = dict(post.variants)
+                variants[self.name] = variant.model_copy(
+                    update={"text": _mentioning(variant.text, handle)}
+                )
+                changes["variants"] = variants
+        visibility = message.extra.get("visibility")
+        variant = post.variants.get(self.name)
+        chosen = "visibility" in post.options or (
+            variant is not None and "visibility" in (variant.options or {})
+        )
+        if not chosen and visibility in ("unlisted", "private", "direct"):
+            changes["options"] = {**post.options, "visibility": visibility}
+        return post.model_copy(update=changes) if changes else post
+
+    def like(self, message: Message) -> Flow[None]:
+        """Favourite the status (``POST /api/v1/statuses/:id/favourite``; favouriting one
+        already favourited is a success).
+
+        Raises:
+            ConfigurationError: the message id is not a Mastodon status id.
+            PlatformError: the instance refused (404: the status is gone or not visible).
+        """
+        _check_id(message.id, "the message")
+        response = yield Send(
+            self._request("POST", f"/api/v1/statuses/{message.id}/favourite"),
+            idempotent=True,
+            bucket="api",
+        )
+        self.parse(response, _Ref)
+
+    def _whoami(self) -> Flow[str]:
+        """The account's id: known from a create's answer or an earlier call, else read."""
+        if self._account_id is None:
+            response = yield Send(
+                self._request("GET", "/api/v1/accounts/verify_credentials"),
+                idempotent=True,
+                bucket="api",
+            )
+            self._account_id = self.parse(response, _Me).id
+        return self._account_id
+
+    def _read_cursor(self, cursor: str | None) -> _Cursor | None:
+        if cursor is None:
+            return None
+        try:
+            return _Cursor.model_validate_json(cursor)
+        except (pydantic.ValidationError, ValueError):
+            shown = cursor if len(cursor) <= 40 else cursor[:37] + "..."
+            raise ConfigurationError(
+                f"{shown!r} is not a Mastodon inbox cursor brandkit made: pass since=None "
+                "to read from the start (messages already stored are not added twice)"
+            ) from None
+
+    def _notified(self, notification: _Notification, raw: Any, me: str) -> Message | None:
+        """The message a notification is about, or ``None`` (no status, or our own)."""
+        status = notification.status
+        if status is None or status.account.id == me:
+            return None
+        if notification.type not in ("mention", "quote"):
+            return None  # the read asks for these types only; a server may send more
+        if status.in_reply_to_id is not None and status.in_reply_to_account_id == me:
+            return self._message(status, raw, kind="reply", our_post=status.in_reply_to_id)
+        if notification.type == "quote":
+            quoted = status.quote
+            our_post = None
+            if quoted is not None:
+                our_post = quoted.quoted_status_id or (
+                    quoted.quoted_status.id if quoted.quoted_status else None
+                )
+            return self._message(status, raw, kind="quote", our_post=our_post)
+        return self._message(status, raw, kind="mention", our_post=None)
+
+    def _message(
+        self,
+        status: _Said,
+        raw: Any,
+        *,
+        kind: str,
+        our_post: str | None,
+        conversation: str | None = None,
+    ) -> Message:
+        writer = status.account
+        return Message(
+            platform=self.name,
+            account=self.account.key,
+            id=status.id,
+            kind=kind,
+            author=Author(
+                id=writer.id,
+                handle=writer.acct,
+                name=writer.display_name or None,
+                url=writer.url,
+            ),
+            text=plain_text(status.content),
+            created_at=status.created_at,
+            url=status.url or status.uri,
+            in_reply_to=status.in_reply_to_id,
+            conversation=conversation,
+            our_post=our_post,
+            raw=raw if isinstance(raw, dict) else {},
+            extra={"visibility": status.visibility} if status.visibility else {},
+        )
+
     # -- errors ------------------------------------------------------------------------------
 
     def error_for(self, response: httpx.Response) -> PlatformError:
@@ -644,7 +988,7 @@ def capabilities_from_instance(instance: Mapping[str, Any]) -> Capabilities:
 
 
 def _capabilities(instance: _Instance) -> Capabilities:
-    base = BUILTIN_CAPABILITIES["mastodon"]
+    base = _CAPABILITIES
     statuses = instance.configuration.statuses
     media = instance.configuration.media_attachments
     text = dict(base.text_options)
@@ -681,6 +1025,57 @@ def _capabilities(instance: _Instance) -> Capabilities:
 
 def _ref(index: int, status: _Created) -> PartRef:
     return PartRef(index=index, id=status.id, url=status.url or status.uri, uri=status.uri)
+
+
+# -- conversations -------------------------------------------------------------------------------
+
+# Which kind wins when one status comes in two notifications (a quote that mentions us).
+_RANK = {"mention": 0, "quote": 1, "reply": 2}
+_ID = re.compile(r"[0-9A-Za-z_.:-]{1,128}")
+_HANDLE = re.compile(r"\w+(?:@[\w.-]*\w)?")
+_PARAGRAPH = re.compile(r"</p>\s*<p[^>]*>", re.IGNORECASE)
+_LINE = re.compile(r"<br\s*/?>", re.IGNORECASE)
+
+
+def notification_paging(version: str | None) -> tuple[int, bool, bool]:
+    """How to page ``GET /api/v1/notifications`` on an instance of ``version``: the largest
+    page, whether a shorter page means nothing newer is left, and whether quote
+    notifications exist (4.5+).
+
+    Mastodon caps ``limit`` at 80 from 4.1 and at 30 before. A server that only claims
+    compatibility (``"2.7.2 (compatible; Pleroma ...)"``) or sends no version may cap lower,
+    so there a read goes on until an empty page.
+    """
+    match = re.match(r"\s*(\d+)\.(\d+)", version or "")
+    if match is None or "compatible" in (version or ""):
+        return 40, False, False
+    release = (int(match.group(1)), int(match.group(2)))
+    return (80 if release >= (4, 1) else 30), True, release >= (4, 5)
+
+
+def plain_text(content: str) -> str:
+    """A status's HTML ``content`` as plain text: paragraphs apart by a blank line, line
+    breaks kept, tags dropped (link text is whole: Mastodon's hidden spans hold the rest of
+    a shortened URL), entities decoded."""
+    text = _PARAGRAPH.sub("\n\n", content)
+    text = _LINE.sub("\n", text)
+    return html.unescape(_TAG.sub("", text)).strip()
+
+
+def _mentioning(text: str, handle: str) -> str:
+    """``text`` with ``@handle`` first, unless it mentions ``handle`` already."""
+    pattern = r"(?<![\w/=@])@" + re.escape(handle) + r"(?![\w@]|[.-]\w)"
+    if re.search(pattern, text, re.IGNORECASE):
+        return text
+    return f"@{handle} {text}" if text.strip() else f"@{handle}"
+
+
+def _check_id(value: str, what: str) -> None:
+    if not _ID.fullmatch(value):
+        raise ConfigurationError(
+            f"{what} has the id {value[:60]!r}, which is not a Mastodon status id: use a "
+            "message or delivery this Mastodon account read or published"
+        )
 
 
 def error_message(response: httpx.Response) -> tuple[str, str | None]:

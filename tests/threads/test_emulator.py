@@ -235,8 +235,9 @@ def test_me_over_a_socket() -> None:
 
 def test_replies_conversation_and_hiding(emu: ThreadsEmulator, http: httpx.Client) -> None:
     """Others' replies to the account's post show on GET /{post}/replies (top level) and
-    /conversation (every level), with hide_status; manage_reply hides one; another account
-    cannot read or hide them; the account's own post list stays its own."""
+    /conversation (every level, newest first unless reverse=false), with hide_status;
+    manage_reply hides a top-level reply and the replies under it, refuses a nested one;
+    another account cannot read or hide them; the account's own post list stays its own."""
     who, other = Who(emu), Who(emu)
     made = container(http, who, media_type="TEXT", text="Launch")
     root = http.post(
@@ -245,6 +246,7 @@ def test_replies_conversation_and_hiding(emu: ThreadsEmulator, http: httpx.Clien
         headers=who.headers,
     ).json()["id"]
     first = emu.add_reply(root, author="ada", text="Congrats")
+    emu.clock.advance(1)
     nested = emu.add_reply(first, author="bob", text="Agreed")
     top = http.get(
         f"/v1.0/{root}/replies",
@@ -258,14 +260,25 @@ def test_replies_conversation_and_hiding(emu: ThreadsEmulator, http: httpx.Clien
         f"/v1.0/{root}/conversation", params={"fields": "id,replied_to"}, headers=who.headers
     )
     assert [(r["id"], r["replied_to"]["id"]) for r in whole.json()["data"]] == [
-        (first, root),
         (nested, first),
+        (first, root),
     ]
-    hidden = http.post(f"/v1.0/{nested}/manage_reply", data={"hide": "true"}, headers=who.headers)
+    oldest_first = http.get(
+        f"/v1.0/{root}/conversation",
+        params={"fields": "id", "reverse": "false"},
+        headers=who.headers,
+    )
+    assert [r["id"] for r in oldest_first.json()["data"]] == [first, nested]
+    refused = http.post(f"/v1.0/{nested}/manage_reply", data={"hide": "true"}, headers=who.headers)
+    assert refused.status_code == 400 and "top-level" in refused.json()["error"]["message"]
+    hidden = http.post(f"/v1.0/{first}/manage_reply", data={"hide": "true"}, headers=who.headers)
     assert hidden.json() == {"success": True}
     got = http.get(f"/v1.0/{nested}", params={"fields": "hide_status,text"}, headers=who.headers)
     assert got.json() == {"hide_status": "HIDDEN", "text": "Agreed", "id": nested}
-    assert [r["hidden"] for r in emu.replies(root)] == [False, True]
+    assert [r["hidden"] for r in emu.replies(root)] == [True, True]
+    assert emu.is_hidden(nested)
+    shown = http.post(f"/v1.0/{first}/manage_reply", data={"hide": "false"}, headers=who.headers)
+    assert shown.json() == {"success": True} and not emu.is_hidden(nested)
     for method, path in (("GET", f"/v1.0/{root}/replies"), ("POST", f"/v1.0/{first}/manage_reply")):
         refused = http.request(
             method, path, data={"hide": "true"} if method == "POST" else None, headers=other.headers

@@ -20,18 +20,27 @@ checked and against what):
 - No idempotency: the container's status (``PUBLISHED``) and a read-back of the user's
   ``/threads`` or ``/replies`` tell whether an ambiguous publish landed.
 - Metrics: ``GET /{media-id}/insights?metric=views,likes,replies,reposts,quotes,shares``.
+- Conversations (``docs/platforms/threads.md``, "Conversations"): the inbox reads the
+  account's latest posts (``GET /{user-id}/threads``, ``has_replies``), the conversation of
+  each one that has replies (``GET /{media-id}/conversation``, newest first, every level,
+  stopping at what the cursor has seen) and ``GET /{user-id}/mentions`` (``since``).
+  Answers are reply containers (``reply_to_id``); ``POST /{reply-id}/manage_reply`` hides a
+  top-level reply (and the replies under it). No like, no delete of others' replies.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
+import attrs
 import httpx
+import pydantic
 
 from brandkit._flow import Flow, Send
 from brandkit.errors import ConfigurationError, PlatformUnavailable, RateLimited, Rejected
+from brandkit.inbox._model import Author, InboxPage, Message
 from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import Answer, Capabilities, PartRef, RatePolicy, ThreadContext
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
@@ -74,6 +83,105 @@ class _Post(Answer):
     replied_to: _RepliedTo | None = None
 
 
+class _Ref(Answer):
+    id: GraphId
+
+
+def _graph_time(value: str) -> str:
+    if parse_time(value) is None:
+        raise ValueError(f"not a Graph timestamp: {value!r}")
+    return value
+
+
+GraphTime = Annotated[str, pydantic.AfterValidator(_graph_time)]
+"""A timestamp Meta sends (``2026-12-04T10:00:00+0000``), checked to be one."""
+
+
+class _Item(Answer):
+    """One reply of ``/conversation`` or one post of ``/mentions``."""
+
+    id: GraphId
+    timestamp: GraphTime
+    text: str | None = None
+    username: str | None = None
+    permalink: str | None = None
+    replied_to: _Ref | None = None
+    root_post: _Ref | None = None
+    hide_status: str | None = None
+    is_reply_owned_by_me: bool | None = None
+
+
+class _Cursors(Answer):
+    after: str | None = None
+
+
+class _Paging(Answer):
+    next: str | None = None
+    cursors: _Cursors | None = None
+
+
+class _ItemPage(Answer):
+    data: tuple[_Item, ...] = ()
+    paging: _Paging | None = None
+
+
+class _OwnPost(Answer):
+    """One of the account's posts as the inbox lists them."""
+
+    id: GraphId
+    has_replies: bool | None = None
+    media_type: str | None = None
+
+
+class _OwnPage(Answer):
+    data: tuple[_OwnPost, ...] = ()
+
+
+class _Success(Answer):
+    success: Annotated[bool, pydantic.Strict()]
+
+
+# -- the inbox cursor ------------------------------------------------------------------------
+
+
+class _Mark(pydantic.BaseModel):
+    """What a feed has been read up to: the newest time seen and the ids seen at it."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", strict=True)
+
+    t: int
+    ids: list[str] = []
+
+
+class _Todo(pydantic.BaseModel):
+    """A feed still to read in this round, and where its read stopped (``after``)."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", strict=True)
+
+    feed: str
+    after: str | None = None
+    top: _Mark | None = None
+
+
+class _InboxCursor(pydantic.BaseModel):
+    """The inbox cursor: each feed's mark, the posts watched and the round in progress."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", strict=True)
+
+    v: Literal[1]
+    user: str
+    marks: dict[str, _Mark] = {}
+    watched: list[str] = []
+    todo: list[_Todo] = []
+
+
+_MENTIONS = "mentions"
+_ITEM_FIELDS = (
+    "id,text,username,timestamp,permalink,replied_to,root_post,hide_status,is_reply,"
+    "is_reply_owned_by_me"
+)
+
+
 class ThreadsAdapter(GraphAdapter):
     """Publishes to one Threads account; see the module docstring for the protocol.
 
@@ -82,7 +190,13 @@ class ThreadsAdapter(GraphAdapter):
     """
 
     name: ClassVar[str] = "threads"
-    capabilities: ClassVar[Capabilities] = BUILTIN_CAPABILITIES["threads"]
+    # Replies to the account's posts and mentions are read, top-level replies hidden; the
+    # API has no like and no delete of others' replies.
+    capabilities: ClassVar[Capabilities] = attrs.evolve(
+        BUILTIN_CAPABILITIES["threads"],
+        inbox=frozenset({"reply", "mention"}),
+        hide_messages=True,
+    )
     rate_policies: ClassVar[tuple[RatePolicy, ...]] = (
         # 4800 calls x impressions per 24 h, with impressions counted as at least 10.
         RatePolicy("threads", 48_000, 86_400.0),
@@ -103,6 +217,17 @@ class ThreadsAdapter(GraphAdapter):
         ("quotes", Metric.QUOTES),
         ("shares", Metric.SHARES),
     )
+
+    inbox_posts: ClassVar[int] = 50
+    """How many of the account's latest posts the inbox watches for replies (at most 100,
+    one page; the account setting ``inbox_posts`` overrides it)."""
+    inbox_page: ClassVar[int] = 100
+    """Items asked for per page of ``/conversation`` and ``/mentions``."""
+    inbox_max_pages: ClassVar[int] = 200
+    """Most pages one inbox read fetches before it returns ``more`` (a bound besides
+    ``limit``: pages of the account's own replies add no message)."""
+    replies_max_pages: ClassVar[int] = 50
+    """Most pages `replies` reads of one conversation."""
 
     def __init__(self, account: Account) -> None:
         super().__init__(account)
@@ -361,6 +486,226 @@ class ThreadsAdapter(GraphAdapter):
             return
         self.check(response)
 
+    # -- conversations -----------------------------------------------------------------------
+
+    def inbox(self, cursor: str | None, *, limit: int) -> Flow[InboxPage]:
+        """Replies to the account's latest posts and mentions of it, new since ``cursor``.
+
+        A round reads ``GET /{user-id}/threads`` (the latest `inbox_posts` posts and
+        whether they have replies), then ``GET /{media-id}/conversation`` of each post with
+        replies, newest first, until a reply the cursor has seen (one request when nothing
+        is new), then ``GET /{user-id}/mentions?since=``. The account's own replies are left
+        out; a mention that is a reply under a watched post comes once, as a reply. After
+        about ``limit`` messages (or `inbox_max_pages` pages) the read stops with ``more``
+        and a cursor that continues the round where it stopped.
+
+        Raises:
+            ConfigurationError: ``cursor`` is not one this account's inbox made.
+            PlatformError: Meta refused (typed by `error_for`).
+            MalformedResponse: an answer brandkit cannot read.
+        """
+        state = self._load_cursor(cursor)
+        yield from self.ensure_fresh_token()
+        if not state.todo:
+            posts = yield from self._watched_posts()
+            state.watched = [p.id for p in posts]
+            keep = {*state.watched, _MENTIONS}
+            state.marks = {k: v for k, v in state.marks.items() if k in keep}
+            state.todo = [_Todo(feed=p.id) for p in posts if p.has_replies is not False]
+            state.todo.append(_Todo(feed=_MENTIONS))
+        found: dict[str, Message] = {}
+        pages = [0]
+        while state.todo and len(found) < limit and pages[0] < self.inbox_max_pages:
+            done = yield from self._read_feed(state, state.todo[0], found, limit, pages)
+            if not done:
+                break
+            state.todo.pop(0)
+        return InboxPage(
+            messages=list(found.values()),
+            cursor=state.model_dump_json(exclude_defaults=False),
+            more=bool(state.todo),
+        )
+
+    def _load_cursor(self, cursor: str | None) -> _InboxCursor:
+        if cursor is None:
+            return _InboxCursor(v=1, user=self.user_id)
+        try:
+            state = _InboxCursor.model_validate_json(cursor)
+        except pydantic.ValidationError:
+            raise ConfigurationError(
+                "threads: this inbox cursor is not one brandkit made (garbled or from another "
+                "platform): pass since=None to read the inbox from the start"
+            ) from None
+        if state.user != self.user_id:
+            raise ConfigurationError(
+                f"threads: this inbox cursor belongs to another Threads account, not to "
+                f"{self.account.key}: pass since=None or that account's own cursor"
+            )
+        return state
+
+    def _watched_posts(self) -> Flow[list[_OwnPost]]:
+        count = int(self.account.settings.get("inbox_posts") or self.inbox_posts)
+        if not 1 <= count <= 100:
+            raise ConfigurationError(
+                f"threads: inbox_posts must be between 1 and 100 (one page), not {count}"
+            )
+        page = yield from self.get(
+            f"/{self.user_id}/threads",
+            {"fields": "id,media_type,has_replies", "limit": count},
+            _OwnPage,
+        )
+        # A repost's conversation is the original author's, not the account's.
+        return [p for p in page.data if p.media_type != "REPOST_FACADE"][:count]
+
+    def _read_feed(
+        self,
+        state: _InboxCursor,
+        todo: _Todo,
+        found: dict[str, Message],
+        limit: int,
+        pages: list[int],
+    ) -> Flow[bool]:
+        """Read one feed from where ``todo`` stopped; ``True`` when it is read to the mark
+        (the mark then moves to the newest item seen), ``False`` when ``limit`` or the page
+        bound stopped it (``todo`` keeps where)."""
+        mark = state.marks.get(todo.feed)
+        conversation = todo.feed != _MENTIONS
+        params: dict[str, Any] = {"fields": _ITEM_FIELDS, "limit": self.inbox_page}
+        if conversation:
+            path = f"/{todo.feed}/conversation"
+            params["reverse"] = "true"  # newest first: stop at the first reply seen before
+        else:
+            path = f"/{self.user_id}/mentions"
+            if mark is not None:
+                params["since"] = mark.t
+        watched = set(state.watched)
+        while True:
+            if len(found) >= limit or pages[0] >= self.inbox_max_pages:
+                return False
+            query = dict(params)
+            if todo.after:
+                query["after"] = todo.after
+            page, raws = yield from self._item_page(path, query)
+            pages[0] += 1
+            older = False
+            for item, raw in zip(page.data, raws, strict=True):
+                when = int(_when(item).timestamp())
+                if mark is not None and (when < mark.t or (when == mark.t and item.id in mark.ids)):
+                    older = older or when < mark.t
+                    continue
+                todo.top = _raise_mark(todo.top, when, item.id)
+                if item.is_reply_owned_by_me:
+                    continue
+                if conversation:
+                    found.setdefault(item.id, self._message(item, raw, "reply", todo.feed))
+                elif not (item.root_post is not None and item.root_post.id in watched):
+                    found.setdefault(item.id, self._message(item, raw, "mention", None))
+            after = page.paging.cursors.after if page.paging and page.paging.cursors else None
+            # /mentions pages carry cursors but never "next" (Meta's mentions page says so).
+            last = (
+                older or page.paging is None or not page.paging.next
+                if conversation
+                else len(page.data) < self.inbox_page
+            )
+            if last or not after:
+                if todo.top is not None:
+                    state.marks[todo.feed] = todo.top
+                return True
+            todo.after = after
+
+    def _item_page(self, path: str, params: Mapping[str, Any]) -> Flow[tuple[_ItemPage, list[Any]]]:
+        request = self.request("GET", path, params=params)
+        response = yield Send(request, idempotent=True, bucket="threads")
+        page = self.parse(response, _ItemPage)
+        raws = response.json().get("data") or []
+        return page, list(raws)
+
+    def _message(self, item: _Item, raw: Any, kind: str, our_post: str | None) -> Message:
+        handle = item.username
+        return Message(
+            platform=self.name,
+            account=self.account.key,
+            id=item.id,
+            kind=kind,
+            # Threads names a reply's author only by username (none for private profiles).
+            author=Author(
+                id=handle or "",
+                handle=handle,
+                url=f"https://www.threads.net/@{handle}" if handle else None,
+            ),
+            text=item.text or "",
+            created_at=_when(item),
+            url=item.permalink,
+            in_reply_to=item.replied_to.id if item.replied_to is not None else None,
+            conversation=item.root_post.id if item.root_post is not None else item.id,
+            our_post=our_post,
+            hidden=item.hide_status == "HIDDEN",
+            raw=raw if isinstance(raw, dict) else {},
+        )
+
+    def replies(self, refs: Sequence[PartRef]) -> Flow[list[Message]]:
+        """Everyone else's replies under the post ``refs`` (every level, oldest first):
+        ``GET /{media-id}/conversation?reverse=false``, at most `replies_max_pages` pages.
+
+        Raises:
+            PlatformError: Meta refused (typed by `error_for`).
+            MalformedResponse: an answer brandkit cannot read.
+        """
+        yield from self.ensure_fresh_token()
+        root = refs[0].id
+        params: dict[str, Any] = {
+            "fields": _ITEM_FIELDS,
+            "limit": self.inbox_page,
+            "reverse": "false",
+        }
+        out: list[Message] = []
+        for _ in range(self.replies_max_pages):
+            page, raws = yield from self._item_page(f"/{root}/conversation", params)
+            for item, raw in zip(page.data, raws, strict=True):
+                if not item.is_reply_owned_by_me:
+                    out.append(self._message(item, raw, "reply", root))
+            after = page.paging.cursors.after if page.paging and page.paging.cursors else None
+            if page.paging is None or not page.paging.next or not after:
+                break
+            params["after"] = after
+        return out
+
+    def reply_target(self, message: Message) -> PartRef:
+        """The message as the parent of an answer (``reply_to_id``), with its conversation's
+        root when that is another post."""
+        self.check_message(message)
+        extra: dict[str, Any] = {}
+        if message.conversation and message.conversation != message.id:
+            extra["root"] = PartRef(index=0, id=message.conversation).to_dict()
+        return PartRef(index=0, id=message.id, url=message.url, extra=extra)
+
+    def set_hidden(self, message: Message, hidden: bool) -> Flow[None]:
+        """``POST /{reply-id}/manage_reply`` with ``hide``: hides (or shows again) a
+        top-level reply under one of the account's posts, and the replies under it.
+
+        Raises:
+            Unsupported: ``message`` is a mention (only replies can be hidden).
+            Rejected: Meta refused, e.g. for a reply nested under another reply (hide the
+                top-level reply above it instead).
+            PlatformError: Meta refused otherwise (typed by `error_for`).
+        """
+        if message.kind != "reply":
+            raise self.unsupported(
+                "hide", "hide a mention (only replies under the account's own posts)"
+            )
+        yield from self.ensure_fresh_token()
+        request = self.request(
+            "POST", f"/{message.id}/manage_reply", data={"hide": "true" if hidden else "false"}
+        )
+        response = yield Send(request, idempotent=True, bucket="threads")
+        if not self.parse(response, _Success).success:
+            raise Rejected(
+                f"threads did not {'hide' if hidden else 'show'} reply {message.id} "
+                '(it answered {"success": false})',
+                platform=self.name,
+                status_code=response.status_code,
+            )
+
     # -- metrics -----------------------------------------------------------------------------
 
     def collect_metrics(self, refs: Sequence[PartRef]) -> Flow[list[MetricSample]]:
@@ -419,3 +764,18 @@ class ThreadsAdapter(GraphAdapter):
                 retired={},
             )
         )
+
+
+def _when(item: _Item) -> datetime:
+    when = parse_time(item.timestamp)
+    assert when is not None  # checked when the answer was read (GraphTime)
+    return when
+
+
+def _raise_mark(top: _Mark | None, when: int, item_id: str) -> _Mark:
+    """``top`` moved up to an item seen at ``when``."""
+    if top is None or when > top.t:
+        return _Mark(t=when, ids=[item_id])
+    if when == top.t and item_id not in top.ids:
+        top.ids.append(item_id)
+    return top

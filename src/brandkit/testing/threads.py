@@ -30,8 +30,15 @@ the emulator follows the reference field by field):
   ``GET /{user-id}/threads_insights``, ``DELETE /{media-id}``.
 - ``GET /v1.0/me``: ``id``, ``username``, ``name``, ``threads_profile_picture_url``,
   ``threads_biography``, ``is_verified``. Only ``v1.0`` exists (other versions: code 2500).
-- Others' replies (`ThreadsEmulator.add_reply`): ``GET /{media-id}/replies`` and
-  ``/conversation``, ``hide_status``, ``POST /{reply-id}/manage_reply`` with ``hide``.
+- The audience (`brandkit.testing.Emulator.audience`, or `ThreadsEmulator.add_reply`):
+  replies at any level and posts that mention an account. ``GET /{media-id}/replies`` (top
+  level) and ``/conversation`` (every level) with ``reverse`` (newest first by default),
+  ``limit`` (25, at most 100) and ``before``/``after`` cursors tied to an item (replies
+  arriving meanwhile shift nothing); ``GET /{user-id}/mentions`` with ``since``/``until``,
+  ``limit`` and cursors but no ``next`` link (as Meta's mentions page says);
+  ``hide_status``, ``is_reply_owned_by_me``, ``has_replies``; ``POST /{reply-id}/manage_reply``
+  with ``hide`` for top-level replies under the account's posts (the replies under one are
+  hidden with it; a nested one is refused).
 - Tokens live 60 days; ``GET /refresh_access_token?grant_type=th_refresh_token`` renews one
   that is at least a day old and not expired.
 - ``X-App-Usage``; code 4 past the app's budget.
@@ -40,7 +47,10 @@ the emulator follows the reference field by field):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import base64
+import json
+import re
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import attrs
@@ -49,7 +59,7 @@ import regex
 
 from brandkit.accounts import Account
 from brandkit.content._media import sniff
-from brandkit.testing._emulator import Clock, route
+from brandkit.testing._emulator import Audience, Clock, route
 from brandkit.testing._graph import (
     DAY,
     OMIT,
@@ -62,6 +72,7 @@ from brandkit.testing._graph import (
     User,
     graph_api,
     graph_time,
+    graph_unix,
     metric_names,
     render_fields,
     shortcode,
@@ -88,6 +99,22 @@ def threads_length(text: str) -> int:
     for cluster in regex.findall(r"\X", text):
         total += len(cluster.encode()) if _EMOJI.search(cluster) else len(cluster)
     return total
+
+
+_EARLIEST = 1688540400
+"""The earliest ``since`` Meta takes on ``/mentions`` (Threads' launch, July 2023)."""
+
+
+def _cursor(p: _Post) -> str:
+    return base64.urlsafe_b64encode(json.dumps([p.created_at, p.id]).encode()).decode()
+
+
+def _decode_cursor(value: str) -> tuple[float, int]:
+    try:
+        created, post_id = json.loads(base64.urlsafe_b64decode(value.encode()))
+        return float(created), int(post_id)
+    except (ValueError, TypeError):
+        raise GraphError(400, 100, "(#100) Invalid cursor") from None
 
 
 def _links(text: str) -> set[str]:
@@ -210,31 +237,107 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
             parent = self._posts.get(post_id)
             if parent is None or parent.deleted_at is not None:
                 raise KeyError(post_id)
-            user = next((u for u in self._users.values() if u.username == author), None)
-            if user is None:
-                user = User(self.new_id(), author, self.clock.time(), 0, 0.0)
-                self._users[user.id] = user
-            reply_id = self.new_id()
-            self._posts[reply_id] = _Post(
-                id=reply_id,
-                owner=user.id,
-                container_id="",
-                text=text,
-                media_type="TEXT",
-                created_at=self.clock.time(),
-                shortcode=shortcode(reply_id),
-                reply_to=parent.id,
-                root=parent.root,
-                audience=True,
-            )
-            return reply_id
+            return self._audience_post(author, text, parent).id
+
+    def audience_write(
+        self,
+        member: Audience,
+        kind: str,
+        text: str,
+        *,
+        target: str | None = None,
+        lang: str | None = None,
+    ) -> str:
+        """What ``member`` writes on Threads: a ``"reply"`` to a post or reply (the account's
+        or anyone's), a ``"mention"`` (a post naming the account: ``@username`` is added when
+        ``text`` names none of the accounts; the first account is named) or a ``"post"``.
+
+        Raises:
+            NotImplementedError: ``"comment"`` or ``"quote"`` (Threads has replies, and no
+                API read of quotes).
+            KeyError: ``target`` is no live post.
+        """
+        if kind == "reply":
+            return self.add_reply(str(target), author=member.name, text=text)
+        if kind in ("mention", "post"):
+            with self.lock:
+                if kind == "mention" and not any(
+                    self._mentions(text, u.username) for u in self._brand_users()
+                ):
+                    brands = self._brand_users()
+                    if not brands:
+                        raise KeyError("no account to mention: make one with emu.account()")
+                    text = f"@{brands[0].username} {text}"
+                return self._audience_post(member.name, text, None).id
+        raise NotImplementedError(
+            f"Threads has no {kind}s the API reads: the audience can reply, mention or post"
+        )
+
+    def answers(self, message_id: str) -> list[str]:
+        """The texts the accounts published directly under ``message_id``, oldest first."""
+        with self.lock:
+            return [
+                p.text
+                for p in sorted(self.live(), key=lambda p: p.created_at)
+                if p.reply_to == message_id and not p.audience
+            ]
+
+    def is_hidden(self, message_id: str) -> bool:
+        """The reply is hidden, by itself or with the top-level reply it is under.
+
+        Raises:
+            KeyError: no post has that id.
+        """
+        with self.lock:
+            return self._hidden(self._posts[message_id])
+
+    def _audience_post(self, author: str, text: str, parent: _Post | None) -> _Post:
+        user = next((u for u in self._users.values() if u.username == author), None)
+        if user is None:
+            user = User(self.new_id(), author, self.clock.time(), 0, 0.0)
+            self._users[user.id] = user
+        post_id = self.new_id()
+        post = _Post(
+            id=post_id,
+            owner=user.id,
+            container_id="",
+            text=text,
+            media_type="TEXT",
+            created_at=self.clock.time(),
+            shortcode=shortcode(post_id),
+            reply_to=parent.id if parent is not None else None,
+            root=parent.root if parent is not None else post_id,
+            audience=True,
+        )
+        self._posts[post_id] = post
+        return post
+
+    def _brand_users(self) -> list[User]:
+        """The accounts (users holding a token), oldest first."""
+        owners = {t.owner for t in self._tokens.values()}
+        return [u for u in self._users.values() if u.id in owners]
+
+    @staticmethod
+    def _mentions(text: str, username: str) -> bool:
+        return re.search(rf"(?<![\w.])@{re.escape(username)}(?!\w|\.\w)", text, re.I) is not None
+
+    def _hidden(self, p: _Post) -> bool:
+        # Hiding a top-level reply hides the replies under it (Meta's reply management page).
+        seen = 0
+        node: _Post | None = p
+        while node is not None and seen < 10_000:
+            if node.hidden:
+                return True
+            node = self._posts.get(node.reply_to) if node.reply_to else None
+            seen += 1
+        return False
 
     def replies(self, post_id: str) -> list[dict[str, Any]]:
         """Every live reply under a post (all levels), oldest first, with ``hidden`` and
         ``audience`` (written by someone else)."""
         with self.lock:
             return [
-                {**self._post_view(p), "hidden": p.hidden, "audience": p.audience}
+                {**self._post_view(p), "hidden": self._hidden(p), "audience": p.audience}
                 for p in self._descendants(post_id)
             ]
 
@@ -323,8 +426,13 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
             ],
         }
 
-    def post_fields(self, p: _Post, fields: str | None) -> dict[str, Any]:
+    def post_fields(
+        self, p: _Post, fields: str | None, viewer: str | None = None
+    ) -> dict[str, Any]:
+        """A post's answer to ``fields=`` as ``viewer`` (an account's user id; default: its
+        author) sees it."""
         kind = {"TEXT": "TEXT_POST", "CAROUSEL": "CAROUSEL_ALBUM"}.get(p.media_type, p.media_type)
+        mine = (viewer or p.owner) == p.owner
         getters = self.post_getters(p) | {
             "text": lambda f: p.text or OMIT,
             "media_type": lambda f: kind,
@@ -334,7 +442,9 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
             "root_post": lambda f: {"id": p.root},
             "is_quote_post": lambda f: False,
             "link_attachment_url": lambda f: p.link_attachment or OMIT,
-            "hide_status": lambda f: "HIDDEN" if p.hidden else "NOT_HUSHED",
+            "hide_status": lambda f: "HIDDEN" if self._hidden(p) else "NOT_HUSHED",
+            "is_reply_owned_by_me": lambda f: p.reply_to is not None and mine,
+            "has_replies": lambda f: any(q.reply_to == p.id for q in self.live()),
         }
         return render_fields(fields, "id", getters, "ThreadsMedia", p.id)
 
@@ -432,7 +542,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
         entry = self.limit_entry(params, values, "ThreadsPublishingLimit")
         return self.json({"data": [entry]})
 
-    @route("GET", rf"/{VERSION}/(?P<node>[0-9]+)/(?P<edge>threads|replies|conversation)")
+    @route("GET", rf"/{VERSION}/(?P<node>[0-9]+)/(?P<edge>threads|replies|conversation|mentions)")
     @graph_api()
     def _list(
         self,
@@ -443,7 +553,10 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
         edge: str,
         **_: Any,
     ) -> httpx.Response:
-        if node in self._users and edge != "conversation":
+        def render(p: _Post, fields: str | None) -> dict[str, Any]:
+            return self.post_fields(p, fields, token.owner)
+
+        if node in self._users and edge in ("threads", "replies"):
             # A user's own posts, or own replies.
             self.user_for(token, node)
             items = [
@@ -451,7 +564,28 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
                 for p in self.live()
                 if p.owner == node and ((p.reply_to is not None) == (edge == "replies"))
             ]
-            return self.listing(request, params, items, self.post_fields)
+            return self.listing(request, params, items, render)
+        if edge == "mentions":
+            user = self.user_for(token, node)
+            since = graph_unix(params.get("since"))
+            until = graph_unix(params.get("until"))
+            if since is not None and since < _EARLIEST:
+                raise GraphError(
+                    400, 100, f"(#100) The since parameter must be at least {_EARLIEST}"
+                )
+            if since is not None and until is not None and since >= until:
+                raise GraphError(400, 100, "(#100) since must be earlier than until")
+            items = [
+                p
+                for p in self.live()
+                if p.owner != node
+                and self._mentions(p.text, user.username)
+                and (since is None or p.created_at >= since)
+                and (until is None or p.created_at <= until)
+            ]
+            items.sort(key=lambda p: (p.created_at, int(p.id)), reverse=True)
+            # Meta's mentions page: cursors, but no previous or next links.
+            return self.json(self._edge_page(request, params, items, render, links=False))
         if edge == "threads":
             raise self.unsupported("get", node)
         # A post's replies (top level) or its whole conversation, for the root's author.
@@ -460,43 +594,117 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
             items = [p for p in self.live() if p.reply_to == post.id]
         else:
             items = self._descendants(post.id)
-        items.sort(key=lambda p: p.created_at, reverse=truthy(params.get("reverse")))
-        rendered = [self.post_fields(p, params.get("fields")) for p in items]
-        return self.json(self.page_of(request, rendered, params))
+        newest_first = truthy(params.get("reverse", "true"))
+        items.sort(key=lambda p: (p.created_at, int(p.id)), reverse=newest_first)
+        return self.json(self._edge_page(request, params, items, render, links=True))
+
+    def _edge_page(
+        self,
+        request: httpx.Request,
+        params: Mapping[str, Any],
+        items: list[_Post],
+        render: Callable[[_Post, str | None], dict[str, Any]],
+        *,
+        links: bool,
+    ) -> dict[str, Any]:
+        """One page of ``items`` (already in the edge's order) with cursors tied to an item,
+        as Graph's are: a page read after new replies arrived continues where it was."""
+        try:
+            limit = int(params.get("limit") or 25)
+        except ValueError:
+            raise GraphError(400, 100, "(#100) Param limit must be a number") from None
+        if limit < 0:
+            raise GraphError(400, 100, "(#100) Param limit must be a non-negative number")
+        limit = max(1, min(100, limit))
+        after, before = params.get("after"), params.get("before")
+        if after and before:
+            raise GraphError(
+                400, 100, "(#100) Both before and after parameters cannot be passed at once"
+            )
+        keys = [(p.created_at, int(p.id)) for p in items]
+        descending = len(keys) > 1 and keys[0] > keys[-1]
+        if after or before:
+            anchor = _decode_cursor(str(after or before))
+
+            def past(key: tuple[float, int]) -> bool:
+                return key < anchor if descending else key > anchor
+
+            if after:
+                chunk = [p for p, k in zip(items, keys, strict=True) if past(k)][:limit]
+            else:
+                earlier = [p for p, k in zip(items, keys, strict=True) if not past(k)]
+                earlier = [p for p in earlier if (p.created_at, int(p.id)) != anchor]
+                chunk = earlier[-limit:]
+        else:
+            chunk = items[:limit]
+        out: dict[str, Any] = {"data": [render(p, params.get("fields")) for p in chunk]}
+        if not chunk:
+            return out
+        cursors = {"before": _cursor(chunk[0]), "after": _cursor(chunk[-1])}
+        out["paging"] = {"cursors": cursors}
+        rest = items.index(chunk[-1]) + 1 < len(items)
+        if links and rest:
+            query = {k: str(v) for k, v in params.items() if k not in ("access_token", "before")}
+            query["after"] = cursors["after"]
+            url = httpx.URL(f"{self.origin(request)}{request.url.path}", params=query)
+            out["paging"]["next"] = str(url)
+        return out
 
     def _descendants(self, post_id: str) -> list[_Post]:
         """Every live reply below a post, at every level (a reply is newer than its parent,
         so one pass in time order finds them all)."""
         found, below = [], {post_id}
-        for p in sorted(self.live(), key=lambda p: p.created_at):
+        for p in sorted(self.live(), key=lambda p: (p.created_at, int(p.id))):
             if p.reply_to in below:
                 found.append(p)
                 below.add(p.id)
         return found
 
     def _seen(self, token: Token, node: str) -> _Post:
-        """A live post in a conversation the token's account started."""
+        """A live post the token's account may read: one in a conversation it started, or
+        one that mentions it."""
         post = self._posts.get(node)
         if post is None or post.deleted_at is not None:
             raise self.unsupported("get", node)
         root = self._posts.get(post.root)
-        if post.owner != token.owner and (root is None or root.owner != token.owner):
+        user = self._users.get(token.owner)
+        if (
+            post.owner != token.owner
+            and (root is None or root.owner != token.owner)
+            and not (user is not None and self._mentions(post.text, user.username))
+        ):
             raise self.unsupported("get", node)
         return post
 
     def other_node(self, token: Token, node: str, fields: str | None) -> dict[str, Any]:
-        # Someone else's reply in a conversation the account started.
-        return self.post_fields(self._seen(token, node), fields)
+        # Someone else's reply in a conversation the account started, or a mention of it.
+        return self.post_fields(self._seen(token, node), fields, token.owner)
 
     @route("POST", rf"/{VERSION}/(?P<node>[0-9]+)/manage_reply")
     @graph_api()
     def _manage_reply(
         self, request: httpx.Request, token: Token, params: dict[str, Any], node: str, **_: Any
     ) -> httpx.Response:
-        reply = self._seen(token, node)
-        root = self._posts[reply.root]
-        if reply.reply_to is None or root.owner != token.owner:
+        reply = self._posts.get(node)
+        root = self._posts.get(reply.root) if reply is not None else None
+        if (
+            reply is None
+            or reply.deleted_at is not None
+            or reply.reply_to is None
+            or root is None
+            or root.owner != token.owner
+        ):
             raise self.unsupported("post", node)
+        parent = self._posts[reply.reply_to]
+        if parent.owner != token.owner or reply.owner == token.owner:
+            # Meta: "Replies nested deeper than the top-level reply cannot be targeted in
+            # isolation to be hidden/unhidden" (wording of the refusal is the emulator's).
+            raise GraphError(
+                400,
+                100,
+                "(#100) Only top-level replies to your own posts can be hidden; hiding the "
+                "top-level reply hides the replies under it",
+            )
         if "hide" not in params:
             raise GraphError(400, 100, "(#100) The parameter hide is required.")
         reply.hidden = truthy(params["hide"])
@@ -542,13 +750,6 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
             if parent is None or parent.deleted_at is not None:
                 raise GraphError(
                     400, 100, f"(#100) The reply_to_id {reply_to} does not exist", subcode=33
-                )
-            if parent.owner != user_id:
-                raise GraphError(
-                    400,
-                    10,
-                    "(#10) Application does not have permission for this action: replying to "
-                    "others needs threads_manage_replies",
                 )
         if media_type == "TEXT":
             if not text:

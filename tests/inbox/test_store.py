@@ -259,3 +259,45 @@ def test_message_round_trips_through_plain_data() -> None:
         msg(1, created_at=datetime(2026, 1, 1))
     assert msg(1, created_at=datetime(2026, 1, 1, 12, tzinfo=UTC)).created_at.hour == 12
     assert "message 5" in repr(m)
+
+
+def test_the_report_has_a_conversation_section(
+    server: ChatServer, http: httpx.Client, account: Account, tmp_path: Path
+) -> None:
+    from brandkit import MetricsStore, write_report
+
+    clock = FakeClock(T0)
+    with (
+        Inbox(tmp_path / "b.db", clock=clock) as inbox,
+        Client(http=http, accounts=[account], clock=clock) as client,
+    ):
+        server.say("fan", "first question")
+        server.say("fan2", "second question")
+        inbox.sync(client, [account])
+        first = inbox.messages()[0]
+        clock.now = first.created_at + timedelta(minutes=12)
+        inbox.reply(client, first, Post(text="answered"))
+        with MetricsStore(tmp_path / "b.db") as store:
+            html = write_report(store, tmp_path / "r.html", inbox=inbox).read_text()
+            plain = write_report(store, tmp_path / "p.html").read_text()
+    assert 'id="conversations"' in html and 'id="conversations"' not in plain
+    section = html.split('id="conversations"', 1)[1].split("</section>", 1)[0]
+    assert "chatnet:brand" in section
+    assert "12 min" in section  # the one first-response time
+    assert "Messages per day per platform" in section
+
+
+def test_the_report_command_reads_the_inbox_beside_the_metrics(
+    server: ChatServer, http: httpx.Client, account: Account, tmp_path: Path
+) -> None:
+    from brandkit import MetricsStore
+    from brandkit.cli import main
+
+    db = tmp_path / "brandkit.db"
+    with Inbox(db) as inbox, Client(http=http) as client:
+        server.say("fan", "hello")
+        inbox.sync(client, [account])
+    MetricsStore(db).close()
+    out = tmp_path / "report.html"
+    assert main(["report", "--db", str(db), "--out", str(out)]) == 0
+    assert 'id="conversations"' in out.read_text()

@@ -122,6 +122,9 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
         outbox = _outbox_beside(args.db)
         if outbox is not None:
             stack.enter_context(outbox)
+        inbox = _inbox_beside(args.db)
+        if inbox is not None:
+            stack.enter_context(inbox)
         path = write_report(
             store,
             args.out,
@@ -131,6 +134,7 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
             title=args.title,
             tz=args.tz,
             deliveries=outbox,
+            inbox=inbox,
         )
     print(f"wrote {path}", file=out)
     return 0
@@ -139,22 +143,34 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
 def _outbox_beside(db: str) -> Any:
     """The outbox in the same file as the metrics, if there is one (the report then shows
     each post's text and link); never creates one."""
-    if db == ":memory:":
-        return None
-    import sqlite3
-
     from brandkit.outbox import Outbox
+
+    return Outbox(db) if _has_table(db, "outbox_deliveries") else None
+
+
+def _inbox_beside(db: str) -> Any:
+    """The inbox in the same file as the metrics, if there is one (the report then has a
+    conversation section); never creates one."""
+    from brandkit.inbox._store import Inbox
+
+    return Inbox(db) if _has_table(db, "inbox_messages") else None
+
+
+def _has_table(db: str, table: str) -> bool:
+    if db == ":memory:":
+        return False
+    import sqlite3
 
     con = sqlite3.connect(f"file:{Path(db).resolve()}?mode=ro", uri=True)
     try:
         found = con.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox_deliveries'"
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
         ).fetchone()
     except sqlite3.Error:
-        return None
+        return False
     finally:
         con.close()
-    return Outbox(db) if found else None
+    return found is not None
 
 
 def _filters(args: argparse.Namespace) -> dict[str, Any]:

@@ -45,6 +45,7 @@ from brandkit.metrics._svg import (
 
 if TYPE_CHECKING:
     from brandkit.delivery import Delivery
+    from brandkit.inbox._store import Inbox
 
 __all__ = ["DeliveryLookup", "PostSource", "render_report", "write_report"]
 
@@ -586,6 +587,72 @@ def _unavailable_section(items: Sequence[UnavailableMetric]) -> str:
     return _panel("unavailable", "Unavailable metrics", hint, table)
 
 
+def _conversation_section(inbox: Inbox | None) -> str:
+    """Messages per day per platform, first-response times and what still waits."""
+    if inbox is None:
+        return ""
+    hint = (
+        "The audience's replies, comments, mentions and quotes per day (UTC), and how fast "
+        "each account gave its first answer."
+    )
+    volume = inbox.volume()
+    if not volume:
+        return _panel("conversations", "Conversations", hint, _empty("No messages synced yet."))
+    by_platform: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
+    for v in volume:
+        day = datetime.fromisoformat(v.day).replace(tzinfo=UTC)
+        by_platform[v.platform].append((day, float(v.count)))
+    lines = [
+        Line(label=name, color=color_for(name, i), points=points)
+        for i, (name, points) in enumerate(sorted(by_platform.items()))
+    ]
+    chart = line_chart(lines, label="Messages per day per platform", y_title="messages")
+    legend = _legend([(line.label, line.color, False) for line in lines])
+    times = inbox.response_times()
+    waiting = sum(t.unanswered for t in times)
+    answered = sum(t.answered for t in times)
+    medians = sorted(t.median for t in times if t.median is not None)
+    cards = (
+        '<div class="cards">'
+        + _card("Messages", fmt_number(sum(v.count for v in volume)))
+        + _card("Answered", fmt_number(answered))
+        + _card("Unanswered", fmt_number(waiting))
+        + _card(
+            "First response (median of accounts)",
+            _span(medians[len(medians) // 2]) if medians else "–",
+        )
+        + "</div>"
+    )
+    rows = [
+        f'<tr><td class="text">{esc(t.account)}</td>'
+        f'<td data-v="{t.answered}">{esc(fmt_number(t.answered))}</td>'
+        f'<td data-v="{t.unanswered}">{esc(fmt_number(t.unanswered))}</td>'
+        f"<td>{esc(_span(t.median))}</td><td>{esc(_span(t.p90))}</td></tr>"
+        for t in times
+    ]
+    table = (
+        '<div class="table-wrap"><table class="responses"><thead><tr>'
+        '<th class="text">Account</th><th>Answered</th><th>Unanswered</th>'
+        "<th>First response (median)</th><th>First response (p90)</th>"
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+    )
+    return _panel("conversations", "Conversations", hint, cards + chart + legend + table)
+
+
+def _span(value: timedelta | None) -> str:
+    """A duration for people: ``45 s``, ``12 min``, ``3.5 h``, ``2.1 d``."""
+    if value is None:
+        return "–"
+    seconds = value.total_seconds()
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"
+
+
 def _raw_order(
     keys: Iterable[tuple[str, str, str]], rank: Mapping[tuple[str, str, str], PostEngagement]
 ) -> list[tuple[str, str, str]]:
@@ -725,6 +792,7 @@ def render_report(
     tz: str | tzinfo = "UTC",
     now: datetime | None = None,
     deliveries: PostSource | None = None,
+    inbox: Inbox | None = None,
 ) -> str:
     """The report as one HTML document (see [`write_report`][brandkit.write_report]).
 
@@ -779,6 +847,7 @@ def render_report(
             _top_posts_section(posts, infos),
             _followers_section(growth),
             _best_times_section(slots, zone),
+            _conversation_section(inbox),
             _totals_section(by_platform, by_campaign),
             _unavailable_section(missing),
             _raw_section(latest, posts, infos),
@@ -807,13 +876,15 @@ def write_report(
     title: str = "brandkit analytics report",
     tz: str | tzinfo = "UTC",
     deliveries: PostSource | None = None,
+    inbox: Inbox | None = None,
 ) -> Path:
     """Write the analytics report: one self-contained HTML file; returns its path.
 
     Sections: summary figures, engagement over time per platform, top posts, follower
-    growth, best times to post (weekday × hour heatmap in ``tz``), totals per platform and
-    campaign, unavailable metrics with the platforms' reasons, and the raw numbers. A
-    section without data says so. The file needs no network to be viewed.
+    growth, best times to post (weekday × hour heatmap in ``tz``), conversations (with
+    ``inbox``), totals per platform and campaign, unavailable metrics with the platforms'
+    reasons, and the raw numbers. A section without data says so. The file needs no
+    network to be viewed.
 
     The metrics store knows posts by their platform ids only. Given ``deliveries`` (the
     `Outbox` the posts went through, or the `Delivery` objects ``client.publish``
@@ -835,6 +906,8 @@ def write_report(
         tz: the time zone of the best-times heatmap.
         deliveries: where to find each post's text and URL: an outbox (anything with
             ``get(delivery_id)``) or an iterable of deliveries.
+        inbox: an [`Inbox`][brandkit.Inbox]: the report then has a conversation section
+            (messages per day per platform, first-response times, unanswered count).
 
     Raises:
         ConfigurationError: a time is not ISO 8601, the time zone is unknown, or the store
@@ -850,6 +923,7 @@ def write_report(
         title=title,
         tz=tz,
         deliveries=deliveries,
+        inbox=inbox,
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(document, encoding="utf-8")

@@ -1,0 +1,188 @@
+"""``brandkit inbox``: sync, list and answer the audience's messages from a shell."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+from brandkit.errors import ConfigurationError
+
+__all__ = ["add_commands", "duration"]
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration(text: str) -> timedelta:
+    """``30m``, ``2h``, ``1d``, ``90s`` (or a bare number of seconds) as a timedelta.
+
+    Raises:
+        ConfigurationError: not such a duration.
+    """
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text)
+    if not found:
+        raise ConfigurationError(f"{text!r} is not a duration: write e.g. 90s, 30m, 2h or 1d")
+    return timedelta(seconds=float(found[1]) * _UNITS.get(found[2] or "s", 1))
+
+
+def _accounts(args: argparse.Namespace) -> list[Any]:
+    from brandkit.accounts import Account
+
+    loaded = list(Account.load(args.accounts).values())
+    if args.account:
+        wanted = set(args.account)
+        loaded = [a for a in loaded if a.key in wanted or a.name in wanted]
+        if not loaded:
+            raise ConfigurationError(f"no account {', '.join(sorted(wanted))} in {args.accounts}")
+    return loaded
+
+
+def _sync(args: argparse.Namespace, out: TextIO) -> int:
+    from brandkit import Client
+    from brandkit.inbox._store import Inbox
+
+    accounts = _accounts(args)
+    with Inbox(args.db) as inbox, Client(accounts=accounts, timeout=args.timeout) as client:
+        report = inbox.sync(client, accounts)
+    rows = [
+        {"account": a.account, "added": a.added, "requests": a.requests, "error": a.error}
+        for a in report.accounts
+    ]
+    if args.json:
+        json.dump(rows, out, ensure_ascii=False, indent=2)
+        print(file=out)
+    else:
+        for row in rows:
+            if row["error"]:
+                print(f"FAILED {row['account']:<28} {row['error']}", file=out)
+            else:
+                print(
+                    f"ok     {row['account']:<28} {row['added']} new ({row['requests']} requests)",
+                    file=out,
+                )
+    # An account without an inbox is not a failure of the sync.
+    failed = [a for a in report.accounts if a.error and not a.error.startswith("Unsupported")]
+    return 1 if failed else 0
+
+
+def _list(args: argparse.Namespace, out: TextIO) -> int:
+    from brandkit.inbox._store import Inbox
+
+    if args.db != ":memory:" and not Path(args.db).exists():
+        raise ConfigurationError(f"no inbox at {args.db!r}: run brandkit inbox sync first")
+    with Inbox(args.db) as inbox:
+        if args.unanswered:
+            older = duration(args.older_than) if args.older_than else None
+            messages = inbox.unanswered(older_than=older, account=args.account_key)
+        else:
+            messages = inbox.messages(status=args.status, account=args.account_key, kind=args.kind)
+        statuses = {m.key: inbox.status(m) for m in messages}
+    if args.limit is not None:
+        messages = messages[-args.limit :] if args.limit > 0 else []
+    if args.json:
+        rows = []
+        for m in messages:
+            data = m.to_dict()
+            data.pop("raw", None)
+            data.pop("extra", None)
+            data["key"] = m.key
+            status = statuses.get(m.key)
+            data["status"] = status.value if status else None
+            rows.append(data)
+        json.dump(rows, out, ensure_ascii=False, indent=2)
+        print(file=out)
+        return 0
+    for m in messages:
+        status = statuses.get(m.key)
+        who = m.author.handle or m.author.name or m.author.id
+        text = " ".join(m.text.split())
+        if len(text) > 80:
+            text = text[:77] + "..."
+        print(
+            f"{m.key}  {m.created_at:%Y-%m-%d %H:%M}  {status.value if status else '-':<8} "
+            f"{m.kind:<8} @{who}: {text}",
+            file=out,
+        )
+    return 0
+
+
+def _reply(args: argparse.Namespace, out: TextIO) -> int:
+    import sys
+
+    from brandkit import Client, Post
+    from brandkit.inbox._store import Inbox
+    from brandkit.outbox import Outbox
+
+    accounts = _accounts(args)
+    text = args.text if args.text != "-" else sys.stdin.read()
+    # The answer is written to the outbox in the same file before it is sent: a crash or a
+    # lost answer leaves a delivery to resolve, never a second answer.
+    with (
+        Inbox(args.db) as inbox,
+        Outbox(args.db, accounts=accounts) as outbox,
+        Client(outbox=outbox, accounts=accounts, timeout=args.timeout) as client,
+    ):
+        message = inbox.find(args.id)
+        delivery = inbox.reply(client, message, Post(text=text))
+    if args.json:
+        json.dump(delivery.to_dict(), out, ensure_ascii=False, indent=2)
+        print(file=out)
+    else:
+        detail = delivery.url or (str(delivery.error) if delivery.error else "")
+        print(f"{delivery.status.value:<8} {delivery.id}  {detail}", file=out)
+    return 0 if delivery.ok else 1
+
+
+def add_commands(subparsers: Any) -> None:
+    """Register ``brandkit inbox sync|list|reply``."""
+    i = subparsers.add_parser("inbox", help="sync, list and answer the audience's messages")
+    verbs = i.add_subparsers(dest="inbox_command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", default="brandkit.db", help="the inbox file (brandkit.db)")
+    common.add_argument("--json", action="store_true", help="print JSON")
+    online = argparse.ArgumentParser(add_help=False)
+    online.add_argument(
+        "--accounts", default="brandkit.toml", help="accounts TOML file (brandkit.toml)"
+    )
+    online.add_argument("--timeout", type=float, default=30.0, help="seconds per request (30)")
+
+    s = verbs.add_parser(
+        "sync",
+        parents=[common, online],
+        help="read every account's new messages into the inbox",
+        description="Read what is new for each account since its last sync (replies, "
+        "comments, mentions, quotes) and store it. Exit status 1 when an account could "
+        "not be read (its cursor stays where it was).",
+    )
+    s.add_argument("--account", action="append", help="only this account (repeatable)")
+    s.set_defaults(func=_sync)
+
+    ls = verbs.add_parser(
+        "list",
+        parents=[common],
+        help="the stored messages, oldest first",
+        description="List stored messages with their key (for `brandkit inbox reply`), time, "
+        "status, kind, author and text. Makes no request.",
+    )
+    ls.add_argument("--unanswered", action="store_true", help="only messages still waiting")
+    ls.add_argument("--older-than", help="with --unanswered: waiting at least this long (2h)")
+    ls.add_argument("--status", help="only this status (new, seen, replied, hidden, archived)")
+    ls.add_argument("--kind", help="only this kind (reply, comment, mention, quote)")
+    ls.add_argument("--account", dest="account_key", help="only this account key (x:brand)")
+    ls.add_argument("--limit", type=int, default=None, help="at most this many (the latest)")
+    ls.set_defaults(func=_list)
+
+    r = verbs.add_parser(
+        "reply",
+        parents=[common, online],
+        help="answer one stored message",
+        description="Answer the message ID (its key, or an unambiguous start of it) with "
+        "TEXT, threaded under it. The answer goes through the outbox in the same file, so "
+        "running the command twice sends it once. Exit status 1 when it was not sent.",
+    )
+    r.add_argument("id", help="the message's key (brandkit inbox list shows it)")
+    r.add_argument("text", help="the answer ('-' reads standard input)")
+    r.set_defaults(func=_reply, account=None)

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
 import hmac
 import html
@@ -49,7 +50,7 @@ import itertools
 import json
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, quote, unquote
@@ -61,7 +62,7 @@ from brandkit.accounts import Account, CredentialsHook
 from brandkit.content import Media
 from brandkit.content._media import sniff
 from brandkit.errors import MediaError
-from brandkit.testing._emulator import Clock, Emulator, route
+from brandkit.testing._emulator import Audience, Clock, Emulator, route
 from brandkit.testing._forms import multipart
 from brandkit.text._x import weighted_length
 
@@ -86,6 +87,10 @@ DEFAULT_RATE_LIMITS: dict[str, tuple[int, float]] = {
     "GET /2/tweets/:id": (900, 900.0),
     "GET /2/users/:id/tweets": (900, 900.0),
     "GET /2/users/me": (75, 900.0),
+    "GET /2/users/:id/mentions": (300, 900.0),
+    "GET /2/tweets/search/recent": (300, 900.0),
+    "PUT /2/tweets/:id/hidden": (50, 900.0),
+    "POST /2/users/:id/likes": (50, 900.0),
     "POST /2/media/upload/initialize": (1_875, 900.0),
     "POST /2/media/upload/:id/append": (1_875, 900.0),
     "POST /2/media/upload/:id/finalize": (1_875, 900.0),
@@ -228,6 +233,23 @@ MEDIA_INIT_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 
+HIDE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["hidden"],
+    "properties": {"hidden": {"type": "boolean"}},
+}
+"""``TweetHideRequest`` of X's OpenAPI spec."""
+
+LIKE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["tweet_id"],
+    "properties": {"tweet_id": _ID},
+}
+"""``UsersLikesCreateRequest`` of X's OpenAPI spec."""
+
+HIDDEN_PER_CONVERSATION = 725
+"""Hidden replies one conversation may have (docs.x.com hide-replies)."""
+
 METADATA_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["id"],
@@ -278,6 +300,12 @@ USER_FIELDS = _words(
 )
 _PRIVATE_FIELDS = ("non_public_metrics", "organic_metrics", "promoted_metrics")
 _URL = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
+_MENTION = re.compile(r"(?<![\w@])@(\w{1,15})\b")
+_LEADING_HANDLES = re.compile(r"^(?:@\w{1,15}\s+)+")
+SEARCH_WINDOW = 7 * 86_400.0
+"""Recent search reaches back this many seconds (7 days)."""
+MENTIONS_REACH = 800
+"""The mentions timeline holds this many of the most recent mentions."""
 _TRAILING = ".,;:!?)]}'\""
 _MEDIA_PREFIX = {"image": "3", "video": "7", "gif": "16"}
 _MAX_BYTES = {"image": 5_242_880, "gif": 15_728_640, "video": 536_870_912}
@@ -343,6 +371,8 @@ class XPost:
         urls: the URL entities of ``display_text``.
         deleted: the post was deleted.
         extra: engagement added by tests (``like_count``, ``url_link_clicks``, ...).
+        hidden: the author of the conversation hid this reply (``PUT /2/tweets/:id/hidden``).
+        lang: the post's language, when its author gave one.
     """
 
     id: str
@@ -358,6 +388,8 @@ class XPost:
     urls: list[dict[str, Any]] = attrs.field(factory=list)
     deleted: bool = False
     extra: dict[str, int] = attrs.field(factory=dict)
+    hidden: bool = False
+    lang: str | None = None
 
 
 @attrs.define
@@ -579,6 +611,9 @@ class XEmulator(Emulator):
         self._consumers: dict[str, str] = {}
         self._oauth1: dict[str, tuple[str, str, str]] = {}  # token -> (secret, user, consumer)
         self._windows: dict[tuple[str, str], _Window] = {}
+        self._brands: list[str] = []  # user ids of the accounts made, oldest first
+        self._fans: set[str] = set()  # user ids of the audience
+        self._likes: set[tuple[str, str]] = set()  # (user id, post id)
         self._last_id = 0
         self._seq = itertools.count(1)
         self.client_id = "YnJhbmRraXQtZW11bGF0b3I6MTpjaQ"
@@ -625,6 +660,9 @@ class XEmulator(Emulator):
             raise TypeError(f"XEmulator.account() got unexpected arguments: {', '.join(unknown)}")
         with self.lock:
             user = self.user(username or name or f"brandkit{len(self.users) + 1}")
+            if user.id in self._brands:
+                self._brands.remove(user.id)
+            self._brands.append(user.id)  # the newest account is the one fans mention
             if premium is not None:
                 user.premium = premium
             settings = {"username": user.username, "user_id": user.id} if known_user else {}
@@ -686,8 +724,9 @@ class XEmulator(Emulator):
             )
 
     def post_texts(self) -> list[str]:
-        """The texts of the posts that exist now, as sent, oldest first."""
-        return [p.text for p in self.posts]
+        """The texts of the posts that exist now, as sent, oldest first; what the audience
+        wrote is left out."""
+        return [p.text for p in self.posts if p.author_id not in self._fans]
 
     def post(self, post_id: str) -> XPost | None:
         """The post with this id, deleted or not."""
@@ -1078,6 +1117,7 @@ class XEmulator(Emulator):
         media_keys: tuple[str, ...] = (),
         quote: str | None = None,
         reply_settings: str | None = None,
+        lang: str | None = None,
     ) -> XPost:
         post_id = self._new_id(created_at)
         display, urls = self._shorten(post_id, user, text, media_keys)
@@ -1094,6 +1134,7 @@ class XEmulator(Emulator):
             quote_tweet_id=quote,
             reply_settings=reply_settings,
             urls=urls,
+            lang=lang,
         )
         self._posts[post_id] = post
         return post
@@ -1222,6 +1263,8 @@ class XEmulator(Emulator):
                 ).encode(),
                 headers={"content-type": "application/problem+json", **caller.headers},
             )
+        if reply_to is not None and body["reply"].get("auto_populate_reply_metadata"):
+            text = self._reply_handles(self._posts[reply_to], caller.user, text) + text
         post = self._store(
             caller.user,
             text,
@@ -1339,8 +1382,16 @@ class XEmulator(Emulator):
                     out["referenced_tweets"] = refs
             elif field == "attachments" and post.media_keys:
                 out["attachments"] = {"media_keys": list(post.media_keys)}
-            elif field == "entities" and post.urls:
-                out["entities"] = {"urls": [dict(u) for u in post.urls]}
+            elif field == "entities" and (post.urls or _MENTION.search(post.display_text)):
+                entities: dict[str, Any] = {}
+                if post.urls:
+                    entities["urls"] = [dict(u) for u in post.urls]
+                mentions = self._mention_entities(post.display_text)
+                if mentions:
+                    entities["mentions"] = mentions
+                out["entities"] = entities
+            elif field == "lang" and post.lang:
+                out["lang"] = post.lang
             elif field == "reply_settings":
                 out["reply_settings"] = post.reply_settings or "everyone"
             elif field == "public_metrics":
@@ -1597,6 +1648,454 @@ class XEmulator(Emulator):
         if page:
             body["data"] = [self._post_json(p, fields, now) for p in page]
         return self._json(body, 200, caller)
+
+    # -- conversations -------------------------------------------------------------------
+
+    @staticmethod
+    def _mention_entities(text: str) -> list[dict[str, Any]]:
+        return [
+            {"start": m.start(), "end": m.end(), "username": m.group(1)}
+            for m in _MENTION.finditer(text)
+        ]
+
+    def _mentions_user(self, post: XPost, user: XUser) -> bool:
+        name = user.username.lower()
+        return any(m.group(1).lower() == name for m in _MENTION.finditer(post.display_text))
+
+    def _reply_handles(self, parent: XPost, author: XUser, text: str) -> str:
+        """The @handles X's clients put before a reply: the parent's author, then those the
+        parent itself put first; the replier and handles the text already starts with are
+        left out (docs.x.com ``fundamentals/conversation-id`` shows such replies)."""
+        names: list[str] = []
+        parent_author = self.users.get(parent.author_id)
+        if parent_author is not None:
+            names.append(parent_author.username)
+        lead = _LEADING_HANDLES.match(parent.text)
+        if lead:
+            names += [m.group(1) for m in _MENTION.finditer(lead.group(0))]
+        typed = _LEADING_HANDLES.match(text)
+        have = {m.group(1).lower() for m in _MENTION.finditer(typed.group(0))} if typed else set()
+        have.add(author.username.lower())
+        out: list[str] = []
+        for name in names:
+            if name.lower() not in have:
+                have.add(name.lower())
+                out.append(f"@{name} ")
+        return "".join(out)
+
+    def _page_params(
+        self,
+        request: httpx.Request,
+        caller: _Caller,
+        *,
+        low: int,
+        default: int,
+        tokens: Sequence[str],
+    ) -> dict[str, Any] | httpx.Response:
+        """The paging and field parameters of a timeline or search read, or X's 400."""
+        params = request.url.params
+        out: dict[str, Any] = {}
+        messages: list[str] = []
+        for name, allowed in (
+            ("tweet.fields", TWEET_FIELDS),
+            ("expansions", TWEET_EXPANSIONS),
+            ("user.fields", USER_FIELDS),
+        ):
+            values = self._fields(request, name, allowed)
+            if isinstance(values, str):
+                messages.append(values)
+            else:
+                out[name] = values
+        try:
+            limit = int(params.get("max_results", str(default)))
+        except ValueError:
+            limit = -1
+        if not low <= limit <= 100:
+            messages.append(
+                f"The `max_results` query parameter value [{params.get('max_results')}] is "
+                f"not between {low} and 100"
+            )
+        out["limit"] = limit
+        for name in ("since_id", "until_id"):
+            value = params.get(name)
+            if value is not None and not re.fullmatch(r"[0-9]{1,19}", value):
+                messages.append(
+                    f"The `{name}` query parameter value [{value}] does not match ^[0-9]{{1,19}}$"
+                )
+            out[name] = int(value) if value is not None and value.isdigit() else None
+        for name in ("start_time", "end_time"):
+            if name in params:
+                try:
+                    out[name] = datetime.fromisoformat(params[name].replace("Z", "+00:00"))
+                except ValueError:
+                    messages.append(
+                        f"Invalid '{name}':'{params[name]}'. '{name}' must be a RFC 3339 date-time"
+                    )
+        out["before"] = None
+        for name in tokens:
+            token = params.get(name)
+            if token is None:
+                continue
+            try:
+                out["before"] = int(token, 36)
+            except ValueError:
+                messages.append(f"The `{name}` query parameter value [{token}] is not valid")
+        if messages:
+            return self.invalid(messages, caller.headers)
+        return out
+
+    def _conversation_json(
+        self, posts: Sequence[XPost], parsed: Mapping[str, Any], total: int
+    ) -> dict[str, Any]:
+        """A page of posts (newest first) as X sends it: ``data``, ``includes`` for the
+        expansions asked for, and ``meta`` (``result_count``, ``newest_id``,
+        ``oldest_id``, ``next_token`` while more are left)."""
+        now = self.clock.time()
+        fields = parsed["tweet.fields"]
+        expansions = parsed["expansions"]
+        page = list(posts[: parsed["limit"]])
+        meta: dict[str, Any] = {"result_count": len(page)}
+        body: dict[str, Any] = {}
+        if page:
+            meta["newest_id"] = page[0].id
+            meta["oldest_id"] = page[-1].id
+            if total > len(page):
+                meta["next_token"] = _base36(int(page[-1].id))
+            body["data"] = [self._post_json(p, fields, now) for p in page]
+            users: dict[str, XUser] = {}
+            tweets: dict[str, XPost] = {}
+
+            def add_user(user_id: str | None) -> None:
+                if user_id is not None and user_id in self.users:
+                    users.setdefault(user_id, self.users[user_id])
+
+            for post in page:
+                if "author_id" in expansions:
+                    add_user(post.author_id)
+                refs = [r for r in (post.in_reply_to, post.quote_tweet_id) if r]
+                for ref in refs:
+                    referenced = self._posts.get(ref)
+                    if referenced is None or referenced.deleted:
+                        continue
+                    if "referenced_tweets.id" in expansions:
+                        tweets.setdefault(ref, referenced)
+                    if "referenced_tweets.id.author_id" in expansions:
+                        add_user(referenced.author_id)
+                    if "in_reply_to_user_id" in expansions and ref == post.in_reply_to:
+                        add_user(referenced.author_id)
+                if "entities.mentions.username" in expansions:
+                    for m in _MENTION.finditer(post.display_text):
+                        found = next(
+                            (u for u in self.users.values() if u.username.lower() == m[1].lower()),
+                            None,
+                        )
+                        if found is not None:
+                            add_user(found.id)
+            includes: dict[str, Any] = {}
+            if users:
+                includes["users"] = [
+                    self._user_json(u, parsed["user.fields"]) for u in users.values()
+                ]
+            if tweets:
+                includes["tweets"] = [self._post_json(t, fields, now) for t in tweets.values()]
+            if includes:
+                body["includes"] = includes
+        body["meta"] = meta
+        return body
+
+    @staticmethod
+    def _in_window(post: XPost, parsed: Mapping[str, Any]) -> bool:
+        pid = int(post.id)
+        if parsed["since_id"] is not None and pid <= parsed["since_id"]:
+            return False
+        if parsed["until_id"] is not None and pid >= parsed["until_id"]:
+            return False
+        if parsed["before"] is not None and pid >= parsed["before"]:
+            return False
+        start, end = parsed.get("start_time"), parsed.get("end_time")
+        if start is not None and post.created_at < start.timestamp():
+            return False
+        return end is None or post.created_at < end.timestamp()
+
+    def _user_not_found(self, user_id: str, caller: _Caller) -> httpx.Response:
+        return self._json(
+            {
+                "errors": [
+                    {
+                        "value": user_id,
+                        "detail": f"Could not find user with id: [{user_id}].",
+                        "title": "Not Found Error",
+                        "resource_type": "user",
+                        "parameter": "id",
+                        "resource_id": user_id,
+                        "type": PROBLEMS + "resource-not-found",
+                    }
+                ]
+            },
+            200,
+            caller,
+        )
+
+    @route("GET", r"/2/users/(?P<user_id>[0-9]+)/mentions")
+    def _mentions(self, request: httpx.Request, user_id: str) -> httpx.Response:
+        caller = self._begin(request, "GET /2/users/:id/mentions")
+        if isinstance(caller, httpx.Response):
+            return caller
+        parsed = self._page_params(request, caller, low=5, default=10, tokens=("pagination_token",))
+        if isinstance(parsed, httpx.Response):
+            return parsed
+        user = self.users.get(user_id)
+        if user is None:
+            return self._user_not_found(user_id, caller)
+        mentioning = sorted(
+            (p for p in self._posts.values() if not p.deleted and self._mentions_user(p, user)),
+            key=lambda p: int(p.id),
+            reverse=True,
+        )[:MENTIONS_REACH]
+        posts = [p for p in mentioning if self._in_window(p, parsed)]
+        return self._json(self._conversation_json(posts, parsed, len(posts)), 200, caller)
+
+    def _query(self, query: str) -> Callable[[XPost], bool] | str:
+        """A predicate for the recent-search ``query`` (terms joined by AND:
+        ``conversation_id:``, ``from:``, ``to:``, ``is:reply``, ``is:quote``,
+        ``is:retweet``, ``@handle``, words; ``-`` negates), or X's message for a query it
+        refuses. Parentheses and ``OR`` are not emulated."""
+        checks: list[Callable[[XPost], bool]] = []
+        for term in query.split():
+            negate = term.startswith("-") and len(term) > 1
+            body = term[1:] if negate else term
+            check: Callable[[XPost], bool]
+            op, sep, value = body.partition(":")
+            if term in ("OR", "AND") or "(" in term or ")" in term:
+                return f"the emulator does not take `{term}` in a query (only terms joined by AND)"
+            if sep and not body.lower().startswith("http"):
+                check_or_error = self._operator(op.lower(), value)
+                if isinstance(check_or_error, str):
+                    return check_or_error
+                check = check_or_error
+            elif body.startswith("@") and len(body) > 1:
+                check = functools.partial(_names, handle=body[1:].lower())
+            else:
+                check = functools.partial(_says, word=body.lower())
+            checks.append(functools.partial(_negated, check=check) if negate else check)
+        if not checks:
+            return "There were errors processing your request: the query is empty"
+        return lambda p: all(c(p) for c in checks)
+
+    def _operator(self, op: str, value: str) -> Callable[[XPost], bool] | str:
+        def author(post: XPost) -> str:
+            user = self.users.get(post.author_id)
+            return user.username.lower() if user is not None else ""
+
+        def replied_author(post: XPost) -> str:
+            parent = self._posts.get(post.in_reply_to or "")
+            return author(parent) if parent is not None else ""
+
+        if op == "conversation_id" and value.isdigit():
+            # The replies of the conversation; the post that started it is not among them.
+            return lambda p: p.conversation_id == value and p.id != value
+        if op == "from":
+            return lambda p: author(p) == value.lower() or p.author_id == value
+        if op == "to":
+            return lambda p: replied_author(p) == value.lower()
+        if op == "is" and value in ("reply", "quote", "retweet"):
+            if value == "reply":
+                return lambda p: p.in_reply_to is not None
+            if value == "quote":
+                return lambda p: p.quote_tweet_id is not None
+            return lambda p: False  # the emulator holds no reposts
+        return (
+            "There were errors processing your request: Reference to invalid operator "
+            f"'{op}:{value}'"
+        )
+
+    @route("GET", r"/2/tweets/search/recent")
+    def _search(self, request: httpx.Request) -> httpx.Response:
+        caller = self._begin(request, "GET /2/tweets/search/recent")
+        if isinstance(caller, httpx.Response):
+            return caller
+        parsed = self._page_params(
+            request, caller, low=10, default=10, tokens=("next_token", "pagination_token")
+        )
+        if isinstance(parsed, httpx.Response):
+            return parsed
+        query = request.url.params.get("query")
+        if not query:
+            return self.invalid(["The `query` query parameter can not be empty"], caller.headers)
+        if len(query) > 512:
+            return self.invalid(
+                [f"The `query` query parameter value is {len(query)} characters, over 512"],
+                caller.headers,
+            )
+        match = self._query(query)
+        if isinstance(match, str):
+            return self.invalid([match], caller.headers)
+        oldest = self.clock.time() - SEARCH_WINDOW
+        posts = sorted(
+            (
+                p
+                for p in self._posts.values()
+                if not p.deleted
+                and p.created_at >= oldest
+                and self._in_window(p, parsed)
+                and match(p)
+            ),
+            key=lambda p: int(p.id),
+            reverse=True,
+        )
+        return self._json(self._conversation_json(posts, parsed, len(posts)), 200, caller)
+
+    @route("PUT", r"/2/tweets/(?P<post_id>[^/]+)/hidden")
+    def _hide(self, request: httpx.Request, post_id: str) -> httpx.Response:
+        caller = self._begin(request, "PUT /2/tweets/:id/hidden")
+        if isinstance(caller, httpx.Response):
+            return caller
+        body = self._schema_body(request, HIDE_SCHEMA, caller)
+        if isinstance(body, httpx.Response):
+            return body
+        post = self._posts.get(post_id) if re.fullmatch(r"[0-9]{1,19}", post_id) else None
+        if post is None or post.deleted:
+            return self.problem(
+                404,
+                "Not Found Error",
+                f"Could not find tweet with id: [{post_id}].",
+                "resource-not-found",
+                headers=caller.headers,
+            )
+        root = self._posts.get(post.conversation_id)
+        if post.in_reply_to is None or root is None or root.author_id != caller.user.id:
+            return self.problem(
+                403,
+                "Forbidden",
+                "You can only hide or unhide replies to conversations you started.",
+                headers=caller.headers,
+            )
+        hidden = body["hidden"]
+        if hidden and not post.hidden:
+            count = sum(
+                1
+                for p in self._posts.values()
+                if p.conversation_id == post.conversation_id and p.hidden
+            )
+            if count >= HIDDEN_PER_CONVERSATION:
+                return self.problem(
+                    403,
+                    "Forbidden",
+                    f"A conversation can have at most {HIDDEN_PER_CONVERSATION} hidden replies.",
+                    headers=caller.headers,
+                )
+        post.hidden = hidden
+        return self._json({"data": {"hidden": hidden}}, 200, caller)
+
+    @route("POST", r"/2/users/(?P<user_id>[^/]+)/likes")
+    def _like(self, request: httpx.Request, user_id: str) -> httpx.Response:
+        caller = self._begin(request, "POST /2/users/:id/likes")
+        if isinstance(caller, httpx.Response):
+            return caller
+        body = self._schema_body(request, LIKE_SCHEMA, caller)
+        if isinstance(body, httpx.Response):
+            return body
+        if user_id != caller.user.id:
+            return self.problem(
+                403,
+                "Forbidden",
+                "You are not permitted to perform this action.",
+                headers=caller.headers,
+            )
+        post = self._posts.get(body["tweet_id"])
+        if post is None or post.deleted:
+            return self.problem(
+                404,
+                "Not Found Error",
+                f"Could not find tweet with id: [{body['tweet_id']}].",
+                "resource-not-found",
+                headers=caller.headers,
+            )
+        key = (caller.user.id, post.id)
+        if key not in self._likes:
+            self._likes.add(key)
+            post.extra["like_count"] = post.extra.get("like_count", 0) + 1
+        return self._json({"data": {"liked": True}}, 200, caller)
+
+    # -- the audience --------------------------------------------------------------------
+
+    def audience_write(
+        self,
+        member: Audience,
+        kind: str,
+        text: str,
+        *,
+        target: str | None = None,
+        lang: str | None = None,
+    ) -> str:
+        """Post what ``member`` (an X user of that username) writes and return the post id.
+
+        A reply starts with the @handles X's clients put first (the parent's author and
+        the handles the parent started with), so it is in the mentions timeline of everyone
+        it names; a mention names the newest account made with `account` unless ``text``
+        names one already; a quote quotes ``target`` and names no one unless ``text`` does
+        (X then keeps it out of the quoted author's mentions).
+
+        Raises:
+            NotImplementedError: ``kind`` is ``"comment"`` (X has replies, not comments).
+            KeyError: ``target`` is not a post that exists.
+            ValueError: a mention before any account was made.
+        """
+        if kind == "comment":
+            raise NotImplementedError(
+                "X has no comments: answer a post with fan.reply(post_id, text)"
+            )
+        if kind not in ("reply", "mention", "quote", "post"):
+            raise ValueError(f"unknown kind of message {kind!r}")
+        with self.lock:
+            user = self.user(member.name)
+            self._fans.add(user.id)
+            now = self.clock.time()
+            if kind in ("reply", "quote"):
+                parent = self._posts.get(str(target))
+                if parent is None or parent.deleted:
+                    raise KeyError(f"no post {target!r} on the X emulator")
+                if kind == "reply":
+                    text = self._reply_handles(parent, user, text) + text
+                    post = self._store(user, text, created_at=now, in_reply_to=parent.id, lang=lang)
+                else:
+                    post = self._store(user, text, created_at=now, quote=parent.id, lang=lang)
+                return post.id
+            if kind == "mention":
+                if not self._brands:
+                    raise ValueError("make an account (emu.account()) before fans mention it")
+                names = {self.users[b].username.lower() for b in self._brands}
+                if not any(m[1].lower() in names for m in _MENTION.finditer(text)):
+                    text = f"@{self.users[self._brands[-1]].username} {text}"
+            return self._store(user, text, created_at=now, lang=lang).id
+
+    def answers(self, message_id: str) -> list[str]:
+        """The texts the emulator's accounts (not the audience) posted in reply to
+        ``message_id``, as sent, oldest first; deleted ones left out."""
+        with self.lock:
+            return [
+                p.text
+                for p in self.posts
+                if p.in_reply_to == str(message_id) and p.author_id not in self._fans
+            ]
+
+    def is_hidden(self, message_id: str) -> bool:
+        """The reply ``message_id`` was hidden by the author of its conversation.
+
+        Raises:
+            KeyError: no such post.
+        """
+        with self.lock:
+            return self._posts[str(message_id)].hidden
+
+    def likes(self, post_id: str) -> list[str]:
+        """The usernames that liked ``post_id`` through the API."""
+        with self.lock:
+            return [
+                self.users[user_id].username
+                for user_id, liked in sorted(self._likes)
+                if liked == str(post_id)
+            ]
 
     # -- media ---------------------------------------------------------------------------
 
@@ -1998,6 +2497,18 @@ class XEmulator(Emulator):
             )
         media.alt_text = text
         return httpx.Response(200, headers=caller.headers)
+
+
+def _names(post: XPost, *, handle: str) -> bool:
+    return any(m[1].lower() == handle for m in _MENTION.finditer(post.display_text))
+
+
+def _says(post: XPost, *, word: str) -> bool:
+    return word in html.unescape(post.display_text).lower()
+
+
+def _negated(post: XPost, *, check: Callable[[XPost], bool]) -> bool:
+    return not check(post)
 
 
 def _base36(value: int) -> str:

@@ -108,7 +108,7 @@ class _Item(Answer):
     replied_to: _Ref | None = None
     root_post: _Ref | None = None
     hide_status: str | None = None
-    is_reply_owned_by_me: bool | None = None
+    is_reply_owned_by_me: Annotated[bool, pydantic.Strict()] | None = None
 
 
 class _Cursors(Answer):
@@ -129,7 +129,7 @@ class _OwnPost(Answer):
     """One of the account's posts as the inbox lists them."""
 
     id: GraphId
-    has_replies: bool | None = None
+    has_replies: Annotated[bool, pydantic.Strict()] | None = None
     media_type: str | None = None
 
 
@@ -544,10 +544,11 @@ class ThreadsAdapter(GraphAdapter):
         return state
 
     def _watched_posts(self) -> Flow[list[_OwnPost]]:
-        count = int(self.account.settings.get("inbox_posts") or self.inbox_posts)
-        if not 1 <= count <= 100:
+        count = self.account.settings.get("inbox_posts", self.inbox_posts)
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 100:
             raise ConfigurationError(
-                f"threads: inbox_posts must be between 1 and 100 (one page), not {count}"
+                f"threads: the account setting inbox_posts (how many of the latest posts the "
+                f"inbox watches) must be a whole number between 1 and 100, not {count!r}"
             )
         page = yield from self.get(
             f"/{self.user_id}/threads",

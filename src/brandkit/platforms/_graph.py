@@ -9,8 +9,14 @@
 - Rate limits are reported as usage percentages in ``X-App-Usage`` and
   ``X-Business-Use-Case-Usage`` (JSON), with ``estimated_time_to_regain_access`` in minutes;
   the driver's governor reads them, `regain_seconds` turns them into a wait.
-- Lists page with ``paging.cursors.after``; up to 50 reads go in one batch request
-  (``POST /{version}/`` with ``batch=[...]``), each answered in order or ``null``.
+- Lists page with ``paging.cursors.before``/``after`` and a ``paging.next`` address while
+  there is more; up to 50 reads go in one batch request (``POST /{version}/`` with
+  ``batch=[...]``), each answered in order or ``null``. An edge asked for inside another
+  node's ``fields`` (``comments.limit(100){...}``) answers its first page there, and
+  `GraphAdapter.rest_of_edge` reads on from it with the edge's own path.
+- Conversations are comments (Facebook, Instagram): `InboxCursor` is the opaque inbox
+  cursor they share (the newest creation time read, and the ids read at that second), and
+  `new_messages` cuts what a read found to what is new, oldest first, at most ``limit``.
 - Instagram and Threads publish through containers: create, wait until ``FINISHED``,
   publish once. `GraphAdapter.wait_container` is the wait.
 """
@@ -25,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, TypeVar
 from urllib.parse import urlencode
 
+import attrs
 import httpx
 import pydantic
 
@@ -38,6 +45,7 @@ from brandkit.errors import (
     RateLimited,
     Rejected,
 )
+from brandkit.inbox._model import InboxPage, Message
 from brandkit.platforms._base import Adapter, Answer
 from brandkit.platforms._oauth import TokenAnswer, parse_credentials
 
@@ -51,17 +59,22 @@ __all__ = [
     "ContainerAnswer",
     "ContainerExpired",
     "Count",
+    "EdgePage",
     "FollowersAnswer",
     "GraphAdapter",
     "GraphId",
+    "GraphTime",
     "IdAnswer",
+    "InboxCursor",
     "InsightsAnswer",
     "MediaHost",
     "Number",
     "PermalinkAnswer",
     "QuotaAnswer",
+    "RawAnswer",
     "describe_failure",
     "graph_error",
+    "new_messages",
     "parse_time",
     "query_string",
     "regain_seconds",
@@ -120,20 +133,68 @@ class PermalinkAnswer(Answer):
     permalink: str | None = None
 
 
+def _graph_time(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value
+    when = parse_time(value)
+    if when is None:
+        raise ValueError(f"not a Graph timestamp: {value!r}")
+    return when
+
+
+GraphTime = Annotated[datetime, pydantic.BeforeValidator(_graph_time)]
+"""A Graph timestamp (``2019-08-12T03:45:11+0000``) read as an aware UTC datetime; anything
+else is refused (so a garbled time is a `MalformedResponse`, not a silent ``None``)."""
+
+
+class RawAnswer(Answer):
+    """An answer that keeps the JSON object it was read from (`raw`), for
+    ``Message.raw``."""
+
+    _raw: dict[str, Any] = pydantic.PrivateAttr(default_factory=dict)
+
+    @pydantic.model_validator(mode="wrap")
+    @classmethod
+    def _keep_raw(cls, data: Any, handler: pydantic.ValidatorFunctionWrapHandler) -> Any:
+        model = handler(data)
+        if isinstance(data, dict):
+            model._raw = dict(data)
+        return model
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """The JSON object as Meta sent it (every field, the unread ones too)."""
+        return dict(self._raw)
+
+
 class _Cursors(Answer):
+    before: str | None = None
     after: str | None = None
 
 
 class _Paging(Answer):
     next: str | None = None
+    previous: str | None = None
     cursors: _Cursors | None = None
 
 
 class _Page(Answer, Generic[T]):
-    """One page of an edge: ``data`` and ``paging.cursors.after``."""
+    """One page of an edge: ``data``, ``paging.cursors.before``/``after`` and
+    ``paging.next`` (present while there is more after this page)."""
 
     data: tuple[T, ...] = ()
     paging: _Paging | None = None
+
+    def after(self) -> str | None:
+        """The cursor of the next page, or ``None`` when this is the last one (Meta leaves
+        ``paging.next`` out on the last page, and may keep the cursors there)."""
+        if self.paging is None or not self.paging.next or self.paging.cursors is None:
+            return None
+        return self.paging.cursors.after or None
+
+
+EdgePage = _Page
+"""One page of an edge (``EdgePage[Item]``), as read directly or inside another node."""
 
 
 class _BatchItem(Answer):
@@ -215,6 +276,89 @@ class InsightsAnswer(Answer):
             elif item.values:
                 out[item.name] = item.values[0].value
         return out
+
+
+@attrs.frozen
+class InboxCursor:
+    """Where an inbox read of comments stopped: the creation time (whole seconds, as Meta
+    gives it) of the newest message read, and the ids read at exactly that second (several
+    comments can share one). A message is new when it is younger, or as old but not among
+    those ids. It travels as compact JSON text, opaque to callers.
+
+    Attributes:
+        at: unix seconds of the newest message read (``None``: nothing read yet).
+        seen: the ids read at ``at``.
+    """
+
+    at: int | None = None
+    seen: frozenset[str] = frozenset()
+
+    MAX_SEEN: ClassVar[int] = 10_000
+
+    def is_new(self, created: datetime, message_id: str) -> bool:
+        """Whether a message created at ``created`` with ``message_id`` was not read yet."""
+        if self.at is None:
+            return True
+        second = int(created.timestamp())
+        return second > self.at or (second == self.at and message_id not in self.seen)
+
+    def advanced(self, messages: Sequence[Message]) -> InboxCursor:
+        """The cursor after also reading ``messages``."""
+        at, seen = self.at, set(self.seen)
+        for m in messages:
+            second = int(m.created_at.timestamp())
+            if at is None or second > at:
+                at, seen = second, {m.id}
+            elif second == at:
+                seen.add(m.id)
+        return InboxCursor(at=at, seen=frozenset(seen))
+
+    def encode(self) -> str:
+        """The cursor as text (pass it back to `decode`)."""
+        return json.dumps({"v": 1, "at": self.at, "seen": sorted(self.seen)}, separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, text: str | None, platform: str) -> InboxCursor:
+        """Read a cursor `encode` made (``None``: start from what the platform shows).
+
+        Raises:
+            ConfigurationError: ``text`` is not such a cursor.
+        """
+        if text is None:
+            return cls()
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict) or data.get("v") != 1:
+                raise ValueError("not a version 1 cursor")
+            at, seen = data.get("at"), data.get("seen")
+            if at is not None and (isinstance(at, bool) or not isinstance(at, int) or at < 0):
+                raise ValueError("at is not a time")
+            if not isinstance(seen, list) or not all(isinstance(i, str) for i in seen):
+                raise ValueError("seen is not a list of ids")
+            if len(seen) > cls.MAX_SEEN:
+                raise ValueError("too many ids")
+        except (ValueError, TypeError) as exc:
+            raise ConfigurationError(
+                f"{platform}: the inbox cursor is not one brandkit made ({exc}); pass the "
+                "cursor of the last InboxPage unchanged, or None to read from the start"
+            ) from None
+        return cls(at=at, seen=frozenset(seen))
+
+
+def new_messages(messages: Sequence[Message], cursor: InboxCursor, limit: int) -> InboxPage:
+    """The messages ``cursor`` has not seen, each once, oldest first, at most ``limit`` of
+    them (then ``more`` is set, and the page's cursor continues after the last one given)."""
+    fresh: dict[str, Message] = {}
+    for m in messages:
+        if cursor.is_new(m.created_at, m.id):
+            fresh.setdefault(m.id, m)
+    ordered = sorted(fresh.values(), key=lambda m: (m.created_at, m.id))
+    taken = ordered[:limit]
+    return InboxPage(
+        messages=taken,
+        cursor=cursor.advanced(taken).encode(),
+        more=len(ordered) > limit,
+    )
 
 
 class ContainerExpired(PlatformError):
@@ -447,6 +591,44 @@ class GraphAdapter(Adapter):
             if page.paging is None or not page.paging.next or not after:
                 break
             query["after"] = after
+        return items
+
+    def rest_of_edge(
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        item: type[T],
+        first: _Page[T] | None,
+        *,
+        max_pages: int,
+        stop: Callable[[T], bool] | None = None,
+    ) -> Flow[list[T]]:
+        """The items of an edge whose first page was already read (inside another node's
+        ``fields``, or ``None`` when it was not), reading on from ``path`` (the edge's own
+        address, with ``params``) while Meta says there is more: at most ``max_pages``
+        pages in all, and no further once an item satisfies ``stop`` (an edge read newest
+        first stops at the first item already seen).
+
+        Raises:
+            PlatformError: Meta refused (typed by `error_for`).
+            MalformedResponse: a page is not of the expected shape.
+        """
+        items: list[T] = []
+        query = dict(params)
+        page = first
+        if page is None:
+            page = yield from self.get(path, query, _Page[item])  # type: ignore[valid-type]
+        read = 1
+        while True:
+            items.extend(page.data)
+            after = page.after()
+            if after is None or read >= max_pages:
+                break
+            if stop is not None and any(stop(i) for i in page.data):
+                break
+            query["after"] = after
+            page = yield from self.get(path, query, _Page[item])  # type: ignore[valid-type]
+            read += 1
         return items
 
     def batch(

@@ -20,6 +20,13 @@ checked and against what):
   call goes to the ``pages`` bucket, so a throttle (code 80001, 32) holds the whole Page.
 - Metrics: ``post_media_view`` (views) and ``post_total_media_view_unique`` (viewers)
   replaced the impressions metrics that Meta retired; retired names come back unavailable.
+- Conversations are comments. One ``GET /{page-id}/published_posts`` with the comments of
+  each post expanded in it (``comments.filter(stream).order(reverse_chronological)``,
+  every level, newest first) reads the inbox; a post whose page of comments is full and
+  still new goes on at ``GET /{post-id}/comments``. Answers are
+  ``POST /{comment-id}/comments``, looked up again under the comment after a lost answer;
+  ``POST /{comment-id}`` ``is_hidden``, ``DELETE /{comment-id}`` and
+  ``POST /{comment-id}/likes`` moderate. Facebook has no mentions to read without webhooks.
 """
 
 from __future__ import annotations
@@ -28,22 +35,35 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
+import attrs
 import httpx
 import pydantic
 
 from brandkit._flow import Flow, Send, Wait
-from brandkit.errors import AuthError, ConfigurationError, PlatformUnavailable, Rejected
+from brandkit.errors import (
+    AuthError,
+    ConfigurationError,
+    ContentError,
+    PlatformUnavailable,
+    Rejected,
+)
+from brandkit.inbox._model import Author, InboxPage, Message
 from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import Answer, Capabilities, PartRef, RatePolicy, ThreadContext
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 from brandkit.platforms._graph import (
     Count,
+    EdgePage,
     FollowersAnswer,
     GraphAdapter,
     GraphId,
+    GraphTime,
     IdAnswer,
+    InboxCursor,
+    RawAnswer,
     describe_failure,
     graph_error,
+    new_messages,
     parse_time,
     tid_time,
 )
@@ -172,6 +192,52 @@ class _PostNode(Answer):
     comments: _Edge | None = None
 
 
+class _From(Answer):
+    """A comment's author. Meta leaves ``from`` out for people who have not granted the
+    app access (Page Public Content Access rules), so it is optional."""
+
+    id: GraphId
+    name: str | None = None
+
+
+class _Parent(Answer):
+    id: GraphId
+
+
+class _Comment(RawAnswer):
+    """One comment, as the inbox reads it (`COMMENT_FIELDS`)."""
+
+    id: GraphId
+    message: str = ""
+    author: _From | None = pydantic.Field(default=None, alias="from")
+    created_time: GraphTime
+    parent: _Parent | None = None
+    is_hidden: bool = False
+    permalink_url: str | None = None
+
+
+class _PostComments(Answer):
+    """A Page post with its comments expanded (the first page of them)."""
+
+    id: GraphId
+    comments: EdgePage[_Comment] | None = None
+
+
+COMMENT_FIELDS = "id,message,from,created_time,parent{id},is_hidden,permalink_url"
+"""The fields of a comment the inbox reads."""
+
+_Capabilities = BUILTIN_CAPABILITIES["facebook"]
+if not _Capabilities.inbox:
+    # Declared here until the table of built-in capabilities names Facebook's inbox.
+    _Capabilities = attrs.evolve(
+        _Capabilities,
+        inbox=frozenset({"comment"}),
+        hide_messages=True,
+        delete_messages=True,
+        like_messages=True,
+    )
+
+
 class FacebookAdapter(GraphAdapter):
     """Publishes to one Facebook Page; see the module docstring for the protocol.
 
@@ -182,12 +248,18 @@ class FacebookAdapter(GraphAdapter):
     """
 
     name: ClassVar[str] = "facebook"
-    capabilities: ClassVar[Capabilities] = BUILTIN_CAPABILITIES["facebook"]
+    capabilities: ClassVar[Capabilities] = _Capabilities
     # Page tokens are under the Business Use Case limit: 4800 calls x engaged users per 24 h
     # (at least one engaged user assumed); Meta's usage headers refine it as calls go.
     rate_policies: ClassVar[tuple[RatePolicy, ...]] = (RatePolicy("pages", 4800, 86_400.0),)
     # Two reads per post (fields and insights) in one batch of at most 50.
     metrics_batch_size: ClassVar[int] = 25
+    inbox_posts: ClassVar[int] = 25
+    """How many of the Page's newest posts an inbox read looks at (one page of posts)."""
+    comments_page: ClassVar[int] = 100
+    """Comments asked for per page (``limit``; Meta's default is 25)."""
+    inbox_pages: ClassVar[int] = 50
+    """The most pages of comments read per post in one inbox read."""
 
     post_metrics: tuple[tuple[str, Metric], ...] = (
         ("post_media_view", Metric.IMPRESSIONS),
@@ -306,6 +378,8 @@ class FacebookAdapter(GraphAdapter):
             MalformedResponse: a success answer brandkit cannot read (no id, a wrong type,
                 not JSON); after the create, the post may exist and is looked up.
         """
+        if thread.reply_to is not None and part.index == 0:
+            return (yield from self._publish_comment(part, thread.reply_to))
         media = part.media
         videos = [m for m in media if m.kind == "video"]
         if videos:
@@ -464,9 +538,14 @@ class FacebookAdapter(GraphAdapter):
         `readback_slack`) are read back and matched on the message; the oldest match
         wins. ``None`` means nothing matched, so the post did not land.
 
+        An answer to a comment (``thread.reply_to``) is looked for among the comment's
+        replies: the Page's own with the same text, made since the part's key.
+
         Raises:
             PlatformError: Meta could not be asked.
         """
+        if thread.reply_to is not None and part.index == 0:
+            return (yield from self._find_comment(part, thread))
         video_id = self._videos.get(thread.key)
         if video_id is not None:
             body = yield from self.get(f"/{video_id}", {"fields": "status,post_id"}, _Video)
@@ -503,6 +582,203 @@ class FacebookAdapter(GraphAdapter):
         )
         self._photos.pop(thread.key, None)
         return PartRef(index=part.index, id=oldest.id, url=oldest.permalink_url)
+
+    # -- conversations -----------------------------------------------------------------------
+
+    def inbox(self, cursor: str | None, *, limit: int) -> Flow[InboxPage]:
+        """The comments (every level) on the Page's `inbox_posts` newest posts that are
+        new since ``cursor``, the Page's own left out, oldest first, at most ``limit``.
+
+        One request reads them all while no post has more than `comments_page` new
+        comments: the posts come with their comments expanded, newest first
+        (``comments.filter(stream).order(reverse_chronological).limit(100)``); a post
+        whose first page is all new is read on at ``/{post-id}/comments`` until a comment
+        already seen (at most `inbox_pages` pages). Comments on older posts are not read
+        (Meta's Page webhooks announce those).
+
+        Raises:
+            ConfigurationError: ``cursor`` is not one an inbox read returned.
+            PlatformError: Meta refused (typed by `error_for`).
+            MalformedResponse: an answer brandkit cannot read.
+        """
+        state = InboxCursor.decode(cursor, self.name)
+        n = self.comments_page
+        expand = (
+            f"comments.filter(stream).order(reverse_chronological).limit({n}){{{COMMENT_FIELDS}}}"
+        )
+        posts = yield from self.get(
+            f"/{self.page_id}/published_posts",
+            {"fields": f"id,{expand}", "limit": self.inbox_posts},
+            EdgePage[_PostComments],
+        )
+        found: list[Message] = []
+        for post in posts.data:
+            if post.comments is None:
+                continue  # Meta leaves the edge out of a post without comments
+            comments = yield from self.rest_of_edge(
+                f"/{post.id}/comments",
+                {
+                    "fields": COMMENT_FIELDS,
+                    "filter": "stream",
+                    "order": "reverse_chronological",
+                    "limit": n,
+                },
+                _Comment,
+                post.comments,
+                max_pages=self.inbox_pages,
+                stop=lambda c: not state.is_new(c.created_time, c.id),
+            )
+            found.extend(self._message(c, post.id) for c in comments if not self._ours(c))
+        return new_messages(found, state, limit)
+
+    def replies(self, refs: Sequence[PartRef]) -> Flow[list[Message]]:
+        """Every comment (every level) on the post, oldest first, the Page's own left out
+        (``GET /{post-id}/comments?filter=stream&order=chronological``).
+
+        Raises:
+            PlatformError: Meta refused (typed by `error_for`).
+            MalformedResponse: an answer brandkit cannot read.
+        """
+        post_id = refs[0].id
+        comments = yield from self.rest_of_edge(
+            f"/{post_id}/comments",
+            {
+                "fields": COMMENT_FIELDS,
+                "filter": "stream",
+                "order": "chronological",
+                "limit": self.comments_page,
+            },
+            _Comment,
+            None,
+            max_pages=self.inbox_pages,
+        )
+        return [self._message(c, post_id) for c in comments if not self._ours(c)]
+
+    def reply_target(self, message: Message) -> PartRef:
+        """The comment to answer. Facebook threads one level deep: an answer to a reply
+        joins the replies of its comment (``extra["thread"]``), where a lost answer is
+        looked for."""
+        self.check_message(message)
+        parent = message.extra.get("parent")
+        return PartRef(
+            index=0,
+            id=message.id,
+            url=message.url,
+            extra={"post": message.our_post, "thread": parent or message.id},
+        )
+
+    def set_hidden(self, message: Message, hidden: bool) -> Flow[None]:
+        """``POST /{comment-id}`` with ``is_hidden`` (hidden comments stay visible to their
+        author and friends).
+
+        Raises:
+            PlatformError: Meta refused (the Page's own comments cannot be hidden).
+        """
+        response = yield from self._send(
+            lambda: self.request("POST", f"/{message.id}", data={"is_hidden": hidden}),
+            idempotent=True,
+        )
+        self.check(response)
+
+    def delete_message(self, message: Message) -> Flow[None]:
+        """``DELETE /{comment-id}`` as the Page; a comment already gone counts as deleted.
+
+        Raises:
+            PlatformError: Meta refused (typed by `error_for`).
+        """
+        response = yield from self._send(
+            lambda: self.request("DELETE", f"/{message.id}"), idempotent=True
+        )
+        err = graph_error(response)
+        if response.is_success or (err.get("code") == 100 and err.get("error_subcode") == _GONE):
+            return
+        self.check(response)
+
+    def like(self, message: Message) -> Flow[None]:
+        """``POST /{comment-id}/likes`` as the Page (liking twice changes nothing).
+
+        Raises:
+            PlatformError: Meta refused (typed by `error_for`).
+        """
+        response = yield from self._send(
+            lambda: self.request("POST", f"/{message.id}/likes"), idempotent=True
+        )
+        self.check(response)
+
+    def _ours(self, comment: _Comment) -> bool:
+        return comment.author is not None and comment.author.id == self.page_id
+
+    def _message(self, c: _Comment, post_id: str) -> Message:
+        parent = c.parent.id if c.parent is not None else None
+        author = (
+            Author(id=c.author.id, name=c.author.name)
+            if c.author is not None
+            # Meta hides who wrote it from apps the person has not granted access.
+            else Author(id="unknown")
+        )
+        return Message(
+            platform=self.name,
+            account=self.account.key,
+            id=c.id,
+            kind="comment",
+            author=author,
+            text=c.message,
+            created_at=c.created_time,
+            url=c.permalink_url,
+            in_reply_to=parent or post_id,
+            conversation=post_id,
+            our_post=post_id,
+            hidden=c.is_hidden,
+            raw=c.raw,
+            extra={"post": post_id, "parent": parent},
+        )
+
+    def _publish_comment(self, part: RenderedPart, target: PartRef) -> Flow[PartRef]:
+        """``POST /{comment-id}/comments`` with the answer's text (no idempotency: a lost
+        answer is looked up by `find_part` before anything is sent again)."""
+        if part.media:
+            raise ContentError(
+                "facebook: brandkit answers comments with text only; remove the media",
+                field="media",
+                platform=self.name,
+            )
+        response = yield from self._send(
+            lambda: self.request("POST", f"/{target.id}/comments", data={"message": part.text}),
+            creates=True,
+        )
+        comment_id = self.parse(response, IdAnswer).id
+        url = yield from self._permalink(comment_id)
+        return PartRef(index=part.index, id=comment_id, url=url, extra={"parent": target.id})
+
+    def _find_comment(self, part: RenderedPart, thread: ThreadContext) -> Flow[PartRef | None]:
+        assert thread.reply_to is not None
+        under = str(thread.reply_to.extra.get("thread") or thread.reply_to.id)
+        started = tid_time(thread.key)
+        since = started - self.readback_slack if started is not None else None
+        comments = yield from self.rest_of_edge(
+            f"/{under}/comments",
+            {"fields": COMMENT_FIELDS, "order": "reverse_chronological", "limit": 100},
+            _Comment,
+            None,
+            max_pages=self.readback_pages,
+            stop=lambda c: since is not None and c.created_time < since,
+        )
+        matches = [
+            c
+            for c in comments
+            if self._ours(c)
+            and c.message.strip() == part.text.strip()
+            and (since is None or c.created_time >= since)
+        ]
+        if not matches:
+            return None
+        oldest = min(matches, key=lambda c: c.created_time)
+        return PartRef(
+            index=part.index,
+            id=oldest.id,
+            url=oldest.permalink_url,
+            extra={"parent": thread.reply_to.id},
+        )
 
     # -- delete ------------------------------------------------------------------------------
 

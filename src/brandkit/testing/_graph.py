@@ -19,9 +19,16 @@
   Meta's 500 code 2, as Meta sometimes does for posts it did create.
 - ``GET /me`` and ``GET /me/{edge}`` (versioned or not): the node the token acts for, answered
   as if its id had been asked for (a Page token's ``/me`` is the Page, a user token's the user).
+- Edges page the way Meta pages them (`GraphEmulator.edge_page`): ``limit`` (25 by
+  default, at most 100), opaque ``paging.cursors.before``/``after`` that name the item they
+  stand at (so comments added meanwhile do not shift them), ``paging.next`` while there is
+  more and ``paging.previous`` when there is something before, for an edge read at its own
+  address and for one expanded inside another node (``comments.limit(100){...}``).
 - Comments, the only "reply" Facebook and Instagram have: a store of them
-  (`Comment`), `GraphEmulator.add_comment` for the audience's comments in tests,
-  hiding and deleting; each platform answers them in its own shape.
+  (`Comment`), `GraphEmulator.add_comment` and the audience (``emu.audience("fan1")
+  .comment(post_id_or_comment_id, text)``) for the audience's comments in tests, hiding,
+  deleting and liking; `GraphEmulator.answers` and `GraphEmulator.is_hidden` for tests to
+  look at what the account did; each platform answers them in its own shape.
 - `MediaFetchingEmulator`: what Instagram and Threads share, containers that download
   their media from a URL and process by the emulator clock, accounts with a user and a
   60-day token, ``GET /refresh_access_token``, publishing quotas per rolling 24 hours.
@@ -49,7 +56,7 @@ import httpx
 
 from brandkit.accounts import Account
 from brandkit.content._media import _dimensions
-from brandkit.testing._emulator import Clock, Emulator, route
+from brandkit.testing._emulator import Audience, Clock, Emulator, route
 from brandkit.testing._forms import MultipartError, parse_multipart
 from brandkit.testing._mediahost import LoopbackMediaHost
 
@@ -282,6 +289,7 @@ class Comment:
         by_owner: written through the API by the account that owns the post.
         hidden: hidden by the owner (still listed to the owner, flagged).
         deleted_at: emulator time of deletion, if deleted.
+        liked: liked by the account that owns the post.
     """
 
     id: str
@@ -294,6 +302,7 @@ class Comment:
     by_owner: bool
     hidden: bool = False
     deleted_at: float | None = None
+    liked: bool = False
 
 
 def graph_api(*, auth: bool = True, counted: bool = True) -> Callable[[Handler], Handler]:
@@ -479,8 +488,65 @@ class GraphEmulator(Emulator):
                 parent = self._comments.get(reply_to)
                 if parent is None or parent.deleted_at is not None or parent.on != object_id:
                     raise KeyError(reply_to)
+                if parent.parent is not None:
+                    # Both platforms keep one level: an answer to a reply joins its comment.
+                    reply_to = parent.parent
             person = self._people.setdefault(author, self.new_id())
             return self.store_comment(object_id, reply_to, person, author, text).id
+
+    def audience_write(
+        self,
+        member: Audience,
+        kind: str,
+        text: str,
+        *,
+        target: str | None = None,
+        lang: str | None = None,
+    ) -> str:
+        """A comment by ``member`` on the post ``target``, or an answer to the comment
+        ``target`` (``kind`` ``"comment"``, or ``"reply"`` as its synonym); returns the
+        comment's id.
+
+        Raises:
+            NotImplementedError: a mention, quote or plain post (the platform has only
+                comments on the account's posts to read).
+            KeyError: ``target`` is no live post or comment.
+        """
+        if kind not in ("comment", "reply"):
+            raise NotImplementedError(
+                f"the {self.platform} emulator holds comments only (its API reads no {kind}s "
+                "without webhooks): use audience(...).comment(post_id_or_comment_id, text)"
+            )
+        if target is None:
+            raise KeyError("a comment needs the post or comment it answers")
+        with self.lock:
+            if self.comment_owner(target) is not None:
+                return self.add_comment(target, author=member.name, text=text)
+            parent = self.live_comment(target)
+            if parent is None:
+                raise KeyError(target)
+            return self.add_comment(parent.on, author=member.name, text=text, reply_to=target)
+
+    def answers(self, message_id: str) -> list[str]:
+        """The texts the account wrote directly under the comment ``message_id`` (or on the
+        post ``message_id``), oldest first; deleted ones excluded."""
+        with self.lock:
+            return [
+                c.text
+                for c in self._comments.values()
+                if c.by_owner
+                and c.deleted_at is None
+                and (c.parent == message_id or (c.parent is None and c.on == message_id))
+            ]
+
+    def is_hidden(self, message_id: str) -> bool:
+        """The comment ``message_id`` is hidden.
+
+        Raises:
+            KeyError: no comment has that id.
+        """
+        with self.lock:
+            return self._comments[message_id].hidden
 
     def comments(self, object_id: str) -> list[Comment]:
         """The comments (and replies) on a post that exist now, hidden ones included, oldest
@@ -541,14 +607,26 @@ class GraphEmulator(Emulator):
             return None
         return comment if self.comment_owner(comment.on) is not None else None
 
-    def thread(self, object_id: str, parent: str | None, *, stream: bool = False) -> list[Comment]:
+    def thread(
+        self,
+        object_id: str,
+        parent: str | None,
+        *,
+        stream: bool = False,
+        newest_first: bool = False,
+    ) -> list[Comment]:
         """The live comments directly under a post (``parent=None``) or a comment, oldest
-        first; ``stream`` gives every level of the post at once, by time."""
-        return [
+        first (``newest_first``: the other way round, strictly, including comments made in
+        the same second); ``stream`` gives every level of the post at once, by time."""
+        items = [
             c
             for c in self._comments.values()
             if c.on == object_id and c.deleted_at is None and (stream or c.parent == parent)
         ]
+        items.sort(key=lambda c: c.created_at)  # stable: the same second keeps its order
+        if newest_first:
+            items.reverse()
+        return items
 
     def comment_count(self, object_id: str) -> int:
         """How many live comments (replies included) a post has."""
@@ -793,32 +871,115 @@ class GraphEmulator(Emulator):
     def page_of(
         self, request: httpx.Request, items: list[dict[str, Any]], params: Mapping[str, Any]
     ) -> dict[str, Any]:
-        """One page of an edge with Meta's ``paging`` (cursors and ``next``)."""
-        try:
-            limit = max(1, min(100, int(params.get("limit") or 25)))
-        except ValueError:
-            raise GraphError(400, 100, "(#100) Param limit must be a number") from None
-        start = 0
-        after = params.get("after")
+        """One page of an edge read at its own address, with Meta's ``paging`` (see
+        `edge_page`); ``limit``, ``after`` and ``before`` come from ``params``.
+
+        Raises:
+            GraphError: a ``limit`` that is no number, or a cursor the emulator did not make
+                (code 100).
+        """
+        query = {
+            k: str(v) for k, v in params.items() if k not in ("access_token", "after", "before")
+        }
+        return self.edge_page(
+            f"{self.origin(request)}{request.url.path}",
+            items,
+            limit=max(1, _limit(params.get("limit"))),
+            after=params.get("after"),
+            before=params.get("before"),
+            query=query,
+        )
+
+    def nested_edge(
+        self,
+        node: str,
+        edge: str,
+        items: list[dict[str, Any]],
+        field: Field,
+    ) -> dict[str, Any]:
+        """One page of an edge expanded inside a node's ``fields``
+        (``comments.limit(100).after(...){...}``): the same paging as at the edge's own
+        address, whose ``paging.next`` it points to; ``limit(0)`` gives no items (for a
+        summary alone).
+
+        Raises:
+            GraphError: a bad ``limit`` or cursor (code 100).
+        """
+        modifiers = field.modifiers
+        query = {
+            k: str(v)
+            for k, v in modifiers.items()
+            if k not in ("after", "before", "summary", "as", "limit")
+        }
+        if field.subfields:
+            query["fields"] = field.subfields
+        return self.edge_page(
+            f"{self.base_url}/{self.default_version_name()}/{node}/{edge}",
+            items,
+            limit=_limit(modifiers.get("limit")),
+            after=modifiers.get("after"),
+            before=modifiers.get("before"),
+            query=query,
+        )
+
+    def edge_page(
+        self,
+        address: str,
+        items: list[dict[str, Any]],
+        *,
+        limit: int,
+        after: Any = None,
+        before: Any = None,
+        query: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """``{"data": [...], "paging": {"cursors": {"before", "after"}, "next",
+        "previous"}}`` for the ``limit`` items after the cursor ``after`` (or before
+        ``before``); ``next`` only while more follow, ``previous`` only when something
+        comes before, both addresses of ``address`` with ``query`` and the cursor (never
+        the token).
+
+        Raises:
+            GraphError: a cursor the emulator did not make (code 100).
+        """
         if after:
-            try:
-                start = int(base64.b64decode(str(after)).decode()) + 1
-            except ValueError:
-                raise GraphError(400, 100, "(#100) Invalid cursor") from None
-        chunk = items[start : start + limit]
+            start = self._position(str(after), items) + 1
+            end = start + limit
+        elif before:
+            end = self._position(str(before), items)
+            start = max(0, end - limit)
+        else:
+            start, end = 0, limit
+        chunk = items[start:end]
         out: dict[str, Any] = {"data": chunk}
-        if chunk:
-            cursors = {
-                "before": base64.b64encode(str(start).encode()).decode(),
-                "after": base64.b64encode(str(start + len(chunk) - 1).encode()).decode(),
-            }
-            out["paging"] = {"cursors": cursors}
-            if start + len(chunk) < len(items):
-                query = {k: str(v) for k, v in params.items() if k != "access_token"}
-                query["after"] = cursors["after"]
-                next_url = httpx.URL(f"{self.origin(request)}{request.url.path}", params=query)
-                out["paging"]["next"] = str(next_url)
+        if not chunk:
+            return out
+        first, last = start, start + len(chunk) - 1
+        cursors = {"before": _cursor(first, chunk[0]), "after": _cursor(last, chunk[-1])}
+        paging: dict[str, Any] = {"cursors": cursors}
+        base = {**(query or {}), "limit": str(limit)}
+        if last + 1 < len(items):
+            paging["next"] = str(httpx.URL(address, params={**base, "after": cursors["after"]}))
+        if first > 0:
+            paging["previous"] = str(
+                httpx.URL(address, params={**base, "before": cursors["before"]})
+            )
+        out["paging"] = paging
         return out
+
+    @staticmethod
+    def _position(cursor: str, items: list[dict[str, Any]]) -> int:
+        """Where a cursor stands: at its item (found by id, wherever it is now), else at the
+        position it was made at (the item is gone)."""
+        try:
+            index_text, _, item_id = base64.b64decode(cursor, validate=True).decode().partition(":")
+            index = int(index_text)
+        except ValueError:
+            raise GraphError(400, 100, "(#100) Invalid cursor") from None
+        if item_id:
+            for i, item in enumerate(items):
+                if isinstance(item, dict) and str(item.get("id")) == item_id:
+                    return i
+        return index
 
     # -- /me -------------------------------------------------------------------------------
 
@@ -905,6 +1066,22 @@ class GraphEmulator(Emulator):
     def default_version_name(self) -> str:
         """The version of unversioned calls."""
         return "v25.0"
+
+
+def _limit(value: Any, default: int = 25) -> int:
+    """A ``limit``: a whole number, at most 100 (Meta's largest page of most edges)."""
+    if value in (None, ""):
+        return default
+    try:
+        return max(0, min(100, int(str(value))))
+    except ValueError:
+        raise GraphError(400, 100, "(#100) Param limit must be a number") from None
+
+
+def _cursor(index: int, item: Any) -> str:
+    """An opaque cursor standing at ``item`` (its position and its id)."""
+    item_id = str(item.get("id") or "") if isinstance(item, dict) else ""
+    return base64.b64encode(f"{index}:{item_id}".encode()).decode()
 
 
 def truthy(value: Any, default: bool = False) -> bool:

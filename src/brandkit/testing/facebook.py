@@ -28,9 +28,14 @@ What it answers like the Graph API (``platforms.md`` §5, real bodies in ``tests
 - ``GET /me`` and ``GET /{user-id}/accounts`` (``/me/accounts``): the Pages a user
   administers with their Page tokens, ``category``, ``category_list`` and ``tasks``, paged.
 - Comments: ``GET``/``POST /{post-or-comment-id}/comments`` (``fields``, ``summary``,
-  ``filter=stream``, ``order``; ``message``), ``POST /{comment-id}`` with ``is_hidden`` (or
-  ``message``), ``DELETE /{comment-id}``, ``GET /{comment-id}``; `add_comment` adds
-  the audience's.
+  ``filter=stream``, ``order``, ``limit``, ``after``/``before``; ``message``), the same edge
+  expanded in a post's or Page posts' ``fields``
+  (``comments.filter(stream).order(reverse_chronological).limit(100){...}``),
+  ``POST /{comment-id}`` with ``is_hidden`` (or ``message``), ``DELETE /{comment-id}``,
+  ``GET /{comment-id}``, ``POST``/``DELETE /{comment-id}/likes``; the audience
+  (``emu.audience("fan1").comment(post_id, text)``, or a comment id to answer it) and
+  `add_comment` add the audience's. Facebook threads one level deep: an answer to a reply
+  joins its comment.
 - Page tokens never expire (revoke them with `revoke_tokens`, or expire them with
   `expire_tokens`); user tokens live 60 days of the emulator clock.
 - ``X-Business-Use-Case-Usage`` (type ``pages``) for Page tokens and ``X-App-Usage``; past
@@ -203,6 +208,7 @@ class FacebookEmulator(GraphEmulator):
 
     platform: ClassVar[str] = "facebook"
     create_route: ClassVar[tuple[str, str]] = ("POST", r"/v\d+\.\d+/\d+/feed")
+    reply_route: ClassVar[tuple[str, str] | None] = ("POST", r"/v\d+\.\d+/[0-9_]+/comments")
     usage_type: ClassVar[str | None] = "pages"
     throttle_code: ClassVar[int] = 80001
     throttle_message: ClassVar[str] = (
@@ -513,7 +519,7 @@ class FacebookEmulator(GraphEmulator):
             "shares": lambda f: {"count": counts["shares"]} if counts["shares"] else OMIT,
             "reactions": reactions,
             "likes": lambda f: _edge_summary("likes", counts["reactions"], f.modifiers),
-            "comments": lambda f: _edge_summary("comments", counts["comments"], f.modifiers),
+            "comments": lambda f: self._nested_comments(p, f, counts["comments"]),
             "insights": lambda f: self._insights(p.id, f.modifiers.get("metric"), False),
             "attachments": lambda f: {"data": self._attachments(p)},
             "is_published": lambda f: True,
@@ -523,6 +529,23 @@ class FacebookEmulator(GraphEmulator):
             "message_tags": lambda f: OMIT,
         }
         return render_fields(fields, "created_time,message,id", getters, "Post", p.id)
+
+    def _nested_comments(self, p: _Post, f: Field, total: int) -> Any:
+        """A post's ``comments`` field: the edge's first page (``filter``, ``order``,
+        ``limit`` modifiers, nested fields), with its ``summary`` when asked; left out when
+        there is neither a comment nor a summary, as Meta does."""
+        stream, reverse = _comment_order(f.modifiers)
+        items = self.thread(p.id, None, stream=stream, newest_first=reverse)
+        out = self.nested_edge(
+            p.id, "comments", [self._comment_fields(c, f.subfields) for c in items], f
+        )
+        summary = _edge_summary("comments", total, f.modifiers).get("summary")
+        if summary is not None:
+            summary["order"] = f.modifiers.get("order", "ranked")
+            out["summary"] = summary
+        elif not out["data"]:
+            return OMIT
+        return out
 
     def _attachments(self, p: _Post) -> list[dict[str, Any]]:
         if p.kind in ("photo", "album"):
@@ -829,7 +852,8 @@ class FacebookEmulator(GraphEmulator):
             "created_time": lambda f: graph_time(c.created_at),
             "from": lambda f: {"name": c.author_name, "id": c.author_id},
             "is_hidden": lambda f: c.hidden,
-            "like_count": lambda f: 0,
+            "like_count": lambda f: int(c.liked),
+            "user_likes": lambda f: c.liked,
             "comment_count": lambda f: len(replies),
             "parent": lambda f: (
                 self._comment_fields(self._comments[c.parent], f.subfields)
@@ -852,28 +876,16 @@ class FacebookEmulator(GraphEmulator):
     def _get_comments(
         self, request: httpx.Request, token: Token, params: dict[str, Any], node: str, **_: Any
     ) -> httpx.Response:
-        stream = params.get("filter", "toplevel") == "stream"
-        if params.get("filter", "toplevel") not in ("toplevel", "stream"):
-            raise GraphError(
-                400, 100, "(#100) filter must be one of the following values: toplevel, stream"
-            )
+        stream, reverse = _comment_order(params)
         order = params.get("order", "chronological")
-        if order not in ("chronological", "reverse_chronological", "ranked"):
-            raise GraphError(
-                400,
-                100,
-                "(#100) order must be one of the following values: chronological, "
-                "reverse_chronological, ranked",
-            )
         owner = self.comment_owner(node)
         if owner is not None:
             if not self._owned(token, owner):
                 raise self.unsupported("get", node)
-            items = self.thread(node, None, stream=stream)
+            items = self.thread(node, None, stream=stream, newest_first=reverse)
         else:
             parent = self._seen_comment(token, node, "get")
-            items = self.thread(parent.on, parent.id)
-        items.sort(key=lambda c: c.created_at, reverse=order == "reverse_chronological")
+            items = self.thread(parent.on, parent.id, newest_first=reverse)
         fields = params.get("fields")
         out = self.page_of(request, [self._comment_fields(c, fields) for c in items], params)
         if truthy(params.get("summary")):
@@ -915,6 +927,17 @@ class FacebookEmulator(GraphEmulator):
         if fields:
             return self.json(self._comment_fields(comment, str(fields)))
         return self.json({"id": comment.id})
+
+    @route("POST", rf"/{VERSION}/{NODE}/likes")
+    @route("DELETE", rf"/{VERSION}/{NODE}/likes")
+    @graph_api()
+    def _like(
+        self, request: httpx.Request, token: Token, params: dict[str, Any], node: str, **_: Any
+    ) -> httpx.Response:
+        # The Page likes (or unlikes) a comment on its posts; liking twice changes nothing.
+        comment = self._seen_comment(token, node, request.method.lower(), write=True)
+        comment.liked = request.method == "POST"
+        return self.json({"success": True})
 
     @route("POST", rf"/{VERSION}/{NODE}")
     @graph_api()
@@ -1236,6 +1259,29 @@ def _edge_summary(name: str, total: int, modifiers: dict[str, str] | Any) -> dic
             summary["viewer_reaction"] = "NONE"
         out["summary"] = summary
     return out
+
+
+def _comment_order(params: Any) -> tuple[bool, bool]:
+    """``filter`` and ``order`` of a comments edge (parameters or modifiers): whether every
+    level is wanted (``stream``) and whether newest first.
+
+    Raises:
+        GraphError: a value Meta does not know (code 100).
+    """
+    filt = params.get("filter", "toplevel")
+    if filt not in ("toplevel", "stream"):
+        raise GraphError(
+            400, 100, "(#100) filter must be one of the following values: toplevel, stream"
+        )
+    order = params.get("order", "chronological")
+    if order not in ("chronological", "reverse_chronological", "ranked"):
+        raise GraphError(
+            400,
+            100,
+            "(#100) order must be one of the following values: chronological, "
+            "reverse_chronological, ranked",
+        )
+    return filt == "stream", order == "reverse_chronological"
 
 
 def _attached_media(params: dict[str, Any]) -> list[str]:

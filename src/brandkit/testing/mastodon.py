@@ -65,7 +65,7 @@ from brandkit.accounts import Account
 from brandkit.content import Media
 from brandkit.content._media import sniff
 from brandkit.errors import MediaError
-from brandkit.testing._emulator import Clock, Emulator, route
+from brandkit.testing._emulator import Audience, Clock, Emulator, route
 from brandkit.testing._forms import multipart
 from brandkit.testing._images import media_extension
 
@@ -129,6 +129,13 @@ class _User:
     created_at: float
     followers: int
     followers_per_day: float
+    # The audience: accounts without a token, local or (with a domain) from another server.
+    audience: bool = False
+    domain: str | None = None
+
+    @property
+    def acct(self) -> str:
+        return f"{self.username}@{self.domain}" if self.domain else self.username
 
 
 @attrs.define
@@ -172,6 +179,17 @@ class _Status:
     origin: str
     deleted_at: float | None = None
     extra: dict[str, int] = attrs.field(factory=dict)
+    quote_of: str | None = None
+
+
+@attrs.define
+class _Notification:
+    id: str
+    type: str
+    account_id: str  # who receives it
+    from_id: str  # who caused it
+    status_id: str | None
+    created_at: float
 
 
 class _Refusal(Exception):
@@ -275,6 +293,10 @@ class MastodonEmulator(Emulator):
         self._keys: dict[tuple[str, str], tuple[str, float]] = {}
         self._hits: dict[tuple[str, str, int], int] = {}
         self._last_id = 0
+        self._notifications: list[_Notification] = []
+        self._last_notification = 34_975_000
+        self._favourites: set[tuple[str, str]] = set()
+        self._audience_ids: dict[str, str] = {}
 
     # -- public helpers --------------------------------------------------------------------
 
@@ -315,16 +337,21 @@ class MastodonEmulator(Emulator):
         return Account.mastodon(self.base_url, token=token, name=name, **kwargs)
 
     def post_texts(self) -> list[str]:
-        """The source texts of the statuses that exist now, oldest first."""
+        """The source texts of the statuses the accounts (not the audience) have now,
+        oldest first."""
         with self.lock:
-            return [s.text for s in self._live()]
+            return [s.text for s in self._live() if not self._users[s.user_id].audience]
 
     @property
     def posts(self) -> list[dict[str, Any]]:
-        """The statuses that exist now, oldest first, as the API shows them, plus their
-        source ``text``."""
+        """The statuses the accounts (not the audience) have now, oldest first, as the API
+        shows them, plus their source ``text``."""
         with self.lock:
-            return [self._status_json(s, source=True) for s in self._live()]
+            return [
+                self._status_json(s, source=True)
+                for s in self._live()
+                if not self._users[s.user_id].audience
+            ]
 
     def status(self, status_id: str) -> dict[str, Any]:
         """One status (deleted ones too) as the API shows it, plus its source ``text`` and
@@ -407,6 +434,181 @@ class MastodonEmulator(Emulator):
     def status_length(self, text: str, spoiler_text: str = "") -> int:
         """The length this instance checks against ``max_characters``."""
         return status_length(text, spoiler_text, self.characters_reserved_per_url)
+
+    # -- the audience ----------------------------------------------------------------------
+
+    def audience_write(
+        self,
+        member: Audience,
+        kind: str,
+        text: str,
+        *,
+        target: str | None = None,
+        lang: str | None = None,
+    ) -> str:
+        """A public status by the audience member ``member.name`` (``fan1`` is a user of
+        this instance, ``fan1@other.example`` one of another server), as Mastodon's web app
+        writes it: a reply starts with the replied-to author's ``@handle`` and a mention
+        with the first account's, unless the text mentions them already. Every account
+        the status mentions gets a ``mention`` notification; a quote (4.5+) gets the quoted
+        account a ``quote`` notification. Returns the status id.
+
+        Raises:
+            NotImplementedError: ``kind`` is ``"comment"`` (Mastodon has replies), or a
+                quote on an instance before 4.5.
+            KeyError: ``target`` is not a status that exists, or a mention with no account
+                made yet to mention.
+        """
+        with self.lock:
+            author = self._audience_user(member.name)
+            now = self.clock.time()
+            parent: _Status | None = None
+            quoted: _Status | None = None
+            if kind == "comment":
+                raise NotImplementedError("Mastodon has no comments: use reply()")
+            if kind == "quote" and _release(self.version) < (4, 5):
+                raise NotImplementedError(
+                    f"Mastodon {self.version} has no quote posts (4.5 added them): build the "
+                    "emulator with version='4.5.0' or newer"
+                )
+            if kind in ("reply", "quote"):
+                found = self._statuses.get(str(target))
+                if found is None or found.deleted_at is not None:
+                    raise KeyError(f"no status {target!r} on this instance")
+                if kind == "reply":
+                    parent = found
+                    if parent.user_id != author.id:
+                        text = _mention_first(text, self._users[parent.user_id].acct)
+                else:
+                    quoted = found
+            elif kind == "mention":
+                brands = [u for u in self._users.values() if not u.audience]
+                if not brands:
+                    raise KeyError("no account to mention: make one with emu.account() first")
+                if not any(self._mentioned(u, text) for u in brands):
+                    text = _mention_first(text, brands[0].acct)
+            elif kind != "post":
+                raise NotImplementedError(f"Mastodon has no {kind!r} messages")
+            st = _Status(
+                id=self._new_id(),
+                user_id=author.id,
+                text=text,
+                spoiler_text="",
+                visibility="public",
+                language=lang,
+                sensitive=False,
+                in_reply_to_id=parent.id if parent else None,
+                in_reply_to_account_id=parent.user_id if parent else None,
+                media_ids=[],
+                created_at=now,
+                origin=self._base_url,
+                quote_of=quoted.id if quoted else None,
+            )
+            self._statuses[st.id] = st
+            self._notify_about(st)
+            return st.id
+
+    def answers(self, message_id: str) -> list[str]:
+        """The texts the accounts (not the audience) wrote in direct reply to the status
+        ``message_id``, oldest first, deleted ones left out; the ``@handle`` of the
+        replied-to author that a Mastodon reply starts with is taken off the front."""
+        with self.lock:
+            parent = self._statuses.get(str(message_id))
+            if parent is None:
+                return []
+            handle = self._users[parent.user_id].acct
+            lead = regex.compile(r"\A@" + regex.escape(handle) + r"(?:\s+|\Z)", regex.I)
+            return [
+                lead.sub("", s.text, count=1)
+                for s in self._live()
+                if s.in_reply_to_id == parent.id and not self._users[s.user_id].audience
+            ]
+
+    def notifications(self, account_id: str | None = None) -> list[dict[str, Any]]:
+        """The notifications that exist (of one account, when given), oldest first, as
+        ``GET /api/v1/notifications`` shows them."""
+        with self.lock:
+            return [
+                self._notification_json(n, self._base_url)
+                for n in self._shown_notifications()
+                if account_id is None or n.account_id == account_id
+            ]
+
+    def _audience_user(self, name: str) -> _User:
+        user_id = self._audience_ids.get(name)
+        if user_id is not None:
+            return self._users[user_id]
+        username, _, domain = name.lstrip("@").partition("@")
+        if not regex.fullmatch(r"\w+", username) or (domain and "/" in domain):
+            raise ValueError(f"{name!r} is not a Mastodon handle such as fan1 or fan1@example.org")
+        user = _User(
+            id=self._new_id(),
+            username=username,
+            display_name=username.capitalize(),
+            created_at=self.clock.time(),
+            followers=0,
+            followers_per_day=0.0,
+            audience=True,
+            domain=domain.lower() or None,
+        )
+        self._users[user.id] = user
+        self._audience_ids[name] = user.id
+        return user
+
+    def _host(self) -> str:
+        return httpx.URL(self._base_url).netloc.decode("ascii")
+
+    def _resolve(self, username: str, domain: str | None) -> _User | None:
+        """The user a mention names: local without a domain (or with this server's), else
+        an audience member of that server."""
+        if domain is not None and domain.lower() == self._host().lower():
+            domain = None
+        for user in self._users.values():
+            if user.username.lower() == username.lower() and (user.domain or None) == (
+                domain.lower() if domain else None
+            ):
+                return user
+        return None
+
+    def _mentioned(self, user: _User, text: str) -> bool:
+        for match in _MENTION.finditer(_URL.sub(" ", text)):
+            if self._resolve(match.group(1), match.group(2)) is user:
+                return True
+        return False
+
+    def _notify(self, kind: str, account_id: str, from_id: str, status_id: str | None) -> None:
+        if account_id == from_id or self._users[account_id].domain is not None:
+            return  # nobody is notified of their own acts; remote accounts live elsewhere
+        self._last_notification += 1
+        self._notifications.append(
+            _Notification(
+                id=str(self._last_notification),
+                type=kind,
+                account_id=account_id,
+                from_id=from_id,
+                status_id=status_id,
+                created_at=self.clock.time(),
+            )
+        )
+
+    def _notify_about(self, st: _Status) -> None:
+        """ProcessMentionsService and the quote: who a new status notifies."""
+        notified: set[str] = set()
+        for match in _MENTION.finditer(_URL.sub(" ", st.text)):
+            user = self._resolve(match.group(1), match.group(2))
+            if user is not None and user.id not in notified:
+                notified.add(user.id)
+                self._notify("mention", user.id, st.user_id, st.id)
+        if st.quote_of is not None:
+            self._notify("quote", self._statuses[st.quote_of].user_id, st.user_id, st.id)
+
+    def _shown_notifications(self) -> list[_Notification]:
+        # A deleted status takes its mention (and so its notification) with it.
+        return [
+            n
+            for n in self._notifications
+            if n.status_id is None or self._statuses[n.status_id].deleted_at is None
+        ]
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -681,10 +883,11 @@ class MastodonEmulator(Emulator):
         statuses = [s for s in self._live() if s.user_id == user.id]
         created = datetime.fromtimestamp(user.created_at, UTC)
         last = datetime.fromtimestamp(statuses[-1].created_at, UTC) if statuses else None
+        home = f"https://{user.domain}" if user.domain else origin
         return {
             "id": user.id,
             "username": user.username,
-            "acct": user.username,
+            "acct": user.acct,
             "display_name": user.display_name,
             "locked": False,
             "bot": False,
@@ -693,8 +896,8 @@ class MastodonEmulator(Emulator):
             "group": False,
             "created_at": created.strftime("%Y-%m-%dT00:00:00.000Z"),
             "note": "",
-            "url": f"{origin}/@{user.username}",
-            "uri": f"{origin}/users/{user.username}",
+            "url": f"{home}/@{user.username}",
+            "uri": f"{home}/users/{user.username}",
             "avatar": f"{origin}/avatars/original/missing.png",
             "avatar_static": f"{origin}/avatars/original/missing.png",
             "header": f"{origin}/headers/original/missing.png",
@@ -883,7 +1086,7 @@ class MastodonEmulator(Emulator):
         if st.deleted_at is not None:
             return False
         return st.visibility in ("public", "unlisted") or (
-            viewer is not None and viewer.id == st.user_id
+            viewer is not None and (viewer.id == st.user_id or self._mentioned(viewer, st.text))
         )
 
     def _counts(self, st: _Status) -> dict[str, int]:
@@ -891,20 +1094,30 @@ class MastodonEmulator(Emulator):
         weight = 1 + int(st.id) % 5
         favourites = int(hours * self.engagement_rate * weight)
         replies = sum(1 for s in self._live() if s.in_reply_to_id == st.id)
+        quotes = sum(1 for s in self._live() if s.quote_of == st.id)
+        favourited = sum(1 for _, status_id in self._favourites if status_id == st.id)
         counts = {
-            "favourites_count": favourites,
+            "favourites_count": favourites + favourited,
             "reblogs_count": favourites // 3,
             "replies_count": favourites // 6 + replies,
-            "quotes_count": favourites // 10,
+            "quotes_count": favourites // 10 + quotes,
         }
         for field, value in st.extra.items():
             counts[field] += value
         return counts
 
     def _status_json(
-        self, st: _Status, *, source: bool = False, text_only: bool = False
+        self,
+        st: _Status,
+        *,
+        source: bool = False,
+        text_only: bool = False,
+        viewer: _User | None = None,
+        nested: bool = False,
     ) -> dict[str, Any]:
         user = self._users[st.user_id]
+        # A remote account's status lives at its own server's addresses.
+        home = f"https://{user.domain}" if user.domain else st.origin
         origin = st.origin
         created = datetime.fromtimestamp(st.created_at, UTC)
         data: dict[str, Any] = {
@@ -917,11 +1130,11 @@ class MastodonEmulator(Emulator):
             "spoiler_text": st.spoiler_text,
             "visibility": st.visibility,
             "language": st.language,
-            "uri": f"{origin}/users/{user.username}/statuses/{st.id}",
-            "url": f"{origin}/@{user.username}/{st.id}",
+            "uri": f"{home}/users/{user.username}/statuses/{st.id}",
+            "url": f"{home}/@{user.username}/{st.id}",
             **self._counts(st),
             "edited_at": None,
-            "favourited": False,
+            "favourited": viewer is not None and (viewer.id, st.id) in self._favourites,
             "reblogged": False,
             "muted": False,
             "bookmarked": False,
@@ -938,13 +1151,13 @@ class MastodonEmulator(Emulator):
                 "application": {"name": "brandkit", "website": None},
                 "account": self._account_json(user, origin),
                 "media_attachments": [self._media_json(self._media[i]) for i in st.media_ids],
-                "mentions": _mentions(st.text, origin),
+                "mentions": self._mentions_json(st.text, origin),
                 "tags": [
                     {"name": t.lower(), "url": f"{origin}/tags/{t.lower()}"}
                     for t in dict.fromkeys(_HASHTAG.findall(st.text))
                 ],
                 "emojis": [],
-                "quote": None,
+                "quote": self._quote_json(st, nested),
                 "card": None,
                 "poll": None,
                 "quote_approval": {
@@ -957,6 +1170,27 @@ class MastodonEmulator(Emulator):
         if source and not text_only:
             data["text"] = st.text
         return data
+
+    def _mentions_json(self, text: str, origin: str) -> list[dict[str, Any]]:
+        """``Status.mentions``: known accounts with their own ids, others made up."""
+        out = _mentions(text, origin)
+        for item in out:
+            username, _, domain = item["acct"].partition("@")
+            user = self._resolve(username, domain or None)
+            if user is not None:
+                item.update(id=user.id, acct=user.acct)
+        return out
+
+    def _quote_json(self, st: _Status, nested: bool) -> dict[str, Any] | None:
+        # 4.5: a Quote with the quoted status; inside it, a ShallowQuote with only the id.
+        if st.quote_of is None:
+            return None
+        quoted = self._statuses[st.quote_of]
+        if quoted.deleted_at is not None:
+            return {"state": "deleted", "quoted_status": None}
+        if nested:
+            return {"state": "accepted", "quoted_status_id": quoted.id}
+        return {"state": "accepted", "quoted_status": self._status_json(quoted, nested=True)}
 
     @route("POST", r"/api/v1/statuses")
     @_api()
@@ -1043,6 +1277,7 @@ class MastodonEmulator(Emulator):
             origin=self._origin(request),
         )
         self._statuses[st.id] = st
+        self._notify_about(st)
         for m in attachments:
             m.status_id = st.id
         if key:
@@ -1091,6 +1326,156 @@ class MastodonEmulator(Emulator):
             m.destroyed = drop_media
         return self.json(data)
 
+    @route("GET", r"/api/v1/statuses/(?P<status_id>[^/]+)/context")
+    @_api(auth="optional")
+    def _context(
+        self, request: httpx.Request, user: _User | None, status_id: str
+    ) -> httpx.Response:
+        st = self._statuses.get(status_id)
+        if st is None or not self._visible(st, user):
+            raise _Refusal(404, "Record not found")
+        # Signed in: up to 4,096 each way at any depth; anonymous: 40 ancestors, 60
+        # descendants, 20 levels (docs: statuses#context).
+        most_up, most_down, deepest = (4096, 4096, None) if user else (40, 60, 20)
+        ancestors: list[_Status] = []
+        parent_id = st.in_reply_to_id
+        while parent_id is not None and len(ancestors) < most_up:
+            parent = self._statuses.get(parent_id)
+            if parent is None or not self._visible(parent, user):
+                break
+            ancestors.append(parent)
+            parent_id = parent.in_reply_to_id
+        ancestors.reverse()
+        children: dict[str, list[_Status]] = {}
+        for s in self._live():
+            if s.in_reply_to_id is not None and self._visible(s, user):
+                children.setdefault(s.in_reply_to_id, []).append(s)
+        descendants: list[_Status] = []
+        stack = [(c, 1) for c in sorted(children.get(st.id, []), key=_order, reverse=True)]
+        while stack and len(descendants) < most_down:
+            child, depth = stack.pop()
+            descendants.append(child)
+            if deepest is None or depth < deepest:
+                below = sorted(children.get(child.id, []), key=_order, reverse=True)
+                stack.extend((c, depth + 1) for c in below)
+        return self.json(
+            {
+                "ancestors": [self._status_json(a, viewer=user) for a in ancestors],
+                "descendants": [self._status_json(d, viewer=user) for d in descendants],
+            }
+        )
+
+    @route("POST", r"/api/v1/statuses/(?P<status_id>[^/]+)/favourite")
+    @_api()
+    def _favourite(self, request: httpx.Request, user: _User, status_id: str) -> httpx.Response:
+        st = self._statuses.get(status_id)
+        if st is None or not self._visible(st, user):
+            raise _Refusal(404, "Record not found")
+        if (user.id, st.id) not in self._favourites:
+            self._favourites.add((user.id, st.id))
+            self._notify("favourite", st.user_id, user.id, st.id)
+        return self.json(self._status_json(st, viewer=user))
+
+    @route("POST", r"/api/v1/statuses/(?P<status_id>[^/]+)/unfavourite")
+    @_api()
+    def _unfavourite(self, request: httpx.Request, user: _User, status_id: str) -> httpx.Response:
+        st = self._statuses.get(status_id)
+        if st is None or not self._visible(st, user):
+            raise _Refusal(404, "Record not found")
+        self._favourites.discard((user.id, st.id))
+        return self.json(self._status_json(st, viewer=user))
+
+    # -- notifications -----------------------------------------------------------------------
+
+    def _notification_types(self) -> tuple[str, ...]:
+        types = _NOTIFICATION_TYPES
+        if _release(self.version) >= (4, 5):
+            types += ("quote", "quoted_update")
+        return types
+
+    def _notification_json(self, n: _Notification, origin: str) -> dict[str, Any]:
+        created = datetime.fromtimestamp(n.created_at, UTC)
+        data: dict[str, Any] = {
+            "id": n.id,
+            "type": n.type,
+            "created_at": created.strftime("%Y-%m-%dT%H:%M:%S.")
+            + f"{created.microsecond // 1000:03d}Z",
+            "group_key": f"ungrouped-{n.id}",
+            "account": self._account_json(self._users[n.from_id], origin),
+        }
+        if n.status_id is not None:
+            data["status"] = self._status_json(
+                self._statuses[n.status_id], viewer=self._users[n.account_id]
+            )
+        return data
+
+    @route("GET", r"/api/v1/notifications")
+    @_api()
+    def _get_notifications(self, request: httpx.Request, user: _User) -> httpx.Response:
+        params = request.url.params
+        # limit_param: the default (40; 15 before 4.1) unless given, capped at twice that,
+        # with Ruby's to_i (a non-number is 0) and abs.
+        default = 40 if _release(self.version) >= (4, 1) else 15
+        raw_limit = params.get("limit")
+        limit = default if raw_limit is None else min(abs(_to_i(raw_limit)), default * 2)
+        known = self._notification_types()
+        asked = params.get_list("types[]") + params.get_list("types")
+        excluded = params.get_list("exclude_types[]") + params.get_list("exclude_types")
+        # Notification.browserable: unknown types are dropped, not refused.
+        wanted = [t for t in known if t in asked] if asked else list(known)
+        wanted = [t for t in wanted if t not in excluded]
+        from_id = params.get("account_id")
+        items = [
+            n
+            for n in self._shown_notifications()
+            if n.account_id == user.id
+            and n.type in wanted
+            and (not from_id or n.from_id == from_id)
+        ]
+        max_id, since_id, min_id = (params.get(k) for k in ("max_id", "since_id", "min_id"))
+        # to_a_paginated_by_id: min_id pages forward (read oldest first, answered newest
+        # first); otherwise the newest page under max_id and over since_id.
+        if max_id:
+            items = [n for n in items if _num(n.id) < _num(max_id)]
+        if min_id:
+            page = sorted(
+                (n for n in items if _num(n.id) > _num(min_id)), key=lambda n: _num(n.id)
+            )[:limit]
+            page.reverse()
+        else:
+            if since_id:
+                items = [n for n in items if _num(n.id) > _num(since_id)]
+            page = sorted(items, key=lambda n: _num(n.id), reverse=True)[:limit]
+        origin = self._origin(request)
+        response = self.json([self._notification_json(n, origin) for n in page])
+        if page:
+            keep = [
+                (k, v)
+                for k, v in params.multi_items()
+                if k in ("limit", "account_id", "types[]", "exclude_types[]")
+            ]
+
+            def link(extra: tuple[str, str]) -> str:
+                # Rails' to_query: keys sorted, brackets escaped.
+                query = httpx.QueryParams(sorted([*keep, extra], key=lambda kv: kv[0]))
+                return f"<{origin}/api/v1/notifications?{query}>"
+
+            response.headers["link"] = (
+                f'{link(("max_id", page[-1].id))}; rel="next", '
+                f'{link(("min_id", page[0].id))}; rel="prev"'
+            )
+        return response
+
+    @route("GET", r"/api/v1/notifications/(?P<notification_id>[^/]+)")
+    @_api()
+    def _get_notification(
+        self, request: httpx.Request, user: _User, notification_id: str
+    ) -> httpx.Response:
+        for n in self._shown_notifications():
+            if n.id == notification_id and n.account_id == user.id:
+                return self.json(self._notification_json(n, self._origin(request)))
+        raise _Refusal(404, "Record not found")
+
     # Rails routes every other path (and a known path with another method) to its catch-all,
     # which answers 404; declared last so that every real route is tried first.
     @route("GET", r".*")
@@ -1116,6 +1501,46 @@ def _image_size(data: bytes) -> tuple[int | None, int | None]:
 def _num(value: str) -> int:
     """Mastodon's ids are numeric strings; anything else sorts first."""
     return int(value) if value.isdigit() else -1
+
+
+_NOTIFICATION_TYPES: tuple[str, ...] = (
+    "mention",
+    "status",
+    "reblog",
+    "follow",
+    "follow_request",
+    "favourite",
+    "poll",
+    "update",
+    "admin.sign_up",
+    "admin.report",
+    "severed_relationships",
+    "moderation_warning",
+)
+
+
+def _order(st: _Status) -> int:
+    return _num(st.id)
+
+
+def _to_i(value: str) -> int:
+    """Ruby's ``String#to_i``: the leading integer, else 0."""
+    match = re.match(r"\s*([-+]?\d+)", value)
+    return int(match.group(1)) if match else 0
+
+
+def _release(version: str) -> tuple[int, int]:
+    match = re.match(r"(\d+)\.(\d+)", version)
+    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+
+
+def _mention_first(text: str, acct: str) -> str:
+    """``text`` starting with ``@acct``, as the web app writes a reply, unless it mentions
+    ``acct`` already."""
+    pattern = r"(?<![\w/=@])@" + regex.escape(acct) + r"(?![\w@]|[.-]\w)"
+    if regex.search(pattern, text, regex.IGNORECASE):
+        return text
+    return f"@{acct} {text}" if text.strip() else f"@{acct}"
 
 
 def _truthy(value: Any) -> bool:

@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import attrs
 import httpx
 import pytest
 
@@ -42,7 +43,8 @@ from tests.bluesky._support import (
 
 DID = "did:plc:abc"
 KEY = "3kabcdefgh2a2"
-CAPS = BUILTIN_CAPABILITIES["bluesky"]
+CAPS = BlueskyAdapter.capabilities
+TABLE = BUILTIN_CAPABILITIES["bluesky"]
 CREATED = {
     "uri": f"at://{DID}/app.bsky.feed.post/{KEY}",
     "cid": "bafyreiekv6q6albvxgqgzuty7x2hla4r32loald7b7vwhvaearsori2gky",
@@ -117,7 +119,12 @@ def jwt(claims: dict[str, Any]) -> str:
 def test_registered_under_its_name() -> None:
     """The registry finds the adapter by the name "bluesky"."""
     assert adapter_class("bluesky") is BlueskyAdapter
-    assert BlueskyAdapter.capabilities is CAPS
+    caps = BlueskyAdapter.capabilities
+    # The built-in table plus what the adapter reads and does in conversations.
+    assert caps.inbox == {"reply", "mention", "quote"}
+    assert caps.hide_messages and caps.like_messages and not caps.delete_messages
+    conversation = ("inbox", "hide_messages", "like_messages")
+    assert attrs.evolve(caps, **{k: getattr(TABLE, k) for k in conversation}) == TABLE
     assert BlueskyAdapter.metrics_batch_size == 25
 
 

@@ -1,4 +1,4 @@
-"""Bluesky (AT Protocol): posts, threads, images, video, link cards, metrics.
+"""Bluesky (AT Protocol): posts, threads, images, video, link cards, metrics, conversations.
 
 The adapter talks to the account's PDS over XRPC (``/xrpc/<nsid>``). Facts it relies on, with
 sources, are in ``platforms.md`` §3; the answers of the reference PDS (``@atproto/pds``
@@ -13,17 +13,28 @@ sources, are in ``platforms.md`` §3; the answers of the reference PDS (``@atpro
   ``500 InternalServerError``, so after any doubtful create the adapter reads the key back
   with ``getRecord`` instead of trusting the status.
 * Facets index UTF-8 bytes; mentions name a DID, resolved with ``resolveHandle``.
+* Conversations: the inbox is ``app.bsky.notification.listNotifications`` (reasons
+  ``reply``, ``mention``, ``quote``; newest first, 100 a page, an opaque cursor that only
+  goes back in time), a post's conversation ``app.bsky.feed.getPostThread``; hiding a reply
+  writes the root post's ``app.bsky.feed.threadgate`` record (its ``hiddenReplies``), a like
+  an ``app.bsky.feed.like`` record.
+
+Ids: a part of the brand's own posts is known by its record key (`PartRef.id`, as in
+``Delivery.ids``), anyone else's post by its AT URI; ``Message.id``, ``in_reply_to``,
+``conversation`` and ``our_post`` follow the same rule, so ``m.our_post == delivery.ids[0]``.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
+import hashlib
 import json
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import attrs
 import httpx
@@ -39,7 +50,9 @@ from brandkit.errors import (
     PlatformUnavailable,
     RateLimited,
     Rejected,
+    Unsupported,
 )
+from brandkit.inbox._model import Author, InboxPage, Message
 from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import (
     Adapter,
@@ -61,6 +74,8 @@ if TYPE_CHECKING:
 __all__ = ["BlueskyAdapter"]
 
 POST = "app.bsky.feed.post"
+LIKE = "app.bsky.feed.like"
+THREADGATE = "app.bsky.feed.threadgate"
 MENTION = "app.bsky.richtext.facet#mention"
 MAX_THUMB_BYTES = 1_000_000
 NO_VIEWS = "Bluesky publishes no view data"
@@ -98,6 +113,16 @@ _POST_COUNTS: tuple[tuple[Metric, str], ...] = (
 _NO_VIEW_METRICS = (Metric.IMPRESSIONS, Metric.REACH, Metric.LINK_CLICKS)
 # A token this close to its expiry is renewed before use rather than after a refusal.
 _EXPIRY_MARGIN = 60.0
+# listNotifications: the reasons read into the inbox (and their message kinds), its page size.
+_REASONS: dict[str, str] = {"reply": "reply", "mention": "mention", "quote": "quote"}
+_NOTIFICATION_PAGE = 100
+_LIST_NOTIFICATIONS = "app.bsky.notification.listNotifications"
+# A threadgate hides at most this many replies (the lexicon's maxLength of hiddenReplies).
+_MAX_HIDDEN = 300
+# Read-modify-write of a threadgate: how often a concurrent change is tolerated.
+_GATE_ATTEMPTS = 3
+_THREAD_DEPTH = 1000
+_B32 = "234567abcdefghijklmnopqrstuvwxyz"
 
 
 # -- answers ---------------------------------------------------------------------------------
@@ -182,6 +207,108 @@ class _Profile(Answer):
     followersCount: _Int | None = None
 
 
+class _StrongRef(Answer):
+    """``com.atproto.repo.strongRef``."""
+
+    uri: _AtUri
+    cid: _Text
+
+
+class _ReplyRefs(Answer):
+    root: _StrongRef
+    parent: _StrongRef
+
+
+class _PostRecord(Answer):
+    """The parts of an ``app.bsky.feed.post`` record the inbox reads."""
+
+    text: str = ""
+    createdAt: str | None = None
+    reply: _ReplyRefs | None = None
+
+
+class _Actor(Answer):
+    """``app.bsky.actor.defs#profileView`` (and ``#profileViewBasic``)."""
+
+    did: _Did
+    handle: str
+    displayName: str | None = None
+
+
+class _Notification(Answer):
+    """``app.bsky.notification.listNotifications#notification``."""
+
+    uri: _AtUri
+    cid: _Text
+    author: _Actor
+    reason: str
+    reasonSubject: str | None = None
+    record: _PostRecord
+    indexedAt: pydantic.AwareDatetime
+
+
+class _Notifications(Answer):
+    notifications: tuple[_Notification, ...]
+    cursor: str | None = None
+
+
+class _ThreadPost(Answer):
+    """A post view in a thread."""
+
+    uri: _AtUri
+    cid: _Text
+    author: _Actor
+    record: _PostRecord
+    indexedAt: pydantic.AwareDatetime | None = None
+
+
+class _ThreadNode(Answer):
+    """``#threadViewPost``; ``#notFoundPost`` and ``#blockedPost`` have no ``post``."""
+
+    post: _ThreadPost | None = None
+    replies: tuple[_ThreadNode, ...] = ()
+
+
+class _GateRecord(Answer):
+    hiddenReplies: tuple[str, ...] = ()
+
+
+class _GateView(Answer):
+    """``app.bsky.feed.defs#threadgateView``."""
+
+    record: _GateRecord | None = None
+
+
+class _Thread(Answer):
+    """``getPostThread``."""
+
+    thread: _ThreadNode
+    threadgate: _GateView | None = None
+
+
+class _StoredGate(Answer):
+    """``getRecord`` of a threadgate: its cid (for the swap) and value (kept as it is)."""
+
+    uri: _AtUri
+    cid: _Text
+    value: dict[str, pydantic.JsonValue]
+
+
+class _Cursor(pydantic.BaseModel):
+    """The inbox cursor brandkit writes: the newest notification read (``seen``, and the
+    URIs read at that time), and while a read that stopped at its limit is not finished, the
+    platform's cursor to go on from (``resume``) and the newest of that read (``top``)."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+    v: Literal[1]
+    seen: pydantic.AwareDatetime | None = None
+    uris: tuple[str, ...] = ()
+    resume: str | None = None
+    top: pydantic.AwareDatetime | None = None
+    top_uris: tuple[str, ...] = ()
+
+
 class _MediaStream(httpx.SyncByteStream, httpx.AsyncByteStream):
     """A media file as a request body, read in chunks each time it is sent (so a retried
     upload sends it again) and usable by both drivers."""
@@ -232,7 +359,11 @@ def _bucket(response: httpx.Response) -> str:
     except RuntimeError:
         return "api"
     nsid = path.rsplit("/", 1)[-1]
-    if nsid in ("com.atproto.repo.createRecord", "com.atproto.repo.deleteRecord"):
+    if nsid in (
+        "com.atproto.repo.createRecord",
+        "com.atproto.repo.deleteRecord",
+        "com.atproto.repo.putRecord",
+    ):
         return "write"
     if nsid == "com.atproto.server.createSession":
         return "session"
@@ -283,6 +414,20 @@ def _created_at() -> str:
     return now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _like_key(uri: str, when: datetime) -> str:
+    """The record key of the account's like of ``uri``: a TID made from the liked post's
+    time and a clock id from its URI, the same every time, so a repeated like lands on the
+    same key (and cannot make a second like)."""
+    us = int(when.timestamp() * 1_000_000)
+    clock = int.from_bytes(hashlib.sha256(uri.encode()).digest()[:2], "big") & 0x3FF
+    value = ((us & ((1 << 53) - 1)) << 10) | clock
+    return "".join(_B32[(value >> (5 * i)) & 31] for i in reversed(range(13)))
+
+
 class BlueskyAdapter(Adapter):
     """Bluesky through the account's PDS (``Account.bluesky``).
 
@@ -293,7 +438,12 @@ class BlueskyAdapter(Adapter):
     """
 
     name: ClassVar[str] = "bluesky"
-    capabilities: ClassVar[Capabilities] = BUILTIN_CAPABILITIES["bluesky"]
+    capabilities: ClassVar[Capabilities] = attrs.evolve(
+        BUILTIN_CAPABILITIES["bluesky"],
+        inbox=frozenset({"reply", "mention", "quote"}),
+        hide_messages=True,
+        like_messages=True,
+    )
     rate_policies: ClassVar[tuple[RatePolicy, ...]] = (
         # Record writes per account: 5,000 points per hour and 35,000 per day; a create
         # costs 3 points and a delete 1 (Send.cost).
@@ -491,10 +641,12 @@ class BlueskyAdapter(Adapter):
         self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
     ) -> Flow[PartRef]:
         """Upload the part's media, resolve its mentions, and create the post at record key
-        ``thread.key`` as a reply to ``thread.parent`` (root: ``thread.root``).
+        ``thread.key`` as a reply to ``thread.parent`` (root: ``thread.root``; for an answer
+        to a message, the message and the root of its conversation, see `reply_target`).
 
         Raises:
             ConfigurationError: ``thread.key`` is not a TID.
+            Rejected: the message answered was deleted (read back before the create).
             MediaError: the link card's thumbnail is over 1,000,000 bytes (before any I/O).
             PlatformError: the PDS refused (its message kept).
             MalformedResponse: a success answer without the record's ``uri``/``cid`` (the
@@ -513,9 +665,12 @@ class BlueskyAdapter(Adapter):
             record["langs"] = [rendered.language]
         if facets:
             record["facets"] = facets
-        if thread.previous:
-            root = yield from self._strong_ref(thread.previous[0])
-            parent = yield from self._strong_ref(thread.previous[-1])
+        if thread.reply_to is not None and not thread.previous:
+            # The PDS takes a reply to a deleted post (it checks no reference): look first.
+            yield from self._check_parent(thread.reply_to)
+        if thread.root is not None and thread.parent is not None:
+            root = yield from self._strong_ref(thread.root)
+            parent = yield from self._strong_ref(thread.parent)
             record["reply"] = {"root": root, "parent": parent}
         embed = yield from self._embed(part, card)
         if embed is not None:
@@ -681,6 +836,401 @@ class BlueskyAdapter(Adapter):
                 raw_name="followersCount",
             )
         ]
+
+    # -- conversations -----------------------------------------------------------------------
+
+    def inbox(self, cursor: str | None, *, limit: int) -> Flow[InboxPage]:
+        """Replies, mentions and quotes since ``cursor``, from
+        ``app.bsky.notification.listNotifications`` (``reasons`` reply, mention, quote;
+        ``priority=false`` so that an account with priority notifications still gets
+        everyone's).
+
+        The platform lists newest first and its cursor only goes back in time, so a read goes
+        back page by page (100 a page) until it reaches the newest notification of the last
+        read; one that stops at ``limit`` keeps where it stopped in its cursor and the next
+        read goes on from there before it moves the mark forward. Replies the account hid
+        are not listed (the AppView leaves them out).
+
+        Raises:
+            ConfigurationError: ``cursor`` is not one this adapter wrote (pass ``None``).
+            PlatformError: a read was refused (the cursor is not moved).
+            MalformedResponse: an answer brandkit cannot read.
+        """
+        state = self._read_cursor(cursor)
+        yield from self._ensure_session()
+        messages: list[Message] = []
+        api_cursor = state.resume
+        top, top_uris = state.top, list(state.top_uris)
+        finished = False
+        # Every page brings at least one notification or ends the read, except a page that
+        # only holds filtered ones: at most ``limit`` + 1 pages of those either way.
+        for _ in range(limit + 1):
+            size = min(_NOTIFICATION_PAGE, max(1, limit - len(messages)))
+            params = [("reasons", r) for r in _REASONS]
+            params += [("limit", str(size)), ("priority", "false")]
+            if api_cursor:
+                params.append(("cursor", api_cursor))
+            response = yield from self._authed(
+                functools.partial(self._get, _LIST_NOTIFICATIONS, params=params),
+                idempotent=True,
+                bucket="api",
+            )
+            page = self.parse(response, _Notifications)
+            raw = self._raw_items(response, "notifications")
+            for i, note in enumerate(page.notifications):
+                if state.seen is not None and (
+                    note.indexedAt < state.seen
+                    or (note.indexedAt == state.seen and note.uri in state.uris)
+                ):
+                    finished = True
+                    break
+                if top is None or note.indexedAt > top:
+                    top, top_uris = note.indexedAt, [note.uri]
+                elif note.indexedAt == top:
+                    top_uris.append(note.uri)
+                if note.reason in _REASONS and note.author.did != self.did:
+                    messages.append(self._notification_message(note, raw[i]))
+            if finished or not page.cursor or page.cursor == api_cursor:
+                finished = True
+                break
+            api_cursor = page.cursor
+            if len(messages) >= limit:
+                break
+        if finished:
+            mark = top if top is not None else state.seen
+            uris = top_uris if top is not None else list(state.uris)
+            after = _Cursor(v=1, seen=mark, uris=tuple(uris))
+        else:
+            after = _Cursor(
+                v=1,
+                seen=state.seen,
+                uris=state.uris,
+                resume=api_cursor,
+                top=top,
+                top_uris=tuple(top_uris),
+            )
+        return InboxPage(messages=messages, cursor=self._write_cursor(after), more=not finished)
+
+    def replies(self, refs: Sequence[PartRef]) -> Flow[list[Message]]:
+        """Everyone else's replies under the post (its first part and everything below it,
+        the account's own later parts and answers included as parents), in one
+        ``app.bsky.feed.getPostThread``; a reply the thread's threadgate hides comes back
+        with ``hidden`` set.
+
+        Raises:
+            PlatformError: the read was refused (``NotFound``: the post is gone).
+            MalformedResponse: an answer brandkit cannot read.
+        """
+        if not refs:
+            return []
+        yield from self._ensure_session()
+        uri = refs[0].uri or f"at://{self.did}/{POST}/{refs[0].id}"
+        params = [("uri", uri), ("depth", str(_THREAD_DEPTH)), ("parentHeight", "0")]
+        response = yield from self._authed(
+            lambda token: self._get("app.bsky.feed.getPostThread", token, params),
+            idempotent=True,
+            bucket="api",
+        )
+        answer = self.parse(response, _Thread)
+        gate = answer.threadgate.record if answer.threadgate else None
+        hidden = set(gate.hiddenReplies if gate else ())
+        raw_thread = self._raw_items(response, "thread")
+        out: list[Message] = []
+        # Depth-first over an answer the lexicon bounds (depth <= 1000), with an explicit
+        # stack: no recursion limit to hit.
+        stack: list[tuple[_ThreadNode, Any]] = [(answer.thread, raw_thread)]
+        while stack:
+            node, raw = stack.pop()
+            raw_replies = raw.get("replies") if isinstance(raw, dict) else None
+            for i, child in enumerate(node.replies):
+                child_raw = raw_replies[i] if isinstance(raw_replies, list) else {}
+                stack.append((child, child_raw))
+            post = node.post
+            if post is None or post.author.did == self.did or post.record.reply is None:
+                continue
+            out.append(
+                self._message(
+                    kind="reply",
+                    uri=post.uri,
+                    cid=post.cid,
+                    author=post.author,
+                    record=post.record,
+                    indexed_at=post.indexedAt,
+                    our_post=refs[0].id,
+                    hidden=post.uri in hidden,
+                    raw=raw.get("post", {}) if isinstance(raw, dict) else {},
+                )
+            )
+        return out
+
+    def reply_target(self, message: Message) -> PartRef:
+        """The message as the parent of the answer: its strong ref (``uri``, ``cid``), and in
+        ``extra["root"]`` the root of its conversation, both kept from the inbox read.
+
+        Raises:
+            ConfigurationError: the message belongs to another account, or lacks the strong
+                refs the inbox keeps in ``extra`` (read it again with ``Client.inbox``).
+        """
+        self.check_message(message)
+        uri, cid = self._message_ref(message)
+        root = message.extra.get("root")
+        extra: dict[str, Any] = {}
+        if isinstance(root, Mapping) and root.get("uri") != uri:
+            root_uri, root_cid = str(root.get("uri", "")), str(root.get("cid", ""))
+            if not _AT_URI.fullmatch(root_uri) or not root_cid:
+                raise self._no_refs(message)
+            extra["root"] = PartRef(
+                index=0, id=self._id_of(root_uri), uri=root_uri, cid=root_cid
+            ).to_dict()
+        return PartRef(index=0, id=message.id, url=message.url, uri=uri, cid=cid, extra=extra)
+
+    def set_hidden(self, message: Message, hidden: bool) -> Flow[None]:
+        """Hide a reply (or show it again) in a thread the account started: the URI goes
+        into (or out of) ``hiddenReplies`` of the root post's ``app.bsky.feed.threadgate``
+        record (record key = the root's), written with ``putRecord`` and a swap on the
+        record's cid; who may reply (``allow``) is kept as it is, and a new threadgate lets
+        everyone reply as before.
+
+        Raises:
+            Unsupported: the message is no reply, or its thread was started by another
+                account (only the root's author can hide replies), before any request.
+            Rejected: the thread already hides 300 replies, or the PDS refused the record.
+            PlatformError: a read or write was refused.
+        """
+        self.check_message(message)
+        uri, _ = self._message_ref(message)
+        root = message.extra.get("root")
+        root_uri = str(root.get("uri", "")) if isinstance(root, Mapping) else ""
+        match = _AT_URI.fullmatch(root_uri)
+        if match is None or root_uri == uri:
+            raise Unsupported(
+                f"bluesky hides replies only: {message.id} is a post of its own (a "
+                f"{message.kind}), not a reply in a thread of {self.handle or 'the account'}",
+                platform=self.name,
+                operation="hide",
+            )
+        yield from self._ensure_session()
+        if match["repo"] != self.did or match["collection"] != POST:
+            raise Unsupported(
+                f"bluesky lets only a thread's author hide its replies: the thread of "
+                f"{message.id} was started by {match['repo']}, not by this account",
+                platform=self.name,
+                operation="hide",
+            )
+        rkey = match["rkey"]
+        for _ in range(_GATE_ATTEMPTS):
+            params = [("repo", self.did or ""), ("collection", THREADGATE), ("rkey", rkey)]
+            response = yield Send(
+                self._get("com.atproto.repo.getRecord", None, params),
+                idempotent=True,
+                bucket="api",
+            )
+            swap: str | None = None
+            if response.status_code == 400 and _xrpc_error(response)[0] == "RecordNotFound":
+                value: dict[str, Any] = {
+                    "$type": THREADGATE,
+                    "post": root_uri,
+                    "createdAt": _created_at(),
+                }
+            else:
+                stored = self.parse(response, _StoredGate)
+                value, swap = dict(stored.value), stored.cid
+            now = [str(u) for u in value.get("hiddenReplies") or () if isinstance(u, str)]
+            want = [u for u in now if u != uri] + ([uri] if hidden else [])
+            if (uri in now) == hidden:
+                return
+            if len(want) > _MAX_HIDDEN:
+                raise Rejected(
+                    f"bluesky: the thread of {message.id} already hides {_MAX_HIDDEN} replies, "
+                    "the most a threadgate holds; show one again before hiding another",
+                    platform=self.name,
+                )
+            value["hiddenReplies"] = want
+            body = {
+                "repo": self.did,
+                "collection": THREADGATE,
+                "rkey": rkey,
+                "record": value,
+                # null: only if there is still none (a concurrent write makes it InvalidSwap).
+                "swapRecord": swap,
+            }
+            # Repeating it is safe: a repeat after a lost answer is refused as InvalidSwap
+            # and the loop reads what is there now.
+            response = yield from self._authed(
+                functools.partial(self._post, "com.atproto.repo.putRecord", body=body),
+                idempotent=True,
+                bucket="write",
+                cost=3,
+            )
+            if response.status_code == 400 and _xrpc_error(response)[0] == "InvalidSwap":
+                continue
+            self.check(response)
+            return
+        raise Rejected(
+            f"bluesky: the threadgate of the thread of {message.id} changed "
+            f"{_GATE_ATTEMPTS} times while brandkit updated it; try again",
+            platform=self.name,
+        )
+
+    def like(self, message: Message) -> Flow[None]:
+        """Like the message (an ``app.bsky.feed.like`` record). Its record key is made from
+        the message, so liking it again, or a repeat after a lost answer, leaves one like.
+
+        Raises:
+            ConfigurationError: the message lacks its strong ref (read it again).
+            PlatformError: the PDS refused.
+        """
+        self.check_message(message)
+        uri, cid = self._message_ref(message)
+        yield from self._ensure_session()
+        rkey = _like_key(uri, message.created_at)
+        record = {"$type": LIKE, "subject": {"uri": uri, "cid": cid}, "createdAt": _created_at()}
+        body = {"repo": self.did, "collection": LIKE, "rkey": rkey, "record": record}
+        response = yield from self._authed(
+            lambda token: self._post("com.atproto.repo.createRecord", token, body),
+            bucket="write",
+            cost=3,
+        )
+        if response.is_success:
+            return
+        if response.status_code >= 500:
+            # The PDS answers a second create at the same key with a bare 500: is it there?
+            params = [("repo", self.did or ""), ("collection", LIKE), ("rkey", rkey)]
+            found = yield Send(
+                self._get("com.atproto.repo.getRecord", None, params),
+                idempotent=True,
+                bucket="api",
+            )
+            if found.is_success:
+                return
+        raise self.error_for(response)
+
+    # -- conversation helpers ----------------------------------------------------------------
+
+    def _read_cursor(self, cursor: str | None) -> _Cursor:
+        if cursor is None:
+            return _Cursor(v=1)
+        try:
+            return _Cursor.model_validate_json(cursor)
+        except pydantic.ValidationError:
+            raise ConfigurationError(
+                "bluesky: this inbox cursor was not written by brandkit's Bluesky adapter "
+                "(or was changed); pass since=None to read what Bluesky still lists"
+            ) from None
+
+    @staticmethod
+    def _write_cursor(cursor: _Cursor) -> str:
+        return cursor.model_dump_json(exclude_defaults=True)
+
+    def _raw_items(self, response: httpx.Response, key: str) -> Any:
+        """The platform's own JSON under ``key`` (already read once by `parse`)."""
+        body = json.loads(response.content)
+        return body.get(key) if isinstance(body, dict) else None
+
+    def _mine(self, uri: str | None) -> bool:
+        match = _AT_URI.fullmatch(uri or "")
+        return match is not None and match["repo"] == self.did and match["collection"] == POST
+
+    def _id_of(self, uri: str) -> str:
+        """The id of a post: its record key when it is the account's own (as `PartRef.id`),
+        else its AT URI."""
+        return uri.rsplit("/", 1)[-1] if self._mine(uri) else uri
+
+    def _no_refs(self, message: Message) -> ConfigurationError:
+        return ConfigurationError(
+            f"bluesky: message {message.id!r} lacks the strong refs (uri, cid) brandkit keeps "
+            "in Message.extra; read it again with client.inbox() or client.replies()"
+        )
+
+    def _message_ref(self, message: Message) -> tuple[str, str]:
+        uri, cid = message.extra.get("uri"), message.extra.get("cid")
+        if not isinstance(uri, str) or not _AT_URI.fullmatch(uri) or not isinstance(cid, str):
+            raise self._no_refs(message)
+        return uri, cid
+
+    def _check_parent(self, ref: PartRef) -> Flow[None]:
+        match = _AT_URI.fullmatch(ref.uri or "")
+        if match is None:
+            return
+        params = [("repo", match["repo"]), ("collection", match["collection"])]
+        params.append(("rkey", match["rkey"]))
+        response = yield Send(
+            self._get("com.atproto.repo.getRecord", None, params), idempotent=True, bucket="api"
+        )
+        if response.status_code == 400 and _xrpc_error(response)[0] in ("RecordNotFound", None):
+            raise Rejected(
+                f"bluesky: the post answered ({ref.uri}) was deleted; there is nothing to "
+                "reply to (archive the message instead)",
+                platform=self.name,
+                status_code=400,
+                platform_message=_xrpc_error(response)[1],
+                code="RecordNotFound",
+            )
+        self.check(response)
+
+    def _notification_message(self, note: _Notification, raw: Any) -> Message:
+        kind = _REASONS[note.reason]
+        root = note.record.reply.root.uri if note.record.reply else None
+        our_post: str | None = None
+        if self._mine(root):
+            our_post = self._id_of(str(root))
+        elif kind != "mention" and self._mine(note.reasonSubject):
+            # A reply under the account's answer in someone else's thread, or a quote.
+            our_post = self._id_of(str(note.reasonSubject))
+        return self._message(
+            kind=kind,
+            uri=note.uri,
+            cid=note.cid,
+            author=note.author,
+            record=note.record,
+            indexed_at=note.indexedAt,
+            our_post=our_post,
+            hidden=False,
+            raw=raw if isinstance(raw, dict) else {},
+        )
+
+    def _message(
+        self,
+        *,
+        kind: str,
+        uri: str,
+        cid: str,
+        author: _Actor,
+        record: _PostRecord,
+        indexed_at: datetime | None,
+        our_post: str | None,
+        hidden: bool,
+        raw: Mapping[str, Any],
+    ) -> Message:
+        rkey = uri.rsplit("/", 1)[-1]
+        reply = record.reply
+        created = _parse_time(record.createdAt) or indexed_at or datetime.now(UTC)
+        extra: dict[str, Any] = {"uri": uri, "cid": cid}
+        if reply is not None:
+            extra["root"] = {"uri": reply.root.uri, "cid": reply.root.cid}
+        if indexed_at is not None:
+            extra["indexed_at"] = _iso(indexed_at)
+        return Message(
+            platform=self.name,
+            account=self.account.key,
+            id=self._id_of(uri),
+            kind=kind,
+            author=Author(
+                id=author.did,
+                handle=author.handle,
+                name=author.displayName or None,
+                url=f"https://bsky.app/profile/{author.handle}",
+            ),
+            text=record.text,
+            created_at=created,
+            url=f"https://bsky.app/profile/{author.handle}/post/{rkey}",
+            in_reply_to=self._id_of(reply.parent.uri) if reply else None,
+            conversation=self._id_of(reply.root.uri if reply else uri),
+            our_post=our_post,
+            hidden=hidden,
+            raw=raw,
+            extra=extra,
+        )
 
     def public_url(self, ref: PartRef) -> str | None:
         """``https://bsky.app/profile/<handle>/post/<rkey>``."""

@@ -27,13 +27,19 @@ import attrs
 import httpx
 
 from brandkit.accounts import Account, CredentialsHook
-from brandkit.testing._emulator import Clock, Emulator, route
+from brandkit.testing._emulator import Audience, Clock, Emulator, route
 from brandkit.testing.bluesky import _syntax
 from brandkit.testing.bluesky._lexicon import Issue, Lexicons, json_path, stringify_value
 
 __all__ = ["BlueskyEmulator", "BlueskyLimits", "BlueskyUser", "StoredBlob", "StoredRecord"]
 
 POST = "app.bsky.feed.post"
+_THREADGATE = "app.bsky.feed.threadgate"
+_NOTIFICATIONS = "app.bsky.notification.listNotifications"
+_MENTION = "app.bsky.richtext.facet#mention"
+# The AppView's indexer notifies ancestors up to this many levels above a reply.
+_REPLY_NOTIF_DEPTH = 5
+_AT_URI = re.compile(r"at://(?P<repo>[^/]+)/(?P<collection>[^/]+)/(?P<rkey>[^/?#]+)")
 
 # The XRPC error name and default message of each status (``@atproto/xrpc`` ResponseType).
 _STATUS_NAMES: dict[int, tuple[str, str]] = {
@@ -239,6 +245,32 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _iso_ms(ms: int) -> str:
+    return _iso(ms / 1000.0)
+
+
+def _parse_iso(text: str) -> int | None:
+    """Milliseconds since the epoch of an ISO time (as JavaScript's ``new Date`` reads a
+    cursor), or ``None`` when it is not one."""
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp() * 1000)
+
+
+def _parent_uri(rec: StoredRecord) -> str | None:
+    uri = ((rec.value.get("reply") or {}).get("parent") or {}).get("uri")
+    return str(uri) if uri else None
+
+
+def _root_uri(rec: StoredRecord) -> str | None:
+    uri = ((rec.value.get("reply") or {}).get("root") or {}).get("uri")
+    return str(uri) if uri else None
+
+
 def _blob_refs(value: Any) -> Iterable[Mapping[str, Any]]:
     if isinstance(value, Mapping):
         if value.get("$type") == "blob" and isinstance(value.get("ref"), Mapping):
@@ -386,6 +418,11 @@ class BlueskyEmulator(Emulator):
         self._issued_access: dict[str, str] = {}
         self._windows: dict[tuple[str, str], _Window] = {}
         self._serial = itertools.count(1)
+        # When the AppView indexed each record (ms), distinct, as notifications sort by it.
+        self._sort_ms: dict[str, int] = {}
+        self._last_sort_ms = 0
+        # The DIDs of the audience's accounts (not the brand's).
+        self._audience_dids: set[str] = set()
         self._last_tid = 0
         self._clock_id = int.from_bytes(os.urandom(2), "big") & 0x3FF
 
@@ -474,13 +511,15 @@ class BlueskyEmulator(Emulator):
         raise KeyError(handle_or_did)
 
     def posts(self, handle_or_did: str | None = None) -> list[StoredRecord]:
-        """The stored posts (of one account, or of all), oldest first."""
+        """The stored posts (of one account, or of all the brand's accounts: the audience's
+        only when asked for by handle), oldest first."""
         did = self.user(handle_or_did).did if handle_or_did else None
         with self.lock:
             found = [
                 r
                 for r in self.records.values()
-                if r.collection == POST and (did is None or r.did == did)
+                if r.collection == POST
+                and (r.did == did if did is not None else r.did not in self._audience_dids)
             ]
         return sorted(found, key=lambda r: (r.created_at, r.rkey))
 
@@ -560,6 +599,140 @@ class BlueskyEmulator(Emulator):
         """An account's followers now, as ``getProfile`` reports them."""
         with self.lock:
             return self._followers(self.user(handle_or_did))
+
+    # -- the audience (conversations) ----------------------------------------------------------
+
+    def audience_write(
+        self,
+        member: Audience,
+        kind: str,
+        text: str,
+        *,
+        target: str | None = None,
+        lang: str | None = None,
+    ) -> str:
+        """Store a post by the audience member ``member`` (account ``<name>.test``, made on
+        first use) and return its AT URI, the id the adapter reports for it.
+
+        ``"reply"`` answers ``target`` (root and parent strong refs); ``"mention"`` names
+        the brand's account (the first one made, or the one whose ``@handle`` the text holds;
+        the handle is put first when the text lacks it) with a mention facet; ``"quote"``
+        embeds ``target`` (``app.bsky.embed.record``); ``"post"`` is a plain post.
+
+        Raises:
+            NotImplementedError: ``"comment"`` (Bluesky has replies, not comments).
+            KeyError: ``target`` is no post here.
+        """
+        if kind not in ("reply", "mention", "quote", "post"):
+            raise NotImplementedError(
+                f"Bluesky has no {kind}s: the audience can reply, mention, quote or post"
+            )
+        with self.lock:
+            user = self._audience_user(member.name)
+            record: dict[str, Any] = {"$type": POST, "text": text, "createdAt": ""}
+            if lang:
+                record["langs"] = [lang]
+            if kind in ("reply", "quote"):
+                if target is None:
+                    raise KeyError(f"a {kind} needs the post it answers")
+                parent = self._target(target)
+                ref = {"uri": parent.uri, "cid": parent.cid}
+                if kind == "reply":
+                    root = parent.value.get("reply", {}).get("root") if parent.value else None
+                    record["reply"] = {"root": dict(root) if root else ref, "parent": ref}
+                else:
+                    record["embed"] = {"$type": "app.bsky.embed.record", "record": ref}
+            elif kind == "mention":
+                brand = self._brand_named_in(text)
+                handle = f"@{brand.handle}"
+                if handle not in text:
+                    text = f"{handle} {text}"
+                    record["text"] = text
+                start = text.encode("utf-8").index(handle.encode("utf-8"))
+                record["facets"] = [
+                    {
+                        "index": {"byteStart": start, "byteEnd": start + len(handle.encode())},
+                        "features": [{"$type": _MENTION, "did": brand.did}],
+                    }
+                ]
+            record["createdAt"] = _iso(self.clock.time())
+            response = self._create(user, {"repo": user.did, "collection": POST, "record": record})
+            if response.status_code != 200:
+                raise ValueError(f"the emulator refused the audience's post: {response.text}")
+            return str(response.json()["uri"])
+
+    def answers(self, message_id: str) -> list[str]:
+        """The texts the brand's accounts wrote directly under ``message_id`` (an AT URI, or
+        a record key of a brand's post), oldest first."""
+        with self.lock:
+            try:
+                target = self._target(message_id)
+            except KeyError:
+                return []
+            found = [
+                r
+                for r in self.records.values()
+                if r.collection == POST
+                and r.did not in self._audience_dids
+                and _parent_uri(r) == target.uri
+            ]
+        return [r.text for r in sorted(found, key=lambda r: (self._sort_ms.get(r.uri, 0), r.rkey))]
+
+    def is_hidden(self, message_id: str) -> bool:
+        """Whether the threadgate of the message's thread names it in ``hiddenReplies``."""
+        with self.lock:
+            try:
+                rec = self._target(message_id)
+            except KeyError:
+                return False
+            return rec.uri in self._hidden_replies(rec)
+
+    def threadgate(self, post_id: str) -> dict[str, Any] | None:
+        """The threadgate record of the thread ``post_id`` is in (``None``: there is none)."""
+        with self.lock:
+            gate = self._gate_of(self._target(post_id))
+            return dict(gate.value) if gate is not None else None
+
+    def _audience_user(self, name: str) -> BlueskyUser:
+        label = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-") or "fan"
+        handle = f"{label}.test"
+        try:
+            user = self.user(handle)
+        except KeyError:
+            user = self.add_user(handle, display_name=name)
+        if user.did not in self._audience_dids:
+            if any(r.did == user.did for r in self.records.values()):
+                raise ValueError(f"{handle} is a brand account here, not the audience")
+            self._audience_dids.add(user.did)
+        return user
+
+    def _brand_named_in(self, text: str) -> BlueskyUser:
+        brands = [u for u in self.users.values() if u.did not in self._audience_dids]
+        if not brands:
+            raise KeyError("there is no brand account to mention: make one with account()")
+        for user in brands:
+            if f"@{user.handle}" in text:
+                return user
+        return brands[0]
+
+    def _target(self, post_id: str) -> StoredRecord:
+        """The post ``post_id`` names: an AT URI, or a record key of a brand's post."""
+        if post_id.startswith("at://"):
+            rec = self._post_at(post_id)
+        else:
+            rec = next(
+                (
+                    r
+                    for r in self.records.values()
+                    if r.collection == POST
+                    and r.rkey == post_id
+                    and r.did not in self._audience_dids
+                ),
+                None,
+            )
+        if rec is None:
+            raise KeyError(post_id)
+        return rec
 
     # -- answers -------------------------------------------------------------------------------
 
@@ -787,6 +960,11 @@ class BlueskyEmulator(Emulator):
         self._last_tid = us
         value = ((us & ((1 << 53) - 1)) << 10) | self._clock_id
         return "".join(_B32[(value >> (5 * i)) & 31] for i in reversed(range(13)))
+
+    def _next_sort_ms(self) -> int:
+        ms = max(int(self.clock.time() * 1000), self._last_sort_ms + 1)
+        self._last_sort_ms = ms
+        return ms
 
     def _commit(self) -> dict[str, str]:
         rev = self._tid()
@@ -1111,6 +1289,7 @@ class BlueskyEmulator(Emulator):
             value=record,
             created_at=self.clock.time(),
         )
+        self._sort_ms[uri] = self._next_sort_ms()
         answer: dict[str, Any] = {"uri": uri, "cid": cid, "commit": self._commit()}
         if status is not None:
             answer["validationStatus"] = status
@@ -1288,7 +1467,18 @@ class BlueskyEmulator(Emulator):
             node["parent"] = self._thread_view(parent, depth=0)
             node, current = node["parent"], parent
             height -= 1
-        return self._stamp(self.json({"thread": thread}), status)
+        body: dict[str, Any] = {"thread": thread}
+        gate = self._gate_of(rec)
+        if gate is not None:
+            # As the AppView (v1): hidden replies stay in the thread; the root's threadgate
+            # comes beside it, and clients fold away what its hiddenReplies name.
+            body["threadgate"] = {
+                "uri": gate.uri,
+                "cid": gate.cid,
+                "record": gate.value,
+                "lists": [],
+            }
+        return self._stamp(self.json(body), status)
 
     @route("GET", r"/xrpc/app\.bsky\.feed\.getAuthorFeed")
     def _get_author_feed(self, request: httpx.Request) -> httpx.Response:
@@ -1383,6 +1573,210 @@ class BlueskyEmulator(Emulator):
             )
             view["replies"] = [self._thread_view(r, depth=depth - 1) for r in children]
         return view
+
+    # -- routes: conversations (notifications, threadgates) ----------------------------------
+
+    @route("GET", r"/xrpc/app\.bsky\.notification\.listNotifications")
+    def _list_notifications(self, request: httpx.Request) -> httpx.Response:
+        return self._answer(request, self._h_list_notifications)
+
+    def _h_list_notifications(self, request: httpx.Request) -> httpx.Response:
+        # As the AppView: auth is required; newest first; the cursor is the ISO time of the
+        # last notification of the page (the next page is everything strictly older), sent
+        # only when there is more; a reasons filter; replies hidden by the viewer's own
+        # threadgate left out.
+        params = self._params(request, _NOTIFICATIONS)
+        viewer = self._auth(request)
+        assert viewer is not None
+        status = self._limited(request)
+        if "seenAt" in params:
+            return self._stamp(self._err(400, None, "The seenAt parameter is unsupported"), status)
+        cursor = params.get("cursor")
+        before: int | None = None
+        if cursor is not None:
+            parsed = _parse_iso(str(cursor))
+            if parsed is None:
+                return self._stamp(self._err(400, None, "Malformed cursor"), status)
+            before = parsed
+        reasons = params.get("reasons")
+        limit = int(params.get("limit", 50))
+        found = [
+            n
+            for n in self._notifications(viewer.did)
+            if (reasons is None or n[1] in reasons) and (before is None or n[0] < before)
+        ]
+        page = found[:limit]
+        # No seen time is kept (updateSeen is not emulated): as the AppView does then, the
+        # first page counts its newest notification unread and the others read.
+        seen = page[0][0] if page and cursor is None else None
+        notifications = []
+        for sort_ms, reason, subject, rec in page:
+            author = self.users[rec.did]
+            view: dict[str, Any] = {
+                "uri": rec.uri,
+                "cid": rec.cid,
+                "author": {**self._author(author), "indexedAt": _iso(author.created_at)},
+                "reason": reason,
+            }
+            if subject is not None:
+                view["reasonSubject"] = subject
+            view.update(
+                record=rec.value,
+                isRead=seen is not None and seen > sort_ms,
+                indexedAt=_iso_ms(sort_ms),
+                labels=[],
+            )
+            notifications.append(view)
+        body: dict[str, Any] = {"notifications": notifications}
+        if len(found) > limit and page:
+            body["cursor"] = _iso_ms(page[-1][0])
+        body["priority"] = False
+        if seen is not None:
+            body["seenAt"] = _iso_ms(seen)
+        return self._stamp(self.json(body), status)
+
+    def _notifications(self, did: str) -> list[tuple[int, str, str | None, StoredRecord]]:
+        """The notifications of ``did`` about posts (mention, quote, reply), newest first, as
+        the AppView's indexer makes them: one per post, a mention before a quote before a
+        reply; a reply notifies the nearest of its five ancestors by ``did`` (not past a
+        reply its thread hides), and the notification goes with its subject."""
+        out: list[tuple[int, str, str | None, StoredRecord]] = []
+        for rec in self.records.values():
+            if rec.collection != POST or rec.did == did:
+                continue
+            found = self._notification_for(rec, did)
+            if found is None:
+                continue
+            reason, subject = found
+            if subject is not None and subject not in self.records:
+                continue  # the subject was deleted: the AppView drops the notification
+            if reason == "reply" and self._hidden_by_root_author(rec, did):
+                continue
+            out.append((self._sort_ms.get(rec.uri, 0), reason, subject, rec))
+        out.sort(key=lambda n: (n[0], n[3].uri), reverse=True)
+        return out
+
+    def _notification_for(self, rec: StoredRecord, did: str) -> tuple[str, str | None] | None:
+        for facet in rec.value.get("facets") or ():
+            for feature in facet.get("features") or ():
+                if feature.get("$type") == _MENTION and feature.get("did") == did:
+                    return "mention", None
+        embed = rec.value.get("embed")
+        if isinstance(embed, Mapping):
+            quoted = embed.get("record")
+            if embed.get("$type") == "app.bsky.embed.recordWithMedia" and isinstance(
+                quoted, Mapping
+            ):
+                quoted = quoted.get("record")
+            uri = quoted.get("uri") if isinstance(quoted, Mapping) else None
+            if isinstance(uri, str) and uri.startswith(f"at://{did}/{POST}/"):
+                return "quote", uri
+        hidden = self._hidden_replies(rec)
+        current = rec
+        for _ in range(_REPLY_NOTIF_DEPTH - 1):
+            parent_uri = _parent_uri(current)
+            if parent_uri is None:
+                break
+            if parent_uri.startswith(f"at://{did}/"):
+                return "reply", parent_uri
+            if parent_uri in hidden:
+                break
+            parent = self.records.get(parent_uri)
+            if parent is None:
+                break
+            current = parent
+        return None
+
+    def _gate_of(self, rec: StoredRecord) -> StoredRecord | None:
+        """The threadgate of the thread ``rec`` is in (its root's), if there is one."""
+        root = _root_uri(rec) or rec.uri
+        match = _AT_URI.fullmatch(root)
+        if match is None:
+            return None
+        return self.records.get(f"at://{match['repo']}/{_THREADGATE}/{match['rkey']}")
+
+    def _hidden_replies(self, rec: StoredRecord) -> set[str]:
+        gate = self._gate_of(rec)
+        hidden = gate.value.get("hiddenReplies") if gate is not None else None
+        return {str(u) for u in hidden} if isinstance(hidden, list) else set()
+
+    def _hidden_by_root_author(self, rec: StoredRecord, did: str) -> bool:
+        root = _root_uri(rec)
+        return bool(root and root.startswith(f"at://{did}/")) and (
+            rec.uri in self._hidden_replies(rec)
+        )
+
+    @route("POST", r"/xrpc/com\.atproto\.repo\.putRecord")
+    def _put_record(self, request: httpx.Request) -> httpx.Response:
+        return self._answer(request, self._h_put_record)
+
+    def _h_put_record(self, request: httpx.Request) -> httpx.Response:
+        user = self._auth(request)
+        assert user is not None
+        body = self._body(request, "com.atproto.repo.putRecord")
+        # The PDS charges an update 2 points whether it creates or replaces.
+        status = self._limited(request, self._write_charge(user, 2 if self.limits else 0))
+        try:
+            response = self._put(user, body)
+        except _Refusal as refusal:
+            response = refusal.response
+        return self._stamp(response, status)
+
+    def _put(self, user: BlueskyUser, body: Mapping[str, Any]) -> httpx.Response:
+        self._repo_user(user, str(body["repo"]))
+        collection, rkey = str(body["collection"]), str(body["rkey"])
+        record = body["record"]
+        if not isinstance(record, Mapping):
+            raise self._invalid("Expected object value type (got record) at $.record")
+        record = dict(record)
+        record.setdefault("$type", collection)
+        if record["$type"] != collection:
+            raise self._invalid(f"Invalid $type: expected {collection}, got {record['$type']}")
+        validate = body.get("validate")
+        status: str | None = None if validate is False else "unknown"
+        if validate is not False and self.lexicons.has(collection):
+            definition = self.lexicons.definition(collection)
+            if definition.get("key") == "tid" and not _syntax.is_tid(rkey):
+                raise self._invalid(
+                    f'Invalid record key for {collection}: Invalid TID string (got "{rkey}") at $'
+                )
+            try:
+                self.lexicons.validate_record(collection, record)
+            except Issue as issue:
+                raise self._invalid(f"Invalid {collection} record: {issue}") from None
+            status = "valid"
+        uri = f"at://{user.did}/{collection}/{rkey}"
+        current = self.records.get(uri)
+        canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        cid = _cid(canonical.encode(), 0x71)
+        answer: dict[str, Any] = {"uri": uri, "cid": cid}
+        if current is not None and current.cid == cid:
+            # Identical content: a no-op, answered without a commit (before any swap check).
+            if status is not None:
+                answer["validationStatus"] = status
+            return self.json(answer)
+        if "swapRecord" in body:
+            swap = body["swapRecord"]
+            ok = (current is None and swap is None) or (
+                current is not None and swap is not None and swap == current.cid
+            )
+            if not ok:
+                was = current.cid if current is not None else "null"
+                raise self._invalid(f"Record was at {was}", "InvalidSwap")
+        self.records[uri] = StoredRecord(
+            uri=uri,
+            cid=cid,
+            did=user.did,
+            collection=collection,
+            rkey=rkey,
+            value=record,
+            created_at=current.created_at if current is not None else self.clock.time(),
+        )
+        self._sort_ms.setdefault(uri, self._next_sort_ms())
+        answer["commit"] = self._commit()
+        if status is not None:
+            answer["validationStatus"] = status
+        return self.json(answer)
 
     # -- everything else ------------------------------------------------------------------------
 

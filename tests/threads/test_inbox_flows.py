@@ -178,6 +178,25 @@ def test_next_read_stops_at_what_it_saw() -> None:
     assert json.loads(third.cursor or "")["marks"] == json.loads(second.cursor or "")["marks"]
 
 
+def test_replies_of_one_second_stay_seen_across_reads() -> None:
+    """Threads' timestamps are whole seconds: a reply of the same second as the mark is new
+    once, and the ones seen before at that second stay seen when the mark takes it in."""
+    adapter = ThreadsAdapter(account())
+    cursor = None
+    for shown, new in (([item("r1", 10)], ["r1"]), ([item("r2", 10), item("r1", 10)], ["r2"])):
+        canned = Canned(posts(("p1", True)), conversation("p1", page(*shown)), mentions(page()))
+        got = run_flow(adapter.inbox(cursor, limit=100), canned)
+        assert [m.id for m in got.messages] == new
+        cursor = got.cursor
+    assert json.loads(cursor or "")["marks"]["p1"] == {"t": T0 + 10, "ids": ["r1", "r2"]}
+    canned = Canned(
+        posts(("p1", True)),
+        conversation("p1", page(item("r2", 10), item("r1", 10))),
+        mentions(page()),
+    )
+    assert run_flow(adapter.inbox(cursor, limit=100), canned).messages == ()
+
+
 def test_limit_stops_mid_feed_and_the_cursor_continues() -> None:
     """At ``limit`` the read stops with ``more`` between pages; the next read continues
     the same round from Threads' cursor without listing the posts again, and only once the

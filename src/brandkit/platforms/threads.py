@@ -580,6 +580,9 @@ class ThreadsAdapter(GraphAdapter):
             if mark is not None:
                 params["since"] = mark.t
         watched = set(state.watched)
+        if todo.top is None and mark is not None:
+            # Items seen at the mark's second stay seen when newer ones share that second.
+            todo.top = mark.model_copy(deep=True)
         while True:
             if len(found) >= limit or pages[0] >= self.inbox_max_pages:
                 return False

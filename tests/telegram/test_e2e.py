@@ -27,6 +27,8 @@ from brandkit import (
     TransportError,
 )
 from brandkit._hooks import NullGovernor
+from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
+from brandkit.platforms.telegram import TelegramAdapter
 from brandkit.testing import Emulator, png
 from brandkit.testing.conformance import AdapterConformance
 from brandkit.testing.telegram import TelegramEmulator
@@ -39,6 +41,18 @@ class TestTelegramConformance(AdapterConformance):
     """The shared adapter suite, on Telegram."""
 
     platform = "telegram"
+
+    @pytest.fixture(autouse=True)
+    def declared(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The suite reads brandkit.capabilities("telegram"); until the built-in table
+        names the inbox, it is the adapter's own declaration."""
+        monkeypatch.setitem(BUILTIN_CAPABILITIES, "telegram", TelegramAdapter.capabilities)
+
+    def inbox_requests(self, answers: int, mentions: int) -> int | None:
+        """getUpdates, 100 updates a page: the comments, the private messages and the
+        post's automatic forward into the discussion group; a full page needs one more
+        request to see the end."""
+        return (answers + mentions + 1) // 100 + 1
 
     @pytest.fixture
     def emu(self) -> Iterator[Emulator]:

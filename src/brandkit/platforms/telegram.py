@@ -22,6 +22,13 @@ Facts used here (``platforms.md`` §8, checked against the Bot API 10.1 spec and
   such a delivery ends ``unknown`` (`find_part` is not overridden).
 - The Bot API exposes no view counts (``Message`` has no ``views``); metrics come back
   unavailable with the reason, and the account metric is ``getChatMemberCount``.
+- Conversations (`TelegramAdapter.inbox`): a channel's comments live in its linked
+  discussion group, where each post arrives as an automatic forward and comments reply to
+  it. The bot (an admin there) reads them with ``getUpdates``; the cursor is the next
+  ``offset``, and passing it confirms what was read (Telegram keeps unconfirmed updates 24
+  hours and offers no history). Private messages to the bot are read as mentions. Answers
+  go to the discussion group (or private chat) with ``reply_parameters``; ``deleteMessage``
+  deletes a comment, ``setMessageReaction`` likes it; nothing can be hidden.
 """
 
 from __future__ import annotations
@@ -33,18 +40,21 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import IO, TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar, cast
 
+import attrs
 import httpx
 import pydantic
 
 from brandkit._flow import Flow, Send
 from brandkit.errors import (
     AuthError,
+    ConfigurationError,
     ContentError,
     PlatformError,
     PlatformUnavailable,
     RateLimited,
     Rejected,
 )
+from brandkit.inbox._model import Author, InboxPage, Message
 from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import (
     Adapter,
@@ -107,6 +117,72 @@ class _ChatAnswer(Answer):
     result: _Chat
 
 
+class _User(Answer):
+    id: _Int
+    is_bot: bool = False
+    first_name: str = ""
+    last_name: str | None = None
+    username: str | None = None
+
+
+class _ChatRef(Answer):
+    id: _Int
+    type: str
+    username: str | None = None
+
+
+class _Origin(Answer):
+    """``forward_origin`` (``MessageOriginChannel`` for an automatic forward)."""
+
+    type: str
+    chat: _ChatRef | None = None
+    message_id: _Int | None = None
+
+
+class _Replied(Answer):
+    """``reply_to_message``: what a message answers (Telegram sends it one level deep)."""
+
+    message_id: _Int
+    is_automatic_forward: bool = False
+    forward_origin: _Origin | None = None
+
+
+class _InMessage(Answer):
+    """A ``message`` of an update, as the inbox reads it."""
+
+    message_id: _Int
+    message_thread_id: _Int | None = None
+    from_: _User | None = pydantic.Field(default=None, alias="from")
+    chat: _ChatRef
+    date: _Int
+    text: str | None = None
+    caption: str | None = None
+    reply_to_message: _Replied | None = None
+    is_automatic_forward: bool = False
+    forward_origin: _Origin | None = None
+
+
+class _Update(Answer):
+    update_id: _Int
+    message: _InMessage | None = None
+
+
+class _Updates(Answer):
+    """``getUpdates``: the updates, oldest first."""
+
+    ok: Literal[True]
+    result: tuple[_Update, ...]
+
+
+class _RawUpdates(Answer):
+    ok: Literal[True]
+    result: tuple[dict[str, pydantic.JsonValue], ...]
+
+
+_MAX_THREADS = 1000
+"""Comment threads (automatic forward -> post) the inbox cursor remembers, newest kept."""
+
+
 class _CountAnswer(Answer):
     """``getChatMemberCount``."""
 
@@ -154,10 +230,21 @@ class TelegramAdapter(Adapter):
     ``Post.options`` understood here: ``disable_notification`` (send silently),
     ``protect_content``, ``message_thread_id`` (a forum topic) and ``link_preview``
     (``False`` turns the preview of the first link off).
+
+    Attributes:
+        update_page: updates asked for per ``getUpdates`` (``limit``, at most 100).
+        update_pages: most ``getUpdates`` requests of one inbox read.
     """
 
     name: ClassVar[str] = "telegram"
-    capabilities: ClassVar[Capabilities] = BUILTIN_CAPABILITIES["telegram"]
+    # Comments in the discussion group and private messages to the bot are read and
+    # answered; a bot admin deletes comments and reacts; nothing can be hidden.
+    capabilities: ClassVar[Capabilities] = attrs.evolve(
+        BUILTIN_CAPABILITIES["telegram"],
+        inbox=frozenset({"comment", "mention"}),
+        delete_messages=True,
+        like_messages=True,
+    )
     # Telegram's FAQ: about 1 message/s in one chat, 20/min in one group, 30/s for the bot.
     rate_policies: ClassVar[tuple[RatePolicy, ...]] = (
         RatePolicy("send", 1, 1.0),
@@ -166,6 +253,8 @@ class TelegramAdapter(Adapter):
     )
     # Metrics cost no request at all, so any batch is one "request".
     metrics_batch_size: ClassVar[int] = 100
+    update_page: ClassVar[int] = 100
+    update_pages: ClassVar[int] = 100
 
     def __init__(self, account: Account) -> None:
         super().__init__(account)
@@ -256,6 +345,11 @@ class TelegramAdapter(Adapter):
                 messages may exist: the delivery is then ``unknown``).
         """
         common: dict[str, Any] = {"chat_id": self.chat_id}
+        if thread.reply_to is not None and not thread.previous:
+            # An answer goes where the message is: the discussion group or a private chat.
+            chat = thread.reply_to.extra.get("chat_id")
+            if chat is not None:
+                common["chat_id"] = int(chat) if str(chat).lstrip("-").isdigit() else chat
         options = rendered.options
         for key in ("message_thread_id",):
             if options.get(key) is not None:
@@ -309,11 +403,13 @@ class TelegramAdapter(Adapter):
             ids = [m.message_id for m in self.parse(response, _SentAlbum).result]
         else:
             ids = [self.parse(response, _Sent).result.message_id]
+        chat_id = common["chat_id"]
+        own = chat_id == self.chat_id
         return PartRef(
             index=part.index,
             id=str(ids[0]),
-            url=public_link(self.chat_id, ids[0], self._username),
-            extra={"chat_id": str(self.chat_id), "message_ids": ids},
+            url=public_link(chat_id, ids[0], self._username if own else None),
+            extra={"chat_id": str(chat_id), "message_ids": ids},
         )
 
     # -- delete ------------------------------------------------------------------------------
@@ -339,6 +435,204 @@ class TelegramAdapter(Adapter):
             if response.status_code == 400 and "not found" in _description(response):
                 continue
             self.check(response)
+
+    # -- conversations -----------------------------------------------------------------------
+
+    def inbox(self, cursor: str | None, *, limit: int) -> Flow[InboxPage]:
+        """The new comments on the channel's posts (messages in its linked discussion group
+        that answer a post's automatic forward, or another comment in its thread) and the
+        messages written to the bot in private chats (kind ``"mention"``), read with
+        ``getUpdates`` (``allowed_updates=["message"]``, 100 a page, no wait).
+
+        The cursor is the next ``offset``: passing it confirms every earlier update to
+        Telegram, which then never sends them again (a bot has no history to read back).
+        The read stops after the page that reaches ``limit`` (``more`` is set).
+
+        Raises:
+            ConfigurationError: ``cursor`` is not one this adapter made (pass ``None``), or
+                a webhook is set for the bot (Telegram then refuses ``getUpdates``).
+            PlatformError: Telegram refused (typed by `error_for`).
+            MalformedResponse: an answer brandkit cannot read.
+        """
+        offset, threads = _read_cursor(cursor)
+        messages: list[Message] = []
+        more = False
+        for _ in range(self.update_pages):
+            body: dict[str, Any] = {
+                "limit": self.update_page,
+                "timeout": 0,
+                "allowed_updates": ["message"],
+            }
+            if offset is not None:
+                body["offset"] = offset
+            updates = yield from self._updates(body)
+            for update, raw in updates:
+                offset = update.update_id + 1
+                message = update.message
+                if message is not None:
+                    found = self._read_message(message, raw, threads)
+                    if found is not None:
+                        messages.append(found)
+            if len(updates) < self.update_page:
+                break
+            if len(messages) >= limit:
+                more = True
+                break
+        else:
+            more = True
+        return InboxPage(messages=messages, cursor=_write_cursor(offset, threads), more=more)
+
+    def replies(self, refs: Sequence[PartRef]) -> Flow[list[Message]]:
+        """The comments on the post ``refs[0]`` among the updates Telegram still holds for
+        the bot (the first 100 not yet confirmed by an inbox read, at most 24 hours old):
+        a bot cannot read a chat's history, so earlier comments are only in what `inbox`
+        returned. Confirms nothing.
+
+        Raises:
+            PlatformError: Telegram refused (typed by `error_for`).
+            MalformedResponse: an answer brandkit cannot read.
+        """
+        posts = {str(r.id) for r in refs}
+        for ref in refs:
+            posts.update(str(i) for i in ref.extra.get("message_ids") or ())
+        threads: dict[str, str] = {}
+        updates = yield from self._updates(
+            {"limit": self.update_page, "timeout": 0, "allowed_updates": ["message"]}
+        )
+        found: list[Message] = []
+        for update, raw in updates:
+            if update.message is not None:
+                message = self._read_message(update.message, raw, threads)
+                if message is not None and message.our_post in posts:
+                    found.append(message)
+        return found
+
+    def reply_target(self, message: Message) -> PartRef:
+        """The message to answer: its id in its chat, with the chat in ``extra`` (the
+        discussion group or the private chat, not the channel).
+
+        Raises:
+            ConfigurationError: ``message`` belongs to another account.
+        """
+        self.check_message(message)
+        chat, message_id = _split_id(message.id)
+        return PartRef(index=0, id=message_id, url=message.url, extra={"chat_id": chat})
+
+    def delete_message(self, message: Message) -> Flow[None]:
+        """``deleteMessage`` in the discussion group (the bot must be an admin there with
+        ``can_delete_messages``; messages older than 48 hours cannot be deleted). One
+        already gone counts as deleted.
+
+        Raises:
+            Rejected: Telegram will not delete it ("message can't be deleted").
+            PlatformError: another refusal (typed by `error_for`).
+        """
+        chat, message_id = _split_id(message.id)
+        response = yield Send(
+            self._json("deleteMessage", {"chat_id": int(chat), "message_id": int(message_id)}),
+            idempotent=True,
+            bucket="api",
+        )
+        if response.status_code == 400 and "not found" in _description(response):
+            return
+        self.check(response)
+
+    def like(self, message: Message) -> Flow[None]:
+        """``setMessageReaction`` with 👍 (Bot API 7.0+; a bot sets one reaction).
+
+        Raises:
+            PlatformError: Telegram refused (typed by `error_for`), e.g. the chat does not
+                allow that reaction.
+        """
+        chat, message_id = _split_id(message.id)
+        body = {
+            "chat_id": int(chat),
+            "message_id": int(message_id),
+            "reaction": [{"type": "emoji", "emoji": "\N{THUMBS UP SIGN}"}],
+        }
+        response = yield Send(self._json("setMessageReaction", body), idempotent=True, bucket="api")
+        self.check(response)
+
+    def _updates(self, body: Mapping[str, Any]) -> Flow[list[tuple[_Update, dict[str, Any]]]]:
+        response = yield Send(self._json("getUpdates", body), idempotent=True, bucket="api")
+        if response.status_code == 409:
+            err = self.error_for(response)
+            raise ConfigurationError(
+                f"{err} (a webhook is set for this bot: brandkit reads updates with "
+                "getUpdates; call deleteWebhook, or read the webhook's updates yourself)"
+            )
+        updates = self.parse(response, _Updates).result
+        raw = self.parse(response, _RawUpdates).result
+        return [(u, dict(r)) for u, r in zip(updates, raw, strict=True)]
+
+    def _ours(self, chat: _ChatRef | None) -> bool:
+        """``chat`` is the account's channel."""
+        if chat is None:
+            return False
+        mine = self.chat_id
+        if isinstance(mine, int):
+            return chat.id == mine
+        return chat.username is not None and f"@{chat.username}".lower() == str(mine).lower()
+
+    def _read_message(
+        self, m: _InMessage, raw: Mapping[str, Any], threads: dict[str, str]
+    ) -> Message | None:
+        """One update's message as an inbox message, or ``None`` when it is not for the
+        brand (automatic forwards are remembered in ``threads``: group message -> post)."""
+        chat = m.chat.id
+        if m.is_automatic_forward and m.forward_origin and self._ours(m.forward_origin.chat):
+            if m.forward_origin.message_id is not None:
+                _remember(threads, f"{chat}:{m.message_id}", str(m.forward_origin.message_id))
+            return None
+        author = m.from_
+        if author is None or author.is_bot:
+            return None  # a channel or another bot speaking, not the audience
+        replied = m.reply_to_message
+        in_reply_to: str | None = None
+        if m.chat.type == "private":
+            kind, post = "mention", None
+            if replied is not None:
+                in_reply_to = f"{chat}:{replied.message_id}"
+        else:
+            origin = replied.forward_origin if replied is not None else None
+            if replied is not None and replied.is_automatic_forward and origin is not None:
+                if not self._ours(origin.chat) or origin.message_id is None:
+                    return None  # a comment under another channel's post
+                post = str(origin.message_id)
+                _remember(threads, f"{chat}:{replied.message_id}", post)
+                in_reply_to = post
+            else:
+                thread = f"{chat}:{m.message_thread_id}" if m.message_thread_id else None
+                post = threads.get(thread) if thread else None
+                if post is None:
+                    return None  # group chatter outside the channel's comment threads
+                in_reply_to = f"{chat}:{replied.message_id}" if replied is not None else post
+            kind = "comment"
+        name = " ".join(n for n in (author.first_name, author.last_name) if n) or None
+        url = None
+        if post is not None:
+            channel = public_link(self.chat_id, post, self._username)
+            url = f"{channel}?comment={m.message_id}" if channel else None
+        return Message(
+            platform=self.name,
+            account=self.account.key,
+            id=f"{chat}:{m.message_id}",
+            kind=kind,
+            author=Author(
+                id=str(author.id),
+                handle=author.username,
+                name=name,
+                url=f"https://t.me/{author.username}" if author.username else None,
+            ),
+            text=m.text or m.caption or "",
+            created_at=datetime.fromtimestamp(m.date, UTC),
+            url=url,
+            in_reply_to=in_reply_to,
+            conversation=post,
+            our_post=post,
+            raw=raw,
+            extra={"chat_id": str(chat), "message_id": m.message_id},
+        )
 
     # -- metrics -----------------------------------------------------------------------------
 
@@ -456,6 +750,57 @@ def _body(response: httpx.Response) -> dict[str, Any]:
     except ValueError:
         return {"description": response.text[:300].strip()}
     return data if isinstance(data, dict) else {}
+
+
+def _split_id(message_id: str) -> tuple[str, str]:
+    """``"chat_id:message_id"`` as its two parts.
+
+    Raises:
+        ConfigurationError: not a Telegram message id brandkit made.
+    """
+    chat, _, number = message_id.rpartition(":")
+    if not chat.lstrip("-").isdigit() or not number.isdigit():
+        raise ConfigurationError(
+            f"{message_id!r} is not a Telegram message id as brandkit reports them "
+            "('chat_id:message_id')"
+        )
+    return chat, number
+
+
+def _remember(threads: dict[str, str], key: str, post: str) -> None:
+    threads.pop(key, None)
+    threads[key] = post
+    while len(threads) > _MAX_THREADS:
+        threads.pop(next(iter(threads)))
+
+
+def _read_cursor(cursor: str | None) -> tuple[int | None, dict[str, str]]:
+    """The inbox cursor: the next ``getUpdates`` offset, and the comment threads known.
+
+    Raises:
+        ConfigurationError: not a cursor of this adapter.
+    """
+    if cursor is None:
+        return None, {}
+    try:
+        data = json.loads(cursor)
+        offset, threads = data["offset"], data["threads"]
+        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+            raise ValueError("bad offset")
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in threads.items()):
+            raise ValueError("bad threads")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ConfigurationError(
+            f"this is not a Telegram inbox cursor brandkit made ({exc}): pass since=None to "
+            "read from the updates Telegram still holds"
+        ) from None
+    return offset, dict(threads)
+
+
+def _write_cursor(offset: int | None, threads: Mapping[str, str]) -> str | None:
+    if offset is None:
+        return None  # nothing was ever read: start again from what Telegram holds
+    return json.dumps({"offset": offset, "threads": dict(threads)}, separators=(",", ":"))
 
 
 def _description(response: httpx.Response) -> str:

@@ -15,7 +15,7 @@ import httpx
 
 from brandkit.accounts import Account
 from brandkit.content._media import _dimensions, sniff
-from brandkit.testing._emulator import Clock, Emulator, route
+from brandkit.testing._emulator import Audience, Clock, Emulator, route
 from brandkit.testing.telegram._markup import MarkupError, check_entities, parse
 from brandkit.testing.telegram._spec import BotApiRequest, BotApiSpec, UploadedFile, parse_request
 
@@ -25,6 +25,7 @@ __all__ = [
     "TelegramChat",
     "TelegramEmulator",
     "TelegramMessage",
+    "TelegramUser",
 ]
 
 MB = 1000 * 1000
@@ -44,6 +45,11 @@ _SEND_KIND = {
     "senddocument": "document",
 }
 _ALPHABET = string.ascii_letters + string.digits + "-_"
+SERVICE_USER = {"id": 777000, "is_bot": False, "first_name": "Telegram"}
+"""The sender Telegram shows on a channel post's automatic forward into its discussion group."""
+UPDATE_LIFETIME = 24 * 3600.0
+"""Telegram keeps an unconfirmed update for 24 hours."""
+_DEFAULT_UPDATES = frozenset({"message", "edited_message", "channel_post", "edited_channel_post"})
 
 
 @attrs.define
@@ -79,6 +85,7 @@ class TelegramChat:
         members_per_day: how fast members grow with the emulator clock.
         created_at: emulator time of creation.
         next_message_id: the id the next message gets.
+        linked_chat_id: a channel's discussion group (and the group's channel).
     """
 
     id: int
@@ -90,6 +97,22 @@ class TelegramChat:
     members_per_day: float = 24.0
     created_at: float = 0.0
     next_message_id: int = 1
+    linked_chat_id: int | None = None
+
+
+@attrs.define
+class TelegramUser:
+    """A person of the audience (`brandkit.testing.Emulator.audience`).
+
+    Attributes:
+        id: the user id (also the id of their private chat with a bot).
+        username: their username.
+        first_name: their display name.
+    """
+
+    id: int
+    username: str
+    first_name: str
 
 
 @attrs.define
@@ -161,6 +184,11 @@ class TelegramMessage:
         reply_to: the id of the message it replies to, if any.
         deleted_at: emulator time it was deleted, if it was.
         options: other parameters as sent (``link_preview_options``, ...).
+        user_id: the audience member who wrote it (then ``bot_id`` is 0).
+        forward_of: for a channel post's automatic forward into the discussion group, the
+            post's id in the channel.
+        thread_id: the comment thread it belongs to (the automatic forward's id).
+        reactions: who reacted how (user or bot id -> emoji).
     """
 
     chat_id: int
@@ -175,6 +203,10 @@ class TelegramMessage:
     reply_to: int | None = None
     deleted_at: float | None = None
     options: dict[str, Any] = attrs.field(factory=dict)
+    user_id: int | None = None
+    forward_of: int | None = None
+    thread_id: int | None = None
+    reactions: dict[int, list[str]] = attrs.field(factory=dict)
 
 
 @attrs.define
@@ -238,6 +270,11 @@ class TelegramEmulator(Emulator):
         self._next_bot = 7_000_000_001
         self._next_chat = 1_000_000_001
         self._next_group = 10_000_000_000_000_000_000
+        self.users: dict[int, TelegramUser] = {}
+        self._updates: dict[int, list[tuple[int, float, dict[str, Any]]]] = {}
+        self._next_update: dict[int, int] = {}
+        self._allowed: dict[int, frozenset[str]] = {}
+        self._next_user = 5_100_000_001
 
     # -- public helpers --------------------------------------------------------------------
 
@@ -301,6 +338,7 @@ class TelegramEmulator(Emulator):
         members: int = 0,
         members_per_day: float = 24.0,
         bot: TelegramBot | None = None,
+        discussion: bool = True,
         **unknown: Any,
     ) -> Account:
         """A bot that is an admin of a new channel, as an [`Account`][brandkit.Account] at
@@ -314,6 +352,8 @@ class TelegramEmulator(Emulator):
             members: members (subscribers) at creation.
             members_per_day: how fast they grow with the emulator clock.
             bot: post with this bot (default: a new one).
+            discussion: give a channel a linked discussion group (where comments live),
+                with the bot as an admin that may delete messages.
 
         Raises:
             TypeError: an unknown keyword argument.
@@ -332,21 +372,207 @@ class TelegramEmulator(Emulator):
                 members_per_day=members_per_day,
                 admins=[the_bot],
             )
+            if discussion and type == "channel":
+                self.link_discussion(made, admins=[the_bot])
         chat_id: str | int = f"@{username}" if username else made.id
         return Account.telegram(
             bot_token=the_bot.token, chat_id=chat_id, base_url=self.base_url, name=name
         )
 
-    def messages(self, chat: int | str | None = None) -> list[TelegramMessage]:
-        """The messages that exist now (deleted ones excluded), oldest first, optionally of
-        one chat (its id or ``@username``)."""
+    def link_discussion(
+        self, channel: TelegramChat, *, admins: Iterable[TelegramBot] = ()
+    ) -> TelegramChat:
+        """A new supergroup linked to ``channel`` as its discussion group (``admins`` are
+        its admins). From then on every channel post is forwarded there automatically, and
+        the audience's comments on a post are replies to that forward."""
+        with self.lock:
+            group = self.chat(type="supergroup", title=f"{channel.title} chat", admins=admins)
+            channel.linked_chat_id, group.linked_chat_id = group.id, channel.id
+            return group
+
+    def messages(
+        self, chat: int | str | None = None, *, everyone: bool = False
+    ) -> list[TelegramMessage]:
+        """The messages the bots sent that exist now (deleted ones excluded), oldest first,
+        optionally of one chat (its id or ``@username``); with ``everyone``, the audience's
+        messages and automatic forwards too."""
         with self.lock:
             wanted = self._resolve(chat).id if chat is not None else None
             return [
                 m
                 for m in self._messages
-                if m.deleted_at is None and (wanted is None or m.chat_id == wanted)
+                if m.deleted_at is None
+                and (wanted is None or m.chat_id == wanted)
+                and (everyone or (m.user_id is None and m.forward_of is None))
             ]
+
+    # -- the audience ------------------------------------------------------------------------
+
+    def user(self, name: str) -> TelegramUser:
+        """The audience member ``name`` as a Telegram user (made on first use)."""
+        with self.lock:
+            for u in self.users.values():
+                if u.username == name:
+                    return u
+            user = TelegramUser(id=self._next_user, username=name, first_name=name.title())
+            self._next_user += 1
+            self.users[user.id] = user
+            return user
+
+    def audience_write(
+        self,
+        member: Audience,
+        kind: str,
+        text: str,
+        *,
+        target: str | None = None,
+        lang: str | None = None,
+    ) -> str:
+        """What an audience member writes, as ``"chat_id:message_id"``:
+
+        - ``"comment"`` (or ``"reply"``) on a channel post or a comment: ``target`` is a
+          post id as in ``Delivery.ids`` (the newest channel with a discussion group that
+          has that post; ``"@channel:5"`` or ``"-100…:5"`` to choose), or a comment's
+          ``Message.id``. It is a message in the discussion group replying to the post's
+          automatic forward (or to the comment), in the post's thread.
+        - ``"mention"``: a private message to the bot of the newest channel (bots have no
+          mentions of a channel; a private message is what reaches the brand).
+
+        Raises:
+            NotImplementedError: ``"quote"`` or ``"post"`` (a bot sees neither).
+            KeyError: no such post or comment, or the channel has no discussion group.
+        """
+        if kind not in ("comment", "reply", "mention"):
+            raise NotImplementedError(
+                f"the Telegram emulator has no {kind}s: a bot sees comments in the discussion "
+                "group and private messages; use .comment() or .mention()"
+            )
+        with self.lock:
+            user = self.user(member.name)
+            if kind == "mention":
+                return self._direct(user, text)
+            group, replied = self._comment_target(str(target or ""))
+            thread = replied.thread_id if replied.forward_of is None else replied.message_id
+            m = TelegramMessage(
+                chat_id=group.id,
+                message_id=group.next_message_id,
+                bot_id=0,
+                date=self.clock.time(),
+                kind="text",
+                text=text,
+                entities=[],
+                reply_to=replied.message_id,
+                user_id=user.id,
+                thread_id=thread,
+            )
+            group.next_message_id += 1
+            self._messages.append(m)
+            self._notify(group, m)
+            return f"{group.id}:{m.message_id}"
+
+    def _direct(self, user: TelegramUser, text: str) -> str:
+        bot_ids = [
+            b for c in reversed(list(self.chats.values())) if c.type != "private" for b in c.admins
+        ]
+        if not bot_ids:
+            raise KeyError("no bot to write to")
+        bot = self.bots[bot_ids[0]]
+        chat = self.chats.get(user.id)
+        if chat is None:
+            chat = TelegramChat(
+                id=user.id, type="private", title=user.first_name, username=user.username
+            )
+            self.chats[user.id] = chat
+        chat.admins[bot.id] = True
+        m = TelegramMessage(
+            chat_id=chat.id,
+            message_id=chat.next_message_id,
+            bot_id=0,
+            date=self.clock.time(),
+            kind="text",
+            text=text,
+            entities=[],
+            user_id=user.id,
+        )
+        chat.next_message_id += 1
+        self._messages.append(m)
+        self._enqueue(bot.id, {"message": self._message_json(m)})
+        return f"{chat.id}:{m.message_id}"
+
+    def _comment_target(self, target: str) -> tuple[TelegramChat, TelegramMessage]:
+        """The discussion group and the message a comment on ``target`` replies to."""
+        where, _, number = target.rpartition(":")
+        if not number.isdigit():
+            raise KeyError(target)
+        if where:
+            chat = self._resolve(where) if not where.lstrip("-").isdigit() else None
+            chat_id = chat.id if chat is not None else int(where)
+            found = self.chats.get(chat_id)
+            if found is not None and found.type != "channel":
+                message = self._find(found.id, int(number))  # a comment: answer it
+                if message.deleted_at is not None:
+                    raise KeyError(target)
+                return found, message
+            channels = [found] if found is not None else []
+        else:
+            channels = [c for c in reversed(list(self.chats.values())) if c.type == "channel"]
+        for channel in channels:
+            if channel.linked_chat_id is None:
+                continue
+            for m in self._messages:
+                if (
+                    m.chat_id == channel.linked_chat_id
+                    and m.forward_of == int(number)
+                    and m.deleted_at is None
+                ):
+                    return self.chats[channel.linked_chat_id], m
+        raise KeyError(target)
+
+    def answers(self, message_id: str) -> list[str]:
+        """The texts the bots wrote in answer to the message ``"chat_id:message_id"``,
+        oldest first; deleted ones excluded."""
+        chat, _, number = message_id.rpartition(":")
+        with self.lock:
+            return [
+                m.text
+                for m in self._messages
+                if str(m.chat_id) == chat
+                and m.reply_to == int(number)
+                and m.user_id is None
+                and m.forward_of is None
+                and m.deleted_at is None
+            ]
+
+    def reactions(self, message_id: str) -> dict[int, list[str]]:
+        """The reactions on the message ``"chat_id:message_id"``: user or bot id -> emoji."""
+        chat, _, number = message_id.rpartition(":")
+        with self.lock:
+            return dict(self._find(int(chat), int(number)).reactions)
+
+    # -- updates -----------------------------------------------------------------------------
+
+    def _notify(self, chat: TelegramChat, m: TelegramMessage) -> None:
+        """Queue ``m`` as a ``message`` update for every bot that sees the group's messages
+        (its admins: privacy mode does not apply to them)."""
+        for bot_id in chat.admins:
+            if bot_id != m.bot_id:
+                self._enqueue(bot_id, {"message": self._message_json(m)})
+
+    def _enqueue(self, bot_id: int, update: dict[str, Any]) -> None:
+        kind = next(iter(update))
+        if kind not in self._allowed.get(bot_id, _DEFAULT_UPDATES):
+            return
+        # Update ids start at a bot-specific number and grow by one.
+        update_id = self._next_update.setdefault(bot_id, 400_000_000 + bot_id % 1000 * 1000)
+        self._next_update[bot_id] = update_id + 1
+        queue = self._updates.setdefault(bot_id, [])
+        queue.append((update_id, self.clock.time(), {"update_id": update_id, **update}))
+
+    def pending_updates(self, bot: TelegramBot) -> int:
+        """How many updates wait for ``bot`` (unconfirmed and less than 24 hours old)."""
+        with self.lock:
+            now = self.clock.time()
+            return sum(1 for _, t, _ in self._updates.get(bot.id, []) if now - t < UPDATE_LIFETIME)
 
     def post_texts(self) -> list[str]:
         """The texts of the posts that exist now, oldest first; an album is one post (its
@@ -642,6 +868,14 @@ class TelegramEmulator(Emulator):
     # -- JSON --------------------------------------------------------------------------------
 
     def _chat_json(self, chat: TelegramChat) -> dict[str, Any]:
+        if chat.type == "private":
+            user = self.users[chat.id]
+            return {
+                "id": chat.id,
+                "first_name": user.first_name,
+                "username": user.username,
+                "type": "private",
+            }
         data: dict[str, Any] = {"id": chat.id, "title": chat.title, "type": chat.type}
         if chat.username:
             data["username"] = chat.username
@@ -658,12 +892,37 @@ class TelegramEmulator(Emulator):
     def _message_json(self, m: TelegramMessage, *, with_reply: bool = True) -> dict[str, Any]:
         chat = self.chats[m.chat_id]
         data: dict[str, Any] = {"message_id": m.message_id}
-        if chat.type == "channel":
+        if m.thread_id is not None:
+            data["message_thread_id"] = m.thread_id
+        if m.forward_of is not None:
+            channel = self.chats[chat.linked_chat_id]  # type: ignore[index]
+            data["from"] = dict(SERVICE_USER)
+            data["sender_chat"] = self._chat_json(channel)
+        elif m.user_id is not None:
+            user = self.users[m.user_id]
+            data["from"] = {
+                "id": user.id,
+                "is_bot": False,
+                "first_name": user.first_name,
+                "username": user.username,
+                "language_code": "en",
+            }
+        elif chat.type == "channel":
             data["sender_chat"] = self._chat_json(chat)
         else:
             data["from"] = self._user_json(self.bots[m.bot_id])
         data["chat"] = self._chat_json(chat)
         data["date"] = int(m.date)
+        if m.forward_of is not None:
+            channel = self.chats[chat.linked_chat_id]  # type: ignore[index]
+            original = self._find(channel.id, m.forward_of)
+            data["forward_origin"] = {
+                "type": "channel",
+                "chat": self._chat_json(channel),
+                "message_id": m.forward_of,
+                "date": int(original.date),
+            }
+            data["is_automatic_forward"] = True
         if m.media_group_id is not None:
             data["media_group_id"] = m.media_group_id
         if m.reply_to is not None and with_reply:
@@ -720,8 +979,10 @@ class TelegramEmulator(Emulator):
 
     def _m_getchat(self, bot: TelegramBot, call: BotApiRequest) -> Any:
         chat = self._target(bot, call)
+        linked = {"linked_chat_id": chat.linked_chat_id} if chat.linked_chat_id else {}
         return {
             **self._chat_json(chat),
+            **linked,
             "accent_color_id": 0,
             "max_reaction_count": 11,
             "accepted_gift_types": {
@@ -749,10 +1010,15 @@ class TelegramEmulator(Emulator):
         group: str | None = None,
         options: dict[str, Any] | None = None,
     ) -> TelegramMessage:
+        thread = None
+        if reply_to is not None:
+            replied = self._find(chat.id, reply_to)
+            thread = replied.message_id if replied.forward_of is not None else replied.thread_id
         m = TelegramMessage(
             chat_id=chat.id,
             message_id=chat.next_message_id,
             bot_id=bot.id,
+            thread_id=thread,
             date=self.clock.time(),
             kind=kind,
             text=text,
@@ -764,7 +1030,26 @@ class TelegramEmulator(Emulator):
         )
         chat.next_message_id += 1
         self._messages.append(m)
+        if chat.type == "channel" and chat.linked_chat_id is not None:
+            self._forward(chat, m)
         return m
+
+    def _forward(self, channel: TelegramChat, post: TelegramMessage) -> None:
+        """The channel post's automatic forward into the discussion group (what comments
+        reply to), queued as an update for the group's admin bots."""
+        group = self.chats[channel.linked_chat_id]  # type: ignore[index]
+        copy = attrs.evolve(
+            post,
+            chat_id=group.id,
+            message_id=group.next_message_id,
+            forward_of=post.message_id,
+            reply_to=None,
+            reactions={},
+        )
+        group.next_message_id += 1
+        self._messages.append(copy)
+        for bot_id in group.admins:
+            self._enqueue(bot_id, {"message": self._message_json(copy)})
 
     def _send_one(self, bot: TelegramBot, call: BotApiRequest, kind: str) -> Any:
         chat = self._postable(bot, call)
@@ -887,7 +1172,10 @@ class TelegramEmulator(Emulator):
         if m is None or m.deleted_at is not None:
             raise _Refusal(400, "Bad Request: message to delete not found")
         now = self.clock.time()
-        if now - m.date >= self.delete_window or (m.bot_id != bot.id and chat.type == "channel"):
+        # In a group, an admin bot with the right (here: an admin that may post) deletes
+        # anyone's message; in a channel, only its own.
+        others = chat.type == "channel" or not chat.admins.get(bot.id)
+        if now - m.date >= self.delete_window or (m.bot_id != bot.id and others):
             raise _Refusal(400, "Bad Request: message can't be deleted")
         m.deleted_at = now
 
@@ -896,6 +1184,52 @@ class TelegramEmulator(Emulator):
         message_id = self._int(call, "message_id")
         assert message_id is not None
         self._delete(bot, chat, message_id)
+        return True
+
+    def _m_getupdates(self, bot: TelegramBot, call: BotApiRequest) -> Any:
+        # Telegram: an offset confirms every update before it (they are never sent again);
+        # a negative one keeps the last -offset; limit is clamped to 1-100 (default 100);
+        # allowed_updates, when given, holds for later calls too.
+        allowed = self._param(call, "allowed_updates")
+        if allowed is not None:
+            if not isinstance(allowed, list):
+                raise _Refusal(400, "Bad Request: can't parse allowed_updates JSON object")
+            self._allowed[bot.id] = frozenset(str(a) for a in allowed) or _DEFAULT_UPDATES
+        limit = min(100, max(1, self._int(call, "limit") or 100))
+        offset = self._int(call, "offset")
+        now = self.clock.time()
+        queue = [u for u in self._updates.get(bot.id, []) if now - u[1] < UPDATE_LIFETIME]
+        if offset is not None and offset < 0:
+            queue = queue[offset:]
+        elif offset is not None:
+            queue = [u for u in queue if u[0] >= offset]
+        self._updates[bot.id] = queue
+        kinds = self._allowed.get(bot.id, _DEFAULT_UPDATES)
+        return [u[2] for u in queue if next(k for k in u[2] if k != "update_id") in kinds][:limit]
+
+    def _m_setmessagereaction(self, bot: TelegramBot, call: BotApiRequest) -> Any:
+        chat = self._target(bot, call)
+        message_id = self._int(call, "message_id")
+        try:
+            m = self._find(chat.id, int(message_id or 0))
+        except KeyError:
+            m = None
+        if m is None or m.deleted_at is not None:
+            raise _Refusal(400, "Bad Request: message to react not found")
+        reaction = self._param(call, "reaction") or []
+        if not isinstance(reaction, list):
+            raise _Refusal(400, "Bad Request: can't parse reaction JSON object")
+        emoji = [str(r.get("emoji")) for r in reaction if isinstance(r, dict)]
+        if any(r.get("type") != "emoji" for r in reaction if isinstance(r, dict)):
+            # Bots cannot send paid reactions; custom emoji need the chat to allow them.
+            raise _Refusal(400, "Bad Request: REACTION_INVALID")
+        if len(emoji) > 1:
+            # Bots set at most one reaction on a message (non-premium users' limit).
+            raise _Refusal(400, "Bad Request: REACTIONS_TOO_MANY")
+        if emoji:
+            m.reactions[bot.id] = emoji
+        else:
+            m.reactions.pop(bot.id, None)
         return True
 
     def _m_deletemessages(self, bot: TelegramBot, call: BotApiRequest) -> Any:

@@ -1,7 +1,9 @@
 """The built-in platforms' capabilities, from ``platforms.md`` (sources cited there).
 
 They live apart from the adapters so that `brandkit.render` and ``brandkit preview``
-can check a post for every platform without importing any adapter.
+can check a post for every platform, and the drivers can refuse what a platform cannot do,
+without importing any adapter. What each platform reads into an inbox, and whether it can
+hide, delete or like others' messages, is declared here too (sources on its docs page).
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ BUILTIN_CAPABILITIES: dict[str, Capabilities] = {
     # X: 4 photos, or 1 GIF, or 1 video; images <= 5 MB, GIF <= 15 MB, video <= 512 MB.
     "x": Capabilities(
         platform="x",
+        inbox=frozenset({"reply", "mention", "quote"}),
+        hide_messages=True,
+        like_messages=True,
         threads=True,
         media=MediaRules(
             max_items=4,
@@ -32,6 +37,8 @@ BUILTIN_CAPABILITIES: dict[str, Capabilities] = {
     # Mastodon defaults; the adapter replaces them with the instance's own configuration.
     "mastodon": Capabilities(
         platform="mastodon",
+        inbox=frozenset({"reply", "mention", "quote"}),
+        like_messages=True,
         text_options={"max_characters": 500, "characters_reserved_per_url": 23},
         threads=True,
         media=MediaRules(
@@ -50,6 +57,9 @@ BUILTIN_CAPABILITIES: dict[str, Capabilities] = {
     # Bluesky: 4 images of <= 2,000,000 bytes each, or one video; link cards are client-built.
     "bluesky": Capabilities(
         platform="bluesky",
+        inbox=frozenset({"reply", "mention", "quote"}),
+        hide_messages=True,
+        like_messages=True,
         threads=True,
         media=MediaRules(
             max_items=4,
@@ -69,6 +79,8 @@ BUILTIN_CAPABILITIES: dict[str, Capabilities] = {
     ),
     "linkedin": Capabilities(
         platform="linkedin",
+        inbox=frozenset({"comment"}),
+        like_messages=True,
         threads=False,
         media=MediaRules(
             max_items=20,
@@ -82,6 +94,10 @@ BUILTIN_CAPABILITIES: dict[str, Capabilities] = {
     ),
     "facebook": Capabilities(
         platform="facebook",
+        inbox=frozenset({"comment"}),
+        hide_messages=True,
+        delete_messages=True,
+        like_messages=True,
         threads=False,
         media=MediaRules(
             max_items=10,
@@ -96,6 +112,9 @@ BUILTIN_CAPABILITIES: dict[str, Capabilities] = {
     # Instagram needs media, fetched by Meta from a public URL; feed images are JPEG only.
     "instagram": Capabilities(
         platform="instagram",
+        inbox=frozenset({"comment"}),
+        hide_messages=True,
+        delete_messages=True,
         threads=False,
         media=MediaRules(
             max_items=10,
@@ -111,6 +130,8 @@ BUILTIN_CAPABILITIES: dict[str, Capabilities] = {
     ),
     "threads": Capabilities(
         platform="threads",
+        inbox=frozenset({"reply", "mention"}),
+        hide_messages=True,
         threads=True,
         media=MediaRules(
             max_items=20,
@@ -127,6 +148,9 @@ BUILTIN_CAPABILITIES: dict[str, Capabilities] = {
     # Telegram: text 4096 and caption 1024 UTF-16 units; albums of 2-10.
     "telegram": Capabilities(
         platform="telegram",
+        inbox=frozenset({"comment", "mention"}),
+        delete_messages=True,
+        like_messages=True,
         caption_options={"caption": True},
         threads=False,
         media=MediaRules(

@@ -301,7 +301,7 @@ def test_comments_replies_hide_and_delete(
     emu: InstagramEmulator, http: httpx.Client, host: LoopbackMediaHost
 ) -> None:
     """An audience comment lists on GET /{media}/comments with the keys of a real page of
-    comments; the account comments (POST /{media}/comments) and replies (POST
+    comments, newest first; the account comments (POST /{media}/comments) and replies (POST
     /{comment}/replies; a reply to a reply joins the top-level comment); hide=true flags it;
     DELETE removes it; comments_count counts them."""
     who = Who(emu)
@@ -319,7 +319,8 @@ def test_comments_replies_hide_and_delete(
     listed = http.get(f"/v25.0/{media}/comments", headers=who.headers).json()
     sample = real("instagram/apidata/medias/comments_p1.json")
     assert set(listed["data"][0]) == set(sample["data"][0])
-    assert [c["text"] for c in listed["data"]] == ["Beautiful!", "Hi all"]
+    # Newest first, as in the real page of comments (comments_p1.json).
+    assert [c["text"] for c in listed["data"]] == ["Hi all", "Beautiful!"]
     replies = http.get(
         f"/v25.0/{theirs}/replies",
         params={"fields": "text,username,parent_id"},

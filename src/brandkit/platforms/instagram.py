@@ -21,6 +21,13 @@ checked and against what):
 - Rate limits: ``X-Business-Use-Case-Usage`` (type ``instagram``), code 80002 when throttled.
 - Metrics: ``views`` replaced ``impressions`` and ``plays`` (v22.0); retired names come back
   unavailable.
+- Conversations are comments. One ``GET /{ig-user-id}/media`` with each media's comments
+  and their replies expanded (``comments.limit(50){...,replies.limit(50){...}}``) reads
+  the inbox; a media or comment with more goes on at ``/{ig-media-id}/comments`` or
+  ``/{ig-comment-id}/replies``. Answers are ``POST /{ig-comment-id}/replies`` (one level:
+  an answer to a reply joins its comment), looked up again among the comment's replies
+  after a lost answer; ``POST /{ig-comment-id}`` ``hide`` and ``DELETE /{ig-comment-id}``
+  moderate. Mentions need the ids Meta's webhooks send, and the API cannot like.
 """
 
 from __future__ import annotations
@@ -29,7 +36,9 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import attrs
 import httpx
+import pydantic
 
 from brandkit._flow import Flow, Send
 from brandkit.errors import (
@@ -39,20 +48,26 @@ from brandkit.errors import (
     RateLimited,
     Rejected,
 )
+from brandkit.inbox._model import Author, InboxPage, Message
 from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import Answer, Capabilities, PartRef, RatePolicy, ThreadContext
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 from brandkit.platforms._graph import (
     ContainerAnswer,
     ContainerExpired,
+    EdgePage,
     FollowersAnswer,
     GraphAdapter,
     GraphId,
+    GraphTime,
     IdAnswer,
+    InboxCursor,
     InsightsAnswer,
     PermalinkAnswer,
     QuotaAnswer,
+    RawAnswer,
     graph_error,
+    new_messages,
     parse_time,
     tid_time,
 )
@@ -88,6 +103,54 @@ class _Media(Answer):
     permalink: str | None = None
 
 
+class _From(Answer):
+    id: GraphId | None = None
+    username: str | None = None
+
+
+class _User(Answer):
+    id: GraphId
+
+
+class _Reply(RawAnswer):
+    """One comment or reply, as the inbox reads it (`COMMENT_FIELDS`)."""
+
+    id: GraphId
+    text: str = ""
+    username: str | None = None
+    timestamp: GraphTime
+    hidden: bool = False
+    author: _From | None = pydantic.Field(default=None, alias="from")
+    # Meta names ``user`` only on the account's own comments.
+    user: _User | None = None
+    parent_id: GraphId | None = None
+
+
+class _Comment(_Reply):
+    """A top-level comment with the first page of its replies."""
+
+    replies: EdgePage[_Reply] | None = None
+
+
+class _MediaComments(Answer):
+    """A media with its comments expanded (their first page)."""
+
+    id: GraphId
+    permalink: str | None = None
+    comments: EdgePage[_Comment] | None = None
+
+
+COMMENT_FIELDS = "id,text,username,timestamp,hidden,from,user,parent_id"
+"""The fields of a comment the inbox reads."""
+
+_Capabilities = BUILTIN_CAPABILITIES["instagram"]
+if not _Capabilities.inbox:
+    # Declared here until the table of built-in capabilities names Instagram's inbox.
+    _Capabilities = attrs.evolve(
+        _Capabilities, inbox=frozenset({"comment"}), hide_messages=True, delete_messages=True
+    )
+
+
 class InstagramAdapter(GraphAdapter):
     """Publishes to one Instagram professional account; see the module docstring.
 
@@ -98,7 +161,7 @@ class InstagramAdapter(GraphAdapter):
     """
 
     name: ClassVar[str] = "instagram"
-    capabilities: ClassVar[Capabilities] = BUILTIN_CAPABILITIES["instagram"]
+    capabilities: ClassVar[Capabilities] = _Capabilities
     rate_policies: ClassVar[tuple[RatePolicy, ...]] = (
         # Business Use Case: 4800 calls x impressions per 24 h (one impression assumed).
         RatePolicy("instagram", 4800, 86_400.0),
@@ -108,6 +171,12 @@ class InstagramAdapter(GraphAdapter):
     )
     metrics_batch_size: ClassVar[int] = 50
     refresh_grant: ClassVar[str | None] = "ig_refresh_token"
+    inbox_posts: ClassVar[int] = 25
+    """How many of the account's newest media an inbox read looks at (one page)."""
+    comments_page: ClassVar[int] = 50
+    """Comments (and replies) asked for per page (``limit``)."""
+    inbox_pages: ClassVar[int] = 20
+    """The most pages of comments read per media (and of replies per comment)."""
 
     media_metrics: tuple[tuple[str, Metric], ...] = (
         ("views", Metric.IMPRESSIONS),
@@ -154,12 +223,17 @@ class InstagramAdapter(GraphAdapter):
     def prepare(self) -> Flow[Capabilities]:
         """Check that media can be hosted, and refresh a token close to its expiry.
 
+        The capabilities returned let a part without media through rendering: a post
+        still needs one (`publish_part` refuses it before any request), but an answer
+        to a comment is text alone.
+
         Raises:
             ConfigurationError: the account has no ``media_host``.
         """
         self.media_host()
         yield from self.ensure_fresh_token()
-        return self.capabilities
+        caps = self.capabilities
+        return attrs.evolve(caps, media=attrs.evolve(caps.media, min_items=0))
 
     # -- publish -----------------------------------------------------------------------------
 
@@ -179,6 +253,8 @@ class InstagramAdapter(GraphAdapter):
             MalformedResponse: a success answer brandkit cannot read (no id, a wrong type,
                 not JSON); after the create, the post may exist and is looked up.
         """
+        if thread.reply_to is not None and part.index == 0:
+            return (yield from self._publish_reply(part, thread.reply_to))
         if not part.media:
             raise ContentError(
                 "instagram needs at least one image or video on a post",
@@ -314,10 +390,15 @@ class InstagramAdapter(GraphAdapter):
         container is then reused). Without it (a new process), ``/media`` since the part's
         key was made is read back and matched on the caption.
 
+        An answer to a comment (``thread.reply_to``) is looked for among the comment's
+        replies: the account's own with the same text, made since the part's key.
+
         Raises:
             PlatformError: Meta could not be asked, or the container is published but its
                 post is not listed yet.
         """
+        if thread.reply_to is not None and part.index == 0:
+            return (yield from self._find_reply(part, thread))
         container = self._containers.get(thread.key)
         if container is None:
             return (yield from self._read_back(part, thread, None))
@@ -361,6 +442,189 @@ class InstagramAdapter(GraphAdapter):
             used, total = quota
             extra.update(quota_total=total, quota_remaining=max(0, total - used - 1))
         return PartRef(index=part.index, id=oldest.id, url=oldest.permalink, extra=extra)
+
+    # -- conversations -----------------------------------------------------------------------
+
+    def inbox(self, cursor: str | None, *, limit: int) -> Flow[InboxPage]:
+        """The comments and replies on the account's `inbox_posts` newest media that are
+        new since ``cursor``, the account's own left out, oldest first, at most ``limit``.
+
+        One request reads them while no media has more than `comments_page` comments
+        and no comment more than `comments_page` replies: the media come with their
+        comments and the comments with their replies expanded. Instagram lists comments
+        newest first and has no "every level" order, so a new reply can sit under an old
+        comment: every page of a media's comments is read (at most `inbox_pages`) and the
+        cursor keeps what was seen. Mentions are not read: Meta names them only to
+        webhooks.
+
+        Raises:
+            ConfigurationError: ``cursor`` is not one an inbox read returned.
+            PlatformError: Meta refused (typed by `error_for`).
+            MalformedResponse: an answer brandkit cannot read.
+        """
+        state = InboxCursor.decode(cursor, self.name)
+        yield from self.ensure_fresh_token()
+        n = self.comments_page
+        nested = f"{COMMENT_FIELDS},replies.limit({n}){{{COMMENT_FIELDS}}}"
+        media = yield from self.get(
+            f"/{self.user_id}/media",
+            {"fields": f"id,permalink,comments.limit({n}){{{nested}}}", "limit": self.inbox_posts},
+            EdgePage[_MediaComments],
+        )
+        found: list[Message] = []
+        for item in media.data:
+            if item.comments is None:
+                continue  # Meta leaves the edge out of a media without comments
+            found.extend((yield from self._conversation(item.id, item.comments)))
+        return new_messages(found, state, limit)
+
+    def replies(self, refs: Sequence[PartRef]) -> Flow[list[Message]]:
+        """The comments and replies on the media, oldest first, the account's own left
+        out (``GET /{ig-media-id}/comments`` with the replies expanded).
+
+        Raises:
+            PlatformError: Meta refused (typed by `error_for`).
+            MalformedResponse: an answer brandkit cannot read.
+        """
+        yield from self.ensure_fresh_token()
+        found = yield from self._conversation(refs[0].id, None)
+        return sorted(found, key=lambda m: (m.created_at, m.id))
+
+    def reply_target(self, message: Message) -> PartRef:
+        """The comment to answer. Instagram keeps one level: an answer to a reply joins
+        the replies of its comment (``extra["thread"]``), where a lost answer is looked
+        for."""
+        self.check_message(message)
+        parent = message.extra.get("parent")
+        return PartRef(
+            index=0,
+            id=message.id,
+            url=message.url,
+            extra={"media": message.our_post, "thread": parent or message.id},
+        )
+
+    def set_hidden(self, message: Message, hidden: bool) -> Flow[None]:
+        """``POST /{ig-comment-id}`` with ``hide`` (a hidden comment cannot be answered).
+
+        Raises:
+            PlatformError: Meta refused (typed by `error_for`).
+        """
+        yield from self.ensure_fresh_token()
+        request = self.request("POST", f"/{message.id}", data={"hide": hidden})
+        response = yield Send(request, idempotent=True, bucket="instagram")
+        self.check(response)
+
+    def delete_message(self, message: Message) -> Flow[None]:
+        """``DELETE /{ig-comment-id}``; a comment already gone counts as deleted.
+
+        Raises:
+            PlatformError: Meta refused (typed by `error_for`).
+        """
+        yield from self.ensure_fresh_token()
+        request = self.request("DELETE", f"/{message.id}")
+        response = yield Send(request, idempotent=True, bucket="instagram")
+        err = graph_error(response)
+        if response.is_success or (err.get("code") == 100 and err.get("error_subcode") == _GONE):
+            return
+        self.check(response)
+
+    def _conversation(self, media_id: str, first: EdgePage[_Comment] | None) -> Flow[list[Message]]:
+        """Every comment and reply of a media (from its first page of comments, when it
+        was read already), the account's own left out."""
+        n = self.comments_page
+        comments = yield from self.rest_of_edge(
+            f"/{media_id}/comments",
+            {"fields": f"{COMMENT_FIELDS},replies.limit({n}){{{COMMENT_FIELDS}}}", "limit": n},
+            _Comment,
+            first,
+            max_pages=self.inbox_pages,
+        )
+        found: list[Message] = []
+        for comment in comments:
+            if not self._ours(comment):
+                found.append(self._message(comment, media_id, None))
+            if comment.replies is None:
+                continue
+            replies = yield from self.rest_of_edge(
+                f"/{comment.id}/replies",
+                {"fields": COMMENT_FIELDS, "limit": n},
+                _Reply,
+                comment.replies,
+                max_pages=self.inbox_pages,
+            )
+            found.extend(
+                self._message(r, media_id, comment.id) for r in replies if not self._ours(r)
+            )
+        return found
+
+    def _ours(self, comment: _Reply) -> bool:
+        if comment.user is not None:
+            return True
+        return comment.author is not None and comment.author.id == self.user_id
+
+    def _message(self, c: _Reply, media_id: str, parent: str | None) -> Message:
+        parent = parent or c.parent_id
+        handle = c.username or (c.author.username if c.author is not None else None)
+        author_id = c.author.id if c.author is not None and c.author.id else None
+        return Message(
+            platform=self.name,
+            account=self.account.key,
+            id=c.id,
+            kind="comment",
+            author=Author(
+                id=author_id or handle or "unknown",
+                handle=handle,
+                url=f"https://www.instagram.com/{handle}/" if handle else None,
+            ),
+            text=c.text,
+            created_at=c.timestamp,
+            url=None,  # Instagram comments have no address of their own
+            in_reply_to=parent or media_id,
+            conversation=media_id,
+            our_post=media_id,
+            hidden=c.hidden,
+            raw=c.raw,
+            extra={"media": media_id, "parent": parent},
+        )
+
+    def _publish_reply(self, part: RenderedPart, target: PartRef) -> Flow[PartRef]:
+        """``POST /{ig-comment-id}/replies`` with the answer's text (no idempotency: a lost
+        answer is looked up by `find_part` before anything is sent again)."""
+        if part.media:
+            raise ContentError(
+                "instagram: answers to comments are text only; remove the media",
+                field="media",
+                platform=self.name,
+            )
+        yield from self.ensure_fresh_token()
+        request = self.request("POST", f"/{target.id}/replies", data={"message": part.text})
+        response = yield Send(request, creates=True, bucket="instagram")
+        reply_id = self.parse(response, IdAnswer).id
+        return PartRef(index=part.index, id=reply_id, extra={"parent": target.id})
+
+    def _find_reply(self, part: RenderedPart, thread: ThreadContext) -> Flow[PartRef | None]:
+        assert thread.reply_to is not None
+        under = str(thread.reply_to.extra.get("thread") or thread.reply_to.id)
+        started = tid_time(thread.key)
+        since = started - self.readback_slack if started is not None else None
+        replies = yield from self.rest_of_edge(
+            f"/{under}/replies",
+            {"fields": COMMENT_FIELDS, "limit": self.comments_page},
+            _Reply,
+            None,
+            max_pages=self.inbox_pages,
+        )
+        matches = [
+            r
+            for r in replies
+            if self._ours(r)
+            and r.text.strip() == part.text.strip()
+            and (since is None or r.timestamp >= since)
+        ]
+        if not matches:
+            return None
+        oldest = min(matches, key=lambda r: (r.timestamp, r.id))
+        return PartRef(index=part.index, id=oldest.id, extra={"parent": thread.reply_to.id})
 
     # -- delete ------------------------------------------------------------------------------
 

@@ -34,10 +34,14 @@ What it answers like the Graph API (``platforms.md`` §6; real bodies in ``tests
   ``GET /{media-id}/insights`` (current metric names; ``impressions`` and ``plays`` are
   refused as Meta does since v22.0), ``DELETE /{media-id}``, batch requests.
 - ``GET /me`` (Instagram Login: ``user_id``, ``username``, ``account_type``, ...).
-- Comments: ``GET``/``POST /{ig-media-id}/comments`` (``message``), ``GET``/``POST
-  /{ig-comment-id}/replies`` (one level, as Instagram keeps them), ``POST /{ig-comment-id}``
-  with ``hide=true|false``, ``DELETE /{ig-comment-id}``, ``GET /{ig-comment-id}``;
-  `add_comment` adds the audience's.
+- Comments: ``GET``/``POST /{ig-media-id}/comments`` (newest first, as Meta lists them;
+  ``limit``, ``after``/``before``; ``message``), ``GET``/``POST /{ig-comment-id}/replies``
+  (one level, as Instagram keeps them: an answer to a reply joins its comment; a hidden
+  comment cannot be answered), both edges also expanded in ``fields``
+  (``comments.limit(50){...,replies.limit(50){...}}``), ``POST /{ig-comment-id}`` with
+  ``hide=true|false``, ``DELETE /{ig-comment-id}``, ``GET /{ig-comment-id}``; ``user`` only
+  on the account's own comments; the audience (``emu.audience("fan1").comment(media_id,
+  text)``, or a comment id to answer it) and `add_comment` add the audience's.
 - Tokens live 60 days of the emulator clock; ``GET /refresh_access_token`` renews one that
   is at least a day old and not expired.
 - ``X-Business-Use-Case-Usage`` (type ``instagram``); code 80002 past the budget.
@@ -138,6 +142,7 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
 
     platform: ClassVar[str] = "instagram"
     create_route: ClassVar[tuple[str, str]] = ("POST", r"/v\d+\.\d+/\d+/media_publish")
+    reply_route: ClassVar[tuple[str, str] | None] = ("POST", r"/v\d+\.\d+/\d+/replies")
     usage_type: ClassVar[str | None] = "instagram"
     throttle_code: ClassVar[int] = 80002
     throttle_message: ClassVar[str] = (
@@ -321,6 +326,9 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
             "media_product_type": lambda f: m.product_type,
             "like_count": lambda f: counts["likes"],
             "comments_count": lambda f: counts["comments"],
+            "comments": lambda f: self._nested(
+                m.id, "comments", self.thread(m.id, None, newest_first=True), f
+            ),
             "media_url": lambda f: f"https://scontent.cdninstagram.com/v/{m.id}.jpg",
             "insights": lambda f: self.post_insights(m, f.modifiers.get("metric")),
         }
@@ -404,11 +412,17 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
             "like_count": lambda f: 0,
             "media": lambda f: {"id": media.id, "media_product_type": media.product_type},
             "parent_id": lambda f: c.parent if c.parent is not None else OMIT,
-            "replies": lambda f: {
-                "data": [self._comment_fields(r, f.subfields) for r in self.thread(c.on, c.id)]
-            },
+            "replies": lambda f: self._nested(c.id, "replies", self.thread(c.on, c.id), f),
         }
         return render_fields(fields, "id,text,timestamp", getters, "IGComment", c.id)
+
+    def _nested(self, node: str, edge: str, items: list[Comment], f: Field) -> Any:
+        """An edge of comments expanded in ``fields`` (left out when empty, as Meta does)."""
+        if not items:
+            return OMIT
+        return self.nested_edge(
+            node, edge, [self._comment_fields(c, f.subfields) for c in items], f
+        )
 
     def _comment_text(self, params: dict[str, Any]) -> str:
         text = str(params.get("message") or "")
@@ -447,10 +461,12 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
             if verb == "post" and replied.parent is not None:
                 # Instagram keeps one level: a reply to a reply joins the top-level comment.
                 parent = replied.parent
+            if verb == "post" and self._comments[parent].hidden:
+                raise GraphError(400, 100, "(#100) A hidden comment cannot be replied to")
         if request.method == "GET":
-            rendered = [
-                self._comment_fields(c, params.get("fields")) for c in self.thread(on, parent)
-            ]
+            # Comments newest first (as Meta lists them); replies in the order they came.
+            items = self.thread(on, parent, newest_first=parent is None)
+            rendered = [self._comment_fields(c, params.get("fields")) for c in items]
             return self.json(self.page_of(request, rendered, params))
         text = self._comment_text(params)
         user = self._users[token.owner]

@@ -20,6 +20,12 @@ def test_emulator_examples_run() -> None:
         exec(compile(code, str(PAGE), "exec"), {"__name__": "docs_example"})
 
 
+def test_conversations_example_runs() -> None:
+    """The Conversations example runs as written against the emulator."""
+    (code,) = blocks("python", "## Conversations", PAGE)
+    exec(compile(code, str(PAGE), "exec"), {"__name__": "docs_example"})
+
+
 def test_setup_example_builds_the_account(monkeypatch: pytest.MonkeyPatch) -> None:
     """The setup example's account builds, with an expiry brandkit can refresh ahead of."""
     monkeypatch.setenv("THREADS_USER_ID", "1800")

@@ -392,9 +392,9 @@ def test_replies_read_the_conversation_by_recent_search() -> None:
     got = run_flow(
         adapter().replies([PartRef(index=0, id=ROOT), PartRef(index=1, id=PART2)]), script
     )
-    assert [m.id for m in got] == [deeper, fan_reply]
+    assert [m.id for m in got] == [fan_reply, deeper]  # oldest first
     assert all(m.kind == "reply" and m.our_post == ROOT for m in got)
-    assert got[0].in_reply_to == brand_answer
+    assert got[1].in_reply_to == brand_answer
     sent = [params(r) for r in script.requests]
     assert sent[0]["query"] == f"conversation_id:{ROOT}" and sent[0]["max_results"] == "100"
     assert sent[1]["next_token"] == "b26v89c19zqg8o3fpdy"

@@ -1207,6 +1207,8 @@ class XAdapter(RefreshingAdapter):
                 break
             if len(messages) >= limit:
                 break
+        # X pages newest first; ids are snowflakes, so their order is the order of time.
+        messages.sort(key=lambda m: int(m.id))
         if token and page is not None and page.data:
             # Stopped at the limit (or the page bound): go on below the oldest post read.
             oldest = min(page.data, key=lambda p: int(p.id)).id
@@ -1245,7 +1247,7 @@ class XAdapter(RefreshingAdapter):
             token = page.meta.next_token if page.meta is not None else None
             if not token or not page.data:
                 break
-        return out
+        return sorted(out, key=lambda m: int(m.id))
 
     def reply_target(self, message: Message) -> PartRef:
         """The message as the parent of an answer (``reply.in_reply_to_tweet_id``), with

@@ -555,6 +555,9 @@ class XEmulator(Emulator):
             as duplicate content.
         premium: users have X Premium unless their own ``premium`` says otherwise: posts may
             then have 25,000 weighted characters instead of 280.
+        reply_handles: a reply made through ``POST /2/tweets`` to someone else's post comes
+            back with the conversation's @handles before its text, as with
+            ``reply.auto_populate_reply_metadata`` (otherwise only then).
 
     Attributes:
         users: users by id.
@@ -580,8 +583,10 @@ class XEmulator(Emulator):
         check_after_secs: int = 1,
         duplicate_window: float = 86_400.0,
         premium: bool = False,
+        reply_handles: bool = False,
     ) -> None:
         super().__init__(clock=clock)
+        self.reply_handles = reply_handles
         self.rate_limits: dict[str, tuple[int, float]] = {
             **DEFAULT_RATE_LIMITS,
             **(rate_limits or {}),
@@ -1118,9 +1123,16 @@ class XEmulator(Emulator):
         quote: str | None = None,
         reply_settings: str | None = None,
         lang: str | None = None,
+        handles: str = "",
     ) -> XPost:
         post_id = self._new_id(created_at)
         display, urls = self._shorten(post_id, user, text, media_keys)
+        if handles:
+            # X puts the @handles before the text it shows; entity offsets move with it.
+            display = handles + display
+            for url in urls:
+                url["start"] += len(handles)
+                url["end"] += len(handles)
         parent = self._posts.get(in_reply_to) if in_reply_to else None
         post = XPost(
             id=post_id,
@@ -1263,8 +1275,11 @@ class XEmulator(Emulator):
                 ).encode(),
                 headers={"content-type": "application/problem+json", **caller.headers},
             )
-        if reply_to is not None and body["reply"].get("auto_populate_reply_metadata"):
-            text = self._reply_handles(self._posts[reply_to], caller.user, text) + text
+        handles = ""
+        if reply_to is not None and (
+            body["reply"].get("auto_populate_reply_metadata") or self.reply_handles
+        ):
+            handles = self._reply_handles(self._posts[reply_to], caller.user, text)
         post = self._store(
             caller.user,
             text,
@@ -1273,6 +1288,7 @@ class XEmulator(Emulator):
             media_keys=tuple(keys),
             quote=quote,
             reply_settings=body.get("reply_settings"),
+            handles=handles,
         )
         data = {
             "data": {"id": post.id, "text": post.display_text, "edit_history_tweet_ids": [post.id]}

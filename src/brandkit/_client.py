@@ -565,11 +565,15 @@ class _Core:
         self.save(delivery)
         return delivery
 
-    def render_flow(self, adapter: Adapter, post: Post) -> Flow[Rendered]:
+    def render_flow(
+        self, adapter: Adapter, post: Post, reply_to: PartRef | None = None
+    ) -> Flow[Rendered]:
         caps = self._capabilities.get(id(adapter))
         if caps is None:
             caps = yield from adapter.prepare()
             self._capabilities[id(adapter)] = caps
+        if reply_to is not None:
+            caps = adapter.answer_capabilities(caps, reply_to)
         return render(post, adapter.name, capabilities=caps)
 
     def deliver_flow(
@@ -586,7 +590,7 @@ class _Core:
         before = delivery.status
         look_first = before is DeliveryStatus.UNKNOWN or delivery.look_first
         try:
-            rendered = yield from self.render_flow(adapter, delivery.post)
+            rendered = yield from self.render_flow(adapter, delivery.post, delivery.reply_to)
             caps = rendered.capabilities
             if not delivery.keys:
                 delivery.keys = [new_tid() for _ in rendered.parts]

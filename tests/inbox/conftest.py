@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
+import attrs
 import httpx
 import pytest
 
@@ -34,6 +35,10 @@ class ChatAdapter(Adapter):
 
     def _url(self, path: str) -> str:
         return f"{self.account.base_url}{path}"
+
+    def answer_capabilities(self, capabilities: Capabilities, target: PartRef) -> Capabilities:
+        # Answers are short on chatnet, like comments elsewhere.
+        return attrs.evolve(capabilities, text_options={"max_characters": 30})
 
     def publish_part(
         self, rendered: Rendered, part: RenderedPart, thread: ThreadContext

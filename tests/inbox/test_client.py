@@ -15,6 +15,7 @@ from brandkit import (
     Author,
     Client,
     ConfigurationError,
+    ContentError,
     DeliveryStatus,
     Message,
     Outbox,
@@ -253,3 +254,20 @@ class MuteAdapter(Adapter):
 
 
 register("mute", MuteAdapter, replace=True)
+
+
+def test_answers_are_checked_with_the_answer_rules(
+    server: ChatServer, http: httpx.Client, account: Account, tmp_path: Path
+) -> None:
+    server.say("fan", "tell me everything")
+    long = "x" * 40  # a fine post (100 characters) but too long for an answer (30)
+    with Client(http=http, accounts=[account]) as client:
+        (message,) = client.inbox(account).messages
+        (post,) = client.publish(Post(text=long), account)
+        assert post.ok
+        answer = client.reply(message, Post(text=long))
+    assert answer.status is DeliveryStatus.FAILED
+    assert isinstance(answer.error, ContentError)
+    with Outbox(tmp_path / "o.db") as outbox, pytest.raises(ContentError):
+        outbox.add_reply(message, Post(text=long), account)
+    assert [p["text"] for p in server.posts] == [long]

@@ -979,7 +979,9 @@ class Outbox:
         if not adapter.capabilities.inbox:
             raise adapter.unsupported("reply", "answer messages")
         delivery = reply_delivery(adapter, message, post, self.clock())
-        render(delivery.post, account.platform)
+        assert delivery.reply_to is not None
+        caps = adapter.answer_capabilities(adapter.capabilities, delivery.reply_to)
+        render(delivery.post, account.platform, capabilities=caps)
         return self.insert_once(delivery)
 
     def retry(self, delivery_id: str) -> Delivery:

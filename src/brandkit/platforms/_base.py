@@ -311,6 +311,14 @@ class Adapter(ABC):
         as it is; Mastodon puts the author's handle first, as its web app does."""
         return post
 
+    def answer_capabilities(self, capabilities: Capabilities, target: PartRef) -> Capabilities:
+        """The rules an answer under ``target`` (from `reply_target`) is rendered with.
+
+        The default is a post's rules; where an answer is a comment (Instagram, Facebook,
+        LinkedIn) the adapter returns the comment's: text alone, its own length.
+        """
+        return capabilities
+
     def set_hidden(self, message: Message, hidden: bool) -> Flow[None]:
         """Hide (or show again) someone else's reply or comment.
 

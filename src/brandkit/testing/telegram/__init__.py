@@ -32,8 +32,19 @@ query, form, multipart or JSON):
   ``parse_mode`` HTML/MarkdownV2/Markdown or explicit entities, whose UTF-16 offsets must
   lie inside the text); messages older than 48 hours of the emulator clock cannot be deleted.
 
-Simplifications: no updates (``getUpdates``/webhooks), no edits, no reactions or views (the
-Bot API has no views), photos are not re-encoded (their sizes are listed as Telegram makes
+- Conversations: each channel made by ``account()`` has a linked discussion group (the bot
+  an admin there); every channel post is forwarded into it automatically (``from`` the
+  service user 777000, ``sender_chat`` the channel, ``is_automatic_forward``,
+  ``forward_origin`` of type ``channel``). The audience (``emu.audience("fan")``) comments
+  (a group message replying to the forward, in its ``message_thread_id``), answers comments,
+  and writes to the bot privately (``.mention()``). Bots get these as ``message`` updates
+  through ``getUpdates`` (``offset`` confirms earlier updates, a negative one keeps the
+  last ones, ``limit`` 1-100, ``allowed_updates`` kept for later calls, 24-hour lifetime);
+  bots never see their own or other bots' messages. ``setMessageReaction`` (one emoji
+  reaction), and an admin bot of a group deletes anyone's message there.
+
+Simplifications: no webhooks, no edits, no reaction updates or views (the Bot API has no
+views), photos are not re-encoded (their sizes are listed as Telegram makes
 them, each with its own ``file_id``), URLs given as media are not fetched (400).
 The entity check is stricter than Telegram, which drops some out-of-range entities silently.
 """
@@ -45,6 +56,7 @@ from brandkit.testing.telegram._server import (
     TelegramChat,
     TelegramEmulator,
     TelegramMessage,
+    TelegramUser,
 )
 from brandkit.testing.telegram._spec import BotApiRequest, BotApiSpec, UploadedFile, parse_request
 
@@ -57,6 +69,7 @@ __all__ = [
     "TelegramChat",
     "TelegramEmulator",
     "TelegramMessage",
+    "TelegramUser",
     "UploadedFile",
     "parse_request",
 ]

@@ -534,6 +534,32 @@ class MastodonEmulator(Emulator):
                 if account_id is None or n.account_id == account_id
             ]
 
+    def account_id(self, acct: str) -> str:
+        """The id of the user ``acct`` (an account's username, or an audience member's
+        name such as ``fan1`` or ``fan1@other.example``).
+
+        Raises:
+            KeyError: no such user.
+        """
+        with self.lock:
+            username, _, domain = acct.lstrip("@").partition("@")
+            user = self._resolve(username, domain or None)
+            if user is None:
+                raise KeyError(f"no user {acct!r} on this instance")
+            return user.id
+
+    def delete(self, status_id: str) -> None:
+        """Delete a status as its author would (an audience member taking a message
+        back): it is gone from reads, and its notifications with it.
+
+        Raises:
+            KeyError: no status has that id.
+        """
+        with self.lock:
+            st = self._statuses[str(status_id)]
+            if st.deleted_at is None:
+                st.deleted_at = self.clock.time()
+
     def _audience_user(self, name: str) -> _User:
         user_id = self._audience_ids.get(name)
         if user_id is not None:

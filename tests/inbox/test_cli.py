@@ -1,0 +1,106 @@
+"""``brandkit inbox sync|list|reply`` against the Mastodon emulator over a socket."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from brandkit import Client, Post
+from brandkit.cli import main
+from brandkit.testing.mastodon import MastodonEmulator
+
+
+@pytest.fixture
+def served(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[MastodonEmulator, Path]]:
+    emu = MastodonEmulator()
+    with emu.serve() as url:
+        account = emu.account(name="acme")
+        monkeypatch.setenv("ACME_TOKEN", account.secret("token") or "")
+        config = tmp_path / "brandkit.toml"
+        config.write_text(
+            f'[accounts.acme]\nplatform = "mastodon"\ninstance_url = "{url}"\n'
+            'token_env = "ACME_TOKEN"\n'
+        )
+        with Client() as client:
+            (d,) = client.publish(Post(text="Ask us anything"), account)
+        emu.audience("ana").reply(d.ids[0], "Are you open on Sunday?")
+        emu.audience("ben").mention("what a nice shop")
+        yield emu, config
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return main(list(argv), out=out), out.getvalue()
+
+
+def test_sync_list_and_reply(served: tuple[MastodonEmulator, Path], tmp_path: Path) -> None:
+    emu, config = served
+    db = str(tmp_path / "brandkit.db")
+    status, text = run("inbox", "sync", "--accounts", str(config), "--db", db)
+    assert status == 0, text
+    assert "mastodon:acme" in text and "2 new" in text
+    status, text = run("inbox", "sync", "--accounts", str(config), "--db", db, "--json")
+    assert status == 0 and json.loads(text)[0]["added"] == 0
+
+    status, text = run("inbox", "list", "--db", db, "--json")
+    rows = json.loads(text)
+    assert {r["kind"] for r in rows} == {"reply", "mention"}
+    assert all(r["status"] == "new" and "raw" not in r for r in rows)
+    question = next(r for r in rows if r["kind"] == "reply")
+
+    status, text = run("inbox", "list", "--db", db, "--unanswered")
+    assert status == 0 and "Are you open on Sunday?" in text and question["key"] in text
+
+    for _ in range(2):  # the second run finds the answer already sent
+        status, text = run(
+            "inbox",
+            "reply",
+            question["key"],
+            "Yes, ten to four.",
+            "--accounts",
+            str(config),
+            "--db",
+            db,
+        )
+        assert status == 0, text
+        assert text.startswith("sent")
+    (answer,) = emu.answers(question["id"])
+    assert answer.endswith("Yes, ten to four.")
+
+    status, text = run("inbox", "list", "--db", db, "--unanswered", "--json")
+    assert [r["kind"] for r in json.loads(text)] == ["mention"]
+    status, text = run("inbox", "list", "--db", db, "--status", "replied", "--json")
+    assert [r["id"] for r in json.loads(text)] == [question["id"]]
+
+
+def test_errors_say_what_to_fix(
+    served: tuple[MastodonEmulator, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, config = served
+    missing = str(tmp_path / "none.db")
+    assert run("inbox", "list", "--db", missing)[0] == 1
+    assert "run brandkit inbox sync first" in capsys.readouterr().err
+    db = str(tmp_path / "b.db")
+    assert run("inbox", "sync", "--accounts", str(config), "--db", db)[0] == 0
+    assert run("inbox", "reply", "nope", "hi", "--accounts", str(config), "--db", db)[0] == 1
+    assert "no message match 'nope'" in capsys.readouterr().err
+    assert run("inbox", "list", "--db", db, "--unanswered", "--older-than", "soon")[0] == 1
+    assert "not a duration" in capsys.readouterr().err
+    assert run("inbox", "sync", "--accounts", str(config), "--db", db, "--account", "zz")[0] == 1
+    assert "no account zz" in capsys.readouterr().err
+
+
+def test_a_failed_read_is_exit_status_one(
+    served: tuple[MastodonEmulator, Path], tmp_path: Path
+) -> None:
+    emu, config = served
+    emu.fault(method="GET", path="/api/v1/notifications", status=403)
+    status, text = run("inbox", "sync", "--accounts", str(config), "--db", str(tmp_path / "c.db"))
+    assert status == 1
+    assert text.startswith("FAILED mastodon:acme")

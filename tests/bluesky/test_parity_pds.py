@@ -385,6 +385,86 @@ def protocol(rec: Recorder, make_user: Callable[[str], User]) -> None:
     rec("unknown method", http.get("/xrpc/com.example.nothing", headers=ip))
 
 
+def threadgates(rec: Recorder, make_user: Callable[[str], User]) -> None:
+    """What hiding and liking write: threadgates through putRecord (swaps, no-ops, the
+    lexicon's limits) and likes at a chosen record key."""
+    http = rec.http
+    dave, erin = make_user("dave"), make_user("erin")
+    rec.names.update({"<dave.did>": dave["did"], "<dave>": dave["handle"]})
+    rec.names.update({"<erin.did>": erin["did"], "<erin>": erin["handle"]})
+    ip = {"X-Forwarded-For": "10.3.3.3"}
+    login = {"identifier": dave["handle"], "password": dave["app_password"]}
+    session = http.post("/xrpc/com.atproto.server.createSession", json=login, headers=ip).json()
+    auth = {"Authorization": f"Bearer {session['accessJwt']}", **ip}
+    did = dave["did"]
+    made = http.post(
+        "/xrpc/com.atproto.repo.createRecord",
+        json={
+            "repo": did,
+            "collection": "app.bsky.feed.post",
+            "rkey": "3kabcdefgh3a2",
+            "record": {"$type": "app.bsky.feed.post", "text": "root", "createdAt": NOW},
+        },
+        headers=auth,
+    ).json()
+    gate_type = "app.bsky.feed.threadgate"
+    reply = f"at://{erin['did']}/app.bsky.feed.post/3kabcdefgh3b2"
+
+    def gate(**fields: Any) -> dict[str, Any]:
+        return {"$type": gate_type, "post": made["uri"], "createdAt": NOW, **fields}
+
+    def put(label: str, record: Any, rkey: str = "3kabcdefgh3a2", **extra: Any) -> Any:
+        body = {"repo": did, "collection": gate_type, "rkey": rkey, "record": record, **extra}
+        return rec(label, http.post("/xrpc/com.atproto.repo.putRecord", json=body, headers=auth))
+
+    first = put("gate, swap null", gate(hiddenReplies=[reply]), swapRecord=None).json()
+    put("gate again, swap null", gate(hiddenReplies=[]), swapRecord=None)
+    put("identical, stale swap", gate(hiddenReplies=[reply]), swapRecord="bafyreia" + "a" * 51)
+    second = put("update, right swap", gate(hiddenReplies=[]), swapRecord=first["cid"]).json()
+    put("update, stale swap", gate(hiddenReplies=[reply]), swapRecord=first["cid"])
+    put("update, no swap", gate(hiddenReplies=[reply], allow=[]))
+    assert second["cid"] != first["cid"]
+    put("301 hidden", gate(hiddenReplies=[reply] * 301))
+    put("hidden not a URI", gate(hiddenReplies=["nope"]))
+    put("no post", {"$type": gate_type, "createdAt": NOW})
+    put("rkey not a TID", gate(), rkey="self")
+    put(
+        "allow rules",
+        gate(allow=[{"$type": f"{gate_type}#mentionRule"}, {"$type": f"{gate_type}#followerRule"}]),
+    )
+    rec(
+        "put foreign repo",
+        http.post(
+            "/xrpc/com.atproto.repo.putRecord",
+            json={"repo": erin["did"], "collection": gate_type, "rkey": "3kabcdefgh3a2"}
+            | {"record": gate()},
+            headers=auth,
+        ),
+    )
+    rec(
+        "put no auth",
+        http.post(
+            "/xrpc/com.atproto.repo.putRecord",
+            json={"repo": did, "collection": gate_type, "rkey": "3kabcdefgh3a2", "record": gate()},
+            headers=ip,
+        ),
+    )
+    params = {"repo": did, "collection": gate_type, "rkey": "3kabcdefgh3a2"}
+    rec("getRecord gate", http.get("/xrpc/com.atproto.repo.getRecord", params=params, headers=ip))
+    like = {
+        "repo": did,
+        "collection": "app.bsky.feed.like",
+        "rkey": "3kabcdefgh3c2",
+        "record": {
+            "$type": "app.bsky.feed.like",
+            "subject": {"uri": made["uri"], "cid": made["cid"]},
+            "createdAt": NOW,
+        },
+    }
+    rec("like", http.post("/xrpc/com.atproto.repo.createRecord", json=like, headers=auth))
+    rec("like again", http.post("/xrpc/com.atproto.repo.createRecord", json=like, headers=auth))
+
+
 def write_limits(rec: Recorder, make_user: Callable[[str], User]) -> None:
     """A 9-points-per-2-s write bucket, a delete, a blob, and logins over their limit."""
     http = rec.http
@@ -481,4 +561,12 @@ def test_rate_limit_answers_match(real_servers: dict[str, PdsServer]) -> None:
     limits = BlueskyLimits(write=((9, 2.0), (35000, 86400.0)), session=((300, 86400.0), (3, 300.0)))
     emulated = run_emulated(BlueskyEmulator(rate_limits=limits), write_limits)
     assert [a[1] for a in real].count(429) == 3  # the 4th create, the delete after it, login 4
+    assert differences(real, emulated) == []
+
+
+def test_threadgate_and_like_answers_match(real_servers: dict[str, PdsServer]) -> None:
+    """putRecord of threadgates (swap rules, no-op, validation) and likes: the same answers."""
+    real = run_real(real_servers["limits"], threadgates)
+    emulated = run_emulated(BlueskyEmulator(rate_limits=True), threadgates)
+    assert len(real) == len(emulated) >= 15
     assert differences(real, emulated) == []

@@ -1074,7 +1074,8 @@ class BlueskyAdapter(Adapter):
 
     def like(self, message: Message) -> Flow[None]:
         """Like the message (an ``app.bsky.feed.like`` record). Its record key is made from
-        the message, so liking it again, or a repeat after a lost answer, leaves one like.
+        the message, and the PDS replaces an earlier like of the same post in the same commit,
+        so liking it again, or a repeat after a lost answer, leaves one like.
 
         Raises:
             ConfigurationError: the message lacks its strong ref (read it again).

@@ -261,6 +261,18 @@ def _parse_iso(text: str) -> int | None:
     return int(parsed.timestamp() * 1000)
 
 
+def _backlink(record: Mapping[str, Any]) -> str | None:
+    """What a like or repost (``subject.uri``), follow or block (``subject``) points at."""
+    kind = record.get("$type")
+    subject = record.get("subject")
+    if kind in ("app.bsky.feed.like", "app.bsky.feed.repost") and isinstance(subject, Mapping):
+        uri = subject.get("uri")
+        return str(uri) if isinstance(uri, str) and uri.startswith("at://") else None
+    if kind in ("app.bsky.graph.follow", "app.bsky.graph.block") and isinstance(subject, str):
+        return subject if subject.startswith("did:") else None
+    return None
+
+
 def _parent_uri(rec: StoredRecord) -> str | None:
     uri = ((rec.value.get("reply") or {}).get("parent") or {}).get("uri")
     return str(uri) if uri else None
@@ -1250,6 +1262,20 @@ class BlueskyEmulator(Emulator):
             raise self._invalid(f"Unknown lexicon type: {collection}")
         rkey = str(rkey) if rkey else self._tid()
         uri = f"at://{user.did}/{collection}/{rkey}"
+        if validate is not False:
+            # As the PDS: a like or repost of a subject the repo already likes (reposts), a
+            # follow or block of someone already followed (blocked), replaces the old record
+            # in the same commit, so there are never two.
+            link = _backlink(record)
+            for old in [
+                r
+                for r in self.records.values()
+                if link is not None
+                and r.did == user.did
+                and r.collection == collection
+                and _backlink(r.value) == link
+            ]:
+                del self.records[old.uri]
         if uri in self.records:
             # The reference PDS surfaces the MST's "There is already a value at key" as a
             # bare 500, not as a 4xx: a client must look the record up before deciding.

@@ -304,3 +304,45 @@ async def test_async_throttle_is_waited_out(emu: FacebookEmulator, account: Acco
     assert all(d.ok for d in deliveries), [d.error for d in deliveries]
     assert emu.post_texts() == ["n0", "n1", "n2"]
     assert sum(fake.slept) >= 60
+
+
+# -- conversations (issue 12) --------------------------------------------------------------
+
+
+def test_inbox_pages_across_the_emulators_pages_and_moderates(
+    emu: FacebookEmulator, account: Account
+) -> None:
+    """150 comments on one post come back once each in two requests (the expanded first
+    100, then the post's next page), the next read costs one; a fan's answer to a comment
+    points at it; deleting and liking through the client change what the Page shows."""
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Post(text="Talk to us"), account)
+        post_id = d.ids[0]
+        said = [emu.audience(f"fan{i % 9}").comment(post_id, f"c{i}") for i in range(150)]
+        answer = emu.audience("bob").comment(said[0], "same question")
+        before = len(emu.requests)
+        page = client.inbox(account)
+        assert len(emu.requests) - before == page.requests == 2
+        assert [m.id for m in page.messages] == [*said, answer]
+        by_id = {m.id: m for m in page.messages}
+        assert by_id[answer].in_reply_to == said[0] and by_id[answer].our_post == post_id
+        again = client.inbox(account, since=page.cursor)
+        assert again.messages == () and again.requests == 1
+        client.like(by_id[said[1]], account)
+        assert emu.comment(said[1]).liked
+        client.delete_comment(by_id[said[2]], account)
+        assert emu.comment(said[2]).deleted_at is not None
+        client.delete_comment(by_id[said[2]], account)  # already gone: nothing to do
+        assert said[2] not in [m.id for m in client.replies(d, account)]
+
+
+def test_inbox_limit_continues_from_its_cursor(emu: FacebookEmulator, account: Account) -> None:
+    """With ``limit``, the read stops with ``more`` and the cursor continues with the rest,
+    each comment once."""
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Post(text="Count off"), account)
+        said = [emu.audience("fan").comment(d.ids[0], f"n{i}") for i in range(7)]
+        first = client.inbox(account, limit=4)
+        assert [m.id for m in first.messages] == said[:4] and first.more
+        rest = client.inbox(account, since=first.cursor, limit=4)
+        assert [m.id for m in rest.messages] == said[4:] and not rest.more

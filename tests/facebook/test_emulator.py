@@ -432,3 +432,98 @@ def test_photo_part_without_file_name_is_still_the_file(
         headers={**token, "content-type": "multipart/form-data"},
     )
     assert broken.status_code == 400 and broken.json()["error"]["code"] == 100
+
+
+# -- conversations (issue 12) --------------------------------------------------------------
+
+
+def _post(emu: FacebookEmulator, http: httpx.Client) -> tuple[str, str, dict[str, str]]:
+    acct = emu.account()
+    page, token = acct.settings["page_id"], auth(acct.secret("page_token"))
+    post_id = http.post(f"/v25.0/{page}/feed", data={"message": "hi"}, headers=token).json()["id"]
+    return page, post_id, token
+
+
+def test_comments_expanded_in_published_posts(emu: FacebookEmulator, http: httpx.Client) -> None:
+    """published_posts expands each post's comments with filter, order, limit and nested
+    fields: every level newest first (the same second too), paging.next to the post's
+    comments edge while more follow; a post without comments has no comments field."""
+    page, post_id, token = _post(emu, http)
+    emu.clock.advance(1)
+    http.post(f"/v25.0/{page}/feed", data={"message": "quiet"}, headers=token)
+    fan = emu.audience("ada")
+    first = fan.comment(post_id, "first")
+    answer = emu.audience("bob").comment(first, "an answer")
+    third = fan.comment(post_id, "third")
+    fields = "id,comments.filter(stream).order(reverse_chronological).limit(2){id,message,from,parent{id}}"
+    got = http.get(
+        f"/v25.0/{page}/published_posts", params={"fields": fields}, headers=token
+    ).json()
+    quiet, busy = got["data"]
+    assert "comments" not in quiet
+    edge = busy["comments"]
+    assert [c["id"] for c in edge["data"]] == [third, answer]
+    assert edge["data"][1]["parent"] == {"id": first}
+    assert edge["data"][0]["from"]["name"] == "ada"
+    nxt = httpx.URL(edge["paging"]["next"])
+    assert nxt.path == f"/v25.0/{post_id}/comments"
+    rest = http.get(nxt.path, params=dict(nxt.params), headers=token).json()
+    assert [c["id"] for c in rest["data"]] == [first] and "next" not in rest["paging"]
+    counted = http.get(
+        f"/v25.0/{post_id}", params={"fields": "comments.summary(true).limit(0)"}, headers=token
+    ).json()
+    assert counted["comments"]["data"] == [] and counted["comments"]["summary"]["total_count"] >= 3
+
+
+def test_comment_cursors_go_both_ways_and_stand_at_their_comment(
+    emu: FacebookEmulator, http: httpx.Client
+) -> None:
+    """Cursors name the comment they stand at: a comment made meanwhile does not shift the
+    next page; ``before`` reads back; ``previous`` only when something comes before; a
+    cursor the emulator did not make is code 100."""
+    _, post_id, token = _post(emu, http)
+    ids = [emu.audience(f"fan{i}").comment(post_id, f"c{i}") for i in range(5)]
+    one = http.get(f"/v25.0/{post_id}/comments", params={"limit": 2}, headers=token).json()
+    assert [c["id"] for c in one["data"]] == ids[:2] and "previous" not in one["paging"]
+    emu.clock.advance(1)
+    emu.audience("late").comment(post_id, "late")
+    two = http.get(
+        f"/v25.0/{post_id}/comments",
+        params={"limit": 2, "after": one["paging"]["cursors"]["after"]},
+        headers=token,
+    ).json()
+    assert [c["id"] for c in two["data"]] == ids[2:4] and "previous" in two["paging"]
+    back = http.get(
+        f"/v25.0/{post_id}/comments",
+        params={"limit": 2, "before": two["paging"]["cursors"]["before"]},
+        headers=token,
+    ).json()
+    assert [c["id"] for c in back["data"]] == ids[:2]
+    bad = http.get(f"/v25.0/{post_id}/comments", params={"after": "%%%"}, headers=token)
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == 100
+
+
+def test_likes_answers_and_hidden(emu: FacebookEmulator, http: httpx.Client) -> None:
+    """The Page likes and unlikes a comment (like_count, user_likes); its answers are what
+    answers() lists (an answer to a reply joins the comment, as on Facebook); is_hidden
+    follows hiding; the audience has comments only."""
+    _, post_id, token = _post(emu, http)
+    asked = emu.audience("ada").comment(post_id, "question")
+    reply = emu.audience("bob").comment(asked, "me too")
+    assert emu.comment(reply).parent == asked
+    assert http.post(f"/v25.0/{asked}/likes", headers=token).json() == {"success": True}
+    liked = http.get(f"/v25.0/{asked}", params={"fields": "like_count,user_likes"}, headers=token)
+    assert liked.json() == {"like_count": 1, "user_likes": True, "id": asked}
+    assert http.delete(f"/v25.0/{asked}/likes", headers=token).json() == {"success": True}
+    assert emu.comment(asked).liked is False
+    http.post(f"/v25.0/{reply}/comments", data={"message": "answer"}, headers=token)
+    assert emu.answers(asked) == ["answer"] and emu.answers(reply) == []
+    assert not emu.is_hidden(asked)
+    http.post(f"/v25.0/{asked}", data={"is_hidden": "true"}, headers=token)
+    assert emu.is_hidden(asked)
+    with pytest.raises(NotImplementedError, match="comment"):
+        emu.audience("ada").mention("hello")
+    with pytest.raises(KeyError):
+        emu.audience("ada").comment("1_2", "nowhere")
+    nobody = http.post("/v25.0/1_2/likes", headers=token)
+    assert nobody.status_code == 400 and nobody.json()["error"]["error_subcode"] == 33

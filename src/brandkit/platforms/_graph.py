@@ -60,6 +60,7 @@ __all__ = [
     "ContainerExpired",
     "Count",
     "EdgePage",
+    "Flag",
     "FollowersAnswer",
     "GraphAdapter",
     "GraphId",
@@ -116,6 +117,9 @@ Count = Annotated[int, pydantic.Strict()]
 
 Number = Count | Annotated[float, pydantic.Strict(), pydantic.AllowInfNan(False)]
 """A finite JSON number (never a string or a boolean)."""
+
+Flag = Annotated[bool, pydantic.Strict()]
+"""A JSON boolean (``"no"`` or ``0`` is not one)."""
 
 T = TypeVar("T")
 M = TypeVar("M", bound=pydantic.BaseModel)

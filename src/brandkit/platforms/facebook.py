@@ -54,6 +54,7 @@ from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 from brandkit.platforms._graph import (
     Count,
     EdgePage,
+    Flag,
     FollowersAnswer,
     GraphAdapter,
     GraphId,
@@ -212,7 +213,7 @@ class _Comment(RawAnswer):
     author: _From | None = pydantic.Field(default=None, alias="from")
     created_time: GraphTime
     parent: _Parent | None = None
-    is_hidden: bool = False
+    is_hidden: Flag = False
     permalink_url: str | None = None
 
 

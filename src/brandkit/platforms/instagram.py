@@ -56,6 +56,7 @@ from brandkit.platforms._graph import (
     ContainerAnswer,
     ContainerExpired,
     EdgePage,
+    Flag,
     FollowersAnswer,
     GraphAdapter,
     GraphId,
@@ -119,7 +120,7 @@ class _Reply(RawAnswer):
     text: str = ""
     username: str | None = None
     timestamp: GraphTime
-    hidden: bool = False
+    hidden: Flag = False
     author: _From | None = pydantic.Field(default=None, alias="from")
     # Meta names ``user`` only on the account's own comments.
     user: _User | None = None

@@ -16,6 +16,12 @@ Facts used here (sources in ``platforms.md`` §1 and in ``docs/platforms/x.md``)
   posts; a 403 "duplicate content" answer means the post probably exists and is looked up.
 - Rate limits: ``x-rate-limit-{limit,remaining,reset}`` (epoch seconds) per endpoint and user,
   and ``x-{user,app}-limit-24hour-*`` on ``POST /2/tweets`` (`parse_rate_limits`).
+- Conversations: the inbox is the mentions timeline ``GET /2/users/:id/mentions`` (5-100 a
+  page, ``since_id``/``until_id``, the 800 most recent): replies carry the conversation's
+  @handles, so they are mentions too. One post's conversation: ``GET /2/tweets/search/recent``
+  ``query=conversation_id:<id>`` (7 days). ``PUT /2/tweets/:id/hidden`` hides a reply in the
+  account's own conversations; ``POST /2/users/:id/likes`` likes; others' posts cannot be
+  deleted.
 """
 
 from __future__ import annotations

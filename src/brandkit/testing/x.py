@@ -26,7 +26,11 @@ Supported: ``POST /2/oauth2/token`` (refresh), ``GET /2/users/me``, ``POST /2/tw
 ``POST /1.1/media/upload.json`` (simple upload, or ``command=INIT|APPEND|FINALIZE``),
 ``GET /1.1/media/upload.json?command=STATUS`` and ``POST /1.1/media/metadata/create.json``
 (v1.1 and v2 uploads share one store, so either media id works in ``POST /2/tweets``).
-Requests are signed with an OAuth 2 Bearer token or with OAuth 1.0a (HMAC-SHA1, checked
+Conversations: ``GET /2/users/:id/mentions``, ``GET /2/tweets/search/recent``,
+``PUT /2/tweets/:id/hidden`` and ``POST /2/users/:id/likes``; the audience
+(`brandkit.testing.Emulator.audience`) are X users whose replies start with the
+conversation's @handles, as X's clients write them. Requests are signed with an OAuth 2
+Bearer token or with OAuth 1.0a (HMAC-SHA1, checked
 against the account's secrets; behind a TLS-terminating proxy the ``X-Forwarded-Proto``
 scheme is the one signed).
 

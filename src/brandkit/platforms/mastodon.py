@@ -761,7 +761,8 @@ class MastodonAdapter(Adapter):
                 break
         new_cursor = _Cursor(v=1, min_id=min_id, me=me, version=version, checked=checked)
         return InboxPage(
-            messages=sorted(found.values(), key=lambda m: m.created_at),
+            # Oldest first; ids (time-ordered on Mastodon) break ties of the same millisecond.
+            messages=sorted(found.values(), key=lambda m: (m.created_at, _id_order(m.id))),
             cursor=new_cursor.model_dump_json(),
             more=more,
         )
@@ -800,7 +801,7 @@ class MastodonAdapter(Adapter):
                     conversation=conversation,
                 )
             )
-        return out
+        return sorted(out, key=lambda m: (m.created_at, _id_order(m.id)))
 
     def reply_target(self, message: Message) -> PartRef:
         """The status ``message`` as the parent of an answer (``in_reply_to_id``).
@@ -970,6 +971,12 @@ class MastodonAdapter(Adapter):
             return AuthError(text, **common)
         if status >= 500:
             return PlatformUnavailable(text, **common)
+        if status == 404 and _bucket_of(response) == "statuses":
+            # before_action :set_thread: the status being answered is not there.
+            text += (
+                " (the status answered was deleted or is not visible to this account: there "
+                "is nothing to answer)"
+            )
         return Rejected(text, **common)
 
 

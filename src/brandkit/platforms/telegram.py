@@ -563,7 +563,11 @@ class TelegramAdapter(Adapter):
             )
         updates = self.parse(response, _Updates).result
         raw = self.parse(response, _RawUpdates).result
-        return [(u, dict(r)) for u, r in zip(updates, raw, strict=True)]
+        # Each message keeps its own JSON as raw (not the update around it).
+        return [
+            (u, dict(m) if isinstance(m := r.get("message"), dict) else {})
+            for u, r in zip(updates, raw, strict=True)
+        ]
 
     def _ours(self, chat: _ChatRef | None) -> bool:
         """``chat`` is the account's channel."""

@@ -1195,7 +1195,9 @@ class TelegramEmulator(Emulator):
             if not isinstance(allowed, list):
                 raise _Refusal(400, "Bad Request: can't parse allowed_updates JSON object")
             self._allowed[bot.id] = frozenset(str(a) for a in allowed) or _DEFAULT_UPDATES
-        limit = min(100, max(1, self._int(call, "limit") or 100))
+        asked = self._int(call, "limit")
+        # The Bot API server clamps limit into 1-100 (0 is 1), 100 when absent.
+        limit = 100 if asked is None else min(100, max(1, asked))
         offset = self._int(call, "offset")
         now = self.clock.time()
         queue = [u for u in self._updates.get(bot.id, []) if now - u[1] < UPDATE_LIFETIME]

@@ -29,7 +29,8 @@ from brandkit.testing._forms import multipart
 
 __all__ = ["BotApiRequest", "BotApiSpec", "UploadedFile", "parse_request"]
 
-_MUST_BE = re.compile(r"must be ([A-Za-z_]+)")
+# A union member names its "type" value as "must be photo" or 'always "emoji"'.
+_MUST_BE = re.compile(r'(?:must be|always) "?([A-Za-z_]+)')
 _QUOTED = re.compile(r'"([a-z_]+)"')
 _INTEGER = re.compile(r"-?\d+")
 _FLOAT = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")

@@ -21,6 +21,7 @@ from brandkit import (
     RateLimited,
     Rejected,
     RetryPolicy,
+    Unsupported,
 )
 from brandkit.governor import Governor
 from brandkit.testing import TINY_JPEG, png
@@ -321,3 +322,45 @@ async def test_async_faults(emu: InstagramEmulator, account: Account) -> None:
     assert a.ok and b.ok, (a.error, b.error)
     assert c.status is DeliveryStatus.FAILED and isinstance(c.error, Rejected)
     assert emu.post_texts() == ["one", "two"]
+
+
+# -- conversations (issue 12) ---------------------------------------------------------------
+
+
+def test_inbox_pages_and_answers_land_once(emu: InstagramEmulator, account: Account) -> None:
+    """120 comments come back once each in three requests (50 expanded, then two pages of
+    the media's comments); the next read reads the same three pages (a new reply can sit
+    under any comment) and adds nothing; the same answer asked twice lands once
+    under the comment; liking is refused before any request."""
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Post(text="Talk to us", media=(jpeg(),)), account)
+        media_id = d.ids[0]
+        said = [emu.audience(f"fan{i % 5}").comment(media_id, f"c{i}") for i in range(120)]
+        page = client.inbox(account)
+        assert page.requests == 3 and sorted(m.id for m in page.messages) == sorted(said)
+        again = client.inbox(account, since=page.cursor)
+        assert again.requests == 3 and again.messages == ()
+        asked = next(m for m in page.messages if m.id == said[7])
+        first = client.reply(asked, Post(text="Thanks!"))
+        second = client.reply(asked, Post(text="Thanks!"))
+        assert first.status is DeliveryStatus.SENT and second.id == first.id
+        assert emu.answers(said[7]) == ["Thanks!"] and emu.post_texts() == ["Talk to us"]
+        before = len(emu.requests)
+        with pytest.raises(Unsupported):
+            client.like(asked, account)
+        assert len(emu.requests) == before
+
+
+def test_an_answer_to_a_hidden_comment_fails_with_metas_reason(
+    emu: InstagramEmulator, account: Account
+) -> None:
+    """Instagram refuses answers to hidden comments: the answer fails, with Meta's words."""
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Post(text="Be kind", media=(jpeg(),)), account)
+        emu.audience("troll").comment(d.ids[0], "rude")
+        (message,) = client.inbox(account).messages
+        client.hide(message, account)
+        answer = client.reply(message, Post(text="Please be kind"))
+        assert answer.status is DeliveryStatus.FAILED
+        assert answer.error is not None and "hidden" in str(answer.error)
+        assert emu.answers(message.id) == []

@@ -362,3 +362,63 @@ def test_comments_of_others_media_are_refused(
         assert answer.json()["error"]["error_subcode"] == 33, (method, path)
     empty = http.post(f"/v25.0/{media}/comments", data={"message": ""}, headers=who.headers)
     assert empty.status_code == 400 and empty.json()["error"]["code"] == 100
+
+
+# -- conversations (issue 12) --------------------------------------------------------------
+
+
+def test_comments_and_replies_expanded_in_media(
+    emu: InstagramEmulator, http: httpx.Client, host: LoopbackMediaHost
+) -> None:
+    """GET /{ig-user-id}/media expands each media's comments (newest first, limit, paging
+    to the media's comments edge) and their replies (paging to the comment's replies
+    edge); ``user`` shows only on the account's own; a media without comments has no
+    comments field."""
+    who = Who(emu)
+    quiet = published(http, who, host)
+    media = published(http, who, host)
+    first = emu.audience("ada").comment(media, "first")
+    second = emu.audience("bob").comment(media, "second")
+    answers = [emu.audience(f"fan{i}").comment(first, f"a{i}") for i in range(3)]
+    ours = http.post(f"/v25.0/{first}/replies", data={"message": "ours"}, headers=who.headers)
+    fields = (
+        "id,comments.limit(1){id,username,user,replies.limit(2){id,text,username,user,parent_id}}"
+    )
+    got = http.get(f"/v25.0/{who.id}/media", params={"fields": fields}, headers=who.headers)
+    by_id = {m["id"]: m for m in got.json()["data"]}
+    assert "comments" not in by_id[quiet]
+    edge = by_id[media]["comments"]
+    assert [c["id"] for c in edge["data"]] == [second] and "next" in edge["paging"]
+    nxt = httpx.URL(edge["paging"]["next"])
+    assert nxt.path == f"/v25.0/{media}/comments"
+    rest = http.get(nxt.path, params=dict(nxt.params), headers=who.headers).json()
+    (top,) = rest["data"]
+    assert top["id"] == first and "user" not in top
+    replies = top["replies"]
+    assert [r["id"] for r in replies["data"]] == answers[:2]
+    assert {r["parent_id"] for r in replies["data"]} == {first}
+    more = httpx.URL(replies["paging"]["next"])
+    assert more.path == f"/v25.0/{first}/replies"
+    tail = http.get(more.path, params=dict(more.params), headers=who.headers).json()["data"]
+    assert [r["id"] for r in tail] == [answers[2], ours.json()["id"]]
+    assert tail[1]["user"] == {"id": who.id} and emu.answers(first) == ["ours"]
+
+
+def test_a_hidden_comment_cannot_be_answered(
+    emu: InstagramEmulator, http: httpx.Client, host: LoopbackMediaHost
+) -> None:
+    """Instagram refuses a reply to a hidden comment (code 100); the audience answers a
+    reply on its comment (one level); the audience has comments only."""
+    who = Who(emu)
+    media = published(http, who, host)
+    rude = emu.audience("troll").comment(media, "rude")
+    echo = emu.audience("fan").comment(rude, "agreed")
+    again = emu.audience("fan2").comment(echo, "me too")
+    assert emu.comment(again).parent == rude
+    http.post(f"/v25.0/{rude}", data={"hide": "true"}, headers=who.headers)
+    assert emu.is_hidden(rude)
+    refused = http.post(f"/v25.0/{rude}/replies", data={"message": "no"}, headers=who.headers)
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == 100
+    assert emu.answers(rude) == []
+    with pytest.raises(NotImplementedError):
+        emu.audience("fan").quote(media, "look")

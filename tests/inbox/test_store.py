@@ -301,3 +301,12 @@ def test_the_report_command_reads_the_inbox_beside_the_metrics(
     out = tmp_path / "report.html"
     assert main(["report", "--db", str(db), "--out", str(out)]) == 0
     assert 'id="conversations"' in out.read_text()
+
+
+def test_a_closed_inbox_says_so(tmp_path: Path) -> None:
+    from brandkit import BrandkitError
+
+    inbox = Inbox(tmp_path / "c.db")
+    inbox.close()
+    with pytest.raises(BrandkitError, match="is closed: open it again"):
+        inbox.messages()

@@ -249,6 +249,12 @@ class Inbox:
                     f"{self.timeout:g} s ({text}); nothing was written: try again"
                 ) from None
             raise BrandkitError(f"inbox {self.path!r}: {text}") from None
+        except sqlite3.ProgrammingError as exc:
+            if "closed" in str(exc):
+                raise BrandkitError(
+                    f"the inbox {self.path!r} is closed: open it again (Inbox(path))"
+                ) from None
+            raise BrandkitError(f"inbox {self.path!r}: {exc}") from None
         except sqlite3.Error as exc:
             raise BrandkitError(f"inbox {self.path!r}: {exc}") from None
 

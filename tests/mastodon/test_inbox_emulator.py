@@ -250,3 +250,14 @@ def test_favourite(emu: MastodonEmulator, api: Api) -> None:
     undone = api.http.post(f"/api/v1/statuses/{said}/unfavourite").json()
     assert undone["favourited"] is False
     assert api.http.post("/api/v1/statuses/42/favourite").status_code == 404
+
+
+def test_an_account_can_be_the_audience_of_another(emu: MastodonEmulator, api: Api) -> None:
+    """An audience name that is an account's username is that account (no second user of
+    the same name), so one brand can mention another."""
+    other = emu.account(username="shop")
+    said = emu.audience("shop").mention("@brand hello neighbour")
+    assert emu.status(said)["account"]["id"] == emu.account_id("shop")
+    assert other.secret("token") and [n["status"]["id"] for n in notifications(api).json()] == [
+        said
+    ]

@@ -29,6 +29,12 @@ lowercase ``x-ratelimit-*`` headers with an ISO 8601 reset, as in recordings of 
 - ``GET /api/v1/statuses?id[]=`` (at most 20 ids; missing ones are left out),
   ``GET/DELETE /api/v1/statuses/:id``, ``GET /api/v1/accounts/verify_credentials``,
   ``GET /api/v1/accounts/:id/statuses``.
+- Conversations: an audience (``emu.audience("fan1")``, or ``"fan1@other.example"`` for a
+  user of another server) whose replies, mentions and quotes (4.5+) make the notifications
+  Mastodon makes; ``GET /api/v1/notifications`` (``types[]``, ``exclude_types[]``,
+  ``limit`` 40/80, ``max_id``/``since_id``/``min_id``, ``Link`` headers),
+  ``GET /api/v1/notifications/:id``, ``GET /api/v1/statuses/:id/context`` and
+  ``POST /api/v1/statuses/:id/favourite`` / ``unfavourite``.
 - Rate limits as Rack::Attack enforces them: 300 requests per 5 min per token, media uploads
   and deletes 30 per 30 min per account; windows are aligned to the epoch like Mastodon's and
   can be made small for tests with ``rate_limits=`` or `MastodonEmulator.set_rate_limit`.
@@ -567,6 +573,9 @@ class MastodonEmulator(Emulator):
         username, _, domain = name.lstrip("@").partition("@")
         if not regex.fullmatch(r"\w+", username) or (domain and "/" in domain):
             raise ValueError(f"{name!r} is not a Mastodon handle such as fan1 or fan1@example.org")
+        existing = self._resolve(username, domain or None)
+        if existing is not None:
+            return existing  # an account of this instance speaks (one brand to another)
         user = _User(
             id=self._new_id(),
             username=username,

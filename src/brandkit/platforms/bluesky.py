@@ -1060,7 +1060,8 @@ class BlueskyAdapter(Adapter):
                 functools.partial(self._post, "com.atproto.repo.putRecord", body=body),
                 idempotent=True,
                 bucket="write",
-                cost=3,
+                # The PDS charges putRecord 2 points, a create or an update.
+                cost=2,
             )
             if response.status_code == 400 and _xrpc_error(response)[0] == "InvalidSwap":
                 continue

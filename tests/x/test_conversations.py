@@ -365,3 +365,21 @@ async def test_async_replies_of_a_thread(emu: XEmulator, brand: Account) -> None
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+def test_replies_of_an_answer_are_what_hangs_under_it(emu: XEmulator, brand: Account) -> None:
+    """An answer joins the conversation of the post it answers: ``replies`` searches that
+    conversation and keeps only what answers the answer, directly or further down."""
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Post(text="Ask us"), brand)
+        asked = emu.audience("fan1").reply(d.ids[0], "Vegan options?")
+        (message,) = client.inbox(brand).messages
+        answer = client.reply(message, Post(text="Yes, three of them."))
+        assert answer.parts[0].extra["conversation"] == d.ids[0]
+        under = emu.audience("fan1").reply(answer.ids[0], "Which ones?")
+        deeper = emu.audience("fan2").reply(under, "following")
+        emu.audience("fan3").reply(d.ids[0], "unrelated question")
+        emu.audience("fan4").reply(asked, "me too")
+        got = client.replies(answer)
+    assert [m.id for m in got] == [under, deeper]
+    assert all(m.our_post == answer.ids[0] for m in got)

@@ -977,6 +977,9 @@ class XAdapter(RefreshingAdapter):
     def _ref(self, index: int, post_id: str, thread: ThreadContext) -> PartRef:
         parent = thread.parent
         extra = {"in_reply_to": parent.id} if parent is not None else {}
+        if thread.reply_to is not None and thread.root is not None:
+            # An answer joins someone else's conversation: `replies` searches that one.
+            extra["conversation"] = thread.root.id
         return PartRef(index=index, id=post_id, url=self._url(post_id), extra=extra)
 
     def _upload(self, media: Media, index: int) -> Flow[str]:
@@ -1224,16 +1227,20 @@ class XAdapter(RefreshingAdapter):
         return InboxPage(messages=messages, cursor=_dump(done), more=False)
 
     def replies(self, refs: Sequence[PartRef]) -> Flow[list[Message]]:
-        """The conversation under the post ``refs`` (all its parts share the first one's
-        conversation): recent search ``conversation_id:<id>``, 100 posts a request. X's
-        recent search reaches back 7 days; replies to an older post are not returned.
+        """The replies under the post ``refs``: recent search ``conversation_id:<id>``, 100
+        posts a request, of the conversation its parts are in (their own, or for an answer
+        the one it joined, of which only what answers the answer, directly or further
+        down, is kept). X's recent search reaches back 7 days; replies to an older post
+        are not returned.
 
         Raises:
             MalformedResponse: a page brandkit cannot read.
             AuthError, RateLimited, PlatformUnavailable, Rejected: see `error_for`.
         """
         user_id, _ = yield from self._whoami()
-        root = refs[0].id
+        first = refs[0].id
+        conversation = refs[0].extra.get("conversation")
+        root = conversation if isinstance(conversation, str) and conversation else first
         out: list[Message] = []
         token: str | None = None
         for _ in range(_MAX_INBOX_PAGES):
@@ -1249,11 +1256,21 @@ class XAdapter(RefreshingAdapter):
                 idempotent=True,
             )
             page = self._conversation_page(response)
-            out += self._messages(page, response, user_id, conversation_of=root)
+            out += self._messages(page, response, user_id, conversation_of=first)
             token = page.meta.next_token if page.meta is not None else None
             if not token or not page.data:
                 break
-        return sorted(out, key=lambda m: int(m.id))
+        out.sort(key=lambda m: int(m.id))
+        if root == first:
+            return out
+        # Someone else's conversation: keep what hangs under the answer's parts.
+        under = {ref.id for ref in refs}
+        kept: list[Message] = []
+        for message in out:  # oldest first, so a parent comes before its replies
+            if message.in_reply_to in under:
+                under.add(message.id)
+                kept.append(message)
+        return kept
 
     def reply_target(self, message: Message) -> PartRef:
         """The message as the parent of an answer (``reply.in_reply_to_tweet_id``), with

@@ -48,3 +48,9 @@ def test_setup_example_builds_the_account(monkeypatch: pytest.MonkeyPatch) -> No
     page = env["page"]
     assert page.settings["page_id"] == "42" and page.secret("user_token") == "user-token-docs"
     assert not page.has_secret("page_token")
+
+
+def test_conversations_example_runs() -> None:
+    """The Conversations section's example runs as written."""
+    (example,) = blocks("python", "## Conversations")
+    exec(compile(example, str(PAGE), "exec"), {"__name__": "docs_conversations"})

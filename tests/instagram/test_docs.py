@@ -33,3 +33,9 @@ def test_setup_example_builds_the_account(monkeypatch: pytest.MonkeyPatch) -> No
     url = insta.settings["media_host"](Media.from_bytes(TINY_JPEG, filename="shoe.jpg"))
     assert url == "https://cdn.example.com/social/shoe.jpg"
     assert insta.secret("token") == "ig-token-docs"
+
+
+def test_conversations_example_runs() -> None:
+    """The Conversations section's example runs as written."""
+    (example,) = blocks("python", "## Conversations", PAGE)
+    exec(compile(example, str(PAGE), "exec"), {"__name__": "docs_conversations"})

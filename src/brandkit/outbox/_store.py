@@ -19,6 +19,7 @@ Concurrency rests on two things:
 from __future__ import annotations
 
 import builtins
+import functools
 import json
 import os
 import socket
@@ -180,6 +181,53 @@ def _stored_post(post: dict[str, Any]) -> dict[str, Any]:
 
 # Deliveries whose stored post could not be read: the post as stored, and why.
 _UNREADABLE: weakref.WeakKeyDictionary[Delivery, tuple[Any, str]] = weakref.WeakKeyDictionary()
+# Each delivery's post object and the JSON written for it (see Outbox._post_json).
+_POST_JSON: weakref.WeakKeyDictionary[Delivery, tuple[Post, str]] = weakref.WeakKeyDictionary()
+
+# The columns every write sets, in this order (Outbox._columns), then the lease.
+_COLUMNS = (
+    "account, platform, status, campaign, scheduled_at, attempts, error, parts, created_at, "
+    "updated_at, data, lease_owner, lease_until"
+)
+# Fixed texts, so that sqlite3's statement cache prepares each of them once per connection.
+_SELECT_STATE = (
+    "SELECT status, attempts, parts, lease_owner, lease_until, error "
+    "FROM outbox_deliveries WHERE id = ?"
+)
+_INSERT = (
+    f"INSERT INTO outbox_deliveries ({_COLUMNS}, not_before, id) "  # noqa: S608 - constant
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SET = ", ".join(f"{c.strip()} = ?" for c in _COLUMNS.split(","))
+_UPDATE = f"UPDATE outbox_deliveries SET {_SET} WHERE id = ?"  # noqa: S608 - constant text
+_UPDATE_NOT_BEFORE = f"UPDATE outbox_deliveries SET {_SET}, not_before = ? WHERE id = ?"  # noqa: S608
+_RELEASE = "UPDATE outbox_deliveries SET lease_owner = NULL, lease_until = NULL WHERE id = ?"
+_RELEASE_UNTIL = (
+    "UPDATE outbox_deliveries SET lease_owner = NULL, lease_until = NULL, not_before = ? "
+    "WHERE id = ?"
+)
+
+# One history row: delivery_id, at, status, attempts, parts, note.
+_EventRow = tuple[str, str, str, int, int, str | None]
+
+
+@functools.cache
+def _insert_events_sql(rows: int) -> str:
+    """One INSERT for ``rows`` history rows (a state change writes one or two)."""
+    values = ", ".join(["(?, ?, ?, ?, ?, ?)"] * rows)
+    head = "INSERT INTO outbox_events (delivery_id, at, status, attempts, parts, note) VALUES "
+    return head + values
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class _Unset:
+    """Marks an argument that was not given (``None`` is a value: "clear it")."""
+
+
+_UNSET = _Unset()
 
 
 def _stand_in(stored: Any) -> Post:
@@ -308,6 +356,8 @@ class Outbox:
         if accounts is not None:
             self.use_accounts(accounts)
         self._lock = threading.RLock()
+        # The last post serialised, shared by its deliveries to several accounts.
+        self._last_post: tuple[weakref.ref[Post], str] | None = None
         if not create and self.path != ":memory:" and not Path(self.path).exists():
             raise ConfigurationError(
                 f"no outbox at {self.path!r}: check the path, or create a new one "
@@ -433,53 +483,84 @@ class Outbox:
         """This outbox may write the delivery: the lease is open or is its own."""
         return owner == self.owner or self._lease_open(owner, until)
 
-    def _row_values(self, delivery: Delivery) -> dict[str, Any]:
+    def _columns(self, delivery: Delivery, error: str | None) -> tuple[Any, ...]:
+        """The row's values in `_COLUMNS` order (the post's JSON made at most once)."""
         post = delivery.post
-        return {
-            "id": delivery.id,
-            "account": delivery.account,
-            "platform": delivery.platform,
-            "status": delivery.status.value,
-            "campaign": post.campaign,
-            "scheduled_at": _iso(post.scheduled_at) if post.scheduled_at else None,
-            "attempts": delivery.attempts,
-            "error": self._error_text(delivery),
-            "parts": len(delivery.parts),
-            "created_at": _iso(delivery.created_at),
-            "updated_at": _iso(delivery.updated_at),
-            "data": json.dumps(self._data(delivery), ensure_ascii=False, separators=(",", ":")),
-        }
+        scheduled = post.scheduled_at
+        return (
+            delivery.account,
+            delivery.platform,
+            delivery.status.value,
+            post.campaign,
+            _iso(scheduled) if scheduled else None,
+            delivery.attempts,
+            error,
+            len(delivery.parts),
+            _iso(delivery.created_at),
+            _iso(delivery.updated_at),
+            self._data_json(delivery),
+        )
 
     def _error_text(self, delivery: Delivery) -> str | None:
         err = delivery.error
         return self.redact(delivery.account, str(err)) if err is not None else None
 
-    def _data(self, delivery: Delivery) -> dict[str, Any]:
-        unreadable = _UNREADABLE.get(delivery)
-        if unreadable is not None:
-            # Written back exactly as it was stored: a post this brandkit cannot read is
-            # never re-serialised from the stand-in it was loaded as.
-            data = {
+    def _post_json(self, delivery: Delivery) -> str:
+        """The JSON of ``delivery.post``, made once per post object.
+
+        A [`Post`][brandkit.Post] is immutable, so while a delivery holds the same object
+        (every save of one publish does) its JSON is the one made before. The last post made
+        is remembered too: the deliveries of one post to several accounts share it.
+        """
+        post = delivery.post
+        cached = _POST_JSON.get(delivery)
+        if cached is not None and cached[0] is post:
+            return cached[1]
+        last = self._last_post
+        if last is not None and last[0]() is post:
+            text = last[1]
+        else:
+            text = post.model_dump_json()
+            self._last_post = (weakref.ref(post), text)
+        _POST_JSON[delivery] = (post, text)
+        return text
+
+    def _data_json(self, delivery: Delivery) -> str:
+        """The stored JSON of ``delivery``: `Delivery.to_dict` (the same keys in the same
+        order), with the error's secrets redacted and the post's JSON made once (see
+        `_post_json`). A post this brandkit could not read is written back as it was
+        stored (see `_load`)."""
+        error = delivery.error_dict()
+        if error is not None and self.accounts:
+            error = {
+                k: self.redact(delivery.account, v) if isinstance(v, str) else v
+                for k, v in error.items()
+            }
+        head = _dumps(
+            {
                 "id": delivery.id,
                 "account": delivery.account,
                 "platform": delivery.platform,
                 "status": delivery.status.value,
-                "post": unreadable[0],
+            }
+        )
+        tail = _dumps(
+            {
                 "keys": list(delivery.keys),
                 "parts": [p.to_dict() for p in delivery.parts],
-                "error": delivery.error_dict(),
+                "error": error,
                 "attempts": delivery.attempts,
+                "look_first": delivery.look_first,
                 "reply_to": delivery.reply_to.to_dict() if delivery.reply_to else None,
                 "created_at": delivery.created_at.isoformat(),
                 "updated_at": delivery.updated_at.isoformat(),
             }
-        else:
-            data = delivery.to_dict()
-        if self.accounts and isinstance(data.get("error"), dict):
-            data["error"] = {
-                k: self.redact(delivery.account, v) if isinstance(v, str) else v
-                for k, v in data["error"].items()
-            }
+        )
+        return f'{head[:-1]},"post":{self._post_json(delivery)},{tail[1:]}'
+
+    def _data(self, delivery: Delivery) -> dict[str, Any]:
+        """The stored data of ``delivery`` as plain data (what `_data_json` writes)."""
+        data: dict[str, Any] = json.loads(self._data_json(delivery))
         return data
 
     @staticmethod
@@ -489,7 +570,7 @@ class Outbox:
         A post this brandkit cannot read any more (stored by another version, edited by
         hand) is loaded as a stand-in with its text, campaign and time, so that listing and
         every other row still work; `claim` fails such a delivery instead of sending
-        it.
+        it. Every later write keeps the post exactly as it was stored.
         """
         raw = json.loads(data)
         stored = raw["post"]
@@ -501,6 +582,8 @@ class Outbox:
         raw["post"] = _stand_in(stored)
         delivery = Delivery.from_dict(raw)
         _UNREADABLE[delivery] = (stored, reason)
+        # Written back as stored, never re-serialised from the stand-in it is shown as.
+        _POST_JSON[delivery] = (delivery.post, _dumps(stored))
         return delivery
 
     def _event(
@@ -508,18 +591,17 @@ class Outbox:
     ) -> None:
         if note is not None:
             note = self.redact(delivery.account, note)
-        db.execute(
-            "INSERT INTO outbox_events (delivery_id, at, status, attempts, parts, note) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                delivery.id,
-                _iso(at),
-                delivery.status.value,
-                delivery.attempts,
-                len(delivery.parts),
-                note,
-            ),
-        )
+        self._events(db, [self._event_row(delivery, delivery.status.value, note, at)])
+
+    @staticmethod
+    def _event_row(delivery: Delivery, status: str, note: str | None, at: datetime) -> _EventRow:
+        return (delivery.id, _iso(at), status, delivery.attempts, len(delivery.parts), note)
+
+    @staticmethod
+    def _events(db: sqlite3.Connection, rows: builtins.list[_EventRow]) -> None:
+        """Every history row of one state change in one statement."""
+        if rows:
+            db.execute(_insert_events_sql(len(rows)), [v for row in rows for v in row])
 
     def _insert(
         self,
@@ -527,25 +609,43 @@ class Outbox:
         delivery: Delivery,
         lease_owner: str | None,
         lease_until: float | None,
+        *,
+        error: str | _Unset | None = _UNSET,
+        columns: tuple[Any, ...] | None = None,
     ) -> None:
-        values = self._row_values(delivery)
-        values.update(lease_owner=lease_owner, lease_until=lease_until, not_before=None)
-        db.execute(
-            "INSERT INTO outbox_deliveries (id, account, platform, status, campaign, "
-            "scheduled_at, not_before, attempts, error, parts, created_at, updated_at, "
-            "lease_owner, lease_until, data) VALUES (:id, :account, :platform, :status, "
-            ":campaign, :scheduled_at, :not_before, :attempts, :error, :parts, :created_at, "
-            ":updated_at, :lease_owner, :lease_until, :data)",
-            values,
-        )
-        err = delivery.error
-        self._event(db, delivery, str(err) if err is not None else None, delivery.updated_at)
+        if isinstance(error, _Unset):
+            error = self._error_text(delivery)
+        if columns is None:
+            columns = self._columns(delivery, error)
+        db.execute(_INSERT, (*columns, lease_owner, lease_until, None, delivery.id))
+        status = delivery.status.value
+        events: builtins.list[_EventRow] = []
+        if status != "pending":
+            # First written past "pending" (a publish that goes out at once): its history
+            # still starts where every delivery's does, when it was made.
+            events.append((delivery.id, _iso(delivery.created_at), "pending", 0, 0, None))
+        events.append(self._event_row(delivery, status, error, delivery.updated_at))
+        self._events(db, events)
 
-    def _write(self, db: sqlite3.Connection, delivery: Delivery, **extra: Any) -> None:
-        values = self._row_values(delivery)
-        values.update(extra)
-        columns = ", ".join(f"{k} = :{k}" for k in values if k != "id")
-        db.execute(f"UPDATE outbox_deliveries SET {columns} WHERE id = :id", values)  # noqa: S608
+    def _write(
+        self,
+        db: sqlite3.Connection,
+        delivery: Delivery,
+        *,
+        lease_owner: str | None,
+        lease_until: float | None,
+        not_before: str | _Unset | None = _UNSET,
+        columns: tuple[Any, ...] | None = None,
+    ) -> None:
+        """Update the whole row (``not_before`` too when given)."""
+        if columns is None:
+            columns = self._columns(delivery, self._error_text(delivery))
+        if isinstance(not_before, _Unset):
+            db.execute(_UPDATE, (*columns, lease_owner, lease_until, delivery.id))
+        else:
+            db.execute(
+                _UPDATE_NOT_BEFORE, (*columns, lease_owner, lease_until, not_before, delivery.id)
+            )
 
     def _fetch(self, db: sqlite3.Connection, delivery_id: str) -> tuple[Any, ...]:
         row = db.execute(
@@ -562,6 +662,11 @@ class Outbox:
         """Insert or update ``delivery``; called by the drivers before the first byte of
         every attempt and at every state change.
 
+        One transaction (one commit) per call, its history rows included: a first save
+        past ``pending`` (a delivery that goes out at once) records the ``pending`` step
+        too, and a save that confirms a part and changes the status with it (the last part
+        and ``sent``) records both steps.
+
         While a delivery is pending (to be sent now) or sending, this outbox holds its
         lease, so no worker takes it meanwhile; a final state releases it.
 
@@ -574,12 +679,11 @@ class Outbox:
                 was sent either.
         """
         status = delivery.status.value
+        error = self._error_text(delivery)
+        # Made before the write lock is taken: other writers wait for the commit only.
+        columns = self._columns(delivery, error)
         with self._tx() as db:
-            row = db.execute(
-                "SELECT status, attempts, parts, lease_owner, lease_until, error "
-                "FROM outbox_deliveries WHERE id = ?",
-                (delivery.id,),
-            ).fetchone()
+            row = db.execute(_SELECT_STATE, (delivery.id,)).fetchone()
             lease_owner: str | None = None
             lease_until: float | None = None
             if status in _IN_FLIGHT:
@@ -589,20 +693,26 @@ class Outbox:
                 if status == "pending" and scheduled is not None and scheduled > self.clock():
                     # Written for later: the worker will take it when it is due.
                     lease_owner, lease_until = None, None
-                self._insert(db, delivery, lease_owner, lease_until)
+                self._insert(db, delivery, lease_owner, lease_until, error=error, columns=columns)
                 return
             stored, stored_attempts, stored_parts, owner, until, stored_error = row
             self._check_save(delivery, stored, stored_attempts, stored_parts, owner, until)
-            self._write(db, delivery, lease_owner=lease_owner, lease_until=lease_until)
-            error = self._error_text(delivery)
-            changed = (
+            self._write(
+                db, delivery, lease_owner=lease_owner, lease_until=lease_until, columns=columns
+            )
+            parts = len(delivery.parts)
+            events: builtins.list[_EventRow] = []
+            if parts > stored_parts and stored == "sending" and status != stored:
+                # The part was confirmed while sending, and the status moved on with it.
+                events.append(self._event_row(delivery, stored, None, delivery.updated_at))
+            if (
                 stored != status
-                or stored_parts != len(delivery.parts)
+                or stored_parts != parts
                 or stored_attempts != delivery.attempts
                 or (error is not None and error != stored_error)
-            )
-            if changed:
-                self._event(db, delivery, error, delivery.updated_at)
+            ):
+                events.append(self._event_row(delivery, status, error, delivery.updated_at))
+            self._events(db, events)
 
     def _check_save(
         self,
@@ -868,18 +978,29 @@ class Outbox:
         (rate limits, outages) and to pace reconciliation.
         """
         with self._tx() as db:
-            data, owner, _ = self._fetch(db, delivery_id)
+            row = db.execute(
+                "SELECT status, lease_owner FROM outbox_deliveries WHERE id = ?", (delivery_id,)
+            ).fetchone()
+            if row is None:
+                raise BrandkitError(f"the outbox has no delivery {delivery_id!r}")
+            status, owner = row
             if owner not in (None, self.owner):
                 return
-            delivery = self._load(data)
-            extra: dict[str, Any] = {"lease_owner": None, "lease_until": None}
-            if retry_at is not None and delivery.status.value in ("failed", "pending", "unknown"):
-                extra["not_before"] = _iso(retry_at)
-                if delivery.status is DeliveryStatus.FAILED:
-                    delivery.status = DeliveryStatus.PENDING
-                    delivery.updated_at = self.clock()
-                    self._event(db, delivery, f"retry at {_iso(retry_at)}", delivery.updated_at)
-            self._write(db, delivery, **extra)
+            if retry_at is not None and status in ("failed", "pending", "unknown"):
+                if status != "failed":
+                    db.execute(_RELEASE_UNTIL, (_iso(retry_at), delivery_id))
+                    return
+                data, _, _ = self._fetch(db, delivery_id)
+                delivery = self._load(data)
+                delivery.status = DeliveryStatus.PENDING
+                delivery.updated_at = self.clock()
+                self._write(
+                    db, delivery, lease_owner=None, lease_until=None, not_before=_iso(retry_at)
+                )
+                self._event(db, delivery, f"retry at {_iso(retry_at)}", delivery.updated_at)
+            elif owner is not None:
+                # Only the lease changes: the row's data is not read nor written again.
+                db.execute(_RELEASE, (delivery_id,))
 
     # -- user actions --------------------------------------------------------------------
 

@@ -338,3 +338,33 @@ def test_cursor_round_trip() -> None:
     c = InboxCursor(at=5, seen=frozenset({"b", "a"}))
     assert json.loads(c.encode()) == {"v": 1, "at": 5, "seen": ["a", "b"]}
     assert InboxCursor.decode(c.encode(), "facebook") == c
+
+
+def test_capabilities_and_a_throttled_read() -> None:
+    """Facebook declares comments (no mentions), hiding, deleting and liking; a throttled
+    inbox read is RateLimited with Meta's wait, so the caller's cursor does not move."""
+    from brandkit.errors import RateLimited
+
+    caps = FacebookAdapter.capabilities
+    assert caps.inbox == {"comment"}
+    assert caps.hide_messages and caps.delete_messages and caps.like_messages
+    usage = {
+        PAGE: [
+            {
+                "type": "pages",
+                "call_count": 100,
+                "total_cputime": 1,
+                "total_time": 1,
+                "estimated_time_to_regain_access": 3,
+            }
+        ]
+    }
+    throttled = graph_error(
+        400,
+        80001,
+        "(#80001) There have been too many calls to this Page account.",
+        **{"x-business-use-case-usage": json.dumps(usage)},
+    )
+    with pytest.raises(RateLimited) as caught:
+        read(FacebookAdapter(account()), Canned(("GET", POSTS, throttled)))
+    assert caught.value.retry_after == 180.0

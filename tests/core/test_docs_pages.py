@@ -21,7 +21,7 @@ def run(code: str, namespace: dict[str, object] | None = None) -> dict[str, obje
 
 def test_testing_page_examples_run() -> None:
     """The emulator example publishes; the fault lines work on that emulator."""
-    first, faults, _suite = blocks("testing.md", "python")
+    first, faults, *_rest = blocks("testing.md", "python")
     scope = run(first)
     emu = scope["emu"]
     run(faults, {"emu": emu})

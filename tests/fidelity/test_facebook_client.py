@@ -220,9 +220,10 @@ def test_instagram_workflow(instagram: tuple[InstagramEmulator, Any, str]) -> No
     theirs = emu.add_comment(media_id, author="ada", text="Beautiful!")
     api.post_object(object_id=theirs, connection="replies", data={"message": "@ada thanks"})
     comments = api.media.get_comments(media_id=media_id)
+    # Newest first, as Meta lists a media's comments.
     assert [(c.username, c.text) for c in comments.data] == [
-        ("brandco", "Hi all"),
         ("ada", "Beautiful!"),
+        ("brandco", "Hi all"),
     ]
     (reply,) = api.comment.get_replies(comment_id=theirs).data
     assert reply.text == "@ada thanks"

@@ -176,8 +176,10 @@ def test_an_answer_is_a_reply_to_the_comment_without_media() -> None:
     media (a post still needs one); media on an answer is refused before sending."""
     adapter = InstagramAdapter(account())
     caps = run_flow(adapter.prepare(), Canned())
-    assert caps.media.min_items == 0
+    assert caps.media.min_items == 1  # a post still needs an image
     target = adapter.reply_target(message())
+    rules = adapter.answer_capabilities(caps, target)
+    assert rules.media.min_items == rules.media.max_items == 0 and not rules.threads
     post = rendered("instagram", "Thanks!")
     canned = Canned(("POST", r"/v25\.0/17900001/replies", answer(200, {"id": "17900077"})))
     ref = run_flow(

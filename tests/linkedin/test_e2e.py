@@ -24,8 +24,6 @@ from brandkit import (
     RetryPolicy,
 )
 from brandkit.governor import Governor
-from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
-from brandkit.platforms.linkedin import LinkedInAdapter
 from brandkit.testing import png
 from brandkit.testing.conformance import AdapterConformance
 from brandkit.testing.linkedin import LinkedInEmulator
@@ -39,12 +37,6 @@ class TestLinkedInConformance(AdapterConformance):
     """The shared adapter suite, on LinkedIn."""
 
     platform = "linkedin"
-
-    @pytest.fixture(autouse=True)
-    def declared(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """The suite reads brandkit.capabilities("linkedin"); until the built-in table
-        names the inbox, it is the adapter's own declaration."""
-        monkeypatch.setitem(BUILTIN_CAPABILITIES, "linkedin", LinkedInAdapter.capabilities)
 
     def inbox_requests(self, answers: int, mentions: int) -> int | None:
         """The author's recent posts (one page), then the comments of the one post, 100 a

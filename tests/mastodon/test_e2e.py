@@ -22,8 +22,6 @@ from brandkit import (
     Rejected,
     RetryPolicy,
 )
-from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
-from brandkit.platforms.mastodon import MastodonAdapter
 from brandkit.testing.conformance import AdapterConformance, tiny_png
 from brandkit.testing.mastodon import MastodonEmulator
 from tests.mastodon.conftest import FAST
@@ -36,13 +34,6 @@ class TestMastodonConformance(AdapterConformance):
     """The shared adapter suite, on Mastodon."""
 
     platform = "mastodon"
-
-    @pytest.fixture(autouse=True)
-    def _declared(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """The suite reads brandkit.capabilities("mastodon"), the built-in table; until
-        that table names the adapter's conversation capabilities, use the adapter's."""
-        if not BUILTIN_CAPABILITIES["mastodon"].inbox:
-            monkeypatch.setitem(BUILTIN_CAPABILITIES, "mastodon", MastodonAdapter.capabilities)
 
     def inbox_requests(self, answers: int, mentions: int) -> int | None:
         """One notifications page of 80 per 80 messages, plus the page that comes back

@@ -27,8 +27,6 @@ from brandkit import (
     TransportError,
 )
 from brandkit._hooks import NullGovernor
-from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
-from brandkit.platforms.telegram import TelegramAdapter
 from brandkit.testing import Emulator, png
 from brandkit.testing.conformance import AdapterConformance
 from brandkit.testing.telegram import TelegramEmulator
@@ -41,12 +39,6 @@ class TestTelegramConformance(AdapterConformance):
     """The shared adapter suite, on Telegram."""
 
     platform = "telegram"
-
-    @pytest.fixture(autouse=True)
-    def declared(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """The suite reads brandkit.capabilities("telegram"); until the built-in table
-        names the inbox, it is the adapter's own declaration."""
-        monkeypatch.setitem(BUILTIN_CAPABILITIES, "telegram", TelegramAdapter.capabilities)
 
     def inbox_requests(self, answers: int, mentions: int) -> int | None:
         """getUpdates, 100 updates a page: the comments, the private messages and the

@@ -24,8 +24,6 @@ from brandkit import (
 )
 from brandkit.metrics import MetricSample
 from brandkit.platforms._base import PartRef
-from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
-from brandkit.platforms.x import XAdapter
 from brandkit.testing import Emulator
 from brandkit.testing.conformance import FAST as CONFORMANCE_RETRY
 from brandkit.testing.conformance import AdapterConformance, tiny_png
@@ -81,13 +79,6 @@ class TestXConformance(AdapterConformance):
     """The shipped adapter conformance suite, run for X."""
 
     platform = "x"
-
-    @pytest.fixture(autouse=True)
-    def adapter_capabilities(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """The suite reads ``brandkit.capabilities("x")``, the built-in table; until that
-        table names the inbox, it is given the adapter's own capabilities (which the client
-        checks), so that the inbox section runs instead of skipping."""
-        monkeypatch.setitem(BUILTIN_CAPABILITIES, "x", XAdapter.capabilities)
 
     def inbox_requests(self, answers: int, mentions: int) -> int | None:
         """Replies carry the account's @handle, so the mentions timeline holds answers and

@@ -46,7 +46,7 @@ from brandkit.errors import (
     Rejected,
 )
 from brandkit.inbox._model import InboxPage, Message
-from brandkit.platforms._base import Adapter, Answer
+from brandkit.platforms._base import Adapter, Answer, Capabilities
 from brandkit.platforms._oauth import TokenAnswer, parse_credentials
 
 if TYPE_CHECKING:
@@ -362,6 +362,18 @@ def new_messages(messages: Sequence[Message], cursor: InboxCursor, limit: int) -
         messages=taken,
         cursor=cursor.advanced(taken).encode(),
         more=len(ordered) > limit,
+    )
+
+
+def comment_rules(capabilities: Capabilities) -> Capabilities:
+    """The rules of an answer that is a comment (Facebook, Instagram): text alone, one
+    part, the post's text limit; what Meta's comment edges take from brandkit."""
+    return attrs.evolve(
+        capabilities,
+        threads=False,
+        max_parts=1,
+        link_cards=False,
+        media=attrs.evolve(capabilities.media, max_items=0, min_items=0),
     )
 
 

@@ -35,7 +35,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
-import attrs
 import httpx
 import pydantic
 
@@ -62,6 +61,7 @@ from brandkit.platforms._graph import (
     IdAnswer,
     InboxCursor,
     RawAnswer,
+    comment_rules,
     describe_failure,
     graph_error,
     new_messages,
@@ -228,15 +228,6 @@ COMMENT_FIELDS = "id,message,from,created_time,parent{id},is_hidden,permalink_ur
 """The fields of a comment the inbox reads."""
 
 _Capabilities = BUILTIN_CAPABILITIES["facebook"]
-if not _Capabilities.inbox:
-    # Declared here until the table of built-in capabilities names Facebook's inbox.
-    _Capabilities = attrs.evolve(
-        _Capabilities,
-        inbox=frozenset({"comment"}),
-        hide_messages=True,
-        delete_messages=True,
-        like_messages=True,
-    )
 
 
 class FacebookAdapter(GraphAdapter):
@@ -654,6 +645,10 @@ class FacebookAdapter(GraphAdapter):
             max_pages=self.inbox_pages,
         )
         return [self._message(c, post_id) for c in comments if not self._ours(c)]
+
+    def answer_capabilities(self, capabilities: Capabilities, target: PartRef) -> Capabilities:
+        """An answer to a comment is a comment: its text alone."""
+        return comment_rules(capabilities)
 
     def reply_target(self, message: Message) -> PartRef:
         """The comment to answer. Facebook threads one level deep: an answer to a reply

@@ -36,7 +36,6 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import attrs
 import httpx
 import pydantic
 
@@ -67,6 +66,7 @@ from brandkit.platforms._graph import (
     PermalinkAnswer,
     QuotaAnswer,
     RawAnswer,
+    comment_rules,
     graph_error,
     new_messages,
     parse_time,
@@ -145,11 +145,6 @@ COMMENT_FIELDS = "id,text,username,timestamp,hidden,from,user,parent_id"
 """The fields of a comment the inbox reads."""
 
 _Capabilities = BUILTIN_CAPABILITIES["instagram"]
-if not _Capabilities.inbox:
-    # Declared here until the table of built-in capabilities names Instagram's inbox.
-    _Capabilities = attrs.evolve(
-        _Capabilities, inbox=frozenset({"comment"}), hide_messages=True, delete_messages=True
-    )
 
 
 class InstagramAdapter(GraphAdapter):
@@ -224,17 +219,16 @@ class InstagramAdapter(GraphAdapter):
     def prepare(self) -> Flow[Capabilities]:
         """Check that media can be hosted, and refresh a token close to its expiry.
 
-        The capabilities returned let a part without media through rendering: a post
-        still needs one (`publish_part` refuses it before any request), but an answer
-        to a comment is text alone.
-
         Raises:
             ConfigurationError: the account has no ``media_host``.
         """
         self.media_host()
         yield from self.ensure_fresh_token()
-        caps = self.capabilities
-        return attrs.evolve(caps, media=attrs.evolve(caps.media, min_items=0))
+        return self.capabilities
+
+    def answer_capabilities(self, capabilities: Capabilities, target: PartRef) -> Capabilities:
+        """An answer to a comment is a comment: text alone, no image needed."""
+        return comment_rules(capabilities)
 
     # -- publish -----------------------------------------------------------------------------
 

@@ -349,8 +349,7 @@ class Adapter(ABC):
     def unsupported(self, operation: str, what: str) -> Unsupported:
         """The typed refusal of an operation this platform does not offer."""
         return Unsupported(
-            f"{self.name} cannot {what} through its API (see "
-            f"brandkit.capabilities({self.name!r}))",
+            f"{self.name} cannot {what} through its API (see brandkit.capabilities({self.name!r}))",
             platform=self.name,
             operation=operation,
         )

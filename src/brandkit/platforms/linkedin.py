@@ -339,9 +339,7 @@ class LinkedInAdapter(RefreshingAdapter):
     name: ClassVar[str] = "linkedin"
     # Comments are read and answered, and liked (reactions); hiding is not in the API, and
     # deleting other people's comments is not documented (see docs/platforms/linkedin.md).
-    capabilities: ClassVar[Capabilities] = attrs.evolve(
-        BUILTIN_CAPABILITIES["linkedin"], inbox=frozenset({"comment"}), like_messages=True
-    )
+    capabilities: ClassVar[Capabilities] = BUILTIN_CAPABILITIES["linkedin"]
     # LinkedIn publishes no numbers; "150 posts per day per member" is Ayrshare's (◐).
     rate_policies: ClassVar[tuple[RatePolicy, ...]] = (RatePolicy("post", 150, 86_400.0),)
     # No documented maximum for shares=List(...); 20 URNs keep the URL short.

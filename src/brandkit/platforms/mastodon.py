@@ -260,13 +260,7 @@ class _Followers(_Me):
 # What the adapter does beyond publishing: read mentions, replies and quotes (from the
 # notifications and a post's context) and favourite them; Mastodon has no way to hide or
 # delete someone else's status.
-_CAPABILITIES = attrs.evolve(
-    BUILTIN_CAPABILITIES["mastodon"],
-    inbox=frozenset({"reply", "mention", "quote"}),
-    hide_messages=False,
-    delete_messages=False,
-    like_messages=True,
-)
+_CAPABILITIES = BUILTIN_CAPABILITIES["mastodon"]
 
 
 class MastodonAdapter(Adapter):

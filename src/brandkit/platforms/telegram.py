@@ -40,7 +40,6 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import IO, TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar, cast
 
-import attrs
 import httpx
 import pydantic
 
@@ -239,12 +238,7 @@ class TelegramAdapter(Adapter):
     name: ClassVar[str] = "telegram"
     # Comments in the discussion group and private messages to the bot are read and
     # answered; a bot admin deletes comments and reacts; nothing can be hidden.
-    capabilities: ClassVar[Capabilities] = attrs.evolve(
-        BUILTIN_CAPABILITIES["telegram"],
-        inbox=frozenset({"comment", "mention"}),
-        delete_messages=True,
-        like_messages=True,
-    )
+    capabilities: ClassVar[Capabilities] = BUILTIN_CAPABILITIES["telegram"]
     # Telegram's FAQ: about 1 message/s in one chat, 20/min in one group, 30/s for the bot.
     rate_policies: ClassVar[tuple[RatePolicy, ...]] = (
         RatePolicy("send", 1, 1.0),

@@ -34,7 +34,6 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-import attrs
 import httpx
 import pydantic
 
@@ -192,11 +191,7 @@ class ThreadsAdapter(GraphAdapter):
     name: ClassVar[str] = "threads"
     # Replies to the account's posts and mentions are read, top-level replies hidden; the
     # API has no like and no delete of others' replies.
-    capabilities: ClassVar[Capabilities] = attrs.evolve(
-        BUILTIN_CAPABILITIES["threads"],
-        inbox=frozenset({"reply", "mention"}),
-        hide_messages=True,
-    )
+    capabilities: ClassVar[Capabilities] = BUILTIN_CAPABILITIES["threads"]
     rate_policies: ClassVar[tuple[RatePolicy, ...]] = (
         # 4800 calls x impressions per 24 h, with impressions counted as at least 10.
         RatePolicy("threads", 48_000, 86_400.0),

@@ -691,12 +691,7 @@ class XAdapter(RefreshingAdapter):
     name: ClassVar[str] = "x"
     # Conversations: the mentions timeline (replies, mentions, quotes that name the
     # account), hidden replies and likes; X has no way to delete others' posts.
-    capabilities: ClassVar[Capabilities] = attrs.evolve(
-        BUILTIN_CAPABILITIES["x"],
-        inbox=frozenset({"reply", "mention", "quote"}),
-        hide_messages=True,
-        like_messages=True,
-    )
+    capabilities: ClassVar[Capabilities] = BUILTIN_CAPABILITIES["x"]
     metrics_batch_size: ClassVar[int] = 100
     # platforms.md §1.5 (docs.x.com rate-limits, 2026-07): per user per 15 min unless "app".
     rate_policies: ClassVar[tuple[RatePolicy, ...]] = (

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         Unsupported,
     )
     from brandkit.inbox import Author, Inbox, InboxPage, Message
+    from brandkit.listening import Listener, Query
     from brandkit.metrics import MetricSample, MetricsStore, write_report
     from brandkit.outbox import Outbox, Worker
 
@@ -48,8 +49,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Account",
     "AsyncClient",
-    "Author",
     "AuthError",
+    "Author",
     "BrandkitError",
     "Client",
     "ConfigurationError",
@@ -59,6 +60,7 @@ __all__ = [
     "Inbox",
     "InboxPage",
     "Link",
+    "Listener",
     "MalformedResponse",
     "Media",
     "MediaError",
@@ -70,6 +72,7 @@ __all__ = [
     "PlatformError",
     "PlatformUnavailable",
     "Post",
+    "Query",
     "RateLimited",
     "Rejected",
     "Rendered",
@@ -111,6 +114,8 @@ _LAZY: dict[str, str] = {
     "Inbox": "brandkit.inbox",
     "InboxPage": "brandkit.inbox",
     "Message": "brandkit.inbox",
+    "Query": "brandkit.listening",
+    "Listener": "brandkit.listening",
     **dict.fromkeys(
         (
             "AuthError",

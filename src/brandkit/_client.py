@@ -46,6 +46,7 @@ from brandkit.errors import (
     TransportError,
 )
 from brandkit.inbox._model import InboxPage, Message
+from brandkit.listening._query import Query, SearchPage
 from brandkit.platforms import adapter_class
 from brandkit.platforms._base import Adapter, Capabilities, PartRef, ThreadContext
 
@@ -815,6 +816,7 @@ class _Core:
             "hide": caps.hide_messages,
             "delete_message": caps.delete_messages,
             "like": caps.like_messages,
+            "search": caps.search,
         }[operation]
         if not declared:
             what = {
@@ -824,6 +826,7 @@ class _Core:
                 "hide": "hide replies or comments",
                 "delete_message": "delete others' comments",
                 "like": "like messages",
+                "search": "search public posts",
             }[operation]
             raise adapter.unsupported(operation, what)
 
@@ -836,12 +839,24 @@ class _Core:
         messages = sorted(page.messages, key=lambda m: m.created_at)
         return attrs.evolve(page, messages=messages, requests=sent[0])
 
+    def search_flow(
+        self, adapter: Adapter, query: Query, since: str | None, limit: int
+    ) -> Flow[SearchPage]:
+        if limit < 1:
+            raise ConfigurationError(f"limit must be at least 1, not {limit}")
+        self.can(adapter, "search")
+        # Compiled first: what the platform cannot express is refused before any request.
+        adapter.compile_query(query)
+        sent = [0]
+        page = yield from _counted(adapter.search(query, since, limit=limit), sent)
+        messages = sorted(page.messages, key=lambda m: m.created_at)
+        return attrs.evolve(page, messages=tuple(messages), requests=sent[0])
+
     def replies_flow(self, adapter: Adapter, delivery: Delivery) -> Flow[list[Message]]:
         self.can(adapter, "replies")
         if not delivery.parts:
             raise ConfigurationError(
-                f"delivery {delivery.id} has no published part: there is nothing to read "
-                "replies of"
+                f"delivery {delivery.id} has no published part: there is nothing to read replies of"
             )
         got = yield from adapter.replies(delivery.parts)
         return sorted(got, key=lambda m: m.created_at)
@@ -1263,6 +1278,25 @@ class Client:
         adapter = self._core.adapter_for(account)
         return self.run(adapter, self._core.inbox_flow(adapter, since, limit))
 
+    def search(
+        self, account: Account, query: Query, since: str | None = None, *, limit: int = 1000
+    ) -> SearchPage:
+        """Public posts matching ``query`` on ``account``'s platform, written since the
+        cursor ``since``, as ``Message(kind="found")``, oldest first, at the platform's
+        largest page, paced by the governor (and its quotas: Threads' daily queries).
+
+        ``limit`` caps the posts read (X bills each one): the search stops there with
+        ``more`` set, and ``page.read`` says how many were read.
+
+        Raises:
+            Unsupported: the platform has no search API (LinkedIn, Facebook, Telegram).
+            UnsupportedQuery: the platform cannot express part of the query (before any
+                request).
+            PlatformError: the platform refused (a quota, a rate limit).
+        """
+        adapter = self._core.adapter_for(account)
+        return self.run(adapter, self._core.search_flow(adapter, query, since, limit))
+
     def replies(self, delivery: Delivery, account: Account | None = None) -> list[Message]:
         """The conversation under one published post (every part), oldest first.
 
@@ -1544,15 +1578,20 @@ class AsyncClient:
         adapter = self._core.adapter_for(account)
         return await self.run(adapter, self._core.inbox_flow(adapter, since, limit))
 
+    async def search(
+        self, account: Account, query: Query, since: str | None = None, *, limit: int = 1000
+    ) -> SearchPage:
+        """Public posts matching ``query``; see `Client.search`."""
+        adapter = self._core.adapter_for(account)
+        return await self.run(adapter, self._core.search_flow(adapter, query, since, limit))
+
     async def replies(self, delivery: Delivery, account: Account | None = None) -> list[Message]:
         """The conversation under one published post; see `Client.replies`."""
         acct = self._core.account_for(delivery, account)
         adapter = self._core.adapter_for(acct)
         return await self.run(adapter, self._core.replies_flow(adapter, delivery))
 
-    async def reply(
-        self, message: Message, post: Post, account: Account | None = None
-    ) -> Delivery:
+    async def reply(self, message: Message, post: Post, account: Account | None = None) -> Delivery:
         """Answer ``message`` with ``post``, never twice; see `Client.reply`."""
         acct = self._core.account_of(message, account)
         adapter = self._core.adapter_for(acct)

@@ -46,12 +46,14 @@ class Author:
             platform has one.
         name: the display name.
         url: the profile's web address, when there is one.
+        followers: how many follow the author, when the platform says (listening's reach).
     """
 
     id: str
     handle: str | None = None
     name: str | None = None
     url: str | None = None
+    followers: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for storage."""
@@ -113,7 +115,13 @@ class Message:
             "account": self.account,
             "id": self.id,
             "kind": self.kind,
-            "author": {"id": a.id, "handle": a.handle, "name": a.name, "url": a.url},
+            "author": {
+                "id": a.id,
+                "handle": a.handle,
+                "name": a.name,
+                "url": a.url,
+                "followers": a.followers,
+            },
             "text": self.text,
             "created_at": self.created_at.isoformat(),
             "url": self.url,
@@ -148,6 +156,7 @@ class Message:
                     handle=author.get("handle"),
                     name=author.get("name"),
                     url=author.get("url"),
+                    followers=author.get("followers"),
                 ),
                 text=str(data.get("text") or ""),
                 created_at=datetime.fromisoformat(str(data["created_at"])),

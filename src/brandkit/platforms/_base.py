@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from brandkit.content._model import Post
     from brandkit.content._render import Rendered, RenderedPart
     from brandkit.inbox._model import InboxPage, Message
+    from brandkit.listening._query import Query, SearchPage
     from brandkit.metrics._sample import MetricSample
 
 __all__ = [
@@ -133,6 +134,7 @@ class Capabilities:
         hide_messages: others' replies or comments can be hidden and shown again.
         delete_messages: others' comments can be deleted (as the page or channel admin).
         like_messages: messages can be liked.
+        search: public posts can be searched (listening, `brandkit.Client.search`).
     """
 
     platform: str
@@ -153,6 +155,7 @@ class Capabilities:
     hide_messages: bool = False
     delete_messages: bool = False
     like_messages: bool = False
+    search: bool = False
 
 
 @attrs.frozen
@@ -344,6 +347,30 @@ class Adapter(ABC):
             Unsupported: the platform cannot (the default).
         """
         raise self.unsupported("like", "like messages")
+        yield  # pragma: no cover
+
+    # -- listening (see brandkit.listening) ---------------------------------------------------
+
+    def compile_query(self, query: Query) -> Any:
+        """``query`` in the platform's own search syntax (no I/O): X operators, Bluesky
+        ``searchPosts`` parameters, a Mastodon hashtag... What `search` sends.
+
+        Raises:
+            UnsupportedQuery: the platform cannot express part of it (names the part).
+            Unsupported: the platform has no search (the default).
+        """
+        raise self.unsupported("search", "search public posts")
+
+    def search(self, query: Query, cursor: str | None, *, limit: int) -> Flow[SearchPage]:
+        """Public posts matching ``query`` written since ``cursor`` (``None``: as far back
+        as the platform searches), as ``Message(kind="found")``, oldest first, at the
+        platform's largest page, stopping after about ``limit`` posts read (then ``more``).
+
+        Raises:
+            UnsupportedQuery: the platform cannot express part of the query.
+            Unsupported: the platform has no search (the default).
+        """
+        raise self.unsupported("search", "search public posts")
         yield  # pragma: no cover
 
     def unsupported(self, operation: str, what: str) -> Unsupported:

@@ -26,8 +26,8 @@ from brandkit.testing._mediahost import LoopbackMediaHost
 
 __all__ = [
     "EMULATORS",
-    "Audience",
     "TINY_JPEG",
+    "Audience",
     "Clock",
     "Drop",
     "Emulator",

@@ -30,6 +30,7 @@ from brandkit import (
     Media,
     Message,
     Post,
+    Query,
     RetryPolicy,
     Unsupported,
 )
@@ -239,7 +240,8 @@ class AdapterConformance:
             for message_id, (want_kind, fan) in said.items():
                 m = got[message_id]
                 assert m.kind == want_kind
-                assert m.platform == self.platform and m.account == account.key
+                assert m.platform == self.platform
+                assert m.account == account.key
                 assert fan in (m.author.handle or "") or fan in (m.author.name or "")
                 if want_kind != "mention":
                     assert m.in_reply_to == post_id
@@ -262,20 +264,23 @@ class AdapterConformance:
         """An answer to a message is threaded under it; the same answer queued twice
         through an outbox lands once."""
         kind, _ = self._inbox_or_skip()
-        with Outbox(tmp_path / "outbox.db") as outbox:
-            with Client(retry=FAST, outbox=outbox, accounts=[account]) as client:
-                (d,) = client.publish(self.sample_post("Ask us anything"), account)
-                assert d.ok, d.error
-                asked = self._say(emu, kind, d.ids[0], "curious", "Is it open on Sunday?")
-                (message,) = client.inbox(account).messages
-                assert message.id == asked
-                first = client.reply(message, Post(text="Yes, from ten to four."))
-                assert first.status is DeliveryStatus.SENT, first.error
-                second = client.reply(message, Post(text="Yes, from ten to four."))
-                assert second.id == first.id and second.status is DeliveryStatus.SENT
-                queued = outbox.add_reply(message, Post(text="Yes, from ten to four."), account)
-                assert queued.id == first.id
-                assert emu.answers(asked) == ["Yes, from ten to four."]
+        with (
+            Outbox(tmp_path / "outbox.db") as outbox,
+            Client(retry=FAST, outbox=outbox, accounts=[account]) as client,
+        ):
+            (d,) = client.publish(self.sample_post("Ask us anything"), account)
+            assert d.ok, d.error
+            asked = self._say(emu, kind, d.ids[0], "curious", "Is it open on Sunday?")
+            (message,) = client.inbox(account).messages
+            assert message.id == asked
+            first = client.reply(message, Post(text="Yes, from ten to four."))
+            assert first.status is DeliveryStatus.SENT, first.error
+            second = client.reply(message, Post(text="Yes, from ten to four."))
+            assert second.id == first.id
+            assert second.status is DeliveryStatus.SENT
+            queued = outbox.add_reply(message, Post(text="Yes, from ten to four."), account)
+            assert queued.id == first.id
+            assert emu.answers(asked) == ["Yes, from ten to four."]
 
     def test_lost_reply_lands_once(self, emu: Emulator, account: Account) -> None:
         """When the connection drops after the platform stored the answer, there is still
@@ -345,6 +350,57 @@ class AdapterConformance:
             assert [m.id for m in page.messages] == [said]
             replies = await client.replies(d)
             assert [m.id for m in replies] == [said]
+
+    # -- listening (adapters whose capabilities declare search) ----------------------------
+
+    def search_query(self) -> Query:
+        """A query the platform can express, for the listening section (override where the
+        platform searches hashtags only, e.g. Instagram and Mastodon)."""
+        return Query(any=["brandkit"])
+
+    def search_text(self, n: int, matching: bool) -> str:
+        """The text of the ``n``-th audience post: one the query finds, or one it must not."""
+        if matching:
+            return f"I really like #brandkit and brandkit number {n}"
+        return f"Unrelated chatter number {n} about the weather"
+
+    def search_requests(self, found: int) -> int | None:
+        """The fewest requests to read ``found`` matching posts from an empty cursor
+        (``None``: only checked against what the emulator counted)."""
+        return None
+
+    def test_search_finds_each_match_once(self, emu: Emulator, account: Account) -> None:
+        """Of 60 public posts, the 30 that match come back once each as found messages;
+        a second search from the cursor finds nothing; a new match is found next time."""
+        caps = capabilities(self.platform)
+        query = self.search_query()
+        if not caps.search:
+            with Client(retry=FAST) as client:
+                before = len(emu.requests)
+                with pytest.raises(Unsupported):
+                    client.search(account, query)
+                assert len(emu.requests) == before
+            return
+        wanted = []
+        for n in range(60):
+            matching = n % 2 == 0
+            said = emu.audience(f"voice{n % 9}").post(self.search_text(n, matching), lang="en")
+            if matching:
+                wanted.append(said)
+        with Client(retry=FAST) as client:
+            before = len(emu.requests)
+            page = client.search(account, query)
+            assert len(emu.requests) - before == page.requests
+            assert sorted(m.id for m in page.messages) == sorted(wanted)
+            assert all(m.kind == "found" and m.platform == self.platform for m in page.messages)
+            least = self.search_requests(len(wanted))
+            if least is not None:
+                assert page.requests == least, f"{page.requests} requests where {least} suffice"
+            again = client.search(account, query, since=page.cursor)
+            assert again.messages == ()
+            new = emu.audience("latecomer").post(self.search_text(99, True), lang="en")
+            third = client.search(account, query, since=again.cursor)
+            assert [m.id for m in third.messages] == [new]
 
 
 _TINY_JPEG = TINY_JPEG

@@ -1,0 +1,200 @@
+"""``Query``: what to listen for, in one shape that each platform compiles to its own
+syntax (its adapter's `compile_query`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+from pydantic import field_validator, model_validator
+
+from brandkit.content._base import ContentModel
+from brandkit.errors import ContentError, Unsupported
+from brandkit.inbox._model import Message
+
+__all__ = ["Query", "SearchPage", "UnsupportedQuery"]
+
+_SPACE = re.compile(r"\s")
+
+
+class UnsupportedQuery(Unsupported):
+    """A platform cannot express part of a query (a phrase on Instagram's hashtag search,
+    an exclusion on Threads). Raised before any request.
+
+    Attributes:
+        feature: what it cannot express (``"phrases"``, ``"exclude"``, ``"languages"``...).
+    """
+
+    def __init__(self, message: str, *, platform: str | None = None, feature: str = "") -> None:
+        super().__init__(message, platform=platform, operation="search")
+        self.feature = feature
+
+
+class Query(ContentModel):
+    """A saved search: posts that match every condition given.
+
+    ```python
+    Query(any=["brandkit", "brand kit"], hashtags=["brandkit"], exclude=["job"],
+          languages=["en", "id"])
+    ```
+
+    Attributes:
+        any: at least one of these words (or word groups) appears.
+        all: every one of these words appears.
+        phrases: each of these exact phrases appears.
+        hashtags: at least one of these hashtags (without ``#``) is used.
+        handles: posts that mention one of these accounts (without ``@``).
+        exclude: none of these words appears.
+        languages: the post is in one of these languages (BCP 47 codes, ``"en"``).
+        since: posts written at or after this time (aware).
+        until: posts written before this time (aware).
+
+    Raises:
+        ContentError: no positive condition (only ``exclude``/``languages``), an empty
+            term, a hashtag or handle with spaces, a naive time, or ``since`` after
+            ``until``.
+    """
+
+    any: tuple[str, ...] = ()
+    all: tuple[str, ...] = ()
+    phrases: tuple[str, ...] = ()
+    hashtags: tuple[str, ...] = ()
+    handles: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @field_validator("any", "all", "phrases", "exclude", "languages", mode="after")
+    @classmethod
+    def _terms(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        out = tuple(" ".join(v.split()) for v in value)
+        if any(not v for v in out):
+            raise ValueError("an empty term matches nothing: leave it out")
+        return out
+
+    @field_validator("hashtags", "handles", mode="after")
+    @classmethod
+    def _names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        out = tuple(v.strip().lstrip("#@") for v in value)
+        for v in out:
+            if not v or _SPACE.search(v):
+                raise ValueError(f"{v!r} is not a hashtag or handle (no spaces, not empty)")
+        return out
+
+    @field_validator("since", "until", mode="after")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("give an aware datetime (UTC)")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> Query:
+        if not (self.any or self.all or self.phrases or self.hashtags or self.handles):
+            raise ContentError(
+                "a query needs something to find: any=, all=, phrases=, hashtags= or "
+                "handles= (exclude= and languages= only narrow it)",
+                field="query",
+            )
+        if self.since and self.until and self.since >= self.until:
+            raise ContentError("since must be before until", field="since")
+        return self
+
+    def terms(self) -> list[str]:
+        """Every positive word, phrase, hashtag (with ``#``) and handle (with ``@``)."""
+        return [
+            *self.any,
+            *self.all,
+            *self.phrases,
+            *(f"#{h}" for h in self.hashtags),
+            *(f"@{h}" for h in self.handles),
+        ]
+
+    def matches(
+        self,
+        text: str,
+        *,
+        language: str | None = None,
+        author: str = "",
+        at: datetime | None = None,
+    ) -> bool:
+        """Whether a post meets the query: words and phrases match whole words,
+        case-insensitively; a hashtag matches ``#tag``; a handle matches ``@handle`` in the
+        text or the author. The reference meaning that tests and emulators share; each
+        platform's own search may differ in detail (stemming, accents)."""
+        lowered = f" {' '.join(_words(text))} "
+        tokens = {t.strip(".,!?:;()[]\"'").lower() for t in text.split()}
+
+        def has(term: str) -> bool:
+            parts = _words(term)
+            return bool(parts) and f" {' '.join(parts)} " in lowered
+
+        def mentions(handle: str) -> bool:
+            h = handle.lower()
+            return author.lower() == h or any(
+                t == f"@{h}" or t.startswith(f"@{h}@") for t in tokens
+            )
+
+        positive = [
+            *(has(t) for t in self.any),
+            *(f"#{h.lower()}" in tokens for h in self.hashtags),
+            *(mentions(h) for h in self.handles),
+        ]
+        if positive and not any(positive):
+            return False
+        if not all(has(t) for t in (*self.all, *self.phrases)):
+            return False
+        if any(has(t) for t in self.exclude):
+            return False
+        if self.languages and language is not None and language not in self.languages:
+            return False
+        if at is not None:
+            if self.since is not None and at < self.since:
+                return False
+            if self.until is not None and at >= self.until:
+                return False
+        return True
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[^\W_]+(?:['’][^\W_]+)*", text.lower())
+
+
+def _messages(value: Sequence[Message]) -> tuple[Message, ...]:
+    return tuple(value)
+
+
+@attrs.frozen
+class SearchPage:
+    """What one search returned.
+
+    Attributes:
+        messages: the posts found (``kind="found"``), oldest first.
+        cursor: where the next search starts (pass it back as ``since=``); opaque text.
+        more: the search stopped at its ``limit`` with more to read.
+        requests: how many requests it made.
+        read: how many posts the platform returned (what X bills), found or not.
+    """
+
+    messages: tuple[Message, ...] = attrs.field(converter=_messages)
+    cursor: str | None = None
+    more: bool = False
+    requests: int = 0
+    read: int = 0
+
+
+def compile_terms(query: Query) -> dict[str, Any]:
+    """The query as plain data (for stores and logs)."""
+    return query.model_dump(mode="json", exclude_defaults=True)
+
+
+def as_query(value: Query | Sequence[str] | str) -> Query:
+    """A query from a `Query`, a list of words (any of them) or one text of words."""
+    if isinstance(value, Query):
+        return value
+    words = value.split() if isinstance(value, str) else list(value)
+    return Query(any=tuple(words))

@@ -22,8 +22,11 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Iterable
 from functools import cache
 from typing import Any, NamedTuple
+
+import regex
 
 from brandkit.text._data import twitter_tlds
 
@@ -32,6 +35,11 @@ _SPACES = r"\x09-\x0D\x20\x85\xA0\u1680\u180E\u2000-\u200A\u2028\u2029\u202F\u20
 _INVALID = r"\uFFFE\uFEFF\uFFFF"
 _DIRECTIONAL = r"\u202A-\u202E\u061C\u200E\u200F\u2066\u2067\u2068\u2069"
 _DOMAIN_CHAR = f"[^{_PUNCT}{_SPACES}{_INVALID}{_DIRECTIONAL}]"
+# A character of a label run: a domain character, "_" or "-" (one class, so it can be used in a
+# fixed-width lookbehind).
+_RUN_CHAR = (
+    "[^" + _PUNCT.replace("\\-", "").replace("_", "") + f"{_SPACES}{_INVALID}{_DIRECTIONAL}]"
+)
 _CYRILLIC = r"\u0400-\u04FF"
 _LATIN_ACCENTS = (
     r"\xC0-\xD6\xD8-\xF6\xF8-\xFF\u0100-\u024F\u0253\u0254\u0256\u0257\u0259\u025B\u0263"
@@ -102,11 +110,32 @@ class _Patterns(NamedTuple):
     tco: re.Pattern[str]
 
 
+# The same regex as `_UPSTREAM_LABELS` builds, with each label written so the regex engine
+# decides it in one pass. A label is label characters that begin and end with a domain
+# character, and it must be followed by "."; "." is not a label character, so the label runs
+# to the first character that is not one and can end nowhere else: taking all of them at once
+# (possessive, no backtracking inside) and checking the last one matches exactly what the
+# upstream ``(?:DC(?:[_-]|DC)*)?DC\.`` matches, where the engine tries every shorter label first.
+# (``[_-]|DC`` is one class here, `_RUN_CHAR`; ``-|DC`` is `_NAME_CHAR`.)
+_NAME_CHAR = "[^" + _PUNCT.replace("\\-", "") + f"{_SPACES}{_INVALID}{_DIRECTIONAL}]"
+_FAST_LABELS = (
+    f"(?:{_DOMAIN_CHAR}{_RUN_CHAR}*+(?<={_DOMAIN_CHAR})\\.)",
+    f"(?:{_DOMAIN_CHAR}{_NAME_CHAR}*+(?<={_DOMAIN_CHAR})\\.)",
+    # The upstream third alternative, a directional mark, is a character the first already
+    # matches: left out.
+    f"(?:[^A-Za-z0-9@＠$#＃{_INVALID}]|^)",
+)
+_UPSTREAM_LABELS = (_SUBDOMAIN, _DOMAIN_NAME, _PRECEDING)
+
+
 @cache
-def _patterns() -> _Patterns:
+def _patterns(upstream: bool = False) -> _Patterns:
+    """The compiled regexes; ``upstream=True`` gives the extractor exactly as twitter-text
+    writes it (slower; the tests check that both find the same)."""
+    subdomain, domain_name, preceding = _UPSTREAM_LABELS if upstream else _FAST_LABELS
     generic, country = twitter_tlds()
     gtld, cctld = _tld_group(generic), _tld_group(country)
-    domain = f"(?:{_SUBDOMAIN}*{_DOMAIN_NAME}(?:{gtld}|{cctld}|{_PUNYCODE}))"
+    domain = f"(?:{subdomain}*{domain_name}(?:{gtld}|{cctld}|{_PUNYCODE}))"
     body = (
         f"(([hH][tT][tT][pP][sS]?://)?"  # 2 URL, 3 protocol
         f"({domain})"  # 4 domain
@@ -114,7 +143,7 @@ def _patterns() -> _Patterns:
         f"(/{_PATH}*)?"  # 6 path
         f"(\\?{_QUERY_CHAR}*{_QUERY_END})?)"  # 7 query
     )
-    extract = f"({_PRECEDING})" + body  # 1 preceding character
+    extract = f"({preceding})" + body  # 1 preceding character
     ascii_domain = f"(?:{_LATIN_ACCENT_CLASS}+\\.)+(?:{gtld}|{cctld}|{_PUNYCODE})"
     tco = (
         f"^[hH][tT][tT][pP][sS]?://[tT]\\.[cC][oO]/([a-zA-Z0-9]+)(?:\\?{_QUERY_CHAR}*{_QUERY_END})?"
@@ -139,17 +168,21 @@ class Url(NamedTuple):
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
 _PROTOCOL_START = re.compile("[hH][tT][tT][pP][sS]?://")
-# A character of a label run: a domain character, "_" or "-" (one class, so it can be used in a
-# fixed-width lookbehind).
-_RUN_CHAR = (
-    "[^" + _PUNCT.replace("\\-", "").replace("_", "") + f"{_SPACES}{_INVALID}{_DIRECTIONAL}]"
-)
 # A maximal run of label characters followed by a "." and another label character: the only
 # runs where a URL without a protocol can begin (a domain's first "." is its first label's, and
 # a label or TLD follows it). The lookbehind stops the scan from starting inside a run and the
 # possessive ``++`` from backtracking in it, so the scan is linear, and the Python loop only
 # sees the few runs before such a dot, not every word nor every sentence end.
 _DOT_RUN = re.compile(f"(?<!{_RUN_CHAR}){_RUN_CHAR}++(?=\\.{_RUN_CHAR})")
+# A "." between two domain characters: every domain holds one (a label, its dot, then a label
+# or a TLD, which starts with a domain character). Starting with the literal lets the regex
+# engine skip to each "." directly.
+_DOT = re.compile(f"\\.(?<={_DOMAIN_CHAR}\\.)(?={_DOMAIN_CHAR})")
+_SPACE = re.compile(f"[{_SPACES}]")
+# The same, searched backwards (the ``regex`` module can): the whitespace before a dot.
+_SPACE_BACK = regex.compile(f"[{_SPACES}]", regex.REVERSE)
+# A domain whose ASCII domains are itself (see `_extract`).
+_PLAIN_ASCII_DOMAIN = re.compile("[-a-zA-Z0-9.]+")
 # A label valid as a domain name (so as a subdomain too): no "_", no "-" at either end.
 _NAME_LABEL = re.compile(f"{_DOMAIN_CHAR}(?:(?:-|{_DOMAIN_CHAR})*{_DOMAIN_CHAR})?")
 # A label valid as a subdomain: "_" allowed inside.
@@ -243,7 +276,10 @@ def _valid_domain(domain: str, patterns: _Patterns) -> bool:
     if domain[:4] == "xn--" and not patterns.ascii_domain.search(domain):
         return False
     if domain.isascii():  # punycode leaves ASCII labels as they are
-        return all(1 <= len(label) <= _MAX_LABEL for label in domain.split("."))
+        # Every label holds a character (the regex says so): a short domain has no long one.
+        return len(domain) <= _MAX_LABEL or all(
+            1 <= len(label) <= _MAX_LABEL for label in domain.split(".")
+        )
     return all(_punycode_label_ok(label) for label in domain.split("."))
 
 
@@ -268,6 +304,35 @@ def _code_points(units: str) -> str:
     return units.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
 
 
+def _regions(text: str, require_protocol: bool) -> list[tuple[int, int]]:
+    """The stretches of ``text`` where URLs can be, each searched on its own.
+
+    A URL holds no whitespace, and a match of the regex holds none either except its first
+    character (the one before the URL), so a search started at a whitespace character finds
+    what the ``exec`` loop over the whole text finds from there on: the text falls apart at
+    its whitespace into stretches searched independently. Only stretches with a ``.`` between
+    two domain characters can hold a URL (every domain has one), so those alone are kept:
+    each runs from the whitespace before such a dot (the text's start if none) to the
+    whitespace after it (the text's end if none). One ``find``-like scan for dots, not a look
+    at every word.
+    """
+    regions: list[tuple[int, int]] = []
+    done = 0
+    size = len(text)
+    for dot in _DOT.finditer(text):
+        at = dot.start()
+        if at < done:
+            continue  # in the stretch found last
+        before = _SPACE_BACK.search(text, done, at)
+        start = before.start() if before else done
+        after = _SPACE.search(text, at)
+        done = after.start() if after else size
+        if require_protocol and text.find("://", start, done) < 0:
+            continue  # only URLs with a protocol are kept, and this stretch has none
+        regions.append((start, done))
+    return regions
+
+
 def extract_urls(text: str, *, require_protocol: bool = False) -> list[Url]:
     """The URLs twitter-text's ``extractUrlsWithIndices`` finds in ``text``.
 
@@ -278,45 +343,67 @@ def extract_urls(text: str, *, require_protocol: bool = False) -> list[Url]:
     Returns:
         The URLs in order, with code point offsets into ``text``.
     """
-    if require_protocol:
-        if ":" not in text or not _PROTOCOL_START.search(text):
-            return []  # every URL kept has a protocol
-    elif "." not in text or not (_DOT_RUN.search(text) or _PROTOCOL_START.search(text)):
-        # No place where a URL can begin (the scan in _matches would find none either: a
-        # surrogate is a label character as the code point it halves is).
+    if "." not in text or (require_protocol and "://" not in text):
+        return []  # every URL has a dot in its domain (and a kept one a protocol)
+    regions = _regions(text, require_protocol)
+    if not regions:
         return []
-    if text.isascii() or not _ASTRAL.search(text):
-        return _extract(text, require_protocol)
-    units = _code_units(text)
-    found = _extract(units, require_protocol)
-    if not found:
-        return found
-    astral_ends = [m.end() for m in _SURROGATE_PAIR.finditer(units)]
-    # Back from UTF-16 offsets to code point offsets: each pair before an offset counts one.
-    return [
-        Url(
-            u.start - bisect_right(astral_ends, u.start),
-            u.end - bisect_right(astral_ends, u.end),
-            _code_points(u.url),
-        )
-        for u in found
-    ]
-
-
-def _extract(units: str, require_protocol: bool) -> list[Url]:
     patterns = _patterns()
+    astral = not text.isascii() and _ASTRAL.search(text) is not None
     urls: list[Url] = []
-    for match in _matches(units, patterns):
-        url = match.group(2)
-        protocol = match.group(3)
-        domain = match.group(4)
+    for start, end in regions:
+        chunk = text[start:end]
+        if not astral or not _ASTRAL.search(chunk):
+            urls.extend(_extract(chunk, start, patterns, require_protocol))
+            continue
+        # twitter-text's regex runs on UTF-16 code units: this stretch is searched as such,
+        # and the offsets brought back to code points (each pair before an offset counts one).
+        units = _code_units(chunk)
+        astral_ends = [m.end() for m in _SURROGATE_PAIR.finditer(units)]
+        for u in _extract(units, 0, patterns, require_protocol):
+            urls.append(
+                Url(
+                    start + u.start - bisect_right(astral_ends, u.start),
+                    start + u.end - bisect_right(astral_ends, u.end),
+                    _code_points(u.url),
+                )
+            )
+    return urls
+
+
+# A stretch at most this long, with at most this many dots, is searched by the regex at each
+# position in turn, as the exec loop does (its cost grows with the square of the stretch, so
+# the bounds keep it small); a longer one by `_matches`, which only tries where a URL can begin.
+_DIRECT_MAX_LENGTH = 256
+_DIRECT_MAX_DOTS = 16
+
+
+def _extract(chunk: str, offset: int, patterns: _Patterns, require_protocol: bool) -> list[Url]:
+    """The URLs of one stretch (see `_regions`), with ``offset`` added to their offsets."""
+    if len(chunk) <= _DIRECT_MAX_LENGTH and chunk.count(".") <= _DIRECT_MAX_DOTS:
+        matches: Iterable[re.Match[str]] = patterns.extract.finditer(chunk)
+    else:
+        matches = _matches(chunk, patterns)
+    urls: list[Url] = []
+    for match in matches:
+        preceding, url, protocol, domain, path = match.group(1, 2, 3, 4, 6)
         start, end = match.span(2)
+        start += offset
+        end += offset
         if not _valid_domain(domain, patterns):
             continue
         if len(protocol or _PROTOCOL) + len(url) > MAX_URL_LENGTH:
             continue
         if not protocol:
-            if require_protocol or match.group(1)[-1:] in ("-", "_", ".", "/"):
+            if require_protocol or preceding[-1:] in ("-", "_", ".", "/"):
+                continue
+            if _PLAIN_ASCII_DOMAIN.fullmatch(domain):
+                # The ASCII domains inside a domain of ASCII letters, digits, "-" and "." are
+                # the domain itself (it ends in the TLD the regex found): the search below
+                # would find just that.
+                urls.append(
+                    Url(start, end, url) if path else Url(start, start + len(domain), domain)
+                )
                 continue
             found = []
             ascii_end = 0
@@ -328,12 +415,17 @@ def _extract(units: str, require_protocol: bool) -> list[Url]:
                 found.append(Url(start + ascii_start, start + ascii_end, ascii_match.group()))
             if not found:
                 continue
-            if match.group(6):
+            if path:
                 last = found[-1]
                 found[-1] = Url(last.start, end, url.replace(domain, last.url, 1))
             urls.extend(found)
         else:
-            tco = patterns.tco.match(url)
+            # Only a t.co URL can match the t.co pattern: its domain is "t.co" in any case.
+            tco = (
+                patterns.tco.match(url)
+                if len(domain) == 4 and domain.isascii() and domain.lower() == "t.co"
+                else None
+            )
             if tco:
                 if len(tco.group(1)) > MAX_TCO_SLUG_LENGTH:
                     continue

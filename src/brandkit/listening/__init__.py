@@ -23,13 +23,32 @@ from typing import TYPE_CHECKING, Any
 from brandkit.listening._query import Query, SearchPage, UnsupportedQuery
 
 if TYPE_CHECKING:
-    from brandkit.listening._listener import Listener, Spike
+    from brandkit.listening._listener import (
+        Listener,
+        QueryRun,
+        QuotaRefused,
+        Spike,
+        TopAuthor,
+        Watch,
+    )
 
-__all__ = ["Listener", "Query", "SearchPage", "Spike", "UnsupportedQuery"]
+__all__ = [
+    "Listener",
+    "Query",
+    "QueryRun",
+    "QuotaRefused",
+    "SearchPage",
+    "Spike",
+    "TopAuthor",
+    "UnsupportedQuery",
+    "Watch",
+]
+
+_LAZY = ("Listener", "QueryRun", "QuotaRefused", "Spike", "TopAuthor", "Watch")
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("Listener", "Spike"):
+    if name in _LAZY:
         from brandkit.listening import _listener
 
         return getattr(_listener, name)

@@ -1,0 +1,732 @@
+"""``Listener``: saved queries run on a schedule into the inbox's message store, with each
+platform's quotas and costs respected, and the analysis of what they found."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sqlite3
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from brandkit.errors import BrandkitError, ConfigurationError, Unsupported
+from brandkit.inbox._model import Message
+from brandkit.inbox._store import Inbox
+from brandkit.listening._query import Query, SearchPage
+
+if TYPE_CHECKING:
+    from brandkit._client import Client
+    from brandkit.accounts import Account
+
+__all__ = ["Listener", "QueryRun", "QuotaRefused", "Spike", "TopAuthor", "Watch"]
+
+logger = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS listening_queries (
+    name TEXT PRIMARY KEY,
+    query TEXT NOT NULL,
+    accounts TEXT NOT NULL,
+    budget INTEGER,
+    every REAL NOT NULL,
+    last_run INTEGER
+);
+CREATE TABLE IF NOT EXISTS listening_cursors (
+    name TEXT NOT NULL,
+    account TEXT NOT NULL,
+    cursor TEXT,
+    error TEXT,
+    PRIMARY KEY (name, account)
+);
+CREATE TABLE IF NOT EXISTS listening_hits (
+    name TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    author TEXT NOT NULL,
+    followers INTEGER,
+    label TEXT,
+    PRIMARY KEY (name, platform, id)
+);
+CREATE INDEX IF NOT EXISTS listening_hits_time ON listening_hits (name, created_at);
+CREATE TABLE IF NOT EXISTS listening_spend (
+    name TEXT NOT NULL,
+    account TEXT NOT NULL,
+    day TEXT NOT NULL,
+    read INTEGER NOT NULL,
+    PRIMARY KEY (name, account, day)
+);
+CREATE TABLE IF NOT EXISTS listening_hashtags (
+    account TEXT NOT NULL,
+    hashtag TEXT NOT NULL,
+    used_at INTEGER NOT NULL,
+    PRIMARY KEY (account, hashtag)
+);
+"""
+
+# Instagram: "You can query a maximum of 30 unique hashtags on behalf of an Instagram
+# Business or Creator Account within a rolling, 7 day period."
+INSTAGRAM_HASHTAGS = 30
+INSTAGRAM_WINDOW = timedelta(days=7)
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# Words too common to say anything about a conversation (English, Spanish, French,
+# Indonesian), and the pieces of links.
+_STOP = frozenset(
+    " ".join(
+        (
+            "a an and are as at be but by for from has have i in is it its me my of on or our",
+            "so that the their them they this to was we were what when which who will with",
+            "you your https http www com rt de la le en el y que di dan yang ini itu",
+        )
+    ).split()
+)
+_WORD = re.compile(r"#?[^\W\d_][\w'’-]*", re.UNICODE)
+
+
+def _duration(value: str | float | timedelta) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float):
+        return timedelta(seconds=float(value))
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", value)
+    if not found:
+        raise ConfigurationError(f"{value!r} is not a duration: write e.g. 90s, 15m, 1h or 1d")
+    return timedelta(seconds=float(found[1]) * _UNITS.get(found[2] or "s", 1))
+
+
+def _us(value: datetime) -> int:
+    if value.tzinfo is None:
+        raise ConfigurationError(f"{value!r} has no time zone: pass an aware datetime (UTC)")
+    return int(value.timestamp() * 1_000_000)
+
+
+@attrs.frozen
+class Watch:
+    """One saved query.
+
+    Attributes:
+        name: its name.
+        query: what it finds.
+        accounts: the keys of the accounts it searches with (one per platform to listen on).
+        budget: most posts read per account per day (X bills each), or ``None``.
+        every: how often it is due.
+        last_run: when it last ran, or ``None``.
+    """
+
+    name: str
+    query: Query
+    accounts: tuple[str, ...]
+    budget: int | None
+    every: timedelta
+    last_run: datetime | None
+
+
+@attrs.frozen
+class QueryRun:
+    """What one query did on one account in a sync.
+
+    Attributes:
+        name: the query's name.
+        account: the account's key.
+        found: posts new to this query.
+        read: posts the platform returned (what X bills).
+        requests: requests made.
+        error: why it did not run or stopped (the cursor stays), else ``None``.
+    """
+
+    name: str
+    account: str
+    found: int = 0
+    read: int = 0
+    requests: int = 0
+    error: str | None = None
+
+
+@attrs.frozen
+class Spike:
+    """Volume that jumped above its recent baseline.
+
+    Attributes:
+        name: the query's name.
+        start: the window's start (UTC).
+        end: its end.
+        count: posts found in the window.
+        baseline: the mean count per window over the windows before it.
+    """
+
+    name: str
+    start: datetime
+    end: datetime
+    count: int
+    baseline: float
+
+
+@attrs.frozen
+class TopAuthor:
+    """An author ranked by reach for one query.
+
+    Attributes:
+        handle: the author's handle (or id).
+        platform: where they wrote.
+        posts: how many of their posts the query found.
+        reach: their followers when the platform says (else ``None``).
+    """
+
+    handle: str
+    platform: str
+    posts: int
+    reach: int | None
+
+
+@attrs.frozen
+class _Alert:
+    name: str
+    factor: float
+    window: timedelta
+    callback: Callable[[Spike], Any]
+    baseline_windows: int
+    min_count: int
+
+
+class Listener:
+    """Saved searches by name, run on a schedule into the inbox's message store.
+
+    ```python
+    listener = Listener("brandkit.db")
+    listener.watch("brand", Query(any=["brandkit"]), accounts=[x, sky], budget=500)
+    listener.watch("rival", Query(any=["rivalco"]), accounts=[x, sky])
+    with Client() as client:
+        listener.sync(client)
+    listener.share_of_voice()          # {"brand": 0.62, "rival": 0.38}
+    ```
+
+    Found posts are `brandkit.Message` objects of kind ``"found"`` in the inbox's tables
+    (the same file may hold the outbox and the metrics); each is stored once whatever
+    queries, accounts and runs find it, with the names of the queries that found it. Quotas
+    are kept as data: X's per-query daily ``budget`` of posts read (never exceeded: the
+    search is sized to what is left), Instagram's 30 hashtags per 7 days per account
+    (the 31st is refused before any request), Threads' daily queries (the governor spends
+    them).
+
+    Args:
+        store: an `Inbox` or the path of its SQLite file.
+        clock: the current time (tests pass a fake).
+        classify: a function giving each new found message a label (a sentiment, a topic);
+            its labels are stored and can be queried.
+
+    Raises:
+        ConfigurationError: the file cannot be opened.
+    """
+
+    def __init__(
+        self,
+        store: Inbox | str | os.PathLike[str] = "brandkit.db",
+        *,
+        clock: Callable[[], datetime] | None = None,
+        classify: Callable[[Message], str | None] | None = None,
+    ) -> None:
+        self._own = not isinstance(store, Inbox)
+        self.inbox = store if isinstance(store, Inbox) else Inbox(store, clock=clock)
+        self.clock = clock or self.inbox.clock
+        self.classify = classify
+        self._accounts: dict[str, Account] = {}
+        self._alerts: list[_Alert] = []
+        self._alerted: set[tuple[str, int]] = set()
+        with self._tx() as db:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self.inbox._tx() as db:
+            yield db
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        with self.inbox._reading() as db:
+            yield db
+
+    def close(self) -> None:
+        """Close the file (when the listener opened it)."""
+        if self._own:
+            self.inbox.close()
+
+    def __enter__(self) -> Listener:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- saved queries -----------------------------------------------------------------
+
+    def watch(
+        self,
+        name: str,
+        query: Query,
+        *,
+        accounts: Sequence[Account],
+        budget: int | None = None,
+        every: str | float | timedelta = "15m",
+    ) -> Watch:
+        """Save (or replace) the query ``name``, searched with each of ``accounts``.
+
+        Args:
+            name: the query's name (what reports and ``messages(name)`` use).
+            query: what to find.
+            accounts: the accounts to search with (one per platform to listen on).
+            budget: most posts read per account per day (X bills each post read); the
+                search is sized to what is left and skipped when nothing is.
+            every: how often the query is due (``"15m"``, ``"1h"``, seconds).
+
+        Raises:
+            ConfigurationError: no name, no account, a budget below 1, or a bad duration.
+        """
+        if not name or not name.strip():
+            raise ConfigurationError("a saved query needs a name")
+        if not accounts:
+            raise ConfigurationError(f"query {name!r} needs at least one account to search with")
+        if budget is not None and budget < 1:
+            raise ConfigurationError(f"budget must be at least 1 post a day, not {budget}")
+        interval = _duration(every)
+        for account in accounts:
+            self._accounts[account.key] = account
+        keys = tuple(dict.fromkeys(a.key for a in accounts))
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO listening_queries (name, query, accounts, budget, every) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET query = "
+                "excluded.query, accounts = excluded.accounts, budget = excluded.budget, "
+                "every = excluded.every",
+                (
+                    name,
+                    query.model_dump_json(),
+                    json.dumps(list(keys)),
+                    budget,
+                    interval.total_seconds(),
+                ),
+            )
+        watched = self.get(name)
+        assert watched is not None
+        return watched
+
+    def unwatch(self, name: str) -> None:
+        """Forget the query ``name`` (what it found stays in the store)."""
+        with self._tx() as db:
+            db.execute("DELETE FROM listening_queries WHERE name = ?", (name,))
+            db.execute("DELETE FROM listening_cursors WHERE name = ?", (name,))
+
+    def get(self, name: str) -> Watch | None:
+        """The saved query ``name``, or ``None``."""
+        with self._reading() as db:
+            row = db.execute(
+                "SELECT name, query, accounts, budget, every, last_run FROM listening_queries "
+                "WHERE name = ?",
+                (name,),
+            ).fetchone()
+        return _watch(row) if row else None
+
+    def queries(self) -> list[Watch]:
+        """Every saved query, by name."""
+        with self._reading() as db:
+            rows = db.execute(
+                "SELECT name, query, accounts, budget, every, last_run FROM listening_queries "
+                "ORDER BY name"
+            ).fetchall()
+        return [_watch(r) for r in rows]
+
+    def on_spike(
+        self,
+        name: str,
+        callback: Callable[[Spike], Any],
+        *,
+        factor: float = 3.0,
+        window: str | float | timedelta = "1h",
+        baseline_windows: int = 24,
+        min_count: int = 3,
+    ) -> None:
+        """Call ``callback`` after a sync when the posts ``name`` found in the last
+        ``window`` number at least ``factor`` times the mean of the ``baseline_windows``
+        windows before it (and at least ``min_count``). Each window alerts once.
+
+        Raises:
+            ConfigurationError: a factor not above 1, or a bad window.
+        """
+        if not factor > 1:
+            raise ConfigurationError(f"factor must be above 1, not {factor}")
+        self._alerts.append(
+            _Alert(name, factor, _duration(window), callback, baseline_windows, min_count)
+        )
+
+    # -- running -----------------------------------------------------------------------
+
+    def due(self) -> list[Watch]:
+        """The saved queries due now."""
+        now = self.clock()
+        return [w for w in self.queries() if w.last_run is None or w.last_run + w.every <= now]
+
+    def sync(
+        self,
+        client: Client,
+        accounts: Sequence[Account] = (),
+        *,
+        force: bool = False,
+        limit: int = 1000,
+    ) -> list[QueryRun]:
+        """Run every due query (every query with ``force``) from its cursor on each of its
+        accounts, store what is new, and check the spike alerts.
+
+        One account's refusal (a platform without search, a spent budget, a quota) is
+        reported in its `QueryRun` and keeps its cursor; the others run all the same.
+
+        Args:
+            client: the client that searches.
+            accounts: the accounts to search with, when this listener did not see them in
+                `watch` (a new process).
+            force: run every query, due or not.
+            limit: most posts read per query per account in one sync.
+        """
+        for account in accounts:
+            self._accounts[account.key] = account
+        runs: list[QueryRun] = []
+        for watched in self.queries() if force else self.due():
+            for key in watched.accounts:
+                runs.append(self._run(client, watched, key, limit))
+            with self._tx() as db:
+                db.execute(
+                    "UPDATE listening_queries SET last_run = ? WHERE name = ?",
+                    (_us(self.clock()), watched.name),
+                )
+        self._check_alerts()
+        return runs
+
+    def _run(self, client: Client, watched: Watch, key: str, limit: int) -> QueryRun:
+        account = self._accounts.get(key)
+        if account is None:
+            return QueryRun(
+                watched.name,
+                key,
+                error=f"account {key} is not known: pass it to sync(client, accounts=[...])",
+            )
+        try:
+            allowed = self._allowance(watched, account, limit)
+            cursor = self._cursor(watched.name, key)
+            page = client.search(account, watched.query, since=cursor, limit=allowed)
+        except BrandkitError as exc:
+            reason = account.redact(f"{type(exc).__name__}: {exc}")
+            if not isinstance(exc, Unsupported):
+                logger.warning("listening %s on %s stopped: %s", watched.name, key, reason)
+            with self._tx() as db:
+                db.execute(
+                    "INSERT INTO listening_cursors (name, account, error) VALUES (?, ?, ?) "
+                    "ON CONFLICT (name, account) DO UPDATE SET error = excluded.error",
+                    (watched.name, key, reason),
+                )
+            return QueryRun(watched.name, key, error=reason)
+        found = self._store(watched, account, page)
+        return QueryRun(watched.name, key, found, page.read, page.requests)
+
+    def _allowance(self, watched: Watch, account: Account, limit: int) -> int:
+        """How many posts this run may read, refusing before any request what a quota
+        forbids."""
+        allowed = limit
+        if watched.budget is not None:
+            left = watched.budget - self.spent(watched.name, account.key)
+            if left <= 0:
+                raise QuotaRefused(
+                    f"query {watched.name!r} has spent its budget of {watched.budget} posts "
+                    f"read today on {account.key}; it runs again tomorrow (UTC)"
+                )
+            allowed = min(allowed, left)
+        if account.platform == "instagram" and watched.query.hashtags:
+            self._check_hashtags(account, watched.query.hashtags)
+        return allowed
+
+    def _check_hashtags(self, account: Account, hashtags: Sequence[str]) -> None:
+        since = _us(self.clock() - INSTAGRAM_WINDOW)
+        with self._reading() as db:
+            used = {
+                r[0]
+                for r in db.execute(
+                    "SELECT hashtag FROM listening_hashtags WHERE account = ? AND used_at >= ?",
+                    (account.key, since),
+                )
+            }
+        new = [h.lower() for h in hashtags if h.lower() not in used]
+        if len(used) + len(new) > INSTAGRAM_HASHTAGS:
+            raise QuotaRefused(
+                f"{account.key} has searched {len(used)} unique hashtags in the last 7 days; "
+                f"{', '.join('#' + h for h in new)} would pass Instagram's limit of "
+                f"{INSTAGRAM_HASHTAGS} (nothing was sent)"
+            )
+
+    def _cursor(self, name: str, account: str) -> str | None:
+        with self._reading() as db:
+            row = db.execute(
+                "SELECT cursor FROM listening_cursors WHERE name = ? AND account = ?",
+                (name, account),
+            ).fetchone()
+        return row[0] if row else None
+
+    def _store(self, watched: Watch, account: Account, page: SearchPage) -> int:
+        labels = {}
+        if self.classify is not None:
+            for m in page.messages:
+                labels[m.key] = self.classify(m)
+        now = self.clock()
+        day = now.astimezone(UTC).date().isoformat()
+        with self._tx() as db:
+            fresh = []
+            for m in page.messages:
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO listening_hits (name, platform, id, key, created_at, "
+                    "author, followers, label) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        watched.name,
+                        m.platform,
+                        m.id,
+                        m.key,
+                        _us(m.created_at),
+                        m.author.handle or m.author.id,
+                        m.author.followers,
+                        labels.get(m.key),
+                    ),
+                )
+                if cur.rowcount:
+                    fresh.append(m)
+            # A post found by several queries or accounts is one message in the store.
+            self.inbox._insert(db, fresh, _us(now))
+            db.execute(
+                "INSERT INTO listening_cursors (name, account, cursor, error) VALUES "
+                "(?, ?, ?, NULL) ON CONFLICT (name, account) DO UPDATE SET cursor = "
+                "excluded.cursor, error = NULL",
+                (watched.name, account.key, page.cursor),
+            )
+            db.execute(
+                "INSERT INTO listening_spend (name, account, day, read) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (name, account, day) DO UPDATE SET read = read + excluded.read",
+                (watched.name, account.key, day, page.read),
+            )
+            if account.platform == "instagram":
+                for tag in watched.query.hashtags:
+                    db.execute(
+                        "INSERT INTO listening_hashtags (account, hashtag, used_at) VALUES "
+                        "(?, ?, ?) ON CONFLICT (account, hashtag) DO UPDATE SET used_at = "
+                        "CASE WHEN used_at < ? THEN excluded.used_at ELSE used_at END",
+                        (
+                            account.key,
+                            tag.lower(),
+                            _us(now),
+                            _us(now - INSTAGRAM_WINDOW),
+                        ),
+                    )
+        return len(fresh)
+
+    def spent(self, name: str, account: str, day: datetime | None = None) -> int:
+        """Posts read by query ``name`` on ``account`` (a key) on ``day`` (UTC; today)."""
+        when = (day or self.clock()).astimezone(UTC).date().isoformat()
+        with self._reading() as db:
+            row = db.execute(
+                "SELECT read FROM listening_spend WHERE name = ? AND account = ? AND day = ?",
+                (name, account, when),
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def hashtags_used(self, account: str) -> list[str]:
+        """The hashtags ``account`` (a key) searched on Instagram in the last 7 days."""
+        since = _us(self.clock() - INSTAGRAM_WINDOW)
+        with self._reading() as db:
+            rows = db.execute(
+                "SELECT hashtag FROM listening_hashtags WHERE account = ? AND used_at >= ? "
+                "ORDER BY hashtag",
+                (account, since),
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    # -- reading back and analysis -------------------------------------------------------
+
+    def messages(
+        self,
+        name: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        label: str | None = None,
+    ) -> list[Message]:
+        """What query ``name`` found, oldest first."""
+        clauses, params = _window(name, since, until)
+        if label is not None:
+            clauses.append("h.label = ?")
+            params.append(label)
+        with self._reading() as db:
+            rows = db.execute(
+                "SELECT m.data FROM listening_hits h JOIN inbox_messages m ON m.key = h.key "  # noqa: S608
+                f"WHERE {' AND '.join(clauses)} ORDER BY h.created_at, h.key",
+                params,
+            ).fetchall()
+        return [Message.from_dict(json.loads(r[0])) for r in rows]
+
+    def names(self, message: Message) -> list[str]:
+        """The names of the queries that found ``message``."""
+        with self._reading() as db:
+            rows = db.execute(
+                "SELECT name FROM listening_hits WHERE platform = ? AND id = ? ORDER BY name",
+                (message.platform, message.id),
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def labels(self, name: str) -> dict[str, int]:
+        """How many posts of query ``name`` the ``classify`` hook gave each label."""
+        with self._reading() as db:
+            rows = db.execute(
+                "SELECT label, COUNT(*) FROM listening_hits WHERE name = ? AND label IS NOT "
+                "NULL GROUP BY label ORDER BY label",
+                (name,),
+            ).fetchall()
+        return dict(rows)
+
+    def volume(
+        self, name: str | None = None, *, since: datetime | None = None
+    ) -> list[tuple[str, str, int]]:
+        """``(day, query name, posts)`` per day (UTC) per query, oldest day first."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if name is not None:
+            clauses.append("name = ?")
+            params.append(name)
+        if since is not None:
+            clauses.append("created_at >= ?")
+            params.append(_us(since))
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self._reading() as db:
+            rows = db.execute(
+                "SELECT date(created_at / 1000000, 'unixepoch') AS day, name, COUNT(*) "  # noqa: S608
+                f"FROM listening_hits{where} GROUP BY day, name ORDER BY day, name",
+                params,
+            ).fetchall()
+        return [(d, n, c) for d, n, c in rows]
+
+    def share_of_voice(
+        self,
+        names: Sequence[str] | None = None,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> dict[str, float]:
+        """Each query's share of the posts all of them found (brand vs competitors), from
+        0 to 1; a post found by two queries counts for both."""
+        wanted = list(names) if names is not None else [w.name for w in self.queries()]
+        counts = {n: len(self._times(n, since, until)) for n in wanted}
+        total = sum(counts.values())
+        return {n: (c / total if total else 0.0) for n, c in counts.items()}
+
+    def top_authors(self, name: str, n: int = 10) -> list[TopAuthor]:
+        """The authors of query ``name``'s posts, by reach (followers, where the platform
+        says), then by posts."""
+        with self._reading() as db:
+            rows = db.execute(
+                "SELECT author, platform, COUNT(*), MAX(followers) FROM listening_hits "
+                "WHERE name = ? GROUP BY author, platform",
+                (name,),
+            ).fetchall()
+        authors = [TopAuthor(a, p, c, f) for a, p, c, f in rows]
+        authors.sort(key=lambda a: (-(a.reach or 0), -a.posts, a.handle))
+        return authors[: max(0, n)]
+
+    def top_terms(self, name: str, n: int = 20) -> list[tuple[str, int]]:
+        """The most used words and hashtags in query ``name``'s posts (common words and the
+        query's own terms left out)."""
+        watched = self.get(name)
+        own = {t.lower().lstrip("#@") for t in (watched.query.terms() if watched else [])}
+        counts: Counter[str] = Counter()
+        for message in self.messages(name):
+            seen = set()
+            for word in _WORD.findall(message.text.lower()):
+                bare = word.strip("'’-")
+                if len(bare) < 3 or bare.lstrip("#") in _STOP or bare.lstrip("#") in own:
+                    continue
+                if bare not in seen:
+                    seen.add(bare)
+                    counts[bare] += 1
+        return counts.most_common(max(0, n))
+
+    def _times(self, name: str, since: datetime | None, until: datetime | None) -> list[int]:
+        clauses, params = _window(name, since, until)
+        with self._reading() as db:
+            rows = db.execute(
+                "SELECT h.created_at FROM listening_hits h "  # noqa: S608
+                f"WHERE {' AND '.join(clauses)} ORDER BY h.created_at",
+                params,
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def _check_alerts(self) -> None:
+        now = self.clock()
+        for alert in self._alerts:
+            window_us = int(alert.window.total_seconds() * 1_000_000)
+            end = _us(now)
+            start = end - window_us
+            history = start - window_us * alert.baseline_windows
+            times = self._times(alert.name, datetime.fromtimestamp(history / 1e6, UTC), None)
+            count = sum(1 for t in times if start <= t < end)
+            before = sum(1 for t in times if history <= t < start)
+            baseline = before / alert.baseline_windows
+            slot = start // window_us
+            if count >= max(alert.min_count, alert.factor * baseline):
+                if (alert.name, slot) in self._alerted:
+                    continue
+                self._alerted.add((alert.name, slot))
+                spike = Spike(
+                    alert.name,
+                    datetime.fromtimestamp(start / 1e6, UTC),
+                    now,
+                    count,
+                    baseline,
+                )
+                try:
+                    alert.callback(spike)
+                except Exception:
+                    # An alert that fails must not lose what the sync stored.
+                    logger.exception("the spike alert of %s failed", alert.name)
+
+
+class QuotaRefused(BrandkitError):
+    """A quota refuses a saved query's run before any request: its daily ``budget`` of
+    posts read is spent, or Instagram's 30 hashtags per 7 days would be passed."""
+
+
+def _window(
+    name: str, since: datetime | None, until: datetime | None
+) -> tuple[list[str], list[Any]]:
+    clauses = ["h.name = ?"]
+    params: list[Any] = [name]
+    if since is not None:
+        clauses.append("h.created_at >= ?")
+        params.append(_us(since))
+    if until is not None:
+        clauses.append("h.created_at < ?")
+        params.append(_us(until))
+    return clauses, params
+
+
+def _watch(row: Sequence[Any]) -> Watch:
+    name, query, accounts, budget, every, last_run = row
+    return Watch(
+        name=name,
+        query=Query.model_validate_json(query),
+        accounts=tuple(json.loads(accounts)),
+        budget=budget,
+        every=timedelta(seconds=every),
+        last_run=datetime.fromtimestamp(last_run / 1e6, UTC) if last_run is not None else None,
+    )

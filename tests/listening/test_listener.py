@@ -1,0 +1,252 @@
+"""Listener: saved queries, cursors, dedupe across accounts and runs, quotas, analysis,
+spikes, and the search drivers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from brandkit import Account, Client, ConfigurationError, Query, Unsupported
+from brandkit.listening import Listener, Spike, UnsupportedQuery
+
+from .conftest import T0, FindServer
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = T0 + timedelta(days=1)
+
+    def __call__(self):  # type: ignore[no-untyped-def]
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def listener(tmp_path: Path, clock: FakeClock) -> Listener:
+    return Listener(tmp_path / "brandkit.db", clock=clock)
+
+
+def test_search_pages_and_goes_on_from_the_cursor(
+    server: FindServer, http: httpx.Client, finder: Account
+) -> None:
+    for i in range(60):
+        server.say("fan", f"brandkit {i}" if i % 2 == 0 else f"other {i}")
+    with Client(http=http) as client:
+        page = client.search(finder, Query(any=["brandkit"]))
+        assert len(page.messages) == 30 and page.read == 30
+        assert page.requests == 2  # pages of 25
+        assert all(m.kind == "found" for m in page.messages)
+        again = client.search(finder, Query(any=["brandkit"]), since=page.cursor)
+        assert again.messages == () and again.requests == 1
+        capped = client.search(finder, Query(any=["brandkit"]), limit=10)
+        assert len(capped.messages) == 10 and capped.more and capped.read == 10
+
+
+def test_what_a_platform_cannot_search_is_refused_before_any_request(
+    server: FindServer, http: httpx.Client, finder: Account
+) -> None:
+    masto_like = Account("mute", name="m", base_url="https://find.example")
+    with Client(http=http) as client:
+        with pytest.raises(UnsupportedQuery) as caught:
+            client.search(finder, Query(any=["kopi"], languages=["id"]))
+        assert caught.value.feature == "languages"
+        with pytest.raises(ConfigurationError, match="limit"):
+            client.search(finder, Query(any=["x"]), limit=0)
+        from tests.inbox.test_client import MuteAdapter  # noqa: F401  (registers "mute")
+
+        with pytest.raises(Unsupported, match="search public posts"):
+            client.search(masto_like, Query(any=["x"]))
+    assert server.requests == []
+
+
+def test_sync_stores_each_post_once_across_accounts_runs_and_queries(
+    server: FindServer, http: httpx.Client, finder: Account, finder2: Account, listener: Listener
+) -> None:
+    for i in range(10):
+        server.say(f"fan{i}", f"brandkit and rivalco {i}" if i < 4 else f"brandkit {i}")
+    listener.watch("brand", Query(any=["brandkit"]), accounts=[finder, finder2])
+    listener.watch("rival", Query(any=["rivalco"]), accounts=[finder])
+    with Client(http=http) as client:
+        runs = listener.sync(client)
+        assert {(r.name, r.account): r.found for r in runs} == {
+            ("brand", "findnet:brand"): 10,
+            ("brand", "findnet:second"): 0,  # the same posts, seen by the other account
+            ("rival", "findnet:brand"): 4,
+        }
+        assert listener.sync(client) == []  # nothing due yet
+        server.say("late", "brandkit again")
+        runs = listener.sync(client, force=True)
+    assert sum(r.found for r in runs if r.name == "brand") == 1
+    assert len(listener.messages("brand")) == 11
+    assert len(listener.messages("rival")) == 4
+    stored = listener.inbox.messages(kind="found")
+    assert len(stored) == 11  # a post found by both queries is one message
+    both = listener.messages("rival")[0]
+    assert listener.names(both) == ["brand", "rival"]
+    assert listener.inbox.unanswered() == []  # found posts are not the team's to answer
+
+
+def test_a_query_runs_again_when_due(
+    server: FindServer, http: httpx.Client, finder: Account, listener: Listener, clock: FakeClock
+) -> None:
+    server.say("fan", "brandkit")
+    listener.watch("brand", Query(any=["brandkit"]), accounts=[finder], every="1h")
+    with Client(http=http) as client:
+        assert len(listener.sync(client)) == 1
+        clock.now += timedelta(minutes=30)
+        assert listener.due() == [] and listener.sync(client) == []
+        clock.now += timedelta(minutes=31)
+        assert [w.name for w in listener.due()] == ["brand"]
+
+
+def test_the_daily_budget_is_never_exceeded(
+    server: FindServer, http: httpx.Client, finder: Account, listener: Listener, clock: FakeClock
+) -> None:
+    for i in range(70):
+        server.say("fan", f"brandkit {i}")
+    listener.watch("brand", Query(any=["brandkit"]), accounts=[finder], budget=40)
+    with Client(http=http) as client:
+        (first,) = listener.sync(client, force=True)
+        assert first.read == 40 and listener.spent("brand", finder.key) == 40
+        before = len(server.requests)
+        (second,) = listener.sync(client, force=True)
+        assert second.error is not None and "spent its budget of 40" in second.error
+        assert len(server.requests) == before  # refused before any request
+        clock.now += timedelta(days=1)
+        (third,) = listener.sync(client, force=True)
+    assert third.read == 30 and third.error is None
+    assert len(listener.messages("brand")) == 70
+
+
+def test_the_31st_instagram_hashtag_is_refused_before_any_request(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    listener = Listener(tmp_path / "ig.db", clock=clock)
+    ig = Account("instagram", name="brand", base_url="https://graph.example")
+    with listener.inbox._tx() as db:
+        for i in range(29):
+            db.execute(
+                "INSERT INTO listening_hashtags (account, hashtag, used_at) VALUES (?, ?, ?)",
+                (ig.key, f"tag{i}", int((clock.now - timedelta(days=2)).timestamp() * 1e6)),
+            )
+    listener.watch("two", Query(hashtags=["new1", "new2"]), accounts=[ig])
+    listener.watch("old", Query(hashtags=["tag3"]), accounts=[ig])
+    requests: list[httpx.Request] = []
+    with (
+        httpx.Client(
+            transport=httpx.MockTransport(lambda r: requests.append(r) or httpx.Response(500))
+        ) as http,
+        Client(http=http) as client,
+    ):
+        runs = {r.name: r for r in listener.sync(client, force=True)}
+    assert runs["two"].error is not None
+    assert "30" in runs["two"].error and "#new1, #new2" in runs["two"].error
+    assert not any(
+        r.url.path.endswith("ig_hashtag_search") and "new1" in str(r.url) for r in requests
+    )
+    assert len(listener.hashtags_used(ig.key)) == 29
+    clock.now += timedelta(days=6)  # the old ones age out of the 7 days
+    assert listener.hashtags_used(ig.key) == []
+
+
+def test_analysis(
+    server: FindServer, http: httpx.Client, finder: Account, listener: Listener
+) -> None:
+    server.say("bigfan", "brandkit coffee is great, great coffee", followers=5000)
+    server.say("bigfan", "brandkit coffee again", followers=5000)
+    server.say("small", "brandkit tea", followers=3)
+    server.say("x", "rivalco coffee", minutes=24 * 60 + 5)
+    listener.watch("brand", Query(any=["brandkit"]), accounts=[finder])
+    listener.watch("rival", Query(any=["rivalco"]), accounts=[finder])
+    with Client(http=http) as client:
+        listener.sync(client)
+    assert listener.share_of_voice() == {"brand": 0.75, "rival": 0.25}
+    assert listener.share_of_voice(["brand"]) == {"brand": 1.0}
+    top = listener.top_authors("brand")
+    assert [(a.handle, a.posts, a.reach) for a in top] == [("bigfan", 2, 5000), ("small", 1, 3)]
+    terms = dict(listener.top_terms("brand"))
+    assert terms["coffee"] == 2 and "brandkit" not in terms and "is" not in terms
+    assert listener.volume() == [
+        ("2026-12-01", "brand", 3),
+        ("2026-12-02", "rival", 1),
+    ]
+
+
+def test_classify_labels_what_is_found(
+    server: FindServer, http: httpx.Client, finder: Account, tmp_path: Path
+) -> None:
+    server.say("a", "brandkit is great")
+    server.say("b", "brandkit is awful")
+    server.say("c", "brandkit exists")
+
+    def mood(message):  # type: ignore[no-untyped-def]
+        return (
+            "positive"
+            if "great" in message.text
+            else "negative"
+            if "awful" in message.text
+            else None
+        )
+
+    listener = Listener(tmp_path / "l.db", classify=mood)
+    listener.watch("brand", Query(any=["brandkit"]), accounts=[finder])
+    with Client(http=http) as client:
+        listener.sync(client)
+    assert listener.labels("brand") == {"negative": 1, "positive": 1}
+    assert [m.text for m in listener.messages("brand", label="positive")] == ["brandkit is great"]
+
+
+def test_a_spike_is_reported_once_per_window(
+    server: FindServer, http: httpx.Client, finder: Account, listener: Listener, clock: FakeClock
+) -> None:
+    clock.now = T0 + timedelta(hours=30)
+    for h in range(24):  # one mention an hour for a day: the baseline
+        server.say("fan", f"brandkit {h}", minutes=(5 + h) * 60)
+    listener.watch("brand", Query(any=["brandkit"]), accounts=[finder])
+    alerts: list[Spike] = []
+    listener.on_spike("brand", alerts.append, factor=3.0, window="1h")
+    with Client(http=http) as client:
+        listener.sync(client)
+        assert alerts == []
+        for i in range(6):  # then six in the last hour
+            server.say("crowd", f"brandkit is down {i}", minutes=30 * 60 - 10 + i)
+        listener.sync(client, force=True)
+        listener.sync(client, force=True)
+    assert len(alerts) == 1
+    assert alerts[0].count == 6
+    assert alerts[0].baseline == pytest.approx(1.0)  # 24 posts over the 24 hours before
+    with pytest.raises(ConfigurationError):
+        listener.on_spike("brand", alerts.append, factor=1.0)
+
+
+def test_watch_checks_its_arguments(listener: Listener, finder: Account) -> None:
+    with pytest.raises(ConfigurationError, match="account"):
+        listener.watch("x", Query(any=["a"]), accounts=[])
+    with pytest.raises(ConfigurationError, match="budget"):
+        listener.watch("x", Query(any=["a"]), accounts=[finder], budget=0)
+    with pytest.raises(ConfigurationError, match="duration"):
+        listener.watch("x", Query(any=["a"]), accounts=[finder], every="soon")
+    w = listener.watch("x", Query(any=["a"]), accounts=[finder], every="2h")
+    assert w.every == timedelta(hours=2) and w.accounts == (finder.key,)
+    listener.unwatch("x")
+    assert listener.get("x") is None
+
+
+def test_a_new_process_needs_the_accounts_given(
+    server: FindServer, http: httpx.Client, finder: Account, tmp_path: Path
+) -> None:
+    server.say("fan", "brandkit")
+    Listener(tmp_path / "p.db").watch("brand", Query(any=["brandkit"]), accounts=[finder])
+    fresh = Listener(tmp_path / "p.db")
+    with Client(http=http) as client:
+        (run,) = fresh.sync(client)
+        assert run.error is not None and "pass it to sync" in run.error
+        (run,) = fresh.sync(client, [finder], force=True)
+    assert run.found == 1

@@ -1,0 +1,80 @@
+"""Query: validation and the reference meaning emulators and tests share."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from brandkit import ContentError, Query
+
+
+def test_a_query_needs_something_to_find() -> None:
+    with pytest.raises(ContentError, match="needs something to find"):
+        Query(exclude=["job"])
+    with pytest.raises(ContentError, match="needs something to find"):
+        Query(languages=["en"])
+
+
+def test_terms_are_cleaned_and_checked() -> None:
+    q = Query(any=["  brand   kit "], hashtags=["#BrandKit"], handles=["@acme"])
+    assert q.any == ("brand kit",)
+    assert q.hashtags == ("BrandKit",)
+    assert q.handles == ("acme",)
+    with pytest.raises(ContentError):
+        Query(any=[""])
+    with pytest.raises(ContentError):
+        Query(hashtags=["two words"])
+    with pytest.raises(ContentError, match="aware"):
+        Query(any=["x"], since=datetime(2026, 1, 1))
+    with pytest.raises(ContentError, match="before until"):
+        Query(
+            any=["x"],
+            since=datetime(2026, 2, 1, tzinfo=UTC),
+            until=datetime(2026, 1, 1, tzinfo=UTC),
+        )
+
+
+@pytest.mark.parametrize(
+    ("query", "text", "expected"),
+    [
+        (Query(any=["brandkit"]), "I love BrandKit!", True),
+        (Query(any=["brandkit"]), "I love brandkits", False),
+        (Query(any=["brand kit"]), "the brand kit is here", True),
+        (Query(all=["fast", "cheap"]), "fast and cheap", True),
+        (Query(all=["fast", "cheap"]), "fast only", False),
+        (Query(phrases=["not bad"]), "honestly not bad at all", True),
+        (Query(phrases=["not bad"]), "bad, not good", False),
+        (Query(hashtags=["kopi"]), "pagi ini #kopi enak", True),
+        (Query(hashtags=["kopi"]), "pagi ini kopi enak", False),
+        (Query(hashtags=["東京"]), "今日は #東京 で", True),
+        (Query(hashtags=["🍕"]), "tonight #🍕 party", True),
+        (Query(handles=["acme"]), "hey @acme, help", True),
+        (Query(handles=["acme"]), "hey @acme@social.example help", True),
+        (Query(handles=["acme"]), "hey @acmeco", False),
+        (Query(any=["brandkit"], exclude=["job"]), "brandkit job offer", False),
+        (Query(any=["brandkit"], exclude=["job"]), "brandkit is great", True),
+        (Query(any=["bagus"]), "Produk ini sangat bagus sekali", True),
+    ],
+)
+def test_matches(query: Query, text: str, expected: bool) -> None:
+    assert query.matches(text) is expected
+
+
+def test_languages_and_times() -> None:
+    q = Query(
+        any=["kopi"],
+        languages=["id"],
+        since=datetime(2026, 1, 1, tzinfo=UTC),
+        until=datetime(2026, 2, 1, tzinfo=UTC),
+    )
+    inside = datetime(2026, 1, 15, tzinfo=UTC)
+    assert q.matches("kopi", language="id", at=inside)
+    assert not q.matches("kopi", language="en", at=inside)
+    assert not q.matches("kopi", language="id", at=datetime(2026, 2, 1, tzinfo=UTC))
+    assert q.matches("kopi")  # a post without a known language is not excluded
+
+
+def test_terms_lists_every_positive_term() -> None:
+    q = Query(any=["a"], all=["b"], phrases=["c d"], hashtags=["e"], handles=["f"])
+    assert q.terms() == ["a", "b", "c d", "#e", "@f"]

@@ -22,6 +22,10 @@ Facts used here (sources in ``platforms.md`` §1 and in ``docs/platforms/x.md``)
   ``query=conversation_id:<id>`` (7 days). ``PUT /2/tweets/:id/hidden`` hides a reply in the
   account's own conversations; ``POST /2/users/:id/likes`` likes; others' posts cannot be
   deleted.
+- Listening: ``GET /2/tweets/search/recent`` (the last 7 days, 10-100 posts a page, a query of
+  at most 512 characters, ``since_id``/``start_time``/``end_time``/``next_token``); X bills
+  each post read, and answers 429 ``usage-capped`` when the project's cap is spent
+  (`compile_query`, `XAdapter.search`).
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ from brandkit.errors import (
     Rejected,
     TransportError,
 )
+from brandkit.listening._query import UnsupportedQuery
 from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import (
     Answer,
@@ -71,11 +76,13 @@ if TYPE_CHECKING:
     from brandkit.content._media import Media
     from brandkit.content._render import Rendered, RenderedPart
     from brandkit.inbox._model import InboxPage, Message
+    from brandkit.listening._query import Query, SearchPage
 
 __all__ = [
     "RateLimitWindow",
     "XAdapter",
     "XRateLimits",
+    "compile_query",
     "oauth1_authorization",
     "oauth1_base_string",
     "oauth1_signature",
@@ -114,6 +121,25 @@ _CONVERSATION_FIELDS = (
 )
 # The @handles X's clients put before a reply's text (the conversation's participants).
 _REPLY_HANDLES = re.compile(r"^(?:@\w{1,15}\s+)+")
+SEARCH_QUERY_CHARS = 512
+"""The longest recent-search query X takes (self-serve access; docs.x.com build-a-query)."""
+SEARCH_WINDOW = timedelta(days=7)
+"""How far back recent search reaches."""
+# start_time is clamped this far inside the window: X refuses a start_time (or since_id)
+# older than 7 days counted on its own clock, which may be ahead of ours.
+_SEARCH_MARGIN = timedelta(minutes=2)
+# X refuses an end_time less than 10 seconds before the request.
+_END_TIME_GAP = timedelta(seconds=10)
+_SEARCH_FIELDS = _CONVERSATION_FIELDS + ",lang"
+_MAX_SEARCH_PAGES = 1_000
+"""Pages one search may take (100,000 posts read) whatever its limit."""
+# A hashtag X recognises: letters, marks, digits, underscore (twitter-text); not emoji.
+_HASHTAG = re.compile(r"^[^\W]+$")
+_USERNAME = re.compile(r"^[A-Za-z0-9_]{1,15}$")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+# A bare keyword is sent as it is only when X cannot read it as something else: no space,
+# no quote or bracket, no operator colon, not a leading -, #, @ or $, and not OR/AND.
+_BARE = re.compile(r"^[^\s\"()\-#@$:][^\s\"():]*$")
 
 
 # -- OAuth 1.0a (RFC 5849) -------------------------------------------------------------------
@@ -579,6 +605,7 @@ class _Author(_Id):
 
     username: Annotated[str, pydantic.StringConstraints(min_length=1)]
     name: str | None = None
+    public_metrics: _Followers | None = None
 
 
 class _ConvPost(_Id):
@@ -591,6 +618,7 @@ class _ConvPost(_Id):
     in_reply_to_user_id: _Snowflake | None = None
     referenced_tweets: tuple[_Reference, ...] = ()
     note_tweet: _Note | None = None
+    lang: str | None = None
 
     def ref(self, kind: str) -> str | None:
         """The id of the post this one refers to as ``kind`` (``replied_to``, ``quoted``)."""
@@ -666,8 +694,108 @@ class _Cursor(pydantic.BaseModel):
     top: _Snowflake | None = None
 
 
-def _dump(cursor: _Cursor) -> str:
+def _dump(cursor: _Cursor | _SearchCursor) -> str:
     return cursor.model_dump_json(exclude_none=True)
+
+
+class _SearchCursor(pydantic.BaseModel):
+    """The search cursor: the newest post id already read (``since``) and, while a search
+    stopped at its limit, the oldest id read (``until``) and the newest of that sweep
+    (``top``), as in the inbox cursor."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+    v: Literal[1]
+    search: Literal[True]
+    since: _Snowflake | None = None
+    until: _Snowflake | None = None
+    top: _Snowflake | None = None
+
+
+# -- listening: the query ----------------------------------------------------------------------
+
+
+def _quoted(text: str) -> str:
+    # X reads a backslash-escaped quote inside an exact phrase as a quote character.
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _keyword(term: str) -> str:
+    """A word as X reads it: bare when it can only be a keyword, else an exact phrase (a
+    group of words, or a word X would take for an operator)."""
+    if _BARE.match(term) and term not in ("OR", "AND"):
+        return term
+    return _quoted(term)
+
+
+def _either(terms: Sequence[str]) -> str:
+    return terms[0] if len(terms) == 1 else "(" + " OR ".join(terms) + ")"
+
+
+def compile_query(query: Query) -> str:
+    """``query`` as an X recent-search query (docs.x.com build-a-query and operators).
+
+    ``any``, ``hashtags`` and ``handles`` are one group of alternatives,
+    ``(a OR "b c" OR #tag OR @name)``; each of ``all`` and ``phrases`` must appear (a space is
+    AND); ``exclude`` becomes ``-word`` / ``-"two words"`` (X asks that groups are not
+    negated); ``languages`` becomes ``lang:en`` or ``(lang:en OR lang:id)``; ``-is:retweet``
+    keeps reposts out (they repeat a post and each is billed as read). A term of several
+    words, or one X would read as an operator, is an exact phrase with its quotes
+    backslash-escaped. ``since``/``until`` are not part of the text: `XAdapter.search`
+    sends them as ``start_time``/``end_time``.
+
+    Raises:
+        UnsupportedQuery: a hashtag X does not recognise (emoji, punctuation;
+            ``feature="hashtags"``), a handle that is not an X username
+            (``feature="handles"``), a language that is not a language code
+            (``feature="languages"``), or a query over 512 characters (``feature="length"``).
+    """
+    for tag in query.hashtags:
+        if not _HASHTAG.match(tag) or tag.isdigit():
+            raise UnsupportedQuery(
+                f"#{tag} is not a hashtag on X (X's hashtags are letters, digits and _, not "
+                "only digits, no emoji or punctuation): search its text with any=[...] instead",
+                platform="x",
+                feature="hashtags",
+            )
+    for handle in query.handles:
+        if not _USERNAME.match(handle):
+            raise UnsupportedQuery(
+                f"@{handle} is not an X username (1-15 letters, digits or _)",
+                platform="x",
+                feature="handles",
+            )
+    for language in query.languages:
+        if not _LANGUAGE.match(language):
+            raise UnsupportedQuery(
+                f"{language!r} is not a language code X's lang: operator takes (BCP 47, e.g. "
+                "'en', 'id', 'ja')",
+                platform="x",
+                feature="languages",
+            )
+    parts: list[str] = []
+    alternatives = [
+        *(_keyword(t) for t in query.any),
+        *(f"#{t}" for t in query.hashtags),
+        *(f"@{h}" for h in query.handles),
+    ]
+    if alternatives:
+        parts.append(_either(alternatives))
+    parts += [_keyword(t) for t in query.all]
+    parts += [_quoted(t) for t in query.phrases]
+    parts += [f"-{_keyword(t)}" for t in query.exclude]
+    if query.languages:
+        parts.append(_either([f"lang:{code}" for code in query.languages]))
+    parts.append("-is:retweet")
+    text = " ".join(parts)
+    if len(text) > SEARCH_QUERY_CHARS:
+        raise UnsupportedQuery(
+            f"this query is {len(text)} characters as an X query ({text[:60]}...), over the "
+            f"{SEARCH_QUERY_CHARS} X's recent search takes: split it into several queries",
+            platform="x",
+            feature="length",
+        )
+    return text
 
 
 # -- the adapter -----------------------------------------------------------------------------
@@ -691,7 +819,8 @@ class XAdapter(RefreshingAdapter):
     name: ClassVar[str] = "x"
     # Conversations: the mentions timeline (replies, mentions, quotes that name the
     # account), hidden replies and likes; X has no way to delete others' posts.
-    capabilities: ClassVar[Capabilities] = BUILTIN_CAPABILITIES["x"]
+    # Listening (recent search) until the capabilities table declares it itself.
+    capabilities: ClassVar[Capabilities] = attrs.evolve(BUILTIN_CAPABILITIES["x"], search=True)
     metrics_batch_size: ClassVar[int] = 100
     # platforms.md §1.5 (docs.x.com rate-limits, 2026-07): per user per 15 min unless "app".
     rate_policies: ClassVar[tuple[RatePolicy, ...]] = (
@@ -862,7 +991,9 @@ class XAdapter(RefreshingAdapter):
                 "authorize the app again to get new tokens",
                 **common,
             )
-        if status == 429 or kind in ("rate-limit-exceeded", "usage-capped") or code == 88:
+        if kind == "usage-capped":
+            return self._usage_capped(body, text, common)
+        if status == 429 or kind == "rate-limit-exceeded" or code == 88:
             return self._rate_limited(response, text, common)
         if status == 401:
             return AuthError(text, **common)
@@ -891,6 +1022,27 @@ class XAdapter(RefreshingAdapter):
             bucket = f"{bucket}:{blocking[0]}"
         return RateLimited(
             text, reset_at=reset_at, retry_after=retry_after, bucket=f"x:{bucket}", **common
+        )
+
+    def _usage_capped(self, body: Any, text: str, common: dict[str, Any]) -> RateLimited:
+        """X's usage cap (429 ``usage-capped``, ``period`` ``Monthly`` or ``Daily``): what the
+        project may read is spent until the period ends, whatever the rate-limit headers
+        say, so the wait runs to the next UTC month or day (and the client does not retry)."""
+        period = body.get("period") if isinstance(body, dict) else None
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        if period == "Daily":
+            reset_at = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        else:
+            first = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+            reset_at = (first + timedelta(days=32)).replace(day=1)
+        scope = period.lower() if isinstance(period, str) else "monthly"
+        return RateLimited(
+            f"{text} (X's {scope} usage cap: no more posts can be read until "
+            f"{reset_at.isoformat()}; raise the cap in the developer console)",
+            reset_at=reset_at,
+            retry_after=(reset_at - now).total_seconds(),
+            bucket=f"x:usage-cap:{scope}",
+            **common,
         )
 
     # -- prepare -----------------------------------------------------------------------------
@@ -1266,6 +1418,166 @@ class XAdapter(RefreshingAdapter):
                 under.add(message.id)
                 kept.append(message)
         return kept
+
+    # -- listening ---------------------------------------------------------------------------
+
+    def compile_query(self, query: Query) -> str:
+        """``query`` as X's recent-search query text; see the module's `compile_query`.
+
+        Raises:
+            UnsupportedQuery: a hashtag, handle or language X cannot take, or over 512
+                characters.
+        """
+        return compile_query(query)
+
+    def search(self, query: Query, cursor: str | None, *, limit: int) -> Flow[SearchPage]:
+        """Public posts of the last 7 days matching ``query`` written since ``cursor``:
+        ``GET /2/tweets/search/recent``, newest first in pages of up to 100, as
+        ``Message(kind="found")`` with the author's followers.
+
+        X bills every post it returns, so ``max_results`` is what is left of ``limit``
+        (at least X's minimum of 10) and the search stops once ``limit`` posts were read,
+        with ``more`` and a cursor that goes on below the oldest post read before anything
+        newer. ``since``/``until`` become ``start_time``/``end_time``: a ``since`` older than
+        the 7 days is moved to the window's start (X refuses older times), and an
+        ``until`` before it finds nothing without a request. A cursor's ``since_id`` that
+        fell out of the window is replaced the same way.
+
+        Raises:
+            UnsupportedQuery: see `compile_query` (before any request).
+            ConfigurationError: ``cursor`` is not an X search cursor brandkit made.
+            MalformedResponse: a page brandkit cannot read.
+            RateLimited: the rate limit, or X's usage cap (then until the period ends).
+            AuthError, PlatformUnavailable, Rejected: see `error_for`.
+        """
+        from brandkit.listening._query import SearchPage
+
+        text = compile_query(query)
+        state = self._read_search_cursor(cursor)
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        oldest = now - SEARCH_WINDOW + _SEARCH_MARGIN
+        if query.until is not None and query.until <= oldest:
+            return SearchPage(messages=(), cursor=cursor, more=False)
+        since, until, top = state.since, state.until, state.top
+        if since is not None and (snowflake_time(since) or now) < oldest:
+            since = None  # out of X's window: start_time says the same
+        fixed: dict[str, str] = {"query": text, **self._search_fields()}
+        if since is None:
+            start = max(query.since, oldest) if query.since is not None else None
+            if start is not None:
+                fixed["start_time"] = _rfc3339(start)
+        else:
+            fixed["since_id"] = since
+        if until is not None:
+            fixed["until_id"] = until
+        elif query.until is not None and query.until < now - _END_TIME_GAP:
+            fixed["end_time"] = _rfc3339(query.until)
+        messages: list[Message] = []
+        read = 0
+        token: str | None = None
+        page: _ConvPage | None = None
+        for _ in range(_MAX_SEARCH_PAGES):
+            params = dict(fixed, max_results=str(max(10, min(100, limit - read))))
+            if token:
+                params["next_token"] = token
+            response = yield from self._send(
+                lambda q=params: self._request(  # type: ignore[misc]
+                    "GET", "/2/tweets/search/recent", params=q
+                ),
+                bucket="search",
+                idempotent=True,
+            )
+            page = self._conversation_page(response)
+            read += len(page.data)
+            if page.data:
+                newest = max(page.data, key=lambda p: int(p.id)).id
+                if top is None or int(newest) > int(top):
+                    top = newest
+            messages += self._found(page, response)
+            token = page.meta.next_token if page.meta is not None else None
+            if not token or not page.data or read >= limit:
+                break
+        messages.sort(key=lambda m: int(m.id))
+        if token and page is not None and page.data:
+            # Stopped at the limit: go on below the oldest post read, then newer ones.
+            low = min(page.data, key=lambda p: int(p.id)).id
+            more = _SearchCursor(v=1, search=True, since=since, until=low, top=top)
+            return SearchPage(messages=messages, cursor=_dump(more), more=True, read=read)
+        done = _SearchCursor(v=1, search=True, since=top or since)
+        return SearchPage(messages=messages, cursor=_dump(done), more=False, read=read)
+
+    @staticmethod
+    def _search_fields() -> dict[str, str]:
+        return {
+            "tweet.fields": _SEARCH_FIELDS,
+            "expansions": "author_id",
+            "user.fields": "username,name,public_metrics",
+        }
+
+    def _read_search_cursor(self, cursor: str | None) -> _SearchCursor:
+        if cursor is None:
+            return _SearchCursor(v=1, search=True)
+        try:
+            return _SearchCursor.model_validate_json(cursor)
+        except pydantic.ValidationError:
+            raise ConfigurationError(
+                "this is not an X search cursor brandkit made (it cannot be read): pass "
+                "since=None to search the last 7 days again"
+            ) from None
+
+    def _found(self, page: _ConvPage, response: httpx.Response) -> list[Message]:
+        """The page's posts as found messages, with their authors' followers."""
+        from brandkit.inbox._model import Author, Message
+
+        includes = page.includes or _ConvIncludes()
+        users = {u.id: u for u in includes.users}
+        body = _body(response)
+        items = body.get("data") if isinstance(body, dict) else None
+        raw = {
+            item["id"]: item
+            for item in (items if isinstance(items, list) else [])
+            if isinstance(item, dict) and isinstance(item.get("id"), str)
+        }
+        out: list[Message] = []
+        for post in page.data:
+            author = users.get(post.author_id)
+            handle = author.username if author is not None else None
+            text = html.unescape(
+                post.note_tweet.text if post.note_tweet and post.note_tweet.text else post.text
+            )
+            replied = post.ref("replied_to")
+            if replied is not None:
+                text = _REPLY_HANDLES.sub("", text, count=1) or text
+            metrics = author.public_metrics if author is not None else None
+            out.append(
+                Message(
+                    platform=self.name,
+                    account=self.account.key,
+                    id=post.id,
+                    kind="found",
+                    author=Author(
+                        id=post.author_id,
+                        handle=handle,
+                        name=author.name if author is not None else None,
+                        url=f"https://x.com/{handle}" if handle else None,
+                        followers=metrics.followers_count if metrics is not None else None,
+                    ),
+                    text=text,
+                    created_at=_parse_time(post.created_at)
+                    or snowflake_time(post.id)
+                    or datetime.now(UTC),
+                    url=(
+                        f"https://x.com/{handle}/status/{post.id}"
+                        if handle
+                        else f"https://x.com/i/web/status/{post.id}"
+                    ),
+                    in_reply_to=replied or post.ref("quoted"),
+                    conversation=post.conversation_id,
+                    raw=raw.get(post.id, {}),
+                    extra={"lang": post.lang} if post.lang else {},
+                )
+            )
+        return out
 
     def reply_target(self, message: Message) -> PartRef:
         """The message as the parent of an answer (``reply.in_reply_to_tweet_id``), with
@@ -1741,6 +2053,10 @@ _NOT_OFFERED: tuple[tuple[str, str], ...] = (
     (Metric.REACH, "x does not report reach (unique viewers) for posts"),
     (Metric.SHARES, "x post lookup has no share count"),
 )
+
+
+def _rfc3339(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _read_post(item: dict[str, pydantic.JsonValue]) -> _MetricsPost | tuple[str, str]:

@@ -6,6 +6,7 @@
 ``brandkit outbox``    add, list, inspect, retry, resolve and cancel deliveries
 ``brandkit run``       the worker that publishes due posts
 ``brandkit inbox``     sync, list and answer the audience's messages
+``brandkit listen``    saved searches: add, sync, top authors and terms
 ``brandkit report``    the analytics report; ``brandkit metrics`` exports samples
 
 Every command exits 0 on success, 1 when it was refused or something failed (one line on
@@ -331,7 +332,12 @@ def _parser() -> argparse.ArgumentParser:
     ac.set_defaults(func=_accounts_check)
 
     # Commands that live with their subsystems register themselves.
-    for module in ("brandkit.outbox._cli", "brandkit.metrics._cli", "brandkit.inbox._cli"):
+    for module in (
+        "brandkit.outbox._cli",
+        "brandkit.metrics._cli",
+        "brandkit.inbox._cli",
+        "brandkit.listening._cli",
+    ):
         try:
             importlib.import_module(module).add_commands(sub)
         except ImportError:  # pragma: no cover - subsystem not installed in this build

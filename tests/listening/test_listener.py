@@ -250,3 +250,45 @@ def test_a_new_process_needs_the_accounts_given(
         assert run.error is not None and "pass it to sync" in run.error
         (run,) = fresh.sync(client, [finder], force=True)
     assert run.found == 1
+
+
+def test_the_report_has_a_listening_section(
+    server: FindServer, http: httpx.Client, finder: Account, listener: Listener, tmp_path: Path
+) -> None:
+    from brandkit import MetricsStore, write_report
+
+    server.say("bigfan", "brandkit coffee", followers=5000)
+    server.say("other", "rivalco coffee")
+    listener.watch("brand", Query(any=["brandkit"]), accounts=[finder])
+    listener.watch("rival", Query(any=["rivalco"]), accounts=[finder])
+    with Client(http=http) as client:
+        listener.sync(client)
+    with MetricsStore(listener.inbox.path) as store:
+        html = write_report(store, tmp_path / "r.html", listener=listener).read_text()
+    section = html.split('id="listening"', 1)[1].split("</section>", 1)[0]
+    assert "Share of voice" in section and "bigfan" in section and "coffee (1)" in section
+
+
+def test_listen_commands(
+    server: FindServer, http: httpx.Client, finder: Account, tmp_path: Path
+) -> None:
+    import io
+
+    from brandkit.cli import main
+
+    db = str(tmp_path / "cli.db")
+    server.say("fan", "brandkit coffee")
+    listener = Listener(db)
+    listener.watch("brand", Query(any=["brandkit"]), accounts=[finder])
+    with Client(http=http) as client:
+        listener.sync(client)
+    listener.close()
+    out = io.StringIO()
+    assert main(["listen", "top", "brand", "--db", db], out=out) == 0
+    assert "brand: 1 posts, 100% share of voice" in out.getvalue()
+    assert "coffee" in out.getvalue()
+    out = io.StringIO()
+    assert main(["listen", "top", "brand", "--db", db, "--json"], out=out) == 0
+    assert '"posts": 1' in out.getvalue()
+    assert main(["listen", "top", "nope", "--db", db]) == 1
+    assert main(["listen", "top", "brand", "--db", str(tmp_path / "none.db")]) == 1

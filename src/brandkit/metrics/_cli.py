@@ -125,6 +125,7 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
         inbox = _inbox_beside(args.db)
         if inbox is not None:
             stack.enter_context(inbox)
+        listener = _listener_beside(args.db, inbox)
         path = write_report(
             store,
             args.out,
@@ -135,6 +136,7 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
             tz=args.tz,
             deliveries=outbox,
             inbox=inbox,
+            listener=listener,
         )
     print(f"wrote {path}", file=out)
     return 0
@@ -154,6 +156,14 @@ def _inbox_beside(db: str) -> Any:
     from brandkit.inbox._store import Inbox
 
     return Inbox(db) if _has_table(db, "inbox_messages") else None
+
+
+def _listener_beside(db: str, inbox: Any) -> Any:
+    """The saved queries in the same file, if there are any (the report then has a
+    listening section); never creates them."""
+    from brandkit.listening._listener import Listener
+
+    return Listener(inbox) if inbox is not None and _has_table(db, "listening_queries") else None
 
 
 def _has_table(db: str, table: str) -> bool:

@@ -46,6 +46,7 @@ from brandkit.metrics._svg import (
 if TYPE_CHECKING:
     from brandkit.delivery import Delivery
     from brandkit.inbox._store import Inbox
+    from brandkit.listening._listener import Listener
 
 __all__ = ["DeliveryLookup", "PostSource", "render_report", "write_report"]
 
@@ -639,6 +640,54 @@ def _conversation_section(inbox: Inbox | None) -> str:
     return _panel("conversations", "Conversations", hint, cards + chart + legend + table)
 
 
+def _listening_section(listener: Listener | None) -> str:
+    """Volume per query per day, share of voice, top authors and terms per query."""
+    if listener is None:
+        return ""
+    hint = (
+        "Public posts the saved queries found, per day (UTC); share of voice between the "
+        "queries; the authors with the most reach and the most used terms of each."
+    )
+    watched = listener.queries()
+    volume = listener.volume()
+    if not watched or not volume:
+        return _panel("listening", "Listening", hint, _empty("No saved query has found posts yet."))
+    by_query: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
+    for day, name, count in volume:
+        by_query[name].append((datetime.fromisoformat(day).replace(tzinfo=UTC), float(count)))
+    lines = [
+        Line(label=name, color=palette(i), points=points)
+        for i, (name, points) in enumerate(sorted(by_query.items()))
+    ]
+    chart = line_chart(lines, label="Posts found per day per query", y_title="posts")
+    legend = _legend([(line.label, line.color, False) for line in lines])
+    share = listener.share_of_voice()
+    bars = bar_chart(
+        [
+            Bar(label=name, value=round(value * 100, 1), color=palette(i), note="%")
+            for i, (name, value) in enumerate(sorted(share.items(), key=lambda kv: -kv[1]))
+        ],
+        label="Share of voice between the saved queries, in percent",
+    )
+    tables = []
+    for w in watched:
+        authors = "".join(
+            f'<tr><td class="text">{esc(a.handle)}</td><td class="text">{esc(a.platform)}</td>'
+            f'<td data-v="{a.reach or 0}">{esc(fmt_number(a.reach))}</td>'
+            f'<td data-v="{a.posts}">{esc(fmt_number(a.posts))}</td></tr>'
+            for a in listener.top_authors(w.name, 5)
+        )
+        terms = ", ".join(f"{t} ({n})" for t, n in listener.top_terms(w.name, 10))
+        tables.append(
+            f"<h3>{esc(w.name)}</h3>"
+            '<div class="table-wrap"><table class="authors"><thead><tr>'
+            '<th class="text">Author</th><th class="text">Platform</th><th>Reach</th>'
+            f"<th>Posts</th></tr></thead><tbody>{authors}</tbody></table></div>"
+            f'<p class="hint">Top terms: {esc(terms or "–")}</p>'
+        )
+    return _panel("listening", "Listening", hint, chart + legend + bars + "".join(tables))
+
+
 def _span(value: timedelta | None) -> str:
     """A duration for people: ``45 s``, ``12 min``, ``3.5 h``, ``2.1 d``."""
     if value is None:
@@ -793,6 +842,7 @@ def render_report(
     now: datetime | None = None,
     deliveries: PostSource | None = None,
     inbox: Inbox | None = None,
+    listener: Listener | None = None,
 ) -> str:
     """The report as one HTML document (see [`write_report`][brandkit.write_report]).
 
@@ -848,6 +898,7 @@ def render_report(
             _followers_section(growth),
             _best_times_section(slots, zone),
             _conversation_section(inbox),
+            _listening_section(listener),
             _totals_section(by_platform, by_campaign),
             _unavailable_section(missing),
             _raw_section(latest, posts, infos),
@@ -877,14 +928,15 @@ def write_report(
     tz: str | tzinfo = "UTC",
     deliveries: PostSource | None = None,
     inbox: Inbox | None = None,
+    listener: Listener | None = None,
 ) -> Path:
     """Write the analytics report: one self-contained HTML file; returns its path.
 
     Sections: summary figures, engagement over time per platform, top posts, follower
     growth, best times to post (weekday × hour heatmap in ``tz``), conversations (with
-    ``inbox``), totals per platform and campaign, unavailable metrics with the platforms'
-    reasons, and the raw numbers. A section without data says so. The file needs no
-    network to be viewed.
+    ``inbox``), listening (with ``listener``), totals per platform and campaign,
+    unavailable metrics with the platforms' reasons, and the raw numbers. A section without
+    data says so. The file needs no network to be viewed.
 
     The metrics store knows posts by their platform ids only. Given ``deliveries`` (the
     `Outbox` the posts went through, or the `Delivery` objects ``client.publish``
@@ -908,6 +960,8 @@ def write_report(
             ``get(delivery_id)``) or an iterable of deliveries.
         inbox: an [`Inbox`][brandkit.Inbox]: the report then has a conversation section
             (messages per day per platform, first-response times, unanswered count).
+        listener: a [`Listener`][brandkit.Listener]: the report then has a listening
+            section (posts found per query per day, share of voice, top authors and terms).
 
     Raises:
         ConfigurationError: a time is not ISO 8601, the time zone is unknown, or the store
@@ -924,6 +978,7 @@ def write_report(
         tz=tz,
         deliveries=deliveries,
         inbox=inbox,
+        listener=listener,
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(document, encoding="utf-8")

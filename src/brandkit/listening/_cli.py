@@ -1,0 +1,188 @@
+"""``brandkit listen``: save queries, run them, read what they found, from a shell."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any, TextIO
+
+from brandkit.errors import ConfigurationError
+
+__all__ = ["add_commands"]
+
+
+def _accounts(path: str, wanted: list[str] | None) -> list[Any]:
+    from brandkit.accounts import Account
+
+    loaded = list(Account.load(path).values())
+    if wanted:
+        chosen = [a for a in loaded if a.key in wanted or a.name in wanted]
+        missing = set(wanted) - {a.key for a in chosen} - {a.name for a in chosen}
+        if missing:
+            raise ConfigurationError(f"no account {', '.join(sorted(missing))} in {path}")
+        return chosen
+    return loaded
+
+
+def _add(args: argparse.Namespace, out: TextIO) -> int:
+    from brandkit.listening._listener import Listener
+    from brandkit.listening._query import Query
+
+    query = Query(
+        any=tuple(args.query.split()) if args.query else (),
+        all=tuple(args.all or ()),
+        phrases=tuple(args.phrase or ()),
+        hashtags=tuple(args.hashtag or ()),
+        handles=tuple(args.handle or ()),
+        exclude=tuple(args.exclude or ()),
+        languages=tuple(args.lang or ()),
+    )
+    accounts = _accounts(args.accounts, args.account)
+    with Listener(args.db) as listener:
+        watched = listener.watch(
+            args.name, query, accounts=accounts, budget=args.budget, every=args.every
+        )
+    print(
+        f"watching {watched.name!r} with {', '.join(watched.accounts)} every "
+        f"{watched.every} ({', '.join(query.terms())})",
+        file=out,
+    )
+    return 0
+
+
+def _sync(args: argparse.Namespace, out: TextIO) -> int:
+    from brandkit import Client
+    from brandkit.listening._listener import Listener
+
+    accounts = _accounts(args.accounts, None)
+    with Listener(args.db) as listener, Client(accounts=accounts) as client:
+        runs = listener.sync(client, accounts, force=args.force)
+    if args.json:
+        json.dump(
+            [
+                {
+                    "name": r.name,
+                    "account": r.account,
+                    "found": r.found,
+                    "read": r.read,
+                    "requests": r.requests,
+                    "error": r.error,
+                }
+                for r in runs
+            ],
+            out,
+            indent=2,
+        )
+        print(file=out)
+    else:
+        if not runs:
+            print("no query is due (--force runs them all)", file=out)
+        for r in runs:
+            if r.error:
+                print(f"FAILED {r.name:<16} {r.account:<24} {r.error}", file=out)
+            else:
+                print(
+                    f"ok     {r.name:<16} {r.account:<24} {r.found} new, {r.read} read, "
+                    f"{r.requests} requests",
+                    file=out,
+                )
+    refused = [r for r in runs if r.error and not r.error.startswith(("Unsupported", "Quota"))]
+    return 1 if refused else 0
+
+
+def _top(args: argparse.Namespace, out: TextIO) -> int:
+    from brandkit.listening._listener import Listener
+
+    if args.db != ":memory:" and not Path(args.db).exists():
+        raise ConfigurationError(f"no listening data at {args.db!r}: run brandkit listen sync")
+    with Listener(args.db) as listener:
+        if listener.get(args.name) is None:
+            raise ConfigurationError(f"no saved query {args.name!r} (brandkit listen add)")
+        authors = listener.top_authors(args.name, args.n)
+        terms = listener.top_terms(args.name, args.n)
+        share = listener.share_of_voice()
+        total = len(listener.messages(args.name))
+    if args.json:
+        json.dump(
+            {
+                "name": args.name,
+                "posts": total,
+                "share_of_voice": share,
+                "authors": [
+                    {"handle": a.handle, "platform": a.platform, "posts": a.posts, "reach": a.reach}
+                    for a in authors
+                ],
+                "terms": [{"term": t, "posts": n} for t, n in terms],
+            },
+            out,
+            ensure_ascii=False,
+            indent=2,
+        )
+        print(file=out)
+        return 0
+    print(f"{args.name}: {total} posts, {share.get(args.name, 0.0):.0%} share of voice", file=out)
+    print("top authors (reach, posts):", file=out)
+    for a in authors:
+        reach = f"{a.reach:,}" if a.reach is not None else "?"
+        print(f"  {a.handle:<24} {a.platform:<10} {reach:>10} {a.posts:>5}", file=out)
+    print("top terms:", file=out)
+    for term, n in terms:
+        print(f"  {term:<24} {n:>5}", file=out)
+    return 0
+
+
+def add_commands(subparsers: Any) -> None:
+    """Register ``brandkit listen add|sync|top``."""
+    lp = subparsers.add_parser("listen", help="saved searches of what people say")
+    verbs = lp.add_subparsers(dest="listen_command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", default="brandkit.db", help="the database file (brandkit.db)")
+    common.add_argument("--json", action="store_true", help="print JSON")
+    config = argparse.ArgumentParser(add_help=False)
+    config.add_argument(
+        "--accounts", default="brandkit.toml", help="accounts TOML file (brandkit.toml)"
+    )
+
+    a = verbs.add_parser(
+        "add",
+        parents=[common, config],
+        help="save a query",
+        description="Save (or replace) the query NAME: QUERY's words (any of them), and the "
+        "options' conditions. It searches with every account of the file, or the --account "
+        "ones. Makes no request.",
+    )
+    a.add_argument("name", help="the query's name")
+    a.add_argument("query", nargs="?", default="", help="words, any of which is found")
+    a.add_argument("--all", action="append", help="a word every post holds (repeatable)")
+    a.add_argument("--phrase", action="append", help="an exact phrase (repeatable)")
+    a.add_argument("--hashtag", action="append", help="a hashtag, without # (repeatable)")
+    a.add_argument("--handle", action="append", help="an account mentioned (repeatable)")
+    a.add_argument("--exclude", action="append", help="a word no post holds (repeatable)")
+    a.add_argument("--lang", action="append", help="a language code, e.g. en (repeatable)")
+    a.add_argument("--account", action="append", help="search with this account (repeatable)")
+    a.add_argument("--budget", type=int, help="most posts read per account per day (X bills)")
+    a.add_argument("--every", default="15m", help="how often it runs (15m)")
+    a.set_defaults(func=_add)
+
+    s = verbs.add_parser(
+        "sync",
+        parents=[common, config],
+        help="run the due queries",
+        description="Run every due saved query from its cursor and store what is new. Exit "
+        "status 1 when a platform refused a search (a quota or an unsupported query is "
+        "reported, not a failure).",
+    )
+    s.add_argument("--force", action="store_true", help="run every query, due or not")
+    s.set_defaults(func=_sync)
+
+    t = verbs.add_parser(
+        "top",
+        parents=[common],
+        help="top authors and terms of a query",
+        description="The authors with the most reach and the most used terms in what the "
+        "query NAME found, and its share of voice among the saved queries. No request.",
+    )
+    t.add_argument("name", help="the query's name")
+    t.add_argument("-n", type=int, default=10, help="how many of each (10)")
+    t.set_defaults(func=_top)

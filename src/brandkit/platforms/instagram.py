@@ -28,14 +28,25 @@ checked and against what):
   an answer to a reply joins its comment), looked up again among the comment's replies
   after a lost answer; ``POST /{ig-comment-id}`` ``hide`` and ``DELETE /{ig-comment-id}``
   moderate. Mentions need the ids Meta's webhooks send, and the API cannot like.
+- Listening is hashtag search (Facebook Login for Business only): ``GET /ig_hashtag_search
+  ?user_id=&q=`` gives a hashtag's id (static and global), ``GET /{hashtag-id}/recent_media
+  ?user_id=&fields=&limit=50`` the public media tagged with it in the last 24 hours (not in
+  time order, no author's username). An account may query 30 unique hashtags per rolling
+  7 days; the 31st is refused with code 18. `InstagramAdapter.hashtags_of` says which
+  hashtags a query spends, for the caller that keeps the 7-day tally.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import json
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
 
+import attrs
 import httpx
 import pydantic
 
@@ -43,17 +54,21 @@ from brandkit._flow import Flow, Send
 from brandkit.errors import (
     ConfigurationError,
     ContentError,
+    PlatformError,
     PlatformUnavailable,
     RateLimited,
     Rejected,
+    Unsupported,
 )
 from brandkit.inbox._model import Author, InboxPage, Message
+from brandkit.listening._query import Query, SearchPage, UnsupportedQuery
 from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import Answer, Capabilities, PartRef, RatePolicy, ThreadContext
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 from brandkit.platforms._graph import (
     ContainerAnswer,
     ContainerExpired,
+    Count,
     EdgePage,
     Flag,
     FollowersAnswer,
@@ -78,7 +93,16 @@ if TYPE_CHECKING:
     from brandkit.content._media import Media
     from brandkit.content._render import Rendered, RenderedPart
 
-__all__ = ["RETIRED_MEDIA_METRICS", "InstagramAdapter", "media_samples"]
+__all__ = [
+    "HASHTAG_QUOTA",
+    "RETIRED_MEDIA_METRICS",
+    "InstagramAdapter",
+    "SearchCursor",
+    "media_samples",
+]
+
+HASHTAG_QUOTA = (30, 7 * 86_400.0)
+"""Unique hashtags an account may query, and the rolling window (seconds) they count in."""
 
 RETIRED_MEDIA_METRICS: dict[str, str] = {
     "impressions": "Meta retired impressions for Instagram media with Graph API v22.0 "
@@ -144,7 +168,115 @@ class _MediaComments(Answer):
 COMMENT_FIELDS = "id,text,username,timestamp,hidden,from,user,parent_id"
 """The fields of a comment the inbox reads."""
 
-_Capabilities = BUILTIN_CAPABILITIES["instagram"]
+FOUND_FIELDS = "id,caption,media_type,permalink,timestamp,like_count,comments_count"
+"""The fields of hashtagged media listening reads (Meta gives no ``username`` there)."""
+
+
+class _Found(RawAnswer):
+    """One media of ``/{hashtag-id}/recent_media``."""
+
+    id: GraphId
+    caption: str | None = None
+    media_type: str | None = None
+    permalink: str | None = None
+    timestamp: GraphTime
+    like_count: Count | None = None
+    comments_count: Count | None = None
+
+
+class _HashtagIds(Answer):
+    """``GET /ig_hashtag_search``: ``{"data": [{"id": ...}]}``."""
+
+    data: tuple[IdAnswer, ...] = ()
+
+
+# A hashtag Meta's search takes: letters, marks and digits of any script, and ``_``
+# (emoji are refused by Meta: "Emojis in hashtag queries are not supported").
+_HASHTAG = re.compile(r"^[^\W]+$")
+
+
+@attrs.frozen
+class SearchCursor:
+    """Where a hashtag search stands, as opaque JSON text: the ids of media already given
+    (with their creation time, pruned to the last `KEEP` seconds before the newest, since
+    ``recent_media`` shows only the last 24 hours, in no time order), the hashtag ids
+    looked up (static and global, so a later search spends no lookup), and, after a
+    search stopped at its limit, the hashtag and Meta's ``after`` cursor to go on from.
+
+    Attributes:
+        seen: media id -> unix seconds of creation.
+        ids: hashtag -> its Graph id.
+        resume: ``(hashtag, after)`` to go on from, or ``None``.
+    """
+
+    seen: Mapping[str, int] = attrs.field(factory=dict)
+    ids: Mapping[str, str] = attrs.field(factory=dict)
+    resume: tuple[str, str] | None = None
+
+    KEEP: ClassVar[int] = 2 * 86_400
+    MAX_SEEN: ClassVar[int] = 20_000
+
+    def encode(self) -> str:
+        """The cursor as text (pass it back to `decode`)."""
+        data: dict[str, Any] = {"v": 1, "seen": dict(self.seen), "ids": dict(self.ids)}
+        if self.resume is not None:
+            data["resume"] = list(self.resume)
+        return json.dumps(data, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+
+    @classmethod
+    def decode(cls, text: str | None) -> SearchCursor:
+        """Read a cursor `encode` made (``None``: nothing seen yet).
+
+        Raises:
+            ConfigurationError: ``text`` is not such a cursor.
+        """
+        if text is None:
+            return cls()
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict) or data.get("v") != 1:
+                raise ValueError("not a version 1 search cursor")
+            seen, ids, resume = data.get("seen"), data.get("ids"), data.get("resume")
+            if not isinstance(seen, dict) or not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in seen.values()
+            ):
+                raise ValueError("seen is not a map of ids to times")
+            if len(seen) > cls.MAX_SEEN:
+                raise ValueError("too many ids")
+            if not isinstance(ids, dict) or not all(
+                isinstance(v, str) and re.fullmatch(r"[0-9]{1,40}", v) for v in ids.values()
+            ):
+                raise ValueError("ids is not a map of hashtags to ids")
+            if resume is not None and not (
+                isinstance(resume, list)
+                and len(resume) == 2
+                and all(isinstance(r, str) for r in resume)
+                and resume[0]
+            ):
+                raise ValueError("resume is not a hashtag and a cursor")
+        except (ValueError, TypeError) as exc:
+            raise ConfigurationError(
+                f"instagram: the search cursor is not one brandkit made ({exc}); pass the "
+                "cursor of the last SearchPage unchanged, or None to search from the start"
+            ) from None
+        return cls(
+            seen={str(k): v for k, v in seen.items()},
+            ids={str(k): v for k, v in ids.items()},
+            resume=(resume[0], resume[1]) if resume else None,
+        )
+
+    def pruned(self) -> dict[str, int]:
+        """`seen` without what ``recent_media`` no longer shows, at most `MAX_SEEN`."""
+        if not self.seen:
+            return {}
+        newest = max(self.seen.values())
+        kept = sorted(
+            ((t, i) for i, t in self.seen.items() if t >= newest - self.KEEP), reverse=True
+        )
+        return {i: t for t, i in kept[: self.MAX_SEEN]}
+
+
+_Capabilities = attrs.evolve(BUILTIN_CAPABILITIES["instagram"], search=True)
 
 
 class InstagramAdapter(GraphAdapter):
@@ -164,6 +296,8 @@ class InstagramAdapter(GraphAdapter):
         # 400 containers and (per the publishing guide) 100 API posts per rolling 24 h.
         RatePolicy("container", 400, 86_400.0),
         RatePolicy("publish", 100, 86_400.0),
+        # Hashtag search is under Meta's Platform Rate Limits: 200 calls per user an hour.
+        RatePolicy("search", 200, 3600.0),
     )
     metrics_batch_size: ClassVar[int] = 50
     refresh_grant: ClassVar[str | None] = "ig_refresh_token"
@@ -173,6 +307,10 @@ class InstagramAdapter(GraphAdapter):
     """Comments (and replies) asked for per page (``limit``)."""
     inbox_pages: ClassVar[int] = 20
     """The most pages of comments read per media (and of replies per comment)."""
+    search_page: ClassVar[int] = 50
+    """Media asked for per page of ``recent_media`` (Meta's largest)."""
+    search_pages: ClassVar[int] = 200
+    """The most pages of one hashtag read by one search (a bound; ``limit`` comes first)."""
 
     media_metrics: tuple[tuple[str, Metric], ...] = (
         ("views", Metric.IMPRESSIONS),
@@ -205,7 +343,29 @@ class InstagramAdapter(GraphAdapter):
             return "publish"
         if request.method == "POST" and path.endswith("/media"):
             return "container"
+        if path.endswith(("/ig_hashtag_search", "/recent_media", "/top_media")):
+            return "search"
         return "instagram"
+
+    def error_for(self, response: httpx.Response) -> PlatformError:
+        """Meta's errors (see `GraphAdapter.error_for`); code 18 on a hashtag search is
+        the account's 30 unique hashtags per 7 days used up (`RateLimited`, bucket
+        ``instagram:hashtags``)."""
+        err = graph_error(response)
+        if err.get("code") == 18:
+            message = self.account.redact(str(err.get("message") or "hashtag limit reached"))
+            return RateLimited(
+                f"instagram answered {response.status_code}: {message} [code 18]. The account "
+                f"has queried {HASHTAG_QUOTA[0]} unique hashtags in the last 7 days: search "
+                "hashtags it already queried this week, or wait until the oldest leaves the "
+                "window (GET /{ig-user-id}/recently_searched_hashtags lists them)",
+                platform=self.name,
+                status_code=response.status_code,
+                platform_message=message,
+                code=18,
+                bucket=f"{self.name}:hashtags",
+            )
+        return super().error_for(response)
 
     def auth_advice(self, code: int | None, subcode: int | None) -> str:
         return (
@@ -620,6 +780,183 @@ class InstagramAdapter(GraphAdapter):
             return None
         oldest = min(matches, key=lambda r: (r.timestamp, r.id))
         return PartRef(index=part.index, id=oldest.id, extra={"parent": thread.reply_to.id})
+
+    # -- listening ---------------------------------------------------------------------------
+
+    def compile_query(self, query: Query) -> tuple[str, ...]:
+        """The hashtags to look up with ``ig_hashtag_search`` (``q``), in the query's order,
+        lower-cased (Instagram's hashtags ignore case) and each once: Instagram searches
+        nothing but hashtags, one at a time. ``since``/``until`` are applied to the media's
+        ``timestamp`` (Meta shows only the last 24 hours anyway).
+
+        Raises:
+            UnsupportedQuery: the query has words (``any``, ``all``), ``phrases``,
+                ``handles``, ``exclude`` or ``languages`` (``feature`` names the first),
+                or no hashtag, or a hashtag Meta's search refuses (an emoji, punctuation).
+        """
+        for feature, given in (
+            ("words", query.any or query.all),
+            ("phrases", query.phrases),
+            ("handles", query.handles),
+            ("exclude", query.exclude),
+            ("languages", query.languages),
+        ):
+            if given:
+                raise UnsupportedQuery(
+                    f"instagram searches hashtags only: it cannot search {feature} "
+                    f"({', '.join(given)}); give hashtags= alone for Instagram",
+                    platform=self.name,
+                    feature=feature,
+                )
+        if not query.hashtags:
+            raise UnsupportedQuery(
+                "instagram searches hashtags only: give hashtags=",
+                platform=self.name,
+                feature="hashtags",
+            )
+        tags: list[str] = []
+        for raw in query.hashtags:
+            tag = unicodedata.normalize("NFC", raw).lower()
+            if not _HASHTAG.match(tag):
+                raise UnsupportedQuery(
+                    f"instagram cannot search the hashtag #{raw}: Meta's hashtag search takes "
+                    "letters, digits and _ only (no emoji, no punctuation)",
+                    platform=self.name,
+                    feature="hashtags",
+                )
+            if tag not in tags:
+                tags.append(tag)
+        return tuple(tags)
+
+    def hashtags_of(self, query: Query) -> tuple[str, ...]:
+        """The unique hashtags a search of ``query`` queries (each counts against the
+        account's 30 per rolling 7 days once, however often it is searched): what a caller
+        keeping the 7-day tally across runs must check before searching (no I/O).
+
+        Raises:
+            UnsupportedQuery: as `compile_query`.
+        """
+        return self.compile_query(query)
+
+    def search(self, query: Query, cursor: str | None, *, limit: int) -> Flow[SearchPage]:
+        """The public media tagged with the query's hashtags in the last 24 hours that the
+        cursor has not given yet, as ``Message(kind="found")``, oldest first.
+
+        Per hashtag: its id (``GET /ig_hashtag_search``, once: the cursor keeps it), then
+        every page of ``GET /{hashtag-id}/recent_media`` (50 a page; Meta lists them in no
+        time order, so all are read and the cursor remembers the ids given). It stops once
+        ``limit`` media were read, with ``more`` set and the place kept in the cursor. Meta
+        gives no author of hashtagged media: ``author.id`` is ``"unknown"``.
+
+        Raises:
+            Unsupported: the account uses Instagram Login (hashtag search needs Facebook
+                Login for Business, at graph.facebook.com).
+            UnsupportedQuery: as `compile_query`.
+            ConfigurationError: ``cursor`` is not one a search returned.
+            RateLimited: code 18, the 30 unique hashtags of 7 days are used up.
+            PlatformError: Meta refused otherwise (typed by `error_for`).
+            MalformedResponse: an answer brandkit cannot read.
+        """
+        tags = self.compile_query(query)
+        state = SearchCursor.decode(cursor)
+        if urlsplit(self.account.base_url).hostname == "graph.instagram.com":
+            raise Unsupported(
+                "instagram: hashtag search needs Facebook Login for Business "
+                "(graph.facebook.com); this account uses Instagram Login",
+                platform=self.name,
+                operation="search",
+            )
+        yield from self.ensure_fresh_token()
+        seen = dict(state.seen)
+        ids = dict(state.ids)
+        order = list(tags)
+        after: str | None = None
+        if state.resume is not None and state.resume[0] in tags:
+            # Go on where the last search stopped, then the rest, then the ones before.
+            at = order.index(state.resume[0])
+            order = order[at:] + order[:at]
+            after = state.resume[1]
+        found: dict[str, Message] = {}
+        read = 0
+        resume: tuple[str, str] | None = None
+        for n, tag in enumerate(order):
+            if read >= limit:
+                resume = (tag, "")
+                break
+            hashtag_id = ids.get(tag)
+            if hashtag_id is None:
+                hashtag_id = yield from self._hashtag_id(tag)
+                if hashtag_id is None:
+                    continue  # Meta knows no such hashtag: nothing is tagged with it
+                ids[tag] = hashtag_id
+            params: dict[str, Any] = {
+                "user_id": self.user_id,
+                "fields": FOUND_FIELDS,
+                "limit": self.search_page,
+            }
+            if n == 0 and after:
+                params["after"] = after
+            for _ in range(self.search_pages):
+                page = yield from self.get(f"/{hashtag_id}/recent_media", params, EdgePage[_Found])
+                read += len(page.data)
+                for item in page.data:
+                    if item.id in seen or item.id in found:
+                        continue
+                    message = self._found(item, tag)
+                    if query.since is not None and message.created_at < query.since:
+                        continue
+                    if query.until is not None and message.created_at >= query.until:
+                        continue
+                    found[item.id] = message
+                next_after = page.after()
+                if next_after is None:
+                    break
+                params["after"] = next_after
+                if read >= limit:
+                    resume = (tag, next_after)
+                    break
+            if resume is not None:
+                break
+        for m in found.values():
+            seen[m.id] = int(m.created_at.timestamp())
+        ordered = sorted(found.values(), key=lambda m: (m.created_at, m.id))
+        out = SearchCursor(seen=seen, ids=ids, resume=resume)
+        out = attrs.evolve(out, seen=out.pruned())
+        return SearchPage(
+            messages=tuple(ordered),
+            cursor=out.encode(),
+            more=resume is not None,
+            read=read,
+        )
+
+    def _hashtag_id(self, tag: str) -> Flow[str | None]:
+        """``GET /ig_hashtag_search?user_id=&q=``: the hashtag's id (``None``: Meta names
+        none). Counts against the 30 unique hashtags of 7 days."""
+        body = yield from self.get(
+            "/ig_hashtag_search", {"user_id": self.user_id, "q": tag}, _HashtagIds
+        )
+        return body.data[0].id if body.data else None
+
+    def _found(self, item: _Found, tag: str) -> Message:
+        return Message(
+            platform=self.name,
+            account=self.account.key,
+            id=item.id,
+            kind="found",
+            # Meta does not name who posted hashtagged media (no username field there).
+            author=Author(id="unknown"),
+            text=item.caption or "",
+            created_at=item.timestamp,
+            url=item.permalink,
+            conversation=item.id,
+            raw=item.raw,
+            extra={
+                "hashtag": tag,
+                "media_type": item.media_type,
+                "like_count": item.like_count,
+                "comments_count": item.comments_count,
+            },
+        )
 
     # -- delete ------------------------------------------------------------------------------
 

@@ -20,6 +20,16 @@ Facts used here (``platforms.md`` §2, checked against Mastodon's source and rea
   answers one of the account's statuses is a reply. A reply that does not mention the
   account makes no notification: ``GET /api/v1/statuses/:id/context`` finds those under one
   post. Mastodon cannot hide or delete others' replies; favouriting is a like.
+- Listening (``compile_query``/``search``): a query of hashtags only reads the public tag
+  timeline ``GET /api/v1/timelines/tag/:hashtag`` (the other tags as ``any[]``, excluded
+  words that are tags as ``none[]``), forward with ``min_id``, 40 a page. Words and phrases
+  go to the full-text ``GET /api/v2/search?type=statuses`` (a user token; 40 a page,
+  ``offset``, newest first; ``min_id``/``max_id`` become ``after:``/``before:`` of the
+  second): it finds only the account's own, favourited, bookmarked and mentioning statuses
+  and public statuses of accounts that opted into being indexable, and only where the
+  server runs Elasticsearch. ``any`` terms are alternatives Mastodon's search cannot OR:
+  one search each. Languages are filtered on ``Status.language`` after reading (the
+  search also gets ``language:`` when there is one).
 """
 
 from __future__ import annotations
@@ -33,6 +43,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import IO, TYPE_CHECKING, Annotated, Any, ClassVar, Literal, cast
+from urllib.parse import quote
 
 import attrs
 import httpx
@@ -50,6 +61,7 @@ from brandkit.errors import (
     Rejected,
 )
 from brandkit.inbox._model import Author, InboxPage, Message
+from brandkit.listening._query import Query, SearchPage, UnsupportedQuery
 from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import (
     Adapter,
@@ -257,10 +269,83 @@ class _Followers(_Me):
     followers_count: _Int
 
 
+class _FoundWriter(_Writer):
+    followers_count: _Int | None = None
+
+
+class _FoundStatus(_Said):
+    """A Status as listening reads it: ``_Said`` with the language and the author's
+    followers."""
+
+    language: str | None = None
+    account: _FoundWriter
+
+
+_FoundList = pydantic.RootModel[tuple[_FoundStatus, ...]]
+
+
+class _SearchResults(Answer):
+    """``GET /api/v2/search``: the Search entity (only ``statuses`` is read)."""
+
+    statuses: tuple[_FoundStatus, ...]
+
+
+class _Span(pydantic.BaseModel):
+    """Where one request of a search stands: statuses up to ``floor`` are read; a search
+    stopped midway also holds ``ceiling`` (the oldest status read) and ``top`` (the newest,
+    the next floor once the rest below ``ceiling`` is read)."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+    floor: _Id | None = None
+    ceiling: _Id | None = None
+    top: _Id | None = None
+
+
+class _SearchCursor(pydantic.BaseModel):
+    """A listening cursor: one span per request the query compiles to, by its key."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+    v: Literal[1]
+    spans: dict[Annotated[str, pydantic.StringConstraints(max_length=2000)], _Span] = (
+        pydantic.Field(max_length=64)
+    )
+
+
+@attrs.frozen
+class SearchRequest:
+    """One request a Mastodon query compiles to.
+
+    Attributes:
+        path: ``/api/v1/timelines/tag/<tag>`` (the tag percent-encoded) or
+            ``/api/v2/search``.
+        params: its query parameters, without paging (``min_id``, ``max_id``, ``offset``,
+            ``limit`` are added while reading).
+        timeline: whether it is a tag timeline (read forward) or a full-text search (read
+            newest first).
+    """
+
+    path: str
+    params: tuple[tuple[str, str], ...]
+    timeline: bool
+
+    @property
+    def key(self) -> str:
+        """What the cursor files this request's progress under."""
+        return self.path + "?" + "&".join(f"{k}={v}" for k, v in self.params)
+
+
 # What the adapter does beyond publishing: read mentions, replies and quotes (from the
 # notifications and a post's context) and favourite them; Mastodon has no way to hide or
-# delete someone else's status.
-_CAPABILITIES = BUILTIN_CAPABILITIES["mastodon"]
+# delete someone else's status. Listening (search) is declared here until the built-in
+# table names it.
+_CAPABILITIES = attrs.evolve(BUILTIN_CAPABILITIES["mastodon"], search=True)
+
+# Mastodon's hashtag names (Tag::HASHTAG_NAME_RE): word characters, the middle dot and ZWNJ,
+# with at least one letter; emoji are not hashtags on Mastodon.
+_TAG_NAME = re.compile(r"(?=[\w·\u200c]*[^\W\d])[\w·\u200c]+", re.UNICODE)
+_SEARCH_PAGE = 40
 
 
 class MastodonAdapter(Adapter):
@@ -286,6 +371,7 @@ class MastodonAdapter(Adapter):
         RatePolicy("delete", 30, 30 * 60.0),
     )
     metrics_batch_size: ClassVar[int] = 20
+    search_page: ClassVar[int] = _SEARCH_PAGE
 
     media_poll_initial: ClassVar[float] = 0.5
     media_poll_max: ClassVar[float] = 5.0
@@ -923,6 +1009,244 @@ class MastodonAdapter(Adapter):
             extra={"visibility": status.visibility} if status.visibility else {},
         )
 
+    # -- listening ---------------------------------------------------------------------------
+
+    def compile_query(self, query: Query) -> tuple[SearchRequest, ...]:
+        """The requests that find ``query`` on Mastodon (no I/O).
+
+        Hashtags alone read the tag timeline of the first tag with the others as
+        ``any[]`` and the excluded words that are hashtag names as ``none[]``. Anything with
+        words or phrases is a full-text ``/api/v2/search``: the words of ``all`` and the
+        phrases (quoted) must all appear, ``exclude`` becomes ``-term``, one language becomes
+        ``language:xx``; each ``any`` term (and each hashtag, searched as its word) is a
+        search of its own, since Mastodon's search has no OR. What was read is then narrowed
+        to `Query.matches` (exact words, languages, times).
+
+        Raises:
+            UnsupportedQuery: ``handles`` (Mastodon has no mention operator), a hashtag that
+                is not a Mastodon hashtag name (emoji, punctuation, digits only), or a term
+                with a double quote (Mastodon's syntax cannot escape one).
+        """
+        if query.handles:
+            raise UnsupportedQuery(
+                "Mastodon's search has no mention operator (from: is the author only): leave "
+                "handles= out; the account's own mentions come from inbox()",
+                platform=self.name,
+                feature="handles",
+            )
+        for tag in query.hashtags:
+            if not _TAG_NAME.fullmatch(tag):
+                raise UnsupportedQuery(
+                    f"#{tag} is not a Mastodon hashtag (letters, digits, _ and ·, at least "
+                    "one letter; emoji and punctuation are not part of hashtags there): leave "
+                    "it out or search its word with any=",
+                    platform=self.name,
+                    feature="hashtags",
+                )
+        if not (query.any or query.all or query.phrases):
+            first, *rest = query.hashtags
+            params = [("any[]", t) for t in rest]
+            # none[] drops statuses tagged with the word; the same word untagged in the text
+            # is dropped after reading (Query.matches).
+            params += [("none[]", w) for w in query.exclude if _TAG_NAME.fullmatch(w)]
+            path = f"/api/v1/timelines/tag/{quote(first, safe='')}"
+            return (SearchRequest(path=path, params=tuple(params), timeline=True),)
+        shared = [_search_term(t) for t in (*query.all, *query.phrases)]
+        shared += [f"-{_search_term(t)}" for t in query.exclude]
+        if len(query.languages) == 1:
+            shared.append(f"language:{_search_term(query.languages[0])}")
+        alternatives: list[str | None] = [*query.any, *query.hashtags] or [None]
+        out = []
+        for alternative in dict.fromkeys(alternatives):
+            words = ([_search_term(alternative)] if alternative else []) + shared
+            q = " ".join(words)
+            search = (("q", q), ("type", "statuses"), ("resolve", "false"))
+            out.append(SearchRequest(path="/api/v2/search", params=search, timeline=False))
+        return tuple(out)
+
+    def search(self, query: Query, cursor: str | None, *, limit: int) -> Flow[SearchPage]:
+        """Public statuses matching ``query`` since ``cursor``, read through the requests
+        `compile_query` makes, 40 a page: a tag timeline forward from the newest status
+        read (``min_id``), a full-text search newest first by ``offset`` above it. Each
+        status read is kept when `Query.matches` it; the cursor holds each request's newest
+        status (and, after a stop at ``limit`` inside a search, where to resume).
+
+        Raises:
+            UnsupportedQuery: see `compile_query`.
+            ConfigurationError: ``cursor`` is not one this adapter made for this query
+                (pass ``None``).
+            PlatformError: the instance refused (typed by `error_for`; the full-text
+                search needs a user token).
+            MalformedResponse: an answer brandkit cannot read, or a tag timeline that does
+                not page forward.
+        """
+        requests = self.compile_query(query)
+        spans = self._read_search_cursor(cursor, requests)
+        low = _snowflake(query.since - timedelta(seconds=1)) if query.since else None
+        high = _snowflake(query.until + timedelta(seconds=1)) if query.until else None
+        found: dict[str, Message] = {}
+        out: dict[str, _Span] = {}
+        read, more = 0, False
+        for request in requests:
+            span = spans.get(request.key, _Span())
+            if more:
+                out[request.key] = span  # not reached this time: next time from where it was
+                continue
+            reader = self._read_timeline if request.timeline else self._read_search
+            span, count, more = yield from reader(
+                request, span, query, found, limit - read, low, high
+            )
+            out[request.key] = span
+            read += count
+        state = _SearchCursor(v=1, spans=out)
+        return SearchPage(
+            messages=sorted(found.values(), key=lambda m: (m.created_at, _id_order(m.id))),
+            cursor=state.model_dump_json(exclude_none=True),
+            more=more,
+            read=read,
+        )
+
+    def _read_timeline(
+        self,
+        request: SearchRequest,
+        span: _Span,
+        query: Query,
+        found: dict[str, Message],
+        budget: int,
+        low: str | None,
+        high: str | None,
+    ) -> Flow[tuple[_Span, int, bool]]:
+        min_id = _later(span.floor, low) or "0"
+        read = 0
+        while True:
+            params = [*request.params, ("min_id", min_id), ("limit", str(self.search_page))]
+            if high is not None:
+                params.append(("max_id", high))
+            response = yield Send(
+                self._request("GET", request.path, params=params), idempotent=True, bucket="api"
+            )
+            page = self.parse(response, _FoundList).root
+            if not page:
+                break
+            if any(_id_order(st.id) <= _id_order(min_id) for st in page):
+                raise MalformedResponse(
+                    f"mastodon answered {request.path} with statuses at or before "
+                    f"min_id={min_id}: the server does not page forward with min_id, so "
+                    "brandkit cannot read it without repeating or missing posts",
+                    platform=self.name,
+                    status_code=response.status_code,
+                )
+            for status, item in zip(page, json.loads(response.content), strict=True):
+                self._keep(status, item, query, found)
+            read += len(page)
+            min_id = max((st.id for st in page), key=_id_order)
+            if len(page) < self.search_page:
+                break  # Mastodon had fewer than asked: nothing newer is left
+            if read >= budget:
+                return _Span(floor=min_id), read, True
+        return _Span(floor=min_id if min_id != "0" else span.floor), read, False
+
+    def _read_search(
+        self,
+        request: SearchRequest,
+        span: _Span,
+        query: Query,
+        found: dict[str, Message],
+        budget: int,
+        low: str | None,
+        high: str | None,
+    ) -> Flow[tuple[_Span, int, bool]]:
+        floor = span.floor
+        ceiling, top = span.ceiling, span.top
+        # Mastodon turns min_id/max_id into after:/before: of the whole second
+        # (StatusesSearchService#convert_deprecated_options!): ask one second wider on
+        # each side and drop what was read already by id.
+        after = _later(_snowflake(_id_time(floor) - timedelta(seconds=1)) if floor else None, low)
+        before = high
+        if ceiling is not None:
+            edge = _snowflake(_id_time(ceiling) + timedelta(seconds=1))
+            before = edge if before is None else min(before, edge, key=_id_order)
+        offset, read = 0, 0
+        while True:
+            params = [*request.params, ("limit", str(self.search_page)), ("offset", str(offset))]
+            if after is not None:
+                params.append(("min_id", after))
+            if before is not None:
+                params.append(("max_id", before))
+            response = yield Send(
+                self._request("GET", request.path, params=params), idempotent=True, bucket="api"
+            )
+            page = self.parse(response, _SearchResults).statuses
+            raw = json.loads(response.content)["statuses"]
+            for status, item in zip(page, raw, strict=True):
+                if floor is not None and _id_order(status.id) <= _id_order(floor):
+                    continue
+                if span.ceiling is not None and _id_order(status.id) >= _id_order(span.ceiling):
+                    continue  # read before the stop this search resumes from
+                if top is None or _id_order(status.id) > _id_order(top):
+                    top = status.id
+                if ceiling is None or _id_order(status.id) < _id_order(ceiling):
+                    ceiling = status.id
+                self._keep(status, item, query, found)
+            read += len(page)
+            offset += len(page)
+            if len(page) < self.search_page:
+                newest = top if floor is None or top is None else max(top, floor, key=_id_order)
+                return _Span(floor=newest), read, False
+            if read >= budget:
+                return _Span(floor=floor, ceiling=ceiling, top=top), read, True
+
+    def _keep(
+        self, status: _FoundStatus, raw: Any, query: Query, found: dict[str, Message]
+    ) -> None:
+        if status.visibility not in (None, "public", "unlisted"):
+            return
+        text = plain_text(status.content)
+        writer = status.account
+        if not query.matches(
+            text, language=status.language, author=writer.acct, at=status.created_at
+        ):
+            return
+        found[status.id] = Message(
+            platform=self.name,
+            account=self.account.key,
+            id=status.id,
+            kind="found",
+            author=Author(
+                id=writer.id,
+                handle=writer.acct,
+                name=writer.display_name or None,
+                url=writer.url,
+                followers=writer.followers_count,
+            ),
+            text=text,
+            created_at=status.created_at,
+            url=status.url or status.uri,
+            in_reply_to=status.in_reply_to_id,
+            raw=raw if isinstance(raw, dict) else {},
+            extra={"language": status.language} if status.language else {},
+        )
+
+    def _read_search_cursor(
+        self, cursor: str | None, requests: Sequence[SearchRequest]
+    ) -> dict[str, _Span]:
+        if cursor is None:
+            return {}
+        try:
+            state = _SearchCursor.model_validate_json(cursor)
+        except (pydantic.ValidationError, ValueError):
+            shown = cursor if len(cursor) <= 40 else cursor[:37] + "..."
+            raise ConfigurationError(
+                f"{shown!r} is not a Mastodon search cursor brandkit made: pass since=None "
+                "to search from the start"
+            ) from None
+        if not set(state.spans) <= {r.key for r in requests}:
+            raise ConfigurationError(
+                "this Mastodon search cursor belongs to another query: pass since=None, or "
+                "the cursor saved for this query"
+            )
+        return dict(state.spans)
+
     # -- errors ------------------------------------------------------------------------------
 
     def error_for(self, response: httpx.Response) -> PlatformError:
@@ -1160,6 +1484,40 @@ def tid_time(key: str) -> datetime | None:
     for c in key:
         value = (value << 5) | _TID_ALPHABET.index(c)
     return datetime.fromtimestamp((value >> 10) / 1_000_000, UTC)
+
+
+def _search_term(term: str) -> str:
+    """A term of Mastodon's search syntax: a bare word, or quoted when it has spaces or
+    characters the parser reads as syntax (``:``, a leading ``+``/``-``, ``#``, ``@``)."""
+    if '"' in term:
+        raise UnsupportedQuery(
+            f"{term!r} has a double quote, which Mastodon's search syntax cannot escape: "
+            "leave the quote out",
+            platform="mastodon",
+            feature="phrases",
+        )
+    if re.fullmatch(r"[^\s:\"#@+\-()][^\s:\"()]*", term):
+        return term
+    return f'"{term}"'
+
+
+def _snowflake(when: datetime) -> str:
+    """The smallest Mastodon id of ``when`` (Mastodon::Snowflake: milliseconds << 16)."""
+    return str(max(0, int(when.timestamp() * 1000)) << 16)
+
+
+def _id_time(value: str) -> datetime:
+    return (
+        datetime.fromtimestamp((int(value) >> 16) / 1000, UTC)
+        if value.isdigit()
+        else (datetime.fromtimestamp(0, UTC))
+    )
+
+
+def _later(a: str | None, b: str | None) -> str | None:
+    if a is None or b is None:
+        return a or b
+    return max(a, b, key=_id_order)
 
 
 def _id_order(value: str) -> tuple[int, str]:

@@ -35,6 +35,16 @@ lowercase ``x-ratelimit-*`` headers with an ISO 8601 reset, as in recordings of 
   ``limit`` 40/80, ``max_id``/``since_id``/``min_id``, ``Link`` headers),
   ``GET /api/v1/notifications/:id``, ``GET /api/v1/statuses/:id/context`` and
   ``POST /api/v1/statuses/:id/favourite`` / ``unfavourite``.
+- Listening: the audience's public posts (``emu.audience("fan").post(text, lang="en")``)
+  in ``GET /api/v1/timelines/tag/:hashtag`` (``any[]``, ``all[]``, ``none[]``, ``local``,
+  ``remote``, ``only_media``, ``limit`` 20/40, ``max_id``/``since_id``/``min_id``, ``Link``
+  headers that, as Mastodon's, keep only ``local``, ``limit`` and ``only_media``) and the
+  full-text ``GET /api/v2/search?type=statuses`` (a user token; terms, ``"phrases"``,
+  ``-exclusions``, ``language:``, ``from:``, ``before:``/``after:``; ``min_id``/``max_id``
+  as whole seconds; ``offset``; newest first) over what the searcher wrote, was mentioned
+  in or favourited, and public statuses of indexable accounts
+  (`MastodonEmulator.set_indexable`; ``full_text_search=False`` is a server without
+  Elasticsearch). No stemming.
 - Rate limits as Rack::Attack enforces them: 300 requests per 5 min per token, media uploads
   and deletes 30 per 30 min per account; windows are aligned to the epoch like Mastodon's and
   can be made small for tests with ``rate_limits=`` or `MastodonEmulator.set_rate_limit`.
@@ -61,7 +71,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any, ClassVar, TypeAlias
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 import attrs
 import httpx
@@ -138,6 +148,8 @@ class _User:
     # The audience: accounts without a token, local or (with a domain) from another server.
     audience: bool = False
     domain: str | None = None
+    # Opted into full-text search of their public statuses (Mastodon 4.2's "indexable").
+    indexable: bool = False
 
     @property
     def acct(self) -> str:
@@ -247,6 +259,10 @@ class MastodonEmulator(Emulator):
         engagement_rate: favourites per hour a status gathers (times a per-status weight
             of 1 to 5); 0 turns simulated engagement off.
         version: the version the instance reports.
+        full_text_search: whether the instance runs Elasticsearch (without it,
+            ``/api/v2/search`` finds no statuses).
+        audience_indexable: whether new audience members opt into full-text search
+            (Mastodon's default is no; `MastodonEmulator.set_indexable` changes one).
 
     Attributes:
         rate_limits: the limits in force, family → (limit, window seconds).
@@ -273,6 +289,8 @@ class MastodonEmulator(Emulator):
         token_ttl: float | None = None,
         engagement_rate: float = 6.0,
         version: str = "4.5.0",
+        full_text_search: bool = True,
+        audience_indexable: bool = False,
     ) -> None:
         super().__init__(clock=clock)
         self.max_characters = max_characters
@@ -292,6 +310,8 @@ class MastodonEmulator(Emulator):
         self.token_ttl = token_ttl
         self.engagement_rate = engagement_rate
         self.version = version
+        self.full_text_search = full_text_search
+        self.audience_indexable = audience_indexable
         self._users: dict[str, _User] = {}
         self._tokens: dict[str, _Token] = {}
         self._statuses: dict[str, _Status] = {}
@@ -514,6 +534,16 @@ class MastodonEmulator(Emulator):
             self._notify_about(st)
             return st.id
 
+    def set_indexable(self, name: str, indexable: bool = True) -> None:
+        """Let the audience member ``name`` opt into (or out of) full-text search, as the
+        profile's "Include public posts in search results" setting does.
+
+        Raises:
+            ValueError: ``name`` is not a Mastodon handle.
+        """
+        with self.lock:
+            self._audience_user(name).indexable = indexable
+
     def answers(self, message_id: str) -> list[str]:
         """The texts the accounts (not the audience) wrote in direct reply to the status
         ``message_id``, oldest first, deleted ones left out; the ``@handle`` of the
@@ -585,6 +615,7 @@ class MastodonEmulator(Emulator):
             followers_per_day=0.0,
             audience=True,
             domain=domain.lower() or None,
+            indexable=self.audience_indexable,
         )
         self._users[user.id] = user
         self._audience_ids[name] = user.id
@@ -927,7 +958,7 @@ class MastodonEmulator(Emulator):
             "locked": False,
             "bot": False,
             "discoverable": True,
-            "indexable": False,
+            "indexable": user.indexable,
             "group": False,
             "created_at": created.strftime("%Y-%m-%dT00:00:00.000Z"),
             "note": "",
@@ -1511,6 +1542,138 @@ class MastodonEmulator(Emulator):
                 return self.json(self._notification_json(n, self._origin(request)))
         raise _Refusal(404, "Record not found")
 
+    # -- listening -------------------------------------------------------------------------
+
+    @staticmethod
+    def _tags(st: _Status) -> set[str]:
+        return {t.lower() for t in _HASHTAG.findall(st.text)}
+
+    @route("GET", r"/api/v1/timelines/tag/(?P<hashtag>[^/]+)")
+    @_api(auth="optional")
+    def _tag_timeline(
+        self, request: httpx.Request, user: _User | None, hashtag: str
+    ) -> httpx.Response:
+        params = request.url.params
+        name = hashtag.lower()
+        raw_limit = params.get("limit")
+        # limit_param(DEFAULT_STATUSES_LIMIT): 20 unless given, at most 40.
+        limit = 20 if raw_limit is None else min(abs(_to_i(raw_limit)), 40)
+        any_tags = {name, *(t.lower() for t in params.get_list("any[]") + params.get_list("any"))}
+        all_tags = {t.lower() for t in params.get_list("all[]") + params.get_list("all")}
+        none_tags = {t.lower() for t in params.get_list("none[]") + params.get_list("none")}
+        local, remote = _truthy(params.get("local")), _truthy(params.get("remote"))
+        only_media = _truthy(params.get("only_media"))
+        known = set().union(*(self._tags(s) for s in self._live())) if self._statuses else set()
+        items: list[_Status] = []
+        if name in known:  # Tag.find_normalized: an unknown tag is an empty timeline
+            for st in self._live():
+                tags = self._tags(st)
+                author = self._users[st.user_id]
+                if st.visibility != "public" or not (tags & any_tags):
+                    continue
+                if not all_tags <= tags or tags & none_tags:
+                    continue
+                if (local and author.domain) or (remote and not author.domain):
+                    continue
+                if only_media and not st.media_ids:
+                    continue
+                items.append(st)
+        page = self._page_by_id(items, params, limit)
+        origin = self._origin(request)
+        response = self.json([self._status_json(s, viewer=user) for s in page])
+        if page:
+            # pagination_params keeps only local, limit and only_media: the any[]/all[]/none[]
+            # of the request are not in Mastodon's Link headers.
+            keep = [
+                (k, v) for k, v in params.multi_items() if k in ("local", "limit", "only_media")
+            ]
+
+            def link(extra: tuple[str, str]) -> str:
+                query = httpx.QueryParams(sorted([*keep, extra], key=lambda kv: kv[0]))
+                path = f"/api/v1/timelines/tag/{quote(hashtag, safe='')}"
+                return f"<{origin}{path}?{query}>"
+
+            response.headers["link"] = (
+                f'{link(("max_id", page[-1].id))}; rel="next", '
+                f'{link(("min_id", page[0].id))}; rel="prev"'
+            )
+        return response
+
+    @staticmethod
+    def _page_by_id(items: list[_Status], params: httpx.QueryParams, limit: int) -> list[_Status]:
+        """paginate_by_id: under max_id, over since_id; min_id pages forward (the page just
+        newer, still answered newest first)."""
+        if params.get("max_id"):
+            items = [s for s in items if _num(s.id) < _num(params["max_id"])]
+        if params.get("min_id"):
+            newer = [s for s in items if _num(s.id) > _num(params["min_id"])]
+            page = sorted(newer, key=_order)[:limit]
+        else:
+            if params.get("since_id"):
+                items = [s for s in items if _num(s.id) > _num(params["since_id"])]
+            page = sorted(items, key=_order, reverse=True)[:limit]
+        page.sort(key=_order, reverse=True)
+        return page
+
+    @route("GET", r"/api/v2/search")
+    @_api(auth="optional")
+    def _search(self, request: httpx.Request, user: _User | None) -> httpx.Response:
+        params = request.url.params
+        if user is None and params.get("offset"):
+            raise _Refusal(401, "Search queries pagination is not supported without authentication")
+        if user is None and _truthy(params.get("resolve")):
+            raise _Refusal(
+                401,
+                "Search queries that resolve remote resources are not supported without "
+                "authentication",
+            )
+        raw_limit = params.get("limit")
+        limit = 20 if raw_limit is None else min(abs(_to_i(raw_limit)), 40)
+        offset = max(0, _to_i(params.get("offset") or "0"))
+        kind = params.get("type")
+        q = (params.get("q") or "").strip()
+        statuses: list[_Status] = []
+        # SearchService#full_text_searchable?: Elasticsearch on, a signed-in account.
+        if kind in (None, "", "statuses") and q and user is not None and self.full_text_search:
+            statuses = self._full_text(q, user, params.get("min_id"), params.get("max_id"))
+        page = sorted(statuses, key=_order, reverse=True)[offset : offset + limit]
+        return self.json(
+            {
+                "accounts": [],
+                "statuses": [self._status_json(s, viewer=user) for s in page],
+                "hashtags": [],
+            }
+        )
+
+    def _searchable(self, st: _Status, user: _User) -> bool:
+        """StatusesIndex: public statuses of indexable accounts, and what the searcher
+        wrote, was mentioned in or favourited."""
+        author = self._users[st.user_id]
+        if st.user_id == user.id or self._mentioned(user, st.text):
+            return True
+        if (user.id, st.id) in self._favourites:
+            return True
+        return st.visibility == "public" and author.indexable
+
+    def _full_text(
+        self, q: str, user: _User, min_id: str | None, max_id: str | None
+    ) -> list[_Status]:
+        clauses = _parse_search(q)
+        if clauses is None:
+            return []  # Parslet::ParseFailed is answered with no results
+        # convert_deprecated_options!: ids become after:/before: of their whole second.
+        if min_id:
+            clauses.append(("filter", "after", _id_second(min_id)))
+        if max_id:
+            clauses.append(("filter", "before", _id_second(max_id)))
+        out = []
+        for st in self._live():
+            if not self._searchable(st, user):
+                continue
+            if _clauses_match(clauses, st, self._users[st.user_id]):
+                out.append(st)
+        return out
+
     # Rails routes every other path (and a known path with another method) to its catch-all,
     # which answers 404; declared last so that every real route is tried first.
     @route("GET", r".*")
@@ -1531,6 +1694,79 @@ def _image_size(data: bytes) -> tuple[int | None, int | None]:
     except MediaError:
         return None, None
     return media.width, media.height
+
+
+_CLAUSE = regex.compile(r'([+-]?)(?:"([^"]*)"|(\w+):("[^"]*"|\S+)|(\S+))')
+_SEARCH_WORD = regex.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+
+
+def _parse_search(q: str) -> list[tuple[str, str, Any]] | None:
+    """Mastodon's search syntax as (operator, kind, value): ``must``/``must_not`` terms
+    and phrases, ``filter`` prefixes (language, from, before, after). ``None`` when it does
+    not parse (an unclosed quote, an unknown prefix)."""
+    if q.count('"') % 2:
+        return None
+    out: list[tuple[str, str, Any]] = []
+    for match in _CLAUSE.finditer(q):
+        sign, phrase, prefix, value, term = match.groups()
+        operator = "must_not" if sign == "-" else "must"
+        if prefix is not None:
+            value = value.strip('"')
+            if prefix not in ("language", "from", "before", "after", "during", "has", "is"):
+                return None
+            out.append(("filter" if sign != "-" else "filter_not", prefix, value))
+        elif phrase is not None:
+            out.append((operator, "phrase", phrase))
+        else:
+            out.append((operator, "term", term))
+    return out
+
+
+def _id_second(value: str) -> datetime:
+    ms = (_num(value) >> 16) if _num(value) > 0 else 0
+    return datetime.fromtimestamp(ms // 1000, UTC)
+
+
+def _search_words(text: str) -> list[str]:
+    return _SEARCH_WORD.findall(text.lower())
+
+
+def _clauses_match(clauses: list[tuple[str, str, Any]], st: _Status, author: _User) -> bool:
+    words = _search_words(st.text)
+    joined = f" {' '.join(words)} "
+    created = datetime.fromtimestamp(st.created_at, UTC)
+    for operator, kind, value in clauses:
+        if kind in ("term", "phrase"):
+            parts = _search_words(value)
+            if kind == "phrase":
+                hit = bool(parts) and f" {' '.join(parts)} " in joined
+            else:  # multi_match with operator and: every token of the term
+                hit = bool(parts) and all(p in words for p in parts)
+            if hit != (operator == "must"):
+                return False
+            continue
+        if kind == "language":
+            hit = st.language == value.lower().split("-")[0].split("_")[0] or st.language == value
+        elif kind == "from":
+            hit = author.acct.lower() == value.lstrip("@").lower()
+        elif kind in ("before", "after", "during"):
+            try:
+                when = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+            except ValueError:
+                return False
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            if kind == "before":
+                hit = created < when
+            elif kind == "after":
+                hit = created > when
+            else:
+                hit = created.date() == when.date()
+        else:  # has:/is: properties the emulator does not keep
+            hit = False
+        if hit != (operator == "filter"):
+            return False
+    return True
 
 
 def _num(value: str) -> int:

@@ -487,11 +487,28 @@ class Listener:
         now = self.clock()
         day = now.astimezone(UTC).date().isoformat()
         with self._tx() as db:
+            # One look-up per chunk and one batched insert, instead of a statement per post.
+            seen: set[tuple[str, str]] = set()
+            messages = list(page.messages)
+            for i in range(0, len(messages), 400):
+                chunk = messages[i : i + 400]
+                marks = ", ".join("?" * len(chunk))
+                seen.update(
+                    db.execute(
+                        "SELECT platform, id FROM listening_hits WHERE name = ? AND id IN "  # noqa: S608
+                        f"({marks})",
+                        (watched.name, *(m.id for m in chunk)),
+                    ).fetchall()
+                )
             fresh = []
-            for m in page.messages:
-                cur = db.execute(
-                    "INSERT OR IGNORE INTO listening_hits (name, platform, id, key, created_at, "
-                    "author, followers, label) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            for m in messages:
+                if (m.platform, m.id) not in seen:
+                    seen.add((m.platform, m.id))
+                    fresh.append(m)
+            db.executemany(
+                "INSERT INTO listening_hits (name, platform, id, key, created_at, author, "
+                "followers, label) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
                     (
                         watched.name,
                         m.platform,
@@ -501,10 +518,10 @@ class Listener:
                         m.author.handle or m.author.id,
                         m.author.followers,
                         labels.get(m.key),
-                    ),
-                )
-                if cur.rowcount:
-                    fresh.append(m)
+                    )
+                    for m in fresh
+                ],
+            )
             # A post found by several queries or accounts is one message in the store.
             self.inbox._insert(db, fresh, _us(now))
             db.execute(

@@ -188,7 +188,8 @@ def test_conversation_search_in_xs_shape(emu: XEmulator, brand: Account) -> None
 
 def test_search_terms_and_refusals(emu: XEmulator, brand: Account) -> None:
     """``from:``, ``-from:``, ``is:reply``, ``@handle`` and words are ANDed; an unknown
-    operator, an empty or over-long query and too small a page are X's 400."""
+    operator, only conjunction-required operators, an unclosed group or phrase, an empty or
+    over-long query and too small a page are X's 400."""
     root = brand_post(emu, "Coffee news")
     a = emu.audience("alice").reply(root, "love the coffee")
     emu.audience("bob").reply(root, "tea please")
@@ -202,7 +203,8 @@ def test_search_terms_and_refusals(emu: XEmulator, brand: Account) -> None:
     assert ids("coffee is:reply") == [a]
     assert ids("@brand from:carol") == [c]
     assert ids("-is:reply coffee") == [c, root]
-    for query in ("lang:xx coffee", "", "(a OR b)", "x" * 513):
+    bad = ("nope:x coffee", "lang:en", "-coffee", "(a OR b", 'a "b', "a OR", "", "x" * 513)
+    for query in bad:
         r = get(emu, brand, "/2/tweets/search/recent", query=query)
         assert r.status_code == 400, query
     assert get(emu, brand, "/2/tweets/search/recent", query="a", max_results=5).status_code == 400

@@ -306,6 +306,8 @@ _PRIVATE_FIELDS = ("non_public_metrics", "organic_metrics", "promoted_metrics")
 _URL = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
 _MENTION = re.compile(r"(?<![\w@])@(\w{1,15})\b")
 _LEADING_HANDLES = re.compile(r"^(?:@\w{1,15}\s+)+")
+_HASHTAG = re.compile(r"(?<![\w&])[#＃](\w+)")
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 SEARCH_WINDOW = 7 * 86_400.0
 """Recent search reaches back this many seconds (7 days)."""
 MENTIONS_REACH = 800
@@ -562,10 +564,15 @@ class XEmulator(Emulator):
         reply_handles: a reply made through ``POST /2/tweets`` to someone else's post comes
             back with the conversation's @handles before its text, as with
             ``reply.auto_populate_reply_metadata`` (otherwise only then).
+        usage_cap: posts recent search may return per period before it answers X's 429
+            ``usage-capped`` (``None``: no cap). A page is served whole; the next request
+            after the cap is reached is refused.
+        usage_cap_period: ``"Monthly"`` (calendar month, UTC) or ``"Daily"``.
 
     Attributes:
         users: users by id.
         media: uploads by media id.
+        posts_read: posts recent search has returned (what X bills), ever.
         media_processing_error: when set, the next video or GIF fails processing with it.
     """
 
@@ -588,9 +595,17 @@ class XEmulator(Emulator):
         duplicate_window: float = 86_400.0,
         premium: bool = False,
         reply_handles: bool = False,
+        usage_cap: int | None = None,
+        usage_cap_period: str = "Monthly",
     ) -> None:
         super().__init__(clock=clock)
+        if usage_cap_period not in ("Monthly", "Daily"):
+            raise ValueError(f"usage_cap_period is 'Monthly' or 'Daily', not {usage_cap_period!r}")
         self.reply_handles = reply_handles
+        self.usage_cap = usage_cap
+        self.usage_cap_period = usage_cap_period
+        self.posts_read = 0
+        self._reads: dict[str, int] = {}
         self.rate_limits: dict[str, tuple[int, float]] = {
             **DEFAULT_RATE_LIMITS,
             **(rate_limits or {}),
@@ -1876,31 +1891,46 @@ class XEmulator(Emulator):
         return self._json(self._conversation_json(posts, parsed, len(posts)), 200, caller)
 
     def _query(self, query: str) -> Callable[[XPost], bool] | str:
-        """A predicate for the recent-search ``query`` (terms joined by AND:
-        ``conversation_id:``, ``from:``, ``to:``, ``is:reply``, ``is:quote``,
-        ``is:retweet``, ``@handle``, words; ``-`` negates), or X's message for a query it
-        refuses. Parentheses and ``OR`` are not emulated."""
-        checks: list[Callable[[XPost], bool]] = []
-        for term in query.split():
-            negate = term.startswith("-") and len(term) > 1
-            body = term[1:] if negate else term
-            check: Callable[[XPost], bool]
-            op, sep, value = body.partition(":")
-            if term in ("OR", "AND") or "(" in term or ")" in term:
-                return f"the emulator does not take `{term}` in a query (only terms joined by AND)"
-            if sep and not body.lower().startswith("http"):
-                check_or_error = self._operator(op.lower(), value)
-                if isinstance(check_or_error, str):
-                    return check_or_error
-                check = check_or_error
-            elif body.startswith("@") and len(body) > 1:
-                check = functools.partial(_names, handle=body[1:].lower())
-            else:
-                check = functools.partial(_says, word=body.lower())
-            checks.append(functools.partial(_negated, check=check) if negate else check)
-        if not checks:
-            return "There were errors processing your request: the query is empty"
-        return lambda p: all(c(p) for c in checks)
+        """A predicate for the recent-search ``query``, or X's message for a query it
+        refuses. X's grammar (docs.x.com build-a-query): terms side by side are ANDed, ``OR``
+        between them (AND binds first), ``( )`` groups, ``-`` negates a term, a phrase or a
+        group; ``"exact phrase"`` with ``\\"`` for a quote inside; keywords match whole
+        words, case-insensitively (tokenized: ``brand-kit`` is ``brand`` then ``kit``);
+        ``#tag``, ``@handle``, ``from:``, ``to:``, ``conversation_id:``, ``lang:``,
+        ``is:reply|quote|retweet|verified`` and ``has:mentions|hashtags|links|media``. At
+        least one term must be a standalone one (not ``lang:``, ``is:``, ``has:``) and not
+        negated, as X requires."""
+        try:
+            tokens = _tokens(query)
+            parser = _Parser(tokens, self._term)
+            check = parser.expression()
+            if parser.pos != len(tokens):
+                raise _QueryError(f"unexpected `{tokens[parser.pos][1]}`")
+        except _QueryError as error:
+            return f"There were errors processing your request: {error}"
+        if not parser.standalone:
+            return (
+                "There were errors processing your request: a query needs at least one "
+                "standalone operator (a keyword, phrase, #hashtag, @mention, from:, to: or "
+                "conversation_id:) that is not negated"
+            )
+        return check
+
+    def _term(self, kind: str, value: str) -> tuple[Callable[[XPost], bool], bool]:
+        """The check of one term and whether it is a standalone operator."""
+        if kind == "phrase":
+            return functools.partial(_says, words=_tokenized(value), raw=value.casefold()), True
+        if value.startswith("#") and len(value) > 1:
+            return functools.partial(_tagged, tag=value[1:].casefold()), True
+        if value.startswith("@") and len(value) > 1:
+            return functools.partial(_names, handle=value[1:].lower()), True
+        op, sep, arg = value.partition(":")
+        if sep and arg and re.fullmatch(r"[a-z_]+", op):
+            check = self._operator(op, arg)
+            if isinstance(check, str):
+                raise _QueryError(check.removeprefix("There were errors processing your request: "))
+            return check, op in ("from", "to", "conversation_id")
+        return functools.partial(_says, words=_tokenized(value), raw=value.casefold()), True
 
     def _operator(self, op: str, value: str) -> Callable[[XPost], bool] | str:
         def author(post: XPost) -> str:
@@ -1918,12 +1948,23 @@ class XEmulator(Emulator):
             return lambda p: author(p) == value.lower() or p.author_id == value
         if op == "to":
             return lambda p: replied_author(p) == value.lower()
-        if op == "is" and value in ("reply", "quote", "retweet"):
+        if op == "lang" and re.fullmatch(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*", value):
+            # Posts the emulator holds no language for are the ones X could not classify.
+            return lambda p: (p.lang or "").lower() == value.lower()
+        if op == "is" and value in ("reply", "quote", "retweet", "verified"):
             if value == "reply":
                 return lambda p: p.in_reply_to is not None
             if value == "quote":
                 return lambda p: p.quote_tweet_id is not None
-            return lambda p: False  # the emulator holds no reposts
+            return lambda p: False  # the emulator holds no reposts and no verified users
+        if op == "has" and value in ("mentions", "hashtags", "links", "media"):
+            if value == "mentions":
+                return lambda p: _MENTION.search(p.display_text) is not None
+            if value == "hashtags":
+                return lambda p: _HASHTAG.search(p.display_text) is not None
+            if value == "links":
+                return lambda p: bool(p.urls) or bool(p.media_keys)
+            return lambda p: bool(p.media_keys)
         return (
             "There were errors processing your request: Reference to invalid operator "
             f"'{op}:{value}'"
@@ -1950,20 +1991,97 @@ class XEmulator(Emulator):
         match = self._query(query)
         if isinstance(match, str):
             return self.invalid([match], caller.headers)
-        oldest = self.clock.time() - SEARCH_WINDOW
+        now = self.clock.time()
+        oldest = now - SEARCH_WINDOW
+        refused = self._search_times(parsed, now, oldest)
+        if refused:
+            return self.invalid(refused, caller.headers)
+        capped = self._usage_capped(caller)
+        if capped is not None:
+            return capped
+        # since_id wins over start_time, until_id over end_time (docs.x.com search recent).
+        window = dict(parsed)
+        if window["since_id"] is not None:
+            window["start_time"] = None
+        if window["until_id"] is not None:
+            window["end_time"] = None
         posts = sorted(
             (
                 p
                 for p in self._posts.values()
                 if not p.deleted
                 and p.created_at >= oldest
-                and self._in_window(p, parsed)
+                and self._in_window(p, window)
                 and match(p)
             ),
             key=lambda p: int(p.id),
             reverse=True,
         )
-        return self._json(self._conversation_json(posts, parsed, len(posts)), 200, caller)
+        body = self._conversation_json(posts, parsed, len(posts))
+        self._count_reads(len(body.get("data", [])), now)
+        return self._json(body, 200, caller)
+
+    def _search_times(self, parsed: Mapping[str, Any], now: float, oldest: float) -> list[str]:
+        """X's 400 messages for times outside recent search's window."""
+        out: list[str] = []
+        start, end = parsed.get("start_time"), parsed.get("end_time")
+        if start is not None and start.timestamp() < oldest:
+            out.append(
+                f"Invalid 'start_time':'{_iso(start.timestamp())}'. 'start_time' must be on "
+                f"or after {_iso(oldest)}"
+            )
+        if end is not None and end.timestamp() > now - 10:
+            out.append(
+                f"Invalid 'end_time':'{_iso(end.timestamp())}'. 'end_time' must be a minimum "
+                "of 10 seconds prior to the request time."
+            )
+        if start is not None and end is not None and start >= end:
+            out.append("'start_time' must be before 'end_time'")
+        since = parsed.get("since_id")
+        if since is not None and since:
+            made = ((since >> 22) + SNOWFLAKE_EPOCH_MS) / 1000
+            if made < oldest:
+                out.append(
+                    f"Invalid 'since_id':'{since}'. 'since_id' must be a tweet id created "
+                    f"after {_iso(oldest)}. Please use a 'since_id' that is larger than "
+                    f"{self._id_at(oldest)}"
+                )
+        return out
+
+    def _id_at(self, at: float) -> int:
+        return (int(at * 1000) - SNOWFLAKE_EPOCH_MS) << 22
+
+    def _usage_period(self, now: float) -> str:
+        day = datetime.fromtimestamp(now, UTC)
+        return day.strftime("%Y-%m-%d" if self.usage_cap_period == "Daily" else "%Y-%m")
+
+    def _usage_capped(self, caller: _Caller) -> httpx.Response | None:
+        """X's 429 when the project's posts-read cap for the period is spent (its body as X
+        sends it: xdevplatform/xdk#25); the rate-limit headers still say what they say."""
+        if self.usage_cap is None:
+            return None
+        period = self._usage_period(self.clock.time())
+        if self._reads.get(period, 0) < self.usage_cap:
+            return None
+        body = {
+            "account_id": caller.user.id,
+            "product_name": "standard-basic",
+            "title": "UsageCapExceeded",
+            "period": self.usage_cap_period,
+            "scope": "Product",
+            "detail": f"Usage cap exceeded: {self.usage_cap_period} product cap",
+            "type": PROBLEMS + "usage-capped",
+        }
+        return httpx.Response(
+            429,
+            content=json.dumps(body).encode(),
+            headers={"content-type": "application/problem+json", **caller.headers},
+        )
+
+    def _count_reads(self, count: int, now: float) -> None:
+        period = self._usage_period(now)
+        self._reads[period] = self._reads.get(period, 0) + count
+        self.posts_read += count
 
     @route("PUT", r"/2/tweets/(?P<post_id>[^/]+)/hidden")
     def _hide(self, request: httpx.Request, post_id: str) -> httpx.Response:
@@ -2523,12 +2641,140 @@ def _names(post: XPost, *, handle: str) -> bool:
     return any(m[1].lower() == handle for m in _MENTION.finditer(post.display_text))
 
 
-def _says(post: XPost, *, word: str) -> bool:
-    return word in html.unescape(post.display_text).lower()
+def _tokenized(text: str) -> tuple[str, ...]:
+    return tuple(_WORD.findall(text.casefold()))
+
+
+def _says(post: XPost, *, words: tuple[str, ...], raw: str) -> bool:
+    """The words in a row in the post's text (links left out), or for a term without
+    letters or digits (an emoji), the term itself in the text."""
+    text = html.unescape(_URL.sub(" ", post.display_text)).casefold()
+    if not words:
+        return bool(raw) and raw in text
+    have = _tokenized(text)
+    n = len(words)
+    return any(have[i : i + n] == words for i in range(len(have) - n + 1))
+
+
+def _tagged(post: XPost, *, tag: str) -> bool:
+    return any(m[1].casefold() == tag for m in _HASHTAG.finditer(post.display_text))
 
 
 def _negated(post: XPost, *, check: Callable[[XPost], bool]) -> bool:
     return not check(post)
+
+
+def _all(post: XPost, *, checks: tuple[Callable[[XPost], bool], ...]) -> bool:
+    return all(c(post) for c in checks)
+
+
+def _any(post: XPost, *, checks: tuple[Callable[[XPost], bool], ...]) -> bool:
+    return any(c(post) for c in checks)
+
+
+class _QueryError(ValueError):
+    """A recent-search query the emulator (like X) cannot parse."""
+
+
+def _tokens(query: str) -> list[tuple[str, str]]:
+    """``query`` as (kind, text) tokens: ``(``, ``)``, ``OR``, ``-``, ``phrase``, ``term``."""
+    out: list[tuple[str, str]] = []
+    i, n = 0, len(query)
+    while i < n:
+        ch = query[i]
+        if ch.isspace():
+            i += 1
+        elif ch in "()":
+            out.append((ch, ch))
+            i += 1
+        elif ch == "-" and i + 1 < n and not query[i + 1].isspace():
+            out.append(("-", ch))
+            i += 1
+        elif ch == '"':
+            i += 1
+            chars: list[str] = []
+            while i < n and query[i] != '"':
+                if query[i] == "\\" and i + 1 < n:
+                    i += 1
+                chars.append(query[i])
+                i += 1
+            if i >= n:
+                raise _QueryError('a quoted phrase is not closed with `"`')
+            i += 1
+            out.append(("phrase", "".join(chars)))
+        else:
+            j = i
+            while j < n and not query[j].isspace() and query[j] not in '()"':
+                j += 1
+            word = query[i:j]
+            out.append(("OR", word) if word == "OR" else ("term", word))
+            i = j
+    return out
+
+
+class _Parser:
+    """Recursive descent over `_tokens`: OR of ANDs of (negated) terms, phrases, groups."""
+
+    def __init__(
+        self,
+        tokens: list[tuple[str, str]],
+        term: Callable[[str, str], tuple[Callable[[XPost], bool], bool]],
+    ) -> None:
+        self.tokens = tokens
+        self.term = term
+        self.pos = 0
+        self.depth = 0
+        self.negations = 0
+        self.standalone = False
+
+    def peek(self) -> str | None:
+        return self.tokens[self.pos][0] if self.pos < len(self.tokens) else None
+
+    def expression(self) -> Callable[[XPost], bool]:
+        alternatives = [self.conjunction()]
+        while self.peek() == "OR":
+            self.pos += 1
+            alternatives.append(self.conjunction())
+        if len(alternatives) == 1:
+            return alternatives[0]
+        return functools.partial(_any, checks=tuple(alternatives))
+
+    def conjunction(self) -> Callable[[XPost], bool]:
+        checks = []
+        while self.peek() not in (None, ")", "OR"):
+            checks.append(self.unary())
+        if not checks:
+            raise _QueryError("an empty query, group or side of OR")
+        if len(checks) == 1:
+            return checks[0]
+        return functools.partial(_all, checks=tuple(checks))
+
+    def unary(self) -> Callable[[XPost], bool]:
+        kind, text = self.tokens[self.pos]
+        if kind == "-":
+            self.pos += 1
+            if self.peek() in (None, ")", "OR", "-"):
+                raise _QueryError("`-` must come right before a term, phrase or group")
+            self.negations += 1
+            inner = self.unary()
+            self.negations -= 1
+            return functools.partial(_negated, check=inner)
+        if kind == "(":
+            self.pos += 1
+            self.depth += 1
+            if self.depth > 10:
+                raise _QueryError("groups are nested too deep")
+            inner = self.expression()
+            if self.peek() != ")":
+                raise _QueryError("a `(` is not closed with `)`")
+            self.pos += 1
+            self.depth -= 1
+            return inner
+        self.pos += 1
+        check, standalone = self.term(kind, text)
+        if standalone and not self.negations:
+            self.standalone = True
+        return check
 
 
 def _base36(value: int) -> str:

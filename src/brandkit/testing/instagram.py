@@ -46,10 +46,26 @@ What it answers like the Graph API (``platforms.md`` §6; real bodies in ``tests
   is at least a day old and not expired.
 - ``X-Business-Use-Case-Usage`` (type ``instagram``); code 80002 past the budget.
 - Views, reach, likes, comments, saves, shares and followers grow with the emulator clock.
+- Hashtag search (listening): the audience's public posts (``emu.audience("fan").post(
+  "Loving #brandkit", lang="en")``, an image with that caption) and the accounts' own
+  media are what it searches. ``GET /ig_hashtag_search?user_id=&q=`` answers
+  ``{"data": [{"id": ...}]}`` (ids are static and global: one name, one id, in every
+  emulator; an emoji or punctuation is refused with code 100), ``GET /{hashtag-id}`` its
+  ``id`` and ``name``, ``GET /{hashtag-id}/recent_media?user_id=&fields=`` the media
+  tagged in the last 24 hours of the emulator clock, in no time order (as Meta warns),
+  at most 50 a page, an ``after`` cursor and ``paging.next`` only (no ``before``), no
+  ``username`` field (code 100, as Meta refuses it); ``top_media`` the same without the
+  24 hours, most liked first; ``GET /{ig-user-id}/recently_searched_hashtags`` (25 a page,
+  up to 30). Each account may query 30 unique hashtags per rolling 7 days (a lookup or a
+  read of a hashtag's media counts it once, and a repeat does not restart its 7 days):
+  the 31st is refused with code 18 and ``error_user_msg``, the code Smash Balloon's
+  Instagram Feed plugin reads as "too many hashtags" (Meta's exact wording is not
+  public; the emulator's is its own). `hashtag_queries` shows the tally.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -59,7 +75,7 @@ import httpx
 
 from brandkit.accounts import Account
 from brandkit.content._media import sniff
-from brandkit.testing._emulator import Clock, route
+from brandkit.testing._emulator import Audience, Clock, route
 from brandkit.testing._graph import (
     DAY,
     NODE,
@@ -119,6 +135,35 @@ class _Media(Published):
     product_type: str = "FEED"
 
 
+@attrs.define
+class _Public:
+    """A public post by someone of the audience (what hashtag search finds)."""
+
+    id: str
+    author: str
+    author_id: str
+    caption: str
+    created_at: float
+    shortcode: str
+    lang: str | None = None
+
+
+_TAG = re.compile(r"(?<![\w#＃])[#＃](\w+)")
+_HASHTAG_WINDOW = 7 * DAY
+_RECENT = DAY
+
+
+def hashtags_in(caption: str) -> set[str]:
+    """The hashtags of a caption, lower-cased, without ``#``."""
+    return {t.lower() for t in _TAG.findall(caption)}
+
+
+def hashtag_id(name: str) -> str:
+    """The hashtag's id: static and global, as Meta's are (one name, one id)."""
+    digest = hashlib.sha256(name.lower().encode()).hexdigest()
+    return f"178{int(digest[:14], 16) % 10**14:014d}"
+
+
 class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
     """Instagram professional accounts in a box (see the module docstring).
 
@@ -138,6 +183,7 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
         media_host: the media host `account` gives accounts (default: one the emulator
             starts on 127.0.0.1 and stops when ``serve()`` ends or on `close`).
         version: the Graph API version unversioned calls use.
+        hashtag_quota: unique hashtags an account may query per rolling 7 days (30).
     """
 
     platform: ClassVar[str] = "instagram"
@@ -173,6 +219,7 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
         engagement_rate: float = 6.0,
         media_host: LoopbackMediaHost | None = None,
         version: str = "v25.0",
+        hashtag_quota: int = 30,
     ) -> None:
         super().__init__(
             clock=clock,
@@ -190,6 +237,11 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
         self.max_hashtags = max_hashtags
         self.max_mentions = max_mentions
         self.version = version
+        self.hashtag_quota = hashtag_quota
+        self._public: dict[str, _Public] = {}
+        self._hashtag_names: dict[str, str] = {}
+        # Per account: hashtag -> when it was first queried within its 7 days.
+        self._queried: dict[str, dict[str, float]] = {}
 
     # -- public helpers --------------------------------------------------------------------
 
@@ -246,6 +298,189 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
 
     def default_version_name(self) -> str:
         return self.version
+
+    # -- listening -------------------------------------------------------------------------
+
+    def audience_write(
+        self,
+        member: Audience,
+        kind: str,
+        text: str,
+        *,
+        target: str | None = None,
+        lang: str | None = None,
+    ) -> str:
+        """A public post by ``member`` (``kind="post"``: an image with ``text`` as its
+        caption, which hashtag search finds by its hashtags), or a comment (see
+        `GraphEmulator.audience_write`); returns the media or comment id."""
+        if kind != "post":
+            return super().audience_write(member, kind, text, target=target, lang=lang)
+        with self.lock:
+            self._check_caption(text)
+            person = self._people.setdefault(member.name, self.new_id())
+            media_id = self.new_id()
+            self._public[media_id] = _Public(
+                id=media_id,
+                author=member.name,
+                author_id=person,
+                caption=text,
+                created_at=self.clock.time(),
+                shortcode=shortcode(media_id),
+                lang=lang,
+            )
+            return media_id
+
+    def hashtag_queries(self, user_id: str) -> dict[str, float]:
+        """The hashtags ``user_id`` queried in the last 7 days, with when (emulator time)."""
+        with self.lock:
+            return dict(self._hashtag_window(user_id))
+
+    def _hashtag_window(self, user_id: str) -> dict[str, float]:
+        now = self.clock.time()
+        queried = self._queried.setdefault(user_id, {})
+        for tag, at in list(queried.items()):
+            if now - at >= _HASHTAG_WINDOW:
+                del queried[tag]
+        return queried
+
+    def _query_hashtag(self, user_id: str, tag: str) -> None:
+        """Count ``tag`` against the account's unique hashtags of 7 days (once).
+
+        Raises:
+            GraphError: code 18, the account's 30 are used up.
+        """
+        queried = self._hashtag_window(user_id)
+        if tag in queried:
+            return
+        if len(queried) >= self.hashtag_quota:
+            raise GraphError(
+                400,
+                18,
+                "(#18) This Instagram account has reached its limit of unique hashtag queries",
+                user_title="Hashtag limit reached",
+                user_msg=f"You can query up to {self.hashtag_quota} unique hashtags in a "
+                "rolling 7 day period; hashtags queried in the last 7 days can still be "
+                "queried.",
+            )
+        queried[tag] = self.clock.time()
+
+    def _searchable(self) -> list[tuple[str, str, float, str]]:
+        """``(id, caption, created_at, permalink)`` of every public media, oldest first."""
+        items = [
+            (p.id, p.caption, p.created_at, f"https://www.instagram.com/p/{p.shortcode}/")
+            for p in self._public.values()
+        ]
+        items.extend((m.id, m.text, m.created_at, self.permalink(m)) for m in self.live())
+        items.sort(key=lambda i: i[2])
+        return items
+
+    def _likes(self, media_id: str, created_at: float) -> int:
+        post = self._posts.get(media_id)
+        if post is not None:
+            return self._counts(post)["likes"]
+        hours = max(0.0, self.clock.time() - created_at) / 3600
+        return int(hours * self.engagement_rate * (1 + int(media_id) % 5))
+
+    def _found_fields(
+        self, item: tuple[str, str, float, str], fields: str | None
+    ) -> dict[str, Any]:
+        media_id, caption, created_at, permalink = item
+        post = self._posts.get(media_id)
+        getters: dict[str, Callable[[Field], Any]] = {
+            "id": lambda f: media_id,
+            "caption": lambda f: caption or OMIT,
+            "media_type": lambda f: post.media_type if post is not None else "IMAGE",
+            "permalink": lambda f: permalink,
+            "timestamp": lambda f: graph_time(created_at),
+            "like_count": lambda f: self._likes(media_id, created_at),
+            "comments_count": lambda f: self.comment_count(media_id),
+            "media_url": lambda f: f"https://scontent.cdninstagram.com/v/{media_id}.jpg",
+            "children": lambda f: (
+                {"data": [{"id": i} for i in post.children]} if post and post.children else OMIT
+            ),
+        }
+        # Meta: "You cannot request the username field on returned media objects."
+        return render_fields(fields, "id", getters, "IGMedia", media_id)
+
+    @route("GET", rf"/(?:{VERSION}/)?ig_hashtag_search")
+    @graph_api()
+    def _hashtag_search(
+        self, request: httpx.Request, token: Token, params: dict[str, Any], **_: Any
+    ) -> httpx.Response:
+        user_id = str(params.get("user_id") or "")
+        if not user_id:
+            raise GraphError(400, 100, "(#100) The parameter user_id is required")
+        self.user_for(token, user_id)
+        q = str(params.get("q") or "").strip().lstrip("#＃").lower()
+        if not q:
+            raise GraphError(400, 100, "(#100) The parameter q is required")
+        if not re.fullmatch(r"\w+", q):
+            raise GraphError(
+                400, 100, f"(#100) Param q must be a hashtag: letters, digits and _ ({q!r})"
+            )
+        self._query_hashtag(user_id, q)
+        node = hashtag_id(q)
+        self._hashtag_names[node] = q
+        return self.json({"data": [{"id": node}]})
+
+    @route("GET", rf"/{VERSION}/(?P<user_id>[0-9]+)/recently_searched_hashtags")
+    @graph_api()
+    def _recently_searched(
+        self, request: httpx.Request, token: Token, params: dict[str, Any], user_id: str, **_: Any
+    ) -> httpx.Response:
+        self.user_for(token, user_id)
+        tags = sorted(self._hashtag_window(user_id).items(), key=lambda kv: kv[1])
+        items = [{"id": hashtag_id(t)} for t, _ in tags]
+        limit = min(30, _page_limit(params.get("limit"), 25))
+        return self.json(self.page_of(request, items, {**params, "limit": limit}))
+
+    @route("GET", rf"/{VERSION}/(?P<node>[0-9]+)/(?P<edge>recent_media|top_media)")
+    @graph_api()
+    def _hashtag_media(
+        self,
+        request: httpx.Request,
+        token: Token,
+        params: dict[str, Any],
+        node: str,
+        edge: str,
+        **_: Any,
+    ) -> httpx.Response:
+        tag = self._hashtag_names.get(node)
+        if tag is None:
+            raise self.unsupported("get", node)
+        user_id = str(params.get("user_id") or "")
+        if not user_id:
+            raise GraphError(400, 100, "(#100) The parameter user_id is required")
+        self.user_for(token, user_id)
+        self._query_hashtag(user_id, tag)
+        now = self.clock.time()
+        items = [i for i in self._searchable() if tag in hashtags_in(i[1])]
+        if edge == "recent_media":
+            items = [i for i in items if now - i[2] < _RECENT]
+            # Meta: "Responses will not always be in chronological order."
+            items.sort(key=lambda i: hashlib.sha256(i[0].encode()).digest())
+        else:
+            items.sort(key=lambda i: (-self._likes(i[0], i[2]), i[0]))
+        fields = params.get("fields")
+        rendered = [self._found_fields(i, fields) for i in items]
+        limit = min(50, _page_limit(params.get("limit"), 25))
+        page = self.page_of(request, rendered, {**params, "limit": limit})
+        paging = page.get("paging")
+        if paging is not None:
+            # Meta: "This endpoint only returns an after cursor".
+            paging.pop("previous", None)
+            paging["cursors"].pop("before", None)
+        return self.json(page)
+
+    def other_node(self, token: Token, node: str, fields: str | None) -> dict[str, Any]:
+        name = self._hashtag_names.get(node)
+        if name is not None:
+            getters: dict[str, Callable[[Field], Any]] = {
+                "id": lambda f: node,
+                "name": lambda f: name,
+            }
+            return render_fields(fields, "id", getters, "IGHashtag", node)
+        return self._comment_fields(self._own_comment(token, node, "get"), fields)
 
     # -- state -----------------------------------------------------------------------------
 
@@ -379,9 +614,6 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
             "status": lambda f: self._status_text(c),
         }
         return render_fields(fields, "id", getters, "ShadowIGMediaBuilder", c.id)
-
-    def other_node(self, token: Token, node: str, fields: str | None) -> dict[str, Any]:
-        return self._comment_fields(self._own_comment(token, node, "get"), fields)
 
     def delete_other(self, token: Token, node: str) -> None:
         self._own_comment(token, node, "delete").deleted_at = self.clock.time()
@@ -762,6 +994,20 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
         container.published_id = media.id
         self.record(user_id, "post")
         return self.json({"id": media.id})
+
+
+def _page_limit(value: Any, default: int) -> int:
+    """A ``limit`` parameter: a whole number of at least 1.
+
+    Raises:
+        GraphError: not a number (code 100).
+    """
+    if value in (None, ""):
+        return default
+    try:
+        return max(1, int(str(value)))
+    except ValueError:
+        raise GraphError(400, 100, "(#100) Param limit must be a number") from None
 
 
 def _fetch_failed(url: str) -> GraphError:

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+import brandkit.testing.conformance as conformance
 from brandkit import (
     Account,
     AsyncClient,
@@ -19,9 +20,13 @@ from brandkit import (
     DeliveryStatus,
     Media,
     Post,
+    Query,
     Rejected,
     RetryPolicy,
 )
+from brandkit.platforms import Capabilities
+from brandkit.platforms import capabilities as registered
+from brandkit.platforms.mastodon import MastodonAdapter
 from brandkit.testing.conformance import AdapterConformance, tiny_png
 from brandkit.testing.mastodon import MastodonEmulator
 from tests.mastodon.conftest import FAST
@@ -40,6 +45,25 @@ class TestMastodonConformance(AdapterConformance):
         short; the instance's version and the account's id are already known from
         publishing (a first read in a new process adds one request for each)."""
         return (answers + mentions) // 80 + 1
+
+    @pytest.fixture(autouse=True)
+    def _adapter_capabilities(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """The suite reads the built-in capabilities table; until it names Mastodon's
+        search, the suite reads the adapter's own (which declares it)."""
+
+        def caps(name: str) -> Capabilities:
+            return MastodonAdapter.capabilities if name == "mastodon" else registered(name)
+
+        if not registered("mastodon").search:
+            monkeypatch.setattr(conformance, "capabilities", caps)
+
+    def search_query(self) -> Query:
+        """The public tag timeline: the full-text search finds only opted-in accounts."""
+        return Query(hashtags=["brandkit"])
+
+    def search_requests(self, found: int) -> int | None:
+        """One tag-timeline page of 40 holds the 30 matches (and says nothing is newer)."""
+        return found // 40 + 1
 
 
 @pytest.fixture

@@ -324,11 +324,15 @@ class SearchRequest:
             ``limit`` are added while reading).
         timeline: whether it is a tag timeline (read forward) or a full-text search (read
             newest first).
+        alternative: the ``any`` term (or hashtag's word) this search stands for, when the
+            query has several: a status that an earlier alternative's search also finds is
+            left to that one, so that it is found once even across stops at ``limit``.
     """
 
     path: str
     params: tuple[tuple[str, str], ...]
     timeline: bool
+    alternative: str | None = None
 
     @property
     def key(self) -> str:
@@ -1061,7 +1065,11 @@ class MastodonAdapter(Adapter):
             words = ([_search_term(alternative)] if alternative else []) + shared
             q = " ".join(words)
             search = (("q", q), ("type", "statuses"), ("resolve", "false"))
-            out.append(SearchRequest(path="/api/v2/search", params=search, timeline=False))
+            out.append(
+                SearchRequest(
+                    path="/api/v2/search", params=search, timeline=False, alternative=alternative
+                )
+            )
         return tuple(out)
 
     def search(self, query: Query, cursor: str | None, *, limit: int) -> Flow[SearchPage]:
@@ -1087,14 +1095,16 @@ class MastodonAdapter(Adapter):
         found: dict[str, Message] = {}
         out: dict[str, _Span] = {}
         read, more = 0, False
-        for request in requests:
+        for index, request in enumerate(requests):
+            earlier = [r.alternative for r in requests[:index] if r.alternative]
+            claimed = Query(any=tuple(earlier)) if earlier else None
             span = spans.get(request.key, _Span())
             if more:
                 out[request.key] = span  # not reached this time: next time from where it was
                 continue
             reader = self._read_timeline if request.timeline else self._read_search
             span, count, more = yield from reader(
-                request, span, query, found, limit - read, low, high
+                request, span, (query, claimed), found, limit - read, low, high
             )
             out[request.key] = span
             read += count
@@ -1110,7 +1120,7 @@ class MastodonAdapter(Adapter):
         self,
         request: SearchRequest,
         span: _Span,
-        query: Query,
+        query: tuple[Query, Query | None],
         found: dict[str, Message],
         budget: int,
         low: str | None,
@@ -1150,7 +1160,7 @@ class MastodonAdapter(Adapter):
         self,
         request: SearchRequest,
         span: _Span,
-        query: Query,
+        query: tuple[Query, Query | None],
         found: dict[str, Message],
         budget: int,
         low: str | None,
@@ -1197,12 +1207,19 @@ class MastodonAdapter(Adapter):
                 return _Span(floor=floor, ceiling=ceiling, top=top), read, True
 
     def _keep(
-        self, status: _FoundStatus, raw: Any, query: Query, found: dict[str, Message]
+        self,
+        status: _FoundStatus,
+        raw: Any,
+        queries: tuple[Query, Query | None],
+        found: dict[str, Message],
     ) -> None:
+        query, claimed = queries
         if status.visibility not in (None, "public", "unlisted"):
             return
         text = plain_text(status.content)
         writer = status.account
+        if claimed is not None and claimed.matches(text):
+            return  # an earlier alternative's search finds it (or found it already)
         if not query.matches(
             text, language=status.language, author=writer.acct, at=status.created_at
         ):

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import math
 
+import attrs
+import pytest
+
+from brandkit import Account, Query
+from brandkit.platforms import BUILTIN_CAPABILITIES
 from brandkit.platforms.instagram import InstagramAdapter
+from brandkit.testing import Emulator
 from brandkit.testing.conformance import AdapterConformance
 
 
@@ -18,3 +24,31 @@ class TestInstagramConformance(AdapterConformance):
         replies) expanded, then one more page of 50 per media for the rest (mentions are
         not read: Meta names them only to webhooks)."""
         return max(1, math.ceil(answers / InstagramAdapter.comments_page))
+
+    def search_query(self) -> Query:
+        """Instagram searches hashtags only."""
+        return Query(hashtags=["brandkit"])
+
+    def search_text(self, n: int, matching: bool) -> str:
+        """Matching posts carry the hashtag; the others name brandkit without it, or carry
+        a hashtag that only starts like it."""
+        if matching:
+            return f"I really like #brandkit, number {n}"
+        return f"brandkit without the tag, number {n} #brandkitten"
+
+    def search_requests(self, found: int) -> int | None:
+        """The hashtag's id, then recent_media at 50 a page."""
+        return 1 + max(1, math.ceil(found / InstagramAdapter.search_page))
+
+    def test_search_finds_each_match_once(
+        self, emu: Emulator, account: Account, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The shared listening section, with search declared in the capabilities table
+        (as the adapter declares it) until the table itself says so."""
+        if not BUILTIN_CAPABILITIES["instagram"].search:
+            monkeypatch.setitem(
+                BUILTIN_CAPABILITIES,
+                "instagram",
+                attrs.evolve(BUILTIN_CAPABILITIES["instagram"], search=True),
+            )
+        super().test_search_finds_each_match_once(emu, account)

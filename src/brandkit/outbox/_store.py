@@ -116,9 +116,12 @@ _HOST = socket.gethostname()
 
 def _iso(dt: datetime) -> str:
     """A fixed-width UTC timestamp, so that text order is time order in SQL."""
-    if dt.tzinfo is None:
+    tz = dt.tzinfo
+    if tz is None:
         raise ConfigurationError("outbox times must be timezone-aware")
-    return dt.astimezone(UTC).isoformat(timespec="microseconds")
+    if tz is not UTC:
+        dt = dt.astimezone(UTC)
+    return dt.isoformat(timespec="microseconds")
 
 
 def _alive(pid: int) -> bool:
@@ -191,8 +194,8 @@ _COLUMNS = (
 )
 # Fixed texts, so that sqlite3's statement cache prepares each of them once per connection.
 _SELECT_STATE = (
-    "SELECT status, attempts, parts, lease_owner, lease_until, error "
-    "FROM outbox_deliveries WHERE id = ?"
+    "SELECT status, attempts, parts, lease_owner, lease_until, error, "
+    "account, platform, campaign, scheduled_at, created_at FROM outbox_deliveries WHERE id = ?"
 )
 _INSERT = (
     f"INSERT INTO outbox_deliveries ({_COLUMNS}, not_before, id) "  # noqa: S608 - constant
@@ -201,6 +204,13 @@ _INSERT = (
 _SET = ", ".join(f"{c.strip()} = ?" for c in _COLUMNS.split(","))
 _UPDATE = f"UPDATE outbox_deliveries SET {_SET} WHERE id = ?"  # noqa: S608 - constant text
 _UPDATE_NOT_BEFORE = f"UPDATE outbox_deliveries SET {_SET}, not_before = ? WHERE id = ?"  # noqa: S608
+# A save that leaves the row's identity (account, platform, the post's campaign and time,
+# creation) as stored sets only what changes: the indexes on the rest are not touched, and
+# every index page a commit touches is written to the WAL and synced.
+_UPDATE_STATE = (
+    "UPDATE outbox_deliveries SET status = ?, attempts = ?, error = ?, parts = ?, "
+    "updated_at = ?, data = ?, lease_owner = ?, lease_until = ? WHERE id = ?"
+)
 _RELEASE = "UPDATE outbox_deliveries SET lease_owner = NULL, lease_until = NULL WHERE id = ?"
 _RELEASE_UNTIL = (
     "UPDATE outbox_deliveries SET lease_owner = NULL, lease_until = NULL, not_before = ? "
@@ -536,17 +546,14 @@ class Outbox:
                 k: self.redact(delivery.account, v) if isinstance(v, str) else v
                 for k, v in error.items()
             }
-        head = _dumps(
+        text = _dumps(
             {
                 "id": delivery.id,
                 "account": delivery.account,
                 "platform": delivery.platform,
                 "status": delivery.status.value,
-            }
-        )
-        tail = _dumps(
-            {
-                "keys": list(delivery.keys),
+                "post": 0,
+                "keys": delivery.keys,
                 "parts": [p.to_dict() for p in delivery.parts],
                 "error": error,
                 "attempts": delivery.attempts,
@@ -556,7 +563,9 @@ class Outbox:
                 "updated_at": delivery.updated_at.isoformat(),
             }
         )
-        return f'{head[:-1]},"post":{self._post_json(delivery)},{tail[1:]}'
+        # The post's JSON goes where its key is: the first '"post":0,' of the text, since
+        # no string value before it can hold an unescaped quote.
+        return text.replace('"post":0,', f'"post":{self._post_json(delivery)},', 1)
 
     def _data(self, delivery: Delivery) -> dict[str, Any]:
         """The stored data of ``delivery`` as plain data (what `_data_json` writes)."""
@@ -591,11 +600,11 @@ class Outbox:
     ) -> None:
         if note is not None:
             note = self.redact(delivery.account, note)
-        self._events(db, [self._event_row(delivery, delivery.status.value, note, at)])
+        self._events(db, [self._event_row(delivery, delivery.status.value, note, _iso(at))])
 
     @staticmethod
-    def _event_row(delivery: Delivery, status: str, note: str | None, at: datetime) -> _EventRow:
-        return (delivery.id, _iso(at), status, delivery.attempts, len(delivery.parts), note)
+    def _event_row(delivery: Delivery, status: str, note: str | None, at: str) -> _EventRow:
+        return (delivery.id, at, status, delivery.attempts, len(delivery.parts), note)
 
     @staticmethod
     def _events(db: sqlite3.Connection, rows: builtins.list[_EventRow]) -> None:
@@ -623,8 +632,8 @@ class Outbox:
         if status != "pending":
             # First written past "pending" (a publish that goes out at once): its history
             # still starts where every delivery's does, when it was made.
-            events.append((delivery.id, _iso(delivery.created_at), "pending", 0, 0, None))
-        events.append(self._event_row(delivery, status, error, delivery.updated_at))
+            events.append((delivery.id, columns[8], "pending", 0, 0, None))
+        events.append(self._event_row(delivery, status, error, columns[9]))
         self._events(db, events)
 
     def _write(
@@ -678,41 +687,73 @@ class Outbox:
                 Nothing was written, and since the drivers save before sending, nothing
                 was sent either.
         """
-        status = delivery.status.value
-        error = self._error_text(delivery)
+        self.save_many([delivery])
+
+    def save_many(self, deliveries: Iterable[Delivery]) -> None:
+        """`save` several deliveries in one transaction (one commit): all or none.
+
+        `brandkit.Client.publish` writes a post's deliveries to all its accounts so before
+        the first is sent: should the process die after one account, a worker publishes
+        the others.
+
+        Raises:
+            BrandkitError: as `save`, for any of them; then none was written.
+        """
         # Made before the write lock is taken: other writers wait for the commit only.
-        columns = self._columns(delivery, error)
+        prepared = []
+        for delivery in deliveries:
+            error = self._error_text(delivery)
+            prepared.append((delivery, error, self._columns(delivery, error)))
         with self._tx() as db:
-            row = db.execute(_SELECT_STATE, (delivery.id,)).fetchone()
-            lease_owner: str | None = None
-            lease_until: float | None = None
-            if status in _IN_FLIGHT:
-                lease_owner, lease_until = self.owner, time.time() + self.lease
-            if row is None:
-                scheduled = delivery.post.scheduled_at
-                if status == "pending" and scheduled is not None and scheduled > self.clock():
-                    # Written for later: the worker will take it when it is due.
-                    lease_owner, lease_until = None, None
-                self._insert(db, delivery, lease_owner, lease_until, error=error, columns=columns)
-                return
-            stored, stored_attempts, stored_parts, owner, until, stored_error = row
-            self._check_save(delivery, stored, stored_attempts, stored_parts, owner, until)
+            for delivery, error, columns in prepared:
+                self._save_in(db, delivery, error, columns)
+
+    def _save_in(
+        self,
+        db: sqlite3.Connection,
+        delivery: Delivery,
+        error: str | None,
+        columns: tuple[Any, ...],
+    ) -> None:
+        status = delivery.status.value
+        row = db.execute(_SELECT_STATE, (delivery.id,)).fetchone()
+        lease_owner: str | None = None
+        lease_until: float | None = None
+        if status in _IN_FLIGHT:
+            lease_owner, lease_until = self.owner, time.time() + self.lease
+        if row is None:
+            scheduled = delivery.post.scheduled_at
+            if status == "pending" and scheduled is not None and scheduled > self.clock():
+                # Written for later: the worker will take it when it is due.
+                lease_owner, lease_until = None, None
+            self._insert(db, delivery, lease_owner, lease_until, error=error, columns=columns)
+            return
+        stored, stored_attempts, stored_parts, owner, until, stored_error, *identity = row
+        self._check_save(delivery, stored, stored_attempts, stored_parts, owner, until)
+        account, platform, _, campaign, scheduled_at, attempts, _, parts, created, at, data = (
+            columns
+        )
+        if identity == [account, platform, campaign, scheduled_at, created]:
+            db.execute(
+                _UPDATE_STATE,
+                (status, attempts, error, parts, at, data, lease_owner, lease_until, delivery.id),
+            )
+        else:
             self._write(
                 db, delivery, lease_owner=lease_owner, lease_until=lease_until, columns=columns
             )
-            parts = len(delivery.parts)
-            events: builtins.list[_EventRow] = []
-            if parts > stored_parts and stored == "sending" and status != stored:
-                # The part was confirmed while sending, and the status moved on with it.
-                events.append(self._event_row(delivery, stored, None, delivery.updated_at))
-            if (
-                stored != status
-                or stored_parts != parts
-                or stored_attempts != delivery.attempts
-                or (error is not None and error != stored_error)
-            ):
-                events.append(self._event_row(delivery, status, error, delivery.updated_at))
-            self._events(db, events)
+        events: builtins.list[_EventRow] = []
+        if parts > stored_parts and stored == "sending" and status != stored:
+            # The part was confirmed while sending, and the status moved on with it.
+            events.append(self._event_row(delivery, stored, None, at))
+        if (
+            stored != status
+            or stored_parts != parts
+            or stored_attempts != attempts
+            or (error is not None and error != stored_error)
+        ):
+            events.append(self._event_row(delivery, status, error, at))
+        self._events(db, events)
 
     def _check_save(
         self,

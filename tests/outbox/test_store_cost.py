@@ -1,0 +1,281 @@
+"""What a save costs: statements and commits per state change, and what is not made twice.
+
+Every commit of the outbox is an fsync (``synchronous=FULL``), the largest cost of durable
+publishing; these tests pin the count of statements and commits so that a regression shows,
+and check that the caches that avoid re-serialising a post never write a stale one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+
+from brandkit import Client, DeliveryStatus, Post
+from brandkit.delivery import Delivery
+from brandkit.errors import OutboxConflict, Rejected
+from brandkit.outbox import Outbox
+from brandkit.platforms._base import PartRef
+from tests.outbox._fakenet import OutboxNetEmulator
+
+
+@contextmanager
+def traced(box: Outbox) -> Iterator[list[str]]:
+    """The SQL statements ``box`` runs inside the block, as sqlite3 traces them."""
+    seen: list[str] = []
+    box._db.set_trace_callback(lambda sql: seen.append(" ".join(sql.split()[:3]).upper()))
+    try:
+        yield seen
+    finally:
+        box._db.set_trace_callback(None)
+
+
+def stored_data(box: Outbox, delivery_id: str) -> dict[str, Any]:
+    row = box._db.execute("SELECT data FROM outbox_deliveries WHERE id = ?", (delivery_id,))
+    data: dict[str, Any] = json.loads(row.fetchone()[0])
+    return data
+
+
+def sending(emu: OutboxNetEmulator, text: str = "hello") -> Delivery:
+    """A new delivery about to send its first byte, as a driver saves it."""
+    d = Delivery(account=emu.account().key, platform="outboxnet", post=Post(text=text))
+    d.keys = ["k1"]
+    d.status = DeliveryStatus.SENDING
+    d.attempts = 1
+    return d
+
+
+def test_each_save_is_one_transaction_of_five_statements(
+    outbox: Outbox, emu: OutboxNetEmulator
+) -> None:
+    """Insert and update alike: BEGIN, one read, one row write, one history write, COMMIT."""
+    d = sending(emu)
+    with traced(outbox) as first:
+        outbox.save(d)
+    assert first == [
+        "BEGIN IMMEDIATE",
+        "SELECT STATUS, ATTEMPTS,",
+        "INSERT INTO OUTBOX_DELIVERIES",
+        "INSERT INTO OUTBOX_EVENTS",
+        "COMMIT",
+    ]
+    d.parts.append(PartRef(index=0, id="1"))
+    d.status = DeliveryStatus.SENT
+    with traced(outbox) as last:
+        outbox.save(d)
+    assert last == [
+        "BEGIN IMMEDIATE",
+        "SELECT STATUS, ATTEMPTS,",
+        "UPDATE OUTBOX_DELIVERIES SET",
+        "INSERT INTO OUTBOX_EVENTS",
+        "COMMIT",
+    ]
+
+
+def test_a_save_that_changes_no_step_writes_no_history(
+    outbox: Outbox, emu: OutboxNetEmulator
+) -> None:
+    """Re-saving the same state (a lease renewal) is one row write and no history row."""
+    d = sending(emu)
+    outbox.save(d)
+    with traced(outbox) as seen:
+        outbox.save(d)
+    assert seen == [
+        "BEGIN IMMEDIATE",
+        "SELECT STATUS, ATTEMPTS,",
+        "UPDATE OUTBOX_DELIVERIES SET",
+        "COMMIT",
+    ]
+    assert len(outbox.history(d.id)) == 2
+
+
+def test_first_save_past_pending_records_the_pending_step(
+    outbox: Outbox, emu: OutboxNetEmulator
+) -> None:
+    """A delivery first written as it starts sending (one commit before its first byte)
+    still has a history that starts with ``pending``, at its creation time."""
+    d = sending(emu)
+    outbox.save(d)
+    history = outbox.history(d.id)
+    assert [(e.status.value, e.attempts, e.parts) for e in history] == [
+        ("pending", 0, 0),
+        ("sending", 1, 0),
+    ]
+    assert history[0].at == d.created_at
+    stored = outbox.get(d.id)
+    assert stored is not None and stored.status is DeliveryStatus.SENDING
+    # Held by this outbox's lease: no worker takes it while it is being sent.
+    assert outbox.due() == []
+
+
+def test_last_part_and_sent_in_one_save_record_both_steps(
+    outbox: Outbox, emu: OutboxNetEmulator
+) -> None:
+    """A save that confirms the last part and marks the delivery sent is one commit whose
+    history shows both steps, as two saves would have."""
+    d = sending(emu)
+    d.keys = ["k1", "k2"]
+    outbox.save(d)
+    d.parts.append(PartRef(index=0, id="1"))
+    outbox.save(d)
+    d.parts.append(PartRef(index=1, id="2"))
+    d.status = DeliveryStatus.SENT
+    with traced(outbox) as seen:
+        outbox.save(d)
+    assert seen.count("COMMIT") == 1
+    assert seen.count("INSERT INTO OUTBOX_EVENTS") == 1
+    assert [(e.status.value, e.parts) for e in outbox.history(d.id)] == [
+        ("pending", 0),
+        ("sending", 0),
+        ("sending", 1),
+        ("sending", 2),
+        ("sent", 2),
+    ]
+
+
+def test_client_publish_commits_once_per_save(db: Any, emu: OutboxNetEmulator) -> None:
+    """Through the driver: every save of a publish is exactly one commit, and a one-part
+    post costs at most the four saves of pending, sending, confirmed and sent."""
+    box = Outbox(db)
+    saves = 0
+    save = box.save_many
+
+    def counting(deliveries: Any) -> None:
+        nonlocal saves
+        saves += 1
+        save(deliveries)
+
+    box.save_many = counting  # type: ignore[method-assign]
+    with Client(outbox=box, http=httpx.Client(transport=emu.transport())) as client:
+        client.publish(Post(text="warm"), emu.account())
+        saves = 0
+        with traced(box) as seen:
+            (d,) = client.publish(Post(text="one"), emu.account())
+    assert d.ok
+    assert seen.count("COMMIT") == saves <= 4
+    assert len(seen) <= 5 * saves
+    box.close()
+
+
+def test_save_many_is_one_commit_and_all_or_nothing(outbox: Outbox, emu: OutboxNetEmulator) -> None:
+    """Several deliveries in one transaction; one refused save writes none of them."""
+    post = Post(text="to three")
+    ds = [
+        Delivery(account=emu.account(name=n).key, platform="outboxnet", post=post)
+        for n in ("a", "b", "c")
+    ]
+    with traced(outbox) as seen:
+        outbox.save_many(ds)
+    assert seen.count("COMMIT") == 1
+    assert {d.id for d in outbox.list()} == {d.id for d in ds}
+    ds[0].status = DeliveryStatus.SENT
+    outbox.save(ds[0])
+    ds[0].status = DeliveryStatus.PENDING  # a sent delivery cannot become pending again
+    fresh = Delivery(account=emu.account().key, platform="outboxnet", post=post)
+    with pytest.raises(OutboxConflict, match="already sent"):
+        outbox.save_many([fresh, ds[0]])
+    assert outbox.get(fresh.id) is None
+
+
+def test_stored_data_is_the_delivery_as_plain_data(outbox: Outbox, emu: OutboxNetEmulator) -> None:
+    """The JSON written (assembled around the cached post) is exactly `Delivery.to_dict`,
+    keys in the same order: a field added to deliveries and not stored would show here."""
+    (d,) = outbox.add(Post(text='héllo \u2028 "quoted" post', campaign="c"), emu.account())
+    d.keys = ["k1", "k2"]
+    d.status = DeliveryStatus.FAILED
+    d.attempts = 2
+    d.look_first = True
+    d.error = Rejected('said "no"', platform="outboxnet", status_code=422)
+    d.parts.append(PartRef(index=0, id="9", url="https://obx.example/9", extra={"a": [1]}))
+    d.reply_to = PartRef(index=0, id="m1", extra={"message": "outboxnet:m1"})
+    outbox.save(d)
+    data = stored_data(outbox, d.id)
+    assert data == d.to_dict()
+    assert list(data) == list(d.to_dict())
+    got = outbox.get(d.id)
+    assert got is not None and got.to_dict() == d.to_dict()
+
+
+def test_the_same_post_is_serialised_once(
+    outbox: Outbox, emu: OutboxNetEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every save of one delivery, and the deliveries of one post to several accounts,
+    reuse the post's JSON: it is made once."""
+    made = 0
+    dump = Post.model_dump_json
+
+    def counting(self: Post, **kwargs: Any) -> str:
+        nonlocal made
+        made += 1
+        return dump(self, **kwargs)
+
+    monkeypatch.setattr(Post, "model_dump_json", counting)
+    post = Post(text="once")
+    a, b = outbox.add(post, [emu.account(name="a"), emu.account(name="b")])
+    a.keys, a.status, a.attempts = ["k"], DeliveryStatus.SENDING, 1
+    outbox.save(a)
+    a.parts.append(PartRef(index=0, id="1"))
+    a.status = DeliveryStatus.SENT
+    outbox.save(a)
+    assert made == 1
+    assert stored_data(outbox, b.id)["post"] == stored_data(outbox, a.id)["post"]
+
+
+def test_a_changed_post_is_serialised_again(outbox: Outbox, emu: OutboxNetEmulator) -> None:
+    """A delivery given another post object stores that post, its campaign and time too."""
+    (d,) = outbox.add(Post(text="first", campaign="old"), emu.account())
+    d.post = Post(text="second", campaign="new")
+    outbox.save(d)
+    assert stored_data(outbox, d.id)["post"]["text"] == "second"
+    got = outbox.get(d.id)
+    assert got is not None and got.post.text == "second"
+    assert [x.id for x in outbox.list(campaign="new")] == [d.id]
+    assert outbox.list(campaign="old") == []
+
+
+def test_an_unreadable_post_is_written_back_as_stored(
+    outbox: Outbox, emu: OutboxNetEmulator
+) -> None:
+    """A stored post this brandkit cannot read survives every later write unchanged, never
+    replaced by the stand-in it is shown as."""
+    (d,) = outbox.add(Post(text="old shape", campaign="c1"), emu.account())
+    data = stored_data(outbox, d.id)
+    data["post"]["hashtags"] = "one string"  # the model refuses this
+    data["post"]["from_the_future"] = {"x": [1, "é"]}
+    outbox._db.execute(
+        "UPDATE outbox_deliveries SET data = ? WHERE id = ?", (json.dumps(data), d.id)
+    )
+    loaded = outbox.get(d.id)
+    assert loaded is not None and loaded.post.text == "old shape"
+    loaded.error = Rejected("no", platform="outboxnet")
+    loaded.status = DeliveryStatus.FAILED
+    outbox.save(loaded)
+    outbox.save(loaded)
+    outbox.cancel(d.id)
+    after = stored_data(outbox, d.id)
+    assert after["post"] == data["post"]
+    assert after["status"] == "cancelled"
+
+
+def test_release_clears_the_lease_without_rewriting_the_row(
+    outbox: Outbox, emu: OutboxNetEmulator
+) -> None:
+    """Giving a lease back touches the lease columns only; with no lease, nothing at all."""
+    d = sending(emu)
+    outbox.save(d)
+    before = stored_data(outbox, d.id)
+    with traced(outbox) as seen:
+        outbox.release(d.id)
+    assert "UPDATE OUTBOX_DELIVERIES SET" in seen
+    row = outbox._db.execute(
+        "SELECT lease_owner, lease_until FROM outbox_deliveries WHERE id = ?", (d.id,)
+    ).fetchone()
+    assert row == (None, None)
+    assert stored_data(outbox, d.id) == before
+    with traced(outbox) as again:
+        outbox.release(d.id)
+    assert not any(s.startswith("UPDATE") for s in again)

@@ -26,6 +26,12 @@ checked and against what):
   stopping at what the cursor has seen) and ``GET /{user-id}/mentions`` (``since``).
   Answers are reply containers (``reply_to_id``); ``POST /{reply-id}/manage_reply`` hides a
   top-level reply (and the replies under it). No like, no delete of others' replies.
+- Listening: ``GET /keyword_search?q=&search_type=RECENT&search_mode=KEYWORD|TAG`` (one
+  keyword or one topic tag per query, ``since``/``until`` in unix seconds, 100 a page with
+  Graph cursors). A user may send 2,200 queries per rolling 24 hours across apps (queries
+  that find nothing are free; the governor's ``keyword_search`` bucket counts every one).
+  Without the ``threads_keyword_search`` approval the search covers the user's own posts
+  only. No exclusion, language or mention filter exists: such queries are refused.
 """
 
 from __future__ import annotations
@@ -34,12 +40,14 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
+import attrs
 import httpx
 import pydantic
 
 from brandkit._flow import Flow, Send
 from brandkit.errors import ConfigurationError, PlatformUnavailable, RateLimited, Rejected
 from brandkit.inbox._model import Author, InboxPage, Message
+from brandkit.listening._query import Query, SearchPage, UnsupportedQuery
 from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import Answer, Capabilities, PartRef, RatePolicy, ThreadContext
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
@@ -174,7 +182,63 @@ class _InboxCursor(pydantic.BaseModel):
     todo: list[_Todo] = []
 
 
+class _Found(Answer):
+    """One post of ``/keyword_search`` (the ``owner`` field is never returned)."""
+
+    id: GraphId
+    timestamp: GraphTime
+    text: str | None = None
+    username: str | None = None
+    permalink: str | None = None
+    media_type: str | None = None
+    is_reply: Annotated[bool, pydantic.Strict()] | None = None
+
+
+class _FoundPage(Answer):
+    data: tuple[_Found, ...]
+    paging: _Paging | None = None
+
+
+class _SearchState(pydantic.BaseModel):
+    """One query's progress: its mark (the newest second read and the ids seen at it), and
+    in a read stopped at ``limit``, the page cursor to go on from and the next mark."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", strict=True)
+
+    mark: _Mark | None = None
+    after: Annotated[str, pydantic.StringConstraints(max_length=2000)] | None = None
+    top: _Mark | None = None
+
+
+class _SearchCursor(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid", strict=True)
+
+    v: Literal[1]
+    queries: dict[Annotated[str, pydantic.StringConstraints(max_length=600)], _SearchState] = (
+        pydantic.Field(max_length=64)
+    )
+
+
+@attrs.frozen
+class KeywordQuery:
+    """One ``/keyword_search`` request a `Query` compiles to.
+
+    Attributes:
+        q: the keyword or the topic tag.
+        mode: ``"KEYWORD"`` or ``"TAG"``.
+    """
+
+    q: str
+    mode: str
+
+    @property
+    def key(self) -> str:
+        """What the cursor files this query's progress under."""
+        return f"{self.mode}:{self.q}"
+
+
 _MENTIONS = "mentions"
+_FOUND_FIELDS = "id,text,media_type,permalink,timestamp,username,has_replies,is_quote_post,is_reply"
 _ITEM_FIELDS = (
     "id,text,username,timestamp,permalink,replied_to,root_post,hide_status,is_reply,"
     "is_reply_owned_by_me"
@@ -191,8 +255,12 @@ class ThreadsAdapter(GraphAdapter):
     name: ClassVar[str] = "threads"
     # Replies to the account's posts and mentions are read, top-level replies hidden; the
     # API has no like and no delete of others' replies.
-    capabilities: ClassVar[Capabilities] = BUILTIN_CAPABILITIES["threads"]
+    capabilities: ClassVar[Capabilities] = attrs.evolve(
+        BUILTIN_CAPABILITIES["threads"], search=True
+    )
     rate_policies: ClassVar[tuple[RatePolicy, ...]] = (
+        # 2,200 keyword-search queries per rolling 24 h per user, across apps.
+        RatePolicy("keyword_search", 2200, 86_400.0),
         # 4800 calls x impressions per 24 h, with impressions counted as at least 10.
         RatePolicy("threads", 48_000, 86_400.0),
         RatePolicy("publish", 250, 86_400.0),
@@ -222,6 +290,8 @@ class ThreadsAdapter(GraphAdapter):
     """Most pages one inbox read fetches before it returns ``more`` (a bound besides
     ``limit``: pages of the account's own replies add no message)."""
     replies_max_pages: ClassVar[int] = 50
+    search_page: ClassVar[int] = 100
+    """Posts asked for per ``/keyword_search`` page (Meta's largest)."""
     """Most pages `replies` reads of one conversation."""
 
     def __init__(self, account: Account) -> None:
@@ -249,6 +319,8 @@ class ThreadsAdapter(GraphAdapter):
             return "publish"
         if request.method == "DELETE":
             return "delete"
+        if path.endswith("/keyword_search"):
+            return "keyword_search"
         return "threads"
 
     def auth_advice(self, code: int | None, subcode: int | None) -> str:
@@ -642,6 +714,176 @@ class ThreadsAdapter(GraphAdapter):
             raw=raw if isinstance(raw, dict) else {},
         )
 
+    # -- listening -------------------------------------------------------------------------
+
+    def compile_query(self, query: Query) -> tuple[KeywordQuery, ...]:
+        """The ``/keyword_search`` queries that find ``query`` (no I/O): one KEYWORD query
+        per ``any`` term and one TAG query per hashtag (a query takes one keyword or one
+        topic tag; alternatives cost a query each of the 2,200 a day). Without ``any`` or
+        hashtags, the first phrase (else the first ``all`` word) is the keyword. What was
+        read is narrowed to `Query.matches` (every ``all`` word, every phrase, the times).
+
+        Raises:
+            UnsupportedQuery: ``exclude``, ``languages`` or ``handles`` (Threads' search
+                has no such filter), or a topic tag Threads does not allow (``.``, ``&``,
+                more than 50 characters).
+        """
+        for feature in ("exclude", "languages", "handles"):
+            if getattr(query, feature):
+                raise UnsupportedQuery(
+                    f"Threads' keyword search has no {feature} filter: leave {feature}= out "
+                    "of this query",
+                    platform=self.name,
+                    feature=feature,
+                )
+        for tag in query.hashtags:
+            if "." in tag or "&" in tag or len(tag) > 50:
+                raise UnsupportedQuery(
+                    f"#{tag} is not a Threads topic tag (at most 50 characters, no . or &): "
+                    "search its words with any=",
+                    platform=self.name,
+                    feature="hashtags",
+                )
+        out = [KeywordQuery(q=t, mode="KEYWORD") for t in query.any]
+        out += [KeywordQuery(q=t, mode="TAG") for t in query.hashtags]
+        if not out:
+            out = [KeywordQuery(q=(query.phrases or query.all)[0], mode="KEYWORD")]
+        return tuple(dict.fromkeys(out))
+
+    def search(self, query: Query, cursor: str | None, *, limit: int) -> Flow[SearchPage]:
+        """Public Threads posts matching ``query`` since ``cursor``: each compiled query
+        reads ``search_type=RECENT`` newest first, 100 a page, back to its mark (``since``
+        is the mark's second; ids seen at that second are skipped). Each request is one of
+        the user's 2,200 daily queries (bucket ``keyword_search``).
+
+        Raises:
+            UnsupportedQuery: see `compile_query`.
+            ConfigurationError: ``cursor`` is not one this adapter made for this query
+                (pass ``None``).
+            RateLimited: the daily query limit is spent (bucket ``threads:keyword_search``).
+            PlatformError: Threads refused (typed by `error_for`).
+            MalformedResponse: an answer brandkit cannot read.
+        """
+        asks = self.compile_query(query)
+        state = self._load_search_cursor(cursor, asks)
+        found: dict[str, Message] = {}
+        read, more = 0, False
+        for index, ask in enumerate(asks):
+            earlier = list(asks[:index])
+            progress = state.queries.setdefault(ask.key, _SearchState())
+            if more:
+                continue
+            count, more = yield from self._keyword_read(
+                ask, progress, query, earlier, found, limit - read
+            )
+            read += count
+        return SearchPage(
+            messages=sorted(found.values(), key=lambda m: (m.created_at, m.id)),
+            cursor=state.model_dump_json(exclude_none=True),
+            more=more,
+            read=read,
+        )
+
+    def _keyword_read(
+        self,
+        ask: KeywordQuery,
+        progress: _SearchState,
+        query: Query,
+        earlier: Sequence[KeywordQuery],
+        found: dict[str, Message],
+        budget: int,
+    ) -> Flow[tuple[int, bool]]:
+        mark = progress.mark
+        params: dict[str, Any] = {
+            "q": ask.q,
+            "search_type": "RECENT",
+            "search_mode": ask.mode,
+            "fields": _FOUND_FIELDS,
+            "limit": self.search_page,
+        }
+        since = max(mark.t if mark else 0, int(query.since.timestamp()) if query.since else 0)
+        if since:
+            params["since"] = since
+        if query.until is not None:
+            params["until"] = int(query.until.timestamp())
+        if progress.top is None and mark is not None:
+            progress.top = mark.model_copy(deep=True)
+        read = 0
+        while True:
+            page_params = dict(params)
+            if progress.after:
+                page_params["after"] = progress.after
+            request = self.request("GET", "/keyword_search", params=page_params)
+            response = yield Send(request, idempotent=True, bucket="keyword_search")
+            page = self.parse(response, _FoundPage)
+            raws = list(response.json().get("data") or [])
+            older = False
+            for item, raw in zip(page.data, raws, strict=True):
+                when = parse_time(item.timestamp)
+                assert when is not None  # GraphTime
+                second = int(when.timestamp())
+                if mark is not None and (
+                    second < mark.t or (second == mark.t and item.id in mark.ids)
+                ):
+                    older = older or second < mark.t
+                    continue
+                progress.top = _raise_mark(progress.top, second, item.id)
+                text = item.text or ""
+                if any(_claims(e, text) for e in earlier):
+                    continue  # an earlier query of this search finds it (once)
+                if query.matches(text, author=item.username or "", at=when):
+                    found.setdefault(item.id, self._found(item, raw, when))
+            read += len(page.data)
+            after = page.paging.cursors.after if page.paging and page.paging.cursors else None
+            last = older or not page.data or page.paging is None or not page.paging.next
+            if last or not after:
+                progress.mark = progress.top
+                progress.top = None
+                progress.after = None
+                return read, False
+            progress.after = after
+            if read >= budget:
+                return read, True
+
+    def _found(self, item: _Found, raw: Any, when: datetime) -> Message:
+        handle = item.username
+        return Message(
+            platform=self.name,
+            account=self.account.key,
+            id=item.id,
+            kind="found",
+            # keyword_search never returns the owner: the author is known by username only.
+            author=Author(
+                id=handle or "",
+                handle=handle,
+                url=f"https://www.threads.net/@{handle}" if handle else None,
+            ),
+            text=item.text or "",
+            created_at=when,
+            url=item.permalink,
+            raw=raw if isinstance(raw, dict) else {},
+        )
+
+    def _load_search_cursor(
+        self, cursor: str | None, asks: Sequence[KeywordQuery]
+    ) -> _SearchCursor:
+        if cursor is None:
+            return _SearchCursor(v=1, queries={})
+        try:
+            state = _SearchCursor.model_validate_json(cursor)
+        except (pydantic.ValidationError, ValueError):
+            shown = cursor if len(cursor) <= 40 else cursor[:37] + "..."
+            raise ConfigurationError(
+                f"{shown!r} is not a Threads search cursor brandkit made: pass since=None to "
+                "search from the start"
+            ) from None
+        if not set(state.queries) <= {a.key for a in asks}:
+            raise ConfigurationError(
+                "this Threads search cursor belongs to another query: pass since=None, or the "
+                "cursor saved for this query"
+            )
+        return state
+
     def replies(self, refs: Sequence[PartRef]) -> Flow[list[Message]]:
         """Everyone else's replies under the post ``refs`` (every level, oldest first):
         ``GET /{media-id}/conversation?reverse=false``, at most `replies_max_pages` pages.
@@ -763,6 +1005,13 @@ class ThreadsAdapter(GraphAdapter):
                 retired={},
             )
         )
+
+
+def _claims(ask: KeywordQuery, text: str) -> bool:
+    """Whether the query ``ask`` finds a post of ``text`` (as brandkit reads its match)."""
+    if ask.mode == "TAG":
+        return Query(hashtags=(ask.q,)).matches(text)
+    return Query(any=(ask.q,)).matches(text)
 
 
 def _when(item: _Item) -> datetime:

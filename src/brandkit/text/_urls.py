@@ -26,8 +26,6 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any, NamedTuple
 
-import regex
-
 from brandkit.text._data import twitter_tlds
 
 _PUNCT = r"!'#%&'\(\)*\+,\\\-\./:;<=>\?@\[\]\^_{|}~\$"
@@ -174,13 +172,11 @@ _PROTOCOL_START = re.compile("[hH][tT][tT][pP][sS]?://")
 # possessive ``++`` from backtracking in it, so the scan is linear, and the Python loop only
 # sees the few runs before such a dot, not every word nor every sentence end.
 _DOT_RUN = re.compile(f"(?<!{_RUN_CHAR}){_RUN_CHAR}++(?=\\.{_RUN_CHAR})")
-# A "." between two domain characters: every domain holds one (a label, its dot, then a label
-# or a TLD, which starts with a domain character). Starting with the literal lets the regex
-# engine skip to each "." directly.
-_DOT = re.compile(f"\\.(?<={_DOMAIN_CHAR}\\.)(?={_DOMAIN_CHAR})")
-_SPACE = re.compile(f"[{_SPACES}]")
-# The same, searched backwards (the ``regex`` module can): the whitespace before a dot.
-_SPACE_BACK = regex.compile(f"[{_SPACES}]", regex.REVERSE)
+# A "." between two domain characters (every domain holds one: a label, its dot, then a label
+# or a TLD, which starts with a domain character), with the rest of its word, so the match ends
+# where the stretch around it ends and the next search starts there. Starting with the literal
+# lets the regex engine skip from "." to "." directly.
+_DOT_TOKEN = re.compile(f"\\.(?<={_DOMAIN_CHAR}\\.)(?={_DOMAIN_CHAR})[^{_SPACES}]*+")
 # A domain whose ASCII domains are itself (see `_extract`).
 _PLAIN_ASCII_DOMAIN = re.compile("[-a-zA-Z0-9.]+")
 # A label valid as a domain name (so as a subdomain too): no "_", no "-" at either end.
@@ -312,21 +308,19 @@ def _regions(text: str, require_protocol: bool) -> list[tuple[int, int]]:
     what the ``exec`` loop over the whole text finds from there on: the text falls apart at
     its whitespace into stretches searched independently. Only stretches with a ``.`` between
     two domain characters can hold a URL (every domain has one), so those alone are kept:
-    each runs from the whitespace before such a dot (the text's start if none) to the
-    whitespace after it (the text's end if none). One ``find``-like scan for dots, not a look
-    at every word.
+    each runs from whitespace before its first such dot (the text's start or the end of the
+    stretch before if none) to the whitespace after it (the text's end if none). One scan from
+    dot to dot, not a look at every word.
     """
     regions: list[tuple[int, int]] = []
     done = 0
-    size = len(text)
-    for dot in _DOT.finditer(text):
-        at = dot.start()
-        if at < done:
-            continue  # in the stretch found last
-        before = _SPACE_BACK.search(text, done, at)
-        start = before.start() if before else done
-        after = _SPACE.search(text, at)
-        done = after.start() if after else size
+    for token in _DOT_TOKEN.finditer(text):
+        # The last " " or newline before the dot (two reverse finds in C, not a regex): the
+        # stretch's start, or a little before it when other whitespace sits in between, which
+        # changes nothing (the search from any whitespace finds what the whole one does).
+        at = token.start()
+        start = max(text.rfind(" ", done, at), text.rfind("\n", done, at), done)
+        done = token.end()
         if require_protocol and text.find("://", start, done) < 0:
             continue  # only URLs with a protocol are kept, and this stretch has none
         regions.append((start, done))
@@ -352,22 +346,22 @@ def extract_urls(text: str, *, require_protocol: bool = False) -> list[Url]:
     astral = not text.isascii() and _ASTRAL.search(text) is not None
     urls: list[Url] = []
     for start, end in regions:
-        chunk = text[start:end]
-        if not astral or not _ASTRAL.search(chunk):
-            urls.extend(_extract(chunk, start, patterns, require_protocol))
-            continue
-        # twitter-text's regex runs on UTF-16 code units: this stretch is searched as such,
-        # and the offsets brought back to code points (each pair before an offset counts one).
-        units = _code_units(chunk)
-        astral_ends = [m.end() for m in _SURROGATE_PAIR.finditer(units)]
-        for u in _extract(units, 0, patterns, require_protocol):
-            urls.append(
-                Url(
-                    start + u.start - bisect_right(astral_ends, u.start),
-                    start + u.end - bisect_right(astral_ends, u.end),
-                    _code_points(u.url),
+        if astral and _ASTRAL.search(text, start, end):
+            # twitter-text's regex runs on UTF-16 code units: this stretch is searched as
+            # such, and the offsets brought back to code points (each pair before an offset
+            # counts one).
+            units = _code_units(text[start:end])
+            astral_ends = [m.end() for m in _SURROGATE_PAIR.finditer(units)]
+            for u in _extract(units, 0, len(units), patterns, require_protocol):
+                urls.append(
+                    Url(
+                        start + u.start - bisect_right(astral_ends, u.start),
+                        start + u.end - bisect_right(astral_ends, u.end),
+                        _code_points(u.url),
+                    )
                 )
-            )
+        else:
+            urls.extend(_extract(text, start, end, patterns, require_protocol))
     return urls
 
 
@@ -378,19 +372,27 @@ _DIRECT_MAX_LENGTH = 256
 _DIRECT_MAX_DOTS = 16
 
 
-def _extract(chunk: str, offset: int, patterns: _Patterns, require_protocol: bool) -> list[Url]:
-    """The URLs of one stretch (see `_regions`), with ``offset`` added to their offsets."""
-    if len(chunk) <= _DIRECT_MAX_LENGTH and chunk.count(".") <= _DIRECT_MAX_DOTS:
-        matches: Iterable[re.Match[str]] = patterns.extract.finditer(chunk)
+def _extract(
+    text: str, begin: int, end: int, patterns: _Patterns, require_protocol: bool
+) -> list[Url]:
+    """The URLs of the stretch ``text[begin:end]`` (see `_regions`)."""
+    if end - begin <= _DIRECT_MAX_LENGTH and text.count(".", begin, end) <= _DIRECT_MAX_DOTS:
+        matches: Iterable[re.Match[str]] = patterns.extract.finditer(text, begin, end)
+        offset = 0
     else:
-        matches = _matches(chunk, patterns)
+        matches = _matches(text[begin:end], patterns)
+        offset = begin
     urls: list[Url] = []
     for match in matches:
         preceding, url, protocol, domain, path = match.group(1, 2, 3, 4, 6)
-        start, end = match.span(2)
+        start, stop = match.span(2)
         start += offset
-        end += offset
-        if not _valid_domain(domain, patterns):
+        stop += offset
+        if not (
+            # A short ASCII domain is valid (every label 1..63 long): the common case, decided
+            # here; `_valid_domain` decides the others.
+            len(domain) <= _MAX_LABEL and domain.isascii() and domain[:4] != "xn--"
+        ) and not _valid_domain(domain, patterns):
             continue
         if len(protocol or _PROTOCOL) + len(url) > MAX_URL_LENGTH:
             continue
@@ -402,7 +404,7 @@ def _extract(chunk: str, offset: int, patterns: _Patterns, require_protocol: boo
                 # the domain itself (it ends in the TLD the regex found): the search below
                 # would find just that.
                 urls.append(
-                    Url(start, end, url) if path else Url(start, start + len(domain), domain)
+                    Url(start, stop, url) if path else Url(start, start + len(domain), domain)
                 )
                 continue
             found = []
@@ -417,19 +419,17 @@ def _extract(chunk: str, offset: int, patterns: _Patterns, require_protocol: boo
                 continue
             if path:
                 last = found[-1]
-                found[-1] = Url(last.start, end, url.replace(domain, last.url, 1))
+                found[-1] = Url(last.start, stop, url.replace(domain, last.url, 1))
             urls.extend(found)
-        else:
-            # Only a t.co URL can match the t.co pattern: its domain is "t.co" in any case.
-            tco = (
-                patterns.tco.match(url)
-                if len(domain) == 4 and domain.isascii() and domain.lower() == "t.co"
-                else None
-            )
+        elif len(domain) == 4 and domain.isascii() and domain.lower() == "t.co":
+            # Only a t.co link can match the t.co pattern (its domain is "t.co" in any case).
+            tco = patterns.tco.match(url)
             if tco:
                 if len(tco.group(1)) > MAX_TCO_SLUG_LENGTH:
                     continue
                 url = tco.group()
-                end = start + len(url)
-            urls.append(Url(start, end, url))
+                stop = start + len(url)
+            urls.append(Url(start, stop, url))
+        else:
+            urls.append(Url(start, stop, url))
     return urls

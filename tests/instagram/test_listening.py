@@ -216,7 +216,9 @@ def test_limit_stops_with_more_and_resumes_where_it_stopped() -> None:
 
 
 def test_limit_between_hashtags_resumes_at_the_next_hashtag() -> None:
-    """Stopped before a hashtag was read, the next search starts with that hashtag."""
+    """Stopped before a hashtag was read, the next search reads that hashtag and the ones
+    after it only (those before were read in this round), and the round ends: a round
+    where every hashtag fills the limit still finishes."""
     other = "17843000000000002"
     canned = Canned(hashtag_found(), ("GET", RECENT, answer(200, page([media(REAL_P1[0], 1)]))))
     one = search(canned, Query(hashtags=["brandkit", "kopi"]), limit=1)
@@ -224,12 +226,13 @@ def test_limit_between_hashtags_resumes_at_the_next_hashtag() -> None:
     rest = Canned(
         hashtag_found(other),
         ("GET", rf"/v25\.0/{other}/recent_media", answer(200, page([media(REAL_P1[1], 2)]))),
-        ("GET", RECENT, answer(200, page([media(REAL_P1[0], 1)]))),
     )
-    two = search(rest, Query(hashtags=["brandkit", "kopi"]), one.cursor)
-    assert rest.requests[0].url.params["q"] == "kopi"
+    two = search(rest, Query(hashtags=["brandkit", "kopi"]), one.cursor, limit=1)
+    assert [r.url.params.get("q") for r in rest.requests] == ["kopi", None]
+    assert len(rest.requests) == 2
     assert [m.id for m in two.messages] == [REAL_P1[1]["id"]]
     assert two.more is False
+    assert json.loads(two.cursor or "{}").get("resume") is None
 
 
 def test_since_and_until_filter_by_timestamp() -> None:

@@ -845,7 +845,8 @@ class InstagramAdapter(GraphAdapter):
         Per hashtag: its id (``GET /ig_hashtag_search``, once: the cursor keeps it), then
         every page of ``GET /{hashtag-id}/recent_media`` (50 a page; Meta lists them in no
         time order, so all are read and the cursor remembers the ids given). It stops once
-        ``limit`` media were read, with ``more`` set and the place kept in the cursor. Meta
+        ``limit`` media were read, with ``more`` set and the place kept in the cursor (the
+        next search goes on from there to the last hashtag, the one after starts over). Meta
         gives no author of hashtagged media: ``author.id`` is ``"unknown"``.
 
         Raises:
@@ -872,9 +873,10 @@ class InstagramAdapter(GraphAdapter):
         order = list(tags)
         after: str | None = None
         if state.resume is not None and state.resume[0] in tags:
-            # Go on where the last search stopped, then the rest, then the ones before.
-            at = order.index(state.resume[0])
-            order = order[at:] + order[:at]
+            # Go on where the last search stopped, then the hashtags after it: those before
+            # it were read in this round already (wrapping round would never finish when
+            # each hashtag fills the limit).
+            order = order[order.index(state.resume[0]) :]
             after = state.resume[1]
         found: dict[str, Message] = {}
         read = 0

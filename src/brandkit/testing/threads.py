@@ -39,6 +39,14 @@ the emulator follows the reference field by field):
   ``hide_status``, ``is_reply_owned_by_me``, ``has_replies``; ``POST /{reply-id}/manage_reply``
   with ``hide`` for top-level replies under the account's posts (the replies under one are
   hidden with it; a nested one is refused).
+- Listening: ``GET /keyword_search`` over every live post and reply (the audience's
+  ``post``, replies and mentions too): ``q`` (required; KEYWORD mode finds posts with every
+  word of ``q``, TAG mode posts tagged ``#q``), ``search_type`` ``TOP`` (the default; most
+  liked first, one page) or ``RECENT`` (newest first, cursors and ``next``),
+  ``search_mode``, ``media_type``, ``author_username``, ``since``/``until``, ``limit`` (25,
+  at most 100) and the ``fields`` of a post (never ``owner``). 2,200 queries per rolling
+  24 h per user, those finding nothing free; past that code 17 (the code Meta sends there
+  is not documented). Without ``keyword_search_approved`` only the user's own posts.
 - Tokens live 60 days; ``GET /refresh_access_token?grant_type=th_refresh_token`` renews one
   that is at least a day old and not expired.
 - ``X-App-Usage``; code 4 past the app's budget.
@@ -117,6 +125,13 @@ def _decode_cursor(value: str) -> tuple[float, int]:
         raise GraphError(400, 100, "(#100) Invalid cursor") from None
 
 
+_WORD = regex.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+
+
+def _search_words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text)]
+
+
 def _links(text: str) -> set[str]:
     return {m.rstrip(".,;:!?)]}'\"") for m in _LINK.findall(text)}
 
@@ -154,6 +169,10 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
         engagement_rate: likes per hour a post gathers (times a weight of 1 to 5).
         media_host: the media host `account` gives accounts (default: one the emulator
             starts on 127.0.0.1 and stops when ``serve()`` ends or on `close`).
+        keyword_search_quota: ``/keyword_search`` queries a user may send per rolling 24 h
+            (2,200; queries that find nothing are not counted).
+        keyword_search_approved: whether the app has the ``threads_keyword_search``
+            approval (without it a search covers only the user's own posts).
     """
 
     platform: ClassVar[str] = "threads"
@@ -189,6 +208,8 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
         container_ttl: float = DAY,
         engagement_rate: float = 6.0,
         media_host: LoopbackMediaHost | None = None,
+        keyword_search_quota: int = 2200,
+        keyword_search_approved: bool = True,
     ) -> None:
         super().__init__(
             clock=clock,
@@ -205,6 +226,10 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
         self.quota_replies = quota_replies
         self.quota_deletes = quota_deletes
         self.text_processing = text_processing
+        self.keyword_search_quota = keyword_search_quota
+        self.keyword_search_approved = keyword_search_approved
+        # Per user: when each counted keyword_search query was sent.
+        self._searches: dict[str, list[float]] = {}
 
     # -- public helpers --------------------------------------------------------------------
 
@@ -679,6 +704,86 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
     def other_node(self, token: Token, node: str, fields: str | None) -> dict[str, Any]:
         # Someone else's reply in a conversation the account started, or a mention of it.
         return self.post_fields(self._seen(token, node), fields, token.owner)
+
+    @route("GET", rf"/{VERSION}/keyword_search")
+    @graph_api()
+    def _keyword_search(
+        self, request: httpx.Request, token: Token, params: dict[str, Any], **_: Any
+    ) -> httpx.Response:
+        q = str(params.get("q") or "").strip()
+        if not q:
+            raise GraphError(400, 100, "(#100) The parameter q is required")
+        search_type = str(params.get("search_type") or "TOP")
+        mode = str(params.get("search_mode") or "KEYWORD")
+        media_type = params.get("media_type")
+        if search_type not in ("TOP", "RECENT"):
+            raise GraphError(400, 100, "(#100) Param search_type must be one of {TOP, RECENT}")
+        if mode not in ("KEYWORD", "TAG"):
+            raise GraphError(400, 100, "(#100) Param search_mode must be one of {KEYWORD, TAG}")
+        if media_type is not None and media_type not in ("TEXT", "IMAGE", "VIDEO"):
+            raise GraphError(
+                400, 100, "(#100) Param media_type must be one of {TEXT, IMAGE, VIDEO}"
+            )
+        since, until = graph_unix(params.get("since")), graph_unix(params.get("until"))
+        if since is not None and since < _EARLIEST:
+            raise GraphError(400, 100, f"(#100) The since parameter must be at least {_EARLIEST}")
+        if since is not None and until is not None and since >= until:
+            raise GraphError(400, 100, "(#100) since must be earlier than until")
+        now = self.clock.time()
+        log = [t for t in self._searches.get(token.owner, []) if t > now - DAY]
+        self._searches[token.owner] = log
+        if len(log) >= self.keyword_search_quota:
+            raise GraphError(
+                400,
+                17,
+                "(#17) User request limit reached",
+                transient=True,
+                user_title="Keyword search limit reached",
+                user_msg=f"A user can send {self.keyword_search_quota} keyword search "
+                "queries in 24 hours.",
+            )
+        author = params.get("author_username")
+        words = _search_words(q)
+        tag = re.compile(rf"(?<![\w#])#{re.escape(q)}(?!\w)", re.IGNORECASE)
+        items = []
+        for p in self.live():
+            if not self.keyword_search_approved and p.owner != token.owner:
+                continue
+            if mode == "TAG":
+                hit = tag.search(p.text) is not None
+            else:
+                have = set(_search_words(p.text))
+                hit = bool(words) and all(w in have for w in words)
+            if not hit:
+                continue
+            kind = {"CAROUSEL": "IMAGE"}.get(p.media_type, p.media_type)
+            if media_type is not None and kind != media_type:
+                continue
+            if author and self._users[p.owner].username != str(author).lstrip("@"):
+                continue
+            if (since is not None and p.created_at < since) or (
+                until is not None and p.created_at > until
+            ):
+                continue
+            items.append(p)
+        fields = ",".join(
+            f for f in str(params.get("fields") or "id").split(",") if f.strip() != "owner"
+        )
+
+        def render(p: _Post, _fields: str | None) -> dict[str, Any]:
+            return self.post_fields(p, fields, token.owner)
+
+        if search_type == "RECENT":
+            items.sort(key=lambda p: (p.created_at, int(p.id)), reverse=True)
+            body = self._edge_page(request, params, items, render, links=True)
+        else:
+            items.sort(key=lambda p: (self._counts(p).get("likes", 0), p.created_at), reverse=True)
+            body = self._edge_page(
+                request, {**params, "after": None, "before": None}, items, render, links=False
+            )
+        if body["data"]:
+            log.append(now)  # a query that finds nothing is not counted
+        return self.json(body)
 
     @route("POST", rf"/{VERSION}/(?P<node>[0-9]+)/manage_reply")
     @graph_api()

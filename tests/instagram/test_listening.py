@@ -12,7 +12,13 @@ import pytest
 
 from brandkit import Account, Query
 from brandkit._flow import run_flow
-from brandkit.errors import ConfigurationError, MalformedResponse, RateLimited, Unsupported
+from brandkit.errors import (
+    ConfigurationError,
+    MalformedResponse,
+    RateLimited,
+    Rejected,
+    Unsupported,
+)
 from brandkit.listening import SearchPage, UnsupportedQuery
 from brandkit.platforms.instagram import FOUND_FIELDS, InstagramAdapter, SearchCursor
 from tests.facebook.conftest import Canned, answer, graph_error, real
@@ -213,6 +219,30 @@ def test_limit_stops_with_more_and_resumes_where_it_stopped() -> None:
     assert rest.requests[0].url.params["after"] == REAL_AFTER
     assert [m.id for m in two.messages] == [REAL_P2[0]["id"]]
     assert two.more is False
+
+
+def test_a_stale_meta_cursor_reads_the_hashtag_from_the_top() -> None:
+    """Meta refusing the ``after`` cursor kept from an earlier search (code 100): the
+    hashtag is read from its first page, and what was given is still not given again."""
+    p1 = [media(item, i) for i, item in enumerate(REAL_P1)]
+    canned = Canned(hashtag_found(), ("GET", RECENT, answer(200, page(p1, REAL_AFTER))))
+    one = search(canned, Query(hashtags=["brandkit"]), limit=3)
+    rest = Canned(
+        ("GET", RECENT, graph_error(400, 100, "(#100) Invalid cursor")),
+        ("GET", RECENT, answer(200, page([*p1, media(REAL_P2[0], 30)]))),
+    )
+    two = search(rest, Query(hashtags=["brandkit"]), one.cursor)
+    assert rest.requests[0].url.params["after"] == REAL_AFTER
+    assert "after" not in rest.requests[1].url.params
+    assert [m.id for m in two.messages] == [REAL_P2[0]["id"]]
+
+
+def test_a_refused_page_that_is_no_resume_is_an_error() -> None:
+    """Code 100 on a page that is not a resumed cursor is Meta's refusal, raised."""
+    canned = Canned(hashtag_found(), ("GET", RECENT, graph_error(400, 100, "(#100) nope")))
+    with pytest.raises(Rejected):
+        search(canned, Query(hashtags=["brandkit"]))
+    assert len(canned.requests) == 2
 
 
 def test_limit_between_hashtags_resumes_at_the_next_hashtag() -> None:

@@ -896,10 +896,24 @@ class InstagramAdapter(GraphAdapter):
                 "fields": FOUND_FIELDS,
                 "limit": self.search_page,
             }
-            if n == 0 and after:
+            resumed = n == 0 and bool(after)
+            if resumed:
                 params["after"] = after
             for _ in range(self.search_pages):
-                page = yield from self.get(f"/{hashtag_id}/recent_media", params, EdgePage[_Found])
+                try:
+                    page = yield from self.get(
+                        f"/{hashtag_id}/recent_media", params, EdgePage[_Found]
+                    )
+                except Rejected as exc:
+                    if exc.code != 100 or not resumed:
+                        raise
+                    # Meta's cursor from an earlier search no longer holds: read the
+                    # hashtag from the top (the cursor's ids keep what was given).
+                    del params["after"]
+                    page = yield from self.get(
+                        f"/{hashtag_id}/recent_media", params, EdgePage[_Found]
+                    )
+                resumed = False
                 read += len(page.data)
                 for item in page.data:
                     if item.id in seen or item.id in found:

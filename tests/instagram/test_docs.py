@@ -39,3 +39,23 @@ def test_conversations_example_runs() -> None:
     """The Conversations section's example runs as written."""
     (example,) = blocks("python", "## Conversations", PAGE)
     exec(compile(example, str(PAGE), "exec"), {"__name__": "docs_conversations"})
+
+
+def test_listening_example_runs_with_the_requests_it_names() -> None:
+    """The Listening section's example runs as written, with the request counts its
+    comments give (2, then 1)."""
+    from brandkit import Client
+
+    (example,) = blocks("python", "## Listening", PAGE)
+    counts: list[int] = []
+    search = Client.search
+
+    def counting(self: Client, *args: Any, **kwargs: Any) -> Any:
+        page = search(self, *args, **kwargs)
+        counts.append(page.requests)
+        return page
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Client, "search", counting)
+        exec(compile(example, str(PAGE), "exec"), {"__name__": "docs_listening"})
+    assert counts == [2, 1]

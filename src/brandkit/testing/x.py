@@ -34,6 +34,13 @@ Bearer token or with OAuth 1.0a (HMAC-SHA1, checked
 against the account's secrets; behind a TLS-terminating proxy the ``X-Forwarded-Proto``
 scheme is the one signed).
 
+Listening: ``GET /2/tweets/search/recent`` answers from every stored post of the last 7 days
+with X's query grammar (``OR``, ``( )``, ``-``, ``"phrases"``, ``#tag``, ``@handle``,
+``from:``, ``to:``, ``lang:``, ``is:``, ``has:``, ``conversation_id:``), ``since_id`` /
+``until_id`` / ``start_time`` / ``end_time`` as X reads them, and X's 429 ``usage-capped``
+once ``usage_cap`` posts were returned in the period (`XEmulator.posts_read` counts them).
+The audience's ``fan.post(text, lang=...)`` are public posts in a language.
+
 Post length is X's weighted length (twitter-text v3): over 280 is refused with X's 400
 "Your Tweet text is too long", unless the user has Premium (``premium=True`` on the emulator
 or on `XEmulator.account`), which allows 25,000.

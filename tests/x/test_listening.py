@@ -278,6 +278,15 @@ def test_a_cursor_wins_over_since_and_an_expired_one_falls_back_to_the_window() 
     search(x, script, Query(any=["k"], since=day), recent)
     sent = params(script.requests[-1])
     assert sent["since_id"] == sid(3600) and "start_time" not in sent
+    # A query whose since is later than the cursor: X would take since_id alone.
+    search(
+        x,
+        script,
+        Query(any=["k"], since=day),
+        json.dumps({"v": 1, "search": True, "since": sid(2 * 86_400)}),
+    )
+    sent = params(script.requests[-1])
+    assert "since_id" not in sent and sent["start_time"] == day.strftime("%Y-%m-%dT%H:%M:%SZ")
     stale = json.dumps({"v": 1, "search": True, "since": sid(8 * 86_400)})
     got = search(x, script, Query(any=["k"]), stale)
     sent = params(script.requests[-1])

@@ -1441,7 +1441,7 @@ class XAdapter(RefreshingAdapter):
         newer. ``since``/``until`` become ``start_time``/``end_time``: a ``since`` older than
         the 7 days is moved to the window's start (X refuses older times), and an
         ``until`` before it finds nothing without a request. A cursor's ``since_id`` that
-        fell out of the window is replaced the same way.
+        fell out of the window, or that is older than ``since``, is replaced the same way.
 
         Raises:
             UnsupportedQuery: see `compile_query` (before any request).
@@ -1459,8 +1459,12 @@ class XAdapter(RefreshingAdapter):
         if query.until is not None and query.until <= oldest:
             return SearchPage(messages=(), cursor=cursor, more=False)
         since, until, top = state.since, state.until, state.top
-        if since is not None and (snowflake_time(since) or now) < oldest:
-            since = None  # out of X's window: start_time says the same
+        if since is not None:
+            read_up_to = snowflake_time(since) or now
+            if read_up_to < oldest or (query.since is not None and read_up_to < query.since):
+                # Out of X's window, or before the query's own start: X would take since_id
+                # alone, so start_time says it instead.
+                since = None
         fixed: dict[str, str] = {"query": text, **self._search_fields()}
         if since is None:
             start = max(query.since, oldest) if query.since is not None else None

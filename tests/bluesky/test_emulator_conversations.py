@@ -148,15 +148,8 @@ def test_reply_notifications_follow_the_indexers_rules(emu: BlueskyEmulator, pds
     ).json()
     under = fan.reply(answer["uri"], "under your answer")
     both = fan.reply("3kaaaaaaaaa22", f"@{pds.handle} are you there?")
-    value = emu.record(both).value
-    handle = f"@{pds.handle}"
-    start = value["text"].encode().index(handle.encode())
-    value["facets"] = [
-        {
-            "index": {"byteStart": start, "byteEnd": start + len(handle.encode())},
-            "features": [{"$type": "app.bsky.richtext.facet#mention", "did": pds.did}],
-        }
-    ]
+    (facet,) = emu.record(both).value["facets"]
+    assert facet["features"][0]["did"] == pds.did
     got = {n["uri"]: n for n in notes(pds).json()["notifications"]}
     assert got[under]["reason"] == "reply" and got[under]["reasonSubject"] == answer["uri"]
     assert got[both]["reason"] == "mention"
@@ -225,3 +218,16 @@ def test_notifications_are_rate_limited_like_every_read() -> None:
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert answers[0].headers["RateLimit-Policy"] == "3;w=300"
     assert error(answers[2])[1] == "RateLimitExceeded"
+
+
+def test_a_mention_names_the_account_made_with_account_unless_the_text_names_another(
+    emu: BlueskyEmulator,
+) -> None:
+    """Users added to be mentioned do not take the audience's mentions from the brand."""
+    alice = emu.add_user("alice.test")
+    brand = emu.account(name="brand")
+    fan = emu.audience("fan")
+    plain = emu.record(fan.mention("hello")).value
+    assert plain["text"].startswith(f"@{brand.settings['handle']} ")
+    named = emu.record(fan.mention("hi @alice.test")).value
+    assert named["facets"][0]["features"][0]["did"] == alice.did

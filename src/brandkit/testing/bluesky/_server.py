@@ -435,6 +435,14 @@ class BlueskyEmulator(Emulator):
         self._last_sort_ms = 0
         # The DIDs of the audience's accounts (not the brand's).
         self._audience_dids: set[str] = set()
+        # The accounts made with account(), in order (the ones the audience mentions).
+        self._brand_dids: list[str] = []
+        # Record writes so far, and the notifications built for a state of the records.
+        self._writes = 0
+        self._note_cache: (
+            tuple[tuple[int, int], dict[str, list[tuple[int, str, str | None, StoredRecord]]]]
+            | None
+        ) = None
         self._last_tid = 0
         self._clock_id = int.from_bytes(os.urandom(2), "big") & 0x3FF
 
@@ -498,6 +506,7 @@ class BlueskyEmulator(Emulator):
                 candidate = f"{head}{n}.{tail}"
                 n += 1
             user = self.add_user(candidate)
+            self._brand_dids.append(user.did)
         return Account.bluesky(
             handle=user.handle,
             app_password=user.app_password,
@@ -627,9 +636,10 @@ class BlueskyEmulator(Emulator):
         first use) and return its AT URI, the id the adapter reports for it.
 
         ``"reply"`` answers ``target`` (root and parent strong refs); ``"mention"`` names
-        the brand's account (the first one made, or the one whose ``@handle`` the text holds;
-        the handle is put first when the text lacks it) with a mention facet; ``"quote"``
-        embeds ``target`` (``app.bsky.embed.record``); ``"post"`` is a plain post.
+        the brand's account (the one whose ``@handle`` the text holds, else the first made
+        with `account`; the handle is put first when the text lacks it); ``"quote"`` embeds
+        ``target`` (``app.bsky.embed.record``); ``"post"`` is a plain post. In every kind,
+        an ``@handle`` of an account here becomes a mention facet, as the app makes it.
 
         Raises:
             NotImplementedError: ``"comment"`` (Bluesky has replies, not comments).
@@ -655,18 +665,14 @@ class BlueskyEmulator(Emulator):
                 else:
                     record["embed"] = {"$type": "app.bsky.embed.record", "record": ref}
             elif kind == "mention":
-                brand = self._brand_named_in(text)
-                handle = f"@{brand.handle}"
+                handle = f"@{self._brand_named_in(text).handle}"
                 if handle not in text:
                     text = f"{handle} {text}"
                     record["text"] = text
-                start = text.encode("utf-8").index(handle.encode("utf-8"))
-                record["facets"] = [
-                    {
-                        "index": {"byteStart": start, "byteEnd": start + len(handle.encode())},
-                        "features": [{"$type": _MENTION, "did": brand.did}],
-                    }
-                ]
+            # As the app does: every @handle of an account here becomes a mention facet.
+            facets = self._mention_facets(text)
+            if facets:
+                record["facets"] = facets
             record["createdAt"] = _iso(self.clock.time())
             response = self._create(user, {"repo": user.did, "collection": POST, "record": record})
             if response.status_code != 200:
@@ -718,8 +724,30 @@ class BlueskyEmulator(Emulator):
             self._audience_dids.add(user.did)
         return user
 
+    def _mention_facets(self, text: str) -> list[dict[str, Any]]:
+        data = text.encode("utf-8")
+        facets = []
+        for match in re.finditer(rb"@([a-z0-9.-]+[a-z0-9])", data):
+            user = next(
+                (u for u in self.users.values() if u.handle == match[1].decode().lower()), None
+            )
+            if user is not None:
+                facets.append(
+                    {
+                        "index": {"byteStart": match.start(), "byteEnd": match.end()},
+                        "features": [{"$type": _MENTION, "did": user.did}],
+                    }
+                )
+        return facets
+
     def _brand_named_in(self, text: str) -> BlueskyUser:
-        brands = [u for u in self.users.values() if u.did not in self._audience_dids]
+        made = [self.users[d] for d in self._brand_dids if d in self.users]
+        others = [
+            u
+            for u in self.users.values()
+            if u.did not in self._audience_dids and u.did not in self._brand_dids
+        ]
+        brands = made + others
         if not brands:
             raise KeyError("there is no brand account to mention: make one with account()")
         for user in brands:
@@ -732,13 +760,13 @@ class BlueskyEmulator(Emulator):
         if post_id.startswith("at://"):
             rec = self._post_at(post_id)
         else:
+            # A brand's record key: look in each brand repository (not through every record).
             rec = next(
                 (
-                    r
-                    for r in self.records.values()
-                    if r.collection == POST
-                    and r.rkey == post_id
-                    and r.did not in self._audience_dids
+                    self.records[uri]
+                    for did in self.users
+                    if did not in self._audience_dids
+                    and (uri := f"at://{did}/{POST}/{post_id}") in self.records
                 ),
                 None,
             )
@@ -1316,6 +1344,7 @@ class BlueskyEmulator(Emulator):
             created_at=self.clock.time(),
         )
         self._sort_ms[uri] = self._next_sort_ms()
+        self._writes += 1
         answer: dict[str, Any] = {"uri": uri, "cid": cid, "commit": self._commit()}
         if status is not None:
             answer["validationStatus"] = status
@@ -1390,6 +1419,7 @@ class BlueskyEmulator(Emulator):
             return self._stamp(refusal.response, status)
         uri = f"at://{user.did}/{body['collection']}/{body['rkey']}"
         gone = self.records.pop(uri, None)
+        self._writes += 1
         if gone is None:
             # Deleting what is not there succeeds with an empty body.
             return self._stamp(self.json({}), status)
@@ -1662,31 +1692,54 @@ class BlueskyEmulator(Emulator):
         return self._stamp(self.json(body), status)
 
     def _notifications(self, did: str) -> list[tuple[int, str, str | None, StoredRecord]]:
-        """The notifications of ``did`` about posts (mention, quote, reply), newest first, as
-        the AppView's indexer makes them: one per post, a mention before a quote before a
-        reply; a reply notifies the nearest of its five ancestors by ``did`` (not past a
-        reply its thread hides), and the notification goes with its subject."""
-        out: list[tuple[int, str, str | None, StoredRecord]] = []
-        for rec in self.records.values():
-            if rec.collection != POST or rec.did == did:
-                continue
-            found = self._notification_for(rec, did)
-            if found is None:
-                continue
-            reason, subject = found
+        """The notifications of ``did`` about posts (mention, quote, reply), newest first:
+        those the indexer made (see `_notifications_of`), less those whose subject was
+        deleted and the replies ``did`` hid in its own threads, as the AppView filters them."""
+        out = []
+        for item in self._notification_index().get(did, ()):
+            _, reason, subject, rec = item
             if subject is not None and subject not in self.records:
                 continue  # the subject was deleted: the AppView drops the notification
             if reason == "reply" and self._hidden_by_root_author(rec, did):
                 continue
-            out.append((self._sort_ms.get(rec.uri, 0), reason, subject, rec))
-        out.sort(key=lambda n: (n[0], n[3].uri), reverse=True)
+            out.append(item)
         return out
 
-    def _notification_for(self, rec: StoredRecord, did: str) -> tuple[str, str | None] | None:
+    def _notification_index(self) -> dict[str, list[tuple[int, str, str | None, StoredRecord]]]:
+        """Every account's notifications, newest first, built once per state of the records
+        (one pass over them, not one per read)."""
+        key = (len(self.records), self._writes)
+        cached = self._note_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        index: dict[str, list[tuple[int, str, str | None, StoredRecord]]] = {}
+        for rec in self.records.values():
+            if rec.collection != POST:
+                continue
+            sort_ms = self._sort_ms.get(rec.uri, 0)
+            for did, reason, subject in self._notifications_of(rec):
+                index.setdefault(did, []).append((sort_ms, reason, subject, rec))
+        for items in index.values():
+            items.sort(key=lambda n: (n[0], n[3].uri), reverse=True)
+        self._note_cache = (key, index)
+        return index
+
+    def _notifications_of(self, rec: StoredRecord) -> list[tuple[str, str, str | None]]:
+        """Whom the post ``rec`` notifies, as the AppView's indexer does: one notification
+        per account (never its author), a mention before a quote before a reply; a reply
+        notifies the authors of up to four posts above it, not past one its thread hides."""
+        notified = {rec.did}
+        out: list[tuple[str, str, str | None]] = []
+
+        def notify(did: str, reason: str, subject: str | None) -> None:
+            if did not in notified:
+                notified.add(did)
+                out.append((did, reason, subject))
+
         for facet in rec.value.get("facets") or ():
             for feature in facet.get("features") or ():
-                if feature.get("$type") == _MENTION and feature.get("did") == did:
-                    return "mention", None
+                if feature.get("$type") == _MENTION and isinstance(feature.get("did"), str):
+                    notify(feature["did"], "mention", None)
         embed = rec.value.get("embed")
         if isinstance(embed, Mapping):
             quoted = embed.get("record")
@@ -1694,24 +1747,28 @@ class BlueskyEmulator(Emulator):
                 quoted, Mapping
             ):
                 quoted = quoted.get("record")
-            uri = quoted.get("uri") if isinstance(quoted, Mapping) else None
-            if isinstance(uri, str) and uri.startswith(f"at://{did}/{POST}/"):
-                return "quote", uri
-        hidden = self._hidden_replies(rec)
+            match = (
+                _AT_URI.fullmatch(str(quoted.get("uri"))) if isinstance(quoted, Mapping) else None
+            )
+            if match is not None and match["collection"] == POST:
+                notify(match["repo"], "quote", match.group(0))
+        hidden: set[str] | None = None
         current = rec
         for _ in range(_REPLY_NOTIF_DEPTH - 1):
             parent_uri = _parent_uri(current)
-            if parent_uri is None:
+            match = _AT_URI.fullmatch(parent_uri or "")
+            if parent_uri is None or match is None:
                 break
-            if parent_uri.startswith(f"at://{did}/"):
-                return "reply", parent_uri
+            notify(match["repo"], "reply", parent_uri)
+            if hidden is None:
+                hidden = self._hidden_replies(rec)
             if parent_uri in hidden:
-                break
+                break  # a hidden reply: no one above it is notified
             parent = self.records.get(parent_uri)
             if parent is None:
                 break
             current = parent
-        return None
+        return out
 
     def _gate_of(self, rec: StoredRecord) -> StoredRecord | None:
         """The threadgate of the thread ``rec`` is in (its root's), if there is one."""
@@ -1799,6 +1856,7 @@ class BlueskyEmulator(Emulator):
             created_at=current.created_at if current is not None else self.clock.time(),
         )
         self._sort_ms.setdefault(uri, self._next_sort_ms())
+        self._writes += 1
         answer["commit"] = self._commit()
         if status is not None:
             answer["validationStatus"] = status

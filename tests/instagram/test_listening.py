@@ -265,6 +265,20 @@ def test_limit_between_hashtags_resumes_at_the_next_hashtag() -> None:
     assert json.loads(two.cursor or "{}").get("resume") is None
 
 
+def test_page_bound_stops_with_more_and_resumes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hashtag with more pages than `search_pages` stops there (the bound of a loop)
+    with ``more`` and goes on from Meta's cursor next time, even under ``limit``."""
+    monkeypatch.setattr(InstagramAdapter, "search_pages", 1)
+    p1 = [media(item, i) for i, item in enumerate(REAL_P1)]
+    canned = Canned(hashtag_found(), ("GET", RECENT, answer(200, page(p1, REAL_AFTER))))
+    one = search(canned, Query(hashtags=["brandkit"]))
+    assert one.more is True
+    rest = Canned(("GET", RECENT, answer(200, page([media(REAL_P2[0], 30)]))))
+    two = search(rest, Query(hashtags=["brandkit"]), one.cursor)
+    assert rest.requests[0].url.params["after"] == REAL_AFTER
+    assert (two.more, [m.id for m in two.messages]) == (False, [REAL_P2[0]["id"]])
+
+
 def test_since_and_until_filter_by_timestamp() -> None:
     """Media outside ``since``/``until`` are left out."""
     items = [media(REAL_P1[0], 5), media(REAL_P1[1], 15), media(REAL_P1[2], 25)]

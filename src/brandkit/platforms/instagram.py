@@ -931,6 +931,9 @@ class InstagramAdapter(GraphAdapter):
                 if read >= limit:
                     resume = (tag, next_after)
                     break
+            else:
+                # `search_pages` pages and still more: the next search goes on from here.
+                resume = (tag, str(params.get("after") or ""))
             if resume is not None:
                 break
         for m in found.values():

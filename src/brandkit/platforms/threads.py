@@ -45,7 +45,13 @@ import httpx
 import pydantic
 
 from brandkit._flow import Flow, Send
-from brandkit.errors import ConfigurationError, PlatformUnavailable, RateLimited, Rejected
+from brandkit.errors import (
+    ConfigurationError,
+    PlatformError,
+    PlatformUnavailable,
+    RateLimited,
+    Rejected,
+)
 from brandkit.inbox._model import Author, InboxPage, Message
 from brandkit.listening._query import Query, SearchPage, UnsupportedQuery
 from brandkit.metrics._sample import Metric, MetricSample
@@ -322,6 +328,19 @@ class ThreadsAdapter(GraphAdapter):
         if path.endswith("/keyword_search"):
             return "keyword_search"
         return "threads"
+
+    def error_for(self, response: httpx.Response) -> PlatformError:
+        """Graph's error (see `GraphAdapter.error_for`); a throttled keyword search without
+        a wait is given the longest one its limit can hold (24 hours: Meta counts each query
+        for a rolling day), so that brandkit stops at once instead of asking again."""
+        error = super().error_for(response)
+        if (
+            isinstance(error, RateLimited)
+            and error.bucket == f"{self.name}:keyword_search"
+            and error.retry_after is None
+        ):
+            error.retry_after = 86_400.0
+        return error
 
     def auth_advice(self, code: int | None, subcode: int | None) -> str:
         return (

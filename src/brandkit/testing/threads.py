@@ -737,7 +737,6 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
                 400,
                 17,
                 "(#17) User request limit reached",
-                transient=True,
                 user_title="Keyword search limit reached",
                 user_msg=f"A user can send {self.keyword_search_quota} keyword search "
                 "queries in 24 hours.",

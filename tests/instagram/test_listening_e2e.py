@@ -156,3 +156,18 @@ def test_unsupported_query_is_refused_before_any_request(
             client.search(account, Query(any=["brandkit"], hashtags=["brandkit"]))
         assert err.value.feature == "words"
         assert len(emu.requests) == before
+
+
+@pytest.mark.anyio
+async def test_async_search_finds_the_same(emu: InstagramEmulator, account: Account) -> None:
+    """AsyncClient.search: the same posts, the same cursor semantics."""
+    from brandkit import AsyncClient
+
+    tagged = [emu.audience("a").post(f"#kopi {n}") for n in range(55)]
+    emu.audience("b").post("kopi without the tag")
+    async with AsyncClient(retry=FAST) as client:
+        page = await client.search(account, Query(hashtags=["kopi"]))
+        assert sorted(m.id for m in page.messages) == sorted(tagged)
+        assert page.requests == 3
+        again = await client.search(account, Query(hashtags=["kopi"]), since=page.cursor)
+        assert again.messages == () and again.requests == 2

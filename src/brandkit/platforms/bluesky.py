@@ -1159,7 +1159,7 @@ class BlueskyAdapter(Adapter):
         response = yield Send(
             self._get("com.atproto.repo.getRecord", None, params), idempotent=True, bucket="api"
         )
-        if response.status_code == 400 and _xrpc_error(response)[0] in ("RecordNotFound", None):
+        if response.status_code == 400 and _xrpc_error(response)[0] == "RecordNotFound":
             raise Rejected(
                 f"bluesky: the post answered ({ref.uri}) was deleted; there is nothing to "
                 "reply to (archive the message instead)",

@@ -213,3 +213,5 @@ def test_other_audience_kinds_still_work(emu: InstagramEmulator) -> None:
     with pytest.raises(KeyError):
         emu.audience("fan").comment("1234", "hello")
     assert acct.settings["ig_user_id"]
+    with pytest.raises(ValueError, match="hashtags"):
+        emu.audience("fan").post(" ".join(f"#t{n}" for n in range(31)))

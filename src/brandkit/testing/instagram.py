@@ -312,11 +312,20 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
     ) -> str:
         """A public post by ``member`` (``kind="post"``: an image with ``text`` as its
         caption, which hashtag search finds by its hashtags), or a comment (see
-        `GraphEmulator.audience_write`); returns the media or comment id."""
+        `GraphEmulator.audience_write`); returns the media or comment id.
+
+        Raises:
+            ValueError: a caption Instagram refuses (too long, too many hashtags or
+                mentions).
+            NotImplementedError: a mention or quote (see `GraphEmulator.audience_write`).
+        """
         if kind != "post":
             return super().audience_write(member, kind, text, target=target, lang=lang)
         with self.lock:
-            self._check_caption(text)
+            try:
+                self._check_caption(text)
+            except GraphError as err:
+                raise ValueError(f"instagram would refuse this caption: {err.message}") from None
             person = self._people.setdefault(member.name, self.new_id())
             media_id = self.new_id()
             self._public[media_id] = _Public(

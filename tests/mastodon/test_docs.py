@@ -33,6 +33,12 @@ def test_conversations_example_runs() -> None:
     exec(compile(code, str(PAGE), "exec"), {"__name__": "docs_example"})
 
 
+def test_listening_example_runs() -> None:
+    """The listening example runs as written against the emulator."""
+    (code,) = code_blocks(PAGE, "python", "## Listening", section_only=True)
+    exec(compile(code, str(PAGE), "exec"), {"__name__": "docs_example"})
+
+
 def test_accounts_file_example_loads(tmp_path: Path) -> None:
     """The TOML example is a valid accounts file; the token comes from the environment."""
     (toml,) = blocks("toml")

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.docs_blocks import code_blocks
 from tests.facebook.test_docs import blocks
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "platforms" / "threads.md"
@@ -22,7 +23,13 @@ def test_emulator_examples_run() -> None:
 
 def test_conversations_example_runs() -> None:
     """The Conversations example runs as written against the emulator."""
-    (code,) = blocks("python", "## Conversations", PAGE)
+    (code,) = code_blocks(PAGE, "python", "## Conversations", section_only=True)
+    exec(compile(code, str(PAGE), "exec"), {"__name__": "docs_example"})
+
+
+def test_listening_example_runs() -> None:
+    """The Listening example runs as written against the emulator."""
+    (code,) = code_blocks(PAGE, "python", "## Listening", section_only=True)
     exec(compile(code, str(PAGE), "exec"), {"__name__": "docs_example"})
 
 

@@ -1,0 +1,55 @@
+"""Conversations end to end: brandkit's Client against the Bluesky emulator on a socket."""
+
+from __future__ import annotations
+
+import pytest
+
+from brandkit import Client, DeliveryStatus, Post, Rejected, Unsupported
+from brandkit.testing.bluesky import BlueskyEmulator
+from tests.bluesky._support import FAST
+
+LIKE = "app.bsky.feed.like"
+
+
+def test_replies_hide_like_and_a_deleted_message(served: BlueskyEmulator) -> None:
+    """A post's conversation comes back with hidden replies flagged; a like lands once; a
+    reply in someone else's thread cannot be hidden; a deleted message cannot be answered."""
+    emu = served
+    account = emu.account(name="brand")
+    with Client(retry=FAST, accounts=[account]) as client:
+        (d,) = client.publish(Post(text="Tell us"), account)
+        rude = emu.audience("troll").reply(d.ids[0], "rude")
+        nice = emu.audience("fan").reply(d.ids[0], "nice")
+        deeper = emu.audience("fan2").reply(nice, "agreed")
+        page = client.inbox(account)
+        by_id = {m.id: m for m in page.messages}
+        # fan2 answered fan, two levels under the brand's post: the brand is told too.
+        assert set(by_id) == {rude, nice, deeper}
+        assert by_id[deeper].in_reply_to == nice and by_id[deeper].our_post == d.ids[0]
+        client.hide(by_id[rude])
+        thread = {m.id: m for m in client.replies(d)}
+        assert set(thread) == {rude, nice, deeper}
+        assert thread[rude].hidden and not thread[nice].hidden
+        assert thread[deeper].in_reply_to == nice and thread[deeper].our_post == d.ids[0]
+
+        client.like(by_id[nice])
+        client.like(by_id[nice])
+        brand_did = emu.user("brand.test").did
+        likes = [r for r in emu.records.values() if r.did == brand_did and r.collection == LIKE]
+        assert [r.value["subject"]["uri"] for r in likes] == [nice]
+
+        other = emu.audience("other").post("my own thread")
+        emu.audience("fan3").reply(other, f"@{account.settings['handle']} what do you think?")
+        (mention,) = client.inbox(account, since=page.cursor).messages
+        assert mention.kind == "mention" and mention.in_reply_to == other
+        before = len(emu.requests)
+        with pytest.raises(Unsupported, match="thread's author"):
+            client.hide(mention)
+        assert len(emu.requests) == before  # refused before any request
+
+        with emu.lock:
+            del emu.records[nice]
+        answer = client.reply(by_id[nice], Post(text="thanks!"))
+    assert answer.status is DeliveryStatus.FAILED
+    assert isinstance(answer.error, Rejected) and "deleted" in str(answer.error)
+    assert emu.answers(rude) == []

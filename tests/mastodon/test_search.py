@@ -411,3 +411,33 @@ def test_known_answer_across_pages_and_repeated_searches() -> None:
             assert set(found[i]) == want, query
             assert set(found[i].values()) <= {1}
             assert want
+
+
+def test_since_and_until_bound_the_read_and_what_is_kept(adapter: MastodonAdapter) -> None:
+    timeline = Timeline(10)
+    query = Query(
+        hashtags=["brandkit"], since=T0 + timedelta(seconds=3), until=T0 + timedelta(seconds=6)
+    )
+    page = run(adapter.search(query, None, limit=100), timeline)
+    assert [m.id for m in page.messages] == [sid(3), sid(4), sid(5)]
+    params = timeline.requests[0].url.params
+    assert int(params["min_id"]) < int(sid(3))
+    assert int(params["max_id"]) > int(sid(6))
+    search = Search([status(n, "brandkit") for n in range(10)])
+    words = Query(
+        any=["brandkit"], since=T0 + timedelta(seconds=3), until=T0 + timedelta(seconds=6)
+    )
+    found = run(adapter.search(words, None, limit=100), search)
+    assert [m.id for m in found.messages] == [sid(3), sid(4), sid(5)]
+    assert "min_id" in search.requests[0].url.params
+    assert "max_id" in search.requests[0].url.params
+
+
+def test_a_japanese_hashtag_is_found_over_the_socket(emu: MastodonEmulator) -> None:
+    account = emu.account(username="brand")
+    said = emu.audience("fan").post("新しい #ブランド の話", lang="ja")
+    emu.audience("fan").post("#brandkit", lang="en")
+    with Client(retry=FAST) as client:
+        page = client.search(account, Query(hashtags=["ブランド"], languages=["ja"]))
+    assert [m.id for m in page.messages] == [said]
+    assert page.messages[0].extra == {"language": "ja"}

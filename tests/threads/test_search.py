@@ -330,3 +330,26 @@ def test_known_answer_across_pages_and_repeated_searches() -> None:
         assert want
         assert set(found[i]) == want, query
         assert set(found[i].values()) == {1}
+
+
+def test_since_and_until_are_sent_in_unix_seconds(adapter: ThreadsAdapter) -> None:
+    feed = Feed([post(n) for n in range(10)])
+    query = Query(
+        any=["brandkit"], since=T0 + timedelta(seconds=3), until=T0 + timedelta(seconds=6)
+    )
+    page = run(adapter.search(query, None, limit=100), feed)
+    params = feed.requests[0].url.params
+    assert params["since"] == str(int((T0 + timedelta(seconds=3)).timestamp()))
+    assert params["until"] == str(int((T0 + timedelta(seconds=6)).timestamp()))
+    assert [m.id for m in page.messages] == [post(n)["id"] for n in (3, 4, 5)]
+
+
+def test_an_emoji_topic_tag_and_indonesian_words_over_the_socket(emu: ThreadsEmulator) -> None:
+    account_ = emu.account()
+    tagged = emu.audience("a").post("pesta #🎉 malam ini")
+    worded = emu.audience("b").post("merek bagus sekali")
+    emu.audience("c").post("bagus")
+    with Client(retry=FAST) as client:
+        page = client.search(account_, Query(any=["merek bagus"], hashtags=["🎉"]))
+    assert sorted(m.id for m in page.messages) == sorted([tagged, worded])
+    assert page.requests == 2

@@ -478,8 +478,12 @@ class _Core:
         last = attempt >= self.retry.attempts
         if wait is not None or response.status_code == 429:
             # A rate-limit refusal means nothing was done: repeating is safe for any step.
-            if wait is None:
-                wait = getattr(adapter.error_for(response), "retry_after", None)
+            if response.status_code == 429:
+                # The platform's own word on when to come back wins over the headers' budget:
+                # X's usage cap answers 429 for a month while its 15-minute window has room.
+                said = getattr(adapter.error_for(response), "retry_after", None)
+                if said is not None:
+                    wait = said if wait is None else max(wait, said)
             after = wait if wait is not None else self.retry.backoff(attempt)
             if after > self.retry.max_wait or last:
                 return response

@@ -120,10 +120,11 @@ def test_registered_under_its_name() -> None:
     """The registry finds the adapter by the name "bluesky"."""
     assert adapter_class("bluesky") is BlueskyAdapter
     caps = BlueskyAdapter.capabilities
-    # The built-in table plus what the adapter reads and does in conversations.
+    # The built-in table plus what the adapter reads and does in conversations, and search.
     assert caps.inbox == {"reply", "mention", "quote"}
     assert caps.hide_messages and caps.like_messages and not caps.delete_messages
-    conversation = ("inbox", "hide_messages", "like_messages")
+    assert caps.search
+    conversation = ("inbox", "hide_messages", "like_messages", "search")
     assert attrs.evolve(caps, **{k: getattr(TABLE, k) for k in conversation}) == TABLE
     assert BlueskyAdapter.metrics_batch_size == 25
 

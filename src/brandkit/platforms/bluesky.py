@@ -53,6 +53,7 @@ from brandkit.errors import (
     Unsupported,
 )
 from brandkit.inbox._model import Author, InboxPage, Message
+from brandkit.listening._query import Query, SearchPage, UnsupportedQuery
 from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import (
     Adapter,
@@ -77,6 +78,7 @@ POST = "app.bsky.feed.post"
 LIKE = "app.bsky.feed.like"
 THREADGATE = "app.bsky.feed.threadgate"
 MENTION = "app.bsky.richtext.facet#mention"
+_TAG_FACET = "app.bsky.richtext.facet#tag"
 MAX_THUMB_BYTES = 1_000_000
 NO_VIEWS = "Bluesky publishes no view data"
 
@@ -123,6 +125,17 @@ _MAX_HIDDEN = 300
 _GATE_ATTEMPTS = 3
 _THREAD_DEPTH = 1000
 _B32 = "234567abcdefghijklmnopqrstuvwxyz"
+# app.bsky.feed.searchPosts: its largest page; how many searches one query may take (one per
+# any term, hashtag and handle, times each language); how many posts of one millisecond a
+# cursor remembers; words the Lucene-like syntax reads as operators.
+_SEARCH = "app.bsky.feed.searchPosts"
+_SEARCH_PAGE = 100
+_MAX_SEARCHES = 32
+_MAX_MARK_URIS = 5000
+_OPERATORS = frozenset({"AND", "OR", "NOT", "TO"})
+_MAX_TAG_GRAPHEMES = 64
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_LANG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 
 
 # -- answers ---------------------------------------------------------------------------------
@@ -168,10 +181,35 @@ class _Record(Answer):
     cid: _Text
 
 
-class _Uploaded(Answer):
-    """``uploadBlob``: the blob object, put into the record as it came."""
+class _BlobLink(Answer):
+    link: _Text = pydantic.Field(alias="$link")
 
-    blob: dict[str, pydantic.JsonValue]
+
+class _Blob(Answer):
+    """A blob object (``$type: blob``) as the AT data model defines it: a CID link, a MIME
+    type and a size in bytes. Read field by field so that nothing else (a float, which the
+    data model has none of, or an ``Infinity`` the JSON encoder would refuse) goes into the
+    record."""
+
+    type: Literal["blob"] = pydantic.Field(alias="$type")
+    ref: _BlobLink
+    mimeType: _Text
+    size: Annotated[int, pydantic.Strict(), pydantic.Field(ge=0)]
+
+    def record(self) -> dict[str, Any]:
+        """The blob as a record holds it."""
+        return {
+            "$type": "blob",
+            "ref": {"$link": self.ref.link},
+            "mimeType": self.mimeType,
+            "size": self.size,
+        }
+
+
+class _Uploaded(Answer):
+    """``uploadBlob``: the blob object, put into the record."""
+
+    blob: _Blob
 
 
 class _Posts(Answer):
@@ -292,6 +330,105 @@ class _StoredGate(Answer):
     uri: _AtUri
     cid: _Text
     value: dict[str, pydantic.JsonValue]
+
+
+class _FoundRecord(Answer):
+    """The parts of a found post's record that listening reads."""
+
+    text: str = ""
+    createdAt: str | None = None
+    langs: tuple[str, ...] = ()
+    reply: _ReplyRefs | None = None
+    facets: tuple[dict[str, pydantic.JsonValue], ...] = ()
+
+
+class _FoundPost(Answer):
+    """``app.bsky.feed.defs#postView`` as ``searchPosts`` lists it."""
+
+    uri: _AtUri
+    cid: _Text
+    author: _Actor
+    record: _FoundRecord
+    indexedAt: pydantic.AwareDatetime
+
+
+class _Found(Answer):
+    """``app.bsky.feed.searchPosts``."""
+
+    posts: tuple[_FoundPost, ...]
+    cursor: str | None = None
+    hitsTotal: _Int | None = None
+
+
+_Uris = Annotated[tuple[str, ...], pydantic.Field(max_length=_MAX_MARK_URIS)]
+
+
+class _Span(pydantic.BaseModel):
+    """Where one search of a query stands: posts up to ``seen`` (a sort time in epoch
+    milliseconds; ``uris``: the posts read in that millisecond) are read. A read that stopped
+    at its limit also holds ``floor`` (the oldest millisecond it read, and ``floor_uris``
+    read in it) and ``top`` (the newest, the next ``seen`` once the rest is read)."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+    seen: int | None = None
+    uris: _Uris = ()
+    floor: int | None = None
+    floor_uris: _Uris = ()
+    top: int | None = None
+    top_uris: _Uris = ()
+
+
+class _SearchCursor(pydantic.BaseModel):
+    """A listening cursor: one span per search the query compiles to, by its key."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+    v: Literal[1]
+    spans: dict[Annotated[str, pydantic.StringConstraints(max_length=4000)], _Span] = (
+        pydantic.Field(max_length=_MAX_SEARCHES)
+    )
+
+
+@attrs.frozen
+class SearchRequest:
+    """One ``app.bsky.feed.searchPosts`` request a query compiles to.
+
+    Attributes:
+        params: its parameters without paging (``sort``, ``limit``, ``cursor``, ``since``
+            and ``until`` are added while reading).
+        term: the ``any`` term this search stands for (or ``None``).
+        tag: the hashtag it stands for (sent as ``tag=``).
+        handle: the account it stands for (sent as ``mentions=``).
+        lang: the language it is narrowed to (sent as ``lang=``).
+    """
+
+    params: tuple[tuple[str, str], ...]
+    term: str | None = None
+    tag: str | None = None
+    handle: str | None = None
+    lang: str | None = None
+
+    @property
+    def key(self) -> str:
+        """What the cursor files this search's progress under."""
+        return "&".join(f"{k}={v}" for k, v in self.params)
+
+    def finds(self, post: _FoundPost) -> bool:
+        """Whether this search would list ``post`` (so that a later search of the same query
+        leaves it to this one)."""
+        record = post.record
+        if self.lang is not None and not any(_same_lang(lang, self.lang) for lang in record.langs):
+            return False
+        if self.term is not None:
+            return Query(any=(self.term,)).matches(record.text)
+        if self.tag is not None:
+            return self.tag.lower() in _facet_tags(record.facets) or Query(
+                hashtags=(self.tag,)
+            ).matches(record.text)
+        if self.handle is not None:
+            return Query(handles=(self.handle,)).matches(record.text)
+        return True
 
 
 class _Cursor(pydantic.BaseModel):
@@ -418,6 +555,47 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+def _search_term(term: str) -> str:
+    """A term in ``searchPosts``' Lucene-like syntax: its words (what the index tokenizes;
+    quotes, colons and other punctuation dropped, so nothing in it is read as syntax), one
+    bare word, or several as a quoted phrase."""
+    words: list[str] = _WORD.findall(term)
+    if len(words) == 1 and words[0] not in _OPERATORS:
+        return words[0]
+    return '"' + " ".join(words) + '"'
+
+
+def _same_lang(have: str, want: str) -> bool:
+    """Whether a post's language ``have`` is ``want`` (``en`` covers ``en-GB``)."""
+    have, want = have.lower(), want.lower()
+    return have == want or have.startswith(want + "-")
+
+
+def _facet_tags(facets: Sequence[Mapping[str, Any]]) -> set[str]:
+    """The hashtags (lowercase, without ``#``) of a record's tag facets."""
+    out = set()
+    for facet in facets:
+        features = facet.get("features")
+        for feature in features if isinstance(features, list) else ():
+            if isinstance(feature, dict) and feature.get("$type") == _TAG_FACET:
+                tag = feature.get("tag")
+                if isinstance(tag, str):
+                    out.add(tag.lower())
+    return out
+
+
+def _ms(value: datetime) -> int:
+    return int(value.timestamp() * 1000)
+
+
+def _iso_ms(ms: int) -> str:
+    return (
+        datetime.fromtimestamp(ms / 1000, UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
+
+
 def _like_key(uri: str, when: datetime) -> str:
     """The record key of the account's like of ``uri``: a TID made from the liked post's
     time and a clock id from its URI, the same every time, so a repeated like lands on the
@@ -443,6 +621,7 @@ class BlueskyAdapter(Adapter):
         inbox=frozenset({"reply", "mention", "quote"}),
         hide_messages=True,
         like_messages=True,
+        search=True,
     )
     rate_policies: ClassVar[tuple[RatePolicy, ...]] = (
         # Record writes per account: 5,000 points per hour and 35,000 per day; a create
@@ -456,6 +635,8 @@ class BlueskyAdapter(Adapter):
         # Per client IP, so shared by every account this process posts for.
         RatePolicy("blob", 1000, 86400.0, scope="app"),
         RatePolicy("api", 3000, 300.0, scope="app"),
+        # searchPosts is an AppView read: the same per-IP limit as every other request.
+        RatePolicy("search", 3000, 300.0, scope="app"),
     )
     metrics_batch_size: ClassVar[int] = 25
 
@@ -1107,6 +1288,297 @@ class BlueskyAdapter(Adapter):
                 return
         raise self.error_for(response)
 
+    # -- listening ---------------------------------------------------------------------------
+
+    def compile_query(self, query: Query) -> tuple[SearchRequest, ...]:
+        """The ``app.bsky.feed.searchPosts`` requests that find ``query`` (no I/O).
+
+        ``q`` takes the words of ``all`` and the phrases (a term of several words quoted as
+        a phrase; quotes and punctuation inside a term are dropped, as the index drops them)
+        and ``-word`` for each one-word ``exclude`` (the syntax negates single keywords only;
+        longer exclusions are dropped after reading). The search has no OR, and ``tag=`` and
+        ``mentions=`` take all of their values together (AND): each ``any`` term, each
+        hashtag (``tag=``, with ``#tag`` in ``q``) and each handle (``mentions=``, with
+        ``@handle`` in ``q``) is a search of its own, and so is each language (``lang=``,
+        one a search). ``since``/``until`` are sent as ``since``/``until``. What is read is
+        narrowed to `Query.matches`.
+
+        Raises:
+            UnsupportedQuery: a term without a word in it (only emoji or punctuation:
+                ``"any"``, ``"all"``, ``"phrases"``), a hashtag of more than 64 characters
+                (``"hashtags"``), a handle that is not a domain name or DID (``"handles"``), a
+                language that is not a BCP 47 code (``"languages"``), or more than 32
+                searches in all (``"size"``).
+        """
+        for feature, terms in (("any", query.any), ("all", query.all), ("phrases", query.phrases)):
+            for text in terms:
+                if not _WORD.search(text):
+                    raise UnsupportedQuery(
+                        f"{text!r} has no word Bluesky's search can look for (it indexes "
+                        "words; emoji and punctuation alone are not searchable): leave it out "
+                        "or use a hashtag",
+                        platform=self.name,
+                        feature=feature,
+                    )
+        for name in query.hashtags:
+            if len(name) > _MAX_TAG_GRAPHEMES:
+                raise UnsupportedQuery(
+                    f"#{name[:20]}... is longer than a Bluesky hashtag can be (64 characters)",
+                    platform=self.name,
+                    feature="hashtags",
+                )
+        for name in query.handles:
+            if not (_HANDLE.fullmatch(name) or re.fullmatch(r"did:[a-z]+:\S+", name)):
+                raise UnsupportedQuery(
+                    f"{name!r} is not a Bluesky handle: give the full domain name "
+                    "(name.bsky.social) or the account's DID",
+                    platform=self.name,
+                    feature="handles",
+                )
+        for code in query.languages:
+            if not _LANG.fullmatch(code):
+                raise UnsupportedQuery(
+                    f"{code!r} is not a language code Bluesky's lang= takes (BCP 47: en, id, "
+                    "pt-BR)",
+                    platform=self.name,
+                    feature="languages",
+                )
+        shared = [_search_term(t) for t in (*query.all, *query.phrases)]
+        shared += [f"-{_search_term(t)}" for t in query.exclude if len(_WORD.findall(t)) == 1]
+        alternatives: list[tuple[str | None, str | None, str | None]] = [
+            *((t, None, None) for t in dict.fromkeys(query.any)),
+            *((None, t, None) for t in dict.fromkeys(query.hashtags)),
+            *((None, None, h) for h in dict.fromkeys(query.handles)),
+        ] or [(None, None, None)]
+        languages: list[str | None] = [*dict.fromkeys(query.languages)] or [None]
+        if len(alternatives) * len(languages) > _MAX_SEARCHES:
+            raise UnsupportedQuery(
+                f"this query takes {len(alternatives) * len(languages)} Bluesky searches (one "
+                "per any= term, hashtag and handle, times each language), more than the "
+                f"{_MAX_SEARCHES} brandkit makes for one query: split it into several queries",
+                platform=self.name,
+                feature="size",
+            )
+        out = []
+        for lang in languages:
+            for term, tag, handle in alternatives:
+                words: list[str] = list(shared)
+                if term is not None:
+                    words.insert(0, _search_term(term))
+                if tag is not None:
+                    words.insert(0, f"#{tag}")
+                if handle is not None:
+                    words.insert(0, f"@{handle}")
+                params = [("q", " ".join(words))]
+                if tag is not None:
+                    params.append(("tag", tag))
+                if handle is not None:
+                    params.append(("mentions", handle))
+                if lang is not None:
+                    params.append(("lang", lang))
+                out.append(
+                    SearchRequest(
+                        params=tuple(params), term=term, tag=tag, handle=handle, lang=lang
+                    )
+                )
+        return tuple(out)
+
+    def search(self, query: Query, cursor: str | None, *, limit: int) -> Flow[SearchPage]:
+        """Public posts matching ``query`` since ``cursor``, through the searches
+        `compile_query` makes, ``sort=latest``, 100 a page, newest first by the platform's
+        cursor, from the query's ``since`` (or the newest post a search read before) on.
+        A search that stops at ``limit`` resumes next time below the oldest post it read
+        (``until``), then moves its mark forward. Each post read is kept when
+        `Query.matches` it and no earlier search of the query lists it.
+
+        Raises:
+            UnsupportedQuery: see `compile_query`.
+            ConfigurationError: ``cursor`` is not one this adapter wrote for this query (pass
+                ``None``).
+            PlatformError: the search was refused (an AppView may want a session: the
+                adapter's own is used).
+            MalformedResponse: an answer brandkit cannot read.
+        """
+        requests = self.compile_query(query)
+        spans = self._read_search_cursor(cursor, requests)
+        yield from self._ensure_session()
+        found: dict[str, Message] = {}
+        out: dict[str, _Span] = {}
+        read, fresh, more = 0, 0, False
+        for index, request in enumerate(requests):
+            span = spans.get(request.key, _Span())
+            if more:
+                out[request.key] = span  # not reached this time: next time from where it was
+                continue
+            span, count, new, more = yield from self._read_search(
+                request, requests[:index], span, query, found, limit - fresh
+            )
+            out[request.key] = span
+            read += count
+            fresh += new
+        state = _SearchCursor(v=1, spans=out)
+        return SearchPage(
+            messages=sorted(found.values(), key=lambda m: (m.created_at, m.id)),
+            cursor=state.model_dump_json(exclude_defaults=True),
+            more=more,
+            read=read,
+        )
+
+    def _read_search(
+        self,
+        request: SearchRequest,
+        earlier: Sequence[SearchRequest],
+        span: _Span,
+        query: Query,
+        found: dict[str, Message],
+        budget: int,
+    ) -> Flow[tuple[_Span, int, int, bool]]:
+        """One search, page by page: the posts read, and the span after it."""
+        resuming = span.floor is not None
+        since = span.seen
+        if query.since is not None:
+            since = max(since or 0, _ms(query.since))
+        until = _ms(query.until) if query.until is not None else None
+        if span.floor is not None:
+            # Everything above the oldest post the stopped read reached is read: go on below
+            # it (until is exclusive; the posts read in that millisecond are skipped by URI).
+            until = span.floor + 1 if until is None else min(until, span.floor + 1)
+        top, top_uris = (span.top, list(span.top_uris)) if resuming else (None, [])
+        floor, floor_uris = (span.floor, list(span.floor_uris)) if resuming else (None, [])
+        seen_uris, old_floor = set(span.uris), set(span.floor_uris)
+        api_cursor: str | None = None
+        read = new = 0
+        # Every page brings a new post or ends the read: at most budget + pages of posts the
+        # last reads already had, bounded.
+        for _ in range(budget + _MAX_MARK_URIS // _SEARCH_PAGE + 2):
+            params = [*request.params, ("sort", "latest"), ("limit", str(_SEARCH_PAGE))]
+            if since is not None:
+                params.append(("since", _iso_ms(since)))
+            if until is not None:
+                params.append(("until", _iso_ms(until)))
+            if api_cursor:
+                params.append(("cursor", api_cursor))
+            response = yield from self._authed(
+                functools.partial(self._get, _SEARCH, params=params),
+                idempotent=True,
+                bucket="search",
+            )
+            page = self.parse(response, _Found)
+            raw = self._raw_items(response, "posts")
+            read += len(page.posts)
+            for i, post in enumerate(page.posts):
+                mark = self._sort_ms(post)
+                if since is not None and (
+                    mark < since or (mark == since and post.uri in seen_uris)
+                ):
+                    continue  # read by an earlier search (or outside what was asked)
+                if (
+                    resuming
+                    and span.floor is not None
+                    and (mark > span.floor or (mark == span.floor and post.uri in old_floor))
+                ):
+                    continue  # read before the stop this read resumes from
+                if post.uri in found or any(r.finds(post) for r in earlier):
+                    continue  # an earlier search of this query lists it
+                new += 1
+                if top is None or mark > top:
+                    top, top_uris = mark, [post.uri]
+                elif mark == top and post.uri not in top_uris:
+                    top_uris.append(post.uri)
+                if floor is None or mark < floor:
+                    floor, floor_uris = mark, [post.uri]
+                elif mark == floor and post.uri not in floor_uris:
+                    floor_uris.append(post.uri)
+                self._keep_found(post, raw[i] if isinstance(raw, list) else {}, query, found)
+            if not page.posts or not page.cursor or page.cursor == api_cursor:
+                break
+            api_cursor = page.cursor
+            if new >= budget:
+                return (
+                    _Span(
+                        seen=span.seen,
+                        uris=span.uris,
+                        floor=floor,
+                        floor_uris=tuple(floor_uris[-_MAX_MARK_URIS:]),
+                        top=top,
+                        top_uris=tuple(top_uris[-_MAX_MARK_URIS:]),
+                    ),
+                    read,
+                    new,
+                    True,
+                )
+        if top is None:
+            return _Span(seen=span.seen, uris=span.uris), read, new, False
+        if span.seen is not None and top == span.seen:
+            top_uris = [*span.uris, *(u for u in top_uris if u not in seen_uris)]
+        return _Span(seen=top, uris=tuple(top_uris[-_MAX_MARK_URIS:])), read, new, False
+
+    @staticmethod
+    def _sort_ms(post: _FoundPost) -> int:
+        """The time the search sorts and filters a post by (its ``sortAt``: the earlier of
+        ``createdAt`` and ``indexedAt``), in epoch milliseconds."""
+        indexed = _ms(post.indexedAt)
+        created = _parse_time(post.record.createdAt)
+        return min(indexed, _ms(created)) if created is not None else indexed
+
+    def _keep_found(
+        self, post: _FoundPost, raw: Any, query: Query, found: dict[str, Message]
+    ) -> None:
+        record = post.record
+        language = next(
+            (have for have in record.langs for want in query.languages if _same_lang(have, want)),
+            record.langs[0] if record.langs else None,
+        )
+        languages = query.languages
+        if (
+            language is not None
+            and languages
+            and not any(_same_lang(language, w) for w in languages)
+        ):
+            return
+        # Languages are checked above (en covers en-GB); Query.matches checks the rest.
+        plain = query.model_copy(update={"languages": ()})
+        if not plain.matches(
+            record.text,
+            author=post.author.handle,
+            at=_parse_time(record.createdAt) or post.indexedAt,
+        ):
+            return
+        root = record.reply.root.uri if record.reply else None
+        message = self._message(
+            kind="found",
+            uri=post.uri,
+            cid=post.cid,
+            author=post.author,
+            record=_PostRecord(text=record.text, createdAt=record.createdAt, reply=record.reply),
+            indexed_at=post.indexedAt,
+            our_post=self._id_of(root) if root is not None and self._mine(root) else None,
+            hidden=False,
+            raw=raw if isinstance(raw, dict) else {},
+        )
+        if language is not None:
+            message = attrs.evolve(message, extra={**message.extra, "language": language})
+        found[post.uri] = message
+
+    def _read_search_cursor(
+        self, cursor: str | None, requests: Sequence[SearchRequest]
+    ) -> dict[str, _Span]:
+        if cursor is None:
+            return {}
+        try:
+            state = _SearchCursor.model_validate_json(cursor)
+        except (pydantic.ValidationError, ValueError):
+            raise ConfigurationError(
+                "bluesky: this search cursor was not written by brandkit's Bluesky adapter "
+                "(or was changed); pass since=None to search from the start"
+            ) from None
+        if not set(state.spans) <= {r.key for r in requests}:
+            raise ConfigurationError(
+                "bluesky: this search cursor belongs to another query; pass since=None, or "
+                "the cursor saved for this query"
+            )
+        return dict(state.spans)
+
     # -- conversation helpers ----------------------------------------------------------------
 
     def _read_cursor(self, cursor: str | None) -> _Cursor:
@@ -1337,7 +1809,7 @@ class BlueskyAdapter(Adapter):
 
         # Blobs are addressed by content: uploading the same bytes again is harmless.
         response = yield from self._authed(make, idempotent=True, bucket="blob")
-        return self.parse(response, _Uploaded).blob
+        return self.parse(response, _Uploaded).blob.record()
 
     def _embed(self, part: RenderedPart, card: Any) -> Flow[dict[str, Any] | None]:
         videos = [m for m in part.media if m.kind == "video"]

@@ -18,6 +18,7 @@ import json
 import math
 import os
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -346,6 +347,123 @@ _THREAD_PARAMS = Lexicons(
     ]
 )
 
+# app.bsky.feed.searchPosts' parameters, as its lexicon defines them (bluesky-social/atproto,
+# lexicons/app/bsky/feed/searchPosts.json); the AppView read is answered by the emulator.
+_SEARCH = "app.bsky.feed.searchPosts"
+_SEARCH_PARAMS = Lexicons(
+    [
+        {
+            "lexicon": 1,
+            "id": _SEARCH,
+            "defs": {
+                "main": {
+                    "type": "query",
+                    "parameters": {
+                        "type": "params",
+                        "required": ["q"],
+                        "properties": {
+                            "q": {"type": "string"},
+                            "sort": {"type": "string", "knownValues": ["top", "latest"]},
+                            "since": {"type": "string"},
+                            "until": {"type": "string"},
+                            "mentions": {"type": "string", "format": "at-identifier"},
+                            "author": {"type": "string", "format": "at-identifier"},
+                            "lang": {"type": "string", "format": "language"},
+                            "domain": {"type": "string"},
+                            "url": {"type": "string", "format": "uri"},
+                            "tag": {
+                                "type": "array",
+                                "items": {"type": "string", "maxLength": 640, "maxGraphemes": 64},
+                            },
+                            "limit": {
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": 100,
+                                "default": 25,
+                            },
+                            "cursor": {"type": "string"},
+                        },
+                    },
+                }
+            },
+        }
+    ]
+)
+# The search backend's window: OpenSearch pages no further than 10,000 hits.
+_SEARCH_WINDOW = 10_000
+# A query's tokens: a quoted phrase (perhaps negated) or a run of non-space characters.
+_SEARCH_TOKEN = re.compile(r'-?"[^"]*"?|\S+')
+_SEARCH_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_TAG_FACET = "app.bsky.richtext.facet#tag"
+# The app's hashtag rule (packages/api richtext detection): # then no space, at least one
+# character that is neither a digit nor punctuation, trailing punctuation not part of it.
+_TAG_IN_TEXT = re.compile(r"(?:^|(?<=\s))[#＃](\S+)")
+_MAX_TAG = 64
+
+
+def _search_words(text: str) -> list[str]:
+    return _SEARCH_WORD.findall(text.lower())
+
+
+def _search_time(value: Any, name: str) -> int | None:
+    """Epoch milliseconds of a since/until parameter (a datetime or a YYYY-MM-DD date).
+
+    Raises:
+        ValueError: neither.
+    """
+    if value is None:
+        return None
+    text = str(value)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        text += "T00:00:00Z"
+    parsed = _parse_iso(text)
+    if parsed is None:
+        raise ValueError(f"{name} is not a datetime or a date (YYYY-MM-DD): {text}")
+    return parsed
+
+
+def _record_tags(value: Mapping[str, Any]) -> set[str]:
+    """A post's hashtags (lowercase): its tag facets and its ``tags``."""
+    out = {str(t).lower() for t in value.get("tags") or () if isinstance(t, str)}
+    for facet in value.get("facets") or ():
+        for feature in facet.get("features") or () if isinstance(facet, Mapping) else ():
+            if isinstance(feature, Mapping) and feature.get("$type") == _TAG_FACET:
+                out.add(str(feature.get("tag", "")).lower())
+    return out
+
+
+def _record_mentions(value: Mapping[str, Any]) -> set[str]:
+    """The DIDs a post's mention facets name."""
+    out = set()
+    for facet in value.get("facets") or ():
+        for feature in facet.get("features") or () if isinstance(facet, Mapping) else ():
+            if isinstance(feature, Mapping) and feature.get("$type") == _MENTION:
+                out.add(str(feature.get("did", "")))
+    return out
+
+
+def _tag_facets(text: str) -> list[dict[str, Any]]:
+    """Tag facets for the hashtags of ``text``, as the app makes them (UTF-8 byte ranges)."""
+    facets = []
+    for match in _TAG_IN_TEXT.finditer(text):
+        tag = match[1]
+        while tag and unicodedata.category(tag[-1]).startswith("P"):
+            tag = tag[:-1]
+        if not tag or len(tag) > _MAX_TAG:
+            continue
+        if all(ch.isdigit() or unicodedata.category(ch).startswith("P") for ch in tag):
+            continue
+        start = len(text[: match.start()].encode("utf-8"))
+        end = start + len((text[match.start()] + tag).encode("utf-8"))
+        facets.append(
+            {
+                "index": {"byteStart": start, "byteEnd": end},
+                "features": [{"$type": _TAG_FACET, "tag": tag}],
+            }
+        )
+    return facets
+
+
 _EXPRESS_404 = (
     '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>Error</title>\n'
     "</head>\n<body>\n<pre>Cannot {method} {path}</pre>\n</body>\n</html>\n"
@@ -669,8 +787,10 @@ class BlueskyEmulator(Emulator):
                 if handle not in text:
                     text = f"{handle} {text}"
                     record["text"] = text
-            # As the app does: every @handle of an account here becomes a mention facet.
-            facets = self._mention_facets(text)
+            # As the app does: every @handle of an account here becomes a mention facet, and
+            # every #hashtag a tag facet.
+            facets = self._mention_facets(text) + _tag_facets(text)
+            facets.sort(key=lambda f: int(f["index"]["byteStart"]))
             if facets:
                 record["facets"] = facets
             record["createdAt"] = _iso(self.clock.time())
@@ -1629,6 +1749,130 @@ class BlueskyEmulator(Emulator):
             )
             view["replies"] = [self._thread_view(r, depth=depth - 1) for r in children]
         return view
+
+    # -- routes: search (app.bsky.feed.searchPosts) --------------------------------------------
+
+    @route("GET", r"/xrpc/app\.bsky\.feed\.searchPosts")
+    def _search_posts(self, request: httpx.Request) -> httpx.Response:
+        return self._answer(request, self._h_search_posts)
+
+    def _h_search_posts(self, request: httpx.Request) -> httpx.Response:
+        # As the AppView in front of its search backend: parameters checked against the
+        # lexicon (limit 1..100), a session required (the AppView's "may require
+        # authentication"), the rate limit of every AppView read; then the query as the
+        # backend (palomar) reads it, the posts newest first (sort=latest, the default) or by
+        # likes (top), and an offset cursor that stops at the backend's 10,000-hit window.
+        query = parse_qsl(request.url.query.decode(), keep_blank_values=True)
+        try:
+            params = _SEARCH_PARAMS.parse_params(_SEARCH, query)
+        except Issue as issue:
+            raise self._invalid(f"Invalid {_SEARCH} params: {issue.message}") from None
+        self._auth(request)
+        status = self._limited(request)
+        try:
+            match = self._search_filter(params)
+        except ValueError as exc:
+            return self._stamp(self._err(400, "BadQueryString", str(exc)), status)
+        cursor = params.get("cursor")
+        offset = 0
+        if cursor is not None:
+            if not str(cursor).isdigit():
+                return self._stamp(self._err(400, None, "Malformed cursor"), status)
+            offset = int(str(cursor))
+        limit = int(params.get("limit", 25))
+        hits = [r for r in self.records.values() if r.collection == POST and match(r)]
+        if params.get("sort") == "top":
+            hits.sort(key=lambda r: (self._counts(r)["likeCount"], self._sort_ms.get(r.uri, 0)))
+        else:
+            hits.sort(key=lambda r: self._sort_ms.get(r.uri, 0))
+        hits.reverse()
+        window = hits[:_SEARCH_WINDOW]
+        page = window[offset : offset + limit]
+        body: dict[str, Any] = {}
+        if offset + limit < len(window) and page:
+            body["cursor"] = str(offset + len(page))
+        body["hitsTotal"] = len(hits)
+        body["posts"] = [self._post_view(r) for r in page]
+        return self._stamp(self.json(body), status)
+
+    def _search_filter(self, params: Mapping[str, Any]) -> Any:
+        """The predicate a searchPosts query means (see `_h_search_posts`).
+
+        Raises:
+            ValueError: a query the backend cannot read (no term, a bad time).
+        """
+        words: list[list[str]] = []
+        negated: list[list[str]] = []
+        tags = {str(t).lower() for t in params.get("tag", ())}
+        mentions = set()
+        authors = set()
+        for token in _SEARCH_TOKEN.findall(str(params["q"])):
+            negate = token.startswith("-") and len(token) > 1
+            token = token[1:] if negate else token
+            if token.startswith('"'):
+                parts = _search_words(token.strip('"'))
+            elif token.startswith(("#", "＃")) and len(token) > 1 and not negate:
+                tags.add(token[1:].lower())
+                continue
+            elif token.startswith("@") and len(token) > 1 and not negate:
+                mentions.add(self._did_of(token[1:]))
+                continue
+            elif token.lower().startswith("from:") and not negate:
+                authors.add(self._did_of(token[5:].lstrip("@")))
+                continue
+            else:
+                parts = _search_words(token)
+            if parts:
+                (negated if negate else words).append(parts)
+        if not (words or tags or mentions or authors):
+            raise ValueError("the query has nothing to search for")
+        if "mentions" in params:
+            mentions.add(self._did_of(str(params["mentions"])))
+        if "author" in params:
+            authors.add(self._did_of(str(params["author"])))
+        lang = params.get("lang")
+        since = _search_time(params.get("since"), "since")
+        until = _search_time(params.get("until"), "until")
+
+        def match(rec: StoredRecord) -> bool:
+            value = rec.value
+            text = f" {' '.join(_search_words(rec.text))} "
+            if any(f" {' '.join(w)} " not in text for w in words):
+                return False
+            if any(f" {' '.join(w)} " in text for w in negated):
+                return False
+            if authors and rec.did not in authors:
+                return False
+            if tags and not tags <= _record_tags(value):
+                return False
+            if mentions and not mentions <= _record_mentions(value):
+                return False
+            if lang is not None:
+                langs = value.get("langs") or []
+                want = str(lang).lower()
+                if not any(
+                    str(h).lower() == want or str(h).lower().startswith(want + "-") for h in langs
+                ):
+                    return False
+            # sortAt: the earlier of createdAt and indexedAt, at the milliseconds the view
+            # shows.
+            at = _parse_iso(_iso(rec.created_at)) or 0
+            created = _parse_iso(str(value.get("createdAt", "")))
+            if created is not None:
+                at = min(at, created)
+            if since is not None and at < since:
+                return False
+            return until is None or at < until
+
+        return match
+
+    def _did_of(self, handle_or_did: str) -> str:
+        """The DID a handle names (the handle itself when no account has it: it matches
+        nothing)."""
+        try:
+            return self.user(handle_or_did).did
+        except KeyError:
+            return handle_or_did
 
     # -- routes: conversations (notifications, threadgates) ----------------------------------
 

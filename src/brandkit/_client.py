@@ -476,14 +476,20 @@ class _Core:
             logger.warning("%s: the rate-limit state could not be updated: %s", adapter.name, exc)
             wait = None
         last = attempt >= self.retry.attempts
-        if wait is not None or response.status_code == 429:
+        limited = response.status_code == 429
+        said = None
+        if response.status_code >= 400:
+            # Some platforms refuse for rate with another status (Meta: 400, code 17).
+            error = adapter.error_for(response)
+            if isinstance(error, RateLimited) and error.retry_after is not None:
+                limited, said = True, error.retry_after
+        if wait is not None or limited:
             # A rate-limit refusal means nothing was done: repeating is safe for any step.
-            if response.status_code == 429:
+            if said is not None:
                 # The platform's own word on when to come back wins over the headers' budget:
-                # X's usage cap answers 429 for a month while its 15-minute window has room.
-                said = getattr(adapter.error_for(response), "retry_after", None)
-                if said is not None:
-                    wait = said if wait is None else max(wait, said)
+                # X's usage cap answers 429 for a month while its 15-minute window has room,
+                # Threads' daily search quota a 400 for a day.
+                wait = said if wait is None else max(wait, said)
             after = wait if wait is not None else self.retry.backoff(attempt)
             if after > self.retry.max_wait or last:
                 return response

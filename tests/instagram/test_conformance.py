@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import math
 
-import attrs
-import pytest
-
-from brandkit import Account, Query
-from brandkit.platforms import BUILTIN_CAPABILITIES
+from brandkit import Query
 from brandkit.platforms.instagram import InstagramAdapter
-from brandkit.testing import Emulator
 from brandkit.testing.conformance import AdapterConformance
 
 
@@ -39,16 +34,3 @@ class TestInstagramConformance(AdapterConformance):
     def search_requests(self, found: int) -> int | None:
         """The hashtag's id, then recent_media at 50 a page."""
         return 1 + max(1, math.ceil(found / InstagramAdapter.search_page))
-
-    def test_search_finds_each_match_once(
-        self, emu: Emulator, account: Account, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        """The shared listening section, with search declared in the capabilities table
-        (as the adapter declares it) until the table itself says so."""
-        if not BUILTIN_CAPABILITIES["instagram"].search:
-            monkeypatch.setitem(
-                BUILTIN_CAPABILITIES,
-                "instagram",
-                attrs.evolve(BUILTIN_CAPABILITIES["instagram"], search=True),
-            )
-        super().test_search_finds_each_match_once(emu, account)

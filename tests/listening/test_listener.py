@@ -129,7 +129,9 @@ def test_the_31st_instagram_hashtag_is_refused_before_any_request(
     tmp_path: Path, clock: FakeClock
 ) -> None:
     listener = Listener(tmp_path / "ig.db", clock=clock)
-    ig = Account("instagram", name="brand", base_url="https://graph.example")
+    ig = Account.instagram(
+        ig_user_id="1784", token="t0ken", name="brand", base_url="https://graph.example"
+    )
     with listener.inbox._tx() as db:
         for i in range(29):
             db.execute(

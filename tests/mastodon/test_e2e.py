@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 import pytest
 
-import brandkit.testing.conformance as conformance
 from brandkit import (
     Account,
     AsyncClient,
@@ -24,9 +23,6 @@ from brandkit import (
     Rejected,
     RetryPolicy,
 )
-from brandkit.platforms import Capabilities
-from brandkit.platforms import capabilities as registered
-from brandkit.platforms.mastodon import MastodonAdapter
 from brandkit.testing.conformance import AdapterConformance, tiny_png
 from brandkit.testing.mastodon import MastodonEmulator
 from tests.mastodon.conftest import FAST
@@ -45,17 +41,6 @@ class TestMastodonConformance(AdapterConformance):
         short; the instance's version and the account's id are already known from
         publishing (a first read in a new process adds one request for each)."""
         return (answers + mentions) // 80 + 1
-
-    @pytest.fixture(autouse=True)
-    def _adapter_capabilities(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """The suite reads the built-in capabilities table; until it names Mastodon's
-        search, the suite reads the adapter's own (which declares it)."""
-
-        def caps(name: str) -> Capabilities:
-            return MastodonAdapter.capabilities if name == "mastodon" else registered(name)
-
-        if not registered("mastodon").search:
-            monkeypatch.setattr(conformance, "capabilities", caps)
 
     def search_query(self) -> Query:
         """The public tag timeline: the full-text search finds only opted-in accounts."""

@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-import attrs
 import pytest
 
 from brandkit import (
@@ -25,7 +24,6 @@ from brandkit import (
 )
 from brandkit.metrics import MetricSample
 from brandkit.platforms._base import PartRef
-from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 from brandkit.testing import Emulator
 from brandkit.testing.conformance import FAST as CONFORMANCE_RETRY
 from brandkit.testing.conformance import AdapterConformance, tiny_png
@@ -91,16 +89,6 @@ class TestXConformance(AdapterConformance):
     def search_requests(self, found: int) -> int | None:
         """Recent search returns up to 100 posts a request; the query reads only matches."""
         return max(1, math.ceil(found / 100))
-
-    def test_search_finds_each_match_once(
-        self, emu: Emulator, account: Account, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        """The suite's own check, with the table saying what XAdapter declares
-        (``search=True``) until the capabilities table itself does (reported)."""
-        monkeypatch.setitem(
-            BUILTIN_CAPABILITIES, "x", attrs.evolve(BUILTIN_CAPABILITIES["x"], search=True)
-        )
-        super().test_search_finds_each_match_once(emu, account)
 
     def test_thread_or_refusal(self, emu: Emulator, account: Account) -> None:
         """The suite's own check with 600 words instead of 1200: 1200 words need 35 X posts,

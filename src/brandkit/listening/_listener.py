@@ -449,9 +449,20 @@ class Listener:
                     f"read today on {account.key}; it runs again tomorrow (UTC)"
                 )
             allowed = min(allowed, left)
-        if account.platform == "instagram" and watched.query.hashtags:
-            self._check_hashtags(account, watched.query.hashtags)
+        tags = self._hashtags(account, watched.query)
+        if tags:
+            self._check_hashtags(account, tags)
         return allowed
+
+    @staticmethod
+    def _hashtags(account: Account, query: Query) -> tuple[str, ...]:
+        """The hashtags a search spends against a weekly quota (Instagram's), as the
+        account's adapter counts them; none elsewhere."""
+        from brandkit.platforms import adapter_class
+
+        adapter = adapter_class(account.platform)(account)
+        spends = getattr(adapter, "hashtags_of", None)
+        return tuple(spends(query)) if spends is not None else ()
 
     def _check_hashtags(self, account: Account, hashtags: Sequence[str]) -> None:
         since = _us(self.clock() - INSTAGRAM_WINDOW)
@@ -463,7 +474,7 @@ class Listener:
                     (account.key, since),
                 )
             }
-        new = [h.lower() for h in hashtags if h.lower() not in used]
+        new = [h for h in hashtags if h not in used]
         if len(used) + len(new) > INSTAGRAM_HASHTAGS:
             raise QuotaRefused(
                 f"{account.key} has searched {len(used)} unique hashtags in the last 7 days; "
@@ -535,19 +546,18 @@ class Listener:
                 "ON CONFLICT (name, account, day) DO UPDATE SET read = read + excluded.read",
                 (watched.name, account.key, day, page.read),
             )
-            if account.platform == "instagram":
-                for tag in watched.query.hashtags:
-                    db.execute(
-                        "INSERT INTO listening_hashtags (account, hashtag, used_at) VALUES "
-                        "(?, ?, ?) ON CONFLICT (account, hashtag) DO UPDATE SET used_at = "
-                        "CASE WHEN used_at < ? THEN excluded.used_at ELSE used_at END",
-                        (
-                            account.key,
-                            tag.lower(),
-                            _us(now),
-                            _us(now - INSTAGRAM_WINDOW),
-                        ),
-                    )
+            for tag in self._hashtags(account, watched.query):
+                db.execute(
+                    "INSERT INTO listening_hashtags (account, hashtag, used_at) VALUES "
+                    "(?, ?, ?) ON CONFLICT (account, hashtag) DO UPDATE SET used_at = "
+                    "CASE WHEN used_at < ? THEN excluded.used_at ELSE used_at END",
+                    (
+                        account.key,
+                        tag.lower(),
+                        _us(now),
+                        _us(now - INSTAGRAM_WINDOW),
+                    ),
+                )
         return len(fresh)
 
     def spent(self, name: str, account: str, day: datetime | None = None) -> int:

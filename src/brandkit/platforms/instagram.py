@@ -276,7 +276,7 @@ class SearchCursor:
         return {i: t for t, i in kept[: self.MAX_SEEN]}
 
 
-_Capabilities = attrs.evolve(BUILTIN_CAPABILITIES["instagram"], search=True)
+_Capabilities = BUILTIN_CAPABILITIES["instagram"]
 
 
 class InstagramAdapter(GraphAdapter):

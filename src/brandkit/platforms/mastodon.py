@@ -344,7 +344,7 @@ class SearchRequest:
 # notifications and a post's context) and favourite them; Mastodon has no way to hide or
 # delete someone else's status. Listening (search) is declared here until the built-in
 # table names it.
-_CAPABILITIES = attrs.evolve(BUILTIN_CAPABILITIES["mastodon"], search=True)
+_CAPABILITIES = BUILTIN_CAPABILITIES["mastodon"]
 
 # Mastodon's hashtag names (Tag::HASHTAG_NAME_RE): word characters, the middle dot and ZWNJ,
 # with at least one letter; emoji are not hashtags on Mastodon.

@@ -261,9 +261,7 @@ class ThreadsAdapter(GraphAdapter):
     name: ClassVar[str] = "threads"
     # Replies to the account's posts and mentions are read, top-level replies hidden; the
     # API has no like and no delete of others' replies.
-    capabilities: ClassVar[Capabilities] = attrs.evolve(
-        BUILTIN_CAPABILITIES["threads"], search=True
-    )
+    capabilities: ClassVar[Capabilities] = BUILTIN_CAPABILITIES["threads"]
     rate_policies: ClassVar[tuple[RatePolicy, ...]] = (
         # 2,200 keyword-search queries per rolling 24 h per user, across apps.
         RatePolicy("keyword_search", 2200, 86_400.0),

@@ -820,7 +820,7 @@ class XAdapter(RefreshingAdapter):
     # Conversations: the mentions timeline (replies, mentions, quotes that name the
     # account), hidden replies and likes; X has no way to delete others' posts.
     # Listening (recent search) until the capabilities table declares it itself.
-    capabilities: ClassVar[Capabilities] = attrs.evolve(BUILTIN_CAPABILITIES["x"], search=True)
+    capabilities: ClassVar[Capabilities] = BUILTIN_CAPABILITIES["x"]
     metrics_batch_size: ClassVar[int] = 100
     # platforms.md §1.5 (docs.x.com rate-limits, 2026-07): per user per 15 min unless "app".
     rate_policies: ClassVar[tuple[RatePolicy, ...]] = (

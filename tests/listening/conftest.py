@@ -14,7 +14,7 @@ import pytest
 from brandkit import Account, Author, Message, Query
 from brandkit._flow import Flow, Send
 from brandkit.content import Rendered, RenderedPart
-from brandkit.errors import ConfigurationError
+from brandkit.errors import ConfigurationError, PlatformError, RateLimited
 from brandkit.listening import SearchPage, UnsupportedQuery
 from brandkit.platforms import register
 from brandkit.platforms._base import Adapter, Capabilities, PartRef, ThreadContext
@@ -36,6 +36,18 @@ class FindAdapter(Adapter):
     def delete_part(self, ref: PartRef) -> Flow[None]:
         raise NotImplementedError
         yield  # pragma: no cover
+
+    def error_for(self, response: httpx.Response) -> PlatformError:
+        # Like Meta's quotas: a 400 whose body says when to come back.
+        body = response.json()
+        if response.status_code == 400 and "retry_after" in body:
+            return RateLimited(
+                "findnet: quota spent",
+                platform=self.name,
+                status_code=400,
+                retry_after=float(body["retry_after"]),
+            )
+        return super().error_for(response)
 
     def compile_query(self, query: Query) -> Any:
         if query.languages:
@@ -84,6 +96,7 @@ class FindServer:
     def __init__(self) -> None:
         self.posts: list[dict[str, Any]] = []
         self.requests: list[httpx.Request] = []
+        self.quota_spent = False
 
     def say(
         self, author: str, text: str, *, minutes: int | None = None, followers: int = 10
@@ -105,6 +118,8 @@ class FindServer:
         self.requests.append(request)
         if request.url.path != "/search":
             return httpx.Response(404, json={"error": "not found"})
+        if self.quota_spent:
+            return httpx.Response(400, json={"error": "quota", "retry_after": 86400})
         query = Query.model_validate_json(request.url.params["q"])
         after = int(request.url.params["after"])
         limit = int(request.url.params["limit"])

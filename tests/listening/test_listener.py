@@ -294,3 +294,21 @@ def test_listen_commands(
     assert '"posts": 1' in out.getvalue()
     assert main(["listen", "top", "nope", "--db", db]) == 1
     assert main(["listen", "top", "brand", "--db", str(tmp_path / "none.db")]) == 1
+
+
+def test_a_quota_refusal_that_says_when_is_not_asked_again(
+    server: FindServer, http: httpx.Client, finder: Account, listener: Listener
+) -> None:
+    """A 400 that the adapter reads as a rate refusal lasting a day (Threads' search quota)
+    is not repeated: the run reports it and keeps its cursor."""
+    from brandkit import RateLimited
+
+    server.quota_spent = True
+    with Client(http=http) as client:
+        with pytest.raises(RateLimited):
+            client.search(finder, Query(any=["brandkit"]))
+        assert len(server.requests) == 1
+        listener.watch("brand", Query(any=["brandkit"]), accounts=[finder])
+        (run,) = listener.sync(client)
+    assert run.error is not None and "quota spent" in run.error
+    assert len(server.requests) == 2

@@ -300,7 +300,7 @@ def test_a_quota_refusal_that_says_when_is_not_asked_again(
     server: FindServer, http: httpx.Client, finder: Account, listener: Listener
 ) -> None:
     """A 400 that the adapter reads as a rate refusal lasting a day (Threads' search quota)
-    is not repeated: the run reports it and keeps its cursor."""
+    is not repeated, and not sent again while it lasts: the run reports it."""
     from brandkit import RateLimited
 
     server.quota_spent = True
@@ -310,5 +310,6 @@ def test_a_quota_refusal_that_says_when_is_not_asked_again(
         assert len(server.requests) == 1
         listener.watch("brand", Query(any=["brandkit"]), accounts=[finder])
         (run,) = listener.sync(client)
-    assert run.error is not None and "quota spent" in run.error
-    assert len(server.requests) == 2
+    # The governor remembers the day-long refusal: the saved query is not even sent.
+    assert run.error is not None and "resets in 86400 s" in run.error
+    assert len(server.requests) == 1

@@ -692,9 +692,9 @@ class Outbox:
     def save_many(self, deliveries: Iterable[Delivery]) -> None:
         """`save` several deliveries in one transaction (one commit): all or none.
 
-        `brandkit.Client.publish` writes a post's deliveries to all its accounts so before
-        the first is sent: should the process die after one account, a worker publishes
-        the others.
+        For a driver that writes a post's deliveries to several accounts before it sends
+        the first (should the process die after one account, a worker publishes the
+        others): one fsync instead of one per account.
 
         Raises:
             BrandkitError: as `save`, for any of them; then none was written.

@@ -1,0 +1,83 @@
+"""``brandkit listen add|sync|top`` against the X emulator over a socket."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from brandkit.cli import main
+from brandkit.testing.x import XEmulator
+
+
+@pytest.fixture
+def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[XEmulator, Path]]:
+    emu = XEmulator()
+    with emu.serve() as url:
+        account = emu.account(name="acme")
+        monkeypatch.setenv("ACME_X_TOKEN", account.secret("user_token") or "")
+        config = tmp_path / "brandkit.toml"
+        config.write_text(
+            f'[accounts.acme]\nplatform = "x"\nbase_url = "{url}"\n'
+            'user_token_env = "ACME_X_TOKEN"\n'
+        )
+        for i in range(12):
+            emu.audience(f"walker{i % 4}").post(f"acme boots are great {i}", lang="en")
+        emu.audience("recruiter").post("acme job offer in Oslo", lang="en")
+        emu.audience("other").post("rivalco boots", lang="en")
+        yield emu, config
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return main(list(argv), out=out), out.getvalue()
+
+
+def test_add_sync_top(served: tuple[XEmulator, Path], tmp_path: Path) -> None:
+    _, config = served
+    db = str(tmp_path / "brandkit.db")
+    common = ("--accounts", str(config), "--db", db)
+    status, text = run(
+        "listen", "add", "acme", "acme", "--exclude", "job", "--budget", "100", *common
+    )
+    assert status == 0, text
+    assert "watching 'acme' with x:acme" in text
+    assert run("listen", "add", "rival", "rivalco", *common)[0] == 0
+    status, text = run("listen", "sync", *common, "--json")
+    assert status == 0, text
+    runs = {r["name"]: r for r in json.loads(text)}
+    assert runs["acme"]["found"] == 12 and runs["rival"]["found"] == 1
+    status, text = run("listen", "sync", *common)
+    assert status == 0 and "no query is due" in text
+    status, text = run("listen", "sync", *common, "--force")
+    assert "ok     acme" in text and "0 new" in text
+    status, text = run("listen", "top", "acme", "--db", db, "--json")
+    top = json.loads(text)
+    assert top["posts"] == 12
+    assert top["share_of_voice"] == {"acme": 12 / 13, "rival": 1 / 13}
+    assert {a["handle"] for a in top["authors"]} == {"walker0", "walker1", "walker2", "walker3"}
+    assert top["terms"][0]["term"] in {"boots", "great"}
+
+
+def test_errors_say_what_to_fix(
+    served: tuple[XEmulator, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, config = served
+    db = str(tmp_path / "b.db")
+    common = ("--accounts", str(config), "--db", db)
+    assert run("listen", "add", "empty", *common)[0] == 1
+    assert "needs something to find" in capsys.readouterr().err
+    assert run("listen", "add", "x", "acme", "--account", "nobody", *common)[0] == 1
+    assert "no account nobody" in capsys.readouterr().err
+    assert run("listen", "add", "x", "acme", "--every", "often", *common)[0] == 1
+    assert "not a duration" in capsys.readouterr().err
+    assert (
+        run("listen", "add", "bad", "acme", "--lang", "xx-notalang", "--hashtag", "🍕", *common)[0]
+        == 0
+    )
+    status, text = run("listen", "sync", *common)
+    assert status == 0  # a query X cannot express is reported, not a failure of the run
+    assert "FAILED bad" in text and "UnsupportedQuery" in text

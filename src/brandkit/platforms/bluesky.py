@@ -639,6 +639,8 @@ class BlueskyAdapter(Adapter):
         RatePolicy("search", 3000, 300.0, scope="app"),
     )
     metrics_batch_size: ClassVar[int] = 25
+    # searchPosts' largest page (its lexicon's maximum); smaller only in tests.
+    search_page: ClassVar[int] = _SEARCH_PAGE
 
     def __init__(self, account: Account) -> None:
         super().__init__(account)
@@ -1450,8 +1452,9 @@ class BlueskyAdapter(Adapter):
         read = new = 0
         # Every page brings a new post or ends the read: at most budget + pages of posts the
         # last reads already had, bounded.
-        for _ in range(budget + _MAX_MARK_URIS // _SEARCH_PAGE + 2):
-            params = [*request.params, ("sort", "latest"), ("limit", str(_SEARCH_PAGE))]
+        size = max(1, min(self.search_page, _SEARCH_PAGE))
+        for _ in range(budget + _MAX_MARK_URIS // size + 2):
+            params = [*request.params, ("sort", "latest"), ("limit", str(size))]
             if since is not None:
                 params.append(("since", _iso_ms(since)))
             if until is not None:

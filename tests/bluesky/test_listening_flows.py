@@ -243,6 +243,21 @@ def test_a_post_an_earlier_search_of_the_query_lists_is_left_to_it() -> None:
     assert page.read == 3
 
 
+def test_a_limit_reached_by_one_search_leaves_the_next_for_the_next_time() -> None:
+    """any=[a, b] with limit 2: the search for a reads its 3 posts (one page) and the one
+    for b waits (more), then runs next time while a asks only for what is new."""
+    script = Script().on(SEARCH, found(view(3, "a 3"), view(2, "a 2"), view(1, "a 1")))
+    query = Query(any=["a", "b"])
+    first = run_flow(adapter().search(query, None, limit=2), script)
+    assert [params_of(r)["q"] for r in script.calls(SEARCH)] == [["a"]]
+    assert first.more and len(first.messages) == 3
+    rest = Script().on(SEARCH, found(), found(view(4, "b 4")))
+    second = run_flow(adapter().search(query, first.cursor, limit=2), rest)
+    sent = [params_of(r) for r in rest.calls(SEARCH)]
+    assert sent[0]["since"] == [iso(T0 + timedelta(seconds=3))] and "since" not in sent[1]
+    assert [m.text for m in second.messages] == ["b 4"] and not second.more
+
+
 def test_what_is_read_is_narrowed_to_the_query() -> None:
     """The backend stems and matches loosely; brandkit keeps what Query.matches, in the
     query's languages (en covers en-GB) and times."""

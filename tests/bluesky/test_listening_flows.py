@@ -116,8 +116,8 @@ def test_quotes_and_syntax_inside_a_term_are_dropped_not_passed_on() -> None:
 
 def test_exclude_negates_single_words_and_leaves_longer_ones_to_the_reading() -> None:
     """``-word`` for a one-word exclusion (the syntax negates single keywords only)."""
-    assert compiled(Query(any=["brandkit"], exclude=["job", "for hire"])) == [
-        {"q": ["brandkit -job"]},
+    assert compiled(Query(any=["brandkit"], exclude=["job", "for hire", "NOT"])) == [
+        {"q": ['brandkit -job -"NOT"']},
     ]
 
 
@@ -164,6 +164,7 @@ def test_each_language_is_a_search() -> None:
         (Query(any=["x"], all=["!!!"]), "all"),
         (Query(phrases=["🎉 🎉"]), "phrases"),
         (Query(hashtags=["x" * 65]), "hashtags"),
+        (Query(hashtags=['say"hi']), "hashtags"),
         (Query(handles=["brand"]), "handles"),
         (Query(any=["x"], languages=["english please"]), "languages"),
         (Query(any=[f"w{n}" for n in range(9)], languages=["en", "id", "ja", "de"]), "size"),

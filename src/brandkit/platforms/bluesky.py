@@ -1306,9 +1306,9 @@ class BlueskyAdapter(Adapter):
         Raises:
             UnsupportedQuery: a term without a word in it (only emoji or punctuation:
                 ``"any"``, ``"all"``, ``"phrases"``), a hashtag of more than 64 characters
-                (``"hashtags"``), a handle that is not a domain name or DID (``"handles"``), a
-                language that is not a BCP 47 code (``"languages"``), or more than 32
-                searches in all (``"size"``).
+                or with a double quote (``"hashtags"``), a handle that is not a domain name
+                or DID (``"handles"``), a language that is not a BCP 47 code
+                (``"languages"``), or more than 32 searches in all (``"size"``).
         """
         for feature, terms in (("any", query.any), ("all", query.all), ("phrases", query.phrases)):
             for text in terms:
@@ -1324,6 +1324,14 @@ class BlueskyAdapter(Adapter):
             if len(name) > _MAX_TAG_GRAPHEMES:
                 raise UnsupportedQuery(
                     f"#{name[:20]}... is longer than a Bluesky hashtag can be (64 characters)",
+                    platform=self.name,
+                    feature="hashtags",
+                )
+            if '"' in name:
+                # It goes into q as #tag, where a quote would open a phrase.
+                raise UnsupportedQuery(
+                    f"#{name} holds a double quote, which Bluesky's search syntax cannot "
+                    "escape: leave it out",
                     platform=self.name,
                     feature="hashtags",
                 )

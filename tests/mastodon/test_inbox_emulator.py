@@ -176,7 +176,7 @@ def test_types_filter(emu: MastodonEmulator, api: Api) -> None:
     post = brand_post(api)
     fan = emu.account(username="fan9")
     Api(emu, fan.secret("token")).http.post(f"/api/v1/statuses/{post}/favourite")
-    emu.audience("fan1").mention("hi")
+    emu.audience("fan1").mention("@brand hi")
     assert [n["type"] for n in notifications(api).json()] == ["mention", "favourite"]
     assert [n["type"] for n in notifications(api, **{"types[]": "mention"}).json()] == ["mention"]
     excluded = notifications(api, **{"exclude_types[]": "mention"}).json()

@@ -237,8 +237,8 @@ class Audience:
         return self.emulator.audience_write(self, "comment", text, target=post_id)
 
     def mention(self, text: str) -> str:
-        """Write a post that mentions the emulator's account (the handle is added when
-        ``text`` does not hold it)."""
+        """Write a post that mentions one of the emulator's accounts: the one whose handle
+        ``text`` holds, else the account made last (its handle is put first)."""
         return self.emulator.audience_write(self, "mention", text)
 
     def quote(self, post_id: str, text: str) -> str:

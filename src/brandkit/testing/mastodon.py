@@ -512,7 +512,8 @@ class MastodonEmulator(Emulator):
                 if not brands:
                     raise KeyError("no account to mention: make one with emu.account() first")
                 if not any(self._mentioned(u, text) for u in brands):
-                    text = _mention_first(text, brands[0].acct)
+                    # The account made last, as on every emulator.
+                    text = _mention_first(text, brands[-1].acct)
             elif kind != "post":
                 raise NotImplementedError(f"Mastodon has no {kind!r} messages")
             st = _Status(

@@ -60,7 +60,10 @@ answer 401 as a revoked one does, and ``token_ttl`` emulates a server that expir
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
+import hmac
 import html
 import json
 import math
@@ -200,6 +203,45 @@ class _Status:
     quote_of: str | None = None
 
 
+@attrs.frozen
+class OAuthApp:
+    """An app registered on the emulator (`MastodonEmulator.oauth_app` or
+    ``POST /api/v1/apps``).
+
+    Attributes:
+        client_id: the app's client id.
+        client_secret: its secret (Mastodon clients are confidential).
+        redirect_uris: the callback URLs it may use.
+        scopes: the scopes it may ask for.
+    """
+
+    client_id: str
+    client_secret: str = attrs.field(repr=False)
+    redirect_uris: tuple[str, ...]
+    scopes: tuple[str, ...]
+    name: str = ""
+
+
+@attrs.define
+class _Code:
+    client_id: str
+    redirect_uri: str
+    challenge: str | None
+    user_id: str
+    scopes: tuple[str, ...]
+    expires_at: float
+
+
+_INVALID_GRANT = (
+    "The provided authorization grant is invalid, expired, revoked, does not match the "
+    "redirection URI used in the authorization request, or was issued to another client."
+)
+_INVALID_CLIENT = (
+    "Client authentication failed due to unknown client, no client authentication included, "
+    "or unsupported authentication method."
+)
+
+
 @attrs.define
 class _Notification:
     id: str
@@ -323,6 +365,11 @@ class MastodonEmulator(Emulator):
         self._last_notification = 34_975_000
         self._favourites: set[tuple[str, str]] = set()
         self._audience_ids: dict[str, str] = {}
+        self._apps: dict[str, OAuthApp] = {}
+        self._codes: dict[str, _Code] = {}
+        self._deny_next = 0
+        self.consent_as = "brand"
+        self.code_lifetime = 600.0  # Doorkeeper's authorization_code_expires_in: 10 minutes
 
     # -- public helpers --------------------------------------------------------------------
 
@@ -361,6 +408,60 @@ class MastodonEmulator(Emulator):
             token = secrets.token_urlsafe(32)
             self._tokens[token] = _Token(user_id=user_id, issued_at=self.clock.time())
         return Account.mastodon(self.base_url, token=token, name=name, **kwargs)
+
+    def oauth_app(
+        self,
+        *,
+        redirect_uri: str | Iterable[str],
+        scopes: str | Iterable[str] = "read write",
+        name: str = "brandkit tests",
+    ) -> OAuthApp:
+        """Register an app for the authorization code flow, as ``POST /api/v1/apps`` does.
+
+        ``GET /oauth/authorize`` consents at once as the user named `consent_as` (made on
+        first use) and redirects (302) to the redirect URI with ``code`` and ``state``;
+        `deny_consent` scripts a refusal. ``POST /oauth/token`` checks the client, the
+        redirect URI, single use, the code's 10 minutes on the emulator clock and, from
+        4.3 (`version`), the PKCE verifier.
+        """
+        uris = (redirect_uri,) if isinstance(redirect_uri, str) else tuple(redirect_uri)
+        allowed = tuple(scopes.split()) if isinstance(scopes, str) else tuple(scopes)
+        with self.lock:
+            app = OAuthApp(
+                client_id=secrets.token_urlsafe(32),
+                client_secret=secrets.token_urlsafe(32),
+                redirect_uris=uris,
+                scopes=allowed,
+                name=name,
+            )
+            self._apps[app.client_id] = app
+            return app
+
+    def deny_consent(self, times: int = 1) -> None:
+        """The next ``times`` authorizations are refused: the authorize endpoint redirects
+        with ``error=access_denied``."""
+        with self.lock:
+            self._deny_next += times
+
+    @property
+    def pkce(self) -> bool:
+        """Whether the instance offers PKCE (Mastodon 4.3 and later)."""
+        return _release(self.version) >= (4, 3)
+
+    def _user_named(self, username: str) -> _User:
+        for user in self._users.values():
+            if user.username == username and not user.audience:
+                return user
+        user = _User(
+            id=self._new_id(),
+            username=username,
+            display_name="",
+            created_at=self.clock.time(),
+            followers=0,
+            followers_per_day=24.0,
+        )
+        self._users[user.id] = user
+        return user
 
     def post_texts(self) -> list[str]:
         """The source texts of the statuses the accounts (not the audience) have now,
@@ -1674,6 +1775,177 @@ class MastodonEmulator(Emulator):
             if _clauses_match(clauses, st, self._users[st.user_id]):
                 out.append(st)
         return out
+
+    # -- OAuth ----------------------------------------------------------------------------
+
+    @route("POST", r"/api/v1/apps")
+    @_api(auth="none")
+    def _create_app(self, request: httpx.Request, user: _User | None) -> httpx.Response:
+        params, _ = self._params(request)
+        name = str(params.get("client_name") or "")
+        raw = params.get("redirect_uris") or ""
+        uris = tuple(raw) if isinstance(raw, list) else tuple(str(raw).split())
+        if not name:
+            raise _Refusal(422, "Validation failed: Application name can't be blank")
+        if not uris:
+            raise _Refusal(422, "Validation failed: Redirect URI can't be blank")
+        for uri in uris:
+            if uri != "urn:ietf:wg:oauth:2.0:oob" and not re.match(r"[a-z][a-z0-9+.-]*://", uri):
+                raise _Refusal(422, "Validation failed: Redirect URI must be an absolute URI.")
+        scopes = str(params.get("scopes") or "read")
+        app = self.oauth_app(redirect_uri=uris, scopes=scopes, name=name)
+        return self.json(
+            {
+                "id": str(self._new_id()),
+                "name": name,
+                "website": params.get("website"),
+                "scopes": list(app.scopes),
+                "redirect_uris": list(uris),
+                "redirect_uri": "\n".join(uris),
+                "client_id": app.client_id,
+                "client_secret": app.client_secret,
+                "client_secret_expires_at": 0,
+            }
+        )
+
+    @route("GET", r"/\.well-known/oauth-authorization-server")
+    def _oauth_metadata(self, request: httpx.Request) -> httpx.Response:
+        if not self.pkce:
+            return self._not_found(request)  # added in 4.3
+        origin = self._origin(request)
+        return self.json(
+            {
+                "issuer": origin + "/",
+                "authorization_endpoint": origin + "/oauth/authorize",
+                "token_endpoint": origin + "/oauth/token",
+                "revocation_endpoint": origin + "/oauth/revoke",
+                "scopes_supported": ["read", "write", "follow", "push", "profile"],
+                "response_types_supported": ["code"],
+                "response_modes_supported": ["query", "fragment", "form_post"],
+                "code_challenge_methods_supported": ["S256"],
+                "grant_types_supported": ["authorization_code", "client_credentials"],
+                "token_endpoint_auth_methods_supported": [
+                    "client_secret_basic",
+                    "client_secret_post",
+                ],
+                "app_registration_endpoint": origin + "/api/v1/apps",
+            }
+        )
+
+    @route("GET", r"/oauth/authorize")
+    def _oauth_authorize(self, request: httpx.Request) -> httpx.Response:
+        q = dict(request.url.params)
+        app = self._apps.get(q.get("client_id", ""))
+        redirect = q.get("redirect_uri", "")
+
+        def page(text: str) -> httpx.Response:
+            # Doorkeeper renders its error page and redirects nowhere.
+            return httpx.Response(
+                400, headers={"content-type": "text/html; charset=utf-8"}, text=f"<p>{text}</p>"
+            )
+
+        if app is None:
+            return page(_INVALID_CLIENT)
+        if redirect not in app.redirect_uris:
+            return page("The redirect uri included is not valid.")
+        state = q.get("state")
+
+        def back(**params: str) -> httpx.Response:
+            if state is not None:
+                params["state"] = state
+            sep = "&" if "?" in redirect else "?"
+            query = "&".join(f"{k}={quote(v, safe='')}" for k, v in params.items())
+            return httpx.Response(302, headers={"location": f"{redirect}{sep}{query}"})
+
+        scopes = tuple(q.get("scope", "read").split())
+        if q.get("response_type") != "code":
+            return back(
+                error="unsupported_response_type",
+                error_description="The authorization server does not support this response type.",
+            )
+        if any(s not in app.scopes for s in scopes):
+            return back(
+                error="invalid_scope",
+                error_description="The requested scope is invalid, unknown, or malformed.",
+            )
+        # Before 4.3 Doorkeeper runs without PKCE and ignores a code challenge.
+        challenge = q.get("code_challenge") if self.pkce else None
+        if challenge and q.get("code_challenge_method") != "S256":
+            return back(
+                error="invalid_request",
+                error_description="The code challenge method must be S256.",
+            )
+        if self._deny_next > 0:
+            self._deny_next -= 1
+            return back(
+                error="access_denied",
+                error_description="The resource owner or authorization server denied the request.",
+            )
+        user = self._user_named(self.consent_as)
+        code = secrets.token_urlsafe(32)
+        self._codes[code] = _Code(
+            client_id=app.client_id,
+            redirect_uri=redirect,
+            challenge=challenge,
+            user_id=user.id,
+            scopes=scopes,
+            expires_at=self.clock.time() + self.code_lifetime,
+        )
+        return back(code=code)
+
+    @route("POST", r"/oauth/token")
+    def _oauth_token(self, request: httpx.Request) -> httpx.Response:
+        try:
+            params, _ = self._params(request)
+        except _Refusal as refusal:
+            return self.error(refusal.status, refusal.message)
+        client_id = str(params.get("client_id") or "")
+        secret = str(params.get("client_secret") or "")
+        header = request.headers.get("authorization", "")
+        if header.lower().startswith("basic "):
+            try:
+                client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
+            except ValueError:
+                client_id, secret = "", ""
+        app = self._apps.get(client_id)
+        if app is None or not hmac.compare_digest(app.client_secret, secret):
+            return self.json({"error": "invalid_client", "error_description": _INVALID_CLIENT}, 401)
+        if params.get("grant_type") != "authorization_code":
+            return self.json(
+                {
+                    "error": "unsupported_grant_type",
+                    "error_description": "The authorization grant type is not supported by "
+                    "the authorization server.",
+                },
+                400,
+            )
+        invalid = self.json({"error": "invalid_grant", "error_description": _INVALID_GRANT}, 400)
+        # A code is spent by its first redemption, whatever the outcome.
+        code = self._codes.pop(str(params.get("code") or ""), None)
+        if (
+            code is None
+            or code.client_id != client_id
+            or code.expires_at <= self.clock.time()
+            or params.get("redirect_uri") != code.redirect_uri
+        ):
+            return invalid
+        if code.challenge is not None:
+            verifier = str(params.get("code_verifier") or "")
+            digest = hashlib.sha256(verifier.encode()).digest()
+            computed = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+            if not verifier or not hmac.compare_digest(computed, code.challenge):
+                return invalid
+        token = secrets.token_urlsafe(32)
+        now = self.clock.time()
+        self._tokens[token] = _Token(user_id=code.user_id, issued_at=now)
+        return self.json(
+            {
+                "access_token": token,
+                "token_type": "Bearer",
+                "scope": " ".join(code.scopes),
+                "created_at": int(now),
+            }
+        )
 
     # Rails routes every other path (and a known path with another method) to its catch-all,
     # which answers 404; declared last so that every real route is tried first.

@@ -18,7 +18,8 @@ with emu.serve():
 assert emu.posts[0].text == "Hello"
 ```
 
-Supported: ``POST /2/oauth2/token`` (refresh), ``GET /2/users/me``, ``POST /2/tweets``,
+Supported: ``GET /i/oauth2/authorize`` and ``POST /2/oauth2/token`` (authorization
+  code with PKCE, refresh; see `XEmulator.oauth_app`), ``GET /2/users/me``, ``POST /2/tweets``,
 ``DELETE /2/tweets/:id``, ``GET /2/tweets``, ``GET /2/tweets/:id``, ``GET /2/users/:id/tweets``,
 ``POST /2/media/upload/initialize``, ``POST /2/media/upload/:id/append``,
 ``POST /2/media/upload/:id/finalize``, ``GET /2/media/upload`` (STATUS) and
@@ -466,6 +467,34 @@ class _Token:
     client_id: str
 
 
+@attrs.frozen
+class OAuthApp:
+    """An OAuth 2 app registered on an emulator (`XEmulator.oauth_app`).
+
+    Attributes:
+        client_id: the app's client id.
+        client_secret: the secret of a confidential client, ``None`` for a public one.
+        redirect_uris: the callback URLs it may use.
+        scopes: the scopes it may ask for.
+    """
+
+    client_id: str
+    client_secret: str | None = attrs.field(repr=False)
+    redirect_uris: tuple[str, ...]
+    scopes: tuple[str, ...]
+
+
+@attrs.define
+class _Code:
+    client_id: str
+    redirect_uri: str
+    challenge: str
+    method: str
+    user_id: str
+    scopes: tuple[str, ...]
+    expires_at: float
+
+
 @attrs.define
 class _Window:
     start: float
@@ -641,6 +670,11 @@ class XEmulator(Emulator):
         self._clients: dict[str, str | None] = {}
         self._consumers: dict[str, str] = {}
         self._oauth1: dict[str, tuple[str, str, str]] = {}  # token -> (secret, user, consumer)
+        self._apps: dict[str, OAuthApp] = {}
+        self._codes: dict[str, _Code] = {}
+        self._deny_next = 0
+        self.consent_as = "brand"
+        self.code_lifetime = 30.0  # X: "This code is only valid for 30 seconds"
         self._windows: dict[tuple[str, str], _Window] = {}
         self._brands: list[str] = []  # user ids of the accounts made, oldest first
         self._fans: set[str] = set()  # user ids of the audience
@@ -732,6 +766,50 @@ class XEmulator(Emulator):
                 on_credentials_changed=on_credentials_changed,
                 **settings,
             )
+
+    def oauth_app(
+        self,
+        *,
+        redirect_uri: str | Sequence[str],
+        scopes: str | Sequence[str] = SCOPES,
+        confidential: bool = True,
+    ) -> OAuthApp:
+        """Register an OAuth 2 app for the authorization code flow (``GET
+        /i/oauth2/authorize`` on this emulator, then ``POST /2/oauth2/token``).
+
+        The authorize endpoint consents at once as the user named `consent_as` (made on
+        first use) and redirects (302) to the redirect URI with ``code`` and ``state``;
+        `deny_consent` scripts a refusal. Codes live `code_lifetime` seconds of the
+        emulator clock and are single-use; the token endpoint checks the PKCE verifier
+        and the redirect URI as X does.
+
+        Args:
+            redirect_uri: the callback URL(s) registered.
+            scopes: the scopes the app may ask for.
+            confidential: a confidential client (authenticates with HTTP Basic) or a
+                public one (``client_id`` in the form).
+        """
+        uris = (redirect_uri,) if isinstance(redirect_uri, str) else tuple(redirect_uri)
+        allowed = tuple(scopes.split()) if isinstance(scopes, str) else tuple(scopes)
+        with self.lock:
+            client_id = secrets.token_urlsafe(18)
+            secret = secrets.token_urlsafe(36) if confidential else None
+            self._clients[client_id] = secret
+            app = OAuthApp(client_id, secret, uris, allowed)
+            self._apps[client_id] = app
+            return app
+
+    def deny_consent(self, times: int = 1) -> None:
+        """The next ``times`` authorizations are refused by the user: the authorize
+        endpoint redirects with ``error=access_denied``."""
+        with self.lock:
+            self._deny_next += times
+
+    @property
+    def codes_outstanding(self) -> int:
+        """Authorization codes issued and not yet redeemed (expired ones included)."""
+        with self.lock:
+            return len(self._codes)
 
     def user(self, username: str) -> XUser:
         """The user named ``username``, made on first use."""
@@ -1034,6 +1112,90 @@ class XEmulator(Emulator):
 
     # -- OAuth 2 token -------------------------------------------------------------------
 
+    @route("GET", r"/i/oauth2/authorize")
+    def _authorize(self, request: httpx.Request) -> httpx.Response:
+        q = dict(request.url.params)
+        app = self._apps.get(q.get("client_id", ""))
+        redirect = q.get("redirect_uri", "")
+        if app is None or redirect not in app.redirect_uris:
+            # X shows an error page and never redirects to an unregistered callback.
+            return httpx.Response(
+                400,
+                headers={"content-type": "text/html; charset=utf-8"},
+                text="<p>Something went wrong. You weren't able to give access to the App. "
+                "Go back and try logging in again.</p>",
+            )
+        state = q.get("state", "")
+
+        def back(**params: str) -> httpx.Response:
+            sep = "&" if "?" in redirect else "?"
+            query = "&".join(
+                f"{k}={quote(v, safe='')}" for k, v in {**params, "state": state}.items()
+            )
+            return httpx.Response(302, headers={"location": f"{redirect}{sep}{query}"})
+
+        scopes = tuple(q.get("scope", "").split())
+        if (
+            q.get("response_type") != "code"
+            or not q.get("code_challenge")
+            or q.get("code_challenge_method", "plain") not in ("S256", "plain")
+        ):
+            return back(error="invalid_request")
+        if not scopes or any(s not in app.scopes for s in scopes):
+            return back(error="invalid_scope")
+        if self._deny_next > 0:
+            self._deny_next -= 1
+            return back(error="access_denied")
+        user = self.user(self.consent_as)
+        if user.id in self._brands:
+            self._brands.remove(user.id)
+        self._brands.append(user.id)
+        code = secrets.token_urlsafe(48)
+        self._codes[code] = _Code(
+            client_id=app.client_id,
+            redirect_uri=redirect,
+            challenge=q["code_challenge"],
+            method=q.get("code_challenge_method", "plain"),
+            user_id=user.id,
+            scopes=scopes,
+            expires_at=self.clock.time() + self.code_lifetime,
+        )
+        return back(code=code)
+
+    def _redeem(self, form: dict[str, str], client_id: str) -> httpx.Response:
+        def invalid(description: str) -> httpx.Response:
+            return self.json({"error": "invalid_request", "error_description": description}, 400)
+
+        # A code is spent by its first redemption, whatever the outcome (RFC 6749 §4.1.2).
+        code = self._codes.pop(form.get("code", ""), None)
+        if code is None or code.client_id != client_id or code.expires_at <= self.clock.time():
+            return invalid("Value passed for the authorization code was invalid.")
+        if form.get("redirect_uri") != code.redirect_uri:
+            return invalid(
+                "Value passed for the redirect uri did not match the uri of the authorization code."
+            )
+        verifier = form.get("code_verifier", "")
+        if not verifier:
+            return invalid("Missing required parameter [code_verifier].")
+        if code.method == "S256":
+            digest = hashlib.sha256(verifier.encode()).digest()
+            computed = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        else:
+            computed = verifier
+        if not hmac.compare_digest(computed, code.challenge):
+            return invalid("Value passed for the code verifier did not match the code challenge.")
+        body: dict[str, Any] = {
+            "token_type": "bearer",
+            "expires_in": int(self.token_lifetime),
+            "access_token": self._issue(code.user_id, client_id),
+            "scope": " ".join(code.scopes),
+        }
+        if "offline.access" in code.scopes:
+            refresh = secrets.token_urlsafe(32)
+            self._refresh[refresh] = _Token(code.user_id, float("inf"), client_id)
+            body["refresh_token"] = refresh
+        return self.json(body)
+
     @route("POST", r"/2/oauth2/token")
     def _token(self, request: httpx.Request) -> httpx.Response:
         form = dict(parse_qsl(request.content.decode(), keep_blank_values=True))
@@ -1062,6 +1224,8 @@ class XEmulator(Emulator):
                 },
                 401,
             )
+        if form.get("grant_type") == "authorization_code":
+            return self._redeem(form, client_id)
         if form.get("grant_type") != "refresh_token":
             return self.json(
                 {

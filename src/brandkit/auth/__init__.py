@@ -1,0 +1,78 @@
+"""Connect accounts: each platform's authorization flow, sans-IO like the adapters (a flow
+yields the token requests; `run` and `run_async` send them over httpx).
+
+- `brandkit.auth.x`: OAuth 2.0 with PKCE, rotating refresh tokens.
+- `brandkit.auth.mastodon`: app registration per instance, code flow with PKCE (4.3+).
+
+`account_from` turns the credentials a flow returns into an [`Account`][brandkit.Account].
+"""
+
+from __future__ import annotations
+
+from brandkit.accounts import Account, CredentialsHook
+from brandkit.auth import mastodon, x
+from brandkit.auth._core import CallbackError, ConsentDenied, GrantRefused, Start, run, run_async
+from brandkit.auth.mastodon import MastodonApp, MastodonCredentials
+from brandkit.auth.x import XCredentials
+from brandkit.errors import ConfigurationError
+
+__all__ = [
+    "CallbackError",
+    "ConsentDenied",
+    "Credentials",
+    "GrantRefused",
+    "MastodonApp",
+    "MastodonCredentials",
+    "Start",
+    "XCredentials",
+    "account_from",
+    "mastodon",
+    "run",
+    "run_async",
+    "x",
+]
+
+Credentials = XCredentials | MastodonCredentials
+"""The credentials any flow returns."""
+
+
+def account_from(
+    creds: Credentials,
+    *,
+    name: str | None = None,
+    client_secret: str | None = None,
+    on_credentials_changed: CredentialsHook | None = None,
+) -> Account:
+    """An [`Account`][brandkit.Account] that posts with ``creds``.
+
+    Args:
+        creds: what a flow's ``finish`` (or ``refresh``) returned.
+        name: the account's name.
+        client_secret: X: the app's secret, so the adapter can refresh a confidential
+            client's token by itself (it then hands new tokens to
+            ``on_credentials_changed``).
+        on_credentials_changed: called with the new tokens after a refresh.
+
+    Raises:
+        ConfigurationError: ``creds`` are not credentials of a known platform.
+    """
+    if isinstance(creds, XCredentials):
+        return Account.x(
+            user_token=creds.access_token.get_secret_value(),
+            refresh_token=creds.refresh_token.get_secret_value() if creds.refresh_token else None,
+            client_id=creds.client_id,
+            client_secret=client_secret,
+            base_url=creds.base_url,
+            name=name,
+            on_credentials_changed=on_credentials_changed,
+        )
+    if isinstance(creds, MastodonCredentials):
+        return Account.mastodon(
+            creds.instance_url,
+            token=creds.access_token.get_secret_value(),
+            name=name,
+            on_credentials_changed=on_credentials_changed,
+        )
+    raise ConfigurationError(
+        f"account_from needs credentials from brandkit.auth, got {type(creds).__name__}"
+    )

@@ -1,0 +1,415 @@
+"""What every authorization flow shares: the errors, the saved start of a flow, PKCE, the
+callback check, token answers, and the drivers that run a token flow over httpx."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlsplit
+
+import attrs
+import httpx
+import pydantic
+from pydantic import SecretStr
+
+from brandkit._flow import Flow, Send, Wait
+from brandkit.errors import AuthError, ConfigurationError, MalformedResponse
+
+__all__ = [
+    "CallbackError",
+    "ConsentDenied",
+    "GrantRefused",
+    "Start",
+    "run",
+    "run_async",
+]
+
+T = TypeVar("T")
+
+TIMEOUT = httpx.Timeout(30.0)
+"""How long a token request may take (connect, read, write, pool each)."""
+
+MAX_ANSWER = 1024 * 1024
+"""The largest token answer read: token answers are a few hundred bytes."""
+
+
+class CallbackError(AuthError):
+    """The callback URL does not finish this flow: its ``state`` is not the one this flow
+    sent (a forged or mixed-up callback), it carries no code, or the platform reported an
+    error instead of a code."""
+
+
+class ConsentDenied(CallbackError):
+    """The user refused the authorization (the callback carries ``error=access_denied``)."""
+
+
+class GrantRefused(AuthError):
+    """The token endpoint refused the exchange: the code was used already or expired, the
+    PKCE verifier does not match, the redirect URI differs from the authorization request's,
+    the refresh token was already spent or revoked, or the client credentials are wrong.
+    ``code`` is the platform's OAuth error name, ``platform_message`` its description."""
+
+
+def _secret(value: str | SecretStr | None) -> SecretStr | None:
+    if value is None or isinstance(value, SecretStr):
+        return value
+    return SecretStr(value)
+
+
+def _plain(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+def new_state() -> str:
+    """An unguessable ``state`` value (128 bits and more)."""
+    return secrets.token_urlsafe(24)
+
+
+def new_verifier() -> str:
+    """A PKCE code verifier (RFC 7636 §4.1: 43 to 128 characters of the unreserved set)."""
+    return secrets.token_urlsafe(48)  # 64 characters
+
+
+def challenge(verifier: str) -> str:
+    """The S256 code challenge of ``verifier`` (RFC 7636 §4.2)."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+@attrs.frozen(repr=False)
+class Start:
+    """The start of an authorization: where to send the user, and what the callback is
+    checked against. Keep it (e.g. ``to_dict()`` in the web session) until the user comes
+    back, then pass it to the platform's ``finish``.
+
+    Attributes:
+        platform: ``"x"`` or ``"mastodon"``.
+        url: the authorization URL to send the user to.
+        client_id: the app's client id.
+        redirect_uri: the callback URL registered with the app.
+        scopes: the scopes asked for.
+        token_url: where ``finish`` exchanges the code.
+        state: the ``state`` sent along; the callback must carry the same.
+        verifier: the PKCE code verifier (``None`` when the server has no PKCE).
+        api_base: the API the credentials are for (``None``: the platform's own).
+    """
+
+    platform: str
+    url: str
+    client_id: str
+    redirect_uri: str
+    scopes: tuple[str, ...]
+    token_url: str
+    state: SecretStr
+    verifier: SecretStr | None
+    api_base: str | None = None
+
+    def __repr__(self) -> str:
+        # The state and the verifier stay out: with them a stolen code could be redeemed.
+        return (
+            f"Start(platform={self.platform!r}, client_id={self.client_id!r}, "
+            f"redirect_uri={self.redirect_uri!r}, scopes={self.scopes!r}, "
+            f"pkce={self.verifier is not None})"
+        )
+
+    __str__ = __repr__
+
+    def to_dict(self) -> dict[str, Any]:
+        """The start as plain JSON-able data, state and verifier included (keep it where
+        the user cannot read or change it, such as a signed server-side session)."""
+        return {
+            "platform": self.platform,
+            "url": self.url,
+            "client_id": self.client_id,
+            "redirect_uri": self.redirect_uri,
+            "scopes": list(self.scopes),
+            "token_url": self.token_url,
+            "state": self.state.get_secret_value(),
+            "verifier": _plain(self.verifier),
+            "api_base": self.api_base,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Start:
+        """The start that `to_dict` gave.
+
+        Raises:
+            ConfigurationError: a field is missing or of the wrong type (the message names
+                the field, never a value).
+        """
+        try:
+            return _StartModel.model_validate(dict(data)).build()
+        except pydantic.ValidationError as exc:
+            fields = sorted({".".join(map(str, e["loc"])) for e in exc.errors()})
+            raise ConfigurationError(
+                f"not a saved authorization start: check the fields {', '.join(fields)}"
+            ) from None
+
+
+class _StartModel(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="ignore", strict=True)
+
+    platform: str
+    url: str
+    client_id: str
+    redirect_uri: str
+    scopes: list[str]
+    token_url: str
+    state: str
+    verifier: str | None
+    api_base: str | None = None
+
+    def build(self) -> Start:
+        return Start(
+            platform=self.platform,
+            url=self.url,
+            client_id=self.client_id,
+            redirect_uri=self.redirect_uri,
+            scopes=tuple(self.scopes),
+            token_url=self.token_url,
+            state=SecretStr(self.state),
+            verifier=_secret(self.verifier),
+            api_base=self.api_base,
+        )
+
+
+def code_from(start: Start, callback_url: str, *, platform: str) -> str:
+    """The authorization code of ``callback_url`` once its ``state`` is checked.
+
+    Raises:
+        ConsentDenied: the user refused (``error=access_denied``).
+        CallbackError: the state differs, an error other than a refusal, or no code.
+    """
+    params = dict(parse_qsl(urlsplit(callback_url).query, keep_blank_values=True))
+    state = params.get("state", "")
+    # Constant time: the state is what stops a forged callback.
+    if not secrets.compare_digest(state.encode(), start.state.get_secret_value().encode()):
+        raise CallbackError(
+            "the callback's state is not the one this authorization sent: it belongs to "
+            "another attempt or was forged; start the authorization again",
+            platform=platform,
+        )
+    error = params.get("error")
+    if error == "access_denied":
+        raise ConsentDenied(
+            "the user refused the authorization (access_denied); nothing was connected",
+            platform=platform,
+            code=error,
+            platform_message=params.get("error_description"),
+        )
+    if error:
+        raise CallbackError(
+            f"the platform answered the authorization with the error {error!r}",
+            platform=platform,
+            code=error,
+            platform_message=params.get("error_description"),
+        )
+    code = params.get("code", "")
+    if not code:
+        raise CallbackError(
+            "the callback URL carries no authorization code: pass the full URL the user "
+            "came back to, query string included",
+            platform=platform,
+        )
+    return code
+
+
+class TokenBody(pydantic.BaseModel):
+    """An OAuth 2 token answer (RFC 6749 §5.1) as the flows read it."""
+
+    model_config = pydantic.ConfigDict(extra="ignore")
+
+    access_token: pydantic.StrictStr = pydantic.Field(min_length=1)
+    token_type: pydantic.StrictStr = "bearer"
+    refresh_token: pydantic.StrictStr | None = None
+    expires_in: pydantic.StrictInt | pydantic.StrictFloat | None = None
+    scope: pydantic.StrictStr | None = None
+    created_at: pydantic.StrictInt | pydantic.StrictFloat | None = None
+
+
+class _ErrorBody(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="ignore")
+
+    error: pydantic.StrictStr
+    error_description: pydantic.StrictStr | None = None
+
+
+def token_answer(response: httpx.Response, *, platform: str, what: str) -> TokenBody:
+    """Read a token endpoint's answer.
+
+    Raises:
+        GrantRefused: the endpoint refused (4xx with an OAuth error body, or any 4xx).
+        MalformedResponse: a 2xx that is not a token answer, or a 5xx; the body is not
+            kept (it may carry tokens).
+    """
+    if 400 <= response.status_code < 500:
+        try:
+            err: _ErrorBody | None = _ErrorBody.model_validate_json(response.content)
+        except pydantic.ValidationError:
+            err = None
+        detail = f", {err.error}: {err.error_description or ''}" if err else ""
+        raise GrantRefused(
+            f"{platform} refused {what} ({response.status_code}{detail}); start the "
+            "authorization again (or connect the account again, for a refresh)",
+            platform=platform,
+            status_code=response.status_code,
+            code=err.error if err else None,
+            platform_message=err.error_description if err else None,
+        )
+    if not response.is_success:
+        raise MalformedResponse(
+            f"{platform} answered {what} with {response.status_code}; try again later",
+            platform=platform,
+            status_code=response.status_code,
+        )
+    try:
+        return TokenBody.model_validate_json(response.content)
+    except pydantic.ValidationError as exc:
+        fields = sorted({".".join(map(str, e["loc"])) or "(body)" for e in exc.errors()})
+        raise MalformedResponse(
+            f"{platform}'s answer to {what} is not a token answer (fields {', '.join(fields)})",
+            platform=platform,
+            status_code=response.status_code,
+            body="(not kept: the answer carries credentials)",
+        ) from None
+
+
+def scopes_of(value: str | Sequence[str]) -> tuple[str, ...]:
+    """Scopes as a tuple, from a space-separated string or a sequence."""
+    items = value.split() if isinstance(value, str) else list(value)
+    return tuple(dict.fromkeys(s for s in items if s))
+
+
+def _read(response: httpx.Response) -> httpx.Response:
+    """``response`` with its body read, at most `MAX_ANSWER` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > MAX_ANSWER:
+            raise MalformedResponse(
+                f"the token endpoint's answer is larger than {MAX_ANSWER} bytes",
+                status_code=response.status_code,
+            )
+        chunks.append(chunk)
+    return httpx.Response(
+        response.status_code,
+        headers=response.headers,
+        content=b"".join(chunks),
+        request=response.request,
+    )
+
+
+async def _aread(response: httpx.Response) -> httpx.Response:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > MAX_ANSWER:
+            raise MalformedResponse(
+                f"the token endpoint's answer is larger than {MAX_ANSWER} bytes",
+                status_code=response.status_code,
+            )
+        chunks.append(chunk)
+    return httpx.Response(
+        response.status_code,
+        headers=response.headers,
+        content=b"".join(chunks),
+        request=response.request,
+    )
+
+
+def _transport_error(exc: httpx.HTTPError) -> Exception:
+    from brandkit.errors import TransportError
+
+    # httpx's message may quote the URL, never the form body (which holds the code).
+    return TransportError(
+        f"the token endpoint could not be reached ({type(exc).__name__}); try again",
+        maybe_delivered=True,
+    )
+
+
+def run(flow: Flow[T], http: httpx.Client | None = None) -> T:
+    """Run an authorization flow over ``http`` (a new client with a 30 s timeout when
+    ``None``). Token requests are never repeated: a code or a rotating refresh token is
+    spent by the first attempt that reaches the server.
+
+    Raises:
+        TransportError: the server could not be reached.
+    """
+    own = http is None
+    client = http or httpx.Client(timeout=TIMEOUT)
+    try:
+        step = next(flow)
+        while True:
+            if isinstance(step, Wait):
+                step = flow.send(httpx.Response(204))
+                continue
+            try:
+                with client.stream(
+                    step.request.method,
+                    step.request.url,
+                    headers=step.request.headers,
+                    content=step.request.content,
+                ) as raw:
+                    response = _read(raw)
+            except httpx.HTTPError as exc:
+                raise _transport_error(exc) from None
+            step = flow.send(response)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    finally:
+        if own:
+            client.close()
+
+
+async def run_async(flow: Flow[T], http: httpx.AsyncClient | None = None) -> T:
+    """`run` for asyncio/trio code, over an ``httpx.AsyncClient``."""
+    own = http is None
+    client = http or httpx.AsyncClient(timeout=TIMEOUT)
+    try:
+        step = next(flow)
+        while True:
+            if isinstance(step, Wait):
+                step = flow.send(httpx.Response(204))
+                continue
+            try:
+                async with client.stream(
+                    step.request.method,
+                    step.request.url,
+                    headers=step.request.headers,
+                    content=step.request.content,
+                ) as raw:
+                    response = await _aread(raw)
+            except httpx.HTTPError as exc:
+                raise _transport_error(exc) from None
+            step = flow.send(response)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    finally:
+        if own:
+            await client.aclose()
+
+
+def form_request(
+    url: str, data: Mapping[str, str], headers: Mapping[str, str] | None = None
+) -> Send:
+    """A ``Send`` of a form POST to a token endpoint (never repeated by a driver)."""
+    request = httpx.Request(
+        "POST",
+        url,
+        data=dict(data),
+        headers={"accept": "application/json", **(headers or {})},
+    )
+    return Send(request, bucket="oauth2_token", max_bytes=MAX_ANSWER)
+
+
+def basic(client_id: str, client_secret: str) -> str:
+    """The HTTP Basic ``Authorization`` value of a confidential client (RFC 6749 §2.3.1)."""
+    from urllib.parse import quote
+
+    raw = f"{quote(client_id, safe='')}:{quote(client_secret, safe='')}".encode()
+    return "Basic " + base64.b64encode(raw).decode("ascii")

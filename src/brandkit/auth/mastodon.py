@@ -1,0 +1,536 @@
+"""Connect a Mastodon account: register the app once per instance, then the OAuth 2
+authorization code flow, with PKCE on servers that offer it (4.3 and later).
+
+```python
+app = brandkit.auth.mastodon.register_app(
+    "https://mastodon.social", "https://app.example/cb", ["read", "write"], "Acme social"
+)
+start = brandkit.auth.mastodon.start(app)
+# send the user to start.url; keep start.to_dict() in the session
+creds = brandkit.auth.mastodon.finish(start, callback_url, client_secret=app.client_secret)
+```
+
+Mastodon has no dynamic client registration (RFC 7591): each instance needs its own app
+(``POST /api/v1/apps``), which `AppCache` keeps so it is registered once. Tokens carry no
+expiry: they are valid until revoked. Sources: https://docs.joinmastodon.org/spec/oauth/ ,
+https://docs.joinmastodon.org/methods/apps/ , https://docs.joinmastodon.org/methods/oauth/ .
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
+from urllib.parse import urlencode
+
+import attrs
+import httpx
+import pydantic
+from pydantic import SecretStr
+
+from brandkit._flow import Flow, Send
+from brandkit.auth._core import (
+    MAX_ANSWER,
+    Start,
+    challenge,
+    code_from,
+    form_request,
+    new_state,
+    new_verifier,
+    run,
+    run_async,
+    scopes_of,
+    token_answer,
+)
+from brandkit.errors import ConfigurationError, MalformedResponse, PlatformError
+
+__all__ = [
+    "AppCache",
+    "MastodonApp",
+    "MastodonCredentials",
+    "finish",
+    "finish_async",
+    "finish_flow",
+    "register_app",
+    "register_app_async",
+    "register_flow",
+    "start",
+]
+
+
+def _instance(url: str) -> str:
+    if not url or not url.startswith(("http://", "https://")):
+        raise ConfigurationError(
+            f"a Mastodon instance URL looks like https://mastodon.social, got {url!r}"
+        )
+    return url.rstrip("/")
+
+
+@attrs.frozen(repr=False)
+class MastodonApp:
+    """An app registered on one instance.
+
+    Attributes:
+        instance_url: the instance, e.g. ``https://mastodon.social``.
+        client_id: the app's client id.
+        client_secret: the app's client secret (Mastodon clients are confidential).
+        redirect_uri: the callback URL registered.
+        scopes: the scopes the app may ask for.
+        pkce: the instance offers PKCE S256 (Mastodon 4.3+).
+    """
+
+    instance_url: str
+    client_id: str
+    client_secret: SecretStr
+    redirect_uri: str
+    scopes: tuple[str, ...]
+    pkce: bool
+
+    def __repr__(self) -> str:
+        return (
+            f"MastodonApp(instance_url={self.instance_url!r}, client_id={self.client_id!r}, "
+            f"redirect_uri={self.redirect_uri!r}, scopes={self.scopes!r}, pkce={self.pkce})"
+        )
+
+    __str__ = __repr__
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data, the client secret included in clear: store it encrypted."""
+        return {
+            "instance_url": self.instance_url,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret.get_secret_value(),
+            "redirect_uri": self.redirect_uri,
+            "scopes": list(self.scopes),
+            "pkce": self.pkce,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MastodonApp:
+        """The app `to_dict` gave.
+
+        Raises:
+            ConfigurationError: a field is missing or of the wrong type.
+        """
+        try:
+            m = _AppModel.model_validate(dict(data))
+        except pydantic.ValidationError as exc:
+            fields = sorted({".".join(map(str, e["loc"])) for e in exc.errors()})
+            raise ConfigurationError(
+                f"not a saved Mastodon app: check the fields {', '.join(fields)}"
+            ) from None
+        return cls(
+            instance_url=m.instance_url,
+            client_id=m.client_id,
+            client_secret=SecretStr(m.client_secret),
+            redirect_uri=m.redirect_uri,
+            scopes=tuple(m.scopes),
+            pkce=m.pkce,
+        )
+
+
+class _AppModel(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="ignore", strict=True)
+
+    instance_url: str
+    client_id: str = pydantic.Field(min_length=1)
+    client_secret: str = pydantic.Field(min_length=1)
+    redirect_uri: str
+    scopes: list[str]
+    pkce: bool
+
+
+class AppCache:
+    """The apps registered so far, one per (instance, redirect URI, scopes), so that
+    `register_app` registers once per instance. Thread-safe; `to_dict`/`from_dict` keep
+    it across runs (it holds client secrets: store it encrypted)."""
+
+    def __init__(self, apps: Sequence[MastodonApp] = ()) -> None:
+        self._lock = threading.Lock()
+        self._apps: dict[tuple[str, str, tuple[str, ...]], MastodonApp] = {}
+        for app in apps:
+            self.put(app)
+
+    @staticmethod
+    def _key(
+        instance_url: str, redirect_uri: str, scopes: tuple[str, ...]
+    ) -> tuple[str, str, tuple[str, ...]]:
+        return (_instance(instance_url).lower(), redirect_uri, tuple(sorted(scopes)))
+
+    def get(
+        self, instance_url: str, redirect_uri: str, scopes: str | Sequence[str]
+    ) -> MastodonApp | None:
+        """The app registered for these, or ``None``."""
+        with self._lock:
+            return self._apps.get(self._key(instance_url, redirect_uri, scopes_of(scopes)))
+
+    def put(self, app: MastodonApp) -> None:
+        """Remember ``app``."""
+        with self._lock:
+            self._apps[self._key(app.instance_url, app.redirect_uri, app.scopes)] = app
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._apps)
+
+    def __repr__(self) -> str:
+        return f"AppCache({len(self)} apps)"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The apps as plain data (client secrets in clear)."""
+        with self._lock:
+            return {"apps": [app.to_dict() for app in self._apps.values()]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AppCache:
+        """The cache `to_dict` gave.
+
+        Raises:
+            ConfigurationError: an app in it is malformed.
+        """
+        apps = data.get("apps", [])
+        if not isinstance(apps, list):
+            raise ConfigurationError("not a saved app cache: 'apps' must be a list")
+        return cls([MastodonApp.from_dict(a) for a in apps])
+
+
+_DEFAULT_CACHE = AppCache()
+
+
+@attrs.frozen(repr=False)
+class MastodonCredentials:
+    """A Mastodon user's access token on one instance (valid until revoked).
+
+    Attributes:
+        instance_url: the instance.
+        access_token: the bearer token.
+        scopes: the scopes granted.
+        client_id: the app the token belongs to.
+        expires_at: always ``None``: Mastodon tokens do not expire.
+    """
+
+    instance_url: str
+    access_token: SecretStr
+    scopes: tuple[str, ...]
+    client_id: str
+    expires_at: float | None = None
+
+    platform: ClassVar[str] = "mastodon"
+
+    def __repr__(self) -> str:
+        return (
+            f"MastodonCredentials(instance_url={self.instance_url!r}, "
+            f"client_id={self.client_id!r}, scopes={self.scopes!r})"
+        )
+
+    __str__ = __repr__
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data, the token included in clear: store it encrypted, never log it."""
+        return {
+            "platform": "mastodon",
+            "instance_url": self.instance_url,
+            "access_token": self.access_token.get_secret_value(),
+            "scopes": list(self.scopes),
+            "client_id": self.client_id,
+            "expires_at": self.expires_at,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MastodonCredentials:
+        """The credentials `to_dict` gave.
+
+        Raises:
+            ConfigurationError: a field is missing or of the wrong type, or the data are
+                another platform's.
+        """
+        try:
+            m = _CredentialsModel.model_validate(dict(data))
+        except pydantic.ValidationError as exc:
+            fields = sorted({".".join(map(str, e["loc"])) for e in exc.errors()})
+            raise ConfigurationError(
+                f"not saved Mastodon credentials: check the fields {', '.join(fields)}"
+            ) from None
+        return cls(
+            instance_url=m.instance_url,
+            access_token=SecretStr(m.access_token),
+            scopes=tuple(m.scopes),
+            client_id=m.client_id,
+            expires_at=m.expires_at,
+        )
+
+
+class _CredentialsModel(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="ignore", strict=True)
+
+    platform: str = pydantic.Field(pattern="^mastodon$")
+    instance_url: str
+    access_token: str = pydantic.Field(min_length=1)
+    scopes: list[str]
+    client_id: str
+    expires_at: float | None = None
+
+
+class _Metadata(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="ignore")
+
+    code_challenge_methods_supported: list[str] = []
+
+
+class _Registered(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="ignore")
+
+    client_id: pydantic.StrictStr = pydantic.Field(min_length=1)
+    client_secret: pydantic.StrictStr = pydantic.Field(min_length=1)
+
+
+def register_flow(
+    instance_url: str,
+    redirect_uri: str,
+    scopes: str | Sequence[str],
+    client_name: str,
+    *,
+    website: str | None = None,
+) -> Flow[MastodonApp]:
+    """The sans-IO registration behind `register_app` (no cache): asks the instance
+    whether it offers PKCE, then registers the app."""
+    base = _instance(instance_url)
+    wanted = scopes_of(scopes)
+    if not redirect_uri or not wanted or not client_name:
+        raise ConfigurationError(
+            "register_app needs a redirect_uri, at least one scope and a client_name"
+        )
+    meta = yield Send(
+        httpx.Request(
+            "GET",
+            base + "/.well-known/oauth-authorization-server",
+            headers={"accept": "application/json"},
+        ),
+        idempotent=True,
+        bucket="oauth",
+        max_bytes=MAX_ANSWER,
+    )
+    pkce = False
+    if meta.is_success:
+        try:
+            pkce = (
+                "S256"
+                in _Metadata.model_validate_json(meta.content).code_challenge_methods_supported
+            )
+        except pydantic.ValidationError:
+            pkce = False  # a server with broken metadata gets the flow without PKCE
+    # Before 4.3 there is no metadata document (404): the flow goes without PKCE.
+    form = {"client_name": client_name, "redirect_uris": redirect_uri, "scopes": " ".join(wanted)}
+    if website:
+        form["website"] = website
+    response = yield Send(
+        httpx.Request(
+            "POST", base + "/api/v1/apps", data=form, headers={"accept": "application/json"}
+        ),
+        bucket="oauth",
+        max_bytes=MAX_ANSWER,
+    )
+    if not response.is_success:
+        message = None
+        try:
+            data = response.json()
+            message = data.get("error") if isinstance(data, dict) else None
+        except ValueError:
+            pass
+        raise PlatformError(
+            f"{base} refused to register the app ({response.status_code}"
+            f"{': ' + message if message else ''}); check the redirect URI and the scopes",
+            platform="mastodon",
+            status_code=response.status_code,
+            platform_message=message,
+        )
+    try:
+        reg = _Registered.model_validate_json(response.content)
+    except pydantic.ValidationError:
+        raise MalformedResponse(
+            f"{base}'s answer to POST /api/v1/apps has no client_id and client_secret",
+            platform="mastodon",
+            status_code=response.status_code,
+            body="(not kept: the answer carries credentials)",
+        ) from None
+    return MastodonApp(
+        instance_url=base,
+        client_id=reg.client_id,
+        client_secret=SecretStr(reg.client_secret),
+        redirect_uri=redirect_uri,
+        scopes=wanted,
+        pkce=pkce,
+    )
+
+
+def register_app(
+    instance_url: str,
+    redirect_uri: str,
+    scopes: str | Sequence[str],
+    client_name: str,
+    *,
+    website: str | None = None,
+    cache: AppCache | None = None,
+    http: httpx.Client | None = None,
+) -> MastodonApp:
+    """The app for ``instance_url``: from ``cache`` (a process-wide one when ``None``) or
+    registered now (``POST /api/v1/apps``) and added to it.
+
+    Args:
+        instance_url: e.g. ``https://mastodon.social``.
+        redirect_uri: the callback URL (``urn:ietf:wg:oauth:2.0:oob`` shows the code).
+        scopes: e.g. ``["read", "write"]`` or granular ``["write:statuses", ...]``.
+        client_name: the name users see on the consent page.
+        website: the app's web site, shown with it.
+        cache: where registered apps are kept.
+        http: the httpx client to use.
+
+    Raises:
+        ConfigurationError: a bad instance URL, no redirect URI, scope or name.
+        PlatformError: the instance refused the registration (e.g. 422 for an invalid
+            redirect URI or scope).
+        TransportError: the instance could not be reached.
+    """
+    cache = _DEFAULT_CACHE if cache is None else cache
+    found = cache.get(instance_url, redirect_uri, scopes)
+    if found is not None:
+        return found
+    app = run(register_flow(instance_url, redirect_uri, scopes, client_name, website=website), http)
+    cache.put(app)
+    return app
+
+
+async def register_app_async(
+    instance_url: str,
+    redirect_uri: str,
+    scopes: str | Sequence[str],
+    client_name: str,
+    *,
+    website: str | None = None,
+    cache: AppCache | None = None,
+    http: httpx.AsyncClient | None = None,
+) -> MastodonApp:
+    """`register_app` for async code."""
+    cache = _DEFAULT_CACHE if cache is None else cache
+    found = cache.get(instance_url, redirect_uri, scopes)
+    if found is not None:
+        return found
+    flow = register_flow(instance_url, redirect_uri, scopes, client_name, website=website)
+    app = await run_async(flow, http)
+    cache.put(app)
+    return app
+
+
+def start(app: MastodonApp, scopes: str | Sequence[str] | None = None) -> Start:
+    """Begin connecting a Mastodon account with ``app``: a fresh ``state`` (and PKCE
+    verifier when the instance offers PKCE) and the authorization URL. No request is made.
+
+    Args:
+        app: what `register_app` returned.
+        scopes: a subset of the app's scopes (default: all of them).
+
+    Raises:
+        ConfigurationError: a scope the app was not registered with.
+    """
+    wanted = scopes_of(scopes) if scopes is not None else app.scopes
+    extra = [s for s in wanted if s not in app.scopes]
+    if extra or not wanted:
+        raise ConfigurationError(
+            f"the app on {app.instance_url} was registered with the scopes "
+            f"{' '.join(app.scopes)}; {' '.join(extra) or 'no scope'} cannot be asked for: "
+            "register an app with them"
+        )
+    state = new_state()
+    verifier = new_verifier() if app.pkce else None
+    params = {
+        "response_type": "code",
+        "client_id": app.client_id,
+        "redirect_uri": app.redirect_uri,
+        "scope": " ".join(wanted),
+        "state": state,
+    }
+    if verifier is not None:
+        params |= {"code_challenge": challenge(verifier), "code_challenge_method": "S256"}
+    return Start(
+        platform="mastodon",
+        url=f"{app.instance_url}/oauth/authorize?{urlencode(params)}",
+        client_id=app.client_id,
+        redirect_uri=app.redirect_uri,
+        scopes=wanted,
+        token_url=f"{app.instance_url}/oauth/token",
+        state=SecretStr(state),
+        verifier=SecretStr(verifier) if verifier else None,
+        api_base=app.instance_url,
+    )
+
+
+def finish_flow(
+    start: Start,
+    callback_url: str,
+    *,
+    client_secret: str | SecretStr,
+    clock: Callable[[], float] = time.time,
+) -> Flow[MastodonCredentials]:
+    """The sans-IO exchange behind `finish`."""
+    if start.platform != "mastodon" or start.api_base is None:
+        raise ConfigurationError(f"auth.mastodon.finish got a {start.platform} authorization start")
+    code = code_from(start, callback_url, platform="mastodon")
+    secret = (
+        client_secret.get_secret_value() if isinstance(client_secret, SecretStr) else client_secret
+    )
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "client_id": start.client_id,
+        "client_secret": secret,
+        "redirect_uri": start.redirect_uri,
+        "scope": " ".join(start.scopes),
+    }
+    if start.verifier is not None:
+        form["code_verifier"] = start.verifier.get_secret_value()
+    response: httpx.Response = yield form_request(start.token_url, form)
+    body = token_answer(response, platform="mastodon", what="the authorization code")
+    return MastodonCredentials(
+        instance_url=start.api_base,
+        access_token=SecretStr(body.access_token),
+        scopes=scopes_of(body.scope) if body.scope else start.scopes,
+        client_id=start.client_id,
+    )
+
+
+def finish(
+    start: Start,
+    callback_url: str,
+    *,
+    client_secret: str | SecretStr,
+    http: httpx.Client | None = None,
+) -> MastodonCredentials:
+    """Finish connecting: check the callback's ``state`` and exchange its code at
+    ``POST /oauth/token``.
+
+    Args:
+        start: what `start` returned (or `Start.from_dict` of it).
+        callback_url: the full URL the user came back to.
+        client_secret: the app's client secret (``app.client_secret``).
+        http: the httpx client to use.
+
+    Raises:
+        ConsentDenied: the user refused.
+        CallbackError: the state differs, or no code.
+        GrantRefused: the instance refused the code (``invalid_grant``: used already,
+            expired, another verifier or redirect URI; ``invalid_client``: wrong secret).
+        TransportError: the instance could not be reached.
+    """
+    return run(finish_flow(start, callback_url, client_secret=client_secret), http)
+
+
+async def finish_async(
+    start: Start,
+    callback_url: str,
+    *,
+    client_secret: str | SecretStr,
+    http: httpx.AsyncClient | None = None,
+) -> MastodonCredentials:
+    """`finish` for async code."""
+    return await run_async(finish_flow(start, callback_url, client_secret=client_secret), http)

@@ -564,17 +564,36 @@ class _Core:
         if self.outbox is not None:
             self.outbox.save(delivery)
 
-    def new_delivery(self, post: Post, account: Account) -> Delivery:
+    def new_deliveries(
+        self, post: Post, accounts: Sequence[Account], later: bool
+    ) -> list[Delivery]:
+        """One delivery of ``post`` per account, written as ``pending`` first only where
+        that protects something: a post for later (the worker sends it), or a post for
+        several accounts (should the process die after one, a worker sends the others),
+        all in one transaction where the outbox can. A post going out at once to one
+        account is first written by the save that starts its attempt, before its first
+        byte leaves (its history still begins with ``pending``)."""
         now = self.clock()
-        delivery = Delivery(
-            account=account.key,
-            platform=account.platform,
-            post=post,
-            created_at=now,
-            updated_at=now,
-        )
-        self.save(delivery)
-        return delivery
+        deliveries = [
+            Delivery(
+                account=account.key,
+                platform=account.platform,
+                post=post,
+                created_at=now,
+                updated_at=now,
+            )
+            for account in accounts
+        ]
+        outbox = self.outbox
+        if outbox is None or not (later or len(deliveries) > 1):
+            return deliveries
+        many = getattr(outbox, "save_many", None)
+        if many is None:
+            for delivery in deliveries:
+                outbox.save(delivery)
+        else:
+            many(deliveries)
+        return deliveries
 
     def render_flow(
         self, adapter: Adapter, post: Post, reply_to: PartRef | None = None
@@ -674,9 +693,19 @@ class _Core:
                 delivery.parts.append(ref)
                 delivery.error = None
                 delivery.look_first = False
+                # The last part and "sent" are one state change: one save, one commit.
+                done = len(delivery.parts) >= len(rendered.parts)
+                if done:
+                    delivery.status = DeliveryStatus.SENT
+                try:
+                    self.save(delivery)
+                except BaseException:
+                    if done:
+                        delivery.status = DeliveryStatus.SENDING
+                    raise
+            if delivery.status is not DeliveryStatus.SENT:
+                delivery.status = DeliveryStatus.SENT
                 self.save(delivery)
-            delivery.status = DeliveryStatus.SENT
-            self.save(delivery)
             return delivery
         except BrandkitError as exc:
             if isinstance(exc, OutboxConflict):
@@ -1200,7 +1229,7 @@ class Client:
         """
         targets = _accounts(accounts)
         later = self._core.scheduled_later(post)
-        deliveries = [self._core.new_delivery(post, acct) for acct in targets]
+        deliveries = self._core.new_deliveries(post, targets, later)
         if later:
             return deliveries
         for account, delivery in zip(targets, deliveries, strict=True):
@@ -1522,7 +1551,7 @@ class AsyncClient:
         """Publish ``post`` to every account concurrently; see `Client.publish`."""
         targets = _accounts(accounts)
         later = self._core.scheduled_later(post)
-        deliveries = [self._core.new_delivery(post, acct) for acct in targets]
+        deliveries = self._core.new_deliveries(post, targets, later)
         if later:
             return deliveries
         results = await asyncio.gather(

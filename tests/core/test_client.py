@@ -70,12 +70,11 @@ def test_long_text_becomes_a_chained_thread(server: FakeServer, account: Account
 
 
 def test_outbox_is_written_before_the_first_byte(server: FakeServer, account: Account) -> None:
-    """The delivery is saved (pending, then sending) before any request reaches the platform."""
+    """The delivery is first saved as sending (with its keys) before any request reaches
+    the platform; the last part and "sent" are one save."""
     outbox = Recorder(server)
     make_client(server, outbox=outbox).publish(Post(text="durable"), account)
-    assert outbox.saves[0] == ("pending", 0, 0)
-    assert ("sending", 0, 0) in outbox.saves
-    assert outbox.saves[-1][0] == "sent"
+    assert outbox.saves == [("sending", 0, 0), ("sent", 1, 1)]
 
 
 def test_content_error_sends_nothing(server: FakeServer, account: Account) -> None:

@@ -4,12 +4,6 @@ from __future__ import annotations
 
 import math
 
-import pytest
-
-import brandkit.testing.conformance as conformance
-from brandkit.platforms import Capabilities
-from brandkit.platforms import capabilities as registered
-from brandkit.platforms.bluesky import BlueskyAdapter
 from brandkit.testing.conformance import AdapterConformance
 
 
@@ -17,19 +11,6 @@ class TestBlueskyConformance(AdapterConformance):
     """Every conformance test, for Bluesky."""
 
     platform = "bluesky"
-
-    @pytest.fixture(autouse=True)
-    def _adapter_capabilities(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """The suite reads ``brandkit.capabilities("bluesky")`` (the built-in table); until
-        that table names Bluesky's conversation and search abilities, it reads the adapter's
-        own."""
-
-        def caps(name: str) -> Capabilities:
-            return BlueskyAdapter.capabilities if name == "bluesky" else registered(name)
-
-        table = registered("bluesky")
-        if not table.inbox or not table.search:
-            monkeypatch.setattr(conformance, "capabilities", caps)
 
     def inbox_requests(self, answers: int, mentions: int) -> int | None:
         """listNotifications pages 100 notifications (all reasons at once): one request per

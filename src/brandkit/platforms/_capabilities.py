@@ -62,6 +62,7 @@ BUILTIN_CAPABILITIES: dict[str, Capabilities] = {
         inbox=frozenset({"reply", "mention", "quote"}),
         hide_messages=True,
         like_messages=True,
+        search=True,
         threads=True,
         media=MediaRules(
             max_items=4,

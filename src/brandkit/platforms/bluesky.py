@@ -616,13 +616,7 @@ class BlueskyAdapter(Adapter):
     """
 
     name: ClassVar[str] = "bluesky"
-    capabilities: ClassVar[Capabilities] = attrs.evolve(
-        BUILTIN_CAPABILITIES["bluesky"],
-        inbox=frozenset({"reply", "mention", "quote"}),
-        hide_messages=True,
-        like_messages=True,
-        search=True,
-    )
+    capabilities: ClassVar[Capabilities] = BUILTIN_CAPABILITIES["bluesky"]
     rate_policies: ClassVar[tuple[RatePolicy, ...]] = (
         # Record writes per account: 5,000 points per hour and 35,000 per day; a create
         # costs 3 points and a delete 1 (Send.cost).

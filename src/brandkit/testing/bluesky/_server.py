@@ -873,7 +873,8 @@ class BlueskyEmulator(Emulator):
         for user in brands:
             if f"@{user.handle}" in text:
                 return user
-        return brands[0]
+        # The account made last, as on every emulator.
+        return made[-1] if made else brands[0]
 
     def _target(self, post_id: str) -> StoredRecord:
         """The post ``post_id`` names: an AT URI, or a record key of a brand's post."""

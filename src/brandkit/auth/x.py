@@ -266,6 +266,7 @@ def finish(
     *,
     client_secret: str | SecretStr | None = None,
     http: httpx.Client | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> XCredentials:
     """Finish connecting: check the callback's ``state`` and exchange its code.
 
@@ -275,6 +276,7 @@ def finish(
         client_secret: the app's secret for a confidential client (sent as HTTP Basic);
             ``None`` for a public client.
         http: the httpx client to use (a new one when ``None``).
+        clock: what ``expires_at`` is counted from (an emulator's ``clock.time``).
 
     Raises:
         ConsentDenied: the user refused.
@@ -283,7 +285,7 @@ def finish(
             verifier or redirect URI, wrong client credentials).
         TransportError: X could not be reached.
     """
-    return run(finish_flow(start, callback_url, client_secret=client_secret), http)
+    return run(finish_flow(start, callback_url, client_secret=client_secret, clock=clock), http)
 
 
 async def finish_async(
@@ -292,9 +294,12 @@ async def finish_async(
     *,
     client_secret: str | SecretStr | None = None,
     http: httpx.AsyncClient | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> XCredentials:
     """`finish` for async code."""
-    return await run_async(finish_flow(start, callback_url, client_secret=client_secret), http)
+    return await run_async(
+        finish_flow(start, callback_url, client_secret=client_secret, clock=clock), http
+    )
 
 
 def refresh_flow(
@@ -327,17 +332,19 @@ def refresh(
     *,
     client_secret: str | SecretStr | None = None,
     http: httpx.Client | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> XCredentials:
     """New credentials for ``creds``: a new access token and, as X rotates them, a new
     refresh token. The old refresh token is spent: store the result before anything else
     (two processes refreshing one token at once leave one of them with a dead token).
+    ``http`` and ``clock`` are as for `finish`.
 
     Raises:
         ConfigurationError: ``creds`` hold no refresh token.
         GrantRefused: X refused the refresh token (already spent, revoked, another client).
         TransportError: X could not be reached.
     """
-    return run(refresh_flow(creds, client_secret=client_secret), http)
+    return run(refresh_flow(creds, client_secret=client_secret, clock=clock), http)
 
 
 async def refresh_async(
@@ -345,6 +352,7 @@ async def refresh_async(
     *,
     client_secret: str | SecretStr | None = None,
     http: httpx.AsyncClient | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> XCredentials:
     """`refresh` for async code."""
-    return await run_async(refresh_flow(creds, client_secret=client_secret), http)
+    return await run_async(refresh_flow(creds, client_secret=client_secret, clock=clock), http)

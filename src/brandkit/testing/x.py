@@ -465,6 +465,7 @@ class _Token:
     user_id: str
     expires_at: float
     client_id: str
+    scopes: str = SCOPES  # what the grant allows; a refresh answers with the same
 
 
 @attrs.frozen
@@ -1192,7 +1193,9 @@ class XEmulator(Emulator):
         }
         if "offline.access" in code.scopes:
             refresh = secrets.token_urlsafe(32)
-            self._refresh[refresh] = _Token(code.user_id, float("inf"), client_id)
+            self._refresh[refresh] = _Token(
+                code.user_id, float("inf"), client_id, " ".join(code.scopes)
+            )
             body["refresh_token"] = refresh
         return self.json(body)
 
@@ -1247,14 +1250,14 @@ class XEmulator(Emulator):
             "token_type": "bearer",
             "expires_in": int(self.token_lifetime),
             "access_token": self._issue(old.user_id, client_id),
-            "scope": SCOPES,
+            "scope": old.scopes,
         }
         if self.return_refresh_token:
             refresh = form["refresh_token"]
             if self.rotate_refresh_tokens:
                 del self._refresh[refresh]
                 refresh = secrets.token_urlsafe(32)
-                self._refresh[refresh] = _Token(old.user_id, float("inf"), client_id)
+                self._refresh[refresh] = _Token(old.user_id, float("inf"), client_id, old.scopes)
             body["refresh_token"] = refresh
         return self.json(body)
 

@@ -1,0 +1,29 @@
+"""Shared helpers for the connect-flow tests: a served emulator and the user's browser."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+REDIRECT = "https://app.example/callback"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def consent(url: str) -> str:
+    """What the user's browser does: open the authorization URL and come back to the
+    redirect it answers with (the emulated user consents at once)."""
+    with httpx.Client(timeout=10) as http:
+        response = http.get(url, follow_redirects=False)
+    assert response.status_code == 302, response.text
+    location = response.headers["location"]
+    assert location.startswith(REDIRECT)
+    return location
+
+
+def leaks(texts: list[str], secrets: list[str]) -> list[str]:
+    """The secrets found in any of ``texts``."""
+    return [s for s in secrets if any(s in t for t in texts)]

@@ -460,9 +460,11 @@ class Listener:
         account's adapter counts them; none elsewhere."""
         from brandkit.platforms import adapter_class
 
-        adapter = adapter_class(account.platform)(account)
-        spends = getattr(adapter, "hashtags_of", None)
-        return tuple(spends(query)) if spends is not None else ()
+        cls = adapter_class(account.platform)
+        if not hasattr(cls, "hashtags_of"):
+            return ()
+        adapter: Any = cls(account)
+        return tuple(adapter.hashtags_of(query))
 
     def _check_hashtags(self, account: Account, hashtags: Sequence[str]) -> None:
         since = _us(self.clock() - INSTAGRAM_WINDOW)

@@ -4,7 +4,8 @@ The audience writes ``--posts`` public posts on each searchable emulator (half o
 the brand); a `Listener` with one saved query syncs them over real sockets from an empty
 cursor, then again with nothing new. The minimum of a first sync is the platform's fewest
 searches for what it finds at its largest page (``PAGE``), plus what a new client must do
-first (``SETUP``: Bluesky's login); a second sync needs one search per platform. The store rate is `Listener` storing 100,000 found posts.
+first (``SETUP``: Bluesky's login); a second sync needs one search per platform. The store
+rate is `Listener` storing 100,000 found posts.
 
     python benchmarks/listening_bench.py [--posts 1000]
 """

@@ -132,7 +132,7 @@ def test_without_offline_access_there_is_no_refresh_token(emu: XEmulator, app: O
     creds = auth.x.finish(start, consent(start.url), client_secret=app.client_secret)
     assert creds.refresh_token is None
     assert creds.scopes == ("tweet.read", "users.read")
-    with pytest.raises(ConfigurationError, match="offline.access"):
+    with pytest.raises(ConfigurationError, match=r"offline\.access"):
         auth.x.refresh(creds, client_secret=app.client_secret)
 
 

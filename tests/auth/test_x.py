@@ -318,3 +318,18 @@ async def test_async_finish_and_refresh(emu: XEmulator, app: OAuthApp) -> None:
     creds = await auth.x.finish_async(start, consent(start.url), client_secret=app.client_secret)
     new = await auth.x.refresh_async(creds, client_secret=app.client_secret)
     assert me(emu, new.access_token.get_secret_value()) == 200
+
+
+def test_an_unreachable_token_endpoint_is_a_transport_error() -> None:
+    """A refused connection is a `TransportError` that says nothing was sent."""
+    from brandkit.errors import TransportError
+
+    emulator = XEmulator()
+    with emulator.serve():
+        base = emulator.base_url
+        app = emulator.oauth_app(redirect_uri=REDIRECT, scopes=SCOPES)
+        start = auth.x.start(app.client_id, REDIRECT, SCOPES, base_url=base)
+        callback = consent(start.url)
+    with pytest.raises(TransportError) as failed:
+        auth.x.finish(start, callback, client_secret=app.client_secret)
+    assert failed.value.maybe_delivered is False

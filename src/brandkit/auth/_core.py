@@ -325,10 +325,14 @@ async def _aread(response: httpx.Response) -> httpx.Response:
 def _transport_error(exc: httpx.HTTPError) -> Exception:
     from brandkit.errors import TransportError
 
-    # httpx's message may quote the URL, never the form body (which holds the code).
+    # A refused connection never reached the server: the code or refresh token is unspent.
+    # After that, it may have been spent. httpx's message may quote the URL, never the form
+    # body (which holds the code), but only the exception's type is kept all the same.
+    unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
     return TransportError(
-        f"the token endpoint could not be reached ({type(exc).__name__}); try again",
-        maybe_delivered=True,
+        f"the token endpoint could not be reached ({type(exc).__name__}); "
+        + ("try again" if unsent else "the code or refresh token may have been spent"),
+        maybe_delivered=not unsent,
     )
 
 

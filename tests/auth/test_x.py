@@ -333,3 +333,25 @@ def test_an_unreachable_token_endpoint_is_a_transport_error() -> None:
     with pytest.raises(TransportError) as failed:
         auth.x.finish(start, callback, client_secret=app.client_secret)
     assert failed.value.maybe_delivered is False
+
+
+def test_a_refresh_answer_without_refresh_token_keeps_the_old_one() -> None:
+    emulator = XEmulator(return_refresh_token=False)
+    with emulator.serve():
+        app = emulator.oauth_app(redirect_uri=REDIRECT, scopes=SCOPES)
+        creds = connect(emulator, app)
+        new = auth.x.refresh(creds, client_secret=app.client_secret)
+        assert new.refresh_token == creds.refresh_token
+        assert new.access_token != creds.access_token
+        assert me(emulator, new.access_token.get_secret_value()) == 200
+
+
+def test_the_emulator_requires_pkce_and_registered_scopes(emu: XEmulator, app: OAuthApp) -> None:
+    """X's authorize endpoint sends the user back with an error, not a code, when the
+    request has no code challenge or asks for a scope the app does not have."""
+    start = auth.x.start(app.client_id, REDIRECT, SCOPES, base_url=emu.base_url)
+    no_pkce = start.url.replace("code_challenge=", "ignored=")
+    assert parse_qs(urlsplit(consent(no_pkce)).query)["error"] == ["invalid_request"]
+    other = auth.x.start(app.client_id, REDIRECT, ["dm.write"], base_url=emu.base_url)
+    assert parse_qs(urlsplit(consent(other.url)).query)["error"] == ["invalid_scope"]
+    assert emu.codes_outstanding == 0

@@ -56,6 +56,14 @@ does.
 
 Mastodon tokens do not expire; `MastodonEmulator.revoke_tokens` makes every token
 answer 401 as a revoked one does, and ``token_ttl`` emulates a server that expires them.
+
+Connecting accounts: ``POST /api/v1/apps``, ``GET /.well-known/oauth-authorization-server``
+(from 4.3, listing PKCE ``S256``), ``GET /oauth/authorize`` (the emulated user named
+`MastodonEmulator.consent_as` consents at once: a 302 to the redirect URI with ``code`` and
+``state``; `MastodonEmulator.deny_consent` scripts a refusal) and ``POST /oauth/token``
+(single-use codes of 10 minutes, redirect URI match, PKCE from 4.3, Doorkeeper's
+``invalid_grant`` and ``invalid_client`` bodies); `MastodonEmulator.oauth_app` registers an
+app directly.
 """
 
 from __future__ import annotations

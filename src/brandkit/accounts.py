@@ -758,6 +758,30 @@ class Account:
         )
 
     @classmethod
+    def from_credentials(
+        cls,
+        creds: Any,
+        *,
+        name: str | None = None,
+        client_secret: str | None = None,
+        on_credentials_changed: CredentialsHook | None = None,
+    ) -> Account:
+        """An account that posts with what a connect flow returned (`brandkit.auth`:
+        ``auth.x.finish(...)``, ``auth.mastodon.finish(...)``).
+
+        Raises:
+            ConfigurationError: ``creds`` are not credentials of a known platform.
+        """
+        from brandkit.auth import account_from
+
+        return account_from(
+            creds,
+            name=name,
+            client_secret=client_secret,
+            on_credentials_changed=on_credentials_changed,
+        )
+
+    @classmethod
     def telegram(
         cls,
         *,

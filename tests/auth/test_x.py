@@ -84,7 +84,7 @@ def test_connect_post_expire_refresh_post(emu: XEmulator, app: OAuthApp) -> None
     assert set(new.scopes) == set(SCOPES)  # a refresh keeps the granted scopes
     assert new.refresh_token is not None and new.refresh_token != creds.refresh_token
     assert not new.expired(emu.clock.time())
-    assert post(auth.account_from(new, name="brand"), "Still here") is DeliveryStatus.SENT
+    assert post(Account.from_credentials(new, name="brand"), "Still here") is DeliveryStatus.SENT
     assert emu.post_texts() == ["Connected!", "Still here"]
 
     # Rotation: the spent refresh token is refused with X's own error body.

@@ -1,10 +1,19 @@
-"""What brandkit's SQLite stores (outbox, metrics, inbox) share: private files."""
+"""What brandkit's SQLite stores (outbox, inbox, metrics) share: private files, opening in WAL
+mode, versioned schemas, transactions, and SQLite's failures as brandkit's typed errors."""
 
 from __future__ import annotations
 
 import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import ClassVar, Self
 
-__all__ = ["create_private"]
+from brandkit.errors import BrandkitError, ConfigurationError, OutboxConflict
+
+__all__ = ["SQLiteStore", "create_private"]
 
 
 def create_private(path: str) -> None:
@@ -21,3 +30,142 @@ def create_private(path: str) -> None:
     except FileExistsError:
         return
     os.close(fd)
+
+
+class SQLiteStore:
+    """The base of a store in one SQLite file: subclasses name themselves (``what``), give
+    their schema and its version, and call `_open`.
+
+    One store may be used from several threads (one connection behind a lock); several
+    processes may share the file (WAL mode, a wait of ``timeout`` for another's lock).
+    """
+
+    what: ClassVar[str]
+    """The store's name in messages (``"outbox"``, ``"inbox"``)."""
+    schema: ClassVar[str]
+    """Its ``CREATE ... IF NOT EXISTS`` statements, separated by ``;``."""
+    schema_version: ClassVar[int]
+    meta_table: ClassVar[str]
+    """The table of ``(key, value)`` that holds ``schema_version``."""
+    synchronous: ClassVar[str] = "FULL"
+
+    path: str
+    timeout: float
+    _db: sqlite3.Connection
+    _lock: threading.RLock
+
+    def _open(self, path: str, timeout: float) -> None:
+        """Open (creating it ``0600`` when missing) and migrate the file.
+
+        Raises:
+            ConfigurationError: the file cannot be opened, is not a database, or belongs to
+                a newer brandkit.
+            OutboxConflict: another process kept the file locked past ``timeout``.
+        """
+        self.path = path
+        self.timeout = float(timeout)
+        self._lock = threading.RLock()
+        try:
+            if path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                create_private(path)
+            self._db = sqlite3.connect(
+                path, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+        except (sqlite3.Error, OSError) as exc:
+            raise ConfigurationError(f"cannot open {self.what} {path!r}: {exc}") from None
+        try:
+            with self._errors(opening=True):
+                self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute(f"PRAGMA synchronous = {self.synchronous}")
+                self._prepare(self._db)
+                self._migrate()
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _prepare(self, db: sqlite3.Connection) -> None:
+        """Set up the connection before the migration (SQL functions); nothing by default."""
+
+    @contextmanager
+    def _errors(self, *, opening: bool = False) -> Iterator[None]:
+        """SQLite failures as brandkit errors: a lock held past ``timeout`` is an
+        `OutboxConflict` saying so, a closed store says so, anything else is a
+        `BrandkitError` (a `ConfigurationError` while ``opening``: not a database,
+        unreadable)."""
+        what = self.what
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            text = str(exc)
+            if "locked" in text or "busy" in text:
+                raise OutboxConflict(
+                    f"the {what} {self.path!r} stayed locked by another process for more "
+                    f"than {self.timeout:g} s ({text}); nothing was written: try again, or "
+                    "look for a process holding a long transaction on the file"
+                ) from None
+            if opening:
+                raise ConfigurationError(f"cannot open {what} {self.path!r}: {text}") from None
+            raise BrandkitError(f"{what} {self.path!r}: {text}") from None
+        except sqlite3.ProgrammingError as exc:
+            if "closed" in str(exc):
+                raise BrandkitError(f"the {what} {self.path!r} is closed: open it again") from None
+            raise BrandkitError(f"{what} {self.path!r}: {exc}") from None
+        except sqlite3.Error as exc:
+            if opening:
+                raise ConfigurationError(f"cannot open {what} {self.path!r}: {exc}") from None
+            raise BrandkitError(f"{what} {self.path!r}: {exc}") from None
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        with self._lock, self._errors():
+            yield self._db
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken with ``BEGIN IMMEDIATE`` so that the read and the
+        write inside it see the same data (no other writer can slip in between)."""
+        with self._lock, self._errors():
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        with self._tx() as db:
+            # executescript() would COMMIT the transaction that guards the migration.
+            for statement in self.schema.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            meta = self.meta_table
+            row = db.execute(
+                f"SELECT value FROM {meta} WHERE key = 'schema_version'"  # noqa: S608
+            ).fetchone()
+            if row is None:
+                db.execute(
+                    f"INSERT INTO {meta} (key, value) VALUES ('schema_version', ?)",  # noqa: S608
+                    (str(self.schema_version),),
+                )
+            elif int(row[0]) > self.schema_version:
+                raise ConfigurationError(
+                    f"{self.what} {self.path!r} has schema version {row[0]}, newer than this "
+                    f"brandkit's ({self.schema_version}): upgrade brandkit"
+                )
+
+    def close(self) -> None:
+        """Close the file."""
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.path!r})"

@@ -8,17 +8,14 @@ import json
 import logging
 import os
 import sqlite3
-import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from brandkit._sqlite import create_private
-from brandkit.errors import BrandkitError, ConfigurationError, OutboxConflict, Unsupported
+from brandkit._sqlite import SQLiteStore
+from brandkit.errors import BrandkitError, ConfigurationError, Unsupported
 from brandkit.inbox._model import KINDS, InboxPage, Message
 
 if TYPE_CHECKING:
@@ -184,7 +181,7 @@ def _percentile(values: Sequence[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
 
 
-class Inbox:
+class Inbox(SQLiteStore):
     """The audience's messages in a SQLite file, beside the outbox and the metrics (its
     tables are named ``inbox_*``, so one file may hold all three).
 
@@ -210,6 +207,13 @@ class Inbox:
         ConfigurationError: the file cannot be opened or belongs to a newer brandkit.
     """
 
+    what = "inbox"
+    schema = _SCHEMA
+    schema_version = SCHEMA_VERSION
+    meta_table = "inbox_meta"
+    # Messages can be read again from the platform: a power cut may lose the last sync.
+    synchronous = "NORMAL"
+
     def __init__(
         self,
         path: str | os.PathLike[str] = "brandkit.db",
@@ -217,93 +221,8 @@ class Inbox:
         clock: Callable[[], datetime] | None = None,
         timeout: float = 10.0,
     ) -> None:
-        self.path = os.fspath(path)
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.timeout = float(timeout)
-        self._lock = threading.RLock()
-        try:
-            if self.path != ":memory:":
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-                create_private(self.path)
-            self._db = sqlite3.connect(
-                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
-            )
-            self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            self._migrate()
-        except (sqlite3.Error, OSError) as exc:
-            raise ConfigurationError(f"cannot open inbox {self.path!r}: {exc}") from None
-
-    # -- plumbing ----------------------------------------------------------------------
-
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        try:
-            yield
-        except sqlite3.OperationalError as exc:
-            text = str(exc)
-            if "locked" in text or "busy" in text:
-                raise OutboxConflict(
-                    f"the inbox {self.path!r} stayed locked by another process for more than "
-                    f"{self.timeout:g} s ({text}); nothing was written: try again"
-                ) from None
-            raise BrandkitError(f"inbox {self.path!r}: {text}") from None
-        except sqlite3.ProgrammingError as exc:
-            if "closed" in str(exc):
-                raise BrandkitError(
-                    f"the inbox {self.path!r} is closed: open it again (Inbox(path))"
-                ) from None
-            raise BrandkitError(f"inbox {self.path!r}: {exc}") from None
-        except sqlite3.Error as exc:
-            raise BrandkitError(f"inbox {self.path!r}: {exc}") from None
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, self._errors():
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, self._errors():
-            yield self._db
-
-    def _migrate(self) -> None:
-        with self._tx() as db:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            row = db.execute("SELECT value FROM inbox_meta WHERE key = 'schema_version'").fetchone()
-            if row is None:
-                db.execute(
-                    "INSERT INTO inbox_meta (key, value) VALUES ('schema_version', ?)",
-                    (str(SCHEMA_VERSION),),
-                )
-            elif int(row[0]) > SCHEMA_VERSION:
-                raise ConfigurationError(
-                    f"inbox {self.path!r} has schema version {row[0]}, newer than this "
-                    f"brandkit's ({SCHEMA_VERSION}): upgrade brandkit"
-                )
-
-    def close(self) -> None:
-        """Close the file."""
-        with self._lock:
-            self._db.close()
-
-    def __enter__(self) -> Inbox:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"Inbox({self.path!r})"
+        self._open(os.fspath(path), timeout)
 
     # -- writing -----------------------------------------------------------------------
 

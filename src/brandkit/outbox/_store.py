@@ -25,19 +25,17 @@ import os
 import socket
 import sqlite3
 import stat
-import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from brandkit._sqlite import create_private
+from brandkit._sqlite import SQLiteStore
 from brandkit.accounts import Account
 from brandkit.content import render
 from brandkit.content._media import Media
@@ -311,7 +309,7 @@ class OutboxEvent:
     note: str | None = None
 
 
-class Outbox:
+class Outbox(SQLiteStore):
     """Durable deliveries in one SQLite file; implements the drivers' outbox protocol.
 
     ```python
@@ -347,6 +345,14 @@ class Outbox:
         OutboxConflict: another process kept the file locked for longer than ``timeout``.
     """
 
+    what = "outbox"
+    schema = _SCHEMA
+    schema_version = SCHEMA_VERSION
+    meta_table = "outbox_meta"
+    # FULL: a save acknowledged before a send must survive a power cut, else the restarted
+    # worker would find the delivery "pending" and send it a second time.
+    synchronous = "FULL"
+
     def __init__(
         self,
         path: str | os.PathLike[str] = "brandkit.db",
@@ -365,35 +371,14 @@ class Outbox:
         self.accounts: dict[str, Account] | None = None
         if accounts is not None:
             self.use_accounts(accounts)
-        self._lock = threading.RLock()
         # The last post serialised, shared by its deliveries to several accounts.
         self._last_post: tuple[weakref.ref[Post], str] | None = None
-        if not create and self.path != ":memory:" and not Path(self.path).exists():
+        if not create and str(path) != ":memory:" and not Path(path).exists():
             raise ConfigurationError(
-                f"no outbox at {self.path!r}: check the path, or create a new one "
+                f"no outbox at {str(path)!r}: check the path, or create a new one "
                 "(Outbox(path, create=True); on the command line, --create)"
             )
-        try:
-            if self.path != ":memory:":
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-                create_private(self.path)
-            self._db = sqlite3.connect(
-                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
-            )
-            self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            with self._errors(opening=True):
-                self._db.execute("PRAGMA journal_mode = WAL")
-            # FULL: a save acknowledged before a send must survive a power cut, else the
-            # restarted worker would find the delivery "pending" and send it a second time.
-            self._db.execute("PRAGMA synchronous = FULL")
-            self._db.create_function("outbox_lease_open", 2, self._lease_open)
-            with self._errors(opening=True):
-                self._migrate()
-        except (sqlite3.Error, OSError) as exc:
-            raise ConfigurationError(f"cannot open outbox {self.path!r}: {exc}") from None
-        except OutboxConflict:
-            self._db.close()
-            raise
+        self._open(str(path), timeout)
         self.recover()
 
     def use_accounts(self, accounts: Mapping[str, Account] | Iterable[Account]) -> None:
@@ -413,66 +398,8 @@ class Outbox:
 
     # -- plumbing ------------------------------------------------------------------------
 
-    @contextmanager
-    def _errors(self, *, opening: bool = False) -> Iterator[None]:
-        """SQLite failures as brandkit errors: a lock held past ``timeout`` is an
-        `OutboxConflict` saying so, anything else a `BrandkitError` (a
-        `ConfigurationError` while ``opening``: not a database, unreadable)."""
-        try:
-            yield
-        except sqlite3.OperationalError as exc:
-            text = str(exc)
-            if "locked" in text or "busy" in text:
-                raise OutboxConflict(
-                    f"the outbox {self.path!r} stayed locked by another process for more "
-                    f"than {self.timeout:g} s ({text}); nothing was written: try again, or "
-                    "look for a process holding a long transaction on the file"
-                ) from None
-            if opening:
-                raise ConfigurationError(f"cannot open outbox {self.path!r}: {text}") from None
-            raise BrandkitError(f"outbox {self.path!r}: {text}") from None
-        except sqlite3.Error as exc:
-            if opening:
-                raise ConfigurationError(f"cannot open outbox {self.path!r}: {exc}") from None
-            raise BrandkitError(f"outbox {self.path!r}: {exc}") from None
-
-    @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, self._errors():
-            yield self._db
-
-    def _migrate(self) -> None:
-        with self._tx() as db:
-            # executescript() would COMMIT the transaction that guards the migration.
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            row = db.execute(
-                "SELECT value FROM outbox_meta WHERE key = 'schema_version'"
-            ).fetchone()
-            if row is None:
-                db.execute(
-                    "INSERT INTO outbox_meta (key, value) VALUES ('schema_version', ?)",
-                    (str(SCHEMA_VERSION),),
-                )
-            elif int(row[0]) > SCHEMA_VERSION:
-                raise ConfigurationError(
-                    f"outbox {self.path!r} has schema version {row[0]}, newer than this "
-                    f"brandkit's ({SCHEMA_VERSION}): upgrade brandkit"
-                )
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taken with ``BEGIN IMMEDIATE`` so that the read and the
-        write inside it see the same data (no other writer can slip in between)."""
-        with self._lock, self._errors():
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _prepare(self, db: sqlite3.Connection) -> None:
+        db.create_function("outbox_lease_open", 2, self._lease_open)
 
     @staticmethod
     def _lease_open(owner: str | None, until: float | None) -> bool:
@@ -1284,19 +1211,3 @@ class Outbox:
                 (escaped + "%",),
             ).fetchall()
         return [r[0] for r in rows]
-
-    # -- lifetime ------------------------------------------------------------------------
-
-    def close(self) -> None:
-        """Close the database connection."""
-        with self._lock:
-            self._db.close()
-
-    def __enter__(self) -> Outbox:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"Outbox({self.path!r})"

@@ -296,3 +296,55 @@ def test_every_domain_has_a_dot_between_domain_characters() -> None:
     for tld in (*generic, *country, "xn--"):
         for first in {tld[0], tld[0].upper(), tld[0].lower()}:
             assert domain_char.fullmatch(first), tld
+
+
+# --- emoji sequences: the re pattern against the regex module's ------------------------------
+
+
+def test_emoji_properties_lie_below_the_range_the_classes_are_read_from() -> None:
+    """`_x._emoji_pattern` reads the emoji classes from code points under U+20000 only."""
+    chars = "".join(map(chr, range(_x._EMOJI_CODE_POINTS, 0x110000)))
+    for prop in ("Emoji_Modifier_Base", "Emoji_Modifier", "Extended_Pictographic"):
+        assert not regex.search(rf"\p{{{prop}}}", chars), prop
+    assert not regex.search(r"\p{Emoji_Presentation}|\p{Regional_Indicator}", chars)
+    # Only a keycap begins with an ASCII character (the pattern tests that first).
+    ascii_chars = "".join(map(chr, range(0x80)))
+    assert not regex.search(
+        r"[\p{Extended_Pictographic}\p{Emoji_Presentation}\p{Emoji_Modifier_Base}"
+        r"\p{Regional_Indicator}]",
+        ascii_chars,
+    )
+
+
+def _emoji_alphabet() -> list[str]:
+    chars = "".join(map(chr, range(_x._EMOJI_CODE_POINTS)))
+    pick = []
+    for prop in (
+        r"\p{Emoji_Modifier_Base}",
+        r"\p{Emoji_Modifier}",
+        r"\p{Extended_Pictographic}--\p{Emoji_Presentation}",
+        r"\p{Emoji_Presentation}",
+        r"\p{Regional_Indicator}",
+    ):
+        pick.extend(regex.findall(f"[{prop}]", chars, regex.V1))
+    return pick
+
+
+def test_emoji_pattern_finds_what_the_regex_module_finds() -> None:
+    """Sequences of emoji, joiners, selectors, modifiers, tags and keycaps, random and
+    exhaustive over every emoji code point, give `EMOJI_SEQUENCE`'s spans."""
+    emoji = _emoji_alphabet()
+    glue = ["\u200d", "\ufe0f", "\u20e3", "\U0001f3fb", "\U0001f3ff", "\U000e0067", "\U000e007f"]
+    glue += ["\U0001f3f4", "\U0001f1ef", "\U0001f1f5", "#", "*", "7", "a", " ", "©", "\u2764"]
+    rng = random.Random(9)
+    samples = ["".join(rng.choice(emoji + glue * 8) for _ in range(rng.randint(1, 10)))]
+    samples += [
+        "".join(rng.choice(emoji + glue * 8) for _ in range(rng.randint(1, 10)))
+        for _ in range(20000)
+    ]
+    # Every emoji code point with each joiner after it and before it.
+    samples += [f"{e}{g}{e}" for e in emoji for g in ("\u200d", "\ufe0f", "\U0001f3fd")]
+    samples.append("\U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f")
+    for sample in samples:
+        expected = [m.span() for m in _x.EMOJI_SEQUENCE.finditer(sample)]
+        assert _x.emoji_sequences(sample) == expected, ascii(sample)

@@ -133,23 +133,29 @@ def _patterns(upstream: bool = False) -> _Patterns:
     subdomain, domain_name, preceding = _UPSTREAM_LABELS if upstream else _FAST_LABELS
     generic, country = twitter_tlds()
     gtld, cctld = _tld_group(generic), _tld_group(country)
-    domain = f"(?:{subdomain}*{domain_name}(?:{gtld}|{cctld}|{_PUNYCODE}))"
-    body = (
-        f"(([hH][tT][tT][pP][sS]?://)?"  # 2 URL, 3 protocol
-        f"({domain})"  # 4 domain
-        f"(?::([0-9]+))?"  # 5 port
-        f"(/{_PATH}*)?"  # 6 path
-        f"(\\?{_QUERY_CHAR}*{_QUERY_END})?)"  # 7 query
-    )
-    extract = f"({preceding})" + body  # 1 preceding character
-    ascii_domain = f"(?:{_LATIN_ACCENT_CLASS}+\\.)+(?:{gtld}|{cctld}|{_PUNYCODE})"
+
+    def extractor(tld: str) -> str:
+        domain = f"(?:{subdomain}*{domain_name}{tld})"
+        return (
+            f"({preceding})"  # 1 preceding character
+            f"(([hH][tT][tT][pP][sS]?://)?"  # 2 URL, 3 protocol
+            f"({domain})"  # 4 domain
+            f"(?::([0-9]+))?"  # 5 port
+            f"(/{_PATH}*)?"  # 6 path
+            f"(\\?{_QUERY_CHAR}*{_QUERY_END})?)"  # 7 query
+        )
+
+    tlds = f"(?:{gtld}|{cctld}|{_PUNYCODE})"
+    extract = extractor(tlds)
+    ascii_domain = f"(?:{_LATIN_ACCENT_CLASS}+\\.)+{tlds}"
     tco = (
         f"^[hH][tT][tT][pP][sS]?://[tT]\\.[cC][oO]/([a-zA-Z0-9]+)(?:\\?{_QUERY_CHAR}*{_QUERY_END})?"
     )
+    compiled = re.compile(extract)
     return _Patterns(
-        re.compile(extract),
-        re.compile(body),
-        re.compile(f"(?:{gtld}|{cctld}|{_PUNYCODE})"),
+        compiled,
+        re.compile(extract[extract.index("(([hH]") :]),
+        re.compile(tlds),
         re.compile(ascii_domain),
         re.compile(tco),
     )
@@ -300,33 +306,6 @@ def _code_points(units: str) -> str:
     return units.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
 
 
-def _regions(text: str, require_protocol: bool) -> list[tuple[int, int]]:
-    """The stretches of ``text`` where URLs can be, each searched on its own.
-
-    A URL holds no whitespace, and a match of the regex holds none either except its first
-    character (the one before the URL), so a search started at a whitespace character finds
-    what the ``exec`` loop over the whole text finds from there on: the text falls apart at
-    its whitespace into stretches searched independently. Only stretches with a ``.`` between
-    two domain characters can hold a URL (every domain has one), so those alone are kept:
-    each runs from whitespace before its first such dot (the text's start or the end of the
-    stretch before if none) to the whitespace after it (the text's end if none). One scan from
-    dot to dot, not a look at every word.
-    """
-    regions: list[tuple[int, int]] = []
-    done = 0
-    for token in _DOT_TOKEN.finditer(text):
-        # The last " " or newline before the dot (two reverse finds in C, not a regex): the
-        # stretch's start, or a little before it when other whitespace sits in between, which
-        # changes nothing (the search from any whitespace finds what the whole one does).
-        at = token.start()
-        start = max(text.rfind(" ", done, at), text.rfind("\n", done, at), done)
-        done = token.end()
-        if require_protocol and text.find("://", start, done) < 0:
-            continue  # only URLs with a protocol are kept, and this stretch has none
-        regions.append((start, done))
-    return regions
-
-
 def extract_urls(text: str, *, require_protocol: bool = False) -> list[Url]:
     """The URLs twitter-text's ``extractUrlsWithIndices`` finds in ``text``.
 
@@ -337,57 +316,89 @@ def extract_urls(text: str, *, require_protocol: bool = False) -> list[Url]:
     Returns:
         The URLs in order, with code point offsets into ``text``.
     """
+    # A URL holds no whitespace, and a match of the regex holds none either except its first
+    # character (the one before the URL), so a search started at a whitespace character finds
+    # what the exec loop over the whole text finds from there on: the text falls apart at its
+    # whitespace into stretches searched independently. Only a stretch with a "." between two
+    # domain characters can hold a URL (every domain has one), so only those are searched,
+    # each from whitespace before its first such dot to the whitespace after it: one scan from
+    # dot to dot (`_DOT_TOKEN`), not a look at every word.
     if "." not in text or (require_protocol and "://" not in text):
         return []  # every URL has a dot in its domain (and a kept one a protocol)
-    regions = _regions(text, require_protocol)
-    if not regions:
-        return []
-    patterns = _patterns()
-    astral = not text.isascii() and _ASTRAL.search(text) is not None
     urls: list[Url] = []
-    for start, end in regions:
-        if astral and _ASTRAL.search(text, start, end):
-            # twitter-text's regex runs on UTF-16 code units: this stretch is searched as
-            # such, and the offsets brought back to code points (each pair before an offset
-            # counts one).
-            units = _code_units(text[start:end])
-            astral_ends = [m.end() for m in _SURROGATE_PAIR.finditer(units)]
-            for u in _extract(units, 0, len(units), patterns, require_protocol):
-                urls.append(
-                    Url(
-                        start + u.start - bisect_right(astral_ends, u.start),
-                        start + u.end - bisect_right(astral_ends, u.end),
-                        _code_points(u.url),
-                    )
-                )
+    astral: bool | None = None
+    done = 0
+    for token in _DOT_TOKEN.finditer(text):
+        # The stretch starts at the last " " or newline before the dot (two reverse finds in
+        # C, not a regex), or where the last stretch ended: a little before the word when
+        # other whitespace sits in between, which changes nothing (a search from any
+        # whitespace finds what the whole one does).
+        at = token.start()
+        start = text.rfind(" ", done, at)
+        newline = text.rfind("\n", done, at)
+        if newline > start:
+            start = newline
+        if done > start:
+            start = done
+        done = token.end()
+        if require_protocol and text.find("://", start, done) < 0:
+            continue  # only URLs with a protocol are kept, and this stretch has none
+        if astral is None:
+            astral = not text.isascii() and _ASTRAL.search(text) is not None
+        if astral and _ASTRAL.search(text, start, done):
+            _extract_code_units(text, start, done, require_protocol, urls)
         else:
-            urls.extend(_extract(text, start, end, patterns, require_protocol))
+            _extract(text, start, done, require_protocol, urls)
     return urls
 
 
-# A stretch at most this long, with at most this many dots, is searched by the regex at each
-# position in turn, as the exec loop does (its cost grows with the square of the stretch, so
-# the bounds keep it small); a longer one by `_matches`, which only tries where a URL can begin.
+def _extract_code_units(
+    text: str, begin: int, end: int, require_protocol: bool, urls: list[Url]
+) -> None:
+    """`_extract` for a stretch holding code points above U+FFFF.
+
+    twitter-text's regex runs on UTF-16 code units: the stretch is searched as such, and the
+    offsets brought back to code points (each surrogate pair before an offset counts one).
+    """
+    units = _code_units(text[begin:end])
+    astral_ends = [m.end() for m in _SURROGATE_PAIR.finditer(units)]
+    found: list[Url] = []
+    _extract(units, 0, len(units), require_protocol, found)
+    for u in found:
+        urls.append(
+            Url(
+                begin + u.start - bisect_right(astral_ends, u.start),
+                begin + u.end - bisect_right(astral_ends, u.end),
+                _code_points(u.url),
+            )
+        )
+
+
+# A stretch this short, or at most this long with at most this many dots, is searched by the
+# regex at each position in turn, as the exec loop does (its cost grows with the square of the
+# stretch, so the bounds keep it small); a longer one by `_matches`, which only tries where a
+# URL can begin.
+_DIRECT_SHORT = 64
 _DIRECT_MAX_LENGTH = 256
 _DIRECT_MAX_DOTS = 16
 
 
-def _extract(
-    text: str, begin: int, end: int, patterns: _Patterns, require_protocol: bool
-) -> list[Url]:
-    """The URLs of the stretch ``text[begin:end]`` (see `_regions`)."""
-    if end - begin <= _DIRECT_MAX_LENGTH and text.count(".", begin, end) <= _DIRECT_MAX_DOTS:
+def _extract(text: str, begin: int, end: int, require_protocol: bool, urls: list[Url]) -> None:
+    """Append the URLs of the stretch ``text[begin:end]`` to ``urls`` (see `extract_urls`)."""
+    patterns = _patterns()
+    size = end - begin
+    if size <= _DIRECT_SHORT or (
+        size <= _DIRECT_MAX_LENGTH and text.count(".", begin, end) <= _DIRECT_MAX_DOTS
+    ):
         matches: Iterable[re.Match[str]] = patterns.extract.finditer(text, begin, end)
         offset = 0
     else:
         matches = _matches(text[begin:end], patterns)
         offset = begin
-    urls: list[Url] = []
     for match in matches:
         preceding, url, protocol, domain, path = match.group(1, 2, 3, 4, 6)
-        start, stop = match.span(2)
-        start += offset
-        stop += offset
+        start = match.start(2) + offset
+        stop = match.end(2) + offset
         if not (
             # A short ASCII domain is valid (every label 1..63 long): the common case, decided
             # here; `_valid_domain` decides the others.
@@ -403,9 +414,10 @@ def _extract(
                 # The ASCII domains inside a domain of ASCII letters, digits, "-" and "." are
                 # the domain itself (it ends in the TLD the regex found): the search below
                 # would find just that.
-                urls.append(
-                    Url(start, stop, url) if path else Url(start, start + len(domain), domain)
-                )
+                if path:
+                    urls.append(_new_url(Url, (start, stop, url)))
+                else:
+                    urls.append(_new_url(Url, (start, start + len(domain), domain)))
                 continue
             found = []
             ascii_end = 0
@@ -431,5 +443,8 @@ def _extract(
                 stop = start + len(url)
             urls.append(Url(start, stop, url))
         else:
-            urls.append(Url(start, stop, url))
-    return urls
+            urls.append(_new_url(Url, (start, stop, url)))
+
+
+# Builds a Url from a tuple in C: the named tuple's own constructor is a Python function.
+_new_url = tuple.__new__

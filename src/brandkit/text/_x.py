@@ -6,17 +6,20 @@
 4. Every other code point counts the weight of the first config range holding it, or
    ``defaultWeight``; the sum is divided by ``scale``.
 
-Emoji sequences are recognised from current Unicode data (the ``regex`` module) rather than
-from twemoji 11, which twitter-text 3.1.0 bundles: keycaps, flags, tag sequences (subdivision
-flags), modifier sequences, text-style emoji made emoji by U+FE0F, and ZWJ sequences of those.
-A single code point needs no rule: it has its own weight (200 for every emoji except a bare
-``©`` or ``®``, which twitter-text counts 1 like any Latin-1 character).
+Emoji sequences are recognised from current Unicode data (the ``regex`` module's, read once
+into a pattern of the faster ``re`` module) rather than from twemoji 11, which twitter-text
+3.1.0 bundles: keycaps, flags, tag sequences (subdivision flags), modifier sequences,
+text-style emoji made emoji by U+FE0F, and ZWJ sequences of those. A single code point needs
+no rule: it has its own weight (200 for every emoji except a bare ``©`` or ``®``, which
+twitter-text counts 1 like any Latin-1 character).
 """
 
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
+from array import array
 from bisect import bisect_left, bisect_right
 from functools import cache
 from typing import Any
@@ -45,30 +48,72 @@ EMOJI_SEQUENCE = regex.compile(
 )
 """Emoji of more than one code point; each counts as one emoji."""
 
-# Every emoji sequence holds one of these code points (a keycap's U+20E3, a regional indicator,
-# U+200D, a skin-tone modifier, U+FE0F, a tag) and starts at most one code point before the first
-# it holds. So the sequences are exactly the matches tried at each of those points and the one
-# before, in order, past the previous match: a few ``match`` calls instead of a scan of the text.
-_TRIGGER = re.compile(
-    "[\u20e3\u200d\ufe0f\U0001f1e6-\U0001f1ff\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f]"
-)
+# Every emoji property below has its code points under U+20000 (a test checks all of Unicode),
+# so the classes are read from the ``regex`` module's data over that range only.
+_EMOJI_CODE_POINTS = 0x20000
+
+
+def _code_point_ranges(prop: str, chars: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end() - 1) for m in regex.finditer(f"[{prop}]+", chars, regex.V1)]
+
+
+def _class(ranges: list[tuple[int, int]]) -> str:
+    return "".join(f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in ranges)
+
+
+@cache
+def _emoji_pattern() -> re.Pattern[str]:
+    """`EMOJI_SEQUENCE` for the ``re`` module: the same alternatives, in the same order, over
+    the same code points (read from the ``regex`` module's Unicode data), written so that a
+    search skips every character that cannot begin a sequence in one C loop.
+
+    The pattern takes the first character from one class (the first characters of every
+    alternative, astral ones widened to one range), then each alternative checks with a
+    lookbehind that this character is one it may begin with: the alternatives and their order
+    are upstream's, so the matches are `EMOJI_SEQUENCE`'s.
+    """
+    codes = array("I", range(_EMOJI_CODE_POINTS))
+    if codes.itemsize == 4:
+        encoding = "utf-32-le" if sys.byteorder == "little" else "utf-32-be"
+        chars = codes.tobytes().decode(encoding, "surrogatepass")
+    else:  # pragma: no cover - no 32-bit array type on this platform
+        chars = "".join(map(chr, range(_EMOJI_CODE_POINTS)))
+    base = _code_point_ranges(r"\p{Emoji_Modifier_Base}", chars)
+    modifier = _class(_code_point_ranges(r"\p{Emoji_Modifier}", chars))
+    text_style = _code_point_ranges(r"\p{Extended_Pictographic}--\p{Emoji_Presentation}", chars)
+    presentation = _code_point_ranges(r"\p{Emoji_Presentation}", chars)
+    indicator = _class(_code_point_ranges(r"\p{Regional_Indicator}", chars))
+    firsts = [*base, *text_style, *presentation]
+    astral = [r for r in firsts if r[1] > 0xFFFF]
+    starts = _class([r for r in firsts if r[1] <= 0xFFFF])
+    if astral:  # one range over all astral first characters: one test, not one per range
+        starts += _class([(min(lo for lo, _ in astral), max(hi for _, hi in astral))])
+    b, t, p = _class(base), _class(text_style), _class(presentation)
+    tags = r"[\U000e0020-\U000e007e]+\U000e007f"
+    element = f"(?:[{b}][{modifier}]|[{t}]\ufe0f|[{p}])(?:{tags})?"
+    element_rest = f"(?:(?<=[{b}])[{modifier}]|(?<=[{t}])\ufe0f|(?<=[{p}]))(?:{tags})?"
+    return re.compile(
+        f"[#*0-9{indicator}{starts}]"
+        # The second code point of every sequence is one of these (U+FE0F, the keycap mark, a
+        # regional indicator, a skin tone, U+200D or a tag): a lone emoji fails here at once.
+        "(?=[\u20e3\u200d\ufe0f\U0001f1e6-\U0001f1ff\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f])"
+        "(?:"
+        r"(?<=[#*0-9])\ufe0f?\u20e3"  # keycap
+        # Every other sequence begins with a character outside ASCII: one cheap test first
+        # (digits are common in text, and the classes below are long).
+        r"|(?<=[^\x00-\x7f])(?:"
+        f"(?<=[{indicator}])[{indicator}]"  # flag
+        f"|{element_rest}(?:\u200d{element})+"  # ZWJ sequence
+        f"|(?<=[{b}])[{modifier}]"  # skin tone
+        f"|(?<=[{t}])\ufe0f"  # text-style emoji shown as emoji
+        f"|(?<=\U0001f3f4){tags}"  # subdivision flag
+        "))"
+    )
 
 
 def emoji_sequences(text: str) -> list[tuple[int, int]]:
     """The spans of `EMOJI_SEQUENCE` in ``text``, as ``finditer`` finds them."""
-    spans: list[tuple[int, int]] = []
-    end = 0
-    for trigger in _TRIGGER.finditer(text):
-        at = trigger.start()
-        if at < end:
-            continue  # inside the last sequence
-        for start in (at - 1, at) if at > end else (at,):
-            match = EMOJI_SEQUENCE.match(text, start)
-            if match:
-                spans.append(match.span())
-                end = match.end()
-                break
-    return spans
+    return [m.span() for m in _emoji_pattern().finditer(text)]
 
 
 class _Weigher:
@@ -130,15 +175,15 @@ def x_limit(config: str) -> int:
 def _counted(text: str, weigher: _Weigher) -> list[tuple[int, int, int]]:
     """The URLs and emoji sequences of (NFC) ``text`` that count as a whole: (start, end,
     weight), in order, each that starts inside an earlier one left out."""
+    urls = extract_urls(text)
+    emoji = emoji_sequences(text) if weigher.emoji and not text.isascii() else None
+    if not urls and not emoji:
+        return []
     # (start, kind, end): kind 0 = URL, checked before an emoji that starts at the same place.
-    events: list[tuple[int, int, int]] = [
-        (url.start, 0, url.start + len(url.url)) for url in extract_urls(text)
-    ]
-    if weigher.emoji and not text.isascii():
-        emoji = emoji_sequences(text)
-        if emoji:
-            events.extend((start, 1, end) for start, end in emoji)
-            events.sort()
+    events: list[tuple[int, int, int]] = [(url.start, 0, url.start + len(url.url)) for url in urls]
+    if emoji:
+        events.extend((start, 1, end) for start, end in emoji)
+        events.sort()
     counted = []
     position = 0
     for start, kind, end in events:
@@ -156,12 +201,18 @@ def weighted_length(text: str, config: str = "v3") -> int:
         KeyError: ``config`` is not ``v1``, ``v2`` or ``v3``.
     """
     weigher = _weigher(config)
-    text = unicodedata.normalize("NFC", text)
+    if not text.isascii():  # ASCII is NFC already
+        text = unicodedata.normalize("NFC", text)
     # The whole text weighed code point by code point once, then each URL or emoji sequence
     # swapped for its own weight: one pass over the text instead of one per gap.
     total = weigher.plain(text)
+    ascii_weight = weigher.ascii_weight
     for start, end, weight in _counted(text, weigher):
-        total += weight - weigher.plain(text[start:end])
+        piece = text[start:end]
+        if ascii_weight is not None and piece.isascii():  # most URLs: no call, no regex
+            total += weight - len(piece) * ascii_weight
+        else:
+            total += weight - weigher.plain(piece)
     return -(-total // weigher.scale)  # a fractional weight rounds up: never under-count
 
 

@@ -1,0 +1,503 @@
+"""Where connected accounts' credentials are kept, and refreshing them one process at a time.
+
+- `EnvironmentStore`: read-only, the accounts file and environment variables that
+  [`Account.load`][brandkit.Account.load] reads.
+- `EncryptedStore`: one SQLite file, each record encrypted with AES-GCM (the ``cryptography``
+  package); the key comes from ``BRANDKIT_STORE_KEY``, the caller, or the OS keyring.
+- `refresh_locked`: refresh one account's tokens under the store's lock, so that two
+  processes never spend one rotating refresh token twice.
+
+```python
+store = EncryptedStore("credentials.db")  # key from $BRANDKIT_STORE_KEY
+store.put("acme-x", creds.to_dict())
+fresh = refresh_locked(store, "acme-x", lambda old: auth.x.refresh(...).to_dict())
+```
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import secrets
+import time
+import tomllib
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from brandkit._sqlite import SQLiteStore
+from brandkit.errors import BrandkitError, ConfigurationError
+
+__all__ = [
+    "KEY_ENV",
+    "CredentialStore",
+    "CredentialStoreLocked",
+    "EncryptedStore",
+    "EnvironmentStore",
+    "ReadOnlyStore",
+    "WrongStoreKey",
+    "new_key",
+    "refresh_locked",
+]
+
+KEY_ENV = "BRANDKIT_STORE_KEY"
+"""The environment variable that holds an `EncryptedStore`'s key (base64 of 32 bytes)."""
+
+KEYRING_SERVICE = "brandkit"
+KEYRING_USER = "credential-store"
+"""Where `EncryptedStore` looks in the OS keyring (``keyring.get_password(service, user)``)."""
+
+LOCK_WAIT = 60.0
+"""How long `CredentialStore.lock` waits for another process by default (seconds): longer
+than a token request may take (30 s)."""
+
+_POLL = 0.005
+_MAX_RECORD = 1024 * 1024
+"""The largest credential record stored: credentials are a few hundred bytes."""
+
+Record = dict[str, Any]
+
+
+class ReadOnlyStore(ConfigurationError):
+    """The store cannot be written (`EnvironmentStore`): keep refreshed credentials in a
+    writable store such as `EncryptedStore`."""
+
+
+class WrongStoreKey(ConfigurationError):
+    """The key does not open this encrypted store (another key encrypted it), or a record
+    was changed on disk. Nothing was decrypted."""
+
+
+class CredentialStoreLocked(BrandkitError):
+    """Another process held an account's lock longer than the wait allowed."""
+
+
+@runtime_checkable
+class CredentialStore(Protocol):
+    """Where credentials are kept, by key (an account's name).
+
+    Records are plain JSON-able dicts such as ``XCredentials.to_dict()``; they hold
+    secrets in clear, so never log them.
+    """
+
+    def get(self, key: str) -> Record | None:
+        """The record under ``key``, ``None`` if there is none."""
+        ...
+
+    def put(self, key: str, data: Mapping[str, Any]) -> None:
+        """Store ``data`` under ``key``, replacing what was there."""
+        ...
+
+    def remove(self, key: str) -> None:
+        """Forget ``key`` (nothing happens if it is not there)."""
+        ...
+
+    def keys(self) -> list[str]:
+        """The keys held, sorted."""
+        ...
+
+    def lock(self, key: str, *, timeout: float | None = None) -> AbstractContextManager[None]:
+        """A context manager that holds ``key`` against every other holder, in this
+        process and in others on this machine, for the length of a refresh."""
+        ...
+
+
+# -- locks ---------------------------------------------------------------------------------
+
+
+class _FileLocks:
+    """Per-key locks that hold across processes: ``flock`` on one small file per key in a
+    directory beside the store. The kernel frees a lock when its holder dies, so a crashed
+    refresher never leaves an account locked. ``flock`` belongs to one open file, so two
+    threads of one process exclude each other as well."""
+
+    def __init__(self, directory: Path, what: str) -> None:
+        self.directory = directory
+        self.what = what
+
+    @contextmanager
+    def hold(self, key: str, timeout: float) -> Iterator[None]:
+        if not key:
+            raise ConfigurationError(f"{self.what}: a key must not be empty")
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Hashed: any key makes a valid file name.
+        name = hashlib.sha256(key.encode()).hexdigest()[:40] + ".lock"
+        fd = os.open(self.directory / name, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            deadline = time.monotonic() + max(0.0, timeout)
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                        raise
+                if time.monotonic() >= deadline:
+                    raise CredentialStoreLocked(
+                        f"the credentials {key!r} of {self.what} stayed locked by another "
+                        f"refresh for more than {timeout:g} s: try again, or look for a "
+                        "process stuck in a refresh"
+                    )
+                time.sleep(_POLL)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+
+# -- environment ---------------------------------------------------------------------------
+
+
+class EnvironmentStore:
+    """The accounts of an accounts file (see [`Account.load`][brandkit.Account.load]) with
+    their secrets read from environment variables: read-only.
+
+    ``get(name)`` returns the account's table with each ``<secret>_env`` replaced by the
+    secret itself (``{"platform": "x", "user_token": "...", ...}``: the keyword arguments
+    of the platform's ``Account`` factory, plus ``platform``).
+
+    Its `lock` holds across processes too (lock files in a ``.locks`` directory beside the
+    accounts file), though nothing refreshed can be stored here.
+    """
+
+    def __init__(self, path: str | Path, *, environ: Mapping[str, str] | None = None) -> None:
+        self.path = Path(path)
+        self._environ = environ
+        self._locks = _FileLocks(
+            self.path.with_name(self.path.name + ".locks"), f"accounts file {str(self.path)!r}"
+        )
+
+    def __repr__(self) -> str:
+        return f"EnvironmentStore({str(self.path)!r})"
+
+    def _load(self) -> tuple[dict[str, Any], Mapping[str, str]]:
+        from brandkit.accounts import Account
+
+        env = os.environ if self._environ is None else self._environ
+        # Account.load checks the file as it always has (unknown keys, secrets written in
+        # the file, unset variables) and raises its ConfigurationError.
+        Account.load(self.path, environ=env)
+        data = tomllib.loads(self.path.read_text(encoding="utf-8"))
+        return data["accounts"], env
+
+    def get(self, key: str) -> Record | None:
+        """The account ``key`` with its secrets, ``None`` if the file has no such table.
+
+        Raises:
+            ConfigurationError: what `Account.load` raises for the file.
+        """
+        tables, env = self._load()
+        table = tables.get(key)
+        if table is None:
+            return None
+        out: Record = {}
+        for name, value in table.items():
+            # Only secrets are named by "<secret>_env" (Account.load refuses other keys).
+            if name.endswith("_env") and isinstance(value, str):
+                out[name[:-4]] = env[value]
+            else:
+                out[name] = value
+        return out
+
+    def keys(self) -> list[str]:
+        """The accounts' names, sorted.
+
+        Raises:
+            ConfigurationError: what `Account.load` raises for the file.
+        """
+        return sorted(self._load()[0])
+
+    def put(self, key: str, data: Mapping[str, Any]) -> None:
+        """Always raises `ReadOnlyStore`: environment variables are set outside brandkit."""
+        raise ReadOnlyStore(
+            f"{self!r} is read-only (secrets come from environment variables): keep "
+            f"credentials for {key!r} in a writable store such as EncryptedStore"
+        )
+
+    def remove(self, key: str) -> None:
+        """Always raises `ReadOnlyStore`."""
+        raise ReadOnlyStore(
+            f"{self!r} is read-only: remove the table [accounts.{key}] from the file instead"
+        )
+
+    def lock(self, key: str, *, timeout: float | None = None) -> AbstractContextManager[None]:
+        """Hold ``key`` against other holders (see `CredentialStore.lock`).
+
+        Raises:
+            CredentialStoreLocked: another holder kept it past ``timeout`` (default
+                `LOCK_WAIT`).
+        """
+        return self._locks.hold(key, LOCK_WAIT if timeout is None else timeout)
+
+
+# -- encrypted SQLite ------------------------------------------------------------------------
+
+
+def new_key() -> str:
+    """A new random store key, base64 as ``BRANDKIT_STORE_KEY`` takes it. Keep it in a
+    secret manager or the OS keyring, never beside the store."""
+    return base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def _decode_key(value: str | bytes, source: str) -> bytes:
+    if isinstance(value, bytes) and len(value) == 32:
+        return value
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != 32:
+        # The value itself stays out of the message.
+        raise ConfigurationError(
+            f"the store key from {source} is not base64 of 32 bytes: make one with "
+            "brandkit.auth.store.new_key()"
+        )
+    return raw
+
+
+def _key_from_keyring() -> str | None:
+    try:
+        import keyring  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    try:
+        value = keyring.get_password(KEYRING_SERVICE, KEYRING_USER)
+    except Exception:  # any keyring backend failure (locked, no backend): no key there
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def _resolve_key(key: str | bytes | None) -> bytes:
+    if key is not None:
+        return _decode_key(key, "the key argument")
+    env = os.environ.get(KEY_ENV)
+    if env:
+        return _decode_key(env, f"${KEY_ENV}")
+    stored = _key_from_keyring()
+    if stored is not None:
+        return _decode_key(stored, f"the OS keyring ({KEYRING_SERVICE}/{KEYRING_USER})")
+    raise ConfigurationError(
+        f"no key for the encrypted credential store: set {KEY_ENV} to the output of "
+        "brandkit.auth.store.new_key(), pass key=..., or (with the keyring package) keep it "
+        f"in the OS keyring as keyring.set_password({KEYRING_SERVICE!r}, {KEYRING_USER!r}, key)"
+    )
+
+
+_CHECK = b"brandkit credential store"
+
+
+class EncryptedStore(SQLiteStore):
+    """Credentials in one SQLite file (mode 0600), each record encrypted with AES-256-GCM.
+
+    Only the keys (account names) are readable in the file; each record is encrypted with
+    a fresh 96-bit nonce and bound to its key (a record copied under another key does not
+    decrypt). Several processes may share the file; `lock` serializes refreshes of one
+    account among them (``flock`` on files in ``<path>.locks/``, POSIX).
+
+    Args:
+        path: the database file (created 0600 when missing).
+        key: the 32-byte key, raw or base64; ``None`` reads ``$BRANDKIT_STORE_KEY``, then
+            the OS keyring if the ``keyring`` package is installed.
+        timeout: how long to wait for another process's write (seconds).
+
+    Raises:
+        ConfigurationError: no key, a key that is not 32 bytes, or a file that is not a
+            store.
+        WrongStoreKey: the file was made with another key.
+    """
+
+    what = "credential store"
+    schema = (
+        "CREATE TABLE IF NOT EXISTS credential_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS credentials ("
+        " key TEXT PRIMARY KEY, nonce BLOB NOT NULL, data BLOB NOT NULL, updated_at REAL NOT NULL)"
+    )
+    schema_version = 1
+    meta_table = "credential_meta"
+    synchronous: ClassVar[str] = "FULL"
+
+    def __init__(
+        self, path: str | Path, key: str | bytes | None = None, *, timeout: float = 30.0
+    ) -> None:
+        try:
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        except ImportError:
+            raise ConfigurationError(
+                "EncryptedStore needs the cryptography package: pip install 'brandkit[store]'"
+            ) from None
+
+        # The key lives only inside the AESGCM object, never in an attribute of ours.
+        self._aead = AESGCM(_resolve_key(key))
+        self._open(str(path), timeout)
+        self._locks = _FileLocks(Path(self.path + ".locks"), repr(self))
+        self._check_key()
+
+    def _seal(self, key: str, plain: bytes) -> tuple[bytes, bytes]:
+        nonce = secrets.token_bytes(12)
+        return nonce, self._aead.encrypt(nonce, plain, key.encode())
+
+    def _open_record(self, key: str, nonce: bytes, data: bytes) -> bytes:
+        from cryptography.exceptions import InvalidTag
+
+        try:
+            return self._aead.decrypt(nonce, data, key.encode())
+        except InvalidTag:
+            raise WrongStoreKey(
+                f"the key does not open the record {key!r} of {self!r}: the store was "
+                "made with another key, or the file was changed; use the store's own key"
+            ) from None
+
+    def _check_key(self) -> None:
+        """Refuse a wrong key when opening, not at the first read: the file keeps a
+        known text sealed with its key."""
+        with self._tx() as db:
+            row = db.execute("SELECT value FROM credential_meta WHERE key = 'check'").fetchone()
+            if row is None:
+                nonce, sealed = self._seal("check", _CHECK)
+                db.execute(
+                    "INSERT INTO credential_meta (key, value) VALUES ('check', ?)",
+                    (base64.b64encode(nonce + sealed).decode("ascii"),),
+                )
+                return
+        raw = base64.b64decode(row[0])
+        try:
+            ok = self._open_record("check", raw[:12], raw[12:]) == _CHECK
+        except WrongStoreKey:
+            ok = False
+        if not ok:
+            self.close()
+            raise WrongStoreKey(
+                f"the key does not open {self!r}: it was made with another key; set "
+                f"{KEY_ENV} (or pass key=) to the key it was made with"
+            )
+
+    def get(self, key: str) -> Record | None:
+        """The record under ``key``, decrypted; ``None`` if there is none.
+
+        Raises:
+            WrongStoreKey: the record does not decrypt with this key (changed on disk).
+            BrandkitError: the file cannot be read.
+        """
+        with self._reading() as db:
+            row = db.execute("SELECT nonce, data FROM credentials WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        value = json.loads(self._open_record(key, row[0], row[1]))
+        if not isinstance(value, dict):
+            raise WrongStoreKey(f"the record {key!r} of {self!r} is not a credential record")
+        return value
+
+    def put(self, key: str, data: Mapping[str, Any]) -> None:
+        """Encrypt ``data`` (JSON-able, e.g. ``creds.to_dict()``) and store it under
+        ``key``, replacing what was there.
+
+        Raises:
+            ConfigurationError: an empty key, or data that is not JSON-able or larger
+                than 1 MiB (the message never quotes the data).
+            OutboxConflict: another process kept the file locked past ``timeout``.
+        """
+        if not key:
+            raise ConfigurationError(f"{self!r}: a key must not be empty")
+        try:
+            plain = json.dumps(dict(data), separators=(",", ":"), sort_keys=True).encode()
+        except (TypeError, ValueError) as exc:
+            raise ConfigurationError(
+                f"the credentials for {key!r} are not JSON-able ({type(exc).__name__}): "
+                "store creds.to_dict()"
+            ) from None
+        if len(plain) > _MAX_RECORD:
+            raise ConfigurationError(f"the credentials for {key!r} are larger than 1 MiB")
+        nonce, sealed = self._seal(key, plain)
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO credentials (key, nonce, data, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET nonce = excluded.nonce, "
+                "data = excluded.data, updated_at = excluded.updated_at",
+                (key, nonce, sealed, time.time()),
+            )
+
+    def remove(self, key: str) -> None:
+        """Forget ``key`` (nothing happens if it is not there)."""
+        with self._tx() as db:
+            db.execute("DELETE FROM credentials WHERE key = ?", (key,))
+
+    def keys(self) -> list[str]:
+        """The keys held, sorted."""
+        with self._reading() as db:
+            return [r[0] for r in db.execute("SELECT key FROM credentials ORDER BY key")]
+
+    def lock(self, key: str, *, timeout: float | None = None) -> AbstractContextManager[None]:
+        """Hold ``key`` against every other holder on this machine (threads and
+        processes) until the block ends; a holder that dies frees it.
+
+        Raises:
+            CredentialStoreLocked: another holder kept it past ``timeout`` (default
+                `LOCK_WAIT`).
+        """
+        return self._locks.hold(key, LOCK_WAIT if timeout is None else timeout)
+
+
+# -- refresh ---------------------------------------------------------------------------------
+
+
+def _expired(record: Mapping[str, Any], now: float, margin: float) -> bool:
+    expires_at = record.get("expires_at")
+    if not isinstance(expires_at, int | float):
+        return True  # unknown expiry: a refresh asked for is done
+    return now >= expires_at - margin
+
+
+def refresh_locked(
+    store: CredentialStore,
+    key: str,
+    refresh: Callable[[Record], Mapping[str, Any]],
+    *,
+    had: Mapping[str, Any] | None = None,
+    force: bool = False,
+    clock: Callable[[], float] = time.time,
+    margin: float = 60.0,
+    timeout: float | None = None,
+) -> Record:
+    """Refresh the credentials under ``key`` with ``refresh``, holding the store's lock,
+    and store the result before the lock is let go.
+
+    Inside the lock the stored record is read again. When another process already
+    refreshed, the stored record is returned and ``refresh`` is not called (a rotating
+    refresh token is never spent twice): that is when the stored ``refresh_token`` differs
+    from the one in ``had`` (the record the caller holds), or, without ``force``, when the
+    stored access token is not expired (``expires_at`` more than ``margin`` seconds after
+    ``clock()``). Pass ``force=True`` for a refresh after a 401 that the clock did not
+    foresee.
+
+    Args:
+        store: a writable store (e.g. `EncryptedStore`).
+        key: the account's key.
+        refresh: called with the stored record, returns the new one (e.g.
+            ``lambda r: auth.x.refresh(XCredentials.from_dict(r), client_secret=s).to_dict()``).
+        had: the record the caller refreshes from (``None``: whatever is stored).
+
+    Raises:
+        ConfigurationError: nothing is stored under ``key``.
+        ReadOnlyStore: the store cannot keep the result.
+        CredentialStoreLocked: another refresh held the lock past ``timeout``.
+        Whatever ``refresh`` raises (e.g. `GrantRefused`); the stored record is unchanged.
+    """
+    with store.lock(key, timeout=timeout):
+        stored = store.get(key)
+        if stored is None:
+            raise ConfigurationError(f"no credentials are stored under {key!r}: connect first")
+        if had is not None and had.get("refresh_token") != stored.get("refresh_token"):
+            return stored
+        if not force and not _expired(stored, clock(), margin):
+            return stored
+        new = dict(refresh(stored))
+        store.put(key, new)
+        return new

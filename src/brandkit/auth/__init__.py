@@ -3,16 +3,21 @@ yields the token requests; `run` and `run_async` send them over httpx).
 
 - `brandkit.auth.x`: OAuth 2.0 with PKCE, rotating refresh tokens.
 - `brandkit.auth.mastodon`: app registration per instance, code flow with PKCE (4.3+).
+- `brandkit.auth.threads`: Meta's login, short-lived then 60-day tokens, refresh after 24 h.
 
 `account_from` turns the credentials a flow returns into an [`Account`][brandkit.Account].
 """
 
 from __future__ import annotations
 
-from brandkit.accounts import Account, CredentialsHook
+from collections.abc import Mapping
+from typing import Any
+
+from brandkit.accounts import Account, CredentialsHook, MediaHost
 from brandkit.auth import mastodon, x
 from brandkit.auth._core import CallbackError, ConsentDenied, GrantRefused, Start, run, run_async
 from brandkit.auth.mastodon import MastodonApp, MastodonCredentials
+from brandkit.auth.meta import MetaLogin, ThreadsCredentials, threads
 from brandkit.auth.x import XCredentials
 from brandkit.errors import ConfigurationError
 
@@ -23,16 +28,19 @@ __all__ = [
     "GrantRefused",
     "MastodonApp",
     "MastodonCredentials",
+    "MetaLogin",
     "Start",
+    "ThreadsCredentials",
     "XCredentials",
     "account_from",
     "mastodon",
     "run",
     "run_async",
+    "threads",
     "x",
 ]
 
-Credentials = XCredentials | MastodonCredentials
+Credentials = XCredentials | MastodonCredentials | ThreadsCredentials
 """The credentials any flow returns."""
 
 
@@ -42,6 +50,7 @@ def account_from(
     name: str | None = None,
     client_secret: str | None = None,
     on_credentials_changed: CredentialsHook | None = None,
+    media_host: MediaHost | Mapping[str, Any] | None = None,
 ) -> Account:
     """An [`Account`][brandkit.Account] that posts with ``creds``.
 
@@ -52,6 +61,8 @@ def account_from(
             client's token by itself (it then hands new tokens to
             ``on_credentials_changed``).
         on_credentials_changed: called with the new tokens after a refresh.
+        media_host: Threads: what turns local media into public URLs (see
+            [`Account.threads`][brandkit.Account.threads]).
 
     Raises:
         ConfigurationError: ``creds`` are not credentials of a known platform.
@@ -70,6 +81,16 @@ def account_from(
         return Account.mastodon(
             creds.instance_url,
             token=creds.access_token.get_secret_value(),
+            name=name,
+            on_credentials_changed=on_credentials_changed,
+        )
+    if isinstance(creds, ThreadsCredentials):
+        return Account.threads(
+            user_id=creds.user_id,
+            token=creds.access_token.get_secret_value(),
+            media_host=media_host,
+            token_expires_at=creds.expires_at if creds.long_lived else None,
+            base_url=creds.base_url,
             name=name,
             on_credentials_changed=on_credentials_changed,
         )

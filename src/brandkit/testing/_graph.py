@@ -32,6 +32,10 @@
 - `MediaFetchingEmulator`: what Instagram and Threads share, containers that download
   their media from a URL and process by the emulator clock, accounts with a user and a
   60-day token, ``GET /refresh_access_token``, publishing quotas per rolling 24 hours.
+- Meta's login for Instagram and Threads (`MediaFetchingEmulator.oauth_app`): ``GET
+  /oauth/authorize`` (the user consents at once, or refuses after `deny_consent`), ``POST
+  /oauth/access_token`` (single-use codes, the redirect URI checked, a 1-hour token),
+  ``GET /access_token`` (the short-lived token for a 60-day one), errors in Meta's envelope.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, TypeAlias, TypeVar
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 import attrs
 import httpx
@@ -1095,6 +1099,41 @@ def truthy(value: Any, default: bool = False) -> bool:
 
 DAY = 86_400.0
 LONG_TOKEN_TTL = 60 * DAY
+SHORT_TOKEN_TTL = 3600.0
+"""Meta's short-lived user tokens live one hour."""
+CODE_TTL = 600.0
+"""How long an authorization code may wait to be exchanged (Meta: minutes)."""
+
+
+@attrs.frozen
+class MetaOAuthApp:
+    """An app registered on a Meta emulator (`MediaFetchingEmulator.oauth_app`).
+
+    Attributes:
+        client_id: the app id (numeric, as Meta's are).
+        client_secret: the app secret.
+        redirect_uris: the valid OAuth redirect URIs.
+        scopes: the permissions it may ask for.
+    """
+
+    client_id: str
+    client_secret: str = attrs.field(repr=False)
+    redirect_uris: tuple[str, ...]
+    scopes: tuple[str, ...]
+
+
+@attrs.define
+class _MetaCode:
+    client_id: str
+    redirect_uri: str
+    owner: str
+    expires_at: float
+    used: bool = False
+
+
+def meta_scopes(raw: str) -> tuple[str, ...]:
+    """Meta's ``scope`` parameter: comma-separated (spaces tolerated)."""
+    return tuple(s for s in re.split(r"[,\s]+", raw) if s)
 
 
 @attrs.define
@@ -1200,6 +1239,12 @@ class MediaFetchingEmulator(GraphEmulator, Generic[C, P]):
         self._containers: dict[str, C] = {}
         self._posts: dict[str, P] = {}
         self._events: dict[tuple[str, str], list[float]] = {}
+        self._apps: dict[str, MetaOAuthApp] = {}
+        self._codes: dict[str, _MetaCode] = {}
+        self._deny_next = 0
+        self.consent_as = "brandkit_connected"
+        """The username of the account that consents at ``/oauth/authorize`` (made on first
+        use)."""
 
     @contextmanager
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
@@ -1490,6 +1535,155 @@ class MediaFetchingEmulator(GraphEmulator, Generic[C, P]):
             raise GraphError(
                 400, 100, "(#100) Tokens can be refreshed once they are at least 24 hours old"
             )
+        new = self.issue_token(token.owner, token.kind, ttl=LONG_TOKEN_TTL)
+        return self.json(
+            {"access_token": new, "token_type": "bearer", "expires_in": int(LONG_TOKEN_TTL)}
+        )
+
+    # -- login (authorize, code exchange, long-lived exchange) -----------------------------
+
+    exchange_grant: ClassVar[str] = "ig_exchange_token"
+    """The ``grant_type`` of ``GET /access_token`` (short-lived for long-lived)."""
+
+    def oauth_app(
+        self, *, redirect_uri: str | tuple[str, ...] | list[str], scopes: str | list[str]
+    ) -> MetaOAuthApp:
+        """Register an app for the login flow: ``GET /oauth/authorize`` consents at once as
+        the account named `consent_as` (made on first use) and redirects (302) with
+        ``code`` and ``state``; ``POST /oauth/access_token`` exchanges the code (once,
+        within 10 minutes, with the same redirect URI) for a 1-hour token; ``GET
+        /access_token`` exchanges that for a 60-day one.
+
+        Args:
+            redirect_uri: the valid OAuth redirect URI(s).
+            scopes: the permissions the app may ask for (comma-separated or a list).
+        """
+        uris = (redirect_uri,) if isinstance(redirect_uri, str) else tuple(redirect_uri)
+        allowed = meta_scopes(scopes) if isinstance(scopes, str) else tuple(scopes)
+        with self.lock:
+            client_id = str(10**14 + secrets.randbelow(9 * 10**14))
+            app = MetaOAuthApp(client_id, secrets.token_hex(16), uris, allowed)
+            self._apps[client_id] = app
+            return app
+
+    def deny_consent(self, times: int = 1) -> None:
+        """The next ``times`` authorizations are refused by the user (the redirect carries
+        ``error=access_denied``)."""
+        with self.lock:
+            self._deny_next += times
+
+    def _consenting_user(self) -> str:
+        for user in self._users.values():
+            if user.username == self.consent_as:
+                return user.id
+        user_id = self.new_id()
+        self._users[user_id] = User(
+            id=user_id,
+            username=self.consent_as,
+            created_at=self.clock.time(),
+            followers=0,
+            followers_per_day=0.0,
+        )
+        return user_id
+
+    @route("GET", r"/oauth/authorize")
+    def _oauth_authorize(self, request: httpx.Request) -> httpx.Response:
+        q = dict(request.url.params)
+        app = self._apps.get(q.get("client_id", ""))
+        redirect = q.get("redirect_uri", "")
+        if app is None or redirect not in app.redirect_uris:
+            # Meta shows an error page and never redirects to an unregistered URI.
+            return httpx.Response(
+                400,
+                headers={"content-type": "text/html; charset=utf-8"},
+                text="<p>URL blocked: this redirect failed because the redirect URI is not "
+                "whitelisted in the app's client OAuth settings.</p>",
+            )
+        state = q.get("state", "")
+
+        def back(**params: str) -> httpx.Response:
+            if state:
+                params["state"] = state
+            sep = "&" if "?" in redirect else "?"
+            query = "&".join(f"{k}={quote(v, safe='')}" for k, v in params.items())
+            # Meta appends "#_" to the redirect; a client must ignore the fragment.
+            return httpx.Response(302, headers={"location": f"{redirect}{sep}{query}#_"})
+
+        scopes = meta_scopes(q.get("scope", ""))
+        if q.get("response_type") != "code":
+            return back(error="invalid_request", error_description="response_type must be code")
+        if not scopes or any(s not in app.scopes for s in scopes):
+            return back(error="invalid_scope", error_description="Invalid Scopes")
+        with self.lock:
+            if self._deny_next > 0:
+                self._deny_next -= 1
+                return back(
+                    error="access_denied",
+                    error_reason="user_denied",
+                    error_description="Permissions error",
+                )
+            code = secrets.token_urlsafe(48)
+            self._codes[code] = _MetaCode(
+                app.client_id, redirect, self._consenting_user(), self.clock.time() + CODE_TTL
+            )
+        return back(code=code)
+
+    @route("POST", r"/oauth/access_token")
+    def _oauth_access_token(self, request: httpx.Request) -> httpx.Response:
+        try:
+            params, _ = self.params(request)
+            app = self._apps.get(str(params.get("client_id", "")))
+            if app is None or not secrets.compare_digest(
+                str(params.get("client_secret", "")).encode(), app.client_secret.encode()
+            ):
+                raise GraphError(400, 101, "Error validating client secret.")
+            if params.get("grant_type") != "authorization_code":
+                raise GraphError(400, 100, "Unsupported grant_type")
+            with self.lock:
+                code = self._codes.get(str(params.get("code", "")))
+                if code is None or code.client_id != app.client_id:
+                    raise GraphError(400, 100, "Invalid verification code format.")
+                if code.used:
+                    raise GraphError(
+                        400, 100, "This authorization code has been used.", subcode=36009
+                    )
+                code.used = True  # spent by its first exchange, whatever comes next
+                if self.clock.time() >= code.expires_at:
+                    raise GraphError(
+                        400, 100, "This authorization code has expired.", subcode=36007
+                    )
+                if params.get("redirect_uri") != code.redirect_uri:
+                    raise GraphError(
+                        400,
+                        100,
+                        "Error validating verification code. Please make sure your "
+                        "redirect_uri is identical to the one you used in the OAuth dialog "
+                        "request",
+                        subcode=36008,
+                    )
+                owner = code.owner
+        except GraphError as err:
+            return self._error_response(err)
+        token = self.issue_token(owner, self.token_kind, ttl=SHORT_TOKEN_TTL)
+        return self.json(self.code_answer(token, owner))
+
+    def code_answer(self, token: str, owner: str) -> dict[str, Any]:
+        """The body of a successful code exchange."""
+        return {"access_token": token, "user_id": int(owner)}
+
+    @route("GET", r"/access_token")
+    @graph_api()
+    def _oauth_long_lived(
+        self, request: httpx.Request, token: Token, params: dict[str, Any], **_: Any
+    ) -> httpx.Response:
+        if params.get("grant_type") != self.exchange_grant:
+            raise GraphError(400, 100, "Unsupported grant_type")
+        secret = str(params.get("client_secret", ""))
+        if not any(
+            secrets.compare_digest(secret.encode(), a.client_secret.encode())
+            for a in self._apps.values()
+        ):
+            raise GraphError(400, 101, "Error validating client secret.")
         new = self.issue_token(token.owner, token.kind, ttl=LONG_TOKEN_TTL)
         return self.json(
             {"access_token": new, "token_type": "bearer", "expires_in": int(LONG_TOKEN_TTL)}

@@ -180,6 +180,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
     id_base: ClassVar[int] = 18_000_000_000_000_000
     token_kind: ClassVar[str] = "threads"
     refresh_grant: ClassVar[str] = "th_refresh_token"
+    exchange_grant: ClassVar[str] = "th_exchange_token"
     unsupported_kind: ClassVar[str] = "THApiException"
     unsupported_tail: ClassVar[str] = ""
     version_pattern: ClassVar[str] = r"v1\.0"

@@ -1,0 +1,519 @@
+"""Connect a Threads account with Meta's login: the authorization window, the code for a
+short-lived token (1 hour), that for a long-lived one (60 days), and its refresh.
+
+```python
+start = brandkit.auth.threads.start(app_id, "https://app.example/cb", ["threads_basic"])
+# send the user to start.url; keep start.to_dict() in the session
+creds = brandkit.auth.threads.finish(start, callback_url, client_secret=app_secret)
+```
+
+`finish` exchanges the code and, by default, the short-lived token for a long-lived one in
+the same call. A long-lived token can be refreshed once it is at least 24 hours old and
+until it expires; one left 60 days unrefreshed is dead and the user must connect again.
+Sources: https://developers.facebook.com/docs/threads/get-started/get-access-tokens-and-permissions
+and https://developers.facebook.com/docs/threads/get-started/long-lived-tokens.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
+from urllib.parse import urlencode
+
+import attrs
+import httpx
+import pydantic
+from pydantic import SecretStr
+
+from brandkit._flow import Flow, Send
+from brandkit.auth._core import (
+    MAX_ANSWER,
+    GrantRefused,
+    Start,
+    code_from,
+    form_request,
+    new_state,
+    run,
+    run_async,
+    scopes_of,
+)
+from brandkit.errors import ConfigurationError, MalformedResponse
+
+__all__ = [
+    "THREADS_AUTHORIZE_URL",
+    "THREADS_GRAPH_URL",
+    "MetaLogin",
+    "ThreadsCredentials",
+    "threads",
+]
+
+THREADS_AUTHORIZE_URL = "https://threads.net/oauth/authorize"
+THREADS_GRAPH_URL = "https://graph.threads.net"
+REFRESH_AGE = 86_400.0
+"""Meta refreshes a long-lived token only once it is at least 24 hours old."""
+
+
+@attrs.frozen(repr=False)
+class ThreadsCredentials:
+    """A Threads user's access token.
+
+    Attributes:
+        access_token: the user access token (short-lived: 1 hour; long-lived: 60 days).
+        user_id: the Threads user id the token acts for.
+        expires_at: when the token expires (epoch seconds), ``None`` if unknown.
+        issued_at: when it was issued (a refresh needs it to be 24 hours old).
+        long_lived: whether it is a long-lived token (only those can be refreshed).
+        scopes: the permissions asked for.
+        client_id: the Threads app id.
+        base_url: the API the token is for (``None``: graph.threads.net).
+    """
+
+    access_token: SecretStr
+    user_id: str
+    expires_at: float | None
+    issued_at: float
+    long_lived: bool
+    scopes: tuple[str, ...]
+    client_id: str
+    base_url: str | None = None
+
+    platform: ClassVar[str] = "threads"
+
+    def __repr__(self) -> str:
+        return (
+            f"ThreadsCredentials(user_id={self.user_id!r}, client_id={self.client_id!r}, "
+            f"scopes={self.scopes!r}, expires_at={self.expires_at!r}, "
+            f"long_lived={self.long_lived!r})"
+        )
+
+    __str__ = __repr__
+
+    def expired(self, now: float | None = None, *, margin: float = 60.0) -> bool:
+        """Whether the token has expired, or will within ``margin`` seconds."""
+        if self.expires_at is None:
+            return False
+        return (time.time() if now is None else now) >= self.expires_at - margin
+
+    def refreshable(self, now: float | None = None) -> bool:
+        """Whether Meta would refresh the token now: long-lived, at least 24 hours old,
+        not expired."""
+        at = time.time() if now is None else now
+        return (
+            self.long_lived
+            and at - self.issued_at >= REFRESH_AGE
+            and not self.expired(at, margin=0.0)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data, the token included in clear: store it encrypted, never log it."""
+        return {
+            "platform": "threads",
+            "access_token": self.access_token.get_secret_value(),
+            "user_id": self.user_id,
+            "expires_at": self.expires_at,
+            "issued_at": self.issued_at,
+            "long_lived": self.long_lived,
+            "scopes": list(self.scopes),
+            "client_id": self.client_id,
+            "base_url": self.base_url,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ThreadsCredentials:
+        """The credentials `to_dict` gave.
+
+        Raises:
+            ConfigurationError: a field is missing or of the wrong type, or the data are
+                another platform's (the message names fields, never values).
+        """
+        try:
+            m = _CredentialsModel.model_validate(dict(data))
+        except pydantic.ValidationError as exc:
+            fields = sorted({".".join(map(str, e["loc"])) for e in exc.errors()})
+            raise ConfigurationError(
+                f"not saved Threads credentials: check the fields {', '.join(fields)}"
+            ) from None
+        return cls(
+            access_token=SecretStr(m.access_token),
+            user_id=m.user_id,
+            expires_at=m.expires_at,
+            issued_at=m.issued_at,
+            long_lived=m.long_lived,
+            scopes=tuple(m.scopes),
+            client_id=m.client_id,
+            base_url=m.base_url,
+        )
+
+
+class _CredentialsModel(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="ignore", strict=True)
+
+    platform: str = pydantic.Field(pattern="^threads$")
+    access_token: str = pydantic.Field(min_length=1)
+    user_id: str = pydantic.Field(min_length=1)
+    expires_at: float | None = None
+    issued_at: float
+    long_lived: bool
+    scopes: list[str]
+    client_id: str
+    base_url: str | None = None
+
+
+class _CodeAnswer(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="ignore")
+
+    access_token: pydantic.StrictStr = pydantic.Field(min_length=1)
+    user_id: pydantic.StrictInt | pydantic.StrictStr
+
+
+class _TokenAnswer(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="ignore")
+
+    access_token: pydantic.StrictStr = pydantic.Field(min_length=1)
+    expires_in: pydantic.StrictInt | pydantic.StrictFloat | None = None
+
+
+class _GraphError(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="ignore")
+
+    message: pydantic.StrictStr = ""
+    type: pydantic.StrictStr | None = None
+    code: pydantic.StrictInt | None = None
+    error_subcode: pydantic.StrictInt | None = None
+
+
+class _GraphErrorBody(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="ignore")
+
+    error: _GraphError
+
+
+def _answer(
+    response: httpx.Response, model: type[pydantic.BaseModel], *, platform: str, what: str
+) -> Any:
+    """Read a Meta token answer.
+
+    Raises:
+        GrantRefused: a 4xx (Meta's error envelope: ``code`` is ``"100/36009"``-style, the
+            error code and subcode; ``platform_message`` Meta's message).
+        MalformedResponse: a 5xx, or a 2xx that is not the expected answer (its body is
+            not kept: it may carry a token).
+    """
+    if 400 <= response.status_code < 500:
+        try:
+            err: _GraphError | None = _GraphErrorBody.model_validate_json(response.content).error
+        except pydantic.ValidationError:
+            err = None
+        code = None
+        if err is not None and err.code is not None:
+            code = f"{err.code}/{err.error_subcode}" if err.error_subcode else str(err.code)
+        raise GrantRefused(
+            f"{platform} refused {what} ({response.status_code}"
+            + (f", {err.message}" if err else "")
+            + "); connect the account again",
+            platform=platform,
+            status_code=response.status_code,
+            code=code,
+            platform_message=err.message if err else None,
+        )
+    if not response.is_success:
+        raise MalformedResponse(
+            f"{platform} answered {what} with {response.status_code}; try again later",
+            platform=platform,
+            status_code=response.status_code,
+        )
+    try:
+        return model.model_validate_json(response.content)
+    except pydantic.ValidationError as exc:
+        fields = sorted({".".join(map(str, e["loc"])) or "(body)" for e in exc.errors()})
+        raise MalformedResponse(
+            f"{platform}'s answer to {what} is not a token answer (fields {', '.join(fields)})",
+            platform=platform,
+            status_code=response.status_code,
+            body="(not kept: the answer carries credentials)",
+        ) from None
+
+
+def _get(url: str, params: Mapping[str, str], token: SecretStr) -> Send:
+    """A token GET. The token goes in the ``Authorization`` header, as the adapters send
+    it, so that it never shows in a URL that an HTTP library logs."""
+    request = httpx.Request(
+        "GET",
+        url,
+        params=dict(params),
+        headers={
+            "accept": "application/json",
+            "authorization": f"Bearer {token.get_secret_value()}",
+        },
+    )
+    return Send(request, bucket="oauth2_token", max_bytes=MAX_ANSWER)
+
+
+def _secret(value: str | SecretStr) -> str:
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
+def _root(base_url: str | None, default: str) -> str:
+    if base_url is None:
+        return default
+    if not base_url.startswith(("http://", "https://")):
+        raise ConfigurationError(f"base_url must be an http(s) URL, got {base_url!r}")
+    return base_url.rstrip("/")
+
+
+@attrs.frozen
+class MetaLogin:
+    """One Meta login flow (`threads`): authorization window, code exchange, long-lived
+    exchange, refresh.
+
+    Attributes:
+        platform: ``"threads"``.
+        authorize_url: the authorization window.
+        graph_url: the API root (token endpoints and calls).
+        exchange_grant: the ``grant_type`` of the long-lived exchange.
+        refresh_grant: the ``grant_type`` of a refresh.
+    """
+
+    platform: str
+    authorize_url: str
+    graph_url: str
+    exchange_grant: str
+    refresh_grant: str
+
+    def start(
+        self,
+        client_id: str,
+        redirect_uri: str,
+        scopes: str | Sequence[str],
+        base_url: str | None = None,
+    ) -> Start:
+        """Begin connecting: a fresh ``state`` and the authorization window's URL to send
+        the user to. No request is made.
+
+        Args:
+            client_id: the app id (for Threads: the *Threads* app id of the Meta app).
+            redirect_uri: the callback URL, exactly as in the app's valid OAuth redirect URIs.
+            scopes: permissions, e.g. ``["threads_basic", "threads_content_publish"]``.
+            base_url: an emulator serving both the window and the API; ``None`` for Meta.
+
+        Raises:
+            ConfigurationError: no client id, redirect URI or scope, or a bad ``base_url``.
+        """
+        name = f"auth.{self.platform}.start"
+        if not client_id or not redirect_uri:
+            raise ConfigurationError(f"{name} needs a client_id and a redirect_uri")
+        wanted = scopes_of(scopes.replace(",", " ") if isinstance(scopes, str) else scopes)
+        if not wanted:
+            raise ConfigurationError(f"{name} needs at least one scope, e.g. 'threads_basic'")
+        authorize = (
+            self.authorize_url if base_url is None else _root(base_url, "") + "/oauth/authorize"
+        )
+        graph = _root(base_url, self.graph_url)
+        state = new_state()
+        query = urlencode(
+            {
+                "client_id": client_id,
+                "redirect_uri": redirect_uri,
+                "scope": ",".join(wanted),
+                "response_type": "code",
+                "state": state,
+            }
+        )
+        return Start(
+            platform=self.platform,
+            url=f"{authorize}?{query}",
+            client_id=client_id,
+            redirect_uri=redirect_uri,
+            scopes=wanted,
+            token_url=graph + "/oauth/access_token",
+            state=SecretStr(state),
+            verifier=None,
+            api_base=base_url.rstrip("/") if base_url else None,
+        )
+
+    def finish_flow(
+        self,
+        start: Start,
+        callback_url: str,
+        *,
+        client_secret: str | SecretStr,
+        long_lived: bool = True,
+        clock: Callable[[], float] = time.time,
+    ) -> Flow[ThreadsCredentials]:
+        """The sans-IO exchange behind `finish`: checks the callback, yields the code
+        exchange (and the long-lived exchange), returns the credentials."""
+        if start.platform != self.platform:
+            raise ConfigurationError(
+                f"auth.{self.platform}.finish got a {start.platform} authorization start"
+            )
+        code = code_from(start, callback_url, platform=self.platform)
+        form = {
+            "client_id": start.client_id,
+            "client_secret": _secret(client_secret),
+            "code": code,
+            "grant_type": "authorization_code",
+            "redirect_uri": start.redirect_uri,
+        }
+        response: httpx.Response = yield form_request(start.token_url, form)
+        body = _answer(response, _CodeAnswer, platform=self.platform, what="the authorization code")
+        now = clock()
+        short = ThreadsCredentials(
+            access_token=SecretStr(body.access_token),
+            user_id=str(body.user_id),
+            expires_at=now + 3600.0,  # Meta documents one hour and sends no expires_in
+            issued_at=now,
+            long_lived=False,
+            scopes=start.scopes,
+            client_id=start.client_id,
+            base_url=start.api_base,
+        )
+        if not long_lived:
+            return short
+        return (yield from self.exchange_flow(short, client_secret=client_secret, clock=clock))
+
+    def finish(
+        self,
+        start: Start,
+        callback_url: str,
+        *,
+        client_secret: str | SecretStr,
+        long_lived: bool = True,
+        http: httpx.Client | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> ThreadsCredentials:
+        """Finish connecting: check the callback's ``state``, exchange its code for a
+        short-lived token and (``long_lived=True``) that for a 60-day one.
+
+        Args:
+            start: what `start` returned (or `Start.from_dict` of it).
+            callback_url: the full URL the user came back to.
+            client_secret: the app secret (Meta's code exchange needs it).
+            long_lived: also exchange the 1-hour token for a 60-day one.
+            http: the httpx client to use (a new one when ``None``).
+            clock: what ``expires_at`` is counted from (an emulator's ``clock.time``).
+
+        Raises:
+            ConsentDenied: the user refused.
+            CallbackError: the state differs (forged or from another attempt), or no code.
+            GrantRefused: Meta refused the code (used already, expired, another redirect
+                URI, wrong app secret) or the exchange.
+            TransportError: Meta could not be reached.
+        """
+        flow = self.finish_flow(
+            start, callback_url, client_secret=client_secret, long_lived=long_lived, clock=clock
+        )
+        return run(flow, http)
+
+    async def finish_async(
+        self,
+        start: Start,
+        callback_url: str,
+        *,
+        client_secret: str | SecretStr,
+        long_lived: bool = True,
+        http: httpx.AsyncClient | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> ThreadsCredentials:
+        """`finish` for async code."""
+        flow = self.finish_flow(
+            start, callback_url, client_secret=client_secret, long_lived=long_lived, clock=clock
+        )
+        return await run_async(flow, http)
+
+    def exchange_flow(
+        self,
+        creds: ThreadsCredentials,
+        *,
+        client_secret: str | SecretStr,
+        clock: Callable[[], float] = time.time,
+    ) -> Flow[ThreadsCredentials]:
+        """The sans-IO long-lived exchange behind `exchange`."""
+        url = _root(creds.base_url, self.graph_url) + "/access_token"
+        params = {
+            "grant_type": self.exchange_grant,
+            "client_secret": _secret(client_secret),
+        }
+        response: httpx.Response = yield _get(url, params, creds.access_token)
+        body = _answer(
+            response, _TokenAnswer, platform=self.platform, what="the long-lived exchange"
+        )
+        return self._renewed(creds, body, clock())
+
+    def exchange(
+        self,
+        creds: ThreadsCredentials,
+        *,
+        client_secret: str | SecretStr,
+        http: httpx.Client | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> ThreadsCredentials:
+        """A long-lived (60-day) token for a short-lived one.
+
+        Raises:
+            GrantRefused: Meta refused (the short-lived token expired, a wrong secret).
+            TransportError: Meta could not be reached.
+        """
+        return run(self.exchange_flow(creds, client_secret=client_secret, clock=clock), http)
+
+    def refresh_flow(
+        self, creds: ThreadsCredentials, *, clock: Callable[[], float] = time.time
+    ) -> Flow[ThreadsCredentials]:
+        """The sans-IO refresh behind `refresh`."""
+        if not creds.long_lived:
+            raise ConfigurationError(
+                f"a short-lived {self.platform} token cannot be refreshed: exchange it for a "
+                f"long-lived one with auth.{self.platform}.exchange"
+            )
+        url = _root(creds.base_url, self.graph_url) + "/refresh_access_token"
+        params = {"grant_type": self.refresh_grant}
+        response: httpx.Response = yield _get(url, params, creds.access_token)
+        body = _answer(response, _TokenAnswer, platform=self.platform, what="the refresh")
+        return self._renewed(creds, body, clock())
+
+    def refresh(
+        self,
+        creds: ThreadsCredentials,
+        *,
+        http: httpx.Client | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> ThreadsCredentials:
+        """A fresh 60-day token for a long-lived one that is at least 24 hours old and
+        not expired (see `ThreadsCredentials.refreshable`).
+
+        Raises:
+            ConfigurationError: ``creds`` hold a short-lived token.
+            GrantRefused: Meta refused (too young, expired, revoked).
+            TransportError: Meta could not be reached.
+        """
+        return run(self.refresh_flow(creds, clock=clock), http)
+
+    async def refresh_async(
+        self,
+        creds: ThreadsCredentials,
+        *,
+        http: httpx.AsyncClient | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> ThreadsCredentials:
+        """`refresh` for async code."""
+        return await run_async(self.refresh_flow(creds, clock=clock), http)
+
+    @staticmethod
+    def _renewed(creds: ThreadsCredentials, body: Any, now: float) -> ThreadsCredentials:
+        return attrs.evolve(
+            creds,
+            access_token=SecretStr(body.access_token),
+            expires_at=now + float(body.expires_in) if body.expires_in is not None else None,
+            issued_at=now,
+            long_lived=True,
+        )
+
+
+threads = MetaLogin(
+    platform="threads",
+    authorize_url=THREADS_AUTHORIZE_URL,
+    graph_url=THREADS_GRAPH_URL,
+    exchange_grant="th_exchange_token",
+    refresh_grant="th_refresh_token",
+)
+"""Threads: ``auth.threads.start`` / ``finish`` / ``exchange`` / ``refresh``."""

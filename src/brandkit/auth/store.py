@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import binascii
 import errno
-import fcntl
 import hashlib
 import json
 import os
@@ -32,7 +31,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from brandkit._sqlite import SQLiteStore
-from brandkit.errors import BrandkitError, ConfigurationError
+from brandkit.errors import BrandkitError, ConfigurationError, Unsupported
 
 __all__ = [
     "KEY_ENV",
@@ -125,6 +124,13 @@ class _FileLocks:
     def hold(self, key: str, timeout: float) -> Iterator[None]:
         if not key:
             raise ConfigurationError(f"{self.what}: a key must not be empty")
+        try:
+            import fcntl
+        except ImportError:  # Windows
+            raise Unsupported(
+                f"{self.what}: the lock across processes needs POSIX flock (Linux, macOS)",
+                operation="lock",
+            ) from None
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         # Hashed: any key makes a valid file name.
         name = hashlib.sha256(key.encode()).hexdigest()[:40] + ".lock"
@@ -439,6 +445,7 @@ class EncryptedStore(SQLiteStore):
         processes) until the block ends; a holder that dies frees it.
 
         Raises:
+            Unsupported: no POSIX ``flock`` (Windows).
             CredentialStoreLocked: another holder kept it past ``timeout`` (default
                 `LOCK_WAIT`).
         """

@@ -495,7 +495,8 @@ def refresh_locked(
         ConfigurationError: nothing is stored under ``key``.
         ReadOnlyStore: the store cannot keep the result.
         CredentialStoreLocked: another refresh held the lock past ``timeout``.
-        Whatever ``refresh`` raises (e.g. `GrantRefused`); the stored record is unchanged.
+        BrandkitError: what ``refresh`` raises (e.g. `GrantRefused`); the stored record is
+            unchanged.
     """
     with store.lock(key, timeout=timeout):
         stored = store.get(key)

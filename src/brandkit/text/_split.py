@@ -17,7 +17,7 @@ measurements of its own length per part, never a re-measure of the whole text.
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -25,7 +25,17 @@ import regex
 
 from brandkit.errors import ContentError
 from brandkit.text._bluesky import _spans as bluesky_spans
-from brandkit.text._platforms import _measure, _Platform, _problems, resolve
+from brandkit.text._counts import threads_length
+from brandkit.text._graphemes import grapheme_len, utf8_len
+from brandkit.text._mastodon import _REMOTE_MENTION
+from brandkit.text._platforms import (
+    BLUESKY_MAX_BYTES,
+    THREADS_MAX_LINKS,
+    _measure,
+    _Platform,
+    _problems,
+    resolve,
+)
 from brandkit.text._urls import extract_urls
 from brandkit.text._x import XLedger
 
@@ -281,6 +291,180 @@ class _Splitter:
         )
 
 
+# A cluster that could join the one before it across a cut (or a spoiler's end): only where
+# the text has none at a token's start, and no prepended mark at all, do the lengths of the
+# pieces between tokens add up.
+_JOINS_BACK = regex.compile(
+    r"[\p{Grapheme_Cluster_Break=Extend}\p{Grapheme_Cluster_Break=ZWJ}"
+    r"\p{Grapheme_Cluster_Break=SpacingMark}]"
+)
+_PREPEND = regex.compile(r"\p{Grapheme_Cluster_Break=Prepend}")
+# A cluster of two or more code points holds one of these (an extending or spacing mark, a
+# joiner, a regional indicator, a Hangul jamo; a prepended mark is ruled out before): a token
+# without any is as many clusters as code points, so only the tokens with one are measured.
+_JOINING = (
+    r"[\p{Grapheme_Cluster_Break=Extend}\p{Grapheme_Cluster_Break=ZWJ}"
+    r"\p{Grapheme_Cluster_Break=SpacingMark}\p{Grapheme_Cluster_Break=Regional_Indicator}"
+    r"\p{Grapheme_Cluster_Break=L}\p{Grapheme_Cluster_Break=V}\p{Grapheme_Cluster_Break=T}]"
+)
+# A whole token holding such a code point (or an emoji, for Threads): the lookbehind lets a
+# search begin only at a token's start, so the scan stays linear.
+_JOINING_TOKEN = regex.compile(rf"(?<!{_NOT_SPACE}){_NOT_SPACE}*?{_JOINING}{_NOT_SPACE}*")
+_EMOJI_TOKEN = regex.compile(
+    rf"(?<!{_NOT_SPACE}){_NOT_SPACE}*?"
+    r"[\p{Extended_Pictographic}\p{Regional_Indicator}\u20E3]"
+    rf"{_NOT_SPACE}*"
+)
+
+
+class _Offsets:
+    """Sparse running totals: the sum of the amounts placed at or before a position."""
+
+    def __init__(self, amounts: list[tuple[int, int]]) -> None:
+        amounts.sort()
+        self.positions = [position for position, _ in amounts]
+        self.sums = [0]
+        for _, amount in amounts:
+            self.sums.append(self.sums[-1] + amount)
+
+    def at(self, position: int) -> int:
+        return self.sums[bisect_right(self.positions, position)]
+
+
+def _extra_clusters(value: str) -> _Offsets:
+    """Clusters minus code points of ``value`` up to a position, for positions at token
+    boundaries (a CR LF counts one, a token with joining code points what it measures)."""
+    amounts = [(m.end(), grapheme_len(m[0]) - len(m[0])) for m in _JOINING_TOKEN.finditer(value)]
+    at = value.find("\r\n")
+    while at >= 0:
+        amounts.append((at + 2, -1))
+        at = value.find("\r\n", at + 2)
+    return _Offsets(amounts)
+
+
+class _Ledger:
+    """One measurement of a whole text for Mastodon, Bluesky or Threads, giving the length of
+    any piece from a token's start to a token's end, plus an ASCII suffix that begins with a
+    space (thread numbering), without measuring the piece.
+
+    A URL, mention or grapheme cluster never spans whitespace in the texts this is built for
+    (`build` says which), so a piece's length is its code points plus what its few special
+    tokens add (joined clusters, emoji bytes, a URL's placeholder): sparse running totals,
+    looked up by bisection.
+    """
+
+    def __init__(
+        self,
+        text: str,
+        platform: str,
+        cap: int,
+        extra: _Offsets,
+        shifts: tuple[_Offsets, _Offsets] | None = None,
+        links: list[tuple[int, int, str]] | None = None,
+    ) -> None:
+        self.text = text
+        self.platform = platform
+        self.cap = cap
+        self.extra = extra
+        self.shifts = shifts
+        self.links = links
+        self.link_starts = [start for start, _, _ in links] if links else []
+
+    @classmethod
+    def build(
+        cls,
+        text: str,
+        platform: str,
+        spec: _Platform,
+        merged: Mapping[str, Any],
+    ) -> _Ledger | None:
+        """The ledger of ``text`` on ``platform``, or None where pieces would not measure as
+        the sum of their parts (then each candidate part is measured)."""
+        if platform not in ("mastodon", "bluesky", "threads"):
+            return None
+        if _MIXED_CLUSTER.search(text) or _PREPEND.search(text) or not XLedger.usable(text):
+            return None
+        cap = spec.limit(merged)
+        if platform == "bluesky":
+            return cls(text, platform, cap, _extra_clusters(text))
+        if platform == "threads":
+            found = extract_urls(text)
+            links = None
+            if len({url.url for url in found}) > THREADS_MAX_LINKS:
+                links = [(url.start, url.end, url.url) for url in found]
+            emoji = [
+                (m.end(), threads_length(m[0]) - len(m[0])) for m in _EMOJI_TOKEN.finditer(text)
+            ]
+            return cls(text, platform, cap, _Offsets(emoji), links=links)
+        return cls._mastodon(text, cap, merged)
+
+    @classmethod
+    def _mastodon(cls, text: str, cap: int, merged: Mapping[str, Any]) -> _Ledger | None:
+        # Mastodon counts the text with its URLs as placeholders and remote mentions without
+        # their domain (`countable_text`): that countable text keeps the whitespace, so a
+        # position between tokens moves by what the replacements before it took away.
+        reserved = merged["characters_reserved_per_url"]
+        pieces: list[str] = []
+        url_shifts: list[tuple[int, int]] = []
+        position = 0
+        for url in extract_urls(text, require_protocol=True):
+            end = url.end
+            if "?" not in url.url:
+                end -= len(url.url) - len(url.url.rstrip("="))
+            pieces.append(text[position : url.start])
+            pieces.append("x" * reserved)
+            url_shifts.append((end, reserved - (end - url.start)))
+            position = end
+        pieces.append(text[position:])
+        replaced = "".join(pieces)
+        removed = [(m.end(2), m.end(3) - m.end(2)) for m in _REMOTE_MENTION.finditer(replaced)]
+        countable = _REMOTE_MENTION.sub(r"\1@\3", replaced) if removed else replaced
+        if _MIXED_CLUSTER.search(countable) or (reserved == 0 and url_shifts):
+            return None  # a URL counted as nothing leaves no token where it stood
+        spoiler = merged["spoiler_text"]
+        if spoiler and (
+            not spoiler[-1].isascii() or spoiler[-1] == "\r" or _JOINS_BACK.match(countable)
+        ):
+            return None  # the warning's last cluster could take in the text's first
+        return cls(
+            text,
+            "mastodon",
+            cap - grapheme_len(spoiler),  # the room the warning leaves
+            _extra_clusters(countable),
+            shifts=(_Offsets(url_shifts), _Offsets(removed)),
+        )
+
+    def fits(self, start: int, end: int, suffix: str = "") -> bool:
+        """Whether ``text[start:end] + suffix`` passes every rule of the platform."""
+        if self.shifts is not None:
+            urls, mentions = self.shifts
+            start += urls.at(start)
+            start += mentions.at(start)
+            end += urls.at(end)
+            end += mentions.at(end)
+        extra = len(suffix)  # ASCII: one grapheme, one byte, one character each
+        length = end - start + self.extra.at(end) - self.extra.at(start) + extra
+        if length > self.cap:
+            return False
+        # UTF-8 takes at most 4 bytes a code point: only a long piece can pass Bluesky's cap.
+        if (
+            self.platform == "bluesky"
+            and 4 * (end - start) + extra > BLUESKY_MAX_BYTES
+            and utf8_len(self.text[start:end]) + extra > BLUESKY_MAX_BYTES
+        ):
+            return False
+        if self.links is not None:
+            k = bisect_left(self.link_starts, start)
+            seen: set[str] = set()
+            for _, link_end, url in self.links[k:]:
+                if link_end > end:
+                    break
+                seen.add(url)
+            if len(seen) > THREADS_MAX_LINKS:
+                return False
+        return True
+
+
 _MAX_ROUNDS = 50
 
 
@@ -310,11 +494,8 @@ def split(text: str, platform: str, *, numbered: bool = False, **options: Any) -
     cap = spec.limit(merged)
     # X: one measurement of the whole text answers every candidate part between tokens.
     ledger = XLedger(text, merged["config"]) if platform == "x" and XLedger.usable(text) else None
-    if ledger is not None:
-        length = ledger.length(0, len(text))
-        if not _problems(text, platform, spec, merged, length, "text"):
-            return [text]
-    elif _measure(text, platform, merged, "text")[0].fits:
+    length = ledger.length(0, len(text)) if ledger is not None else spec.length(text, merged)
+    if not _problems(text, platform, spec, merged, length, "text"):
         return [text]
 
     def fits(part: str) -> bool:
@@ -348,10 +529,18 @@ def split(text: str, platform: str, *, numbered: bool = False, **options: Any) -
             text[start:end] + suffix, platform, spec, merged, length, "text"
         )
 
+    # Mastodon, Bluesky, Threads: running totals of the whole text's length do the same.
+    totals = _Ledger.build(text, platform, spec, merged)
+    if totals is not None:
+
+        def between(start: int, end: int, suffix: str) -> bool:
+            assert totals is not None
+            return totals.fits(start, end, suffix)
+
     def between_plain(start: int, end: int, index: int) -> bool:
         return between(start, end, "")
 
-    parts = splitter.split(fits_plain, between_plain if ledger else None)
+    parts = splitter.split(fits_plain, between_plain if ledger or totals else None)
     if not parts:
         return [""]
     if not numbered or len(parts) == 1:
@@ -365,7 +554,7 @@ def split(text: str, platform: str, *, numbered: bool = False, **options: Any) -
         def between_numbered(start: int, end: int, index: int, _total: int = total) -> bool:
             return between(start, end, f" {index + 1}/{_total}")
 
-        parts = splitter.split(fits_numbered, between_numbered if ledger else None)
+        parts = splitter.split(fits_numbered, between_numbered if ledger or totals else None)
         if len(parts) <= total:
             final = [f"{part} {k + 1}/{len(parts)}" for k, part in enumerate(parts)]
             if all(fits(p) for p in final):

@@ -3,6 +3,7 @@ yields the token requests; `run` and `run_async` send them over httpx).
 
 - `brandkit.auth.x`: OAuth 2.0 with PKCE, rotating refresh tokens.
 - `brandkit.auth.mastodon`: app registration per instance, code flow with PKCE (4.3+).
+- `brandkit.auth.linkedin`: 3-legged OAuth, 60-day tokens (refresh for approved partners).
 - `brandkit.auth.threads`: Meta's login, short-lived then 60-day tokens, refresh after 24 h.
 
 `account_from` turns the credentials a flow returns into an [`Account`][brandkit.Account].
@@ -14,8 +15,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from brandkit.accounts import Account, CredentialsHook, MediaHost
-from brandkit.auth import mastodon, x
+from brandkit.auth import linkedin, mastodon, x
 from brandkit.auth._core import CallbackError, ConsentDenied, GrantRefused, Start, run, run_async
+from brandkit.auth.linkedin import LinkedInCredentials
 from brandkit.auth.mastodon import MastodonApp, MastodonCredentials
 from brandkit.auth.meta import MetaLogin, ThreadsCredentials, threads
 from brandkit.auth.x import XCredentials
@@ -26,6 +28,7 @@ __all__ = [
     "ConsentDenied",
     "Credentials",
     "GrantRefused",
+    "LinkedInCredentials",
     "MastodonApp",
     "MastodonCredentials",
     "MetaLogin",
@@ -33,6 +36,7 @@ __all__ = [
     "ThreadsCredentials",
     "XCredentials",
     "account_from",
+    "linkedin",
     "mastodon",
     "run",
     "run_async",
@@ -40,7 +44,7 @@ __all__ = [
     "x",
 ]
 
-Credentials = XCredentials | MastodonCredentials | ThreadsCredentials
+Credentials = XCredentials | MastodonCredentials | ThreadsCredentials | LinkedInCredentials
 """The credentials any flow returns."""
 
 
@@ -51,21 +55,25 @@ def account_from(
     client_secret: str | None = None,
     on_credentials_changed: CredentialsHook | None = None,
     media_host: MediaHost | Mapping[str, Any] | None = None,
+    author: str | None = None,
 ) -> Account:
     """An [`Account`][brandkit.Account] that posts with ``creds``.
 
     Args:
         creds: what a flow's ``finish`` (or ``refresh``) returned.
         name: the account's name.
-        client_secret: X: the app's secret, so the adapter can refresh a confidential
+        client_secret: X and LinkedIn: the app's secret, so the adapter can refresh a confidential
             client's token by itself (it then hands new tokens to
             ``on_credentials_changed``).
         on_credentials_changed: called with the new tokens after a refresh.
         media_host: Threads: what turns local media into public URLs (see
             [`Account.threads`][brandkit.Account.threads]).
+        author: LinkedIn: the URN to post as, a page (see `linkedin.organizations`) or
+            the member (``urn:li:person:…``).
 
     Raises:
-        ConfigurationError: ``creds`` are not credentials of a known platform.
+        ConfigurationError: ``creds`` are not credentials of a known platform, or
+            LinkedIn credentials come without an ``author``.
     """
     if isinstance(creds, XCredentials):
         return Account.x(
@@ -90,6 +98,22 @@ def account_from(
             token=creds.access_token.get_secret_value(),
             media_host=media_host,
             token_expires_at=creds.expires_at if creds.long_lived else None,
+            base_url=creds.base_url,
+            name=name,
+            on_credentials_changed=on_credentials_changed,
+        )
+    if isinstance(creds, LinkedInCredentials):
+        if not author:
+            raise ConfigurationError(
+                "account_from needs author= for LinkedIn: a page's URN from "
+                "auth.linkedin.organizations(creds), or the member's urn:li:person:…"
+            )
+        return Account.linkedin(
+            author=author,
+            token=creds.access_token.get_secret_value(),
+            refresh_token=creds.refresh_token.get_secret_value() if creds.refresh_token else None,
+            client_id=creds.client_id if creds.refresh_token else None,
+            client_secret=client_secret if creds.refresh_token else None,
             base_url=creds.base_url,
             name=name,
             on_credentials_changed=on_credentials_changed,

@@ -41,8 +41,11 @@ What it answers like LinkedIn (``platforms.md`` §4):
   ``r_member_social``), ``GET/DELETE /rest/posts/{urn}``,
   ``organizationalEntityShareStatistics`` (engagement grows with the clock),
   ``networkSizes`` and ``memberFollowersCount``.
-- ``POST /oauth/v2/accessToken`` (refresh grant; the refresh token's 365-day life is not
-  reset). Access tokens expire after ``token_lifetime`` seconds of the emulator clock.
+- 3-legged OAuth (`LinkedInEmulator.oauth_app`): ``GET /oauth/v2/authorization`` (the
+  member consents at once, or cancels after `LinkedInEmulator.deny_consent`), ``POST
+  /oauth/v2/accessToken`` with the authorization code (single use, 30 minutes, the redirect
+  URI checked) and the refresh grant (the refresh token's 365-day life is not reset).
+  Access tokens expire after ``token_lifetime`` seconds of the emulator clock.
 - Daily quotas per member and per app, reset at midnight UTC (or in small windows for
   tests); a refusal is a bare 429 without any header, as LinkedIn sends.
 
@@ -60,7 +63,7 @@ import secrets
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, TypeAlias
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 import attrs
 import httpx
@@ -74,6 +77,7 @@ __all__ = [
     "NEVER_RELEASED",
     "LinkedInComment",
     "LinkedInEmulator",
+    "LinkedInOAuthApp",
     "LinkedInPost",
     "active_versions",
     "parse_little_text",
@@ -302,6 +306,38 @@ class LinkedInComment:
     deleted_at: float | None = None
 
 
+@attrs.frozen
+class LinkedInOAuthApp:
+    """An app registered on the emulator for 3-legged OAuth (`LinkedInEmulator.oauth_app`).
+
+    Attributes:
+        client_id: the app's client id.
+        client_secret: its client secret.
+        redirect_uris: the authorized redirect URLs.
+        scopes: the scopes it may ask for.
+        refresh_tokens: whether it gets refresh tokens (approved partners only).
+    """
+
+    client_id: str
+    client_secret: str = attrs.field(repr=False)
+    redirect_uris: tuple[str, ...]
+    scopes: tuple[str, ...]
+    refresh_tokens: bool = False
+
+
+@attrs.define
+class _OAuthCode:
+    client_id: str
+    redirect_uri: str
+    member: str
+    scopes: frozenset[str]
+    expires_at: float
+
+
+CODE_LIFETIME = 30 * 60.0
+"""LinkedIn: "The authorization code must be used within 30 minutes"."""
+
+
 class _Refusal(Exception):
     def __init__(self, status: int, message: str, code: str | None = None, service: int = 0):
         super().__init__(message)
@@ -392,6 +428,10 @@ class LinkedInEmulator(Emulator):
         self._orgs: dict[str, _Organization] = {}
         self._tokens: dict[str, _Token] = {}
         self._refresh: dict[str, tuple[str, frozenset[str], float]] = {}
+        self._apps: dict[str, LinkedInOAuthApp] = {}
+        self._codes: dict[str, _OAuthCode] = {}
+        self._deny_next = 0
+        self._consenting: str | None = None
         self._assets: dict[str, _Asset] = {}
         self._uploads: dict[str, str] = {}  # upload id → asset urn
         self._posts: dict[str, LinkedInPost] = {}
@@ -779,17 +819,162 @@ class LinkedInEmulator(Emulator):
 
     # -- OAuth -------------------------------------------------------------------------------
 
+    def oauth_app(
+        self,
+        *,
+        redirect_uri: str | Iterable[str],
+        scopes: str | Iterable[str],
+        refresh_tokens: bool = False,
+    ) -> LinkedInOAuthApp:
+        """Register an app for 3-legged OAuth: ``GET /oauth/v2/authorization`` consents at
+        once as a member who administers a page (made on first use) and redirects (302)
+        with ``code`` and ``state``; ``POST /oauth/v2/accessToken`` exchanges the code.
+
+        Args:
+            redirect_uri: the authorized redirect URL(s).
+            scopes: the scopes the app may ask for (space-separated or a list).
+            refresh_tokens: hand out refresh tokens (LinkedIn does so only for approved
+                Marketing Developer Platform partners).
+        """
+        uris = (redirect_uri,) if isinstance(redirect_uri, str) else tuple(redirect_uri)
+        allowed = tuple(scopes.split()) if isinstance(scopes, str) else tuple(scopes)
+        with self.lock:
+            app = LinkedInOAuthApp(
+                "78" + secrets.token_hex(6),
+                secrets.token_urlsafe(12),
+                uris,
+                allowed,
+                refresh_tokens,
+            )
+            self._apps[app.client_id] = app
+            return app
+
+    def deny_consent(self, times: int = 1) -> None:
+        """The next ``times`` authorizations are cancelled by the member (the redirect
+        carries ``error=user_cancelled_authorize``)."""
+        with self.lock:
+            self._deny_next += times
+
+    def _consenting_member(self) -> str:
+        if self._consenting is None:
+            now = self.clock.time()
+            member = _Member(
+                id=secrets.token_urlsafe(6).replace("-", "a").replace("_", "b"),
+                name=f"Member {len(self._members) + 1}",
+                followers=0,
+                followers_per_day=0.0,
+                created_at=now,
+            )
+            self._members[member.id] = member
+            org = _Organization(
+                id=str(100_000 + len(self._orgs) + 1),
+                name=f"Brand {len(self._orgs) + 1}",
+                admins={member.id},
+                followers=0,
+                followers_per_day=0.0,
+                created_at=now,
+            )
+            self._orgs[org.id] = org
+            self._consenting = member.id
+        return self._consenting
+
+    @route("GET", r"/oauth/v2/authorization")
+    def _authorization(self, request: httpx.Request) -> httpx.Response:
+        q = dict(request.url.params)
+        app = self._apps.get(q.get("client_id", ""))
+        redirect = q.get("redirect_uri", "")
+        if app is None or redirect not in app.redirect_uris:
+            # LinkedIn shows an error page; it never redirects to an unregistered URL.
+            return httpx.Response(
+                400,
+                headers={"content-type": "text/html; charset=utf-8"},
+                text="<p>The redirect_uri does not match the registered value</p>",
+            )
+        state = q.get("state", "")
+
+        def back(**params: str) -> httpx.Response:
+            if state:
+                params["state"] = state
+            sep = "&" if "?" in redirect else "?"
+            query = "&".join(f"{k}={quote(v, safe='')}" for k, v in params.items())
+            return httpx.Response(302, headers={"location": f"{redirect}{sep}{query}"})
+
+        scopes = frozenset(q.get("scope", "").split())
+        if q.get("response_type") != "code":
+            return back(error="invalid_request", error_description="Invalid response_type")
+        if not scopes or not scopes <= set(app.scopes):
+            return back(
+                error="unauthorized_scope_error",
+                error_description="Scope is not authorized for your application",
+            )
+        with self.lock:
+            if self._deny_next > 0:
+                self._deny_next -= 1
+                return back(
+                    error="user_cancelled_authorize",
+                    error_description="The user cancelled the authorization",
+                )
+            code = "AQ" + secrets.token_urlsafe(60)
+            self._codes[code] = _OAuthCode(
+                app.client_id,
+                redirect,
+                self._consenting_member(),
+                scopes,
+                self.clock.time() + CODE_LIFETIME,
+            )
+        return back(code=code)
+
+    def _authorization_code(self, form: dict[str, str], app: LinkedInOAuthApp) -> httpx.Response:
+        # Spent by its first redemption, whatever the outcome.
+        code = self._codes.pop(form.get("code", ""), None)
+        now = self.clock.time()
+        if (
+            code is None
+            or code.client_id != app.client_id
+            or code.redirect_uri != form.get("redirect_uri")
+            or now >= code.expires_at
+        ):
+            return self.json(
+                {
+                    "error": "invalid_request",
+                    "error_description": "Unable to retrieve access token: appid/redirect "
+                    "uri/code verifier does not match authorization code. Or authorization "
+                    "code expired. Or external member binding exists",
+                },
+                status=400,
+            )
+        body: dict[str, Any] = {
+            "access_token": self._issue(code.member, code.scopes),
+            "expires_in": int(self.token_lifetime),
+            "scope": ",".join(sorted(code.scopes)),
+        }
+        if app.refresh_tokens:
+            refresh = secrets.token_urlsafe(48)
+            self._refresh[refresh] = (code.member, code.scopes, now + self.refresh_lifetime)
+            body["refresh_token"] = refresh
+            body["refresh_token_expires_in"] = int(self.refresh_lifetime)
+        return self.json(body)
+
     @route("POST", r"/oauth/v2/accessToken")
     def _access_token(self, request: httpx.Request) -> httpx.Response:
         form = dict(parse_qsl(request.content.decode("utf-8", "replace"), keep_blank_values=True))
-        if (
-            form.get("client_id") != self.client_id
-            or form.get("client_secret") != self.client_secret
+        app = self._apps.get(form.get("client_id", ""))
+        own = (
+            form.get("client_id") == self.client_id
+            and form.get("client_secret") == self.client_secret
+        )
+        if not own and (
+            app is None
+            or not secrets.compare_digest(
+                form.get("client_secret", "").encode(), app.client_secret.encode()
+            )
         ):
             return self.json(
                 {"error": "invalid_client", "error_description": "Client authentication failed"},
                 status=401,
             )
+        if form.get("grant_type") == "authorization_code" and app is not None:
+            return self._authorization_code(form, app)
         if form.get("grant_type") != "refresh_token":
             return self.json(
                 {

@@ -3,6 +3,7 @@ yields the token requests; `run` and `run_async` send them over httpx).
 
 - `brandkit.auth.x`: OAuth 2.0 with PKCE, rotating refresh tokens.
 - `brandkit.auth.mastodon`: app registration per instance, code flow with PKCE (4.3+).
+- `brandkit.auth.facebook`: Facebook Login, long-lived user token, Page tokens.
 - `brandkit.auth.linkedin`: 3-legged OAuth, 60-day tokens (refresh for approved partners).
 - `brandkit.auth.threads`: Meta's login, short-lived then 60-day tokens, refresh after 24 h.
 
@@ -19,7 +20,15 @@ from brandkit.auth import linkedin, mastodon, x
 from brandkit.auth._core import CallbackError, ConsentDenied, GrantRefused, Start, run, run_async
 from brandkit.auth.linkedin import LinkedInCredentials
 from brandkit.auth.mastodon import MastodonApp, MastodonCredentials
-from brandkit.auth.meta import MetaLogin, ThreadsCredentials, threads
+from brandkit.auth.meta import (
+    FacebookLogin,
+    FacebookPageCredentials,
+    FacebookUserCredentials,
+    MetaLogin,
+    ThreadsCredentials,
+    facebook,
+    threads,
+)
 from brandkit.auth.x import XCredentials
 from brandkit.errors import ConfigurationError
 
@@ -27,6 +36,9 @@ __all__ = [
     "CallbackError",
     "ConsentDenied",
     "Credentials",
+    "FacebookLogin",
+    "FacebookPageCredentials",
+    "FacebookUserCredentials",
     "GrantRefused",
     "LinkedInCredentials",
     "MastodonApp",
@@ -36,6 +48,7 @@ __all__ = [
     "ThreadsCredentials",
     "XCredentials",
     "account_from",
+    "facebook",
     "linkedin",
     "mastodon",
     "run",
@@ -44,7 +57,13 @@ __all__ = [
     "x",
 ]
 
-Credentials = XCredentials | MastodonCredentials | ThreadsCredentials | LinkedInCredentials
+Credentials = (
+    XCredentials
+    | MastodonCredentials
+    | ThreadsCredentials
+    | LinkedInCredentials
+    | FacebookPageCredentials
+)
 """The credentials any flow returns."""
 
 
@@ -98,6 +117,15 @@ def account_from(
             token=creds.access_token.get_secret_value(),
             media_host=media_host,
             token_expires_at=creds.expires_at if creds.long_lived else None,
+            base_url=creds.base_url,
+            name=name,
+            on_credentials_changed=on_credentials_changed,
+        )
+    if isinstance(creds, FacebookPageCredentials):
+        return Account.facebook(
+            page_id=creds.page_id,
+            page_token=creds.access_token.get_secret_value(),
+            api_version=creds.api_version,
             base_url=creds.base_url,
             name=name,
             on_credentials_changed=on_credentials_changed,

@@ -1,4 +1,7 @@
-"""Connect a Threads account with Meta's login: the authorization window, the code for a
+"""Connect Meta accounts: a Facebook Page with Facebook Login (`facebook`), and a Threads
+account (`threads`).
+
+Threads: Meta's login: the authorization window, the code for a
 short-lived token (1 hour), that for a long-lived one (60 days), and its refresh.
 
 ```python
@@ -43,8 +46,12 @@ from brandkit.errors import ConfigurationError, MalformedResponse
 __all__ = [
     "THREADS_AUTHORIZE_URL",
     "THREADS_GRAPH_URL",
+    "FacebookLogin",
+    "FacebookPageCredentials",
+    "FacebookUserCredentials",
     "MetaLogin",
     "ThreadsCredentials",
+    "facebook",
     "threads",
 ]
 
@@ -517,3 +524,313 @@ threads = MetaLogin(
     refresh_grant="th_refresh_token",
 )
 """Threads: ``auth.threads.start`` / ``finish`` / ``exchange`` / ``refresh``."""
+
+
+# -- Facebook Login ------------------------------------------------------------------------
+
+FACEBOOK_DIALOG = "https://www.facebook.com"
+FACEBOOK_GRAPH_URL = "https://graph.facebook.com"
+FACEBOOK_VERSION = "v25.0"
+
+
+@attrs.frozen(repr=False)
+class FacebookUserCredentials:
+    """A Facebook user's access token from Facebook Login: what gets the Page tokens.
+
+    Attributes:
+        access_token: the user access token (short-lived: about an hour; long-lived: about
+            60 days).
+        expires_at: when it expires (epoch seconds), ``None`` if unknown.
+        long_lived: whether it came from the long-lived exchange.
+        scopes: the permissions asked for.
+        client_id: the app id.
+        api_version: the Graph API version used (``v25.0``).
+        base_url: the Graph API root (``None``: graph.facebook.com).
+    """
+
+    access_token: SecretStr
+    expires_at: float | None
+    long_lived: bool
+    scopes: tuple[str, ...]
+    client_id: str
+    api_version: str = FACEBOOK_VERSION
+    base_url: str | None = None
+
+    platform: ClassVar[str] = "facebook"
+
+    def __repr__(self) -> str:
+        return (
+            f"FacebookUserCredentials(client_id={self.client_id!r}, scopes={self.scopes!r}, "
+            f"expires_at={self.expires_at!r}, long_lived={self.long_lived!r})"
+        )
+
+    __str__ = __repr__
+
+    def expired(self, now: float | None = None, *, margin: float = 60.0) -> bool:
+        """Whether the token has expired, or will within ``margin`` seconds."""
+        if self.expires_at is None:
+            return False
+        return (time.time() if now is None else now) >= self.expires_at - margin
+
+
+@attrs.frozen(repr=False)
+class FacebookPageCredentials:
+    """A Page's access token (from ``/me/accounts``), for
+    [`Account.facebook`][brandkit.Account.facebook]. A Page token got with a long-lived
+    user token has no expiry of its own; it dies when the user's grant does.
+
+    Attributes:
+        page_id: the Page's id.
+        page_name: its name.
+        access_token: the Page access token.
+        api_version: the Graph API version.
+        base_url: the Graph API root (``None``: graph.facebook.com).
+    """
+
+    page_id: str
+    page_name: str
+    access_token: SecretStr
+    api_version: str = FACEBOOK_VERSION
+    base_url: str | None = None
+
+    platform: ClassVar[str] = "facebook"
+
+    def __repr__(self) -> str:
+        return f"FacebookPageCredentials(page_id={self.page_id!r}, page_name={self.page_name!r})"
+
+    __str__ = __repr__
+
+
+class _Page(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="ignore")
+
+    id: pydantic.StrictStr
+    name: pydantic.StrictStr = ""
+    access_token: pydantic.StrictStr | None = None
+
+
+class _Pages(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="ignore")
+
+    data: list[_Page]
+
+
+MAX_PAGES = 100
+"""The most Pages `FacebookLogin.pages` reads (one request of Meta's largest page size)."""
+
+
+@attrs.frozen
+class FacebookLogin:
+    """Facebook Login: the login dialog, the code for a short-lived user token, that for a
+    long-lived one (``fb_exchange_token``), and the Page tokens of ``/me/accounts``.
+    Sources: https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow
+    and https://developers.facebook.com/docs/facebook-login/guides/access-tokens/get-long-lived.
+    """
+
+    def start(
+        self,
+        client_id: str,
+        redirect_uri: str,
+        scopes: str | Sequence[str],
+        base_url: str | None = None,
+        api_version: str = FACEBOOK_VERSION,
+    ) -> Start:
+        """Begin connecting: a fresh ``state`` and the login dialog's URL. No request.
+
+        Args:
+            client_id: the app id.
+            redirect_uri: the callback URL, exactly as a valid OAuth redirect URI.
+            scopes: e.g. ``["pages_show_list", "pages_manage_posts", "pages_read_engagement"]``.
+            base_url: an emulator serving both the dialog and the Graph API.
+            api_version: the Graph API version of the dialog and token endpoints.
+
+        Raises:
+            ConfigurationError: no client id, redirect URI or scope, or a bad ``base_url``.
+        """
+        if not client_id or not redirect_uri:
+            raise ConfigurationError("auth.facebook.start needs a client_id and a redirect_uri")
+        wanted = scopes_of(scopes.replace(",", " ") if isinstance(scopes, str) else scopes)
+        if not wanted:
+            raise ConfigurationError(
+                "auth.facebook.start needs at least one scope, e.g. 'pages_show_list'"
+            )
+        dialog = _root(base_url, FACEBOOK_DIALOG) + f"/{api_version}/dialog/oauth"
+        graph = _root(base_url, FACEBOOK_GRAPH_URL)
+        state = new_state()
+        query = urlencode(
+            {
+                "client_id": client_id,
+                "redirect_uri": redirect_uri,
+                "state": state,
+                "scope": ",".join(wanted),
+                "response_type": "code",
+            }
+        )
+        return Start(
+            platform="facebook",
+            url=f"{dialog}?{query}",
+            client_id=client_id,
+            redirect_uri=redirect_uri,
+            scopes=wanted,
+            token_url=f"{graph}/{api_version}/oauth/access_token",
+            state=SecretStr(state),
+            verifier=None,
+            api_base=base_url.rstrip("/") if base_url else None,
+        )
+
+    def finish_flow(
+        self,
+        start: Start,
+        callback_url: str,
+        *,
+        client_secret: str | SecretStr,
+        long_lived: bool = True,
+        clock: Callable[[], float] = time.time,
+    ) -> Flow[FacebookUserCredentials]:
+        """The sans-IO exchange behind `finish`."""
+        if start.platform != "facebook":
+            raise ConfigurationError(
+                f"auth.facebook.finish got a {start.platform} authorization start"
+            )
+        code = code_from(start, callback_url, platform="facebook")
+        version = start.token_url.rstrip("/").split("/")[-3]
+        # Facebook documents this exchange as a GET with the code and secret in the query.
+        request = httpx.Request(
+            "GET",
+            start.token_url,
+            params={
+                "client_id": start.client_id,
+                "redirect_uri": start.redirect_uri,
+                "client_secret": _secret(client_secret),
+                "code": code,
+            },
+            headers={"accept": "application/json"},
+        )
+        response: httpx.Response = yield Send(request, bucket="oauth2_token", max_bytes=MAX_ANSWER)
+        body = _answer(response, _TokenAnswer, platform="facebook", what="the authorization code")
+        now = clock()
+        short = FacebookUserCredentials(
+            access_token=SecretStr(body.access_token),
+            expires_at=now + float(body.expires_in) if body.expires_in is not None else None,
+            long_lived=False,
+            scopes=start.scopes,
+            client_id=start.client_id,
+            api_version=version,
+            base_url=start.api_base,
+        )
+        if not long_lived:
+            return short
+        return (yield from self.exchange_flow(short, client_secret=client_secret, clock=clock))
+
+    def finish(
+        self,
+        start: Start,
+        callback_url: str,
+        *,
+        client_secret: str | SecretStr,
+        long_lived: bool = True,
+        http: httpx.Client | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> FacebookUserCredentials:
+        """Finish connecting: check the callback's ``state``, exchange the code for a user
+        token and (``long_lived=True``) that for a long-lived one. Then `pages`.
+
+        Raises:
+            ConsentDenied: the user refused.
+            CallbackError: the state differs, or no code.
+            GrantRefused: Facebook refused the code (used, expired, another redirect URI,
+                wrong app secret) or the exchange.
+            TransportError: Facebook could not be reached.
+        """
+        flow = self.finish_flow(
+            start, callback_url, client_secret=client_secret, long_lived=long_lived, clock=clock
+        )
+        return run(flow, http)
+
+    def exchange_flow(
+        self,
+        creds: FacebookUserCredentials,
+        *,
+        client_secret: str | SecretStr,
+        clock: Callable[[], float] = time.time,
+    ) -> Flow[FacebookUserCredentials]:
+        """The sans-IO long-lived exchange behind `exchange`."""
+        url = f"{_root(creds.base_url, FACEBOOK_GRAPH_URL)}/{creds.api_version}/oauth/access_token"
+        request = httpx.Request(
+            "GET",
+            url,
+            params={
+                "grant_type": "fb_exchange_token",
+                "client_id": creds.client_id,
+                "client_secret": _secret(client_secret),
+                "fb_exchange_token": creds.access_token.get_secret_value(),
+            },
+            headers={"accept": "application/json"},
+        )
+        response: httpx.Response = yield Send(request, bucket="oauth2_token", max_bytes=MAX_ANSWER)
+        body = _answer(response, _TokenAnswer, platform="facebook", what="the long-lived exchange")
+        now = clock()
+        return attrs.evolve(
+            creds,
+            access_token=SecretStr(body.access_token),
+            expires_at=now + float(body.expires_in) if body.expires_in is not None else None,
+            long_lived=True,
+        )
+
+    def exchange(
+        self,
+        creds: FacebookUserCredentials,
+        *,
+        client_secret: str | SecretStr,
+        http: httpx.Client | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> FacebookUserCredentials:
+        """A long-lived (about 60 days) user token for a short-lived one.
+
+        Raises:
+            GrantRefused: Facebook refused (the token expired, a wrong secret).
+            TransportError: Facebook could not be reached.
+        """
+        return run(self.exchange_flow(creds, client_secret=client_secret, clock=clock), http)
+
+    def pages_flow(self, creds: FacebookUserCredentials) -> Flow[list[FacebookPageCredentials]]:
+        """The sans-IO lookup behind `pages`."""
+        url = f"{_root(creds.base_url, FACEBOOK_GRAPH_URL)}/{creds.api_version}/me/accounts"
+        request = httpx.Request(
+            "GET",
+            url,
+            params={"fields": "id,name,access_token", "limit": str(MAX_PAGES)},
+            headers={
+                "accept": "application/json",
+                "authorization": f"Bearer {creds.access_token.get_secret_value()}",
+            },
+        )
+        response: httpx.Response = yield Send(request, bucket="read", max_bytes=MAX_ANSWER)
+        body = _answer(response, _Pages, platform="facebook", what="the Page lookup")
+        return [
+            FacebookPageCredentials(
+                page_id=p.id,
+                page_name=p.name,
+                access_token=SecretStr(p.access_token),
+                api_version=creds.api_version,
+                base_url=creds.base_url,
+            )
+            for p in body.data
+            if p.access_token
+        ]
+
+    def pages(
+        self, creds: FacebookUserCredentials, *, http: httpx.Client | None = None
+    ) -> list[FacebookPageCredentials]:
+        """The Pages the user administers, each with its Page token (``GET /me/accounts``;
+        up to `MAX_PAGES`). Pages without a token for this app are left out.
+
+        Raises:
+            GrantRefused: Facebook refused the user token (expired, revoked).
+            TransportError: Facebook could not be reached.
+        """
+        return run(self.pages_flow(creds), http)
+
+
+facebook = FacebookLogin()
+"""Facebook Login: ``auth.facebook.start`` / ``finish`` / ``exchange`` / ``pages``."""

@@ -384,6 +384,11 @@ class GraphEmulator(Emulator):
         self._last_id = self.id_base
         self._comments: dict[str, Comment] = {}
         self._people: dict[str, str] = {}
+        self._apps: dict[str, MetaOAuthApp] = {}
+        self._codes: dict[str, _MetaCode] = {}
+        self._deny_next = 0
+        self.consent_as = "brandkit_connected"
+        """Who consents at the login dialog (a username, or a user's name on Facebook)."""
 
     # -- public helpers --------------------------------------------------------------------
 
@@ -1067,6 +1072,122 @@ class GraphEmulator(Emulator):
             out.append(entry)
         return self.json(out)
 
+    # -- login dialog and code exchange (every Meta emulator) ------------------------------
+
+    def oauth_app(
+        self, *, redirect_uri: str | tuple[str, ...] | list[str], scopes: str | list[str]
+    ) -> MetaOAuthApp:
+        """Register an app for the login flow. The login dialog consents at once as the
+        account named `consent_as` (made on first use) and redirects (302) with ``code``
+        and ``state`` (`deny_consent` scripts a refusal); the code exchange spends the code
+        (once, within 10 minutes, with the same redirect URI) for a 1-hour token; the
+        long-lived exchange turns that into a 60-day one.
+
+        Args:
+            redirect_uri: the valid OAuth redirect URI(s).
+            scopes: the permissions the app may ask for (comma-separated or a list).
+        """
+        uris = (redirect_uri,) if isinstance(redirect_uri, str) else tuple(redirect_uri)
+        allowed = meta_scopes(scopes) if isinstance(scopes, str) else tuple(scopes)
+        with self.lock:
+            client_id = str(10**14 + secrets.randbelow(9 * 10**14))
+            app = MetaOAuthApp(client_id, secrets.token_hex(16), uris, allowed)
+            self._apps[client_id] = app
+            return app
+
+    def deny_consent(self, times: int = 1) -> None:
+        """The next ``times`` authorizations are refused by the user (the redirect carries
+        ``error=access_denied``)."""
+        with self.lock:
+            self._deny_next += times
+
+    def consenting_owner(self) -> str:
+        """The id the login dialog's user consents as (made on first use)."""
+        raise NotImplementedError
+
+    def authorize_answer(self, request: httpx.Request) -> httpx.Response:
+        """The login dialog: a 302 to the redirect URI with ``code`` and ``state`` (or an
+        ``error``), or an error page for an unknown app or redirect URI."""
+        q = dict(request.url.params)
+        app = self._apps.get(q.get("client_id", ""))
+        redirect = q.get("redirect_uri", "")
+        if app is None or redirect not in app.redirect_uris:
+            # Meta shows an error page and never redirects to an unregistered URI.
+            return httpx.Response(
+                400,
+                headers={"content-type": "text/html; charset=utf-8"},
+                text="<p>URL blocked: this redirect failed because the redirect URI is not "
+                "whitelisted in the app's client OAuth settings.</p>",
+            )
+        state = q.get("state", "")
+
+        def back(**params: str) -> httpx.Response:
+            if state:
+                params["state"] = state
+            sep = "&" if "?" in redirect else "?"
+            query = "&".join(f"{k}={quote(v, safe='')}" for k, v in params.items())
+            # Meta appends "#_" to the redirect; a client must ignore the fragment.
+            return httpx.Response(302, headers={"location": f"{redirect}{sep}{query}#_"})
+
+        scopes = meta_scopes(q.get("scope", ""))
+        if q.get("response_type", "code") != "code":
+            return back(error="invalid_request", error_description="response_type must be code")
+        if not scopes or any(s not in app.scopes for s in scopes):
+            return back(error="invalid_scope", error_description="Invalid Scopes")
+        with self.lock:
+            if self._deny_next > 0:
+                self._deny_next -= 1
+                return back(
+                    error="access_denied",
+                    error_reason="user_denied",
+                    error_description="Permissions error",
+                )
+            code = secrets.token_urlsafe(48)
+            self._codes[code] = _MetaCode(
+                app.client_id, redirect, self.consenting_owner(), self.clock.time() + CODE_TTL
+            )
+        return back(code=code)
+
+    def app_for(self, params: Mapping[str, Any]) -> MetaOAuthApp:
+        """The app whose ``client_id`` and ``client_secret`` the parameters carry.
+
+        Raises:
+            GraphError: an unknown app or a wrong secret (code 101).
+        """
+        app = self._apps.get(str(params.get("client_id", "")))
+        if app is None or not secrets.compare_digest(
+            str(params.get("client_secret", "")).encode(), app.client_secret.encode()
+        ):
+            raise GraphError(400, 101, "Error validating client secret.")
+        return app
+
+    def redeem_code(self, params: Mapping[str, Any]) -> str:
+        """Spend the code of a code exchange; the owner it was issued for.
+
+        Raises:
+            GraphError: a wrong app, an unknown, used (36009) or expired (36007) code, or
+                another redirect URI (36008), in Meta's words.
+        """
+        app = self.app_for(params)
+        with self.lock:
+            code = self._codes.get(str(params.get("code", "")))
+            if code is None or code.client_id != app.client_id:
+                raise GraphError(400, 100, "Invalid verification code format.")
+            if code.used:
+                raise GraphError(400, 100, "This authorization code has been used.", subcode=36009)
+            code.used = True  # spent by its first exchange, whatever comes next
+            if self.clock.time() >= code.expires_at:
+                raise GraphError(400, 100, "This authorization code has expired.", subcode=36007)
+            if params.get("redirect_uri") != code.redirect_uri:
+                raise GraphError(
+                    400,
+                    100,
+                    "Error validating verification code. Please make sure your redirect_uri "
+                    "is identical to the one you used in the OAuth dialog request",
+                    subcode=36008,
+                )
+            return code.owner
+
     def default_version_name(self) -> str:
         """The version of unversioned calls."""
         return "v25.0"
@@ -1239,12 +1360,6 @@ class MediaFetchingEmulator(GraphEmulator, Generic[C, P]):
         self._containers: dict[str, C] = {}
         self._posts: dict[str, P] = {}
         self._events: dict[tuple[str, str], list[float]] = {}
-        self._apps: dict[str, MetaOAuthApp] = {}
-        self._codes: dict[str, _MetaCode] = {}
-        self._deny_next = 0
-        self.consent_as = "brandkit_connected"
-        """The username of the account that consents at ``/oauth/authorize`` (made on first
-        use)."""
 
     @contextmanager
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
@@ -1545,34 +1660,7 @@ class MediaFetchingEmulator(GraphEmulator, Generic[C, P]):
     exchange_grant: ClassVar[str] = "ig_exchange_token"
     """The ``grant_type`` of ``GET /access_token`` (short-lived for long-lived)."""
 
-    def oauth_app(
-        self, *, redirect_uri: str | tuple[str, ...] | list[str], scopes: str | list[str]
-    ) -> MetaOAuthApp:
-        """Register an app for the login flow: ``GET /oauth/authorize`` consents at once as
-        the account named `consent_as` (made on first use) and redirects (302) with
-        ``code`` and ``state``; ``POST /oauth/access_token`` exchanges the code (once,
-        within 10 minutes, with the same redirect URI) for a 1-hour token; ``GET
-        /access_token`` exchanges that for a 60-day one.
-
-        Args:
-            redirect_uri: the valid OAuth redirect URI(s).
-            scopes: the permissions the app may ask for (comma-separated or a list).
-        """
-        uris = (redirect_uri,) if isinstance(redirect_uri, str) else tuple(redirect_uri)
-        allowed = meta_scopes(scopes) if isinstance(scopes, str) else tuple(scopes)
-        with self.lock:
-            client_id = str(10**14 + secrets.randbelow(9 * 10**14))
-            app = MetaOAuthApp(client_id, secrets.token_hex(16), uris, allowed)
-            self._apps[client_id] = app
-            return app
-
-    def deny_consent(self, times: int = 1) -> None:
-        """The next ``times`` authorizations are refused by the user (the redirect carries
-        ``error=access_denied``)."""
-        with self.lock:
-            self._deny_next += times
-
-    def _consenting_user(self) -> str:
+    def consenting_owner(self) -> str:
         for user in self._users.values():
             if user.username == self.consent_as:
                 return user.id
@@ -1588,80 +1676,16 @@ class MediaFetchingEmulator(GraphEmulator, Generic[C, P]):
 
     @route("GET", r"/oauth/authorize")
     def _oauth_authorize(self, request: httpx.Request) -> httpx.Response:
-        q = dict(request.url.params)
-        app = self._apps.get(q.get("client_id", ""))
-        redirect = q.get("redirect_uri", "")
-        if app is None or redirect not in app.redirect_uris:
-            # Meta shows an error page and never redirects to an unregistered URI.
-            return httpx.Response(
-                400,
-                headers={"content-type": "text/html; charset=utf-8"},
-                text="<p>URL blocked: this redirect failed because the redirect URI is not "
-                "whitelisted in the app's client OAuth settings.</p>",
-            )
-        state = q.get("state", "")
-
-        def back(**params: str) -> httpx.Response:
-            if state:
-                params["state"] = state
-            sep = "&" if "?" in redirect else "?"
-            query = "&".join(f"{k}={quote(v, safe='')}" for k, v in params.items())
-            # Meta appends "#_" to the redirect; a client must ignore the fragment.
-            return httpx.Response(302, headers={"location": f"{redirect}{sep}{query}#_"})
-
-        scopes = meta_scopes(q.get("scope", ""))
-        if q.get("response_type") != "code":
-            return back(error="invalid_request", error_description="response_type must be code")
-        if not scopes or any(s not in app.scopes for s in scopes):
-            return back(error="invalid_scope", error_description="Invalid Scopes")
-        with self.lock:
-            if self._deny_next > 0:
-                self._deny_next -= 1
-                return back(
-                    error="access_denied",
-                    error_reason="user_denied",
-                    error_description="Permissions error",
-                )
-            code = secrets.token_urlsafe(48)
-            self._codes[code] = _MetaCode(
-                app.client_id, redirect, self._consenting_user(), self.clock.time() + CODE_TTL
-            )
-        return back(code=code)
+        return self.authorize_answer(request)
 
     @route("POST", r"/oauth/access_token")
     def _oauth_access_token(self, request: httpx.Request) -> httpx.Response:
         try:
             params, _ = self.params(request)
-            app = self._apps.get(str(params.get("client_id", "")))
-            if app is None or not secrets.compare_digest(
-                str(params.get("client_secret", "")).encode(), app.client_secret.encode()
-            ):
-                raise GraphError(400, 101, "Error validating client secret.")
+            self.app_for(params)
             if params.get("grant_type") != "authorization_code":
                 raise GraphError(400, 100, "Unsupported grant_type")
-            with self.lock:
-                code = self._codes.get(str(params.get("code", "")))
-                if code is None or code.client_id != app.client_id:
-                    raise GraphError(400, 100, "Invalid verification code format.")
-                if code.used:
-                    raise GraphError(
-                        400, 100, "This authorization code has been used.", subcode=36009
-                    )
-                code.used = True  # spent by its first exchange, whatever comes next
-                if self.clock.time() >= code.expires_at:
-                    raise GraphError(
-                        400, 100, "This authorization code has expired.", subcode=36007
-                    )
-                if params.get("redirect_uri") != code.redirect_uri:
-                    raise GraphError(
-                        400,
-                        100,
-                        "Error validating verification code. Please make sure your "
-                        "redirect_uri is identical to the one you used in the OAuth dialog "
-                        "request",
-                        subcode=36008,
-                    )
-                owner = code.owner
+            owner = self.redeem_code(params)
         except GraphError as err:
             return self._error_response(err)
         token = self.issue_token(owner, self.token_kind, ttl=SHORT_TOKEN_TTL)

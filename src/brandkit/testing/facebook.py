@@ -25,6 +25,10 @@ What it answers like the Graph API (``platforms.md`` §5, real bodies in ``tests
   cursors), ``GET /{node}/insights`` (current metric names; retired ones such as
   ``post_impressions`` answer Meta's "(#100) The value must be a valid insights metric"),
   and batch requests.
+- Facebook Login (`FacebookEmulator.oauth_app`): ``GET /{version}/dialog/oauth`` (the user
+  consents at once, or refuses after `deny_consent`), ``GET /{version}/oauth/access_token``
+  with the code (single use, 10 minutes, the redirect URI checked; a 1-hour user token) or
+  with ``grant_type=fb_exchange_token`` (a 60-day one).
 - ``GET /me`` and ``GET /{user-id}/accounts`` (``/me/accounts``): the Pages a user
   administers with their Page tokens, ``category``, ``category_list`` and ``tasks``, paged.
 - Comments: ``GET``/``POST /{post-or-comment-id}/comments`` (``fields``, ``summary``,
@@ -59,6 +63,7 @@ from brandkit.testing._emulator import Clock, route
 from brandkit.testing._graph import (
     NODE,
     OMIT,
+    SHORT_TOKEN_TTL,
     VERSION,
     Comment,
     Field,
@@ -787,6 +792,57 @@ class FacebookEmulator(GraphEmulator):
         if post is None or post.deleted_at is not None or not self._owned(token, post.page_id):
             raise self.unsupported("get", node)
         return self.json(self._insights(node, params.get("metric"), False))
+
+    # -- Facebook Login ----------------------------------------------------------------------
+
+    def consenting_owner(self) -> str:
+        # The consenting user administers one Page (made with them), so that /me/accounts
+        # has a Page token to hand out after the login.
+        for user_id, user_name in self._users.items():
+            if user_name == self.consent_as:
+                return user_id
+        user_id = self.new_id()
+        self._users[user_id] = self.consent_as
+        page_id = self.new_id()
+        self._pages[page_id] = _Page(
+            id=page_id,
+            name="Brandkit Connected Page",
+            username=f"brandkitpage{len(self._pages) + 1}",
+            created_at=self.clock.time(),
+            followers=0,
+            followers_per_day=0.0,
+            user_id=user_id,
+        )
+        return user_id
+
+    @route("GET", rf"/{VERSION}/dialog/oauth")
+    def _dialog_oauth(self, request: httpx.Request, version: str) -> httpx.Response:
+        return self.authorize_answer(request)
+
+    @route("GET", rf"/{VERSION}/oauth/access_token")
+    def _oauth_access_token(self, request: httpx.Request, version: str) -> httpx.Response:
+        # The code exchange and the long-lived exchange share the endpoint (Facebook Login).
+        try:
+            params, _ = self.params(request)
+            if params.get("grant_type") == "fb_exchange_token":
+                self.app_for(params)
+                short = self._tokens.get(str(params.get("fb_exchange_token", "")))
+                now = self.clock.time()
+                if short is None or short.kind != "user" or short.revoked:
+                    raise GraphError(
+                        400, 190, "Invalid OAuth access token - Cannot parse access token"
+                    )
+                if short.expires_at is not None and now >= short.expires_at:
+                    raise GraphError(
+                        400, 190, "Error validating access token: Session has expired", subcode=463
+                    )
+                owner, ttl = short.owner, USER_TOKEN_TTL
+            else:
+                owner, ttl = self.redeem_code(params), SHORT_TOKEN_TTL
+        except GraphError as err:
+            return self._error_response(err)
+        token = self.issue_token(owner, "user", ttl=ttl)
+        return self.json({"access_token": token, "token_type": "bearer", "expires_in": int(ttl)})
 
     # -- the user and /me/accounts ---------------------------------------------------------
 

@@ -51,13 +51,12 @@ _MIXED_CLUSTER = regex.compile(
 )
 _NOT_SPACE_RUN = regex.compile(rf"{_NOT_SPACE}+")
 _LINE_BREAK = regex.compile(r"\r\n|[\n\r\u2028\u2029\x0b\x0c\x85]")
-_SENTENCE_END = regex.compile(r"[.!?…。！？‼⁉][\"'”’)\]»」』]*\Z")
-_SENTENCE_TAIL = frozenset(".!?…。！？‼⁉\"'”’)]»」』")
+# Sentence punctuation and the closing marks after it; a cut after a token is a sentence end
+# when one of these ends where the token does.
+_SENTENCE_ENDS = regex.compile(r"[.!?…。！？‼⁉][\"'”’)\]»」』]*")
 _INNER_SENTENCE_END = regex.compile(r"[.!?。！？‼⁉]")
 _MENTION_LIKE = regex.compile(r"(?<![\w@＠])[@＠][\w.\-]+(?:@[\w\-]+(?:\.[\w\-]+)+)?")
 _TAG_LIKE = regex.compile(r"(?<![\w#＃$])[#＃$][^\s#＃@＠$]+")
-
-PARAGRAPH, LINE, WORD = 3, 2, 1
 
 
 def _protected(text: str) -> list[tuple[int, int]]:
@@ -87,34 +86,32 @@ class _Splitter:
         self.options = options
         tokens = _NOT_SPACE_RUN if not _MIXED_CLUSTER.search(text) else _TOKEN
         self.tokens = [m.span() for m in tokens.finditer(text)]
-        # Worked out on first use: the cut levels only near each cut, the protected ranges only
-        # when a token has to be cut inside (most texts never need them).
-        self.levels: dict[int, int] = {}
+        self.ends = [end for _, end in self.tokens]
+        # Where a cut is better than between words, found in one pass over the text: the
+        # tokens a paragraph break follows, and those a line break or a sentence end does.
+        self.paragraphs, self.lines = self._breaks()
+        # Worked out on first use: the protected ranges only when a token has to be cut
+        # inside (most texts never need them).
         self._protected: list[tuple[int, int]] | None = None
         self._starts: list[int] = []
 
-    def _level(self, k: int) -> int:
-        """How good a cut after token ``k`` is."""
-        level = self.levels.get(k)
-        if level is None:
-            level = self.levels[k] = self._find_level(k)
-        return level
-
-    def _find_level(self, k: int) -> int:
-        if k + 1 >= len(self.tokens):
-            return PARAGRAPH
-        start, end = self.tokens[k]
-        gap = self.text[end : self.tokens[k + 1][0]]
-        if gap != " ":  # the usual gap holds no line break: no need to look
-            breaks = len(_LINE_BREAK.findall(gap))
-            if breaks >= 2:
-                return PARAGRAPH
-            if breaks == 1:
-                return LINE
-        # Only a token ending in sentence punctuation or a closing mark can end a sentence.
-        if self.text[end - 1] in _SENTENCE_TAIL and _SENTENCE_END.search(self.text, start, end):
-            return LINE
-        return WORD
+    def _breaks(self) -> tuple[list[int], list[int]]:
+        """The tokens (by index, in order, the last one left out) after which a cut is a
+        paragraph break (two or more line breaks in the gap), and those after which it is a
+        line break or a sentence end (punctuation, maybe closing marks, ending the token)."""
+        text, tokens, ends = self.text, self.tokens, self.ends
+        last = len(tokens) - 1
+        breaks: dict[int, int] = {}
+        for match in _LINE_BREAK.finditer(text):
+            k = bisect_right(ends, match.start()) - 1
+            if 0 <= k < last and match.start() < tokens[k + 1][0]:  # in the gap after k
+                breaks[k] = breaks.get(k, 0) + 1
+        lines = {k for k, n in breaks.items() if n == 1}
+        for match in _SENTENCE_ENDS.finditer(text):
+            k = bisect_left(ends, match.end())
+            if k < last and ends[k] == match.end() and breaks.get(k, 0) < 2:
+                lines.add(k)
+        return sorted(k for k, n in breaks.items() if n >= 2), sorted(lines)
 
     def _inside_protected(self, position: int) -> tuple[int, int] | None:
         if self._protected is None:
@@ -212,17 +209,14 @@ class _Splitter:
         """The cut to take among tokens ``i..best``: the best kind that keeps half the part."""
         if best == len(self.tokens) - 1:
             return best
-        reach = self.tokens[best][1] - position
-        line: int | None = None  # the last line or sentence end in reach, if no paragraph is
-        for k in range(best, i - 1, -1):
-            if 2 * (self.tokens[k][1] - position) < reach:
-                break
-            level = self._level(k)
-            if level >= PARAGRAPH:
-                return k
-            if level >= LINE and line is None:
-                line = k
-        return best if line is None else line
+        reach = self.ends[best] - position
+        # The tokens whose end keeps at least half the reach: those from `low` on.
+        low = max(i, bisect_left(self.ends, position + (reach + 1) // 2))
+        for kinds in (self.paragraphs, self.lines):
+            k = bisect_right(kinds, best) - 1
+            if k >= 0 and kinds[k] >= low:
+                return kinds[k]
+        return best
 
     def _cut_inside(self, position: int, end: int, ok: Callable[[int], bool]) -> int:
         """Cut the token running from ``position`` to ``end``, which does not fit whole."""
@@ -307,14 +301,26 @@ _JOINING = (
     r"\p{Grapheme_Cluster_Break=SpacingMark}\p{Grapheme_Cluster_Break=Regional_Indicator}"
     r"\p{Grapheme_Cluster_Break=L}\p{Grapheme_Cluster_Break=V}\p{Grapheme_Cluster_Break=T}]"
 )
-# A whole token holding such a code point (or an emoji, for Threads): the lookbehind lets a
-# search begin only at a token's start, so the scan stays linear.
-_JOINING_TOKEN = regex.compile(rf"(?<!{_NOT_SPACE}){_NOT_SPACE}*?{_JOINING}{_NOT_SPACE}*")
-_EMOJI_TOKEN = regex.compile(
-    rf"(?<!{_NOT_SPACE}){_NOT_SPACE}*?"
-    r"[\p{Extended_Pictographic}\p{Regional_Indicator}\u20E3]"
-    rf"{_NOT_SPACE}*"
-)
+_JOINING_CHAR = regex.compile(_JOINING)
+_EMOJI_CHAR = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}\u20E3]")
+_SPACE = regex.compile(r"[\s\x1c-\x1f]")
+_SPACE_BEFORE = regex.compile(r"[\s\x1c-\x1f]", regex.REVERSE)
+
+
+def _special_tokens(value: str, found: regex.Pattern[str]) -> list[tuple[int, str]]:
+    """The tokens of ``value`` holding a match of ``found``, each as its end and its text:
+    one scan for the code points, two searches for each such token's ends."""
+    out: list[tuple[int, str]] = []
+    end = -1
+    for match in found.finditer(value):
+        at = match.start()
+        if at < end:
+            continue  # in the token just taken
+        space = _SPACE.search(value, at)
+        end = space.start() if space else len(value)
+        space = _SPACE_BEFORE.search(value, 0, at)
+        out.append((end, value[space.end() if space else 0 : end]))
+    return out
 
 
 class _Offsets:
@@ -334,7 +340,10 @@ class _Offsets:
 def _extra_clusters(value: str) -> _Offsets:
     """Clusters minus code points of ``value`` up to a position, for positions at token
     boundaries (a CR LF counts one, a token with joining code points what it measures)."""
-    amounts = [(m.end(), grapheme_len(m[0]) - len(m[0])) for m in _JOINING_TOKEN.finditer(value)]
+    amounts = [
+        (end, grapheme_len(token) - len(token))
+        for end, token in _special_tokens(value, _JOINING_CHAR)
+    ]
     at = value.find("\r\n")
     while at >= 0:
         amounts.append((at + 2, -1))
@@ -393,7 +402,8 @@ class _Ledger:
             if len({url.url for url in found}) > THREADS_MAX_LINKS:
                 links = [(url.start, url.end, url.url) for url in found]
             emoji = [
-                (m.end(), threads_length(m[0]) - len(m[0])) for m in _EMOJI_TOKEN.finditer(text)
+                (end, threads_length(token) - len(token))
+                for end, token in _special_tokens(text, _EMOJI_CHAR)
             ]
             return cls(text, platform, cap, _Offsets(emoji), links=links)
         return cls._mastodon(text, cap, merged)

@@ -4,6 +4,7 @@ yields the token requests; `run` and `run_async` send them over httpx).
 - `brandkit.auth.x`: OAuth 2.0 with PKCE, rotating refresh tokens.
 - `brandkit.auth.mastodon`: app registration per instance, code flow with PKCE (4.3+).
 - `brandkit.auth.facebook`: Facebook Login, long-lived user token, Page tokens.
+- `brandkit.auth.instagram`: Instagram Login, short-lived then 60-day tokens, refresh.
 - `brandkit.auth.linkedin`: 3-legged OAuth, 60-day tokens (refresh for approved partners).
 - `brandkit.auth.threads`: Meta's login, short-lived then 60-day tokens, refresh after 24 h.
 
@@ -24,9 +25,11 @@ from brandkit.auth.meta import (
     FacebookLogin,
     FacebookPageCredentials,
     FacebookUserCredentials,
+    InstagramCredentials,
     MetaLogin,
     ThreadsCredentials,
     facebook,
+    instagram,
     threads,
 )
 from brandkit.auth.x import XCredentials
@@ -40,6 +43,7 @@ __all__ = [
     "FacebookPageCredentials",
     "FacebookUserCredentials",
     "GrantRefused",
+    "InstagramCredentials",
     "LinkedInCredentials",
     "MastodonApp",
     "MastodonCredentials",
@@ -49,6 +53,7 @@ __all__ = [
     "XCredentials",
     "account_from",
     "facebook",
+    "instagram",
     "linkedin",
     "mastodon",
     "run",
@@ -63,6 +68,7 @@ Credentials = (
     | ThreadsCredentials
     | LinkedInCredentials
     | FacebookPageCredentials
+    | InstagramCredentials
 )
 """The credentials any flow returns."""
 
@@ -85,7 +91,7 @@ def account_from(
             client's token by itself (it then hands new tokens to
             ``on_credentials_changed``).
         on_credentials_changed: called with the new tokens after a refresh.
-        media_host: Threads: what turns local media into public URLs (see
+        media_host: Instagram and Threads: what turns local media into public URLs (see
             [`Account.threads`][brandkit.Account.threads]).
         author: LinkedIn: the URN to post as, a page (see `linkedin.organizations`) or
             the member (``urn:li:person:…``).
@@ -108,6 +114,17 @@ def account_from(
         return Account.mastodon(
             creds.instance_url,
             token=creds.access_token.get_secret_value(),
+            name=name,
+            on_credentials_changed=on_credentials_changed,
+        )
+    if isinstance(creds, InstagramCredentials):  # before Threads: it is a subclass
+        return Account.instagram(
+            ig_user_id=creds.user_id,
+            token=creds.access_token.get_secret_value(),
+            media_host=media_host,
+            token_expires_at=creds.expires_at if creds.long_lived else None,
+            # Instagram Login tokens work on graph.instagram.com, not graph.facebook.com.
+            base_url=creds.base_url or "https://graph.instagram.com",
             name=name,
             on_credentials_changed=on_credentials_changed,
         )

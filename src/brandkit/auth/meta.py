@@ -1,5 +1,5 @@
-"""Connect Meta accounts: a Facebook Page with Facebook Login (`facebook`), and a Threads
-account (`threads`).
+"""Connect Meta accounts: a Facebook Page with Facebook Login (`facebook`), an Instagram
+professional account with Instagram Login (`instagram`), and a Threads account (`threads`).
 
 Threads: Meta's login: the authorization window, the code for a
 short-lived token (1 hour), that for a long-lived one (60 days), and its refresh.
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 from urllib.parse import urlencode
 
 import attrs
@@ -52,6 +52,7 @@ __all__ = [
     "MetaLogin",
     "ThreadsCredentials",
     "facebook",
+    "instagram",
     "threads",
 ]
 
@@ -89,7 +90,7 @@ class ThreadsCredentials:
 
     def __repr__(self) -> str:
         return (
-            f"ThreadsCredentials(user_id={self.user_id!r}, client_id={self.client_id!r}, "
+            f"{type(self).__name__}(user_id={self.user_id!r}, client_id={self.client_id!r}, "
             f"scopes={self.scopes!r}, expires_at={self.expires_at!r}, "
             f"long_lived={self.long_lived!r})"
         )
@@ -115,7 +116,7 @@ class ThreadsCredentials:
     def to_dict(self) -> dict[str, Any]:
         """Plain data, the token included in clear: store it encrypted, never log it."""
         return {
-            "platform": "threads",
+            "platform": self.platform,
             "access_token": self.access_token.get_secret_value(),
             "user_id": self.user_id,
             "expires_at": self.expires_at,
@@ -127,7 +128,7 @@ class ThreadsCredentials:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ThreadsCredentials:
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
         """The credentials `to_dict` gave.
 
         Raises:
@@ -136,10 +137,16 @@ class ThreadsCredentials:
         """
         try:
             m = _CredentialsModel.model_validate(dict(data))
-        except pydantic.ValidationError as exc:
-            fields = sorted({".".join(map(str, e["loc"])) for e in exc.errors()})
+            if m.platform != cls.platform:
+                raise ValueError
+        except (pydantic.ValidationError, ValueError) as exc:
+            fields = (
+                sorted({".".join(map(str, e["loc"])) for e in exc.errors()})
+                if isinstance(exc, pydantic.ValidationError)
+                else ["platform"]
+            )
             raise ConfigurationError(
-                f"not saved Threads credentials: check the fields {', '.join(fields)}"
+                f"not saved {cls.platform} credentials: check the fields {', '.join(fields)}"
             ) from None
         return cls(
             access_token=SecretStr(m.access_token),
@@ -153,10 +160,19 @@ class ThreadsCredentials:
         )
 
 
+@attrs.frozen(repr=False)
+class InstagramCredentials(ThreadsCredentials):
+    """An Instagram professional account's token from Instagram Login (Business Login for
+    Instagram); the same fields as `ThreadsCredentials`, ``user_id`` being the Instagram
+    user id. ``base_url`` ``None`` means graph.instagram.com."""
+
+    platform: ClassVar[str] = "instagram"
+
+
 class _CredentialsModel(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="ignore", strict=True)
 
-    platform: str = pydantic.Field(pattern="^threads$")
+    platform: str
     access_token: str = pydantic.Field(min_length=1)
     user_id: str = pydantic.Field(min_length=1)
     expires_at: float | None = None
@@ -172,6 +188,15 @@ class _CodeAnswer(pydantic.BaseModel):
 
     access_token: pydantic.StrictStr = pydantic.Field(min_length=1)
     user_id: pydantic.StrictInt | pydantic.StrictStr
+
+    @pydantic.model_validator(mode="before")
+    @classmethod
+    def _unwrap(cls, value: Any) -> Any:
+        # Business Login for Instagram has been seen answering {"data": [{...}]}; Threads
+        # and the older Instagram window answer the object itself. Both are read.
+        if isinstance(value, dict) and isinstance(value.get("data"), list) and value["data"]:
+            return value["data"][0]
+        return value
 
 
 class _TokenAnswer(pydantic.BaseModel):
@@ -275,7 +300,7 @@ class MetaLogin:
     exchange, refresh.
 
     Attributes:
-        platform: ``"threads"``.
+        platform: ``"threads"`` or ``"instagram"``.
         authorize_url: the authorization window.
         graph_url: the API root (token endpoints and calls).
         exchange_grant: the ``grant_type`` of the long-lived exchange.
@@ -287,6 +312,9 @@ class MetaLogin:
     graph_url: str
     exchange_grant: str
     refresh_grant: str
+    token_root: str | None = None
+    """Where the code is exchanged when it is not `graph_url` (Instagram: api.instagram.com)."""
+    credentials: type[ThreadsCredentials] = ThreadsCredentials
 
     def start(
         self,
@@ -316,7 +344,7 @@ class MetaLogin:
         authorize = (
             self.authorize_url if base_url is None else _root(base_url, "") + "/oauth/authorize"
         )
-        graph = _root(base_url, self.graph_url)
+        token_root = _root(base_url, self.token_root or self.graph_url)
         state = new_state()
         query = urlencode(
             {
@@ -333,7 +361,7 @@ class MetaLogin:
             client_id=client_id,
             redirect_uri=redirect_uri,
             scopes=wanted,
-            token_url=graph + "/oauth/access_token",
+            token_url=token_root + "/oauth/access_token",
             state=SecretStr(state),
             verifier=None,
             api_base=base_url.rstrip("/") if base_url else None,
@@ -365,7 +393,7 @@ class MetaLogin:
         response: httpx.Response = yield form_request(start.token_url, form)
         body = _answer(response, _CodeAnswer, platform=self.platform, what="the authorization code")
         now = clock()
-        short = ThreadsCredentials(
+        short = self.credentials(
             access_token=SecretStr(body.access_token),
             user_id=str(body.user_id),
             expires_at=now + 3600.0,  # Meta documents one hour and sends no expires_in
@@ -524,6 +552,19 @@ threads = MetaLogin(
     refresh_grant="th_refresh_token",
 )
 """Threads: ``auth.threads.start`` / ``finish`` / ``exchange`` / ``refresh``."""
+
+instagram = MetaLogin(
+    platform="instagram",
+    authorize_url="https://api.instagram.com/oauth/authorize",
+    graph_url="https://graph.instagram.com",
+    exchange_grant="ig_exchange_token",
+    refresh_grant="ig_refresh_token",
+    token_root="https://api.instagram.com",
+    credentials=InstagramCredentials,
+)
+"""Instagram Login: ``auth.instagram.start`` / ``finish`` / ``exchange`` / ``refresh``
+(returns `InstagramCredentials`; for an Instagram account linked to a Facebook Page, the
+Page's ``instagram_business_account`` with Facebook Login works too)."""
 
 
 # -- Facebook Login ------------------------------------------------------------------------

@@ -102,6 +102,23 @@ def test_connect_pages_post_expire_reconnect_post(emu: FacebookEmulator, app: Me
     assert emu.post_texts() == ["Connected!", "Still here"]
 
 
+def test_pages_name_the_linked_instagram_account(emu: FacebookEmulator, app: MetaOAuthApp) -> None:
+    """Instagram via Facebook Login: the Page's instagram_business_account is the Instagram
+    user id to post with."""
+    user = connect(emu, app)
+    (page,) = auth.facebook.pages(user)
+    assert page.instagram_user_id is None
+    emu.link_instagram(page.page_id, "17841400000000001")
+    (linked,) = auth.facebook.pages(user)
+    assert linked.instagram_user_id == "17841400000000001"
+    account = Account.instagram(
+        ig_user_id=linked.instagram_user_id,
+        token=linked.access_token.get_secret_value(),
+        base_url=emu.base_url,
+    )
+    assert account.settings["ig_user_id"] == "17841400000000001"
+
+
 def test_short_lived_user_token(emu: FacebookEmulator, app: MetaOAuthApp) -> None:
     start = begin(emu, app)
     short = auth.facebook.finish(

@@ -626,6 +626,9 @@ class FacebookPageCredentials:
         access_token: the Page access token.
         api_version: the Graph API version.
         base_url: the Graph API root (``None``: graph.facebook.com).
+        instagram_user_id: the Instagram professional account linked to the Page (its
+            ``instagram_business_account``), ``None`` when none: the ``ig_user_id`` of
+            [`Account.instagram`][brandkit.Account.instagram] on Facebook Login.
     """
 
     page_id: str
@@ -633,6 +636,7 @@ class FacebookPageCredentials:
     access_token: SecretStr
     api_version: str = FACEBOOK_VERSION
     base_url: str | None = None
+    instagram_user_id: str | None = None
 
     platform: ClassVar[str] = "facebook"
 
@@ -642,12 +646,19 @@ class FacebookPageCredentials:
     __str__ = __repr__
 
 
+class _Linked(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="ignore")
+
+    id: pydantic.StrictStr
+
+
 class _Page(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="ignore")
 
     id: pydantic.StrictStr
     name: pydantic.StrictStr = ""
     access_token: pydantic.StrictStr | None = None
+    instagram_business_account: _Linked | None = None
 
 
 class _Pages(pydantic.BaseModel):
@@ -840,7 +851,10 @@ class FacebookLogin:
         request = httpx.Request(
             "GET",
             url,
-            params={"fields": "id,name,access_token", "limit": str(MAX_PAGES)},
+            params={
+                "fields": "id,name,access_token,instagram_business_account",
+                "limit": str(MAX_PAGES),
+            },
             headers={
                 "accept": "application/json",
                 "authorization": f"Bearer {creds.access_token.get_secret_value()}",
@@ -855,6 +869,9 @@ class FacebookLogin:
                 access_token=SecretStr(p.access_token),
                 api_version=creds.api_version,
                 base_url=creds.base_url,
+                instagram_user_id=(
+                    p.instagram_business_account.id if p.instagram_business_account else None
+                ),
             )
             for p in body.data
             if p.access_token

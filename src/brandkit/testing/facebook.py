@@ -142,6 +142,7 @@ class _Page:
     followers_per_day: float
     user_id: str
     category: str = "Brand"
+    instagram_id: str | None = None
 
 
 PAGE_TASKS = ("ANALYZE", "ADVERTISE", "MESSAGING", "MODERATE", "CREATE_CONTENT", "MANAGE")
@@ -309,6 +310,16 @@ class FacebookEmulator(GraphEmulator):
             **kwargs,
         )
 
+    def link_instagram(self, page_id: str, ig_user_id: str) -> None:
+        """Link an Instagram professional account to a Page: the Page's
+        ``instagram_business_account`` is then ``{"id": ig_user_id}``.
+
+        Raises:
+            KeyError: no Page has that id.
+        """
+        with self.lock:
+            self._pages[page_id].instagram_id = ig_user_id
+
     def page_owner(self, page_id: str) -> str:
         """The id of the user who administers a Page.
 
@@ -451,6 +462,10 @@ class FacebookEmulator(GraphEmulator):
             "category_list": lambda f: [{"id": "1605186416478696", "name": page.category}],
             "tasks": lambda f: list(PAGE_TASKS) if admin else OMIT,
             "access_token": access_token,
+            # The Instagram professional account linked to the Page (omitted when none).
+            "instagram_business_account": lambda f: (
+                {"id": page.instagram_id} if page.instagram_id else OMIT
+            ),
             "insights": lambda f: self._insights(page.id, f.modifiers.get("metric"), True),
             # Fields of a real Page that the emulator's Pages leave unset (Meta then omits
             # them) or answer with fixed values, so that clients asking for them by default

@@ -78,6 +78,7 @@ import math
 import re
 import secrets
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -288,6 +289,16 @@ def _api(*, auth: str = "required") -> Callable[[Handler], Handler]:
     return wrap
 
 
+@attrs.define
+class _Index:
+    """The live statuses, by author, and how many replies and quotes each has."""
+
+    live: list[_Status] = attrs.field(factory=list)
+    by_user: dict[str, list[_Status]] = attrs.field(factory=dict)
+    replies: Counter[str] = attrs.field(factory=Counter)
+    quotes: Counter[str] = attrs.field(factory=Counter)
+
+
 class MastodonEmulator(Emulator):
     """A Mastodon instance in a box (see the module docstring for what it covers).
 
@@ -365,6 +376,9 @@ class MastodonEmulator(Emulator):
         self._users: dict[str, _User] = {}
         self._tokens: dict[str, _Token] = {}
         self._statuses: dict[str, _Status] = {}
+        # Counts every status write; the index of live statuses is rebuilt when it moves.
+        self._changes = 0
+        self._index: tuple[int, _Index] | None = None
         self._media: dict[str, _Attachment] = {}
         self._keys: dict[tuple[str, str], tuple[str, float]] = {}
         self._hits: dict[tuple[str, str, int], int] = {}
@@ -641,6 +655,7 @@ class MastodonEmulator(Emulator):
                 quote_of=quoted.id if quoted else None,
             )
             self._statuses[st.id] = st
+            self._changes += 1
             self._notify_about(st)
             return st.id
 
@@ -705,6 +720,7 @@ class MastodonEmulator(Emulator):
             st = self._statuses[str(status_id)]
             if st.deleted_at is None:
                 st.deleted_at = self.clock.time()
+                self._changes += 1
 
     def _audience_user(self, name: str) -> _User:
         user_id = self._audience_ids.get(name)
@@ -799,7 +815,24 @@ class MastodonEmulator(Emulator):
         return str(self._last_id)
 
     def _live(self) -> list[_Status]:
-        return [s for s in self._statuses.values() if s.deleted_at is None]
+        return self._indexed().live
+
+    def _indexed(self) -> _Index:
+        """The live statuses and their counts, built once per change of the statuses
+        (answering a page of 80 notifications looked them up thousands of times)."""
+        if self._index is None or self._index[0] != self._changes:
+            index = _Index()
+            for st in self._statuses.values():
+                if st.deleted_at is not None:
+                    continue
+                index.live.append(st)
+                index.by_user.setdefault(st.user_id, []).append(st)
+                if st.in_reply_to_id is not None:
+                    index.replies[st.in_reply_to_id] += 1
+                if st.quote_of is not None:
+                    index.quotes[st.quote_of] += 1
+            self._index = (self._changes, index)
+        return self._index[1]
 
     @staticmethod
     def _origin(request: httpx.Request) -> str:
@@ -1056,7 +1089,7 @@ class MastodonEmulator(Emulator):
     def _account_json(self, user: _User, origin: str) -> dict[str, Any]:
         now = self.clock.time()
         days = max(0.0, now - user.created_at) / 86400
-        statuses = [s for s in self._live() if s.user_id == user.id]
+        statuses = self._indexed().by_user.get(user.id, [])
         created = datetime.fromtimestamp(user.created_at, UTC)
         last = datetime.fromtimestamp(statuses[-1].created_at, UTC) if statuses else None
         home = f"https://{user.domain}" if user.domain else origin
@@ -1269,8 +1302,9 @@ class MastodonEmulator(Emulator):
         hours = max(0.0, self.clock.time() - st.created_at) / 3600
         weight = 1 + int(st.id) % 5
         favourites = int(hours * self.engagement_rate * weight)
-        replies = sum(1 for s in self._live() if s.in_reply_to_id == st.id)
-        quotes = sum(1 for s in self._live() if s.quote_of == st.id)
+        index = self._indexed()
+        replies = index.replies[st.id]
+        quotes = index.quotes[st.id]
         favourited = sum(1 for _, status_id in self._favourites if status_id == st.id)
         counts = {
             "favourites_count": favourites + favourited,
@@ -1453,6 +1487,7 @@ class MastodonEmulator(Emulator):
             origin=self._origin(request),
         )
         self._statuses[st.id] = st
+        self._changes += 1
         self._notify_about(st)
         for m in attachments:
             m.status_id = st.id
@@ -1494,6 +1529,7 @@ class MastodonEmulator(Emulator):
         # The answer carries the source text (for redrafting) instead of the HTML content.
         data = self._status_json(st, text_only=True)
         st.deleted_at = self.clock.time()
+        self._changes += 1
         params, _ = self._params(request)
         drop_media = _truthy(params.get("delete_media"))
         for media_id in st.media_ids:

@@ -259,3 +259,18 @@ def test_preview_cli_refusal_exit_code() -> None:
     status = main(["preview", "b" * 5000, "--platforms", "telegram"], out=out)
     assert status == 1
     assert "REFUSED" in out.getvalue()
+
+
+@pytest.mark.parametrize("platform", ["x", "mastodon", "bluesky", "threads", "telegram"])
+def test_a_text_that_fits_whole_keeps_the_measurement_render_took(platform: str) -> None:
+    """render measures a fitting text once and reuses it: the part says what measure says."""
+    from brandkit import text as textlib
+
+    body = "Launch day 🚀 https://example.com/a 👨‍👩‍👧‍👦 今日は"
+    rendered = render(Post(text=body), platform)
+    assert [p.text for p in rendered.parts] == [body]
+    expected = textlib.measure(body, platform)
+    assert (rendered.parts[0].length, rendered.parts[0].limit) == (
+        expected.length,
+        expected.limit,
+    )

@@ -347,7 +347,9 @@ def render(post: Post, platform: str, *, capabilities: Capabilities | None = Non
 
     parts = []
     for i, part_text in enumerate(texts):
-        m = textlib.check(part_text, rules, **options) if part_text else measure
+        # A text that fit whole was measured above: that measurement is its part's.
+        fitted = measure.fits and part_text is body
+        m = textlib.check(part_text, rules, **options) if part_text and not fitted else measure
         parts.append(
             RenderedPart(
                 index=i,

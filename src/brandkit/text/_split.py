@@ -502,11 +502,11 @@ def split(text: str, platform: str, *, numbered: bool = False, **options: Any) -
     """
     spec, merged = resolve(platform, options)
     cap = spec.limit(merged)
-    # X: one measurement of the whole text answers every candidate part between tokens.
-    ledger = XLedger(text, merged["config"]) if platform == "x" and XLedger.usable(text) else None
-    length = ledger.length(0, len(text)) if ledger is not None else spec.length(text, merged)
+    length = spec.length(text, merged)
     if not _problems(text, platform, spec, merged, length, "text"):
         return [text]
+    # X: one measurement of the whole text answers every candidate part between tokens.
+    ledger = XLedger(text, merged["config"]) if platform == "x" and XLedger.usable(text) else None
 
     def fits(part: str) -> bool:
         length = spec.length(part, merged)

@@ -11,8 +11,10 @@ and never inside a URL, mention, hashtag or cashtag found in the whole text.
 
 Whether a part fits is always decided by the rules of [`measure`][brandkit.text.measure] (so
 Bluesky's byte limit and Threads' link cap hold too). The longest fitting part is found by
-galloping from the previous part's size, then bisecting over the cut candidates: a few
-measurements of its own length per part, never a re-measure of the whole text.
+galloping from the previous part's size, then bisecting over the cut candidates. On X,
+Mastodon, Bluesky and Threads the text is measured once: running totals of its length at the
+token boundaries answer each candidate part without measuring it (where a text's pieces would
+not add up, e.g. a mark joining a space, each candidate is measured instead).
 """
 
 from __future__ import annotations

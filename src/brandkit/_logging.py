@@ -11,12 +11,14 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from brandkit.accounts import Account
 
-__all__ = ["THIRD_PARTY_LOGGERS", "install", "watch"]
+__all__ = ["THIRD_PARTY_LOGGERS", "hiding", "install", "watch"]
 
 # A filter on a logger applies to the records made on that very logger only, not to those
 # of its children: each logger that httpx and httpcore write to is named.
@@ -30,6 +32,9 @@ THIRD_PARTY_LOGGERS = (
 )
 
 _accounts: weakref.WeakSet[Account] = weakref.WeakSet()
+# Loose secrets of requests in flight that belong to no account yet (an authorization
+# code, an app secret in a token exchange's query), with how many requests hold each.
+_loose: dict[str, int] = {}
 _lock = threading.Lock()
 _installed = False
 
@@ -40,7 +45,8 @@ class RedactSecrets(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         with _lock:
             accounts = list(_accounts)
-        if not accounts:
+            loose = sorted(_loose, key=len, reverse=True)
+        if not accounts and not loose:
             return True
         try:
             message = record.getMessage()
@@ -49,6 +55,8 @@ class RedactSecrets(logging.Filter):
         redacted = message
         for account in accounts:
             redacted = account.redact(redacted)
+        for secret in loose:
+            redacted = redacted.replace(secret, "**********")
         if redacted != message:
             record.msg = redacted
             record.args = None
@@ -64,6 +72,27 @@ def watch(account: Account) -> None:
     with _lock:
         _accounts.add(account)
     install()
+
+
+@contextmanager
+def hiding(secrets: Iterable[str]) -> Iterator[None]:
+    """Redact ``secrets`` in httpx's and httpcore's log records while the block runs (the
+    token requests of a connect flow, before any account exists)."""
+    values = [v for v in secrets if len(v) >= 4]
+    with _lock:
+        for v in values:
+            _loose[v] = _loose.get(v, 0) + 1
+    install()
+    try:
+        yield
+    finally:
+        with _lock:
+            for v in values:
+                left = _loose.get(v, 1) - 1
+                if left:
+                    _loose[v] = left
+                else:
+                    _loose.pop(v, None)
 
 
 def install() -> None:

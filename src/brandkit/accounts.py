@@ -765,12 +765,17 @@ class Account:
         name: str | None = None,
         client_secret: str | None = None,
         on_credentials_changed: CredentialsHook | None = None,
+        media_host: MediaHost | Mapping[str, Any] | None = None,
+        author: str | None = None,
     ) -> Account:
         """An account that posts with what a connect flow returned (`brandkit.auth`:
-        ``auth.x.finish(...)``, ``auth.mastodon.finish(...)``).
+        ``auth.x.finish(...)``, ``auth.linkedin.finish(...)``...); see
+        `brandkit.auth.account_from` for ``client_secret``, ``media_host`` (Instagram,
+        Threads) and ``author`` (the LinkedIn organization or member URN to post as).
 
         Raises:
-            ConfigurationError: ``creds`` are not credentials of a known platform.
+            ConfigurationError: ``creds`` are not credentials of a known platform, or a
+                LinkedIn account without ``author``.
         """
         from brandkit.auth import account_from
 
@@ -779,6 +784,8 @@ class Account:
             name=name,
             client_secret=client_secret,
             on_credentials_changed=on_credentials_changed,
+            media_host=media_host,
+            author=author,
         )
 
     @classmethod

@@ -198,3 +198,22 @@ def test_nothing_secret_in_reprs_errors_or_brandkit_logs(
     except GrantRefused as exc:
         texts += [str(exc), repr(exc)]
     assert leaks(texts, secrets) == []
+
+
+def test_httpx_log_lines_hold_no_secret_of_the_exchange(
+    emu: FacebookEmulator, app: MetaOAuthApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Facebook's token exchanges are GETs with the app secret, the code and the short-lived
+    token in the query: httpx logs that URL at INFO, and brandkit redacts them there."""
+    start = begin(emu, app)
+    callback = consent(start.url)
+    code = parse_qs(urlsplit(callback).query)["code"][0]
+    with caplog.at_level(logging.INFO, logger="httpx"):
+        user = auth.facebook.finish(
+            start, callback, client_secret=app.client_secret, clock=emu.clock.time
+        )
+    lines = "\n".join(r.getMessage() for r in caplog.records if r.name == "httpx")
+    assert "oauth/access_token" in lines  # the requests were logged...
+    for secret in (app.client_secret, code, user.access_token.get_secret_value()):
+        assert secret not in lines  # ...without their secrets
+    assert "**********" in lines

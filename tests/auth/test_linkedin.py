@@ -91,7 +91,7 @@ def test_connect_post_expire_refresh_post(emu: LinkedInEmulator, app: LinkedInOA
     assert new.refresh_expires_at == pytest.approx(creds.refresh_expires_at, abs=2)
     assert not new.expired(emu.clock.time())
     # (Account.from_credentials does not pass author= on yet: accounts.py is not this change's.)
-    again = auth.account_from(new, author=page, client_secret=app.client_secret)
+    again = Account.from_credentials(new, author=page, client_secret=app.client_secret)
     assert post(again, "Still here") is DeliveryStatus.SENT
     assert len(emu.posts) == 2
 

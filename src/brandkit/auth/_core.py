@@ -15,6 +15,7 @@ import httpx
 import pydantic
 from pydantic import SecretStr
 
+from brandkit import _logging
 from brandkit._flow import Flow, Send, Wait
 from brandkit.errors import AuthError, ConfigurationError, MalformedResponse
 
@@ -336,6 +337,16 @@ def _transport_error(exc: httpx.HTTPError) -> Exception:
     )
 
 
+def _secrets_of(request: httpx.Request) -> list[str]:
+    """What a token request carries that must not reach a log line: every query value (a
+    code, an app secret, a token: httpx logs the URL at INFO) and the bearer token."""
+    values = [v for _, v in request.url.params.multi_items()]
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        values.append(auth[7:])
+    return values
+
+
 def run(flow: Flow[T], http: httpx.Client | None = None) -> T:
     """Run an authorization flow over ``http`` (a new client with a 30 s timeout when
     ``None``). Token requests are never repeated: a code or a rotating refresh token is
@@ -353,12 +364,15 @@ def run(flow: Flow[T], http: httpx.Client | None = None) -> T:
                 step = flow.send(httpx.Response(204))
                 continue
             try:
-                with client.stream(
-                    step.request.method,
-                    step.request.url,
-                    headers=step.request.headers,
-                    content=step.request.content,
-                ) as raw:
+                with (
+                    _logging.hiding(_secrets_of(step.request)),
+                    client.stream(
+                        step.request.method,
+                        step.request.url,
+                        headers=step.request.headers,
+                        content=step.request.content,
+                    ) as raw,
+                ):
                     response = _read(raw)
             except httpx.HTTPError as exc:
                 raise _transport_error(exc) from None
@@ -381,13 +395,14 @@ async def run_async(flow: Flow[T], http: httpx.AsyncClient | None = None) -> T:
                 step = flow.send(httpx.Response(204))
                 continue
             try:
-                async with client.stream(
-                    step.request.method,
-                    step.request.url,
-                    headers=step.request.headers,
-                    content=step.request.content,
-                ) as raw:
-                    response = await _aread(raw)
+                with _logging.hiding(_secrets_of(step.request)):
+                    async with client.stream(
+                        step.request.method,
+                        step.request.url,
+                        headers=step.request.headers,
+                        content=step.request.content,
+                    ) as raw:
+                        response = await _aread(raw)
             except httpx.HTTPError as exc:
                 raise _transport_error(exc) from None
             step = flow.send(response)

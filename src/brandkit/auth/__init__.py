@@ -8,7 +8,9 @@ yields the token requests; `run` and `run_async` send them over httpx).
 - `brandkit.auth.linkedin`: 3-legged OAuth, 60-day tokens (refresh for approved partners).
 - `brandkit.auth.threads`: Meta's login, short-lived then 60-day tokens, refresh after 24 h.
 
-`account_from` turns the credentials a flow returns into an [`Account`][brandkit.Account].
+`account_from` turns the credentials a flow returns into an [`Account`][brandkit.Account];
+`brandkit.auth.store` keeps them (an encrypted SQLite file, or the environment) and
+`refresh_locked` refreshes one account at a time across processes.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from brandkit.accounts import Account, CredentialsHook, MediaHost
-from brandkit.auth import linkedin, mastodon, x
+from brandkit.auth import linkedin, mastodon, store, x
 from brandkit.auth._core import CallbackError, ConsentDenied, GrantRefused, Start, run, run_async
 from brandkit.auth.linkedin import LinkedInCredentials
 from brandkit.auth.mastodon import MastodonApp, MastodonCredentials
@@ -32,13 +34,26 @@ from brandkit.auth.meta import (
     instagram,
     threads,
 )
+from brandkit.auth.store import (
+    CredentialStore,
+    CredentialStoreLocked,
+    EncryptedStore,
+    EnvironmentStore,
+    ReadOnlyStore,
+    WrongStoreKey,
+    refresh_locked,
+)
 from brandkit.auth.x import XCredentials
 from brandkit.errors import ConfigurationError
 
 __all__ = [
     "CallbackError",
     "ConsentDenied",
+    "CredentialStore",
+    "CredentialStoreLocked",
     "Credentials",
+    "EncryptedStore",
+    "EnvironmentStore",
     "FacebookLogin",
     "FacebookPageCredentials",
     "FacebookUserCredentials",
@@ -48,16 +63,20 @@ __all__ = [
     "MastodonApp",
     "MastodonCredentials",
     "MetaLogin",
+    "ReadOnlyStore",
     "Start",
     "ThreadsCredentials",
+    "WrongStoreKey",
     "XCredentials",
     "account_from",
     "facebook",
     "instagram",
     "linkedin",
     "mastodon",
+    "refresh_locked",
     "run",
     "run_async",
+    "store",
     "threads",
     "x",
 ]

@@ -503,16 +503,22 @@ class Listener:
             # One look-up per chunk and one batched insert, instead of a statement per post.
             seen: set[tuple[str, str]] = set()
             messages = list(page.messages)
-            for i in range(0, len(messages), 400):
-                chunk = messages[i : i + 400]
-                marks = ", ".join("?" * len(chunk))
-                seen.update(
-                    db.execute(
-                        "SELECT platform, id FROM listening_hits WHERE name = ? AND id IN "  # noqa: S608
-                        f"({marks})",
-                        (watched.name, *(m.id for m in chunk)),
-                    ).fetchall()
-                )
+            by_platform: dict[str, list[str]] = {}
+            for m in messages:
+                by_platform.setdefault(m.platform, []).append(m.id)
+            for platform, ids in by_platform.items():
+                # The whole primary key (name, platform, id): a look-up, not a scan of
+                # everything the query ever found.
+                for i in range(0, len(ids), 400):
+                    chunk = ids[i : i + 400]
+                    marks = ", ".join("?" * len(chunk))
+                    seen.update(
+                        db.execute(
+                            "SELECT platform, id FROM listening_hits WHERE name = ? AND "  # noqa: S608
+                            f"platform = ? AND id IN ({marks})",
+                            (watched.name, platform, *chunk),
+                        ).fetchall()
+                    )
             fresh = []
             for m in messages:
                 if (m.platform, m.id) not in seen:

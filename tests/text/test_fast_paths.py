@@ -137,11 +137,24 @@ def test_tokens_as_non_space_runs_equal_grapheme_tokens() -> None:
     assert compared > 10000  # the fast path was taken, not only the fallback
 
 
-def test_sentence_tail_holds_every_last_character_of_a_sentence_end() -> None:
-    for code in range(0x110000):
-        c = chr(code)
-        if regex.search(_split._SENTENCE_END, "x" + c):
-            assert c in _split._SENTENCE_TAIL, hex(code)
+def test_breaks_found_in_one_pass_match_the_token_by_token_levels() -> None:
+    """The paragraph, line and sentence breaks found over the whole text are those the old
+    splitter found looking at each token and gap (tests/text/_split_reference.py)."""
+    from tests.text import _split_reference as reference
+
+    rng = random.Random(18)
+    alphabet = ["a", "é", "e\u0301", " ", "  ", "\n", "\r\n", "\u2028", "\x0b", ".", "?", "…"]
+    alphabet += ["。", "！", '"', "”", ")", "」", "!", "‼", " \u0301", "\u0600", "\t", "\u3000"]
+    spec = text._platforms._TABLE["bluesky"]
+    for _ in range(5000):
+        sample = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 16)))
+        ours = _split._Splitter(sample, "bluesky", spec, {})
+        theirs = reference._Splitter(sample, "bluesky", spec, {})
+        assert ours.tokens == theirs.tokens
+        last = len(ours.tokens) - 1
+        levels = [theirs._level(k) for k in range(last)]
+        assert ours.paragraphs == [k for k, n in enumerate(levels) if n == 3], repr(sample)
+        assert ours.lines == [k for k, n in enumerate(levels) if n == 2], repr(sample)
 
 
 def test_count_caches_defaults_without_skipping_the_checks() -> None:

@@ -504,11 +504,18 @@ def split(text: str, platform: str, *, numbered: bool = False, **options: Any) -
     """
     spec, merged = resolve(platform, options)
     cap = spec.limit(merged)
-    length = spec.length(text, merged)
+    # X: one measurement of the whole text answers every candidate part between tokens. It
+    # costs more than a count, so a text short enough to fit is counted first.
+    ledger: XLedger | None = None
+    if platform == "x" and 2 * len(text) > cap and XLedger.usable(text):
+        ledger = XLedger(text, merged["config"])
+        length = ledger.length(0, len(text))
+    else:
+        length = spec.length(text, merged)
     if not _problems(text, platform, spec, merged, length, "text"):
         return [text]
-    # X: one measurement of the whole text answers every candidate part between tokens.
-    ledger = XLedger(text, merged["config"]) if platform == "x" and XLedger.usable(text) else None
+    if ledger is None and platform == "x" and XLedger.usable(text):
+        ledger = XLedger(text, merged["config"])
 
     def fits(part: str) -> bool:
         length = spec.length(part, merged)

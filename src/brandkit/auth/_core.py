@@ -29,6 +29,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+M = TypeVar("M", bound=pydantic.BaseModel)
 
 TIMEOUT = httpx.Timeout(30.0)
 """How long a token request may take (connect, read, write, pool each)."""
@@ -276,6 +277,25 @@ def token_answer(response: httpx.Response, *, platform: str, what: str) -> Token
             status_code=response.status_code,
             body="(not kept: the answer carries credentials)",
         ) from None
+
+
+def saved(model: type[M], data: Mapping[str, Any], platform: str, name: str) -> M:
+    """Saved credentials ``data`` read as ``model`` (whose ``platform`` field must be
+    ``platform``); ``name`` is the platform's name in the message.
+
+    Raises:
+        ConfigurationError: a field is missing or of the wrong type, or the data are
+            another platform's (the message names fields, never values).
+    """
+    try:
+        read = model.model_validate(dict(data))
+    except pydantic.ValidationError as exc:
+        fields = sorted({".".join(map(str, e["loc"])) for e in exc.errors()})
+    else:
+        if getattr(read, "platform", None) == platform:
+            return read
+        fields = ["platform"]
+    raise ConfigurationError(f"not saved {name} credentials: check the fields {', '.join(fields)}")
 
 
 def scopes_of(value: str | Sequence[str]) -> tuple[str, ...]:

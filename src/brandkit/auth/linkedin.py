@@ -39,6 +39,7 @@ from brandkit.auth._core import (
     new_state,
     run,
     run_async,
+    saved,
     token_answer,
 )
 from brandkit.errors import AuthError, ConfigurationError, MalformedResponse
@@ -127,13 +128,7 @@ class LinkedInCredentials:
             ConfigurationError: a field is missing or of the wrong type, or the data are
                 another platform's (the message names fields, never values).
         """
-        try:
-            m = _CredentialsModel.model_validate(dict(data))
-        except pydantic.ValidationError as exc:
-            fields = sorted({".".join(map(str, e["loc"])) for e in exc.errors()})
-            raise ConfigurationError(
-                f"not saved LinkedIn credentials: check the fields {', '.join(fields)}"
-            ) from None
+        m = saved(_CredentialsModel, data, "linkedin", "LinkedIn")
         return cls(
             access_token=SecretStr(m.access_token),
             refresh_token=SecretStr(m.refresh_token) if m.refresh_token else None,

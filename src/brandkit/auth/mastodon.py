@@ -40,6 +40,7 @@ from brandkit.auth._core import (
     new_verifier,
     run,
     run_async,
+    saved,
     scopes_of,
     token_answer,
 )
@@ -245,13 +246,7 @@ class MastodonCredentials:
             ConfigurationError: a field is missing or of the wrong type, or the data are
                 another platform's.
         """
-        try:
-            m = _CredentialsModel.model_validate(dict(data))
-        except pydantic.ValidationError as exc:
-            fields = sorted({".".join(map(str, e["loc"])) for e in exc.errors()})
-            raise ConfigurationError(
-                f"not saved Mastodon credentials: check the fields {', '.join(fields)}"
-            ) from None
+        m = saved(_CredentialsModel, data, "mastodon", "Mastodon")
         return cls(
             instance_url=m.instance_url,
             access_token=SecretStr(m.access_token),

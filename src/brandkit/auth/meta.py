@@ -39,6 +39,7 @@ from brandkit.auth._core import (
     new_state,
     run,
     run_async,
+    saved,
     scopes_of,
 )
 from brandkit.errors import ConfigurationError, MalformedResponse
@@ -135,19 +136,7 @@ class ThreadsCredentials:
             ConfigurationError: a field is missing or of the wrong type, or the data are
                 another platform's (the message names fields, never values).
         """
-        try:
-            m = _CredentialsModel.model_validate(dict(data))
-            if m.platform != cls.platform:
-                raise ValueError
-        except (pydantic.ValidationError, ValueError) as exc:
-            fields = (
-                sorted({".".join(map(str, e["loc"])) for e in exc.errors()})
-                if isinstance(exc, pydantic.ValidationError)
-                else ["platform"]
-            )
-            raise ConfigurationError(
-                f"not saved {cls.platform} credentials: check the fields {', '.join(fields)}"
-            ) from None
+        m = saved(_CredentialsModel, data, cls.platform, cls.platform)
         return cls(
             access_token=SecretStr(m.access_token),
             user_id=m.user_id,

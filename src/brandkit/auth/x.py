@@ -35,6 +35,7 @@ from brandkit.auth._core import (
     new_verifier,
     run,
     run_async,
+    saved,
     scopes_of,
     token_answer,
 )
@@ -117,13 +118,7 @@ class XCredentials:
             ConfigurationError: a field is missing or of the wrong type, or the data are
                 another platform's (the message names fields, never values).
         """
-        try:
-            model = _CredentialsModel.model_validate(dict(data))
-        except pydantic.ValidationError as exc:
-            fields = sorted({".".join(map(str, e["loc"])) for e in exc.errors()})
-            raise ConfigurationError(
-                f"not saved X credentials: check the fields {', '.join(fields)}"
-            ) from None
+        model = saved(_CredentialsModel, data, "x", "X")
         return cls(
             access_token=SecretStr(model.access_token),
             refresh_token=SecretStr(model.refresh_token) if model.refresh_token else None,

@@ -337,6 +337,8 @@ def _parser() -> argparse.ArgumentParser:
         "brandkit.metrics._cli",
         "brandkit.inbox._cli",
         "brandkit.listening._cli",
+        "brandkit.auth._cli",
+        "brandkit.backends._cli",
     ):
         try:
             importlib.import_module(module).add_commands(sub)

@@ -322,7 +322,10 @@ class Outbox(SQLiteStore):
     ```
 
     Args:
-        path: the database file (created if missing); ``":memory:"`` for tests.
+        path: the database file (created if missing); ``":memory:"`` for tests. A
+            ``postgresql://`` URL opens the outbox on a PostgreSQL server instead
+            (``brandkit.outbox.PostgresOutbox``: the same API and guarantees, for workers on
+            many machines; needs ``brandkit[postgres]``).
         lease: seconds a process of another machine holds a delivery without saving it
             (every save renews it). A process of this machine holds its deliveries as long
             as it runs and loses them at once when it dies.
@@ -352,6 +355,14 @@ class Outbox(SQLiteStore):
     # FULL: a save acknowledged before a send must survive a power cut, else the restarted
     # worker would find the delivery "pending" and send it a second time.
     synchronous = "FULL"
+
+    def __new__(cls, path: str | os.PathLike[str] = "brandkit.db", *_: Any, **__: Any) -> Outbox:
+        # A PostgreSQL URL gives the same outbox on a server (brandkit.outbox._postgres).
+        if cls is Outbox and str(path).startswith(("postgresql://", "postgres://")):
+            from brandkit.outbox._postgres import PostgresOutbox
+
+            return object.__new__(PostgresOutbox)
+        return object.__new__(cls)
 
     def __init__(
         self,

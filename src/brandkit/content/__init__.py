@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 # Imported on first use (PEP 562): ``from brandkit.content import Post`` then loads the model
 # without the rendering engine and the text tables behind it. Type checkers read these:
 if TYPE_CHECKING:
+    from brandkit.content._article import Article, ArticleStatus, BodyFormat, slugify
     from brandkit.content._media import Media, MediaKind
     from brandkit.content._model import (
         PLATFORM_NAMES,
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
 __all__ = [
     "PLATFORM_NAMES",
     "PLATFORM_OPTIONS",
+    "Article",
+    "ArticleStatus",
+    "BodyFormat",
     "Link",
     "Media",
     "MediaKind",
@@ -39,9 +43,13 @@ __all__ = [
     "add_utm",
     "is_shortened",
     "render",
+    "slugify",
 ]
 
 _LAZY: dict[str, str] = {
+    **dict.fromkeys(
+        ("Article", "ArticleStatus", "BodyFormat", "slugify"), "brandkit.content._article"
+    ),
     **dict.fromkeys(("Media", "MediaKind"), "brandkit.content._media"),
     **dict.fromkeys(
         ("PLATFORM_NAMES", "PLATFORM_OPTIONS", "Link", "Post", "Utm", "Variant"),

@@ -82,6 +82,8 @@ _SECRET_KEYS: dict[str, frozenset[str]] = {
     "threads": frozenset({"token"}),
     "linkedin": frozenset({"token", "refresh_token", "client_secret"}),
     "telegram": frozenset({"bot_token"}),
+    "ghost": frozenset({"admin_key"}),
+    "devto": frozenset({"api_key"}),
 }
 
 _DEFAULT_BASE = {
@@ -92,6 +94,7 @@ _DEFAULT_BASE = {
     "threads": "https://graph.threads.net",
     "linkedin": "https://api.linkedin.com",
     "telegram": "https://api.telegram.org",
+    "devto": "https://dev.to",
 }
 
 MediaHost = Callable[["Media"], str]
@@ -814,6 +817,71 @@ class Account:
             settings={"chat_id": chat_id},
         )
 
+    @classmethod
+    def ghost(
+        cls,
+        url: str,
+        *,
+        admin_key: str,
+        name: str | None = None,
+    ) -> Account:
+        """A Ghost site at ``url`` (its admin address, e.g. ``https://example.ghost.io``),
+        with the Admin API key of a custom integration (``{id}:{secret}``, Settings ->
+        Integrations). brandkit signs a short-lived token from it for each request; the key
+        itself is never sent.
+
+        Raises:
+            ConfigurationError: the URL is missing or not http(s), or the key is not
+                ``{id}:{hex secret}`` (the message never shows the key).
+        """
+        if not url or not url.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"Account.ghost needs the site's admin URL such as https://example.ghost.io, "
+                f"got {url!r}"
+            )
+        key_id, sep, secret = (admin_key or "").partition(":")
+        hexdigits = set("0123456789abcdefABCDEF")
+        if not sep or not key_id or not secret or len(secret) % 2 or set(secret) - hexdigits:
+            raise ConfigurationError(
+                "Account.ghost admin_key must be the Admin API key as Ghost shows it: "
+                "'{id}:{secret}', the secret in hexadecimal (Settings -> Integrations -> "
+                "your custom integration). Not the Content API key."
+            )
+        return cls(
+            "ghost",
+            name=name,
+            base_url=url.rstrip("/"),
+            secrets={"admin_key": admin_key},
+        )
+
+    @classmethod
+    def devto(
+        cls,
+        *,
+        api_key: str,
+        base_url: str | None = None,
+        media_host: MediaHost | Mapping[str, Any] | None = None,
+        name: str | None = None,
+    ) -> Account:
+        """A DEV (dev.to) account, or one on another Forem at ``base_url``, with an API key
+        (Settings -> Extensions -> DEV Community API Keys). Forem takes an article's cover
+        image as a public URL: ``media_host`` (as for Instagram, see
+        `media_host_from_config`) makes a featured image one.
+
+        Raises:
+            ConfigurationError: the key is missing, or ``media_host`` is neither callable nor
+                a valid configuration.
+        """
+        if not api_key:
+            raise ConfigurationError("Account.devto needs api_key=")
+        return cls(
+            "devto",
+            name=name,
+            base_url=base_url,
+            secrets={"api_key": api_key},
+            settings={"media_host": _media_host(media_host)},
+        )
+
     # -- files ---------------------------------------------------------------------------
 
     @classmethod
@@ -936,7 +1004,7 @@ def _close(word: str, known: list[str]) -> list[str]:
 # Factory parameters that a file never sets: the account's name is its table's name, and a
 # hook is Python.
 _NOT_IN_FILES = frozenset({"name", "on_credentials_changed"})
-_URL_KEYS = frozenset({"base_url", "instance_url"})
+_URL_KEYS = frozenset({"base_url", "instance_url", "url"})
 
 
 def _factory_params(platform: str) -> dict[str, inspect.Parameter]:

@@ -1,0 +1,250 @@
+"""Fetching a feed (or an entry's image) over http(s): bounded in size and time, conditional
+(``ETag`` / ``Last-Modified``), redirects followed by hand so that each hop is checked."""
+
+from __future__ import annotations
+
+import time
+import zlib
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import attrs
+import httpx
+
+from brandkit.errors import (
+    AuthError,
+    ConfigurationError,
+    MalformedResponse,
+    PlatformUnavailable,
+    RateLimited,
+    Rejected,
+    TransportError,
+)
+
+__all__ = ["Fetched", "check_url", "fetch"]
+
+MB = 1024 * 1024
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
+)
+
+
+@attrs.frozen
+class Fetched:
+    """What a fetch brought back.
+
+    Attributes:
+        status: 200 (``body`` holds the document) or 304 (not modified since the
+            ``ETag`` / ``Last-Modified`` sent; ``body`` is empty).
+        url: the address that answered (after redirects).
+        body: the body, inflated, at most the fetch's ``max_bytes``.
+        content_type: its ``Content-Type``, if any.
+        etag: its ``ETag``, to send as ``If-None-Match`` next time.
+        last_modified: its ``Last-Modified``, to send as ``If-Modified-Since`` next time.
+    """
+
+    status: int
+    url: str
+    body: bytes = b""
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+def check_url(url: str, what: str = "feed URL") -> str:
+    """``url`` if it is an absolute http(s) URL.
+
+    Raises:
+        ConfigurationError: another scheme (``file:``, ``ftp:``), or no host.
+    """
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(
+            f"the {what} must be an absolute http(s) URL such as "
+            f"https://blog.example.com/feed.xml, got {url!r}"
+        )
+    return url
+
+
+class _Reader:
+    """The body, inflated by hand (gzip, deflate) so that it never grows past ``limit``
+    however small the compressed bytes are."""
+
+    def __init__(self, encoding: str, limit: int) -> None:
+        self.limit = limit
+        self.out = bytearray()
+        self.raw = False
+        self.inflater: Any = None
+        if encoding in ("gzip", "x-gzip"):
+            self.inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self.inflater = zlib.decompressobj()
+        elif encoding not in ("", "identity"):
+            raise httpx.DecodingError(f"unsupported content-encoding {encoding!r}")
+        self.deflate = encoding == "deflate"
+
+    def feed(self, chunk: bytes) -> bool:
+        """Take ``chunk``; ``False`` once the body is over the limit."""
+        if self.inflater is None:
+            self.out += chunk
+            return len(self.out) <= self.limit
+        try:
+            data = chunk
+            while data and len(self.out) <= self.limit:
+                self.out += self.inflater.decompress(data, self.limit + 1 - len(self.out))
+                data = self.inflater.unconsumed_tail
+        except zlib.error as exc:
+            if self.deflate and not self.raw and not self.out:
+                # "deflate" is often sent raw, without the zlib wrapper.
+                self.raw = True
+                self.inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+                return self.feed(chunk)
+            raise httpx.DecodingError(f"the body could not be inflated: {exc}") from None
+        return len(self.out) <= self.limit
+
+
+def _error(status: int, url: str, response: httpx.Response, body: bytes) -> Exception:
+    text = body[:300].decode("utf-8", "replace").strip()
+    said = f": {text}" if text else ""
+    message = f"GET {url} answered {status}{said}"
+    kwargs: dict[str, Any] = {"platform": "feed", "status_code": status}
+    if status in (401, 403):
+        return AuthError(
+            f"{message}; the feed is not public (brandkit sends no credentials)", **kwargs
+        )
+    if status == 429:
+        retry = _retry_after(response.headers.get("retry-after"))
+        return RateLimited(f"{message}; poll this feed less often", retry_after=retry, **kwargs)
+    if status >= 500:
+        return PlatformUnavailable(f"{message}; try again later", **kwargs)
+    if status in (404, 410):
+        return Rejected(f"{message}; the feed is not at this address any more", **kwargs)
+    return Rejected(message, **kwargs)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def fetch(
+    url: str,
+    *,
+    http: httpx.Client,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    timeout: float = 10.0,
+    max_bytes: int = 5 * MB,
+    max_redirects: int = 5,
+    user_agent: str = "brandkit",
+    accept: str = _ACCEPT,
+) -> Fetched:
+    """GET ``url`` with ``http``: conditional when ``etag`` or ``last_modified`` is given,
+    redirects followed (each hop must be http(s)), the whole exchange done within
+    ``timeout`` seconds and the body (inflated) at most ``max_bytes``.
+
+    Raises:
+        ConfigurationError: ``url`` (or a redirect's target) is not an http(s) URL.
+        AuthError: 401 or 403.
+        RateLimited: 429 (``retry_after`` from ``Retry-After``).
+        Rejected: another 4xx (404 and 410 say the feed is gone), or too many redirects.
+        PlatformUnavailable: a 5xx.
+        MalformedResponse: the body is larger than ``max_bytes``, or cannot be inflated.
+        TransportError: the connection failed or the answer took longer than ``timeout``.
+    """
+    check_url(url)
+    deadline = time.monotonic() + timeout
+    current = url
+    for _hop in range(max_redirects + 1):
+        headers = {
+            "User-Agent": user_agent,
+            "Accept": accept,
+            "Accept-Encoding": "gzip, deflate",
+        }
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        request = http.build_request("GET", current, headers=headers, timeout=left)
+        try:
+            response = http.send(request, stream=True, follow_redirects=False)
+            try:
+                status = response.status_code
+                if status in _REDIRECTS and "location" in response.headers:
+                    target = urljoin(current, response.headers["location"])
+                    check_url(target, "feed's redirect target")
+                    current = target
+                    continue
+                encoding = response.headers.get("content-encoding", "").strip().lower()
+                reader = _Reader(encoding, max_bytes)
+                within = True
+                for chunk in response.iter_raw():
+                    if not reader.feed(chunk):
+                        within = False
+                        break
+                    if time.monotonic() > deadline:
+                        raise httpx.ReadTimeout("the answer took longer than the timeout")
+            finally:
+                response.close()
+        except httpx.HTTPError as exc:
+            detail = str(exc) or type(exc).__name__
+            if isinstance(exc, httpx.DecodingError):
+                raise MalformedResponse(
+                    f"GET {current}: {detail}", platform="feed", status_code=200
+                ) from None
+            if isinstance(exc, httpx.TimeoutException):
+                detail = f"no complete answer within {timeout:g} s"
+            raise TransportError(
+                f"GET {current} failed: {detail}", platform="feed", maybe_delivered=False
+            ) from None
+        if not within:
+            raise MalformedResponse(
+                f"GET {current}: the answer is larger than {max_bytes} bytes; brandkit stopped "
+                "reading it (raise max_bytes if this feed is really that large)",
+                platform="feed",
+                status_code=status,
+            )
+        body = bytes(reader.out)
+        if status == 304:
+            # A 304 may carry fresher validators; else the ones sent still hold.
+            return Fetched(
+                304,
+                current,
+                etag=response.headers.get("etag") or etag,
+                last_modified=response.headers.get("last-modified") or last_modified,
+            )
+        if status != 200:
+            raise _error(status, current, response, body)
+        return Fetched(
+            200,
+            current,
+            body,
+            content_type=response.headers.get("content-type"),
+            etag=response.headers.get("etag"),
+            last_modified=response.headers.get("last-modified"),
+        )
+    else:
+        raise Rejected(
+            f"GET {url}: more than {max_redirects} redirects; give the feed's final address",
+            platform="feed",
+        )
+    raise TransportError(
+        f"GET {current} failed: no complete answer within {timeout:g} s",
+        platform="feed",
+        maybe_delivered=False,
+    )

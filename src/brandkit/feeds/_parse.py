@@ -1,0 +1,286 @@
+"""RSS and Atom documents into `Feed` and `Entry` values, with feedparser (no network)."""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import html
+import io
+import logging
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urlsplit
+
+import attrs
+
+from brandkit.errors import ConfigurationError, MalformedResponse
+
+__all__ = ["MAX_ENTRIES", "Entry", "Feed", "parse", "plain_text"]
+
+logger = logging.getLogger("brandkit.feeds")
+
+MAX_ENTRIES = 1000
+"""The most entries read from one document: a feed is a window on the latest entries, and a
+document with more is cut (the first ones, which feeds put newest first, are kept)."""
+
+# Kept from an entry's text fields: enough for a card and a post, never a whole article.
+_MAX_TITLE = 500
+_MAX_SUMMARY = 5000
+
+
+@attrs.frozen
+class Entry:
+    """One entry of a feed (an RSS ``<item>`` or an Atom ``<entry>``).
+
+    Attributes:
+        key: what identifies the entry in its feed: its ``<guid>`` or Atom ``<id>``, else
+            its link, else a digest of its title and date.
+        title: the title as plain text (``""`` when it has none).
+        url: the entry's absolute http(s) link, or ``None`` when it has none.
+        summary: the summary (or the content, when there is no summary) as plain text.
+        published: when it was published (or updated), aware UTC, if the feed says.
+        image: the absolute http(s) URL of the entry's image (Media RSS thumbnail or
+            content, an image enclosure, or the first ``<img>`` of its HTML), if any.
+        author: the author's name, if any.
+    """
+
+    key: str
+    title: str
+    url: str | None
+    summary: str
+    published: datetime | None = None
+    image: str | None = None
+    author: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data (as the watch state stores it)."""
+        return {
+            "key": self.key,
+            "title": self.title,
+            "url": self.url,
+            "summary": self.summary,
+            "published": self.published.isoformat() if self.published else None,
+            "image": self.image,
+            "author": self.author,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Entry:
+        """Back from `to_dict`."""
+        published = data.get("published")
+        return cls(
+            key=str(data["key"]),
+            title=str(data.get("title") or ""),
+            url=data.get("url"),
+            summary=str(data.get("summary") or ""),
+            published=datetime.fromisoformat(published) if published else None,
+            image=data.get("image"),
+            author=data.get("author"),
+        )
+
+
+@attrs.frozen
+class Feed:
+    """A parsed feed document.
+
+    Attributes:
+        title: the feed's title (plain text).
+        url: the site's link as the feed gives it, if any.
+        version: the format feedparser recognised (``"rss20"``, ``"atom10"``, ...).
+        entries: the entries in document order (feeds put the newest first).
+        warnings: what was wrong with a document that could still be read (feedparser's
+            "bozo" exception, e.g. an undefined entity), one line each.
+    """
+
+    title: str
+    url: str | None
+    version: str
+    entries: tuple[Entry, ...]
+    warnings: tuple[str, ...] = ()
+
+
+class _Text(HTMLParser):
+    """Collects the text of an HTML fragment (scripts and styles dropped) and its first
+    image source."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.image: str | None = None
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs_: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+        elif tag == "img" and self.image is None:
+            self.image = dict(attrs_).get("src")
+        elif tag in ("p", "br", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6"):
+            self.out.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.out.append(data)
+
+
+def _html_parts(value: str) -> tuple[str, str | None]:
+    parser = _Text()
+    try:
+        parser.feed(value)
+        parser.close()
+    except (ValueError, AssertionError):  # html.parser on hopeless markup
+        return re.sub(r"<[^>]*>", " ", value), None
+    return "".join(parser.out), parser.image
+
+
+def plain_text(value: str) -> str:
+    """The text of an HTML fragment, entities decoded and whitespace collapsed."""
+    text, _ = _html_parts(value)
+    return " ".join(html.unescape(text).split())
+
+
+def _http_url(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    parts = urlsplit(text)
+    if parts.scheme.lower() in ("http", "https") and parts.netloc:
+        return text
+    return None
+
+
+def _when(entry: Mapping[str, Any]) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        value = entry.get(key)
+        if value:
+            try:
+                return datetime.fromtimestamp(calendar.timegm(value), UTC)
+            except (OverflowError, ValueError, TypeError):
+                continue
+    return None
+
+
+def _image(entry: Mapping[str, Any], html_image: str | None) -> str | None:
+    for item in entry.get("media_thumbnail") or ():
+        if url := _http_url(item.get("url")):
+            return url
+    for item in entry.get("media_content") or ():
+        medium = str(item.get("medium") or "")
+        kind = str(item.get("type") or "")
+        if (medium == "image" or kind.startswith("image/")) and (url := _http_url(item.get("url"))):
+            return url
+    for link in entry.get("links") or ():
+        is_image = str(link.get("type") or "").startswith("image/")
+        if link.get("rel") == "enclosure" and is_image and (url := _http_url(link.get("href"))):
+            return url
+    return _http_url(html_image)
+
+
+def _entry(raw: Mapping[str, Any]) -> Entry:
+    title = plain_text(str(raw.get("title") or ""))[:_MAX_TITLE]
+    url = _http_url(raw.get("link"))
+    if url is None:
+        # Atom may give only rel="alternate" links of which feedparser picked none.
+        for link in raw.get("links") or ():
+            if link.get("rel", "alternate") == "alternate" and (url := _http_url(link.get("href"))):
+                break
+    summary_html = str(raw.get("summary") or "")
+    content = raw.get("content") or ()
+    content_html = str(content[0].get("value") or "") if content else ""
+    summary_text, summary_image = _html_parts(summary_html or content_html)
+    summary = " ".join(html.unescape(summary_text).split())[:_MAX_SUMMARY]
+    html_image = summary_image
+    if html_image is None and content_html:
+        html_image = _html_parts(content_html)[1]
+    published = _when(raw)
+    key = str(raw.get("id") or "").strip() or url
+    if not key:
+        stamp = published.isoformat() if published else ""
+        key = "sha256:" + hashlib.sha256(f"{title}\n{stamp}".encode()).hexdigest()
+    author = plain_text(str(raw.get("author") or "")) or None
+    return Entry(
+        key=key[:2000],
+        title=title,
+        url=url,
+        summary=summary,
+        published=published,
+        image=_image(raw, html_image),
+        author=author,
+    )
+
+
+def _feedparser() -> Any:
+    try:
+        import feedparser  # type: ignore[import-untyped]
+    except ImportError:
+        raise ConfigurationError(
+            "brandkit.feeds needs the feedparser package: pip install 'brandkit[feeds]'"
+        ) from None
+    return feedparser
+
+
+def parse(data: bytes, *, url: str | None = None, content_type: str | None = None) -> Feed:
+    """Parse an RSS (0.9x, 1.0, 2.0) or Atom document held in ``data``; no network.
+
+    Relative links are resolved against ``url`` (the address the document came from) and
+    HTML in summaries is read as text. A document with small faults that can still be read
+    (feedparser's "bozo" documents) is parsed and its faults listed in `Feed.warnings`.
+
+    Args:
+        data: the document's bytes as served (the XML declaration or ``content_type``
+            gives the encoding).
+        url: where the document came from, to resolve relative links.
+        content_type: the ``Content-Type`` it was served with, if known.
+
+    Raises:
+        ConfigurationError: feedparser is not installed (``pip install 'brandkit[feeds]'``).
+        MalformedResponse: ``data`` is not an RSS or Atom feed (``platform="feed"``; its
+            ``body`` keeps the first 2,000 characters).
+    """
+    feedparser = _feedparser()
+    headers = {"content-location": url or ""}
+    if content_type:
+        headers["content-type"] = content_type
+    # A stream, never a str: feedparser fetches a str that looks like a URL, or opens it
+    # as a file name.
+    result = feedparser.parse(io.BytesIO(data), response_headers=headers)
+    version = str(result.get("version") or "")
+    problem = result.get("bozo_exception") if result.get("bozo") else None
+    if type(problem).__name__ == "NonXMLContentType":
+        # Served as text/plain or without a type: common, and harmless once it parses.
+        problem = None
+    if not version:
+        why = f": {problem}" if problem else ""
+        where = f" at {url}" if url else ""
+        raise MalformedResponse(
+            f"the document{where} is not an RSS or Atom feed{why}; check the feed's address "
+            "(a site's page is not its feed: look for its <link rel='alternate'> feed link)",
+            platform="feed",
+            body=data[:2000].decode("utf-8", "replace"),
+        )
+    warnings = (f"{type(problem).__name__}: {problem}",) if problem else ()
+    if warnings:
+        logger.warning("feed %s has faults but was read: %s", url or "(bytes)", warnings[0])
+    raw_entries = list(result.get("entries") or ())
+    if len(raw_entries) > MAX_ENTRIES:
+        logger.warning(
+            "feed %s has %d entries; only the first %d are read",
+            url or "(bytes)",
+            len(raw_entries),
+            MAX_ENTRIES,
+        )
+        raw_entries = raw_entries[:MAX_ENTRIES]
+    info = result.get("feed") or {}
+    return Feed(
+        title=plain_text(str(info.get("title") or ""))[:_MAX_TITLE],
+        url=_http_url(info.get("link")),
+        version=version,
+        entries=tuple(_entry(e) for e in raw_entries),
+        warnings=warnings,
+    )

@@ -1,0 +1,180 @@
+"""What a feed watcher remembers across restarts, in SQLite: each feed's validators and the
+entries seen, each with whether it was announced (tables ``feeds_*``, so the file may be the
+outbox's own)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+import attrs
+
+from brandkit._sqlite import SQLiteStore
+from brandkit.feeds._parse import Entry
+
+__all__ = ["FeedState", "Pending"]
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS feeds_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS feeds_feeds (
+    url TEXT PRIMARY KEY,
+    etag TEXT,
+    last_modified TEXT,
+    title TEXT,
+    checked_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS feeds_entries (
+    feed TEXT NOT NULL,
+    key TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    published TEXT,
+    data TEXT NOT NULL,
+    seen_at TEXT NOT NULL,
+    done_at TEXT,
+    outcome TEXT,
+    PRIMARY KEY (feed, key)
+);
+CREATE INDEX IF NOT EXISTS feeds_entries_pending ON feeds_entries (feed, done_at, seq)
+"""
+
+
+@attrs.frozen
+class Pending:
+    """An entry seen and not yet announced."""
+
+    feed: str
+    entry: Entry
+
+
+class FeedState(SQLiteStore):
+    """Feeds' validators and the entries seen, announced or skipped, in one SQLite file.
+
+    An entry is known by its feed's URL (as given to the watcher) and its key (guid, Atom
+    id or link): the same entry is stored once, whatever later fetches return, so it is
+    announced once across restarts.
+
+    Args:
+        path: the SQLite file (created ``0600`` when missing); may be the outbox's file.
+        timeout: how long to wait for another process's lock, in seconds.
+        clock: the current time (tests pass a fake).
+
+    Raises:
+        ConfigurationError: the file cannot be opened or belongs to a newer brandkit.
+    """
+
+    what = "feed state"
+    schema = _SCHEMA
+    schema_version = SCHEMA_VERSION
+    meta_table = "feeds_meta"
+    # A power cut may lose the last commit: the entries come back with the next fetch.
+    synchronous = "NORMAL"
+
+    def __init__(
+        self,
+        path: str = "brandkit.db",
+        *,
+        timeout: float = 30.0,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self._open(path, timeout)
+
+    def validators(self, feed: str) -> tuple[str | None, str | None] | None:
+        """The ``(etag, last_modified)`` of the last fetch of ``feed`` stored, or ``None``
+        when it was never stored (the first run)."""
+        with self._reading() as db:
+            row = db.execute(
+                "SELECT etag, last_modified FROM feeds_feeds WHERE url = ?", (feed,)
+            ).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def record(
+        self,
+        feed: str,
+        entries: Sequence[Entry],
+        *,
+        etag: str | None,
+        last_modified: str | None,
+        title: str | None = None,
+        skip_new: bool = False,
+    ) -> int:
+        """Store a fetch of ``feed`` in one transaction: its entries not seen before (as
+        pending, or as skipped with ``skip_new``) and its validators. Returns how many
+        entries were new.
+
+        The validators are stored with the entries, never before them: a crash between the
+        two cannot leave a ``304 Not Modified`` hiding entries never stored.
+        """
+        now = self.clock().isoformat()
+        new = 0
+        with self._tx() as db:
+            (top,) = db.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM feeds_entries WHERE feed = ?", (feed,)
+            ).fetchone()
+            # Feeds list the newest first: number them so that the oldest gets the lowest.
+            for i, entry in enumerate(reversed(entries), start=1):
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO feeds_entries "
+                    "(feed, key, seq, published, data, seen_at, done_at, outcome) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        feed,
+                        entry.key,
+                        top + i,
+                        entry.published.isoformat() if entry.published else None,
+                        json.dumps(entry.to_dict()),
+                        now,
+                        now if skip_new else None,
+                        "skipped" if skip_new else None,
+                    ),
+                )
+                new += cur.rowcount
+            db.execute(
+                "INSERT INTO feeds_feeds (url, etag, last_modified, title, checked_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET etag = excluded.etag, "
+                "last_modified = excluded.last_modified, "
+                "title = COALESCE(excluded.title, feeds_feeds.title), "
+                "checked_at = excluded.checked_at",
+                (feed, etag, last_modified, title, now),
+            )
+        return new
+
+    def pending(self, feed: str, limit: int) -> list[Pending]:
+        """Up to ``limit`` entries of ``feed`` not yet announced, oldest first (by their
+        date, else by the order they were first seen in)."""
+        with self._reading() as db:
+            rows = db.execute(
+                "SELECT data FROM feeds_entries WHERE feed = ? AND done_at IS NULL "
+                "ORDER BY COALESCE(published, '9999') ASC, seq ASC LIMIT ?",
+                (feed, limit),
+            ).fetchall()
+        return [Pending(feed, Entry.from_dict(json.loads(r[0]))) for r in rows]
+
+    def done(self, feed: str, key: str, outcome: str = "announced") -> bool:
+        """Mark the entry ``key`` of ``feed`` as done (``outcome``: ``"announced"`` or
+        ``"skipped"``); returns ``False`` when it already was."""
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE feeds_entries SET done_at = ?, outcome = ? "
+                "WHERE feed = ? AND key = ? AND done_at IS NULL",
+                (self.clock().isoformat(), outcome, feed, key),
+            )
+        return cur.rowcount == 1
+
+    def outcome(self, feed: str, key: str) -> str | None:
+        """``"announced"``, ``"skipped"``, ``"pending"``, or ``None`` for an entry never
+        seen."""
+        with self._reading() as db:
+            row = db.execute(
+                "SELECT done_at, outcome FROM feeds_entries WHERE feed = ? AND key = ?",
+                (feed, key),
+            ).fetchone()
+        if row is None:
+            return None
+        return "pending" if row[0] is None else str(row[1])

@@ -1,0 +1,373 @@
+"""Watching a feed: its new entries as announcement posts, each once across restarts."""
+
+from __future__ import annotations
+
+import logging
+import string
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+import httpx
+
+from brandkit.content._media import Media
+from brandkit.content._model import Link, Post, Utm
+from brandkit.errors import BrandkitError, ConfigurationError, ContentError
+from brandkit.feeds._fetch import MB, check_url, fetch
+from brandkit.feeds._parse import Entry, parse
+from brandkit.feeds._state import FeedState
+
+__all__ = [
+    "DEFAULT_TEMPLATE",
+    "TEMPLATE_FIELDS",
+    "Announcement",
+    "FeedWatcher",
+    "entry_post",
+    "watch",
+]
+
+logger = logging.getLogger("brandkit.feeds")
+
+DEFAULT_TEMPLATE = "{title}\n\n{url}"
+"""The text of an announcement unless told otherwise: the entry's title, then its link."""
+
+TEMPLATE_FIELDS = ("title", "url", "summary")
+"""The fields a template may use: ``{title}``, ``{url}`` and ``{summary}``."""
+
+_IMAGE_ACCEPT = "image/avif, image/webp, image/png, image/jpeg, image/gif;q=0.8, */*;q=0.1"
+
+
+def check_template(template: str) -> str:
+    """``template`` if it uses only `TEMPLATE_FIELDS` (format specs such as
+    ``{summary:.100}`` allowed).
+
+    Raises:
+        ConfigurationError: another field, an attribute or index (``{title.upper}``), a
+            positional ``{}``, or unbalanced braces; the message names the fields allowed.
+    """
+    allowed = ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS)
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"the template {template!r} is not a valid format string ({exc}); write literal "
+            "braces as {{ and }}"
+        ) from None
+    for _literal, field, spec, _conversion in parsed:
+        if field is None:
+            continue
+        if field not in TEMPLATE_FIELDS or (spec and "{" in spec):
+            raise ConfigurationError(
+                f"the template uses {{{field}}}, which is not a field of an entry; it may "
+                f"use {allowed}"
+            )
+    return template
+
+
+def _shorten(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters at a word boundary, with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    if limit <= 1:
+        return text[:limit]
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-") + "…"
+
+
+def entry_post(
+    entry: Entry,
+    *,
+    template: str = DEFAULT_TEMPLATE,
+    summary_chars: int = 200,
+    thumbnail: Media | None = None,
+    campaign: str | None = None,
+    utm: bool | Utm = False,
+    hashtags: Sequence[str] = (),
+    language: str | None = None,
+) -> Post:
+    """The announcement of ``entry``: ``template`` filled with its title, URL and summary
+    (cut to ``summary_chars`` at a word), and a link card with its title, summary and
+    ``thumbnail``.
+
+    Raises:
+        ConfigurationError: the template uses another field than `TEMPLATE_FIELDS`.
+        ContentError: the entry has no http(s) link, or the post is empty or invalid.
+    """
+    check_template(template)
+    if entry.url is None:
+        raise ContentError(
+            f"the entry {entry.key!r} has no http(s) link to announce", field="link.url"
+        )
+    summary = _shorten(entry.summary, summary_chars)
+    text = template.format_map({"title": entry.title, "url": entry.url, "summary": summary})
+    card = Link(
+        url=entry.url,
+        title=entry.title or None,
+        description=summary or None,
+        thumbnail=thumbnail,
+    )
+    return Post(
+        text=text.strip(),
+        link=card,
+        campaign=campaign,
+        utm=utm,
+        hashtags=hashtags,
+        language=language,
+    )
+
+
+@attrs.frozen
+class Announcement:
+    """A new entry of a feed and the post that announces it.
+
+    Attributes:
+        feed: the feed's URL, as given to the watcher.
+        entry: the entry.
+        post: the announcement (publish it with `Client.publish` or queue it with
+            `Outbox.add`).
+    """
+
+    feed: str
+    entry: Entry
+    post: Post
+
+
+class FeedWatcher:
+    """New entries of one RSS or Atom feed as announcement [`Post`][brandkit.Post]s, each
+    entry offered until it is marked done, and never again after (across restarts).
+
+    ```python
+    watcher = FeedWatcher("https://blog.example.com/feed.xml", state="brandkit.db",
+                          template="New on the blog: {title} {url}", skip_existing=True)
+    for item in watcher.poll():
+        client.publish(item.post, [x, sky, linkedin])
+        watcher.done(item)
+    ```
+
+    Each poll is one conditional GET (``If-None-Match`` / ``If-Modified-Since`` from the
+    last answer, so an unchanged feed costs a ``304``). An entry is known by the feed's URL
+    and its guid (Atom id, else its link): edits of an entry already seen do not make it
+    new. Entries found are stored before they are offered, so an entry never announced
+    because the process stopped is offered again by the next poll, even if the feed
+    answers ``304`` then.
+
+    Args:
+        url: the feed's http(s) address.
+        state: a `FeedState` or the path of its SQLite file (the outbox's file will do).
+        template: the announcement's text; ``{title}``, ``{url}`` and ``{summary}`` are
+            the entry's.
+        skip_existing: on the first poll of this feed (nothing stored for its URL), record
+            the entries already there as skipped and announce only later ones.
+        summary_chars: the most characters of the summary in ``{summary}`` and the card.
+        images: fetch each entry's image (at most ``image_max_bytes``) for the link card.
+        limit: the most announcements one poll returns (the oldest first; the rest come
+            with the next polls).
+        campaign, utm, hashtags, language: set on every announcement (see `Post`).
+        http: an ``httpx.Client`` to fetch with (brandkit closes only one it made).
+        timeout: the longest a fetch of the feed (or an image) may take, in seconds.
+        max_bytes: the largest feed document read (after decompression).
+        image_max_bytes: the largest image read for a card (Bluesky takes 1,000,000 bytes).
+        user_agent: the ``User-Agent`` sent (default ``brandkit/<version>``).
+
+    Raises:
+        ConfigurationError: ``url`` is not http(s), the template uses an unknown field, a
+            number is out of range, feedparser is not installed, or the state file cannot
+            be opened.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        state: FeedState | str = "brandkit.db",
+        template: str = DEFAULT_TEMPLATE,
+        skip_existing: bool = False,
+        summary_chars: int = 200,
+        images: bool = True,
+        limit: int = 20,
+        campaign: str | None = None,
+        utm: bool | Utm = False,
+        hashtags: Sequence[str] = (),
+        language: str | None = None,
+        http: httpx.Client | None = None,
+        timeout: float = 10.0,
+        max_bytes: int = 5 * MB,
+        image_max_bytes: int = 1_000_000,
+        user_agent: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        from brandkit.feeds._parse import _feedparser
+
+        _feedparser()  # say now, not at the first poll, that the extra is missing
+        self.url = check_url(url)
+        self.template = check_template(template)
+        if limit < 1 or summary_chars < 0 or not timeout > 0 or max_bytes < 1:
+            raise ConfigurationError(
+                "limit and max_bytes must be at least 1, summary_chars not negative, and "
+                "timeout a positive number of seconds"
+            )
+        self.skip_existing = skip_existing
+        self.summary_chars = summary_chars
+        self.images = images
+        self.limit = limit
+        self._post_fields: dict[str, Any] = {
+            "campaign": campaign,
+            "utm": utm,
+            "hashtags": tuple(hashtags),
+            "language": language,
+        }
+        # Checked now: a bad hashtag or language fails here, not at every entry.
+        Post(text="check", **self._post_fields)
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self.image_max_bytes = image_max_bytes
+        if user_agent is None:
+            from brandkit import __version__
+
+            user_agent = f"brandkit/{__version__} (feed watcher)"
+        self.user_agent = user_agent
+        self._own_state = not isinstance(state, FeedState)
+        self.state = state if isinstance(state, FeedState) else FeedState(state, clock=clock)
+        self._own_http = http is None
+        self.http = http or httpx.Client(follow_redirects=False)
+
+    # -- polling ---------------------------------------------------------------------------
+
+    def poll(self) -> list[Announcement]:
+        """Fetch the feed and return the entries not yet done, oldest first, at most
+        ``limit``, each with its announcement. Entries without an http(s) link are marked
+        skipped (logged at WARNING) instead.
+
+        Raises:
+            TransportError: the feed could not be fetched in time.
+            AuthError, RateLimited, Rejected, PlatformUnavailable: the feed's server said
+                no (``platform="feed"``; see `brandkit.feeds.fetch`).
+            MalformedResponse: the answer is not an RSS or Atom feed, or is larger than
+                ``max_bytes``.
+        """
+        known = self.state.validators(self.url)
+        etag, modified = known if known is not None else (None, None)
+        got = fetch(
+            self.url,
+            http=self.http,
+            etag=etag,
+            last_modified=modified,
+            timeout=self.timeout,
+            max_bytes=self.max_bytes,
+            user_agent=self.user_agent,
+        )
+        if got.status == 200:
+            feed = parse(got.body, url=got.url, content_type=got.content_type)
+            new = self.state.record(
+                self.url,
+                feed.entries,
+                etag=got.etag,
+                last_modified=got.last_modified,
+                title=feed.title or None,
+                skip_new=known is None and self.skip_existing,
+            )
+            logger.info("feed %s: %d entries, %d new", self.url, len(feed.entries), new)
+        else:
+            logger.debug("feed %s: not modified", self.url)
+        return self.pending()
+
+    def pending(self) -> list[Announcement]:
+        """The entries stored and not yet done (without fetching), as `poll` returns them."""
+        out: list[Announcement] = []
+        for item in self.state.pending(self.url, self.limit):
+            entry = item.entry
+            try:
+                post = entry_post(
+                    entry,
+                    template=self.template,
+                    summary_chars=self.summary_chars,
+                    thumbnail=self._thumbnail(entry),
+                    **self._post_fields,
+                )
+            except ContentError as exc:
+                logger.warning("feed %s: entry %r skipped: %s", self.url, entry.key, exc)
+                self.state.done(self.url, entry.key, "skipped")
+                continue
+            out.append(Announcement(self.url, entry, post))
+        return out
+
+    def done(self, announcement: Announcement) -> None:
+        """Mark ``announcement``'s entry as announced: no poll offers it again."""
+        self.state.done(announcement.feed, announcement.entry.key, "announced")
+
+    def skip(self, announcement: Announcement) -> None:
+        """Mark ``announcement``'s entry as skipped (not to be announced)."""
+        self.state.done(announcement.feed, announcement.entry.key, "skipped")
+
+    def _thumbnail(self, entry: Entry) -> Media | None:
+        if not self.images or entry.image is None:
+            return None
+        try:
+            got = fetch(
+                entry.image,
+                http=self.http,
+                timeout=self.timeout,
+                max_bytes=self.image_max_bytes,
+                user_agent=self.user_agent,
+                accept=_IMAGE_ACCEPT,
+            )
+            media = Media.from_bytes(got.body, alt=entry.title, filename="card")
+        except BrandkitError as exc:
+            # A card without its picture beats no announcement.
+            logger.warning("feed %s: no card image for %r: %s", self.url, entry.key, exc)
+            return None
+        if media.kind != "image":
+            logger.warning("feed %s: the image of %r is a %s", self.url, entry.key, media.kind)
+            return None
+        return media
+
+    # -- lifetime --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the HTTP client and the state file, when the watcher made them."""
+        if self._own_http:
+            self.http.close()
+        if self._own_state:
+            self.state.close()
+
+    def __enter__(self) -> FeedWatcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def watch(url: str, **options: Any) -> list[Announcement]:
+    """The announcements of ``url``'s new entries, each entry returned once across
+    restarts: the entries returned are marked done before this returns.
+
+    ```python
+    from brandkit import feeds
+
+    for item in feeds.watch("https://blog.example.com/feed.xml", state="brandkit.db",
+                            template="New: {title} {url}", skip_existing=True):
+        outbox.add(item.post, [x, sky])
+    ```
+
+    This is at-most-once: should the process stop between this call and the publish (or
+    the outbox's write), those entries are not offered again. For at-least-once, use
+    `FeedWatcher.poll` and mark each entry with `FeedWatcher.done` after it is queued.
+
+    Args:
+        url: the feed's http(s) address.
+        **options: those of `FeedWatcher` (``state``, ``template``, ``skip_existing``,
+            ``limit``, ``images``, ``campaign``, ``utm``, ``http``, ``timeout``, ...).
+
+    Raises:
+        ConfigurationError: see `FeedWatcher`.
+        PlatformError: the feed could not be fetched or read; see `FeedWatcher.poll`.
+    """
+    with FeedWatcher(url, **options) as watcher:
+        items = watcher.poll()
+        for item in items:
+            watcher.done(item)
+        return items

@@ -1,0 +1,458 @@
+"""Where brandkit keeps state: an SQLite file (the embedded default), PostgreSQL or Redis.
+
+Stores take a *target*: a path (an SQLite file), a ``postgresql://`` URL or a ``redis://``
+URL. `kind_of` tells which; `redact_url` gives a URL fit for messages and logs (the
+password replaced by ``***``). The database drivers are optional extras, imported only when a
+server is used: `psycopg` (``pip install brandkit[postgres]``) and `redis`
+(``pip install brandkit[redis]``).
+
+PostgreSQL schemas are versioned per *component* (``governor``, ``outbox``, …) and per *table
+prefix*: the table ``<prefix>schema`` records each component's version, and `migrate` applies
+the missing migrations in one transaction under an advisory lock, so that many workers
+starting at once upgrade the schema exactly once. ``brandkit db upgrade URL`` does the same for
+every component ahead of a deployment::
+
+    from brandkit.backends import Schema, connect, migrate
+
+    SCHEMA = Schema("example", ((
+        "CREATE TABLE {prefix}example (id bigint PRIMARY KEY)",
+    ),))
+    with connect("postgresql://app@db/brandkit") as conn:
+        migrate(conn, SCHEMA, prefix="brandkit_")
+
+A component's PostgreSQL module is named ``_pg*.py`` or ``_postgres*.py`` in its package and
+registers its `Schema` at import (`register`); ``brandkit db upgrade`` finds them by that name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import os
+import pkgutil
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
+
+import attrs
+
+from brandkit.errors import BrandkitError, ConfigurationError
+
+if TYPE_CHECKING:
+    import psycopg
+    import redis
+    import redis.asyncio
+
+__all__ = [
+    "DEFAULT_PREFIX",
+    "Kind",
+    "Schema",
+    "aconnect",
+    "amigrate",
+    "aredis_client",
+    "check_prefix",
+    "connect",
+    "discover",
+    "kind_of",
+    "migrate",
+    "redact_url",
+    "redis_client",
+    "register",
+    "registered",
+    "upgrade",
+]
+
+Kind = Literal["sqlite", "postgresql", "redis"]
+
+DEFAULT_PREFIX = "brandkit_"
+"""The table (and Redis key) prefix when none is given."""
+
+_POSTGRES_SCHEMES = frozenset({"postgresql", "postgres"})
+_REDIS_SCHEMES = frozenset({"redis", "rediss", "unix"})
+# Lower case only: PostgreSQL folds unquoted names to lower case, and a prefix that needs
+# quoting would have to be quoted in every statement of every component.
+_PREFIX = re.compile(r"[a-z_][a-z0-9_]{0,39}")
+_SECRET_PARAMS = frozenset({"password", "sslpassword", "passfile", "sslkey"})
+_CONNECT_TIMEOUT = 10
+
+
+def kind_of(target: str | os.PathLike[str]) -> Kind:
+    """Which backend ``target`` names: ``"postgresql"`` for a ``postgresql://`` (or
+    ``postgres://``) URL, ``"redis"`` for ``redis://``, ``rediss://`` or ``unix://``, and
+    ``"sqlite"`` for anything else without a scheme (a path, ``:memory:``).
+
+    Raises:
+        ConfigurationError: ``target`` has a URL scheme brandkit has no backend for.
+    """
+    if not isinstance(target, str):
+        return "sqlite"
+    match = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", target)
+    if match is None:
+        return "sqlite"
+    scheme = match.group(1).lower()
+    if scheme in _POSTGRES_SCHEMES:
+        return "postgresql"
+    if scheme in _REDIS_SCHEMES:
+        return "redis"
+    raise ConfigurationError(
+        f"{redact_url(target)}: no backend for {scheme}://; give an SQLite file path, a "
+        "postgresql:// URL or a redis:// URL"
+    )
+
+
+def redact_url(url: str | os.PathLike[str]) -> str:
+    """``url`` with its password (and any password-like query parameter) replaced by
+    ``***``, for messages, reprs and logs. A path is returned as it is; a URL that cannot
+    be parsed is replaced whole."""
+    text = os.fspath(url)
+    if "://" not in text:
+        return text
+    try:
+        parts = urlsplit(text)
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, host = netloc.rsplit("@", 1)
+            user = userinfo.split(":", 1)[0]
+            netloc = f"{user}:***@{host}" if ":" in userinfo else f"{user}@{host}"
+        query = parts.query
+        if query:
+            pairs = parse_qsl(query, keep_blank_values=True)
+            query = urlencode(
+                [(k, "***" if k.lower() in _SECRET_PARAMS else v) for k, v in pairs], safe="*/"
+            )
+        return urlunsplit(SplitResult(parts.scheme, netloc, parts.path, query, ""))
+    except ValueError:
+        return "<a URL that cannot be parsed>"
+
+
+def _scrub(text: str, url: str) -> str:
+    """``text`` (a driver's error message) without the password of ``url``."""
+    try:
+        parts = urlsplit(url)
+        secrets = [parts.password] if parts.password else []
+        secrets += [v for k, v in parse_qsl(parts.query) if k.lower() in _SECRET_PARAMS]
+    except ValueError:
+        return "(error message withheld: the URL cannot be parsed)"
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def check_prefix(prefix: str) -> str:
+    """Return ``prefix`` if it can start table names: lower-case letters, digits and ``_``,
+    not starting with a digit, at most 40 characters (PostgreSQL names end at 63).
+
+    Raises:
+        ConfigurationError: ``prefix`` is not such a string.
+    """
+    if not isinstance(prefix, str) or _PREFIX.fullmatch(prefix) is None:
+        raise ConfigurationError(
+            f"table prefix {prefix!r}: use lower-case letters, digits and _ (not starting "
+            "with a digit, at most 40 characters), e.g. 'brandkit_'"
+        )
+    return prefix
+
+
+# -- drivers -----------------------------------------------------------------------------
+
+
+def _psycopg() -> Any:
+    try:
+        import psycopg
+    except ImportError as exc:
+        raise ConfigurationError(
+            "PostgreSQL needs psycopg 3: pip install 'brandkit[postgres]'"
+        ) from exc
+    return psycopg
+
+
+def _redis() -> Any:
+    try:
+        import redis
+    except ImportError as exc:
+        raise ConfigurationError("Redis needs redis-py: pip install 'brandkit[redis]'") from exc
+    return redis
+
+
+def _postgres_url(url: str) -> str:
+    if kind_of(url) != "postgresql":
+        raise ConfigurationError(f"{redact_url(url)} is not a postgresql:// URL")
+    return url
+
+
+def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[Any]:
+    """A new psycopg connection to the PostgreSQL server of ``url`` (10 s connect timeout).
+
+    Raises:
+        ConfigurationError: psycopg is not installed, or ``url`` is not a postgresql:// URL.
+        BrandkitError: the server cannot be reached or refused the connection (the message
+            names the URL without its password).
+    """
+    pg = _psycopg()
+    _postgres_url(url)
+    try:
+        conn: psycopg.Connection[Any] = pg.connect(
+            url, autocommit=autocommit, connect_timeout=_CONNECT_TIMEOUT
+        )
+    except pg.Error as exc:
+        raise BrandkitError(
+            f"cannot connect to {redact_url(url)}: {_scrub(str(exc), url)}"
+        ) from None
+    return conn
+
+
+async def aconnect(url: str, *, autocommit: bool = False) -> psycopg.AsyncConnection[Any]:
+    """The async twin of `connect` (a ``psycopg.AsyncConnection``).
+
+    Raises:
+        ConfigurationError: psycopg is not installed, or ``url`` is not a postgresql:// URL.
+        BrandkitError: the server cannot be reached or refused the connection.
+    """
+    pg = _psycopg()
+    _postgres_url(url)
+    try:
+        conn: psycopg.AsyncConnection[Any] = await pg.AsyncConnection.connect(
+            url, autocommit=autocommit, connect_timeout=_CONNECT_TIMEOUT
+        )
+    except pg.Error as exc:
+        raise BrandkitError(
+            f"cannot connect to {redact_url(url)}: {_scrub(str(exc), url)}"
+        ) from None
+    return conn
+
+
+def _redis_url(url: str) -> str:
+    if kind_of(url) != "redis":
+        raise ConfigurationError(f"{redact_url(url)} is not a redis:// URL")
+    return url
+
+
+def redis_client(url: str, *, timeout: float = 10.0) -> redis.Redis:
+    """A redis-py client for ``url`` with bounded connect and read timeouts (no connection
+    is made until the first command).
+
+    Raises:
+        ConfigurationError: redis-py is not installed, or ``url`` is not a redis:// URL.
+    """
+    module = _redis()
+    _redis_url(url)
+    try:
+        client: redis.Redis = module.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout
+        )
+    except ValueError as exc:
+        raise ConfigurationError(f"{redact_url(url)}: {_scrub(str(exc), url)}") from None
+    return client
+
+
+def aredis_client(url: str, *, timeout: float = 10.0) -> redis.asyncio.Redis:
+    """The async twin of `redis_client` (a ``redis.asyncio.Redis``).
+
+    Raises:
+        ConfigurationError: redis-py is not installed, or ``url`` is not a redis:// URL.
+    """
+    _redis()
+    _redis_url(url)
+    import redis.asyncio
+
+    try:
+        client: redis.asyncio.Redis = redis.asyncio.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout
+        )
+    except ValueError as exc:
+        raise ConfigurationError(f"{redact_url(url)}: {_scrub(str(exc), url)}") from None
+    return client
+
+
+# -- schemas -----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Schema:
+    """The PostgreSQL schema of one component, as the list of its migrations.
+
+    ``migrations[i]`` brings the component from version ``i`` to ``i + 1``: a sequence of SQL
+    statements in which ``{prefix}`` stands for the table prefix (replaced as text, so other
+    braces need no escaping). Migrations are only ever appended: a released one never changes.
+    """
+
+    component: str
+    migrations: tuple[tuple[str, ...], ...]
+
+    @property
+    def version(self) -> int:
+        """The version this brandkit brings the component to."""
+        return len(self.migrations)
+
+
+_registry: dict[str, Schema] = {}
+
+
+def register(schema: Schema) -> Schema:
+    """Record ``schema`` for ``brandkit db upgrade`` and return it (call at import).
+
+    Raises:
+        ConfigurationError: another schema is already registered under the same component.
+    """
+    known = _registry.get(schema.component)
+    if known is not None and known != schema:
+        raise ConfigurationError(f"two schemas registered for component {schema.component!r}")
+    _registry[schema.component] = schema
+    return schema
+
+
+def registered() -> dict[str, Schema]:
+    """The schemas registered so far, by component."""
+    return dict(_registry)
+
+
+def discover() -> dict[str, Schema]:
+    """Import every component's PostgreSQL module (``brandkit.<package>._pg*`` and
+    ``._postgres*``) so that its schema is registered, and return the registered schemas.
+    Importing them needs no driver."""
+    import brandkit
+
+    for package in pkgutil.iter_modules(brandkit.__path__):
+        if not package.ispkg or package.name.startswith("_"):
+            continue
+        name = f"brandkit.{package.name}"
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        for module in pkgutil.iter_modules(spec.submodule_search_locations):
+            if module.name.startswith(("_pg", "_postgres")):
+                importlib.import_module(f"{name}.{module.name}")
+    return registered()
+
+
+def _lock_key(prefix: str) -> int:
+    """The advisory lock of ``prefix``'s schema (a signed 64-bit key)."""
+    digest = hashlib.blake2b(f"brandkit-schema:{prefix}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _plan(schema: Schema, prefix: str, found: int | None) -> list[str]:
+    """The statements that bring ``schema`` from version ``found`` to its latest."""
+    current = found or 0
+    if current > schema.version:
+        raise ConfigurationError(
+            f"the database's {schema.component} schema (prefix {prefix!r}) is version "
+            f"{current}, newer than this brandkit knows ({schema.version}): upgrade brandkit"
+        )
+    return [
+        step.replace("{prefix}", prefix)
+        for migration in schema.migrations[current:]
+        for step in migration
+    ]
+
+
+def _schema_table(prefix: str) -> tuple[str, str]:
+    return (
+        f"CREATE TABLE IF NOT EXISTS {prefix}schema ("
+        " component text PRIMARY KEY, version integer NOT NULL,"
+        " updated_at timestamptz NOT NULL DEFAULT now())",
+        f"INSERT INTO {prefix}schema (component, version) VALUES (%s, %s)"  # noqa: S608 - prefix validated
+        " ON CONFLICT (component) DO UPDATE SET version = excluded.version, updated_at = now()",
+    )
+
+
+def migrate(conn: psycopg.Connection[Any], schema: Schema, *, prefix: str = DEFAULT_PREFIX) -> int:
+    """Bring ``schema`` up to date on ``conn``'s database and return the version it was at
+    (0: new). All missing migrations run in one transaction under an advisory lock, so
+    concurrent callers apply them once and a failed migration leaves nothing behind.
+
+    Raises:
+        ConfigurationError: ``prefix`` is invalid, or the database's schema is newer than
+            this brandkit.
+        BrandkitError: a statement failed (the transaction is rolled back).
+    """
+    check_prefix(prefix)
+    pg = _psycopg()
+    create, record = _schema_table(prefix)
+    try:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key(prefix),))
+            conn.execute(create)
+            row = conn.execute(
+                f"SELECT version FROM {prefix}schema WHERE component = %s",  # noqa: S608 - prefix validated
+                (schema.component,),
+            ).fetchone()
+            found = int(row[0]) if row else 0
+            steps = _plan(schema, prefix, found)
+            for step in steps:
+                conn.execute(step)
+            if steps or row is None:
+                conn.execute(record, (schema.component, schema.version))
+    except pg.Error as exc:
+        raise BrandkitError(
+            f"migrating the {schema.component} schema (prefix {prefix!r}) failed: {exc}"
+        ) from exc
+    return found
+
+
+async def amigrate(
+    conn: psycopg.AsyncConnection[Any], schema: Schema, *, prefix: str = DEFAULT_PREFIX
+) -> int:
+    """The async twin of `migrate`.
+
+    Raises:
+        ConfigurationError: ``prefix`` is invalid, or the database's schema is newer than
+            this brandkit.
+        BrandkitError: a statement failed (the transaction is rolled back).
+    """
+    check_prefix(prefix)
+    pg = _psycopg()
+    create, record = _schema_table(prefix)
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key(prefix),))
+            await conn.execute(create)
+            cur = await conn.execute(
+                f"SELECT version FROM {prefix}schema WHERE component = %s",  # noqa: S608 - prefix validated
+                (schema.component,),
+            )
+            row = await cur.fetchone()
+            found = int(row[0]) if row else 0
+            steps = _plan(schema, prefix, found)
+            for step in steps:
+                await conn.execute(step)
+            if steps or row is None:
+                await conn.execute(record, (schema.component, schema.version))
+    except pg.Error as exc:
+        raise BrandkitError(
+            f"migrating the {schema.component} schema (prefix {prefix!r}) failed: {exc}"
+        ) from exc
+    return found
+
+
+def upgrade(
+    url: str, *, prefix: str = DEFAULT_PREFIX, components: Sequence[str] | None = None
+) -> dict[str, tuple[int, int]]:
+    """Bring every registered component's schema (or only ``components``) up to date in the
+    database of ``url``; returns ``{component: (version before, version now)}``.
+
+    Raises:
+        ConfigurationError: ``url`` is not a postgresql:// URL, psycopg is missing, the
+            prefix is invalid, a component is unknown or its schema is newer than this
+            brandkit.
+        BrandkitError: the server cannot be reached or a migration failed.
+    """
+    check_prefix(prefix)
+    _postgres_url(url)
+    schemas = discover()
+    if components is not None:
+        unknown = sorted(set(components) - set(schemas))
+        if unknown:
+            raise ConfigurationError(
+                f"unknown component(s) {', '.join(unknown)}; known: {', '.join(sorted(schemas))}"
+            )
+        schemas = {name: schemas[name] for name in components}
+    done: dict[str, tuple[int, int]] = {}
+    with connect(url) as conn:
+        for name in sorted(schemas):
+            before = migrate(conn, schemas[name], prefix=prefix)
+            done[name] = (before, schemas[name].version)
+    return done

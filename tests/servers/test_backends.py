@@ -1,0 +1,195 @@
+"""brandkit.backends: URL dispatch, redaction, connections and versioned migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import sys
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
+
+from brandkit import backends
+from brandkit.backends import Schema, check_prefix, kind_of, migrate, redact_url
+from brandkit.cli import main
+from brandkit.errors import BrandkitError, ConfigurationError
+
+V1 = ("CREATE TABLE {prefix}thing (id bigint PRIMARY KEY)",)
+V2 = ("ALTER TABLE {prefix}thing ADD COLUMN note text DEFAULT '{}'",)
+
+
+@pytest.mark.parametrize(
+    ("target", "kind"),
+    [
+        ("postgresql://u:p@h/db", "postgresql"),
+        ("postgres://h/db", "postgresql"),
+        ("redis://localhost:6379/0", "redis"),
+        ("rediss://h", "redis"),
+        ("unix:///run/redis.sock", "redis"),
+        ("outbox.db", "sqlite"),
+        (":memory:", "sqlite"),
+        ("/var/lib/x/postgresql.db", "sqlite"),
+        (Path("postgresql://not-a-url"), "sqlite"),
+    ],
+)
+def test_kind_of(target: str, kind: str) -> None:
+    assert kind_of(target) == kind
+
+
+def test_unknown_scheme_is_refused_without_its_password() -> None:
+    with pytest.raises(ConfigurationError, match="no backend for mysql://") as info:
+        kind_of("mysql://root:hunter2@db/x")
+    assert "hunter2" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://app:s3cret@db:5432/bk", "postgresql://app:***@db:5432/bk"),
+        ("redis://:s3cret@127.0.0.1:6379/0", "redis://:***@127.0.0.1:6379/0"),
+        (
+            "postgresql://app@db/bk?password=s3cret&sslmode=require",
+            "postgresql://app@db/bk?password=***&sslmode=require",
+        ),
+        ("postgresql://db/bk", "postgresql://db/bk"),
+        ("state.db", "state.db"),
+    ],
+)
+def test_redact_url(url: str, shown: str) -> None:
+    assert redact_url(url) == shown
+
+
+@pytest.mark.parametrize("prefix", ["brandkit_", "a", "_x9", "team_42_"])
+def test_good_prefixes(prefix: str) -> None:
+    assert check_prefix(prefix) == prefix
+
+
+@pytest.mark.parametrize("prefix", ["", "9x", "Brand", "x-y", "x;drop table t", "a" * 41, "é"])
+def test_bad_prefixes(prefix: str) -> None:
+    with pytest.raises(ConfigurationError, match="table prefix"):
+        check_prefix(prefix)
+
+
+def test_missing_driver_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    monkeypatch.setitem(sys.modules, "redis", None)
+    with pytest.raises(ConfigurationError, match=r"pip install 'brandkit\[postgres\]'"):
+        backends.connect("postgresql://127.0.0.1/x")
+    with pytest.raises(ConfigurationError, match=r"pip install 'brandkit\[redis\]'"):
+        backends.redis_client("redis://127.0.0.1/0")
+
+
+def test_connect_failure_hides_the_password(postgres_url: str) -> None:
+    parts = urlsplit(postgres_url)
+    wrong = postgres_url.replace(f":{parts.password}@", ":Wr0ngPassw0rd@")
+    with pytest.raises(BrandkitError, match="cannot connect") as info:
+        backends.connect(wrong)
+    assert "Wr0ngPassw0rd" not in str(info.value)
+    # The driver's exception is not chained: its text or conninfo could carry the secret.
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_migrate_creates_then_upgrades_once(postgres_db: str) -> None:
+    with backends.connect(postgres_db) as conn:
+        assert migrate(conn, Schema("thing", (V1,)), prefix="a_") == 0
+        assert migrate(conn, Schema("thing", (V1,)), prefix="a_") == 1
+        assert migrate(conn, Schema("thing", (V1, V2)), prefix="a_") == 1
+        conn.execute("INSERT INTO a_thing (id) VALUES (1)")
+        assert conn.execute("SELECT note FROM a_thing").fetchone() == ("{}",)
+        rows = conn.execute("SELECT component, version FROM a_schema").fetchall()
+        assert rows == [("thing", 2)]
+        # Another prefix is another set of tables, versioned on its own.
+        assert migrate(conn, Schema("thing", (V1,)), prefix="b_") == 0
+        assert conn.execute("SELECT version FROM b_schema").fetchone() == (1,)
+
+
+def test_newer_schema_is_refused(postgres_db: str) -> None:
+    with backends.connect(postgres_db) as conn:
+        migrate(conn, Schema("thing", (V1, V2)))
+        with pytest.raises(ConfigurationError, match="version 2, newer than this brandkit"):
+            migrate(conn, Schema("thing", (V1,)))
+
+
+def test_failed_migration_leaves_nothing(postgres_db: str) -> None:
+    broken = Schema("thing", (V1, ("ALTER TABLE {prefix}thing ADD COLUMN x nosuchtype",)))
+    with backends.connect(postgres_db) as conn:
+        with pytest.raises(BrandkitError, match="migrating the thing schema"):
+            migrate(conn, broken)
+        assert conn.execute("SELECT to_regclass('brandkit_thing')").fetchone() == (None,)
+        assert migrate(conn, Schema("thing", (V1,))) == 0
+
+
+def test_concurrent_migrations_apply_once(postgres_db: str) -> None:
+    """Eight workers starting at once: one applies the migration, the others wait and see
+    it done (a second CREATE TABLE would fail)."""
+    schema = Schema("thing", (V1, V2))
+    start = threading.Barrier(8)
+    befores: list[int] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with backends.connect(postgres_db) as conn:
+                start.wait(timeout=30)
+                befores.append(migrate(conn, schema))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    assert sorted(befores) == [0] + [2] * 7
+
+
+def test_async_twins(postgres_db: str) -> None:
+    async def go() -> int:
+        conn = await backends.aconnect(postgres_db)
+        async with conn:
+            first = await backends.amigrate(conn, Schema("thing", (V1,)))
+            again = await backends.amigrate(conn, Schema("thing", (V1, V2)))
+            cur = await conn.execute("SELECT version FROM brandkit_schema")
+            assert await cur.fetchone() == (2,)
+            return first * 10 + again
+
+    assert asyncio.run(go()) == 1
+
+
+def test_cli_upgrade_and_status(
+    postgres_db: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``brandkit db upgrade`` migrates every registered component (URL from the environment,
+    so the password is never on the command line or in the output)."""
+    monkeypatch.setattr(backends, "_registry", {})
+    backends.register(Schema("thing", (V1, V2)))
+    monkeypatch.setattr(backends, "discover", backends.registered)
+    import brandkit.backends._cli as cli
+
+    monkeypatch.setattr(cli, "discover", backends.registered)
+    monkeypatch.setenv("BRANDKIT_DATABASE_URL", postgres_db)
+    password = urlsplit(postgres_db).password
+    assert password
+    out = io.StringIO()
+    assert main(["db", "status", "--prefix", "t_"], out=out) == 1
+    assert "thing: database 0, this brandkit 2" in out.getvalue()
+    out = io.StringIO()
+    assert main(["db", "upgrade", "--prefix", "t_"], out=out) == 0
+    assert "thing: version 2 (0 -> 2)" in out.getvalue()
+    assert password not in out.getvalue()
+    out = io.StringIO()
+    assert main(["db", "upgrade", "--prefix", "t_"], out=out) == 0
+    assert "thing: version 2 (up to date)" in out.getvalue()
+    out = io.StringIO()
+    assert main(["db", "status", "--prefix", "t_"], out=out) == 0
+    with psycopg.connect(postgres_db) as conn:
+        assert conn.execute("SELECT version FROM t_schema").fetchone() == (2,)
+    assert main(["db", "upgrade", "--prefix", "Bad-Prefix"], out=io.StringIO()) == 1
+    assert "table prefix" in capsys.readouterr().err
+    assert main(["db", "upgrade", "redis://:pw@127.0.0.1:1/0"], out=io.StringIO()) == 1
+    err = capsys.readouterr().err
+    assert "only PostgreSQL" in err and ":pw@" not in err

@@ -1,7 +1,7 @@
 """Connect accounts: each platform's authorization flow, sans-IO like the adapters (a flow
 yields the token requests; `run` and `run_async` send them over httpx).
 
-- `brandkit.auth.x`: OAuth 2.0 with PKCE, rotating refresh tokens.
+- `brandkit.auth.x`: OAuth 2.0 with PKCE, rotating refresh tokens; OAuth 1.0a 3-legged.
 - `brandkit.auth.mastodon`: app registration per instance, code flow with PKCE (4.3+).
 - `brandkit.auth.facebook`: Facebook Login, long-lived user token, Page tokens.
 - `brandkit.auth.instagram`: Instagram Login, short-lived then 60-day tokens, refresh.
@@ -43,7 +43,7 @@ from brandkit.auth.store import (
     WrongStoreKey,
     refresh_locked,
 )
-from brandkit.auth.x import XCredentials
+from brandkit.auth.x import OAuth1Start, XCredentials, XOAuth1Credentials
 from brandkit.errors import ConfigurationError
 
 __all__ = [
@@ -63,11 +63,13 @@ __all__ = [
     "MastodonApp",
     "MastodonCredentials",
     "MetaLogin",
+    "OAuth1Start",
     "ReadOnlyStore",
     "Start",
     "ThreadsCredentials",
     "WrongStoreKey",
     "XCredentials",
+    "XOAuth1Credentials",
     "account_from",
     "facebook",
     "instagram",
@@ -83,6 +85,7 @@ __all__ = [
 
 Credentials = (
     XCredentials
+    | XOAuth1Credentials
     | MastodonCredentials
     | ThreadsCredentials
     | LinkedInCredentials
@@ -108,7 +111,7 @@ def account_from(
         name: the account's name.
         client_secret: X and LinkedIn: the app's secret, so the adapter can refresh a confidential
             client's token by itself (it then hands new tokens to
-            ``on_credentials_changed``).
+            ``on_credentials_changed``); X OAuth 1.0a: the consumer secret (required).
         on_credentials_changed: called with the new tokens after a refresh.
         media_host: Instagram and Threads: what turns local media into public URLs (see
             [`Account.threads`][brandkit.Account.threads]).
@@ -116,9 +119,27 @@ def account_from(
             the member (``urn:li:person:…``).
 
     Raises:
-        ConfigurationError: ``creds`` are not credentials of a known platform, or
-            LinkedIn credentials come without an ``author``.
+        ConfigurationError: ``creds`` are not credentials of a known platform,
+            LinkedIn credentials come without an ``author``, or X OAuth 1.0a credentials
+            without the consumer secret.
     """
+    if isinstance(creds, XOAuth1Credentials):
+        if not client_secret:
+            raise ConfigurationError(
+                "account_from needs client_secret= (the app's consumer secret) for X OAuth "
+                "1.0a credentials: every request is signed with it"
+            )
+        return Account.x(
+            consumer_key=creds.consumer_key,
+            consumer_secret=client_secret,
+            access_token=creds.access_token.get_secret_value(),
+            access_token_secret=creds.access_token_secret.get_secret_value(),
+            user_id=creds.user_id or None,
+            username=creds.screen_name or None,
+            base_url=creds.base_url,
+            name=name,
+            on_credentials_changed=on_credentials_changed,
+        )
     if isinstance(creds, XCredentials):
         return Account.x(
             user_token=creds.access_token.get_secret_value(),

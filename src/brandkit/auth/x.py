@@ -6,6 +6,9 @@ start = brandkit.auth.x.start(client_id, "https://app.example/cb", ["tweet.read"
 creds = brandkit.auth.x.finish(start, callback_url, client_secret=secret)
 ```
 
+OAuth 1.0a 3-legged (`start_oauth1`, `finish_oauth1`) gives an access token and secret
+that never expire, for the endpoints that still need OAuth 1.0a.
+
 X's access tokens live two hours; a refresh token comes only with the ``offline.access``
 scope, and each refresh returns a new one and invalidates the old (rotation): keep the
 newest. Sources: https://docs.x.com/fundamentals/authentication/oauth-2-0/authorization-code
@@ -14,18 +17,23 @@ and https://docs.x.com/fundamentals/authentication/oauth-2-0/user-access-token.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import attrs
 import httpx
 import pydantic
 from pydantic import SecretStr
 
-from brandkit._flow import Flow
+from brandkit._flow import Flow, Send
 from brandkit.auth._core import (
+    MAX_ANSWER,
+    CallbackError,
+    ConsentDenied,
+    GrantRefused,
     Start,
     basic,
     challenge,
@@ -39,19 +47,28 @@ from brandkit.auth._core import (
     scopes_of,
     token_answer,
 )
-from brandkit.errors import ConfigurationError
+from brandkit.errors import ConfigurationError, MalformedResponse
 
 __all__ = [
     "AUTHORIZE_URL",
+    "OOB",
     "TOKEN_URL",
+    "OAuth1Start",
     "XCredentials",
+    "XOAuth1Credentials",
     "finish",
     "finish_async",
     "finish_flow",
+    "finish_oauth1",
+    "finish_oauth1_async",
+    "finish_oauth1_flow",
     "refresh",
     "refresh_async",
     "refresh_flow",
     "start",
+    "start_oauth1",
+    "start_oauth1_async",
+    "start_oauth1_flow",
 ]
 
 AUTHORIZE_URL = "https://x.com/i/oauth2/authorize"
@@ -351,3 +368,492 @@ async def refresh_async(
 ) -> XCredentials:
     """`refresh` for async code."""
     return await run_async(refresh_flow(creds, client_secret=client_secret, clock=clock), http)
+
+
+# -- OAuth 1.0a 3-legged -----------------------------------------------------------------------
+
+OAUTH1_ROOT = "https://api.x.com"
+REQUEST_TOKEN_PATH = "/oauth/request_token"
+OAUTH1_AUTHORIZE_PATH = "/oauth/authorize"
+ACCESS_TOKEN_PATH = "/oauth/access_token"
+OOB = "oob"
+"""The ``callback`` of the PIN flow: X shows the user a verifier to type in instead."""
+
+
+def _oauth1_root(base_url: str | None) -> str:
+    if base_url is None:
+        return OAUTH1_ROOT
+    if not base_url.startswith(("http://", "https://")):
+        raise ConfigurationError(f"base_url must be an http(s) URL, got {base_url!r}")
+    return base_url.rstrip("/")
+
+
+@attrs.frozen(repr=False)
+class OAuth1Start:
+    """The start of an OAuth 1.0a authorization: the request token X issued and the URL to
+    send the user to. Keep it (``to_dict()`` in the web session, it holds the request
+    token's secret) until the user comes back, then pass it to `finish_oauth1`.
+
+    Attributes:
+        url: ``https://api.x.com/oauth/authorize?oauth_token=…``, where the user consents.
+        consumer_key: the app's API key.
+        callback: the callback URL sent (``"oob"`` for the PIN flow).
+        request_token: the request token (also in ``url``; the callback carries it back).
+        request_token_secret: its secret, which signs the access-token exchange.
+        base_url: the API root (``None``: api.x.com).
+    """
+
+    url: str
+    consumer_key: str
+    callback: str
+    request_token: str
+    request_token_secret: SecretStr
+    base_url: str | None = None
+
+    platform: ClassVar[str] = "x"
+
+    def __repr__(self) -> str:
+        return f"OAuth1Start(consumer_key={self.consumer_key!r}, callback={self.callback!r})"
+
+    __str__ = __repr__
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data, the request token's secret included: keep it where the
+        user cannot read it (a server-side session)."""
+        return {
+            "url": self.url,
+            "consumer_key": self.consumer_key,
+            "callback": self.callback,
+            "request_token": self.request_token,
+            "request_token_secret": self.request_token_secret.get_secret_value(),
+            "base_url": self.base_url,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> OAuth1Start:
+        """The start `to_dict` gave.
+
+        Raises:
+            ConfigurationError: a field is missing or of the wrong type (named, never its
+                value).
+        """
+        try:
+            m = _OAuth1StartModel.model_validate(dict(data))
+        except pydantic.ValidationError as exc:
+            fields = sorted({".".join(map(str, e["loc"])) for e in exc.errors()})
+            raise ConfigurationError(
+                f"not a saved OAuth 1.0a start: check the fields {', '.join(fields)}"
+            ) from None
+        return cls(
+            url=m.url,
+            consumer_key=m.consumer_key,
+            callback=m.callback,
+            request_token=m.request_token,
+            request_token_secret=SecretStr(m.request_token_secret),
+            base_url=m.base_url,
+        )
+
+
+class _OAuth1StartModel(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="ignore", strict=True)
+
+    url: str
+    consumer_key: str
+    callback: str
+    request_token: str = pydantic.Field(min_length=1)
+    request_token_secret: str
+    base_url: str | None = None
+
+
+@attrs.frozen(repr=False)
+class XOAuth1Credentials:
+    """An X user's OAuth 1.0a access token and secret (they never expire; the user can
+    revoke them).
+
+    Attributes:
+        consumer_key: the app's API key (the consumer secret is the app's, not stored here).
+        access_token: the user's access token.
+        access_token_secret: its secret.
+        user_id: the user's id.
+        screen_name: the user's @username.
+        base_url: the API the tokens are for (``None``: api.x.com).
+    """
+
+    consumer_key: str
+    access_token: SecretStr
+    access_token_secret: SecretStr
+    user_id: str
+    screen_name: str
+    base_url: str | None = None
+
+    platform: ClassVar[str] = "x"
+    expires_at: ClassVar[None] = None
+
+    def __repr__(self) -> str:
+        return (
+            f"XOAuth1Credentials(consumer_key={self.consumer_key!r}, user_id={self.user_id!r}, "
+            f"screen_name={self.screen_name!r})"
+        )
+
+    __str__ = __repr__
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data, tokens included in clear: store it encrypted, never log it."""
+        return {
+            "platform": "x",
+            "oauth": "1.0a",
+            "consumer_key": self.consumer_key,
+            "access_token": self.access_token.get_secret_value(),
+            "access_token_secret": self.access_token_secret.get_secret_value(),
+            "user_id": self.user_id,
+            "screen_name": self.screen_name,
+            "base_url": self.base_url,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> XOAuth1Credentials:
+        """The credentials `to_dict` gave.
+
+        Raises:
+            ConfigurationError: a field is missing or of the wrong type, or the data are
+                another platform's (the message names fields, never values).
+        """
+        m = saved(_OAuth1Model, data, "x", "X OAuth 1.0a")
+        return cls(
+            consumer_key=m.consumer_key,
+            access_token=SecretStr(m.access_token),
+            access_token_secret=SecretStr(m.access_token_secret),
+            user_id=m.user_id,
+            screen_name=m.screen_name,
+            base_url=m.base_url,
+        )
+
+
+class _OAuth1Model(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="ignore", strict=True)
+
+    platform: str = pydantic.Field(pattern="^x$")
+    oauth: str = pydantic.Field(pattern="^1\\.0a$")
+    consumer_key: str = pydantic.Field(min_length=1)
+    access_token: str = pydantic.Field(min_length=1)
+    access_token_secret: str = pydantic.Field(min_length=1)
+    user_id: str
+    screen_name: str
+    base_url: str | None = None
+
+
+def _signed_post(
+    url: str,
+    *,
+    consumer_key: str,
+    consumer_secret: str,
+    token_secret: str,
+    extra: Mapping[str, str],
+    clock: Callable[[], float],
+) -> Send:
+    """A ``Send`` of an OAuth 1.0a token request: a POST signed with HMAC-SHA1 (RFC 5849),
+    its ``oauth_*`` parameters (``extra``: the callback, or the token and verifier) in the
+    ``Authorization`` header."""
+    from brandkit.platforms.x import oauth1_base_string, oauth1_signature, percent_encode
+
+    oauth = {
+        "oauth_consumer_key": consumer_key,
+        "oauth_nonce": secrets.token_hex(16),
+        "oauth_signature_method": "HMAC-SHA1",
+        "oauth_timestamp": str(int(clock())),
+        "oauth_version": "1.0",
+        **extra,
+    }
+    base = oauth1_base_string("POST", url, list(oauth.items()))
+    oauth["oauth_signature"] = oauth1_signature(base, consumer_secret, token_secret)
+    header = "OAuth " + ", ".join(
+        f'{percent_encode(k)}="{percent_encode(v)}"' for k, v in sorted(oauth.items())
+    )
+    request = httpx.Request("POST", url, headers={"authorization": header, "accept": "*/*"})
+    return Send(request, bucket="oauth1_token", max_bytes=MAX_ANSWER)
+
+
+class _V1Error(pydantic.BaseModel):
+    code: int
+    message: str = ""
+
+
+class _V1Errors(pydantic.BaseModel):
+    errors: list[_V1Error] = pydantic.Field(min_length=1)
+
+
+def _oauth1_answer(response: httpx.Response, what: str, fields: Sequence[str]) -> dict[str, str]:
+    """The form-encoded answer of an OAuth 1.0a token endpoint.
+
+    Raises:
+        GrantRefused: a 4xx; ``code`` is X's error code (``"32"``: the signature or the
+            consumer keys are wrong; ``"89"``: the token is invalid, used or expired;
+            ``"415"``: the callback is not registered; ``"oauth_verifier"``: wrong verifier).
+        MalformedResponse: a 5xx, or an answer without the fields (the body is not kept).
+    """
+    if 400 <= response.status_code < 500:
+        code: str | None = None
+        message: str | None = None
+        try:
+            err = _V1Errors.model_validate_json(response.content).errors[0]
+            code, message = str(err.code), err.message
+        except pydantic.ValidationError:
+            text = response.content[:300].decode("utf-8", "replace")
+            if "oauth_verifier" in text:
+                code, message = "oauth_verifier", text
+        detail = f", {code}: {message}" if code else ""
+        raise GrantRefused(
+            f"x refused {what} ({response.status_code}{detail}); check the consumer key and "
+            "secret and the callback registered with the app, then start the authorization "
+            "again",
+            platform="x",
+            status_code=response.status_code,
+            code=code,
+            platform_message=message,
+        )
+    if not response.is_success:
+        raise MalformedResponse(
+            f"x answered {what} with {response.status_code}; try again later",
+            platform="x",
+            status_code=response.status_code,
+        )
+    values = dict(parse_qsl(response.content.decode("utf-8", "replace"), keep_blank_values=True))
+    missing = [f for f in fields if not values.get(f)]
+    if missing:
+        raise MalformedResponse(
+            f"x's answer to {what} lacks {', '.join(missing)}",
+            platform="x",
+            status_code=response.status_code,
+            body="(not kept: the answer carries credentials)",
+        )
+    return values
+
+
+def start_oauth1_flow(
+    consumer_key: str,
+    consumer_secret: str | SecretStr,
+    callback: str,
+    *,
+    base_url: str | None = None,
+    access_type: str | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Flow[OAuth1Start]:
+    """The sans-IO request-token step behind `start_oauth1`."""
+    if not consumer_key or not consumer_secret or not callback:
+        raise ConfigurationError(
+            "auth.x.start_oauth1 needs the consumer key and secret and a callback URL "
+            "(or 'oob' for the PIN flow)"
+        )
+    if access_type not in (None, "read", "write"):
+        raise ConfigurationError(f"access_type is 'read' or 'write', not {access_type!r}")
+    root = _oauth1_root(base_url)
+    url = root + REQUEST_TOKEN_PATH
+    if access_type is not None:
+        url += "?" + urlencode({"x_auth_access_type": access_type})
+    response: httpx.Response = yield _signed_post(
+        url,
+        consumer_key=consumer_key,
+        consumer_secret=_plain(consumer_secret),
+        token_secret="",
+        extra={"oauth_callback": callback},
+        clock=clock,
+    )
+    values = _oauth1_answer(response, "the request token", ("oauth_token", "oauth_token_secret"))
+    if values.get("oauth_callback_confirmed") != "true":
+        raise MalformedResponse(
+            "x did not confirm the callback (oauth_callback_confirmed is not true): the "
+            "request token is not OAuth 1.0a; start again",
+            platform="x",
+            status_code=response.status_code,
+        )
+    token = values["oauth_token"]
+    return OAuth1Start(
+        url=f"{root}{OAUTH1_AUTHORIZE_PATH}?{urlencode({'oauth_token': token})}",
+        consumer_key=consumer_key,
+        callback=callback,
+        request_token=token,
+        request_token_secret=SecretStr(values["oauth_token_secret"]),
+        base_url=base_url.rstrip("/") if base_url else None,
+    )
+
+
+def start_oauth1(
+    consumer_key: str,
+    consumer_secret: str | SecretStr,
+    callback: str,
+    *,
+    base_url: str | None = None,
+    access_type: str | None = None,
+    http: httpx.Client | None = None,
+    clock: Callable[[], float] = time.time,
+) -> OAuth1Start:
+    """Begin connecting an X account with OAuth 1.0a (3-legged): get a request token
+    (``POST /oauth/request_token``, signed with the consumer secret) and the URL to send
+    the user to. Source:
+    https://docs.x.com/fundamentals/authentication/oauth-1-0a/obtaining-user-access-tokens
+
+    Args:
+        consumer_key: the app's API key ("Keys and tokens" in the developer portal).
+        consumer_secret: the app's API key secret.
+        callback: the callback URL, registered with the app; ``"oob"`` for the PIN flow.
+        base_url: the API root (an emulator); ``None`` for api.x.com.
+        access_type: ``"read"`` to ask for less than the app's permission, ``"write"``.
+        http: the httpx client to use.
+        clock: the time of the signature's timestamp.
+
+    Raises:
+        ConfigurationError: a missing key, secret or callback, or a bad ``base_url``.
+        GrantRefused: X refused (``code`` ``"32"``: wrong consumer key or secret;
+            ``"415"``: the callback is not registered with the app).
+        MalformedResponse: X did not confirm the callback.
+        TransportError: X could not be reached.
+    """
+    flow = start_oauth1_flow(
+        consumer_key,
+        consumer_secret,
+        callback,
+        base_url=base_url,
+        access_type=access_type,
+        clock=clock,
+    )
+    return run(flow, http)
+
+
+async def start_oauth1_async(
+    consumer_key: str,
+    consumer_secret: str | SecretStr,
+    callback: str,
+    *,
+    base_url: str | None = None,
+    access_type: str | None = None,
+    http: httpx.AsyncClient | None = None,
+    clock: Callable[[], float] = time.time,
+) -> OAuth1Start:
+    """`start_oauth1` for async code."""
+    flow = start_oauth1_flow(
+        consumer_key,
+        consumer_secret,
+        callback,
+        base_url=base_url,
+        access_type=access_type,
+        clock=clock,
+    )
+    return await run_async(flow, http)
+
+
+def _verifier_from(start: OAuth1Start, callback_url: str) -> str:
+    params = dict(parse_qsl(urlsplit(callback_url).query, keep_blank_values=True))
+    if "denied" in params:
+        raise ConsentDenied(
+            "the user refused the authorization (denied); nothing was connected",
+            platform="x",
+            code="denied",
+        )
+    token = params.get("oauth_token", "")
+    # Constant time: the request token is what ties the callback to this start.
+    if not secrets.compare_digest(token.encode(), start.request_token.encode()):
+        raise CallbackError(
+            "the callback's oauth_token is not this authorization's request token: it "
+            "belongs to another attempt or was forged; start the authorization again",
+            platform="x",
+        )
+    verifier = params.get("oauth_verifier", "")
+    if not verifier:
+        raise CallbackError(
+            "the callback URL carries no oauth_verifier: pass the full URL the user came "
+            "back to, query string included",
+            platform="x",
+        )
+    return verifier
+
+
+def finish_oauth1_flow(
+    start: OAuth1Start,
+    callback_url: str | None = None,
+    *,
+    consumer_secret: str | SecretStr,
+    verifier: str | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Flow[XOAuth1Credentials]:
+    """The sans-IO exchange behind `finish_oauth1`."""
+    if verifier is None:
+        if callback_url is None:
+            raise ConfigurationError(
+                "auth.x.finish_oauth1 needs the callback URL, or verifier= (the PIN) for 'oob'"
+            )
+        verifier = _verifier_from(start, callback_url)
+    root = _oauth1_root(start.base_url)
+    response: httpx.Response = yield _signed_post(
+        root + ACCESS_TOKEN_PATH,
+        consumer_key=start.consumer_key,
+        consumer_secret=_plain(consumer_secret),
+        token_secret=start.request_token_secret.get_secret_value(),
+        extra={"oauth_token": start.request_token, "oauth_verifier": verifier},
+        clock=clock,
+    )
+    values = _oauth1_answer(
+        response, "the verifier", ("oauth_token", "oauth_token_secret", "user_id")
+    )
+    return XOAuth1Credentials(
+        consumer_key=start.consumer_key,
+        access_token=SecretStr(values["oauth_token"]),
+        access_token_secret=SecretStr(values["oauth_token_secret"]),
+        user_id=values["user_id"],
+        screen_name=values.get("screen_name", ""),
+        base_url=start.base_url,
+    )
+
+
+def finish_oauth1(
+    start: OAuth1Start,
+    callback_url: str | None = None,
+    *,
+    consumer_secret: str | SecretStr,
+    verifier: str | None = None,
+    http: httpx.Client | None = None,
+    clock: Callable[[], float] = time.time,
+) -> XOAuth1Credentials:
+    """Finish connecting with OAuth 1.0a: check that the callback carries this start's
+    request token, then exchange it and the ``oauth_verifier`` for the user's access
+    token and secret (``POST /oauth/access_token``, signed with the request token's
+    secret). A request token is spent by its first exchange.
+
+    Args:
+        start: what `start_oauth1` returned (or `OAuth1Start.from_dict` of it).
+        callback_url: the full URL the user came back to.
+        consumer_secret: the app's API key secret.
+        verifier: the PIN the user typed in (``"oob"`` callback) instead of a callback URL.
+        http: the httpx client to use.
+        clock: the time of the signature's timestamp.
+
+    Raises:
+        ConsentDenied: the user refused (the callback carries ``denied``).
+        CallbackError: the callback's ``oauth_token`` is another one, or it has no verifier.
+        GrantRefused: X refused (``code`` ``"89"``: the request token was used already or
+            expired; ``"oauth_verifier"``: a wrong verifier; ``"32"``: a wrong signature).
+        TransportError: X could not be reached.
+    """
+    flow = finish_oauth1_flow(
+        start, callback_url, consumer_secret=consumer_secret, verifier=verifier, clock=clock
+    )
+    return run(flow, http)
+
+
+async def finish_oauth1_async(
+    start: OAuth1Start,
+    callback_url: str | None = None,
+    *,
+    consumer_secret: str | SecretStr,
+    verifier: str | None = None,
+    http: httpx.AsyncClient | None = None,
+    clock: Callable[[], float] = time.time,
+) -> XOAuth1Credentials:
+    """`finish_oauth1` for async code."""
+    flow = finish_oauth1_flow(
+        start, callback_url, consumer_secret=consumer_secret, verifier=verifier, clock=clock
+    )
+    return await run_async(flow, http)
+
+
+def _plain(value: str | SecretStr) -> str:
+    return value.get_secret_value() if isinstance(value, SecretStr) else value

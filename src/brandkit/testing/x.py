@@ -19,7 +19,9 @@ assert emu.posts[0].text == "Hello"
 ```
 
 Supported: ``GET /i/oauth2/authorize`` and ``POST /2/oauth2/token`` (authorization
-  code with PKCE, refresh; see `XEmulator.oauth_app`), ``GET /2/users/me``, ``POST /2/tweets``,
+  code with PKCE, refresh; see `XEmulator.oauth_app`), OAuth 1.0a 3-legged
+  ``POST /oauth/request_token``, ``GET /oauth/authorize`` and ``POST /oauth/access_token``
+  (see `XEmulator.oauth1_app`), ``GET /2/users/me``, ``POST /2/tweets``,
 ``DELETE /2/tweets/:id``, ``GET /2/tweets``, ``GET /2/tweets/:id``, ``GET /2/users/:id/tweets``,
 ``POST /2/media/upload/initialize``, ``POST /2/media/upload/:id/append``,
 ``POST /2/media/upload/:id/finalize``, ``GET /2/media/upload`` (STATUS) and
@@ -81,6 +83,8 @@ from brandkit.text._x import weighted_length
 __all__ = [
     "DEFAULT_RATE_LIMITS",
     "TWEET_CREATE_SCHEMA",
+    "OAuth1App",
+    "OAuthApp",
     "XEmulator",
     "XMedia",
     "XPost",
@@ -507,6 +511,36 @@ class _Caller:
     user: XUser
     app: str
     headers: dict[str, str] = attrs.field(factory=dict)
+    scopes: frozenset[str] | None = None  # an OAuth 2 token's grant; None: OAuth 1.0a
+    writes: bool = True  # OAuth 1.0a: the access token was granted write access
+
+
+@attrs.frozen
+class OAuth1App:
+    """An app registered for OAuth 1.0a 3-legged authorization (`XEmulator.oauth1_app`).
+
+    Attributes:
+        consumer_key: the app's API key.
+        consumer_secret: its API key secret.
+        callbacks: the callback URLs it may use (``oob`` is always allowed: PIN flow).
+        access: ``"read-write"`` or ``"read"`` (the app permission of the developer portal).
+    """
+
+    consumer_key: str
+    consumer_secret: str = attrs.field(repr=False)
+    callbacks: tuple[str, ...]
+    access: str = "read-write"
+
+
+@attrs.define
+class _RequestToken:
+    consumer_key: str
+    secret: str
+    callback: str
+    expires_at: float
+    writes: bool
+    verifier: str | None = None
+    user_id: str | None = None
 
 
 # -- JSON schema subset ----------------------------------------------------------------------
@@ -576,6 +610,20 @@ def validate(schema: Mapping[str, Any], value: Any, path: str = "$") -> list[str
 
 
 # -- the emulator ----------------------------------------------------------------------------
+
+
+def _oauth_params(header_value: str) -> dict[str, str]:
+    """The parameters of an ``Authorization: OAuth k="v", …`` header, decoded."""
+    return {k: unquote(v) for k, v in re.findall(r'([\w]+)="([^"]*)"', header_value)}
+
+
+def _v1_errors(status: int, code: int, message: str) -> httpx.Response:
+    """An error in the shape of X's v1.1 and OAuth 1.0a endpoints."""
+    return httpx.Response(
+        status,
+        content=json.dumps({"errors": [{"code": code, "message": message}]}).encode(),
+        headers={"content-type": "application/json; charset=utf-8"},
+    )
 
 
 class XEmulator(Emulator):
@@ -672,6 +720,10 @@ class XEmulator(Emulator):
         self._consumers: dict[str, str] = {}
         self._oauth1: dict[str, tuple[str, str, str]] = {}  # token -> (secret, user, consumer)
         self._apps: dict[str, OAuthApp] = {}
+        self._oauth1_apps: dict[str, OAuth1App] = {}
+        self._request_tokens: dict[str, _RequestToken] = {}
+        self._oauth1_writes: dict[str, bool] = {}  # access token -> write access granted
+        self.request_token_lifetime = 900.0  # an unauthorized request token dies
         self._codes: dict[str, _Code] = {}
         self._deny_next = 0
         self.consent_as = "brand"
@@ -802,9 +854,39 @@ class XEmulator(Emulator):
 
     def deny_consent(self, times: int = 1) -> None:
         """The next ``times`` authorizations are refused by the user: the authorize
-        endpoint redirects with ``error=access_denied``."""
+        endpoint redirects with ``error=access_denied`` (OAuth 2) or ``denied=<token>``
+        (OAuth 1.0a)."""
         with self.lock:
             self._deny_next += times
+
+    def oauth1_app(self, *, callback: str | Sequence[str], access: str = "read-write") -> OAuth1App:
+        """Register an app for OAuth 1.0a 3-legged authorization: ``POST
+        /oauth/request_token`` (signed with the consumer secret, ``oauth_callback`` one of
+        ``callback`` or ``oob``), ``GET /oauth/authorize?oauth_token=…`` (consents at once
+        as `consent_as` and redirects with ``oauth_token`` and ``oauth_verifier``), then
+        ``POST /oauth/access_token`` (signed with the request token's secret, with the
+        verifier): the access token and secret, which never expire.
+
+        Request tokens are single-use and die unauthorized after
+        `request_token_lifetime` seconds; every signature is checked (HMAC-SHA1).
+
+        Args:
+            callback: the callback URL(s) registered.
+            access: ``"read-write"``, or ``"read"``: its tokens are refused when they post
+                (X's 403 ``oauth1-permissions``).
+
+        Raises:
+            ValueError: ``access`` is neither.
+        """
+        if access not in ("read-write", "read"):
+            raise ValueError(f"access is 'read-write' or 'read', not {access!r}")
+        uris = (callback,) if isinstance(callback, str) else tuple(callback)
+        with self.lock:
+            key = secrets.token_urlsafe(18)
+            app = OAuth1App(key, secrets.token_urlsafe(36), uris, access)
+            self._consumers[key] = app.consumer_secret
+            self._oauth1_apps[key] = app
+            return app
 
     @property
     def codes_outstanding(self) -> int:
@@ -980,9 +1062,11 @@ class XEmulator(Emulator):
 
     # -- auth ----------------------------------------------------------------------------
 
-    def _issue(self, user_id: str, client_id: str) -> str:
+    def _issue(self, user_id: str, client_id: str, scopes: str = SCOPES) -> str:
         token = secrets.token_urlsafe(32)
-        self._tokens[token] = _Token(user_id, self.clock.time() + self.token_lifetime, client_id)
+        self._tokens[token] = _Token(
+            user_id, self.clock.time() + self.token_lifetime, client_id, scopes
+        )
         return token
 
     def _caller(self, request: httpx.Request) -> _Caller | httpx.Response:
@@ -992,23 +1076,36 @@ class XEmulator(Emulator):
             token = self._tokens.get(value.strip())
             if token is None or token.expires_at <= self.clock.time():
                 return self._unauthorized()
-            return _Caller(self.users[token.user_id], token.client_id)
+            return _Caller(
+                self.users[token.user_id], token.client_id, scopes=frozenset(token.scopes.split())
+            )
         if scheme.lower() == "oauth":
             return self._oauth1_caller(request, value)
         return self._unauthorized()
 
     def _oauth1_caller(self, request: httpx.Request, value: str) -> _Caller | httpx.Response:
-        params = {k: unquote(v) for k, v in re.findall(r'([\w]+)="([^"]*)"', value)}
+        params = _oauth_params(value)
         consumer_secret = self._consumers.get(params.get("oauth_consumer_key", ""))
         found = self._oauth1.get(params.get("oauth_token", ""))
         if (
             consumer_secret is None
             or found is None
             or found[2] != params.get("oauth_consumer_key")
-            or params.get("oauth_signature_method") != "HMAC-SHA1"
+            or not self._signed(request, params, consumer_secret, found[0])
         ):
             return self._unauthorized()
-        token_secret, user_id, consumer = found
+        _, user_id, consumer = found
+        writes = self._oauth1_writes.get(params["oauth_token"], True)
+        return _Caller(self.users[user_id], consumer, writes=writes)
+
+    @staticmethod
+    def _signed(
+        request: httpx.Request, params: Mapping[str, str], consumer_secret: str, token_secret: str
+    ) -> bool:
+        """Whether the OAuth 1.0a ``params`` sign ``request`` with HMAC-SHA1 and these
+        secrets (RFC 5849 §3.4)."""
+        if params.get("oauth_signature_method") != "HMAC-SHA1":
+            return False
         # Written apart from the adapter's signer on purpose: the two check each other.
         signed = [(k, v) for k, v in params.items() if k not in ("oauth_signature", "realm")]
         signed += list(request.url.params.multi_items())
@@ -1029,9 +1126,7 @@ class XEmulator(Emulator):
         base = f"{request.method.upper()}&{enc(base_uri)}&{enc(normalized)}"
         key = f"{enc(consumer_secret)}&{enc(token_secret)}".encode()
         expected = base64.b64encode(hmac.new(key, base.encode(), hashlib.sha1).digest()).decode()
-        if not hmac.compare_digest(expected, params.get("oauth_signature", "")):
-            return self._unauthorized()
-        return _Caller(self.users[user_id], consumer)
+        return hmac.compare_digest(expected, params.get("oauth_signature", ""))
 
     # -- rate limits ---------------------------------------------------------------------
 
@@ -1188,7 +1283,7 @@ class XEmulator(Emulator):
         body: dict[str, Any] = {
             "token_type": "bearer",
             "expires_in": int(self.token_lifetime),
-            "access_token": self._issue(code.user_id, client_id),
+            "access_token": self._issue(code.user_id, client_id, " ".join(code.scopes)),
             "scope": " ".join(code.scopes),
         }
         if "offline.access" in code.scopes:
@@ -1249,7 +1344,7 @@ class XEmulator(Emulator):
         body: dict[str, Any] = {
             "token_type": "bearer",
             "expires_in": int(self.token_lifetime),
-            "access_token": self._issue(old.user_id, client_id),
+            "access_token": self._issue(old.user_id, client_id, old.scopes),
             "scope": old.scopes,
         }
         if self.return_refresh_token:
@@ -1260,6 +1355,119 @@ class XEmulator(Emulator):
                 self._refresh[refresh] = _Token(old.user_id, float("inf"), client_id, old.scopes)
             body["refresh_token"] = refresh
         return self.json(body)
+
+    # -- OAuth 1.0a 3-legged -------------------------------------------------------------
+
+    @staticmethod
+    def _form_answer(values: Mapping[str, str]) -> httpx.Response:
+        # X answers the OAuth 1.0a token endpoints with a form-encoded body labelled html.
+        body = "&".join(f"{k}={quote(v, safe='')}" for k, v in values.items())
+        return httpx.Response(
+            200, content=body.encode(), headers={"content-type": "text/html; charset=utf-8"}
+        )
+
+    @route("POST", r"/oauth/request_token")
+    def _request_token(self, request: httpx.Request) -> httpx.Response:
+        params = _oauth_params(request.headers.get("authorization", "").partition(" ")[2])
+        app = self._oauth1_apps.get(params.get("oauth_consumer_key", ""))
+        if app is None or not self._signed(request, params, app.consumer_secret, ""):
+            return _v1_errors(401, 32, "Could not authenticate you.")
+        callback = params.get("oauth_callback") or request.url.params.get("oauth_callback", "")
+        if callback != "oob" and callback not in app.callbacks:
+            return _v1_errors(
+                403,
+                415,
+                "Callback URL not approved for this client application. Approved callback "
+                "URLs can be adjusted in your application settings",
+            )
+        access = request.url.params.get("x_auth_access_type", "write")
+        token = secrets.token_urlsafe(24)
+        secret = secrets.token_urlsafe(32)
+        self._request_tokens[token] = _RequestToken(
+            consumer_key=app.consumer_key,
+            secret=secret,
+            callback=callback,
+            expires_at=self.clock.time() + self.request_token_lifetime,
+            writes=app.access == "read-write" and access != "read",
+        )
+        return self._form_answer(
+            {"oauth_token": token, "oauth_token_secret": secret, "oauth_callback_confirmed": "true"}
+        )
+
+    @route("GET", r"/oauth/authorize")
+    def _authorize1(self, request: httpx.Request) -> httpx.Response:
+        token = request.url.params.get("oauth_token", "")
+        found = self._request_tokens.get(token)
+        if found is None or found.verifier is not None or found.expires_at <= self.clock.time():
+            # X shows an error page; it has no callback to send the user to.
+            return httpx.Response(
+                400,
+                headers={"content-type": "text/html; charset=utf-8"},
+                text="<p>This page is no longer valid. It looks like someone already used the "
+                "token information you provided.</p>",
+            )
+        if self._deny_next > 0:
+            self._deny_next -= 1
+            del self._request_tokens[token]
+            params = {"denied": token}
+        else:
+            user = self.user(self.consent_as)
+            if user.id in self._brands:
+                self._brands.remove(user.id)
+            self._brands.append(user.id)
+            found.verifier = secrets.token_urlsafe(24)
+            found.user_id = user.id
+            params = {"oauth_token": token, "oauth_verifier": found.verifier}
+        if found.callback == "oob":
+            # The PIN flow shows the verifier instead of redirecting.
+            return httpx.Response(
+                200,
+                headers={"content-type": "text/html; charset=utf-8"},
+                text=f"<code>{html.escape(params.get('oauth_verifier', ''))}</code>",
+            )
+        sep = "&" if "?" in found.callback else "?"
+        query = "&".join(f"{k}={quote(v, safe='')}" for k, v in params.items())
+        return httpx.Response(302, headers={"location": f"{found.callback}{sep}{query}"})
+
+    @route("POST", r"/oauth/access_token")
+    def _access_token(self, request: httpx.Request) -> httpx.Response:
+        params = _oauth_params(request.headers.get("authorization", "").partition(" ")[2])
+        app = self._oauth1_apps.get(params.get("oauth_consumer_key", ""))
+        token = params.get("oauth_token") or request.url.params.get("oauth_token", "")
+        found = self._request_tokens.get(token)
+        if app is None or found is None or found.consumer_key != app.consumer_key:
+            return _v1_errors(401, 89, "Invalid or expired token.")
+        if not self._signed(request, params, app.consumer_secret, found.secret):
+            return _v1_errors(401, 32, "Could not authenticate you.")
+        # A request token is spent by its first exchange, whatever the outcome.
+        del self._request_tokens[token]
+        form = dict(parse_qsl(request.content.decode(), keep_blank_values=True))
+        verifier = (
+            params.get("oauth_verifier")
+            or request.url.params.get("oauth_verifier")
+            or form.get("oauth_verifier", "")
+        )
+        if found.verifier is None or found.user_id is None or found.expires_at <= self.clock.time():
+            return _v1_errors(401, 89, "Invalid or expired token.")
+        if not hmac.compare_digest(verifier.encode(), found.verifier.encode()):
+            return httpx.Response(
+                401,
+                headers={"content-type": "text/plain; charset=utf-8"},
+                text="Error processing your OAuth request: Invalid oauth_verifier parameter",
+            )
+        user = self.users[found.user_id]
+        access = f"{user.id}-{secrets.token_urlsafe(30)}"
+        secret = secrets.token_urlsafe(33)
+        self._oauth1[access] = (secret, user.id, app.consumer_key)
+        self._oauth1_writes[access] = found.writes
+        return self._form_answer(
+            {
+                "oauth_token": access,
+                "oauth_token_secret": secret,
+                "user_id": user.id,
+                "screen_name": user.username,
+            }
+        )
 
     # -- users ---------------------------------------------------------------------------
 
@@ -1396,11 +1604,30 @@ class XEmulator(Emulator):
             display = f"{display}{sep}{short}"
         return display, urls
 
+    def _may_write(self, caller: _Caller) -> httpx.Response | None:
+        """X's 403 when the caller's grant does not allow writing posts: an OAuth 2 token
+        without ``tweet.write``, or an OAuth 1.0a token of a read-only app."""
+        if caller.scopes is not None and "tweet.write" not in caller.scopes:
+            return self.problem(403, "Forbidden", "Forbidden", headers=caller.headers)
+        if not caller.writes:
+            return self.problem(
+                403,
+                "Forbidden",
+                "Your client app is not configured with the appropriate oauth1 app "
+                "permissions for this endpoint.",
+                "oauth1-permissions",
+                headers=caller.headers,
+            )
+        return None
+
     @route("POST", r"/2/tweets")
     def _create(self, request: httpx.Request) -> httpx.Response:
         caller = self._begin(request, "POST /2/tweets")
         if isinstance(caller, httpx.Response):
             return caller
+        refused = self._may_write(caller)
+        if refused is not None:
+            return refused
         body = self._schema_body(
             request, TWEET_CREATE_SCHEMA, caller, "$: null found, object expected"
         )

@@ -1,0 +1,534 @@
+"""A faithful, stateful DEV (dev.to) community, i.e. the Forem API v1, for tests.
+
+```python
+from brandkit import Article, Client
+from brandkit.testing.devto import DevtoEmulator
+
+emu = DevtoEmulator()
+with emu.serve():
+    account = emu.account()
+    with Client() as client:
+        (delivery,) = client.publish(Article(title="Hello", body="Hi *all*"), account)
+    assert emu.post_titles() == ["Hello"]
+```
+
+What it answers like Forem (forem/forem: ``app/controllers/concerns/api/articles_controller.rb``,
+``app/controllers/api/v1/api_controller.rb``, the ``api/v1/articles`` views, ``Article``'s
+validations and ``config/initializers/rack_attack.rb``):
+
+- ``POST /api/articles`` with ``{"article": {title, body_markdown, published, series,
+  main_image, canonical_url, description, tags, published_at}}`` answers 201 with the
+  article (``tag_list`` a string, ``tags`` a list, ``body_html``, ``user``) and a
+  ``Location``. Unknown keys are dropped, as Rails' strong parameters do.
+- Validation in Forem's words, answered 422 ``{"error": "...", "status": 422}``: ``Title can't
+  be blank``, ``Title is too long (maximum is 128 characters)``, ``Tag list exceed the maximum of
+  4 tags``, a tag that is not letters and digits, ``Title has already been used in the last
+  five minutes`` (the same user, the same title, created less than 5 minutes ago), ``Body
+  markdown is too long (maximum is 800000 characters)``, and an ``article`` that is not an
+  object.
+- Slugs are Forem's: the title parameterized plus 4 random characters; a draft gets a
+  ``-temp-slug-`` one that is replaced when it is first published. Renaming never moves a
+  slug. ``published`` with a future ``published_at`` is a scheduled article.
+- ``PUT /api/articles/{id}`` (the user's own; another's is 404), ``GET /api/articles/me/all``
+  (also ``me``, ``me/published``, ``me/unpublished``) newest first with ``page`` and
+  ``per_page`` (30, at most 1000), ``GET /api/articles/{id}`` and ``/{username}/{slug}``
+  (published only). The API has no delete.
+- ``api-key`` header; missing or wrong: 401 ``{"error": "unauthorized", "status": 401}``.
+- Rate limits: Rack::Attack's ``api_write_throttle`` (1 write per second per key: 429
+  ``Retry later`` with ``Retry-After``), and the limit on published articles created (9 per
+  30 seconds: 429 ``Rate limit reached, try again in 30 seconds``, ``Retry-After: 30``);
+  both configurable (``write_throttle``, ``creation_limit``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import string
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+import attrs
+import httpx
+
+from brandkit.accounts import Account
+from brandkit.testing._emulator import Clock, Emulator, route
+
+__all__ = ["DevtoEmulator"]
+
+_ALLOWED = (
+    "title",
+    "body_markdown",
+    "published",
+    "series",
+    "main_image",
+    "canonical_url",
+    "description",
+    "tags",
+    "published_at",
+    "organization_id",
+)
+TITLE_MAX = 128
+BODY_MAX = 800_000
+TAGS_MAX = 4
+TAG_MAX = 30
+DUPLICATE_WINDOW = timedelta(minutes=5)
+
+
+class _Refusal(Exception):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+@attrs.define
+class _User:
+    id: int
+    username: str
+    name: str
+    api_key: str
+
+
+@attrs.define
+class _Article:
+    id: int
+    user_id: int
+    title: str
+    body_markdown: str
+    description: str
+    published: bool
+    published_at: datetime | None
+    created_at: datetime
+    edited_at: datetime | None
+    slug: str
+    main_image: str | None = None
+    canonical_url: str | None = None
+    series: str | None = None
+    tags: list[str] = attrs.field(factory=list)
+
+
+def _time(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parameterize(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:100] or "article"
+
+
+def _text_of(markdown: str) -> str:
+    return " ".join(re.sub(r"[#*_`>\[\]()!~|-]+", " ", markdown).split())
+
+
+class DevtoEmulator(Emulator):
+    """A Forem with one user (more with `add_user`) and their API key.
+
+    Attributes:
+        api_key: the first user's API key.
+        username: the first user's username.
+        write_throttle: Rack::Attack's 1 write per second per API key is enforced.
+        creation_limit: published articles a user may create per 30 seconds.
+    """
+
+    platform: ClassVar[str] = "devto"
+    create_route: ClassVar[tuple[str, str]] = ("POST", r"/api/articles")
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        strict: bool | None = None,
+        username: str = "acme",
+        write_throttle: bool = True,
+        creation_limit: int = 9,
+    ) -> None:
+        super().__init__(clock=clock, strict=strict)
+        self.write_throttle = write_throttle
+        self.creation_limit = creation_limit
+        self._users: dict[int, _User] = {}
+        self._articles: dict[int, _Article] = {}
+        self._next_id = 1_000_001
+        self._writes: dict[str, float] = {}
+        user = self.add_user(username)
+        self.api_key = user.api_key
+        self.username = user.username
+
+    def add_user(self, username: str, *, name: str | None = None) -> _User:
+        """Another user with an API key of their own (``.api_key``)."""
+        with self.lock:
+            user = _User(
+                id=len(self._users) + 1,
+                username=username,
+                name=name or username.title(),
+                api_key="".join(
+                    secrets.choice(string.ascii_letters + string.digits) for _ in range(24)
+                ),
+            )
+            self._users[user.id] = user
+            return user
+
+    # -- for tests ------------------------------------------------------------------------
+
+    def account(self, *, name: str | None = None, **kwargs: Any) -> Account:
+        """An ``Account.devto`` with the first user's API key, at `base_url` (call it inside
+        ``serve()`` for the socket URL)."""
+        return Account.devto(api_key=self.api_key, base_url=self.base_url, name=name, **kwargs)
+
+    def post_texts(self) -> list[str]:
+        """The Markdown bodies of every article, oldest first (dev.to has no delete)."""
+        with self.lock:
+            return [a.body_markdown for a in self._articles.values()]
+
+    def post_titles(self) -> list[str]:
+        """The titles of every article, oldest first."""
+        with self.lock:
+            return [a.title for a in self._articles.values()]
+
+    def articles(self) -> list[dict[str, Any]]:
+        """Every article, oldest first, as ``GET /api/articles/{id}`` shows it (drafts too)."""
+        with self.lock:
+            return [self._show(a) for a in self._articles.values()]
+
+    # -- answers --------------------------------------------------------------------------
+
+    def error(self, status: int, message: str, **extra: Any) -> httpx.Response:
+        """Forem's API error body: ``{"error": message, "status": status}``."""
+        return self.json({"error": message, "status": status}, status=status)
+
+    def internal_error(self, request: httpx.Request) -> httpx.Response:
+        """Rails' 500."""
+        return self.error(500, "Internal Server Error")
+
+    def _refused(self, exc: _Refusal) -> httpx.Response:
+        if exc.status == 429 and exc.message == "Retry later":
+            # Rack::Attack's own answer: plain text, not Forem's JSON.
+            return httpx.Response(
+                429,
+                content=b"Retry later\n",
+                headers={"content-type": "text/plain", **exc.headers},
+            )
+        response = self.error(exc.status, exc.message)
+        response.headers.update(exc.headers)
+        return response
+
+    def _authenticate(self, request: httpx.Request) -> _User:
+        key = request.headers.get("api-key")
+        for user in self._users.values():
+            if key and secrets.compare_digest(user.api_key, key):
+                return user
+        raise _Refusal(401, "unauthorized")
+
+    def _throttle(self, request: httpx.Request) -> None:
+        """Rack::Attack's api_write_throttle: 1 write per second per API key, counted
+        before authentication (a refused key still spends its second)."""
+        if not self.write_throttle:
+            return
+        key = request.headers.get("api-key") or "-"
+        now = self.clock.time()
+        period = int(now)
+        if self._writes.get(key) == period:
+            raise _Refusal(429, "Retry later", {"retry-after": "1"})
+        self._writes[key] = period
+
+    def _url(self, a: _Article) -> str:
+        return f"{self.base_url}/{self._users[a.user_id].username}/{a.slug}"
+
+    def _cover(self, a: _Article) -> str | None:
+        if not a.main_image:
+            return None
+        return (
+            f"{self.base_url}/dynamic/image/width=1000,height=420,fit=cover,gravity=auto,"
+            f"format=auto/{quote(a.main_image, safe='')}"
+        )
+
+    def _user_json(self, user: _User) -> dict[str, Any]:
+        return {
+            "name": user.name,
+            "username": user.username,
+            "twitter_username": None,
+            "github_username": None,
+            "user_id": user.id,
+            "website_url": None,
+            "profile_image": f"{self.base_url}/uploads/user/{user.id}/profile.png",
+            "profile_image_90": f"{self.base_url}/uploads/user/{user.id}/profile_90.png",
+        }
+
+    def _common(self, a: _Article) -> dict[str, Any]:
+        return {
+            "type_of": "article",
+            "id": a.id,
+            "title": a.title,
+            "description": a.description,
+            "slug": a.slug,
+            "path": f"/{self._users[a.user_id].username}/{a.slug}",
+            "url": self._url(a),
+            "comments_count": 0,
+            "public_reactions_count": 0,
+            "positive_reactions_count": 0,
+            "published_timestamp": _time(a.published_at) or "",
+            "cover_image": self._cover(a),
+            "canonical_url": a.canonical_url or self._url(a),
+            "reading_time_minutes": max(1, len(a.body_markdown.split()) // 275),
+        }
+
+    def _show(self, a: _Article) -> dict[str, Any]:
+        from markdown_it import MarkdownIt
+
+        return {
+            **self._common(a),
+            "readable_publish_date": a.published_at.strftime("%b %-d") if a.published_at else None,
+            "collection_id": None,
+            "language": "en",
+            "social_image": self._cover(a) or f"{self.base_url}/social_previews/article/{a.id}.png",
+            "created_at": _time(a.created_at),
+            "edited_at": _time(a.edited_at),
+            "crossposted_at": None,
+            "published_at": _time(a.published_at),
+            "last_comment_at": _time(a.published_at or a.created_at),
+            "tag_list": ", ".join(a.tags),
+            "tags": list(a.tags),
+            "body_html": MarkdownIt("commonmark").render(a.body_markdown),
+            "body_markdown": a.body_markdown,
+            "user": self._user_json(self._users[a.user_id]),
+        }
+
+    def _me(self, a: _Article) -> dict[str, Any]:
+        return {
+            **self._common(a),
+            "published": a.published,
+            "published_at": _time(a.published_at),
+            "page_views_count": 0,
+            "body_markdown": a.body_markdown,
+            "tag_list": list(a.tags),
+            "user": self._user_json(self._users[a.user_id]),
+        }
+
+    # -- writing --------------------------------------------------------------------------
+
+    def _params(self, request: httpx.Request) -> dict[str, Any]:
+        try:
+            body = json.loads(request.content or b"null")
+        except ValueError:
+            raise _Refusal(400, "Error occurred while parsing request parameters") from None
+        article = body.get("article") if isinstance(body, dict) else None
+        if article is None:
+            raise _Refusal(422, "param is missing or the value is empty: article")
+        if not isinstance(article, dict):
+            kind = {str: "String", list: "Array", int: "Integer", bool: "Boolean"}.get(
+                type(article), type(article).__name__
+            )
+            raise _Refusal(
+                422, f"article param must be a JSON object. You provided article as a {kind}"
+            )
+        return {k: v for k, v in article.items() if k in _ALLOWED}
+
+    def _tags(self, raw: Any) -> list[str]:
+        if raw is None:
+            return []
+        names = raw.split(",") if isinstance(raw, str) else raw
+        if not isinstance(names, list):
+            raise _Refusal(422, "Tag list is invalid")
+        out: list[str] = []
+        for name in names:
+            tag = str(name).strip().lower()
+            if tag and tag not in out:
+                out.append(tag)
+        return out
+
+    def _validate(self, a: _Article, *, new: bool) -> None:
+        problems: list[str] = []
+        if not a.title.strip():
+            problems.append("Title can't be blank")
+        elif len(a.title) > TITLE_MAX:
+            problems.append(f"Title is too long (maximum is {TITLE_MAX} characters)")
+        if len(a.body_markdown) > BODY_MAX:
+            problems.append(f"Body markdown is too long (maximum is {BODY_MAX} characters)")
+        if len(a.tags) > TAGS_MAX:
+            problems.append(f"Tag list exceed the maximum of {TAGS_MAX} tags")
+        else:
+            for tag in a.tags:
+                if len(tag) > TAG_MAX:
+                    problems.append(f'Tag "{tag}" is too long (maximum is {TAG_MAX} characters)')
+                elif not re.fullmatch(r"[^\W_]+", tag):
+                    problems.append(
+                        f'Tag "{tag}" contains non-alphanumeric or prohibited unicode characters'
+                    )
+        for field in ("canonical_url", "main_image"):
+            value = getattr(a, field)
+            if value and not re.match(r"https?://[^\s/]+", value):
+                problems.append(f"{field.replace('_', ' ').capitalize()} must be a valid URL")
+        if new and a.title:
+            since = self.clock.now() - DUPLICATE_WINDOW
+            if any(
+                o.user_id == a.user_id and o.title == a.title and o.created_at > since
+                for o in self._articles.values()
+            ):
+                problems.append("Title has already been used in the last five minutes")
+        if problems:
+            raise _Refusal(422, " and ".join(problems))
+
+    def _assign(self, a: _Article, params: dict[str, Any]) -> None:
+        for field in ("title", "body_markdown", "series"):
+            if field in params:
+                value = params[field]
+                setattr(a, field, "" if value is None and field != "series" else value)
+        for field in ("main_image", "canonical_url"):
+            if field in params:
+                setattr(a, field, params[field] or None)
+        if "tags" in params:
+            a.tags = self._tags(params["tags"])
+        if params.get("description"):
+            a.description = str(params["description"])
+        elif not a.description:
+            a.description = _text_of(a.body_markdown)[:100]
+        if "published" in params:
+            a.published = params["published"] in (True, "true", "1", 1)
+        if params.get("published_at"):
+            try:
+                moment = datetime.fromisoformat(str(params["published_at"]).replace("Z", "+00:00"))
+            except ValueError:
+                raise _Refusal(422, "Published at is not a valid date") from None
+            a.published_at = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        if a.published and a.published_at is None:
+            a.published_at = self.clock.now()
+        if a.published and "-temp-slug-" in a.slug:
+            a.slug = self._slug(a.title)
+
+    def _slug(self, title: str) -> str:
+        tail = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(4))
+        return f"{_parameterize(title)}-{tail}"
+
+    def _rate_limit(self, user: _User) -> None:
+        since = self.clock.now() - timedelta(seconds=30)
+        recent = sum(
+            1
+            for a in self._articles.values()
+            if a.user_id == user.id and a.published and a.created_at > since
+        )
+        if recent >= self.creation_limit:
+            raise _Refusal(
+                429, "Rate limit reached, try again in 30 seconds", {"retry-after": "30"}
+            )
+
+    # -- routes ---------------------------------------------------------------------------
+
+    @route("POST", r"/api/articles")
+    def _create(self, request: httpx.Request) -> httpx.Response:
+        try:
+            self._throttle(request)
+            user = self._authenticate(request)
+            params = self._params(request)
+            now = self.clock.now()
+            a = _Article(
+                id=self._next_id,
+                user_id=user.id,
+                title="",
+                body_markdown="",
+                description="",
+                published=False,
+                published_at=None,
+                created_at=now,
+                edited_at=None,
+                slug="",
+            )
+            self._assign(a, params)
+            if not a.published:
+                a.published_at = None
+                a.slug = (
+                    f"{_parameterize(a.title)}-temp-slug-{secrets.randbelow(9_000_000) + 1_000_000}"
+                )
+            elif not a.slug:
+                a.slug = self._slug(a.title)
+            self._validate(a, new=True)
+            if a.published:
+                self._rate_limit(user)
+        except _Refusal as exc:
+            return self._refused(exc)
+        self._next_id += 1
+        self._articles[a.id] = a
+        response = self.json(self._show(a), status=201)
+        response.headers["location"] = self._url(a)
+        return response
+
+    @route("PUT", r"/api/articles/(?P<article_id>[0-9]+)")
+    def _update(self, request: httpx.Request, article_id: str) -> httpx.Response:
+        try:
+            self._throttle(request)
+            user = self._authenticate(request)
+            params = self._params(request)
+            found = self._articles.get(int(article_id))
+            if found is None or found.user_id != user.id:
+                raise _Refusal(404, "not found")
+            a = attrs.evolve(found, tags=list(found.tags))
+            self._assign(a, params)
+            if "published" in params and not a.published:
+                a.published_at = found.published_at if found.published else None
+            self._validate(a, new=False)
+            a.edited_at = self.clock.now()
+        except _Refusal as exc:
+            return self._refused(exc)
+        self._articles[a.id] = a
+        return self.json(self._show(a))
+
+    @route("DELETE", r"/api/articles/(?P<article_id>[0-9]+)")
+    def _no_delete(self, request: httpx.Request, article_id: str) -> httpx.Response:
+        # Forem routes no DELETE for articles: Rails answers its routing 404.
+        return self.error(404, "not found")
+
+    @route("GET", r"/api/articles/me(?:/(?P<which>all|published|unpublished))?")
+    def _mine(self, request: httpx.Request, which: str | None) -> httpx.Response:
+        try:
+            user = self._authenticate(request)
+        except _Refusal as exc:
+            return self._refused(exc)
+        now = self.clock.now()
+        keep: Callable[[_Article], bool] = {
+            "all": lambda a: True,
+            "unpublished": lambda a: not a.published,
+        }.get(which or "published", lambda a: a.published)
+        found = [a for a in self._articles.values() if a.user_id == user.id and keep(a)]
+        # ORDER BY published_at DESC, created_at DESC: PostgreSQL puts NULLs (drafts) first.
+        found.sort(
+            key=lambda a: (
+                a.published_at is None,
+                a.published_at or now,
+                a.created_at,
+            ),
+            reverse=True,
+        )
+        params = request.url.params
+        per_page = _int(params.get("per_page"), 30)
+        page = max(_int(params.get("page"), 1), 1)
+        per_page = min(max(per_page, 1), 1000)
+        chunk = found[(page - 1) * per_page : page * per_page]
+        return self.json([self._me(a) for a in chunk])
+
+    @route("GET", r"/api/articles/(?P<article_id>[0-9]+)")
+    def _read(self, request: httpx.Request, article_id: str) -> httpx.Response:
+        a = self._articles.get(int(article_id))
+        if a is None or not self._visible(a):
+            return self.error(404, "not found")
+        return self.json(self._show(a))
+
+    @route("GET", r"/api/articles/(?P<username>[A-Za-z0-9_]+)/(?P<slug>[a-z0-9-]+)")
+    def _read_slug(self, request: httpx.Request, username: str, slug: str) -> httpx.Response:
+        for a in self._articles.values():
+            if a.slug == slug and self._users[a.user_id].username == username and self._visible(a):
+                return self.json(self._show(a))
+        return self.error(404, "not found")
+
+    def _visible(self, a: _Article) -> bool:
+        return a.published and a.published_at is not None and a.published_at <= self.clock.now()
+
+
+def _int(raw: str | None, default: int) -> int:
+    try:
+        return int(raw) if raw is not None else default
+    except ValueError:
+        return default

@@ -1,0 +1,882 @@
+"""The outbox on PostgreSQL: the same deliveries, states and guarantees as the SQLite file,
+for workers on several machines.
+
+`PostgresOutbox` is an [`Outbox`][brandkit.Outbox]: it keeps the SQLite outbox's rules
+(what a save may change, how a delivery is stored and read back, the history it writes) by
+inheriting them, and replaces only the statements. What differs is how processes coordinate:
+
+* **accounts are claimed first.** A worker takes an *account* (a row of ``outbox_accounts``,
+  locked ``FOR UPDATE SKIP LOCKED``, then leased) before it takes that account's deliveries,
+  so one account is served by one worker at a time and its posts go out in their order,
+  while workers on other machines serve other accounts.
+* **leases are measured on the database clock** (``now()``), never on a host's: a lease
+  ends ``lease`` seconds after its holder last renewed it. A live outbox renews its leases
+  from a background thread every quarter of ``lease``, so a live worker's leases never end
+  (however slow its upload); a crashed host's end ``lease`` seconds after it stopped, and
+  its deliveries are then taken over (one found ``sending`` comes back ``unknown`` and is
+  looked up before anything is sent again).
+* **adding a post wakes idle workers** (``NOTIFY``): `PostgresOutbox.wait_for_work` returns
+  as soon as a post is added, instead of polling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from brandkit.accounts import Account
+from brandkit.backends import (
+    DEFAULT_PREFIX,
+    Schema,
+    check_prefix,
+    kind_of,
+    migrate,
+    redact_url,
+    register,
+)
+from brandkit.backends import aconnect as pg_aconnect
+from brandkit.backends import connect as pg_connect
+from brandkit.delivery import Delivery, DeliveryStatus
+from brandkit.errors import BrandkitError, ConfigurationError, OutboxConflict
+from brandkit.outbox._store import (
+    _IN_FLIGHT,
+    _UNREADABLE,
+    _UNSET,
+    Outbox,
+    OutboxEvent,
+    _EventRow,
+    _iso,
+    _Unset,
+)
+
+try:
+    import psycopg
+    from psycopg import errors as pg_errors
+except ImportError:  # pragma: no cover - the extra is not installed
+    psycopg = None  # type: ignore[assignment]
+
+__all__ = ["PostgresOutbox"]
+
+logger = logging.getLogger("brandkit.outbox")
+
+# The outbox's tables, version by version (``brandkit db upgrade`` applies them too). Times
+# the application chooses (a post's schedule, a retry time, creation) are the application's;
+# lease ends are the database's (now()).
+SCHEMA = register(
+    Schema(
+        "outbox",
+        (
+            (
+                """CREATE TABLE {prefix}outbox_deliveries (
+                    seq BIGSERIAL,
+                    id TEXT PRIMARY KEY,
+                    account TEXT NOT NULL,
+                    platform TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    campaign TEXT,
+                    scheduled_at TIMESTAMPTZ,
+                    not_before TIMESTAMPTZ,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    error TEXT,
+                    parts INTEGER NOT NULL DEFAULT 0,
+                    created_at TIMESTAMPTZ NOT NULL,
+                    updated_at TIMESTAMPTZ NOT NULL,
+                    lease_owner TEXT,
+                    lease_until TIMESTAMPTZ,
+                    data TEXT NOT NULL
+                )""",
+                "CREATE INDEX {prefix}outbox_deliveries_due "
+                "ON {prefix}outbox_deliveries (account, status, scheduled_at)",
+                "CREATE INDEX {prefix}outbox_deliveries_status "
+                "ON {prefix}outbox_deliveries (status)",
+                "CREATE INDEX {prefix}outbox_deliveries_platform "
+                "ON {prefix}outbox_deliveries (platform)",
+                "CREATE INDEX {prefix}outbox_deliveries_campaign "
+                "ON {prefix}outbox_deliveries (campaign)",
+                "CREATE INDEX {prefix}outbox_deliveries_created "
+                "ON {prefix}outbox_deliveries (created_at, seq)",
+                "CREATE INDEX {prefix}outbox_deliveries_leased "
+                "ON {prefix}outbox_deliveries (lease_owner) WHERE lease_owner IS NOT NULL",
+                """CREATE TABLE {prefix}outbox_events (
+                    seq BIGSERIAL PRIMARY KEY,
+                    delivery_id TEXT NOT NULL,
+                    at TIMESTAMPTZ NOT NULL,
+                    status TEXT NOT NULL,
+                    attempts INTEGER NOT NULL,
+                    parts INTEGER NOT NULL,
+                    note TEXT
+                )""",
+                "CREATE INDEX {prefix}outbox_events_delivery "
+                "ON {prefix}outbox_events (delivery_id, seq)",
+                # Who serves each account: claimed FOR UPDATE SKIP LOCKED, then leased.
+                """CREATE TABLE {prefix}outbox_accounts (
+                    account TEXT PRIMARY KEY,
+                    lease_owner TEXT,
+                    lease_until TIMESTAMPTZ
+                )""",
+            ),
+        ),
+    )
+)
+
+# A lease ``secs`` seconds from now on the database clock (NULL stays NULL: no lease).
+_UNTIL = "now() + make_interval(secs => %s::float8)"
+# Seconds left on a lease on the database clock (negative: ended; NULL: none).
+_LEFT = "EXTRACT(EPOCH FROM lease_until - now())::float8"
+# What a worker takes (as the SQLite outbox): pending, unknown, and sending whose publisher
+# is gone, whose time has come and that no live process holds.
+_DUE = (
+    "status IN ('pending', 'unknown', 'sending') "
+    "AND (scheduled_at IS NULL OR scheduled_at <= %(at)s) "
+    "AND (not_before IS NULL OR not_before <= %(at)s) "
+    "AND (lease_owner IS NULL OR lease_until < now())"
+)
+
+
+class PostgresOutbox(Outbox):
+    """Durable deliveries in a PostgreSQL database, for workers on many machines.
+
+    `Outbox("postgresql://…")` returns one; the API, the states and what a save refuses are
+    those of the SQLite [`Outbox`][brandkit.Outbox].
+
+    ```python
+    from brandkit.outbox import Outbox, Worker
+
+    outbox = Outbox("postgresql://brandkit@db.internal/brandkit", prefix="acme_")
+    with Worker(outbox, accounts) as worker:
+        worker.run_forever(poll=30)       # woken at once when a post is added
+    ```
+
+    Args:
+        url: a libpq URL (``postgresql://user:password@host:port/database?sslmode=…``).
+        lease: seconds after its holder stopped renewing them (it crashed, or lost the
+            database) that its leases end and other workers take its deliveries over. A
+            live outbox renews its own every ``lease / 4`` seconds.
+        clock: the current time, for the times the outbox itself writes and for what is
+            due (tests pass a fake); leases use the database's clock.
+        timeout: seconds to connect, and to wait for a row another process holds locked,
+            before giving up with [`OutboxConflict`][brandkit.errors.OutboxConflict].
+        accounts: as for [`Outbox`][brandkit.Outbox].
+        create: create the tables when they are missing (``False``: refuse a database
+            without them, so that a mistyped URL is an error rather than a new outbox).
+        prefix: put before every table name (lower-case letters, digits, ``_``), so that
+            several outboxes, or other applications, share one database.
+        accounts_per_claim: the most accounts one `claim` takes, so that one worker does
+            not take every account while others stay idle.
+
+    Raises:
+        ConfigurationError: psycopg is not installed, the URL or prefix is malformed, the
+            server cannot be reached or refuses the login, the tables are missing while
+            ``create`` is ``False``, or they belong to a newer brandkit.
+    """
+
+    what = "outbox"
+
+    def __init__(
+        self,
+        url: str = "",
+        *,
+        lease: float = 60.0,
+        clock: Callable[[], datetime] | None = None,
+        timeout: float = 10.0,
+        accounts: Mapping[str, Account] | Iterable[Account] | None = None,
+        create: bool = True,
+        prefix: str = DEFAULT_PREFIX,
+        accounts_per_claim: int = 8,
+    ) -> None:
+        url = str(url)
+        if kind_of(url) != "postgresql":
+            raise ConfigurationError(f"{redact_url(url)} is not a postgresql:// URL")
+        check_prefix(prefix)
+        if accounts_per_claim < 1:
+            raise ConfigurationError("accounts_per_claim must be at least 1")
+        self._init_common(lease=lease, clock=clock, timeout=timeout, accounts=accounts)
+        self.url = url
+        self.path = redact_url(url)
+        self.prefix = prefix
+        self.accounts_per_claim = accounts_per_claim
+        self.channel = f"{prefix}outbox"
+        self._t = {name: f"{prefix}outbox_{name}" for name in ("deliveries", "events", "accounts")}
+        self._lock = threading.RLock()
+        self._conn: Any = None
+        self._listener: Any = None
+        self._alistener: Any = None
+        self._stopped = threading.Event()
+        self._conn = self._connect()
+        try:
+            self._migrate_pg(create)
+            self.recover()
+        except BaseException:
+            self._conn.close()
+            raise
+        self._heart: threading.Thread | None = None
+        if self.lease > 0:
+            self._heart = threading.Thread(
+                target=self._heartbeat, name="brandkit-outbox-leases", daemon=True
+            )
+            self._heart.start()
+
+    def _init_common(
+        self,
+        *,
+        lease: float,
+        clock: Callable[[], datetime] | None,
+        timeout: float,
+        accounts: Mapping[str, Account] | Iterable[Account] | None,
+    ) -> None:
+        """What every outbox sets up (owner, clock, accounts), without opening a file."""
+        self.lease = float(lease)
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.timeout = float(timeout)
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.accounts = None
+        if accounts is not None:
+            self.use_accounts(accounts)
+        self._last_post = None
+
+    # -- connections ---------------------------------------------------------------------
+
+    def _connect(self) -> Any:
+        """A new connection in autocommit mode (transactions are explicit), on UTC, with
+        lock waits bounded by ``timeout``.
+
+        Raises:
+            ConfigurationError: psycopg is missing.
+            BrandkitError: the server cannot be reached or refused the login.
+        """
+        conn = pg_connect(self.url, autocommit=True)
+        try:
+            conn.execute("SET TIME ZONE 'UTC'")
+            # A row another process keeps locked longer than this is a conflict, not a hang.
+            conn.execute(f"SET lock_timeout = {int(self.timeout * 1000)}")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _connection(self) -> Any:
+        """The connection, opened again if the last one broke (a server restart)."""
+        if self._conn is None or self._conn.closed:
+            if self._stopped.is_set():
+                raise BrandkitError(f"the outbox {self.path!r} is closed: open it again")
+            self._conn = self._connect()
+        return self._conn
+
+    @contextmanager
+    def _errors(self, *, opening: bool = False) -> Iterator[None]:
+        """psycopg's failures as brandkit's errors: a lock held past ``timeout``, a
+        deadlock or a row written by another process at the same moment is an
+        `OutboxConflict`; anything else a `BrandkitError` (a `ConfigurationError` while
+        ``opening``)."""
+        try:
+            yield
+        except (
+            pg_errors.LockNotAvailable,
+            pg_errors.DeadlockDetected,
+            pg_errors.SerializationFailure,
+            pg_errors.UniqueViolation,
+        ) as exc:
+            raise OutboxConflict(
+                f"the outbox {self.path!r}: another process holds or wrote the same rows "
+                f"({_first_line(exc)}); nothing was written: try again"
+            ) from None
+        except psycopg.Error as exc:
+            if opening:
+                raise ConfigurationError(
+                    f"cannot open the outbox at {self.path!r}: {_first_line(exc)}"
+                ) from None
+            raise BrandkitError(f"outbox {self.path!r}: {_first_line(exc)}") from None
+
+    @contextmanager
+    def _tx(self) -> Iterator[Any]:
+        """One transaction on the outbox's connection; yields a cursor."""
+        with self._lock, self._errors():
+            conn = self._connection()
+            with conn.transaction(), conn.cursor() as cur:
+                yield cur
+
+    @contextmanager
+    def _reading(self) -> Iterator[Any]:
+        with self._lock, self._errors(), self._connection().cursor() as cur:
+            yield cur
+
+    def _migrate_pg(self, create: bool) -> None:
+        """Bring the tables up to date (`brandkit.backends.migrate`), or refuse a database
+        without them when ``create`` is ``False``."""
+        table = self._t["deliveries"]
+        with self._lock, self._errors(opening=True):
+            if not create:
+                row = self._conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,))
+                if not row.fetchone()[0]:
+                    raise ConfigurationError(
+                        f"no outbox at {self.path!r} with prefix {self.prefix!r} (no table "
+                        f"{table}): check the URL and prefix, or create it (create=True, or "
+                        "brandkit db upgrade)"
+                    )
+            migrate(self._conn, SCHEMA, prefix=self.prefix)
+
+    def _heartbeat(self) -> None:
+        """Renew this outbox's leases until it is closed (its own connection, so a long
+        transaction on the main one never delays a renewal)."""
+        period = max(0.05, self.lease / 4)
+        d, a = self._t["deliveries"], self._t["accounts"]
+        conn: Any = None
+        while not self._stopped.wait(period):
+            try:
+                if conn is None or conn.closed:
+                    conn = self._connect()
+                with conn.transaction():
+                    for table in (d, a):
+                        conn.execute(
+                            f"UPDATE {table} SET lease_until = {_UNTIL} "  # noqa: S608
+                            "WHERE lease_owner = %s AND lease_until IS NOT NULL",
+                            (self.lease, self.owner),
+                        )
+            except Exception:
+                logger.warning("outbox %s: could not renew leases", self.path, exc_info=True)
+                if conn is not None:
+                    conn.close()
+                    conn = None
+        if conn is not None:
+            conn.close()
+
+    def close(self) -> None:
+        """Stop renewing leases and close the connections (leases still held end after
+        ``lease`` seconds; a worker releases its own before)."""
+        self._stopped.set()
+        heart = getattr(self, "_heart", None)
+        if heart is not None:
+            heart.join(5)
+        with self._lock:
+            for conn in (self._conn, self._listener):
+                if conn is not None:
+                    conn.close()
+            self._listener = None
+
+    def __repr__(self) -> str:
+        return f"PostgresOutbox({self.path!r})"
+
+    # -- the lease rules, on the database's clock ----------------------------------------
+
+    @staticmethod
+    def _lease_open(owner: str | None, until: float | None) -> bool:
+        """No live process holds the lease: there is none, or it ended (``until`` is the
+        seconds left on it, measured by the database)."""
+        return owner is None or until is None or until < 0
+
+    # -- the row writers the inherited rules call ------------------------------------------
+
+    def _fetch(self, db: Any, delivery_id: str) -> tuple[Any, ...]:
+        db.execute(
+            f"SELECT data, lease_owner, {_LEFT} FROM {self._t['deliveries']} "  # noqa: S608
+            "WHERE id = %s FOR UPDATE",
+            (delivery_id,),
+        )
+        row = db.fetchone()
+        if row is None:
+            raise BrandkitError(f"the outbox has no delivery {delivery_id!r}")
+        return tuple(row)
+
+    def _events(self, db: Any, rows: builtins.list[_EventRow]) -> None:  # type: ignore[override]
+        if rows:
+            db.executemany(
+                f"INSERT INTO {self._t['events']} "  # noqa: S608
+                "(delivery_id, at, status, attempts, parts, note) "
+                "VALUES (%s, %s, %s, %s, %s, %s)",
+                rows,
+            )
+
+    def _insert(
+        self,
+        db: Any,
+        delivery: Delivery,
+        lease_owner: str | None,
+        lease_until: float | None,
+        *,
+        error: str | _Unset | None = _UNSET,
+        columns: tuple[Any, ...] | None = None,
+    ) -> None:
+        """Insert the row (``lease_until``: seconds of lease from now) and its first
+        history; a pending delivery wakes the idle workers when the transaction commits."""
+        if isinstance(error, _Unset):
+            error = self._error_text(delivery)
+        if columns is None:
+            columns = self._columns(delivery, error)
+        d = self._t["deliveries"]
+        db.execute(
+            f"INSERT INTO {d} (account, platform, status, campaign, scheduled_at, attempts, "  # noqa: S608
+            "error, parts, created_at, updated_at, data, lease_owner, lease_until, id) "
+            f"VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, {_UNTIL}, %s)",
+            (*columns, lease_owner, lease_until, delivery.id),
+        )
+        db.execute(
+            f"INSERT INTO {self._t['accounts']} (account) VALUES (%s) "  # noqa: S608
+            "ON CONFLICT DO NOTHING",
+            (delivery.account,),
+        )
+        status = delivery.status.value
+        events: builtins.list[_EventRow] = []
+        if status != "pending":
+            events.append((delivery.id, columns[8], "pending", 0, 0, None))
+        else:
+            # Delivered at commit, once per transaction (identical notifications merge).
+            db.execute("SELECT pg_notify(%s, '')", (self.channel,))
+        events.append(self._event_row(delivery, status, error, columns[9]))
+        self._events(db, events)
+
+    def _write(
+        self,
+        db: Any,
+        delivery: Delivery,
+        *,
+        lease_owner: str | None,
+        lease_until: float | None,
+        not_before: str | _Unset | None = _UNSET,
+        columns: tuple[Any, ...] | None = None,
+    ) -> None:
+        """Update the whole row; ``lease_until`` is seconds of lease from now."""
+        if columns is None:
+            columns = self._columns(delivery, self._error_text(delivery))
+        sets = (
+            "account = %s, platform = %s, status = %s, campaign = %s, scheduled_at = %s, "
+            "attempts = %s, error = %s, parts = %s, created_at = %s, updated_at = %s, "
+            f"data = %s, lease_owner = %s, lease_until = {_UNTIL}"
+        )
+        args: builtins.list[Any] = [*columns, lease_owner, lease_until]
+        if not isinstance(not_before, _Unset):
+            sets += ", not_before = %s"
+            args.append(not_before)
+        args.append(delivery.id)
+        db.execute(f"UPDATE {self._t['deliveries']} SET {sets} WHERE id = %s", args)  # noqa: S608
+
+    # -- the drivers' protocol -----------------------------------------------------------
+
+    def _save_in(
+        self,
+        db: Any,
+        delivery: Delivery,
+        error: str | None,
+        columns: tuple[Any, ...],
+    ) -> None:
+        status = delivery.status.value
+        db.execute(
+            f"SELECT status, attempts, parts, lease_owner, {_LEFT}, error "  # noqa: S608
+            f"FROM {self._t['deliveries']} WHERE id = %s FOR UPDATE",
+            (delivery.id,),
+        )
+        row = db.fetchone()
+        lease_owner: str | None = None
+        lease: float | None = None
+        if status in _IN_FLIGHT:
+            lease_owner, lease = self.owner, self.lease
+        if row is None:
+            scheduled = delivery.post.scheduled_at
+            if status == "pending" and scheduled is not None and scheduled > self.clock():
+                lease_owner, lease = None, None
+            self._insert(db, delivery, lease_owner, lease, error=error, columns=columns)
+            return
+        stored, stored_attempts, stored_parts, owner, left, stored_error = row
+        self._check_save(delivery, stored, stored_attempts, stored_parts, owner, left)
+        self._write(db, delivery, lease_owner=lease_owner, lease_until=lease, columns=columns)
+        self._events(
+            db,
+            self._save_events(delivery, stored, stored_attempts, stored_parts, stored_error, error),
+        )
+
+    def _save_events(
+        self,
+        delivery: Delivery,
+        stored: str,
+        stored_attempts: int,
+        stored_parts: int,
+        stored_error: str | None,
+        error: str | None,
+    ) -> builtins.list[_EventRow]:
+        """The history rows of a save over a stored row (as the SQLite outbox writes them)."""
+        status, parts, at = delivery.status.value, len(delivery.parts), _iso(delivery.updated_at)
+        events: builtins.list[_EventRow] = []
+        if parts > stored_parts and stored == "sending" and status != stored:
+            events.append(self._event_row(delivery, stored, None, at))
+        if (
+            stored != status
+            or stored_parts != parts
+            or stored_attempts != delivery.attempts
+            or (error is not None and error != stored_error)
+        ):
+            events.append(self._event_row(delivery, status, error, at))
+        return events
+
+    # -- taking and giving back work -----------------------------------------------------
+
+    def recover(self) -> int:
+        """Mark every delivery left ``sending`` by a process whose lease ended as
+        ``unknown``; returns how many were found. Runs when the outbox opens."""
+        at = self.clock()
+        with self._tx() as db:
+            db.execute(
+                f"SELECT data FROM {self._t['deliveries']} WHERE status = 'sending' "  # noqa: S608
+                "AND (lease_owner IS NULL OR lease_until < now()) FOR UPDATE SKIP LOCKED"
+            )
+            rows = db.fetchall()
+            for (data,) in rows:
+                delivery = self._load(data)
+                self._mark_unknown(db, delivery, at)
+                self._write(db, delivery, lease_owner=None, lease_until=None)
+            return len(rows)
+
+    def claim(
+        self,
+        now: datetime | None = None,
+        *,
+        accounts: Iterable[str] | None = None,
+        limit: int = 100,
+    ) -> builtins.list[Delivery]:
+        """Take the deliveries due at ``now`` for this outbox's lease, oldest first, from at
+        most ``accounts_per_claim`` accounts that no other live worker serves.
+
+        In one transaction: the accounts are locked ``FOR UPDATE SKIP LOCKED`` (two
+        workers never wait for each other, and never take the same account) and leased,
+        then their due deliveries are leased. Each account stays this outbox's until
+        `release` gave back the last of its deliveries (or the lease ended, if this
+        process died). A delivery found ``sending`` whose publisher is gone comes back
+        ``unknown``: its next part is looked up before anything is sent.
+
+        Raises:
+            OutboxConflict: a row stayed locked by another process past ``timeout``.
+        """
+        at = now or self.clock()
+        keys = builtins.list(accounts) if accounts is not None else None
+        if keys is not None and not keys:
+            return []
+        d, a = self._t["deliveries"], self._t["accounts"]
+        args: dict[str, Any] = {
+            "at": at,
+            "me": self.owner,
+            "lease": self.lease,
+            "keys": keys,
+            "n": min(self.accounts_per_claim, int(limit)),
+            "limit": int(limit),
+        }
+        only = "AND a.account = ANY(%(keys)s) " if keys is not None else ""
+        with self._tx() as db:
+            db.execute(
+                f"SELECT a.account FROM {a} a "  # noqa: S608
+                "WHERE (a.lease_owner IS NULL OR a.lease_owner = %(me)s OR a.lease_until < now()) "
+                f"{only}"
+                f"AND EXISTS (SELECT 1 FROM {d} WHERE account = a.account AND {_DUE}) "
+                # A delivery being published (a Client's publish too) holds its account.
+                f"AND NOT EXISTS (SELECT 1 FROM {d} WHERE account = a.account "
+                "  AND lease_owner IS NOT NULL AND lease_until >= now()) "
+                f"ORDER BY (SELECT min(COALESCE(scheduled_at, created_at)) FROM {d} "
+                f"  WHERE account = a.account AND {_DUE}), a.account "
+                "LIMIT %(n)s FOR UPDATE OF a SKIP LOCKED",
+                args,
+            )
+            taken_accounts = [r[0] for r in db.fetchall()]
+            if not taken_accounts:
+                return []
+            args["taken"] = taken_accounts
+            db.execute(
+                f"UPDATE {a} SET lease_owner = %(me)s, "  # noqa: S608
+                "lease_until = now() + make_interval(secs => %(lease)s::float8) "
+                "WHERE account = ANY(%(taken)s)",
+                args,
+            )
+            db.execute(
+                f"SELECT data FROM {d} WHERE account = ANY(%(taken)s) AND {_DUE} "  # noqa: S608
+                "ORDER BY COALESCE(scheduled_at, created_at), created_at, seq "
+                "LIMIT %(limit)s FOR UPDATE",
+                args,
+            )
+            taken: builtins.list[Delivery] = []
+            for (data,) in db.fetchall():
+                delivery = self._load(data)
+                unreadable = _UNREADABLE.get(delivery)
+                if unreadable is not None:
+                    self._fail_unreadable(db, delivery, unreadable[1], at)
+                    continue
+                if delivery.status is DeliveryStatus.SENDING:
+                    self._mark_unknown(db, delivery, at)
+                self._write(db, delivery, lease_owner=self.owner, lease_until=self.lease)
+                taken.append(delivery)
+            served = {t.account for t in taken}
+            idle = [k for k in taken_accounts if k not in served]
+            if idle:
+                # Locked but nothing taken (the limit was reached): free for others.
+                db.execute(
+                    f"UPDATE {a} SET lease_owner = NULL, lease_until = NULL "  # noqa: S608
+                    "WHERE account = ANY(%s)",
+                    (idle,),
+                )
+            return taken
+
+    def release(self, delivery_id: str, *, retry_at: datetime | None = None) -> None:
+        """Give up this outbox's lease on a delivery (a no-op when another holds it), and
+        on its account once none of the account's deliveries is held any more.
+
+        With ``retry_at``: a ``failed`` delivery becomes ``pending`` again and a pending or
+        ``unknown`` one waits, until then (see [`Outbox.release`][brandkit.Outbox.release]).
+        """
+        d, a = self._t["deliveries"], self._t["accounts"]
+        with self._tx() as db:
+            db.execute(
+                f"SELECT status, lease_owner, account, data FROM {d} "  # noqa: S608
+                "WHERE id = %s FOR UPDATE",
+                (delivery_id,),
+            )
+            row = db.fetchone()
+            if row is None:
+                raise BrandkitError(f"the outbox has no delivery {delivery_id!r}")
+            status, owner, account, data = row
+            if owner not in (None, self.owner):
+                return
+            if retry_at is not None and status == "failed":
+                delivery = self._load(data)
+                delivery.status = DeliveryStatus.PENDING
+                delivery.updated_at = self.clock()
+                self._write(
+                    db, delivery, lease_owner=None, lease_until=None, not_before=_iso(retry_at)
+                )
+                self._event(db, delivery, f"retry at {_iso(retry_at)}", delivery.updated_at)
+            elif retry_at is not None and status in ("pending", "unknown"):
+                db.execute(
+                    f"UPDATE {d} SET lease_owner = NULL, lease_until = NULL, "  # noqa: S608
+                    "not_before = %s WHERE id = %s",
+                    (retry_at, delivery_id),
+                )
+            elif owner is not None:
+                db.execute(
+                    f"UPDATE {d} SET lease_owner = NULL, lease_until = NULL "  # noqa: S608
+                    "WHERE id = %s",
+                    (delivery_id,),
+                )
+            db.execute(
+                f"UPDATE {a} SET lease_owner = NULL, lease_until = NULL "  # noqa: S608
+                "WHERE account = %s AND lease_owner = %s AND NOT EXISTS "
+                f"(SELECT 1 FROM {d} WHERE account = %s AND lease_owner = %s)",
+                (account, self.owner, account, self.owner),
+            )
+
+    def insert_once(self, delivery: Delivery) -> Delivery:
+        """Write ``delivery`` unless one with its id is stored already; return the stored
+        one (two processes inserting the same answer at once make one delivery)."""
+        with self._tx() as db:
+            db.execute(
+                f"SELECT data FROM {self._t['deliveries']} WHERE id = %s",  # noqa: S608
+                (delivery.id,),
+            )
+            row = db.fetchone()
+            if row is not None:
+                return self._load(row[0])
+            # Another process may insert the same id meanwhile: wait for it, take its row.
+            db.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (delivery.id,))
+            db.execute(
+                f"SELECT data FROM {self._t['deliveries']} WHERE id = %s",  # noqa: S608
+                (delivery.id,),
+            )
+            row = db.fetchone()
+            if row is not None:
+                return self._load(row[0])
+            self._insert(db, delivery, None, None)
+        return delivery
+
+    # -- waiting for work ----------------------------------------------------------------
+
+    def wait_for_work(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a post to be added (``NOTIFY``); returns
+        whether one was. Notifications that came while nobody waited count: the first
+        call starts listening, later ones return at once for a post added meanwhile."""
+        if self._stopped.is_set():
+            return False
+        try:
+            if self._listener is None or self._listener.closed:
+                self._listener = self._connect()
+                self._listener.execute(f'LISTEN "{self.channel}"')
+            woken = False
+            for _ in self._listener.notifies(timeout=max(0.0, timeout), stop_after=1):
+                woken = True
+            if woken:
+                # Several adds while busy are one reason to look: drain them.
+                for _ in self._listener.notifies(timeout=0.0):
+                    pass
+            return woken
+        except psycopg.Error:
+            logger.warning("outbox %s: listening failed", self.path, exc_info=True)
+            if self._listener is not None:
+                self._listener.close()
+            self._listener = None
+            self._stopped.wait(min(timeout, 1.0))
+            return False
+
+    async def await_work(self, timeout: float) -> bool:
+        """`wait_for_work` without blocking the event loop (psycopg's async connection)."""
+        if self._stopped.is_set():
+            return False
+        try:
+            if self._alistener is None or self._alistener.closed:
+                self._alistener = await pg_aconnect(self.url, autocommit=True)
+                await self._alistener.execute(f'LISTEN "{self.channel}"')
+            woken = False
+            async for _ in self._alistener.notifies(timeout=max(0.0, timeout), stop_after=1):
+                woken = True
+            return woken
+        except psycopg.Error:
+            logger.warning("outbox %s: listening failed", self.path, exc_info=True)
+            if self._alistener is not None:
+                await self._alistener.close()
+            self._alistener = None
+            await asyncio.sleep(min(timeout, 1.0))
+            return False
+
+    # -- reading -------------------------------------------------------------------------
+
+    def get(self, delivery_id: str) -> Delivery | None:
+        """The delivery with this id, or ``None``."""
+        with self._reading() as db:
+            db.execute(
+                f"SELECT data FROM {self._t['deliveries']} WHERE id = %s",  # noqa: S608
+                (delivery_id,),
+            )
+            row = db.fetchone()
+        return self._load(row[0]) if row else None
+
+    def list(
+        self,
+        status: DeliveryStatus | str | None = None,
+        account: str | None = None,
+        campaign: str | None = None,
+        *,
+        platform: str | None = None,
+        limit: int | None = 100,
+    ) -> builtins.list[Delivery]:
+        """Deliveries, newest first, filtered by status, account key, campaign and
+        platform; at most ``limit`` (``None``: all).
+
+        Raises:
+            ValueError: ``status`` is not a delivery status.
+        """
+        where: builtins.list[str] = []
+        args: builtins.list[Any] = []
+        for column, value in (
+            ("status", DeliveryStatus(status).value if status is not None else None),
+            ("account", account),
+            ("campaign", campaign),
+            ("platform", platform),
+        ):
+            if value is not None:
+                where.append(f"{column} = %s")
+                args.append(value)
+        sql = f"SELECT data FROM {self._t['deliveries']}"  # noqa: S608
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created_at DESC, seq DESC"
+        if limit is not None:
+            sql += " LIMIT %s"
+            args.append(int(limit))
+        with self._reading() as db:
+            db.execute(sql, args)
+            rows = db.fetchall()
+        return [self._load(r[0]) for r in rows]
+
+    def counts(self) -> dict[DeliveryStatus, int]:
+        """How many deliveries are in each status (every status is present, maybe 0)."""
+        with self._reading() as db:
+            db.execute(
+                f"SELECT status, COUNT(*) FROM {self._t['deliveries']} GROUP BY status"  # noqa: S608
+            )
+            rows = db.fetchall()
+        out = dict.fromkeys(DeliveryStatus, 0)
+        for status, n in rows:
+            out[DeliveryStatus(status)] = int(n)
+        return out
+
+    def history(self, delivery_id: str) -> builtins.list[OutboxEvent]:
+        """Every recorded step of one delivery, oldest first (empty for an unknown id)."""
+        with self._reading() as db:
+            db.execute(
+                f"SELECT at, status, attempts, parts, note FROM {self._t['events']} "  # noqa: S608
+                "WHERE delivery_id = %s ORDER BY seq",
+                (delivery_id,),
+            )
+            rows = db.fetchall()
+        return [
+            OutboxEvent(at, DeliveryStatus(st), int(n), int(p), note) for at, st, n, p, note in rows
+        ]
+
+    def next_due(self, accounts: Iterable[str] | None = None) -> datetime | None:
+        """When the earliest pending or unknown delivery (of these account keys) is due;
+        ``None`` when there is none. A time in the past means it is due now."""
+        sql = (
+            "SELECT MIN(GREATEST(scheduled_at, not_before)), "  # noqa: S608
+            "bool_or(scheduled_at IS NULL AND not_before IS NULL) "
+            f"FROM {self._t['deliveries']} WHERE status IN ('pending', 'unknown')"
+        )
+        args: builtins.list[Any] = []
+        if accounts is not None:
+            keys = builtins.list(accounts)
+            if not keys:
+                return None
+            sql += " AND account = ANY(%s)"
+            args.append(keys)
+        with self._reading() as db:
+            db.execute(sql, args)
+            row = db.fetchone()
+        if row is None or row[1] is None:
+            return None
+        if row[1]:
+            return self.clock()
+        when: datetime = row[0]
+        return when
+
+    def due(
+        self,
+        now: datetime | None = None,
+        *,
+        accounts: Iterable[str] | None = None,
+        limit: int = 100,
+    ) -> builtins.list[Delivery]:
+        """What a worker would take at ``now``: pending and unknown deliveries whose time
+        has come and that no live process holds, oldest first. Reads only."""
+        keys = builtins.list(accounts) if accounts is not None else None
+        if keys is not None and not keys:
+            return []
+        d = self._t["deliveries"]
+        args: dict[str, Any] = {"at": now or self.clock(), "keys": keys, "limit": int(limit)}
+        only = "AND account = ANY(%(keys)s) " if keys is not None else ""
+        with self._reading() as db:
+            db.execute(
+                f"SELECT data FROM {d} WHERE {_DUE} {only}"  # noqa: S608
+                f"AND account NOT IN (SELECT account FROM {d} "
+                "  WHERE lease_owner IS NOT NULL AND lease_until >= now()) "
+                "ORDER BY COALESCE(scheduled_at, created_at), created_at, seq LIMIT %(limit)s",
+                args,
+            )
+            rows = db.fetchall()
+        return [self._load(r[0]) for r in rows]
+
+    def _expand_id(self, prefix: str) -> builtins.list[str]:
+        """Ids starting with ``prefix`` (for the command line's short ids)."""
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        with self._reading() as db:
+            db.execute(
+                f"SELECT id FROM {self._t['deliveries']} "  # noqa: S608
+                "WHERE id LIKE %s ESCAPE '\\' LIMIT 2",
+                (escaped + "%",),
+            )
+            rows = db.fetchall()
+        return [r[0] for r in rows]
+
+
+def _first_line(exc: BaseException) -> str:
+    """An error's first line (psycopg's carry the server's DETAIL and HINT after it)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -84,6 +84,7 @@ _SECRET_KEYS: dict[str, frozenset[str]] = {
     "telegram": frozenset({"bot_token"}),
     "ghost": frozenset({"admin_key"}),
     "devto": frozenset({"api_key"}),
+    "wordpress": frozenset({"app_password"}),
 }
 
 _DEFAULT_BASE = {
@@ -815,6 +816,52 @@ class Account:
             base_url=base_url,
             secrets={"bot_token": bot_token},
             settings={"chat_id": chat_id},
+        )
+
+    @classmethod
+    def wordpress(
+        cls,
+        url: str,
+        *,
+        user: str,
+        app_password: str,
+        name: str | None = None,
+    ) -> Account:
+        """A WordPress site at ``url`` (its address, e.g. ``https://blog.example.com``; the REST
+        API is found under ``/wp-json/``), as ``user`` (login name or email) with one of their
+        application passwords (Users -> Profile -> Application Passwords; WordPress shows it
+        in groups of four, and the spaces may stay). Sent as HTTP Basic auth, so use https:
+        WordPress itself refuses application passwords over plain http except on a site
+        whose ``WP_ENVIRONMENT_TYPE`` is ``local``.
+
+        Raises:
+            ConfigurationError: the URL is missing or not http(s), the user is empty or
+                holds a colon or a control character, or the password is missing (the
+                message never shows the password).
+        """
+        if not url or not url.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"Account.wordpress needs the site's URL such as https://blog.example.com, "
+                f"got {url!r}"
+            )
+        if not user or not user.strip():
+            raise ConfigurationError("Account.wordpress needs user= (the login name or email)")
+        if ":" in user or any(ord(c) < 0x20 or ord(c) == 0x7F for c in user):
+            raise ConfigurationError(
+                "Account.wordpress user= must not hold a colon or a control character "
+                "(HTTP Basic auth cannot carry them)"
+            )
+        if not app_password:
+            raise ConfigurationError(
+                "Account.wordpress needs app_password= (an application password, not the "
+                "login password)"
+            )
+        return cls(
+            "wordpress",
+            name=name,
+            base_url=url.rstrip("/"),
+            secrets={"app_password": app_password},
+            settings={"user": user.strip()},
         )
 
     @classmethod

@@ -215,6 +215,16 @@ def _entry(raw: Mapping[str, Any]) -> Entry:
     )
 
 
+_CLOSING = re.compile(
+    rb"</\s*(?:[\w.-]+:)?(?:rss|feed|rdf)\s*>\s*(?:<!--.*?-->\s*)*\Z", re.I | re.S
+)
+
+
+def _truncated(data: bytes) -> bool:
+    """Whether the document stops before its root element's closing tag."""
+    return _CLOSING.search(data[-4096:].rstrip(b"\x00 \t\r\n")) is None
+
+
 def _feedparser() -> Any:
     try:
         import feedparser  # type: ignore[import-untyped]
@@ -263,6 +273,15 @@ def parse(data: bytes, *, url: str | None = None, content_type: str | None = Non
             "(a site's page is not its feed: look for its <link rel='alternate'> feed link)",
             platform="feed",
             body=data[:2000].decode("utf-8", "replace"),
+        )
+    if problem is not None and _truncated(data):
+        # A cut document reads as a half entry (a missing guid, summary or date): announced,
+        # it could never be corrected, and its key might change once the whole one is read.
+        raise MalformedResponse(
+            f"the feed{' at ' + url if url else ''} ends before its closing tag (it was cut "
+            f"short: {problem}); nothing of it is used",
+            platform="feed",
+            body=data[-2000:].decode("utf-8", "replace"),
         )
     warnings = (f"{type(problem).__name__}: {problem}",) if problem else ()
     if warnings:

@@ -638,6 +638,8 @@ class BlueskyAdapter(Adapter):
         super().__init__(account)
         self._dids: dict[str, str | None] = {}
         self._caps: Capabilities | None = None
+        # The PDS's latest DPoP nonce (OAuth accounts); it rotates, so it is only remembered.
+        self._dpop_nonce: str | None = None
 
     # -- small helpers -----------------------------------------------------------------------
 
@@ -726,6 +728,9 @@ class BlueskyAdapter(Adapter):
     def _renew(self) -> Flow[None]:
         """A new session: refresh it if there is a refresh token, else (or if the refresh
         token is refused) log in with the app password."""
+        if self._oauth:
+            yield from self._oauth_refresh()
+            return
         refresh = self.account.secret("refresh_jwt")
         why = None
         if refresh:
@@ -747,6 +752,12 @@ class BlueskyAdapter(Adapter):
         yield from self._login(why)
 
     def _ensure_session(self) -> Flow[None]:
+        if self._oauth:
+            oauth = self.account.settings.get("oauth") or {}
+            expires = oauth.get("expires_at")
+            if isinstance(expires, int | float) and self._now() >= expires - _EXPIRY_MARGIN:
+                yield from self._oauth_refresh()
+            return
         access = self.account.secret("access_jwt")
         if not access:
             if self.account.secret("refresh_jwt"):
@@ -768,6 +779,8 @@ class BlueskyAdapter(Adapter):
     def _authed(self, make: Callable[[str], httpx.Request], **send: Any) -> Flow[httpx.Response]:
         """Send an authenticated request; on a stale-token answer renew the session and send
         it once more (nothing was done the first time: auth is checked first)."""
+        if self._oauth:
+            return (yield from self._dpop_authed(make, **send))
         token = self.account.secret("access_jwt")
         if not token:
             yield from self._ensure_session()
@@ -777,6 +790,69 @@ class BlueskyAdapter(Adapter):
             yield from self._renew()
             response = yield Send(make(self.account.secret("access_jwt") or ""), **send)
         return response
+
+    # -- OAuth sessions (brandkit.auth.bluesky): DPoP-bound tokens ------------------------------
+
+    @property
+    def _oauth(self) -> bool:
+        """Whether the account was connected with OAuth (`brandkit.auth.bluesky.account_from`)
+        rather than an app password."""
+        return self.account.has_secret("dpop_key")
+
+    def _oauth_refresh(self) -> Flow[None]:
+        """Spend the refresh token for new DPoP-bound tokens (same key) and hand them to
+        ``on_credentials_changed``."""
+        from brandkit.auth import bluesky as oauth
+
+        creds = oauth.credentials_of(self.account)
+        if creds is None or creds.refresh_token is None:
+            raise AuthError(
+                f"bluesky: the OAuth session of {self.account.name!r} has no refresh token; "
+                "connect the account again",
+                platform=self.name,
+            )
+        new = yield from oauth.refresh_flow(creds)
+        self.account.settings["oauth"] = {
+            **dict(self.account.settings.get("oauth") or {}),
+            "expires_at": new.expires_at,
+            "dpop_nonce": new.dpop_nonce,
+            "scopes": list(new.scopes),
+        }
+        self.account.update_secrets(
+            oauth_access_token=new.access_token.get_secret_value(),
+            oauth_refresh_token=(
+                new.refresh_token.get_secret_value() if new.refresh_token else None
+            ),
+        )
+
+    def _dpop_authed(
+        self, make: Callable[[str], httpx.Request], **send: Any
+    ) -> Flow[httpx.Response]:
+        """`_authed` for OAuth: ``Authorization: DPoP <token>`` and a fresh proof on every
+        attempt; once more with the PDS's new nonce when it asks (``use_dpop_nonce``), and
+        once more after a refresh when it says the token is no longer good. Both refusals
+        come before the request is acted on."""
+        from brandkit.auth.bluesky import DpopKey, dpop_headers
+
+        yield from self._ensure_session()
+        key = DpopKey.from_jwk(self.account.secret("dpop_key") or "")
+        nonce_retried = refreshed = False
+        while True:
+            token = self.account.secret("oauth_access_token") or ""
+            request = make(token)
+            request.headers.update(dpop_headers(key, request, token, self._dpop_nonce))
+            response = yield Send(request, **send)
+            self._dpop_nonce = response.headers.get("dpop-nonce") or self._dpop_nonce
+            challenge = response.headers.get("www-authenticate", "")
+            if response.status_code == 401 and "use_dpop_nonce" in challenge and not nonce_retried:
+                nonce_retried = True
+                continue
+            stale = "invalid_token" in challenge or _xrpc_error(response)[0] in _STALE_TOKEN
+            if response.status_code in (400, 401) and stale and not refreshed:
+                refreshed = nonce_retried = True
+                yield from self._oauth_refresh()
+                continue
+            return response
 
     def _get(
         self, nsid: str, token: str | None, params: Sequence[tuple[str, str]] = ()

@@ -31,6 +31,7 @@ from brandkit.accounts import Account, CredentialsHook
 from brandkit.testing._emulator import Audience, Clock, Emulator, route
 from brandkit.testing.bluesky import _syntax
 from brandkit.testing.bluesky._lexicon import Issue, Lexicons, json_path, stringify_value
+from brandkit.testing.bluesky._oauth import OAuthServerMixin
 
 __all__ = ["BlueskyEmulator", "BlueskyLimits", "BlueskyUser", "StoredBlob", "StoredRecord"]
 
@@ -478,7 +479,7 @@ def _js_json_error(body: bytes) -> str:
     return f"Unexpected token '{text.strip()[0]}', \"{preview}\" is not valid JSON"
 
 
-class BlueskyEmulator(Emulator):
+class BlueskyEmulator(OAuthServerMixin, Emulator):
     """A stateful Bluesky PDS for tests: sessions, repositories, blobs, rate limits, metrics.
 
     ```python
@@ -563,6 +564,8 @@ class BlueskyEmulator(Emulator):
         ) = None
         self._last_tid = 0
         self._clock_id = int.from_bytes(os.urandom(2), "big") & 0x3FF
+        # OAuth (PAR, PKCE, DPoP): brandkit.testing.bluesky._oauth.
+        self._oauth_init()
 
     # -- public helpers ----------------------------------------------------------------------
 
@@ -1002,6 +1005,11 @@ class BlueskyEmulator(Emulator):
         return token.strip()
 
     def _auth(self, request: httpx.Request, *, optional: bool = False) -> BlueskyUser | None:
+        if request.headers.get("authorization", "").partition(" ")[0].lower() == "dpop":
+            found = self._dpop_user(request)
+            if isinstance(found, httpx.Response):
+                raise _Refusal(found)
+            return self.users[found]
         token = self._bearer(request)
         if token is None:
             if optional:

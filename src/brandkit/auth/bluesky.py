@@ -1,0 +1,1221 @@
+"""Connect a Bluesky account with atproto OAuth: discovery, PAR, PKCE, DPoP, refresh.
+
+```python
+client = brandkit.auth.bluesky.loopback_client("http://127.0.0.1:8080/callback")
+start = brandkit.auth.bluesky.start("brand.bsky.social", client)
+# send the user to start.url; keep start.to_dict() in the session
+creds = brandkit.auth.bluesky.finish(start, callback_url)
+account = brandkit.auth.bluesky.account_from(creds, name="brand")
+```
+
+What the atproto profile of OAuth requires, and what this module does (source: the atproto
+OAuth specification, https://atproto.com/specs/oauth, and the reference authorization server
+``@atproto/oauth-provider``):
+
+* Discovery: handle → DID (``com.atproto.identity.resolveHandle`` at ``resolver``, or
+  ``https://<handle>/.well-known/atproto-did``) → DID document (the PLC directory, or
+  ``did:web``'s ``/.well-known/did.json``), which must name the handle back → its PDS →
+  ``/.well-known/oauth-protected-resource`` → the authorization server's
+  ``/.well-known/oauth-authorization-server`` metadata (its ``issuer`` must be the URL asked).
+* The client is identified by a URL: a web app's ``client_id`` is where its client metadata
+  document is served (`ClientMetadata.document`); for development on one machine atproto
+  allows the ``http://localhost`` client id, whose metadata the server derives from its query
+  (``redirect_uri`` on ``127.0.0.1``/``[::1]``, any port, and ``scope``), see `loopback_client`.
+* Pushed authorization requests (PAR) are mandatory, with PKCE (S256) and DPoP: every token
+  request and every call to the PDS carries a DPoP proof (an ES256 JWT) signed with the
+  session's own key, and servers rotate nonces (``use_dpop_nonce``: the request is made again
+  once with the server's new nonce).
+* The token answer names the account (``sub``): it must be the DID the flow started with,
+  and the authorization server must be the one its PDS names.
+* Access tokens live minutes (5 to 30); refresh tokens are single use (each refresh returns a
+  new one) and, for public clients like these, the session ends after two weeks.
+
+DPoP keys are made with ``cryptography`` (the ``store`` extra: ``pip install
+'brandkit[store]'``); the key is part of the credentials and as secret as the tokens.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+
+import attrs
+import httpx
+import pydantic
+from pydantic import SecretStr
+
+from brandkit._flow import Flow, Send
+from brandkit.auth._core import (
+    CallbackError,
+    ConsentDenied,
+    GrantRefused,
+    challenge,
+    form_request,
+    new_state,
+    new_verifier,
+    run,
+    run_async,
+    saved,
+    scopes_of,
+)
+from brandkit.errors import AuthError, ConfigurationError, MalformedResponse
+
+if TYPE_CHECKING:
+    from brandkit.accounts import Account, CredentialsHook
+
+__all__ = [
+    "DEFAULT_SCOPES",
+    "PLC_DIRECTORY",
+    "RESOLVER",
+    "BlueskyCredentials",
+    "BlueskyStart",
+    "ClientMetadata",
+    "DpopKey",
+    "ResolutionError",
+    "account_from",
+    "dpop_headers",
+    "finish",
+    "finish_async",
+    "finish_flow",
+    "loopback_client",
+    "refresh",
+    "refresh_async",
+    "refresh_flow",
+    "start",
+    "start_async",
+    "start_flow",
+]
+
+PLATFORM = "bluesky"
+PLC_DIRECTORY = "https://plc.directory"
+"""Where ``did:plc`` documents are read."""
+RESOLVER = "https://public.api.bsky.app"
+"""The XRPC service asked to resolve a handle when its own domain does not answer."""
+DEFAULT_SCOPES = ("atproto", "transition:generic")
+"""``atproto`` (required) and ``transition:generic`` (what an app password may do: post,
+like, read notifications)."""
+LOOPBACK_CLIENT_ID = "http://localhost"
+MAX_DOCUMENT = 64 * 1024
+"""The largest discovery document read (DID documents and metadata are a few kB)."""
+NONCE_ATTEMPTS = 2
+"""How often a request is sent when the server asks for a new DPoP nonce (once more)."""
+
+_HANDLE = re.compile(
+    r"([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+)
+_DID = re.compile(r"did:(plc:[a-z2-7]{24}|web:[a-zA-Z0-9.%:-]+)")
+
+
+class ResolutionError(AuthError):
+    """The account or its servers could not be found: the handle resolves to no DID, the DID
+    document is missing or does not name the handle back, it names no PDS, or the PDS names
+    no authorization server (or one whose metadata is not atproto OAuth)."""
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _crypto() -> Any:
+    """``cryptography``'s EC module, imported on first use (it is an optional extra)."""
+    try:
+        from cryptography.hazmat.primitives.asymmetric import ec
+    except ImportError:  # pragma: no cover - depends on the installed extras
+        raise ConfigurationError(
+            "Bluesky OAuth signs DPoP proofs with ES256, which needs the 'cryptography' "
+            "package: pip install 'brandkit[store]'"
+        ) from None
+    return ec
+
+
+class DpopKey:
+    """A session's DPoP key: an ES256 (P-256) key pair that signs a proof for each request.
+
+    The private key is a secret: it is kept in the credentials (`to_jwk`) and never shown in
+    ``repr``.
+    """
+
+    def __init__(self, private: Any) -> None:
+        self._private = private
+        numbers = private.public_key().public_numbers()
+        self.public_jwk: dict[str, str] = {
+            "kty": "EC",
+            "crv": "P-256",
+            "x": _b64url(numbers.x.to_bytes(32, "big")),
+            "y": _b64url(numbers.y.to_bytes(32, "big")),
+        }
+
+    def __repr__(self) -> str:
+        return f"DpopKey(thumbprint={self.thumbprint!r})"
+
+    @classmethod
+    def generate(cls) -> DpopKey:
+        """A new key pair.
+
+        Raises:
+            ConfigurationError: ``cryptography`` is not installed.
+        """
+        ec = _crypto()
+        return cls(ec.generate_private_key(ec.SECP256R1()))
+
+    @classmethod
+    def from_jwk(cls, jwk: str | Mapping[str, Any]) -> DpopKey:
+        """The key `to_jwk` wrote.
+
+        Raises:
+            ConfigurationError: not a private P-256 JWK, or ``cryptography`` is missing.
+        """
+        ec = _crypto()
+        try:
+            data = json.loads(jwk) if isinstance(jwk, str) else dict(jwk)
+            if data.get("kty") != "EC" or data.get("crv") != "P-256":
+                raise ValueError("not P-256")
+            d = int.from_bytes(_b64url_decode(str(data["d"])), "big")
+            private = ec.derive_private_key(d, ec.SECP256R1())
+        except (ValueError, KeyError, TypeError):
+            raise ConfigurationError(
+                "the saved DPoP key is not a private P-256 JWK: connect the account again"
+            ) from None
+        return cls(private)
+
+    def to_jwk(self) -> str:
+        """The private key as a compact JWK (JSON): a secret, store it encrypted."""
+        d = self._private.private_numbers().private_value.to_bytes(32, "big")
+        return json.dumps({**self.public_jwk, "d": _b64url(d)}, separators=(",", ":"))
+
+    @property
+    def thumbprint(self) -> str:
+        """The key's JWK thumbprint (RFC 7638), what servers bind tokens to (``jkt``)."""
+        pub = self.public_jwk
+        canonical = json.dumps(
+            {"crv": pub["crv"], "kty": pub["kty"], "x": pub["x"], "y": pub["y"]},
+            separators=(",", ":"),
+        )
+        return _b64url(hashlib.sha256(canonical.encode()).digest())
+
+    def proof(
+        self,
+        method: str,
+        url: str | httpx.URL,
+        *,
+        nonce: str | None = None,
+        access_token: str | None = None,
+        now: float | None = None,
+    ) -> str:
+        """A DPoP proof (RFC 9449) for one request: ``htm`` the method, ``htu`` the URL
+        without query or fragment, a fresh ``jti``, ``iat``, the server's ``nonce`` and, with
+        an access token, its hash ``ath``."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+        ec = _crypto()
+        parts = urlsplit(str(url))
+        payload: dict[str, Any] = {
+            "jti": _b64url(uuid.uuid4().bytes + secrets.token_bytes(8)),
+            "htm": method.upper(),
+            "htu": f"{parts.scheme}://{parts.netloc}{parts.path or '/'}",
+            "iat": int(time.time() if now is None else now),
+        }
+        if nonce:
+            payload["nonce"] = nonce
+        if access_token:
+            payload["ath"] = _b64url(hashlib.sha256(access_token.encode("ascii")).digest())
+        header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": self.public_jwk}
+        signing_input = (
+            _b64url(json.dumps(header, separators=(",", ":")).encode())
+            + "."
+            + _b64url(json.dumps(payload, separators=(",", ":")).encode())
+        )
+        der = self._private.sign(signing_input.encode("ascii"), ec.ECDSA(hashes.SHA256()))
+        r, s = decode_dss_signature(der)
+        return f"{signing_input}.{_b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+
+
+@attrs.frozen
+class ClientMetadata:
+    """Who the app is to Bluesky's authorization servers.
+
+    Attributes:
+        client_id: the URL of the client metadata document (``https://…``), or a
+            ``http://localhost?…`` development id (see `loopback_client`).
+        redirect_uris: the callback URLs the app may use.
+        scopes: the scopes the app may ask for (must include ``atproto``).
+        client_name: shown to the user on the consent page (web clients only).
+    """
+
+    client_id: str
+    redirect_uris: tuple[str, ...]
+    scopes: tuple[str, ...] = DEFAULT_SCOPES
+    client_name: str | None = None
+
+    @property
+    def loopback(self) -> bool:
+        """Whether this is atproto's ``http://localhost`` development client."""
+        return self.client_id == LOOPBACK_CLIENT_ID or self.client_id.startswith(
+            LOOPBACK_CLIENT_ID + "?"
+        )
+
+    def document(self) -> dict[str, Any]:
+        """The client metadata document to serve (as JSON) at ``client_id``: a public
+        client (no secret) with DPoP-bound tokens. Loopback clients have none: the server
+        derives theirs from the client id."""
+        doc: dict[str, Any] = {
+            "client_id": self.client_id,
+            "application_type": "web",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "redirect_uris": list(self.redirect_uris),
+            "scope": " ".join(self.scopes),
+            "token_endpoint_auth_method": "none",
+            "dpop_bound_access_tokens": True,
+        }
+        if self.client_name:
+            doc["client_name"] = self.client_name
+        return doc
+
+
+def loopback_client(
+    redirect_uri: str | Sequence[str], scopes: str | Sequence[str] = DEFAULT_SCOPES
+) -> ClientMetadata:
+    """atproto's development client for an app on this machine (a CLI, a script): client id
+    ``http://localhost?redirect_uri=…&scope=…``, nothing to publish. Its redirect URIs must be
+    ``http://127.0.0.1`` or ``http://[::1]`` (not ``localhost``), with any port.
+
+    Raises:
+        ConfigurationError: a redirect URI that is not on a loopback IP over http, or scopes
+            without ``atproto``.
+    """
+    uris = (redirect_uri,) if isinstance(redirect_uri, str) else tuple(redirect_uri)
+    wanted = scopes_of(scopes)
+    if not uris:
+        raise ConfigurationError("loopback_client needs a redirect URI on http://127.0.0.1")
+    for uri in uris:
+        parts = urlsplit(uri)
+        if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "::1"):
+            raise ConfigurationError(
+                f"a loopback client's redirect URI must be http://127.0.0.1:<port>/… or "
+                f"http://[::1]:<port>/… (atproto refuses 'localhost' there), got {uri!r}"
+            )
+    if "atproto" not in wanted:
+        raise ConfigurationError("Bluesky OAuth scopes must include 'atproto'")
+    query = [("redirect_uri", u) for u in uris] + [("scope", " ".join(wanted))]
+    return ClientMetadata(
+        client_id=f"{LOOPBACK_CLIENT_ID}?{urlencode(query, quote_via=quote)}",
+        redirect_uris=uris,
+        scopes=wanted,
+    )
+
+
+@attrs.frozen(repr=False)
+class BlueskyStart:
+    """The start of a Bluesky authorization: where to send the user, and what `finish`
+    needs. Keep it (``to_dict()``, e.g. in a signed server-side session) until the user comes
+    back; it holds the PKCE verifier and the DPoP key, so never show it to the user.
+
+    Attributes:
+        url: the authorization URL to send the user to.
+        client_id: the app's client id.
+        redirect_uri: the callback URL asked for.
+        scopes: the scopes asked for.
+        issuer: the authorization server (the callback's ``iss`` must be it).
+        token_endpoint: where `finish` exchanges the code.
+        did: the account's DID (``None`` when the flow started from a server URL).
+        handle: the handle the flow started from, if any.
+        pds_url: the account's PDS.
+        state: the ``state`` sent along.
+        verifier: the PKCE verifier.
+        dpop_key: the session's DPoP key (private JWK).
+        dpop_nonce: the authorization server's latest DPoP nonce.
+    """
+
+    url: str
+    client_id: str
+    redirect_uri: str
+    scopes: tuple[str, ...]
+    issuer: str
+    token_endpoint: str
+    did: str | None
+    handle: str | None
+    pds_url: str
+    state: SecretStr
+    verifier: SecretStr
+    dpop_key: SecretStr
+    dpop_nonce: str | None = None
+
+    platform: ClassVar[str] = PLATFORM
+
+    def __repr__(self) -> str:
+        return (
+            f"BlueskyStart(client_id={self.client_id!r}, did={self.did!r}, "
+            f"issuer={self.issuer!r}, redirect_uri={self.redirect_uri!r}, "
+            f"scopes={self.scopes!r})"
+        )
+
+    __str__ = __repr__
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data, secrets included: keep it where the user cannot read it."""
+        return {
+            "platform": PLATFORM,
+            "url": self.url,
+            "client_id": self.client_id,
+            "redirect_uri": self.redirect_uri,
+            "scopes": list(self.scopes),
+            "issuer": self.issuer,
+            "token_endpoint": self.token_endpoint,
+            "did": self.did,
+            "handle": self.handle,
+            "pds_url": self.pds_url,
+            "state": self.state.get_secret_value(),
+            "verifier": self.verifier.get_secret_value(),
+            "dpop_key": self.dpop_key.get_secret_value(),
+            "dpop_nonce": self.dpop_nonce,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BlueskyStart:
+        """The start `to_dict` gave.
+
+        Raises:
+            ConfigurationError: a field is missing or of the wrong type (named, never its
+                value).
+        """
+        m = saved(_StartModel, data, PLATFORM, "Bluesky authorization start")
+        return cls(
+            url=m.url,
+            client_id=m.client_id,
+            redirect_uri=m.redirect_uri,
+            scopes=tuple(m.scopes),
+            issuer=m.issuer,
+            token_endpoint=m.token_endpoint,
+            did=m.did,
+            handle=m.handle,
+            pds_url=m.pds_url,
+            state=SecretStr(m.state),
+            verifier=SecretStr(m.verifier),
+            dpop_key=SecretStr(m.dpop_key),
+            dpop_nonce=m.dpop_nonce,
+        )
+
+
+class _StartModel(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="ignore", strict=True)
+
+    platform: str
+    url: str
+    client_id: str
+    redirect_uri: str
+    scopes: list[str]
+    issuer: str
+    token_endpoint: str
+    did: str | None
+    handle: str | None
+    pds_url: str
+    state: str = pydantic.Field(min_length=1)
+    verifier: str = pydantic.Field(min_length=43)
+    dpop_key: str = pydantic.Field(min_length=1)
+    dpop_nonce: str | None = None
+
+
+@attrs.frozen(repr=False)
+class BlueskyCredentials:
+    """A Bluesky account's OAuth session: DPoP-bound tokens and the key they are bound to.
+
+    Attributes:
+        access_token: the access token (minutes); sent as ``Authorization: DPoP …`` with a
+            proof signed by ``dpop_key``.
+        refresh_token: the refresh token; single use (each refresh returns a new one).
+        expires_at: when the access token expires (epoch seconds), ``None`` if unknown.
+        scopes: the scopes granted.
+        did: the account's DID (the token answer's ``sub``).
+        handle: the account's handle, if known.
+        pds_url: the account's PDS, where posts go.
+        issuer: the authorization server.
+        token_endpoint: where refreshes go.
+        client_id: the app the tokens belong to.
+        dpop_key: the private DPoP key (JWK), as secret as the tokens.
+        dpop_nonce: the authorization server's latest DPoP nonce (not secret).
+    """
+
+    access_token: SecretStr
+    refresh_token: SecretStr | None
+    expires_at: float | None
+    scopes: tuple[str, ...]
+    did: str
+    handle: str | None
+    pds_url: str
+    issuer: str
+    token_endpoint: str
+    client_id: str
+    dpop_key: SecretStr
+    dpop_nonce: str | None = None
+
+    platform: ClassVar[str] = PLATFORM
+
+    def __repr__(self) -> str:
+        return (
+            f"BlueskyCredentials(did={self.did!r}, handle={self.handle!r}, "
+            f"issuer={self.issuer!r}, scopes={self.scopes!r}, expires_at={self.expires_at!r}, "
+            f"refreshable={self.refresh_token is not None})"
+        )
+
+    __str__ = __repr__
+
+    def expired(self, now: float | None = None, *, margin: float = 60.0) -> bool:
+        """Whether the access token has expired, or will within ``margin`` seconds."""
+        if self.expires_at is None:
+            return False
+        return (time.time() if now is None else now) >= self.expires_at - margin
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data, tokens and DPoP key included in clear: store it encrypted, never log
+        it."""
+        return {
+            "platform": PLATFORM,
+            "auth": "oauth",
+            "access_token": self.access_token.get_secret_value(),
+            "refresh_token": self.refresh_token.get_secret_value() if self.refresh_token else None,
+            "expires_at": self.expires_at,
+            "scopes": list(self.scopes),
+            "did": self.did,
+            "handle": self.handle,
+            "pds_url": self.pds_url,
+            "issuer": self.issuer,
+            "token_endpoint": self.token_endpoint,
+            "client_id": self.client_id,
+            "dpop_key": self.dpop_key.get_secret_value(),
+            "dpop_nonce": self.dpop_nonce,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BlueskyCredentials:
+        """The credentials `to_dict` gave.
+
+        Raises:
+            ConfigurationError: a field is missing or of the wrong type, or the data are
+                another platform's (the message names fields, never values).
+        """
+        m = saved(_CredentialsModel, data, PLATFORM, "Bluesky OAuth")
+        return cls(
+            access_token=SecretStr(m.access_token),
+            refresh_token=SecretStr(m.refresh_token) if m.refresh_token else None,
+            expires_at=m.expires_at,
+            scopes=tuple(m.scopes),
+            did=m.did,
+            handle=m.handle,
+            pds_url=m.pds_url,
+            issuer=m.issuer,
+            token_endpoint=m.token_endpoint,
+            client_id=m.client_id,
+            dpop_key=SecretStr(m.dpop_key),
+            dpop_nonce=m.dpop_nonce,
+        )
+
+
+class _CredentialsModel(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="ignore", strict=True)
+
+    platform: str
+    auth: str = pydantic.Field(pattern="^oauth$")
+    access_token: str = pydantic.Field(min_length=1)
+    refresh_token: str | None = None
+    expires_at: float | None = None
+    scopes: list[str]
+    did: str
+    handle: str | None = None
+    pds_url: str
+    issuer: str
+    token_endpoint: str
+    client_id: str
+    dpop_key: str = pydantic.Field(min_length=1)
+    dpop_nonce: str | None = None
+
+
+# -- discovery -------------------------------------------------------------------------------
+
+
+class _Service(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="ignore")
+
+    id: str
+    type: str | None = None
+    serviceEndpoint: Any = None
+
+
+class _DidDocument(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="ignore")
+
+    id: str
+    alsoKnownAs: list[str] = []
+    service: list[_Service] = []
+
+
+class _ProtectedResource(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="ignore")
+
+    resource: str | None = None
+    authorization_servers: list[str] = pydantic.Field(min_length=1)
+
+
+class _ServerMetadata(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="ignore")
+
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    pushed_authorization_request_endpoint: str
+    dpop_signing_alg_values_supported: list[str] = []
+    code_challenge_methods_supported: list[str] = []
+    scopes_supported: list[str] = []
+
+
+class _Resolved(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="ignore")
+
+    did: str
+
+
+class _Par(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="ignore")
+
+    request_uri: str = pydantic.Field(min_length=1)
+    expires_in: int | float | None = None
+
+
+class _Token(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="ignore")
+
+    access_token: pydantic.StrictStr = pydantic.Field(min_length=1)
+    token_type: pydantic.StrictStr
+    refresh_token: pydantic.StrictStr | None = None
+    expires_in: pydantic.StrictInt | pydantic.StrictFloat | None = None
+    scope: pydantic.StrictStr | None = None
+    sub: pydantic.StrictStr = pydantic.Field(min_length=1)
+
+
+class _OAuthError(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="ignore")
+
+    error: pydantic.StrictStr
+    error_description: pydantic.StrictStr | None = None
+
+
+def _get(url: str) -> Send:
+    request = httpx.Request("GET", url, headers={"accept": "application/json"})
+    return Send(request, idempotent=True, bucket="api", max_bytes=MAX_DOCUMENT)
+
+
+def _read(response: httpx.Response, model: type[pydantic.BaseModel], what: str) -> Any:
+    if not response.is_success:
+        raise ResolutionError(
+            f"bluesky: {what} answered {response.status_code}; check the handle or server",
+            platform=PLATFORM,
+            status_code=response.status_code,
+        )
+    try:
+        return model.model_validate_json(response.content)
+    except pydantic.ValidationError as exc:
+        fields = sorted({".".join(map(str, e["loc"])) or "(body)" for e in exc.errors()})
+        raise ResolutionError(
+            f"bluesky: {what} is not what atproto defines (fields {', '.join(fields)})",
+            platform=PLATFORM,
+            status_code=response.status_code,
+        ) from None
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _http_url(url: str, what: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ResolutionError(f"bluesky: {what} is not an http(s) URL: {url!r}", platform=PLATFORM)
+    return url.rstrip("/")
+
+
+def _resolve_handle(handle: str, resolver: str | None) -> Flow[str]:
+    if resolver is None:
+        # The handle's own domain first (atproto's HTTPS method), then the public resolver.
+        response = yield _get(f"https://{handle}/.well-known/atproto-did")
+        text = response.text.strip() if response.is_success else ""
+        if _DID.fullmatch(text):
+            return text
+        resolver = RESOLVER
+    query = urlencode({"handle": handle})
+    response = yield _get(f"{resolver.rstrip('/')}/xrpc/com.atproto.identity.resolveHandle?{query}")
+    if response.status_code == 400:
+        raise ResolutionError(
+            f"bluesky: the handle {handle!r} resolves to no account; check its spelling",
+            platform=PLATFORM,
+            status_code=400,
+        )
+    did = str(_read(response, _Resolved, "the handle lookup").did)
+    if not _DID.fullmatch(did):
+        raise ResolutionError(f"bluesky: {handle!r} resolved to no DID", platform=PLATFORM)
+    return did
+
+
+def _did_document(did: str, plc_url: str) -> Flow[_DidDocument]:
+    if did.startswith("did:plc:"):
+        url = f"{plc_url.rstrip('/')}/{did}"
+    else:
+        host = did.removeprefix("did:web:").replace("%3A", ":")
+        if ":" in host.split(":", 1)[-1] or "/" in host:
+            raise ResolutionError(f"bluesky: {did} has a path; atproto does not use those")
+        scheme = "http" if host.split(":")[0] in ("localhost", "127.0.0.1") else "https"
+        url = f"{scheme}://{host}/.well-known/did.json"
+    response = yield _get(url)
+    doc: _DidDocument = _read(response, _DidDocument, f"the DID document of {did}")
+    if doc.id != did:
+        raise ResolutionError(f"bluesky: the DID document read for {did} is another's")
+    return doc
+
+
+def _pds_of(doc: _DidDocument) -> str:
+    for service in doc.service:
+        if service.id in ("#atproto_pds", f"{doc.id}#atproto_pds") and isinstance(
+            service.serviceEndpoint, str
+        ):
+            return _http_url(service.serviceEndpoint, f"the PDS of {doc.id}")
+    raise ResolutionError(
+        f"bluesky: the DID document of {doc.id} names no PDS (#atproto_pds)", platform=PLATFORM
+    )
+
+
+@attrs.frozen
+class _Server:
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    par_endpoint: str
+
+
+def _authorization_server(pds_url: str) -> Flow[_Server]:
+    resource = yield _get(f"{pds_url}/.well-known/oauth-protected-resource")
+    meta: _ProtectedResource = _read(
+        resource, _ProtectedResource, "the PDS's protected-resource metadata"
+    )
+    issuer = _http_url(meta.authorization_servers[0], "the authorization server")
+    answer = yield _get(f"{issuer}/.well-known/oauth-authorization-server")
+    server: _ServerMetadata = _read(answer, _ServerMetadata, "the authorization server's metadata")
+    if server.issuer.rstrip("/") != issuer:
+        raise ResolutionError(
+            f"bluesky: the authorization server at {issuer} calls itself {server.issuer!r}; "
+            "refusing it (a mix-up or an impostor)",
+            platform=PLATFORM,
+        )
+    if server.dpop_signing_alg_values_supported and (
+        "ES256" not in server.dpop_signing_alg_values_supported
+    ):
+        raise ResolutionError(
+            f"bluesky: the authorization server {issuer} does not take ES256 DPoP proofs",
+            platform=PLATFORM,
+        )
+    return _Server(
+        issuer=issuer,
+        authorization_endpoint=server.authorization_endpoint,
+        token_endpoint=server.token_endpoint,
+        par_endpoint=server.pushed_authorization_request_endpoint,
+    )
+
+
+def _oauth_error(response: httpx.Response) -> _OAuthError | None:
+    try:
+        return _OAuthError.model_validate_json(response.content)
+    except pydantic.ValidationError:
+        return None
+
+
+def _refused(response: httpx.Response, what: str) -> Exception:
+    err = _oauth_error(response)
+    if 400 <= response.status_code < 500:
+        detail = f", {err.error}: {err.error_description or ''}" if err else ""
+        return GrantRefused(
+            f"bluesky refused {what} ({response.status_code}{detail}); start the "
+            "authorization again (or connect the account again, for a refresh)",
+            platform=PLATFORM,
+            status_code=response.status_code,
+            code=err.error if err else None,
+            platform_message=err.error_description if err else None,
+        )
+    return MalformedResponse(
+        f"bluesky answered {what} with {response.status_code}; try again later",
+        platform=PLATFORM,
+        status_code=response.status_code,
+    )
+
+
+def _wants_nonce(response: httpx.Response) -> bool:
+    """The server refused only because the DPoP proof lacked its current nonce (nothing
+    else was checked or spent)."""
+    if response.status_code not in (400, 401) or not response.headers.get("dpop-nonce"):
+        return False
+    if "use_dpop_nonce" in response.headers.get("www-authenticate", ""):
+        return True
+    err = _oauth_error(response)
+    return err is not None and err.error == "use_dpop_nonce"
+
+
+def _dpop_post(
+    url: str, form: Mapping[str, str], key: DpopKey, nonce: str | None
+) -> Flow[tuple[httpx.Response, str | None]]:
+    """POST ``form`` with a DPoP proof; once more with the server's nonce if it asks."""
+    response: httpx.Response | None = None
+    for _ in range(NONCE_ATTEMPTS):
+        proof = key.proof("POST", url, nonce=nonce)
+        response = yield form_request(url, form, {"DPoP": proof})
+        nonce = response.headers.get("dpop-nonce") or nonce
+        if not _wants_nonce(response):
+            break
+    assert response is not None
+    return response, nonce
+
+
+def start_flow(
+    identifier: str,
+    client: ClientMetadata,
+    *,
+    redirect_uri: str | None = None,
+    scopes: str | Sequence[str] | None = None,
+    plc_url: str = PLC_DIRECTORY,
+    resolver: str | None = None,
+    dpop_key: DpopKey | None = None,
+) -> Flow[BlueskyStart]:
+    """The sans-IO discovery and pushed authorization request behind `start`."""
+    ident = identifier.strip().lstrip("@")
+    handle: str | None = None
+    if _DID.fullmatch(ident):
+        did = ident
+    elif _HANDLE.fullmatch(ident):
+        handle = ident.lower()
+        did = yield from _resolve_handle(handle, resolver)
+    else:
+        raise ConfigurationError(
+            f"auth.bluesky.start needs a handle (brand.bsky.social) or a DID, got {identifier!r}"
+        )
+    doc = yield from _did_document(did, plc_url)
+    if handle is not None and f"at://{handle}" not in [a.lower() for a in doc.alsoKnownAs]:
+        raise ResolutionError(
+            f"bluesky: {did} does not claim the handle {handle!r} (its DID document names "
+            "other handles); the handle is not verified",
+            platform=PLATFORM,
+        )
+    pds_url = _pds_of(doc)
+    server = yield from _authorization_server(pds_url)
+
+    redirect = redirect_uri or client.redirect_uris[0]
+    if redirect not in client.redirect_uris:
+        raise ConfigurationError(
+            f"redirect_uri {redirect!r} is not one of the client's redirect URIs"
+        )
+    wanted = scopes_of(scopes) if scopes is not None else client.scopes
+    if "atproto" not in wanted:
+        raise ConfigurationError("Bluesky OAuth scopes must include 'atproto'")
+    key = dpop_key or DpopKey.generate()
+    state = new_state()
+    verifier = new_verifier()
+    form = {
+        "client_id": client.client_id,
+        "response_type": "code",
+        "redirect_uri": redirect,
+        "scope": " ".join(wanted),
+        "state": state,
+        "code_challenge": challenge(verifier),
+        "code_challenge_method": "S256",
+    }
+    if handle is not None:
+        form["login_hint"] = handle
+    response, nonce = yield from _dpop_post(server.par_endpoint, form, key, None)
+    if not response.is_success:
+        raise _refused(response, "the pushed authorization request")
+    try:
+        par = _Par.model_validate_json(response.content)
+    except pydantic.ValidationError:
+        raise MalformedResponse(
+            "bluesky's answer to the pushed authorization request has no request_uri",
+            platform=PLATFORM,
+            status_code=response.status_code,
+        ) from None
+    query = urlencode({"client_id": client.client_id, "request_uri": par.request_uri})
+    return BlueskyStart(
+        url=f"{server.authorization_endpoint}?{query}",
+        client_id=client.client_id,
+        redirect_uri=redirect,
+        scopes=wanted,
+        issuer=server.issuer,
+        token_endpoint=server.token_endpoint,
+        did=did,
+        handle=handle,
+        pds_url=pds_url,
+        state=SecretStr(state),
+        verifier=SecretStr(verifier),
+        dpop_key=SecretStr(key.to_jwk()),
+        dpop_nonce=nonce,
+    )
+
+
+def start(
+    identifier: str,
+    client: ClientMetadata,
+    *,
+    redirect_uri: str | None = None,
+    scopes: str | Sequence[str] | None = None,
+    plc_url: str = PLC_DIRECTORY,
+    resolver: str | None = None,
+    http: httpx.Client | None = None,
+) -> BlueskyStart:
+    """Begin connecting a Bluesky account: find its PDS and authorization server, make a
+    DPoP key, and push the authorization request (PKCE S256, ``state``, ``login_hint``).
+
+    Args:
+        identifier: the account's handle (``brand.bsky.social``) or DID.
+        client: the app (`loopback_client`, or a `ClientMetadata` whose document is
+            served at its ``client_id``).
+        redirect_uri: one of the client's redirect URIs (default: its first).
+        scopes: the scopes to ask for (default: the client's).
+        plc_url: the PLC directory ``did:plc`` documents are read from.
+        resolver: an XRPC service to resolve the handle with (``None``: the handle's own
+            ``/.well-known/atproto-did``, then the public AppView).
+        http: the httpx client to use (a new one when ``None``).
+
+    Raises:
+        ConfigurationError: not a handle or DID, a redirect URI the client lacks, no
+            ``atproto`` scope, or ``cryptography`` is missing.
+        ResolutionError: the account, its PDS or its authorization server is not found.
+        GrantRefused: the server refused the request (e.g. an unknown client or redirect).
+        TransportError: a server could not be reached.
+    """
+    flow = start_flow(
+        identifier,
+        client,
+        redirect_uri=redirect_uri,
+        scopes=scopes,
+        plc_url=plc_url,
+        resolver=resolver,
+    )
+    return run(flow, http)
+
+
+async def start_async(
+    identifier: str,
+    client: ClientMetadata,
+    *,
+    redirect_uri: str | None = None,
+    scopes: str | Sequence[str] | None = None,
+    plc_url: str = PLC_DIRECTORY,
+    resolver: str | None = None,
+    http: httpx.AsyncClient | None = None,
+) -> BlueskyStart:
+    """`start` for async code."""
+    flow = start_flow(
+        identifier,
+        client,
+        redirect_uri=redirect_uri,
+        scopes=scopes,
+        plc_url=plc_url,
+        resolver=resolver,
+    )
+    return await run_async(flow, http)
+
+
+def _code_from(start: BlueskyStart, callback_url: str) -> str:
+    params = dict(parse_qsl(urlsplit(callback_url).query, keep_blank_values=True))
+    state = params.get("state", "")
+    if not secrets.compare_digest(state.encode(), start.state.get_secret_value().encode()):
+        raise CallbackError(
+            "the callback's state is not the one this authorization sent: it belongs to "
+            "another attempt or was forged; start the authorization again",
+            platform=PLATFORM,
+        )
+    iss = params.get("iss")
+    if iss is not None and iss.rstrip("/") != start.issuer:
+        # RFC 9207: a callback from another server (a mix-up attack) must not be redeemed.
+        raise CallbackError(
+            f"the callback comes from the authorization server {iss!r}, not {start.issuer!r} "
+            "that this authorization went to; start again",
+            platform=PLATFORM,
+        )
+    error = params.get("error")
+    if error == "access_denied":
+        raise ConsentDenied(
+            "the user refused the authorization (access_denied); nothing was connected",
+            platform=PLATFORM,
+            code=error,
+            platform_message=params.get("error_description"),
+        )
+    if error:
+        raise CallbackError(
+            f"bluesky answered the authorization with the error {error!r}",
+            platform=PLATFORM,
+            code=error,
+            platform_message=params.get("error_description"),
+        )
+    if iss is None:
+        raise CallbackError(
+            "the callback URL carries no 'iss' (atproto servers always send it): pass the "
+            "full URL the user came back to",
+            platform=PLATFORM,
+        )
+    code = params.get("code", "")
+    if not code:
+        raise CallbackError(
+            "the callback URL carries no authorization code: pass the full URL the user "
+            "came back to, query string included",
+            platform=PLATFORM,
+        )
+    return code
+
+
+def _token(response: httpx.Response, what: str) -> _Token:
+    if not response.is_success:
+        raise _refused(response, what)
+    try:
+        body = _Token.model_validate_json(response.content)
+    except pydantic.ValidationError as exc:
+        fields = sorted({".".join(map(str, e["loc"])) or "(body)" for e in exc.errors()})
+        raise MalformedResponse(
+            f"bluesky's answer to {what} is not a token answer (fields {', '.join(fields)})",
+            platform=PLATFORM,
+            status_code=response.status_code,
+            body="(not kept: the answer carries credentials)",
+        ) from None
+    if body.token_type.lower() != "dpop":
+        raise MalformedResponse(
+            f"bluesky answered {what} with a {body.token_type!r} token, not a DPoP-bound one",
+            platform=PLATFORM,
+            status_code=response.status_code,
+        )
+    return body
+
+
+def finish_flow(
+    start: BlueskyStart, callback_url: str, *, clock: Callable[[], float] = time.time
+) -> Flow[BlueskyCredentials]:
+    """The sans-IO exchange behind `finish`."""
+    code = _code_from(start, callback_url)
+    key = DpopKey.from_jwk(start.dpop_key.get_secret_value())
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": start.redirect_uri,
+        "code_verifier": start.verifier.get_secret_value(),
+        "client_id": start.client_id,
+    }
+    response, nonce = yield from _dpop_post(start.token_endpoint, form, key, start.dpop_nonce)
+    body = _token(response, "the authorization code")
+    if start.did is not None and body.sub != start.did:
+        raise GrantRefused(
+            f"bluesky issued tokens for {body.sub}, not for {start.did} whose authorization "
+            "this was; nothing was connected",
+            platform=PLATFORM,
+        )
+    granted = scopes_of(body.scope) if body.scope else start.scopes
+    if "atproto" not in granted:
+        raise GrantRefused(
+            "bluesky granted no 'atproto' scope: these are not atproto credentials",
+            platform=PLATFORM,
+        )
+    return BlueskyCredentials(
+        access_token=SecretStr(body.access_token),
+        refresh_token=SecretStr(body.refresh_token) if body.refresh_token else None,
+        expires_at=clock() + float(body.expires_in) if body.expires_in is not None else None,
+        scopes=granted,
+        did=body.sub,
+        handle=start.handle,
+        pds_url=start.pds_url,
+        issuer=start.issuer,
+        token_endpoint=start.token_endpoint,
+        client_id=start.client_id,
+        dpop_key=start.dpop_key,
+        dpop_nonce=nonce,
+    )
+
+
+def finish(
+    start: BlueskyStart,
+    callback_url: str,
+    *,
+    http: httpx.Client | None = None,
+    clock: Callable[[], float] = time.time,
+) -> BlueskyCredentials:
+    """Finish connecting: check the callback (``state``, ``iss``) and exchange its code,
+    with the PKCE verifier and a DPoP proof of the start's key.
+
+    Args:
+        start: what `start` returned (or `BlueskyStart.from_dict` of it).
+        callback_url: the full URL the user came back to.
+        http: the httpx client to use (a new one when ``None``).
+        clock: what ``expires_at`` is counted from (an emulator's ``clock.time``).
+
+    Raises:
+        ConsentDenied: the user refused.
+        CallbackError: the state differs (forged or another attempt), the callback comes
+            from another server, or it carries no code.
+        GrantRefused: the server refused the code (used already, expired, another verifier
+            or redirect URI, a bad DPoP proof), or issued tokens for another account.
+        TransportError: the server could not be reached.
+    """
+    return run(finish_flow(start, callback_url, clock=clock), http)
+
+
+async def finish_async(
+    start: BlueskyStart,
+    callback_url: str,
+    *,
+    http: httpx.AsyncClient | None = None,
+    clock: Callable[[], float] = time.time,
+) -> BlueskyCredentials:
+    """`finish` for async code."""
+    return await run_async(finish_flow(start, callback_url, clock=clock), http)
+
+
+def refresh_flow(
+    creds: BlueskyCredentials, *, clock: Callable[[], float] = time.time
+) -> Flow[BlueskyCredentials]:
+    """The sans-IO refresh behind `refresh` (the adapter runs it itself)."""
+    if creds.refresh_token is None:
+        raise ConfigurationError(
+            "these Bluesky credentials have no refresh token: connect the account again"
+        )
+    key = DpopKey.from_jwk(creds.dpop_key.get_secret_value())
+    form = {
+        "grant_type": "refresh_token",
+        "refresh_token": creds.refresh_token.get_secret_value(),
+        "client_id": creds.client_id,
+    }
+    response, nonce = yield from _dpop_post(creds.token_endpoint, form, key, creds.dpop_nonce)
+    body = _token(response, "the refresh token")
+    if body.sub != creds.did:
+        raise GrantRefused(
+            f"bluesky refreshed tokens for {body.sub}, not {creds.did}", platform=PLATFORM
+        )
+    return attrs.evolve(
+        creds,
+        access_token=SecretStr(body.access_token),
+        # Refresh tokens are single use: an answer without one leaves none usable.
+        refresh_token=SecretStr(body.refresh_token) if body.refresh_token else None,
+        expires_at=clock() + float(body.expires_in) if body.expires_in is not None else None,
+        scopes=scopes_of(body.scope) if body.scope else creds.scopes,
+        dpop_nonce=nonce,
+    )
+
+
+def refresh(
+    creds: BlueskyCredentials,
+    *,
+    http: httpx.Client | None = None,
+    clock: Callable[[], float] = time.time,
+) -> BlueskyCredentials:
+    """New credentials for ``creds``: a new access token and a new refresh token, bound to
+    the same DPoP key. The old refresh token is spent: store the result before anything
+    else (use `brandkit.auth.refresh_locked` when several processes share the account).
+
+    Raises:
+        ConfigurationError: ``creds`` hold no refresh token.
+        GrantRefused: the refresh token was spent, revoked or expired (the session lasts two
+            weeks for a public client), or the DPoP proof was refused.
+        TransportError: the server could not be reached.
+    """
+    return run(refresh_flow(creds, clock=clock), http)
+
+
+async def refresh_async(
+    creds: BlueskyCredentials,
+    *,
+    http: httpx.AsyncClient | None = None,
+    clock: Callable[[], float] = time.time,
+) -> BlueskyCredentials:
+    """`refresh` for async code."""
+    return await run_async(refresh_flow(creds, clock=clock), http)
+
+
+def dpop_headers(
+    key: DpopKey, request: httpx.Request, access_token: str, nonce: str | None
+) -> dict[str, str]:
+    """The headers of a DPoP-bound call to the PDS: ``Authorization: DPoP <token>`` and a
+    proof for this request's method and URL (with the token's hash and the PDS's nonce)."""
+    proof = key.proof(request.method, request.url, nonce=nonce, access_token=access_token)
+    return {"Authorization": f"DPoP {access_token}", "DPoP": proof}
+
+
+# -- accounts --------------------------------------------------------------------------------
+
+SECRET_KEYS = ("oauth_access_token", "oauth_refresh_token", "dpop_key")
+"""The account secrets an OAuth-connected Bluesky account keeps."""
+
+
+def account_from(
+    creds: BlueskyCredentials,
+    *,
+    name: str | None = None,
+    on_credentials_changed: CredentialsHook | None = None,
+) -> Account:
+    """An [`Account`][brandkit.Account] that posts with ``creds`` at the account's PDS: every
+    call carries the DPoP-bound token and a proof, and the adapter refreshes the token (new
+    tokens reach ``on_credentials_changed`` as ``oauth_access_token``,
+    ``oauth_refresh_token`` and ``oauth_expires_at``)."""
+    from brandkit.accounts import Account
+
+    return Account(
+        PLATFORM,
+        name=name,
+        base_url=creds.pds_url,
+        secrets={
+            "oauth_access_token": creds.access_token,
+            "oauth_refresh_token": creds.refresh_token,
+            "dpop_key": creds.dpop_key,
+        },
+        settings={
+            "handle": creds.handle or creds.did,
+            "did": creds.did,
+            "oauth": {
+                "issuer": creds.issuer,
+                "token_endpoint": creds.token_endpoint,
+                "client_id": creds.client_id,
+                "scopes": list(creds.scopes),
+                "expires_at": creds.expires_at,
+                "dpop_nonce": creds.dpop_nonce,
+            },
+        },
+        on_credentials_changed=on_credentials_changed,
+    )
+
+
+def credentials_of(account: Account) -> BlueskyCredentials | None:
+    """The OAuth credentials an account made by `account_from` holds (``None`` for an
+    app-password account)."""
+    access = account.secret("oauth_access_token")
+    key = account.secret("dpop_key")
+    oauth = account.settings.get("oauth")
+    if not access or not key or not isinstance(oauth, Mapping):
+        return None
+    refresh_token = account.secret("oauth_refresh_token")
+    expires = oauth.get("expires_at")
+    return BlueskyCredentials(
+        access_token=SecretStr(access),
+        refresh_token=SecretStr(refresh_token) if refresh_token else None,
+        expires_at=float(expires) if isinstance(expires, int | float) else None,
+        scopes=tuple(oauth.get("scopes") or DEFAULT_SCOPES),
+        did=str(account.settings.get("did") or ""),
+        handle=account.settings.get("handle"),
+        pds_url=account.base_url,
+        issuer=str(oauth.get("issuer") or ""),
+        token_endpoint=str(oauth.get("token_endpoint") or ""),
+        client_id=str(oauth.get("client_id") or ""),
+        dpop_key=SecretStr(key),
+        dpop_nonce=oauth.get("dpop_nonce"),
+    )

@@ -32,7 +32,9 @@ ENTRY_POINT_GROUP = "brandkit.platforms"
 # Dotted paths, so that using one platform never imports the others.
 _KNOWN: dict[str, str] = {
     "bluesky": "brandkit.platforms.bluesky:BlueskyAdapter",
+    "devto": "brandkit.platforms.devto:DevtoAdapter",
     "facebook": "brandkit.platforms.facebook:FacebookAdapter",
+    "ghost": "brandkit.platforms.ghost:GhostAdapter",
     "instagram": "brandkit.platforms.instagram:InstagramAdapter",
     "linkedin": "brandkit.platforms.linkedin:LinkedInAdapter",
     "mastodon": "brandkit.platforms.mastodon:MastodonAdapter",

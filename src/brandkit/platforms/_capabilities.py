@@ -169,4 +169,41 @@ BUILTIN_CAPABILITIES: dict[str, Capabilities] = {
         ),
         metrics=False,
     ),
+    # Blogs publish one article per delivery. Ghost uploads the featured image (Ghost-CLI's
+    # nginx takes 50 MB bodies; its alt text is kept up to 191 characters); the Admin API
+    # has no view counts.
+    "ghost": Capabilities(
+        platform="ghost",
+        threads=False,
+        max_parts=1,
+        media=MediaRules(
+            max_items=1,
+            max_videos=0,
+            image_types=frozenset(
+                {"image/jpeg", "image/png", "image/gif", "image/webp", "image/svg+xml"}
+            ),
+            max_image_bytes=50 * MB,
+            max_gif_bytes=50 * MB,
+            max_alt_length=191,
+        ),
+        metrics=False,
+    ),
+    # dev.to (Forem) fetches the cover image from a public URL and keeps no alt text for it;
+    # its API cannot delete an article (only unpublish it).
+    "devto": Capabilities(
+        platform="devto",
+        threads=False,
+        max_parts=1,
+        media=MediaRules(
+            max_items=1,
+            max_videos=0,
+            image_types=frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"}),
+            max_image_bytes=25 * MB,
+            max_gif_bytes=25 * MB,
+            alt_text=False,
+        ),
+        media_by_url=True,
+        delete=False,
+        metrics=False,
+    ),
 }

@@ -1,0 +1,420 @@
+"""dev.to (DEV Community) and any other Forem, through the Forem API v1.
+
+Facts used here (forem/forem: ``app/controllers/concerns/api/articles_controller.rb``,
+``app/controllers/api/v1/api_controller.rb``, ``Article``'s validations,
+``config/initializers/rack_attack.rb``; https://developers.forem.com/api/v1):
+
+- Every request carries the user's key in the ``api-key`` header and
+  ``Accept: application/vnd.forem.api-v1+json`` (without it Forem answers with the deprecated
+  v0).
+- ``POST /api/articles`` with ``{"article": {title, body_markdown, published, published_at,
+  tags, canonical_url, description, main_image}}``; ``PUT /api/articles/{id}`` changes one;
+  ``GET /api/articles/me/all`` lists the user's own, drafts included. The API cannot delete an
+  article: unpublish it with an update (``status="draft"``).
+- The body is Markdown; an HTML article body is sent as it is (Markdown passes HTML blocks
+  through). The cover image (``main_image``) is a public URL that Forem fetches: the
+  account's ``media_host`` makes the featured image one. Forem keeps no alt text for it.
+- Tags: at most 4, letters and digits only. brandkit sends each tag lowercased without its
+  other characters (``"Press Release"`` becomes ``pressrelease``) and keeps the first 4,
+  logging those it drops. Titles: at most 128 characters.
+- dev.to has no slug you set: Forem makes one from the title plus 4 random characters
+  (``-temp-slug-`` for a draft, replaced when it is first published), so an article is never
+  looked up by slug. Never twice: after a lost answer the adapter reads the user's articles
+  (``me/all``) for one with the same title (and canonical URL, when the article has one).
+  Forem itself refuses the same title from the same user twice within five minutes (422
+  "Title has already been used in the last five minutes"), which brandkit reports as a
+  duplicate.
+- Limits: Rack::Attack allows 1 write (POST/PUT) per second per key and 3 reads per second
+  per address, answering 429 ``Retry later`` with ``Retry-After``; Forem limits published
+  articles created per 30 seconds (429 "Rate limit reached, try again in 30 seconds").
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import httpx
+import pydantic
+
+from brandkit._flow import Flow, Send
+from brandkit.errors import (
+    AuthError,
+    ConfigurationError,
+    ContentError,
+    MediaError,
+    PlatformError,
+    PlatformUnavailable,
+    RateLimited,
+    Rejected,
+)
+from brandkit.platforms._base import (
+    Adapter,
+    Answer,
+    Capabilities,
+    PartRef,
+    RatePolicy,
+    ThreadContext,
+)
+from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
+from brandkit.platforms.ghost import _article_of, tid_time
+
+if TYPE_CHECKING:
+    from brandkit.accounts import Account
+    from brandkit.content._article import Article
+    from brandkit.content._media import Media
+    from brandkit.content._render import Rendered, RenderedPart
+
+__all__ = ["DevtoAdapter", "devto_tags"]
+
+logger = logging.getLogger(__name__)
+
+ACCEPT = "application/vnd.forem.api-v1+json"
+TITLE_MAX = 128
+TAGS_MAX = 4
+TAG_MAX = 30
+LOOKUP_SKEW = timedelta(minutes=5)
+"""How far Forem's clock may be behind brandkit's for a found article to still count."""
+
+
+def devto_tags(names: tuple[str, ...] | list[str]) -> tuple[list[str], list[str]]:
+    """Tag names as Forem takes them: lowercase letters and digits only, each once, at most
+    4 and 30 characters each. Returns the tags sent and the names dropped."""
+    kept: list[str] = []
+    dropped: list[str] = []
+    for name in names:
+        tag = "".join(ch for ch in name.lower() if ch.isalnum())
+        if not tag or len(tag) > TAG_MAX or len(kept) >= TAGS_MAX:
+            dropped.append(name)
+        elif tag not in kept:
+            kept.append(tag)
+    return kept, dropped
+
+
+# -- answers ---------------------------------------------------------------------------------
+
+
+class _Article(Answer):
+    id: int = pydantic.Field(strict=True)
+    title: str
+    slug: str
+    url: str
+    canonical_url: str | None = None
+    published_at: str | None = None
+
+
+class _Mine(_Article):
+    published: bool
+
+
+class _MinePage(pydantic.RootModel[tuple[_Mine, ...]]):
+    pass
+
+
+def _time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class DevtoAdapter(Adapter):
+    """Publishes articles to one DEV (or other Forem) account (``Account.devto(api_key=)``);
+    see the module docstring for the protocol.
+
+    Attributes:
+        lookup_pages: most pages of ``me/all`` (1000 articles each) a lookup reads.
+    """
+
+    name: ClassVar[str] = "devto"
+    capabilities: ClassVar[Capabilities] = BUILTIN_CAPABILITIES["devto"]
+    # Rack::Attack: api_write_throttle 1/s per key, api_throttle 3 GETs/s per address.
+    rate_policies: ClassVar[tuple[RatePolicy, ...]] = (
+        RatePolicy("write", 1, 1.0),
+        RatePolicy("read", 3, 1.0),
+    )
+    lookup_pages: ClassVar[int] = 5
+
+    def __init__(self, account: Account) -> None:
+        super().__init__(account)
+        if not account.has_secret("api_key"):
+            raise ConfigurationError(f"{account.key} has no api_key: use Account.devto(...)")
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+    ) -> httpx.Request:
+        headers = {"api-key": self.account.secret("api_key") or "", "Accept": ACCEPT}
+        url = f"{self.account.base_url}/api/{path}"
+        if body is None:
+            return httpx.Request(method, url, params=params, headers=headers)
+        headers["Content-Type"] = "application/json"
+        content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        return httpx.Request(method, url, params=params, content=content, headers=headers)
+
+    # -- publish -----------------------------------------------------------------------------
+
+    def publish_part(
+        self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
+    ) -> Flow[PartRef]:
+        """Publish the article being delivered (see `publish_article`).
+
+        Raises:
+            ContentError: what is delivered is not an `brandkit.Article`.
+        """
+        return (yield from self.publish_article(_article_of(rendered, self.name)))
+
+    def find_part(
+        self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
+    ) -> Flow[PartRef | None]:
+        """Find the article an earlier attempt published (see `find_article`)."""
+        article = _article_of(rendered, self.name)
+        return (yield from self.find_article(article, since=tid_time(thread.key)))
+
+    def publish_article(self, article: Article) -> Flow[PartRef]:
+        """Create the article (published, scheduled or a draft).
+
+        Returns:
+            The article: its id, its URL, and in ``extra`` its ``slug``.
+
+        Raises:
+            ContentError: a title longer than 128 characters.
+            ConfigurationError: a featured image, and the account has no ``media_host``.
+            AuthError: the API key was refused.
+            Rejected: Forem refused the article, with its message; ``duplicate`` is set when
+                it says the title was used in the last five minutes.
+            RateLimited: too many writes, or too many articles published.
+        """
+        fields = self._fields(article)
+        response = yield Send(
+            self._request("POST", "articles", body={"article": fields}),
+            creates=True,
+            bucket="write",
+        )
+        return self._ref(self.parse(response, _Article), article)
+
+    def find_article(
+        self, article: Article, *, since: datetime | None = None
+    ) -> Flow[PartRef | None]:
+        """The article an earlier attempt created, or ``None``: the user's articles
+        (``me/all``, newest first) are read for one with the same title and, when the article
+        has one, the same canonical URL, published no earlier than ``since`` (less 5 minutes
+        of clock skew) where it is published.
+
+        Raises:
+            PlatformError: Forem refused the lookup (typed by `error_for`).
+        """
+        for page in range(1, self.lookup_pages + 1):
+            mine = yield from self._mine(page)
+            for item in mine:
+                if item.title != article.title:
+                    continue
+                if article.canonical_url and item.canonical_url != article.canonical_url:
+                    continue
+                published = _time(item.published_at)
+                if since is not None and published is not None and published < since - LOOKUP_SKEW:
+                    continue
+                return self._ref(item, article)
+            if len(mine) < 1000:
+                return None
+        return None
+
+    def read_article(self, ref: PartRef) -> Flow[PartRef]:
+        """The article as Forem has it now, with ``extra["status"]`` ``"draft"``,
+        ``"scheduled"`` (published at a future time) or ``"published"``.
+
+        Raises:
+            Rejected: the article is not among the user's (404).
+            PlatformError: another refusal (typed by `error_for`).
+        """
+        for page in range(1, self.lookup_pages + 1):
+            mine = yield from self._mine(page)
+            for item in mine:
+                if str(item.id) == ref.id:
+                    when = _time(item.published_at)
+                    status = (
+                        "draft"
+                        if not item.published
+                        else "scheduled"
+                        if when is not None and when > datetime.now(UTC)
+                        else "published"
+                    )
+                    return PartRef(
+                        index=0,
+                        id=str(item.id),
+                        url=item.url,
+                        extra={**ref.extra, "slug": item.slug, "status": status},
+                    )
+            if len(mine) < 1000:
+                break
+        raise Rejected(
+            f"devto: article {ref.id} is not among this account's articles",
+            platform=self.name,
+            status_code=404,
+            platform_message="not found",
+        )
+
+    def update_article(self, ref: PartRef, article: Article) -> Flow[PartRef]:
+        """Replace the article ``ref`` with ``article``. Its URL stays (Forem never moves a
+        slug, except a draft's on its first publication); ``status="draft"`` unpublishes it.
+
+        Raises:
+            Rejected: Forem refused the change, with its message.
+            PlatformError: another refusal (typed by `error_for`).
+        """
+        fields = self._fields(article)
+        response = yield Send(
+            self._request("PUT", f"articles/{ref.id}", body={"article": fields}),
+            idempotent=True,
+            bucket="write",
+        )
+        return self._ref(self.parse(response, _Article), article)
+
+    def delete_part(self, ref: PartRef) -> Flow[None]:
+        """The Forem API has no delete.
+
+        Raises:
+            Unsupported: always; unpublish the article with an update to ``status="draft"``.
+        """
+        raise self.unsupported(
+            "delete", "delete articles (unpublish one instead: update it with status='draft')"
+        )
+        yield  # pragma: no cover
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _mine(self, page: int) -> Flow[tuple[_Mine, ...]]:
+        response = yield Send(
+            self._request("GET", "articles/me/all", params={"page": str(page), "per_page": "1000"}),
+            idempotent=True,
+            bucket="read",
+        )
+        return self.parse(response, _MinePage).root
+
+    def _fields(self, article: Article) -> dict[str, Any]:
+        """The ``article`` object Forem takes; checks what Forem would refuse first."""
+        if len(article.title) > TITLE_MAX:
+            raise ContentError(
+                f"devto takes titles of at most {TITLE_MAX} characters; this one has "
+                f"{len(article.title)}",
+                field="title",
+                platform=self.name,
+                over_by=len(article.title) - TITLE_MAX,
+            )
+        tags, dropped = devto_tags([*article.tags, *article.categories])
+        if dropped:
+            logger.warning(
+                "devto: tags dropped (Forem takes at most 4, of letters and digits): %s",
+                ", ".join(repr(d) for d in dropped),
+            )
+        fields: dict[str, Any] = {
+            "title": article.title,
+            "body_markdown": article.body,
+            "published": article.status != "draft",
+            "tags": tags,
+        }
+        if article.status == "scheduled" and article.scheduled_at is not None:
+            fields["published_at"] = article.scheduled_at.astimezone(UTC).strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            )
+        if article.excerpt:
+            fields["description"] = article.excerpt
+        if article.canonical_url:
+            fields["canonical_url"] = article.canonical_url
+        if article.featured_image is not None:
+            fields["main_image"] = self._image_url(article.featured_image)
+        return fields
+
+    def _image_url(self, media: Media) -> str:
+        rules = self.capabilities.media
+        if media.mime_type not in rules.image_types:
+            raise MediaError(
+                f"devto takes JPEG, PNG, GIF or WebP cover images, not {media.mime_type}",
+                field="featured_image",
+                platform=self.name,
+            )
+        host = self.account.settings.get("media_host")
+        if not callable(host):
+            raise ConfigurationError(
+                "devto fetches the cover image from a public URL: give Account.devto a "
+                "media_host (a callable media_host(media) -> https URL, or a configuration "
+                "such as {'dir': ..., 'base_url': ...}; in tests brandkit.testing."
+                "LoopbackMediaHost())"
+            )
+        url = host(media)
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"devto: media_host returned {url!r} for {media.filename}; it must return an "
+                "http(s) URL"
+            )
+        return url
+
+    def _ref(self, item: _Article, article: Article) -> PartRef:
+        return PartRef(index=0, id=str(item.id), url=item.url, extra={"slug": item.slug})
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def error_for(self, response: httpx.Response) -> PlatformError:
+        """Forem's ``{"error": "...", "status": n}`` (or Rack::Attack's plain ``Retry later``)
+        as a typed error carrying Forem's message.
+
+        401 and 403 are `AuthError`; 429 is `RateLimited` with ``Retry-After``; 422
+        "Title has already been used in the last five minutes" is ``Rejected(duplicate=True)``;
+        5xx is `PlatformUnavailable`; any other refusal is `Rejected`.
+        """
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        message = ""
+        if isinstance(body, dict):
+            error = body.get("error")
+            message = error if isinstance(error, str) else json.dumps(error) if error else ""
+        message = message or response.text[:300].strip() or response.reason_phrase
+        status = response.status_code
+        text = f"devto answered {status}: {message}"
+        common: dict[str, Any] = {
+            "platform": self.name,
+            "status_code": status,
+            "platform_message": message,
+        }
+        if status == 429:
+            retry_after = _seconds(response.headers.get("retry-after"))
+            return RateLimited(
+                text,
+                retry_after=retry_after,
+                reset_at=(
+                    datetime.now(UTC) + timedelta(seconds=retry_after) if retry_after else None
+                ),
+                bucket=f"{self.name}:write",
+                **common,
+            )
+        if status in (401, 403):
+            return AuthError(
+                f"{text}. Check the API key (Settings -> Extensions -> DEV Community API Keys; "
+                "a suspended account's key is refused too)",
+                **common,
+            )
+        if status >= 500:
+            return PlatformUnavailable(text, **common)
+        duplicate = "already been used in the last five minutes" in message
+        return Rejected(text, duplicate=duplicate, **common)
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return max(float(value), 0.0) if value else None
+    except ValueError:
+        return None

@@ -1,0 +1,578 @@
+"""Ghost Admin API: publishes articles (posts and pages) to a Ghost site.
+
+Facts used here (https://docs.ghost.org/admin-api, and Ghost's own source for the token
+checks, ``core/server/services/auth/api-key/admin.js``):
+
+- Authentication with a custom integration's Admin API key ``{id}:{secret}``: every request
+  carries ``Authorization: Ghost <token>``, a JWT signed HS256 with the hex-decoded secret,
+  its header ``kid`` the key's id, its ``aud`` ``/admin/``, valid 5 minutes from ``iat``.
+  brandkit signs one per request with the standard library's ``hmac`` (the key itself never
+  leaves the machine), and signs again when a request is repeated.
+- ``POST /ghost/api/admin/posts/?source=html`` (``/pages/`` for a page) creates the post from
+  HTML; without ``source=html`` Ghost would drop the HTML. Ghost stores it as Lexical.
+  ``status`` is ``draft``, ``published`` or ``scheduled`` (``published_at`` at least 2
+  minutes ahead); ``tags`` are found by name or created; ``custom_excerpt`` (300 characters),
+  ``feature_image`` with ``feature_image_alt`` (191) and ``canonical_url``.
+- The featured image is uploaded first (``POST /ghost/api/admin/images/upload/``, multipart)
+  and its URL set as ``feature_image``.
+- Never twice: Ghost has no idempotency key. After a lost answer the adapter looks the post up
+  by its slug (``?filter=slug:[...]``): Ghost gives a taken slug ``-2``, ``-3``..., so the
+  slug's family is read, and only a post with the article's title created since the delivery
+  began counts.
+- Editing needs the post's current ``updated_at`` (Ghost refuses an older one with 409
+  ``UpdateCollisionError``): `GhostAdapter.update_article` reads it first and tries once more
+  after a collision.
+- The Admin API has no view counts (they live in Ghost's own analytics), so there is no
+  metrics flow. Self-hosted Ghost sets no rate limit on the Admin API; Ghost(Pro) answers
+  429 ``TooManyRequestsError`` when it does, which becomes `RateLimited`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import httpx
+import pydantic
+
+from brandkit._flow import Flow, Send
+from brandkit.errors import (
+    AuthError,
+    ConfigurationError,
+    ContentError,
+    MalformedResponse,
+    MediaError,
+    PlatformError,
+    PlatformUnavailable,
+    RateLimited,
+    Rejected,
+)
+from brandkit.platforms._base import Adapter, Answer, Capabilities, PartRef, ThreadContext
+from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
+
+if TYPE_CHECKING:
+    from brandkit.accounts import Account
+    from brandkit.content._article import Article
+    from brandkit.content._media import Media
+    from brandkit.content._render import Rendered, RenderedPart
+
+__all__ = ["GhostAdapter", "admin_token"]
+
+TOKEN_LIFETIME = 5 * 60
+"""Ghost refuses a token more than 5 minutes after its ``iat`` (``maxAge``)."""
+TITLE_MAX = 255
+EXCERPT_MAX = 300
+ALT_MAX = 191
+SLUG_FAMILY = 10
+"""How many of a slug's ``-2``, ``-3``... variants a lookup reads."""
+LOOKUP_SKEW = timedelta(minutes=5)
+"""How far Ghost's clock may be behind brandkit's for a found post to still count."""
+
+_EXTENSIONS = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/gif": ".gif",
+    "image/webp": ".webp",
+    "image/svg+xml": ".svg",
+}
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def admin_token(admin_key: str, now: float) -> str:
+    """A Ghost Admin API token (JWT, HS256) for ``admin_key`` (``{id}:{hex secret}``),
+    issued at ``now`` (epoch seconds) and valid for 5 minutes.
+
+    Raises:
+        ConfigurationError: ``admin_key`` is not ``{id}:{hex secret}`` (the message never
+            shows the key).
+    """
+    key_id, _, secret = admin_key.partition(":")
+    try:
+        key = bytes.fromhex(secret)
+    except ValueError:
+        key = b""
+    if not key_id or not key:
+        raise ConfigurationError(
+            "the Ghost admin_key must be '{id}:{secret}' with the secret in hexadecimal "
+            "(Settings -> Integrations -> your custom integration -> Admin API key)"
+        )
+    header = {"alg": "HS256", "typ": "JWT", "kid": key_id}
+    claims = {"iat": int(now), "exp": int(now) + TOKEN_LIFETIME, "aud": "/admin/"}
+    signing = ".".join(
+        _b64url(json.dumps(part, separators=(",", ":")).encode()) for part in (header, claims)
+    )
+    signature = hmac.new(key, signing.encode("ascii"), hashlib.sha256).digest()
+    return f"{signing}.{_b64url(signature)}"
+
+
+# -- answers ---------------------------------------------------------------------------------
+
+
+class _Post(Answer):
+    id: str
+    uuid: str | None = None
+    slug: str
+    title: str
+    status: str
+    url: str | None = None
+    updated_at: str
+    created_at: str | None = None
+    published_at: str | None = None
+
+
+class _Posts(Answer):
+    posts: tuple[_Post, ...]
+
+
+class _Pages(Answer):
+    pages: tuple[_Post, ...]
+
+
+class _Image(Answer):
+    url: str
+
+
+class _Images(Answer):
+    images: tuple[_Image, ...] = pydantic.Field(min_length=1)
+
+
+def _time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _ghost_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def tid_time(key: str) -> datetime | None:
+    """When a brandkit TID (a delivery's part key) was made, or ``None`` if ``key`` is not
+    one: the lookup counts only posts created since."""
+    alphabet = "234567abcdefghijklmnopqrstuvwxyz"
+    if len(key) != 13 or any(c not in alphabet for c in key):
+        return None
+    value = 0
+    for char in key:
+        value = value * 32 + alphabet.index(char)
+    return datetime.fromtimestamp((value >> 10) / 1_000_000, UTC)
+
+
+class GhostAdapter(Adapter):
+    """Publishes articles to one Ghost site (``Account.ghost(url, admin_key=)``); see the
+    module docstring for the protocol.
+
+    Attributes:
+        accept_version: the ``Accept-Version`` header sent (the oldest Ghost API version whose
+            behaviour brandkit relies on).
+        clock: seconds since the epoch, for the tokens' ``iat`` (tests move it).
+    """
+
+    name: ClassVar[str] = "ghost"
+    capabilities: ClassVar[Capabilities] = BUILTIN_CAPABILITIES["ghost"]
+    accept_version: ClassVar[str] = "v5.0"
+    clock: Callable[[], float] = staticmethod(time.time)
+
+    def __init__(self, account: Account) -> None:
+        super().__init__(account)
+        if not account.has_secret("admin_key"):
+            raise ConfigurationError(f"{account.key} has no admin_key: use Account.ghost(...)")
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def _authorization(self) -> str:
+        return f"Ghost {admin_token(self.account.secret('admin_key') or '', self.clock())}"
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        files: Any = None,
+        data: Mapping[str, str] | None = None,
+    ) -> httpx.Request:
+        headers = {"Authorization": self._authorization(), "Accept-Version": self.accept_version}
+        url = f"{self.account.base_url}/ghost/api/admin/{path}"
+        if body is not None:
+            content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+            headers["Content-Type"] = "application/json"
+            return httpx.Request(method, url, params=params, content=content, headers=headers)
+        return httpx.Request(method, url, params=params, files=files, data=data, headers=headers)
+
+    def prepare_retry(self, request: httpx.Request) -> httpx.Request:
+        """The same request with a freshly signed token (the first may be near its 5
+        minutes)."""
+        request.headers["Authorization"] = self._authorization()
+        return request
+
+    # -- publish -----------------------------------------------------------------------------
+
+    def publish_part(
+        self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
+    ) -> Flow[PartRef]:
+        """Publish the article being delivered (see `publish_article`).
+
+        Raises:
+            ContentError: what is delivered is not an `brandkit.Article`.
+        """
+        return (yield from self.publish_article(_article_of(rendered, self.name)))
+
+    def find_part(
+        self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
+    ) -> Flow[PartRef | None]:
+        """Find the article an earlier attempt published (see `find_article`)."""
+        article = _article_of(rendered, self.name)
+        return (yield from self.find_article(article, since=tid_time(thread.key)))
+
+    def publish_article(self, article: Article) -> Flow[PartRef]:
+        """Upload the featured image (if any), then create the post or page.
+
+        Returns:
+            The post: its id, its URL as Ghost answers it (a ``/p/<uuid>/`` preview for a
+            draft or a scheduled post), and in ``extra`` its ``slug``, ``status``,
+            ``updated_at``, ``resource`` (``posts`` or ``pages``) and ``uuid``.
+
+        Raises:
+            ContentError: a title, excerpt or alt text longer than Ghost keeps.
+            MediaError: a featured image Ghost does not take.
+            AuthError: the Admin API key was refused.
+            Rejected: Ghost refused the post, with Ghost's message (e.g. "Date must be at
+                least 2 minutes in the future.").
+            RateLimited: Ghost(Pro) said too many requests.
+        """
+        self._check(article)
+        image_url: str | None = None
+        if article.featured_image is not None:
+            image_url = yield from self.upload_image(article.featured_image)
+        resource = _resource(article)
+        response = yield Send(
+            self._request(
+                "POST",
+                f"{resource}/",
+                params={"source": "html"},
+                body={resource: [self._fields(article, image_url)]},
+            ),
+            creates=True,
+            bucket="api",
+        )
+        return self._ref(self._one(response, resource), resource)
+
+    def upload_image(self, media: Media) -> Flow[str]:
+        """Upload ``media`` to the site's images; returns its URL.
+
+        Raises:
+            MediaError: not an image Ghost takes (JPEG, PNG, GIF, WebP, SVG), or too large.
+            PlatformError: Ghost refused the upload (typed by `error_for`).
+        """
+        extension = _EXTENSIONS.get(media.mime_type)
+        rules = self.capabilities.media
+        if extension is None or media.mime_type not in rules.image_types:
+            raise MediaError(
+                f"ghost takes JPEG, PNG, GIF, WebP or SVG images, not {media.mime_type}",
+                field="featured_image",
+                platform=self.name,
+            )
+        if media.size > rules.max_image_bytes:
+            raise MediaError(
+                f"the featured image is {media.size} bytes; ghost takes at most "
+                f"{rules.max_image_bytes}",
+                field="featured_image",
+                platform=self.name,
+                over_by=media.size - rules.max_image_bytes,
+            )
+        stem = media.filename.rsplit(".", 1)[0] if media.filename else "image"
+        filename = f"{stem or 'image'}{extension}"
+        response = yield Send(
+            self._request(
+                "POST",
+                "images/upload/",
+                files={"file": (filename, media.read(), media.mime_type)},
+                data={"purpose": "image", "ref": filename},
+            ),
+            idempotent=True,
+            bucket="api",
+        )
+        return self.parse(response, _Images).images[0].url
+
+    def find_article(
+        self, article: Article, *, since: datetime | None = None
+    ) -> Flow[PartRef | None]:
+        """The post an earlier attempt created for ``article``, or ``None``.
+
+        Reads the posts whose slug is the article's or one of its ``-2``...``-10`` variants
+        (Ghost renames a taken slug so), newest first, and takes the first with the
+        article's title created no earlier than ``since`` (less 5 minutes of clock skew).
+
+        Raises:
+            PlatformError: Ghost refused the lookup (typed by `error_for`).
+        """
+        resource = _resource(article)
+        slugs = [article.slug] + [f"{article.slug}-{n}" for n in range(2, SLUG_FAMILY + 1)]
+        response = yield Send(
+            self._request(
+                "GET",
+                f"{resource}/",
+                params={
+                    "filter": f"slug:[{','.join(slugs)}]",
+                    "limit": str(SLUG_FAMILY),
+                    "order": "created_at desc",
+                },
+            ),
+            idempotent=True,
+            bucket="api",
+        )
+        posts = self._many(response, resource)
+        for post in posts:
+            created = _time(post.created_at)
+            if since is not None and created is not None and created < since - LOOKUP_SKEW:
+                continue
+            if post.title == article.title:
+                return self._ref(post, resource)
+        return None
+
+    def read_article(self, ref: PartRef) -> Flow[PartRef]:
+        """The post as Ghost has it now (its status and URL change when a scheduled post
+        goes live).
+
+        Raises:
+            Rejected: the post no longer exists (404, "Post not found.").
+            PlatformError: another refusal (typed by `error_for`).
+        """
+        resource = str(ref.extra.get("resource") or "posts")
+        response = yield Send(
+            self._request("GET", f"{resource}/{ref.id}/"), idempotent=True, bucket="api"
+        )
+        return self._ref(self._one(response, resource), resource)
+
+    def update_article(self, ref: PartRef, article: Article) -> Flow[PartRef]:
+        """Replace the post ``ref`` with ``article`` (title, body, excerpt, tags, image,
+        status...). Ghost needs the post's current ``updated_at``: it is read first, and
+        read again once if someone saved the post in between (409).
+
+        Raises:
+            Rejected: Ghost refused the change (or the post was saved by someone else twice
+                in a row), with Ghost's message.
+            PlatformError: another refusal (typed by `error_for`).
+        """
+        self._check(article)
+        image_url: str | None = None
+        if article.featured_image is not None:
+            image_url = yield from self.upload_image(article.featured_image)
+        resource = str(ref.extra.get("resource") or _resource(article))
+        fields = self._fields(article, image_url)
+        if image_url is None:
+            fields["feature_image"] = None
+        for attempt in (1, 2):
+            current = yield from self.read_article(ref)
+            fields["updated_at"] = current.extra["updated_at"]
+            response = yield Send(
+                self._request(
+                    "PUT",
+                    f"{resource}/{ref.id}/",
+                    params={"source": "html"},
+                    body={resource: [fields]},
+                ),
+                idempotent=True,
+                bucket="api",
+            )
+            if response.status_code == 409 and attempt == 1:
+                continue
+            return self._ref(self._one(response, resource), resource)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def delete_part(self, ref: PartRef) -> Flow[None]:
+        """Delete the post (or page). One already gone counts as deleted.
+
+        Raises:
+            PlatformError: Ghost refused (typed by `error_for`).
+        """
+        resource = str(ref.extra.get("resource") or "posts")
+        response = yield Send(
+            self._request("DELETE", f"{resource}/{ref.id}/"), idempotent=True, bucket="api"
+        )
+        if response.status_code == 404:
+            return
+        self.check(response)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _check(self, article: Article) -> None:
+        """Refuse, before any request, what Ghost would refuse for its length."""
+        limits: Sequence[tuple[str, str | None, int]] = (
+            ("title", article.title, TITLE_MAX),
+            ("excerpt", article.excerpt, EXCERPT_MAX),
+            (
+                "featured_image.alt",
+                article.featured_image.alt if article.featured_image else None,
+                ALT_MAX,
+            ),
+        )
+        for field, value, limit in limits:
+            if value is not None and len(value) > limit:
+                raise ContentError(
+                    f"ghost keeps at most {limit} characters of the article's {field}; this "
+                    f"one has {len(value)}",
+                    field=field,
+                    platform=self.name,
+                    over_by=len(value) - limit,
+                )
+
+    def _fields(self, article: Article, image_url: str | None) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "title": article.title,
+            "slug": article.slug,
+            "html": article.html(),
+            "status": article.status,
+            "tags": [{"name": name} for name in _names(article)],
+            "custom_excerpt": article.excerpt,
+            "canonical_url": article.canonical_url,
+        }
+        if article.status == "scheduled" and article.scheduled_at is not None:
+            fields["published_at"] = _ghost_time(article.scheduled_at)
+        if image_url is not None:
+            fields["feature_image"] = image_url
+            alt = article.featured_image.alt if article.featured_image else ""
+            fields["feature_image_alt"] = alt or None
+        if article.author:
+            key = "email" if "@" in article.author else "slug"
+            fields["authors"] = [{key: article.author}]
+        return fields
+
+    def _one(self, response: httpx.Response, resource: str) -> _Post:
+        posts = self._many(response, resource)
+        if not posts:
+            raise MalformedResponse(
+                f"ghost answered {response.status_code} to {response.request.method} "
+                f"{response.request.url.path} without the {resource[:-1]}",
+                platform=self.name,
+                status_code=response.status_code,
+                body=self.account.redact(response.text[:2000]),
+            )
+        return posts[0]
+
+    def _many(self, response: httpx.Response, resource: str) -> tuple[_Post, ...]:
+        if resource == "pages":
+            return self.parse(response, _Pages).pages
+        return self.parse(response, _Posts).posts
+
+    def _ref(self, post: _Post, resource: str) -> PartRef:
+        return PartRef(
+            index=0,
+            id=post.id,
+            url=post.url,
+            extra={
+                "slug": post.slug,
+                "status": post.status,
+                "updated_at": post.updated_at,
+                "published_at": post.published_at,
+                "resource": resource,
+                "uuid": post.uuid,
+            },
+        )
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def error_for(self, response: httpx.Response) -> PlatformError:
+        """Ghost's ``{"errors": [{"message", "context", "type", "code"}]}`` as a typed error
+        whose platform message is Ghost's message and context.
+
+        401 and 403 are `AuthError` (a wrong, revoked or Content API key; the message says
+        where to find the Admin API key); 429 is `RateLimited` (``Retry-After`` read when
+        sent); 5xx is `PlatformUnavailable`; every other refusal (422 validation, 409
+        collision, 415 image type, 404) is `Rejected`, with Ghost's ``type`` as its code.
+        """
+        first = _first_error(response)
+        message = str(first.get("message") or response.reason_phrase or "no message")
+        context = first.get("context")
+        if isinstance(context, str) and context and context not in message:
+            message = f"{message} {context}"
+        kind = first.get("type") if isinstance(first.get("type"), str) else None
+        status = response.status_code
+        text = f"ghost answered {status}: {message}"
+        common: dict[str, Any] = {
+            "platform": self.name,
+            "status_code": status,
+            "platform_message": message,
+            "code": kind or first.get("code"),
+        }
+        if status == 429:
+            retry_after = _seconds(response.headers.get("retry-after"))
+            return RateLimited(
+                text,
+                retry_after=retry_after,
+                reset_at=(
+                    datetime.now(UTC) + timedelta(seconds=retry_after) if retry_after else None
+                ),
+                bucket=f"{self.name}:api",
+                **common,
+            )
+        if status in (401, 403):
+            return AuthError(
+                f"{text}. Check the Admin API key (Settings -> Integrations -> your custom "
+                "integration; not the Content API key) and that this machine's clock is right",
+                **common,
+            )
+        if status >= 500:
+            return PlatformUnavailable(text, **common)
+        return Rejected(text, **common)
+
+
+def _first_error(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {"message": response.text[:300].strip()}
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        return errors[0]
+    return {}
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return max(float(value), 0.0) if value else None
+    except ValueError:
+        return None
+
+
+def _names(article: Article) -> list[str]:
+    """Tags then categories (Ghost has tags only), each name once whatever its case."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for name in (*article.tags, *article.categories):
+        if name.casefold() not in seen:
+            seen.add(name.casefold())
+            out.append(name)
+    return out
+
+
+def _resource(article: Article) -> str:
+    return "pages" if article.kind == "page" else "posts"
+
+
+def _article_of(rendered: Any, platform: str) -> Article:
+    from brandkit.content._article import Article
+
+    for candidate in (getattr(rendered, "article", None), getattr(rendered, "post", None)):
+        if isinstance(candidate, Article):
+            return candidate
+    raise ContentError(
+        f"{platform} publishes articles: publish a brandkit.Article, not a Post",
+        field="post",
+        platform=platform,
+    )

@@ -1,0 +1,1812 @@
+"""A faithful, stateful WordPress site (REST API ``wp/v2``) for tests.
+
+```python
+from brandkit import Article, Client
+from brandkit.testing.wordpress import WordPressEmulator
+
+emu = WordPressEmulator()
+with emu.serve():
+    blog = emu.account()
+    with Client() as client:
+        (delivery,) = client.publish(Article(title="Hello", body="*Hi*"), [blog])
+    assert emu.post_texts() == ["Hello"]
+```
+
+What it answers as WordPress 6.1 does (Debian's package, recorded against a real site on
+127.0.0.1; see ``tests/data/wordpress``): paths under ``/wp-json/wp/v2`` and the same routes as
+``/?rest_route=/wp/v2/...`` (sites without pretty permalinks), the
+``{"code", "message", "data": {"status"}}`` error shape with WordPress's codes and words,
+``X-WP-Total``/``X-WP-TotalPages`` on lists, ``Location`` on creates.
+
+- Posts and pages: ``GET/POST /posts``, ``GET/POST/PUT/PATCH/DELETE /posts/:id`` (and
+  ``/pages``): ``status`` draft, publish, future (a ``date``/``date_gmt`` in the future makes a
+  published post ``future``, one in the past makes a ``future`` post ``publish``), pending,
+  private; ``date`` in the site's timezone and ``date_gmt`` in UTC; unique slugs (``-2``,
+  ``-3`` ...); ``?slug=`` (a comma list), ``?status=any`` (authenticated only, as WordPress
+  answers 400 ``rest_forbidden_status`` otherwise), ``?search=``, ``?per_page=`` (1-100),
+  ``?page=``, ``?context=edit``; ``DELETE`` moves to the trash (the slug gets
+  ``__trashed``; again: 410 ``rest_already_trashed``) and ``?force=true`` deletes
+  (``{"deleted": true, "previous": ...}``). ``content.rendered`` goes through a port of
+  ``wpautop`` and ``wptexturize``; an empty excerpt is made from the content (55 words).
+- Media: ``POST /media`` with the raw file as the body and ``Content-Disposition:
+  attachment; filename=...`` (WordPress's 400s without either); file types WordPress refuses
+  (an ``.exe``, an ``.svg``, a ``.png`` that is no image) get its 500
+  ``rest_upload_sideload_error`` "Sorry, you are not allowed to upload this file type.";
+  ``POST /media/:id`` sets ``alt_text``, ``caption``, ``title``, ``description``; files are
+  served at ``source_url``; ``DELETE`` needs ``force=true`` (501 ``rest_trash_not_supported``).
+- Categories and tags: list (``search``, ``slug``, ``per_page``, ``page``, ordered by name),
+  create (400 ``term_exists`` with ``data.term_id`` for a name taken, whatever its case),
+  read, update, delete with ``force=true``.
+- Comments: list (``post``, ``status`` for authenticated users, ``per_page``, ``page``,
+  ``order``), create as the account, read; an audience (``emu.audience("fan").comment(post_id,
+  text)``) writes comments that wait for moderation (``hold``) unless ``moderation=False``.
+- ``GET /users/me``; the public pages of published posts (``link``) as small HTML pages.
+
+Authentication is application passwords over HTTP Basic auth. Like the real site above, a
+wrong password or an unknown user is treated as no login at all (WordPress checks application
+passwords only once it knows the request is a REST one, and the built-in server asks who the
+user is earlier): creates answer 401 ``rest_cannot_create``, ``/users/me`` 401
+``rest_not_logged_in``. ``auth_errors=True`` answers as a site behind Apache or nginx does
+instead: 401 ``incorrect_password`` or ``invalid_username``.
+
+Scheduled (``future``) posts are published when the emulator clock passes their date, as
+WP-Cron does on a site with visitors (``cron=False``: they stay ``future``, as on a site with
+``DISABLE_WP_CRON``; `WordPressEmulator.run_cron` then publishes them).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+import re
+import secrets
+import unicodedata
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, unquote, urlencode
+from zoneinfo import ZoneInfo
+
+import attrs
+import httpx
+
+from brandkit.accounts import Account
+from brandkit.content._media import _dimensions, sniff
+from brandkit.testing._emulator import Audience, Clock, Emulator, route
+
+__all__ = ["WordPressEmulator", "wpautop", "wptexturize"]
+
+_FMT = "%Y-%m-%dT%H:%M:%S"
+_PRETTY = "/%year%/%monthnum%/%postname%/"
+
+# WordPress 6.1's get_allowed_mime_types() for an administrator (extension pattern -> type).
+_MIME_TYPES: dict[str, str] = {
+    "jpg|jpeg|jpe": "image/jpeg",
+    "gif": "image/gif",
+    "png": "image/png",
+    "bmp": "image/bmp",
+    "tiff|tif": "image/tiff",
+    "webp": "image/webp",
+    "ico": "image/x-icon",
+    "heic": "image/heic",
+    "asf|asx": "video/x-ms-asf",
+    "wmv": "video/x-ms-wmv",
+    "wmx": "video/x-ms-wmx",
+    "wm": "video/x-ms-wm",
+    "avi": "video/avi",
+    "divx": "video/divx",
+    "flv": "video/x-flv",
+    "mov|qt": "video/quicktime",
+    "mpeg|mpg|mpe": "video/mpeg",
+    "mp4|m4v": "video/mp4",
+    "ogv": "video/ogg",
+    "webm": "video/webm",
+    "mkv": "video/x-matroska",
+    "3gp|3gpp": "video/3gpp",
+    "3g2|3gp2": "video/3gpp2",
+    "txt|asc|c|cc|h|srt": "text/plain",
+    "csv": "text/csv",
+    "tsv": "text/tab-separated-values",
+    "ics": "text/calendar",
+    "rtx": "text/richtext",
+    "css": "text/css",
+    "htm|html": "text/html",
+    "vtt": "text/vtt",
+    "dfxp": "application/ttaf+xml",
+    "mp3|m4a|m4b": "audio/mpeg",
+    "aac": "audio/aac",
+    "ra|ram": "audio/x-realaudio",
+    "wav": "audio/wav",
+    "ogg|oga": "audio/ogg",
+    "flac": "audio/flac",
+    "mid|midi": "audio/midi",
+    "wma": "audio/x-ms-wma",
+    "wax": "audio/x-ms-wax",
+    "mka": "audio/x-matroska",
+    "rtf": "application/rtf",
+    "pdf": "application/pdf",
+    "doc": "application/msword",
+    "pot|pps|ppt": "application/vnd.ms-powerpoint",
+    "wri": "application/vnd.ms-write",
+    "xla|xls|xlt|xlw": "application/vnd.ms-excel",
+    "mdb": "application/vnd.ms-access",
+    "mpp": "application/vnd.ms-project",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "odt": "application/vnd.oasis.opendocument.text",
+    "odp": "application/vnd.oasis.opendocument.presentation",
+    "ods": "application/vnd.oasis.opendocument.spreadsheet",
+    "key": "application/vnd.apple.keynote",
+    "numbers": "application/vnd.apple.numbers",
+    "pages": "application/vnd.apple.pages",
+    "zip": "application/zip",
+    "gz|gzip": "application/x-gzip",
+    "7z": "application/x-7z-compressed",
+}
+_EXT_TYPES = {ext: mime for pattern, mime in _MIME_TYPES.items() for ext in pattern.split("|")}
+_IMAGE_EXT = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp"}
+_IMAGE_META = {
+    "aperture": "0",
+    "credit": "",
+    "camera": "",
+    "caption": "",
+    "created_timestamp": "0",
+    "copyright": "",
+    "focal_length": "0",
+    "iso": "0",
+    "shutter_speed": "0",
+    "title": "",
+    "orientation": "0",
+    "keywords": [],
+}
+_STATUSES = ("publish", "future", "draft", "pending", "private")
+_MAX_PAGE = 100
+
+# -- WordPress's formatting, ported (wp-includes/formatting.php) -----------------------------
+
+_ALLBLOCKS = (
+    r"(?:table|thead|tfoot|caption|col|colgroup|tbody|tr|td|th|div|dl|dd|dt|ul|ol|li|pre"
+    r"|form|map|area|blockquote|address|math|style|p|h[1-6]|hr|fieldset|legend|section"
+    r"|article|aside|hgroup|header|footer|nav|figure|figcaption|details|menu|summary)"
+)
+
+
+def wpautop(text: str, br: bool = True) -> str:
+    """WordPress's ``wpautop``: paragraphs around text blocks, ``<br />`` for single line
+    breaks, block-level HTML left as it is, ``<pre>`` kept verbatim."""
+    if not text.strip():
+        return ""
+    pre: list[str] = []
+
+    def keep(match: re.Match[str]) -> str:
+        pre.append(match.group(0))
+        return f"<pre wp-pre-tag-{len(pre) - 1}></pre>"
+
+    pee = text + "\n"
+    if "<pre" in pee:
+        pee = re.sub(r"<pre[\s\S]*?</pre>", keep, pee)
+    pee = re.sub(r"<br\s*/?>\s*<br\s*/?>", "\n\n", pee)
+    pee = re.sub(r"(<" + _ALLBLOCKS + r"[\s/>])", r"\n\n\1", pee)
+    pee = re.sub(r"(</" + _ALLBLOCKS + r">)", r"\1\n\n", pee)
+    pee = re.sub(r"<hr\s*?/?>", "<hr />\n\n", pee)
+    pee = pee.replace("\r\n", "\n").replace("\r", "\n")
+    pee = re.sub(r"\s*<option", "<option", pee)
+    pee = re.sub(r"</option>\s*", "</option>", pee)
+    pee = re.sub(r"\n\n+", "\n\n", pee)
+    blocks = [b for b in re.split(r"\n\s*\n", pee) if b.strip()]
+    pee = "".join("<p>" + b.strip("\n") + "</p>\n" for b in blocks)
+    pee = re.sub(r"<p>\s*</p>", "", pee)
+    pee = re.sub(r"<p>([^<]+)</(div|address|form)>", r"<p>\1</p></\2>", pee)
+    pee = re.sub(r"<p>\s*(</?" + _ALLBLOCKS + r"[^>]*>)\s*</p>", r"\1", pee)
+    pee = re.sub(r"<p>(<li.+?)</p>", r"\1", pee)
+    pee = re.sub(r"<p><blockquote([^>]*)>", r"<blockquote\1><p>", pee, flags=re.I)
+    pee = pee.replace("</blockquote></p>", "</p></blockquote>")
+    pee = re.sub(r"<p>\s*(</?" + _ALLBLOCKS + r"[^>]*>)", r"\1", pee)
+    pee = re.sub(r"(</?" + _ALLBLOCKS + r"[^>]*>)\s*</p>", r"\1", pee)
+    if br:
+        # Line breaks inside tags are not text: keep them out of the <br /> pass.
+        pee = re.sub(r"<[^>]*>", lambda m: m.group(0).replace("\n", "<WPPreserveNewline />"), pee)
+        pee = pee.replace("<br>", "<br />").replace("<br/>", "<br />")
+        pee = re.sub(r"(?<!<br />)\s*\n", "<br />\n", pee)
+        pee = pee.replace("<WPPreserveNewline />", "\n")
+    pee = re.sub(r"(</?" + _ALLBLOCKS + r"[^>]*>)\s*<br />", r"\1", pee)
+    pee = re.sub(r"<br />(\s*</?(?:p|li|div|dl|dd|dt|th|pre|td|ul|ol)[^>]*>)", r"\1", pee)
+    pee = re.sub(r"\n</p>$", "</p>", pee)
+    for i, block in enumerate(pre):
+        pee = pee.replace(f"<pre wp-pre-tag-{i}></pre>", block)
+    return pee
+
+
+_NO_TEXTURIZE = re.compile(
+    r"(<(?:pre|code|kbd|style|script|tt)\b[\s\S]*?</(?:pre|code|kbd|style|script|tt)>|<[^>]*>)"
+)
+
+
+def _texturize_text(text: str) -> str:
+    text = text.replace("---", "&#8212;").replace(" -- ", " &#8212; ").replace("--", "&#8211;")
+    text = text.replace(" - ", " &#8211; ").replace("...", "&#8230;")
+    text = re.sub(r"(?<=\w)'(?=\w)", "&#8217;", text)
+    text = re.sub(r"(?<=\d)'", "&#8217;", text)
+    text = re.sub(r"(^|[\s(\[{\"-])'", r"\1&#8216;", text)
+    text = text.replace("'", "&#8217;")
+    text = re.sub(r'(^|[\s(\[{-])"', r"\1&#8220;", text)
+    text = text.replace('"', "&#8221;")
+    # convert_chars and the ampersand pass: a bare & becomes &#038;.
+    return re.sub(r"&(?!#?\w+;)", "&#038;", text)
+
+
+def wptexturize(text: str) -> str:
+    """WordPress's ``wptexturize`` for the common cases: curly quotes and apostrophes, en and
+    em dashes, the ellipsis, ``&#038;``; text inside tags and ``<pre>``/``<code>`` untouched."""
+    parts = _NO_TEXTURIZE.split(text)
+    return "".join(p if i % 2 else _texturize_text(p) for i, p in enumerate(parts))
+
+
+def _strip_tags(text: str) -> str:
+    text = re.sub(r"<(script|style)[^>]*?>.*?</\1>", "", text, flags=re.S | re.I)
+    return re.sub(r"<[^>]*>", "", text)
+
+
+def _sanitize_title(text: str) -> str:
+    """``sanitize_title_with_dashes`` for Latin text: accents dropped, lowercase, dashes."""
+    text = unicodedata.normalize("NFKD", _strip_tags(text)).encode("ascii", "ignore").decode()
+    text = text.lower().replace("'", "").replace("&", "")
+    text = re.sub(r"[^a-z0-9 _.-]", "", text)
+    text = re.sub(r"[\s.]+", "-", text)
+    text = re.sub(r"-+", "-", text).strip("-")
+    return text[:200]
+
+
+def _parse_date(value: Any) -> datetime | None:
+    """``rest_parse_date``: RFC 3339 with or without an offset; naive is returned naive."""
+    if not isinstance(value, str):
+        return None
+    m = re.fullmatch(
+        r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?",
+        value.strip(),
+    )
+    if m is None:
+        return None
+    try:
+        y, mo, d, h, mi, sec = (int(g) for g in m.groups()[:6])
+        dt = datetime(y, mo, d, h, mi, sec)
+    except ValueError:
+        return None
+    tz = m.group(7)
+    if tz:
+        if tz in ("Z", "z"):
+            return dt.replace(tzinfo=UTC)
+        sign = -1 if tz[0] == "-" else 1
+        digits = tz[1:].replace(":", "")
+        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        return dt.replace(tzinfo=timezone(sign * offset))
+    return dt
+
+
+class _ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, data: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.data = data
+
+
+def _invalid(param: str, message: str, code: str, data: Any = None) -> _ApiError:
+    return _ApiError(
+        400,
+        "rest_invalid_param",
+        f"Invalid parameter(s): {param}",
+        {
+            "status": 400,
+            "params": {param: message},
+            "details": {param: {"code": code, "message": message, "data": data}},
+        },
+    )
+
+
+@attrs.define
+class _User:
+    id: int
+    login: str
+    email: str
+    app_passwords: list[str]
+
+
+@attrs.define
+class _Item:
+    """A row of wp_posts: a post, a page or an attachment."""
+
+    id: int
+    type: str
+    title: str
+    content: str
+    excerpt: str
+    slug: str
+    status: str
+    date: datetime  # UTC
+    modified: datetime  # UTC
+    author: int
+    featured_media: int = 0
+    categories: list[int] = attrs.field(factory=list)
+    tags: list[int] = attrs.field(factory=list)
+    comment_status: str = "open"
+    ping_status: str = "open"
+    parent: int = 0
+    trashed_status: str | None = None
+    guid: str = ""
+    seeded: bool = False
+    # attachments
+    file: str = ""
+    mime_type: str = ""
+    data: bytes = b""
+    alt_text: str = ""
+    caption: str = ""
+    width: int | None = None
+    height: int | None = None
+
+
+@attrs.define
+class _Term:
+    id: int
+    taxonomy: str
+    name: str
+    slug: str
+    description: str = ""
+    parent: int = 0
+
+
+@attrs.define
+class _Comment:
+    id: int
+    post: int
+    author: int
+    author_name: str
+    author_email: str
+    content: str
+    date: datetime
+    status: str
+    parent: int = 0
+
+
+class WordPressEmulator(Emulator):
+    """A WordPress site. See the module docstring for what it answers.
+
+    Args:
+        clock: the emulator's clock.
+        timezone: the site's timezone (``date`` fields are local time there), e.g.
+            ``"Europe/Berlin"``; WordPress's default is UTC.
+        permalinks: the permalink structure (``"/%year%/%monthnum%/%postname%/"``), or
+            ``None`` for plain links (``/?p=123``).
+        auth_errors: answer a wrong application password with 401 ``incorrect_password``
+            (as WordPress behind Apache or nginx does) instead of as an anonymous request.
+        cron: publish ``future`` posts when their date passes (WP-Cron on a visited site).
+        moderation: comments by the audience wait for approval (``hold``).
+        title: the site's title.
+        strict: see [`Emulator`][brandkit.testing.Emulator].
+    """
+
+    platform: ClassVar[str] = "wordpress"
+    create_route: ClassVar[tuple[str, str]] = ("POST", r"/wp-json/wp/v2/(?:posts|pages)")
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        timezone: str = "UTC",
+        permalinks: str | None = _PRETTY,
+        auth_errors: bool = False,
+        cron: bool = True,
+        moderation: bool = True,
+        title: str = "brandkit test site",
+        strict: bool | None = None,
+    ) -> None:
+        super().__init__(clock=clock, strict=strict)
+        self.tz = ZoneInfo(timezone)
+        self.permalinks = permalinks
+        self.auth_errors = auth_errors
+        self.cron = cron
+        self.moderation = moderation
+        self.title = title
+        self._users: dict[int, _User] = {}
+        self._items: dict[int, _Item] = {}
+        self._terms: dict[int, _Term] = {}
+        self._comments: dict[int, _Comment] = {}
+        self._next_item = 1
+        self._next_term = 1
+        self._next_comment = 1
+        self._files: dict[str, int] = {}
+        self._seed()
+
+    # -- set-up ------------------------------------------------------------------------------
+
+    def _seed(self) -> None:
+        """What ``wp core install`` leaves: the admin, Uncategorized, Hello world!, the sample
+        page, the privacy policy draft and one comment (so ids match a fresh real site)."""
+        now = self.clock.now()
+        self._users[1] = _User(1, "admin", "admin@example.com", [])
+        self._terms[1] = _Term(1, "category", "Uncategorized", "uncategorized")
+        self._next_term = 2
+        hello = self._new_item("post", "Hello world!", "Welcome to WordPress.", "publish", now)
+        hello.slug, hello.categories, hello.seeded = "hello-world", [1], True
+        page = self._new_item("page", "Sample Page", "This is an example page.", "publish", now)
+        page.slug, page.seeded, page.comment_status, page.ping_status = (
+            "sample-page",
+            True,
+            "closed",
+            "closed",
+        )
+        privacy = self._new_item("page", "Privacy Policy", "", "draft", now)
+        privacy.slug, privacy.seeded = "privacy-policy", True
+        self._comments[1] = _Comment(
+            1,
+            1,
+            0,
+            "A WordPress Commenter",
+            "wapuu@wordpress.example",
+            "Hi, this is a comment.",
+            now,
+            "approved",
+        )
+        self._next_comment = 2
+
+    def _new_item(self, type_: str, title: str, content: str, status: str, when: datetime) -> _Item:
+        item = _Item(
+            id=self._next_item,
+            type=type_,
+            title=title,
+            content=content,
+            excerpt="",
+            slug="",
+            status=status,
+            date=when,
+            modified=when,
+            author=1,
+        )
+        self._next_item += 1
+        self._items[item.id] = item
+        return item
+
+    def account(self, *, name: str | None = None, user: str = "admin", **kwargs: Any) -> Account:
+        """An [`Account`][brandkit.Account] with a new application password of ``user``
+        (created if needed, as an administrator) at `base_url`."""
+        with self.lock:
+            found = self._user_by_login(user)
+            if found is None:
+                uid = max(self._users) + 1
+                found = self._users[uid] = _User(uid, user, f"{user}@example.com", [])
+            password = self.app_password(user)
+        return Account.wordpress(self.base_url, user=user, app_password=password, name=name)
+
+    def app_password(self, user: str = "admin") -> str:
+        """A new application password of ``user`` (24 letters and digits, as WordPress makes).
+
+        Raises:
+            KeyError: no such user.
+        """
+        with self.lock:
+            found = self._user_by_login(user)
+            if found is None:
+                raise KeyError(f"no user {user!r} on this site")
+            alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+            password = "".join(secrets.choice(alphabet) for _ in range(24))
+            found.app_passwords.append(password)
+            return password
+
+    def revoke_app_passwords(self, user: str = "admin") -> None:
+        """Delete every application password of ``user`` (its accounts stop working)."""
+        with self.lock:
+            found = self._user_by_login(user)
+            if found is not None:
+                found.app_passwords.clear()
+
+    # -- what tests read -----------------------------------------------------------------------
+
+    def post_texts(self) -> list[str]:
+        """The titles of the posts and pages that exist now (not trashed, not the ones a
+        fresh install has), oldest first."""
+        with self.lock:
+            return [
+                i.title
+                for i in self._items.values()
+                if i.type in ("post", "page") and i.status != "trash" and not i.seeded
+            ]
+
+    def item(self, item_id: int | str) -> dict[str, Any]:
+        """The post, page or attachment ``item_id`` as ``GET`` with ``context=edit`` shows it.
+
+        Raises:
+            KeyError: no such item (deleted for good, or never made).
+        """
+        with self.lock:
+            return self._item_json(self._items[int(item_id)], edit=True)
+
+    def items(self, type_: str = "post") -> list[dict[str, Any]]:
+        """Every item of ``type_`` (``"post"``, ``"page"``, ``"attachment"``) made through the
+        API, trashed ones too, oldest first, as ``context=edit`` shows them."""
+        with self.lock:
+            return [
+                self._item_json(i, edit=True)
+                for i in self._items.values()
+                if i.type == type_ and not i.seeded
+            ]
+
+    def terms(self, taxonomy: str = "category") -> list[dict[str, Any]]:
+        """Every term of ``taxonomy`` (``"category"`` or ``"post_tag"``), by id."""
+        with self.lock:
+            return [self._term_json(t) for t in self._terms.values() if t.taxonomy == taxonomy]
+
+    def comments(self, post_id: int | str) -> list[dict[str, Any]]:
+        """The comments on ``post_id``, oldest first, as ``context=edit`` shows them."""
+        with self.lock:
+            return [
+                self._comment_json(c, edit=True)
+                for c in self._comments.values()
+                if c.post == int(post_id)
+            ]
+
+    def run_cron(self) -> int:
+        """Publish every ``future`` post whose date has passed; returns how many."""
+        with self.lock:
+            return self._publish_due(force=True)
+
+    # -- the audience ------------------------------------------------------------------------
+
+    def audience_write(
+        self,
+        member: Audience,
+        kind: str,
+        text: str,
+        *,
+        target: str | None = None,
+        lang: str | None = None,
+    ) -> str:
+        """A visitor's comment (``kind`` ``"comment"`` or ``"reply"``) on the post ``target``
+        (or, for a reply, under the comment ``c<id>``); held for moderation when
+        ``moderation`` is on. Returns the comment's id.
+
+        Raises:
+            NotImplementedError: another kind (a blog has no mentions or quotes).
+            KeyError: ``target`` does not exist.
+        """
+        if kind not in ("comment", "reply"):
+            raise NotImplementedError(f"a WordPress site has comments, not {kind}s")
+        if target is None:
+            raise KeyError("a comment needs the post it is on")
+        with self.lock:
+            parent = 0
+            if target.startswith("c"):
+                parent_comment = self._comments[int(target[1:])]
+                post_id, parent = parent_comment.post, parent_comment.id
+            else:
+                post_id = int(target)
+            if post_id not in self._items:
+                raise KeyError(f"no post {target!r}")
+            comment = _Comment(
+                self._next_comment,
+                post_id,
+                0,
+                member.name,
+                f"{member.name}@example.org",
+                text,
+                self.clock.now(),
+                "hold" if self.moderation else "approved",
+                parent,
+            )
+            self._next_comment += 1
+            self._comments[comment.id] = comment
+            return str(comment.id)
+
+    def approve(self, comment_id: int | str) -> None:
+        """Approve a held comment, as a moderator does."""
+        with self.lock:
+            self._comments[int(comment_id)].status = "approved"
+
+    # -- answering ---------------------------------------------------------------------------
+
+    def error(self, status: int, message: str, **extra: Any) -> httpx.Response:
+        """WordPress's error body: ``{"code", "message", "data": {"status"}}``."""
+        code = extra.pop("code", "rest_error")
+        data = extra.pop("data", None)
+        return self.json(
+            {"code": code, "message": message, "data": data or {"status": status}, **extra},
+            status=status,
+        )
+
+    def internal_error(self, request: httpx.Request) -> httpx.Response:
+        """WordPress's answer to a fatal PHP error in a REST request."""
+        return self.json(
+            {
+                "code": "internal_server_error",
+                "message": "<p>There has been a critical error on this website.</p>"
+                '<p><a href="https://wordpress.org/support/article/faq-troubleshooting/">'
+                "Learn more about troubleshooting WordPress.</a></p>",
+                "data": {"status": 500},
+                "additional_errors": [],
+            },
+            status=500,
+        )
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        """Answer one request; ``/?rest_route=/wp/v2/...`` is answered as
+        ``/wp-json/wp/v2/...`` (faults and counts see the ``/wp-json`` path)."""
+        url = request.url
+        if url.path in ("/", "/index.php"):
+            query = parse_qsl(url.query.decode("ascii", "replace"), keep_blank_values=True)
+            route_value = next((v for k, v in query if k == "rest_route"), None)
+            if route_value is not None:
+                rest = [(k, v) for k, v in query if k != "rest_route"]
+                new_url = url.copy_with(
+                    path="/wp-json" + "/" + route_value.lstrip("/"),
+                    query=urlencode(rest).encode("ascii"),
+                )
+                request.read()
+                request = httpx.Request(
+                    request.method,
+                    new_url,
+                    headers=request.headers,
+                    content=request.content,
+                    extensions=request.extensions,
+                )
+        return super().handle(request)
+
+    def _answer(self, request: httpx.Request, fn: Any, *args: Any) -> httpx.Response:
+        """Run a handler body: cron first (as WordPress's page loads do), typed errors to
+        WordPress's shape."""
+        if self.cron:
+            self._publish_due()
+        try:
+            response: httpx.Response = fn(*args)
+        except _ApiError as exc:
+            return self.error(exc.status, exc.message, code=exc.code, data=exc.data)
+        return response
+
+    # -- auth --------------------------------------------------------------------------------
+
+    def _user_by_login(self, login: str) -> _User | None:
+        for user in self._users.values():
+            if user.login == login or user.email == login:
+                return user
+        return None
+
+    def _user(self, request: httpx.Request) -> _User | None:
+        """The user an application password authenticates, else ``None`` (anonymous)."""
+        header = request.headers.get("authorization", "")
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "basic" or not value:
+            return None
+        try:
+            login, sep, password = base64.b64decode(value.strip()).decode("utf-8").partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return None
+        if not sep:
+            return None
+        user = self._user_by_login(login)
+        if user is None:
+            if self.auth_errors:
+                raise _ApiError(
+                    401,
+                    "invalid_username",
+                    "<strong>Error:</strong> Unknown username. Check again or try your email "
+                    "address.",
+                )
+            return None
+        cleaned = re.sub(r"[^a-zA-Z0-9]", "", password)
+        if cleaned and any(secrets.compare_digest(cleaned, p) for p in user.app_passwords):
+            return user
+        if self.auth_errors:
+            raise _ApiError(
+                401,
+                "incorrect_password",
+                "The provided password is an invalid application password.",
+            )
+        return None
+
+    # -- dates and links -----------------------------------------------------------------------
+
+    def _local(self, dt: datetime) -> str:
+        return dt.astimezone(self.tz).strftime(_FMT)
+
+    @staticmethod
+    def _gmt(dt: datetime) -> str:
+        return dt.astimezone(UTC).strftime(_FMT)
+
+    def _dates(self, body: dict[str, Any]) -> datetime | None:
+        """The UTC time that ``date_gmt`` (preferred) or ``date`` (site time) names."""
+        if body.get("date_gmt") is not None:
+            parsed = _parse_date(body["date_gmt"])
+            if parsed is None:
+                raise _invalid("date_gmt", "Invalid date.", "rest_invalid_date")
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        if body.get("date") is not None:
+            parsed = _parse_date(body["date"])
+            if parsed is None:
+                raise _invalid("date", "Invalid date.", "rest_invalid_date")
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=self.tz)
+            return parsed.astimezone(UTC)
+        return None
+
+    def _site(self) -> str:
+        return self.base_url
+
+    def _link(self, item: _Item) -> str:
+        site = self._site()
+        if item.type == "attachment":
+            if self.permalinks and item.slug:
+                return f"{site}/{item.slug}/"
+            return f"{site}/?attachment_id={item.id}"
+        public = item.status in ("publish", "private")
+        if item.type == "page":
+            return (
+                f"{site}/{item.slug}/"
+                if self.permalinks and public
+                else f"{site}/?page_id={item.id}"
+            )
+        if self.permalinks and public:
+            return site + self._permalink(item, item.slug)
+        return f"{site}/?p={item.id}"
+
+    def _permalink(self, item: _Item, slug: str) -> str:
+        assert self.permalinks is not None
+        local = item.date.astimezone(self.tz)
+        return (
+            self.permalinks.replace("%year%", f"{local.year:04d}")
+            .replace("%monthnum%", f"{local.month:02d}")
+            .replace("%day%", f"{local.day:02d}")
+            .replace("%post_id%", str(item.id))
+            .replace("%postname%", slug)
+        )
+
+    def _permalink_template(self, item: _Item) -> str:
+        site = self._site()
+        if not self.permalinks:
+            return f"{site}/?p={item.id}" if item.type == "post" else f"{site}/?page_id={item.id}"
+        if item.type == "page":
+            return f"{site}/%pagename%/"
+        return site + self._permalink(item, "%postname%")
+
+    def _source_url(self, item: _Item) -> str:
+        return f"{self._site()}/wp-content/uploads/{item.file}"
+
+    # -- JSON ----------------------------------------------------------------------------------
+
+    def _excerpt_rendered(self, item: _Item) -> str:
+        if item.excerpt:
+            return wpautop(wptexturize(item.excerpt))
+        words = _strip_tags(self._content_rendered(item)).split()
+        if not words:
+            return ""
+        text = " ".join(words[:55])
+        if len(words) > 55:
+            text += " [&hellip;]"
+        return wpautop(wptexturize(text))
+
+    @staticmethod
+    def _content_rendered(item: _Item) -> str:
+        return wpautop(wptexturize(item.content))
+
+    def _item_json(self, item: _Item, *, edit: bool) -> dict[str, Any]:
+        if item.type == "attachment":
+            return self._media_json(item, edit=edit)
+        link = self._link(item)
+        modified = item.date if item.status == "future" else item.modified
+        # WordPress sets the guid once, from the link the item had when it was first saved.
+        guid = item.guid or link
+        out: dict[str, Any] = {
+            "id": item.id,
+            "date": self._local(item.date),
+            "date_gmt": self._gmt(item.date),
+            "guid": {"rendered": guid, **({"raw": guid} if edit else {})},
+            "modified": self._local(modified),
+            "modified_gmt": self._gmt(modified),
+        }
+        if edit:
+            out["password"] = ""
+        out.update(
+            {
+                "slug": item.slug,
+                "status": item.status,
+                "type": item.type,
+                "link": link,
+                "title": {
+                    **({"raw": item.title} if edit else {}),
+                    "rendered": wptexturize(item.title),
+                },
+                "content": {
+                    **({"raw": item.content} if edit else {}),
+                    "rendered": self._content_rendered(item),
+                    "protected": False,
+                    **({"block_version": 0} if edit else {}),
+                },
+                "excerpt": {
+                    **({"raw": item.excerpt} if edit else {}),
+                    "rendered": self._excerpt_rendered(item),
+                    "protected": False,
+                },
+                "author": item.author,
+                "featured_media": item.featured_media,
+            }
+        )
+        if item.type == "page":
+            out.update(parent=item.parent, menu_order=0)
+        out.update(
+            comment_status=item.comment_status,
+            ping_status=item.ping_status,
+        )
+        if item.type == "post":
+            out.update(sticky=False, template="", format="standard", meta=[])
+            out.update(categories=list(item.categories), tags=list(item.tags))
+        else:
+            out.update(template="", meta=[])
+        if edit:
+            out["permalink_template"] = self._permalink_template(item)
+            out["generated_slug"] = _sanitize_title(item.title)
+        base = "posts" if item.type == "post" else "pages"
+        out["_links"] = {
+            "self": [{"href": f"{self._site()}/wp-json/wp/v2/{base}/{item.id}"}],
+            "collection": [{"href": f"{self._site()}/wp-json/wp/v2/{base}"}],
+        }
+        return out
+
+    def _media_json(self, item: _Item, *, edit: bool) -> dict[str, Any]:
+        src = self._source_url(item)
+        is_image = item.mime_type.startswith("image/")
+        description = ""
+        if is_image:
+            description = (
+                f'<p class="attachment"><a href=\'{src}\'><img width="{item.width}" '
+                f'height="{item.height}" src="{src}" class="attachment-medium size-medium" '
+                f'alt="{html.escape(item.alt_text)}" decoding="async" loading="lazy" /></a></p>\n'
+            )
+        out: dict[str, Any] = {
+            "id": item.id,
+            "date": self._local(item.date),
+            "date_gmt": self._gmt(item.date),
+            "guid": {"rendered": src, **({"raw": src} if edit else {})},
+            "modified": self._local(item.modified),
+            "modified_gmt": self._gmt(item.modified),
+            "slug": item.slug,
+            "status": "inherit",
+            "type": "attachment",
+            "link": self._link(item),
+            "title": {**({"raw": item.title} if edit else {}), "rendered": wptexturize(item.title)},
+            "author": item.author,
+            "comment_status": "open",
+            "ping_status": "closed",
+            "template": "",
+            "meta": [],
+        }
+        if edit:
+            out["permalink_template"] = f"{self._site()}/?attachment_id={item.id}"
+            out["generated_slug"] = item.slug
+        details: dict[str, Any] = {"filesize": len(item.data)}
+        if is_image:
+            details = {
+                "width": item.width,
+                "height": item.height,
+                "file": item.file,
+                "filesize": len(item.data),
+                "sizes": {},
+                "image_meta": dict(_IMAGE_META),
+            }
+        out.update(
+            {
+                "description": {
+                    **({"raw": item.content} if edit else {}),
+                    "rendered": description + wpautop(wptexturize(item.content)),
+                },
+                "caption": {
+                    **({"raw": item.caption} if edit else {}),
+                    "rendered": wpautop(wptexturize(item.caption)),
+                },
+                "alt_text": item.alt_text,
+                "media_type": "image" if is_image else "file",
+                "mime_type": item.mime_type,
+                "media_details": details,
+                "post": item.parent or None,
+                "source_url": src,
+            }
+        )
+        if edit and is_image:
+            out["missing_image_sizes"] = []
+        out["_links"] = {"self": [{"href": f"{self._site()}/wp-json/wp/v2/media/{item.id}"}]}
+        return out
+
+    def _term_json(self, term: _Term) -> dict[str, Any]:
+        base = "categories" if term.taxonomy == "category" else "tags"
+        count = sum(
+            1
+            for i in self._items.values()
+            if i.type == "post"
+            and i.status == "publish"
+            and term.id in (i.categories if term.taxonomy == "category" else i.tags)
+        )
+        if self.permalinks:
+            kind = "category" if term.taxonomy == "category" else "tag"
+            link = f"{self._site()}/{kind}/{term.slug}/"
+        else:
+            link = (
+                f"{self._site()}/?cat={term.id}"
+                if term.taxonomy == "category"
+                else f"{self._site()}/?tag={term.slug}"
+            )
+        out: dict[str, Any] = {
+            "id": term.id,
+            "count": count,
+            "description": term.description,
+            "link": link,
+            "name": term.name,
+            "slug": term.slug,
+            "taxonomy": term.taxonomy,
+        }
+        if term.taxonomy == "category":
+            out["parent"] = term.parent
+        out["meta"] = []
+        out["_links"] = {"self": [{"href": f"{self._site()}/wp-json/wp/v2/{base}/{term.id}"}]}
+        return out
+
+    def _comment_json(self, c: _Comment, *, edit: bool) -> dict[str, Any]:
+        post = self._items.get(c.post)
+        link = (self._link(post) if post else self._site() + "/") + f"#comment-{c.id}"
+        user = self._users.get(c.author)
+        out: dict[str, Any] = {
+            "id": c.id,
+            "post": c.post,
+            "parent": c.parent,
+            "author": c.author,
+            "author_name": c.author_name,
+        }
+        if edit:
+            out["author_email"] = c.author_email
+        out["author_url"] = self._site() if user else ""
+        if edit:
+            out.update(author_ip="127.0.0.1", author_user_agent="")
+        out.update(
+            {
+                "date": self._local(c.date),
+                "date_gmt": self._gmt(c.date),
+                "content": {
+                    "rendered": wpautop(wptexturize(c.content)),
+                    **({"raw": c.content} if edit else {}),
+                },
+                "link": link,
+                "status": c.status,
+                "type": "comment",
+                "author_avatar_urls": {},
+                "meta": [],
+            }
+        )
+        return out
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _query(request: httpx.Request) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for key, value in parse_qsl(request.url.query.decode("ascii", "replace"), True):
+            if key.endswith("[]"):
+                key = key[:-2]
+                out[key] = f"{out[key]},{value}" if key in out else value
+            else:
+                out[key] = value
+        return out
+
+    @staticmethod
+    def _body(request: httpx.Request) -> dict[str, Any]:
+        content = request.content
+        ctype = request.headers.get("content-type", "")
+        if not content:
+            return {}
+        if "json" in ctype:
+            try:
+                body = json.loads(content)
+            except ValueError:
+                raise _ApiError(
+                    400, "rest_invalid_json", "Invalid JSON body passed.", {"status": 400}
+                ) from None
+            return body if isinstance(body, dict) else {}
+        if "x-www-form-urlencoded" in ctype:
+            return dict(parse_qsl(content.decode("utf-8", "replace"), True))
+        return {}
+
+    @staticmethod
+    def _paged(
+        request: httpx.Request, items: list[Any], query: dict[str, str]
+    ) -> tuple[list[Any], dict[str, str]]:
+        try:
+            per_page = int(query.get("per_page", "10"))
+        except ValueError:
+            raise _invalid(
+                "per_page", "per_page is not of type integer.", "rest_invalid_type"
+            ) from None
+        if not 1 <= per_page <= _MAX_PAGE:
+            raise _invalid(
+                "per_page",
+                "per_page must be between 1 (inclusive) and 100 (inclusive)",
+                "rest_out_of_bounds",
+            )
+        try:
+            page = int(query.get("page", "1"))
+        except ValueError:
+            raise _invalid("page", "page is not of type integer.", "rest_invalid_type") from None
+        if page < 1:
+            raise _invalid("page", "page must be greater than or equal to 1", "rest_out_of_bounds")
+        total = len(items)
+        pages = math.ceil(total / per_page) if total else 0
+        if total and page > pages:
+            raise _ApiError(
+                400,
+                "rest_post_invalid_page_number",
+                "The page number requested is larger than the number of pages available.",
+            )
+        chunk = items[(page - 1) * per_page : page * per_page]
+        return chunk, {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)}
+
+    def _unique_slug(self, slug: str, item: _Item) -> str:
+        def taken(candidate: str) -> bool:
+            return any(
+                other.id != item.id
+                and other.slug == candidate
+                and (
+                    other.type == item.type
+                    or item.type == "attachment"
+                    or other.type == "attachment"
+                )
+                for other in self._items.values()
+            )
+
+        if not taken(slug):
+            return slug
+        n = 2
+        while taken(f"{slug}-{n}"):
+            n += 1
+        return f"{slug}-{n}"
+
+    def _publish_due(self, force: bool = False) -> int:
+        if not (self.cron or force):
+            return 0
+        now = self.clock.now()
+        due = [i for i in self._items.values() if i.status == "future" and i.date <= now]
+        for item in due:
+            item.status = "publish"
+            item.slug = self._unique_slug(item.slug or _sanitize_title(item.title), item)
+        return len(due)
+
+    # -- posts and pages -------------------------------------------------------------------------
+
+    @route("GET", r"/wp-json/wp/v2/(?P<base>posts|pages)")
+    def list_items(self, request: httpx.Request, base: str) -> httpx.Response:
+        return self._answer(request, self._list_items, request, base)
+
+    def _list_items(self, request: httpx.Request, base: str) -> httpx.Response:
+        user = self._user(request)
+        query = self._query(request)
+        type_ = "post" if base == "posts" else "page"
+        statuses = [s for s in query.get("status", "publish").split(",") if s]
+        if any(s != "publish" for s in statuses) and user is None:
+            raise _ApiError(
+                400,
+                "rest_invalid_param",
+                "Invalid parameter(s): status",
+                {
+                    "status": 400,
+                    "params": {"status": "Status is forbidden."},
+                    "details": {
+                        "status": {
+                            "code": "rest_forbidden_status",
+                            "message": "Status is forbidden.",
+                            "data": {"status": 401},
+                        }
+                    },
+                },
+            )
+        edit = query.get("context") == "edit"
+        if edit and user is None:
+            raise _ApiError(
+                401,
+                "rest_forbidden_context",
+                f"Sorry, you are not allowed to edit {base} in this post type.",
+                {"status": 401},
+            )
+        wanted = (
+            {"publish", "future", "draft", "pending", "private"}
+            if "any" in statuses
+            else set(statuses)
+        )
+        found = [i for i in self._items.values() if i.type == type_ and i.status in wanted]
+        if "slug" in query:
+            slugs = {s.strip() for s in query["slug"].split(",") if s.strip()}
+            found = [i for i in found if i.slug in slugs]
+        if query.get("search"):
+            term = query["search"].lower()
+            found = [i for i in found if term in i.title.lower() or term in i.content.lower()]
+        if "include" in query:
+            ids = {int(x) for x in query["include"].split(",") if x.strip().isdigit()}
+            found = [i for i in found if i.id in ids]
+        for taxonomy, attr in (("categories", "categories"), ("tags", "tags")):
+            if taxonomy in query:
+                ids = {int(x) for x in query[taxonomy].split(",") if x.strip().isdigit()}
+                found = [i for i in found if ids & set(getattr(i, attr))]
+        reverse = query.get("order", "desc") != "asc"
+        found.sort(key=lambda i: (i.date, i.id), reverse=reverse)
+        chunk, headers = self._paged(request, found, query)
+        return self.json([self._item_json(i, edit=edit) for i in chunk], headers=headers)
+
+    @route("POST", r"/wp-json/wp/v2/(?P<base>posts|pages)")
+    def create_item(self, request: httpx.Request, base: str) -> httpx.Response:
+        return self._answer(request, self._create_item, request, base)
+
+    def _create_item(self, request: httpx.Request, base: str) -> httpx.Response:
+        user = self._user(request)
+        if user is None:
+            raise _ApiError(
+                401,
+                "rest_cannot_create",
+                "Sorry, you are not allowed to create posts as this user.",
+                {"status": 401},
+            )
+        body = self._body(request)
+        if body.get("id"):
+            raise _ApiError(400, "rest_post_exists", "Cannot create existing post.")
+        type_ = "post" if base == "posts" else "page"
+        now = self.clock.now()
+        item = _Item(
+            id=self._next_item,
+            type=type_,
+            title="",
+            content="",
+            excerpt="",
+            slug="",
+            status="draft",
+            date=now,
+            modified=now,
+            author=user.id,
+            comment_status="open" if type_ == "post" else "closed",
+            ping_status="open" if type_ == "post" else "closed",
+        )
+        self._apply(item, body, creating=True)
+        self._next_item += 1
+        self._items[item.id] = item
+        item.guid = self._link(item)
+        location = f"{self._site()}/wp-json/wp/v2/{base}/{item.id}"
+        return self.json(
+            self._item_json(item, edit=True), status=201, headers={"Location": location}
+        )
+
+    def _apply(self, item: _Item, body: dict[str, Any], *, creating: bool) -> None:
+        """Validate ``body`` as WordPress's schema does and write it into ``item``."""
+        status = body.get("status")
+        if status is not None and status not in _STATUSES:
+            raise _invalid(
+                "status",
+                "status is not one of publish, future, draft, pending, and private.",
+                "rest_not_in_enum",
+            )
+        when = self._dates(body)
+        for key in ("title", "content", "excerpt"):
+            value = body.get(key)
+            if isinstance(value, dict):
+                value = value.get("raw")
+            if value is not None:
+                if not isinstance(value, str):
+                    raise _invalid(key, f"{key} is not of type object,string.", "rest_invalid_type")
+                setattr(item, key, value)
+        for key in ("categories", "tags"):
+            if key in body:
+                value = body[key]
+                if isinstance(value, str):
+                    value = [v for v in value.split(",") if v.strip()]
+                if not isinstance(value, list) or not all(
+                    isinstance(v, int) or (isinstance(v, str) and v.strip().isdigit())
+                    for v in value
+                ):
+                    raise _invalid(key, f"{key}[0] is not of type integer.", "rest_invalid_type")
+                taxonomy = "category" if key == "categories" else "post_tag"
+                ids = [int(v) for v in value]
+                # WordPress drops ids that are no term of the taxonomy without a word.
+                setattr(
+                    item,
+                    key,
+                    [
+                        i
+                        for i in dict.fromkeys(ids)
+                        if i in self._terms and self._terms[i].taxonomy == taxonomy
+                    ],
+                )
+        if "featured_media" in body:
+            media_id = int(body["featured_media"] or 0)
+            media = self._items.get(media_id)
+            item.featured_media = media_id if media and media.type == "attachment" else 0
+        if "author" in body:
+            author = int(body["author"])
+            if author not in self._users:
+                raise _ApiError(400, "rest_invalid_author", "Invalid author ID.")
+            item.author = author
+        for key in ("comment_status", "ping_status"):
+            if body.get(key) in ("open", "closed"):
+                setattr(item, key, body[key])
+        if "parent" in body and item.type == "page":
+            item.parent = int(body["parent"] or 0)
+        if when is not None:
+            item.date = when
+        if status is not None:
+            item.status = status
+        now = self.clock.now()
+        if item.status in ("publish", "future"):
+            # wp_insert_post: a date to come makes a published post scheduled, and a date
+            # gone makes a scheduled post published.
+            item.status = "future" if item.date > now else "publish"
+        if creating and item.type == "post" and not item.categories:
+            item.categories = [1]
+        if "slug" in body and body["slug"] is not None:
+            item.slug = _sanitize_title(str(body["slug"]))
+        if item.status in ("publish", "future", "private") or item.slug:
+            item.slug = self._unique_slug(item.slug or _sanitize_title(item.title), item)
+        item.modified = now
+
+    @route("GET", r"/wp-json/wp/v2/(?P<base>posts|pages)/(?P<item_id>\d+)")
+    def get_item(self, request: httpx.Request, base: str, item_id: str) -> httpx.Response:
+        return self._answer(request, self._get_item, request, base, int(item_id))
+
+    def _find_item(self, base: str, item_id: int) -> _Item:
+        item = self._items.get(item_id)
+        wanted = "post" if base == "posts" else "page" if base == "pages" else "attachment"
+        if item is None or item.type != wanted:
+            if wanted == "attachment":
+                raise _ApiError(404, "rest_post_invalid_id", "Invalid post ID.")
+            raise _ApiError(404, "rest_post_invalid_id", "Invalid post ID.")
+        return item
+
+    def _get_item(self, request: httpx.Request, base: str, item_id: int) -> httpx.Response:
+        user = self._user(request)
+        item = self._find_item(base, item_id)
+        query = self._query(request)
+        if user is None and item.status != "publish":
+            raise _ApiError(401, "rest_forbidden", "Sorry, you are not allowed to do that.")
+        edit = query.get("context") == "edit"
+        if edit and user is None:
+            raise _ApiError(
+                401,
+                "rest_forbidden_context",
+                "Sorry, you are not allowed to edit this post.",
+            )
+        return self.json(self._item_json(item, edit=edit))
+
+    @route("POST", r"/wp-json/wp/v2/(?P<base>posts|pages)/(?P<item_id>\d+)")
+    @route("PUT", r"/wp-json/wp/v2/(?P<base>posts|pages)/(?P<item_id>\d+)")
+    @route("PATCH", r"/wp-json/wp/v2/(?P<base>posts|pages)/(?P<item_id>\d+)")
+    def update_item(self, request: httpx.Request, base: str, item_id: str) -> httpx.Response:
+        return self._answer(request, self._update_item, request, base, int(item_id))
+
+    def _update_item(self, request: httpx.Request, base: str, item_id: int) -> httpx.Response:
+        user = self._user(request)
+        item = self._find_item(base, item_id)
+        if user is None:
+            raise _ApiError(
+                401, "rest_cannot_edit", "Sorry, you are not allowed to edit this post."
+            )
+        body = self._body(request)
+        self._apply(item, body, creating=False)
+        return self.json(self._item_json(item, edit=True))
+
+    @route("DELETE", r"/wp-json/wp/v2/(?P<base>posts|pages)/(?P<item_id>\d+)")
+    def delete_item(self, request: httpx.Request, base: str, item_id: str) -> httpx.Response:
+        return self._answer(request, self._delete_item, request, base, int(item_id))
+
+    def _delete_item(self, request: httpx.Request, base: str, item_id: int) -> httpx.Response:
+        user = self._user(request)
+        item = self._find_item(base, item_id)
+        if user is None:
+            raise _ApiError(
+                401, "rest_cannot_delete", "Sorry, you are not allowed to delete this post."
+            )
+        force = self._query(request).get("force", "").lower() in ("1", "true")
+        if force:
+            previous = self._item_json(item, edit=True)
+            del self._items[item.id]
+            for c in [c for c in self._comments.values() if c.post == item.id]:
+                del self._comments[c.id]
+            return self.json({"deleted": True, "previous": previous})
+        if item.status == "trash":
+            raise _ApiError(410, "rest_already_trashed", "The post has already been deleted.")
+        item.trashed_status = item.status
+        item.status = "trash"
+        if item.slug:
+            item.slug = f"{item.slug}__trashed"
+        item.modified = self.clock.now()
+        return self.json(self._item_json(item, edit=True))
+
+    # -- media -------------------------------------------------------------------------------
+
+    @route("POST", r"/wp-json/wp/v2/media")
+    def upload(self, request: httpx.Request) -> httpx.Response:
+        return self._answer(request, self._upload, request)
+
+    def _upload(self, request: httpx.Request) -> httpx.Response:
+        user = self._user(request)
+        if user is None:
+            raise _ApiError(
+                401,
+                "rest_cannot_create",
+                "Sorry, you are not allowed to create posts as this user.",
+                {"status": 401},
+            )
+        data = request.content
+        if not data:
+            raise _ApiError(400, "rest_upload_no_data", "No data supplied.")
+        disposition = request.headers.get("content-disposition", "")
+        filename = _disposition_filename(disposition)
+        if not filename:
+            raise _ApiError(
+                400, "rest_upload_no_content_disposition", "No Content-Disposition supplied."
+            )
+        stem, _, ext = filename.rpartition(".")
+        ext = ext.lower()
+        mime = _EXT_TYPES.get(ext) if stem else None
+        width = height = None
+        if mime is not None and mime.startswith("image/"):
+            found = sniff(data[:64])
+            if found is None or not found[0].startswith("image/"):
+                mime = None
+            elif found[0] != mime:
+                # wp_check_filetype_and_ext: an image with the wrong extension is renamed.
+                mime = found[0]
+                ext = _IMAGE_EXT.get(mime, ext)
+            if mime is not None:
+                dims = _dimensions(mime, data[: 64 * 1024])
+                if dims:
+                    width, height = dims
+        if mime is None:
+            raise _ApiError(
+                500,
+                "rest_upload_sideload_error",
+                "Sorry, you are not allowed to upload this file type.",
+                {"status": 500},
+            )
+        base = _sanitize_title(stem) or "file"
+        now = self.clock.now()
+        folder = now.astimezone(self.tz).strftime("%Y/%m")
+        name = f"{base}.{ext}"
+        n = 1
+        while f"{folder}/{name}" in self._files:
+            name = f"{base}-{n}.{ext}"
+            n += 1
+        item = _Item(
+            id=self._next_item,
+            type="attachment",
+            title=name.rsplit(".", 1)[0],
+            content="",
+            excerpt="",
+            slug="",
+            status="inherit",
+            date=now,
+            modified=now,
+            author=user.id,
+            file=f"{folder}/{name}",
+            mime_type=mime,
+            data=bytes(data),
+            width=width,
+            height=height,
+        )
+        self._next_item += 1
+        item.slug = self._unique_slug(_sanitize_title(item.title), item)
+        self._items[item.id] = item
+        self._files[item.file] = item.id
+        location = f"{self._site()}/wp-json/wp/v2/media/{item.id}"
+        return self.json(
+            self._media_json(item, edit=True), status=201, headers={"Location": location}
+        )
+
+    @route("GET", r"/wp-json/wp/v2/media/(?P<item_id>\d+)")
+    def get_media(self, request: httpx.Request, item_id: str) -> httpx.Response:
+        def run() -> httpx.Response:
+            item = self._find_item("media", int(item_id))
+            edit = self._query(request).get("context") == "edit" and self._user(request) is not None
+            return self.json(self._media_json(item, edit=edit))
+
+        return self._answer(request, run)
+
+    @route("POST", r"/wp-json/wp/v2/media/(?P<item_id>\d+)")
+    @route("PUT", r"/wp-json/wp/v2/media/(?P<item_id>\d+)")
+    @route("PATCH", r"/wp-json/wp/v2/media/(?P<item_id>\d+)")
+    def update_media(self, request: httpx.Request, item_id: str) -> httpx.Response:
+        def run() -> httpx.Response:
+            user = self._user(request)
+            item = self._find_item("media", int(item_id))
+            if user is None:
+                raise _ApiError(
+                    401, "rest_cannot_edit", "Sorry, you are not allowed to edit this post."
+                )
+            body = self._body(request)
+            for key, attr in (
+                ("alt_text", "alt_text"),
+                ("caption", "caption"),
+                ("title", "title"),
+                ("description", "content"),
+            ):
+                value = body.get(key)
+                if isinstance(value, dict):
+                    value = value.get("raw")
+                if isinstance(value, str):
+                    setattr(item, attr, value)
+            if "post" in body:
+                item.parent = int(body["post"] or 0)
+            item.modified = self.clock.now()
+            return self.json(self._media_json(item, edit=True))
+
+        return self._answer(request, run)
+
+    @route("DELETE", r"/wp-json/wp/v2/media/(?P<item_id>\d+)")
+    def delete_media(self, request: httpx.Request, item_id: str) -> httpx.Response:
+        def run() -> httpx.Response:
+            user = self._user(request)
+            item = self._find_item("media", int(item_id))
+            if user is None:
+                raise _ApiError(
+                    401, "rest_cannot_delete", "Sorry, you are not allowed to delete this post."
+                )
+            if self._query(request).get("force", "").lower() not in ("1", "true"):
+                raise _ApiError(
+                    501,
+                    "rest_trash_not_supported",
+                    "The post does not support trashing. Set 'force=true' to delete.",
+                )
+            previous = self._media_json(item, edit=True)
+            del self._items[item.id]
+            self._files.pop(item.file, None)
+            for other in self._items.values():
+                if other.featured_media == item.id:
+                    other.featured_media = 0
+            return self.json({"deleted": True, "previous": previous})
+
+        return self._answer(request, run)
+
+    @route("GET", r"/wp-content/uploads/(?P<path>.+)")
+    @route("HEAD", r"/wp-content/uploads/(?P<path>.+)")
+    def uploaded_file(self, request: httpx.Request, path: str) -> httpx.Response:
+        item_id = self._files.get(unquote(path))
+        if item_id is None or item_id not in self._items:
+            return httpx.Response(404, content=b"Not Found", headers={"content-type": "text/plain"})
+        item = self._items[item_id]
+        return httpx.Response(200, content=item.data, headers={"content-type": item.mime_type})
+
+    # -- terms -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _taxonomy(base: str) -> str:
+        return "category" if base == "categories" else "post_tag"
+
+    @route("GET", r"/wp-json/wp/v2/(?P<base>categories|tags)")
+    def list_terms(self, request: httpx.Request, base: str) -> httpx.Response:
+        def run() -> httpx.Response:
+            query = self._query(request)
+            taxonomy = self._taxonomy(base)
+            found = [t for t in self._terms.values() if t.taxonomy == taxonomy]
+            if query.get("search"):
+                term = query["search"].lower()
+                found = [t for t in found if term in t.name.lower() or term in t.slug]
+            if "slug" in query:
+                slugs = {s.strip() for s in query["slug"].split(",") if s.strip()}
+                found = [t for t in found if t.slug in slugs]
+            if "include" in query:
+                ids = {int(x) for x in query["include"].split(",") if x.strip().isdigit()}
+                found = [t for t in found if t.id in ids]
+            if query.get("hide_empty", "").lower() in ("1", "true"):
+                found = [t for t in found if self._term_json(t)["count"]]
+            found.sort(key=lambda t: (t.name.lower(), t.id), reverse=query.get("order") == "desc")
+            chunk, headers = self._paged(request, found, query)
+            return self.json([self._term_json(t) for t in chunk], headers=headers)
+
+        return self._answer(request, run)
+
+    @route("POST", r"/wp-json/wp/v2/(?P<base>categories|tags)")
+    def create_term(self, request: httpx.Request, base: str) -> httpx.Response:
+        def run() -> httpx.Response:
+            user = self._user(request)
+            if user is None:
+                raise _ApiError(
+                    401,
+                    "rest_cannot_create",
+                    "Sorry, you are not allowed to create terms in this taxonomy.",
+                    {"status": 401},
+                )
+            body = self._body(request)
+            name = body.get("name")
+            if not isinstance(name, str) or not name.strip():
+                raise _ApiError(
+                    400,
+                    "rest_missing_callback_param",
+                    "Missing parameter(s): name",
+                    {"status": 400, "params": ["name"]},
+                )
+            taxonomy = self._taxonomy(base)
+            name = name.strip()
+            parent = int(body.get("parent") or 0) if taxonomy == "category" else 0
+            for t in self._terms.values():
+                if (
+                    t.taxonomy == taxonomy
+                    and t.parent == parent
+                    and _sanitize_title(t.name) == _sanitize_title(name)
+                    and t.name.lower() == name.lower()
+                ):
+                    message = (
+                        "A term with the name provided already exists with this parent."
+                        if taxonomy == "category"
+                        else "A term with the name provided already exists in this taxonomy."
+                    )
+                    return self.json(
+                        {
+                            "code": "term_exists",
+                            "message": message,
+                            "data": {"status": 400, "term_id": t.id},
+                            "additional_data": [t.id, t.id],
+                        },
+                        status=400,
+                    )
+            slug = _sanitize_title(str(body.get("slug") or name)) or str(self._next_term)
+            taken = {t.slug for t in self._terms.values() if t.taxonomy == taxonomy}
+            if slug in taken:
+                n = 2
+                while f"{slug}-{n}" in taken:
+                    n += 1
+                slug = f"{slug}-{n}"
+            term = _Term(
+                self._next_term,
+                taxonomy,
+                name,
+                slug,
+                str(body.get("description") or ""),
+                parent,
+            )
+            self._next_term += 1
+            self._terms[term.id] = term
+            location = f"{self._site()}/wp-json/wp/v2/{base}/{term.id}"
+            return self.json(self._term_json(term), status=201, headers={"Location": location})
+
+        return self._answer(request, run)
+
+    @route("GET", r"/wp-json/wp/v2/(?P<base>categories|tags)/(?P<term_id>\d+)")
+    def get_term(self, request: httpx.Request, base: str, term_id: str) -> httpx.Response:
+        def run() -> httpx.Response:
+            term = self._terms.get(int(term_id))
+            if term is None or term.taxonomy != self._taxonomy(base):
+                raise _ApiError(404, "rest_term_invalid", "Term does not exist.")
+            return self.json(self._term_json(term))
+
+        return self._answer(request, run)
+
+    @route("DELETE", r"/wp-json/wp/v2/(?P<base>categories|tags)/(?P<term_id>\d+)")
+    def delete_term(self, request: httpx.Request, base: str, term_id: str) -> httpx.Response:
+        def run() -> httpx.Response:
+            user = self._user(request)
+            term = self._terms.get(int(term_id))
+            if term is None or term.taxonomy != self._taxonomy(base):
+                raise _ApiError(404, "rest_term_invalid", "Term does not exist.")
+            if user is None:
+                raise _ApiError(
+                    401, "rest_cannot_delete", "Sorry, you are not allowed to delete this term."
+                )
+            if self._query(request).get("force", "").lower() not in ("1", "true"):
+                raise _ApiError(
+                    501,
+                    "rest_trash_not_supported",
+                    "Terms do not support trashing. Set 'force=true' to delete.",
+                )
+            previous = self._term_json(term)
+            del self._terms[term.id]
+            for item in self._items.values():
+                if term.id in item.categories:
+                    item.categories.remove(term.id)
+                if term.id in item.tags:
+                    item.tags.remove(term.id)
+            return self.json({"deleted": True, "previous": previous})
+
+        return self._answer(request, run)
+
+    # -- comments ----------------------------------------------------------------------------
+
+    @route("GET", r"/wp-json/wp/v2/comments")
+    def list_comments(self, request: httpx.Request) -> httpx.Response:
+        def run() -> httpx.Response:
+            user = self._user(request)
+            query = self._query(request)
+            status = query.get("status", "approve")
+            if status not in ("approve", "approved") and user is None:
+                raise _ApiError(
+                    401,
+                    "rest_forbidden_param",
+                    "Query parameter not permitted: status",
+                    {"status": 401},
+                )
+            edit = query.get("context") == "edit"
+            found = list(self._comments.values())
+            if status in ("approve", "approved"):
+                found = [c for c in found if c.status == "approved"]
+            elif status != "all" and status != "any":
+                found = [c for c in found if c.status == status]
+            if "post" in query:
+                ids = {int(x) for x in query["post"].split(",") if x.strip().isdigit()}
+                found = [c for c in found if c.post in ids]
+            if user is None:
+                found = [
+                    c
+                    for c in found
+                    if c.post in self._items and self._items[c.post].status == "publish"
+                ]
+            after = _parse_date(query.get("after")) if query.get("after") else None
+            if after is not None:
+                after_utc = (
+                    after.replace(tzinfo=self.tz) if after.tzinfo is None else after
+                ).astimezone(UTC)
+                found = [c for c in found if c.date > after_utc]
+            found.sort(key=lambda c: (c.date, c.id), reverse=query.get("order", "desc") != "asc")
+            chunk, headers = self._paged(request, found, query)
+            return self.json([self._comment_json(c, edit=edit) for c in chunk], headers=headers)
+
+        return self._answer(request, run)
+
+    @route("POST", r"/wp-json/wp/v2/comments")
+    def create_comment(self, request: httpx.Request) -> httpx.Response:
+        def run() -> httpx.Response:
+            user = self._user(request)
+            if user is None:
+                raise _ApiError(
+                    401,
+                    "rest_comment_login_required",
+                    "Sorry, you must be logged in to comment.",
+                    {"status": 401},
+                )
+            body = self._body(request)
+            post_id = int(body.get("post") or 0)
+            if post_id not in self._items:
+                raise _ApiError(
+                    403,
+                    "rest_comment_invalid_post_id",
+                    "Sorry, you are not allowed to create this comment without a post.",
+                )
+            content = body.get("content")
+            if isinstance(content, dict):
+                content = content.get("raw")
+            if not isinstance(content, str) or not content.strip():
+                raise _ApiError(400, "rest_comment_content_invalid", "Invalid comment content.")
+            comment = _Comment(
+                self._next_comment,
+                post_id,
+                user.id,
+                user.login,
+                user.email,
+                content,
+                self.clock.now(),
+                "approved",
+                int(body.get("parent") or 0),
+            )
+            self._next_comment += 1
+            self._comments[comment.id] = comment
+            location = f"{self._site()}/wp-json/wp/v2/comments/{comment.id}"
+            return self.json(
+                self._comment_json(comment, edit=True), status=201, headers={"Location": location}
+            )
+
+        return self._answer(request, run)
+
+    @route("GET", r"/wp-json/wp/v2/comments/(?P<comment_id>\d+)")
+    def get_comment(self, request: httpx.Request, comment_id: str) -> httpx.Response:
+        def run() -> httpx.Response:
+            comment = self._comments.get(int(comment_id))
+            if comment is None:
+                raise _ApiError(404, "rest_comment_invalid_id", "Invalid comment ID.")
+            user = self._user(request)
+            if comment.status != "approved" and user is None:
+                raise _ApiError(
+                    401, "rest_cannot_read", "Sorry, you are not allowed to read this comment."
+                )
+            edit = self._query(request).get("context") == "edit" and user is not None
+            return self.json(self._comment_json(comment, edit=edit))
+
+        return self._answer(request, run)
+
+    # -- users -------------------------------------------------------------------------------
+
+    @route("GET", r"/wp-json/wp/v2/users/me")
+    def me(self, request: httpx.Request) -> httpx.Response:
+        def run() -> httpx.Response:
+            user = self._user(request)
+            if user is None:
+                raise _ApiError(401, "rest_not_logged_in", "You are not currently logged in.")
+            return self.json(
+                {
+                    "id": user.id,
+                    "name": user.login,
+                    "url": self._site(),
+                    "description": "",
+                    "link": f"{self._site()}/author/{user.login}/",
+                    "slug": user.login,
+                    "avatar_urls": {},
+                    "meta": [],
+                }
+            )
+
+        return self._answer(request, run)
+
+    @route("GET", r"/wp-json/?")
+    def index(self, request: httpx.Request) -> httpx.Response:
+        offset = self.clock.now().astimezone(self.tz).utcoffset()
+        return self.json(
+            {
+                "name": self.title,
+                "description": "",
+                "url": self._site(),
+                "home": self._site(),
+                "gmt_offset": offset.total_seconds() / 3600 if offset else 0,
+                "timezone_string": str(self.tz.key) if self.tz.key != "UTC" else "",
+                "namespaces": ["oembed/1.0", "wp/v2", "wp-site-health/v1", "wp-block-editor/v1"],
+                "authentication": {
+                    "application-passwords": {
+                        "endpoints": {
+                            "authorization": f"{self._site()}/wp-admin/authorize-application.php"
+                        }
+                    }
+                },
+                "routes": {},
+            }
+        )
+
+    @route("GET", r"/wp-json/.*")
+    @route("POST", r"/wp-json/.*")
+    @route("PUT", r"/wp-json/.*")
+    @route("PATCH", r"/wp-json/.*")
+    @route("DELETE", r"/wp-json/.*")
+    def no_route(self, request: httpx.Request) -> httpx.Response:
+        return self.error(
+            404, "No route was found matching the URL and request method.", code="rest_no_route"
+        )
+
+    # -- the public site -----------------------------------------------------------------------
+
+    @route("GET", r"/(?P<path>(?!wp-json/|wp-content/).*)")
+    def page(self, request: httpx.Request, path: str) -> httpx.Response:
+        """The public page of a published post or page (a link card reads its title)."""
+        if self.cron:
+            self._publish_due()
+        url = f"{self._site()}{request.url.path}"
+        query = self._query(request)
+        for item in self._items.values():
+            if item.type not in ("post", "page") or item.status != "publish":
+                continue
+            if self._link(item) == url or query.get("p") == str(item.id):
+                title = html.escape(item.title)
+                body = (
+                    '<!DOCTYPE html>\n<html lang="en-US"><head><meta charset="UTF-8">'
+                    f"<title>{wptexturize(item.title)} &#8211; {html.escape(self.title)}</title>"
+                    f'<link rel="canonical" href="{self._link(item)}" />'
+                    f'<meta name="description" content="{title}" />'
+                    "</head><body>"
+                    f"<h1>{wptexturize(item.title)}</h1>{self._content_rendered(item)}"
+                    "</body></html>\n"
+                )
+                return httpx.Response(
+                    200, content=body.encode(), headers={"content-type": "text/html; charset=UTF-8"}
+                )
+        return httpx.Response(
+            404,
+            content=b"<!DOCTYPE html><html><head><title>Page not found</title></head></html>",
+            headers={"content-type": "text/html; charset=UTF-8"},
+        )
+
+
+def _disposition_filename(header: str) -> str | None:
+    """The file name of a ``Content-Disposition`` header, as WordPress's
+    ``get_filename_from_disposition`` reads it (``filename*=UTF-8''...`` too)."""
+    for part in header.split(";"):
+        key, _, value = part.strip().partition("=")
+        key = key.strip().lower()
+        value = value.strip()
+        if key == "filename*" and "''" in value:
+            return unquote(value.split("''", 1)[1]) or None
+        if key == "filename":
+            value = value.strip('"').strip("'")
+            return value.rsplit("/", 1)[-1] or None
+    return None

@@ -172,7 +172,7 @@ def test_callback_from_another_server_is_refused(
     start = begin(emu, client)
     params = dict(parse_qsl(urlsplit(consent(start.url)).query))
     params["iss"] = "https://evil.example"
-    with pytest.raises(CallbackError, match="evil.example"):
+    with pytest.raises(CallbackError, match=r"evil\.example"):
         bsky.finish(start, f"{REDIRECT}?{urlencode(params)}")
 
 

@@ -793,6 +793,20 @@ class Account:
         )
 
     @classmethod
+    def from_store(cls, store: Any, key: str, **options: Any) -> Account:
+        """The account kept under ``key`` in a credential store (`brandkit.auth.store`),
+        its token refreshed first when it is about to expire; see
+        `brandkit.auth.load_account` for ``options``.
+
+        Raises:
+            ConfigurationError: nothing is stored under ``key``, or the record is incomplete.
+            GrantRefused: a due refresh was refused (connect the account again).
+        """
+        from brandkit.auth import load_account
+
+        return load_account(store, key, **options)
+
+    @classmethod
     def telegram(
         cls,
         *,

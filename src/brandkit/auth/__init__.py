@@ -10,7 +10,10 @@ yields the token requests; `run` and `run_async` send them over httpx).
 
 `account_from` turns the credentials a flow returns into an [`Account`][brandkit.Account];
 `brandkit.auth.store` keeps them (an encrypted SQLite file, or the environment) and
-`refresh_locked` refreshes one account at a time across processes.
+`refresh_locked` refreshes one account at a time across processes. `record_of` makes a
+store record of credentials, `load_account` (or
+[`Account.from_store`][brandkit.Account.from_store]) the account of one, refreshed ahead of
+expiry, and `refresh_due` refreshes every stored token that is about to expire.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 from brandkit.accounts import Account, CredentialsHook, MediaHost
 from brandkit.auth import linkedin, mastodon, store, x
 from brandkit.auth._core import CallbackError, ConsentDenied, GrantRefused, Start, run, run_async
+from brandkit.auth._records import Expiry, expiry_of, load_account, record_of, refresh_due
 from brandkit.auth.linkedin import LinkedInCredentials
 from brandkit.auth.mastodon import MastodonApp, MastodonCredentials
 from brandkit.auth.meta import (
@@ -54,6 +58,7 @@ __all__ = [
     "Credentials",
     "EncryptedStore",
     "EnvironmentStore",
+    "Expiry",
     "FacebookLogin",
     "FacebookPageCredentials",
     "FacebookUserCredentials",
@@ -71,10 +76,14 @@ __all__ = [
     "XCredentials",
     "XOAuth1Credentials",
     "account_from",
+    "expiry_of",
     "facebook",
     "instagram",
     "linkedin",
+    "load_account",
     "mastodon",
+    "record_of",
+    "refresh_due",
     "refresh_locked",
     "run",
     "run_async",

@@ -634,6 +634,51 @@ class FacebookPageCredentials:
 
     __str__ = __repr__
 
+    expires_at: ClassVar[None] = None
+    """A Page token from a long-lived user token has no expiry of its own."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data, the Page token included in clear: store it encrypted, never log it."""
+        return {
+            "platform": "facebook",
+            "page_id": self.page_id,
+            "page_name": self.page_name,
+            "access_token": self.access_token.get_secret_value(),
+            "api_version": self.api_version,
+            "base_url": self.base_url,
+            "instagram_user_id": self.instagram_user_id,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FacebookPageCredentials:
+        """The credentials `to_dict` gave.
+
+        Raises:
+            ConfigurationError: a field is missing or of the wrong type, or the data are
+                another platform's (the message names fields, never values).
+        """
+        m = saved(_PageModel, data, "facebook", "Facebook Page")
+        return cls(
+            page_id=m.page_id,
+            page_name=m.page_name,
+            access_token=SecretStr(m.access_token),
+            api_version=m.api_version,
+            base_url=m.base_url,
+            instagram_user_id=m.instagram_user_id,
+        )
+
+
+class _PageModel(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="ignore", strict=True)
+
+    platform: str = pydantic.Field(pattern="^facebook$")
+    page_id: str = pydantic.Field(min_length=1)
+    page_name: str = ""
+    access_token: str = pydantic.Field(min_length=1)
+    api_version: str = FACEBOOK_VERSION
+    base_url: str | None = None
+    instagram_user_id: str | None = None
+
 
 class _Linked(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="ignore")

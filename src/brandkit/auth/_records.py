@@ -1,0 +1,388 @@
+"""Connected accounts in a credential store: what a record holds, the account it makes, when
+its token expires, and refreshing the tokens that die unless refreshed.
+
+A record is a credentials object's ``to_dict()`` plus what posting needs besides the tokens:
+``client_secret`` (X, LinkedIn: the app's secret, for a refresh; X OAuth 1.0a: the consumer
+secret, for every signature), ``author`` (LinkedIn: the URN to post as) and ``media_host``
+(Instagram, Threads: a configuration mapping, see
+[`media_host_from_config`][brandkit.accounts.media_host_from_config]).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+import httpx
+
+from brandkit.accounts import Account, MediaHost
+from brandkit.auth.store import CredentialStore, Record, refresh_locked
+from brandkit.errors import BrandkitError, ConfigurationError
+
+__all__ = [
+    "MARGINS",
+    "Expiry",
+    "account_of",
+    "expiry_of",
+    "load_account",
+    "record_of",
+    "refresh_due",
+    "refresh_record",
+]
+
+logger = logging.getLogger("brandkit.auth")
+
+DAY = 86_400.0
+MARGINS: dict[str, float] = {
+    "x": 300.0,
+    "linkedin": 7 * DAY,
+    "threads": 7 * DAY,
+    "instagram": 7 * DAY,
+}
+"""How long before expiry a token is refreshed, by platform (seconds): X's 2-hour tokens
+five minutes ahead; the 60-day tokens of LinkedIn, Threads and Instagram a week ahead (Meta
+refreshes a token only once it is a day old, well inside that)."""
+
+_EXTRAS = ("client_secret", "author", "media_host")
+
+
+def record_of(
+    creds: Any,
+    *,
+    client_secret: str | None = None,
+    author: str | None = None,
+    media_host: Mapping[str, Any] | None = None,
+) -> Record:
+    """The store record of ``creds`` (a flow's credentials) with what posting needs
+    besides the tokens.
+
+    Raises:
+        ConfigurationError: ``creds`` cannot be stored (no ``to_dict``).
+    """
+    to_dict = getattr(creds, "to_dict", None)
+    if to_dict is None:
+        raise ConfigurationError(f"{type(creds).__name__} cannot be kept in a credential store")
+    record: Record = dict(to_dict())
+    for key, value in (
+        ("client_secret", client_secret),
+        ("author", author),
+        ("media_host", dict(media_host) if media_host else None),
+    ):
+        if value:
+            record[key] = value
+    return record
+
+
+def _platform(record: Mapping[str, Any]) -> str:
+    platform = record.get("platform")
+    if not isinstance(platform, str) or not platform:
+        raise ConfigurationError("a stored record has no platform: connect the account again")
+    return platform
+
+
+def credentials_of(record: Mapping[str, Any]) -> Any:
+    """The credentials object of ``record`` (``None`` for a Bluesky app password).
+
+    Raises:
+        ConfigurationError: the record is not one brandkit stored (names fields only).
+    """
+    from brandkit import auth
+
+    platform = _platform(record)
+    if platform == "x":
+        if record.get("oauth") == "1.0a":
+            return auth.XOAuth1Credentials.from_dict(record)
+        return auth.XCredentials.from_dict(record)
+    if platform == "mastodon":
+        return auth.MastodonCredentials.from_dict(record)
+    if platform == "threads":
+        return auth.ThreadsCredentials.from_dict(record)
+    if platform == "instagram":
+        return auth.InstagramCredentials.from_dict(record)
+    if platform == "facebook":
+        return auth.FacebookPageCredentials.from_dict(record)
+    if platform == "linkedin":
+        return auth.LinkedInCredentials.from_dict(record)
+    if platform == "bluesky":
+        if record.get("app_password"):
+            return None
+        return _bluesky().BlueskyCredentials.from_dict(record)
+    raise ConfigurationError(f"a stored record of an unknown platform {platform!r}")
+
+
+def _bluesky() -> Any:
+    """``brandkit.auth.bluesky`` (Bluesky OAuth), imported when a record needs it."""
+    try:
+        return importlib.import_module("brandkit.auth.bluesky")
+    except ImportError:  # pragma: no cover - built without Bluesky OAuth
+        raise ConfigurationError(
+            "this Bluesky record needs brandkit.auth.bluesky (Bluesky OAuth); connect with an "
+            "app password instead: brandkit connect bluesky HANDLE --app-password-env VAR"
+        ) from None
+
+
+def account_of(
+    record: Mapping[str, Any],
+    *,
+    name: str,
+    on_credentials_changed: Any = None,
+    media_host: MediaHost | Mapping[str, Any] | None = None,
+) -> Account:
+    """The [`Account`][brandkit.Account] that posts with ``record``.
+
+    Raises:
+        ConfigurationError: the record is incomplete (e.g. X OAuth 1.0a without the consumer
+            secret, LinkedIn without an author).
+    """
+    from brandkit.auth import account_from
+
+    platform = _platform(record)
+    if platform == "bluesky" and record.get("app_password"):
+        return Account.bluesky(
+            handle=str(record.get("handle") or ""),
+            app_password=str(record["app_password"]),
+            base_url=record.get("base_url"),
+            name=name,
+            on_credentials_changed=on_credentials_changed,
+        )
+    creds = credentials_of(record)
+    host = media_host if media_host is not None else record.get("media_host")
+    return account_from(
+        creds,
+        name=name,
+        client_secret=record.get("client_secret"),
+        on_credentials_changed=on_credentials_changed,
+        media_host=host,
+        author=record.get("author"),
+    )
+
+
+@attrs.frozen
+class Expiry:
+    """When a stored account's token expires, and whether brandkit can refresh it.
+
+    Attributes:
+        expires_at: epoch seconds, ``None`` when it does not expire (or is not known).
+        refreshable: a refresh can renew it (otherwise, connect again before it expires).
+        why: a short explanation when it cannot be refreshed.
+    """
+
+    expires_at: float | None
+    refreshable: bool
+    why: str = ""
+
+
+def expiry_of(record: Mapping[str, Any]) -> Expiry:
+    """When ``record``'s token expires and whether it can be refreshed; makes no request.
+
+    Raises:
+        ConfigurationError: the record is not one brandkit stored.
+    """
+    platform = _platform(record)
+    raw = record.get("expires_at")
+    expires_at = float(raw) if isinstance(raw, int | float) else None
+    if platform == "x" and record.get("oauth") == "1.0a":
+        return Expiry(None, False, "OAuth 1.0a tokens do not expire")
+    if platform == "x" or platform == "linkedin":
+        if record.get("refresh_token"):
+            return Expiry(expires_at, True)
+        return Expiry(expires_at, False, "no refresh token: connect again before it expires")
+    if platform in ("threads", "instagram"):
+        if record.get("long_lived"):
+            return Expiry(expires_at, True)
+        return Expiry(expires_at, False, "a short-lived token: connect again")
+    if platform == "bluesky" and not record.get("app_password"):
+        return Expiry(expires_at, hasattr(_bluesky(), "refresh"))
+    return Expiry(expires_at, False, "does not expire")
+
+
+def refresh_record(
+    record: Mapping[str, Any],
+    *,
+    http: httpx.Client | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Record:
+    """The record with fresh tokens (the platform's refresh), extras kept.
+
+    Raises:
+        ConfigurationError: the record's token cannot be refreshed (see `expiry_of`).
+        GrantRefused: the platform refused (revoked, already spent, too young for Meta).
+        TransportError: the platform could not be reached.
+    """
+    from brandkit import auth
+
+    expiry = expiry_of(record)
+    platform = _platform(record)
+    if not expiry.refreshable:
+        raise ConfigurationError(f"the {platform} token cannot be refreshed: {expiry.why}")
+    creds = credentials_of(record)
+    new: Any
+    if platform == "x":
+        new = auth.x.refresh(
+            creds, client_secret=record.get("client_secret"), http=http, clock=clock
+        )
+    elif platform == "linkedin":
+        new = auth.linkedin.refresh(
+            creds, client_secret=str(record.get("client_secret") or ""), http=http, clock=clock
+        )
+    elif platform == "threads":
+        new = auth.threads.refresh(creds, http=http, clock=clock)
+    elif platform == "instagram":
+        new = auth.instagram.refresh(creds, http=http, clock=clock)
+    else:  # bluesky OAuth: brandkit.auth.bluesky's refresh
+        new = _bluesky().refresh(creds, http=http)
+    out = dict(new.to_dict())
+    for key in _EXTRAS:
+        if key in record:
+            out[key] = record[key]
+    return out
+
+
+def _due(record: Mapping[str, Any], now: float, margin: float | None) -> bool:
+    expiry = expiry_of(record)
+    if not expiry.refreshable or expiry.expires_at is None:
+        return False
+    ahead = MARGINS.get(_platform(record), 300.0) if margin is None else margin
+    return now >= expiry.expires_at - ahead
+
+
+def refresh_due(
+    store: CredentialStore,
+    *,
+    keys: list[str] | None = None,
+    margin: float | None = None,
+    force: bool = False,
+    http: httpx.Client | None = None,
+    clock: Callable[[], float] = time.time,
+) -> dict[str, str]:
+    """Refresh every stored token that expires within its platform's margin (`MARGINS`,
+    or ``margin`` seconds), each under the store's lock (`refresh_locked`), so that several
+    processes doing this at once spend each refresh token once.
+
+    Args:
+        store: a writable store.
+        keys: only these accounts (default: all).
+        margin: seconds before expiry to refresh (default: per platform).
+        force: refresh every refreshable token, due or not.
+        http: the httpx client for the token requests.
+        clock: now, in epoch seconds.
+
+    Returns:
+        ``{key: outcome}`` for each account looked at: ``"refreshed"``, ``"not due"``,
+        ``"not refreshable"`` or ``"failed: <error type>: <message>"`` (the message carries
+        no secret).
+    """
+    out: dict[str, str] = {}
+    for key in keys if keys is not None else store.keys():
+        try:
+            record = store.get(key)
+            if record is None:
+                out[key] = "failed: ConfigurationError: no such account"
+                continue
+            if not expiry_of(record).refreshable:
+                out[key] = "not refreshable"
+                continue
+            if not force and not _due(record, clock(), margin):
+                out[key] = "not due"
+                continue
+            before = record.get("access_token")
+            ahead = MARGINS.get(_platform(record), 300.0) if margin is None else margin
+            new = refresh_locked(
+                store,
+                key,
+                lambda r: refresh_record(r, http=http, clock=clock),
+                had=record,
+                force=force,
+                clock=clock,
+                margin=ahead,
+            )
+            out[key] = "refreshed" if new.get("access_token") != before else "not due"
+        except BrandkitError as exc:
+            out[key] = f"failed: {type(exc).__name__}: {exc}"
+    for key, outcome in out.items():
+        logger.info("credential store: %s %s", key, outcome)
+    return out
+
+
+def _saver(store: CredentialStore, key: str) -> Callable[[Account, Mapping[str, str]], None]:
+    """The ``on_credentials_changed`` of a stored account: an adapter's own refresh (after
+    a 401) is written back to the store under its lock."""
+    names = {
+        "user_token": "access_token",
+        "token": "access_token",
+        "page_token": "access_token",
+        "refresh_token": "refresh_token",
+    }
+
+    def save(account: Account, changed: Mapping[str, str]) -> None:
+        with store.lock(key):
+            record = store.get(key)
+            if record is None:
+                return
+            for secret, value in changed.items():
+                field = names.get(secret)
+                if field is not None and value:
+                    record[field] = value
+            expires = account.settings.get("token_expires_at")
+            if isinstance(expires, int | float):
+                record["expires_at"] = float(expires)
+                record["issued_at"] = time.time()
+            elif record.get("platform") in ("x", "linkedin"):
+                record["expires_at"] = None  # the adapter knows it; the store does not
+            store.put(key, record)
+
+    return save
+
+
+def load_account(
+    store: CredentialStore,
+    key: str,
+    *,
+    name: str | None = None,
+    refresh: bool = True,
+    media_host: MediaHost | Mapping[str, Any] | None = None,
+    http: httpx.Client | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Account:
+    """The account stored under ``key``: its token refreshed first when it expires within
+    its platform's margin (under the store's lock), and refreshed tokens written back.
+
+    Args:
+        store: the credential store.
+        key: the account's key in it.
+        name: the account's name (default: ``key``).
+        refresh: refresh a token that is due (``False``: use it as it is).
+        media_host: Instagram, Threads: overrides the stored ``media_host``.
+        http: the httpx client for a refresh.
+        clock: now, in epoch seconds.
+
+    Raises:
+        ConfigurationError: nothing is stored under ``key``, or the record is incomplete.
+        GrantRefused: a due refresh was refused (connect the account again).
+        TransportError: the platform could not be reached for a due refresh.
+    """
+    record = store.get(key)
+    if record is None:
+        raise ConfigurationError(
+            f"no account {key!r} in {store!r}: connect it (brandkit connect ...) or check "
+            "the key with brandkit accounts list --store"
+        )
+    if refresh and _due(record, clock(), None):
+        record = refresh_locked(
+            store,
+            key,
+            lambda r: refresh_record(r, http=http, clock=clock),
+            had=record,
+            clock=clock,
+            margin=MARGINS.get(_platform(record), 300.0),
+        )
+    return account_of(
+        record,
+        name=name or key,
+        on_credentials_changed=_saver(store, key),
+        media_host=media_host,
+    )

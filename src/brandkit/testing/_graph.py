@@ -122,6 +122,7 @@ class Token:
         issued_at: emulator time of issue.
         expires_at: emulator time of expiry (``None``: never).
         revoked: refused from now on.
+        scopes: the permissions the user granted (``None``: every permission).
     """
 
     value: str
@@ -130,6 +131,7 @@ class Token:
     issued_at: float
     expires_at: float | None = None
     revoked: bool = False
+    scopes: tuple[str, ...] | None = None
 
 
 @attrs.frozen
@@ -392,16 +394,40 @@ class GraphEmulator(Emulator):
 
     # -- public helpers --------------------------------------------------------------------
 
-    def issue_token(self, owner: str, kind: str, *, ttl: float | None = None) -> str:
-        """Issue a token for ``owner`` (valid for ``ttl`` seconds of the emulator clock)."""
+    def issue_token(
+        self,
+        owner: str,
+        kind: str,
+        *,
+        ttl: float | None = None,
+        scopes: tuple[str, ...] | None = None,
+    ) -> str:
+        """Issue a token for ``owner`` (valid for ``ttl`` seconds of the emulator clock),
+        granting ``scopes`` (``None``: every permission)."""
         now = self.clock.time()
         value = f"EAAB{secrets.token_urlsafe(40)}"
         life = ttl if ttl is not None else self.token_ttl
         with self.lock:
             self._tokens[value] = Token(
-                value, owner, kind, now, now + life if life is not None else None
+                value, owner, kind, now, now + life if life is not None else None, scopes=scopes
             )
         return value
+
+    @staticmethod
+    def require_permission(token: Token, *any_of: str) -> None:
+        """Refuse a call whose token was granted none of ``any_of`` (a login that left out
+        the publish permission), as Meta does: 403, code 200.
+
+        Raises:
+            GraphError: the token lacks every one of them.
+        """
+        if token.scopes is None or any(p in token.scopes for p in any_of):
+            return
+        raise GraphError(
+            403,
+            200,
+            f"(#200) Requires {' or '.join(any_of)} permission to manage the object",
+        )
 
     def token_info(self, value: str) -> Token:
         """What the emulator knows of a token.
@@ -1144,7 +1170,11 @@ class GraphEmulator(Emulator):
                 )
             code = secrets.token_urlsafe(48)
             self._codes[code] = _MetaCode(
-                app.client_id, redirect, self.consenting_owner(), self.clock.time() + CODE_TTL
+                app.client_id,
+                redirect,
+                self.consenting_owner(),
+                self.clock.time() + CODE_TTL,
+                scopes=scopes,
             )
         return back(code=code)
 
@@ -1168,6 +1198,14 @@ class GraphEmulator(Emulator):
             GraphError: a wrong app, an unknown, used (36009) or expired (36007) code, or
                 another redirect URI (36008), in Meta's words.
         """
+        return self.redeem_grant(params)[0]
+
+    def redeem_grant(self, params: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
+        """`redeem_code`, with the permissions the user granted.
+
+        Raises:
+            GraphError: as `redeem_code`.
+        """
         app = self.app_for(params)
         with self.lock:
             code = self._codes.get(str(params.get("code", "")))
@@ -1186,7 +1224,7 @@ class GraphEmulator(Emulator):
                     "is identical to the one you used in the OAuth dialog request",
                     subcode=36008,
                 )
-            return code.owner
+            return code.owner, code.scopes
 
     def default_version_name(self) -> str:
         """The version of unversioned calls."""
@@ -1250,6 +1288,7 @@ class _MetaCode:
     owner: str
     expires_at: float
     used: bool = False
+    scopes: tuple[str, ...] = ()
 
 
 def meta_scopes(raw: str) -> tuple[str, ...]:
@@ -1650,7 +1689,7 @@ class MediaFetchingEmulator(GraphEmulator, Generic[C, P]):
             raise GraphError(
                 400, 100, "(#100) Tokens can be refreshed once they are at least 24 hours old"
             )
-        new = self.issue_token(token.owner, token.kind, ttl=LONG_TOKEN_TTL)
+        new = self.issue_token(token.owner, token.kind, ttl=LONG_TOKEN_TTL, scopes=token.scopes)
         return self.json(
             {"access_token": new, "token_type": "bearer", "expires_in": int(LONG_TOKEN_TTL)}
         )
@@ -1685,10 +1724,10 @@ class MediaFetchingEmulator(GraphEmulator, Generic[C, P]):
             self.app_for(params)
             if params.get("grant_type") != "authorization_code":
                 raise GraphError(400, 100, "Unsupported grant_type")
-            owner = self.redeem_code(params)
+            owner, scopes = self.redeem_grant(params)
         except GraphError as err:
             return self._error_response(err)
-        token = self.issue_token(owner, self.token_kind, ttl=SHORT_TOKEN_TTL)
+        token = self.issue_token(owner, self.token_kind, ttl=SHORT_TOKEN_TTL, scopes=scopes)
         return self.json(self.code_answer(token, owner))
 
     def code_answer(self, token: str, owner: str) -> dict[str, Any]:
@@ -1708,7 +1747,7 @@ class MediaFetchingEmulator(GraphEmulator, Generic[C, P]):
             for a in self._apps.values()
         ):
             raise GraphError(400, 101, "Error validating client secret.")
-        new = self.issue_token(token.owner, token.kind, ttl=LONG_TOKEN_TTL)
+        new = self.issue_token(token.owner, token.kind, ttl=LONG_TOKEN_TTL, scopes=token.scopes)
         return self.json(
             {"access_token": new, "token_type": "bearer", "expires_in": int(LONG_TOKEN_TTL)}
         )

@@ -447,7 +447,7 @@ class FacebookEmulator(GraphEmulator):
 
         def access_token(f: Field) -> Any:
             if admin:
-                return self._page_token(page.id)
+                return self._page_token(page.id, token.scopes)
             return token.value if token.kind == "page" else OMIT
 
         picture = f"https://scontent.xx.fbcdn.net/v/t39.30808-1/{page.id}_n.jpg"
@@ -491,17 +491,19 @@ class FacebookEmulator(GraphEmulator):
         }
         return render_fields(fields, "name,id", getters, "Page", page.id)
 
-    def _page_token(self, page_id: str) -> str:
+    def _page_token(self, page_id: str, scopes: tuple[str, ...] | None = None) -> str:
+        # A Page token carries the permissions of the user token it was read with.
         now = self.clock.time()
         for token in self._tokens.values():
             if (
                 token.kind == "page"
                 and token.owner == page_id
+                and token.scopes == scopes
                 and not token.revoked
                 and (token.expires_at is None or token.expires_at > now)
             ):
                 return token.value
-        return self.issue_token(page_id, "page")
+        return self.issue_token(page_id, "page", scopes=scopes)
 
     def _post_fields(self, p: _Post, fields: str | None) -> dict[str, Any]:
         counts = self._counts(p)
@@ -851,12 +853,13 @@ class FacebookEmulator(GraphEmulator):
                     raise GraphError(
                         400, 190, "Error validating access token: Session has expired", subcode=463
                     )
-                owner, ttl = short.owner, USER_TOKEN_TTL
+                owner, ttl, scopes = short.owner, USER_TOKEN_TTL, short.scopes
             else:
-                owner, ttl = self.redeem_code(params), SHORT_TOKEN_TTL
+                (owner, granted), ttl = self.redeem_grant(params), SHORT_TOKEN_TTL
+                scopes = granted
         except GraphError as err:
             return self._error_response(err)
-        token = self.issue_token(owner, "user", ttl=ttl)
+        token = self.issue_token(owner, "user", ttl=ttl, scopes=scopes)
         return self.json({"access_token": token, "token_type": "bearer", "expires_in": int(ttl)})
 
     # -- the user and /me/accounts ---------------------------------------------------------
@@ -1089,6 +1092,7 @@ class FacebookEmulator(GraphEmulator):
         **_: Any,
     ) -> httpx.Response:
         self._page_for(token, page_id, write=True)
+        self.require_permission(token, "pages_manage_posts")
         message = str(params.get("message") or "")
         link = params.get("link") or None
         attached = _attached_media(params)
@@ -1142,6 +1146,7 @@ class FacebookEmulator(GraphEmulator):
         **_: Any,
     ) -> httpx.Response:
         self._page_for(token, page_id, write=True)
+        self.require_permission(token, "pages_manage_posts")
         if "source" in files:
             data = files["source"][2]
         elif params.get("url"):
@@ -1200,6 +1205,7 @@ class FacebookEmulator(GraphEmulator):
         **_: Any,
     ) -> httpx.Response:
         self._page_for(token, page_id, write=True)
+        self.require_permission(token, "pages_manage_posts")
         phase = params.get("upload_phase")
         now = self.clock.time()
         if phase is None:

@@ -753,6 +753,9 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
         self, request: httpx.Request, token: Token, params: dict[str, Any], user_id: str, **_: Any
     ) -> httpx.Response:
         self.user_for(token, user_id)
+        self.require_permission(
+            token, "instagram_content_publish", "instagram_business_content_publish"
+        )
         now = self.clock.time()
         media_type = str(params.get("media_type") or "IMAGE").upper()
         carousel_item = truthy(params.get("is_carousel_item"))
@@ -922,6 +925,9 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
         self, request: httpx.Request, token: Token, params: dict[str, Any], user_id: str, **_: Any
     ) -> httpx.Response:
         self.user_for(token, user_id)
+        self.require_permission(
+            token, "instagram_content_publish", "instagram_business_content_publish"
+        )
         creation = str(params.get("creation_id") or "")
         container = self._containers.get(creation)
         if not creation:

@@ -173,6 +173,19 @@ class _Token:
     user_id: str
     issued_at: float
     revoked: bool = False
+    scopes: tuple[str, ...] = ("read", "write", "follow", "push")
+
+
+# The scope each write needs (Doorkeeper's doorkeeper_authorize! of its controller); a
+# top-level scope (``write``) covers its granular ones (``write:statuses``).
+_WRITE_SCOPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    ("POST", re.compile(r"/api/v1/statuses"), "write:statuses"),
+    ("DELETE", re.compile(r"/api/v1/statuses/[^/]+"), "write:statuses"),
+    ("PUT", re.compile(r"/api/v1/statuses/[^/]+"), "write:statuses"),
+    ("POST", re.compile(r"/api/v1/statuses/[^/]+/(un)?favourite"), "write:favourites"),
+    ("POST", re.compile(r"/api/v[12]/media"), "write:media"),
+    ("PUT", re.compile(r"/api/v1/media/[^/]+"), "write:media"),
+)
 
 
 @attrs.define
@@ -850,6 +863,11 @@ class MastodonEmulator(Emulator):
             raise _Refusal(401, "The access token was revoked")
         if self.token_ttl is not None and self.clock.time() >= found.issued_at + self.token_ttl:
             raise _Refusal(401, "The access token expired")
+        for method, path, needed in _WRITE_SCOPES:
+            if request.method == method and path.fullmatch(request.url.path):
+                if needed not in found.scopes and needed.split(":")[0] not in found.scopes:
+                    raise _Refusal(403, "This action is outside the authorized scopes")
+                break
         return self._users[found.user_id]
 
     def _throttles(self, request: httpx.Request, user: _User | None) -> list[tuple[str, str]]:
@@ -1981,7 +1999,7 @@ class MastodonEmulator(Emulator):
                 return invalid
         token = secrets.token_urlsafe(32)
         now = self.clock.time()
-        self._tokens[token] = _Token(user_id=code.user_id, issued_at=now)
+        self._tokens[token] = _Token(user_id=code.user_id, issued_at=now, scopes=code.scopes)
         return self.json(
             {
                 "access_token": token,

@@ -821,6 +821,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
         self, request: httpx.Request, token: Token, params: dict[str, Any], user_id: str, **_: Any
     ) -> httpx.Response:
         self.user_for(token, user_id)
+        self.require_permission(token, "threads_content_publish")
         now = self.clock.time()
         media_type = str(params.get("media_type") or "").upper()
         if media_type not in ("TEXT", "IMAGE", "VIDEO", "CAROUSEL"):
@@ -927,6 +928,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
         self, request: httpx.Request, token: Token, params: dict[str, Any], user_id: str, **_: Any
     ) -> httpx.Response:
         self.user_for(token, user_id)
+        self.require_permission(token, "threads_content_publish")
         creation = str(params.get("creation_id") or "")
         c = self._containers.get(creation)
         if not creation:

@@ -63,12 +63,39 @@ def tiny_png(width: int = 4, height: int = 3) -> bytes:
 class Recorder:
     """Sends requests to one site and keeps sanitized exchanges, grouped by file name."""
 
-    def __init__(self, server: WordPressServer, *, pretty: bool) -> None:
-        self.server = server
+    def __init__(
+        self,
+        http: httpx.Client,
+        *,
+        site: str,
+        user: str,
+        app_password: str,
+        pretty: bool,
+        version: str = "",
+        secrets: tuple[str, ...] = (),
+    ) -> None:
+        self.http = http
+        self.site = site.rstrip("/")
+        self.user = user
+        self.app_password = app_password
         self.pretty = pretty
-        self.http = server.client(authenticated=False)
+        self.version = version
+        self.secrets = (app_password, *secrets)
         self.files: dict[str, list[dict[str, Any]]] = {}
         self.current = "misc"
+
+    @classmethod
+    def for_server(cls, server: WordPressServer, *, pretty: bool) -> Recorder:
+        """A recorder for a harness site (its own unauthenticated client)."""
+        return cls(
+            server.client(authenticated=False),
+            site=server.url,
+            user=server.user,
+            app_password=server.app_password,
+            pretty=pretty,
+            version=server.version,
+            secrets=(server.admin_password,),
+        )
 
     def route(self, route: str, query: Mapping[str, Any] | None = None) -> str:
         """The URL path for a REST route, in ``/wp-json/`` or ``/?rest_route=`` form."""
@@ -83,8 +110,8 @@ class Recorder:
     def sanitize(self, value: Any) -> Any:
         """The value with the site's URL replaced by ``{site}`` (also JSON-escaped forms)."""
         text = json.dumps(value, ensure_ascii=False)
-        host = self.server.url.split("//", 1)[1]
-        text = text.replace(self.server.url, "{site}").replace(host, "{host}")
+        host = self.site.split("//", 1)[1]
+        text = text.replace(self.site, "{site}").replace(host, "{host}")
         return json.loads(text)
 
     def send(
@@ -106,9 +133,9 @@ class Recorder:
         path = raw_path if raw_path is not None else self.route(route, query)
         request_auth: httpx.BasicAuth | None = None
         if auth == "app-password":
-            request_auth = self.server.auth()
+            request_auth = httpx.BasicAuth(self.user, self.app_password)
         elif auth == "wrong-password":
-            request_auth = httpx.BasicAuth(self.server.user, "abcd efgh ijkl mnop qrst uvwx")
+            request_auth = httpx.BasicAuth(self.user, "abcd efgh ijkl mnop qrst uvwx")
         elif auth == "unknown-user":
             request_auth = httpx.BasicAuth("nobody", "abcd efgh ijkl mnop qrst uvwx")
         kwargs: dict[str, Any] = {"headers": dict(headers or {})}
@@ -139,7 +166,11 @@ class Recorder:
         try:
             body: Any = response.json()
         except ValueError:
-            body = {"non_json_body": response.text[:300], "length": len(response.content)}
+            kind = response.headers.get("content-type", "")
+            if kind.startswith("text/") or not response.content:
+                body = {"non_json_body": response.text[:300], "length": len(response.content)}
+            else:
+                body = {"binary_body": _summary(response.content, kind)}
         if isinstance(body, dict) and isinstance(body.get("routes"), dict):
             # The REST index lists every route with its full argument schema (about 600 kB):
             # kept as route -> methods, which is what a client discovering the API looks at.
@@ -172,7 +203,7 @@ class Recorder:
         for name, exchanges in self.files.items():
             path = out_dir / f"{prefix}{name}.json"
             document = {
-                "wordpress_version": self.server.version,
+                "wordpress_version": self.version,
                 "permalinks": "pretty" if self.pretty else "plain",
                 "rest_form": "/wp-json/" if self.pretty else "/?rest_route=",
                 "site_timezone": SITE_TIMEZONE,
@@ -180,7 +211,7 @@ class Recorder:
                 "exchanges": exchanges,
             }
             text = json.dumps(document, indent=1, ensure_ascii=False) + "\n"
-            for secret in (self.server.app_password, self.server.admin_password):
+            for secret in self.secrets:
                 if secret in text or secret.replace(" ", "") in text:
                     raise RuntimeError(f"a credential would have been written to {path}")
             path.write_text(text)
@@ -267,6 +298,13 @@ def record_pretty(rec: Recorder) -> None:
         json_body={"alt_text": "A orange square", "caption": "Our launch"},
     )
     rec.send("read media back", "GET", f"/wp/v2/media/{media['id']}", query={"context": "edit"})
+    rec.send(
+        "the uploaded file at source_url",
+        "GET",
+        "",
+        raw_path=media["source_url"].removeprefix(rec.site),
+        auth="none",
+    )
     rec.send(
         "upload PNG (multipart, with alt_text field)",
         "POST",
@@ -528,7 +566,7 @@ def main() -> None:
     for pretty, runner, prefix in ((True, record_pretty, ""), (False, record_plain, "plain-")):
         server = start_wordpress(pretty_permalinks=pretty)
         try:
-            rec = Recorder(server, pretty=pretty)
+            rec = Recorder.for_server(server, pretty=pretty)
             with rec.http:
                 runner(rec)
             written += rec.write(args.out, prefix)

@@ -1,0 +1,459 @@
+"""Announcements held until their article is live, beside the outbox (tables ``campaign_*``).
+
+A hold names the article's deliveries (one per blog) and keeps the announcement built with a
+stand-in URL. `release` (which the outbox worker runs before each claim) looks at the
+article's deliveries: once one is sent, its scheduled time has passed and its blog says it
+is public, the stand-in becomes the article's real URL and one delivery per network is
+written to the outbox, with ids made from the hold and the account, so that a release
+repeated after a crash writes nothing twice.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import logging
+import uuid
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from brandkit._sqlite import SQLiteStore
+from brandkit.accounts import Account
+from brandkit.content._model import Post
+from brandkit.delivery import Delivery, DeliveryStatus
+from brandkit.errors import BrandkitError, ConfigurationError, PlatformError
+
+if TYPE_CHECKING:
+    from brandkit._client import AsyncClient, Client
+    from brandkit.campaign._model import Campaign
+    from brandkit.outbox._store import Outbox
+    from brandkit.platforms._base import PartRef
+
+__all__ = ["Hold", "HoldStore", "Plan", "holds_for"]
+
+logger = logging.getLogger("brandkit.campaign")
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS campaign_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS campaign_holds (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    articles TEXT NOT NULL,
+    accounts TEXT NOT NULL,
+    live_at TEXT,
+    check_at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT,
+    url TEXT,
+    announcements TEXT,
+    data TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS campaign_holds_due ON campaign_holds (status, check_at)
+"""
+
+STAND_IN = "https://article.brandkit.invalid/"
+"""The URL a held announcement carries until the article's real one is known (``.invalid``
+is reserved: it can never be a real address, RFC 6761)."""
+
+_NS = uuid.UUID("0b3c2c43-8a7e-4a52-9d0c-3f0c8f1e6a21")
+_LIVE = frozenset({"publish", "published", "live"})
+
+POLL = timedelta(minutes=1)
+"""How soon a hold is looked at again while its article is not live yet."""
+GIVE_UP = timedelta(days=1)
+"""How long after its scheduled time (or its creation) a hold waits for the blog to say the
+article is public before it fails with the blog's last word."""
+
+
+@attrs.frozen
+class Hold:
+    """Announcements waiting for their article.
+
+    Attributes:
+        id: the hold's id.
+        name: the campaign's name.
+        articles: the ids of the article's deliveries, one per blog, in the order given.
+        accounts: the keys of the accounts to announce on.
+        live_at: when the article is scheduled to be public (``None``: at once).
+        status: ``"held"``, ``"released"`` (the announcements are in the outbox) or
+            ``"failed"`` (``reason`` says why).
+        reason: why it failed, or what it waits for.
+        url: the article's URL the announcements carry, once released.
+        announcements: the ids of the announcements' deliveries, once released.
+    """
+
+    id: str
+    name: str
+    articles: tuple[str, ...]
+    accounts: tuple[str, ...]
+    live_at: datetime | None
+    check_at: datetime
+    status: str
+    reason: str | None = None
+    url: str | None = None
+    announcements: tuple[str, ...] = ()
+    data: str = attrs.field(default="", repr=False)
+
+    def announcement(self, url: str) -> Post:
+        """The held announcement carrying ``url``."""
+        return Post.model_validate_json(self.data.replace(STAND_IN, json.dumps(url)[1:-1]))
+
+    def delivery_id(self, account: str) -> str:
+        """The id of the announcement's delivery to ``account`` (the same on every try)."""
+        return uuid.uuid5(_NS, f"{self.id}\n{account}").hex
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _when(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+class HoldStore(SQLiteStore):
+    """The held announcements, in a SQLite file (the outbox's own, by default).
+
+    Args:
+        path: the SQLite file.
+        timeout: how long to wait for another process's lock, in seconds.
+
+    Raises:
+        ConfigurationError: the file cannot be opened or belongs to a newer brandkit.
+    """
+
+    what = "campaign holds"
+    schema = _SCHEMA
+    schema_version = SCHEMA_VERSION
+    meta_table = "campaign_meta"
+
+    def __init__(self, path: str, *, timeout: float = 30.0) -> None:
+        self._open(path, timeout)
+
+    def add(self, campaign: Campaign, articles: Sequence[Delivery], now: datetime) -> Hold:
+        """Hold ``campaign``'s announcement until one of ``articles`` is live."""
+        proto = campaign.announcement(STAND_IN)
+        live_at = campaign.article.scheduled_at
+        hold = Hold(
+            id=uuid.uuid4().hex,
+            name=campaign.campaign_name,
+            articles=tuple(d.id for d in articles),
+            accounts=tuple(a.key for a in campaign.to),
+            live_at=live_at,
+            check_at=max(live_at, now) if live_at else now,
+            status="held",
+            data=proto.model_dump_json(),
+        )
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO campaign_holds (id, name, articles, accounts, live_at, check_at, "
+                "status, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    hold.id,
+                    hold.name,
+                    json.dumps(hold.articles),
+                    json.dumps(hold.accounts),
+                    _iso(live_at) if live_at else None,
+                    _iso(hold.check_at),
+                    hold.status,
+                    hold.data,
+                    _iso(now),
+                    _iso(now),
+                ),
+            )
+        return hold
+
+    def _hold(self, row: Sequence[Any]) -> Hold:
+        return Hold(
+            id=row[0],
+            name=row[1],
+            articles=tuple(json.loads(row[2])),
+            accounts=tuple(json.loads(row[3])),
+            live_at=_when(row[4]),
+            check_at=datetime.fromisoformat(row[5]),
+            status=row[6],
+            reason=row[7],
+            url=row[8],
+            announcements=tuple(json.loads(row[9])) if row[9] else (),
+            data=row[10],
+        )
+
+    _COLUMNS = (
+        "id, name, articles, accounts, live_at, check_at, status, reason, url, announcements, data"
+    )
+
+    def get(self, hold_id: str) -> Hold | None:
+        """The hold ``hold_id``, or ``None``."""
+        with self._reading() as db:
+            row = db.execute(
+                f"SELECT {self._COLUMNS} FROM campaign_holds WHERE id = ?",  # noqa: S608
+                (hold_id,),
+            ).fetchone()
+        return None if row is None else self._hold(row)
+
+    def list(self, status: str | None = None) -> list[Hold]:
+        """Every hold (or those with ``status``), oldest first."""
+        query = f"SELECT {self._COLUMNS} FROM campaign_holds"  # noqa: S608
+        args: tuple[str, ...] = ()
+        if status is not None:
+            query += " WHERE status = ?"
+            args = (status,)
+        with self._reading() as db:
+            rows = db.execute(query + " ORDER BY created_at, id", args).fetchall()
+        return [self._hold(r) for r in rows]
+
+    def due(self, now: datetime, limit: int = 100) -> builtins.list[Hold]:
+        """Held announcements whose next look is due at ``now``."""
+        with self._reading() as db:
+            rows = db.execute(
+                f"SELECT {self._COLUMNS} FROM campaign_holds "  # noqa: S608
+                "WHERE status = 'held' AND check_at <= ? ORDER BY check_at LIMIT ?",
+                (_iso(now), limit),
+            ).fetchall()
+        return [self._hold(r) for r in rows]
+
+    def later(self, hold_id: str, at: datetime, reason: str, now: datetime) -> None:
+        """Look at the hold again at ``at``; ``reason`` says what it waits for."""
+        self._update(hold_id, now, check_at=_iso(at), reason=reason)
+
+    def released(self, hold_id: str, url: str, deliveries: Sequence[str], now: datetime) -> None:
+        """The announcements are in the outbox."""
+        self._update(
+            hold_id,
+            now,
+            status="released",
+            reason=None,
+            url=url,
+            announcements=json.dumps(list(deliveries)),
+        )
+
+    def failed(self, hold_id: str, reason: str, now: datetime) -> None:
+        """The announcements will not go out; ``reason`` says why."""
+        self._update(hold_id, now, status="failed", reason=reason)
+
+    def _update(self, hold_id: str, now: datetime, **values: str | None) -> None:
+        sets = ", ".join(f"{k} = ?" for k in values)
+        with self._tx() as db:
+            db.execute(
+                f"UPDATE campaign_holds SET {sets}, updated_at = ? "  # noqa: S608 - fixed names
+                "WHERE id = ? AND status = 'held'",
+                (*values.values(), _iso(now), hold_id),
+            )
+
+
+_STORES: weakref.WeakKeyDictionary[Any, HoldStore] = weakref.WeakKeyDictionary()
+
+
+def holds_for(outbox: Outbox) -> HoldStore:
+    """The hold store beside ``outbox`` (in its SQLite file; one per outbox object).
+
+    Raises:
+        ConfigurationError: the outbox is not in a SQLite file.
+    """
+    store = _STORES.get(outbox)
+    if store is None:
+        path = getattr(outbox, "path", None)
+        if not isinstance(path, str) or "://" in path:
+            raise ConfigurationError(
+                "campaign announcements are held beside a SQLite outbox; this outbox is not "
+                "one (announce at once with a published article, or use a SQLite outbox)"
+            )
+        # An outbox in ":memory:" gets holds in memory too, kept with the outbox object.
+        store = HoldStore(path, timeout=getattr(outbox, "timeout", 30.0))
+        _STORES[outbox] = store
+    return store
+
+
+# -- releasing ---------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Plan:
+    """What to do with one due hold: read one article (``read``), then `settle`."""
+
+    hold: Hold
+    article: Delivery | None
+    read: bool
+
+
+def _status(ref: PartRef) -> str | None:
+    value = ref.extra.get("status")
+    if isinstance(value, bool):  # Forem: "published": true
+        return "published" if value else "draft"
+    return str(value) if value is not None else None
+
+
+def plan(outbox: Outbox, hold: Hold, now: datetime, store: HoldStore) -> Plan | None:
+    """The next step for ``hold``: ``None`` when it was settled (failed or put off) here."""
+    stored = [outbox.get(i) for i in hold.articles]
+    found = [d for d in stored if d is not None]
+    sent = [d for d in found if d.status is DeliveryStatus.SENT and d.url]
+    if not sent:
+        waiting = [
+            d
+            for d in found
+            if d.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.UNKNOWN)
+        ]
+        if not waiting:
+            why = "; ".join(f"{d.account}: {d.status.value} ({d.error})" for d in found) or (
+                "its deliveries are gone from the outbox"
+            )
+            store.failed(hold.id, f"the article was not published: {why}", now)
+            logger.warning("campaign %s: not announced: the article was not published", hold.name)
+            return None
+        store.later(hold.id, now + POLL, "waiting for the article to be published", now)
+        return None
+    if hold.live_at is not None and hold.live_at > now:
+        store.later(hold.id, hold.live_at, "waiting for the article's scheduled time", now)
+        return None
+    article = sent[0]
+    status = _status(article.parts[0])
+    # A scheduled article's stored answer is from before it went live (WordPress gives a
+    # future post a ?p= address): ask the blog again.
+    read = hold.live_at is not None or (status is not None and status not in _LIVE)
+    return Plan(hold, article, read)
+
+
+def settle(
+    outbox: Outbox,
+    store: HoldStore,
+    step: Plan,
+    ref: PartRef | None,
+    error: BrandkitError | None,
+    now: datetime,
+) -> list[Delivery]:
+    """Release ``step``'s hold when its article is live (``ref``: what the blog says now,
+    when it was asked), else put it off or fail it. Returns the deliveries written."""
+    hold, article = step.hold, step.article
+    assert article is not None
+    since = hold.live_at or article.created_at
+    if error is not None:
+        if isinstance(error, PlatformError) and getattr(error, "status_code", None) == 404:
+            store.failed(hold.id, f"the article is gone from the blog: {error}", now)
+            return []
+        store.later(hold.id, now + POLL, f"could not ask the blog: {error}", now)
+        return []
+    current = ref or article.parts[0]
+    status = _status(current)
+    if step.read and ref is None:
+        # No way to ask this blog (no reader, or its account unknown here): trust the
+        # scheduled time and the address the blog gave.
+        status = None
+    if status is not None and status not in _LIVE:
+        if now - since > GIVE_UP:
+            store.failed(hold.id, f"the blog still says the article is {status!r}", now)
+            return []
+        store.later(hold.id, now + POLL, f"the blog says the article is {status!r}", now)
+        return []
+    url = current.url or article.url
+    if not url:
+        store.failed(hold.id, "the blog gave the article no public URL", now)
+        return []
+    try:
+        post = hold.announcement(url)
+    except BrandkitError as exc:
+        store.failed(hold.id, f"the announcement cannot be built: {exc}", now)
+        return []
+    out = []
+    for key in hold.accounts:
+        platform = key.split(":", 1)[0]
+        delivery = Delivery(
+            id=hold.delivery_id(key),
+            account=key,
+            platform=platform,
+            post=post,
+            created_at=now,
+            updated_at=now,
+        )
+        out.append(outbox.insert_once(delivery))
+    store.released(hold.id, url, [d.id for d in out], now)
+    logger.info(
+        "campaign %s: article live at %s; %d announcement(s) queued", hold.name, url, len(out)
+    )
+    return out
+
+
+def _reader(
+    accounts: Mapping[str, Account], article: Delivery, adapter_for: Callable[[Account], Any]
+) -> tuple[Any, Any] | None:
+    account = accounts.get(article.account)
+    if account is None:
+        return None
+    adapter = adapter_for(account)
+    read = getattr(adapter, "read_article", None)
+    if read is None:
+        return None
+    return adapter, read(article.parts[0])
+
+
+def release(
+    outbox: Outbox,
+    client: Client,
+    accounts: Mapping[str, Account] | None = None,
+    *,
+    now: datetime | None = None,
+) -> list[Delivery]:
+    """Queue the announcements whose article is now live; returns their deliveries.
+
+    Holds whose article is not live yet are looked at again later (see `POLL`); those
+    whose article failed fail with the reason.
+
+    Raises:
+        OutboxConflict: the outbox stayed locked by another process.
+    """
+    store = holds_for(outbox)
+    at = now or datetime.now(UTC)
+    known = dict(accounts or {}) or client._core.accounts
+    out: list[Delivery] = []
+    for hold in store.due(at):
+        step = plan(outbox, hold, at, store)
+        if step is None:
+            continue
+        ref, error = None, None
+        if step.read and step.article is not None:
+            found = _reader(known, step.article, client._core.adapter_for)
+            if found is not None:
+                try:
+                    ref = client.run(*found)
+                except BrandkitError as exc:
+                    error = exc
+        out.extend(settle(outbox, store, step, ref, error, at))
+    return out
+
+
+async def arelease(
+    outbox: Outbox,
+    client: AsyncClient,
+    accounts: Mapping[str, Account] | None = None,
+    *,
+    now: datetime | None = None,
+) -> list[Delivery]:
+    """`release` with an `AsyncClient`."""
+    store = holds_for(outbox)
+    at = now or datetime.now(UTC)
+    known = dict(accounts or {}) or client._core.accounts
+    out: list[Delivery] = []
+    for hold in store.due(at):
+        step = plan(outbox, hold, at, store)
+        if step is None:
+            continue
+        ref, error = None, None
+        if step.read and step.article is not None:
+            found = _reader(known, step.article, client._core.adapter_for)
+            if found is not None:
+                try:
+                    ref = await client.run(*found)
+                except BrandkitError as exc:
+                    error = exc
+        out.extend(settle(outbox, store, step, ref, error, at))
+    return out

@@ -1,0 +1,162 @@
+"""Publishing a campaign: the article first, its announcement once the article is live."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from brandkit.accounts import Account
+from brandkit.campaign._holds import holds_for
+from brandkit.campaign._model import LIVE_STATUSES, Campaign
+from brandkit.delivery import Delivery, DeliveryStatus
+from brandkit.errors import BrandkitError, ConfigurationError
+
+if TYPE_CHECKING:
+    from brandkit._client import AsyncClient, Client
+    from brandkit.campaign._holds import Hold
+    from brandkit.outbox._store import Outbox
+
+__all__ = ["apublish", "publish", "queue"]
+
+logger = logging.getLogger("brandkit.campaign")
+
+_MAYBE = (DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.UNKNOWN)
+
+
+def _blogs(blogs: Account | Sequence[Account]) -> list[Account]:
+    out = [blogs] if isinstance(blogs, Account) else list(blogs)
+    if not out:
+        raise ConfigurationError("publish(campaign, blogs) needs at least one blog account")
+    return out
+
+
+def _later(campaign: Campaign, now: datetime) -> bool:
+    at = campaign.article.scheduled_at
+    return at is not None and at > now
+
+
+def _before(client: Client | AsyncClient, campaign: Campaign, blogs: list[Account]) -> bool:
+    """Checks before anything is sent; returns whether the article is for later."""
+    campaign.check()
+    later = _later(campaign, client._core.clock())
+    if later and client.outbox is None:
+        raise ConfigurationError(
+            "the campaign's article is scheduled for later, so its announcement must wait "
+            "for it: build the client with an outbox (Client(outbox=Outbox('brandkit.db'))) "
+            "and run the worker, which announces the article once it is live"
+        )
+    return later
+
+
+def _live_source(articles: Sequence[Delivery]) -> Delivery | None:
+    """The first article delivery that is sent, has a URL and that its blog calls public."""
+    for delivery in articles:
+        if delivery.ok and delivery.url:
+            status = delivery.parts[0].extra.get("status")
+            if status is None or status is True or str(status) in LIVE_STATUSES:
+                return delivery
+    return None
+
+
+def _not_announced(
+    client: Client | AsyncClient, campaign: Campaign, articles: Sequence[Delivery]
+) -> list[Delivery]:
+    """Failed announcement deliveries saying why (nothing was sent to the networks)."""
+    why = "; ".join(f"{d.account}: {d.status.value} ({d.error})" for d in articles)
+    now = client._core.clock()
+    out = []
+    for account in campaign.to:
+        delivery = Delivery(
+            account=account.key,
+            platform=account.platform,
+            post=campaign.announcement(f"https://example.com/{campaign.article.slug}"),
+            status=DeliveryStatus.FAILED,
+            error=BrandkitError(f"not announced: the article was not published ({why})"),
+            created_at=now,
+            updated_at=now,
+        )
+        out.append(delivery)
+    return out
+
+
+def _after(
+    client: Client | AsyncClient, campaign: Campaign, articles: list[Delivery], later: bool
+) -> tuple[Delivery | None, list[Delivery]]:
+    """The article delivery to announce now, or the deliveries to return without any
+    announcement (held in the outbox, or failed)."""
+    source = None if later else _live_source(articles)
+    if source is not None:
+        return source, []
+    outbox = client.outbox
+    if outbox is not None and any(d.ok or d.status in _MAYBE for d in articles):
+        hold = holds_for(outbox).add(campaign, articles, client._core.clock())  # type: ignore[arg-type]
+        logger.info(
+            "campaign %s: announcement held until the article is live (hold %s)",
+            hold.name,
+            hold.id,
+        )
+        return None, []
+    return None, _not_announced(client, campaign, articles)
+
+
+def publish(
+    client: Client, campaign: Campaign, blogs: Account | Sequence[Account]
+) -> list[Delivery]:
+    """Publish ``campaign.article`` to ``blogs``, then its announcement to ``campaign.to``;
+    the article's deliveries first, then the announcements'.
+
+    The announcement goes out at once when the article is live (a blog answered with its
+    public URL and a published status). An article scheduled for later, or whose outcome is
+    not known yet, has its announcement held beside the client's outbox, and the worker
+    sends it once the article is live. When no blog published the article, the
+    announcements come back ``failed`` with the reason, and nothing is sent to any network.
+
+    Raises:
+        ConfigurationError: no blog, or a scheduled article and a client without an outbox.
+        ContentError: the announcement is invalid (before anything is sent).
+    """
+    targets = _blogs(blogs)
+    later = _before(client, campaign, targets)
+    articles = client.publish(campaign.article, targets)  # type: ignore[arg-type]
+    source, rest = _after(client, campaign, articles, later)
+    if source is None:
+        return [*articles, *rest]
+    assert source.url is not None
+    announcements = client.publish(campaign.announcement(source.url), list(campaign.to))
+    return [*articles, *announcements]
+
+
+async def apublish(
+    client: AsyncClient, campaign: Campaign, blogs: Account | Sequence[Account]
+) -> list[Delivery]:
+    """`publish` with an `AsyncClient` (the networks are served concurrently)."""
+    targets = _blogs(blogs)
+    later = _before(client, campaign, targets)
+    articles = await client.publish(campaign.article, targets)  # type: ignore[arg-type]
+    source, rest = _after(client, campaign, articles, later)
+    if source is None:
+        return [*articles, *rest]
+    assert source.url is not None
+    announcements = await client.publish(campaign.announcement(source.url), list(campaign.to))
+    return [*articles, *announcements]
+
+
+def queue(outbox: Outbox, campaign: Campaign, blogs: Account | Sequence[Account]) -> Hold:
+    """The outbox's way: write the article's deliveries to ``outbox`` and hold the
+    announcement until the article is live; the worker publishes the article, then (once
+    its blog says it is public, at its scheduled time or later) the announcements.
+
+    Returns the hold (`brandkit.campaign.holds` lists them with their state).
+
+    Raises:
+        ConfigurationError: no blog, an account unknown to the outbox's configuration, or
+            an outbox that is not in a SQLite file.
+        ContentError: the article or the announcement breaks a rule (nothing is written).
+    """
+    targets = _blogs(blogs)
+    campaign.check()
+    store = holds_for(outbox)
+    articles = outbox.add(campaign.article, targets)  # type: ignore[arg-type]
+    return store.add(campaign, articles, outbox.clock())

@@ -612,8 +612,13 @@ class _OAuthError(pydantic.BaseModel):
     error_description: pydantic.StrictStr | None = None
 
 
+# auth._core's drivers rebuild each answer from its decoded bytes but keep its headers, so
+# a compressed answer (the provider gzips its metadata) would be decoded twice: ask for none.
+_PLAIN = {"accept-encoding": "identity"}
+
+
 def _get(url: str) -> Send:
-    request = httpx.Request("GET", url, headers={"accept": "application/json"})
+    request = httpx.Request("GET", url, headers={"accept": "application/json", **_PLAIN})
     return Send(request, idempotent=True, bucket="api", max_bytes=MAX_DOCUMENT)
 
 
@@ -777,7 +782,7 @@ def _dpop_post(
     response: httpx.Response | None = None
     for _ in range(NONCE_ATTEMPTS):
         proof = key.proof("POST", url, nonce=nonce)
-        response = yield form_request(url, form, {"DPoP": proof})
+        response = yield form_request(url, form, {"DPoP": proof, **_PLAIN})
         nonce = response.headers.get("dpop-nonce") or nonce
         if not _wants_nonce(response):
             break

@@ -166,7 +166,10 @@ class FeedWatcher:
         images: fetch each entry's image (at most ``image_max_bytes``) for the link card.
         limit: the most announcements one poll returns (the oldest first; the rest come
             with the next polls).
-        campaign, utm, hashtags, language: set on every announcement (see `Post`).
+        campaign: the campaign name set on every announcement (see `Post`).
+        utm: the UTM tagging of every announcement (see `Post`).
+        hashtags: hashtags added to every announcement.
+        language: the language of every announcement.
         http: an ``httpx.Client`` to fetch with (brandkit closes only one it made).
         timeout: the longest a fetch of the feed (or an image) may take, in seconds.
         max_bytes: the largest feed document read (after decompression).

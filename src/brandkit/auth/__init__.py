@@ -24,7 +24,14 @@ from typing import Any
 from brandkit.accounts import Account, CredentialsHook, MediaHost
 from brandkit.auth import linkedin, mastodon, store, x
 from brandkit.auth._core import CallbackError, ConsentDenied, GrantRefused, Start, run, run_async
-from brandkit.auth._records import Expiry, expiry_of, load_account, record_of, refresh_due
+from brandkit.auth._records import (
+    Expiry,
+    expiry_of,
+    load_account,
+    record_of,
+    refresh_accounts,
+    refresh_due,
+)
 from brandkit.auth.linkedin import LinkedInCredentials
 from brandkit.auth.mastodon import MastodonApp, MastodonCredentials
 from brandkit.auth.meta import (
@@ -83,6 +90,7 @@ __all__ = [
     "load_account",
     "mastodon",
     "record_of",
+    "refresh_accounts",
     "refresh_due",
     "refresh_locked",
     "run",

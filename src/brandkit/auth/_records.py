@@ -30,6 +30,7 @@ __all__ = [
     "expiry_of",
     "load_account",
     "record_of",
+    "refresh_accounts",
     "refresh_due",
     "refresh_record",
 ]
@@ -386,3 +387,54 @@ def load_account(
         on_credentials_changed=_saver(store, key),
         media_host=media_host,
     )
+
+
+_ACCESS_SECRET = {
+    "x": "user_token",
+    "linkedin": "token",
+    "threads": "token",
+    "instagram": "token",
+    "facebook": "page_token",
+}
+
+
+def refresh_accounts(
+    store: CredentialStore,
+    accounts: list[Account],
+    *,
+    clock: Callable[[], float] = time.time,
+) -> dict[str, str]:
+    """Refresh, ahead of expiry, the tokens of those ``accounts`` that are kept in
+    ``store`` (under their name, as `load_account` makes them), and give each account
+    its new tokens. What the worker runs before it publishes.
+
+    Returns:
+        what `refresh_due` returns, for the accounts found in the store.
+    """
+    known = set(store.keys())
+    mine = {a.name: a for a in accounts if a.name in known}
+    if not mine:
+        return {}
+    outcomes = refresh_due(store, keys=sorted(mine), clock=clock)
+    for key, outcome in outcomes.items():
+        if outcome != "refreshed":
+            continue
+        record = store.get(key) or {}
+        account = mine[key]
+        secret = _ACCESS_SECRET.get(account.platform)
+        token = record.get("access_token")
+        if secret is None or not isinstance(token, str):
+            continue
+        expires = record.get("expires_at")
+        if "token_expires_at" in account.settings and isinstance(expires, int | float):
+            account.settings["token_expires_at"] = float(expires)
+        refresh = record.get("refresh_token")
+        # No hook call here: the store already holds these tokens.
+        hook, account.on_credentials_changed = account.on_credentials_changed, None
+        try:
+            account.update_secrets(
+                **{secret: token, "refresh_token": refresh if isinstance(refresh, str) else None}
+            )
+        finally:
+            account.on_credentials_changed = hook
+    return outcomes

@@ -8,6 +8,7 @@ import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from brandkit._client import AsyncClient, Client
 from brandkit.accounts import Account
@@ -20,6 +21,9 @@ from brandkit.errors import (
     TransportError,
 )
 from brandkit.outbox._store import Outbox, missing_media
+
+if TYPE_CHECKING:
+    from brandkit.auth.store import CredentialStore
 
 __all__ = ["Worker"]
 
@@ -69,6 +73,9 @@ class Worker:
         backoff: the first wait in seconds before a retry; it doubles per attempt.
         max_backoff: the longest wait before a retry or a new reconciliation.
         batch: the most deliveries taken in one run.
+        credentials: the credential store (`brandkit.auth.store`) the accounts were loaded
+            from (`Account.from_store`): before publishing, their tokens that expire soon
+            are refreshed there, under its lock (`brandkit.auth.refresh_accounts`).
 
     Raises:
         ConfigurationError: ``client`` writes to another outbox (or none), or a setting is
@@ -87,6 +94,7 @@ class Worker:
         backoff: float = 30.0,
         max_backoff: float = 3600.0,
         batch: int = 100,
+        credentials: CredentialStore | None = None,
     ) -> None:
         if client is not None and client.outbox is not outbox:
             raise ConfigurationError(
@@ -108,6 +116,7 @@ class Worker:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.batch = batch
+        self.credentials = credentials
         self._own: AsyncClient | None = None
         self._runner: asyncio.Runner | None = None
 
@@ -167,6 +176,8 @@ class Worker:
         claimed = self.outbox.claim(at, accounts=list(self.accounts), limit=self.batch)
         if not claimed:
             return []
+        if self.credentials is not None:
+            await asyncio.to_thread(self._refresh_credentials, claimed)
         client = self.client or self._own_client()
         semaphore = asyncio.Semaphore(self.concurrency)
         settled: set[str] = set()
@@ -213,6 +224,8 @@ class Worker:
         at = now or self.clock()
         claimed = self.outbox.claim(at, accounts=list(self.accounts), limit=self.batch)
         settled: set[str] = set()
+        if self.credentials is not None and claimed:
+            self._refresh_credentials(claimed)
         try:
             for items in _by_account(claimed):
                 for i, delivery in enumerate(items):
@@ -234,6 +247,17 @@ class Worker:
         return [d for d in claimed if d.id in settled]
 
     # -- before an attempt ---------------------------------------------------------------
+
+    def _refresh_credentials(self, claimed: Sequence[Delivery]) -> None:
+        """Refresh ahead of expiry the stored tokens of the accounts about to publish."""
+        from brandkit.auth import refresh_accounts
+
+        assert self.credentials is not None
+        due = {d.account for d in claimed}
+        try:
+            refresh_accounts(self.credentials, [a for k, a in self.accounts.items() if k in due])
+        except Exception:  # a store that cannot be read: publish with what is held
+            logger.exception("the credential store could not be refreshed from")
 
     def _media_gone(self, delivery: Delivery) -> bool:
         """Fail a pending delivery whose media file is gone, before anything is sent; the

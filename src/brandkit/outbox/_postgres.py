@@ -23,14 +23,17 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import hashlib
 import logging
 import os
 import socket
 import threading
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from brandkit.accounts import Account
@@ -53,6 +56,7 @@ from brandkit.outbox._store import (
     _UNSET,
     Outbox,
     OutboxEvent,
+    _alive,
     _EventRow,
     _iso,
     _Unset,
@@ -142,6 +146,34 @@ _DUE = (
 )
 
 
+def _fingerprint() -> str | None:
+    """This machine's boot and process namespace, in 8 hex digits (``None`` where they
+    cannot be read): two containers with the same host name differ, so a process id is
+    only ever checked in the namespace it belongs to."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return None
+    return hashlib.blake2b(f"{boot}:{namespace}".encode(), digest_size=4).hexdigest()
+
+
+_HOST = socket.gethostname()
+_HERE = _fingerprint()
+
+
+def _dead_here(owner: str) -> bool:
+    """``owner`` (``host:pid:fingerprint.nonce``) is a process of this machine and process
+    namespace that has exited."""
+    if _HERE is None:
+        return False
+    host, _, rest = owner.partition(":")
+    pid, _, tail = rest.partition(":")
+    if host != _HOST or not tail.startswith(_HERE + ".") or not pid.isdigit():
+        return False
+    return int(pid) != os.getpid() and not _alive(int(pid))
+
+
 class PostgresOutbox(Outbox):
     """Durable deliveries in a PostgreSQL database, for workers on many machines.
 
@@ -221,7 +253,10 @@ class PostgresOutbox(Outbox):
         self._heart: threading.Thread | None = None
         if self.lease > 0:
             self._heart = threading.Thread(
-                target=self._heartbeat, name="brandkit-outbox-leases", daemon=True
+                target=_heartbeat,
+                args=(weakref.ref(self), self._stopped, max(0.05, self.lease / 4)),
+                name="brandkit-outbox-leases",
+                daemon=True,
             )
             self._heart.start()
 
@@ -237,7 +272,9 @@ class PostgresOutbox(Outbox):
         self.lease = float(lease)
         self.clock = clock or (lambda: datetime.now(UTC))
         self.timeout = float(timeout)
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        # The nonce starts with this machine's fingerprint: a lease of a process that died
+        # on this very machine (and process namespace) is freed at once (`_dead_here`).
+        self.owner = f"{_HOST}:{os.getpid()}:{_HERE or 'x'}.{uuid.uuid4().hex[:8]}"
         self.accounts = None
         if accounts is not None:
             self.use_accounts(accounts)
@@ -324,30 +361,19 @@ class PostgresOutbox(Outbox):
                     )
             migrate(self._conn, SCHEMA, prefix=self.prefix)
 
-    def _heartbeat(self) -> None:
-        """Renew this outbox's leases until it is closed (its own connection, so a long
-        transaction on the main one never delays a renewal)."""
-        period = max(0.05, self.lease / 4)
-        d, a = self._t["deliveries"], self._t["accounts"]
-        conn: Any = None
-        while not self._stopped.wait(period):
-            try:
-                if conn is None or conn.closed:
-                    conn = self._connect()
-                with conn.transaction():
-                    for table in (d, a):
-                        conn.execute(
-                            f"UPDATE {table} SET lease_until = {_UNTIL} "  # noqa: S608
-                            "WHERE lease_owner = %s AND lease_until IS NOT NULL",
-                            (self.lease, self.owner),
-                        )
-            except Exception:
-                logger.warning("outbox %s: could not renew leases", self.path, exc_info=True)
-                if conn is not None:
-                    conn.close()
-                    conn = None
-        if conn is not None:
-            conn.close()
+    def _renew(self, conn: Any) -> Any:
+        """Renew this outbox's leases on ``conn`` (opened when ``None`` or broken);
+        returns the connection to use next time."""
+        if conn is None or conn.closed:
+            conn = self._connect()
+        with conn.transaction():
+            for table in (self._t["deliveries"], self._t["accounts"]):
+                conn.execute(
+                    f"UPDATE {table} SET lease_until = {_UNTIL} "  # noqa: S608
+                    "WHERE lease_owner = %s AND lease_until IS NOT NULL",
+                    (self.lease, self.owner),
+                )
+        return conn
 
     def close(self) -> None:
         """Stop renewing leases and close the connections (leases still held end after
@@ -362,6 +388,16 @@ class PostgresOutbox(Outbox):
                     conn.close()
             self._listener = None
 
+    def __del__(self) -> None:
+        # Dropped without close(): give the server its connections back all the same.
+        stopped = getattr(self, "_stopped", None)
+        if stopped is not None:
+            stopped.set()
+        for name in ("_conn", "_listener"):
+            conn = getattr(self, name, None)
+            if conn is not None and not conn.closed:
+                conn.close()
+
     def __repr__(self) -> str:
         return f"PostgresOutbox({self.path!r})"
 
@@ -371,7 +407,31 @@ class PostgresOutbox(Outbox):
     def _lease_open(owner: str | None, until: float | None) -> bool:
         """No live process holds the lease: there is none, or it ended (``until`` is the
         seconds left on it, measured by the database)."""
-        return owner is None or until is None or until < 0
+        return owner is None or until is None or until < 0 or _dead_here(owner)
+
+    def _free_dead_here(self, db: Any) -> None:
+        """End at once the leases of processes of this machine that have exited (a worker
+        restarted after ``kill -9`` does not wait for its own old leases to expire)."""
+        if _HERE is None:
+            return
+        host = _HOST.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"{host}:%:{_HERE}.%"
+        d, a = self._t["deliveries"], self._t["accounts"]
+        db.execute(
+            f"SELECT lease_owner FROM {d} WHERE lease_owner LIKE %(p)s "  # noqa: S608
+            "AND lease_until >= now() "
+            f"UNION SELECT lease_owner FROM {a} WHERE lease_owner LIKE %(p)s "
+            "AND lease_until >= now()",
+            {"p": pattern},
+        )
+        dead = [owner for (owner,) in db.fetchall() if _dead_here(owner)]
+        if dead:
+            for table in (d, a):
+                db.execute(
+                    f"UPDATE {table} SET lease_until = now() - interval '1 second' "  # noqa: S608
+                    "WHERE lease_owner = ANY(%s)",
+                    (dead,),
+                )
 
     # -- the row writers the inherited rules call ------------------------------------------
 
@@ -522,6 +582,7 @@ class PostgresOutbox(Outbox):
         ``unknown``; returns how many were found. Runs when the outbox opens."""
         at = self.clock()
         with self._tx() as db:
+            self._free_dead_here(db)
             db.execute(
                 f"SELECT data FROM {self._t['deliveries']} WHERE status = 'sending' "  # noqa: S608
                 "AND (lease_owner IS NULL OR lease_until < now()) FOR UPDATE SKIP LOCKED"
@@ -559,7 +620,7 @@ class PostgresOutbox(Outbox):
             return []
         d, a = self._t["deliveries"], self._t["accounts"]
         args: dict[str, Any] = {
-            "at": at,
+            "at": _iso(at),
             "me": self.owner,
             "lease": self.lease,
             "keys": keys,
@@ -568,6 +629,7 @@ class PostgresOutbox(Outbox):
         }
         only = "AND a.account = ANY(%(keys)s) " if keys is not None else ""
         with self._tx() as db:
+            self._free_dead_here(db)
             db.execute(
                 f"SELECT a.account FROM {a} a "  # noqa: S608
                 "WHERE (a.lease_owner IS NULL OR a.lease_owner = %(me)s OR a.lease_until < now()) "
@@ -850,7 +912,7 @@ class PostgresOutbox(Outbox):
         if keys is not None and not keys:
             return []
         d = self._t["deliveries"]
-        args: dict[str, Any] = {"at": now or self.clock(), "keys": keys, "limit": int(limit)}
+        args: dict[str, Any] = {"at": _iso(now or self.clock()), "keys": keys, "limit": int(limit)}
         only = "AND account = ANY(%(keys)s) " if keys is not None else ""
         with self._reading() as db:
             db.execute(
@@ -874,6 +936,29 @@ class PostgresOutbox(Outbox):
             )
             rows = db.fetchall()
         return [r[0] for r in rows]
+
+
+def _heartbeat(ref: weakref.ref[PostgresOutbox], stopped: threading.Event, period: float) -> None:
+    """Renew an outbox's leases every ``period`` seconds until it is closed or forgotten
+    (its own connection, so a long transaction on the outbox's never delays a renewal; a
+    weak reference, so an outbox dropped without `close` does not live on in its thread)."""
+    conn: Any = None
+    try:
+        while not stopped.wait(period):
+            box = ref()
+            if box is None:
+                return
+            try:
+                conn = box._renew(conn)
+            except Exception:
+                logger.warning("outbox %s: could not renew leases", box.path, exc_info=True)
+                if conn is not None:
+                    conn.close()
+                conn = None
+            del box
+    finally:
+        if conn is not None:
+            conn.close()
 
 
 def _first_line(exc: BaseException) -> str:

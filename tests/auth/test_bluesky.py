@@ -109,6 +109,15 @@ def test_refresh_rotates_and_keeps_the_key(
     assert newer.refresh_token != new.refresh_token
     with pytest.raises(GrantRefused, match="replayed"):
         bsky.refresh(new)
+    # A replayed refresh token means two holders: the whole session ends, as on the real
+    # server (tests/pds/test_pds_oauth.py), so the newest tokens are dead too.
+    with pytest.raises(GrantRefused, match="Invalid refresh token"):
+        bsky.refresh(newer)
+    key = bsky.DpopKey.from_jwk(newer.dpop_key.get_secret_value())
+    token = newer.access_token.get_secret_value()
+    url = f"{emu.base_url}/xrpc/com.atproto.server.getSession"
+    proof = key.proof("GET", url, nonce=_nonce(emu), access_token=token)
+    assert _xrpc(emu, {"authorization": f"DPoP {token}", "dpop": proof}).status_code == 401
 
 
 def test_a_refresh_needs_the_key_the_session_is_bound_to(

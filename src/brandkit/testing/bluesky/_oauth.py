@@ -12,7 +12,8 @@ Served (mixed into `BlueskyEmulator`):
   consents at once: 302 to the redirect URI with ``code``, ``state`` and ``iss``
   (`deny_consent` scripts ``error=access_denied``);
 * ``POST /oauth/token``: ``authorization_code`` (single-use codes, PKCE verifier, redirect URI
-  and DPoP key checked) and ``refresh_token`` (rotation: a refresh token works once);
+  and DPoP key checked) and ``refresh_token`` (rotation: a refresh token works once, and a
+  spent one used again ends the whole session, as the provider does);
 * XRPC calls with ``Authorization: DPoP <token>`` and a proof (``ath``, ``htm``, ``htu``,
   ``jti`` not seen before, ``iat`` fresh, the current nonce, the key the token is bound to).
 
@@ -105,6 +106,7 @@ class _OAuthSession:
     scope: str
     jkt: str
     expires_at: float
+    revoked: bool = False
 
 
 @attrs.define
@@ -203,7 +205,7 @@ class OAuthServerMixin:
         self._spent_codes: set[str] = set()
         self._oauth_tokens: dict[str, _Access] = {}
         self._oauth_refresh: dict[str, _OAuthSession] = {}
-        self._spent_refresh: set[str] = set()
+        self._spent_refresh: dict[str, _OAuthSession] = {}
         self._seen_jti: dict[str, float] = {}
         self._nonces = [secrets.token_urlsafe(16)]
         self._oauth_deny = 0
@@ -430,7 +432,7 @@ class OAuthServerMixin:
         try:
             access = self._oauth_tokens.get(token)
             jkt = self._check_proof(request, token)
-            if access is None:
+            if access is None or access.session.revoked:
                 raise _Bad("invalid_token", "Invalid token")
             if access.expires_at <= self.clock.time():
                 raise _Bad("invalid_token", "Token expired")
@@ -621,10 +623,14 @@ class OAuthServerMixin:
 
     def _refresh_grant(self, form: Mapping[str, str], client_id: str, jkt: str) -> httpx.Response:
         token = form.get("refresh_token", "")
-        if token in self._spent_refresh:
+        spent = self._spent_refresh.get(token)
+        if spent is not None and not spent.revoked:
+            # A spent refresh token used again means two holders: the provider ends the
+            # whole session (its tokens and the newest refresh token) and says why.
+            spent.revoked = True
             raise _Bad("invalid_grant", "Refresh token replayed")
         session = self._oauth_refresh.get(token)
-        if session is None:
+        if session is None or session.revoked:
             raise _Bad("invalid_grant", "Invalid refresh token")
         if session.client_id != client_id:
             raise _Bad("invalid_grant", "Token was not issued to this client")
@@ -633,7 +639,7 @@ class OAuthServerMixin:
         if session.expires_at <= self.clock.time():
             raise _Bad("invalid_grant", "Session expired")
         del self._oauth_refresh[token]
-        self._spent_refresh.add(token)
+        self._spent_refresh[token] = session
         return self._issue_tokens(session)
 
 

@@ -1,0 +1,219 @@
+"""Bluesky OAuth against the real PDS (``@atproto/pds`` 0.5.35 and the authorization server it
+embeds, ``@atproto/oauth-provider``): discovery, PAR with PKCE and DPoP, the user's sign-in
+and consent, the code exchange, a post with the DPoP-bound token, and refresh.
+
+The user's part is done the way the provider's sign-in page does it in a browser: the page
+is loaded (its cookies: device, session and CSRF), then the page's own API is called with
+the headers a browser sends from that page (``Origin``, ``Referer``, ``Sec-Fetch-*``, the
+CSRF header): ``~api/sign-in`` with the account's password, ``~api/consent``, and the
+redirect it answers with is followed to the app's callback. The provider checks all of
+these headers, so a request a browser would not send is refused.
+
+The PDS names itself ``http://localhost:<port>`` (its ``PDS_HOSTNAME``), so its DID
+documents, its metadata and its DPoP ``htu`` checks use that name; it resolves to loopback.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import attrs
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from brandkit import Client, DeliveryStatus, Post, RetryPolicy
+from brandkit.auth import GrantRefused
+from brandkit.auth import bluesky as bsky
+from brandkit.auth._core import new_verifier
+from tests.pds.pds_harness import PdsAccount, PdsServer
+
+REDIRECT = "http://127.0.0.1:8765/callback"
+API = "/@atproto/oauth-provider/~api"
+FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=30)
+
+
+@pytest.fixture
+def http() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def account(pds: PdsServer) -> PdsAccount:
+    return pds.create_account("oauth")
+
+
+def _cookies(response: httpx.Response, jar: dict[str, str]) -> None:
+    # The provider's cookies are for the host "localhost" (and the CSRF one is Secure, which
+    # browsers honour on http://localhost): http.cookiejar keeps neither, so a small jar does.
+    for header in response.headers.get_list("set-cookie"):
+        name, _, rest = header.partition("=")
+        jar[name.strip()] = rest.split(";", 1)[0]
+
+
+def sign_in_and_consent(http: httpx.Client, start: bsky.BlueskyStart, user: PdsAccount) -> str:
+    """What the user does in the browser: open the authorization page, sign in, approve;
+    returns the URL the browser is sent back to."""
+    jar: dict[str, str] = {}
+    browser = {"user-agent": "Mozilla/5.0 (X11; Linux x86_64) brandkit-tests"}
+    page = http.get(
+        start.url,
+        headers={
+            **browser,
+            "sec-fetch-site": "none",
+            "sec-fetch-mode": "navigate",
+            "sec-fetch-dest": "document",
+        },
+    )
+    assert page.status_code == 200, page.text[:500]
+    assert "<html" in page.text.lower()
+    _cookies(page, jar)
+    assert {"dev-id", "ses-id", "csrf-token"} <= set(jar)
+
+    def api(endpoint: str, body: dict[str, object]) -> dict[str, str]:
+        response = http.post(
+            f"{start.issuer}{API}/{endpoint}",
+            json=body,
+            headers={
+                **browser,
+                "origin": start.issuer,
+                "referer": start.url,
+                "sec-fetch-site": "same-origin",
+                "sec-fetch-mode": "same-origin",
+                "sec-fetch-dest": "empty",
+                "x-csrf-token": jar["csrf-token"],
+                "cookie": "; ".join(f"{k}={v}" for k, v in jar.items()),
+            },
+        )
+        assert response.status_code == 200, response.text[:500]
+        _cookies(response, jar)
+        answer: dict[str, str] = response.json()
+        return answer
+
+    signed = api(
+        "sign-in",
+        {"locale": "en", "username": user.handle, "password": user.password, "remember": True},
+    )
+    assert json.loads(json.dumps(signed))["account"]["did"] == user.did
+    approved = api("consent", {"did": user.did})
+    back = http.get(
+        approved["url"],
+        headers={
+            **browser,
+            "referer": start.url,
+            "sec-fetch-site": "same-origin",
+            "sec-fetch-mode": "navigate",
+            "sec-fetch-dest": "document",
+            "cookie": "; ".join(f"{k}={v}" for k, v in jar.items()),
+        },
+    )
+    assert back.status_code in (302, 303), back.text[:500]
+    location: str = back.headers["location"]
+    assert location.startswith(REDIRECT)
+    return location
+
+
+def begin(pds: PdsServer, http: httpx.Client, user: PdsAccount) -> bsky.BlueskyStart:
+    client = bsky.loopback_client(REDIRECT)
+    return bsky.start(user.handle, client, plc_url=pds.plc_url, resolver=pds.base_url, http=http)
+
+
+def post(http: httpx.Client, account: object, text: str) -> DeliveryStatus:
+    with Client(retry=FAST, http=http) as client:
+        (delivery,) = client.publish(Post(text=text), account)  # type: ignore[arg-type]
+    assert delivery.status is DeliveryStatus.SENT, delivery.error
+    return delivery.status
+
+
+def texts(pds: PdsServer, did: str) -> list[str]:
+    with pds.client() as http:
+        answer = http.get(
+            "/xrpc/com.atproto.repo.listRecords",
+            params={"repo": did, "collection": "app.bsky.feed.post", "reverse": "true"},
+        )
+    answer.raise_for_status()
+    return [r["value"]["text"] for r in answer.json()["records"]]
+
+
+def test_full_oauth_flow_post_refresh_post(
+    pds: PdsServer, http: httpx.Client, account: PdsAccount
+) -> None:
+    """Discovery, PAR, sign-in and consent, code exchange; a post with the DPoP-bound token;
+    an explicit refresh; a post after the adapter refreshed an expired token by itself, and
+    after the PDS refused a token (401 invalid_token) and the adapter refreshed and repeated
+    the call; finally rotation: a spent refresh token is refused and ends the session."""
+    start = begin(pds, http, account)
+    assert start.did == account.did
+    assert start.issuer.startswith("http://localhost:")
+    creds = bsky.finish(start, sign_in_and_consent(http, start, account), http=http)
+    assert creds.did == account.did
+    assert "atproto" in creds.scopes and "transition:generic" in creds.scopes
+    assert creds.expires_at is not None and creds.expires_at > time.time() + 60
+    assert creds.refresh_token is not None
+
+    changed: list[dict[str, str]] = []
+    connected = bsky.account_from(
+        creds, name="oauth", on_credentials_changed=lambda a, c: changed.append(dict(c))
+    )
+    post(http, connected, "posted with a DPoP-bound token")
+    assert changed == []
+
+    new = bsky.refresh(creds, http=http)
+    assert new.access_token != creds.access_token and new.refresh_token != creds.refresh_token
+
+    # The adapter refreshes an access token that is about to expire before using it.
+    due = bsky.account_from(attrs.evolve(new, expires_at=time.time() - 1), name="due")
+    post(http, due, "posted after a refresh ahead of expiry")
+    # And refreshes when the PDS refuses the token (401, WWW-Authenticate invalid_token).
+    latest = bsky.credentials_of(due)
+    assert latest is not None and latest.refresh_token != new.refresh_token
+    refused = bsky.account_from(attrs.evolve(latest, access_token=SecretStr("not-a-token")))
+    post(http, refused, "posted after the PDS refused a token")
+    assert texts(pds, account.did) == [
+        "posted with a DPoP-bound token",
+        "posted after a refresh ahead of expiry",
+        "posted after the PDS refused a token",
+    ]
+    newest = bsky.credentials_of(refused)
+    assert newest is not None and newest.refresh_token != latest.refresh_token
+
+    # Rotation: a spent refresh token is refused as replayed, and the provider then ends the
+    # whole session (two holders of one session), so the newest refresh token is dead too.
+    with pytest.raises(GrantRefused) as replay:
+        bsky.refresh(creds, http=http)
+    assert replay.value.code == "invalid_grant"
+    assert "replayed" in (replay.value.platform_message or "")
+    with pytest.raises(GrantRefused) as ended:
+        bsky.refresh(newest, http=http)
+    assert ended.value.platform_message == "Invalid refresh token"
+
+
+def test_real_server_refuses_a_replayed_code_and_a_wrong_verifier(
+    pds: PdsServer, http: httpx.Client
+) -> None:
+    user = pds.create_account("oauth")
+    start = begin(pds, http, user)
+    callback = sign_in_and_consent(http, start, user)
+    forged = attrs.evolve(start, verifier=SecretStr(new_verifier()))
+    with pytest.raises(GrantRefused) as wrong:
+        bsky.finish(forged, callback, http=http)
+    assert wrong.value.code == "invalid_grant"
+    # The provider spends the code on the failed attempt: it cannot be redeemed again.
+    with pytest.raises(GrantRefused) as replay:
+        bsky.finish(start, callback, http=http)
+    assert replay.value.code == "invalid_grant"
+
+
+def test_real_server_refuses_a_code_without_the_dpop_key(
+    pds: PdsServer, http: httpx.Client
+) -> None:
+    user = pds.create_account("oauth")
+    start = begin(pds, http, user)
+    callback = sign_in_and_consent(http, start, user)
+    thief = attrs.evolve(start, dpop_key=SecretStr(bsky.DpopKey.generate().to_jwk()))
+    with pytest.raises(GrantRefused) as refused:
+        bsky.finish(thief, callback, http=http)
+    assert refused.value.code == "invalid_grant"

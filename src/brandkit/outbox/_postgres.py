@@ -788,8 +788,14 @@ class PostgresOutbox(Outbox):
                 self._alistener = await pg_aconnect(self.url, autocommit=True)
                 await self._alistener.execute(f'LISTEN "{self.channel}"')
             woken = False
-            async for _ in self._alistener.notifies(timeout=max(0.0, timeout), stop_after=1):
-                woken = True
+            try:
+                async for _ in self._alistener.notifies(timeout=max(0.0, timeout), stop_after=1):
+                    woken = True
+            except asyncio.CancelledError:
+                # Cut off mid-wait (the worker was stopped): listen anew next time.
+                listener, self._alistener = self._alistener, None
+                await listener.close()
+                raise
             return woken
         except psycopg.Error:
             logger.warning("outbox %s: listening failed", self.path, exc_info=True)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 __all__ = ["Worker"]
 
 logger = logging.getLogger("brandkit.outbox")
+
+# The longest an idle worker waits on its outbox before it looks at its stop event again.
+_STOP_CHECK = 0.25
 
 
 def _transient(delivery: Delivery) -> bool:
@@ -366,7 +369,7 @@ class Worker:
             if not done:
                 if on_idle is not None and not stop.is_set():
                     on_idle()
-                stop.wait(poll)
+                self._idle(poll, stop)
 
     async def arun_forever(self, poll: float = 1.0, stop: asyncio.Event | None = None) -> None:
         """`run_forever` in a running event loop."""
@@ -378,8 +381,33 @@ class Worker:
                 logger.warning("the outbox is busy: %s", exc)
                 done = []
             if not done:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), poll)
+                await self._aidle(poll, stop)
+
+    def _idle(self, poll: float, stop: threading.Event) -> None:
+        """Wait up to ``poll`` seconds: less when ``stop`` is set, or when the outbox can
+        tell that a post was added (on PostgreSQL, ``LISTEN``), in slices short enough that
+        a stop is seen at once."""
+        wait = getattr(self.outbox, "wait_for_work", None)
+        if wait is None:
+            stop.wait(poll)
+            return
+        deadline = time.monotonic() + poll
+        while not stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0 or wait(min(left, _STOP_CHECK)):
+                return
+
+    async def _aidle(self, poll: float, stop: asyncio.Event) -> None:
+        """`_idle` in a running event loop (the outbox's asynchronous wait)."""
+        waits = [asyncio.ensure_future(stop.wait())]
+        awaiter = getattr(self.outbox, "await_work", None)
+        if awaiter is not None:
+            waits.append(asyncio.ensure_future(awaiter(poll)))
+        try:
+            await asyncio.wait(waits, timeout=poll, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
 
     # -- lifetime ------------------------------------------------------------------------
 

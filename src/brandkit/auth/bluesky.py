@@ -1170,9 +1170,10 @@ def account_from(
     on_credentials_changed: CredentialsHook | None = None,
 ) -> Account:
     """An [`Account`][brandkit.Account] that posts with ``creds`` at the account's PDS: every
-    call carries the DPoP-bound token and a proof, and the adapter refreshes the token (new
-    tokens reach ``on_credentials_changed`` as ``oauth_access_token``,
-    ``oauth_refresh_token`` and ``oauth_expires_at``)."""
+    call carries the DPoP-bound token and a proof, and the adapter refreshes the token ahead
+    of its expiry and when the PDS refuses it (new tokens reach ``on_credentials_changed`` as
+    ``oauth_access_token`` and ``oauth_refresh_token``; the new expiry is in
+    ``account.settings["oauth"]``)."""
     from brandkit.accounts import Account
 
     return Account(

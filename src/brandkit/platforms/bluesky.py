@@ -8,6 +8,10 @@ sources, are in ``platforms.md`` §3; the answers of the reference PDS (``@atpro
   account), then the access JWT until the server answers ``ExpiredToken`` (400 at the PDS,
   401 at the AppView); ``refreshSession`` renews it and the request is repeated once. New
   tokens go to ``account.update_secrets`` and so to the ``on_credentials_changed`` hook.
+* An account connected with OAuth (``brandkit.auth.bluesky.account_from``) sends every call
+  with ``Authorization: DPoP <token>`` and a fresh DPoP proof, follows the PDS's nonce
+  (``use_dpop_nonce``: once more), and refreshes its token at the authorization server
+  ahead of expiry or after a ``401 invalid_token`` (then repeats the call once).
 * A post is ``createRecord`` with a record key the caller chooses: brandkit's per-part TID.
   A second create at the same key never makes a second post; the PDS answers it with a bare
   ``500 InternalServerError``, so after any doubtful create the adapter reads the key back

@@ -2,7 +2,9 @@
 
 ``brandkit preview``   how a text renders on each platform, with exact counts
 ``brandkit emulate``   serve a platform emulator on 127.0.0.1
-``brandkit accounts``  the accounts a configuration defines, and whether their credentials work
+``brandkit accounts``  the accounts a configuration or the credential store holds: list, check,
+                      remove, refresh
+``brandkit connect``   connect an account in the browser and keep it in the credential store
 ``brandkit outbox``    add, list, inspect, retry, resolve and cancel deliveries
 ``brandkit run``       the worker that publishes due posts
 ``brandkit inbox``     sync, list and answer the audience's messages
@@ -148,7 +150,16 @@ def _load_accounts(path: str) -> list[tuple[str, Any, list[str]]]:
     return out
 
 
+def _uses_store(args: argparse.Namespace) -> bool:
+    """Whether ``accounts list|check`` read the credential store rather than the file."""
+    return bool(args.store or (os.environ.get("BRANDKIT_STORE") and not args.accounts_given))
+
+
 def _accounts_list(args: argparse.Namespace, out: TextIO) -> int:
+    if _uses_store(args):
+        from brandkit.auth import _cli as store_cli
+
+        return store_cli.accounts_list(args, out)
     rows = _load_accounts(args.accounts)
     data = [
         {
@@ -207,6 +218,10 @@ def _check_one(client: Any, account: Any) -> tuple[bool, str, str]:
 def _accounts_check(args: argparse.Namespace, out: TextIO) -> int:
     from brandkit import Client
 
+    if _uses_store(args):
+        from brandkit.auth import _cli as store_cli
+
+        return store_cli.accounts_check(args, out, _check_one)
     rows = _load_accounts(args.accounts)
     if args.account:
         wanted = set(args.account)
@@ -232,6 +247,16 @@ def _accounts_check(args: argparse.Namespace, out: TextIO) -> int:
         json.dump(results, out, ensure_ascii=False, indent=2)
         print(file=out)
     return 0 if all(r["ok"] for r in results) else 1
+
+
+def _store_command(name: str) -> Any:
+    def run(args: argparse.Namespace, out: TextIO) -> int:
+        from brandkit.auth import _cli as store_cli
+
+        status: int = getattr(store_cli, name)(args, out)
+        return status
+
+    return run
 
 
 def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
@@ -306,10 +331,18 @@ def _parser() -> argparse.ArgumentParser:
     a = sub.add_parser("accounts", help="the configured accounts; check their credentials")
     averbs = a.add_subparsers(dest="accounts_command", required=True)
     common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--accounts", default=None, help="accounts TOML file (brandkit.toml)")
     common.add_argument(
-        "--accounts", default="brandkit.toml", help="accounts TOML file (brandkit.toml)"
+        "--store",
+        help="read the encrypted credential store instead of the accounts file "
+        "($BRANDKIT_STORE names one too)",
     )
     common.add_argument("--json", action="store_true", help="print JSON")
+    store_only = argparse.ArgumentParser(add_help=False)
+    store_only.add_argument(
+        "--store", help="the credential store file ($BRANDKIT_STORE, credentials.db)"
+    )
+    store_only.add_argument("--json", action="store_true", help="print JSON")
     al = averbs.add_parser(
         "list",
         parents=[common],
@@ -330,6 +363,29 @@ def _parser() -> argparse.ArgumentParser:
     ac.add_argument("--account", action="append", help="only this account (repeatable)")
     ac.add_argument("--timeout", type=float, default=10.0, help="seconds per request (10)")
     ac.set_defaults(func=_accounts_check)
+    ar = averbs.add_parser(
+        "remove",
+        parents=[store_only],
+        help="forget stored accounts (credential store)",
+        description="Remove accounts from the credential store. Their tokens are not revoked "
+        "at the platform: do that in the platform's settings.",
+    )
+    ar.add_argument("key", nargs="+", help="the account's key in the store")
+    ar.set_defaults(func=_store_command("accounts_remove"))
+    af = averbs.add_parser(
+        "refresh",
+        parents=[store_only],
+        help="refresh the stored tokens that expire soon (credential store)",
+        description="Refresh the tokens that expire unless refreshed (X, LinkedIn, Threads, "
+        "Instagram, Bluesky OAuth) when they expire within their platform's margin (X 5 "
+        "minutes, the 60-day tokens 7 days), each under the store's lock so that several "
+        "processes never spend one refresh token twice. Run it daily from cron; the worker "
+        "does it too. Exit status 1 when a refresh failed.",
+    )
+    af.add_argument("--account", action="append", help="only this account (repeatable)")
+    af.add_argument("--force", action="store_true", help="refresh every refreshable token now")
+    af.add_argument("--margin", type=float, help="seconds before expiry (default per platform)")
+    af.set_defaults(func=_store_command("accounts_refresh"))
 
     # Commands that live with their subsystems register themselves.
     for module in (
@@ -363,6 +419,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         # ending the caller's process (tests and embedding tools call main()).
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     _configure_logging(args)
+    if getattr(args, "command", None) == "accounts" and hasattr(args, "accounts"):
+        args.accounts_given = args.accounts is not None
+        args.accounts = args.accounts or "brandkit.toml"
     try:
         status: int = args.func(args, out or sys.stdout)
     except BrandkitError as exc:

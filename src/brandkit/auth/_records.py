@@ -151,6 +151,11 @@ def account_of(
             on_credentials_changed=on_credentials_changed,
         )
     creds = credentials_of(record)
+    if platform == "bluesky":  # OAuth: DPoP-bound tokens, brandkit.auth.bluesky's account
+        account: Account = _bluesky().account_from(
+            creds, name=name, on_credentials_changed=on_credentials_changed
+        )
+        return account
     host = media_host if media_host is not None else record.get("media_host")
     return account_from(
         creds,
@@ -197,7 +202,9 @@ def expiry_of(record: Mapping[str, Any]) -> Expiry:
             return Expiry(expires_at, True)
         return Expiry(expires_at, False, "a short-lived token: connect again")
     if platform == "bluesky" and not record.get("app_password"):
-        return Expiry(expires_at, hasattr(_bluesky(), "refresh"))
+        if record.get("refresh_token"):
+            return Expiry(expires_at, True)
+        return Expiry(expires_at, False, "no refresh token: connect again")
     return Expiry(expires_at, False, "does not expire")
 
 
@@ -235,7 +242,7 @@ def refresh_record(
     elif platform == "instagram":
         new = auth.instagram.refresh(creds, http=http, clock=clock)
     else:  # bluesky OAuth: brandkit.auth.bluesky's refresh
-        new = _bluesky().refresh(creds, http=http)
+        new = _bluesky().refresh(creds, http=http, clock=clock)
     out = dict(new.to_dict())
     for key in _EXTRAS:
         if key in record:
@@ -317,6 +324,8 @@ def _saver(store: CredentialStore, key: str) -> Callable[[Account, Mapping[str, 
         "token": "access_token",
         "page_token": "access_token",
         "refresh_token": "refresh_token",
+        "oauth_access_token": "access_token",  # Bluesky OAuth
+        "oauth_refresh_token": "refresh_token",
     }
 
     def save(account: Account, changed: Mapping[str, str]) -> None:
@@ -329,7 +338,10 @@ def _saver(store: CredentialStore, key: str) -> Callable[[Account, Mapping[str, 
                 if field is not None and value:
                     record[field] = value
             expires = account.settings.get("token_expires_at")
-            if isinstance(expires, int | float):
+            bluesky_expiry = changed.get("oauth_expires_at")
+            if bluesky_expiry:
+                record["expires_at"] = float(bluesky_expiry)
+            elif isinstance(expires, int | float):
                 record["expires_at"] = float(expires)
                 record["issued_at"] = time.time()
             elif record.get("platform") in ("x", "linkedin"):
@@ -395,7 +407,9 @@ _ACCESS_SECRET = {
     "threads": "token",
     "instagram": "token",
     "facebook": "page_token",
+    "bluesky": "oauth_access_token",
 }
+_REFRESH_SECRET = {"bluesky": "oauth_refresh_token"}
 
 
 def refresh_accounts(
@@ -429,11 +443,14 @@ def refresh_accounts(
         if "token_expires_at" in account.settings and isinstance(expires, int | float):
             account.settings["token_expires_at"] = float(expires)
         refresh = record.get("refresh_token")
+        values = {secret: token, _REFRESH_SECRET.get(account.platform, "refresh_token"): refresh}
+        if account.platform == "bluesky" and isinstance(expires, int | float):
+            values["oauth_expires_at"] = str(expires)
         # No hook call here: the store already holds these tokens.
         hook, account.on_credentials_changed = account.on_credentials_changed, None
         try:
             account.update_secrets(
-                **{secret: token, "refresh_token": refresh if isinstance(refresh, str) else None}
+                **{k: v if isinstance(v, str) else None for k, v in values.items()}
             )
         finally:
             account.on_credentials_changed = hook

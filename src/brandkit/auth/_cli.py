@@ -1,0 +1,578 @@
+"""``brandkit connect`` and the credential-store side of ``brandkit accounts``.
+
+``brandkit connect x|mastodon URL|bluesky HANDLE|facebook|instagram|threads|linkedin`` runs
+the platform's authorization with a redirect server on 127.0.0.1: it prints the URL to open
+(and opens the browser unless ``--no-browser``), waits a bounded time for the user to come
+back, exchanges the code and keeps the credentials in the encrypted store. App secrets are
+read from environment variables, never from the command line (where ``ps`` shows them), and
+nothing secret is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.server
+import json
+import os
+import threading
+import time
+import webbrowser
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from brandkit.auth._core import CallbackError
+from brandkit.errors import BrandkitError, ConfigurationError
+
+__all__ = ["add_commands", "open_store"]
+
+STORE_ENV = "BRANDKIT_STORE"
+"""The environment variable naming the credential store file."""
+DEFAULT_STORE = "credentials.db"
+CALLBACK_PATH = "/callback"
+MAX_WAIT = 3600.0
+"""The longest ``--timeout`` accepted (seconds)."""
+
+SCOPES: dict[str, str] = {
+    "x": "tweet.read tweet.write users.read offline.access media.write",
+    "mastodon": "read write",
+    "facebook": "pages_show_list,pages_manage_posts,pages_read_engagement",
+    "instagram": "instagram_business_basic,instagram_business_content_publish",
+    "threads": "threads_basic,threads_content_publish",
+    "linkedin": "w_organization_social r_organization_social rw_organization_admin",
+    "bluesky": "atproto transition:generic",
+}
+"""The scopes asked for by default: what publishing (and reading its metrics) needs."""
+
+SECRET_ENVS: dict[str, str] = {
+    "x": "BRANDKIT_X_CLIENT_SECRET",
+    "facebook": "BRANDKIT_FACEBOOK_APP_SECRET",
+    "instagram": "BRANDKIT_INSTAGRAM_APP_SECRET",
+    "threads": "BRANDKIT_THREADS_APP_SECRET",
+    "linkedin": "BRANDKIT_LINKEDIN_CLIENT_SECRET",
+}
+"""Where each platform's app secret is read from by default."""
+
+
+# -- the store ---------------------------------------------------------------------------------
+
+
+def store_path(args: argparse.Namespace) -> str:
+    """The store file: ``--store``, else ``$BRANDKIT_STORE``, else ``credentials.db``."""
+    return str(getattr(args, "store", None) or os.environ.get(STORE_ENV) or DEFAULT_STORE)
+
+
+def open_store(path: str, *, create: bool) -> Any:
+    """The encrypted store at ``path`` (key from ``$BRANDKIT_STORE_KEY`` or the keyring).
+
+    Raises:
+        ConfigurationError: no store there (and ``create`` is false), no key, a wrong key.
+    """
+    from brandkit.auth.store import EncryptedStore
+
+    if not create and not Path(path).exists():
+        raise ConfigurationError(
+            f"no credential store at {path!r}: connect an account first (brandkit connect), "
+            f"or name the store with --store or ${STORE_ENV}"
+        )
+    return EncryptedStore(path)
+
+
+def _when(at: float | None, now: float) -> str:
+    if at is None:
+        return "never"
+    stamp = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    left = at - now
+    if left <= 0:
+        return f"EXPIRED {stamp}"
+    if left < 2 * 3600:
+        return f"{stamp} (in {left / 60:.0f} min)"
+    if left < 2 * 86_400:
+        return f"{stamp} (in {left / 3600:.0f} h)"
+    return f"{stamp} (in {left / 86_400:.0f} days)"
+
+
+def _describe(key: str, record: dict[str, Any], now: float) -> dict[str, Any]:
+    from brandkit.auth import expiry_of
+
+    expiry = expiry_of(record)
+    who = (
+        record.get("screen_name")
+        or record.get("handle")
+        or record.get("page_name")
+        or record.get("author")
+        or record.get("user_id")
+        or record.get("instance_url")
+        or ""
+    )
+    return {
+        "key": key,
+        "platform": record.get("platform"),
+        "account": str(who),
+        "base_url": record.get("base_url") or record.get("instance_url"),
+        "expires_at": expiry.expires_at,
+        "expires": _when(expiry.expires_at, now),
+        "refreshable": expiry.refreshable,
+        "note": expiry.why,
+    }
+
+
+def accounts_list(args: argparse.Namespace, out: TextIO) -> int:
+    """``brandkit accounts list --store``: each stored account, who, and when its token
+    expires; never a secret."""
+    store = open_store(store_path(args), create=False)
+    now = time.time()
+    try:
+        rows = []
+        for key in list(store.keys()):
+            record = store.get(key)
+            if record is not None:
+                rows.append(_describe(key, record, now))
+    finally:
+        store.close()
+    if args.json:
+        json.dump(rows, out, ensure_ascii=False, indent=2)
+        print(file=out)
+        return 0
+    table = [("KEY", "PLATFORM", "ACCOUNT", "EXPIRES", "REFRESH")]
+    for r in rows:
+        refresh = "yes" if r["refreshable"] else f"no ({r['note']})" if r["note"] else "no"
+        table.append((r["key"], str(r["platform"]), r["account"], r["expires"], refresh))
+    widths = [max(len(row[i]) for row in table) for i in range(4)]
+    for row in table:
+        cells = [c.ljust(w) for c, w in zip(row, widths, strict=False)]
+        print("  ".join([*cells, row[4]]), file=out)
+    return 0
+
+
+def accounts_check(
+    args: argparse.Namespace, out: TextIO, check_one: Callable[[Any, Any], tuple[bool, str, str]]
+) -> int:
+    """``brandkit accounts check --store``: each stored account is loaded (no refresh) and
+    makes one authenticated read."""
+    from brandkit import Client
+    from brandkit.auth import load_account
+
+    store = open_store(store_path(args), create=False)
+    results = []
+    now = time.time()
+    try:
+        keys = store.keys()
+        if args.account:
+            missing = sorted(set(args.account) - set(keys))
+            if missing:
+                raise ConfigurationError(
+                    f"no account {', '.join(missing)} in the store {store_path(args)!r}"
+                )
+            keys = [k for k in keys if k in set(args.account)]
+        with Client(timeout=args.timeout) as client:
+            for key in keys:
+                record = store.get(key) or {}
+                expiry = _describe(key, record, now)
+                try:
+                    account = load_account(store, key, refresh=False)
+                except BrandkitError as exc:
+                    ok, checked, detail = False, "store", f"{type(exc).__name__}: {exc}"
+                else:
+                    ok, checked, detail = check_one(client, account)
+                results.append(
+                    {
+                        "key": key,
+                        "platform": record.get("platform"),
+                        "ok": ok,
+                        "checked": checked,
+                        "detail": detail,
+                        "expires": expiry["expires"],
+                    }
+                )
+                if not args.json:
+                    label = "ok" if ok else "FAILED"
+                    print(f"{label:<7} {key:<24} expires {expiry['expires']}; {detail}", file=out)
+                    out.flush()
+    finally:
+        store.close()
+    if args.json:
+        json.dump(results, out, ensure_ascii=False, indent=2)
+        print(file=out)
+    return 0 if all(r["ok"] for r in results) else 1
+
+
+def accounts_remove(args: argparse.Namespace, out: TextIO) -> int:
+    """``brandkit accounts remove KEY``: forget a stored account (its tokens are not
+    revoked at the platform: do that in the platform's settings)."""
+    store = open_store(store_path(args), create=False)
+    try:
+        missing = [k for k in args.key if store.get(k) is None]
+        if missing:
+            raise ConfigurationError(
+                f"no account {', '.join(missing)} in the store {store_path(args)!r}"
+            )
+        for key in args.key:
+            with store.lock(key):
+                store.remove(key)
+            print(f"removed {key}", file=out)
+    finally:
+        store.close()
+    return 0
+
+
+def accounts_refresh(args: argparse.Namespace, out: TextIO) -> int:
+    """``brandkit accounts refresh``: refresh the stored tokens that expire soon (or all
+    refreshable ones with ``--force``); exit 1 when one failed."""
+    from brandkit.auth import refresh_due
+
+    store = open_store(store_path(args), create=False)
+    try:
+        if args.account:
+            missing = sorted(set(args.account) - set(store.keys()))
+            if missing:
+                raise ConfigurationError(
+                    f"no account {', '.join(missing)} in the store {store_path(args)!r}"
+                )
+        outcomes = refresh_due(
+            store, keys=args.account or None, margin=args.margin, force=args.force
+        )
+        now = time.time()
+        rows = []
+        for key, outcome in outcomes.items():
+            record = store.get(key) or {}
+            rows.append({"key": key, "outcome": outcome, **_describe(key, record, now)})
+    finally:
+        store.close()
+    if args.json:
+        json.dump(rows, out, ensure_ascii=False, indent=2)
+        print(file=out)
+    else:
+        for r in rows:
+            print(f"{r['key']:<24} {r['outcome']}; expires {r['expires']}", file=out)
+    return 1 if any(r["outcome"].startswith("failed") for r in rows) else 0
+
+
+# -- the redirect server -----------------------------------------------------------------------
+
+
+class _Catcher(http.server.ThreadingHTTPServer):
+    """A one-shot redirect server on 127.0.0.1: keeps the first callback's URL."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, port: int) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
+        self.callback: str | None = None
+        self.arrived = threading.Event()
+
+    @property
+    def redirect_uri(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}{CALLBACK_PATH}"
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    server: _Catcher
+
+    def do_GET(self) -> None:
+        if self.path.split("?")[0] != CALLBACK_PATH:
+            self.send_error(404)
+            return
+        if not self.server.arrived.is_set():
+            self.server.callback = self.server.redirect_uri + self.path[len(CALLBACK_PATH) :]
+            self.server.arrived.set()
+        body = (
+            b"<!doctype html><title>brandkit</title><p>brandkit received the authorization. "
+            b"You can close this window and go back to the terminal.</p>"
+        )
+        self.send_response(200)
+        self.send_header("content-type", "text/html; charset=utf-8")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # The request line holds the code and state: never on standard error.
+        return
+
+
+@contextlib.contextmanager
+def _catcher(port: int) -> Iterator[_Catcher]:
+    try:
+        server = _Catcher(port)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot listen on 127.0.0.1:{port} for the redirect: {exc.strerror or exc} "
+            "(--port 0 picks a free port; the app must then accept any loopback port)"
+        ) from None
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
+    thread.daemon = True
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def _wait(server: _Catcher, url: str, args: argparse.Namespace, out: TextIO) -> str:
+    """Print ``url``, open the browser unless told not to, and wait for the callback."""
+    print(f"Open this URL in a browser to authorize brandkit:\n{url}", file=out)
+    print(
+        f"Waiting up to {args.timeout:g} s for the redirect to {server.redirect_uri} ...", file=out
+    )
+    out.flush()
+    if not args.no_browser:
+        with contextlib.suppress(Exception):  # no browser here: the printed URL will do
+            webbrowser.open(url)
+    if not server.arrived.wait(timeout=args.timeout):
+        raise CallbackError(
+            f"no redirect came back within {args.timeout:g} s: run the command again and "
+            "open the URL it prints (--timeout gives more time)"
+        )
+    assert server.callback is not None
+    return server.callback
+
+
+# -- connect -----------------------------------------------------------------------------------
+
+
+def _secret(args: argparse.Namespace, platform: str, *, required: bool = True) -> str | None:
+    name = args.client_secret_env or SECRET_ENVS.get(platform, "")
+    value = os.environ.get(name) if name else None
+    if required and not value:
+        raise ConfigurationError(
+            f"brandkit connect {platform} needs the app's secret in the environment "
+            f"variable ${name} (or name another with --client-secret-env)"
+        )
+    return value or None
+
+
+def _client_id(args: argparse.Namespace, platform: str) -> str:
+    value = args.client_id or os.environ.get(f"BRANDKIT_{platform.upper()}_CLIENT_ID")
+    if not value:
+        raise ConfigurationError(
+            f"brandkit connect {platform} needs the app's client id: --client-id or "
+            f"$BRANDKIT_{platform.upper()}_CLIENT_ID"
+        )
+    return value
+
+
+def _connect_x(args: argparse.Namespace, server: _Catcher, out: TextIO) -> tuple[Any, str]:
+    from brandkit import auth
+
+    secret = _secret(args, "x", required=bool(args.oauth1))
+    client_id = _client_id(args, "x")
+    if args.oauth1:
+        assert secret is not None
+        start1 = auth.x.start_oauth1(client_id, secret, server.redirect_uri, base_url=args.base_url)
+        creds1 = auth.x.finish_oauth1(
+            start1, _wait(server, start1.url, args, out), consumer_secret=secret
+        )
+        return auth.record_of(creds1, client_secret=secret), f"@{creds1.screen_name}"
+    start = auth.x.start(client_id, server.redirect_uri, args.scope or SCOPES["x"], args.base_url)
+    creds = auth.x.finish(start, _wait(server, start.url, args, out), client_secret=secret)
+    return auth.record_of(creds, client_secret=secret), f"scopes {' '.join(creds.scopes)}"
+
+
+def _connect_mastodon(args: argparse.Namespace, server: _Catcher, out: TextIO) -> tuple[Any, str]:
+    from brandkit import auth
+
+    if not args.target:
+        raise ConfigurationError(
+            "brandkit connect mastodon needs the instance URL: brandkit connect mastodon "
+            "https://mastodon.social"
+        )
+    scopes = args.scope or SCOPES["mastodon"]
+    app = auth.mastodon.register_app(args.target, server.redirect_uri, scopes, args.app_name)
+    start = auth.mastodon.start(app)
+    creds = auth.mastodon.finish(
+        start, _wait(server, start.url, args, out), client_secret=app.client_secret
+    )
+    return auth.record_of(creds), creds.instance_url
+
+
+def _connect_bluesky(args: argparse.Namespace, server: _Catcher, out: TextIO) -> tuple[Any, str]:
+    if not args.target:
+        raise ConfigurationError(
+            "brandkit connect bluesky needs the handle: brandkit connect bluesky brand.bsky.social"
+        )
+    handle = args.target.lstrip("@")
+    if args.app_password_env:
+        password = os.environ.get(args.app_password_env)
+        if not password:
+            raise ConfigurationError(
+                f"the environment variable ${args.app_password_env} (the app password) is not set"
+            )
+        from brandkit import Account, Client
+
+        record = {
+            "platform": "bluesky",
+            "handle": handle,
+            "app_password": password,
+            "base_url": args.base_url,
+        }
+        # Log in once, so that a wrong password is found now rather than at the first post.
+        with Client(timeout=30) as client:
+            account = Account.bluesky(handle=handle, app_password=password, base_url=args.base_url)
+            _login(client, account)
+        return record, f"@{handle} (app password)"
+    # Bluesky OAuth (PAR, PKCE, DPoP) lives in brandkit.auth.bluesky.
+    from brandkit.auth import bluesky, record_of
+
+    client_meta = bluesky.loopback_client(server.redirect_uri, args.scope or SCOPES["bluesky"])
+    options: dict[str, Any] = {}
+    if args.plc_url:
+        options["plc_url"] = args.plc_url
+    if args.base_url:
+        options["resolver"] = args.base_url
+    start = bluesky.start(handle, client_meta, redirect_uri=server.redirect_uri, **options)
+    creds = bluesky.finish(start, _wait(server, start.url, args, out))
+    return record_of(creds), f"@{handle}"
+
+
+def _login(client: Any, account: Any) -> None:
+    """One authenticated read (a Bluesky login) with ``account``.
+
+    Raises:
+        BrandkitError: the platform refused the credentials.
+    """
+    with contextlib.suppress(NotImplementedError):
+        client.collect_account(account)
+
+
+def _connect_meta(
+    args: argparse.Namespace, server: _Catcher, out: TextIO, platform: str
+) -> tuple[Any, str]:
+    from brandkit import auth
+
+    secret = _secret(args, platform)
+    assert secret is not None
+    client_id = _client_id(args, platform)
+    scopes = args.scope or SCOPES[platform]
+    media_host = json.loads(args.media_host) if args.media_host else None
+    if platform == "facebook":
+        start = auth.facebook.start(client_id, server.redirect_uri, scopes, base_url=args.base_url)
+        user = auth.facebook.finish(
+            start, _wait(server, start.url, args, out), client_secret=secret
+        )
+        pages = auth.facebook.pages(user)
+        chosen = [p for p in pages if args.page in (None, p.page_id, p.page_name)]
+        if len(chosen) != 1:
+            names = ", ".join(f"{p.page_id} ({p.page_name})" for p in pages) or "none"
+            raise ConfigurationError(
+                f"choose the Page to connect with --page ID: the login gave {names}"
+            )
+        page = chosen[0]
+        return auth.record_of(page), f"Page {page.page_name} ({page.page_id})"
+    login = auth.threads if platform == "threads" else auth.instagram
+    start = login.start(client_id, server.redirect_uri, scopes, base_url=args.base_url)
+    creds = login.finish(start, _wait(server, start.url, args, out), client_secret=secret)
+    return auth.record_of(creds, media_host=media_host), f"user {creds.user_id}"
+
+
+def _connect_linkedin(args: argparse.Namespace, server: _Catcher, out: TextIO) -> tuple[Any, str]:
+    from brandkit import auth
+
+    secret = _secret(args, "linkedin")
+    assert secret is not None
+    client_id = _client_id(args, "linkedin")
+    scopes = args.scope or SCOPES["linkedin"]
+    start = auth.linkedin.start(client_id, server.redirect_uri, scopes, base_url=args.base_url)
+    creds = auth.linkedin.finish(start, _wait(server, start.url, args, out), client_secret=secret)
+    author = args.author
+    if not author:
+        pages = auth.linkedin.organizations(creds)
+        if len(pages) != 1:
+            raise ConfigurationError(
+                "choose who to post as with --author URN (a page urn:li:organization:… or the "
+                f"member urn:li:person:…): the member administers {', '.join(pages) or 'no page'}"
+            )
+        author = pages[0]
+    return auth.record_of(creds, client_secret=secret, author=author), author
+
+
+_CONNECTORS: dict[str, Callable[[argparse.Namespace, _Catcher, TextIO], tuple[Any, str]]] = {
+    "x": _connect_x,
+    "mastodon": _connect_mastodon,
+    "bluesky": _connect_bluesky,
+    "facebook": lambda a, s, o: _connect_meta(a, s, o, "facebook"),
+    "instagram": lambda a, s, o: _connect_meta(a, s, o, "instagram"),
+    "threads": lambda a, s, o: _connect_meta(a, s, o, "threads"),
+    "linkedin": _connect_linkedin,
+}
+
+
+def _connect(args: argparse.Namespace, out: TextIO) -> int:
+    if not 0 < args.timeout <= MAX_WAIT:
+        raise ConfigurationError(f"--timeout must be more than 0 and at most {MAX_WAIT:g} s")
+    if not 0 <= args.port <= 65535:
+        raise ConfigurationError(f"--port {args.port} is not a TCP port (0: any free one)")
+    path = store_path(args)
+    store = open_store(path, create=True)
+    key = args.key or args.platform
+    try:
+        if store.get(key) is not None and not args.replace:
+            raise ConfigurationError(
+                f"the store {path!r} already has an account {key!r}: choose another --key, "
+                "or pass --replace to connect it again"
+            )
+        with _catcher(args.port) as server:
+            record, who = _CONNECTORS[args.platform](args, server, out)
+        with store.lock(key):
+            store.put(key, record)
+        from brandkit.auth import expiry_of
+
+        expiry = expiry_of(record)
+    finally:
+        store.close()
+    print(
+        f"connected {args.platform} account {key!r} ({who}); stored in {path}; token expires "
+        f"{_when(expiry.expires_at, time.time())}",
+        file=out,
+    )
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``brandkit connect``."""
+    c = sub.add_parser(
+        "connect",
+        help="connect an account (OAuth in the browser) and keep it in the credential store",
+        description=(
+            "Run the platform's authorization: a redirect server listens on 127.0.0.1, the "
+            "URL to open is printed (and opened in the browser unless --no-browser), and "
+            "once you consent the credentials are stored, encrypted, in the credential store "
+            f"(--store, ${STORE_ENV} or {DEFAULT_STORE}; key from $BRANDKIT_STORE_KEY or the "
+            "OS keyring). App secrets come from environment variables only. Nothing secret "
+            "is printed."
+        ),
+    )
+    c.add_argument("platform", choices=sorted(_CONNECTORS))
+    c.add_argument("target", nargs="?", help="mastodon: the instance URL; bluesky: the handle")
+    c.add_argument("--key", help="the account's key in the store (default: the platform)")
+    c.add_argument("--store", help=f"the credential store file (${STORE_ENV}, {DEFAULT_STORE})")
+    c.add_argument("--replace", action="store_true", help="replace a stored account of that key")
+    c.add_argument("--client-id", help="the app's client id / app id / API key")
+    c.add_argument(
+        "--client-secret-env",
+        help="the environment variable holding the app's secret (default per platform, "
+        "e.g. $BRANDKIT_X_CLIENT_SECRET)",
+    )
+    c.add_argument("--scope", help="the scopes to ask for (default: what publishing needs)")
+    c.add_argument("--base-url", help="where the platform is (an emulator, a self-hosted server)")
+    c.add_argument("--port", type=int, default=0, help="the redirect server's port (0: any free)")
+    c.add_argument(
+        "--timeout", type=float, default=300.0, help="seconds to wait for the redirect (300)"
+    )
+    c.add_argument("--no-browser", action="store_true", help="only print the URL to open")
+    c.add_argument("--oauth1", action="store_true", help="x: OAuth 1.0a instead of OAuth 2.0")
+    c.add_argument("--page", help="facebook: the Page id or name to connect")
+    c.add_argument("--author", help="linkedin: the URN to post as")
+    c.add_argument("--media-host", help="instagram, threads: the media host configuration, as JSON")
+    c.add_argument("--app-name", default="brandkit", help="mastodon: the app name users see")
+    c.add_argument(
+        "--app-password-env",
+        help="bluesky: the environment variable holding an app password (instead of OAuth)",
+    )
+    c.add_argument("--plc-url", help="bluesky: the PLC directory (default plc.directory)")
+    c.set_defaults(func=_connect)

@@ -23,7 +23,7 @@ from brandkit.errors import (
     Rejected,
     Unsupported,
 )
-from brandkit.platforms import adapter_class
+from brandkit.platforms import PartRef, adapter_class
 from brandkit.platforms.devto import ACCEPT, DevtoAdapter, devto_tags
 from brandkit.testing import png
 from brandkit.testing.devto import DevtoEmulator
@@ -210,3 +210,27 @@ def test_a_wrong_key_is_an_auth_error(emu: DevtoEmulator, send: Send) -> None:
         run_flow(wrong.publish_article(Article(title="t")), send)
     assert info.value.platform_message == "unauthorized"
     assert "not-the-key-123" not in str(info.value)
+
+
+def test_metrics_from_the_accounts_own_list(
+    emu: DevtoEmulator, devto: DevtoAdapter, send: Send
+) -> None:
+    first = run_flow(devto.publish_article(Article(title="One")), send)
+    second = run_flow(devto.publish_article(Article(title="Two")), send)
+    emu.engage(first.id, views=120, reactions=7, comments=2)
+    emu.engage(second.id, views=3)
+    gone = PartRef(index=0, id="999", url=None)
+    samples = run_flow(devto.collect_metrics([first, second, gone]), send)
+    values = {(s.post_id, s.metric): s.value for s in samples if s.available}
+    assert values == {
+        (first.id, "impressions"): 120,
+        (first.id, "likes"): 7,
+        (first.id, "replies"): 2,
+        (second.id, "impressions"): 3,
+        (second.id, "likes"): 0,
+        (second.id, "replies"): 0,
+    }
+    missing = [s for s in samples if not s.available]
+    assert {s.metric for s in missing} == {"impressions", "likes", "replies"}
+    assert all(s.post_id == "999" and "not among" in str(s.reason) for s in missing)
+    assert emu.count("GET", r"/api/articles/me/all") == 1

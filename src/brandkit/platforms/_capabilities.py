@@ -189,7 +189,8 @@ BUILTIN_CAPABILITIES: dict[str, Capabilities] = {
         metrics=False,
     ),
     # dev.to (Forem) fetches the cover image from a public URL and keeps no alt text for it;
-    # its API cannot delete an article (only unpublish it).
+    # its API cannot delete an article (only unpublish it); the author's own list of articles
+    # carries views, reactions and comments.
     "devto": Capabilities(
         platform="devto",
         threads=False,
@@ -204,6 +205,5 @@ BUILTIN_CAPABILITIES: dict[str, Capabilities] = {
         ),
         media_by_url=True,
         delete=False,
-        metrics=False,
     ),
 }

@@ -27,13 +27,15 @@ Facts used here (forem/forem: ``app/controllers/concerns/api/articles_controller
 - Limits: Rack::Attack allows 1 write (POST/PUT) per second per key and 3 reads per second
   per address, answering 429 ``Retry later`` with ``Retry-After``; Forem limits published
   articles created per 30 seconds (429 "Rate limit reached, try again in 30 seconds").
+- Metrics: ``me/all`` carries each article's ``page_views_count`` (shown to its author only),
+  ``public_reactions_count`` and ``comments_count``; one page answers up to 1000 articles.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -67,6 +69,7 @@ if TYPE_CHECKING:
     from brandkit.content._article import Article
     from brandkit.content._media import Media
     from brandkit.content._render import Rendered, RenderedPart
+    from brandkit.metrics._sample import MetricSample
 
 __all__ = ["DevtoAdapter", "devto_tags"]
 
@@ -108,6 +111,9 @@ class _Article(Answer):
 
 class _Mine(_Article):
     published: bool
+    page_views_count: int = pydantic.Field(default=0, strict=True, ge=0)
+    public_reactions_count: int = pydantic.Field(default=0, strict=True, ge=0)
+    comments_count: int = pydantic.Field(default=0, strict=True, ge=0)
 
 
 class _MinePage(pydantic.RootModel[tuple[_Mine, ...]]):
@@ -140,6 +146,8 @@ class DevtoAdapter(Adapter):
         RatePolicy("read", 3, 1.0),
     )
     lookup_pages: ClassVar[int] = 5
+    # One page of me/all (up to 1000 articles) answers the metrics of many articles.
+    metrics_batch_size: ClassVar[int] = 100
 
     def __init__(self, account: Account) -> None:
         super().__init__(account)
@@ -292,6 +300,60 @@ class DevtoAdapter(Adapter):
             "delete", "delete articles (unpublish one instead: update it with status='draft')"
         )
         yield  # pragma: no cover
+
+    # -- metrics -----------------------------------------------------------------------------
+
+    def collect_metrics(self, refs: Sequence[PartRef]) -> Flow[list[MetricSample]]:
+        """Views (``page_views_count``, which Forem shows only to the author), reactions and
+        comments of each article, from the account's own list (``me/all``, 1000 articles a
+        page, read until every article is found). An article not among them (gone from the
+        account) comes back as unavailable samples with the reason.
+
+        Raises:
+            PlatformError: Forem refused (typed by `error_for`).
+        """
+        from brandkit.metrics._sample import Metric, MetricSample
+
+        wanted = {ref.id for ref in refs}
+        found: dict[str, _Mine] = {}
+        for page in range(1, self.lookup_pages + 1):
+            mine = yield from self._mine(page)
+            found.update((str(item.id), item) for item in mine if str(item.id) in wanted)
+            if len(found) == len(wanted) or len(mine) < 1000:
+                break
+        now = datetime.now(UTC)
+        samples: list[MetricSample] = []
+        for ref in refs:
+            item = found.get(ref.id)
+            for metric, raw in (
+                (Metric.IMPRESSIONS, "page_views_count"),
+                (Metric.LIKES, "public_reactions_count"),
+                (Metric.REPLIES, "comments_count"),
+            ):
+                if item is None:
+                    samples.append(
+                        MetricSample.unavailable(
+                            platform=self.name,
+                            account=self.account.key,
+                            metric=metric.value,
+                            reason="the article is not among this account's articles any more",
+                            fetched_at=now,
+                            post_id=ref.id,
+                        )
+                    )
+                    continue
+                samples.append(
+                    MetricSample(
+                        platform=self.name,
+                        account=self.account.key,
+                        metric=metric.value,
+                        value=getattr(item, raw),
+                        fetched_at=now,
+                        post_id=ref.id,
+                        raw_name=raw,
+                    )
+                )
+        return samples
 
     # -- helpers -----------------------------------------------------------------------------
 

@@ -38,6 +38,8 @@ validations and ``config/initializers/rack_attack.rb``):
   ``Retry later`` with ``Retry-After``), and the limit on published articles created (9 per
   30 seconds: 429 ``Rate limit reached, try again in 30 seconds``, ``Retry-After: 30``);
   both configurable (``write_throttle``, ``creation_limit``).
+- Counts: `DevtoEmulator.engage` adds views, reactions and comments; ``me`` lists show
+  ``page_views_count`` (the author's own view), every answer the reactions and comments.
 """
 
 from __future__ import annotations
@@ -110,6 +112,9 @@ class _Article:
     canonical_url: str | None = None
     series: str | None = None
     tags: list[str] = attrs.field(factory=list)
+    views: int = 0
+    reactions: int = 0
+    comments: int = 0
 
 
 def _time(moment: datetime | None) -> str | None:
@@ -190,6 +195,20 @@ class DevtoEmulator(Emulator):
         with self.lock:
             return [a.title for a in self._articles.values()]
 
+    def engage(
+        self, article_id: int | str, *, views: int = 0, reactions: int = 0, comments: int = 0
+    ) -> None:
+        """Readers view, react to and comment on an article (the counts grow by these).
+
+        Raises:
+            KeyError: no such article.
+        """
+        with self.lock:
+            a = self._articles[int(article_id)]
+            a.views += views
+            a.reactions += reactions
+            a.comments += comments
+
     def articles(self) -> list[dict[str, Any]]:
         """Every article, oldest first, as ``GET /api/articles/{id}`` shows it (drafts too)."""
         with self.lock:
@@ -268,9 +287,9 @@ class DevtoEmulator(Emulator):
             "slug": a.slug,
             "path": f"/{self._users[a.user_id].username}/{a.slug}",
             "url": self._url(a),
-            "comments_count": 0,
-            "public_reactions_count": 0,
-            "positive_reactions_count": 0,
+            "comments_count": a.comments,
+            "public_reactions_count": a.reactions,
+            "positive_reactions_count": a.reactions,
             "published_timestamp": _time(a.published_at) or "",
             "cover_image": self._cover(a),
             "canonical_url": a.canonical_url or self._url(a),
@@ -303,7 +322,7 @@ class DevtoEmulator(Emulator):
             **self._common(a),
             "published": a.published,
             "published_at": _time(a.published_at),
-            "page_views_count": 0,
+            "page_views_count": a.views,
             "body_markdown": a.body_markdown,
             "tag_list": list(a.tags),
             "user": self._user_json(self._users[a.user_id]),

@@ -31,9 +31,10 @@ from brandkit import _logging
 from brandkit._flow import Flow, Send, Wait
 from brandkit._hooks import BucketKey, GovernorProtocol, NullGovernor, OutboxProtocol
 from brandkit.accounts import Account
+from brandkit.content._article import Article
 from brandkit.content._model import Post
-from brandkit.content._render import Rendered, render
-from brandkit.delivery import Delivery, DeliveryStatus, new_tid
+from brandkit.content._render import Rendered, RenderedPart, render
+from brandkit.delivery import Content, Delivery, DeliveryStatus, new_tid, send_at
 from brandkit.errors import (
     BrandkitError,
     ConfigurationError,
@@ -61,6 +62,53 @@ logger = logging.getLogger(__name__)
 
 _WAITED = httpx.Response(204)
 _FINISHED = (DeliveryStatus.SENT, DeliveryStatus.CANCELLED, DeliveryStatus.DELETED)
+
+
+@attrs.frozen
+class ArticleRendered(Rendered):
+    """An article as a blog adapter gets it: one part (the article), the blog's capabilities.
+
+    ``post`` holds a stand-in post with the article's title (for code that reads a rendered
+    post's text); ``article`` is the article itself.
+    """
+
+    article: Article | None = None
+
+
+def is_blog(adapter: type[Adapter] | Adapter) -> bool:
+    """The adapter publishes articles (WordPress, Ghost, dev.to), not posts."""
+    return callable(getattr(adapter, "publish_article", None))
+
+
+def check_content(content: Content, accounts: Sequence[Account]) -> None:
+    """Refuse an article for a social account or a post for a blog account, before any
+    delivery is made. A platform that cannot be loaded is left to the delivery (its error is
+    kept there, as for any other account trouble).
+
+    Raises:
+        ContentError: the content does not go to that kind of account; the message says
+            what to publish instead.
+    """
+    for account in accounts:
+        try:
+            cls = adapter_class(account.platform)
+        except ConfigurationError:
+            continue
+        if isinstance(content, Article) and not is_blog(cls):
+            raise ContentError(
+                f"{account.key} takes posts, not articles: publish the article to a blog "
+                "account, then announce it with a Post (link=Link(url=delivery.url)) or a "
+                "Campaign",
+                field="post",
+                platform=account.platform,
+            )
+        if isinstance(content, Post) and is_blog(cls):
+            raise ContentError(
+                f"{account.key} is a blog: publish a brandkit.Article (title=, body=) to it, "
+                "not a Post",
+                field="post",
+                platform=account.platform,
+            )
 
 
 @attrs.frozen
@@ -565,14 +613,19 @@ class _Core:
             self.outbox.save(delivery)
 
     def new_deliveries(
-        self, post: Post, accounts: Sequence[Account], later: bool
+        self, post: Content, accounts: Sequence[Account], later: bool
     ) -> list[Delivery]:
         """One delivery of ``post`` per account, written as ``pending`` first only where
         that protects something: a post for later (the worker sends it), or a post for
         several accounts (should the process die after one, a worker sends the others),
         all in one transaction where the outbox can. A post going out at once to one
         account is first written by the save that starts its attempt, before its first
-        byte leaves (its history still begins with ``pending``)."""
+        byte leaves (its history still begins with ``pending``).
+
+        Raises:
+            ContentError: an article for a social account or a post for a blog.
+        """
+        check_content(post, accounts)
         now = self.clock()
         deliveries = [
             Delivery(
@@ -606,6 +659,37 @@ class _Core:
             caps = adapter.answer_capabilities(caps, reply_to)
         return render(post, adapter.name, capabilities=caps)
 
+    def article_flow(self, adapter: Adapter, article: Article) -> Flow[Rendered]:
+        """``article`` as a one-part delivery for a blog adapter (no text rules: the blog
+        takes the article whole).
+
+        Raises:
+            ContentError: ``adapter`` does not publish articles.
+        """
+        if not is_blog(adapter):
+            raise ContentError(
+                f"{adapter.account.key} takes posts, not articles: announce the article with "
+                "a Post or a Campaign instead",
+                field="post",
+                platform=adapter.name,
+            )
+        caps = self._capabilities.get(id(adapter))
+        if caps is None:
+            caps = yield from adapter.prepare()
+            self._capabilities[id(adapter)] = caps
+        media = (article.featured_image,) if article.featured_image is not None else ()
+        part = RenderedPart(
+            index=0, text=article.title, length=len(article.title), limit=0, media=media
+        )
+        stand_in = Post.model_construct(text=article.title, campaign=article.campaign)
+        return ArticleRendered(
+            platform=adapter.name,
+            parts=(part,),
+            post=stand_in,
+            capabilities=caps,
+            article=article,
+        )
+
     def deliver_flow(
         self, adapter: Adapter, delivery: Delivery, attempt: _Attempt | None = None
     ) -> Flow[Delivery]:
@@ -620,7 +704,11 @@ class _Core:
         before = delivery.status
         look_first = before is DeliveryStatus.UNKNOWN or delivery.look_first
         try:
-            rendered = yield from self.render_flow(adapter, delivery.post, delivery.reply_to)
+            content = delivery.post
+            if isinstance(content, Article):
+                rendered = yield from self.article_flow(adapter, content)
+            else:
+                rendered = yield from self.render_flow(adapter, content, delivery.reply_to)
             caps = rendered.capabilities
             if not delivery.keys:
                 delivery.keys = [new_tid() for _ in rendered.parts]
@@ -801,10 +889,43 @@ class _Core:
             self.save(delivery)
             return None
 
-    def delete_flow(self, adapter: Adapter, delivery: Delivery) -> Flow[Delivery]:
+    def delete_flow(
+        self, adapter: Adapter, delivery: Delivery, force: bool = False
+    ) -> Flow[Delivery]:
+        delete_article = getattr(adapter, "delete_article", None)
         for ref in reversed(delivery.parts):
-            yield from adapter.delete_part(ref)
+            if force and delete_article is not None:
+                yield from delete_article(ref, force=True)
+            else:
+                yield from adapter.delete_part(ref)
         delivery.status = DeliveryStatus.DELETED
+        self.save(delivery)
+        return delivery
+
+    def update_flow(self, adapter: Adapter, delivery: Delivery, article: Article) -> Flow[Delivery]:
+        """Replace the published article of ``delivery`` with ``article`` on the blog; the
+        delivery then holds the new article and the blog's new answer (its URL may change
+        with the slug or the status)."""
+        update = getattr(adapter, "update_article", None)
+        if update is None:
+            raise adapter.unsupported("update", "update a published article")
+        if not isinstance(delivery.post, Article):
+            raise ContentError(
+                f"delivery {delivery.id} holds a post, not an article: only articles on a "
+                "blog can be updated",
+                field="post",
+                platform=adapter.name,
+            )
+        if delivery.status is not DeliveryStatus.SENT or not delivery.parts:
+            raise ConfigurationError(
+                f"delivery {delivery.id} is {delivery.status.value}, not sent: only a "
+                "published article can be updated (deliver it first)"
+            )
+        ref = yield from update(delivery.parts[0], article)
+        delivery.post = article
+        delivery.parts[0] = attrs.evolve(
+            ref, extra={**delivery.parts[0].extra, **ref.extra, "updated": True}
+        )
         self.save(delivery)
         return delivery
 
@@ -933,8 +1054,9 @@ class _Core:
         else:
             yield from adapter.like(message)
 
-    def scheduled_later(self, post: Post) -> bool:
-        if post.scheduled_at is None or post.scheduled_at <= self.clock():
+    def scheduled_later(self, post: Content) -> bool:
+        when = send_at(post)
+        if when is None or when <= self.clock():
             return False
         if self.outbox is None:
             raise ConfigurationError(
@@ -1217,8 +1339,13 @@ class Client:
         adapter = self._core.adapter_for(account)
         return self.run(adapter, self._core.render_flow(adapter, post))
 
-    def publish(self, post: Post, accounts: Account | Sequence[Account]) -> list[Delivery]:
+    def publish(self, post: Content, accounts: Account | Sequence[Account]) -> list[Delivery]:
         """Publish ``post`` to every account; one [`Delivery`][brandkit.Delivery] per account.
+
+        ``post`` is a [`Post`][brandkit.Post] for social accounts or an
+        [`Article`][brandkit.Article] for blog accounts (WordPress, Ghost, dev.to); the
+        delivery of an article has one part whose URL is the article's public address. An
+        article scheduled for later is sent now, for the blog to publish at its time.
 
         Platform refusals do not raise: each delivery carries its status and typed error.
         A post scheduled for later is only written to the outbox.
@@ -1226,6 +1353,8 @@ class Client:
         Raises:
             ConfigurationError: no accounts, an unknown platform, or a scheduled post without
                 an outbox.
+            ContentError: an article for a social account, or a post for a blog account
+                (nothing is sent to any account).
         """
         targets = _accounts(accounts)
         later = self._core.scheduled_later(post)
@@ -1251,8 +1380,14 @@ class Client:
         attempt = _Attempt(self._core, delivery)
         return self.run(adapter, self._core.deliver_flow(adapter, delivery, attempt), attempt)
 
-    def delete(self, delivery: Delivery, account: Account | None = None) -> Delivery:
+    def delete(
+        self, delivery: Delivery, account: Account | None = None, *, force: bool = False
+    ) -> Delivery:
         """Delete every published part of ``delivery`` (last part first).
+
+        On WordPress an article goes to the trash, where it can be restored; ``force=True``
+        deletes it for good (elsewhere ``force`` changes nothing: the platforms delete for
+        good).
 
         Raises:
             PlatformError: the platform refused; parts deleted so far stay deleted.
@@ -1260,7 +1395,27 @@ class Client:
         """
         acct = self._core.account_for(delivery, account)
         adapter = self._core.adapter_for(acct)
-        return self.run(adapter, self._core.delete_flow(adapter, delivery))
+        return self.run(adapter, self._core.delete_flow(adapter, delivery, force))
+
+    def update(
+        self, delivery: Delivery, article: Article, account: Account | None = None
+    ) -> Delivery:
+        """Replace the published article of ``delivery`` with ``article`` (title, body,
+        excerpt, slug, terms, featured image, status and date), on the same blog post.
+
+        Returns the delivery, which now holds ``article`` and the blog's answer (its URL
+        changes when the slug does; a draft made ``"published"`` gets its public URL).
+
+        Raises:
+            ContentError: the delivery holds a post, not an article.
+            ConfigurationError: the delivery is not sent, or its account is not known to
+                this client.
+            Unsupported: the blog cannot update articles.
+            PlatformError: the blog refused (the delivery is unchanged).
+        """
+        acct = self._core.account_for(delivery, account)
+        adapter = self._core.adapter_for(acct)
+        return self.run(adapter, self._core.update_flow(adapter, delivery, article))
 
     def collect_refs(self, account: Account, refs: Sequence[PartRef]) -> list[MetricSample]:
         """Metrics of the given posts of one account, in the fewest requests."""
@@ -1547,8 +1702,14 @@ class AsyncClient:
         adapter = self._core.adapter_for(account)
         return await self.run(adapter, self._core.render_flow(adapter, post))
 
-    async def publish(self, post: Post, accounts: Account | Sequence[Account]) -> list[Delivery]:
-        """Publish ``post`` to every account concurrently; see `Client.publish`."""
+    async def publish(self, post: Content, accounts: Account | Sequence[Account]) -> list[Delivery]:
+        """Publish ``post`` (a post, or an article for blogs) to every account concurrently;
+        see `Client.publish`.
+
+        Raises:
+            ConfigurationError: see `Client.publish`.
+            ContentError: an article for a social account, or a post for a blog account.
+        """
         targets = _accounts(accounts)
         later = self._core.scheduled_later(post)
         deliveries = self._core.new_deliveries(post, targets, later)
@@ -1573,11 +1734,29 @@ class AsyncClient:
         flow = self._core.deliver_flow(adapter, delivery, attempt)
         return await self.run(adapter, flow, attempt)
 
-    async def delete(self, delivery: Delivery, account: Account | None = None) -> Delivery:
+    async def delete(
+        self, delivery: Delivery, account: Account | None = None, *, force: bool = False
+    ) -> Delivery:
         """Delete every published part of ``delivery``; see `Client.delete`."""
         acct = self._core.account_for(delivery, account)
         adapter = self._core.adapter_for(acct)
-        return await self.run(adapter, self._core.delete_flow(adapter, delivery))
+        return await self.run(adapter, self._core.delete_flow(adapter, delivery, force))
+
+    async def update(
+        self, delivery: Delivery, article: Article, account: Account | None = None
+    ) -> Delivery:
+        """Replace the published article of ``delivery`` with ``article``; see
+        `Client.update`.
+
+        Raises:
+            ContentError: see `Client.update`.
+            ConfigurationError: see `Client.update`.
+            Unsupported: the blog cannot update articles.
+            PlatformError: the blog refused.
+        """
+        acct = self._core.account_for(delivery, account)
+        adapter = self._core.adapter_for(acct)
+        return await self.run(adapter, self._core.update_flow(adapter, delivery, article))
 
     async def collect_refs(self, account: Account, refs: Sequence[PartRef]) -> list[MetricSample]:
         """Metrics of the given posts of one account, in the fewest requests."""

@@ -1,4 +1,5 @@
-"""A delivery: one post to one account, its state, and what the platform made of it."""
+"""A delivery: one post (or article) to one account, its state, and what the platform made
+of it."""
 
 from __future__ import annotations
 
@@ -8,15 +9,33 @@ import os
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 import attrs
 
+from brandkit.content._article import Article
 from brandkit.content._model import Post
 from brandkit.errors import BrandkitError, ContentError, PlatformError
 from brandkit.platforms._base import PartRef
 
-__all__ = ["Delivery", "DeliveryStatus", "new_tid"]
+__all__ = ["Content", "Delivery", "DeliveryStatus", "is_article", "new_tid", "send_at"]
+
+Content: TypeAlias = Post | Article
+"""What a delivery carries: a social [`Post`][brandkit.Post] or a blog
+[`Article`][brandkit.Article]."""
+
+
+def is_article(content: Content) -> bool:
+    """``content`` is an [`Article`][brandkit.Article] (for a blog), not a post."""
+    return isinstance(content, Article)
+
+
+def send_at(content: Content) -> datetime | None:
+    """When brandkit sends ``content``: a post's ``scheduled_at`` (``None``: at once). An
+    article is always sent at once: its ``scheduled_at`` is handed to the blog, which
+    publishes it then."""
+    return None if isinstance(content, Article) else content.scheduled_at
+
 
 _B32 = "234567abcdefghijklmnopqrstuvwxyz"
 _last_tid_us = 0
@@ -70,14 +89,14 @@ def _now() -> datetime:
 
 @attrs.define(eq=False)
 class Delivery:
-    """One post to one account.
+    """One post (or article) to one account.
 
     Attributes:
         id: brandkit's id for the delivery.
         account: the account's key (``platform:name``).
         platform: the platform's name.
         status: see [`DeliveryStatus`][brandkit.DeliveryStatus].
-        post: the post.
+        post: the post, or the [`Article`][brandkit.Article] for a blog account.
         keys: one idempotency key per part (TIDs), fixed before the first byte is sent.
         parts: the parts the platform confirmed, in thread order.
         error: why it failed or is unknown (a typed brandkit error), else ``None``.
@@ -91,7 +110,7 @@ class Delivery:
 
     account: str
     platform: str
-    post: Post
+    post: Content
     id: str = attrs.field(factory=lambda: uuid.uuid4().hex)
     status: DeliveryStatus = DeliveryStatus.PENDING
     keys: list[str] = attrs.field(factory=list)
@@ -136,12 +155,15 @@ class Delivery:
         return data
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able data (secrets are never part of a delivery)."""
+        """Plain JSON-able data (secrets are never part of a delivery). An article's data
+        carries ``"content": "article"`` before its ``"post"``."""
+        kind = {"content": "article"} if isinstance(self.post, Article) else {}
         return {
             "id": self.id,
             "account": self.account,
             "platform": self.platform,
             "status": self.status.value,
+            **kind,
             "post": json.loads(self.post.model_dump_json()),
             "keys": list(self.keys),
             "parts": [p.to_dict() for p in self.parts],
@@ -161,7 +183,7 @@ class Delivery:
             account=data["account"],
             platform=data["platform"],
             status=DeliveryStatus(data["status"]),
-            post=Post.model_validate(data["post"]),
+            post=content_from_dict(data),
             keys=list(data.get("keys") or []),
             parts=[PartRef.from_dict(p) for p in data.get("parts") or []],
             error=error_from_dict(data.get("error")),
@@ -177,6 +199,18 @@ class Delivery:
             f"Delivery(id={self.id!r}, account={self.account!r}, status={self.status.value!r}, "
             f"urls={self.urls!r}, error={str(self.error) if self.error else None!r})"
         )
+
+
+def content_from_dict(data: dict[str, Any]) -> Content:
+    """The post or article of stored delivery data (``"content": "article"`` marks an
+    article; data without the mark holds a post).
+
+    Raises:
+        ContentError: the stored content is not valid any more.
+    """
+    if data.get("content") == "article":
+        return Article.model_validate(data["post"])
+    return Post.model_validate(data["post"])
 
 
 def _look_first(data: dict[str, Any]) -> bool:

@@ -313,6 +313,16 @@ class Article(ContentModel):
             )
         return self
 
+    @property
+    def text(self) -> str:
+        """The title: what listings that show a post's text show for an article (the outbox
+        CLI, reports)."""
+        return self.title
+
+    def for_platform(self, platform: str) -> Article:
+        """The article itself: an article has no per-platform variants."""
+        return self
+
     def html(self) -> str:
         """The body as HTML: Markdown converted with markdown-it-py, HTML returned as it is."""
         if self.body_format == "html":

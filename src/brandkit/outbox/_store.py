@@ -38,9 +38,10 @@ import attrs
 from brandkit._sqlite import SQLiteStore
 from brandkit.accounts import Account
 from brandkit.content import render
+from brandkit.content._article import Article
 from brandkit.content._media import Media
 from brandkit.content._model import Post
-from brandkit.delivery import Delivery, DeliveryStatus
+from brandkit.delivery import Content, Delivery, DeliveryStatus, send_at
 from brandkit.errors import (
     BrandkitError,
     ConfigurationError,
@@ -161,8 +162,11 @@ def _stored_media(value: Any) -> Any:
     return value
 
 
-def _stored_post(post: dict[str, Any]) -> dict[str, Any]:
+def _stored_post(post: dict[str, Any], article: bool = False) -> dict[str, Any]:
     post = dict(post)
+    if article:
+        post["featured_image"] = _stored_media(post.get("featured_image"))
+        return post
     post["media"] = [_stored_media(m) for m in post.get("media") or ()]
     link = post.get("link")
     if isinstance(link, dict) and link.get("thumbnail") is not None:
@@ -183,7 +187,7 @@ def _stored_post(post: dict[str, Any]) -> dict[str, Any]:
 # Deliveries whose stored post could not be read: the post as stored, and why.
 _UNREADABLE: weakref.WeakKeyDictionary[Delivery, tuple[Any, str]] = weakref.WeakKeyDictionary()
 # Each delivery's post object and the JSON written for it (see Outbox._post_json).
-_POST_JSON: weakref.WeakKeyDictionary[Delivery, tuple[Post, str]] = weakref.WeakKeyDictionary()
+_POST_JSON: weakref.WeakKeyDictionary[Delivery, tuple[Content, str]] = weakref.WeakKeyDictionary()
 
 # The columns every write sets, in this order (Outbox._columns), then the lease.
 _COLUMNS = (
@@ -239,9 +243,13 @@ _UNSET = _Unset()
 
 
 def _stand_in(stored: Any) -> Post:
-    """A post to show for one that cannot be read: its text, campaign and time, if any."""
+    """A post to show for one that cannot be read: its text (an article's title), campaign
+    and time, if any."""
     post = stored if isinstance(stored, dict) else {}
     text, campaign, when = post.get("text"), post.get("campaign"), post.get("scheduled_at")
+    if text is None and "title" in post:
+        # An article: never held for later (the blog schedules it), shown by its title.
+        text, when = post.get("title"), None
     try:
         scheduled = datetime.fromisoformat(when) if isinstance(when, str) else None
     except ValueError:
@@ -255,14 +263,19 @@ def _stand_in(stored: Any) -> Post:
     )
 
 
-def missing_media(post: Post, platform: str) -> MediaError | None:
-    """The error for the first media file of ``post`` (as ``platform`` gets it) that is
-    gone, is no longer a regular file, or changed size since the post was made; else
-    ``None``. Only ``stat`` is called: nothing is read."""
-    effective = post.for_platform(platform)
-    media = list(effective.media)
-    if effective.link is not None and effective.link.thumbnail is not None:
-        media.append(effective.link.thumbnail)
+def missing_media(post: Content, platform: str) -> MediaError | None:
+    """The error for the first media file of ``post`` (as ``platform`` gets it; an
+    article's featured image) that is gone, is no longer a regular file, or changed size
+    since the post was made; else ``None``. Only ``stat`` is called: nothing is read."""
+    media: list[Media] = []
+    if isinstance(post, Article):
+        if post.featured_image is not None:
+            media.append(post.featured_image)
+    else:
+        effective = post.for_platform(platform)
+        media.extend(effective.media)
+        if effective.link is not None and effective.link.thumbnail is not None:
+            media.append(effective.link.thumbnail)
     for item in media:
         if item.path is None:
             continue
@@ -383,7 +396,7 @@ class Outbox(SQLiteStore):
         if accounts is not None:
             self.use_accounts(accounts)
         # The last post serialised, shared by its deliveries to several accounts.
-        self._last_post: tuple[weakref.ref[Post], str] | None = None
+        self._last_post: tuple[weakref.ref[Content], str] | None = None
         if not create and str(path) != ":memory:" and not Path(path).exists():
             raise ConfigurationError(
                 f"no outbox at {str(path)!r}: check the path, or create a new one "
@@ -434,7 +447,8 @@ class Outbox(SQLiteStore):
     def _columns(self, delivery: Delivery, error: str | None) -> tuple[Any, ...]:
         """The row's values in `_COLUMNS` order (the post's JSON made at most once)."""
         post = delivery.post
-        scheduled = post.scheduled_at
+        # An article is sent at once (the blog schedules it): only a post waits here.
+        scheduled = send_at(post)
         return (
             delivery.account,
             delivery.platform,
@@ -484,12 +498,14 @@ class Outbox(SQLiteStore):
                 k: self.redact(delivery.account, v) if isinstance(v, str) else v
                 for k, v in error.items()
             }
+        kind = {"content": "article"} if isinstance(delivery.post, Article) else {}
         text = _dumps(
             {
                 "id": delivery.id,
                 "account": delivery.account,
                 "platform": delivery.platform,
                 "status": delivery.status.value,
+                **kind,
                 "post": 0,
                 "keys": delivery.keys,
                 "parts": [p.to_dict() for p in delivery.parts],
@@ -522,11 +538,12 @@ class Outbox(SQLiteStore):
         raw = json.loads(data)
         stored = raw["post"]
         try:
-            raw["post"] = _stored_post(stored)
+            raw["post"] = _stored_post(stored, article=raw.get("content") == "article")
             return Delivery.from_dict(raw)
         except (BrandkitError, ValueError, TypeError, KeyError, AttributeError) as exc:
             reason = f"{type(exc).__name__}: {exc}"
         raw["post"] = _stand_in(stored)
+        raw.pop("content", None)
         delivery = Delivery.from_dict(raw)
         _UNREADABLE[delivery] = (stored, reason)
         # Written back as stored, never re-serialised from the stand-in it is shown as.
@@ -660,7 +677,7 @@ class Outbox(SQLiteStore):
         if status in _IN_FLIGHT:
             lease_owner, lease_until = self.owner, time.time() + self.lease
         if row is None:
-            scheduled = delivery.post.scheduled_at
+            scheduled = send_at(delivery.post)
             if status == "pending" and scheduled is not None and scheduled > self.clock():
                 # Written for later: the worker will take it when it is due.
                 lease_owner, lease_until = None, None
@@ -984,10 +1001,14 @@ class Outbox(SQLiteStore):
     # -- user actions --------------------------------------------------------------------
 
     def add(
-        self, post: Post, accounts: Account | Sequence[Account], *, check: bool = True
+        self, post: Content, accounts: Account | Sequence[Account], *, check: bool = True
     ) -> builtins.list[Delivery]:
         """Write ``post`` for every account as a pending delivery, for a worker to publish
         (at ``post.scheduled_at``, or as soon as possible).
+
+        ``post`` may be an [`Article`][brandkit.Article] for blog accounts (WordPress,
+        Ghost, dev.to): the worker sends it as soon as possible, a scheduled one too (the
+        blog publishes it at its ``scheduled_at``).
 
         Before anything is written the post is rendered for each account's platform with
         the platform's published rules (`brandkit.content.render`), so that a post
@@ -1006,12 +1027,16 @@ class Outbox(SQLiteStore):
             ConfigurationError: no accounts, an unknown platform, or an account that is
                 not in the configuration this outbox knows (``accounts=`` at creation).
             ContentError: the post breaks a rule of one account's platform (the error
-                names the platform and the field).
+                names the platform and the field), or an article is added for a social
+                account or a post for a blog account.
             MediaError: a media file of the post is gone or breaks a platform's rule.
         """
+        from brandkit._client import check_content
+
         targets = [accounts] if isinstance(accounts, Account) else list(accounts)
         if not targets:
             raise ConfigurationError("add needs at least one account")
+        check_content(post, targets)
         if self.accounts is not None:
             unknown = [a.key for a in targets if a.key not in self.accounts]
             if unknown:
@@ -1025,7 +1050,8 @@ class Outbox(SQLiteStore):
                 gone = missing_media(post, platform)
                 if gone is not None:
                     raise gone
-                render(post, platform)
+                if isinstance(post, Post):
+                    render(post, platform)
         now = self.clock()
         out = []
         with self._tx() as db:
@@ -1081,7 +1107,9 @@ class Outbox(SQLiteStore):
         delivery = reply_delivery(adapter, message, post, self.clock())
         assert delivery.reply_to is not None
         caps = adapter.answer_capabilities(adapter.capabilities, delivery.reply_to)
-        render(delivery.post, account.platform, capabilities=caps)
+        answer = delivery.post
+        assert isinstance(answer, Post)  # reply_delivery carries the post it was given
+        render(answer, account.platform, capabilities=caps)
         return self.insert_once(delivery)
 
     def retry(self, delivery_id: str) -> Delivery:

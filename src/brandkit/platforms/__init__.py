@@ -40,6 +40,7 @@ _KNOWN: dict[str, str] = {
     "mastodon": "brandkit.platforms.mastodon:MastodonAdapter",
     "telegram": "brandkit.platforms.telegram:TelegramAdapter",
     "threads": "brandkit.platforms.threads:ThreadsAdapter",
+    "wordpress": "brandkit.platforms.wordpress:WordPressAdapter",
     "x": "brandkit.platforms.x:XAdapter",
 }
 assert list(_KNOWN) == sorted(_KNOWN), "keep _KNOWN sorted"

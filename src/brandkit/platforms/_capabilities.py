@@ -188,6 +188,24 @@ BUILTIN_CAPABILITIES: dict[str, Capabilities] = {
         ),
         metrics=False,
     ),
+    # WordPress (REST API wp/v2): one featured image per article, alt text kept on the
+    # attachment; the largest upload is the site's own PHP setting (post_max_size), not
+    # WordPress's, so the bound here is only a sanity check. Core WordPress counts no views;
+    # comment counts are the metrics.
+    "wordpress": Capabilities(
+        platform="wordpress",
+        threads=False,
+        max_parts=1,
+        media=MediaRules(
+            max_items=1,
+            max_videos=0,
+            image_types=frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"}),
+            max_image_bytes=64 * MiB,
+            max_gif_bytes=64 * MiB,
+            max_alt_length=None,
+        ),
+        metrics=True,
+    ),
     # dev.to (Forem) fetches the cover image from a public URL and keeps no alt text for it;
     # its API cannot delete an article (only unpublish it); the author's own list of articles
     # carries views, reactions and comments.

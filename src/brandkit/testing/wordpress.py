@@ -661,7 +661,24 @@ class WordPressEmulator(Emulator):
             response: httpx.Response = fn(*args)
         except _ApiError as exc:
             return self.error(exc.status, exc.message, code=exc.code, data=exc.data)
+        fields = self._query(request).get("_fields")
+        if fields and response.is_success:
+            response = self._only(response, {f.strip() for f in fields.split(",") if f.strip()})
         return response
+
+    def _only(self, response: httpx.Response, fields: set[str]) -> httpx.Response:
+        """``_fields``: only the named top-level fields of each object (``_links`` too
+        goes, unless named)."""
+
+        def cut(value: Any) -> Any:
+            if isinstance(value, dict):
+                return {k: v for k, v in value.items() if k in fields}
+            return value
+
+        body = json.loads(response.content)
+        body = [cut(v) for v in body] if isinstance(body, list) else cut(body)
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        return self.json(body, status=response.status_code, headers=headers)
 
     # -- auth --------------------------------------------------------------------------------
 
@@ -1393,6 +1410,14 @@ class WordPressEmulator(Emulator):
         )
         self._next_item += 1
         item.slug = self._unique_slug(_sanitize_title(item.title), item)
+        # WordPress reads the attachment's fields from the query of the upload too.
+        query = self._query(request)
+        item.alt_text = query.get("alt_text", "")
+        item.caption = query.get("caption", "")
+        item.content = query.get("description", "")
+        item.title = query.get("title", item.title)
+        if query.get("post", "").isdigit():
+            item.parent = int(query["post"])
         self._items[item.id] = item
         self._files[item.file] = item.id
         location = f"{self._site()}/wp-json/wp/v2/media/{item.id}"

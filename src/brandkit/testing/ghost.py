@@ -345,19 +345,24 @@ class GhostEmulator(Emulator):
         expected = hmac.new(secret, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
         if not hmac.compare_digest(expected, signature):
             raise invalid("invalid signature")
+        # jsonwebtoken's order: exp, then the audience, then maxAge (from iat).
         now = self.clock.time()
         exp = claims.get("exp")
-        if exp is not None and (not isinstance(exp, int | float) or now >= exp):
+        if exp is not None and not isinstance(exp, int | float):
+            raise invalid("invalid exp value")
+        if exp is not None and now >= exp:
             raise invalid("jwt expired")
+        audience = claims.get("aud")
+        audiences = audience if isinstance(audience, list) else [audience]
+        # Ghost tests the audience with the RegExp /\/?admin\/?$/ (a search, not a full
+        # match: "/v5/admin/" passes too).
+        if not any(isinstance(a, str) and re.search(r"/?admin/?$", a) for a in audiences):
+            raise invalid("jwt audience invalid. expected: /\\/?admin\\/?$/")
         iat = claims.get("iat")
         if not isinstance(iat, int | float):
             raise invalid("iat required when maxAge is specified")
         if now - iat > TOKEN_MAX_AGE:
             raise invalid("maxAge exceeded")
-        audience = claims.get("aud")
-        audiences = audience if isinstance(audience, list) else [audience]
-        if not any(isinstance(a, str) and re.fullmatch(r"/?admin/?", a) for a in audiences):
-            raise invalid("jwt audience invalid. expected: /?admin/?$")
 
     # -- helpers --------------------------------------------------------------------------
 

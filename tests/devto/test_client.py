@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from brandkit import Account, Client, DeliveryStatus, RetryPolicy
+from brandkit import Account, AsyncClient, Client, DeliveryStatus, RetryPolicy
 from brandkit.content import Article
 from brandkit.errors import AuthError, Unsupported
 from brandkit.testing.devto import DevtoEmulator
@@ -72,3 +72,18 @@ def test_update_and_no_delete(emu: DevtoEmulator, client: Client) -> None:
     with pytest.raises(Unsupported):
         client.delete(delivery, account)
     assert emu.post_titles() == ["V1"]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests run on asyncio."""
+    return "asyncio"
+
+
+@pytest.mark.anyio
+async def test_the_async_client_publishes_and_reconciles(emu: DevtoEmulator) -> None:
+    emu.fault(method="POST", path=CREATE, drop="after")
+    async with AsyncClient(retry=FAST) as client:
+        (delivery,) = await client.publish(Article(title="Async", body="Hi."), emu.account())
+    assert delivery.status is DeliveryStatus.SENT, delivery.error
+    assert emu.post_titles() == ["Async"] and emu.count("POST", CREATE) == 1

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from brandkit import Account, Client, DeliveryStatus, Post, RetryPolicy
+from brandkit import Account, AsyncClient, Client, DeliveryStatus, Post, RetryPolicy
 from brandkit.campaign import Campaign
 from brandkit.campaign import publish as publish_campaign
 from brandkit.content import Article, Media
@@ -108,3 +108,19 @@ def test_a_campaign_announces_ghosts_url_on_mastodon(emu: GhostEmulator, client:
     assert article.status is DeliveryStatus.SENT and announcement.status is DeliveryStatus.SENT
     (text,) = masto.post_texts()
     assert text.startswith(f"Acme 3.0 is out: {emu.base_url}/acme-3-0/?utm_source=mastodon")
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests run on asyncio."""
+    return "asyncio"
+
+
+@pytest.mark.anyio
+async def test_the_async_client_publishes_and_reconciles(emu: GhostEmulator) -> None:
+    emu.fault(method="POST", path=CREATE, drop="after")
+    async with AsyncClient(retry=FAST) as client:
+        (delivery,) = await client.publish(Article(title="Async", body="Hi."), emu.account())
+    assert delivery.status is DeliveryStatus.SENT, delivery.error
+    assert delivery.url == f"{emu.base_url}/async/"
+    assert emu.post_titles() == ["Async"] and emu.count("POST", CREATE) == 1

@@ -11,12 +11,15 @@ repeated after a crash writes nothing twice.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import json
 import logging
+import sqlite3
 import uuid
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -33,7 +36,7 @@ if TYPE_CHECKING:
     from brandkit.outbox._store import Outbox
     from brandkit.platforms._base import PartRef
 
-__all__ = ["Hold", "HoldStore", "Plan", "holds_for"]
+__all__ = ["Hold", "HoldStore", "Plan", "arelease", "holds_for", "release", "states"]
 
 logger = logging.getLogger("brandkit.campaign")
 
@@ -274,6 +277,26 @@ def holds_for(outbox: Outbox) -> HoldStore:
     return store
 
 
+def _existing(outbox: Outbox) -> HoldStore | None:
+    """The hold store beside ``outbox`` if any campaign was ever held there, else ``None``
+    (without creating tables in an outbox that never held one)."""
+    store = _STORES.get(outbox)
+    if store is not None:
+        return store
+    path = getattr(outbox, "path", None)
+    if not isinstance(path, str) or "://" in path or path == ":memory:":
+        return None
+    try:
+        uri = Path(path).resolve().as_uri() + "?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=1.0)) as db:
+            found = db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'campaign_holds'"
+            ).fetchone()
+    except (sqlite3.Error, OSError, ValueError):
+        return None
+    return holds_for(outbox) if found else None
+
+
 # -- releasing ---------------------------------------------------------------------------------
 
 
@@ -284,6 +307,13 @@ class Plan:
     hold: Hold
     article: Delivery | None
     read: bool
+
+
+def states(deliveries: Sequence[Delivery]) -> str:
+    """``"ghost:acme: failed (the error); ..."`` for messages."""
+    return "; ".join(
+        f"{d.account}: {d.status.value}" + (f" ({d.error})" if d.error else "") for d in deliveries
+    )
 
 
 def _status(ref: PartRef) -> str | None:
@@ -305,9 +335,10 @@ def plan(outbox: Outbox, hold: Hold, now: datetime, store: HoldStore) -> Plan | 
             if d.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.UNKNOWN)
         ]
         if not waiting:
-            why = "; ".join(f"{d.account}: {d.status.value} ({d.error})" for d in found) or (
-                "its deliveries are gone from the outbox"
-            )
+            why = "; ".join(
+                f"{d.account}: {d.status.value}" + (f" ({d.error})" if d.error else "")
+                for d in found
+            ) or ("its deliveries are gone from the outbox")
             store.failed(hold.id, f"the article was not published: {why}", now)
             logger.warning("campaign %s: not announced: the article was not published", hold.name)
             return None
@@ -411,7 +442,9 @@ def release(
     Raises:
         OutboxConflict: the outbox stayed locked by another process.
     """
-    store = holds_for(outbox)
+    store = _existing(outbox)
+    if store is None:
+        return []
     at = now or datetime.now(UTC)
     known = dict(accounts or {}) or client._core.accounts
     out: list[Delivery] = []
@@ -439,7 +472,9 @@ async def arelease(
     now: datetime | None = None,
 ) -> list[Delivery]:
     """`release` with an `AsyncClient`."""
-    store = holds_for(outbox)
+    store = _existing(outbox)
+    if store is None:
+        return []
     at = now or datetime.now(UTC)
     known = dict(accounts or {}) or client._core.accounts
     out: list[Delivery] = []

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from brandkit.accounts import Account
-from brandkit.campaign._holds import holds_for
+from brandkit.campaign._holds import holds_for, states
 from brandkit.campaign._model import LIVE_STATUSES, Campaign
 from brandkit.delivery import Delivery, DeliveryStatus
 from brandkit.errors import BrandkitError, ConfigurationError
@@ -64,7 +64,7 @@ def _not_announced(
     client: Client | AsyncClient, campaign: Campaign, articles: Sequence[Delivery]
 ) -> list[Delivery]:
     """Failed announcement deliveries saying why (nothing was sent to the networks)."""
-    why = "; ".join(f"{d.account}: {d.status.value} ({d.error})" for d in articles)
+    why = states(articles)
     now = client._core.clock()
     out = []
     for account in campaign.to:
@@ -119,7 +119,7 @@ def publish(
     """
     targets = _blogs(blogs)
     later = _before(client, campaign, targets)
-    articles = client.publish(campaign.article, targets)  # type: ignore[arg-type]
+    articles = client.publish(campaign.article, targets)
     source, rest = _after(client, campaign, articles, later)
     if source is None:
         return [*articles, *rest]
@@ -134,7 +134,7 @@ async def apublish(
     """`publish` with an `AsyncClient` (the networks are served concurrently)."""
     targets = _blogs(blogs)
     later = _before(client, campaign, targets)
-    articles = await client.publish(campaign.article, targets)  # type: ignore[arg-type]
+    articles = await client.publish(campaign.article, targets)
     source, rest = _after(client, campaign, articles, later)
     if source is None:
         return [*articles, *rest]

@@ -1,0 +1,202 @@
+"""A campaign end to end over sockets: the article on the blog, then its announcement on X,
+Bluesky and LinkedIn with the article's real URL, card and UTM tags."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from brandkit import AsyncClient, Client, Post
+from brandkit.campaign import Campaign, holds, publish, release
+from brandkit.content import Article, Media
+from brandkit.delivery import DeliveryStatus
+from brandkit.errors import ConfigurationError
+from brandkit.outbox import Outbox, Worker
+from brandkit.platforms.ghost import GhostAdapter
+from brandkit.testing import png
+from tests.campaign.conftest import FAST, Site
+
+IMAGE = png(120, 63)
+
+
+def release_article(**kw: object) -> Article:
+    fields: dict[str, object] = {
+        "title": "Acme opens in Lisbon",
+        "body": "Acme opens its **first office** in Lisbon.",
+        "excerpt": "Our first office in Portugal.",
+        "featured_image": Media.from_bytes(IMAGE, alt="The Lisbon office"),
+        "campaign": "lisbon",
+    }
+    fields.update(kw)
+    return Article(**fields)  # type: ignore[arg-type]
+
+
+def campaign(site: Site, article: Article | None = None) -> Campaign:
+    return Campaign(
+        article or release_article(),
+        announce=Post(text="We are in Lisbon! {url}"),
+        to=site.networks,
+    )
+
+
+def utm(url: str) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(url).query)
+
+
+def base(url: str) -> str:
+    return url.split("?", 1)[0]
+
+
+def test_the_article_first_then_each_network(site: Site) -> None:
+    """The article is published, then announced everywhere with its public URL, tagged per
+    network, and a card made from the article."""
+    with Client(retry=FAST) as client:
+        deliveries = publish(client, campaign(site), [site.blog_account])
+    article, *announcements = deliveries
+    assert article.ok and article.url == f"{site.blog.base_url}/acme-opens-in-lisbon/"
+    assert [d.platform for d in announcements] == ["x", "bluesky", "linkedin"]
+    assert all(d.ok for d in announcements), [d.error for d in announcements]
+
+    (x_text,) = site.x.post_texts()
+    x_url = x_text.split()[-1]
+    assert base(x_url) == article.url
+    assert utm(x_url) == {"utm_source": ["x"], "utm_medium": ["social"], "utm_campaign": ["lisbon"]}
+
+    (record,) = site.bluesky.posts()  # type: ignore[attr-defined]
+    card = record.value["embed"]["external"]
+    assert base(card["uri"]) == article.url and utm(card["uri"])["utm_source"] == ["bluesky"]
+    assert card["title"] == "Acme opens in Lisbon"
+    assert card["description"] == "Our first office in Portugal."
+    assert "thumb" in card
+
+    (li_post,) = site.linkedin.posts  # type: ignore[attr-defined]
+    li_article = li_post.content["article"]
+    assert base(li_article["source"]) == article.url
+    assert utm(li_article["source"])["utm_source"] == ["linkedin"]
+    assert li_article["title"] == "Acme opens in Lisbon"
+
+
+def test_a_refused_article_is_never_announced(site: Site) -> None:
+    """When the blog refuses the article, nothing reaches any network; the announcements
+    come back failed, saying why."""
+    site.blog.fault(method="POST", path=r"/ghost/api/admin/posts/", status=422, times=1)
+    with Client(retry=FAST) as client:
+        article, *announcements = publish(client, campaign(site), [site.blog_account])
+    assert article.status is DeliveryStatus.FAILED
+    assert [d.status for d in announcements] == [DeliveryStatus.FAILED] * 3
+    assert "the article was not published" in str(announcements[0].error)
+    assert site.network_posts == 0
+
+
+def test_a_scheduled_article_needs_an_outbox(site: Site) -> None:
+    """Without an outbox nobody would announce a scheduled article later: refused before
+    any request."""
+    later = release_article(scheduled_at=datetime.now(UTC) + timedelta(hours=1))
+    with Client(retry=FAST) as client, pytest.raises(ConfigurationError, match="outbox"):
+        publish(client, campaign(site, later), [site.blog_account])
+    assert site.blog.requests == []
+
+
+def test_a_scheduled_article_is_announced_when_it_goes_live(site: Site, tmp_path: Path) -> None:
+    """The article goes to the blog at once (scheduled there); the announcement is held and
+    released only once the blog says the article is published, with its final URL (Ghost
+    shows a /p/<uuid>/ preview address until then)."""
+    start = datetime.now(UTC)
+    when = start + timedelta(minutes=10)
+    outbox = Outbox(str(tmp_path / "brandkit.db"))
+    with Client(retry=FAST, outbox=outbox) as client:
+        (article,) = publish(
+            client, campaign(site, release_article(scheduled_at=when)), [site.blog_account]
+        )
+        assert article.ok and "/p/" in (article.url or "")
+        assert site.network_posts == 0
+        (hold,) = holds(outbox)
+        assert hold.status == "held" and hold.live_at == when
+
+        # Before its time: nothing is looked at, nothing released.
+        assert release(outbox, client, now=start + timedelta(minutes=5)) == []
+        # At its time, but the blog has not published it yet (its clock is behind).
+        assert release(outbox, client, now=when + timedelta(seconds=1)) == []
+        assert holds(outbox)[0].reason == "the blog says the article is 'scheduled'"
+
+        site.blog.clock.advance(timedelta(minutes=11))
+        queued = release(outbox, client, now=when + timedelta(minutes=2))
+        assert [d.platform for d in queued] == ["x", "bluesky", "linkedin"]
+        final = f"{site.blog.base_url}/acme-opens-in-lisbon/"
+        assert all(base(d.post.text.split()[-1]) == final for d in queued)
+        assert holds(outbox)[0].status == "released"
+        assert holds(outbox)[0].url == final
+        with Worker(outbox, [site.blog_account, *site.networks], client=client) as worker:
+            sent = worker.run_once(now=when + timedelta(minutes=2))
+        assert sorted(d.platform for d in sent if d.ok) == ["bluesky", "linkedin", "x"]
+    (x_text,) = site.x.post_texts()
+    assert base(x_text.split()[-1]) == final
+
+
+def test_a_release_repeated_after_a_crash_queues_nothing_twice(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A release that dies after writing the announcements and before marking the hold
+    writes the same deliveries (same ids) when it runs again: one announcement each."""
+    from brandkit.campaign._holds import HoldStore
+
+    when = datetime.now(UTC) + timedelta(minutes=10)
+    outbox = Outbox(str(tmp_path / "brandkit.db"))
+    with Client(retry=FAST, outbox=outbox) as client:
+        publish(client, campaign(site, release_article(scheduled_at=when)), [site.blog_account])
+        site.blog.clock.advance(timedelta(minutes=11))
+
+        def crash(*args: object, **kwargs: object) -> None:
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(HoldStore, "released", crash)
+        with pytest.raises(KeyboardInterrupt):
+            release(outbox, client, now=when + timedelta(minutes=1))
+        monkeypatch.undo()
+        first = [d.id for d in outbox.list()]
+        again = release(outbox, client, now=when + timedelta(minutes=1))
+    assert [d.id for d in outbox.list()] == first
+    assert {d.id for d in again} <= set(first)
+    assert len([d for d in outbox.list() if d.platform != "ghost"]) == 3
+
+
+@pytest.mark.parametrize("where", ["brandkit", "blog"])
+def test_an_article_deleted_before_it_goes_live_fails_the_hold(
+    site: Site, tmp_path: Path, where: str
+) -> None:
+    """A scheduled article deleted (through brandkit, or on the blog itself) is never
+    announced; the hold says why."""
+    when = datetime.now(UTC) + timedelta(minutes=10)
+    outbox = Outbox(str(tmp_path / "brandkit.db"))
+    with Client(retry=FAST, outbox=outbox) as client:
+        (article,) = publish(
+            client, campaign(site, release_article(scheduled_at=when)), [site.blog_account]
+        )
+        if where == "brandkit":
+            client.delete(article)
+        else:
+            adapter = GhostAdapter(site.blog_account)
+            client.run(adapter, adapter.delete_part(article.parts[0]))
+        site.blog.clock.advance(timedelta(minutes=11))
+        assert release(outbox, client, now=when + timedelta(minutes=1)) == []
+    (hold,) = holds(outbox)
+    assert hold.status == "failed"
+    expected = "deleted" if where == "brandkit" else "gone from the blog"
+    assert expected in (hold.reason or "")
+    assert site.network_posts == 0
+
+
+def test_async_client_publishes_a_campaign(site: Site) -> None:
+    """AsyncClient does the same, the networks served concurrently."""
+
+    async def main() -> list[DeliveryStatus]:
+        async with AsyncClient(retry=FAST) as client:
+            got = await campaign(site).apublish_through(client, [site.blog_account])
+        return [d.status for d in got]
+
+    assert asyncio.run(main()) == [DeliveryStatus.SENT] * 4
+    assert len(site.x.post_texts()) == 1

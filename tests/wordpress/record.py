@@ -333,6 +333,27 @@ def record_pretty(rec: Recorder) -> None:
         },
     )
     rec.send(
+        "upload of a PNG signature followed by junk (WordPress checks the signature only)",
+        "POST",
+        "/wp/v2/media",
+        content=b"\x89PNG\r\n\x1a\n" + b"\x00" * 40,
+        headers={
+            "Content-Type": "image/png",
+            "Content-Disposition": 'attachment; filename="junk.png"',
+        },
+    )
+    rec.send(
+        "upload PNG with alt_text in the query",
+        "POST",
+        "/wp/v2/media",
+        query={"alt_text": "Alt from the query"},
+        content=png,
+        headers={
+            "Content-Type": "image/png",
+            "Content-Disposition": 'attachment; filename="query-alt.png"',
+        },
+    )
+    rec.send(
         "upload without Content-Disposition",
         "POST",
         "/wp/v2/media",

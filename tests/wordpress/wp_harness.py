@@ -193,6 +193,13 @@ class WordPressServer:
             raise RuntimeError(f"php failed ({done.returncode}): {done.stderr[-2000:]}")
         return done.stdout
 
+    def refuse_upload_types(self, *extensions: str) -> None:
+        """Make the site refuse uploads with these extensions (none: allow WordPress's usual
+        types again), through the harness plugin's ``upload_mimes`` filter.
+        """
+        value = ",".join(e.lower().lstrip(".") for e in extensions)
+        self.php(f"update_option('brandkit_refused_upload_types', {json.dumps(value)});")
+
     def log(self) -> str:
         """The tail of PHP's built-in server log (requests and PHP warnings)."""
         path = self.data_dir / "php.log"

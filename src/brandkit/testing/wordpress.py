@@ -384,6 +384,8 @@ class WordPressEmulator(Emulator):
             (as WordPress behind Apache or nginx does) instead of as an anonymous request.
         cron: publish ``future`` posts when their date passes (WP-Cron on a visited site).
         moderation: comments by the audience wait for approval (``hold``).
+        refuse_types: file extensions the site does not allow on top of WordPress's own
+            refusals (as an ``upload_mimes`` filter removes them), e.g. ``{"gif"}``.
         title: the site's title.
         strict: see [`Emulator`][brandkit.testing.Emulator].
     """
@@ -400,6 +402,7 @@ class WordPressEmulator(Emulator):
         auth_errors: bool = False,
         cron: bool = True,
         moderation: bool = True,
+        refuse_types: set[str] | frozenset[str] = frozenset(),
         title: str = "brandkit test site",
         strict: bool | None = None,
     ) -> None:
@@ -409,6 +412,7 @@ class WordPressEmulator(Emulator):
         self.auth_errors = auth_errors
         self.cron = cron
         self.moderation = moderation
+        self.refuse_types = frozenset(t.lower().lstrip(".") for t in refuse_types)
         self.title = title
         self._users: dict[int, _User] = {}
         self._items: dict[int, _Item] = {}
@@ -1362,7 +1366,7 @@ class WordPressEmulator(Emulator):
             )
         stem, _, ext = filename.rpartition(".")
         ext = ext.lower()
-        mime = _EXT_TYPES.get(ext) if stem else None
+        mime = _EXT_TYPES.get(ext) if stem and ext not in self.refuse_types else None
         width = height = None
         if mime is not None and mime.startswith("image/"):
             found = sniff(data[:64])
@@ -1372,6 +1376,8 @@ class WordPressEmulator(Emulator):
                 # wp_check_filetype_and_ext: an image with the wrong extension is renamed.
                 mime = found[0]
                 ext = _IMAGE_EXT.get(mime, ext)
+                if ext in self.refuse_types:
+                    mime = None
             if mime is not None:
                 dims = _dimensions(mime, data[: 64 * 1024])
                 if dims:

@@ -2,12 +2,14 @@
 embeds, ``@atproto/oauth-provider``): discovery, PAR with PKCE and DPoP, the user's sign-in
 and consent, the code exchange, a post with the DPoP-bound token, and refresh.
 
-The user's part is done the way the provider's sign-in page does it in a browser: the page
-is loaded (its cookies: device, session and CSRF), then the page's own API is called with
-the headers a browser sends from that page (``Origin``, ``Referer``, ``Sec-Fetch-*``, the
-CSRF header): ``~api/sign-in`` with the account's password, ``~api/consent``, and the
-redirect it answers with is followed to the app's callback. The provider checks all of
-these headers, so a request a browser would not send is refused.
+The user's part is done in two ways. The full flow drives headless Chromium (Debian's
+``chromium``; ``tests/pds/harness/browser.mjs`` speaks the DevTools protocol with Node 22's
+WebSocket): the browser opens the authorization page, the password is typed into its form,
+the consent button clicked, and the browser comes back to a callback server on
+``127.0.0.1`` (atproto's loopback client), as ``brandkit connect bluesky`` would. The refusal
+tests call the page's own API the way the page does (``~api/sign-in``, ``~api/consent``,
+with the cookies and the ``Origin``/``Referer``/``Sec-Fetch-*``/CSRF headers the provider
+checks), which takes a fraction of a second.
 
 The PDS names itself ``http://localhost:<port>`` (its ``PDS_HOSTNAME``), so its DID
 documents, its metadata and its DPoP ``htu`` checks use that name; it resolves to loopback.
@@ -16,8 +18,14 @@ documents, its metadata and its DPoP ``htu`` checks use that name; it resolves t
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 
 import attrs
 import httpx
@@ -28,11 +36,78 @@ from brandkit import Client, DeliveryStatus, Post, RetryPolicy
 from brandkit.auth import GrantRefused
 from brandkit.auth import bluesky as bsky
 from brandkit.auth._core import new_verifier
-from tests.pds.pds_harness import PdsAccount, PdsServer
+from tests.pds.pds_harness import HARNESS_DIR, NODE_BIN, PdsAccount, PdsServer
 
 REDIRECT = "http://127.0.0.1:8765/callback"
 API = "/@atproto/oauth-provider/~api"
 FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=30)
+CHROMIUM = Path(os.environ.get("BRANDKIT_CHROMIUM", "/usr/bin/chromium"))
+BROWSER_TIMEOUT_S = 90
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}
+
+
+@contextmanager
+def callback_server() -> Iterator[tuple[str, list[str]]]:
+    """The app's loopback redirect target: answers every GET and records its path."""
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            body = b"connected: you can close this window"
+            self.send_response(200)
+            self.send_header("content-type", "text/plain")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            return None
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.daemon = True
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/callback", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def sign_in_with_chromium(start: bsky.BlueskyStart, user: PdsAccount, redirect: str) -> str:
+    """The user in a real browser: headless Chromium signs in on the PDS's page and
+    approves; returns the URL the browser was sent back to."""
+    if not CHROMIUM.exists():
+        reason = f"Chromium is not installed at {CHROMIUM} (Debian: apt-get install chromium)"
+        if _in_ci():
+            pytest.fail(f"CI is set but {reason}", pytrace=False)
+        pytest.skip(reason)
+    done = subprocess.run(
+        [str(NODE_BIN), str(HARNESS_DIR / "browser.mjs"), start.url, redirect],
+        cwd=HARNESS_DIR,
+        env={
+            "PATH": f"{NODE_BIN.parent}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "HOME": os.environ.get("HOME", "/tmp"),
+            "CHROMIUM": str(CHROMIUM),
+            "BROWSER_TIMEOUT_MS": str((BROWSER_TIMEOUT_S - 10) * 1000),
+            # The password goes through the environment, never the command line.
+            "BROWSER_PASSWORD": user.password,
+        },
+        capture_output=True,
+        text=True,
+        timeout=BROWSER_TIMEOUT_S,
+        check=False,
+    )
+    lines = done.stdout.strip().splitlines()
+    answer = json.loads(lines[-1]) if lines else {"error": done.stderr[-2000:]}
+    assert "callback" in answer, answer
+    callback: str = answer["callback"]
+    return callback
 
 
 @pytest.fixture
@@ -116,8 +191,10 @@ def sign_in_and_consent(http: httpx.Client, start: bsky.BlueskyStart, user: PdsA
     return location
 
 
-def begin(pds: PdsServer, http: httpx.Client, user: PdsAccount) -> bsky.BlueskyStart:
-    client = bsky.loopback_client(REDIRECT)
+def begin(
+    pds: PdsServer, http: httpx.Client, user: PdsAccount, redirect: str = REDIRECT
+) -> bsky.BlueskyStart:
+    client = bsky.loopback_client(redirect)
     return bsky.start(user.handle, client, plc_url=pds.plc_url, resolver=pds.base_url, http=http)
 
 
@@ -141,14 +218,18 @@ def texts(pds: PdsServer, did: str) -> list[str]:
 def test_full_oauth_flow_post_refresh_post(
     pds: PdsServer, http: httpx.Client, account: PdsAccount
 ) -> None:
-    """Discovery, PAR, sign-in and consent, code exchange; a post with the DPoP-bound token;
-    an explicit refresh; a post after the adapter refreshed an expired token by itself, and
-    after the PDS refused a token (401 invalid_token) and the adapter refreshed and repeated
-    the call; finally rotation: a spent refresh token is refused and ends the session."""
-    start = begin(pds, http, account)
-    assert start.did == account.did
-    assert start.issuer.startswith("http://localhost:")
-    creds = bsky.finish(start, sign_in_and_consent(http, start, account), http=http)
+    """Discovery, PAR, sign-in and consent in headless Chromium, back to the app's loopback
+    callback, code exchange; a post with the DPoP-bound token; an explicit refresh; a post
+    after the adapter refreshed an expired token by itself, and after the PDS refused a
+    token (401 invalid_token) and the adapter refreshed and repeated the call; finally
+    rotation: a spent refresh token is refused and ends the session."""
+    with callback_server() as (redirect, seen):
+        start = begin(pds, http, account, redirect)
+        assert start.did == account.did
+        assert start.issuer.startswith("http://localhost:")
+        callback = sign_in_with_chromium(start, account, redirect)
+    assert seen == [callback.removeprefix(redirect.removesuffix("/callback"))]
+    creds = bsky.finish(start, callback, http=http)
     assert creds.did == account.did
     assert "atproto" in creds.scopes and "transition:generic" in creds.scopes
     assert creds.expires_at is not None and creds.expires_at > time.time() + 60

@@ -52,6 +52,7 @@ from brandkit.platforms import adapter_class
 from brandkit.platforms._base import Adapter, Capabilities, PartRef, ThreadContext
 
 if TYPE_CHECKING:
+    from brandkit.campaign import Campaign
     from brandkit.metrics._collector import Batch
     from brandkit.metrics._sample import MetricSample
 
@@ -1339,7 +1340,9 @@ class Client:
         adapter = self._core.adapter_for(account)
         return self.run(adapter, self._core.render_flow(adapter, post))
 
-    def publish(self, post: Content, accounts: Account | Sequence[Account]) -> list[Delivery]:
+    def publish(
+        self, post: Content | Campaign, accounts: Account | Sequence[Account]
+    ) -> list[Delivery]:
         """Publish ``post`` to every account; one [`Delivery`][brandkit.Delivery] per account.
 
         ``post`` is a [`Post`][brandkit.Post] for social accounts or an
@@ -1355,7 +1358,12 @@ class Client:
                 an outbox.
             ContentError: an article for a social account, or a post for a blog account
                 (nothing is sent to any account).
+
+        A [`Campaign`][brandkit.campaign.Campaign] publishes its article to ``accounts``
+        (the blogs), then its announcement (see `brandkit.campaign.publish`).
         """
+        if not isinstance(post, Post | Article):
+            return post.publish_through(self, accounts)
         targets = _accounts(accounts)
         later = self._core.scheduled_later(post)
         deliveries = self._core.new_deliveries(post, targets, later)
@@ -1702,14 +1710,18 @@ class AsyncClient:
         adapter = self._core.adapter_for(account)
         return await self.run(adapter, self._core.render_flow(adapter, post))
 
-    async def publish(self, post: Content, accounts: Account | Sequence[Account]) -> list[Delivery]:
-        """Publish ``post`` (a post, or an article for blogs) to every account concurrently;
-        see `Client.publish`.
+    async def publish(
+        self, post: Content | Campaign, accounts: Account | Sequence[Account]
+    ) -> list[Delivery]:
+        """Publish ``post`` (a post, an article for blogs, or a campaign) to every account
+        concurrently; see `Client.publish`.
 
         Raises:
             ConfigurationError: see `Client.publish`.
             ContentError: an article for a social account, or a post for a blog account.
         """
+        if not isinstance(post, Post | Article):
+            return await post.apublish_through(self, accounts)
         targets = _accounts(accounts)
         later = self._core.scheduled_later(post)
         deliveries = self._core.new_deliveries(post, targets, later)

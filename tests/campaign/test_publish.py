@@ -200,3 +200,23 @@ def test_async_client_publishes_a_campaign(site: Site) -> None:
 
     assert asyncio.run(main()) == [DeliveryStatus.SENT] * 4
     assert len(site.x.post_texts()) == 1
+
+
+def test_client_publish_takes_a_campaign(site: Site) -> None:
+    """client.publish(Campaign(...), [blog]) is the campaign's publish: the article's
+    delivery, then one per network."""
+    with Client(retry=FAST) as client:
+        got = client.publish(campaign(site), [site.blog_account])
+    assert [d.platform for d in got] == ["ghost", "x", "bluesky", "linkedin"]
+    assert all(d.ok for d in got)
+
+
+def test_async_client_publish_takes_a_campaign(site: Site) -> None:
+    """await AsyncClient.publish(Campaign(...), [blog]) too."""
+
+    async def main() -> list[str]:
+        async with AsyncClient(retry=FAST) as client:
+            got = await client.publish(campaign(site), [site.blog_account])
+        return [d.platform for d in got if d.ok]
+
+    assert asyncio.run(main()) == ["ghost", "x", "bluesky", "linkedin"]

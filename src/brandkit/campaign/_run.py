@@ -158,5 +158,5 @@ def queue(outbox: Outbox, campaign: Campaign, blogs: Account | Sequence[Account]
     targets = _blogs(blogs)
     campaign.check()
     store = holds_for(outbox)
-    articles = outbox.add(campaign.article, targets)  # type: ignore[arg-type]
+    articles = outbox.add(campaign.article, targets)
     return store.add(campaign, articles, outbox.clock())

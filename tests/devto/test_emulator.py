@@ -4,6 +4,7 @@ Forem's words, slugs, the user's own list, no delete, api-key auth and both rate
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -114,7 +115,14 @@ def test_me_all_lists_drafts_first_then_newest(http: httpx.Client, emu: DevtoEmu
     ]
     assert isinstance(mine[0]["tag_list"], list) and "page_views_count" in mine[0]
     assert [a["title"] for a in http.get("/api/articles/me").json()] == ["New", "Old"]
-    page = http.get("/api/articles/me/all", params={"per_page": 1, "page": 2}).json()
+    later = (emu.clock.now() + timedelta(days=1)).isoformat()
+    post(http, title="Scheduled", published=True, published_at=later)
+    # A scheduled article is unpublished until its time (drafts, without a date, first).
+    assert [a["title"] for a in http.get("/api/articles/me/unpublished").json()] == [
+        "Draft",
+        "Scheduled",
+    ]
+    page = http.get("/api/articles/me/all", params={"per_page": 1, "page": 3}).json()
     assert [a["title"] for a in page] == ["New"]
 
 

@@ -507,10 +507,12 @@ class DevtoEmulator(Emulator):
         except _Refusal as exc:
             return self._refused(exc)
         now = self.clock.now()
+        # Forem's published scope is published AND published_at <= now: a scheduled
+        # article counts as unpublished until its time.
         keep: Callable[[_Article], bool] = {
             "all": lambda a: True,
-            "unpublished": lambda a: not a.published,
-        }.get(which or "published", lambda a: a.published)
+            "unpublished": lambda a: not self._visible(a),
+        }.get(which or "published", self._visible)
         found = [a for a in self._articles.values() if a.user_id == user.id and keep(a)]
         # ORDER BY published_at DESC, created_at DESC: PostgreSQL puts NULLs (drafts) first.
         found.sort(

@@ -25,6 +25,7 @@ from brandkit.auth.store import new_key
 from brandkit.cli import main
 from brandkit.testing.bluesky import BlueskyEmulator
 from brandkit.testing.facebook import FacebookEmulator
+from brandkit.testing.instagram import InstagramEmulator
 from brandkit.testing.linkedin import LinkedInEmulator
 from brandkit.testing.mastodon import MastodonEmulator
 from brandkit.testing.threads import ThreadsEmulator
@@ -339,3 +340,49 @@ def test_refused_consent_and_missing_secret(
     status, _ = cli("connect", "facebook", "--client-id", "1", "--store", str(store))
     assert status == 1
     assert "$BRANDKIT_FACEBOOK_APP_SECRET" in capsys.readouterr().err
+
+
+def test_connect_bluesky_with_oauth(store: Path) -> None:
+    """``connect bluesky HANDLE`` without an app password runs Bluesky OAuth (PAR, PKCE,
+    DPoP, brandkit.auth.bluesky) through the loopback redirect; the stored session posts
+    and refreshes from the store."""
+    emu = BlueskyEmulator()
+    with emu.serve():
+        emu.add_user("brand.test")
+        status, out, _ = connect(
+            "bluesky", "brand.test", "--base-url", emu.base_url, "--plc-url", emu.base_url,
+            "--store", str(store),
+        )  # fmt: skip
+        assert status == 0, out
+        assert "(in 60 min)" in out
+        first = stored(store)["bluesky"]
+        with EncryptedStore(store) as s:
+            assert publish(Account.from_store(s, "bluesky"), "via OAuth") is DeliveryStatus.SENT
+        status, refreshed = cli("accounts", "refresh", "--store", str(store), "--force")
+        assert status == 0 and "refreshed" in refreshed, refreshed
+        assert stored(store)["bluesky"]["refresh_token"] != first["refresh_token"]
+        with EncryptedStore(store) as s:
+            assert publish(Account.from_store(s, "bluesky"), "refreshed") is DeliveryStatus.SENT
+
+
+def test_connect_instagram(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``connect instagram``: Instagram Login's 60-day token and the media host stored with
+    it; listed as refreshable."""
+    emu = InstagramEmulator()
+    with emu.serve():
+        port = free_port()
+        app = emu.oauth_app(
+            redirect_uri=f"http://127.0.0.1:{port}/callback",
+            scopes="instagram_business_basic,instagram_business_content_publish",
+        )
+        monkeypatch.setenv("BRANDKIT_INSTAGRAM_APP_SECRET", app.client_secret)
+        host = {"put": emu.base_url + "/media/", "base_url": emu.base_url + "/media/"}
+        status, out, _ = connect(
+            "instagram", "--client-id", app.client_id, "--base-url", emu.base_url,
+            "--port", str(port), "--store", str(store), "--media-host", json.dumps(host),
+        )  # fmt: skip
+        assert status == 0, out
+        record = stored(store)["instagram"]
+        assert record["media_host"] == host and record["long_lived"] is True
+        (row,) = json.loads(cli("accounts", "list", "--store", str(store), "--json")[1])
+        assert row["refreshable"] and "(in 60 days)" in row["expires"]

@@ -8,6 +8,7 @@ import json
 import logging
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import attrs
@@ -16,6 +17,7 @@ import pytest
 from pydantic import SecretStr
 
 from brandkit import Account, Client, DeliveryStatus, Post, RetryPolicy
+from brandkit._flow import run_flow
 from brandkit.auth import CallbackError, ConsentDenied, GrantRefused
 from brandkit.auth import bluesky as bsky
 from brandkit.auth._core import new_verifier
@@ -410,3 +412,78 @@ def test_an_app_password_account_still_uses_its_session(emu: BlueskyEmulator) ->
     create = [r for r in emu.requests if r.url.path.endswith("createRecord")][-1]
     assert create.headers["authorization"].startswith("Bearer ")
     assert "dpop" not in create.headers
+
+
+def _discovery(
+    doc: dict[str, object] | None = None, server: dict[str, object] | None = None
+) -> Any:
+    """A responder for `run_flow`: one account at PDS https://pds.example."""
+    did = "did:plc:" + "a" * 24
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.endswith("resolveHandle"):
+            return httpx.Response(200, json={"did": did})
+        if path == f"/{did}":
+            return httpx.Response(
+                200,
+                json=doc
+                or {
+                    "id": did,
+                    "alsoKnownAs": ["at://brand.example"],
+                    "service": [
+                        {
+                            "id": "#atproto_pds",
+                            "type": "AtprotoPersonalDataServer",
+                            "serviceEndpoint": "https://pds.example",
+                        }
+                    ],
+                },
+            )
+        if path == "/.well-known/oauth-protected-resource":
+            return httpx.Response(200, json={"authorization_servers": ["https://auth.example"]})
+        if path == "/.well-known/oauth-authorization-server":
+            return httpx.Response(
+                200,
+                json=server
+                or {
+                    "issuer": "https://auth.example",
+                    "authorization_endpoint": "https://auth.example/oauth/authorize",
+                    "token_endpoint": "https://auth.example/oauth/token",
+                    "pushed_authorization_request_endpoint": "https://auth.example/oauth/par",
+                    "dpop_signing_alg_values_supported": ["ES256"],
+                },
+            )
+        if path == "/oauth/par":
+            return httpx.Response(201, json={"request_uri": "urn:x", "expires_in": 60})
+        return httpx.Response(404)
+
+    return respond
+
+
+def test_discovery_refuses_what_does_not_add_up(client: bsky.ClientMetadata) -> None:
+    """Each link of handle → DID → PDS → authorization server is checked (no I/O)."""
+
+    def flow() -> Any:
+        return bsky.start_flow("brand.example", client, resolver="https://resolver.example")
+
+    start = run_flow(flow(), _discovery())
+    assert start.pds_url == "https://pds.example" and start.issuer == "https://auth.example"
+    assert start.url.startswith("https://auth.example/oauth/authorize?client_id=")
+    did = "did:plc:" + "a" * 24
+    other_handle = {"id": did, "alsoKnownAs": ["at://someone.else"], "service": []}
+    with pytest.raises(bsky.ResolutionError, match="does not claim"):
+        run_flow(flow(), _discovery(doc=other_handle))
+    no_pds = {"id": did, "alsoKnownAs": ["at://brand.example"], "service": []}
+    with pytest.raises(bsky.ResolutionError, match="names no PDS"):
+        run_flow(flow(), _discovery(doc=no_pds))
+    impostor = {
+        "issuer": "https://evil.example",
+        "authorization_endpoint": "https://evil.example/a",
+        "token_endpoint": "https://evil.example/t",
+        "pushed_authorization_request_endpoint": "https://evil.example/p",
+    }
+    with pytest.raises(bsky.ResolutionError, match="impostor"):
+        run_flow(flow(), _discovery(server=impostor))
+    with pytest.raises(bsky.ResolutionError, match="path"):
+        run_flow(bsky.start_flow("did:web:example.com:user", client), _discovery())

@@ -678,15 +678,21 @@ def _did_document(did: str, plc_url: str) -> Flow[_DidDocument]:
     if did.startswith("did:plc:"):
         url = f"{plc_url.rstrip('/')}/{did}"
     else:
-        host = did.removeprefix("did:web:").replace("%3A", ":")
-        if ":" in host.split(":", 1)[-1] or "/" in host:
-            raise ResolutionError(f"bluesky: {did} has a path; atproto does not use those")
+        raw = did.removeprefix("did:web:")
+        if ":" in raw or "/" in raw:
+            raise ResolutionError(
+                f"bluesky: {did} has a path; atproto uses only host-level did:web",
+                platform=PLATFORM,
+            )
+        host = raw.replace("%3A", ":")
         scheme = "http" if host.split(":")[0] in ("localhost", "127.0.0.1") else "https"
         url = f"{scheme}://{host}/.well-known/did.json"
     response = yield _get(url)
     doc: _DidDocument = _read(response, _DidDocument, f"the DID document of {did}")
     if doc.id != did:
-        raise ResolutionError(f"bluesky: the DID document read for {did} is another's")
+        raise ResolutionError(
+            f"bluesky: the DID document read for {did} is another's", platform=PLATFORM
+        )
     return doc
 
 

@@ -1,0 +1,325 @@
+"""brandkit's public API (``Client``, ``AsyncClient``, ``Account.wordpress``) against a real
+WordPress 6.1 (Debian's package, started by the harness).
+
+Every result is checked by reading back what WordPress stored (``?context=edit`` over raw
+REST, the uploaded file at its URL), never by trusting what brandkit returns.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from brandkit import Account, AsyncClient, Client, DeliveryStatus, Media
+from brandkit.content import Article
+from brandkit.errors import AuthError, Rejected
+from tests.wordpress.proxy import WordPressProxy
+from tests.wordpress.record import tiny_png
+from tests.wordpress.wp_harness import SITE_TIMEZONE, WordPressServer
+
+V2 = "/wp-json/wp/v2"
+POSTS_CREATE = r"^/wp-json/wp/v2/posts$"
+SITE_TZ = ZoneInfo(SITE_TIMEZONE)
+WRONG_PASSWORD = "abcd efgh ijkl mnop qrst uvwx"
+
+
+def account(site: WordPressServer | str, server: WordPressServer, **kwargs: Any) -> Account:
+    """``Account.wordpress`` for the harness's admin at ``site`` (a server or a proxy URL)."""
+    url = site if isinstance(site, str) else site.url
+    options: dict[str, Any] = {"user": server.user, "app_password": server.app_password}
+    options.update(kwargs)
+    return Account.wordpress(url, **options)
+
+
+def unique(prefix: str) -> str:
+    """A slug (and title word) no other test uses."""
+    return f"{prefix}-{secrets.token_hex(4)}"
+
+
+@pytest.fixture
+def http(wordpress: WordPressServer) -> Iterator[httpx.Client]:
+    """A raw client for reading back what WordPress stored."""
+    with wordpress.client() as client:
+        yield client
+
+
+def stored(http: httpx.Client, post_id: str, resource: str = "posts") -> dict[str, Any]:
+    """The post as WordPress has it (edit context: raw title and content too)."""
+    response = http.get(f"{V2}/{resource}/{post_id}", params={"context": "edit"})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def by_slug(http: httpx.Client, slug: str) -> list[dict[str, Any]]:
+    """Every post (any status but the trash) whose slug is ``slug``."""
+    found: list[dict[str, Any]] = http.get(
+        f"{V2}/posts", params={"slug": slug, "status": "any"}
+    ).json()
+    return found
+
+
+def term_names(http: httpx.Client, taxonomy: str, ids: list[int]) -> set[str]:
+    """The names of the terms ``ids`` of ``taxonomy``."""
+    if not ids:
+        return set()
+    terms = http.get(
+        f"{V2}/{taxonomy}", params={"include": ",".join(map(str, ids)), "per_page": "100"}
+    ).json()
+    return {t["name"] for t in terms}
+
+
+def site_offset(gmt: str) -> timedelta:
+    """The site timezone's offset from UTC at the UTC time ``gmt`` (as WordPress writes it)."""
+    moment = datetime.fromisoformat(gmt).replace(tzinfo=UTC)
+    offset = moment.astimezone(SITE_TZ).utcoffset()
+    assert offset is not None
+    return offset
+
+
+def local_minus_gmt(post: dict[str, Any]) -> timedelta:
+    """``date`` (site time) minus ``date_gmt`` of a stored post."""
+    return datetime.fromisoformat(post["date"]) - datetime.fromisoformat(post["date_gmt"])
+
+
+def test_publish_stores_body_terms_image_and_site_time(
+    wordpress: WordPressServer, http: httpx.Client
+) -> None:
+    """A Markdown article with tags, a category and a featured image: WordPress stores the
+    HTML, the excerpt, the terms by name (created when new), the image with its alt text, and
+    the date in the site's timezone; the delivery's URL is the post's public link."""
+    slug = unique("results")
+    new_tag = unique("Tag")
+    article = Article(
+        title="Quarterly results: up & away",
+        body="Our **numbers** are in.\n\n- revenue\n- profit\n",
+        excerpt="Numbers are in.",
+        slug=slug,
+        tags=["Results", new_tag],
+        categories=["Press Releases"],
+        featured_image=Media(data=tiny_png(6, 4), alt="Chart of revenue", filename="chart.png"),
+    )
+    with Client() as client:
+        (delivery,) = client.publish(article, [account(wordpress, wordpress)])
+    assert delivery.status is DeliveryStatus.SENT, delivery.error
+    post = stored(http, delivery.parts[0].id)
+    assert (post["status"], post["slug"], post["type"]) == ("publish", slug, "post")
+    assert post["title"]["raw"] == "Quarterly results: up & away"
+    assert "<strong>numbers</strong>" in post["content"]["rendered"]
+    assert "<li>revenue</li>" in post["content"]["rendered"]
+    assert post["excerpt"]["raw"] == "Numbers are in."
+    assert delivery.parts[0].url == post["link"] != ""
+    assert post["link"].startswith(wordpress.url) and post["link"].endswith(f"/{slug}/")
+    assert term_names(http, "tags", post["tags"]) == {"Results", new_tag}
+    assert term_names(http, "categories", post["categories"]) == {"Press Releases"}
+    assert local_minus_gmt(post) == site_offset(post["date_gmt"])
+    published = datetime.fromisoformat(post["date_gmt"]).replace(tzinfo=UTC)
+    assert abs(published - datetime.now(UTC)) < timedelta(minutes=5)
+
+    media = stored(http, str(post["featured_media"]), "media")
+    assert media["alt_text"] == "Chart of revenue"
+    assert (media["mime_type"], media["media_details"]["width"]) == ("image/png", 6)
+    served = httpx.get(media["source_url"], timeout=30)
+    assert served.status_code == 200 and served.content == tiny_png(6, 4)
+
+
+def test_existing_terms_are_reused_not_duplicated(
+    wordpress: WordPressServer, http: httpx.Client
+) -> None:
+    """A tag that exists under another letter case is found, not created again."""
+    name = unique("Launch")
+    made = http.post(f"{V2}/tags", json={"name": name}).json()
+    article = Article(title=unique("Terms"), body="x", tags=[name.upper()])
+    with Client() as client:
+        (delivery,) = client.publish(article, [account(wordpress, wordpress)])
+    assert delivery.status is DeliveryStatus.SENT, delivery.error
+    assert stored(http, delivery.parts[0].id)["tags"] == [made["id"]]
+    assert [t["id"] for t in http.get(f"{V2}/tags", params={"search": name}).json()] == [made["id"]]
+
+
+def test_schedule_stores_future_post_in_site_time(
+    wordpress: WordPressServer, http: httpx.Client
+) -> None:
+    """A scheduled article is a ``future`` post at the UTC time asked for, shown in the site's
+    summer time; once WordPress publishes it, its link is the URL brandkit gave."""
+    slug = unique("later")
+    when = datetime(2031, 7, 1, 12, 0, tzinfo=UTC)
+    article = Article(title="Coming soon", body="Soon.", slug=slug, scheduled_at=when)
+    with Client() as client:
+        (delivery,) = client.publish(article, [account(wordpress, wordpress)])
+    assert delivery.status is DeliveryStatus.SENT, delivery.error
+    post = stored(http, delivery.parts[0].id)
+    assert (post["status"], post["date_gmt"], post["date"]) == (
+        "future",
+        "2031-07-01T12:00:00",
+        "2031-07-01T14:00:00",
+    )
+    # WP-Cron is off on the test site: publish it the way the cron event would.
+    wordpress.php(f"wp_publish_post({int(delivery.parts[0].id)});")
+    live = stored(http, delivery.parts[0].id)
+    assert live["status"] == "publish"
+    assert delivery.parts[0].url == live["link"] == f"{wordpress.url}/2031/07/{slug}/"
+
+
+def test_draft_is_stored_without_public_url(wordpress: WordPressServer, http: httpx.Client) -> None:
+    """A draft is saved as a draft; there is no public URL yet."""
+    slug = unique("draft")
+    article = Article(title="Draft", body="Not yet.", slug=slug, status="draft")
+    with Client() as client:
+        (delivery,) = client.publish(article, [account(wordpress, wordpress)])
+    assert delivery.status is DeliveryStatus.SENT, delivery.error
+    post = stored(http, delivery.parts[0].id)
+    assert (post["status"], post["slug"]) == ("draft", slug)
+    assert delivery.parts[0].url is None
+    assert httpx.get(f"{wordpress.url}/?p={post['id']}", timeout=30).status_code == 404
+
+
+def test_page_is_published_as_a_page(wordpress: WordPressServer, http: httpx.Client) -> None:
+    """``kind="page"`` creates a WordPress page, not a post."""
+    slug = unique("about")
+    article = Article(title="About us", body="We make things.", slug=slug, kind="page")
+    with Client() as client:
+        (delivery,) = client.publish(article, [account(wordpress, wordpress)])
+    assert delivery.status is DeliveryStatus.SENT, delivery.error
+    page = stored(http, delivery.parts[0].id, "pages")
+    assert (page["type"], page["status"], page["slug"]) == ("page", "publish", slug)
+    assert delivery.parts[0].url == page["link"] == f"{wordpress.url}/{slug}/"
+
+
+def test_update_replaces_the_same_post(wordpress: WordPressServer, http: httpx.Client) -> None:
+    """``Client.update`` rewrites title, body and tags of the same post (same id, no copy)."""
+    slug = unique("upd")
+    first = Article(title="First title", body="First body.", slug=slug, tags=["One"])
+    second = Article(title="Second title", body="Second *body*.", slug=slug, tags=["Two"])
+    target = account(wordpress, wordpress)
+    with Client() as client:
+        (delivery,) = client.publish(first, [target])
+        assert delivery.status is DeliveryStatus.SENT, delivery.error
+        post_id = delivery.parts[0].id
+        updated = client.update(delivery, second, target)
+    assert updated.parts[0].id == post_id
+    post = stored(http, post_id)
+    assert post["title"]["raw"] == "Second title"
+    assert "<em>body</em>" in post["content"]["rendered"]
+    assert term_names(http, "tags", post["tags"]) == {"Two"}
+    assert [p["id"] for p in by_slug(http, slug)] == [int(post_id)]
+
+
+def test_delete_trashes_then_force_deletes(wordpress: WordPressServer, http: httpx.Client) -> None:
+    """``Client.delete`` moves the post to the trash; ``force=True`` deletes it for good."""
+    slug = unique("gone")
+    target = account(wordpress, wordpress)
+    with Client() as client:
+        (delivery,) = client.publish(Article(title="Gone", body="x", slug=slug), [target])
+        assert delivery.status is DeliveryStatus.SENT, delivery.error
+        post_id = delivery.parts[0].id
+        client.delete(delivery, target)
+        assert delivery.status is DeliveryStatus.DELETED
+        trashed = stored(http, post_id)
+        assert (trashed["status"], trashed["slug"]) == ("trash", f"{slug}__trashed")
+        client.delete(delivery, target, force=True)
+    missing = http.get(f"{V2}/posts/{post_id}")
+    assert (missing.status_code, missing.json()["code"]) == (404, "rest_post_invalid_id")
+
+
+def test_lost_answer_after_create_posts_no_duplicate(
+    wordpress: WordPressServer, http: httpx.Client
+) -> None:
+    """WordPress creates the post but its answer is lost on the way back: brandkit finds the
+    post by its slug and sends no second create."""
+    slug = unique("lost")
+    with WordPressProxy(wordpress.url).running() as proxy:
+        proxy.drop_next("POST", POSTS_CREATE)
+        with Client() as client:
+            (delivery,) = client.publish(
+                Article(title="Landed unheard", body="x", slug=slug),
+                [account(proxy.url, wordpress)],
+            )
+        creates = proxy.calls("POST", POSTS_CREATE)
+    assert delivery.status is DeliveryStatus.SENT, delivery.error
+    assert [(c.dropped, c.status) for c in creates] == [(True, 201)]
+    found = by_slug(http, slug)
+    assert [p["id"] for p in found] == [int(delivery.parts[0].id)]
+    assert delivery.parts[0].url == found[0]["link"]
+
+
+def test_wrong_application_password_is_auth_error(
+    wordpress: WordPressServer, http: httpx.Client
+) -> None:
+    """A wrong application password fails the delivery with ``AuthError`` (WordPress answers
+    as if there were no login at all); nothing is created and the password is not shown."""
+    slug = unique("denied")
+    wrong = account(wordpress, wordpress, app_password=WRONG_PASSWORD)
+    with Client() as client:
+        (delivery,) = client.publish(Article(title="Denied", body="x", slug=slug), [wrong])
+    assert delivery.status is DeliveryStatus.FAILED
+    assert isinstance(delivery.error, AuthError), delivery.error
+    assert delivery.error.status_code == 401
+    assert WRONG_PASSWORD not in str(delivery.error)
+    assert by_slug(http, slug) == []
+
+
+def test_refused_upload_is_rejected_with_wordpress_message(
+    wordpress: WordPressServer, http: httpx.Client
+) -> None:
+    """On a site that does not allow PNG uploads (WordPress's ``upload_mimes`` narrowed, as
+    security plugins and multisite settings do), the featured image is refused: the delivery
+    fails with ``Rejected`` carrying WordPress's words, and no post is created."""
+    slug = unique("refused")
+    article = Article(
+        title="Refused image",
+        body="x",
+        slug=slug,
+        featured_image=Media(data=tiny_png(), alt="alt", filename="pic.png"),
+    )
+    wordpress.refuse_upload_types("png")
+    try:
+        with Client() as client:
+            (delivery,) = client.publish(article, [account(wordpress, wordpress)])
+    finally:
+        wordpress.refuse_upload_types()
+    assert delivery.status is DeliveryStatus.FAILED
+    error = delivery.error
+    assert isinstance(error, Rejected), error
+    assert error.platform_message == "Sorry, you are not allowed to upload this file type."
+    assert "Sorry, you are not allowed to upload this file type." in str(error)
+    assert by_slug(http, slug) == []
+
+
+def test_comment_count_is_collected(wordpress: WordPressServer, http: httpx.Client) -> None:
+    """Metrics: the approved comments of the post (WordPress counts no views)."""
+    target = account(wordpress, wordpress)
+    with Client() as client:
+        (delivery,) = client.publish(Article(title=unique("Talk"), body="x"), [target])
+        assert delivery.status is DeliveryStatus.SENT, delivery.error
+        for text in ("First!", "Second"):
+            made = http.post(
+                f"{V2}/comments", json={"post": int(delivery.parts[0].id), "content": text}
+            )
+            assert made.status_code == 201, made.text
+        samples = client.collect([delivery])
+    values = {s.metric: s for s in samples}
+    assert values["replies"].value == 2
+    assert values["impressions"].available is False
+
+
+@pytest.mark.anyio
+async def test_async_client_publishes_and_reads_back(
+    wordpress: WordPressServer, http: httpx.Client
+) -> None:
+    """``AsyncClient.publish`` stores the article as the sync client does."""
+    slug = unique("async")
+    async with AsyncClient() as client:
+        (delivery,) = await client.publish(
+            Article(title="Async", body="*hi*", slug=slug), [account(wordpress, wordpress)]
+        )
+    assert delivery.status is DeliveryStatus.SENT, delivery.error
+    post = stored(http, delivery.parts[0].id)
+    assert (post["slug"], post["status"]) == (slug, "publish")
+    assert "<em>hi</em>" in post["content"]["rendered"]

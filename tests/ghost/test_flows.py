@@ -199,6 +199,7 @@ def test_delete_and_delete_again(
     ("article", "field"),
     [
         (Article(title="x" * 256), "title"),
+        (Article(title="t", author="jane"), "author"),
         (Article(title="t", excerpt="e" * 301), "excerpt"),
         (
             Article(title="t", featured_image=Media.from_bytes(png(), alt="a" * 192)),
@@ -254,3 +255,15 @@ def test_a_wrong_key_is_an_auth_error_that_never_shows_the_key(
         run_flow(GhostAdapter(wrong).publish_article(Article(title="t")), send)
     assert info.value.platform_message == "Invalid token: invalid signature"
     assert "cd" * 32 not in str(info.value) and "cdcd" not in repr(wrong)
+
+
+def test_the_author_goes_by_email_or_id(
+    emu: GhostEmulator, ghost: GhostAdapter, send: Callable[[httpx.Request], httpx.Response]
+) -> None:
+    for author, expected in (
+        ("editor@example.com", {"email": "editor@example.com"}),
+        ("5ddc9141c35e7700383b2937", {"id": "5ddc9141c35e7700383b2937"}),
+    ):
+        run_flow(ghost.publish_article(Article(title=f"By {author}", author=author)), send)
+        body = json.loads(emu.requests[-1].content)
+        assert body["posts"][0]["authors"] == [expected]

@@ -33,6 +33,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -422,6 +423,14 @@ class GhostAdapter(Adapter):
                 ALT_MAX,
             ),
         )
+        author = article.author
+        if author and "@" not in author and not re.fullmatch(r"[0-9a-f]{24}", author):
+            raise ContentError(
+                f"ghost takes the author as a staff user's email or id (24 hexadecimal "
+                f"characters), not {author[:40]!r}",
+                field="author",
+                platform=self.name,
+            )
         for field, value, limit in limits:
             if value is not None and len(value) > limit:
                 raise ContentError(
@@ -449,7 +458,8 @@ class GhostAdapter(Adapter):
             alt = article.featured_image.alt if article.featured_image else ""
             fields["feature_image_alt"] = alt or None
         if article.author:
-            key = "email" if "@" in article.author else "slug"
+            # Ghost takes a staff user by email or by id (24 hexadecimal characters).
+            key = "email" if "@" in article.author else "id"
             fields["authors"] = [{key: article.author}]
         return fields
 

@@ -200,6 +200,7 @@ def test_delete_and_delete_again(
     [
         (Article(title="x" * 256), "title"),
         (Article(title="t", author="jane"), "author"),
+        (Article(title="t", slug="s" * 192), "slug"),
         (Article(title="t", excerpt="e" * 301), "excerpt"),
         (
             Article(title="t", featured_image=Media.from_bytes(png(), alt="a" * 192)),

@@ -69,6 +69,7 @@ TOKEN_LIFETIME = 5 * 60
 """Ghost refuses a token more than 5 minutes after its ``iat`` (``maxAge``)."""
 TITLE_MAX = 255
 EXCERPT_MAX = 300
+SLUG_MAX = 191
 ALT_MAX = 191
 SLUG_FAMILY = 10
 """How many of a slug's ``-2``, ``-3``... variants a lookup reads."""
@@ -416,6 +417,7 @@ class GhostAdapter(Adapter):
         """Refuse, before any request, what Ghost would refuse for its length."""
         limits: Sequence[tuple[str, str | None, int]] = (
             ("title", article.title, TITLE_MAX),
+            ("slug", article.slug, SLUG_MAX),
             ("excerpt", article.excerpt, EXCERPT_MAX),
             (
                 "featured_image.alt",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -415,7 +415,7 @@ def test_an_app_password_account_still_uses_its_session(emu: BlueskyEmulator) ->
 
 
 def _discovery(
-    doc: dict[str, object] | None = None, server: dict[str, object] | None = None
+    doc: Mapping[str, object] | None = None, server: Mapping[str, object] | None = None
 ) -> Any:
     """A responder for `run_flow`: one account at PDS https://pds.example."""
     did = "did:plc:" + "a" * 24

@@ -21,12 +21,12 @@ from brandkit.outbox import Outbox
 
 
 def main() -> int:
-    box = Outbox(sys.argv[1], accounts_per_claim=2)
+    box = Outbox(sys.argv[1], accounts_per_claim=1)
     print("ready", flush=True)
     sys.stdin.readline()
     idle_since = time.monotonic()
     while time.monotonic() - idle_since < 2.0:
-        taken = box.claim(limit=6)
+        taken = box.claim(limit=3)
         if not taken:
             time.sleep(0.01)
             continue

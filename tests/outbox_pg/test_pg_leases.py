@@ -56,11 +56,13 @@ def test_url_opens_a_postgres_outbox(pg: str) -> None:
 def test_accounts_are_claimed_by_one_process_at_a_time(pg: str, emu: OutboxNetEmulator) -> None:
     """Two processes claiming at once: every delivery taken once, an account never served
     by both at the same time, each account's posts in the order they were added."""
-    accounts = [emu.account(name=f"acct{i}") for i in range(6)]
+    # One account with many posts, two with a few: once those are done, both processes
+    # contend for the same account, whose later posts are due while earlier ones are held.
+    accounts = [emu.account(name=f"acct{i}") for i in range(3)]
     order: dict[str, list[str]] = defaultdict(list)
     with Outbox(pg) as box:
-        for i in range(8):
-            for d in box.add(Post(text=f"post {i}"), accounts):
+        for i in range(20):
+            for d in box.add(Post(text=f"post {i}"), accounts if i < 4 else accounts[:1]):
                 order[d.account].append(d.id)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     procs = [

@@ -32,7 +32,9 @@ import importlib.util
 import os
 import pkgutil
 import re
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -49,6 +51,7 @@ __all__ = [
     "DEFAULT_PREFIX",
     "Kind",
     "Schema",
+    "ServerTimeClock",
     "aconnect",
     "amigrate",
     "aredis_client",
@@ -61,6 +64,7 @@ __all__ = [
     "redis_client",
     "register",
     "registered",
+    "scrub",
     "upgrade",
 ]
 
@@ -127,8 +131,8 @@ def redact_url(url: str | os.PathLike[str]) -> str:
         return "<a URL that cannot be parsed>"
 
 
-def _scrub(text: str, url: str) -> str:
-    """``text`` (a driver's error message) without the password of ``url``."""
+def scrub(text: str, url: str) -> str:
+    """``text`` (a driver's error message) with the password of ``url`` replaced by ``***``."""
     try:
         parts = urlsplit(url)
         secrets = [parts.password] if parts.password else []
@@ -199,7 +203,7 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[Any]:
         )
     except pg.Error as exc:
         raise BrandkitError(
-            f"cannot connect to {redact_url(url)}: {_scrub(str(exc), url)}"
+            f"cannot connect to {redact_url(url)}: {scrub(str(exc), url)}"
         ) from None
     return conn
 
@@ -219,7 +223,7 @@ async def aconnect(url: str, *, autocommit: bool = False) -> psycopg.AsyncConnec
         )
     except pg.Error as exc:
         raise BrandkitError(
-            f"cannot connect to {redact_url(url)}: {_scrub(str(exc), url)}"
+            f"cannot connect to {redact_url(url)}: {scrub(str(exc), url)}"
         ) from None
     return conn
 
@@ -244,7 +248,7 @@ def redis_client(url: str, *, timeout: float = 10.0) -> redis.Redis:
             url, socket_timeout=timeout, socket_connect_timeout=timeout
         )
     except ValueError as exc:
-        raise ConfigurationError(f"{redact_url(url)}: {_scrub(str(exc), url)}") from None
+        raise ConfigurationError(f"{redact_url(url)}: {scrub(str(exc), url)}") from None
     return client
 
 
@@ -263,7 +267,7 @@ def aredis_client(url: str, *, timeout: float = 10.0) -> redis.asyncio.Redis:
             url, socket_timeout=timeout, socket_connect_timeout=timeout
         )
     except ValueError as exc:
-        raise ConfigurationError(f"{redact_url(url)}: {_scrub(str(exc), url)}") from None
+        raise ConfigurationError(f"{redact_url(url)}: {scrub(str(exc), url)}") from None
     return client
 
 
@@ -456,3 +460,59 @@ def upgrade(
             before = migrate(conn, schemas[name], prefix=prefix)
             done[name] = (before, schemas[name].version)
     return done
+
+
+# -- the shared clock ------------------------------------------------------------------------
+
+_RESYNC_EVERY = 10.0
+_MIN_STEP = 0.005
+
+
+class ServerTimeClock:
+    """Seconds since the epoch on a server's clock (Redis ``TIME``, PostgreSQL ``now()``),
+    read between samples from this host's monotonic clock.
+
+    Hosts whose clocks disagree share one budget correctly only if they stamp it with one
+    clock: pass ``state.clock`` as the governor's ``clock``. The server is asked at first use
+    and then at most every 10 s; the offset is taken at the middle of the round trip and only
+    re-anchored when it moved by more than that round trip (so readings do not jitter). A
+    failed re-sample keeps the last offset.
+
+    Args:
+        sample: returns the server's current time in float seconds since the epoch.
+
+    Raises:
+        BrandkitError: (on a reading) the first sample failed.
+    """
+
+    def __init__(self, sample: Callable[[], float], *, every: float = _RESYNC_EVERY) -> None:
+        self._sample = sample
+        self._every = every
+        self._base: float | None = None
+        self._checked = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        mono = time.monotonic()
+        if self._base is None or mono - self._checked > self._every:
+            with self._lock:
+                if self._base is None or time.monotonic() - self._checked > self._every:
+                    self._resync()
+        assert self._base is not None
+        return self._base + mono
+
+    def _resync(self) -> None:
+        old = self._base
+        before = time.monotonic()
+        try:
+            server = self._sample()
+        except BrandkitError:
+            if old is None:
+                raise
+            self._checked = time.monotonic()
+            return
+        after = time.monotonic()
+        base = server - (before + after) / 2
+        self._checked = after
+        if old is None or abs(base - old) > max(_MIN_STEP, after - before):
+            self._base = base

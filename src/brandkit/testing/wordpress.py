@@ -635,8 +635,21 @@ class WordPressEmulator(Emulator):
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         """Answer one request; ``/?rest_route=/wp/v2/...`` is answered as
-        ``/wp-json/wp/v2/...`` (faults and counts see the ``/wp-json`` path)."""
+        ``/wp-json/wp/v2/...`` (faults and counts see the ``/wp-json`` path; such requests
+        carry ``extensions["wordpress_rest_route"]``). With plain permalinks
+        (``permalinks=None``) ``/wp-json/...`` is the web server's 404, as without rewrite
+        rules."""
         url = request.url
+        if self.permalinks is None and url.path.startswith("/wp-json"):
+            # No rewrite rules on a site with plain permalinks: the web server's own 404.
+            request.read()
+            with self.lock:
+                self.requests.append(request)
+            return httpx.Response(
+                404,
+                content=b"<!DOCTYPE html><html><head><title>404 Not Found</title></head></html>",
+                headers={"content-type": "text/html; charset=UTF-8"},
+            )
         if url.path in ("/", "/index.php"):
             query = parse_qsl(url.query.decode("ascii", "replace"), keep_blank_values=True)
             route_value = next((v for k, v in query if k == "rest_route"), None)
@@ -652,7 +665,7 @@ class WordPressEmulator(Emulator):
                     new_url,
                     headers=request.headers,
                     content=request.content,
-                    extensions=request.extensions,
+                    extensions={**request.extensions, "wordpress_rest_route": True},
                 )
         return super().handle(request)
 

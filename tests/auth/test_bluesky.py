@@ -487,3 +487,27 @@ def test_discovery_refuses_what_does_not_add_up(client: bsky.ClientMetadata) -> 
         run_flow(flow(), _discovery(server=impostor))
     with pytest.raises(bsky.ResolutionError, match="path"):
         run_flow(bsky.start_flow("did:web:example.com:user", client), _discovery())
+
+
+@pytest.mark.anyio
+async def test_async_client_posts_and_refreshes_with_oauth(
+    emu: BlueskyEmulator, client: bsky.ClientMetadata
+) -> None:
+    from brandkit import AsyncClient
+
+    creds = connect(emu, client)
+    stored: list[dict[str, Any]] = []
+    account = bsky.account_from(
+        creds,
+        on_credentials_changed=lambda a, c: stored.append(bsky.credentials_of(a).to_dict()),  # type: ignore[union-attr]
+    )
+    emu.clock.advance(timedelta(hours=2))
+    async with AsyncClient(retry=FAST) as http:
+        (delivery,) = await http.publish(Post(text="async and refreshed"), account)
+    assert delivery.status is DeliveryStatus.SENT
+    assert emu.post_texts() == ["async and refreshed"]
+    # What the hook stored is a whole, working session: it refreshes again.
+    (saved,) = stored
+    again = bsky.BlueskyCredentials.from_dict(saved)
+    assert again.expires_at is not None and again.expires_at > creds.expires_at  # type: ignore[operator]
+    assert bsky.refresh(again).did == creds.did

@@ -81,6 +81,7 @@ __all__ = [
     "DpopKey",
     "ResolutionError",
     "account_from",
+    "credentials_of",
     "dpop_headers",
     "finish",
     "finish_async",
@@ -1179,7 +1180,8 @@ def account_from(
     call carries the DPoP-bound token and a proof, and the adapter refreshes the token ahead
     of its expiry and when the PDS refuses it (new tokens reach ``on_credentials_changed`` as
     ``oauth_access_token`` and ``oauth_refresh_token``; the new expiry is in
-    ``account.settings["oauth"]``)."""
+    ``account.settings["oauth"]``). To keep the new session, store
+    ``credentials_of(account).to_dict()`` from that hook."""
     from brandkit.accounts import Account
 
     return Account(

@@ -386,3 +386,18 @@ def test_connect_instagram(store: Path, monkeypatch: pytest.MonkeyPatch) -> None
         assert record["media_host"] == host and record["long_lived"] is True
         (row,) = json.loads(cli("accounts", "list", "--store", str(store), "--json")[1])
         assert row["refreshable"] and "(in 60 days)" in row["expires"]
+
+
+def test_usage_mistakes_are_named(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A stray target, a media host that is not a JSON object, a timeout out of range:
+    each one line saying what to fix, exit 1, before any request."""
+    cases = [
+        (["x", "https://x.com"], "takes no 'https://x.com'"),
+        (["instagram", "--media-host", "[1]"], "--media-host must be a JSON object"),
+        (["x", "--timeout", "0"], "--timeout must be more than 0"),
+        (["mastodon"], "needs the instance URL"),
+    ]
+    for argv, said in cases:
+        status, _ = cli("connect", *argv, "--store", str(store), "--no-browser")
+        assert status == 1, argv
+        assert said in capsys.readouterr().err, argv

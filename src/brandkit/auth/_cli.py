@@ -449,7 +449,7 @@ def _connect_meta(
     assert secret is not None
     client_id = _client_id(args, platform)
     scopes = args.scope or SCOPES[platform]
-    media_host = json.loads(args.media_host) if args.media_host else None
+    media_host = args.media_host_config
     if platform == "facebook":
         start = auth.facebook.start(client_id, server.redirect_uri, scopes, base_url=args.base_url)
         user = auth.facebook.finish(
@@ -468,6 +468,29 @@ def _connect_meta(
     start = login.start(client_id, server.redirect_uri, scopes, base_url=args.base_url)
     creds = login.finish(start, _wait(server, start.url, args, out), client_secret=secret)
     return auth.record_of(creds, media_host=media_host), f"user {creds.user_id}"
+
+
+def _media_host(raw: str | None) -> dict[str, Any] | None:
+    """``--media-host`` read as a configuration mapping, checked now.
+
+    Raises:
+        ConfigurationError: not a JSON object, or not a media host configuration.
+    """
+    if not raw:
+        return None
+    from brandkit.accounts import media_host_from_config
+
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise ConfigurationError(
+            '--media-host must be a JSON object such as {"dir": "/srv/www/media", '
+            '"base_url": "https://cdn.example.com/media"}'
+        )
+    media_host_from_config(value)
+    return value
 
 
 def _connect_linkedin(args: argparse.Namespace, server: _Catcher, out: TextIO) -> tuple[Any, str]:
@@ -507,6 +530,12 @@ def _connect(args: argparse.Namespace, out: TextIO) -> int:
         raise ConfigurationError(f"--timeout must be more than 0 and at most {MAX_WAIT:g} s")
     if not 0 <= args.port <= 65535:
         raise ConfigurationError(f"--port {args.port} is not a TCP port (0: any free one)")
+    if args.target and args.platform not in ("mastodon", "bluesky"):
+        raise ConfigurationError(
+            f"brandkit connect {args.platform} takes no {args.target!r}: only mastodon (the "
+            "instance URL) and bluesky (the handle) take one"
+        )
+    args.media_host_config = _media_host(args.media_host)
     path = store_path(args)
     store = open_store(path, create=True)
     key = args.key or args.platform

@@ -243,7 +243,12 @@ class PostgresOutbox(Outbox):
         self._listener: Any = None
         self._alistener: Any = None
         self._stopped = threading.Event()
-        self._conn = self._connect()
+        try:
+            self._conn = self._connect()
+        except ConfigurationError:
+            raise
+        except BrandkitError as exc:
+            raise ConfigurationError(str(exc)) from None
         try:
             self._migrate_pg(create)
             self.recover()
@@ -305,7 +310,13 @@ class PostgresOutbox(Outbox):
         if self._conn is None or self._conn.closed:
             if self._stopped.is_set():
                 raise BrandkitError(f"the outbox {self.path!r} is closed: open it again")
-            self._conn = self._connect()
+            try:
+                self._conn = self._connect()
+            except ConfigurationError:
+                raise
+            except BrandkitError as exc:
+                # Down for a moment (a restart, a failover): a worker tries again later.
+                raise OutboxConflict(f"{exc}; try again") from None
         return self._conn
 
     @contextmanager
@@ -325,6 +336,20 @@ class PostgresOutbox(Outbox):
             raise OutboxConflict(
                 f"the outbox {self.path!r}: another process holds or wrote the same rows "
                 f"({_first_line(exc)}); nothing was written: try again"
+            ) from None
+        except psycopg.OperationalError as exc:
+            if opening:
+                raise ConfigurationError(
+                    f"cannot open the outbox at {self.path!r}: {_first_line(exc)}"
+                ) from None
+            # The server went away (a restart, a failover): the next call connects again.
+            conn = self._conn
+            if conn is not None and not conn.closed:
+                conn.close()
+            raise OutboxConflict(
+                f"lost the connection to the outbox {self.path!r} ({_first_line(exc)}); "
+                "try again: whether the last change was written is not known, so a "
+                "delivery it concerned is read again before anything is sent"
             ) from None
         except psycopg.Error as exc:
             if opening:

@@ -401,3 +401,24 @@ def test_usage_mistakes_are_named(store: Path, capsys: pytest.CaptureFixture[str
         status, _ = cli("connect", *argv, "--store", str(store), "--no-browser")
         assert status == 1, argv
         assert said in capsys.readouterr().err, argv
+
+
+def test_list_says_unknown_expiry_and_never(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refreshable token whose expiry the store does not know (an adapter refreshed it)
+    is listed as ``unknown``, a Mastodon token as ``never``, an expired one as EXPIRED;
+    without --store, $BRANDKIT_STORE names the store."""
+    with EncryptedStore(store) as s:
+        base = {"scopes": ["tweet.read"], "client_id": "app", "access_token": "a" * 20}
+        s.put("x-unknown", {**base, "platform": "x", "refresh_token": "r" * 20})
+        s.put("x-old", {**base, "platform": "x", "expires_at": time.time() - 5})
+        s.put("masto", {**base, "platform": "mastodon", "instance_url": "https://m.example"})
+    status, out = cli("accounts", "list", "--store", str(store), "--json")
+    rows = {r["key"]: r for r in json.loads(out)}
+    assert rows["x-unknown"]["expires"] == "unknown"
+    assert rows["x-old"]["expires"].startswith("EXPIRED")
+    assert not rows["x-old"]["refreshable"]
+    assert rows["masto"]["expires"] == "never"
+    assert "a" * 20 not in out and "r" * 20 not in out
+    monkeypatch.setenv("BRANDKIT_STORE", str(store))
+    status, table = cli("accounts", "list")
+    assert status == 0 and "x-unknown" in table and "masto" in table

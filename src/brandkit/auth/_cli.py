@@ -113,7 +113,11 @@ def _describe(key: str, record: dict[str, Any], now: float) -> dict[str, Any]:
         "account": str(who),
         "base_url": record.get("base_url") or record.get("instance_url"),
         "expires_at": expiry.expires_at,
-        "expires": _when(expiry.expires_at, now),
+        "expires": (
+            "unknown"  # refreshed by an adapter, which keeps the expiry to itself
+            if expiry.expires_at is None and expiry.refreshable
+            else _when(expiry.expires_at, now)
+        ),
         "refreshable": expiry.refreshable,
         "note": expiry.why,
     }

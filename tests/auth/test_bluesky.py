@@ -21,7 +21,7 @@ from brandkit._flow import run_flow
 from brandkit.auth import CallbackError, ConsentDenied, GrantRefused
 from brandkit.auth import bluesky as bsky
 from brandkit.auth._core import new_verifier
-from brandkit.errors import ConfigurationError
+from brandkit.errors import AuthError, ConfigurationError
 from brandkit.testing.bluesky import BlueskyEmulator
 
 FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=30)
@@ -511,3 +511,19 @@ async def test_async_client_posts_and_refreshes_with_oauth(
     again = bsky.BlueskyCredentials.from_dict(saved)
     assert again.expires_at is not None and again.expires_at > creds.expires_at  # type: ignore[operator]
     assert bsky.refresh(again).did == creds.did
+
+
+def test_scopes_are_checked_on_later_calls(emu: BlueskyEmulator) -> None:
+    """A session granted ``atproto`` alone may read but not post: the PDS answers 403
+    ScopeMissingError naming the scope (checked against the real PDS in tests/pds)."""
+    narrow = bsky.loopback_client(REDIRECT, "atproto")
+    start = bsky.start("brand.test", narrow, plc_url=emu.base_url, resolver=emu.base_url)
+    creds = bsky.finish(start, consent(start.url))
+    assert creds.scopes == ("atproto",)
+    with Client(retry=FAST) as http:
+        (delivery,) = http.publish(Post(text="not allowed"), bsky.account_from(creds))
+    assert delivery.status is DeliveryStatus.FAILED
+    assert isinstance(delivery.error, AuthError)
+    assert delivery.error.status_code == 403 and delivery.error.code == "ScopeMissingError"
+    assert "repo:app.bsky.feed.post?action=create" in str(delivery.error)
+    assert emu.post_texts() == []

@@ -36,6 +36,7 @@ from brandkit import Client, DeliveryStatus, Post, RetryPolicy
 from brandkit.auth import GrantRefused
 from brandkit.auth import bluesky as bsky
 from brandkit.auth._core import new_verifier
+from brandkit.errors import AuthError
 from tests.pds.pds_harness import HARNESS_DIR, NODE_BIN, PdsAccount, PdsServer
 
 REDIRECT = "http://127.0.0.1:8765/callback"
@@ -298,3 +299,20 @@ def test_real_server_refuses_a_code_without_the_dpop_key(
     with pytest.raises(GrantRefused) as refused:
         bsky.finish(thief, callback, http=http)
     assert refused.value.code == "invalid_grant"
+
+
+def test_real_server_checks_the_scope_on_a_post(pds: PdsServer, http: httpx.Client) -> None:
+    """A session granted ``atproto`` alone can read but not post: 403 ScopeMissingError,
+    the answer the emulator gives (tests/auth/test_bluesky.py)."""
+    user = pds.create_account("oauth")
+    narrow = bsky.loopback_client(REDIRECT, "atproto")
+    start = bsky.start(user.handle, narrow, plc_url=pds.plc_url, resolver=pds.base_url, http=http)
+    creds = bsky.finish(start, sign_in_and_consent(http, start, user), http=http)
+    assert creds.scopes == ("atproto",)
+    with Client(retry=FAST, http=http) as client:
+        (delivery,) = client.publish(Post(text="not allowed"), bsky.account_from(creds))
+    assert delivery.status is DeliveryStatus.FAILED
+    assert isinstance(delivery.error, AuthError)
+    assert delivery.error.status_code == 403 and delivery.error.code == "ScopeMissingError"
+    assert "repo:app.bsky.feed.post?action=create" in str(delivery.error)
+    assert texts(pds, user.did) == []

@@ -15,7 +15,9 @@ Served (mixed into `BlueskyEmulator`):
   and DPoP key checked) and ``refresh_token`` (rotation: a refresh token works once, and a
   spent one used again ends the whole session, as the provider does);
 * XRPC calls with ``Authorization: DPoP <token>`` and a proof (``ath``, ``htm``, ``htu``,
-  ``jti`` not seen before, ``iat`` fresh, the current nonce, the key the token is bound to).
+  ``jti`` not seen before, ``iat`` fresh, the current nonce, the key the token is bound to);
+  a repository write needs ``transition:generic`` (or ``repo:<collection>``): with
+  ``atproto`` alone it is refused with 403 ``ScopeMissingError``, as the PDS does.
 
 DPoP nonces: every answer carries ``DPoP-Nonce``; a proof without the current (or the
 previous) nonce is refused with ``use_dpop_nonce`` (400 at the token endpoints, 401 with
@@ -450,6 +452,15 @@ class OAuthServerMixin:
                     "dpop-nonce": self._nonces[0],
                 },
             )
+        missing = _missing_scope(request, access.session.scope)
+        if missing is not None:
+            return httpx.Response(
+                403,
+                content=json.dumps(
+                    {"error": "ScopeMissingError", "message": f'Missing required scope "{missing}"'}
+                ).encode(),
+                headers={"content-type": "application/json; charset=utf-8"},
+            )
         return access.session.did
 
     # -- authorization --------------------------------------------------------------------------
@@ -641,6 +652,31 @@ class OAuthServerMixin:
         del self._oauth_refresh[token]
         self._spent_refresh[token] = session
         return self._issue_tokens(session)
+
+
+_WRITES = {
+    "/xrpc/com.atproto.repo.createRecord": "create",
+    "/xrpc/com.atproto.repo.putRecord": "update",
+    "/xrpc/com.atproto.repo.deleteRecord": "delete",
+}
+
+
+def _missing_scope(request: httpx.Request, scope: str) -> str | None:
+    """The scope a repository write needs and the token lacks, as the PDS names it: a token
+    with ``atproto`` alone may read but not write (``transition:generic`` allows what an app
+    password allows; ``repo:<collection>`` allows writes to one collection)."""
+    action = _WRITES.get(request.url.path)
+    granted = scope.split()
+    if action is None or "transition:generic" in granted:
+        return None
+    try:
+        collection = str(json.loads(request.content or b"{}").get("collection", ""))
+    except (ValueError, AttributeError):
+        return None  # the handler answers the malformed body
+    needed = f"repo:{collection}?action={action}"
+    if needed in granted or f"repo:{collection}" in granted or "repo:*" in granted:
+        return None
+    return needed
 
 
 def _htu(htu: str) -> str:

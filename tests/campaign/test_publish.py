@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from brandkit import AsyncClient, Client, Post
-from brandkit.campaign import Campaign, holds, publish, release
+from brandkit.campaign import Campaign, holds, publish, queue, release
 from brandkit.content import Article, Media
 from brandkit.delivery import DeliveryStatus
 from brandkit.errors import ConfigurationError
@@ -220,3 +220,44 @@ def test_async_client_publish_takes_a_campaign(site: Site) -> None:
         return [d.platform for d in got if d.ok]
 
     assert asyncio.run(main()) == ["ghost", "x", "bluesky", "linkedin"]
+
+
+@pytest.mark.parametrize("driver", ["sync", "async"])
+def test_the_outbox_way_the_worker_publishes_then_announces(
+    site: Site, tmp_path: Path, driver: str
+) -> None:
+    """queue() writes the article for the worker and holds the announcement; the worker
+    publishes the article, and in the run after the blog made it public, the announcements
+    (released before its claim, so in that same run)."""
+    when = datetime.now(UTC) + timedelta(minutes=10)
+    outbox = Outbox(str(tmp_path / "brandkit.db"))
+    hold = queue(outbox, campaign(site, release_article(scheduled_at=when)), [site.blog_account])
+    accounts = [site.blog_account, *site.networks]
+    client = Client(retry=FAST, outbox=outbox) if driver == "sync" else None
+    with Worker(outbox, accounts, client=client) as worker:
+        (article,) = worker.run_once(now=datetime.now(UTC))
+        assert article.ok and article.platform == "ghost"
+        assert worker.run_once(now=when - timedelta(minutes=1)) == []
+        site.blog.clock.advance(timedelta(minutes=11))
+        sent = worker.run_once(now=when + timedelta(minutes=1))
+        assert sorted(d.platform for d in sent if d.ok) == ["bluesky", "linkedin", "x"]
+        assert worker.run_once(now=when + timedelta(minutes=5)) == []
+    if client is not None:
+        client.close()
+    (stored,) = holds(outbox)
+    assert stored.id == hold.id and stored.status == "released"
+    assert len(site.x.post_texts()) == 1
+    assert base(site.x.post_texts()[0].split()[-1]) == f"{site.blog.base_url}/acme-opens-in-lisbon/"
+
+
+def test_a_worker_without_campaigns_leaves_the_outbox_file_alone(tmp_path: Path) -> None:
+    """An outbox that never held a campaign gets no campaign tables from the worker."""
+    import sqlite3
+
+    path = tmp_path / "brandkit.db"
+    outbox = Outbox(str(path))
+    with Worker(outbox, [], client=Client(outbox=outbox)) as worker:
+        assert worker.run_once() == []
+    with sqlite3.connect(path) as db:
+        names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert not any(n.startswith("campaign_") for n in names)

@@ -492,3 +492,25 @@ async def arelease(
                     error = exc
         out.extend(settle(outbox, store, step, ref, error, at))
     return out
+
+
+def before_claim(
+    outbox: Outbox, client: Client, accounts: Mapping[str, Account], now: datetime
+) -> None:
+    """The worker's hook: release what is due before it claims, so that announcements
+    whose article is live go out in the same run. Never raises: a hold that cannot be
+    looked at now is looked at in a later run, and the worker's own work goes on."""
+    try:
+        release(outbox, client, accounts, now=now)
+    except Exception:
+        logger.exception("campaign holds could not be released in this run")
+
+
+async def abefore_claim(
+    outbox: Outbox, client: AsyncClient, accounts: Mapping[str, Account], now: datetime
+) -> None:
+    """`before_claim` with an `AsyncClient`."""
+    try:
+        await arelease(outbox, client, accounts, now=now)
+    except Exception:
+        logger.exception("campaign holds could not be released in this run")

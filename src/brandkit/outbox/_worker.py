@@ -176,6 +176,9 @@ class Worker:
         if isinstance(self.client, Client):
             raise ConfigurationError("this worker has a synchronous Client: call run_once()")
         at = now or self.clock()
+        from brandkit.campaign._holds import abefore_claim  # campaigns whose article is live
+
+        await abefore_claim(self.outbox, self.client or self._own_client(), self.accounts, at)
         claimed = self.outbox.claim(at, accounts=list(self.accounts), limit=self.batch)
         if not claimed:
             return []
@@ -225,6 +228,9 @@ class Worker:
     ) -> list[Delivery]:
         assert isinstance(self.client, Client)
         at = now or self.clock()
+        from brandkit.campaign._holds import before_claim  # campaigns whose article is live
+
+        before_claim(self.outbox, self.client, self.accounts, at)
         claimed = self.outbox.claim(at, accounts=list(self.accounts), limit=self.batch)
         settled: set[str] = set()
         if self.credentials is not None and claimed:

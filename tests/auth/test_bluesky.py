@@ -527,3 +527,21 @@ def test_scopes_are_checked_on_later_calls(emu: BlueskyEmulator) -> None:
     assert delivery.error.status_code == 403 and delivery.error.code == "ScopeMissingError"
     assert "repo:app.bsky.feed.post?action=create" in str(delivery.error)
     assert emu.post_texts() == []
+
+
+def test_a_repeated_request_gets_a_fresh_proof(
+    emu: BlueskyEmulator, client: bsky.ClientMetadata
+) -> None:
+    """The driver repeats an idempotent request as it was after a dropped connection; its
+    DPoP proof was already seen, so the PDS refuses it as replayed, and the adapter sends
+    it once more with a fresh proof."""
+    account = bsky.account_from(connect(emu, client))
+    with Client(retry=FAST) as http:
+        (delivery,) = http.publish(Post(text="to be deleted"), account)
+        emu.fault(method="POST", path=r"/xrpc/com\.atproto\.repo\.deleteRecord", drop="after")
+        http.delete(delivery)
+    assert emu.post_texts() == []
+    deletes = [r for r in emu.requests if r.url.path.endswith("deleteRecord")]
+    assert len(deletes) == 3
+    assert deletes[0].headers["dpop"] == deletes[1].headers["dpop"]  # the driver's repeat
+    assert deletes[2].headers["dpop"] != deletes[1].headers["dpop"]  # the adapter's new proof

@@ -835,12 +835,15 @@ class BlueskyAdapter(Adapter):
         """`_authed` for OAuth: ``Authorization: DPoP <token>`` and a fresh proof on every
         attempt; once more with the PDS's new nonce when it asks (``use_dpop_nonce``), and
         once more after a refresh when it says the token is no longer good. Both refusals
-        come before the request is acted on."""
+        come before the request is acted on. Also once more with a fresh proof when the PDS
+        calls it replayed or stale (``invalid_dpop_proof``): the driver repeats a request as
+        it was (after a 5xx, a 429 or a dropped connection), proof and all, and a proof is
+        good only once and for seconds."""
         from brandkit.auth.bluesky import DpopKey, dpop_headers
 
         yield from self._ensure_session()
         key = DpopKey.from_jwk(self.account.secret("dpop_key") or "")
-        nonce_retried = refreshed = False
+        nonce_retried = refreshed = reproved = False
         while True:
             token = self.account.secret("oauth_access_token") or ""
             request = make(token)
@@ -850,6 +853,9 @@ class BlueskyAdapter(Adapter):
             challenge = response.headers.get("www-authenticate", "")
             if response.status_code == 401 and "use_dpop_nonce" in challenge and not nonce_retried:
                 nonce_retried = True
+                continue
+            if response.status_code == 401 and "invalid_dpop_proof" in challenge and not reproved:
+                reproved = True
                 continue
             stale = "invalid_token" in challenge or _xrpc_error(response)[0] in _STALE_TOKEN
             if response.status_code in (400, 401) and stale and not refreshed:

@@ -380,6 +380,9 @@ def settle(
         # No way to ask this blog (no reader, or its account unknown here): trust the
         # scheduled time and the address the blog gave.
         status = None
+    if status == "trash":
+        store.failed(hold.id, "the article is in the blog's trash", now)
+        return []
     if status is not None and status not in _LIVE:
         if now - since > GIVE_UP:
             store.failed(hold.id, f"the blog still says the article is {status!r}", now)

@@ -134,7 +134,7 @@ def test_connect_x_then_list_check_refresh_remove(
     redirect), post with the stored account, list (with its expiry), check, refresh (the
     refresh token rotates in the store), remove; no token, code or secret in any output or
     log line."""
-    caplog.set_level(logging.DEBUG, logger="brandkit")
+    caplog.set_level(logging.DEBUG)  # httpx and httpcore too
     port = free_port()
     app = x_emu.oauth_app(redirect_uri=f"http://127.0.0.1:{port}/callback")
     assert app.client_secret is not None
@@ -145,6 +145,10 @@ def test_connect_x_then_list_check_refresh_remove(
     )  # fmt: skip
     assert status == 0, out
     assert "connected x account 'acme-x'" in out and "(in 120 min)" in out
+    # The test's own browser (the main thread) logs the redirect with the code: not brandkit.
+    connect_logs = [r.getMessage() for r in caplog.records if r.threadName != "MainThread"]
+    assert any("oauth2/token" in m for m in connect_logs)  # the exchange was logged...
+    caplog.clear()
 
     first = stored(store)["acme-x"]
     with EncryptedStore(store) as s:
@@ -186,7 +190,7 @@ def test_connect_x_then_list_check_refresh_remove(
     ]  # fmt: skip
     err = capsys.readouterr()
     texts = [out, listed, table, checked, refreshed, err.out, err.err]
-    texts += [r.getMessage() for r in caplog.records]
+    texts += connect_logs + [r.getMessage() for r in caplog.records]
     assert [s for s in secrets if any(s in t for t in texts)] == []
 
 

@@ -336,9 +336,9 @@ def test_metrics_are_comment_counts_and_views_unavailable(
 
 
 def test_site_without_pretty_permalinks_uses_rest_route() -> None:
-    """Where /wp-json/ is the web server's 404 (plain permalinks), the adapter finds
-    /?rest_route=/ and sends everything there; links are ?p= links."""
-    emu = WordPressEmulator(permalinks=None)
+    """Where /wp-json/ is the web server's 404 (plain permalinks, no rewrite rules), the
+    adapter finds /?rest_route=/ and sends everything there; links are ?p= links."""
+    emu = WordPressEmulator(permalinks=None, rewrite=False)
     with emu.serve():
         blog = emu.account()
         with Client(retry=FAST) as client:

@@ -74,6 +74,7 @@ import httpx
 from brandkit.accounts import Account
 from brandkit.content._media import _dimensions, sniff
 from brandkit.testing._emulator import Audience, Clock, Emulator, route
+from brandkit.testing._forms import MultipartError, parse_multipart
 
 __all__ = ["WordPressEmulator", "wpautop", "wptexturize"]
 
@@ -384,6 +385,9 @@ class WordPressEmulator(Emulator):
             (as WordPress behind Apache or nginx does) instead of as an anonymous request.
         cron: publish ``future`` posts when their date passes (WP-Cron on a visited site).
         moderation: comments by the audience wait for approval (``hold``).
+        rewrite: the web server hands every path to WordPress (Apache's rewrite rules, or
+            PHP's server with a router), so ``/wp-json/`` answers whatever the permalinks;
+            ``False``: only ``/?rest_route=`` reaches the REST API (``/wp-json/`` is a 404).
         refuse_types: file extensions the site does not allow on top of WordPress's own
             refusals (as an ``upload_mimes`` filter removes them), e.g. ``{"gif"}``.
         title: the site's title.
@@ -403,6 +407,7 @@ class WordPressEmulator(Emulator):
         cron: bool = True,
         moderation: bool = True,
         refuse_types: set[str] | frozenset[str] = frozenset(),
+        rewrite: bool = True,
         title: str = "brandkit test site",
         strict: bool | None = None,
     ) -> None:
@@ -412,6 +417,7 @@ class WordPressEmulator(Emulator):
         self.auth_errors = auth_errors
         self.cron = cron
         self.moderation = moderation
+        self.rewrite = rewrite
         self.refuse_types = frozenset(t.lower().lstrip(".") for t in refuse_types)
         self.title = title
         self._users: dict[int, _User] = {}
@@ -422,6 +428,7 @@ class WordPressEmulator(Emulator):
         self._next_term = 1
         self._next_comment = 1
         self._files: dict[str, int] = {}
+        self._registered = self.clock.now().astimezone(UTC)
         self._seed()
 
     # -- set-up ------------------------------------------------------------------------------
@@ -636,11 +643,10 @@ class WordPressEmulator(Emulator):
     def handle(self, request: httpx.Request) -> httpx.Response:
         """Answer one request; ``/?rest_route=/wp/v2/...`` is answered as
         ``/wp-json/wp/v2/...`` (faults and counts see the ``/wp-json`` path; such requests
-        carry ``extensions["wordpress_rest_route"]``). With plain permalinks
-        (``permalinks=None``) ``/wp-json/...`` is the web server's 404, as without rewrite
-        rules."""
+        carry ``extensions["wordpress_rest_route"]``). With ``rewrite=False``
+        ``/wp-json/...`` is the web server's 404, as on a site without rewrite rules."""
         url = request.url
-        if self.permalinks is None and url.path.startswith("/wp-json"):
+        if not self.rewrite and url.path.startswith("/wp-json"):
             # No rewrite rules on a site with plain permalinks: the web server's own 404.
             request.read()
             with self.lock:
@@ -766,6 +772,23 @@ class WordPressEmulator(Emulator):
     def _site(self) -> str:
         return self.base_url
 
+    def _rest_root(self) -> str:
+        if self.permalinks:
+            return f"{self._site()}/wp-json/"
+        return f"{self._site()}/index.php?rest_route=/"
+
+    def _rest_url(self, route: str) -> str:
+        """A REST address as WordPress writes it (``Location``): under ``/wp-json/`` with
+        pretty permalinks, ``/index.php?rest_route=`` without."""
+        return f"{self._rest_root()}wp/v2/{route}"
+
+    def rate_limit_headers(self, request: httpx.Request) -> dict[str, str]:
+        """WordPress names its REST root on every answer (``Link: rel=https://api.w.org/``);
+        uploaded files are served by the web server, without it."""
+        if request.url.path.startswith("/wp-content/"):
+            return {}
+        return {"Link": f'<{self._rest_root()}>; rel="https://api.w.org/"'}
+
     def _link(self, item: _Item) -> str:
         site = self._site()
         if item.type == "attachment":
@@ -796,7 +819,7 @@ class WordPressEmulator(Emulator):
 
     def _permalink_template(self, item: _Item) -> str:
         site = self._site()
-        if not self.permalinks:
+        if not self.permalinks or item.status == "trash":
             return f"{site}/?p={item.id}" if item.type == "post" else f"{site}/?page_id={item.id}"
         if item.type == "page":
             return f"{site}/%pagename%/"
@@ -826,7 +849,7 @@ class WordPressEmulator(Emulator):
         if item.type == "attachment":
             return self._media_json(item, edit=edit)
         link = self._link(item)
-        modified = item.date if item.status == "future" else item.modified
+        modified = item.modified
         # WordPress sets the guid once, from the link the item had when it was first saved.
         guid = item.guid or link
         out: dict[str, Any] = {
@@ -1202,10 +1225,12 @@ class WordPressEmulator(Emulator):
             ping_status="open" if type_ == "post" else "closed",
         )
         self._apply(item, body, creating=True)
+        if not (item.title or item.content or item.excerpt):
+            raise _ApiError(400, "empty_content", "Content, title, and excerpt are empty.")
         self._next_item += 1
         self._items[item.id] = item
         item.guid = self._link(item)
-        location = f"{self._site()}/wp-json/wp/v2/{base}/{item.id}"
+        location = self._rest_url(f"{base}/{item.id}")
         return self.json(
             self._item_json(item, edit=True), status=201, headers={"Location": location}
         )
@@ -1279,7 +1304,8 @@ class WordPressEmulator(Emulator):
             item.slug = _sanitize_title(str(body["slug"]))
         if item.status in ("publish", "future", "private") or item.slug:
             item.slug = self._unique_slug(item.slug or _sanitize_title(item.title), item)
-        item.modified = now
+        # wp_insert_post: a new post's modified time is its date (a future one's too).
+        item.modified = item.date if creating else now
 
     @route("GET", r"/wp-json/wp/v2/(?P<base>posts|pages)/(?P<item_id>\d+)")
     def get_item(self, request: httpx.Request, base: str, item_id: str) -> httpx.Response:
@@ -1368,15 +1394,31 @@ class WordPressEmulator(Emulator):
                 "Sorry, you are not allowed to create posts as this user.",
                 {"status": 401},
             )
-        data = request.content
-        if not data:
-            raise _ApiError(400, "rest_upload_no_data", "No data supplied.")
-        disposition = request.headers.get("content-disposition", "")
-        filename = _disposition_filename(disposition)
-        if not filename:
-            raise _ApiError(
-                400, "rest_upload_no_content_disposition", "No Content-Disposition supplied."
-            )
+        # WordPress reads the attachment's fields from the query, and from a form's fields.
+        fields = self._query(request)
+        ctype = request.headers.get("content-type", "")
+        filename: str | None
+        if ctype.lower().startswith("multipart/form-data"):
+            try:
+                parts = parse_multipart(request.content, ctype)
+            except MultipartError:
+                parts = []
+            upload = next((p for p in parts if p.name == "file" and p.is_file), None)
+            if upload is None:
+                raise _ApiError(400, "rest_upload_no_data", "No data supplied.")
+            data, filename = upload.data, upload.filename
+            for part in parts:
+                if not part.is_file:
+                    fields[part.name] = part.data.decode("utf-8", "replace")
+        else:
+            data = request.content
+            if not data:
+                raise _ApiError(400, "rest_upload_no_data", "No data supplied.")
+            filename = _disposition_filename(request.headers.get("content-disposition", ""))
+            if not filename:
+                raise _ApiError(
+                    400, "rest_upload_no_content_disposition", "No Content-Disposition supplied."
+                )
         stem, _, ext = filename.rpartition(".")
         ext = ext.lower()
         mime = _EXT_TYPES.get(ext) if stem and ext not in self.refuse_types else None
@@ -1428,18 +1470,16 @@ class WordPressEmulator(Emulator):
             height=height,
         )
         self._next_item += 1
+        item.alt_text = fields.get("alt_text", "")
+        item.caption = fields.get("caption", "")
+        item.content = fields.get("description", "")
+        item.title = fields.get("title", item.title)
         item.slug = self._unique_slug(_sanitize_title(item.title), item)
-        # WordPress reads the attachment's fields from the query of the upload too.
-        query = self._query(request)
-        item.alt_text = query.get("alt_text", "")
-        item.caption = query.get("caption", "")
-        item.content = query.get("description", "")
-        item.title = query.get("title", item.title)
-        if query.get("post", "").isdigit():
-            item.parent = int(query["post"])
+        if fields.get("post", "").isdigit():
+            item.parent = int(fields["post"])
         self._items[item.id] = item
         self._files[item.file] = item.id
-        location = f"{self._site()}/wp-json/wp/v2/media/{item.id}"
+        location = self._rest_url(f"media/{item.id}")
         return self.json(
             self._media_json(item, edit=True), status=201, headers={"Location": location}
         )
@@ -1559,7 +1599,17 @@ class WordPressEmulator(Emulator):
                 )
             body = self._body(request)
             name = body.get("name")
-            if not isinstance(name, str) or not name.strip():
+            if isinstance(name, str) and not name.strip():
+                # wp_insert_term's own error, which the REST API passes on without a status.
+                return self.json(
+                    {
+                        "code": "empty_term_name",
+                        "message": "A name is required for this term.",
+                        "data": None,
+                    },
+                    status=500,
+                )
+            if not isinstance(name, str):
                 raise _ApiError(
                     400,
                     "rest_missing_callback_param",
@@ -1607,7 +1657,7 @@ class WordPressEmulator(Emulator):
             )
             self._next_term += 1
             self._terms[term.id] = term
-            location = f"{self._site()}/wp-json/wp/v2/{base}/{term.id}"
+            location = self._rest_url(f"{base}/{term.id}")
             return self.json(self._term_json(term), status=201, headers={"Location": location})
 
         return self._answer(request, run)
@@ -1729,7 +1779,7 @@ class WordPressEmulator(Emulator):
             )
             self._next_comment += 1
             self._comments[comment.id] = comment
-            location = f"{self._site()}/wp-json/wp/v2/comments/{comment.id}"
+            location = self._rest_url(f"comments/{comment.id}")
             return self.json(
                 self._comment_json(comment, edit=True), status=201, headers={"Location": location}
             )
@@ -1760,16 +1810,62 @@ class WordPressEmulator(Emulator):
             user = self._user(request)
             if user is None:
                 raise _ApiError(401, "rest_not_logged_in", "You are not currently logged in.")
+            edit = self._query(request).get("context") == "edit"
+            out: dict[str, Any] = {"id": user.id}
+            if edit:
+                out["username"] = user.login
+            out["name"] = user.login
+            if edit:
+                out.update(first_name="", last_name="", email=user.email)
+            out.update(
+                url=self._site(), description="", link=f"{self._site()}/author/{user.login}/"
+            )
+            if edit:
+                out.update(locale="en_US", nickname=user.login)
+            out["slug"] = user.login
+            if edit:
+                out.update(
+                    roles=["administrator"],
+                    registered_date=self._registered.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+                    capabilities={"administrator": True},
+                    extra_capabilities={"administrator": True},
+                )
+            out["avatar_urls"] = {}
+            out["meta"] = {"persisted_preferences": []} if edit else []
+            return self.json(out)
+
+        return self._answer(request, run)
+
+    @route("GET", r"/wp-json/wp/v2/settings")
+    def settings(self, request: httpx.Request) -> httpx.Response:
+        """The site's settings (an administrator's): its title, timezone and defaults."""
+
+        def run() -> httpx.Response:
+            user = self._user(request)
+            if user is None:
+                raise _ApiError(401, "rest_forbidden", "Sorry, you are not allowed to do that.")
             return self.json(
                 {
-                    "id": user.id,
-                    "name": user.login,
-                    "url": self._site(),
+                    "title": self.title,
                     "description": "",
-                    "link": f"{self._site()}/author/{user.login}/",
-                    "slug": user.login,
-                    "avatar_urls": {},
-                    "meta": [],
+                    "url": self._site(),
+                    "email": self._users[1].email,
+                    "timezone": "" if self.tz.key == "UTC" else self.tz.key,
+                    "date_format": "F j, Y",
+                    "time_format": "g:i a",
+                    "start_of_week": 1,
+                    "language": "en_US",
+                    "use_smilies": True,
+                    "default_category": 1,
+                    "default_post_format": "0",
+                    "posts_per_page": 10,
+                    "show_on_front": "posts",
+                    "page_on_front": 0,
+                    "page_for_posts": 0,
+                    "default_ping_status": "open",
+                    "default_comment_status": "open",
+                    "site_logo": None,
+                    "site_icon": 0,
                 }
             )
 
@@ -1787,6 +1883,9 @@ class WordPressEmulator(Emulator):
                 "gmt_offset": offset.total_seconds() / 3600 if offset else 0,
                 "timezone_string": str(self.tz.key) if self.tz.key != "UTC" else "",
                 "namespaces": ["oembed/1.0", "wp/v2", "wp-site-health/v1", "wp-block-editor/v1"],
+                "site_logo": 0,
+                "site_icon": 0,
+                "site_icon_url": "",
                 "authentication": {
                     "application-passwords": {
                         "endpoints": {
@@ -1817,6 +1916,11 @@ class WordPressEmulator(Emulator):
             self._publish_due()
         url = f"{self._site()}{request.url.path}"
         query = self._query(request)
+        if path in ("", "index.php") and not query:
+            # The home page: an empty theme's, with the Link header every page carries.
+            return httpx.Response(
+                200, content=b"", headers={"content-type": "text/html; charset=UTF-8"}
+            )
         for item in self._items.values():
             if item.type not in ("post", "page") or item.status != "publish":
                 continue

@@ -178,3 +178,13 @@ def test_campaign_name_falls_back_to_the_slug() -> None:
         == "acme-opens-in-lisbon"
     )
     assert Campaign(article(), announce=Post(text="{url}"), to=[X], name="q4").campaign_name == "q4"
+
+
+def test_check_renders_the_announcement_for_each_network() -> None:
+    """An announcement a network can never take is refused by check(), before the article
+    is published: five images are more than Bluesky takes."""
+    images = [Media.from_bytes(png(), alt=f"Image {i}") for i in range(5)]
+    c = Campaign(article(), announce=Post(text="{url}", media=images), to=[SKY])
+    with pytest.raises(ContentError) as info:
+        c.check()
+    assert info.value.platform == "bluesky"

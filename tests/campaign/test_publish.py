@@ -14,7 +14,7 @@ from brandkit import AsyncClient, Client, Post
 from brandkit.campaign import Campaign, holds, publish, queue, release
 from brandkit.content import Article, Media
 from brandkit.delivery import DeliveryStatus
-from brandkit.errors import ConfigurationError
+from brandkit.errors import ConfigurationError, ContentError
 from brandkit.outbox import Outbox, Worker
 from brandkit.testing import png
 from tests.campaign.conftest import FAST, Site
@@ -267,3 +267,30 @@ def test_a_worker_without_campaigns_leaves_the_outbox_file_alone(tmp_path: Path)
     with sqlite3.connect(path) as db:
         names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert not any(n.startswith("campaign_") for n in names)
+
+
+def test_an_announcement_no_network_takes_stops_before_the_article(site: Site) -> None:
+    """publish() checks the announcement for every network first: nothing reaches the blog."""
+    images = [Media.from_bytes(IMAGE, alt=f"Image {i}") for i in range(5)]
+    bad = Campaign(release_article(), announce=Post(text="{url}", media=images), to=site.networks)
+    with Client(retry=FAST) as client, pytest.raises(ContentError):
+        client.publish(bad, [site.blog_account])
+    assert site.blog.requests == []
+
+
+def test_the_example_runs_offline() -> None:
+    """examples/press_release.py runs and says what happened."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, str(root / "examples" / "press_release.py")],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "hold released: announced http://127.0.0.1:" in done.stdout
+    assert "utm_source=linkedin" in done.stdout

@@ -195,13 +195,19 @@ class Campaign:
         return Post(**data)
 
     def check(self) -> None:
-        """Build the announcement with a stand-in URL, so that one that can never be sent
-        (an invalid variant, an empty text) is refused before the article is published.
+        """Build the announcement with a stand-in URL and render it for each network's
+        published rules, so that one that can never be sent (an invalid variant, too many
+        images for a network) is refused before the article is published.
 
         Raises:
-            ContentError: the announcement is invalid.
+            ContentError: the announcement is invalid or breaks a network's rule (the error
+                names the platform and the field).
         """
-        self.announcement(f"https://example.com/{self.article.slug}")
+        from brandkit.content._render import render
+
+        post = self.announcement(f"https://example.com/{self.article.slug}")
+        for platform in dict.fromkeys(a.platform for a in self.to):
+            render(post, platform)
 
     # -- the hook Client.publish and AsyncClient.publish call -------------------------------
 

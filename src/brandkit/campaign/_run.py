@@ -47,6 +47,8 @@ def _before(client: Client | AsyncClient, campaign: Campaign, blogs: list[Accoun
             "for it: build the client with an outbox (Client(outbox=Outbox('brandkit.db'))) "
             "and run the worker, which announces the article once it is live"
         )
+    if later:
+        holds_for(client.outbox)  # type: ignore[arg-type]  # where it will wait, checked now
     return later
 
 
@@ -61,10 +63,17 @@ def _live_source(articles: Sequence[Delivery]) -> Delivery | None:
 
 
 def _not_announced(
-    client: Client | AsyncClient, campaign: Campaign, articles: Sequence[Delivery]
+    client: Client | AsyncClient,
+    campaign: Campaign,
+    articles: Sequence[Delivery],
+    reason: str | None = None,
 ) -> list[Delivery]:
     """Failed announcement deliveries saying why (nothing was sent to the networks)."""
-    why = states(articles)
+    why = (
+        f"the article is not live yet and {reason}"
+        if reason
+        else (f"the article was not published ({states(articles)})")
+    )
     now = client._core.clock()
     out = []
     for account in campaign.to:
@@ -73,7 +82,7 @@ def _not_announced(
             platform=account.platform,
             post=campaign.announcement(f"https://example.com/{campaign.article.slug}"),
             status=DeliveryStatus.FAILED,
-            error=BrandkitError(f"not announced: the article was not published ({why})"),
+            error=BrandkitError(f"not announced: {why}"),
             created_at=now,
             updated_at=now,
         )
@@ -91,7 +100,12 @@ def _after(
         return source, []
     outbox = client.outbox
     if outbox is not None and any(d.ok or d.status in _MAYBE for d in articles):
-        hold = holds_for(outbox).add(campaign, articles, client._core.clock())  # type: ignore[arg-type]
+        try:
+            store = holds_for(outbox)  # type: ignore[arg-type]
+        except ConfigurationError as exc:
+            # The article is out (or may be): say why its announcement is not, don't raise.
+            return None, _not_announced(client, campaign, articles, str(exc))
+        hold = store.add(campaign, articles, client._core.clock())
         logger.info(
             "campaign %s: announcement held until the article is live (hold %s)",
             hold.name,

@@ -45,6 +45,18 @@ def wordpress() -> Iterator[WordPressServer]:
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def wordpress_plain() -> Iterator[WordPressServer]:
+    """A second real WordPress with plain permalinks (no rewrite rules: ``/wp-json/`` is the
+    web server's 404, the REST API is at ``/?rest_route=``), started on first use."""
+    need_harness()
+    server = start_wordpress(pretty_permalinks=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     """Async tests here run on asyncio."""

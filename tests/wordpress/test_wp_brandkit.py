@@ -323,3 +323,25 @@ async def test_async_client_publishes_and_reads_back(
     post = stored(http, delivery.parts[0].id)
     assert (post["slug"], post["status"]) == (slug, "publish")
     assert "<em>hi</em>" in post["content"]["rendered"]
+
+
+def test_plain_permalink_site_is_reached_through_rest_route(
+    wordpress_plain: WordPressServer,
+) -> None:
+    """On a site without pretty permalinks (``/wp-json/`` is a 404) brandkit finds the API at
+    ``/?rest_route=`` and publishes there; the post's URL is WordPress's ``/?p=<id>``."""
+    site = wordpress_plain
+    assert httpx.get(f"{site.url}/wp-json/", timeout=30).status_code == 404
+    slug = unique("plain")
+    with Client() as client:
+        (delivery,) = client.publish(
+            Article(title="Plain site", body="x", slug=slug, tags=["Plain"]),
+            [account(site, site)],
+        )
+    assert delivery.status is DeliveryStatus.SENT, delivery.error
+    with site.client() as raw:
+        post = raw.get(
+            "/", params={"rest_route": f"/wp/v2/posts/{delivery.parts[0].id}", "context": "edit"}
+        ).json()
+    assert (post["slug"], post["status"]) == (slug, "publish")
+    assert delivery.parts[0].url == post["link"] == f"{site.url}/?p={post['id']}"

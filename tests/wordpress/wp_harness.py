@@ -355,6 +355,7 @@ def start_wordpress(
             "PHP_CLI_SERVER_WORKERS": "4",
             "BRANDKIT_WP_CONFIG": config_name,
             "BRANDKIT_WP_CONTENT": str(content),
+            "BRANDKIT_WP_REWRITE": "1" if pretty_permalinks else "0",
         }
         with (data_dir / "php.log").open("wb") as log:
             php = subprocess.Popen(

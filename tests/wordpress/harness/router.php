@@ -6,7 +6,8 @@
 // wp-config.php picks it through WORDPRESS_CONFIG: parallel test sessions never share a file.
 // Uploads live in the session's temporary WP_CONTENT_DIR (BRANDKIT_WP_CONTENT), so they are
 // served from there; every other path runs WordPress's own PHP file or, like Apache's
-// rewrite rules, its index.php (pretty permalinks and /wp-json/).
+// rewrite rules, its index.php (pretty permalinks and /wp-json/). With BRANDKIT_WP_REWRITE=0
+// (a plain-permalinks site) there are no rewrite rules: such paths are a 404.
 $config = getenv('BRANDKIT_WP_CONFIG');
 if ($config !== false && $config !== '') {
     $_SERVER['WORDPRESS_CONFIG'] = $config;
@@ -41,6 +42,16 @@ if (substr($path, -4) === '.php' && is_file($root . $path)) {
     return false;  // a static file (CSS, JS, images) served by the built-in server itself
 }
 if ($script === null) {
+    if ($path !== '/' && getenv('BRANDKIT_WP_REWRITE') === '0') {
+        // Plain permalinks: like Apache without WordPress's .htaccess, a path that is no file
+        // is the web server's 404 (so /wp-json/ is not there; /?rest_route= is).
+        http_response_code(404);
+        header('Content-Type: text/html; charset=iso-8859-1');
+        echo "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n"
+            . "<title>404 Not Found</title>\n</head><body>\n<h1>Not Found</h1>\n"
+            . "<p>The requested URL was not found on this server.</p>\n</body></html>\n";
+        return true;
+    }
     $script = $root . '/index.php';
 }
 $_SERVER['SCRIPT_FILENAME'] = $script;

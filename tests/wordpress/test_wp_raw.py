@@ -207,3 +207,20 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+@pytest.mark.parametrize(
+    ("ci", "outcome"),
+    [("true", pytest.fail.Exception), ("", pytest.skip.Exception), ("0", pytest.skip.Exception)],
+)
+def test_missing_harness_fails_under_ci_and_skips_elsewhere(
+    monkeypatch: pytest.MonkeyPatch, ci: str, outcome: type[BaseException]
+) -> None:
+    """Without the packages the tests fail when ``CI`` is set (CI cannot pass by skipping
+    them) and skip on a developer's machine, naming the install command either way."""
+    from tests.wordpress import conftest
+
+    monkeypatch.setattr(conftest, "harness_missing_reason", lambda: "php not found: run `x`")
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="php not found"):
+        conftest.need_harness()

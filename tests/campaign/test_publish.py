@@ -294,3 +294,17 @@ def test_the_example_runs_offline() -> None:
     assert done.returncode == 0, done.stderr
     assert "hold released: announced http://127.0.0.1:" in done.stdout
     assert "utm_source=linkedin" in done.stdout
+
+
+def test_queued_article_published_now_is_announced_by_the_next_run(
+    site: Site, tmp_path: Path
+) -> None:
+    """A hold waiting for its article's first send is looked at again by the very next run
+    (a read of the outbox), not a minute later."""
+    outbox = Outbox(str(tmp_path / "brandkit.db"))
+    queue(outbox, campaign(site), [site.blog_account])
+    with Worker(outbox, [site.blog_account, *site.networks], client=Client(outbox=outbox)) as w:
+        assert [d.platform for d in w.run_once()] == [site.blog_account.platform]
+        assert sorted(d.platform for d in w.run_once() if d.ok) == ["bluesky", "linkedin", "x"]
+        assert w.client is not None
+        w.client.close()

@@ -342,7 +342,9 @@ def plan(outbox: Outbox, hold: Hold, now: datetime, store: HoldStore) -> Plan | 
             store.failed(hold.id, f"the article was not published: {why}", now)
             logger.warning("campaign %s: not announced: the article was not published", hold.name)
             return None
-        store.later(hold.id, now + POLL, "waiting for the article to be published", now)
+        # Looked at again by the next run: the article may go out in this one (a look is
+        # a read of the outbox, not of the blog).
+        store.later(hold.id, now, "waiting for the article to be published", now)
         return None
     if hold.live_at is not None and hold.live_at > now:
         store.later(hold.id, hold.live_at, "waiting for the article's scheduled time", now)

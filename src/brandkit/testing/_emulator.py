@@ -7,6 +7,7 @@ on 127.0.0.1 (``with emulator.serve() as url: ...``).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -46,6 +47,17 @@ def _reason(response: httpx.Response) -> str | None:
     if isinstance(own, bytes) and own:
         return own.decode("latin-1")
     return _RFC9110_PHRASES.get(response.status_code)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def utc_millis(ts: float) -> str:
+    """``ts`` (seconds since the epoch) as ISO 8601 UTC to the millisecond, truncated, as
+    Mastodon and Bluesky write times: ``2026-12-04T22:12:13.123Z``.
+
+    Memoized (bounded): list endpoints write the same stored times on every read, and
+    formatting a datetime costs more than the rest of an item's fields.
+    """
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 class Drop(Exception):

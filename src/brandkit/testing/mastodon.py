@@ -93,7 +93,7 @@ from brandkit.accounts import Account
 from brandkit.content import Media
 from brandkit.content._media import sniff
 from brandkit.errors import MediaError
-from brandkit.testing._emulator import Audience, Clock, Emulator, route
+from brandkit.testing._emulator import Audience, Clock, Emulator, route, utc_millis
 from brandkit.testing._forms import multipart
 from brandkit.testing._images import media_extension
 
@@ -310,6 +310,8 @@ class _Index:
     by_user: dict[str, list[_Status]] = attrs.field(factory=dict)
     replies: Counter[str] = attrs.field(factory=Counter)
     quotes: Counter[str] = attrs.field(factory=Counter)
+    # Each author's newest status day (``last_status_at``), formatted once per change.
+    last_day: dict[str, str] = attrs.field(factory=dict)
 
 
 class MastodonEmulator(Emulator):
@@ -392,6 +394,13 @@ class MastodonEmulator(Emulator):
         # Counts every status write; the index of live statuses is rebuilt when it moves.
         self._changes = 0
         self._index: tuple[int, _Index] | None = None
+        # Memos for reads (a page of 80 notifications renders each account twice and
+        # resolves every mention): users by (lowercase username, domain), rebuilt when a
+        # user is added; each account's JSON less its counts, checked against the fields
+        # it is made of; the instance's host by base URL.
+        self._by_name: tuple[int, dict[tuple[str, str | None], _User]] | None = None
+        self._account_memo: dict[tuple[str, str], tuple[tuple[Any, ...], dict[str, Any]]] = {}
+        self._host_memo: tuple[str, str] | None = None
         self._media: dict[str, _Attachment] = {}
         self._keys: dict[tuple[str, str], tuple[str, float]] = {}
         self._hits: dict[tuple[str, str, int], int] = {}
@@ -761,17 +770,30 @@ class MastodonEmulator(Emulator):
         return user
 
     def _host(self) -> str:
-        return httpx.URL(self._base_url).netloc.decode("ascii")
+        memo = self._host_memo
+        if memo is None or memo[0] != self._base_url:
+            memo = (self._base_url, httpx.URL(self._base_url).netloc.decode("ascii"))
+            self._host_memo = memo
+        return memo[1]
 
     def _resolve(self, username: str, domain: str | None) -> _User | None:
         """The user a mention names: local without a domain (or with this server's), else
-        an audience member of that server."""
+        an audience member of that server (the first made, when names collide)."""
         if domain is not None and domain.lower() == self._host().lower():
             domain = None
+        wanted = (username.lower(), domain.lower() if domain else None)
+        memo = self._by_name
+        if memo is None or memo[0] != len(self._users):
+            names: dict[tuple[str, str | None], _User] = {}
+            for user in self._users.values():
+                names.setdefault((user.username.lower(), user.domain or None), user)
+            memo = self._by_name = (len(self._users), names)
+        found = memo[1].get(wanted)
+        if found is not None and (found.username.lower(), found.domain or None) == wanted:
+            return found
+        # Not known, or a user was renamed since the memo: look the slow way.
         for user in self._users.values():
-            if user.username.lower() == username.lower() and (user.domain or None) == (
-                domain.lower() if domain else None
-            ):
+            if (user.username.lower(), user.domain or None) == wanted:
                 return user
         return None
 
@@ -844,6 +866,9 @@ class MastodonEmulator(Emulator):
                     index.replies[st.in_reply_to_id] += 1
                 if st.quote_of is not None:
                     index.quotes[st.quote_of] += 1
+            for user_id, statuses in index.by_user.items():
+                last = datetime.fromtimestamp(statuses[-1].created_at, UTC)
+                index.last_day[user_id] = last.strftime("%Y-%m-%d")
             self._index = (self._changes, index)
         return self._index[1]
 
@@ -1107,9 +1132,25 @@ class MastodonEmulator(Emulator):
     def _account_json(self, user: _User, origin: str) -> dict[str, Any]:
         now = self.clock.time()
         days = max(0.0, now - user.created_at) / 86400
-        statuses = self._indexed().by_user.get(user.id, [])
+        index = self._indexed()
+        statuses = index.by_user.get(user.id, [])
+        # The fields that change with time and statuses are filled in on every read; the
+        # rest is made once per account (and again if one of its fields changes).
+        shape = (user.username, user.display_name, user.indexable, user.domain, user.created_at)
+        memo = self._account_memo.get((user.id, origin))
+        if memo is None or memo[0] != shape:
+            memo = (shape, self._account_fields(user, origin))
+            self._account_memo[(user.id, origin)] = memo
+        data = dict(memo[1])
+        data["followers_count"] = user.followers + int(days * user.followers_per_day)
+        data["statuses_count"] = len(statuses)
+        data["last_status_at"] = index.last_day.get(user.id)
+        data["emojis"], data["roles"], data["fields"] = [], [], []
+        return data
+
+    def _account_fields(self, user: _User, origin: str) -> dict[str, Any]:
+        """An Account's JSON, in Mastodon's field order, without its counts."""
         created = datetime.fromtimestamp(user.created_at, UTC)
-        last = datetime.fromtimestamp(statuses[-1].created_at, UTC) if statuses else None
         home = f"https://{user.domain}" if user.domain else origin
         return {
             "id": user.id,
@@ -1129,10 +1170,10 @@ class MastodonEmulator(Emulator):
             "avatar_static": f"{origin}/avatars/original/missing.png",
             "header": f"{origin}/headers/original/missing.png",
             "header_static": f"{origin}/headers/original/missing.png",
-            "followers_count": user.followers + int(days * user.followers_per_day),
+            "followers_count": 0,
             "following_count": 0,
-            "statuses_count": len(statuses),
-            "last_status_at": last.strftime("%Y-%m-%d") if last else None,
+            "statuses_count": 0,
+            "last_status_at": None,
             "hide_collections": False,
             "noindex": False,
             "emojis": [],
@@ -1347,11 +1388,9 @@ class MastodonEmulator(Emulator):
         # A remote account's status lives at its own server's addresses.
         home = f"https://{user.domain}" if user.domain else st.origin
         origin = st.origin
-        created = datetime.fromtimestamp(st.created_at, UTC)
         data: dict[str, Any] = {
             "id": st.id,
-            "created_at": created.strftime("%Y-%m-%dT%H:%M:%S.")
-            + f"{created.microsecond // 1000:03d}Z",
+            "created_at": utc_millis(st.created_at),
             "in_reply_to_id": st.in_reply_to_id,
             "in_reply_to_account_id": st.in_reply_to_account_id,
             "sensitive": st.sensitive,
@@ -1380,10 +1419,7 @@ class MastodonEmulator(Emulator):
                 "account": self._account_json(user, origin),
                 "media_attachments": [self._media_json(self._media[i]) for i in st.media_ids],
                 "mentions": self._mentions_json(st.text, origin),
-                "tags": [
-                    {"name": t.lower(), "url": f"{origin}/tags/{t.lower()}"}
-                    for t in dict.fromkeys(_HASHTAG.findall(st.text))
-                ],
+                "tags": [{"name": name, "url": url} for name, url in _tags_of(st.text, origin)],
                 "emojis": [],
                 "quote": self._quote_json(st, nested),
                 "card": None,
@@ -1401,7 +1437,7 @@ class MastodonEmulator(Emulator):
 
     def _mentions_json(self, text: str, origin: str) -> list[dict[str, Any]]:
         """``Status.mentions``: known accounts with their own ids, others made up."""
-        out = _mentions(text, origin)
+        out = [dict(item) for item in _mentions_of(text, origin)]
         for item in out:
             username, _, domain = item["acct"].partition("@")
             user = self._resolve(username, domain or None)
@@ -1624,12 +1660,10 @@ class MastodonEmulator(Emulator):
         return types
 
     def _notification_json(self, n: _Notification, origin: str) -> dict[str, Any]:
-        created = datetime.fromtimestamp(n.created_at, UTC)
         data: dict[str, Any] = {
             "id": n.id,
             "type": n.type,
-            "created_at": created.strftime("%Y-%m-%dT%H:%M:%S.")
-            + f"{created.microsecond // 1000:03d}Z",
+            "created_at": utc_millis(n.created_at),
             "group_key": f"ungrouped-{n.id}",
             "account": self._account_json(self._users[n.from_id], origin),
         }
@@ -1655,27 +1689,30 @@ class MastodonEmulator(Emulator):
         wanted = [t for t in known if t in asked] if asked else list(known)
         wanted = [t for t in wanted if t not in excluded]
         from_id = params.get("account_id")
+        # The user's own notifications first (cheap), then the costlier checks on those.
         items = [
-            n
-            for n in self._shown_notifications()
+            (_num(n.id), n)
+            for n in self._notifications
             if n.account_id == user.id
             and n.type in wanted
             and (not from_id or n.from_id == from_id)
+            and (n.status_id is None or self._statuses[n.status_id].deleted_at is None)
         ]
         max_id, since_id, min_id = (params.get(k) for k in ("max_id", "since_id", "min_id"))
         # to_a_paginated_by_id: min_id pages forward (read oldest first, answered newest
         # first); otherwise the newest page under max_id and over since_id.
         if max_id:
-            items = [n for n in items if _num(n.id) < _num(max_id)]
+            below = _num(max_id)
+            items = [item for item in items if item[0] < below]
         if min_id:
-            page = sorted(
-                (n for n in items if _num(n.id) > _num(min_id)), key=lambda n: _num(n.id)
-            )[:limit]
+            above = _num(min_id)
+            page = [n for _, n in sorted((i for i in items if i[0] > above), key=_first)[:limit]]
             page.reverse()
         else:
             if since_id:
-                items = [n for n in items if _num(n.id) > _num(since_id)]
-            page = sorted(items, key=lambda n: _num(n.id), reverse=True)[:limit]
+                above = _num(since_id)
+                items = [item for item in items if item[0] > above]
+            page = [n for _, n in sorted(items, key=_first, reverse=True)[:limit]]
         origin = self._origin(request)
         response = self.json([self._notification_json(n, origin) for n in page])
         if page:
@@ -2129,6 +2166,10 @@ def _order(st: _Status) -> int:
     return _num(st.id)
 
 
+def _first(item: tuple[int, Any]) -> int:
+    return item[0]
+
+
 def _to_i(value: str) -> int:
     """Ruby's ``String#to_i``: the leading integer, else 0."""
     match = re.match(r"\s*([-+]?\d+)", value)
@@ -2178,6 +2219,20 @@ def _trim_url(url: str) -> str:
     return trimmed
 
 
+@functools.lru_cache(maxsize=1 << 15)
+def _mentions_of(text: str, origin: str) -> tuple[dict[str, Any], ...]:
+    """`_mentions`, memoized (callers copy each item before changing it)."""
+    return tuple(_mentions(text, origin))
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _tags_of(text: str, origin: str) -> tuple[tuple[str, str], ...]:
+    """``Status.tags`` of ``text``: (name, url) of each hashtag, first use first."""
+    return tuple(
+        (t.lower(), f"{origin}/tags/{t.lower()}") for t in dict.fromkeys(_HASHTAG.findall(text))
+    )
+
+
 def _mentions(text: str, origin: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for match in _MENTION.finditer(_URL.sub(" ", text)):
@@ -2195,12 +2250,23 @@ def _mentions(text: str, origin: str) -> list[dict[str, Any]]:
     return out
 
 
+_CONTENT_TOKEN = regex.compile(
+    f"{_URL.pattern}|{_MENTION.pattern}|{_HASHTAG.pattern}", regex.IGNORECASE
+)
+_BLANK_LINE = re.compile(r"\n\s*\n")
+
+
 def render_content(text: str, origin: str) -> str:
     """The HTML Mastodon makes of a plain-text status: paragraphs, line breaks, links,
     mentions (shown without their domain) and hashtags."""
-    pattern = regex.compile(
-        f"{_URL.pattern}|{_MENTION.pattern}|{_HASHTAG.pattern}", regex.IGNORECASE
-    )
+    return _rendered(text, origin)
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _rendered(text: str, origin: str) -> str:
+    # Memoized: a status's HTML is made of its text and the instance's address only, and
+    # every read of a timeline or of notifications renders each status again.
+    pattern = _CONTENT_TOKEN
 
     def line_html(line: str) -> str:
         out: list[str] = []
@@ -2235,7 +2301,7 @@ def render_content(text: str, origin: str) -> str:
         out.append(html.escape(line[position:], quote=False))
         return "".join(out)
 
-    paragraphs = [p for p in re.split(r"\n\s*\n", text.replace("\r\n", "\n")) if p.strip()]
+    paragraphs = [p for p in _BLANK_LINE.split(text.replace("\r\n", "\n")) if p.strip()]
     return "".join(
         "<p>" + "<br />".join(line_html(line) for line in p.split("\n")) + "</p>"
         for p in paragraphs

@@ -3,6 +3,8 @@ REST API uses (the PDS one forwards GET and POST only)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.pds.loopback_proxy import Exchange, LoopbackProxy
 
 __all__ = ["Exchange", "WordPressProxy"]
@@ -15,8 +17,8 @@ class WordPressProxy(LoopbackProxy):
 
     def __init__(self, upstream: str) -> None:
         super().__init__(upstream)
-        base = self._server.RequestHandlerClass
-        forward = base._forward  # type: ignore[attr-defined]
+        base: Any = self._server.RequestHandlerClass
+        forward = base._forward
         self._server.RequestHandlerClass = type(
             "WordPressProxyHandler",
             (base,),

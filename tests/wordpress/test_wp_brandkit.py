@@ -221,8 +221,7 @@ def test_delete_trashes_then_force_deletes(wordpress: WordPressServer, http: htt
         (delivery,) = client.publish(Article(title="Gone", body="x", slug=slug), [target])
         assert delivery.status is DeliveryStatus.SENT, delivery.error
         post_id = delivery.parts[0].id
-        client.delete(delivery, target)
-        assert delivery.status is DeliveryStatus.DELETED
+        assert client.delete(delivery, target).status is DeliveryStatus.DELETED
         trashed = stored(http, post_id)
         assert (trashed["status"], trashed["slug"]) == ("trash", f"{slug}__trashed")
         client.delete(delivery, target, force=True)

@@ -15,6 +15,7 @@ Kept out of ``conftest.py`` so that ``record.py`` and tests can import it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import secrets
@@ -37,6 +38,7 @@ INSTALL_COMMAND = "sudo bash tests/wordpress/harness/install.sh"
 PACKAGES = ("wordpress", "mariadb-server", "php-cli", "php-mysql", "php-curl", "php-xml")
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
+PORT_ATTEMPTS = 3
 SITE_TIMEZONE = "Europe/Berlin"
 PRETTY_PERMALINKS = "/%year%/%monthnum%/%postname%/"
 
@@ -226,7 +228,11 @@ def _wait_for(check: Any, what: str, deadline: float, proc: subprocess.Popen[byt
 
 
 def _config_php(values: dict[str, Any]) -> str:
-    lines = ["<?php", "// Written by brandkit's test harness; removed when the session ends."]
+    lines = [
+        "<?php",
+        "// Written by brandkit's test harness; removed when the session ends.",
+        f"// owner pid: {os.getpid()}",
+    ]
     for name, value in values.items():
         lines.append(f"define({json.dumps(name)}, {json.dumps(value)});")
     return "\n".join(lines) + "\n"
@@ -276,6 +282,70 @@ def _start_db(data_dir: Path, timings: dict[str, float]) -> tuple[subprocess.Pop
     return db, sock
 
 
+def _site_config(url: str, sock: Path, content: Path) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "DB_NAME": "wordpress",
+        # MariaDB runs without grant tables: any user and password are let in.
+        "DB_USER": "wordpress",
+        "DB_PASSWORD": "",
+        "DB_HOST": f"localhost:{sock}",
+        "WP_HOME": url,
+        "WP_SITEURL": url,
+        "WP_CONTENT_DIR": str(content),
+        "WP_CONTENT_URL": f"{url}/wp-content",
+        "WP_ENVIRONMENT_TYPE": "local",
+        "DISABLE_WP_CRON": True,
+        "AUTOMATIC_UPDATER_DISABLED": True,
+        "WP_HTTP_BLOCK_EXTERNAL": True,
+        "FS_METHOD": "direct",
+    }
+    for key in ("AUTH", "SECURE_AUTH", "LOGGED_IN", "NONCE"):
+        config[f"{key}_KEY"] = secrets.token_hex(32)
+        config[f"{key}_SALT"] = secrets.token_hex(32)
+    return config
+
+
+def _start_php(port: int, env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            [
+                _tool("php") or "php",
+                "-d",
+                "upload_max_filesize=16M",
+                "-d",
+                "post_max_size=20M",
+                "-S",
+                f"127.0.0.1:{port}",
+                "-t",
+                str(WORDPRESS_ROOT),
+                str(HARNESS_DIR / "router.php"),
+            ],
+            cwd=WORDPRESS_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _sweep_stale_configs() -> None:
+    """Remove config files left by sessions that were killed before they could (the owner's
+    PID is written in each file; a file whose owner is gone serves nothing)."""
+    for path in CONFIG_DIR.glob("config-brandkit-*.php"):
+        with contextlib.suppress(OSError, ValueError):
+            head = path.read_text()[:300]
+            marker = head.split("owner pid: ", 1)[1].split()[0] if "owner pid: " in head else ""
+            if marker.isdigit() and not Path(f"/proc/{int(marker)}").exists():
+                path.unlink()
+
+
+def _answers(port: int) -> bool:
+    """Something accepts connections on 127.0.0.1:``port``."""
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+        return True
+    return False
+
+
 def _sql(sock: Path, statement: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [
@@ -304,6 +374,7 @@ def start_wordpress(
     missing = harness_missing_reason()
     if missing is not None:
         raise HarnessMissing(missing)
+    _sweep_stale_configs()
     began_all = time.monotonic()
     deadline = began_all + START_TIMEOUT_S
     timings: dict[str, float] = {}
@@ -320,30 +391,6 @@ def start_wordpress(
         (content / "themes").mkdir()
         (content / "mu-plugins").mkdir()
         shutil.copy(HARNESS_DIR / "mu-plugin.php", content / "mu-plugins" / "brandkit-harness.php")
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        db_password = secrets.token_hex(16)
-        config = {
-            "DB_NAME": "wordpress",
-            "DB_USER": "wordpress",
-            "DB_PASSWORD": db_password,
-            "DB_HOST": f"localhost:{sock}",
-            "WP_HOME": url,
-            "WP_SITEURL": url,
-            "WP_CONTENT_DIR": str(content),
-            "WP_CONTENT_URL": f"{url}/wp-content",
-            "WP_ENVIRONMENT_TYPE": "local",
-            "DISABLE_WP_CRON": True,
-            "AUTOMATIC_UPDATER_DISABLED": True,
-            "WP_HTTP_BLOCK_EXTERNAL": True,
-            "FS_METHOD": "direct",
-        }
-        for key in ("AUTH", "SECURE_AUTH", "LOGGED_IN", "NONCE"):
-            config[f"{key}_KEY"] = secrets.token_hex(32)
-            config[f"{key}_SALT"] = secrets.token_hex(32)
-        config_path.write_text(_config_php(config))
-        config_path.chmod(0o600)
-
         _wait_for(lambda: _sql(sock, "SELECT 1").returncode == 0, "MariaDB", deadline, db)
         made = _sql(sock, "CREATE DATABASE wordpress CHARACTER SET utf8mb4;")
         if made.returncode != 0:
@@ -357,33 +404,20 @@ def start_wordpress(
             "BRANDKIT_WP_CONTENT": str(content),
             "BRANDKIT_WP_REWRITE": "1" if pretty_permalinks else "0",
         }
-        with (data_dir / "php.log").open("wb") as log:
-            php = subprocess.Popen(
-                [
-                    _tool("php") or "php",
-                    "-d",
-                    "upload_max_filesize=16M",
-                    "-d",
-                    "post_max_size=20M",
-                    "-S",
-                    f"127.0.0.1:{port}",
-                    "-t",
-                    str(WORDPRESS_ROOT),
-                    str(HARNESS_DIR / "router.php"),
-                ],
-                cwd=WORDPRESS_ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        for attempt in range(PORT_ATTEMPTS):
+            port = free_port()
+            url = f"http://127.0.0.1:{port}"
+            config_path.write_text(_config_php(_site_config(url, sock, content)))
+            config_path.chmod(0o600)
+            php = _start_php(port, env, data_dir / "php.log")
 
-        def answers() -> bool:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                return True
-            return False
-
-        _wait_for(answers, "PHP's built-in server", deadline, php)
+            try:
+                _wait_for(functools.partial(_answers, port), "PHP's built-in server", deadline, php)
+                break
+            except RuntimeError:
+                # Exited at once: the port was taken between free_port() and PHP's bind.
+                if php.poll() is None or attempt == PORT_ATTEMPTS - 1:
+                    raise
         timings["php_ready_s"] = time.monotonic() - began_all
 
         admin_password = secrets.token_urlsafe(18)
@@ -431,6 +465,7 @@ def start_wordpress(
         if not site["available"]:
             raise RuntimeError("application passwords are not available on the test site")
         timings["ready_s"] = time.monotonic() - began_all
+        assert php is not None  # the loop above either started it or raised
         return WordPressServer(
             url=url,
             user=site["user"],

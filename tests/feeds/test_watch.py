@@ -362,3 +362,58 @@ def test_user_http_client_is_used_and_left_open(
         w.poll()
     assert feed_server.hits("/feed.xml")[0]["x-test"] == "yes"
     assert not http.is_closed
+
+
+def test_queue_writes_each_entry_once_even_after_a_crash(
+    feed_server: FeedServer, state_path: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """queue() writes one delivery per entry and account; a crash after writing and before
+    marking the entry writes the same deliveries again, which the outbox keeps once."""
+    from brandkit import Account
+    from brandkit.outbox import Outbox
+
+    x = Account.x(user_token="t")
+    sky = Account.bluesky(handle="acme.bsky.social", app_password="aaaa-bbbb-cccc-dddd")
+    feed_server.feed("/feed.xml", rss(item(2, day=3), item(1, day=2)), etag='"v1"')
+    outbox = Outbox(str(tmp_path / "outbox.db"))
+
+    def crash(self: FeedWatcher, announcement: object) -> None:
+        raise KeyboardInterrupt
+
+    with watcher(feed_server, state_path, images=False) as w:
+        monkeypatch.setattr(FeedWatcher, "done", crash)
+        with pytest.raises(KeyboardInterrupt):
+            w.queue(outbox, [x, sky])
+        monkeypatch.undo()
+        first = sorted(d.id for d in outbox.list())
+        assert len(first) == 2  # entry 1 for both accounts, then the crash
+        again = w.queue(outbox, [x, sky])
+        assert len(again) == 4
+        assert w.queue(outbox, [x, sky]) == []
+    stored = outbox.list()
+    assert len(stored) == 4
+    assert set(first) <= {d.id for d in stored}
+    texts = sorted({d.post.text for d in stored})
+    assert texts[0].startswith("Release 1: Acme & Partners")
+
+
+def test_queue_skips_an_announcement_a_network_cannot_take(
+    feed_server: FeedServer, state_path: str, tmp_path: Path
+) -> None:
+    """An entry whose announcement breaks a network's rule is not queued, and not offered
+    again."""
+    from brandkit import Account
+    from brandkit.outbox import Outbox
+
+    telegram = Account.telegram(bot_token="123:abc", chat_id="@acme")
+    # Telegram takes 4,096 characters and splits nothing: a 4,999-character summary is refused.
+    long = item(2, link="https://x.example/a", description="word " * 1000)
+    feed_server.feed("/feed.xml", rss(item(1), long))
+    outbox = Outbox(str(tmp_path / "outbox.db"))
+    with watcher(
+        feed_server, state_path, images=False, template="{summary}", summary_chars=5000
+    ) as w:
+        got = w.queue(outbox, telegram)
+        assert [d.platform for d in got] == ["telegram"]
+        assert w.state.outcome(w.url, "https://acme.example/?p=2") == "skipped"
+        assert w.poll() == []

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import logging
 import string
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import httpx
 
+from brandkit.accounts import Account
 from brandkit.content._media import Media
 from brandkit.content._model import Link, Post, Utm
+from brandkit.delivery import Delivery
 from brandkit.errors import BrandkitError, ConfigurationError, ContentError
 from brandkit.feeds._fetch import MB, check_url, fetch
 from brandkit.feeds._parse import Entry, parse
 from brandkit.feeds._state import FeedState
+
+if TYPE_CHECKING:
+    from brandkit.outbox._store import Outbox
 
 __all__ = [
     "DEFAULT_TEMPLATE",
@@ -28,6 +34,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger("brandkit.feeds")
+
+_QUEUE_NS = uuid.UUID("5d6c1f0e-3b8a-4f7e-9c2d-7a1b4e8f0c36")
 
 DEFAULT_TEMPLATE = "{title}\n\n{url}"
 """The text of an announcement unless told otherwise: the entry's title, then its link."""
@@ -305,6 +313,51 @@ class FeedWatcher:
     def skip(self, announcement: Announcement) -> None:
         """Mark ``announcement``'s entry as skipped (not to be announced)."""
         self.state.done(announcement.feed, announcement.entry.key, "skipped")
+
+    def queue(self, outbox: Outbox, accounts: Account | Sequence[Account]) -> list[Delivery]:
+        """`poll`, then write each new entry's announcement to ``outbox`` for every account
+        and mark the entry done: exactly once, across crashes too. Each delivery's id is
+        made from the feed, the entry and the account, so an entry written before a crash
+        and not yet marked is written again as the same deliveries, which the outbox keeps
+        once. The outbox's worker publishes them.
+
+        An announcement a network can never take (its rules, checked as `Outbox.add` does)
+        is not queued: its entry is marked skipped and the reason logged at WARNING.
+
+        Returns the deliveries written (or found already written).
+
+        Raises:
+            ConfigurationError: no accounts.
+            PlatformError: the feed could not be fetched or read; see `poll`.
+        """
+        from brandkit.content._render import render
+
+        targets = [accounts] if isinstance(accounts, Account) else list(accounts)
+        if not targets:
+            raise ConfigurationError("queue needs at least one account to announce on")
+        out: list[Delivery] = []
+        for item in self.poll():
+            try:
+                for platform in dict.fromkeys(a.platform for a in targets):
+                    render(item.post, platform)
+            except ContentError as exc:
+                logger.warning("feed %s: entry %r not queued: %s", self.url, item.entry.key, exc)
+                self.skip(item)
+                continue
+            now = self.state.clock()
+            for account in targets:
+                key = f"{self.url}\n{item.entry.key}\n{account.key}"
+                delivery = Delivery(
+                    id=uuid.uuid5(_QUEUE_NS, key).hex,
+                    account=account.key,
+                    platform=account.platform,
+                    post=item.post,
+                    created_at=now,
+                    updated_at=now,
+                )
+                out.append(outbox.insert_once(delivery))
+            self.done(item)
+        return out
 
     def _thumbnail(self, entry: Entry) -> Media | None:
         if not self.images or entry.image is None:

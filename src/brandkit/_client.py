@@ -1346,7 +1346,7 @@ class Client:
         """Publish ``post`` to every account; one [`Delivery`][brandkit.Delivery] per account.
 
         ``post`` is a [`Post`][brandkit.Post] for social accounts or an
-        [`Article`][brandkit.Article] for blog accounts (WordPress, Ghost, dev.to); the
+        `Article` for blog accounts (WordPress, Ghost, dev.to); the
         delivery of an article has one part whose URL is the article's public address. An
         article scheduled for later is sent now, for the blog to publish at its time.
 

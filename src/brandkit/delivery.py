@@ -22,11 +22,11 @@ __all__ = ["Content", "Delivery", "DeliveryStatus", "is_article", "new_tid", "se
 
 Content: TypeAlias = Post | Article
 """What a delivery carries: a social [`Post`][brandkit.Post] or a blog
-[`Article`][brandkit.Article]."""
+`Article`."""
 
 
 def is_article(content: Content) -> bool:
-    """``content`` is an [`Article`][brandkit.Article] (for a blog), not a post."""
+    """``content`` is an `Article` (for a blog), not a post."""
     return isinstance(content, Article)
 
 
@@ -96,7 +96,7 @@ class Delivery:
         account: the account's key (``platform:name``).
         platform: the platform's name.
         status: see [`DeliveryStatus`][brandkit.DeliveryStatus].
-        post: the post, or the [`Article`][brandkit.Article] for a blog account.
+        post: the post, or the `Article` for a blog account.
         keys: one idempotency key per part (TIDs), fixed before the first byte is sent.
         parts: the parts the platform confirmed, in thread order.
         error: why it failed or is unknown (a typed brandkit error), else ``None``.

@@ -1006,7 +1006,7 @@ class Outbox(SQLiteStore):
         """Write ``post`` for every account as a pending delivery, for a worker to publish
         (at ``post.scheduled_at``, or as soon as possible).
 
-        ``post`` may be an [`Article`][brandkit.Article] for blog accounts (WordPress,
+        ``post`` may be an `Article` for blog accounts (WordPress,
         Ghost, dev.to): the worker sends it as soon as possible, a scheduled one too (the
         blog publishes it at its ``scheduled_at``).
 

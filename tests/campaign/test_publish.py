@@ -308,3 +308,70 @@ def test_queued_article_published_now_is_announced_by_the_next_run(
         assert sorted(d.platform for d in w.run_once() if d.ok) == ["bluesky", "linkedin", "x"]
         assert w.client is not None
         w.client.close()
+
+
+def test_one_network_refusing_does_not_stop_the_others(site: Site) -> None:
+    """A network that refuses its announcement fails alone, with its error; the others and
+    the article stand."""
+    site.x.fault(method="POST", path=r"/2/tweets", status=403, times=10)
+    with Client(retry=FAST) as client:
+        got = client.publish(campaign(site), [site.blog_account])
+    status = {d.platform: d.status for d in got}
+    assert status == {
+        site.blog_account.platform: DeliveryStatus.SENT,
+        "x": DeliveryStatus.FAILED,
+        "bluesky": DeliveryStatus.SENT,
+        "linkedin": DeliveryStatus.SENT,
+    }
+
+
+def test_two_blogs_the_first_one_live_is_announced(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the article on two blogs, the announcement carries the first blog's URL; when
+    the first refused it, the second's."""
+    from contextlib import ExitStack
+
+    from brandkit.platforms.ghost import GhostAdapter
+    from brandkit.testing import emulator
+    from brandkit.testing.ghost import GhostEmulator
+    from brandkit.testing.wordpress import WordPressEmulator
+
+    ghost, wp, x = GhostEmulator(), WordPressEmulator(), emulator("x")
+    monkeypatch.setattr(GhostAdapter, "clock", staticmethod(ghost.clock.time))
+    with ExitStack() as stack:
+        for emu in (ghost, wp, x):
+            stack.enter_context(emu.serve())
+        blogs = [wp.account(), ghost.account()]
+        c = Campaign(release_article(), announce=Post(text="{url}"), to=[x.account()], utm=False)
+        with Client(retry=FAST) as client:
+            first = client.publish(c, blogs)
+            wp.fault(method="POST", path=wp.create_route[1], status=400, times=1)
+            second = client.publish(
+                Campaign(
+                    release_article(slug="lisbon-again"),
+                    announce=Post(text="Again {url}"),
+                    to=c.to,
+                    utm=False,
+                ),
+                blogs,
+            )
+    assert x.post_texts()[0] == first[0].url
+    assert second[0].status is DeliveryStatus.FAILED and second[1].ok
+    assert x.post_texts()[1] == f"Again {second[1].url}"
+
+
+def test_a_broken_release_never_stops_the_worker(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should releasing fail (a bug, a locked file), the worker logs it and publishes what
+    is due as usual."""
+    import brandkit.campaign._holds as holds_module
+
+    def broken(*args: object, **kwargs: object) -> list[object]:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(holds_module, "release", broken)
+    outbox = Outbox(str(tmp_path / "brandkit.db"))
+    outbox.add(Post(text="Hello"), site.networks[0])
+    with Client(outbox=outbox) as client, Worker(outbox, site.networks, client=client) as worker:
+        (sent,) = worker.run_once()
+    assert sent.ok

@@ -1397,7 +1397,7 @@ class WordPressEmulator(Emulator):
         # WordPress reads the attachment's fields from the query, and from a form's fields.
         fields = self._query(request)
         ctype = request.headers.get("content-type", "")
-        filename: str | None
+        filename: str
         if ctype.lower().startswith("multipart/form-data"):
             try:
                 parts = parse_multipart(request.content, ctype)
@@ -1406,7 +1406,7 @@ class WordPressEmulator(Emulator):
             upload = next((p for p in parts if p.name == "file" and p.is_file), None)
             if upload is None:
                 raise _ApiError(400, "rest_upload_no_data", "No data supplied.")
-            data, filename = upload.data, upload.filename
+            data, filename = upload.data, upload.filename or ""
             for part in parts:
                 if not part.is_file:
                     fields[part.name] = part.data.decode("utf-8", "replace")
@@ -1414,7 +1414,7 @@ class WordPressEmulator(Emulator):
             data = request.content
             if not data:
                 raise _ApiError(400, "rest_upload_no_data", "No data supplied.")
-            filename = _disposition_filename(request.headers.get("content-disposition", ""))
+            filename = _disposition_filename(request.headers.get("content-disposition", "")) or ""
             if not filename:
                 raise _ApiError(
                     400, "rest_upload_no_content_disposition", "No Content-Disposition supplied."

@@ -348,3 +348,17 @@ def test_site_without_pretty_permalinks_uses_rest_route() -> None:
     api = [r for r in emu.requests if r.url.path.startswith("/wp-json/wp/v2")]
     assert api and all(r.extensions.get("wordpress_rest_route") for r in api)
     assert emu.count("POST", r"/wp-json/wp/v2/posts") == 1
+
+
+def test_worker_with_its_own_async_client_sends_articles(
+    emu: WordPressEmulator, blog: Account, tmp_path: Path
+) -> None:
+    """The worker's default AsyncClient delivers an article from the outbox as well."""
+    outbox = Outbox(str(tmp_path / "brandkit.db"))
+    (queued,) = outbox.add(Article(title="Async worker", body="x"), [blog])
+    with Worker(outbox, [blog]) as worker:
+        (done,) = worker.run_once()
+    assert done.status is DeliveryStatus.SENT, done.error
+    assert emu.post_texts() == ["Async worker"]
+    stored = outbox.get(queued.id)
+    assert stored is not None and stored.url == done.url

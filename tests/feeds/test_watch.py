@@ -417,3 +417,32 @@ def test_queue_skips_an_announcement_a_network_cannot_take(
         assert [d.platform for d in got] == ["telegram"]
         assert w.state.outcome(w.url, "https://acme.example/?p=2") == "skipped"
         assert w.poll() == []
+
+
+def test_a_private_feeds_token_is_never_stored_or_shown(
+    feed_server: FeedServer, state_path: str
+) -> None:
+    """A token in the feed's URL (user:password or query) stays out of the state file, of
+    error messages and of log lines."""
+    import logging
+
+    feed_server.feed("/feed.xml?token=s3cret", rss(item(1)), etag='"v1"')
+    url = f"http://reader:pa55word@{feed_server.url.removeprefix('http://')}/feed.xml?token=s3cret"
+    with FeedWatcher(url, state=state_path, images=False) as w:
+        assert len(w.poll()) == 1
+    data = b"".join(p.read_bytes() for p in Path(state_path).parent.glob("brandkit.db*"))
+    assert b"s3cret" not in data and b"pa55word" not in data
+    feed_server.routes.clear()
+    logger = logging.getLogger("brandkit.feeds")
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger.addHandler(handler)
+    try:
+        with FeedWatcher(url, state=state_path) as w, pytest.raises(Rejected) as info:
+            w.poll()
+    finally:
+        logger.removeHandler(handler)
+    assert "s3cret" not in str(info.value) and "pa55word" not in str(info.value)
+    assert "/feed.xml?…" in str(info.value)
+    assert not any("s3cret" in r.getMessage() for r in records)

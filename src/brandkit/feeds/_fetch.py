@@ -22,7 +22,7 @@ from brandkit.errors import (
     TransportError,
 )
 
-__all__ = ["Fetched", "check_url", "fetch"]
+__all__ = ["Fetched", "check_url", "fetch", "shown"]
 
 MB = 1024 * 1024
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -54,6 +54,19 @@ class Fetched:
     last_modified: str | None = None
 
 
+def shown(url: str) -> str:
+    """``url`` as messages and logs show it: without a user and password, and with its query
+    cut (private feeds carry a token there)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(an invalid URL)"
+    query = "?…" if parts.query else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}{query}"
+
+
 def check_url(url: str, what: str = "feed URL") -> str:
     """``url`` if it is an absolute http(s) URL.
 
@@ -64,7 +77,7 @@ def check_url(url: str, what: str = "feed URL") -> str:
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(
             f"the {what} must be an absolute http(s) URL such as "
-            f"https://blog.example.com/feed.xml, got {url!r}"
+            f"https://blog.example.com/feed.xml, got {shown(url)!r}"
         )
     return url
 
@@ -109,7 +122,7 @@ class _Reader:
 def _error(status: int, url: str, response: httpx.Response, body: bytes) -> Exception:
     text = body[:300].decode("utf-8", "replace").strip()
     said = f": {text}" if text else ""
-    message = f"GET {url} answered {status}{said}"
+    message = f"GET {shown(url)} answered {status}{said}"
     kwargs: dict[str, Any] = {"platform": "feed", "status_code": status}
     if status in (401, 403):
         return AuthError(
@@ -205,17 +218,17 @@ def fetch(
             detail = str(exc) or type(exc).__name__
             if isinstance(exc, httpx.DecodingError):
                 raise MalformedResponse(
-                    f"GET {current}: {detail}", platform="feed", status_code=200
+                    f"GET {shown(current)}: {detail}", platform="feed", status_code=200
                 ) from None
             if isinstance(exc, httpx.TimeoutException):
                 detail = f"no complete answer within {timeout:g} s"
             raise TransportError(
-                f"GET {current} failed: {detail}", platform="feed", maybe_delivered=False
+                f"GET {shown(current)} failed: {detail}", platform="feed", maybe_delivered=False
             ) from None
         if not within:
             raise MalformedResponse(
-                f"GET {current}: the answer is larger than {max_bytes} bytes; brandkit stopped "
-                "reading it (raise max_bytes if this feed is really that large)",
+                f"GET {shown(current)}: the answer is larger than {max_bytes} bytes; brandkit "
+                "stopped reading it (raise max_bytes if this feed is really that large)",
                 platform="feed",
                 status_code=status,
             )
@@ -240,11 +253,11 @@ def fetch(
         )
     else:
         raise Rejected(
-            f"GET {url}: more than {max_redirects} redirects; give the feed's final address",
+            f"GET {shown(url)}: more than {max_redirects} redirects; give the feed's final address",
             platform="feed",
         )
     raise TransportError(
-        f"GET {current} failed: no complete answer within {timeout:g} s",
+        f"GET {shown(current)} failed: no complete answer within {timeout:g} s",
         platform="feed",
         maybe_delivered=False,
     )

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from brandkit.errors import ConfigurationError, MalformedResponse
+from brandkit.feeds._fetch import shown
 
 __all__ = ["MAX_ENTRIES", "Entry", "Feed", "parse", "plain_text"]
 
@@ -267,7 +268,7 @@ def parse(data: bytes, *, url: str | None = None, content_type: str | None = Non
         problem = None
     if not version:
         why = f": {problem}" if problem else ""
-        where = f" at {url}" if url else ""
+        where = f" at {shown(url)}" if url else ""
         raise MalformedResponse(
             f"the document{where} is not an RSS or Atom feed{why}; check the feed's address "
             "(a site's page is not its feed: look for its <link rel='alternate'> feed link)",
@@ -278,19 +279,21 @@ def parse(data: bytes, *, url: str | None = None, content_type: str | None = Non
         # A cut document reads as a half entry (a missing guid, summary or date): announced,
         # it could never be corrected, and its key might change once the whole one is read.
         raise MalformedResponse(
-            f"the feed{' at ' + url if url else ''} ends before its closing tag (it was cut "
+            f"the feed{' at ' + shown(url) if url else ''} ends before its closing tag (it was cut "
             f"short: {problem}); nothing of it is used",
             platform="feed",
             body=data[-2000:].decode("utf-8", "replace"),
         )
     warnings = (f"{type(problem).__name__}: {problem}",) if problem else ()
     if warnings:
-        logger.warning("feed %s has faults but was read: %s", url or "(bytes)", warnings[0])
+        logger.warning(
+            "feed %s has faults but was read: %s", shown(url) if url else "(bytes)", warnings[0]
+        )
     raw_entries = list(result.get("entries") or ())
     if len(raw_entries) > MAX_ENTRIES:
         logger.warning(
             "feed %s has %d entries; only the first %d are read",
-            url or "(bytes)",
+            shown(url) if url else "(bytes)",
             len(raw_entries),
             MAX_ENTRIES,
         )

@@ -4,6 +4,7 @@ outbox's own)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -44,6 +45,11 @@ CREATE INDEX IF NOT EXISTS feeds_entries_pending ON feeds_entries (feed, done_at
 """
 
 
+def _feed(url: str) -> str:
+    # A private feed's URL carries its token: the file keeps a digest of it, never the URL.
+    return "sha256:" + hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 @attrs.frozen
 class Pending:
     """An entry seen and not yet announced."""
@@ -57,7 +63,8 @@ class FeedState(SQLiteStore):
 
     An entry is known by its feed's URL (as given to the watcher) and its key (guid, Atom
     id or link): the same entry is stored once, whatever later fetches return, so it is
-    announced once across restarts.
+    announced once across restarts. The file keeps a SHA-256 digest of each feed's URL,
+    never the URL itself (a private feed's URL carries its token).
 
     Args:
         path: the SQLite file (created ``0600`` when missing); may be the outbox's file.
@@ -90,7 +97,7 @@ class FeedState(SQLiteStore):
         when it was never stored (the first run)."""
         with self._reading() as db:
             row = db.execute(
-                "SELECT etag, last_modified FROM feeds_feeds WHERE url = ?", (feed,)
+                "SELECT etag, last_modified FROM feeds_feeds WHERE url = ?", (_feed(feed),)
             ).fetchone()
         return None if row is None else (row[0], row[1])
 
@@ -113,6 +120,7 @@ class FeedState(SQLiteStore):
         """
         now = self.clock().isoformat()
         new = 0
+        feed = _feed(feed)
         with self._tx() as db:
             (top,) = db.execute(
                 "SELECT COALESCE(MAX(seq), 0) FROM feeds_entries WHERE feed = ?", (feed,)
@@ -152,7 +160,7 @@ class FeedState(SQLiteStore):
             rows = db.execute(
                 "SELECT data FROM feeds_entries WHERE feed = ? AND done_at IS NULL "
                 "ORDER BY COALESCE(published, '9999') ASC, seq ASC LIMIT ?",
-                (feed, limit),
+                (_feed(feed), limit),
             ).fetchall()
         return [Pending(feed, Entry.from_dict(json.loads(r[0]))) for r in rows]
 
@@ -163,7 +171,7 @@ class FeedState(SQLiteStore):
             cur = db.execute(
                 "UPDATE feeds_entries SET done_at = ?, outcome = ? "
                 "WHERE feed = ? AND key = ? AND done_at IS NULL",
-                (self.clock().isoformat(), outcome, feed, key),
+                (self.clock().isoformat(), outcome, _feed(feed), key),
             )
         return cur.rowcount == 1
 
@@ -173,7 +181,7 @@ class FeedState(SQLiteStore):
         with self._reading() as db:
             row = db.execute(
                 "SELECT done_at, outcome FROM feeds_entries WHERE feed = ? AND key = ?",
-                (feed, key),
+                (_feed(feed), key),
             ).fetchone()
         if row is None:
             return None

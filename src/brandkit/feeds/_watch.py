@@ -17,7 +17,7 @@ from brandkit.content._media import Media
 from brandkit.content._model import Link, Post, Utm
 from brandkit.delivery import Delivery
 from brandkit.errors import BrandkitError, ConfigurationError, ContentError
-from brandkit.feeds._fetch import MB, check_url, fetch
+from brandkit.feeds._fetch import MB, check_url, fetch, shown
 from brandkit.feeds._parse import Entry, parse
 from brandkit.feeds._state import FeedState
 
@@ -215,6 +215,7 @@ class FeedWatcher:
 
         _feedparser()  # say now, not at the first poll, that the extra is missing
         self.url = check_url(url)
+        self.shown = shown(url)
         self.template = check_template(template)
         if limit < 1 or summary_chars < 0 or not timeout > 0 or max_bytes < 1:
             raise ConfigurationError(
@@ -281,9 +282,9 @@ class FeedWatcher:
                 title=feed.title or None,
                 skip_new=known is None and self.skip_existing,
             )
-            logger.info("feed %s: %d entries, %d new", self.url, len(feed.entries), new)
+            logger.info("feed %s: %d entries, %d new", self.shown, len(feed.entries), new)
         else:
-            logger.debug("feed %s: not modified", self.url)
+            logger.debug("feed %s: not modified", self.shown)
         return self.pending()
 
     def pending(self) -> list[Announcement]:
@@ -300,7 +301,7 @@ class FeedWatcher:
                     **self._post_fields,
                 )
             except ContentError as exc:
-                logger.warning("feed %s: entry %r skipped: %s", self.url, entry.key, exc)
+                logger.warning("feed %s: entry %r skipped: %s", self.shown, entry.key, exc)
                 self.state.done(self.url, entry.key, "skipped")
                 continue
             out.append(Announcement(self.url, entry, post))
@@ -341,7 +342,7 @@ class FeedWatcher:
                 for platform in dict.fromkeys(a.platform for a in targets):
                     render(item.post, platform)
             except ContentError as exc:
-                logger.warning("feed %s: entry %r not queued: %s", self.url, item.entry.key, exc)
+                logger.warning("feed %s: entry %r not queued: %s", self.shown, item.entry.key, exc)
                 self.skip(item)
                 continue
             now = self.state.clock()
@@ -374,10 +375,10 @@ class FeedWatcher:
             media = Media.from_bytes(got.body, alt=entry.title, filename="card")
         except BrandkitError as exc:
             # A card without its picture beats no announcement.
-            logger.warning("feed %s: no card image for %r: %s", self.url, entry.key, exc)
+            logger.warning("feed %s: no card image for %r: %s", self.shown, entry.key, exc)
             return None
         if media.kind != "image":
-            logger.warning("feed %s: the image of %r is a %s", self.url, entry.key, media.kind)
+            logger.warning("feed %s: the image of %r is a %s", self.shown, entry.key, media.kind)
             return None
         return media
 

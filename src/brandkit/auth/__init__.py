@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from brandkit.accounts import Account, CredentialsHook, MediaHost
-from brandkit.auth import linkedin, mastodon, store, x
+from brandkit.auth import bluesky, linkedin, mastodon, store, x
 from brandkit.auth._core import CallbackError, ConsentDenied, GrantRefused, Start, run, run_async
 from brandkit.auth._records import (
     Expiry,
@@ -32,6 +32,7 @@ from brandkit.auth._records import (
     refresh_accounts,
     refresh_due,
 )
+from brandkit.auth.bluesky import BlueskyCredentials
 from brandkit.auth.linkedin import LinkedInCredentials
 from brandkit.auth.mastodon import MastodonApp, MastodonCredentials
 from brandkit.auth.meta import (
@@ -58,6 +59,7 @@ from brandkit.auth.x import OAuth1Start, XCredentials, XOAuth1Credentials
 from brandkit.errors import ConfigurationError
 
 __all__ = [
+    "BlueskyCredentials",
     "CallbackError",
     "ConsentDenied",
     "CredentialStore",
@@ -83,6 +85,7 @@ __all__ = [
     "XCredentials",
     "XOAuth1Credentials",
     "account_from",
+    "bluesky",
     "expiry_of",
     "facebook",
     "instagram",
@@ -108,6 +111,7 @@ Credentials = (
     | LinkedInCredentials
     | FacebookPageCredentials
     | InstagramCredentials
+    | BlueskyCredentials
 )
 """The credentials any flow returns."""
 
@@ -140,6 +144,8 @@ def account_from(
             LinkedIn credentials come without an ``author``, or X OAuth 1.0a credentials
             without the consumer secret.
     """
+    if isinstance(creds, BlueskyCredentials):
+        return bluesky.account_from(creds, name=name, on_credentials_changed=on_credentials_changed)
     if isinstance(creds, XOAuth1Credentials):
         if not client_secret:
             raise ConfigurationError(

@@ -316,11 +316,18 @@ def _read(response: httpx.Response) -> httpx.Response:
                 status_code=response.status_code,
             )
         chunks.append(chunk)
+    return _rebuilt(response, b"".join(chunks))
+
+
+# iter_bytes() has already undone the content encoding: a rebuilt answer that kept the
+# header would be decoded a second time (gzipped metadata, as the Bluesky provider sends).
+_DECODED = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+def _rebuilt(response: httpx.Response, body: bytes) -> httpx.Response:
+    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _DECODED]
     return httpx.Response(
-        response.status_code,
-        headers=response.headers,
-        content=b"".join(chunks),
-        request=response.request,
+        response.status_code, headers=headers, content=body, request=response.request
     )
 
 
@@ -335,12 +342,7 @@ async def _aread(response: httpx.Response) -> httpx.Response:
                 status_code=response.status_code,
             )
         chunks.append(chunk)
-    return httpx.Response(
-        response.status_code,
-        headers=response.headers,
-        content=b"".join(chunks),
-        request=response.request,
-    )
+    return _rebuilt(response, b"".join(chunks))
 
 
 def _transport_error(exc: httpx.HTTPError) -> Exception:

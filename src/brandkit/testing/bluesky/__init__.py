@@ -11,6 +11,7 @@ with emu.serve():
 """
 
 from brandkit.testing.bluesky._lexicon import Issue, Lexicons
+from brandkit.testing.bluesky._oauth import BlueskyOAuthApp
 from brandkit.testing.bluesky._server import (
     BlueskyEmulator,
     BlueskyLimits,
@@ -22,6 +23,7 @@ from brandkit.testing.bluesky._server import (
 __all__ = [
     "BlueskyEmulator",
     "BlueskyLimits",
+    "BlueskyOAuthApp",
     "BlueskyUser",
     "Issue",
     "Lexicons",

@@ -174,6 +174,21 @@ def _dead_here(owner: str) -> bool:
     return int(pid) != os.getpid() and not _alive(int(pid))
 
 
+def _in_order(table: str, where: str) -> str:
+    """The ids of the unfinished deliveries (rows ``where``) that no earlier pending
+    delivery of the same account waits in front of: a post given a retry time holds its
+    account's later posts back until then, so an account's posts go out in their order.
+    (An ``unknown`` one does not: it may be on the platform already, and one that cannot
+    be looked up waits for a person.)"""
+    return (
+        "SELECT id FROM (SELECT id, bool_or(status = 'pending' AND not_before > %(at)s) OVER ("  # noqa: S608
+        "  PARTITION BY account ORDER BY COALESCE(scheduled_at, created_at), created_at, seq "
+        "  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS held "
+        f"FROM {table} WHERE status IN ('pending', 'unknown', 'sending') AND {where}) AS q "
+        "WHERE held IS NOT TRUE"
+    )
+
+
 class PostgresOutbox(Outbox):
     """Durable deliveries in a PostgreSQL database, for workers on many machines.
 
@@ -679,7 +694,8 @@ class PostgresOutbox(Outbox):
                 args,
             )
             db.execute(
-                f"SELECT data FROM {d} WHERE account = ANY(%(taken)s) AND {_DUE} "  # noqa: S608
+                f"SELECT data FROM {d} WHERE {_DUE} "  # noqa: S608
+                f"AND id IN ({_in_order(d, 'account = ANY(%(taken)s)')}) "
                 "ORDER BY COALESCE(scheduled_at, created_at), created_at, seq "
                 "LIMIT %(limit)s FOR UPDATE",
                 args,
@@ -950,6 +966,7 @@ class PostgresOutbox(Outbox):
                 f"SELECT data FROM {d} WHERE {_DUE} {only}"  # noqa: S608
                 f"AND account NOT IN (SELECT account FROM {d} "
                 "  WHERE lease_owner IS NOT NULL AND lease_until >= now()) "
+                f"AND id IN ({_in_order(d, 'TRUE')}) "
                 "ORDER BY COALESCE(scheduled_at, created_at), created_at, seq LIMIT %(limit)s",
                 args,
             )

@@ -296,7 +296,8 @@ class Worker:
 
     def _settle(self, delivery: Delivery) -> datetime | None:
         """Release the delivery, scheduling its next try; returns until when the rest of
-        its account should wait (a rate limit), else ``None``."""
+        its account should wait (a rate limit, or another failure that means "not now"),
+        else ``None``."""
         now = self.clock()
         stored = self.outbox.get(delivery.id)
         status = stored.status if stored is not None else delivery.status
@@ -317,9 +318,11 @@ class Worker:
             return until
         if status is DeliveryStatus.FAILED and _transient(delivery):
             if delivery.attempts < self.max_attempts:
-                delay = self._delay(delivery.attempts)
-                self.outbox.release(delivery.id, retry_at=now + timedelta(seconds=delay))
-                return None
+                # "Not now" (an outage): the rest of the account waits with it, so that its
+                # posts keep their order.
+                until = now + timedelta(seconds=self._delay(delivery.attempts))
+                self.outbox.release(delivery.id, retry_at=until)
+                return until
         elif status is DeliveryStatus.UNKNOWN:
             # Reconciliation is a read: repeat it, paced, until the platform answers.
             delay = self._delay(delivery.attempts)

@@ -162,3 +162,22 @@ def test_tid_time_reads_a_delivery_key() -> None:
     key = new_tid(int(when.timestamp() * 1_000_000))
     assert tid_time(key) == when
     assert tid_time("not-a-tid") is None
+
+
+def test_api_discovery_is_authenticated_and_falls_back_to_rest_route() -> None:
+    """The probe carries the login (plugins close the REST API to visitors) and, when
+    /wp-json/ is not routed, /?rest_route=/ is used for every later request."""
+    account = Account.wordpress(SITE, user="editor", app_password="abcd EFGH ijkl MNOP")
+    adapter = WordPressAdapter(account)
+    seen: list[httpx.Request] = []
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path.startswith("/wp-json"):
+            return httpx.Response(404, text="<html>Not Found</html>", request=request)
+        return httpx.Response(200, json={"namespaces": ["wp/v2"]}, request=request)
+
+    run_flow(adapter.prepare(), respond)
+    assert [r.url.path for r in seen] == ["/wp-json/", "/"]
+    assert all(r.headers["authorization"].startswith("Basic ") for r in seen)
+    assert adapter._url("posts") == f"{SITE}/?rest_route=/wp/v2/posts"

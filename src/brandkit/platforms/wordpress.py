@@ -212,9 +212,11 @@ class WordPressAdapter(Adapter):
                 params = {"_fields": "namespaces"}
                 if root == "rest_route":
                     params["rest_route"] = "/"
-                response = yield Send(
-                    httpx.Request("GET", url, params=params), idempotent=True, bucket="api"
+                # Authenticated: security plugins often close the REST API to visitors.
+                request = httpx.Request(
+                    "GET", url, params=params, headers={"Authorization": self._authorization()}
                 )
+                response = yield Send(request, idempotent=True, bucket="api")
                 if response.status_code == 200 and _is_json(response):
                     self._root = root
                     break

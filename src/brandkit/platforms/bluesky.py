@@ -38,11 +38,12 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar
 
 import attrs
 import httpx
 import pydantic
+import pydantic_core
 
 from brandkit._flow import Flow, Send
 from brandkit.errors import (
@@ -326,6 +327,9 @@ class _Thread(Answer):
 
     thread: _ThreadNode
     threadgate: _GateView | None = None
+
+
+_Model = TypeVar("_Model", bound=pydantic.BaseModel)
 
 
 class _StoredGate(Answer):
@@ -1136,8 +1140,8 @@ class BlueskyAdapter(Adapter):
                 idempotent=True,
                 bucket="api",
             )
-            page = self.parse(response, _Notifications)
-            raw = self._raw_items(response, "notifications")
+            page, body = self._parse_with_body(response, _Notifications)
+            raw: Any = body.get("notifications")
             for i, note in enumerate(page.notifications):
                 if state.seen is not None and (
                     note.indexedAt < state.seen
@@ -1192,10 +1196,10 @@ class BlueskyAdapter(Adapter):
             idempotent=True,
             bucket="api",
         )
-        answer = self.parse(response, _Thread)
+        answer, body = self._parse_with_body(response, _Thread)
         gate = answer.threadgate.record if answer.threadgate else None
         hidden = set(gate.hiddenReplies if gate else ())
-        raw_thread = self._raw_items(response, "thread")
+        raw_thread = body.get("thread")
         out: list[Message] = []
         # Depth-first over an answer the lexicon bounds (depth <= 1000), with an explicit
         # stack: no recursion limit to hit.
@@ -1688,6 +1692,26 @@ class BlueskyAdapter(Adapter):
     @staticmethod
     def _write_cursor(cursor: _Cursor) -> str:
         return cursor.model_dump_json(exclude_defaults=True)
+
+    def _parse_with_body(
+        self, response: httpx.Response, model: type[_Model]
+    ) -> tuple[_Model, dict[str, Any]]:
+        """`parse` of ``response`` and its decoded JSON object (each message keeps its
+        item as ``raw``), decoding the body once rather than twice.
+
+        Raises:
+            PlatformError, MalformedResponse: as `parse`.
+        """
+        self.check(response)
+        try:
+            body = pydantic_core.from_json(response.content)
+            parsed = model.model_validate(body)
+        except ValueError:
+            # Not JSON, or not the model: parse() says why with the typed error (and a body
+            # only JSON mode accepts is still read).
+            parsed, body = self.parse(response, model), json.loads(response.content)
+        # Both models are JSON objects, so a body that passed is one.
+        return parsed, body if isinstance(body, dict) else {}
 
     def _raw_items(self, response: httpx.Response, key: str) -> Any:
         """The platform's own JSON under ``key`` (already read once by `parse`)."""

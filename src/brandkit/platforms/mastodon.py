@@ -42,12 +42,13 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import IO, TYPE_CHECKING, Annotated, Any, ClassVar, Literal, cast
+from typing import IO, TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar, cast
 from urllib.parse import quote
 
 import attrs
 import httpx
 import pydantic
+import pydantic_core
 
 from brandkit._flow import Flow, Send, Wait
 from brandkit.errors import (
@@ -237,6 +238,7 @@ class _Notification(Answer):
 
 
 _Notifications = pydantic.RootModel[tuple[_Notification, ...]]
+_Page = TypeVar("_Page", bound=pydantic.BaseModel)
 
 
 class _Context(Answer):
@@ -818,7 +820,8 @@ class MastodonAdapter(Adapter):
                 bucket="api",
             )
             # Strict: a notification brandkit cannot read is not skipped past.
-            page = self.parse(response, _Notifications).root
+            notifications, raw = self._parse_with_body(response, _Notifications)
+            page = notifications.root
             if not page:
                 break
             if any(_id_order(n.id) <= _id_order(min_id) for n in page):
@@ -829,7 +832,6 @@ class MastodonAdapter(Adapter):
                     platform=self.name,
                     status_code=response.status_code,
                 )
-            raw = json.loads(response.content)
             for notification, item in zip(page, raw, strict=True):
                 message = self._notified(notification, item.get("status"), me)
                 if message is not None and _RANK[message.kind] > _RANK.get(
@@ -869,8 +871,8 @@ class MastodonAdapter(Adapter):
             idempotent=True,
             bucket="api",
         )
-        context = self.parse(response, _Context)
-        raw = json.loads(response.content)["descendants"]
+        context, body = self._parse_with_body(response, _Context)
+        raw = body["descendants"]
         conversation = context.ancestors[0].id if context.ancestors else root.id
         out: list[Message] = []
         for status, item in zip(context.descendants, raw, strict=True):
@@ -939,6 +941,22 @@ class MastodonAdapter(Adapter):
             bucket="api",
         )
         self.parse(response, _Ref)
+
+    def _parse_with_body(self, response: httpx.Response, model: type[_Page]) -> tuple[_Page, Any]:
+        """`parse` of ``response`` and its decoded JSON (each message keeps its item as
+        ``raw``), decoding the body once rather than twice.
+
+        Raises:
+            PlatformError, MalformedResponse: as `parse`.
+        """
+        self.check(response)
+        try:
+            body = pydantic_core.from_json(response.content)
+            return model.model_validate(body), body
+        except ValueError:
+            # Not JSON, or not the model: parse() says why with the typed error (and a body
+            # only JSON mode accepts is still read).
+            return self.parse(response, model), json.loads(response.content)
 
     def _whoami(self) -> Flow[str]:
         """The account's id: known from a create's answer or an earlier call, else read."""

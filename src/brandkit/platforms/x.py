@@ -47,6 +47,7 @@ from urllib.parse import parse_qsl, quote
 import attrs
 import httpx
 import pydantic
+import pydantic_core
 
 from brandkit._flow import Flow, Send, Wait
 from brandkit.errors import (
@@ -1352,12 +1353,12 @@ class XAdapter(RefreshingAdapter):
                 bucket="mentions",
                 idempotent=True,
             )
-            page = self._conversation_page(response)
+            page, body = self._conversation_page(response)
             if page.data:
                 newest = max(page.data, key=lambda p: int(p.id)).id
                 if top is None or int(newest) > int(top):
                     top = newest
-            messages += self._messages(page, response, user_id, conversation_of=None)
+            messages += self._messages(page, body, user_id, conversation_of=None)
             token = page.meta.next_token if page.meta is not None else None
             if not token or not page.data:
                 break
@@ -1402,8 +1403,8 @@ class XAdapter(RefreshingAdapter):
                 bucket="search",
                 idempotent=True,
             )
-            page = self._conversation_page(response)
-            out += self._messages(page, response, user_id, conversation_of=first)
+            page, body = self._conversation_page(response)
+            out += self._messages(page, body, user_id, conversation_of=first)
             token = page.meta.next_token if page.meta is not None else None
             if not token or not page.data:
                 break
@@ -1491,7 +1492,7 @@ class XAdapter(RefreshingAdapter):
                 bucket="search",
                 idempotent=True,
             )
-            page = self._conversation_page(response)
+            page, _ = self._conversation_page(response)
             read += len(page.data)
             if page.data:
                 newest = max(page.data, key=lambda p: int(p.id)).id
@@ -1672,8 +1673,21 @@ class XAdapter(RefreshingAdapter):
             "user.fields": "username,name",
         }
 
-    def _conversation_page(self, response: httpx.Response) -> _ConvPage:
-        page = self.parse(response, _ConvPage)
+    def _conversation_page(self, response: httpx.Response) -> tuple[_ConvPage, Any]:
+        """The page and its decoded JSON (each message keeps its post's JSON as ``raw``),
+        decoded once rather than twice.
+
+        Raises:
+            PlatformError, MalformedResponse: as `parse`; Rejected: X answered only errors.
+        """
+        self.check(response)
+        try:
+            body = pydantic_core.from_json(response.content)
+            page = _ConvPage.model_validate(body)
+        except ValueError:
+            # Not JSON, or not a page: parse() says why with the typed error (and a body
+            # only JSON mode accepts is still read).
+            page, body = self.parse(response, _ConvPage), _body(response)
         if page.errors and not page.data and page.meta is None:
             # X answers 200 with only errors for a user or query it cannot serve.
             first = page.errors[0]
@@ -1685,21 +1699,21 @@ class XAdapter(RefreshingAdapter):
                 platform_message=detail,
                 code=(first.type or "").rsplit("/", 1)[-1] or None,
             )
-        return page
+        return page, body
 
     def _messages(
         self,
         page: _ConvPage,
-        response: httpx.Response,
+        body: Any,
         user_id: str,
         *,
         conversation_of: str | None,
     ) -> list[Message]:
-        """The page's posts by others as messages (the account's own left out)."""
+        """The page's posts by others as messages (the account's own left out); ``body``
+        is the page's decoded JSON."""
         includes = page.includes or _ConvIncludes()
         users = {u.id: u for u in includes.users}
         referenced = {t.id: t for t in includes.tweets}
-        body = _body(response)
         items = body.get("data") if isinstance(body, dict) else None
         raw = {
             item["id"]: item

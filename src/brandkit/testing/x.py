@@ -337,7 +337,9 @@ def _kind(media_type: str, category: str) -> str:
     return "image"
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _iso(ts: float) -> str:
+    # Memoized: list endpoints write the same stored times on every read.
     return (
         datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
         + f"{int(ts * 1000) % 1000:03d}Z"
@@ -714,6 +716,9 @@ class XEmulator(Emulator):
         self.users: dict[str, XUser] = {}
         self.media: dict[str, XMedia] = {}
         self._posts: dict[str, XPost] = {}
+        # The lowercase @handles of each post's text, found once per text: the mentions
+        # timeline checks every post on every read.
+        self._mention_memo: dict[str, tuple[str, frozenset[str]]] = {}
         self._tokens: dict[str, _Token] = {}
         self._refresh: dict[str, _Token] = {}
         self._clients: dict[str, str | None] = {}
@@ -2095,8 +2100,11 @@ class XEmulator(Emulator):
         ]
 
     def _mentions_user(self, post: XPost, user: XUser) -> bool:
-        name = user.username.lower()
-        return any(m.group(1).lower() == name for m in _MENTION.finditer(post.display_text))
+        memo = self._mention_memo.get(post.id)
+        if memo is None or memo[0] != post.display_text:
+            names = frozenset(m.group(1).lower() for m in _MENTION.finditer(post.display_text))
+            memo = self._mention_memo[post.id] = (post.display_text, names)
+        return user.username.lower() in memo[1]
 
     def _reply_handles(self, parent: XPost, author: XUser, text: str) -> str:
         """The @handles X's clients put before a reply: the parent's author, then those the

@@ -28,7 +28,7 @@ import attrs
 import httpx
 
 from brandkit.accounts import Account, CredentialsHook
-from brandkit.testing._emulator import Audience, Clock, Emulator, route
+from brandkit.testing._emulator import Audience, Clock, Emulator, route, utc_millis
 from brandkit.testing.bluesky import _syntax
 from brandkit.testing.bluesky._lexicon import Issue, Lexicons, json_path, stringify_value
 from brandkit.testing.bluesky._oauth import OAuthServerMixin
@@ -244,7 +244,7 @@ def _app_password() -> str:
 
 
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return utc_millis(ts)
 
 
 def _iso_ms(ms: int) -> str:
@@ -562,6 +562,11 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             tuple[tuple[int, int], dict[str, list[tuple[int, str, str | None, StoredRecord]]]]
             | None
         ) = None
+        # Each account's shown notifications (less deleted subjects and hidden replies), for
+        # the same state of the records: every page of a read filters the same list.
+        self._shown_cache: tuple[
+            tuple[int, int], dict[str, list[tuple[int, str, str | None, StoredRecord]]]
+        ] = ((-1, -1), {})
         self._last_tid = 0
         self._clock_id = int.from_bytes(os.urandom(2), "big") & 0x3FF
         # OAuth (PAR, PKCE, DPoP): brandkit.testing.bluesky._oauth.
@@ -1947,7 +1952,18 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
     def _notifications(self, did: str) -> list[tuple[int, str, str | None, StoredRecord]]:
         """The notifications of ``did`` about posts (mention, quote, reply), newest first:
         those the indexer made (see `_notifications_of`), less those whose subject was
-        deleted and the replies ``did`` hid in its own threads, as the AppView filters them."""
+        deleted and the replies ``did`` hid in its own threads, as the AppView filters them.
+
+        Made once per state of the records (callers do not change it)."""
+        state = (len(self.records), self._writes)
+        if self._shown_cache[0] != state:
+            self._shown_cache = (state, {})
+        shown = self._shown_cache[1]
+        if did not in shown:
+            shown[did] = self._shown_notifications(did)
+        return shown[did]
+
+    def _shown_notifications(self, did: str) -> list[tuple[int, str, str | None, StoredRecord]]:
         out = []
         for item in self._notification_index().get(did, ()):
             _, reason, subject, rec = item

@@ -6,8 +6,9 @@ tables) and PHP's built-in web server (``PHP_CLI_SERVER_WORKERS=4``) serving
 Debian's ``WORDPRESS_CONFIG`` by ``harness/router.php``, so parallel sessions never share a
 file), ``WP_CONTENT_DIR`` and uploads in the temporary directory, ``WP_ENVIRONMENT_TYPE=local``
 (application passwords over plain http) and ``DISABLE_WP_CRON``. The site is installed through
-``POST /wp-admin/install.php?step=2`` as a browser would, then ``harness/setup.php`` sets the
-timezone and permalinks and creates an application password for the admin.
+``POST /wp-admin/install.php?step=2`` as a browser would; at its end the harness's
+must-use plugin (``harness/mu-plugin.php``) sets the timezone and permalinks and creates an
+application password for the admin.
 
 Kept out of ``conftest.py`` so that ``record.py`` and tests can import it.
 """
@@ -314,6 +315,8 @@ def _start_php(port: int, env: dict[str, str], log_path: Path) -> subprocess.Pop
                 "upload_max_filesize=16M",
                 "-d",
                 "post_max_size=20M",
+                "-d",
+                "opcache.enable_cli=1",
                 "-S",
                 f"127.0.0.1:{port}",
                 "-t",
@@ -391,12 +394,7 @@ def start_wordpress(
         (content / "themes").mkdir()
         (content / "mu-plugins").mkdir()
         shutil.copy(HARNESS_DIR / "mu-plugin.php", content / "mu-plugins" / "brandkit-harness.php")
-        _wait_for(lambda: _sql(sock, "SELECT 1").returncode == 0, "MariaDB", deadline, db)
-        made = _sql(sock, "CREATE DATABASE wordpress CHARACTER SET utf8mb4;")
-        if made.returncode != 0:
-            raise RuntimeError(f"MariaDB setup failed: {made.stderr.decode(errors='replace')}")
-        timings["db_ready_s"] = time.monotonic() - began_all
-
+        setup_file = data_dir / "setup.json"
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "PHP_CLI_SERVER_WORKERS": "4",
@@ -407,7 +405,11 @@ def start_wordpress(
         for attempt in range(PORT_ATTEMPTS):
             port = free_port()
             url = f"http://127.0.0.1:{port}"
-            config_path.write_text(_config_php(_site_config(url, sock, content)))
+            config = _site_config(url, sock, content)
+            config["BRANDKIT_SETUP_FILE"] = str(setup_file)
+            config["BRANDKIT_TIMEZONE"] = SITE_TIMEZONE
+            config["BRANDKIT_PERMALINKS"] = PRETTY_PERMALINKS if pretty_permalinks else ""
+            config_path.write_text(_config_php(config))
             config_path.chmod(0o600)
             php = _start_php(port, env, data_dir / "php.log")
 
@@ -419,6 +421,12 @@ def start_wordpress(
                 if php.poll() is None or attempt == PORT_ATTEMPTS - 1:
                     raise
         timings["php_ready_s"] = time.monotonic() - began_all
+        # MariaDB has been starting meanwhile.
+        _wait_for(lambda: _sql(sock, "SELECT 1").returncode == 0, "MariaDB", deadline, db)
+        made = _sql(sock, "CREATE DATABASE wordpress CHARACTER SET utf8mb4;")
+        if made.returncode != 0:
+            raise RuntimeError(f"MariaDB setup failed: {made.stderr.decode(errors='replace')}")
+        timings["db_ready_s"] = time.monotonic() - began_all
 
         admin_password = secrets.token_urlsafe(18)
         with httpx.Client(base_url=url, timeout=max(deadline - time.monotonic(), 1.0)) as http:
@@ -441,27 +449,10 @@ def start_wordpress(
             )
         timings["installed_s"] = time.monotonic() - began_all
 
-        setup_env = {
-            "PATH": env["PATH"],
-            "BRANDKIT_WP_TIMEZONE": SITE_TIMEZONE,
-            "BRANDKIT_WP_PERMALINKS": PRETTY_PERMALINKS if pretty_permalinks else "",
-        }
-        done = subprocess.run(
-            [
-                _tool("php") or "php",
-                str(HARNESS_DIR / "setup.php"),
-                config_name,
-                f"127.0.0.1:{port}",
-            ],
-            capture_output=True,
-            text=True,
-            env=setup_env,
-            timeout=max(deadline - time.monotonic(), 1.0),
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"WordPress setup failed ({done.returncode}): {done.stderr[-2000:]}")
-        site = json.loads(done.stdout.strip().splitlines()[-1])
+        # Written by the harness plugin at the end of the install (see mu-plugin.php).
+        site = json.loads(setup_file.read_text()) if setup_file.exists() else {}
+        if "app_password" not in site:
+            raise RuntimeError(f"WordPress setup failed: {site.get('error', 'no answer')}")
         if not site["available"]:
             raise RuntimeError("application passwords are not available on the test site")
         timings["ready_s"] = time.monotonic() - began_all

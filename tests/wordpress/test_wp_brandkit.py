@@ -403,3 +403,28 @@ def test_outbox_lost_answer_is_resolved_without_duplicate(
     assert done.status is DeliveryStatus.SENT, done.error
     assert [c.dropped for c in creates] == [True]
     assert [p["id"] for p in by_slug(http, slug)] == [int(done.parts[0].id)]
+
+
+def test_lost_upload_answer_still_publishes_once_with_the_image(
+    wordpress: WordPressServer, http: httpx.Client
+) -> None:
+    """The featured image's upload lands but its answer is lost: the article is still
+    published once, with an image that carries the alt text."""
+    slug = unique("imglost")
+    with WordPressProxy(wordpress.url).running() as proxy:
+        proxy.drop_next("POST", r"^/wp-json/wp/v2/media$")
+        with Client() as client:
+            (delivery,) = client.publish(
+                Article(
+                    title="Image answer lost",
+                    body="x",
+                    slug=slug,
+                    featured_image=Media(data=tiny_png(3, 3), alt="Lost once", filename="l.png"),
+                ),
+                [account(proxy.url, wordpress)],
+            )
+        creates = proxy.calls("POST", POSTS_CREATE)
+    assert delivery.status is DeliveryStatus.SENT, delivery.error
+    assert [c.dropped for c in creates] == [False]
+    (post,) = by_slug(http, slug)
+    assert stored(http, str(post["featured_media"]), "media")["alt_text"] == "Lost once"

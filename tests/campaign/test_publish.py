@@ -375,3 +375,22 @@ def test_a_broken_release_never_stops_the_worker(
     with Client(outbox=outbox) as client, Worker(outbox, site.networks, client=client) as worker:
         (sent,) = worker.run_once()
     assert sent.ok
+
+
+def test_a_cancelled_hold_is_never_released(site: Site, tmp_path: Path) -> None:
+    """cancel() stops a held announcement; cancelling it again, or a released one, says why."""
+    from brandkit.campaign import cancel
+
+    when = datetime.now(UTC) + timedelta(minutes=10)
+    outbox = Outbox(str(tmp_path / "brandkit.db"))
+    with Client(retry=FAST, outbox=outbox) as client:
+        publish(client, campaign(site, release_article(scheduled_at=when)), [site.blog_account])
+        (hold,) = holds(outbox)
+        assert cancel(outbox, hold.id).status == "cancelled"
+        site.blog.clock.advance(timedelta(minutes=11))
+        assert release(outbox, client, now=when + timedelta(minutes=1)) == []
+        with pytest.raises(ConfigurationError, match="is cancelled"):
+            cancel(outbox, hold.id)
+        with pytest.raises(ConfigurationError, match="no campaign hold"):
+            cancel(outbox, "nope")
+    assert site.network_posts == 0

@@ -38,6 +38,7 @@ __all__ = [
     "HoldStore",
     "apublish",
     "arelease",
+    "cancel",
     "holds",
     "holds_for",
     "publish",
@@ -46,9 +47,20 @@ __all__ = [
 ]
 
 
+def cancel(outbox: Outbox, hold_id: str) -> Hold:
+    """Cancel the held announcement ``hold_id`` beside ``outbox``: it will not be released
+    (the article itself is the blog's and the outbox's business).
+
+    Raises:
+        ConfigurationError: no such hold, or it is not held any more (a released one's
+            announcements are outbox deliveries: cancel those with `Outbox.cancel`).
+    """
+    return holds_for(outbox).cancel(hold_id, outbox.clock())
+
+
 def holds(outbox: Outbox, status: str | None = None) -> list[Hold]:
     """The campaign holds beside ``outbox`` (those with ``status``: ``"held"``,
-    ``"released"`` or ``"failed"``), oldest first.
+    ``"released"``, ``"failed"`` or ``"cancelled"``), oldest first.
 
     Raises:
         ConfigurationError: the outbox is not in a SQLite file.

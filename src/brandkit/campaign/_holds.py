@@ -88,8 +88,8 @@ class Hold:
         articles: the ids of the article's deliveries, one per blog, in the order given.
         accounts: the keys of the accounts to announce on.
         live_at: when the article is scheduled to be public (``None``: at once).
-        status: ``"held"``, ``"released"`` (the announcements are in the outbox) or
-            ``"failed"`` (``reason`` says why).
+        status: ``"held"``, ``"released"`` (the announcements are in the outbox),
+            ``"failed"`` (``reason`` says why) or ``"cancelled"``.
         reason: why it failed, or what it waits for.
         url: the article's URL the announcements carry, once released.
         announcements: the ids of the announcements' deliveries, once released.
@@ -239,6 +239,31 @@ class HoldStore(SQLiteStore):
             url=url,
             announcements=json.dumps(list(deliveries)),
         )
+
+    def cancel(self, hold_id: str, now: datetime) -> Hold:
+        """Cancel a held announcement: it will not be released. Returns the hold.
+
+        Raises:
+            ConfigurationError: no such hold, or it was released (its announcements are in
+                the outbox: cancel those deliveries there) or failed already.
+        """
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE campaign_holds SET status = 'cancelled', reason = ?, updated_at = ? "
+                "WHERE id = ? AND status = 'held'",
+                ("cancelled by the user", _iso(now), hold_id),
+            )
+        hold = self.get(hold_id)
+        if hold is None:
+            raise ConfigurationError(f"no campaign hold {hold_id!r}")
+        if cur.rowcount != 1:
+            more = (
+                f"; cancel its deliveries in the outbox: {', '.join(hold.announcements)}"
+                if hold.status == "released"
+                else ""
+            )
+            raise ConfigurationError(f"campaign hold {hold_id!r} is {hold.status}{more}")
+        return hold
 
     def failed(self, hold_id: str, reason: str, now: datetime) -> None:
         """The announcements will not go out; ``reason`` says why."""

@@ -428,3 +428,24 @@ def test_lost_upload_answer_still_publishes_once_with_the_image(
     assert [c.dropped for c in creates] == [False]
     (post,) = by_slug(http, slug)
     assert stored(http, str(post["featured_media"]), "media")["alt_text"] == "Lost once"
+
+
+def test_update_publishes_a_draft_and_gives_its_url(
+    wordpress: WordPressServer, http: httpx.Client
+) -> None:
+    """A draft updated to ``published`` goes live on WordPress, and the delivery gets the
+    post's public link."""
+    slug = unique("golive")
+    target = account(wordpress, wordpress)
+    with Client() as client:
+        (delivery,) = client.publish(
+            Article(title="Soon live", body="x", slug=slug, status="draft"), [target]
+        )
+        assert delivery.status is DeliveryStatus.SENT, delivery.error
+        assert delivery.parts[0].url is None
+        client.update(delivery, Article(title="Soon live", body="x", slug=slug), target)
+    post = stored(http, delivery.parts[0].id)
+    assert post["status"] == "publish"
+    assert delivery.parts[0].url == post["link"] != ""
+    assert post["link"].endswith(f"/{slug}/")
+    assert httpx.get(post["link"], timeout=30).status_code == 200

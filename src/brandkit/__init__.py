@@ -22,7 +22,18 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from brandkit._client import AsyncClient, Client, RetryPolicy
     from brandkit.accounts import Account
-    from brandkit.content import Link, Media, Post, Rendered, RenderedPart, Utm, Variant, render
+    from brandkit.campaign import Campaign
+    from brandkit.content import (
+        Article,
+        Link,
+        Media,
+        Post,
+        Rendered,
+        RenderedPart,
+        Utm,
+        Variant,
+        render,
+    )
     from brandkit.delivery import Delivery, DeliveryStatus
     from brandkit.errors import (
         AuthError,
@@ -48,10 +59,12 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Account",
+    "Article",
     "AsyncClient",
     "AuthError",
     "Author",
     "BrandkitError",
+    "Campaign",
     "Client",
     "ConfigurationError",
     "ContentError",
@@ -97,6 +110,8 @@ _LAZY: dict[str, str] = {
     "RetryPolicy": "brandkit._client",
     "Delivery": "brandkit.delivery",
     "DeliveryStatus": "brandkit.delivery",
+    "Article": "brandkit.content",
+    "Campaign": "brandkit.campaign",
     "Link": "brandkit.content",
     "Media": "brandkit.content",
     "Post": "brandkit.content",

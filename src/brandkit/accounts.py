@@ -36,7 +36,7 @@ from pydantic import (
     model_validator,
 )
 
-from brandkit.content._model import PLATFORM_NAMES
+from brandkit.content._model import ACCOUNT_PLATFORMS
 from brandkit.errors import (
     AuthError,
     ConfigurationError,
@@ -1005,16 +1005,16 @@ class Account:
         if not isinstance(raw, dict):
             raise ConfigurationError(f"{where} must be a table, got {raw!r}")
         platform = raw.get("platform")
-        if platform not in PLATFORM_NAMES:
+        if platform not in ACCOUNT_PLATFORMS:
             from brandkit.content._model import _PLATFORM_ALIASES, did_you_mean
 
             hint = (
-                did_you_mean(platform, PLATFORM_NAMES, _PLATFORM_ALIASES)
+                did_you_mean(platform, ACCOUNT_PLATFORMS, _PLATFORM_ALIASES)
                 if isinstance(platform, str)
                 else ""
             )
             raise ConfigurationError(
-                f"{where} platform: must be one of {', '.join(PLATFORM_NAMES)}{hint}, "
+                f"{where} platform: must be one of {', '.join(ACCOUNT_PLATFORMS)}{hint}, "
                 f"got {platform!r}"
             )
         secret_keys = _SECRET_KEYS[platform]

@@ -29,6 +29,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TextIO
 
 from brandkit.content import PLATFORM_NAMES, Post, render
+from brandkit.content._model import ACCOUNT_PLATFORMS
 from brandkit.errors import BrandkitError, ConfigurationError
 
 __all__ = ["main"]
@@ -324,7 +325,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_preview)
 
     e = sub.add_parser("emulate", help="serve a platform emulator on 127.0.0.1")
-    e.add_argument("platform", choices=PLATFORM_NAMES)
+    e.add_argument("platform", choices=ACCOUNT_PLATFORMS)
     e.add_argument("--port", type=int, default=0, help="the port (0: any free one)")
     e.set_defaults(func=_emulate)
 

@@ -14,7 +14,17 @@ from brandkit.content._base import ContentModel
 from brandkit.content._media import Media
 from brandkit.errors import ContentError
 
-__all__ = ["COMMON_OPTIONS", "PLATFORM_NAMES", "PLATFORM_OPTIONS", "Link", "Post", "Utm", "Variant"]
+__all__ = [
+    "ACCOUNT_PLATFORMS",
+    "BLOG_NAMES",
+    "COMMON_OPTIONS",
+    "PLATFORM_NAMES",
+    "PLATFORM_OPTIONS",
+    "Link",
+    "Post",
+    "Utm",
+    "Variant",
+]
 
 PLATFORM_NAMES = (
     "x",
@@ -26,6 +36,12 @@ PLATFORM_NAMES = (
     "threads",
     "telegram",
 )
+
+BLOG_NAMES = ("wordpress", "ghost", "devto")
+"""The blogs: their accounts take a `brandkit.content.Article`, not a post."""
+
+ACCOUNT_PLATFORMS: tuple[str, ...] = (*PLATFORM_NAMES, *BLOG_NAMES)
+"""Every platform an account can be made for: the social networks and the blogs."""
 
 COMMON_OPTIONS: frozenset[str] = frozenset({"thread_numbering"})
 """``Post.options`` that rendering itself reads, for every platform."""

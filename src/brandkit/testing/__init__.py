@@ -41,12 +41,15 @@ __all__ = [
 
 EMULATORS: dict[str, str] = {
     "bluesky": "brandkit.testing.bluesky:BlueskyEmulator",
+    "devto": "brandkit.testing.devto:DevtoEmulator",
     "facebook": "brandkit.testing.facebook:FacebookEmulator",
+    "ghost": "brandkit.testing.ghost:GhostEmulator",
     "instagram": "brandkit.testing.instagram:InstagramEmulator",
     "linkedin": "brandkit.testing.linkedin:LinkedInEmulator",
     "mastodon": "brandkit.testing.mastodon:MastodonEmulator",
     "telegram": "brandkit.testing.telegram:TelegramEmulator",
     "threads": "brandkit.testing.threads:ThreadsEmulator",
+    "wordpress": "brandkit.testing.wordpress:WordPressEmulator",
     "x": "brandkit.testing.x:XEmulator",
 }
 

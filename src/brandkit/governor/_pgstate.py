@@ -158,7 +158,9 @@ class PostgresState:
         conn = self._connect()
         table = f"{self.prefix}governor"
         wanted = sorted(set(scopes))
-        with conn.transaction():
+        # Pipeline mode: BEGIN, the locks and the read leave in one round trip, the writes
+        # and COMMIT in another.
+        with conn.pipeline(), conn.transaction():
             # One lock per scope, always taken in ascending key order so that two updates
             # of overlapping scopes never deadlock (PostgreSQL evaluates a volatile target
             # list after ORDER BY).

@@ -193,3 +193,42 @@ def test_cli_upgrade_and_status(
     assert main(["db", "upgrade", "redis://:pw@127.0.0.1:1/0"], out=io.StringIO()) == 1
     err = capsys.readouterr().err
     assert "only PostgreSQL" in err and ":pw@" not in err
+
+
+def test_server_time_clock_follows_the_server_without_jitter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The clock reads the server's offset once, keeps it while it moves less than a round
+    trip, follows a real step, and keeps the last offset when a re-sample fails."""
+    mono = [1000.0]
+    monkeypatch.setattr(backends.time, "monotonic", lambda: mono[0])
+    server = [5000.0]
+    calls = []
+
+    def sample() -> float:
+        calls.append(mono[0])
+        if server[0] < 0:
+            raise BrandkitError("down")
+        return server[0] + (mono[0] - 1000.0)
+
+    clock = backends.ServerTimeClock(sample, every=10.0)
+    assert clock() == 5000.0
+    mono[0] += 5
+    assert clock() == 5005.0 and len(calls) == 1  # between samples: the monotonic clock
+    mono[0] += 6
+    server[0] += 0.001  # 1 ms of noise: not followed
+    assert clock() == 5011.0 and len(calls) == 2
+    mono[0] += 11
+    server[0] += 2.0  # the server's clock stepped: followed
+    assert clock() == pytest.approx(5024.001)
+    mono[0] += 11
+    server[0] = -1  # the server is unreachable: the last offset stays
+    assert clock() == pytest.approx(5035.001)
+
+
+def test_server_time_clock_first_sample_must_work() -> None:
+    def down() -> float:
+        raise BrandkitError("governor state redis://:***@h failed")
+
+    with pytest.raises(BrandkitError, match="failed"):
+        backends.ServerTimeClock(down)()

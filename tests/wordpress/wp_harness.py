@@ -180,8 +180,8 @@ class WordPressServer:
             RuntimeError: PHP exited with an error.
         """
         prelude = (
-            f"$_SERVER['WORDPRESS_CONFIG'] = {json.dumps(self.config_name)};"
-            f"$_SERVER['HTTP_HOST'] = {json.dumps(self.url.split('//', 1)[1])};"
+            f"$_SERVER['WORDPRESS_CONFIG'] = {_php_literal(self.config_name)};"
+            f"$_SERVER['HTTP_HOST'] = {_php_literal(self.url.split('//', 1)[1])};"
             "$_SERVER['REQUEST_URI'] = '/';"
             "require '/usr/share/wordpress/wp-load.php';"
         )
@@ -201,7 +201,7 @@ class WordPressServer:
         types again), through the harness plugin's ``upload_mimes`` filter.
         """
         value = ",".join(e.lower().lstrip(".") for e in extensions)
-        self.php(f"update_option('brandkit_refused_upload_types', {json.dumps(value)});")
+        self.php(f"update_option('brandkit_refused_upload_types', {_php_literal(value)});")
 
     def log(self) -> str:
         """The tail of PHP's built-in server log (requests and PHP warnings)."""
@@ -235,8 +235,15 @@ def _config_php(values: dict[str, Any]) -> str:
         f"// owner pid: {os.getpid()}",
     ]
     for name, value in values.items():
-        lines.append(f"define({json.dumps(name)}, {json.dumps(value)});")
+        lines.append(f"define({_php_literal(name)}, {_php_literal(value)});")
     return "\n".join(lines) + "\n"
+
+
+def _php_literal(value: str | bool) -> str:
+    """``value`` as a PHP literal (single-quoted strings: no ``$`` interpolation)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _start_db(data_dir: Path, timings: dict[str, float]) -> tuple[subprocess.Popen[bytes], Path]:

@@ -233,6 +233,9 @@ def record_pretty(rec: Recorder) -> None:
     rec.send("home page (Link header names the REST root)", "GET", "", raw_path="/", auth="none")
     rec.send("REST index", "GET", "/", auth="none")
     rec.send("REST index, rest_route form", "GET", "/", raw_path="/?rest_route=/", auth="none")
+    rec.send(
+        "REST index, namespaces only", "GET", "/", query={"_fields": "namespaces"}, auth="none"
+    )
     rec.send("who am I", "GET", "/wp/v2/users/me", query={"context": "edit"})
     rec.send("settings (timezone)", "GET", "/wp/v2/settings")
 
@@ -267,6 +270,12 @@ def record_pretty(rec: Recorder) -> None:
     tag = rec.send("create tag", "POST", "/wp/v2/tags", json_body={"name": "Launch Day"}).json()
     rec.send("tags search (found)", "GET", "/wp/v2/tags", query={"search": "launch"})
     rec.send("tags by slug", "GET", "/wp/v2/tags", query={"slug": "launch-day"})
+    rec.send(
+        "tags search, id and name only",
+        "GET",
+        "/wp/v2/tags",
+        query={"search": "Launch Day", "per_page": "100", "_fields": "id,name"},
+    )
     rec.send("duplicate tag", "POST", "/wp/v2/tags", json_body={"name": "Launch Day"})
     rec.send("duplicate tag, other case", "POST", "/wp/v2/tags", json_body={"name": "launch day"})
     rec.send("categories list", "GET", "/wp/v2/categories")
@@ -473,6 +482,19 @@ def record_pretty(rec: Recorder) -> None:
         query={"slug": "draft-release", "status": "any", "context": "edit"},
     )
     rec.send(
+        "get by a slug family, newest first (edit context)",
+        "GET",
+        "/wp/v2/posts",
+        query={
+            "slug": "we-launched,we-launched-2,we-launched-3",
+            "status": "any",
+            "context": "edit",
+            "per_page": "10",
+            "orderby": "id",
+            "order": "desc",
+        },
+    )
+    rec.send(
         "get by slug, default status (publish only)",
         "GET",
         "/wp/v2/posts",
@@ -553,6 +575,12 @@ def record_pretty(rec: Recorder) -> None:
         query={"post": published["id"], "status": "all", "context": "edit"},
     )
     rec.send("list comments, no auth", "GET", "/wp/v2/comments", auth="none")
+    rec.send(
+        "count comments of a post (X-WP-Total, ids only)",
+        "GET",
+        "/wp/v2/comments",
+        query={"post": published["id"], "per_page": "1", "_fields": "id"},
+    )
 
 
 def record_plain(rec: Recorder) -> None:
@@ -561,6 +589,9 @@ def record_plain(rec: Recorder) -> None:
     rec.send("home page (Link header names the REST root)", "GET", "", raw_path="/", auth="none")
     rec.send("REST index via /wp-json/ (not routed)", "GET", "", raw_path="/wp-json/", auth="none")
     rec.send("REST index", "GET", "/", auth="none")
+    rec.send(
+        "REST index, namespaces only", "GET", "/", query={"_fields": "namespaces"}, auth="none"
+    )
     rec.current = "posts"
     made = rec.send(
         "create published",

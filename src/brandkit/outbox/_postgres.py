@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import functools
 import hashlib
 import logging
 import os
+import re
 import socket
 import threading
 import uuid
@@ -383,8 +385,10 @@ class PostgresOutbox(Outbox):
 
     @contextmanager
     def _reading(self) -> Iterator[Any]:
+        """A cursor for reading; it also runs the SQLite outbox's reading statements
+        (`get`, `list`, `counts`, short ids are inherited, not written twice)."""
         with self._lock, self._errors(), self._connection().cursor() as cur:
-            yield cur
+            yield _Statements(cur, self.prefix)
 
     def _migrate_pg(self, create: bool) -> None:
         """Bring the tables up to date (`brandkit.backends.migrate`), or refuse a database
@@ -846,67 +850,7 @@ class PostgresOutbox(Outbox):
             await asyncio.sleep(min(timeout, 1.0))
             return False
 
-    # -- reading -------------------------------------------------------------------------
-
-    def get(self, delivery_id: str) -> Delivery | None:
-        """The delivery with this id, or ``None``."""
-        with self._reading() as db:
-            db.execute(
-                f"SELECT data FROM {self._t['deliveries']} WHERE id = %s",  # noqa: S608
-                (delivery_id,),
-            )
-            row = db.fetchone()
-        return self._load(row[0]) if row else None
-
-    def list(
-        self,
-        status: DeliveryStatus | str | None = None,
-        account: str | None = None,
-        campaign: str | None = None,
-        *,
-        platform: str | None = None,
-        limit: int | None = 100,
-    ) -> builtins.list[Delivery]:
-        """Deliveries, newest first, filtered by status, account key, campaign and
-        platform; at most ``limit`` (``None``: all).
-
-        Raises:
-            ValueError: ``status`` is not a delivery status.
-        """
-        where: builtins.list[str] = []
-        args: builtins.list[Any] = []
-        for column, value in (
-            ("status", DeliveryStatus(status).value if status is not None else None),
-            ("account", account),
-            ("campaign", campaign),
-            ("platform", platform),
-        ):
-            if value is not None:
-                where.append(f"{column} = %s")
-                args.append(value)
-        sql = f"SELECT data FROM {self._t['deliveries']}"  # noqa: S608
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY created_at DESC, seq DESC"
-        if limit is not None:
-            sql += " LIMIT %s"
-            args.append(int(limit))
-        with self._reading() as db:
-            db.execute(sql, args)
-            rows = db.fetchall()
-        return [self._load(r[0]) for r in rows]
-
-    def counts(self) -> dict[DeliveryStatus, int]:
-        """How many deliveries are in each status (every status is present, maybe 0)."""
-        with self._reading() as db:
-            db.execute(
-                f"SELECT status, COUNT(*) FROM {self._t['deliveries']} GROUP BY status"  # noqa: S608
-            )
-            rows = db.fetchall()
-        out = dict.fromkeys(DeliveryStatus, 0)
-        for status, n in rows:
-            out[DeliveryStatus(status)] = int(n)
-        return out
+    # -- reading (get, list, counts and id look-up are the SQLite outbox's, see _Statements) --
 
     def history(self, delivery_id: str) -> builtins.list[OutboxEvent]:
         """Every recorded step of one delivery, oldest first (empty for an unknown id)."""
@@ -973,17 +917,35 @@ class PostgresOutbox(Outbox):
             rows = db.fetchall()
         return [self._load(r[0]) for r in rows]
 
-    def _expand_id(self, prefix: str) -> builtins.list[str]:
-        """Ids starting with ``prefix`` (for the command line's short ids)."""
-        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        with self._reading() as db:
-            db.execute(
-                f"SELECT id FROM {self._t['deliveries']} "  # noqa: S608
-                "WHERE id LIKE %s ESCAPE '\\' LIMIT 2",
-                (escaped + "%",),
-            )
-            rows = db.fetchall()
-        return [r[0] for r in rows]
+
+class _Statements:
+    """A psycopg cursor that also runs the SQLite outbox's statements: their ``?``
+    placeholders become ``%s`` (a statement with its own ``%`` placeholders is left as it
+    is), their table names get this outbox's prefix, ``rowid`` (insertion order) is
+    ``seq``."""
+
+    def __init__(self, cursor: Any, prefix: str) -> None:
+        self._cursor = cursor
+        self._prefix = prefix
+
+    def execute(self, sql: str, args: Any = None) -> Any:
+        self._cursor.execute(_translate(sql, self._prefix), args or None)
+        return self._cursor
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+
+@functools.lru_cache(maxsize=64)
+def _translate(sql: str, prefix: str) -> str:
+    if "?" in sql and "%" not in sql:
+        sql = sql.replace("?", "%s")
+    sql = _TABLES.sub(lambda m: prefix + m.group(0), sql)
+    return _ROWID.sub("seq", sql)
+
+
+_TABLES = re.compile(r"(?<![A-Za-z0-9_])outbox_(?:deliveries|events|accounts)\b")
+_ROWID = re.compile(r"\browid\b")
 
 
 def _heartbeat(ref: weakref.ref[PostgresOutbox], stopped: threading.Event, period: float) -> None:

@@ -238,6 +238,18 @@ def record_pretty(rec: Recorder) -> None:
     )
     rec.send("who am I", "GET", "/wp/v2/users/me", query={"context": "edit"})
     rec.send("settings (timezone)", "GET", "/wp/v2/settings")
+    rec.send(
+        "user by slug, id and name only",
+        "GET",
+        "/wp/v2/users",
+        query={"slug": "admin", "_fields": "id,name"},
+    )
+    rec.send(
+        "users search by login (edit context)",
+        "GET",
+        "/wp/v2/users",
+        query={"search": "admin", "context": "edit", "_fields": "id,username,slug"},
+    )
 
     rec.current = "auth"
     rec.send("no auth: users/me", "GET", "/wp/v2/users/me", auth="none")

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from brandkit import Account, AsyncClient, Client, DeliveryStatus, Media
-from brandkit.content import Article
+from brandkit.content import Article, ArticleStatus
 from brandkit.errors import AuthError, Rejected
 from brandkit.outbox import Outbox, Worker
 from tests.wordpress.proxy import WordPressProxy
@@ -229,25 +229,27 @@ def test_delete_trashes_then_force_deletes(wordpress: WordPressServer, http: htt
     assert (missing.status_code, missing.json()["code"]) == (404, "rest_post_invalid_id")
 
 
+@pytest.mark.parametrize("status", ["published", "draft", "scheduled"])
 def test_lost_answer_after_create_posts_no_duplicate(
-    wordpress: WordPressServer, http: httpx.Client
+    wordpress: WordPressServer, http: httpx.Client, status: ArticleStatus
 ) -> None:
     """WordPress creates the post but its answer is lost on the way back: brandkit finds the
-    post by its slug and sends no second create."""
+    post by its slug (a draft and a scheduled one too) and sends no second create."""
     slug = unique("lost")
+    when = datetime(2031, 5, 1, 8, 0, tzinfo=UTC) if status == "scheduled" else None
+    article = Article(title="Landed unheard", body="x", slug=slug, status=status, scheduled_at=when)
     with WordPressProxy(wordpress.url).running() as proxy:
         proxy.drop_next("POST", POSTS_CREATE)
         with Client() as client:
-            (delivery,) = client.publish(
-                Article(title="Landed unheard", body="x", slug=slug),
-                [account(proxy.url, wordpress)],
-            )
+            (delivery,) = client.publish(article, [account(proxy.url, wordpress)])
         creates = proxy.calls("POST", POSTS_CREATE)
     assert delivery.status is DeliveryStatus.SENT, delivery.error
     assert [(c.dropped, c.status) for c in creates] == [(True, 201)]
     found = by_slug(http, slug)
     assert [p["id"] for p in found] == [int(delivery.parts[0].id)]
-    assert delivery.parts[0].url == found[0]["link"]
+    assert found[0]["status"] == {"published": "publish", "draft": "draft"}.get(status, "future")
+    if status == "published":
+        assert delivery.parts[0].url == found[0]["link"]
 
 
 def test_wrong_application_password_is_auth_error(

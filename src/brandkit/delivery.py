@@ -66,6 +66,17 @@ def new_tid(now_us: int | None = None) -> str:
     return "".join(reversed(out))
 
 
+def tid_time(key: str) -> datetime | None:
+    """When the TID ``key`` (a part's idempotency key, see `new_tid`) was made, or ``None``
+    when ``key`` is not a TID. Adapters look for a lost create among the posts made since."""
+    if len(key) != 13 or any(c not in _B32 for c in key):
+        return None
+    value = 0
+    for c in key:
+        value = (value << 5) | _B32.index(c)
+    return datetime.fromtimestamp((value >> 10) / 1_000_000, UTC)
+
+
 class DeliveryStatus(enum.StrEnum):
     """Where a delivery is.
 

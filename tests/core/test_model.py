@@ -172,6 +172,6 @@ def test_emulator_unknown_name_says_which_exist() -> None:
 
     with pytest.raises(ConfigurationError, match="did you mean 'x'") as info:
         emulator("twitter")
-    assert "bluesky, facebook, instagram" in str(info.value)
+    assert "emulators: bluesky, devto, facebook, ghost, instagram" in str(info.value)
     with pytest.raises(ConfigurationError, match="did you mean 'mastodon'"):
         emulator("mastadon")

@@ -16,7 +16,7 @@ import pytest
 from brandkit import Account
 from brandkit._flow import run_flow
 from brandkit.content import Article, Media
-from brandkit.delivery import new_tid
+from brandkit.delivery import new_tid, tid_time
 from brandkit.errors import (
     AuthError,
     ConfigurationError,
@@ -27,7 +27,7 @@ from brandkit.errors import (
     Rejected,
 )
 from brandkit.platforms import adapter_class
-from brandkit.platforms.ghost import GhostAdapter, admin_token, tid_time
+from brandkit.platforms.ghost import GhostAdapter, admin_token
 from brandkit.testing import png
 from brandkit.testing.ghost import GhostEmulator
 

@@ -12,10 +12,10 @@ import pytest
 from brandkit import Account, AuthError, ContentError, Link, Media
 from brandkit._flow import Send, Wait, run_flow
 from brandkit.content import Rendered
-from brandkit.delivery import new_tid
+from brandkit.delivery import new_tid, tid_time
 from brandkit.errors import MalformedResponse, PlatformUnavailable, RateLimited, Rejected
 from brandkit.platforms._base import PartRef, ThreadContext
-from brandkit.platforms.linkedin import LinkedInAdapter, _tid_time, little_text
+from brandkit.platforms.linkedin import LinkedInAdapter, little_text
 from tests.linkedin.conftest import (
     BASE,
     ORG,
@@ -372,7 +372,7 @@ def test_find_part_matches_text_content_and_time(adapter: LinkedInAdapter) -> No
     """The oldest post since the attempt with the same visible text and content kind is
     found; older posts and other texts are not."""
     key = new_tid()
-    started = _tid_time(key)
+    started = tid_time(key)
     assert started is not None
     ms = int(started.timestamp() * 1000)
     page = {

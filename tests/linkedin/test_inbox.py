@@ -14,11 +14,11 @@ import pytest
 
 from brandkit import Author, Client, ConfigurationError, DeliveryStatus, Post
 from brandkit._flow import run_flow
-from brandkit.delivery import new_tid
+from brandkit.delivery import new_tid, tid_time
 from brandkit.errors import MalformedResponse
 from brandkit.inbox import Message
 from brandkit.platforms._base import PartRef, ThreadContext
-from brandkit.platforms.linkedin import LinkedInAdapter, _tid_time
+from brandkit.platforms.linkedin import LinkedInAdapter
 from brandkit.testing.linkedin import LinkedInEmulator
 from tests.linkedin.conftest import FAST, ORG, Canned, answer, li_error, rendered
 
@@ -294,7 +294,7 @@ def test_a_lost_answer_is_found_among_the_comments(adapter: LinkedInAdapter) -> 
     """find_part under a message finds the page's comment with that text made since the
     attempt began; an older one or someone else's is not it."""
     key = new_tid()
-    started = _tid_time(key)
+    started = tid_time(key)
     assert started is not None
     ms = int(started.timestamp() * 1000)
     target = adapter.reply_target(message(adapter))

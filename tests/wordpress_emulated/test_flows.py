@@ -10,9 +10,9 @@ import pytest
 from brandkit import Account
 from brandkit._flow import run_flow
 from brandkit.content import Article
-from brandkit.delivery import new_tid
+from brandkit.delivery import new_tid, tid_time
 from brandkit.errors import AuthError, PlatformUnavailable, RateLimited, Rejected
-from brandkit.platforms.wordpress import WordPressAdapter, tid_time
+from brandkit.platforms.wordpress import WordPressAdapter
 
 SITE = "https://blog.example.com"
 

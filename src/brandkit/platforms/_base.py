@@ -15,6 +15,7 @@ from brandkit._flow import Flow
 from brandkit.errors import (
     AuthError,
     ConfigurationError,
+    ContentError,
     MalformedResponse,
     PlatformError,
     PlatformUnavailable,
@@ -25,6 +26,7 @@ from brandkit.errors import (
 
 if TYPE_CHECKING:
     from brandkit.accounts import Account
+    from brandkit.content._article import Article
     from brandkit.content._model import Post
     from brandkit.content._render import Rendered, RenderedPart
     from brandkit.inbox._model import InboxPage, Message
@@ -39,6 +41,7 @@ __all__ = [
     "PartRef",
     "RatePolicy",
     "ThreadContext",
+    "article_of",
 ]
 
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -534,3 +537,22 @@ def classify(
     if status >= 500:
         return PlatformUnavailable(text, **common)
     return Rejected(text, **common)
+
+
+def article_of(rendered: Any, platform: str) -> Article:
+    """The `brandkit.Article` a blog adapter was handed (as ``rendered.article`` or
+    ``rendered.post``).
+
+    Raises:
+        ContentError: it was handed a post instead.
+    """
+    from brandkit.content._article import Article
+
+    for candidate in (getattr(rendered, "article", None), getattr(rendered, "post", None)):
+        if isinstance(candidate, Article):
+            return candidate
+    raise ContentError(
+        f"{platform} publishes articles: publish a brandkit.Article, not a Post",
+        field="post",
+        platform=platform,
+    )

@@ -36,6 +36,7 @@ import httpx
 import pydantic
 
 from brandkit._flow import Flow, Send, Wait
+from brandkit.delivery import tid_time
 from brandkit.errors import (
     AuthError,
     ConfigurationError,
@@ -95,7 +96,6 @@ _TRANSIENT_CODES = frozenset({1, 2})
 _DUPLICATE_CODES = frozenset({368, 506})
 _PUBLISH_CAP = (9, 2207042)
 
-_TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 
 MediaHost = Any
 """A callable ``media_host(media: Media) -> str`` that makes a local file reachable at a
@@ -418,16 +418,6 @@ def regain_seconds(response: httpx.Response) -> float | None:
     ]
     positive = [w for w in waits if w > 0]
     return max(positive) if positive else None
-
-
-def tid_time(key: str) -> datetime | None:
-    """When a TID key (the part's idempotency key) was made; ``None`` for other keys."""
-    if len(key) != 13 or any(c not in _TID_ALPHABET for c in key):
-        return None
-    value = 0
-    for c in key:
-        value = (value << 5) | _TID_ALPHABET.index(c)
-    return datetime.fromtimestamp((value >> 10) / 1_000_000, UTC)
 
 
 def parse_time(value: Any) -> datetime | None:

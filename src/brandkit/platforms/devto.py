@@ -43,6 +43,7 @@ import httpx
 import pydantic
 
 from brandkit._flow import Flow, Send
+from brandkit.delivery import tid_time
 from brandkit.errors import (
     AuthError,
     ConfigurationError,
@@ -60,9 +61,9 @@ from brandkit.platforms._base import (
     PartRef,
     RatePolicy,
     ThreadContext,
+    article_of,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
-from brandkit.platforms.ghost import _article_of, tid_time
 
 if TYPE_CHECKING:
     from brandkit.accounts import Account
@@ -182,13 +183,13 @@ class DevtoAdapter(Adapter):
         Raises:
             ContentError: what is delivered is not an `brandkit.Article`.
         """
-        return (yield from self.publish_article(_article_of(rendered, self.name)))
+        return (yield from self.publish_article(article_of(rendered, self.name)))
 
     def find_part(
         self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
     ) -> Flow[PartRef | None]:
         """Find the article an earlier attempt published (see `find_article`)."""
-        article = _article_of(rendered, self.name)
+        article = article_of(rendered, self.name)
         return (yield from self.find_article(article, since=tid_time(thread.key)))
 
     def publish_article(self, article: Article) -> Flow[PartRef]:

@@ -43,6 +43,7 @@ import httpx
 import pydantic
 
 from brandkit._flow import Flow, Send
+from brandkit.delivery import tid_time
 from brandkit.errors import (
     AuthError,
     ConfigurationError,
@@ -54,7 +55,14 @@ from brandkit.errors import (
     RateLimited,
     Rejected,
 )
-from brandkit.platforms._base import Adapter, Answer, Capabilities, PartRef, ThreadContext
+from brandkit.platforms._base import (
+    Adapter,
+    Answer,
+    Capabilities,
+    PartRef,
+    ThreadContext,
+    article_of,
+)
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 
 if TYPE_CHECKING:
@@ -161,18 +169,6 @@ def _ghost_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-def tid_time(key: str) -> datetime | None:
-    """When a brandkit TID (a delivery's part key) was made, or ``None`` if ``key`` is not
-    one: the lookup counts only posts created since."""
-    alphabet = "234567abcdefghijklmnopqrstuvwxyz"
-    if len(key) != 13 or any(c not in alphabet for c in key):
-        return None
-    value = 0
-    for char in key:
-        value = value * 32 + alphabet.index(char)
-    return datetime.fromtimestamp((value >> 10) / 1_000_000, UTC)
-
-
 class GhostAdapter(Adapter):
     """Publishes articles to one Ghost site (``Account.ghost(url, admin_key=)``); see the
     module docstring for the protocol.
@@ -232,13 +228,13 @@ class GhostAdapter(Adapter):
         Raises:
             ContentError: what is delivered is not an `brandkit.Article`.
         """
-        return (yield from self.publish_article(_article_of(rendered, self.name)))
+        return (yield from self.publish_article(article_of(rendered, self.name)))
 
     def find_part(
         self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
     ) -> Flow[PartRef | None]:
         """Find the article an earlier attempt published (see `find_article`)."""
-        article = _article_of(rendered, self.name)
+        article = article_of(rendered, self.name)
         return (yield from self.find_article(article, since=tid_time(thread.key)))
 
     def publish_article(self, article: Article) -> Flow[PartRef]:
@@ -575,16 +571,3 @@ def _names(article: Article) -> list[str]:
 
 def _resource(article: Article) -> str:
     return "pages" if article.kind == "page" else "posts"
-
-
-def _article_of(rendered: Any, platform: str) -> Article:
-    from brandkit.content._article import Article
-
-    for candidate in (getattr(rendered, "article", None), getattr(rendered, "post", None)):
-        if isinstance(candidate, Article):
-            return candidate
-    raise ContentError(
-        f"{platform} publishes articles: publish a brandkit.Article, not a Post",
-        field="post",
-        platform=platform,
-    )

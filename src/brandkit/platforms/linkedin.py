@@ -53,6 +53,7 @@ import httpx
 import pydantic
 
 from brandkit._flow import Flow, Send, Wait
+from brandkit.delivery import tid_time
 from brandkit.errors import (
     AuthError,
     ConfigurationError,
@@ -91,7 +92,6 @@ _HASHTAG = re.compile(r"(?<![\w#＃&/])([#＃])(\w*[^\W\d_]\w*)")
 _TEMPLATE = re.compile(r"\{hashtag\|\\?([#＃])\|([^}]*)\}")
 _DUPLICATE = re.compile(r"duplicate of (urn:li:(?:share|ugcPost):\d+)")
 _SPACE = re.compile(r"\s+")
-_TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 _CLOCK_SLACK = timedelta(minutes=10)
 
 # organizationalEntityShareStatistics → canonical metric.
@@ -714,7 +714,7 @@ class LinkedInAdapter(RefreshingAdapter):
         if thread.reply_to is not None:
             return (yield from self._find_answer(part, thread))
         wanted = _squash(visible_text(little_text(part.text)))
-        started = _tid_time(thread.key)
+        started = tid_time(thread.key)
         since = (started - _CLOCK_SLACK).timestamp() * 1000 if started else None
         media_kind = _content_kind(len(part.media), part.media[0].kind if part.media else None)
         start = 0
@@ -990,7 +990,7 @@ class LinkedInAdapter(RefreshingAdapter):
         attempt began (an answer whose create answer was lost)."""
         target = thread.reply_to
         assert target is not None
-        started = _tid_time(thread.key)
+        started = tid_time(thread.key)
         since = (started - _CLOCK_SLACK).timestamp() * 1000 if started else None
         wanted = _squash(part.text)
         read = yield from self._comments_of(target.id)
@@ -1328,15 +1328,6 @@ def _bucket_of(request: httpx.Request | None) -> str:
     if path.startswith(("/rest/socialActions", "/rest/reactions")):
         return "read" if method == "GET" else "comment"
     return "stats"
-
-
-def _tid_time(key: str) -> datetime | None:
-    if len(key) != 13 or any(c not in _TID_ALPHABET for c in key):
-        return None
-    value = 0
-    for c in key:
-        value = (value << 5) | _TID_ALPHABET.index(c)
-    return datetime.fromtimestamp((value >> 10) / 1_000_000, UTC)
 
 
 def _content_kind(count: int, kind: str | None) -> str:

@@ -43,6 +43,7 @@ import httpx
 import pydantic
 
 from brandkit._flow import Flow, Send
+from brandkit.delivery import tid_time
 from brandkit.errors import (
     AuthError,
     ConfigurationError,
@@ -54,7 +55,14 @@ from brandkit.errors import (
     RateLimited,
     Rejected,
 )
-from brandkit.platforms._base import Adapter, Answer, Capabilities, PartRef, ThreadContext
+from brandkit.platforms._base import (
+    Adapter,
+    Answer,
+    Capabilities,
+    PartRef,
+    ThreadContext,
+    article_of,
+)
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 
 if TYPE_CHECKING:
@@ -64,7 +72,7 @@ if TYPE_CHECKING:
     from brandkit.content._render import Rendered, RenderedPart
     from brandkit.metrics._sample import MetricSample
 
-__all__ = ["WordPressAdapter", "tid_time"]
+__all__ = ["WordPressAdapter"]
 
 SLUG_FAMILY = 10
 """How many of a slug's ``-2``, ``-3``... variants a lookup reads."""
@@ -73,19 +81,7 @@ LOOKUP_SKEW = timedelta(minutes=5)
 _FMT = "%Y-%m-%dT%H:%M:%S"
 _STATUS = {"published": "publish", "draft": "draft", "scheduled": "future"}
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp"}
-_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 M = TypeVar("M", bound=pydantic.BaseModel)
-
-
-def tid_time(key: str) -> datetime | None:
-    """When a brandkit TID (a delivery's part key) was made, or ``None`` if ``key`` is not
-    one: the lookup counts only posts dated since."""
-    if len(key) != 13 or any(c not in _ALPHABET for c in key):
-        return None
-    value = 0
-    for char in key:
-        value = value * 32 + _ALPHABET.index(char)
-    return datetime.fromtimestamp((value >> 10) / 1_000_000, UTC)
 
 
 class _Rendered(Answer):
@@ -240,13 +236,13 @@ class WordPressAdapter(Adapter):
         Raises:
             ContentError: what is delivered is not a `brandkit.Article`.
         """
-        return (yield from self.publish_article(_article_of(rendered, self.name)))
+        return (yield from self.publish_article(article_of(rendered, self.name)))
 
     def find_part(
         self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
     ) -> Flow[PartRef | None]:
         """Find the article an earlier attempt published (see `find_article`)."""
-        article = _article_of(rendered, self.name)
+        article = article_of(rendered, self.name)
         return (yield from self.find_article(article, since=tid_time(thread.key)))
 
     def publish_article(self, article: Article) -> Flow[PartRef]:
@@ -696,16 +692,3 @@ def _term_exists(response: httpx.Response) -> int | None:
 
 def _resource(article: Article) -> str:
     return "pages" if article.kind == "page" else "posts"
-
-
-def _article_of(rendered: Any, platform: str) -> Article:
-    from brandkit.content._article import Article
-
-    for candidate in (getattr(rendered, "article", None), getattr(rendered, "post", None)):
-        if isinstance(candidate, Article):
-            return candidate
-    raise ContentError(
-        f"{platform} publishes articles: publish a brandkit.Article, not a Post",
-        field="post",
-        platform=platform,
-    )

@@ -196,3 +196,34 @@ def test_store_file_holds_no_token(emu: XEmulator, app: OAuthApp, store: Encrypt
     raw = Path(store.path).read_bytes()
     for value in (record["access_token"], record["refresh_token"], app.client_secret):
         assert value.encode() not in raw
+
+
+def test_brandkit_run_serves_the_accounts_of_the_store(
+    emu: XEmulator, app: OAuthApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`brandkit run --once --store` publishes for an account that exists only in the
+    credential store, refreshing its due token first and keeping the new one there."""
+    from brandkit.cli import main
+
+    key = new_key()
+    monkeypatch.setenv("BRANDKIT_STORE_KEY", key)
+    path = tmp_path / "credentials.db"
+    with EncryptedStore(path) as store:
+        record = auth.record_of(connect_x(emu, app), client_secret=app.client_secret)
+        store.put("acme-x", {**record, "expires_at": time.time() + 60})
+        account = Account.from_store(store, "acme-x", refresh=False)
+    db = tmp_path / "outbox.db"
+    with Outbox(db) as box:
+        box.add(Post(text="queued for a stored account"), account)
+    status = main(["run", "--once", "--db", str(db), "--store", str(path)])
+    assert status == 0
+    assert emu.post_texts() == ["queued for a stored account"]
+    with EncryptedStore(path) as store:
+        stored = store.get("acme-x")
+    assert stored is not None and stored["access_token"] != record["access_token"]
+
+
+def test_brandkit_run_needs_accounts_from_somewhere(tmp_path: Path) -> None:
+    from brandkit.cli import main
+
+    assert main(["run", "--once", "--db", str(tmp_path / "o.db"), "--create"]) == 1

@@ -9,8 +9,10 @@ delivery failed). Refusals raise [`BrandkitError`][brandkit.errors.BrandkitError
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -323,8 +325,34 @@ class _Progress:
             self.stream.flush()
 
 
+def _run_accounts(args: argparse.Namespace) -> tuple[dict[str, Account], Any]:
+    """The accounts ``run`` serves: those of --accounts, and those kept in the credential
+    store of --store (refreshed when due, and then by the worker ahead of expiry)."""
+    if not args.accounts and not args.store:
+        raise ConfigurationError(
+            "brandkit run needs accounts: --accounts brandkit.toml, or --store with the "
+            "credential store that brandkit connect wrote (or both)"
+        )
+    accounts = dict(Account.load(args.accounts)) if args.accounts else {}
+    store = None
+    if args.store:
+        from brandkit.auth import load_account
+        from brandkit.auth._cli import open_store
+
+        store = open_store(args.store, create=False)
+        stored: list[str] = store.keys()
+        for key in stored:
+            if key in accounts:
+                raise ConfigurationError(
+                    f"account {key!r} is in both {args.accounts} and the store {args.store}: "
+                    "keep it in one of them"
+                )
+            accounts[key] = load_account(store, key)
+    return accounts, store
+
+
 def _run(args: argparse.Namespace, out: TextIO) -> int:
-    accounts = Account.load(args.accounts)
+    accounts, store = _run_accounts(args)
     # Status lines (start, idle, stop) go to standard error with --json, keeping the
     # output one JSON object per line.
     note = sys.stderr if args.json else out
@@ -339,8 +367,11 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         # Each outcome is printed below; the worker's log line would say it twice.
         quiet.setLevel(logging.ERROR)
     try:
-        with _open(args, create=args.create) as outbox:
-            worker = Worker(outbox, accounts, concurrency=args.concurrency)
+        with (
+            contextlib.closing(store) if store else contextlib.nullcontext(),
+            _open(args, create=args.create) as outbox,
+        ):
+            worker = Worker(outbox, accounts, concurrency=args.concurrency, credentials=store)
             keys = sorted(worker.accounts)
             try:
                 if args.once:
@@ -538,8 +569,12 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         "way are interrupted and every lease is released). With --once: publish what is due "
         "now and exit, with status 1 when a delivery failed or is unknown.",
     )
+    r.add_argument("--accounts", help="accounts TOML file (secrets from the environment)")
     r.add_argument(
-        "--accounts", required=True, help="accounts TOML file (secrets from the environment)"
+        "--store",
+        default=os.environ.get("BRANDKIT_STORE"),
+        help="also serve the accounts of this credential store (brandkit connect's; default "
+        "$BRANDKIT_STORE): their tokens are refreshed ahead of expiry",
     )
     r.add_argument("--once", action="store_true", help="publish what is due now, then exit")
     r.add_argument("--poll", type=float, default=1.0, help="seconds between polls (1.0)")

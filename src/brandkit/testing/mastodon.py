@@ -93,7 +93,14 @@ from brandkit.accounts import Account
 from brandkit.content import Media
 from brandkit.content._media import sniff
 from brandkit.errors import MediaError
-from brandkit.testing._emulator import Audience, Clock, Emulator, route, utc_millis
+from brandkit.testing._emulator import (
+    Audience,
+    Clock,
+    Emulator,
+    JsonTemplate,
+    route,
+    utc_millis,
+)
 from brandkit.testing._forms import multipart
 from brandkit.testing._images import media_extension
 
@@ -399,13 +406,25 @@ class MastodonEmulator(Emulator):
         # user is added; each account's JSON less its counts, checked against the fields
         # it is made of; the instance's host by base URL.
         self._by_name: tuple[int, dict[tuple[str, str | None], _User]] | None = None
-        self._account_memo: dict[tuple[str, str], tuple[tuple[Any, ...], dict[str, Any]]] = {}
+        self._account_memo: dict[
+            tuple[str, str], tuple[tuple[Any, ...], dict[str, Any], JsonTemplate]
+        ] = {}
+        # The text of each status and notification as JSON, less what changes between
+        # reads (counts, the account, mentions...), made when it is written.
+        self._status_memo: dict[str, tuple[tuple[Any, ...], JsonTemplate]] = {}
+        self._notification_memo: dict[str, tuple[tuple[Any, ...], JsonTemplate]] = {}
+        # The last text of each account (by its counts) and of each status's mentions (by
+        # whom they name).
+        self._account_texts: dict[tuple[str, str], tuple[Any, JsonTemplate, str]] = {}
+        self._mention_texts: dict[str, tuple[Any, str]] = {}
         self._host_memo: tuple[str, str] | None = None
         self._media: dict[str, _Attachment] = {}
         self._keys: dict[tuple[str, str], tuple[str, float]] = {}
         self._hits: dict[tuple[str, str, int], int] = {}
         self._last_id = 0
         self._notifications: list[_Notification] = []
+        # Each account's notifications with their ids as numbers, oldest first.
+        self._notifications_of: dict[str, list[tuple[int, _Notification]]] = {}
         self._last_notification = 34_975_000
         self._favourites: set[tuple[str, str]] = set()
         self._audience_ids: dict[str, str] = {}
@@ -807,19 +826,26 @@ class MastodonEmulator(Emulator):
         if account_id == from_id or self._users[account_id].domain is not None:
             return  # nobody is notified of their own acts; remote accounts live elsewhere
         self._last_notification += 1
-        self._notifications.append(
-            _Notification(
-                id=str(self._last_notification),
-                type=kind,
-                account_id=account_id,
-                from_id=from_id,
-                status_id=status_id,
-                created_at=self.clock.time(),
-            )
+        notification = _Notification(
+            id=str(self._last_notification),
+            type=kind,
+            account_id=account_id,
+            from_id=from_id,
+            status_id=status_id,
+            created_at=self.clock.time(),
         )
+        self._notifications.append(notification)
+        self._notifications_of.setdefault(account_id, []).append(
+            (_num(notification.id), notification)
+        )
+        self._notification_template(notification)
 
     def _notify_about(self, st: _Status) -> None:
-        """ProcessMentionsService and the quote: who a new status notifies."""
+        """ProcessMentionsService and the quote: who a new status notifies. Like Mastodon,
+        which renders and links a status when it is written, the text's HTML, mentions and
+        tags are made now, so that reads find them ready."""
+        self._status_template(st)
+        self._mentions_text(st)
         notified: set[str] = set()
         for match in _MENTION.finditer(_URL.sub(" ", st.text)):
             user = self._resolve(match.group(1), match.group(2))
@@ -1130,23 +1156,53 @@ class MastodonEmulator(Emulator):
     # -- accounts --------------------------------------------------------------------------
 
     def _account_json(self, user: _User, origin: str) -> dict[str, Any]:
-        now = self.clock.time()
-        days = max(0.0, now - user.created_at) / 86400
+        data = dict(self._account_memo_of(user, origin)[0])
+        followers, statuses, last = self._account_counts(user)
+        data["followers_count"] = followers
+        data["statuses_count"] = statuses
+        data["last_status_at"] = last
+        data["emojis"], data["roles"], data["fields"] = [], [], []
+        return data
+
+    def _account_text(self, user: _User, origin: str) -> str:
+        """``json.dumps(self._account_json(user, origin))``, from the account's template."""
+        counts = self._account_counts(user)
+        template = self._account_memo_of(user, origin)[1]
+        known = self._account_texts.get((user.id, origin))
+        if known is not None and known[0] == counts and known[1] is template:
+            return known[2]
+        followers, statuses, last = counts
+        text = template.render(
+            {
+                "followers_count": _number(followers),
+                "statuses_count": _number(statuses),
+                "last_status_at": "null" if last is None else json.dumps(last),
+            }
+        )
+        self._account_texts[(user.id, origin)] = (counts, template, text)
+        return text
+
+    def _account_counts(self, user: _User) -> tuple[int, int, str | None]:
+        """What changes in an Account: followers (with time), statuses and the last one's
+        day."""
+        days = max(0.0, self.clock.time() - user.created_at) / 86400
         index = self._indexed()
-        statuses = index.by_user.get(user.id, [])
+        return (
+            user.followers + int(days * user.followers_per_day),
+            len(index.by_user.get(user.id, ())),
+            index.last_day.get(user.id),
+        )
+
+    def _account_memo_of(self, user: _User, origin: str) -> tuple[dict[str, Any], JsonTemplate]:
         # The fields that change with time and statuses are filled in on every read; the
         # rest is made once per account (and again if one of its fields changes).
         shape = (user.username, user.display_name, user.indexable, user.domain, user.created_at)
         memo = self._account_memo.get((user.id, origin))
         if memo is None or memo[0] != shape:
-            memo = (shape, self._account_fields(user, origin))
+            fields = self._account_fields(user, origin)
+            memo = (shape, fields, JsonTemplate(fields, _ACCOUNT_DYNAMIC))
             self._account_memo[(user.id, origin)] = memo
-        data = dict(memo[1])
-        data["followers_count"] = user.followers + int(days * user.followers_per_day)
-        data["statuses_count"] = len(statuses)
-        data["last_status_at"] = index.last_day.get(user.id)
-        data["emojis"], data["roles"], data["fields"] = [], [], []
-        return data
+        return memo[1], memo[2]
 
     def _account_fields(self, user: _User, origin: str) -> dict[str, Any]:
         """An Account's JSON, in Mastodon's field order, without its counts."""
@@ -1385,6 +1441,75 @@ class MastodonEmulator(Emulator):
         nested: bool = False,
     ) -> dict[str, Any]:
         user = self._users[st.user_id]
+        origin = st.origin
+        data = self._status_fields(st, text_only=text_only)
+        data.update(self._counts(st))
+        data["favourited"] = viewer is not None and (viewer.id, st.id) in self._favourites
+        data["account"] = self._account_json(user, origin)
+        data["media_attachments"] = [self._media_json(self._media[i]) for i in st.media_ids]
+        data["mentions"] = self._mentions_json(st.text, origin)
+        data["quote"] = self._quote_json(st, nested)
+        if source and not text_only:
+            data["text"] = st.text
+        return data
+
+    def _status_text(self, st: _Status, viewer: _User | None) -> str:
+        """``json.dumps(self._status_json(st, viewer=viewer))``, from the status's template."""
+        user = self._users[st.user_id]
+        origin = st.origin
+        values = {field: _number(value) for field, value in self._counts(st).items()}
+        favourited = viewer is not None and (viewer.id, st.id) in self._favourites
+        values["favourited"] = "true" if favourited else "false"
+        values["account"] = self._account_text(user, origin)
+        values["media_attachments"] = (
+            json.dumps([self._media_json(self._media[i]) for i in st.media_ids])
+            if st.media_ids
+            else "[]"
+        )
+        values["mentions"] = self._mentions_text(st)
+        values["quote"] = "null" if st.quote_of is None else json.dumps(self._quote_json(st, False))
+        return self._status_template(st).render(values)
+
+    def _mentions_text(self, st: _Status) -> str:
+        """``json.dumps(self._mentions_json(st.text, st.origin))``, made again only when
+        the text or whom its mentions name changed."""
+        named = []
+        for item in _mentions_of(st.text, st.origin):
+            username, _, domain = item["acct"].partition("@")
+            user = self._resolve(username, domain or None)
+            named.append(None if user is None else (user.id, user.acct))
+        key = (st.text, st.origin, tuple(named))
+        known = self._mention_texts.get(st.id)
+        if known is None or known[0] != key:
+            known = (key, json.dumps(self._mentions_json(st.text, st.origin)))
+            self._mention_texts[st.id] = known
+        return known[1]
+
+    def _status_template(self, st: _Status) -> JsonTemplate:
+        user = self._users[st.user_id]
+        shape = (
+            st.text,
+            st.spoiler_text,
+            st.visibility,
+            st.language,
+            st.sensitive,
+            st.in_reply_to_id,
+            st.in_reply_to_account_id,
+            st.created_at,
+            st.origin,
+            user.username,
+            user.domain,
+        )
+        memo = self._status_memo.get(st.id)
+        if memo is None or memo[0] != shape:
+            memo = (shape, JsonTemplate(self._status_fields(st), _STATUS_DYNAMIC))
+            self._status_memo[st.id] = memo
+        return memo[1]
+
+    def _status_fields(self, st: _Status, *, text_only: bool = False) -> dict[str, Any]:
+        """A Status's JSON in Mastodon's field order, with placeholders for what changes
+        between reads (`_STATUS_DYNAMIC`)."""
+        user = self._users[st.user_id]
         # A remote account's status lives at its own server's addresses.
         home = f"https://{user.domain}" if user.domain else st.origin
         origin = st.origin
@@ -1399,9 +1524,12 @@ class MastodonEmulator(Emulator):
             "language": st.language,
             "uri": f"{home}/users/{user.username}/statuses/{st.id}",
             "url": f"{home}/@{user.username}/{st.id}",
-            **self._counts(st),
+            "favourites_count": 0,
+            "reblogs_count": 0,
+            "replies_count": 0,
+            "quotes_count": 0,
             "edited_at": None,
-            "favourited": viewer is not None and (viewer.id, st.id) in self._favourites,
+            "favourited": False,
             "reblogged": False,
             "muted": False,
             "bookmarked": False,
@@ -1416,12 +1544,12 @@ class MastodonEmulator(Emulator):
                 "filtered": [],
                 "reblog": None,
                 "application": {"name": "brandkit", "website": None},
-                "account": self._account_json(user, origin),
-                "media_attachments": [self._media_json(self._media[i]) for i in st.media_ids],
-                "mentions": self._mentions_json(st.text, origin),
+                "account": None,
+                "media_attachments": [],
+                "mentions": [],
                 "tags": [{"name": name, "url": url} for name, url in _tags_of(st.text, origin)],
                 "emojis": [],
-                "quote": self._quote_json(st, nested),
+                "quote": None,
                 "card": None,
                 "poll": None,
                 "quote_approval": {
@@ -1431,8 +1559,6 @@ class MastodonEmulator(Emulator):
                 },
             }
         )
-        if source and not text_only:
-            data["text"] = st.text
         return data
 
     def _mentions_json(self, text: str, origin: str) -> list[dict[str, Any]]:
@@ -1660,18 +1786,43 @@ class MastodonEmulator(Emulator):
         return types
 
     def _notification_json(self, n: _Notification, origin: str) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "id": n.id,
-            "type": n.type,
-            "created_at": utc_millis(n.created_at),
-            "group_key": f"ungrouped-{n.id}",
-            "account": self._account_json(self._users[n.from_id], origin),
-        }
+        data = self._notification_fields(n)
+        data["account"] = self._account_json(self._users[n.from_id], origin)
         if n.status_id is not None:
             data["status"] = self._status_json(
                 self._statuses[n.status_id], viewer=self._users[n.account_id]
             )
         return data
+
+    def _notification_fields(self, n: _Notification) -> dict[str, Any]:
+        """A Notification's JSON, with placeholders for its account and status."""
+        data: dict[str, Any] = {
+            "id": n.id,
+            "type": n.type,
+            "created_at": utc_millis(n.created_at),
+            "group_key": f"ungrouped-{n.id}",
+            "account": None,
+        }
+        if n.status_id is not None:
+            data["status"] = None
+        return data
+
+    def _notification_text(self, n: _Notification, origin: str) -> str:
+        """``json.dumps(self._notification_json(n, origin))``, from templates."""
+        values = {"account": self._account_text(self._users[n.from_id], origin)}
+        if n.status_id is not None:
+            values["status"] = self._status_text(
+                self._statuses[n.status_id], self._users[n.account_id]
+            )
+        return self._notification_template(n).render(values)
+
+    def _notification_template(self, n: _Notification) -> JsonTemplate:
+        shape = (n.type, n.created_at, n.status_id)
+        memo = self._notification_memo.get(n.id)
+        if memo is None or memo[0] != shape:
+            memo = (shape, JsonTemplate(self._notification_fields(n), ("account", "status")))
+            self._notification_memo[n.id] = memo
+        return memo[1]
 
     @route("GET", r"/api/v1/notifications")
     @_api()
@@ -1691,10 +1842,9 @@ class MastodonEmulator(Emulator):
         from_id = params.get("account_id")
         # The user's own notifications first (cheap), then the costlier checks on those.
         items = [
-            (_num(n.id), n)
-            for n in self._notifications
-            if n.account_id == user.id
-            and n.type in wanted
+            (number, n)
+            for number, n in self._notifications_of.get(user.id, ())
+            if n.type in wanted
             and (not from_id or n.from_id == from_id)
             and (n.status_id is None or self._statuses[n.status_id].deleted_at is None)
         ]
@@ -1714,7 +1864,10 @@ class MastodonEmulator(Emulator):
                 items = [item for item in items if item[0] > above]
             page = [n for _, n in sorted(items, key=_first, reverse=True)[:limit]]
         origin = self._origin(request)
-        response = self.json([self._notification_json(n, origin) for n in page])
+        # The same text as json.dumps of the notifications' JSON, made from templates.
+        response = self.json_text(
+            "[" + ", ".join(self._notification_text(n, origin) for n in page) + "]"
+        )
         if page:
             keep = [
                 (k, v)
@@ -2168,6 +2321,29 @@ def _order(st: _Status) -> int:
 
 def _first(item: tuple[int, Any]) -> int:
     return item[0]
+
+
+def _number(value: Any) -> str:
+    """A count as JSON text."""
+    return str(value) if type(value) is int else json.dumps(value)
+
+
+# What changes between reads of an Account, a Status (the viewer's favourite too) and a
+# Notification: their templates leave these out.
+_ACCOUNT_DYNAMIC = frozenset({"followers_count", "statuses_count", "last_status_at"})
+_STATUS_DYNAMIC = frozenset(
+    {
+        "favourites_count",
+        "reblogs_count",
+        "replies_count",
+        "quotes_count",
+        "favourited",
+        "account",
+        "media_attachments",
+        "mentions",
+        "quote",
+    }
+)
 
 
 def _to_i(value: str) -> int:

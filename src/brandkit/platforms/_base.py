@@ -25,6 +25,8 @@ from brandkit.errors import (
 )
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from brandkit.accounts import Account
     from brandkit.content._article import Article
     from brandkit.content._model import Post
@@ -537,6 +539,52 @@ def classify(
     if status >= 500:
         return PlatformUnavailable(text, **common)
     return Rejected(text, **common)
+
+
+class BlogAdapter(Adapter):
+    """An adapter of a blog: it publishes a `brandkit.Article` as one part, and can find,
+    read and update it. A subclass writes `publish_article`, `find_article`,
+    `read_article` and `update_article` (and `delete_article` when the blog can delete);
+    the delivery machinery reaches them through `publish_part` and `find_part`."""
+
+    def publish_part(
+        self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
+    ) -> Flow[PartRef]:
+        """Publish the article being delivered (see `publish_article`).
+
+        Raises:
+            ContentError: what is delivered is not a `brandkit.Article`.
+        """
+        return (yield from self.publish_article(article_of(rendered, self.name)))
+
+    def find_part(
+        self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
+    ) -> Flow[PartRef | None]:
+        """Find the article an earlier attempt of this delivery published, counting only
+        those made since the delivery's part key was (see `find_article`)."""
+        from brandkit.delivery import tid_time
+
+        article = article_of(rendered, self.name)
+        return (yield from self.find_article(article, since=tid_time(thread.key)))
+
+    @abstractmethod
+    def publish_article(self, article: Article) -> Flow[PartRef]:
+        """Create ``article`` on the blog (published, scheduled or a draft)."""
+
+    @abstractmethod
+    def find_article(
+        self, article: Article, *, since: datetime | None = None
+    ) -> Flow[PartRef | None]:
+        """The article an earlier attempt created for ``article`` (no earlier than
+        ``since``), or ``None``."""
+
+    @abstractmethod
+    def read_article(self, ref: PartRef) -> Flow[PartRef]:
+        """The published article ``ref`` as the blog has it now (its URL and status)."""
+
+    @abstractmethod
+    def update_article(self, ref: PartRef, article: Article) -> Flow[PartRef]:
+        """Replace the article ``ref`` with ``article``."""
 
 
 def article_of(rendered: Any, platform: str) -> Article:

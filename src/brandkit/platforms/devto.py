@@ -43,7 +43,6 @@ import httpx
 import pydantic
 
 from brandkit._flow import Flow, Send
-from brandkit.delivery import tid_time
 from brandkit.errors import (
     AuthError,
     ConfigurationError,
@@ -55,13 +54,11 @@ from brandkit.errors import (
     Rejected,
 )
 from brandkit.platforms._base import (
-    Adapter,
     Answer,
+    BlogAdapter,
     Capabilities,
     PartRef,
     RatePolicy,
-    ThreadContext,
-    article_of,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 
@@ -69,7 +66,6 @@ if TYPE_CHECKING:
     from brandkit.accounts import Account
     from brandkit.content._article import Article
     from brandkit.content._media import Media
-    from brandkit.content._render import Rendered, RenderedPart
     from brandkit.metrics._sample import MetricSample
 
 __all__ = ["DevtoAdapter", "devto_tags"]
@@ -131,7 +127,7 @@ def _time(value: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-class DevtoAdapter(Adapter):
+class DevtoAdapter(BlogAdapter):
     """Publishes articles to one DEV (or other Forem) account (``Account.devto(api_key=)``);
     see the module docstring for the protocol.
 
@@ -174,23 +170,6 @@ class DevtoAdapter(Adapter):
         return httpx.Request(method, url, params=params, content=content, headers=headers)
 
     # -- publish -----------------------------------------------------------------------------
-
-    def publish_part(
-        self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
-    ) -> Flow[PartRef]:
-        """Publish the article being delivered (see `publish_article`).
-
-        Raises:
-            ContentError: what is delivered is not an `brandkit.Article`.
-        """
-        return (yield from self.publish_article(article_of(rendered, self.name)))
-
-    def find_part(
-        self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
-    ) -> Flow[PartRef | None]:
-        """Find the article an earlier attempt published (see `find_article`)."""
-        article = article_of(rendered, self.name)
-        return (yield from self.find_article(article, since=tid_time(thread.key)))
 
     def publish_article(self, article: Article) -> Flow[PartRef]:
         """Create the article (published, scheduled or a draft).

@@ -43,7 +43,6 @@ import httpx
 import pydantic
 
 from brandkit._flow import Flow, Send
-from brandkit.delivery import tid_time
 from brandkit.errors import (
     AuthError,
     ConfigurationError,
@@ -56,12 +55,10 @@ from brandkit.errors import (
     Rejected,
 )
 from brandkit.platforms._base import (
-    Adapter,
     Answer,
+    BlogAdapter,
     Capabilities,
     PartRef,
-    ThreadContext,
-    article_of,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 
@@ -69,7 +66,6 @@ if TYPE_CHECKING:
     from brandkit.accounts import Account
     from brandkit.content._article import Article
     from brandkit.content._media import Media
-    from brandkit.content._render import Rendered, RenderedPart
 
 __all__ = ["GhostAdapter", "admin_token"]
 
@@ -169,7 +165,7 @@ def _ghost_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-class GhostAdapter(Adapter):
+class GhostAdapter(BlogAdapter):
     """Publishes articles to one Ghost site (``Account.ghost(url, admin_key=)``); see the
     module docstring for the protocol.
 
@@ -219,23 +215,6 @@ class GhostAdapter(Adapter):
         return request
 
     # -- publish -----------------------------------------------------------------------------
-
-    def publish_part(
-        self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
-    ) -> Flow[PartRef]:
-        """Publish the article being delivered (see `publish_article`).
-
-        Raises:
-            ContentError: what is delivered is not an `brandkit.Article`.
-        """
-        return (yield from self.publish_article(article_of(rendered, self.name)))
-
-    def find_part(
-        self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
-    ) -> Flow[PartRef | None]:
-        """Find the article an earlier attempt published (see `find_article`)."""
-        article = article_of(rendered, self.name)
-        return (yield from self.find_article(article, since=tid_time(thread.key)))
 
     def publish_article(self, article: Article) -> Flow[PartRef]:
         """Upload the featured image (if any), then create the post or page.

@@ -162,6 +162,86 @@ _IMAGE_META = {
     "orientation": "0",
     "keywords": [],
 }
+_ADMIN_CAPS: tuple[str, ...] = (
+    "switch_themes",
+    "edit_themes",
+    "activate_plugins",
+    "edit_plugins",
+    "edit_users",
+    "edit_files",
+    "manage_options",
+    "moderate_comments",
+    "manage_categories",
+    "manage_links",
+    "upload_files",
+    "import",
+    "unfiltered_html",
+    "edit_posts",
+    "edit_others_posts",
+    "edit_published_posts",
+    "publish_posts",
+    "edit_pages",
+    "read",
+    "level_10",
+    "level_9",
+    "level_8",
+    "level_7",
+    "level_6",
+    "level_5",
+    "level_4",
+    "level_3",
+    "level_2",
+    "level_1",
+    "level_0",
+    "edit_others_pages",
+    "edit_published_pages",
+    "publish_pages",
+    "delete_pages",
+    "delete_others_pages",
+    "delete_published_pages",
+    "delete_posts",
+    "delete_others_posts",
+    "delete_published_posts",
+    "delete_private_posts",
+    "edit_private_posts",
+    "read_private_posts",
+    "delete_private_pages",
+    "edit_private_pages",
+    "read_private_pages",
+    "delete_users",
+    "create_users",
+    "unfiltered_upload",
+    "edit_dashboard",
+    "update_plugins",
+    "delete_plugins",
+    "install_plugins",
+    "update_themes",
+    "install_themes",
+    "update_core",
+    "list_users",
+    "remove_users",
+    "promote_users",
+    "edit_theme_options",
+    "delete_themes",
+    "export",
+)
+_AUTHOR_CAPS: tuple[str, ...] = (
+    "upload_files",
+    "edit_posts",
+    "edit_published_posts",
+    "publish_posts",
+    "read",
+    "level_2",
+    "level_1",
+    "level_0",
+    "delete_posts",
+    "delete_published_posts",
+)
+# The capabilities of WordPress 6.1's roles, in the order ``users/me?context=edit`` lists them.
+_ROLE_CAPABILITIES: dict[str, tuple[str, ...]] = {
+    "administrator": _ADMIN_CAPS,
+    "author": _AUTHOR_CAPS,
+}
 _STATUSES = ("publish", "future", "draft", "pending", "private")
 _MAX_PAGE = 100
 
@@ -314,6 +394,12 @@ class _User:
     login: str
     email: str
     app_passwords: list[str]
+    role: str = "administrator"
+
+    @property
+    def slug(self) -> str:
+        """``user_nicename``: the login sanitized as a title (``Jane.Doe`` -> ``jane-doe``)."""
+        return _sanitize_title(self.login)
 
 
 @attrs.define
@@ -370,6 +456,10 @@ class _Comment:
     date: datetime
     status: str
     parent: int = 0
+    author_url: str = ""
+    # The comment the install seeds is dated in UTC as site time too (the timezone is set
+    # after the install), until an update recomputes its GMT time from that local time.
+    local_is_gmt: bool = False
 
 
 class WordPressEmulator(Emulator):
@@ -457,9 +547,13 @@ class WordPressEmulator(Emulator):
             0,
             "A WordPress Commenter",
             "wapuu@wordpress.example",
-            "Hi, this is a comment.",
+            "Hi, this is a comment.\nTo get started with moderating, editing, and deleting "
+            "comments, please visit the Comments screen in the dashboard.\nCommenter avatars "
+            'come from <a href="https://en.gravatar.com/">Gravatar</a>.',
             now,
             "approved",
+            author_url="https://wordpress.org/",
+            local_is_gmt=True,
         )
         self._next_comment = 2
 
@@ -806,6 +900,17 @@ class WordPressEmulator(Emulator):
             return site + self._permalink(item, item.slug)
         return f"{site}/?p={item.id}"
 
+    def _alternate(self, item: _Item) -> dict[str, str]:
+        """The ``Link`` header a single object's read carries when it is publicly viewable
+        (``is_post_publicly_viewable``): its page, ``rel="alternate"``."""
+        viewable = item.status == "publish" or (
+            item.type == "attachment"
+            and (not item.parent or self._items.get(item.parent, item).status == "publish")
+        )
+        if not viewable:
+            return {}
+        return {"Link": f'<{self._link(item)}>; rel="alternate"; type=text/html'}
+
     def _permalink(self, item: _Item, slug: str) -> str:
         assert self.permalinks is not None
         local = item.date.astimezone(self.tz)
@@ -914,8 +1019,8 @@ class WordPressEmulator(Emulator):
         description = ""
         if is_image:
             description = (
-                f'<p class="attachment"><a href=\'{src}\'><img width="{item.width}" '
-                f'height="{item.height}" src="{src}" class="attachment-medium size-medium" '
+                f'<p class="attachment"><a href=\'{src}\'><img width="{item.width or 1}" '
+                f'height="{item.height or 1}" src="{src}" class="attachment-medium size-medium" '
                 f'alt="{html.escape(item.alt_text)}" decoding="async" loading="lazy" /></a></p>\n'
             )
         out: dict[str, Any] = {
@@ -1018,12 +1123,12 @@ class WordPressEmulator(Emulator):
         }
         if edit:
             out["author_email"] = c.author_email
-        out["author_url"] = self._site() if user else ""
+        out["author_url"] = c.author_url or (self._site() if user else "")
         if edit:
             out.update(author_ip="127.0.0.1", author_user_agent="")
         out.update(
             {
-                "date": self._local(c.date),
+                "date": self._gmt(c.date) if c.local_is_gmt else self._local(c.date),
                 "date_gmt": self._gmt(c.date),
                 "content": {
                     "rendered": wpautop(wptexturize(c.content)),
@@ -1069,10 +1174,12 @@ class WordPressEmulator(Emulator):
             return dict(parse_qsl(content.decode("utf-8", "replace"), True))
         return {}
 
-    @staticmethod
     def _paged(
-        request: httpx.Request, items: list[Any], query: dict[str, str]
+        self, request: httpx.Request, items: list[Any], query: dict[str, str]
     ) -> tuple[list[Any], dict[str, str]]:
+        """One page of ``items`` and its headers: ``X-WP-Total``, ``X-WP-TotalPages`` and,
+        when there are pages before or after, ``Link`` with ``rel="prev"``/``rel="next"``
+        (the request's own query with ``page`` set, as WordPress's controllers write it)."""
         try:
             per_page = int(query.get("per_page", "10"))
         except ValueError:
@@ -1100,7 +1207,31 @@ class WordPressEmulator(Emulator):
                 "The page number requested is larger than the number of pages available.",
             )
         chunk = items[(page - 1) * per_page : page * per_page]
-        return chunk, {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)}
+        headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)}
+        links = []
+        if page > 1:
+            links.append(f'<{self._page_url(request, min(page - 1, pages))}>; rel="prev"')
+        if pages > page:
+            links.append(f'<{self._page_url(request, page + 1)}>; rel="next"')
+        if links:
+            headers["Link"] = ", ".join(links)
+        return chunk, headers
+
+    def _page_url(self, request: httpx.Request, page: int) -> str:
+        """``add_query_arg('page', n, rest_url(route) + request params)``."""
+        route = request.url.path.removeprefix("/wp-json/")
+        params = [
+            (k, v)
+            for k, v in parse_qsl(request.url.query.decode("ascii", "replace"), True)
+            if k != "rest_route"
+        ]
+        if any(k == "page" for k, _ in params):
+            params = [(k, str(page) if k == "page" else v) for k, v in params]
+        else:
+            params.append(("page", str(page)))
+        if self.permalinks:
+            return f"{self._rest_root()}{route}?{urlencode(params)}"
+        return f"{self._rest_root()}{route}&{urlencode(params)}"
 
     def _unique_slug(self, slug: str, item: _Item) -> str:
         def taken(candidate: str) -> bool:
@@ -1333,7 +1464,7 @@ class WordPressEmulator(Emulator):
                 "rest_forbidden_context",
                 "Sorry, you are not allowed to edit this post.",
             )
-        return self.json(self._item_json(item, edit=edit))
+        return self.json(self._item_json(item, edit=edit), headers=self._alternate(item))
 
     @route("POST", r"/wp-json/wp/v2/(?P<base>posts|pages)/(?P<item_id>\d+)")
     @route("PUT", r"/wp-json/wp/v2/(?P<base>posts|pages)/(?P<item_id>\d+)")
@@ -1434,9 +1565,9 @@ class WordPressEmulator(Emulator):
                 if ext in self.refuse_types:
                     mime = None
             if mime is not None:
-                dims = _dimensions(mime, data[: 64 * 1024])
-                if dims:
-                    width, height = dims
+                # WordPress checks the signature only: an image it cannot measure is kept
+                # with width and height 0.
+                width, height = _dimensions(mime, data[: 64 * 1024]) or (0, 0)
         if mime is None:
             raise _ApiError(
                 500,
@@ -1489,7 +1620,7 @@ class WordPressEmulator(Emulator):
         def run() -> httpx.Response:
             item = self._find_item("media", int(item_id))
             edit = self._query(request).get("context") == "edit" and self._user(request) is not None
-            return self.json(self._media_json(item, edit=edit))
+            return self.json(self._media_json(item, edit=edit), headers=self._alternate(item))
 
         return self._answer(request, run)
 
@@ -1804,35 +1935,113 @@ class WordPressEmulator(Emulator):
 
     # -- users -------------------------------------------------------------------------------
 
+    def _user_json(self, user: _User, *, edit: bool) -> dict[str, Any]:
+        """A user as ``/users`` shows it (``context=edit``: an administrator's view)."""
+        out: dict[str, Any] = {"id": user.id}
+        if edit:
+            out["username"] = user.login
+        out["name"] = user.login
+        if edit:
+            out.update(first_name="", last_name="", email=user.email)
+        link = (
+            f"{self._site()}/author/{user.slug}/"
+            if self.permalinks
+            else f"{self._site()}/?author={user.id}"
+        )
+        # The installer gives the admin the site's address; users made later have none.
+        out.update(url=self._site() if user.id == 1 else "", description="", link=link)
+        if edit:
+            out.update(locale="en_US", nickname=user.login)
+        out["slug"] = user.slug
+        if edit:
+            out.update(
+                roles=[user.role],
+                registered_date=self._registered.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+                capabilities={
+                    **dict.fromkeys(_ROLE_CAPABILITIES.get(user.role, ("read",)), True),
+                    user.role: True,
+                },
+                extra_capabilities={user.role: True},
+            )
+        out["avatar_urls"] = {}
+        out["meta"] = {"persisted_preferences": []} if edit else []
+        out["_links"] = {
+            "self": [{"href": self._rest_url(f"users/{user.id}")}],
+            "collection": [{"href": self._rest_url("users")}],
+        }
+        return out
+
+    def add_user(self, login: str, *, role: str = "author", email: str | None = None) -> int:
+        """Make a user (as an administrator does in the dashboard); returns its id.
+
+        Raises:
+            ValueError: the login or the e-mail address is taken.
+        """
+        with self.lock:
+            email = email or f"{_sanitize_title(login) or 'user'}@example.com"
+            for user in self._users.values():
+                if user.login.casefold() == login.casefold() or user.email == email:
+                    raise ValueError(f"login {login!r} or e-mail {email!r} is taken")
+            uid = max(self._users) + 1
+            self._users[uid] = _User(uid, login, email, [], role)
+            return uid
+
+    @route("GET", r"/wp-json/wp/v2/users")
+    def list_users(self, request: httpx.Request) -> httpx.Response:
+        """``GET /users``: ``search`` (``*term*`` over login, e-mail, URL, slug and name; an
+        ``@`` searches e-mail only, digits login and id), ``slug`` (a comma list),
+        ``context=edit`` (needs ``list_users``: 401 anonymous, 403 others), paging; visitors
+        see only users with published posts. Ordered by name, as WordPress does."""
+
+        def run() -> httpx.Response:
+            viewer = self._user(request)
+            query = self._query(request)
+            edit = query.get("context") == "edit"
+            if edit and (viewer is None or "list_users" not in _ROLE_CAPABILITIES[viewer.role]):
+                raise _ApiError(
+                    401 if viewer is None else 403,
+                    "rest_forbidden_context",
+                    "Sorry, you are not allowed to list users.",
+                )
+            found = list(self._users.values())
+            if viewer is None:
+                found = [
+                    u
+                    for u in found
+                    if any(
+                        i.author == u.id and i.type == "post" and i.status == "publish"
+                        for i in self._items.values()
+                    )
+                ]
+            term = query.get("search", "").strip("*").casefold()
+            if term:
+                if "@" in term:
+                    fields: Any = lambda u: (u.email,)  # noqa: E731
+                elif term.isdigit():
+                    fields = lambda u: (u.login, str(u.id))  # noqa: E731
+                else:
+                    fields = lambda u: (u.login, u.email, u.slug, u.login)  # noqa: E731
+                found = [u for u in found if any(term in f.casefold() for f in fields(u))]
+            if "slug" in query:
+                slugs = {x.strip() for x in query["slug"].split(",") if x.strip()}
+                found = [u for u in found if u.slug in slugs]
+            found.sort(
+                key=lambda u: (u.login.casefold(), u.id), reverse=query.get("order") == "desc"
+            )
+            chunk, headers = self._paged(request, found, query)
+            return self.json([self._user_json(u, edit=edit) for u in chunk], headers=headers)
+
+        return self._answer(request, run)
+
     @route("GET", r"/wp-json/wp/v2/users/me")
     def me(self, request: httpx.Request) -> httpx.Response:
         def run() -> httpx.Response:
             user = self._user(request)
             if user is None:
                 raise _ApiError(401, "rest_not_logged_in", "You are not currently logged in.")
-            edit = self._query(request).get("context") == "edit"
-            out: dict[str, Any] = {"id": user.id}
-            if edit:
-                out["username"] = user.login
-            out["name"] = user.login
-            if edit:
-                out.update(first_name="", last_name="", email=user.email)
-            out.update(
-                url=self._site(), description="", link=f"{self._site()}/author/{user.login}/"
+            return self.json(
+                self._user_json(user, edit=self._query(request).get("context") == "edit")
             )
-            if edit:
-                out.update(locale="en_US", nickname=user.login)
-            out["slug"] = user.login
-            if edit:
-                out.update(
-                    roles=["administrator"],
-                    registered_date=self._registered.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
-                    capabilities={"administrator": True},
-                    extra_capabilities={"administrator": True},
-                )
-            out["avatar_urls"] = {}
-            out["meta"] = {"persisted_preferences": []} if edit else []
-            return self.json(out)
 
         return self._answer(request, run)
 
@@ -1873,8 +2082,10 @@ class WordPressEmulator(Emulator):
 
     @route("GET", r"/wp-json/?")
     def index(self, request: httpx.Request) -> httpx.Response:
+        """The REST index: the site, its namespaces and the ``wp/v2`` routes this emulator
+        answers (with their methods, grouped by endpoint as WordPress lists them)."""
         offset = self.clock.now().astimezone(self.tz).utcoffset()
-        return self.json(
+        response = self.json(
             {
                 "name": self.title,
                 "description": "",
@@ -1893,9 +2104,14 @@ class WordPressEmulator(Emulator):
                         }
                     }
                 },
-                "routes": {},
+                "routes": _index_routes(),
             }
         )
+        fields = self._query(request).get("_fields")
+        if fields:
+            # The index honours _fields as every REST answer does.
+            response = self._only(response, {f.strip() for f in fields.split(",") if f.strip()})
+        return response
 
     @route("GET", r"/wp-json/.*")
     @route("POST", r"/wp-json/.*")
@@ -1943,6 +2159,34 @@ class WordPressEmulator(Emulator):
             content=b"<!DOCTYPE html><html><head><title>Page not found</title></head></html>",
             headers={"content-type": "text/html; charset=UTF-8"},
         )
+
+
+_ONE = ("GET",), ("PATCH", "POST", "PUT"), ("DELETE",)
+_ROUTES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "/wp/v2": (("GET",),),
+    **{
+        route: shape
+        for base in ("posts", "pages", "media", "tags", "categories", "comments", "users")
+        for route, shape in (
+            (f"/wp/v2/{base}", (("GET",), ("POST",))),
+            (f"/wp/v2/{base}/(?P<id>[\\d]+)", _ONE),
+        )
+    },
+    "/wp/v2/users/me": _ONE,
+    "/wp/v2/settings": (("GET",), ("PATCH", "POST", "PUT")),
+}
+
+
+def _index_routes() -> dict[str, Any]:
+    """The index's ``routes``: each with its namespace, methods and endpoints."""
+    return {
+        route: {
+            "namespace": "wp/v2",
+            "methods": [m for methods in shape for m in methods],
+            "endpoints": [{"methods": list(methods), "args": {}} for methods in shape],
+        }
+        for route, shape in _ROUTES.items()
+    }
 
 
 def _disposition_filename(header: str) -> str | None:

@@ -484,11 +484,6 @@ def test_author_by_login_or_id(wordpress: WordPressServer, http: httpx.Client) -
         assert stored(http, delivery.parts[0].id)["author"] == user["id"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the adapter looks a login up as the user's slug (?slug=), and WordPress's slug "
-    "of 'Jane.Doe' is 'jane-doe': reported to the adapter's author",
-)
 def test_author_by_login_unlike_its_slug(wordpress: WordPressServer, http: httpx.Client) -> None:
     """A login with capitals and a dot (its WordPress slug is different) still names the
     author."""

@@ -362,3 +362,40 @@ def test_worker_with_its_own_async_client_sends_articles(
     assert emu.post_texts() == ["Async worker"]
     stored = outbox.get(queued.id)
     assert stored is not None and stored.url == done.url
+
+
+@pytest.mark.parametrize("named", ["Jane.Doe", "jane-doe", "JANE.DOE", "jane@example.org"])
+def test_author_by_login_slug_or_email(emu: WordPressEmulator, blog: Account, named: str) -> None:
+    """``Article.author`` names a user by login (whatever its case), by the slug WordPress
+    made of it, or by e-mail address: found with an administrator's user search."""
+    uid = emu.add_user("Jane.Doe", email="jane@example.org")
+    emu.add_user("Jane.Doerte")  # a longer login the search also finds: not taken
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Article(title="By Jane", body="x", author=named), [blog])
+    assert d.status is DeliveryStatus.SENT, d.error
+    assert emu.item(d.parts[0].id)["author"] == uid
+    search = next(r for r in emu.requests if r.url.path.endswith("/users"))
+    assert search.url.params["context"] == "edit"
+
+
+def test_unknown_author_is_a_content_error(emu: WordPressEmulator, blog: Account) -> None:
+    """No user by that name: ContentError on ``author``, and no post."""
+    emu.add_user("Jane.Doe")
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Article(title="By nobody", body="x", author="Jane"), [blog])
+    assert d.status is DeliveryStatus.FAILED
+    assert isinstance(d.error, ContentError) and d.error.field == "author"
+    assert emu.post_texts() == []
+
+
+def test_author_looked_up_by_slug_when_the_account_may_not_list_users(
+    emu: WordPressEmulator,
+) -> None:
+    """An author's own account may not search users in the edit context (403): the login's
+    slug is looked up in the public view instead."""
+    uid = emu.add_user("Jane.Doe")
+    own = emu.account(user="Jane.Doe")
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Article(title="By myself", body="x", author="Jane.Doe"), [own])
+    assert d.status is DeliveryStatus.SENT, d.error
+    assert emu.item(d.parts[0].id)["author"] == uid

@@ -113,6 +113,13 @@ class _Term(Answer):
     name: str
 
 
+class _User(Answer):
+    id: int
+    username: str = ""
+    slug: str = ""
+    email: str = ""
+
+
 class _TermExists(Answer):
     code: str
     data: dict[str, Any]
@@ -547,21 +554,50 @@ class WordPressAdapter(Adapter):
         return fields
 
     def _author(self, author: str) -> Flow[int]:
+        """The id of the user ``author`` names: an id, or a login, slug or e-mail address.
+
+        Found with ``/users?search=...&context=edit`` (an administrator's view, the only one
+        showing logins and e-mail addresses) and matched exactly; a user who may not list
+        users (403) falls back to the slug WordPress makes of the login.
+        """
         if author.isdigit():
             return int(author)
         response = yield Send(
-            self._request("GET", "users", params={"slug": author, "_fields": "id,name"}),
+            self._request(
+                "GET",
+                "users",
+                params={
+                    "search": author,
+                    "context": "edit",
+                    "per_page": "100",
+                    "_fields": "id,username,slug,email",
+                },
+            ),
             idempotent=True,
             bucket="api",
         )
-        found = self._list(response, _Term)
-        if not found:
-            raise ContentError(
-                f"wordpress has no user {author!r} (Article.author takes a user id or login)",
-                field="author",
-                platform=self.name,
+        wanted = author.strip().casefold()
+        if response.status_code != 403:
+            for user in self._list(response, _User):
+                if wanted in (user.username.casefold(), user.slug, user.email.casefold()):
+                    return user.id
+        else:
+            # Not an administrator: only the public view, which has the slug.
+            slug = re.sub(r"[^a-z0-9_-]+", "-", wanted).strip("-")
+            response = yield Send(
+                self._request("GET", "users", params={"slug": slug, "_fields": "id,slug"}),
+                idempotent=True,
+                bucket="api",
             )
-        return found[0].id
+            for user in self._list(response, _User):
+                if user.slug == slug:
+                    return user.id
+        raise ContentError(
+            f"wordpress has no user {author!r} (Article.author takes a user id, login, slug "
+            "or e-mail address)",
+            field="author",
+            platform=self.name,
+        )
 
     def _list(self, response: httpx.Response, model: type[M]) -> list[M]:
         self.check(response)

@@ -7,7 +7,7 @@ import base64
 import hashlib
 import secrets
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 import attrs
@@ -178,12 +178,28 @@ class _StartModel(pydantic.BaseModel):
         )
 
 
-def code_from(start: Start, callback_url: str, *, platform: str) -> str:
+class _Stated(Protocol):
+    @property
+    def state(self) -> SecretStr: ...
+
+
+def code_from(
+    start: _Stated, callback_url: str, *, platform: str, issuer: str | None = None
+) -> str:
     """The authorization code of ``callback_url`` once its ``state`` is checked.
+
+    Args:
+        start: what the flow's start kept (its ``state``).
+        callback_url: the URL the user came back to.
+        platform: the platform's name, for the errors.
+        issuer: the authorization server's issuer, when the server names itself in the
+            callback (RFC 9207 ``iss``, as atproto servers always do): then ``iss`` must be
+            there and be this one.
 
     Raises:
         ConsentDenied: the user refused (``error=access_denied``).
-        CallbackError: the state differs, an error other than a refusal, or no code.
+        CallbackError: the state differs, the callback names another issuer or none, an
+            error other than a refusal, or no code.
     """
     params = dict(parse_qsl(urlsplit(callback_url).query, keep_blank_values=True))
     state = params.get("state", "")
@@ -192,6 +208,14 @@ def code_from(start: Start, callback_url: str, *, platform: str) -> str:
         raise CallbackError(
             "the callback's state is not the one this authorization sent: it belongs to "
             "another attempt or was forged; start the authorization again",
+            platform=platform,
+        )
+    iss = params.get("iss")
+    if issuer is not None and iss is not None and iss.rstrip("/") != issuer:
+        # RFC 9207: a callback from another server (a mix-up attack) must not be redeemed.
+        raise CallbackError(
+            f"the callback comes from the authorization server {iss!r}, not {issuer!r} "
+            "that this authorization went to; start again",
             platform=platform,
         )
     error = params.get("error")
@@ -204,10 +228,16 @@ def code_from(start: Start, callback_url: str, *, platform: str) -> str:
         )
     if error:
         raise CallbackError(
-            f"the platform answered the authorization with the error {error!r}",
+            f"{platform} answered the authorization with the error {error!r}",
             platform=platform,
             code=error,
             platform_message=params.get("error_description"),
+        )
+    if issuer is not None and iss is None:
+        raise CallbackError(
+            "the callback URL carries no 'iss' (this server always sends it): pass the "
+            "full URL the user came back to",
+            platform=platform,
         )
     code = params.get("code", "")
     if not code:

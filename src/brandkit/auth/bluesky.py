@@ -45,7 +45,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import attrs
 import httpx
@@ -54,10 +54,9 @@ from pydantic import SecretStr
 
 from brandkit._flow import Flow, Send
 from brandkit.auth._core import (
-    CallbackError,
-    ConsentDenied,
     GrantRefused,
     challenge,
+    code_from,
     form_request,
     new_state,
     new_verifier,
@@ -944,54 +943,6 @@ async def start_async(
     return await run_async(flow, http)
 
 
-def _code_from(start: BlueskyStart, callback_url: str) -> str:
-    params = dict(parse_qsl(urlsplit(callback_url).query, keep_blank_values=True))
-    state = params.get("state", "")
-    if not secrets.compare_digest(state.encode(), start.state.get_secret_value().encode()):
-        raise CallbackError(
-            "the callback's state is not the one this authorization sent: it belongs to "
-            "another attempt or was forged; start the authorization again",
-            platform=PLATFORM,
-        )
-    iss = params.get("iss")
-    if iss is not None and iss.rstrip("/") != start.issuer:
-        # RFC 9207: a callback from another server (a mix-up attack) must not be redeemed.
-        raise CallbackError(
-            f"the callback comes from the authorization server {iss!r}, not {start.issuer!r} "
-            "that this authorization went to; start again",
-            platform=PLATFORM,
-        )
-    error = params.get("error")
-    if error == "access_denied":
-        raise ConsentDenied(
-            "the user refused the authorization (access_denied); nothing was connected",
-            platform=PLATFORM,
-            code=error,
-            platform_message=params.get("error_description"),
-        )
-    if error:
-        raise CallbackError(
-            f"bluesky answered the authorization with the error {error!r}",
-            platform=PLATFORM,
-            code=error,
-            platform_message=params.get("error_description"),
-        )
-    if iss is None:
-        raise CallbackError(
-            "the callback URL carries no 'iss' (atproto servers always send it): pass the "
-            "full URL the user came back to",
-            platform=PLATFORM,
-        )
-    code = params.get("code", "")
-    if not code:
-        raise CallbackError(
-            "the callback URL carries no authorization code: pass the full URL the user "
-            "came back to, query string included",
-            platform=PLATFORM,
-        )
-    return code
-
-
 def _token(response: httpx.Response, what: str) -> _Token:
     if not response.is_success:
         raise _refused(response, what)
@@ -1018,7 +969,7 @@ def finish_flow(
     start: BlueskyStart, callback_url: str, *, clock: Callable[[], float] = time.time
 ) -> Flow[BlueskyCredentials]:
     """The sans-IO exchange behind `finish`."""
-    code = _code_from(start, callback_url)
+    code = code_from(start, callback_url, platform=PLATFORM, issuer=start.issuer)
     key = DpopKey.from_jwk(start.dpop_key.get_secret_value())
     form = {
         "grant_type": "authorization_code",

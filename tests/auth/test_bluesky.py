@@ -187,6 +187,18 @@ def test_callback_from_another_server_is_refused(
         bsky.finish(start, f"{REDIRECT}?{urlencode(params)}")
 
 
+def test_callback_without_iss_is_refused(emu: BlueskyEmulator, client: bsky.ClientMetadata) -> None:
+    """atproto servers always name themselves: a callback without ``iss`` was cut short or
+    forged, and its code is not redeemed."""
+    start = begin(emu, client)
+    params = dict(parse_qsl(urlsplit(consent(start.url)).query))
+    del params["iss"]
+    before = len(emu.requests)
+    with pytest.raises(CallbackError, match="no 'iss'"):
+        bsky.finish(start, f"{REDIRECT}?{urlencode(params)}")
+    assert len(emu.requests) == before
+
+
 def test_wrong_redirect_is_refused(emu: BlueskyEmulator, client: bsky.ClientMetadata) -> None:
     start = begin(emu, client)
     callback = consent(start.url)

@@ -324,3 +324,19 @@ def test_scheduled_post_is_not_due_before_its_time(pg: str, emu: OutboxNetEmulat
         assert box.claim(T0) == []
         assert box.next_due() == T0 + timedelta(hours=1)
         assert len(box.claim(T0 + timedelta(hours=1))) == 1
+
+
+def test_a_lease_that_could_not_be_given_back_still_ends(pg: str, emu: OutboxNetEmulator) -> None:
+    """A release that failed (the server dropped the session) leaves the lease in the
+    table, but the live outbox stops renewing it: it ends, and another worker takes the
+    delivery, instead of it staying held for as long as the worker runs."""
+    with Outbox(pg, lease=0.5) as holder, Outbox(pg, lease=0.5) as other:
+        assert isinstance(holder, PostgresOutbox)
+        (d,) = holder.add(Post(text="x"), emu.account())
+        assert holder.claim(T0)
+        with psycopg.connect(pg, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (holder._conn.info.backend_pid,))
+        with pytest.raises(OutboxConflict):
+            holder.release(d.id)
+        time.sleep(1.0)  # twice the lease: renewals would have kept it
+        assert [x.id for x in other.claim(T0)] == [d.id]

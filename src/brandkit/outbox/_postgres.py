@@ -260,6 +260,8 @@ class PostgresOutbox(Outbox):
         self._listener: Any = None
         self._alistener: Any = None
         self._stopped = threading.Event()
+        self._held: set[str] = set()
+        self._held_lock = threading.Lock()
         try:
             self._conn = self._connect()
         except ConfigurationError:
@@ -408,16 +410,36 @@ class PostgresOutbox(Outbox):
     def _renew(self, conn: Any) -> Any:
         """Renew this outbox's leases on ``conn`` (opened when ``None`` or broken);
         returns the connection to use next time."""
+        with self._held_lock:
+            held = builtins.list(self._held)
+        if not held:
+            return conn
         if conn is None or conn.closed:
             conn = self._connect()
+        d, a = self._t["deliveries"], self._t["accounts"]
+        args = {"lease": self.lease, "me": self.owner, "held": held}
         with conn.transaction():
-            for table in (self._t["deliveries"], self._t["accounts"]):
-                conn.execute(
-                    f"UPDATE {table} SET lease_until = {_UNTIL} "  # noqa: S608
-                    "WHERE lease_owner = %s AND lease_until IS NOT NULL",
-                    (self.lease, self.owner),
-                )
+            conn.execute(
+                f"UPDATE {d} SET lease_until = now() + make_interval(secs => %(lease)s::float8) "  # noqa: S608
+                "WHERE lease_owner = %(me)s AND id = ANY(%(held)s)",
+                args,
+            )
+            conn.execute(
+                f"UPDATE {a} SET lease_until = now() + make_interval(secs => %(lease)s::float8) "  # noqa: S608
+                f"WHERE lease_owner = %(me)s AND account IN (SELECT account FROM {d} "
+                "WHERE lease_owner = %(me)s AND id = ANY(%(held)s))",
+                args,
+            )
         return conn
+
+    def _hold(self, delivery_id: str, owner: str | None) -> None:
+        """Note whether this outbox now leases ``delivery_id``: only what it is working on
+        is renewed, so a lease it failed to give back (the server was away) still ends."""
+        with self._held_lock:
+            if owner is not None and owner == self.owner:
+                self._held.add(delivery_id)
+            else:
+                self._held.discard(delivery_id)
 
     def close(self) -> None:
         """Stop renewing leases and close the connections (leases still held end after
@@ -522,6 +544,7 @@ class PostgresOutbox(Outbox):
             f"VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, {_UNTIL}, %s)",
             (*columns, lease_owner, lease_until, delivery.id),
         )
+        self._hold(delivery.id, lease_owner)
         db.execute(
             f"INSERT INTO {self._t['accounts']} (account) VALUES (%s) "  # noqa: S608
             "ON CONFLICT DO NOTHING",
@@ -561,6 +584,7 @@ class PostgresOutbox(Outbox):
             args.append(not_before)
         args.append(delivery.id)
         db.execute(f"UPDATE {self._t['deliveries']} SET {sets} WHERE id = %s", args)  # noqa: S608
+        self._hold(delivery.id, lease_owner)
 
     # -- the drivers' protocol -----------------------------------------------------------
 
@@ -663,6 +687,11 @@ class PostgresOutbox(Outbox):
         if keys is not None and not keys:
             return []
         d, a = self._t["deliveries"], self._t["accounts"]
+        try:
+            self._listen()
+        except (BrandkitError, psycopg.Error):
+            # Only the wake-up is lost: an idle worker still looks again after its poll.
+            logger.warning("outbox %s: cannot listen for new posts", self.path)
         args: dict[str, Any] = {
             "at": _iso(at),
             "me": self.owner,
@@ -734,6 +763,8 @@ class PostgresOutbox(Outbox):
         ``unknown`` one waits, until then (see [`Outbox.release`][brandkit.Outbox.release]).
         """
         d, a = self._t["deliveries"], self._t["accounts"]
+        # No longer renewed from here on, even if giving it back fails: it then ends.
+        self._hold(delivery_id, None)
         with self._tx() as db:
             db.execute(
                 f"SELECT status, lease_owner, account, data FROM {d} "  # noqa: S608
@@ -798,16 +829,21 @@ class PostgresOutbox(Outbox):
 
     # -- waiting for work ----------------------------------------------------------------
 
+    def _listen(self) -> None:
+        """Start listening for added posts (once). `claim` starts it before it looks, so a
+        post added after that look always wakes the wait that follows it."""
+        if self._listener is None or self._listener.closed:
+            self._listener = self._connect()
+            self._listener.execute(f'LISTEN "{self.channel}"')
+
     def wait_for_work(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for a post to be added (``NOTIFY``); returns
-        whether one was. Notifications that came while nobody waited count: the first
-        call starts listening, later ones return at once for a post added meanwhile."""
+        whether one was. Listening starts at the first `claim` (or wait), and a post added
+        since then counts even if nobody was waiting: the wait returns at once for it."""
         if self._stopped.is_set():
             return False
         try:
-            if self._listener is None or self._listener.closed:
-                self._listener = self._connect()
-                self._listener.execute(f'LISTEN "{self.channel}"')
+            self._listen()
             woken = False
             for _ in self._listener.notifies(timeout=max(0.0, timeout), stop_after=1):
                 woken = True
@@ -816,7 +852,7 @@ class PostgresOutbox(Outbox):
                 for _ in self._listener.notifies(timeout=0.0):
                     pass
             return woken
-        except psycopg.Error:
+        except (BrandkitError, psycopg.Error):
             logger.warning("outbox %s: listening failed", self.path, exc_info=True)
             if self._listener is not None:
                 self._listener.close()

@@ -411,8 +411,10 @@ def test_lost_upload_answer_still_publishes_once_with_the_image(
     wordpress: WordPressServer, http: httpx.Client
 ) -> None:
     """The featured image's upload lands but its answer is lost: the article is still
-    published once, with an image that carries the alt text."""
+    published once, with the image WordPress stored (found by its file name, size and date,
+    not uploaded a second time) carrying the alt text."""
     slug = unique("imglost")
+    stem = unique("lostimg")
     with WordPressProxy(wordpress.url).running() as proxy:
         proxy.drop_next("POST", r"^/wp-json/wp/v2/media$")
         with Client() as client:
@@ -421,14 +423,20 @@ def test_lost_upload_answer_still_publishes_once_with_the_image(
                     title="Image answer lost",
                     body="x",
                     slug=slug,
-                    featured_image=Media(data=tiny_png(3, 3), alt="Lost once", filename="l.png"),
+                    featured_image=Media(
+                        data=tiny_png(3, 3), alt="Lost once", filename=f"{stem}.png"
+                    ),
                 ),
                 [account(proxy.url, wordpress)],
             )
         creates = proxy.calls("POST", POSTS_CREATE)
+        uploads = proxy.calls("POST", r"^/wp-json/wp/v2/media$")
     assert delivery.status is DeliveryStatus.SENT, delivery.error
     assert [c.dropped for c in creates] == [False]
+    assert [(c.dropped, c.status) for c in uploads] == [(True, 201)]
+    library = http.get(f"{V2}/media", params={"search": stem, "context": "edit"}).json()
     (post,) = by_slug(http, slug)
+    assert [m["id"] for m in library] == [post["featured_media"]]
     assert stored(http, str(post["featured_media"]), "media")["alt_text"] == "Lost once"
 
 

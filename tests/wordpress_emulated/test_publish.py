@@ -399,3 +399,43 @@ def test_author_looked_up_by_slug_when_the_account_may_not_list_users(
         (d,) = client.publish(Article(title="By myself", body="x", author="Jane.Doe"), [own])
     assert d.status is DeliveryStatus.SENT, d.error
     assert emu.item(d.parts[0].id)["author"] == uid
+
+
+@pytest.mark.parametrize("drop", ["after", "before"])
+def test_lost_upload_answer_reuses_the_uploaded_image(
+    emu: WordPressEmulator, blog: Account, drop: str
+) -> None:
+    """The featured image's upload loses its answer (after WordPress stored it, or before):
+    the retry finds the stored file by name, size and date and uses it, so no orphan copy is
+    left; when nothing was stored it uploads once more."""
+    emu.fault(method="POST", path=r"/wp-json/wp/v2/media", drop=drop)
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Article(title="Lost image", featured_image=_image()), [blog])
+    assert d.status is DeliveryStatus.SENT, d.error
+    (attachment,) = emu.items("attachment")
+    assert emu.item(d.parts[0].id)["featured_media"] == attachment["id"]
+    assert attachment["alt_text"] == "The team on stage"
+    assert emu.count("POST", r"/wp-json/wp/v2/media") == (1 if drop == "after" else 2)
+    assert emu.count("GET", r"/wp-json/wp/v2/media") == 1
+    assert emu.post_texts() == ["Lost image"]
+
+
+def test_upload_lookup_ignores_an_older_or_different_file(
+    emu: WordPressEmulator, blog: Account
+) -> None:
+    """After a lost upload answer, the same file uploaded before this delivery began, or a
+    file of that name with other bytes, is not taken for this delivery's image: it is
+    uploaded again."""
+    with Client(retry=FAST) as client:
+        emu.clock.advance(timedelta(hours=-1))
+        client.publish(Article(title="Old", featured_image=_image()), [blog])
+        emu.clock.advance(timedelta(hours=1))
+        other = Media.from_bytes(png(41, 30), alt="x", filename="team photo.png")
+        client.publish(Article(title="Other bytes", featured_image=other), [blog])
+        emu.fault(method="POST", path=r"/wp-json/wp/v2/media", drop="before")
+        (d,) = client.publish(Article(title="New", featured_image=_image()), [blog])
+    assert d.status is DeliveryStatus.SENT, d.error
+    assert emu.count("GET", r"/wp-json/wp/v2/media") == 1
+    files = [a["source_url"].rsplit("/", 1)[-1] for a in emu.items("attachment")]
+    assert files == ["team-photo.png", "team-photo-1.png", "team-photo-2.png"]
+    assert emu.item(d.parts[0].id)["featured_media"] == emu.items("attachment")[2]["id"]

@@ -54,6 +54,7 @@ from brandkit.errors import (
     PlatformUnavailable,
     RateLimited,
     Rejected,
+    TransportError,
 )
 from brandkit.platforms._base import (
     Adapter,
@@ -106,6 +107,8 @@ class _Media(Answer):
     id: int
     source_url: str = ""
     alt_text: str = ""
+    date_gmt: str | None = None
+    media_details: dict[str, Any] = pydantic.Field(default_factory=dict)
 
 
 class _Term(Answer):
@@ -243,7 +246,8 @@ class WordPressAdapter(Adapter):
         Raises:
             ContentError: what is delivered is not a `brandkit.Article`.
         """
-        return (yield from self.publish_article(article_of(rendered, self.name)))
+        article = article_of(rendered, self.name)
+        return (yield from self.publish_article(article, since=tid_time(thread.key)))
 
     def find_part(
         self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
@@ -252,9 +256,12 @@ class WordPressAdapter(Adapter):
         article = article_of(rendered, self.name)
         return (yield from self.find_article(article, since=tid_time(thread.key)))
 
-    def publish_article(self, article: Article) -> Flow[PartRef]:
+    def publish_article(self, article: Article, *, since: datetime | None = None) -> Flow[PartRef]:
         """Upload the featured image with its alt text (if any), find or create the tags
         and categories, then create the post or page.
+
+        ``since`` is when the delivery began: an image upload whose answer is lost is
+        looked up among the files uploaded since then (see `upload_image`).
 
         Returns:
             The post: its id, its public URL (``link``; for a scheduled post the address it
@@ -271,7 +278,7 @@ class WordPressAdapter(Adapter):
         """
         yield from self.prepare()
         self._check(article)
-        fields = yield from self._fields(article)
+        fields = yield from self._fields(article, since=since)
         response = yield Send(
             self._request("POST", _resource(article), body=fields),
             creates=True,
@@ -279,8 +286,12 @@ class WordPressAdapter(Adapter):
         )
         return self._ref(self.parse(response, _Item))
 
-    def upload_image(self, media: Media) -> Flow[int]:
+    def upload_image(self, media: Media, *, since: datetime | None = None) -> Flow[int]:
         """Upload ``media`` with its alt text; returns the attachment's id.
+
+        The upload is never repeated blindly: when its answer is lost, the file is looked up
+        (`find_upload`, uploaded since ``since``, when the delivery began, or since now) and
+        used if WordPress stored it; only if not is it uploaded once more.
 
         Raises:
             MediaError: not an image type brandkit sends to WordPress (JPEG, PNG, GIF, WebP).
@@ -296,23 +307,35 @@ class WordPressAdapter(Adapter):
                 platform=self.name,
             )
         filename = _safe_filename(media, "image")
-        params = {"alt_text": media.alt} if media.alt else None
-        response = yield Send(
-            self._request(
-                "POST",
-                "media",
-                params=params,
-                content=media.read(),
-                headers={
-                    "Content-Type": media.mime_type,
-                    "Content-Disposition": f'attachment; filename="{filename}"',
-                },
-            ),
-            bucket="api",
+        data = media.read()
+        upload = self._request(
+            "POST",
+            "media",
+            params={"alt_text": media.alt} if media.alt else None,
+            content=data,
+            headers={
+                "Content-Type": media.mime_type,
+                "Content-Disposition": f'attachment; filename="{filename}"',
+            },
         )
-        uploaded = self.parse(response, _Media)
+        # An upload has no idempotency key: a blind repeat after a lost answer would leave
+        # the first copy orphaned in the media library, so the driver must not repeat it.
+        began = since or datetime.now(UTC)
+        uploaded: _Media | None = None
+        try:
+            response = yield Send(upload, creates=True, bucket="api")
+        except TransportError as exc:
+            if not exc.maybe_delivered:
+                raise
+            # The answer was lost: use the file if WordPress stored it, else upload again.
+            uploaded = yield from self.find_upload(filename, len(data), since=began)
+            if uploaded is None:
+                response = yield Send(upload, creates=True, bucket="api")
+        if uploaded is None:
+            uploaded = self.parse(response, _Media)
         if media.alt and uploaded.alt_text != media.alt:
-            # A site whose filters drop the query's alt text: set it on the attachment.
+            # A site whose filters drop the query's alt text (or an earlier attempt's upload
+            # found again, made with other words): set it on the attachment.
             response = yield Send(
                 self._request("POST", f"media/{uploaded.id}", body={"alt_text": media.alt}),
                 idempotent=True,
@@ -320,6 +343,51 @@ class WordPressAdapter(Adapter):
             )
             self.parse(response, _Media)
         return uploaded.id
+
+    def find_upload(self, filename: str, size: int, *, since: datetime) -> Flow[_Media | None]:
+        """The image an earlier attempt uploaded as ``filename`` (``size`` bytes) since
+        ``since`` (less 5 minutes of clock skew), or ``None``.
+
+        WordPress has no idempotency key for uploads: after a lost answer the file is
+        looked up (``/media?search=<file name's stem>``, newest first) and taken only if
+        its file is that name (or WordPress's ``-1``, ``-2``... of it for a name taken, or
+        ``-scaled`` for an image it scaled down), its size the same, and it was uploaded
+        since the delivery began.
+
+        Raises:
+            PlatformError: WordPress refused the look-up (typed by `error_for`).
+        """
+        stem, _, ext = filename.rpartition(".")
+        response = yield Send(
+            self._request(
+                "GET",
+                "media",
+                params={
+                    "search": stem,
+                    "media_type": "image",
+                    "context": "edit",
+                    "orderby": "date",
+                    "order": "desc",
+                    "per_page": str(SLUG_FAMILY),
+                    "_fields": "id,date_gmt,source_url,alt_text,media_details",
+                },
+            ),
+            idempotent=True,
+            bucket="api",
+        )
+        same_name = re.compile(
+            rf"{re.escape(stem)}(?:-\d+)?(-scaled)?\.{re.escape(ext)}", re.IGNORECASE
+        )
+        for item in self._list(response, _Media):
+            dated = _gmt(item.date_gmt)
+            if dated is None or dated < since - LOOKUP_SKEW:
+                continue
+            match = same_name.fullmatch(item.source_url.rsplit("/", 1)[-1])
+            stored = item.media_details.get("filesize")
+            # A large image WordPress scaled down ("-scaled") has another size than ours.
+            if match and (match.group(1) or stored is None or stored == size):
+                return item
+        return None
 
     def terms(self, taxonomy: str, names: Sequence[str]) -> Flow[list[int]]:
         """The ids of the terms ``names`` of ``taxonomy`` (``"categories"`` or ``"tags"``),
@@ -531,7 +599,7 @@ class WordPressAdapter(Adapter):
                 platform=self.name,
             )
 
-    def _fields(self, article: Article) -> Flow[dict[str, Any]]:
+    def _fields(self, article: Article, *, since: datetime | None = None) -> Flow[dict[str, Any]]:
         """The post's fields, after the image upload, the terms and the author look-up."""
         fields: dict[str, Any] = {
             "title": article.title,
@@ -550,7 +618,9 @@ class WordPressAdapter(Adapter):
         if article.author is not None:
             fields["author"] = yield from self._author(article.author)
         if article.featured_image is not None:
-            fields["featured_media"] = yield from self.upload_image(article.featured_image)
+            fields["featured_media"] = yield from self.upload_image(
+                article.featured_image, since=since
+            )
         return fields
 
     def _author(self, author: str) -> Flow[int]:

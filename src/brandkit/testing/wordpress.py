@@ -1615,6 +1615,47 @@ class WordPressEmulator(Emulator):
             self._media_json(item, edit=True), status=201, headers={"Location": location}
         )
 
+    @route("GET", r"/wp-json/wp/v2/media")
+    def list_media(self, request: httpx.Request) -> httpx.Response:
+        """``GET /media``: ``search`` (title, caption, description, file name),
+        ``media_type``, ``mime_type``, ``author``, ``orderby`` ``date``/``id``, ``order``,
+        ``context=edit`` (logged in), paging; newest first by default."""
+
+        def run() -> httpx.Response:
+            user = self._user(request)
+            query = self._query(request)
+            edit = query.get("context") == "edit"
+            if edit and user is None:
+                raise _ApiError(
+                    401, "rest_forbidden_context", "Sorry, you are not allowed to edit this post."
+                )
+            found = [i for i in self._items.values() if i.type == "attachment"]
+            term = query.get("search", "").strip().casefold()
+            if term:
+                found = [
+                    i
+                    for i in found
+                    if any(
+                        term in text.casefold()
+                        for text in (i.title, i.caption, i.content, i.file.rsplit("/", 1)[-1])
+                    )
+                ]
+            if query.get("media_type"):
+                # WordPress matches the type's first half (post_mime_type LIKE 'image/%').
+                found = [i for i in found if i.mime_type.startswith(query["media_type"] + "/")]
+            if query.get("mime_type"):
+                found = [i for i in found if i.mime_type == query["mime_type"]]
+            if query.get("author", "").isdigit():
+                found = [i for i in found if i.author == int(query["author"])]
+            key = (
+                (lambda i: (i.id,)) if query.get("orderby") == "id" else (lambda i: (i.date, i.id))
+            )
+            found.sort(key=key, reverse=query.get("order", "desc") != "asc")
+            chunk, headers = self._paged(request, found, query)
+            return self.json([self._media_json(i, edit=edit) for i in chunk], headers=headers)
+
+        return self._answer(request, run)
+
     @route("GET", r"/wp-json/wp/v2/media/(?P<item_id>\d+)")
     def get_media(self, request: httpx.Request, item_id: str) -> httpx.Response:
         def run() -> httpx.Response:

@@ -191,9 +191,14 @@ BUILTIN_CAPABILITIES: dict[str, Capabilities] = {
     # WordPress (REST API wp/v2): one featured image per article, alt text kept on the
     # attachment; the largest upload is the site's own PHP setting (post_max_size), not
     # WordPress's, so the bound here is only a sanity check. Core WordPress counts no views;
-    # comment counts are the metrics.
+    # comment counts are the metrics. The inbox reads the comments on the site (held ones
+    # too); hiding holds a comment for moderation, deleting trashes it; comments have no
+    # likes in core WordPress.
     "wordpress": Capabilities(
         platform="wordpress",
+        inbox=frozenset({"comment"}),
+        hide_messages=True,
+        delete_messages=True,
         threads=False,
         max_parts=1,
         media=MediaRules(

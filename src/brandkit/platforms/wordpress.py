@@ -39,6 +39,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+import attrs
 import httpx
 import pydantic
 
@@ -56,6 +57,7 @@ from brandkit.errors import (
     Rejected,
     TransportError,
 )
+from brandkit.inbox._model import Author, InboxPage, Message
 from brandkit.platforms._base import (
     Adapter,
     Answer,
@@ -65,6 +67,7 @@ from brandkit.platforms._base import (
     article_of,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
+from brandkit.platforms._graph import comment_rules
 
 if TYPE_CHECKING:
     from brandkit.accounts import Account
@@ -75,6 +78,10 @@ if TYPE_CHECKING:
 
 __all__ = ["WordPressAdapter"]
 
+INBOX_PAGES = 10
+"""The most pages of 100 comments one inbox read goes through (older ones wait)."""
+COMMENT_MAX_BYTES = 65525
+"""WordPress's bound on a comment's text (``wp_get_comment_fields_max_lengths``), in bytes."""
 SLUG_FAMILY = 10
 """How many of a slug's ``-2``, ``-3``... variants a lookup reads."""
 LOOKUP_SKEW = timedelta(minutes=5)
@@ -111,6 +118,10 @@ class _Media(Answer):
     media_details: dict[str, Any] = pydantic.Field(default_factory=dict)
 
 
+class _Id(Answer):
+    id: int
+
+
 class _Term(Answer):
     id: int
     name: str
@@ -121,6 +132,19 @@ class _User(Answer):
     username: str = ""
     slug: str = ""
     email: str = ""
+
+
+class _Comment(Answer):
+    id: int
+    post: int
+    parent: int = 0
+    author: int = 0
+    author_name: str = ""
+    author_url: str = ""
+    date_gmt: str
+    content: _Rendered = _Rendered()
+    link: str = ""
+    status: str = "approved"
 
 
 class _TermExists(Answer):
@@ -171,6 +195,8 @@ class WordPressAdapter(Adapter):
             )
         # Found by `prepare`: "/wp-json" or "/?rest_route=".
         self._root: str | None = None
+        # The account's own user id, read once (its own comments are not inbox messages).
+        self._me: int | None = None
 
     # -- requests ----------------------------------------------------------------------------
 
@@ -241,18 +267,24 @@ class WordPressAdapter(Adapter):
     def publish_part(
         self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
     ) -> Flow[PartRef]:
-        """Publish the article being delivered (see `publish_article`).
+        """Publish the article being delivered (see `publish_article`), or an answer to a
+        comment (``POST /comments`` with ``post`` and ``parent``).
 
         Raises:
-            ContentError: what is delivered is not a `brandkit.Article`.
+            ContentError: what is delivered is not a `brandkit.Article` (nor an answer).
         """
+        if thread.reply_to is not None:
+            return (yield from self._publish_comment(part, thread.reply_to))
         article = article_of(rendered, self.name)
         return (yield from self.publish_article(article, since=tid_time(thread.key)))
 
     def find_part(
         self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
     ) -> Flow[PartRef | None]:
-        """Find the article an earlier attempt published (see `find_article`)."""
+        """Find the article (or the answer to a comment) an earlier attempt published (see
+        `find_article`)."""
+        if thread.reply_to is not None:
+            return (yield from self._find_comment(part, thread))
         article = article_of(rendered, self.name)
         return (yield from self.find_article(article, since=tid_time(thread.key)))
 
@@ -532,6 +564,280 @@ class WordPressAdapter(Adapter):
             return
         self.check(response)
 
+    # -- conversations -----------------------------------------------------------------------
+
+    def inbox(self, cursor: str | None, *, limit: int) -> Flow[InboxPage]:
+        """The comments on the site's posts and pages new since ``cursor``, the account's own
+        left out, oldest first, at most ``limit`` (then ``more`` is set).
+
+        Reads ``/comments?context=edit&status=all&orderby=id&order=desc`` (held comments
+        too, with their status: a held one is ``hidden``), 100 a page, until a comment the
+        cursor has seen (comment ids only grow), at most `INBOX_PAGES` pages; the cursor is
+        the newest id read. Spam and trashed comments are not read.
+
+        Raises:
+            ConfigurationError: ``cursor`` is not one an inbox read returned.
+            AuthError: the account may not moderate comments (``context=edit``).
+            PlatformError: another refusal (typed by `error_for`).
+        """
+        seen = _decode_cursor(cursor, self.name)
+        yield from self.prepare()
+        me = yield from self._my_id()
+        found: list[Message] = []
+        for page in range(1, INBOX_PAGES + 1):
+            comments = yield from self._comments(
+                {
+                    "context": "edit",
+                    "status": "all",
+                    "orderby": "id",
+                    "order": "desc",
+                    "per_page": "100",
+                    "page": str(page),
+                    "author_exclude": str(me),
+                }
+            )
+            fresh = [(c, raw) for c, raw in comments if seen is None or c.id > seen]
+            found.extend(self._message(c, raw) for c, raw in fresh)
+            if len(fresh) < len(comments) or len(comments) < 100:
+                break
+        found.sort(key=lambda m: int(m.id))
+        taken = found[:limit]
+        newest = int(taken[-1].id) if taken else seen
+        return InboxPage(
+            messages=taken,
+            cursor=json.dumps({"v": 1, "id": newest}, separators=(",", ":")),
+            more=len(found) > limit,
+        )
+
+    def replies(self, refs: Sequence[PartRef]) -> Flow[list[Message]]:
+        """Every comment (held ones too) on the post ``refs[0]``, oldest first, the
+        account's own left out; at most `INBOX_PAGES` pages of 100.
+
+        Raises:
+            PlatformError: WordPress refused (typed by `error_for`).
+        """
+        yield from self.prepare()
+        me = yield from self._my_id()
+        out: list[Message] = []
+        for page in range(1, INBOX_PAGES + 1):
+            comments = yield from self._comments(
+                {
+                    "post": refs[0].id,
+                    "context": "edit",
+                    "status": "all",
+                    "orderby": "id",
+                    "order": "asc",
+                    "per_page": "100",
+                    "page": str(page),
+                    "author_exclude": str(me),
+                }
+            )
+            out.extend(self._message(c, raw) for c, raw in comments)
+            if len(comments) < 100:
+                break
+        return out
+
+    def answer_capabilities(self, capabilities: Capabilities, target: PartRef) -> Capabilities:
+        """An answer to a comment is a comment: its text alone, one part.
+
+        brandkit's text engine has no WordPress entry yet: the text is counted in code points
+        as Facebook's comments are (63,206 at most); `_publish_comment` also checks
+        WordPress's own bound, 65,525 bytes of UTF-8.
+        """
+        return attrs.evolve(comment_rules(capabilities), text_rules="facebook")
+
+    def reply_target(self, message: Message) -> PartRef:
+        """The comment to answer, with the post it is on (``extra["post"]``)."""
+        self.check_message(message)
+        return PartRef(
+            index=0,
+            id=message.id,
+            url=message.url,
+            extra={"post": message.our_post or message.extra.get("post")},
+        )
+
+    def set_hidden(self, message: Message, hidden: bool) -> Flow[None]:
+        """Hold the comment for moderation (``status`` ``hold``: off the site) or approve it
+        (``approved``) again.
+
+        Raises:
+            AuthError: the account may not moderate comments.
+            PlatformError: another refusal (typed by `error_for`).
+        """
+        self.check_message(message)
+        yield from self.prepare()
+        response = yield Send(
+            self._request(
+                "POST",
+                f"comments/{message.id}",
+                body={"status": "hold" if hidden else "approved"},
+            ),
+            idempotent=True,
+            bucket="api",
+        )
+        self.check(response)
+
+    def delete_message(self, message: Message) -> Flow[None]:
+        """Move the comment to the trash (``DELETE /comments/:id``; a moderator can restore
+        it from the dashboard). One already trashed or gone counts as deleted.
+
+        Raises:
+            AuthError: the account may not moderate comments.
+            PlatformError: another refusal (typed by `error_for`).
+        """
+        self.check_message(message)
+        yield from self.prepare()
+        response = yield Send(
+            self._request("DELETE", f"comments/{message.id}"),
+            idempotent=True,
+            bucket="api",
+        )
+        if response.status_code in (404, 410):
+            return
+        self.check(response)
+
+    def _my_id(self) -> Flow[int]:
+        if self._me is None:
+            response = yield Send(
+                self._request("GET", "users/me", params={"_fields": "id"}),
+                idempotent=True,
+                bucket="api",
+            )
+            self._me = self.parse(response, _Id).id
+        return self._me
+
+    def _comments(self, params: Mapping[str, str]) -> Flow[list[tuple[_Comment, dict[str, Any]]]]:
+        """One page of ``/comments``, each comment with its JSON."""
+        response = yield Send(
+            self._request("GET", "comments", params=params), idempotent=True, bucket="api"
+        )
+        self.check(response)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, list):
+            raise MalformedResponse(
+                "wordpress answered a comment list with something other than a list",
+                platform=self.name,
+                status_code=response.status_code,
+                body=self.account.redact(response.text[:2000]),
+            )
+        out: list[tuple[_Comment, dict[str, Any]]] = []
+        for entry in body:
+            try:
+                out.append((_Comment.model_validate(entry), entry))
+            except pydantic.ValidationError as exc:
+                raise MalformedResponse(
+                    f"wordpress answered a comment brandkit cannot read: {exc.errors()[0]['msg']}",
+                    platform=self.name,
+                    status_code=response.status_code,
+                    body=self.account.redact(response.text[:2000]),
+                ) from None
+        return out
+
+    def _message(self, c: _Comment, raw: Mapping[str, Any]) -> Message:
+        post = str(c.post)
+        parent = str(c.parent) if c.parent else None
+        text = c.content.raw if c.content.raw is not None else _plain(c.content.rendered)
+        created = _gmt(c.date_gmt) or datetime.now(UTC)
+        return Message(
+            platform=self.name,
+            account=self.account.key,
+            id=str(c.id),
+            kind="comment",
+            # A visitor has no user: their name (and e-mail, kept out of here) is all there is.
+            author=Author(
+                id=str(c.author) if c.author else f"guest:{c.author_name}",
+                name=c.author_name or None,
+                url=c.author_url or None,
+            ),
+            text=text,
+            created_at=created,
+            url=c.link or None,
+            in_reply_to=parent or post,
+            conversation=post,
+            our_post=post,
+            hidden=c.status != "approved",
+            raw=raw,
+            extra={"post": post, "parent": parent, "status": c.status},
+        )
+
+    def _publish_comment(self, part: RenderedPart, target: PartRef) -> Flow[PartRef]:
+        """``POST /comments`` under ``target`` (no idempotency key: a lost answer is looked
+        up by `find_part` before anything is sent again)."""
+        if part.media:
+            raise ContentError(
+                "wordpress: brandkit answers comments with text only; remove the media",
+                field="media",
+                platform=self.name,
+            )
+        if len(part.text.encode()) > COMMENT_MAX_BYTES:
+            raise ContentError(
+                f"wordpress: a comment holds at most {COMMENT_MAX_BYTES} bytes of UTF-8; "
+                f"this answer has {len(part.text.encode())}: shorten it",
+                field="text",
+                platform=self.name,
+            )
+        post = target.extra.get("post")
+        if not post:
+            raise ContentError(
+                "wordpress: the comment to answer names no post; answer a message read from "
+                "the inbox",
+                field="reply_to",
+                platform=self.name,
+            )
+        yield from self.prepare()
+        response = yield Send(
+            self._request(
+                "POST",
+                "comments",
+                body={"post": int(post), "parent": int(target.id), "content": part.text},
+            ),
+            creates=True,
+            bucket="api",
+        )
+        made = self.parse(response, _Comment)
+        return PartRef(
+            index=part.index,
+            id=str(made.id),
+            url=made.link or None,
+            extra={"post": str(made.post), "parent": target.id, "status": made.status},
+        )
+
+    def _find_comment(self, part: RenderedPart, thread: ThreadContext) -> Flow[PartRef | None]:
+        """The account's answer under ``thread.reply_to`` with the part's text, written since
+        the delivery began (less 5 minutes of skew), or ``None``."""
+        assert thread.reply_to is not None
+        target = thread.reply_to
+        yield from self.prepare()
+        me = yield from self._my_id()
+        params = {
+            "parent": target.id,
+            "author": str(me),
+            "context": "edit",
+            "status": "all",
+            "orderby": "id",
+            "order": "desc",
+            "per_page": "20",
+        }
+        if target.extra.get("post"):
+            params["post"] = str(target.extra["post"])
+        since = tid_time(thread.key)
+        for c, _ in (yield from self._comments(params)):
+            text = c.content.raw if c.content.raw is not None else _plain(c.content.rendered)
+            dated = _gmt(c.date_gmt)
+            if since is not None and dated is not None and dated < since - LOOKUP_SKEW:
+                continue
+            if text.strip() == part.text.strip():
+                return PartRef(
+                    index=part.index,
+                    id=str(c.id),
+                    url=c.link or None,
+                    extra={"post": str(c.post), "parent": target.id, "status": c.status},
+                )
+        return None
+
     # -- metrics -----------------------------------------------------------------------------
 
     def collect_metrics(self, refs: Sequence[PartRef]) -> Flow[list[MetricSample]]:
@@ -798,3 +1104,26 @@ def _term_exists(response: httpx.Response) -> int | None:
 
 def _resource(article: Article) -> str:
     return "pages" if article.kind == "page" else "posts"
+
+
+def _decode_cursor(text: str | None, platform: str) -> int | None:
+    """The newest comment id an inbox read saw (``None``: nothing read yet).
+
+    Raises:
+        ConfigurationError: ``text`` is not a cursor `WordPressAdapter.inbox` made.
+    """
+    if text is None:
+        return None
+    try:
+        data = json.loads(text)
+        newest = data.get("id") if isinstance(data, dict) and data.get("v") == 1 else ""
+        if newest is not None and (
+            isinstance(newest, bool) or not isinstance(newest, int) or newest < 0
+        ):
+            raise ValueError("not a version 1 cursor")
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"{platform}: the inbox cursor is not one brandkit made ({exc}); pass the cursor "
+            "of the last InboxPage unchanged, or None to read from the start"
+        ) from None
+    return newest

@@ -486,6 +486,7 @@ class WordPressEmulator(Emulator):
 
     platform: ClassVar[str] = "wordpress"
     create_route: ClassVar[tuple[str, str]] = ("POST", r"/wp-json/wp/v2/(?:posts|pages)")
+    reply_route: ClassVar[tuple[str, str] | None] = ("POST", r"/wp-json/wp/v2/comments")
 
     def __init__(
         self,
@@ -708,6 +709,38 @@ class WordPressEmulator(Emulator):
         """Approve a held comment, as a moderator does."""
         with self.lock:
             self._comments[int(comment_id)].status = "approved"
+
+    def remove_comment(self, comment_id: int | str) -> None:
+        """Delete a comment for good (as a moderator emptying it from the trash), e.g. the
+        sample comment a fresh install has.
+
+        Raises:
+            KeyError: no such comment.
+        """
+        with self.lock:
+            del self._comments[int(comment_id)]
+
+    def answers(self, message_id: str) -> list[str]:
+        """The texts users of the site wrote directly under the comment ``message_id`` (or,
+        for a post's id prefixed ``p``, on the post itself), oldest first; trashed ones
+        left out."""
+        with self.lock:
+            if message_id.startswith("p"):
+                post, parent = int(message_id[1:]), 0
+                under = [c for c in self._comments.values() if c.post == post and not c.parent]
+            else:
+                parent = int(message_id)
+                under = [c for c in self._comments.values() if c.parent == parent]
+            return [
+                c.content
+                for c in sorted(under, key=lambda c: c.id)
+                if c.author and c.status != "trash"
+            ]
+
+    def is_hidden(self, message_id: str) -> bool:
+        """The comment is not shown on the site: held for moderation (or spam, or trashed)."""
+        with self.lock:
+            return self._comments[int(message_id)].status != "approved"
 
     # -- answering ---------------------------------------------------------------------------
 
@@ -1874,28 +1907,76 @@ class WordPressEmulator(Emulator):
 
     # -- comments ----------------------------------------------------------------------------
 
+    def _moderator(self, request: httpx.Request, code: str, message: str) -> _User:
+        """The logged-in user if they may moderate comments, else WordPress's refusal."""
+        user = self._user(request)
+        if user is None or "moderate_comments" not in _ROLE_CAPABILITIES.get(user.role, ()):
+            raise _ApiError(401 if user is None else 403, code, message)
+        return user
+
+    def _find_comment(self, comment_id: str) -> _Comment:
+        comment = self._comments.get(int(comment_id))
+        if comment is None:
+            raise _ApiError(404, "rest_comment_invalid_id", "Invalid comment ID.")
+        return comment
+
     @route("GET", r"/wp-json/wp/v2/comments")
     def list_comments(self, request: httpx.Request) -> httpx.Response:
+        """``GET /comments``: ``post``, ``parent``, ``author``, ``author_exclude`` (comma
+        lists), ``status`` (``approve`` by default; others, ``all`` = approved and held, for
+        logged-in users only), ``after`` (site time), ``orderby`` ``date``/``date_gmt``/
+        ``id``, ``order`` (``desc`` by default), ``context=edit``, paging."""
+
+        def ids(value: str) -> set[int]:
+            return {int(x) for x in value.split(",") if x.strip().isdigit()}
+
         def run() -> httpx.Response:
             user = self._user(request)
             query = self._query(request)
             status = query.get("status", "approve")
-            if status not in ("approve", "approved") and user is None:
+            for protected in ("author", "author_exclude", "status"):
+                if (
+                    protected in query
+                    and user is None
+                    and not (protected == "status" and status in ("approve", "approved"))
+                ):
+                    raise _ApiError(
+                        401,
+                        "rest_forbidden_param",
+                        f"Query parameter not permitted: {protected}",
+                        {"status": 401},
+                    )
+            edit = query.get("context") == "edit"
+            if edit and user is None:
                 raise _ApiError(
                     401,
-                    "rest_forbidden_param",
-                    "Query parameter not permitted: status",
+                    "rest_forbidden_context",
+                    "Sorry, you are not allowed to edit comments.",
                     {"status": 401},
                 )
-            edit = query.get("context") == "edit"
             found = list(self._comments.values())
-            if status in ("approve", "approved"):
-                found = [c for c in found if c.status == "approved"]
-            elif status != "all" and status != "any":
-                found = [c for c in found if c.status == status]
+            wanted = {
+                "approve": {"approved"},
+                "approved": {"approved"},
+                "hold": {"hold"},
+                "all": {"approved", "hold"},
+                "any": {"approved", "hold"},
+                "spam": {"spam"},
+                "trash": {"trash"},
+            }.get(status, {status})
+            found = [c for c in found if c.status in wanted]
             if "post" in query:
-                ids = {int(x) for x in query["post"].split(",") if x.strip().isdigit()}
-                found = [c for c in found if c.post in ids]
+                posts = ids(query["post"])
+                found = [c for c in found if c.post in posts]
+            if "parent" in query:
+                parents = ids(query["parent"])
+                found = [c for c in found if c.parent in parents]
+            if "author" in query:
+                authors = ids(query["author"])
+                found = [c for c in found if c.author in authors]
+            if "author_exclude" in query:
+                excluded = ids(query["author_exclude"])
+                found = [c for c in found if c.author not in excluded]
             if user is None:
                 found = [
                     c
@@ -1908,7 +1989,12 @@ class WordPressEmulator(Emulator):
                     after.replace(tzinfo=self.tz) if after.tzinfo is None else after
                 ).astimezone(UTC)
                 found = [c for c in found if c.date > after_utc]
-            found.sort(key=lambda c: (c.date, c.id), reverse=query.get("order", "desc") != "asc")
+            if query.get("orderby") == "id":
+                found.sort(key=lambda c: c.id, reverse=query.get("order", "desc") != "asc")
+            else:
+                found.sort(
+                    key=lambda c: (c.date, c.id), reverse=query.get("order", "desc") != "asc"
+                )
             chunk, headers = self._paged(request, found, query)
             return self.json([self._comment_json(c, edit=edit) for c in chunk], headers=headers)
 
@@ -1916,6 +2002,11 @@ class WordPressEmulator(Emulator):
 
     @route("POST", r"/wp-json/wp/v2/comments")
     def create_comment(self, request: httpx.Request) -> httpx.Response:
+        """``POST /comments`` as the logged-in user (``post``, ``parent``, ``content``); a
+        moderator may write in a visitor's name (``author_name``, ``author_email``,
+        ``author_url``: the comment then has no user). The same text by the same author
+        under the same post and parent again is WordPress's 409 ``comment_duplicate``."""
+
         def run() -> httpx.Response:
             user = self._user(request)
             if user is None:
@@ -1933,21 +2024,56 @@ class WordPressEmulator(Emulator):
                     "rest_comment_invalid_post_id",
                     "Sorry, you are not allowed to create this comment without a post.",
                 )
+            parent = int(body.get("parent") or 0)
+            if parent and parent not in self._comments:
+                raise _ApiError(400, "rest_comment_invalid_parent", "Invalid comment parent ID.")
             content = body.get("content")
             if isinstance(content, dict):
                 content = content.get("raw")
             if not isinstance(content, str) or not content.strip():
                 raise _ApiError(400, "rest_comment_content_invalid", "Invalid comment content.")
+            named = any(body.get(k) for k in ("author_name", "author_email", "author_url"))
+            if named and "moderate_comments" not in _ROLE_CAPABILITIES.get(user.role, ()):
+                raise _ApiError(
+                    403,
+                    "rest_comment_invalid_author",
+                    "Sorry, you are not allowed to edit 'author' for comments.",
+                )
+            author, name, email, url = (
+                (
+                    0,
+                    str(body.get("author_name") or ""),
+                    str(body.get("author_email") or ""),
+                    str(body.get("author_url") or ""),
+                )
+                if named
+                else (user.id, user.login, user.email, "")
+            )
+            for other in self._comments.values():
+                if (
+                    other.post == post_id
+                    and other.parent == parent
+                    and other.content == content
+                    and other.status != "trash"
+                    and (other.author, other.author_name) == (author, name)
+                ):
+                    raise _ApiError(
+                        409,
+                        "comment_duplicate",
+                        "Duplicate comment detected; it looks as though you&#8217;ve already "
+                        "said that!",
+                    )
             comment = _Comment(
                 self._next_comment,
                 post_id,
-                user.id,
-                user.login,
-                user.email,
+                author,
+                name,
+                email,
                 content,
                 self.clock.now(),
                 "approved",
-                int(body.get("parent") or 0),
+                parent,
+                author_url=url,
             )
             self._next_comment += 1
             self._comments[comment.id] = comment
@@ -1961,9 +2087,7 @@ class WordPressEmulator(Emulator):
     @route("GET", r"/wp-json/wp/v2/comments/(?P<comment_id>\d+)")
     def get_comment(self, request: httpx.Request, comment_id: str) -> httpx.Response:
         def run() -> httpx.Response:
-            comment = self._comments.get(int(comment_id))
-            if comment is None:
-                raise _ApiError(404, "rest_comment_invalid_id", "Invalid comment ID.")
+            comment = self._find_comment(comment_id)
             user = self._user(request)
             if comment.status != "approved" and user is None:
                 raise _ApiError(
@@ -1971,6 +2095,62 @@ class WordPressEmulator(Emulator):
                 )
             edit = self._query(request).get("context") == "edit" and user is not None
             return self.json(self._comment_json(comment, edit=edit))
+
+        return self._answer(request, run)
+
+    @route("POST", r"/wp-json/wp/v2/comments/(?P<comment_id>\d+)")
+    @route("PUT", r"/wp-json/wp/v2/comments/(?P<comment_id>\d+)")
+    @route("PATCH", r"/wp-json/wp/v2/comments/(?P<comment_id>\d+)")
+    def update_comment(self, request: httpx.Request, comment_id: str) -> httpx.Response:
+        """A moderator's change: ``status`` (``approved``/``approve``/``1``, ``hold``/``0``,
+        ``spam``, ``trash``) and ``content``."""
+
+        def run() -> httpx.Response:
+            comment = self._find_comment(comment_id)
+            self._moderator(
+                request, "rest_cannot_edit", "Sorry, you are not allowed to edit this comment."
+            )
+            body = self._body(request)
+            if "status" in body:
+                status = {"approve": "approved", "1": "approved", "0": "hold"}.get(
+                    str(body["status"]), str(body["status"])
+                )
+                if status in ("approved", "hold", "spam", "trash"):
+                    comment.status = status
+            content = body.get("content")
+            if isinstance(content, dict):
+                content = content.get("raw")
+            if isinstance(content, str):
+                comment.content = content
+            if comment.local_is_gmt:
+                # wp_update_comment recomputes the GMT time from the (UTC-as-local) date.
+                naive = comment.date.astimezone(UTC).replace(tzinfo=None)
+                comment.date = naive.replace(tzinfo=self.tz).astimezone(UTC)
+                comment.local_is_gmt = False
+            return self.json(self._comment_json(comment, edit=True))
+
+        return self._answer(request, run)
+
+    @route("DELETE", r"/wp-json/wp/v2/comments/(?P<comment_id>\d+)")
+    def delete_comment(self, request: httpx.Request, comment_id: str) -> httpx.Response:
+        """To the trash (again: 410 ``rest_already_trashed``), or with ``force=true`` for
+        good (``{"deleted": true, "previous": ...}``)."""
+
+        def run() -> httpx.Response:
+            comment = self._find_comment(comment_id)
+            self._moderator(
+                request, "rest_cannot_delete", "Sorry, you are not allowed to delete this comment."
+            )
+            if self._query(request).get("force", "").lower() in ("1", "true"):
+                previous = self._comment_json(comment, edit=True)
+                del self._comments[comment.id]
+                return self.json({"deleted": True, "previous": previous})
+            if comment.status == "trash":
+                raise _ApiError(
+                    410, "rest_already_trashed", "The comment has already been trashed."
+                )
+            comment.status = "trash"
+            return self.json(self._comment_json(comment, edit=True))
 
         return self._answer(request, run)
 

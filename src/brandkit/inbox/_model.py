@@ -21,26 +21,19 @@ KINDS: tuple[str, ...] = ("reply", "comment", "mention", "quote", "found")
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _plain(value: Any) -> bool:
     """``value`` holds only JSON's own types (str keys; no tuples, subclasses or others)."""
     kind = type(value)
-    if kind is str or kind is int or kind is bool or kind is float or value is None:
+    if kind in _SCALARS:
         return True
     if kind is dict:
         return all(type(k) is str and _plain(v) for k, v in value.items())
     if kind is list:
-        return all(_plain(v) for v in value)
+        return all(map(_plain, value))
     return False
-
-
-def _plain_fields(data: Mapping[str, Any]) -> bool:
-    """The top-level fields of ``to_dict`` but author, raw and extra are JSON's own."""
-    for key, value in data.items():
-        kind = type(value)
-        plain = kind is str or kind is bool or value is None or kind is int or kind is float
-        if not plain and key not in ("author", "raw", "extra"):
-            return False
-    return True
 
 
 def _utc(value: datetime) -> datetime:
@@ -166,7 +159,13 @@ class Message:
         # pydantic's encoder writes JSON's own types as json.dumps does, several times
         # faster (a sync stores thousands of messages); ``raw`` is the platform's JSON.
         # Anything else in the other fields goes through json.dumps, as it always did.
-        if _plain(data["author"]) and _plain(data["extra"]) and _plain_fields(data):
+        a = self.author
+        fields: tuple[object, ...] = (
+            *(self.platform, self.account, self.id, self.kind, self.text, self.url),
+            *(self.in_reply_to, self.conversation, self.our_post, self.hidden),
+            *(a.id, a.handle, a.name, a.url, a.followers),
+        )
+        if all(type(v) in _SCALARS for v in fields) and _plain(data["extra"]):
             return pydantic_core.to_json(data, fallback=str).decode()
         raw, extra = data.pop("raw"), data.pop("extra")
         head = _COMPACT.encode(data)[:-1]

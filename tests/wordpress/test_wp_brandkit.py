@@ -8,6 +8,7 @@ REST, the uploaded file at its URL), never by trusting what brandkit returns.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from brandkit import Account, AsyncClient, Client, DeliveryStatus, Media
+from brandkit import Account, AsyncClient, Client, DeliveryStatus, Media, Post
 from brandkit.content import Article, ArticleStatus
 from brandkit.errors import AuthError, Rejected
 from brandkit.outbox import Outbox, Worker
@@ -505,3 +506,59 @@ def test_author_by_login_unlike_its_slug(wordpress: WordPressServer, http: httpx
         )
     assert delivery.status is DeliveryStatus.SENT, delivery.error
     assert stored(http, delivery.parts[0].id)["author"] == user["id"]
+
+
+def test_visitor_comment_reaches_the_inbox_and_is_answered(
+    wordpress: WordPressServer, http: httpx.Client
+) -> None:
+    """An anonymous visitor comments through the site's own comment form (held for
+    moderation, as a first comment is by default): the inbox reads it as hidden, with the
+    visitor's name and site; brandkit approves it, answers it under it, holds it again and
+    trashes it; its own answer is not read as a message."""
+    target = account(wordpress, wordpress)
+    words = f"Do you ship to Iceland? {secrets.token_hex(3)}"
+    with Client() as client:
+        (article,) = client.publish(Article(title=unique("Shipping"), body="x"), [target])
+        assert article.status is DeliveryStatus.SENT, article.error
+        post_id = article.parts[0].id
+        form = {
+            "comment_post_ID": post_id,
+            "comment": words,
+            "author": "Sigrún Visitor",
+            "email": "sigrun@example.org",
+            "url": "https://sigrun.example.org",
+        }
+        with wordpress.client(authenticated=False) as visitor:
+            sent = visitor.post("/wp-comments-post.php", data=form)
+            if sent.status_code == 429:
+                # WordPress's flood check: another test commented from 127.0.0.1 within
+                # the last 15 seconds. Once past them, the visitor may comment.
+                time.sleep(16)
+                sent = visitor.post("/wp-comments-post.php", data=form)
+        assert sent.status_code == 302, sent.text[:500]
+        page = client.inbox(target)
+        (message,) = [m for m in page.messages if m.text == words]
+        assert message.kind == "comment"
+        assert message.our_post == message.in_reply_to == post_id
+        assert message.author.name == "Sigrún Visitor"
+        assert message.author.url == "https://sigrun.example.org"
+        assert message.hidden and message.extra["status"] == "hold"
+
+        def status() -> str:
+            got = http.get(f"{V2}/comments/{message.id}", params={"context": "edit"})
+            assert got.status_code == 200, got.text
+            return str(got.json()["status"])
+
+        client.unhide(message, target)
+        assert status() == "approved"
+        answer = client.reply(message, Post(text="Yes, in three days."), target)
+        assert answer.status is DeliveryStatus.SENT, answer.error
+        mine = http.get(f"{V2}/comments/{answer.parts[0].id}", params={"context": "edit"}).json()
+        assert (str(mine["post"]), str(mine["parent"])) == (post_id, message.id)
+        assert mine["content"]["raw"] == "Yes, in three days."
+        later = client.inbox(target, since=page.cursor)
+        assert answer.parts[0].id not in {m.id for m in later.messages}
+        client.hide(message, target)
+        assert status() == "hold"
+        client.delete_comment(message, target)
+        assert status() == "trash"

@@ -1116,11 +1116,13 @@ def _decode_cursor(text: str | None, platform: str) -> int | None:
         return None
     try:
         data = json.loads(text)
-        newest = data.get("id") if isinstance(data, dict) and data.get("v") == 1 else ""
+        if not isinstance(data, dict) or data.get("v") != 1 or "id" not in data:
+            raise ValueError("not a version 1 cursor of WordPress comments")
+        newest = data["id"]
         if newest is not None and (
             isinstance(newest, bool) or not isinstance(newest, int) or newest < 0
         ):
-            raise ValueError("not a version 1 cursor")
+            raise ValueError("the id is not a comment id")
     except ValueError as exc:
         raise ConfigurationError(
             f"{platform}: the inbox cursor is not one brandkit made ({exc}); pass the cursor "

@@ -23,7 +23,19 @@ Facts used here (https://developer.wordpress.org/rest-api/reference/, and WordPr
   post up by slug (``?slug=s,s-2,...&status=any``, authenticated: WordPress gives a taken
   slug ``-2``, ``-3``...), and only a post with the article's title dated since the
   delivery began counts.
+- The featured image's upload has no key either: after a lost answer the file is looked up
+  (``/media?search=<stem>``: same name or its ``-N``, same size, uploaded since the delivery
+  began) and reused; only if it is not there is it uploaded again.
+- ``Article.author`` as a login, slug or e-mail address is found with
+  ``/users?search=...&context=edit`` (administrators) and matched exactly; a login's slug is
+  not the login (``Jane.Doe`` is ``jane-doe``). Without ``list_users`` (403) the slug is
+  looked up in the public view.
 - ``DELETE`` moves a post to the trash; ``force=true`` deletes it for good.
+- The inbox is the site's comments: ``/comments?context=edit&status=all&orderby=id``
+  newest first down to the cursor's id (ids only grow; ``after`` compares site-local
+  dates, which an id avoids), the account's own left out (``author_exclude``). A held
+  comment (``hold``) is hidden; hiding sets ``hold``, showing ``approved``; deleting trashes.
+  Answers are ``POST /comments`` with ``post`` and ``parent``.
 - Core WordPress counts no views (statistics need a plugin such as Jetpack): metrics are the
   comment count (``X-WP-Total`` of ``/wp/v2/comments?post=``), views are reported
   unavailable with that reason.

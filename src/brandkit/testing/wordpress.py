@@ -37,10 +37,19 @@ What it answers as WordPress 6.1 does (Debian's package, recorded against a real
 - Categories and tags: list (``search``, ``slug``, ``per_page``, ``page``, ordered by name),
   create (400 ``term_exists`` with ``data.term_id`` for a name taken, whatever its case),
   read, update, delete with ``force=true``.
-- Comments: list (``post``, ``status`` for authenticated users, ``per_page``, ``page``,
-  ``order``), create as the account, read; an audience (``emu.audience("fan").comment(post_id,
-  text)``) writes comments that wait for moderation (``hold``) unless ``moderation=False``.
-- ``GET /users/me``; the public pages of published posts (``link``) as small HTML pages.
+- Media lists (``GET /media``: ``search``, ``media_type``, ``author``, ``orderby``).
+- Comments: list (``post``, ``parent``, ``author``, ``author_exclude``, ``status`` for
+  authenticated users with ``all`` = approved and held, ``orderby`` date or id, ``after``,
+  paging), create as the account (or, for a moderator, in a visitor's name; a duplicate is
+  409 ``comment_duplicate``), read, moderate (``status`` hold, approved, spam, trash), trash
+  and delete; an audience (``emu.audience("fan").comment(post_id, text)``) writes comments
+  that wait for moderation (``hold``) unless ``moderation=False``.
+- ``GET /users`` (``search``, ``slug``, ``context=edit`` for those who may list users) and
+  ``/users/me`` with a role's capabilities; `WordPressEmulator.add_user` adds an author.
+- ``Link`` headers as WordPress sends them: the REST root on every answer, a viewable
+  object's page (``rel="alternate"``) on its read, ``rel="prev"``/``"next"`` on paged lists;
+  the REST index lists the ``wp/v2`` routes and honours ``_fields``.
+- The public pages of published posts (``link``) as small HTML pages.
 
 Authentication is application passwords over HTTP Basic auth. Like the real site above, a
 wrong password or an unknown user is treated as no login at all (WordPress checks application

@@ -392,6 +392,19 @@ def record_pretty(rec: Recorder) -> None:
         },
     )
     rec.send("media 404", "GET", "/wp/v2/media/999999")
+    rec.send(
+        "media search by file name stem, newest first (edit)",
+        "GET",
+        "/wp/v2/media",
+        query={
+            "search": "hero-image",
+            "media_type": "image",
+            "context": "edit",
+            "orderby": "date",
+            "order": "desc",
+            "_fields": "id,source_url,alt_text,media_details",
+        },
+    )
 
     rec.current = "posts"
     draft = rec.send(
@@ -550,6 +563,12 @@ def record_pretty(rec: Recorder) -> None:
     rec.send("get after force delete", "GET", f"/wp/v2/posts/{draft['id']}")
     rec.send("force delete again", "DELETE", f"/wp/v2/posts/{draft['id']}", query={"force": "true"})
     rec.send("list with paging headers", "GET", "/wp/v2/posts", query={"per_page": 2})
+    rec.send(
+        "list, a middle page (prev and next links)",
+        "GET",
+        "/wp/v2/posts",
+        query={"per_page": 1, "page": 2, "status": "publish"},
+    )
 
     rec.current = "pages"
     rec.send(
@@ -592,6 +611,52 @@ def record_pretty(rec: Recorder) -> None:
         "GET",
         "/wp/v2/comments",
         query={"post": published["id"], "per_page": "1", "_fields": "id"},
+    )
+    visitor = rec.send(
+        "comment in a visitor's name, by a moderator",
+        "POST",
+        "/wp/v2/comments",
+        json_body={
+            "post": published["id"],
+            "content": "Do you ship abroad?",
+            "author_name": "Sigrun",
+            "author_email": "sigrun@example.org",
+            "author_url": "https://sigrun.example.org",
+        },
+    ).json()
+    answer = {"post": published["id"], "parent": visitor["id"], "content": "Yes, everywhere."}
+    rec.send("answer under a comment", "POST", "/wp/v2/comments", json_body=answer)
+    rec.send("the same answer again (duplicate)", "POST", "/wp/v2/comments", json_body=answer)
+    rec.send(
+        "inbox read: by id, newest first, all statuses, own left out (edit)",
+        "GET",
+        "/wp/v2/comments",
+        query={
+            "context": "edit",
+            "status": "all",
+            "orderby": "id",
+            "order": "desc",
+            "per_page": "100",
+            "author_exclude": "1",
+        },
+    )
+    rec.send(
+        "answers under a comment by the account (edit)",
+        "GET",
+        "/wp/v2/comments",
+        query={"parent": visitor["id"], "author": "1", "context": "edit", "status": "all"},
+    )
+    path = f"/wp/v2/comments/{visitor['id']}"
+    rec.send("hold a comment", "POST", path, json_body={"status": "hold"})
+    rec.send("held comments", "GET", "/wp/v2/comments", query={"status": "hold"})
+    rec.send("approve it again", "POST", path, json_body={"status": "approved"})
+    rec.send("trash a comment", "DELETE", path)
+    rec.send("trash it again", "DELETE", path)
+    rec.send(
+        "comments, a middle page (prev and next links)",
+        "GET",
+        "/wp/v2/comments",
+        query={"per_page": "1", "page": "2", "status": "all"},
     )
 
 

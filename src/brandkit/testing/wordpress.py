@@ -466,6 +466,7 @@ class _Comment:
     status: str
     parent: int = 0
     author_url: str = ""
+    author_ip: str = "127.0.0.1"
     # The comment the install seeds is dated in UTC as site time too (the timezone is set
     # after the install), until an update recomputes its GMT time from that local time.
     local_is_gmt: bool = False
@@ -563,6 +564,7 @@ class WordPressEmulator(Emulator):
             now,
             "approved",
             author_url="https://wordpress.org/",
+            author_ip="",
             local_is_gmt=True,
         )
         self._next_comment = 2
@@ -1167,7 +1169,7 @@ class WordPressEmulator(Emulator):
             out["author_email"] = c.author_email
         out["author_url"] = c.author_url or (self._site() if user else "")
         if edit:
-            out.update(author_ip="127.0.0.1", author_user_agent="")
+            out.update(author_ip=c.author_ip, author_user_agent="")
         out.update(
             {
                 "date": self._gmt(c.date) if c.local_is_gmt else self._local(c.date),
@@ -1271,6 +1273,13 @@ class WordPressEmulator(Emulator):
             params = [(k, str(page) if k == "page" else v) for k, v in params]
         else:
             params.append(("page", str(page)))
+        # Parameters of array type come back as WordPress parsed them: key[0]=..&key[1]=..
+        arrays = _ARRAY_PARAMS.get(route.split("/")[-1], frozenset())
+        params = [
+            (f"{k}[{i}]", item) if k in arrays else (k, v)
+            for k, v in params
+            for i, item in (enumerate(v.split(",")) if k in arrays else [(0, v)])
+        ]
         if self.permalinks:
             return f"{self._rest_root()}{route}?{urlencode(params)}"
         return f"{self._rest_root()}{route}&{urlencode(params)}"
@@ -2072,6 +2081,12 @@ class WordPressEmulator(Emulator):
                         "Duplicate comment detected; it looks as though you&#8217;ve already "
                         "said that!",
                     )
+            # wp_allow_comment: a comment without a user waits for moderation unless its
+            # author (name and e-mail) has an approved one already (comment_previously_approved).
+            known = any(
+                c.status == "approved" and (c.author_name, c.author_email) == (name, email)
+                for c in self._comments.values()
+            )
             comment = _Comment(
                 self._next_comment,
                 post_id,
@@ -2080,7 +2095,7 @@ class WordPressEmulator(Emulator):
                 email,
                 content,
                 self.clock.now(),
-                "approved",
+                "approved" if author or known else "hold",
                 parent,
                 author_url=url,
             )
@@ -2131,6 +2146,8 @@ class WordPressEmulator(Emulator):
                 content = content.get("raw")
             if isinstance(content, str):
                 comment.content = content
+            # An update records the address it came from, as a new comment does.
+            comment.author_ip = "127.0.0.1"
             if comment.local_is_gmt:
                 # wp_update_comment recomputes the GMT time from the (UTC-as-local) date.
                 naive = comment.date.astimezone(UTC).replace(tzinfo=None)
@@ -2391,6 +2408,20 @@ class WordPressEmulator(Emulator):
         )
 
 
+# The list parameters each collection declares as arrays (WordPress 6.1's controllers).
+_LISTED = frozenset({"include", "exclude", "slug"})
+_BY_AUTHOR = _LISTED | {"author", "author_exclude", "status"}
+_ARRAY_PARAMS: dict[str, frozenset[str]] = {
+    "posts": _BY_AUTHOR | {"categories", "categories_exclude", "tags", "tags_exclude"},
+    "pages": _BY_AUTHOR | {"parent", "parent_exclude"},
+    "media": _BY_AUTHOR | {"parent"},
+    "comments": frozenset(
+        {"author", "author_exclude", "include", "exclude", "post", "parent", "parent_exclude"}
+    ),
+    "users": _LISTED | {"roles", "capabilities"},
+    "tags": _LISTED,
+    "categories": _LISTED,
+}
 _ONE = ("GET",), ("PATCH", "POST", "PUT"), ("DELETE",)
 _ROUTES: dict[str, tuple[tuple[str, ...], ...]] = {
     "/wp/v2": (("GET",),),

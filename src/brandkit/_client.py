@@ -78,7 +78,10 @@ class ArticleRendered(Rendered):
 
 def is_blog(adapter: type[Adapter] | Adapter) -> bool:
     """The adapter publishes articles (WordPress, Ghost, dev.to), not posts."""
-    return callable(getattr(adapter, "publish_article", None))
+    from brandkit.platforms._base import BlogAdapter
+
+    cls = adapter if isinstance(adapter, type) else type(adapter)
+    return issubclass(cls, BlogAdapter)
 
 
 def check_content(content: Content, accounts: Sequence[Account]) -> None:

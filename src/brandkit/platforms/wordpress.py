@@ -71,8 +71,8 @@ from brandkit.errors import (
 )
 from brandkit.inbox._model import Author, InboxPage, Message
 from brandkit.platforms._base import (
-    Adapter,
     Answer,
+    BlogAdapter,
     Capabilities,
     PartRef,
     ThreadContext,
@@ -186,7 +186,7 @@ def _safe_filename(media: Media, fallback: str) -> str:
     return f"{stem[:100]}.{_EXTENSIONS.get(media.mime_type, 'bin')}"
 
 
-class WordPressAdapter(Adapter):
+class WordPressAdapter(BlogAdapter):
     """Publishes articles to one WordPress site (``Account.wordpress(url, user=,
     app_password=)``); see the module docstring for the protocol.
 
@@ -297,8 +297,7 @@ class WordPressAdapter(Adapter):
         `find_article`)."""
         if thread.reply_to is not None:
             return (yield from self._find_comment(part, thread))
-        article = article_of(rendered, self.name)
-        return (yield from self.find_article(article, since=tid_time(thread.key)))
+        return (yield from super().find_part(rendered, part, thread))
 
     def publish_article(self, article: Article, *, since: datetime | None = None) -> Flow[PartRef]:
         """Upload the featured image with its alt text (if any), find or create the tags

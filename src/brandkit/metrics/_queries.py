@@ -3,6 +3,10 @@
 SQL text is assembled only from fixed fragments (``Filter`` emits column names it owns and
 ``?`` placeholders); every value is bound as a parameter.
 
+The same SQL runs on SQLite (`MetricsStore`) and on DuckDB (`Analytics`, whose connection
+sets ``integer_division`` so that ``/`` on integers truncates as SQLite's does): every
+function takes any `Connection` (``sqlite3.Connection`` is one).
+
 Each query is one SQL statement where SQLite can do the work (latest values, totals, sums
 over time) and plain Python where the data is already small (per-post engagement, follower
 look-ups, weekday × hour slots).
@@ -13,9 +17,9 @@ from __future__ import annotations
 import bisect
 import sqlite3
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta, tzinfo
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from brandkit.errors import ConfigurationError
 from brandkit.metrics._rows import (
@@ -31,6 +35,8 @@ from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.metrics._sql import Filter, from_us
 
 __all__ = [
+    "Connection",
+    "Cursor",
     "GroupBy",
     "best_times",
     "count",
@@ -46,6 +52,23 @@ __all__ = [
 ]
 
 GroupBy = Literal["platform", "campaign", "account"]
+
+
+class Cursor(Protocol):
+    """The result of one statement, as the queries read it."""
+
+    def fetchone(self) -> Any: ...  # noqa: D102
+
+    def fetchall(self) -> list[Any]: ...  # noqa: D102
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    """What the queries need of a database connection: ``sqlite3.Connection`` or the
+    DuckDB adapter of `Analytics`."""
+
+    def execute(self, sql: str, parameters: Any = ..., /) -> Cursor: ...  # noqa: D102
 
 # The columns of a sample row, in the order ``row_to_sample`` reads them.
 _COLUMNS = (
@@ -118,13 +141,13 @@ def open_rows(conn: sqlite3.Connection, f: Filter) -> sqlite3.Cursor:
     return conn.execute(*_joined(f, _COLUMNS, tail="ORDER BY s.id, x.fetched_at"))
 
 
-def count(conn: sqlite3.Connection, f: Filter) -> int:
+def count(conn: Connection, f: Filter) -> int:
     """How many samples match."""
     row = conn.execute(*_joined(f, "COUNT(*)")).fetchone()
     return int(row[0])
 
 
-def span(conn: sqlite3.Connection, f: Filter) -> tuple[datetime, datetime] | None:
+def span(conn: Connection, f: Filter) -> tuple[datetime, datetime] | None:
     """The first and last fetch times of the matching samples, or ``None``."""
     row = conn.execute(*_joined(f, "MIN(x.fetched_at), MAX(x.fetched_at)")).fetchone()
     if row[0] is None:
@@ -132,7 +155,7 @@ def span(conn: sqlite3.Connection, f: Filter) -> tuple[datetime, datetime] | Non
     return from_us(row[0]), from_us(row[1])
 
 
-def latest(conn: sqlite3.Connection, f: Filter) -> list[MetricSample]:
+def latest(conn: Connection, f: Filter) -> list[MetricSample]:
     """The latest sample of every matching series (available or not)."""
     sql, params = _latest_sql(f)
     rows = conn.execute(f"{sql} ORDER BY s.platform, s.account, s.post_id, s.metric", params)
@@ -140,7 +163,7 @@ def latest(conn: sqlite3.Connection, f: Filter) -> list[MetricSample]:
     return [row_to_sample(row, times) for row in rows]
 
 
-def series(conn: sqlite3.Connection, f: Filter, interval: timedelta | None = None) -> list[Point]:
+def series(conn: Connection, f: Filter, interval: timedelta | None = None) -> list[Point]:
     """The sum over matching series of each one's latest available value, over time.
 
     Each series contributes the difference to its previous available value at each of its
@@ -174,7 +197,7 @@ def series(conn: sqlite3.Connection, f: Filter, interval: timedelta | None = Non
     return points
 
 
-def totals(conn: sqlite3.Connection, f: Filter, by: GroupBy) -> list[Total]:
+def totals(conn: Connection, f: Filter, by: GroupBy) -> list[Total]:
     """Per group and metric: the sum of each series' latest available value."""
     if by not in ("platform", "campaign", "account"):
         raise ConfigurationError(f"totals are by 'platform', 'campaign' or 'account'; not {by!r}")
@@ -194,7 +217,7 @@ def totals(conn: sqlite3.Connection, f: Filter, by: GroupBy) -> list[Total]:
     ]
 
 
-def unavailable(conn: sqlite3.Connection, f: Filter) -> list[UnavailableMetric]:
+def unavailable(conn: Connection, f: Filter) -> list[UnavailableMetric]:
     """The metrics whose latest sample says unavailable, grouped by platform and reason."""
     sql, params = _latest_sql(f)
     rows = conn.execute(
@@ -215,7 +238,7 @@ def unavailable(conn: sqlite3.Connection, f: Filter) -> list[UnavailableMetric]:
 
 
 def _follower_history(
-    conn: sqlite3.Connection, f: Filter
+    conn: Connection, f: Filter
 ) -> dict[tuple[str, str], list[tuple[int, float]]]:
     """Available follower counts per (platform, account) of ``f``'s account series, oldest
     first."""
@@ -233,7 +256,7 @@ def _follower_history(
     return history
 
 
-def follower_growth(conn: sqlite3.Connection, f: Filter) -> list[FollowerGrowth]:
+def follower_growth(conn: Connection, f: Filter) -> list[FollowerGrowth]:
     """First, last and every follower count of each matching account in the period."""
     out: list[FollowerGrowth] = []
     for (platform, account), history in sorted(_follower_history(conn, f.of_followers()).items()):
@@ -260,7 +283,7 @@ def _followers_at(history: Sequence[tuple[int, float]], at: int) -> float | None
     return history[i - 1][1] if i else history[0][1]
 
 
-def engagement(conn: sqlite3.Connection, f: Filter) -> list[PostEngagement]:
+def engagement(conn: Connection, f: Filter) -> list[PostEngagement]:
     """Every matching post's engagements and engagement rate (see `PostEngagement`)."""
     g = f.of_posts((*ENGAGEMENT_METRICS, Metric.IMPRESSIONS.value))
     # One row per post, summed in SQL from each metric's latest sample.
@@ -320,7 +343,7 @@ def engagement(conn: sqlite3.Connection, f: Filter) -> list[PostEngagement]:
     return out
 
 
-def best_times(conn: sqlite3.Connection, f: Filter, tz: tzinfo) -> list[TimeSlot]:
+def best_times(conn: Connection, f: Filter, tz: tzinfo) -> list[TimeSlot]:
     """Mean engagements of the posts published in each weekday × hour slot, best first."""
     slots: dict[tuple[int, int], list[PostEngagement]] = defaultdict(list)
     for post in engagement(conn, f):

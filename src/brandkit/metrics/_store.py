@@ -9,7 +9,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Generator, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta, tzinfo
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Unpack
@@ -62,7 +62,179 @@ _Key = tuple[str, str, str | None, str]
 _Cached = list[Any]
 
 
-class MetricsStore:
+class MetricsQueries:
+    """The query methods shared by [`MetricsStore`][brandkit.metrics.MetricsStore] (SQLite)
+    and [`Analytics`][brandkit.metrics.Analytics] (DuckDB): same signatures, same results.
+
+    A subclass gives `_reading` (the connection for one statement) and `_read` (one
+    consistent snapshot for several); the SQL is `brandkit.metrics._queries`'s.
+    """
+
+    def _reading(self) -> AbstractContextManager[q.Connection]:
+        raise NotImplementedError
+
+    def _read(self) -> AbstractContextManager[q.Connection]:
+        raise NotImplementedError
+
+    def count(self, *, scope: Scope = "all", **where: Unpack[SampleWhere]) -> int:
+        """How many samples match (unavailable ones included).
+
+        Args:
+            **where: filters: platform, account, post_id, campaign, metric, since, until.
+
+        Raises:
+            ConfigurationError: a time is not ISO 8601, or the store is closed.
+        """
+        f = Filter.of("count", SampleWhere, where, scope=scope)
+        with self._reading() as conn:
+            return q.count(conn, f)
+
+    def span(
+        self, *, scope: Scope = "all", **where: Unpack[SampleWhere]
+    ) -> tuple[datetime, datetime] | None:
+        """The first and last fetch times of the matching samples; ``None`` when there are
+        none.
+
+        Args:
+            **where: filters: platform, account, post_id, campaign, metric, since, until.
+
+        Raises:
+            ConfigurationError: a time is not ISO 8601, or the store is closed.
+        """
+        f = Filter.of("span", SampleWhere, where, scope=scope)
+        with self._reading() as conn:
+            return q.span(conn, f)
+
+    def latest(
+        self, *, scope: Scope | None = None, **where: Unpack[SampleWhere]
+    ) -> list[MetricSample]:
+        """The latest sample of each post and metric (of each account with ``scope="account"``).
+
+        A latest sample that says "unavailable" is returned as it is (``available=False``
+        with its reason). With ``until``, the values are those known at that time.
+
+        Args:
+            **where: filters: platform, account, post_id, campaign, metric, since, until.
+
+        Raises:
+            ConfigurationError: a time is not ISO 8601, or the store is closed.
+        """
+        f = Filter.of("latest", SampleWhere, where, scope=scope)
+        with self._reading() as conn:
+            return q.latest(conn, f)
+
+    def series(
+        self,
+        metric: str | Sequence[str],
+        *,
+        interval: timedelta | None = None,
+        scope: Scope | None = None,
+        **where: Unpack[PostWhere],
+    ) -> list[Point]:
+        """A time series of one metric (or the sum of several) for a post, an account, a
+        platform, a campaign, or everything.
+
+        At each time, the value is the sum over the matching posts of each post's latest
+        available value, so a single post's series is its own samples and a platform's is
+        its running total. Several metrics add up (``series(ENGAGEMENT_METRICS, ...)``).
+        ``"followers"`` alone reads the accounts' follower counts. With ``interval``
+        (e.g. ``timedelta(days=1)``), there is one point per interval (aligned to the Unix
+        epoch, so days start at 00:00 UTC), labelled with its start and carrying the value
+        at its end. Unavailable samples are left out of the sum.
+
+        Args:
+            **where: filters: platform, account, post_id, campaign, since, until.
+
+        Raises:
+            ConfigurationError: a time is not ISO 8601, or the store is closed.
+        """
+        f = Filter.of("series", PostWhere, where, scope=scope, metric=metric)
+        with self._reading() as conn:
+            return q.series(conn, f, interval)
+
+    def totals(self, by: q.GroupBy = "platform", **where: Unpack[TotalsWhere]) -> list[Total]:
+        """Per platform, campaign or account, and per metric: the sum of each post's latest
+        value, with how many posts contributed and how many are unavailable.
+
+        Args:
+            **where: filters: platform, account, campaign, metric, since, until.
+
+        Raises:
+            ConfigurationError: ``by`` is not ``"platform"``, ``"campaign"`` or
+                ``"account"``; a time is not ISO 8601; the store is closed.
+        """
+        f = Filter.of("totals", TotalsWhere, where, scope="posts")
+        with self._reading() as conn:
+            return q.totals(conn, f, by)
+
+    def engagement(self, **where: Unpack[PostWhere]) -> list[PostEngagement]:
+        """Each post's engagements and engagement rate, most engaged first.
+
+        engagements = likes + reposts + replies + quotes + bookmarks + shares (each post's
+        latest available values; a metric the platform does not give counts as absent).
+        rate = engagements / impressions when the post has impressions above zero, else
+        engagements / followers, with the account's follower count at the time the
+        engagement numbers were read (the last count read at or before, else the first
+        one after). ``basis`` says which.
+
+        Args:
+            **where: filters: platform, account, post_id, campaign, since, until.
+
+        Raises:
+            ConfigurationError: a time is not ISO 8601, or the store is closed.
+        """
+        f = Filter.of("engagement", PostWhere, where, scope="posts")
+        with self._read() as conn:
+            return q.engagement(conn, f)
+
+    def follower_growth(self, **where: Unpack[AccountWhere]) -> list[FollowerGrowth]:
+        """Each account's first and last follower counts in the period, the change, and
+        every count read in between.
+
+        Args:
+            **where: filters: platform, account, since, until.
+
+        Raises:
+            ConfigurationError: a time is not ISO 8601, or the store is closed.
+        """
+        f = Filter.of("follower_growth", AccountWhere, where)
+        with self._reading() as conn:
+            return q.follower_growth(conn, f)
+
+    def best_times(
+        self, *, tz: str | tzinfo = "UTC", **where: Unpack[CampaignWhere]
+    ) -> list[TimeSlot]:
+        """Weekday × hour slots by the mean engagements of the posts published in them,
+        best first. Posts without a known publication time or engagements are left out.
+
+        Args:
+            **where: filters: platform, account, campaign, since, until.
+            tz: the time zone of the weekdays and hours (an IANA name or a tzinfo).
+
+        Raises:
+            ConfigurationError: the time zone is unknown, a time is not ISO 8601, or the
+                store is closed.
+        """
+        zone = _zone(tz)
+        f = Filter.of("best_times", CampaignWhere, where, scope="posts")
+        with self._read() as conn:
+            return q.best_times(conn, f, zone)
+
+    def unavailable(self, **where: Unpack[CampaignWhere]) -> list[UnavailableMetric]:
+        """The metrics whose latest sample says unavailable, with the platforms' reasons.
+
+        Args:
+            **where: filters: platform, account, campaign, since, until.
+
+        Raises:
+            ConfigurationError: a time is not ISO 8601, or the store is closed.
+        """
+        f = Filter.of("unavailable", CampaignWhere, where, scope="all")
+        with self._reading() as conn:
+            return q.unavailable(conn, f)
+
+
+class MetricsStore(MetricsQueries):
     """Metric samples in a SQLite file: idempotent ingest, time series, totals, reports.
 
     ```python
@@ -442,163 +614,6 @@ class MetricsStore:
                 if self._conn is not None:
                     with contextlib.suppress(sqlite3.ProgrammingError):
                         cursor.close()
-
-    def count(self, *, scope: Scope = "all", **where: Unpack[SampleWhere]) -> int:
-        """How many samples match (unavailable ones included).
-
-        Args:
-            **where: filters: platform, account, post_id, campaign, metric, since, until.
-
-        Raises:
-            ConfigurationError: a time is not ISO 8601, or the store is closed.
-        """
-        f = Filter.of("count", SampleWhere, where, scope=scope)
-        with self._reading() as conn:
-            return q.count(conn, f)
-
-    def span(
-        self, *, scope: Scope = "all", **where: Unpack[SampleWhere]
-    ) -> tuple[datetime, datetime] | None:
-        """The first and last fetch times of the matching samples; ``None`` when there are
-        none.
-
-        Args:
-            **where: filters: platform, account, post_id, campaign, metric, since, until.
-
-        Raises:
-            ConfigurationError: a time is not ISO 8601, or the store is closed.
-        """
-        f = Filter.of("span", SampleWhere, where, scope=scope)
-        with self._reading() as conn:
-            return q.span(conn, f)
-
-    def latest(
-        self, *, scope: Scope | None = None, **where: Unpack[SampleWhere]
-    ) -> list[MetricSample]:
-        """The latest sample of each post and metric (of each account with ``scope="account"``).
-
-        A latest sample that says "unavailable" is returned as it is (``available=False``
-        with its reason). With ``until``, the values are those known at that time.
-
-        Args:
-            **where: filters: platform, account, post_id, campaign, metric, since, until.
-
-        Raises:
-            ConfigurationError: a time is not ISO 8601, or the store is closed.
-        """
-        f = Filter.of("latest", SampleWhere, where, scope=scope)
-        with self._reading() as conn:
-            return q.latest(conn, f)
-
-    def series(
-        self,
-        metric: str | Sequence[str],
-        *,
-        interval: timedelta | None = None,
-        scope: Scope | None = None,
-        **where: Unpack[PostWhere],
-    ) -> list[Point]:
-        """A time series of one metric (or the sum of several) for a post, an account, a
-        platform, a campaign, or everything.
-
-        At each time, the value is the sum over the matching posts of each post's latest
-        available value, so a single post's series is its own samples and a platform's is
-        its running total. Several metrics add up (``series(ENGAGEMENT_METRICS, ...)``).
-        ``"followers"`` alone reads the accounts' follower counts. With ``interval``
-        (e.g. ``timedelta(days=1)``), there is one point per interval (aligned to the Unix
-        epoch, so days start at 00:00 UTC), labelled with its start and carrying the value
-        at its end. Unavailable samples are left out of the sum.
-
-        Args:
-            **where: filters: platform, account, post_id, campaign, since, until.
-
-        Raises:
-            ConfigurationError: a time is not ISO 8601, or the store is closed.
-        """
-        f = Filter.of("series", PostWhere, where, scope=scope, metric=metric)
-        with self._reading() as conn:
-            return q.series(conn, f, interval)
-
-    def totals(self, by: q.GroupBy = "platform", **where: Unpack[TotalsWhere]) -> list[Total]:
-        """Per platform, campaign or account, and per metric: the sum of each post's latest
-        value, with how many posts contributed and how many are unavailable.
-
-        Args:
-            **where: filters: platform, account, campaign, metric, since, until.
-
-        Raises:
-            ConfigurationError: ``by`` is not ``"platform"``, ``"campaign"`` or
-                ``"account"``; a time is not ISO 8601; the store is closed.
-        """
-        f = Filter.of("totals", TotalsWhere, where, scope="posts")
-        with self._reading() as conn:
-            return q.totals(conn, f, by)
-
-    def engagement(self, **where: Unpack[PostWhere]) -> list[PostEngagement]:
-        """Each post's engagements and engagement rate, most engaged first.
-
-        engagements = likes + reposts + replies + quotes + bookmarks + shares (each post's
-        latest available values; a metric the platform does not give counts as absent).
-        rate = engagements / impressions when the post has impressions above zero, else
-        engagements / followers, with the account's follower count at the time the
-        engagement numbers were read (the last count read at or before, else the first
-        one after). ``basis`` says which.
-
-        Args:
-            **where: filters: platform, account, post_id, campaign, since, until.
-
-        Raises:
-            ConfigurationError: a time is not ISO 8601, or the store is closed.
-        """
-        f = Filter.of("engagement", PostWhere, where, scope="posts")
-        with self._read() as conn:
-            return q.engagement(conn, f)
-
-    def follower_growth(self, **where: Unpack[AccountWhere]) -> list[FollowerGrowth]:
-        """Each account's first and last follower counts in the period, the change, and
-        every count read in between.
-
-        Args:
-            **where: filters: platform, account, since, until.
-
-        Raises:
-            ConfigurationError: a time is not ISO 8601, or the store is closed.
-        """
-        f = Filter.of("follower_growth", AccountWhere, where)
-        with self._reading() as conn:
-            return q.follower_growth(conn, f)
-
-    def best_times(
-        self, *, tz: str | tzinfo = "UTC", **where: Unpack[CampaignWhere]
-    ) -> list[TimeSlot]:
-        """Weekday × hour slots by the mean engagements of the posts published in them,
-        best first. Posts without a known publication time or engagements are left out.
-
-        Args:
-            **where: filters: platform, account, campaign, since, until.
-            tz: the time zone of the weekdays and hours (an IANA name or a tzinfo).
-
-        Raises:
-            ConfigurationError: the time zone is unknown, a time is not ISO 8601, or the
-                store is closed.
-        """
-        zone = _zone(tz)
-        f = Filter.of("best_times", CampaignWhere, where, scope="posts")
-        with self._read() as conn:
-            return q.best_times(conn, f, zone)
-
-    def unavailable(self, **where: Unpack[CampaignWhere]) -> list[UnavailableMetric]:
-        """The metrics whose latest sample says unavailable, with the platforms' reasons.
-
-        Args:
-            **where: filters: platform, account, campaign, since, until.
-
-        Raises:
-            ConfigurationError: a time is not ISO 8601, or the store is closed.
-        """
-        f = Filter.of("unavailable", CampaignWhere, where, scope="all")
-        with self._reading() as conn:
-            return q.unavailable(conn, f)
 
     # -- export ------------------------------------------------------------------------------
 

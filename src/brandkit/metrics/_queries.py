@@ -57,9 +57,9 @@ GroupBy = Literal["platform", "campaign", "account"]
 class Cursor(Protocol):
     """The result of one statement, as the queries read it."""
 
-    def fetchone(self) -> Any: ...  # noqa: D102
+    def fetchone(self) -> Any: ...
 
-    def fetchall(self) -> list[Any]: ...  # noqa: D102
+    def fetchall(self) -> list[Any]: ...
 
     def __iter__(self) -> Iterator[Any]: ...
 
@@ -68,7 +68,8 @@ class Connection(Protocol):
     """What the queries need of a database connection: ``sqlite3.Connection`` or the
     DuckDB adapter of `Analytics`."""
 
-    def execute(self, sql: str, parameters: Any = ..., /) -> Cursor: ...  # noqa: D102
+    def execute(self, sql: str, parameters: Any = ..., /) -> Cursor: ...
+
 
 # The columns of a sample row, in the order ``row_to_sample`` reads them.
 _COLUMNS = (

@@ -340,3 +340,45 @@ def test_a_lease_that_could_not_be_given_back_still_ends(pg: str, emu: OutboxNet
             holder.release(d.id)
         time.sleep(1.0)  # twice the lease: renewals would have kept it
         assert [x.id for x in other.claim(T0)] == [d.id]
+
+
+def test_the_async_worker_keeps_its_loop_running_while_the_outbox_waits(
+    pg: str, emu: OutboxNetEmulator
+) -> None:
+    """A claim waiting for a row another session holds does not stop the worker's event
+    loop (the outbox's calls run off the loop)."""
+    with Outbox(pg, timeout=5) as box, emu.serve():
+        acct = emu.account()
+        (d,) = box.add(Post(text="locked"), acct)
+        worker = Worker(box, [acct])
+
+        async def scenario() -> tuple[int, float]:
+            ticks: list[float] = []
+
+            async def tick() -> None:
+                while True:
+                    ticks.append(time.monotonic())
+                    await asyncio.sleep(0.01)
+
+            ticker = asyncio.create_task(tick())
+            await asyncio.sleep(0)
+            start = time.monotonic()
+            await worker.arun_once(T0)
+            waited = time.monotonic() - start
+            ticker.cancel()
+            await worker.aclose()
+            # Ticks while the claim waited for the row (released after 1 s).
+            return sum(start < t < start + 0.9 for t in ticks), waited
+
+        with psycopg.connect(pg) as other:
+            other.execute(
+                "SELECT 1 FROM brandkit_outbox_deliveries WHERE id = %s FOR UPDATE", (d.id,)
+            )
+            timer = threading.Timer(1.0, other.rollback)
+            timer.start()
+            try:
+                ticks, waited = asyncio.run(scenario())
+            finally:
+                timer.cancel()
+    assert waited >= 0.9  # the claim did wait for the row
+    assert ticks >= 30  # and the loop ran meanwhile

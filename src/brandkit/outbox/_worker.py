@@ -179,7 +179,11 @@ class Worker:
         from brandkit.campaign._holds import abefore_claim  # campaigns whose article is live
 
         await abefore_claim(self.outbox, self.client or self._own_client(), self.accounts, at)
-        claimed = self.outbox.claim(at, accounts=list(self.accounts), limit=self.batch)
+        # The outbox's own calls run in a thread: a claim waiting for a lock (or a slow
+        # database) must not stop the loop, where other accounts' requests are under way.
+        claimed = await asyncio.to_thread(
+            self.outbox.claim, at, accounts=list(self.accounts), limit=self.batch
+        )
         if not claimed:
             return []
         if self.credentials is not None:
@@ -193,12 +197,12 @@ class Worker:
                 for i, delivery in enumerate(items):
                     if stop is not None and stop.is_set():
                         return
-                    if not self._media_gone(delivery):
+                    if not await asyncio.to_thread(self._media_gone, delivery):
                         try:
                             await client.deliver(delivery, self.accounts[delivery.account])
                         except Exception:
                             logger.exception("delivery %s: the attempt broke off", delivery.id)
-                    pause = self._settle(delivery)
+                    pause = await asyncio.to_thread(self._settle, delivery)
                     settled.add(delivery.id)
                     _tell(on_delivery, delivery)
                     if pause is not None:

@@ -1,5 +1,6 @@
 """Metrics: canonical samples, collection, a time-series store, queries and reports."""
 
+from brandkit.metrics._duck import Analytics
 from brandkit.metrics._export import CSV_COLUMNS, read_csv
 from brandkit.metrics._report import render_report, write_report
 from brandkit.metrics._rows import (
@@ -12,15 +13,17 @@ from brandkit.metrics._rows import (
     UnavailableMetric,
 )
 from brandkit.metrics._sample import METRICS, Metric, MetricSample
-from brandkit.metrics._store import MetricsStore
+from brandkit.metrics._store import MetricsQueries, MetricsStore
 
 __all__ = [
     "CSV_COLUMNS",
     "ENGAGEMENT_METRICS",
     "METRICS",
+    "Analytics",
     "FollowerGrowth",
     "Metric",
     "MetricSample",
+    "MetricsQueries",
     "MetricsStore",
     "Point",
     "PostEngagement",

@@ -28,7 +28,7 @@ from brandkit.metrics._rows import (
 )
 from brandkit.metrics._sample import METRICS, Metric, MetricSample
 from brandkit.metrics._sql import TimeLike
-from brandkit.metrics._store import MetricsStore
+from brandkit.metrics._store import MetricsQueries
 from brandkit.metrics._svg import (
     WEEKDAYS,
     Bar,
@@ -327,7 +327,7 @@ def _when(value: datetime | None) -> str:
 
 
 def _engagement_section(
-    store: MetricsStore,
+    store: MetricsQueries,
     platforms: Sequence[str],
     campaign: str | None,
     since: TimeLike | None,
@@ -832,7 +832,7 @@ def _summary(
 
 
 def render_report(
-    store: MetricsStore,
+    store: MetricsQueries,
     *,
     campaign: str | None = None,
     since: TimeLike | None = None,
@@ -918,7 +918,7 @@ def render_report(
 
 
 def write_report(
-    store: MetricsStore,
+    store: MetricsQueries,
     out_path: str | os.PathLike[str],
     *,
     campaign: str | None = None,
@@ -949,7 +949,8 @@ def write_report(
     figure. Each post's own rate says which basis it uses.
 
     Args:
-        store: the metrics store to report on.
+        store: the metrics store to report on, or its `Analytics` (the same HTML, from
+            DuckDB: for large histories).
         out_path: where to write (parent folders are created).
         campaign: report on this campaign's posts only.
         since: only samples fetched at or after this time (ISO 8601 text or a datetime).

@@ -44,6 +44,8 @@ from brandkit.metrics._sql import (
 if TYPE_CHECKING:
     import pandas  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
+    from brandkit.metrics._duck import Analytics
+
 __all__ = ["MetricsStore"]
 
 _CHUNK = 20_000
@@ -614,6 +616,26 @@ class MetricsStore(MetricsQueries):
                 if self._conn is not None:
                     with contextlib.suppress(sqlite3.ProgrammingError):
                         cursor.close()
+
+    # -- analytics ---------------------------------------------------------------------------
+
+    def analytics(
+        self, path: str | os.PathLike[str] | None = None, *, refresh: bool = True
+    ) -> Analytics:
+        """The analytics path over this store's file: the same queries answered by DuckDB
+        from an incrementally refreshed copy (see [`Analytics`][brandkit.metrics.Analytics]).
+
+        Args:
+            path: the DuckDB file (default: this store's path with ``.duckdb`` appended).
+            refresh: bring the copy up to date now.
+
+        Raises:
+            ConfigurationError: duckdb is not installed (``pip install 'brandkit[analytics]'``),
+                or this store is not on a file.
+        """
+        from brandkit.metrics._duck import Analytics
+
+        return Analytics(self, path, refresh=refresh)
 
     # -- export ------------------------------------------------------------------------------
 

@@ -285,7 +285,8 @@ class Analytics(MetricsQueries):
         return src
 
     def refresh(self) -> int:
-        """Bring the copy up to date with the store; return how many samples were copied.
+        """Bring the copy up to date with the store; return how many samples it copied (the
+        new ones and those of the newest instant it had, or every one after a back-fill).
 
         Raises:
             ConfigurationError: the store cannot be read (see the class), or this

@@ -50,7 +50,6 @@ SQLITE_ONLY = {
 # sqlite3's trace; test_cli opens --db PATH, which the command line checks is a file.
 SQLITE_ONLY_MODULES = {
     "test_store_cost.py": "pins SQLite's statements and commits (sqlite3's trace)",
-    "test_cli.py": "the command line's --db checks that the file exists",
 }
 
 

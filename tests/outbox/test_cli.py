@@ -105,7 +105,7 @@ def test_retry_and_cancel(db: Path, filled: dict[str, str]) -> None:
 
 
 def test_refusals_exit_1_with_the_reason(
-    db: Path, filled: dict[str, str], capsys: pytest.CaptureFixture[str]
+    db: Path, filled: dict[str, str], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     """Cancelling twice, an unknown id, an ambiguous prefix or a missing file exit 1."""
     assert cli("outbox", "cancel", "--db", str(db), filled["pending"])[0] == 0
@@ -115,16 +115,16 @@ def test_refusals_exit_1_with_the_reason(
     assert "no delivery 'zzzz'" in capsys.readouterr().err
     assert cli("outbox", "show", "--db", str(db), "")[0] == 1
     assert "more than one" in capsys.readouterr().err
-    assert cli("outbox", "list", "--db", str(db.with_name("missing.db")))[0] == 1
+    assert cli("outbox", "list", "--db", str(tmp_path / "missing.db"))[0] == 1
     assert "no outbox" in capsys.readouterr().err
-    assert not db.with_name("missing.db").exists()
+    assert not (tmp_path / "missing.db").exists()
 
 
-def test_run_needs_an_accounts_file(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_needs_an_accounts_file(
+    db: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     """run refuses a missing accounts file with a message, before touching anything."""
-    assert (
-        cli("run", "--db", str(db), "--accounts", str(db.with_name("nope.toml")), "--once")[0] == 1
-    )
+    assert cli("run", "--db", str(db), "--accounts", str(tmp_path / "nope.toml"), "--once")[0] == 1
     assert "cannot read" in capsys.readouterr().err
 
 

@@ -20,7 +20,25 @@ resolved by the adapter's find-my-post flow, never by a blind re-send. See ``doc
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from brandkit.outbox._store import Outbox, OutboxEvent
 from brandkit.outbox._worker import Worker
 
-__all__ = ["Outbox", "OutboxEvent", "Worker"]
+if TYPE_CHECKING:
+    from brandkit.outbox._postgres import PostgresOutbox
+
+__all__ = ["Outbox", "OutboxEvent", "PostgresOutbox", "Worker"]
+
+
+def __getattr__(name: str) -> Any:
+    """``PostgresOutbox`` on first use: the SQLite outbox needs none of it.
+
+    Raises:
+        AttributeError: no such name.
+    """
+    if name == "PostgresOutbox":
+        from brandkit.outbox._postgres import PostgresOutbox
+
+        return PostgresOutbox
+    raise AttributeError(f"module 'brandkit.outbox' has no attribute {name!r}")

@@ -39,7 +39,12 @@ def _open(
     create: bool = False,
     accounts: dict[str, Account] | None = None,
 ) -> Outbox:
-    if not create and args.db != ":memory:" and not Path(args.db).exists():
+    from brandkit.backends import kind_of
+
+    # A PostgreSQL URL names a server, not a file: the outbox itself says when its
+    # tables are missing.
+    local = kind_of(args.db) == "sqlite"
+    if local and not create and args.db != ":memory:" and not Path(args.db).exists():
         raise ConfigurationError(
             f"no outbox at {args.db!r}: check --db, or pass --create to make a new one"
             if hasattr(args, "create")

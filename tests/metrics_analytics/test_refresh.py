@@ -167,3 +167,17 @@ def test_without_duckdb_the_error_says_what_to_install(
     monkeypatch.setitem(sys.modules, "duckdb", None)  # makes ``import duckdb`` fail
     with pytest.raises(ConfigurationError, match=r"pip install 'brandkit\[analytics\]'"):
         store.analytics()
+
+
+def test_a_copy_of_another_store_is_replaced(tmp_path: Path) -> None:
+    copy = tmp_path / "shared.duckdb"
+    with MetricsStore(tmp_path / "one.db") as one, MetricsStore(tmp_path / "two.db") as two:
+        one.add(edge_samples(seed=1, posts=10))
+        # The same samples with other values: the same times and count, so only knowing
+        # which store the copy came from tells them apart.
+        two.add(attrs.evolve(s, value=(s.value or 0) + 1) for s in edge_samples(seed=1, posts=10))
+        assert one.count() == two.count()
+        with one.analytics(copy) as a:
+            _same(one, a)
+        with two.analytics(copy) as a:
+            _same(two, a)

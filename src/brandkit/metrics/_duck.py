@@ -322,6 +322,10 @@ class Analytics(MetricsQueries):
         _load(src, duck, tmp, "metrics_series", _SERIES, "s", "FROM metrics_series AS s", [])
         row = duck.execute("SELECT value FROM metrics_meta WHERE key = 'watermark'").fetchone()
         mark = int(row[0]) if row is not None else None
+        row = duck.execute("SELECT value FROM metrics_meta WHERE key = 'source'").fetchone()
+        origin = str(Path(self.source).resolve())
+        if row is not None and row[0] != origin:
+            mark = None  # a copy of another store: start again
         copied = 0
         if mark is not None:
             # Samples at the newest copied time may have been joined by others of the same
@@ -353,7 +357,7 @@ class Analytics(MetricsQueries):
         duck.execute("DELETE FROM metrics_meta WHERE key IN ('watermark', 'source')")
         if newest is not None and newest[0] is not None:
             duck.execute("INSERT INTO metrics_meta VALUES ('watermark', ?)", [str(int(newest[0]))])
-        duck.execute("INSERT INTO metrics_meta VALUES ('source', ?)", [self.source])
+        duck.execute("INSERT INTO metrics_meta VALUES ('source', ?)", [origin])
         return copied
 
 

@@ -268,6 +268,28 @@ def test_release_with_retry_time_defers(outbox: Outbox, emu: OutboxNetEmulator) 
     assert [x.id for x in outbox.due(T0)] == [d.id]
 
 
+def test_a_post_waiting_for_its_retry_holds_its_accounts_later_posts(
+    outbox: Outbox, emu: OutboxNetEmulator
+) -> None:
+    """An account's posts go out in their order: while its first post waits for its retry
+    time, its later post is not due (another account's is), and at that time both are, the
+    first one first."""
+    ours, theirs = emu.account(name="ours"), emu.account(name="theirs")
+    (first,) = outbox.add(Post(text="first"), ours)
+    (first,) = outbox.claim(T0)
+    first.status = DeliveryStatus.FAILED
+    outbox.save(first)
+    outbox.release(first.id, retry_at=T0 + timedelta(minutes=5))
+    (second,) = outbox.add(Post(text="second"), ours)
+    (other,) = outbox.add(Post(text="other"), theirs)
+    assert [d.id for d in outbox.due(T0)] == [other.id]
+    assert [d.id for d in outbox.due(T0 + timedelta(minutes=5))] == [
+        first.id,
+        second.id,
+        other.id,
+    ]
+
+
 def test_cancelled_delivery_is_never_taken_or_reopened(
     outbox: Outbox, emu: OutboxNetEmulator
 ) -> None:

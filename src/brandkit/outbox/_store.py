@@ -814,7 +814,7 @@ class Outbox(SQLiteStore):
         # A worker takes pending (publish), unknown (reconcile first) and sending whose lease
         # is free (its process died mid-send: reconciled as unknown, never re-sent blindly).
         sql = (
-            "SELECT id, data FROM outbox_deliveries "
+            "SELECT id, data FROM outbox_deliveries AS d "
             "WHERE status IN ('pending', 'unknown', 'sending') "
             "AND (scheduled_at IS NULL OR scheduled_at <= ?) "
             "AND (not_before IS NULL OR not_before <= ?) "
@@ -822,8 +822,14 @@ class Outbox(SQLiteStore):
             # One publisher per account at a time keeps an account's posts in order.
             "AND account NOT IN (SELECT account FROM outbox_deliveries "
             "  WHERE lease_owner IS NOT NULL AND NOT outbox_lease_open(lease_owner, lease_until)) "
+            # So does this: a post given a retry time holds its account's later posts back
+            # until then (an unknown one does not: it may be on the platform already).
+            "AND NOT EXISTS (SELECT 1 FROM outbox_deliveries AS e "
+            "  WHERE e.account = d.account AND e.status = 'pending' AND e.not_before > ? "
+            "  AND (COALESCE(e.scheduled_at, e.created_at), e.created_at, e.rowid) "
+            "    < (COALESCE(d.scheduled_at, d.created_at), d.created_at, d.rowid)) "
         )
-        args: builtins.list[Any] = [stamp, stamp]
+        args: builtins.list[Any] = [stamp, stamp, stamp]
         if accounts is not None:
             sql += f"AND account IN ({', '.join('?' for _ in accounts)}) "
             args.extend(accounts)

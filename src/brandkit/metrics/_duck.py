@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS metrics_samples (
     series_id BIGINT NOT NULL, fetched_at BIGINT NOT NULL, value DOUBLE,
     available BOOLEAN NOT NULL, raw_name TEXT, reason TEXT
 );
+CREATE TABLE IF NOT EXISTS metrics_latest AS SELECT * FROM metrics_samples LIMIT 0;
 """
 
 # Each copied table's columns: (name, DuckDB type, nullable). NULL travels as a flag
@@ -102,6 +103,9 @@ class _DuckCursor:
 
 class _DuckConnection:
     """A DuckDB connection with ``sqlite3``'s ``execute`` (see `_queries.Connection`)."""
+
+    # Each series' latest sample, kept by `Analytics.refresh`.
+    latest_table = "metrics_latest"
 
     def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
         self._conn = conn
@@ -353,6 +357,13 @@ class Analytics(MetricsQueries):
             copied = _load(
                 src, duck, tmp, "metrics_samples", _SAMPLES, "x", "FROM metrics_samples AS x", []
             )
+        # Each series' latest sample, which most queries read (see `_queries._latest_sql`).
+        duck.execute("DELETE FROM metrics_latest")
+        duck.execute(
+            "INSERT INTO metrics_latest SELECT x.* FROM metrics_samples AS x JOIN ("
+            "SELECT series_id, MAX(fetched_at) AS m FROM metrics_samples GROUP BY series_id"
+            ") AS l ON l.series_id = x.series_id AND l.m = x.fetched_at"
+        )
         newest = duck.execute("SELECT MAX(fetched_at) FROM metrics_samples").fetchone()
         duck.execute("DELETE FROM metrics_meta WHERE key IN ('watermark', 'source')")
         if newest is not None and newest[0] is not None:

@@ -19,7 +19,7 @@ expiry, and `refresh_due` refreshes every stored token that is about to expire.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from brandkit.accounts import Account, CredentialsHook, MediaHost
 from brandkit.auth import bluesky, linkedin, mastodon, store, x
@@ -55,6 +55,9 @@ from brandkit.auth.store import (
     WrongStoreKey,
     refresh_locked,
 )
+
+if TYPE_CHECKING:
+    from brandkit.auth._pgstore import PostgresStore
 from brandkit.auth.x import OAuth1Start, XCredentials, XOAuth1Credentials
 from brandkit.errors import ConfigurationError
 
@@ -78,6 +81,7 @@ __all__ = [
     "MastodonCredentials",
     "MetaLogin",
     "OAuth1Start",
+    "PostgresStore",
     "ReadOnlyStore",
     "Start",
     "ThreadsCredentials",
@@ -229,3 +233,12 @@ def account_from(
     raise ConfigurationError(
         f"account_from needs credentials from brandkit.auth, got {type(creds).__name__}"
     )
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use, so that importing brandkit.auth never imports psycopg.
+    if name == "PostgresStore":
+        from brandkit.auth._pgstore import PostgresStore
+
+        return PostgresStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,6 +4,8 @@
   [`Account.load`][brandkit.Account.load] reads.
 - `EncryptedStore`: one SQLite file, each record encrypted with AES-GCM (the ``cryptography``
   package); the key comes from ``BRANDKIT_STORE_KEY``, the caller, or the OS keyring.
+- `PostgresStore`: the same encrypted records in a PostgreSQL table, its lock an advisory
+  lock, for processes on several hosts (needs ``brandkit[postgres]``).
 - `refresh_locked`: refresh one account's tokens under the store's lock, so that two
   processes never spend one rotating refresh token twice.
 
@@ -28,10 +30,13 @@ import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from brandkit._sqlite import SQLiteStore
 from brandkit.errors import BrandkitError, ConfigurationError, Unsupported
+
+if TYPE_CHECKING:
+    from brandkit.auth._pgstore import PostgresStore
 
 __all__ = [
     "KEY_ENV",
@@ -39,11 +44,23 @@ __all__ = [
     "CredentialStoreLocked",
     "EncryptedStore",
     "EnvironmentStore",
+    "PostgresStore",
     "ReadOnlyStore",
     "WrongStoreKey",
     "new_key",
     "refresh_locked",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # PostgresStore lives in its own module, imported on first use: importing the store
+    # never imports the PostgreSQL driver.
+    if name == "PostgresStore":
+        from brandkit.auth._pgstore import PostgresStore
+
+        return PostgresStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 KEY_ENV = "BRANDKIT_STORE_KEY"
 """The environment variable that holds an `EncryptedStore`'s key (base64 of 32 bytes)."""
@@ -300,6 +317,89 @@ def _resolve_key(key: str | bytes | None) -> bytes:
 _CHECK = b"brandkit credential store"
 
 
+class _Sealer:
+    """The record encryption every encrypted store shares (`EncryptedStore`,
+    `PostgresStore`): AES-256-GCM, a fresh 96-bit nonce per record, each record bound to
+    its key (the associated data), and a known text sealed once per store so that a wrong
+    key is refused when the store opens. The key lives only inside the AESGCM object."""
+
+    def __init__(self, key: str | bytes | None, store: str) -> None:
+        try:
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        except ImportError:
+            raise ConfigurationError(
+                f"{store} needs the cryptography package: pip install 'brandkit[store]'"
+            ) from None
+        self._aead = AESGCM(_resolve_key(key))
+
+    def __repr__(self) -> str:
+        return "_Sealer(key=**********)"
+
+    def seal(self, key: str, plain: bytes) -> tuple[bytes, bytes]:
+        nonce = secrets.token_bytes(12)
+        return nonce, self._aead.encrypt(nonce, plain, key.encode())
+
+    def open(self, key: str, nonce: bytes, data: bytes, where: str) -> bytes:
+        from cryptography.exceptions import InvalidTag
+
+        try:
+            return self._aead.decrypt(nonce, data, key.encode())
+        except InvalidTag:
+            raise WrongStoreKey(
+                f"the key does not open the record {key!r} of {where}: the store was "
+                "made with another key, or the record was changed; use the store's own key"
+            ) from None
+
+    def check_value(self) -> str:
+        """The known text sealed with this key, as the store keeps it."""
+        nonce, sealed = self.seal("check", _CHECK)
+        return base64.b64encode(nonce + sealed).decode("ascii")
+
+    def verify(self, value: str, where: str) -> None:
+        """Raise `WrongStoreKey` unless ``value`` (from `check_value`) opens with this key."""
+        raw = base64.b64decode(value)
+        try:
+            ok = self.open("check", raw[:12], raw[12:], where) == _CHECK
+        except WrongStoreKey:
+            ok = False
+        if not ok:
+            raise WrongStoreKey(
+                f"the key does not open {where}: it was made with another key; set "
+                f"{KEY_ENV} (or pass key=) to the key it was made with"
+            )
+
+    def seal_record(self, key: str, data: Mapping[str, Any], where: str) -> tuple[bytes, bytes]:
+        """``data`` as JSON, sealed under ``key``.
+
+        Raises:
+            ConfigurationError: an empty key, data that is not JSON-able or is larger
+                than 1 MiB (the message never quotes the data).
+        """
+        if not key:
+            raise ConfigurationError(f"{where}: a key must not be empty")
+        try:
+            plain = json.dumps(dict(data), separators=(",", ":"), sort_keys=True).encode()
+        except (TypeError, ValueError) as exc:
+            raise ConfigurationError(
+                f"the credentials for {key!r} are not JSON-able ({type(exc).__name__}): "
+                "store creds.to_dict()"
+            ) from None
+        if len(plain) > _MAX_RECORD:
+            raise ConfigurationError(f"the credentials for {key!r} are larger than 1 MiB")
+        return self.seal(key, plain)
+
+    def open_record(self, key: str, nonce: bytes, data: bytes, where: str) -> Record:
+        """The record sealed by `seal_record`.
+
+        Raises:
+            WrongStoreKey: it does not decrypt with this key, or is not a record.
+        """
+        value = json.loads(self.open(key, nonce, data, where))
+        if not isinstance(value, dict):
+            raise WrongStoreKey(f"the record {key!r} of {where} is not a credential record")
+        return value
+
+
 class EncryptedStore(SQLiteStore):
     """Credentials in one SQLite file (mode 0600), each record encrypted with AES-256-GCM.
 
@@ -333,33 +433,10 @@ class EncryptedStore(SQLiteStore):
     def __init__(
         self, path: str | Path, key: str | bytes | None = None, *, timeout: float = 30.0
     ) -> None:
-        try:
-            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-        except ImportError:
-            raise ConfigurationError(
-                "EncryptedStore needs the cryptography package: pip install 'brandkit[store]'"
-            ) from None
-
-        # The key lives only inside the AESGCM object, never in an attribute of ours.
-        self._aead = AESGCM(_resolve_key(key))
+        self._sealer = _Sealer(key, "EncryptedStore")
         self._open(str(path), timeout)
         self._locks = _FileLocks(Path(self.path + ".locks"), repr(self))
         self._check_key()
-
-    def _seal(self, key: str, plain: bytes) -> tuple[bytes, bytes]:
-        nonce = secrets.token_bytes(12)
-        return nonce, self._aead.encrypt(nonce, plain, key.encode())
-
-    def _open_record(self, key: str, nonce: bytes, data: bytes) -> bytes:
-        from cryptography.exceptions import InvalidTag
-
-        try:
-            return self._aead.decrypt(nonce, data, key.encode())
-        except InvalidTag:
-            raise WrongStoreKey(
-                f"the key does not open the record {key!r} of {self!r}: the store was "
-                "made with another key, or the file was changed; use the store's own key"
-            ) from None
 
     def _check_key(self) -> None:
         """Refuse a wrong key when opening, not at the first read: the file keeps a
@@ -367,23 +444,16 @@ class EncryptedStore(SQLiteStore):
         with self._tx() as db:
             row = db.execute("SELECT value FROM credential_meta WHERE key = 'check'").fetchone()
             if row is None:
-                nonce, sealed = self._seal("check", _CHECK)
                 db.execute(
                     "INSERT INTO credential_meta (key, value) VALUES ('check', ?)",
-                    (base64.b64encode(nonce + sealed).decode("ascii"),),
+                    (self._sealer.check_value(),),
                 )
                 return
-        raw = base64.b64decode(row[0])
         try:
-            ok = self._open_record("check", raw[:12], raw[12:]) == _CHECK
+            self._sealer.verify(row[0], repr(self))
         except WrongStoreKey:
-            ok = False
-        if not ok:
             self.close()
-            raise WrongStoreKey(
-                f"the key does not open {self!r}: it was made with another key; set "
-                f"{KEY_ENV} (or pass key=) to the key it was made with"
-            )
+            raise
 
     def get(self, key: str) -> Record | None:
         """The record under ``key``, decrypted; ``None`` if there is none.
@@ -396,10 +466,7 @@ class EncryptedStore(SQLiteStore):
             row = db.execute("SELECT nonce, data FROM credentials WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
-        value = json.loads(self._open_record(key, row[0], row[1]))
-        if not isinstance(value, dict):
-            raise WrongStoreKey(f"the record {key!r} of {self!r} is not a credential record")
-        return value
+        return self._sealer.open_record(key, row[0], row[1], repr(self))
 
     def put(self, key: str, data: Mapping[str, Any]) -> None:
         """Encrypt ``data`` (JSON-able, e.g. ``creds.to_dict()``) and store it under
@@ -410,18 +477,7 @@ class EncryptedStore(SQLiteStore):
                 than 1 MiB (the message never quotes the data).
             OutboxConflict: another process kept the file locked past ``timeout``.
         """
-        if not key:
-            raise ConfigurationError(f"{self!r}: a key must not be empty")
-        try:
-            plain = json.dumps(dict(data), separators=(",", ":"), sort_keys=True).encode()
-        except (TypeError, ValueError) as exc:
-            raise ConfigurationError(
-                f"the credentials for {key!r} are not JSON-able ({type(exc).__name__}): "
-                "store creds.to_dict()"
-            ) from None
-        if len(plain) > _MAX_RECORD:
-            raise ConfigurationError(f"the credentials for {key!r} are larger than 1 MiB")
-        nonce, sealed = self._seal(key, plain)
+        nonce, sealed = self._sealer.seal_record(key, data, repr(self))
         with self._tx() as db:
             db.execute(
                 "INSERT INTO credentials (key, nonce, data, updated_at) VALUES (?, ?, ?, ?) "

@@ -1,0 +1,269 @@
+"""The credential store in PostgreSQL, for processes on several hosts.
+
+The records are sealed exactly as `EncryptedStore` seals them (AES-256-GCM, a fresh nonce
+per record, bound to its key); only the keys (account names) are readable in the table.
+`PostgresStore.lock` is a session advisory lock taken on a connection of its own, so that it
+holds across hosts and is let go by the server when its holder's connection dies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from typing import TYPE_CHECKING, Any
+
+from brandkit.auth.store import (
+    LOCK_WAIT,
+    CredentialStoreLocked,
+    Record,
+    _Sealer,
+)
+from brandkit.backends import (
+    DEFAULT_PREFIX,
+    Schema,
+    check_prefix,
+    connect,
+    migrate,
+    redact_url,
+    register,
+    scrub,
+)
+from brandkit.errors import BrandkitError, ConfigurationError
+
+if TYPE_CHECKING:
+    import psycopg
+
+__all__ = ["SCHEMA", "PostgresStore"]
+
+SCHEMA = register(
+    Schema(
+        "credentials",
+        (
+            (
+                "CREATE TABLE {prefix}credential_meta (key text PRIMARY KEY, value text NOT NULL)",
+                "CREATE TABLE {prefix}credentials ("
+                " key text PRIMARY KEY, nonce bytea NOT NULL, data bytea NOT NULL,"
+                " updated_at timestamptz NOT NULL DEFAULT now())",
+            ),
+        ),
+    )
+)
+
+
+def _lock_key(prefix: str, key: str) -> int:
+    """The advisory lock of one account (a signed 64-bit key; the prefix keeps stores that
+    share a database apart)."""
+    digest = hashlib.blake2b(f"brandkit-cred:{prefix}:{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class PostgresStore:
+    """Credentials in a PostgreSQL table, each record encrypted with AES-256-GCM as in
+    `EncryptedStore` (same key handling: ``key=``, ``$BRANDKIT_STORE_KEY`` or the OS
+    keyring).
+
+    ```python
+    store = PostgresStore("postgresql://brandkit@db.internal/brandkit")  # key from the env
+    account = load_account(store, "acme-x")
+    ```
+
+    The tables are created (or migrated) when the store opens; ``brandkit db upgrade``
+    does it ahead of time. `lock` holds an account against every process on every host
+    that uses the same database and prefix.
+
+    Args:
+        url: a ``postgresql://`` URL (its password is never shown in messages or the repr).
+        key: the 32-byte key, raw or base64; ``None``: ``$BRANDKIT_STORE_KEY``, then the
+            OS keyring.
+        prefix: the table prefix (lower-case letters, digits, ``_``).
+
+    Raises:
+        ConfigurationError: no key or a bad one, psycopg or cryptography missing, not a
+            PostgreSQL URL, a bad prefix, or a schema newer than this brandkit.
+        WrongStoreKey: the table was made with another key.
+        BrandkitError: the server cannot be reached.
+    """
+
+    def __init__(
+        self, url: str, key: str | bytes | None = None, *, prefix: str = DEFAULT_PREFIX
+    ) -> None:
+        self.prefix = check_prefix(prefix)
+        self._url = url
+        self._sealer = _Sealer(key, "PostgresStore")
+        self._mutex = threading.Lock()
+        self._conn: psycopg.Connection[Any] | None = None
+        self._pid = -1
+        with self._mutex:
+            try:
+                migrate(self._connect(), SCHEMA, prefix=self.prefix)
+                self._check_key()
+            except BaseException:
+                self._drop()
+                raise
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({redact_url(self._url)!r}, prefix={self.prefix!r})"
+
+    def __enter__(self) -> PostgresStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close this process's connection (a later call opens a new one)."""
+        with self._mutex:
+            self._drop()
+
+    # -- connection ------------------------------------------------------------------------
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        # One connection per process: a connection never crosses a fork.
+        if self._conn is not None and self._pid == os.getpid() and not self._conn.closed:
+            return self._conn
+        self._conn = connect(self._url, autocommit=True)
+        self._pid = os.getpid()
+        return self._conn
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None and self._pid == os.getpid():
+            conn.close()
+
+    def _fail(self, exc: Exception) -> BrandkitError:
+        self._drop()
+        detail = scrub(f"{type(exc).__name__}: {exc}", self._url)
+        return BrandkitError(f"{self!r} failed: {detail}")
+
+    def _run(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        import psycopg
+
+        with self._mutex:
+            try:
+                cur = self._connect().execute(sql, params)
+                return cur.fetchall() if cur.description is not None else []
+            except psycopg.Error as exc:
+                raise self._fail(exc) from None
+
+    def _check_key(self) -> None:
+        """Refuse a wrong key when opening: the table keeps a known text sealed with the
+        key it was made with."""
+        conn = self._connect()
+        conn.execute(
+            f"INSERT INTO {self.prefix}credential_meta (key, value) VALUES ('check', %s)"  # noqa: S608 - prefix validated
+            " ON CONFLICT (key) DO NOTHING",
+            (self._sealer.check_value(),),
+        )
+        row = conn.execute(
+            f"SELECT value FROM {self.prefix}credential_meta WHERE key = 'check'"  # noqa: S608
+        ).fetchone()
+        assert row is not None
+        self._sealer.verify(str(row[0]), repr(self))
+
+    # -- records -----------------------------------------------------------------------------
+
+    def get(self, key: str) -> Record | None:
+        """The record under ``key``, decrypted; ``None`` if there is none.
+
+        Raises:
+            WrongStoreKey: the record does not decrypt with this key (changed, or moved
+                from another key).
+            BrandkitError: the database cannot be reached.
+        """
+        rows = self._run(
+            f"SELECT nonce, data FROM {self.prefix}credentials WHERE key = %s",  # noqa: S608
+            (key,),
+        )
+        if not rows:
+            return None
+        return self._sealer.open_record(key, bytes(rows[0][0]), bytes(rows[0][1]), repr(self))
+
+    def put(self, key: str, data: Mapping[str, Any]) -> None:
+        """Encrypt ``data`` (JSON-able, e.g. ``creds.to_dict()``) and store it under
+        ``key``, replacing what was there.
+
+        Raises:
+            ConfigurationError: an empty key, or data that is not JSON-able or larger
+                than 1 MiB (the message never quotes the data).
+            BrandkitError: the database cannot be reached.
+        """
+        nonce, sealed = self._sealer.seal_record(key, data, repr(self))
+        self._run(
+            f"INSERT INTO {self.prefix}credentials (key, nonce, data) VALUES (%s, %s, %s)"  # noqa: S608
+            " ON CONFLICT (key) DO UPDATE SET nonce = excluded.nonce, data = excluded.data,"
+            " updated_at = now()",
+            (key, nonce, sealed),
+        )
+
+    def remove(self, key: str) -> None:
+        """Forget ``key`` (nothing happens if it is not there).
+
+        Raises:
+            BrandkitError: the database cannot be reached.
+        """
+        self._run(f"DELETE FROM {self.prefix}credentials WHERE key = %s", (key,))  # noqa: S608
+
+    def keys(self) -> list[str]:
+        """The keys held, sorted.
+
+        Raises:
+            BrandkitError: the database cannot be reached.
+        """
+        rows = self._run(f"SELECT key FROM {self.prefix}credentials ORDER BY key")  # noqa: S608
+        return [str(r[0]) for r in rows]
+
+    # -- lock ---------------------------------------------------------------------------------
+
+    def lock(self, key: str, *, timeout: float | None = None) -> AbstractContextManager[None]:
+        """Hold ``key`` against every other holder (threads, processes, hosts) until the
+        block ends: ``pg_advisory_lock`` on a connection of its own, which the server lets
+        go if the holder dies.
+
+        Raises:
+            ConfigurationError: an empty key.
+            CredentialStoreLocked: another holder kept it past ``timeout`` (default
+                `LOCK_WAIT`).
+            BrandkitError: the database cannot be reached.
+        """
+        return self._hold(key, LOCK_WAIT if timeout is None else timeout)
+
+    @contextmanager
+    def _hold(self, key: str, timeout: float) -> Iterator[None]:
+        import psycopg
+        from psycopg import errors as pg_errors
+
+        if not key:
+            raise ConfigurationError(f"{self!r}: a key must not be empty")
+        lock = _lock_key(self.prefix, key)
+        # A connection per hold: session advisory locks are re-entrant within a session, so
+        # two threads sharing one connection would not exclude each other.
+        conn = connect(self._url, autocommit=True)
+        try:
+            try:
+                if timeout <= 0:
+                    row = conn.execute("SELECT pg_try_advisory_lock(%s)", (lock,)).fetchone()
+                    got = bool(row and row[0])
+                else:
+                    # lock_timeout bounds the wait on the server's side.
+                    conn.execute(f"SET lock_timeout = {max(1, int(timeout * 1000))}")
+                    try:
+                        conn.execute("SELECT pg_advisory_lock(%s)", (lock,))
+                        got = True
+                    except pg_errors.LockNotAvailable:
+                        got = False
+            except psycopg.Error as exc:
+                detail = scrub(f"{type(exc).__name__}: {exc}", self._url)
+                raise BrandkitError(f"{self!r}: taking the lock failed: {detail}") from None
+            if not got:
+                raise CredentialStoreLocked(
+                    f"the credentials {key!r} of {self!r} stayed locked by another refresh "
+                    f"for more than {timeout:g} s: try again, or look for a process stuck "
+                    "in a refresh"
+                )
+            yield
+        finally:
+            # Closing the session lets the lock go (also when the unlock was not reached).
+            conn.close()

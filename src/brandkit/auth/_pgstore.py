@@ -15,6 +15,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
+from pydantic import SecretStr
+
 from brandkit.auth.store import (
     LOCK_WAIT,
     CredentialStoreLocked,
@@ -91,7 +93,8 @@ class PostgresStore:
         self, url: str, key: str | bytes | None = None, *, prefix: str = DEFAULT_PREFIX
     ) -> None:
         self.prefix = check_prefix(prefix)
-        self._url = url
+        # SecretStr: the URL's password stays out of reprs of the store's attributes.
+        self._url = SecretStr(url)
         self._sealer = _Sealer(key, "PostgresStore")
         self._mutex = threading.Lock()
         self._conn: psycopg.Connection[Any] | None = None
@@ -105,7 +108,9 @@ class PostgresStore:
                 raise
 
     def __repr__(self) -> str:
-        return f"PostgresStore({redact_url(self._url)!r}, prefix={self.prefix!r})"
+        return (
+            f"PostgresStore({redact_url(self._url.get_secret_value())!r}, prefix={self.prefix!r})"
+        )
 
     def __enter__(self) -> PostgresStore:
         return self
@@ -124,7 +129,7 @@ class PostgresStore:
         # One connection per process: a connection never crosses a fork.
         if self._conn is not None and self._pid == os.getpid() and not self._conn.closed:
             return self._conn
-        self._conn = connect(self._url, autocommit=True)
+        self._conn = connect(self._url.get_secret_value(), autocommit=True)
         self._pid = os.getpid()
         return self._conn
 
@@ -135,7 +140,7 @@ class PostgresStore:
 
     def _fail(self, exc: Exception) -> BrandkitError:
         self._drop()
-        detail = scrub(f"{type(exc).__name__}: {exc}", self._url)
+        detail = scrub(f"{type(exc).__name__}: {exc}", self._url.get_secret_value())
         return BrandkitError(f"{self!r} failed: {detail}")
 
     def _run(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -240,7 +245,7 @@ class PostgresStore:
         lock = _lock_key(self.prefix, key)
         # A connection per hold: session advisory locks are re-entrant within a session, so
         # two threads sharing one connection would not exclude each other.
-        conn = connect(self._url, autocommit=True)
+        conn = connect(self._url.get_secret_value(), autocommit=True)
         try:
             try:
                 if timeout <= 0:
@@ -255,7 +260,7 @@ class PostgresStore:
                     except pg_errors.LockNotAvailable:
                         got = False
             except psycopg.Error as exc:
-                detail = scrub(f"{type(exc).__name__}: {exc}", self._url)
+                detail = scrub(f"{type(exc).__name__}: {exc}", self._url.get_secret_value())
                 raise BrandkitError(f"{self!r}: taking the lock failed: {detail}") from None
             if not got:
                 raise CredentialStoreLocked(

@@ -7,15 +7,22 @@ from typing import Any
 
 from brandkit import Client, Post, RetryPolicy, auth
 from brandkit.auth import XCredentials
-from brandkit.auth.store import EncryptedStore, refresh_locked
+from brandkit.auth.store import CredentialStore, EncryptedStore, PostgresStore, refresh_locked
 from brandkit.errors import BrandkitError
 
 KEY = "acme-x"
 FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=30)
 
 
+def open_store(target: str, store_key: str) -> EncryptedStore | PostgresStore:
+    """The store at ``target``: a ``postgresql://`` URL or an SQLite file path."""
+    if target.startswith("postgresql://"):
+        return PostgresStore(target, key=store_key)
+    return EncryptedStore(target, key=store_key)
+
+
 def refresher(
-    db: str,
+    target: str,
     store_key: str,
     client_secret: str,
     rounds: int,
@@ -30,7 +37,7 @@ def refresher(
     refreshed = 0
     errors: list[str] = []
     seen: list[str] = []
-    with EncryptedStore(db, key=store_key) as store:
+    with open_store(target, store_key) as store:
         held = store.get(KEY)
         assert held is not None
 
@@ -61,4 +68,23 @@ def refresher(
         "errors": errors,
         "seen": seen,
         "status": delivery.status.value,
+    }
+
+
+def poster(target: str, store_key: str, barrier: Any, name: str) -> dict[str, Any]:
+    """Load the stored X account, then post at the same moment as the other process: the
+    access token is expired at the emulator (but not by the stored expiry), so both get a
+    401 and refresh through the store (`load_account`'s refresh under the store's lock)."""
+    store: CredentialStore
+    with open_store(target, store_key) as store:
+        account = auth.load_account(store, KEY, name=name)
+        with Client(retry=FAST) as client:
+            barrier.wait(30)
+            (delivery,) = client.publish(Post(text=f"After the 401: {name}"), account)
+        stored = store.get(KEY) or {}
+    return {
+        "status": delivery.status.value,
+        "error": type(delivery.error).__name__ if delivery.error else None,
+        "token": account.secret("user_token"),
+        "stored": stored.get("access_token"),
     }

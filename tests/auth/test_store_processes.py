@@ -1,6 +1,10 @@
 """Two processes sharing one encrypted store refresh one X token at the same moment, 50
 times each, against the X emulator over a socket (issue 15): the emulator sees each
-refresh token used once, and both processes can post afterwards."""
+refresh token used once, and both processes can post afterwards. And two processes whose
+stored X token is expired at the emulator both get a 401 at once: the refresh after it is
+serialized by the store's lock, so the refresh token is spent once and both post.
+
+The PostgreSQL store runs the same processes (tests/auth/test_pgstore.py)."""
 
 from __future__ import annotations
 
@@ -15,10 +19,10 @@ from urllib.parse import parse_qs
 import pytest
 
 from brandkit import auth
-from brandkit.auth.store import EncryptedStore, new_key
+from brandkit.auth.store import new_key
 from brandkit.testing.x import OAuthApp, XEmulator
 
-from ._store_worker import KEY, refresher
+from ._store_worker import KEY, open_store, poster, refresher
 from .conftest import REDIRECT, consent
 
 SCOPES = ["tweet.read", "tweet.write", "users.read", "offline.access"]
@@ -32,11 +36,14 @@ def emu() -> Iterator[XEmulator]:
         yield emulator
 
 
-def connect(emu: XEmulator, app: OAuthApp, db: Path, store_key: str) -> None:
+def connect(emu: XEmulator, app: OAuthApp, target: str, store_key: str) -> dict[str, Any]:
+    """Connect an X account and keep it in the store at ``target``; returns the record."""
     start = auth.x.start(app.client_id, REDIRECT, SCOPES, base_url=emu.base_url)
     creds = auth.x.finish(start, consent(start.url), client_secret=app.client_secret)
-    with EncryptedStore(db, key=store_key) as store:
-        store.put(KEY, creds.to_dict())
+    record = auth.record_of(creds, client_secret=app.client_secret)
+    with open_store(target, store_key) as store:
+        store.put(KEY, record)
+    return record
 
 
 def refresh_tokens_used(emu: XEmulator) -> Counter[str]:
@@ -51,31 +58,26 @@ def refresh_tokens_used(emu: XEmulator) -> Counter[str]:
     return used
 
 
-def run_two(emu: XEmulator, tmp_path: Path, rounds: int, locked: bool) -> list[dict[str, Any]]:
+def run_two(emu: XEmulator, target: str, rounds: int, locked: bool) -> list[dict[str, Any]]:
+    """Two processes refreshing the token kept at ``target`` (a file or a URL)."""
     app = emu.oauth_app(redirect_uri=REDIRECT, scopes=SCOPES)
     assert app.client_secret is not None
-    db = tmp_path / "creds.db"
     store_key = new_key()
-    connect(emu, app, db, store_key)
+    connect(emu, app, target, store_key)
     ctx = multiprocessing.get_context("spawn")
     with ctx.Manager() as manager:
         barrier = manager.Barrier(2)
         with ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
             futures = [
                 pool.submit(
-                    refresher, str(db), store_key, app.client_secret, rounds, barrier, name, locked
+                    refresher, target, store_key, app.client_secret, rounds, barrier, name, locked
                 )
                 for name in ("one", "two")
             ]
             return [f.result(timeout=240) for f in futures]
 
 
-@pytest.mark.slow
-def test_two_processes_refresh_one_token_and_never_spend_it_twice(
-    emu: XEmulator, tmp_path: Path
-) -> None:
-    results = run_two(emu, tmp_path, ROUNDS, locked=True)
-
+def check_each_refresh_token_used_once(emu: XEmulator, results: list[dict[str, Any]]) -> None:
     used = refresh_tokens_used(emu)
     assert sum(used.values()) == ROUNDS  # one refresh per round, by one process or the other
     assert set(used.values()) == {1}, used.most_common(3)
@@ -88,13 +90,63 @@ def test_two_processes_refresh_one_token_and_never_spend_it_twice(
     assert sorted(emu.post_texts()) == ["Still working: one", "Still working: two"]
 
 
+def post_after_401(emu: XEmulator, target: str) -> tuple[list[dict[str, Any]], str]:
+    """Connect, expire the tokens at the emulator (the stored expiry still says they are
+    good, so nothing refreshes ahead), then two processes post at one moment. Returns
+    their results and the refresh token the connection gave."""
+    app = emu.oauth_app(redirect_uri=REDIRECT, scopes=SCOPES)
+    store_key = new_key()
+    record = connect(emu, app, target, store_key)
+    emu.expire_tokens()
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Manager() as manager:
+        barrier = manager.Barrier(2)
+        with ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
+            futures = [
+                pool.submit(poster, target, store_key, barrier, name) for name in ("one", "two")
+            ]
+            return [f.result(timeout=120) for f in futures], str(record["refresh_token"])
+
+
+def check_one_refresh_after_401(
+    emu: XEmulator, results: list[dict[str, Any]], first_refresh: str
+) -> None:
+    used = refresh_tokens_used(emu)
+    assert dict(used) == {first_refresh: 1}  # spent once, by one of the two
+    assert [(r["status"], r["error"]) for r in results] == [("sent", None), ("sent", None)]
+    # Each process asked who it is, was refused (401), and asked again after the one
+    # refresh (a request is repeated only after a 401); then each posted once.
+    paths = Counter(f"{r.method} {r.url.path}" for r in emu.requests)
+    assert paths["GET /2/users/me"] == 4, paths
+    assert paths["POST /2/tweets"] == 2, paths
+    # Both ended with the one new token, the one the store holds.
+    assert results[0]["token"] == results[1]["token"] == results[0]["stored"]
+    assert sorted(emu.post_texts()) == ["After the 401: one", "After the 401: two"]
+
+
+@pytest.mark.slow
+def test_two_processes_refresh_one_token_and_never_spend_it_twice(
+    emu: XEmulator, tmp_path: Path
+) -> None:
+    results = run_two(emu, str(tmp_path / "creds.db"), ROUNDS, locked=True)
+    check_each_refresh_token_used_once(emu, results)
+
+
+@pytest.mark.slow
+def test_two_processes_refused_at_once_refresh_once_under_the_store_lock(
+    emu: XEmulator, tmp_path: Path
+) -> None:
+    results, first_refresh = post_after_401(emu, str(tmp_path / "creds.db"))
+    check_one_refresh_after_401(emu, results, first_refresh)
+
+
 @pytest.mark.slow
 def test_without_the_lock_one_process_spends_a_refresh_token_twice(
     emu: XEmulator, tmp_path: Path
 ) -> None:
     """The control that shows the test above can fail: the bare refresh, at the same
     moment in two processes, sends the one refresh token twice and X refuses one."""
-    results = run_two(emu, tmp_path, 1, locked=False)
+    results = run_two(emu, str(tmp_path / "creds.db"), 1, locked=False)
     used = refresh_tokens_used(emu)
     assert list(used.values()) == [2]
     assert sorted(len(r["errors"]) for r in results) == [0, 1]

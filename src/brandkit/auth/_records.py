@@ -19,9 +19,17 @@ from typing import Any
 import attrs
 import httpx
 
+from brandkit._flow import Flow, Wait
 from brandkit.accounts import Account, MediaHost
-from brandkit.auth.store import CredentialStore, Record, refresh_locked
+from brandkit.auth.store import (
+    LOCK_WAIT,
+    CredentialStore,
+    CredentialStoreLocked,
+    Record,
+    refresh_locked,
+)
 from brandkit.errors import BrandkitError, ConfigurationError
+from brandkit.platforms._oauth import RefreshHook, RefreshingAdapter, set_refresh_hook
 
 __all__ = [
     "MARGINS",
@@ -316,9 +324,21 @@ def refresh_due(
     return out
 
 
-def _saver(store: CredentialStore, key: str) -> Callable[[Account, Mapping[str, str]], None]:
-    """The ``on_credentials_changed`` of a stored account: an adapter's own refresh (after
-    a 401) is written back to the store under its lock."""
+@attrs.define
+class _StoreLink:
+    """What a stored account's saver and refresh hook share: while the hook holds the
+    store's lock (and writes the record itself), the saver stands aside, since taking the
+    lock again would wait on its own holder."""
+
+    holding: bool = False
+
+
+def _saver(
+    store: CredentialStore, key: str, link: _StoreLink | None = None
+) -> Callable[[Account, Mapping[str, str]], None]:
+    """The ``on_credentials_changed`` of a stored account: a refresh made outside the
+    store's refresh hook (Bluesky's sessions, say) is written back under the store's
+    lock."""
     names = {
         "user_token": "access_token",
         "token": "access_token",
@@ -329,6 +349,8 @@ def _saver(store: CredentialStore, key: str) -> Callable[[Account, Mapping[str, 
     }
 
     def save(account: Account, changed: Mapping[str, str]) -> None:
+        if link is not None and link.holding:
+            return  # the refresh hook holds the lock and writes the record
         with store.lock(key):
             record = store.get(key)
             if record is None:
@@ -351,6 +373,74 @@ def _saver(store: CredentialStore, key: str) -> Callable[[Account, Mapping[str, 
     return save
 
 
+_POLL_FIRST = 0.005
+_POLL_MAX = 0.1
+
+
+def _store_refresher(
+    store: CredentialStore, key: str, link: _StoreLink, *, wait: float = LOCK_WAIT
+) -> RefreshHook:
+    """The refresh hook of an account loaded from ``store`` (X, LinkedIn): refresh under
+    the store's lock, after reading the record again, so that processes sharing the store
+    spend a rotating refresh token once (see `RefreshingAdapter`)."""
+
+    def hook(adapter: RefreshingAdapter, token_used: str | None) -> Flow[None]:
+        account = adapter.account
+        deadline = time.monotonic() + wait
+        delay = _POLL_FIRST
+        while True:
+            held = store.lock(key, timeout=0)
+            try:
+                held.__enter__()
+                break
+            except CredentialStoreLocked:
+                if time.monotonic() >= deadline:
+                    raise CredentialStoreLocked(
+                        f"the credentials {key!r} of {store!r} stayed locked by another "
+                        f"refresh for more than {wait:g} s: try again, or look for a process "
+                        "stuck in a refresh"
+                    ) from None
+            # Wait through the driver, never blocking: the holder may be another flow of
+            # this very process (AsyncClient), which must be able to finish.
+            yield Wait(delay)
+            delay = min(delay * 2, _POLL_MAX)
+        link.holding = True
+        try:
+            record = store.get(key)
+            stored = record.get("access_token") if record is not None else None
+            if record is not None and isinstance(stored, str) and stored != token_used:
+                # Refreshed since this token was sent (by another process, or another flow
+                # here): take the stored tokens and spend nothing.
+                refresh = record.get("refresh_token")
+                account.update_secrets(
+                    **{
+                        adapter.token_name: stored,
+                        "refresh_token": refresh if isinstance(refresh, str) else None,
+                    }
+                )
+                expires = record.get("expires_at")
+                adapter.token_expires_at = (
+                    float(expires) if isinstance(expires, int | float) else None
+                )
+                return
+            yield from adapter.refresh_now(token_used)
+            new = account.secret(adapter.token_name)
+            if record is not None and new and new != stored:
+                # Written before the lock is let go: the next holder reads these tokens.
+                record["access_token"] = new
+                record["refresh_token"] = account.secret("refresh_token") or record.get(
+                    "refresh_token"
+                )
+                record["expires_at"] = adapter.token_expires_at
+                record["issued_at"] = time.time()
+                store.put(key, record)
+        finally:
+            link.holding = False
+            held.__exit__(None, None, None)
+
+    return hook
+
+
 def load_account(
     store: CredentialStore,
     key: str,
@@ -363,6 +453,11 @@ def load_account(
 ) -> Account:
     """The account stored under ``key``: its token refreshed first when it expires within
     its platform's margin (under the store's lock), and refreshed tokens written back.
+
+    Later refreshes by the account's adapter (X, LinkedIn: after a 401, or a minute before
+    expiry) also happen under the store's lock: the stored record is read again first, and
+    when another process already refreshed, its tokens are taken and no refresh token is
+    spent; otherwise the new tokens are stored before the lock is let go.
 
     Args:
         store: the credential store.
@@ -393,12 +488,16 @@ def load_account(
             clock=clock,
             margin=MARGINS.get(_platform(record), 300.0),
         )
-    return account_of(
+    link = _StoreLink()
+    account = account_of(
         record,
         name=name or key,
-        on_credentials_changed=_saver(store, key),
+        on_credentials_changed=_saver(store, key, link),
         media_host=media_host,
     )
+    # X and LinkedIn refresh after a 401 (or just before expiry) under the store's lock.
+    set_refresh_hook(account, _store_refresher(store, key, link))
+    return account
 
 
 _ACCESS_SECRET = {

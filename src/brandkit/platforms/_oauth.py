@@ -4,9 +4,10 @@ LinkedIn), the OAuth 2 token answer, and reading answers that carry new credenti
 from __future__ import annotations
 
 import logging
+import weakref
 from abc import abstractmethod
 from collections.abc import Callable
-from typing import Annotated, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, TypeAlias, TypeVar
 
 import httpx
 import pydantic
@@ -15,7 +16,14 @@ from brandkit._flow import Flow, Send
 from brandkit.errors import MalformedResponse
 from brandkit.platforms._base import Adapter, Answer
 
-__all__ = ["RefreshingAdapter", "TokenAnswer", "parse_credentials"]
+__all__ = [
+    "RefreshHook",
+    "RefreshingAdapter",
+    "TokenAnswer",
+    "parse_credentials",
+    "refresh_hook_of",
+    "set_refresh_hook",
+]
 
 M = TypeVar("M", bound=pydantic.BaseModel)
 logger = logging.getLogger(__name__)
@@ -54,12 +62,40 @@ class TokenAnswer(Answer):
     ) = None
 
 
+RefreshHook: TypeAlias = Callable[["RefreshingAdapter", "str | None"], Flow[None]]
+"""Called as ``hook(adapter, token_used)`` instead of the adapter's own refresh: a flow that
+ends with the account holding a good token, e.g. by running ``adapter.refresh_now`` under a
+credential store's lock, or by adopting what another process stored
+(`brandkit.auth.load_account` sets one)."""
+
+# Keyed by the account, weakly: the hook lives as long as the account does, and the
+# adapters the clients make of the account find it.
+_hooks: weakref.WeakKeyDictionary[Any, RefreshHook] = weakref.WeakKeyDictionary()
+
+
+def set_refresh_hook(account: Any, hook: RefreshHook | None) -> None:
+    """Make ``hook`` refresh ``account``'s token in place of its adapter (``None``: the
+    adapter refreshes by itself again)."""
+    if hook is None:
+        _hooks.pop(account, None)
+    else:
+        _hooks[account] = hook
+
+
+def refresh_hook_of(account: Any) -> RefreshHook | None:
+    """The hook `set_refresh_hook` gave ``account``, if any."""
+    return _hooks.get(account)
+
+
 class RefreshingAdapter(Adapter):
     """An adapter that refreshes its access token a minute before it expires, and once
     more on a 401, then repeats the request.
 
     Subclasses set ``token_name`` (the account secret holding the access token), keep
     ``_expires_at`` up to date and implement `_can_refresh` and `_refresh`.
+
+    When the account has a refresh hook (`set_refresh_hook`), the hook refreshes instead,
+    so that a credential store can serialize refreshes across processes.
     """
 
     token_name: ClassVar[str]
@@ -74,6 +110,32 @@ class RefreshingAdapter(Adapter):
     def _refresh(self, token_used: str | None) -> Flow[None]:
         """Trade the refresh token for a new access token, unless another flow of this
         account already replaced ``token_used``."""
+
+    @property
+    def token_expires_at(self) -> float | None:
+        """When the access token expires (epoch seconds by ``clock``), if known."""
+        return self._expires_at
+
+    @token_expires_at.setter
+    def token_expires_at(self, value: float | None) -> None:
+        self._expires_at = value
+
+    def refresh_now(self, token_used: str | None) -> Flow[None]:
+        """The adapter's own refresh (what a refresh hook runs under its lock): trade the
+        refresh token for a new access token unless ``token_used`` was already replaced.
+
+        Raises:
+            PlatformError: the platform refused the refresh (`error_for`'s type).
+            MalformedResponse: the token answer cannot be read.
+        """
+        return self._refresh(token_used)
+
+    def _renew(self, token_used: str | None) -> Flow[None]:
+        hook = refresh_hook_of(self.account)
+        if hook is None:
+            yield from self._refresh(token_used)
+        else:
+            yield from hook(self, token_used)
 
     def _send(
         self,
@@ -92,12 +154,12 @@ class RefreshingAdapter(Adapter):
                 self.account.key,
                 expires_at - self.clock(),
             )
-            yield from self._refresh(self.account.secret(self.token_name))
+            yield from self._renew(self.account.secret(self.token_name))
         used = self.account.secret(self.token_name)
         response = yield Send(build(), idempotent=idempotent, bucket=bucket, creates=creates)
         if response.status_code == 401 and self._can_refresh():
             logger.info("%s: the access token was refused (401); refreshing it", self.account.key)
-            yield from self._refresh(used)
+            yield from self._renew(used)
             # A 401 means nothing was done, so even a create may be sent again.
             response = yield Send(build(), idempotent=idempotent, bucket=bucket, creates=creates)
         return response

@@ -8,6 +8,7 @@ The PostgreSQL store runs the same processes (tests/auth/test_pgstore.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 from collections import Counter
 from collections.abc import Iterator
@@ -18,11 +19,11 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from brandkit import auth
+from brandkit import AsyncClient, Post, auth
 from brandkit.auth.store import new_key
 from brandkit.testing.x import OAuthApp, XEmulator
 
-from ._store_worker import KEY, open_store, poster, refresher
+from ._store_worker import FAST, KEY, open_store, poster, refresher
 from .conftest import REDIRECT, consent
 
 SCOPES = ["tweet.read", "tweet.write", "users.read", "offline.access"]
@@ -151,3 +152,36 @@ def test_without_the_lock_one_process_spends_a_refresh_token_twice(
     assert list(used.values()) == [2]
     assert sorted(len(r["errors"]) for r in results) == [0, 1]
     assert {e for r in results for e in r["errors"]} == {"GrantRefused"}
+
+
+@pytest.mark.anyio
+async def test_two_flows_of_one_process_refused_at_once_refresh_once(
+    emu: XEmulator, tmp_path: Path
+) -> None:
+    """Within one process (AsyncClient, two posts at once) the second refresh waits for
+    the first through the driver instead of blocking the event loop on the store's lock,
+    then takes the stored tokens: one refresh, both posts sent."""
+    target = str(tmp_path / "creds.db")
+    app = emu.oauth_app(redirect_uri=REDIRECT, scopes=SCOPES)
+    store_key = new_key()
+    record = connect(emu, app, target, store_key)
+    emu.expire_tokens()
+    with open_store(target, store_key) as store:
+        account = auth.load_account(store, KEY)
+        async with AsyncClient(retry=FAST) as client:
+            done = await asyncio.wait_for(
+                asyncio.gather(
+                    client.publish(Post(text="At once: one"), account),
+                    client.publish(Post(text="At once: two"), account),
+                ),
+                timeout=30,
+            )
+        stored = store.get(KEY) or {}
+    assert [d.status.value for (d,) in done] == ["sent", "sent"]
+    assert dict(refresh_tokens_used(emu)) == {record["refresh_token"]: 1}
+    assert account.secret("user_token") == stored["access_token"] != record["access_token"]
+    assert isinstance(stored["expires_at"], float)  # the refresh's expiry, not unknown
+    assert sorted(emu.post_texts()) == ["At once: one", "At once: two"]
+    # Both flows were refused (each asked who it is twice): both went through the hook.
+    paths = Counter(f"{r.method} {r.url.path}" for r in emu.requests)
+    assert paths["GET /2/users/me"] == 4, paths

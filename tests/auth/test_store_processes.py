@@ -19,8 +19,9 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from brandkit import AsyncClient, Post, auth
-from brandkit.auth.store import new_key
+from brandkit import AsyncClient, Client, Post, auth
+from brandkit.auth.store import EncryptedStore, new_key
+from brandkit.testing.linkedin import LinkedInEmulator
 from brandkit.testing.x import OAuthApp, XEmulator
 
 from ._store_worker import FAST, KEY, open_store, poster, refresher
@@ -185,3 +186,36 @@ async def test_two_flows_of_one_process_refused_at_once_refresh_once(
     # Both flows were refused (each asked who it is twice): both went through the hook.
     paths = Counter(f"{r.method} {r.url.path}" for r in emu.requests)
     assert paths["GET /2/users/me"] == 4, paths
+
+
+def test_a_linkedin_account_takes_the_tokens_another_refreshed_after_its_401(
+    tmp_path: Path,
+) -> None:
+    """Two accounts loaded from one store (as two processes would) hold the same LinkedIn
+    token; it expires at the emulator. The first is refused and refreshes under the lock;
+    the second, refused too, reads the store under the lock and takes the new token
+    instead of refreshing again."""
+    scopes = ["w_organization_social", "r_organization_social", "rw_organization_admin"]
+    linkedin = LinkedInEmulator()
+    with linkedin.serve(), EncryptedStore(tmp_path / "creds.db", key=new_key()) as store:
+        app = linkedin.oauth_app(redirect_uri=REDIRECT, scopes=scopes, refresh_tokens=True)
+        start = auth.linkedin.start(app.client_id, REDIRECT, scopes, base_url=linkedin.base_url)
+        creds = auth.linkedin.finish(start, consent(start.url), client_secret=app.client_secret)
+        (page,) = auth.linkedin.organizations(creds)
+        store.put("l", auth.record_of(creds, client_secret=app.client_secret, author=page))
+        first = auth.load_account(store, "l", name="first")
+        second = auth.load_account(store, "l", name="second")
+        linkedin.expire_tokens()
+        with Client(retry=FAST) as client:
+            (one,) = client.publish(Post(text="First after expiry"), first)
+            (two,) = client.publish(Post(text="Second after expiry"), second)
+        stored = store.get("l") or {}
+    assert (one.status.value, two.status.value) == ("sent", "sent")
+    grants = [
+        parse_qs(r.content.decode())["grant_type"][0]
+        for r in linkedin.requests
+        if r.url.path == "/oauth/v2/accessToken"
+    ]
+    assert grants == ["authorization_code", "refresh_token"]  # one refresh, not two
+    assert first.secret("token") == second.secret("token") == stored["access_token"]
+    assert stored["access_token"] != creds.access_token

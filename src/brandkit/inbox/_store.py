@@ -7,14 +7,14 @@ import enum
 import json
 import logging
 import os
-import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
 from brandkit._sqlite import SQLiteStore
+from brandkit.backends import kind_of
 from brandkit.errors import BrandkitError, ConfigurationError, Unsupported
 from brandkit.inbox._model import KINDS, InboxPage, Message
 
@@ -168,6 +168,29 @@ def _at(us: int) -> datetime:
     return datetime.fromtimestamp(us / 1_000_000, UTC)
 
 
+def _row(m: Message, now: int) -> tuple[Any, ...]:
+    """The stored columns of ``m`` (fetched at ``now``), in `Inbox._insert_rows`' order."""
+    return (
+        m.key,
+        m.platform,
+        m.account,
+        m.id,
+        m.kind,
+        m.author.handle or m.author.id,
+        _us(m.created_at),
+        now,
+        MessageStatus.HIDDEN.value if m.hidden else MessageStatus.NEW.value,
+        m.our_post,
+        m.conversation,
+        m.to_json(),
+    )
+
+
+def _message(data: str) -> Message:
+    """The message stored as ``data`` (its ``data`` column)."""
+    return Message.from_dict(json.loads(data))
+
+
 def _key(message: Message | str) -> str:
     return message.key if isinstance(message, Message) else message
 
@@ -213,6 +236,18 @@ class Inbox(SQLiteStore):
     meta_table = "inbox_meta"
     # Messages can be read again from the platform: a power cut may lose the last sync.
     synchronous = "NORMAL"
+    # The UTC day of ``created_at`` (microseconds since the epoch), as ``YYYY-MM-DD``.
+    _day: ClassVar[str] = "date(created_at / 1000000, 'unixepoch')"
+    # A local file's short writes need no thread in `async_sync`; a server's do.
+    _blocking: ClassVar[bool] = False
+
+    def __new__(cls, path: str | os.PathLike[str] = "brandkit.db", *_: Any, **__: Any) -> Inbox:
+        # A PostgreSQL URL gives the same inbox on a server (brandkit.inbox._postgres).
+        if cls is Inbox and kind_of(path) == "postgresql":
+            from brandkit.inbox._postgres import PostgresInbox
+
+            return object.__new__(PostgresInbox)
+        return object.__new__(cls)
 
     def __init__(
         self,
@@ -226,24 +261,11 @@ class Inbox(SQLiteStore):
 
     # -- writing -----------------------------------------------------------------------
 
-    def _insert(self, db: sqlite3.Connection, messages: Iterable[Message], now: int) -> int:
-        rows = [
-            (
-                m.key,
-                m.platform,
-                m.account,
-                m.id,
-                m.kind,
-                m.author.handle or m.author.id,
-                _us(m.created_at),
-                now,
-                MessageStatus.HIDDEN.value if m.hidden else MessageStatus.NEW.value,
-                m.our_post,
-                m.conversation,
-                m.to_json(),
-            )
-            for m in messages
-        ]
+    def _insert(self, db: Any, messages: Iterable[Message], now: int) -> int:
+        return self._insert_rows(db, [_row(m, now) for m in messages])
+
+    def _insert_rows(self, db: Any, rows: list[tuple[Any, ...]]) -> int:
+        """Store ``rows`` (`_row`), leaving those already stored; returns how many were new."""
         before = db.total_changes
         db.executemany(
             "INSERT OR IGNORE INTO inbox_messages (key, platform, account, id, kind, author, "
@@ -251,7 +273,7 @@ class Inbox(SQLiteStore):
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
-        return db.total_changes - before
+        return int(db.total_changes - before)
 
     def add(self, messages: Iterable[Message]) -> int:
         """Store ``messages``; one already stored (same account and id) is left as it is.
@@ -324,12 +346,20 @@ class Inbox(SQLiteStore):
         """`sync` with an ``AsyncClient``: every account is read at the same time."""
 
         async def one(account: Account) -> AccountSync:
-            got = _Reading(self, account)
+            got = (
+                await asyncio.to_thread(_Reading, self, account)
+                if self._blocking
+                else _Reading(self, account)
+            )
             try:
                 while got.more():
                     page = await client.inbox(account, since=got.cursor, limit=limit)
-                    # The store is a local file: its short write does not need a thread.
-                    got.take(page)
+                    # A local file's short write does not need a thread; a server's round
+                    # trip must not block the event loop.
+                    if self._blocking:
+                        await asyncio.to_thread(got.take, page)
+                    else:
+                        got.take(page)
             except (BrandkitError, OSError) as exc:
                 got.fail(exc)
             return got.result()
@@ -345,7 +375,7 @@ class Inbox(SQLiteStore):
             row = db.execute(
                 "SELECT data FROM inbox_messages WHERE key = ?", (_key(message),)
             ).fetchone()
-        return Message.from_dict(json.loads(row[0])) if row else None
+        return _message(row[0]) if row else None
 
     def find(self, prefix: str) -> Message:
         """The one stored message whose key or platform id starts with ``prefix`` (for the
@@ -370,7 +400,7 @@ class Inbox(SQLiteStore):
             raise ConfigurationError(
                 f"{what} match {prefix!r}: give the whole key (brandkit inbox list shows them)"
             )
-        return Message.from_dict(json.loads(rows[0][0]))
+        return _message(rows[0][0])
 
     def status(self, message: Message | str) -> MessageStatus | None:
         """The stored status of ``message``, or ``None`` when it is not stored."""
@@ -500,7 +530,7 @@ class Inbox(SQLiteStore):
             sql += f" LIMIT {max(0, int(limit))}"
         with self._reading() as db:
             rows = db.execute(sql, params).fetchall()
-        return [Message.from_dict(json.loads(r[0])) for r in rows]
+        return [_message(r[0]) for r in rows]
 
     def unanswered(
         self, *, older_than: timedelta | None = None, account: str | None = None
@@ -553,7 +583,7 @@ class Inbox(SQLiteStore):
         where, params = _where(account=account, since=since)
         with self._reading() as db:
             rows = db.execute(
-                "SELECT date(created_at / 1000000, 'unixepoch') AS day, platform, COUNT(*) "  # noqa: S608
+                f"SELECT {self._day} AS day, platform, COUNT(*) "  # noqa: S608
                 f"FROM inbox_messages{where} GROUP BY day, platform ORDER BY day, platform",
                 params,
             ).fetchall()

@@ -1,0 +1,238 @@
+"""The inbox on PostgreSQL: the same messages, cursors, states and queries as the SQLite file,
+for syncs and teams on several machines.
+
+`PostgresInbox` is an [`Inbox`][brandkit.Inbox]: it inherits every rule of the SQLite inbox
+(what a sync stores, how a cursor moves with its page, the filters, the response times) and
+replaces only what SQL dialects do differently: the idempotent insert (``ON CONFLICT DO
+NOTHING``), the day of a timestamp, the connection and its errors. The inbox's statements run
+through a cursor that turns their ``?`` placeholders into psycopg's and prefixes their tables.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from brandkit.backends import DEFAULT_PREFIX, Schema, check_prefix, kind_of, migrate, redact_url
+from brandkit.backends import connect as pg_connect
+from brandkit.backends import register
+from brandkit.errors import BrandkitError, ConfigurationError, OutboxConflict
+from brandkit.inbox._store import Inbox
+
+try:
+    import psycopg
+    from psycopg import errors as pg_errors
+except ImportError:  # pragma: no cover - the extra is not installed
+    psycopg = None  # type: ignore[assignment]
+
+__all__ = ["PostgresInbox"]
+
+# The inbox's tables, version by version (``brandkit db upgrade`` applies them too). Times are
+# microseconds since the epoch, as in the SQLite file, so that every query is shared.
+SCHEMA = register(
+    Schema(
+        "inbox",
+        (
+            (
+                """CREATE TABLE {prefix}inbox_messages (
+                    key TEXT PRIMARY KEY,
+                    platform TEXT NOT NULL,
+                    account TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    author TEXT NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    fetched_at BIGINT NOT NULL,
+                    status TEXT NOT NULL DEFAULT 'new',
+                    assignee TEXT,
+                    our_post TEXT,
+                    conversation TEXT,
+                    replied_at BIGINT,
+                    reply_delivery TEXT,
+                    data TEXT NOT NULL
+                )""",
+                "CREATE INDEX {prefix}inbox_messages_status "
+                "ON {prefix}inbox_messages (status, created_at)",
+                "CREATE INDEX {prefix}inbox_messages_account "
+                "ON {prefix}inbox_messages (account, created_at)",
+                "CREATE INDEX {prefix}inbox_messages_created ON {prefix}inbox_messages (created_at)",
+                """CREATE TABLE {prefix}inbox_cursors (
+                    account TEXT PRIMARY KEY,
+                    cursor TEXT,
+                    synced_at BIGINT NOT NULL,
+                    error TEXT
+                )""",
+            ),
+        ),
+    )
+)
+
+_TABLES = re.compile(r"(?<![A-Za-z0-9_])inbox_(?:messages|cursors)\b")
+
+
+@functools.lru_cache(maxsize=64)
+def _translate(sql: str, prefix: str) -> str:
+    """An SQLite inbox statement for PostgreSQL: ``?`` → ``%s``, tables prefixed."""
+    return _TABLES.sub(lambda m: prefix + m.group(0), sql.replace("?", "%s"))
+
+
+class _Statements:
+    """A psycopg cursor that runs the SQLite inbox's statements (`_translate`)."""
+
+    def __init__(self, cursor: Any, prefix: str) -> None:
+        self._cursor = cursor
+        self._prefix = prefix
+
+    def execute(self, sql: str, args: Any = None) -> Any:
+        self._cursor.execute(_translate(sql, self._prefix), args or None)
+        return self._cursor
+
+    def executemany(self, sql: str, rows: Any) -> Any:
+        self._cursor.executemany(_translate(sql, self._prefix), rows)
+        return self._cursor
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+
+class PostgresInbox(Inbox):
+    """The audience's messages in a PostgreSQL database, shared by syncs and teams on many
+    machines.
+
+    `Inbox("postgresql://…")` returns one; the API and the results are those of the SQLite
+    [`Inbox`][brandkit.Inbox]. Several processes may sync the same accounts at once: a
+    message is stored once (``ON CONFLICT DO NOTHING``), and each page's messages and its
+    cursor are written in one transaction.
+
+    ```python
+    inbox = Inbox("postgresql://brandkit@db.internal/brandkit", prefix="acme_")
+    ```
+
+    Args:
+        url: a libpq URL (``postgresql://user:password@host:port/database?sslmode=…``).
+        clock: the current time (tests pass a fake).
+        timeout: seconds to connect, and to wait for a row another process holds locked,
+            before giving up with [`OutboxConflict`][brandkit.errors.OutboxConflict].
+        prefix: put before every table name (lower-case letters, digits, ``_``), so that
+            several inboxes, or other applications, share one database.
+
+    Raises:
+        ConfigurationError: psycopg is not installed, the URL or prefix is malformed, the
+            server cannot be reached or refuses the login, or the tables belong to a newer
+            brandkit.
+    """
+
+    _day = "to_char(to_timestamp(created_at / 1000000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+    _blocking = True
+
+    def __init__(
+        self,
+        url: str = "",
+        *,
+        clock: Callable[[], datetime] | None = None,
+        timeout: float = 10.0,
+        prefix: str = DEFAULT_PREFIX,
+    ) -> None:
+        url = str(url)
+        if kind_of(url) != "postgresql":
+            raise ConfigurationError(f"{redact_url(url)} is not a postgresql:// URL")
+        self.prefix = check_prefix(prefix)
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.url = url
+        self.path = redact_url(url)
+        self.timeout = float(timeout)
+        self._lock = threading.RLock()
+        self._closed = False
+        self._conn: Any = None
+        try:
+            self._conn = self._connect()
+        except BrandkitError as exc:
+            raise ConfigurationError(str(exc)) from None
+        try:
+            with self._lock, self._errors(opening=True):
+                migrate(self._conn, SCHEMA, prefix=prefix)
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _connect(self) -> Any:
+        """A new autocommit connection (transactions are explicit) with lock waits bounded."""
+        conn = pg_connect(self.url, autocommit=True)
+        try:
+            conn.execute(f"SET lock_timeout = {int(self.timeout * 1000)}")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _connection(self) -> Any:
+        """The connection, opened again if the last one broke (a server restart)."""
+        if self._closed:
+            raise BrandkitError(f"the inbox {self.path!r} is closed: open it again")
+        if self._conn is None or self._conn.closed:
+            self._conn = self._connect()
+        return self._conn
+
+    @contextmanager
+    def _errors(self, *, opening: bool = False) -> Iterator[None]:
+        """psycopg's failures as brandkit's errors: a row held past ``timeout`` or a
+        deadlock is an `OutboxConflict`; anything else a `BrandkitError` (a
+        `ConfigurationError` while ``opening``). Messages name the URL without password."""
+        try:
+            yield
+        except (pg_errors.LockNotAvailable, pg_errors.DeadlockDetected) as exc:
+            raise OutboxConflict(
+                f"the inbox {self.path!r}: another process holds the same rows "
+                f"({_first_line(exc)}); nothing was written: try again"
+            ) from None
+        except psycopg.Error as exc:
+            if isinstance(exc, psycopg.OperationalError) and self._conn is not None:
+                # The server went away: the next call connects again.
+                self._conn.close()
+            what = ConfigurationError if opening else BrandkitError
+            raise what(f"inbox {self.path!r}: {_first_line(exc)}") from None
+
+    @contextmanager
+    def _tx(self) -> Iterator[Any]:  # type: ignore[override]
+        with self._lock, self._errors():
+            conn = self._connection()
+            with conn.transaction(), conn.cursor() as cur:
+                yield _Statements(cur, self.prefix)
+
+    @contextmanager
+    def _reading(self) -> Iterator[Any]:  # type: ignore[override]
+        with self._lock, self._errors(), self._connection().cursor() as cur:
+            yield _Statements(cur, self.prefix)
+
+    def _insert_rows(self, db: Any, rows: list[tuple[Any, ...]]) -> int:
+        if not rows:
+            return 0
+        db.executemany(
+            "INSERT INTO inbox_messages (key, platform, account, id, kind, author, "
+            "created_at, fetched_at, status, our_post, conversation, data) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+            rows,
+        )
+        # psycopg sums executemany's row counts: the rows actually inserted.
+        return int(db.rowcount)
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._closed = True
+            if self._conn is not None:
+                self._conn.close()
+
+    def __repr__(self) -> str:
+        return f"PostgresInbox({self.path!r})"
+
+
+def _first_line(exc: BaseException) -> str:
+    """An error's first line (psycopg's carry the server's DETAIL and HINT after it)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

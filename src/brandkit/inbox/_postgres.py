@@ -18,9 +18,16 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from brandkit.backends import DEFAULT_PREFIX, Schema, check_prefix, kind_of, migrate, redact_url
+from brandkit.backends import (
+    DEFAULT_PREFIX,
+    Schema,
+    check_prefix,
+    kind_of,
+    migrate,
+    redact_url,
+    register,
+)
 from brandkit.backends import connect as pg_connect
-from brandkit.backends import register
 from brandkit.errors import BrandkitError, ConfigurationError, OutboxConflict
 from brandkit.inbox._store import Inbox
 
@@ -60,7 +67,8 @@ SCHEMA = register(
                 "ON {prefix}inbox_messages (status, created_at)",
                 "CREATE INDEX {prefix}inbox_messages_account "
                 "ON {prefix}inbox_messages (account, created_at)",
-                "CREATE INDEX {prefix}inbox_messages_created ON {prefix}inbox_messages (created_at)",
+                "CREATE INDEX {prefix}inbox_messages_created "
+                "ON {prefix}inbox_messages (created_at)",
                 """CREATE TABLE {prefix}inbox_cursors (
                     account TEXT PRIMARY KEY,
                     cursor TEXT,
@@ -198,14 +206,14 @@ class PostgresInbox(Inbox):
             raise what(f"inbox {self.path!r}: {_first_line(exc)}") from None
 
     @contextmanager
-    def _tx(self) -> Iterator[Any]:  # type: ignore[override]
+    def _tx(self) -> Iterator[Any]:
         with self._lock, self._errors():
             conn = self._connection()
             with conn.transaction(), conn.cursor() as cur:
                 yield _Statements(cur, self.prefix)
 
     @contextmanager
-    def _reading(self) -> Iterator[Any]:  # type: ignore[override]
+    def _reading(self) -> Iterator[Any]:
         with self._lock, self._errors(), self._connection().cursor() as cur:
             yield _Statements(cur, self.prefix)
 

@@ -1,5 +1,12 @@
 """A tiny talking platform ("chatnet") for testing the inbox core without a real adapter:
-messages are read with ``GET /inbox?after=N&limit=L``, answers are posts with a parent."""
+messages are read with ``GET /inbox?after=N&limit=L``, answers are posts with a parent.
+
+The store tests (test_store.py) run twice: on an SQLite file and on a real PostgreSQL server
+(``tests/servers``; skipped on a developer's machine without one, failed under CI). On
+PostgreSQL, ``Inbox(path)`` in those tests opens a PostgreSQL inbox instead, one table prefix
+per path (so reopening a path reopens the same inbox). `SQLITE_ONLY` lists the tests that
+read or damage the SQLite file itself, with the reason.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +19,13 @@ import attrs
 import httpx
 import pytest
 
-from brandkit import Account, Author, InboxPage, Message
+from brandkit import Account, Author, Inbox, InboxPage, Message
 from brandkit._flow import Flow, Send
 from brandkit.content import Rendered, RenderedPart
 from brandkit.errors import ConfigurationError
 from brandkit.platforms import register
 from brandkit.platforms._base import Adapter, Capabilities, PartRef, ThreadContext
+from tests.servers._servers import postgres_url, unique_prefix  # noqa: F401 - fixture
 
 NAME = "chatnet"
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -176,3 +184,54 @@ def account() -> Account:
 @pytest.fixture
 def other() -> Account:
     return Account(NAME, name="other", base_url="https://chat.example")
+
+
+BACKENDS = ("sqlite", "postgresql")
+# The modules whose tests run on both backends.
+BOTH_BACKENDS = ("test_store",)
+# Tests about the SQLite file itself, with the reason (skipped on PostgreSQL).
+SQLITE_ONLY = {
+    "test_the_file_is_private_and_survives_reopening": "SQLite's file mode",
+    "test_a_newer_schema_is_refused": "edits inbox_meta with sqlite3 (test_postgres.py)",
+    "test_a_file_that_is_not_a_database_is_a_configuration_error": "a damaged SQLite file",
+    "test_the_report_command_reads_the_inbox_beside_the_metrics": "--db names an SQLite file",
+    "test_message_round_trips_through_plain_data": "no store",
+}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.module.__name__.rsplit(".", 1)[-1] in BOTH_BACKENDS:
+        metafunc.parametrize("inbox_backend", BACKENDS, indirect=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is None or callspec.params.get("inbox_backend") != "postgresql":
+            continue
+        reason = SQLITE_ONLY.get(getattr(item, "originalname", item.name))
+        if reason is not None:
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
+
+
+@pytest.fixture(autouse=True)
+def inbox_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The store tests' backend: on ``postgresql``, the test module's ``Inbox(path, ...)``
+    opens a PostgreSQL inbox with a table prefix of its own for each path (closed after the
+    test, as the module's fixture leaves its inbox to the garbage collector)."""
+    backend: str = getattr(request, "param", "sqlite")
+    opened: list[Inbox] = []
+    if backend == "postgresql":
+        url = request.getfixturevalue("postgres_url")
+        prefixes: dict[str, str] = {}
+
+        def on_postgres(path: object, **kwargs: Any) -> Inbox:
+            prefix = prefixes.setdefault(str(path), unique_prefix())
+            box = Inbox(url, prefix=prefix, **kwargs)  # type: ignore[call-arg]
+            opened.append(box)
+            return box
+
+        monkeypatch.setattr(request.module, "Inbox", on_postgres)
+    yield backend
+    for box in opened:
+        box.close()

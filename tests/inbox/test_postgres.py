@@ -58,7 +58,6 @@ def test_two_processes_syncing_one_inbox_add_each_message_once(postgres_url: str
             w.join(30)
             if w.is_alive():
                 w.kill()
-    print("added, read per process:", [(a, r) for a, r, _ in got])
     assert [errors for _, _, errors in got] == [{}, {}]
     assert sum(added for added, _, _ in got) == MESSAGES  # each message added by one process
     with Inbox(postgres_url, prefix=prefix) as inbox:  # type: ignore[call-arg]

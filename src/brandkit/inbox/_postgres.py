@@ -30,6 +30,7 @@ from brandkit.backends import (
 from brandkit.backends import connect as pg_connect
 from brandkit.errors import BrandkitError, ConfigurationError, OutboxConflict
 from brandkit.inbox._store import Inbox
+from brandkit.outbox._postgres import _first_line
 
 try:
     import psycopg
@@ -238,9 +239,3 @@ class PostgresInbox(Inbox):
 
     def __repr__(self) -> str:
         return f"PostgresInbox({self.path!r})"
-
-
-def _first_line(exc: BaseException) -> str:
-    """An error's first line (psycopg's carry the server's DETAIL and HINT after it)."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -100,3 +100,24 @@ def test_the_password_stays_out_of_reprs_and_errors(postgres_url: str) -> None:
     with pytest.raises(ConfigurationError) as caught:
         Inbox(wrong)
     assert "s3cret-wrong" not in str(caught.value)
+
+
+def test_a_lost_connection_is_an_error_once_then_the_inbox_connects_again(
+    postgres_url: str,
+) -> None:
+    from brandkit import BrandkitError
+
+    with Inbox(postgres_url, prefix=unique_prefix()) as inbox:  # type: ignore[call-arg]
+        assert isinstance(inbox, PostgresInbox)
+        pid = inbox._conn.info.backend_pid
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        with pytest.raises(BrandkitError, match="inbox"):
+            inbox.messages()
+        assert inbox.messages() == []  # a new connection
+
+
+def test_db_upgrade_knows_the_inbox() -> None:
+    from brandkit.backends import discover
+
+    assert discover()["inbox"].version == 1

@@ -221,8 +221,11 @@ class Inbox(SQLiteStore):
     so a crash between the two can neither lose nor repeat a message. One inbox may be used
     from several threads; several processes may share the file.
 
+    A ``postgresql://`` URL gives the same inbox in PostgreSQL, for syncs on several
+    machines (``PostgresInbox``, which also takes ``prefix=``).
+
     Args:
-        path: the SQLite file (created ``0600`` when missing).
+        path: the SQLite file (created ``0600`` when missing), or a ``postgresql://`` URL.
         clock: the current time (tests pass a fake).
         timeout: how long to wait for another process's lock, in seconds.
 

@@ -227,7 +227,7 @@ def inbox_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
 
         def on_postgres(path: object, **kwargs: Any) -> Inbox:
             prefix = prefixes.setdefault(str(path), unique_prefix())
-            box = Inbox(url, prefix=prefix, **kwargs)  # type: ignore[call-arg]
+            box = Inbox(url, prefix=prefix, **kwargs)
             opened.append(box)
             return box
 

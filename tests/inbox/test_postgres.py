@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -30,7 +31,7 @@ def _sync_into(url: str, prefix: str, start: Any, results: Any) -> None:
     with (
         httpx.Client(transport=httpx.MockTransport(server.handler)) as http,
         Client(http=http) as client,
-        Inbox(url, prefix=prefix) as inbox,  # type: ignore[call-arg]
+        Inbox(url, prefix=prefix) as inbox,
     ):
         start.wait(30)
         report = inbox.sync(client, [account], limit=10)
@@ -39,7 +40,7 @@ def _sync_into(url: str, prefix: str, start: Any, results: Any) -> None:
 
 def test_two_processes_syncing_one_inbox_add_each_message_once(postgres_url: str) -> None:
     prefix = unique_prefix()
-    Inbox(postgres_url, prefix=prefix).close()  # type: ignore[call-arg] # schema ready
+    Inbox(postgres_url, prefix=prefix).close()  # schema ready
     ctx = multiprocessing.get_context("spawn")
     start, results = ctx.Event(), ctx.Queue()
     workers = [
@@ -60,7 +61,7 @@ def test_two_processes_syncing_one_inbox_add_each_message_once(postgres_url: str
                 w.kill()
     assert [errors for _, _, errors in got] == [{}, {}]
     assert sum(added for added, _, _ in got) == MESSAGES  # each message added by one process
-    with Inbox(postgres_url, prefix=prefix) as inbox:  # type: ignore[call-arg]
+    with Inbox(postgres_url, prefix=prefix) as inbox:
         stored = inbox.messages()
         assert len(stored) == MESSAGES == len({m.key for m in stored})
         assert inbox.cursor(f"{NAME}:brand") == str(MESSAGES)
@@ -68,7 +69,7 @@ def test_two_processes_syncing_one_inbox_add_each_message_once(postgres_url: str
 
 def test_inbox_url_gives_a_postgres_inbox_that_survives_reopening(postgres_url: str) -> None:
     prefix = unique_prefix()
-    with Inbox(postgres_url, prefix=prefix) as first:  # type: ignore[call-arg]
+    with Inbox(postgres_url, prefix=prefix) as first:
         assert isinstance(first, PostgresInbox)
         first.add([])
     with psycopg.connect(postgres_url, autocommit=True) as conn:
@@ -83,17 +84,17 @@ def test_inbox_url_gives_a_postgres_inbox_that_survives_reopening(postgres_url: 
 
 def test_a_newer_schema_is_refused(postgres_url: str) -> None:
     prefix = unique_prefix()
-    Inbox(postgres_url, prefix=prefix).close()  # type: ignore[call-arg]
+    Inbox(postgres_url, prefix=prefix).close()
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(f"UPDATE {prefix}schema SET version = 99 WHERE component = 'inbox'")
     with pytest.raises(ConfigurationError, match="upgrade brandkit"):
-        Inbox(postgres_url, prefix=prefix)  # type: ignore[call-arg]
+        Inbox(postgres_url, prefix=prefix)
 
 
 def test_the_password_stays_out_of_reprs_and_errors(postgres_url: str) -> None:
     password = psycopg.conninfo.conninfo_to_dict(postgres_url)["password"]
     assert password
-    with Inbox(postgres_url, prefix=unique_prefix()) as inbox:  # type: ignore[call-arg]
+    with Inbox(postgres_url, prefix=unique_prefix()) as inbox:
         assert str(password) not in repr(inbox)
         assert ":***@" in repr(inbox)
     wrong = postgres_url.replace(f":{password}@", ":s3cret-wrong@")
@@ -107,7 +108,7 @@ def test_a_lost_connection_is_an_error_once_then_the_inbox_connects_again(
 ) -> None:
     from brandkit import BrandkitError
 
-    with Inbox(postgres_url, prefix=unique_prefix()) as inbox:  # type: ignore[call-arg]
+    with Inbox(postgres_url, prefix=unique_prefix()) as inbox:
         assert isinstance(inbox, PostgresInbox)
         pid = inbox._conn.info.backend_pid
         with psycopg.connect(postgres_url, autocommit=True) as admin:
@@ -121,3 +122,8 @@ def test_db_upgrade_knows_the_inbox() -> None:
     from brandkit.backends import discover
 
     assert discover()["inbox"].version == 1
+
+
+def test_a_prefix_for_an_sqlite_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="postgresql://"):
+        Inbox(tmp_path / "i.db", prefix="acme_")

@@ -127,8 +127,9 @@ class PostgresInbox(Inbox):
         clock: the current time (tests pass a fake).
         timeout: seconds to connect, and to wait for a row another process holds locked,
             before giving up with [`OutboxConflict`][brandkit.errors.OutboxConflict].
-        prefix: put before every table name (lower-case letters, digits, ``_``), so that
-            several inboxes, or other applications, share one database.
+        prefix: put before every table name (lower-case letters, digits, ``_``; default
+            ``brandkit_``), so that several inboxes, or other applications, share one
+            database.
 
     Raises:
         ConfigurationError: psycopg is not installed, the URL or prefix is malformed, the
@@ -145,9 +146,10 @@ class PostgresInbox(Inbox):
         *,
         clock: Callable[[], datetime] | None = None,
         timeout: float = 10.0,
-        prefix: str = DEFAULT_PREFIX,
+        prefix: str | None = None,
     ) -> None:
         url = str(url)
+        prefix = DEFAULT_PREFIX if prefix is None else prefix
         if kind_of(url) != "postgresql":
             raise ConfigurationError(f"{redact_url(url)} is not a postgresql:// URL")
         self.prefix = check_prefix(prefix)

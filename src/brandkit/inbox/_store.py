@@ -228,9 +228,11 @@ class Inbox(SQLiteStore):
         path: the SQLite file (created ``0600`` when missing), or a ``postgresql://`` URL.
         clock: the current time (tests pass a fake).
         timeout: how long to wait for another process's lock, in seconds.
+        prefix: (PostgreSQL only) put before every table name.
 
     Raises:
-        ConfigurationError: the file cannot be opened or belongs to a newer brandkit.
+        ConfigurationError: the file cannot be opened or belongs to a newer brandkit, or
+            ``prefix`` was given for an SQLite file.
     """
 
     what = "inbox"
@@ -258,7 +260,13 @@ class Inbox(SQLiteStore):
         *,
         clock: Callable[[], datetime] | None = None,
         timeout: float = 10.0,
+        prefix: str | None = None,
     ) -> None:
+        if prefix is not None:
+            raise ConfigurationError(
+                "prefix= names PostgreSQL tables; an SQLite inbox's tables are always inbox_*"
+                " (give a postgresql:// URL, or leave prefix out)"
+            )
         self.clock = clock or (lambda: datetime.now(UTC))
         self._open(os.fspath(path), timeout)
 
@@ -364,7 +372,10 @@ class Inbox(SQLiteStore):
                     else:
                         got.take(page)
             except (BrandkitError, OSError) as exc:
-                got.fail(exc)
+                if self._blocking:
+                    await asyncio.to_thread(got.fail, exc)
+                else:
+                    got.fail(exc)
             return got.result()
 
         results = await asyncio.gather(*(one(a) for a in accounts))

@@ -213,6 +213,12 @@ def test_sync_follows_more_until_done(
 def test_one_account_failing_keeps_its_cursor_and_the_others_go_on(
     server: ChatServer, http: httpx.Client, account: Account, other: Account, inbox: Inbox
 ) -> None:
+    from brandkit.platforms import register
+    from tests.inbox.test_client import MuteAdapter
+
+    # A platform without an inbox, registered here too: this test must not depend on
+    # test_client.py having been imported first.
+    register("mute", MuteAdapter, replace=True)
     server.say("fan", "hi")
     mute = Account("mute", name="m", base_url="https://chat.example")
     with Client(http=http) as client:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from brandkit.inbox._model import KINDS, Author, InboxPage, Message, MessageKind
 
 if TYPE_CHECKING:
+    from brandkit.inbox._postgres import PostgresInbox
     from brandkit.inbox._store import (
         AccountSync,
         Inbox,
@@ -39,6 +40,7 @@ __all__ = [
     "Message",
     "MessageKind",
     "MessageStatus",
+    "PostgresInbox",
     "ResponseTimes",
     "SyncReport",
     "Volume",
@@ -50,4 +52,8 @@ def __getattr__(name: str) -> Any:
         from brandkit.inbox import _store
 
         return getattr(_store, name)
+    if name == "PostgresInbox":
+        from brandkit.inbox._postgres import PostgresInbox
+
+        return PostgresInbox
     raise AttributeError(f"module 'brandkit.inbox' has no attribute {name!r}")

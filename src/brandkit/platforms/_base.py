@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
@@ -25,8 +27,6 @@ from brandkit.errors import (
 )
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from brandkit.accounts import Account
     from brandkit.content._article import Article
     from brandkit.content._model import Post
@@ -44,6 +44,7 @@ __all__ = [
     "RatePolicy",
     "ThreadContext",
     "article_of",
+    "retry_after_seconds",
 ]
 
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -515,6 +516,18 @@ def _platform_message(response: httpx.Response) -> str:
     return response.text[:500]
 
 
+def retry_after_seconds(value: str | None) -> float | None:
+    """A ``Retry-After`` header given in seconds, or ``None`` when it is absent, not a
+    number, or not finite (``inf`` or ``nan`` must not park an account for ever)."""
+    try:
+        seconds = float(value) if value else None
+    except ValueError:
+        return None
+    if seconds is None or not math.isfinite(seconds):
+        return None
+    return max(seconds, 0.0)
+
+
 def classify(
     platform: str,
     response: httpx.Response,
@@ -522,8 +535,25 @@ def classify(
     *,
     code: str | int | None = None,
     retry_after: float | None = None,
+    bucket: str | None = None,
+    auth_statuses: tuple[int, ...] = (401,),
+    auth_hint: str | None = None,
+    duplicate: bool = False,
 ) -> PlatformError:
-    """The typed error for an HTTP status: 401/403 auth, 429 rate limit, 5xx unavailable."""
+    """The typed error for an HTTP status: 401 (and any other of ``auth_statuses``) auth,
+    429 rate limit, 5xx unavailable, anything else a refusal.
+
+    Args:
+        platform: the platform's name, for the message.
+        response: the refused answer.
+        message: the platform's own words.
+        code: the platform's error code.
+        retry_after: a 429's wait in seconds; its ``reset_at`` is that far from now.
+        bucket: the rate-limit bucket a 429 names.
+        auth_statuses: the statuses that mean the credentials are wrong.
+        auth_hint: what to check, added to an auth error's message.
+        duplicate: a refusal because the same content was just published.
+    """
     status = response.status_code
     text = f"{platform} answered {status}: {message}"
     common: dict[str, Any] = {
@@ -533,12 +563,17 @@ def classify(
         "code": code,
     }
     if status == 429:
-        return RateLimited(text, retry_after=retry_after, **common)
-    if status == 401:
-        return AuthError(text, **common)
+        reset_at = None
+        if retry_after is not None and bucket is not None:
+            reset_at = datetime.now(UTC) + timedelta(seconds=retry_after)
+        return RateLimited(
+            text, retry_after=retry_after, reset_at=reset_at, bucket=bucket, **common
+        )
+    if status in auth_statuses:
+        return AuthError(f"{text}. {auth_hint}" if auth_hint else text, **common)
     if status >= 500:
         return PlatformUnavailable(text, **common)
-    return Rejected(text, **common)
+    return Rejected(text, duplicate=duplicate, **common)
 
 
 class BlogAdapter(Adapter):

@@ -68,6 +68,7 @@ from brandkit.platforms._base import (
     RatePolicy,
     ThreadContext,
     read_each,
+    retry_after_seconds,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 from brandkit.platforms._oauth import parse_credentials
@@ -524,13 +525,6 @@ def _epoch(value: str | None) -> datetime | None:
         return None
 
 
-def _seconds(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None
-
-
 def _parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
@@ -692,7 +686,7 @@ class BlueskyAdapter(Adapter):
         }
         if status == 429 or name == "RateLimitExceeded":
             reset_at = _epoch(response.headers.get("ratelimit-reset"))
-            retry_after = _seconds(response.headers.get("retry-after"))
+            retry_after = retry_after_seconds(response.headers.get("retry-after"))
             if retry_after is None and reset_at is not None:
                 retry_after = max(0.0, reset_at.timestamp() - self._now())
             return RateLimited(

@@ -44,13 +44,10 @@ import pydantic
 
 from brandkit._flow import Flow, Send
 from brandkit.errors import (
-    AuthError,
     ConfigurationError,
     ContentError,
     MediaError,
     PlatformError,
-    PlatformUnavailable,
-    RateLimited,
     Rejected,
 )
 from brandkit.platforms._base import (
@@ -59,6 +56,8 @@ from brandkit.platforms._base import (
     Capabilities,
     PartRef,
     RatePolicy,
+    classify,
+    retry_after_seconds,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 
@@ -425,38 +424,14 @@ class DevtoAdapter(BlogAdapter):
             error = body.get("error")
             message = error if isinstance(error, str) else json.dumps(error) if error else ""
         message = message or response.text[:300].strip() or response.reason_phrase
-        status = response.status_code
-        text = f"devto answered {status}: {message}"
-        common: dict[str, Any] = {
-            "platform": self.name,
-            "status_code": status,
-            "platform_message": message,
-        }
-        if status == 429:
-            retry_after = _seconds(response.headers.get("retry-after"))
-            return RateLimited(
-                text,
-                retry_after=retry_after,
-                reset_at=(
-                    datetime.now(UTC) + timedelta(seconds=retry_after) if retry_after else None
-                ),
-                bucket=f"{self.name}:write",
-                **common,
-            )
-        if status in (401, 403):
-            return AuthError(
-                f"{text}. Check the API key (Settings -> Extensions -> DEV Community API Keys; "
-                "a suspended account's key is refused too)",
-                **common,
-            )
-        if status >= 500:
-            return PlatformUnavailable(text, **common)
-        duplicate = "already been used in the last five minutes" in message
-        return Rejected(text, duplicate=duplicate, **common)
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return max(float(value), 0.0) if value else None
-    except ValueError:
-        return None
+        return classify(
+            self.name,
+            response,
+            message,
+            retry_after=retry_after_seconds(response.headers.get("retry-after")),
+            bucket=f"{self.name}:write",
+            auth_statuses=(401, 403),
+            auth_hint="Check the API key (Settings -> Extensions -> DEV Community API Keys; "
+            "a suspended account's key is refused too)",
+            duplicate="already been used in the last five minutes" in message,
+        )

@@ -44,21 +44,19 @@ import pydantic
 
 from brandkit._flow import Flow, Send
 from brandkit.errors import (
-    AuthError,
     ConfigurationError,
     ContentError,
     MalformedResponse,
     MediaError,
     PlatformError,
-    PlatformUnavailable,
-    RateLimited,
-    Rejected,
 )
 from brandkit.platforms._base import (
     Answer,
     BlogAdapter,
     Capabilities,
     PartRef,
+    classify,
+    retry_after_seconds,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 
@@ -489,34 +487,17 @@ class GhostAdapter(BlogAdapter):
         if isinstance(context, str) and context and context not in message:
             message = f"{message} {context}"
         kind = first.get("type") if isinstance(first.get("type"), str) else None
-        status = response.status_code
-        text = f"ghost answered {status}: {message}"
-        common: dict[str, Any] = {
-            "platform": self.name,
-            "status_code": status,
-            "platform_message": message,
-            "code": kind or first.get("code"),
-        }
-        if status == 429:
-            retry_after = _seconds(response.headers.get("retry-after"))
-            return RateLimited(
-                text,
-                retry_after=retry_after,
-                reset_at=(
-                    datetime.now(UTC) + timedelta(seconds=retry_after) if retry_after else None
-                ),
-                bucket=f"{self.name}:api",
-                **common,
-            )
-        if status in (401, 403):
-            return AuthError(
-                f"{text}. Check the Admin API key (Settings -> Integrations -> your custom "
-                "integration; not the Content API key) and that this machine's clock is right",
-                **common,
-            )
-        if status >= 500:
-            return PlatformUnavailable(text, **common)
-        return Rejected(text, **common)
+        return classify(
+            self.name,
+            response,
+            message,
+            code=kind or first.get("code"),
+            retry_after=retry_after_seconds(response.headers.get("retry-after")),
+            bucket=f"{self.name}:api",
+            auth_statuses=(401, 403),
+            auth_hint="Check the Admin API key (Settings -> Integrations -> your custom "
+            "integration; not the Content API key) and that this machine's clock is right",
+        )
 
 
 def _first_error(response: httpx.Response) -> dict[str, Any]:
@@ -528,13 +509,6 @@ def _first_error(response: httpx.Response) -> dict[str, Any]:
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
         return errors[0]
     return {}
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return max(float(value), 0.0) if value else None
-    except ValueError:
-        return None
 
 
 def _names(article: Article) -> list[str]:

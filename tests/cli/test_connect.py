@@ -6,6 +6,7 @@ printed or logged."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
@@ -426,3 +427,12 @@ def test_list_says_unknown_expiry_and_never(store: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("BRANDKIT_STORE", str(store))
     status, table = cli("accounts", "list")
     assert status == 0 and "x-unknown" in table and "masto" in table
+
+
+def test_emulated_client_ids_never_look_like_options(x_emu: XEmulator) -> None:
+    """An X app's client id is base64 of ``<id>:1:ci``, as X's are: never starting with "-",
+    which the command line would read as an option."""
+    ids = {x_emu.oauth_app(redirect_uri="http://127.0.0.1:1/cb").client_id for _ in range(500)}
+    assert len(ids) == 500
+    assert not any(i.startswith("-") for i in ids)
+    assert all(base64.urlsafe_b64decode(i + "==").endswith(b":1:ci") for i in ids)

@@ -850,7 +850,14 @@ class XEmulator(Emulator):
         uris = (redirect_uri,) if isinstance(redirect_uri, str) else tuple(redirect_uri)
         allowed = tuple(scopes.split()) if isinstance(scopes, str) else tuple(scopes)
         with self.lock:
-            client_id = secrets.token_urlsafe(18)
+            # Shaped as X's: base64 of "<id>:1:ci" without padding. It never starts with
+            # "-" (a random url-safe token could, and a command line would read it as an
+            # option).
+            client_id = (
+                base64.urlsafe_b64encode(f"{secrets.token_hex(9)}:1:ci".encode())
+                .rstrip(b"=")
+                .decode()
+            )
             secret = secrets.token_urlsafe(36) if confidential else None
             self._clients[client_id] = secret
             app = OAuthApp(client_id, secret, uris, allowed)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qsl, urlsplit
@@ -79,6 +80,19 @@ def challenge(verifier: str) -> str:
     """The S256 code challenge of ``verifier`` (RFC 7636 §4.2)."""
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+class Expiring:
+    """What every flow's credentials share: an access token that expires at ``expires_at``
+    (epoch seconds; ``None``: it does not expire)."""
+
+    expires_at: float | None
+
+    def expired(self, now: float | None = None, *, margin: float = 60.0) -> bool:
+        """Whether the access token has expired, or will within ``margin`` seconds."""
+        if self.expires_at is None:
+            return False
+        return (time.time() if now is None else now) >= self.expires_at - margin
 
 
 @attrs.frozen(repr=False)

@@ -54,6 +54,7 @@ from pydantic import SecretStr
 
 from brandkit._flow import Flow, Send
 from brandkit.auth._core import (
+    Expiring,
     GrantRefused,
     challenge,
     code_from,
@@ -430,7 +431,7 @@ class _StartModel(pydantic.BaseModel):
 
 
 @attrs.frozen(repr=False)
-class BlueskyCredentials:
+class BlueskyCredentials(Expiring):
     """A Bluesky account's OAuth session: DPoP-bound tokens and the key they are bound to.
 
     Attributes:
@@ -472,12 +473,6 @@ class BlueskyCredentials:
         )
 
     __str__ = __repr__
-
-    def expired(self, now: float | None = None, *, margin: float = 60.0) -> bool:
-        """Whether the access token has expired, or will within ``margin`` seconds."""
-        if self.expires_at is None:
-            return False
-        return (time.time() if now is None else now) >= self.expires_at - margin
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data, tokens and DPoP key included in clear: store it encrypted, never log

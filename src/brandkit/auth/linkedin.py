@@ -32,6 +32,7 @@ from brandkit._flow import Flow, Send
 from brandkit.auth._core import (
     MAX_ANSWER,
     ConsentDenied,
+    Expiring,
     Start,
     TokenBody,
     code_from,
@@ -67,7 +68,7 @@ VERSION = "202608"
 
 
 @attrs.frozen(repr=False)
-class LinkedInCredentials:
+class LinkedInCredentials(Expiring):
     """A LinkedIn member's OAuth 2 credentials.
 
     Attributes:
@@ -98,12 +99,6 @@ class LinkedInCredentials:
         )
 
     __str__ = __repr__
-
-    def expired(self, now: float | None = None, *, margin: float = 60.0) -> bool:
-        """Whether the access token has expired, or will within ``margin`` seconds."""
-        if self.expires_at is None:
-            return False
-        return (time.time() if now is None else now) >= self.expires_at - margin
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data, tokens included in clear: store it encrypted, never log it."""

@@ -32,6 +32,7 @@ from pydantic import SecretStr
 from brandkit._flow import Flow, Send
 from brandkit.auth._core import (
     MAX_ANSWER,
+    Expiring,
     GrantRefused,
     Start,
     code_from,
@@ -64,7 +65,7 @@ REFRESH_AGE = 86_400.0
 
 
 @attrs.frozen(repr=False)
-class ThreadsCredentials:
+class ThreadsCredentials(Expiring):
     """A Threads user's access token.
 
     Attributes:
@@ -97,12 +98,6 @@ class ThreadsCredentials:
         )
 
     __str__ = __repr__
-
-    def expired(self, now: float | None = None, *, margin: float = 60.0) -> bool:
-        """Whether the token has expired, or will within ``margin`` seconds."""
-        if self.expires_at is None:
-            return False
-        return (time.time() if now is None else now) >= self.expires_at - margin
 
     def refreshable(self, now: float | None = None) -> bool:
         """Whether Meta would refresh the token now: long-lived, at least 24 hours old,
@@ -564,7 +559,7 @@ FACEBOOK_VERSION = "v25.0"
 
 
 @attrs.frozen(repr=False)
-class FacebookUserCredentials:
+class FacebookUserCredentials(Expiring):
     """A Facebook user's access token from Facebook Login: what gets the Page tokens.
 
     Attributes:
@@ -595,12 +590,6 @@ class FacebookUserCredentials:
         )
 
     __str__ = __repr__
-
-    def expired(self, now: float | None = None, *, margin: float = 60.0) -> bool:
-        """Whether the token has expired, or will within ``margin`` seconds."""
-        if self.expires_at is None:
-            return False
-        return (time.time() if now is None else now) >= self.expires_at - margin
 
 
 @attrs.frozen(repr=False)

@@ -33,6 +33,7 @@ from brandkit.auth._core import (
     MAX_ANSWER,
     CallbackError,
     ConsentDenied,
+    Expiring,
     GrantRefused,
     Start,
     basic,
@@ -78,7 +79,7 @@ TOKEN_PATH = "/2/oauth2/token"
 
 
 @attrs.frozen(repr=False)
-class XCredentials:
+class XCredentials(Expiring):
     """An X user's OAuth 2 credentials.
 
     Attributes:
@@ -106,12 +107,6 @@ class XCredentials:
         )
 
     __str__ = __repr__
-
-    def expired(self, now: float | None = None, *, margin: float = 60.0) -> bool:
-        """Whether the access token has expired, or will within ``margin`` seconds."""
-        if self.expires_at is None:
-            return False
-        return (time.time() if now is None else now) >= self.expires_at - margin
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data, tokens included in clear: store it encrypted, never log it."""

@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -351,6 +352,31 @@ def test_open_while_another_writes(db: Path) -> None:
         writer.execute("ROLLBACK")
     finally:
         writer.close()
+
+
+def test_opening_waits_for_a_writer_within_the_timeout(db: Path) -> None:
+    """A store opening a new file while another connection holds its write lock (as another
+    store creating its tables does) waits for the lock instead of failing at once with
+    "database is locked"; past its timeout, it fails with a typed error."""
+    holder = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        holder.execute("CREATE TABLE other (x)")
+        started = time.monotonic()
+        with pytest.raises(ConfigurationError, match="locked"):
+            MetricsStore(db, timeout=0.3)
+        assert 0.25 <= time.monotonic() - started < 5
+        release = threading.Timer(0.3, holder.execute, args=("COMMIT",))
+        release.start()
+        try:
+            started = time.monotonic()
+            with MetricsStore(db, timeout=10) as store:
+                assert time.monotonic() - started >= 0.25
+                assert store.add([_sample(1)]) == 1
+        finally:
+            release.join()
+    finally:
+        holder.close()
 
 
 def test_closed_store_refuses(db: Path) -> None:

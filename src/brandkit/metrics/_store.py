@@ -8,6 +8,7 @@ import operator
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta, tzinfo
@@ -298,7 +299,7 @@ class MetricsStore(MetricsQueries):
         try:
             if self._owned:
                 self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-                self._conn.execute("PRAGMA journal_mode = WAL")
+                _wal(self._conn, timeout)
                 self._conn.execute("PRAGMA synchronous = NORMAL")
                 # 64 MiB of page cache (used only as the file grows): ingest touches pages
                 # all over the samples table, and the 2 MiB default thrashes past ~100k
@@ -687,6 +688,28 @@ class MetricsStore(MetricsQueries):
             return dataframe(chunks)
         finally:
             chunks.close()
+
+
+def _wal(conn: sqlite3.Connection, timeout: float) -> None:
+    """Put the file in WAL mode, waiting up to ``timeout`` seconds for other connections.
+
+    Switching a new file to WAL needs its exclusive lock, and while another connection
+    holds the write lock of a file still in rollback mode (another store creating its
+    tables in the same new file) SQLite refuses at once with "database is locked", without
+    calling the busy handler. So the switch is retried here, within the store's timeout,
+    like any other wait for a lock.
+    """
+    deadline = time.monotonic() + timeout
+    pause = 0.005
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def _entry(series_id: int, stamps: list[Any]) -> list[Any]:

@@ -1,11 +1,18 @@
 """The store's queries, as functions of a connection and a `Filter`.
 
 SQL text is assembled only from fixed fragments (``Filter`` emits column names it owns and
-``?`` placeholders); every value is bound as a parameter.
+``?`` placeholders; `Dialect` gives the table names); every value is bound as a parameter.
 
-The same SQL runs on SQLite (`MetricsStore`) and on DuckDB (`Analytics`, whose connection
-sets ``integer_division`` so that ``/`` on integers truncates as SQLite's does): every
-function takes any `Connection` (``sqlite3.Connection`` is one).
+The same SQL runs on SQLite (`MetricsStore`), on DuckDB (`Analytics`, whose connection
+sets ``integer_division`` so that ``/`` on integers truncates as SQLite's does) and on
+PostgreSQL (`PostgresMetricsStore`, whose connection turns ``?`` into psycopg's ``%s``):
+every function takes any `Connection` (``sqlite3.Connection`` is one). The SQL is written
+in what the three engines share, so that the answers are the same on each: conditions are
+never bare integers (``1 = 1``, ``CASE WHEN … THEN 1 ELSE 0 END`` rather than summing a
+boolean), derived tables are named, and every ``ORDER BY`` on a column that may be NULL
+says ``NULLS FIRST`` (SQLite's order; PostgreSQL's default is the opposite). What cannot be
+shared, the tables' names (PostgreSQL's are prefixed) and a table of latest samples (the
+analytics copy keeps one), is the connection's `Dialect`.
 
 Each query is one SQL statement where SQLite can do the work (latest values, totals, sums
 over time) and plain Python where the data is already small (per-post engagement, follower
@@ -15,11 +22,12 @@ look-ups, weekday × hour slots).
 from __future__ import annotations
 
 import bisect
-import sqlite3
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Literal, Protocol
+
+import attrs
 
 from brandkit.errors import ConfigurationError
 from brandkit.metrics._rows import (
@@ -37,9 +45,11 @@ from brandkit.metrics._sql import Filter, from_us
 __all__ = [
     "Connection",
     "Cursor",
+    "Dialect",
     "GroupBy",
     "best_times",
     "count",
+    "dialect_of",
     "engagement",
     "follower_growth",
     "latest",
@@ -69,6 +79,47 @@ class Connection(Protocol):
     DuckDB adapter of `Analytics`."""
 
     def execute(self, sql: str, parameters: Any = ..., /) -> Cursor: ...
+
+
+@attrs.frozen
+class Dialect:
+    """What one engine's statements need beyond the shared SQL.
+
+    A connection names its dialect in a ``dialect`` attribute; without one it gets the
+    SQLite file's (tables ``metrics_*``), with the ``latest_table`` the connection may name.
+
+    Attributes:
+        prefix: the start of the store's table names (PostgreSQL's configurable prefix).
+        latest_table: a table holding each series' latest sample (the analytics copy's),
+            read instead of the history when a query has no period.
+    """
+
+    prefix: str = ""
+    latest_table: str | None = None
+
+    @property
+    def series(self) -> str:
+        """The table of series (one row per post or account and metric)."""
+        return f"{self.prefix}metrics_series"
+
+    @property
+    def samples(self) -> str:
+        """The table of samples (one row per series and fetch time)."""
+        return f"{self.prefix}metrics_samples"
+
+
+SQLITE = Dialect()
+"""The SQLite file's tables."""
+
+
+def dialect_of(conn: Connection) -> Dialect:
+    """The `Dialect` of ``conn`` (its ``dialect`` attribute, else SQLite's with the
+    connection's ``latest_table``)."""
+    dialect = getattr(conn, "dialect", None)
+    if isinstance(dialect, Dialect):
+        return dialect
+    latest_table = getattr(conn, "latest_table", None)
+    return SQLITE if latest_table is None else Dialect(latest_table=latest_table)
 
 
 # The columns of a sample row, in the order ``row_to_sample`` reads them.
@@ -111,58 +162,60 @@ def row_to_sample(row: Row, times: dict[int, datetime] | None = None) -> MetricS
     )
 
 
-def _latest_sql(
-    f: Filter, columns: str = _COLUMNS, conn: Connection | None = None
-) -> tuple[str, list[Any]]:
+def _latest_sql(f: Filter, columns: str, conn: Connection) -> tuple[str, list[Any]]:
+    """``SELECT {columns}`` over the latest sample (``x``) of each matching series (``s``)."""
+    d = dialect_of(conn)
     series_where, series_params = f.series_where("s")
-    latest_table = getattr(conn, "latest_table", None)
-    if latest_table and f.since is None and f.until is None:
+    if d.latest_table and f.since is None and f.until is None:
         # The connection keeps each series' latest sample in a table of its own (the
         # analytics copy does): the same rows as the MAX below, without reading history.
         sql = f"""
             SELECT {columns}
-            FROM metrics_series AS s JOIN {latest_table} AS x ON x.series_id = s.id
+            FROM {d.series} AS s JOIN {d.latest_table} AS x ON x.series_id = s.id
             WHERE {series_where}
         """  # noqa: S608
         return sql, series_params
     time_where, time_params = f.time_where("y")
     sql = f"""
         SELECT {columns}
-        FROM metrics_series AS s
-        JOIN metrics_samples AS x ON x.series_id = s.id AND x.fetched_at = (
-            SELECT MAX(y.fetched_at) FROM metrics_samples AS y
+        FROM {d.series} AS s
+        JOIN {d.samples} AS x ON x.series_id = s.id AND x.fetched_at = (
+            SELECT MAX(y.fetched_at) FROM {d.samples} AS y
             WHERE y.series_id = s.id AND {time_where})
         WHERE {series_where}
     """  # noqa: S608
     return sql, [*time_params, *series_params]
 
 
-def _joined(f: Filter, select: str, *, extra: str = "", tail: str = "") -> tuple[str, list[Any]]:
+def _joined(
+    conn: Connection, f: Filter, select: str, *, extra: str = "", tail: str = ""
+) -> tuple[str, list[Any]]:
     """``SELECT {select}`` over the matching samples joined to their series (``s``, ``x``)."""
+    d = dialect_of(conn)
     where, params = f.where("s", "x")
     sql = f"""
         SELECT {select}
-        FROM metrics_series AS s JOIN metrics_samples AS x ON x.series_id = s.id
+        FROM {d.series} AS s JOIN {d.samples} AS x ON x.series_id = s.id
         WHERE {where}{extra}
         {tail}
     """  # noqa: S608
     return sql, params
 
 
-def open_rows(conn: sqlite3.Connection, f: Filter) -> sqlite3.Cursor:
+def open_rows(conn: Connection, f: Filter) -> Cursor:
     """A cursor over every matching sample row, series by series and oldest first."""
-    return conn.execute(*_joined(f, _COLUMNS, tail="ORDER BY s.id, x.fetched_at"))
+    return conn.execute(*_joined(conn, f, _COLUMNS, tail="ORDER BY s.id, x.fetched_at"))
 
 
 def count(conn: Connection, f: Filter) -> int:
     """How many samples match."""
-    row = conn.execute(*_joined(f, "COUNT(*)")).fetchone()
+    row = conn.execute(*_joined(conn, f, "COUNT(*)")).fetchone()
     return int(row[0])
 
 
 def span(conn: Connection, f: Filter) -> tuple[datetime, datetime] | None:
     """The first and last fetch times of the matching samples, or ``None``."""
-    row = conn.execute(*_joined(f, "MIN(x.fetched_at), MAX(x.fetched_at)")).fetchone()
+    row = conn.execute(*_joined(conn, f, "MIN(x.fetched_at), MAX(x.fetched_at)")).fetchone()
     if row[0] is None:
         return None
     return from_us(row[0]), from_us(row[1])
@@ -170,8 +223,10 @@ def span(conn: Connection, f: Filter) -> tuple[datetime, datetime] | None:
 
 def latest(conn: Connection, f: Filter) -> list[MetricSample]:
     """The latest sample of every matching series (available or not)."""
-    sql, params = _latest_sql(f, conn=conn)
-    rows = conn.execute(f"{sql} ORDER BY s.platform, s.account, s.post_id, s.metric", params)
+    sql, params = _latest_sql(f, _COLUMNS, conn)
+    rows = conn.execute(
+        f"{sql} ORDER BY s.platform, s.account, s.post_id NULLS FIRST, s.metric", params
+    )
     times: dict[int, datetime] = {}
     return [row_to_sample(row, times) for row in rows]
 
@@ -186,17 +241,18 @@ def series(conn: Connection, f: Filter, interval: timedelta | None = None) -> li
     it needs no sort (measured 2.6 s → 0.8 s for 600k samples).
     """
     step = 1 if interval is None else max(1, interval // timedelta(microseconds=1))
+    d = dialect_of(conn)
     series_where, series_params = f.series_where("s")
     time_where, time_params = f.time_where("x")
     rows = conn.execute(
         f"""
-        SELECT b, SUM(v - COALESCE(p, 0)), SUM(p IS NULL) FROM (
+        SELECT b, SUM(v - COALESCE(p, 0)), SUM(CASE WHEN p IS NULL THEN 1 ELSE 0 END) FROM (
             SELECT x.fetched_at / ? AS b, x.value AS v,
                    LAG(x.value) OVER (PARTITION BY x.series_id ORDER BY x.fetched_at) AS p
-            FROM metrics_samples AS x
-            WHERE x.series_id IN (SELECT s.id FROM metrics_series AS s WHERE {series_where})
+            FROM {d.samples} AS x
+            WHERE x.series_id IN (SELECT s.id FROM {d.series} AS s WHERE {series_where})
                   AND {time_where} AND x.available AND x.value IS NOT NULL
-        ) GROUP BY b ORDER BY b
+        ) AS changes GROUP BY b ORDER BY b
         """,  # noqa: S608
         [step, *series_params, *time_params],
     )
@@ -216,13 +272,14 @@ def totals(conn: Connection, f: Filter, by: GroupBy) -> list[Total]:
         raise ConfigurationError(f"totals are by 'platform', 'campaign' or 'account'; not {by!r}")
     sql, params = _latest_sql(
         f,
-        f"s.{by} AS g, s.metric AS m, (x.available AND x.value IS NOT NULL) AS ok, x.value AS v",
+        f"s.{by} AS g, s.metric AS m, "
+        "CASE WHEN x.available AND x.value IS NOT NULL THEN 1 ELSE 0 END AS ok, x.value AS v",
         conn,
     )
     rows = conn.execute(
         f"""
-        SELECT g, m, SUM(CASE WHEN ok THEN v END), SUM(ok), SUM(NOT ok)
-        FROM ({sql}) GROUP BY g, m ORDER BY g, m
+        SELECT g, m, SUM(CASE WHEN ok = 1 THEN v END), SUM(ok), SUM(1 - ok)
+        FROM ({sql}) AS l GROUP BY g, m ORDER BY g NULLS FIRST, m
         """,  # noqa: S608
         params,
     )
@@ -234,13 +291,13 @@ def totals(conn: Connection, f: Filter, by: GroupBy) -> list[Total]:
 
 def unavailable(conn: Connection, f: Filter) -> list[UnavailableMetric]:
     """The metrics whose latest sample says unavailable, grouped by platform and reason."""
-    sql, params = _latest_sql(f, conn=conn)
+    sql, params = _latest_sql(f, _COLUMNS, conn)
     rows = conn.execute(
         f"""
         SELECT platform, metric, raw_name, reason, COUNT(*), MAX(fetched_at)
-        FROM ({sql}) WHERE NOT available
+        FROM ({sql}) AS l WHERE NOT available
         GROUP BY platform, metric, raw_name, reason
-        ORDER BY platform, metric, raw_name, reason
+        ORDER BY platform, metric, raw_name NULLS FIRST, reason NULLS FIRST
         """,  # noqa: S608
         params,
     )
@@ -259,6 +316,7 @@ def _follower_history(
     first."""
     rows = conn.execute(
         *_joined(
+            conn,
             f,
             "s.platform, s.account, x.fetched_at, x.value",
             extra=" AND x.available AND x.value IS NOT NULL",

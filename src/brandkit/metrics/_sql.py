@@ -277,7 +277,7 @@ class Filter:
             marks = ", ".join("?" for _ in self.metrics)
             clauses.append(f"{alias}.metric IN ({marks})")
             params.extend(self.metrics)
-        return (" AND ".join(clauses) or "1"), params
+        return _all(clauses), params
 
     def where(self, series: str = "s", samples: str = "x") -> tuple[str, list[Any]]:
         """`series_where` and `time_where` together, for a query that joins
@@ -312,4 +312,10 @@ class Filter:
         if self.until is not None:
             clauses.append(f"{alias}.fetched_at < ?")
             params.append(self.until)
-        return (" AND ".join(clauses) or "1"), params
+        return _all(clauses), params
+
+
+def _all(clauses: Sequence[str]) -> str:
+    """The clauses joined with AND; a condition that always holds when there are none
+    (``1 = 1``, not SQLite's bare ``1``, which PostgreSQL refuses as a condition)."""
+    return " AND ".join(clauses) or "1 = 1"

@@ -13,10 +13,11 @@ from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta, tzinfo
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any, Unpack
+from typing import IO, TYPE_CHECKING, Any, Unpack, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from brandkit._sqlite import create_private
+from brandkit.backends import kind_of, redact_url
 from brandkit.errors import BrandkitError, ConfigurationError
 from brandkit.metrics import _queries as q
 from brandkit.metrics._rows import (
@@ -59,6 +60,14 @@ _INSERT_SAMPLE = (
     "INSERT OR IGNORE INTO metrics_samples "
     "(series_id, fetched_at, value, available, raw_name, reason) VALUES (?, ?, ?, ?, ?, ?)"
 )
+
+# A sample's series and its post, as conditions on the series table. A post's series and an
+# account's are found by two statements rather than one ``post_id IS ?``, so that each uses
+# its own partial unique index.
+_POST = "post_id = ? AND platform = ? AND account = ?"
+_POST_METRIC = f"{_POST} AND metric = ?"
+_ACCOUNT_METRIC = "post_id IS NULL AND account = ? AND platform = ? AND metric = ?"
+_STAMPS = "delivery_id, campaign, posted_at"
 
 # (platform, account, post_id, metric) -> [series id, delivery_id, campaign, posted_at]
 _Key = tuple[str, str, str | None, str]
@@ -263,23 +272,62 @@ class MetricsStore(MetricsQueries):
     fails (another process held the lock past ``timeout``, the disk is full), and
     [`ConfigurationError`][brandkit.errors.ConfigurationError] once the store is closed.
 
+    A ``postgresql://`` URL gives the same store on a PostgreSQL server
+    ([`PostgresMetricsStore`][brandkit.metrics.PostgresMetricsStore]: the same methods and
+    answers, for collectors and reports on several machines):
+
+    ```python
+    store = MetricsStore("postgresql://brandkit@db.internal/brandkit", prefix="acme_")
+    ```
+
     Args:
-        path_or_connection: a file path (created if missing), ``":memory:"``, or an open
+        path_or_connection: a file path (created if missing), ``":memory:"``, an open
             ``sqlite3.Connection`` that the caller owns (its pragmas are left alone and
-            `close` does not close it).
+            `close` does not close it), or a ``postgresql://`` URL.
         timeout: seconds to wait for another process's lock before failing.
+        prefix: PostgreSQL only: put before every table name (default ``brandkit_``).
 
     Raises:
         ConfigurationError: the file cannot be opened, is not a SQLite database, or was
-            written by a newer brandkit.
+            written by a newer brandkit; ``prefix`` is given for an SQLite file; the
+            target is a URL of another kind (``redis://``).
     """
+
+    # The tables' names: ``metrics_*`` in an SQLite file (a PostgreSQL store's are prefixed).
+    _dialect: q.Dialect = q.SQLITE
+
+    def __new__(
+        cls,
+        path_or_connection: str | os.PathLike[str] | sqlite3.Connection = "brandkit.db",
+        *_: Any,
+        **__: Any,
+    ) -> MetricsStore:
+        # A PostgreSQL URL gives the same store on a server (brandkit.metrics._postgres).
+        if cls is MetricsStore and not isinstance(path_or_connection, sqlite3.Connection):
+            kind = kind_of(path_or_connection)
+            if kind == "postgresql":
+                from brandkit.metrics._postgres import PostgresMetricsStore
+
+                return object.__new__(PostgresMetricsStore)
+            if kind != "sqlite":
+                raise ConfigurationError(
+                    f"{redact_url(path_or_connection)}: metrics are kept in an SQLite file or "
+                    "on PostgreSQL; give a path or a postgresql:// URL"
+                )
+        return object.__new__(cls)
 
     def __init__(
         self,
         path_or_connection: str | os.PathLike[str] | sqlite3.Connection = "brandkit.db",
         *,
         timeout: float = 30.0,
+        prefix: str | None = None,
     ) -> None:
+        if prefix is not None:
+            raise ConfigurationError(
+                "prefix= names PostgreSQL tables; an SQLite metrics store's tables are always "
+                "metrics_* (give a postgresql:// URL, or leave prefix out)"
+            )
         self._lock = threading.RLock()
         self._cache: dict[_Key, _Cached] = {}
         if isinstance(path_or_connection, sqlite3.Connection):
@@ -488,8 +536,8 @@ class MetricsStore(MetricsQueries):
                 inserted += self._insert(conn, batch)
         return inserted
 
-    @staticmethod
-    def _insert(conn: sqlite3.Connection, batch: list[tuple[Any, ...]]) -> int:
+    def _insert(self, conn: sqlite3.Connection, batch: list[tuple[Any, ...]]) -> int:
+        """Store sample rows, leaving those already stored; return how many were new."""
         # In key order, consecutive rows land on the same B-tree pages: a collection round
         # touches every series once, which in arrival order is a random walk over the file.
         batch.sort(key=_ROW_KEY)
@@ -497,7 +545,7 @@ class MetricsStore(MetricsQueries):
         conn.executemany(_INSERT_SAMPLE, batch)
         return conn.total_changes - before
 
-    def _series_id(self, conn: sqlite3.Connection, sample: MetricSample) -> int:
+    def _series_id(self, conn: Any, sample: MetricSample) -> int:
         """The id of the sample's series, created if new; keeps the post's stamps current.
 
         Stamps (delivery id, campaign, posted time) belong to the post, so they are shared
@@ -513,31 +561,23 @@ class MetricsStore(MetricsQueries):
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
             if sample.post_id is None:
-                row = conn.execute(
-                    "SELECT id, delivery_id, campaign, posted_at FROM metrics_series "
-                    "WHERE post_id IS NULL AND account = ? AND platform = ? AND metric = ?",
-                    (sample.account, sample.platform, sample.metric),
-                ).fetchone()
+                where = _ACCOUNT_METRIC
+                args: tuple[Any, ...] = (sample.account, sample.platform, sample.metric)
             else:
-                row = conn.execute(
-                    "SELECT id, delivery_id, campaign, posted_at FROM metrics_series "
-                    "WHERE post_id = ? AND platform = ? AND account = ? AND metric = ?",
-                    (sample.post_id, sample.platform, sample.account, sample.metric),
-                ).fetchone()
+                where = _POST_METRIC
+                args = (sample.post_id, sample.platform, sample.account, sample.metric)
+            row = conn.execute(
+                f"SELECT id, {_STAMPS} FROM {self._dialect.series} WHERE {where}",  # noqa: S608
+                args,
+            ).fetchone()
             if row is None:
                 inherited = self._post_stamps(conn, sample)
                 merged = [n if n is not None else o for n, o in zip(stamps, inherited, strict=True)]
-                cursor = conn.execute(
-                    "INSERT INTO metrics_series "
-                    "(platform, account, post_id, metric, delivery_id, campaign, posted_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (*key, *merged),
-                )
-                assert cursor.lastrowid is not None
-                self._cache[key] = _entry(cursor.lastrowid, merged)
+                created = self._new_series(conn, key, merged)
+                self._cache[key] = _entry(created, merged)
                 if sample.post_id is not None and merged != inherited and any(inherited):
                     self._restamp(conn, sample, merged)
-                return cursor.lastrowid
+                return created
             series_id, *known = row
         else:
             series_id = cached[0]
@@ -546,8 +586,8 @@ class MetricsStore(MetricsQueries):
         if merged != known:
             if sample.post_id is None:
                 conn.execute(
-                    "UPDATE metrics_series SET delivery_id = ?, campaign = ?, posted_at = ? "
-                    "WHERE id = ?",
+                    f"UPDATE {self._dialect.series} "  # noqa: S608
+                    "SET delivery_id = ?, campaign = ?, posted_at = ? WHERE id = ?",
                     (*merged, series_id),
                 )
             else:
@@ -555,26 +595,37 @@ class MetricsStore(MetricsQueries):
         self._cache[key] = _entry(series_id, merged)
         return int(series_id)
 
-    @staticmethod
-    def _post_stamps(conn: sqlite3.Connection, sample: MetricSample) -> list[Any]:
-        """The stamps already known for the sample's post (from its other metrics)."""
+    def _new_series(self, conn: Any, key: _Key, stamps: list[Any]) -> int:
+        """Create the series of ``key`` with these stamps; return its id."""
+        cursor = conn.execute(
+            f"INSERT INTO {self._dialect.series} "  # noqa: S608
+            f"(platform, account, post_id, metric, {_STAMPS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (*key, *stamps),
+        )
+        assert cursor.lastrowid is not None
+        return int(cursor.lastrowid)
+
+    def _post_stamps(self, conn: Any, sample: MetricSample) -> list[Any]:
+        """The stamps already known for the sample's post (from its other metrics): those
+        of the metric that has the most of them."""
         if sample.post_id is None:
             return [None, None, None]
+        missing = " + ".join(
+            f"CASE WHEN {column} IS NULL THEN 1 ELSE 0 END" for column in _STAMPS.split(", ")
+        )
         row = conn.execute(
-            "SELECT delivery_id, campaign, posted_at FROM metrics_series "
-            "WHERE post_id = ? AND platform = ? AND account = ? "
-            "ORDER BY (delivery_id IS NULL) + (campaign IS NULL) + (posted_at IS NULL) LIMIT 1",
+            f"SELECT {_STAMPS} FROM {self._dialect.series} WHERE {_POST} "  # noqa: S608
+            f"ORDER BY {missing} LIMIT 1",
             (sample.post_id, sample.platform, sample.account),
         ).fetchone()
         return list(row) if row else [None, None, None]
 
-    @staticmethod
-    def _restamp(conn: sqlite3.Connection, sample: MetricSample, stamps: list[Any]) -> None:
+    def _restamp(self, conn: Any, sample: MetricSample, stamps: list[Any]) -> None:
         """Give every metric of the sample's post these stamps (``None`` keeps the old)."""
         conn.execute(
-            "UPDATE metrics_series SET delivery_id = COALESCE(?, delivery_id), "
+            f"UPDATE {self._dialect.series} SET delivery_id = COALESCE(?, delivery_id), "  # noqa: S608
             "campaign = COALESCE(?, campaign), posted_at = COALESCE(?, posted_at) "
-            "WHERE post_id = ? AND platform = ? AND account = ?",
+            f"WHERE {_POST}",
             (*stamps, sample.post_id, sample.platform, sample.account),
         )
 
@@ -603,7 +654,7 @@ class MetricsStore(MetricsQueries):
         other threads.
         """
         with self._reading() as conn:
-            cursor = q.open_rows(conn, f)
+            cursor = cast(sqlite3.Cursor, q.open_rows(conn, f))
         try:
             while True:
                 with self._lock, self._errors():

@@ -17,7 +17,7 @@ import pytest
 
 from brandkit.metrics import MetricsStore
 from tests.metrics._data import demo_samples, small_samples
-from tests.servers._servers import postgres_url, unique_prefix  # noqa: F401 - fixture
+from tests.servers._servers import postgres_db, postgres_url, unique_prefix  # noqa: F401 - fixtures
 
 BACKENDS = ("sqlite", "postgresql")
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import os
 import threading
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -32,8 +33,9 @@ from brandkit.backends import (
 from brandkit.backends import connect as pg_connect
 from brandkit.errors import BrandkitError, ConfigurationError
 from brandkit.metrics import _queries as q
+from brandkit.metrics._sample import MetricSample
 from brandkit.metrics._sql import Filter
-from brandkit.metrics._store import MetricsStore, _Key
+from brandkit.metrics._store import _CHUNK, MetricsStore, _entry, _Key
 from brandkit.outbox._postgres import _first_line
 
 try:
@@ -108,6 +110,9 @@ _INSERT_SAMPLES = (
     "?::text[]) ON CONFLICT DO NOTHING"
 )
 _EXPORT_BATCH = 10_000
+_SERIES_COLUMNS = (
+    "s.id, s.platform, s.account, s.post_id, s.metric, s.delivery_id, s.campaign, s.posted_at"
+)
 
 
 @functools.lru_cache(maxsize=256)
@@ -179,6 +184,9 @@ class PostgresMetricsStore(MetricsStore):
         self.timeout = float(timeout)
         self._lock = threading.RLock()
         self._cache: dict[_Key, list[Any]] = {}
+        # Series and posts that one chunk of an `add` found not stored (see `_warm`).
+        self._absent: set[_Key] = set()
+        self._absent_posts: set[tuple[str | None, str, str]] = set()
         self._closed = False
         self._owned = True
         digest = hashlib.blake2b(f"brandkit-metrics:{self.prefix}".encode(), digest_size=8)
@@ -286,6 +294,84 @@ class PostgresMetricsStore(MetricsStore):
 
     # -- ingest ------------------------------------------------------------------------------
 
+    def add(self, samples: Iterable[MetricSample]) -> int:
+        """Store samples; return how many were new, as
+        [`MetricsStore.add`][brandkit.MetricsStore.add] does: a sample already stored is
+        skipped, and all samples of one call are committed together.
+
+        Raises:
+            ConfigurationError: the store is closed.
+            BrandkitError: the database failed, or another process's write held the
+                writers' lock for longer than ``timeout``; nothing of this call is stored.
+        """
+        inserted = 0
+        with self._write() as conn:
+            source = iter(samples)
+            while chunk := list(itertools.islice(source, _CHUNK)):
+                self._warm(conn, chunk)
+                try:
+                    # The shared ingest, in a savepoint of this call's transaction.
+                    inserted += super().add(chunk)
+                finally:
+                    self._absent.clear()
+                    self._absent_posts.clear()
+        return inserted
+
+    def _warm(self, conn: Any, chunk: Sequence[MetricSample]) -> None:
+        """Look up, in one statement for posts and one for accounts, the stored series of
+        the chunk's samples that the cache lacks: a round trip per chunk instead of one per
+        series. The series found go into the cache; those (and the posts) found missing are
+        remembered for this chunk only, while the writers' lock keeps every other process
+        from adding them, so that a new series needs no look-up of its own."""
+        posts: set[tuple[str | None, str, str]] = set()
+        accounts: set[tuple[str, str, str]] = set()
+        missing: set[_Key] = set()
+        for sample in chunk:
+            key = (sample.platform, sample.account, sample.post_id, sample.metric)
+            if key in self._cache or key in missing:
+                continue
+            missing.add(key)
+            if sample.post_id is None:
+                accounts.add((sample.account, sample.platform, sample.metric))
+            else:
+                posts.add((sample.post_id, sample.platform, sample.account))
+        found: set[tuple[str | None, str, str]] = set()
+        series = self._dialect.series
+        for keys, join in (
+            (
+                posts,
+                "unnest(?::text[], ?::text[], ?::text[]) AS k (post_id, platform, account) "
+                "ON s.post_id = k.post_id AND s.platform = k.platform AND s.account = k.account",
+            ),
+            (
+                accounts,
+                "unnest(?::text[], ?::text[], ?::text[]) AS k (account, platform, metric) "
+                "ON s.post_id IS NULL AND s.account = k.account AND s.platform = k.platform "
+                "AND s.metric = k.metric",
+            ),
+        ):
+            if not keys:
+                continue
+            rows = conn.execute(
+                f"SELECT {_SERIES_COLUMNS} FROM {series} AS s JOIN {join}",  # noqa: S608
+                [list(column) for column in zip(*keys, strict=True)],
+            ).fetchall()
+            for series_id, platform, account, post_id, metric, *stamps in rows:
+                self._cache[(platform, account, post_id, metric)] = _entry(series_id, stamps)
+                found.add((post_id, platform, account))
+        self._absent = {key for key in missing if key not in self._cache}
+        self._absent_posts = posts - found
+
+    def _find_series(self, conn: Any, sample: MetricSample) -> Sequence[Any] | None:
+        if (sample.platform, sample.account, sample.post_id, sample.metric) in self._absent:
+            return None
+        return super()._find_series(conn, sample)
+
+    def _post_stamps(self, conn: Any, sample: MetricSample) -> list[Any]:
+        if (sample.post_id, sample.platform, sample.account) in self._absent_posts:
+            return [None, None, None]
+        return super()._post_stamps(conn, sample)
+
     def _insert(self, conn: Any, batch: list[tuple[Any, ...]]) -> int:
         """Store sample rows in one statement, leaving those already stored; return how many
         were new."""
@@ -311,6 +397,9 @@ class PostgresMetricsStore(MetricsStore):
             "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (*key, *stamps),
         ).fetchone()
+        # Stored now: later look-ups (after the cache is emptied) must find it.
+        self._absent.discard(key)
+        self._absent_posts.discard((key[2], key[0], key[1]))
         return int(row[0])
 
     # -- reading -----------------------------------------------------------------------------

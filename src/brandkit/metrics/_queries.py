@@ -112,9 +112,9 @@ SQLITE = Dialect()
 """The SQLite file's tables."""
 
 
-def dialect_of(conn: Connection) -> Dialect:
+def dialect_of(conn: Connection | None) -> Dialect:
     """The `Dialect` of ``conn`` (its ``dialect`` attribute, else SQLite's with the
-    connection's ``latest_table``)."""
+    connection's ``latest_table``; SQLite's for ``None``)."""
     dialect = getattr(conn, "dialect", None)
     if isinstance(dialect, Dialect):
         return dialect
@@ -162,7 +162,9 @@ def row_to_sample(row: Row, times: dict[int, datetime] | None = None) -> MetricS
     )
 
 
-def _latest_sql(f: Filter, columns: str, conn: Connection) -> tuple[str, list[Any]]:
+def _latest_sql(
+    f: Filter, columns: str = _COLUMNS, conn: Connection | None = None
+) -> tuple[str, list[Any]]:
     """``SELECT {columns}`` over the latest sample (``x``) of each matching series (``s``)."""
     d = dialect_of(conn)
     series_where, series_params = f.series_where("s")
@@ -188,7 +190,12 @@ def _latest_sql(f: Filter, columns: str, conn: Connection) -> tuple[str, list[An
 
 
 def _joined(
-    conn: Connection, f: Filter, select: str, *, extra: str = "", tail: str = ""
+    f: Filter,
+    select: str,
+    *,
+    extra: str = "",
+    tail: str = "",
+    conn: Connection | None = None,
 ) -> tuple[str, list[Any]]:
     """``SELECT {select}`` over the matching samples joined to their series (``s``, ``x``)."""
     d = dialect_of(conn)
@@ -204,18 +211,18 @@ def _joined(
 
 def open_rows(conn: Connection, f: Filter) -> Cursor:
     """A cursor over every matching sample row, series by series and oldest first."""
-    return conn.execute(*_joined(conn, f, _COLUMNS, tail="ORDER BY s.id, x.fetched_at"))
+    return conn.execute(*_joined(f, _COLUMNS, tail="ORDER BY s.id, x.fetched_at", conn=conn))
 
 
 def count(conn: Connection, f: Filter) -> int:
     """How many samples match."""
-    row = conn.execute(*_joined(conn, f, "COUNT(*)")).fetchone()
+    row = conn.execute(*_joined(f, "COUNT(*)", conn=conn)).fetchone()
     return int(row[0])
 
 
 def span(conn: Connection, f: Filter) -> tuple[datetime, datetime] | None:
     """The first and last fetch times of the matching samples, or ``None``."""
-    row = conn.execute(*_joined(conn, f, "MIN(x.fetched_at), MAX(x.fetched_at)")).fetchone()
+    row = conn.execute(*_joined(f, "MIN(x.fetched_at), MAX(x.fetched_at)", conn=conn)).fetchone()
     if row[0] is None:
         return None
     return from_us(row[0]), from_us(row[1])
@@ -316,11 +323,11 @@ def _follower_history(
     first."""
     rows = conn.execute(
         *_joined(
-            conn,
             f,
             "s.platform, s.account, x.fetched_at, x.value",
             extra=" AND x.available AND x.value IS NOT NULL",
             tail="ORDER BY s.platform, s.account, x.fetched_at",
+            conn=conn,
         )
     )
     history: dict[tuple[str, str], list[tuple[int, float]]] = defaultdict(list)

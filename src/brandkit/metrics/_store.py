@@ -560,16 +560,7 @@ class MetricsStore(MetricsQueries):
         if cached is None:
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
-            if sample.post_id is None:
-                where = _ACCOUNT_METRIC
-                args: tuple[Any, ...] = (sample.account, sample.platform, sample.metric)
-            else:
-                where = _POST_METRIC
-                args = (sample.post_id, sample.platform, sample.account, sample.metric)
-            row = conn.execute(
-                f"SELECT id, {_STAMPS} FROM {self._dialect.series} WHERE {where}",  # noqa: S608
-                args,
-            ).fetchone()
+            row = self._find_series(conn, sample)
             if row is None:
                 inherited = self._post_stamps(conn, sample)
                 merged = [n if n is not None else o for n, o in zip(stamps, inherited, strict=True)]
@@ -594,6 +585,21 @@ class MetricsStore(MetricsQueries):
                 self._restamp(conn, sample, merged)
         self._cache[key] = _entry(series_id, merged)
         return int(series_id)
+
+    def _find_series(self, conn: Any, sample: MetricSample) -> Sequence[Any] | None:
+        """The stored series of the sample, as ``(id, delivery_id, campaign, posted_at)``,
+        or ``None`` when it has none yet."""
+        if sample.post_id is None:
+            where = _ACCOUNT_METRIC
+            args: tuple[Any, ...] = (sample.account, sample.platform, sample.metric)
+        else:
+            where = _POST_METRIC
+            args = (sample.post_id, sample.platform, sample.account, sample.metric)
+        row: Sequence[Any] | None = conn.execute(
+            f"SELECT id, {_STAMPS} FROM {self._dialect.series} WHERE {where}",  # noqa: S608
+            args,
+        ).fetchone()
+        return row
 
     def _new_series(self, conn: Any, key: _Key, stamps: list[Any]) -> int:
         """Create the series of ``key`` with these stamps; return its id."""

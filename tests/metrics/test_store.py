@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import brandkit.metrics._store
 from brandkit.errors import BrandkitError, ConfigurationError
 from brandkit.metrics import MetricSample, MetricsStore
 from tests.metrics._data import at, small_samples
@@ -559,3 +560,26 @@ def test_big_add_spanning_chunks(store: MetricsStore) -> None:
     ]
     assert store.add(samples) == 45_000
     assert store.add(samples[-10:]) == 0
+
+
+def test_a_cache_emptied_during_an_add_stores_each_series_once(
+    store: MetricsStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the series cache fills up and is emptied in the middle of an add(), series made
+    earlier in the same call are found again, not created twice."""
+    monkeypatch.setattr(brandkit.metrics._store, "_CACHE_LIMIT", 3)
+    samples = [
+        MetricSample(
+            platform="x",
+            account="x:a",
+            post_id=f"p{n % 10}",
+            metric=("likes", "reposts")[n // 10 % 2],
+            value=n,
+            fetched_at=at(n),
+            campaign="c" if n >= 30 else None,
+        )
+        for n in range(60)
+    ]
+    assert store.add(samples) == 60
+    assert len(store.latest()) == 20
+    assert {s.campaign for s in store.latest()} == {"c"}

@@ -17,7 +17,8 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
+from itertools import repeat
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Unpack
@@ -99,6 +100,8 @@ _SAMPLES: tuple[_Column, ...] = (
     ("raw_name", "VARCHAR", True),
     ("reason", "VARCHAR", True),
 )
+# `brandkit.metrics._sql.from_us`'s epoch: times are microseconds since it.
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _PLACEHOLDER = {"VARCHAR": "''", "BIGINT": "0", "DOUBLE": "0.0", "BOOLEAN": "0"}
 
 
@@ -557,10 +560,11 @@ def _no_gc() -> Iterator[None]:
 
 def _times(*columns: Sequence[int | None]) -> dict[int | None, datetime | None]:
     """Each distinct epoch-microsecond time of these columns as a datetime (``None`` as
-    ``None``): rows of one post share their times, so each is converted once."""
-    times: dict[int | None, datetime | None] = {
-        us: from_us(us) for us in set().union(*columns) if us is not None
-    }
+    ``None``): rows of one post share their times, so each is converted once, and by
+    ``map`` (`from_us`'s arithmetic without a Python call per time)."""
+    distinct = [us for us in set().union(*columns) if us is not None]
+    converted = map(_EPOCH.__add__, map(timedelta, repeat(0), repeat(0), distinct))
+    times: dict[int | None, datetime | None] = dict(zip(distinct, converted, strict=True))
     times[None] = None
     return times
 

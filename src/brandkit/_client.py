@@ -18,7 +18,7 @@ import traceback
 import uuid
 import weakref
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -28,7 +28,7 @@ import httpx
 import tenacity
 
 from brandkit import _logging
-from brandkit._flow import Flow, Send, Wait
+from brandkit._flow import CoreFlow, Flow, Save, Send, Wait
 from brandkit._hooks import BucketKey, GovernorProtocol, NullGovernor, OutboxProtocol
 from brandkit.accounts import Account
 from brandkit.content._article import Article
@@ -335,28 +335,64 @@ class _Attempt:
         self.create_sent = False
 
     def before_send(self, step: Send) -> None:
-        """Called by the driver when ``step``'s request is about to leave."""
+        """Called by the synchronous driver when ``step``'s request is about to leave."""
         if not self.armed:
             return
         self.start()
         if step.creates:
             self.create_sent = True
 
+    async def abefore_send(self, step: Send, save: Callable[[Delivery], Awaitable[None]]) -> None:
+        """`before_send` for the asynchronous driver, whose ``save`` writes off its loop."""
+        if not self.armed:
+            return
+        if not self.started:
+            before = self._mark()
+            try:
+                await save(self.delivery)
+            except BaseException:
+                self._restore(before)
+                raise
+            self.started = True
+        if step.creates:
+            self.create_sent = True
+
     def start(self) -> None:
         if self.started:
             return
+        before = self._mark()
+        try:
+            self.core.save(self.delivery)
+        except BaseException:
+            self._restore(before)
+            raise
+        self.started = True
+
+    def starting(self) -> CoreFlow[None]:
+        """`start` as steps of the flow, for a flow run without a driver's hook."""
+        if self.started:
+            return
+        before = self._mark()
+        try:
+            yield from self.core.saved(self.delivery)
+        except BaseException:
+            self._restore(before)
+            raise
+        self.started = True
+
+    def _mark(self) -> tuple[DeliveryStatus, int, BrandkitError | None]:
+        """Make the copy ``sending`` (one attempt more); returns what to restore."""
         delivery = self.delivery
         before = (delivery.status, delivery.attempts, delivery.error)
         delivery.status = DeliveryStatus.SENDING
         delivery.attempts += 1
         delivery.error = None
-        try:
-            self.core.save(delivery)
-        except BaseException:
-            # Refused by the outbox: nothing leaves, and the copy says what is stored.
-            delivery.status, delivery.attempts, delivery.error = before
-            raise
-        self.started = True
+        return before
+
+    def _restore(self, before: tuple[DeliveryStatus, int, BrandkitError | None]) -> None:
+        # Refused by the outbox: nothing leaves, and the copy says what is stored.
+        delivery = self.delivery
+        delivery.status, delivery.attempts, delivery.error = before
 
 
 class _Core:
@@ -446,7 +482,13 @@ class _Core:
     def wait_for_budget(self, adapter: Adapter, step: Send) -> float:
         """Seconds to wait before ``step`` may be sent (0: its budget is reserved)."""
         key = self.bucket_key(adapter, step)
-        delay = self.governor.acquire(key, step.cost, adapter.rate_policies)
+        return self.budget_wait(
+            adapter, step, self.governor.acquire(key, step.cost, adapter.rate_policies)
+        )
+
+    def budget_wait(self, adapter: Adapter, step: Send, delay: float) -> float:
+        """``delay``, the governor's answer for ``step``: raise when it is longer than the
+        retry policy waits, log a long one."""
         if delay > self.retry.max_wait:
             raise RateLimited(
                 f"{adapter.name} rate limit {step.bucket!r} resets in {delay:.0f} s, longer "
@@ -524,9 +566,25 @@ class _Core:
         try:
             wait = self.governor.observe(key, response)
         except BrandkitError as exc:
-            # What the answer says about the budget is advice; the answer itself stands.
-            logger.warning("%s: the rate-limit state could not be updated: %s", adapter.name, exc)
+            self.unobserved(adapter, exc)
             wait = None
+        return self.judge(adapter, step, response, attempt, wait)
+
+    @staticmethod
+    def unobserved(adapter: Adapter, exc: BrandkitError) -> None:
+        # What the answer says about the budget is advice; the answer itself stands.
+        logger.warning("%s: the rate-limit state could not be updated: %s", adapter.name, exc)
+
+    def judge(
+        self,
+        adapter: Adapter,
+        step: Send,
+        response: httpx.Response,
+        attempt: int,
+        wait: float | None,
+    ) -> httpx.Response:
+        """Raise `_Again` when ``response`` (and ``wait``, what the governor learnt from it)
+        says: try again; else return it."""
         last = attempt >= self.retry.attempts
         limited = response.status_code == 429
         said = None
@@ -607,14 +665,25 @@ class _Core:
 
     # -- flows -----------------------------------------------------------------------------
 
-    def save(self, delivery: Delivery) -> None:
+    def stamp(self, delivery: Delivery) -> None:
+        """Ready ``delivery`` for a write: its time, its error redacted."""
         delivery.updated_at = self.clock()
         account = self.accounts.get(delivery.account)
         if delivery.error is not None and account is not None:
             # Whatever is stored or shown is redacted: a server may echo a token back.
             delivery.error = _redacted(account, delivery.error)
+
+    def save(self, delivery: Delivery) -> None:
+        """Write ``delivery`` now (outside a flow: the synchronous driver's hooks)."""
+        self.stamp(delivery)
         if self.outbox is not None:
             self.outbox.save(delivery)
+
+    def saved(self, delivery: Delivery) -> CoreFlow[None]:
+        """Write ``delivery``, as a step the driver performs (a refusal is raised here)."""
+        self.stamp(delivery)
+        if self.outbox is not None:
+            yield Save(delivery, self.outbox)
 
     def new_deliveries(
         self, post: Content, accounts: Sequence[Account], later: bool
@@ -625,6 +694,27 @@ class _Core:
         all in one transaction where the outbox can. A post going out at once to one
         account is first written by the save that starts its attempt, before its first
         byte leaves (its history still begins with ``pending``).
+
+        Raises:
+            ContentError: an article for a social account or a post for a blog.
+        """
+        deliveries, first = self.make_deliveries(post, accounts, later)
+        outbox = self.outbox
+        if outbox is None or not first:
+            return deliveries
+        many = getattr(outbox, "save_many", None)
+        if many is None:
+            for delivery in deliveries:
+                outbox.save(delivery)
+        else:
+            many(deliveries)
+        return deliveries
+
+    def make_deliveries(
+        self, post: Content, accounts: Sequence[Account], later: bool
+    ) -> tuple[list[Delivery], bool]:
+        """`new_deliveries` before its write: the deliveries, and whether they are to be
+        written first.
 
         Raises:
             ContentError: an article for a social account or a post for a blog.
@@ -641,16 +731,7 @@ class _Core:
             )
             for account in accounts
         ]
-        outbox = self.outbox
-        if outbox is None or not (later or len(deliveries) > 1):
-            return deliveries
-        many = getattr(outbox, "save_many", None)
-        if many is None:
-            for delivery in deliveries:
-                outbox.save(delivery)
-        else:
-            many(deliveries)
-        return deliveries
+        return deliveries, self.outbox is not None and (later or len(deliveries) > 1)
 
     def render_flow(
         self, adapter: Adapter, post: Post, reply_to: PartRef | None = None
@@ -696,7 +777,7 @@ class _Core:
 
     def deliver_flow(
         self, adapter: Adapter, delivery: Delivery, attempt: _Attempt | None = None
-    ) -> Flow[Delivery]:
+    ) -> CoreFlow[Delivery]:
         """Publish (or resume) ``delivery``: every part, in order, exactly once.
 
         ``attempt`` is shared with the driver, which marks the delivery ``sending`` when its
@@ -729,7 +810,7 @@ class _Core:
             tracker.armed = True
             if attempt is None:
                 # Driven without a driver's hook (run_flow in tests): mark it now.
-                tracker.start()
+                yield from tracker.starting()
             for part in rendered.parts[len(delivery.parts) :]:
                 ctx = ThreadContext(
                     key=delivery.keys[part.index],
@@ -753,12 +834,13 @@ class _Core:
                             raise
                         # The create may have landed: look before doing anything else.
                         delivery.error = exc
-                        self.save(delivery)  # the outbox's history shows what is looked up
+                        # The outbox's history shows what is looked up.
+                        yield from self.saved(delivery)
                         ref = yield from self._find(adapter, rendered, part, ctx, delivery)
                         if ref is None and isinstance(exc, MalformedResponse):
                             # The platform said yes in words brandkit cannot read: the post
                             # most likely exists even where a lookup does not show it yet.
-                            return self._unknown(delivery, exc)
+                            return (yield from self._unknown(delivery, exc))
                         still_running = isinstance(exc, TransportError) or exc.status_code == 504
                         if (
                             ref is None
@@ -790,14 +872,14 @@ class _Core:
                 if done:
                     delivery.status = DeliveryStatus.SENT
                 try:
-                    self.save(delivery)
+                    yield from self.saved(delivery)
                 except BaseException:
                     if done:
                         delivery.status = DeliveryStatus.SENDING
                     raise
             if delivery.status is not DeliveryStatus.SENT:
                 delivery.status = DeliveryStatus.SENT
-                self.save(delivery)
+                yield from self.saved(delivery)
             return delivery
         except BrandkitError as exc:
             if isinstance(exc, OutboxConflict):
@@ -830,7 +912,7 @@ class _Core:
                 delivery.status = DeliveryStatus.UNKNOWN if maybe else DeliveryStatus.FAILED
                 # A 5xx to the create: it may have landed, so the next attempt looks first.
                 delivery.look_first = tracker.create_sent and isinstance(exc, PlatformUnavailable)
-            self.save(delivery)
+            yield from self.saved(delivery)
             return delivery
         except Exception as exc:
             # A bug, not a platform answer. The delivery keeps the reason; one account's
@@ -845,28 +927,34 @@ class _Core:
             delivery.error = BrandkitError(f"internal error: {type(exc).__name__}: {exc}")
             maybe = tracker.create_sent or look_first
             delivery.status = DeliveryStatus.UNKNOWN if maybe else DeliveryStatus.FAILED
-            self.save(delivery)
+            yield from self.saved(delivery)
             return delivery
 
     def broke_off(self, delivery: Delivery, error: BrandkitError) -> None:
         """Record why a delivery could not even be attempted; its stored state stays the
         truth (a delivery another process holds is that process's to finish)."""
-        logger.warning("delivery %s to %s broke off: %s", delivery.id, delivery.account, error)
-        if delivery.status is not DeliveryStatus.PENDING or isinstance(error, OutboxConflict):
-            if delivery.error is None:
-                delivery.error = error
+        if not self.mark_broke_off(delivery, error):
             return
-        delivery.error = error
-        delivery.status = DeliveryStatus.FAILED
         try:
             self.save(delivery)
         except BrandkitError:
             logger.exception("delivery %s: its failure could not be saved", delivery.id)
 
-    def _unknown(self, delivery: Delivery, error: BrandkitError) -> Delivery:
+    def mark_broke_off(self, delivery: Delivery, error: BrandkitError) -> bool:
+        """`broke_off` before its write; returns whether the delivery is to be written."""
+        logger.warning("delivery %s to %s broke off: %s", delivery.id, delivery.account, error)
+        if delivery.status is not DeliveryStatus.PENDING or isinstance(error, OutboxConflict):
+            if delivery.error is None:
+                delivery.error = error
+            return False
+        delivery.error = error
+        delivery.status = DeliveryStatus.FAILED
+        return True
+
+    def _unknown(self, delivery: Delivery, error: BrandkitError) -> CoreFlow[Delivery]:
         delivery.error = error
         delivery.status = DeliveryStatus.UNKNOWN
-        self.save(delivery)
+        yield from self.saved(delivery)
         return delivery
 
     def _find(
@@ -876,7 +964,7 @@ class _Core:
         part: Any,
         ctx: ThreadContext,
         delivery: Delivery,
-    ) -> Flow[PartRef | None]:
+    ) -> CoreFlow[PartRef | None]:
         try:
             return (yield from adapter.find_part(rendered, part, ctx))
         except (NotImplementedError, PlatformError) as exc:
@@ -890,12 +978,12 @@ class _Core:
                     maybe_delivered=True,
                 )
             delivery.status = DeliveryStatus.UNKNOWN
-            self.save(delivery)
+            yield from self.saved(delivery)
             return None
 
     def delete_flow(
         self, adapter: Adapter, delivery: Delivery, force: bool = False
-    ) -> Flow[Delivery]:
+    ) -> CoreFlow[Delivery]:
         delete_article = getattr(adapter, "delete_article", None)
         for ref in reversed(delivery.parts):
             if force and delete_article is not None:
@@ -903,10 +991,12 @@ class _Core:
             else:
                 yield from adapter.delete_part(ref)
         delivery.status = DeliveryStatus.DELETED
-        self.save(delivery)
+        yield from self.saved(delivery)
         return delivery
 
-    def update_flow(self, adapter: Adapter, delivery: Delivery, article: Article) -> Flow[Delivery]:
+    def update_flow(
+        self, adapter: Adapter, delivery: Delivery, article: Article
+    ) -> CoreFlow[Delivery]:
         """Replace the published article of ``delivery`` with ``article`` on the blog; the
         delivery then holds the new article and the blog's new answer (its URL may change
         with the slug or the status)."""
@@ -930,7 +1020,7 @@ class _Core:
         delivery.parts[0] = attrs.evolve(
             ref, extra={**delivery.parts[0].extra, **ref.extra, "updated": True}
         )
-        self.save(delivery)
+        yield from self.saved(delivery)
         return delivery
 
     def metrics_flow(self, adapter: Adapter, refs: Sequence[PartRef]) -> Flow[list[MetricSample]]:
@@ -1028,24 +1118,38 @@ class _Core:
     def reply_delivery(self, adapter: Adapter, message: Message, post: Post) -> Delivery:
         """The delivery of the answer ``post`` to ``message``: the same id for the same
         answer, so that one queued or sent already is found instead of made again."""
-        self.can(adapter, "reply")
-        delivery = reply_delivery(adapter, message, post, self.clock())
+        delivery = self.new_reply(adapter, message, post)
         outbox = self.outbox
         once = getattr(outbox, "insert_once", None)
         if once is not None:
             return once(delivery)  # type: ignore[no-any-return]
-        # Without an outbox that can tell, this client remembers its own answers: the same
-        # answer asked for again resumes (or returns) the first delivery, which looks up a
-        # lost create before sending anything.
+        known = self.remembered(delivery)
+        if known is not None:
+            return known
+        if outbox is not None:
+            outbox.save(delivery)
+        return delivery
+
+    def new_reply(self, adapter: Adapter, message: Message, post: Post) -> Delivery:
+        """`reply_delivery` before it is looked up and written."""
+        self.can(adapter, "reply")
+        return reply_delivery(adapter, message, post, self.clock())
+
+    def remembered(self, delivery: Delivery) -> Delivery | None:
+        """The answer this client made before with ``delivery``'s id (then nothing is
+        written), else ``None`` and ``delivery`` is remembered.
+
+        Without an outbox that can tell, this client remembers its own answers: the same
+        answer asked for again resumes (or returns) the first delivery, which looks up a
+        lost create before sending anything.
+        """
         known = self.answers.get(delivery.id)
         if known is not None:
             return known
         if len(self.answers) >= _ANSWERS_KEPT:
             self.answers.pop(next(iter(self.answers)))
         self.answers[delivery.id] = delivery
-        if outbox is not None:
-            outbox.save(delivery)
-        return delivery
+        return None
 
     def moderate_flow(self, adapter: Adapter, message: Message, operation: str) -> Flow[None]:
         adapter.check_message(message)
@@ -1162,6 +1266,48 @@ def _accounts(accounts: Account | Sequence[Account]) -> list[Account]:
     return out
 
 
+async def _write(outbox: OutboxProtocol, delivery: Delivery) -> None:
+    """``outbox.save(delivery)`` off the event loop: the outbox's own ``asave`` when it has
+    one, else the synchronous save in a worker thread (a file lock or a row lock may wait)."""
+    asave = getattr(outbox, "asave", None)
+    if asave is not None:
+        await asave(delivery)
+    else:
+        await asyncio.to_thread(outbox.save, delivery)
+
+
+async def _settled(write: Awaitable[T]) -> T:
+    """Await a store's ``write`` to its end, even when the awaiting task is cancelled
+    meanwhile.
+
+    A write handed to a thread or a database cannot be called back once it started; were the
+    task to unwind at once, its copy of a delivery could say other than what the outbox
+    stores. So the write is awaited to its end (bounded by the store's own lock timeout), its
+    outcome (its result, or its refusal) goes to the caller as usual, and the cancellation is
+    requested again, to end the task at its next await.
+
+    Raises:
+        Whatever ``write`` raises; ``CancelledError`` when the write itself was cancelled.
+    """
+    task = asyncio.ensure_future(write)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if task.cancelled():
+            raise
+        while not task.done():
+            try:
+                await asyncio.wait([task])
+            except asyncio.CancelledError:
+                continue  # one more request to stop: it is delivered below with the first
+        me = asyncio.current_task()
+        if me is not None:
+            # Keep asyncio's count of requests as it is (asyncio.timeout relies on it).
+            me.uncancel()
+            me.cancel()
+        return task.result()
+
+
 class BatchRun:
     """The batches of a metrics collection, as they complete; ``len()`` says how many."""
 
@@ -1252,7 +1398,7 @@ class Client:
 
     # -- driving ---------------------------------------------------------------------------
 
-    def run(self, adapter: Adapter, flow: Flow[T], attempt: _Attempt | None = None) -> T:
+    def run(self, adapter: Adapter, flow: CoreFlow[T], attempt: _Attempt | None = None) -> T:
         """Run any flow of ``adapter`` to its end and return its result."""
         try:
             step = next(flow)
@@ -1260,6 +1406,15 @@ class Client:
                 if isinstance(step, Wait):
                     self._sleep(step.seconds)
                     step = flow.send(_WAITED)
+                    continue
+                if isinstance(step, Save):
+                    try:
+                        step.outbox.save(step.delivery)
+                    except BaseException as exc:
+                        # Where the flow asked for the write, as if it had written itself.
+                        step = flow.throw(exc)
+                    else:
+                        step = flow.send(_WAITED)
                     continue
                 try:
                     response = self._send(adapter, step, attempt)
@@ -1632,7 +1787,7 @@ class AsyncClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    async def run(self, adapter: Adapter, flow: Flow[T], attempt: _Attempt | None = None) -> T:
+    async def run(self, adapter: Adapter, flow: CoreFlow[T], attempt: _Attempt | None = None) -> T:
         """Run any flow of ``adapter`` to its end and return its result."""
         try:
             step = next(flow)
@@ -1640,6 +1795,15 @@ class AsyncClient:
                 if isinstance(step, Wait):
                     await self._sleep(step.seconds)
                     step = flow.send(_WAITED)
+                    continue
+                if isinstance(step, Save):
+                    try:
+                        await _settled(_write(step.outbox, step.delivery))
+                    except BaseException as exc:
+                        # Where the flow asked for the write, as if it had written itself.
+                        step = flow.throw(exc)
+                    else:
+                        step = flow.send(_WAITED)
                     continue
                 try:
                     response = await self._send(adapter, step, attempt)
@@ -1672,11 +1836,11 @@ class AsyncClient:
         self, adapter: Adapter, step: Send, attempt: int, tracker: _Attempt | None
     ) -> httpx.Response:
         core = self._core
-        while (delay := core.wait_for_budget(adapter, step)) > 0:
+        while (delay := await self._wait_for_budget(adapter, step)) > 0:
             await self._sleep(delay)
         request = core.request_for(adapter, step, attempt)
         if tracker is not None:
-            tracker.before_send(step)
+            await tracker.abefore_send(step, self._save)
         started = time.perf_counter()
         deadline = time.monotonic() + core.deadline
         response: httpx.Response | None = None
@@ -1706,7 +1870,88 @@ class AsyncClient:
         assert response is not None
         response._content = body
         core.log(adapter, step, response, (time.perf_counter() - started) * 1000)
-        return core.after_response(adapter, step, response, attempt)
+        return await self._after_response(adapter, step, response, attempt)
+
+    # -- the stores, off the event loop ------------------------------------------------------
+
+    async def _wait_for_budget(self, adapter: Adapter, step: Send) -> float:
+        """`_Core.wait_for_budget` through the governor's ``aacquire`` when it has one (a
+        governor without it is asked as it is: it must not do I/O)."""
+        core = self._core
+        aacquire = getattr(core.governor, "aacquire", None)
+        if aacquire is None:
+            return core.wait_for_budget(adapter, step)
+        key = core.bucket_key(adapter, step)
+        delay: float = await aacquire(key, step.cost, adapter.rate_policies)
+        return core.budget_wait(adapter, step, delay)
+
+    async def _after_response(
+        self, adapter: Adapter, step: Send, response: httpx.Response, attempt: int
+    ) -> httpx.Response:
+        """`_Core.after_response` through the governor's ``aobserve`` when it has one."""
+        core = self._core
+        aobserve = getattr(core.governor, "aobserve", None)
+        if aobserve is None:
+            return core.after_response(adapter, step, response, attempt)
+        key = core.bucket_key(adapter, step)
+        wait: float | None
+        try:
+            wait = await aobserve(key, response)
+        except BrandkitError as exc:
+            core.unobserved(adapter, exc)
+            wait = None
+        return core.judge(adapter, step, response, attempt, wait)
+
+    async def _save(self, delivery: Delivery) -> None:
+        """`_Core.save`, the write awaited off the event loop."""
+        core = self._core
+        core.stamp(delivery)
+        if core.outbox is not None:
+            await _settled(_write(core.outbox, delivery))
+
+    async def _new_deliveries(
+        self, post: Content, accounts: Sequence[Account], later: bool
+    ) -> list[Delivery]:
+        """`_Core.new_deliveries`, the write awaited off the event loop."""
+        deliveries, first = self._core.make_deliveries(post, accounts, later)
+        outbox = self._core.outbox
+        if outbox is None or not first:
+            return deliveries
+        asave_many = getattr(outbox, "asave_many", None)
+        many = getattr(outbox, "save_many", None)
+        if asave_many is not None:
+            await _settled(asave_many(deliveries))
+        elif many is not None:
+            await _settled(asyncio.to_thread(many, deliveries))
+        else:
+            for delivery in deliveries:
+                await _settled(_write(outbox, delivery))
+        return deliveries
+
+    async def _broke_off(self, delivery: Delivery, error: BrandkitError) -> None:
+        """`_Core.broke_off`, the write awaited off the event loop."""
+        if not self._core.mark_broke_off(delivery, error):
+            return
+        try:
+            await self._save(delivery)
+        except BrandkitError:
+            logger.exception("delivery %s: its failure could not be saved", delivery.id)
+
+    async def _reply_delivery(self, adapter: Adapter, message: Message, post: Post) -> Delivery:
+        """`_Core.reply_delivery`, the outbox's look-up and write off the event loop."""
+        core = self._core
+        delivery = core.new_reply(adapter, message, post)
+        outbox = core.outbox
+        once = getattr(outbox, "insert_once", None)
+        if once is not None:
+            found: Delivery = await _settled(asyncio.to_thread(once, delivery))
+            return found
+        known = core.remembered(delivery)
+        if known is not None:
+            return known
+        if outbox is not None:
+            await _settled(_write(outbox, delivery))
+        return delivery
 
     async def render(self, post: Post, account: Account) -> Rendered:
         """The post as ``account``'s platform will get it; see `Client.render`."""
@@ -1727,7 +1972,7 @@ class AsyncClient:
             return await post.apublish_through(self, accounts)
         targets = _accounts(accounts)
         later = self._core.scheduled_later(post)
-        deliveries = self._core.new_deliveries(post, targets, later)
+        deliveries = await self._new_deliveries(post, targets, later)
         if later:
             return deliveries
         results = await asyncio.gather(
@@ -1736,7 +1981,7 @@ class AsyncClient:
         )
         for delivery, result in zip(deliveries, results, strict=True):
             if isinstance(result, BrandkitError):
-                self._core.broke_off(delivery, result)
+                await self._broke_off(delivery, result)
             elif isinstance(result, BaseException):
                 raise result
         return deliveries
@@ -1828,13 +2073,13 @@ class AsyncClient:
         """Answer ``message`` with ``post``, never twice; see `Client.reply`."""
         acct = self._core.account_of(message, account)
         adapter = self._core.adapter_for(acct)
-        delivery = self._core.reply_delivery(adapter, message, post)
+        delivery = await self._reply_delivery(adapter, message, post)
         if delivery.status in _FINISHED or self._core.scheduled_later(delivery.post):
             return delivery
         try:
             return await self.deliver(delivery, acct)
         except BrandkitError as exc:
-            self._core.broke_off(delivery, exc)
+            await self._broke_off(delivery, exc)
             return delivery
 
     async def hide(self, message: Message, account: Account | None = None) -> None:

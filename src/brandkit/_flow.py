@@ -2,8 +2,11 @@
 
 An adapter operation is a generator. It yields `Send` (do this HTTP request and give me
 the response) and `Wait` (sleep this long, e.g. while media is processed), and returns
-its result. [`brandkit.Client`][brandkit.Client] and `brandkit.AsyncClient` drive any flow; rate
-limits, retries and logging live there, around each ``Send``, so no adapter writes them again.
+its result. The drivers' own delivery flows also yield `Save` (write this delivery to the
+outbox now): the synchronous driver writes at once, the asynchronous one off its event loop,
+and either throws a refused write back into the flow where it was asked for.
+[`brandkit.Client`][brandkit.Client] and `brandkit.AsyncClient` drive any flow; rate limits,
+retries and logging live there, around each ``Send``, so no adapter writes them again.
 
 Flows are unit-tested by feeding responses into the generator with `run_flow`.
 """
@@ -11,12 +14,16 @@ Flows are unit-tested by feeding responses into the generator with `run_flow`.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from typing import TypeAlias, TypeVar
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 import attrs
 import httpx
 
-__all__ = ["Flow", "Send", "Step", "Wait", "run_flow"]
+if TYPE_CHECKING:
+    from brandkit._hooks import OutboxProtocol
+    from brandkit.delivery import Delivery
+
+__all__ = ["CoreFlow", "CoreStep", "Flow", "Save", "Send", "Step", "Wait", "run_flow"]
 
 T = TypeVar("T")
 
@@ -55,21 +62,47 @@ class Wait:
     seconds: float
 
 
+@attrs.frozen
+class Save:
+    """Write ``delivery`` to ``outbox`` before the flow goes on.
+
+    The flow resumes only once the write is done; a write the outbox refuses (or that
+    fails) is thrown into the flow at this step, exactly as if the flow had called
+    ``outbox.save`` itself, so that it can keep its copy of the delivery true to what is
+    stored. The driver answers a done write with an empty 204 response.
+    """
+
+    delivery: Delivery
+    outbox: OutboxProtocol
+
+
 Step: TypeAlias = Send | Wait
 Flow: TypeAlias = Generator[Step, httpx.Response, T]
+"""An adapter's flow: it sends and waits; it never writes to the outbox."""
+CoreStep: TypeAlias = Send | Wait | Save
+CoreFlow: TypeAlias = Generator[CoreStep, httpx.Response, T]
+"""A driver's own flow (a delivery, a deletion): it may also `Save`. Any `Flow` is one."""
 
 
-def run_flow(flow: Flow[T], respond: Callable[[httpx.Request], httpx.Response]) -> T:
-    """Run ``flow`` to its end without I/O: each request is answered by ``respond``.
+def run_flow(flow: CoreFlow[T], respond: Callable[[httpx.Request], httpx.Response]) -> T:
+    """Run ``flow`` to its end without network I/O: each request is answered by ``respond``.
 
-    ``Wait`` steps return at once. For unit tests of adapters and for tools that want to see
-    the requests a flow would make.
+    ``Wait`` steps return at once; ``Save`` steps write to their outbox (a refusal is thrown
+    into the flow, as the drivers do). For unit tests of adapters and for tools that want to
+    see the requests a flow would make.
     """
     try:
         step = next(flow)
         while True:
             if isinstance(step, Send):
                 step = flow.send(respond(step.request))
+            elif isinstance(step, Save):
+                try:
+                    step.outbox.save(step.delivery)
+                except BaseException as exc:
+                    step = flow.throw(exc)
+                else:
+                    step = flow.send(httpx.Response(204))
             else:
                 step = flow.send(httpx.Response(204))
     except StopIteration as stop:

@@ -18,6 +18,7 @@ Concurrency rests on two things:
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import functools
 import json
@@ -662,6 +663,25 @@ class Outbox(SQLiteStore):
         with self._tx() as db:
             for delivery, error, columns in prepared:
                 self._save_in(db, delivery, error, columns)
+
+    async def asave(self, delivery: Delivery) -> None:
+        """`save` for async code ([`AsyncClient`][brandkit.AsyncClient] awaits it): the same
+        transaction, run in a worker thread, so that the event loop never waits for the
+        file's write lock (another process may hold it for up to ``timeout``) or its fsync.
+
+        Raises:
+            BrandkitError: as `save` ([`OutboxConflict`][brandkit.errors.OutboxConflict]
+                included); then nothing was written.
+        """
+        await asyncio.to_thread(self.save, delivery)
+
+    async def asave_many(self, deliveries: Iterable[Delivery]) -> None:
+        """`save_many` for async code, in a worker thread (see `asave`).
+
+        Raises:
+            BrandkitError: as `save_many`; then none was written.
+        """
+        await asyncio.to_thread(self.save_many, builtins.list(deliveries))
 
     def _save_in(
         self,

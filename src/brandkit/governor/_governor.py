@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
 from brandkit._hooks import BucketKey
+from brandkit.backends import ServerTimeClock
 from brandkit.errors import ConfigurationError, RateLimited
 from brandkit.governor._clock import MonotonicClock
 from brandkit.governor._parse import DEFAULT_MAX_WAIT, RateLimitInfo, Window, parse_rate_limit
@@ -25,6 +28,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Governor", "rate_limited"]
 
+T = TypeVar("T")
+
 _BLOCK = "!block"  # Retry-After, Telegram retry_after, backoff after a bare 429
 _USAGE = "!usage"  # Meta usage throttling
 _HEADER_ONLY = "hdr"  # a window the server describes and no declared policy matches
@@ -33,6 +38,19 @@ _HEADER_ONLY = "hdr"  # a window the server describes and no declared policy mat
 EDGE_MARGIN = 0.1
 _RTT_SAMPLES = 32
 _MAX_GRANTS = 512
+
+
+def _samples(clock: Any) -> bool:
+    """Whether reading ``clock`` now asks a server (a `ServerTimeClock` due to resample)."""
+    if not isinstance(clock, ServerTimeClock):
+        return False
+    # ServerTimeClock keeps when it last asked; reading those saves a thread hop per request.
+    base = getattr(clock, "_base", None)
+    checked = getattr(clock, "_checked", None)
+    every = getattr(clock, "_every", None)
+    if base is None or not isinstance(checked, int | float) or not isinstance(every, int | float):
+        return True
+    return time.monotonic() - checked > every
 
 
 def _slot_name(window: float) -> str:
@@ -190,11 +208,29 @@ class Governor:
         Raises:
             BrandkitError: the state store failed (e.g. an SQLite file that cannot be written).
         """
+        plan, now, change = self._reserve(key, cost, policies, self.clock())
+        return self._reserved(plan, now, self.store.update(plan.scopes, change))
+
+    async def aacquire(self, key: BucketKey, cost: int, policies: Sequence[RatePolicy]) -> float:
+        """`acquire` without blocking the event loop: the store's ``aupdate`` when it has
+        one (`MemoryState` inline, `SQLiteState` in a worker thread, `RedisState` and
+        `PostgresState` on their servers' async clients), else its ``update`` in a worker
+        thread. The same decision as `acquire`, made by the same code.
+
+        Raises:
+            BrandkitError: the state store failed.
+        """
+        plan, now, change = self._reserve(key, cost, policies, await self._anow())
+        return self._reserved(plan, now, await self._aupdate(plan.scopes, change))
+
+    def _reserve(
+        self, key: BucketKey, cost: int, policies: Sequence[RatePolicy], now: float
+    ) -> tuple[_Plan, float, Callable[[Entries], float]]:
+        """What `acquire` does to the state at ``now``: its plan, and the change to apply."""
         plan = self._plans.get(key)
         if plan is None or plan.src is not policies:
             plan = self._plans[key] = _Plan(key, policies)
         plan.cost = cost
-        now = self.clock()
         pad = self.resolution
         edge = plan.edge
 
@@ -229,8 +265,12 @@ class Governor:
                 block.until = now + self._ceiling(block.strikes)
             return 0.0
 
+        return plan, now, change
+
+    def _reserved(self, plan: _Plan, now: float, wait: float) -> float:
+        """The store's answer to `_reserve`'s change, as `acquire` returns it."""
         # A state written before the cap existed (or by another Governor) never parks longer.
-        wait = min(self.store.update(plan.scopes, change), self.max_server_wait)
+        wait = min(wait, self.max_server_wait)
         if wait == 0.0:
             plan.granted(now)
         return wait
@@ -243,7 +283,33 @@ class Governor:
         Raises:
             BrandkitError: the state store failed. A malformed header never raises.
         """
-        now = self.clock()
+        change = self._hear(key, response, self.clock())
+        if change is None:
+            return None
+        scopes, learn = change
+        return self._heard(self.store.update(scopes, learn))
+
+    async def aobserve(self, key: BucketKey, response: httpx.Response) -> float | None:
+        """`observe` without blocking the event loop (the store as for `aacquire`).
+
+        Raises:
+            BrandkitError: the state store failed. A malformed header never raises.
+        """
+        change = self._hear(key, response, await self._anow())
+        if change is None:
+            return None
+        scopes, learn = change
+        return self._heard(await self._aupdate(scopes, learn))
+
+    def _heard(self, wait: float | None) -> float | None:
+        return None if wait is None else min(wait, self.max_server_wait)
+
+    def _hear(
+        self, key: BucketKey, response: httpx.Response, now: float
+    ) -> tuple[Sequence[str], Callable[[Entries], float | None]] | None:
+        """What `observe` does to the state after ``response``: the scopes and the change to
+        apply (it returns the wait `observe` returns), or ``None`` when there is nothing to
+        write."""
         plan = self._plans.get(key)
         if plan is None:
             plan = self._plans[key] = _Plan(key, ())
@@ -258,14 +324,30 @@ class Governor:
         info = parse_rate_limit(response, now=now, max_wait=self.max_server_wait, offset=shift)
         if info is None:
             if plan.account in self._struck:
-                self.store.update(plan.scopes, lambda entries: self._clear(plan, entries))
+                return plan.scopes, lambda entries: self._clear(plan, entries)
             return None
-        status = response.status_code
-        heard = _Heard(now, status, server, date, sent)
-        wait = self.store.update(
-            plan.scopes, lambda entries: self._learn(plan, entries, info, heard)
-        )
-        return None if wait is None else min(wait, self.max_server_wait)
+        heard = _Heard(now, response.status_code, server, date, sent)
+        return plan.scopes, lambda entries: self._learn(plan, entries, info, heard)
+
+    # -- the store and the clock, from async code ----------------------------------------------
+
+    async def _aupdate(self, scopes: Sequence[str], change: Callable[[Entries], T]) -> T:
+        """``store.update`` without blocking the event loop."""
+        store = self.store
+        aupdate = getattr(store, "aupdate", None)
+        if aupdate is not None:
+            result: T = await aupdate(scopes, change)
+            return result
+        # A store of the user's own without an async twin may wait on I/O: not on the loop.
+        return await asyncio.to_thread(store.update, scopes, change)
+
+    async def _anow(self) -> float:
+        """``self.clock()``; a server's clock that is due for a new sample (a round trip to
+        Redis or PostgreSQL, once every few seconds) is read in a worker thread."""
+        clock = self.clock
+        if _samples(clock):
+            return await asyncio.to_thread(clock)
+        return clock()
 
     # -- learning ------------------------------------------------------------------------------
 

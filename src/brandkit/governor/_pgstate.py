@@ -8,14 +8,20 @@ creating the same window at once would both spend its first unit.
 
 Rows carry ``expires_at`` (when their windows, resets and blocks have all passed); expired
 rows are deleted now and then by whichever process updates.
+
+`PostgresState.aupdate` is the same transaction over psycopg's ``AsyncConnection`` (for
+``AsyncClient``: the event loop never waits on a lock or a round trip); the reading and the
+writing of entries are shared by both.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -24,6 +30,7 @@ from brandkit.backends import (
     DEFAULT_PREFIX,
     Schema,
     ServerTimeClock,
+    aconnect,
     check_prefix,
     connect,
     migrate,
@@ -61,6 +68,7 @@ SCHEMA = register(
 
 _PRUNE_EVERY = 600.0  # seconds between two deletions of expired rows by one process
 _PRUNE_BATCH = 1000  # rows deleted at most per pruning
+_LOCK = "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k ORDER BY k"
 
 
 def _lock_key(prefix: str, scope: str) -> int:
@@ -83,6 +91,10 @@ class PostgresState:
     it ahead of time. Each process opens its own connection on first use (a connection
     never crosses a fork); after a failure the next update reconnects.
 
+    `aupdate`, for async code, uses a psycopg ``AsyncConnection`` of its own per event loop
+    (opened on first use, one transaction at a time); close it with ``await state.aclose()``
+    before its loop ends.
+
     Args:
         url: a ``postgresql://`` URL (the password is never shown in messages or the repr).
         prefix: the table prefix (lower-case letters, digits, ``_``).
@@ -100,6 +112,11 @@ class PostgresState:
         self._conn: psycopg.Connection[Any] | None = None
         self._pid = -1
         self._pruned = time.monotonic()
+        # An AsyncConnection belongs to the loop it was opened on; its lock keeps its
+        # transactions one at a time.
+        self._aconns: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[asyncio.Lock, list[psycopg.AsyncConnection[Any]]]
+        ] = weakref.WeakKeyDictionary()
         self.clock = ServerTimeClock(self.server_time)
         """The database's clock, for ``Governor(clock=...)``."""
         with self._lock:
@@ -156,71 +173,115 @@ class PostgresState:
 
     def _update(self, scopes: Sequence[str], change: Callable[[Entries], T]) -> T:
         conn = self._connect()
-        table = f"{self.prefix}governor"
-        wanted = sorted(set(scopes))
+        wanted, keys = self._wanted(scopes)
         # Pipeline mode: BEGIN, the locks and the read leave in one round trip, the writes
         # and COMMIT in another.
         with conn.pipeline(), conn.transaction():
-            # One lock per scope, always taken in ascending key order so that two updates
-            # of overlapping scopes never deadlock (PostgreSQL evaluates a volatile target
-            # list after ORDER BY).
-            keys = sorted({_lock_key(self.prefix, scope) for scope in wanted})
-            conn.execute(
-                "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k ORDER BY k",
-                (keys,),
-            )
-            rows = conn.execute(
-                f"SELECT scope, name, data FROM {table} WHERE scope = ANY(%s)",  # noqa: S608 - prefix validated
-                (wanted,),
-            ).fetchall()
-            stored = {(scope, name): data for scope, name, data in rows}
-            entries: Entries = {}
-            drops: list[tuple[str, str]] = []
-            for key, text in stored.items():
-                entry = _load(text)
-                if entry is None:
-                    drops.append(key)
-                else:
-                    entries[key] = entry
-            result = change(entries)
-            now = time.time()
-            writes: list[tuple[str, str, str, datetime]] = []
-            for key, entry in entries.items():
-                if key[0] not in wanted:
-                    continue  # change() may only add entries under the scopes it was given
-                data = _dump(entry)
-                if data is None:
-                    drops.append(key)
-                elif stored.get(key) != data:
-                    writes.append((key[0], key[1], data, _expiry(entry, now)))
+            conn.execute(_LOCK, (keys,))
+            rows = conn.execute(self._sql_read, (wanted,)).fetchall()
+            result, drops, writes = _changed(rows, wanted, change)
             with conn.cursor() as cur:
                 if drops:
-                    cur.executemany(
-                        f"DELETE FROM {table} WHERE scope = %s AND name = %s",  # noqa: S608
-                        drops,
-                    )
+                    cur.executemany(self._sql_delete, drops)
                 if writes:
-                    cur.executemany(
-                        f"INSERT INTO {table} (scope, name, data, expires_at)"  # noqa: S608
-                        " VALUES (%s, %s, %s, %s) ON CONFLICT (scope, name) DO UPDATE"
-                        " SET data = excluded.data, expires_at = excluded.expires_at",
-                        writes,
-                    )
-        if time.monotonic() - self._pruned > _PRUNE_EVERY:
-            self._pruned = time.monotonic()
+                    cur.executemany(self._sql_write, writes)
+        if self._prune_due():
             self._prune(conn)
         return result
+
+    async def aupdate(self, scopes: Sequence[str], change: Callable[[Entries], T]) -> T:
+        """`update` for async code, over psycopg's ``AsyncConnection``: the same transaction
+        and locks, without blocking the event loop.
+
+        Raises:
+            BrandkitError: the database failed or cannot be reached.
+        """
+        import psycopg
+
+        loop = asyncio.get_running_loop()
+        found = self._aconns.get(loop)
+        if found is None:
+            found = self._aconns[loop] = (asyncio.Lock(), [])
+        lock, held = found
+        async with lock:
+            try:
+                if not held or held[0].closed:
+                    held[:] = [await aconnect(self._url)]
+                return await self._aupdate(held[0], scopes, change)
+            except psycopg.Error as exc:
+                conn = held.pop() if held else None
+                if conn is not None:
+                    await conn.close()
+                raise self._fail_async(exc) from None
+
+    async def _aupdate(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        scopes: Sequence[str],
+        change: Callable[[Entries], T],
+    ) -> T:
+        wanted, keys = self._wanted(scopes)
+        async with conn.pipeline(), conn.transaction():
+            await conn.execute(_LOCK, (keys,))
+            cur = await conn.execute(self._sql_read, (wanted,))
+            rows = await cur.fetchall()
+            result, drops, writes = _changed(rows, wanted, change)
+            async with conn.cursor() as wcur:
+                if drops:
+                    await wcur.executemany(self._sql_delete, drops)
+                if writes:
+                    await wcur.executemany(self._sql_write, writes)
+        if self._prune_due():
+            async with conn.transaction():
+                await conn.execute(self._sql_prune, (_PRUNE_BATCH,))
+        return result
+
+    def _fail_async(self, exc: Exception) -> BrandkitError:
+        detail = scrub(f"{type(exc).__name__}: {exc}", self._url)
+        return BrandkitError(f"governor state {redact_url(self._url)} failed: {detail}")
+
+    def _wanted(self, scopes: Sequence[str]) -> tuple[list[str], list[int]]:
+        """The scopes, and their locks: one per scope, always taken in ascending key order
+        so that two updates of overlapping scopes never deadlock (PostgreSQL evaluates a
+        volatile target list after ORDER BY)."""
+        wanted = sorted(set(scopes))
+        return wanted, sorted({_lock_key(self.prefix, scope) for scope in wanted})
+
+    @property
+    def _sql_read(self) -> str:
+        return f"SELECT scope, name, data FROM {self.prefix}governor WHERE scope = ANY(%s)"  # noqa: S608 - prefix validated
+
+    @property
+    def _sql_delete(self) -> str:
+        return f"DELETE FROM {self.prefix}governor WHERE scope = %s AND name = %s"  # noqa: S608
+
+    @property
+    def _sql_write(self) -> str:
+        return (
+            f"INSERT INTO {self.prefix}governor (scope, name, data, expires_at)"  # noqa: S608
+            " VALUES (%s, %s, %s, %s) ON CONFLICT (scope, name) DO UPDATE"
+            " SET data = excluded.data, expires_at = excluded.expires_at"
+        )
+
+    @property
+    def _sql_prune(self) -> str:
+        table = f"{self.prefix}governor"
+        return (
+            f"DELETE FROM {table} WHERE ctid IN (SELECT ctid FROM {table}"  # noqa: S608
+            " WHERE expires_at < now() LIMIT %s)"
+        )
+
+    def _prune_due(self) -> bool:
+        if time.monotonic() - self._pruned > _PRUNE_EVERY:
+            self._pruned = time.monotonic()
+            return True
+        return False
 
     def _prune(self, conn: psycopg.Connection[Any]) -> int:
         """Delete up to 1,000 expired rows (an expired row says nothing the governor would not
         assume without it, so deleting it under a concurrent update is harmless)."""
-        table = f"{self.prefix}governor"
         with conn.transaction():
-            cur = conn.execute(
-                f"DELETE FROM {table} WHERE ctid IN (SELECT ctid FROM {table}"  # noqa: S608
-                " WHERE expires_at < now() LIMIT %s)",
-                (_PRUNE_BATCH,),
-            )
+            cur = conn.execute(self._sql_prune, (_PRUNE_BATCH,))
         return cur.rowcount
 
     def entries(self, scope: str) -> dict[str, Entry]:
@@ -233,12 +294,58 @@ class PostgresState:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    async def aclose(self) -> None:
+        """Close the ``AsyncConnection`` of the running event loop (if `aupdate` opened
+        one). The synchronous connection stays open until `close`."""
+        found = self._aconns.pop(asyncio.get_running_loop(), None)
+        if found is not None:
+            lock, held = found
+            async with lock:
+                for conn in held:
+                    await conn.close()
+                held.clear()
+
     def close(self) -> None:
-        """Close this process's connection."""
+        """Close this process's connection (and the async connections of event loops that
+        are not running; one of a running loop is closed by `aclose`)."""
         with self._lock:
             if self._conn is not None and self._pid == os.getpid():
                 self._conn.close()
             self._conn = None
+        for loop, (_, held) in list(self._aconns.items()):
+            if not loop.is_closed() and not loop.is_running():
+                for conn in held:
+                    loop.run_until_complete(conn.close())
+                held.clear()
+                self._aconns.pop(loop, None)
+
+
+def _changed(
+    rows: Sequence[tuple[Any, ...]], wanted: Sequence[str], change: Callable[[Entries], T]
+) -> tuple[T, list[tuple[str, str]], list[tuple[str, str, str, datetime]]]:
+    """``change`` applied to the entries of ``rows``: its result, the rows to delete (entries
+    that cannot be read back) and the rows to write."""
+    stored = {(scope, name): data for scope, name, data in rows}
+    entries: Entries = {}
+    drops: list[tuple[str, str]] = []
+    for key, text in stored.items():
+        entry = _load(text)
+        if entry is None:
+            drops.append(key)
+        else:
+            entries[key] = entry
+    result = change(entries)
+    now = time.time()
+    writes: list[tuple[str, str, str, datetime]] = []
+    for key, entry in entries.items():
+        if key[0] not in wanted:
+            continue  # change() may only add entries under the scopes it was given
+        data = _dump(entry)
+        if data is None:
+            drops.append(key)
+        elif stored.get(key) != data:
+            writes.append((key[0], key[1], data, _expiry(entry, now)))
+    return result, drops, writes
 
 
 def _expiry(entry: Entry, now: float) -> datetime:

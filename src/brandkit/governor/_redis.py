@@ -12,20 +12,29 @@ nothing behind.
 
 The scopes of one app share a hash tag, so one update's keys live in one slot of a Redis
 Cluster as well.
+
+An update is written once, as steps (read, compare-and-set, pause) that two drivers perform:
+`RedisState.update` with redis-py, `RedisState.aupdate` with ``redis.asyncio`` (for
+``AsyncClient``: the event loop never waits on Redis).
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+import weakref
+from collections.abc import Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
 
 from brandkit.backends import (
     DEFAULT_PREFIX,
     ServerTimeClock,
+    aredis_client,
     check_prefix,
     redact_url,
     redis_client,
@@ -37,6 +46,8 @@ from brandkit.governor._state import Entries, _dump, _load
 
 if TYPE_CHECKING:
     import redis
+    import redis.asyncio
+    from redis.commands.core import AsyncScript
 
 __all__ = ["RedisState"]
 
@@ -106,6 +117,31 @@ return 1
 """
 
 
+@attrs.frozen
+class _Read:
+    """Read every hash of ``keys`` in one MULTI (a consistent snapshot); answer: the hashes."""
+
+    keys: list[str]
+
+
+@attrs.frozen
+class _Cas:
+    """Run the compare-and-set script; answer: whether it wrote."""
+
+    keys: list[str]
+    args: list[str | int]
+
+
+@attrs.frozen
+class _Pause:
+    """Sleep before the next attempt (a conflict); answer: ``None``."""
+
+    seconds: float
+
+
+_Step = _Read | _Cas | _Pause
+
+
 class RedisState:
     """Governor state in Redis, shared by every process on every host that uses the same
     server and prefix.
@@ -123,6 +159,9 @@ class RedisState:
     stored and returned. An entry that cannot be read
     back is dropped, as `SQLiteState` does.
 
+    `aupdate` is the same update for async code, over ``redis.asyncio`` (one client per event
+    loop, made on first use); close it with ``await state.aclose()`` before its loop ends.
+
     Args:
         url: a ``redis://``, ``rediss://`` or ``unix://`` URL (the password is never shown in
             messages or the repr).
@@ -138,8 +177,13 @@ class RedisState:
     def __init__(self, url: str, *, prefix: str = DEFAULT_PREFIX, timeout: float = 10.0) -> None:
         self.prefix = check_prefix(prefix)
         self._url = url
+        self._timeout = timeout
         self._client: redis.Redis = redis_client(url, timeout=timeout)
         self._script = self._client.register_script(_CAS)
+        # A redis.asyncio client is bound to the loop it was first used on.
+        self._aclients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[redis.asyncio.Redis, AsyncScript]
+        ] = weakref.WeakKeyDictionary()
         self._rng = random.Random()
         self._rng_lock = threading.Lock()
         self.clock = ServerTimeClock(self.server_time)
@@ -182,28 +226,94 @@ class RedisState:
         """
         import redis
 
-        keys = {scope: self.key(scope) for scope in dict.fromkeys(scopes)}
+        steps = self._steps(scopes, change)
         try:
-            for attempt in range(MAX_ATTEMPTS):
-                done, result = self._attempt(keys, change)
-                if done:
-                    return result
-                with self._rng_lock:
-                    pause = self._rng.uniform(0, min(_BACKOFF_CAP, 0.0005 * 2**attempt))
-                time.sleep(pause)
+            step = next(steps)
+            while True:
+                answer: Any = None
+                if isinstance(step, _Read):
+                    with self._client.pipeline(transaction=True) as pipe:
+                        for key in step.keys:
+                            pipe.hgetall(key)
+                        answer = pipe.execute()
+                elif isinstance(step, _Cas):
+                    answer = bool(self._script(keys=step.keys, args=step.args))
+                else:
+                    time.sleep(step.seconds)
+                step = steps.send(answer)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
         except redis.RedisError as exc:
             raise self._fail(exc) from None
+
+    async def aupdate(self, scopes: Sequence[str], change: Callable[[Entries], T]) -> T:
+        """`update` for async code, over ``redis.asyncio``: the same steps, the same
+        atomicity, without blocking the event loop.
+
+        Raises:
+            BrandkitError: as `update`.
+        """
+        import redis
+
+        client, script = self._aclient()
+        steps = self._steps(scopes, change)
+        try:
+            step = next(steps)
+            while True:
+                answer: Any = None
+                if isinstance(step, _Read):
+                    async with client.pipeline(transaction=True) as pipe:
+                        for key in step.keys:
+                            pipe.hgetall(key)
+                        answer = await pipe.execute()
+                elif isinstance(step, _Cas):
+                    answer = bool(await script(keys=step.keys, args=step.args))
+                else:
+                    await asyncio.sleep(step.seconds)
+                step = steps.send(answer)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        except redis.RedisError as exc:
+            raise self._fail(exc) from None
+
+    def _aclient(self) -> tuple[redis.asyncio.Redis, AsyncScript]:
+        loop = asyncio.get_running_loop()
+        found = self._aclients.get(loop)
+        if found is None:
+            client = aredis_client(self._url, timeout=self._timeout)
+            found = self._aclients[loop] = (client, client.register_script(_CAS))
+        return found
+
+    def _steps(
+        self, scopes: Sequence[str], change: Callable[[Entries], T]
+    ) -> Generator[_Step, Any, T]:
+        """One update as steps for a driver: read the scopes' hashes, apply ``change``,
+        compare-and-set; after a conflict, pause and start again (at most 200 times)."""
+        keys = {scope: self.key(scope) for scope in dict.fromkeys(scopes)}
+        names = list(keys.values())
+        for attempt in range(MAX_ATTEMPTS):
+            # Round trip 1: every hash of the scopes, read in one MULTI.
+            hashes: list[dict[Any, Any]] = yield _Read(names)
+            result, args = self._changed(keys, hashes, change)
+            # Round trip 2: the script writes only if no scope changed since the snapshot.
+            if args is None or (yield _Cas(names, args)):
+                return result
+            with self._rng_lock:
+                pause = self._rng.uniform(0, min(_BACKOFF_CAP, 0.0005 * 2**attempt))
+            yield _Pause(pause)
         raise BrandkitError(
             f"governor state {redact_url(self._url)}: {MAX_ATTEMPTS} conflicting updates in a "
             "row; too many processes spend this budget at once"
         )
 
-    def _attempt(self, keys: dict[str, str], change: Callable[[Entries], T]) -> tuple[bool, T]:
-        # Round trip 1: every hash of the scopes, read in one MULTI (a consistent snapshot).
-        with self._client.pipeline(transaction=True) as pipe:
-            for key in keys.values():
-                pipe.hgetall(key)
-            hashes: list[dict[Any, Any]] = pipe.execute()
+    def _changed(
+        self,
+        keys: dict[str, str],
+        hashes: list[dict[Any, Any]],
+        change: Callable[[Entries], T],
+    ) -> tuple[T, list[str | int] | None]:
+        """``change`` applied to the snapshot ``hashes``: its result, and the script's
+        arguments that write it (``None``: nothing to write)."""
         stored: dict[tuple[str, str], str] = {}
         versions: list[str] = []
         entries: Entries = {}
@@ -234,8 +344,7 @@ class RedisState:
             elif stored.get((scope, name)) != data:
                 writes.setdefault(scope, []).extend((name, data))
         if not drops and not writes:
-            return True, result
-        # Round trip 2: the script writes only if no scope changed since the snapshot.
+            return result, None
         now = time.time()
         args: list[str | int] = [*versions]
         for scope in keys:
@@ -243,8 +352,7 @@ class RedisState:
             dels = drops.get(scope, [])
             sets = writes.get(scope, [])
             args += [ttl_ms(kept, now) if kept else 0, len(dels), *dels, len(sets) // 2, *sets]
-        written = self._script(keys=list(keys.values()), args=args)
-        return bool(written), result
+        return result, args
 
     def entries(self, scope: str) -> dict[str, Entry]:
         """The entries of ``scope`` (for inspection and tests)."""
@@ -261,6 +369,18 @@ class RedisState:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    async def aclose(self) -> None:
+        """Close the ``redis.asyncio`` client of the running event loop (if `aupdate` made
+        one). The synchronous client stays open until `close`."""
+        found = self._aclients.pop(asyncio.get_running_loop(), None)
+        if found is not None:
+            await found[0].aclose()
+
     def close(self) -> None:
-        """Close this process's connections."""
+        """Close this process's connections (and the async clients of event loops that are
+        not running; one of a running loop is closed by `aclose`)."""
         self._client.close()
+        for loop, (client, _) in list(self._aclients.items()):
+            if not loop.is_closed() and not loop.is_running():
+                loop.run_until_complete(client.aclose())
+                self._aclients.pop(loop, None)

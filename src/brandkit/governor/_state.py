@@ -3,11 +3,13 @@
 A store holds entries (windows and blocks) under a *scope* (a string naming platform, app,
 account and bucket) and a *name* (which window). The governor reads and changes the entries
 of a few scopes in one atomic step, `StateStore.update`, so that several threads, tasks
-or processes spend one budget without overspending it.
+or processes spend one budget without overspending it. Async code (``AsyncClient``) uses a
+store's optional ``aupdate``, the same step without blocking the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sqlite3
@@ -35,6 +37,11 @@ class StateStore(Protocol):
     To share budgets some other way (Redis, a database), implement `update` with the
     same atomicity, and store entries with ``brandkit.governor.dump_entry`` /
     ``load_entry`` (plain JSON-able lists).
+
+    A store may also have ``async def aupdate(scopes, change)``, the same step for async
+    code, which must not block the event loop (``change`` itself is quick and does no I/O).
+    [`Governor.aacquire`][brandkit.governor.Governor.aacquire] uses it; for a store without
+    it, ``update`` is called in a worker thread.
     """
 
     def update(self, scopes: Sequence[str], change: Callable[[Entries], T]) -> T:
@@ -69,6 +76,11 @@ class MemoryState:
                 for key, entry in entries.items():
                     known.setdefault(key[0], {})[key] = entry
             return result
+
+    async def aupdate(self, scopes: Sequence[str], change: Callable[[Entries], T]) -> T:
+        """`update`, for async code. It runs inline: it does no I/O, and its lock is only
+        ever held for the few microseconds of a ``change``."""
+        return self.update(scopes, change)
 
     def entries(self, scope: str) -> dict[str, Entry]:
         """A copy of the entries of ``scope`` by name (for inspection and tests)."""
@@ -167,6 +179,15 @@ class SQLiteState:
             return self._update(scopes, change)
         except sqlite3.Error as exc:
             raise BrandkitError(f"governor state {self.path} failed: {exc}") from exc
+
+    async def aupdate(self, scopes: Sequence[str], change: Callable[[Entries], T]) -> T:
+        """`update`, for async code: in a worker thread, since another process's
+        transaction on the file can keep it waiting (up to ``timeout``).
+
+        Raises:
+            BrandkitError: as `update`.
+        """
+        return await asyncio.to_thread(self.update, scopes, change)
 
     def _update(self, scopes: Sequence[str], change: Callable[[Entries], T]) -> T:
         with self._lock:

@@ -1,0 +1,216 @@
+"""RedisState.aupdate (redis.asyncio) and PostgresState.aupdate (psycopg's AsyncConnection):
+the same atomic update as the synchronous one, shared with it (sync and async spenders of one
+budget never overspend it), and an AsyncClient whose governor waits on a busy server keeps its
+event loop running."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import psycopg
+import pytest
+import redis
+
+from brandkit import DeliveryStatus, Post
+from brandkit.errors import BrandkitError
+from brandkit.governor import Block, Entries, Governor, PostgresState, RedisState, Slot
+from brandkit.platforms._base import RatePolicy
+from tests.async_stores._loop import CREATE, HOLD, MAX_GAP, driven, held, mastodon
+from tests.servers._gov_worker import KEY
+from tests.servers._servers import unique_prefix
+
+
+@pytest.fixture(params=["redis", "postgres"])
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def url(kind: str, request: pytest.FixtureRequest) -> str:
+    return str(request.getfixturevalue("redis_clean_url" if kind == "redis" else "postgres_db"))
+
+
+def _open(kind: str, url: str, prefix: str | None = None) -> RedisState | PostgresState:
+    prefix = prefix or unique_prefix()
+    return RedisState(url, prefix=prefix) if kind == "redis" else PostgresState(url, prefix=prefix)
+
+
+@pytest.fixture
+def state(kind: str, url: str) -> Iterator[RedisState | PostgresState]:
+    store = _open(kind, url)
+    yield store
+    store.close()
+
+
+def test_aupdate_round_trips_with_update(state: RedisState | PostgresState) -> None:
+    def put(entries: Entries) -> int:
+        assert entries == {}
+        entries[("s1", "60s")] = Slot(10, 60.0)
+        entries[("s2", "!block")] = Block(until=time.time() + 5, strikes=2)
+        entries[("elsewhere", "x")] = Block()  # not a scope of this update: not stored
+        return 7
+
+    async def run() -> dict[tuple[str, str], Any]:
+        try:
+            assert await state.aupdate(["s1", "s2"], put) == 7
+            return await state.aupdate(["s1", "s2", "elsewhere"], dict)
+        finally:
+            await state.aclose()
+
+    seen = asyncio.run(run())
+    assert set(seen) == {("s1", "60s"), ("s2", "!block")}
+    # What the async path wrote, the sync path reads, and the other way round.
+    one = state.entries("s1")["60s"]
+    assert isinstance(one, Slot) and one.limit == 10
+    block = state.entries("s2")["!block"]
+    assert isinstance(block, Block) and block.strikes == 2
+    assert state.entries("elsewhere") == {}
+
+
+def test_redis_aupdate_sets_the_expiry(redis_clean_url: str) -> None:
+    with RedisState(redis_clean_url, prefix=unique_prefix()) as state:
+
+        async def run() -> None:
+            try:
+                await state.aupdate(["s1"], lambda e: e.__setitem__(("s1", "60s"), Slot(5, 60.0)))
+            finally:
+                await state.aclose()
+
+        asyncio.run(run())
+        ttl = state.ttl("s1")
+        assert ttl is not None and 60.0 <= ttl <= 60.0 + 60.0 + 60.0
+
+
+def test_async_tasks_and_threads_share_one_budget(kind: str, url: str) -> None:
+    """Six async tasks (two processes' worth of loops are alike here) and four threads on the
+    synchronous path race for one budget of 60: it is spent exactly, never more."""
+    prefix = unique_prefix()
+    policies = (RatePolicy("post", 60, 3600.0),)
+    sync_state, async_state = _open(kind, url, prefix), _open(kind, url, prefix)
+    sync_gov, async_gov = Governor(sync_state), Governor(async_state)
+    granted: list[int] = []
+    errors: list[BaseException] = []
+    go = threading.Event()
+
+    def spend_sync() -> None:
+        try:
+            go.wait(30)
+            granted.append(sum(sync_gov.acquire(KEY, 1, policies) == 0.0 for _ in range(15)))
+        except BaseException as exc:
+            errors.append(exc)
+
+    async def spend_async() -> int:
+        n = 0
+        for _ in range(15):
+            n += await async_gov.aacquire(KEY, 1, policies) == 0.0
+        return n
+
+    async def run() -> list[int]:
+        try:
+            go.set()
+            return list(await asyncio.gather(*(spend_async() for _ in range(6))))
+        finally:
+            await async_state.aclose()
+
+    threads = [threading.Thread(target=spend_sync) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        granted += asyncio.run(run())
+        for t in threads:
+            t.join(timeout=120)
+    finally:
+        go.set()
+        sync_state.close()
+        async_state.close()
+    assert errors == []
+    assert sum(granted) == 60, granted
+
+
+def _busy_redis(url: str) -> tuple[Callable[[], None], Callable[[], None]]:
+    """Keep Redis busy (it runs one command at a time) with a script that spins for HOLD s."""
+    other = redis.Redis.from_url(url, socket_timeout=30)
+    spin = (
+        "local t = redis.call('TIME') local start = t[1] * 1e6 + t[2] "
+        "while true do local n = redis.call('TIME') "
+        f"if n[1] * 1e6 + n[2] - start > {int(HOLD * 1e6)} then break end end return 1"
+    )
+    thread = threading.Thread(target=lambda: other.eval(spin, 0))
+
+    def take() -> None:
+        thread.start()
+        time.sleep(0.05)  # the script is running: Redis answers nobody else meanwhile
+
+    def release() -> None:
+        thread.join(timeout=30)
+        other.close()
+
+    return take, release
+
+
+def _locked_table(url: str, prefix: str) -> tuple[Callable[[], None], Callable[[], None]]:
+    """Hold the governor table locked from another connection."""
+    other = psycopg.connect(url, autocommit=False)
+
+    def take() -> None:
+        other.execute(f"LOCK TABLE {prefix}governor IN ACCESS EXCLUSIVE MODE")
+
+    def release() -> None:
+        other.rollback()
+        other.close()
+
+    return take, release
+
+
+def test_async_client_keeps_its_loop_while_the_server_holds_the_budget(kind: str, url: str) -> None:
+    state = _open(kind, url)
+    governor = Governor(state, clock=state.clock)
+    take, release = _busy_redis(url) if kind == "redis" else _locked_table(url, state.prefix)
+
+    async def run() -> tuple[Any, float, float, int]:
+        try:
+            with mastodon("a") as (emu, accounts):
+                async with driven(accounts, governor=governor) as (client, ticker):
+                    with held(take, release):
+                        started = time.monotonic()
+                        (d,) = await client.publish(Post(text="paced through"), accounts)
+                        took = time.monotonic() - started
+                return d, took, ticker.max_gap, emu.count("POST", CREATE)
+        finally:
+            await state.aclose()
+
+    try:
+        d, took, gap, creates = asyncio.run(run())
+    finally:
+        state.close()
+    assert took >= HOLD * 0.8, "publish did not wait for the server: the test proves nothing"
+    assert gap < MAX_GAP, f"the event loop was held for {gap:.3f} s"
+    assert d.status is DeliveryStatus.SENT, d.error
+    assert creates == 1
+
+
+def test_aupdate_against_a_dead_server_fails_without_the_password(kind: str) -> None:
+    async def run() -> None:
+        if kind == "redis":
+            store = RedisState("redis://:S3cretPw@127.0.0.1:1/0", timeout=2)
+            try:
+                await store.aupdate(["s"], dict)
+            finally:
+                await store.aclose()
+                store.close()
+        else:
+            # Opening migrates on a synchronous connection; aupdate opens its own.
+            store_pg = PostgresState.__new__(PostgresState)
+            store_pg.prefix = "brandkit_"
+            store_pg._url = "postgresql://u:S3cretPw@127.0.0.1:1/x"
+            store_pg._aconns = __import__("weakref").WeakKeyDictionary()
+            await store_pg.aupdate(["s"], dict)
+
+    with pytest.raises(BrandkitError) as caught:
+        asyncio.run(run())
+    assert "S3cretPw" not in str(caught.value)
+    assert "***" in str(caught.value)

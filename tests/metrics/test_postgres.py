@@ -127,7 +127,7 @@ def test_tables_are_prefixed(postgres_url: str) -> None:
     )
     with MetricsStore(postgres_url, prefix=first) as a, MetricsStore(postgres_url) as b:
         assert isinstance(a, PostgresMetricsStore) and a.prefix == first
-        assert b.prefix == "brandkit_"
+        assert isinstance(b, PostgresMetricsStore) and b.prefix == "brandkit_"
         assert a.add([sample]) == 1
     with MetricsStore(postgres_url, prefix=second) as c:
         assert c.count() == 0
@@ -261,11 +261,12 @@ def test_the_password_stays_out_of_reprs_and_errors(postgres_url: str) -> None:
     """The URL's password appears in no repr and no error message."""
     password = psycopg.conninfo.conninfo_to_dict(postgres_url)["password"]
     assert password
-    with MetricsStore(postgres_url, prefix=unique_prefix(), timeout=0.3) as store:
+    prefix = unique_prefix()
+    with MetricsStore(postgres_url, prefix=prefix, timeout=0.3) as store:
         assert str(password) not in repr(store)
         assert ":***@" in repr(store)
         with (
-            MetricsStore(postgres_url, prefix=store.prefix) as other,
+            MetricsStore(postgres_url, prefix=prefix) as other,
             other._write(),
             pytest.raises(BrandkitError) as caught,
         ):

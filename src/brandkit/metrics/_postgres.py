@@ -169,7 +169,7 @@ class PostgresMetricsStore(MetricsStore):
 
     def __init__(
         self,
-        url: Any = "",
+        url: str = "",
         *,
         timeout: float = 30.0,
         prefix: str | None = None,

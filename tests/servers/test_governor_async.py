@@ -193,24 +193,83 @@ def test_async_client_keeps_its_loop_while_the_server_holds_the_budget(kind: str
     assert creates == 1
 
 
-def test_aupdate_against_a_dead_server_fails_without_the_password(kind: str) -> None:
+def test_redis_aupdate_against_a_dead_server_fails_without_the_password() -> None:
     async def run() -> None:
-        if kind == "redis":
-            store = RedisState("redis://:S3cretPw@127.0.0.1:1/0", timeout=2)
-            try:
-                await store.aupdate(["s"], dict)
-            finally:
-                await store.aclose()
-                store.close()
-        else:
-            # Opening migrates on a synchronous connection; aupdate opens its own.
-            store_pg = PostgresState.__new__(PostgresState)
-            store_pg.prefix = "brandkit_"
-            store_pg._url = "postgresql://u:S3cretPw@127.0.0.1:1/x"
-            store_pg._aconns = __import__("weakref").WeakKeyDictionary()
-            await store_pg.aupdate(["s"], dict)
+        store = RedisState("redis://:S3cretPw@127.0.0.1:1/0", timeout=2)
+        try:
+            await store.aupdate(["s"], dict)
+        finally:
+            await store.aclose()
+            store.close()
 
     with pytest.raises(BrandkitError) as caught:
         asyncio.run(run())
     assert "S3cretPw" not in str(caught.value)
     assert "***" in str(caught.value)
+
+
+def test_postgres_aupdate_reconnects_after_its_connection_was_lost(postgres_db: str) -> None:
+    """A connection killed under it fails one update (a BrandkitError without the password);
+    the next update opens a new one."""
+    state = PostgresState(postgres_db, prefix=unique_prefix())
+    put = lambda e: e.__setitem__(("s", "60s"), Slot(5, 60.0))  # noqa: E731
+
+    async def run() -> dict[tuple[str, str], Any]:
+        try:
+            await state.aupdate(["s"], put)
+            with psycopg.connect(postgres_db, autocommit=True) as admin:
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            with pytest.raises(BrandkitError) as caught:
+                await state.aupdate(["s"], dict)
+            password = psycopg.conninfo.conninfo_to_dict(postgres_db).get("password")
+            assert password and str(password) not in str(caught.value)
+            return await state.aupdate(["s"], dict)
+        finally:
+            await state.aclose()
+
+    try:
+        found = asyncio.run(run())
+    finally:
+        state.close()
+    assert list(found) == [("s", "60s")]
+
+
+def test_async_decisions_are_the_sync_ones_on_the_server(kind: str, url: str) -> None:
+    """The script of tests/governor/test_async.py, on this server: sync and async governors
+    (each with its own prefix) make the same decisions and leave the same entries."""
+    import random
+
+    from brandkit.governor import dump_entry
+    from tests.governor.conftest import FakeClock, WindowedFake
+    from tests.governor.test_async import _run_async, _run_sync
+
+    def governor() -> tuple[Governor, FakeClock, WindowedFake]:
+        clock = FakeClock()
+        gov = Governor(_open(kind, url), clock=clock, rng=random.Random(7))
+        return gov, clock, WindowedFake(clock, 4, 30)
+
+    gov, clock, fake = governor()
+    agov, aclock, afake = governor()
+
+    async def run() -> list[object]:
+        try:
+            return await _run_async(agov, aclock, afake)
+        finally:
+            await agov.store.aclose()  # type: ignore[attr-defined]
+
+    try:
+        expected = _run_sync(gov, clock, fake)
+        assert asyncio.run(run()) == expected
+        scopes = ("x|api.x.com|x:brand|post", "x|api.x.com||post", "x|api.x.com|x:brand|*")
+        for scope in scopes:
+            mine: Any = agov.store
+            theirs: Any = gov.store
+            assert {n: dump_entry(e) for n, e in mine.entries(scope).items()} == {
+                n: dump_entry(e) for n, e in theirs.entries(scope).items()
+            }
+    finally:
+        gov.store.close()  # type: ignore[attr-defined]
+        agov.store.close()  # type: ignore[attr-defined]

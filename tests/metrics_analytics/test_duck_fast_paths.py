@@ -21,7 +21,13 @@ import attrs
 import duckdb
 import pytest
 
-from brandkit.metrics import Analytics, MetricSample, MetricsQueries, MetricsStore
+from brandkit.metrics import (
+    ENGAGEMENT_METRICS,
+    Analytics,
+    MetricSample,
+    MetricsQueries,
+    MetricsStore,
+)
 from tests.metrics_analytics._data import edge_samples
 
 T0 = datetime(2026, 2, 1, tzinfo=UTC)
@@ -158,6 +164,15 @@ QUERIES: dict[str, Query] = {
     "latest since": lambda s: s.latest(since=MID, scope="all"),
     "latest window": lambda s: s.latest(since=T0 + timedelta(hours=2), until=MID),
     "latest nothing": lambda s: s.latest(platform="nowhere"),
+    "series engagements per hour": lambda s: s.series(
+        ENGAGEMENT_METRICS, interval=timedelta(hours=1)
+    ),
+    "series likes every reading": lambda s: s.series("likes"),
+    "series likes of a post on two platforms": lambda s: s.series("likes", post_id="same"),
+    "series until": lambda s: s.series("likes", until=MID, interval=timedelta(minutes=7)),
+    "series since": lambda s: s.series("likes", since=MID),
+    "series followers": lambda s: s.series("followers"),
+    "series all scope x": lambda s: s.series(["likes", "followers"], scope="all", platform="x"),
 }
 
 
@@ -201,13 +216,47 @@ def test_new_samples_reach_the_fast_paths_after_refresh(
     trap_store.add(later)
     before = trap_analytics.latest()
     assert before != trap_store.latest()  # the copy answers as of its last refresh
+    # Incremental: only the new samples (and the newest instant) are copied, and the
+    # per-sample differences that series() sums are recomputed for them alone.
+    assert trap_analytics.refresh() < len(later) + 50
+    _same_fast_paths(trap_store, trap_analytics)
+    # Another sample at the newest instant, then empty and unavailable readings after it.
+    newest = trap_store.span()
+    assert newest is not None
+    trap_store.add(
+        [
+            MetricSample(
+                platform="x",
+                account="other",
+                post_id="a",
+                metric="replies",
+                value=3,
+                fetched_at=newest[1],
+            ),
+            *_post("x", "other", "a", newest[1] + timedelta(hours=1), {"likes": None}),
+            *_post("x", "other", "a", newest[1] + timedelta(hours=2), {"likes": 500}),
+            *_post("x", "other", "a", newest[1] + timedelta(hours=3), {}, unavailable=("likes",)),
+        ]
+    )
     trap_analytics.refresh()
-    assert trap_analytics.latest() == trap_store.latest()
-    assert trap_analytics.engagement() == trap_store.engagement()
-    assert trap_analytics.best_times(tz="Asia/Kolkata") == trap_store.best_times(tz="Asia/Kolkata")
+    _same_fast_paths(trap_store, trap_analytics)
+    # A back-filled history: everything is copied and recomputed again.
+    trap_store.add(_post("x", "other", "a", T0 - timedelta(days=3), {"likes": 1, "replies": 1}))
+    trap_analytics.refresh()
+    _same_fast_paths(trap_store, trap_analytics)
 
 
-def test_a_copy_without_the_latest_rows_table_is_completed_on_opening(
+def _same_fast_paths(store: MetricsStore, analytics: Analytics) -> None:
+    assert analytics.latest(scope="all") == store.latest(scope="all")
+    assert analytics.engagement() == store.engagement()
+    assert analytics.best_times(tz="Asia/Kolkata") == store.best_times(tz="Asia/Kolkata")
+    for metrics in ("likes", ENGAGEMENT_METRICS, "followers"):
+        assert analytics.series(metrics) == store.series(metrics)
+        day = timedelta(days=1)
+        assert analytics.series(metrics, interval=day) == store.series(metrics, interval=day)
+
+
+def test_a_copy_without_the_derived_tables_is_completed_on_opening(
     trap_store: MetricsStore, tmp_path: Path
 ) -> None:
     path = tmp_path / "old.duckdb"
@@ -216,5 +265,8 @@ def test_a_copy_without_the_latest_rows_table_is_completed_on_opening(
     with duckdb.connect(str(path)) as conn:
         conn.execute("DROP TABLE metrics_latest_rows")
     with Analytics(trap_store, path, refresh=False) as analytics:
-        assert analytics.latest(scope="all") == trap_store.latest(scope="all")
-        assert analytics.engagement() == trap_store.engagement()
+        _same_fast_paths(trap_store, analytics)
+    with duckdb.connect(str(path)) as conn:
+        conn.execute("DROP TABLE metrics_changes")
+    with Analytics(trap_store, path) as analytics:  # a refresh rebuilds it too
+        _same_fast_paths(trap_store, analytics)

@@ -24,7 +24,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Unpack
 
 from brandkit.errors import BrandkitError, ConfigurationError
-from brandkit.metrics._rows import ENGAGEMENT_METRICS, PostEngagement, TimeSlot
+from brandkit.metrics._rows import ENGAGEMENT_METRICS, Point, PostEngagement, TimeSlot
 from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.metrics._sql import (
     SCHEMA_VERSION,
@@ -323,6 +323,60 @@ class Analytics(MetricsQueries):
             rows = conn.execute(sql, params).fetchall()
         return _samples(rows)
 
+    def series(
+        self,
+        metric: str | Sequence[str],
+        *,
+        interval: timedelta | None = None,
+        scope: Scope | None = None,
+        **where: Unpack[PostWhere],
+    ) -> list[Point]:
+        """A time series of one metric (or the sum of several), as
+        [`MetricsStore.series`][brandkit.metrics.MetricsStore.series]: at each time, the
+        sum over the matching posts (or accounts) of each one's latest available value;
+        with ``interval``, one point per interval (aligned to the Unix epoch) carrying the
+        value at its end. Unavailable samples are left out of the sum.
+
+        Without ``since``, each sample's difference to its series' previous value comes
+        from the copy (kept by `refresh`); with ``since``, the first sample of each series
+        in the period starts from zero, so the differences are computed by the query.
+
+        Args:
+            **where: filters: platform, account, post_id, campaign, since, until.
+
+        Raises:
+            ConfigurationError: a time is not ISO 8601, or this Analytics is closed.
+            BrandkitError: DuckDB failed.
+        """
+        f = Filter.of("series", PostWhere, where, scope=scope, metric=metric)
+        if f.since is not None:
+            return super().series(metric, interval=interval, scope=scope, **where)
+        step = 1 if interval is None else max(1, interval // timedelta(microseconds=1))
+        series_where, series_params = f.series_where("s")
+        time_where, time_params = f.time_where("x")
+        with self._reading() as conn:
+            # The store's statement, with the window's result read from the copy.
+            rows = conn.execute(
+                f"""
+                SELECT b, SUM(v - COALESCE(p, 0)), SUM(CASE WHEN p IS NULL THEN 1 ELSE 0 END)
+                FROM (
+                    SELECT x.fetched_at / ? AS b, x.value AS v, x.prev AS p
+                    FROM metrics_changes AS x
+                    WHERE x.series_id IN (SELECT s.id FROM metrics_series AS s WHERE {series_where})
+                          AND {time_where}
+                ) AS changes GROUP BY b ORDER BY b
+                """,  # noqa: S608
+                [step, *series_params, *time_params],
+            ).fetchall()
+        points: list[Point] = []
+        total = 0.0
+        sources = 0
+        for bucket, delta, new in rows:
+            total += delta
+            sources += new
+            points.append(Point(at=from_us(bucket * step), value=total, sources=sources))
+        return points
+
     def engagement(self, **where: Unpack[PostWhere]) -> list[PostEngagement]:
         """Each post's engagements and engagement rate, most engaged first (as
         [`MetricsStore.engagement`][brandkit.metrics.MetricsStore.engagement]).
@@ -523,6 +577,7 @@ class Analytics(MetricsQueries):
             ") AS l ON l.series_id = x.series_id AND l.m = x.fetched_at"
         )
         duck.execute(_LATEST_ROWS)
+        _update_changes(duck, mark if _has_table(duck, "metrics_changes") else None)
         newest = duck.execute("SELECT MAX(fetched_at) FROM metrics_samples").fetchone()
         duck.execute("DELETE FROM metrics_meta WHERE key IN ('watermark', 'source')")
         if newest is not None and newest[0] is not None:
@@ -531,14 +586,46 @@ class Analytics(MetricsQueries):
         return copied
 
 
-def _ensure_latest_rows(duck: duckdb.DuckDBPyConnection) -> None:
-    """Build ``metrics_latest_rows`` if this copy does not have it (made by an older
-    brandkit, or never refreshed)."""
+def _has_table(duck: duckdb.DuckDBPyConnection, name: str) -> bool:
     row = duck.execute(
-        "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'metrics_latest_rows'"
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = ?", [name]
     ).fetchone()
-    if row is None or not row[0]:
+    return bool(row and row[0])
+
+
+def _ensure_latest_rows(duck: duckdb.DuckDBPyConnection) -> None:
+    """Build the tables a refresh derives (``metrics_latest_rows``, ``metrics_changes``)
+    if this copy lacks them (made by an older brandkit, or never refreshed)."""
+    if not _has_table(duck, "metrics_latest_rows"):
         duck.execute(_LATEST_ROWS)
+    if not _has_table(duck, "metrics_changes"):
+        _update_changes(duck, None)
+
+
+def _update_changes(duck: duckdb.DuckDBPyConnection, mark: int | None) -> None:
+    """Keep ``metrics_changes``: each available sample with a value, beside its series'
+    previous such value (``prev``, NULL for the first), which `Analytics.series` sums
+    instead of running the window over the history at every query.
+
+    ``mark``: the samples before it are unchanged since the last refresh (an incremental
+    copy), so only the later ones are recomputed, from their series' history; ``None``
+    recomputes every row.
+    """
+    window = (
+        "SELECT series_id, fetched_at, value, "
+        "LAG(value) OVER (PARTITION BY series_id ORDER BY fetched_at) AS prev "
+        "FROM metrics_samples WHERE available AND value IS NOT NULL"
+    )
+    if mark is None:
+        duck.execute(f"CREATE OR REPLACE TABLE metrics_changes AS {window}")
+        return
+    duck.execute("DELETE FROM metrics_changes WHERE fetched_at >= ?", [mark])
+    duck.execute(
+        f"INSERT INTO metrics_changes SELECT * FROM ({window} AND series_id IN ("  # noqa: S608
+        "SELECT DISTINCT series_id FROM metrics_samples WHERE fetched_at >= ?)) "
+        "WHERE fetched_at >= ?",
+        [mark, mark],
+    )
 
 
 @contextmanager

@@ -137,24 +137,34 @@ def test_tokens_as_non_space_runs_equal_grapheme_tokens() -> None:
     assert compared > 10000  # the fast path was taken, not only the fallback
 
 
-def test_breaks_found_in_one_pass_match_the_token_by_token_levels() -> None:
-    """The paragraph, line and sentence breaks found over the whole text are those the old
-    splitter found looking at each token and gap (tests/text/_split_reference.py)."""
+def test_breaks_found_near_each_cut_match_the_token_by_token_levels() -> None:
+    """The paragraph, line and sentence breaks found from the whole text's break positions,
+    and the cut chosen from the end of a stretch, are those the old splitter found looking at
+    each token and gap (tests/text/_split_reference.py), for every stretch of tokens."""
     from tests.text import _split_reference as reference
 
     rng = random.Random(18)
     alphabet = ["a", "é", "e\u0301", " ", "  ", "\n", "\r\n", "\u2028", "\x0b", ".", "?", "…"]
     alphabet += ["。", "！", '"', "”", ")", "」", "!", "‼", " \u0301", "\u0600", "\t", "\u3000"]
+    alphabet += ["\x1c", "\x85", "\r", "\n\n"]
     spec = text._platforms._TABLE["bluesky"]
-    for _ in range(5000):
+    stretches = 0
+    for _ in range(3000):
         sample = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 16)))
         ours = _split._Splitter(sample, "bluesky", spec, {})
         theirs = reference._Splitter(sample, "bluesky", spec, {})
         assert ours.tokens == theirs.tokens
         last = len(ours.tokens) - 1
         levels = [theirs._level(k) for k in range(last)]
-        assert ours.paragraphs == [k for k, n in enumerate(levels) if n == 3], repr(sample)
-        assert ours.lines == [k for k, n in enumerate(levels) if n == 2], repr(sample)
+        for low in range(last):
+            for high in range(low, last):
+                paragraphs = [k for k in range(low, high + 1) if levels[k] == 3]
+                lines = [k for k in range(low, high + 1) if levels[k] == 2]
+                assert ours.breaks(low, high) == (paragraphs, lines), repr(sample)
+                expected = (paragraphs or lines or [None])[-1]
+                assert ours._cut_after(low, high) == expected, repr(sample)
+                stretches += 1
+    assert stretches > 5000
 
 
 def test_count_caches_defaults_without_skipping_the_checks() -> None:

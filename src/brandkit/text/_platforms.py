@@ -257,9 +257,17 @@ def _plural(n: int, word: str) -> str:
 
 
 def _problems(
-    text: str, platform: str, spec: _Platform, merged: Mapping[str, Any], length: int, field: str
+    text: str,
+    platform: str,
+    spec: _Platform,
+    merged: Mapping[str, Any],
+    length: int,
+    field: str,
+    *,
+    links: int | None = None,
 ) -> list[tuple[str, int]]:
-    """Each broken rule as (sentence, over_by)."""
+    """Each broken rule as (sentence, over_by); ``links``: Threads' number of different links
+    in ``text`` when already known."""
     found: list[tuple[str, int]] = []
     cap = spec.limit(merged)
     if length > cap:
@@ -295,7 +303,8 @@ def _problems(
                 )
             )
     elif platform == "threads":
-        links = len(unique_links(text))
+        if links is None:
+            links = len(unique_links(text))
         if links > THREADS_MAX_LINKS:
             over = links - THREADS_MAX_LINKS
             found.append(
@@ -336,9 +345,21 @@ def _measure(
 ) -> tuple[Measure, list[tuple[str, int]]]:
     spec, merged = resolve(platform, options)
     length = spec.length(text, merged)
-    cap = spec.limit(merged)
     problems = _problems(text, platform, spec, merged, length, field)
-    result = Measure(
+    return _result(text, platform, spec, merged, length, problems), problems
+
+
+def _result(
+    text: str,
+    platform: str,
+    spec: _Platform,
+    merged: Mapping[str, Any],
+    length: int,
+    problems: list[tuple[str, int]],
+) -> Measure:
+    """The `Measure` of ``text`` whose length and broken rules are known."""
+    cap = spec.limit(merged)
+    return Measure(
         platform=platform,
         length=length,
         limit=cap,
@@ -348,7 +369,6 @@ def _measure(
         problems=tuple(p for p, _ in problems),
         byte_length=utf8_len(text),
     )
-    return result, problems
 
 
 def measure(text: str, platform: str, **options: Any) -> Measure:

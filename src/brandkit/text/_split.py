@@ -19,8 +19,11 @@ not add up, e.g. a mark joining a space, each candidate is measured instead).
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping
+from itertools import accumulate, compress, count
+from operator import add, itemgetter
 from typing import Any
 
 import regex
@@ -33,9 +36,11 @@ from brandkit.text._mastodon import _REMOTE_MENTION
 from brandkit.text._platforms import (
     BLUESKY_MAX_BYTES,
     THREADS_MAX_LINKS,
+    Measure,
     _measure,
     _Platform,
     _problems,
+    _result,
     resolve,
 )
 from brandkit.text._urls import extract_urls
@@ -51,11 +56,14 @@ _MIXED_CLUSTER = regex.compile(
     r"\s[\p{Grapheme_Cluster_Break=Extend}\p{Grapheme_Cluster_Break=ZWJ}"
     r"\p{Grapheme_Cluster_Break=SpacingMark}]|\p{Grapheme_Cluster_Break=Prepend}\s"
 )
-_NOT_SPACE_RUN = regex.compile(rf"{_NOT_SPACE}+")
-_LINE_BREAK = regex.compile(r"\r\n|[\n\r\u2028\u2029\x0b\x0c\x85]")
-# Sentence punctuation and the closing marks after it; a cut after a token is a sentence end
-# when one of these ends where the token does.
-_SENTENCE_ENDS = regex.compile(r"[.!?…。！？‼⁉][\"'”’)\]»」』]*")
+# Whitespace other than a space, and a character that is not whitespace.
+_OTHER_SPACE = re.compile(r"[^\S ]")
+_NOT_SPACE_CHAR = re.compile(r"\S")
+_LINE_BREAK = re.compile(r"\r\n|[\n\r\u2028\u2029\x0b\x0c\x85]")
+# Sentence punctuation and the closing marks after it, where whitespace follows: a cut after
+# a token is a sentence end when one of these ends where the token does.
+_SENTENCE_END_BEFORE_SPACE = re.compile(r"[.!?…。！？‼⁉][\"'”’)\]»」』]*(?=\s)")
+_LINE_BREAK_CHAR = re.compile(r"[\n\r\u2028\u2029\x0b\x0c\x85]")
 _INNER_SENTENCE_END = regex.compile(r"[.!?。！？‼⁉]")
 _MENTION_LIKE = regex.compile(r"(?<![\w@＠])[@＠][\w.\-]+(?:@[\w\-]+(?:\.[\w\-]+)+)?")
 _TAG_LIKE = regex.compile(r"(?<![\w#＃$])[#＃$][^\s#＃@＠$]+")
@@ -78,48 +86,131 @@ def _protected(text: str) -> list[tuple[int, int]]:
     return merged
 
 
+def _pieces(text: str) -> list[str]:
+    """``text`` with every kind of whitespace made a space (few texts hold another: one
+    substitution), split at each space: its tokens where no cluster mixes whitespace with its
+    neighbours (`_mixes`), and empty strings between neighbouring spaces."""
+    return _OTHER_SPACE.sub(" ", text).split(" ")
+
+
+def _mixes(text: str, pieces: list[str]) -> bool:
+    """Whether a grapheme cluster of ``text`` mixes whitespace with its neighbour."""
+    return not text.isascii() and _may_mix(pieces) and _MIXED_CLUSTER.search(text) is not None
+
+
+def _token_ends(pieces: list[str]) -> list[int]:
+    """The ends of the runs of non-space in a text, from its `_pieces`: running totals of
+    their lengths place them, all in C, where a list of match spans costs a Python step per
+    token. (``re``'s ``\\s`` is `str.isspace`, ``regex``'s ``[\\s\\x1c-\\x1f]``: a
+    test checks all of Unicode.)
+    """
+    # Piece k ends where the pieces before it and the k spaces after them do; the empty
+    # pieces are the spaces' neighbours, not tokens.
+    return list(compress(map(add, accumulate(map(len, pieces)), count()), pieces))
+
+
+def _may_mix(pieces: list[str]) -> bool:
+    """Whether a cluster may mix whitespace with its neighbour, from the text's `_pieces`:
+    only where a token begins with a mark or ends with a prepended one. One
+    search over the tokens' first characters and one over their last say no for most texts,
+    where a search over the whole text costs more than splitting it."""
+    tokens = list(filter(None, pieces))
+    return bool(
+        _JOINS_BACK.search("".join(map(itemgetter(0), tokens)))
+        or _PREPEND.search("".join(map(itemgetter(-1), tokens)))
+    )
+
+
 class _Splitter:
     def __init__(
-        self, text: str, platform: str, spec: _Platform, options: Mapping[str, Any]
+        self,
+        text: str,
+        platform: str,
+        spec: _Platform,
+        options: Mapping[str, Any],
+        pieces: list[str] | None = None,
     ) -> None:
         self.text = text
         self.platform = platform
         self.spec = spec
         self.options = options
-        tokens = _NOT_SPACE_RUN if not _MIXED_CLUSTER.search(text) else _TOKEN
-        self.tokens = [m.span() for m in tokens.finditer(text)]
-        self.ends = [end for _, end in self.tokens]
-        # Where a cut is better than between words, found in one pass over the text: the
-        # tokens a paragraph break follows, and those a line break or a sentence end does.
-        self.paragraphs, self.lines = self._breaks()
+        # The tokens' starts are kept only where a token may begin with whitespace; elsewhere
+        # a token starts at the first non-space after the one before it, found when needed.
+        self._starts: list[int] | None = None
+        if pieces is None:
+            pieces = _pieces(text)
+        if not _mixes(text, pieces):
+            self.ends = _token_ends(pieces)
+        else:
+            spans = [m.span() for m in _TOKEN.finditer(text)]
+            self._starts = [start for start, _ in spans]
+            self.ends = [end for _, end in spans]
         # Worked out on first use: the protected ranges only when a token has to be cut
         # inside (most texts never need them).
         self._protected: list[tuple[int, int]] | None = None
-        self._starts: list[int] = []
+        self._protected_starts: list[int] = []
+        self._breaks: tuple[list[int], list[int]] | None = None
 
-    def _breaks(self) -> tuple[list[int], list[int]]:
-        """The tokens (by index, in order, the last one left out) after which a cut is a
-        paragraph break (two or more line breaks in the gap), and those after which it is a
-        line break or a sentence end (punctuation, maybe closing marks, ending the token)."""
-        text, tokens, ends = self.text, self.tokens, self.ends
-        last = len(tokens) - 1
-        breaks: dict[int, int] = {}
-        for match in _LINE_BREAK.finditer(text):
-            k = bisect_right(ends, match.start()) - 1
-            if 0 <= k < last and match.start() < tokens[k + 1][0]:  # in the gap after k
-                breaks[k] = breaks.get(k, 0) + 1
-        lines = {k for k, n in breaks.items() if n == 1}
-        for match in _SENTENCE_ENDS.finditer(text):
-            k = bisect_left(ends, match.end())
-            if k < last and ends[k] == match.end() and breaks.get(k, 0) < 2:
+    def start(self, k: int) -> int:
+        """Where token ``k`` starts."""
+        if self._starts is not None:
+            return self._starts[k]
+        found = _NOT_SPACE_CHAR.search(self.text, self.ends[k - 1] if k else 0)
+        assert found is not None
+        return found.start()
+
+    @property
+    def tokens(self) -> list[tuple[int, int]]:
+        """The tokens as (start, end) spans."""
+        return [(self.start(k), end) for k, end in enumerate(self.ends)]
+
+    def _break_positions(self) -> tuple[list[int], list[int]]:
+        """Where each line break starts, and where each sentence end followed by whitespace
+        ends, in the whole text: one search each, on first use (most texts hold few of
+        either; a CJK one a sentence end in every phrase, found in C all the same)."""
+        if self._breaks is None:
+            text = self.text
+            lines: list[int] = []
+            if _LINE_BREAK_CHAR.search(text):
+                lines = [m.start() for m in _LINE_BREAK.finditer(text)]
+            self._breaks = lines, [m.end() for m in _SENTENCE_END_BEFORE_SPACE.finditer(text)]
+        return self._breaks
+
+    def breaks(self, low: int, high: int) -> tuple[list[int], list[int]]:
+        """The tokens ``k`` in ``low..high`` (``high`` before the last token) after which a cut
+        is a paragraph break (two or more line breaks in the gap after ``k``), and those after
+        which it is a line break or a sentence end (punctuation, maybe closing marks, ending
+        the token), each in order."""
+        ends = self.ends
+        sentence_ends = self._break_positions()[1]
+        counts = self._gaps(low, high)
+        lines = {k for k, n in counts.items() if n == 1}
+        first = bisect_left(sentence_ends, ends[low])
+        for end in sentence_ends[first : bisect_right(sentence_ends, ends[high])]:
+            k = bisect_left(ends, end)
+            if ends[k] == end and counts.get(k, 0) < 2:
                 lines.add(k)
-        return sorted(k for k, n in breaks.items() if n >= 2), sorted(lines)
+        return sorted(k for k, n in counts.items() if n >= 2), sorted(lines)
+
+    def _gaps(self, low: int, high: int) -> dict[int, int]:
+        """How many line breaks the gap after each token ``k`` in ``low..high`` holds (where
+        it holds any)."""
+        ends = self.ends
+        line_breaks = self._break_positions()[0]
+        counts: dict[int, int] = {}
+        # A line break is never inside a token (it is a cluster of its own, or half of CR LF,
+        # which is whitespace): those before the end of token high + 1 are in the gaps.
+        first = bisect_left(line_breaks, ends[low])
+        for at in line_breaks[first : bisect_left(line_breaks, ends[high + 1])]:
+            k = bisect_right(ends, at) - 1
+            counts[k] = counts.get(k, 0) + 1
+        return counts
 
     def _inside_protected(self, position: int) -> tuple[int, int] | None:
         if self._protected is None:
             self._protected = _protected(self.text)
-            self._starts = [s for s, _ in self._protected]
-        k = bisect_left(self._starts, position) - 1
+            self._protected_starts = [s for s, _ in self._protected]
+        k = bisect_left(self._protected_starts, position) - 1
         if k >= 0:
             start, end = self._protected[k]
             if start < position < end:
@@ -129,39 +220,39 @@ class _Splitter:
     def split(
         self,
         fits: Callable[[str, int], bool],
-        fits_between: Callable[[int, int, int], bool] | None = None,
-    ) -> list[str]:
-        """Parts in order; ``fits(part, index)`` decides, or ``fits_between(start, end,
-        index)`` for a part from a token's start to a token's end, when given (a measurement
-        of the whole text answers those without measuring the part)."""
-        text, tokens = self.text, self.tokens
-        parts: list[str] = []
+        fits_from: Callable[[int, int], Callable[[int], bool]] | None = None,
+    ) -> list[tuple[int, int, bool]]:
+        """The parts in order, as (start, end, whole): ``whole`` when the part runs from a
+        token's start to a token's end. ``fits(part, index)`` decides, or for a whole part
+        ``fits_from(start, index)`` when given: the test of the part's end (a measurement of
+        the whole text answers it without measuring the part)."""
+        text, ends = self.text, self.ends
+        parts: list[tuple[int, int, bool]] = []
         i = 0
-        position = tokens[0][0] if tokens else len(text)
+        size = len(ends)
+        position = self.start(0) if ends else len(text)
+        whole = True  # the part begins where a token does
         hint = 16  # tokens per part: parts are alike, so the last one is the first guess
-        while i < len(tokens):
+        while i < size:
             index = len(parts)
 
             def ok(end: int, _start: int = position, _index: int = index) -> bool:
                 return fits(text[_start:end], _index)
 
-            whole_tokens: Callable[[int], bool] = ok
-            if fits_between is not None and position == tokens[i][0]:
-
-                def whole_tokens(end: int, _start: int = position, _index: int = index) -> bool:
-                    return fits_between(_start, end, _index)
-
-            best = self._longest(i, whole_tokens, hint)
+            test = fits_from(position, index) if fits_from is not None and whole else ok
+            best = self._longest(i, test, hint)
             if best is None:
-                cut = self._cut_inside(position, tokens[i][1], ok)
-                parts.append(text[position:cut])
+                cut = self._cut_inside(position, ends[i], ok)
+                parts.append((position, cut, False))
                 position = cut
+                whole = False
                 continue
             pick = self._prefer(i, best, position)
-            parts.append(text[position : tokens[pick][1]])
+            parts.append((position, ends[pick], whole))
             hint = best - i + 1
             i = pick + 1
-            position = tokens[i][0] if i < len(tokens) else len(text)
+            position = self.start(i) if i < size else len(text)
+            whole = True
         return parts
 
     def _longest(self, i: int, ok: Callable[[int], bool], hint: int) -> int | None:
@@ -170,17 +261,17 @@ class _Splitter:
         Starts at the hint, gallops up or down from it, then bisects: a few measurements
         per part when parts are alike.
         """
-        tokens = self.tokens
-        last = len(tokens) - 1
+        ends = self.ends
+        last = len(ends) - 1
         probe = min(i + max(hint, 1) - 1, last)
         good: int | None
         bad: int | None
-        if ok(tokens[probe][1]):
+        if ok(ends[probe]):
             good, bad = probe, None
             step = 1
             while good < last:
                 probe = min(good + step, last)
-                if not ok(tokens[probe][1]):
+                if not ok(ends[probe]):
                     bad = probe
                     break
                 good = probe
@@ -194,14 +285,14 @@ class _Splitter:
                 if bad == i:
                     return None  # token i alone does not fit
                 probe = max(bad - step, i)
-                if ok(tokens[probe][1]):
+                if ok(ends[probe]):
                     good = probe
                 else:
                     bad = probe
                     step *= 2
         while bad - good > 1:
             middle = (good + bad) // 2
-            if ok(tokens[middle][1]):
+            if ok(ends[middle]):
                 good = middle
             else:
                 bad = middle
@@ -209,16 +300,42 @@ class _Splitter:
 
     def _prefer(self, i: int, best: int, position: int) -> int:
         """The cut to take among tokens ``i..best``: the best kind that keeps half the part."""
-        if best == len(self.tokens) - 1:
+        ends = self.ends
+        if best == len(ends) - 1:
             return best
-        reach = self.ends[best] - position
+        reach = ends[best] - position
         # The tokens whose end keeps at least half the reach: those from `low` on.
-        low = max(i, bisect_left(self.ends, position + (reach + 1) // 2))
-        for kinds in (self.paragraphs, self.lines):
-            k = bisect_right(kinds, best) - 1
-            if k >= 0 and kinds[k] >= low:
-                return kinds[k]
-        return best
+        low = max(i, bisect_left(ends, position + (reach + 1) // 2))
+        if low > best:
+            return best
+        cut = self._cut_after(low, best)
+        return best if cut is None else cut
+
+    def _cut_after(self, low: int, high: int) -> int | None:
+        """The last paragraph break after a token in ``low..high`` (``high`` before the last
+        token), else the last line break or sentence end there, else None: what `breaks`
+        says, found from the end without listing the others."""
+        ends = self.ends
+        line_breaks, sentence_ends = self._break_positions()
+        line = -1
+        if line_breaks:
+            counts = self._gaps(low, high)
+            if counts:
+                paragraph = max((k for k, n in counts.items() if n >= 2), default=-1)
+                if paragraph >= 0:
+                    return paragraph
+                line = max(counts)
+        # The last sentence end after a token in reach and after that line break, if any.
+        # Whitespace follows each, so it ends a token, except where a token itself holds
+        # whitespace (a space carrying a mark): there each is checked.
+        floor = ends[max(low, line + 1)]
+        q = bisect_right(sentence_ends, ends[high]) - 1
+        while q >= 0 and sentence_ends[q] >= floor:
+            k = bisect_left(ends, sentence_ends[q])
+            if ends[k] == sentence_ends[q]:
+                return k
+            q -= 1
+        return line if line >= 0 else None
 
     def _cut_inside(self, position: int, end: int, ok: Callable[[int], bool]) -> int:
         """Cut the token running from ``position`` to ``end``, which does not fit whole."""
@@ -372,6 +489,8 @@ class _Ledger:
         extra: _Offsets,
         shifts: tuple[_Offsets, _Offsets] | None = None,
         links: list[tuple[int, int, str]] | None = None,
+        before: int = 0,
+        unique_links: int = 0,
     ) -> None:
         self.text = text
         self.platform = platform
@@ -380,6 +499,9 @@ class _Ledger:
         self.shifts = shifts
         self.links = links
         self.link_starts = [start for start, _, _ in links] if links else []
+        # What every part counts besides its own text: a Mastodon content warning.
+        self.before = before
+        self.unique_links = unique_links
 
     @classmethod
     def build(
@@ -388,26 +510,31 @@ class _Ledger:
         platform: str,
         spec: _Platform,
         merged: Mapping[str, Any],
+        mixed: bool,
     ) -> _Ledger | None:
         """The ledger of ``text`` on ``platform``, or None where pieces would not measure as
-        the sum of their parts (then each candidate part is measured)."""
-        if platform not in ("mastodon", "bluesky", "threads"):
+        the sum of their parts (then each candidate part is measured); ``mixed``: a grapheme
+        cluster of ``text`` mixes whitespace with its neighbour (`_mixes`)."""
+        if platform not in _LEDGER_PLATFORMS:
             return None
-        if _MIXED_CLUSTER.search(text) or _PREPEND.search(text) or not XLedger.usable(text):
+        if mixed or (not text.isascii() and _PREPEND.search(text)):
+            return None
+        if not XLedger.usable(text):
             return None
         cap = spec.limit(merged)
         if platform == "bluesky":
             return cls(text, platform, cap, _extra_clusters(text))
         if platform == "threads":
             found = extract_urls(text)
+            unique = len({url.url for url in found})
             links = None
-            if len({url.url for url in found}) > THREADS_MAX_LINKS:
+            if unique > THREADS_MAX_LINKS:
                 links = [(url.start, url.end, url.url) for url in found]
             emoji = [
                 (end, threads_length(token) - len(token))
                 for end, token in _special_tokens(text, _EMOJI_CHAR)
             ]
-            return cls(text, platform, cap, _Offsets(emoji), links=links)
+            return cls(text, platform, cap, _Offsets(emoji), links=links, unique_links=unique)
         return cls._mastodon(text, cap, merged)
 
     @classmethod
@@ -431,7 +558,9 @@ class _Ledger:
         replaced = "".join(pieces)
         removed = [(m.end(2), m.end(3) - m.end(2)) for m in _REMOTE_MENTION.finditer(replaced)]
         countable = _REMOTE_MENTION.sub(r"\1@\3", replaced) if removed else replaced
-        if _MIXED_CLUSTER.search(countable) or (reserved == 0 and url_shifts):
+        if (not countable.isascii() and _MIXED_CLUSTER.search(countable)) or (
+            reserved == 0 and url_shifts
+        ):
             return None  # a URL counted as nothing leaves no token where it stood
         spoiler = merged["spoiler_text"]
         if spoiler and (
@@ -441,43 +570,83 @@ class _Ledger:
         return cls(
             text,
             "mastodon",
-            cap - grapheme_len(spoiler),  # the room the warning leaves
+            cap,
             _extra_clusters(countable),
             shifts=(_Offsets(url_shifts), _Offsets(removed)),
+            before=grapheme_len(spoiler),
         )
+
+    def _at(self, position: int) -> int:
+        """The length of ``text[:position]``, for a position at a token's start or end."""
+        if self.shifts is not None:
+            urls, mentions = self.shifts
+            position += urls.at(position)
+            position += mentions.at(position)
+        return position + self.extra.at(position)
+
+    def length(self, start: int, end: int, suffix: str = "") -> int:
+        """The length of ``text[start:end] + suffix`` by `count` (``suffix``: ASCII)."""
+        return self.before + self._at(end) - self._at(start) + len(suffix)
+
+    def test(self, start: int, suffix: str = "") -> Callable[[int], bool]:
+        """Whether ``text[start:end] + suffix`` passes every rule of the platform, as a test
+        of ``end``: what depends on ``start`` only is worked out once, here."""
+        limit = self.cap - self.before - len(suffix) + self._at(start)
+        positions, sums = self.extra.positions, self.extra.sums
+        if self.shifts is not None:
+            (url_at, url_sum), (mention_at, mention_sum) = (
+                (self.shifts[0].positions, self.shifts[0].sums),
+                (self.shifts[1].positions, self.shifts[1].sums),
+            )
+
+            def countable(end: int) -> bool:
+                end += url_sum[bisect_right(url_at, end)]
+                end += mention_sum[bisect_right(mention_at, end)]
+                return end + sums[bisect_right(positions, end)] <= limit
+
+            return countable
+        if self.platform == "bluesky":
+            text = self.text
+            room = BLUESKY_MAX_BYTES - len(suffix)
+
+            # UTF-8 takes at most 4 bytes a code point: only a long piece can pass the cap.
+            def graphemes(end: int) -> bool:
+                return end + sums[bisect_right(positions, end)] <= limit and (
+                    4 * (end - start) <= room or utf8_len(text[start:end]) <= room
+                )
+
+            return graphemes
+        if self.links is None:
+
+            def characters(end: int) -> bool:
+                return end + sums[bisect_right(positions, end)] <= limit
+
+            return characters
+
+        def characters_and_links(end: int) -> bool:
+            return end + sums[bisect_right(positions, end)] <= limit and self._links_fit(start, end)
+
+        return characters_and_links
+
+    def _links_fit(self, start: int, end: int) -> bool:
+        """Whether ``text[start:end]`` holds at most Threads' number of different links."""
+        assert self.links is not None
+        k = bisect_left(self.link_starts, start)
+        seen: set[str] = set()
+        for _, link_end, url in self.links[k:]:
+            if link_end > end:
+                break
+            seen.add(url)
+        return len(seen) <= THREADS_MAX_LINKS
 
     def fits(self, start: int, end: int, suffix: str = "") -> bool:
         """Whether ``text[start:end] + suffix`` passes every rule of the platform."""
-        if self.shifts is not None:
-            urls, mentions = self.shifts
-            start += urls.at(start)
-            start += mentions.at(start)
-            end += urls.at(end)
-            end += mentions.at(end)
-        extra = len(suffix)  # ASCII: one grapheme, one byte, one character each
-        length = end - start + self.extra.at(end) - self.extra.at(start) + extra
-        if length > self.cap:
-            return False
-        # UTF-8 takes at most 4 bytes a code point: only a long piece can pass Bluesky's cap.
-        if (
-            self.platform == "bluesky"
-            and 4 * (end - start) + extra > BLUESKY_MAX_BYTES
-            and utf8_len(self.text[start:end]) + extra > BLUESKY_MAX_BYTES
-        ):
-            return False
-        if self.links is not None:
-            k = bisect_left(self.link_starts, start)
-            seen: set[str] = set()
-            for _, link_end, url in self.links[k:]:
-                if link_end > end:
-                    break
-                seen.add(url)
-            if len(seen) > THREADS_MAX_LINKS:
-                return False
-        return True
+        return self.test(start, suffix)(end)
 
 
 _MAX_ROUNDS = 50
+# The platforms whose length a `_Ledger` gives (X has its own, `XLedger`).
+_LEDGER_PLATFORMS = ("mastodon", "bluesky", "threads")
 
 
 def split(text: str, platform: str, *, numbered: bool = False, **options: Any) -> list[str]:
@@ -502,20 +671,65 @@ def split(text: str, platform: str, *, numbered: bool = False, **options: Any) -
             leaves no room for text in any part.
         ConfigurationError: unknown platform, unknown option, or an option of the wrong type.
     """
+    return _split(text, platform, numbered, options, measured=False)[1]
+
+
+def measured_split(
+    text: str, platform: str, *, numbered: bool = False, **options: Any
+) -> tuple[Measure, list[tuple[str, int]]]:
+    """`split`, with the `measure` of the whole text and each part's length by `count`.
+
+    One measurement of the text gives all of them where it can, so that rendering a thread
+    measures no part again. A text that fits gives one part, itself.
+
+    Raises:
+        ContentError: as `split` (the text cannot be split).
+        ConfigurationError: unknown platform, unknown option, or an option of the wrong type.
+    """
+    whole, parts, lengths = _split(text, platform, numbered, options, measured=True)
+    assert whole is not None
+    assert lengths is not None
+    return whole, list(zip(parts, lengths, strict=True))
+
+
+def _split(
+    text: str, platform: str, numbered: bool, options: Mapping[str, Any], *, measured: bool
+) -> tuple[Measure | None, list[str], list[int] | None]:
+    """The parts of ``text``; with ``measured``, also the whole text's `Measure` and each
+    part's length (else None for both)."""
     spec, merged = resolve(platform, options)
     cap = spec.limit(merged)
-    # X: one measurement of the whole text answers every candidate part between tokens. It
-    # costs more than a count, so a text short enough to fit is counted first.
+    size = len(text)
+    # X, Mastodon, Bluesky, Threads: one measurement of the whole text answers every candidate
+    # part between tokens, and the whole text's length too. It costs about a count, so it is
+    # taken first only for a text long enough to need splitting (a short one is counted).
     ledger: XLedger | None = None
-    if platform == "x" and 2 * len(text) > cap and XLedger.usable(text):
-        ledger = XLedger(text, merged["config"])
-        length = ledger.length(0, len(text))
+    totals: _Ledger | None = None
+    pieces: list[str] | None = None
+    tried = 2 * size > cap
+    if tried:
+        if platform == "x":
+            ledger = XLedger(text, merged["config"]) if XLedger.usable(text) else None
+        elif platform in _LEDGER_PLATFORMS:
+            pieces = _pieces(text)
+            totals = _Ledger.build(text, platform, spec, merged, _mixes(text, pieces))
+    if ledger is not None:
+        length = ledger.length(0, size)
+    elif totals is not None:
+        length = totals.length(0, size)
     else:
         length = spec.length(text, merged)
-    if not _problems(text, platform, spec, merged, length, "text"):
-        return [text]
-    if ledger is None and platform == "x" and XLedger.usable(text):
-        ledger = XLedger(text, merged["config"])
+    links = totals.unique_links if totals is not None and platform == "threads" else None
+    problems = _problems(text, platform, spec, merged, length, "text", links=links)
+    whole = _result(text, platform, spec, merged, length, problems) if measured else None
+    if not problems:
+        return whole, [text], [length]
+    if not tried:
+        if platform == "x":
+            ledger = XLedger(text, merged["config"]) if XLedger.usable(text) else None
+        elif platform in _LEDGER_PLATFORMS:
+            pieces = _pieces(text)
+            totals = _Ledger.build(text, platform, spec, merged, _mixes(text, pieces))
 
     def fits(part: str) -> bool:
         length = spec.length(part, merged)
@@ -530,57 +744,78 @@ def split(text: str, platform: str, *, numbered: bool = False, **options: Any) -
             platform=platform,
             over_by=warning - cap + 1,
         )
-    splitter = _Splitter(text, platform, spec, merged)
-
-    def fits_plain(part: str, index: int) -> bool:
-        return fits(part)
+    splitter = _Splitter(text, platform, spec, merged, pieces)
 
     # X's one rule besides the length counts refused characters: a text without any has no
     # part with any, and the parts need not be looked at for them.
     clean = ledger is not None and not _problems(text, platform, spec, merged, 0, "text")
 
-    def between(start: int, end: int, suffix: str) -> bool:
+    def test_from(start: int, suffix: str) -> Callable[[int], bool]:
+        """The test of a part's end, for a part from a token's start to a token's end."""
+        if totals is not None:
+            return totals.test(start, suffix)
         assert ledger is not None
-        length = ledger.length(start, end, suffix)
-        if length > cap:
-            return False
-        return clean or not _problems(
-            text[start:end] + suffix, platform, spec, merged, length, "text"
-        )
+        if clean:
+            return ledger.test(start, cap, suffix)
 
-    # Mastodon, Bluesky, Threads: running totals of the whole text's length do the same.
-    totals = _Ledger.build(text, platform, spec, merged)
-    if totals is not None:
+        def ok(end: int) -> bool:
+            assert ledger is not None
+            length = ledger.length(start, end, suffix)
+            if length > cap:
+                return False
+            return not _problems(text[start:end] + suffix, platform, spec, merged, length, "text")
 
-        def between(start: int, end: int, suffix: str) -> bool:
-            assert totals is not None
-            return totals.fits(start, end, suffix)
+        return ok
 
-    def between_plain(start: int, end: int, index: int) -> bool:
-        return between(start, end, "")
+    answers = ledger is not None or totals is not None
 
-    parts = splitter.split(fits_plain, between_plain if ledger or totals else None)
-    if not parts:
-        return [""]
-    if not numbered or len(parts) == 1:
-        return parts
-    total = len(parts)
+    def lengths(spans: list[tuple[int, int, bool]], suffixes: list[str]) -> list[int] | None:
+        """Each part's length by `count` (when asked for): from the measurement where it
+        answers, else measured."""
+        if not measured:
+            return None
+        out = []
+        for (start, end, whole), suffix in zip(spans, suffixes, strict=True):
+            if whole and ledger is not None:
+                out.append(ledger.length(start, end, suffix))
+            elif whole and totals is not None:
+                out.append(totals.length(start, end, suffix))
+            else:
+                out.append(spec.length(text[start:end] + suffix, merged))
+        return out
+
+    def fits_plain(part: str, index: int) -> bool:
+        return fits(part)
+
+    def from_plain(start: int, index: int) -> Callable[[int], bool]:
+        return test_from(start, "")
+
+    spans = splitter.split(fits_plain, from_plain if answers else None)
+    if not spans:
+        return whole, [""], [spec.length("", merged)] if measured else None
+    if not numbered or len(spans) == 1:
+        return whole, [text[s:e] for s, e, _ in spans], lengths(spans, [""] * len(spans))
+    total = len(spans)
     for _ in range(_MAX_ROUNDS):
 
         def fits_numbered(part: str, index: int, _total: int = total) -> bool:
             return fits(f"{part} {index + 1}/{_total}")
 
-        def between_numbered(start: int, end: int, index: int, _total: int = total) -> bool:
-            return between(start, end, f" {index + 1}/{_total}")
+        def from_numbered(start: int, index: int, _total: int = total) -> Callable[[int], bool]:
+            return test_from(start, f" {index + 1}/{_total}")
 
-        parts = splitter.split(fits_numbered, between_numbered if ledger or totals else None)
-        if len(parts) <= total:
-            final = [f"{part} {k + 1}/{len(parts)}" for k, part in enumerate(parts)]
-            if all(fits(p) for p in final):
-                return final
+        spans = splitter.split(fits_numbered, from_numbered if answers else None)
+        if len(spans) <= total:
+            final = [f" {k + 1}/{len(spans)}" for k in range(len(spans))]
+            # With as many parts as numbered for, each part was checked with its final number.
+            if len(spans) == total or all(
+                fits(text[s:e] + suffix) for (s, e, _), suffix in zip(spans, final, strict=True)
+            ):
+                parts = [text[s:e] + suffix for (s, e, _), suffix in zip(spans, final, strict=True)]
+                return whole, parts, lengths(spans, final)
             total += 1
         else:
-            total = len(parts)
+            total = len(spans)
     raise ContentError(  # pragma: no cover - the total only grows and is bounded by the text
         f"text could not be numbered on {platform}: the part count did not settle",
         field="text",

@@ -21,7 +21,9 @@ import sys
 import unicodedata
 from array import array
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from functools import cache
+from itertools import accumulate
 from typing import Any
 
 import regex
@@ -137,6 +139,12 @@ class _Weigher:
         self.runs = [
             (weight, re.compile("[" + "".join(parts) + "]+")) for weight, parts in by_weight.items()
         ]
+        # The same runs as separators kept by a split: the text falls into pieces that
+        # alternate between the other code points and a run, all in C.
+        self.split_runs = [
+            (weight, re.compile("([" + "".join(parts) + "]+)"))
+            for weight, parts in by_weight.items()
+        ]
         ascii_weights = {self._one(chr(c)) for c in range(0x80)}
         self.ascii_weight: int | None = ascii_weights.pop() if len(ascii_weights) == 1 else None
 
@@ -239,13 +247,14 @@ class XLedger:
             self.adjust.append(self.adjust[-1] + weight - self.weigher.plain(text[start:end]))
         # With one weight class (every shipped config but v1, which has none), the runs of that
         # class's code points, found once, give any piece's count of them by two bisections.
+        # Split at the runs, the text alternates between other code points and a run: running
+        # totals of the pieces' lengths place every run, without a Python step per run.
         self.runs: tuple[list[int], list[int], list[int]] | None = None
         if len(self.weigher.runs) == 1:
-            spans = [m.span() for m in self.weigher.runs[0][1].finditer(text)]
-            before = [0]
-            for start, end in spans:
-                before.append(before[-1] + end - start)
-            self.runs = ([s for s, _ in spans], [e for _, e in spans], before)
+            pieces = self.weigher.split_runs[0][1].split(text)
+            bounds = list(accumulate(map(len, pieces)))
+            before = list(accumulate(map(len, pieces[1::2]), initial=0))
+            self.runs = (bounds[0:-1:2], bounds[1::2], before)
 
     @staticmethod
     def usable(text: str) -> bool:
@@ -276,3 +285,35 @@ class XLedger:
             plain = weigher.plain(self.text[start:end])
         total = plain + self.adjust[last] - self.adjust[first] + weigher.plain(suffix)
         return -(-total // weigher.scale)
+
+    def test(self, start: int, cap: int, suffix: str = "") -> Callable[[int], bool]:
+        """Whether ``length(start, end, suffix) <= cap``, as a test of ``end`` (for ``end`` at a
+        whitespace boundary after ``start``): what depends on ``start`` is worked out once."""
+        weigher = self.weigher
+        adjust, adjust_starts = self.adjust, self.starts
+        # A weight rounded up is at most the cap exactly when the weight is at most cap x scale.
+        room = (
+            cap * weigher.scale - weigher.plain(suffix) + adjust[bisect_left(adjust_starts, start)]
+        )
+        if self.runs is None:
+            text, plain = self.text, weigher.plain
+
+            def weighed(end: int) -> bool:
+                return plain(text[start:end]) + adjust[bisect_left(adjust_starts, end)] <= room
+
+            return weighed
+        starts, ends, before = self.runs
+        light, heavy = weigher.runs[0][0], weigher.default
+        room += self._in_class_before(start) * (light - heavy) + start * heavy
+
+        # The plain weight of text[:end] is its code points at the default weight, less the
+        # difference for those in the class; text[:start]'s is taken off the room above.
+        def counted(end: int) -> bool:
+            k = bisect_right(starts, end) - 1
+            inside = before[k] + min(end, ends[k]) - starts[k] if k >= 0 else 0
+            return (
+                end * heavy + inside * (light - heavy) + adjust[bisect_left(adjust_starts, end)]
+                <= room
+            )
+
+        return counted

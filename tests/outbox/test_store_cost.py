@@ -264,7 +264,8 @@ def test_an_unreadable_post_is_written_back_as_stored(
 def test_release_clears_the_lease_without_rewriting_the_row(
     outbox: Outbox, emu: OutboxNetEmulator
 ) -> None:
-    """Giving a lease back touches the lease columns only; with no lease, nothing at all."""
+    """Giving a lease back touches the lease columns only; with no lease, nothing at all:
+    not even the write lock is taken (other workers' commits wait for it)."""
     d = sending(emu)
     outbox.save(d)
     before = stored_data(outbox, d.id)
@@ -279,3 +280,34 @@ def test_release_clears_the_lease_without_rewriting_the_row(
     with traced(outbox) as again:
         outbox.release(d.id)
     assert not any(s.startswith("UPDATE") for s in again)
+    assert "BEGIN IMMEDIATE" not in again
+
+
+def test_a_worker_commits_only_its_claim_and_the_drivers_saves(
+    db: Any, emu: OutboxNetEmulator
+) -> None:
+    """Settling a sent delivery costs no write transaction (its last save gave the lease
+    back) and does not load the delivery again: a worker's commits are its claim and the
+    driver's saves, every one of them an fsync that other workers' commits wait for."""
+    from brandkit.outbox import Worker
+
+    box = Outbox(db)
+    accounts = [emu.account(name=f"a{i}") for i in range(3)]
+    for account in accounts:
+        box.add(Post(text=f"to {account.name}"), account)
+    saves = 0
+    save = box.save_many
+
+    def counting(deliveries: Any) -> None:
+        nonlocal saves
+        saves += 1
+        save(deliveries)
+
+    box.save_many = counting  # type: ignore[method-assign]
+    client = Client(outbox=box, http=httpx.Client(transport=emu.transport()))
+    with client, Worker(box, accounts, client=client) as worker, traced(box) as seen:
+        done = worker.run_once()
+    assert [d.status for d in done] == [DeliveryStatus.SENT] * 3
+    assert seen.count("BEGIN IMMEDIATE") == seen.count("COMMIT") == 1 + saves
+    assert "SELECT DATA FROM" not in seen  # no delivery loaded again to settle it
+    box.close()

@@ -392,3 +392,54 @@ def test_timed_out_create_that_lands_late_is_not_duplicated(
             worker.run_once()
         time.sleep(0.5)
     assert emu.post_texts() == ["late"]
+
+
+class _HeldBack(httpx.AsyncBaseTransport):
+    """Holds the create of the post "slow" until ``needed`` other posts are on the
+    emulator (at most ``limit`` seconds); every other request goes through at once."""
+
+    def __init__(self, emu: OutboxNetEmulator, needed: int, limit: float = 5.0) -> None:
+        self.inner = emu.transport()
+        self.emu, self.needed, self.limit = emu, needed, limit
+        self.others_before_slow: int | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and b'"slow"' in request.content:
+            deadline = time.monotonic() + self.limit
+            while len(self.emu.posts) < self.needed and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            self.others_before_slow = len(self.emu.posts)
+        return await self.inner.handle_async_request(request)
+
+
+def test_run_forever_serves_other_accounts_while_one_is_slow(
+    outbox: Outbox, emu: OutboxNetEmulator
+) -> None:
+    """A free slot takes the next account's posts at once: a slow account does not hold
+    back the claim after it (a series of runs would wait for the slowest of each), and
+    each account's posts still go out in their order."""
+    clock, slow, fast = FakeClock(), emu.account(name="slow"), emu.account(name="fast")
+    held = _HeldBack(emu, needed=3)
+    outbox.add(Post(text="slow"), slow)
+    for text in ("f1", "f2", "f3"):
+        outbox.add(Post(text=text), fast)
+    seen: list[str] = []
+    stop = threading.Event()
+    worker = make_worker(outbox, emu, [slow, fast], clock, transport=held, concurrency=2, batch=2)
+
+    def on_delivery(delivery: object) -> None:
+        seen.append(str(getattr(delivery, "id", "")))
+        if len(seen) == 4:
+            stop.set()
+
+    thread = threading.Thread(
+        target=worker.run_forever, args=(0.01, stop), kwargs={"on_delivery": on_delivery}
+    )
+    thread.start()
+    thread.join(20)
+    assert not thread.is_alive()
+    worker.close()
+    # The three fast posts went out while the slow one was held.
+    assert held.others_before_slow == 3
+    assert emu.post_texts() == ["f1", "f2", "f3", "slow"]
+    assert outbox.counts()[DeliveryStatus.SENT] == 4

@@ -21,7 +21,7 @@ import psycopg
 import pytest
 
 from brandkit import DeliveryStatus, Post
-from brandkit.errors import OutboxConflict, TransportError
+from brandkit.errors import BrandkitError, OutboxConflict, TransportError
 from brandkit.outbox import Outbox, Worker
 from brandkit.outbox._postgres import PostgresOutbox
 from brandkit.platforms._base import PartRef
@@ -235,6 +235,37 @@ def test_release_frees_the_account_after_its_last_delivery(pg: str, emu: OutboxN
         first.release(two.id)
         # Given back unpublished, they are due again: the account's posts, in order.
         assert [d.post.text for d in second.claim(T0)] == ["1", "2", "3"]
+
+
+def test_settling_a_sent_delivery_frees_its_account_and_nothing_else(
+    pg: str, emu: OutboxNetEmulator
+) -> None:
+    """The worker's release after an attempt (one statement): a finished delivery's account
+    is given back once none of its deliveries is held; an unfinished one is left leased, and
+    another process's lease is never touched."""
+    acct, other = emu.account(name="a"), emu.account(name="b")
+    with Outbox(pg) as first, Outbox(pg) as second:
+        first.add(Post(text="1"), acct)
+        first.add(Post(text="2"), acct)
+        first.add(Post(text="x"), other)
+        (one,) = first.claim(T0, accounts=[acct.key], limit=1)
+        (theirs,) = second.claim(T0, accounts=[other.key])
+        assert first._release_finished(one.id) is DeliveryStatus.PENDING
+        assert second.claim(T0, accounts=[acct.key]) == []  # still first's
+        one.keys, one.status, one.attempts = ["k1"], DeliveryStatus.SENDING, 1
+        first.save(one)
+        one.parts.append(PartRef(index=0, id="1"))
+        one.status = DeliveryStatus.SENT
+        first.save(one)
+        assert second.claim(T0, accounts=[acct.key]) == []  # the account is still leased
+        assert first._release_finished(one.id) is DeliveryStatus.SENT
+        assert [d.post.text for d in second.claim(T0, accounts=[acct.key])] == ["2"]
+        # Another's delivery: its lease and account stay with it.
+        first.release(theirs.id)
+        assert first._release_finished(theirs.id) is DeliveryStatus.PENDING
+        assert first.claim(T0, accounts=[other.key]) == []
+        with pytest.raises(BrandkitError, match="no delivery"):
+            first.release("nope")
 
 
 def test_wait_for_work_wakes_when_a_post_is_added(pg: str, emu: OutboxNetEmulator) -> None:

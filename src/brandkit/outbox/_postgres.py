@@ -53,6 +53,7 @@ from brandkit.backends import connect as pg_connect
 from brandkit.delivery import Delivery, DeliveryStatus
 from brandkit.errors import BrandkitError, ConfigurationError, OutboxConflict
 from brandkit.outbox._store import (
+    _AFTER_FINISHED,
     _IN_FLIGHT,
     _UNREADABLE,
     _UNSET,
@@ -146,6 +147,29 @@ _DUE = (
     "AND (not_before IS NULL OR not_before <= %(at)s) "
     "AND (lease_owner IS NULL OR lease_until < now())"
 )
+
+
+# `PostgresOutbox.release` without a retry time, in one statement: the delivery's lease
+# given back if it is this outbox's, then its account's once no other delivery of the
+# account is this outbox's (the statement's snapshot still shows the row just freed: it is
+# left out by id). Nothing changes when another process holds the delivery, nor unless the
+# row meets ``{finished}`` (`_release_finished`: only a finished one). Returns the stored
+# status when the delivery exists.
+_RELEASE_SQL = (
+    "WITH this AS (SELECT id, account, status, lease_owner FROM {d} WHERE id = %(id)s "
+    "  FOR UPDATE), "
+    "go AS (SELECT * FROM this WHERE {finished} "
+    "  AND (this.lease_owner IS NULL OR this.lease_owner = %(me)s)), "
+    "freed AS (UPDATE {d} SET lease_owner = NULL, lease_until = NULL FROM go "
+    "  WHERE {d}.id = go.id AND go.lease_owner = %(me)s RETURNING {d}.id), "
+    "account AS (UPDATE {a} SET lease_owner = NULL, lease_until = NULL FROM go "
+    "  WHERE {a}.account = go.account AND {a}.lease_owner = %(me)s "
+    "  AND NOT EXISTS (SELECT 1 FROM {d} AS o WHERE o.account = go.account "
+    "    AND o.lease_owner = %(me)s AND o.id <> go.id) RETURNING {a}.account) "
+    "SELECT status, (SELECT count(*) FROM freed), (SELECT count(*) FROM account) FROM this"
+)
+# The statuses after which nothing is left to do (see _AFTER_FINISHED).
+_FINISHED = "this.status IN ('sent', 'cancelled', 'deleted')"
 
 
 def _fingerprint() -> str | None:
@@ -514,11 +538,13 @@ class PostgresOutbox(Outbox):
 
     def _events(self, db: Any, rows: builtins.list[_EventRow]) -> None:  # type: ignore[override]
         if rows:
-            db.executemany(
+            # One statement for the one or two rows of a state change (executemany costs
+            # a pipeline's set-up on every call).
+            values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
+            db.execute(
                 f"INSERT INTO {self._t['events']} "  # noqa: S608
-                "(delivery_id, at, status, attempts, parts, note) "
-                "VALUES (%s, %s, %s, %s, %s, %s)",
-                rows,
+                f"(delivery_id, at, status, attempts, parts, note) VALUES {values}",
+                [v for row in rows for v in row],
             )
 
     def _insert(
@@ -765,6 +791,17 @@ class PostgresOutbox(Outbox):
         d, a = self._t["deliveries"], self._t["accounts"]
         # No longer renewed from here on, even if giving it back fails: it then ends.
         self._hold(delivery_id, None)
+        if retry_at is None:
+            # The release after every attempt: one statement, one round trip (no
+            # transaction around it: a statement is atomic on its own).
+            with self._lock, self._errors():
+                found = self._connection().execute(
+                    _RELEASE_SQL.format(d=d, a=a, finished="TRUE"),
+                    {"id": delivery_id, "me": self.owner},
+                )
+                if found.fetchone() is None:
+                    raise BrandkitError(f"the outbox has no delivery {delivery_id!r}")
+            return
         with self._tx() as db:
             db.execute(
                 f"SELECT status, lease_owner, account, data FROM {d} "  # noqa: S608
@@ -829,6 +866,27 @@ class PostgresOutbox(Outbox):
             BrandkitError: as `save_many`; then none was written.
         """
         await asyncio.to_thread(self.save_many, builtins.list(deliveries))
+
+    def _release_finished(self, delivery_id: str) -> DeliveryStatus | None:
+        """The SQLite outbox's, in one statement (one round trip): a finished delivery's
+        lease and then its account's given back as `release` does; the stored status
+        returned either way."""
+        d, a = self._t["deliveries"], self._t["accounts"]
+        with self._lock, self._errors():
+            row = (
+                self._connection()
+                .execute(
+                    _RELEASE_SQL.format(d=d, a=a, finished=_FINISHED),
+                    {"id": delivery_id, "me": self.owner},
+                )
+                .fetchone()
+            )
+        if row is None:
+            return None
+        status = DeliveryStatus(row[0])
+        if status.value in _AFTER_FINISHED:
+            self._hold(delivery_id, None)
+        return status
 
     def insert_once(self, delivery: Delivery) -> Delivery:
         """Write ``delivery`` unless one with its id is stored already; return the stored

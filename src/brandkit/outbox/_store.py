@@ -56,7 +56,7 @@ from brandkit.platforms._base import PartRef
 if TYPE_CHECKING:
     from brandkit.inbox._model import Message
 
-__all__ = ["Outbox", "OutboxEvent", "missing_media"]
+__all__ = ["Outbox", "OutboxEvent", "media_files", "missing_media"]
 
 SCHEMA_VERSION = 1
 
@@ -214,6 +214,7 @@ _UPDATE_STATE = (
     "UPDATE outbox_deliveries SET status = ?, attempts = ?, error = ?, parts = ?, "
     "updated_at = ?, data = ?, lease_owner = ?, lease_until = ? WHERE id = ?"
 )
+_SELECT_LEASE = "SELECT status, lease_owner FROM outbox_deliveries WHERE id = ?"
 _RELEASE = "UPDATE outbox_deliveries SET lease_owner = NULL, lease_until = NULL WHERE id = ?"
 _RELEASE_UNTIL = (
     "UPDATE outbox_deliveries SET lease_owner = NULL, lease_until = NULL, not_before = ? "
@@ -264,10 +265,9 @@ def _stand_in(stored: Any) -> Post:
     )
 
 
-def missing_media(post: Content, platform: str) -> MediaError | None:
-    """The error for the first media file of ``post`` (as ``platform`` gets it; an
-    article's featured image) that is gone, is no longer a regular file, or changed size
-    since the post was made; else ``None``. Only ``stat`` is called: nothing is read."""
+def media_files(post: Content, platform: str) -> list[Media]:
+    """The media of ``post`` that are local files, as ``platform`` gets them (an article's
+    featured image); empty for a post without any (nothing to check on the disk)."""
     media: list[Media] = []
     if isinstance(post, Article):
         if post.featured_image is not None:
@@ -277,9 +277,15 @@ def missing_media(post: Content, platform: str) -> MediaError | None:
         media.extend(effective.media)
         if effective.link is not None and effective.link.thumbnail is not None:
             media.append(effective.link.thumbnail)
-    for item in media:
-        if item.path is None:
-            continue
+    return [item for item in media if item.path is not None]
+
+
+def missing_media(post: Content, platform: str) -> MediaError | None:
+    """The error for the first media file of ``post`` (as ``platform`` gets it; an
+    article's featured image) that is gone, is no longer a regular file, or changed size
+    since the post was made; else ``None``. Only ``stat`` is called: nothing is read."""
+    for item in media_files(post, platform):
+        assert item.path is not None  # media_files keeps files only
         name = str(item.path)
         try:
             info = os.stat(item.path)
@@ -767,6 +773,21 @@ class Outbox(SQLiteStore):
             ).fetchone()
         return self._load(row[0]) if row else None
 
+    def _release_finished(self, delivery_id: str) -> DeliveryStatus | None:
+        """After an attempt: release the delivery as `release` does when it is finished
+        (sent, cancelled, deleted: nothing is left to retry); returns its stored status
+        either way (``None``: no such delivery), so that a worker settles the rest without
+        loading the delivery (its post's JSON) again. A read, in the usual case: the last
+        save of a finished attempt gave its lease back."""
+        with self._reading() as db:
+            row = db.execute(_SELECT_LEASE, (delivery_id,)).fetchone()
+        if row is None:
+            return None
+        status = DeliveryStatus(row[0])
+        if status.value in _AFTER_FINISHED and self._release_writes(row[0], row[1], None):
+            self.release(delivery_id)
+        return status
+
     def list(
         self,
         status: DeliveryStatus | str | None = None,
@@ -999,14 +1020,20 @@ class Outbox(SQLiteStore):
         ``unknown`` one waits, until then; workers use it to retry transient failures
         (rate limits, outages) and to pace reconciliation.
         """
+        # Most releases have nothing to write (a finished attempt's last save gave the lease
+        # back): a read tells, without the file's write lock, which every other worker's
+        # fsync'd commit waits for. Only this outbox makes a row its own, so a row it does
+        # not hold now cannot need its release meanwhile.
+        with self._reading() as db:
+            row = db.execute(_SELECT_LEASE, (delivery_id,)).fetchone()
+        if row is not None and not self._release_writes(row[0], row[1], retry_at):
+            return
         with self._tx() as db:
-            row = db.execute(
-                "SELECT status, lease_owner FROM outbox_deliveries WHERE id = ?", (delivery_id,)
-            ).fetchone()
+            row = db.execute(_SELECT_LEASE, (delivery_id,)).fetchone()
             if row is None:
                 raise BrandkitError(f"the outbox has no delivery {delivery_id!r}")
             status, owner = row
-            if owner not in (None, self.owner):
+            if not self._release_writes(status, owner, retry_at):
                 return
             if retry_at is not None and status in ("failed", "pending", "unknown"):
                 if status != "failed":
@@ -1023,6 +1050,15 @@ class Outbox(SQLiteStore):
             elif owner is not None:
                 # Only the lease changes: the row's data is not read nor written again.
                 db.execute(_RELEASE, (delivery_id,))
+
+    def _release_writes(self, status: str, owner: str | None, retry_at: datetime | None) -> bool:
+        """Whether `release` writes anything to a row in ``status`` leased by ``owner``: the
+        lease is this outbox's, or a retry time is set on a row no other process holds."""
+        if owner not in (None, self.owner):
+            return False
+        return owner is not None or (
+            retry_at is not None and status in ("failed", "pending", "unknown")
+        )
 
     # -- user actions --------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -20,7 +21,8 @@ from brandkit.errors import (
     RateLimited,
     TransportError,
 )
-from brandkit.outbox._store import Outbox, missing_media
+from brandkit.outbox._store import _AFTER_FINISHED as _FINISHED
+from brandkit.outbox._store import Outbox, media_files, missing_media
 
 if TYPE_CHECKING:
     from brandkit.auth.store import CredentialStore
@@ -31,6 +33,9 @@ logger = logging.getLogger("brandkit.outbox")
 
 # The longest an idle worker waits on its outbox before it looks at its stop event again.
 _STOP_CHECK = 0.25
+# How often a busy worker looks at its stop event (a signal handler sets it from another
+# frame): prompt for a person, and a wake-up that costs nothing next to a delivery.
+_STOP_POLL = 0.05
 
 
 def _transient(delivery: Delivery) -> bool:
@@ -175,39 +180,16 @@ class Worker:
         """
         if isinstance(self.client, Client):
             raise ConfigurationError("this worker has a synchronous Client: call run_once()")
-        at = now or self.clock()
-        from brandkit.campaign._holds import abefore_claim  # campaigns whose article is live
-
-        await abefore_claim(self.outbox, self.client or self._own_client(), self.accounts, at)
-        # The outbox's own calls run in a thread: a claim waiting for a lock (or a slow
-        # database) must not stop the loop, where other accounts' requests are under way.
-        claimed = await asyncio.to_thread(
-            self.outbox.claim, at, accounts=list(self.accounts), limit=self.batch
-        )
+        client = self.client or self._own_client()
+        claimed = await self._aclaim(client, now or self.clock())
         if not claimed:
             return []
-        if self.credentials is not None:
-            await asyncio.to_thread(self._refresh_credentials, claimed)
-        client = self.client or self._own_client()
         semaphore = asyncio.Semaphore(self.concurrency)
         settled: set[str] = set()
 
         async def serve(items: list[Delivery]) -> None:
             async with semaphore:
-                for i, delivery in enumerate(items):
-                    if stop is not None and stop.is_set():
-                        return
-                    if not await asyncio.to_thread(self._media_gone, delivery):
-                        try:
-                            await client.deliver(delivery, self.accounts[delivery.account])
-                        except Exception:
-                            logger.exception("delivery %s: the attempt broke off", delivery.id)
-                    pause = await asyncio.to_thread(self._settle, delivery)
-                    settled.add(delivery.id)
-                    _tell(on_delivery, delivery)
-                    if pause is not None:
-                        self._defer(items[i + 1 :], pause, settled)
-                        return
+                await self._aserve(client, items, settled, stop, on_delivery)
 
         tasks = [asyncio.create_task(serve(items)) for items in _by_account(claimed)]
         watcher = asyncio.create_task(_cancel_on(stop, tasks)) if stop is not None else None
@@ -223,6 +205,52 @@ class Worker:
             if not task.cancelled() and (exc := task.exception()) is not None:
                 raise exc
         return [d for d in claimed if d.id in settled]
+
+    async def _aclaim(self, client: AsyncClient, at: datetime) -> list[Delivery]:
+        """Release the campaign holds that are due, then claim (off the event loop: a claim
+        waiting for a lock or a slow database must not stop the loop, where other accounts'
+        requests are under way) and refresh the claimed accounts' tokens that expire soon."""
+        from brandkit.campaign._holds import abefore_claim  # campaigns whose article is live
+
+        await abefore_claim(self.outbox, client, self.accounts, at)
+        claimed = await asyncio.to_thread(
+            self.outbox.claim, at, accounts=list(self.accounts), limit=self.batch
+        )
+        if claimed and self.credentials is not None:
+            await asyncio.to_thread(self._refresh_credentials, claimed)
+        return claimed
+
+    async def _aserve(
+        self,
+        client: AsyncClient,
+        items: list[Delivery],
+        settled: set[str],
+        stop: threading.Event | None,
+        on_delivery: Callable[[Delivery], None] | None,
+    ) -> None:
+        """Publish one account's claimed deliveries, in their order; each one settled is
+        added to ``settled`` (the others are the caller's to release)."""
+        for i, delivery in enumerate(items):
+            if stop is not None and stop.is_set():
+                return
+            # The disk is looked at off the loop, and only for a post that has files.
+            if media_files(delivery.post, delivery.platform) and delivery.status is (
+                DeliveryStatus.PENDING
+            ):
+                gone = await asyncio.to_thread(self._media_gone, delivery)
+            else:
+                gone = False
+            if not gone:
+                try:
+                    await client.deliver(delivery, self.accounts[delivery.account])
+                except Exception:
+                    logger.exception("delivery %s: the attempt broke off", delivery.id)
+            pause = await asyncio.to_thread(self._settle, delivery)
+            settled.add(delivery.id)
+            _tell(on_delivery, delivery)
+            if pause is not None:
+                await asyncio.to_thread(self._defer, items[i + 1 :], pause, settled)
+                return
 
     def _run_sync(
         self,
@@ -303,10 +331,15 @@ class Worker:
         its account should wait (a rate limit, or another failure that means "not now"),
         else ``None``."""
         now = self.clock()
-        stored = self.outbox.get(delivery.id)
-        status = stored.status if stored is not None else delivery.status
-        err = delivery.error
         _log(delivery)
+        # The stored status decides, not this copy's (a save the outbox refused leaves them
+        # apart). A finished delivery (the usual outcome) is released in the same call; only
+        # the status is read, not the whole delivery with its post.
+        stored = self.outbox._release_finished(delivery.id)
+        if stored is not None and stored.value in _FINISHED:
+            return None
+        status = stored if stored is not None else delivery.status
+        err = delivery.error
         if isinstance(err, RateLimited) and (
             status is DeliveryStatus.PENDING
             or (status is DeliveryStatus.FAILED and _transient(delivery))
@@ -365,13 +398,37 @@ class Worker:
     ) -> None:
         """Run until ``stop`` is set: publish what is due, then wait ``poll`` seconds when
         nothing was. ``on_delivery`` is called with each delivery after its attempt,
-        ``on_idle`` each time a run found nothing to do (before the wait).
+        ``on_idle`` each time a look found nothing to do and nothing was under way (before
+        the wait).
+
+        With the asynchronous client, ``concurrency`` accounts are served all the time: as
+        soon as one account's deliveries are settled another claimed account starts, and a
+        new claim (of up to ``batch`` deliveries) is made when none is left, while the other
+        accounts go on; a look that found nothing is repeated when an account is done, or
+        after ``poll`` seconds. With a synchronous `Client` it repeats `run_once`.
 
         Setting ``stop`` (e.g. from a SIGTERM handler) ends the run promptly: the wait is
         cut short, no new delivery starts, attempts under way are interrupted (with the
         asynchronous client) and every lease is released (see `run_once`).
+
+        Raises:
+            ConfigurationError: called inside a running event loop (use `arun_forever`).
+            BrandkitError: an outbox failure other than a conflict (a conflict is logged and
+                looked at again later), after the attempts under way have ended and every
+                lease was released.
         """
         stop = stop or threading.Event()
+        if not isinstance(self.client, Client):
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                pass
+            else:
+                raise ConfigurationError("inside an event loop, use `await worker.arun_forever()`")
+            if self._runner is None:
+                self._runner = asyncio.Runner()
+            self._runner.run(self._pump(poll, stop, on_delivery, on_idle))
+            return
         while not stop.is_set():
             try:
                 done = self.run_once(stop=stop, on_delivery=on_delivery)
@@ -383,6 +440,79 @@ class Worker:
                 if on_idle is not None and not stop.is_set():
                     on_idle()
                 self._idle(poll, stop)
+
+    async def _pump(
+        self,
+        poll: float,
+        stop: threading.Event,
+        on_delivery: Callable[[Delivery], None] | None,
+        on_idle: Callable[[], None] | None,
+    ) -> None:
+        """`run_forever` with the asynchronous client: ``concurrency`` accounts served at
+        all times. As soon as one account's deliveries are settled, another claimed account
+        starts, and when none is left a new claim is made, while the others go on: no claim
+        waits for the slowest account of the one before (as a series of `run_once` would),
+        and an idle worker still waits ``poll`` seconds (or for a post to be added) before
+        it looks again. Every lease is released before returning, as in `run_once`."""
+        assert not isinstance(self.client, Client)  # run_forever runs run_once for a Client
+        client = self.client or self._own_client()
+        waiting: deque[list[Delivery]] = deque()  # claimed accounts not started yet
+        running: dict[asyncio.Task[None], tuple[list[Delivery], set[str]]] = {}
+        # After a claim that found nothing while accounts were being served, the next one
+        # waits for one of them to end, or for ``poll`` seconds.
+        look_again = 0.0
+        failure: BaseException | None = None
+        try:
+            while not stop.is_set() and failure is None:
+                free = not waiting and len(running) < self.concurrency
+                if free and time.monotonic() >= look_again:
+                    try:
+                        waiting.extend(_by_account(await self._aclaim(client, self.clock())))
+                    except OutboxConflict as exc:
+                        logger.warning("the outbox is busy: %s", exc)
+                    if not waiting:
+                        look_again = time.monotonic() + poll
+                while waiting and len(running) < self.concurrency:
+                    items, settled = waiting.popleft(), set[str]()
+                    task = asyncio.create_task(
+                        self._aserve(client, items, settled, stop, on_delivery)
+                    )
+                    running[task] = (items, settled)
+                if not running:
+                    if on_idle is not None and not stop.is_set():
+                        on_idle()
+                    if not stop.is_set():
+                        await asyncio.to_thread(self._idle, poll, stop)
+                    look_again = 0.0
+                    continue
+                done, _ = await asyncio.wait(
+                    running, timeout=_STOP_POLL, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in done:
+                    items, settled = running.pop(task)
+                    if len(settled) < len(items):
+                        await asyncio.to_thread(self._release_unsettled, items, settled)
+                    error = None if task.cancelled() else task.exception()
+                    if isinstance(error, OutboxConflict):
+                        # As run_forever over run_once: a lock held too long, try again.
+                        logger.warning("the outbox is busy: %s", error)
+                    elif error is not None:
+                        failure = error
+                if done:
+                    look_again = 0.0
+            if failure is None:
+                # Stopped: the attempts under way are interrupted, waits included.
+                for task in running:
+                    task.cancel()
+            if running:
+                await asyncio.wait(running)
+        finally:
+            for task in running:
+                task.cancel()
+            for items, settled in [*running.values(), *((w, set[str]()) for w in waiting)]:
+                self._release_unsettled(items, settled)
+        if failure is not None:
+            raise failure
 
     async def arun_forever(self, poll: float = 1.0, stop: asyncio.Event | None = None) -> None:
         """`run_forever` in a running event loop."""

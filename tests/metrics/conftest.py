@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import pytest
 
 from brandkit.metrics import MetricsStore
 from tests.metrics._data import demo_samples, small_samples
-from tests.servers._servers import postgres_db, postgres_url, unique_prefix  # noqa: F401 - fixtures
+from tests.servers._servers import (  # noqa: F401 - fixtures
+    postgres_db,
+    postgres_url,
+    schema_url,
+)
 
 BACKENDS = ("sqlite", "postgresql")
 
@@ -42,10 +45,8 @@ SQLITE_ONLY = {
         "the browser renders the same HTML; test_report.py checks the HTML from PostgreSQL"
     ),
 }
-# Whole modules about SQLite files.
-SQLITE_ONLY_MODULES = {
-    "test_cli.py": "the command line's --db names an SQLite file",
-}
+# Whole modules about SQLite files (none: the command line takes a postgresql:// URL too).
+SQLITE_ONLY_MODULES: dict[str, str] = {}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -57,19 +58,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         reason = reason or SQLITE_ONLY_MODULES.get(item.path.name)
         if reason is not None:
             item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
-
-
-def schema_url(server_url: str) -> str:
-    """The URL of a new, empty schema on the server of ``server_url``: a store opened with
-    it sees only its own tables (its connections' ``search_path``)."""
-    import psycopg
-
-    schema = unique_prefix().rstrip("_")
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    parts = urlsplit(server_url)
-    query = urlencode({"options": f"-c search_path={schema}"}, quote_via=quote)
-    return urlunsplit(parts._replace(query=query))
 
 
 @pytest.fixture(params=BACKENDS)

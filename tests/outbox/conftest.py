@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import pytest
 
@@ -20,7 +19,7 @@ import brandkit.outbox._store
 from brandkit.outbox import Outbox
 from brandkit.platforms import register
 from tests.outbox._fakenet import NAME, OutboxNetAdapter, OutboxNetEmulator, fake_render
-from tests.servers._servers import postgres_url, unique_prefix  # noqa: F401 - fixture
+from tests.servers._servers import postgres_url, schema_url  # noqa: F401 - fixture
 
 BACKENDS = ("sqlite", "postgresql")
 
@@ -76,19 +75,6 @@ def _fakenet(monkeypatch: pytest.MonkeyPatch) -> None:
 def emu() -> OutboxNetEmulator:
     """A fresh fake platform, used in-process."""
     return OutboxNetEmulator()
-
-
-def schema_url(server_url: str) -> str:
-    """The URL of a new, empty schema on the server of ``server_url``: an outbox opened with
-    it sees only its own tables (its connections' ``search_path``)."""
-    import psycopg
-
-    schema = unique_prefix().rstrip("_")
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    parts = urlsplit(server_url)
-    query = urlencode({"options": f"-c search_path={schema}"}, quote_via=quote)
-    return urlunsplit(parts._replace(query=query))
 
 
 @pytest.fixture(params=BACKENDS)

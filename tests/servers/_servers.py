@@ -32,7 +32,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import pytest
 
@@ -45,6 +45,7 @@ __all__ = [
     "postgres_url",
     "redis_clean_url",
     "redis_url",
+    "schema_url",
     "unique_prefix",
 ]
 
@@ -368,6 +369,20 @@ def drop_database(url: str) -> None:
 def unique_prefix() -> str:
     """A table/key prefix no other test uses (for sharing one database between tests)."""
     return f"t{uuid.uuid4().hex[:10]}_"
+
+
+def schema_url(server_url: str) -> str:
+    """The URL of a new, empty schema on the server of ``server_url``: a store opened with
+    it sees only its own tables (its connections' ``search_path``), so tests share one
+    database without seeing each other's tables."""
+    import psycopg
+
+    schema = unique_prefix().rstrip("_")
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    parts = urlsplit(server_url)
+    query = urlencode({"options": f"-c search_path={schema}"}, quote_via=quote)
+    return urlunsplit(parts._replace(query=query))
 
 
 @pytest.fixture(scope="session")

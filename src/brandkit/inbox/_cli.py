@@ -69,9 +69,13 @@ def _sync(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _list(args: argparse.Namespace, out: TextIO) -> int:
+    from brandkit.backends import kind_of
     from brandkit.inbox._store import Inbox
 
-    if args.db != ":memory:" and not Path(args.db).exists():
+    # A missing SQLite file is refused rather than created; a postgresql:// URL names a
+    # server, whose inbox tables are created (empty) when missing.
+    local = kind_of(args.db) == "sqlite"
+    if local and args.db != ":memory:" and not Path(args.db).exists():
         raise ConfigurationError(f"no inbox at {args.db!r}: run brandkit inbox sync first")
     with Inbox(args.db) as inbox:
         if args.unanswered:
@@ -141,7 +145,11 @@ def add_commands(subparsers: Any) -> None:
     i = subparsers.add_parser("inbox", help="sync, list and answer the audience's messages")
     verbs = i.add_subparsers(dest="inbox_command", required=True)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", default="brandkit.db", help="the inbox file (brandkit.db)")
+    common.add_argument(
+        "--db",
+        default="brandkit.db",
+        help="the inbox: an SQLite file or a postgresql:// URL (brandkit.db)",
+    )
     common.add_argument("--json", action="store_true", help="print JSON")
     online = argparse.ArgumentParser(add_help=False)
     online.add_argument(

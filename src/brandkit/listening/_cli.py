@@ -92,9 +92,13 @@ def _sync(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _top(args: argparse.Namespace, out: TextIO) -> int:
+    from brandkit.backends import kind_of
     from brandkit.listening._listener import Listener
 
-    if args.db != ":memory:" and not Path(args.db).exists():
+    # Only an SQLite path can be missing; a postgresql:// URL (the inbox on a server) is
+    # passed through, and the saved query is looked up there.
+    local = kind_of(args.db) == "sqlite"
+    if local and args.db != ":memory:" and not Path(args.db).exists():
         raise ConfigurationError(f"no listening data at {args.db!r}: run brandkit listen sync")
     with Listener(args.db) as listener:
         if listener.get(args.name) is None:
@@ -137,7 +141,11 @@ def add_commands(subparsers: Any) -> None:
     lp = subparsers.add_parser("listen", help="saved searches of what people say")
     verbs = lp.add_subparsers(dest="listen_command", required=True)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", default="brandkit.db", help="the database file (brandkit.db)")
+    common.add_argument(
+        "--db",
+        default="brandkit.db",
+        help="the database: an SQLite file or a postgresql:// URL (brandkit.db)",
+    )
     common.add_argument("--json", action="store_true", help="print JSON")
     config = argparse.ArgumentParser(add_help=False)
     config.add_argument(

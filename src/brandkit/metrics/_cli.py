@@ -14,11 +14,15 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeGuard, TypeVar
 
+from brandkit.backends import kind_of, redact_url
 from brandkit.errors import ConfigurationError
 from brandkit.metrics._sql import Scope
 from brandkit.metrics._store import MetricsStore
+
+if TYPE_CHECKING:
+    from brandkit.metrics._postgres import PostgresMetricsStore
 
 __all__ = ["add_commands", "progress"]
 
@@ -71,10 +75,31 @@ def progress(
         out.flush()
 
 
+def _existing(db: str, what: str) -> str:
+    """``db`` as a store takes it: a ``postgresql://`` URL is passed through (the store itself
+    says when the server or its tables are missing); an SQLite path must name an existing
+    file, so that a typo is an error rather than a new empty database.
+
+    Raises:
+        ConfigurationError: the file is missing, or ``db`` is a URL of a kind that holds no
+            such store (the message shows the URL without its password).
+    """
+    kind = kind_of(db)
+    if kind == "sqlite":
+        if db != ":memory:" and not Path(db).exists():
+            raise ConfigurationError(
+                f"no {what} at {db!r} (pass --db PATH, or a postgresql:// URL)"
+            )
+    elif kind != "postgresql":
+        raise ConfigurationError(
+            f"{redact_url(db)}: the {what} is kept in an SQLite file or on PostgreSQL; "
+            "pass --db PATH or a postgresql:// URL"
+        )
+    return db
+
+
 def _open(args: argparse.Namespace) -> MetricsStore:
-    if args.db != ":memory:" and not Path(args.db).exists():
-        raise ConfigurationError(f"no metrics database at {args.db!r} (pass --db PATH)")
-    return MetricsStore(args.db)
+    return MetricsStore(_existing(args.db, "metrics database"))
 
 
 def _collect(args: argparse.Namespace, out: TextIO) -> int:
@@ -83,10 +108,10 @@ def _collect(args: argparse.Namespace, out: TextIO) -> int:
     from brandkit.delivery import DeliveryStatus
     from brandkit.outbox import Outbox
 
-    if not Path(args.db).exists():
-        raise ConfigurationError(f"no outbox at {args.db!r} (pass --db PATH)")
+    source = _existing(args.db, "outbox")
     accounts = list(Account.load(args.accounts).values())
-    with Outbox(args.db) as outbox:
+    # create=False: an SQLite file or a PostgreSQL schema without an outbox is refused.
+    with Outbox(source, create=False) as outbox:
         deliveries = [
             d
             for status in (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.UNKNOWN)
@@ -119,13 +144,13 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
     if Path(args.out).exists() and not args.force:
         raise ConfigurationError(f"{args.out} exists: pass --force to overwrite it")
     with _open(args) as store, contextlib.ExitStack() as stack:
-        outbox = _outbox_beside(args.db)
+        outbox = _outbox_beside(store)
         if outbox is not None:
             stack.enter_context(outbox)
-        inbox = _inbox_beside(args.db)
+        inbox = _inbox_beside(store)
         if inbox is not None:
             stack.enter_context(inbox)
-        listener = _listener_beside(args.db, inbox)
+        listener = _listener_beside(store, inbox)
         path = write_report(
             store,
             args.out,
@@ -142,32 +167,60 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _outbox_beside(db: str) -> Any:
-    """The outbox in the same file as the metrics, if there is one (the report then shows
-    each post's text and link); never creates one."""
+def _outbox_beside(store: MetricsStore) -> Any:
+    """The outbox in the same file (or PostgreSQL schema) as the metrics, if there is one
+    (the report then shows each post's text and link); never creates one."""
     from brandkit.outbox import Outbox
 
-    return Outbox(db) if _has_table(db, "outbox_deliveries") else None
+    found = _has_table(store, "outbox_deliveries", prefixed=True)
+    return Outbox(_target(store), create=False) if found else None
 
 
-def _inbox_beside(db: str) -> Any:
-    """The inbox in the same file as the metrics, if there is one (the report then has a
-    conversation section); never creates one."""
+def _inbox_beside(store: MetricsStore) -> Any:
+    """The inbox in the same file (or PostgreSQL schema) as the metrics, if there is one
+    (the report then has a conversation section); never creates one."""
     from brandkit.inbox._store import Inbox
 
-    return Inbox(db) if _has_table(db, "inbox_messages") else None
+    return Inbox(_target(store)) if _has_table(store, "inbox_messages", prefixed=True) else None
 
 
-def _listener_beside(db: str, inbox: Any) -> Any:
+def _listener_beside(store: MetricsStore, inbox: Any) -> Any:
     """The saved queries in the same file, if there are any (the report then has a
     listening section); never creates them."""
     from brandkit.listening._listener import Listener
 
-    return Listener(inbox) if inbox is not None and _has_table(db, "listening_queries") else None
+    if inbox is None or not _has_table(store, "listening_queries", prefixed=False):
+        return None
+    return Listener(inbox)
 
 
-def _has_table(db: str, table: str) -> bool:
-    if db == ":memory:":
+def _on_postgres(store: MetricsStore) -> TypeGuard[PostgresMetricsStore]:
+    # Imported here: the PostgreSQL module is not needed to run the SQLite commands.
+    from brandkit.metrics._postgres import PostgresMetricsStore
+
+    return isinstance(store, PostgresMetricsStore)
+
+
+def _target(store: MetricsStore) -> str:
+    """What opened ``store``: its file's path or its PostgreSQL URL (password included: it
+    only goes to the other stores, never to output)."""
+    if _on_postgres(store):
+        return str(store._url)
+    assert store.path is not None
+    return store.path
+
+
+def _has_table(store: MetricsStore, table: str, *, prefixed: bool) -> bool:
+    """Whether the store's file or schema holds ``table`` (``prefixed``: on PostgreSQL, with
+    the store's table prefix, as the outbox and the inbox name theirs there)."""
+    if _on_postgres(store):
+        name = f"{store.prefix}{table}" if prefixed else table
+        # to_regclass follows the connection's search_path, as the other stores' tables do.
+        with store._reading() as conn:
+            row = conn.execute("SELECT to_regclass(?)", (name,)).fetchone()
+        return row is not None and row[0] is not None
+    db = store.path
+    if db is None or db == ":memory:":
         return False
     import sqlite3
 
@@ -270,6 +323,9 @@ def _sample_dict(s: Any) -> dict[str, Any]:
     }
 
 
+_DB_HELP = "the metrics database: an SQLite file or a postgresql:// URL (brandkit.db)"
+
+
 def _add_filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--platform", help="only this platform")
     p.add_argument("--account", help="only this account (platform:name)")
@@ -291,7 +347,7 @@ def add_commands(subparsers: Any) -> None:
         help="write the analytics report (one HTML file)",
         description="Write a self-contained HTML report of the metrics in the database.",
     )
-    r.add_argument("--db", default="brandkit.db", help="the metrics database (brandkit.db)")
+    r.add_argument("--db", default="brandkit.db", help=_DB_HELP)
     r.add_argument("--out", default="report.html", help="the HTML file to write")
     r.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     r.add_argument("--campaign", help="only this campaign's posts")
@@ -305,7 +361,7 @@ def add_commands(subparsers: Any) -> None:
     msub = m.add_subparsers(dest="metrics_command", required=True)
 
     e = msub.add_parser("export", help="write every matching sample as CSV")
-    e.add_argument("--db", default="brandkit.db", help="the metrics database (brandkit.db)")
+    e.add_argument("--db", default="brandkit.db", help=_DB_HELP)
     e.add_argument("--csv", required=True, help="the CSV file to write ('-' for stdout)")
     e.add_argument(
         "--no-formula-guard",
@@ -318,7 +374,7 @@ def add_commands(subparsers: Any) -> None:
     e.set_defaults(func=_export)
 
     la = msub.add_parser("latest", help="print the latest value of each post's metrics")
-    la.add_argument("--db", default="brandkit.db", help="the metrics database (brandkit.db)")
+    la.add_argument("--db", default="brandkit.db", help=_DB_HELP)
     la.add_argument("--accounts", action="store_true", help="account metrics (followers)")
     la.add_argument("--limit", type=int, default=100, help="rows to print (0: all)")
     la.add_argument("--json", action="store_true", help="print JSON")
@@ -332,8 +388,16 @@ def add_commands(subparsers: Any) -> None:
         "the fewest requests each platform allows, and store them (a progress bar shows on "
         "a terminal).",
     )
-    c.add_argument("--db", default="brandkit.db", help="the outbox database (brandkit.db)")
-    c.add_argument("--metrics-db", help="where to store the samples (default: --db)")
+    c.add_argument(
+        "--db",
+        default="brandkit.db",
+        help="the outbox: an SQLite file or a postgresql:// URL (brandkit.db)",
+    )
+    c.add_argument(
+        "--metrics-db",
+        help="where to store the samples: an SQLite file (created if missing) or a "
+        "postgresql:// URL (default: --db)",
+    )
     c.add_argument("--accounts", default="brandkit.toml", help="accounts file (TOML)")
     c.add_argument("--campaign", help="only this campaign's posts")
     c.add_argument("--limit", type=int, default=100_000, help="most deliveries per status")

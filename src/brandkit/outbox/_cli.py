@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from brandkit.accounts import Account
+from brandkit.backends import kind_of, redact_url
 from brandkit.content import Media, Post
 from brandkit.delivery import Delivery, DeliveryStatus
 from brandkit.errors import BrandkitError, ConfigurationError
@@ -39,8 +40,6 @@ def _open(
     create: bool = False,
     accounts: dict[str, Account] | None = None,
 ) -> Outbox:
-    from brandkit.backends import kind_of
-
     # A PostgreSQL URL names a server, not a file: the outbox itself says when its
     # tables are missing.
     local = kind_of(args.db) == "sqlite"
@@ -397,7 +396,9 @@ def _run_once(
     out: TextIO,
 ) -> int:
     due = len(outbox.due(accounts=keys, limit=worker.batch))
-    say(f"brandkit run --once: {args.db}, {len(keys)} account(s), {due} delivery(ies) due")
+    # The URL's password never reaches the output.
+    where = redact_url(args.db)
+    say(f"brandkit run --once: {where}, {len(keys)} account(s), {due} delivery(ies) due")
     labels: list[str] = []
     bar = _Progress(due, sys.stderr)
 
@@ -430,8 +431,8 @@ def _run_forever(
     out: TextIO,
 ) -> int:
     say(
-        f"brandkit run: {args.db}, {len(keys)} account(s) ({', '.join(keys)}); polling every "
-        f"{args.poll:g} s; stop with Ctrl-C or SIGTERM"
+        f"brandkit run: {redact_url(args.db)}, {len(keys)} account(s) ({', '.join(keys)}); "
+        f"polling every {args.poll:g} s; stop with Ctrl-C or SIGTERM"
     )
     stop = threading.Event()
     _stop_on_signals(stop)
@@ -478,7 +479,11 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     """Add ``outbox`` (``list``, ``show``, ``add``, ``retry``, ``resolve``, ``cancel``) and
     ``run`` to a ``brandkit`` command line's subparsers; each sets ``func(args, out) -> int``."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", default="brandkit.db", help="the outbox file (brandkit.db)")
+    common.add_argument(
+        "--db",
+        default="brandkit.db",
+        help="the outbox: an SQLite file or a postgresql:// URL (brandkit.db)",
+    )
     common.add_argument("--json", action="store_true", help="print JSON")
 
     box = subparsers.add_parser(

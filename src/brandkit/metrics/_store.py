@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import math
 import operator
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta, tzinfo
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any, Unpack, cast
+from typing import IO, TYPE_CHECKING, Any, TypeVar, Unpack, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from brandkit._sqlite import create_private
@@ -49,6 +51,8 @@ if TYPE_CHECKING:
     from brandkit.metrics._duck import Analytics
 
 __all__ = ["MetricsStore"]
+
+T = TypeVar("T")
 
 _CHUNK = 20_000
 # Series ids are cached so that ingest needs no look-up per sample; the cache is dropped
@@ -536,6 +540,55 @@ class MetricsStore(MetricsQueries):
                 inserted += self._insert(conn, batch)
         return inserted
 
+    # -- async -------------------------------------------------------------------------------
+
+    async def aadd(self, samples: Iterable[MetricSample]) -> int:
+        """`add` for async code: the same transaction, run in a worker thread, so that the
+        event loop never waits for the database (another process's write lock, up to
+        ``timeout``; the commit's fsync; a PostgreSQL round trip).
+
+        The samples are read into a list first, on the loop (a generator of the caller's
+        runs there, not in the thread). The rules are `add`'s: all samples of the call are
+        committed together or none is, and a sample already stored is skipped, so adding
+        again after a failure, or after a cancellation, never stores one twice. When the
+        awaiting task is cancelled while the write is under way, the write (which a thread
+        cannot be made to drop) is awaited to its end, committed or rolled back, before
+        ``CancelledError`` is raised: once `aadd` is over, so is its transaction.
+
+        ```python
+        async with AsyncClient() as client:
+            new = await store.aadd(await client.collect(deliveries))
+        ```
+
+        Raises:
+            ConfigurationError: the store is closed.
+            BrandkitError: as `add` (the lock was held past ``timeout``, the disk is full);
+                nothing of this call is stored.
+        """
+        batch = list(samples)
+        return await _to_thread(functools.partial(self.add, batch))
+
+    async def alatest(
+        self, *, scope: Scope | None = None, **where: Unpack[SampleWhere]
+    ) -> list[MetricSample]:
+        """`latest` for async code, in a worker thread (see `aadd`): a query waits for the
+        store's own lock while another thread of this process writes through it.
+
+        Raises:
+            ConfigurationError: a time is not ISO 8601, or the store is closed.
+            BrandkitError: the database failed.
+        """
+        return await _to_thread(functools.partial(self.latest, scope=scope, **where))
+
+    async def acount(self, *, scope: Scope = "all", **where: Unpack[SampleWhere]) -> int:
+        """`count` for async code, in a worker thread (see `aadd`).
+
+        Raises:
+            ConfigurationError: a time is not ISO 8601, or the store is closed.
+            BrandkitError: the database failed.
+        """
+        return await _to_thread(functools.partial(self.count, scope=scope, **where))
+
     def _insert(self, conn: sqlite3.Connection, batch: list[tuple[Any, ...]]) -> int:
         """Store sample rows, leaving those already stored; return how many were new."""
         # In key order, consecutive rows land on the same B-tree pages: a collection round
@@ -767,6 +820,28 @@ def _wal(conn: sqlite3.Connection, timeout: float) -> None:
                 raise
         time.sleep(pause)
         pause = min(pause * 2, 0.1)
+
+
+async def _to_thread(call: Callable[[], T]) -> T:
+    """``call()`` in asyncio's default executor, awaited to its end even when the awaiting
+    task is cancelled meanwhile (the cancellation is raised once it has ended).
+
+    A store's call in a thread cannot be called back; were the task to unwind at once, the
+    caller could not tell whether the transaction is still open. Its end is bounded by the
+    store's ``timeout`` (each lock wait) and the work itself.
+    """
+    task = asyncio.ensure_future(asyncio.to_thread(call))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        while not task.done():
+            try:
+                await asyncio.wait([task])
+            except asyncio.CancelledError:
+                continue  # asked again to stop: the first request is raised below
+        if not task.cancelled():
+            task.exception()  # the outcome is dropped with the cancellation: mark it seen
+        raise
 
 
 def _entry(series_id: int, stamps: list[Any]) -> list[Any]:

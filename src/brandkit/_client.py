@@ -1742,6 +1742,13 @@ class AsyncClient:
     async with AsyncClient() as client:
         deliveries = await client.publish(Post(text="Hello"), [x, masto, sky])
     ```
+
+    The event loop never waits for a store: outbox writes are awaited through the outbox's
+    ``asave`` (else ``save`` in a worker thread), and the governor through its ``aacquire``
+    and ``aobserve`` (the state's ``aupdate``: Redis and PostgreSQL on their async clients,
+    SQLite in a thread). A write the outbox refuses is handled exactly as by `Client`; a task
+    cancelled while one of its writes is under way waits for that write to end, so the
+    deliveries it holds say what is stored.
     """
 
     def __init__(

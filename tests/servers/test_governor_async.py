@@ -273,3 +273,38 @@ def test_async_decisions_are_the_sync_ones_on_the_server(kind: str, url: str) ->
     finally:
         gov.store.close()  # type: ignore[attr-defined]
         agov.store.close()  # type: ignore[attr-defined]
+
+
+def _connections(kind: str, url: str) -> int:
+    """How many client connections the server has now (this check's own left out)."""
+    if kind == "redis":
+        with redis.Redis.from_url(url, socket_timeout=5) as admin:
+            return len(admin.client_list()) - 1
+    with psycopg.connect(url, autocommit=True) as admin:
+        row = admin.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+def test_the_async_connection_closes_with_its_loop(kind: str, url: str) -> None:
+    """Without ``aclose``: asyncio.run's shutdown closes the loop's connection (an
+    asyncio.Runner's too, the worker's loop), so nothing is left open on the server."""
+    state = _open(kind, url)
+    try:
+        before = _connections(kind, url)
+        during: list[int] = []
+
+        async def use() -> None:
+            await state.aupdate(["s"], dict)
+            during.append(_connections(kind, url))
+
+        asyncio.run(use())
+        with asyncio.Runner() as runner:
+            runner.run(use())
+        assert during == [before + 1, before + 1]
+        assert _connections(kind, url) == before
+    finally:
+        state.close()

@@ -21,7 +21,6 @@ import hashlib
 import os
 import threading
 import time
-import weakref
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -39,6 +38,7 @@ from brandkit.backends import (
     scrub,
 )
 from brandkit.errors import BrandkitError
+from brandkit.governor._aio import PerLoop
 from brandkit.governor._redis import expires_at
 from brandkit.governor._state import Entries, _dump, _load
 
@@ -92,8 +92,8 @@ class PostgresState:
     never crosses a fork); after a failure the next update reconnects.
 
     `aupdate`, for async code, uses a psycopg ``AsyncConnection`` of its own per event loop
-    (opened on first use, one transaction at a time); close it with ``await state.aclose()``
-    before its loop ends.
+    (opened on first use, one transaction at a time), closed when that loop shuts down
+    (``asyncio.run``, ``asyncio.Runner``), or earlier by ``await state.aclose()``.
 
     Args:
         url: a ``postgresql://`` URL (the password is never shown in messages or the repr).
@@ -113,10 +113,8 @@ class PostgresState:
         self._pid = -1
         self._pruned = time.monotonic()
         # An AsyncConnection belongs to the loop it was opened on; its lock keeps its
-        # transactions one at a time.
-        self._aconns: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, tuple[asyncio.Lock, list[psycopg.AsyncConnection[Any]]]
-        ] = weakref.WeakKeyDictionary()
+        # transactions one at a time. Opened on first use, reopened after a failure.
+        self._aconns: PerLoop[_AsyncSlot] = PerLoop(_AsyncSlot, _AsyncSlot.aclose)
         self.clock = ServerTimeClock(self.server_time)
         """The database's clock, for ``Governor(clock=...)``."""
         with self._lock:
@@ -198,18 +196,14 @@ class PostgresState:
         """
         import psycopg
 
-        loop = asyncio.get_running_loop()
-        found = self._aconns.get(loop)
-        if found is None:
-            found = self._aconns[loop] = (asyncio.Lock(), [])
-        lock, held = found
-        async with lock:
+        slot = await self._aconns.get()
+        async with slot.lock:
             try:
-                if not held or held[0].closed:
-                    held[:] = [await aconnect(self._url)]
-                return await self._aupdate(held[0], scopes, change)
+                if slot.conn is None or slot.conn.closed:
+                    slot.conn = await aconnect(self._url)
+                return await self._aupdate(slot.conn, scopes, change)
             except psycopg.Error as exc:
-                conn = held.pop() if held else None
+                conn, slot.conn = slot.conn, None
                 if conn is not None:
                     await conn.close()
                 raise self._fail_async(exc) from None
@@ -295,29 +289,34 @@ class PostgresState:
         self.close()
 
     async def aclose(self) -> None:
-        """Close the ``AsyncConnection`` of the running event loop (if `aupdate` opened
-        one). The synchronous connection stays open until `close`."""
-        found = self._aconns.pop(asyncio.get_running_loop(), None)
-        if found is not None:
-            lock, held = found
-            async with lock:
-                for conn in held:
-                    await conn.close()
-                held.clear()
+        """Close the ``AsyncConnection`` of the running event loop now (if `aupdate` opened
+        one; it would be closed with its loop anyway). The synchronous connection stays
+        open until `close`."""
+        await self._aconns.aclose()
 
     def close(self) -> None:
         """Close this process's connection (and the async connections of event loops that
-        are not running; one of a running loop is closed by `aclose`)."""
+        are not running; one of a running loop is closed by `aclose` or with its loop)."""
         with self._lock:
             if self._conn is not None and self._pid == os.getpid():
                 self._conn.close()
             self._conn = None
-        for loop, (_, held) in list(self._aconns.items()):
-            if not loop.is_closed() and not loop.is_running():
-                for conn in held:
-                    loop.run_until_complete(conn.close())
-                held.clear()
-                self._aconns.pop(loop, None)
+        self._aconns.close_idle()
+
+
+class _AsyncSlot:
+    """The async connection of one event loop, and the lock that keeps its transactions
+    one at a time."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.conn: psycopg.AsyncConnection[Any] | None = None
+
+    async def aclose(self) -> None:
+        async with self.lock:
+            conn, self.conn = self.conn, None
+            if conn is not None:
+                await conn.close()
 
 
 def _changed(

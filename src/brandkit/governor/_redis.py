@@ -25,7 +25,6 @@ import math
 import random
 import threading
 import time
-import weakref
 from collections.abc import Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -41,6 +40,7 @@ from brandkit.backends import (
     scrub,
 )
 from brandkit.errors import BrandkitError
+from brandkit.governor._aio import PerLoop
 from brandkit.governor._slots import FLIGHT_TTL, Block, Entry
 from brandkit.governor._state import Entries, _dump, _load
 
@@ -159,8 +159,9 @@ class RedisState:
     stored and returned. An entry that cannot be read
     back is dropped, as `SQLiteState` does.
 
-    `aupdate` is the same update for async code, over ``redis.asyncio`` (one client per event
-    loop, made on first use); close it with ``await state.aclose()`` before its loop ends.
+    `aupdate` is the same update for async code, over ``redis.asyncio``: one client per event
+    loop, made on first use and closed when that loop shuts down (``asyncio.run``,
+    ``asyncio.Runner``), or earlier by ``await state.aclose()``.
 
     Args:
         url: a ``redis://``, ``rediss://`` or ``unix://`` URL (the password is never shown in
@@ -181,9 +182,9 @@ class RedisState:
         self._client: redis.Redis = redis_client(url, timeout=timeout)
         self._script = self._client.register_script(_CAS)
         # A redis.asyncio client is bound to the loop it was first used on.
-        self._aclients: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, tuple[redis.asyncio.Redis, AsyncScript]
-        ] = weakref.WeakKeyDictionary()
+        self._aclients: PerLoop[tuple[redis.asyncio.Redis, AsyncScript]] = PerLoop(
+            self._new_aclient, _close_aclient
+        )
         self._rng = random.Random()
         self._rng_lock = threading.Lock()
         self.clock = ServerTimeClock(self.server_time)
@@ -255,7 +256,7 @@ class RedisState:
         """
         import redis
 
-        client, script = self._aclient()
+        client, script = await self._aclients.get()
         steps = self._steps(scopes, change)
         try:
             step = next(steps)
@@ -276,13 +277,9 @@ class RedisState:
         except redis.RedisError as exc:
             raise self._fail(exc) from None
 
-    def _aclient(self) -> tuple[redis.asyncio.Redis, AsyncScript]:
-        loop = asyncio.get_running_loop()
-        found = self._aclients.get(loop)
-        if found is None:
-            client = aredis_client(self._url, timeout=self._timeout)
-            found = self._aclients[loop] = (client, client.register_script(_CAS))
-        return found
+    def _new_aclient(self) -> tuple[redis.asyncio.Redis, AsyncScript]:
+        client = aredis_client(self._url, timeout=self._timeout)
+        return client, client.register_script(_CAS)
 
     def _steps(
         self, scopes: Sequence[str], change: Callable[[Entries], T]
@@ -370,17 +367,17 @@ class RedisState:
         self.close()
 
     async def aclose(self) -> None:
-        """Close the ``redis.asyncio`` client of the running event loop (if `aupdate` made
-        one). The synchronous client stays open until `close`."""
-        found = self._aclients.pop(asyncio.get_running_loop(), None)
-        if found is not None:
-            await found[0].aclose()
+        """Close the ``redis.asyncio`` client of the running event loop now (if `aupdate`
+        made one; it would be closed with its loop anyway). The synchronous client stays
+        open until `close`."""
+        await self._aclients.aclose()
 
     def close(self) -> None:
         """Close this process's connections (and the async clients of event loops that are
-        not running; one of a running loop is closed by `aclose`)."""
+        not running; one of a running loop is closed by `aclose` or with its loop)."""
         self._client.close()
-        for loop, (client, _) in list(self._aclients.items()):
-            if not loop.is_closed() and not loop.is_running():
-                loop.run_until_complete(client.aclose())
-                self._aclients.pop(loop, None)
+        self._aclients.close_idle()
+
+
+async def _close_aclient(found: tuple[redis.asyncio.Redis, AsyncScript]) -> None:
+    await found[0].aclose()

@@ -164,8 +164,12 @@ class Analytics(MetricsQueries):
     only from the newest time the copy already holds; when older samples were added to
     the store since (a back-filled history), the samples are copied again in full. Rows
     are read from SQLite in bounded batches, so memory does not grow with the history.
-    Queries answer from the copy as of the last refresh; the store keeps taking samples
-    meanwhile (ingest is unchanged). One process should refresh a given copy at a time.
+    Each refresh also rebuilds what the fast queries read: each series' latest sample with
+    its series (for `latest`, `totals`, `unavailable`, `engagement` without a period) and
+    each sample's difference to its series' previous value (for `series` without
+    ``since``; only the new samples' are recomputed). Queries answer from the copy as of
+    the last refresh; the store keeps taking samples meanwhile (ingest is unchanged). One
+    process should refresh a given copy at a time.
 
     Sums of non-integer values may differ from SQLite's in the last bits (DuckDB adds in
     another order); counts, which metrics are, add up exactly.
@@ -320,7 +324,8 @@ class Analytics(MetricsQueries):
                     "x.raw_name, x.available, x.reason, s.delivery_id, s.campaign, s.posted_at",
                 )
                 sql += " ORDER BY s.platform, s.account, s.post_id, s.metric"
-            rows = conn.execute(sql, params).fetchall()
+            with _no_gc():
+                rows = conn.execute(sql, params).fetchall()
         return _samples(rows)
 
     def series(
@@ -394,7 +399,7 @@ class Analytics(MetricsQueries):
             BrandkitError: DuckDB failed.
         """
         f = Filter.of("engagement", PostWhere, where, scope="posts")
-        with self._reading() as conn:
+        with self._reading() as conn, _no_gc():
             rows = conn.execute(*_engagement_sql(f)).fetchall()
         if not rows:
             return []
@@ -424,7 +429,7 @@ class Analytics(MetricsQueries):
         """
         zone = _zone(tz)
         f = Filter.of("best_times", CampaignWhere, where, scope="posts")
-        with self._reading() as conn:
+        with self._reading() as conn, _no_gc():
             rows = conn.execute(
                 *_engagement_sql(
                     f,
@@ -503,6 +508,8 @@ class Analytics(MetricsQueries):
     def refresh(self) -> int:
         """Bring the copy up to date with the store; return how many samples it copied (the
         new ones and those of the newest instant it had, or every one after a back-fill).
+        The tables derived from the samples (latest rows, differences) are brought up to
+        date in the same transaction, so queries never see them half done.
 
         Raises:
             ConfigurationError: the store cannot be read (see the class), or this
@@ -617,7 +624,11 @@ def _update_changes(duck: duckdb.DuckDBPyConnection, mark: int | None) -> None:
         "FROM metrics_samples WHERE available AND value IS NOT NULL"
     )
     if mark is None:
-        duck.execute(f"CREATE OR REPLACE TABLE metrics_changes AS {window}")
+        # In key order, so that a query for a few series skips most row groups (DuckDB
+        # keeps each group's min/max series id).
+        duck.execute(
+            f"CREATE OR REPLACE TABLE metrics_changes AS {window} ORDER BY series_id, fetched_at"
+        )
         return
     duck.execute("DELETE FROM metrics_changes WHERE fetched_at >= ?", [mark])
     duck.execute(
@@ -632,9 +643,10 @@ def _update_changes(duck: duckdb.DuckDBPyConnection, mark: int | None) -> None:
 def _no_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector while a result's objects are built.
 
-    Building 250,000 objects triggers collections that traverse every object already
-    alive, again and again (measured: 40 % of `latest`'s Python time). The objects built
-    hold no cycles, so nothing is missed; a collector that was already off stays off.
+    Fetching and building 250,000 rows triggers collections that traverse every object
+    already alive, again and again (measured: 40 % of `latest`'s Python time, more when the
+    process holds much else). The objects built hold no cycles, so nothing is missed; a
+    collector that was already off stays off.
     """
     was_enabled = gc.isenabled()
     gc.disable()

@@ -34,7 +34,13 @@ class BucketKey:
 
 @runtime_checkable
 class GovernorProtocol(Protocol):
-    """Paces requests so the platform's limits are used fully without a refusal."""
+    """Paces requests so the platform's limits are used fully without a refusal.
+
+    A governor may also offer ``async def aacquire(key, cost, policies) -> float`` and
+    ``async def aobserve(key, response) -> float | None`` with the same meaning:
+    `AsyncClient` awaits them when present (so a governor whose state lives on a server never
+    blocks the event loop), and otherwise calls ``acquire``/``observe`` in place.
+    """
 
     def acquire(self, key: BucketKey, cost: int, policies: Sequence[RatePolicy]) -> float:
         """Reserve ``cost`` units of ``key``'s budget now and return 0, or return how many
@@ -71,7 +77,12 @@ class NullGovernor:
 
 @runtime_checkable
 class OutboxProtocol(Protocol):
-    """Where deliveries are written down before the first byte is sent."""
+    """Where deliveries are written down before the first byte is sent.
+
+    An outbox may also offer ``async def asave(delivery) -> None`` (and
+    ``asave_many(deliveries)``): `AsyncClient` awaits them when present and otherwise runs
+    ``save`` in a worker thread, so that a database call never blocks its event loop.
+    """
 
     def save(self, delivery: Delivery) -> None:
         """Insert or update the delivery (status, keys, parts, error, attempts)."""

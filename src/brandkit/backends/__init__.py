@@ -492,6 +492,14 @@ class ServerTimeClock:
         self._checked = 0.0
         self._lock = threading.Lock()
 
+    def due(self) -> bool:
+        """Whether the next reading asks the server (the first one, or a re-sample).
+
+        An event loop reads the clock inline when this is false and in a thread when true,
+        so that only the rare reading that makes a round trip leaves the loop.
+        """
+        return self._base is None or time.monotonic() - self._checked > self._every
+
     def __call__(self) -> float:
         mono = time.monotonic()
         if self._base is None or mono - self._checked > self._every:

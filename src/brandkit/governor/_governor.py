@@ -6,7 +6,6 @@ import asyncio
 import math
 import random
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -42,15 +41,7 @@ _MAX_GRANTS = 512
 
 def _samples(clock: Any) -> bool:
     """Whether reading ``clock`` now asks a server (a `ServerTimeClock` due to resample)."""
-    if not isinstance(clock, ServerTimeClock):
-        return False
-    # ServerTimeClock keeps when it last asked; reading those saves a thread hop per request.
-    base = getattr(clock, "_base", None)
-    checked = getattr(clock, "_checked", None)
-    every = getattr(clock, "_every", None)
-    if base is None or not isinstance(checked, int | float) or not isinstance(every, int | float):
-        return True
-    return time.monotonic() - checked > every
+    return isinstance(clock, ServerTimeClock) and clock.due()
 
 
 def _slot_name(window: float) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -311,3 +312,20 @@ def test_a_worker_commits_only_its_claim_and_the_drivers_saves(
     assert seen.count("BEGIN IMMEDIATE") == seen.count("COMMIT") == 1 + saves
     assert "SELECT DATA FROM" not in seen  # no delivery loaded again to settle it
     box.close()
+
+
+def test_a_claim_that_finds_nothing_takes_no_write_lock(
+    outbox: Outbox, emu: OutboxNetEmulator
+) -> None:
+    """An idle worker claims at every poll: finding nothing, it neither writes nor takes the
+    write lock that every other worker's commit waits for; finding work, it does."""
+    account = emu.account()
+    outbox.add(Post(text="later", scheduled_at=datetime(2099, 1, 1, tzinfo=UTC)), account)
+    with traced(outbox) as idle:
+        assert outbox.claim() == []
+    assert "BEGIN IMMEDIATE" not in idle
+    assert not any(s.startswith(("UPDATE", "INSERT")) for s in idle)
+    (now,) = outbox.add(Post(text="now"), account)
+    with traced(outbox) as busy:
+        assert [d.id for d in outbox.claim()] == [now.id]
+    assert busy.count("BEGIN IMMEDIATE") == busy.count("COMMIT") == 1

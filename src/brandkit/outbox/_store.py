@@ -927,6 +927,16 @@ class Outbox(SQLiteStore):
             rows = db.execute(sql, args).fetchall()
         return [(r[0], self._load(r[1])) for r in rows]
 
+    def _any_due(self, at: datetime, keys: Sequence[str] | None) -> bool:
+        """Whether `claim` at ``at`` would take anything, read without the write lock (the
+        first match found, in no order)."""
+        if keys is not None and not keys:
+            return False
+        sql, args = self._due_sql(_iso(at), keys)
+        exists = sql.replace("SELECT id, data FROM", "SELECT 1 FROM", 1).rsplit("ORDER BY", 1)[0]
+        with self._reading() as db:
+            return db.execute(exists + "LIMIT 1", args).fetchone() is not None
+
     # -- taking work ---------------------------------------------------------------------
 
     def claim(
@@ -949,9 +959,14 @@ class Outbox(SQLiteStore):
             limit: the most deliveries to take.
         """
         at = now or self.clock()
+        keys = list(accounts) if accounts is not None else None
+        if not self._any_due(at, keys):
+            # An idle worker looks at every poll: a look that finds nothing takes no write
+            # lock (every other worker's fsync'd commit waits for it) and writes nothing.
+            return []
         with self._tx() as db:
             taken: builtins.list[Delivery] = []
-            for _, delivery in self._select_due(db, at, accounts, limit):
+            for _, delivery in self._select_due(db, at, keys, limit):
                 unreadable = _UNREADABLE.get(delivery)
                 if unreadable is not None:
                     self._fail_unreadable(db, delivery, unreadable[1], at)

@@ -80,9 +80,7 @@ def test_metrics_collected_into_postgresql_and_read_back(
     printed += [out, err]
     assert status == 0, err
     rows = json.loads(out)
-    assert sorted(r["post_id"] for r in rows if r["metric"] == "likes") == sorted(
-        s.post_id for s in likes
-    )
+    assert {r["post_id"] for r in rows if r["metric"] == "likes"} == {s.post_id for s in likes}
     status, out, err = _run(capsys, "metrics", "latest", "--db", url, "--accounts")
     printed += [out, err]
     assert status == 0 and "followers" in out and "mastodon:brand" in out
@@ -159,6 +157,25 @@ def test_a_report_of_an_empty_schema(
             )
         }
     assert not any("outbox" in t or "inbox" in t for t in tables), tables
+
+
+def test_a_report_finds_the_inbox_and_saved_queries_on_the_server(
+    url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An inbox in the same schema gives the report its conversation section, read from the
+    server. Saved queries there do not break it: their section is left out on PostgreSQL
+    (the listener's volume query is SQLite's)."""
+    from brandkit.inbox import Inbox
+    from brandkit.listening import Listener
+
+    with MetricsStore(url), Inbox(url) as inbox:
+        Listener(inbox).close()
+    report = tmp_path / "r.html"
+    status, _, err = _run(capsys, "report", "--db", url, "--out", str(report))
+    assert status == 0, err
+    html = report.read_text(encoding="utf-8")
+    assert "No messages synced yet." in html
+    assert 'id="listening"' not in html
 
 
 def test_a_wrong_password_is_a_one_line_error_without_it(

@@ -186,10 +186,14 @@ def _inbox_beside(store: MetricsStore) -> Any:
 
 def _listener_beside(store: MetricsStore, inbox: Any) -> Any:
     """The saved queries in the same file, if there are any (the report then has a
-    listening section); never creates them."""
+    listening section); never creates them. Not on PostgreSQL yet."""
     from brandkit.listening._listener import Listener
 
     if inbox is None or not _has_table(store, "listening_queries", prefixed=False):
+        return None
+    if _on_postgres(store):
+        # The listener's per-day volume is SQLite's SQL (date(…, 'unixepoch')): on a server
+        # the report leaves its section out rather than failing.
         return None
     return Listener(inbox)
 

@@ -15,6 +15,7 @@ from brandkit.content._media import Media
 from brandkit.content._model import Link, Post, Utm
 from brandkit.errors import ContentError, MediaError
 from brandkit.platforms._base import Capabilities, MediaRules
+from brandkit.text._split import measured_split
 
 logger = logging.getLogger(__name__)
 
@@ -152,13 +153,20 @@ def add_utm(url: str, platform: str, campaign: str | None = None, *, utm: Utm | 
 
 
 def _utm_text(text: str, platform: str, campaign: str | None, utm: Utm) -> str:
+    # A post often repeats a link: each distinct one is tagged once.
+    tagged: dict[str, str] = {}
+
     def tag(match: re.Match[str]) -> str:
         url = match.group(0)
+        done = tagged.get(url)
+        if done is not None:
+            return done
         trimmed = url.rstrip(_TRAILING)
         # Keep a closing parenthesis that belongs to the URL, as in Wikipedia links.
         if url.endswith(")") and trimmed.count("(") > trimmed.count(")"):
             trimmed += ")"
-        return add_utm(trimmed, platform, campaign, utm=utm) + url[len(trimmed) :]
+        done = tagged[url] = add_utm(trimmed, platform, campaign, utm=utm) + url[len(trimmed) :]
+        return done
 
     return _URL.sub(tag, text)
 
@@ -327,35 +335,35 @@ def render(post: Post, platform: str, *, capabilities: Capabilities | None = Non
             )
 
     rules = caps.text_rules or platform
-    measure = textlib.measure(body, rules, **options)
-    if measure.fits:
-        texts = [body]
-    elif caps.threads:
+    # The text is measured once: where the platform has threads, splitting it gives the whole
+    # text's measure and every part's length with it, and no part is measured again.
+    if caps.threads:
         numbered = bool(effective.options.get("thread_numbering", False))
-        texts = textlib.split(body, rules, numbered=numbered, **options)
-        if len(texts) > caps.max_parts:
+        measure, pieces = measured_split(body, rules, numbered=numbered, **options)
+        if len(pieces) > caps.max_parts:
             raise ContentError(
-                f"text needs {len(texts)} parts on {platform}, more than the {caps.max_parts} "
+                f"text needs {len(pieces)} parts on {platform}, more than the {caps.max_parts} "
                 "brandkit allows in one thread: shorten it",
                 field="text",
                 platform=platform,
-                over_by=len(texts) - caps.max_parts,
+                over_by=len(pieces) - caps.max_parts,
             )
     else:
-        textlib.check(body, rules, **options)  # raises: says what is over and by how much
-        texts = [body]
+        measure = textlib.measure(body, rules, **options)
+        if not measure.fits:
+            textlib.check(body, rules, **options)  # raises: says what is over and by how much
+        pieces = [(body, measure.length)]
 
     parts = []
-    for i, part_text in enumerate(texts):
-        # A text that fit whole was measured above: that measurement is its part's.
-        fitted = measure.fits and part_text is body
-        m = textlib.check(part_text, rules, **options) if part_text and not fitted else measure
+    for i, (part_text, length) in enumerate(pieces):
+        # Every part fits by construction (split measured it, or the ledger that answers for
+        # it did): its length is known, and its limit is the text's.
         parts.append(
             RenderedPart(
                 index=i,
                 text=part_text,
-                length=m.length if part_text else 0,
-                limit=m.limit,
+                length=length if part_text else 0,
+                limit=measure.limit,
                 media=effective.media if i == 0 else (),
                 facets=tuple(textlib.facets(part_text)) if rules == "bluesky" else (),
                 entities=(

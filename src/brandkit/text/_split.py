@@ -22,8 +22,8 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping
-from itertools import accumulate, compress, count
-from operator import add, itemgetter
+from itertools import accumulate, compress, count, repeat
+from operator import add
 from typing import Any
 
 import regex
@@ -36,6 +36,7 @@ from brandkit.text._mastodon import _REMOTE_MENTION
 from brandkit.text._platforms import (
     BLUESKY_MAX_BYTES,
     THREADS_MAX_LINKS,
+    X_INVALID_CHARS,
     Measure,
     _measure,
     _Platform,
@@ -56,6 +57,12 @@ _MIXED_CLUSTER = regex.compile(
     r"\s[\p{Grapheme_Cluster_Break=Extend}\p{Grapheme_Cluster_Break=ZWJ}"
     r"\p{Grapheme_Cluster_Break=SpacingMark}]|\p{Grapheme_Cluster_Break=Prepend}\s"
 )
+# A space before a mark that joins the cluster before it, a prepended mark before a space.
+_SPACE_MARK = regex.compile(
+    r" [\p{Grapheme_Cluster_Break=Extend}\p{Grapheme_Cluster_Break=ZWJ}"
+    r"\p{Grapheme_Cluster_Break=SpacingMark}]"
+)
+_PREPEND_SPACE = regex.compile(r"\p{Grapheme_Cluster_Break=Prepend} ")
 # Whitespace other than a space, and a character that is not whitespace.
 _OTHER_SPACE = re.compile(r"[^\S ]")
 _NOT_SPACE_CHAR = re.compile(r"\S")
@@ -64,6 +71,11 @@ _LINE_BREAK = re.compile(r"\r\n|[\n\r\u2028\u2029\x0b\x0c\x85]")
 # a token is a sentence end when one of these ends where the token does.
 _SENTENCE_END_BEFORE_SPACE = re.compile(r"[.!?…。！？‼⁉][\"'”’)\]»」』]*(?=\s)")
 _LINE_BREAK_CHAR = re.compile(r"[\n\r\u2028\u2029\x0b\x0c\x85]")
+_SENTENCE_MARK_LIST = tuple(".!?…。！？‼⁉")
+_CLOSING_MARKS = frozenset("\"'”’)]»」』")
+# In a text whose whitespace is all " ": the first non-space, and the last (searched back).
+_NOT_SPACE_FLAT = re.compile("[^ ]")
+_LAST_NOT_SPACE_FLAT = regex.compile("(?r)[^ ]")
 _INNER_SENTENCE_END = regex.compile(r"[.!?。！？‼⁉]")
 _MENTION_LIKE = regex.compile(r"(?<![\w@＠])[@＠][\w.\-]+(?:@[\w\-]+(?:\.[\w\-]+)+)?")
 _TAG_LIKE = regex.compile(r"(?<![\w#＃$])[#＃$][^\s#＃@＠$]+")
@@ -86,16 +98,27 @@ def _protected(text: str) -> list[tuple[int, int]]:
     return merged
 
 
-def _pieces(text: str) -> list[str]:
+def _flat(text: str) -> str:
     """``text`` with every kind of whitespace made a space (few texts hold another: one
-    substitution), split at each space: its tokens where no cluster mixes whitespace with its
-    neighbours (`_mixes`), and empty strings between neighbouring spaces."""
-    return _OTHER_SPACE.sub(" ", text).split(" ")
+    substitution). Split at each space, it gives `_pieces`."""
+    return _OTHER_SPACE.sub(" ", text)
 
 
-def _mixes(text: str, pieces: list[str]) -> bool:
-    """Whether a grapheme cluster of ``text`` mixes whitespace with its neighbour."""
-    return not text.isascii() and _may_mix(pieces) and _MIXED_CLUSTER.search(text) is not None
+def _pieces(flat: str) -> list[str]:
+    """A `_flat` text split at each space: its tokens where no cluster mixes whitespace with
+    its neighbours (`_mixes`), and empty strings between neighbouring spaces."""
+    return flat.split(" ")
+
+
+def _mixes(text: str, flat: str) -> bool:
+    """Whether a grapheme cluster of ``text`` mixes whitespace with its neighbour. Only where
+    a space (in the `_flat` text) precedes a mark or follows a prepended one can one, and
+    those two searches cost less than the exact one, which is left for such texts."""
+    return (
+        not text.isascii()
+        and (_SPACE_MARK.search(flat) is not None or _PREPEND_SPACE.search(flat) is not None)
+        and _MIXED_CLUSTER.search(text) is not None
+    )
 
 
 def _token_ends(pieces: list[str]) -> list[int]:
@@ -109,18 +132,6 @@ def _token_ends(pieces: list[str]) -> list[int]:
     return list(compress(map(add, accumulate(map(len, pieces)), count()), pieces))
 
 
-def _may_mix(pieces: list[str]) -> bool:
-    """Whether a cluster may mix whitespace with its neighbour, from the text's `_pieces`:
-    only where a token begins with a mark or ends with a prepended one. One
-    search over the tokens' first characters and one over their last say no for most texts,
-    where a search over the whole text costs more than splitting it."""
-    tokens = list(filter(None, pieces))
-    return bool(
-        _JOINS_BACK.search("".join(map(itemgetter(0), tokens)))
-        or _PREPEND.search("".join(map(itemgetter(-1), tokens)))
-    )
-
-
 class _Splitter:
     def __init__(
         self,
@@ -128,7 +139,8 @@ class _Splitter:
         platform: str,
         spec: _Platform,
         options: Mapping[str, Any],
-        pieces: list[str] | None = None,
+        flat: str | None = None,
+        mixed: bool | None = None,
     ) -> None:
         self.text = text
         self.platform = platform
@@ -137,19 +149,27 @@ class _Splitter:
         # The tokens' starts are kept only where a token may begin with whitespace; elsewhere
         # a token starts at the first non-space after the one before it, found when needed.
         self._starts: list[int] | None = None
-        if pieces is None:
-            pieces = _pieces(text)
-        if not _mixes(text, pieces):
-            self.ends = _token_ends(pieces)
-        else:
-            spans = [m.span() for m in _TOKEN.finditer(text)]
-            self._starts = [start for start, _ in spans]
-            self.ends = [end for _, end in spans]
+        self.flat = _flat(text) if flat is None else flat
+        self.mixed = _mixes(text, self.flat) if mixed is None else mixed
+        # The tokens' ends, listed on first use (`split_by_position` needs none).
+        self._ends: list[int] | None = None
         # Worked out on first use: the protected ranges only when a token has to be cut
         # inside (most texts never need them).
         self._protected: list[tuple[int, int]] | None = None
         self._protected_starts: list[int] = []
         self._breaks: tuple[list[int], list[int]] | None = None
+
+    @property
+    def ends(self) -> list[int]:
+        """Where each token ends, in order."""
+        if self._ends is None:
+            if not self.mixed:
+                self._ends = _token_ends(_pieces(self.flat))
+            else:
+                spans = [m.span() for m in _TOKEN.finditer(self.text)]
+                self._starts = [start for start, _ in spans]
+                self._ends = [end for _, end in spans]
+        return self._ends
 
     def start(self, k: int) -> int:
         """Where token ``k`` starts."""
@@ -239,8 +259,9 @@ class _Splitter:
             def ok(end: int, _start: int = position, _index: int = index) -> bool:
                 return fits(text[_start:end], _index)
 
-            test = fits_from(position, index) if fits_from is not None and whole else ok
-            best = self._longest(i, test, hint)
+            best = self._longest(
+                i, fits_from(position, index) if fits_from is not None and whole else ok, hint
+            )
             if best is None:
                 cut = self._cut_inside(position, ends[i], ok)
                 parts.append((position, cut, False))
@@ -297,6 +318,134 @@ class _Splitter:
             else:
                 bad = middle
         return good
+
+    def split_by_position(
+        self, fits_from: Callable[[int, int], Callable[[int], bool]]
+    ) -> list[tuple[int, int, bool]] | None:
+        """`split` for a text where no cluster mixes whitespace with its neighbours and every
+        token fits in a part, without listing the tokens: the part's end is searched among
+        positions, each probe moved to the end of the token it falls in (one search in C),
+        and the better cuts are looked for near the end only. Takes ``fits_from`` as `split`
+        does; None where a token does not fit in a part on its own (`split` cuts it)."""
+        assert not self.mixed
+        text, flat = self.text, self.flat
+        size = len(text)
+        last = len(text.rstrip())  # where the last token ends (str.isspace is re's \s)
+        found = _NOT_SPACE_FLAT.search(flat)
+        position = found.start() if found else size
+        parts: list[tuple[int, int, bool]] = []
+        hint = 256  # code points per part: parts are alike, so the last one is the first guess
+        while position < size:
+            test = fits_from(position, len(parts))
+            first = flat.find(" ", position)
+            first = size if first < 0 else first
+            if not test(first):
+                return None  # the token must be cut inside
+            best = self._longest_end(position, first, last, test, hint)
+            pick = self._prefer_end(position, best, last)
+            parts.append((position, pick, True))
+            hint = best - position
+            found = _NOT_SPACE_FLAT.search(flat, pick)
+            position = found.start() if found else size
+        return parts
+
+    def _token_end(self, position: int) -> int:
+        """The first token end at or after ``position`` (before the text's last one)."""
+        flat = self.flat
+        end = flat.find(" ", position)
+        if end < 0:
+            return len(flat)
+        if end and flat[end - 1] != " ":
+            return end
+        found = _NOT_SPACE_FLAT.search(flat, end)  # in a gap: the next token's end
+        if found is None:
+            return len(flat)
+        end = flat.find(" ", found.start())
+        return len(flat) if end < 0 else end
+
+    def _longest_end(
+        self, position: int, good: int, last: int, ok: Callable[[int], bool], hint: int
+    ) -> int:
+        """The last token end ``e`` after ``good`` (a token end that fits) such that the part
+        from ``position`` to ``e`` fits: a probe at the hint, a gallop up or down from it in
+        growing steps, then a bisection of the positions between the last end known to fit
+        and the first known not to (each probe moved to the end of its token)."""
+        token_end = self._token_end
+        high = last + 1  # no end at or after `high` fits; the answer is in (good, high)
+        end = min(token_end(max(position + hint, good + 1)), last)
+        step = 8  # code points: about a word
+        if ok(end):
+            good = end
+            while good < last:
+                end = min(token_end(good + step), last)
+                if not ok(end):
+                    high = end
+                    break
+                good = end
+                step *= 2
+            else:
+                return good
+        else:
+            high = end
+            while high - step > good:
+                end = token_end(high - step)
+                if end < high:
+                    if ok(end):
+                        good = end
+                        break
+                    high = end
+                step *= 2
+        while high - good > 1:
+            middle = (good + high) // 2
+            end = token_end(middle)
+            if end >= high:
+                high = middle  # no token ends in [middle, high)
+            elif ok(end):
+                good = end
+            else:
+                high = end
+        return good
+
+    def _prefer_end(self, position: int, best: int, last: int) -> int:
+        """`_prefer` by position: the cut to take among the token ends from ``position`` to
+        ``best``, the best kind that keeps half the part."""
+        if best >= last:
+            return best
+        text, flat = self.text, self.flat
+        reach = best - position
+        low = self._token_end(position + (reach + 1) // 2)  # the first end that keeps half
+        found = _NOT_SPACE_FLAT.search(flat, best)
+        after = found.start() if found else len(text)  # where the next token starts
+        line = -1
+        if _LINE_BREAK_CHAR.search(text, low, after):
+            counts: dict[int, int] = {}
+            for match in _LINE_BREAK.finditer(text, low, after):
+                # The gap holding it follows the token that ends at the last non-space.
+                before = _LAST_NOT_SPACE_FLAT.search(flat, low - 1, match.start())
+                assert before is not None
+                counts[before.end()] = counts.get(before.end(), 0) + 1
+            paragraph = max((k for k, n in counts.items() if n >= 2), default=-1)
+            if paragraph >= 0:
+                return paragraph
+            line = max(counts)
+        # The last sentence end after a token in reach (and after that line break): a
+        # sentence mark, maybe closing marks, then whitespace. Each mark found from the end
+        # (a few searches in C) is checked; the ends only fall as the marks do.
+        floor = line + 1 if line >= 0 else low
+        stop = best
+        while True:
+            mark = max(map(text.rfind, _SENTENCE_MARK_LIST, repeat(position), repeat(stop)))
+            if mark < 0:
+                break
+            end = mark + 1
+            while text[end] in _CLOSING_MARKS:
+                end += 1
+            if end < floor:
+                break
+            if flat[end] == " ":
+                return end
+            stop = mark
+        return line if line >= 0 else best
 
     def _prefer(self, i: int, best: int, position: int) -> int:
         """The cut to take among tokens ``i..best``: the best kind that keeps half the part."""
@@ -705,14 +854,16 @@ def _split(
     # taken first only for a text long enough to need splitting (a short one is counted).
     ledger: XLedger | None = None
     totals: _Ledger | None = None
-    pieces: list[str] | None = None
+    flat: str | None = None
+    mixed: bool | None = None
     tried = 2 * size > cap
     if tried:
         if platform == "x":
             ledger = XLedger(text, merged["config"]) if XLedger.usable(text) else None
         elif platform in _LEDGER_PLATFORMS:
-            pieces = _pieces(text)
-            totals = _Ledger.build(text, platform, spec, merged, _mixes(text, pieces))
+            flat = _flat(text)
+            mixed = _mixes(text, flat)
+            totals = _Ledger.build(text, platform, spec, merged, mixed)
     if ledger is not None:
         length = ledger.length(0, size)
     elif totals is not None:
@@ -728,8 +879,9 @@ def _split(
         if platform == "x":
             ledger = XLedger(text, merged["config"]) if XLedger.usable(text) else None
         elif platform in _LEDGER_PLATFORMS:
-            pieces = _pieces(text)
-            totals = _Ledger.build(text, platform, spec, merged, _mixes(text, pieces))
+            flat = _flat(text)
+            mixed = _mixes(text, flat)
+            totals = _Ledger.build(text, platform, spec, merged, mixed)
 
     def fits(part: str) -> bool:
         length = spec.length(part, merged)
@@ -744,11 +896,11 @@ def _split(
             platform=platform,
             over_by=warning - cap + 1,
         )
-    splitter = _Splitter(text, platform, spec, merged, pieces)
+    splitter = _Splitter(text, platform, spec, merged, flat, mixed)
 
     # X's one rule besides the length counts refused characters: a text without any has no
     # part with any, and the parts need not be looked at for them.
-    clean = ledger is not None and not _problems(text, platform, spec, merged, 0, "text")
+    clean = ledger is not None and not any(c in text for c in X_INVALID_CHARS)
 
     def test_from(start: int, suffix: str) -> Callable[[int], bool]:
         """The test of a part's end, for a part from a token's start to a token's end."""
@@ -790,7 +942,18 @@ def _split(
     def from_plain(start: int, index: int) -> Callable[[int], bool]:
         return test_from(start, "")
 
-    spans = splitter.split(fits_plain, from_plain if answers else None)
+    by_position = clean and not splitter.mixed  # X: no token list needed
+
+    def parts_of(
+        fits: Callable[[str, int], bool], fits_from: Callable[[int, int], Callable[[int], bool]]
+    ) -> list[tuple[int, int, bool]]:
+        if by_position:
+            spans = splitter.split_by_position(fits_from)
+            if spans is not None:
+                return spans
+        return splitter.split(fits, fits_from if answers else None)
+
+    spans = parts_of(fits_plain, from_plain)
     if not spans:
         return whole, [""], [spec.length("", merged)] if measured else None
     if not numbered or len(spans) == 1:
@@ -804,7 +967,7 @@ def _split(
         def from_numbered(start: int, index: int, _total: int = total) -> Callable[[int], bool]:
             return test_from(start, f" {index + 1}/{_total}")
 
-        spans = splitter.split(fits_numbered, from_numbered if answers else None)
+        spans = parts_of(fits_numbered, from_numbered)
         if len(spans) <= total:
             final = [f" {k + 1}/{len(spans)}" for k in range(len(spans))]
             # With as many parts as numbered for, each part was checked with its final number.

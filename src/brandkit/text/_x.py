@@ -22,7 +22,7 @@ import unicodedata
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 from itertools import accumulate
 from typing import Any
 
@@ -145,6 +145,9 @@ class _Weigher:
             (weight, re.compile("([" + "".join(parts) + "]+)"))
             for weight, parts in by_weight.items()
         ]
+        # The plain weight of a URL or emoji sequence: the same few recur, so they are
+        # remembered (a bounded cache).
+        self.plain_piece = lru_cache(maxsize=4096)(self.plain)
         ascii_weights = {self._one(chr(c)) for c in range(0x80)}
         self.ascii_weight: int | None = ascii_weights.pop() if len(ascii_weights) == 1 else None
 
@@ -243,8 +246,9 @@ class XLedger:
         counted = _counted(text, self.weigher)
         self.starts = [start for start, _, _ in counted]
         self.adjust = [0]
+        plain = self.weigher.plain_piece
         for start, end, weight in counted:
-            self.adjust.append(self.adjust[-1] + weight - self.weigher.plain(text[start:end]))
+            self.adjust.append(self.adjust[-1] + weight - plain(text[start:end]))
         # With one weight class (every shipped config but v1, which has none), the runs of that
         # class's code points, found once, give any piece's count of them by two bisections.
         # Split at the runs, the text alternates between other code points and a run: running
@@ -292,9 +296,9 @@ class XLedger:
         weigher = self.weigher
         adjust, adjust_starts = self.adjust, self.starts
         # A weight rounded up is at most the cap exactly when the weight is at most cap x scale.
-        room = (
-            cap * weigher.scale - weigher.plain(suffix) + adjust[bisect_left(adjust_starts, start)]
-        )
+        room = cap * weigher.scale + adjust[bisect_left(adjust_starts, start)]
+        if suffix:
+            room -= weigher.plain(suffix)
         if self.runs is None:
             text, plain = self.text, weigher.plain
 
@@ -304,7 +308,9 @@ class XLedger:
             return weighed
         starts, ends, before = self.runs
         light, heavy = weigher.runs[0][0], weigher.default
-        room += self._in_class_before(start) * (light - heavy) + start * heavy
+        k = bisect_right(starts, start) - 1
+        inside = before[k] + min(start, ends[k]) - starts[k] if k >= 0 else 0
+        room += inside * (light - heavy) + start * heavy
 
         # The plain weight of text[:end] is its code points at the default weight, less the
         # difference for those in the class; text[:start]'s is taken off the room above.

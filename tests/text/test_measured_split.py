@@ -1,0 +1,198 @@
+"""The measurements split and render reuse give what measuring each piece gives (issue 18,
+item 3): the whole text's `Measure` and every part's length from `measured_split`, the parts
+found by position on X against those found token by token, the tokens found by one split at
+whitespace, and the quick test for clusters that mix whitespace with a neighbour.
+
+Texts are generated with a fixed seed from mixed scripts, emoji, URLs, mentions, long words,
+CR LF, marks carried by a space and refused characters, so that every fast path and every
+fallback is taken."""
+
+from __future__ import annotations
+
+import random
+import re
+from typing import Any
+
+import pytest
+import regex
+
+from brandkit import Post, render, text
+from brandkit.errors import BrandkitError
+from brandkit.text import _split
+
+_PIECES = [
+    "word",
+    "launch.",
+    "Really?",
+    "end.”",
+    "(aside.)",
+    "\n",
+    "\n\n",
+    "\r\n",
+    "  ",
+    "\t",
+    "\u3000",
+    "\u2028",
+    "今日は新しいバージョンを公開しました。",
+    "感谢大家的支持！",
+    "새로운",
+    "selamat pagi semuanya",
+    "e\u0301",
+    "क्षि",
+    "🚀",
+    "👍🏽",
+    "👨‍👩‍👧‍👦",
+    "🏳️‍🌈",
+    "🇮🇩",
+    "#️⃣",
+    "❤️",
+    "https://example.com/blog/2026/launch?utm_source=social",
+    "https://brandkit.example.org/docs",
+    "http://t.co/AbCdEf123",
+    "example.co.id/promo",
+    "www.example.jp/ニュース",
+    "https://a.example/x==",
+    "@alice",
+    "@alice.bsky.social",
+    "@bob@mastodon.social",
+    "#launch",
+    "$AAPL",
+    "\u0600x",
+    " \u0301",
+    "\ufeff",
+    "x" * 70,
+    "ab" * 200,
+    "長" * 150,
+]
+
+_CASES: list[tuple[str, dict[str, Any]]] = [
+    ("x", {}),
+    ("x", {"max_length": 120}),
+    ("x", {"config": "v1"}),
+    ("mastodon", {}),
+    ("mastodon", {"max_characters": 120}),
+    ("mastodon", {"spoiler_text": "CW: spoilers", "max_characters": 200}),
+    ("mastodon", {"characters_reserved_per_url": 60, "max_characters": 150}),
+    ("bluesky", {}),
+    ("threads", {}),
+    ("telegram", {"caption": True}),
+]
+
+
+def _texts(seed: str, count: int, pieces: list[str] = _PIECES) -> list[str]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        words = [rng.choice(pieces) for _ in range(rng.choice([3, 30, 90, 200]))]
+        out.append("".join(w + rng.choice([" ", " ", " ", "\n", ""]) for w in words))
+    return out
+
+
+def _outcome(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except BrandkitError as error:
+        return (type(error).__name__, str(error), error.over_by)
+
+
+@pytest.mark.parametrize(("platform", "options"), _CASES)
+@pytest.mark.parametrize("numbered", [False, True])
+def test_measured_split_gives_the_measure_and_each_parts_count(
+    platform: str, options: dict[str, Any], numbered: bool
+) -> None:
+    """The parts are split()'s, the whole text's measure is measure()'s, and each part's length
+    is count() of that part, however the measurement was reused to find it."""
+    for value in _texts(f"{platform}{sorted(options.items())}{numbered}", 40):
+        parts = _outcome(text.split, value, platform, numbered=numbered, **options)
+        measured = _outcome(_split.measured_split, value, platform, numbered=numbered, **options)
+        if isinstance(parts, tuple):  # a refusal: the same refusal
+            assert measured == parts
+            continue
+        whole, pieces = measured
+        assert whole == text.measure(value, platform, **options), value
+        assert [part for part, _ in pieces] == parts, value
+        for part, length in pieces:
+            assert length == text.count(part, platform, **options), part
+
+
+@pytest.mark.parametrize("numbered", [False, True])
+@pytest.mark.parametrize("options", [{}, {"max_length": 90}])
+def test_x_parts_found_by_position_equal_those_found_token_by_token(
+    monkeypatch: pytest.MonkeyPatch, numbered: bool, options: dict[str, Any]
+) -> None:
+    # Without refused characters, spaces carrying a mark, text not in NFC and words too long
+    # for a part, which take the token path (a few texts get a long word, so that the
+    # fallback from the path by position is compared too).
+    pieces = [
+        p for p in _PIECES if p not in ("\ufeff", " \u0301", "e\u0301", "ab" * 200, "長" * 150)
+    ]
+    texts = _texts(f"position{numbered}{options}", 120, pieces)
+    texts += [f"{value} {'長' * 150} {value}" for value in texts[:6]]
+    by_position = _split._Splitter.split_by_position
+    taken = []
+
+    def counted(self: _split._Splitter, fits_from: Any) -> Any:
+        spans = by_position(self, fits_from)
+        taken.append(spans is not None)
+        return spans
+
+    monkeypatch.setattr(_split._Splitter, "split_by_position", counted)
+    fast = [_outcome(text.split, v, "x", numbered=numbered, **options) for v in texts]
+    assert sum(taken) > 40  # the path by position was taken, not only its fallback
+    monkeypatch.setattr(_split._Splitter, "split_by_position", lambda self, fits_from: None)
+    slow = [_outcome(text.split, v, "x", numbered=numbered, **options) for v in texts]
+    assert fast == slow
+
+
+def test_tokens_from_one_split_at_whitespace_are_the_runs_of_non_space() -> None:
+    alphabet = [" ", "\t", "\n", "\r", "\x1c", "\x1f", "\x85", "\xa0", "\u2028", "\u3000"]
+    alphabet += ["a", "日", "🚀", "\u200b", "."]
+    rng = random.Random(7)
+    for _ in range(20000):
+        sample = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10)))
+        expected = [m.end() for m in regex.finditer(r"[^\s\x1c-\x1f]+", sample)]
+        assert _split._token_ends(_split._pieces(_split._flat(sample))) == expected, repr(sample)
+
+
+def test_re_whitespace_is_regex_whitespace_and_the_separators() -> None:
+    """The splitter reads whitespace with ``re`` (``\\s``, str.isspace) where the tokens are
+    defined with ``regex``'s ``[\\s\\x1c-\\x1f]``: the same code points, over all of Unicode."""
+    every = "".join(map(chr, range(0x110000))).encode("utf-8", "surrogatepass")
+    chars = every.decode("utf-8", "surrogatepass")
+    ours = {m.start() for m in re.finditer(r"\s", chars)}
+    theirs = {m.start() for m in regex.finditer(r"[\s\x1c-\x1f]", chars)}
+    assert ours == theirs
+
+
+def test_the_quick_mixed_cluster_test_agrees_with_the_full_search() -> None:
+    alphabet = [" ", "\n", "\u3000", "a", "\u0301", "\u200d", "\ufe0f", "\u0903", "\u0600"]
+    alphabet += ["\U0001f3fd", "日", "\x1c"]
+    rng = random.Random(11)
+    mixed = 0
+    for _ in range(20000):
+        sample = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8)))
+        expected = _split._MIXED_CLUSTER.search(sample) is not None
+        assert _split._mixes(sample, _split._flat(sample)) == expected, repr(sample)
+        mixed += expected
+    assert 1000 < mixed < 19000  # both answers were reached
+
+
+@pytest.mark.parametrize("platform", ["x", "mastodon", "bluesky", "threads", "telegram"])
+def test_render_gives_each_part_the_length_and_limit_a_check_gives(platform: str) -> None:
+    """render() no longer checks each part again: the lengths it reuses are check()'s."""
+    from brandkit.platforms import capabilities
+
+    caps = capabilities(platform)
+    rules = caps.text_rules or platform
+    for value in _texts(f"render{platform}", 30):
+        try:
+            rendered = render(Post(text=value, hashtags=["launch"], campaign="c"), platform)
+        except BrandkitError:
+            continue
+        options = dict(caps.text_options)
+        for part in rendered.parts:
+            if not part.text:
+                assert part.length == 0
+                continue
+            checked = text.check(part.text, rules, **options)
+            assert (part.length, part.limit) == (checked.length, checked.limit), part.text

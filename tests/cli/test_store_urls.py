@@ -16,6 +16,7 @@ import pytest
 
 from brandkit import Client, MetricsStore, Outbox, Post
 from brandkit.cli import main
+from brandkit.outbox import PostgresOutbox
 from tests.cli.conftest import Served
 from tests.servers._servers import postgres_url, schema_url  # noqa: F401 - fixture
 
@@ -123,6 +124,40 @@ def test_collect_into_a_postgresql_metrics_db_from_an_sqlite_outbox(
         assert len(store.latest(metric="likes")) == 2
     with MetricsStore(outbox) as local:
         assert local.count() == 0  # nothing went to the outbox's file
+
+
+def test_prefix_names_the_tables_of_every_store(
+    url: str, mastodon: Served, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--prefix reaches the outbox collect reads, the metrics store, and the outbox the
+    report finds beside it; without it the default tables (here: none) are read."""
+    with PostgresOutbox(url, prefix="acme_") as outbox, Client(outbox=outbox) as client:
+        (d,) = client.publish(Post(text="the acme post", campaign="c1"), mastodon.account)
+        assert d.ok
+    toml = str(mastodon.toml)
+    status, out, err = _run(
+        capsys, "metrics", "collect", "--db", url, "--prefix", "acme_", "--accounts", toml
+    )
+    assert status == 0 and "from 1 deliveries" in out, err
+    with MetricsStore(url, prefix="acme_") as store:
+        assert len(store.latest(metric="likes")) == 1
+    status, out, _ = _run(capsys, "metrics", "latest", "--db", url, "--prefix", "acme_")
+    assert status == 0 and "likes" in out
+    status, out, _ = _run(capsys, "metrics", "latest", "--db", url)
+    assert status == 0 and "no samples match" in out  # brandkit_ tables: created empty
+    report = tmp_path / "r.html"
+    status, _, err = _run(capsys, "report", "--db", url, "--prefix", "acme_", "--out", str(report))
+    assert status == 0, err
+    assert "the acme post" in report.read_text(encoding="utf-8")
+
+
+def test_prefix_is_refused_for_an_sqlite_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "m.db"
+    MetricsStore(db).close()
+    status, _, err = _run(capsys, "metrics", "latest", "--db", str(db), "--prefix", "acme_")
+    assert status == 1 and "--prefix names PostgreSQL tables" in err
 
 
 def test_collect_refuses_a_schema_without_an_outbox(

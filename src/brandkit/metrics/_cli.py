@@ -98,8 +98,25 @@ def _existing(db: str, what: str) -> str:
     return db
 
 
+def _prefixed(args: argparse.Namespace, target: str) -> dict[str, Any]:
+    """``{"prefix": …}`` for a store on PostgreSQL when ``--prefix`` was given, else ``{}``.
+
+    Raises:
+        ConfigurationError: ``--prefix`` was given for an SQLite file.
+    """
+    if args.prefix is None:
+        return {}
+    if kind_of(target) != "postgresql":
+        raise ConfigurationError(
+            f"--prefix names PostgreSQL tables; {target!r} is an SQLite file, whose tables "
+            "are not prefixed: leave --prefix out"
+        )
+    return {"prefix": args.prefix}
+
+
 def _open(args: argparse.Namespace) -> MetricsStore:
-    return MetricsStore(_existing(args.db, "metrics database"))
+    db = _existing(args.db, "metrics database")
+    return MetricsStore(db, **_prefixed(args, db))
 
 
 def _collect(args: argparse.Namespace, out: TextIO) -> int:
@@ -111,7 +128,7 @@ def _collect(args: argparse.Namespace, out: TextIO) -> int:
     source = _existing(args.db, "outbox")
     accounts = list(Account.load(args.accounts).values())
     # create=False: an SQLite file or a PostgreSQL schema without an outbox is refused.
-    with Outbox(source, create=False) as outbox:
+    with Outbox(source, create=False, **_prefixed(args, source)) as outbox:
         deliveries = [
             d
             for status in (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.UNKNOWN)
@@ -122,7 +139,11 @@ def _collect(args: argparse.Namespace, out: TextIO) -> int:
     skipped = sorted({d.account for d in deliveries if d.account not in known})
     deliveries = [d for d in deliveries if d.account in known]
     added = total = 0
-    with Client(accounts=accounts) as client, MetricsStore(args.metrics_db or args.db) as store:
+    target = args.metrics_db or args.db
+    with (
+        Client(accounts=accounts) as client,
+        MetricsStore(target, **_prefixed(args, target)) as store,
+    ):
         batches = client.iter_collect(deliveries)
         for samples in progress(batches, len(batches), "collecting"):
             total += len(samples)
@@ -173,7 +194,7 @@ def _outbox_beside(store: MetricsStore) -> Any:
     from brandkit.outbox import Outbox
 
     found = _has_table(store, "outbox_deliveries", prefixed=True)
-    return Outbox(_target(store), create=False) if found else None
+    return Outbox(_target(store), create=False, **_same_prefix(store)) if found else None
 
 
 def _inbox_beside(store: MetricsStore) -> Any:
@@ -181,7 +202,9 @@ def _inbox_beside(store: MetricsStore) -> Any:
     (the report then has a conversation section); never creates one."""
     from brandkit.inbox._store import Inbox
 
-    return Inbox(_target(store)) if _has_table(store, "inbox_messages", prefixed=True) else None
+    if not _has_table(store, "inbox_messages", prefixed=True):
+        return None
+    return Inbox(_target(store), **_same_prefix(store))
 
 
 def _listener_beside(store: MetricsStore, inbox: Any) -> Any:
@@ -203,6 +226,11 @@ def _on_postgres(store: MetricsStore) -> TypeGuard[PostgresMetricsStore]:
     from brandkit.metrics._postgres import PostgresMetricsStore
 
     return isinstance(store, PostgresMetricsStore)
+
+
+def _same_prefix(store: MetricsStore) -> dict[str, Any]:
+    """The metrics store's table prefix for the other stores on its server (none for a file)."""
+    return {"prefix": store.prefix} if _on_postgres(store) else {}
 
 
 def _target(store: MetricsStore) -> str:
@@ -328,6 +356,7 @@ def _sample_dict(s: Any) -> dict[str, Any]:
 
 
 _DB_HELP = "the metrics database: an SQLite file or a postgresql:// URL (brandkit.db)"
+_PREFIX_HELP = "PostgreSQL only: the stores' table prefix (brandkit_)"
 
 
 def _add_filters(p: argparse.ArgumentParser) -> None:
@@ -352,6 +381,7 @@ def add_commands(subparsers: Any) -> None:
         description="Write a self-contained HTML report of the metrics in the database.",
     )
     r.add_argument("--db", default="brandkit.db", help=_DB_HELP)
+    r.add_argument("--prefix", help=_PREFIX_HELP)
     r.add_argument("--out", default="report.html", help="the HTML file to write")
     r.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     r.add_argument("--campaign", help="only this campaign's posts")
@@ -366,6 +396,7 @@ def add_commands(subparsers: Any) -> None:
 
     e = msub.add_parser("export", help="write every matching sample as CSV")
     e.add_argument("--db", default="brandkit.db", help=_DB_HELP)
+    e.add_argument("--prefix", help=_PREFIX_HELP)
     e.add_argument("--csv", required=True, help="the CSV file to write ('-' for stdout)")
     e.add_argument(
         "--no-formula-guard",
@@ -379,6 +410,7 @@ def add_commands(subparsers: Any) -> None:
 
     la = msub.add_parser("latest", help="print the latest value of each post's metrics")
     la.add_argument("--db", default="brandkit.db", help=_DB_HELP)
+    la.add_argument("--prefix", help=_PREFIX_HELP)
     la.add_argument("--accounts", action="store_true", help="account metrics (followers)")
     la.add_argument("--limit", type=int, default=100, help="rows to print (0: all)")
     la.add_argument("--json", action="store_true", help="print JSON")
@@ -402,6 +434,7 @@ def add_commands(subparsers: Any) -> None:
         help="where to store the samples: an SQLite file (created if missing) or a "
         "postgresql:// URL (default: --db)",
     )
+    c.add_argument("--prefix", help=_PREFIX_HELP)
     c.add_argument("--accounts", default="brandkit.toml", help="accounts file (TOML)")
     c.add_argument("--campaign", help="only this campaign's posts")
     c.add_argument("--limit", type=int, default=100_000, help="most deliveries per status")

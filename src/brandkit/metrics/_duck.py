@@ -23,6 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Unpack
 
+from brandkit.backends import kind_of
 from brandkit.errors import BrandkitError, ConfigurationError
 from brandkit.metrics._rows import ENGAGEMENT_METRICS, Point, PostEngagement, TimeSlot
 from brandkit.metrics._sample import Metric, MetricSample
@@ -207,6 +208,12 @@ class Analytics(MetricsQueries):
                 )
         else:
             source = os.fspath(store)
+        if kind_of(source) != "sqlite":
+            raise ConfigurationError(
+                "the analytics path copies an SQLite metrics store into DuckDB; a PostgreSQL "
+                "store answers its queries itself (use the store, or export it to an SQLite "
+                "file first)"
+            )
         if source == ":memory:":
             raise ConfigurationError(
                 "the analytics path needs a metrics store file, not ':memory:'"

@@ -66,6 +66,57 @@ def is_valid_domain(domain: str) -> bool:
     return bool(dot) and tld in bluesky_tlds()
 
 
+# What a link needs ("." in a domain, or "://"), and whitespace searched forwards and back.
+_LINK_POINT = regex.compile(r"\.|://")
+_SPACE_AFTER = regex.compile(_S)
+_SPACE_BEFORE = regex.compile(_S, regex.REVERSE)
+
+
+def _url_matches(text: str) -> list[regex.Match[str]]:
+    """What ``URL.finditer(text)`` finds, searching only the words that can hold a link.
+
+    A match begins at the text's start, at whitespace or at "(", and holds no whitespace after
+    its first character, so the scan over the whole text finds, in each word, what a scan
+    from the whitespace before that word to the end of the word finds; a word without "." or
+    "://" holds none. Most words have neither, and are skipped in one search.
+    """
+    found: list[regex.Match[str]] = []
+    done = 0  # the end of the last word searched
+    for point in _LINK_POINT.finditer(text):
+        at = point.start()
+        if at < done:
+            continue  # in the word just searched
+        space = _SPACE_BEFORE.search(text, done, at)
+        start = space.start() if space else done
+        space = _SPACE_AFTER.search(text, at)
+        done = space.start() if space else len(text)
+        found.extend(URL.finditer(text, start, done))
+    return found
+
+
+_HASH = regex.compile("[#＃]")
+# The characters of `_S` (JavaScript's whitespace), for a test of one character.
+_SPACES = frozenset(
+    "\t\n\x0b\x0c\r \xa0\u1680\u2028\u2029\u202f\u205f\u3000\ufeff"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+)
+
+
+def _tag_matches(text: str) -> list[regex.Match[str]]:
+    """What ``TAG.finditer(text)`` finds, tried only at each "#" or "＃" that begins the text
+    or follows whitespace: a match begins there (with the whitespace), and holds no
+    whitespace after it, so no match covers the next such one."""
+    found: list[regex.Match[str]] = []
+    for mark in _HASH.finditer(text):
+        at = mark.start()
+        if at and text[at - 1] not in _SPACES:
+            continue
+        match = TAG.match(text, at - 1 if at else 0)
+        if match is not None:
+            found.append(match)
+    return found
+
+
 def _spans(text: str) -> list[tuple[int, int, int, dict[str, Any]]]:
     """Detected ranges as (start, end, rank, feature), code point offsets, in detection order."""
     found: list[tuple[int, int, int, dict[str, Any]]] = []
@@ -76,7 +127,7 @@ def _spans(text: str) -> list[tuple[int, int, int, dict[str, Any]]]:
                 start = m.start(2)
                 found.append((start, m.end(3), 1, {"$type": MENTION_TYPE, "handle": handle}))
     if "." in text:
-        for m in URL.finditer(text):
+        for m in _url_matches(text):
             uri = m.group(2)
             if not uri.startswith("http"):
                 domain = m.group("domain")
@@ -92,7 +143,7 @@ def _spans(text: str) -> list[tuple[int, int, int, dict[str, Any]]]:
                 end -= 1
             found.append((start, end, 0, {"$type": LINK, "uri": uri}))
     if "#" in text or "＃" in text:
-        for m in TAG.finditer(text):
+        for m in _tag_matches(text):
             tag = m.group(2)
             if not tag:
                 continue

@@ -145,9 +145,9 @@ class _Weigher:
             (weight, re.compile("([" + "".join(parts) + "]+)"))
             for weight, parts in by_weight.items()
         ]
-        # The plain weight of a URL or emoji sequence: the same few recur, so they are
-        # remembered (a bounded cache).
-        self.plain_piece = lru_cache(maxsize=4096)(self.plain)
+        # The plain weight of an emoji sequence: the same few recur, so they are remembered
+        # (a bounded cache of short pieces only: no link is kept).
+        self.plain_piece = lru_cache(maxsize=1024)(self.plain)
         ascii_weights = {self._one(chr(c)) for c in range(0x80)}
         self.ascii_weight: int | None = ascii_weights.pop() if len(ascii_weights) == 1 else None
 
@@ -227,6 +227,10 @@ def weighted_length(text: str, config: str = "v3") -> int:
     return -(-total // weigher.scale)  # a fractional weight rounds up: never under-count
 
 
+# The longest piece whose plain weight is remembered (emoji sequences are shorter; a URL is
+# weighed each time, and not kept).
+_REMEMBERED = 16
+
 # Characters that separate tokens for the splitter but can sit inside a URL's domain.
 _INNER_SEPARATOR = re.compile("[\x1c-\x1f]")
 
@@ -246,9 +250,11 @@ class XLedger:
         counted = _counted(text, self.weigher)
         self.starts = [start for start, _, _ in counted]
         self.adjust = [0]
-        plain = self.weigher.plain_piece
+        plain, remembered = self.weigher.plain, self.weigher.plain_piece
         for start, end, weight in counted:
-            self.adjust.append(self.adjust[-1] + weight - plain(text[start:end]))
+            piece = text[start:end]
+            weighed = remembered(piece) if len(piece) <= _REMEMBERED else plain(piece)
+            self.adjust.append(self.adjust[-1] + weight - weighed)
         # With one weight class (every shipped config but v1, which has none), the runs of that
         # class's code points, found once, give any piece's count of them by two bisections.
         # Split at the runs, the text alternates between other code points and a run: running

@@ -14,7 +14,10 @@ Bluesky's byte limit and Threads' link cap hold too). The longest fitting part i
 galloping from the previous part's size, then bisecting over the cut candidates. On X,
 Mastodon, Bluesky and Threads the text is measured once: running totals of its length at the
 token boundaries answer each candidate part without measuring it (where a text's pieces would
-not add up, e.g. a mark joining a space, each candidate is measured instead).
+not add up, e.g. a mark joining a space, each candidate is measured instead). That one
+measurement also gives the whole text's length (no separate count) and, for `measured_split`,
+every part's length, so rendering a thread measures no part again. On X the candidates are
+found by position, each moved to the end of its token, without listing the tokens.
 """
 
 from __future__ import annotations

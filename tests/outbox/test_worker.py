@@ -443,3 +443,86 @@ def test_run_forever_serves_other_accounts_while_one_is_slow(
     assert held.others_before_slow == 3
     assert emu.post_texts() == ["f1", "f2", "f3", "slow"]
     assert outbox.counts()[DeliveryStatus.SENT] == 4
+
+
+def test_arun_forever_serves_other_accounts_while_one_is_slow(
+    outbox: Outbox, emu: OutboxNetEmulator
+) -> None:
+    """In a running event loop too, a free slot takes the next account's posts at once
+    (arun_forever is not a series of arun_once), each account's posts in their order, and
+    ``on_idle`` is called when nothing is left."""
+    clock, slow, fast = FakeClock(), emu.account(name="slow"), emu.account(name="fast")
+    held = _HeldBack(emu, needed=3)
+    outbox.add(Post(text="slow"), slow)
+    for text in ("f1", "f2", "f3"):
+        outbox.add(Post(text=text), fast)
+    seen: list[str] = []
+    idle: list[int] = []
+    worker = make_worker(outbox, emu, [slow, fast], clock, transport=held, concurrency=2, batch=2)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+
+        def on_idle() -> None:
+            idle.append(len(seen))
+            stop.set()
+
+        await asyncio.wait_for(
+            worker.arun_forever(
+                0.01, stop, on_delivery=lambda d: seen.append(d.id), on_idle=on_idle
+            ),
+            20,
+        )
+        await worker.aclose()
+
+    asyncio.run(main())
+    assert held.others_before_slow == 3
+    assert emu.post_texts() == ["f1", "f2", "f3", "slow"]
+    assert outbox.counts()[DeliveryStatus.SENT] == 4
+    assert idle == [4]
+
+
+def test_arun_forever_stops_at_once_and_releases_its_leases(
+    outbox: Outbox, emu: OutboxNetEmulator
+) -> None:
+    """Setting ``stop`` interrupts an attempt under way (held here for up to 30 s): the run
+    ends promptly, the post it could not finish is not lost, and no lease is left, so
+    another worker takes it at once."""
+    clock, acct = FakeClock(), emu.account(name="slow")
+    held = _HeldBack(emu, needed=99, limit=30.0)
+    (delivery,) = outbox.add(Post(text="slow"), acct)
+    worker = make_worker(outbox, emu, [acct], clock, transport=held)
+
+    async def main() -> float:
+        stop = asyncio.Event()
+        run = asyncio.create_task(worker.arun_forever(0.01, stop))
+        # "sending" is written just before the create leaves, which the transport holds.
+        while (stored := outbox.get(delivery.id)) is None or (
+            stored.status is not DeliveryStatus.SENDING
+        ):
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        started = time.monotonic()
+        stop.set()
+        await asyncio.wait_for(run, 10)
+        await worker.aclose()
+        return time.monotonic() - started
+
+    assert asyncio.run(main()) < 5.0
+    assert emu.post_texts() == []
+    counts = outbox.counts()
+    assert counts[DeliveryStatus.SENT] == 0
+    assert counts[DeliveryStatus.PENDING] + counts[DeliveryStatus.SENDING] == 1
+    again = make_worker(outbox, emu, [acct], clock)
+    (done,) = again.run_once()
+    again.close()
+    assert done.status is DeliveryStatus.SENT
+    assert emu.post_texts() == ["slow"]
+
+
+def test_arun_forever_refuses_a_synchronous_client(outbox: Outbox, emu: OutboxNetEmulator) -> None:
+    worker = Worker(outbox, [emu.account()], client=Client(outbox=outbox, governor=NullGovernor()))
+
+    with pytest.raises(ConfigurationError, match="run_forever"):
+        asyncio.run(worker.arun_forever(0.01))
+    worker.close()

@@ -225,7 +225,7 @@ class Worker:
         client: AsyncClient,
         items: list[Delivery],
         settled: set[str],
-        stop: threading.Event | None,
+        stop: threading.Event | asyncio.Event | None,
         on_delivery: Callable[[Delivery], None] | None,
     ) -> None:
         """Publish one account's claimed deliveries, in their order; each one settled is
@@ -444,7 +444,7 @@ class Worker:
     async def _pump(
         self,
         poll: float,
-        stop: threading.Event,
+        stop: threading.Event | asyncio.Event,
         on_delivery: Callable[[Delivery], None] | None,
         on_idle: Callable[[], None] | None,
     ) -> None:
@@ -481,7 +481,9 @@ class Worker:
                 if not running:
                     if on_idle is not None and not stop.is_set():
                         on_idle()
-                    if not stop.is_set():
+                    if isinstance(stop, asyncio.Event):
+                        await self._aidle(poll, stop)
+                    elif not stop.is_set():
                         await asyncio.to_thread(self._idle, poll, stop)
                     look_again = 0.0
                     continue
@@ -514,17 +516,28 @@ class Worker:
         if failure is not None:
             raise failure
 
-    async def arun_forever(self, poll: float = 1.0, stop: asyncio.Event | None = None) -> None:
-        """`run_forever` in a running event loop."""
-        stop = stop or asyncio.Event()
-        while not stop.is_set():
-            try:
-                done = await self.arun_once()
-            except OutboxConflict as exc:
-                logger.warning("the outbox is busy: %s", exc)
-                done = []
-            if not done:
-                await self._aidle(poll, stop)
+    async def arun_forever(
+        self,
+        poll: float = 1.0,
+        stop: asyncio.Event | None = None,
+        *,
+        on_delivery: Callable[[Delivery], None] | None = None,
+        on_idle: Callable[[], None] | None = None,
+    ) -> None:
+        """`run_forever` in a running event loop: ``concurrency`` accounts served at all
+        times, a new claim made while the others go on, ``poll`` seconds of waiting (cut
+        short on PostgreSQL when a post is added) only when nothing was due. Setting
+        ``stop`` interrupts the attempts under way and releases every lease.
+
+        Raises:
+            ConfigurationError: the worker was given a synchronous client (use
+                `run_forever`).
+            BrandkitError: an outbox failure other than a conflict, after the attempts
+                under way have ended and every lease was released.
+        """
+        if isinstance(self.client, Client):
+            raise ConfigurationError("this worker has a synchronous Client: call run_forever()")
+        await self._pump(poll, stop or asyncio.Event(), on_delivery, on_idle)
 
     def _idle(self, poll: float, stop: threading.Event) -> None:
         """Wait up to ``poll`` seconds: less when ``stop`` is set, or when the outbox can

@@ -194,7 +194,10 @@ SQLITE_ONLY = {
     "test_the_file_is_private_and_survives_reopening": "SQLite's file mode",
     "test_a_newer_schema_is_refused": "edits inbox_meta with sqlite3 (test_postgres.py)",
     "test_a_file_that_is_not_a_database_is_a_configuration_error": "a damaged SQLite file",
-    "test_the_report_command_reads_the_inbox_beside_the_metrics": "--db names an SQLite file",
+    "test_the_report_command_reads_the_inbox_beside_the_metrics": (
+        "its inbox and metrics share one SQLite file (tests/cli/test_store_urls.py reads a "
+        "PostgreSQL schema's)"
+    ),
     "test_message_round_trips_through_plain_data": "no store",
 }
 

@@ -246,6 +246,18 @@ def test_missing_database_is_refused_without_create(tmp_path: Path) -> None:
     assert not (tmp_path / "typo.db").exists()
 
 
+@pytest.mark.parametrize("option", [{"prefix": "acme_"}, {"accounts_per_claim": 4}])
+def test_postgresql_options_are_refused_for_a_file(
+    tmp_path: Path, option: dict[str, object]
+) -> None:
+    """What only a PostgreSQL outbox has is refused for an SQLite file, saying why, and
+    no file is made."""
+    (name,) = option
+    with pytest.raises(ConfigurationError, match=f"{name}= applies to a PostgreSQL outbox"):
+        Outbox(tmp_path / "box.db", **option)  # type: ignore[arg-type]
+    assert not (tmp_path / "box.db").exists()
+
+
 def test_locked_outbox_is_a_typed_error(db: Path, emu: OutboxNetEmulator) -> None:
     """A lock held by another process past the timeout is an OutboxConflict, not sqlite3's
     OperationalError, after a bounded wait: at open and at add."""

@@ -43,6 +43,14 @@ def test_tables_carry_the_prefix_and_prefixes_keep_outboxes_apart(
         assert {f"{prefix}outbox_{t}" for t in ("deliveries", "events", "accounts")} <= names
 
 
+def test_none_means_the_default_prefix_and_claim_size(pg: str) -> None:
+    """``prefix=None`` and ``accounts_per_claim=None`` (as `Outbox`'s signature allows)
+    are the defaults, not an error."""
+    with Outbox(pg, prefix=None, accounts_per_claim=None) as box:
+        assert isinstance(box, PostgresOutbox)
+        assert (box.prefix, box.accounts_per_claim) == ("brandkit_", 8)
+
+
 def test_missing_tables_are_refused_without_create(pg: str) -> None:
     """create=False refuses a database without the outbox (a mistyped URL or prefix), and
     the message names the URL without its password."""

@@ -263,10 +263,13 @@ class PostgresOutbox(Outbox):
         timeout: float = 10.0,
         accounts: Mapping[str, Account] | Iterable[Account] | None = None,
         create: bool = True,
-        prefix: str = DEFAULT_PREFIX,
-        accounts_per_claim: int = 8,
+        prefix: str | None = DEFAULT_PREFIX,
+        accounts_per_claim: int | None = 8,
     ) -> None:
         url = str(url)
+        # None (as Outbox's signature gives it) means the default.
+        prefix = DEFAULT_PREFIX if prefix is None else prefix
+        accounts_per_claim = 8 if accounts_per_claim is None else accounts_per_claim
         if kind_of(url) != "postgresql":
             raise ConfigurationError(f"{redact_url(url)} is not a postgresql:// URL")
         check_prefix(prefix)

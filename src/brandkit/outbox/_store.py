@@ -358,6 +358,8 @@ class Outbox(SQLiteStore):
             A [`Worker`][brandkit.Worker] adds its accounts here itself.
         create: create the file if it does not exist (``False``: refuse a missing file,
             so that a mistyped path is an error rather than a new, empty outbox).
+        prefix: (PostgreSQL only) put before every table name.
+        accounts_per_claim: (PostgreSQL only) how many accounts one claim may take.
 
     A new file is created readable by its owner only (``0600``), and so are SQLite's
     ``-wal`` and ``-shm`` files beside it: posts not yet public are private.
@@ -393,7 +395,18 @@ class Outbox(SQLiteStore):
         timeout: float = 10.0,
         accounts: Mapping[str, Account] | Iterable[Account] | None = None,
         create: bool = True,
+        prefix: str | None = None,
+        accounts_per_claim: int | None = None,
     ) -> None:
+        # Declared here so that type checkers accept Outbox("postgresql://…", prefix=...),
+        # which __new__ turns into a PostgresOutbox; an SQLite file has neither.
+        for name, value in (("prefix", prefix), ("accounts_per_claim", accounts_per_claim)):
+            if value is not None:
+                raise ConfigurationError(
+                    f"{name}= applies to a PostgreSQL outbox; an SQLite outbox's tables are "
+                    f"always outbox_* and its claims take every free account (give a "
+                    f"postgresql:// URL, or leave {name} out)"
+                )
         self.path = str(path)
         self.lease = float(lease)
         self.clock = clock or (lambda: datetime.now(UTC))

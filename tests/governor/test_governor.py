@@ -67,6 +67,50 @@ def test_other_buckets_policies_are_ignored(clock: FakeClock) -> None:
     assert gov.acquire(KEY, 1, POLICIES) == pytest.approx(900.0 + EDGE_MARGIN)
 
 
+MASTODON = (
+    RatePolicy("api", 4, 300, every_request=True),
+    RatePolicy("media", 30, 1800),
+    RatePolicy("delete", 30, 1800),
+)
+
+
+def _masto(bucket: str, account: str = "mastodon:me") -> BucketKey:
+    return BucketKey("mastodon", "m.example", account, bucket)
+
+
+def test_a_limit_of_every_request_is_spent_by_every_bucket(clock: FakeClock) -> None:
+    """Mastodon's ``api`` limit counts uploads and deletes too: once its 4 are spent by
+    requests of any buckets, a request of any bucket waits for its window, although the
+    media and delete budgets have room; another account's budget is its own."""
+    gov = Governor(clock=clock)
+    for bucket in ("api", "media", "delete", "media"):
+        assert gov.acquire(_masto(bucket), 1, MASTODON) == 0.0
+    for bucket in ("media", "delete", "api"):
+        assert gov.acquire(_masto(bucket), 1, MASTODON) == pytest.approx(300.0 + EDGE_MARGIN)
+    assert gov.acquire(_masto("media", "mastodon:other"), 1, MASTODON) == 0.0
+    clock.advance(300.0 + EDGE_MARGIN)
+    assert gov.acquire(_masto("media"), 1, MASTODON) == 0.0
+
+
+def test_what_the_shared_bucket_heard_paces_the_other_buckets(clock: FakeClock) -> None:
+    """An ``api`` answer saying 1 request is left is the budget an upload draws on too."""
+    gov = Governor(clock=clock)
+    reset = iso(clock() + 120)
+    gov.observe(
+        _masto("api"),
+        httpx.Response(
+            200,
+            headers={
+                "x-ratelimit-limit": "300",
+                "x-ratelimit-remaining": "1",
+                "x-ratelimit-reset": reset,
+            },
+        ),
+    )
+    assert gov.acquire(_masto("media"), 1, MASTODON) == 0.0
+    assert gov.acquire(_masto("delete"), 1, MASTODON) > 100.0
+
+
 def test_app_scope_is_shared_by_accounts(clock: FakeClock) -> None:
     """A ``scope="app"`` policy is one budget for every account of the app."""
     gov = Governor(clock=clock)

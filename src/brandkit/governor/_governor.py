@@ -65,6 +65,7 @@ class _Plan:
         "names",
         "rtts",
         "scopes",
+        "spends",
         "src",
     )
 
@@ -74,12 +75,29 @@ class _Plan:
         self.app = f"{base}||{key.bucket}"
         self.account_wide = f"{base}|{key.account}|*"
         self.app_wide = f"{base}||*"
-        self.scopes = (self.account, self.app, self.account_wide, self.app_wide)
+        # A limit that every request spends, whatever its bucket (Mastodon's ``api`` counts
+        # statuses, media and deletes too), lives in its own bucket's scope: the requests of
+        # every bucket and the answers of its own then draw on one budget.
+        every = [p for p in policies if p.every_request and p.bucket != key.bucket]
+        shared = [
+            f"{base}||{p.bucket}" if p.scope == "app" else f"{base}|{key.account}|{p.bucket}"
+            for p in every
+        ]
+        self.spends = frozenset((self.account, self.app, *shared))
+        self.scopes = (
+            self.account,
+            self.app,
+            *dict.fromkeys(shared),
+            self.account_wide,
+            self.app_wide,
+        )
         self.block = (self.account, _BLOCK)
         self.declared = tuple(
             ((self.app if p.scope == "app" else self.account, _slot_name(p.window)), p)
             for p in policies
             if p.bucket == key.bucket
+        ) + tuple(
+            ((scope, _slot_name(p.window)), p) for scope, p in zip(shared, every, strict=True)
         )
         self.src: object = policies
         self.cost = 1
@@ -225,7 +243,7 @@ class Governor:
         pad = self.resolution
         edge = plan.edge
 
-        account, app = plan.account, plan.app
+        spends = plan.spends
 
         def change(entries: Entries) -> float:
             for name, policy in plan.declared:
@@ -236,7 +254,7 @@ class Governor:
             probes: list[Block] = []
             for (scope, _), entry in entries.items():
                 if type(entry) is Slot:
-                    if scope in (account, app):
+                    if scope in spends:
                         entry.refresh(now, edge)
                         slots.append(entry)
                         if (w := entry.wait(now, cost, edge)) > wait:

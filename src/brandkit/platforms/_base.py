@@ -66,12 +66,17 @@ class RatePolicy:
         limit: how many units the window allows.
         window: the window in seconds.
         scope: ``"account"`` (per user) or ``"app"`` (shared by every account of the app).
+        every_request: every request of the account (or app) spends this limit, whatever
+            its own bucket (Mastodon's ``api`` limit also counts posts, uploads and
+            deletes); the governor then reserves a unit here as well as in the request's
+            bucket.
     """
 
     bucket: str
     limit: int
     window: float
     scope: str = "account"
+    every_request: bool = False
 
 
 @attrs.frozen

@@ -371,7 +371,8 @@ class MastodonAdapter(Adapter):
     capabilities: ClassVar[Capabilities] = _CAPABILITIES
     # Buckets follow the families whose headers Mastodon sends back for each request.
     rate_policies: ClassVar[tuple[RatePolicy, ...]] = (
-        RatePolicy("api", 300, 5 * 60.0),
+        # Rack::Attack counts every authenticated request against it.
+        RatePolicy("api", 300, 5 * 60.0, every_request=True),
         RatePolicy("statuses", 300, 3 * 3600.0),
         RatePolicy("media", 30, 30 * 60.0),
         RatePolicy("delete", 30, 30 * 60.0),

@@ -211,6 +211,7 @@ def make_handler(windows: Windows) -> type[BaseHTTPRequestHandler]:
             reset_x = end if windows.mode == "aligned" else math.floor(end)
             iso = datetime.fromtimestamp(masto, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
             x_api = self.path.startswith("/2/")
+            bsky_api = self.path.startswith("/xrpc/")
             x_style = {
                 "x-rate-limit-limit": str(windows.limit),
                 "x-rate-limit-remaining": str(max(remaining, 0)),
@@ -221,8 +222,17 @@ def make_handler(windows: Windows) -> type[BaseHTTPRequestHandler]:
                 "X-RateLimit-Remaining": str(max(remaining, 0)),
                 "X-RateLimit-Reset": iso,
             }
+            # The PDS (IETF draft headers): the reset in epoch seconds, the window in the policy.
+            bluesky_style = {
+                "RateLimit-Limit": str(windows.limit),
+                "RateLimit-Remaining": str(max(remaining, 0)),
+                "RateLimit-Reset": str(int(reset_x)),
+                "RateLimit-Policy": f"{windows.limit};w={windows.window:g}",
+            }
             if windows.bare:
                 headers: dict[str, str] = {}
+            elif bsky_api:
+                headers = {"Content-Type": "application/json; charset=utf-8", **bluesky_style}
             elif windows.headers == "both":
                 headers = {**x_style, **mastodon_style}
             elif x_api:
@@ -230,6 +240,13 @@ def make_handler(windows: Windows) -> type[BaseHTTPRequestHandler]:
             else:
                 headers = {**MASTODON_HEADERS, **mastodon_style}
             if not allowed:
+                if bsky_api:
+                    self._send(
+                        429,
+                        {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
+                        headers,
+                    )
+                    return
                 if x_api:
                     body: Any = {
                         "title": "Too Many Requests",
@@ -242,6 +259,10 @@ def make_handler(windows: Windows) -> type[BaseHTTPRequestHandler]:
                 self._send(429, body, headers)
                 return
             ident = str(next(windows.ids))
+            if bsky_api:
+                uri = f"at://did:plc:bench/app.bsky.feed.post/{ident}"
+                self._send(200, {"uri": uri, "cid": "bafyreibench" + ident}, headers)
+                return
             if x_api:
                 body = {"data": {"id": ident, "text": "hello", "edit_history_tweet_ids": [ident]}}
                 self._send(201, body, headers)

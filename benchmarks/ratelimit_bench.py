@@ -23,7 +23,8 @@ answer. Nothing is sent anywhere but 127.0.0.1. Figures are printed, nothing is 
 6. skew: the throughput run against a server whose clock is off ours (``--skews``, default
    0, +0.3 s, -0.3 s and -0.1 s: server clock minus ours, so -0.3 means the client is 0.3 s
    ahead; 0 is the reference on the same machine in the same run), on the Mastodon route
-   (ISO resets) and the X route (epoch resets). Each run starts on a boundary of the
+   (ISO resets), the X route (epoch resets) and the Bluesky route (the PDS's ``RateLimit-*``
+   headers, epoch resets). Each run starts on a boundary of the
    *server's* window. Target: >= 0.97, no 429.
 """
 
@@ -486,9 +487,32 @@ class XBenchAdapter(BenchAdapter):
         return str(response.json()["data"]["id"])
 
 
+class BlueskyBenchAdapter(BenchAdapter):
+    """Creates a Bluesky record (``POST /xrpc/com.atproto.repo.createRecord``, the PDS's
+    ``RateLimit-*`` headers with epoch resets) instead of a Mastodon status."""
+
+    name = "benchbsky"
+
+    def post(self, text: str) -> Flow[str]:
+        request = httpx.Request(
+            "POST",
+            self._url.replace("/api/v1/statuses", "/xrpc/com.atproto.repo.createRecord"),
+            json={
+                "repo": "did:plc:bench",
+                "collection": "app.bsky.feed.post",
+                "record": {"$type": "app.bsky.feed.post", "text": text},
+            },
+            headers={"Authorization": self._auth},
+        )
+        response = yield Send(request, idempotent=True, bucket="statuses", creates=True)
+        self.check(response)
+        return str(response.json()["uri"])
+
+
 SKEW_CLIENTS = (
     "brandkit Mastodon route",
     "brandkit X route",
+    "brandkit Bluesky route",
     "Mastodon.py pace",
     "Mastodon.py wait",
     "tweepy",
@@ -507,7 +531,13 @@ def skew(quick: bool, skews: list[float]) -> list[dict[str, Any]]:
                     token = f"skew-{name}-{offset}-{limit}".replace(" ", "_")
                     if name.startswith("brandkit"):
                         client = Client(governor=Governor())
-                        cls = XBenchAdapter if "X route" in name else BenchAdapter
+                        cls: type[BenchAdapter] = (
+                            XBenchAdapter
+                            if "X route" in name
+                            else BlueskyBenchAdapter
+                            if "Bluesky route" in name
+                            else BenchAdapter
+                        )
                         adapter = cls(
                             bench_account(server.url, token),
                             [RatePolicy("statuses", limit, window)],

@@ -844,32 +844,6 @@ class PostgresOutbox(Outbox):
                 (account, self.owner, account, self.owner),
             )
 
-    async def asave(self, delivery: Delivery) -> None:
-        """`save` for async code ([`AsyncClient`][brandkit.AsyncClient] awaits it), in a
-        worker thread on this outbox's own connection, so that the event loop never waits
-        for a row another process holds locked (up to ``timeout``) or for a round trip.
-
-        A thread, not psycopg's ``AsyncConnection``: what a save checks and refuses (the
-        lease, a finished delivery, a forgotten part, a stale attempt) and the history it
-        writes are written once, in the synchronous transaction; an async copy of them would
-        be a second place for the never-twice rules to drift apart, and a second connection
-        whose leases the heartbeat would have to renew too. A save's wait is bounded by
-        ``timeout`` (``lock_timeout``) either way.
-
-        Raises:
-            BrandkitError: as `save` ([`OutboxConflict`][brandkit.errors.OutboxConflict]
-                included); then nothing was written.
-        """
-        await asyncio.to_thread(self.save, delivery)
-
-    async def asave_many(self, deliveries: Iterable[Delivery]) -> None:
-        """`save_many` for async code, in a worker thread (see `asave`).
-
-        Raises:
-            BrandkitError: as `save_many`; then none was written.
-        """
-        await asyncio.to_thread(self.save_many, builtins.list(deliveries))
-
     def _release_finished(self, delivery_id: str) -> DeliveryStatus | None:
         """The SQLite outbox's, in one statement (one round trip): a finished delivery's
         lease and then its account's given back as `release` does; the stored status

@@ -688,6 +688,13 @@ class Outbox(SQLiteStore):
         transaction, run in a worker thread, so that the event loop never waits for the
         file's write lock (another process may hold it for up to ``timeout``) or its fsync.
 
+        On PostgreSQL too it is a thread, not psycopg's ``AsyncConnection``: what a save
+        checks and refuses (the lease, a finished delivery, a forgotten part, a stale
+        attempt) and the history it writes are written once, in the synchronous transaction;
+        an async copy would be a second place for the never-twice rules to drift apart, and a
+        second connection whose leases the heartbeat would have to renew. A save's wait is
+        bounded by ``timeout`` either way.
+
         Raises:
             BrandkitError: as `save` ([`OutboxConflict`][brandkit.errors.OutboxConflict]
                 included); then nothing was written.

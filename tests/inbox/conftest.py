@@ -25,7 +25,11 @@ from brandkit.content import Rendered, RenderedPart
 from brandkit.errors import ConfigurationError
 from brandkit.platforms import register
 from brandkit.platforms._base import Adapter, Capabilities, PartRef, ThreadContext
-from tests.servers._servers import postgres_url, unique_prefix  # noqa: F401 - fixture
+from tests.servers._servers import (  # noqa: F401 - fixtures
+    postgres_url,
+    skip_sqlite_only,
+    unique_prefix,
+)
 
 NAME = "chatnet"
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -208,13 +212,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        if callspec is None or callspec.params.get("inbox_backend") != "postgresql":
-            continue
-        reason = SQLITE_ONLY.get(getattr(item, "originalname", item.name))
-        if reason is not None:
-            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
+    skip_sqlite_only(items, "inbox_backend", SQLITE_ONLY)
 
 
 @pytest.fixture(autouse=True)

@@ -20,6 +20,7 @@ from tests.servers._servers import (  # noqa: F401 - fixtures
     postgres_db,
     postgres_url,
     schema_url,
+    skip_sqlite_only,
 )
 
 BACKENDS = ("sqlite", "postgresql")
@@ -50,14 +51,7 @@ SQLITE_ONLY_MODULES: dict[str, str] = {}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        if callspec is None or callspec.params.get("db") != "postgresql":
-            continue
-        reason = SQLITE_ONLY.get(getattr(item, "originalname", item.name))
-        reason = reason or SQLITE_ONLY_MODULES.get(item.path.name)
-        if reason is not None:
-            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
+    skip_sqlite_only(items, "db", SQLITE_ONLY, SQLITE_ONLY_MODULES)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -19,7 +19,11 @@ import brandkit.outbox._store
 from brandkit.outbox import Outbox
 from brandkit.platforms import register
 from tests.outbox._fakenet import NAME, OutboxNetAdapter, OutboxNetEmulator, fake_render
-from tests.servers._servers import postgres_url, schema_url  # noqa: F401 - fixture
+from tests.servers._servers import (  # noqa: F401 - fixture
+    postgres_url,
+    schema_url,
+    skip_sqlite_only,
+)
 
 BACKENDS = ("sqlite", "postgresql")
 
@@ -53,14 +57,7 @@ SQLITE_ONLY_MODULES = {
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        if callspec is None or callspec.params.get("db") != "postgresql":
-            continue
-        reason = SQLITE_ONLY.get(getattr(item, "originalname", item.name))
-        reason = reason or SQLITE_ONLY_MODULES.get(item.path.name)
-        if reason is not None:
-            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
+    skip_sqlite_only(items, "db", SQLITE_ONLY, SQLITE_ONLY_MODULES)
 
 
 @pytest.fixture(autouse=True)

@@ -30,7 +30,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
@@ -418,3 +418,22 @@ def redis_clean_url(redis_url: str) -> str:
     finally:
         client.close()
     return redis_url
+
+
+def skip_sqlite_only(
+    items: list[pytest.Item],
+    param: str,
+    tests: Mapping[str, str],
+    modules: Mapping[str, str] | None = None,
+) -> None:
+    """In a suite run on both backends (``param`` names the backend), skip the PostgreSQL
+    run of the tests about SQLite itself, by test name or module file, with the reason
+    given (for pytest_collection_modifyitems)."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is None or callspec.params.get(param) != "postgresql":
+            continue
+        reason = tests.get(getattr(item, "originalname", item.name))
+        reason = reason or (modules or {}).get(item.path.name)
+        if reason is not None:
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))

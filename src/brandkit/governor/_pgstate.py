@@ -40,7 +40,7 @@ from brandkit.backends import (
 from brandkit.errors import BrandkitError
 from brandkit.governor._aio import PerLoop
 from brandkit.governor._redis import expires_at
-from brandkit.governor._state import Entries, _dump, _load
+from brandkit.governor._state import Entries, _dump, loaded
 
 if TYPE_CHECKING:
     import psycopg
@@ -324,15 +324,7 @@ def _changed(
 ) -> tuple[T, list[tuple[str, str]], list[tuple[str, str, str, datetime]]]:
     """``change`` applied to the entries of ``rows``: its result, the rows to delete (entries
     that cannot be read back) and the rows to write."""
-    stored = {(scope, name): data for scope, name, data in rows}
-    entries: Entries = {}
-    drops: list[tuple[str, str]] = []
-    for key, text in stored.items():
-        entry = _load(text)
-        if entry is None:
-            drops.append(key)
-        else:
-            entries[key] = entry
+    stored, entries, drops = loaded(rows)
     result = change(entries)
     now = time.time()
     writes: list[tuple[str, str, str, datetime]] = []

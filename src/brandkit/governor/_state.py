@@ -15,9 +15,9 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Protocol, TypeAlias, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeAlias, TypeVar, runtime_checkable
 
 from brandkit.errors import BrandkitError, ConfigurationError
 from brandkit.governor._slots import Entry, dump_entry, load_entry
@@ -199,15 +199,7 @@ class SQLiteState:
                     f"SELECT scope, name, data FROM brandkit_governor WHERE scope IN ({marks})",  # noqa: S608 - only placeholders
                     tuple(scopes),
                 ).fetchall()
-                stored = {(scope, name): data for scope, name, data in rows}
-                entries: Entries = {}
-                drops = []
-                for key, text in stored.items():
-                    entry = _load(text)
-                    if entry is None:
-                        drops.append(key)
-                    else:
-                        entries[key] = entry
+                stored, entries, drops = loaded(rows)
                 result = change(entries)
                 writes = []
                 for key, entry in entries.items():
@@ -243,6 +235,24 @@ class SQLiteState:
             if self._conn is not None and self._pid == os.getpid():
                 self._conn.close()
             self._conn = None
+
+
+def loaded(
+    rows: Iterable[tuple[Any, ...]],
+) -> tuple[dict[tuple[str, str], str], Entries, list[tuple[str, str]]]:
+    """Stored ``(scope, name, data)`` rows by key, their entries, and the keys of those that
+    cannot be read back (to delete); shared by the SQLite and PostgreSQL states, which write
+    back only what ``change`` altered."""
+    stored = {(scope, name): data for scope, name, data in rows}
+    entries: Entries = {}
+    drops: list[tuple[str, str]] = []
+    for key, text in stored.items():
+        entry = _load(text)
+        if entry is None:
+            drops.append(key)
+        else:
+            entries[key] = entry
+    return stored, entries, drops
 
 
 def _load(text: str) -> Entry | None:

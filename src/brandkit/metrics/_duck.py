@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Unpack
 
 from brandkit.backends import kind_of
 from brandkit.errors import BrandkitError, ConfigurationError
+from brandkit.metrics import _queries as q
 from brandkit.metrics._rows import ENGAGEMENT_METRICS, Point, PostEngagement, TimeSlot
 from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.metrics._sql import (
@@ -380,14 +381,7 @@ class Analytics(MetricsQueries):
                 """,  # noqa: S608
                 [step, *series_params, *time_params],
             ).fetchall()
-        points: list[Point] = []
-        total = 0.0
-        sources = 0
-        for bucket, delta, new in rows:
-            total += delta
-            sources += new
-            points.append(Point(at=from_us(bucket * step), value=total, sources=sources))
-        return points
+        return q.running_points(rows, step)
 
     def engagement(self, **where: Unpack[PostWhere]) -> list[PostEngagement]:
         """Each post's engagements and engagement rate, most engaged first (as

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Literal, Protocol
 
@@ -265,6 +265,12 @@ def series(conn: Connection, f: Filter, interval: timedelta | None = None) -> li
         """,  # noqa: S608
         [step, *series_params, *time_params],
     )
+    return running_points(rows, step)
+
+
+def running_points(rows: Iterable[Row], step: int) -> list[Point]:
+    """The running sum of ``(bucket, change, new series)`` rows, one `Point` per bucket of
+    ``step`` microseconds (`series` on every engine)."""
     points: list[Point] = []
     total = 0.0
     sources = 0

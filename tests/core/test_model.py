@@ -165,6 +165,42 @@ def test_known_options_are_accepted_for_any_platform() -> None:
     assert post.for_platform("telegram").options["protect_content"] is True
 
 
+def test_post_options_of_a_third_party_platform_are_accepted() -> None:
+    """A registered adapter's ``post_options`` are known at post level too, and an option
+    no platform reads is still refused (listing the third-party one among the known)."""
+    from brandkit.platforms import Adapter, register
+
+    class OptionsNet(Adapter):
+        name = "optionsnet"
+        post_options = frozenset({"boost_level"})
+
+    register("optionsnet", OptionsNet, replace=True)
+    post = Post(text="a", options={"boost_level": 3, "visibility": "public"})
+    assert post.options["boost_level"] == 3
+    with pytest.raises(ContentError, match="boost_levle") as info:
+        Post(text="a", options={"boost_levle": 3})
+    assert "did you mean 'boost_level'?" in str(info.value)
+
+
+def test_checking_built_in_options_imports_no_adapter() -> None:
+    """Loading a post with built-in options (as every outbox claim does) imports no
+    platform adapter: not the blogs', which never take a post, nor any other. It ran in
+    each worker's first claim, a quarter second of CPU."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from brandkit import Post\n"
+        "Post(text='a', options={'visibility': 'unlisted', 'disable_notification': True})\n"
+        "print(sorted(m for m in sys.modules if m.startswith('brandkit.platforms.')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    assert out.strip() == "[]", out
+
+
 def test_emulator_unknown_name_says_which_exist() -> None:
     """emulator("twitter") is a ConfigurationError naming the emulators, with a hint."""
     from brandkit import ConfigurationError

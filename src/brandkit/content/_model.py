@@ -63,6 +63,8 @@ no platform knows is refused, so a typo never posts with the default silently. A
 adapter declares its own as a ``post_options`` class attribute (a set of names); without one,
 its options go in its variant (``variants={"name": Variant(options=...)}``)."""
 
+_BUILT_IN_OPTIONS: frozenset[str] = COMMON_OPTIONS.union(*PLATFORM_OPTIONS.values())
+
 # Names people write for a platform that difflib would not match to brandkit's name.
 _PLATFORM_ALIASES = {
     "twitter": "x",
@@ -123,8 +125,15 @@ def _check_options(options: Mapping[str, Any], platform: str | None, field: str)
         known = sorted(COMMON_OPTIONS | declared)
         where = platform
     else:
-        extra = [d for d in map(_declared_options, _platforms()) if d]
-        known = sorted(COMMON_OPTIONS.union(*PLATFORM_OPTIONS.values(), *extra))
+        if all(key in _BUILT_IN_OPTIONS for key in options):
+            # The common case answers without importing a third-party adapter (or, as
+            # every stored post is checked again when an outbox loads it, a dozen modules
+            # in each worker).
+            return
+        # Blogs take articles, never a post: their adapters are not asked.
+        posting = (p for p in _platforms() if p not in BLOG_NAMES)
+        extra = [d for d in map(_declared_options, posting) if d]
+        known = sorted(_BUILT_IN_OPTIONS.union(*extra))
         where = "any platform"
     for key in options:
         if key not in known:

@@ -15,7 +15,7 @@ import sqlite3
 import tempfile
 import threading
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, tzinfo
 from itertools import repeat
@@ -319,22 +319,70 @@ class Analytics(MetricsQueries):
         """
         f = Filter.of("latest", SampleWhere, where, scope=scope)
         with self._reading() as conn:
-            if f.since is None and f.until is None:
-                series_where, params = f.series_where("s")
-                sql = (
-                    f"SELECT {_SAMPLE_COLUMNS} FROM metrics_latest_rows AS s "  # noqa: S608
-                    f"WHERE {series_where} ORDER BY s.ord"
-                )
-            else:
-                sql, params = _latest_in_period(
-                    f,
-                    "s.platform, s.account, s.metric, x.value, x.fetched_at, s.post_id, "
-                    "x.raw_name, x.available, x.reason, s.delivery_id, s.campaign, s.posted_at",
-                )
-                sql += " ORDER BY s.platform, s.account, s.post_id, s.metric"
-            with _no_gc():
-                rows = conn.execute(sql, params).fetchall()
+            rows = _latest_rows(conn, f)
         return _samples(rows)
+
+    def posts(self, **where: Unpack[SampleWhere]) -> list[tuple[str, str, str]]:
+        """The posts that `latest` has samples of with the same filters, as
+        [`MetricsStore.posts`][brandkit.metrics.MetricsStore.posts]: each one's
+        ``(platform, account, post_id)``, once, in `latest`'s order.
+
+        Args:
+            **where: filters: platform, account, post_id, campaign, metric, since, until.
+
+        Raises:
+            ConfigurationError: a time is not ISO 8601, or this Analytics is closed.
+            BrandkitError: DuckDB failed.
+        """
+        f = Filter.of("posts", SampleWhere, where, scope="posts")
+        if f.since is None and f.until is None:
+            series_where, params = f.series_where("s")
+            sql = f"""
+                SELECT any_value(s.platform), any_value(s.account), any_value(s.post_id)
+                FROM metrics_latest_rows AS s WHERE {series_where}
+                GROUP BY s.post_key ORDER BY s.post_key
+            """  # noqa: S608
+        else:
+            latest, params = _latest_in_period(f, "s.platform, s.account, s.post_id")
+            sql = f"""
+                SELECT platform, account, post_id FROM ({latest}) AS s
+                GROUP BY platform, account, post_id ORDER BY platform, account, post_id
+            """  # noqa: S608
+        with self._reading() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return [(platform, account, post_id) for platform, account, post_id in rows]
+
+    def latest_of(
+        self, posts: Iterable[tuple[str, str, str]], **where: Unpack[SampleWhere]
+    ) -> list[MetricSample]:
+        """`latest`'s samples of these posts only, as
+        [`MetricsStore.latest_of`][brandkit.metrics.MetricsStore.latest_of]: post by post
+        in the order given (a post given twice comes once), each post's metrics in
+        `latest`'s order.
+
+        Args:
+            posts: each post's ``(platform, account, post_id)``; a post without a matching
+                sample is left out.
+            **where: filters: platform, account, post_id, campaign, metric, since, until.
+
+        Raises:
+            ConfigurationError: a time is not ISO 8601, or this Analytics is closed.
+            BrandkitError: DuckDB failed.
+        """
+        f = Filter.of("latest_of", SampleWhere, where, scope="posts")
+        wanted: dict[tuple[str, str, str], list[tuple[Any, ...]]] = {}
+        for platform, account, post_id in posts:
+            wanted.setdefault((platform, account, post_id), [])
+        ids = list(dict.fromkeys(post_id for _, _, post_id in wanted))
+        step = q.POST_IDS_PER_STATEMENT
+        with self._reading() as conn:
+            for start in range(0, len(ids), step):
+                for row in _latest_rows(conn, f, ids[start : start + step]):
+                    # _SAMPLE_COLUMNS: platform, account, ..., post_id sixth.
+                    found = wanted.get((row[0], row[1], row[5]))
+                    if found is not None:
+                        found.append(row)
+        return _samples([row for rows in wanted.values() for row in rows])
 
     def series(
         self,
@@ -701,12 +749,38 @@ def _samples(rows: list[tuple[Any, ...]]) -> list[MetricSample]:
         )
 
 
-def _latest_in_period(f: Filter, columns: str) -> tuple[str, list[Any]]:
+def _latest_rows(
+    conn: _DuckConnection, f: Filter, post_ids: Sequence[str] = ()
+) -> list[tuple[Any, ...]]:
+    """The rows (`_SAMPLE_COLUMNS`) of `Analytics.latest` with ``f``, in its order (of
+    these ``post_ids`` only, when given)."""
+    if f.since is None and f.until is None:
+        series_where, params = _series_where(f, post_ids)
+        sql = (
+            f"SELECT {_SAMPLE_COLUMNS} FROM metrics_latest_rows AS s "  # noqa: S608
+            f"WHERE {series_where} ORDER BY s.ord"
+        )
+    else:
+        sql, params = _latest_in_period(
+            f,
+            "s.platform, s.account, s.metric, x.value, x.fetched_at, s.post_id, "
+            "x.raw_name, x.available, x.reason, s.delivery_id, s.campaign, s.posted_at",
+            post_ids,
+        )
+        sql += " ORDER BY s.platform, s.account, s.post_id, s.metric"
+    with _no_gc():
+        return conn.execute(sql, params).fetchall()
+
+
+def _latest_in_period(
+    f: Filter, columns: str, post_ids: Sequence[str] = ()
+) -> tuple[str, list[Any]]:
     """``SELECT {columns}`` over the latest sample (``x``) in ``f``'s period of each
-    matching series (``s``): the store's definition (the sample at the series' greatest
-    fetch time in the period), found by one grouped pass instead of a subquery per series.
+    matching series (``s``; of these ``post_ids`` only, when given): the store's definition
+    (the sample at the series' greatest fetch time in the period), found by one grouped
+    pass instead of a subquery per series.
     """
-    series_where, series_params = f.series_where("s")
+    series_where, series_params = _series_where(f, post_ids)
     time_where, time_params = f.time_where("y")
     sql = f"""
         SELECT {columns}
@@ -720,6 +794,15 @@ def _latest_in_period(f: Filter, columns: str) -> tuple[str, list[Any]]:
         JOIN metrics_series AS s ON s.id = m.series_id
     """  # noqa: S608
     return sql, [*time_params, *series_params]
+
+
+def _series_where(f: Filter, post_ids: Sequence[str] = ()) -> tuple[str, list[Any]]:
+    """``f``'s conditions on the series (``s``), and on these post ids when given."""
+    where, params = f.series_where("s")
+    if post_ids:
+        ids_where, ids_params = q.post_ids_where(post_ids, "s")
+        return f"{where} AND {ids_where}", [*params, *ids_params]
+    return where, params
 
 
 # `PostEngagement`'s fields, in its positional order (see `_engagement_sql`).

@@ -24,9 +24,11 @@ tables its refresh keeps; tests compare their answers with these.
 from __future__ import annotations
 
 import bisect
+import operator
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
+from itertools import accumulate, repeat
 from typing import Any, Literal, Protocol
 
 import attrs
@@ -55,7 +57,9 @@ __all__ = [
     "engagement",
     "follower_growth",
     "latest",
+    "latest_of",
     "open_rows",
+    "posts",
     "row_to_sample",
     "series",
     "span",
@@ -164,12 +168,34 @@ def row_to_sample(row: Row, times: dict[int, datetime] | None = None) -> MetricS
     )
 
 
+PostKey = tuple[str, str, str]
+"""A post: its ``(platform, account, post_id)``."""
+
+# Post ids per statement of `latest_of`: far below SQLite's oldest limit on parameters (999).
+POST_IDS_PER_STATEMENT = 500
+
+
+def post_ids_where(post_ids: Sequence[str], alias: str = "s") -> tuple[str, list[Any]]:
+    """A condition on ``metrics_series`` (as ``alias``) keeping these post ids, and its
+    parameters; every engine reads ``IN`` with an index or a hash."""
+    marks = ", ".join("?" for _ in post_ids)
+    return f"{alias}.post_id IN ({marks})", list(post_ids)
+
+
 def _latest_sql(
-    f: Filter, columns: str = _COLUMNS, conn: Connection | None = None
+    f: Filter,
+    columns: str = _COLUMNS,
+    conn: Connection | None = None,
+    post_ids: Sequence[str] = (),
 ) -> tuple[str, list[Any]]:
-    """``SELECT {columns}`` over the latest sample (``x``) of each matching series (``s``)."""
+    """``SELECT {columns}`` over the latest sample (``x``) of each matching series (``s``)
+    (of these ``post_ids`` only, when given)."""
     d = dialect_of(conn)
     series_where, series_params = f.series_where("s")
+    if post_ids:
+        ids_where, ids_params = post_ids_where(post_ids, "s")
+        series_where = f"{series_where} AND {ids_where}"
+        series_params = [*series_params, *ids_params]
     if d.latest_table and f.since is None and f.until is None:
         # The connection keeps each series' latest sample in a table of its own (the
         # analytics copy does): the same rows as the MAX below, without reading history.
@@ -233,11 +259,48 @@ def span(conn: Connection, f: Filter) -> tuple[datetime, datetime] | None:
 def latest(conn: Connection, f: Filter) -> list[MetricSample]:
     """The latest sample of every matching series (available or not)."""
     sql, params = _latest_sql(f, _COLUMNS, conn)
-    rows = conn.execute(
-        f"{sql} ORDER BY s.platform, s.account, s.post_id NULLS FIRST, s.metric", params
-    )
+    rows = conn.execute(f"{sql} ORDER BY {LATEST_ORDER}", params)
     times: dict[int, datetime] = {}
     return [row_to_sample(row, times) for row in rows]
+
+
+# The order of `latest`'s rows (SQLite's: NULL first), over a query's ``s`` columns.
+LATEST_ORDER = "s.platform, s.account, s.post_id NULLS FIRST, s.metric"
+
+
+def posts(conn: Connection, f: Filter) -> list[PostKey]:
+    """Each post `latest` has a sample of with ``f`` (a posts filter), once, in its order."""
+    sql, params = _latest_sql(f, "s.platform, s.account, s.post_id", conn)
+    rows = conn.execute(
+        f"""
+        SELECT s.platform, s.account, s.post_id FROM ({sql}) AS s
+        GROUP BY s.platform, s.account, s.post_id
+        ORDER BY s.platform, s.account, s.post_id NULLS FIRST
+        """,  # noqa: S608
+        params,
+    )
+    return [(platform, account, post_id) for platform, account, post_id in rows]
+
+
+def latest_of(conn: Connection, f: Filter, keys: Iterable[PostKey]) -> list[MetricSample]:
+    """`latest`'s samples (``f``, a posts filter) of these posts only: post by post in the
+    order given (each once), each post's metrics in `latest`'s order.
+
+    The posts' ids are read ``POST_IDS_PER_STATEMENT`` at a time; a row of another post
+    with the same id (on another platform or account) is skipped, not built.
+    """
+    wanted: dict[PostKey, list[MetricSample]] = {}
+    for platform, account, post_id in keys:
+        wanted.setdefault((platform, account, post_id), [])
+    ids = list(dict.fromkeys(post_id for _, _, post_id in wanted))
+    times: dict[int, datetime] = {}
+    for start in range(0, len(ids), POST_IDS_PER_STATEMENT):
+        sql, params = _latest_sql(f, _COLUMNS, conn, ids[start : start + POST_IDS_PER_STATEMENT])
+        for row in conn.execute(f"{sql} ORDER BY {LATEST_ORDER}", params):
+            found = wanted.get((row[0], row[1], row[2]))
+            if found is not None:
+                found.append(row_to_sample(row, times))
+    return [sample for samples in wanted.values() for sample in samples]
 
 
 def series(conn: Connection, f: Filter, interval: timedelta | None = None) -> list[Point]:
@@ -268,17 +331,29 @@ def series(conn: Connection, f: Filter, interval: timedelta | None = None) -> li
     return running_points(rows, step)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def running_points(rows: Iterable[Row], step: int) -> list[Point]:
     """The running sum of ``(bucket, change, new series)`` rows, one `Point` per bucket of
-    ``step`` microseconds (`series` on every engine)."""
-    points: list[Point] = []
-    total = 0.0
-    sources = 0
-    for bucket, delta, new in rows:
-        total += delta
-        sources += new
-        points.append(Point(at=from_us(bucket * step), value=total, sources=sources))
-    return points
+    ``step`` microseconds (`series` on every engine).
+
+    Built column by column with ``map`` and ``accumulate`` (a series of every reading has
+    tens of thousands of points): the same additions in the same order as a loop adding
+    each change to a total that starts at 0.0, and each time `from_us`'s arithmetic.
+    """
+    columns = list(zip(*rows, strict=True))
+    if not columns:
+        return []
+    buckets, deltas, new = columns
+    totals = accumulate(deltas, operator.add, initial=0.0)
+    sources = accumulate(new, operator.add, initial=0)
+    # Skip the initial values, which no point carries.
+    next(totals)
+    next(sources)
+    us = map(operator.mul, buckets, repeat(step))
+    times = map(_EPOCH.__add__, map(timedelta, repeat(0), repeat(0), us))
+    return list(map(Point, times, totals, sources))
 
 
 def totals(conn: Connection, f: Filter, by: GroupBy) -> list[Total]:

@@ -710,21 +710,26 @@ def _raw_order(
 
 
 def _raw_section(
-    latest: Sequence[MetricSample],
+    order: Sequence[tuple[str, str, str]],
+    shown: Sequence[MetricSample],
+    names: Iterable[str],
     posts: Sequence[PostEngagement],
     infos: Mapping[tuple[str, str, str], _PostInfo],
 ) -> str:
+    """The raw-numbers table: ``order`` holds every post (most engaged first), ``shown``
+    the latest samples of the first `RAW_ROWS` of them, ``names`` every metric that any
+    post's latest samples have (one column each)."""
     hint = "Latest value of every metric of every post."
-    if not latest:
+    if not order:
         return _panel("raw", "Raw numbers", hint, _empty("No data yet."))
     table: dict[tuple[str, str, str], dict[str, MetricSample]] = defaultdict(dict)
-    for s in latest:
+    for s in shown:
         assert s.post_id is not None
         table[(s.platform, s.account, s.post_id)][s.metric] = s
     rank = {(p.platform, p.account, p.post_id): p for p in posts}
-    order = _raw_order(table, rank)
-    metrics = [m for m in METRICS if any(m in row for row in table.values())]
-    metrics += sorted({m for row in table.values() for m in row} - set(metrics))
+    present = set(names)
+    metrics = [m for m in METRICS if m in present]
+    metrics += sorted(present - set(metrics))
     head = "".join(f'<th class="sortable">{esc(m.replace("_", " "))}</th>' for m in metrics)
     rows = []
     for key in order[:RAW_ROWS]:
@@ -788,14 +793,13 @@ def _pooled_rate(
 
 
 def _summary(
-    latest: Sequence[MetricSample],
+    post_keys: Sequence[tuple[str, str, str]],
     posts: Sequence[PostEngagement],
     growth: Sequence[FollowerGrowth],
     by_platform: Sequence[Total],
     samples: int,
 ) -> str:
-    post_keys = {(s.platform, s.account, s.post_id) for s in latest}
-    accounts = {s.account for s in latest} | {g.account for g in growth}
+    accounts = {account for _, account, _ in post_keys} | {g.account for g in growth}
     impressions = [t.value for t in by_platform if t.metric == Metric.IMPRESSIONS and t.value]
     engagements = [p.engagements for p in posts if p.engagements is not None]
     by_impressions, seen = _pooled_rate(posts, "impressions")
@@ -803,7 +807,11 @@ def _summary(
     net = sum(g.delta for g in growth)
     cards = [
         _card("Posts", f"{len(post_keys):,}", f"{samples:,} samples"),
-        _card("Accounts", f"{len(accounts):,}", f"{len({s.platform for s in latest})} platforms"),
+        _card(
+            "Accounts",
+            f"{len(accounts):,}",
+            f"{len({platform for platform, _, _ in post_keys})} platforms",
+        ),
         _card("Impressions", fmt_number(sum(impressions)) if impressions else "–"),
         _card("Engagements", fmt_number(sum(engagements)) if engagements else "–"),
         _card(
@@ -856,13 +864,15 @@ def render_report(
     from brandkit import __version__
 
     zone = tz if isinstance(tz, str) else str(tz)
-    latest = store.latest(campaign=campaign, since=since, until=until)
+    # The posts (not every latest value: on a large history that is hundreds of thousands
+    # of samples); the raw table reads the latest values of the posts it shows.
+    post_keys = store.posts(campaign=campaign, since=since, until=until)
     posts = store.engagement(campaign=campaign, since=since, until=until)
     by_platform = store.totals("platform", campaign=campaign, since=since, until=until)
     by_campaign = store.totals("campaign", since=since, until=until) if campaign is None else None
     growth = store.follower_growth(since=since, until=until)
     if campaign is not None:
-        involved = {s.account for s in latest}
+        involved = {account for _, account, _ in post_keys}
         growth = [g for g in growth if g.account in involved]
     slots = store.best_times(campaign=campaign, since=since, until=until, tz=tz)
     missing = store.unavailable(campaign=campaign, since=since, until=until)
@@ -871,7 +881,10 @@ def render_report(
     platforms = sorted({t.group for t in by_platform if t.group is not None})
     # Texts are looked up only for the posts the top list and the raw table show.
     ranked = {(p.platform, p.account, p.post_id): p for p in posts}
-    shown = _raw_order({(s.platform, s.account, s.post_id or "") for s in latest}, ranked)
+    shown = _raw_order(post_keys, ranked)
+    raw = store.latest_of(shown[:RAW_ROWS], campaign=campaign, since=since, until=until)
+    # Totals are per group and metric over the same latest samples: the raw table's columns.
+    metric_names = {t.metric for t in by_platform}
     wanted = [*posts[:TOP_POSTS], *(ranked[k] for k in shown[:RAW_ROWS] if k in ranked)]
     infos = _post_infos(deliveries, wanted)
 
@@ -892,7 +905,7 @@ def render_report(
     body = "".join(
         [
             header,
-            _summary(latest, posts, growth, by_platform, samples),
+            _summary(post_keys, posts, growth, by_platform, samples),
             _engagement_section(store, platforms, campaign, since, until),
             _top_posts_section(posts, infos),
             _followers_section(growth),
@@ -901,7 +914,7 @@ def render_report(
             _listening_section(listener),
             _totals_section(by_platform, by_campaign),
             _unavailable_section(missing),
-            _raw_section(latest, posts, infos),
+            _raw_section(shown, raw, metric_names, posts, infos),
             f"<footer>brandkit {esc(__version__)} · times in UTC unless marked · a post's "
             "engagement rate = engagements ÷ impressions, or ÷ followers where the platform "
             "gives no impressions (its rate basis); the summary pools each basis apart"

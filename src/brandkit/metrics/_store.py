@@ -139,6 +139,45 @@ class MetricsQueries:
         with self._reading() as conn:
             return q.latest(conn, f)
 
+    def posts(self, **where: Unpack[SampleWhere]) -> list[tuple[str, str, str]]:
+        """The posts that `latest` has samples of with the same filters: each one's
+        ``(platform, account, post_id)``, once, in `latest`'s order.
+
+        For what needs the posts but not every value (counting them, choosing a page of
+        them for `latest_of`): on a large history `latest` builds one
+        [`MetricSample`][brandkit.MetricSample] per post and metric, this one tuple per post.
+
+        Args:
+            **where: filters: platform, account, post_id, campaign, metric, since, until.
+
+        Raises:
+            ConfigurationError: a time is not ISO 8601, or the store is closed.
+        """
+        f = Filter.of("posts", SampleWhere, where, scope="posts")
+        with self._reading() as conn:
+            return q.posts(conn, f)
+
+    def latest_of(
+        self, posts: Iterable[tuple[str, str, str]], **where: Unpack[SampleWhere]
+    ) -> list[MetricSample]:
+        """`latest`'s samples of these posts only, post by post in the order given (a post
+        given twice comes once), each post's metrics in `latest`'s order.
+
+        A page of posts chosen from `posts` (the report's raw-numbers table shows the 200
+        most engaged) costs what that page holds, not the whole history's latest values.
+
+        Args:
+            posts: each post's ``(platform, account, post_id)``, as `posts` gives them; a
+                post without a matching sample is left out.
+            **where: filters: platform, account, post_id, campaign, metric, since, until.
+
+        Raises:
+            ConfigurationError: a time is not ISO 8601, or the store is closed.
+        """
+        f = Filter.of("latest_of", SampleWhere, where, scope="posts")
+        with self._reading() as conn:
+            return q.latest_of(conn, f, posts)
+
     def series(
         self,
         metric: str | Sequence[str],

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeAlias, TypeVar, runtime_checkable
 
+from brandkit._sqlite import begin_immediate
 from brandkit.errors import BrandkitError, ConfigurationError
 from brandkit.governor._slots import Entry, dump_entry, load_entry
 
@@ -193,7 +194,7 @@ class SQLiteState:
         with self._lock:
             conn = self._connect()
             marks = ",".join("?" * len(scopes))
-            conn.execute("BEGIN IMMEDIATE")
+            begin_immediate(conn, self._timeout)
             try:
                 rows = conn.execute(
                     f"SELECT scope, name, data FROM brandkit_governor WHERE scope IN ({marks})",  # noqa: S608 - only placeholders

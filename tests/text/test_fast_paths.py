@@ -93,6 +93,34 @@ def test_ledger_weighs_every_piece_between_whitespace_as_a_measurement_does() ->
     assert checked > 1000
 
 
+@pytest.mark.parametrize("config", ["v1", "v2", "v3"])
+def test_ledger_reach_is_the_last_end_whose_piece_fits(config: str) -> None:
+    """XLedger.reach inverts the measurement: from any token start, a token end is at or before
+    the position it gives exactly when weighted_length of the piece (numbered or not) is within
+    the cap; checked against weighted_length at every pair, for caps small and large (a lone
+    URL or emoji sequence that does not fit, the whole text that does)."""
+    rng = random.Random(f"reach{config}")
+    samples = _texts(60, 6)
+    samples += [" ".join(rng.choice(_WORDS) for _ in range(rng.randint(20, 50))) for _ in range(6)]
+    samples += ["https://example.com/" + "p" * 60 + " 🚀 日本 a", "日本" * 40, "ab " * 50]
+    checked = 0
+    for sample in samples:
+        ledger = _x.XLedger(sample, config)
+        assert ledger.reaches
+        starts = [0, *(m.end() for m in re.finditer(r"\s+", sample))]
+        ends = [*(m.start() for m in re.finditer(r"\s+", sample)), len(sample)]
+        for start in starts:
+            for cap in (rng.randint(1, 30), rng.randint(20, 140), 280):
+                for suffix in ("", " 12/13"):
+                    reach = ledger.reach(start, cap, suffix)
+                    for end in ends:
+                        if end > start:
+                            fits = _x.weighted_length(sample[start:end] + suffix, config) <= cap
+                            assert (end <= reach) == fits, (sample, start, end, cap, suffix)
+                            checked += 1
+    assert checked > 5000
+
+
 def test_ledger_refuses_texts_it_cannot_answer_for() -> None:
     assert not _x.XLedger.usable("e\u0301 example.com")  # not NFC
     assert not _x.XLedger.usable("exa\x1cmple.com more")  # a token separator inside a domain

@@ -116,10 +116,13 @@ def test_measured_split_gives_the_measure_and_each_parts_count(
 
 
 @pytest.mark.parametrize("numbered", [False, True])
-@pytest.mark.parametrize("options", [{}, {"max_length": 90}])
+@pytest.mark.parametrize("options", [{}, {"max_length": 90}, {"config": "v1"}, {"config": "v2"}])
 def test_x_parts_found_by_position_equal_those_found_token_by_token(
     monkeypatch: pytest.MonkeyPatch, numbered: bool, options: dict[str, Any]
 ) -> None:
+    """Three ways to the same parts: each end found from the inverted measurement
+    (`XLedger.reach`), each end found by trying candidate ends by position, and the tokens
+    listed and tried one by one."""
     # Without refused characters, spaces carrying a mark, text not in NFC and words too long
     # for a part, which take the token path (a few texts get a long word, so that the
     # fallback from the path by position is compared too).
@@ -131,16 +134,24 @@ def test_x_parts_found_by_position_equal_those_found_token_by_token(
     by_position = _split._Splitter.split_by_position
     taken = []
 
-    def counted(self: _split._Splitter, fits_from: Any) -> Any:
-        spans = by_position(self, fits_from)
+    def counted(self: _split._Splitter, fits_from: Any, reach_from: Any = None) -> Any:
+        assert reach_from is not None  # every shipped config can be inverted
+        spans = by_position(self, fits_from, reach_from)
         taken.append(spans is not None)
         return spans
 
     monkeypatch.setattr(_split._Splitter, "split_by_position", counted)
-    fast = [_outcome(text.split, v, "x", numbered=numbered, **options) for v in texts]
+    reached = [_outcome(text.split, v, "x", numbered=numbered, **options) for v in texts]
     assert sum(taken) > 40  # the path by position was taken, not only its fallback
-    monkeypatch.setattr(_split._Splitter, "split_by_position", lambda self, fits_from: None)
+
+    def tried(self: _split._Splitter, fits_from: Any, reach_from: Any = None) -> Any:
+        return by_position(self, fits_from)
+
+    monkeypatch.setattr(_split._Splitter, "split_by_position", tried)
+    fast = [_outcome(text.split, v, "x", numbered=numbered, **options) for v in texts]
+    monkeypatch.setattr(_split._Splitter, "split_by_position", lambda self, *args: None)
     slow = [_outcome(text.split, v, "x", numbered=numbered, **options) for v in texts]
+    assert reached == slow
     assert fast == slow
 
 

@@ -323,13 +323,19 @@ class _Splitter:
         return good
 
     def split_by_position(
-        self, fits_from: Callable[[int, int], Callable[[int], bool]]
+        self,
+        fits_from: Callable[[int, int], Callable[[int], bool]],
+        reach_from: Callable[[int, int], int] | None = None,
     ) -> list[tuple[int, int, bool]] | None:
         """`split` for a text where no cluster mixes whitespace with its neighbours and every
         token fits in a part, without listing the tokens: the part's end is searched among
         positions, each probe moved to the end of the token it falls in (one search in C),
         and the better cuts are looked for near the end only. Takes ``fits_from`` as `split`
-        does; None where a token does not fit in a part on its own (`split` cuts it)."""
+        does; None where a token does not fit in a part on its own (`split` cuts it).
+
+        With ``reach_from(start, index)``, the last position where the part from ``start``
+        still fits (the measurement inverted, `XLedger.reach`), the part's end is the last token
+        end at or before it, and no candidate is tried."""
         assert not self.mixed
         text, flat = self.text, self.flat
         size = len(text)
@@ -339,6 +345,24 @@ class _Splitter:
         parts: list[tuple[int, int, bool]] = []
         hint = 256  # code points per part: parts are alike, so the last one is the first guess
         while position < size:
+            if reach_from is not None:
+                reach = reach_from(position, len(parts))
+                if reach >= last:
+                    best = last
+                else:
+                    # The last token end at or before `reach`: a space there or before it
+                    # ends the gap, the gap's start is a token's end.
+                    gap = reach if flat[reach] == " " else flat.rfind(" ", position, reach)
+                    if gap <= position:
+                        return None  # the first token does not fit: it must be cut inside
+                    best = gap
+                    while flat[best - 1] == " ":
+                        best -= 1
+                pick = self._prefer_end(position, best, last)
+                parts.append((position, pick, True))
+                found = _NOT_SPACE_FLAT.search(flat, pick)
+                position = found.start() if found else size
+                continue
             test = fits_from(position, len(parts))
             first = flat.find(" ", position)
             first = size if first < 0 else first
@@ -946,17 +970,24 @@ def _split(
         return test_from(start, "")
 
     by_position = clean and not splitter.mixed  # X: no token list needed
+    reaches = by_position and ledger is not None and ledger.reaches
 
     def parts_of(
-        fits: Callable[[str, int], bool], fits_from: Callable[[int, int], Callable[[int], bool]]
+        fits: Callable[[str, int], bool],
+        fits_from: Callable[[int, int], Callable[[int], bool]],
+        reach_from: Callable[[int, int], int],
     ) -> list[tuple[int, int, bool]]:
         if by_position:
-            spans = splitter.split_by_position(fits_from)
+            spans = splitter.split_by_position(fits_from, reach_from if reaches else None)
             if spans is not None:
                 return spans
         return splitter.split(fits, fits_from if answers else None)
 
-    spans = parts_of(fits_plain, from_plain)
+    def reach_plain(start: int, index: int) -> int:
+        assert ledger is not None
+        return ledger.reach(start, cap)
+
+    spans = parts_of(fits_plain, from_plain, reach_plain)
     if not spans:
         return whole, [""], [spec.length("", merged)] if measured else None
     if not numbered or len(spans) == 1:
@@ -970,7 +1001,11 @@ def _split(
         def from_numbered(start: int, index: int, _total: int = total) -> Callable[[int], bool]:
             return test_from(start, f" {index + 1}/{_total}")
 
-        spans = parts_of(fits_numbered, from_numbered)
+        def reach_numbered(start: int, index: int, _total: int = total) -> int:
+            assert ledger is not None
+            return ledger.reach(start, cap, f" {index + 1}/{_total}")
+
+        spans = parts_of(fits_numbered, from_numbered, reach_numbered)
         if len(spans) <= total:
             final = [f" {k + 1}/{len(spans)}" for k in range(len(spans))]
             # With as many parts as numbered for, each part was checked with its final number.

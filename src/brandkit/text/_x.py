@@ -24,6 +24,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from functools import cache, lru_cache
 from itertools import accumulate
+from operator import mul
 from typing import Any
 
 import regex
@@ -249,6 +250,7 @@ class XLedger:
         self.weigher = _weigher(config)
         counted = _counted(text, self.weigher)
         self.starts = [start for start, _, _ in counted]
+        self.ends = [end for _, end, _ in counted]
         self.adjust = [0]
         plain, remembered = self.weigher.plain, self.weigher.plain_piece
         for start, end, weight in counted:
@@ -260,11 +262,15 @@ class XLedger:
         # Split at the runs, the text alternates between other code points and a run: running
         # totals of the pieces' lengths place every run, without a Python step per run.
         self.runs: tuple[list[int], list[int], list[int]] | None = None
+        # The pieces' lengths, kept for `reach` (with no weight class, the text is one piece).
+        self._lengths: list[int] | None = [len(text)] if not self.weigher.runs else None
         if len(self.weigher.runs) == 1:
             pieces = self.weigher.split_runs[0][1].split(text)
-            bounds = list(accumulate(map(len, pieces)))
+            self._lengths = list(map(len, pieces))
+            bounds = list(accumulate(self._lengths))
             before = list(accumulate(map(len, pieces[1::2]), initial=0))
             self.runs = (bounds[0:-1:2], bounds[1::2], before)
+        self._prefix: _Prefix | None = None
 
     @staticmethod
     def usable(text: str) -> bool:
@@ -329,3 +335,85 @@ class XLedger:
             )
 
         return counted
+
+    @property
+    def reaches(self) -> bool:
+        """Whether `reach` answers: the config has at most one weight class (every shipped
+        one does)."""
+        return self._lengths is not None
+
+    def _prefixes(self) -> _Prefix:
+        """The running weights `reach` inverts, worked out on its first call."""
+        if self._prefix is None:
+            assert self._lengths is not None
+            self._prefix = _Prefix(self._lengths, self.weigher, self.ends, self.adjust)
+        return self._prefix
+
+    def reach(self, start: int, cap: int, suffix: str = "") -> int:
+        """The last position ``p`` not inside a URL or emoji sequence such that
+        ``length(start, p, suffix) <= cap`` holds, for ``start`` at a whitespace boundary and
+        a ``suffix`` as `length` takes (``p < start`` when not even the suffix fits alone).
+
+        ``length(start, p)`` only grows with ``p`` over such positions (every code point and
+        every URL or emoji weighs something), so the last token end at or before ``p`` is the
+        end of the longest part from ``start`` that fits: the splitter takes it from here
+        instead of trying candidate ends. Needs `reaches`.
+        """
+        prefix = self._prefixes()
+        weigher = self.weigher
+        room = cap * weigher.scale + prefix.weight(start)
+        room += self.adjust[bisect_left(self.starts, start)]
+        if suffix:
+            room -= weigher.plain(suffix)
+        return prefix.last_within(room, self.starts, self.adjust, len(self.text))
+
+
+class _Prefix:
+    """Running weights of a whole text for `XLedger.reach`, which inverts them.
+
+    The text falls into pieces alternating between code points of the default weight and
+    runs of the weight class: the plain weight of ``text[:p]`` is the running weight at the
+    start of p's piece plus p's distance into it times that piece's weight. With a URL or
+    emoji sequence counted as a whole, the weight of ``text[:p]`` is that plus the running
+    adjustment of those starting before ``p``; at the end of each it is kept in ``at_ends``
+    (index ``k``: the weight at the end of the ``k``-th, 0 for none), which only grows.
+    """
+
+    def __init__(
+        self, lengths: list[int], weigher: _Weigher, ends: list[int], adjust: list[int]
+    ) -> None:
+        light: int = weigher.runs[0][0] if weigher.runs else weigher.default
+        pieces = len(lengths)
+        # Piece k weighs the default per code point when k is even, the class's when odd; the
+        # 0 after the last piece stands for the text's end.
+        rates: list[int] = [weigher.default, light] * (pieces // 2) + [weigher.default, 0]
+        bounds = list(accumulate(lengths, initial=0))
+        weights: list[int] = list(accumulate(map(mul, lengths, rates), initial=0))
+        self.rates, self.bounds, self.weights = rates, bounds, weights
+        self.at_ends = at_ends = [0]
+        for k, end in enumerate(ends, 1):
+            j = bisect_right(bounds, end) - 1
+            at_ends.append(weights[j] + (end - bounds[j]) * rates[j] + adjust[k])
+
+    def weight(self, position: int) -> int:
+        """The plain weight of ``text[:position]`` (URLs and emoji weighed code point by code
+        point)."""
+        j = bisect_right(self.bounds, position) - 1
+        return self.weights[j] + (position - self.bounds[j]) * self.rates[j]
+
+    def last_within(self, room: int, starts: list[int], adjust: list[int], size: int) -> int:
+        """The last position ``p`` not inside a URL or emoji sequence whose weight (URLs and
+        emoji counted whole) is at most ``room``; -1 when none."""
+        # The URLs and emoji sequences wholly before p: as many as end at or before a
+        # weight within room. p then lies between the end of the last of them and the start
+        # of the next, where the weight is the plain one plus their adjustment.
+        k = bisect_right(self.at_ends, room) - 1
+        if k < 0:
+            return -1
+        plain = room - adjust[k]
+        j = bisect_right(self.weights, plain) - 1
+        if j == len(self.weights) - 1:
+            position = size
+        else:  # inside piece j, whose weights run from weights[j] below to weights[j + 1] above
+            position = self.bounds[j] + (plain - self.weights[j]) // self.rates[j]
+        return min(position, starts[k]) if k < len(starts) else position

@@ -28,6 +28,7 @@ from brandkit.metrics import (
     MetricsQueries,
     MetricsStore,
 )
+from brandkit.metrics import _queries as q
 from tests.metrics_analytics._data import edge_samples
 
 T0 = datetime(2026, 2, 1, tzinfo=UTC)
@@ -164,6 +165,33 @@ QUERIES: dict[str, Query] = {
     "latest since": lambda s: s.latest(since=MID, scope="all"),
     "latest window": lambda s: s.latest(since=T0 + timedelta(hours=2), until=MID),
     "latest nothing": lambda s: s.latest(platform="nowhere"),
+    "posts": lambda s: s.posts(),
+    "posts of a post id on two platforms": lambda s: s.posts(post_id="same"),
+    "posts campaign empty": lambda s: s.posts(campaign=""),
+    "posts metric": lambda s: s.posts(metric="impressions"),
+    "posts since": lambda s: s.posts(since=MID),
+    "posts window": lambda s: s.posts(since=T0 + timedelta(hours=2), until=MID),
+    "posts nothing": lambda s: s.posts(platform="nowhere"),
+    # latest_of: the posts in the caller's order, one given twice, one unknown, and a post
+    # id that two platforms share (only the asked one comes back).
+    "latest_of": lambda s: s.latest_of(
+        [
+            ("mastodon", "brand", "same"),
+            ("x", "other", "a"),
+            ("x", "brand", "none"),
+            ("mastodon", "brand", "same"),
+            ("mastodon", "brand", "multi"),
+        ]
+    ),
+    "latest_of every post backwards": lambda s: s.latest_of(s.posts()[::-1]),
+    "latest_of metric": lambda s: s.latest_of(s.posts(), metric=["likes", "impressions"]),
+    "latest_of until": lambda s: s.latest_of(s.posts(), until=MID),
+    "latest_of window": lambda s: s.latest_of(
+        [("x", "brand", "same"), ("mastodon", "brand", "multi")],
+        since=T0 + timedelta(hours=2),
+        until=MID,
+    ),
+    "latest_of nothing": lambda s: s.latest_of([]),
     "series engagements per hour": lambda s: s.series(
         ENGAGEMENT_METRICS, interval=timedelta(hours=1)
     ),
@@ -203,6 +231,9 @@ def test_the_traps_are_in_the_answers(trap_store: MetricsStore) -> None:
     assert len(ties) >= 6
     assert ties == sorted(ties)
     assert any(p.engagements is not None and p.engagements == 0 for p in posts.values())
+    # latest_of keeps the platform: of the id two platforms share, the one asked for.
+    asked = trap_store.latest_of([("mastodon", "brand", "same")])
+    assert {(s.platform, s.post_id) for s in asked} == {("mastodon", "same")}
 
 
 def test_new_samples_reach_the_fast_paths_after_refresh(
@@ -246,8 +277,26 @@ def test_new_samples_reach_the_fast_paths_after_refresh(
     _same_fast_paths(trap_store, trap_analytics)
 
 
+def test_latest_of_reads_the_ids_in_several_statements(
+    trap_store: MetricsStore, trap_analytics: Analytics, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ids are read POST_IDS_PER_STATEMENT at a time; with 3 a statement's rows must still
+    # land in the posts' order and the given order must survive the chunks.
+    posts = trap_store.posts()
+    assert len(posts) > 9
+    expected = trap_store.latest_of(posts[::-1])
+    monkeypatch.setattr(q, "POST_IDS_PER_STATEMENT", 3)
+    assert trap_store.latest_of(posts[::-1]) == expected
+    assert trap_analytics.latest_of(posts[::-1]) == expected
+    assert trap_analytics.latest_of(posts[::-1], since=MID) == trap_store.latest_of(
+        posts[::-1], since=MID
+    )
+
+
 def _same_fast_paths(store: MetricsStore, analytics: Analytics) -> None:
     assert analytics.latest(scope="all") == store.latest(scope="all")
+    assert analytics.posts() == store.posts()
+    assert analytics.latest_of(store.posts()[::-2]) == store.latest_of(store.posts()[::-2])
     assert analytics.engagement() == store.engagement()
     assert analytics.best_times(tz="Asia/Kolkata") == store.best_times(tz="Asia/Kolkata")
     for metrics in ("likes", ENGAGEMENT_METRICS, "followers"):

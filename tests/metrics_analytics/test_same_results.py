@@ -33,6 +33,11 @@ QUERIES: dict[str, Query] = {
     "latest campaign": lambda s: s.latest(campaign=AWKWARD[0]),
     "latest post": lambda s: s.latest(post_id="p7", metric="likes"),
     "latest followers": lambda s: s.latest(metric="followers"),
+    "posts": lambda s: s.posts(),
+    "posts campaign": lambda s: s.posts(campaign=AWKWARD[0]),
+    "posts since until text": lambda s: s.posts(since="2026-01-05", until="2026-01-20T12:00+09:00"),
+    "latest_of top and bottom": lambda s: s.latest_of(s.posts()[:5] + s.posts()[-5:]),
+    "latest_of campaign until": lambda s: s.latest_of(s.posts()[::3], campaign="", until=MID),
     "series post": lambda s: s.series("likes", post_id="p3"),
     "series engagement day": lambda s: s.series(ENGAGEMENT_METRICS, interval=timedelta(days=1)),
     "series engagement hour x": lambda s: s.series(

@@ -399,3 +399,15 @@ def test_emoji_pattern_finds_what_the_regex_module_finds() -> None:
     for sample in samples:
         expected = [m.span() for m in _x.EMOJI_SEQUENCE.finditer(sample)]
         assert _x.emoji_sequences(sample) == expected, ascii(sample)
+
+
+def test_line_breaks_found_from_a_class_are_those_of_the_alternation() -> None:
+    """The splitter's line breaks (a class first, a CR LF joined by a lookbehind) are those of
+    ``\\r\\n|[...]``, CR LF taken as one, on strings of every line break character."""
+    upstream = re.compile(r"\r\n|[\n\r\u2028\u2029\x0b\x0c\x85]")
+    alphabet = ["\r", "\n", "\r\n", "\n\r", "\x85", "\u2028", "\u2029", "\x0b", "\x0c", " ", "a"]
+    rng = random.Random(8)
+    for _ in range(5000):
+        sample = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        expected = [m.span() for m in upstream.finditer(sample)]
+        assert [m.span() for m in _split._LINE_BREAK.finditer(sample)] == expected, repr(sample)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping
-from itertools import accumulate, compress, count, repeat
+from itertools import accumulate, compress, count
 from operator import add
 from typing import Any
 
@@ -69,16 +69,15 @@ _PREPEND_SPACE = regex.compile(r"\p{Grapheme_Cluster_Break=Prepend} ")
 # Whitespace other than a space, and a character that is not whitespace.
 _OTHER_SPACE = re.compile(r"[^\S ]")
 _NOT_SPACE_CHAR = re.compile(r"\S")
-_LINE_BREAK = re.compile(r"\r\n|[\n\r\u2028\u2029\x0b\x0c\x85]")
+# A CR LF is one line break (the lookbehind joins the LF to its CR): a pattern that begins
+# with a class lets the search skip from candidate to candidate in C.
+_LINE_BREAK = re.compile(r"[\n\r\u2028\u2029\x0b\x0c\x85](?:(?<=\r)\n)?")
 # Sentence punctuation and the closing marks after it, where whitespace follows: a cut after
 # a token is a sentence end when one of these ends where the token does.
 _SENTENCE_END_BEFORE_SPACE = re.compile(r"[.!?…。！？‼⁉][\"'”’)\]»」』]*(?=\s)")
 _LINE_BREAK_CHAR = re.compile(r"[\n\r\u2028\u2029\x0b\x0c\x85]")
-_SENTENCE_MARK_LIST = tuple(".!?…。！？‼⁉")
-_CLOSING_MARKS = frozenset("\"'”’)]»」』")
-# In a text whose whitespace is all " ": the first non-space, and the last (searched back).
+# In a text whose whitespace is all " ": the first non-space.
 _NOT_SPACE_FLAT = re.compile("[^ ]")
-_LAST_NOT_SPACE_FLAT = regex.compile("(?r)[^ ]")
 _INNER_SENTENCE_END = regex.compile(r"[.!?。！？‼⁉]")
 _MENTION_LIKE = regex.compile(r"(?<![\w@＠])[@＠][\w.\-]+(?:@[\w\-]+(?:\.[\w\-]+)+)?")
 _TAG_LIKE = regex.compile(r"(?<![\w#＃$])[#＃$][^\s#＃@＠$]+")
@@ -435,43 +434,43 @@ class _Splitter:
 
     def _prefer_end(self, position: int, best: int, last: int) -> int:
         """`_prefer` by position: the cut to take among the token ends from ``position`` to
-        ``best``, the best kind that keeps half the part."""
+        ``best``, the best kind that keeps half the part. The text's line breaks and sentence
+        ends, found once, are looked up by bisection."""
         if best >= last:
             return best
-        text, flat = self.text, self.flat
-        reach = best - position
-        low = self._token_end(position + (reach + 1) // 2)  # the first end that keeps half
-        found = _NOT_SPACE_FLAT.search(flat, best)
-        after = found.start() if found else len(text)  # where the next token starts
+        flat = self.flat
+        low = self._token_end(position + (best - position + 1) // 2)  # the first end keeping half
+        lines, sentences = self._break_positions()
         line = -1
-        if _LINE_BREAK_CHAR.search(text, low, after):
-            counts: dict[int, int] = {}
-            for match in _LINE_BREAK.finditer(text, low, after):
-                # The gap holding it follows the token that ends at the last non-space.
-                before = _LAST_NOT_SPACE_FLAT.search(flat, low - 1, match.start())
-                assert before is not None
-                counts[before.end()] = counts.get(before.end(), 0) + 1
-            paragraph = max((k for k, n in counts.items() if n >= 2), default=-1)
-            if paragraph >= 0:
-                return paragraph
-            line = max(counts)
-        # The last sentence end after a token in reach (and after that line break): a
-        # sentence mark, maybe closing marks, then whitespace. Each mark found from the end
-        # (a few searches in C) is checked; the ends only fall as the marks do.
+        if lines:
+            found = _NOT_SPACE_FLAT.search(flat, best)
+            after = found.start() if found else len(flat)  # where the next token starts
+            first, stop = bisect_left(lines, low), bisect_left(lines, after)
+            if first < stop:
+                counts: dict[int, int] = {}
+                previous = key = -1
+                for at in lines[first:stop]:
+                    # The gap holding it follows the token that ends at the last non-space
+                    # before it: walked back to, or to the line break before it in the same
+                    # gap, which has the same (so a long gap is walked once).
+                    known, key = key, at
+                    while flat[key - 1] == " ":
+                        key -= 1
+                        if key == previous:
+                            key = known
+                            break
+                    previous = at
+                    counts[key] = counts.get(key, 0) + 1
+                paragraph = max((k for k, n in counts.items() if n >= 2), default=-1)
+                if paragraph >= 0:
+                    return paragraph
+                line = max(counts)
+        # The last sentence end at or before the cut (it is a token end: whitespace follows),
+        # if it keeps half the part and comes after that line break.
         floor = line + 1 if line >= 0 else low
-        stop = best
-        while True:
-            mark = max(map(text.rfind, _SENTENCE_MARK_LIST, repeat(position), repeat(stop)))
-            if mark < 0:
-                break
-            end = mark + 1
-            while text[end] in _CLOSING_MARKS:
-                end += 1
-            if end < floor:
-                break
-            if flat[end] == " ":
-                return end
-            stop = mark
+        q = bisect_right(sentences, best) - 1
+        if q >= 0 and sentences[q] >= floor:
+            return sentences[q]
         return line if line >= 0 else best
 
     def _prefer(self, i: int, best: int, position: int) -> int:

@@ -243,34 +243,44 @@ class XLedger:
     whitespace boundaries holds exactly the URLs and emoji sequences the whole text holds
     there: its weight is the plain weight of its code points plus, for each of them, its own
     weight minus its plain one. The splitter asks this instead of measuring every candidate.
+
+    With at most one weight class (every shipped config: v1 has none, v2 and v3 one), the
+    text falls into pieces alternating between code points of the default weight and runs of
+    the class's: running weights at the pieces' bounds give the plain weight of ``text[:p]``
+    by one bisection (the weight at the start of p's piece, plus p's distance into it times
+    that piece's weight), found in C by one split and two running totals.
     """
 
     def __init__(self, text: str, config: str) -> None:
         self.text = text
-        self.weigher = _weigher(config)
-        counted = _counted(text, self.weigher)
+        self.weigher = weigher = _weigher(config)
+        counted = _counted(text, weigher)
         self.starts = [start for start, _, _ in counted]
         self.ends = [end for _, end, _ in counted]
-        self.adjust = [0]
-        plain, remembered = self.weigher.plain, self.weigher.plain_piece
+        self.adjust = adjust = [0]
+        plain, remembered = weigher.plain, weigher.plain_piece
         for start, end, weight in counted:
             piece = text[start:end]
             weighed = remembered(piece) if len(piece) <= _REMEMBERED else plain(piece)
-            self.adjust.append(self.adjust[-1] + weight - weighed)
-        # With one weight class (every shipped config but v1, which has none), the runs of that
-        # class's code points, found once, give any piece's count of them by two bisections.
-        # Split at the runs, the text alternates between other code points and a run: running
-        # totals of the pieces' lengths place every run, without a Python step per run.
-        self.runs: tuple[list[int], list[int], list[int]] | None = None
-        # The pieces' lengths, kept for `reach` (with no weight class, the text is one piece).
-        self._lengths: list[int] | None = [len(text)] if not self.weigher.runs else None
-        if len(self.weigher.runs) == 1:
-            pieces = self.weigher.split_runs[0][1].split(text)
-            self._lengths = list(map(len, pieces))
-            bounds = list(accumulate(self._lengths))
-            before = list(accumulate(map(len, pieces[1::2]), initial=0))
-            self.runs = (bounds[0:-1:2], bounds[1::2], before)
-        self._prefix: _Prefix | None = None
+            adjust.append(adjust[-1] + weight - weighed)
+        # None with more than one weight class: then each piece is weighed when asked.
+        self.bounds: list[int] | None = None
+        self.rates: list[int] = []
+        self.weights: list[int] = []
+        if len(weigher.runs) <= 1:
+            if weigher.runs:
+                lengths = list(map(len, weigher.split_runs[0][1].split(text)))
+                light: int = weigher.runs[0][0]
+            else:
+                lengths, light = [len(text)], weigher.default
+            # Piece k weighs the default per code point when k is even, the class's when odd;
+            # the 0 after the last piece stands for the text's end.
+            self.rates = [weigher.default, light] * (len(lengths) // 2) + [weigher.default, 0]
+            self.bounds = list(accumulate(lengths, initial=0))
+            self.weights = list(accumulate(map(mul, lengths, self.rates), initial=0))
+        # The weight of the text up to the end of each URL or emoji sequence (index k: the
+        # k-th, 0 for none), for `reach`; it only grows. Worked out on first use.
+        self._at_ends: list[int] | None = None
 
     @staticmethod
     def usable(text: str) -> bool:
@@ -278,28 +288,30 @@ class XLedger:
         separator a URL may hold."""
         return unicodedata.is_normalized("NFC", text) and not _INNER_SEPARATOR.search(text)
 
-    def _in_class_before(self, position: int) -> int:
-        """How many code points of ``text[:position]`` are in the one weight class."""
-        assert self.runs is not None
-        starts, ends, before = self.runs
-        k = bisect_right(starts, position) - 1
-        if k < 0:
-            return 0
-        return before[k] + min(position, ends[k]) - starts[k]
+    def _before(self, position: int) -> int:
+        """The weight of ``text[:position]``, URLs and emoji sequences before it counted whole,
+        for a position not inside one (needs `bounds`)."""
+        bounds = self.bounds
+        assert bounds is not None
+        j = bisect_right(bounds, position) - 1
+        return (
+            self.weights[j]
+            + (position - bounds[j]) * self.rates[j]
+            + self.adjust[bisect_left(self.starts, position)]
+        )
 
     def length(self, start: int, end: int, suffix: str = "") -> int:
         """The weighted length of ``text[start:end] + suffix``, for ``start`` and ``end`` at
         whitespace boundaries (or the text's ends) and a ``suffix`` of ASCII that begins with
         a space (thread numbering)."""
         weigher = self.weigher
-        first = bisect_left(self.starts, start)
-        last = bisect_left(self.starts, end)
-        if self.runs is not None:
-            light = self._in_class_before(end) - self._in_class_before(start)
-            plain = light * weigher.runs[0][0] + (end - start - light) * weigher.default
+        if self.bounds is not None:
+            total = self._before(end) - self._before(start)
         else:
-            plain = weigher.plain(self.text[start:end])
-        total = plain + self.adjust[last] - self.adjust[first] + weigher.plain(suffix)
+            first = bisect_left(self.starts, start)
+            last = bisect_left(self.starts, end)
+            total = weigher.plain(self.text[start:end]) + self.adjust[last] - self.adjust[first]
+        total += weigher.plain(suffix)
         return -(-total // weigher.scale)
 
     def test(self, start: int, cap: int, suffix: str = "") -> Callable[[int], bool]:
@@ -308,31 +320,25 @@ class XLedger:
         weigher = self.weigher
         adjust, adjust_starts = self.adjust, self.starts
         # A weight rounded up is at most the cap exactly when the weight is at most cap x scale.
-        room = cap * weigher.scale + adjust[bisect_left(adjust_starts, start)]
+        room = cap * weigher.scale
         if suffix:
             room -= weigher.plain(suffix)
-        if self.runs is None:
+        bounds = self.bounds
+        if bounds is None:
             text, plain = self.text, weigher.plain
+            room += adjust[bisect_left(adjust_starts, start)]
 
             def weighed(end: int) -> bool:
                 return plain(text[start:end]) + adjust[bisect_left(adjust_starts, end)] <= room
 
             return weighed
-        starts, ends, before = self.runs
-        light, heavy = weigher.runs[0][0], weigher.default
-        k = bisect_right(starts, start) - 1
-        inside = before[k] + min(start, ends[k]) - starts[k] if k >= 0 else 0
-        room += inside * (light - heavy) + start * heavy
+        room += self._before(start)
+        weights, rates = self.weights, self.rates
 
-        # The plain weight of text[:end] is its code points at the default weight, less the
-        # difference for those in the class; text[:start]'s is taken off the room above.
         def counted(end: int) -> bool:
-            k = bisect_right(starts, end) - 1
-            inside = before[k] + min(end, ends[k]) - starts[k] if k >= 0 else 0
-            return (
-                end * heavy + inside * (light - heavy) + adjust[bisect_left(adjust_starts, end)]
-                <= room
-            )
+            j = bisect_right(bounds, end) - 1
+            weight = weights[j] + (end - bounds[j]) * rates[j]
+            return weight + adjust[bisect_left(adjust_starts, end)] <= room
 
         return counted
 
@@ -340,14 +346,7 @@ class XLedger:
     def reaches(self) -> bool:
         """Whether `reach` answers: the config has at most one weight class (every shipped
         one does)."""
-        return self._lengths is not None
-
-    def _prefixes(self) -> _Prefix:
-        """The running weights `reach` inverts, worked out on its first call."""
-        if self._prefix is None:
-            assert self._lengths is not None
-            self._prefix = _Prefix(self._lengths, self.weigher, self.ends, self.adjust)
-        return self._prefix
+        return self.bounds is not None
 
     def reach(self, start: int, cap: int, suffix: str = "") -> int:
         """The last position ``p`` not inside a URL or emoji sequence such that
@@ -359,61 +358,28 @@ class XLedger:
         end of the longest part from ``start`` that fits: the splitter takes it from here
         instead of trying candidate ends. Needs `reaches`.
         """
-        prefix = self._prefixes()
-        weigher = self.weigher
-        room = cap * weigher.scale + prefix.weight(start)
-        room += self.adjust[bisect_left(self.starts, start)]
+        bounds, weights, rates = self.bounds, self.weights, self.rates
+        assert bounds is not None
+        starts, adjust = self.starts, self.adjust
+        room = cap * self.weigher.scale + self._before(start)
         if suffix:
-            room -= weigher.plain(suffix)
-        return prefix.last_within(room, self.starts, self.adjust, len(self.text))
-
-
-class _Prefix:
-    """Running weights of a whole text for `XLedger.reach`, which inverts them.
-
-    The text falls into pieces alternating between code points of the default weight and
-    runs of the weight class: the plain weight of ``text[:p]`` is the running weight at the
-    start of p's piece plus p's distance into it times that piece's weight. With a URL or
-    emoji sequence counted as a whole, the weight of ``text[:p]`` is that plus the running
-    adjustment of those starting before ``p``; at the end of each it is kept in ``at_ends``
-    (index ``k``: the weight at the end of the ``k``-th, 0 for none), which only grows.
-    """
-
-    def __init__(
-        self, lengths: list[int], weigher: _Weigher, ends: list[int], adjust: list[int]
-    ) -> None:
-        light: int = weigher.runs[0][0] if weigher.runs else weigher.default
-        pieces = len(lengths)
-        # Piece k weighs the default per code point when k is even, the class's when odd; the
-        # 0 after the last piece stands for the text's end.
-        rates: list[int] = [weigher.default, light] * (pieces // 2) + [weigher.default, 0]
-        bounds = list(accumulate(lengths, initial=0))
-        weights: list[int] = list(accumulate(map(mul, lengths, rates), initial=0))
-        self.rates, self.bounds, self.weights = rates, bounds, weights
-        self.at_ends = at_ends = [0]
-        for k, end in enumerate(ends, 1):
-            j = bisect_right(bounds, end) - 1
-            at_ends.append(weights[j] + (end - bounds[j]) * rates[j] + adjust[k])
-
-    def weight(self, position: int) -> int:
-        """The plain weight of ``text[:position]`` (URLs and emoji weighed code point by code
-        point)."""
-        j = bisect_right(self.bounds, position) - 1
-        return self.weights[j] + (position - self.bounds[j]) * self.rates[j]
-
-    def last_within(self, room: int, starts: list[int], adjust: list[int], size: int) -> int:
-        """The last position ``p`` not inside a URL or emoji sequence whose weight (URLs and
-        emoji counted whole) is at most ``room``; -1 when none."""
-        # The URLs and emoji sequences wholly before p: as many as end at or before a
-        # weight within room. p then lies between the end of the last of them and the start
-        # of the next, where the weight is the plain one plus their adjustment.
-        k = bisect_right(self.at_ends, room) - 1
+            room -= self.weigher.plain(suffix)
+        at_ends = self._at_ends
+        if at_ends is None:
+            at_ends = self._at_ends = [0]
+            for k, end in enumerate(self.ends, 1):
+                j = bisect_right(bounds, end) - 1
+                at_ends.append(weights[j] + (end - bounds[j]) * rates[j] + adjust[k])
+        # The URLs and emoji sequences wholly before p: as many as end at or before a weight
+        # within room. p then lies between the end of the last of them and the start of the
+        # next, where the weight is the plain one plus their adjustment.
+        k = bisect_right(at_ends, room) - 1
         if k < 0:
             return -1
         plain = room - adjust[k]
-        j = bisect_right(self.weights, plain) - 1
-        if j == len(self.weights) - 1:
-            position = size
+        j = bisect_right(weights, plain) - 1
+        if j == len(weights) - 1:
+            position = len(self.text)
         else:  # inside piece j, whose weights run from weights[j] below to weights[j + 1] above
-            position = self.bounds[j] + (plain - self.weights[j]) // self.rates[j]
+            position = bounds[j] + (plain - weights[j]) // rates[j]
         return min(position, starts[k]) if k < len(starts) else position

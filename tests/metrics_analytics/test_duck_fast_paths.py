@@ -27,6 +27,7 @@ from brandkit.metrics import (
     MetricSample,
     MetricsQueries,
     MetricsStore,
+    _duck,
 )
 from brandkit.metrics import _queries as q
 from tests.metrics_analytics._data import edge_samples
@@ -319,3 +320,29 @@ def test_a_copy_without_the_derived_tables_is_completed_on_opening(
         conn.execute("DROP TABLE metrics_changes")
     with Analytics(trap_store, path) as analytics:  # a refresh rebuilds it too
         _same_fast_paths(trap_store, analytics)
+    # A copy whose table lacks a column that latest() reads (made before it existed).
+    for column in ("stamp_key", "kind_key"):
+        with duckdb.connect(str(path)) as conn:
+            conn.execute(f"ALTER TABLE metrics_latest_rows DROP COLUMN {column}")
+        with Analytics(trap_store, path, refresh=False) as analytics:
+            _same_fast_paths(trap_store, analytics)
+
+
+def test_samples_made_from_rows_are_the_class_own() -> None:
+    # latest() builds samples by setting their slots (see _trusted_sample_makers): they
+    # must be what MetricSample(...) makes, field for field, and stay frozen.
+    at = datetime(2026, 2, 1, 12, 30, 0, 5, tzinfo=UTC)
+    args = ("x", "x:brand", "likes", 3.5, at, "p1", "favourite_count", True, None, "d1", "", at)
+    made = _duck._make_sample(*args)
+    parts = _duck._sample_from_parts(
+        (args[0], args[1], args[5], args[9], args[10], args[11]), args[2:3] + args[6:9], 3.5, at
+    )
+    expected = MetricSample(*args)
+    for sample in (made, parts):
+        assert type(sample) is MetricSample
+        assert attrs.asdict(sample) == attrs.asdict(expected)
+        assert repr(sample) == repr(expected)
+        assert hash(sample) == hash(expected)
+        assert sample.fetched_at.tzinfo is UTC
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            sample.value = 1.0  # type: ignore[misc]

@@ -210,13 +210,15 @@ def test_render_gives_each_part_the_length_and_limit_a_check_gives(platform: str
 
 
 def test_bluesky_links_and_tags_searched_word_by_word_match_the_full_scans() -> None:
-    """`_url_matches` and `_tag_matches` (the words that can hold a link or a tag) find what
-    the detectors' scans over the whole text find, and `_SPACES` is JavaScript's whitespace."""
+    """`_url_matches` and `_tag_matches`, and the ``re`` scans for mentions and cashtags, find
+    what the detectors' upstream patterns find scanning the whole text (``regex``), and
+    `_SPACES` is JavaScript's whitespace."""
     from brandkit.text import _bluesky
 
     alphabet = [" ", "\n", "(", ")", ".", "a", "x.y", "http://", "https://a", "example.com"]
     alphabet += ["日本", "\u3000", "\ufeff", "\xa0", "-", "/", "a.b.", "\u200b", "\x1c", "@"]
     alphabet += ["#", "＃", "1", "!", "\ufe0f", "tag", "#x", "\u2060", ":", "//"]
+    alphabet += ["@", "@al", "@a.b", "$", "$AB", "$abcde", "_", "’", "\u2028", "Http://", "-x"]
     rng = random.Random(19)
     samples = [
         "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(40000)
@@ -227,6 +229,14 @@ def test_bluesky_links_and_tags_searched_word_by_word_match_the_full_scans() -> 
         assert [(m.span(), m.group(2)) for m in _bluesky._url_matches(sample)] == urls
         tags = [(m.span(), m.group(2)) for m in _bluesky.TAG.finditer(sample)]
         assert [(m.span(), m.group(2)) for m in _bluesky._tag_matches(sample)] == tags
+        for upstream, at_start, after in (
+            (_bluesky.MENTION, _bluesky._MENTION_AT_START, _bluesky._MENTION_AFTER),
+            (_bluesky.CASHTAG, _bluesky._CASHTAG_AT_START, _bluesky._CASHTAG_AFTER),
+            (_bluesky.URL, _bluesky._URL_AT_START, _bluesky._URL_AFTER),
+        ):
+            expected = [(*m.groups(), m.span()) for m in upstream.finditer(sample)]
+            found = _bluesky._scan(at_start, after, sample)
+            assert [(*m.groups(), m.span()) for m in found] == expected, (sample, upstream)
     every = "".join(map(chr, range(0x110000))).encode("utf-8", "surrogatepass")
     chars = every.decode("utf-8", "surrogatepass")
     assert frozenset(regex.findall(_bluesky._S, chars)) == _bluesky._SPACES

@@ -24,6 +24,7 @@ the one that starts first (then the longer) is kept.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import regex
@@ -66,32 +67,42 @@ def is_valid_domain(domain: str) -> bool:
     return bool(dot) and tld in bluesky_tlds()
 
 
-# What a link needs ("." in a domain, or "://"), and whitespace searched forwards and back.
-_LINK_POINT = regex.compile(r"\.|://")
-_SPACE_AFTER = regex.compile(_S)
-_SPACE_BEFORE = regex.compile(_S, regex.REVERSE)
+# MENTION, URL and CASHTAG hold nothing the ``re`` module lacks, and each begins with the
+# text's start, whitespace or "(": a scan by ``re`` for the whitespace or "(" (one class,
+# which it skips through in C), after a match of the rest at the very start, finds what the
+# upstream pattern's scan finds (the start's alternative is tried first, as upstream does).
+_MENTION_BODY = (
+    r"(@)([a-zA-Z0-9.-]+)"
+    r"(?:(?<=[a-zA-Z0-9_])(?![a-zA-Z0-9_])|(?<![a-zA-Z0-9_])(?=[a-zA-Z0-9_]))"
+)
+_URL_BODY = (
+    rf"(([hH][tT][tT][pP][sS]?://{_NS}+)"
+    rf"|((?P<domain>[a-zA-Z][a-zA-Z0-9]*(\.[a-zA-Z0-9]+)+){_NS}*))"
+)
+_CASHTAG_BODY = rf"\$([A-Za-z][A-Za-z0-9]{{0,4}})(?={_S}|\Z|[.,;:!?)\"'\u2019])"
+_MENTION_AT_START = re.compile(f"(){_MENTION_BODY}")
+_MENTION_AFTER = re.compile(f"([{_WS}(]){_MENTION_BODY}")
+_URL_AT_START = re.compile(f"(){_URL_BODY}")
+# The lookahead (what either kind of link begins with) lets most words fail at once.
+_URL_AFTER = re.compile(f"([{_WS}(])(?=[hH]|[a-zA-Z][a-zA-Z0-9]*\\.){_URL_BODY}")
+_CASHTAG_AT_START = re.compile(f"(){_CASHTAG_BODY}")
+_CASHTAG_AFTER = re.compile(f"([{_WS}(]){_CASHTAG_BODY}")
 
 
-def _url_matches(text: str) -> list[regex.Match[str]]:
-    """What ``URL.finditer(text)`` finds, searching only the words that can hold a link.
-
-    A match begins at the text's start, at whitespace or at "(", and holds no whitespace after
-    its first character, so the scan over the whole text finds, in each word, what a scan
-    from the whitespace before that word to the end of the word finds; a word without "." or
-    "://" holds none. Most words have neither, and are skipped in one search.
-    """
-    found: list[regex.Match[str]] = []
-    done = 0  # the end of the last word searched
-    for point in _LINK_POINT.finditer(text):
-        at = point.start()
-        if at < done:
-            continue  # in the word just searched
-        space = _SPACE_BEFORE.search(text, done, at)
-        start = space.start() if space else done
-        space = _SPACE_AFTER.search(text, at)
-        done = space.start() if space else len(text)
-        found.extend(URL.finditer(text, start, done))
+def _scan(at_start: re.Pattern[str], after: re.Pattern[str], text: str) -> list[re.Match[str]]:
+    """What the upstream ``(^|\\s|\\()...`` pattern's ``finditer`` finds, from the pattern's
+    rest matched at the text's start and its scan after whitespace or "(" from there on."""
+    first = at_start.match(text)
+    if first is None:
+        return list(after.finditer(text))
+    found = [first]
+    found.extend(after.finditer(text, first.end()))
     return found
+
+
+def _url_matches(text: str) -> list[re.Match[str]]:
+    """What ``URL.finditer(text)`` finds (see `_scan`)."""
+    return _scan(_URL_AT_START, _URL_AFTER, text)
 
 
 _HASH = regex.compile("[#＃]")
@@ -121,7 +132,7 @@ def _spans(text: str) -> list[tuple[int, int, int, dict[str, Any]]]:
     """Detected ranges as (start, end, rank, feature), code point offsets, in detection order."""
     found: list[tuple[int, int, int, dict[str, Any]]] = []
     if "@" in text:
-        for m in MENTION.finditer(text):
+        for m in _scan(_MENTION_AT_START, _MENTION_AFTER, text):
             handle = m.group(3)
             if is_valid_domain(handle) or handle.endswith(".test"):
                 start = m.start(2)
@@ -143,18 +154,18 @@ def _spans(text: str) -> list[tuple[int, int, int, dict[str, Any]]]:
                 end -= 1
             found.append((start, end, 0, {"$type": LINK, "uri": uri}))
     if "#" in text or "＃" in text:
-        for m in _tag_matches(text):
-            tag = m.group(2)
+        for hashed in _tag_matches(text):
+            tag = hashed.group(2)
             if not tag:
                 continue
             # JavaScript's trim() is a no-op here: the tag holds no JavaScript whitespace.
             tag = _TRAILING_PUNCTUATION.sub("", tag)
             if not tag or grapheme_len(tag) > TAG_MAX_GRAPHEMES or utf8_len(tag) > TAG_MAX_BYTES:
                 continue
-            start = m.start() + len(m.group(1))
+            start = hashed.start() + len(hashed.group(1))
             found.append((start, start + 1 + len(tag), 2, {"$type": TAG_TYPE, "tag": tag}))
     if "$" in text:
-        for m in CASHTAG.finditer(text):
+        for m in _scan(_CASHTAG_AT_START, _CASHTAG_AFTER, text):
             ticker = m.group(2).upper()
             start = m.start() + len(m.group(1))
             found.append(

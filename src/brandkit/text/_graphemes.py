@@ -47,12 +47,20 @@ def offset_map(text: str, positions: Iterable[int], *, unit: str) -> dict[int, i
 
     Walks the text once, so converting many offsets costs one pass.
     """
-    measure = utf8_len if unit == "utf8" else utf16_len
+    if text.isascii():  # every unit is a code point
+        return {pos: pos for pos in positions}
     result: dict[int, int] = {}
     last_cp = 0
     last_unit = 0
+    if unit == "utf8":
+        for pos in sorted(set(positions)):
+            piece = text[last_cp:pos]
+            last_unit += len(piece) if piece.isascii() else utf8_len(piece)
+            last_cp = pos
+            result[pos] = last_unit
+        return result
     for pos in sorted(set(positions)):
-        last_unit += measure(text[last_cp:pos])
+        last_unit += utf16_len(text[last_cp:pos])
         last_cp = pos
         result[pos] = last_unit
     return result

@@ -153,10 +153,13 @@ QUERIES: dict[str, Query] = {
     "engagement until": lambda s: s.engagement(until=MID),
     "engagement window": lambda s: s.engagement(platform="mastodon", since=T0, until=MID),
     "engagement nothing": lambda s: s.engagement(platform="nowhere"),
+    "engagement post and account": lambda s: s.engagement(post_id="same", account="brand"),
+    "engagement campaign c": lambda s: s.engagement(campaign="c", platform="x"),
     "best times": lambda s: s.best_times(),
     "best times sao paulo": lambda s: s.best_times(tz="America/Sao_Paulo"),
     "best times -3h until": lambda s: s.best_times(tz=timezone(timedelta(hours=-3)), until=MID),
     "best times account": lambda s: s.best_times(account="other", campaign="c"),
+    "best times platform": lambda s: s.best_times(platform="mastodon", tz="Asia/Tokyo"),
     "latest": lambda s: s.latest(),
     "latest all": lambda s: s.latest(scope="all"),
     "latest account": lambda s: s.latest(scope="account", platform="x"),
@@ -319,6 +322,10 @@ def test_a_copy_without_the_derived_tables_is_completed_on_opening(
     with duckdb.connect(str(path)) as conn:
         conn.execute("DROP TABLE metrics_changes")
     with Analytics(trap_store, path) as analytics:  # a refresh rebuilds it too
+        _same_fast_paths(trap_store, analytics)
+    with duckdb.connect(str(path)) as conn:
+        conn.execute("DROP TABLE metrics_post_engagement")
+    with Analytics(trap_store, path, refresh=False) as analytics:
         _same_fast_paths(trap_store, analytics)
     # A copy whose table lacks a column that latest() reads (made before it existed).
     for column in ("stamp_key", "kind_key"):

@@ -466,7 +466,7 @@ class Analytics(MetricsQueries):
         """
         f = Filter.of("engagement", PostWhere, where, scope="posts")
         with self._reading() as conn, _no_gc():
-            rows = conn.execute(*_engagement_sql(f)).fetchall()
+            rows = conn.execute(*_post_rows(f)).fetchall()
         if not rows:
             return []
         with _no_gc():
@@ -497,7 +497,7 @@ class Analytics(MetricsQueries):
         f = Filter.of("best_times", CampaignWhere, where, scope="posts")
         with self._reading() as conn, _no_gc():
             rows = conn.execute(
-                *_engagement_sql(
+                *_post_rows(
                     f,
                     columns="p.posted_at, p.e, rate",
                     where="p.posted_at IS NOT NULL AND p.e IS NOT NULL",
@@ -650,6 +650,7 @@ class Analytics(MetricsQueries):
             ") AS l ON l.series_id = x.series_id AND l.m = x.fetched_at"
         )
         duck.execute(_LATEST_ROWS)
+        _build_post_engagement(duck)
         _update_changes(duck, mark if _has_table(duck, "metrics_changes") else None)
         newest = duck.execute("SELECT MAX(fetched_at) FROM metrics_samples").fetchone()
         duck.execute("DELETE FROM metrics_meta WHERE key IN ('watermark', 'source')")
@@ -667,17 +668,20 @@ def _has_table(duck: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 
 def _ensure_latest_rows(duck: duckdb.DuckDBPyConnection) -> None:
-    """Build the tables a refresh derives (``metrics_latest_rows``, ``metrics_changes``)
-    if this copy lacks them or a column of them (made by an older brandkit, or never
-    refreshed)."""
+    """Build the tables a refresh derives (``metrics_latest_rows``,
+    ``metrics_post_engagement``, ``metrics_changes``) if this copy lacks them or a column
+    of them (made by an older brandkit, or never refreshed)."""
     marks = ", ".join("?" for _ in _LATEST_ROWS_KEYS)
     row = duck.execute(
         "SELECT COUNT(*) FROM information_schema.columns "  # noqa: S608
         f"WHERE table_name = 'metrics_latest_rows' AND column_name IN ({marks})",
         list(_LATEST_ROWS_KEYS),
     ).fetchone()
-    if row is None or row[0] != len(_LATEST_ROWS_KEYS):
+    rebuilt = row is None or row[0] != len(_LATEST_ROWS_KEYS)
+    if rebuilt:
         duck.execute(_LATEST_ROWS)
+    if rebuilt or not _has_table(duck, "metrics_post_engagement"):
+        _build_post_engagement(duck)
     if not _has_table(duck, "metrics_changes"):
         _update_changes(duck, None)
 
@@ -961,6 +965,47 @@ _POST_COLUMNS = (
 )
 
 
+# `_engagement_sql`'s order (most engaged first; ``+ 0.0`` makes -0.0 sort as 0.0).
+_POST_ORDER = "COALESCE(p.e, 0.0) + 0.0 DESC, p.platform, p.account, p.post_id"
+
+
+def _build_post_engagement(duck: duckdb.DuckDBPyConnection) -> None:
+    """(Re)build ``metrics_post_engagement``: every post's `_engagement_sql` row without a
+    filter, numbered in its order (``ord``), from ``metrics_latest_rows`` (built first).
+
+    A post's row depends only on its own series and its account's follower counts, so
+    the rows of a platform, an account or a post id are this table's rows of it: what
+    `engagement` and `best_times` read when no period and no campaign is asked (a
+    campaign is stamped per series, so it may cover only some of a post's metrics).
+    """
+    sql, params = _engagement_sql(
+        Filter(scope="posts"),
+        columns=f"{_POST_COLUMNS}, row_number() OVER (ORDER BY {_POST_ORDER}) AS ord",
+    )
+    duck.execute(f"CREATE OR REPLACE TABLE metrics_post_engagement AS {sql}", params)
+
+
+def _post_rows(
+    f: Filter, *, columns: str = _POST_COLUMNS, where: str = "true"
+) -> tuple[str, list[Any]]:
+    """`_engagement_sql`'s statement for ``f``, or the same rows read from
+    ``metrics_post_engagement`` when ``f`` names no period and no campaign."""
+    if f.since is not None or f.until is not None or f.campaign is not None:
+        return _engagement_sql(f, columns=columns, where=where)
+    clauses = [where]
+    params: list[Any] = []
+    for column in ("platform", "account", "post_id"):
+        value = getattr(f, column)
+        if value is not None:
+            clauses.append(f"p.{column} = ?")
+            params.append(value)
+    sql = (
+        f"SELECT {columns} FROM metrics_post_engagement AS p "  # noqa: S608
+        f"WHERE {' AND '.join(clauses)} ORDER BY p.ord"
+    )
+    return sql, params
+
+
 def _engagement_sql(
     f: Filter, *, columns: str = _POST_COLUMNS, where: str = "true"
 ) -> tuple[str, list[Any]]:
@@ -1042,7 +1087,7 @@ def _engagement_sql(
             FROM j
         ) AS p
         WHERE {where}
-        ORDER BY COALESCE(p.e, 0.0) + 0.0 DESC, p.platform, p.account, p.post_id
+        ORDER BY {_POST_ORDER}
     """  # noqa: S608
     return sql, params
 

@@ -182,11 +182,14 @@ class Analytics(MetricsQueries):
     the store since (a back-filled history), the samples are copied again in full. Rows
     are read from SQLite in bounded batches, so memory does not grow with the history.
     Each refresh also rebuilds what the fast queries read: each series' latest sample with
-    its series (for `latest`, `totals`, `unavailable`, `engagement` without a period) and
-    each sample's difference to its series' previous value (for `series` without
-    ``since``; only the new samples' are recomputed). Queries answer from the copy as of
-    the last refresh; the store keeps taking samples meanwhile (ingest is unchanged). One
-    process should refresh a given copy at a time.
+    its series (for `latest`, `posts`, `latest_of`, `totals`, `unavailable` without a
+    period), every post's engagement row in order (for `engagement` and `best_times`
+    without a period or a campaign) and each sample's difference to its series' previous
+    value (for `series` without ``since``; only the new samples' are recomputed). A report
+    reads `posts` and the `latest_of` the posts it shows, not every post's `latest`
+    samples: at 5 million samples that is 250,000 objects fewer. Queries answer from the
+    copy as of the last refresh; the store keeps taking samples meanwhile (ingest is
+    unchanged). One process should refresh a given copy at a time.
 
     Sums of non-integer values may differ from SQLite's in the last bits (DuckDB adds in
     another order); counts, which metrics are, add up exactly.

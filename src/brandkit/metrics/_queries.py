@@ -16,9 +16,9 @@ analytics copy keeps one), is the connection's `Dialect`.
 
 Each query is one SQL statement where SQLite can do the work (latest values, totals, sums
 over time) and plain Python where the data is already small (per-post engagement, follower
-look-ups, weekday × hour slots). `Analytics` answers four queries (``latest``,
-``engagement``, ``best_times`` and ``series``) with DuckDB statements of its own over the
-tables its refresh keeps; tests compare their answers with these.
+look-ups, weekday × hour slots). `Analytics` answers six queries (``latest``, ``posts``,
+``latest_of``, ``engagement``, ``best_times`` and ``series``) with DuckDB statements of its
+own over the tables its refresh keeps; tests compare their answers with these.
 """
 
 from __future__ import annotations

@@ -411,3 +411,22 @@ def test_line_breaks_found_from_a_class_are_those_of_the_alternation() -> None:
         sample = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
         expected = [m.span() for m in upstream.finditer(sample)]
         assert [m.span() for m in _split._LINE_BREAK.finditer(sample)] == expected, repr(sample)
+
+
+def test_joining_code_points_split_in_two_are_those_of_the_regex_class() -> None:
+    """`_joining_positions` (a ``re`` class up to U+FFFF, a set above) finds what
+    `_JOINING_CHAR` finds: checked on every code point of Unicode, then on mixed strings."""
+    bmp, astral = _split._joining_classes()
+    every = "".join(map(chr, range(0x110000)))
+    expected = {m.start() for m in _split._JOINING_CHAR.finditer(every)}
+    found = {m.start() for m in bmp.finditer(every)}
+    found |= {ord(c) for c in astral}
+    assert found == expected
+    assert not any(at < 0x80 for at in expected)  # an ASCII text has none
+    alphabet = ["a", " ", "日", "\u0301", "\u200d", "🚀", "\U0001f3fd", "\U000e0067", "\U0001f1ef"]
+    alphabet += ["\ufe0f", "\u1100", "\u1161", "\u11a8", "\u0903", "\U00011000", "\U0001d165"]
+    rng = random.Random(9)
+    for _ in range(3000):
+        sample = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        expected_positions = [m.start() for m in _split._JOINING_CHAR.finditer(sample)]
+        assert _split._joining_positions(sample) == expected_positions, repr(sample)

@@ -210,6 +210,22 @@ def resolve(platform: str, options: Mapping[str, Any]) -> tuple[_Platform, dict[
 _RESOLVED_DEFAULTS: dict[str, tuple[_Platform, Mapping[str, Any]]] = {}
 
 
+def resolved(platform: str, options: Mapping[str, Any]) -> tuple[_Platform, Mapping[str, Any]]:
+    """`resolve`, with the defaults of a platform resolved and checked once, not on every
+    call without options (the mapping given back is then read-only and shared).
+
+    Raises:
+        ConfigurationError: as `resolve`.
+    """
+    if not options and isinstance(platform, str):
+        found = _RESOLVED_DEFAULTS.get(platform)
+        if found is None:
+            spec, merged = resolve(platform, options)
+            found = _RESOLVED_DEFAULTS[platform] = (spec, MappingProxyType(merged))
+        return found
+    return resolve(platform, options)
+
+
 def count(text: str, platform: str, **options: Any) -> int:
     """The length of ``text`` as ``platform`` measures it.
 
@@ -228,14 +244,7 @@ def count(text: str, platform: str, **options: Any) -> int:
         ConfigurationError: unknown platform (the message names the known ones), unknown
             option, or an option of the wrong type.
     """
-    if not options and isinstance(platform, str):
-        # The defaults are resolved and checked once per platform, not on every call.
-        resolved = _RESOLVED_DEFAULTS.get(platform)
-        if resolved is None:
-            spec, merged = resolve(platform, options)
-            resolved = _RESOLVED_DEFAULTS[platform] = (spec, MappingProxyType(merged))
-        return resolved[0].length(text, resolved[1])
-    spec, merged = resolve(platform, options)
+    spec, merged = resolved(platform, options)
     return spec.length(text, merged)
 
 

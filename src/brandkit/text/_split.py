@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from functools import cache
 from itertools import accumulate, compress, count
 from operator import add
 from typing import Any
@@ -45,7 +46,7 @@ from brandkit.text._platforms import (
     _Platform,
     _problems,
     _result,
-    resolve,
+    resolved,
 )
 from brandkit.text._urls import extract_urls
 from brandkit.text._x import XLedger
@@ -601,13 +602,61 @@ _SPACE = regex.compile(r"[\s\x1c-\x1f]")
 _SPACE_BEFORE = regex.compile(r"[\s\x1c-\x1f]", regex.REVERSE)
 
 
-def _special_tokens(value: str, found: regex.Pattern[str]) -> list[tuple[int, str]]:
-    """The tokens of ``value`` holding a match of ``found``, each as its end and its text:
-    one scan for the code points, two searches for each such token's ends."""
+# Code points above U+FFFF: the one class the ``re`` module tests quickly for them.
+_ASTRAL_CHAR = re.compile("[\U00010000-\U0010ffff]")
+
+
+@cache
+def _joining_classes() -> tuple[re.Pattern[str], frozenset[str]]:
+    """`_JOINING_CHAR` split in two, read from the ``regex`` module's Unicode data: a ``re``
+    class of its code points up to U+FFFF (which ``re`` tests by one table lookup, where
+    ``regex`` tests seven properties) and the set of those above, which lie in planes 1 and
+    14 (a test checks every code point)."""
+    bmp = "".join(map(chr, range(0x10000)))
+    ranges = "".join(
+        f"\\u{m.start():04x}-\\u{m.end() - 1:04x}" for m in regex.finditer(f"{_JOINING}+", bmp)
+    )
+    astral = frozenset(
+        match.group()
+        for plane in (0x10000, 0xE0000)
+        for match in _JOINING_CHAR.finditer("".join(map(chr, range(plane, plane + 0x10000))))
+    )
+    return re.compile(f"[{ranges}]"), astral
+
+
+def _joining_positions(value: str) -> list[int]:
+    """Where `_JOINING_CHAR` matches in ``value``, in order (see `_joining_classes`)."""
+    if value.isascii():
+        return []  # no ASCII character joins a cluster (a test checks)
+    bmp, astral = _joining_classes()
+    found = [m.start() for m in bmp.finditer(value)]
+    more = [m.start() for m in _ASTRAL_CHAR.finditer(value) if m.group() in astral]
+    return sorted(found + more) if more else found
+
+
+def _special_tokens(
+    value: str, found: regex.Pattern[str] | Iterable[int], flat: str | None = None
+) -> list[tuple[int, str]]:
+    """The tokens of ``value`` holding a match of ``found`` (or a character at one of the
+    positions ``found``), each as its end and its text: one scan for the code points, two
+    searches for each such token's ends (a find of " " each way in ``value``'s `_flat` text
+    when given)."""
     out: list[tuple[int, str]] = []
     end = -1
-    for match in found.finditer(value):
-        at = match.start()
+    positions = (
+        (m.start() for m in found.finditer(value)) if isinstance(found, regex.Pattern) else found
+    )
+    if flat is not None:
+        size = len(flat)
+        for at in positions:
+            if at < end:
+                continue  # in the token just taken
+            end = flat.find(" ", at)
+            if end < 0:
+                end = size
+            out.append((end, value[flat.rfind(" ", 0, at) + 1 : end]))
+        return out
+    for at in positions:
         if at < end:
             continue  # in the token just taken
         space = _SPACE.search(value, at)
@@ -631,12 +680,15 @@ class _Offsets:
         return self.sums[bisect_right(self.positions, position)]
 
 
-def _extra_clusters(value: str) -> _Offsets:
+def _extra_clusters(value: str, flat: str | None = None) -> _Offsets:
     """Clusters minus code points of ``value`` up to a position, for positions at token
-    boundaries (a CR LF counts one, a token with joining code points what it measures)."""
+    boundaries (a CR LF counts one, a token with joining code points what it measures);
+    ``flat``: ``value``'s `_flat` text, when known."""
     amounts = [
         (end, grapheme_len(token) - len(token))
-        for end, token in _special_tokens(value, _JOINING_CHAR)
+        for end, token in _special_tokens(
+            value, _JOINING_CHAR if flat is None else _joining_positions(value), flat
+        )
     ]
     at = value.find("\r\n")
     while at >= 0:
@@ -686,10 +738,12 @@ class _Ledger:
         spec: _Platform,
         merged: Mapping[str, Any],
         mixed: bool,
+        flat: str,
     ) -> _Ledger | None:
         """The ledger of ``text`` on ``platform``, or None where pieces would not measure as
         the sum of their parts (then each candidate part is measured); ``mixed``: a grapheme
-        cluster of ``text`` mixes whitespace with its neighbour (`_mixes`)."""
+        cluster of ``text`` mixes whitespace with its neighbour (`_mixes`); ``flat``: its
+        `_flat` text."""
         if platform not in _LEDGER_PLATFORMS:
             return None
         if mixed or (not text.isascii() and _PREPEND.search(text)):
@@ -698,7 +752,7 @@ class _Ledger:
             return None
         cap = spec.limit(merged)
         if platform == "bluesky":
-            return cls(text, platform, cap, _extra_clusters(text))
+            return cls(text, platform, cap, _extra_clusters(text, flat))
         if platform == "threads":
             found = extract_urls(text)
             unique = len({url.url for url in found})
@@ -707,7 +761,7 @@ class _Ledger:
                 links = [(url.start, url.end, url.url) for url in found]
             emoji = [
                 (end, threads_length(token) - len(token))
-                for end, token in _special_tokens(text, _EMOJI_CHAR)
+                for end, token in _special_tokens(text, _EMOJI_CHAR, flat)
             ]
             return cls(text, platform, cap, _Offsets(emoji), links=links, unique_links=unique)
         return cls._mastodon(text, cap, merged)
@@ -872,7 +926,7 @@ def _split(
 ) -> tuple[Measure | None, list[str], list[int] | None]:
     """The parts of ``text``; with ``measured``, also the whole text's `Measure` and each
     part's length (else None for both)."""
-    spec, merged = resolve(platform, options)
+    spec, merged = resolved(platform, options)
     cap = spec.limit(merged)
     size = len(text)
     # X, Mastodon, Bluesky, Threads: one measurement of the whole text answers every candidate
@@ -889,7 +943,7 @@ def _split(
         elif platform in _LEDGER_PLATFORMS:
             flat = _flat(text)
             mixed = _mixes(text, flat)
-            totals = _Ledger.build(text, platform, spec, merged, mixed)
+            totals = _Ledger.build(text, platform, spec, merged, mixed, flat)
     if ledger is not None:
         length = ledger.length(0, size)
     elif totals is not None:
@@ -907,7 +961,7 @@ def _split(
         elif platform in _LEDGER_PLATFORMS:
             flat = _flat(text)
             mixed = _mixes(text, flat)
-            totals = _Ledger.build(text, platform, spec, merged, mixed)
+            totals = _Ledger.build(text, platform, spec, merged, mixed, flat)
 
     def fits(part: str) -> bool:
         length = spec.length(part, merged)

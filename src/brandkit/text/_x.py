@@ -233,7 +233,7 @@ def weighted_length(text: str, config: str = "v3") -> int:
 _REMEMBERED = 16
 
 # Characters that separate tokens for the splitter but can sit inside a URL's domain.
-_INNER_SEPARATOR = re.compile("[\x1c-\x1f]")
+_INNER_SEPARATORS = ("\x1c", "\x1d", "\x1e", "\x1f")
 
 
 class XLedger:
@@ -286,7 +286,10 @@ class XLedger:
     def usable(text: str) -> bool:
         """Whether pieces of ``text`` measure as the ledger says: NFC already, and no
         separator a URL may hold."""
-        return unicodedata.is_normalized("NFC", text) and not _INNER_SEPARATOR.search(text)
+        # Four finds of one character each cost less than one search for a class of four.
+        return unicodedata.is_normalized("NFC", text) and not any(
+            map(text.__contains__, _INNER_SEPARATORS)
+        )
 
     def _before(self, position: int) -> int:
         """The weight of ``text[:position]``, URLs and emoji sequences before it counted whole,

@@ -173,6 +173,9 @@ def test_re_whitespace_is_regex_whitespace_and_the_separators() -> None:
     ours = {m.start() for m in re.finditer(r"\s", chars)}
     theirs = {m.start() for m in regex.finditer(r"[\s\x1c-\x1f]", chars)}
     assert ours == theirs
+    # The listed whitespace other than a space is \s less the space.
+    listed = {m.start() for m in _split._OTHER_SPACE.finditer(chars)}
+    assert listed == ours - {ord(" ")}
 
 
 def test_the_quick_mixed_cluster_test_agrees_with_the_full_search() -> None:

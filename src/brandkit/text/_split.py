@@ -68,7 +68,11 @@ _SPACE_MARK = regex.compile(
 )
 _PREPEND_SPACE = regex.compile(r"\p{Grapheme_Cluster_Break=Prepend} ")
 # Whitespace other than a space, and a character that is not whitespace.
-_OTHER_SPACE = re.compile(r"[^\S ]")
+# (Listed: ``re`` tests a list of characters faster than ``[^\S ]``; a test checks every code
+# point.)
+_OTHER_SPACE = re.compile(
+    "[\t\n\x0b\x0c\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
 _NOT_SPACE_CHAR = re.compile(r"\S")
 # A CR LF is one line break (the lookbehind joins the LF to its CR): a pattern that begins
 # with a class lets the search skip from candidate to candidate in C.

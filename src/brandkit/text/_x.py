@@ -259,10 +259,16 @@ class XLedger:
         self.ends = [end for _, end, _ in counted]
         self.adjust = adjust = [0]
         plain, remembered = weigher.plain, weigher.plain_piece
+        ascii_weight = weigher.ascii_weight
+        total = 0
         for start, end, weight in counted:
             piece = text[start:end]
-            weighed = remembered(piece) if len(piece) <= _REMEMBERED else plain(piece)
-            adjust.append(adjust[-1] + weight - weighed)
+            if ascii_weight is not None and piece.isascii():  # most URLs: no call
+                total += weight - (end - start) * ascii_weight
+            else:
+                short = end - start <= _REMEMBERED
+                total += weight - (remembered(piece) if short else plain(piece))
+            adjust.append(total)
         # None with more than one weight class: then each piece is weighed when asked.
         self.bounds: list[int] | None = None
         self.rates: list[int] = []

@@ -18,7 +18,7 @@ import regex
 
 from brandkit import Post, render, text
 from brandkit.errors import BrandkitError
-from brandkit.text import _split
+from brandkit.text import _split, _x
 
 _PIECES = [
     "word",
@@ -132,23 +132,28 @@ def test_x_parts_found_by_position_equal_those_found_token_by_token(
     texts = _texts(f"position{numbered}{options}", 120, pieces)
     texts += [f"{value} {'長' * 150} {value}" for value in texts[:6]]
     by_position = _split._Splitter.split_by_position
+    by_reach = _split._Splitter.split_by_reach
     taken = []
 
-    def counted(self: _split._Splitter, fits_from: Any, reach_from: Any = None) -> Any:
-        assert reach_from is not None  # every shipped config can be inverted
-        spans = by_position(self, fits_from, reach_from)
+    def counted(self: _split._Splitter, reach_from: Any) -> Any:
+        spans = by_reach(self, reach_from)
         taken.append(spans is not None)
         return spans
 
-    monkeypatch.setattr(_split._Splitter, "split_by_position", counted)
+    def refused(self: _split._Splitter, fits_from: Any) -> Any:
+        raise AssertionError("every shipped config is inverted: no candidate is tried")
+
+    monkeypatch.setattr(_split._Splitter, "split_by_reach", counted)
+    monkeypatch.setattr(_split._Splitter, "split_by_position", refused)
     reached = [_outcome(text.split, v, "x", numbered=numbered, **options) for v in texts]
     assert sum(taken) > 40  # the path by position was taken, not only its fallback
 
-    def tried(self: _split._Splitter, fits_from: Any, reach_from: Any = None) -> Any:
-        return by_position(self, fits_from)
-
-    monkeypatch.setattr(_split._Splitter, "split_by_position", tried)
+    # As if the measurement could not be inverted: the candidates are tried by position.
+    monkeypatch.setattr(_x.XLedger, "reaches", property(lambda self: False))
+    monkeypatch.setattr(_split._Splitter, "split_by_position", by_position)
+    taken.clear()
     fast = [_outcome(text.split, v, "x", numbered=numbered, **options) for v in texts]
+    assert not taken  # split_by_reach was not asked
     monkeypatch.setattr(_split._Splitter, "split_by_position", lambda self, *args: None)
     slow = [_outcome(text.split, v, "x", numbered=numbered, **options) for v in texts]
     assert reached == slow

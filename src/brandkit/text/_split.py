@@ -327,19 +327,13 @@ class _Splitter:
         return good
 
     def split_by_position(
-        self,
-        fits_from: Callable[[int, int], Callable[[int], bool]],
-        reach_from: Callable[[int, int], int] | None = None,
+        self, fits_from: Callable[[int, int], Callable[[int], bool]]
     ) -> list[tuple[int, int, bool]] | None:
         """`split` for a text where no cluster mixes whitespace with its neighbours and every
         token fits in a part, without listing the tokens: the part's end is searched among
         positions, each probe moved to the end of the token it falls in (one search in C),
         and the better cuts are looked for near the end only. Takes ``fits_from`` as `split`
-        does; None where a token does not fit in a part on its own (`split` cuts it).
-
-        With ``reach_from(start, index)``, the last position where the part from ``start``
-        still fits (the measurement inverted, `XLedger.reach`), the part's end is the last token
-        end at or before it, and no candidate is tried."""
+        does; None where a token does not fit in a part on its own (`split` cuts it)."""
         assert not self.mixed
         text, flat = self.text, self.flat
         size = len(text)
@@ -349,24 +343,6 @@ class _Splitter:
         parts: list[tuple[int, int, bool]] = []
         hint = 256  # code points per part: parts are alike, so the last one is the first guess
         while position < size:
-            if reach_from is not None:
-                reach = reach_from(position, len(parts))
-                if reach >= last:
-                    best = last
-                else:
-                    # The last token end at or before `reach`: a space there or before it
-                    # ends the gap, the gap's start is a token's end.
-                    gap = reach if flat[reach] == " " else flat.rfind(" ", position, reach)
-                    if gap <= position:
-                        return None  # the first token does not fit: it must be cut inside
-                    best = gap
-                    while flat[best - 1] == " ":
-                        best -= 1
-                pick = self._prefer_end(position, best, last)
-                parts.append((position, pick, True))
-                found = _NOT_SPACE_FLAT.search(flat, pick)
-                position = found.start() if found else size
-                continue
             test = fits_from(position, len(parts))
             first = flat.find(" ", position)
             first = size if first < 0 else first
@@ -379,6 +355,42 @@ class _Splitter:
             found = _NOT_SPACE_FLAT.search(flat, pick)
             position = found.start() if found else size
         return parts
+
+    def split_by_reach(
+        self, reach_from: Callable[[int, int], int]
+    ) -> list[tuple[int, int, bool]] | None:
+        """`split_by_position` with no candidate tried: ``reach_from(start, index)`` gives the
+        last position where the part from ``start`` still fits (the measurement inverted,
+        `XLedger.reach`), and the part's longest end is the last token end at or before it.
+        None where a token does not fit in a part on its own (`split` cuts it)."""
+        assert not self.mixed
+        text, flat = self.text, self.flat
+        last = len(text.rstrip())  # where the last token ends (str.isspace is re's \s)
+        parts: list[tuple[int, int, bool]] = []
+        if not last:
+            return parts  # only whitespace
+        found = _NOT_SPACE_FLAT.search(flat)
+        assert found is not None  # a token ends at `last`
+        position = found.start()
+        prefer, append = self._prefer_end, parts.append
+        while True:
+            reach = reach_from(position, len(parts))
+            if reach >= last:
+                append((position, last, True))
+                return parts
+            # The last token end at or before `reach`: a space there or before it ends the
+            # gap, the gap's start is a token's end.
+            best = reach if flat[reach] == " " else flat.rfind(" ", position, reach)
+            if best <= position:
+                return None  # the first token does not fit: it must be cut inside
+            while flat[best - 1] == " ":
+                best -= 1
+            pick = prefer(position, best, last)
+            append((position, pick, True))
+            # The next token starts after the gap (a token follows: pick is before `last`).
+            position = pick + 1
+            while flat[position] == " ":
+                position += 1
 
     def _token_end(self, position: int) -> int:
         """The first token end at or after ``position`` (before the text's last one)."""
@@ -448,8 +460,9 @@ class _Splitter:
         lines, sentences = self._break_positions()
         line = -1
         if lines:
-            found = _NOT_SPACE_FLAT.search(flat, best)
-            after = found.start() if found else len(flat)  # where the next token starts
+            after = best + 1  # where the next token starts (one does: best is before last)
+            while flat[after] == " ":
+                after += 1
             first, stop = bisect_left(lines, low), bisect_left(lines, after)
             if first < stop:
                 counts: dict[int, int] = {}
@@ -1035,7 +1048,10 @@ def _split(
         reach_from: Callable[[int, int], int],
     ) -> list[tuple[int, int, bool]]:
         if by_position:
-            spans = splitter.split_by_position(fits_from, reach_from if reaches else None)
+            if reaches:
+                spans = splitter.split_by_reach(reach_from)
+            else:
+                spans = splitter.split_by_position(fits_from)
             if spans is not None:
                 return spans
         return splitter.split(fits, fits_from if answers else None)

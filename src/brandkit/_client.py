@@ -257,6 +257,20 @@ def _deadline_client(timeout: float) -> httpx.Client:
     return httpx.Client(transport=transport, timeout=timeout, follow_redirects=False)
 
 
+def _own_async_client(timeout: float) -> httpx.AsyncClient:
+    """The ``httpx.AsyncClient`` that `AsyncClient` makes for itself, its sockets on
+    asyncio's transports (`brandkit._asyncnet`: a quarter less CPU per request than
+    anyio's). As in `_deadline_client`, httpx has no setting for it; where a later httpx
+    lays its pool out otherwise, the client keeps httpx's own backend."""
+    from brandkit._asyncnet import AsyncioBackend
+
+    transport = httpx.AsyncHTTPTransport()
+    pool = getattr(transport, "_pool", None)
+    if isinstance(getattr(pool, "_network_backend", None), httpcore.AsyncNetworkBackend):
+        pool._network_backend = AsyncioBackend()  # type: ignore[union-attr]
+    return httpx.AsyncClient(transport=transport, timeout=timeout, follow_redirects=False)
+
+
 class _BodyReader:
     """Reads an answer's raw bytes into its body, inflating ``gzip`` and ``deflate`` itself
     so that no step ever holds more than ``step.max_bytes`` (httpx's own decoder inflates a
@@ -1775,7 +1789,7 @@ class AsyncClient:
             deadline=deadline,
         )
         self._own_http = http is None
-        self._http = http or httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        self._http = http or _own_async_client(timeout)
         self._sleep = sleep
 
     @property

@@ -1023,6 +1023,8 @@ def _split(
         answers, else measured."""
         if not measured:
             return None
+        if ledger is not None and ledger.reaches and all(whole for _, _, whole in spans):
+            return ledger.lengths([(start, end) for start, end, _ in spans], suffixes)
         out = []
         for (start, end, whole), suffix in zip(spans, suffixes, strict=True):
             if whole and ledger is not None:

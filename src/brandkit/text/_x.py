@@ -323,6 +323,29 @@ class XLedger:
         total += weigher.plain(suffix)
         return -(-total // weigher.scale)
 
+    def lengths(self, spans: list[tuple[int, int]], suffixes: list[str]) -> list[int]:
+        """`length` of each ``(start, end)`` with its suffix (needs `reaches`)."""
+        bounds, weights, rates = self.bounds, self.weights, self.rates
+        assert bounds is not None
+        starts, adjust = self.starts, self.adjust
+        scale, plain = self.weigher.scale, self.weigher.plain
+        out = []
+        for (start, end), suffix in zip(spans, suffixes, strict=True):
+            j = bisect_right(bounds, end) - 1
+            k = bisect_right(bounds, start) - 1
+            total = (
+                weights[j]
+                + (end - bounds[j]) * rates[j]
+                + adjust[bisect_left(starts, end)]
+                - weights[k]
+                - (start - bounds[k]) * rates[k]
+                - adjust[bisect_left(starts, start)]
+            )
+            if suffix:
+                total += plain(suffix)
+            out.append(-(-total // scale))
+        return out
+
     def test(self, start: int, cap: int, suffix: str = "") -> Callable[[int], bool]:
         """Whether ``length(start, end, suffix) <= cap``, as a test of ``end`` (for ``end`` at a
         whitespace boundary after ``start``): what depends on ``start`` is worked out once."""
@@ -370,7 +393,9 @@ class XLedger:
         bounds, weights, rates = self.bounds, self.weights, self.rates
         assert bounds is not None
         starts, adjust = self.starts, self.adjust
-        room = cap * self.weigher.scale + self._before(start)
+        j = bisect_right(bounds, start) - 1  # `_before(start)`, inline: once per part
+        room = cap * self.weigher.scale + weights[j] + (start - bounds[j]) * rates[j]
+        room += adjust[bisect_left(starts, start)]
         if suffix:
             room -= self.weigher.plain(suffix)
         at_ends = self._at_ends

@@ -435,3 +435,21 @@ def test_joining_code_points_split_in_two_are_those_of_the_regex_class() -> None
         sample = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
         expected_positions = [m.start() for m in _split._JOINING_CHAR.finditer(sample)]
         assert _split._joining_positions(sample) == expected_positions, repr(sample)
+
+
+def test_offset_maps_equal_the_length_of_each_prefix() -> None:
+    """`offset_map` (ASCII text as it is, UTF-8 offsets from pieces encoded in C) gives each
+    position's prefix length in UTF-8 bytes and UTF-16 units, lone surrogates included."""
+    from brandkit.text._graphemes import offset_map, utf8_len, utf16_len
+
+    alphabet = ["a", " ", "é", "日", "🚀", "\ud83d", "👨‍👩‍👧‍👦", "\U000e0067", "\r\n"]
+    rng = random.Random(10)
+    for _ in range(3000):
+        sample = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10)))
+        positions = [rng.randint(0, len(sample)) for _ in range(rng.randint(0, 6))]
+        assert offset_map(sample, positions, unit="utf8") == {
+            p: utf8_len(sample[:p]) for p in positions
+        }, (sample, positions)
+        assert offset_map(sample, positions, unit="utf16") == {
+            p: utf16_len(sample[:p]) for p in positions
+        }, (sample, positions)

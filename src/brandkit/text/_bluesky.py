@@ -159,7 +159,10 @@ def _spans(text: str) -> list[tuple[int, int, int, dict[str, Any]]]:
             if not tag:
                 continue
             # JavaScript's trim() is a no-op here: the tag holds no JavaScript whitespace.
-            tag = _TRAILING_PUNCTUATION.sub("", tag)
+            # A tag ending in an ASCII letter or digit (most) has no punctuation to drop.
+            last = tag[-1]
+            if not (last.isascii() and last.isalnum()):
+                tag = _TRAILING_PUNCTUATION.sub("", tag)
             if not tag or grapheme_len(tag) > TAG_MAX_GRAPHEMES or utf8_len(tag) > TAG_MAX_BYTES:
                 continue
             start = hashed.start() + len(hashed.group(1))

@@ -8,6 +8,7 @@ index UTF-8 bytes, Telegram entities index UTF-16 code units.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import accumulate, repeat
 
 import regex
 
@@ -53,12 +54,11 @@ def offset_map(text: str, positions: Iterable[int], *, unit: str) -> dict[int, i
     last_cp = 0
     last_unit = 0
     if unit == "utf8":
-        for pos in sorted(set(positions)):
-            piece = text[last_cp:pos]
-            last_unit += len(piece) if piece.isascii() else utf8_len(piece)
-            last_cp = pos
-            result[pos] = last_unit
-        return result
+        # The pieces between the positions encoded and their lengths summed, all in C.
+        ordered = sorted(set(positions))
+        pieces = map(text.__getitem__, map(slice, [0, *ordered[:-1]], ordered))
+        sizes = map(len, map(str.encode, pieces, repeat("utf-8"), repeat("surrogatepass")))
+        return dict(zip(ordered, accumulate(sizes), strict=True))
     for pos in sorted(set(positions)):
         last_unit += utf16_len(text[last_cp:pos])
         last_cp = pos

@@ -478,3 +478,26 @@ def test_content_html() -> None:
     assert html.startswith("<p>a &lt; b<br />line two</p><p>")
     assert 'href="https://e.example/x"' in html and "</a>. " in html
     assert "@<span>me</span>" in html and 'href="http://h/tags/tag"' in html
+
+
+def test_index_kept_in_step_with_posts_is_the_rebuilt_one(emu: MastodonEmulator, api: Api) -> None:
+    """Statuses posted through the API and by the audience (replies, quotes) are taken into
+    the emulator's current index in place; after each step it equals an index rebuilt from
+    scratch, and the counts the API answers with are those of the rebuilt one."""
+    fan = emu.audience("fan1")
+    first = api.post("first").json()["id"]
+    emu._indexed()  # built: from here on, posts go into it in place
+    for step in range(6):
+        if step % 3 == 0:
+            api.post(f"post {step}")
+        elif step % 3 == 1:
+            fan.reply(first, f"reply {step}")
+        else:
+            fan.quote(first, f"quote {step}")
+        kept = emu._indexed()
+        emu._index = None
+        assert kept == emu._indexed(), step
+    status = api.http.get(f"/api/v1/statuses/{first}").json()
+    assert status["replies_count"] >= 2 and status["quotes_count"] >= 2
+    api.http.delete(f"/api/v1/statuses/{first}")
+    assert all(st.id != first for st in emu._indexed().live)

@@ -309,6 +309,10 @@ def _api(*, auth: str = "required") -> Callable[[Handler], Handler]:
     return wrap
 
 
+def _day(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
+
+
 @attrs.define
 class _Index:
     """The live statuses, by author, and how many replies and quotes each has."""
@@ -695,8 +699,7 @@ class MastodonEmulator(Emulator):
                 origin=self._base_url,
                 quote_of=quoted.id if quoted else None,
             )
-            self._statuses[st.id] = st
-            self._changes += 1
+            self._add_status(st)
             self._notify_about(st)
             return st.id
 
@@ -893,10 +896,29 @@ class MastodonEmulator(Emulator):
                 if st.quote_of is not None:
                     index.quotes[st.quote_of] += 1
             for user_id, statuses in index.by_user.items():
-                last = datetime.fromtimestamp(statuses[-1].created_at, UTC)
-                index.last_day[user_id] = last.strftime("%Y-%m-%d")
+                index.last_day[user_id] = _day(statuses[-1].created_at)
             self._index = (self._changes, index)
         return self._index[1]
+
+    def _add_status(self, st: _Status) -> None:
+        """Keep a new status; a current index takes it in, as a rebuild would place it (the
+        newest, last), instead of being rebuilt: a rebuild per post made publishing N posts
+        cost N² on the emulator's side."""
+        current = self._index is not None and self._index[0] == self._changes
+        self._statuses[st.id] = st
+        self._changes += 1
+        if not current:
+            return
+        assert self._index is not None
+        index = self._index[1]
+        index.live.append(st)
+        index.by_user.setdefault(st.user_id, []).append(st)
+        if st.in_reply_to_id is not None:
+            index.replies[st.in_reply_to_id] += 1
+        if st.quote_of is not None:
+            index.quotes[st.quote_of] += 1
+        index.last_day[st.user_id] = _day(st.created_at)
+        self._index = (self._changes, index)
 
     @staticmethod
     def _origin(request: httpx.Request) -> str:
@@ -1666,8 +1688,7 @@ class MastodonEmulator(Emulator):
             created_at=now,
             origin=self._origin(request),
         )
-        self._statuses[st.id] = st
-        self._changes += 1
+        self._add_status(st)
         self._notify_about(st)
         for m in attachments:
             m.status_id = st.id

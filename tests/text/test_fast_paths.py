@@ -453,3 +453,39 @@ def test_offset_maps_equal_the_length_of_each_prefix() -> None:
         assert offset_map(sample, positions, unit="utf16") == {
             p: utf16_len(sample[:p]) for p in positions
         }, (sample, positions)
+
+
+def test_bluesky_ledger_reach_is_the_last_end_whose_piece_passes() -> None:
+    """The Bluesky ledger's `reach` inverts its test: from any token start, a token end is at
+    or before the position it gives exactly when the piece (numbered or not) passes every
+    rule, graphemes and UTF-8 bytes alike (long ZWJ sequences make the byte limit bind)."""
+    from brandkit.text._platforms import resolve
+
+    spec, merged = resolve("bluesky", {})
+    words = [*_WORDS, "e\u0301", "\r\n", "👨‍👩‍👧‍👦", "🇯🇵🇮🇩", "\u1100\u1161\u11a8", "a" * 40]
+    rng = random.Random(12)
+    samples = [" ".join(rng.choice(words) for _ in range(rng.randint(5, 120))) for _ in range(40)]
+    samples += [" ".join(["👨‍👩‍👧‍👦" * 3] * 60), "👨‍👩‍👧‍👦 " * 200, "x\r\ny " * 80]
+    # Tokens of 1 to 4 clusters of 25 bytes: the byte limit falls at every kind of place.
+    for _ in range(6):
+        samples.append(" ".join("👨‍👩‍👧‍👦" * rng.randint(1, 4) for _ in range(150)))
+    checked = 0
+    for sample in samples:
+        flat = _split._flat(sample)
+        ledger = _split._Ledger.build(
+            sample, "bluesky", spec, merged, _split._mixes(sample, flat), flat
+        )
+        if ledger is None:
+            continue  # text whose pieces do not add up (the token path measures them)
+        assert ledger.reaches
+        starts = [m.start() for m in re.finditer(r"\S+", sample)]
+        ends = [m.end() for m in re.finditer(r"\S+", sample)]
+        for start in starts[:: max(1, len(starts) // 30)]:
+            for suffix in ("", " 12/13"):
+                reach = ledger.reach(start, suffix)
+                for end in ends:
+                    if end > start:
+                        passes = ledger.fits(start, end, suffix)
+                        assert (end <= reach) == passes, (sample, start, end, suffix)
+                        checked += 1
+    assert checked > 5000

@@ -160,6 +160,38 @@ def test_x_parts_found_by_position_equal_those_found_token_by_token(
     assert fast == slow
 
 
+@pytest.mark.parametrize("numbered", [False, True])
+def test_bluesky_parts_found_by_reach_equal_those_found_token_by_token(
+    monkeypatch: pytest.MonkeyPatch, numbered: bool
+) -> None:
+    """Bluesky's measurement inverted (`_Ledger.reach`, graphemes and bytes) gives the parts
+    that trying the tokens one by one gives, on texts where the path is taken and on those
+    (marks carried by a space, words too long for a part) that fall back."""
+    # Without a mark carried by a space, a prepended mark or text not in NFC (no ledger:
+    # token by token) and long words, except in a few texts, so that the fallbacks are
+    # compared too.
+    left_out = (" \u0301", "\u0600x", "e\u0301", "ab" * 200, "長" * 150)
+    pieces = [p for p in _PIECES if p not in left_out]
+    texts = _texts(f"bluesky-reach{numbered}", 120, pieces)
+    texts += [f"{value} {'長' * 350} {value}" for value in texts[:4]]
+    texts += [f"{value} \u0600x {value}" for value in texts[4:8]]
+    texts += [" ".join(["👨‍👩‍👧‍👦" * 3] * 90), "👨‍👩‍👧‍👦 " * 400]
+    by_reach = _split._Splitter.split_by_reach
+    taken = []
+
+    def counted(self: _split._Splitter, reach_from: Any) -> Any:
+        spans = by_reach(self, reach_from)
+        taken.append(spans is not None)
+        return spans
+
+    monkeypatch.setattr(_split._Splitter, "split_by_reach", counted)
+    reached = [_outcome(text.split, v, "bluesky", numbered=numbered) for v in texts]
+    assert sum(taken) > 40
+    monkeypatch.setattr(_split._Splitter, "split_by_reach", lambda self, reach_from: None)
+    tokens = [_outcome(text.split, v, "bluesky", numbered=numbered) for v in texts]
+    assert reached == tokens
+
+
 def test_tokens_from_one_split_at_whitespace_are_the_runs_of_non_space() -> None:
     alphabet = [" ", "\t", "\n", "\r", "\x1c", "\x1f", "\x85", "\xa0", "\u2028", "\u3000"]
     alphabet += ["a", "日", "🚀", "\u200b", "."]

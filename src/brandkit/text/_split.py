@@ -746,6 +746,7 @@ class _Ledger:
         # What every part counts besides its own text: a Mastodon content warning.
         self.before = before
         self.unique_links = unique_links
+        self._starts: list[int] | None = None  # for `reach`, on first use
 
     @classmethod
     def build(
@@ -888,6 +889,48 @@ class _Ledger:
     def fits(self, start: int, end: int, suffix: str = "") -> bool:
         """Whether ``text[start:end] + suffix`` passes every rule of the platform."""
         return self.test(start, suffix)(end)
+
+    @property
+    def reaches(self) -> bool:
+        """Whether `reach` answers: on Bluesky (its count is the only one inverted here)."""
+        return self.platform == "bluesky" and self.shifts is None and self.links is None
+
+    def reach(self, start: int, suffix: str = "") -> int:
+        """The last position ``p`` such that a token end ``e`` after ``start`` passes every
+        rule (`test`) exactly when ``e <= p``, for ``start`` at a token's start (``p < start``
+        when no piece fits). Needs `reaches`.
+
+        The length of ``text[:p]`` is ``p`` plus the running total of the amounts placed at
+        or before ``p``: between two such places it grows one per code point, and at the
+        places themselves (and at token ends) it only grows. So the last place whose length
+        is within the limit fixes the total, and the limit less that total gives ``p``. The
+        byte limit binds only when four bytes a code point could pass it.
+        """
+        positions, sums = self.extra.positions, self.extra.sums
+        starts = self._starts
+        if starts is None:
+            # The length at each place (index k: the k-th place's, 0 at the text's start).
+            starts = self._starts = [0, *map(add, positions, sums[1:])]
+        limit = self.cap - self.before - len(suffix) + self._at(start)
+        k = bisect_right(starts, limit) - 1
+        if k < 0:
+            return -1
+        reach = limit - sums[k]
+        if k < len(positions):
+            reach = min(reach, positions[k] - 1)
+        room = BLUESKY_MAX_BYTES - len(suffix)
+        if 4 * (reach - start) > room:
+            # The last position whose piece is within the byte limit, by bisection (each
+            # code point is 1 to 4 bytes): only for pieces of long clusters.
+            low, high = start + room // 4, min(len(self.text), start + room) + 1
+            while high - low > 1:
+                middle = (low + high) // 2
+                if utf8_len(self.text[start:middle]) <= room:
+                    low = middle
+                else:
+                    high = middle
+            reach = min(reach, low)
+        return reach
 
 
 _MAX_ROUNDS = 50
@@ -1041,8 +1084,10 @@ def _split(
     def from_plain(start: int, index: int) -> Callable[[int], bool]:
         return test_from(start, "")
 
-    by_position = clean and not splitter.mixed  # X: no token list needed
-    reaches = by_position and ledger is not None and ledger.reaches
+    # X, and Bluesky where its measurement answers: the parts found by position, with no
+    # token list (on X the measurement inverted when it can be, else candidates tried).
+    by_position = (clean or (totals is not None and totals.reaches)) and not splitter.mixed
+    reaches = by_position and (totals is not None or (ledger is not None and ledger.reaches))
 
     def parts_of(
         fits: Callable[[str, int], bool],
@@ -1059,6 +1104,8 @@ def _split(
         return splitter.split(fits, fits_from if answers else None)
 
     def reach_plain(start: int, index: int) -> int:
+        if totals is not None:
+            return totals.reach(start)
         assert ledger is not None
         return ledger.reach(start, cap)
 
@@ -1077,6 +1124,8 @@ def _split(
             return test_from(start, f" {index + 1}/{_total}")
 
         def reach_numbered(start: int, index: int, _total: int = total) -> int:
+            if totals is not None:
+                return totals.reach(start, f" {index + 1}/{_total}")
             assert ledger is not None
             return ledger.reach(start, cap, f" {index + 1}/{_total}")
 

@@ -26,9 +26,16 @@ from tests.outbox._fakenet import OutboxNetEmulator
 
 @contextmanager
 def traced(box: Outbox) -> Iterator[list[str]]:
-    """The SQL statements ``box`` runs inside the block, as sqlite3 traces them."""
+    """The SQL statements ``box`` runs inside the block, as sqlite3 traces them; not the
+    busy-timeout settings around ``BEGIN IMMEDIATE`` (brandkit._sqlite.begin_immediate),
+    which are the connection's, outside any transaction, and touch no file."""
     seen: list[str] = []
-    box._db.set_trace_callback(lambda sql: seen.append(" ".join(sql.split()[:3]).upper()))
+
+    def trace(sql: str) -> None:
+        if not sql.upper().startswith("PRAGMA BUSY_TIMEOUT"):
+            seen.append(" ".join(sql.split()[:3]).upper())
+
+    box._db.set_trace_callback(trace)
     try:
         yield seen
     finally:

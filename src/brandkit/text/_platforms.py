@@ -244,6 +244,11 @@ def count(text: str, platform: str, **options: Any) -> int:
         ConfigurationError: unknown platform (the message names the known ones), unknown
             option, or an option of the wrong type.
     """
+    if not options and isinstance(platform, str):
+        # The defaults are resolved and checked once per platform, not on every call.
+        found = _RESOLVED_DEFAULTS.get(platform)
+        if found is not None:
+            return found[0].length(text, found[1])
     spec, merged = resolved(platform, options)
     return spec.length(text, merged)
 

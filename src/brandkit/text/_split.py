@@ -16,8 +16,10 @@ Mastodon, Bluesky and Threads the text is measured once: running totals of its l
 token boundaries answer each candidate part without measuring it (where a text's pieces would
 not add up, e.g. a mark joining a space, each candidate is measured instead). That one
 measurement also gives the whole text's length (no separate count) and, for `measured_split`,
-every part's length, so rendering a thread measures no part again. On X the candidates are
-found by position, each moved to the end of its token, without listing the tokens.
+every part's length, so rendering a thread measures no part again. On X and Bluesky the
+measurement is inverted (`XLedger.reach`, `_Ledger.reach`): it gives the last position where
+the part still fits, and the part ends at the last token end before it, found by position
+without listing the tokens and with no candidate tried.
 """
 
 from __future__ import annotations
@@ -197,9 +199,7 @@ class _Splitter:
         either; a CJK one a sentence end in every phrase, found in C all the same)."""
         if self._breaks is None:
             text = self.text
-            lines: list[int] = []
-            if _LINE_BREAK_CHAR.search(text):
-                lines = [m.start() for m in _LINE_BREAK.finditer(text)]
+            lines = [m.start() for m in _LINE_BREAK.finditer(text)]
             self._breaks = lines, [m.end() for m in _SENTENCE_END_BEFORE_SPACE.finditer(text)]
         return self._breaks
 

@@ -167,6 +167,7 @@ class _Splitter:
         self._protected: list[tuple[int, int]] | None = None
         self._protected_starts: list[int] = []
         self._breaks: tuple[list[int], list[int]] | None = None
+        self._lines: list[int] | None = None
 
     @property
     def ends(self) -> list[int]:
@@ -193,13 +194,23 @@ class _Splitter:
         """The tokens as (start, end) spans."""
         return [(self.start(k), end) for k, end in enumerate(self.ends)]
 
+    def _line_breaks(self) -> list[int]:
+        """Where each line break starts in the whole text (one scan, on first use)."""
+        if self._lines is None:
+            self._lines = (
+                self._breaks[0]
+                if self._breaks is not None
+                else [m.start() for m in _LINE_BREAK.finditer(self.text)]
+            )
+        return self._lines
+
     def _break_positions(self) -> tuple[list[int], list[int]]:
         """Where each line break starts, and where each sentence end followed by whitespace
         ends, in the whole text: one search each, on first use (most texts hold few of
         either; a CJK one a sentence end in every phrase, found in C all the same)."""
         if self._breaks is None:
             text = self.text
-            lines = [m.start() for m in _LINE_BREAK.finditer(text)]
+            lines = self._line_breaks()
             self._breaks = lines, [m.end() for m in _SENTENCE_END_BEFORE_SPACE.finditer(text)]
         return self._breaks
 
@@ -457,7 +468,7 @@ class _Splitter:
             return best
         flat = self.flat
         low = self._token_end(position + (best - position + 1) // 2)  # the first end keeping half
-        lines, sentences = self._break_positions()
+        lines = self._line_breaks()
         line = -1
         if lines:
             after = best + 1  # where the next token starts (one does: best is before last)
@@ -484,11 +495,16 @@ class _Splitter:
                     return paragraph
                 line = max(counts)
         # The last sentence end at or before the cut (it is a token end: whitespace follows),
-        # if it keeps half the part and comes after that line break.
+        # if it keeps half the part and comes after that line break: searched from the start
+        # of the token that ends at `floor` (a sentence end at or after `floor` begins there
+        # or after the whitespace that follows it).
         floor = line + 1 if line >= 0 else low
-        q = bisect_right(sentences, best) - 1
-        if q >= 0 and sentences[q] >= floor:
-            return sentences[q]
+        end = -1
+        begin = flat.rfind(" ", position, floor) + 1
+        for match in _SENTENCE_END_BEFORE_SPACE.finditer(self.text, max(begin, position), best + 1):
+            end = match.end()
+        if end >= floor:
+            return end
         return line if line >= 0 else best
 
     def _prefer(self, i: int, best: int, position: int) -> int:

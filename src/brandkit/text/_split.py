@@ -82,7 +82,6 @@ _LINE_BREAK = re.compile(r"[\n\r\u2028\u2029\x0b\x0c\x85](?:(?<=\r)\n)?")
 # Sentence punctuation and the closing marks after it, where whitespace follows: a cut after
 # a token is a sentence end when one of these ends where the token does.
 _SENTENCE_END_BEFORE_SPACE = re.compile(r"[.!?…。！？‼⁉][\"'”’)\]»」』]*(?=\s)")
-_LINE_BREAK_CHAR = re.compile(r"[\n\r\u2028\u2029\x0b\x0c\x85]")
 # In a text whose whitespace is all " ": the first non-space.
 _NOT_SPACE_FLAT = re.compile("[^ ]")
 _INNER_SENTENCE_END = regex.compile(r"[.!?。！？‼⁉]")
@@ -372,7 +371,8 @@ class _Splitter:
     ) -> list[tuple[int, int, bool]] | None:
         """`split_by_position` with no candidate tried: ``reach_from(start, index)`` gives the
         last position where the part from ``start`` still fits (the measurement inverted,
-        `XLedger.reach`), and the part's longest end is the last token end at or before it.
+        `XLedger.reach` or `_Ledger.reach`), and the part's longest end is the last token end
+        at or before it.
         None where a token does not fit in a part on its own (`split` cuts it)."""
         assert not self.mixed
         text, flat = self.text, self.flat
@@ -462,8 +462,8 @@ class _Splitter:
 
     def _prefer_end(self, position: int, best: int, last: int) -> int:
         """`_prefer` by position: the cut to take among the token ends from ``position`` to
-        ``best``, the best kind that keeps half the part. The text's line breaks and sentence
-        ends, found once, are looked up by bisection."""
+        ``best``, the best kind that keeps half the part. The text's line breaks (found once)
+        are looked up by bisection, the sentence end searched in the half of the part only."""
         if best >= last:
             return best
         flat = self.flat
@@ -917,10 +917,11 @@ class _Ledger:
         when no piece fits). Needs `reaches`.
 
         The length of ``text[:p]`` is ``p`` plus the running total of the amounts placed at
-        or before ``p``: between two such places it grows one per code point, and at the
-        places themselves (and at token ends) it only grows. So the last place whose length
-        is within the limit fixes the total, and the limit less that total gives ``p``. The
-        byte limit binds only when four bytes a code point could pass it.
+        or before ``p`` (clusters joined, CR LF): between two such places it grows by one per
+        code point, and taken at token ends and at the places it never falls. So the last
+        place whose length is within the limit fixes the running total, and the limit less
+        that total (short of the next place) gives ``p``. The byte limit binds only where four
+        bytes a code point could pass it.
         """
         positions, sums = self.extra.positions, self.extra.sums
         starts = self._starts

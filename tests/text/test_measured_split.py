@@ -101,14 +101,19 @@ def test_measured_split_gives_the_measure_and_each_parts_count(
     platform: str, options: dict[str, Any], numbered: bool
 ) -> None:
     """The parts are split()'s, the whole text's measure is measure()'s, and each part's length
-    is count() of that part, however the measurement was reused to find it."""
+    is count() of that part, however the measurement was reused to find it; split_lengths
+    (render's) gives the same parts and lengths."""
     for value in _texts(f"{platform}{sorted(options.items())}{numbered}", 40):
         parts = _outcome(text.split, value, platform, numbered=numbered, **options)
         measured = _outcome(_split.measured_split, value, platform, numbered=numbered, **options)
+        # What render takes: the same parts and lengths, without the whole text's measure.
+        lengths = _outcome(_split.split_lengths, value, platform, numbered=numbered, **options)
         if isinstance(parts, tuple):  # a refusal: the same refusal
             assert measured == parts
+            assert lengths == parts
             continue
         whole, pieces = measured
+        assert lengths == pieces, value
         assert whole == text.measure(value, platform, **options), value
         assert [part for part, _ in pieces] == parts, value
         for part, length in pieces:

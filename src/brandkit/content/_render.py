@@ -15,7 +15,7 @@ from brandkit.content._media import Media
 from brandkit.content._model import Link, Post, Utm
 from brandkit.errors import ContentError, MediaError
 from brandkit.platforms._base import Capabilities, MediaRules
-from brandkit.text._split import measured_split
+from brandkit.text._split import split_lengths
 
 logger = logging.getLogger(__name__)
 
@@ -171,8 +171,15 @@ def _utm_text(text: str, platform: str, campaign: str | None, utm: Utm) -> str:
     return _URL.sub(tag, text)
 
 
+_HASHTAG = re.compile(r"[#＃](\w+)")
+
+
 def _with_hashtags(text: str, tags: tuple[str, ...]) -> str:
-    present = {m.lower() for m in re.findall(r"[#＃](\w+)", text)}
+    if not tags:
+        return text
+    # Most texts carry no '#' at all: a find in C, not a scan of the pattern at every place.
+    marked = "#" in text or "＃" in text
+    present = {m.lower() for m in _HASHTAG.findall(text)} if marked else set()
     missing = [t for t in tags if t.lower() not in present]
     if not missing:
         return text
@@ -339,7 +346,8 @@ def render(post: Post, platform: str, *, capabilities: Capabilities | None = Non
     # text's measure and every part's length with it, and no part is measured again.
     if caps.threads:
         numbered = bool(effective.options.get("thread_numbering", False))
-        measure, pieces = measured_split(body, rules, numbered=numbered, **options)
+        pieces = split_lengths(body, rules, numbered=numbered, **options)
+        limit = textlib.limit(rules, **options)
         if len(pieces) > caps.max_parts:
             raise ContentError(
                 f"text needs {len(pieces)} parts on {platform}, more than the {caps.max_parts} "
@@ -353,6 +361,7 @@ def render(post: Post, platform: str, *, capabilities: Capabilities | None = Non
         if not measure.fits:
             textlib.check(body, rules, **options)  # raises: says what is over and by how much
         pieces = [(body, measure.length)]
+        limit = measure.limit
 
     parts = []
     for i, (part_text, length) in enumerate(pieces):
@@ -363,7 +372,7 @@ def render(post: Post, platform: str, *, capabilities: Capabilities | None = Non
                 index=i,
                 text=part_text,
                 length=length if part_text else 0,
-                limit=measure.limit,
+                limit=limit,
                 media=effective.media if i == 0 else (),
                 facets=tuple(textlib.facets(part_text)) if rules == "bluesky" else (),
                 entities=(

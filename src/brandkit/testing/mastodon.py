@@ -324,6 +324,16 @@ class _Index:
     # Each author's newest status day (``last_status_at``), formatted once per change.
     last_day: dict[str, str] = attrs.field(factory=dict)
 
+    def add(self, st: _Status) -> None:
+        """Take in a live status newer than those taken so far (its author's last day is
+        the caller's to set)."""
+        self.live.append(st)
+        self.by_user.setdefault(st.user_id, []).append(st)
+        if st.in_reply_to_id is not None:
+            self.replies[st.in_reply_to_id] += 1
+        if st.quote_of is not None:
+            self.quotes[st.quote_of] += 1
+
 
 class MastodonEmulator(Emulator):
     """A Mastodon instance in a box (see the module docstring for what it covers).
@@ -887,14 +897,8 @@ class MastodonEmulator(Emulator):
         if self._index is None or self._index[0] != self._changes:
             index = _Index()
             for st in self._statuses.values():
-                if st.deleted_at is not None:
-                    continue
-                index.live.append(st)
-                index.by_user.setdefault(st.user_id, []).append(st)
-                if st.in_reply_to_id is not None:
-                    index.replies[st.in_reply_to_id] += 1
-                if st.quote_of is not None:
-                    index.quotes[st.quote_of] += 1
+                if st.deleted_at is None:
+                    index.add(st)
             for user_id, statuses in index.by_user.items():
                 index.last_day[user_id] = _day(statuses[-1].created_at)
             self._index = (self._changes, index)
@@ -911,12 +915,7 @@ class MastodonEmulator(Emulator):
             return
         assert self._index is not None
         index = self._index[1]
-        index.live.append(st)
-        index.by_user.setdefault(st.user_id, []).append(st)
-        if st.in_reply_to_id is not None:
-            index.replies[st.in_reply_to_id] += 1
-        if st.quote_of is not None:
-            index.quotes[st.quote_of] += 1
+        index.add(st)
         index.last_day[st.user_id] = _day(st.created_at)
         self._index = (self._changes, index)
 

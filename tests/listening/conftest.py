@@ -131,6 +131,16 @@ class FindServer:
         return httpx.Response(200, json={"posts": hits[:limit], "more": len(hits) > limit})
 
 
+class FakeClock:
+    """A day after T0, until a test moves it."""
+
+    def __init__(self) -> None:
+        self.now = T0 + timedelta(days=1)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 @pytest.fixture
 def server() -> FindServer:
     return FindServer()

@@ -3,6 +3,7 @@ spikes, and the search drivers."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,16 +12,9 @@ import pytest
 
 from brandkit import Account, Client, ConfigurationError, Query, Unsupported
 from brandkit.listening import Listener, Spike, UnsupportedQuery
+from tests.servers._servers import postgres_db, postgres_url  # noqa: F401 - fixtures
 
-from .conftest import T0, FindServer
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = T0 + timedelta(days=1)
-
-    def __call__(self):  # type: ignore[no-untyped-def]
-        return self.now
+from .conftest import T0, FakeClock, FindServer
 
 
 @pytest.fixture
@@ -28,9 +22,18 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-def listener(tmp_path: Path, clock: FakeClock) -> Listener:
-    return Listener(tmp_path / "brandkit.db", clock=clock)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def listener(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
+) -> Iterator[Listener]:
+    """A listener on an SQLite file, and on a real PostgreSQL database."""
+    if request.param == "sqlite":
+        target = str(tmp_path / "brandkit.db")
+    else:
+        target = request.getfixturevalue("postgres_db")
+    listener = Listener(target, clock=clock)
+    yield listener
+    listener.close()
 
 
 def test_search_pages_and_goes_on_from_the_cursor(
@@ -179,6 +182,7 @@ def test_analysis(
         ("2026-12-01", "brand", 3),
         ("2026-12-02", "rival", 1),
     ]
+    assert listener.volume("rival", since=T0 + timedelta(days=1)) == [("2026-12-02", "rival", 1)]
 
 
 def test_classify_labels_what_is_found(
@@ -265,7 +269,9 @@ def test_the_report_has_a_listening_section(
     listener.watch("rival", Query(any=["rivalco"]), accounts=[finder])
     with Client(http=http) as client:
         listener.sync(client)
-    with MetricsStore(listener.inbox.path) as store:
+    # The metrics in the listener's own SQLite file; beside a PostgreSQL one, in a file.
+    shared = "://" not in listener.inbox.path
+    with MetricsStore(listener.inbox.path if shared else tmp_path / "m.db") as store:
         html = write_report(store, tmp_path / "r.html", listener=listener).read_text()
     section = html.split('id="listening"', 1)[1].split("</section>", 1)[0]
     assert "Share of voice" in section and "bigfan" in section and "coffee (1)" in section
@@ -313,3 +319,33 @@ def test_a_quota_refusal_that_says_when_is_not_asked_again(
     # The governor remembers the day-long refusal: the saved query is not even sent.
     assert run.error is not None and "resets in 86400 s" in run.error
     assert len(server.requests) == 1
+
+
+def test_listeners_with_their_own_table_prefix_stay_apart(
+    server: FindServer,
+    http: httpx.Client,
+    finder: Account,
+    clock: FakeClock,
+    postgres_db: str,  # noqa: F811
+) -> None:
+    """Two listeners on one PostgreSQL database, each over an inbox with its own table
+    prefix: each has its own queries, hits and volumes."""
+    from brandkit import Inbox
+
+    server.say("fan", "brandkit coffee")
+    server.say("fan", "rivalco coffee")
+    first = Listener(Inbox(postgres_db, prefix="one_"), clock=clock)
+    second = Listener(Inbox(postgres_db, prefix="two_"), clock=clock)
+    try:
+        first.watch("brand", Query(any=["brandkit"]), accounts=[finder])
+        second.watch("rival", Query(any=["rivalco"]), accounts=[finder])
+        with Client(http=http) as client:
+            first.sync(client)
+            second.sync(client)
+        assert [w.name for w in first.queries()] == ["brand"]
+        assert [w.name for w in second.queries()] == ["rival"]
+        assert [(n, c) for _, n, c in first.volume()] == [("brand", 1)]
+        assert [(n, c) for _, n, c in second.volume()] == [("rival", 1)]
+    finally:
+        first.inbox.close()
+        second.inbox.close()

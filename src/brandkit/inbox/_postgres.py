@@ -81,7 +81,12 @@ SCHEMA = register(
     )
 )
 
-_TABLES = re.compile(r"(?<![A-Za-z0-9_])inbox_(?:messages|cursors)\b")
+# The inbox's tables and the listener's (brandkit.listening keeps its own beside them, and
+# its index), so that each prefix has its own of each.
+_TABLES = re.compile(
+    r"(?<![A-Za-z0-9_])(?:inbox_(?:messages|cursors)"
+    r"|listening_(?:queries|cursors|hits_time|hits|spend|hashtags))\b"
+)
 
 
 @functools.lru_cache(maxsize=64)

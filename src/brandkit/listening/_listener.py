@@ -11,7 +11,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -29,6 +29,10 @@ __all__ = ["Listener", "QueryRun", "QuotaRefused", "Spike", "TopAuthor", "Watch"
 
 logger = logging.getLogger(__name__)
 
+_EPOCH = date(1970, 1, 1)
+
+# Times are microseconds since 1970: BIGINT, which PostgreSQL needs (its INTEGER has 32
+# bits) and SQLite reads as INTEGER.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS listening_queries (
     name TEXT PRIMARY KEY,
@@ -36,7 +40,7 @@ CREATE TABLE IF NOT EXISTS listening_queries (
     accounts TEXT NOT NULL,
     budget INTEGER,
     every REAL NOT NULL,
-    last_run INTEGER
+    last_run BIGINT
 );
 CREATE TABLE IF NOT EXISTS listening_cursors (
     name TEXT NOT NULL,
@@ -50,9 +54,9 @@ CREATE TABLE IF NOT EXISTS listening_hits (
     platform TEXT NOT NULL,
     id TEXT NOT NULL,
     key TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
+    created_at BIGINT NOT NULL,
     author TEXT NOT NULL,
-    followers INTEGER,
+    followers BIGINT,
     label TEXT,
     PRIMARY KEY (name, platform, id)
 );
@@ -67,7 +71,7 @@ CREATE TABLE IF NOT EXISTS listening_spend (
 CREATE TABLE IF NOT EXISTS listening_hashtags (
     account TEXT NOT NULL,
     hashtag TEXT NOT NULL,
-    used_at INTEGER NOT NULL,
+    used_at BIGINT NOT NULL,
     PRIMARY KEY (account, hashtag)
 );
 """
@@ -551,7 +555,8 @@ class Listener:
             )
             db.execute(
                 "INSERT INTO listening_spend (name, account, day, read) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (name, account, day) DO UPDATE SET read = read + excluded.read",
+                "ON CONFLICT (name, account, day) DO UPDATE SET "
+                "read = listening_spend.read + excluded.read",
                 (watched.name, account.key, day, page.read),
             )
             for tag in self._hashtags(account, watched.query):
@@ -644,13 +649,15 @@ class Listener:
             clauses.append("created_at >= ?")
             params.append(_us(since))
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        # The UTC day as its number since 1970 (integer division, the same in SQLite and
+        # PostgreSQL, whose date functions differ); made a date here.
         with self._reading() as db:
             rows = db.execute(
-                "SELECT date(created_at / 1000000, 'unixepoch') AS day, name, COUNT(*) "  # noqa: S608
+                "SELECT created_at / 86400000000 AS day, name, COUNT(*) "  # noqa: S608
                 f"FROM listening_hits{where} GROUP BY day, name ORDER BY day, name",
                 params,
             ).fetchall()
-        return [(d, n, c) for d, n, c in rows]
+        return [((_EPOCH + timedelta(days=int(d))).isoformat(), n, int(c)) for d, n, c in rows]
 
     def share_of_voice(
         self,

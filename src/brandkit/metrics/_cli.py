@@ -193,7 +193,7 @@ def _outbox_beside(store: MetricsStore) -> Any:
     (the report then shows each post's text and link); never creates one."""
     from brandkit.outbox import Outbox
 
-    found = _has_table(store, "outbox_deliveries", prefixed=True)
+    found = _has_table(store, "outbox_deliveries")
     return Outbox(_target(store), create=False, **_same_prefix(store)) if found else None
 
 
@@ -202,21 +202,18 @@ def _inbox_beside(store: MetricsStore) -> Any:
     (the report then has a conversation section); never creates one."""
     from brandkit.inbox._store import Inbox
 
-    if not _has_table(store, "inbox_messages", prefixed=True):
+    if not _has_table(store, "inbox_messages"):
         return None
     return Inbox(_target(store), **_same_prefix(store))
 
 
 def _listener_beside(store: MetricsStore, inbox: Any) -> Any:
-    """The saved queries in the same file, if there are any (the report then has a
-    listening section); never creates them. Not on PostgreSQL yet."""
+    """The saved queries in the same file (or PostgreSQL schema, under the inbox's table
+    prefix), if there are any (the report then has a listening section); never creates
+    them."""
     from brandkit.listening._listener import Listener
 
-    if inbox is None or not _has_table(store, "listening_queries", prefixed=False):
-        return None
-    if _on_postgres(store):
-        # The listener's per-day volume is SQLite's SQL (date(…, 'unixepoch')): on a server
-        # the report leaves its section out rather than failing.
+    if inbox is None or not _has_table(store, "listening_queries"):
         return None
     return Listener(inbox)
 
@@ -242,11 +239,11 @@ def _target(store: MetricsStore) -> str:
     return store.path
 
 
-def _has_table(store: MetricsStore, table: str, *, prefixed: bool) -> bool:
-    """Whether the store's file or schema holds ``table`` (``prefixed``: on PostgreSQL, with
-    the store's table prefix, as the outbox and the inbox name theirs there)."""
+def _has_table(store: MetricsStore, table: str) -> bool:
+    """Whether the store's file or schema holds ``table`` (on PostgreSQL, with the store's
+    table prefix, as the outbox, the inbox and the listener name theirs there)."""
     if _on_postgres(store):
-        name = f"{store.prefix}{table}" if prefixed else table
+        name = f"{store.prefix}{table}"
         # to_regclass follows the connection's search_path, as the other stores' tables do.
         with store._reading() as conn:
             row = conn.execute("SELECT to_regclass(?)", (name,)).fetchone()

@@ -222,7 +222,8 @@ class Listener:
     them).
 
     Args:
-        store: an `Inbox` or the path of its SQLite file.
+        store: an `Inbox`, the path of its SQLite file, or a ``postgresql://`` URL (the
+            listener's tables go beside the inbox's, under its table prefix).
         clock: the current time (tests pass a fake).
         classify: a function giving each new found message a label (a sentiment, a topic);
             its labels are stored and can be queried.

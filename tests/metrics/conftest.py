@@ -37,6 +37,9 @@ SQLITE_ONLY = {
     "test_lock_timeout_is_a_brandkit_error": (
         "SQLite's file lock (test_a_writer_held_past_timeout_is_a_brandkit_error)"
     ),
+    "test_a_writer_waits_for_the_lock_and_then_writes": (
+        "SQLite's file lock (test_async_store.py waits on a PostgreSQL table lock)"
+    ),
     "test_open_while_another_writes": "SQLite's file lock (test_readers_never_wait)",
     "test_opening_waits_for_a_writer_within_the_timeout": "SQLite's file lock and WAL switch",
     "test_newer_schema_is_refused": (

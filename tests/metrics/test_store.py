@@ -342,6 +342,30 @@ def test_lock_timeout_is_a_brandkit_error(db: Path) -> None:
         assert store.add([_sample(2)]) == 1
 
 
+def test_a_writer_waits_for_the_lock_and_then_writes(db: Path) -> None:
+    """Another connection holds the write lock for 0.3 s: add() waits (in short steps,
+    brandkit._sqlite.begin_immediate), then stores, and the connection keeps its busy
+    timeout for reads."""
+    import threading
+    import time
+
+    with MetricsStore(db, timeout=20) as store:
+        other = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            releaser = threading.Timer(0.3, lambda: other.execute("ROLLBACK"))
+            started = time.monotonic()
+            releaser.start()
+            assert store.add([_sample(1)]) == 1
+            waited = time.monotonic() - started
+            releaser.join()
+        finally:
+            other.close()
+        assert 0.25 <= waited < 15
+        assert store.count() == 1
+        assert store._conn.execute("PRAGMA busy_timeout").fetchone()[0] == 20_000
+
+
 def test_open_while_another_writes(db: Path) -> None:
     """Opening an existing store needs no write lock, so a report can open it while a
     collector is writing."""

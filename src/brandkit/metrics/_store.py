@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, TypeVar, Unpack, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from brandkit._sqlite import create_private
+from brandkit._sqlite import begin_immediate, create_private
 from brandkit.backends import kind_of, redact_url
 from brandkit.errors import BrandkitError, ConfigurationError
 from brandkit.metrics import _queries as q
@@ -373,6 +373,9 @@ class MetricsStore(MetricsQueries):
             )
         self._lock = threading.RLock()
         self._cache: dict[_Key, _Cached] = {}
+        # How long a write waits for another process's lock, on a file the store opened (a
+        # connection the caller passes keeps its own busy handler).
+        self._lock_wait: float | None = None
         if isinstance(path_or_connection, sqlite3.Connection):
             self._conn = path_or_connection
             self._owned = False
@@ -387,6 +390,7 @@ class MetricsStore(MetricsQueries):
             except (sqlite3.Error, OSError) as exc:
                 raise ConfigurationError(f"cannot open metrics store {self.path!r}: {exc}") from exc
             self._owned = True
+            self._lock_wait = timeout
         try:
             if self._owned:
                 self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
@@ -424,7 +428,12 @@ class MetricsStore(MetricsQueries):
         with self._lock, self._errors():
             conn = self._connection()
             nested = conn.in_transaction
-            conn.execute("SAVEPOINT metrics_write" if nested else "BEGIN IMMEDIATE")
+            if nested:
+                conn.execute("SAVEPOINT metrics_write")
+            elif self._lock_wait is not None:
+                begin_immediate(conn, self._lock_wait)  # short steps, not SQLite's backoff
+            else:
+                conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
                 conn.execute("RELEASE metrics_write" if nested else "COMMIT")

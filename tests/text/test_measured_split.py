@@ -1,5 +1,5 @@
 """The measurements split and render reuse give what measuring each piece gives (issue 18,
-item 3): the whole text's `Measure` and every part's length from `measured_split`, the parts
+item 3): every part's length from `split_lengths` (what render takes), the parts
 found by position on X against those found token by token, the tokens found by one split at
 whitespace, and the quick test for clusters that mix whitespace with a neighbour.
 
@@ -97,24 +97,17 @@ def _outcome(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 @pytest.mark.parametrize(("platform", "options"), _CASES)
 @pytest.mark.parametrize("numbered", [False, True])
-def test_measured_split_gives_the_measure_and_each_parts_count(
+def test_split_lengths_gives_the_parts_and_each_parts_count(
     platform: str, options: dict[str, Any], numbered: bool
 ) -> None:
-    """The parts are split()'s, the whole text's measure is measure()'s, and each part's length
-    is count() of that part, however the measurement was reused to find it; split_lengths
-    (render's) gives the same parts and lengths."""
+    """The parts are split()'s and each part's length is count() of that part, however the
+    measurement was reused to find it; a refusal is split()'s refusal."""
     for value in _texts(f"{platform}{sorted(options.items())}{numbered}", 40):
         parts = _outcome(text.split, value, platform, numbered=numbered, **options)
-        measured = _outcome(_split.measured_split, value, platform, numbered=numbered, **options)
-        # What render takes: the same parts and lengths, without the whole text's measure.
-        lengths = _outcome(_split.split_lengths, value, platform, numbered=numbered, **options)
+        pieces = _outcome(_split.split_lengths, value, platform, numbered=numbered, **options)
         if isinstance(parts, tuple):  # a refusal: the same refusal
-            assert measured == parts
-            assert lengths == parts
+            assert pieces == parts
             continue
-        whole, pieces = measured
-        assert lengths == pieces, value
-        assert whole == text.measure(value, platform, **options), value
         assert [part for part, _ in pieces] == parts, value
         for part, length in pieces:
             assert length == text.count(part, platform, **options), part

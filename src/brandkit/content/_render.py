@@ -342,8 +342,8 @@ def render(post: Post, platform: str, *, capabilities: Capabilities | None = Non
             )
 
     rules = caps.text_rules or platform
-    # The text is measured once: where the platform has threads, splitting it gives the whole
-    # text's measure and every part's length with it, and no part is measured again.
+    # The text is measured once: where the platform has threads, splitting it gives every
+    # part's length with it, and no part is measured again.
     if caps.threads:
         numbered = bool(effective.options.get("thread_numbering", False))
         pieces = split_lengths(body, rules, numbered=numbered, **options)

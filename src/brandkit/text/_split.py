@@ -15,7 +15,7 @@ galloping from the previous part's size, then bisecting over the cut candidates.
 Mastodon, Bluesky and Threads the text is measured once: running totals of its length at the
 token boundaries answer each candidate part without measuring it (where a text's pieces would
 not add up, e.g. a mark joining a space, each candidate is measured instead). That one
-measurement also gives the whole text's length (no separate count) and, for `measured_split`,
+measurement also gives the whole text's length (no separate count) and, for `split_lengths`,
 every part's length, so rendering a thread measures no part again. On X and Bluesky the
 measurement is inverted (`XLedger.reach`, `_Ledger.reach`): it gives the last position where
 the part still fits, and the part ends at the last token end before it, found by position
@@ -43,11 +43,9 @@ from brandkit.text._platforms import (
     BLUESKY_MAX_BYTES,
     THREADS_MAX_LINKS,
     X_INVALID_CHARS,
-    Measure,
     _measure,
     _Platform,
     _problems,
-    _result,
     resolved,
 )
 from brandkit.text._urls import extract_urls
@@ -977,39 +975,22 @@ def split(text: str, platform: str, *, numbered: bool = False, **options: Any) -
             leaves no room for text in any part.
         ConfigurationError: unknown platform, unknown option, or an option of the wrong type.
     """
-    return _split(text, platform, numbered, options, measured=False)[1]
-
-
-def measured_split(
-    text: str, platform: str, *, numbered: bool = False, **options: Any
-) -> tuple[Measure, list[tuple[str, int]]]:
-    """`split`, with the `measure` of the whole text and each part's length by `count`.
-
-    One measurement of the text gives all of them where it can, so that rendering a thread
-    measures no part again. A text that fits gives one part, itself.
-
-    Raises:
-        ContentError: as `split` (the text cannot be split).
-        ConfigurationError: unknown platform, unknown option, or an option of the wrong type.
-    """
-    whole, parts, lengths = _split(text, platform, numbered, options, measured=True)
-    assert whole is not None
-    assert lengths is not None
-    return whole, list(zip(parts, lengths, strict=True))
+    return _split(text, platform, numbered, options, measured=False)[0]
 
 
 def split_lengths(
     text: str, platform: str, *, numbered: bool = False, **options: Any
 ) -> list[tuple[str, int]]:
-    """`measured_split` without the whole text's `Measure` (for `brandkit.render`, which
-    needs each part's length only: the Measure's UTF-8 size and rule list cost a tenth of
-    rendering a thread on X).
+    """`split`, with each part's length by `count`.
+
+    One measurement of the text gives them where it can, so that rendering a thread
+    measures no part again. A text that fits gives one part, itself.
 
     Raises:
         ContentError: as `split`.
         ConfigurationError: as `split`.
     """
-    _, parts, lengths = _split(text, platform, numbered, options, measured=True, with_measure=False)
+    parts, lengths = _split(text, platform, numbered, options, measured=True)
     assert lengths is not None
     return list(zip(parts, lengths, strict=True))
 
@@ -1021,10 +1002,8 @@ def _split(
     options: Mapping[str, Any],
     *,
     measured: bool,
-    with_measure: bool = True,
-) -> tuple[Measure | None, list[str], list[int] | None]:
-    """The parts of ``text``; with ``measured``, also each part's length and (unless not
-    ``with_measure``) the whole text's `Measure` (else None)."""
+) -> tuple[list[str], list[int] | None]:
+    """The parts of ``text``; with ``measured``, also each part's length (else None)."""
     spec, merged = resolved(platform, options)
     cap = spec.limit(merged)
     size = len(text)
@@ -1051,13 +1030,8 @@ def _split(
         length = spec.length(text, merged)
     links = totals.unique_links if totals is not None and platform == "threads" else None
     problems = _problems(text, platform, spec, merged, length, "text", links=links)
-    result = (
-        _result(text, platform, spec, merged, length, problems)
-        if measured and with_measure
-        else None
-    )
     if not problems:
-        return result, [text], [length]
+        return [text], [length]
     if not tried:
         if platform == "x":
             ledger = XLedger(text, merged["config"]) if XLedger.usable(text) else None
@@ -1154,9 +1128,9 @@ def _split(
 
     spans = parts_of(fits_plain, from_plain, reach_plain)
     if not spans:
-        return result, [""], [spec.length("", merged)] if measured else None
+        return [""], [spec.length("", merged)] if measured else None
     if not numbered or len(spans) == 1:
-        return result, [text[s:e] for s, e, _ in spans], lengths(spans, [""] * len(spans))
+        return [text[s:e] for s, e, _ in spans], lengths(spans, [""] * len(spans))
     total = len(spans)
     for _ in range(_MAX_ROUNDS):
 
@@ -1180,7 +1154,7 @@ def _split(
                 fits(text[s:e] + suffix) for (s, e, _), suffix in zip(spans, final, strict=True)
             ):
                 parts = [text[s:e] + suffix for (s, e, _), suffix in zip(spans, final, strict=True)]
-                return result, parts, lengths(spans, final)
+                return parts, lengths(spans, final)
             total += 1
         else:
             total = len(spans)

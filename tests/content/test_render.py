@@ -274,3 +274,63 @@ def test_a_text_that_fits_whole_keeps_the_measurement_render_took(platform: str)
         expected.length,
         expected.limit,
     )
+
+
+def test_a_thread_over_the_most_parts_names_how_many_it_needs() -> None:
+    """A text that 25 parts could hold by length, but whose words fill one part each, is
+    split whole and refused with the number of parts it needs."""
+    words = " ".join(["a" * 200] * 26)  # 5,225 weighted characters: one word per part
+    with pytest.raises(ContentError) as refused:
+        render(Post(text=words), "x")
+    assert "needs 26 parts on x, more than the 25" in str(refused.value)
+    assert refused.value.over_by == 1
+    assert len(render(Post(text=" ".join(["a" * 200] * 25)), "x").parts) == 25
+
+
+@pytest.mark.parametrize("platform", ["x", "mastodon", "bluesky", "threads"])
+def test_a_text_no_thread_can_hold_is_refused_by_its_length(platform: str) -> None:
+    """A text longer than 25 full parts plus every gap a split could drop is refused after
+    its one measurement, saying by how much at least to shorten it; cutting that much (and
+    more) leaves a text that splits into 25 parts or fewer."""
+    from brandkit.text import limit, split
+
+    cap = limit(platform)
+    unit = "日本語" if platform == "x" else "word"  # X weighs CJK 2 per character
+    text = " ".join([unit] * (cap * 25 // len(unit) + 50))
+    with pytest.raises(ContentError) as refused:
+        render(Post(text=text), platform)
+    message = str(refused.value)
+    assert f"more than the 25 parts of at most {cap}" in message
+    over = refused.value.over_by
+    assert over is not None and over > 0
+    assert f"shorten it by at least {over}" in message
+    assert len(split(text, platform)) > 25  # the refusal is true
+    # The bound is a floor: the text cut by less still needs more than 25 parts.
+    cut = " ".join([unit] * (len(text.split()) - over // (count(unit + " ", platform) + 1)))
+    assert len(split(cut, platform)) > 25
+
+
+def test_the_length_bound_never_refuses_a_text_a_split_fits_in_the_most_parts() -> None:
+    """On texts around the bound (wide whitespace runs included, which a split drops at its
+    cuts), a text refused by its length always splits into more than 25 parts, and one
+    that splits into 25 or fewer is never refused that way."""
+    import random
+
+    from brandkit.text import split
+
+    rng = random.Random(18)
+    gaps = [" ", " ", " ", "\n\n", "   ", "\n\n\n\n\n\n", " " * 40, "\u3000"]
+    words = ["launch", "日本語の", "🚀", "https://example.com/a", "word", "x" * 30]
+    checked = {True: 0, False: 0}
+    for _ in range(60):
+        size = rng.randint(250, 550)
+        text = "".join(rng.choice(words) + rng.choice(gaps) for _ in range(size)).strip()
+        try:
+            render(Post(text=text), "x")
+            refused_by_length = False
+        except ContentError as error:
+            refused_by_length = "however it is cut" in str(error)
+        if refused_by_length:
+            assert len(split(text, "x")) > 25
+        checked[refused_by_length] += 1
+    assert min(checked.values()) >= 5, checked

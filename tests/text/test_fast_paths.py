@@ -418,6 +418,53 @@ def test_line_breaks_found_from_a_class_are_those_of_the_alternation() -> None:
         assert [m.span() for m in _split._LINE_BREAK.finditer(sample)] == expected, repr(sample)
 
 
+def test_flat_text_and_line_feeds_equal_the_substitution_and_the_search() -> None:
+    """`_flat_lf` (a search, then a replace of line feeds) gives the text the substitution of
+    every kind of whitespace gives, and says when line feeds are its only line breaks; the
+    splitter's line breaks found by finding line feeds then equal those of the search."""
+    spaces = [c for c in map(chr, range(0x110000)) if c.isspace()]
+    # The patterns spell out Python's whitespace (``str.isspace``), the space left out.
+    assert [c for c in spaces if _split._OTHER_SPACE.fullmatch(c)] == spaces[:9] + spaces[10:]
+    alphabet = [*spaces, "\r\n", "a", "日", "🚀", "\n", "\n"]
+    rng = random.Random(11)
+    seen = {True: 0, False: 0}
+    for _ in range(5000):
+        sample = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10)))
+        flat, lf_only = _split._flat_lf(sample)
+        assert flat == _split._OTHER_SPACE.sub(" ", sample), ascii(sample)
+        assert lf_only == all(c in " \n" for c in sample if c.isspace()), ascii(sample)
+        seen[lf_only] += 1
+        splitter = _split._Splitter(sample, "x", *_specs("x"), flat, False, lf_only)
+        expected = [m.start() for m in _split._LINE_BREAK.finditer(sample)]
+        assert splitter._line_breaks() == expected, ascii(sample)
+    assert min(seen.values()) > 500
+
+
+def test_the_reversed_sentence_end_search_finds_the_last_forward_match() -> None:
+    """The first match of the reversed pattern in a reversed slice is where the last match of
+    the forward one ends, on strings of punctuation, closing marks and whitespace."""
+    alphabet = [".", "!", "…", "。", "？", ")", "”", "」", "'", " ", "\n", "\u3000", "a", "日"]
+    rng = random.Random(12)
+    for _ in range(20000):
+        sample = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 14)))
+        lo = rng.randrange(len(sample))
+        best = rng.randrange(lo, len(sample))
+        ends = [m.end() for m in _split._SENTENCE_END_BEFORE_SPACE.finditer(sample, lo, best + 1)]
+        backwards = sample[best : lo - 1 : -1] if lo else sample[best::-1]
+        found = _split._SENTENCE_END_REVERSED.search(backwards)
+        assert (best - found.start() if found else None) == (ends[-1] if ends else None), (
+            sample,
+            lo,
+            best,
+        )
+
+
+def _specs(platform: str) -> tuple[object, object]:
+    from brandkit.text._platforms import resolved
+
+    return resolved(platform, {})
+
+
 def test_joining_code_points_split_in_two_are_those_of_the_regex_class() -> None:
     """`_joining_positions` (a ``re`` class up to U+FFFF, a set above) finds what
     `_JOINING_CHAR` finds: checked on every code point of Unicode, then on mixed strings."""

@@ -10,12 +10,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import attrs
 
+import brandkit.platforms as _platforms
 from brandkit import text as textlib
 from brandkit.content._media import Media
 from brandkit.content._model import Link, Post, Utm
 from brandkit.errors import ContentError, MediaError
 from brandkit.platforms._base import Capabilities, MediaRules
-from brandkit.text._split import split_lengths
+from brandkit.text._split import thread_parts
 
 logger = logging.getLogger(__name__)
 
@@ -203,6 +204,8 @@ def _check_media(media: tuple[Media, ...], rules: MediaRules, platform: str) -> 
             field="media",
             platform=platform,
         )
+    if not n:
+        return
     videos = [m for m in media if m.kind == "video"]
     gifs = [m for m in media if m.kind == "gif"]
     if len(videos) > rules.max_videos:
@@ -282,9 +285,7 @@ def render(post: Post, platform: str, *, capabilities: Capabilities | None = Non
         ConfigurationError: the platform is unknown.
     """
     if capabilities is None:
-        from brandkit.platforms import capabilities as lookup
-
-        capabilities = lookup(platform)
+        capabilities = _platforms.capabilities(platform)
     caps = capabilities
     effective = post.for_platform(platform)
     campaign = effective.campaign
@@ -346,8 +347,9 @@ def render(post: Post, platform: str, *, capabilities: Capabilities | None = Non
     # part's length with it, and no part is measured again.
     if caps.threads:
         numbered = bool(effective.options.get("thread_numbering", False))
-        pieces = split_lengths(body, rules, numbered=numbered, **options)
-        limit = textlib.limit(rules, **options)
+        pieces, limit = thread_parts(
+            body, rules, numbered=numbered, most=caps.max_parts, options=options
+        )
         if len(pieces) > caps.max_parts:
             raise ContentError(
                 f"text needs {len(pieces)} parts on {platform}, more than the {caps.max_parts} "

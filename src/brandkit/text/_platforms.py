@@ -262,7 +262,7 @@ def limit(platform: str, **options: Any) -> int:
     Raises:
         ConfigurationError: unknown platform, unknown option, or an option of the wrong type.
     """
-    spec, merged = resolve(platform, options)
+    spec, merged = resolved(platform, options)
     return spec.limit(merged)
 
 

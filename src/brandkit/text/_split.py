@@ -24,6 +24,7 @@ without listing the tokens and with no candidate tried.
 
 from __future__ import annotations
 
+import heapq
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping
@@ -49,7 +50,7 @@ from brandkit.text._platforms import (
     resolved,
 )
 from brandkit.text._urls import extract_urls
-from brandkit.text._x import XLedger
+from brandkit.text._x import XLedger, x_widest
 
 _NOT_SPACE = r"[^\s\x1c-\x1f]"
 # A cluster is whitespace when it starts and ends with whitespace (" ", "\r\n"); " \u0301"
@@ -73,7 +74,13 @@ _PREPEND_SPACE = regex.compile(r"\p{Grapheme_Cluster_Break=Prepend} ")
 _OTHER_SPACE = re.compile(
     "[\t\n\x0b\x0c\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 )
+# The same but for a line feed: most texts hold no whitespace but spaces and line feeds.
+_RARE_SPACE = re.compile(
+    "[\t\x0b\x0c\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
 _NOT_SPACE_CHAR = re.compile(r"\S")
+# Whitespace runs of two code points or more (most runs in a text are one space).
+_WIDE_SPACE = re.compile(r"\s\s+")
 # A CR LF is one line break (the lookbehind joins the LF to its CR): a pattern that begins
 # with a class lets the search skip from candidate to candidate in C.
 _LINE_BREAK = re.compile(r"[\n\r\u2028\u2029\x0b\x0c\x85](?:(?<=\r)\n)?")
@@ -82,6 +89,9 @@ _LINE_BREAK = re.compile(r"[\n\r\u2028\u2029\x0b\x0c\x85](?:(?<=\r)\n)?")
 _SENTENCE_END_BEFORE_SPACE = re.compile(r"[.!?…。！？‼⁉][\"'”’)\]»」』]*(?=\s)")
 # In a text whose whitespace is all " ": the first non-space.
 _NOT_SPACE_FLAT = re.compile("[^ ]")
+# The same, reversed: whitespace, closing marks, the punctuation; where it starts in a reversed
+# text is where the sentence end is in the text.
+_SENTENCE_END_REVERSED = re.compile(r"\s[\"'”’)\]»」』]*[.!?…。！？‼⁉]")
 _INNER_SENTENCE_END = regex.compile(r"[.!?。！？‼⁉]")
 _MENTION_LIKE = regex.compile(r"(?<![\w@＠])[@＠][\w.\-]+(?:@[\w\-]+(?:\.[\w\-]+)+)?")
 _TAG_LIKE = regex.compile(r"(?<![\w#＃$])[#＃$][^\s#＃@＠$]+")
@@ -105,9 +115,18 @@ def _protected(text: str) -> list[tuple[int, int]]:
 
 
 def _flat(text: str) -> str:
-    """``text`` with every kind of whitespace made a space (few texts hold another: one
-    substitution). Split at each space, it gives `_pieces`."""
-    return _OTHER_SPACE.sub(" ", text)
+    """``text`` with every kind of whitespace made a space. Split at each space, it gives
+    `_pieces`."""
+    return _flat_lf(text)[0]
+
+
+def _flat_lf(text: str) -> tuple[str, bool]:
+    """`_flat`, and whether the only whitespace of ``text`` besides spaces is line feeds
+    (then its line breaks are its line feeds)."""
+    # Most texts hold no other: a search and a replace in C cost half the substitution.
+    if _RARE_SPACE.search(text) is None:
+        return text.replace("\n", " "), True
+    return _OTHER_SPACE.sub(" ", text), False
 
 
 def _pieces(flat: str) -> list[str]:
@@ -147,6 +166,7 @@ class _Splitter:
         options: Mapping[str, Any],
         flat: str | None = None,
         mixed: bool | None = None,
+        lf_only: bool | None = None,
     ) -> None:
         self.text = text
         self.platform = platform
@@ -155,7 +175,11 @@ class _Splitter:
         # The tokens' starts are kept only where a token may begin with whitespace; elsewhere
         # a token starts at the first non-space after the one before it, found when needed.
         self._starts: list[int] | None = None
-        self.flat = _flat(text) if flat is None else flat
+        if flat is None:
+            flat, lf_only = _flat_lf(text)
+        self.flat = flat
+        # Whether the text's only line breaks are line feeds (None: not known).
+        self._lf_only = lf_only
         self.mixed = _mixes(text, self.flat) if mixed is None else mixed
         # The tokens' ends, listed on first use (`split_by_position` needs none).
         self._ends: list[int] | None = None
@@ -194,11 +218,18 @@ class _Splitter:
     def _line_breaks(self) -> list[int]:
         """Where each line break starts in the whole text (one scan, on first use)."""
         if self._lines is None:
-            self._lines = (
-                self._breaks[0]
-                if self._breaks is not None
-                else [m.start() for m in _LINE_BREAK.finditer(self.text)]
-            )
+            if self._breaks is not None:
+                self._lines = self._breaks[0]
+            elif self._lf_only:
+                # A find per line feed in C, where the search tests every code point.
+                lines, find = [], self.text.find
+                at = find("\n")
+                while at >= 0:
+                    lines.append(at)
+                    at = find("\n", at + 1)
+                self._lines = lines
+            else:
+                self._lines = [m.start() for m in _LINE_BREAK.finditer(self.text)]
         return self._lines
 
     def _break_positions(self) -> tuple[list[int], list[int]]:
@@ -497,12 +528,14 @@ class _Splitter:
         # of the token that ends at `floor` (a sentence end at or after `floor` begins there
         # or after the whitespace that follows it).
         floor = line + 1 if line >= 0 else low
-        end = -1
-        begin = flat.rfind(" ", position, floor) + 1
-        for match in _SENTENCE_END_BEFORE_SPACE.finditer(self.text, max(begin, position), best + 1):
-            end = match.end()
-        if end >= floor:
-            return end
+        begin = max(flat.rfind(" ", position, floor) + 1, position)
+        # Searched in the reversed text from the cut back: the first match found is the last
+        # sentence end, where a search forward goes through every one before it.
+        text = self.text
+        backwards = text[best : begin - 1 : -1] if begin else text[best::-1]
+        found = _SENTENCE_END_REVERSED.search(backwards)
+        if found is not None and best - found.start() >= floor:
+            return best - found.start()
         return line if line >= 0 else best
 
     def _prefer(self, i: int, best: int, position: int) -> int:
@@ -990,9 +1023,63 @@ def split_lengths(
         ContentError: as `split`.
         ConfigurationError: as `split`.
     """
-    parts, lengths = _split(text, platform, numbered, options, measured=True)
+    parts, lengths, _ = _split(text, platform, numbered, options, measured=True)
     assert lengths is not None
     return list(zip(parts, lengths, strict=True))
+
+
+def thread_parts(
+    text: str, platform: str, *, numbered: bool, most: int, options: Mapping[str, Any]
+) -> tuple[list[tuple[str, int]], int]:
+    """`split_lengths` for a thread of at most ``most`` parts, and the platform's limit.
+
+    A text that no split could fit in ``most`` parts is refused after its one measurement;
+    otherwise all its parts are given (more than ``most`` of them, for the caller to refuse),
+    their lengths only when there are at most ``most``.
+
+    Raises:
+        ContentError: as `split`; or the text is longer than ``most`` parts can hold however
+            it is cut, the message saying by how much at least.
+        ConfigurationError: as `split`.
+    """
+    parts, lengths, cap = _split(text, platform, numbered, options, measured=True, most=most)
+    if lengths is None:
+        return [(part, 0) for part in parts], cap
+    return list(zip(parts, lengths, strict=True)), cap
+
+
+def _refuse_past(
+    text: str,
+    platform: str,
+    spec: _Platform,
+    merged: Mapping[str, Any],
+    length: int,
+    cap: int,
+    most: int,
+) -> None:
+    """Raise when ``text`` (of ``length``) cannot fit in ``most`` parts however it is cut.
+
+    The parts hold all of the text but the whitespace at the cuts: at most ``most + 1``
+    runs (between the parts, before the first, after the last), each weighing at most its
+    code points times the heaviest weight one can have. If the rest is still more than
+    ``most`` full parts hold, no split fits (a content warning repeated in every part, or
+    thread numbering, only takes more room).
+    """
+    # The widest runs of two or more, the rest counted as one code point each whether or not
+    # the text has that many more runs (an overestimate keeps the bound safe).
+    runs = heapq.nlargest(most + 1, map(len, _WIDE_SPACE.findall(text)))
+    spaces = sum(runs) + most + 1 - len(runs)
+    widest = x_widest(merged["config"]) if platform == "x" else 1
+    over = length - spaces * widest - most * cap
+    if over > 0:
+        raise ContentError(
+            f"text is {length} {spec.unit} on {platform}: more than the {most} parts "
+            f"of at most {cap} that brandkit allows in one thread can hold, however it is "
+            f"cut: shorten it by at least {over}",
+            field="text",
+            platform=platform,
+            over_by=over,
+        )
 
 
 def _split(
@@ -1002,8 +1089,12 @@ def _split(
     options: Mapping[str, Any],
     *,
     measured: bool,
-) -> tuple[list[str], list[int] | None]:
-    """The parts of ``text``; with ``measured``, also each part's length (else None)."""
+    most: int | None = None,
+) -> tuple[list[str], list[int] | None, int]:
+    """The parts of ``text``; with ``measured``, also each part's length (else None, and
+    None when there are more than ``most``); and the platform's limit. With ``most``, a text
+    longer than that many parts can hold however it is cut is refused (`_refuse_past`)
+    before it is split."""
     spec, merged = resolved(platform, options)
     cap = spec.limit(merged)
     size = len(text)
@@ -1014,12 +1105,22 @@ def _split(
     totals: _Ledger | None = None
     flat: str | None = None
     mixed: bool | None = None
+    lf_only: bool | None = None
     tried = 2 * size > cap
     if tried:
         if platform == "x":
             ledger = XLedger(text, merged["config"]) if XLedger.usable(text) else None
+            # A text surely over the limit needs the running weights to be split, and they
+            # give its length too. Otherwise it is measured without them first: it may fit,
+            # or be long enough to be refused outright.
+            if (
+                ledger is not None
+                and (most is None or size * x_widest(merged["config"]) <= most * cap)
+                and ledger.least_length() > cap
+            ):
+                ledger.track()
         elif platform in _LEDGER_PLATFORMS:
-            flat = _flat(text)
+            flat, lf_only = _flat_lf(text)
             mixed = _mixes(text, flat)
             totals = _Ledger.build(text, platform, spec, merged, mixed, flat)
     if ledger is not None:
@@ -1029,14 +1130,16 @@ def _split(
     else:
         length = spec.length(text, merged)
     links = totals.unique_links if totals is not None and platform == "threads" else None
-    problems = _problems(text, platform, spec, merged, length, "text", links=links)
-    if not problems:
-        return [text], [length]
+    if most is not None and length > most * cap:
+        _refuse_past(text, platform, spec, merged, length, cap, most)
+    # Over the limit, the text is split whatever else it breaks: no sentence is written.
+    if length <= cap and not _problems(text, platform, spec, merged, length, "text", links=links):
+        return [text], [length], cap
     if not tried:
         if platform == "x":
             ledger = XLedger(text, merged["config"]) if XLedger.usable(text) else None
         elif platform in _LEDGER_PLATFORMS:
-            flat = _flat(text)
+            flat, lf_only = _flat_lf(text)
             mixed = _mixes(text, flat)
             totals = _Ledger.build(text, platform, spec, merged, mixed, flat)
 
@@ -1053,7 +1156,7 @@ def _split(
             platform=platform,
             over_by=warning - cap + 1,
         )
-    splitter = _Splitter(text, platform, spec, merged, flat, mixed)
+    splitter = _Splitter(text, platform, spec, merged, flat, mixed, lf_only)
 
     # X's one rule besides the length counts refused characters: a text without any has no
     # part with any, and the parts need not be looked at for them.
@@ -1081,7 +1184,7 @@ def _split(
     def lengths(spans: list[tuple[int, int, bool]], suffixes: list[str]) -> list[int] | None:
         """Each part's length by `count` (when asked for): from the measurement where it
         answers, else measured."""
-        if not measured:
+        if not measured or (most is not None and len(spans) > most):
             return None
         if ledger is not None and ledger.reaches and all(whole for _, _, whole in spans):
             return ledger.lengths([(start, end) for start, end, _ in spans], suffixes)
@@ -1128,9 +1231,9 @@ def _split(
 
     spans = parts_of(fits_plain, from_plain, reach_plain)
     if not spans:
-        return [""], [spec.length("", merged)] if measured else None
+        return [""], [spec.length("", merged)] if measured else None, cap
     if not numbered or len(spans) == 1:
-        return [text[s:e] for s, e, _ in spans], lengths(spans, [""] * len(spans))
+        return [text[s:e] for s, e, _ in spans], lengths(spans, [""] * len(spans)), cap
     total = len(spans)
     for _ in range(_MAX_ROUNDS):
 
@@ -1154,7 +1257,7 @@ def _split(
                 fits(text[s:e] + suffix) for (s, e, _), suffix in zip(spans, final, strict=True)
             ):
                 parts = [text[s:e] + suffix for (s, e, _), suffix in zip(spans, final, strict=True)]
-                return parts, lengths(spans, final)
+                return parts, lengths(spans, final), cap
             total += 1
         else:
             total = len(spans)

@@ -149,6 +149,9 @@ class _Weigher:
         # The plain weight of an emoji sequence: the same few recur, so they are remembered
         # (a bounded cache of short pieces only: no link is kept).
         self.plain_piece = lru_cache(maxsize=1024)(self.plain)
+        weights = [self.default, *(weight for weight, _ in self.runs)]
+        self.lightest: int = min(weights)
+        self.heaviest: int = max(weights)
         ascii_weights = {self._one(chr(c)) for c in range(0x80)}
         self.ascii_weight: int | None = ascii_weights.pop() if len(ascii_weights) == 1 else None
 
@@ -182,6 +185,12 @@ def x_limit(config: str) -> int:
     """``maxWeightedTweetLength`` of a config."""
     limit: int = twitter_config(config)["maxWeightedTweetLength"]
     return limit
+
+
+def x_widest(config: str) -> int:
+    """The most one code point counts under a config (its heaviest weight, rounded up)."""
+    weigher = _weigher(config)
+    return -(-weigher.heaviest // weigher.scale)
 
 
 def _counted(text: str, weigher: _Weigher) -> list[tuple[int, int, int]]:
@@ -269,10 +278,30 @@ class XLedger:
                 short = end - start <= _REMEMBERED
                 total += weight - (remembered(piece) if short else plain(piece))
             adjust.append(total)
-        # None with more than one weight class: then each piece is weighed when asked.
+        # The running weights at the pieces' bounds, worked out by `track` (None with more
+        # than one weight class: then each piece is weighed when asked).
         self.bounds: list[int] | None = None
         self.rates: list[int] = []
         self.weights: list[int] = []
+        self._tracked = False
+        # The weight of the text up to the end of each URL or emoji sequence (index k: the
+        # k-th, 0 for none), for `reach`; it only grows. Worked out on first use.
+        self._at_ends: list[int] | None = None
+
+    def least_length(self) -> int:
+        """The least the whole text can weigh: every code point outside its URLs and emoji
+        sequences at the lightest weight (no scan of the text)."""
+        weigher = self.weigher
+        return -(-(len(self.text) * weigher.lightest + self.adjust[-1]) // weigher.scale)
+
+    def track(self) -> list[int] | None:
+        """Work out the running weights (once) and give `bounds`. Every method that needs
+        them calls this; before it, only the whole text's length is known (as
+        `weighted_length` measures it), which is all a text refused outright needs."""
+        if self._tracked:
+            return self.bounds
+        self._tracked = True
+        weigher, text = self.weigher, self.text
         if len(weigher.runs) <= 1:
             if weigher.runs:
                 lengths = list(map(len, weigher.split_runs[0][1].split(text)))
@@ -284,9 +313,7 @@ class XLedger:
             self.rates = [weigher.default, light] * (len(lengths) // 2) + [weigher.default, 0]
             self.bounds = list(accumulate(lengths, initial=0))
             self.weights = list(accumulate(map(mul, lengths, self.rates), initial=0))
-        # The weight of the text up to the end of each URL or emoji sequence (index k: the
-        # k-th, 0 for none), for `reach`; it only grows. Worked out on first use.
-        self._at_ends: list[int] | None = None
+        return self.bounds
 
     @staticmethod
     def usable(text: str) -> bool:
@@ -300,7 +327,7 @@ class XLedger:
     def _before(self, position: int) -> int:
         """The weight of ``text[:position]``, URLs and emoji sequences before it counted whole,
         for a position not inside one (needs `bounds`)."""
-        bounds = self.bounds
+        bounds = self.track()
         assert bounds is not None
         j = bisect_right(bounds, position) - 1
         return (
@@ -314,7 +341,10 @@ class XLedger:
         whitespace boundaries (or the text's ends) and a ``suffix`` of ASCII that begins with
         a space (thread numbering)."""
         weigher = self.weigher
-        if self.bounds is not None:
+        if not self._tracked and start == 0 and end == len(self.text):
+            # The whole text, as `weighted_length` weighs it: no running weights needed.
+            total = weigher.plain(self.text) + self.adjust[-1]
+        elif self.track() is not None:
             total = self._before(end) - self._before(start)
         else:
             first = bisect_left(self.starts, start)
@@ -325,7 +355,7 @@ class XLedger:
 
     def lengths(self, spans: list[tuple[int, int]], suffixes: list[str]) -> list[int]:
         """`length` of each ``(start, end)`` with its suffix (needs `reaches`)."""
-        bounds, weights, rates = self.bounds, self.weights, self.rates
+        bounds, weights, rates = self.track(), self.weights, self.rates
         assert bounds is not None
         starts, adjust = self.starts, self.adjust
         scale, plain = self.weigher.scale, self.weigher.plain
@@ -355,7 +385,7 @@ class XLedger:
         room = cap * weigher.scale
         if suffix:
             room -= weigher.plain(suffix)
-        bounds = self.bounds
+        bounds = self.track()
         if bounds is None:
             text, plain = self.text, weigher.plain
             room += adjust[bisect_left(adjust_starts, start)]
@@ -378,7 +408,7 @@ class XLedger:
     def reaches(self) -> bool:
         """Whether `reach` answers: the config has at most one weight class (every shipped
         one does)."""
-        return self.bounds is not None
+        return len(self.weigher.runs) <= 1
 
     def reach(self, start: int, cap: int, suffix: str = "") -> int:
         """The last position ``p`` not inside a URL or emoji sequence such that
@@ -390,7 +420,7 @@ class XLedger:
         end of the longest part from ``start`` that fits: the splitter takes it from here
         instead of trying candidate ends. Needs `reaches`.
         """
-        bounds, weights, rates = self.bounds, self.weights, self.rates
+        bounds, weights, rates = self.track(), self.weights, self.rates
         assert bounds is not None
         starts, adjust = self.starts, self.adjust
         j = bisect_right(bounds, start) - 1  # `_before(start)`, inline: once per part

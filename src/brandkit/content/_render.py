@@ -366,20 +366,20 @@ def render(post: Post, platform: str, *, capabilities: Capabilities | None = Non
         limit = measure.limit
 
     parts = []
+    bluesky, telegram = rules == "bluesky", rules == "telegram"
     for i, (part_text, length) in enumerate(pieces):
         # Every part fits by construction (split measured it, or the ledger that answers for
-        # it did): its length is known, and its limit is the text's.
+        # it did): its length is known, and its limit is the text's. (Positional: a thread
+        # of many parts is built here, and keywords cost a third more per part.)
         parts.append(
             RenderedPart(
-                index=i,
-                text=part_text,
-                length=length if part_text else 0,
-                limit=limit,
-                media=effective.media if i == 0 else (),
-                facets=tuple(textlib.facets(part_text)) if rules == "bluesky" else (),
-                entities=(
-                    tuple(textlib.telegram_entities(part_text)) if rules == "telegram" else ()
-                ),
+                i,
+                part_text,
+                length if part_text else 0,
+                limit,
+                effective.media if i == 0 else (),
+                tuple(textlib.facets(part_text)) if bluesky else (),
+                tuple(textlib.telegram_entities(part_text)) if telegram else (),
             )
         )
     return Rendered(

@@ -383,13 +383,13 @@ def render(post: Post, platform: str, *, capabilities: Capabilities | None = Non
             )
         )
     return Rendered(
-        platform=platform,
-        parts=tuple(parts),
-        post=effective,
-        capabilities=caps,
-        link=link,
-        language=effective.language,
-        content_warning=warning,
-        options=dict(effective.options),
-        warnings=tuple(notes),
+        platform,
+        tuple(parts),
+        effective,
+        caps,
+        link,
+        effective.language,
+        warning,
+        dict(effective.options),
+        tuple(notes),
     )

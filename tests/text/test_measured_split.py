@@ -1,5 +1,5 @@
 """The measurements split and render reuse give what measuring each piece gives (issue 18,
-item 3): every part's length from `split_lengths` (what render takes), the parts
+item 3): every part's length from `thread_parts` (what render takes), the parts
 found by position on X against those found token by token, the tokens found by one split at
 whitespace, and the quick test for clusters that mix whitespace with a neighbour.
 
@@ -97,20 +97,33 @@ def _outcome(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 @pytest.mark.parametrize(("platform", "options"), _CASES)
 @pytest.mark.parametrize("numbered", [False, True])
-def test_split_lengths_gives_the_parts_and_each_parts_count(
+def test_thread_parts_gives_the_parts_and_each_parts_count(
     platform: str, options: dict[str, Any], numbered: bool
 ) -> None:
     """The parts are split()'s and each part's length is count() of that part, however the
-    measurement was reused to find it; a refusal is split()'s refusal."""
+    measurement was reused to find it; a refusal is split()'s refusal. With at most 3
+    parts allowed, a text refused by its length splits into more than 3, and a text that
+    is not gets split()'s parts."""
     for value in _texts(f"{platform}{sorted(options.items())}{numbered}", 40):
         parts = _outcome(text.split, value, platform, numbered=numbered, **options)
-        pieces = _outcome(_split.split_lengths, value, platform, numbered=numbered, **options)
+        pieces = _outcome(
+            _split.thread_parts, value, platform, numbered=numbered, most=10**6, options=options
+        )
+        few = _outcome(
+            _split.thread_parts, value, platform, numbered=numbered, most=3, options=options
+        )
         if isinstance(parts, tuple):  # a refusal: the same refusal
             assert pieces == parts
             continue
+        pieces, cap = pieces
+        assert cap == text.limit(platform, **options)
         assert [part for part, _ in pieces] == parts, value
         for part, length in pieces:
             assert length == text.count(part, platform, **options), part
+        if isinstance(few[0], str):  # a refusal (name, message, over_by)
+            assert "however it is cut" in few[1] and len(parts) > 3, value
+        else:
+            assert [part for part, _ in few[0]] == parts, value
 
 
 @pytest.mark.parametrize("numbered", [False, True])

@@ -15,7 +15,7 @@ galloping from the previous part's size, then bisecting over the cut candidates.
 Mastodon, Bluesky and Threads the text is measured once: running totals of its length at the
 token boundaries answer each candidate part without measuring it (where a text's pieces would
 not add up, e.g. a mark joining a space, each candidate is measured instead). That one
-measurement also gives the whole text's length (no separate count) and, for `split_lengths`,
+measurement also gives the whole text's length (no separate count) and, for `thread_parts`,
 every part's length, so rendering a thread measures no part again. On X and Bluesky the
 measurement is inverted (`XLedger.reach`, `_Ledger.reach`): it gives the last position where
 the part still fits, and the part ends at the last token end before it, found by position
@@ -1011,27 +1011,12 @@ def split(text: str, platform: str, *, numbered: bool = False, **options: Any) -
     return _split(text, platform, numbered, options, measured=False)[0]
 
 
-def split_lengths(
-    text: str, platform: str, *, numbered: bool = False, **options: Any
-) -> list[tuple[str, int]]:
-    """`split`, with each part's length by `count`.
-
-    One measurement of the text gives them where it can, so that rendering a thread
-    measures no part again. A text that fits gives one part, itself.
-
-    Raises:
-        ContentError: as `split`.
-        ConfigurationError: as `split`.
-    """
-    parts, lengths, _ = _split(text, platform, numbered, options, measured=True)
-    assert lengths is not None
-    return list(zip(parts, lengths, strict=True))
-
-
 def thread_parts(
     text: str, platform: str, *, numbered: bool, most: int, options: Mapping[str, Any]
 ) -> tuple[list[tuple[str, int]], int]:
-    """`split_lengths` for a thread of at most ``most`` parts, and the platform's limit.
+    """`split` with each part's length by `count`, for a thread of at most ``most`` parts,
+    and the platform's limit. One measurement of the text gives the lengths where it can,
+    so that rendering a thread measures no part again.
 
     A text that no split could fit in ``most`` parts is refused after its one measurement;
     otherwise all its parts are given (more than ``most`` of them, for the caller to refuse),

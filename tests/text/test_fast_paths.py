@@ -518,7 +518,7 @@ def test_bluesky_ledger_reach_is_the_last_end_whose_piece_passes() -> None:
         samples.append(" ".join("👨‍👩‍👧‍👦" * rng.randint(1, 4) for _ in range(150)))
     checked = 0
     for sample in samples:
-        flat = _split._flat(sample)
+        flat = _split._flat_lf(sample)[0]
         ledger = _split._Ledger.build(
             sample, "bluesky", spec, merged, _split._mixes(sample, flat), flat
         )

@@ -210,7 +210,9 @@ def test_tokens_from_one_split_at_whitespace_are_the_runs_of_non_space() -> None
     for _ in range(20000):
         sample = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10)))
         expected = [m.end() for m in regex.finditer(r"[^\s\x1c-\x1f]+", sample)]
-        assert _split._token_ends(_split._pieces(_split._flat(sample))) == expected, repr(sample)
+        assert _split._token_ends(_split._pieces(_split._flat_lf(sample)[0])) == expected, repr(
+            sample
+        )
 
 
 def test_re_whitespace_is_regex_whitespace_and_the_separators() -> None:
@@ -234,7 +236,7 @@ def test_the_quick_mixed_cluster_test_agrees_with_the_full_search() -> None:
     for _ in range(20000):
         sample = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8)))
         expected = _split._MIXED_CLUSTER.search(sample) is not None
-        assert _split._mixes(sample, _split._flat(sample)) == expected, repr(sample)
+        assert _split._mixes(sample, _split._flat_lf(sample)[0]) == expected, repr(sample)
         mixed += expected
     assert 1000 < mixed < 19000  # both answers were reached
 

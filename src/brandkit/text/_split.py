@@ -71,13 +71,10 @@ _PREPEND_SPACE = regex.compile(r"\p{Grapheme_Cluster_Break=Prepend} ")
 # Whitespace other than a space, and a character that is not whitespace.
 # (Listed: ``re`` tests a list of characters faster than ``[^\S ]``; a test checks every code
 # point.)
-_OTHER_SPACE = re.compile(
-    "[\t\n\x0b\x0c\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
-)
+_SPACE_BUT_LF = "\t\x0b\x0c\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_OTHER_SPACE = re.compile(f"[\n{_SPACE_BUT_LF}]")
 # The same but for a line feed: most texts hold no whitespace but spaces and line feeds.
-_RARE_SPACE = re.compile(
-    "[\t\x0b\x0c\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
-)
+_RARE_SPACE = re.compile(f"[{_SPACE_BUT_LF}]")
 _NOT_SPACE_CHAR = re.compile(r"\S")
 # Whitespace runs of two code points or more (most runs in a text are one space).
 _WIDE_SPACE = re.compile(r"\s\s+")
@@ -114,14 +111,9 @@ def _protected(text: str) -> list[tuple[int, int]]:
     return merged
 
 
-def _flat(text: str) -> str:
-    """``text`` with every kind of whitespace made a space. Split at each space, it gives
-    `_pieces`."""
-    return _flat_lf(text)[0]
-
-
 def _flat_lf(text: str) -> tuple[str, bool]:
-    """`_flat`, and whether the only whitespace of ``text`` besides spaces is line feeds
+    """``text`` with every kind of whitespace made a space (split at each space, it gives
+    `_pieces`), and whether the only whitespace of ``text`` besides spaces is line feeds
     (then its line breaks are its line feeds)."""
     # Most texts hold no other: a search and a replace in C cost half the substitution.
     if _RARE_SPACE.search(text) is None:
@@ -130,14 +122,14 @@ def _flat_lf(text: str) -> tuple[str, bool]:
 
 
 def _pieces(flat: str) -> list[str]:
-    """A `_flat` text split at each space: its tokens where no cluster mixes whitespace with
+    """A `_flat_lf` text split at each space: its tokens where no cluster mixes whitespace with
     its neighbours (`_mixes`), and empty strings between neighbouring spaces."""
     return flat.split(" ")
 
 
 def _mixes(text: str, flat: str) -> bool:
     """Whether a grapheme cluster of ``text`` mixes whitespace with its neighbour. Only where
-    a space (in the `_flat` text) precedes a mark or follows a prepended one can one, and
+    a space (in the `_flat_lf` text) precedes a mark or follows a prepended one can one, and
     those two searches cost less than the exact one, which is left for such texts."""
     return (
         not text.isascii()
@@ -703,7 +695,7 @@ def _special_tokens(
 ) -> list[tuple[int, str]]:
     """The tokens of ``value`` holding a match of ``found`` (or a character at one of the
     positions ``found``), each as its end and its text: one scan for the code points, two
-    searches for each such token's ends (a find of " " each way in ``value``'s `_flat` text
+    searches for each such token's ends (a find of " " each way in ``value``'s `_flat_lf` text
     when given)."""
     out: list[tuple[int, str]] = []
     end = -1
@@ -747,7 +739,7 @@ class _Offsets:
 def _extra_clusters(value: str, flat: str | None = None) -> _Offsets:
     """Clusters minus code points of ``value`` up to a position, for positions at token
     boundaries (a CR LF counts one, a token with joining code points what it measures);
-    ``flat``: ``value``'s `_flat` text, when known."""
+    ``flat``: ``value``'s `_flat_lf` text, when known."""
     amounts = [
         (end, grapheme_len(token) - len(token))
         for end, token in _special_tokens(
@@ -808,7 +800,7 @@ class _Ledger:
         """The ledger of ``text`` on ``platform``, or None where pieces would not measure as
         the sum of their parts (then each candidate part is measured); ``mixed``: a grapheme
         cluster of ``text`` mixes whitespace with its neighbour (`_mixes`); ``flat``: its
-        `_flat` text."""
+        `_flat_lf` text."""
         if platform not in _LEDGER_PLATFORMS:
             return None
         if mixed or (not text.isascii() and _PREPEND.search(text)):

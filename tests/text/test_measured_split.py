@@ -228,6 +228,33 @@ def test_re_whitespace_is_regex_whitespace_and_the_separators() -> None:
     assert listed == ours - {ord(" ")}
 
 
+def test_the_mixed_cluster_prefilter_finds_every_mark_after_a_space() -> None:
+    """`_mix_searches` may find more than the exact classes but never less: a space before
+    each mark and each prepended mark before a space is found, over all of Unicode; no mark
+    lies outside the planes it reads; and an emoji after a space is not taken for a mark."""
+    space_mark, prepend_space = _split._mix_searches()
+    every = "".join(map(chr, range(0x110000))).encode("utf-8", "surrogatepass")
+    chars = every.decode("utf-8", "surrogatepass")
+    marks = [
+        m.start()
+        for m in regex.finditer(
+            r"[\p{Grapheme_Cluster_Break=Extend}"
+            r"\p{Grapheme_Cluster_Break=ZWJ}"
+            r"\p{Grapheme_Cluster_Break=SpacingMark}]",
+            chars,
+        )
+    ]
+    prepends = [m.start() for m in regex.finditer(r"\p{Grapheme_Cluster_Break=Prepend}", chars)]
+    assert marks and prepends
+    assert all(c < 0x20000 or 0xE0000 <= c < 0xF0000 for c in marks + prepends)
+    after_space = " " + " ".join(chr(c) for c in marks)
+    assert len(space_mark.findall(after_space)) == len(marks)
+    before_space = " ".join(chr(c) for c in prepends) + " "
+    assert len(prepend_space.findall(before_space)) == len(prepends)
+    for emoji in ("🚀", "🎉", "👍🏽", "🇮🇩", "❤️", "👨‍👩‍👧‍👦"):
+        assert space_mark.search(f"launch {emoji}") is None, emoji
+
+
 def test_the_quick_mixed_cluster_test_agrees_with_the_full_search() -> None:
     alphabet = [" ", "\n", "\u3000", "a", "\u0301", "\u200d", "\ufe0f", "\u0903", "\u0600"]
     alphabet += ["\U0001f3fd", "日", "\x1c"]

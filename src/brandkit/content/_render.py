@@ -179,13 +179,16 @@ def _with_hashtags(text: str, tags: tuple[str, ...]) -> str:
     if not tags:
         return text
     # Most texts carry no '#' at all: a find in C, not a scan of the pattern at every place.
-    marked = "#" in text or "＃" in text
-    present = {m.lower() for m in _HASHTAG.findall(text)} if marked else set()
-    missing = [t for t in tags if t.lower() not in present]
-    if not missing:
-        return text
-    line = " ".join(f"#{t}" for t in missing)
-    return f"{text.rstrip()}\n\n{line}" if text.strip() else line
+    if "#" in text or "＃" in text:
+        present = {m.lower() for m in _HASHTAG.findall(text)}
+        missing = [t for t in tags if t.lower() not in present]
+        if not missing:
+            return text
+    else:
+        missing = list(tags)
+    line = "#" + " #".join(missing)
+    kept = text.rstrip()
+    return f"{kept}\n\n{line}" if kept else line
 
 
 def _check_media(media: tuple[Media, ...], rules: MediaRules, platform: str) -> None:
@@ -315,7 +318,7 @@ def render(post: Post, platform: str, *, capabilities: Capabilities | None = Non
 
     _check_media(effective.media, caps.media, platform)
     notes: list[str] = []
-    dropped = [i for i, m in enumerate(effective.media) if m.alt]
+    dropped = [i for i, m in enumerate(effective.media) if m.alt] if effective.media else ()
     if dropped and not caps.media.alt_text:
         notes.append(
             f"{platform} takes no alt text: the alt text of media "

@@ -281,11 +281,13 @@ def _problems(
     field: str,
     *,
     links: int | None = None,
+    cap: int | None = None,
 ) -> list[tuple[str, int]]:
     """Each broken rule as (sentence, over_by); ``links``: Threads' number of different links
-    in ``text`` when already known."""
+    in ``text`` when already known; ``cap``: the platform's limit, when already known."""
     found: list[tuple[str, int]] = []
-    cap = spec.limit(merged)
+    if cap is None:
+        cap = spec.limit(merged)
     if length > cap:
         advice = spec.advice
         if platform == "mastodon" and merged["spoiler_text"]:

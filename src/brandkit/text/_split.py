@@ -537,8 +537,8 @@ class _Splitter:
                 after += 1
             first, stop = bisect_left(lines, low), bisect_left(lines, after)
             if first < stop:
-                counts: dict[int, int] = {}
-                previous = key = -1
+                previous = key = paragraph = -1
+                breaks = 0  # in the gap after `line`
                 for at in lines[first:stop]:
                     # The gap holding it follows the token that ends at the last non-space
                     # before it: walked back to, or to the line break before it in the same
@@ -550,11 +550,17 @@ class _Splitter:
                             key = known
                             break
                     previous = at
-                    counts[key] = counts.get(key, 0) + 1
-                paragraph = max((k for k, n in counts.items() if n >= 2), default=-1)
+                    # The gaps come in order, each line break of one after the other: the
+                    # last gap seen is the last one, and the last to reach two breaks the
+                    # last paragraph break.
+                    if key == line:
+                        breaks += 1
+                        if breaks == 2:
+                            paragraph = key
+                    else:
+                        line, breaks = key, 1
                 if paragraph >= 0:
                     return paragraph
-                line = max(counts)
         # The last sentence end at or before the cut (it is a token end: whitespace follows),
         # if it keeps half the part and comes after that line break: searched from the start
         # of the token that ends at `floor` (a sentence end at or after `floor` begins there
@@ -1150,7 +1156,9 @@ def _split(
     if most is not None and length > most * cap:
         _refuse_past(text, platform, spec, merged, length, cap, most)
     # Over the limit, the text is split whatever else it breaks: no sentence is written.
-    if length <= cap and not _problems(text, platform, spec, merged, length, "text", links=links):
+    if length <= cap and not _problems(
+        text, platform, spec, merged, length, "text", links=links, cap=cap
+    ):
         return [text], [length], cap
     if not tried:
         if platform == "x":
@@ -1162,7 +1170,9 @@ def _split(
 
     def fits(part: str) -> bool:
         length = spec.length(part, merged)
-        return length <= cap and not _problems(part, platform, spec, merged, length, "text")
+        return length <= cap and not _problems(
+            part, platform, spec, merged, length, "text", cap=cap
+        )
 
     if platform == "mastodon" and not fits("x"):
         warning = spec.length("", merged)
@@ -1177,7 +1187,8 @@ def _split(
 
     # X's one rule besides the length counts refused characters: a text without any has no
     # part with any, and the parts need not be looked at for them.
-    clean = ledger is not None and not any(c in text for c in X_INVALID_CHARS)
+    refused_1, refused_2, refused_3 = X_INVALID_CHARS
+    clean = ledger is not None and not (refused_1 in text or refused_2 in text or refused_3 in text)
 
     def test_from(start: int, suffix: str) -> Callable[[int], bool]:
         """The test of a part's end, for a part from a token's start to a token's end."""
@@ -1192,7 +1203,8 @@ def _split(
             length = ledger.length(start, end, suffix)
             if length > cap:
                 return False
-            return not _problems(text[start:end] + suffix, platform, spec, merged, length, "text")
+            part = text[start:end] + suffix
+            return not _problems(part, platform, spec, merged, length, "text", cap=cap)
 
         return ok
 

@@ -181,6 +181,7 @@ def _weigher(config: str) -> _Weigher:
     return _Weigher(twitter_config(config))
 
 
+@cache
 def x_limit(config: str) -> int:
     """``maxWeightedTweetLength`` of a config."""
     limit: int = twitter_config(config)["maxWeightedTweetLength"]
@@ -420,9 +421,9 @@ class XLedger:
         end of the longest part from ``start`` that fits: the splitter takes it from here
         instead of trying candidate ends. Needs `reaches`.
         """
-        bounds, weights, rates = self.track(), self.weights, self.rates
+        bounds = self.bounds if self._tracked else self.track()
         assert bounds is not None
-        starts, adjust = self.starts, self.adjust
+        weights, rates, starts, adjust = self.weights, self.rates, self.starts, self.adjust
         j = bisect_right(bounds, start) - 1  # `_before(start)`, inline: once per part
         room = cap * self.weigher.scale + weights[j] + (start - bounds[j]) * rates[j]
         room += adjust[bisect_left(starts, start)]
@@ -430,10 +431,12 @@ class XLedger:
             room -= self.weigher.plain(suffix)
         at_ends = self._at_ends
         if at_ends is None:
+            pieces = [bisect_right(bounds, end) - 1 for end in self.ends]
             at_ends = self._at_ends = [0]
-            for k, end in enumerate(self.ends, 1):
-                j = bisect_right(bounds, end) - 1
-                at_ends.append(weights[j] + (end - bounds[j]) * rates[j] + adjust[k])
+            at_ends += [
+                weights[j] + (end - bounds[j]) * rates[j] + more
+                for j, end, more in zip(pieces, self.ends, adjust[1:], strict=True)
+            ]
         # The URLs and emoji sequences wholly before p: as many as end at or before a weight
         # within room. p then lies between the end of the last of them and the start of the
         # next, where the weight is the plain one plus their adjustment.

@@ -63,7 +63,7 @@ _MIXED_CLUSTER = regex.compile(
     r"\p{Grapheme_Cluster_Break=SpacingMark}]|\p{Grapheme_Cluster_Break=Prepend}\s"
 )
 # A mark that joins the cluster before it, a prepended mark; and what ends a run of code
-# points merged into one range by `_mix_searches` (an emoji, which often follows a space).
+# points merged into one range by `_mix_search` (an emoji, which often follows a space).
 _MARK_RUN = regex.compile(
     r"[\p{Grapheme_Cluster_Break=Extend}\p{Grapheme_Cluster_Break=ZWJ}"
     r"\p{Grapheme_Cluster_Break=SpacingMark}]+"
@@ -130,16 +130,16 @@ def _pieces(flat: str) -> list[str]:
 
 
 @cache
-def _mix_searches() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """``re`` searches for a space before a mark (`_MARK_RUN`'s code points) and for a
-    prepended mark (`_PREPEND_RUN`'s) before a space, read from the ``regex`` module's Unicode
-    data: each class exact up to U+FFFF and, above, a few ranges that cover it (a run of
-    ranges less than 4,096 apart with no emoji between them is one range).
+def _mix_search() -> re.Pattern[str]:
+    """An ``re`` search for a space before a mark (`_MARK_RUN`'s code points) or after a
+    prepended mark (`_PREPEND_RUN`'s), read from the ``regex`` module's Unicode data: each
+    class exact up to U+FFFF and, above, a few ranges that cover it (ranges with no emoji
+    between them are one range).
 
-    ``re`` tests a code point up to U+FFFF against a class by one table lookup, one above it
-    against each range in turn: with every range of the exact class a search costs more than
-    ``regex``'s property test, with a few it costs a quarter. A test checks that each search
-    finds all the exact one does."""
+    It begins with the space, which ``re`` finds in C, and tests the code point after it by
+    one table lookup up to U+FFFF but against each range in turn above: with every range of
+    the exact class it costs more than ``regex``'s property test, with a few about half of
+    the two searches ``regex`` needs. A test checks that it finds all the exact ones do."""
     found: dict[regex.Pattern[str], list[tuple[int, int]]] = {_MARK_RUN: [], _PREPEND_RUN: []}
     for plane in (0x0, 0x10000, 0xE0000):  # no other plane holds a mark (a test checks)
         chars = "".join(map(chr, range(plane, plane + 0x10000)))
@@ -149,8 +149,7 @@ def _mix_searches() -> tuple[re.Pattern[str], re.Pattern[str]]:
                 if (
                     low > 0xFFFF
                     and ranges
-                    and ranges[-1][0] > 0xFFFF
-                    and low - ranges[-1][1] < 0x1000
+                    and ranges[-1][0] >= plane
                     and not _PICTOGRAPHIC.search(chars, ranges[-1][1] + 1 - plane, low - plane)
                 ):
                     ranges[-1] = (ranges[-1][0], high)
@@ -160,22 +159,20 @@ def _mix_searches() -> tuple[re.Pattern[str], re.Pattern[str]]:
     def listed(ranges: list[tuple[int, int]]) -> str:
         return "".join(f"\\U{low:08x}-\\U{high:08x}" for low, high in ranges)
 
-    return re.compile(f" [{listed(found[_MARK_RUN])}]"), re.compile(
-        f"[{listed(found[_PREPEND_RUN])}] "
-    )
+    marks, prepended = listed(found[_MARK_RUN]), listed(found[_PREPEND_RUN])
+    return re.compile(f" (?:[{marks}]|(?<=[{prepended}] ))")
 
 
 def _mixes(text: str, flat: str) -> bool:
     """Whether a grapheme cluster of ``text`` mixes whitespace with its neighbour. Only where
-    a space (in the `_flat_lf` text) precedes a mark or follows a prepended one can one: two
-    searches for that in ``re`` (`_mix_searches`, which may find a little more) cost less
-    than the exact one, which is left for such texts."""
-    if text.isascii():
-        return False
-    space_mark, prepend_space = _mix_searches()
+    a space (in the `_flat_lf` text) precedes a mark or follows a prepended one can one: one
+    search for that in ``re`` (`_mix_search`, which may find a little more) costs less than
+    the exact one, which is left for such texts."""
     return (
-        space_mark.search(flat) is not None or prepend_space.search(flat) is not None
-    ) and _MIXED_CLUSTER.search(text) is not None
+        not text.isascii()
+        and _mix_search().search(flat) is not None
+        and _MIXED_CLUSTER.search(text) is not None
+    )
 
 
 def _token_ends(pieces: list[str]) -> list[int]:

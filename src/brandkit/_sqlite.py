@@ -48,20 +48,25 @@ def begin_immediate(db: sqlite3.Connection, timeout: float) -> None:
     kept = int(db.execute("PRAGMA busy_timeout").fetchone()[0])
     db.execute("PRAGMA busy_timeout = 0")
     try:
-        deadline = time.monotonic() + timeout
-        step = 0.0002
-        while True:
-            try:
-                db.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                left = deadline - time.monotonic()
-                if not _busy(exc) or left <= 0:
-                    raise
-            time.sleep(min(step, left))
-            step = min(step * 2, 0.002)
+        _begin_in_steps(db, timeout)
     finally:
         db.execute(f"PRAGMA busy_timeout = {kept}")
+
+
+def _begin_in_steps(db: sqlite3.Connection, timeout: float) -> None:
+    """`begin_immediate`'s attempts, on a connection whose busy timeout is 0."""
+    deadline = time.monotonic() + timeout
+    step = 0.0002
+    while True:
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            left = deadline - time.monotonic()
+            if not _busy(exc) or left <= 0:
+                raise
+        time.sleep(min(step, left))
+        step = min(step * 2, 0.002)
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:
@@ -90,6 +95,12 @@ class SQLiteStore:
     timeout: float
     _db: sqlite3.Connection
     _lock: threading.RLock
+    # Whether the connection's busy timeout is on. Reads want it (a WAL reader rarely waits,
+    # but may); `_tx` waits for the write lock in its own short steps with it off. It is
+    # switched only when the kind of use changes, so a run of transactions (a publish
+    # loop) pays no statement for it.
+    _waits: bool = True
+    _wal: bool = False
 
     def _open(self, path: str, timeout: float) -> None:
         """Open (creating it ``0600`` when missing) and migrate the file.
@@ -114,7 +125,10 @@ class SQLiteStore:
         try:
             with self._errors(opening=True):
                 self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-                self._db.execute("PRAGMA journal_mode = WAL")
+                mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()
+                # Without WAL (a file system that cannot share memory), a COMMIT waits for
+                # readers: `_tx` then keeps the busy timeout on inside the transaction.
+                self._wal = mode is not None and str(mode[0]).lower() == "wal"
                 self._db.execute(f"PRAGMA synchronous = {self.synchronous}")
                 self._prepare(self._db)
                 self._migrate()
@@ -157,14 +171,25 @@ class SQLiteStore:
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
         with self._lock, self._errors():
+            if not self._waits:
+                self._db.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+                self._waits = True
             yield self._db
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, taken with ``BEGIN IMMEDIATE`` so that the read and the
-        write inside it see the same data (no other writer can slip in between)."""
+        write inside it see the same data (no other writer can slip in between). The write
+        lock is waited for as `begin_immediate` does; inside the transaction nothing waits
+        (in WAL mode its statements and its COMMIT take no lock it does not hold)."""
         with self._lock, self._errors():
-            begin_immediate(self._db, self.timeout)
+            if not self._wal:
+                begin_immediate(self._db, self.timeout)
+            else:
+                if self._waits:
+                    self._db.execute("PRAGMA busy_timeout = 0")
+                    self._waits = False
+                _begin_in_steps(self._db, self.timeout)
             try:
                 yield self._db
             except BaseException:

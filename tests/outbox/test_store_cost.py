@@ -169,6 +169,30 @@ def test_client_publish_commits_once_per_save(db: Any, emu: OutboxNetEmulator) -
     box.close()
 
 
+def test_a_run_of_publishes_sets_no_busy_timeout_and_reads_still_wait(
+    db: Any, emu: OutboxNetEmulator
+) -> None:
+    """Transactions wait for the write lock in short steps with the connection's busy
+    timeout off: it is switched off once, not around every transaction, so a publish loop
+    runs no PRAGMA at all; a read after it has the timeout back (a WAL reader may wait)."""
+    box = Outbox(db, timeout=3)
+    pragmas: list[str] = []
+    with Client(outbox=box, http=httpx.Client(transport=emu.transport())) as client:
+        client.publish(Post(text="warm"), emu.account())
+        box._db.set_trace_callback(lambda sql: pragmas.append(sql) if "PRAGMA" in sql else None)
+        for i in range(3):
+            (d,) = client.publish(Post(text=f"post {i}"), emu.account())
+            assert d.ok
+        box._db.set_trace_callback(None)
+    assert pragmas == []
+    with box._reading() as conn:
+        assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 3000
+    with box._tx() as conn:
+        assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 0
+    assert len(box.list(limit=None)) == 4
+    box.close()
+
+
 def test_save_many_is_one_commit_and_all_or_nothing(outbox: Outbox, emu: OutboxNetEmulator) -> None:
     """Several deliveries in one transaction; one refused save writes none of them."""
     post = Post(text="to three")

@@ -928,7 +928,8 @@ class Outbox(SQLiteStore):
         """What a worker would take at ``now`` (default: the clock): pending and unknown
         deliveries whose time has come and that no live process holds, oldest first.
         Reads only; `claim` takes them."""
-        return [d for _, d in self._select_due(self._db, now, accounts, limit)]
+        with self._reading() as db:
+            return [d for _, d in self._select_due(db, now, accounts, limit)]
 
     def _select_due(
         self,

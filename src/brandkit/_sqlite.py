@@ -7,14 +7,14 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import ClassVar, Self
 
 from brandkit.errors import BrandkitError, ConfigurationError, OutboxConflict
 
-__all__ = ["SQLiteStore", "create_private"]
+__all__ = ["SQLiteStore", "begin_immediate", "create_private", "retry_locked"]
 
 
 def create_private(path: str) -> None:
@@ -55,18 +55,27 @@ def begin_immediate(db: sqlite3.Connection, timeout: float) -> None:
 
 def _begin_in_steps(db: sqlite3.Connection, timeout: float) -> None:
     """`begin_immediate`'s attempts, on a connection whose busy timeout is 0."""
+    retry_locked(lambda: db.execute("BEGIN IMMEDIATE"), timeout, first=0.0002, most=0.002)
+
+
+def retry_locked(
+    statement: Callable[[], object], timeout: float, *, first: float, most: float
+) -> None:
+    """Run ``statement`` again while SQLite answers that the file is locked (busy), for up
+    to ``timeout`` seconds, pausing ``first`` seconds and then twice as long each time, up to
+    ``most``. Past the timeout, or on any other error, the error is raised."""
     deadline = time.monotonic() + timeout
-    step = 0.0002
+    pause = first
     while True:
         try:
-            db.execute("BEGIN IMMEDIATE")
+            statement()
             return
         except sqlite3.OperationalError as exc:
             left = deadline - time.monotonic()
             if not _busy(exc) or left <= 0:
                 raise
-        time.sleep(min(step, left))
-        step = min(step * 2, 0.002)
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, most)
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:

@@ -10,7 +10,6 @@ import operator
 import os
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta, tzinfo
@@ -18,7 +17,7 @@ from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, TypeVar, Unpack, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from brandkit._sqlite import begin_immediate, create_private
+from brandkit._sqlite import begin_immediate, create_private, retry_locked
 from brandkit.backends import kind_of, redact_url
 from brandkit.errors import BrandkitError, ConfigurationError
 from brandkit.metrics import _queries as q
@@ -857,17 +856,7 @@ def _wal(conn: sqlite3.Connection, timeout: float) -> None:
     calling the busy handler. So the switch is retried here, within the store's timeout,
     like any other wait for a lock.
     """
-    deadline = time.monotonic() + timeout
-    pause = 0.005
-    while True:
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
-                raise
-        time.sleep(pause)
-        pause = min(pause * 2, 0.1)
+    retry_locked(lambda: conn.execute("PRAGMA journal_mode = WAL"), timeout, first=0.005, most=0.1)
 
 
 async def _to_thread(call: Callable[[], T]) -> T:

@@ -7,10 +7,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
+
+from brandkit.testing._emulator import _Server
 
 Answer = tuple[int, dict[str, str], bytes]
 
@@ -85,8 +87,9 @@ def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
 def feed_server() -> Iterator[FeedServer]:
     """A `FeedServer` listening on a free port of 127.0.0.1 for the test."""
     state = FeedServer()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    httpd.daemon_threads = True
+    # The emulators' server: a client that hangs up on a kept-alive connection is not an
+    # error worth a traceback in the test log.
+    httpd = _Server(("127.0.0.1", 0), _handler(state))
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
     thread.daemon = True
     thread.start()

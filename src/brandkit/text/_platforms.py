@@ -40,6 +40,11 @@ X_INVALID_CHARS = ("\ufffe", "\ufeff", "\uffff")
 _X_INVALID_1, _X_INVALID_2, _X_INVALID_3 = X_INVALID_CHARS
 
 
+def x_refused(text: str) -> int:
+    """How many characters of ``text`` X refuses (`X_INVALID_CHARS`)."""
+    return text.count(_X_INVALID_1) + text.count(_X_INVALID_2) + text.count(_X_INVALID_3)
+
+
 @attrs.frozen
 class Measure:
     """How a text measures on one platform, and every rule it breaks.
@@ -311,7 +316,7 @@ def _problems(
                 )
             )
     elif platform == "x":
-        bad = text.count(_X_INVALID_1) + text.count(_X_INVALID_2) + text.count(_X_INVALID_3)
+        bad = x_refused(text)
         if bad:
             found.append(
                 (

@@ -43,11 +43,11 @@ from brandkit.text._mastodon import _REMOTE_MENTION
 from brandkit.text._platforms import (
     BLUESKY_MAX_BYTES,
     THREADS_MAX_LINKS,
-    X_INVALID_CHARS,
     _measure,
     _Platform,
     _problems,
     resolved,
+    x_refused,
 )
 from brandkit.text._urls import extract_urls
 from brandkit.text._x import XLedger, x_widest
@@ -1184,8 +1184,7 @@ def _split(
 
     # X's one rule besides the length counts refused characters: a text without any has no
     # part with any, and the parts need not be looked at for them.
-    refused_1, refused_2, refused_3 = X_INVALID_CHARS
-    clean = ledger is not None and not (refused_1 in text or refused_2 in text or refused_3 in text)
+    clean = ledger is not None and not x_refused(text)
 
     def test_from(start: int, suffix: str) -> Callable[[int], bool]:
         """The test of a part's end, for a part from a token's start to a token's end."""

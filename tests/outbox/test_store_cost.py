@@ -8,6 +8,7 @@ and check that the caches that avoid re-serialising a post never write a stale o
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+import brandkit.outbox._store
 from brandkit import Client, DeliveryStatus, Post
 from brandkit.delivery import Delivery
 from brandkit.errors import OutboxConflict, Rejected
@@ -57,16 +59,17 @@ def sending(emu: OutboxNetEmulator, text: str = "hello") -> Delivery:
     return d
 
 
-def test_each_save_is_one_transaction_of_five_statements(
+def test_each_save_is_one_transaction_of_four_statements(
     outbox: Outbox, emu: OutboxNetEmulator
 ) -> None:
-    """Insert and update alike: BEGIN, one read, one row write, one history write, COMMIT."""
+    """Insert and update alike: BEGIN, one row write, one history write, COMMIT. A new
+    delivery is inserted without a read first; a delivery this outbox wrote last is
+    checked against the row it wrote and updated only if the file still holds that row."""
     d = sending(emu)
     with traced(outbox) as first:
         outbox.save(d)
     assert first == [
         "BEGIN IMMEDIATE",
-        "SELECT STATUS, ATTEMPTS,",
         "INSERT INTO OUTBOX_DELIVERIES",
         "INSERT INTO OUTBOX_EVENTS",
         "COMMIT",
@@ -77,10 +80,15 @@ def test_each_save_is_one_transaction_of_five_statements(
         outbox.save(d)
     assert last == [
         "BEGIN IMMEDIATE",
-        "SELECT STATUS, ATTEMPTS,",
         "UPDATE OUTBOX_DELIVERIES SET",
         "INSERT INTO OUTBOX_EVENTS",
         "COMMIT",
+    ]
+    assert [(e.status.value, e.parts) for e in outbox.history(d.id)] == [
+        ("pending", 0),
+        ("sending", 0),
+        ("sending", 1),
+        ("sent", 1),
     ]
 
 
@@ -94,11 +102,96 @@ def test_a_save_that_changes_no_step_writes_no_history(
         outbox.save(d)
     assert seen == [
         "BEGIN IMMEDIATE",
-        "SELECT STATUS, ATTEMPTS,",
         "UPDATE OUTBOX_DELIVERIES SET",
         "COMMIT",
     ]
     assert len(outbox.history(d.id)) == 2
+
+
+def test_a_row_changed_since_this_outbox_wrote_it_is_read_and_checked(
+    db: Any, emu: OutboxNetEmulator
+) -> None:
+    """The row an outbox remembers writing is only a guess: when another outbox on the
+    file (another process) has changed it since, the conditional UPDATE writes nothing, and
+    the save reads the row and decides on what is stored: here another machine's live lease,
+    so the save is refused and nothing of it is written."""
+    mine, theirs = Outbox(db), Outbox(db)
+    d = sending(emu)
+    mine.save(d)
+    # Another machine's worker holds it now (its lease runs for an hour).
+    theirs.owner = "elsewhere:4242:cafe"
+    theirs._db.execute(
+        "UPDATE outbox_deliveries SET lease_owner = ?, lease_until = ? WHERE id = ?",
+        (theirs.owner, time.time() + 3600, d.id),
+    )
+    before = stored_data(mine, d.id)
+    d.parts.append(PartRef(index=0, id="1"))
+    d.status = DeliveryStatus.SENT
+    with traced(mine) as seen, pytest.raises(OutboxConflict, match="another process"):
+        mine.save(d)
+    assert seen[:3] == [
+        "BEGIN IMMEDIATE",
+        "UPDATE OUTBOX_DELIVERIES SET",
+        "SELECT STATUS, ATTEMPTS,",
+    ]
+    assert stored_data(mine, d.id) == before
+    assert [e.status.value for e in mine.history(d.id)] == ["pending", "sending"]
+    mine.close()
+    theirs.close()
+
+
+def test_a_delivery_first_written_elsewhere_is_read_before_its_save(
+    db: Any, emu: OutboxNetEmulator
+) -> None:
+    """A delivery this outbox never wrote (added by another process, or forgotten) is not
+    inserted twice: the INSERT writes nothing, the row is read, and the copy is checked
+    against what the file holds."""
+    adder, sender = Outbox(db), Outbox(db)
+    (d,) = adder.add(Post(text="queued"), emu.account())
+    copy = sender.get(d.id)
+    assert copy is not None
+    copy.keys, copy.status, copy.attempts = ["k1"], DeliveryStatus.SENDING, 1
+    with traced(sender) as seen:
+        sender.save(copy)
+    assert seen == [
+        "BEGIN IMMEDIATE",
+        "INSERT INTO OUTBOX_DELIVERIES",
+        "SELECT STATUS, ATTEMPTS,",
+        "UPDATE OUTBOX_DELIVERIES SET",
+        "INSERT INTO OUTBOX_EVENTS",
+        "COMMIT",
+    ]
+    assert [e.status.value for e in sender.history(d.id)] == ["pending", "sending"]
+    # The adder remembers the row it wrote, which is no longer the file's: its copy is
+    # refused on what the file holds (the sender's lease), and is not written.
+    d.keys, d.status, d.attempts = ["k1"], DeliveryStatus.SENDING, 1
+    with pytest.raises(OutboxConflict, match="another process"):
+        adder.save(d)
+    assert [e.status.value for e in sender.history(d.id)] == ["pending", "sending"]
+    assert len(sender.list(limit=None)) == 1
+    adder.close()
+    sender.close()
+
+
+def test_the_outbox_remembers_a_bounded_number_of_rows(
+    outbox: Outbox, emu: OutboxNetEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The memory of rows written is bounded (the oldest is forgotten); a forgotten
+    delivery's next save reads its row and is as correct as any."""
+    monkeypatch.setattr(brandkit.outbox._store, "_REMEMBERED", 3)
+    ds = [sending(emu, text=f"post {i}") for i in range(5)]
+    for d in ds:
+        outbox.save(d)
+    assert list(outbox._written) == [d.id for d in ds[2:]]
+    first = ds[0]
+    first.parts.append(PartRef(index=0, id="1"))
+    first.status = DeliveryStatus.SENT
+    with traced(outbox) as seen:
+        outbox.save(first)
+    assert "SELECT STATUS, ATTEMPTS," in seen
+    assert len(outbox._written) == 3 and first.id in outbox._written
+    stored = outbox.get(first.id)
+    assert stored is not None and stored.status is DeliveryStatus.SENT
 
 
 def test_first_save_past_pending_records_the_pending_step(
@@ -342,6 +435,9 @@ def test_a_worker_commits_only_its_claim_and_the_drivers_saves(
     assert [d.status for d in done] == [DeliveryStatus.SENT] * 3
     assert seen.count("BEGIN IMMEDIATE") == seen.count("COMMIT") == 1 + saves
     assert "SELECT DATA FROM" not in seen  # no delivery loaded again to settle it
+    # The driver's saves check the rows the claim wrote without reading them again.
+    assert "SELECT STATUS, ATTEMPTS," not in seen
+    assert "INSERT INTO OUTBOX_DELIVERIES" not in seen
     box.close()
 
 
@@ -360,3 +456,23 @@ def test_a_claim_that_finds_nothing_takes_no_write_lock(
     with traced(outbox) as busy:
         assert [d.id for d in outbox.claim()] == [now.id]
     assert busy.count("BEGIN IMMEDIATE") == busy.count("COMMIT") == 1
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"message": "outboxnet:m1", "n": 2, "f": 1.5, "ok": True, "none": None},
+        {"root": {"index": 0, "id": "r", "extra": {}}},
+        {"list": [1, "a"]},
+        {"part": PartRef(index=1, id="p", extra={"deep": [PartRef(index=2, id="q")]})},
+    ],
+)
+def test_a_part_is_stored_as_attrs_makes_it_plain(extra: dict[str, Any]) -> None:
+    """`PartRef.to_dict` skips attrs' walk for scalar extras: the data is the same either
+    way, for every shape of ``extra``."""
+    import attrs
+
+    part = PartRef(index=0, id="1", url="https://obx.example/1", cid="c", extra=extra)
+    assert part.to_dict() == attrs.asdict(part)
+    assert part.to_dict()["extra"] is not extra  # a copy: the part stays immutable

@@ -214,6 +214,16 @@ _UPDATE_STATE = (
     "UPDATE outbox_deliveries SET status = ?, attempts = ?, error = ?, parts = ?, "
     "updated_at = ?, data = ?, lease_owner = ?, lease_until = ? WHERE id = ?"
 )
+# A save of a delivery this outbox wrote last: its state row as remembered must still be
+# the stored one (the values of _SELECT_STATE, in its order), else nothing is written and
+# the save reads the row (see Outbox._save_in).
+_UPDATE_STATE_IF = (
+    f"{_UPDATE_STATE} AND status = ? AND attempts = ? AND parts = ? AND lease_owner IS ? "
+    "AND lease_until IS ? AND error IS ? AND account = ? AND platform = ? AND campaign IS ? "
+    "AND scheduled_at IS ? AND created_at = ?"
+)
+# A delivery's first save: no read before it; a row already there writes nothing.
+_INSERT_NEW = f"{_INSERT} ON CONFLICT (id) DO NOTHING"
 _SELECT_LEASE = "SELECT status, lease_owner FROM outbox_deliveries WHERE id = ?"
 _RELEASE = "UPDATE outbox_deliveries SET lease_owner = NULL, lease_until = NULL WHERE id = ?"
 _RELEASE_UNTIL = (
@@ -223,6 +233,11 @@ _RELEASE_UNTIL = (
 
 # One history row: delivery_id, at, status, attempts, parts, note.
 _EventRow = tuple[str, str, str, int, int, str | None]
+# A delivery's state row as _SELECT_STATE reads it: status, attempts, parts, lease_owner,
+# lease_until, error, account, platform, campaign, scheduled_at, created_at.
+_State = tuple[Any, ...]
+# How many deliveries' last written state an outbox remembers (see Outbox._save_in).
+_REMEMBERED = 4096
 
 
 @functools.cache
@@ -233,8 +248,8 @@ def _insert_events_sql(rows: int) -> str:
     return head + values
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+# One encoder for every save: json.dumps with options makes a new one per call.
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 class _Unset:
@@ -417,6 +432,9 @@ class Outbox(SQLiteStore):
             self.use_accounts(accounts)
         # The last post serialised, shared by its deliveries to several accounts.
         self._last_post: tuple[weakref.ref[Content], str] | None = None
+        # The state row this outbox last wrote for a delivery, by id: its next save checks
+        # that row and writes it in one conditional UPDATE instead of a read and a write.
+        self._written: dict[str, _State] = {}
         if not create and str(path) != ":memory:" and not Path(path).exists():
             raise ConfigurationError(
                 f"no outbox at {str(path)!r}: check the path, or create a new one "
@@ -602,6 +620,33 @@ class Outbox(SQLiteStore):
         if columns is None:
             columns = self._columns(delivery, error)
         db.execute(_INSERT, (*columns, lease_owner, lease_until, None, delivery.id))
+        self._first_events(db, delivery, error, columns)
+
+    def _insert_new(
+        self,
+        db: sqlite3.Connection,
+        delivery: Delivery,
+        lease_owner: str | None,
+        lease_until: float | None,
+        error: str | None,
+        columns: tuple[Any, ...],
+    ) -> bool:
+        """`_insert`, unless a row has the delivery's id: then nothing is written and the
+        answer is ``False``."""
+        values = (*columns, lease_owner, lease_until, None, delivery.id)
+        if db.execute(_INSERT_NEW, values).rowcount != 1:
+            return False
+        self._first_events(db, delivery, error, columns)
+        return True
+
+    def _first_events(
+        self,
+        db: sqlite3.Connection,
+        delivery: Delivery,
+        error: str | None,
+        columns: tuple[Any, ...],
+    ) -> None:
+        """The history of a delivery just inserted."""
         status = delivery.status.value
         events: builtins.list[_EventRow] = []
         if status != "pending":
@@ -717,32 +762,57 @@ class Outbox(SQLiteStore):
         columns: tuple[Any, ...],
     ) -> None:
         status = delivery.status.value
-        row = db.execute(_SELECT_STATE, (delivery.id,)).fetchone()
         lease_owner: str | None = None
         lease_until: float | None = None
         if status in _IN_FLIGHT:
             lease_owner, lease_until = self.owner, time.time() + self.lease
-        if row is None:
-            scheduled = send_at(delivery.post)
-            if status == "pending" and scheduled is not None and scheduled > self.clock():
-                # Written for later: the worker will take it when it is due.
-                lease_owner, lease_until = None, None
-            self._insert(db, delivery, lease_owner, lease_until, error=error, columns=columns)
-            return
-        stored, stored_attempts, stored_parts, owner, until, stored_error, *identity = row
-        self._check_save(delivery, stored, stored_attempts, stored_parts, owner, until)
         account, platform, _, campaign, scheduled_at, attempts, _, parts, created, at, data = (
             columns
         )
-        if identity == [account, platform, campaign, scheduled_at, created]:
-            db.execute(
-                _UPDATE_STATE,
-                (status, attempts, error, parts, at, data, lease_owner, lease_until, delivery.id),
-            )
-        else:
-            self._write(
-                db, delivery, lease_owner=lease_owner, lease_until=lease_until, columns=columns
-            )
+        identity = (account, platform, campaign, scheduled_at, created)
+        # The row as this outbox last wrote it is what the save checks, and the UPDATE
+        # writes only if every value the check and the history read is still so (another
+        # process, or another call, may have changed it since): the decision a read of the
+        # row would make, without the read. In any other case the row is read.
+        row: _State | None = None
+        known = self._written.get(delivery.id)
+        state = (status, attempts, error, parts, at, data, lease_owner, lease_until)
+        if (
+            known is not None
+            and known[6:] == identity
+            and self._passes(delivery, known)
+            and db.execute(_UPDATE_STATE_IF, (*state, delivery.id, *known)).rowcount == 1
+        ):
+            row = known
+        if row is None:
+            # A row is inserted with the lease, unless it is written for later (the worker
+            # takes it when it is due).
+            owner_new, until_new = lease_owner, lease_until
+            scheduled = send_at(delivery.post) if status == "pending" else None
+            if scheduled is not None and scheduled > self.clock():
+                owner_new, until_new = None, None
+            # A delivery this outbox has not written is most often new: its first save is
+            # an INSERT that writes nothing when the row exists (then the row is read).
+            if known is None and self._insert_new(
+                db, delivery, owner_new, until_new, error, columns
+            ):
+                self._remember(delivery.id, columns, owner_new, until_new)
+                return
+            row = db.execute(_SELECT_STATE, (delivery.id,)).fetchone()
+            if row is None:
+                self._insert(db, delivery, owner_new, until_new, error=error, columns=columns)
+                self._remember(delivery.id, columns, owner_new, until_new)
+                return
+            stored, stored_attempts, stored_parts, owner, until, _, *stored_identity = row
+            self._check_save(delivery, stored, stored_attempts, stored_parts, owner, until)
+            if tuple(stored_identity) == identity:
+                db.execute(_UPDATE_STATE, (*state, delivery.id))
+            else:
+                self._write(
+                    db, delivery, lease_owner=lease_owner, lease_until=lease_until, columns=columns
+                )
+        self._remember(delivery.id, columns, lease_owner, lease_until)
+        stored, stored_attempts, stored_parts, _, _, stored_error = row[:6]
         events: builtins.list[_EventRow] = []
         if parts > stored_parts and stored == "sending" and status != stored:
             # The part was confirmed while sending, and the status moved on with it.
@@ -755,6 +825,45 @@ class Outbox(SQLiteStore):
         ):
             events.append(self._event_row(delivery, status, error, at))
         self._events(db, events)
+
+    def _passes(self, delivery: Delivery, state: _State) -> bool:
+        """`_check_save` of ``delivery`` against a stored ``state`` finds no conflict."""
+        try:
+            self._check_save(delivery, *state[:5])
+        except OutboxConflict:
+            return False
+        return True
+
+    def _remember(
+        self,
+        delivery_id: str,
+        columns: tuple[Any, ...],
+        lease_owner: str | None,
+        lease_until: float | None,
+    ) -> None:
+        """Keep the state row just written for ``delivery_id`` (`_SELECT_STATE`'s values,
+        from the row's ``columns`` and lease) for its next save. The memory is bounded: the
+        oldest is forgotten first, and a forgotten delivery's next save reads its row."""
+        account, platform, status, campaign, scheduled_at, attempts, error, parts, created = (
+            columns[:9]
+        )
+        written = self._written
+        written.pop(delivery_id, None)
+        if len(written) >= _REMEMBERED:
+            del written[next(iter(written))]
+        written[delivery_id] = (
+            status,
+            attempts,
+            parts,
+            lease_owner,
+            lease_until,
+            error,
+            account,
+            platform,
+            campaign,
+            scheduled_at,
+            created,
+        )
 
     def _check_save(
         self,
@@ -994,9 +1103,11 @@ class Outbox(SQLiteStore):
                     continue
                 if delivery.status is DeliveryStatus.SENDING:
                     self._mark_unknown(db, delivery, at)
-                self._write(
-                    db, delivery, lease_owner=self.owner, lease_until=time.time() + self.lease
-                )
+                columns = self._columns(delivery, self._error_text(delivery))
+                owner, until = self.owner, time.time() + self.lease
+                self._write(db, delivery, lease_owner=owner, lease_until=until, columns=columns)
+                # The driver's first save of it checks this row without reading it.
+                self._remember(delivery.id, columns, owner, until)
                 taken.append(delivery)
             return taken
 

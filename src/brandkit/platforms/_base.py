@@ -169,6 +169,10 @@ class Capabilities:
     search: bool = False
 
 
+# Values attrs.asdict keeps as they are (see PartRef.to_dict).
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 @attrs.frozen
 class PartRef:
     """One published part, as the platform knows it.
@@ -191,6 +195,18 @@ class PartRef:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for storage."""
+        extra = self.extra
+        if type(extra) is dict and all(type(v) in _SCALARS for v in extra.values()):
+            # What attrs.asdict makes of it, without its walk (every save of a delivery
+            # writes its parts).
+            return {
+                "index": self.index,
+                "id": self.id,
+                "url": self.url,
+                "uri": self.uri,
+                "cid": self.cid,
+                "extra": dict(extra),
+            }
         return attrs.asdict(self)
 
     @classmethod

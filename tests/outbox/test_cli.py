@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -203,6 +204,12 @@ def test_run_stops_cleanly_on_sigterm(db: Path, tmp_path: Path) -> None:
             (d,) = box.add(Post(text="picked up while running"), acct)
             box.close()
             assert proc.stdout is not None
+            # Bounded: a worker that never reports fails here, with what it said.
+            ready, _, _ = select.select([proc.stdout], [], [], 60)
+            if not ready:
+                proc.kill()
+                _, err = proc.communicate()
+                pytest.fail(f"brandkit run reported nothing in 60 s; it said: {err}")
             line = json.loads(proc.stdout.readline())
             assert line["id"] == d.id
             assert line["status"] == "sent"

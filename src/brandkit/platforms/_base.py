@@ -25,6 +25,7 @@ from brandkit.errors import (
     Rejected,
     Unsupported,
 )
+from brandkit.inbox._model import _SCALARS
 
 if TYPE_CHECKING:
     from brandkit.accounts import Account
@@ -167,10 +168,6 @@ class Capabilities:
     delete_messages: bool = False
     like_messages: bool = False
     search: bool = False
-
-
-# Values attrs.asdict keeps as they are (see PartRef.to_dict).
-_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 @attrs.frozen

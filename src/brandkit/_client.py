@@ -62,6 +62,7 @@ T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 _WAITED = httpx.Response(204)
+_HTTPX_LOG = logging.getLogger("httpx")
 _FINISHED = (DeliveryStatus.SENT, DeliveryStatus.CANCELLED, DeliveryStatus.DELETED)
 
 
@@ -244,31 +245,66 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         self._backend.sleep(seconds)
 
 
-def _deadline_client(timeout: float) -> httpx.Client:
-    """The ``httpx.Client`` the synchronous driver makes for itself: its sockets keep the
-    overall deadline. httpx has no setting for a network backend, so the pool's is wrapped;
-    where a later httpx lays its pool out otherwise, the deadline holds from the answer's
-    first byte on, as it does for a client the caller passes."""
+def _deadline_client(timeout: float) -> tuple[httpx.Client, httpx.HTTPTransport]:
+    """The ``httpx.Client`` the synchronous driver makes for itself, and the transport it
+    sends through (see `_direct`). Its sockets keep the overall deadline. httpx has no
+    setting for a network backend, so the pool's is wrapped; where a later httpx lays its
+    pool out otherwise, the deadline holds from the answer's first byte on, as it does for a
+    client the caller passes. As with any client given a transport, httpx reads no proxy
+    from the environment: pass ``http=httpx.Client(proxy=...)`` to use one."""
     transport = httpx.HTTPTransport()
     pool = getattr(transport, "_pool", None)
     backend = getattr(pool, "_network_backend", None)
     if isinstance(backend, httpcore.NetworkBackend):
         pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
-    return httpx.Client(transport=transport, timeout=timeout, follow_redirects=False)
+    client = httpx.Client(transport=transport, timeout=timeout, follow_redirects=False)
+    return client, transport
 
 
-def _own_async_client(timeout: float) -> httpx.AsyncClient:
+def _own_async_client(timeout: float) -> tuple[httpx.AsyncClient, httpx.AsyncHTTPTransport]:
     """The ``httpx.AsyncClient`` that `AsyncClient` makes for itself, its sockets on
     asyncio's transports (`brandkit._asyncnet`: a quarter less CPU per request than
-    anyio's). As in `_deadline_client`, httpx has no setting for it; where a later httpx
-    lays its pool out otherwise, the client keeps httpx's own backend."""
+    anyio's), and the transport it sends through, as `_deadline_client`. httpx has no
+    setting for the backend; where a later httpx lays its pool out otherwise, the client
+    keeps httpx's own."""
     from brandkit._asyncnet import AsyncioBackend
 
     transport = httpx.AsyncHTTPTransport()
     pool = getattr(transport, "_pool", None)
     if isinstance(getattr(pool, "_network_backend", None), httpcore.AsyncNetworkBackend):
         pool._network_backend = AsyncioBackend()  # type: ignore[union-attr]
-    return httpx.AsyncClient(transport=transport, timeout=timeout, follow_redirects=False)
+    client = httpx.AsyncClient(transport=transport, timeout=timeout, follow_redirects=False)
+    return client, transport
+
+
+def _direct(request: httpx.Request, timeouts: dict[str, float | None]) -> None:
+    """Ready ``request`` for the transport of brandkit's own client as ``httpx.Client.send``
+    would: the client's timeouts, unless the request has its own.
+
+    brandkit's own client sends straight through its transport: of what
+    ``httpx.Client.send`` adds, brandkit uses nothing (its adapters sign each request, it
+    never follows a redirect, it has no event hooks, and it never sent cookies back: an API
+    token needs none), and those layers cost a fifth of a request's CPU on loopback. A
+    closed client still goes through ``send``, which refuses."""
+    if "timeout" not in request.extensions:
+        request.extensions["timeout"] = timeouts
+
+
+def _answered(request: httpx.Request, response: httpx.Response, started: float) -> None:
+    """What ``httpx.Client`` does with a response it returns: set its request and, once
+    read, its time, and log it on the ``httpx`` logger at INFO (users watch those lines;
+    brandkit's redacting filter sits on that logger)."""
+    response.request = request
+    response.elapsed = timedelta(seconds=time.perf_counter() - started)
+    if _HTTPX_LOG.isEnabledFor(logging.INFO):
+        _HTTPX_LOG.info(
+            'HTTP Request: %s %s "%s %d %s"',
+            request.method,
+            request.url,
+            response.http_version,
+            response.status_code,
+            response.reason_phrase,
+        )
 
 
 class _BodyReader:
@@ -1391,7 +1427,13 @@ class Client:
             deadline=deadline,
         )
         self._own_http = http is None
-        self._http = http or _deadline_client(timeout)
+        self._http: httpx.Client
+        self._transport: httpx.HTTPTransport | None = None
+        if http is None:
+            self._http, self._transport = _deadline_client(timeout)
+        else:
+            self._http = http
+        self._timeouts = httpx.Timeout(timeout).as_dict()
         self._sleep = sleep
 
     @property
@@ -1471,9 +1513,15 @@ class Client:
         deadline = time.monotonic() + core.deadline
         _SYNC_DEADLINE.at = deadline
         try:
-            # Redirects are never followed, whatever the client's settings: the next host
-            # would get the credentials (a Telegram token in the path, a bearer header).
-            response = self._http.send(request, stream=True, follow_redirects=False)
+            transport = self._transport if not self._http.is_closed else None
+            if transport is not None:
+                _direct(request, self._timeouts)
+                response = transport.handle_request(request)
+            else:
+                # Redirects are never followed, whatever the client's settings: the next
+                # host would get the credentials (a Telegram token in the path, a bearer
+                # header).
+                response = self._http.send(request, stream=True, follow_redirects=False)
             try:
                 reader = _BodyReader(step, response, deadline)
                 if response.is_stream_consumed:
@@ -1495,6 +1543,8 @@ class Client:
             raise  # pragma: no cover - after_error always raises
         finally:
             _SYNC_DEADLINE.at = None
+        if transport is not None:
+            _answered(request, response, started)
         # httpx offers no public way to hand a streamed body back: the decoded bytes are
         # what .content, .text and .json() read.
         response._content = body
@@ -1789,7 +1839,13 @@ class AsyncClient:
             deadline=deadline,
         )
         self._own_http = http is None
-        self._http = http or _own_async_client(timeout)
+        self._http: httpx.AsyncClient
+        self._transport: httpx.AsyncHTTPTransport | None = None
+        if http is None:
+            self._http, self._transport = _own_async_client(timeout)
+        else:
+            self._http = http
+        self._timeouts = httpx.Timeout(timeout).as_dict()
         self._sleep = sleep
 
     @property
@@ -1867,8 +1923,14 @@ class AsyncClient:
         response: httpx.Response | None = None
         try:
             async with asyncio.timeout(core.deadline):
-                # Redirects are never followed, whatever the client's settings (see Client).
-                response = await self._http.send(request, stream=True, follow_redirects=False)
+                transport = self._transport if not self._http.is_closed else None
+                if transport is not None:
+                    _direct(request, self._timeouts)
+                    response = await transport.handle_async_request(request)
+                else:
+                    # Redirects are never followed, whatever the client's settings (see
+                    # Client).
+                    response = await self._http.send(request, stream=True, follow_redirects=False)
                 try:
                     reader = _BodyReader(step, response, deadline)
                     if response.is_stream_consumed:
@@ -1889,6 +1951,8 @@ class AsyncClient:
             core.after_error(step, core.transport_error(adapter, step, exc), attempt)
             raise  # pragma: no cover - after_error always raises
         assert response is not None
+        if transport is not None:
+            _answered(request, response, started)
         response._content = body
         core.log(adapter, step, response, (time.perf_counter() - started) * 1000)
         return await self._after_response(adapter, step, response, attempt)

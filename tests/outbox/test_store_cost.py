@@ -8,10 +8,12 @@ and check that the caches that avoid re-serialising a post never write a stale o
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -476,3 +478,43 @@ def test_a_part_is_stored_as_attrs_makes_it_plain(extra: dict[str, Any]) -> None
     part = PartRef(index=0, id="1", url="https://obx.example/1", cid="c", extra=extra)
     assert part.to_dict() == attrs.asdict(part)
     assert part.to_dict()["extra"] is not extra  # a copy: the part stays immutable
+
+
+def test_a_write_touches_only_the_indexes_a_query_reads(
+    tmp_path: Path, emu: OutboxNetEmulator
+) -> None:
+    """Each index is a page more in every commit's fsync'd WAL: a file made before loses
+    the three no query needs (update time, platform, a campaign entry for posts outside
+    any campaign), and listing by platform and by campaign still finds every delivery."""
+    path = tmp_path / "old.db"
+    Outbox(path).close()
+    with sqlite3.connect(path) as old:
+        old.execute("DROP INDEX outbox_deliveries_in_campaign")
+        for name, column in (("platform", "platform"), ("campaign", "campaign")):
+            old.execute(f"CREATE INDEX outbox_deliveries_{name} ON outbox_deliveries ({column})")
+        old.execute("CREATE INDEX outbox_deliveries_updated ON outbox_deliveries (updated_at)")
+    with Outbox(path) as box:
+        indexes = {
+            name
+            for (name,) in box._db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+            )
+        }
+        assert indexes == {
+            "outbox_deliveries_due",
+            "outbox_deliveries_account",
+            "outbox_deliveries_in_campaign",
+            "outbox_deliveries_leased",
+            "outbox_events_delivery",
+        }
+        plain = sending(emu, text="no campaign")
+        launch = sending(emu, text="in a campaign")
+        launch.post = Post(text="in a campaign", campaign="launch")
+        box.save_many([plain, launch])
+        in_campaign = box._db.execute(
+            "SELECT COUNT(*) FROM outbox_deliveries INDEXED BY outbox_deliveries_in_campaign "
+            "WHERE campaign IS NOT NULL"
+        ).fetchone()[0]
+        assert in_campaign == 1
+        assert [d.id for d in box.list(campaign="launch")] == [launch.id]
+        assert {d.id for d in box.list(platform="outboxnet")} == {plain.id, launch.id}

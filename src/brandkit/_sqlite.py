@@ -148,6 +148,10 @@ class SQLiteStore:
     def _prepare(self, db: sqlite3.Connection) -> None:
         """Set up the connection before the migration (SQL functions); nothing by default."""
 
+    def _upgrade(self, db: sqlite3.Connection) -> None:
+        """Bring a file made by an earlier brandkit up to this one's layout, inside the
+        migration's transaction, after the schema's statements; nothing by default."""
+
     @contextmanager
     def _errors(self, *, opening: bool = False) -> Iterator[None]:
         """SQLite failures as brandkit errors: a lock held past ``timeout`` is an
@@ -212,6 +216,7 @@ class SQLiteStore:
             for statement in self.schema.split(";"):
                 if statement.strip():
                     db.execute(statement)
+            self._upgrade(db)
             meta = self.meta_table
             row = db.execute(
                 f"SELECT value FROM {meta} WHERE key = 'schema_version'"  # noqa: S608

@@ -518,3 +518,57 @@ def test_a_write_touches_only_the_indexes_a_query_reads(
         assert in_campaign == 1
         assert [d.id for d in box.list(campaign="launch")] == [launch.id]
         assert {d.id for d in box.list(platform="outboxnet")} == {plain.id, launch.id}
+
+
+def test_history_rows_write_no_sequence_page_and_old_files_keep_theirs(
+    tmp_path: Path, emu: OutboxNetEmulator
+) -> None:
+    """History rows take a plain rowid key (they are never deleted): a commit writes no
+    ``sqlite_sequence`` page. A file made with the AUTOINCREMENT key is rebuilt when opened,
+    every row and its order kept, and later rows come after them."""
+    path = tmp_path / "old.db"
+    first = sending(emu, text="before the upgrade")
+    with Outbox(path) as box:
+        box.save(first)
+        first.parts.append(PartRef(index=0, id="1"))
+        first.status = DeliveryStatus.SENT
+        box.save(first)
+        before = box.history(first.id)
+    with sqlite3.connect(path) as old:
+        old.executescript(
+            """
+            CREATE TABLE e (seq INTEGER PRIMARY KEY AUTOINCREMENT, delivery_id TEXT NOT NULL,
+                at TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,
+                parts INTEGER NOT NULL, note TEXT);
+            INSERT INTO e SELECT seq + 100, delivery_id, at, status, attempts, parts, note
+                FROM outbox_events;
+            DROP TABLE outbox_events;
+            ALTER TABLE e RENAME TO outbox_events;
+            CREATE INDEX outbox_events_delivery ON outbox_events (delivery_id, seq);
+            """
+        )
+        old_seqs = [s for (s,) in old.execute("SELECT seq FROM outbox_events ORDER BY seq")]
+    assert len(before) == len(old_seqs) >= 3 and min(old_seqs) > 100
+    with Outbox(path) as box:
+        (sql,) = box._db.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'outbox_events'"
+        ).fetchone()
+        assert "AUTOINCREMENT" not in sql.upper()
+        assert [s for (s,) in box._db.execute("SELECT seq FROM outbox_events")] == old_seqs
+        assert box.history(first.id) == before
+        second = sending(emu, text="after the upgrade")
+        box.save(second)
+        later = [
+            s
+            for (s,) in box._db.execute(
+                "SELECT seq FROM outbox_events WHERE delivery_id = ?", (second.id,)
+            )
+        ]
+        assert len(later) == 2 and min(later) > max(old_seqs)
+        # With AUTOINCREMENT, that insert would have written the table's sequence row.
+        assert (
+            box._db.execute(
+                "SELECT COUNT(*) FROM sqlite_sequence WHERE name = 'outbox_events'"
+            ).fetchone()[0]
+            == 0
+        )

@@ -96,7 +96,7 @@ DROP INDEX IF EXISTS outbox_deliveries_updated;
 CREATE INDEX IF NOT EXISTS outbox_deliveries_leased
     ON outbox_deliveries (lease_owner) WHERE lease_owner IS NOT NULL;
 CREATE TABLE IF NOT EXISTS outbox_events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     delivery_id TEXT NOT NULL,
     at TEXT NOT NULL,
     status TEXT NOT NULL,
@@ -105,6 +105,26 @@ CREATE TABLE IF NOT EXISTS outbox_events (
     note TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_events_delivery ON outbox_events (delivery_id, seq);
+"""
+
+# History rows are never deleted, so a plain rowid key grows as AUTOINCREMENT's did, without
+# writing the sqlite_sequence page in every commit. Files made before are rebuilt to it.
+_EVENTS_WITHOUT_AUTOINCREMENT = """
+CREATE TABLE outbox_events_new (
+    seq INTEGER PRIMARY KEY,
+    delivery_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    parts INTEGER NOT NULL,
+    note TEXT
+);
+INSERT INTO outbox_events_new (seq, delivery_id, at, status, attempts, parts, note)
+    SELECT seq, delivery_id, at, status, attempts, parts, note FROM outbox_events;
+DROP TABLE outbox_events;
+ALTER TABLE outbox_events_new RENAME TO outbox_events;
+CREATE INDEX outbox_events_delivery ON outbox_events (delivery_id, seq);
+DELETE FROM sqlite_sequence WHERE name = 'outbox_events'
 """
 
 # A finished delivery may only move on to these (a sent post may still be deleted).
@@ -464,6 +484,14 @@ class Outbox(SQLiteStore):
         return acct.redact(text) if acct is not None else text
 
     # -- plumbing ------------------------------------------------------------------------
+
+    def _upgrade(self, db: sqlite3.Connection) -> None:
+        row = db.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'outbox_events'"
+        ).fetchone()
+        if row is not None and "AUTOINCREMENT" in str(row[0]).upper():
+            for statement in _EVENTS_WITHOUT_AUTOINCREMENT.split(";"):
+                db.execute(statement)
 
     def _prepare(self, db: sqlite3.Connection) -> None:
         db.create_function("outbox_lease_open", 2, self._lease_open)

@@ -228,3 +228,23 @@ def test_a_closed_own_client_sends_nothing(no_proxy_env: pytest.MonkeyPatch) -> 
     assert after.status is not DeliveryStatus.SENT
     assert "client has been closed" in str(after.error)
     assert texts == ["before"]
+
+
+def test_an_adapter_parses_each_url_once_and_keeps_a_bounded_number() -> None:
+    """`Adapter.url`: the same path gives the same parsed URL (no parsing again), the URL
+    is the one a string would give, and at most 64 are kept."""
+    from brandkit.platforms._base import _URLS_KEPT
+    from brandkit.platforms.mastodon import MastodonAdapter
+
+    adapter = MastodonAdapter(Account.mastodon("https://social.example", token="t0ken"))
+    first = adapter.url("/api/v1/statuses")
+    assert adapter.url("/api/v1/statuses") is first
+    assert first == httpx.URL("https://social.example/api/v1/statuses")
+    request = adapter._request("POST", "/api/v1/statuses", params={"a": "b c"})
+    assert str(request.url) == "https://social.example/api/v1/statuses?a=b+c"
+    assert adapter.url("/api/v1/statuses") == first  # the params went to the request only
+    for i in range(3 * _URLS_KEPT):
+        assert adapter.url(f"/api/v1/statuses/{i}").path == f"/api/v1/statuses/{i}"
+    assert 0 < len(adapter.__dict__["_urls"]) <= _URLS_KEPT
+    with pytest.raises(httpx.InvalidURL):
+        adapter.url("/bad path\x00")

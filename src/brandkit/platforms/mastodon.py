@@ -415,7 +415,7 @@ class MastodonAdapter(Adapter):
         all_headers.update(headers or {})
         return httpx.Request(
             method,
-            f"{self.account.base_url}{path}",
+            self.url(path),
             params=params,
             json=json,
             data=data,

@@ -12,7 +12,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -572,3 +572,50 @@ def test_history_rows_write_no_sequence_page_and_old_files_keep_theirs(
             ).fetchone()[0]
             == 0
         )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"id": "d1", "text": "héllo ✨ 日本", "n": 3, "f": 1e16, "g": 0.1, "nan": float("nan")},
+        {"nested": [{"a": None, "b": True}, [1, 2.5, "x"]], "int_key": {1: "one"}},
+        {"escapes": 'quote " backslash \\ nl \n tab \t nul \x00 del \x7f sep \u2028'},
+        {"lone surrogate": "\ud800"},
+        {"tuple": (1, 2), "big": 2**70, "neg": -0.0},
+    ],
+)
+def test_stored_json_is_the_standard_librarys_text(value: dict[str, Any]) -> None:
+    """The stored JSON is made by pydantic-core: the same text, byte for byte, as the
+    standard library's compact encoder (non-ASCII kept), whatever it falls back on."""
+    from brandkit.outbox._store import _dumps
+
+    expected = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode(value)
+    assert _dumps(value) == expected
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        datetime(2026, 12, 6, 1, 2, 3, 456789, tzinfo=UTC),
+        datetime(2026, 12, 6, 1, 2, 3, tzinfo=UTC),
+        datetime(2026, 12, 6, 1, 2, 3, 1, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+        datetime(2026, 12, 6, 1, 2, 3, 0, tzinfo=timezone(timedelta(hours=-3))),
+    ],
+)
+def test_stored_times_are_the_deliverys_own_text(at: datetime, emu: OutboxNetEmulator) -> None:
+    """The data's times reuse the row's text only where it is `Delivery.to_dict`'s: the
+    stored data is `to_dict` for a time with or without microseconds, in UTC or not."""
+    d = sending(emu)
+    d.created_at = at
+    d.updated_at = at + timedelta(seconds=1)
+    box = Outbox(":memory:")
+    try:
+        columns = box._columns(d, None)
+        stored = json.loads(columns[-1])
+    finally:
+        box.close()
+    expected = d.to_dict()
+    assert (stored["created_at"], stored["updated_at"]) == (
+        expected["created_at"],
+        expected["updated_at"],
+    )

@@ -61,7 +61,18 @@ __all__ = ["Outbox", "OutboxEvent", "media_files", "missing_media"]
 
 SCHEMA_VERSION = 1
 
-_SCHEMA = """
+# The history table's columns, for the schema and for the rebuild of an older file.
+_EVENTS_TABLE = """(
+    seq INTEGER PRIMARY KEY,
+    delivery_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    parts INTEGER NOT NULL,
+    note TEXT
+)"""
+
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS outbox_meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -96,37 +107,21 @@ DROP INDEX IF EXISTS outbox_deliveries_campaign;
 DROP INDEX IF EXISTS outbox_deliveries_updated;
 CREATE INDEX IF NOT EXISTS outbox_deliveries_leased
     ON outbox_deliveries (lease_owner) WHERE lease_owner IS NOT NULL;
-CREATE TABLE IF NOT EXISTS outbox_events (
-    seq INTEGER PRIMARY KEY,
-    delivery_id TEXT NOT NULL,
-    at TEXT NOT NULL,
-    status TEXT NOT NULL,
-    attempts INTEGER NOT NULL,
-    parts INTEGER NOT NULL,
-    note TEXT
-);
+CREATE TABLE IF NOT EXISTS outbox_events {_EVENTS_TABLE};
 CREATE INDEX IF NOT EXISTS outbox_events_delivery ON outbox_events (delivery_id, seq);
 """
 
 # History rows are never deleted, so a plain rowid key grows as AUTOINCREMENT's did, without
 # writing the sqlite_sequence page in every commit. Files made before are rebuilt to it.
-_EVENTS_WITHOUT_AUTOINCREMENT = """
-CREATE TABLE outbox_events_new (
-    seq INTEGER PRIMARY KEY,
-    delivery_id TEXT NOT NULL,
-    at TEXT NOT NULL,
-    status TEXT NOT NULL,
-    attempts INTEGER NOT NULL,
-    parts INTEGER NOT NULL,
-    note TEXT
-);
+_EVENTS_WITHOUT_AUTOINCREMENT = f"""
+CREATE TABLE outbox_events_new {_EVENTS_TABLE};
 INSERT INTO outbox_events_new (seq, delivery_id, at, status, attempts, parts, note)
     SELECT seq, delivery_id, at, status, attempts, parts, note FROM outbox_events;
 DROP TABLE outbox_events;
 ALTER TABLE outbox_events_new RENAME TO outbox_events;
 CREATE INDEX outbox_events_delivery ON outbox_events (delivery_id, seq);
 DELETE FROM sqlite_sequence WHERE name = 'outbox_events'
-"""
+"""  # noqa: S608 - constant text
 
 # A finished delivery may only move on to these (a sent post may still be deleted).
 _AFTER_FINISHED: dict[str, frozenset[str]] = {

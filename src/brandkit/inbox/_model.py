@@ -125,8 +125,8 @@ class Message:
         """Where the message lives, unique across platforms and accounts."""
         return f"{self.account}|{self.id}"
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able data (``from_dict`` reads it back)."""
+    def _head(self) -> dict[str, Any]:
+        """`to_dict` without ``raw`` and ``extra``."""
         # Written out rather than attrs.asdict: a sync stores thousands of messages, and the
         # generic walk costs more than the JSON encoding itself.
         a = self.author
@@ -149,28 +149,39 @@ class Message:
             "conversation": self.conversation,
             "our_post": self.our_post,
             "hidden": self.hidden,
-            "raw": dict(self.raw),
-            "extra": dict(self.extra),
         }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data (``from_dict`` reads it back)."""
+        data = self._head()
+        data["raw"] = dict(self.raw)
+        data["extra"] = dict(self.extra)
+        return data
 
     def to_json(self) -> str:
         """``to_dict`` as compact JSON (values JSON has no type for written as text)."""
-        data = self.to_dict()
+        data = self._head()
         # pydantic's encoder writes JSON's own types as json.dumps does, several times
         # faster (a sync stores thousands of messages); ``raw`` is the platform's JSON.
         # Anything else in the other fields goes through json.dumps, as it always did.
-        a = self.author
-        fields: tuple[object, ...] = (
-            *(self.platform, self.account, self.id, self.kind, self.text, self.url),
-            *(self.in_reply_to, self.conversation, self.our_post, self.hidden),
-            *(a.id, a.handle, a.name, a.url, a.followers),
-        )
-        if all(type(v) in _SCALARS for v in fields) and _plain(data["extra"]):
+        a, extra = self.author, self.extra
+        if _SCALARS.issuperset(
+            map(
+                type,
+                (
+                    *(self.platform, self.account, self.id, self.kind, self.text, self.url),
+                    *(self.in_reply_to, self.conversation, self.our_post, self.hidden),
+                    *(a.id, a.handle, a.name, a.url, a.followers),
+                ),
+            )
+        ) and (not extra or _plain(extra)):
+            # raw and extra are the message's own dicts (see _frozen_map): read, not copied.
+            data["raw"] = self.raw
+            data["extra"] = extra
             return pydantic_core.to_json(data, fallback=str).decode()
-        raw, extra = data.pop("raw"), data.pop("extra")
         head = _COMPACT.encode(data)[:-1]
-        body = pydantic_core.to_json(raw, fallback=str).decode()
-        tail = _COMPACT.encode(extra) if extra else "{}"
+        body = pydantic_core.to_json(self.raw, fallback=str).decode()
+        tail = _COMPACT.encode(dict(extra)) if extra else "{}"
         return f'{head},"raw":{body},"extra":{tail}}}'
 
     @classmethod

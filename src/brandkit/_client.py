@@ -261,6 +261,19 @@ def _deadline_client(timeout: float) -> tuple[httpx.Client, httpx.HTTPTransport]
     return client, transport
 
 
+def _require_open(http: httpx.Client | httpx.AsyncClient, own: bool, kind: str) -> None:
+    """Raise `ConfigurationError` when ``http`` is closed: a request would only fail, and a
+    delivery would carry httpx's message for it instead of what to do."""
+    if http.is_closed:
+        raise ConfigurationError(
+            f"this {kind} is closed (close() was called or its with block ended): make a new "
+            f"{kind}; nothing was sent"
+            if own
+            else f"the httpx client given to this {kind} as http= is closed: pass an open "
+            "one; nothing was sent"
+        )
+
+
 def _own_async_client(timeout: float) -> tuple[httpx.AsyncClient, httpx.AsyncHTTPTransport]:
     """The ``httpx.AsyncClient`` that `AsyncClient` makes for itself, its sockets on
     asyncio's transports (`brandkit._asyncnet`: a quarter less CPU per request than
@@ -1455,7 +1468,12 @@ class Client:
     # -- driving ---------------------------------------------------------------------------
 
     def run(self, adapter: Adapter, flow: CoreFlow[T], attempt: _Attempt | None = None) -> T:
-        """Run any flow of ``adapter`` to its end and return its result."""
+        """Run any flow of ``adapter`` to its end and return its result.
+
+        Raises:
+            ConfigurationError: the client is closed (nothing is sent).
+        """
+        _require_open(self._http, self._own_http, "Client")
         try:
             step = next(flow)
             while True:
@@ -1576,14 +1594,15 @@ class Client:
         A post scheduled for later is only written to the outbox.
 
         Raises:
-            ConfigurationError: no accounts, an unknown platform, or a scheduled post without
-                an outbox.
+            ConfigurationError: no accounts, an unknown platform, a scheduled post without
+                an outbox, or a closed client (nothing is sent or stored).
             ContentError: an article for a social account, or a post for a blog account
                 (nothing is sent to any account).
 
         A [`Campaign`][brandkit.campaign.Campaign] publishes its article to ``accounts``
         (the blogs), then its announcement (see `brandkit.campaign.publish`).
         """
+        _require_open(self._http, self._own_http, "Client")
         if not isinstance(post, Post | Article):
             return post.publish_through(self, accounts)
         targets = _accounts(accounts)
@@ -1865,7 +1884,12 @@ class AsyncClient:
         await self.aclose()
 
     async def run(self, adapter: Adapter, flow: CoreFlow[T], attempt: _Attempt | None = None) -> T:
-        """Run any flow of ``adapter`` to its end and return its result."""
+        """Run any flow of ``adapter`` to its end and return its result.
+
+        Raises:
+            ConfigurationError: the client is closed (nothing is sent).
+        """
+        _require_open(self._http, self._own_http, "AsyncClient")
         try:
             step = next(flow)
             while True:
@@ -2053,6 +2077,7 @@ class AsyncClient:
             ConfigurationError: see `Client.publish`.
             ContentError: an article for a social account, or a post for a blog account.
         """
+        _require_open(self._http, self._own_http, "AsyncClient")
         if not isinstance(post, Post | Article):
             return await post.apublish_through(self, accounts)
         targets = _accounts(accounts)

@@ -20,8 +20,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from brandkit import Account, AsyncClient, Client, DeliveryStatus, Post
+from brandkit import Account, AsyncClient, Client, DeliveryStatus, Outbox, Post
 from brandkit._hooks import BucketKey
+from brandkit.errors import ConfigurationError
 from brandkit.platforms._base import RatePolicy
 from brandkit.testing.mastodon import MastodonEmulator
 
@@ -215,19 +216,58 @@ def test_a_direct_answer_carries_what_httpx_client_would_set(
     assert all(account.secret("token") not in line for line in lines)
 
 
-def test_a_closed_own_client_sends_nothing(no_proxy_env: pytest.MonkeyPatch) -> None:
+def test_a_closed_own_client_refuses_with_a_typed_error_and_sends_nothing(
+    no_proxy_env: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """Every call of a closed client raises `ConfigurationError` saying to make a new one,
+    before anything is sent or stored: no failed delivery with httpx's message, no outbox
+    row, no traceback in the log."""
     emu = MastodonEmulator()
-    with emu.serve():
+    with emu.serve(), Outbox(tmp_path / "o.db") as outbox:
         account = emu.account(name="brand")
-        client = Client()
+        client = Client(outbox=outbox)
         (first,) = client.publish(Post(text="before"), account)
         client.close()
-        (after,) = client.publish(Post(text="after"), account)
+        with pytest.raises(ConfigurationError, match=r"Client is closed.*make a new Client"):
+            client.publish(Post(text="after"), account)
+        with pytest.raises(ConfigurationError, match="Client is closed"):
+            client.inbox(account)
+        with pytest.raises(ConfigurationError, match="Client is closed"):
+            client.collect([first])
         texts = [p["text"] for p in emu.posts]
+        stored = outbox.list()
     assert first.status is DeliveryStatus.SENT
-    assert after.status is not DeliveryStatus.SENT
-    assert "client has been closed" in str(after.error)
     assert texts == ["before"]
+    assert [d.id for d in stored] == [first.id]
+
+
+def test_a_closed_async_client_refuses_with_a_typed_error() -> None:
+    emu = MastodonEmulator()
+
+    async def main() -> None:
+        account = emu.account(name="brand")
+        client = AsyncClient()
+        await client.aclose()
+        with pytest.raises(ConfigurationError, match="AsyncClient is closed"):
+            await client.publish(Post(text="after"), account)
+        with pytest.raises(ConfigurationError, match="AsyncClient is closed"):
+            await client.inbox(account)
+
+    with emu.serve():
+        asyncio.run(main())
+    assert emu.posts == []
+
+
+def test_a_closed_client_of_the_user_s_own_is_named_as_such() -> None:
+    """A client passed as ``http=`` and closed by its owner: the error says which one."""
+    emu = MastodonEmulator()
+    http = httpx.Client(transport=emu.transport())
+    client = Client(http=http)
+    account = emu.account(name="brand")
+    http.close()
+    with pytest.raises(ConfigurationError, match="given to this Client as http= is closed"):
+        client.publish(Post(text="after"), account)
+    assert emu.posts == []
 
 
 def test_an_adapter_parses_each_url_once_and_keeps_a_bounded_number() -> None:

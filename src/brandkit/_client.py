@@ -30,6 +30,7 @@ import tenacity
 from brandkit import _logging
 from brandkit._flow import CoreFlow, Flow, Save, Send, Wait
 from brandkit._hooks import BucketKey, GovernorProtocol, NullGovernor, OutboxProtocol
+from brandkit._tls import shared_context
 from brandkit.accounts import Account
 from brandkit.content._article import Article
 from brandkit.content._model import Post
@@ -252,7 +253,7 @@ def _deadline_client(timeout: float) -> tuple[httpx.Client, httpx.HTTPTransport]
     pool out otherwise, the deadline holds from the answer's first byte on, as it does for a
     client the caller passes. As with any client given a transport, httpx reads no proxy
     from the environment: pass ``http=httpx.Client(proxy=...)`` to use one."""
-    transport = httpx.HTTPTransport()
+    transport = httpx.HTTPTransport(verify=shared_context())
     pool = getattr(transport, "_pool", None)
     backend = getattr(pool, "_network_backend", None)
     if isinstance(backend, httpcore.NetworkBackend):
@@ -282,7 +283,7 @@ def _own_async_client(timeout: float) -> tuple[httpx.AsyncClient, httpx.AsyncHTT
     keeps httpx's own."""
     from brandkit._asyncnet import AsyncioBackend
 
-    transport = httpx.AsyncHTTPTransport()
+    transport = httpx.AsyncHTTPTransport(verify=shared_context())
     pool = getattr(transport, "_pool", None)
     if isinstance(getattr(pool, "_network_backend", None), httpcore.AsyncNetworkBackend):
         pool._network_backend = AsyncioBackend()  # type: ignore[union-attr]

@@ -36,6 +36,7 @@ from pydantic import (
     model_validator,
 )
 
+from brandkit._tls import shared_context
 from brandkit.content._model import ACCOUNT_PLATFORMS
 from brandkit.errors import (
     AuthError,
@@ -231,7 +232,10 @@ class PutMediaHost:
         target = f"{self.put_url}/{name}"
         try:
             with httpx.Client(
-                timeout=self.timeout, follow_redirects=False, transport=self._transport
+                timeout=self.timeout,
+                follow_redirects=False,
+                transport=self._transport,
+                verify=shared_context(),
             ) as client:
                 response = client.put(target, content=media.chunks(), headers=headers)
         except httpx.HTTPError as exc:

@@ -18,6 +18,7 @@ from pydantic import SecretStr
 
 from brandkit import _logging
 from brandkit._flow import Flow, Send, Wait
+from brandkit._tls import shared_context
 from brandkit.errors import AuthError, ConfigurationError, MalformedResponse
 
 __all__ = [
@@ -422,7 +423,7 @@ def run(flow: Flow[T], http: httpx.Client | None = None) -> T:
         TransportError: the server could not be reached.
     """
     own = http is None
-    client = http or httpx.Client(timeout=TIMEOUT)
+    client = http or httpx.Client(timeout=TIMEOUT, verify=shared_context())
     try:
         step = next(flow)
         while True:
@@ -453,7 +454,7 @@ def run(flow: Flow[T], http: httpx.Client | None = None) -> T:
 async def run_async(flow: Flow[T], http: httpx.AsyncClient | None = None) -> T:
     """`run` for asyncio/trio code, over an ``httpx.AsyncClient``."""
     own = http is None
-    client = http or httpx.AsyncClient(timeout=TIMEOUT)
+    client = http or httpx.AsyncClient(timeout=TIMEOUT, verify=shared_context())
     try:
         step = next(flow)
         while True:

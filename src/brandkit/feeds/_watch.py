@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import httpx
 
+from brandkit._tls import shared_context
 from brandkit.accounts import Account
 from brandkit.content._media import Media
 from brandkit.content._model import Link, Post, Utm
@@ -245,7 +246,7 @@ class FeedWatcher:
         self._own_state = not isinstance(state, FeedState)
         self.state = state if isinstance(state, FeedState) else FeedState(state, clock=clock)
         self._own_http = http is None
-        self.http = http or httpx.Client(follow_redirects=False)
+        self.http = http or httpx.Client(follow_redirects=False, verify=shared_context())
 
     # -- polling ---------------------------------------------------------------------------
 

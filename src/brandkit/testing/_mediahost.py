@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import httpx
 
+from brandkit._tls import shared_context
 from brandkit.testing._emulator import unlocked
 from brandkit.testing._images import media_extension
 
@@ -66,7 +67,7 @@ def fetch_media(
     ends = time.monotonic() + deadline
     with unlocked():
         try:
-            with httpx.Client(follow_redirects=False) as client:
+            with httpx.Client(follow_redirects=False, verify=shared_context()) as client:
                 for _ in range(MAX_REDIRECTS + 1):
                     remaining = ends - time.monotonic()
                     if remaining <= 0:

@@ -7,14 +7,15 @@ import sqlite3
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from brandkit import Account, Author, Client, ConfigurationError, Inbox, Message, Post
+from brandkit import Account, Author, Client, ConfigurationError, Inbox, InboxPage, Message, Post
 from brandkit.inbox import MessageStatus
 
-from .conftest import T0, ChatServer
+from .conftest import NAME, T0, ChatServer
 
 
 def msg(
@@ -247,6 +248,44 @@ async def test_async_sync_reads_accounts_together(
         report = await inbox.async_sync(client, [account, other])
     assert [a.added for a in report.accounts] == [3, 3]
     assert len(inbox.messages()) == 6
+
+
+@pytest.mark.anyio
+async def test_async_sync_reads_at_most_concurrency_accounts_at_once(
+    server: ChatServer, inbox: Inbox
+) -> None:
+    """Seven accounts, three at a time: never more than three reads in flight, a freed
+    slot is taken at once (all three busy together), and every account is read whole."""
+    import asyncio
+
+    from brandkit import AsyncClient
+
+    accounts = [Account(NAME, name=f"brand{i}", base_url="https://chat.example") for i in range(7)]
+    for i in range(2):
+        server.say("fan", f"hi {i}")
+    running, peak = 0, 0
+    transport = httpx.MockTransport(server.handler)
+    async with httpx.AsyncClient(transport=transport) as http, AsyncClient(http=http) as client:
+        real = client.inbox
+
+        async def counted(account: Account, since: str | None = None, **kw: Any) -> InboxPage:
+            nonlocal running, peak
+            running += 1
+            peak = max(peak, running)
+            try:
+                await asyncio.sleep(0.02)  # long enough for every free slot to be taken
+                return await real(account, since, **kw)
+            finally:
+                running -= 1
+
+        client.inbox = counted  # type: ignore[method-assign]
+        report = await inbox.async_sync(client, accounts, concurrency=3)
+        with pytest.raises(ConfigurationError, match="concurrency=0"):
+            await inbox.async_sync(client, accounts, concurrency=0)
+    assert peak == 3
+    assert [a.added for a in report.accounts] == [2] * 7
+    assert [a.account for a in report.accounts] == [a.key for a in accounts]
+    assert len(inbox.messages()) == 14
 
 
 @pytest.fixture

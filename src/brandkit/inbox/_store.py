@@ -352,11 +352,34 @@ class Inbox(SQLiteStore):
         return SyncReport(tuple(results))
 
     async def async_sync(
-        self, client: AsyncClient, accounts: Sequence[Account], *, limit: int = 5000
+        self,
+        client: AsyncClient,
+        accounts: Sequence[Account],
+        *,
+        limit: int = 5000,
+        concurrency: int = 32,
     ) -> SyncReport:
-        """`sync` with an ``AsyncClient``: every account is read at the same time."""
+        """`sync` with an ``AsyncClient``: up to ``concurrency`` accounts are read at the
+        same time, the next one starting as soon as one is done.
+
+        The bound keeps an agency's hundreds of accounts from opening as many connections
+        at once, and what the reads hold in memory to ``concurrency`` × ``limit`` messages.
+
+        Raises:
+            ConfigurationError: ``concurrency`` is less than 1.
+        """
+        if concurrency < 1:
+            raise ConfigurationError(
+                f"concurrency={concurrency!r}: give how many accounts may be read at the "
+                "same time (1 or more)"
+            )
+        slots = asyncio.Semaphore(concurrency)
 
         async def one(account: Account) -> AccountSync:
+            async with slots:
+                return await read(account)
+
+        async def read(account: Account) -> AccountSync:
             got = (
                 await asyncio.to_thread(_Reading, self, account)
                 if self._blocking

@@ -30,6 +30,7 @@ import tenacity
 from brandkit import _logging
 from brandkit._flow import CoreFlow, Flow, Save, Send, Wait
 from brandkit._hooks import BucketKey, GovernorProtocol, NullGovernor, OutboxProtocol
+from brandkit._pool import adopt
 from brandkit._tls import shared_context
 from brandkit.accounts import Account
 from brandkit.content._article import Article
@@ -251,13 +252,15 @@ def _deadline_client(timeout: float) -> tuple[httpx.Client, httpx.HTTPTransport]
     sends through (see `_direct`). Its sockets keep the overall deadline. httpx has no
     setting for a network backend, so the pool's is wrapped; where a later httpx lays its
     pool out otherwise, the deadline holds from the answer's first byte on, as it does for a
-    client the caller passes. As with any client given a transport, httpx reads no proxy
-    from the environment: pass ``http=httpx.Client(proxy=...)`` to use one."""
+    client the caller passes. Its pool's bookkeeping is linear (`brandkit._pool`). As with
+    any client given a transport, httpx reads no proxy from the environment: pass
+    ``http=httpx.Client(proxy=...)`` to use one."""
     transport = httpx.HTTPTransport(verify=shared_context())
     pool = getattr(transport, "_pool", None)
     backend = getattr(pool, "_network_backend", None)
     if isinstance(backend, httpcore.NetworkBackend):
         pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
+    adopt(pool)
     client = httpx.Client(transport=transport, timeout=timeout, follow_redirects=False)
     return client, transport
 
@@ -280,13 +283,14 @@ def _own_async_client(timeout: float) -> tuple[httpx.AsyncClient, httpx.AsyncHTT
     asyncio's transports (`brandkit._asyncnet`: a quarter less CPU per request than
     anyio's), and the transport it sends through, as `_deadline_client`. httpx has no
     setting for the backend; where a later httpx lays its pool out otherwise, the client
-    keeps httpx's own."""
+    keeps httpx's own. Its pool's bookkeeping is linear (`brandkit._pool`)."""
     from brandkit._asyncnet import AsyncioBackend
 
     transport = httpx.AsyncHTTPTransport(verify=shared_context())
     pool = getattr(transport, "_pool", None)
     if isinstance(getattr(pool, "_network_backend", None), httpcore.AsyncNetworkBackend):
         pool._network_backend = AsyncioBackend()  # type: ignore[union-attr]
+    adopt(pool)
     client = httpx.AsyncClient(transport=transport, timeout=timeout, follow_redirects=False)
     return client, transport
 

@@ -1,0 +1,91 @@
+"""httpcore 1.0's connection pools with their bookkeeping pass made linear.
+
+httpcore runs ``_assign_requests_to_connections`` when a request arrives and when an answer
+is done. Its first loop keeps at most ``max_keepalive_connections`` idle connections, but
+counts them with ``len([c.is_idle() for c in connections])`` for each idle connection: the
+length of that list is the number of *all* connections, and building it is a pass over
+them. So each pass costs connections² calls, and once more than ``max_keepalive_connections``
+(20) connections are open, every idle one is closed, however few are idle: an `AsyncClient`
+reading 32 accounts of one host opened a new connection (a TLS handshake) for nearly every
+request. httpcore#1035 and httpx2#974 describe it; httpcore 1.0.9 still has it.
+
+brandkit's own clients use the pools below (`adopt`), whose pass walks the connections once,
+counts the idle ones, and never closes a connection it has just given to a waiting request
+(httpcore#1110). Everything else is httpcore's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpcore
+
+__all__ = ["adopt"]
+
+
+def _assign_requests_to_connections(self: Any) -> list[Any]:
+    """The pools' bookkeeping pass, with httpcore 1.0's behaviour otherwise: drop closed
+    connections, close expired ones and idle ones past ``max_keepalive_connections``, then
+    give each waiting request an available connection to its origin, a new one while the
+    pool has room, or a new one in place of an idle one. Returns the connections to close."""
+    closing: list[Any] = []
+    # A connection given to a request that has not started on it yet still reads as idle.
+    spoken_for = {id(r.connection) for r in self._requests if r.connection is not None}
+    kept: list[Any] = []
+    idle = 0
+    for connection in self._connections:
+        if connection.is_closed():
+            continue
+        if connection.has_expired():
+            closing.append(connection)
+            continue
+        if connection.is_idle() and id(connection) not in spoken_for:
+            if idle >= self._max_keepalive_connections:
+                closing.append(connection)
+                continue
+            idle += 1
+        kept.append(connection)
+    self._connections[:] = kept
+
+    for pool_request in self._requests:
+        if not pool_request.is_queued():
+            continue
+        origin = pool_request.request.url.origin
+        connection = next(
+            (c for c in self._connections if c.can_handle_request(origin) and c.is_available()),
+            None,
+        )
+        if connection is None:
+            if len(self._connections) >= self._max_connections:
+                spare = next(
+                    (c for c in self._connections if c.is_idle() and id(c) not in spoken_for),
+                    None,
+                )
+                if spare is None:
+                    continue  # the request waits for a connection to come free
+                self._connections.remove(spare)
+                closing.append(spare)
+            connection = self.create_connection(origin)
+            self._connections.append(connection)
+        pool_request.assign_to_connection(connection)
+        spoken_for.add(id(connection))
+    return closing
+
+
+class _Pool(httpcore.ConnectionPool):
+    _assign_requests_to_connections = _assign_requests_to_connections
+
+
+class _AsyncPool(httpcore.AsyncConnectionPool):
+    _assign_requests_to_connections = _assign_requests_to_connections
+
+
+def adopt(pool: object) -> None:
+    """Give ``pool`` (the pool inside an ``httpx`` transport brandkit made) the linear
+    pass; a pool of another class, or of an httpcore other than 1.0, is left as it is."""
+    if not httpcore.__version__.startswith("1.0."):
+        return
+    if type(pool) is httpcore.ConnectionPool:
+        pool.__class__ = _Pool
+    elif type(pool) is httpcore.AsyncConnectionPool:
+        pool.__class__ = _AsyncPool

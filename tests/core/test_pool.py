@@ -1,0 +1,183 @@
+"""brandkit._pool: the pools of brandkit's own clients keep httpcore's rules in one linear
+pass: idle connections kept up to ``max_keepalive_connections`` (counted as idle, not as all),
+a connection given to a waiting request never closed under it, and over real sockets an
+AsyncClient with more concurrent requests than that keeps its connections instead of opening
+one per request."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpcore
+import httpx
+import pytest
+
+from brandkit import AsyncClient, Client
+from brandkit._pool import _AsyncPool, _Pool, adopt
+from tests.core.test_asyncnet import http_answer, serve
+
+ORIGIN = httpcore.URL("http://a.example/").origin
+OTHER = httpcore.URL("http://b.example/").origin
+
+
+class FakeConnection:
+    """A connection's state as the pool reads it; counts the reads of ``is_idle``."""
+
+    reads = 0
+
+    def __init__(
+        self,
+        origin: Any = ORIGIN,
+        *,
+        idle: bool = True,
+        closed: bool = False,
+        expired: bool = False,
+    ) -> None:
+        self.origin, self.idle, self.closed, self.expired = origin, idle, closed, expired
+
+    def is_idle(self) -> bool:
+        FakeConnection.reads += 1
+        return self.idle
+
+    def is_closed(self) -> bool:
+        return self.closed
+
+    def has_expired(self) -> bool:
+        return self.expired
+
+    def is_available(self) -> bool:
+        return self.idle and not self.closed
+
+    def can_handle_request(self, origin: Any) -> bool:
+        return bool(origin == self.origin)
+
+
+def pool(cls: type[Any] = _Pool, **limits: Any) -> Any:
+    # The two classes share one pass; the sync one's requests need no running loop.
+    made = cls(**limits)
+    made.create_connection = lambda origin: FakeConnection(origin, idle=False)
+    return made
+
+
+def waiting(the_pool: Any, url: str = "http://a.example/x") -> Any:
+    request = httpcore.Request("GET", url)
+    entry = (
+        httpcore._async.connection_pool.AsyncPoolRequest(request)
+        if isinstance(the_pool, httpcore.AsyncConnectionPool)
+        else httpcore._sync.connection_pool.PoolRequest(request)
+    )
+    the_pool._requests.append(entry)
+    return entry
+
+
+@pytest.mark.parametrize("cls", [_Pool, _AsyncPool])
+def test_idle_connections_past_the_keepalive_limit_are_closed_and_counted_as_idle(
+    cls: type[Any],
+) -> None:
+    """25 busy and 5 idle connections under a limit of 20 idle: nothing is closed (httpcore
+    1.0 counted all 30 and closed the 5). 25 idle: the 5 past the limit close; closed and
+    expired ones go too."""
+    p = pool(cls, max_connections=100, max_keepalive_connections=20)
+    p._connections[:] = [FakeConnection(idle=False) for _ in range(25)]
+    p._connections += [FakeConnection() for _ in range(5)]
+    assert p._assign_requests_to_connections() == []
+    assert len(p._connections) == 30
+
+    p._connections[:] = [FakeConnection() for _ in range(25)]
+    gone, stale = FakeConnection(closed=True), FakeConnection(expired=True)
+    p._connections += [gone, stale]
+    closing = p._assign_requests_to_connections()
+    assert len(closing) == 6 and stale in closing and gone not in closing
+    assert len(p._connections) == 20 and gone not in p._connections
+
+
+def test_one_pass_reads_each_connection_s_state_once() -> None:
+    """100 idle connections: httpcore 1.0's pass read ``is_idle`` 10,100 times."""
+    p = pool(max_connections=200, max_keepalive_connections=100)
+    p._connections[:] = [FakeConnection() for _ in range(100)]
+    FakeConnection.reads = 0
+    p._assign_requests_to_connections()
+    assert FakeConnection.reads == 100
+
+
+def test_a_waiting_request_gets_a_connection_to_its_origin_or_a_new_one() -> None:
+    p = pool(max_connections=3)
+    mine = FakeConnection(ORIGIN)
+    p._connections[:] = [FakeConnection(OTHER, idle=False), mine]
+    first = waiting(p)
+    p._assign_requests_to_connections()
+    assert first.connection is mine
+    second = waiting(p, "http://b.example/y")  # b's connection is busy: a new one
+    p._assign_requests_to_connections()
+    assert second.connection not in (mine, None) and len(p._connections) == 3
+    assert second.connection.origin == OTHER
+
+
+def test_a_full_pool_replaces_an_idle_connection_but_never_one_spoken_for() -> None:
+    """Full (2 of 2): a request for another origin takes the place of an idle connection,
+    not of the idle one already given to a request that has not started on it; with no
+    other idle one it waits."""
+    p = pool(max_connections=2)
+    given, spare = FakeConnection(ORIGIN), FakeConnection(ORIGIN)
+    p._connections[:] = [given, spare]
+    early = waiting(p)
+    early.assign_to_connection(given)  # not started yet: still idle
+    other = waiting(p, "http://b.example/")
+    closing = p._assign_requests_to_connections()
+    assert closing == [spare]
+    assert given in p._connections and other.connection.origin == OTHER
+    late = waiting(p, "http://b.example/z")
+    p._connections[1].idle = False
+    assert p._assign_requests_to_connections() == []
+    assert late.connection is None  # waits for one to come free
+
+
+def test_brandkit_s_own_clients_use_the_linear_pools() -> None:
+    with Client() as client:
+        assert type(client._transport._pool) is _Pool  # type: ignore[union-attr]
+
+    async def main() -> None:
+        async with AsyncClient() as client:
+            assert type(client._transport._pool) is _AsyncPool  # type: ignore[union-attr]
+
+    asyncio.run(main())
+    theirs = httpx.Client()
+    adopt(theirs._transport._pool)  # type: ignore[attr-defined]
+    assert type(theirs._transport._pool) is _Pool  # type: ignore[attr-defined]
+    with Client(http=theirs) as passed:
+        assert passed._http is theirs
+    theirs.close()
+    untouched = object()
+    adopt(untouched)
+    assert type(untouched) is object
+
+
+def test_more_concurrent_requests_than_keepalive_reuse_their_connections() -> None:
+    """32 tasks, 9 requests each, over real sockets to one keep-alive server on 127.0.0.1:
+    the pool keeps about one connection per task (httpcore 1.0's opened one per request
+    past 20 connections: a TLS handshake each on HTTPS)."""
+    tasks, rounds = 32, 9
+
+    async def main() -> int:
+        async with serve(http_answer) as port, AsyncClient() as client:
+            the_pool = client._transport._pool  # type: ignore[union-attr]
+            opened = [0]
+            create = the_pool.create_connection
+
+            def counted(origin: Any) -> Any:
+                opened[0] += 1
+                return create(origin)
+
+            the_pool.create_connection = counted
+
+            async def task(i: int) -> None:
+                for j in range(rounds):
+                    answer = await client._http.get(f"http://127.0.0.1:{port}/t{i}r{j}")
+                    assert answer.text == f"/t{i}r{j}"
+
+            await asyncio.gather(*(task(i) for i in range(tasks)))
+            return opened[0]
+
+    opened = asyncio.run(asyncio.wait_for(main(), 60))
+    assert tasks <= opened <= 2 * tasks < tasks * rounds

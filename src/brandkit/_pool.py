@@ -4,10 +4,10 @@ httpcore runs ``_assign_requests_to_connections`` when a request arrives and whe
 is done. Its first loop keeps at most ``max_keepalive_connections`` idle connections, but
 counts them with ``len([c.is_idle() for c in connections])`` for each idle connection: the
 length of that list is the number of *all* connections, and building it is a pass over
-them. So each pass costs connections² calls, and once more than ``max_keepalive_connections``
-(20) connections are open, every idle one is closed, however few are idle: an `AsyncClient`
-reading 32 accounts of one host opened a new connection (a TLS handshake) for nearly every
-request. httpcore#1035 and httpx2#974 describe it; httpcore 1.0.9 still has it.
+them. So each pass costs connections² calls, and while more than ``max_keepalive_connections``
+(20) connections are open, idle ones are closed until 20 remain, however few are idle: an
+`AsyncClient` reading 32 accounts of one host opened a new connection (a TLS handshake) for
+nearly every request. httpcore#1035 and httpx2#974 describe it; httpcore 1.0.9 still has it.
 
 brandkit's own clients use the pools below (`adopt`), whose pass walks the connections once,
 counts the idle ones, and never closes a connection it has just given to a waiting request
@@ -31,21 +31,21 @@ def _assign_requests_to_connections(self: Any) -> list[Any]:
     closing: list[Any] = []
     # A connection given to a request that has not started on it yet still reads as idle.
     spoken_for = {id(r.connection) for r in self._requests if r.connection is not None}
-    kept: list[Any] = []
-    idle = 0
+    live: list[Any] = []
+    idle: list[Any] = []
     for connection in self._connections:
         if connection.is_closed():
             continue
         if connection.has_expired():
             closing.append(connection)
             continue
+        live.append(connection)
         if connection.is_idle() and id(connection) not in spoken_for:
-            if idle >= self._max_keepalive_connections:
-                closing.append(connection)
-                continue
-            idle += 1
-        kept.append(connection)
-    self._connections[:] = kept
+            idle.append(connection)
+    # The oldest idle connections (first in the list) go first, as httpcore closes them.
+    surplus = {id(c) for c in idle[: max(0, len(idle) - self._max_keepalive_connections)]}
+    closing += [c for c in live if id(c) in surplus]
+    self._connections[:] = [c for c in live if id(c) not in surplus]
 
     for pool_request in self._requests:
         if not pool_request.is_queued():

@@ -84,12 +84,24 @@ def test_idle_connections_past_the_keepalive_limit_are_closed_and_counted_as_idl
     assert p._assign_requests_to_connections() == []
     assert len(p._connections) == 30
 
-    p._connections[:] = [FakeConnection() for _ in range(25)]
+    idle = [FakeConnection() for _ in range(25)]
     gone, stale = FakeConnection(closed=True), FakeConnection(expired=True)
-    p._connections += [gone, stale]
+    p._connections[:] = [*idle, gone, stale]
     closing = p._assign_requests_to_connections()
-    assert len(closing) == 6 and stale in closing and gone not in closing
-    assert len(p._connections) == 20 and gone not in p._connections
+    # The oldest idle ones (first in the list) go, as httpcore closes them.
+    assert closing == [stale, *idle[:5]]
+    assert p._connections == idle[5:]
+
+
+def test_a_connection_given_to_a_waiting_request_is_never_closed_as_surplus() -> None:
+    """With no keep-alive at all, an idle connection already given to a request that has
+    not started on it stays; an idle one nobody waits for is closed."""
+    p = pool(max_connections=10, max_keepalive_connections=0)
+    given, spare = FakeConnection(), FakeConnection()
+    p._connections[:] = [given, spare]
+    waiting(p).assign_to_connection(given)
+    assert p._assign_requests_to_connections() == [spare]
+    assert p._connections == [given]
 
 
 def test_one_pass_reads_each_connection_s_state_once() -> None:
@@ -131,6 +143,18 @@ def test_a_full_pool_replaces_an_idle_connection_but_never_one_spoken_for() -> N
     p._connections[1].idle = False
     assert p._assign_requests_to_connections() == []
     assert late.connection is None  # waits for one to come free
+
+
+def test_a_connection_given_out_in_a_pass_is_not_replaced_later_in_that_pass() -> None:
+    """Full (2 of 2), two waiting requests: the first takes the idle connection to its
+    origin; the second, for another origin, replaces the other idle one, not that one."""
+    p = pool(max_connections=2)
+    first_idle, second_idle = FakeConnection(ORIGIN), FakeConnection(ORIGIN)
+    p._connections[:] = [first_idle, second_idle]
+    mine, theirs = waiting(p), waiting(p, "http://b.example/")
+    assert p._assign_requests_to_connections() == [second_idle]
+    assert mine.connection is first_idle and first_idle in p._connections
+    assert theirs.connection.origin == OTHER
 
 
 def test_brandkit_s_own_clients_use_the_linear_pools() -> None:

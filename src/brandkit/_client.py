@@ -1451,7 +1451,7 @@ class Client:
             self._http, self._transport = _deadline_client(timeout)
         else:
             self._http = http
-        self._timeouts = httpx.Timeout(timeout).as_dict()
+        self._timeouts = self._http.timeout.as_dict()
         self._sleep = sleep
 
     @property
@@ -1869,7 +1869,7 @@ class AsyncClient:
             self._http, self._transport = _own_async_client(timeout)
         else:
             self._http = http
-        self._timeouts = httpx.Timeout(timeout).as_dict()
+        self._timeouts = self._http.timeout.as_dict()
         self._sleep = sleep
 
     @property

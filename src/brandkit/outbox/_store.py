@@ -71,6 +71,9 @@ _EVENTS_TABLE = """(
     parts INTEGER NOT NULL,
     note TEXT
 )"""
+_EVENTS_INDEX = (
+    "CREATE INDEX IF NOT EXISTS outbox_events_delivery ON outbox_events (delivery_id, seq)"
+)
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS outbox_meta (
@@ -108,7 +111,7 @@ DROP INDEX IF EXISTS outbox_deliveries_updated;
 CREATE INDEX IF NOT EXISTS outbox_deliveries_leased
     ON outbox_deliveries (lease_owner) WHERE lease_owner IS NOT NULL;
 CREATE TABLE IF NOT EXISTS outbox_events {_EVENTS_TABLE};
-CREATE INDEX IF NOT EXISTS outbox_events_delivery ON outbox_events (delivery_id, seq);
+{_EVENTS_INDEX};
 """
 
 # History rows are never deleted, so a plain rowid key grows as AUTOINCREMENT's did, without
@@ -119,7 +122,7 @@ INSERT INTO outbox_events_new (seq, delivery_id, at, status, attempts, parts, no
     SELECT seq, delivery_id, at, status, attempts, parts, note FROM outbox_events;
 DROP TABLE outbox_events;
 ALTER TABLE outbox_events_new RENAME TO outbox_events;
-CREATE INDEX outbox_events_delivery ON outbox_events (delivery_id, seq);
+{_EVENTS_INDEX};
 DELETE FROM sqlite_sequence WHERE name = 'outbox_events'
 """  # noqa: S608 - constant text
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import threading
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
+import pytest
 
+from brandkit.testing._emulator import _Server
 from brandkit.testing.bluesky import BlueskyEmulator
 from tests.emulator_base.conftest import EchoEmulator, answer
 
@@ -120,3 +124,35 @@ def test_bluesky_streamed_upload_blob_keeps_its_bytes() -> None:
     assert blob.json()["blob"]["size"] == len(data)
     [stored] = emu.blobs.values()
     assert stored.data == data
+
+
+def test_a_burst_of_connections_is_queued_not_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """40 clients connecting while the accept thread is busy all get through at once and
+    are answered: with socketserver's backlog of 5 the kernel dropped the others' SYNs and
+    they connected only when resent, a second later (an `AsyncClient` syncing many accounts
+    of one platform opens that many connections together)."""
+    emu = EchoEmulator()
+    accepting = threading.Event()
+    accept = _Server.get_request
+
+    def busy_accept(self: _Server) -> tuple[socket.socket, Any]:
+        accepting.wait(10)
+        return accept(self)
+
+    monkeypatch.setattr(_Server, "get_request", busy_accept)
+    socks: list[socket.socket] = []
+    with emu.serve() as url:
+        host, port = url.removeprefix("http://").split(":")
+        try:
+            for _ in range(40):
+                # The handshake completes in the kernel while the connection waits in the
+                # listen queue; a dropped SYN makes this time out.
+                socks.append(socket.create_connection((host, int(port)), timeout=0.5))
+        finally:
+            accepting.set()
+        for sock in socks:
+            sock.settimeout(5)
+            sock.sendall(b"GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        for sock in socks:
+            with sock:
+                assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")

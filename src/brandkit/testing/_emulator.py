@@ -639,6 +639,11 @@ class _Transport(httpx.MockTransport):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver listens with a backlog of 5: a client opening more connections at once
+    # than the accept thread takes in has its extra SYNs dropped and resent a second later,
+    # which no platform's servers do (an AsyncClient reading many accounts opens one
+    # connection each). The kernel caps it at net.core.somaxconn.
+    request_queue_size = 1024
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that hangs up (a test's timeout, a killed worker) is not the emulator's

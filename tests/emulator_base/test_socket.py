@@ -5,14 +5,16 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import socketserver
 import threading
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import httpx
 import pytest
 
-from brandkit.testing._emulator import _Server
+from brandkit.testing import LoopbackMediaHost
 from brandkit.testing.bluesky import BlueskyEmulator
 from tests.emulator_base.conftest import EchoEmulator, answer
 
@@ -126,33 +128,44 @@ def test_bluesky_streamed_upload_blob_keeps_its_bytes() -> None:
     assert stored.data == data
 
 
-def test_a_burst_of_connections_is_queued_not_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("server", ["emulator", "media host"])
+def test_a_burst_of_connections_is_queued_not_dropped(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """40 clients connecting while the accept thread is busy all get through at once and
-    are answered: with socketserver's backlog of 5 the kernel dropped the others' SYNs and
-    they connected only when resent, a second later (an `AsyncClient` syncing many accounts
-    of one platform opens that many connections together)."""
-    emu = EchoEmulator()
+    are answered, by an emulator and by the loopback media host: with socketserver's
+    backlog of 5 the kernel dropped the others' SYNs and they connected only when resent, a
+    second later (an `AsyncClient` syncing many accounts of one platform opens that many
+    connections together)."""
     accepting = threading.Event()
-    accept = _Server.get_request
+    accept = socketserver.TCPServer.get_request
 
-    def busy_accept(self: _Server) -> tuple[socket.socket, Any]:
+    def busy_accept(self: socketserver.TCPServer) -> tuple[socket.socket, Any]:
         accepting.wait(10)
         return accept(self)
 
-    monkeypatch.setattr(_Server, "get_request", busy_accept)
+    monkeypatch.setattr(socketserver.TCPServer, "get_request", busy_accept)
     socks: list[socket.socket] = []
-    with emu.serve() as url:
-        host, port = url.removeprefix("http://").split(":")
+    with ExitStack() as stack:
+        if server == "emulator":
+            url = stack.enter_context(EchoEmulator().serve())
+            path = "/ping"
+        else:
+            host = stack.enter_context(LoopbackMediaHost())
+            path = host.put(b"GIF89a", "image/gif", name="a.gif").removeprefix(host.url)
+            url = host.url
+        address = url.removeprefix("http://").split(":")
         try:
             for _ in range(40):
                 # The handshake completes in the kernel while the connection waits in the
                 # listen queue; a dropped SYN makes this time out.
-                socks.append(socket.create_connection((host, int(port)), timeout=0.5))
+                socks.append(socket.create_connection((address[0], int(address[1])), 0.5))
         finally:
             accepting.set()
+        request = f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
         for sock in socks:
             sock.settimeout(5)
-            sock.sendall(b"GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            sock.sendall(request.encode())
         for sock in socks:
             with sock:
-                assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+                assert sock.recv(65536).split(b" ", 2)[1] == b"200"

@@ -26,7 +26,7 @@ import attrs
 import httpx
 
 from brandkit._tls import shared_context
-from brandkit.testing._emulator import unlocked
+from brandkit.testing._emulator import _Server, unlocked
 from brandkit.testing._images import media_extension
 
 if TYPE_CHECKING:
@@ -192,8 +192,7 @@ class LoopbackMediaHost:
         with self._lock:
             if self._server is not None:
                 return self
-            server = ThreadingHTTPServer((self._host, self._port), _handler(self))
-            server.daemon_threads = True
+            server = _Server((self._host, self._port), _handler(self))
             thread = threading.Thread(
                 target=server.serve_forever,
                 kwargs={"poll_interval": 0.05},

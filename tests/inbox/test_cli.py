@@ -6,11 +6,13 @@ import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from brandkit import Client, Post
+from brandkit import Client, Inbox, Post
 from brandkit.cli import main
+from brandkit.testing.bluesky import BlueskyEmulator
 from brandkit.testing.mastodon import MastodonEmulator
 
 
@@ -104,3 +106,59 @@ def test_a_failed_read_is_exit_status_one(
     status, text = run("inbox", "sync", "--accounts", str(config), "--db", str(tmp_path / "c.db"))
     assert status == 1
     assert text.startswith("FAILED mastodon:acme")
+
+
+def test_sync_reads_accounts_at_the_same_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Three accounts on two platforms, over sockets: ``--concurrency`` reaches the
+    concurrent sync (the default is the library's), every account is read whole, and a
+    bound below 1 is refused with what to give."""
+    masto, sky = MastodonEmulator(), BlueskyEmulator()
+    asked: list[int | None] = []
+    real = Inbox.async_sync
+
+    async def recording(self: Inbox, client: Any, accounts: Any, **kw: Any) -> Any:
+        asked.append(kw.get("concurrency"))
+        return await real(self, client, accounts, **kw)
+
+    monkeypatch.setattr(Inbox, "async_sync", recording)
+    with masto.serve() as masto_url, sky.serve() as sky_url:
+        lines = []
+        for name, emu, url in (("ana", masto, masto_url), ("bo", masto, masto_url)):
+            account = emu.account(name=name)
+            for i in range(3):  # each mentions the account made last
+                emu.audience(f"fan{i}").mention(f"hello {name} {i}")
+            monkeypatch.setenv(f"{name.upper()}_TOKEN", account.secret("token") or "")
+            lines.append(
+                f'[accounts.{name}]\nplatform = "mastodon"\ninstance_url = "{url}"\n'
+                f'token_env = "{name.upper()}_TOKEN"\n'
+            )
+        sky_account = sky.account(name="cy")
+        for i in range(3):
+            sky.audience(f"fan{i}").mention(f"hello {i}")
+        monkeypatch.setenv("CY_PASSWORD", sky_account.secret("app_password") or "")
+        lines.append(
+            f'[accounts.cy]\nplatform = "bluesky"\nhandle = "{sky_account.settings["handle"]}"\n'
+            f'base_url = "{sky_url}"\napp_password_env = "CY_PASSWORD"\n'
+        )
+        config = tmp_path / "brandkit.toml"
+        config.write_text("\n".join(lines))
+        db = str(tmp_path / "brandkit.db")
+        status, text = run("inbox", "sync", "--accounts", str(config), "--db", db, "--json")
+        assert status == 0, text
+        assert {r["account"]: r["added"] for r in json.loads(text)} == {
+            "mastodon:ana": 3,
+            "mastodon:bo": 3,
+            "bluesky:cy": 3,
+        }
+        status, text = run(
+            "inbox", "sync", "--accounts", str(config), "--db", db, "--concurrency", "2"
+        )
+        assert status == 0 and text.count(" 0 new ") == 3, text
+        assert (
+            run("inbox", "sync", "--accounts", str(config), "--db", db, "--concurrency", "0")[0]
+            == 1
+        )
+    assert asked == [None, 2, 0]
+    assert "concurrency=0" in capsys.readouterr().err

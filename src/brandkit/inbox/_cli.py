@@ -41,12 +41,23 @@ def _accounts(args: argparse.Namespace) -> list[Any]:
 
 
 def _sync(args: argparse.Namespace, out: TextIO) -> int:
-    from brandkit import Client
+    import asyncio
+
+    from brandkit import AsyncClient
     from brandkit.inbox._store import Inbox
 
     accounts = _accounts(args)
-    with Inbox(args.db) as inbox, Client(accounts=accounts, timeout=args.timeout) as client:
-        report = inbox.sync(client, accounts)
+
+    async def sync(inbox: Inbox) -> Any:
+        # Several accounts at once: an agency's dozens of inboxes, read one after another,
+        # would wait out every platform's latency in turn.
+        async with AsyncClient(accounts=accounts, timeout=args.timeout) as client:
+            if args.concurrency is None:
+                return await inbox.async_sync(client, accounts)
+            return await inbox.async_sync(client, accounts, concurrency=args.concurrency)
+
+    with Inbox(args.db) as inbox:
+        report = asyncio.run(sync(inbox))
     rows = [
         {"account": a.account, "added": a.added, "requests": a.requests, "error": a.error}
         for a in report.accounts
@@ -166,6 +177,12 @@ def add_commands(subparsers: Any) -> None:
         "not be read (its cursor stays where it was).",
     )
     s.add_argument("--account", action="append", help="only this account (repeatable)")
+    s.add_argument(
+        "--concurrency",
+        type=int,
+        help="how many accounts are read at the same time (Inbox.async_sync's default, 32; "
+        "1 reads them one after another)",
+    )
     s.set_defaults(func=_sync)
 
     ls = verbs.add_parser(

@@ -268,6 +268,33 @@ def test_inbox_list_and_listen_top_take_a_url(url: str, capsys: pytest.CaptureFi
     assert _secret(url) not in out + err
 
 
+def test_inbox_sync_into_postgresql_and_list(
+    url: str, mastodon: Served, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`inbox sync --db URL` stores what the account's audience said on the server (the
+    concurrent sync hands each store call to a thread there); `inbox list` reads it back,
+    and a second sync adds nothing."""
+    with Client() as client:
+        (d,) = client.publish(Post(text="Ask us anything"), mastodon.account)
+    mastodon.emu.audience("ana").reply(d.ids[0], "Open on Sunday?")
+    mastodon.emu.audience("ben").mention("nice shop")
+    toml = str(mastodon.toml)
+    status, out, err = _run(capsys, "inbox", "sync", "--accounts", toml, "--db", url, "--json")
+    assert status == 0, err
+    assert [(r["account"], r["added"], r["error"]) for r in json.loads(out)] == [
+        ("mastodon:brand", 2, None)
+    ]
+    status, out, err = _run(capsys, "inbox", "list", "--db", url, "--json")
+    assert status == 0, err
+    assert sorted(r["text"].split(" ", 1)[1] for r in json.loads(out)) == [
+        "Open on Sunday?",
+        "nice shop",
+    ]
+    status, out, err = _run(capsys, "inbox", "sync", "--accounts", toml, "--db", url)
+    assert status == 0 and " 0 new " in out, out + err
+    assert _secret(url) not in out + err
+
+
 def test_run_once_names_the_outbox_without_its_password(
     url: str, mastodon: Served, capsys: pytest.CaptureFixture[str]
 ) -> None:

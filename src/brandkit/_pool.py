@@ -26,8 +26,12 @@ import asyncio
 from typing import Any
 
 import httpcore
-from httpcore._async.http11 import AsyncHTTP11Connection
-from httpcore._synchronization import AsyncLock
+
+try:  # httpcore 1.0's layout; adopt() leaves the pools of any other httpcore alone
+    from httpcore._async.http11 import AsyncHTTP11Connection
+    from httpcore._synchronization import AsyncLock
+except ImportError:  # pragma: no cover - another httpcore
+    AsyncHTTP11Connection = AsyncLock = None  # type: ignore[assignment,misc]
 
 __all__ = ["adopt"]
 

@@ -80,6 +80,7 @@ def _assign_requests_to_connections(self: Any) -> list[Any]:
                 closing.append(spare)
             connection = self.create_connection(origin)
             self._connections.append(connection)
+        self._handing_out(connection)
         pool_request.assign_to_connection(connection)
         spoken_for.add(id(connection))
     return closing
@@ -87,6 +88,10 @@ def _assign_requests_to_connections(self: Any) -> list[Any]:
 
 class _Pool(httpcore.ConnectionPool):
     _assign_requests_to_connections = _assign_requests_to_connections
+
+    @staticmethod
+    def _handing_out(connection: Any) -> None:
+        """Called for each connection the pass gives to a request (nothing to do here)."""
 
 
 class _QuickLock:
@@ -119,20 +124,17 @@ def _quicken(owner: object, name: str) -> None:
 
 
 class _AsyncPool(httpcore.AsyncConnectionPool):
-    def create_connection(self, origin: httpcore.Origin) -> Any:
-        connection = super().create_connection(origin)
-        _quicken(connection, "_request_lock")
-        return connection
+    _assign_requests_to_connections = _assign_requests_to_connections
 
-    def _assign_requests_to_connections(self) -> list[Any]:
-        closing = _assign_requests_to_connections(self)
-        for pool_request in self._requests:
-            # An HTTP/1.1 connection exists once its first request has connected; it is
-            # between requests (its lock free) when it is given to the next one.
-            inner = getattr(pool_request.connection, "_connection", None)
-            if type(inner) is AsyncHTTP11Connection:
-                _quicken(inner, "_state_lock")
-        return closing
+    @staticmethod
+    def _handing_out(connection: Any) -> None:
+        """Quicken the locks of a connection the pass gives to a request: new, or between
+        requests, so no one holds them. Its HTTP/1.1 connection exists once its first
+        request has connected, so that lock is replaced from its second request on."""
+        _quicken(connection, "_request_lock")
+        inner = getattr(connection, "_connection", None)
+        if type(inner) is AsyncHTTP11Connection:
+            _quicken(inner, "_state_lock")
 
 
 def adopt(pool: object) -> None:

@@ -51,10 +51,9 @@ def _sync(args: argparse.Namespace, out: TextIO) -> int:
     async def sync(inbox: Inbox) -> Any:
         # Several accounts at once: an agency's dozens of inboxes, read one after another,
         # would wait out every platform's latency in turn.
+        bound = {} if args.concurrency is None else {"concurrency": args.concurrency}
         async with AsyncClient(accounts=accounts, timeout=args.timeout) as client:
-            if args.concurrency is None:
-                return await inbox.async_sync(client, accounts)
-            return await inbox.async_sync(client, accounts, concurrency=args.concurrency)
+            return await inbox.async_sync(client, accounts, **bound)
 
     with Inbox(args.db) as inbox:
         report = asyncio.run(sync(inbox))

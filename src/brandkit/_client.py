@@ -1183,10 +1183,10 @@ class _Core:
         got = yield from adapter.replies(delivery.parts)
         return sorted(got, key=lambda m: m.created_at)
 
-    def reply_delivery(self, adapter: Adapter, message: Message, post: Post) -> Delivery:
-        """The delivery of the answer ``post`` to ``message``: the same id for the same
-        answer, so that one queued or sent already is found instead of made again."""
-        delivery = self.new_reply(adapter, message, post)
+    def answer_of(self, delivery: Delivery) -> Delivery:
+        """The answer to send for ``delivery`` (a `new_reply`): the one queued or sent
+        already under its id (the same id for the same answer), else ``delivery``, written
+        to the outbox."""
         outbox = self.outbox
         once = getattr(outbox, "insert_once", None)
         if once is not None:
@@ -1199,7 +1199,8 @@ class _Core:
         return delivery
 
     def new_reply(self, adapter: Adapter, message: Message, post: Post) -> Delivery:
-        """`reply_delivery` before it is looked up and written."""
+        """The delivery of the answer ``post`` to ``message``, before `answer_of` looks it
+        up and writes it."""
         self.can(adapter, "reply")
         return reply_delivery(adapter, message, post, self.clock())
 
@@ -1269,6 +1270,37 @@ def reply_delivery(adapter: Adapter, message: Message, post: Post, now: datetime
 
 
 _ANSWERS_KEPT = 10_000
+
+
+class _Turns:
+    """One lock per key while it is in use: calls for the same key take turns, calls for
+    other keys do not wait for them. A client answers through it, so that the same answer
+    asked for twice at once (two threads, two tasks, a double click) is sent by the first
+    call, and the second finds what the first did instead of sending it again."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._held: dict[str, list[Any]] = {}
+        self._guard = threading.Lock()
+
+    def enter(self, key: str) -> Any:
+        """The lock of ``key`` (made if no one uses it); pair with `leave`."""
+        with self._guard:
+            entry = self._held.get(key)
+            if entry is None:
+                entry = self._held[key] = [self._make(), 0]
+            entry[1] += 1
+            return entry[0]
+
+    def leave(self, key: str) -> None:
+        """Done with ``key``'s lock; the last user lets it go."""
+        with self._guard:
+            entry = self._held[key]
+            entry[1] -= 1
+            if entry[1] == 0:
+                del self._held[key]
+
+
 _REPLY_NS = uuid.UUID("6f1d3b53-52a4-4a8e-9d3c-6b7a1f3e9a10")
 
 
@@ -1444,6 +1476,7 @@ class Client:
             user_agent=user_agent,
             deadline=deadline,
         )
+        self._answering = _Turns(threading.Lock)
         self._own_http = http is None
         self._http: httpx.Client
         self._transport: httpx.HTTPTransport | None = None
@@ -1771,14 +1804,20 @@ class Client:
         """
         acct = self._core.account_of(message, account)
         adapter = self._core.adapter_for(acct)
-        delivery = self._core.reply_delivery(adapter, message, post)
-        if delivery.status in _FINISHED or self._core.scheduled_later(delivery.post):
-            return delivery
+        draft = self._core.new_reply(adapter, message, post)
+        lock = self._answering.enter(draft.id)
         try:
-            return self.deliver(delivery, acct)
-        except BrandkitError as exc:
-            self._core.broke_off(delivery, exc)
-            return delivery
+            with lock:
+                delivery = self._core.answer_of(draft)
+                if delivery.status in _FINISHED or self._core.scheduled_later(delivery.post):
+                    return delivery
+                try:
+                    return self.deliver(delivery, acct)
+                except BrandkitError as exc:
+                    self._core.broke_off(delivery, exc)
+                    return delivery
+        finally:
+            self._answering.leave(draft.id)
 
     def hide(self, message: Message, account: Account | None = None) -> None:
         """Hide someone else's reply or comment (X hidden replies, Bluesky threadgate,
@@ -1862,6 +1901,7 @@ class AsyncClient:
             user_agent=user_agent,
             deadline=deadline,
         )
+        self._answering = _Turns(asyncio.Lock)
         self._own_http = http is None
         self._http: httpx.AsyncClient
         self._transport: httpx.AsyncHTTPTransport | None = None
@@ -2051,10 +2091,9 @@ class AsyncClient:
         except BrandkitError:
             logger.exception("delivery %s: its failure could not be saved", delivery.id)
 
-    async def _reply_delivery(self, adapter: Adapter, message: Message, post: Post) -> Delivery:
-        """`_Core.reply_delivery`, the outbox's look-up and write off the event loop."""
+    async def _answer_of(self, delivery: Delivery) -> Delivery:
+        """`_Core.answer_of`, the outbox's look-up and write off the event loop."""
         core = self._core
-        delivery = core.new_reply(adapter, message, post)
         outbox = core.outbox
         once = getattr(outbox, "insert_once", None)
         if once is not None:
@@ -2188,14 +2227,20 @@ class AsyncClient:
         """Answer ``message`` with ``post``, never twice; see `Client.reply`."""
         acct = self._core.account_of(message, account)
         adapter = self._core.adapter_for(acct)
-        delivery = await self._reply_delivery(adapter, message, post)
-        if delivery.status in _FINISHED or self._core.scheduled_later(delivery.post):
-            return delivery
+        draft = self._core.new_reply(adapter, message, post)
+        lock = self._answering.enter(draft.id)
         try:
-            return await self.deliver(delivery, acct)
-        except BrandkitError as exc:
-            await self._broke_off(delivery, exc)
-            return delivery
+            async with lock:
+                delivery = await self._answer_of(draft)
+                if delivery.status in _FINISHED or self._core.scheduled_later(delivery.post):
+                    return delivery
+                try:
+                    return await self.deliver(delivery, acct)
+                except BrandkitError as exc:
+                    await self._broke_off(delivery, exc)
+                    return delivery
+        finally:
+            self._answering.leave(draft.id)
 
     async def hide(self, message: Message, account: Account | None = None) -> None:
         """Hide someone else's reply or comment; see `Client.hide`."""

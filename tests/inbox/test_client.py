@@ -3,6 +3,9 @@ each platform's suite and in the conformance suite)."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
@@ -12,10 +15,12 @@ import pytest
 
 from brandkit import (
     Account,
+    AsyncClient,
     Author,
     Client,
     ConfigurationError,
     ContentError,
+    Delivery,
     DeliveryStatus,
     Message,
     Outbox,
@@ -160,6 +165,81 @@ def test_an_outbox_keeps_one_answer_across_clients(
         assert stored is not None and stored.reply_to is not None
         assert stored.reply_to.id == message.id
     assert [p["text"] for p in server.posts] == ["Ten euros."]
+
+
+@pytest.mark.parametrize("with_outbox", [False, True], ids=["no-outbox", "outbox"])
+def test_the_same_answer_asked_twice_at_once_is_sent_once(
+    server: ChatServer, account: Account, tmp_path: Path, with_outbox: bool
+) -> None:
+    """Two tasks answering the same message with the same text at the same time (a double
+    click in a web app): the second waits for the first and finds its delivery."""
+    server.say("fan", "open on Sunday?")
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        if request.method == "POST":
+            await asyncio.sleep(0.05)  # the first answer is still on its way
+        return server.handler(request)
+
+    async def twice(outbox: Outbox | None) -> list[Delivery]:
+        http = httpx.AsyncClient(transport=httpx.MockTransport(slow))
+        async with AsyncClient(http=http, outbox=outbox, accounts=[account]) as client:
+            (message,) = (await client.inbox(account)).messages
+            return list(
+                await asyncio.gather(
+                    client.reply(message, Post(text="Yes, ten to four.")),
+                    client.reply(message, Post(text="Yes, ten to four.")),
+                    client.reply(message, Post(text="And on holidays.")),
+                )
+            )
+
+    if with_outbox:
+        with Outbox(tmp_path / "o.db") as outbox:
+            first, second, other = asyncio.run(twice(outbox))
+            stored = outbox.get(first.id)
+            assert stored is not None and stored.status is DeliveryStatus.SENT
+            assert len(outbox.list()) == 2
+    else:
+        first, second, other = asyncio.run(twice(None))
+    assert first.id == second.id != other.id
+    assert [d.status for d in (first, second, other)] == [DeliveryStatus.SENT] * 3
+    assert sorted(p["text"] for p in server.posts) == ["And on holidays.", "Yes, ten to four."]
+
+
+def test_the_same_answer_from_two_threads_is_sent_once(
+    server: ChatServer, account: Account, tmp_path: Path
+) -> None:
+    server.say("fan", "gift wrap?")
+    entered = threading.Barrier(2, timeout=5)
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            time.sleep(0.05)
+        return server.handler(request)
+
+    with (
+        Outbox(tmp_path / "o.db") as outbox,
+        Client(
+            http=httpx.Client(transport=httpx.MockTransport(slow)),
+            outbox=outbox,
+            accounts=[account],
+        ) as client,
+    ):
+        (message,) = client.inbox(account).messages
+        got: list[Delivery] = []
+
+        def answer() -> None:
+            entered.wait()
+            got.append(client.reply(message, Post(text="Free of charge.")))
+
+        threads = [threading.Thread(target=answer) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+    assert [d.status for d in got] == [DeliveryStatus.SENT] * 2
+    assert got[0].id == got[1].id
+    assert [p["text"] for p in server.posts] == ["Free of charge."]
 
 
 def test_a_message_of_another_account_is_refused(

@@ -170,8 +170,31 @@ def test_response_times_median_and_p90(
     assert times.p90 == timedelta(minutes=76)  # 40 + 0.6 * (100 - 40)
 
 
+def test_a_post_listening_found_first_becomes_the_message_the_inbox_reads(
+    inbox: Inbox,
+) -> None:
+    """Listening and the inbox share one row per account and id: a saved search may store
+    a brand mention before the inbox sync reads it. The sync's reading replaces it (and
+    counts as added), so the team sees and answers it; the team's marks stay."""
+    found = msg(1, kind="found", text="acme boots, size 48?", our_post=None)
+    assert inbox.add([found, msg(2, kind="found")]) == 2
+    inbox.assign(found, "ana")
+    inbox.mark(msg(2), "archived")
+    mention = msg(1, kind="mention", text="@acme boots, size 48?", url="https://e/1")
+    assert inbox.add([mention, msg(2, kind="reply", in_reply_to="p1", our_post="p1")]) == 2
+    assert inbox.get(mention.key) == mention
+    assert [m.id for m in inbox.unanswered()] == ["m1"]
+    assert [m.id for m in inbox.messages(kind="mention", assignee="ana")] == ["m1"]
+    assert inbox.status(msg(2)) is MessageStatus.ARCHIVED
+    # The inbox's reading stays: a later search that finds it again changes nothing.
+    assert inbox.add([found, msg(2, kind="found")]) == 0
+    assert inbox.get(mention.key) == mention
+    assert [m.kind for m in inbox.messages()] == ["mention", "reply"]
+
+
 def test_volume_per_day_and_platform(inbox: Inbox) -> None:
     inbox.add([msg(1), msg(2), msg(3, minutes=24 * 60), msg(4, account="x:brand")])
+    inbox.add([msg(5, kind="found")])  # a post listening found is not a message to the brand
     got = [(v.day, v.platform, v.count) for v in inbox.volume()]
     assert got == [
         ("2026-12-01", "chatnet", 2),

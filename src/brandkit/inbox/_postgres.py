@@ -3,8 +3,8 @@ for syncs and teams on several machines.
 
 `PostgresInbox` is an [`Inbox`][brandkit.Inbox]: it inherits every rule of the SQLite inbox
 (what a sync stores, how a cursor moves with its page, the filters, the response times) and
-replaces only what SQL dialects do differently: the idempotent insert (``ON CONFLICT DO
-NOTHING``), the day of a timestamp, the connection and its errors. The inbox's statements run
+replaces only what SQL dialects do differently: how the insert counts its rows, the day of a
+timestamp, the connection and its errors. The inbox's statements run
 through a cursor that turns their ``?`` placeholders into psycopg's and prefixes their tables.
 """
 
@@ -29,7 +29,7 @@ from brandkit.backends import (
 )
 from brandkit.backends import connect as pg_connect
 from brandkit.errors import BrandkitError, ConfigurationError, OutboxConflict
-from brandkit.inbox._store import Inbox
+from brandkit.inbox._store import _INSERT, Inbox
 from brandkit.outbox._postgres import _first_line
 
 try:
@@ -120,7 +120,7 @@ class PostgresInbox(Inbox):
 
     `Inbox("postgresql://…")` returns one; the API and the results are those of the SQLite
     [`Inbox`][brandkit.Inbox]. Several processes may sync the same accounts at once: a
-    message is stored once (``ON CONFLICT DO NOTHING``), and each page's messages and its
+    message is stored once (``ON CONFLICT``), and each page's messages and its
     cursor are written in one transaction.
 
     ```python
@@ -228,13 +228,8 @@ class PostgresInbox(Inbox):
     def _insert_rows(self, db: Any, rows: list[tuple[Any, ...]]) -> int:
         if not rows:
             return 0
-        db.executemany(
-            "INSERT INTO inbox_messages (key, platform, account, id, kind, author, "
-            "created_at, fetched_at, status, our_post, conversation, data) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
-            rows,
-        )
-        # psycopg sums executemany's row counts: the rows actually inserted.
+        db.executemany(_INSERT, rows)
+        # psycopg sums executemany's row counts: the rows inserted, or upgraded from found.
         return int(db.rowcount)
 
     def close(self) -> None:

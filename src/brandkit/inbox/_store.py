@@ -63,6 +63,19 @@ CREATE TABLE IF NOT EXISTS inbox_cursors (
 );
 """
 
+# A message is stored once per key (account|id). A post that listening found first (kind
+# "found") gives way to the inbox's own reading of it (a mention, a reply, ...): the team must
+# see and answer that one, so it counts as added; its status and assignee stay. Nothing else
+# already stored is changed. SQLite and PostgreSQL both run this statement.
+_INSERT = (
+    "INSERT INTO inbox_messages (key, platform, account, id, kind, author, created_at, "
+    "fetched_at, status, our_post, conversation, data) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
+    "kind = excluded.kind, author = excluded.author, created_at = excluded.created_at, "
+    "our_post = excluded.our_post, conversation = excluded.conversation, data = excluded.data "
+    "WHERE inbox_messages.kind = 'found' AND excluded.kind != 'found'"
+)
+
 # A sync reads at most this many pages per account in one call: a platform that keeps
 # answering "more" cannot hold it forever (the next sync goes on from the saved cursor).
 _MAX_PAGES = 100
@@ -276,14 +289,10 @@ class Inbox(SQLiteStore):
         return self._insert_rows(db, [_row(m, now) for m in messages])
 
     def _insert_rows(self, db: Any, rows: list[tuple[Any, ...]]) -> int:
-        """Store ``rows`` (`_row`), leaving those already stored; returns how many were new."""
+        """Store ``rows`` (`_row`) by `_INSERT`; returns how many were new (or became the
+        audience's messages)."""
         before = db.total_changes
-        db.executemany(
-            "INSERT OR IGNORE INTO inbox_messages (key, platform, account, id, kind, author, "
-            "created_at, fetched_at, status, our_post, conversation, data) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+        db.executemany(_INSERT, rows)
         return int(db.total_changes - before)
 
     def add(self, messages: Iterable[Message]) -> int:
@@ -616,12 +625,14 @@ class Inbox(SQLiteStore):
         return out
 
     def volume(self, *, account: str | None = None, since: datetime | None = None) -> list[Volume]:
-        """Messages received per day (UTC) per platform, oldest day first."""
+        """Messages received per day (UTC) per platform, oldest day first (posts that
+        listening found are not messages to the brand: they are left out)."""
         where, params = _where(account=account, since=since)
         with self._reading() as db:
             rows = db.execute(
                 f"SELECT {self._day} AS day, platform, COUNT(*) "  # noqa: S608
-                f"FROM inbox_messages{where} GROUP BY day, platform ORDER BY day, platform",
+                f"FROM inbox_messages{where}{' AND' if where else ' WHERE'} kind != 'found' "
+                "GROUP BY day, platform ORDER BY day, platform",
                 params,
             ).fetchall()
         return [Volume(day, platform, n) for day, platform, n in rows]

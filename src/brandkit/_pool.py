@@ -28,10 +28,13 @@ from typing import Any
 import httpcore
 
 try:  # httpcore 1.0's layout; adopt() leaves the pools of any other httpcore alone
-    from httpcore._async.http11 import AsyncHTTP11Connection
+    from httpcore._async.http11 import AsyncHTTP11Connection, HTTPConnectionState
+    from httpcore._sync.http11 import HTTP11Connection
     from httpcore._synchronization import AsyncLock
 except ImportError:  # pragma: no cover - another httpcore
-    AsyncHTTP11Connection = AsyncLock = None  # type: ignore[assignment,misc]
+    AsyncHTTP11Connection = AsyncLock = HTTP11Connection = HTTPConnectionState = None  # type: ignore[assignment,misc]
+
+_HTTP11 = (AsyncHTTP11Connection, HTTP11Connection)
 
 __all__ = ["adopt"]
 
@@ -49,7 +52,9 @@ def _assign_requests_to_connections(self: Any) -> list[Any]:
     for connection in self._connections:
         if connection.is_closed():
             continue
-        if connection.has_expired():
+        if connection.has_expired() or (
+            id(connection) not in spoken_for and _never_used(connection)
+        ):
             closing.append(connection)
             continue
         live.append(connection)
@@ -84,6 +89,21 @@ def _assign_requests_to_connections(self: Any) -> list[Any]:
         pool_request.assign_to_connection(connection)
         spoken_for.add(id(connection))
     return closing
+
+
+def _never_used(connection: Any) -> bool:
+    """Whether ``connection`` was given to a request that left before using it: never
+    connected, or connected but with no request started on it (HTTP/1.1 ``NEW``).
+
+    A request cancelled (a caller's ``asyncio.timeout``) after the pass gave it a new
+    connection, and before it started on it, leaves that connection neither idle, closed,
+    expired nor available: httpcore keeps it, and its slot, forever (httpcore#1093), and
+    once ``max_connections`` are such, every request ends in ``PoolTimeout``. Asked only of
+    connections no queued or running request holds."""
+    inner = getattr(connection, "_connection", connection)
+    if inner is None:
+        return not getattr(connection, "_connect_failed", True)
+    return type(inner) in _HTTP11 and inner._state is HTTPConnectionState.NEW
 
 
 class _Pool(httpcore.ConnectionPool):

@@ -7,6 +7,7 @@ one per request."""
 from __future__ import annotations
 
 import asyncio
+import random
 from typing import Any
 
 import httpcore
@@ -276,3 +277,50 @@ def test_only_a_free_httpcore_lock_is_replaced() -> None:
         await held.__aexit__(None, None, None)
 
     asyncio.run(main())
+
+
+def test_requests_cancelled_before_using_their_new_connection_do_not_leave_it_in_the_pool() -> None:
+    """150 requests at once, each under a caller's deadline of 0-10 ms, to a server that
+    answers in 50 ms, three times: the requests that a pass gave a new connection and that
+    were cancelled before starting on it leave nothing behind (httpcore#1093 keeps such a
+    connection, and its slot, for ever: after two bursts every request was a PoolTimeout)."""
+    chooser = random.Random(1)
+
+    async def slow_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                await asyncio.sleep(0.05)
+                path = head.split(b" ")[1]
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(path), path))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def main() -> None:
+        async with serve(slow_answer) as port, AsyncClient(timeout=2) as client:
+            the_pool = client._transport._pool  # type: ignore[union-attr]
+
+            async def one(i: int) -> None:
+                try:
+                    async with asyncio.timeout(chooser.uniform(0, 0.01)):
+                        await client._http.get(f"http://127.0.0.1:{port}/r{i}")
+                except TimeoutError:
+                    pass
+
+            for _ in range(3):
+                await asyncio.gather(*(one(i) for i in range(150)))
+                await asyncio.sleep(0.1)
+                left = [
+                    c
+                    for c in the_pool._connections
+                    if c._connection is None or c._connection._state.name == "NEW"
+                ]
+                assert left == []
+                assert the_pool._requests == []
+            answer = await client._http.get(f"http://127.0.0.1:{port}/after")
+            assert answer.text == "/after"
+
+    asyncio.run(asyncio.wait_for(main(), 60))

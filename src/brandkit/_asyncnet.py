@@ -105,9 +105,9 @@ class _Stream(httpcore.AsyncNetworkStream):
             else:
                 data = bytes(p.buffer[:max_bytes])
                 del p.buffer[:max_bytes]
-            if p.paused_reading and len(p.buffer) < _LOW_WATER:
+            if p.paused_reading and len(p.buffer) < _LOW_WATER and p.transport is not None:
                 p.paused_reading = False
-                self._transport.resume_reading()
+                p.transport.resume_reading()
             return data
         if p.error is not None:
             raise httpcore.ReadError(str(p.error) or type(p.error).__name__)
@@ -130,7 +130,10 @@ class _Stream(httpcore.AsyncNetworkStream):
                 raise httpcore.WriteError(str(p.error))
 
     async def aclose(self) -> None:
-        self._transport.close()
+        # httpcore closes a connection it will not use again: nothing is left to say, so
+        # bytes still queued (an upload the server stopped reading) are dropped with the
+        # socket instead of holding both until the peer reads or goes away.
+        self._transport.abort()
 
     async def start_tls(
         self,
@@ -153,6 +156,9 @@ class _Stream(httpcore.AsyncNetworkStream):
         if transport is None:  # the connection closed during the handshake
             raise httpcore.ConnectError("the connection closed during the TLS handshake")
         assert isinstance(transport, asyncio.Transport)
+        # From now on data arrives through the TLS transport: reading is paused and resumed
+        # there (pausing the socket's own transport under it would never be undone).
+        self._protocol.transport = transport
         return _Stream(transport, self._protocol)
 
     def get_extra_info(self, info: str) -> Any:

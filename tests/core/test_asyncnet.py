@@ -233,6 +233,58 @@ def test_https_through_the_backend(tmp_path: Path) -> None:
     run(main())
 
 
+def test_a_large_answer_read_slowly_over_tls_arrives_whole(tmp_path: Path) -> None:
+    """1 MB over TLS to a reader that waits between chunks: more than the high-water mark
+    piles up unread, reading pauses, and resumes on the TLS transport the data comes
+    through (resuming another one left the socket paused until the read timed out)."""
+    server_ctx, client_ctx = _tls_pair(tmp_path)
+    size = 1_000_000
+
+    async def big(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size + b"a" * size)
+        await writer.drain()
+        writer.close()
+
+    async def main() -> None:
+        async with serve(big, server_ctx) as port:
+            transport = _transport(AsyncioBackend(), verify=client_ctx)
+            async with httpx.AsyncClient(transport=transport, timeout=5) as client:
+                got = 0
+                async with client.stream("GET", f"https://127.0.0.1:{port}/big") as answer:
+                    async for chunk in answer.aiter_raw():
+                        got += len(chunk)
+                        await asyncio.sleep(0.01)
+                assert got == size
+
+    run(main())
+
+
+def test_closing_drops_an_upload_the_peer_stopped_reading() -> None:
+    """A connection closed with bytes still queued (the server stopped reading a large
+    upload, the write timed out) lets its socket go at once: closing gracefully would keep
+    the socket and the queued megabytes until the peer reads or goes away."""
+
+    async def deaf(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await asyncio.sleep(30)
+        finally:
+            writer.close()
+
+    async def main() -> None:
+        async with serve(deaf) as port:
+            stream = await AsyncioBackend().connect_tcp("127.0.0.1", port, timeout=5)
+            with pytest.raises(httpcore.WriteTimeout):
+                await stream.write(b"x" * 20_000_000, timeout=0.2)
+            protocol = stream._protocol  # type: ignore[attr-defined]
+            assert stream._transport.get_write_buffer_size() > 0  # type: ignore[attr-defined]
+            await stream.aclose()
+            await asyncio.sleep(0.1)
+            assert protocol.eof  # the transport is gone: connection_lost was called
+
+    run(main())
+
+
 def test_async_client_uses_it() -> None:
     """The AsyncClient brandkit makes for itself runs on this backend; a client the caller
     passes is left as it is."""

@@ -174,14 +174,22 @@ _SYNC_DEADLINE = threading.local()
 (``time.monotonic()``), for the sockets of the client brandkit makes itself."""
 
 
-def _left(timeout: float | None) -> float | None:
-    """A socket operation's timeout, cut to what is left of the overall deadline."""
+def _left(
+    timeout: float | None, expired: type[httpcore.TimeoutException] = httpcore.ReadTimeout
+) -> float | None:
+    """A socket operation's timeout, cut to what is left of the overall deadline.
+
+    Raises:
+        expired: the deadline has passed: a ``ConnectTimeout`` while connecting (nothing of
+            the request was sent, so it may be sent again), a ``WriteTimeout`` or
+            ``ReadTimeout`` once it may have been.
+    """
     end: float | None = getattr(_SYNC_DEADLINE, "at", None)
     if end is None:
         return timeout
     left = end - time.monotonic()
     if left <= 0:
-        raise httpcore.ReadTimeout("the answer took longer than the overall deadline")
+        raise expired("the request took longer than the overall deadline")
     return left if timeout is None else min(timeout, left)
 
 
@@ -197,7 +205,7 @@ class _DeadlineStream(httpcore.NetworkStream):
         return self._stream.read(max_bytes, _left(timeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._stream.write(buffer, _left(timeout))
+        self._stream.write(buffer, _left(timeout, httpcore.WriteTimeout))
 
     def close(self) -> None:
         self._stream.close()
@@ -208,7 +216,11 @@ class _DeadlineStream(httpcore.NetworkStream):
         server_hostname: str | None = None,
         timeout: float | None = None,
     ) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, _left(timeout)))
+        return _DeadlineStream(
+            self._stream.start_tls(
+                ssl_context, server_hostname, _left(timeout, httpcore.ConnectTimeout)
+            )
+        )
 
     def get_extra_info(self, info: str) -> Any:
         return self._stream.get_extra_info(info)
@@ -229,7 +241,7 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
         stream = self._backend.connect_tcp(
-            host, port, _left(timeout), local_address, socket_options
+            host, port, _left(timeout, httpcore.ConnectTimeout), local_address, socket_options
         )
         return _DeadlineStream(stream)
 
@@ -240,7 +252,9 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
         return _DeadlineStream(
-            self._backend.connect_unix_socket(path, _left(timeout), socket_options)
+            self._backend.connect_unix_socket(
+                path, _left(timeout, httpcore.ConnectTimeout), socket_options
+            )
         )
 
     def sleep(self, seconds: float) -> None:

@@ -10,7 +10,9 @@ import asyncio
 import contextlib
 import http.client
 import logging
+import socket
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -288,3 +290,27 @@ def test_an_adapter_parses_each_url_once_and_keeps_a_bounded_number() -> None:
     assert 0 < len(adapter.__dict__["_urls"]) <= _URLS_KEPT
     with pytest.raises(httpx.InvalidURL):
         adapter.url("/bad path\x00")
+
+
+def test_a_deadline_past_before_connecting_is_a_timeout_of_a_request_never_sent() -> None:
+    """The synchronous client's overall deadline can run out while a request waits for a
+    pooled connection: the connect that follows then fails as a ``ConnectTimeout`` (nothing
+    was sent, so a create may be sent again), not as a ``ReadTimeout`` (which says an answer
+    was lost and the post may be on the platform)."""
+    from brandkit._client import _NOT_SENT, _SYNC_DEADLINE, _deadline_client
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    http, _ = _deadline_client(5.0)
+    _SYNC_DEADLINE.at = time.monotonic() - 1
+    try:
+        with pytest.raises(httpx.ConnectTimeout) as raised:
+            http.get(f"http://127.0.0.1:{port}/")
+    finally:
+        _SYNC_DEADLINE.at = None
+        http.close()
+    assert isinstance(raised.value, _NOT_SENT)
+    listener.settimeout(0.2)
+    with pytest.raises(TimeoutError):
+        listener.accept()  # no connection was even made
+    listener.close()

@@ -41,9 +41,11 @@ class TestTelegramConformance(AdapterConformance):
     platform = "telegram"
 
     def inbox_requests(self, answers: int, mentions: int) -> int | None:
-        """getUpdates, 100 updates a page: the comments, the private messages and the
-        post's automatic forward into the discussion group; a full page needs one more
-        request to see the end."""
+        """getUpdates, 100 updates a page, one page a read (a second page's offset would
+        confirm the first before the caller stored it): the comments, the private messages
+        and the post's automatic forward into the discussion group; a full page needs one
+        more read to see the end. Counted over the reads that follow ``more``; the suite's
+        45 answers, 5 mentions and the forward fit one page, so one read, one request."""
         return (answers + mentions + 1) // 100 + 1
 
     @pytest.fixture

@@ -118,24 +118,39 @@ def test_the_cursor_confirms_and_remembers_threads(adapter: TelegramAdapter) -> 
     assert nothing.call(0)["offset"] == 903
 
 
-def test_full_pages_are_followed_and_limit_stops_the_read(
+def test_a_read_is_one_page_and_a_full_page_says_more(
     adapter: TelegramAdapter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A full page asks for the next from the offset after it; once limit messages are
-    read, the read stops after its page with more set and the cursor continuing."""
+    """One read sends one getUpdates: a second page's offset would confirm the first
+    before the caller stored it. A full page sets more with the cursor after it; the next
+    read sends that offset and stops at a page that is not full."""
     monkeypatch.setattr(TelegramAdapter, "update_page", 2)
     fwd = forward(10, 5)
+    canned = Canned(("getUpdates", updates(fwd, said(11, "a", reply_to=fwd), first=1)))
+    got = run_flow(adapter.inbox(None, limit=100), canned)
+    assert [m.text for m in got.messages] == ["a"] and got.more
+    assert len(canned.requests) == 1 and canned.call(0)["limit"] == 2
+    assert json.loads(got.cursor or "")["offset"] == 3
+    rest = Canned(("getUpdates", updates(said(12, "b", reply_to=fwd), first=3)))
+    after = run_flow(adapter.inbox(got.cursor, limit=100), rest)
+    assert [m.text for m in after.messages] == ["b"] and not after.more
+    assert rest.call(0)["offset"] == 3
+
+
+def test_limit_caps_the_page_and_sets_more(adapter: TelegramAdapter) -> None:
+    """limit below 100 asks Telegram for that many updates (each is at most one message):
+    a full page comes back with more set and the cursor continuing after it."""
+    fwd = forward(10, 5)
     canned = Canned(
-        ("getUpdates", updates(fwd, said(11, "a", reply_to=fwd), first=1)),
-        ("getUpdates", updates(said(12, "b", reply_to=fwd), said(13, "c", reply_to=fwd), first=3)),
+        ("getUpdates", updates(said(11, "a", reply_to=fwd), said(12, "b", reply_to=fwd)))
     )
-    got = run_flow(adapter.inbox(None, limit=3), canned)
-    assert [m.text for m in got.messages] == ["a", "b", "c"] and got.more
-    assert canned.call(1)["offset"] == 3
-    rest = Canned(("getUpdates", updates(said(14, "d", reply_to=fwd), first=5)))
-    after = run_flow(adapter.inbox(got.cursor, limit=3), rest)
-    assert [m.text for m in after.messages] == ["d"] and not after.more
-    assert rest.call(0)["offset"] == 5
+    got = run_flow(adapter.inbox(None, limit=2), canned)
+    assert canned.call(0) == {"limit": 2, "timeout": 0, "allowed_updates": ["message"]}
+    assert len(got.messages) == 2 and got.more
+    assert json.loads(got.cursor or "")["offset"] == 902
+    short = Canned(("getUpdates", updates(said(13, "c", reply_to=fwd), first=902)))
+    last = run_flow(adapter.inbox(got.cursor, limit=2), short)
+    assert [m.text for m in last.messages] == ["c"] and not last.more
 
 
 @pytest.mark.parametrize(

@@ -26,9 +26,11 @@ Facts used here (``platforms.md`` §8, checked against the Bot API 10.1 spec and
   discussion group, where each post arrives as an automatic forward and comments reply to
   it. The bot (an admin there) reads them with ``getUpdates``; the cursor is the next
   ``offset``, and passing it confirms what was read (Telegram keeps unconfirmed updates 24
-  hours and offers no history). Private messages to the bot are read as mentions. Answers
-  go to the discussion group (or private chat) with ``reply_parameters``; ``deleteMessage``
-  deletes a comment, ``setMessageReaction`` likes it; nothing can be hidden.
+  hours and offers no history), so an inbox read is one ``getUpdates`` page: the offset
+  that confirms it goes out with the next read, after the caller stored this one. Private
+  messages to the bot are read as mentions. Answers go to the discussion group (or private
+  chat) with ``reply_parameters``; ``deleteMessage`` deletes a comment,
+  ``setMessageReaction`` likes it; nothing can be hidden.
 """
 
 from __future__ import annotations
@@ -231,8 +233,8 @@ class TelegramAdapter(Adapter):
     (``False`` turns the preview of the first link off).
 
     Attributes:
-        update_page: updates asked for per ``getUpdates`` (``limit``, at most 100).
-        update_pages: most ``getUpdates`` requests of one inbox read.
+        update_page: updates asked for per ``getUpdates`` (``limit``, at most 100); an
+            inbox read is one such request.
     """
 
     name: ClassVar[str] = "telegram"
@@ -248,7 +250,6 @@ class TelegramAdapter(Adapter):
     # Metrics cost no request at all, so any batch is one "request".
     metrics_batch_size: ClassVar[int] = 100
     update_page: ClassVar[int] = 100
-    update_pages: ClassVar[int] = 100
 
     def __init__(self, account: Account) -> None:
         super().__init__(account)
@@ -436,11 +437,14 @@ class TelegramAdapter(Adapter):
         """The new comments on the channel's posts (messages in its linked discussion group
         that answer a post's automatic forward, or another comment in its thread) and the
         messages written to the bot in private chats (kind ``"mention"``), read with
-        ``getUpdates`` (``allowed_updates=["message"]``, 100 a page, no wait).
+        ``getUpdates`` (``allowed_updates=["message"]``, no wait).
 
         The cursor is the next ``offset``: passing it confirms every earlier update to
         Telegram, which then never sends them again (a bot has no history to read back).
-        The read stops after the page that reaches ``limit`` (``more`` is set).
+        So one read is one ``getUpdates`` of ``min(limit, update_page)`` updates: a second
+        page would confirm the first before the caller could store it, and lose it if that
+        request then failed. A full page sets ``more``; the next read, from the returned
+        cursor, confirms this page only then.
 
         Raises:
             ConfigurationError: ``cursor`` is not one this adapter made (pass ``None``), or
@@ -449,31 +453,21 @@ class TelegramAdapter(Adapter):
             MalformedResponse: an answer brandkit cannot read.
         """
         offset, threads = _read_cursor(cursor)
+        # Each update gives at most one message, so this many updates stay within limit.
+        asked = max(1, min(self.update_page, limit))
+        body: dict[str, Any] = {"limit": asked, "timeout": 0, "allowed_updates": ["message"]}
+        if offset is not None:
+            body["offset"] = offset
+        updates = yield from self._updates(body)
         messages: list[Message] = []
-        more = False
-        for _ in range(self.update_pages):
-            body: dict[str, Any] = {
-                "limit": self.update_page,
-                "timeout": 0,
-                "allowed_updates": ["message"],
-            }
-            if offset is not None:
-                body["offset"] = offset
-            updates = yield from self._updates(body)
-            for update, raw in updates:
-                offset = update.update_id + 1
-                message = update.message
-                if message is not None:
-                    found = self._read_message(message, raw, threads)
-                    if found is not None:
-                        messages.append(found)
-            if len(updates) < self.update_page:
-                break
-            if len(messages) >= limit:
-                more = True
-                break
-        else:
-            more = True
+        for update, raw in updates:
+            offset = update.update_id + 1
+            message = update.message
+            if message is not None:
+                found = self._read_message(message, raw, threads)
+                if found is not None:
+                    messages.append(found)
+        more = len(updates) >= asked
         return InboxPage(messages=messages, cursor=_write_cursor(offset, threads), more=more)
 
     def replies(self, refs: Sequence[PartRef]) -> Flow[list[Message]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -184,6 +185,34 @@ def test_pages_are_followed_with_the_pagination_token() -> None:
     assert "pagination_token" not in params(script.requests[0])
     assert params(script.requests[1])["pagination_token"] == "t0k3n"
     assert json.loads(result.cursor)["since"] == sid(1, 99)
+
+
+def test_a_page_with_no_posts_but_a_next_token_is_followed() -> None:
+    """X: ``next_token`` "indicates that more results are available", and a page may hold
+    fewer posts than asked, even none. The read goes on past an empty page, so the older
+    mentions after it are read before the cursor moves to the newest id."""
+    newer = [post(sid(10, i), f"@brand newer {i}", "2001") for i in range(3)]
+    older = [post(sid(100, i), f"@brand older {i}", "2002") for i in range(3)]
+    empty = {"meta": {"result_count": 0, "next_token": "t2"}}
+    check_response(empty, "Get2UsersIdMentionsResponse")
+    script = Script().on(
+        "GET", MENTIONS, (200, page(newer, next_token="t1")), (200, empty), (200, page(older))
+    )
+    result = read(adapter(), script, json.dumps({"v": 1, "user": BRAND, "since": sid(1000)}))
+    assert [params(r).get("pagination_token") for r in script.requests] == [None, "t1", "t2"]
+    assert sorted(m.text for m in result.messages) == sorted(
+        [f"@brand newer {i}" for i in range(3)] + [f"@brand older {i}" for i in range(3)]
+    )
+    assert not result.more
+    assert json.loads(result.cursor)["since"] == max((p["id"] for p in newer), key=int)
+
+
+def test_endless_empty_pages_are_malformed_and_keep_the_cursor() -> None:
+    empty = {"meta": {"result_count": 0, "next_token": "again"}}
+    script = Script().on("GET", MENTIONS, *[(200, empty)] * 100)
+    with pytest.raises(MalformedResponse, match="empty mentions pages"):
+        read(adapter(), script, json.dumps({"v": 1, "user": BRAND, "since": sid(1000)}))
+    assert len(script.requests) == 100
 
 
 def test_a_read_stopped_at_its_limit_goes_on_below_the_oldest_post_read() -> None:
@@ -386,9 +415,13 @@ def test_replies_read_the_conversation_by_recent_search() -> None:
         "includes": {"users": USERS},
         "meta": {"result_count": 1, "newest_id": fan_reply, "oldest_id": fan_reply},
     }
-    for body in (first, second):
+    # A page between them with no posts but a next_token: X has more after it.
+    empty = {"meta": {"result_count": 0, "next_token": "c3"}}
+    for body in (first, empty, second):
         check_response(body, "Get2TweetsSearchRecentResponse")
-    script = Script().on("GET", r"/2/tweets/search/recent", (200, first), (200, second))
+    script = Script().on(
+        "GET", r"/2/tweets/search/recent", (200, first), (200, empty), (200, second)
+    )
     got = run_flow(
         adapter().replies([PartRef(index=0, id=ROOT), PartRef(index=1, id=PART2)]), script
     )
@@ -397,7 +430,7 @@ def test_replies_read_the_conversation_by_recent_search() -> None:
     assert got[1].in_reply_to == brand_answer
     sent = [params(r) for r in script.requests]
     assert sent[0]["query"] == f"conversation_id:{ROOT}" and sent[0]["max_results"] == "100"
-    assert sent[1]["next_token"] == "b26v89c19zqg8o3fpdy"
+    assert [r.get("next_token") for r in sent] == [None, "b26v89c19zqg8o3fpdy", "c3"]
 
 
 # -- answering -----------------------------------------------------------------------------
@@ -546,3 +579,14 @@ def test_a_reply_post_is_left_as_written() -> None:
     """X threads an answer by ``in_reply_to_tweet_id``; no @handle is added."""
     answer = Post(text="Thanks!")
     assert adapter().reply_post(message(), answer) is answer
+
+
+def test_a_time_without_an_offset_is_read_as_utc() -> None:
+    """X writes every time in UTC with a ``Z``; one without an offset is read as UTC, not
+    turned into an error that is not brandkit's."""
+    item = post(sid(10), "@brand hello", "2001")
+    item["created_at"] = "2026-12-04T10:00:00"
+    body = {"data": [item], "meta": {"result_count": 1}, "includes": {"users": USERS}}
+    result = read(adapter(), Script().on("GET", MENTIONS, (200, body)))
+    (message,) = result.messages
+    assert message.created_at == datetime(2026, 12, 4, 10, 0, tzinfo=UTC)

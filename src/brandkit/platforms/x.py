@@ -336,12 +336,15 @@ def _body(response: httpx.Response) -> Any:
 
 
 def _parse_time(value: Any) -> datetime | None:
+    """An X time (``2026-12-01T09:00:00.000Z``), aware; one without an offset is read as
+    UTC (X writes every time in UTC); ``None`` when it is not a time."""
     if not isinstance(value, str):
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _problem(body: Any) -> tuple[str, str | None, int | None]:
@@ -1337,7 +1340,7 @@ class XAdapter(RefreshingAdapter):
         since, until, top = state.since, state.until, state.top
         messages: list[Message] = []
         token: str | None = None
-        page: _ConvPage | None = None
+        oldest: int | None = None  # the oldest post read, where a read stopped goes on
         for _ in range(_MAX_INBOX_PAGES):
             params = self._conversation_params(max(5, min(100, limit - len(messages))))
             if since:
@@ -1355,21 +1358,28 @@ class XAdapter(RefreshingAdapter):
             )
             page, body = self._conversation_page(response)
             if page.data:
-                newest = max(page.data, key=lambda p: int(p.id)).id
-                if top is None or int(newest) > int(top):
-                    top = newest
+                ids = [int(p.id) for p in page.data]
+                if top is None or max(ids) > int(top):
+                    top = str(max(ids))
+                oldest = min(ids) if oldest is None else min(oldest, *ids)
             messages += self._messages(page, body, user_id, conversation_of=None)
+            # A page may hold fewer posts than asked, even none, and still have a
+            # next_token: X says more results are available, so it is followed.
             token = page.meta.next_token if page.meta is not None else None
-            if not token or not page.data:
-                break
-            if len(messages) >= limit:
+            if not token or len(messages) >= limit:
                 break
         # X pages newest first; ids are snowflakes, so their order is the order of time.
         messages.sort(key=lambda m: int(m.id))
-        if token and page is not None and page.data:
+        if token:
+            if oldest is None:
+                raise MalformedResponse(
+                    f"x answered {_MAX_INBOX_PAGES} empty mentions pages that each said more "
+                    "were available: brandkit stopped reading (the cursor was not moved)",
+                    platform=self.name,
+                    status_code=response.status_code,
+                )
             # Stopped at the limit (or the page bound): go on below the oldest post read.
-            oldest = min(page.data, key=lambda p: int(p.id)).id
-            more = _Cursor(v=1, user=user_id, since=since, until=oldest, top=top)
+            more = _Cursor(v=1, user=user_id, since=since, until=str(oldest), top=top)
             return InboxPage(messages=messages, cursor=_dump(more), more=True)
         done = _Cursor(v=1, user=user_id, since=top or since)
         return InboxPage(messages=messages, cursor=_dump(done), more=False)
@@ -1406,7 +1416,7 @@ class XAdapter(RefreshingAdapter):
             page, body = self._conversation_page(response)
             out += self._messages(page, body, user_id, conversation_of=first)
             token = page.meta.next_token if page.meta is not None else None
-            if not token or not page.data:
+            if not token:  # an empty page with a next_token still has more after it
                 break
         out.sort(key=lambda m: int(m.id))
         if root == first:

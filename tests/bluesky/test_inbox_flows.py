@@ -189,6 +189,34 @@ def test_limit_stops_at_a_page_boundary_and_the_next_read_goes_on() -> None:
     assert [m.text for m in third.messages] == ["message 6"]
 
 
+def test_a_page_that_hands_back_the_cursor_it_was_asked_for_is_malformed() -> None:
+    """A list that does not go back (the same cursor again) is not its end: the read stops
+    with a typed error and the cursor is not moved past the notifications behind it."""
+    notes = newest_first(1, 2, 3, 4)
+    stuck = notes[1]["indexedAt"]
+    script = Script().on(LIST, page(*notes[:2], cursor=stuck), page(*notes[2:3], cursor=stuck))
+    with pytest.raises(MalformedResponse, match="the cursor it was asked for"):
+        run_flow(adapter().inbox(None, limit=10), script)
+    assert len(script.requests) == 2
+
+
+def test_another_accounts_cursor_is_refused() -> None:
+    """The cursor names the account's DID: another account's is refused before it can skip
+    this account's older notifications (a cursor without a DID, from an older brandkit, is
+    still read)."""
+    got = run_flow(adapter().inbox(None, limit=10), Script().on(LIST, page(note(1))))
+    other = BlueskyAdapter(
+        sky_account(access_jwt="access-1", refresh_jwt="refresh-1", did="did:plc:other")
+    )
+    script = Script()
+    with pytest.raises(ConfigurationError, match="another account"):
+        run_flow(other.inbox(got.cursor, limit=10), script)
+    assert script.requests == []
+    old = '{"v":1,"seen":"' + iso(T0) + '"}'
+    again = run_flow(other.inbox(old, limit=10), Script().on(LIST, page(note(1))))
+    assert [m.text for m in again.messages] == ["message 1"]
+
+
 def test_the_accounts_own_posts_are_not_messages() -> None:
     """A notification about the brand's own post (another session of it) is skipped."""
     script = Script().on(LIST, page(note(2, author=DID), note(1)))

@@ -448,6 +448,8 @@ class _Cursor(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
 
     v: Literal[1]
+    # The account's DID: a cursor is refused for another account (older cursors lack it).
+    did: str | None = None
     seen: pydantic.AwareDatetime | None = None
     uris: tuple[str, ...] = ()
     resume: str | None = None
@@ -1117,6 +1119,12 @@ class BlueskyAdapter(Adapter):
         """
         state = self._read_cursor(cursor)
         yield from self._ensure_session()
+        if state.did is not None and self.did is not None and state.did != self.did:
+            raise ConfigurationError(
+                f"this Bluesky inbox cursor belongs to another account ({state.did}) than "
+                f"{self.account.key} ({self.did}): pass since=None, or the cursor saved "
+                "for this account"
+            )
         messages: list[Message] = []
         api_cursor = state.resume
         top, top_uris = state.top, list(state.top_uris)
@@ -1149,7 +1157,15 @@ class BlueskyAdapter(Adapter):
                     top_uris.append(note.uri)
                 if note.reason in _REASONS and note.author.did != self.did:
                     messages.append(self._notification_message(note, raw[i]))
-            if finished or not page.cursor or page.cursor == api_cursor:
+            if page.cursor is not None and page.cursor == api_cursor:
+                raise MalformedResponse(
+                    "bluesky answered listNotifications with the cursor it was asked for: "
+                    "the list does not go back, so brandkit stopped (the inbox cursor was "
+                    "not moved)",
+                    platform=self.name,
+                    status_code=response.status_code,
+                )
+            if finished or not page.cursor:
                 finished = True
                 break
             api_cursor = page.cursor
@@ -1158,10 +1174,11 @@ class BlueskyAdapter(Adapter):
         if finished:
             mark = top if top is not None else state.seen
             uris = top_uris if top is not None else list(state.uris)
-            after = _Cursor(v=1, seen=mark, uris=tuple(uris))
+            after = _Cursor(v=1, did=self.did, seen=mark, uris=tuple(uris))
         else:
             after = _Cursor(
                 v=1,
+                did=self.did,
                 seen=state.seen,
                 uris=state.uris,
                 resume=api_cursor,

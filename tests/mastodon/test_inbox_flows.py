@@ -346,6 +346,27 @@ def test_a_cursor_of_another_account_is_refused(adapter: MastodonAdapter) -> Non
         run(ready(adapter).inbox(cursor_for("5", me_id="42"), limit=10), Canned())
 
 
+def test_a_new_process_refuses_another_accounts_cursor_without_a_request(
+    account: Account,
+) -> None:
+    """An adapter that has not read its account's id yet still knows the cursor is not
+    its own: the cursor names the account's key (one from before, without it, is read)."""
+    first = MastodonAdapter(account)
+    made = run(
+        first.inbox(cursor_for("5"), limit=10),
+        Canned(("GET", "/api/v1/notifications", answer(200, []))),
+    )
+    assert json.loads(made.cursor)["key"] == account.key
+    other = Account.mastodon(BASE, token="other-token", name="other")
+    canned = Canned()
+    with pytest.raises(ConfigurationError, match="another account"):
+        run(MastodonAdapter(other).inbox(made.cursor, limit=10), canned)
+    assert canned.requests == []
+    old = Canned(("GET", "/api/v1/notifications", answer(200, [])))
+    run(MastodonAdapter(other).inbox(cursor_for("5"), limit=10), old)
+    assert len(old.requests) == 1
+
+
 @pytest.mark.parametrize(
     "body",
     [

@@ -257,6 +257,9 @@ class _Cursor(pydantic.BaseModel):
     v: Literal[1]
     min_id: _Id
     me: _Id
+    # The account's key: a process that has not read the account's id yet (``me``) still
+    # refuses another account's cursor without a request (older cursors lack it).
+    key: str | None = pydantic.Field(default=None, max_length=500)
     version: str | None = pydantic.Field(default=None, max_length=200)
     checked: _Int = 0
 
@@ -791,7 +794,10 @@ class MastodonAdapter(Adapter):
                 the cursor (nothing is skipped: the cursor is not moved past it).
         """
         state = self._read_cursor(cursor)
-        if state is not None and self._account_id not in (None, state.me):
+        if state is not None and (
+            self._account_id not in (None, state.me)
+            or (self._account_id is None and state.key not in (None, self.account.key))
+        ):
             raise ConfigurationError(
                 f"this Mastodon inbox cursor belongs to another account than "
                 f"{self.account.key}: pass since=None, or the cursor saved for this account"
@@ -846,7 +852,9 @@ class MastodonAdapter(Adapter):
             if read >= limit:
                 more = True
                 break
-        new_cursor = _Cursor(v=1, min_id=min_id, me=me, version=version, checked=checked)
+        new_cursor = _Cursor(
+            v=1, min_id=min_id, me=me, key=self.account.key, version=version, checked=checked
+        )
         return InboxPage(
             # Oldest first; ids (time-ordered on Mastodon) break ties of the same millisecond.
             messages=sorted(found.values(), key=lambda m: (m.created_at, _id_order(m.id))),

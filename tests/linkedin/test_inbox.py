@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, quote
 import httpx
 import pytest
 
-from brandkit import Author, Client, ConfigurationError, DeliveryStatus, Post
+from brandkit import Account, Author, Client, ConfigurationError, DeliveryStatus, Post
 from brandkit._flow import run_flow
 from brandkit.delivery import new_tid, tid_time
 from brandkit.errors import MalformedResponse
@@ -232,6 +232,36 @@ def test_a_comment_without_its_time_is_malformed(adapter: LinkedInAdapter) -> No
     canned = Canned(("GET", "/rest/posts", posts(POST)), ("GET", comments_path(POST), page(bad)))
     with pytest.raises(MalformedResponse, match="created"):
         run_flow(adapter.inbox(None, limit=10), canned)
+
+
+def test_a_time_no_date_can_hold_is_malformed(adapter: LinkedInAdapter) -> None:
+    """A comment time past year 9999 is a MalformedResponse, not an OSError from datetime."""
+    bad = comment("1", "x", 10**18)
+    canned = Canned(("GET", "/rest/posts", posts(POST)), ("GET", comments_path(POST), page(bad)))
+    with pytest.raises(MalformedResponse, match="time"):
+        run_flow(adapter.inbox(None, limit=10), canned)
+
+
+def test_another_accounts_cursor_is_refused(adapter: LinkedInAdapter) -> None:
+    """The cursor names the author whose posts it follows: another account's is refused
+    before it reads that account's posts as this one's (a cursor from before, without an
+    author, is still read)."""
+    canned = Canned(
+        ("GET", "/rest/posts", posts(POST, OTHER)),
+        ("GET", comments_path(POST), page(comment("1", "one", T0))),
+    )
+    got = run_flow(adapter.inbox(None, limit=1), canned)
+    assert got.more and json.loads(got.cursor or "")["a"] == ORG
+    member = LinkedInAdapter(Account.linkedin(token="t", author="urn:li:person:someone"))
+    refused = Canned()
+    with pytest.raises(ConfigurationError, match="another account"):
+        run_flow(member.inbox(got.cursor, limit=10), refused)
+    assert refused.requests == []
+    old = json.loads(got.cursor or "")
+    del old["a"]
+    rest = Canned(("GET", comments_path(OTHER), page(comment("7", "other", T0, on=OTHER))))
+    after = run_flow(adapter.inbox(json.dumps(old), limit=10), rest)
+    assert [m.text for m in after.messages] == ["other"]
 
 
 def test_replies_reads_one_post(adapter: LinkedInAdapter) -> None:

@@ -206,7 +206,8 @@ class _Text(Answer):
 
 
 class _Stamp(Answer):
-    time: _Int
+    # Milliseconds since the epoch, within what a datetime holds (years 1-9999).
+    time: Annotated[_Int, pydantic.Field(ge=-62_135_596_800_000, le=253_402_300_799_000)]
 
 
 class _CommentsSummary(Answer):
@@ -803,7 +804,7 @@ class LinkedInAdapter(RefreshingAdapter):
                 ``r_organization_social`` (members: the restricted ``r_member_social``).
             MalformedResponse: an answer brandkit cannot read.
         """
-        seen, todo = _read_cursor(cursor)
+        seen, todo = _read_cursor(cursor, self.author)
         if todo is None:
             posts = yield from self._recent_posts()
             # Posts that left the window are forgotten: the cursor stays bounded.
@@ -812,11 +813,15 @@ class LinkedInAdapter(RefreshingAdapter):
         messages: list[Message] = []
         for i, urn in enumerate(todo):
             if len(messages) >= limit:
-                return InboxPage(messages=messages, cursor=_write_cursor(seen, todo[i:]), more=True)
+                return InboxPage(
+                    messages=messages, cursor=_write_cursor(seen, todo[i:], self.author), more=True
+                )
             found, after = yield from self._post_comments(urn, seen.get(urn, _Seen()))
             messages.extend(found)
             seen[urn] = after
-        return InboxPage(messages=messages, cursor=_write_cursor(seen, None), more=False)
+        return InboxPage(
+            messages=messages, cursor=_write_cursor(seen, None, self.author), more=False
+        )
 
     def replies(self, refs: Sequence[PartRef]) -> Flow[list[Message]]:
         """Every comment (nested ones too) on the post ``refs[0]``, the account's own left
@@ -1250,12 +1255,12 @@ def _comment_parts(urn: str) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
-def _read_cursor(cursor: str | None) -> tuple[dict[str, _Seen], list[str] | None]:
-    """The inbox cursor: what was seen per post, and the posts still to read (``None``:
-    start with the posts request).
+def _read_cursor(cursor: str | None, author: str) -> tuple[dict[str, _Seen], list[str] | None]:
+    """The inbox cursor of ``author``'s posts: what was seen per post, and the posts still
+    to read (``None``: start with the posts request).
 
     Raises:
-        ConfigurationError: not a cursor of this adapter.
+        ConfigurationError: not a cursor of this adapter, or another author's.
     """
     if cursor is None:
         return {}, None
@@ -1263,6 +1268,12 @@ def _read_cursor(cursor: str | None) -> tuple[dict[str, _Seen], list[str] | None
         data = json.loads(cursor)
         if not isinstance(data, dict) or data.get("v") != _CURSOR_VERSION:
             raise ValueError("not a version 1 cursor")
+        # Cursors from before name no author; they are read as this one's.
+        if data.get("a", author) != author:
+            raise ConfigurationError(
+                f"this LinkedIn inbox cursor belongs to another account ({data['a']}) than "
+                f"{author}: pass since=None, or the cursor saved for this account"
+            )
         seen: dict[str, _Seen] = {}
         for urn, item in data["posts"].items():
             if not (isinstance(urn, str) and _POST_URN.fullmatch(urn)):
@@ -1284,9 +1295,10 @@ def _read_cursor(cursor: str | None) -> tuple[dict[str, _Seen], list[str] | None
     return seen, None if todo is None else list(todo)
 
 
-def _write_cursor(seen: Mapping[str, _Seen], todo: list[str] | None) -> str:
+def _write_cursor(seen: Mapping[str, _Seen], todo: list[str] | None, author: str) -> str:
     data: dict[str, Any] = {
         "v": _CURSOR_VERSION,
+        "a": author,
         "posts": {urn: item.to_json() for urn, item in seen.items()},
     }
     if todo is not None:

@@ -641,6 +641,25 @@ def record_pretty(rec: Recorder) -> None:
         },
     )
     rec.send(
+        "inbox read, the next page by offset (starts on the last one read)",
+        "GET",
+        "/wp/v2/comments",
+        query={
+            "context": "edit",
+            "status": "all",
+            "orderby": "id",
+            "order": "desc",
+            "per_page": "1",
+            "offset": "1",
+        },
+    )
+    rec.send(
+        "inbox read, an offset past the end (empty list)",
+        "GET",
+        "/wp/v2/comments",
+        query={"status": "all", "orderby": "id", "per_page": "100", "offset": "50"},
+    )
+    rec.send(
         "answers under a comment by the account (edit)",
         "GET",
         "/wp/v2/comments",

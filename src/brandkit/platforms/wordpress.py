@@ -33,7 +33,9 @@ Facts used here (https://developer.wordpress.org/rest-api/reference/, and WordPr
 - ``DELETE`` moves a post to the trash; ``force=true`` deletes it for good.
 - The inbox is the site's comments: ``/comments?context=edit&status=all&orderby=id``
   newest first down to the cursor's id (ids only grow; ``after`` compares site-local
-  dates, which an id avoids), the account's own left out (``author_exclude``). A held
+  dates, which an id avoids), the account's own left out (``author_exclude``). There is no
+  id bound: next pages are asked by ``offset``, each starting on the last comment read, so a
+  comment trashed or written mid-read shows (and the page is asked again higher up). A held
   comment (``hold``) is hidden; hiding sets ``hold``, showing ``approved``; deleting trashes.
   Answers are ``POST /comments`` with ``post`` and ``parent``.
 - Core WordPress counts no views (statistics need a plugin such as Jetpack): metrics are the
@@ -91,7 +93,12 @@ if TYPE_CHECKING:
 __all__ = ["WordPressAdapter"]
 
 INBOX_PAGES = 10
-"""The most pages of 100 comments one inbox read goes through (older ones wait)."""
+"""The most requests for pages of 100 comments one inbox read makes (older ones wait for
+the next read, which ``more`` asks for)."""
+_PER_PAGE = 100
+_STEP_BACK = 50
+"""How far up the list a page is asked again first when comments above it left the list
+(then twice as far, and so on)."""
 COMMENT_MAX_BYTES = 65525
 """WordPress's bound on a comment's text (``wp_get_comment_fields_max_lengths``), in bytes."""
 SLUG_FAMILY = 10
@@ -583,42 +590,83 @@ class WordPressAdapter(BlogAdapter):
 
         Reads ``/comments?context=edit&status=all&orderby=id&order=desc`` (held comments
         too, with their status: a held one is ``hidden``), 100 a page, until a comment the
-        cursor has seen (comment ids only grow), at most `INBOX_PAGES` pages; the cursor is
-        the newest id read. Spam and trashed comments are not read.
+        cursor has seen (comment ids only grow). Spam and trashed comments are not read.
+
+        WordPress has no id bound for comments, and numbered pages shift when a comment is
+        trashed or written mid-read; so each next page starts (``offset``) on the lowest id
+        read so far, and counts only if it starts there or above: one that starts lower
+        (comments above it left the list) is asked again further up. Ids read already are
+        skipped, so no comment is missed or read twice.
+
+        At most `INBOX_PAGES` requests: a read that stops there with older new comments
+        left returns the ones it read with ``more`` set, and its cursor keeps the mark it
+        started from and where it stopped; the next read goes on below, and once it reaches
+        the mark the cursor becomes the newest id read.
 
         Raises:
             ConfigurationError: ``cursor`` is not one an inbox read returned.
             AuthError: the account may not moderate comments (``context=edit``).
             PlatformError: another refusal (typed by `error_for`).
         """
-        seen = _decode_cursor(cursor, self.name)
+        state = _decode_cursor(cursor, self.name)
         yield from self.prepare()
         me = yield from self._my_id()
-        found: list[Message] = []
-        for page in range(1, INBOX_PAGES + 1):
-            comments = yield from self._comments(
-                {
-                    "context": "edit",
-                    "status": "all",
-                    "orderby": "id",
-                    "order": "desc",
-                    "per_page": "100",
-                    "page": str(page),
-                    "author_exclude": str(me),
-                }
-            )
-            fresh = [(c, raw) for c, raw in comments if seen is None or c.id > seen]
-            found.extend(self._message(c, raw) for c, raw in fresh)
-            if len(fresh) < len(comments) or len(comments) < 100:
+        mark, gap = state.mark, state.gap
+        # Every comment the site lists from ``lowest`` (the lowest id read so far) up to
+        # the top of the read (``gap.top``, or the newest id read) has been read.
+        lowest = gap.below if gap is not None else None
+        offset = gap.at if gap is not None else 0
+        back = _STEP_BACK
+        found: dict[int, tuple[Message, int]] = {}  # id: (message, offset in the list)
+        reached = False
+        for _ in range(INBOX_PAGES):
+            params = {
+                "context": "edit",
+                "status": "all",
+                "orderby": "id",
+                "order": "desc",
+                "per_page": str(_PER_PAGE),
+                "author_exclude": str(me),
+            }
+            if offset:
+                params["offset"] = str(offset)
+            comments = yield from self._comments(params)
+            if offset and lowest is not None and (not comments or comments[0][0].id < lowest):
+                # Comments above left the list: this page may start below some never read.
+                offset, back = max(0, offset - back), back * 2
+                continue
+            for index, (c, raw) in enumerate(comments):
+                if mark is not None and c.id <= mark:
+                    reached = True
+                    break
+                if lowest is not None and c.id >= lowest:
+                    continue  # read already, or new since the read began (read next time)
+                found[c.id] = (self._message(c, raw), offset + index)
+                lowest = c.id
+            if reached or len(comments) < _PER_PAGE:
+                reached = True
                 break
-        found.sort(key=lambda m: int(m.id))
-        taken = found[:limit]
-        newest = int(taken[-1].id) if taken else seen
-        return InboxPage(
-            messages=taken,
-            cursor=json.dumps({"v": 1, "id": newest}, separators=(",", ":")),
-            more=len(found) > limit,
-        )
+            # The next page starts on the last comment of this one, to show none was skipped.
+            offset += len(comments) - 1
+        ids = sorted(found)
+        top = gap.top if gap is not None else max(ids, default=mark)
+        if reached:
+            if len(ids) <= limit:
+                return _inbox_page(found, ids, _Cursor(top), more=False)
+            # The oldest ``limit``: the next read goes on above them.
+            taken = ids[:limit]
+            return _inbox_page(found, taken, _Cursor(taken[-1], gap), more=True)
+        # Stopped at the page bound with older new comments left: the newest ``limit`` read,
+        # right below what the earlier reads of this gap returned; the next read goes on.
+        taken = ids[-limit:]
+        if taken and top is not None:
+            below = taken[0]
+            resume = _Gap(top=top, below=below, at=found[below][1])
+        elif gap is not None:
+            resume = attrs.evolve(gap, at=offset)
+        else:  # pragma: no cover - a first page with nothing new has reached the mark
+            return _inbox_page(found, [], _Cursor(mark), more=False)
+        return _inbox_page(found, taken, _Cursor(mark, resume), more=True)
 
     def replies(self, refs: Sequence[PartRef]) -> Flow[list[Message]]:
         """Every comment (held ones too) on the post ``refs[0]``, oldest first, the
@@ -1117,26 +1165,72 @@ def _resource(article: Article) -> str:
     return "pages" if article.kind == "page" else "posts"
 
 
-def _decode_cursor(text: str | None, platform: str) -> int | None:
-    """The newest comment id an inbox read saw (``None``: nothing read yet).
+@attrs.frozen
+class _Gap:
+    """Comments an inbox read has still to go through: those between the cursor's mark and
+    ``below`` (the lowest id returned so far); ``top`` is the newest id returned, the mark
+    once the gap is read; ``at`` where ``below`` was in the list (where to ask next)."""
+
+    top: int
+    below: int
+    at: int
+
+
+@attrs.frozen
+class _Cursor:
+    """Where an inbox read stopped: ``mark``, the newest comment id read (``None``: nothing
+    read yet), and the ``gap`` below the newer comments returned that is still to read."""
+
+    mark: int | None
+    gap: _Gap | None = None
+
+    def encode(self) -> str:
+        data: dict[str, Any] = {"v": 1, "id": self.mark}
+        if self.gap is not None:
+            # Still version 1: a brandkit that knows no gap reads on from the mark (comments
+            # above it again, none lost).
+            data["gap"] = {"top": self.gap.top, "below": self.gap.below, "at": self.gap.at}
+        return json.dumps(data, separators=(",", ":"))
+
+
+def _inbox_page(
+    found: Mapping[int, tuple[Message, int]], ids: Sequence[int], cursor: _Cursor, *, more: bool
+) -> InboxPage:
+    return InboxPage(messages=[found[i][0] for i in ids], cursor=cursor.encode(), more=more)
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _decode_cursor(text: str | None, platform: str) -> _Cursor:
+    """The cursor an inbox read returned (``None``: nothing read yet).
 
     Raises:
         ConfigurationError: ``text`` is not a cursor `WordPressAdapter.inbox` made.
     """
     if text is None:
-        return None
+        return _Cursor(None)
     try:
         data = json.loads(text)
         if not isinstance(data, dict) or data.get("v") != 1 or "id" not in data:
             raise ValueError("not a version 1 cursor of WordPress comments")
         newest = data["id"]
-        if newest is not None and (
-            isinstance(newest, bool) or not isinstance(newest, int) or newest < 0
-        ):
+        if newest is not None and not _count(newest):
             raise ValueError("the id is not a comment id")
+        raw_gap = data.get("gap")
+        if raw_gap is None:
+            return _Cursor(newest)
+        if not isinstance(raw_gap, dict) or not all(
+            _count(raw_gap.get(k)) for k in ("top", "below", "at")
+        ):
+            raise ValueError("its gap is not one of comment ids")
+        gap = _Gap(top=raw_gap["top"], below=raw_gap["below"], at=raw_gap["at"])
+        if gap.below > gap.top or (newest is not None and newest >= gap.below):
+            raise ValueError("its gap is not above its id")
     except ValueError as exc:
         raise ConfigurationError(
             f"{platform}: the inbox cursor is not one brandkit made ({exc}); pass the cursor "
             "of the last InboxPage unchanged, or None to read from the start"
         ) from None
-    return newest
+    return _Cursor(newest, gap)

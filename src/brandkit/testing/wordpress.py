@@ -40,10 +40,11 @@ What it answers as WordPress 6.1 does (Debian's package, recorded against a real
 - Media lists (``GET /media``: ``search``, ``media_type``, ``author``, ``orderby``).
 - Comments: list (``post``, ``parent``, ``author``, ``author_exclude``, ``status`` for
   authenticated users with ``all`` = approved and held, ``orderby`` date or id, ``after``,
-  paging), create as the account (or, for a moderator, in a visitor's name; a duplicate is
-  409 ``comment_duplicate``), read, moderate (``status`` hold, approved, spam, trash), trash
-  and delete; an audience (``emu.audience("fan").comment(post_id, text)``) writes comments
-  that wait for moderation (``hold``) unless ``moderation=False``.
+  paging by ``page`` or ``offset``), create as the account (or, for a moderator, in a
+  visitor's name; a duplicate is 409 ``comment_duplicate``), read, moderate (``status``
+  hold, approved, spam, trash), trash and delete; an audience
+  (``emu.audience("fan").comment(post_id, text)``) writes comments that wait for
+  moderation (``hold``) unless ``moderation=False``.
 - ``GET /users`` (``search``, ``slug``, ``context=edit`` for those who may list users) and
   ``/users/me`` with a role's capabilities; `WordPressEmulator.add_user` adds an author.
 - ``Link`` headers as WordPress sends them: the REST root on every answer, a viewable
@@ -1943,7 +1944,8 @@ class WordPressEmulator(Emulator):
         """``GET /comments``: ``post``, ``parent``, ``author``, ``author_exclude`` (comma
         lists), ``status`` (``approve`` by default; others, ``all`` = approved and held, for
         logged-in users only), ``after`` (site time), ``orderby`` ``date``/``date_gmt``/
-        ``id``, ``order`` (``desc`` by default), ``context=edit``, paging."""
+        ``id``, ``order`` (``desc`` by default), ``context=edit``, paging (``page`` or
+        ``offset``)."""
 
         def ids(value: str) -> set[int]:
             return {int(x) for x in value.split(",") if x.strip().isdigit()}
@@ -2014,6 +2016,16 @@ class WordPressEmulator(Emulator):
                     key=lambda c: (c.date, c.id), reverse=query.get("order", "desc") != "asc"
                 )
             chunk, headers = self._paged(request, found, query)
+            if query.get("offset", "0") not in ("", "0"):
+                # A non-zero ``offset`` replaces the page's (WordPress's ``absint``); the page
+                # still names the headers' links, and past the end the list is empty.
+                try:
+                    skip = abs(int(query["offset"]))
+                except ValueError:
+                    raise _invalid(
+                        "offset", "offset is not of type integer.", "rest_invalid_type"
+                    ) from None
+                chunk = found[skip : skip + int(query.get("per_page", "10"))]
             return self.json([self._comment_json(c, edit=edit) for c in chunk], headers=headers)
 
         return self._answer(request, run)

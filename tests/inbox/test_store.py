@@ -12,7 +12,19 @@ from typing import Any
 import httpx
 import pytest
 
-from brandkit import Account, Author, Client, ConfigurationError, Inbox, InboxPage, Message, Post
+from brandkit import (
+    Account,
+    Author,
+    Client,
+    ConfigurationError,
+    DeliveryStatus,
+    Inbox,
+    InboxPage,
+    Message,
+    Outbox,
+    Post,
+    Worker,
+)
 from brandkit.inbox import MessageStatus
 
 from .conftest import NAME, T0, ChatServer
@@ -190,6 +202,50 @@ def test_a_post_listening_found_first_becomes_the_message_the_inbox_reads(
     assert inbox.add([found, msg(2, kind="found")]) == 0
     assert inbox.get(mention.key) == mention
     assert [m.kind for m in inbox.messages()] == ["mention", "reply"]
+
+
+def test_an_answer_queued_for_the_worker_marks_the_message_once_it_is_sent(
+    server: ChatServer, http: httpx.Client, account: Account, tmp_path: Path
+) -> None:
+    """inbox.queue_reply queues the answer (the worker sends it) and remembers it: until it
+    is sent the message still waits; the next sync through a client with the outbox (or
+    settle) makes it replied at the answer's time, and the loop of the docs does not answer
+    it again."""
+    clock = FakeClock(T0 + timedelta(minutes=30))
+    with (
+        Inbox(tmp_path / "i.db", clock=clock) as inbox,
+        Outbox(tmp_path / "o.db") as outbox,
+        Client(http=http, accounts=[account], outbox=outbox, clock=clock) as client,
+    ):
+        server.say("fan", "do you ship to Norway?")
+        inbox.sync(client, [account])
+        (question,) = inbox.unanswered()
+        queued = inbox.queue_reply(outbox, question, Post(text="We do, in 3 days."), account)
+        assert queued.status is DeliveryStatus.PENDING
+        assert (
+            inbox.queue_reply(outbox, question, Post(text="We do, in 3 days."), account).id
+            == queued.id
+        )
+        assert [m.key for m in inbox.unanswered()] == [question.key]  # not sent yet
+        assert inbox.settle(outbox) == 0
+        with Worker(outbox, [account], client=client, clock=clock) as worker:
+            worker.run_once()
+        assert [p["text"] for p in server.posts] == ["We do, in 3 days."]
+        inbox.sync(client, [account])  # the sync settles first
+        assert inbox.status(question) is MessageStatus.REPLIED
+        assert inbox.unanswered() == []
+        (times,) = inbox.response_times()
+        assert times.answered == 1 and times.unanswered == 0
+        assert inbox.settle(outbox) == 0  # settled once
+    assert [p["text"] for p in server.posts] == ["We do, in 3 days."]
+
+
+def test_recording_an_answer_to_a_message_not_stored_says_so(inbox: Inbox) -> None:
+    from brandkit.delivery import Delivery
+
+    answer = Delivery(account="chatnet:brand", platform=NAME, post=Post(text="hi"))
+    with pytest.raises(ConfigurationError, match="no message"):
+        inbox.replied("chatnet:brand|nope", answer)
 
 
 def test_volume_per_day_and_platform(inbox: Inbox) -> None:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from brandkit.accounts import Account
     from brandkit.content._model import Post
     from brandkit.delivery import Delivery
+    from brandkit.outbox import Outbox
 
 __all__ = ["AccountSync", "Inbox", "MessageStatus", "ResponseTimes", "SyncReport", "Volume"]
 
@@ -349,6 +350,9 @@ class Inbox(SQLiteStore):
             limit: most messages per read (a read that stops at it continues at once, up
                 to 100 reads per account per sync).
         """
+        outbox = client.outbox
+        if outbox is not None:
+            self._settle_from(outbox)
         results = []
         for account in accounts:
             got = _Reading(self, account)
@@ -382,6 +386,8 @@ class Inbox(SQLiteStore):
                 f"concurrency={concurrency!r}: give how many accounts may be read at the "
                 "same time (1 or more)"
             )
+        if client.outbox is not None:
+            await asyncio.to_thread(self._settle_from, client.outbox)
         slots = asyncio.Semaphore(concurrency)
 
         async def one(account: Account) -> AccountSync:
@@ -490,24 +496,72 @@ class Inbox(SQLiteStore):
 
     def replied(self, message: Message | str, delivery: Delivery) -> None:
         """Record that ``delivery`` answered ``message``: a sent answer makes it
-        ``replied`` at the time of its first part; one still on its way is remembered."""
+        ``replied`` at the time of its first part; one still on its way (queued, scheduled,
+        failed for now) is remembered, and `settle` marks the message once it is sent.
+
+        Raises:
+            ConfigurationError: no such message.
+        """
         sent_at = None
         if delivery.ok and delivery.parts:
             posted = delivery.parts[0].extra.get("posted_at")
             when = datetime.fromisoformat(posted) if isinstance(posted, str) else self.clock()
             sent_at = _us(when)
-        with self._tx() as db:
-            if sent_at is None:
-                db.execute(
-                    "UPDATE inbox_messages SET reply_delivery = ? WHERE key = ?",
-                    (delivery.id, _key(message)),
-                )
-                return
-            db.execute(
-                "UPDATE inbox_messages SET status = 'replied', reply_delivery = ?, "
-                "replied_at = COALESCE(replied_at, ?) WHERE key = ?",
-                (delivery.id, sent_at, _key(message)),
+        if sent_at is None:
+            self._update(message, "reply_delivery = ?", (delivery.id,))
+        else:
+            self._update(
+                message,
+                "status = 'replied', reply_delivery = ?, replied_at = COALESCE(replied_at, ?)",
+                (delivery.id, sent_at),
             )
+
+    def queue_reply(
+        self, outbox: Outbox, message: Message | str, post: Post, account: Account
+    ) -> Delivery:
+        """Queue ``post`` as the answer to a stored message for the outbox's worker (see
+        `brandkit.Outbox.add_reply`: queued twice, it lands once), and remember it: once
+        the worker has sent it, `settle` (run by every `sync` through a client with an
+        outbox) marks the message ``replied`` at the time the answer was posted.
+
+        Raises:
+            ConfigurationError: no such message, or the account is not in the outbox's
+                configuration.
+            Unsupported: its platform cannot answer messages.
+            ContentError: the answer breaks a rule of the platform.
+        """
+        found = self._stored(message)
+        delivery = outbox.add_reply(found, post, account)
+        self.replied(found, delivery)
+        return delivery
+
+    def settle(self, outbox: Outbox) -> int:
+        """Mark ``replied`` each message whose recorded answer was still on its way
+        (`queue_reply`, or a `reply` scheduled for later or that failed for now) and that
+        ``outbox`` now has sent; returns how many. `sync` does this first when its client
+        has an outbox.
+
+        Raises:
+            ConfigurationError: the inbox or the outbox is closed.
+        """
+        return self._settle_from(outbox)
+
+    def _settle_from(self, outbox: Any) -> int:
+        get = getattr(outbox, "get", None)
+        if get is None:
+            return 0  # an outbox that cannot be read back (a custom one) has nothing to say
+        with self._reading() as db:
+            pending = db.execute(
+                "SELECT key, reply_delivery FROM inbox_messages "
+                "WHERE reply_delivery IS NOT NULL AND replied_at IS NULL"
+            ).fetchall()
+        settled = 0
+        for key, delivery_id in pending:
+            delivery = get(delivery_id)
+            if delivery is not None and delivery.ok:
+                self.replied(key, delivery)
+                settled += 1
+        return settled
 
     def reply(self, client: Client, message: Message | str, post: Post) -> Delivery:
         """Answer a stored message through ``client`` (see `brandkit.Client.reply`: never

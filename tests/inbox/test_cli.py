@@ -94,6 +94,9 @@ def test_errors_say_what_to_fix(
     assert "no message match 'nope'" in capsys.readouterr().err
     assert run("inbox", "list", "--db", db, "--unanswered", "--older-than", "soon")[0] == 1
     assert "not a duration" in capsys.readouterr().err
+    for huge in ("99999999999d", "2999999d"):  # past timedelta, then past year 1
+        assert run("inbox", "list", "--db", db, "--unanswered", "--older-than", huge)[0] == 1
+        assert "shorter" in capsys.readouterr().err
     assert run("inbox", "sync", "--accounts", str(config), "--db", db, "--account", "zz")[0] == 1
     assert "no account zz" in capsys.readouterr().err
 

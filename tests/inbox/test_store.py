@@ -434,3 +434,75 @@ def test_a_closed_inbox_says_so(tmp_path: Path) -> None:
     inbox.close()
     with pytest.raises(BrandkitError, match="is closed: open it again"):
         inbox.messages()
+
+
+def test_bad_filters_and_limits_are_typed_errors_that_say_what_to_give(inbox: Inbox) -> None:
+    inbox.add([msg(1), msg(2, account="x:brand")])
+    brand = Account(NAME, name="brand", base_url="https://chat.example")
+    assert [m.id for m in inbox.messages(account=brand)] == ["m1"]  # an Account, or its key
+    assert [m.id for m in inbox.unanswered(account=brand)] == ["m1"]
+    for bad in (
+        {"limit": "ten"},
+        {"limit": -1},
+        {"status": 5},
+        {"platform": 5},
+        {"assignee": ["ana"]},
+    ):
+        with pytest.raises(ConfigurationError, match=r"give|status"):
+            inbox.messages(**bad)  # type: ignore[arg-type]
+    for wait in (timedelta.max, timedelta(hours=-1)):
+        with pytest.raises(ConfigurationError, match="older_than"):
+            inbox.unanswered(older_than=wait)
+
+
+def test_a_damaged_row_is_named_by_the_error(inbox: Inbox) -> None:
+    from brandkit import BrandkitError
+
+    inbox.add([msg(1), msg(2)])
+    with inbox._tx() as db:
+        db.execute("UPDATE inbox_messages SET data = ? WHERE key = ?", ('{"id": 2}', msg(2).key))
+    with pytest.raises(BrandkitError, match=r"chatnet:brand\|m2 is damaged.*delete its row"):
+        inbox.messages()
+    with pytest.raises(BrandkitError, match=r"m2 is damaged"):
+        inbox.get(msg(2))
+    assert inbox.get(msg(1)) == msg(1)
+
+
+def test_sync_refuses_a_limit_below_one_and_an_async_client(
+    http: httpx.Client, account: Account, inbox: Inbox
+) -> None:
+    import asyncio
+
+    from brandkit import AsyncClient
+
+    with (
+        Client(http=http, accounts=[account]) as client,
+        pytest.raises(ConfigurationError, match="limit=0"),
+    ):
+        inbox.sync(client, [account], limit=0)
+    assert inbox.cursor(account) is None  # refused before any account was read
+    async_client = AsyncClient()
+    try:
+        with pytest.raises(ConfigurationError, match="async_sync"):
+            inbox.sync(async_client, [account])  # type: ignore[arg-type]
+        with pytest.raises(ConfigurationError, match="limit=0"):
+            asyncio.run(inbox.async_sync(async_client, [account], limit=0))
+    finally:
+        asyncio.run(async_client.aclose())
+
+
+def test_a_message_a_platform_cannot_hide_is_not_stored_by_trying(inbox: Inbox) -> None:
+    """hide() of a message not stored yet, on a platform that cannot hide: Unsupported,
+    and the store is as it was (the message is stored once the platform did it)."""
+    from brandkit import Unsupported
+    from brandkit.testing.mastodon import MastodonEmulator
+
+    emu = MastodonEmulator()
+    masto = emu.account(name="brand")
+    with Client(http=httpx.Client(transport=emu.transport()), accounts=[masto]) as client:
+        (d,) = client.publish(Post(text="launch"), masto)
+        emu.audience("troll").reply(d.ids[0], "spam spam")
+        (message,) = client.inbox(masto).messages
+        with pytest.raises(Unsupported):
+            inbox.hide(client, message)
+    assert inbox.get(message) is None and inbox.messages() == []

@@ -25,7 +25,12 @@ def duration(text: str) -> timedelta:
     found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text)
     if not found:
         raise ConfigurationError(f"{text!r} is not a duration: write e.g. 90s, 30m, 2h or 1d")
-    return timedelta(seconds=float(found[1]) * _UNITS.get(found[2] or "s", 1))
+    try:
+        return timedelta(seconds=float(found[1]) * _UNITS.get(found[2] or "s", 1))
+    except OverflowError:
+        raise ConfigurationError(
+            f"{text!r} is longer than any wait brandkit can compute: give a shorter one"
+        ) from None
 
 
 def _accounts(args: argparse.Namespace) -> list[Any]:

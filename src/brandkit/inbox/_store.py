@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import inspect
 import json
 import logging
 import os
@@ -200,9 +201,20 @@ def _row(m: Message, now: int) -> tuple[Any, ...]:
     )
 
 
-def _message(data: str) -> Message:
-    """The message stored as ``data`` (its ``data`` column)."""
-    return Message.from_dict(json.loads(data))
+def _message(data: str, key: str | None = None) -> Message:
+    """The message stored as ``data`` (its ``data`` column, of row ``key``).
+
+    Raises:
+        BrandkitError: the row is damaged (it names the row, so that it can be removed or
+            synced again).
+    """
+    try:
+        return Message.from_dict(json.loads(data))
+    except (ValueError, TypeError) as exc:
+        raise BrandkitError(
+            f"inbox message {key or '(unknown key)'} is damaged in the store ({exc}): "
+            "delete its row, or sync its account again from since=None"
+        ) from None
 
 
 def _key(message: Message | str) -> str:
@@ -349,10 +361,19 @@ class Inbox(SQLiteStore):
             accounts: the accounts to read.
             limit: most messages per read (a read that stops at it continues at once, up
                 to 100 reads per account per sync).
+
+        Raises:
+            ConfigurationError: ``client`` is an ``AsyncClient`` (use `async_sync`), or
+                ``limit`` is less than 1.
         """
         outbox = client.outbox
         if outbox is not None:
             self._settle_from(outbox)
+        if inspect.iscoroutinefunction(getattr(client, "inbox", None)):
+            raise ConfigurationError(
+                "Inbox.sync takes a Client; with an AsyncClient, await inbox.async_sync(...)"
+            )
+        _check_limit(limit)
         results = []
         for account in accounts:
             got = _Reading(self, account)
@@ -379,8 +400,9 @@ class Inbox(SQLiteStore):
         at once, and what the reads hold in memory to ``concurrency`` × ``limit`` messages.
 
         Raises:
-            ConfigurationError: ``concurrency`` is less than 1.
+            ConfigurationError: ``concurrency`` or ``limit`` is less than 1.
         """
+        _check_limit(limit)
         if concurrency < 1:
             raise ConfigurationError(
                 f"concurrency={concurrency!r}: give how many accounts may be read at the "
@@ -427,7 +449,7 @@ class Inbox(SQLiteStore):
             row = db.execute(
                 "SELECT data FROM inbox_messages WHERE key = ?", (_key(message),)
             ).fetchone()
-        return _message(row[0]) if row else None
+        return _message(row[0], _key(message)) if row else None
 
     def find(self, prefix: str) -> Message:
         """The one stored message whose key or platform id starts with ``prefix`` (for the
@@ -438,13 +460,13 @@ class Inbox(SQLiteStore):
         """
         with self._reading() as db:
             rows = db.execute(
-                "SELECT data FROM inbox_messages WHERE key = ? OR id = ? LIMIT 2",
+                "SELECT data, key FROM inbox_messages WHERE key = ? OR id = ? LIMIT 2",
                 (prefix, prefix),
             ).fetchall()
             if not rows:
                 like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
                 rows = db.execute(
-                    "SELECT data FROM inbox_messages WHERE key LIKE ? ESCAPE '\\' LIMIT 2",
+                    "SELECT data, key FROM inbox_messages WHERE key LIKE ? ESCAPE '\\' LIMIT 2",
                     (like + "%",),
                 ).fetchall()
         if len(rows) != 1:
@@ -452,7 +474,7 @@ class Inbox(SQLiteStore):
             raise ConfigurationError(
                 f"{what} match {prefix!r}: give the whole key (brandkit inbox list shows them)"
             )
-        return _message(rows[0][0])
+        return _message(rows[0][0], rows[0][1])
 
     def status(self, message: Message | str) -> MessageStatus | None:
         """The stored status of ``message``, or ``None`` when it is not stored."""
@@ -571,8 +593,10 @@ class Inbox(SQLiteStore):
             ConfigurationError: no such message, or its account is not known to ``client``.
             Unsupported: its platform cannot answer messages.
         """
-        found = self._stored(message)
+        found, stored = self._lookup(message)
         delivery = client.reply(found, post)
+        if not stored:
+            self.add([found])
         self.replied(found, delivery)
         return delivery
 
@@ -583,17 +607,30 @@ class Inbox(SQLiteStore):
             Unsupported: its platform cannot hide (nothing changes in the store).
             PlatformError: the platform refused.
         """
-        found = self._stored(message)
+        found, stored = self._lookup(message)
         client.hide(found)
+        if not stored:
+            self.add([found])
         self.mark(found, MessageStatus.HIDDEN)
 
-    def _stored(self, message: Message | str) -> Message:
+    def _lookup(self, message: Message | str) -> tuple[Message, bool]:
+        """The stored copy of ``message`` and ``True``, or a message not stored yet and
+        ``False`` (stored once the platform did what was asked of it).
+
+        Raises:
+            ConfigurationError: a key of no stored message.
+        """
         found = self.get(message)
-        if found is None:
-            if isinstance(message, Message):
-                self.add([message])
-                return message
-            raise ConfigurationError(f"no message {message!r} in this inbox: sync first")
+        if found is not None:
+            return found, True
+        if isinstance(message, Message):
+            return message, False
+        raise ConfigurationError(f"no message {message!r} in this inbox: sync first")
+
+    def _stored(self, message: Message | str) -> Message:
+        found, stored = self._lookup(message)
+        if not stored:
+            self.add([found])
         return found
 
     # -- queries -----------------------------------------------------------------------
@@ -602,7 +639,7 @@ class Inbox(SQLiteStore):
         self,
         *,
         status: MessageStatus | str | Sequence[MessageStatus | str] | None = None,
-        account: str | None = None,
+        account: Account | str | None = None,
         platform: str | None = None,
         kind: str | None = None,
         since: datetime | None = None,
@@ -610,10 +647,13 @@ class Inbox(SQLiteStore):
         assignee: str | None = None,
         limit: int | None = None,
     ) -> list[Message]:
-        """The stored messages that match every filter given, oldest first.
+        """The stored messages that match every filter given, oldest first (``account``:
+        an account or its key).
 
         Raises:
-            ConfigurationError: an unknown status or kind, or a naive datetime.
+            ConfigurationError: an unknown status or kind, a naive datetime, a filter that
+                is not text, or a negative ``limit``.
+            BrandkitError: a stored row is damaged (the error names it).
         """
         where, params = _where(
             status=status,
@@ -625,20 +665,38 @@ class Inbox(SQLiteStore):
             assignee=assignee,
         )
         # The WHERE clause is built from constants (_where); the values are parameters.
-        sql = f"SELECT data FROM inbox_messages{where} ORDER BY created_at, key"  # noqa: S608
+        sql = f"SELECT data, key FROM inbox_messages{where} ORDER BY created_at, key"  # noqa: S608
         if limit is not None:
-            sql += f" LIMIT {max(0, int(limit))}"
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+                raise ConfigurationError(f"limit={limit!r}: give how many messages (0 or more)")
+            sql += f" LIMIT {limit}"
         with self._reading() as db:
             rows = db.execute(sql, params).fetchall()
-        return [_message(r[0]) for r in rows]
+        return [_message(data, key) for data, key in rows]
 
     def unanswered(
-        self, *, older_than: timedelta | None = None, account: str | None = None
+        self, *, older_than: timedelta | None = None, account: Account | str | None = None
     ) -> list[Message]:
         """Messages still waiting for the brand (``new`` or ``seen``; found posts of
         listening excluded), oldest first; with ``older_than``, only those that have waited
-        at least that long."""
-        until = self.clock() - older_than if older_than is not None else None
+        at least that long.
+
+        Raises:
+            ConfigurationError: ``older_than`` is negative or reaches before year 1.
+        """
+        until = None
+        if older_than is not None:
+            if not isinstance(older_than, timedelta) or older_than < timedelta(0):
+                raise ConfigurationError(
+                    f"older_than={older_than!r}: give how long a message has waited, a "
+                    "timedelta of 0 or more"
+                )
+            try:
+                until = self.clock() - older_than
+            except OverflowError:
+                raise ConfigurationError(
+                    f"older_than={older_than!r} reaches before year 1: give a shorter wait"
+                ) from None
         return [
             m
             for m in self.messages(
@@ -654,7 +712,7 @@ class Inbox(SQLiteStore):
             got = {MessageStatus(s): n for s, n in rows}
         return {s: got.get(s, 0) for s in MessageStatus}
 
-    def response_times(self, *, account: str | None = None) -> list[ResponseTimes]:
+    def response_times(self, *, account: Account | str | None = None) -> list[ResponseTimes]:
         """Time to the first answer per account: median and 90th percentile over the
         answered messages, and how many still wait."""
         where, params = _where(account=account)
@@ -678,7 +736,9 @@ class Inbox(SQLiteStore):
             out.append(ResponseTimes(acct, len(waits), waiting[0], median, p90))
         return out
 
-    def volume(self, *, account: str | None = None, since: datetime | None = None) -> list[Volume]:
+    def volume(
+        self, *, account: Account | str | None = None, since: datetime | None = None
+    ) -> list[Volume]:
         """Messages received per day (UTC) per platform, oldest day first (posts that
         listening found are not messages to the brand: they are left out)."""
         where, params = _where(account=account, since=since)
@@ -727,10 +787,15 @@ class _Reading:
         return AccountSync(self.account.key, self.added, self.read, self.requests, self.error)
 
 
+def _check_limit(limit: int) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ConfigurationError(f"limit={limit!r}: give the most messages per read (1 or more)")
+
+
 def _where(
     *,
     status: MessageStatus | str | Sequence[MessageStatus | str] | None = None,
-    account: str | None = None,
+    account: Account | str | None = None,
     platform: str | None = None,
     kind: str | None = None,
     since: datetime | None = None,
@@ -741,10 +806,10 @@ def _where(
     clauses: list[str] = []
     params: list[Any] = []
     if status is not None:
-        wanted = [status] if isinstance(status, str) else list(status)
+        wanted = [status] if isinstance(status, str) or not isinstance(status, Sequence) else status
         try:
             values = [MessageStatus(s).value for s in wanted]
-        except ValueError:
+        except (ValueError, TypeError):
             names = ", ".join(s.value for s in MessageStatus)
             raise ConfigurationError(f"unknown status in {status!r} (one of {names})") from None
         clauses.append(f"status IN ({', '.join('?' * len(values))})")
@@ -754,8 +819,14 @@ def _where(
             raise ConfigurationError(f"unknown kind {kind!r} (one of {', '.join(KINDS)})")
         clauses.append("kind = ?")
         params.append(kind)
-    for column, value in (("account", account), ("platform", platform), ("assignee", assignee)):
+    key = account if account is None or isinstance(account, str) else account.key
+    for column, value in (("account", key), ("platform", platform), ("assignee", assignee)):
         if value is not None:
+            if not isinstance(value, str):
+                raise ConfigurationError(
+                    f"{column}={value!r}: give a {column} as text"
+                    + (" (or an Account)" if column == "account" else "")
+                )
             clauses.append(f"{column} = ?")
             params.append(value)
     if since is not None:

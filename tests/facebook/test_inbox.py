@@ -334,10 +334,17 @@ def _now_graph() -> str:
 
 
 def test_cursor_round_trip() -> None:
-    """The cursor is compact JSON that reads back to itself."""
-    c = InboxCursor(at=5, seen=frozenset({"b", "a"}))
-    assert json.loads(c.encode()) == {"v": 1, "at": 5, "seen": ["a", "b"]}
-    assert InboxCursor.decode(c.encode(), "facebook") == c
+    """The cursor is compact JSON, naming its platform and Page, that reads back to
+    itself."""
+    c = InboxCursor(at=5, seen=frozenset({"b", "a"}), platform="facebook", account=PAGE)
+    assert json.loads(c.encode()) == {
+        "v": 1,
+        "platform": "facebook",
+        "account": PAGE,
+        "at": 5,
+        "seen": ["a", "b"],
+    }
+    assert InboxCursor.decode(c.encode(), "facebook", PAGE) == c
 
 
 def test_capabilities_and_a_throttled_read() -> None:
@@ -368,3 +375,69 @@ def test_capabilities_and_a_throttled_read() -> None:
     with pytest.raises(RateLimited) as caught:
         read(FacebookAdapter(account()), Canned(("GET", POSTS, throttled)))
     assert caught.value.retry_after == 180.0
+
+
+def _threads_cursor() -> str:
+    return json.dumps({"v": 1, "user": "42", "marks": {}, "watched": [], "todo": []})
+
+
+def _instagram_cursor() -> str:
+    return InboxCursor(at=5, platform="instagram", account="17841400000000001").encode()
+
+
+@pytest.mark.parametrize(
+    ("cursor", "says"),
+    [
+        (lambda: InboxCursor(at=5, platform="facebook", account="999").encode(), "another"),
+        (_instagram_cursor, "instagram inbox"),
+        (_threads_cursor, "threads inbox"),
+    ],
+)
+def test_another_accounts_or_platforms_cursor_is_refused(cursor: Any, says: str) -> None:
+    """A cursor another Page's or another platform's inbox made is a ConfigurationError
+    that says what to pass, before any request: its mark would skip this Page's
+    messages."""
+    canned = Canned()
+    with pytest.raises(ConfigurationError, match=says) as caught:
+        read(FacebookAdapter(account()), canned, cursor())
+    assert "pass since=None, or the cursor saved for this account" in str(caught.value)
+    assert canned.requests == []
+
+
+def test_a_cursor_from_before_cursors_named_their_page_is_taken() -> None:
+    """A cursor saved by an earlier brandkit (no platform, no account) cannot be checked:
+    it is taken as it is, and the cursor the read returns names the Page."""
+    old = json.dumps({"v": 1, "at": int(_ts(5)), "seen": ["555_1"]})
+    canned = Canned(("GET", POSTS, answer(200, posts(edge([comment(2, 9), comment(1, 5)])))))
+    got = read(FacebookAdapter(account()), canned, old)
+    assert [m.id for m in got.messages] == ["555_2"]
+    assert json.loads(got.cursor or "")["account"] == PAGE
+    half = json.dumps({"v": 1, "platform": "facebook", "at": 5, "seen": []})
+    with pytest.raises(ConfigurationError, match="None"):
+        read(FacebookAdapter(account()), Canned(), half)
+
+
+def test_a_round_goes_on_from_metas_cursor_and_a_gone_post_ends_it() -> None:
+    """A cursor whose round has a post to go on with reads it from the ``after`` cursor
+    it keeps (no read of the posts); a post deleted meanwhile (code 100, subcode 33) ends
+    its part, and the mark moves to the round's."""
+    top = InboxCursor(at=int(_ts(50)), seen=frozenset({"555_9"}))
+    state = InboxCursor(
+        at=int(_ts(5)),
+        seen=frozenset({"555_1"}),
+        platform="facebook",
+        account=PAGE,
+        top=top,
+        resume=((POST, "QUZURVI="), (f"{PAGE}_601", "T1RIRVI=")),
+    )
+    gone = graph_error(400, 100, "Unsupported get request.", subcode=33)
+    canned = Canned(
+        ("GET", rf"/v25\.0/{POST}/comments", answer(200, edge([comment(3, 30), comment(1, 5)]))),
+        ("GET", rf"/v25\.0/{PAGE}_601/comments", gone),
+    )
+    got = read(FacebookAdapter(account()), canned, state.encode())
+    assert [m.id for m in got.messages] == ["555_3"] and not got.more
+    assert canned.requests[0].url.params["after"] == "QUZURVI="
+    assert canned.requests[1].url.params["after"] == "T1RIRVI="
+    after = InboxCursor.decode(got.cursor, "facebook", PAGE)
+    assert (after.at, after.seen, after.top, after.resume) == (top.at, top.seen, None, ())

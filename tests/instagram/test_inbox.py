@@ -239,3 +239,23 @@ def test_replies_read_the_media() -> None:
     canned = Canned(("GET", rf"/v25\.0/{MEDIA}/comments", answer(200, edge([comment(3, 3), top]))))
     got = run_flow(InstagramAdapter(account()).replies([PartRef(index=0, id=MEDIA)]), canned)
     assert [m.id for m in got] == ["17900001", "17900002", "17900003"]
+
+
+@pytest.mark.parametrize(
+    ("cursor", "says"),
+    [
+        ({"v": 1, "platform": "instagram", "account": "17841400000000999", "at": 5}, "another"),
+        ({"v": 1, "platform": "facebook", "account": "1234567890", "at": 5}, "facebook inbox"),
+        ({"v": 1, "user": IG, "marks": {}, "watched": [], "todo": []}, "threads inbox"),
+    ],
+)
+def test_another_accounts_or_platforms_cursor_is_refused(cursor: Any, says: str) -> None:
+    """A cursor another account's or another platform's inbox made is a
+    ConfigurationError that says what to pass, before any request."""
+    import json
+
+    canned = Canned()
+    with pytest.raises(ConfigurationError, match=says) as caught:
+        read(InstagramAdapter(account()), canned, json.dumps({"seen": [], **cursor}))
+    assert "pass since=None, or the cursor saved for this account" in str(caught.value)
+    assert canned.requests == []

@@ -371,3 +371,20 @@ def test_declared_capabilities() -> None:
     caps = ThreadsAdapter.capabilities
     assert caps.inbox == frozenset({"reply", "mention"})
     assert caps.hide_messages and not caps.like_messages and not caps.delete_messages
+
+
+@pytest.mark.parametrize("platform", ["facebook", "instagram"])
+def test_a_facebook_or_instagram_cursor_is_refused(platform: str) -> None:
+    """A Facebook or Instagram inbox cursor (Meta's other comment inboxes) is refused
+    before any request, with what to pass instead."""
+    from brandkit.platforms._graph import InboxCursor
+
+    adapter = ThreadsAdapter(account())
+    for cursor in (
+        InboxCursor(at=5, platform=platform, account=USER).encode(),
+        json.dumps({"v": 1, "at": 5, "seen": []}),  # as saved before cursors named an account
+    ):
+        canned = Canned()
+        with pytest.raises(ConfigurationError, match="since=None"):
+            run_flow(adapter.inbox(cursor, limit=10), canned)
+        assert canned.requests == []

@@ -15,8 +15,11 @@
   node's ``fields`` (``comments.limit(100){...}``) answers its first page there, and
   `GraphAdapter.rest_of_edge` reads on from it with the edge's own path.
 - Conversations are comments (Facebook, Instagram): `InboxCursor` is the opaque inbox
-  cursor they share (the newest creation time read, and the ids read at that second), and
-  `new_messages` cuts what a read found to what is new, oldest first, at most ``limit``.
+  cursor they share (the newest creation time read, the ids read at that second, the
+  platform and account it belongs to, and, while a read that hit its page bound goes on,
+  the edges still to read with Meta's ``after`` cursors); `new_messages` cuts what a read
+  found to what is new, oldest first, and `resumed_messages` what a read going on found.
+  `GraphAdapter.read_edge` reads an edge and says where it stopped.
 - Instagram and Threads publish through containers: create, wait until ``FINISHED``,
   publish once. `GraphAdapter.wait_container` is the wait.
 """
@@ -25,9 +28,11 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, TypeVar
 from urllib.parse import urlencode
 
@@ -80,6 +85,7 @@ __all__ = [
     "parse_time",
     "query_string",
     "regain_seconds",
+    "resumed_messages",
     "tid_time",
 ]
 
@@ -95,6 +101,7 @@ _PERMISSION_CODES = frozenset({10, *range(200, 300)})
 _TRANSIENT_CODES = frozenset({1, 2})
 _DUPLICATE_CODES = frozenset({368, 506})
 _PUBLISH_CAP = (9, 2207042)
+_GONE_SUBCODE = 33  # with code 100: the object does not exist or cannot be loaded
 
 
 MediaHost = Any
@@ -282,22 +289,49 @@ class InsightsAnswer(Answer):
         return out
 
 
+_RESUME_KEY = re.compile(r"^[0-9A-Za-z_.:-]{1,128}(/[0-9A-Za-z_.:-]{1,128})?$")
+
+
 @attrs.frozen
 class InboxCursor:
     """Where an inbox read of comments stopped: the creation time (whole seconds, as Meta
     gives it) of the newest message read, and the ids read at exactly that second (several
     comments can share one). A message is new when it is younger, or as old but not among
-    those ids. It travels as compact JSON text, opaque to callers.
+    those ids. It travels as compact JSON text, opaque to callers, and names the platform
+    and the account (Page id, Instagram user id) it was made for: another account's cursor
+    is refused, since its mark would skip this account's messages.
+
+    A read that stops at its page bound (or its ``limit``) while a post still has new
+    comments starts a *round*: the cursor keeps the mark it started from (`at`,
+    `seen`), the mark to move to when the round is done (`top`: the newest message given
+    in the round's first read, or Meta's clock then, less `CLOCK_SLACK`, when that is
+    later) and, per edge, Meta's ``after`` cursor to go on from (`resume`). Reads of a
+    round read only those edges, and give what lies between the two marks; a message
+    younger than `top` waits for the next round (which reads from the top again), so
+    each message is given once.
 
     Attributes:
         at: unix seconds of the newest message read (``None``: nothing read yet).
         seen: the ids read at ``at``.
+        platform: the adapter that made it (``None`` in cursors made before it was kept).
+        account: the account's Graph id (``None`` likewise).
+        top: the mark the round moves to (``None``: no round in progress).
+        resume: ``(edge, after)`` pairs still to read in the round, in order; the edge is
+            a post's id, or ``{media}/{comment}`` for the replies of a comment.
     """
 
     at: int | None = None
     seen: frozenset[str] = frozenset()
+    platform: str | None = None
+    account: str | None = None
+    top: InboxCursor | None = None
+    resume: tuple[tuple[str, str], ...] = ()
 
     MAX_SEEN: ClassVar[int] = 10_000
+    MAX_RESUME: ClassVar[int] = 10_000
+    CLOCK_SLACK: ClassVar[int] = 60
+    """Seconds by which Meta's clock (the ``Date`` of an answer) may run ahead of the
+    creation times it stamps."""
 
     def is_new(self, created: datetime, message_id: str) -> bool:
         """Whether a message created at ``created`` with ``message_id`` was not read yet."""
@@ -315,54 +349,180 @@ class InboxCursor:
                 at, seen = second, {m.id}
             elif second == at:
                 seen.add(m.id)
-        return InboxCursor(at=at, seen=frozenset(seen))
+        return attrs.evolve(self, at=at, seen=frozenset(seen))
+
+    def mark(self) -> InboxCursor:
+        """The mark alone (`at` and `seen`)."""
+        return InboxCursor(at=self.at, seen=self.seen)
 
     def encode(self) -> str:
         """The cursor as text (pass it back to `decode`)."""
-        return json.dumps({"v": 1, "at": self.at, "seen": sorted(self.seen)}, separators=(",", ":"))
+        data: dict[str, Any] = {"v": 1}
+        if self.platform is not None:
+            data["platform"] = self.platform
+        if self.account is not None:
+            data["account"] = self.account
+        data.update(at=self.at, seen=sorted(self.seen))
+        if self.resume:
+            top = self.top or self.mark()
+            data["top"] = {"at": top.at, "seen": sorted(top.seen)}
+            data["resume"] = [list(pair) for pair in self.resume]
+        return json.dumps(data, separators=(",", ":"))
 
     @classmethod
-    def decode(cls, text: str | None, platform: str) -> InboxCursor:
-        """Read a cursor `encode` made (``None``: start from what the platform shows).
+    def decode(cls, text: str | None, platform: str, account: str | None = None) -> InboxCursor:
+        """Read a cursor `encode` made (``None``: start from what the platform shows) for
+        the ``platform`` account whose Graph id is ``account``. A cursor made before
+        cursors named their account cannot be checked and is taken as it is.
 
         Raises:
-            ConfigurationError: ``text`` is not such a cursor.
+            ConfigurationError: ``text`` is not such a cursor, or is another platform's or
+                another account's.
         """
         if text is None:
-            return cls()
+            return cls(platform=platform, account=account)
         try:
             data = json.loads(text)
+        except ValueError as exc:
+            raise cls._garbled(platform, str(exc)) from None
+        if isinstance(data, dict):
+            cls._check_owner(data, platform, account)
+        try:
             if not isinstance(data, dict) or data.get("v") != 1:
                 raise ValueError("not a version 1 cursor")
-            at, seen = data.get("at"), data.get("seen")
-            if at is not None and (isinstance(at, bool) or not isinstance(at, int) or at < 0):
-                raise ValueError("at is not a time")
-            if not isinstance(seen, list) or not all(isinstance(i, str) for i in seen):
-                raise ValueError("seen is not a list of ids")
-            if len(seen) > cls.MAX_SEEN:
-                raise ValueError("too many ids")
+            at, seen = cls._mark_of(data)
+            if ("platform" in data) != ("account" in data):
+                raise ValueError("the platform and the account go together")
+            top, resume = data.get("top"), data.get("resume", [])
+            if not isinstance(resume, list) or len(resume) > cls.MAX_RESUME:
+                raise ValueError("resume is not a list of edges")
+            pairs = tuple(cls._resume_pair(p) for p in resume)
+            if (top is not None) != bool(pairs):
+                raise ValueError("a round needs both top and resume")
+            if top is not None:
+                if not isinstance(top, dict):
+                    raise ValueError("top is not a mark")
+                top_at, top_seen = cls._mark_of(top)
+                top = InboxCursor(at=top_at, seen=frozenset(top_seen))
         except (ValueError, TypeError) as exc:
+            raise cls._garbled(platform, str(exc)) from None
+        return cls(
+            at=at,
+            seen=frozenset(seen),
+            platform=platform,
+            account=account,
+            top=top,
+            resume=pairs,
+        )
+
+    @classmethod
+    def _mark_of(cls, data: dict[str, Any]) -> tuple[int | None, list[str]]:
+        at, seen = data.get("at"), data.get("seen")
+        if at is not None and (isinstance(at, bool) or not isinstance(at, int) or at < 0):
+            raise ValueError("at is not a time")
+        if not isinstance(seen, list) or not all(isinstance(i, str) for i in seen):
+            raise ValueError("seen is not a list of ids")
+        if len(seen) > cls.MAX_SEEN:
+            raise ValueError("too many ids")
+        return at, seen
+
+    @staticmethod
+    def _resume_pair(pair: Any) -> tuple[str, str]:
+        if not (
+            isinstance(pair, list)
+            and len(pair) == 2
+            and isinstance(pair[0], str)
+            and _RESUME_KEY.fullmatch(pair[0])
+            and isinstance(pair[1], str)
+            and 0 < len(pair[1]) <= 2000
+        ):
+            raise ValueError("resume is not a list of edges and cursors")
+        return pair[0], pair[1]
+
+    @staticmethod
+    def _check_owner(data: dict[str, Any], platform: str, account: str | None) -> None:
+        """Refuse a cursor that names another platform or account."""
+        other = data.get("platform")
+        if other is None and "user" in data and "marks" in data:
+            other = "threads"  # the Threads inbox cursor names its user, not its platform
+        if isinstance(other, str) and other != platform:
             raise ConfigurationError(
-                f"{platform}: the inbox cursor is not one brandkit made ({exc}); pass the "
-                "cursor of the last InboxPage unchanged, or None to read from the start"
-            ) from None
-        return cls(at=at, seen=frozenset(seen))
+                f"{platform}: this inbox cursor was made by the {other} inbox, not by "
+                f"{platform}'s: pass since=None, or the cursor saved for this account"
+            )
+        owner = data.get("account")
+        if account is not None and isinstance(owner, str) and owner != account:
+            raise ConfigurationError(
+                f"{platform}: this inbox cursor belongs to another {platform} account "
+                f"({owner}), not to this one ({account}): pass since=None, or the cursor "
+                "saved for this account"
+            )
+
+    @staticmethod
+    def _garbled(platform: str, why: str) -> ConfigurationError:
+        return ConfigurationError(
+            f"{platform}: the inbox cursor is not one brandkit made ({why}); pass the "
+            "cursor of the last InboxPage unchanged, or None to read from the start"
+        )
 
 
-def new_messages(messages: Sequence[Message], cursor: InboxCursor, limit: int) -> InboxPage:
-    """The messages ``cursor`` has not seen, each once, oldest first, at most ``limit`` of
-    them (then ``more`` is set, and the page's cursor continues after the last one given)."""
+def new_messages(
+    messages: Sequence[Message],
+    cursor: InboxCursor,
+    limit: int,
+    *,
+    resume: Sequence[tuple[str, str]] = (),
+    clock: int | None = None,
+) -> InboxPage:
+    """The messages ``cursor`` has not seen, each once, oldest first.
+
+    Without ``resume`` (the read reached the cursor's mark on every edge): at most
+    ``limit`` of them, and ``more`` when there are others (the page's cursor continues
+    after the last one given). With ``resume`` (edges whose read stopped before the mark,
+    each with Meta's ``after`` cursor): all of them, and a cursor that starts a round
+    (see `InboxCursor`) whose mark to reach is the newest of them, or ``clock`` (the
+    unix seconds of Meta's ``Date`` when the read began) less `InboxCursor.CLOCK_SLACK`
+    when that is later.
+    """
     fresh: dict[str, Message] = {}
     for m in messages:
         if cursor.is_new(m.created_at, m.id):
             fresh.setdefault(m.id, m)
     ordered = sorted(fresh.values(), key=lambda m: (m.created_at, m.id))
-    taken = ordered[:limit]
+    if not resume:
+        taken = ordered[:limit]
+        return InboxPage(
+            messages=taken,
+            cursor=attrs.evolve(cursor.advanced(taken), top=None, resume=()).encode(),
+            more=len(ordered) > limit,
+        )
+    top = cursor.mark().advanced(ordered)
+    if clock is not None and (top.at is None or clock - InboxCursor.CLOCK_SLACK > top.at):
+        top = InboxCursor(at=clock - InboxCursor.CLOCK_SLACK)
     return InboxPage(
-        messages=taken,
-        cursor=cursor.advanced(taken).encode(),
-        more=len(ordered) > limit,
+        messages=ordered,
+        cursor=attrs.evolve(cursor, top=top, resume=tuple(resume)).encode(),
+        more=True,
     )
+
+
+def resumed_messages(
+    messages: Sequence[Message], cursor: InboxCursor, resume: Sequence[tuple[str, str]]
+) -> InboxPage:
+    """What a read of a round (``cursor.resume``) found that lies between the round's two
+    marks, each once, oldest first; ``resume`` is what is still to read. When nothing is,
+    the round is done: the cursor's mark moves to the round's `InboxCursor.top`."""
+    top = cursor.top or cursor.mark()
+    fresh: dict[str, Message] = {}
+    for m in messages:
+        if cursor.is_new(m.created_at, m.id) and not top.is_new(m.created_at, m.id):
+            fresh.setdefault(m.id, m)
+    ordered = sorted(fresh.values(), key=lambda m: (m.created_at, m.id))
+    if resume:
+        after = attrs.evolve(cursor, resume=tuple(resume))
+    else:
+        after = attrs.evolve(cursor, at=top.at, seen=top.seen, top=None, resume=())
+    return InboxPage(messages=ordered, cursor=after.encode(), more=bool(resume))
 
 
 def comment_rules(capabilities: Capabilities) -> Capabilities:
@@ -599,6 +759,20 @@ class GraphAdapter(Adapter):
             query["after"] = after
         return items
 
+    def get_dated(
+        self, path: str, params: Mapping[str, Any] | None, model: type[M]
+    ) -> Flow[tuple[M, int | None]]:
+        """`get`, with the unix seconds of the answer's ``Date`` header (Meta's clock when
+        it answered; ``None`` when the header is missing or unreadable).
+
+        Raises:
+            PlatformError: Meta refused (typed by `error_for`).
+            MalformedResponse: the answer is not ``model``'s shape.
+        """
+        request = self.request("GET", path, params=params)
+        response = yield Send(request, idempotent=True, bucket=self.bucket_of(request))
+        return self.parse(response, model), _date_of(response)
+
     def rest_of_edge(
         self,
         path: str,
@@ -619,23 +793,66 @@ class GraphAdapter(Adapter):
             PlatformError: Meta refused (typed by `error_for`).
             MalformedResponse: a page is not of the expected shape.
         """
+        items, _, _ = yield from self.read_edge(
+            path, params, item, first, max_pages=max_pages, stop=stop
+        )
+        return items
+
+    def read_edge(
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        item: type[T],
+        first: _Page[T] | None,
+        *,
+        max_pages: int,
+        stop: Callable[[T], bool] | None = None,
+        budget: int | None = None,
+        gone_ends: bool = False,
+    ) -> Flow[tuple[list[T], str | None, int]]:
+        """`rest_of_edge` that also says where it stopped: ``(items, after, requests)``.
+
+        ``after`` is Meta's cursor of the next page when reading stopped at ``max_pages``
+        pages, or once ``budget`` items were read, with more to read; it is ``None`` when
+        the edge ended or an item satisfied ``stop``. ``requests`` counts the pages
+        requested (not ``first``). With ``gone_ends``, an edge whose node is gone (Meta's
+        code 100, subcode 33: deleted, or no longer visible) reads as ended.
+
+        Raises:
+            PlatformError: Meta refused (typed by `error_for`).
+            MalformedResponse: a page is not of the expected shape.
+        """
         items: list[T] = []
         query = dict(params)
         page = first
+        requests = 0
         if page is None:
-            page = yield from self.get(path, query, _Page[item])  # type: ignore[valid-type]
+            page = yield from self._edge_page(path, query, item, gone_ends)
+            requests += 1
         read = 1
-        while True:
+        while page is not None:
             items.extend(page.data)
             after = page.after()
-            if after is None or read >= max_pages:
+            if after is None or (stop is not None and any(stop(i) for i in page.data)):
                 break
-            if stop is not None and any(stop(i) for i in page.data):
-                break
+            if read >= max_pages or (budget is not None and len(items) >= budget):
+                return items, after, requests
             query["after"] = after
-            page = yield from self.get(path, query, _Page[item])  # type: ignore[valid-type]
+            page = yield from self._edge_page(path, query, item, gone_ends)
+            requests += 1
             read += 1
-        return items
+        return items, None, requests
+
+    def _edge_page(
+        self, path: str, query: Mapping[str, Any], item: type[T], gone_ends: bool
+    ) -> Flow[_Page[T] | None]:
+        request = self.request("GET", path, params=query)
+        response = yield Send(request, idempotent=True, bucket=self.bucket_of(request))
+        if gone_ends and not response.is_success:
+            err = graph_error(response)
+            if err.get("code") == 100 and err.get("error_subcode") == _GONE_SUBCODE:
+                return None
+        return self.parse(response, _Page[item])  # type: ignore[valid-type]
 
     def batch(
         self, relative_urls: Sequence[str], *, bucket: str | None = None
@@ -885,6 +1102,20 @@ def describe_failure(response: httpx.Response | None, what: str) -> str:
     if err.get("code") == 100 and err.get("error_subcode") == 33:
         return f"Meta did not return {what} (deleted, or not visible to this account): {message}"
     return f"Meta refused the read of {what}: {message}"
+
+
+def _date_of(response: httpx.Response) -> int | None:
+    """The unix seconds of a response's ``Date`` header, or ``None``."""
+    value = response.headers.get("date")
+    if not value:
+        return None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return int(when.timestamp())
 
 
 def _request_of(response: httpx.Response) -> httpx.Request:

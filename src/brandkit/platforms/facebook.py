@@ -23,7 +23,8 @@ checked and against what):
 - Conversations are comments. One ``GET /{page-id}/published_posts`` with the comments of
   each post expanded in it (``comments.filter(stream).order(reverse_chronological)``,
   every level, newest first) reads the inbox; a post whose page of comments is full and
-  still new goes on at ``GET /{post-id}/comments``. Answers are
+  still new goes on at ``GET /{post-id}/comments``, and past the page bound in the next
+  read, from the ``after`` cursor the inbox cursor keeps. Answers are
   ``POST /{comment-id}/comments``, looked up again under the comment after a lost answer;
   ``POST /{comment-id}`` ``is_hidden``, ``DELETE /{comment-id}`` and
   ``POST /{comment-id}/likes`` moderate. Facebook has no mentions to read without webhooks.
@@ -66,6 +67,7 @@ from brandkit.platforms._graph import (
     graph_error,
     new_messages,
     parse_time,
+    resumed_messages,
     tid_time,
 )
 from brandkit.platforms._oauth import parse_credentials
@@ -251,7 +253,9 @@ class FacebookAdapter(GraphAdapter):
     comments_page: ClassVar[int] = 100
     """Comments asked for per page (``limit``; Meta's default is 25)."""
     inbox_pages: ClassVar[int] = 50
-    """The most pages of comments read per post in one inbox read."""
+    """The most pages of comments read per post in one inbox read (in all, when the read
+    goes on with posts an earlier read left unfinished); a post with more new comments is
+    read on by the next call, which the first one's ``more`` asks for."""
 
     post_metrics: tuple[tuple[str, Metric], ...] = (
         ("post_media_view", Metric.IMPRESSIONS),
@@ -585,43 +589,81 @@ class FacebookAdapter(GraphAdapter):
         comments: the posts come with their comments expanded, newest first
         (``comments.filter(stream).order(reverse_chronological).limit(100)``); a post
         whose first page is all new is read on at ``/{post-id}/comments`` until a comment
-        already seen (at most `inbox_pages` pages). Comments on older posts are not read
-        (Meta's Page webhooks announce those).
+        already seen. When a post still has new comments after `inbox_pages` pages (or
+        once about ``limit`` messages were read), the read gives what it found with
+        ``more`` and a cursor that goes on with those posts from Meta's ``after`` cursor
+        (older comments, down to the cursor's mark) before the mark moves. Comments on
+        older posts are not read (Meta's Page webhooks announce those).
 
         Raises:
-            ConfigurationError: ``cursor`` is not one an inbox read returned.
+            ConfigurationError: ``cursor`` is not one this Page's inbox returned.
             PlatformError: Meta refused (typed by `error_for`).
             MalformedResponse: an answer brandkit cannot read.
         """
-        state = InboxCursor.decode(cursor, self.name)
+        state = InboxCursor.decode(cursor, self.name, self.page_id)
+        if state.resume:
+            return (yield from self._inbox_round(state, limit))
         n = self.comments_page
         expand = (
             f"comments.filter(stream).order(reverse_chronological).limit({n}){{{COMMENT_FIELDS}}}"
         )
-        posts = yield from self.get(
+        posts, clock = yield from self.get_dated(
             f"/{self.page_id}/published_posts",
             {"fields": f"id,{expand}", "limit": self.inbox_posts},
             EdgePage[_PostComments],
         )
         found: list[Message] = []
+        resume: list[tuple[str, str]] = []
         for post in posts.data:
             if post.comments is None:
                 continue  # Meta leaves the edge out of a post without comments
-            comments = yield from self.rest_of_edge(
+            comments, after, _ = yield from self.read_edge(
                 f"/{post.id}/comments",
-                {
-                    "fields": COMMENT_FIELDS,
-                    "filter": "stream",
-                    "order": "reverse_chronological",
-                    "limit": n,
-                },
+                self._comment_params(),
                 _Comment,
                 post.comments,
                 max_pages=self.inbox_pages,
                 stop=lambda c: not state.is_new(c.created_time, c.id),
+                budget=max(1, limit - len(found)),
             )
+            if after is not None:
+                resume.append((post.id, after))
             found.extend(self._message(c, post.id) for c in comments if not self._ours(c))
-        return new_messages(found, state, limit)
+        return new_messages(found, state, limit, resume=resume, clock=clock)
+
+    def _inbox_round(self, state: InboxCursor, limit: int) -> Flow[InboxPage]:
+        """Go on reading the posts of a round (``state.resume``) from Meta's ``after``
+        cursors, older comments down to the mark, at most `inbox_pages` pages."""
+        todo = list(state.resume)
+        found: list[Message] = []
+        requests = 0
+        while todo and len(found) < limit and requests < self.inbox_pages:
+            post_id, after = todo.pop(0)
+            comments, more, made = yield from self.read_edge(
+                f"/{post_id}/comments",
+                {**self._comment_params(), "after": after},
+                _Comment,
+                None,
+                max_pages=self.inbox_pages - requests,
+                stop=lambda c: not state.is_new(c.created_time, c.id),
+                budget=max(1, limit - len(found)),
+                gone_ends=True,
+            )
+            requests += made
+            if more is not None:
+                todo.insert(0, (post_id, more))
+            found.extend(self._message(c, post_id) for c in comments if not self._ours(c))
+        return resumed_messages(found, state, todo)
+
+    def _comment_params(self) -> dict[str, Any]:
+        """The query of ``GET /{post-id}/comments`` for the inbox (every level, newest
+        first)."""
+        return {
+            "fields": COMMENT_FIELDS,
+            "filter": "stream",
+            "order": "reverse_chronological",
+            "limit": self.comments_page,
+        }
 
     def replies(self, refs: Sequence[PartRef]) -> Flow[list[Message]]:
         """Every comment (every level) on the post, oldest first, the Page's own left out

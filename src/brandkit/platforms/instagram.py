@@ -24,7 +24,8 @@ checked and against what):
 - Conversations are comments. One ``GET /{ig-user-id}/media`` with each media's comments
   and their replies expanded (``comments.limit(50){...,replies.limit(50){...}}``) reads
   the inbox; a media or comment with more goes on at ``/{ig-media-id}/comments`` or
-  ``/{ig-comment-id}/replies``. Answers are ``POST /{ig-comment-id}/replies`` (one level:
+  ``/{ig-comment-id}/replies``, and past the page bound in the next read, from the
+  ``after`` cursor the inbox cursor keeps. Answers are ``POST /{ig-comment-id}/replies`` (one level:
   an answer to a reply joins its comment), looked up again among the comment's replies
   after a lost answer; ``POST /{ig-comment-id}`` ``hide`` and ``DELETE /{ig-comment-id}``
   moderate. Mentions need the ids Meta's webhooks send, and the API cannot like.
@@ -85,6 +86,7 @@ from brandkit.platforms._graph import (
     graph_error,
     new_messages,
     parse_time,
+    resumed_messages,
     tid_time,
 )
 
@@ -306,7 +308,8 @@ class InstagramAdapter(GraphAdapter):
     comments_page: ClassVar[int] = 50
     """Comments (and replies) asked for per page (``limit``)."""
     inbox_pages: ClassVar[int] = 20
-    """The most pages of comments read per media (and of replies per comment)."""
+    """The most pages of comments read per media (and of replies per comment) in one
+    inbox read; an edge with more goes on in the next read, which ``more`` asks for."""
     search_page: ClassVar[int] = 50
     """Media asked for per page of ``recent_media`` (Meta's largest)."""
     search_pages: ClassVar[int] = 200
@@ -609,29 +612,126 @@ class InstagramAdapter(GraphAdapter):
         comments and the comments with their replies expanded. Instagram lists comments
         newest first and has no "every level" order, so a new reply can sit under an old
         comment: every page of a media's comments is read (at most `inbox_pages`) and the
-        cursor keeps what was seen. Mentions are not read: Meta names them only to
-        webhooks.
+        cursor keeps what was seen. When a media's comments are still new after
+        `inbox_pages` pages, or a comment has more than `inbox_pages` pages of replies,
+        the read gives what it found with ``more`` and a cursor that goes on with those
+        edges from Meta's ``after`` cursor before the mark moves. Mentions are not read:
+        Meta names them only to webhooks.
 
         Raises:
-            ConfigurationError: ``cursor`` is not one an inbox read returned.
+            ConfigurationError: ``cursor`` is not one this account's inbox returned.
             PlatformError: Meta refused (typed by `error_for`).
             MalformedResponse: an answer brandkit cannot read.
         """
-        state = InboxCursor.decode(cursor, self.name)
+        state = InboxCursor.decode(cursor, self.name, self.user_id)
         yield from self.ensure_fresh_token()
+        if state.resume:
+            return (yield from self._inbox_round(state, limit))
         n = self.comments_page
         nested = f"{COMMENT_FIELDS},replies.limit({n}){{{COMMENT_FIELDS}}}"
-        media = yield from self.get(
+        media, clock = yield from self.get_dated(
             f"/{self.user_id}/media",
             {"fields": f"id,permalink,comments.limit({n}){{{nested}}}", "limit": self.inbox_posts},
             EdgePage[_MediaComments],
         )
         found: list[Message] = []
+        resume: list[tuple[str, str]] = []
         for item in media.data:
             if item.comments is None:
                 continue  # Meta leaves the edge out of a media without comments
-            found.extend((yield from self._conversation(item.id, item.comments)))
-        return new_messages(found, state, limit)
+            yield from self._inbox_comments(item.id, item.comments, None, state, found, resume)
+        return new_messages(found, state, limit, resume=resume, clock=clock)
+
+    def _inbox_round(self, state: InboxCursor, limit: int) -> Flow[InboxPage]:
+        """Go on reading the edges of a round (``state.resume``: a media's comments, or
+        ``{media}/{comment}``, a comment's replies) from Meta's ``after`` cursors, until
+        about ``limit`` messages or `inbox_pages` requests."""
+        todo = list(state.resume)
+        found: list[Message] = []
+        requests = 0
+        while todo and len(found) < limit and requests < self.inbox_pages:
+            edge, after = todo.pop(0)
+            media_id, _, comment_id = edge.partition("/")
+            more: list[tuple[str, str]] = []
+            if comment_id:
+                requests += yield from self._inbox_replies(
+                    media_id, comment_id, None, after, found, more
+                )
+            else:
+                requests += yield from self._inbox_comments(
+                    media_id, None, after, state, found, more
+                )
+            todo[:0] = more
+        return resumed_messages(found, state, todo)
+
+    def _inbox_comments(
+        self,
+        media_id: str,
+        first: EdgePage[_Comment] | None,
+        after: str | None,
+        state: InboxCursor,
+        found: list[Message],
+        resume: list[tuple[str, str]],
+    ) -> Flow[int]:
+        """Read a media's comments (from ``first``, or from ``after``) and their replies
+        into ``found``, at most `inbox_pages` pages of each; an edge left with more to
+        read goes to ``resume`` (the comments only while the oldest read is still new:
+        older ones were read before). Returns the requests made."""
+        n = self.comments_page
+        params: dict[str, Any] = {
+            "fields": f"{COMMENT_FIELDS},replies.limit({n}){{{COMMENT_FIELDS}}}",
+            "limit": n,
+        }
+        if after is not None:
+            params["after"] = after
+        comments, more, requests = yield from self.read_edge(
+            f"/{media_id}/comments",
+            params,
+            _Comment,
+            first,
+            max_pages=self.inbox_pages,
+            gone_ends=first is None,
+        )
+        if more is not None and comments:
+            oldest = min(comments, key=lambda c: (c.timestamp, c.id))
+            if state.is_new(oldest.timestamp, oldest.id):
+                resume.append((media_id, more))
+        for comment in comments:
+            if not self._ours(comment):
+                found.append(self._message(comment, media_id, None))
+            if comment.replies is not None:
+                requests += yield from self._inbox_replies(
+                    media_id, comment.id, comment.replies, None, found, resume
+                )
+        return requests
+
+    def _inbox_replies(
+        self,
+        media_id: str,
+        comment_id: str,
+        first: EdgePage[_Reply] | None,
+        after: str | None,
+        found: list[Message],
+        resume: list[tuple[str, str]],
+    ) -> Flow[int]:
+        """Read a comment's replies (from ``first``, or from ``after``) into ``found``, at
+        most `inbox_pages` pages; with more to read, ``{media}/{comment}`` goes to
+        ``resume``. Returns the requests made."""
+        params: dict[str, Any] = {"fields": COMMENT_FIELDS, "limit": self.comments_page}
+        if after is not None:
+            params["after"] = after
+        replies, more, requests = yield from self.read_edge(
+            f"/{comment_id}/replies",
+            params,
+            _Reply,
+            first,
+            max_pages=self.inbox_pages,
+            gone_ends=first is None,
+        )
+        if more is not None:
+            resume.append((f"{media_id}/{comment_id}", more))
+        found.extend(self._message(r, media_id, comment_id) for r in replies if not self._ours(r))
+        return requests
 
     def replies(self, refs: Sequence[PartRef]) -> Flow[list[Message]]:
         """The comments and replies on the media, oldest first, the account's own left

@@ -13,6 +13,7 @@
   as usage percentages; past 100 % calls are refused with the platform's throttling code
   and ``estimated_time_to_regain_access`` (whole minutes, as Meta sends it). Refused calls
   count too: Meta says continued calls extend the block.
+- Every answer carries a ``Date`` header by the emulator clock.
 - Batch requests (``POST /{version}/`` with ``batch``, at most 50 sub-requests, each counted
   as a call) and field expansion (``fields=comments.summary(true).limit(0),insights.metric(a,b)``).
 - `GraphEmulator.fail_after_store`: the request is carried out, then answered with
@@ -52,6 +53,7 @@ import secrets
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any, ClassVar, Generic, TypeAlias, TypeVar
 from urllib.parse import parse_qsl, quote
 
@@ -899,6 +901,11 @@ class GraphEmulator(Emulator):
             response = self._error_response(err)
         for key, value in self._usage_headers(token, now).items():
             response.headers.setdefault(key, value)
+        # Meta's answers carry a Date; it follows the emulator clock (the socket server
+        # then sends no other).
+        response.headers.setdefault(
+            "date", format_datetime(datetime.fromtimestamp(now, UTC), usegmt=True)
+        )
         return response
 
     # -- listing ---------------------------------------------------------------------------

@@ -1,0 +1,162 @@
+"""Facebook inbox reads that stop at their page bound (or their ``limit``) with a post
+still new: the next reads go on with that post from Meta's ``after`` cursor, so no comment
+is lost and each is given once; and inbox cursors belong to their Page."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from brandkit import Account, Client, Inbox, Post
+from brandkit.errors import ConfigurationError
+from brandkit.platforms.facebook import FacebookAdapter
+from brandkit.testing.facebook import FacebookEmulator
+from tests.facebook.conftest import FAST
+
+
+@pytest.fixture
+def emu() -> Iterator[FacebookEmulator]:
+    """A Facebook emulator served on 127.0.0.1."""
+    emu = FacebookEmulator()
+    with emu.serve():
+        yield emu
+
+
+@pytest.fixture
+def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages of 5 comments, at most 2 a post: the bound is 10 comments, not 5,000."""
+    monkeypatch.setattr(FacebookAdapter, "comments_page", 5)
+    monkeypatch.setattr(FacebookAdapter, "inbox_pages", 2)
+
+
+def follow(
+    client: Client, account: Account, cursor: str | None, *, limit: int = 5000
+) -> tuple[list[list[str]], str | None]:
+    """Read from ``cursor`` while the reads say ``more``: each read's texts, and the last
+    cursor."""
+    reads: list[list[str]] = []
+    while True:
+        page = client.inbox(account, since=cursor, limit=limit)
+        reads.append([m.text for m in page.messages])
+        cursor = page.cursor
+        if not page.more:
+            return reads, cursor
+        assert len(reads) < 50, "the reads never stop saying more"
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_comments_past_the_page_bound_come_in_the_next_read(emu: FacebookEmulator) -> None:
+    """23 new comments on one post, a bound of 10: the first read gives the newest 10
+    with ``more``, the reads that follow go on with the older ones (none lost, each
+    once), and then the cursor has them all."""
+    account = emu.account()
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Post(text="Giveaway!"), account)
+        emu.audience("early").comment(d.ids[0], "before the cursor")
+        cursor = client.inbox(account).cursor
+        written = []
+        for i in range(23):
+            emu.clock.advance(1)
+            written.append(f"new {i}")
+            emu.audience(f"fan{i % 3}").comment(d.ids[0], written[-1])
+        reads, cursor = follow(client, account, cursor)
+        assert len(reads) > 1 and reads[0] == written[-10:]
+        got = [text for read in reads for text in read]
+        assert sorted(got) == sorted(written) and len(got) == len(set(got))
+        again = client.inbox(account, since=cursor)
+        assert again.messages == () and not again.more
+        emu.clock.advance(1)
+        emu.audience("late").comment(d.ids[0], "after the round")
+        assert [m.text for m in client.inbox(account, since=cursor).messages] == ["after the round"]
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_comments_written_during_a_round_come_once_in_the_next(emu: FacebookEmulator) -> None:
+    """While a round goes on with a busy post, new comments on it and on a post already
+    read in full wait for the next round: every comment is given exactly once."""
+    account = emu.account()
+    with Client(retry=FAST) as client:
+        (busy,) = client.publish(Post(text="Busy"), account)
+        (quiet,) = client.publish(Post(text="Quiet"), account)
+        cursor = client.inbox(account).cursor
+        written = []
+        for i in range(23):
+            emu.clock.advance(1)
+            written.append(f"busy {i}")
+            emu.audience("fan").comment(busy.ids[0], written[-1])
+        for i in range(2):
+            written.append(f"quiet {i}")
+            emu.audience("fan").comment(quiet.ids[0], written[-1])
+        first = client.inbox(account, since=cursor)
+        assert first.more
+        emu.clock.advance(1)
+        for post, text in ((busy, "busy late"), (quiet, "quiet late")):
+            written.append(text)
+            emu.audience("fan").comment(post.ids[0], text)
+        reads, cursor = follow(client, account, first.cursor)
+        next_round, _ = follow(client, account, cursor)
+        got = Counter(
+            [m.text for m in first.messages] + [t for read in reads + next_round for t in read]
+        )
+        assert got == Counter(written)
+        assert sorted(t for read in next_round for t in read) == ["busy late", "quiet late"]
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_limit_stops_a_long_post_and_the_round_gives_the_rest(emu: FacebookEmulator) -> None:
+    """With a small ``limit`` the read stops reading a long post once it has about that
+    many (a page at most past it) and goes on from Meta's cursor: each comment once, the
+    ones past the page bound too."""
+    account = emu.account()
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Post(text="Count off"), account)
+        cursor = client.inbox(account).cursor
+        written = []
+        for i in range(23):
+            emu.clock.advance(1)
+            written.append(f"n{i}")
+            emu.audience("fan").comment(d.ids[0], written[-1])
+        reads, _ = follow(client, account, cursor, limit=4)
+        assert len(reads) > 1 and all(len(r) <= 4 + FacebookAdapter.comments_page for r in reads)
+        got = [t for read in reads for t in read]
+        assert sorted(got) == sorted(written) and len(got) == len(set(got))
+
+
+def test_another_pages_cursor_is_refused(emu: FacebookEmulator) -> None:
+    """Page 1's cursor given for page 2 is a ConfigurationError that says what to pass
+    (it would skip page 2's older comments); page 2 reads with its own or None."""
+    first, second = emu.account(name="p1"), emu.account(name="p2")
+    with Client(retry=FAST) as client:
+        (d2,) = client.publish(Post(text="page 2 post"), second)
+        emu.audience("fan").comment(d2.ids[0], "hello page 2")
+        emu.clock.advance(60)
+        (d1,) = client.publish(Post(text="page 1 post"), first)
+        emu.audience("fan").comment(d1.ids[0], "hello page 1")
+        cursor = client.inbox(first).cursor
+        with pytest.raises(ConfigurationError, match=r"since=None, or the cursor saved"):
+            client.inbox(second, since=cursor)
+        assert [m.text for m in client.inbox(second).messages] == ["hello page 2"]
+        assert client.inbox(first, since=cursor).messages == ()
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_one_sync_stores_every_comment_past_the_bound_once(
+    emu: FacebookEmulator, tmp_path: Path
+) -> None:
+    """The inbox store reads again at once while a read says ``more``: one sync stores
+    all 23 new comments, each read once, and the next sync reads nothing."""
+    account = emu.account()
+    with Client(retry=FAST) as client, Inbox(tmp_path / "inbox.db") as inbox:
+        (d,) = client.publish(Post(text="Giveaway!"), account)
+        emu.audience("early").comment(d.ids[0], "before")
+        inbox.sync(client, [account])
+        for i in range(23):
+            emu.clock.advance(1)
+            emu.audience("fan").comment(d.ids[0], f"new {i}")
+        report = inbox.sync(client, [account])
+        assert (report.added, report.accounts[0].read, report.errors) == (23, 23, {})
+        assert inbox.sync(client, [account]).accounts[0].read == 0
+        assert len(inbox.messages()) == 24

@@ -1764,7 +1764,9 @@ class Client:
         oldest first, in the fewest requests the platform allows, paced by the governor.
 
         Pass the page's ``cursor`` as ``since`` next time; ``None`` reads what the platform
-        still shows. After ``limit`` messages the read stops with ``more`` set.
+        still shows. After about ``limit`` messages the read stops with ``more`` set: at
+        most ``limit`` on most platforms; Threads finishes the page it is on, LinkedIn the
+        post (each platform's page says how it reads).
 
         Raises:
             Unsupported: the platform has no inbox.

@@ -397,7 +397,9 @@ class Inbox(SQLiteStore):
         same time, the next one starting as soon as one is done.
 
         The bound keeps an agency's hundreds of accounts from opening as many connections
-        at once, and what the reads hold in memory to ``concurrency`` × ``limit`` messages.
+        at once, and what the reads hold in memory to about ``concurrency`` × ``limit``
+        messages (a read stops at ``limit``, or at the end of the page or post it is on:
+        see `brandkit.Client.inbox`).
 
         Raises:
             ConfigurationError: ``concurrency`` or ``limit`` is less than 1.

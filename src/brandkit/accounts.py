@@ -17,6 +17,7 @@ import hashlib
 import inspect
 import logging
 import os
+import re
 import tempfile
 import tomllib
 import typing
@@ -323,9 +324,52 @@ def media_host_from_config(
         token = env.get(cfg.token_env)
         if not token:
             raise ConfigurationError(
-                f"media_host: environment variable {cfg.token_env!r} (for token) is not set"
+                f"media_host: {_unset_env('token_env', cfg.token_env, 'token')}"
             )
     return PutMediaHost(cfg.put, cfg.base_url, token=token)
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+"""What an environment variable's name looks like (bounded: a longer value is no name)."""
+
+
+def _looks_like_env_name(value: str) -> bool:
+    """Whether ``value`` may be quoted as the name of an environment variable: it has the
+    shape of one and does not look like a token (long, mixing lower case, upper case and
+    digits, as generated secrets do)."""
+    if not _ENV_NAME.fullmatch(value):
+        return False
+    mixed = (
+        any(c.islower() for c in value)
+        and any(c.isupper() for c in value)
+        and any(c.isdigit() for c in value)
+    )
+    return not (mixed and len(value) >= 24)
+
+
+def _unset_env(key: str, value: str, secret: str) -> str:
+    """Why the environment variable named by ``key = value`` gives no ``secret``; the
+    value is quoted only when it looks like a variable's name (a secret pasted in its
+    place must not end up in a message or a log)."""
+    if _looks_like_env_name(value):
+        return f"{key}: environment variable {value!r} (for {secret}) is not set"
+    return (
+        f"{key}: the value (not shown) does not look like the name of an environment "
+        f"variable: did you paste the {secret} itself? Write the variable's name, e.g. "
+        f'{key} = "ACME_TOKEN", and set that variable to the {secret}'
+    )
+
+
+def _toml_type(value: Any) -> str:
+    """The TOML name of ``value``'s type, for a message that must not quote it."""
+    names = {
+        bool: "a boolean",
+        str: "a string",
+        int: "an integer",
+        float: "a float",
+        list: "an array",
+    }
+    return names.get(type(value), "a date or time" if hasattr(value, "isoformat") else "a value")
 
 
 _EXPECTED = {
@@ -1007,7 +1051,11 @@ class Account:
     def _from_table(cls, label: str, name: str, raw: Any, env: Mapping[str, str]) -> Account:
         where = f"{label} [accounts.{name}]"
         if not isinstance(raw, dict):
-            raise ConfigurationError(f"{where} must be a table, got {raw!r}")
+            # Never the value itself: it may be a secret written where a table goes.
+            raise ConfigurationError(
+                f"{where} must be a table (its keys under [accounts.{name}]), got "
+                f"{_toml_type(raw)} (not shown)"
+            )
         platform = raw.get("platform")
         if platform not in ACCOUNT_PLATFORMS:
             from brandkit.content._model import _PLATFORM_ALIASES, did_you_mean
@@ -1038,9 +1086,7 @@ class Account:
             value = getattr(cfg, key)
             if key.endswith("_env") and key[:-4] in secret_keys:
                 if not env.get(value):
-                    raise ConfigurationError(
-                        f"{where} {key}: environment variable {value!r} (for {key[:-4]}) is not set"
-                    )
+                    raise ConfigurationError(f"{where} {_unset_env(key, value, key[:-4])}")
                 kwargs[key[:-4]] = env[value]
             elif key == "media_host" and value is not None:
                 try:

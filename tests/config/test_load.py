@@ -73,7 +73,8 @@ INSTA = '[accounts.insta]\nplatform = "instagram"\nig_user_id = "1784"\ntoken_en
         ('[accounts.t]\nplatform = "twitter"\n', "platform: must be one of x, mastodon"),
         ('[accounts.t]\nplatform = "twitter"\n', "(did you mean 'x'?), got 'twitter'"),
         ("[accounts.t]\nplatform = 3\n", "[accounts.t] platform: must be one of"),
-        ("[accounts]\nt = 3\n", "[accounts.t] must be a table, got 3"),
+        ("[accounts]\nt = 3\n", "[accounts.t] must be a table (its keys under [accounts.t])"),
+        ("[accounts]\nt = 3\n", "got an integer (not shown)"),
         ('[acounts.t]\nplatform = "x"\n', "unknown table [acounts] (did you mean 'accounts'?)"),
         (
             '[accounts.l]\nplatform = "linkedin"\nauthor = "urn:li:person:a"\n'

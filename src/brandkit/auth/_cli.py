@@ -15,6 +15,7 @@ import contextlib
 import http.server
 import json
 import os
+import secrets
 import threading
 import time
 import webbrowser
@@ -22,6 +23,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import parse_qsl, urlsplit
 
 from brandkit.auth._core import CallbackError
 from brandkit.errors import BrandkitError, ConfigurationError
@@ -34,6 +36,11 @@ DEFAULT_STORE = "credentials.db"
 CALLBACK_PATH = "/callback"
 MAX_WAIT = 3600.0
 """The longest ``--timeout`` accepted (seconds)."""
+MAX_STRAY = 100
+"""How many callbacks that are not the authorization's (another ``state``) the redirect
+server turns away before the command gives up."""
+REQUEST_WAIT = 10.0
+"""How long the redirect server waits for one request's line and headers (seconds)."""
 
 SCOPES: dict[str, str] = {
     "x": "tweet.read tweet.write users.read offline.access media.write",
@@ -258,7 +265,10 @@ def accounts_refresh(args: argparse.Namespace, out: TextIO) -> int:
 
 
 class _Catcher(http.server.ThreadingHTTPServer):
-    """A one-shot redirect server on 127.0.0.1: keeps the first callback's URL."""
+    """The redirect server on 127.0.0.1: keeps the first callback that carries the
+    authorization's ``state`` (see `expect`) and turns the others away, so that a stray
+    request to the loopback port (another process, a web page) cannot take the place of
+    the user's redirect."""
 
     daemon_threads = True
     allow_reuse_address = True
@@ -267,27 +277,65 @@ class _Catcher(http.server.ThreadingHTTPServer):
         super().__init__(("127.0.0.1", port), _Handler)
         self.callback: str | None = None
         self.arrived = threading.Event()
+        self.strays = 0
+        self._expected: tuple[tuple[str, ...], bytes] | None = None
+        self._guard = threading.Lock()
 
     @property
     def redirect_uri(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}{CALLBACK_PATH}"
 
+    def expect(self, value: str, names: tuple[str, ...] = ("state",)) -> None:
+        """Accept only a callback whose query parameter among ``names`` is ``value`` (the
+        ``state`` sent; for OAuth 1.0a the request token, as ``oauth_token`` or, when the
+        user refused, ``denied``)."""
+        with self._guard:
+            self._expected = (names, value.encode())
+
+    def offer(self, path: str) -> bool:
+        """Whether the callback ``path`` is the expected one; the first such is kept.
+        Another one is counted, and past `MAX_STRAY` of them the wait ends."""
+        # Read as the flow's finish reads it (the last of a repeated parameter).
+        params = dict(parse_qsl(urlsplit(path).query, keep_blank_values=True))
+        with self._guard:
+            matched = self._expected is not None and any(
+                # Constant time, as the flow compares it.
+                secrets.compare_digest(params.get(name, "").encode(), self._expected[1])
+                for name in self._expected[0]
+            )
+            if matched:
+                if self.callback is None:
+                    self.callback = self.redirect_uri + path[len(CALLBACK_PATH) :]
+                    self.arrived.set()
+                return True
+            self.strays += 1
+            if self.strays >= MAX_STRAY:
+                self.arrived.set()  # the wait ends with callback still None
+            return False
+
+
+_RECEIVED = (
+    b"<!doctype html><title>brandkit</title><p>brandkit received the authorization. "
+    b"You can close this window and go back to the terminal.</p>"
+)
+_NOT_EXPECTED = (
+    b"<!doctype html><title>brandkit</title><p>This is not the callback brandkit is "
+    b"waiting for: it does not carry the state of the authorization in progress. If you "
+    b"are connecting an account, open the URL that brandkit connect printed last.</p>"
+)
+
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     server: _Catcher
+    timeout = REQUEST_WAIT  # a client that sends nothing does not hold its thread for ever
 
     def do_GET(self) -> None:
         if self.path.split("?")[0] != CALLBACK_PATH:
             self.send_error(404)
             return
-        if not self.server.arrived.is_set():
-            self.server.callback = self.server.redirect_uri + self.path[len(CALLBACK_PATH) :]
-            self.server.arrived.set()
-        body = (
-            b"<!doctype html><title>brandkit</title><p>brandkit received the authorization. "
-            b"You can close this window and go back to the terminal.</p>"
-        )
-        self.send_response(200)
+        accepted = self.server.offer(self.path)
+        body = _RECEIVED if accepted else _NOT_EXPECTED
+        self.send_response(200 if accepted else 400)
         self.send_header("content-type", "text/html; charset=utf-8")
         self.send_header("content-length", str(len(body)))
         self.end_headers()
@@ -318,8 +366,23 @@ def _catcher(port: int) -> Iterator[_Catcher]:
         thread.join(timeout=5)
 
 
-def _wait(server: _Catcher, url: str, args: argparse.Namespace, out: TextIO) -> str:
-    """Print ``url``, open the browser unless told not to, and wait for the callback."""
+def _wait(
+    server: _Catcher,
+    url: str,
+    args: argparse.Namespace,
+    out: TextIO,
+    *,
+    state: str,
+    names: tuple[str, ...] = ("state",),
+) -> str:
+    """Print ``url``, open the browser unless told not to, and wait for the callback that
+    carries ``state`` (in one of the query parameters ``names``); other callbacks are
+    answered 400 and the wait goes on, up to ``--timeout``.
+
+    Raises:
+        CallbackError: no such callback within ``--timeout``, or `MAX_STRAY` others came.
+    """
+    server.expect(state, names)
     print(f"Open this URL in a browser to authorize brandkit:\n{url}", file=out)
     print(
         f"Waiting up to {args.timeout:g} s for the redirect to {server.redirect_uri} ...", file=out
@@ -328,13 +391,34 @@ def _wait(server: _Catcher, url: str, args: argparse.Namespace, out: TextIO) -> 
     if not args.no_browser:
         with contextlib.suppress(Exception):  # no browser here: the printed URL will do
             webbrowser.open(url)
-    if not server.arrived.wait(timeout=args.timeout):
+    arrived = server.arrived.wait(timeout=args.timeout)
+    if server.callback is not None:
+        return server.callback
+    strays = (
+        f"; {server.strays} request(s) to {server.redirect_uri} did not carry this "
+        "authorization's state and were turned away"
+        if server.strays
+        else ""
+    )
+    if arrived:
         raise CallbackError(
-            f"no redirect came back within {args.timeout:g} s: run the command again and "
-            "open the URL it prints (--timeout gives more time)"
+            f"{server.strays} requests to {server.redirect_uri} did not carry this "
+            "authorization's state: something else on this machine is calling the redirect "
+            "server; run the command again (another --port may help)"
         )
-    assert server.callback is not None
-    return server.callback
+    raise CallbackError(
+        f"no redirect came back within {args.timeout:g} s{strays}: run the command again "
+        "and open the URL it prints (--timeout gives more time)"
+    )
+
+
+_OAUTH1_NAMES = ("oauth_token", "denied")
+"""Where an OAuth 1.0a callback carries the request token (``denied`` when refused)."""
+
+
+def _back(server: _Catcher, start: Any, args: argparse.Namespace, out: TextIO) -> str:
+    """`_wait` for an OAuth 2 ``start`` (its ``url`` and its ``state``)."""
+    return _wait(server, start.url, args, out, state=start.state.get_secret_value())
 
 
 # -- connect -----------------------------------------------------------------------------------
@@ -369,12 +453,11 @@ def _connect_x(args: argparse.Namespace, server: _Catcher, out: TextIO) -> tuple
     if args.oauth1:
         assert secret is not None
         start1 = auth.x.start_oauth1(client_id, secret, server.redirect_uri, base_url=args.base_url)
-        creds1 = auth.x.finish_oauth1(
-            start1, _wait(server, start1.url, args, out), consumer_secret=secret
-        )
+        back = _wait(server, start1.url, args, out, state=start1.request_token, names=_OAUTH1_NAMES)
+        creds1 = auth.x.finish_oauth1(start1, back, consumer_secret=secret)
         return auth.record_of(creds1, client_secret=secret), f"@{creds1.screen_name}"
     start = auth.x.start(client_id, server.redirect_uri, args.scope or SCOPES["x"], args.base_url)
-    creds = auth.x.finish(start, _wait(server, start.url, args, out), client_secret=secret)
+    creds = auth.x.finish(start, _back(server, start, args, out), client_secret=secret)
     return auth.record_of(creds, client_secret=secret), f"scopes {' '.join(creds.scopes)}"
 
 
@@ -390,7 +473,7 @@ def _connect_mastodon(args: argparse.Namespace, server: _Catcher, out: TextIO) -
     app = auth.mastodon.register_app(args.target, server.redirect_uri, scopes, args.app_name)
     start = auth.mastodon.start(app)
     creds = auth.mastodon.finish(
-        start, _wait(server, start.url, args, out), client_secret=app.client_secret
+        start, _back(server, start, args, out), client_secret=app.client_secret
     )
     return auth.record_of(creds), creds.instance_url
 
@@ -430,7 +513,7 @@ def _connect_bluesky(args: argparse.Namespace, server: _Catcher, out: TextIO) ->
     if args.base_url:
         options["resolver"] = args.base_url
     start = bluesky.start(handle, client_meta, redirect_uri=server.redirect_uri, **options)
-    creds = bluesky.finish(start, _wait(server, start.url, args, out))
+    creds = bluesky.finish(start, _back(server, start, args, out))
     return record_of(creds), f"@{handle}"
 
 
@@ -456,9 +539,7 @@ def _connect_meta(
     media_host = args.media_host_config
     if platform == "facebook":
         start = auth.facebook.start(client_id, server.redirect_uri, scopes, base_url=args.base_url)
-        user = auth.facebook.finish(
-            start, _wait(server, start.url, args, out), client_secret=secret
-        )
+        user = auth.facebook.finish(start, _back(server, start, args, out), client_secret=secret)
         pages = auth.facebook.pages(user)
         chosen = [p for p in pages if args.page in (None, p.page_id, p.page_name)]
         if len(chosen) != 1:
@@ -470,7 +551,7 @@ def _connect_meta(
         return auth.record_of(page), f"Page {page.page_name} ({page.page_id})"
     login = auth.threads if platform == "threads" else auth.instagram
     start = login.start(client_id, server.redirect_uri, scopes, base_url=args.base_url)
-    creds = login.finish(start, _wait(server, start.url, args, out), client_secret=secret)
+    creds = login.finish(start, _back(server, start, args, out), client_secret=secret)
     return auth.record_of(creds, media_host=media_host), f"user {creds.user_id}"
 
 
@@ -505,7 +586,7 @@ def _connect_linkedin(args: argparse.Namespace, server: _Catcher, out: TextIO) -
     client_id = _client_id(args, "linkedin")
     scopes = args.scope or SCOPES["linkedin"]
     start = auth.linkedin.start(client_id, server.redirect_uri, scopes, base_url=args.base_url)
-    creds = auth.linkedin.finish(start, _wait(server, start.url, args, out), client_secret=secret)
+    creds = auth.linkedin.finish(start, _back(server, start, args, out), client_secret=secret)
     author = args.author
     if not author:
         pages = auth.linkedin.organizations(creds)

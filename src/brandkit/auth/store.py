@@ -188,8 +188,12 @@ class EnvironmentStore:
     of the platform's ``Account`` factory, plus ``platform``).
 
     Its `lock` holds across processes too (lock files in a ``.locks`` directory beside the
-    accounts file), though nothing refreshed can be stored here.
+    accounts file), though nothing refreshed can be stored here: `refresh_locked` refuses
+    it (``read_only``) before spending a refresh token.
     """
+
+    read_only: ClassVar[bool] = True
+    """Nothing can be stored here; `refresh_locked` checks this before it refreshes."""
 
     def __init__(self, path: str | Path, *, environ: Mapping[str, str] | None = None) -> None:
         self.path = Path(path)
@@ -540,6 +544,10 @@ def refresh_locked(
     ``clock()``). Pass ``force=True`` for a refresh after a 401 that the clock did not
     foresee.
 
+    A store whose ``read_only`` attribute is true (`EnvironmentStore`) is refused before
+    ``refresh`` is called: a refresh spends a rotating refresh token at the platform, and
+    the new one would have nowhere to go.
+
     Args:
         store: a writable store (e.g. `EncryptedStore`).
         key: the account's key.
@@ -549,7 +557,8 @@ def refresh_locked(
 
     Raises:
         ConfigurationError: nothing is stored under ``key``.
-        ReadOnlyStore: the store cannot keep the result.
+        ReadOnlyStore: the store cannot keep the result (found before ``refresh`` is
+            called, for a store that says it is ``read_only``).
         CredentialStoreLocked: another refresh held the lock past ``timeout``.
         BrandkitError: what ``refresh`` raises (e.g. `GrantRefused`); the stored record is
             unchanged.
@@ -562,6 +571,15 @@ def refresh_locked(
             return stored
         if not force and not _expired(stored, clock(), margin):
             return stored
+        if getattr(store, "read_only", False) is True:
+            # Before the refresh: the platform would rotate the refresh token, and the new
+            # one could not be kept (the one the store holds would then be dead).
+            raise ReadOnlyStore(
+                f"{store!r} is read-only: {key!r} was not refreshed (its refresh token is "
+                "unspent); keep the account in a writable store such as EncryptedStore "
+                "(brandkit connect), or refresh it outside brandkit and set its environment "
+                "variables again"
+            )
         new = dict(refresh(stored))
         store.put(key, new)
         return new

@@ -14,7 +14,8 @@ import importlib
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import httpx
@@ -30,6 +31,9 @@ from brandkit.auth.store import (
 )
 from brandkit.errors import BrandkitError, ConfigurationError
 from brandkit.platforms._oauth import RefreshHook, RefreshingAdapter, set_refresh_hook
+
+if TYPE_CHECKING:
+    from brandkit.platforms.bluesky import BlueskyAdapter, OAuthRefreshHook
 
 __all__ = [
     "MARGINS",
@@ -337,8 +341,8 @@ def _saver(
     store: CredentialStore, key: str, link: _StoreLink | None = None
 ) -> Callable[[Account, Mapping[str, str]], None]:
     """The ``on_credentials_changed`` of a stored account: a refresh made outside the
-    store's refresh hook (Bluesky's sessions, say) is written back under the store's
-    lock."""
+    store's refresh hook (a Bluesky app-password session, say) is written back under the
+    store's lock."""
     names = {
         "user_token": "access_token",
         "token": "access_token",
@@ -360,9 +364,8 @@ def _saver(
                 if field is not None and value:
                     record[field] = value
             expires = account.settings.get("token_expires_at")
-            bluesky_expiry = changed.get("oauth_expires_at")
-            if bluesky_expiry:
-                record["expires_at"] = float(bluesky_expiry)
+            if _bluesky_oauth(record):
+                record.update(_bluesky_session(account))
             elif isinstance(expires, int | float):
                 record["expires_at"] = float(expires)
                 record["issued_at"] = time.time()
@@ -377,6 +380,33 @@ _POLL_FIRST = 0.005
 _POLL_MAX = 0.1
 
 
+def _take_lock(store: CredentialStore, key: str, wait: float) -> Flow[AbstractContextManager[None]]:
+    """Enter the store's lock of ``key`` (the caller lets it go), polling for at most
+    ``wait`` seconds.
+
+    Raises:
+        CredentialStoreLocked: another holder kept it longer.
+    """
+    deadline = time.monotonic() + wait
+    delay = _POLL_FIRST
+    while True:
+        held = store.lock(key, timeout=0)
+        try:
+            held.__enter__()
+            return held
+        except CredentialStoreLocked:
+            if time.monotonic() >= deadline:
+                raise CredentialStoreLocked(
+                    f"the credentials {key!r} of {store!r} stayed locked by another "
+                    f"refresh for more than {wait:g} s: try again, or look for a process "
+                    "stuck in a refresh"
+                ) from None
+        # Wait through the driver, never blocking: the holder may be another flow of
+        # this very process (AsyncClient), which must be able to finish.
+        yield Wait(delay)
+        delay = min(delay * 2, _POLL_MAX)
+
+
 def _store_refresher(
     store: CredentialStore, key: str, link: _StoreLink, *, wait: float = LOCK_WAIT
 ) -> RefreshHook:
@@ -386,24 +416,7 @@ def _store_refresher(
 
     def hook(adapter: RefreshingAdapter, token_used: str | None) -> Flow[None]:
         account = adapter.account
-        deadline = time.monotonic() + wait
-        delay = _POLL_FIRST
-        while True:
-            held = store.lock(key, timeout=0)
-            try:
-                held.__enter__()
-                break
-            except CredentialStoreLocked:
-                if time.monotonic() >= deadline:
-                    raise CredentialStoreLocked(
-                        f"the credentials {key!r} of {store!r} stayed locked by another "
-                        f"refresh for more than {wait:g} s: try again, or look for a process "
-                        "stuck in a refresh"
-                    ) from None
-            # Wait through the driver, never blocking: the holder may be another flow of
-            # this very process (AsyncClient), which must be able to finish.
-            yield Wait(delay)
-            delay = min(delay * 2, _POLL_MAX)
+        held = yield from _take_lock(store, key, wait)
         link.holding = True
         try:
             record = store.get(key)
@@ -441,6 +454,95 @@ def _store_refresher(
     return hook
 
 
+def _bluesky_oauth(record: Mapping[str, Any]) -> bool:
+    """Whether ``record`` is a Bluesky OAuth session (not an app password)."""
+    return record.get("platform") == "bluesky" and not record.get("app_password")
+
+
+def _bluesky_session(account: Account) -> Record:
+    """The record fields of the OAuth session ``account`` holds now: tokens, DPoP key (the
+    tokens are bound to it), expiry, scopes and the authorization server's nonce."""
+    oauth = account.settings.get("oauth")
+    oauth = oauth if isinstance(oauth, Mapping) else {}
+    out: Record = {}
+    for field, secret in (
+        ("access_token", "oauth_access_token"),
+        ("refresh_token", "oauth_refresh_token"),
+        ("dpop_key", "dpop_key"),
+    ):
+        value = account.secret(secret)
+        if value:
+            out[field] = value
+    expires = oauth.get("expires_at")
+    out["expires_at"] = float(expires) if isinstance(expires, int | float) else None
+    out["dpop_nonce"] = oauth.get("dpop_nonce")
+    if oauth.get("scopes"):
+        out["scopes"] = list(oauth["scopes"])
+    return out
+
+
+def _adopt_bluesky(account: Account, record: Mapping[str, Any]) -> None:
+    """Give ``account`` the OAuth session stored in ``record`` (another holder refreshed
+    it): tokens, the DPoP key they are bound to, expiry, scopes and nonce, where the
+    adapter reads them.
+
+    Raises:
+        ConfigurationError: the record is not a Bluesky OAuth session, or holds another
+            account's (connected again under the same key: load it again).
+    """
+    creds = _bluesky().BlueskyCredentials.from_dict(record)
+    did = account.settings.get("did")
+    if did and creds.did != did:
+        raise ConfigurationError(
+            f"the stored Bluesky session of {account.name!r} is now another account's "
+            f"({creds.did}, not {did}): load the account again"
+        )
+    account.settings["oauth"] = {
+        **dict(account.settings.get("oauth") or {}),
+        "expires_at": creds.expires_at,
+        "dpop_nonce": creds.dpop_nonce,
+        "scopes": list(creds.scopes),
+    }
+    account.update_secrets(
+        oauth_access_token=creds.access_token.get_secret_value(),
+        oauth_refresh_token=(
+            creds.refresh_token.get_secret_value() if creds.refresh_token else None
+        ),
+        dpop_key=creds.dpop_key.get_secret_value(),
+    )
+
+
+def _bluesky_store_refresher(
+    store: CredentialStore, key: str, link: _StoreLink, *, wait: float = LOCK_WAIT
+) -> OAuthRefreshHook:
+    """The OAuth refresh hook of a Bluesky account loaded from ``store``: under the store's
+    lock, read the record again; when another holder already refreshed (the stored access
+    token is not the one found stale), take its session and spend nothing; otherwise
+    refresh and store the new session (tokens, key, expiry, nonce) before the lock is let
+    go. Its refresh tokens are single use, and a spent one sent again ends the session."""
+
+    def hook(adapter: BlueskyAdapter, token_used: str | None) -> Flow[None]:
+        account = adapter.account
+        held = yield from _take_lock(store, key, wait)
+        link.holding = True
+        try:
+            record = store.get(key)
+            stored = record.get("access_token") if record is not None else None
+            if record is not None and isinstance(stored, str) and stored != token_used:
+                _adopt_bluesky(account, record)
+                return
+            yield from adapter.refresh_oauth_now()
+            new = account.secret("oauth_access_token")
+            if record is not None and _bluesky_oauth(record) and new and new != stored:
+                # Written before the lock is let go: the next holder reads this session.
+                store.put(key, {**record, **_bluesky_session(account)})
+        finally:
+            link.holding = False
+            held.__exit__(None, None, None)
+
+    return hook
+
+
 def load_account(
     store: CredentialStore,
     key: str,
@@ -454,10 +556,10 @@ def load_account(
     """The account stored under ``key``: its token refreshed first when it expires within
     its platform's margin (under the store's lock), and refreshed tokens written back.
 
-    Later refreshes by the account's adapter (X, LinkedIn: after a 401, or a minute before
-    expiry) also happen under the store's lock: the stored record is read again first, and
-    when another process already refreshed, its tokens are taken and no refresh token is
-    spent; otherwise the new tokens are stored before the lock is let go.
+    Later refreshes by the account's adapter (X, LinkedIn, Bluesky OAuth: after a 401, or
+    a minute before expiry) also happen under the store's lock: the stored record is read
+    again first, and when another process already refreshed, its tokens are taken and no
+    refresh token is spent; otherwise the new tokens are stored before the lock is let go.
 
     Args:
         store: the credential store.
@@ -495,8 +597,14 @@ def load_account(
         on_credentials_changed=_saver(store, key, link),
         media_host=media_host,
     )
-    # X and LinkedIn refresh after a 401 (or just before expiry) under the store's lock.
-    set_refresh_hook(account, _store_refresher(store, key, link))
+    if _bluesky_oauth(record):
+        # Bluesky OAuth refreshes ahead of expiry or after a 401 under the store's lock.
+        from brandkit.platforms.bluesky import set_oauth_refresh_hook
+
+        set_oauth_refresh_hook(account, _bluesky_store_refresher(store, key, link))
+    else:
+        # X and LinkedIn refresh after a 401 (or just before expiry) under the store's lock.
+        set_refresh_hook(account, _store_refresher(store, key, link))
     return account
 
 
@@ -506,9 +614,7 @@ _ACCESS_SECRET = {
     "threads": "token",
     "instagram": "token",
     "facebook": "page_token",
-    "bluesky": "oauth_access_token",
 }
-_REFRESH_SECRET = {"bluesky": "oauth_refresh_token"}
 
 
 def refresh_accounts(
@@ -534,6 +640,16 @@ def refresh_accounts(
             continue
         record = store.get(key) or {}
         account = mine[key]
+        if account.platform == "bluesky" and _bluesky_oauth(record):
+            # Where the adapter reads them: the expiry and nonce in settings["oauth"].
+            hook, account.on_credentials_changed = account.on_credentials_changed, None
+            try:
+                _adopt_bluesky(account, record)
+            except ConfigurationError as exc:
+                outcomes[key] = f"failed: ConfigurationError: {exc}"
+            finally:
+                account.on_credentials_changed = hook
+            continue
         secret = _ACCESS_SECRET.get(account.platform)
         token = record.get("access_token")
         if secret is None or not isinstance(token, str):
@@ -542,9 +658,7 @@ def refresh_accounts(
         if "token_expires_at" in account.settings and isinstance(expires, int | float):
             account.settings["token_expires_at"] = float(expires)
         refresh = record.get("refresh_token")
-        values = {secret: token, _REFRESH_SECRET.get(account.platform, "refresh_token"): refresh}
-        if account.platform == "bluesky" and isinstance(expires, int | float):
-            values["oauth_expires_at"] = str(expires)
+        values = {secret: token, "refresh_token": refresh}
         # No hook call here: the store already holds these tokens.
         hook, account.on_credentials_changed = account.on_credentials_changed, None
         try:

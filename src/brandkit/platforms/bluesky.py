@@ -36,9 +36,10 @@ import hashlib
 import json
 import re
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeAlias, TypeVar
 
 import attrs
 import httpx
@@ -610,6 +611,30 @@ def _like_key(uri: str, when: datetime) -> str:
     return "".join(_B32[(value >> (5 * i)) & 31] for i in reversed(range(13)))
 
 
+OAuthRefreshHook: TypeAlias = Callable[["BlueskyAdapter", "str | None"], Flow[None]]
+"""Called as ``hook(adapter, token_used)`` instead of an OAuth account's own refresh: a flow
+that ends with the account holding a good session, e.g. by running
+``adapter.refresh_oauth_now()`` under a credential store's lock, or by taking the tokens
+another holder stored (`brandkit.auth.load_account` sets one)."""
+
+# Keyed by the account, weakly, like the refresh hooks of X and LinkedIn (platforms._oauth).
+_oauth_hooks: weakref.WeakKeyDictionary[Any, OAuthRefreshHook] = weakref.WeakKeyDictionary()
+
+
+def set_oauth_refresh_hook(account: Any, hook: OAuthRefreshHook | None) -> None:
+    """Make ``hook`` refresh the OAuth session of ``account`` in place of its adapter
+    (``None``: the adapter refreshes by itself again)."""
+    if hook is None:
+        _oauth_hooks.pop(account, None)
+    else:
+        _oauth_hooks[account] = hook
+
+
+def oauth_refresh_hook_of(account: Any) -> OAuthRefreshHook | None:
+    """The hook `set_oauth_refresh_hook` gave ``account``, if any."""
+    return _oauth_hooks.get(account)
+
+
 class BlueskyAdapter(Adapter):
     """Bluesky through the account's PDS (``Account.bluesky``).
 
@@ -733,7 +758,7 @@ class BlueskyAdapter(Adapter):
         """A new session: refresh it if there is a refresh token, else (or if the refresh
         token is refused) log in with the app password."""
         if self._oauth:
-            yield from self._oauth_refresh()
+            yield from self._oauth_refresh(self.account.secret("oauth_access_token"))
             return
         refresh = self.account.secret("refresh_jwt")
         why = None
@@ -760,7 +785,7 @@ class BlueskyAdapter(Adapter):
             oauth = self.account.settings.get("oauth") or {}
             expires = oauth.get("expires_at")
             if isinstance(expires, int | float) and self._now() >= expires - _EXPIRY_MARGIN:
-                yield from self._oauth_refresh()
+                yield from self._oauth_refresh(self.account.secret("oauth_access_token"))
             return
         access = self.account.secret("access_jwt")
         if not access:
@@ -803,9 +828,26 @@ class BlueskyAdapter(Adapter):
         rather than an app password."""
         return self.account.has_secret("dpop_key")
 
-    def _oauth_refresh(self) -> Flow[None]:
-        """Spend the refresh token for new DPoP-bound tokens (same key) and hand them to
-        ``on_credentials_changed``."""
+    def _oauth_refresh(self, token_used: str | None) -> Flow[None]:
+        """New DPoP-bound tokens for the account, ``token_used`` being the access token that
+        was found expired or refused. With a refresh hook (`set_oauth_refresh_hook`: an
+        account loaded from a credential store), the hook refreshes, under the store's lock;
+        otherwise the adapter does, unless another flow of this account already replaced
+        ``token_used`` (a refresh token is good once: spending a spent one ends the whole
+        session)."""
+        hook = oauth_refresh_hook_of(self.account)
+        if hook is not None:
+            yield from hook(self, token_used)
+            return
+        if token_used and (self.account.secret("oauth_access_token") or "") != token_used:
+            return
+        yield from self.refresh_oauth_now()
+
+    def refresh_oauth_now(self) -> Flow[None]:
+        """Spend the refresh token for new DPoP-bound tokens (same key): the new expiry and
+        the authorization server's nonce go to ``account.settings["oauth"]``, then the tokens
+        to ``account.update_secrets`` (and so to ``on_credentials_changed``). A refresh hook
+        calls this while it holds its lock."""
         from brandkit.auth import bluesky as oauth
 
         creds = oauth.credentials_of(self.account)
@@ -842,9 +884,10 @@ class BlueskyAdapter(Adapter):
         from brandkit.auth.bluesky import DpopKey, dpop_headers
 
         yield from self._ensure_session()
-        key = DpopKey.from_jwk(self.account.secret("dpop_key") or "")
         nonce_retried = refreshed = reproved = False
         while True:
+            # Read each time: a refresh hook may take another holder's session, key and all.
+            key = DpopKey.from_jwk(self.account.secret("dpop_key") or "")
             token = self.account.secret("oauth_access_token") or ""
             request = make(token)
             request.headers.update(dpop_headers(key, request, token, self._dpop_nonce))
@@ -860,7 +903,7 @@ class BlueskyAdapter(Adapter):
             stale = "invalid_token" in challenge or _xrpc_error(response)[0] in _STALE_TOKEN
             if response.status_code in (400, 401) and stale and not refreshed:
                 refreshed = nonce_retried = True
-                yield from self._oauth_refresh()
+                yield from self._oauth_refresh(token)
                 continue
             return response
 

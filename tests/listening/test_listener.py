@@ -118,9 +118,11 @@ def test_the_daily_budget_is_never_exceeded(
     with Client(http=http) as client:
         (first,) = listener.sync(client, force=True)
         assert first.read == 40 and listener.spent("brand", finder.key) == 40
+        assert first.stopped == "budget"
         before = len(server.requests)
         (second,) = listener.sync(client, force=True)
         assert second.error is not None and "spent its budget of 40" in second.error
+        assert second.stopped == "budget"
         assert len(server.requests) == before  # refused before any request
         clock.now += timedelta(days=1)
         (third,) = listener.sync(client, force=True)
@@ -349,3 +351,85 @@ def test_listeners_with_their_own_table_prefix_stay_apart(
     finally:
         first.inbox.close()
         second.inbox.close()
+
+
+def test_a_post_two_accounts_find_for_two_queries_is_stored_once(
+    server: FindServer, http: httpx.Client, finder: Account, finder2: Account, listener: Listener
+) -> None:
+    """Each post is stored once whatever queries and accounts find it: the second
+    account's hit points at the message the first stored."""
+    both = server.say("fan", "brandkit or rivalco?")
+    server.say("fan", "rivalco only")
+    listener.watch("brand", Query(any=["brandkit"]), accounts=[finder])
+    listener.watch("rival", Query(any=["rivalco"]), accounts=[finder2])
+    with Client(http=http) as client:
+        runs = {r.name: r for r in listener.sync(client)}
+    assert (runs["brand"].found, runs["rival"].found) == (1, 2)
+    stored = listener.inbox.messages(kind="found")
+    assert sorted(m.key for m in stored) == [f"{finder.key}|{both}", f"{finder2.key}|p2"]
+    assert [m.key for m in listener.messages("rival")] == [
+        f"{finder.key}|{both}",
+        f"{finder2.key}|p2",
+    ]
+    (shared,) = [m for m in stored if m.id == both]
+    assert listener.names(shared) == ["brand", "rival"]
+    assert listener.share_of_voice() == {
+        "brand": pytest.approx(1 / 3),
+        "rival": pytest.approx(2 / 3),
+    }
+
+
+def test_replacing_a_query_forgets_its_cursors(
+    server: FindServer, http: httpx.Client, finder: Account, listener: Listener
+) -> None:
+    """A query replaced by another definition searches from the start: the old cursor
+    stood after the old query's newest match, past the new query's older ones. The same
+    definition (another budget, accounts or every) keeps it."""
+    server.say("fan", "rivalco first")
+    server.say("fan", "brandkit later")
+    with Client(http=http) as client:
+        listener.watch("q", Query(any=["brandkit"]), accounts=[finder])
+        listener.sync(client)
+        listener.watch("q", Query(any=["rivalco"]), accounts=[finder])
+        (replaced,) = listener.sync(client, force=True)
+        assert replaced.found == 1
+        listener.watch("q", Query(any=["rivalco"]), accounts=[finder], budget=10, every="1h")
+        (kept,) = listener.sync(client, force=True)
+    assert (kept.found, kept.read) == (0, 0)
+    assert [m.text for m in listener.messages("q")] == ["rivalco first", "brandkit later"]
+
+
+def test_a_run_stopped_at_the_syncs_limit_says_so(
+    server: FindServer, http: httpx.Client, finder: Account, listener: Listener
+) -> None:
+    for i in range(30):
+        server.say("fan", f"brandkit {i}")
+    listener.watch("brand", Query(any=["brandkit"]), accounts=[finder])
+    with Client(http=http) as client:
+        (first,) = listener.sync(client, limit=20)
+        (rest,) = listener.sync(client, force=True, limit=20)
+    assert (first.read, first.stopped) == (20, "limit")
+    assert (rest.read, rest.stopped) == (10, None)
+
+
+def test_each_table_prefix_has_its_own_post_index(
+    finder: Account,
+    clock: FakeClock,
+    postgres_db: str,  # noqa: F811
+) -> None:
+    """PostgreSQL's index names are per schema: the listener's look-up index carries the
+    inbox's table prefix, so a second prefix gets its own."""
+    import psycopg
+
+    from brandkit import Inbox
+
+    for prefix in ("one_", "two_"):
+        Listener(Inbox(postgres_db, prefix=prefix), clock=clock).inbox.close()
+    with psycopg.connect(postgres_db) as conn:
+        rows = conn.execute(
+            "SELECT indexname, tablename FROM pg_indexes WHERE indexname LIKE '%hits_post'"
+        ).fetchall()
+    assert sorted(rows) == [
+        ("one_listening_hits_post", "one_listening_hits"),
+        ("two_listening_hits_post", "two_listening_hits"),
+    ]

@@ -159,6 +159,14 @@ def params(request: httpx.Request) -> dict[str, str]:
     return dict(request.url.params)
 
 
+def position(cursor: str | None) -> dict[str, Any]:
+    """A search cursor without the name of its query (``q``), which it must carry."""
+    assert cursor is not None
+    state = json.loads(cursor)
+    assert len(state.pop("q")) == 16
+    return dict(state)
+
+
 def search(x: XAdapter, script: Script, query: Query, cursor: str | None = None, **kw: Any) -> Any:
     return run_flow(x.search(query, cursor, limit=kw.get("limit", 1000)), script)
 
@@ -179,7 +187,7 @@ def test_pages_are_read_with_next_token_oldest_first_with_followers() -> None:
     assert newest.raw["text"] == "brandkit rocks" and newest.extra["lang"] == "en"
     assert got.messages[1].author.followers is None  # X did not send fan2's metrics
     assert got.read == 3 and got.more is False
-    assert json.loads(got.cursor) == {"v": 1, "search": True, "since": c}
+    assert position(got.cursor) == {"v": 1, "search": True, "since": c}
     sent = [params(r) for r in script.requests]
     assert sent[0]["query"] == "brandkit -is:retweet"
     assert sent[0]["max_results"] == "100"
@@ -203,23 +211,24 @@ def test_the_limit_sizes_pages_and_stops_with_a_cursor_below_the_oldest_read() -
     got = search(x, script, Query(any=["brandkit"]), limit=150)
     assert [params(r)["max_results"] for r in script.requests] == ["100", "50"]
     assert got.read == 150 and got.more is True and len(got.messages) == 150
-    assert json.loads(got.cursor) == {"v": 1, "search": True, "until": ids[10], "top": ids[-1]}
+    assert position(got.cursor) == {"v": 1, "search": True, "until": ids[10], "top": ids[-1]}
     rest = Script().on("GET", SEARCH, (200, page(posts[150:])))
     more = search(x, rest, Query(any=["brandkit"]), got.cursor, limit=150)
     (sent,) = [params(r) for r in rest.requests]
     assert sent["until_id"] == ids[10] and "since_id" not in sent
     assert [m.id for m in more.messages] == ids[:10]
-    assert json.loads(more.cursor) == {"v": 1, "search": True, "since": ids[-1]}
+    assert position(more.cursor) == {"v": 1, "search": True, "since": ids[-1]}
     after = Script().on("GET", SEARCH, (200, page([])))
     search(x, after, Query(any=["brandkit"]), more.cursor)
     assert params(after.requests[0])["since_id"] == ids[-1]
 
 
-def test_a_limit_under_ten_asks_for_xs_minimum() -> None:
+def test_a_limit_under_ten_is_refused_before_any_request() -> None:
+    # X returns (and bills) at least 10 posts a request: a limit of 3 would read 10.
     script = Script().on("GET", SEARCH, (200, page([])))
-    got = search(adapter(), script, Query(any=["brandkit"]), limit=3)
-    assert params(script.requests[0])["max_results"] == "10"
-    assert got.messages == () and got.read == 0
+    with pytest.raises(ConfigurationError, match="below the 10 posts"):
+        search(adapter(), script, Query(any=["brandkit"]), limit=3)
+    assert script.requests == []
 
 
 @pytest.mark.parametrize(
@@ -291,7 +300,7 @@ def test_a_cursor_wins_over_since_and_an_expired_one_falls_back_to_the_window() 
     got = search(x, script, Query(any=["k"]), stale)
     sent = params(script.requests[-1])
     assert "since_id" not in sent and "start_time" not in sent
-    assert json.loads(got.cursor) == {"v": 1, "search": True}
+    assert position(got.cursor) == {"v": 1, "search": True}
 
 
 def test_the_usage_cap_waits_until_the_period_ends() -> None:
@@ -523,8 +532,8 @@ def test_known_answer_each_match_once_across_syncs_and_pages(
     """300 posts, five queries with a known answer (`Query.matches` on what X shows):
     syncing from the cursor, at page boundaries set by ``limit``, finds exactly the
     matching posts, each once; after 40 more posts the next sync finds exactly the new
-    matches. Each search reads at most ``limit`` (+9 for X's minimum page of 10), and what
-    the emulator billed is what the searches say they read."""
+    matches. Each search reads at most ``limit`` (X bills each post read), and what the
+    emulator billed is what the searches say they read."""
     _post_all(emu, 0, 300)
     cursors: dict[int, str | None] = {}
     billed = 0
@@ -534,7 +543,7 @@ def test_known_answer_each_match_once_across_syncs_and_pages(
         seen: list[str] = []
         for _ in range(100):
             got = client.search(brand, query, since=cursors.get(n), limit=limit)
-            assert got.read <= limit + 9
+            assert got.read <= limit
             billed += got.read
             seen += [m.id for m in got.messages]
             cursors[n] = got.cursor

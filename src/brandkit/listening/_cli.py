@@ -68,6 +68,7 @@ def _sync(args: argparse.Namespace, out: TextIO) -> int:
                     "read": r.read,
                     "requests": r.requests,
                     "error": r.error,
+                    "stopped": r.stopped,
                 }
                 for r in runs
             ],
@@ -82,9 +83,10 @@ def _sync(args: argparse.Namespace, out: TextIO) -> int:
             if r.error:
                 print(f"FAILED {r.name:<16} {r.account:<24} {r.error}", file=out)
             else:
+                ended = f", stopped at its {r.stopped}" if r.stopped else ""
                 print(
                     f"ok     {r.name:<16} {r.account:<24} {r.found} new, {r.read} read, "
-                    f"{r.requests} requests",
+                    f"{r.requests} requests{ended}",
                     file=out,
                 )
     refused = [r for r in runs if r.error and not r.error.startswith(("Unsupported", "Quota"))]

@@ -12,11 +12,11 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from brandkit.errors import BrandkitError, ConfigurationError, Unsupported
+from brandkit.errors import BrandkitError, ConfigurationError, RateLimited, Unsupported
 from brandkit.inbox._model import Message
 from brandkit.inbox._store import Inbox
 from brandkit.listening._query import Query, SearchPage
@@ -145,6 +145,12 @@ class QueryRun:
         read: posts the platform returned (what X bills).
         requests: requests made.
         error: why it did not run or stopped (the cursor stays), else ``None``.
+        stopped: why it ended before reading everything new, else ``None``:
+            ``"budget"`` (the query's daily ``budget`` is spent, or what is left of it is
+            less than the platform's smallest page, which X would bill in full: it goes on
+            tomorrow, UTC), ``"quota"`` (a quota refused it: Instagram's 30 hashtags per 7
+            days before any request, or the platform's own, see ``error``) or ``"limit"``
+            (the sync's ``limit``, or the platform's page bound: the next sync goes on).
     """
 
     name: str
@@ -153,6 +159,7 @@ class QueryRun:
     read: int = 0
     requests: int = 0
     error: str | None = None
+    stopped: Literal["budget", "quota", "limit"] | None = None
 
 
 @attrs.frozen
@@ -217,9 +224,10 @@ class Listener:
     (the same file may hold the outbox and the metrics); each is stored once whatever
     queries, accounts and runs find it, with the names of the queries that found it. Quotas
     are kept as data: X's per-query daily ``budget`` of posts read (never exceeded: the
-    search is sized to what is left), Instagram's 30 hashtags per 7 days per account
-    (the 31st is refused before any request), Threads' daily queries (the governor spends
-    them).
+    search is sized to what is left, and not sent when less than X's smallest page of 10
+    is left), Instagram's 30 hashtags per 7 days per account (the 31st is refused before
+    any request; a search's hashtags are counted before it, as Meta counts them), Threads'
+    daily queries (the governor spends them).
 
     Args:
         store: an `Inbox`, the path of its SQLite file, or a ``postgresql://`` URL (the
@@ -246,10 +254,17 @@ class Listener:
         self._accounts: dict[str, Account] = {}
         self._alerts: list[_Alert] = []
         self._alerted: set[tuple[str, int]] = set()
+        # Index names are global on PostgreSQL: this one carries the inbox's table prefix.
+        prefix = getattr(self.inbox, "prefix", "") or ""
         with self._tx() as db:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     db.execute(statement)
+            # Whether any query found a post already (it is stored once): a look-up.
+            db.execute(
+                f"CREATE INDEX IF NOT EXISTS {prefix}listening_hits_post "
+                "ON listening_hits (platform, id)"
+            )
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -287,12 +302,18 @@ class Listener:
     ) -> Watch:
         """Save (or replace) the query ``name``, searched with each of ``accounts``.
 
+        Replacing a query with another definition (other terms, languages or times) forgets
+        its cursors: the new query searches from the start on each account (what the old
+        one found stays, and a post found again is not stored twice). Changing only the
+        accounts, the budget or ``every`` keeps them.
+
         Args:
             name: the query's name (what reports and ``messages(name)`` use).
             query: what to find.
             accounts: the accounts to search with (one per platform to listen on).
             budget: most posts read per account per day (X bills each post read); the
-                search is sized to what is left and skipped when nothing is.
+                search is sized to what is left and skipped when less is left than the
+                platform returns for one request (X: 10).
             every: how often the query is due (``"15m"``, ``"1h"``, seconds).
 
         Raises:
@@ -309,6 +330,13 @@ class Listener:
             self._accounts[account.key] = account
         keys = tuple(dict.fromkeys(a.key for a in accounts))
         with self._tx() as db:
+            row = db.execute(
+                "SELECT query FROM listening_queries WHERE name = ?", (name,)
+            ).fetchone()
+            if row is not None and _saved_query(row[0]) != query:
+                # Its cursors are where the old query stopped: the new one would skip its
+                # older matches, or be refused by the platform's adapter.
+                db.execute("DELETE FROM listening_cursors WHERE name = ?", (name,))
             db.execute(
                 "INSERT INTO listening_queries (name, query, accounts, budget, every) "
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET query = "
@@ -438,25 +466,53 @@ class Listener:
                     "ON CONFLICT (name, account) DO UPDATE SET error = excluded.error",
                     (watched.name, key, reason),
                 )
-            return QueryRun(watched.name, key, error=reason)
+            stopped: Literal["budget", "quota", "limit"] | None = None
+            if isinstance(exc, QuotaRefused):
+                stopped = "budget" if exc.quota == "budget" else "quota"
+            elif isinstance(exc, RateLimited):
+                stopped = "quota"
+            return QueryRun(watched.name, key, error=reason, stopped=stopped)
         found = self._store(watched, account, page)
-        return QueryRun(watched.name, key, found, page.read, page.requests)
+        ended: Literal["budget", "limit"] | None = None
+        if page.more:
+            left = self._left(watched, account)
+            ended = "budget" if left is not None and left < _smallest_page(account) else "limit"
+        return QueryRun(watched.name, key, found, page.read, page.requests, stopped=ended)
+
+    def _left(self, watched: Watch, account: Account) -> int | None:
+        """What is left of the query's budget today on ``account`` (``None``: no budget)."""
+        if watched.budget is None:
+            return None
+        return watched.budget - self.spent(watched.name, account.key)
 
     def _allowance(self, watched: Watch, account: Account, limit: int) -> int:
         """How many posts this run may read, refusing before any request what a quota
-        forbids."""
+        forbids; the hashtags the search will look up are counted before it (Instagram
+        counts them when they are looked up, whether the search then fails or not)."""
         allowed = limit
-        if watched.budget is not None:
-            left = watched.budget - self.spent(watched.name, account.key)
+        left = self._left(watched, account)
+        if left is not None:
             if left <= 0:
                 raise QuotaRefused(
                     f"query {watched.name!r} has spent its budget of {watched.budget} posts "
-                    f"read today on {account.key}; it runs again tomorrow (UTC)"
+                    f"read today on {account.key}; it runs again tomorrow (UTC)",
+                    quota="budget",
+                )
+            smallest = _smallest_page(account)
+            if left < smallest:
+                # X returns (and bills) at least 10 posts: searching would pass the budget.
+                raise QuotaRefused(
+                    f"query {watched.name!r} has {left} of its budget of {watched.budget} "
+                    f"posts read today left on {account.key}, fewer than the {smallest} "
+                    f"{account.platform} returns (and bills) for a search: nothing was sent; "
+                    "it runs again tomorrow (UTC)",
+                    quota="budget",
                 )
             allowed = min(allowed, left)
         tags = self._hashtags(account, watched.query)
         if tags:
             self._check_hashtags(account, tags)
+            self._use_hashtags(account, tags)
         return allowed
 
     @staticmethod
@@ -486,8 +542,23 @@ class Listener:
             raise QuotaRefused(
                 f"{account.key} has searched {len(used)} unique hashtags in the last 7 days; "
                 f"{', '.join('#' + h for h in new)} would pass Instagram's limit of "
-                f"{INSTAGRAM_HASHTAGS} (nothing was sent)"
+                f"{INSTAGRAM_HASHTAGS} (nothing was sent)",
+                quota="hashtags",
             )
+
+    def _use_hashtags(self, account: Account, hashtags: Sequence[str]) -> None:
+        """Count ``hashtags`` as searched by ``account`` now (a hashtag searched within the
+        7 days keeps its first time: Instagram counts it from then)."""
+        now = self.clock()
+        with self._tx() as db:
+            for tag in hashtags:
+                db.execute(
+                    "INSERT INTO listening_hashtags (account, hashtag, used_at) VALUES "
+                    "(?, ?, ?) ON CONFLICT (account, hashtag) DO UPDATE SET used_at = "
+                    "CASE WHEN listening_hashtags.used_at < ? THEN excluded.used_at "
+                    "ELSE listening_hashtags.used_at END",
+                    (account.key, tag.lower(), _us(now), _us(now - INSTAGRAM_WINDOW)),
+                )
 
     def _cursor(self, name: str, account: str) -> str | None:
         with self._reading() as db:
@@ -506,28 +577,33 @@ class Listener:
         day = now.astimezone(UTC).date().isoformat()
         with self._tx() as db:
             # One look-up per chunk and one batched insert, instead of a statement per post.
-            seen: set[tuple[str, str]] = set()
             messages = list(page.messages)
             by_platform: dict[str, list[str]] = {}
             for m in messages:
                 by_platform.setdefault(m.platform, []).append(m.id)
+            # Posts this query found before, and the stored message of each post any query
+            # found (through whichever account): a post is stored once.
+            mine: set[tuple[str, str]] = set()
+            stored: dict[tuple[str, str], str] = {}
             for platform, ids in by_platform.items():
-                # The whole primary key (name, platform, id): a look-up, not a scan of
-                # everything the query ever found.
+                # The (platform, id) index: a look-up, not a scan of everything found.
                 for i in range(0, len(ids), 400):
                     chunk = ids[i : i + 400]
                     marks = ", ".join("?" * len(chunk))
-                    seen.update(
-                        db.execute(
-                            "SELECT platform, id FROM listening_hits WHERE name = ? AND "  # noqa: S608
-                            f"platform = ? AND id IN ({marks})",
-                            (watched.name, platform, *chunk),
-                        ).fetchall()
-                    )
+                    for name, p, post, key in db.execute(
+                        "SELECT name, platform, id, key FROM listening_hits WHERE "  # noqa: S608
+                        f"platform = ? AND id IN ({marks})",
+                        (platform, *chunk),
+                    ).fetchall():
+                        if name == watched.name:
+                            mine.add((p, post))
+                        # The same message whatever the order rows come in.
+                        known = stored.get((p, post))
+                        stored[(p, post)] = key if known is None else min(known, key)
             fresh = []
             for m in messages:
-                if (m.platform, m.id) not in seen:
-                    seen.add((m.platform, m.id))
+                if (m.platform, m.id) not in mine:
+                    mine.add((m.platform, m.id))
                     fresh.append(m)
             db.executemany(
                 "INSERT INTO listening_hits (name, platform, id, key, created_at, author, "
@@ -537,7 +613,7 @@ class Listener:
                         watched.name,
                         m.platform,
                         m.id,
-                        m.key,
+                        stored.get((m.platform, m.id), m.key),
                         _us(m.created_at),
                         m.author.handle or m.author.id,
                         m.author.followers,
@@ -546,8 +622,9 @@ class Listener:
                     for m in fresh
                 ],
             )
-            # A post found by several queries or accounts is one message in the store.
-            self.inbox._insert(db, fresh, _us(now))
+            # A post found by several queries or accounts is one message in the store: the
+            # first account's; the others' hits point at it.
+            self.inbox._insert(db, [m for m in fresh if (m.platform, m.id) not in stored], _us(now))
             db.execute(
                 "INSERT INTO listening_cursors (name, account, cursor, error) VALUES "
                 "(?, ?, ?, NULL) ON CONFLICT (name, account) DO UPDATE SET cursor = "
@@ -560,18 +637,6 @@ class Listener:
                 "read = listening_spend.read + excluded.read",
                 (watched.name, account.key, day, page.read),
             )
-            for tag in self._hashtags(account, watched.query):
-                db.execute(
-                    "INSERT INTO listening_hashtags (account, hashtag, used_at) VALUES "
-                    "(?, ?, ?) ON CONFLICT (account, hashtag) DO UPDATE SET used_at = "
-                    "CASE WHEN used_at < ? THEN excluded.used_at ELSE used_at END",
-                    (
-                        account.key,
-                        tag.lower(),
-                        _us(now),
-                        _us(now - INSTAGRAM_WINDOW),
-                    ),
-                )
         return len(fresh)
 
     def spent(self, name: str, account: str, day: datetime | None = None) -> int:
@@ -746,7 +811,32 @@ class Listener:
 
 class QuotaRefused(BrandkitError):
     """A quota refuses a saved query's run before any request: its daily ``budget`` of
-    posts read is spent, or Instagram's 30 hashtags per 7 days would be passed."""
+    posts read is spent (or what is left is less than the platform's smallest page), or
+    Instagram's 30 hashtags per 7 days would be passed.
+
+    Attributes:
+        quota: ``"budget"`` or ``"hashtags"``.
+    """
+
+    def __init__(self, message: str, *, quota: str = "budget") -> None:
+        super().__init__(message)
+        self.quota = quota
+
+
+def _saved_query(text: str) -> Query | None:
+    """A saved query's definition (``None``: one this version cannot read)."""
+    try:
+        return Query.model_validate_json(text)
+    except ValueError:  # pydantic's ValidationError, ContentError
+        return None
+
+
+def _smallest_page(account: Account) -> int:
+    """The fewest posts one search request of ``account``'s platform returns, and bills
+    (X: 10); 1 where a request can ask for one."""
+    from brandkit.platforms import adapter_class
+
+    return int(getattr(adapter_class(account.platform), "search_min_page", 1))
 
 
 def _window(

@@ -3,9 +3,10 @@ syntax (its adapter's `compile_query`)."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import attrs
@@ -190,6 +191,26 @@ class SearchPage:
 def compile_terms(query: Query) -> dict[str, Any]:
     """The query as plain data (for stores and logs)."""
     return query.model_dump(mode="json", exclude_defaults=True)
+
+
+def canonical_query(query: Query) -> str:
+    """``query`` as JSON, its times in UTC: the same text for the same query (what
+    `cursor_tag` names for platforms that narrow what they read with every part of it)."""
+    times = {
+        name: value.astimezone(UTC)
+        for name in ("since", "until")
+        if (value := getattr(query, name)) is not None
+    }
+    return query.model_copy(update=times).model_dump_json()
+
+
+def cursor_tag(account: str, *compiled: str) -> str:
+    """A short name of what a search cursor belongs to: the account (its key) and the query
+    as its platform's adapter compiled it. Adapters write it into their search cursors and
+    refuse a cursor that names another query or account, whose position would skip the
+    older matches of this one."""
+    text = "\x1f".join((account, *compiled))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def as_query(value: Query | Sequence[str] | str) -> Query:

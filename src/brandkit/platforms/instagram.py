@@ -62,7 +62,7 @@ from brandkit.errors import (
     Unsupported,
 )
 from brandkit.inbox._model import Author, InboxPage, Message
-from brandkit.listening._query import Query, SearchPage, UnsupportedQuery
+from brandkit.listening._query import Query, SearchPage, UnsupportedQuery, cursor_tag
 from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import Answer, Capabilities, PartRef, RatePolicy, ThreadContext
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
@@ -203,17 +203,21 @@ class SearchCursor:
     (with their creation time, pruned to the last `KEEP` seconds before the newest, since
     ``recent_media`` shows only the last 24 hours, in no time order), the hashtag ids
     looked up (static and global, so a later search spends no lookup), and, after a
-    search stopped at its limit, the hashtag and Meta's ``after`` cursor to go on from.
+    search stopped at its limit, the hashtag and Meta's ``after`` cursor to go on from; and
+    the query and account it belongs to.
 
     Attributes:
         seen: media id -> unix seconds of creation.
         ids: hashtag -> its Graph id.
         resume: ``(hashtag, after)`` to go on from, or ``None``.
+        query: `cursor_tag` of the account and the query's hashtags, sorted (``None`` in cursors
+            written before cursors named their query: those cannot be checked).
     """
 
     seen: Mapping[str, int] = attrs.field(factory=dict)
     ids: Mapping[str, str] = attrs.field(factory=dict)
     resume: tuple[str, str] | None = None
+    query: str | None = None
 
     KEEP: ClassVar[int] = 2 * 86_400
     MAX_SEEN: ClassVar[int] = 20_000
@@ -223,6 +227,8 @@ class SearchCursor:
         data: dict[str, Any] = {"v": 1, "seen": dict(self.seen), "ids": dict(self.ids)}
         if self.resume is not None:
             data["resume"] = list(self.resume)
+        if self.query is not None:
+            data["q"] = self.query
         return json.dumps(data, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
 
     @classmethod
@@ -239,6 +245,11 @@ class SearchCursor:
             if not isinstance(data, dict) or data.get("v") != 1:
                 raise ValueError("not a version 1 search cursor")
             seen, ids, resume = data.get("seen"), data.get("ids"), data.get("resume")
+            query = data.get("q")
+            if query is not None and not (
+                isinstance(query, str) and re.fullmatch(r"[0-9a-f]{16}", query)
+            ):
+                raise ValueError("q is not the name of a query")
             if not isinstance(seen, dict) or not all(
                 isinstance(v, int) and not isinstance(v, bool) for v in seen.values()
             ):
@@ -265,6 +276,7 @@ class SearchCursor:
             seen={str(k): v for k, v in seen.items()},
             ids={str(k): v for k, v in ids.items()},
             resume=(resume[0], resume[1]) if resume else None,
+            query=query,
         )
 
     def pruned(self) -> dict[str, int]:
@@ -953,13 +965,24 @@ class InstagramAdapter(GraphAdapter):
             Unsupported: the account uses Instagram Login (hashtag search needs Facebook
                 Login for Business, at graph.facebook.com).
             UnsupportedQuery: as `compile_query`.
-            ConfigurationError: ``cursor`` is not one a search returned.
+            ConfigurationError: ``cursor`` is not one a search returned, or it was made for
+                another query (other hashtags) or account (before any request).
             RateLimited: code 18, the 30 unique hashtags of 7 days are used up.
             PlatformError: Meta refused otherwise (typed by `error_for`).
             MalformedResponse: an answer brandkit cannot read.
         """
         tags = self.compile_query(query)
         state = SearchCursor.decode(cursor)
+        name = cursor_tag(self.account.key, *sorted(tags))
+        if state.query is not None and state.query != name:
+            # Its ids given would be skipped here: media tagged with this query's hashtags
+            # too that the other query gave already.
+            raise ConfigurationError(
+                "instagram: this search cursor was made for another query (or another "
+                f"account than {self.account.key}): going on from it would skip media it "
+                "gave there; pass the cursor saved for this query, or None to search the "
+                "last 24 hours again"
+            )
         if urlsplit(self.account.base_url).hostname == "graph.instagram.com":
             raise Unsupported(
                 "instagram: hashtag search needs Facebook Login for Business "
@@ -1039,7 +1062,7 @@ class InstagramAdapter(GraphAdapter):
         for m in found.values():
             seen[m.id] = int(m.created_at.timestamp())
         ordered = sorted(found.values(), key=lambda m: (m.created_at, m.id))
-        out = SearchCursor(seen=seen, ids=ids, resume=resume)
+        out = SearchCursor(seen=seen, ids=ids, resume=resume, query=name)
         out = attrs.evolve(out, seen=out.pruned())
         return SearchPage(
             messages=tuple(ordered),

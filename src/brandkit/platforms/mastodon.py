@@ -21,8 +21,9 @@ Facts used here (``platforms.md`` §2, checked against Mastodon's source and rea
   account makes no notification: ``GET /api/v1/statuses/:id/context`` finds those under one
   post. Mastodon cannot hide or delete others' replies; favouriting is a like.
 - Listening (``compile_query``/``search``): a query of hashtags only reads the public tag
-  timeline ``GET /api/v1/timelines/tag/:hashtag`` (the other tags as ``any[]``, excluded
-  words that are tags as ``none[]``), forward with ``min_id``, 40 a page. Words and phrases
+  timeline ``GET /api/v1/timelines/tag/:hashtag`` of each hashtag (excluded words that are
+  tags as ``none[]``; not ``any[]``: an instance that does not know the path's tag answers
+  nothing, and its ``TagFeed`` keeps 4 tags), forward with ``min_id``, 40 a page. Words and phrases
   go to the full-text ``GET /api/v2/search?type=statuses`` (a user token; 40 a page,
   ``offset``, newest first; ``min_id``/``max_id`` become ``after:``/``before:`` of the
   second): it finds only the account's own, favourited, bookmarked and mentioning statuses
@@ -43,7 +44,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import IO, TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar, cast
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import attrs
 import httpx
@@ -62,7 +63,13 @@ from brandkit.errors import (
     Rejected,
 )
 from brandkit.inbox._model import Author, InboxPage, Message
-from brandkit.listening._query import Query, SearchPage, UnsupportedQuery
+from brandkit.listening._query import (
+    Query,
+    SearchPage,
+    UnsupportedQuery,
+    canonical_query,
+    cursor_tag,
+)
 from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import (
     Adapter,
@@ -308,11 +315,14 @@ class _Span(pydantic.BaseModel):
 
 
 class _SearchCursor(pydantic.BaseModel):
-    """A listening cursor: one span per request the query compiles to, by its key."""
+    """A listening cursor: the query and account it belongs to (``q``, `cursor_tag`;
+    cursors written before it lack it) and one span per request the query compiles to, by
+    its key."""
 
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
 
     v: Literal[1]
+    q: Annotated[str, pydantic.StringConstraints(pattern=r"^[0-9a-f]{16}$")] | None = None
     spans: dict[Annotated[str, pydantic.StringConstraints(max_length=2000)], _Span] = (
         pydantic.Field(max_length=64)
     )
@@ -330,8 +340,9 @@ class SearchRequest:
         timeline: whether it is a tag timeline (read forward) or a full-text search (read
             newest first).
         alternative: the ``any`` term (or hashtag's word) this search stands for, when the
-            query has several: a status that an earlier alternative's search also finds is
-            left to that one, so that it is found once even across stops at ``limit``.
+            query has several (the hashtag of a tag timeline): a status that an earlier
+            alternative's request also finds is left to that one, so that it is found once
+            even across stops at ``limit``.
     """
 
     path: str
@@ -355,6 +366,32 @@ _CAPABILITIES = BUILTIN_CAPABILITIES["mastodon"]
 # with at least one letter; emoji are not hashtags on Mastodon.
 _TAG_NAME = re.compile(r"(?=[\w·\u200c]*[^\W\d])[\w·\u200c]+", re.UNICODE)
 _SEARCH_PAGE = 40
+# TagFeed::LIMIT_PER_MODE: a tag timeline reads at most 4 tags of each of any/all/none.
+_TAGS_PER_MODE = 4
+
+
+def _upgrade_tag_spans(
+    spans: dict[str, _Span], requests: Sequence[SearchRequest], query: Query
+) -> None:
+    """Read a cursor of the one tag timeline brandkit read a query of hashtags with before
+    (the first tag in the path, the others as ``any[]``) as the spans of the timelines of
+    each tag: the tags that timeline surely read (the first 4 given: Mastodon's TagFeed
+    reads no more) go on from where it stopped; the others start over."""
+    if not requests or not all(r.timeline for r in requests):
+        return
+    first, *rest = query.hashtags
+    params = [("any[]", t) for t in rest]
+    params += [("none[]", w) for w in query.exclude if _TAG_NAME.fullmatch(w)]
+    path = f"/api/v1/timelines/tag/{quote(first, safe='')}"
+    old = path + "?" + "&".join(f"{k}={v}" for k, v in params)
+    span = spans.get(old)
+    if span is None or old in {r.key for r in requests}:
+        return
+    del spans[old]
+    read = {t.lower() for t in query.hashtags[:_TAGS_PER_MODE]}
+    for request in requests:
+        if unquote(request.path.rsplit("/", 1)[-1]).lower() in read:
+            spans.setdefault(request.key, span)
 
 
 class MastodonAdapter(Adapter):
@@ -1045,8 +1082,12 @@ class MastodonAdapter(Adapter):
     def compile_query(self, query: Query) -> tuple[SearchRequest, ...]:
         """The requests that find ``query`` on Mastodon (no I/O).
 
-        Hashtags alone read the tag timeline of the first tag with the others as
-        ``any[]`` and the excluded words that are hashtag names as ``none[]``. Anything with
+        Hashtags alone read the tag timeline of each hashtag, with the excluded words that
+        are hashtag names as ``none[]`` (the first 4: Mastodon's ``TagFeed`` reads no
+        more; the rest are dropped after reading). Not one timeline with the other tags as
+        ``any[]``: Mastodon answers an empty timeline when it does not know the path's tag
+        (``TagController``), and keeps only the first 4 of the path's tag and ``any[]``
+        (``TagFeed::LIMIT_PER_MODE``), so statuses of the other tags would be lost. Anything with
         words or phrases is a full-text ``/api/v2/search``: the words of ``all`` and the
         phrases (quoted) must all appear, ``exclude`` becomes ``-term``, one language becomes
         ``language:xx``; each ``any`` term (and each hashtag, searched as its word) is a
@@ -1075,13 +1116,25 @@ class MastodonAdapter(Adapter):
                     feature="hashtags",
                 )
         if not (query.any or query.all or query.phrases):
-            first, *rest = query.hashtags
-            params = [("any[]", t) for t in rest]
             # none[] drops statuses tagged with the word; the same word untagged in the text
-            # is dropped after reading (Query.matches).
-            params += [("none[]", w) for w in query.exclude if _TAG_NAME.fullmatch(w)]
-            path = f"/api/v1/timelines/tag/{quote(first, safe='')}"
-            return (SearchRequest(path=path, params=tuple(params), timeline=True),)
+            # (and a fifth excluded tag, which TagFeed would not read) is dropped after
+            # reading (Query.matches).
+            excluded = [w for w in query.exclude if _TAG_NAME.fullmatch(w)]
+            none = tuple(("none[]", w) for w in excluded[:_TAGS_PER_MODE])
+            # Mastodon's tags ignore case: one timeline per tag.
+            tags: list[str] = []
+            for tag in query.hashtags:
+                if tag.lower() not in {t.lower() for t in tags}:
+                    tags.append(tag)
+            return tuple(
+                SearchRequest(
+                    path=f"/api/v1/timelines/tag/{quote(tag, safe='')}",
+                    params=none,
+                    timeline=True,
+                    alternative=tag if len(tags) > 1 else None,
+                )
+                for tag in tags
+            )
         shared = [_search_term(t) for t in (*query.all, *query.phrases)]
         shared += [f"-{_search_term(t)}" for t in query.exclude]
         if len(query.languages) == 1:
@@ -1104,27 +1157,34 @@ class MastodonAdapter(Adapter):
         `compile_query` makes, 40 a page: a tag timeline forward from the newest status
         read (``min_id``), a full-text search newest first by ``offset`` above it. Each
         status read is kept when `Query.matches` it; the cursor holds each request's newest
-        status (and, after a stop at ``limit`` inside a search, where to resume).
+        status (and, after a stop at ``limit`` inside a search, where to resume), and names
+        the query and the account (`cursor_tag`).
 
         Raises:
             UnsupportedQuery: see `compile_query`.
-            ConfigurationError: ``cursor`` is not one this adapter made for this query
-                (pass ``None``).
+            ConfigurationError: ``cursor`` is not one this adapter made for this query and
+                account (pass ``None``), before any request.
             PlatformError: the instance refused (typed by `error_for`; the full-text
                 search needs a user token).
             MalformedResponse: an answer brandkit cannot read, or a tag timeline that does
                 not page forward.
         """
         requests = self.compile_query(query)
-        spans = self._read_search_cursor(cursor, requests)
+        # Status ids are the instance's own: the cursor names it too.
+        tag = cursor_tag(self.account.key, self.account.base_url or "", canonical_query(query))
+        spans = self._read_search_cursor(cursor, requests, query, tag)
         low = _snowflake(query.since - timedelta(seconds=1)) if query.since else None
         high = _snowflake(query.until + timedelta(seconds=1)) if query.until else None
         found: dict[str, Message] = {}
         out: dict[str, _Span] = {}
         read, more = 0, False
         for index, request in enumerate(requests):
-            earlier = [r.alternative for r in requests[:index] if r.alternative]
-            claimed = Query(any=tuple(earlier)) if earlier else None
+            earlier = tuple(r.alternative for r in requests[:index] if r.alternative)
+            claimed = None
+            if earlier:
+                # A tag timeline lists the statuses tagged with its tag; a search, those with
+                # its word.
+                claimed = Query(hashtags=earlier) if request.timeline else Query(any=earlier)
             span = spans.get(request.key, _Span())
             if more:
                 out[request.key] = span  # not reached this time: next time from where it was
@@ -1135,7 +1195,7 @@ class MastodonAdapter(Adapter):
             )
             out[request.key] = span
             read += count
-        state = _SearchCursor(v=1, spans=out)
+        state = _SearchCursor(v=1, q=tag, spans=out)
         return SearchPage(
             messages=sorted(found.values(), key=lambda m: (m.created_at, _id_order(m.id))),
             cursor=state.model_dump_json(exclude_none=True),
@@ -1272,7 +1332,7 @@ class MastodonAdapter(Adapter):
         )
 
     def _read_search_cursor(
-        self, cursor: str | None, requests: Sequence[SearchRequest]
+        self, cursor: str | None, requests: Sequence[SearchRequest], query: Query, tag: str
     ) -> dict[str, _Span]:
         if cursor is None:
             return {}
@@ -1284,12 +1344,22 @@ class MastodonAdapter(Adapter):
                 f"{shown!r} is not a Mastodon search cursor brandkit made: pass since=None "
                 "to search from the start"
             ) from None
-        if not set(state.spans) <= {r.key for r in requests}:
+        spans = dict(state.spans)
+        if state.q is not None and state.q != tag:
+            raise ConfigurationError(
+                "this Mastodon search cursor was made for another query (or another account "
+                f"than {self.account.key}): going on from it would skip this query's older "
+                "statuses; pass the cursor saved for this query, or since=None to search "
+                "from the start"
+            )
+        if state.q is None:
+            _upgrade_tag_spans(spans, requests, query)
+        if not set(spans) <= {r.key for r in requests}:
             raise ConfigurationError(
                 "this Mastodon search cursor belongs to another query: pass since=None, or "
                 "the cursor saved for this query"
             )
-        return dict(state.spans)
+        return spans
 
     # -- errors ------------------------------------------------------------------------------
 

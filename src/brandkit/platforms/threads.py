@@ -53,7 +53,13 @@ from brandkit.errors import (
     Rejected,
 )
 from brandkit.inbox._model import Author, InboxPage, Message
-from brandkit.listening._query import Query, SearchPage, UnsupportedQuery
+from brandkit.listening._query import (
+    Query,
+    SearchPage,
+    UnsupportedQuery,
+    canonical_query,
+    cursor_tag,
+)
 from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import Answer, Capabilities, PartRef, RatePolicy, ThreadContext
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
@@ -217,9 +223,13 @@ class _SearchState(pydantic.BaseModel):
 
 
 class _SearchCursor(pydantic.BaseModel):
+    """A search cursor: the query and account it belongs to (``q``, `cursor_tag`; cursors
+    written before it lack it) and each compiled query's progress, by its key."""
+
     model_config = pydantic.ConfigDict(extra="forbid", strict=True)
 
     v: Literal[1]
+    q: Annotated[str, pydantic.StringConstraints(pattern=r"^[0-9a-f]{16}$")] | None = None
     queries: dict[Annotated[str, pydantic.StringConstraints(max_length=600)], _SearchState] = (
         pydantic.Field(max_length=64)
     )
@@ -771,18 +781,21 @@ class ThreadsAdapter(GraphAdapter):
         """Public Threads posts matching ``query`` since ``cursor``: each compiled query
         reads ``search_type=RECENT`` newest first, 100 a page, back to its mark (``since``
         is the mark's second; ids seen at that second are skipped). Each request is one of
-        the user's 2,200 daily queries (bucket ``keyword_search``).
+        the user's 2,200 daily queries (bucket ``keyword_search``). The cursor names the
+        query and the account (`cursor_tag`).
 
         Raises:
             UnsupportedQuery: see `compile_query`.
-            ConfigurationError: ``cursor`` is not one this adapter made for this query
-                (pass ``None``).
+            ConfigurationError: ``cursor`` is not one this adapter made for this query and
+                account (pass ``None``), before any request.
             RateLimited: the daily query limit is spent (bucket ``threads:keyword_search``).
             PlatformError: Threads refused (typed by `error_for`).
             MalformedResponse: an answer brandkit cannot read.
         """
         asks = self.compile_query(query)
-        state = self._load_search_cursor(cursor, asks)
+        tag = cursor_tag(self.account.key, canonical_query(query))
+        state = self._load_search_cursor(cursor, asks, tag)
+        state.q = tag
         found: dict[str, Message] = {}
         read, more = 0, False
         for index, ask in enumerate(asks):
@@ -882,7 +895,7 @@ class ThreadsAdapter(GraphAdapter):
         )
 
     def _load_search_cursor(
-        self, cursor: str | None, asks: Sequence[KeywordQuery]
+        self, cursor: str | None, asks: Sequence[KeywordQuery], tag: str
     ) -> _SearchCursor:
         if cursor is None:
             return _SearchCursor(v=1, queries={})
@@ -894,6 +907,13 @@ class ThreadsAdapter(GraphAdapter):
                 f"{shown!r} is not a Threads search cursor brandkit made: pass since=None to "
                 "search from the start"
             ) from None
+        if state.q is not None and state.q != tag:
+            raise ConfigurationError(
+                "this Threads search cursor was made for another query (or another account "
+                f"than {self.account.key}): going on from it would skip this query's older "
+                "posts; pass the cursor saved for this query, or since=None to search from "
+                "the start"
+            )
         if not set(state.queries) <= {a.key for a in asks}:
             raise ConfigurationError(
                 "this Threads search cursor belongs to another query: pass since=None, or the "

@@ -60,7 +60,7 @@ from brandkit.errors import (
     Rejected,
     TransportError,
 )
-from brandkit.listening._query import UnsupportedQuery
+from brandkit.listening._query import UnsupportedQuery, cursor_tag
 from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import (
     Answer,
@@ -134,6 +134,8 @@ _END_TIME_GAP = timedelta(seconds=10)
 _SEARCH_FIELDS = _CONVERSATION_FIELDS + ",lang"
 _MAX_SEARCH_PAGES = 1_000
 """Pages one search may take (100,000 posts read) whatever its limit."""
+SEARCH_PAGE_MIN = 10
+"""The fewest posts recent search returns (and bills) a page: ``max_results`` is 10-100."""
 # A hashtag X recognises: letters, marks, digits, underscore (twitter-text); not emoji.
 _HASHTAG = re.compile(r"^[^\W]+$")
 _USERNAME = re.compile(r"^[A-Za-z0-9_]{1,15}$")
@@ -703,14 +705,16 @@ def _dump(cursor: _Cursor | _SearchCursor) -> str:
 
 
 class _SearchCursor(pydantic.BaseModel):
-    """The search cursor: the newest post id already read (``since``) and, while a search
-    stopped at its limit, the oldest id read (``until``) and the newest of that sweep
-    (``top``), as in the inbox cursor."""
+    """The search cursor: the query and account it belongs to (``q``, `cursor_tag` of the
+    query text and its times; cursors written before it lack it), the newest post id
+    already read (``since``) and, while a search stopped at its limit, the oldest id read
+    (``until``) and the newest of that sweep (``top``), as in the inbox cursor."""
 
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
 
     v: Literal[1]
     search: Literal[True]
+    q: Annotated[str, pydantic.StringConstraints(pattern=r"^[0-9a-f]{16}$")] | None = None
     since: _Snowflake | None = None
     until: _Snowflake | None = None
     top: _Snowflake | None = None
@@ -1432,6 +1436,10 @@ class XAdapter(RefreshingAdapter):
 
     # -- listening ---------------------------------------------------------------------------
 
+    search_min_page: ClassVar[int] = SEARCH_PAGE_MIN
+    """The fewest posts one search request returns and bills: a `search` ``limit`` below it
+    is refused (the listener does not search with a budget left below it)."""
+
     def compile_query(self, query: Query) -> str:
         """``query`` as X's recent-search query text; see the module's `compile_query`.
 
@@ -1446,17 +1454,21 @@ class XAdapter(RefreshingAdapter):
         ``GET /2/tweets/search/recent``, newest first in pages of up to 100, as
         ``Message(kind="found")`` with the author's followers.
 
-        X bills every post it returns, so ``max_results`` is what is left of ``limit``
-        (at least X's minimum of 10) and the search stops once ``limit`` posts were read,
-        with ``more`` and a cursor that goes on below the oldest post read before anything
-        newer. ``since``/``until`` become ``start_time``/``end_time``: a ``since`` older than
-        the 7 days is moved to the window's start (X refuses older times), and an
+        X bills every post it returns and returns at least 10 a page (``max_results``
+        10-100), so ``max_results`` is what is left of ``limit`` and the search stops once
+        fewer than 10 are left, with ``more`` and a cursor that goes on below the oldest
+        post read before anything newer: never more than ``limit`` posts are read (and
+        billed). ``since``/``until`` become ``start_time``/``end_time``: a ``since`` older
+        than the 7 days is moved to the window's start (X refuses older times), and an
         ``until`` before it finds nothing without a request. A cursor's ``since_id`` that
         fell out of the window, or that is older than ``since``, is replaced the same way.
+        The cursor names the query (its text and times) and the account (`cursor_tag`).
 
         Raises:
             UnsupportedQuery: see `compile_query` (before any request).
-            ConfigurationError: ``cursor`` is not an X search cursor brandkit made.
+            ConfigurationError: ``limit`` is below X's smallest page of 10 (X would bill
+                10), or ``cursor`` is not an X search cursor brandkit made, or it was made
+                for another query or account (before any request).
             MalformedResponse: a page brandkit cannot read.
             RateLimited: the rate limit, or X's usage cap (then until the period ends).
             AuthError, PlatformUnavailable, Rejected: see `error_for`.
@@ -1464,7 +1476,13 @@ class XAdapter(RefreshingAdapter):
         from brandkit.listening._query import SearchPage
 
         text = compile_query(query)
-        state = self._read_search_cursor(cursor)
+        if limit < SEARCH_PAGE_MIN:
+            raise ConfigurationError(
+                f"limit={limit} is below the {SEARCH_PAGE_MIN} posts X's recent search returns "
+                f"(and bills) at the least: pass a limit of {SEARCH_PAGE_MIN} or more"
+            )
+        tag = self._search_tag(query, text)
+        state = self._read_search_cursor(cursor, tag)
         now = datetime.fromtimestamp(self.clock(), UTC)
         oldest = now - SEARCH_WINDOW + _SEARCH_MARGIN
         if query.until is not None and query.until <= oldest:
@@ -1492,7 +1510,9 @@ class XAdapter(RefreshingAdapter):
         token: str | None = None
         page: _ConvPage | None = None
         for _ in range(_MAX_SEARCH_PAGES):
-            params = dict(fixed, max_results=str(max(10, min(100, limit - read))))
+            # At most what is left of the limit (X bills each post returned); the loop ends
+            # before fewer than X's smallest page is left.
+            params = dict(fixed, max_results=str(min(100, limit - read)))
             if token:
                 params["next_token"] = token
             response = yield from self._send(
@@ -1510,15 +1530,15 @@ class XAdapter(RefreshingAdapter):
                     top = newest
             messages += self._found(page, response)
             token = page.meta.next_token if page.meta is not None else None
-            if not token or not page.data or read >= limit:
+            if not token or not page.data or limit - read < SEARCH_PAGE_MIN:
                 break
         messages.sort(key=lambda m: int(m.id))
         if token and page is not None and page.data:
             # Stopped at the limit: go on below the oldest post read, then newer ones.
             low = min(page.data, key=lambda p: int(p.id)).id
-            more = _SearchCursor(v=1, search=True, since=since, until=low, top=top)
+            more = _SearchCursor(v=1, search=True, q=tag, since=since, until=low, top=top)
             return SearchPage(messages=messages, cursor=_dump(more), more=True, read=read)
-        done = _SearchCursor(v=1, search=True, since=top or since)
+        done = _SearchCursor(v=1, search=True, q=tag, since=top or since)
         return SearchPage(messages=messages, cursor=_dump(done), more=False, read=read)
 
     @staticmethod
@@ -1529,16 +1549,34 @@ class XAdapter(RefreshingAdapter):
             "user.fields": "username,name,public_metrics",
         }
 
-    def _read_search_cursor(self, cursor: str | None) -> _SearchCursor:
+    def _search_tag(self, query: Query, text: str) -> str:
+        """What the search cursor names: the account, the query text and its times (a
+        cursor read under other times could skip posts between them)."""
+        times = [
+            t.astimezone(UTC).isoformat() if t is not None else ""
+            for t in (query.since, query.until)
+        ]
+        return cursor_tag(self.account.key, text, *times)
+
+    def _read_search_cursor(self, cursor: str | None, tag: str) -> _SearchCursor:
         if cursor is None:
             return _SearchCursor(v=1, search=True)
         try:
-            return _SearchCursor.model_validate_json(cursor)
+            state = _SearchCursor.model_validate_json(cursor)
         except pydantic.ValidationError:
             raise ConfigurationError(
                 "this is not an X search cursor brandkit made (it cannot be read): pass "
                 "since=None to search the last 7 days again"
             ) from None
+        # A cursor written before cursors named their query (no q) cannot be checked.
+        if state.q is not None and state.q != tag:
+            raise ConfigurationError(
+                "this X search cursor was made for another query (or another account than "
+                f"{self.account.key}): going on from it would skip this query's older "
+                "matches; pass the cursor saved for this query, or since=None to search the "
+                "last 7 days again"
+            )
+        return state
 
     def _found(self, page: _ConvPage, response: httpx.Response) -> list[Message]:
         """The page's posts as found messages, with their authors' followers."""

@@ -36,7 +36,8 @@ lowercase ``x-ratelimit-*`` headers with an ISO 8601 reset, as in recordings of 
   ``GET /api/v1/notifications/:id``, ``GET /api/v1/statuses/:id/context`` and
   ``POST /api/v1/statuses/:id/favourite`` / ``unfavourite``.
 - Listening: the audience's public posts (``emu.audience("fan").post(text, lang="en")``)
-  in ``GET /api/v1/timelines/tag/:hashtag`` (``any[]``, ``all[]``, ``none[]``, ``local``,
+  in ``GET /api/v1/timelines/tag/:hashtag`` (an empty timeline for a tag no status has;
+  ``any[]``, ``all[]``, ``none[]``, at most 4 tags each as ``TagFeed`` reads, ``local``,
   ``remote``, ``only_media``, ``limit`` 20/40, ``max_id``/``since_id``/``min_id``, ``Link``
   headers that, as Mastodon's, keep only ``local``, ``limit`` and ``only_media``) and the
   full-text ``GET /api/v2/search?type=statuses`` (a user token; terms, ``"phrases"``,
@@ -152,6 +153,9 @@ _URL = regex.compile(
 _MENTION = regex.compile(r"(?<![\w/=@])@(\w+)(?:@([\w.-]*\w))?")
 _HASHTAG = regex.compile(r"(?<![\w/#&])#(\w*[^\W\d_]\w*)")
 _TRAILING = ".,:;!?'\"»”’…"
+# TagFeed::LIMIT_PER_MODE (app/models/tag_feed.rb): a tag timeline reads at most 4 tags of
+# each of any (the path's tag first), all and none.
+_TAGS_PER_MODE = 4
 
 Handler: TypeAlias = Callable[..., httpx.Response]
 
@@ -1932,9 +1936,17 @@ class MastodonEmulator(Emulator):
         raw_limit = params.get("limit")
         # limit_param(DEFAULT_STATUSES_LIMIT): 20 unless given, at most 40.
         limit = 20 if raw_limit is None else min(abs(_to_i(raw_limit)), 40)
-        any_tags = {name, *(t.lower() for t in params.get_list("any[]") + params.get_list("any"))}
-        all_tags = {t.lower() for t in params.get_list("all[]") + params.get_list("all")}
-        none_tags = {t.lower() for t in params.get_list("none[]") + params.get_list("none")}
+        # TagFeed: tags_for(names) reads Array(names).take(LIMIT_PER_MODE = 4) of each mode,
+        # any being Array(@tag.name) | params[:any] (the path's tag first).
+        anys = dict.fromkeys([name, *params.get_list("any[]"), *params.get_list("any")])
+        any_tags = {t.lower() for t in list(anys)[:_TAGS_PER_MODE]}
+        all_tags = {
+            t.lower() for t in (params.get_list("all[]") + params.get_list("all"))[:_TAGS_PER_MODE]
+        }
+        none_tags = {
+            t.lower()
+            for t in (params.get_list("none[]") + params.get_list("none"))[:_TAGS_PER_MODE]
+        }
         local, remote = _truthy(params.get("local")), _truthy(params.get("remote"))
         only_media = _truthy(params.get("only_media"))
         known = set().union(*(self._tags(s) for s in self._live())) if self._statuses else set()

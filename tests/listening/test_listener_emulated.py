@@ -1,0 +1,163 @@
+"""Listener over the platforms' emulators: X's budget counted in posts X bills, a replaced
+query searching from the start, Instagram's hashtags counted when Meta counts them, and a
+post found through two accounts stored once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from brandkit import Client, Query, RetryPolicy
+from brandkit.listening import Listener
+from brandkit.testing.instagram import InstagramEmulator
+from brandkit.testing.mastodon import MastodonEmulator
+from brandkit.testing.x import XEmulator
+
+FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=5, attempts=1)
+
+
+class Counting(httpx.BaseTransport):
+    """An emulator's transport that keeps the paths asked for."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.paths: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.paths.append(request.url.path)
+        return self.inner.handle_request(request)
+
+
+@pytest.fixture
+def listener(tmp_path: Path) -> Iterator[Listener]:
+    with Listener(tmp_path / "listening.db") as listener:
+        yield listener
+
+
+def client(transport: httpx.BaseTransport) -> Client:
+    return Client(http=httpx.Client(transport=transport), retry=FAST)
+
+
+@pytest.mark.parametrize(("budget", "billed"), [(5, 0), (9, 0), (25, 25), (105, 100)])
+def test_x_never_bills_more_than_the_budget_and_the_run_says_it_stopped(
+    listener: Listener, budget: int, billed: int
+) -> None:
+    """X returns and bills at least 10 posts a search: with fewer left, nothing is sent;
+    with more, no page asks for more than is left (105: one page of 100, then 5 left)."""
+    emu = XEmulator()
+    brand = emu.account(name="brand", known_user=True)
+    for i in range(150):
+        emu.audience(f"fan{i % 5}").post(f"brandkit {i}", lang="en")
+    transport = Counting(emu.transport())
+    listener.watch("brand", Query(any=["brandkit"]), accounts=[brand], budget=budget)
+    with client(transport) as c:
+        (run,) = listener.sync(c, force=True)
+        assert emu.posts_read == billed <= budget
+        assert run.read == billed == listener.spent("brand", brand.key)
+        assert run.stopped == "budget"
+        assert (run.error is None) == (billed > 0)
+        sent = len(transport.paths)
+        (again,) = listener.sync(c, force=True)
+    assert again.stopped == "budget" and again.error is not None
+    assert "QuotaRefused" in again.error
+    assert len(transport.paths) == sent  # refused before any request
+    assert emu.posts_read == billed
+
+
+def test_a_run_that_reads_everything_new_did_not_stop(listener: Listener) -> None:
+    emu = XEmulator()
+    brand = emu.account(name="brand", known_user=True)
+    emu.audience("fan").post("brandkit once", lang="en")
+    listener.watch("brand", Query(any=["brandkit"]), accounts=[brand], budget=50)
+    with client(emu.transport()) as c:
+        (run,) = listener.sync(c, force=True)
+    assert (run.found, run.read, run.stopped, run.error) == (1, 1, None, None)
+
+
+def test_replacing_a_query_searches_it_from_the_start_on_x(listener: Listener) -> None:
+    emu = XEmulator()
+    brand = emu.account(name="brand", known_user=True)
+    emu.audience("a").post("trailco boots are great", lang="en")  # older: the new query's
+    emu.audience("b").post("acme boots are great", lang="en")  # newer: the old query's
+    with client(emu.transport()) as c:
+        listener.watch("q", Query(any=["acme"]), accounts=[brand])
+        (first,) = listener.sync(c, force=True)
+        listener.watch("q", Query(any=["trailco"]), accounts=[brand])
+        (second,) = listener.sync(c, force=True)
+        # The same definition again (another budget) keeps the cursor: nothing is re-read.
+        listener.watch("q", Query(any=["trailco"]), accounts=[brand], budget=100)
+        (third,) = listener.sync(c, force=True)
+    assert first.found == 1 and second.found == 1 and second.error is None
+    assert "trailco boots are great" in [m.text for m in listener.messages("q")]
+    assert (third.found, third.read, third.error) == (0, 0, None)
+
+
+def test_replacing_a_query_does_not_break_later_syncs_on_mastodon(listener: Listener) -> None:
+    emu = MastodonEmulator(audience_indexable=True)
+    brand = emu.account(name="brand")
+    emu.audience("fan").post("acme rocks")
+    emu.audience("fan2").post("trailco rocks")
+    with client(emu.transport()) as c:
+        listener.watch("q", Query(any=["acme"]), accounts=[brand])
+        listener.sync(c, force=True)
+        listener.watch("q", Query(any=["trailco"]), accounts=[brand])
+        runs = [listener.sync(c, force=True)[0] for _ in range(2)]
+    assert [r.error for r in runs] == [None, None]
+    assert [r.found for r in runs] == [1, 0]
+
+
+def test_instagram_hashtags_a_failed_search_looked_up_count_against_the_30(
+    listener: Listener,
+) -> None:
+    """Meta counts a hashtag when it is looked up, whatever happens to the search after:
+    the listener counts the query's hashtags before searching, so the next query is refused
+    before any request instead of Meta refusing the 31st with code 18."""
+    emu = InstagramEmulator()
+    brand = emu.account(name="brand")
+    emu.audience("fan").post("hello #t0", lang="en")
+    inner = emu.transport()
+    paths: list[str] = []
+    reads = [0]
+
+    def failing(request: httpx.Request) -> httpx.Response:
+        paths.append(request.url.path)
+        if request.url.path.endswith("/recent_media"):
+            reads[0] += 1
+            if reads[0] == 20:  # the last hashtag's media read fails
+                return httpx.Response(
+                    400,
+                    json={"error": {"message": "(#1) An unknown error", "type": "x", "code": 1}},
+                )
+        return inner.handle_request(request)
+
+    listener.watch("a", Query(hashtags=[f"t{i}" for i in range(20)]), accounts=[brand])
+    listener.watch("b", Query(hashtags=[f"u{i}" for i in range(15)]), accounts=[brand])
+    with client(httpx.MockTransport(failing)) as c:
+        runs = {r.name: r for r in listener.sync(c, force=True)}
+    assert runs["a"].error is not None and "unknown error" in runs["a"].error
+    assert runs["b"].error is not None and runs["b"].error.startswith("QuotaRefused")
+    assert runs["b"].stopped == "quota"
+    lookups = [p for p in paths if p.endswith("ig_hashtag_search")]
+    assert len(lookups) == 20  # none for "b"
+    assert len(listener.hashtags_used(brand.key)) == 20
+    assert len(emu.hashtag_queries(brand.settings["ig_user_id"])) == 20
+
+
+def test_a_post_two_accounts_find_for_two_queries_is_stored_once(listener: Listener) -> None:
+    emu = XEmulator()
+    brand = emu.account(name="brand", known_user=True)
+    support = emu.account(name="support", known_user=True)
+    emu.audience("a").post("acme vs trailco: which boots?", lang="en")
+    listener.watch("acme", Query(any=["acme"]), accounts=[brand])
+    listener.watch("trailco", Query(any=["trailco"]), accounts=[support])
+    with client(emu.transport()) as c:
+        runs = listener.sync(c, force=True)
+    assert [r.found for r in runs] == [1, 1]
+    (stored,) = listener.inbox.messages(kind="found")
+    assert stored.account == brand.key
+    assert listener.names(stored) == ["acme", "trailco"]
+    assert [m.key for m in listener.messages("trailco")] == [stored.key]
+    assert listener.share_of_voice() == {"acme": 0.5, "trailco": 0.5}

@@ -4,6 +4,7 @@ answers), and an uploadBlob answer the adapter must not pass on as it came."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -301,6 +302,24 @@ def test_a_cursor_of_another_query_is_refused() -> None:
     page = run_flow(adapter().search(Query(any=["brandkit"]), None, limit=10), script)
     with pytest.raises(ConfigurationError, match="another query"):
         run_flow(adapter().search(Query(any=["other"]), page.cursor, limit=10), Script())
+
+
+def test_a_cursor_of_a_query_with_the_same_searches_but_other_filters_is_refused() -> None:
+    """The same searchPosts requests, another query (it excludes a word): reading on from
+    the first query's marks would skip the second's older posts, so the cursor names its
+    query (one from before, naming none, is still read)."""
+    script = Script().on(SEARCH, found(view(1)))
+    page = run_flow(adapter().search(Query(any=["brandkit"]), None, limit=10), script)
+    narrower = Query(any=["brandkit"], exclude=["job"])
+    refused = Script()
+    with pytest.raises(ConfigurationError, match="another query"):
+        run_flow(adapter().search(narrower, page.cursor, limit=10), refused)
+    assert refused.requests == []
+    old = json.loads(page.cursor or "")
+    del old["q"]
+    again = Script().on(SEARCH, found(view(1)))
+    run_flow(adapter().search(Query(any=["brandkit"]), json.dumps(old), limit=10), again)
+    assert len(again.requests) == 1
 
 
 @pytest.mark.parametrize(

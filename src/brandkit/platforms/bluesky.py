@@ -59,7 +59,13 @@ from brandkit.errors import (
     Unsupported,
 )
 from brandkit.inbox._model import Author, InboxPage, Message
-from brandkit.listening._query import Query, SearchPage, UnsupportedQuery
+from brandkit.listening._query import (
+    Query,
+    SearchPage,
+    UnsupportedQuery,
+    canonical_query,
+    cursor_tag,
+)
 from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import (
     Adapter,
@@ -390,11 +396,14 @@ class _Span(pydantic.BaseModel):
 
 
 class _SearchCursor(pydantic.BaseModel):
-    """A listening cursor: one span per search the query compiles to, by its key."""
+    """A listening cursor: the query and account it belongs to (``q``, `cursor_tag`;
+    ``None`` in cursors made before it was kept), and one span per search the query
+    compiles to, by its key."""
 
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
 
     v: Literal[1]
+    q: str | None = pydantic.Field(default=None, max_length=64)
     spans: dict[Annotated[str, pydantic.StringConstraints(max_length=4000)], _Span] = (
         pydantic.Field(max_length=_MAX_SEARCHES)
     )
@@ -1546,7 +1555,8 @@ class BlueskyAdapter(Adapter):
             MalformedResponse: an answer brandkit cannot read.
         """
         requests = self.compile_query(query)
-        spans = self._read_search_cursor(cursor, requests)
+        tag = cursor_tag(self.account.key, canonical_query(query))
+        spans = self._read_search_cursor(cursor, requests, tag)
         yield from self._ensure_session()
         found: dict[str, Message] = {}
         out: dict[str, _Span] = {}
@@ -1564,7 +1574,7 @@ class BlueskyAdapter(Adapter):
             out[request.key] = span
             read += count
             fresh += new
-        state = _SearchCursor(v=1, spans=out)
+        state = _SearchCursor(v=1, q=tag, spans=out)
         return SearchPage(
             messages=sorted(found.values(), key=lambda m: (m.created_at, m.id)),
             cursor=state.model_dump_json(exclude_defaults=True),
@@ -1712,7 +1722,7 @@ class BlueskyAdapter(Adapter):
         found[post.uri] = message
 
     def _read_search_cursor(
-        self, cursor: str | None, requests: Sequence[SearchRequest]
+        self, cursor: str | None, requests: Sequence[SearchRequest], tag: str
     ) -> dict[str, _Span]:
         if cursor is None:
             return {}
@@ -1723,10 +1733,12 @@ class BlueskyAdapter(Adapter):
                 "bluesky: this search cursor was not written by brandkit's Bluesky adapter "
                 "(or was changed); pass since=None to search from the start"
             ) from None
-        if not set(state.spans) <= {r.key for r in requests}:
+        # Another query (or account) would read on from its marks and skip this one's
+        # older posts; a cursor from before names no query and is checked by its searches.
+        if state.q not in (None, tag) or not set(state.spans) <= {r.key for r in requests}:
             raise ConfigurationError(
-                "bluesky: this search cursor belongs to another query; pass since=None, or "
-                "the cursor saved for this query"
+                "bluesky: this search cursor belongs to another query or account; pass "
+                "since=None, or the cursor saved for this query"
             )
         return dict(state.spans)
 

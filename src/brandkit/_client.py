@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import math
 import random
 import ssl
 import threading
@@ -131,6 +132,10 @@ class RetryPolicy:
         settle: after a create timed out (or its connection broke, or a gateway timed out)
             and a first lookup found nothing, how long to wait before looking again, and
             only then to send anew: the first request may still be running on the platform.
+
+    Raises:
+        ConfigurationError: ``attempts`` is not a whole number of at least 1, or a time is
+            negative or not a number.
     """
 
     attempts: int = 5
@@ -138,6 +143,26 @@ class RetryPolicy:
     max_backoff: float = 30.0
     max_wait: float = 900.0
     settle: float = 10.0
+
+    def __attrs_post_init__(self) -> None:
+        attempts = self.attempts
+        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+            raise ConfigurationError(
+                f"RetryPolicy(attempts=...) must be a whole number of at least 1 (1: no "
+                f"repeat), not {attempts!r}"
+            )
+        for name in ("initial", "max_backoff", "max_wait", "settle"):
+            value = getattr(self, name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or math.isnan(value)
+                or value < 0
+                or (name != "max_wait" and math.isinf(value))
+            ):
+                raise ConfigurationError(
+                    f"RetryPolicy({name}=...) must be a number of seconds, 0 or more, not {value!r}"
+                )
 
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter for attempt ``attempt`` (1-based): a random
@@ -415,6 +440,20 @@ class _Attempt:
         self.armed = False
         self.started = False
         self.create_sent = False
+        # How many create requests of the current part may have left the machine: each
+        # one about to leave counts, and one whose connection was refused (nothing left)
+        # is taken off again. Zero with ``create_sent``: every create was refused.
+        self.creates_left = 0
+        # A create of the current part, earlier in this attempt, may have landed (its answer
+        # was lost, or a 5xx), though a lookup found nothing before it was sent anew.
+        self.doubt = False
+
+    def new_create(self, *, doubt: bool = False) -> None:
+        """The part's create is about to be sent (anew): forget the requests before it;
+        ``doubt`` says whether a create sent before it may still have landed."""
+        self.create_sent = False
+        self.creates_left = 0
+        self.doubt = doubt
 
     def before_send(self, step: Send) -> None:
         """Called by the synchronous driver when ``step``'s request is about to leave."""
@@ -423,6 +462,7 @@ class _Attempt:
         self.start()
         if step.creates:
             self.create_sent = True
+            self.creates_left += 1
 
     async def abefore_send(self, step: Send, save: Callable[[Delivery], Awaitable[None]]) -> None:
         """`before_send` for the asynchronous driver, whose ``save`` writes off its loop."""
@@ -438,6 +478,13 @@ class _Attempt:
             self.started = True
         if step.creates:
             self.create_sent = True
+            self.creates_left += 1
+
+    def not_sent(self, step: Send, exc: BaseException) -> None:
+        """Called by the drivers when ``step``'s request failed: one that never left the
+        machine (its connection refused) is no create that may have landed."""
+        if self.armed and step.creates and isinstance(exc, _NOT_SENT) and self.creates_left:
+            self.creates_left -= 1
 
     def start(self) -> None:
         if self.started:
@@ -781,16 +828,20 @@ class _Core:
             ContentError: an article for a social account or a post for a blog.
         """
         deliveries, first = self.make_deliveries(post, accounts, later)
+        self.write_first(deliveries, first)
+        return deliveries
+
+    def write_first(self, deliveries: list[Delivery], first: bool) -> None:
+        """`new_deliveries`' write of ``deliveries``, when ``first`` says so."""
         outbox = self.outbox
         if outbox is None or not first:
-            return deliveries
+            return
         many = getattr(outbox, "save_many", None)
         if many is None:
             for delivery in deliveries:
                 outbox.save(delivery)
         else:
             many(deliveries)
-        return deliveries
 
     def make_deliveries(
         self, post: Content, accounts: Sequence[Account], later: bool
@@ -899,7 +950,7 @@ class _Core:
                     previous=tuple(delivery.parts),
                     reply_to=delivery.reply_to,
                 )
-                tracker.create_sent = False
+                tracker.new_create()
                 ref: PartRef | None = None
                 if was_unknown:
                     ref = yield from self._find(adapter, rendered, part, ctx, delivery)
@@ -939,7 +990,7 @@ class _Core:
                         if delivery.status is DeliveryStatus.UNKNOWN:
                             return delivery
                         if ref is None:
-                            tracker.create_sent = False
+                            tracker.new_create(doubt=True)
                             ref = yield from adapter.publish_part(rendered, part, ctx)
                 if "posted_at" not in ref.extra:
                     # Analytics ("best time to post") needs when each part went out.
@@ -985,15 +1036,26 @@ class _Core:
                 platform_said = isinstance(exc, PlatformError) and not isinstance(
                     exc, MalformedResponse | TransportError
                 )
-                maybe = (
-                    (isinstance(exc, TransportError) and exc.maybe_delivered)
+                # A request that could not have posted (a connection refused, or a read
+                # that is no create) while no create of this part left: the part is known
+                # not to be there from this attempt. It failed "not now" (a worker tries it
+                # again); a create of an earlier attempt (or one sent earlier in this one)
+                # that may have landed is still looked up first, as it would have been.
+                absent = (
+                    isinstance(exc, TransportError)
+                    and not exc.maybe_delivered
+                    and tracker.creates_left == 0
+                )
+                maybe = (isinstance(exc, TransportError) and exc.maybe_delivered) or (
                     # An answer brandkit cannot read, or a failure of brandkit's own (a
                     # governor file that stayed locked), after the create or a lookup left.
-                    or ((tracker.create_sent or look_first) and not platform_said)
+                    (tracker.create_sent or look_first) and not platform_said and not absent
                 )
                 delivery.status = DeliveryStatus.UNKNOWN if maybe else DeliveryStatus.FAILED
                 # A 5xx to the create: it may have landed, so the next attempt looks first.
-                delivery.look_first = tracker.create_sent and isinstance(exc, PlatformUnavailable)
+                delivery.look_first = (
+                    tracker.create_sent and isinstance(exc, PlatformUnavailable)
+                ) or (absent and (look_first or tracker.doubt))
             yield from self.saved(delivery)
             return delivery
         except Exception as exc:
@@ -1032,6 +1094,91 @@ class _Core:
         delivery.error = error
         delivery.status = DeliveryStatus.FAILED
         return True
+
+    @staticmethod
+    def never_written(delivery: Delivery, error: BaseException, written_first: bool) -> bool:
+        """Whether ``error`` (the attempt's) means the outbox never stored ``delivery``: it
+        was not written before its attempt, and the first save of the attempt (the one that
+        starts it, or the one that records that it could not start) was refused. Then
+        nothing was sent either, and no worker knows the post."""
+        return (
+            not written_first
+            and isinstance(error, OutboxConflict)
+            and delivery.status is DeliveryStatus.PENDING
+            and delivery.attempts == 0
+            and not delivery.parts
+        )
+
+    def retry_at(self, delivery: Delivery) -> datetime | None:
+        """When a delivery that failed "not now" may be tried again: a rate limit's reset,
+        else as soon as a worker comes to it (``None``)."""
+        err = delivery.error
+        if not isinstance(err, RateLimited):
+            return None
+        now = self.clock()
+        if err.reset_at is not None:
+            return max(err.reset_at, now)
+        if err.retry_after is not None:
+            return now + timedelta(seconds=err.retry_after)
+        return None
+
+    def to_release(
+        self, delivery: Delivery, raised: bool
+    ) -> tuple[Callable[..., None], datetime | None] | None:
+        """What to give back to the outbox once ``delivery``'s attempt outside a worker has
+        ended: its ``release`` and the retry time, or ``None`` when nothing is left to do
+        (the last save of the attempt, sent, failed or unknown, gave the lease back).
+
+        Still leased to this client: a delivery left ``pending`` (its attempt could not
+        start: it waits for its retry time), ``sending`` (a save failed after a request
+        left: a worker looks it up first), or whatever a call that raised left. A ``failed``
+        one whose failure means "not now" goes back to ``pending`` at its retry time, as a
+        worker's own attempt would (a worker tries it again, counting its attempts)."""
+        release: Callable[..., None] | None = getattr(self.outbox, "release", None)
+        if release is None:
+            return None
+        status = delivery.status
+        if raised or status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING):
+            retry = self.retry_at(delivery) if status is DeliveryStatus.PENDING else None
+            return release, retry
+        if (
+            status is DeliveryStatus.FAILED
+            and delivery.error is not None
+            and _not_now(delivery.error)
+        ):
+            return release, self.retry_at(delivery) or self.clock()
+        return None
+
+    def let_go(self, delivery: Delivery, raised: bool) -> None:
+        """After an attempt outside a worker (`Client.publish`, `reply`, `deliver`), give
+        the delivery back to the outbox (see `to_release`), so that a worker takes it when
+        it is due. A worker settles the deliveries it claimed itself."""
+        plan = self.to_release(delivery, raised)
+        if plan is None:
+            return
+        release, retry = plan
+        try:
+            release(delivery.id, retry_at=retry)
+        except BrandkitError as exc:
+            self.release_failed(delivery, exc)
+            return
+        if delivery.status is DeliveryStatus.FAILED:
+            # The copy the caller gets says what the outbox now holds: pending, for a
+            # worker's retries, with the reason it could not go now.
+            delivery.status = DeliveryStatus.PENDING
+
+    @staticmethod
+    def release_failed(delivery: Delivery, exc: BrandkitError) -> None:
+        if not isinstance(exc, OutboxConflict):
+            # No such delivery: it was never stored, so there is no lease to give back.
+            logger.debug("delivery %s: nothing to release: %s", delivery.id, exc)
+            return
+        logger.warning(
+            "delivery %s: its lease could not be given back (a worker takes it when the lease "
+            "ends; on SQLite, when this process ends): %s",
+            delivery.id,
+            exc,
+        )
 
     def _unknown(self, delivery: Delivery, error: BrandkitError) -> CoreFlow[Delivery]:
         delivery.error = error
@@ -1372,12 +1519,22 @@ def _default_governor() -> GovernorProtocol:
 
 
 def _accounts(accounts: Account | Sequence[Account]) -> list[Account]:
+    """The accounts to publish to, each once (by key: one post goes out once per account,
+    however often the account is given), in the order given."""
     if isinstance(accounts, Account):
         return [accounts]
-    out = list(accounts)
+    out = _once_each(accounts)
     if not out:
         raise ConfigurationError("publish needs at least one account")
     return out
+
+
+def _once_each(accounts: Iterable[Account]) -> list[Account]:
+    """``accounts`` without repeats of a key (the first of each kept), in their order."""
+    seen: dict[str, Account] = {}
+    for account in accounts:
+        seen.setdefault(account.key, account)
+    return list(seen.values())
 
 
 async def _write(outbox: OutboxProtocol, delivery: Delivery) -> None:
@@ -1609,6 +1766,8 @@ class Client:
             if isinstance(exc, httpx.TimeoutException) and time.monotonic() >= deadline:
                 # The socket's timeout was cut to the deadline: say which limit it was.
                 exc = _Deadline("the answer took longer than the overall deadline")
+            if tracker is not None:
+                tracker.not_sent(step, exc)
             core.after_error(step, core.transport_error(adapter, step, exc), attempt)
             raise  # pragma: no cover - after_error always raises
         finally:
@@ -1643,13 +1802,22 @@ class Client:
         article scheduled for later is sent now, for the blog to publish at its time.
 
         Platform refusals do not raise: each delivery carries its status and typed error.
-        A post scheduled for later is only written to the outbox.
+        A post scheduled for later is only written to the outbox. An account given twice
+        (by one ``platform:name`` key) gets one delivery.
+
+        With an outbox, what this call could not finish is left there for a worker: a
+        delivery whose attempt could not start (a rate limit, an outage while preparing)
+        stays ``pending`` with its reason and retry time, and one that failed "not now"
+        (a refused connection, a 5xx, a 429) goes back to ``pending`` for the worker's
+        retries.
 
         Raises:
             ConfigurationError: no accounts, an unknown platform, a scheduled post without
                 an outbox, or a closed client (nothing is sent or stored).
             ContentError: an article for a social account, or a post for a blog account
                 (nothing is sent to any account).
+            OutboxConflict: the outbox refused to store the deliveries (its file stayed
+                locked): nothing was stored nor sent.
 
         A [`Campaign`][brandkit.campaign.Campaign] publishes its article to ``accounts``
         (the blogs), then its announcement (see `brandkit.campaign.publish`).
@@ -1658,24 +1826,56 @@ class Client:
         if not isinstance(post, Post | Article):
             return post.publish_through(self, accounts)
         targets = _accounts(accounts)
-        later = self._core.scheduled_later(post)
-        deliveries = self._core.new_deliveries(post, targets, later)
+        core = self._core
+        later = core.scheduled_later(post)
+        deliveries, first = core.make_deliveries(post, targets, later)
+        core.write_first(deliveries, first)
         if later:
             return deliveries
-        for account, delivery in zip(targets, deliveries, strict=True):
-            try:
-                self.deliver(delivery, account)
-            except BrandkitError as exc:
-                # One account's trouble (its outbox row taken, an unknown platform) never
-                # keeps the others from being tried.
-                self._core.broke_off(delivery, exc)
+        tried = 0
+        try:
+            for account, delivery in zip(targets, deliveries, strict=True):
+                tried += 1
+                raised = False
+                try:
+                    self._deliver(delivery, account)
+                except BrandkitError as exc:
+                    raised = True
+                    if core.never_written(delivery, exc, first):
+                        # Nothing stored, nothing sent: no worker would ever send it.
+                        raise
+                    # One account's trouble (its outbox row taken, an unknown platform)
+                    # never keeps the others from being tried.
+                    core.broke_off(delivery, exc)
+                except BaseException:
+                    raised = True
+                    raise
+                finally:
+                    core.let_go(delivery, raised)
+        finally:
+            # Interrupted: the accounts not tried yet are the worker's to send.
+            for delivery in deliveries[tried:]:
+                core.let_go(delivery, True)
         return deliveries
 
     def deliver(self, delivery: Delivery, account: Account | None = None) -> Delivery:
         """Publish, resume or reconcile one delivery (e.g. one loaded from the outbox).
 
         Parts already confirmed are not sent again; an ``unknown`` part is looked up first.
+        A delivery whose attempt could not start (a rate limit, an outage) is left
+        ``pending`` in the outbox for a worker, at its retry time.
         """
+        raised = True
+        try:
+            self._deliver(delivery, account)
+            raised = False
+        finally:
+            self._core.let_go(delivery, raised)
+        return delivery
+
+    def _deliver(self, delivery: Delivery, account: Account | None = None) -> Delivery:
+        """`deliver`, leaving the delivery's lease as its attempt left it (a worker settles
+        what it claimed itself)."""
         acct = self._core.account_for(delivery, account)
         adapter = self._core.adapter_for(acct)
         attempt = _Attempt(self._core, delivery)
@@ -1817,6 +2017,7 @@ class Client:
             Unsupported: the platform cannot answer messages.
             ConfigurationError: the message belongs to another account, or its account is
                 not known to this client (pass ``account=``).
+            OutboxConflict: the outbox refused to store the answer: nothing was sent.
         """
         acct = self._core.account_of(message, account)
         adapter = self._core.adapter_for(acct)
@@ -1827,11 +2028,18 @@ class Client:
                 delivery = self._core.answer_of(draft)
                 if delivery.status in _FINISHED or self._core.scheduled_later(delivery.post):
                     return delivery
+                raised = False
                 try:
-                    return self.deliver(delivery, acct)
+                    return self._deliver(delivery, acct)
                 except BrandkitError as exc:
+                    raised = True
                     self._core.broke_off(delivery, exc)
                     return delivery
+                except BaseException:
+                    raised = True
+                    raise
+                finally:
+                    self._core.let_go(delivery, raised)
         finally:
             self._answering.leave(draft.id)
 
@@ -2033,6 +2241,8 @@ class AsyncClient:
             core.after_error(step, core.transport_error(adapter, step, err), attempt)
             raise  # pragma: no cover - after_error always raises
         except httpx.HTTPError as exc:
+            if tracker is not None:
+                tracker.not_sent(step, exc)
             core.after_error(step, core.transport_error(adapter, step, exc), attempt)
             raise  # pragma: no cover - after_error always raises
         assert response is not None
@@ -2084,9 +2294,14 @@ class AsyncClient:
     ) -> list[Delivery]:
         """`_Core.new_deliveries`, the write awaited off the event loop."""
         deliveries, first = self._core.make_deliveries(post, accounts, later)
+        await self._write_first(deliveries, first)
+        return deliveries
+
+    async def _write_first(self, deliveries: list[Delivery], first: bool) -> None:
+        """`_Core.write_first`, the write awaited off the event loop."""
         outbox = self._core.outbox
         if outbox is None or not first:
-            return deliveries
+            return
         asave_many = getattr(outbox, "asave_many", None)
         many = getattr(outbox, "save_many", None)
         if asave_many is not None:
@@ -2096,7 +2311,6 @@ class AsyncClient:
         else:
             for delivery in deliveries:
                 await _settled(_write(outbox, delivery))
-        return deliveries
 
     async def _broke_off(self, delivery: Delivery, error: BrandkitError) -> None:
         """`_Core.broke_off`, the write awaited off the event loop."""
@@ -2136,28 +2350,72 @@ class AsyncClient:
         Raises:
             ConfigurationError: see `Client.publish`.
             ContentError: an article for a social account, or a post for a blog account.
+            OutboxConflict: the outbox refused to store the deliveries: nothing was stored
+                nor sent.
         """
         _require_open(self._http, self._own_http, "AsyncClient")
         if not isinstance(post, Post | Article):
             return await post.apublish_through(self, accounts)
         targets = _accounts(accounts)
-        later = self._core.scheduled_later(post)
-        deliveries = await self._new_deliveries(post, targets, later)
+        core = self._core
+        later = core.scheduled_later(post)
+        deliveries, first = core.make_deliveries(post, targets, later)
+        await self._write_first(deliveries, first)
         if later:
             return deliveries
-        results = await asyncio.gather(
-            *(self.deliver(d, a) for a, d in zip(targets, deliveries, strict=True)),
-            return_exceptions=True,
-        )
+        try:
+            results = await asyncio.gather(
+                *(self._deliver(d, a) for a, d in zip(targets, deliveries, strict=True)),
+                return_exceptions=True,
+            )
+        except BaseException:
+            # Cancelled: every delivery goes back to the outbox as its attempt left it.
+            for delivery in deliveries:
+                await self._let_go(delivery, True)
+            raise
+        failure: BaseException | None = None
         for delivery, result in zip(deliveries, results, strict=True):
-            if isinstance(result, BrandkitError):
-                await self._broke_off(delivery, result)
-            elif isinstance(result, BaseException):
-                raise result
+            try:
+                if isinstance(result, BrandkitError):
+                    if core.never_written(delivery, result, first):
+                        # Nothing stored, nothing sent: no worker would ever send it.
+                        failure = failure or result
+                    else:
+                        await self._broke_off(delivery, result)
+                elif isinstance(result, BaseException):
+                    failure = failure or result
+            finally:
+                await self._let_go(delivery, isinstance(result, BaseException))
+        if failure is not None:
+            raise failure
         return deliveries
 
     async def deliver(self, delivery: Delivery, account: Account | None = None) -> Delivery:
         """Publish, resume or reconcile one delivery; see `Client.deliver`."""
+        raised = True
+        try:
+            await self._deliver(delivery, account)
+            raised = False
+        finally:
+            await self._let_go(delivery, raised)
+        return delivery
+
+    async def _let_go(self, delivery: Delivery, raised: bool) -> None:
+        """`_Core.let_go`, the outbox's release awaited off the event loop (to its end,
+        even when the task is cancelled meanwhile)."""
+        core = self._core
+        plan = core.to_release(delivery, raised)
+        if plan is None:
+            return
+        release, retry = plan
+        try:
+            await _settled(asyncio.to_thread(release, delivery.id, retry_at=retry))
+        except BrandkitError as exc:
+            core.release_failed(delivery, exc)
+
+    async def _deliver(self, delivery: Delivery, account: Account | None = None) -> Delivery:
+        """`deliver`, leaving the delivery's lease as its attempt left it (a worker settles
+        what it claimed itself)."""
         acct = self._core.account_for(delivery, account)
         adapter = self._core.adapter_for(acct)
         attempt = _Attempt(self._core, delivery)
@@ -2250,11 +2508,18 @@ class AsyncClient:
                 delivery = await self._answer_of(draft)
                 if delivery.status in _FINISHED or self._core.scheduled_later(delivery.post):
                     return delivery
+                raised = False
                 try:
-                    return await self.deliver(delivery, acct)
+                    return await self._deliver(delivery, acct)
                 except BrandkitError as exc:
+                    raised = True
                     await self._broke_off(delivery, exc)
                     return delivery
+                except BaseException:
+                    raised = True
+                    raise
+                finally:
+                    await self._let_go(delivery, raised)
         finally:
             self._answering.leave(draft.id)
 

@@ -62,6 +62,7 @@ from brandkit.outbox._store import (
     _alive,
     _EventRow,
     _iso,
+    _lease_seconds,
     _Unset,
 )
 
@@ -320,7 +321,7 @@ class PostgresOutbox(Outbox):
         accounts: Mapping[str, Account] | Iterable[Account] | None,
     ) -> None:
         """What every outbox sets up (owner, clock, accounts), without opening a file."""
-        self.lease = float(lease)
+        self.lease = _lease_seconds(lease)
         self.clock = clock or (lambda: datetime.now(UTC))
         self.timeout = float(timeout)
         # The nonce starts with this machine's fingerprint: a lease of a process that died

@@ -22,6 +22,7 @@ import asyncio
 import builtins
 import functools
 import json
+import math
 import os
 import socket
 import sqlite3
@@ -154,6 +155,24 @@ def _isoformat(dt: datetime, fixed: str | None) -> str:
     if fixed is not None and dt.tzinfo is UTC and dt.microsecond:
         return fixed
     return dt.isoformat()
+
+
+def _lease_seconds(lease: Any) -> float:
+    """``lease`` as seconds.
+
+    Raises:
+        ConfigurationError: it is not a finite number.
+    """
+    try:
+        seconds = float(lease)
+    except (TypeError, ValueError):
+        seconds = float("nan")
+    if isinstance(lease, bool) or not math.isfinite(seconds):
+        raise ConfigurationError(
+            f"lease must be a number of seconds (how long a process of another machine "
+            f"holds a delivery without saving it, e.g. 600), not {lease!r}"
+        )
+    return seconds
 
 
 def _alive(pid: int) -> bool:
@@ -466,7 +485,7 @@ class Outbox(SQLiteStore):
                     f"postgresql:// URL, or leave {name} out)"
                 )
         self.path = str(path)
-        self.lease = float(lease)
+        self.lease = _lease_seconds(lease)
         self.clock = clock or (lambda: datetime.now(UTC))
         self.timeout = float(timeout)
         self.owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -1221,7 +1240,12 @@ class Outbox(SQLiteStore):
 
         With ``retry_at``: a ``failed`` delivery becomes ``pending`` again and a pending or
         ``unknown`` one waits, until then; workers use it to retry transient failures
-        (rate limits, outages) and to pace reconciliation.
+        (rate limits, outages) and to pace reconciliation, and the drivers to hand over
+        what a publish outside a worker could not finish.
+
+        Raises:
+            BrandkitError: no such delivery.
+            OutboxConflict: the file stayed locked by another process.
         """
         # Most releases have nothing to write (a finished attempt's last save gave the lease
         # back): a read tells, without the file's write lock, which every other worker's
@@ -1229,7 +1253,11 @@ class Outbox(SQLiteStore):
         # not hold now cannot need its release meanwhile.
         with self._reading() as db:
             row = db.execute(_SELECT_LEASE, (delivery_id,)).fetchone()
-        if row is not None and not self._release_writes(row[0], row[1], retry_at):
+        if row is None:
+            # Nothing to give back (a delivery whose first save was refused): said without
+            # waiting for the write lock, which may be what refused that save.
+            raise BrandkitError(f"the outbox has no delivery {delivery_id!r}")
+        if not self._release_writes(row[0], row[1], retry_at):
             return
         with self._tx() as db:
             row = db.execute(_SELECT_LEASE, (delivery_id,)).fetchone()
@@ -1296,11 +1324,13 @@ class Outbox(SQLiteStore):
                 account or a post for a blog account.
             MediaError: a media file of the post is gone or breaks a platform's rule.
         """
-        from brandkit._client import check_content
+        from brandkit._client import _once_each, check_content
 
         targets = [accounts] if isinstance(accounts, Account) else list(accounts)
         if not targets:
             raise ConfigurationError("add needs at least one account")
+        # One delivery per account, however often it is given (one post, one publication).
+        targets = _once_each(targets)
         check_content(post, targets)
         if self.accounts is not None:
             unknown = [a.key for a in targets if a.key not in self.accounts]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -15,6 +16,7 @@ from brandkit._client import AsyncClient, Client
 from brandkit.accounts import Account
 from brandkit.delivery import Delivery, DeliveryStatus
 from brandkit.errors import (
+    BrandkitError,
     ConfigurationError,
     OutboxConflict,
     PlatformUnavailable,
@@ -60,7 +62,9 @@ class Worker:
     (find-my-post) and resumed from its last confirmed part. A failure that means "not now"
     (rate limit, 5xx, a connection that failed before the request left) is tried again
     later with backoff, up to ``max_attempts`` (rate limits: until their reset, without a
-    cap); other failures stay ``failed`` with their typed error for a person to look at.
+    cap), an attempt that could not even start (a 5xx while preparing) included; meanwhile
+    the account's later posts wait, so that they keep their order. Other failures stay
+    ``failed`` with their typed error for a person to look at.
     A pending delivery whose media file is gone fails alone (``failed`` with a
     [`MediaError`][brandkit.errors.MediaError] naming the file) before anything is sent; the
     other deliveries go on.
@@ -242,7 +246,8 @@ class Worker:
                 gone = False
             if not gone:
                 try:
-                    await client.deliver(delivery, self.accounts[delivery.account])
+                    # Its lease is settled below, not by the client.
+                    await client._deliver(delivery, self.accounts[delivery.account])
                 except Exception:
                     logger.exception("delivery %s: the attempt broke off", delivery.id)
             pause = await asyncio.to_thread(self._settle, delivery)
@@ -274,7 +279,7 @@ class Worker:
                         break
                     if not self._media_gone(delivery):
                         try:
-                            self.client.deliver(delivery, self.accounts[delivery.account])
+                            self.client._deliver(delivery, self.accounts[delivery.account])
                         except Exception:
                             logger.exception("delivery %s: the attempt broke off", delivery.id)
                     pause = self._settle(delivery)
@@ -366,12 +371,41 @@ class Worker:
             self.outbox.release(delivery.id, retry_at=now + timedelta(seconds=delay))
             return None
         elif status is DeliveryStatus.PENDING:
-            # The attempt broke off before it started (e.g. a conflicting save): pace it.
-            delay = self._delay(delivery.attempts + 1)
-            self.outbox.release(delivery.id, retry_at=now + timedelta(seconds=delay))
-            return None
+            # The attempt could not start: an outage while preparing (counted as an attempt,
+            # so that backoff and max_attempts apply), or it broke off (e.g. a conflicting
+            # save): paced. Either way the rest of the account waits with it, so that its
+            # posts keep their order.
+            if _transient(delivery):
+                if not self._not_started(delivery, now):
+                    self.outbox.release(delivery.id)
+                    return None
+                delay = self._delay(delivery.attempts)
+            else:
+                delay = self._delay(delivery.attempts + 1)
+            until = now + timedelta(seconds=delay)
+            self.outbox.release(delivery.id, retry_at=until)
+            return until
         self.outbox.release(delivery.id)
         return None
+
+    def _not_started(self, delivery: Delivery, now: datetime) -> bool:
+        """Count an attempt that failed "not now" before it could start (a 503 while
+        preparing) against ``max_attempts``: after the last it fails, with its reason.
+        Returns whether the delivery is to be tried again."""
+        delivery.attempts += 1
+        delivery.updated_at = now
+        again = delivery.attempts < self.max_attempts
+        if not again:
+            delivery.status = DeliveryStatus.FAILED
+        try:
+            self.outbox.save(delivery)
+        except BrandkitError:
+            # Not counted (it is paced all the same); the stored state stays the truth.
+            logger.exception("delivery %s: could not record its attempt", delivery.id)
+            delivery.attempts -= 1
+            delivery.status = DeliveryStatus.PENDING
+            return True
+        return again
 
     def _defer(self, rest: Sequence[Delivery], until: datetime, settled: set[str]) -> None:
         for delivery in rest:
@@ -412,11 +446,13 @@ class Worker:
         asynchronous client) and every lease is released (see `run_once`).
 
         Raises:
-            ConfigurationError: called inside a running event loop (use `arun_forever`).
+            ConfigurationError: called inside a running event loop (use `arun_forever`), or
+                ``poll`` is not a positive number of seconds.
             BrandkitError: an outbox failure other than a conflict (a conflict is logged and
                 looked at again later), after the attempts under way have ended and every
                 lease was released.
         """
+        _check_poll(poll)
         stop = stop or threading.Event()
         if not isinstance(self.client, Client):
             try:
@@ -531,12 +567,13 @@ class Worker:
 
         Raises:
             ConfigurationError: the worker was given a synchronous client (use
-                `run_forever`).
+                `run_forever`), or ``poll`` is not a positive number of seconds.
             BrandkitError: an outbox failure other than a conflict, after the attempts
                 under way have ended and every lease was released.
         """
         if isinstance(self.client, Client):
             raise ConfigurationError("this worker has a synchronous Client: call run_forever()")
+        _check_poll(poll)
         await self._pump(poll, stop or asyncio.Event(), on_delivery, on_idle)
 
     def _idle(self, poll: float, stop: threading.Event) -> None:
@@ -598,6 +635,24 @@ class Worker:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _check_poll(poll: float) -> None:
+    """Refuse a ``poll`` that would make an idle worker spin (or never look again).
+
+    Raises:
+        ConfigurationError: ``poll`` is not a positive number of seconds.
+    """
+    if (
+        isinstance(poll, bool)
+        or not isinstance(poll, int | float)
+        or not math.isfinite(poll)
+        or poll <= 0
+    ):
+        raise ConfigurationError(
+            f"poll must be a positive number of seconds (how long an idle worker waits "
+            f"before it looks again, e.g. 1.0), not {poll!r}"
+        )
 
 
 def _tell(callback: Callable[[Delivery], None] | None, delivery: Delivery) -> None:

@@ -1,0 +1,61 @@
+"""Settings that would make brandkit spin or fail later with a bare error are refused at once,
+with a `ConfigurationError` saying what to give."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+from pathlib import Path
+
+import pytest
+
+from brandkit import Account, ConfigurationError, RetryPolicy
+from brandkit.outbox import Outbox, Worker
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"attempts": 0},
+        {"attempts": 1.5},
+        {"initial": -1.0},
+        {"max_backoff": -0.1},
+        {"max_wait": math.nan},
+        {"settle": math.inf},
+        {"initial": "1"},
+    ],
+)
+def test_retry_policy_refuses_what_cannot_work(kw: dict[str, object]) -> None:
+    name = next(iter(kw))
+    with pytest.raises(ConfigurationError, match=f"RetryPolicy\\({name}="):
+        RetryPolicy(**kw)  # type: ignore[arg-type]
+
+
+def test_retry_policy_takes_zero_waits_and_an_endless_max_wait() -> None:
+    policy = RetryPolicy(attempts=1, initial=0, max_backoff=0, max_wait=math.inf, settle=0)
+    assert policy.backoff(1) == 0.0
+
+
+@pytest.mark.parametrize("poll", [0, -1.0, math.nan, math.inf])
+def test_a_worker_refuses_a_poll_that_would_spin(tmp_path: Path, poll: float) -> None:
+    account = Account("mastodon", name="b", base_url="https://m.example", secrets={"token": "t"})
+    stopped = threading.Event()
+    stopped.set()  # were the poll taken, the run would end at once instead of raising
+
+    async def arun(worker: Worker) -> None:
+        stop = asyncio.Event()
+        stop.set()
+        await worker.arun_forever(poll=poll, stop=stop)
+
+    with Outbox(tmp_path / "o.db") as box, Worker(box, [account]) as worker:
+        with pytest.raises(ConfigurationError, match="poll must be a positive number"):
+            worker.run_forever(poll=poll, stop=stopped)
+        with pytest.raises(ConfigurationError, match="poll must be a positive number"):
+            asyncio.run(arun(worker))
+
+
+@pytest.mark.parametrize("lease", [math.nan, math.inf, "ten"])
+def test_an_outbox_refuses_a_lease_that_is_no_number(tmp_path: Path, lease: object) -> None:
+    with pytest.raises(ConfigurationError, match="lease must be a number of seconds"):
+        Outbox(tmp_path / "o.db", lease=lease)  # type: ignore[arg-type]

@@ -730,6 +730,10 @@ class _Core:
                 # Threads' daily search quota a 400 for a day.
                 wait = said if wait is None else max(wait, said)
             after = wait if wait is not None else self.retry.backoff(attempt)
+            if limited and after <= 0:
+                # A refusal that says "now" (Retry-After: 0, or a date already past on a
+                # clock behind ours) would send every attempt in the same instant: back off.
+                after = self.retry.backoff(attempt)
             if after > self.retry.max_wait or last:
                 return response
             logger.info(

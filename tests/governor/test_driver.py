@@ -137,6 +137,20 @@ def test_429_is_repeated_after_retry_after_for_any_step(clock: FakeClock) -> Non
     assert clock.sleeps == [7.0]
 
 
+@pytest.mark.parametrize("said", ["0", "Thu, 01 Jan 2026 00:00:00 GMT"], ids=["zero", "past"])
+def test_a_429_that_says_now_is_repeated_after_a_backoff_not_at_once(
+    clock: FakeClock, said: str
+) -> None:
+    """``Retry-After: 0``, or a date already past (a server's clock behind ours, a cached
+    answer): the attempts are spread by a backoff, never sent in the same instant."""
+    script = Script(*[httpx.Response(429, headers={"Retry-After": said})] * 3)
+    client = client_for(script, clock)
+    adapter = PostAdapter(account())
+    assert client.run(adapter, adapter.post()).status_code == 200
+    assert len(script.requests) == 4
+    assert len(clock.sleeps) == 3 and all(s > 0 for s in clock.sleeps)
+
+
 def test_bare_429_is_repeated_after_the_governors_backoff(clock: FakeClock) -> None:
     """A 429 without information waits the governor's jittered backoff, within its cap."""
     script = Script(httpx.Response(429), httpx.Response(429))

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from brandkit.governor import RateLimitInfo, Window, parse_rate_limit
+from brandkit.governor._parse import NEGATIVE_WAIT
 from tests.governor.conftest import DATA, T0, cassette_responses
 
 X_CASSETTES = [c for c in cassette_responses("x") if "x-rate-limit-limit" in c[1].headers]
@@ -207,6 +208,15 @@ def test_retry_after_http_date() -> None:
     assert info is not None
     assert info.retry_after == 30.0
     assert not info.limited
+
+
+def test_a_retry_after_date_already_past_is_a_short_backoff() -> None:
+    """A date before the answer's own time is a clock behind ours, not "go now": like a
+    negative delta, it is `NEGATIVE_WAIT`."""
+    response = httpx.Response(429, headers={"Retry-After": "Fri, 15 Jan 2027 07:59:00 GMT"})
+    now = datetime.fromisoformat("2027-01-15T08:00:00+00:00").timestamp()
+    info = parse_rate_limit(response, now=now)
+    assert info is not None and info.retry_after == NEGATIVE_WAIT
 
 
 def test_meta_app_usage() -> None:

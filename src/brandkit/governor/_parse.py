@@ -420,7 +420,9 @@ def _retry_after(raw: str | None, now: float) -> float | None:
     if number is not None:
         return _delta(number)
     when = _http_date(raw.strip())
-    return None if when is None else max(when - now, 0.0)
+    # A date already past is a server's clock behind ours (or a cached answer): as a
+    # negative delta, a short backoff rather than "go now".
+    return None if when is None else _delta(when - now)
 
 
 _POLICY_ITEM = re.compile(r"\s*(\d{1,12})\s*;\s*w\s*=\s*(\d{1,12}(?:\.\d{1,9})?)", re.ASCII)

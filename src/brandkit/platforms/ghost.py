@@ -14,10 +14,15 @@ checks, ``core/server/services/auth/api-key/admin.js``):
   minutes ahead); ``tags`` are found by name or created; ``custom_excerpt`` (300 characters),
   ``feature_image`` with ``feature_image_alt`` (191) and ``canonical_url``.
 - The featured image is uploaded first (``POST /ghost/api/admin/images/upload/``, multipart)
-  and its URL set as ``feature_image``.
+  and its URL set as ``feature_image``. The Admin API cannot list images, so after a lost
+  answer the upload is not repeated blindly: the addresses Ghost's local storage gives the file
+  (``/content/images/YYYY/MM/<name>.<ext>``, or its ``-1``, ``-2``... for a name taken) are
+  read, and one holding the same bytes is used; only if none does (or the site stores images
+  elsewhere, e.g. Ghost(Pro) or S3) is it uploaded once more, which may leave an unused copy.
 - Never twice: Ghost has no idempotency key. After a lost answer the adapter looks the post up
   by its slug (``?filter=slug:[...]``): Ghost gives a taken slug ``-2``, ``-3``..., so the
-  slug's family is read, and only a post with the article's title created since the delivery
+  slug's family is read, a batch of variants at a time, until a variant is free (at most
+  `SLUG_FAMILY` variants), and only a post with the article's title created since the delivery
   began counts.
 - Editing needs the post's current ``updated_at`` (Ghost refuses an older one with 409
   ``UpdateCollisionError``): `GhostAdapter.update_article` reads it first and tries once more
@@ -49,6 +54,7 @@ from brandkit.errors import (
     MalformedResponse,
     MediaError,
     PlatformError,
+    TransportError,
 )
 from brandkit.platforms._base import (
     Answer,
@@ -73,8 +79,15 @@ TITLE_MAX = 255
 EXCERPT_MAX = 300
 SLUG_MAX = 191
 ALT_MAX = 191
-SLUG_FAMILY = 10
-"""How many of a slug's ``-2``, ``-3``... variants a lookup reads."""
+SLUG_FAMILY = 1000
+"""The most of a slug's ``-2``, ``-3``... variants a lookup reads (it stops at the first
+batch with a free variant)."""
+_BATCH = 50
+"""How many slugs one lookup request names."""
+_GHOST_SLUG_CUT = 185
+"""Ghost cuts a slug to 185 characters before making it unique."""
+IMAGE_FAMILY = 10
+"""How many of a file name's ``-1``, ``-2``... variants an image lookup reads."""
 LOOKUP_SKEW = timedelta(minutes=5)
 """How far Ghost's clock may be behind brandkit's for a found post to still count."""
 
@@ -271,53 +284,104 @@ class GhostAdapter(BlogAdapter):
                 over_by=media.size - rules.max_image_bytes,
             )
         stem = media.filename.rsplit(".", 1)[0] if media.filename else "image"
-        filename = f"{stem or 'image'}{extension}"
-        response = yield Send(
-            self._request(
+        # The name Ghost's storage keeps (it replaces what is not a word character).
+        stem = re.sub(r"[^\w.-]+", "-", stem, flags=re.ASCII).strip("-.") or "image"
+        filename = f"{stem}{extension}"
+        data = media.read()
+
+        def upload() -> httpx.Request:
+            return self._request(
                 "POST",
                 "images/upload/",
-                files={"file": (filename, media.read(), media.mime_type)},
+                files={"file": (filename, data, media.mime_type)},
                 data={"purpose": "image", "ref": filename},
-            ),
-            idempotent=True,
-            bucket="api",
-        )
+            )
+
+        # No idempotency key: a blind repeat after a lost answer would leave a copy, so the
+        # driver must not repeat it; the file is looked for first.
+        try:
+            response = yield Send(upload(), creates=True, bucket="api")
+        except TransportError as exc:
+            if not exc.maybe_delivered:
+                raise
+            found = yield from self.find_image(stem, extension, data)
+            if found is not None:
+                return found
+            response = yield Send(upload(), creates=True, bucket="api")
         return self.parse(response, _Images).images[0].url
+
+    def find_image(self, stem: str, extension: str, data: bytes) -> Flow[str | None]:
+        """The URL of an image the site stores as ``stem`` + ``extension`` (or its ``-1``,
+        ``-2``... for a name taken) this month (or last, near a month's turn) holding exactly
+        ``data``, or ``None``.
+
+        Ghost's Admin API cannot list images; this reads the addresses Ghost's local storage
+        gives them (``/content/images/YYYY/MM/``). A site storing images elsewhere answers
+        404, and ``None`` follows.
+        """
+        now = datetime.now(UTC)
+        months = dict.fromkeys(
+            f"{t:%Y}/{t:%m}" for t in (now - LOOKUP_SKEW, now, now + LOOKUP_SKEW)
+        )
+        for month in months:
+            misses = 0
+            for n in range(IMAGE_FAMILY + 1):
+                name = f"{stem}-{n}{extension}" if n else f"{stem}{extension}"
+                url = f"{self.account.base_url}/content/images/{month}/{name}"
+                response = yield Send(httpx.Request("GET", url), idempotent=True, bucket="api")
+                if response.status_code != 200:
+                    # Ghost numbers from -1; allow one gap before the name runs out.
+                    misses += 1
+                    if misses > 1:
+                        break
+                    continue
+                if response.content == data:
+                    return url
+        return None
 
     def find_article(
         self, article: Article, *, since: datetime | None = None
     ) -> Flow[PartRef | None]:
         """The post an earlier attempt created for ``article``, or ``None``.
 
-        Reads the posts whose slug is the article's or one of its ``-2``...``-10`` variants
-        (Ghost renames a taken slug so), newest first, and takes the first with the
-        article's title created no earlier than ``since`` (less 5 minutes of clock skew).
+        Reads the posts whose slug is the article's or one of its ``-2``, ``-3``... variants
+        (Ghost renames a taken slug so, after cutting it to 185 characters), 50 variants a
+        request, until a batch has a free variant (Ghost gives the first free one), at most
+        `SLUG_FAMILY`; takes the newest with the article's title created no earlier than
+        ``since`` (less 5 minutes of clock skew).
 
         Raises:
             PlatformError: Ghost refused the lookup (typed by `error_for`).
         """
         resource = _resource(article)
-        slugs = [article.slug] + [f"{article.slug}-{n}" for n in range(2, SLUG_FAMILY + 1)]
-        response = yield Send(
-            self._request(
-                "GET",
-                f"{resource}/",
-                params={
-                    "filter": f"slug:[{','.join(slugs)}]",
-                    "limit": str(SLUG_FAMILY),
-                    "order": "created_at desc",
-                },
-            ),
-            idempotent=True,
-            bucket="api",
-        )
-        posts = self._many(response, resource)
-        for post in posts:
-            created = _time(post.created_at)
-            if since is not None and created is not None and created < since - LOOKUP_SKEW:
-                continue
-            if post.title == article.title:
-                return self._ref(post, resource)
+        base = article.slug[:_GHOST_SLUG_CUT].rstrip("-") or article.slug
+        first = list(dict.fromkeys([article.slug, base]))
+        family = [*first, *(f"{base}-{n}" for n in range(2, SLUG_FAMILY + 1))]
+        for start in range(0, len(family), _BATCH):
+            slugs = family[start : start + _BATCH]
+            response = yield Send(
+                self._request(
+                    "GET",
+                    f"{resource}/",
+                    params={
+                        "filter": f"slug:[{','.join(slugs)}]",
+                        "limit": str(len(slugs)),
+                        "order": "created_at desc",
+                    },
+                ),
+                idempotent=True,
+                bucket="api",
+            )
+            posts = self._many(response, resource)
+            for post in posts:
+                created = _time(post.created_at)
+                if since is not None and created is not None and created < since - LOOKUP_SKEW:
+                    continue
+                if post.title == article.title:
+                    return self._ref(post, resource)
+            taken = {post.slug for post in posts}
+            if not taken.issuperset(s for s in slugs if s not in first or s == base):
+                return None  # a free variant: the family ends here
         return None
 
     def read_article(self, ref: PartRef) -> Flow[PartRef]:

@@ -21,8 +21,9 @@ Facts used here (https://developer.wordpress.org/rest-api/reference/, and WordPr
   article; WordPress makes a ``future`` date that has passed ``publish``.
 - Never twice: WordPress has no idempotency key. After a lost answer the adapter looks the
   post up by slug (``?slug=s,s-2,...&status=any``, authenticated: WordPress gives a taken
-  slug ``-2``, ``-3``...), and only a post with the article's title dated since the
-  delivery began counts.
+  slug the first free ``-2``, ``-3``..., cutting the slug so that it stays within 200
+  characters, as ``wp_unique_post_slug`` does), a batch of variants at a time until one is
+  free, and only a post with the article's title dated since the delivery began counts.
 - The featured image's upload has no key either: after a lost answer the file is looked up
   (``/media?search=<stem>``: same name or its ``-N``, same size, uploaded since the delivery
   began) and reused; only if it is not there is it uploaded again.
@@ -49,6 +50,7 @@ import base64
 import html
 import json
 import re
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -102,7 +104,14 @@ _STEP_BACK = 50
 COMMENT_MAX_BYTES = 65525
 """WordPress's bound on a comment's text (``wp_get_comment_fields_max_lengths``), in bytes."""
 SLUG_FAMILY = 10
-"""How many of a slug's ``-2``, ``-3``... variants a lookup reads."""
+"""How many media items an upload lookup reads."""
+SLUG_VARIANTS = 1000
+"""The most of a slug's ``-2``, ``-3``... variants a post lookup reads (it stops at the first
+batch with a free variant)."""
+_SLUG_BATCH_CHARS = 3000
+"""How many characters of slugs one post lookup names (its URL stays short)."""
+POST_SLUG_MAX = 200
+"""WordPress's ``post_name`` column: a slug made unique is cut to fit it with its suffix."""
 LOOKUP_SKEW = timedelta(minutes=5)
 """How far the site's clock may be behind brandkit's for a found post to still count."""
 _FMT = "%Y-%m-%dT%H:%M:%S"
@@ -178,6 +187,37 @@ def _gmt(value: str | None) -> datetime | None:
         return datetime.strptime(value[:19], _FMT).replace(tzinfo=UTC)
     except ValueError:
         return None
+
+
+def truncate_post_slug(slug: str, length: int) -> str:
+    """WordPress's ``_truncate_post_slug``: ``slug`` cut to ``length`` bytes (a URL-encoded
+    one without splitting an escape), then its trailing hyphens dropped."""
+    if len(slug.encode()) > length:
+        decoded = urllib.parse.unquote_plus(slug)
+        if decoded == slug:
+            slug = slug.encode()[:length].decode("utf-8", "ignore")
+        else:
+            # utf8_uri_encode($decoded, $length, true): whole escapes only.
+            out: list[str] = []
+            used = 0
+            for char in decoded:
+                if ord(char) < 128:
+                    piece = urllib.parse.quote(char, safe="-_.~")
+                else:
+                    piece = "".join(f"%{b:02x}" for b in char.encode())
+                if used + len(piece) > length:
+                    break
+                out.append(piece)
+                used += len(piece)
+            slug = "".join(out)
+    return slug.rstrip("-")
+
+
+def unique_slug_variant(slug: str, n: int) -> str:
+    """The slug WordPress gives a post whose ``slug`` is taken, with suffix ``n`` (2, 3...):
+    ``wp_unique_post_slug`` cuts the slug so that it stays within 200 characters."""
+    suffix = f"-{n}"
+    return truncate_post_slug(slug, POST_SLUG_MAX - len(suffix)) + suffix
 
 
 def _plain(message: str) -> str:
@@ -491,35 +531,54 @@ class WordPressAdapter(BlogAdapter):
             PlatformError: another refusal (typed by `error_for`).
         """
         yield from self.prepare()
-        slugs = [article.slug] + [f"{article.slug}-{n}" for n in range(2, SLUG_FAMILY + 1)]
-        response = yield Send(
-            self._request(
-                "GET",
-                _resource(article),
-                params={
-                    "slug": ",".join(slugs),
-                    "status": "any",
-                    "context": "edit",
-                    "per_page": str(SLUG_FAMILY),
-                    "orderby": "id",
-                    "order": "desc",
-                },
-            ),
-            idempotent=True,
-            bucket="api",
-        )
-        for item in self._list(response, _Item):
-            title = item.title.raw if item.title.raw is not None else _plain(item.title.rendered)
-            if title != article.title:
-                continue
-            if since is not None:
-                dated = max(
-                    (t for t in (_gmt(item.date_gmt), _gmt(item.modified_gmt)) if t), default=None
-                )
-                if dated is not None and dated < since - LOOKUP_SKEW:
-                    continue
-            return self._ref(item)
+        slug = article.slug
+        family = [slug, *(unique_slug_variant(slug, n) for n in range(2, SLUG_VARIANTS + 1))]
+        start = 0
+        while start < len(family):
+            batch: list[str] = []
+            size = 0
+            while start < len(family) and len(batch) < _PER_PAGE:
+                if batch and size + len(family[start]) + 1 > _SLUG_BATCH_CHARS:
+                    break
+                batch.append(family[start])
+                size += len(family[start]) + 1
+                start += 1
+            response = yield Send(
+                self._request(
+                    "GET",
+                    _resource(article),
+                    params={
+                        "slug": ",".join(batch),
+                        "status": "any",
+                        "context": "edit",
+                        "per_page": str(_PER_PAGE),
+                        "orderby": "id",
+                        "order": "desc",
+                    },
+                ),
+                idempotent=True,
+                bucket="api",
+            )
+            items = self._list(response, _Item)
+            for item in items:
+                if self._ours(item, article, since):
+                    return self._ref(item)
+            if not {item.slug for item in items}.issuperset(batch):
+                return None  # a free variant: WordPress gives the first, the family ends
         return None
+
+    @staticmethod
+    def _ours(item: _Item, article: Article, since: datetime | None) -> bool:
+        title = item.title.raw if item.title.raw is not None else _plain(item.title.rendered)
+        if title != article.title:
+            return False
+        if since is not None:
+            dated = max(
+                (t for t in (_gmt(item.date_gmt), _gmt(item.modified_gmt)) if t), default=None
+            )
+            if dated is not None and dated < since - LOOKUP_SKEW:
+                return False
+        return True
 
     def read_article(self, ref: PartRef) -> Flow[PartRef]:
         """The post as WordPress has it now (its status and URL change when a scheduled post

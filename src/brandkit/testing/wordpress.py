@@ -1300,10 +1300,13 @@ class WordPressEmulator(Emulator):
 
         if not taken(slug):
             return slug
+        # wp_unique_post_slug: the first free suffix, the slug cut to stay within 200.
+        from brandkit.platforms.wordpress import unique_slug_variant
+
         n = 2
-        while taken(f"{slug}-{n}"):
+        while taken(unique_slug_variant(slug, n)):
             n += 1
-        return f"{slug}-{n}"
+        return unique_slug_variant(slug, n)
 
     def _publish_due(self, force: bool = False) -> int:
         if not (self.cron or force):

@@ -109,7 +109,7 @@ def test_publish_sends_the_article(
     assert write.headers["api-key"] == emu.api_key and write.headers["accept"] == ACCEPT
     (stored,) = emu.articles()
     assert ref.id == str(stored["id"]) and ref.url == stored["url"]
-    assert ref.extra == {"slug": stored["slug"]}
+    assert ref.extra == {"slug": stored["slug"], "status": "published"}
 
 
 def test_draft_and_scheduled(emu: DevtoEmulator, devto: DevtoAdapter, send: Send) -> None:

@@ -26,6 +26,7 @@ import attrs
 
 from brandkit._sqlite import SQLiteStore
 from brandkit.accounts import Account
+from brandkit.campaign._model import STATUS_PLATFORMS
 from brandkit.content._model import Post
 from brandkit.delivery import Delivery, DeliveryStatus
 from brandkit.errors import BrandkitError, ConfigurationError, PlatformError
@@ -378,7 +379,11 @@ def plan(outbox: Outbox, hold: Hold, now: datetime, store: HoldStore) -> Plan | 
     status = _status(article.parts[0])
     # A scheduled article's stored answer is from before it went live (WordPress gives a
     # future post a ?p= address): ask the blog again.
-    read = hold.live_at is not None or (status is not None and status not in _LIVE)
+    read = (
+        hold.live_at is not None
+        or (status is not None and status not in _LIVE)
+        or (status is None and article.platform in STATUS_PLATFORMS)
+    )
     return Plan(hold, article, read)
 
 
@@ -401,12 +406,22 @@ def settle(
             return []
         store.later(hold.id, now + POLL, f"could not ask the blog: {error}", now)
         return []
+    if step.read and ref is None:
+        # The blog must be asked (a scheduled article, or one not public when it was
+        # made) and cannot be from here: the stored answer (its status, its URL, for Ghost
+        # a /p/<uuid>/ preview) says nothing of now. Keep the hold for a worker that can.
+        why = (
+            f"the worker needs the account {article.account} to ask the blog whether the "
+            "article is live (give it to the worker, e.g. Worker(outbox, [..., the blog's "
+            "account]))"
+        )
+        if now - since > GIVE_UP:
+            store.failed(hold.id, f"could not ask the blog: {why}", now)
+            return []
+        store.later(hold.id, now + POLL, why, now)
+        return []
     current = ref or article.parts[0]
     status = _status(current)
-    if step.read and ref is None:
-        # No way to ask this blog (no reader, or its account unknown here): trust the
-        # scheduled time and the address the blog gave.
-        status = None
     if status == "trash":
         store.failed(hold.id, "the article is in the blog's trash", now)
         return []

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from brandkit._client import AsyncClient, Client
     from brandkit.delivery import Delivery
 
-__all__ = ["LIVE_STATUSES", "PLACEHOLDERS", "Campaign"]
+__all__ = ["LIVE_STATUSES", "PLACEHOLDERS", "STATUS_PLATFORMS", "Campaign"]
 
 PLACEHOLDERS = ("{url}", "{title}", "{excerpt}")
 """What an announcement's text may hold, replaced once the article is live: its public URL,
@@ -24,6 +24,10 @@ its title and its excerpt (or the start of its body)."""
 
 LIVE_STATUSES = frozenset({"publish", "published", "live"})
 """The statuses blogs give a public article (WordPress ``publish``, Ghost ``published``)."""
+
+STATUS_PLATFORMS = frozenset({"wordpress", "ghost", "devto"})
+"""Blogs whose answers always carry the article's status: an answer from one of them
+without a status is never taken for a live article (the blog is asked instead)."""
 
 # Blog platforms publish articles, not announcements.
 _BLOGS = frozenset({"wordpress", "ghost", "devto"})

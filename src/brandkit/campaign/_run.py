@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from brandkit.accounts import Account
 from brandkit.campaign._holds import holds_for, states
-from brandkit.campaign._model import LIVE_STATUSES, Campaign
+from brandkit.campaign._model import LIVE_STATUSES, STATUS_PLATFORMS, Campaign
 from brandkit.delivery import Delivery, DeliveryStatus
 from brandkit.errors import BrandkitError, ConfigurationError
 
@@ -53,11 +53,15 @@ def _before(client: Client | AsyncClient, campaign: Campaign, blogs: list[Accoun
 
 
 def _live_source(articles: Sequence[Delivery]) -> Delivery | None:
-    """The first article delivery that is sent, has a URL and that its blog calls public."""
+    """The first article delivery that is sent, has a URL and that its blog calls public
+    (an answer without a status counts only from a blog that never gives one)."""
     for delivery in articles:
         if delivery.ok and delivery.url:
             status = delivery.parts[0].extra.get("status")
-            if status is None or status is True or str(status) in LIVE_STATUSES:
+            if status is None:
+                if delivery.platform not in STATUS_PLATFORMS:
+                    return delivery
+            elif status is True or str(status) in LIVE_STATUSES:
                 return delivery
     return None
 

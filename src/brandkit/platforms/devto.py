@@ -20,7 +20,10 @@ Facts used here (forem/forem: ``app/controllers/concerns/api/articles_controller
 - dev.to has no slug you set: Forem makes one from the title plus 4 random characters
   (``-temp-slug-`` for a draft, replaced when it is first published), so an article is never
   looked up by slug. Never twice: after a lost answer the adapter reads the user's articles
-  (``me/all``) for one with the same title (and canonical URL, when the article has one).
+  (``me/all``) for one with the same title (and canonical URL, when the article has one) and
+  the published state asked for, published since the attempt began (``me/all`` dates no
+  draft, so a draft counts only with the same body: an old draft is never taken for an
+  article asked to be published).
   Forem itself refuses the same title from the same user twice within five minutes (422
   "Title has already been used in the last five minutes"), which brandkit reports as a
   duplicate.
@@ -107,6 +110,7 @@ class _Article(Answer):
 
 class _Mine(_Article):
     published: bool
+    body_markdown: str | None = None
     page_views_count: int = pydantic.Field(default=0, strict=True, ge=0)
     public_reactions_count: int = pydantic.Field(default=0, strict=True, ge=0)
     comments_count: int = pydantic.Field(default=0, strict=True, ge=0)
@@ -124,6 +128,18 @@ def _time(value: str | None) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _status(published: bool, published_at: str | None) -> str:
+    """``"draft"``, ``"scheduled"`` (published at a future time) or ``"published"``."""
+    if not published:
+        return "draft"
+    when = _time(published_at)
+    return "scheduled" if when is not None and when > datetime.now(UTC) else "published"
+
+
+def _text(body: str | None) -> str:
+    return (body or "").replace("\r\n", "\n").strip()
 
 
 class DevtoAdapter(BlogAdapter):
@@ -174,7 +190,8 @@ class DevtoAdapter(BlogAdapter):
         """Create the article (published, scheduled or a draft).
 
         Returns:
-            The article: its id, its URL, and in ``extra`` its ``slug``.
+            The article: its id, its URL, and in ``extra`` its ``slug`` and ``status``
+            (``"draft"``, ``"scheduled"`` or ``"published"``).
 
         Raises:
             ContentError: a title longer than 128 characters.
@@ -196,27 +213,45 @@ class DevtoAdapter(BlogAdapter):
         self, article: Article, *, since: datetime | None = None
     ) -> Flow[PartRef | None]:
         """The article an earlier attempt created, or ``None``: the user's articles
-        (``me/all``, newest first) are read for one with the same title and, when the article
-        has one, the same canonical URL, published no earlier than ``since`` (less 5 minutes
-        of clock skew) where it is published.
+        (``me/all``, newest first) are read for one with the same title, the same canonical
+        URL when the article has one, and the published state asked for.
+
+        A published article counts only when Forem published it no earlier than ``since``
+        (less 5 minutes of clock skew), a scheduled one only at the time asked for. ``me/all``
+        gives a draft no date (no ``created_at``, no ``published_at``), so an old draft
+        cannot be told from the one just made: a draft counts only when its body is the one
+        sent too (an identical draft, harmless to adopt); a draft never counts for an article
+        asked to be published, which is created anew rather than left unpublished.
 
         Raises:
             PlatformError: Forem refused the lookup (typed by `error_for`).
         """
+        wanted = article.status != "draft"
         for page in range(1, self.lookup_pages + 1):
             mine = yield from self._mine(page)
             for item in mine:
-                if item.title != article.title:
+                if item.title != article.title or item.published != wanted:
                     continue
                 if article.canonical_url and item.canonical_url != article.canonical_url:
                     continue
-                published = _time(item.published_at)
-                if since is not None and published is not None and published < since - LOOKUP_SKEW:
+                if not self._made_by(item, article, since):
                     continue
                 return self._ref(item, article)
             if len(mine) < 1000:
                 return None
         return None
+
+    def _made_by(self, item: _Mine, article: Article, since: datetime | None) -> bool:
+        """Whether ``item`` (same title, same published state) can be the article an attempt
+        that began at ``since`` created."""
+        if not item.published:
+            return _text(item.body_markdown) == _text(article.body)
+        published = _time(item.published_at)
+        if published is None:
+            return False
+        if article.status == "scheduled" and article.scheduled_at is not None:
+            return abs(published - article.scheduled_at.astimezone(UTC)) < timedelta(seconds=1)
+        return since is None or published >= since - LOOKUP_SKEW
 
     def read_article(self, ref: PartRef) -> Flow[PartRef]:
         """The article as Forem has it now, with ``extra["status"]`` ``"draft"``,
@@ -230,14 +265,7 @@ class DevtoAdapter(BlogAdapter):
             mine = yield from self._mine(page)
             for item in mine:
                 if str(item.id) == ref.id:
-                    when = _time(item.published_at)
-                    status = (
-                        "draft"
-                        if not item.published
-                        else "scheduled"
-                        if when is not None and when > datetime.now(UTC)
-                        else "published"
-                    )
+                    status = _status(item.published, item.published_at)
                     return PartRef(
                         index=0,
                         id=str(item.id),
@@ -403,7 +431,18 @@ class DevtoAdapter(BlogAdapter):
         return url
 
     def _ref(self, item: _Article, article: Article) -> PartRef:
-        return PartRef(index=0, id=str(item.id), url=item.url, extra={"slug": item.slug})
+        # The create answer has no "published" (only published_at, null for a draft);
+        # me/all's items have both. An article asked to be published now is "published"
+        # (its published_at is Forem's clock, which may be ahead of this one).
+        published = item.published if isinstance(item, _Mine) else item.published_at is not None
+        status = (
+            _status(published, item.published_at)
+            if not published or article.status == "scheduled"
+            else "published"
+        )
+        return PartRef(
+            index=0, id=str(item.id), url=item.url, extra={"slug": item.slug, "status": status}
+        )
 
     # -- errors ------------------------------------------------------------------------------
 

@@ -30,6 +30,9 @@ _RUN_SPLIT = 64
 # A request whose answer never came (the connection broke) stops counting as in flight after
 # this long: well beyond any request timeout.
 FLIGHT_TTL = 120.0
+# How long a request waits, again and again, for an answer in flight to say when a window
+# whose length is unknown ends (see Slot.wait).
+PROBE = 0.25
 _MAX_FLIGHT = 512
 # The largest share of a local window that the edge margin may take (see Slot.refresh).
 EDGE_SHARE = 0.05
@@ -140,7 +143,16 @@ class Slot:
         """Seconds until ``cost`` units fit (0: now). Call `refresh` first, with the
         same ``margin``."""
         if self.server:
-            if self.remaining >= cost or self.remaining >= self.limit or self.reset is None:
+            if self.remaining >= cost or self.remaining >= self.limit:
+                return 0.0
+            if self.reset is None:
+                # The window rolled over and its end is not known yet (headers that give no
+                # window length, and no declared policy): the budget is spent, so rather
+                # than grant past it, wait for the answers of our requests in flight to say
+                # when this window ends. With none in flight (they were lost), there is
+                # nothing to wait for.
+                if any(sent >= now - FLIGHT_TTL for sent, _ in self.flight):
+                    return PROBE
                 return 0.0
             return max(self.reset - now, 0.0)
         window = self.window

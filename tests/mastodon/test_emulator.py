@@ -415,6 +415,7 @@ def test_statuses_family_429(emu: MastodonEmulator, api: Api) -> None:
     """Past the statuses limit the create gets 429 {"error": "Too many requests"} with
     remaining 0, and works again once the window has passed."""
     emu.set_rate_limit("statuses", 2, 60)
+    emu.clock.start_window(60)
     assert api.post("1").status_code == 200
     assert api.post("2").headers["x-ratelimit-remaining"] == "0"
     refused = api.post("3")
@@ -431,6 +432,7 @@ def test_statuses_family_429(emu: MastodonEmulator, api: Api) -> None:
 def test_request_throttle_429(emu: MastodonEmulator, api: Api) -> None:
     """The per-token request limit answers Rack::Attack's 429."""
     emu.set_rate_limit("api", 3, 300)
+    emu.clock.start_window(300)
     statuses = [api.http.get("/api/v1/accounts/verify_credentials").status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
 

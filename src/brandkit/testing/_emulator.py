@@ -217,6 +217,24 @@ class Clock:
         with self._lock:
             self._offset += secs
 
+    def start_window(self, period: float) -> None:
+        """Move the emulator's time forward to the start of the next window of ``period``
+        seconds aligned to the epoch, as Mastodon's rate windows are.
+
+        A test that counts requests against such a window calls it first, so that its
+        requests cannot straddle a reset and all of the window lies ahead of them.
+
+        Raises:
+            ValueError: ``period`` is not a positive number of seconds.
+        """
+        if not period > 0:
+            raise ValueError(f"period must be a positive number of seconds, not {period!r}")
+        with self._lock:
+            now = time.time() + self._offset
+            # A millisecond past the boundary: landing on it exactly could round to the
+            # second before it, the last one of the window ending.
+            self._offset += period - now % period + 0.001
+
 
 @attrs.define
 class Fault:

@@ -407,49 +407,86 @@ def _take_lock(store: CredentialStore, key: str, wait: float) -> Flow[AbstractCo
         delay = min(delay * 2, _POLL_MAX)
 
 
+def _locked_refresh(
+    store: CredentialStore,
+    key: str,
+    link: _StoreLink,
+    wait: float,
+    token_used: str | None,
+    *,
+    adopt: Callable[[Record], None],
+    refresh: Callable[[], Flow[None]],
+    renewed: Callable[[Record, object], Record | None],
+) -> Flow[None]:
+    """Refresh under the store's lock of ``key``, after reading the record again: when
+    another holder already refreshed (the stored access token is not ``token_used``, the
+    one found stale), ``adopt`` its record and spend nothing; otherwise ``refresh`` and
+    store what ``renewed`` makes of the record and the token stored before (``None``:
+    nothing new), before the lock is let go, so that the next holder reads it.
+
+    Raises:
+        CredentialStoreLocked: another holder kept the lock past ``wait`` seconds.
+    """
+    held = yield from _take_lock(store, key, wait)
+    link.holding = True
+    try:
+        record = store.get(key)
+        stored = record.get("access_token") if record is not None else None
+        if record is not None and isinstance(stored, str) and stored != token_used:
+            adopt(record)
+            return
+        yield from refresh()
+        fresh = renewed(record, stored) if record is not None else None
+        if fresh is not None:
+            store.put(key, fresh)
+    finally:
+        link.holding = False
+        held.__exit__(None, None, None)
+
+
 def _store_refresher(
     store: CredentialStore, key: str, link: _StoreLink, *, wait: float = LOCK_WAIT
 ) -> RefreshHook:
     """The refresh hook of an account loaded from ``store`` (X, LinkedIn): refresh under
-    the store's lock, after reading the record again, so that processes sharing the store
-    spend a rotating refresh token once (see `RefreshingAdapter`)."""
+    the store's lock, so that processes sharing the store spend a rotating refresh token
+    once (see `RefreshingAdapter` and `_locked_refresh`)."""
 
     def hook(adapter: RefreshingAdapter, token_used: str | None) -> Flow[None]:
         account = adapter.account
-        held = yield from _take_lock(store, key, wait)
-        link.holding = True
-        try:
-            record = store.get(key)
-            stored = record.get("access_token") if record is not None else None
-            if record is not None and isinstance(stored, str) and stored != token_used:
-                # Refreshed since this token was sent (by another process, or another flow
-                # here): take the stored tokens and spend nothing.
-                refresh = record.get("refresh_token")
-                account.update_secrets(
-                    **{
-                        adapter.token_name: stored,
-                        "refresh_token": refresh if isinstance(refresh, str) else None,
-                    }
-                )
-                expires = record.get("expires_at")
-                adapter.token_expires_at = (
-                    float(expires) if isinstance(expires, int | float) else None
-                )
-                return
-            yield from adapter.refresh_now(token_used)
+
+        def adopt(record: Record) -> None:
+            refresh = record.get("refresh_token")
+            account.update_secrets(
+                **{
+                    adapter.token_name: record["access_token"],
+                    "refresh_token": refresh if isinstance(refresh, str) else None,
+                }
+            )
+            expires = record.get("expires_at")
+            adapter.token_expires_at = float(expires) if isinstance(expires, int | float) else None
+
+        def renewed(record: Record, stored: object) -> Record | None:
             new = account.secret(adapter.token_name)
-            if record is not None and new and new != stored:
-                # Written before the lock is let go: the next holder reads these tokens.
-                record["access_token"] = new
-                record["refresh_token"] = account.secret("refresh_token") or record.get(
-                    "refresh_token"
-                )
-                record["expires_at"] = adapter.token_expires_at
-                record["issued_at"] = time.time()
-                store.put(key, record)
-        finally:
-            link.holding = False
-            held.__exit__(None, None, None)
+            if not new or new == stored:
+                return None
+            return {
+                **record,
+                "access_token": new,
+                "refresh_token": account.secret("refresh_token") or record.get("refresh_token"),
+                "expires_at": adapter.token_expires_at,
+                "issued_at": time.time(),
+            }
+
+        return _locked_refresh(
+            store,
+            key,
+            link,
+            wait,
+            token_used,
+            adopt=adopt,
+            refresh=lambda: adapter.refresh_now(token_used),
+            renewed=renewed,
+        )
 
     return hook
 
@@ -515,30 +552,30 @@ def _adopt_bluesky(account: Account, record: Mapping[str, Any]) -> None:
 def _bluesky_store_refresher(
     store: CredentialStore, key: str, link: _StoreLink, *, wait: float = LOCK_WAIT
 ) -> OAuthRefreshHook:
-    """The OAuth refresh hook of a Bluesky account loaded from ``store``: under the store's
-    lock, read the record again; when another holder already refreshed (the stored access
-    token is not the one found stale), take its session and spend nothing; otherwise
-    refresh and store the new session (tokens, key, expiry, nonce) before the lock is let
-    go. Its refresh tokens are single use, and a spent one sent again ends the session."""
+    """The OAuth refresh hook of a Bluesky account loaded from ``store``: refresh under the
+    store's lock (see `_locked_refresh`), taking another holder's session (tokens, the DPoP
+    key, expiry, nonce) or storing the new one. Its refresh tokens are single use, and a
+    spent one sent again ends the session."""
 
     def hook(adapter: BlueskyAdapter, token_used: str | None) -> Flow[None]:
         account = adapter.account
-        held = yield from _take_lock(store, key, wait)
-        link.holding = True
-        try:
-            record = store.get(key)
-            stored = record.get("access_token") if record is not None else None
-            if record is not None and isinstance(stored, str) and stored != token_used:
-                _adopt_bluesky(account, record)
-                return
-            yield from adapter.refresh_oauth_now()
+
+        def renewed(record: Record, stored: object) -> Record | None:
             new = account.secret("oauth_access_token")
-            if record is not None and _bluesky_oauth(record) and new and new != stored:
-                # Written before the lock is let go: the next holder reads this session.
-                store.put(key, {**record, **_bluesky_session(account)})
-        finally:
-            link.holding = False
-            held.__exit__(None, None, None)
+            if not _bluesky_oauth(record) or not new or new == stored:
+                return None
+            return {**record, **_bluesky_session(account)}
+
+        return _locked_refresh(
+            store,
+            key,
+            link,
+            wait,
+            token_used,
+            adopt=lambda record: _adopt_bluesky(account, record),
+            refresh=adapter.refresh_oauth_now,
+            renewed=renewed,
+        )
 
     return hook
 

@@ -554,7 +554,9 @@ class Inbox(SQLiteStore):
             Unsupported: its platform cannot answer messages.
             ContentError: the answer breaks a rule of the platform.
         """
-        found = self._stored(message)
+        found, stored = self._lookup(message)
+        if not stored:
+            self.add([found])
         delivery = outbox.add_reply(found, post, account)
         self.replied(found, delivery)
         return delivery
@@ -628,12 +630,6 @@ class Inbox(SQLiteStore):
         if isinstance(message, Message):
             return message, False
         raise ConfigurationError(f"no message {message!r} in this inbox: sync first")
-
-    def _stored(self, message: Message | str) -> Message:
-        found, stored = self._lookup(message)
-        if not stored:
-            self.add([found])
-        return found
 
     # -- queries -----------------------------------------------------------------------
 

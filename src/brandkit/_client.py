@@ -818,25 +818,9 @@ class _Core:
         if self.outbox is not None:
             yield Save(delivery, self.outbox)
 
-    def new_deliveries(
-        self, post: Content, accounts: Sequence[Account], later: bool
-    ) -> list[Delivery]:
-        """One delivery of ``post`` per account, written as ``pending`` first only where
-        that protects something: a post for later (the worker sends it), or a post for
-        several accounts (should the process die after one, a worker sends the others),
-        all in one transaction where the outbox can. A post going out at once to one
-        account is first written by the save that starts its attempt, before its first
-        byte leaves (its history still begins with ``pending``).
-
-        Raises:
-            ContentError: an article for a social account or a post for a blog.
-        """
-        deliveries, first = self.make_deliveries(post, accounts, later)
-        self.write_first(deliveries, first)
-        return deliveries
-
     def write_first(self, deliveries: list[Delivery], first: bool) -> None:
-        """`new_deliveries`' write of ``deliveries``, when ``first`` says so."""
+        """Write ``deliveries`` as ``pending`` when ``first`` says so (see
+        `make_deliveries`), all in one transaction where the outbox can."""
         outbox = self.outbox
         if outbox is None or not first:
             return
@@ -850,8 +834,12 @@ class _Core:
     def make_deliveries(
         self, post: Content, accounts: Sequence[Account], later: bool
     ) -> tuple[list[Delivery], bool]:
-        """`new_deliveries` before its write: the deliveries, and whether they are to be
-        written first.
+        """One delivery of ``post`` per account, and whether `write_first` is to write
+        them as ``pending`` before any attempt: only where that protects something: a post
+        for later (the worker sends it), or a post for several accounts (should the process
+        die after one, a worker sends the others). A post going out at once to one account
+        is first written by the save that starts its attempt, before its first byte leaves
+        (its history still begins with ``pending``).
 
         Raises:
             ContentError: an article for a social account or a post for a blog.
@@ -1166,9 +1154,14 @@ class _Core:
         except BrandkitError as exc:
             self.release_failed(delivery, exc)
             return
+        self.released(delivery)
+
+    @staticmethod
+    def released(delivery: Delivery) -> None:
+        """After ``delivery`` was given back to the outbox: the copy the caller gets says
+        what the outbox now holds (a ``failed`` one is ``pending``, for a worker's retries,
+        with the reason it could not go now)."""
         if delivery.status is DeliveryStatus.FAILED:
-            # The copy the caller gets says what the outbox now holds: pending, for a
-            # worker's retries, with the reason it could not go now.
             delivery.status = DeliveryStatus.PENDING
 
     @staticmethod
@@ -2293,14 +2286,6 @@ class AsyncClient:
         if core.outbox is not None:
             await _settled(_write(core.outbox, delivery))
 
-    async def _new_deliveries(
-        self, post: Content, accounts: Sequence[Account], later: bool
-    ) -> list[Delivery]:
-        """`_Core.new_deliveries`, the write awaited off the event loop."""
-        deliveries, first = self._core.make_deliveries(post, accounts, later)
-        await self._write_first(deliveries, first)
-        return deliveries
-
     async def _write_first(self, deliveries: list[Delivery], first: bool) -> None:
         """`_Core.write_first`, the write awaited off the event loop."""
         outbox = self._core.outbox
@@ -2416,6 +2401,8 @@ class AsyncClient:
             await _settled(asyncio.to_thread(release, delivery.id, retry_at=retry))
         except BrandkitError as exc:
             core.release_failed(delivery, exc)
+            return
+        core.released(delivery)
 
     async def _deliver(self, delivery: Delivery, account: Account | None = None) -> Delivery:
         """`deliver`, leaving the delivery's lease as its attempt left it (a worker settles

@@ -278,19 +278,28 @@ def test_a_rate_limit_before_the_attempt_is_waited_for_without_a_cap(
 # -- 3. a refused connection is a failure, not a post in doubt -------------------------------
 
 
+@pytest.mark.parametrize("how", ["publish", "apublish"])
 def test_a_refused_create_is_left_pending_and_a_worker_sends_it_later(
-    db: Path | str, emu: OutboxNetEmulator
+    db: Path | str, emu: OutboxNetEmulator, how: str
 ) -> None:
     """The create's connection refused on a platform without lookup: not delivered (the
     error says so), so it goes back to ``pending`` for a worker, and the copy returned says
-    so too; a worker sends it once the network is back. Before the fix it was ``unknown``:
-    stranded for a person to resolve."""
+    so too (from `AsyncClient` as from `Client`); a worker sends it once the network is
+    back. Before the fix it was ``unknown``: stranded for a person to resolve."""
     clock, acct = FakeClock(), emu.account(findable=False)
     refuse = [True]
     transport = refusing(emu, lambda r: refuse[0] and r.method == "POST")
     with Outbox(db) as outbox, Outbox(db) as other:
-        with sync_client(outbox, transport, clock) as client:
-            (d,) = client.publish(Post(text="hello"), acct)
+        if how == "publish":
+            with sync_client(outbox, transport, clock) as client:
+                (d,) = client.publish(Post(text="hello"), acct)
+        else:
+
+            async def go() -> Any:
+                async with async_client(outbox, transport, clock) as client:
+                    return await client.publish(Post(text="hello"), acct)
+
+            (d,) = asyncio.run(go())
         assert d.status is DeliveryStatus.PENDING
         assert isinstance(d.error, TransportError) and not d.error.maybe_delivered
         stored = outbox.get(d.id)

@@ -3,32 +3,13 @@ a lost answer reconciled without a second article, a wrong key, update, and dele
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from brandkit import Account, AsyncClient, Client, DeliveryStatus, RetryPolicy
+from brandkit import Account, AsyncClient, Client, DeliveryStatus
 from brandkit.content import Article
 from brandkit.errors import AuthError, Unsupported
 from brandkit.testing.devto import DevtoEmulator
-
-FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=30, settle=0.05)
-CREATE = r"/api/articles"
-
-
-@pytest.fixture
-def emu() -> Iterator[DevtoEmulator]:
-    """A Forem served on 127.0.0.1 with its write throttle."""
-    emu = DevtoEmulator()
-    with emu.serve():
-        yield emu
-
-
-@pytest.fixture
-def client() -> Iterator[Client]:
-    """brandkit's client with quick retries."""
-    with Client(retry=FAST) as client:
-        yield client
+from tests.devto.conftest import CREATE, FAST
 
 
 def test_publish_an_article(emu: DevtoEmulator, client: Client) -> None:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -14,24 +13,7 @@ from brandkit.errors import AuthError, RateLimited, Rejected, TransportError
 from brandkit.platforms.devto import DevtoAdapter
 from brandkit.testing import LoopbackMediaHost, png
 from brandkit.testing.devto import DevtoEmulator
-
-FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=30, settle=0.05)
-CREATE = r"/api/articles"
-
-
-@pytest.fixture
-def emu() -> Iterator[DevtoEmulator]:
-    """A Forem served on 127.0.0.1, one write per second per key as dev.to allows."""
-    emu = DevtoEmulator()
-    with emu.serve():
-        yield emu
-
-
-@pytest.fixture
-def client() -> Iterator[Client]:
-    """brandkit's client with quick retries."""
-    with Client(retry=FAST) as client:
-        yield client
+from tests.devto.conftest import CREATE
 
 
 def test_writes_are_paced_to_forems_throttle(emu: DevtoEmulator, client: Client) -> None:

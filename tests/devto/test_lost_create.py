@@ -4,32 +4,14 @@ an article asked to be published (nor announced)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from brandkit import Client, Post, RetryPolicy
+from brandkit import Client, Post
 from brandkit.campaign import Campaign
 from brandkit.content import Article
 from brandkit.testing import emulator
 from brandkit.testing.devto import DevtoEmulator
+from tests.devto.conftest import CREATE
 
-FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=30, settle=0.05)
-CREATE = r"/api/articles"
 TITLE = "Acme opens in Lisbon"
-
-
-@pytest.fixture
-def emu() -> Iterator[DevtoEmulator]:
-    emu = DevtoEmulator()
-    with emu.serve():
-        yield emu
-
-
-@pytest.fixture
-def client() -> Iterator[Client]:
-    with Client(retry=FAST) as client:
-        yield client
 
 
 def old_draft(emu: DevtoEmulator, client: Client) -> str:

@@ -4,11 +4,9 @@ and delete, and a campaign announcing the article on Mastodon with Ghost's real 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from brandkit import Account, AsyncClient, Client, DeliveryStatus, Post, RetryPolicy
+from brandkit import Account, AsyncClient, Client, DeliveryStatus, Post
 from brandkit.campaign import Campaign
 from brandkit.campaign import publish as publish_campaign
 from brandkit.content import Article, Media
@@ -16,24 +14,7 @@ from brandkit.errors import AuthError, ContentError
 from brandkit.testing import png
 from brandkit.testing.ghost import GhostEmulator
 from brandkit.testing.mastodon import MastodonEmulator
-
-FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=30, settle=0.05)
-CREATE = r"/ghost/api/admin/posts/"
-
-
-@pytest.fixture
-def emu() -> Iterator[GhostEmulator]:
-    """A Ghost site served on 127.0.0.1."""
-    emu = GhostEmulator()
-    with emu.serve():
-        yield emu
-
-
-@pytest.fixture
-def client() -> Iterator[Client]:
-    """brandkit's client with quick retries."""
-    with Client(retry=FAST) as client:
-        yield client
+from tests.ghost.conftest import CREATE, FAST
 
 
 def test_publish_an_article(emu: GhostEmulator, client: Client) -> None:

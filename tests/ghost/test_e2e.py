@@ -3,34 +3,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from brandkit import Account, Client, RetryPolicy
+from brandkit import Account, Client
 from brandkit.content import Article, Media
 from brandkit.errors import AuthError, RateLimited, TransportError
 from brandkit.platforms.ghost import GhostAdapter
 from brandkit.testing import png
 from brandkit.testing.ghost import GhostEmulator
-
-FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=30, settle=0.05)
-CREATE = r"/ghost/api/admin/posts/"
-
-
-@pytest.fixture
-def emu() -> Iterator[GhostEmulator]:
-    """A Ghost site served on 127.0.0.1."""
-    emu = GhostEmulator()
-    with emu.serve():
-        yield emu
-
-
-@pytest.fixture
-def client() -> Iterator[Client]:
-    """brandkit's client with quick retries."""
-    with Client(retry=FAST) as client:
-        yield client
+from tests.ghost.conftest import CREATE
 
 
 def test_publish_read_update_delete(emu: GhostEmulator, client: Client) -> None:

@@ -1,0 +1,29 @@
+"""What the Ghost tests share: the served emulator and a client with quick retries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from brandkit import Client, RetryPolicy
+from brandkit.testing.ghost import GhostEmulator
+
+FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=30, settle=0.05)
+CREATE = r"/ghost/api/admin/posts/"
+"""The create's path, for faults and counts."""
+
+
+@pytest.fixture
+def emu() -> Iterator[GhostEmulator]:
+    """A Ghost site served on 127.0.0.1."""
+    emu = GhostEmulator()
+    with emu.serve():
+        yield emu
+
+
+@pytest.fixture
+def client() -> Iterator[Client]:
+    """brandkit's client with quick retries."""
+    with Client(retry=FAST) as client:
+        yield client

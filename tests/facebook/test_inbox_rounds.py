@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from brandkit import Account, Client, Inbox, Post
+from brandkit import Client, Inbox, Post
 from brandkit.errors import ConfigurationError
 from brandkit.platforms.facebook import FacebookAdapter
 from brandkit.testing.facebook import FacebookEmulator
 from tests.facebook.conftest import FAST
+from tests.inbox_reads import follow
 
 
 @pytest.fixture
@@ -30,21 +31,6 @@ def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pages of 5 comments, at most 2 a post: the bound is 10 comments, not 5,000."""
     monkeypatch.setattr(FacebookAdapter, "comments_page", 5)
     monkeypatch.setattr(FacebookAdapter, "inbox_pages", 2)
-
-
-def follow(
-    client: Client, account: Account, cursor: str | None, *, limit: int = 5000
-) -> tuple[list[list[str]], str | None]:
-    """Read from ``cursor`` while the reads say ``more``: each read's texts, and the last
-    cursor."""
-    reads: list[list[str]] = []
-    while True:
-        page = client.inbox(account, since=cursor, limit=limit)
-        reads.append([m.text for m in page.messages])
-        cursor = page.cursor
-        if not page.more:
-            return reads, cursor
-        assert len(reads) < 50, "the reads never stop saying more"
 
 
 @pytest.mark.usefixtures("small_pages")

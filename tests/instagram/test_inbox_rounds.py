@@ -9,13 +9,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from brandkit import Account, Client, Media, Post
+from brandkit import Client, Media, Post
 from brandkit.errors import ConfigurationError
 from brandkit.platforms.instagram import InstagramAdapter
 from brandkit.testing import TINY_JPEG
 from brandkit.testing._mediahost import LoopbackMediaHost
 from brandkit.testing.instagram import InstagramEmulator
 from tests.facebook.conftest import FAST
+from tests.inbox_reads import follow
 
 
 @pytest.fixture
@@ -43,21 +44,6 @@ def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
 def post(text: str) -> Post:
     """A post Instagram takes (one image)."""
     return Post(text=text, media=(Media.from_bytes(TINY_JPEG, alt="a", filename="a.jpg"),))
-
-
-def follow(
-    client: Client, account: Account, cursor: str | None
-) -> tuple[list[list[str]], str | None]:
-    """Read from ``cursor`` while the reads say ``more``: each read's texts, and the last
-    cursor."""
-    reads: list[list[str]] = []
-    while True:
-        page = client.inbox(account, since=cursor)
-        reads.append([m.text for m in page.messages])
-        cursor = page.cursor
-        if not page.more:
-            return reads, cursor
-        assert len(reads) < 50, "the reads never stop saying more"
 
 
 def flat(reads: list[list[str]]) -> list[str]:

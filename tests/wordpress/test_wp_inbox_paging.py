@@ -17,6 +17,7 @@ import pytest
 from brandkit import Account, Client, DeliveryStatus
 from brandkit.content import Article
 from brandkit.platforms import wordpress as wp
+from tests.inbox_reads import read_on
 from tests.wordpress.wp_harness import WordPressServer
 
 V2 = "/wp-json/wp/v2"
@@ -79,15 +80,9 @@ def _setup(client: Client, target: Account, http: httpx.Client, n: int) -> tuple
 
 
 def _read_all(client: Client, target: Account, cursor: str) -> list[list[str]]:
-    reads: list[list[str]] = []
-    while True:
-        page = client.inbox(target, since=cursor)
-        reads.append([m.id for m in page.messages])
-        assert page.cursor is not None
-        cursor = page.cursor
-        if not page.more:
-            return reads
-        assert len(reads) < 20
+    pages = read_on(client, target, cursor, most=20)
+    assert all(page.cursor is not None for page in pages)
+    return [[m.id for m in page.messages] for page in pages]
 
 
 def test_a_read_stopped_at_its_page_bound_goes_on(

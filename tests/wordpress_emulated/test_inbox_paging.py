@@ -15,6 +15,7 @@ from brandkit import Account, Client, DeliveryStatus, Inbox, InboxPage, RetryPol
 from brandkit.content import Article
 from brandkit.errors import ConfigurationError
 from brandkit.testing.wordpress import WordPressEmulator
+from tests.inbox_reads import read_on
 
 FAST = RetryPolicy(initial=0.01, max_backoff=0.05)
 
@@ -64,16 +65,8 @@ def _read_all(
     client: Client, blog: Account, cursor: str | None, *, limit: int = 5000
 ) -> tuple[list[str], list[InboxPage]]:
     """Reads on while ``more`` is set: the ids in the order read, and the pages."""
-    ids: list[str] = []
-    pages: list[InboxPage] = []
-    while True:
-        page = client.inbox(blog, since=cursor, limit=limit)
-        pages.append(page)
-        ids += [m.id for m in page.messages]
-        cursor = page.cursor
-        if not page.more:
-            return ids, pages
-        assert len(pages) < 50, "the reads do not end"
+    pages = read_on(client, blog, cursor, limit=limit)
+    return [m.id for page in pages for m in page.messages], pages
 
 
 def _comment_lists(emu: WordPressEmulator) -> list[httpx.Request]:

@@ -1130,15 +1130,16 @@ class _Core:
         if release is None:
             return None
         status = delivery.status
-        if raised or status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING):
-            retry = self.retry_at(delivery) if status is DeliveryStatus.PENDING else None
-            return release, retry
         if (
             status is DeliveryStatus.FAILED
             and delivery.error is not None
             and _not_now(delivery.error)
         ):
+            # Whether or not the call raised after it (a publish cancelled meanwhile).
             return release, self.retry_at(delivery) or self.clock()
+        if raised or status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING):
+            retry = self.retry_at(delivery) if status is DeliveryStatus.PENDING else None
+            return release, retry
         return None
 
     def let_go(self, delivery: Delivery, raised: bool) -> None:
@@ -1154,14 +1155,15 @@ class _Core:
         except BrandkitError as exc:
             self.release_failed(delivery, exc)
             return
-        self.released(delivery)
+        self.released(delivery, retry)
 
     @staticmethod
-    def released(delivery: Delivery) -> None:
-        """After ``delivery`` was given back to the outbox: the copy the caller gets says
-        what the outbox now holds (a ``failed`` one is ``pending``, for a worker's retries,
-        with the reason it could not go now)."""
-        if delivery.status is DeliveryStatus.FAILED:
+    def released(delivery: Delivery, retry: datetime | None) -> None:
+        """After ``delivery`` was given back to the outbox with ``retry``: the copy the
+        caller gets says what the outbox now holds. A ``failed`` one given a retry time is
+        ``pending``, for a worker's retries, with the reason it could not go now; without
+        one (a refusal, then an interruption) it stays ``failed`` there and here."""
+        if retry is not None and delivery.status is DeliveryStatus.FAILED:
             delivery.status = DeliveryStatus.PENDING
 
     @staticmethod
@@ -2402,7 +2404,7 @@ class AsyncClient:
         except BrandkitError as exc:
             core.release_failed(delivery, exc)
             return
-        core.released(delivery)
+        core.released(delivery, retry)
 
     async def _deliver(self, delivery: Delivery, account: Account | None = None) -> Delivery:
         """`deliver`, leaving the delivery's lease as its attempt left it (a worker settles

@@ -402,3 +402,83 @@ def test_the_same_account_given_twice_is_published_once(
 
         assert len(asyncio.run(go())) == 1
     assert emu.post_texts() == ["now", "async"]
+
+
+# -- 6. the copy a caller holds says what the outbox holds -----------------------------------
+
+
+@pytest.mark.parametrize("how", ["publish", "apublish"])
+def test_a_delivery_that_broke_off_stays_failed_in_the_copy_too(db: Path | str, how: str) -> None:
+    """One account of a publish is of an unknown platform: it breaks off ``failed`` (a
+    "no", not a "not now"), and the copy returned says ``failed`` as the outbox does.
+    Before the fix the copy said ``pending`` while the outbox held ``failed``."""
+    clock, emu = FakeClock(), MastodonEmulator()
+    accounts = [emu.account(name="a"), Account("nosuch", name="z", base_url="http://x.invalid")]
+    with Outbox(db) as outbox:
+        if how == "publish":
+            with sync_client(outbox, emu.transport(), clock) as client:
+                out = client.publish(Post(text="hi"), accounts)
+        else:
+
+            async def go() -> Any:
+                async with async_client(outbox, emu.transport(), clock) as client:
+                    return await client.publish(Post(text="hi"), accounts)
+
+            out = asyncio.run(go())
+        stored = [outbox.get(d.id) for d in out]
+        assert [d.status for d in out] == [DeliveryStatus.SENT, DeliveryStatus.FAILED]
+        assert [s.status for s in stored if s is not None] == [d.status for d in out]
+
+
+@pytest.mark.parametrize(("answer", "copy"), [(422, "failed"), (None, "pending")])
+def test_a_cancelled_async_publish_leaves_finished_copies_as_the_outbox_holds_them(
+    db: Path | str, answer: int | None, copy: str
+) -> None:
+    """``AsyncClient.publish`` to two accounts, cancelled while the second's create hangs,
+    after the first's create ended: refused (422: ``failed``, there and in the copy), or
+    its connection refused (not sent: handed back ``pending`` for a worker, there and in
+    the copy). Before the fix the refused one's copy said ``pending`` while the outbox
+    said ``failed``, and the one not sent stayed ``failed`` in the outbox."""
+    clock, emu = FakeClock(), MastodonEmulator()
+    a, b = emu.account(name="a"), emu.account(name="b")
+    token_b = b.secret("token")
+    assert token_b
+    inner = emu.transport()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path == "/api/v1/statuses":
+            if token_b in request.headers.get("authorization", ""):
+                await asyncio.sleep(3600)  # until cancelled
+            if answer is None:
+                raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+            return httpx.Response(answer, json={"error": "no"})
+        response: httpx.Response = inner.handle_request(request)
+        return response
+
+    held: list[Any] = []
+
+    async def main(outbox: Outbox) -> None:
+        client = async_client(outbox, httpx.MockTransport(handler), clock)
+        inner_deliver = client._deliver
+
+        async def spy(d: Any, acct: Any = None) -> Any:
+            held.append(d)
+            return await inner_deliver(d, acct)
+
+        client._deliver = spy  # type: ignore[method-assign]
+        async with client:
+            task = asyncio.create_task(client.publish(Post(text="hello"), [a, b]))
+            for _ in range(500):
+                await asyncio.sleep(0.01)
+                if held and held[0].status is DeliveryStatus.FAILED:
+                    break
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    with Outbox(db) as outbox:
+        asyncio.run(main(outbox))
+        first = held[0]
+        stored = outbox.get(first.id)
+        assert stored is not None
+        assert (first.status.value, stored.status.value) == (copy, copy)

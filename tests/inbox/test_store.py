@@ -231,6 +231,9 @@ def test_an_answer_queued_for_the_worker_marks_the_message_once_it_is_sent(
         with Worker(outbox, [account], client=client, clock=clock) as worker:
             worker.run_once()
         assert [p["text"] for p in server.posts] == ["We do, in 3 days."]
+        with pytest.raises(ConfigurationError, match="limit=0"):
+            inbox.sync(client, [account], limit=0)
+        assert inbox.status(question) is MessageStatus.NEW  # a refused sync settles nothing
         inbox.sync(client, [account])  # the sync settles first
         assert inbox.status(question) is MessageStatus.REPLIED
         assert inbox.unanswered() == []
@@ -489,6 +492,12 @@ def test_sync_refuses_a_limit_below_one_and_an_async_client(
             asyncio.run(inbox.async_sync(async_client, [account], limit=0))
     finally:
         asyncio.run(async_client.aclose())
+    with (
+        Client(http=http, accounts=[account]) as client,
+        pytest.raises(ConfigurationError, match="takes an AsyncClient"),
+    ):
+        asyncio.run(inbox.async_sync(client, [account]))  # type: ignore[arg-type]
+    assert inbox.cursor(account) is None  # refused before any request
 
 
 def test_a_message_a_platform_cannot_hide_is_not_stored_by_trying(inbox: Inbox) -> None:

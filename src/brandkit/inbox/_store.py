@@ -366,14 +366,11 @@ class Inbox(SQLiteStore):
             ConfigurationError: ``client`` is an ``AsyncClient`` (use `async_sync`), or
                 ``limit`` is less than 1.
         """
+        _check_client(client, asynchronous=False)
+        _check_limit(limit)
         outbox = client.outbox
         if outbox is not None:
             self._settle_from(outbox)
-        if inspect.iscoroutinefunction(getattr(client, "inbox", None)):
-            raise ConfigurationError(
-                "Inbox.sync takes a Client; with an AsyncClient, await inbox.async_sync(...)"
-            )
-        _check_limit(limit)
         results = []
         for account in accounts:
             got = _Reading(self, account)
@@ -402,8 +399,10 @@ class Inbox(SQLiteStore):
         see `brandkit.Client.inbox`).
 
         Raises:
-            ConfigurationError: ``concurrency`` or ``limit`` is less than 1.
+            ConfigurationError: ``client`` is a ``Client`` (use `sync`), or ``concurrency``
+                or ``limit`` is less than 1.
         """
+        _check_client(client, asynchronous=True)
         _check_limit(limit)
         if concurrency < 1:
             raise ConfigurationError(
@@ -783,6 +782,20 @@ class _Reading:
 
     def result(self) -> AccountSync:
         return AccountSync(self.account.key, self.added, self.read, self.requests, self.error)
+
+
+def _check_client(client: object, *, asynchronous: bool) -> None:
+    """Refuse, before anything is read or written, the client of the other sync.
+
+    Raises:
+        ConfigurationError: ``client`` is not the kind ``asynchronous`` says.
+    """
+    if inspect.iscoroutinefunction(getattr(client, "inbox", None)) != asynchronous:
+        raise ConfigurationError(
+            "Inbox.async_sync takes an AsyncClient; with a Client, call inbox.sync(...)"
+            if asynchronous
+            else "Inbox.sync takes a Client; with an AsyncClient, await inbox.async_sync(...)"
+        )
 
 
 def _check_limit(limit: int) -> None:

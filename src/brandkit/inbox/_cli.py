@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -13,24 +12,16 @@ from brandkit.errors import ConfigurationError
 
 __all__ = ["add_commands", "duration"]
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
 
 def duration(text: str) -> timedelta:
     """``30m``, ``2h``, ``1d``, ``90s`` (or a bare number of seconds) as a timedelta.
 
     Raises:
-        ConfigurationError: not such a duration.
+        ConfigurationError: not such a duration, or longer than 3650 days.
     """
-    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text)
-    if not found:
-        raise ConfigurationError(f"{text!r} is not a duration: write e.g. 90s, 30m, 2h or 1d")
-    try:
-        return timedelta(seconds=float(found[1]) * _UNITS.get(found[2] or "s", 1))
-    except OverflowError:
-        raise ConfigurationError(
-            f"{text!r} is longer than any wait brandkit can compute: give a shorter one"
-        ) from None
+    from brandkit._durations import parse_duration
+
+    return parse_duration(text)
 
 
 def _accounts(args: argparse.Namespace) -> list[Any]:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from brandkit._durations import MAX_DURATION, parse_duration
 from brandkit.errors import BrandkitError, ConfigurationError, RateLimited, Unsupported
 from brandkit.inbox._model import Message
 from brandkit.inbox._store import Inbox
@@ -81,7 +82,6 @@ CREATE TABLE IF NOT EXISTS listening_hashtags (
 INSTAGRAM_HASHTAGS = 30
 INSTAGRAM_WINDOW = timedelta(days=7)
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # Words too common to say anything about a conversation (English, Spanish, French,
 # Indonesian), and the pieces of links.
 _STOP = frozenset(
@@ -94,17 +94,6 @@ _STOP = frozenset(
     ).split()
 )
 _WORD = re.compile(r"#?[^\W\d_][\w'’-]*", re.UNICODE)
-
-
-def _duration(value: str | float | timedelta) -> timedelta:
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, int | float):
-        return timedelta(seconds=float(value))
-    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", value)
-    if not found:
-        raise ConfigurationError(f"{value!r} is not a duration: write e.g. 90s, 15m, 1h or 1d")
-    return timedelta(seconds=float(found[1]) * _UNITS.get(found[2] or "s", 1))
 
 
 def _us(value: datetime) -> int:
@@ -150,7 +139,8 @@ class QueryRun:
             less than the platform's smallest page, which X would bill in full: it goes on
             tomorrow, UTC), ``"quota"`` (a quota refused it: Instagram's 30 hashtags per 7
             days before any request, or the platform's own, see ``error``) or ``"limit"``
-            (the sync's ``limit``, or the platform's page bound: the next sync goes on).
+            (the sync's ``limit``, the platform's page bound, or a later page of an X
+            search failed after earlier ones were read and billed: the next sync goes on).
     """
 
     name: str
@@ -233,8 +223,12 @@ class Listener:
         store: an `Inbox`, the path of its SQLite file, or a ``postgresql://`` URL (the
             listener's tables go beside the inbox's, under its table prefix).
         clock: the current time (tests pass a fake).
-        classify: a function giving each new found message a label (a sentiment, a topic);
-            its labels are stored and can be queried.
+        classify: a function giving each found message a label (a sentiment, a topic);
+            its labels are stored and can be queried. It is called once per post new to a
+            query (never for a post the query found before, through whichever account or
+            run), outside the store's write transaction. When it raises, the post is stored
+            unlabelled (``None``), the error is logged (`logging.exception`, naming the
+            query and the post's key), and the sync goes on.
 
     Raises:
         ConfigurationError: the file cannot be opened.
@@ -314,10 +308,12 @@ class Listener:
             budget: most posts read per account per day (X bills each post read); the
                 search is sized to what is left and skipped when less is left than the
                 platform returns for one request (X: 10).
-            every: how often the query is due (``"15m"``, ``"1h"``, seconds).
+            every: how often the query is due: a timedelta, seconds, or text such as
+                ``"90s"``, ``"15m"``, ``"1h"``, ``"1d"`` (at most 3650 days).
 
         Raises:
-            ConfigurationError: no name, no account, a budget below 1, or a bad duration.
+            ConfigurationError: no name, no account, a budget below 1, or an ``every`` that
+                is not a duration, negative, not finite or over 3650 days.
         """
         if not name or not name.strip():
             raise ConfigurationError("a saved query needs a name")
@@ -325,7 +321,7 @@ class Listener:
             raise ConfigurationError(f"query {name!r} needs at least one account to search with")
         if budget is not None and budget < 1:
             raise ConfigurationError(f"budget must be at least 1 post a day, not {budget}")
-        interval = _duration(every)
+        interval = parse_duration(every, name="every")
         for account in accounts:
             self._accounts[account.key] = account
         keys = tuple(dict.fromkeys(a.key for a in accounts))
@@ -394,20 +390,43 @@ class Listener:
         windows before it (and at least ``min_count``). Each window alerts once.
 
         Raises:
-            ConfigurationError: a factor not above 1, or a bad window.
+            ConfigurationError: a factor not above 1, a bad window (not a duration, under
+                a second, or over 3650 days), ``baseline_windows`` below 1, or a baseline
+                reaching back more than 3650 days.
         """
         if not factor > 1:
             raise ConfigurationError(f"factor must be above 1, not {factor}")
-        self._alerts.append(
-            _Alert(name, factor, _duration(window), callback, baseline_windows, min_count)
-        )
+        span = parse_duration(window, name="window")
+        # The alerts divide by both at every sync: a zero would make each sync raise.
+        if span < timedelta(seconds=1):
+            raise ConfigurationError(f"window={window!r} is under a second: give e.g. 1h")
+        if isinstance(baseline_windows, bool) or not isinstance(baseline_windows, int):
+            raise ConfigurationError(
+                f"baseline_windows={baseline_windows!r}: give a whole number of windows, e.g. 24"
+            )
+        if baseline_windows < 1:
+            raise ConfigurationError(
+                f"baseline_windows={baseline_windows}: give at least 1 window, e.g. 24"
+            )
+        tick = timedelta(microseconds=1)
+        if span // tick * (baseline_windows + 1) > MAX_DURATION // tick:
+            # The baseline is read from that far back at each sync: past year 1, it raises.
+            # (In whole microseconds: a timedelta times a huge count would overflow.)
+            raise ConfigurationError(
+                f"window={window!r} times baseline_windows={baseline_windows} (and the window "
+                f"itself) reaches back more than {MAX_DURATION.days} days: give a shorter "
+                "window or fewer baseline windows"
+            )
+        self._alerts.append(_Alert(name, factor, span, callback, baseline_windows, min_count))
 
     # -- running -----------------------------------------------------------------------
 
     def due(self) -> list[Watch]:
         """The saved queries due now."""
         now = self.clock()
-        return [w for w in self.queries() if w.last_run is None or w.last_run + w.every <= now]
+        # Subtracted, not added: a query saved by an older version with an ``every`` of
+        # millions of days would carry last_run past year 9999 and raise here.
+        return [w for w in self.queries() if w.last_run is None or now - w.last_run >= w.every]
 
     def sync(
         self,
@@ -569,37 +588,20 @@ class Listener:
         return row[0] if row else None
 
     def _store(self, watched: Watch, account: Account, page: SearchPage) -> int:
-        labels = {}
-        if self.classify is not None:
-            for m in page.messages:
-                labels[m.key] = self.classify(m)
+        messages = list(page.messages)
+        # The hook runs before the write transaction (it may be slow: a model, a paid API),
+        # so the posts new to the query are read first, outside it.
+        with self._reading() as db:
+            known, _ = _hits(db, watched.name, messages)
+        labels = self._labels(watched, [m for m in messages if (m.platform, m.id) not in known])
         now = self.clock()
         day = now.astimezone(UTC).date().isoformat()
         with self._tx() as db:
-            # One look-up per chunk and one batched insert, instead of a statement per post.
-            messages = list(page.messages)
-            by_platform: dict[str, list[str]] = {}
-            for m in messages:
-                by_platform.setdefault(m.platform, []).append(m.id)
-            # Posts this query found before, and the stored message of each post any query
-            # found (through whichever account): a post is stored once.
-            mine: set[tuple[str, str]] = set()
-            stored: dict[tuple[str, str], str] = {}
-            for platform, ids in by_platform.items():
-                # The (platform, id) index: a look-up, not a scan of everything found.
-                for i in range(0, len(ids), 400):
-                    chunk = ids[i : i + 400]
-                    marks = ", ".join("?" * len(chunk))
-                    for name, p, post, key in db.execute(
-                        "SELECT name, platform, id, key FROM listening_hits WHERE "  # noqa: S608
-                        f"platform = ? AND id IN ({marks})",
-                        (platform, *chunk),
-                    ).fetchall():
-                        if name == watched.name:
-                            mine.add((p, post))
-                        # The same message whatever the order rows come in.
-                        known = stored.get((p, post))
-                        stored[(p, post)] = key if known is None else min(known, key)
+            # Read again inside the transaction, which is what counts: another process may
+            # have stored some of these posts since. A post that looked known at the first
+            # read and is fresh now (only if its hit was removed in between) stays
+            # unlabelled: classifying it here would run the hook under the write lock.
+            mine, stored = _hits(db, watched.name, messages)
             fresh = []
             for m in messages:
                 if (m.platform, m.id) not in mine:
@@ -638,6 +640,29 @@ class Listener:
                 (watched.name, account.key, day, page.read),
             )
         return len(fresh)
+
+    def _labels(self, watched: Watch, messages: Sequence[Message]) -> dict[str, str | None]:
+        """The ``classify`` hook's label of each of ``messages`` (new to ``watched``) by key;
+        a post the hook fails on is left unlabelled."""
+        labels: dict[str, str | None] = {}
+        if self.classify is None:
+            return labels
+        for m in messages:
+            if m.key in labels:
+                continue
+            try:
+                labels[m.key] = self.classify(m)
+            except Exception:
+                # The user's hook must not lose the page X billed, nor stop the other
+                # queries: the post is stored without a label.
+                logger.exception(
+                    "the classify hook failed on post %s found by query %s; it is stored "
+                    "unlabelled",
+                    m.key,
+                    watched.name,
+                )
+                labels[m.key] = None
+        return labels
 
     def spent(self, name: str, account: str, day: datetime | None = None) -> int:
         """Posts read by query ``name`` on ``account`` (a key) on ``day`` (UTC; today)."""
@@ -829,6 +854,36 @@ def _saved_query(text: str) -> Query | None:
         return Query.model_validate_json(text)
     except ValueError:  # pydantic's ValidationError, ContentError
         return None
+
+
+def _hits(
+    db: sqlite3.Connection, name: str, messages: Sequence[Message]
+) -> tuple[set[tuple[str, str]], dict[tuple[str, str], str]]:
+    """Of ``messages``, the posts query ``name`` found before (as ``(platform, id)``), and
+    the key of the stored message of each post any query found (a post is stored once,
+    whichever query and account found it first)."""
+    by_platform: dict[str, list[str]] = {}
+    for m in messages:
+        by_platform.setdefault(m.platform, []).append(m.id)
+    mine: set[tuple[str, str]] = set()
+    stored: dict[tuple[str, str], str] = {}
+    for platform, ids in by_platform.items():
+        # One look-up per chunk on the (platform, id) index, not a statement per post nor a
+        # scan of everything found; chunks stay under SQLite's bound parameters.
+        for i in range(0, len(ids), 400):
+            chunk = ids[i : i + 400]
+            marks = ", ".join("?" * len(chunk))
+            for hit, p, post, key in db.execute(
+                "SELECT name, platform, id, key FROM listening_hits WHERE "  # noqa: S608
+                f"platform = ? AND id IN ({marks})",
+                (platform, *chunk),
+            ).fetchall():
+                if hit == name:
+                    mine.add((p, post))
+                # The same message whatever the order rows come in.
+                known = stored.get((p, post))
+                stored[(p, post)] = key if known is None else min(known, key)
+    return mine, stored
 
 
 def _smallest_page(account: Account) -> int:

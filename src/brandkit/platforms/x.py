@@ -35,6 +35,7 @@ import hashlib
 import hmac
 import html
 import json
+import logging
 import re
 import secrets
 import time
@@ -52,6 +53,7 @@ import pydantic_core
 from brandkit._flow import Flow, Send, Wait
 from brandkit.errors import (
     AuthError,
+    BrandkitError,
     ConfigurationError,
     MalformedResponse,
     PlatformError,
@@ -91,6 +93,8 @@ __all__ = [
     "percent_encode",
     "snowflake_time",
 ]
+
+logger = logging.getLogger(__name__)
 
 TOKEN_PATH = "/2/oauth2/token"
 CHUNK_SIZE = 1024 * 1024
@@ -1464,14 +1468,21 @@ class XAdapter(RefreshingAdapter):
         fell out of the window, or that is older than ``since``, is replaced the same way.
         The cursor names the query (its text and times) and the account (`cursor_tag`).
 
+        When a page after the first fails (a 5xx, a timeout, the rate limit or X's usage
+        cap: any `BrandkitError`), the pages already read, which X billed, are returned with
+        ``more`` and the same cursor as at the limit, and the failure is logged as a
+        warning (redacted); only a failed first page raises.
+
         Raises:
             UnsupportedQuery: see `compile_query` (before any request).
             ConfigurationError: ``limit`` is below X's smallest page of 10 (X would bill
                 10), or ``cursor`` is not an X search cursor brandkit made, or it was made
                 for another query or account (before any request).
-            MalformedResponse: a page brandkit cannot read.
-            RateLimited: the rate limit, or X's usage cap (then until the period ends).
-            AuthError, PlatformUnavailable, Rejected: see `error_for`.
+            MalformedResponse: a first page brandkit cannot read.
+            RateLimited: on the first page: the rate limit, or X's usage cap (then until
+                the period ends).
+            AuthError, PlatformUnavailable, Rejected: on the first page, see `error_for`.
+            TransportError: the first page's request failed on the way (a timeout).
         """
         from brandkit.listening._query import SearchPage
 
@@ -1515,20 +1526,38 @@ class XAdapter(RefreshingAdapter):
             params = dict(fixed, max_results=str(min(100, limit - read)))
             if token:
                 params["next_token"] = token
-            response = yield from self._send(
-                lambda q=params: self._request(  # type: ignore[misc]
-                    "GET", "/2/tweets/search/recent", params=q
-                ),
-                bucket="search",
-                idempotent=True,
-            )
-            page, _ = self._conversation_page(response)
+            try:
+                response = yield from self._send(
+                    lambda q=params: self._request(  # type: ignore[misc]
+                        "GET", "/2/tweets/search/recent", params=q
+                    ),
+                    bucket="search",
+                    idempotent=True,
+                )
+                got, _ = self._conversation_page(response)
+                found = self._found(got, response)
+            except BrandkitError as exc:
+                if page is None:
+                    raise
+                # X billed the pages before this one: raising would throw them away before
+                # the caller counts them against its budget, and the next search would read
+                # (and X bill) them again. ``page`` is still the last good one, so the
+                # cursor below goes on under it, as at the limit.
+                logger.warning(
+                    "%s: X's recent search stopped after %d posts, the next page failed "
+                    "(%s); the next search goes on below them",
+                    self.account.key,
+                    read,
+                    self.account.redact(f"{type(exc).__name__}: {exc}"),
+                )
+                break
+            page = got
             read += len(page.data)
             if page.data:
                 newest = max(page.data, key=lambda p: int(p.id)).id
                 if top is None or int(newest) > int(top):
                     top = newest
-            messages += self._found(page, response)
+            messages += found
             token = page.meta.next_token if page.meta is not None else None
             if not token or not page.data or limit - read < SEARCH_PAGE_MIN:
                 break

@@ -1,0 +1,62 @@
+"""The durations users write (``90s``, ``15m``, ``1h``, ``1d``, seconds, a timedelta): one
+parser for the listener's ``every`` and ``window`` and the inbox command's ``--older-than``."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import timedelta
+
+from brandkit.errors import ConfigurationError
+
+__all__ = ["MAX_DURATION", "parse_duration"]
+
+MAX_DURATION = timedelta(days=3650)
+"""The longest duration accepted: ten years, so that a time plus or minus it never leaves
+the years datetime can hold (a stored ``every`` of millions of days would make every later
+schedule check raise)."""
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_TEXT = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*")
+_HOW = "write e.g. 90s, 15m, 1h or 1d"
+
+
+def parse_duration(value: str | float | timedelta, *, name: str | None = None) -> timedelta:
+    """``value`` as a timedelta: a timedelta, a number of seconds, or text such as ``90s``,
+    ``15m``, ``1h``, ``1d`` (a bare number is seconds).
+
+    Args:
+        value: the duration.
+        name: what it is (``"every"``, ``"--older-than"``), for the error.
+
+    Raises:
+        ConfigurationError: ``value`` is not a duration, is negative, is not a finite
+            number, or is longer than `MAX_DURATION` (3650 days).
+    """
+    said = f"{name}={value!r}" if name else repr(value)
+    seconds: float | int
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, bool) or not isinstance(value, int | float | str):
+        # True would be one second: a mistake, not a duration.
+        raise ConfigurationError(f"{said} is not a duration: {_HOW}")
+    elif isinstance(value, int | float):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigurationError(f"{said} is not a finite duration: {_HOW}")
+        seconds = value
+    else:
+        found = _TEXT.fullmatch(value)
+        if not found:
+            raise ConfigurationError(f"{said} is not a duration: {_HOW}")
+        # A long run of digits makes inf here, which the bound below refuses.
+        seconds = float(found[1]) * _UNITS[found[2] or "s"]
+    if seconds < 0:
+        raise ConfigurationError(f"{said} is negative: give a duration of 0 or more ({_HOW})")
+    # Compared before a timedelta is made: an int of any size compares, but would overflow
+    # it.
+    if seconds > MAX_DURATION.total_seconds():
+        raise ConfigurationError(
+            f"{said} is longer than the {MAX_DURATION.days} days brandkit accepts: give a "
+            f"shorter one ({_HOW})"
+        )
+    return value if isinstance(value, timedelta) else timedelta(seconds=seconds)

@@ -262,7 +262,7 @@ def test_a_cursor_of_the_previous_version_is_accepted(
     said = _write(emu, post, 4)
     page = client.inbox(blog, since=json.dumps({"v": 1, "id": int(said[1])}))
     assert [m.id for m in page.messages] == said[2:]
-    assert json.loads(page.cursor or "") == {"v": 1, "id": int(said[-1])}
+    assert json.loads(page.cursor or "")["id"] == int(said[-1])
     assert client.inbox(blog, since='{"v":1,"id":null}').messages
 
 

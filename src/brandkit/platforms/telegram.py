@@ -261,11 +261,15 @@ class TelegramAdapter(Adapter):
     @property
     def app_id(self) -> str:
         """The bot: every chat it posts to shares its 30 messages per second."""
-        token = self.account.secret("bot_token") or ""
-        bot_id = token.partition(":")[0]
         host = httpx.URL(self.account.base_url).host
-        # The part before ":" is the bot's public user id, not the secret.
-        return f"{host}:{bot_id}" if bot_id.isdigit() else host
+        return f"{host}:{self._bot_id}" if self._bot_id is not None else host
+
+    @property
+    def _bot_id(self) -> int | None:
+        """The bot's user id: the part of its token before ``:`` (public, not the secret),
+        or ``None`` for a token without one."""
+        head = (self.account.secret("bot_token") or "").partition(":")[0]
+        return int(head) if head.isascii() and head.isdigit() else None
 
     @property
     def chat_id(self) -> str | int:
@@ -446,13 +450,25 @@ class TelegramAdapter(Adapter):
         request then failed. A full page sets ``more``; the next read, from the returned
         cursor, confirms this page only then.
 
+        The cursor names the bot (its user id, never the token): the offset of another
+        bot's cursor would confirm, and so delete, this bot's unread updates, so such a
+        cursor is refused before any request. A cursor saved before it named its bot is
+        read as this bot's.
+
         Raises:
-            ConfigurationError: ``cursor`` is not one this adapter made (pass ``None``), or
-                a webhook is set for the bot (Telegram then refuses ``getUpdates``).
+            ConfigurationError: ``cursor`` is not one this adapter made (pass ``None``), it
+                was made for another bot, or a webhook is set for the bot (Telegram then
+                refuses ``getUpdates``).
             PlatformError: Telegram refused (typed by `error_for`).
             MalformedResponse: an answer brandkit cannot read.
         """
-        offset, threads = _read_cursor(cursor)
+        offset, threads, bot = _read_cursor(cursor)
+        if bot is not None and bot != self._bot_id:
+            raise ConfigurationError(
+                f"this Telegram inbox cursor belongs to another bot ({bot}) than the one of "
+                f"{self.account.key} ({self._bot_id}): pass since=None, or the cursor saved "
+                "for this account"
+            )
         # Each update gives at most one message, so this many updates stay within limit.
         asked = max(1, min(self.update_page, limit))
         body: dict[str, Any] = {"limit": asked, "timeout": 0, "allowed_updates": ["message"]}
@@ -468,7 +484,9 @@ class TelegramAdapter(Adapter):
                 if found is not None:
                     messages.append(found)
         more = len(updates) >= asked
-        return InboxPage(messages=messages, cursor=_write_cursor(offset, threads), more=more)
+        return InboxPage(
+            messages=messages, cursor=_write_cursor(offset, threads, self._bot_id), more=more
+        )
 
     def replies(self, refs: Sequence[PartRef]) -> Flow[list[Message]]:
         """The comments on the post ``refs[0]`` among the updates Telegram still holds for
@@ -766,33 +784,41 @@ def _remember(threads: dict[str, str], key: str, post: str) -> None:
         threads.pop(next(iter(threads)))
 
 
-def _read_cursor(cursor: str | None) -> tuple[int | None, dict[str, str]]:
-    """The inbox cursor: the next ``getUpdates`` offset, and the comment threads known.
+def _read_cursor(cursor: str | None) -> tuple[int | None, dict[str, str], int | None]:
+    """The inbox cursor: the next ``getUpdates`` offset, the comment threads known, and the
+    bot it was made for (``None`` in cursors saved before they named it).
 
     Raises:
         ConfigurationError: not a cursor of this adapter.
     """
     if cursor is None:
-        return None, {}
+        return None, {}, None
     try:
         data = json.loads(cursor)
-        offset, threads = data["offset"], data["threads"]
+        offset, threads, bot = data["offset"], data["threads"], data.get("bot")
         if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
             raise ValueError("bad offset")
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in threads.items()):
             raise ValueError("bad threads")
+        if bot is not None and (not isinstance(bot, int) or isinstance(bot, bool) or bot < 0):
+            raise ValueError("bad bot")
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigurationError(
             f"this is not a Telegram inbox cursor brandkit made ({exc}): pass since=None to "
             "read from the updates Telegram still holds"
         ) from None
-    return offset, dict(threads)
+    return offset, dict(threads), bot
 
 
-def _write_cursor(offset: int | None, threads: Mapping[str, str]) -> str | None:
+def _write_cursor(offset: int | None, threads: Mapping[str, str], bot: int | None) -> str | None:
     if offset is None:
         return None  # nothing was ever read: start again from what Telegram holds
-    return json.dumps({"offset": offset, "threads": dict(threads)}, separators=(",", ":"))
+    data: dict[str, Any] = {"offset": offset, "threads": dict(threads)}
+    # The updates and their offsets belong to the bot, not to the chat: accounts sharing a
+    # bot read one queue, and a renamed account keeps its cursor.
+    if bot is not None:
+        data["bot"] = bot
+    return json.dumps(data, separators=(",", ":"))
 
 
 def _description(response: httpx.Response) -> str:

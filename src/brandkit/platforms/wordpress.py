@@ -662,12 +662,24 @@ class WordPressAdapter(BlogAdapter):
         started from and where it stopped; the next read goes on below, and once it reaches
         the mark the cursor becomes the newest id read.
 
+        The cursor names the site (comment ids are the site's own): another site's cursor is
+        refused before any request. A cursor saved before it named its site is read as this
+        site's.
+
         Raises:
-            ConfigurationError: ``cursor`` is not one an inbox read returned.
+            ConfigurationError: ``cursor`` is not one an inbox read returned, or was
+                returned for another site.
             AuthError: the account may not moderate comments (``context=edit``).
             PlatformError: another refusal (typed by `error_for`).
         """
         state = _decode_cursor(cursor, self.name)
+        site = _site(self.account.base_url)
+        if state.site is not None and state.site != site:
+            raise ConfigurationError(
+                f"this WordPress inbox cursor belongs to another site ({state.site}) than "
+                f"{self.account.key} ({site}): pass since=None, or the cursor saved for this "
+                "account"
+            )
         yield from self.prepare()
         me = yield from self._my_id()
         mark, gap = state.mark, state.gap
@@ -711,10 +723,10 @@ class WordPressAdapter(BlogAdapter):
         top = gap.top if gap is not None else max(ids, default=mark)
         if reached:
             if len(ids) <= limit:
-                return _inbox_page(found, ids, _Cursor(top), more=False)
+                return _inbox_page(found, ids, _Cursor(top, site=site), more=False)
             # The oldest ``limit``: the next read goes on above them.
             taken = ids[:limit]
-            return _inbox_page(found, taken, _Cursor(taken[-1], gap), more=True)
+            return _inbox_page(found, taken, _Cursor(taken[-1], gap, site), more=True)
         # Stopped at the page bound with older new comments left: the newest ``limit`` read,
         # right below what the earlier reads of this gap returned; the next read goes on.
         taken = ids[-limit:]
@@ -724,8 +736,8 @@ class WordPressAdapter(BlogAdapter):
         elif gap is not None:
             resume = attrs.evolve(gap, at=offset)
         else:  # pragma: no cover - a first page with nothing new has reached the mark
-            return _inbox_page(found, [], _Cursor(mark), more=False)
-        return _inbox_page(found, taken, _Cursor(mark, resume), more=True)
+            return _inbox_page(found, [], _Cursor(mark, site=site), more=False)
+        return _inbox_page(found, taken, _Cursor(mark, resume, site), more=True)
 
     def replies(self, refs: Sequence[PartRef]) -> Flow[list[Message]]:
         """Every comment (held ones too) on the post ``refs[0]``, oldest first, the
@@ -1238,10 +1250,12 @@ class _Gap:
 @attrs.frozen
 class _Cursor:
     """Where an inbox read stopped: ``mark``, the newest comment id read (``None``: nothing
-    read yet), and the ``gap`` below the newer comments returned that is still to read."""
+    read yet), the ``gap`` below the newer comments returned that is still to read, and the
+    ``site`` (`_site`) whose comments these are (``None`` in cursors saved before)."""
 
     mark: int | None
     gap: _Gap | None = None
+    site: str | None = None
 
     def encode(self) -> str:
         data: dict[str, Any] = {"v": 1, "id": self.mark}
@@ -1249,7 +1263,24 @@ class _Cursor:
             # Still version 1: a brandkit that knows no gap reads on from the mark (comments
             # above it again, none lost).
             data["gap"] = {"top": self.gap.top, "below": self.gap.below, "at": self.gap.at}
+        if self.site is not None:
+            data["site"] = self.site
         return json.dumps(data, separators=(",", ":"))
+
+
+_MAX_SITE = 2000
+"""The longest site a cursor may name (a URL's practical bound)."""
+
+
+def _site(url: str) -> str:
+    """The site as an inbox cursor names it: host, port and path of its address.
+
+    Not the scheme, so that a site moved to https keeps its cursor; nor a user or password
+    written into the address, which must not end up in a stored cursor.
+    """
+    parsed = httpx.URL(url)
+    port = f":{parsed.port}" if parsed.port is not None else ""
+    return f"{parsed.host}{port}{parsed.path.rstrip('/')}"
 
 
 def _inbox_page(
@@ -1277,9 +1308,12 @@ def _decode_cursor(text: str | None, platform: str) -> _Cursor:
         newest = data["id"]
         if newest is not None and not _count(newest):
             raise ValueError("the id is not a comment id")
+        site = data.get("site")
+        if site is not None and not (isinstance(site, str) and 0 < len(site) <= _MAX_SITE):
+            raise ValueError("its site is not a site's address")
         raw_gap = data.get("gap")
         if raw_gap is None:
-            return _Cursor(newest)
+            return _Cursor(newest, site=site)
         if not isinstance(raw_gap, dict) or not all(
             _count(raw_gap.get(k)) for k in ("top", "below", "at")
         ):
@@ -1292,4 +1326,4 @@ def _decode_cursor(text: str | None, platform: str) -> _Cursor:
             f"{platform}: the inbox cursor is not one brandkit made ({exc}); pass the cursor "
             "of the last InboxPage unchanged, or None to read from the start"
         ) from None
-    return _Cursor(newest, gap)
+    return _Cursor(newest, gap, site)

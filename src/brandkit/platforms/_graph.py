@@ -308,7 +308,9 @@ class InboxCursor:
     later) and, per edge, Meta's ``after`` cursor to go on from (`resume`). Reads of a
     round read only those edges, and give what lies between the two marks; a message
     younger than `top` waits for the next round (which reads from the top again), so
-    each message is given once.
+    each message is given once. When the round's first read found more than ``limit``,
+    it gives the oldest ``limit``, `top` is the newest of those, and `cut` says that the
+    round's end has more to give (the rest, read again by the next round).
 
     Attributes:
         at: unix seconds of the newest message read (``None``: nothing read yet).
@@ -318,6 +320,7 @@ class InboxCursor:
         top: the mark the round moves to (``None``: no round in progress).
         resume: ``(edge, after)`` pairs still to read in the round, in order; the edge is
             a post's id, or ``{media}/{comment}`` for the replies of a comment.
+        cut: the round's first read left new messages younger than `top` ungiven.
     """
 
     at: int | None = None
@@ -326,12 +329,16 @@ class InboxCursor:
     account: str | None = None
     top: InboxCursor | None = None
     resume: tuple[tuple[str, str], ...] = ()
+    cut: bool = False
 
     MAX_SEEN: ClassVar[int] = 10_000
     MAX_RESUME: ClassVar[int] = 10_000
     CLOCK_SLACK: ClassVar[int] = 60
     """Seconds by which Meta's clock (the ``Date`` of an answer) may run ahead of the
     creation times it stamps."""
+    CLOCK_AHEAD: ClassVar[int] = 600
+    """Seconds by which a ``Date`` may run ahead of the local clock and still be taken
+    for Meta's clock."""
 
     def is_new(self, created: datetime, message_id: str) -> bool:
         """Whether a message created at ``created`` with ``message_id`` was not read yet."""
@@ -367,6 +374,8 @@ class InboxCursor:
             top = self.top or self.mark()
             data["top"] = {"at": top.at, "seen": sorted(top.seen)}
             data["resume"] = [list(pair) for pair in self.resume]
+            if self.cut:
+                data["cut"] = True
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
@@ -399,6 +408,9 @@ class InboxCursor:
             pairs = tuple(cls._resume_pair(p) for p in resume)
             if (top is not None) != bool(pairs):
                 raise ValueError("a round needs both top and resume")
+            cut = data.get("cut", False)
+            if not isinstance(cut, bool) or (cut and not pairs):
+                raise ValueError("cut is not a flag of a round")
             if top is not None:
                 if not isinstance(top, dict):
                     raise ValueError("top is not a mark")
@@ -413,6 +425,7 @@ class InboxCursor:
             account=account,
             top=top,
             resume=pairs,
+            cut=cut,
         )
 
     @classmethod
@@ -476,13 +489,13 @@ def new_messages(
 ) -> InboxPage:
     """The messages ``cursor`` has not seen, each once, oldest first.
 
-    Without ``resume`` (the read reached the cursor's mark on every edge): at most
-    ``limit`` of them, and ``more`` when there are others (the page's cursor continues
-    after the last one given). With ``resume`` (edges whose read stopped before the mark,
-    each with Meta's ``after`` cursor): all of them, and a cursor that starts a round
-    (see `InboxCursor`) whose mark to reach is the newest of them, or ``clock`` (the
-    unix seconds of Meta's ``Date`` when the read began) less `InboxCursor.CLOCK_SLACK`
-    when that is later.
+    At most ``limit`` of them, the oldest. Without ``resume`` (the read reached the
+    cursor's mark on every edge): ``more`` when there are others (the page's cursor
+    continues after the last one given). With ``resume`` (edges whose read stopped before
+    the mark, each with Meta's ``after`` cursor): a cursor that starts a round (see
+    `InboxCursor`) whose mark to reach is the newest message given, or, when every new
+    message is given, ``clock`` (the unix seconds of Meta's ``Date`` when the read began)
+    less `InboxCursor.CLOCK_SLACK` when that is later.
     """
     fresh: dict[str, Message] = {}
     for m in messages:
@@ -496,12 +509,18 @@ def new_messages(
             cursor=attrs.evolve(cursor.advanced(taken), top=None, resume=()).encode(),
             more=len(ordered) > limit,
         )
-    top = cursor.mark().advanced(ordered)
-    if clock is not None and (top.at is None or clock - InboxCursor.CLOCK_SLACK > top.at):
-        top = InboxCursor(at=clock - InboxCursor.CLOCK_SLACK)
+    taken = ordered[:limit]
+    cut = len(ordered) > limit
+    top = cursor.mark().advanced(taken)
+    slack = InboxCursor.CLOCK_SLACK
+    # With some held back, the round must stop below them: its reads give only what lies
+    # under `top` (older comments the resumed edges still hold), and the next round reads
+    # the held-back ones again from the top.
+    if not cut and clock is not None and (top.at is None or clock - slack > top.at):
+        top = InboxCursor(at=clock - slack)
     return InboxPage(
-        messages=ordered,
-        cursor=attrs.evolve(cursor, top=top, resume=tuple(resume)).encode(),
+        messages=taken,
+        cursor=attrs.evolve(cursor, top=top, resume=tuple(resume), cut=cut).encode(),
         more=True,
     )
 
@@ -510,19 +529,29 @@ def resumed_messages(
     messages: Sequence[Message], cursor: InboxCursor, resume: Sequence[tuple[str, str]]
 ) -> InboxPage:
     """What a read of a round (``cursor.resume``) found that lies between the round's two
-    marks, each once, oldest first; ``resume`` is what is still to read. When nothing is,
-    the round is done: the cursor's mark moves to the round's `InboxCursor.top`."""
+    marks, each once, oldest first; ``resume`` is what is still to read. The messages of
+    the top mark's own second count as under it, and join its ids. When nothing is left
+    to read, the round is done: the cursor's mark moves to the round's
+    `InboxCursor.top`, with ``more`` when the round's first read held messages back
+    (`InboxCursor.cut`)."""
     top = cursor.top or cursor.mark()
     fresh: dict[str, Message] = {}
     for m in messages:
-        if cursor.is_new(m.created_at, m.id) and not top.is_new(m.created_at, m.id):
+        second = int(m.created_at.timestamp())
+        # A resumed edge goes on below what was read of it, so a message it holds from
+        # the top mark's second is listed after ones that mark has seen: the next
+        # round, which reads each post down to the first page holding one it has seen,
+        # would stop before it. It is given now, and the mark takes its id.
+        under = top.at is not None and second <= top.at
+        if under and cursor.is_new(m.created_at, m.id) and m.id not in top.seen:
             fresh.setdefault(m.id, m)
     ordered = sorted(fresh.values(), key=lambda m: (m.created_at, m.id))
+    top = top.advanced(ordered)
     if resume:
-        after = attrs.evolve(cursor, resume=tuple(resume))
+        after = attrs.evolve(cursor, top=top, resume=tuple(resume))
     else:
-        after = attrs.evolve(cursor, at=top.at, seen=top.seen, top=None, resume=())
-    return InboxPage(messages=ordered, cursor=after.encode(), more=bool(resume))
+        after = attrs.evolve(cursor, at=top.at, seen=top.seen, top=None, resume=(), cut=False)
+    return InboxPage(messages=ordered, cursor=after.encode(), more=bool(resume) or cursor.cut)
 
 
 def comment_rules(capabilities: Capabilities) -> Capabilities:
@@ -763,7 +792,8 @@ class GraphAdapter(Adapter):
         self, path: str, params: Mapping[str, Any] | None, model: type[M]
     ) -> Flow[tuple[M, int | None]]:
         """`get`, with the unix seconds of the answer's ``Date`` header (Meta's clock when
-        it answered; ``None`` when the header is missing or unreadable).
+        it answered; ``None`` when the header is missing or unreadable, or runs more than
+        `InboxCursor.CLOCK_AHEAD` ahead of the local clock).
 
         Raises:
             PlatformError: Meta refused (typed by `error_for`).
@@ -771,7 +801,15 @@ class GraphAdapter(Adapter):
         """
         request = self.request("GET", path, params=params)
         response = yield Send(request, idempotent=True, bucket=self.bucket_of(request))
-        return self.parse(response, model), _date_of(response)
+        date = _date_of(response)
+        # The inbox moves its mark up to this clock, past whatever it did not read: a
+        # front end or proxy whose clock runs ahead would skip comments for as long. When
+        # it disagrees that much with the local clock, neither is believed; without a
+        # clock the mark moves only as far as the newest message read, which is always
+        # safe (a clock behind only makes reads read again, which the mark deduplicates).
+        if date is not None and date > self.clock() + InboxCursor.CLOCK_AHEAD:
+            date = None
+        return self.parse(response, model), date
 
     def rest_of_edge(
         self,
@@ -813,7 +851,8 @@ class GraphAdapter(Adapter):
         """`rest_of_edge` that also says where it stopped: ``(items, after, requests)``.
 
         ``after`` is Meta's cursor of the next page when reading stopped at ``max_pages``
-        pages, or once ``budget`` items were read, with more to read; it is ``None`` when
+        pages, or once ``budget`` items were read (the pages it requests then hold no
+        more than what is left of ``budget``), with more to read; it is ``None`` when
         the edge ended or an item satisfied ``stop``. ``requests`` counts the pages
         requested (not ``first``). With ``gone_ends``, an edge whose node is gone (Meta's
         code 100, subcode 33: deleted, or no longer visible) reads as ended.
@@ -826,7 +865,16 @@ class GraphAdapter(Adapter):
         query = dict(params)
         page = first
         requests = 0
+        size = query.get("limit")
+
+        def shrink() -> None:
+            # A read bound by ``budget`` must not pass it: what it gives could not be held
+            # back once the edge's cursor moved past it.
+            if budget is not None and isinstance(size, int):
+                query["limit"] = max(1, min(size, budget - len(items)))
+
         if page is None:
+            shrink()
             page = yield from self._edge_page(path, query, item, gone_ends)
             requests += 1
         read = 1
@@ -838,6 +886,7 @@ class GraphAdapter(Adapter):
             if read >= max_pages or (budget is not None and len(items) >= budget):
                 return items, after, requests
             query["after"] = after
+            shrink()
             page = yield from self._edge_page(path, query, item, gone_ends)
             requests += 1
             read += 1

@@ -583,7 +583,8 @@ class FacebookAdapter(GraphAdapter):
 
     def inbox(self, cursor: str | None, *, limit: int) -> Flow[InboxPage]:
         """The comments (every level) on the Page's `inbox_posts` newest posts that are
-        new since ``cursor``, the Page's own left out, oldest first, at most ``limit``.
+        new since ``cursor``, the Page's own left out, oldest first, at most ``limit``
+        (a read that found more gives the oldest, and the reads after it the rest).
 
         One request reads them all while no post has more than `comments_page` new
         comments: the posts come with their comments expanded, newest first
@@ -633,7 +634,8 @@ class FacebookAdapter(GraphAdapter):
 
     def _inbox_round(self, state: InboxCursor, limit: int) -> Flow[InboxPage]:
         """Go on reading the posts of a round (``state.resume``) from Meta's ``after``
-        cursors, older comments down to the mark, at most `inbox_pages` pages."""
+        cursors, older comments down to the mark, at most `inbox_pages` pages and
+        ``limit`` messages."""
         todo = list(state.resume)
         found: list[Message] = []
         requests = 0
@@ -646,7 +648,7 @@ class FacebookAdapter(GraphAdapter):
                 None,
                 max_pages=self.inbox_pages - requests,
                 stop=lambda c: not state.is_new(c.created_time, c.id),
-                budget=max(1, limit - len(found)),
+                budget=limit - len(found),
                 gone_ends=True,
             )
             requests += made

@@ -617,7 +617,7 @@ class InstagramAdapter(GraphAdapter):
 
     def inbox(self, cursor: str | None, *, limit: int) -> Flow[InboxPage]:
         """The comments and replies on the account's `inbox_posts` newest media that are
-        new since ``cursor``, the account's own left out, oldest first, at most ``limit``.
+        new since ``cursor``, the account's own left out, oldest first, about ``limit``.
 
         One request reads them while no media has more than `comments_page` comments
         and no comment more than `comments_page` replies: the media come with their
@@ -627,8 +627,11 @@ class InstagramAdapter(GraphAdapter):
         cursor keeps what was seen. When a media's comments are still new after
         `inbox_pages` pages, or a comment has more than `inbox_pages` pages of replies,
         the read gives what it found with ``more`` and a cursor that goes on with those
-        edges from Meta's ``after`` cursor before the mark moves. Mentions are not read:
-        Meta names them only to webhooks.
+        edges from Meta's ``after`` cursor before the mark moves. Such a read gives at
+        most ``limit`` (the oldest it found; the next reads give the rest); the reads
+        that go on make at most `inbox_pages` requests each and stop reading comments
+        once they have about ``limit`` messages, the replies of the comments read coming
+        on top. Mentions are not read: Meta names them only to webhooks.
 
         Raises:
             ConfigurationError: ``cursor`` is not one this account's inbox returned.
@@ -657,7 +660,8 @@ class InstagramAdapter(GraphAdapter):
     def _inbox_round(self, state: InboxCursor, limit: int) -> Flow[InboxPage]:
         """Go on reading the edges of a round (``state.resume``: a media's comments, or
         ``{media}/{comment}``, a comment's replies) from Meta's ``after`` cursors, until
-        about ``limit`` messages or `inbox_pages` requests."""
+        about ``limit`` messages (the comments read stop there, their replies come with
+        them) or `inbox_pages` requests in all, the replies' included."""
         todo = list(state.resume)
         found: list[Message] = []
         requests = 0
@@ -665,13 +669,14 @@ class InstagramAdapter(GraphAdapter):
             edge, after = todo.pop(0)
             media_id, _, comment_id = edge.partition("/")
             more: list[tuple[str, str]] = []
+            left = self.inbox_pages - requests
             if comment_id:
                 requests += yield from self._inbox_replies(
-                    media_id, comment_id, None, after, found, more
+                    media_id, comment_id, None, after, found, more, pages=left
                 )
             else:
                 requests += yield from self._inbox_comments(
-                    media_id, None, after, state, found, more
+                    media_id, None, after, state, found, more, pages=left, budget=limit
                 )
             todo[:0] = more
         return resumed_messages(found, state, todo)
@@ -684,11 +689,16 @@ class InstagramAdapter(GraphAdapter):
         state: InboxCursor,
         found: list[Message],
         resume: list[tuple[str, str]],
+        *,
+        pages: int | None = None,
+        budget: int | None = None,
     ) -> Flow[int]:
         """Read a media's comments (from ``first``, or from ``after``) and their replies
-        into ``found``, at most `inbox_pages` pages of each; an edge left with more to
-        read goes to ``resume`` (the comments only while the oldest read is still new:
-        older ones were read before). Returns the requests made."""
+        into ``found``, at most `inbox_pages` pages of each and ``pages`` requests in all
+        (``None``: no bound but that), the comments no further than the page on which
+        ``found`` reaches ``budget``; an edge left with more to read goes to ``resume``
+        (the comments only while the oldest read is still new: older ones were read
+        before). Returns the requests made."""
         n = self.comments_page
         params: dict[str, Any] = {
             "fields": f"{COMMENT_FIELDS},replies.limit({n}){{{COMMENT_FIELDS}}}",
@@ -701,7 +711,8 @@ class InstagramAdapter(GraphAdapter):
             params,
             _Comment,
             first,
-            max_pages=self.inbox_pages,
+            max_pages=self._pages_of(first, pages),
+            budget=None if budget is None else max(1, budget - len(found)),
             gone_ends=first is None,
         )
         if more is not None and comments:
@@ -712,8 +723,9 @@ class InstagramAdapter(GraphAdapter):
             if not self._ours(comment):
                 found.append(self._message(comment, media_id, None))
             if comment.replies is not None:
+                left = None if pages is None else pages - requests
                 requests += yield from self._inbox_replies(
-                    media_id, comment.id, comment.replies, None, found, resume
+                    media_id, comment.id, comment.replies, None, found, resume, pages=left
                 )
         return requests
 
@@ -725,10 +737,13 @@ class InstagramAdapter(GraphAdapter):
         after: str | None,
         found: list[Message],
         resume: list[tuple[str, str]],
+        *,
+        pages: int | None = None,
     ) -> Flow[int]:
         """Read a comment's replies (from ``first``, or from ``after``) into ``found``, at
-        most `inbox_pages` pages; with more to read, ``{media}/{comment}`` goes to
-        ``resume``. Returns the requests made."""
+        most `inbox_pages` pages and ``pages`` requests (``None``: no bound but that); with
+        more to read, ``{media}/{comment}`` goes to ``resume``. Returns the requests
+        made."""
         params: dict[str, Any] = {"fields": COMMENT_FIELDS, "limit": self.comments_page}
         if after is not None:
             params["after"] = after
@@ -737,13 +752,21 @@ class InstagramAdapter(GraphAdapter):
             params,
             _Reply,
             first,
-            max_pages=self.inbox_pages,
+            max_pages=self._pages_of(first, pages),
             gone_ends=first is None,
         )
         if more is not None:
             resume.append((f"{media_id}/{comment_id}", more))
         found.extend(self._message(r, media_id, comment_id) for r in replies if not self._ours(r))
         return requests
+
+    def _pages_of(self, first: EdgePage[Any] | None, requests: int | None) -> int:
+        """The pages an inbox edge read may read: `inbox_pages`, and no more than
+        ``requests`` requests (``None``: no such bound) on top of ``first``, a page
+        read already."""
+        if requests is None:
+            return self.inbox_pages
+        return min(self.inbox_pages, max(requests, 0) + (first is not None))
 
     def replies(self, refs: Sequence[PartRef]) -> Flow[list[Message]]:
         """The comments and replies on the media, oldest first, the account's own left

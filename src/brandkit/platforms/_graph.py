@@ -985,6 +985,48 @@ class GraphAdapter(Adapter):
 
     # -- containers (Instagram, Threads) ----------------------------------------------------
 
+    def ready_container(
+        self,
+        containers: dict[str, str],
+        key: str,
+        create: Callable[[], Flow[str]],
+        *,
+        status_field: str,
+        message_field: str,
+    ) -> Flow[tuple[str, str]]:
+        """The container of the part ``key`` ready to publish, and its status (see
+        `wait_container`): the one kept in ``containers`` (an earlier attempt made it), or
+        one ``create`` makes and it keeps. An expired container is made anew, once.
+
+        Raises:
+            ContainerExpired: the new container expired too.
+            Rejected: the container ended in ``ERROR`` (it is forgotten).
+            MalformedResponse, PlatformUnavailable: see `wait_container`.
+        """
+        container = containers.get(key)
+        for attempt in range(2):
+            if container is None:
+                container = yield from create()
+                containers[key] = container
+            try:
+                status = yield from self.wait_container(
+                    container,
+                    status_field=status_field,
+                    message_field=message_field,
+                    bucket=self.name,
+                )
+            except ContainerExpired:
+                containers.pop(key, None)
+                container = None
+                if attempt:
+                    raise
+                continue
+            except Rejected:
+                containers.pop(key, None)
+                raise
+            return container, status
+        raise AssertionError("unreachable: the second expiry raised")  # pragma: no cover
+
     def wait_container(
         self,
         container_id: str,

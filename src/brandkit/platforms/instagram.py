@@ -68,7 +68,6 @@ from brandkit.platforms._base import Answer, Capabilities, PartRef, RatePolicy, 
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 from brandkit.platforms._graph import (
     ContainerAnswer,
-    ContainerExpired,
     Count,
     EdgePage,
     Flag,
@@ -443,29 +442,13 @@ class InstagramAdapter(GraphAdapter):
                 bucket=f"{self.name}:publish",
                 platform_message=f"content_publishing_limit: quota_usage {used} of {total}",
             )
-        container = self._containers.get(thread.key)
-        for attempt in range(2):
-            if container is None:
-                container = yield from self._create(part)
-                self._containers[thread.key] = container
-            try:
-                status = yield from self.wait_container(
-                    container,
-                    status_field="status_code",
-                    message_field="status",
-                    bucket="instagram",
-                )
-            except ContainerExpired:
-                self._containers.pop(thread.key, None)
-                container = None
-                if attempt:
-                    raise
-                continue
-            except Rejected:
-                self._containers.pop(thread.key, None)
-                raise
-            break
-        assert container is not None
+        container, status = yield from self.ready_container(
+            self._containers,
+            thread.key,
+            lambda: self._create(part),
+            status_field="status_code",
+            message_field="status",
+        )
         if status == "PUBLISHED":
             # An earlier attempt published it: never publish a container twice.
             found = yield from self._published(part, thread, container)

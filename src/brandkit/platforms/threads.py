@@ -65,7 +65,6 @@ from brandkit.platforms._base import Answer, Capabilities, PartRef, RatePolicy, 
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 from brandkit.platforms._graph import (
     ContainerAnswer,
-    ContainerExpired,
     GraphAdapter,
     GraphId,
     IdAnswer,
@@ -395,30 +394,13 @@ class ThreadsAdapter(GraphAdapter):
                 bucket=f"{self.name}:{'reply' if reply else 'publish'}",
                 platform_message=f"threads_publishing_limit: {used} of {total} {kind}",
             )
-        container = self._containers.get(thread.key)
-        status = ""
-        for attempt in range(2):
-            if container is None:
-                container = yield from self._create(rendered, part, thread)
-                self._containers[thread.key] = container
-            try:
-                status = yield from self.wait_container(
-                    container,
-                    status_field="status",
-                    message_field="error_message",
-                    bucket="threads",
-                )
-            except ContainerExpired:
-                self._containers.pop(thread.key, None)
-                container = None
-                if attempt:
-                    raise
-                continue
-            except Rejected:
-                self._containers.pop(thread.key, None)
-                raise
-            break
-        assert container is not None
+        container, status = yield from self.ready_container(
+            self._containers,
+            thread.key,
+            lambda: self._create(rendered, part, thread),
+            status_field="status",
+            message_field="error_message",
+        )
         if status == "PUBLISHED":
             return (yield from self._published(part, thread, container))
         request = self.request(

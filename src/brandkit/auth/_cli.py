@@ -19,7 +19,7 @@ import secrets
 import threading
 import time
 import webbrowser
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -172,11 +172,7 @@ def accounts_check(
     try:
         keys = store.keys()
         if args.account:
-            missing = sorted(set(args.account) - set(keys))
-            if missing:
-                raise ConfigurationError(
-                    f"no account {', '.join(missing)} in the store {store_path(args)!r}"
-                )
+            _require(args, args.account, keys)
             keys = [k for k in keys if k in set(args.account)]
         with Client(timeout=args.timeout) as client:
             for key in keys:
@@ -210,16 +206,25 @@ def accounts_check(
     return 0 if all(r["ok"] for r in results) else 1
 
 
+def _require(args: argparse.Namespace, wanted: Iterable[str], stored: Iterable[str]) -> None:
+    """Refuse keys the store does not hold, naming them all.
+
+    Raises:
+        ConfigurationError: one of ``wanted`` is not in ``stored``.
+    """
+    missing = sorted(set(wanted) - set(stored))
+    if missing:
+        raise ConfigurationError(
+            f"no account {', '.join(missing)} in the store {store_path(args)!r}"
+        )
+
+
 def accounts_remove(args: argparse.Namespace, out: TextIO) -> int:
     """``brandkit accounts remove KEY``: forget a stored account (its tokens are not
     revoked at the platform: do that in the platform's settings)."""
     store = open_store(store_path(args), create=False)
     try:
-        missing = [k for k in args.key if store.get(k) is None]
-        if missing:
-            raise ConfigurationError(
-                f"no account {', '.join(missing)} in the store {store_path(args)!r}"
-            )
+        _require(args, args.key, store.keys())
         for key in args.key:
             with store.lock(key):
                 store.remove(key)
@@ -237,11 +242,7 @@ def accounts_refresh(args: argparse.Namespace, out: TextIO) -> int:
     store = open_store(store_path(args), create=False)
     try:
         if args.account:
-            missing = sorted(set(args.account) - set(store.keys()))
-            if missing:
-                raise ConfigurationError(
-                    f"no account {', '.join(missing)} in the store {store_path(args)!r}"
-                )
+            _require(args, args.account, store.keys())
         outcomes = refresh_due(
             store, keys=args.account or None, margin=args.margin, force=args.force
         )

@@ -10,7 +10,7 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
 
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 __all__ = ["AccountSync", "Inbox", "MessageStatus", "ResponseTimes", "SyncReport", "Volume"]
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 SCHEMA_VERSION = 1
 
@@ -417,26 +419,21 @@ class Inbox(SQLiteStore):
             async with slots:
                 return await read(account)
 
+        async def store(work: Callable[..., T], *args: Any) -> T:
+            # A local file's short write does not need a thread; a server's round trip
+            # must not block the event loop.
+            if self._blocking:
+                return await asyncio.to_thread(work, *args)
+            return work(*args)
+
         async def read(account: Account) -> AccountSync:
-            got = (
-                await asyncio.to_thread(_Reading, self, account)
-                if self._blocking
-                else _Reading(self, account)
-            )
+            got = await store(_Reading, self, account)
             try:
                 while got.more():
                     page = await client.inbox(account, since=got.cursor, limit=limit)
-                    # A local file's short write does not need a thread; a server's round
-                    # trip must not block the event loop.
-                    if self._blocking:
-                        await asyncio.to_thread(got.take, page)
-                    else:
-                        got.take(page)
+                    await store(got.take, page)
             except (BrandkitError, OSError) as exc:
-                if self._blocking:
-                    await asyncio.to_thread(got.fail, exc)
-                else:
-                    got.fail(exc)
+                await store(got.fail, exc)
             return got.result()
 
         results = await asyncio.gather(*(one(a) for a in accounts))

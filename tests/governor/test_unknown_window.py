@@ -52,3 +52,25 @@ def test_after_its_reset_concurrent_senders_get_the_limit_not_more(
     # Answers that never come do not hold the budget for ever.
     now[0] = T0 + 122 + FLIGHT_TTL + 1
     assert governor.acquire(KEY, 1, ()) == 0
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["memory", "sqlite"])
+def test_requests_lost_before_the_reset_do_not_hold_the_next_window(
+    shared: bool, tmp_path: Path
+) -> None:
+    """A request sent in the old window whose answer never came (a dropped connection) is
+    carried into the next as in flight: it may still count there, but its answer will
+    never say when that window ends, so a sender does not wait for it. Before the fix it
+    waited, 0.25 s at a time, until FLIGHT_TTL (two minutes: a docs example took 121 s)."""
+    now = [T0]
+    state = SQLiteState(tmp_path / "gov.db") if shared else MemoryState()
+    governor = Governor(state, clock=lambda: now[0])
+    assert governor.acquire(KEY, 1, ()) == 0
+    governor.observe(KEY, answer(2, T0 + 60))
+    assert governor.acquire(KEY, 2, ()) == 0  # sent; its answer is lost
+    now[0] = T0 + 62
+    # The lost request leaves 1 of 3 in the new window, and nothing of this window is in
+    # flight: a request of 2 goes, and its answer will say where the window stands.
+    assert governor.acquire(KEY, 2, ()) == 0
+    # Now one of this window is in flight: the next waits a little for its answer.
+    assert 0 < governor.acquire(KEY, 1, ()) <= 1

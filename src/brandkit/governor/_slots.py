@@ -148,10 +148,16 @@ class Slot:
             if self.reset is None:
                 # The window rolled over and its end is not known yet (headers that give no
                 # window length, and no declared policy): the budget is spent, so rather
-                # than grant past it, wait for the answers of our requests in flight to say
-                # when this window ends. With none in flight (they were lost), there is
-                # nothing to wait for.
-                if any(sent >= now - FLIGHT_TTL for sent, _ in self.flight):
+                # than grant past it, wait for the answers of our requests sent in this
+                # window to say when it ends. Requests carried over from the window before
+                # are not waited for: one whose answer was lost (a dropped connection) or
+                # carried no rate headers stays in flight until FLIGHT_TTL, and waiting for
+                # it stalled every sender that long.
+                start = self.start
+                if any(
+                    sent >= now - FLIGHT_TTL and (start is None or sent >= start)
+                    for sent, _ in self.flight
+                ):
                     return PROBE
                 return 0.0
             return max(self.reset - now, 0.0)

@@ -777,8 +777,7 @@ class MastodonEmulator(Emulator):
         with self.lock:
             st = self._statuses[str(status_id)]
             if st.deleted_at is None:
-                st.deleted_at = self.clock.time()
-                self._changes += 1
+                self._destroy(st)
 
     def _audience_user(self, name: str) -> _User:
         user_id = self._audience_ids.get(name)
@@ -871,6 +870,19 @@ class MastodonEmulator(Emulator):
                 self._notify("mention", user.id, st.user_id, st.id)
         if st.quote_of is not None:
             self._notify("quote", self._statuses[st.quote_of].user_id, st.user_id, st.id)
+
+    def _destroy(self, st: _Status) -> None:
+        """Delete ``st`` as RemoveStatusService does (``@status.destroy! if permanently?``,
+        permanent unless the status was reported). db/schema.rb's ``add_foreign_key
+        "statuses", "statuses", column: "in_reply_to_id", on_delete: :nullify`` then empties
+        the parent of its direct replies; their ``in_reply_to_account_id`` has no foreign key
+        and keeps naming the author. A quote keeps its link: 4.5's ``quotes`` row outlives the
+        quoted status and is shown as ``"state": "deleted"`` (`_quote_json`)."""
+        st.deleted_at = self.clock.time()
+        for other in self._statuses.values():
+            if other.in_reply_to_id == st.id:
+                other.in_reply_to_id = None
+        self._changes += 1
 
     def _shown_notifications(self) -> list[_Notification]:
         # A deleted status takes its mention (and so its notification) with it.
@@ -1732,8 +1744,7 @@ class MastodonEmulator(Emulator):
             raise _Refusal(404, "Record not found")
         # The answer carries the source text (for redrafting) instead of the HTML content.
         data = self._status_json(st, text_only=True)
-        st.deleted_at = self.clock.time()
-        self._changes += 1
+        self._destroy(st)
         params, _ = self._params(request)
         drop_media = _truthy(params.get("delete_media"))
         for media_id in st.media_ids:

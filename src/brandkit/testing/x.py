@@ -2043,14 +2043,16 @@ class XEmulator(Emulator):
                         f"Invalid '{name}':'{params[name]}'. '{name}' must be a RFC 3339 date-time"
                     )
         token = params.get("pagination_token")
-        before: int | None = None
+        tokens: dict[str, Any] = {"limit": limit, "before": None, "after": None}
+        tokens["token"] = token is not None
         if token is not None:
-            try:
-                before = int(token, 36)
-            except ValueError:
+            read = _read_token(token, True)
+            if read is None:
                 messages.append(
                     f"The `pagination_token` query parameter value [{token}] is not valid"
                 )
+            else:
+                tokens["before"], tokens["after"] = read
         if messages:
             return self.invalid(messages, caller.headers)
         if user_id not in self.users:
@@ -2082,16 +2084,10 @@ class XEmulator(Emulator):
             and p.created_at <= bounds.get("end_time", float("inf"))
             and ("since_id" not in params or int(p.id) > int(params["since_id"]))
             and ("until_id" not in params or int(p.id) < int(params["until_id"]))
-            and (before is None or int(p.id) < before)
         ]
         posts.sort(key=lambda p: int(p.id), reverse=True)
-        page = posts[:limit]
-        meta: dict[str, Any] = {"result_count": len(page)}
-        if page:
-            meta["newest_id"] = page[0].id
-            meta["oldest_id"] = page[-1].id
-            if len(posts) > limit:
-                meta["next_token"] = _base36(int(page[-1].id))
+        # Get2UsersIdTweetsResponse's meta has previous_token, as the mentions' has.
+        page, meta = _token_page(posts, tokens, previous=True)
         body: dict[str, Any] = {"meta": meta}
         if page:
             body["data"] = [self._post_json(p, fields, now) for p in page]
@@ -2142,8 +2138,10 @@ class XEmulator(Emulator):
         low: int,
         default: int,
         tokens: Sequence[str],
+        previous: bool = False,
     ) -> dict[str, Any] | httpx.Response:
-        """The paging and field parameters of a timeline or search read, or X's 400."""
+        """The paging and field parameters of a timeline or search read, or X's 400
+        (``previous``: the endpoint sends ``previous_token``, so it takes one back)."""
         params = request.url.params
         out: dict[str, Any] = {}
         messages: list[str] = []
@@ -2182,36 +2180,34 @@ class XEmulator(Emulator):
                     messages.append(
                         f"Invalid '{name}':'{params[name]}'. '{name}' must be a RFC 3339 date-time"
                     )
-        out["before"] = None
+        out["before"] = out["after"] = None
         for name in tokens:
             token = params.get(name)
             if token is None:
                 continue
-            try:
-                out["before"] = int(token, 36)
-            except ValueError:
+            read = _read_token(token, previous)
+            if read is None:
                 messages.append(f"The `{name}` query parameter value [{token}] is not valid")
+            else:
+                out["before"], out["after"] = read
+        out["token"] = any(params.get(name) is not None for name in tokens)
         if messages:
             return self.invalid(messages, caller.headers)
         return out
 
     def _conversation_json(
-        self, posts: Sequence[XPost], parsed: Mapping[str, Any], total: int
+        self, posts: Sequence[XPost], parsed: Mapping[str, Any], *, previous: bool
     ) -> dict[str, Any]:
-        """A page of posts (newest first) as X sends it: ``data``, ``includes`` for the
-        expansions asked for, and ``meta`` (``result_count``, ``newest_id``,
-        ``oldest_id``, ``next_token`` while more are left)."""
+        """The page of ``posts`` (newest first, the read's whole window) its token names, as
+        X sends it: ``data``, ``includes`` for the expansions asked for, and ``meta``
+        (``result_count``, ``newest_id``, ``oldest_id``, ``next_token`` while older posts
+        are left, ``previous_token`` when ``previous`` and the read came with a token)."""
         now = self.clock.time()
         fields = parsed["tweet.fields"]
         expansions = parsed["expansions"]
-        page = list(posts[: parsed["limit"]])
-        meta: dict[str, Any] = {"result_count": len(page)}
+        page, meta = _token_page(posts, parsed, previous=previous)
         body: dict[str, Any] = {}
         if page:
-            meta["newest_id"] = page[0].id
-            meta["oldest_id"] = page[-1].id
-            if total > len(page):
-                meta["next_token"] = _base36(int(page[-1].id))
             body["data"] = [self._post_json(p, fields, now) for p in page]
             users: dict[str, XUser] = {}
             tweets: dict[str, XPost] = {}
@@ -2261,8 +2257,6 @@ class XEmulator(Emulator):
             return False
         if parsed["until_id"] is not None and pid >= parsed["until_id"]:
             return False
-        if parsed["before"] is not None and pid >= parsed["before"]:
-            return False
         start, end = parsed.get("start_time"), parsed.get("end_time")
         if start is not None and post.created_at < start.timestamp():
             return False
@@ -2292,7 +2286,9 @@ class XEmulator(Emulator):
         caller = self._begin(request, "GET /2/users/:id/mentions")
         if isinstance(caller, httpx.Response):
             return caller
-        parsed = self._page_params(request, caller, low=5, default=10, tokens=("pagination_token",))
+        parsed = self._page_params(
+            request, caller, low=5, default=10, tokens=("pagination_token",), previous=True
+        )
         if isinstance(parsed, httpx.Response):
             return parsed
         user = self.users.get(user_id)
@@ -2304,7 +2300,7 @@ class XEmulator(Emulator):
             reverse=True,
         )[:MENTIONS_REACH]
         posts = [p for p in mentioning if self._in_window(p, parsed)]
-        return self._json(self._conversation_json(posts, parsed, len(posts)), 200, caller)
+        return self._json(self._conversation_json(posts, parsed, previous=True), 200, caller)
 
     def _query(self, query: str) -> Callable[[XPost], bool] | str:
         """A predicate for the recent-search ``query``, or X's message for a query it
@@ -2433,7 +2429,8 @@ class XEmulator(Emulator):
             key=lambda p: int(p.id),
             reverse=True,
         )
-        body = self._conversation_json(posts, parsed, len(posts))
+        # Get2TweetsSearchRecentResponse's meta has no previous_token.
+        body = self._conversation_json(posts, parsed, previous=False)
         self._count_reads(len(body.get("data", [])), now)
         return self._json(body, 200, caller)
 
@@ -3191,6 +3188,54 @@ class _Parser:
         if standalone and not self.negations:
             self.standalone = True
         return check
+
+
+# A previous_token is the newest id of its page plus this (post ids fit in 63 bits), so one
+# token alphabet (X's PaginationToken36) tells the two directions apart.
+_NEWER = 1 << 64
+
+
+def _read_token(token: str, previous: bool) -> tuple[int | None, int | None] | None:
+    """``(before, after)`` of a pagination token: a next_token pages to posts older than
+    ``before``, a previous_token (taken only where X sends them, ``previous``) to posts
+    newer than ``after``; ``None`` for a token the emulator could not have made."""
+    try:
+        value = int(token, 36)
+    except ValueError:
+        return None
+    if value < _NEWER:
+        return value, None
+    if previous and value < 2 * _NEWER:
+        return None, value - _NEWER
+    return None
+
+
+def _token_page(
+    posts: Sequence[XPost], parsed: Mapping[str, Any], *, previous: bool
+) -> tuple[list[XPost], dict[str, Any]]:
+    """The page of ``posts`` (newest first, the read's whole window) that the read's token
+    names, and its ``meta``. A next_token's page is the ``limit`` posts just older than
+    the page it came from; a previous_token's the ``limit`` just newer (still listed newest
+    first). A page has ``next_token`` while older posts are left, and ``previous_token``
+    (where the endpoint's meta has one) when it was read with a token, since a page read
+    without one has no page before it (docs.x.com x-api/fundamentals/pagination:
+    previous_token "use to go back a page", sent back as pagination_token)."""
+    limit = parsed["limit"]
+    before, after = parsed["before"], parsed["after"]
+    if after is not None:
+        newer = [p for p in posts if int(p.id) > after]
+        page = newer[-limit:] if limit > 0 else []
+    else:
+        page = [p for p in posts if before is None or int(p.id) < before][:limit]
+    meta: dict[str, Any] = {"result_count": len(page)}
+    if page:
+        meta["newest_id"] = page[0].id
+        meta["oldest_id"] = page[-1].id
+        if int(posts[-1].id) < int(page[-1].id):
+            meta["next_token"] = _base36(int(page[-1].id))
+        if previous and parsed["token"]:
+            meta["previous_token"] = _base36(_NEWER + int(page[0].id))
+    return page, meta
 
 
 def _base36(value: int) -> str:

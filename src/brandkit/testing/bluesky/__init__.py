@@ -13,6 +13,7 @@ with emu.serve():
 from brandkit.testing.bluesky._lexicon import Issue, Lexicons
 from brandkit.testing.bluesky._oauth import BlueskyOAuthApp
 from brandkit.testing.bluesky._server import (
+    BlueskyAudience,
     BlueskyEmulator,
     BlueskyLimits,
     BlueskyUser,
@@ -21,6 +22,7 @@ from brandkit.testing.bluesky._server import (
 )
 
 __all__ = [
+    "BlueskyAudience",
     "BlueskyEmulator",
     "BlueskyLimits",
     "BlueskyOAuthApp",

@@ -11,6 +11,7 @@ limits are on.
 from __future__ import annotations
 
 import base64
+import bisect
 import hashlib
 import hmac
 import itertools
@@ -33,14 +34,27 @@ from brandkit.testing.bluesky import _syntax
 from brandkit.testing.bluesky._lexicon import Issue, Lexicons, json_path, stringify_value
 from brandkit.testing.bluesky._oauth import OAuthServerMixin
 
-__all__ = ["BlueskyEmulator", "BlueskyLimits", "BlueskyUser", "StoredBlob", "StoredRecord"]
+__all__ = [
+    "BlueskyAudience",
+    "BlueskyEmulator",
+    "BlueskyLimits",
+    "BlueskyUser",
+    "StoredBlob",
+    "StoredRecord",
+]
 
 POST = "app.bsky.feed.post"
+_LIKE = "app.bsky.feed.like"
+_REPOST = "app.bsky.feed.repost"
 _THREADGATE = "app.bsky.feed.threadgate"
 _NOTIFICATIONS = "app.bsky.notification.listNotifications"
 _MENTION = "app.bsky.richtext.facet#mention"
 # The AppView's indexer notifies ancestors up to this many levels above a reply.
 _REPLY_NOTIF_DEPTH = 5
+# fillPage's DEFAULT_FILL_PAGE_MAX_REQUESTS (packages/bsky/src/api/util.ts).
+_FILL_PAGE_FETCHES = 10
+# A notification as listed: (sort time in ms, reason, reasonSubject, the record).
+_Note = tuple[int, str, "str | None", "StoredRecord"]
 _AT_URI = re.compile(r"at://(?P<repo>[^/]+)/(?P<collection>[^/]+)/(?P<rkey>[^/?#]+)")
 
 # The XRPC error name and default message of each status (``@atproto/xrpc`` ResponseType).
@@ -275,6 +289,11 @@ def _backlink(record: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _newest(note: _Note) -> int:
+    """The key that sorts notifications as listed, newest first (for bisect)."""
+    return -note[0]
+
+
 def _parent_uri(rec: StoredRecord) -> str | None:
     uri = ((rec.value.get("reply") or {}).get("parent") or {}).get("uri")
     return str(uri) if uri else None
@@ -479,6 +498,23 @@ def _js_json_error(body: bytes) -> str:
     return f"Unexpected token '{text.strip()[0]}', \"{preview}\" is not valid JSON"
 
 
+class BlueskyAudience(Audience):
+    """An audience member of the Bluesky emulator: besides what every audience writes, a
+    Bluesky user likes and reposts (records in their own repository, which notify the
+    post's author as the AppView's indexer does: like.ts and repost.ts ``notifsForInsert``).
+    """
+
+    def like(self, post_id: str) -> str:
+        """Like the post ``post_id`` (an AT URI, or a record key of a brand's post) and
+        return the like record's AT URI; liking it again replaces the like, as the PDS does.
+        """
+        return self.emulator.audience_write(self, "like", "", target=post_id)
+
+    def repost(self, post_id: str) -> str:
+        """Repost the post ``post_id`` and return the repost record's AT URI."""
+        return self.emulator.audience_write(self, "repost", "", target=post_id)
+
+
 class BlueskyEmulator(OAuthServerMixin, Emulator):
     """A stateful Bluesky PDS for tests: sessions, repositories, blobs, rate limits, metrics.
 
@@ -562,8 +598,8 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             tuple[tuple[int, int], dict[str, list[tuple[int, str, str | None, StoredRecord]]]]
             | None
         ) = None
-        # Each account's shown notifications (less deleted subjects and hidden replies), for
-        # the same state of the records: every page of a read filters the same list.
+        # Each account's listed notifications (less deleted subjects), for the same state of
+        # the records: every page of a read pages the same list.
         self._shown_cache: tuple[
             tuple[int, int], dict[str, list[tuple[int, str, str | None, StoredRecord]]]
         ] = ((-1, -1), {})
@@ -749,6 +785,16 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
 
     # -- the audience (conversations) ----------------------------------------------------------
 
+    def audience(self, name: str) -> BlueskyAudience:
+        """The audience member ``name`` (the same object for the same name), who can also
+        `like <BlueskyAudience.like>` and `repost <BlueskyAudience.repost>`."""
+        with self.lock:
+            members: dict[str, Audience] = self.__dict__.setdefault("_audience", {})
+            member = members.get(name)
+            if not isinstance(member, BlueskyAudience):
+                member = members[name] = BlueskyAudience(self, name)
+            return member
+
     def audience_write(
         self,
         member: Audience,
@@ -766,17 +812,40 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         with `account`; the handle is put first when the text lacks it); ``"quote"`` embeds
         ``target`` (``app.bsky.embed.record``); ``"post"`` is a plain post. In every kind,
         an ``@handle`` of an account here becomes a mention facet, as the app makes it.
+        ``"like"`` and ``"repost"`` (``text`` unused) write an ``app.bsky.feed.like`` or
+        ``app.bsky.feed.repost`` of ``target`` and return its AT URI.
 
         Raises:
             NotImplementedError: ``"comment"`` (Bluesky has replies, not comments).
             KeyError: ``target`` is no post here.
         """
-        if kind not in ("reply", "mention", "quote", "post"):
+        if kind not in ("reply", "mention", "quote", "post", "like", "repost"):
             raise NotImplementedError(
-                f"Bluesky has no {kind}s: the audience can reply, mention, quote or post"
+                f"Bluesky has no {kind}s: the audience can reply, mention, quote, post, like "
+                "or repost"
             )
         with self.lock:
             user = self._audience_user(member.name)
+            if kind in ("like", "repost"):
+                if target is None:
+                    raise KeyError(f"a {kind} needs the post it is of")
+                subject = self._target(target)
+                collection = _LIKE if kind == "like" else _REPOST
+                made = self._create(
+                    user,
+                    {
+                        "repo": user.did,
+                        "collection": collection,
+                        "record": {
+                            "$type": collection,
+                            "subject": {"uri": subject.uri, "cid": subject.cid},
+                            "createdAt": _iso(self.clock.time()),
+                        },
+                    },
+                )
+                if made.status_code != 200:
+                    raise ValueError(f"the emulator refused the audience's {kind}: {made.text}")
+                return str(made.json()["uri"])
             record: dict[str, Any] = {"$type": POST, "text": text, "createdAt": ""}
             if lang:
                 record["langs"] = [lang]
@@ -1153,17 +1222,18 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
     def _counts(self, rec: StoredRecord) -> dict[str, int]:
         hours = max(0.0, self.clock.time() - rec.created_at) / 3600.0
         likes = math.floor(self.engagement_per_hour * hours * self._share(rec.uri))
-        actual_replies = sum(
-            1
-            for r in self.records.values()
-            if r.collection == POST
-            and (r.value.get("reply") or {}).get("parent", {}).get("uri") == rec.uri
-        )
+        actual = {POST: 0, _LIKE: 0, _REPOST: 0}
+        for r in self.records.values():
+            if r.collection == POST:
+                if (r.value.get("reply") or {}).get("parent", {}).get("uri") == rec.uri:
+                    actual[POST] += 1
+            elif r.collection in (_LIKE, _REPOST) and _backlink(r.value) == rec.uri:
+                actual[r.collection] += 1
         extra = rec.extra
         return {
-            "replyCount": actual_replies + likes // 6 + extra.get("replies", 0),
-            "repostCount": likes // 4 + extra.get("reposts", 0),
-            "likeCount": likes + extra.get("likes", 0),
+            "replyCount": actual[POST] + likes // 6 + extra.get("replies", 0),
+            "repostCount": actual[_REPOST] + likes // 4 + extra.get("reposts", 0),
+            "likeCount": actual[_LIKE] + likes + extra.get("likes", 0),
             "quoteCount": likes // 10 + extra.get("quotes", 0),
             "bookmarkCount": likes // 5 + extra.get("bookmarks", 0),
         }
@@ -1895,10 +1965,14 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         return self._answer(request, self._h_list_notifications)
 
     def _h_list_notifications(self, request: httpx.Request) -> httpx.Response:
-        # As the AppView: auth is required; newest first; the cursor is the ISO time of the
-        # last notification of the page (the next page is everything strictly older), sent
-        # only when there is more; a reasons filter; replies hidden by the viewer's own
-        # threadgate left out.
+        # As the AppView (bluesky-social/atproto @ d6296a1c, packages/bsky/src/api/app/bsky/
+        # notification/listNotifications.ts): auth is required; newest first; fillPage
+        # (api/util.ts) fetches at most 10 times until it holds ``limit``, each fetch one
+        # unfiltered dataplane page of what is still missing (paginateNotifications), less
+        # the other reasons and the replies hidden by the viewer's own threadgate (the rules
+        # step). The cursor is the dataplane's: the ISO time of the last notification that
+        # fetch read, filtered or not (the next page is everything strictly older), sent only
+        # when there is more; so a page can be short, or empty, and still have a cursor.
         params = self._params(request, _NOTIFICATIONS)
         viewer = self._auth(request)
         assert viewer is not None
@@ -1914,17 +1988,39 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             before = parsed
         reasons = params.get("reasons")
         limit = int(params.get("limit", 50))
-        found = [
-            n
-            for n in self._notifications(viewer.did)
-            if (reasons is None or n[1] in reasons) and (before is None or n[0] < before)
-        ]
-        page = found[:limit]
-        # No seen time is kept (updateSeen is not emulated): as the AppView does then, the
-        # first page counts its newest notification unread and the others read.
-        seen = page[0][0] if page and cursor is None else None
+        listed = self._notifications(viewer.did)
+
+        def fetch(before: int | None, size: int) -> tuple[list[_Note], list[_Note], int | None]:
+            """One fetch: the notifications of the reasons asked, those the rules keep, and
+            the dataplane's cursor."""
+            start = 0 if before is None else bisect.bisect_right(listed, -before, key=_newest)
+            read = listed[start : start + size]
+            more = read[-1][0] if len(listed) > start + size and read else None
+            asked = [n for n in read if reasons is None or n[1] in reasons]
+            kept = [
+                n
+                for n in asked
+                if not (n[1] == "reply" and self._hidden_by_root_author(n[3], viewer.did))
+            ]
+            return asked, kept, more
+
+        asked, page, after = fetch(before, limit)
+        # No seen time is kept (updateSeen is not emulated): as the AppView does then, a read
+        # without a cursor takes the newest notification of its first fetch (reasons
+        # filtered, rules not yet applied) as the seen time, so that one is unread and the
+        # others read; a notification of any other fetch is read.
+        seen = asked[0][0] if asked and cursor is None else None
+        fetched = len(page)
+        for _ in range(_FILL_PAGE_FETCHES - 1):
+            if after is None or len(page) >= limit:
+                break
+            previous = after
+            _, more, after = fetch(after, limit - len(page))
+            page += more
+            if after == previous:
+                after = None
         notifications = []
-        for sort_ms, reason, subject, rec in page:
+        for i, (sort_ms, reason, subject, rec) in enumerate(page):
             author = self.users[rec.did]
             view: dict[str, Any] = {
                 "uri": rec.uri,
@@ -1936,23 +2032,24 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
                 view["reasonSubject"] = subject
             view.update(
                 record=rec.value,
-                isRead=seen is not None and seen > sort_ms,
+                isRead=seen is None or i >= fetched or seen > sort_ms,
                 indexedAt=_iso_ms(sort_ms),
                 labels=[],
             )
             notifications.append(view)
         body: dict[str, Any] = {"notifications": notifications}
-        if len(found) > limit and page:
-            body["cursor"] = _iso_ms(page[-1][0])
+        if after is not None:
+            body["cursor"] = _iso_ms(after)
         body["priority"] = False
         if seen is not None:
             body["seenAt"] = _iso_ms(seen)
         return self._stamp(self.json(body), status)
 
-    def _notifications(self, did: str) -> list[tuple[int, str, str | None, StoredRecord]]:
-        """The notifications of ``did`` about posts (mention, quote, reply), newest first:
-        those the indexer made (see `_notifications_of`), less those whose subject was
-        deleted and the replies ``did`` hid in its own threads, as the AppView filters them.
+    def _notifications(self, did: str) -> list[_Note]:
+        """The notifications of ``did`` (mention, quote, reply, like, repost), newest first,
+        as the dataplane lists them (data-plane/server/routes/notifs.ts getNotifications):
+        those the indexer made (see `_notification_index`), less those whose subject was
+        deleted. Hidden replies are the AppView's rules step, after a page is read.
 
         Made once per state of the records (callers do not change it)."""
         state = (len(self.records), self._writes)
@@ -1963,16 +2060,13 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             shown[did] = self._shown_notifications(did)
         return shown[did]
 
-    def _shown_notifications(self, did: str) -> list[tuple[int, str, str | None, StoredRecord]]:
-        out = []
-        for item in self._notification_index().get(did, ()):
-            _, reason, subject, rec = item
-            if subject is not None and subject not in self.records:
-                continue  # the subject was deleted: the AppView drops the notification
-            if reason == "reply" and self._hidden_by_root_author(rec, did):
-                continue
-            out.append(item)
-        return out
+    def _shown_notifications(self, did: str) -> list[_Note]:
+        # getNotifications: ``reasonSubject is null`` or the subject record still exists.
+        return [
+            item
+            for item in self._notification_index().get(did, ())
+            if item[2] is None or item[2] in self.records
+        ]
 
     def _notification_index(self) -> dict[str, list[tuple[int, str, str | None, StoredRecord]]]:
         """Every account's notifications, newest first, built once per state of the records
@@ -1983,9 +2077,18 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             return cached[1]
         index: dict[str, list[tuple[int, str, str | None, StoredRecord]]] = {}
         for rec in self.records.values():
+            sort_ms = self._sort_ms.get(rec.uri, 0)
+            if rec.collection in (_LIKE, _REPOST):
+                # like.ts / repost.ts notifsForInsert: the subject's author, unless it is the
+                # liker (reposter); reasonSubject is the subject.
+                subject = _backlink(rec.value)
+                match = _AT_URI.fullmatch(subject or "")
+                if match is not None and match["repo"] != rec.did:
+                    reason = "like" if rec.collection == _LIKE else "repost"
+                    index.setdefault(match["repo"], []).append((sort_ms, reason, subject, rec))
+                continue
             if rec.collection != POST:
                 continue
-            sort_ms = self._sort_ms.get(rec.uri, 0)
             for did, reason, subject in self._notifications_of(rec):
                 index.setdefault(did, []).append((sort_ms, reason, subject, rec))
         for items in index.values():

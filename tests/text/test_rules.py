@@ -318,12 +318,12 @@ def test_telegram_utf16() -> None:
 
 
 def test_telegram_caption_message() -> None:
-    """A caption over 1024 says so and suggests several messages."""
+    """A caption over 1024 says so and suggests what works (Telegram never splits)."""
     with pytest.raises(ContentError) as caught:
         text.check("a" * 1030, "telegram", caption=True, field="caption")
     assert str(caught.value) == (
         "caption is 1030 UTF-16 code units on telegram, 6 over the limit of 1024: "
-        "shorten it or let brandkit split it into several messages"
+        "shorten it, or post the text without media (a text message takes up to 4096)"
     )
     assert caught.value.over_by == 6
 

@@ -371,8 +371,18 @@ class Post(ContentModel):
             )
         return self
 
-    def for_platform(self, platform: str) -> Post:
-        """The post as it is for ``platform``: that platform's variant applied, if any."""
+    def for_platform(self, platform: str, *, check: bool = False) -> Post:
+        """The post as it is for ``platform``: that platform's variant applied, if any.
+
+        Args:
+            platform: the platform's name.
+            check: refuse a variant that leaves nothing to send (rendering checks; readers
+                of posts already stored do not, so that an old post still reads).
+
+        Raises:
+            ContentError: with ``check``, the variant leaves the post without text, media or
+                link; ``field`` names the variant's field that emptied it.
+        """
         variant = self.variants.get(platform)
         if variant is None:
             return self
@@ -388,4 +398,15 @@ class Post(ContentModel):
             update["utm"] = variant.utm
         if variant.options:
             update["options"] = {**self.options, **variant.options}
-        return self.model_copy(update=update)
+        # model_copy runs no validator: the post's own emptiness check does not see this.
+        effective = self.model_copy(update=update)
+        if check and not effective.text.strip() and not effective.media and effective.link is None:
+            field = "text" if variant.text is not None else "media"
+            raise ContentError(
+                f"variants.{platform}.{field} leaves the post for {platform} without text, "
+                f"media or a link: give the variant some text, or leave {field} out of the "
+                "variant to use the post's own",
+                field=f"variants.{platform}.{field}",
+                platform=platform,
+            )
+        return effective

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import attrs
+import regex
 
 import brandkit.platforms as _platforms
 from brandkit import text as textlib
@@ -16,7 +17,13 @@ from brandkit.content._media import Media
 from brandkit.content._model import Link, Post, Utm
 from brandkit.errors import ContentError, MediaError
 from brandkit.platforms._base import Capabilities, MediaRules
+from brandkit.platforms._capabilities import link_card_rules
+from brandkit.text._bluesky import LINK as _BLUESKY_LINK
+from brandkit.text._bluesky import TAG_TYPE as _BLUESKY_TAG
+from brandkit.text._bluesky import _spans as _bluesky_spans
+from brandkit.text._mastodon import link_spans as _mastodon_links
 from brandkit.text._split import thread_parts
+from brandkit.text._urls import extract_urls
 
 logger = logging.getLogger(__name__)
 
@@ -153,34 +160,100 @@ def add_utm(url: str, platform: str, campaign: str | None = None, *, utm: Utm | 
     return urlunsplit(parts._replace(query=urlencode(query + added, safe=":/@,")))
 
 
-def _utm_text(text: str, platform: str, campaign: str | None, utm: Utm) -> str:
+def _links(text: str, rules: str, *, explicit: bool = False) -> list[tuple[int, int]]:
+    """Code point spans ``[start, end)`` of the links the platform counted by ``rules``
+    makes in ``text``: Bluesky's are the client's link facets, Mastodon's need a protocol
+    and take its wider paths, the others' are what twitter-text finds (X's own, and the
+    closest for the rest). ``explicit``: only links written with http(s)://."""
+    if rules == "bluesky":
+        spans = sorted((s, e) for s, e, _, f in _bluesky_spans(text) if f["$type"] == _BLUESKY_LINK)
+    elif rules == "mastodon":
+        return _mastodon_links(text)
+    else:
+        spans = [(u.start, u.end) for u in extract_urls(text, require_protocol=explicit)]
+    if explicit:
+        spans = [(s, e) for s, e in spans if _URL.match(text, s)]
+    return spans
+
+
+def _plain_end(match: re.Match[str]) -> int:
+    """Where a URL the platform does not link ends: closing punctuation left out, but a
+    closing parenthesis that belongs to it kept (Wikipedia links)."""
+    url = match.group(0)
+    trimmed = url.rstrip(_TRAILING)
+    if url.endswith(")") and trimmed.count("(") > trimmed.count(")"):
+        trimmed += ")"
+    return match.start() + len(trimmed)
+
+
+def _utm_text(text: str, rules: str, platform: str, campaign: str | None, utm: Utm) -> str:
+    if "://" not in text:
+        return text
+    # A link is tagged where the platform ends it, so that the query string lands inside
+    # the link and not after text glued to it ("https://example.com/a—now" on X). A URL the
+    # platform does not link at all (an IP address, a reserved TLD such as .example) is still
+    # tagged: where twitter-text would end it, else before closing punctuation.
+    linked = dict(_links(text, rules, explicit=True))
+    generic: dict[int, int] | None = None
     # A post often repeats a link: each distinct one is tagged once.
     tagged: dict[str, str] = {}
-
-    def tag(match: re.Match[str]) -> str:
-        url = match.group(0)
+    pieces: list[str] = []
+    at = 0
+    for match in _URL.finditer(text):
+        start = match.start()
+        if start < at:
+            continue  # inside the link before, which the platform ends later
+        end = linked.get(start)
+        if end is None:
+            if generic is None:
+                generic = (
+                    {u.start: u.end for u in extract_urls(text, require_protocol=True)}
+                    if rules in ("bluesky", "mastodon")
+                    else {}
+                )
+            end = generic.get(start) or _plain_end(match)
+        url = text[start:end]
         done = tagged.get(url)
-        if done is not None:
-            return done
-        trimmed = url.rstrip(_TRAILING)
-        # Keep a closing parenthesis that belongs to the URL, as in Wikipedia links.
-        if url.endswith(")") and trimmed.count("(") > trimmed.count(")"):
-            trimmed += ")"
-        done = tagged[url] = add_utm(trimmed, platform, campaign, utm=utm) + url[len(trimmed) :]
-        return done
-
-    return _URL.sub(tag, text)
+        if done is None:
+            done = tagged[url] = add_utm(url, platform, campaign, utm=utm)
+        pieces.append(text[at:start])
+        pieces.append(done)
+        at = end
+    pieces.append(text[at:])
+    return "".join(pieces)
 
 
-_HASHTAG = re.compile(r"[#＃](\w+)")
+# A '#' after a word character ("C#launch"), an "&" (an HTML entity), "/", "=" or ")" (a URL
+# or code) starts no hashtag on X or Mastodon; Unicode word characters, marks included.
+_HASHTAG = regex.compile(r"(?<![\w&/=)])[#＃](\w+)")
 
 
-def _with_hashtags(text: str, tags: tuple[str, ...]) -> str:
+def _present_tags(text: str, rules: str) -> set[str]:
+    """The hashtags (lower-cased, without '#') the platform counted by ``rules`` sees in
+    ``text``: not inside a word, nor inside a link (a URL's "#fragment")."""
+    if rules == "bluesky":
+        # Bluesky's tags are the client's tag facets: the text's own detection decides.
+        return {
+            str(f["tag"]).lower()
+            for _, _, _, f in _bluesky_spans(text)
+            if f["$type"] == _BLUESKY_TAG
+        }
+    links = _links(text, rules) if "." in text else []
+    present: set[str] = set()
+    for match in _HASHTAG.finditer(text):
+        at = match.start()
+        if any(start <= at < end for start, end in links):
+            continue
+        present.add(match.group(1).lower())
+    return present
+
+
+def _with_hashtags(text: str, tags: tuple[str, ...], rules: str) -> str:
     if not tags:
         return text
     # Most texts carry no '#' at all: a find in C, not a scan of the pattern at every place.
     if "#" in text or "＃" in text:
-        present = {m.lower() for m in _HASHTAG.findall(text)}
+        present = _present_tags(text, rules)
         missing = [t for t in tags if t.lower() not in present]
         if not missing:
             return text
@@ -189,6 +262,27 @@ def _with_hashtags(text: str, tags: tuple[str, ...]) -> str:
     line = "#" + " #".join(missing)
     kept = text.rstrip()
     return f"{kept}\n\n{line}" if kept else line
+
+
+def _no_card(link: Link, post: Post, caps: Capabilities, platform: str, reply: bool) -> str | None:
+    """Why ``platform`` sends no card for ``link`` on this post (``""``: it has no cards at
+    all), or ``None`` when the card goes."""
+    if not caps.link_cards:
+        return ""
+    rules = link_card_rules(platform)
+    if rules.needs_title and not link.title:
+        return (
+            f"{platform} shows a link card only for a link with a title: {link.url} is put in "
+            "the text instead; set Link.title to have a card"
+        )
+    if not rules.with_media and post.media:
+        return (
+            f"{platform} shows no link card on a post with media: {link.url} is put in the "
+            "text instead; leave the media out to have a card"
+        )
+    if reply and not rules.on_replies:
+        return f"{platform} shows no link card on an answer: {link.url} is put in the text instead"
+    return None
 
 
 def _check_media(media: tuple[Media, ...], rules: MediaRules, platform: str) -> None:
@@ -270,38 +364,59 @@ def _check_media(media: tuple[Media, ...], rules: MediaRules, platform: str) -> 
             )
 
 
-def render(post: Post, platform: str, *, capabilities: Capabilities | None = None) -> Rendered:
+def render(
+    post: Post,
+    platform: str,
+    *,
+    capabilities: Capabilities | None = None,
+    reply: bool = False,
+) -> Rendered:
     """Render ``post`` for ``platform``: apply its variant, add hashtags and (when
     ``post.utm`` is on) UTM tags, check media rules, measure the text exactly, and split it
     into a thread where the platform has threads. The whole thread is checked here, before
     anything is sent.
+
+    Where the post's link cannot go as a card (the platform has none, or not for this post:
+    see `brandkit.platforms._capabilities.LINK_CARD_RULES`), its URL is put in the text,
+    before the text is measured; when the platform has cards, a warning says why.
 
     Args:
         post: the post.
         platform: a platform name (``"x"``, ``"bluesky"``, ...).
         capabilities: account-specific capabilities (e.g. a Mastodon instance's limits);
             defaults to the platform's.
+        reply: the post answers a message (`brandkit.Client.reply`): on a platform whose
+            answers carry no link card, the link goes in the text.
 
     Raises:
-        ContentError: the post breaks a rule; the message says which and by how much.
+        ContentError: the post breaks a rule; the message says which and by how much (a
+            variant that leaves nothing to send names the variant's field).
         MediaError: a media rule is broken (count, type, size, alt text).
         ConfigurationError: the platform is unknown.
     """
     if capabilities is None:
         capabilities = _platforms.capabilities(platform)
     caps = capabilities
-    effective = post.for_platform(platform)
+    effective = post.for_platform(platform, check=True)
     campaign = effective.campaign
+    rules = caps.text_rules or platform
+    notes: list[str] = []
 
     link = effective.link
     body = effective.text
-    if link is not None and not caps.link_cards and link.url not in body:
-        # No card on this platform: the link still has to reach the reader, in the text.
-        body = f"{body.rstrip()}\n\n{link.url}" if body.strip() else link.url
-    body = _with_hashtags(body, effective.hashtags)
+    card = False
+    if link is not None:
+        why = _no_card(link, effective, caps, platform, reply)
+        card = why is None
+        if why is not None and link.url not in body:
+            # No card for this post: the link still has to reach the reader, in the text.
+            body = f"{body.rstrip()}\n\n{link.url}" if body.strip() else link.url
+            if why:
+                notes.append(why)
+    body = _with_hashtags(body, effective.hashtags, rules)
     if effective.utm is not False:
         utm = Utm() if effective.utm is True else effective.utm
-        body = _utm_text(body, platform, campaign, utm)
+        body = _utm_text(body, rules, platform, campaign, utm)
         if link is not None:
             link = link.model_copy(update={"url": add_utm(link.url, platform, campaign, utm=utm)})
 
@@ -317,7 +432,6 @@ def render(post: Post, platform: str, *, capabilities: Capabilities | None = Non
             body = f"CW: {warning}\n\n{body}" if body else f"CW: {warning}"
 
     _check_media(effective.media, caps.media, platform)
-    notes: list[str] = []
     dropped = [i for i, m in enumerate(effective.media) if m.alt] if effective.media else ()
     if dropped and not caps.media.alt_text:
         notes.append(
@@ -327,7 +441,8 @@ def render(post: Post, platform: str, *, capabilities: Capabilities | None = Non
         )
     for note in notes:
         logger.warning("%s", note)
-    thumb = link.thumbnail if link is not None and caps.link_cards else None
+    # A card that is not sent needs no thumbnail check.
+    thumb = link.thumbnail if link is not None and card else None
     thumb_cap = caps.media.max_card_thumb_bytes
     if thumb is not None:
         if thumb.kind != "image":
@@ -345,7 +460,6 @@ def render(post: Post, platform: str, *, capabilities: Capabilities | None = Non
                 over_by=thumb.size - thumb_cap,
             )
 
-    rules = caps.text_rules or platform
     # The text is measured once: where the platform has threads, splitting it gives every
     # part's length with it, and no part is measured again.
     if caps.threads:

@@ -1404,7 +1404,7 @@ class Outbox(SQLiteStore):
         caps = adapter.answer_capabilities(adapter.capabilities, delivery.reply_to)
         answer = delivery.post
         assert isinstance(answer, Post)  # reply_delivery carries the post it was given
-        render(answer, account.platform, capabilities=caps)
+        render(answer, account.platform, capabilities=caps, reply=True)
         return self.insert_once(delivery)
 
     def retry(self, delivery_id: str) -> Delivery:

@@ -13,14 +13,79 @@ is kept where it makes the count larger: a URL path never ends in ``=`` there, s
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
+
+import regex
 
 from brandkit.text._graphemes import grapheme_len
 from brandkit.text._urls import extract_urls
 
-# Mastodon.py's remote mention rewrite; "=" is excluded before "@" as Mastodon's own
-# MENTION_RE does, which only ever makes the count larger.
-_REMOTE_MENTION = re.compile(r"(^|[^/=\w])@(([a-z0-9_]+)@[a-z0-9.\-]+[a-z0-9]+)", re.IGNORECASE)
+# A remote mention as Mastodon's Account::MENTION_RE matches it,
+# (?<![=/[:word:]])@((USERNAME_RE)(?:@[[:word:]]+([.-]+[[:word:]]+)*)?): the domain is
+# Unicode word characters (an IDN such as bücher.example) joined by "." or "-". The user
+# part stays [a-z0-9_]+ (Mastodon's also takes "." and "-" inside), which only ever makes
+# the count larger. regex's \w, like Onigmo's [[:word:]], takes combining marks.
+# Groups: 1 the character before (text._split reads the groups), 2 user@domain, 3 user.
+_REMOTE_MENTION = regex.compile(r"(^|[^=/\w])@(([a-z0-9_]+)@\w+(?:[.-]+\w+)*)", regex.IGNORECASE)
+
+# Mastodon's path rules (config/initializers/twitter_regex.rb): a path goes on through any
+# character but whitespace, "<", ">", "(", ")" and "?" (kana, emoji and dashes too), and
+# ends on a character that is not one of these; a query takes ASCII URL characters and
+# the Unicode ranges of UCHARS.
+_UCHARS = (
+    "\u00a0-\ud7ff\uf900-\ufdcf\ufdf0-\uffef\U00010000-\U0001fffd\U00020000-\U000efffd"
+    "\ue000-\uf8ff\U000f0000-\U0010fffd"
+)
+_PATH_CHAR = regex.compile(r"[^\s<>()?]")
+_PATH_NOT_LAST = frozenset("()?!*\"'「」<>;:=,.$%[]~&|@")
+_QUERY_CHAR = regex.compile(rf"[a-z0-9!?*'();:&=+$/%#\[\]\-_.,~|@^{_UCHARS}]", regex.IGNORECASE)
+_QUERY_LAST = regex.compile(rf"[a-z0-9_&=#/\-{_UCHARS}]", regex.IGNORECASE)
+
+
+def _path_last(c: str) -> bool:
+    return c not in _PATH_NOT_LAST and not c.isspace()
+
+
+def _query_last(c: str) -> bool:
+    return _QUERY_LAST.match(c) is not None
+
+
+def _run(text: str, at: int, ok: regex.Pattern[str], last: Callable[[str], bool]) -> int:
+    """The end of the run of characters ``ok`` from ``at``, backed off to its last
+    character that ``last`` allows (``at`` if none)."""
+    end = at
+    while end < len(text) and ok.match(text, end) is not None:
+        end += 1
+    while end > at and not last(text[end - 1]):
+        end -= 1
+    return end
+
+
+def link_spans(text: str) -> list[tuple[int, int]]:
+    """Code point spans ``[start, end)`` of the links Mastodon makes in ``text``.
+
+    Mastodon links what twitter-text's extractor finds with a protocol, but its paths and
+    queries go further (config/initializers/twitter_regex.rb): ``https://example.com/a—now``
+    is one link there. A path ending in ``=`` without a query ends before the ``=`` (as
+    `countable_text` counts it); balanced parentheses past twitter-text's end are not
+    followed, so a span may end earlier than Mastodon's.
+    """
+    spans: list[tuple[int, int]] = []
+    for url in extract_urls(text, require_protocol=True):
+        start, end = url.start, url.end
+        host = text.index("://", start) + 3
+        if "?" not in url.url:
+            if text.find("/", host, end) >= 0:
+                more = _run(text, end, _PATH_CHAR, _path_last)
+                end = more if more > end else end - (len(url.url) - len(url.url.rstrip("=")))
+            if text.startswith("?", end):
+                query = _run(text, end + 1, _QUERY_CHAR, _query_last)
+                if query > end + 1:
+                    end = query
+        else:
+            end = _run(text, end, _QUERY_CHAR, _query_last)
+        spans.append((start, end))
+    return spans
 
 
 def countable_text(text: str, characters_reserved_per_url: int = 23) -> str:

@@ -185,7 +185,8 @@ _TABLE: dict[str, _Platform] = {
         defaults={"caption": False},
         length=lambda text, o: utf16_len(text),
         limit=lambda o: 1024 if o["caption"] else 4096,
-        advice="shorten it or let brandkit split it into several messages",
+        # Telegram has no threads: render never splits a text into several messages.
+        advice="shorten it",
     ),
 }
 
@@ -297,6 +298,8 @@ def _problems(
         advice = spec.advice
         if platform == "mastodon" and merged["spoiler_text"]:
             advice = advice.replace("shorten it", "shorten it or its content warning,")
+        elif platform == "telegram" and merged["caption"]:
+            advice = "shorten it, or post the text without media (a text message takes up to 4096)"
         found.append(
             (
                 f"{field} is {length} {spec.unit} on {platform}, {length - cap} over the limit "

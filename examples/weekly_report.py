@@ -17,7 +17,7 @@ from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
-from brandkit import Client, MetricsStore, Post, write_report
+from brandkit import Client, CollectIncomplete, MetricsStore, Post, write_report
 from brandkit.testing import Clock, emulator
 
 POSTS = [
@@ -60,7 +60,11 @@ def main(argv: list[str] | None = None) -> int:
 
         for day in range(1, args.days + 1):
             clock.advance(timedelta(days=1))
-            samples = client.collect(deliveries)
+            try:
+                samples = client.collect(deliveries)
+            except CollectIncomplete as exc:  # one platform refused: keep the others'
+                print(exc, file=sys.stderr)
+                samples = exc.samples
             for account in accounts:
                 samples += client.collect_account(account)
             added = store.add(samples)

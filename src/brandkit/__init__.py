@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from brandkit.errors import (
         AuthError,
         BrandkitError,
+        CollectIncomplete,
         ConfigurationError,
         ContentError,
         MalformedResponse,
@@ -66,6 +67,7 @@ __all__ = [
     "BrandkitError",
     "Campaign",
     "Client",
+    "CollectIncomplete",
     "ConfigurationError",
     "ContentError",
     "Delivery",
@@ -135,6 +137,7 @@ _LAZY: dict[str, str] = {
         (
             "AuthError",
             "BrandkitError",
+            "CollectIncomplete",
             "ConfigurationError",
             "ContentError",
             "MalformedResponse",

@@ -40,6 +40,7 @@ from brandkit.content._render import Rendered, RenderedPart, render
 from brandkit.delivery import Content, Delivery, DeliveryStatus, new_tid, send_at
 from brandkit.errors import (
     BrandkitError,
+    CollectIncomplete,
     ConfigurationError,
     ContentError,
     MalformedResponse,
@@ -58,6 +59,9 @@ if TYPE_CHECKING:
     from brandkit.campaign import Campaign
     from brandkit.metrics._collector import Batch
     from brandkit.metrics._sample import MetricSample
+
+    # A metrics batch that failed: its adapter, the batch and why.
+    _Failed = tuple[Adapter, Batch, PlatformError]
 
 __all__ = ["AsyncClient", "Client", "RetryPolicy"]
 
@@ -867,7 +871,7 @@ class _Core:
             self._capabilities[id(adapter)] = caps
         if reply_to is not None:
             caps = adapter.answer_capabilities(caps, reply_to)
-        return render(post, adapter.name, capabilities=caps)
+        return render(post, adapter.name, capabilities=caps, reply=reply_to is not None)
 
     def article_flow(self, adapter: Adapter, article: Article) -> Flow[Rendered]:
         """``article`` as a one-part delivery for a blog adapter (no text rules: the blog
@@ -1274,6 +1278,37 @@ class _Core:
         }
         batches = plan(items, lambda key: adapters[key].metrics_batch_size)
         return [(adapters[b.account], b) for b in batches]
+
+    def incomplete(
+        self,
+        samples: Sequence[MetricSample],
+        failed: Sequence[_Failed],
+        batches: int,
+    ) -> PlatformError:
+        """The error of a collection some of whose ``batches`` failed: what was read, and
+        each failure with its account's secrets taken out (a server may echo a token).
+        When nothing was read and one batch failed, its own error (a `RateLimited` stays a
+        `RateLimited`, for callers that wait on it)."""
+        if len(failed) == 1 and not samples:
+            adapter, _, only = failed[0]
+            _redacted(adapter.account, only)
+            return only
+        errors: list[tuple[str, PlatformError]] = []
+        lines: list[str] = []
+        for adapter, batch, error in failed:
+            _redacted(adapter.account, error)  # in place: the caller keeps this very error
+            errors.append((batch.account, error))
+            posts = f"{len(batch.targets)} post{'' if len(batch.targets) == 1 else 's'}"
+            lines.append(f"{batch.account} ({posts}): {type(error).__name__}: {error}")
+        message = (
+            f"{len(failed)} of {batches} metrics batches failed; the {len(samples)} samples "
+            "read are on .samples (store them, then fix or retry each failure): " + "; ".join(lines)
+        )
+        error = CollectIncomplete(
+            message, samples=samples, errors=errors, platform=failed[0][1].platform
+        )
+        error.__cause__ = failed[0][2]
+        return error
 
     # -- conversations ---------------------------------------------------------------------
 
@@ -1928,21 +1963,59 @@ class Client:
         batch of its largest size). Metrics a platform lacks come back as unavailable
         samples with the reason.
 
+        Every batch is tried: a platform that refuses costs only its own batches. When
+        some failed, `CollectIncomplete` carries everything read (``.samples``) and
+        each failure (``.errors``):
+
+        ```python
+        try:
+            store.add(client.collect(deliveries))
+        except CollectIncomplete as exc:
+            store.add(exc.samples)
+        ```
+
         Raises:
-            ConfigurationError: a delivery's account is not known to this client.
-            PlatformError: a platform refused a metrics request.
+            ConfigurationError: a delivery's account is not known to this client (raised
+                before any request), or the client is closed.
+            CollectIncomplete: some batches failed (a `PlatformError`, whose
+                ``platform`` is that of the first failure); the rest were read.
+            PlatformError: the only batch that failed, when nothing was read: its own
+                error, unchanged (a `RateLimited` stays one).
         """
         return [s for chunk in self.iter_collect(deliveries) for s in chunk]
 
     def iter_collect(self, deliveries: Iterable[Delivery]) -> BatchRun:
         """`collect`, one batch (one request) at a time; ``len()`` of the result is
-        the number of batches, so a caller can show progress."""
+        the number of batches, so a caller can show progress.
+
+        Each batch yields once: its samples, or an empty list when it failed. After the
+        last batch, `CollectIncomplete` is raised if any failed, with every sample yielded
+        and each failure, so a caller that stores batch by batch has lost nothing.
+
+        Raises:
+            ConfigurationError: a delivery's account is not known to this client (raised
+                here, before any request).
+            CollectIncomplete: while iterating, after the last batch: some batches failed.
+            PlatformError: likewise, the only failure when nothing was read.
+        """
         jobs = self._core.metric_batches(deliveries)
 
         def run() -> Iterator[list[MetricSample]]:
+            read: list[MetricSample] = []
+            failed: list[_Failed] = []
             for adapter, batch in jobs:
-                got = self.run(adapter, adapter.collect_metrics(batch.refs))
-                yield batch.stamp(got, fetched_at=self._core.clock())
+                try:
+                    got = self.run(adapter, adapter.collect_metrics(batch.refs))
+                except PlatformError as exc:
+                    # One platform's refusal must not cost the samples of the others.
+                    failed.append((adapter, batch, exc))
+                    yield []
+                    continue
+                stamped = batch.stamp(got, fetched_at=self._core.clock())
+                read.extend(stamped)
+                yield stamped
+            if failed:
+                raise self._core.incomplete(read, failed, len(jobs))
 
         return BatchRun(len(jobs), run())
 
@@ -2447,21 +2520,42 @@ class AsyncClient:
 
     async def collect(self, deliveries: Iterable[Delivery]) -> list[MetricSample]:
         """Metrics of every published part, accounts concurrently; see
-        [`Client.collect`][brandkit.Client.collect]."""
+        [`Client.collect`][brandkit.Client.collect]. Every batch is tried.
+
+        Raises:
+            ConfigurationError: a delivery's account is not known to this client (raised
+                before any request), or the client is closed.
+            CollectIncomplete: some batches failed; ``.samples`` holds what the others
+                read, ``.errors`` each failure (account by account).
+            PlatformError: the only failure, when nothing was read.
+        """
+        jobs = self._core.metric_batches(deliveries)
         by_adapter: dict[int, list[tuple[Adapter, Batch]]] = {}
-        for adapter, batch in self._core.metric_batches(deliveries):
+        for adapter, batch in jobs:
             by_adapter.setdefault(id(adapter), []).append((adapter, batch))
 
-        async def one_account(jobs: list[tuple[Adapter, Batch]]) -> list[MetricSample]:
+        async def one_account(
+            jobs: list[tuple[Adapter, Batch]],
+        ) -> tuple[list[MetricSample], list[_Failed]]:
             out: list[MetricSample] = []
+            failed: list[_Failed] = []
             for adapter, batch in jobs:
                 flow = adapter.collect_metrics(batch.refs)
-                got = await self.run(adapter, flow)
+                try:
+                    got = await self.run(adapter, flow)
+                except PlatformError as exc:
+                    # One platform's refusal must not cost the samples of the others.
+                    failed.append((adapter, batch, exc))
+                    continue
                 out.extend(batch.stamp(got, fetched_at=self._core.clock()))
-            return out
+            return out, failed
 
         results = await asyncio.gather(*(one_account(j) for j in by_adapter.values()))
-        return [s for chunk in results for s in chunk]
+        samples = [s for chunk, _ in results for s in chunk]
+        failed = [f for _, chunk in results for f in chunk]
+        if failed:
+            raise self._core.incomplete(samples, failed, len(jobs))
+        return samples
 
     async def collect_account(self, account: Account) -> list[MetricSample]:
         """Account-level metrics (followers); see `Client.collect_account`."""

@@ -15,7 +15,8 @@ BrandkitError
     ├── Rejected            a 4xx the platform will not accept (duplicate, policy, validation)
     ├── PlatformUnavailable a 5xx
     ├── MalformedResponse   a success answer brandkit cannot read; .body keeps it
-    └── TransportError      the request did not complete; .maybe_delivered
+    ├── TransportError      the request did not complete; .maybe_delivered
+    └── CollectIncomplete   some metrics batches failed; .samples (what was read), .errors
 ```
 
 Secrets never appear in messages: messages are built from platform answers and from field
@@ -24,12 +25,17 @@ names, never from credentials.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from brandkit.metrics._sample import MetricSample
 
 __all__ = [
     "AuthError",
     "BrandkitError",
+    "CollectIncomplete",
     "ConfigurationError",
     "ContentError",
     "MalformedResponse",
@@ -233,4 +239,46 @@ class TransportError(PlatformError):
     def to_dict(self) -> dict[str, Any]:
         data = super().to_dict()
         data["maybe_delivered"] = self.maybe_delivered
+        return data
+
+
+class CollectIncomplete(PlatformError):
+    """A metrics collection read some batches but not all: every batch was tried, and those
+    that failed are named here beside everything that was read.
+
+    Store what was read, then deal with each failure (its error says what to fix):
+
+    ```python
+    try:
+        store.add(client.collect(deliveries))
+    except CollectIncomplete as exc:
+        store.add(exc.samples)
+        for account, error in exc.errors:
+            print(account, error)
+    ```
+
+    ``platform`` is the platform of the first failed batch.
+
+    Attributes:
+        samples: every sample read, stamped as `Client.collect` stamps them.
+        errors: ``(account key, error)`` for each failed batch, in the order tried; the
+            errors' messages are redacted.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        samples: Sequence[MetricSample] = (),
+        errors: Sequence[tuple[str, PlatformError]] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.samples: list[MetricSample] = list(samples)
+        self.errors: tuple[tuple[str, PlatformError], ...] = tuple(errors)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data["samples"] = len(self.samples)
+        data["errors"] = [{"account": key, **error.to_dict()} for key, error in self.errors]
         return data

@@ -339,7 +339,7 @@ def _store(path: Path, campaign: str = "launch") -> Path:
                     platform="x",
                     account="x:brand",
                     metric="likes",
-                    value=-3.0,
+                    value=3.0,
                     fetched_at=datetime(2026, 3, 1, tzinfo=UTC),
                     post_id="1",
                     campaign=campaign,
@@ -394,7 +394,7 @@ def test_metrics_latest_json(tmp_path: Path) -> None:
     status, text = cli("metrics", "latest", "--db", str(db), "--json")
     assert status == 0
     (row,) = json.loads(text)
-    assert row["metric"] == "likes" and row["value"] == -3.0
+    assert row["metric"] == "likes" and row["value"] == 3.0
 
 
 def test_csv_export_neutralises_formulas(tmp_path: Path) -> None:
@@ -408,11 +408,11 @@ def test_csv_export_neutralises_formulas(tmp_path: Path) -> None:
         cli("metrics", "export", "--db", str(db), "--csv", str(raw), "--no-formula-guard")[0] == 0
     )
     text = guarded.read_text()
-    assert "'=HYPERLINK" in text and ",-3," in text
+    assert "'=HYPERLINK" in text and ",3," in text
     assert ",=HYPERLINK" not in text
     assert ",=HYPERLINK" in raw.read_text().replace('"=HYPERLINK', "=HYPERLINK")
     (sample,) = read_csv(guarded)
-    assert sample.campaign == formula and sample.value == -3.0
+    assert sample.campaign == formula and sample.value == 3.0
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
 
+from brandkit._quantiles import percentile as _percentile
 from brandkit._sqlite import SQLiteStore
 from brandkit.backends import kind_of
 from brandkit.errors import BrandkitError, ConfigurationError, Unsupported
@@ -221,15 +222,6 @@ def _message(data: str, key: str | None = None) -> Message:
 
 def _key(message: Message | str) -> str:
     return message.key if isinstance(message, Message) else message
-
-
-def _percentile(values: Sequence[float], q: float) -> float:
-    """The ``q`` quantile by linear interpolation between the closest ranks."""
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
 
 
 class Inbox(SQLiteStore):

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeGuard, TypeVar
 
 from brandkit.backends import kind_of, redact_url
-from brandkit.errors import ConfigurationError
+from brandkit.errors import CollectIncomplete, ConfigurationError, PlatformError
 from brandkit.metrics._sql import Scope
 from brandkit.metrics._store import MetricsStore
 
@@ -139,24 +139,38 @@ def _collect(args: argparse.Namespace, out: TextIO) -> int:
     skipped = sorted({d.account for d in deliveries if d.account not in known})
     deliveries = [d for d in deliveries if d.account in known]
     added = total = 0
+    failures: list[tuple[str, PlatformError]] = []
     target = args.metrics_db or args.db
     with (
         Client(accounts=accounts) as client,
         MetricsStore(target, **_prefixed(args, target)) as store,
     ):
         batches = client.iter_collect(deliveries)
-        for samples in progress(batches, len(batches), "collecting"):
-            total += len(samples)
-            added += store.add(samples)
+        try:
+            # Each batch is stored as it comes: a failure raised after the last one has
+            # cost nothing of the others.
+            for samples in progress(batches, len(batches), "collecting"):
+                total += len(samples)
+                added += store.add(samples)
+        except CollectIncomplete as exc:
+            failures += exc.errors
+        except PlatformError as exc:
+            failures.append((exc.platform or "?", exc))
         if args.followers:
             for account in accounts:
-                samples = client.collect_account(account)
+                try:
+                    samples = client.collect_account(account)
+                except PlatformError as exc:
+                    failures.append((account.key, exc))
+                    continue
                 total += len(samples)
                 added += store.add(samples)
     print(f"{total} samples read, {added} new, from {len(deliveries)} deliveries", file=out)
     for key in skipped:
         print(f"skipped {key}: not in {args.accounts}", file=out)
-    return 0
+    for key, error in failures:
+        print(f"failed {key}: {type(error).__name__}: {error}", file=out)
+    return 1 if failures else 0
 
 
 def _report(args: argparse.Namespace, out: TextIO) -> int:
@@ -305,7 +319,9 @@ def _table(rows: Sequence[Sequence[str]], out: TextIO, right: frozenset[int]) ->
 def _latest(args: argparse.Namespace, out: TextIO) -> int:
     with _open(args) as store:
         f = _filters(args)
-        scope: Scope = "account" if args.accounts else "posts"
+        # Without --accounts the API's default applies: --metric followers alone reads the
+        # accounts' series, any other selection the posts'.
+        scope: Scope | None = "account" if args.accounts else None
         rows = store.latest(scope=scope, **f)
     if args.json:
         shown_json = rows if args.limit <= 0 else rows[: args.limit]
@@ -356,13 +372,24 @@ _DB_HELP = "the metrics database: an SQLite file or a postgresql:// URL (brandki
 _PREFIX_HELP = "PostgreSQL only: the stores' table prefix (brandkit_)"
 
 
-def _add_filters(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--platform", help="only this platform")
-    p.add_argument("--account", help="only this account (platform:name)")
-    p.add_argument("--campaign", help="only this campaign's posts")
-    p.add_argument("--metric", action="append", help="only this metric (repeatable)")
-    p.add_argument("--since", help="only samples fetched at or after this ISO 8601 time")
-    p.add_argument("--until", help="only samples fetched before this ISO 8601 time")
+# Every filter option a command may take, with its help, in the order --help lists them.
+_FILTERS = {
+    "platform": "only this platform",
+    "account": "only this account (platform:name)",
+    "campaign": "only this campaign's posts",
+    "metric": "only this metric (repeatable)",
+    "since": "only samples fetched at or after this ISO 8601 time",
+    "until": "only samples fetched before this ISO 8601 time",
+}
+
+
+def _add_filters(p: argparse.ArgumentParser, *names: str) -> None:
+    """Add these filter options of `_FILTERS` to ``p`` (all of them when none is named)."""
+    for name in names or tuple(_FILTERS):
+        if name == "metric":
+            p.add_argument("--metric", action="append", help=_FILTERS[name])
+        else:
+            p.add_argument(f"--{name}", help=_FILTERS[name])
 
 
 def add_commands(subparsers: Any) -> None:
@@ -381,9 +408,7 @@ def add_commands(subparsers: Any) -> None:
     r.add_argument("--prefix", help=_PREFIX_HELP)
     r.add_argument("--out", default="report.html", help="the HTML file to write")
     r.add_argument("--force", action="store_true", help="overwrite --out if it exists")
-    r.add_argument("--campaign", help="only this campaign's posts")
-    r.add_argument("--since", help="only samples fetched at or after this ISO 8601 time")
-    r.add_argument("--until", help="only samples fetched before this ISO 8601 time")
+    _add_filters(r, "campaign", "since", "until")
     r.add_argument("--title", default="brandkit analytics report", help="the page title")
     r.add_argument("--tz", default="UTC", help="time zone of the best-times heatmap")
     r.set_defaults(func=_report)
@@ -433,7 +458,7 @@ def add_commands(subparsers: Any) -> None:
     )
     c.add_argument("--prefix", help=_PREFIX_HELP)
     c.add_argument("--accounts", default="brandkit.toml", help="accounts file (TOML)")
-    c.add_argument("--campaign", help="only this campaign's posts")
+    _add_filters(c, "campaign")
     c.add_argument("--limit", type=int, default=100_000, help="most deliveries per status")
     c.add_argument(
         "--no-followers", dest="followers", action="store_false", help="skip account metrics"

@@ -72,7 +72,9 @@ CREATE TABLE IF NOT EXISTS metrics_latest AS SELECT * FROM metrics_samples LIMIT
 # as a post's metrics share their stamps) and ``kind_key`` the distinct (metric, raw name,
 # availability, reason): `latest` reads these two small integers per row and each text
 # once, instead of eight texts per row. Rebuilt by every refresh (and on opening a copy
-# that lacks it or a column of it), inside the refresh's transaction.
+# that lacks it or a column of it), inside the refresh's transaction. ``available_value``
+# and ``available_at`` are the series' latest available value and its time (from
+# ``metrics_latest_available``; NULL when it has none), which `engagement` adds up.
 _LATEST_ROWS = """
 CREATE OR REPLACE TABLE metrics_latest_rows AS
 SELECT s.platform, s.account, s.metric, x.value, x.fetched_at, s.post_id, x.raw_name,
@@ -83,12 +85,25 @@ SELECT s.platform, s.account, s.metric, x.value, x.fetched_at, s.post_id, x.raw_
        dense_rank() OVER (
            ORDER BY s.platform, s.account, s.post_id, s.delivery_id, s.campaign, s.posted_at
        ) AS stamp_key,
-       dense_rank() OVER (ORDER BY s.metric, x.raw_name, x.available, x.reason) AS kind_key
+       dense_rank() OVER (ORDER BY s.metric, x.raw_name, x.available, x.reason) AS kind_key,
+       a.value AS available_value, a.fetched_at AS available_at
 FROM metrics_series AS s JOIN metrics_latest AS x ON x.series_id = s.id
+LEFT JOIN metrics_latest_available AS a ON a.series_id = s.id
+"""
+# Each series' latest sample that is available and has a value: what `totals` and
+# `engagement` add up when the newest reading says "unavailable" (a deleted post).
+_LATEST_AVAILABLE = """
+CREATE OR REPLACE TABLE metrics_latest_available AS
+SELECT x.* FROM metrics_samples AS x JOIN (
+    SELECT series_id, MAX(fetched_at) AS m FROM metrics_samples
+    WHERE available AND value IS NOT NULL GROUP BY series_id
+) AS l ON l.series_id = x.series_id AND l.m = x.fetched_at
 """
 # The columns `_ensure_latest_rows` looks for: a copy made before one of them existed
 # gets the table rebuilt.
-_LATEST_ROWS_KEYS = ("post_key", "account_key", "ord", "stamp_key", "kind_key")
+_LATEST_ROWS_KEYS = (
+    "post_key", "account_key", "ord", "stamp_key", "kind_key", "available_value", "available_at",
+)  # fmt: skip
 _STAMP_COLUMNS = "s.platform, s.account, s.post_id, s.delivery_id, s.campaign, s.posted_at"
 _KIND_COLUMNS = "s.metric, s.raw_name, s.available, s.reason"
 _SAMPLE_COLUMNS = (
@@ -157,8 +172,9 @@ class _DuckCursor:
 class _DuckConnection:
     """A DuckDB connection with ``sqlite3``'s ``execute`` (see `_queries.Connection`)."""
 
-    # Each series' latest sample, kept by `Analytics.refresh`.
+    # Each series' latest sample, and its latest available one, kept by `Analytics.refresh`.
     latest_table = "metrics_latest"
+    latest_available_table = "metrics_latest_available"
 
     def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
         self._conn = conn
@@ -337,7 +353,7 @@ class Analytics(MetricsQueries):
         """
         f = Filter.of("latest", SampleWhere, where, scope=scope)
         with self._reading() as conn:
-            if f.since is None and f.until is None:
+            if not f.has_period:
                 return _latest_by_keys(conn, f)
             rows = _latest_rows(conn, f)
         return _samples(rows)
@@ -355,7 +371,7 @@ class Analytics(MetricsQueries):
             BrandkitError: DuckDB failed.
         """
         f = Filter.of("posts", SampleWhere, where, scope="posts")
-        if f.since is None and f.until is None:
+        if not f.has_period:
             series_where, params = f.series_where("s")
             sql = f"""
                 SELECT any_value(s.platform), any_value(s.account), any_value(s.post_id)
@@ -433,8 +449,7 @@ class Analytics(MetricsQueries):
         if f.since is not None:
             return super().series(metric, interval=interval, scope=scope, **where)
         step = 1 if interval is None else max(1, interval // timedelta(microseconds=1))
-        series_where, series_params = f.series_where("s")
-        time_where, time_params = f.time_where("x")
+        in_series, params = q.samples_in(f, "metrics_series")
         with self._reading() as conn:
             # The store's statement, with the window's result read from the copy.
             rows = conn.execute(
@@ -442,12 +457,10 @@ class Analytics(MetricsQueries):
                 SELECT b, SUM(v - COALESCE(p, 0)), SUM(CASE WHEN p IS NULL THEN 1 ELSE 0 END)
                 FROM (
                     SELECT x.fetched_at / ? AS b, x.value AS v, x.prev AS p
-                    FROM metrics_changes AS x
-                    WHERE x.series_id IN (SELECT s.id FROM metrics_series AS s WHERE {series_where})
-                          AND {time_where}
+                    FROM metrics_changes AS x WHERE {in_series}
                 ) AS changes GROUP BY b ORDER BY b
                 """,  # noqa: S608
-                [step, *series_params, *time_params],
+                [step, *params],
             ).fetchall()
         return q.running_points(rows, step)
 
@@ -652,6 +665,7 @@ class Analytics(MetricsQueries):
             "SELECT series_id, MAX(fetched_at) AS m FROM metrics_samples GROUP BY series_id"
             ") AS l ON l.series_id = x.series_id AND l.m = x.fetched_at"
         )
+        duck.execute(_LATEST_AVAILABLE)
         duck.execute(_LATEST_ROWS)
         _build_post_engagement(duck)
         _update_changes(duck, mark if _has_table(duck, "metrics_changes") else None)
@@ -671,9 +685,11 @@ def _has_table(duck: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 
 def _ensure_latest_rows(duck: duckdb.DuckDBPyConnection) -> None:
-    """Build the tables a refresh derives (``metrics_latest_rows``,
-    ``metrics_post_engagement``, ``metrics_changes``) if this copy lacks them or a column
-    of them (made by an older brandkit, or never refreshed)."""
+    """Build the tables a refresh derives (``metrics_latest_available``,
+    ``metrics_latest_rows``, ``metrics_post_engagement``, ``metrics_changes``) if this copy
+    lacks them or a column of them (made by an older brandkit, or never refreshed)."""
+    if not _has_table(duck, "metrics_latest_available"):
+        duck.execute(_LATEST_AVAILABLE)
     marks = ", ".join("?" for _ in _LATEST_ROWS_KEYS)
     row = duck.execute(
         "SELECT COUNT(*) FROM information_schema.columns "  # noqa: S608
@@ -910,8 +926,8 @@ def _latest_rows(
 ) -> list[tuple[Any, ...]]:
     """The rows (`_SAMPLE_COLUMNS`) of `Analytics.latest` with ``f``, in its order (of
     these ``post_ids`` only, when given)."""
-    if f.since is None and f.until is None:
-        series_where, params = _series_where(f, post_ids)
+    if not f.has_period:
+        series_where, params = f.series_where("s", post_ids)
         sql = (
             f"SELECT {_SAMPLE_COLUMNS} FROM metrics_latest_rows AS s "  # noqa: S608
             f"WHERE {series_where} ORDER BY s.ord"
@@ -929,36 +945,38 @@ def _latest_rows(
 
 
 def _latest_in_period(
-    f: Filter, columns: str, post_ids: Sequence[str] = ()
+    f: Filter, columns: str, post_ids: Sequence[str] = (), *, available: bool = False
 ) -> tuple[str, list[Any]]:
     """``SELECT {columns}`` over the latest sample (``x``) in ``f``'s period of each
     matching series (``s``; of these ``post_ids`` only, when given): the store's definition
     (the sample at the series' greatest fetch time in the period), found by one grouped
-    pass instead of a subquery per series.
+    pass instead of a subquery per series. With ``available``, ``a`` is the latest sample
+    in the period that is available and has a value (NULL columns without one), found in
+    the same pass.
     """
-    series_where, series_params = _series_where(f, post_ids)
+    series_where, series_params = f.series_where("s", post_ids)
     time_where, time_params = f.time_where("y")
+    known_at = known = ""
+    if available:
+        known_at = (
+            ", MAX(CASE WHEN y.available AND y.value IS NOT NULL THEN y.fetched_at END) AS ok"
+        )
+        known = (
+            "LEFT JOIN metrics_samples AS a ON a.series_id = m.series_id AND a.fetched_at = m.ok"
+        )
     sql = f"""
         SELECT {columns}
         FROM (
-            SELECT y.series_id, MAX(y.fetched_at) AS at FROM metrics_samples AS y
+            SELECT y.series_id, MAX(y.fetched_at) AS at{known_at} FROM metrics_samples AS y
             WHERE {time_where} AND y.series_id IN (
                 SELECT s.id FROM metrics_series AS s WHERE {series_where})
             GROUP BY y.series_id
         ) AS m
         JOIN metrics_samples AS x ON x.series_id = m.series_id AND x.fetched_at = m.at
+        {known}
         JOIN metrics_series AS s ON s.id = m.series_id
     """  # noqa: S608
     return sql, [*time_params, *series_params]
-
-
-def _series_where(f: Filter, post_ids: Sequence[str] = ()) -> tuple[str, list[Any]]:
-    """``f``'s conditions on the series (``s``), and on these post ids when given."""
-    where, params = f.series_where("s")
-    if post_ids:
-        ids_where, ids_params = q.post_ids_where(post_ids, "s")
-        return f"{where} AND {ids_where}", [*params, *ids_params]
-    return where, params
 
 
 # `PostEngagement`'s fields, in its positional order (see `_engagement_sql`).
@@ -993,18 +1011,16 @@ def _post_rows(
 ) -> tuple[str, list[Any]]:
     """`_engagement_sql`'s statement for ``f``, or the same rows read from
     ``metrics_post_engagement`` when ``f`` names no period and no campaign."""
-    if f.since is not None or f.until is not None or f.campaign is not None:
+    if f.has_period or f.campaign is not None:
         return _engagement_sql(f, columns=columns, where=where)
-    clauses = [where]
-    params: list[Any] = []
-    for column in ("platform", "account", "post_id"):
-        value = getattr(f, column)
-        if value is not None:
-            clauses.append(f"p.{column} = ?")
-            params.append(value)
+    # The table holds one row per post, with its platform, account and post id: the
+    # series conditions of ``f`` as a posts filter without metrics (and no campaign here).
+    posts_where, params = Filter(
+        platform=f.platform, account=f.account, post_id=f.post_id, scope="all"
+    ).series_where("p")
     sql = (
         f"SELECT {columns} FROM metrics_post_engagement AS p "  # noqa: S608
-        f"WHERE {' AND '.join(clauses)} ORDER BY p.ord"
+        f"WHERE {where} AND {posts_where} ORDER BY p.ord"
     )
     return sql, params
 
@@ -1018,7 +1034,8 @@ def _engagement_sql(
     the latest reading); followers (the account's count at ``at``: the last read at or
     before it, else the first read after it); rate and basis.
 
-    The definitions of `_queries.engagement`: each metric's latest available value, the
+    The definitions of `_queries.engagement`: each metric's latest available value (in
+    the period; an earlier one when the newest reading says "unavailable"), the
     engagements summed by DuckDB, the rate divided as Python divides (IEEE doubles, the
     same result); the follower look-up is an ASOF join and the sort is in SQL (``+ 0.0``
     makes -0.0 sort as 0.0, as Python compares them). Without a period, the posts come
@@ -1027,18 +1044,17 @@ def _engagement_sql(
     """
     g = f.of_posts((*ENGAGEMENT_METRICS, Metric.IMPRESSIONS.value))
     marks = ", ".join("?" for _ in ENGAGEMENT_METRICS)
-    ok = "l.available AND l.value IS NOT NULL"
     sums = f"""
         MAX(l.campaign) AS campaign, MAX(l.delivery_id) AS delivery_id,
         MAX(l.posted_at) AS posted_at,
-        SUM(CASE WHEN l.metric IN ({marks}) AND {ok} THEN l.value END) AS e,
-        MAX(CASE WHEN l.metric = ? AND {ok} THEN l.value END) AS imp,
-        COALESCE(MAX(CASE WHEN l.metric IN ({marks}) AND {ok} THEN l.fetched_at END),
+        SUM(CASE WHEN l.metric IN ({marks}) THEN l.available_value END) AS e,
+        MAX(CASE WHEN l.metric = ? THEN l.available_value END) AS imp,
+        COALESCE(MAX(CASE WHEN l.metric IN ({marks}) THEN l.available_at END),
                  MAX(l.fetched_at)) AS at
     """
     sums_params = [*ENGAGEMENT_METRICS, Metric.IMPRESSIONS.value, *ENGAGEMENT_METRICS]
     followers = f.of_followers(period=False)
-    if f.since is None and f.until is None:
+    if not f.has_period:
         posts_where, posts_params = g.series_where("l")
         followers_where, followers_params = followers.series_where("k")
         posts = f"""
@@ -1056,8 +1072,9 @@ def _engagement_sql(
     else:
         latest, latest_params = _latest_in_period(
             g,
-            "s.platform, s.account, s.post_id, s.metric, x.value, x.available, x.fetched_at, "
-            "s.campaign, s.delivery_id, s.posted_at",
+            "s.platform, s.account, s.post_id, s.metric, a.value AS available_value, "
+            "a.fetched_at AS available_at, x.fetched_at, s.campaign, s.delivery_id, s.posted_at",
+            available=True,
         )
         followers_where, followers_params = followers.where("s", "x")
         posts = f"""

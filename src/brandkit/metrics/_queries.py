@@ -43,7 +43,7 @@ from brandkit.metrics._rows import (
     Total,
     UnavailableMetric,
 )
-from brandkit.metrics._sample import Metric, MetricSample
+from brandkit.metrics._sample import Metric, MetricSample, _is_metric_value
 from brandkit.metrics._sql import Filter, from_us
 
 __all__ = [
@@ -61,6 +61,7 @@ __all__ = [
     "open_rows",
     "posts",
     "row_to_sample",
+    "samples_in",
     "series",
     "span",
     "totals",
@@ -98,10 +99,13 @@ class Dialect:
         prefix: the start of the store's table names (PostgreSQL's configurable prefix).
         latest_table: a table holding each series' latest sample (the analytics copy's),
             read instead of the history when a query has no period.
+        latest_available_table: the same for each series' latest sample that is available
+            and has a value (what `totals` and `engagement` add up).
     """
 
     prefix: str = ""
     latest_table: str | None = None
+    latest_available_table: str | None = None
 
     @property
     def series(self) -> str:
@@ -120,12 +124,15 @@ SQLITE = Dialect()
 
 def dialect_of(conn: Connection | None) -> Dialect:
     """The `Dialect` of ``conn`` (its ``dialect`` attribute, else SQLite's with the
-    connection's ``latest_table``; SQLite's for ``None``)."""
+    connection's ``latest_table`` and ``latest_available_table``; SQLite's for ``None``)."""
     dialect = getattr(conn, "dialect", None)
     if isinstance(dialect, Dialect):
         return dialect
     latest_table = getattr(conn, "latest_table", None)
-    return SQLITE if latest_table is None else Dialect(latest_table=latest_table)
+    latest_available_table = getattr(conn, "latest_available_table", None)
+    if latest_table is None and latest_available_table is None:
+        return SQLITE
+    return Dialect(latest_table=latest_table, latest_available_table=latest_available_table)
 
 
 # The columns of a sample row, in the order ``row_to_sample`` reads them.
@@ -152,14 +159,19 @@ def row_to_sample(row: Row, times: dict[int, datetime] | None = None) -> MetricS
         posted = times.get(row[11])
         if posted is None:
             posted = times[row[11]] = from_us(row[11])
+    value, available, reason = row[4], bool(row[5]), row[6]
+    if value is not None and not _is_metric_value(value):
+        # Stored before values were checked (a platform's negative count, say): read as
+        # unavailable, with what was stored, rather than make every query of the store fail.
+        value, available, reason = None, False, f"stored value {value!r} is not a count"
     return MetricSample(
         platform=row[0],
         account=row[1],
         post_id=row[2],
         metric=row[3],
-        value=row[4],
-        available=bool(row[5]),
-        reason=row[6],
+        value=value,
+        available=available,
+        reason=reason,
         raw_name=row[7],
         fetched_at=fetched,
         delivery_id=row[9],
@@ -175,11 +187,9 @@ PostKey = tuple[str, str, str]
 POST_IDS_PER_STATEMENT = 500
 
 
-def post_ids_where(post_ids: Sequence[str], alias: str = "s") -> tuple[str, list[Any]]:
-    """A condition on ``metrics_series`` (as ``alias``) keeping these post ids, and its
-    parameters; every engine reads ``IN`` with an index or a hash."""
-    marks = ", ".join("?" for _ in post_ids)
-    return f"{alias}.post_id IN ({marks})", list(post_ids)
+# A sample that carries a number: the readings the sums add up (`series`, `totals`,
+# `engagement`), over a samples table's alias.
+_OK = "{0}.available AND {0}.value IS NOT NULL"
 
 
 def _latest_sql(
@@ -187,34 +197,52 @@ def _latest_sql(
     columns: str = _COLUMNS,
     conn: Connection | None = None,
     post_ids: Sequence[str] = (),
+    *,
+    available: bool = False,
 ) -> tuple[str, list[Any]]:
-    """``SELECT {columns}`` over the latest sample (``x``) of each matching series (``s``)
-    (of these ``post_ids`` only, when given)."""
+    """``SELECT {columns}`` over the latest sample (``x``) in ``f``'s period of each
+    matching series (``s``; of these ``post_ids`` only, when given).
+
+    With ``available``, ``a`` is also joined: the series' latest sample in the period that
+    is available and has a value (``x`` itself when it has; NULL columns when the series
+    has none), so that a series whose newest reading is "unavailable" (a deleted post, a
+    metric the platform stopped giving) still contributes its last known value.
+    """
     d = dialect_of(conn)
-    series_where, series_params = f.series_where("s")
-    if post_ids:
-        ids_where, ids_params = post_ids_where(post_ids, "s")
-        series_where = f"{series_where} AND {ids_where}"
-        series_params = [*series_params, *ids_params]
-    if d.latest_table and f.since is None and f.until is None:
+    series_where, series_params = f.series_where("s", post_ids)
+    if d.latest_table and not f.has_period:
         # The connection keeps each series' latest sample in a table of its own (the
         # analytics copy does): the same rows as the MAX below, without reading history.
-        sql = f"""
-            SELECT {columns}
-            FROM {d.series} AS s JOIN {d.latest_table} AS x ON x.series_id = s.id
-            WHERE {series_where}
+        latest = f"JOIN {d.latest_table} AS x ON x.series_id = s.id"
+        latest_params: list[Any] = []
+    else:
+        time_where, latest_params = f.time_where("y")
+        latest = f"""
+            JOIN {d.samples} AS x ON x.series_id = s.id AND x.fetched_at = (
+                SELECT MAX(y.fetched_at) FROM {d.samples} AS y
+                WHERE y.series_id = s.id AND {time_where})
         """  # noqa: S608
-        return sql, series_params
-    time_where, time_params = f.time_where("y")
+    known = ""
+    known_params: list[Any] = []
+    if available and d.latest_available_table and not f.has_period:
+        known = f"LEFT JOIN {d.latest_available_table} AS a ON a.series_id = s.id"
+    elif available:
+        # The history is searched only when the latest sample is not itself the answer:
+        # SQLite and PostgreSQL evaluate a CASE branch only when it is taken.
+        time_where, known_params = f.time_where("z")
+        known = f"""
+            LEFT JOIN {d.samples} AS a ON a.series_id = s.id AND a.fetched_at = CASE
+                WHEN {_OK.format("x")} THEN x.fetched_at
+                ELSE (SELECT MAX(z.fetched_at) FROM {d.samples} AS z
+                      WHERE z.series_id = s.id AND {time_where} AND {_OK.format("z")})
+            END
+        """  # noqa: S608
     sql = f"""
         SELECT {columns}
-        FROM {d.series} AS s
-        JOIN {d.samples} AS x ON x.series_id = s.id AND x.fetched_at = (
-            SELECT MAX(y.fetched_at) FROM {d.samples} AS y
-            WHERE y.series_id = s.id AND {time_where})
+        FROM {d.series} AS s {latest} {known}
         WHERE {series_where}
     """  # noqa: S608
-    return sql, [*time_params, *series_params]
+    return sql, [*latest_params, *known_params, *series_params]
 
 
 def _joined(
@@ -314,21 +342,32 @@ def series(conn: Connection, f: Filter, interval: timedelta | None = None) -> li
     """
     step = 1 if interval is None else max(1, interval // timedelta(microseconds=1))
     d = dialect_of(conn)
-    series_where, series_params = f.series_where("s")
-    time_where, time_params = f.time_where("x")
+    where, params = samples_in(f, d.series)
     rows = conn.execute(
         f"""
         SELECT b, SUM(v - COALESCE(p, 0)), SUM(CASE WHEN p IS NULL THEN 1 ELSE 0 END) FROM (
             SELECT x.fetched_at / ? AS b, x.value AS v,
                    LAG(x.value) OVER (PARTITION BY x.series_id ORDER BY x.fetched_at) AS p
             FROM {d.samples} AS x
-            WHERE x.series_id IN (SELECT s.id FROM {d.series} AS s WHERE {series_where})
-                  AND {time_where} AND x.available AND x.value IS NOT NULL
+            WHERE {where} AND {_OK.format("x")}
         ) AS changes GROUP BY b ORDER BY b
         """,  # noqa: S608
-        [step, *series_params, *time_params],
+        [step, *params],
     )
     return running_points(rows, step)
+
+
+def samples_in(f: Filter, series_table: str, alias: str = "x") -> tuple[str, list[Any]]:
+    """A condition on a table of samples (as ``alias``, with ``series_id`` and
+    ``fetched_at``) keeping those of ``f``'s series (read from ``series_table``) in its
+    period, and its parameters (`series` on every engine)."""
+    series_where, series_params = f.series_where("s")
+    time_where, time_params = f.time_where(alias)
+    sql = (
+        f"{alias}.series_id IN (SELECT s.id FROM {series_table} AS s WHERE {series_where}) "  # noqa: S608
+        f"AND {time_where}"
+    )
+    return sql, [*series_params, *time_params]
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -360,15 +399,18 @@ def totals(conn: Connection, f: Filter, by: GroupBy) -> list[Total]:
     """Per group and metric: the sum of each series' latest available value."""
     if by not in ("platform", "campaign", "account"):
         raise ConfigurationError(f"totals are by 'platform', 'campaign' or 'account'; not {by!r}")
+    # ``v``: the latest available value (NULL without one); ``bad``: the latest reading
+    # is not available, which is counted even when an earlier value still contributes.
     sql, params = _latest_sql(
         f,
-        f"s.{by} AS g, s.metric AS m, "
-        "CASE WHEN x.available AND x.value IS NOT NULL THEN 1 ELSE 0 END AS ok, x.value AS v",
+        f"s.{by} AS g, s.metric AS m, a.value AS v, "
+        f"CASE WHEN {_OK.format('x')} THEN 0 ELSE 1 END AS bad",
         conn,
+        available=True,
     )
     rows = conn.execute(
         f"""
-        SELECT g, m, SUM(CASE WHEN ok = 1 THEN v END), SUM(ok), SUM(1 - ok)
+        SELECT g, m, SUM(v), SUM(CASE WHEN v IS NULL THEN 0 ELSE 1 END), SUM(bad)
         FROM ({sql}) AS l GROUP BY g, m ORDER BY g NULLS FIRST, m
         """,  # noqa: S608
         params,
@@ -449,22 +491,23 @@ def _followers_at(history: Sequence[tuple[int, float]], at: int) -> float | None
 def engagement(conn: Connection, f: Filter) -> list[PostEngagement]:
     """Every matching post's engagements and engagement rate (see `PostEngagement`)."""
     g = f.of_posts((*ENGAGEMENT_METRICS, Metric.IMPRESSIONS.value))
-    # One row per post, summed in SQL from each metric's latest sample.
+    # One row per post, summed in SQL from each metric's latest available sample (``a``;
+    # NULL when the metric has none).
     engagement_marks = ", ".join("?" for _ in ENGAGEMENT_METRICS)
-    ok = "l.available AND l.value IS NOT NULL"
     sql, params = _latest_sql(
         g,
-        "s.platform, s.account, s.post_id, s.metric, x.value, x.available, x.fetched_at, "
-        "s.campaign, s.delivery_id, s.posted_at",
+        "s.platform, s.account, s.post_id, s.metric, a.value, a.fetched_at AS read_at, "
+        "x.fetched_at, s.campaign, s.delivery_id, s.posted_at",
         conn,
+        available=True,
     )
     rows = conn.execute(
         f"""
         SELECT l.platform, l.account, l.post_id, MAX(l.campaign), MAX(l.delivery_id),
                MAX(l.posted_at),
-               SUM(CASE WHEN l.metric IN ({engagement_marks}) AND {ok} THEN l.value END),
-               MAX(CASE WHEN l.metric = ? AND {ok} THEN l.value END),
-               MAX(CASE WHEN l.metric IN ({engagement_marks}) AND {ok} THEN l.fetched_at END),
+               SUM(CASE WHEN l.metric IN ({engagement_marks}) THEN l.value END),
+               MAX(CASE WHEN l.metric = ? THEN l.value END),
+               MAX(CASE WHEN l.metric IN ({engagement_marks}) THEN l.read_at END),
                MAX(l.fetched_at)
         FROM ({sql}) AS l
         GROUP BY l.platform, l.account, l.post_id

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from brandkit._quantiles import percentile
 from brandkit.metrics._rows import (
     ENGAGEMENT_METRICS,
     FollowerGrowth,
@@ -338,7 +339,7 @@ def _engagement_section(
     )
     hint = (
         "Running total of likes, reposts, replies, quotes, bookmarks and shares of every "
-        "post, per platform (each post counts with its latest reading)."
+        "post, per platform (each post counts with its latest available reading)."
     )
     if span is None:
         return _panel("engagement", "Engagement over time", hint, _empty("No data yet."))
@@ -391,8 +392,8 @@ def _top_posts_section(
     posts: Sequence[PostEngagement], infos: Mapping[tuple[str, str, str], _PostInfo]
 ) -> str:
     hint = (
-        "The posts with the most engagements (latest readings), with their engagement rate "
-        "and what it divides by."
+        "The posts with the most engagements (latest available readings), with their "
+        "engagement rate and what it divides by."
     )
     ranked = [p for p in posts if p.engagements is not None][:TOP_POSTS]
     if not ranked:
@@ -533,7 +534,11 @@ def _totals_table(totals: Sequence[Total], label: str, none_label: str) -> str:
     rows = []
     for group, by_metric in groups.items():
         name = group if group is not None else none_label
-        posts = max((t.posts + t.unavailable for t in by_metric.values()), default=0)
+        # A post whose latest reading is unavailable but that had a value before counts in
+        # both ``posts`` and ``unavailable``, so their sum would count it twice. The larger
+        # of the two is every post of the metric unless some never had a value while others
+        # still have one; the metric most posts have (likes, usually) gives the count.
+        posts = max((max(t.posts, t.unavailable) for t in by_metric.values()), default=0)
         cells = []
         for m in metrics:
             found = by_metric.get(m)
@@ -558,7 +563,10 @@ def _totals_table(totals: Sequence[Total], label: str, none_label: str) -> str:
 
 
 def _totals_section(by_platform: Sequence[Total], by_campaign: Sequence[Total] | None) -> str:
-    hint = "Sum of each post's latest value, per platform and per campaign."
+    hint = (
+        "Sum of each post's latest available value, per platform and per campaign; "
+        "(n n/a): posts whose latest reading is unavailable (an earlier value still counts)."
+    )
     if not by_platform:
         return _panel("totals", "Totals", hint, _empty("No data yet."))
     body = _totals_table(by_platform, "platform", "–")
@@ -612,7 +620,7 @@ def _conversation_section(inbox: Inbox | None) -> str:
     times = inbox.response_times()
     waiting = sum(t.unanswered for t in times)
     answered = sum(t.answered for t in times)
-    medians = sorted(t.median for t in times if t.median is not None)
+    medians = [t.median.total_seconds() for t in times if t.median is not None]
     cards = (
         '<div class="cards">'
         + _card("Messages", fmt_number(sum(v.count for v in volume)))
@@ -620,7 +628,7 @@ def _conversation_section(inbox: Inbox | None) -> str:
         + _card("Unanswered", fmt_number(waiting))
         + _card(
             "First response (median of accounts)",
-            _span(medians[len(medians) // 2]) if medians else "–",
+            _span(timedelta(seconds=percentile(medians, 0.5))) if medians else "–",
         )
         + "</div>"
     )

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import enum
+import math
+import numbers
 from datetime import UTC, datetime
 from typing import Any
 
 import attrs
 
-__all__ = ["METRICS", "Metric", "MetricSample"]
+from brandkit.errors import ConfigurationError
+
+__all__ = ["MAX_VALUE", "METRICS", "Metric", "MetricSample"]
 
 
 class Metric(enum.StrEnum):
@@ -30,6 +34,42 @@ class Metric(enum.StrEnum):
 
 METRICS: tuple[str, ...] = tuple(m.value for m in Metric)
 
+MAX_VALUE = 2**53
+"""The largest metric value brandkit keeps: every count up to it is exact in a float (so
+SQLite's REAL, PostgreSQL's double precision and DuckDB agree on it), and no platform counts
+anywhere near it. Adapters refuse an answer past it as malformed."""
+
+
+def _is_metric_value(value: object) -> bool:
+    # bool is an int to Python, but True likes is a caller's mistake, not a count.
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    if isinstance(value, numbers.Integral):
+        # Compared as an integer: 10**400 is past every float.
+        return 0 <= int(value) <= MAX_VALUE
+    try:
+        number = float(value)
+    except OverflowError:
+        return False
+    return math.isfinite(number) and 0 <= number <= MAX_VALUE
+
+
+def _check_value(sample: MetricSample, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """Refuse what no metric can be, naming the metric and the value.
+
+    Raises:
+        ConfigurationError: ``value`` is not ``None`` nor a finite number in 0..`MAX_VALUE`.
+    """
+    if value is None or _is_metric_value(value):
+        return
+    shown = repr(value)
+    if len(shown) > 60:
+        shown = f"{shown[:57]}..."
+    raise ConfigurationError(
+        f"metric {str(sample.metric)!r} of {sample.account} got value {shown}: a metric "
+        f"value is a finite number from 0 to {MAX_VALUE} (2**53), or None when unavailable"
+    )
+
 
 def _utc(value: datetime) -> datetime:
     if value.tzinfo is None:
@@ -41,11 +81,17 @@ def _utc(value: datetime) -> datetime:
 class MetricSample:
     """A metric of a post (or of an account, when ``post_id`` is ``None``) at ``fetched_at``.
 
+    Raises:
+        ConfigurationError: ``value`` is negative, NaN, infinite, past `MAX_VALUE`, a
+            boolean or not a number; the message names the metric and the value.
+        ValueError: ``fetched_at`` is naive.
+
     Attributes:
         platform: the platform's name.
         account: the account's key (``platform:name``).
         metric: the canonical name (see [`Metric`][brandkit.metrics.Metric]).
-        value: the number, or ``None`` when unavailable.
+        value: the number (finite, from 0 to `MAX_VALUE`: every metric is a count), or
+            ``None`` when unavailable.
         fetched_at: when brandkit read it (aware UTC); repeated samples form a time series.
         post_id: the platform's id of the post; ``None`` for account metrics.
         raw_name: the platform's own name for the metric (``"favourites_count"``, ...).
@@ -59,7 +105,7 @@ class MetricSample:
     platform: str
     account: str
     metric: str
-    value: float | None
+    value: float | None = attrs.field(validator=_check_value)
     fetched_at: datetime = attrs.field(converter=_utc)
     post_id: str | None = None
     raw_name: str | None = None

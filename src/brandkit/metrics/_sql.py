@@ -260,8 +260,15 @@ class Filter:
             where = {**where, "metric": metric}
         return cls.build(scope=scope, **where)
 
-    def series_where(self, alias: str = "s") -> tuple[str, list[Any]]:
-        """SQL conditions on ``metrics_series`` and their parameters."""
+    @property
+    def has_period(self) -> bool:
+        """Whether ``since`` or ``until`` bounds the samples read."""
+        return self.since is not None or self.until is not None
+
+    def series_where(self, alias: str = "s", post_ids: Sequence[str] = ()) -> tuple[str, list[Any]]:
+        """SQL conditions on ``metrics_series`` (as ``alias``) and their parameters; with
+        ``post_ids``, only the series of these post ids (read with ``IN``, which every
+        engine answers with an index or a hash)."""
         clauses: list[str] = []
         params: list[Any] = []
         if self.scope == "posts":
@@ -277,6 +284,10 @@ class Filter:
             marks = ", ".join("?" for _ in self.metrics)
             clauses.append(f"{alias}.metric IN ({marks})")
             params.extend(self.metrics)
+        if post_ids:
+            marks = ", ".join("?" for _ in post_ids)
+            clauses.append(f"{alias}.post_id IN ({marks})")
+            params.extend(post_ids)
         return _all(clauses), params
 
     def where(self, series: str = "s", samples: str = "x") -> tuple[str, list[Any]]:

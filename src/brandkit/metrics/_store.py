@@ -208,7 +208,9 @@ class MetricsQueries:
 
     def totals(self, by: q.GroupBy = "platform", **where: Unpack[TotalsWhere]) -> list[Total]:
         """Per platform, campaign or account, and per metric: the sum of each post's latest
-        value, with how many posts contributed and how many are unavailable.
+        available value in the period, with how many posts contributed and how many have
+        "unavailable" as their latest reading (a deleted post still contributes its last
+        value, and counts in both).
 
         Args:
             **where: filters: platform, account, campaign, metric, since, until.
@@ -225,7 +227,8 @@ class MetricsQueries:
         """Each post's engagements and engagement rate, most engaged first.
 
         engagements = likes + reposts + replies + quotes + bookmarks + shares (each post's
-        latest available values; a metric the platform does not give counts as absent).
+        latest available values in the period, earlier ones when the latest reading says
+        "unavailable"; a metric the platform does not give counts as absent).
         rate = engagements / impressions when the post has impressions above zero, else
         engagements / followers, with the account's follower count at the time the
         engagement numbers were read (the last count read at or before, else the first
@@ -395,6 +398,9 @@ class MetricsStore(MetricsQueries):
                 self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
                 _wal(self._conn, timeout)
                 self._conn.execute("PRAGMA synchronous = NORMAL")
+                # A sample under a series id that does not exist (a stale cache entry) is
+                # refused instead of being read as another post's metric.
+                self._conn.execute("PRAGMA foreign_keys = ON")
                 # 64 MiB of page cache (used only as the file grows): ingest touches pages
                 # all over the samples table, and the 2 MiB default thrashes past ~100k
                 # samples (measured: +40 % ingest rate at 1M samples).
@@ -543,7 +549,9 @@ class MetricsStore(MetricsQueries):
         skipped (the first value stays), so adding the same samples again is safe. All
         samples of one call are committed together. Delivery id, campaign and posted time
         belong to the post: a sample that carries them stamps every metric of its post,
-        earlier ones included, and a later non-empty stamp replaces an earlier one.
+        earlier ones included, and a later non-empty stamp replaces an earlier one. On a
+        caller's connection each call looks its series up afresh, as the caller may have
+        rolled back the transaction that created them.
 
         Raises:
             ConfigurationError: the store is closed.
@@ -554,6 +562,10 @@ class MetricsStore(MetricsQueries):
         cache = self._cache
         floor = math.floor
         with self._write() as conn:
+            if not self._owned:
+                # The caller may have rolled back (or committed elsewhere) since the last
+                # call, dropping series this cache still names: trust nothing from before.
+                cache.clear()
             batch: list[tuple[Any, ...]] = []
             append = batch.append
             for sample in samples:

@@ -52,6 +52,7 @@ from brandkit.errors import (
     Rejected,
 )
 from brandkit.inbox._model import InboxPage, Message
+from brandkit.metrics._sample import MAX_VALUE
 from brandkit.platforms._base import Adapter, Answer, Capabilities
 from brandkit.platforms._oauth import TokenAnswer, parse_credentials
 
@@ -75,6 +76,8 @@ __all__ = [
     "InboxCursor",
     "InsightsAnswer",
     "MediaHost",
+    "MetricCount",
+    "MetricNumber",
     "Number",
     "PermalinkAnswer",
     "QuotaAnswer",
@@ -124,6 +127,18 @@ Count = Annotated[int, pydantic.Strict()]
 
 Number = Count | Annotated[float, pydantic.Strict(), pydantic.AllowInfNan(False)]
 """A finite JSON number (never a string or a boolean)."""
+
+MetricCount = Annotated[int, pydantic.Strict(), pydantic.Field(ge=0, le=MAX_VALUE)]
+"""A count that becomes a metric: never negative, never past what a float holds exactly
+(`MAX_VALUE`); an answer with another number is malformed."""
+
+MetricNumber = (
+    MetricCount
+    | Annotated[
+        float, pydantic.Strict(), pydantic.AllowInfNan(False), pydantic.Field(ge=0, le=MAX_VALUE)
+    ]
+)
+"""A metric value Meta sends as a JSON number: finite, from 0 to `MAX_VALUE`."""
 
 Flag = Annotated[bool, pydantic.Strict()]
 """A JSON boolean (``"no"`` or ``0`` is not one)."""
@@ -256,10 +271,10 @@ class QuotaAnswer(Answer):
 class FollowersAnswer(Answer):
     """``GET /{id}?fields=followers_count`` (Pages, Instagram accounts)."""
 
-    followers_count: Count | None = None
+    followers_count: MetricCount | None = None
 
 
-InsightValue = Number | dict[str, Number] | None
+InsightValue = MetricNumber | dict[str, MetricNumber] | None
 """An insights value: a number, or a breakdown by type (``post_clicks_by_type``)."""
 
 

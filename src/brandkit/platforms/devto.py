@@ -108,12 +108,17 @@ class _Article(Answer):
     published_at: str | None = None
 
 
+# brandkit.metrics._sample.MAX_VALUE, not imported so that a blog-only process never loads
+# the metrics package: a count past it is no count, and would not be exact in a float.
+_MAX_COUNT = 2**53
+
+
 class _Mine(_Article):
     published: bool
     body_markdown: str | None = None
-    page_views_count: int = pydantic.Field(default=0, strict=True, ge=0)
-    public_reactions_count: int = pydantic.Field(default=0, strict=True, ge=0)
-    comments_count: int = pydantic.Field(default=0, strict=True, ge=0)
+    page_views_count: int = pydantic.Field(default=0, strict=True, ge=0, le=_MAX_COUNT)
+    public_reactions_count: int = pydantic.Field(default=0, strict=True, ge=0, le=_MAX_COUNT)
+    comments_count: int = pydantic.Field(default=0, strict=True, ge=0, le=_MAX_COUNT)
 
 
 class _MinePage(pydantic.RootModel[tuple[_Mine, ...]]):

@@ -52,7 +52,6 @@ from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import Answer, Capabilities, PartRef, RatePolicy, ThreadContext
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 from brandkit.platforms._graph import (
-    Count,
     EdgePage,
     Flag,
     FollowersAnswer,
@@ -61,6 +60,7 @@ from brandkit.platforms._graph import (
     GraphTime,
     IdAnswer,
     InboxCursor,
+    MetricCount,
     RawAnswer,
     comment_rules,
     describe_failure,
@@ -175,7 +175,7 @@ class _Published(Answer):
 
 
 class _Summary(Answer):
-    total_count: Count | None = None
+    total_count: MetricCount | None = None
 
 
 class _Edge(Answer):
@@ -183,7 +183,7 @@ class _Edge(Answer):
 
 
 class _Shares(Answer):
-    count: Count = 0
+    count: MetricCount = 0
 
 
 class _PostNode(Answer):

@@ -65,7 +65,7 @@ from brandkit.errors import (
     Rejected,
 )
 from brandkit.inbox._model import Author, InboxPage, Message
-from brandkit.metrics._sample import Metric, MetricSample
+from brandkit.metrics._sample import MAX_VALUE, Metric, MetricSample
 from brandkit.platforms._base import (
     Answer,
     Capabilities,
@@ -108,6 +108,9 @@ _SHARE_STATS: tuple[tuple[str, Metric], ...] = (
 # integers; nothing is coerced.
 
 _Int = Annotated[int, pydantic.Strict()]
+# A count as brandkit keeps it: none is negative, and none is past what a float holds
+# exactly (MAX_VALUE); an answer with another number is malformed, not a metric.
+_Count = Annotated[int, pydantic.Strict(), pydantic.Field(ge=0, le=MAX_VALUE)]
 _Urn = Annotated[str, pydantic.StringConstraints(pattern=r"^urn:li:[A-Za-z]+:\S+$")]
 _POST_URN = re.compile(r"urn:li:(?:share|ugcPost):\S+")
 _UploadUrl = Annotated[str, pydantic.StringConstraints(pattern=r"^https?://[\x21-\x7e]+$")]
@@ -166,15 +169,29 @@ class _Posts(Answer):
     elements: tuple[_Post, ...] = ()
 
 
+class _ShareTotals(Answer):
+    """``totalShareStatistics``: the counts brandkit keeps (`_SHARE_STATS`); the rest
+    (``engagement``, a rate) is not read."""
+
+    impressionCount: _Count | None = None
+    uniqueImpressionsCount: _Count | None = None
+    clickCount: _Count | None = None
+    likeCount: _Count | None = None
+    commentCount: _Count | None = None
+    shareCount: _Count | None = None
+
+    def counts(self) -> dict[str, int]:
+        """The counts LinkedIn sent, by their names."""
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
 class _ShareStatistics(Answer):
     """One element of ``organizationalEntityShareStatistics``; one that cannot be read
     costs only its own post's samples."""
 
     share: str | None = None
     ugcPost: str | None = None
-    totalShareStatistics: dict[str, _Int | Annotated[float, pydantic.Strict()]] = pydantic.Field(
-        default_factory=dict
-    )
+    totalShareStatistics: _ShareTotals = _ShareTotals()
 
 
 class _Statistics(Answer):
@@ -188,11 +205,11 @@ class _Elements(Answer):
 class _NetworkSize(Answer):
     """``GET /rest/networkSizes/{org}``."""
 
-    firstDegreeSize: _Int
+    firstDegreeSize: _Count
 
 
 class _MemberFollowers(Answer):
-    memberFollowersCount: _Int
+    memberFollowersCount: _Count
 
 
 class _MemberFollowersAnswer(Answer):
@@ -1115,7 +1132,7 @@ class LinkedInAdapter(RefreshingAdapter):
         for stats in elements:
             urn = stats.share or stats.ugcPost
             if urn is not None:
-                found[urn] = stats.totalShareStatistics
+                found[urn] = stats.totalShareStatistics.counts()
         return found
 
     def collect_account_metrics(self) -> Flow[list[MetricSample]]:

@@ -70,7 +70,7 @@ from brandkit.listening._query import (
     canonical_query,
     cursor_tag,
 )
-from brandkit.metrics._sample import Metric, MetricSample
+from brandkit.metrics._sample import MAX_VALUE, Metric, MetricSample
 from brandkit.platforms._base import (
     Adapter,
     Answer,
@@ -125,6 +125,9 @@ _NOT_OFFERED: tuple[tuple[Metric, str], ...] = (
 # Ids go into request paths: nothing that could leave the path (``/``, ``?``, controls).
 _Id = Annotated[str, pydantic.StringConstraints(pattern=r"^[0-9A-Za-z_.:-]{1,128}$")]
 _Int = Annotated[int, pydantic.Strict()]
+# A count as brandkit keeps it: none is negative, and none is past what a float holds
+# exactly (MAX_VALUE); an answer with another number is malformed, not a metric.
+_Count = Annotated[int, pydantic.Strict(), pydantic.Field(ge=0, le=MAX_VALUE)]
 
 
 class _StatusLimits(Answer):
@@ -185,10 +188,10 @@ class _Counts(Answer):
 
     id: _Id
     created_at: str | None = None
-    favourites_count: _Int | None = None
-    reblogs_count: _Int | None = None
-    replies_count: _Int | None = None
-    quotes_count: _Int | None = None
+    favourites_count: _Count | None = None
+    reblogs_count: _Count | None = None
+    replies_count: _Count | None = None
+    quotes_count: _Count | None = None
 
 
 # Statuses of a metrics lookup, each read on its own: one that cannot be read costs only
@@ -278,7 +281,7 @@ class _Me(Answer):
 
 
 class _Followers(_Me):
-    followers_count: _Int
+    followers_count: _Count
 
 
 class _FoundWriter(_Writer):

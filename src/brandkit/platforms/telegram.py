@@ -56,7 +56,7 @@ from brandkit.errors import (
     Rejected,
 )
 from brandkit.inbox._model import Author, InboxPage, Message
-from brandkit.metrics._sample import Metric, MetricSample
+from brandkit.metrics._sample import MAX_VALUE, Metric, MetricSample
 from brandkit.platforms._base import (
     Adapter,
     Answer,
@@ -188,7 +188,8 @@ class _CountAnswer(Answer):
     """``getChatMemberCount``."""
 
     ok: Literal[True]
-    result: Annotated[int, pydantic.Strict(), pydantic.Field(ge=0)]
+    # A count past MAX_VALUE is no member count, and would not be exact in a float.
+    result: Annotated[int, pydantic.Strict(), pydantic.Field(ge=0, le=MAX_VALUE)]
 
 
 _NO_METRICS: tuple[tuple[Metric, str], ...] = (

@@ -977,7 +977,7 @@ class WordPressAdapter(BlogAdapter):
         Raises:
             PlatformError: WordPress refused (typed by `error_for`).
         """
-        from brandkit.metrics._sample import Metric, MetricSample
+        from brandkit.metrics._sample import MAX_VALUE, Metric, MetricSample
 
         yield from self.prepare()
         samples: list[MetricSample] = []
@@ -992,9 +992,14 @@ class WordPressAdapter(BlogAdapter):
             )
             self.check(response)
             total = response.headers.get("x-wp-total", "")
-            if not total.isdigit():
+            # ASCII digits only (str.isdigit takes "²", which int() refuses), and no more
+            # than a float holds exactly: anything else is no comment count.
+            if not (
+                total.isascii() and total.isdigit() and len(total) <= 16 and int(total) <= MAX_VALUE
+            ):
                 raise MalformedResponse(
-                    "wordpress answered a comment list without X-WP-Total",
+                    "wordpress answered a comment list without a readable X-WP-Total "
+                    f"(a count from 0 to {MAX_VALUE}; got {total[:40]!r})",
                     platform=self.name,
                     status_code=response.status_code,
                     body=response.text[:500],

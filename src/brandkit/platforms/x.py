@@ -63,7 +63,7 @@ from brandkit.errors import (
     TransportError,
 )
 from brandkit.listening._query import UnsupportedQuery, cursor_tag
-from brandkit.metrics._sample import Metric, MetricSample
+from brandkit.metrics._sample import MAX_VALUE, Metric, MetricSample
 from brandkit.platforms._base import (
     Answer,
     Capabilities,
@@ -425,6 +425,9 @@ def _request_of(response: httpx.Response) -> httpx.Request | None:
 
 _Snowflake = Annotated[str, pydantic.StringConstraints(pattern=r"^[0-9]{1,19}$")]
 _Int = Annotated[int, pydantic.Strict()]
+# A count as brandkit keeps it: none is negative, and none is past what a float holds
+# exactly (MAX_VALUE); an answer with another number is malformed, not a metric.
+_Count = Annotated[int, pydantic.Strict(), pydantic.Field(ge=0, le=MAX_VALUE)]
 _Seconds = _Int | Annotated[float, pydantic.Strict(), pydantic.AllowInfNan(False)]
 
 
@@ -471,10 +474,14 @@ class _Followers(Answer):
     followers_count: _Int | None = None
 
 
+class _MyFollowers(Answer):
+    followers_count: _Count | None = None
+
+
 class _UserMetrics(Answer):
     id: _Snowflake | None = None
     username: str | None = None
-    public_metrics: _Followers | None = None
+    public_metrics: _MyFollowers | None = None
 
 
 class _MeMetrics(Answer):
@@ -548,18 +555,18 @@ class _Timeline(Answer):
 
 
 class _PublicMetrics(Answer):
-    impression_count: _Int | None = None
-    like_count: _Int | None = None
-    retweet_count: _Int | None = None
-    repost_count: _Int | None = None
-    reply_count: _Int | None = None
-    quote_count: _Int | None = None
-    bookmark_count: _Int | None = None
+    impression_count: _Count | None = None
+    like_count: _Count | None = None
+    retweet_count: _Count | None = None
+    repost_count: _Count | None = None
+    reply_count: _Count | None = None
+    quote_count: _Count | None = None
+    bookmark_count: _Count | None = None
 
 
 class _NonPublicMetrics(Answer):
-    url_link_clicks: _Int | None = None
-    user_profile_clicks: _Int | None = None
+    url_link_clicks: _Count | None = None
+    user_profile_clicks: _Count | None = None
 
 
 class _MetricsPost(_Id):
@@ -572,7 +579,7 @@ class _MetricsPost(_Id):
 
 
 class _ViewCount(Answer):
-    view_count: _Int | None = None
+    view_count: _Count | None = None
 
 
 class _IncludedMedia(Answer):

@@ -82,10 +82,12 @@ class OutboxNetAdapter(Adapter):
             self.check(response)
 
 
-def fake_render(post: Post, platform: str, *, capabilities: Capabilities | None = None) -> Rendered:
+def fake_render(
+    post: Post, platform: str, *, capabilities: Capabilities | None = None, reply: bool = False
+) -> Rendered:
     """``render`` for outboxnet: one part per ``" | "``-separated piece; others: the real one."""
     if platform != NAME:
-        return real_render(post, platform, capabilities=capabilities)
+        return real_render(post, platform, capabilities=capabilities, reply=reply)
     texts = post.text.split(" | ")
     parts = tuple(
         RenderedPart(index=i, text=t, length=len(t), limit=500) for i, t in enumerate(texts)

@@ -10,6 +10,7 @@ from typing import Any
 
 import attrs
 
+from brandkit._counts import MAX_VALUE
 from brandkit.errors import ConfigurationError
 
 __all__ = ["MAX_VALUE", "METRICS", "Metric", "MetricSample"]
@@ -33,11 +34,6 @@ class Metric(enum.StrEnum):
 
 
 METRICS: tuple[str, ...] = tuple(m.value for m in Metric)
-
-MAX_VALUE = 2**53
-"""The largest metric value brandkit keeps: every count up to it is exact in a float (so
-SQLite's REAL, PostgreSQL's double precision and DuckDB agree on it), and no platform counts
-anywhere near it. Adapters refuse an answer past it as malformed."""
 
 
 def _is_metric_value(value: object) -> bool:

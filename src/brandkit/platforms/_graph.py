@@ -40,6 +40,7 @@ import attrs
 import httpx
 import pydantic
 
+from brandkit._counts import MAX_VALUE, MetricCount
 from brandkit._flow import Flow, Send, Wait
 from brandkit.delivery import tid_time
 from brandkit.errors import (
@@ -52,7 +53,6 @@ from brandkit.errors import (
     Rejected,
 )
 from brandkit.inbox._model import InboxPage, Message
-from brandkit.metrics._sample import MAX_VALUE
 from brandkit.platforms._base import Adapter, Answer, Capabilities
 from brandkit.platforms._oauth import TokenAnswer, parse_credentials
 
@@ -127,10 +127,6 @@ Count = Annotated[int, pydantic.Strict()]
 
 Number = Count | Annotated[float, pydantic.Strict(), pydantic.AllowInfNan(False)]
 """A finite JSON number (never a string or a boolean)."""
-
-MetricCount = Annotated[int, pydantic.Strict(), pydantic.Field(ge=0, le=MAX_VALUE)]
-"""A count that becomes a metric: never negative, never past what a float holds exactly
-(`MAX_VALUE`); an answer with another number is malformed."""
 
 MetricNumber = (
     MetricCount

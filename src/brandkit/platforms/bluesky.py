@@ -46,6 +46,7 @@ import httpx
 import pydantic
 import pydantic_core
 
+from brandkit._counts import MetricCount
 from brandkit._flow import Flow, Send
 from brandkit.errors import (
     AuthError,
@@ -66,7 +67,7 @@ from brandkit.listening._query import (
     canonical_query,
     cursor_tag,
 )
-from brandkit.metrics._sample import MAX_VALUE, Metric, MetricSample
+from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import (
     Adapter,
     Answer,
@@ -158,9 +159,6 @@ _Text = Annotated[str, pydantic.StringConstraints(min_length=1)]
 _Did = Annotated[str, pydantic.StringConstraints(pattern=r"^did:[a-z]+:\S+$")]
 _AtUri = Annotated[str, pydantic.StringConstraints(pattern=f"^{_AT_URI.pattern}$")]
 _Int = Annotated[int, pydantic.Strict()]
-# A count as brandkit keeps it: none is negative, and none is past what a float holds
-# exactly (MAX_VALUE); an answer with another number is malformed, not a metric.
-_Count = Annotated[int, pydantic.Strict(), pydantic.Field(ge=0, le=MAX_VALUE)]
 
 
 class _Session(Answer):
@@ -243,11 +241,11 @@ class _PostView(Answer):
     samples."""
 
     uri: str
-    likeCount: _Count | None = None
-    repostCount: _Count | None = None
-    replyCount: _Count | None = None
-    quoteCount: _Count | None = None
-    bookmarkCount: _Count | None = None
+    likeCount: MetricCount | None = None
+    repostCount: MetricCount | None = None
+    replyCount: MetricCount | None = None
+    quoteCount: MetricCount | None = None
+    bookmarkCount: MetricCount | None = None
     record: _Created | None = None
 
 
@@ -258,7 +256,7 @@ class _PostViews(Answer):
 class _Profile(Answer):
     """``getProfile``."""
 
-    followersCount: _Count | None = None
+    followersCount: MetricCount | None = None
 
 
 class _StrongRef(Answer):

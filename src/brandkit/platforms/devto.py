@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import httpx
 import pydantic
 
+from brandkit._counts import MetricCount
 from brandkit._flow import Flow, Send
 from brandkit.errors import (
     ConfigurationError,
@@ -108,17 +109,12 @@ class _Article(Answer):
     published_at: str | None = None
 
 
-# brandkit.metrics._sample.MAX_VALUE, not imported so that a blog-only process never loads
-# the metrics package: a count past it is no count, and would not be exact in a float.
-_MAX_COUNT = 2**53
-
-
 class _Mine(_Article):
     published: bool
     body_markdown: str | None = None
-    page_views_count: int = pydantic.Field(default=0, strict=True, ge=0, le=_MAX_COUNT)
-    public_reactions_count: int = pydantic.Field(default=0, strict=True, ge=0, le=_MAX_COUNT)
-    comments_count: int = pydantic.Field(default=0, strict=True, ge=0, le=_MAX_COUNT)
+    page_views_count: MetricCount = 0
+    public_reactions_count: MetricCount = 0
+    comments_count: MetricCount = 0
 
 
 class _MinePage(pydantic.RootModel[tuple[_Mine, ...]]):

@@ -52,6 +52,7 @@ import attrs
 import httpx
 import pydantic
 
+from brandkit._counts import MetricCount
 from brandkit._flow import Flow, Send, Wait
 from brandkit.delivery import tid_time
 from brandkit.errors import (
@@ -65,7 +66,7 @@ from brandkit.errors import (
     Rejected,
 )
 from brandkit.inbox._model import Author, InboxPage, Message
-from brandkit.metrics._sample import MAX_VALUE, Metric, MetricSample
+from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import (
     Answer,
     Capabilities,
@@ -108,9 +109,6 @@ _SHARE_STATS: tuple[tuple[str, Metric], ...] = (
 # integers; nothing is coerced.
 
 _Int = Annotated[int, pydantic.Strict()]
-# A count as brandkit keeps it: none is negative, and none is past what a float holds
-# exactly (MAX_VALUE); an answer with another number is malformed, not a metric.
-_Count = Annotated[int, pydantic.Strict(), pydantic.Field(ge=0, le=MAX_VALUE)]
 _Urn = Annotated[str, pydantic.StringConstraints(pattern=r"^urn:li:[A-Za-z]+:\S+$")]
 _POST_URN = re.compile(r"urn:li:(?:share|ugcPost):\S+")
 _UploadUrl = Annotated[str, pydantic.StringConstraints(pattern=r"^https?://[\x21-\x7e]+$")]
@@ -173,12 +171,12 @@ class _ShareTotals(Answer):
     """``totalShareStatistics``: the counts brandkit keeps (`_SHARE_STATS`); the rest
     (``engagement``, a rate) is not read."""
 
-    impressionCount: _Count | None = None
-    uniqueImpressionsCount: _Count | None = None
-    clickCount: _Count | None = None
-    likeCount: _Count | None = None
-    commentCount: _Count | None = None
-    shareCount: _Count | None = None
+    impressionCount: MetricCount | None = None
+    uniqueImpressionsCount: MetricCount | None = None
+    clickCount: MetricCount | None = None
+    likeCount: MetricCount | None = None
+    commentCount: MetricCount | None = None
+    shareCount: MetricCount | None = None
 
     def counts(self) -> dict[str, int]:
         """The counts LinkedIn sent, by their names."""
@@ -205,11 +203,11 @@ class _Elements(Answer):
 class _NetworkSize(Answer):
     """``GET /rest/networkSizes/{org}``."""
 
-    firstDegreeSize: _Count
+    firstDegreeSize: MetricCount
 
 
 class _MemberFollowers(Answer):
-    memberFollowersCount: _Count
+    memberFollowersCount: MetricCount
 
 
 class _MemberFollowersAnswer(Answer):

@@ -51,6 +51,7 @@ import httpx
 import pydantic
 import pydantic_core
 
+from brandkit._counts import MetricCount
 from brandkit._flow import Flow, Send, Wait
 from brandkit.errors import (
     AuthError,
@@ -70,7 +71,7 @@ from brandkit.listening._query import (
     canonical_query,
     cursor_tag,
 )
-from brandkit.metrics._sample import MAX_VALUE, Metric, MetricSample
+from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import (
     Adapter,
     Answer,
@@ -125,9 +126,6 @@ _NOT_OFFERED: tuple[tuple[Metric, str], ...] = (
 # Ids go into request paths: nothing that could leave the path (``/``, ``?``, controls).
 _Id = Annotated[str, pydantic.StringConstraints(pattern=r"^[0-9A-Za-z_.:-]{1,128}$")]
 _Int = Annotated[int, pydantic.Strict()]
-# A count as brandkit keeps it: none is negative, and none is past what a float holds
-# exactly (MAX_VALUE); an answer with another number is malformed, not a metric.
-_Count = Annotated[int, pydantic.Strict(), pydantic.Field(ge=0, le=MAX_VALUE)]
 
 
 class _StatusLimits(Answer):
@@ -183,20 +181,20 @@ class _Status(_Created):
 _Statuses = pydantic.RootModel[tuple[_Status, ...]]
 
 
-class _Counts(Answer):
+class MetricCounts(Answer):
     """A Status as the metrics read it."""
 
     id: _Id
     created_at: str | None = None
-    favourites_count: _Count | None = None
-    reblogs_count: _Count | None = None
-    replies_count: _Count | None = None
-    quotes_count: _Count | None = None
+    favourites_count: MetricCount | None = None
+    reblogs_count: MetricCount | None = None
+    replies_count: MetricCount | None = None
+    quotes_count: MetricCount | None = None
 
 
 # Statuses of a metrics lookup, each read on its own: one that cannot be read costs only
 # its own samples.
-_CountsList = pydantic.RootModel[tuple[_Counts, ...]]
+MetricCountsList = pydantic.RootModel[tuple[MetricCounts, ...]]
 _Items = pydantic.RootModel[tuple[dict[str, pydantic.JsonValue], ...]]
 
 
@@ -281,7 +279,7 @@ class _Me(Answer):
 
 
 class _Followers(_Me):
-    followers_count: _Count
+    followers_count: MetricCount
 
 
 class _FoundWriter(_Writer):
@@ -718,7 +716,7 @@ class MastodonAdapter(Adapter):
                 samples.extend(self._samples(ref, by_id.get(ref.id), fetched_at))
         return samples
 
-    def _statuses(self, refs: Sequence[PartRef]) -> Flow[dict[str, _Counts | str]]:
+    def _statuses(self, refs: Sequence[PartRef]) -> Flow[dict[str, MetricCounts | str]]:
         """The statuses' counts by id; the reason instead, for a status that cannot be read."""
         if self._batch_lookup:
             params = [("id[]", ref.id) for ref in refs]
@@ -731,34 +729,34 @@ class MastodonAdapter(Adapter):
                 return self._read_counts(response)
             # No batch lookup before Mastodon 4.3: read the statuses one by one.
             self._batch_lookup = False
-        found: dict[str, _Counts | str] = {}
+        found: dict[str, MetricCounts | str] = {}
         for ref in refs:
             response = yield Send(
                 self._request("GET", f"/api/v1/statuses/{ref.id}"), idempotent=True, bucket="api"
             )
             if response.status_code != 404:
                 try:
-                    found[ref.id] = self.parse(response, _Counts)
+                    found[ref.id] = self.parse(response, MetricCounts)
                 except MalformedResponse as exc:
                     found[ref.id] = str(exc)
         return found
 
-    def _read_counts(self, response: httpx.Response) -> dict[str, _Counts | str]:
+    def _read_counts(self, response: httpx.Response) -> dict[str, MetricCounts | str]:
         try:
             # The common case, in one pass over the bytes.
-            return {s.id: s for s in self.parse(response, _CountsList).root}
+            return {s.id: s for s in self.parse(response, MetricCountsList).root}
         except MalformedResponse:
             pass
         # Item by item: a status that cannot be read costs only its own samples.
         statuses, reasons = read_each(
-            self.name, self.parse(response, _Items).root, _Counts, "id", "status"
+            self.name, self.parse(response, _Items).root, MetricCounts, "id", "status"
         )
-        found: dict[str, _Counts | str] = dict(reasons)
+        found: dict[str, MetricCounts | str] = dict(reasons)
         found.update((c.id, c) for c in statuses)
         return found
 
     def _samples(
-        self, ref: PartRef, status: _Counts | str | None, fetched_at: datetime
+        self, ref: PartRef, status: MetricCounts | str | None, fetched_at: datetime
     ) -> Iterator[MetricSample]:
         """The samples of one status; ``status`` is the reason when it could not be read."""
         common: dict[str, Any] = {
@@ -767,9 +765,9 @@ class MastodonAdapter(Adapter):
             "post_id": ref.id,
             "fetched_at": fetched_at,
         }
-        posted_at = _parse_time(status.created_at) if isinstance(status, _Counts) else None
+        posted_at = _parse_time(status.created_at) if isinstance(status, MetricCounts) else None
         for raw, metric in _COUNTS:
-            value = getattr(status, raw) if isinstance(status, _Counts) else None
+            value = getattr(status, raw) if isinstance(status, MetricCounts) else None
             if status is None:
                 reason = "the status was not returned: deleted, or not visible to this account"
             elif isinstance(status, str):

@@ -45,6 +45,7 @@ from typing import IO, TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar
 import httpx
 import pydantic
 
+from brandkit._counts import MetricCount
 from brandkit._flow import Flow, Send
 from brandkit.errors import (
     AuthError,
@@ -56,7 +57,7 @@ from brandkit.errors import (
     Rejected,
 )
 from brandkit.inbox._model import Author, InboxPage, Message
-from brandkit.metrics._sample import MAX_VALUE, Metric, MetricSample
+from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import (
     Adapter,
     Answer,
@@ -188,8 +189,7 @@ class _CountAnswer(Answer):
     """``getChatMemberCount``."""
 
     ok: Literal[True]
-    # A count past MAX_VALUE is no member count, and would not be exact in a float.
-    result: Annotated[int, pydantic.Strict(), pydantic.Field(ge=0, le=MAX_VALUE)]
+    result: MetricCount
 
 
 _NO_METRICS: tuple[tuple[Metric, str], ...] = (

@@ -50,6 +50,7 @@ import httpx
 import pydantic
 import pydantic_core
 
+from brandkit._counts import MetricCount
 from brandkit._flow import Flow, Send, Wait
 from brandkit.errors import (
     AuthError,
@@ -63,7 +64,7 @@ from brandkit.errors import (
     TransportError,
 )
 from brandkit.listening._query import UnsupportedQuery, cursor_tag
-from brandkit.metrics._sample import MAX_VALUE, Metric, MetricSample
+from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import (
     Answer,
     Capabilities,
@@ -425,9 +426,6 @@ def _request_of(response: httpx.Response) -> httpx.Request | None:
 
 _Snowflake = Annotated[str, pydantic.StringConstraints(pattern=r"^[0-9]{1,19}$")]
 _Int = Annotated[int, pydantic.Strict()]
-# A count as brandkit keeps it: none is negative, and none is past what a float holds
-# exactly (MAX_VALUE); an answer with another number is malformed, not a metric.
-_Count = Annotated[int, pydantic.Strict(), pydantic.Field(ge=0, le=MAX_VALUE)]
 _Seconds = _Int | Annotated[float, pydantic.Strict(), pydantic.AllowInfNan(False)]
 
 
@@ -475,7 +473,7 @@ class _Followers(Answer):
 
 
 class _MyFollowers(Answer):
-    followers_count: _Count | None = None
+    followers_count: MetricCount | None = None
 
 
 class _UserMetrics(Answer):
@@ -555,18 +553,18 @@ class _Timeline(Answer):
 
 
 class _PublicMetrics(Answer):
-    impression_count: _Count | None = None
-    like_count: _Count | None = None
-    retweet_count: _Count | None = None
-    repost_count: _Count | None = None
-    reply_count: _Count | None = None
-    quote_count: _Count | None = None
-    bookmark_count: _Count | None = None
+    impression_count: MetricCount | None = None
+    like_count: MetricCount | None = None
+    retweet_count: MetricCount | None = None
+    repost_count: MetricCount | None = None
+    reply_count: MetricCount | None = None
+    quote_count: MetricCount | None = None
+    bookmark_count: MetricCount | None = None
 
 
 class _NonPublicMetrics(Answer):
-    url_link_clicks: _Count | None = None
-    user_profile_clicks: _Count | None = None
+    url_link_clicks: MetricCount | None = None
+    user_profile_clicks: MetricCount | None = None
 
 
 class _MetricsPost(_Id):
@@ -579,7 +577,7 @@ class _MetricsPost(_Id):
 
 
 class _ViewCount(Answer):
-    view_count: _Count | None = None
+    view_count: MetricCount | None = None
 
 
 class _IncludedMedia(Answer):

@@ -144,3 +144,20 @@ def served(emu: Any) -> Iterator[Any]:
     """Serve an emulator for a fixture."""
     with emu.serve():
         yield emu
+
+
+@pytest.fixture
+def emu() -> Iterator[Any]:
+    """A Facebook emulator served on 127.0.0.1 (the inbox tests'; files may define their own)."""
+    from brandkit.testing.facebook import FacebookEmulator
+
+    yield from served(FacebookEmulator())
+
+
+@pytest.fixture
+def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages of 5 comments, at most 2 a post: the bound is 10 comments, not 5,000."""
+    from brandkit.platforms.facebook import FacebookAdapter
+
+    monkeypatch.setattr(FacebookAdapter, "comments_page", 5)
+    monkeypatch.setattr(FacebookAdapter, "inbox_pages", 2)

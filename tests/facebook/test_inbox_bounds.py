@@ -5,32 +5,15 @@ of the local clock does not move the inbox mark past comments not read yet."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 from email.utils import format_datetime
 
 import pytest
 
 from brandkit import Client, Post
-from brandkit.platforms.facebook import FacebookAdapter
 from brandkit.testing.facebook import FacebookEmulator
 from tests.facebook.conftest import FAST
 from tests.inbox_reads import read_on
-
-
-@pytest.fixture
-def emu() -> Iterator[FacebookEmulator]:
-    """A Facebook emulator served on 127.0.0.1."""
-    emu = FacebookEmulator()
-    with emu.serve():
-        yield emu
-
-
-@pytest.fixture
-def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pages of 5 comments, at most 2 a post: the bound is 10 comments, not 5,000."""
-    monkeypatch.setattr(FacebookAdapter, "comments_page", 5)
-    monkeypatch.setattr(FacebookAdapter, "inbox_pages", 2)
 
 
 @pytest.mark.usefixtures("small_pages")

@@ -38,13 +38,6 @@ def jpeg(alt: str = "a grey pixel") -> Media:
 
 
 @pytest.fixture
-def host() -> Iterator[LoopbackMediaHost]:
-    """A media host on 127.0.0.1."""
-    with LoopbackMediaHost() as host:
-        yield host
-
-
-@pytest.fixture
 def emu(host: LoopbackMediaHost) -> Iterator[InstagramEmulator]:
     """An Instagram emulator served on 127.0.0.1 (videos process for 0.2 s)."""
     emu = InstagramEmulator(video_processing=0.2, media_host=host)

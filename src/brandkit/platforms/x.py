@@ -1419,13 +1419,7 @@ class XAdapter(RefreshingAdapter):
             params["query"] = f"conversation_id:{root}"
             if token:
                 params["next_token"] = token
-            response = yield from self._send(
-                lambda q=params: self._request(  # type: ignore[misc]
-                    "GET", "/2/tweets/search/recent", params=q
-                ),
-                bucket="search",
-                idempotent=True,
-            )
+            response = yield from self._recent_search(params)
             page, body = self._conversation_page(response)
             out += self._messages(page, body, user_id, conversation_of=first)
             token = page.meta.next_token if page.meta is not None else None
@@ -1532,13 +1526,7 @@ class XAdapter(RefreshingAdapter):
             if token:
                 params["next_token"] = token
             try:
-                response = yield from self._send(
-                    lambda q=params: self._request(  # type: ignore[misc]
-                        "GET", "/2/tweets/search/recent", params=q
-                    ),
-                    bucket="search",
-                    idempotent=True,
-                )
+                response = yield from self._recent_search(params)
                 got, _ = self._conversation_page(response)
                 found = self._found(got, response)
             except BrandkitError as exc:
@@ -1574,6 +1562,16 @@ class XAdapter(RefreshingAdapter):
             return SearchPage(messages=messages, cursor=_dump(more), more=True, read=read)
         done = _SearchCursor(v=1, search=True, q=tag, since=top or since)
         return SearchPage(messages=messages, cursor=_dump(done), more=False, read=read)
+
+    def _recent_search(self, params: Mapping[str, str]) -> Flow[httpx.Response]:
+        """One ``GET /2/tweets/search/recent`` page, paced in the ``search`` bucket."""
+        return (
+            yield from self._send(
+                lambda: self._request("GET", "/2/tweets/search/recent", params=params),
+                bucket="search",
+                idempotent=True,
+            )
+        )
 
     @staticmethod
     def _search_fields() -> dict[str, str]:

@@ -59,3 +59,14 @@ def test_a_worker_refuses_a_poll_that_would_spin(tmp_path: Path, poll: float) ->
 def test_an_outbox_refuses_a_lease_that_is_no_number(tmp_path: Path, lease: object) -> None:
     with pytest.raises(ConfigurationError, match="lease must be a number of seconds"):
         Outbox(tmp_path / "o.db", lease=lease)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("lease", [0, 0.0, -1.0, 7 * 86_400 + 1, 1e12])
+def test_an_outbox_refuses_a_lease_that_would_let_two_workers_send_one_post(
+    tmp_path: Path, lease: float
+) -> None:
+    """A lease over when taken (0, negative) lets a second worker take a delivery that is
+    being sent; one of years never lets a crashed machine's deliveries go."""
+    with pytest.raises(ConfigurationError, match="lease must be above 0 and at most 604800"):
+        Outbox(tmp_path / "o.db", lease=lease)
+    assert not (tmp_path / "o.db").exists()

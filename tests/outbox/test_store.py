@@ -20,6 +20,7 @@ from brandkit.errors import BrandkitError, ConfigurationError, Rejected, Transpo
 from brandkit.outbox import Outbox
 from brandkit.platforms._base import PartRef
 from tests.outbox._fakenet import NAME, TOKEN, OutboxNetEmulator
+from tests.outbox._leases import expire_leases
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -177,9 +178,10 @@ def test_live_lease_is_respected(db: Path, emu: OutboxNetEmulator) -> None:
 
 def test_expired_lease_is_free(db: Path, emu: OutboxNetEmulator) -> None:
     """A lease that ran out can be taken by another worker."""
-    holder = Outbox(db, lease=-1.0)
+    holder = Outbox(db)
     (d,) = holder.add(Post(text="x"), emu.account())
     assert holder.claim(T0)
+    expire_leases(db)
     other = Outbox(db)
     assert [x.id for x in other.claim(T0)] == [d.id]
     holder.close()

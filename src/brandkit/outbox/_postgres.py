@@ -234,7 +234,8 @@ class PostgresOutbox(Outbox):
         url: a libpq URL (``postgresql://user:password@host:port/database?sslmode=…``).
         lease: seconds after its holder stopped renewing them (it crashed, or lost the
             database) that its leases end and other workers take its deliveries over. A
-            live outbox renews its own every ``lease / 4`` seconds.
+            live outbox renews its own every ``lease / 4`` seconds. Above 0, at most 7
+            days.
         clock: the current time, for the times the outbox itself writes and for what is
             due (tests pass a fake); leases use the database's clock.
         timeout: seconds to connect, and to wait for a row another process holds locked,

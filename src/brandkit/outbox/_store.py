@@ -157,11 +157,16 @@ def _isoformat(dt: datetime, fixed: str | None) -> str:
     return dt.isoformat()
 
 
+MAX_LEASE = 7 * 86_400.0
+"""The longest lease an outbox takes (seconds): a crashed machine's deliveries are taken
+over at the latest this long after it stopped."""
+
+
 def _lease_seconds(lease: Any) -> float:
     """``lease`` as seconds.
 
     Raises:
-        ConfigurationError: it is not a finite number.
+        ConfigurationError: it is not a number of seconds above 0 and at most `MAX_LEASE`.
     """
     try:
         seconds = float(lease)
@@ -171,6 +176,15 @@ def _lease_seconds(lease: Any) -> float:
         raise ConfigurationError(
             f"lease must be a number of seconds (how long a process of another machine "
             f"holds a delivery without saving it, e.g. 600), not {lease!r}"
+        )
+    # A lease that is already over when it is taken lets a second worker send the same
+    # delivery while the first is still sending it: the double post the lease is there
+    # to prevent.
+    if not 0 < seconds <= MAX_LEASE:
+        raise ConfigurationError(
+            f"lease must be above 0 and at most {MAX_LEASE:.0f} seconds (7 days), not "
+            f"{lease!r}: a worker of another machine takes a delivery over only once its "
+            "lease has ended, so 0 would let two workers send the same post (e.g. 600)"
         )
     return seconds
 
@@ -425,7 +439,7 @@ class Outbox(SQLiteStore):
             many machines; needs ``brandkit[postgres]``).
         lease: seconds a process of another machine holds a delivery without saving it
             (every save renews it). A process of this machine holds its deliveries as long
-            as it runs and loses them at once when it dies.
+            as it runs and loses them at once when it dies. Above 0, at most 7 days.
         clock: the current time, for the times the outbox itself writes (tests pass a fake).
         timeout: seconds to wait for another process's write lock before giving up with
             [`OutboxConflict`][brandkit.errors.OutboxConflict].
@@ -443,7 +457,8 @@ class Outbox(SQLiteStore):
 
     Raises:
         ConfigurationError: the file cannot be opened, is missing while ``create`` is
-            ``False``, or belongs to a newer brandkit.
+            ``False``, or belongs to a newer brandkit; ``lease`` is not above 0 and at most
+            7 days.
         OutboxConflict: another process kept the file locked for longer than ``timeout``.
     """
 

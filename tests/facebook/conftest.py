@@ -155,6 +155,22 @@ def emu() -> Iterator[Any]:
 
 
 @pytest.fixture
+def emulator_clock(emu: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Meta adapters made in the test take the emulator's clock for the local one,
+    as a machine whose clock agrees with Meta's: a test that runs the emulator minutes
+    ahead of real time (to get past `InboxCursor.CLOCK_SLACK`) would otherwise answer
+    with a ``Date`` that far ahead of the adapter's clock, which the inbox does not
+    believe (`InboxCursor.CLOCK_AHEAD`)."""
+    made = GraphAdapter.__init__
+
+    def init(self: GraphAdapter, account: Any) -> None:
+        made(self, account)
+        self.clock = emu.clock.time
+
+    monkeypatch.setattr(GraphAdapter, "__init__", init)
+
+
+@pytest.fixture
 def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pages of 5 comments, at most 2 a post: the bound is 10 comments, not 5,000."""
     from brandkit.platforms.facebook import FacebookAdapter

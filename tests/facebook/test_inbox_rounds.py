@@ -16,6 +16,10 @@ from brandkit.testing.facebook import FacebookEmulator
 from tests.facebook.conftest import FAST
 from tests.inbox_reads import follow
 
+# The adapters read the emulator's clock: these tests run it minutes ahead of real time,
+# and a Date that far ahead of the local clock is not believed.
+pytestmark = pytest.mark.usefixtures("emulator_clock")
+
 
 @pytest.mark.usefixtures("small_pages")
 def test_comments_past_the_page_bound_come_in_the_next_read(emu: FacebookEmulator) -> None:

@@ -12,9 +12,9 @@ from brandkit.platforms.instagram import InstagramAdapter
 from brandkit.testing import TINY_JPEG
 from brandkit.testing._mediahost import LoopbackMediaHost
 from brandkit.testing.instagram import InstagramEmulator
-from tests.facebook.conftest import anyio_backend, fast_polling
+from tests.facebook.conftest import anyio_backend, emulator_clock, fast_polling
 
-__all__ = ["anyio_backend", "fast_polling", "post"]
+__all__ = ["anyio_backend", "emulator_clock", "fast_polling", "post"]
 
 
 @pytest.fixture

@@ -347,9 +347,11 @@ class InboxCursor:
     CLOCK_SLACK: ClassVar[int] = 60
     """Seconds by which Meta's clock (the ``Date`` of an answer) may run ahead of the
     creation times it stamps."""
-    CLOCK_AHEAD: ClassVar[int] = 600
+    CLOCK_AHEAD: ClassVar[int] = 60
     """Seconds by which a ``Date`` may run ahead of the local clock and still be taken
-    for Meta's clock."""
+    for Meta's clock: `CLOCK_SLACK`, the skew already allowed for Meta's own clock. A
+    ``Date`` further ahead would move the mark past comments for as long as it is ahead,
+    so it is not believed."""
 
     def is_new(self, created: datetime, message_id: str) -> bool:
         """Whether a message created at ``created`` with ``message_id`` was not read yet."""
@@ -813,11 +815,12 @@ class GraphAdapter(Adapter):
         request = self.request("GET", path, params=params)
         response = yield Send(request, idempotent=True, bucket=self.bucket_of(request))
         date = _date_of(response)
-        # The inbox moves its mark up to this clock, past whatever it did not read: a
-        # front end or proxy whose clock runs ahead would skip comments for as long. When
-        # it disagrees that much with the local clock, neither is believed; without a
-        # clock the mark moves only as far as the newest message read, which is always
-        # safe (a clock behind only makes reads read again, which the mark deduplicates).
+        # The inbox moves its mark up to this clock (less CLOCK_SLACK), past whatever it
+        # did not read: a front end or proxy whose clock runs ahead would skip comments
+        # for as long, so a Date more than a minute ahead of the local clock is not
+        # believed; without a clock the mark moves only as far as the newest message
+        # read, which is always safe (a clock behind only makes reads read again, which
+        # the mark deduplicates).
         if date is not None and date > self.clock() + InboxCursor.CLOCK_AHEAD:
             date = None
         return self.parse(response, model), date

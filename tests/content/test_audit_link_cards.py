@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from brandkit import Client, Link, Media, Post, RetryPolicy, render
+from brandkit.platforms import Capabilities
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 from brandkit.testing import TINY_JPEG, png
 from brandkit.testing.bluesky import BlueskyEmulator
@@ -24,15 +25,19 @@ def _image() -> Media:
     return Media.from_bytes(png(8, 8), alt="logo")
 
 
-def test_rules_are_declared_for_every_card_platform() -> None:
-    """Every built-in platform that sends link cards says when it cannot."""
-    from brandkit.platforms._capabilities import LINK_CARD_RULES, LinkCardRules
+def test_rules_are_declared_on_the_capabilities() -> None:
+    """The built-in platforms that send link cards say when they cannot on their
+    capabilities; a platform that says nothing sends a card whenever there is a link."""
+    from brandkit.platforms import LinkCardRules
 
-    carded = {name for name, caps in BUILTIN_CAPABILITIES.items() if caps.link_cards}
-    assert carded <= set(LINK_CARD_RULES)
-    assert LINK_CARD_RULES["bluesky"] == LinkCardRules(needs_title=True, with_media=False)
-    assert LINK_CARD_RULES["threads"] == LinkCardRules(with_media=False, on_replies=False)
-    assert LINK_CARD_RULES["linkedin"] == LinkCardRules(with_media=False, on_replies=False)
+    assert BUILTIN_CAPABILITIES["bluesky"].link_card_rules == LinkCardRules(
+        needs_title=True, with_media=False
+    )
+    for name in ("threads", "linkedin", "facebook"):
+        assert BUILTIN_CAPABILITIES[name].link_card_rules == LinkCardRules(
+            with_media=False, on_replies=False
+        )
+    assert Capabilities(platform="cardnet", link_cards=True).link_card_rules == LinkCardRules()
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,6 @@ from brandkit.content._media import Media
 from brandkit.content._model import Link, Post, Utm
 from brandkit.errors import ContentError, MediaError
 from brandkit.platforms._base import Capabilities, MediaRules
-from brandkit.platforms._capabilities import link_card_rules
 from brandkit.text._bluesky import LINK as _BLUESKY_LINK
 from brandkit.text._bluesky import TAG_TYPE as _BLUESKY_TAG
 from brandkit.text._bluesky import _spans as _bluesky_spans
@@ -266,23 +265,11 @@ def _with_hashtags(text: str, tags: tuple[str, ...], rules: str) -> str:
 
 def _no_card(link: Link, post: Post, caps: Capabilities, platform: str, reply: bool) -> str | None:
     """Why ``platform`` sends no card for ``link`` on this post (``""``: it has no cards at
-    all), or ``None`` when the card goes."""
+    all), or ``None`` when the card goes: the capabilities' own `LinkCardRules`, which the
+    adapter obeys too (`brandkit.platforms.Adapter.link_card`)."""
     if not caps.link_cards:
         return ""
-    rules = link_card_rules(platform)
-    if rules.needs_title and not link.title:
-        return (
-            f"{platform} shows a link card only for a link with a title: {link.url} is put in "
-            "the text instead; set Link.title to have a card"
-        )
-    if not rules.with_media and post.media:
-        return (
-            f"{platform} shows no link card on a post with media: {link.url} is put in the "
-            "text instead; leave the media out to have a card"
-        )
-    if reply and not rules.on_replies:
-        return f"{platform} shows no link card on an answer: {link.url} is put in the text instead"
-    return None
+    return caps.link_card_rules.refusal(platform, link, media=bool(post.media), reply=reply)
 
 
 def _check_media(media: tuple[Media, ...], rules: MediaRules, platform: str) -> None:
@@ -376,9 +363,10 @@ def render(
     into a thread where the platform has threads. The whole thread is checked here, before
     anything is sent.
 
-    Where the post's link cannot go as a card (the platform has none, or not for this post:
-    see `brandkit.platforms._capabilities.LINK_CARD_RULES`), its URL is put in the text,
-    before the text is measured; when the platform has cards, a warning says why.
+    Where the post's link cannot go as a card (the platform has none, or not for this post
+    by the capabilities' ``link_card_rules``, see `brandkit.platforms.LinkCardRules`), its
+    URL is put in the text, before the text is measured; when the platform has cards, a
+    warning says why.
 
     Args:
         post: the post.

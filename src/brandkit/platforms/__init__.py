@@ -12,12 +12,20 @@ from importlib.metadata import entry_points
 from types import MappingProxyType
 
 from brandkit.errors import ConfigurationError
-from brandkit.platforms._base import Adapter, Capabilities, MediaRules, PartRef, ThreadContext
+from brandkit.platforms._base import (
+    Adapter,
+    Capabilities,
+    LinkCardRules,
+    MediaRules,
+    PartRef,
+    ThreadContext,
+)
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 
 __all__ = [
     "Adapter",
     "Capabilities",
+    "LinkCardRules",
     "MediaRules",
     "PartRef",
     "ThreadContext",

@@ -30,7 +30,7 @@ from brandkit.inbox._model import _SCALARS
 if TYPE_CHECKING:
     from brandkit.accounts import Account
     from brandkit.content._article import Article
-    from brandkit.content._model import Post
+    from brandkit.content._model import Link, Post
     from brandkit.content._render import Rendered, RenderedPart
     from brandkit.inbox._model import InboxPage, Message
     from brandkit.listening._query import Query, SearchPage
@@ -40,6 +40,7 @@ __all__ = [
     "Adapter",
     "Answer",
     "Capabilities",
+    "LinkCardRules",
     "MediaRules",
     "PartRef",
     "RatePolicy",
@@ -118,6 +119,46 @@ class MediaRules:
 
 
 @attrs.frozen
+class LinkCardRules:
+    """When a platform with link cards (`Capabilities.link_cards`) sends a post's `Link` as a
+    card. The card rides on the first part only; where it cannot go, `brandkit.render` puts
+    the URL in the text instead (so that the link still reaches the reader) and says why in
+    ``Rendered.warnings``, and `Adapter.link_card` gives the adapter no card to send.
+
+    The defaults send a card whenever the post has a link.
+
+    Attributes:
+        needs_title: the card needs ``Link.title`` (Bluesky builds no card without one).
+        with_media: the card goes on a post that carries media too.
+        on_replies: an answer to a message (`brandkit.Client.reply`) carries the card.
+    """
+
+    needs_title: bool = False
+    with_media: bool = True
+    on_replies: bool = True
+
+    def refusal(self, platform: str, link: Link, *, media: bool, reply: bool) -> str | None:
+        """Why ``platform`` sends no card for ``link`` on a post that carries media
+        (``media``) or answers a message (``reply``), in words for the author; ``None`` when
+        the card goes."""
+        if self.needs_title and not link.title:
+            return (
+                f"{platform} shows a link card only for a link with a title: {link.url} is put "
+                "in the text instead; set Link.title to have a card"
+            )
+        if media and not self.with_media:
+            return (
+                f"{platform} shows no link card on a post with media: {link.url} is put in the "
+                "text instead; leave the media out to have a card"
+            )
+        if reply and not self.on_replies:
+            return (
+                f"{platform} shows no link card on an answer: {link.url} is put in the text instead"
+            )
+        return None
+
+
+@attrs.frozen
 class Capabilities:
     """What a platform accepts, as data that `brandkit.render` checks before any I/O.
 
@@ -133,6 +174,8 @@ class Capabilities:
         max_parts: most parts in one thread.
         media: media rules.
         link_cards: a link card can be attached.
+        link_card_rules: when a link card goes (`LinkCardRules`; by default on every post
+            with a link). A third-party adapter with link cards declares its own here.
         content_warning: content warnings are supported natively.
         languages: a language can be set.
         idempotent_create: the platform deduplicates creates (Mastodon key, Bluesky rkey),
@@ -157,6 +200,7 @@ class Capabilities:
     max_parts: int = 25
     media: MediaRules = attrs.field(factory=MediaRules)
     link_cards: bool = False
+    link_card_rules: LinkCardRules = attrs.field(factory=LinkCardRules)
     content_warning: bool = False
     languages: bool = False
     idempotent_create: bool = False
@@ -455,6 +499,24 @@ class Adapter(ABC):
         return ref.url
 
     # -- helpers for subclasses --------------------------------------------------------------
+
+    def link_card(
+        self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
+    ) -> Link | None:
+        """The link card ``part`` carries: ``rendered.link`` on the first part, where the
+        capabilities it was rendered with have link cards and their `LinkCardRules` let it
+        go on this part (its media, whether it answers a message); else ``None``.
+
+        These are the rules by which `brandkit.render` put the URL in the text instead, so
+        an adapter that sends what this returns never drops a link."""
+        link = rendered.link
+        caps = rendered.capabilities
+        if link is None or part.index != 0 or not caps.link_cards:
+            return None
+        refusal = caps.link_card_rules.refusal(
+            self.name, link, media=bool(part.media), reply=thread.reply_to is not None
+        )
+        return link if refusal is None else None
 
     def error_for(self, response: httpx.Response) -> PlatformError:
         """Turn an error response into a typed error that carries the platform's message.

@@ -3,16 +3,16 @@
 They live apart from the adapters so that `brandkit.render` and ``brandkit preview``
 can check a post for every platform, and the drivers can refuse what a platform cannot do,
 without importing any adapter. What each platform reads into an inbox, and whether it can
-hide, delete or like others' messages, is declared here too (sources on its docs page).
+hide, delete or like others' messages, is declared here too (sources on its docs page), and
+so is when each sends a link card (``link_card_rules``, read from its adapter's publishing
+code; tests/content/test_audit_link_cards.py checks both end to end against the emulators).
 """
 
 from __future__ import annotations
 
-import attrs
+from brandkit.platforms._base import Capabilities, LinkCardRules, MediaRules
 
-from brandkit.platforms._base import Capabilities, MediaRules
-
-__all__ = ["BUILTIN_CAPABILITIES", "LINK_CARD_RULES", "LinkCardRules", "link_card_rules"]
+__all__ = ["BUILTIN_CAPABILITIES"]
 
 MB = 1000 * 1000
 MiB = 1024 * 1024
@@ -79,6 +79,8 @@ BUILTIN_CAPABILITIES: dict[str, Capabilities] = {
             max_alt_length=None,  # the lexicon sets no limit
         ),
         link_cards=True,
+        # BlueskyAdapter sends one embed a post, and no card without a title.
+        link_card_rules=LinkCardRules(needs_title=True, with_media=False),
         languages=True,
         idempotent_create=True,
     ),
@@ -96,6 +98,8 @@ BUILTIN_CAPABILITIES: dict[str, Capabilities] = {
             max_alt_length=4086,
         ),
         link_cards=True,
+        # Media replace the article; an answer is a comment, which carries no article.
+        link_card_rules=LinkCardRules(with_media=False, on_replies=False),
     ),
     "facebook": Capabilities(
         platform="facebook",
@@ -113,6 +117,9 @@ BUILTIN_CAPABILITIES: dict[str, Capabilities] = {
             max_alt_length=None,  # photos take alt_text_custom
         ),
         link_cards=True,
+        # "link" only on a feed post without media; an answer is a comment (its
+        # answer_capabilities turn link_cards off).
+        link_card_rules=LinkCardRules(with_media=False, on_replies=False),
     ),
     # Instagram needs media, fetched by Meta from a public URL; feed images are JPEG only.
     "instagram": Capabilities(
@@ -151,6 +158,8 @@ BUILTIN_CAPABILITIES: dict[str, Capabilities] = {
         ),
         media_by_url=True,
         link_cards=True,
+        # link_attachment only on a TEXT container that replies to nothing.
+        link_card_rules=LinkCardRules(with_media=False, on_replies=False),
     ),
     # Telegram: text 4096 and caption 1024 UTF-16 units; albums of 2-10.
     "telegram": Capabilities(
@@ -232,43 +241,3 @@ BUILTIN_CAPABILITIES: dict[str, Capabilities] = {
         delete=False,
     ),
 }
-
-
-@attrs.frozen
-class LinkCardRules:
-    """When a platform with link cards (``Capabilities.link_cards``) sends a post's `Link`
-    as a card. The card rides on the first part only; where it cannot go, `brandkit.render`
-    puts the URL in the text instead, so that the link still reaches the reader.
-
-    Attributes:
-        needs_title: the card needs ``Link.title`` (Bluesky builds no card without one).
-        with_media: the card goes on a post that carries media too.
-        on_replies: an answer to a message (``brandkit.Client.reply``) carries the card.
-    """
-
-    needs_title: bool = False
-    with_media: bool = True
-    on_replies: bool = True
-
-
-# What each adapter sends, read from its publishing code; tests/content/test_audit_link_cards.py
-# checks them end to end against the emulators.
-LINK_CARD_RULES: dict[str, LinkCardRules] = {
-    # BlueskyAdapter._card_link: no card without a title or beside media (one embed a post).
-    "bluesky": LinkCardRules(needs_title=True, with_media=False),
-    # LinkedInAdapter._content: media replace the article; an answer is a text-only comment.
-    "linkedin": LinkCardRules(with_media=False, on_replies=False),
-    # FacebookAdapter.publish_part: "link" only on a feed post without media; an answer is a
-    # comment (its answer_capabilities already turn link_cards off).
-    "facebook": LinkCardRules(with_media=False, on_replies=False),
-    # ThreadsAdapter._create: link_attachment only on a TEXT container that replies to nothing.
-    "threads": LinkCardRules(with_media=False, on_replies=False),
-}
-
-_ANY_CARD = LinkCardRules()
-
-
-def link_card_rules(platform: str) -> LinkCardRules:
-    """When ``platform`` sends a link card; a platform not in `LINK_CARD_RULES` (a
-    third-party adapter) is taken to send it on every post."""
-    return LINK_CARD_RULES.get(platform, _ANY_CARD)

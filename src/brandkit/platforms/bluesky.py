@@ -971,7 +971,7 @@ class BlueskyAdapter(Adapter):
                 f"bluesky record keys must be TIDs (brandkit.delivery.new_tid()), got "
                 f"{thread.key!r}"
             )
-        card = self._card_link(rendered, part)
+        card = self._card_link(rendered, part, thread)
         yield from self._ensure_session()
         facets = yield from self._facets(part.facets)
         record: dict[str, Any] = {"$type": POST, "text": part.text, "createdAt": _created_at()}
@@ -1954,9 +1954,9 @@ class BlueskyAdapter(Adapter):
                 out.append({"index": dict(facet["index"]), "features": features})
         return out
 
-    def _card_link(self, rendered: Rendered, part: RenderedPart) -> Any:
-        link = rendered.link
-        if part.index != 0 or part.media or link is None or not link.title:
+    def _card_link(self, rendered: Rendered, part: RenderedPart, thread: ThreadContext) -> Any:
+        link = self.link_card(rendered, part, thread)
+        if link is None:
             return None
         thumb = link.thumbnail
         if thumb is not None:

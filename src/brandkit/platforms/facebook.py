@@ -392,8 +392,8 @@ class FacebookAdapter(GraphAdapter):
                         ids.append((yield from self._upload_photo(item, published=False)))
                     self._photos[thread.key] = ids
                 data["attached_media"] = [{"media_fbid": i} for i in ids]
-            elif rendered.link is not None:
-                data["link"] = rendered.link.url
+            elif (card := self.link_card(rendered, part, thread)) is not None:
+                data["link"] = card.url
             response = yield from self._send(
                 lambda: self.request("POST", f"/{self.page_id}/feed", data=data), creates=True
             )

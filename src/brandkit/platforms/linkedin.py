@@ -81,6 +81,7 @@ from brandkit.platforms._oauth import RefreshingAdapter, TokenAnswer, parse_cred
 if TYPE_CHECKING:
     from brandkit.accounts import Account
     from brandkit.content._media import Media
+    from brandkit.content._model import Link
     from brandkit.content._render import Rendered, RenderedPart
 
 __all__ = ["LinkedInAdapter", "little_text", "post_url", "visible_text"]
@@ -491,17 +492,18 @@ class LinkedInAdapter(RefreshingAdapter):
         if thread.reply_to is not None:
             return (yield from self._answer(part, thread.reply_to))
         body = self._post_body(rendered, part)
+        card = self.link_card(rendered, part, thread)
         uploaded = self._uploaded.get(thread.key)
         if uploaded is None:
             uploaded = []
             for media in part.media:
                 urn = yield from self._upload(media)
                 uploaded.append((urn, media))
-            if not part.media and rendered.link is not None and rendered.link.thumbnail:
-                urn = yield from self._upload(rendered.link.thumbnail)
-                uploaded.append((urn, rendered.link.thumbnail))
+            if card is not None and card.thumbnail:
+                urn = yield from self._upload(card.thumbnail)
+                uploaded.append((urn, card.thumbnail))
             self._uploaded[thread.key] = uploaded
-        content = self._content(rendered, part, uploaded)
+        content = self._content(rendered, part, uploaded, card)
         if content:
             body["content"] = content
         response = yield from self._send(
@@ -559,7 +561,11 @@ class LinkedInAdapter(RefreshingAdapter):
         }
 
     def _content(
-        self, rendered: Rendered, part: RenderedPart, uploaded: Sequence[tuple[str, Media]]
+        self,
+        rendered: Rendered,
+        part: RenderedPart,
+        uploaded: Sequence[tuple[str, Media]],
+        link: Link | None,
     ) -> dict[str, Any] | None:
         if part.media:
             if len(uploaded) == 1:
@@ -579,7 +585,6 @@ class LinkedInAdapter(RefreshingAdapter):
                     image["altText"] = media.alt
                 images.append(image)
             return {"multiImage": {"images": images}}
-        link = rendered.link
         if link is None:
             return None
         article: dict[str, Any] = {"source": link.url}

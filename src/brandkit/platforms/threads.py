@@ -443,8 +443,9 @@ class ThreadsAdapter(GraphAdapter):
         media = part.media
         if not media:
             data = {"media_type": "TEXT", **base}
-            if rendered.link is not None and thread.parent is None:
-                data["link_attachment"] = rendered.link.url
+            card = self.link_card(rendered, part, thread)
+            if card is not None:
+                data["link_attachment"] = card.url
             return (yield from self._container(data))
         if len(media) == 1:
             return (yield from self._container({**self._item(media[0]), **base}))

@@ -272,8 +272,20 @@ def _no_card(link: Link, post: Post, caps: Capabilities, platform: str, reply: b
     return caps.link_card_rules.refusal(platform, link, media=bool(post.media), reply=reply)
 
 
-def _check_media(media: tuple[Media, ...], rules: MediaRules, platform: str) -> None:
+def _check_media(
+    media: tuple[Media, ...], rules: MediaRules, platform: str, reply: bool = False
+) -> None:
     n = len(media)
+    if reply and n and not rules.max_items:
+        # An answer that is a comment (see Adapter.answer_capabilities): "at most 0 media on
+        # one post" would not say what to do.
+        raise MediaError(
+            f"{platform} answers carry no media: leave the media out of the answer, or "
+            "publish them in a post of their own",
+            field="media",
+            platform=platform,
+            over_by=n,
+        )
     if n > rules.max_items:
         raise MediaError(
             f"{platform} takes at most {rules.max_items} media on one post, got {n}: "
@@ -419,7 +431,7 @@ def render(
             # No native content warning: put it in front, where a reader sees it first.
             body = f"CW: {warning}\n\n{body}" if body else f"CW: {warning}"
 
-    _check_media(effective.media, caps.media, platform)
+    _check_media(effective.media, caps.media, platform, reply)
     dropped = [i for i, m in enumerate(effective.media) if m.alt] if effective.media else ()
     if dropped and not caps.media.alt_text:
         notes.append(

@@ -854,6 +854,19 @@ class LinkedInAdapter(RefreshingAdapter):
         found, _ = yield from self._post_comments(refs[0].id, _Seen())
         return found
 
+    def answer_capabilities(self, capabilities: Capabilities, target: PartRef) -> Capabilities:
+        """An answer is a comment (``POST /rest/socialActions/{urn}/comments``): one part,
+        text alone. Besides ``message.text`` the Comments API takes a ``content`` list of
+        media entities (an image), which brandkit does not send: media on an answer are
+        refused by `brandkit.render`, before anything is stored or sent. A link goes in the
+        text (``link_card_rules``: answers carry no card)."""
+        return attrs.evolve(
+            capabilities,
+            threads=False,
+            max_parts=1,
+            media=attrs.evolve(capabilities.media, max_items=0, min_items=0),
+        )
+
     def reply_target(self, message: Message) -> PartRef:
         """The comment to answer under: the message itself, or for a nested comment its
         top-level parent (LinkedIn nests one level deep). ``extra["post"]`` is the post.

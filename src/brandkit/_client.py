@@ -703,6 +703,26 @@ class _Core:
             wait = None
         return self.judge(adapter, step, response, attempt, wait)
 
+    def unanswered(self, adapter: Adapter, step: Send) -> None:
+        """Tell the governor that ``step``'s request, granted, got no answer (a transport
+        error, a timeout, a cancellation), when it has ``unanswered`` (an optional part of
+        `GovernorProtocol`): its senders stop waiting for that answer. A failure is logged,
+        never raised over the request's own error."""
+        settle = getattr(self.governor, "unanswered", None)
+        if settle is None:
+            return
+        try:
+            settle(self.bucket_key(adapter, step))
+        except BrandkitError as exc:
+            self.unsettled(adapter, exc)
+
+    @staticmethod
+    def unsettled(adapter: Adapter, exc: BrandkitError) -> None:
+        # At worst the bucket's senders wait for the lost answer until it expires.
+        logger.warning(
+            "%s: the rate-limit state could not be told of a lost answer: %s", adapter.name, exc
+        )
+
     @staticmethod
     def unobserved(adapter: Adapter, exc: BrandkitError) -> None:
         # What the answer says about the budget is advice; the answer itself stands.
@@ -1767,6 +1787,20 @@ class Client:
         core = self._core
         while (delay := core.wait_for_budget(adapter, step)) > 0:
             self._sleep(delay)
+        try:
+            response = self._exchange(adapter, step, attempt, tracker)
+        except BaseException:
+            # Granted, and no answer to observe: the governor must not keep waiting for one.
+            core.unanswered(adapter, step)
+            raise
+        return core.after_response(adapter, step, response, attempt)
+
+    def _exchange(
+        self, adapter: Adapter, step: Send, attempt: int, tracker: _Attempt | None
+    ) -> httpx.Response:
+        """Send ``step``'s request, its budget reserved, and return the answer, read in
+        full; raise when there is none to give the governor (`_Core.after_error`)."""
+        core = self._core
         request = core.request_for(adapter, step, attempt)
         if tracker is not None:
             tracker.before_send(step)
@@ -1812,7 +1846,7 @@ class Client:
         # what .content, .text and .json() read.
         response._content = body
         core.log(adapter, step, response, (time.perf_counter() - started) * 1000)
-        return core.after_response(adapter, step, response, attempt)
+        return response
 
     # -- public operations -----------------------------------------------------------------
 
@@ -2277,9 +2311,22 @@ class AsyncClient:
     async def _send_once(
         self, adapter: Adapter, step: Send, attempt: int, tracker: _Attempt | None
     ) -> httpx.Response:
-        core = self._core
         while (delay := await self._wait_for_budget(adapter, step)) > 0:
             await self._sleep(delay)
+        try:
+            response = await self._exchange(adapter, step, attempt, tracker)
+        except BaseException:
+            # Granted, and no answer to observe (a cancelled task too): the governor must
+            # not keep waiting for one.
+            await self._unanswered(adapter, step)
+            raise
+        return await self._after_response(adapter, step, response, attempt)
+
+    async def _exchange(
+        self, adapter: Adapter, step: Send, attempt: int, tracker: _Attempt | None
+    ) -> httpx.Response:
+        """`Client._exchange`, awaited."""
+        core = self._core
         request = core.request_for(adapter, step, attempt)
         if tracker is not None:
             await tracker.abefore_send(step, self._save)
@@ -2322,7 +2369,7 @@ class AsyncClient:
             _answered(request, response, started)
         response._content = body
         core.log(adapter, step, response, (time.perf_counter() - started) * 1000)
-        return await self._after_response(adapter, step, response, attempt)
+        return response
 
     # -- the stores, off the event loop ------------------------------------------------------
 
@@ -2336,6 +2383,18 @@ class AsyncClient:
         key = core.bucket_key(adapter, step)
         delay: float = await aacquire(key, step.cost, adapter.rate_policies)
         return core.budget_wait(adapter, step, delay)
+
+    async def _unanswered(self, adapter: Adapter, step: Send) -> None:
+        """`_Core.unanswered` through the governor's ``aunanswered`` when it has one."""
+        core = self._core
+        aunanswered = getattr(core.governor, "aunanswered", None)
+        if aunanswered is None:
+            core.unanswered(adapter, step)
+            return
+        try:
+            await aunanswered(core.bucket_key(adapter, step))
+        except BrandkitError as exc:
+            core.unsettled(adapter, exc)
 
     async def _after_response(
         self, adapter: Adapter, step: Send, response: httpx.Response, attempt: int

@@ -40,6 +40,14 @@ class GovernorProtocol(Protocol):
     ``async def aobserve(key, response) -> float | None`` with the same meaning:
     `AsyncClient` awaits them when present (so a governor whose state lives on a server never
     blocks the event loop), and otherwise calls ``acquire``/``observe`` in place.
+
+    It may also offer ``unanswered(key) -> None`` (and ``async def aunanswered(key) ->
+    None``): the drivers call it, when present, once for each request that ``acquire``
+    granted and that got no response to ``observe`` (a transport error, a timeout, a
+    cancelled task), never for one that got a response. A governor that counts requests in
+    flight stops waiting for that one (see
+    [`Governor.unanswered`][brandkit.governor.Governor.unanswered]). Without it nothing is
+    called.
     """
 
     def acquire(self, key: BucketKey, cost: int, policies: Sequence[RatePolicy]) -> float:

@@ -16,6 +16,7 @@ import pytest
 import redis
 
 from brandkit import backends
+from brandkit._hooks import BucketKey
 from brandkit.errors import BrandkitError
 from brandkit.governor import Block, Governor, PostgresState, RedisState, Slot, StateStore
 from brandkit.governor._pgstate import SCHEMA
@@ -116,6 +117,44 @@ def test_threads_contending_never_overspend(state: RedisState | PostgresState) -
         t.join(timeout=120)
     assert errors == []
     assert sum(granted) == 100
+
+
+def test_unanswered_settles_a_lost_request_on_the_server(
+    state: RedisState | PostgresState,
+) -> None:
+    """`Governor.unanswered` and `aunanswered` write through the server store: once a window
+    of unknown length has rolled over and its budget is spent, a request of that window whose
+    answer was lost no longer holds the next sender (tests/governor/test_unanswered.py)."""
+    import asyncio
+
+    from tests.governor.test_unknown_window import KEY as ONE
+    from tests.governor.test_unknown_window import T0, answer
+
+    now = [T0]
+    gov = Governor(state, clock=lambda: now[0])
+    assert gov.acquire(ONE, 1, ()) == 0
+    gov.observe(ONE, answer(0, T0 + 60))
+    for settle in ("unanswered", "aunanswered"):
+        now[0] += 62
+        assert gov.acquire(ONE, 3, ()) == 0  # the new window's first request: all of it
+        assert 0 < gov.acquire(ONE, 1, ()) <= 1  # waiting for its answer
+        if settle == "unanswered":
+            gov.unanswered(ONE)
+        else:
+            asyncio.run(_aunanswered(gov, state, ONE))
+        assert gov.acquire(ONE, 1, ()) == 0  # the lost request is not waited for
+        (slot,) = state.entries("fake|app|fake:a1|post").values()
+        assert isinstance(slot, Slot)
+        assert slot.remaining == -1  # its units stay spent
+        assert [cost for _, cost in slot.flight] == [1.0]
+        gov.observe(ONE, answer(0, now[0] + 1))
+
+
+async def _aunanswered(gov: Governor, state: RedisState | PostgresState, key: BucketKey) -> None:
+    try:
+        await gov.aunanswered(key)
+    finally:
+        await state.aclose()
 
 
 def test_server_clock(state: RedisState | PostgresState) -> None:

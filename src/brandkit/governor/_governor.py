@@ -118,15 +118,26 @@ class _Plan:
         """An answer of this bucket arrived: the oldest grant's round trip is known. Returns
         that grant's time (no later than the answered request left), if any."""
         with self.lock:
-            grants = self.grants
-            while grants and now - grants[0] > FLIGHT_TTL:
-                grants.popleft()  # its answer never came (the connection broke)
-            if not grants:
+            sent = self._oldest(now)
+            if sent is None:
                 return None
-            sent = grants.popleft()
             self.rtts.append(now - sent)
             self.edge = EDGE_MARGIN + max(self.rtts)
             return sent
+
+    def unanswered(self, now: float) -> float | None:
+        """A request of this bucket will get no answer: the oldest grant is no longer
+        awaited (the next answer would otherwise be timed from it, a round trip far too
+        long). Returns that grant's time, if any is still within FLIGHT_TTL."""
+        with self.lock:
+            return self._oldest(now)
+
+    def _oldest(self, now: float) -> float | None:
+        """The oldest grant still awaited, taken off the queue. Call with the lock held."""
+        grants = self.grants
+        while grants and now - grants[0] > FLIGHT_TTL:
+            grants.popleft()  # its answer never came and no one said so
+        return grants.popleft() if grants else None
 
 
 class Governor:
@@ -309,6 +320,54 @@ class Governor:
             return None
         scopes, learn = change
         return self._heard(await self._aupdate(scopes, learn))
+
+    def unanswered(self, key: BucketKey) -> None:
+        """Say that a request `acquire` granted for ``key`` will get no answer to `observe`:
+        its connection broke, it timed out, or its sender gave up (a cancelled task).
+
+        The request is no longer awaited. Once a window whose end is unknown has rolled
+        over and its budget is spent, senders wait for the answers of that window's requests
+        in flight, since one will say when the window ends; without this call they would
+        wait for a lost one until it expires (two minutes). Its units stay spent: the server
+        may have counted it. The drivers call it on every way out of a granted request that
+        leaves no response; call it at most once per such request, and never for one whose
+        response was observed (that would settle another request, still in flight).
+
+        Raises:
+            BrandkitError: the state store failed.
+        """
+        change = self._lose(key, self.clock())
+        if change is not None:
+            self.store.update(*change)
+
+    async def aunanswered(self, key: BucketKey) -> None:
+        """`unanswered` without blocking the event loop (the store as for `aacquire`).
+
+        Raises:
+            BrandkitError: the state store failed.
+        """
+        change = self._lose(key, await self._anow())
+        if change is not None:
+            await self._aupdate(*change)
+
+    def _lose(
+        self, key: BucketKey, now: float
+    ) -> tuple[Sequence[str], Callable[[Entries], None]] | None:
+        """What `unanswered` does to the state: the scopes and the change to apply, or
+        ``None`` when this governor has no grant of ``key`` still awaited (one older than
+        FLIGHT_TTL no longer counts as in flight anyway)."""
+        plan = self._plans.get(key)
+        sent = plan.unanswered(now) if plan is not None else None
+        if plan is None or sent is None:
+            return None
+        spends = plan.spends
+
+        def change(entries: Entries) -> None:
+            for (scope, _), entry in entries.items():
+                if type(entry) is Slot and scope in spends:
+                    entry.lost(sent)
+
+        return plan.scopes, change
 
     def _heard(self, wait: float | None) -> float | None:
         return None if wait is None else min(wait, self.max_server_wait)

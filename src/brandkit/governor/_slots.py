@@ -217,6 +217,20 @@ class Slot:
         if not current and start is not None and sent < start and self.server:
             self.remaining = min(self.limit, self.remaining + int(cost))
 
+    def lost(self, sent: float) -> None:
+        """A request's answer will never come (its connection broke, it timed out, its
+        caller gave up): it is no longer in flight. The entry sent at ``sent`` (the lost
+        request's grant) is taken when it is there; else another answer took it (answers
+        are matched to the oldest entry, see `land`) and the oldest goes instead. The units
+        stay spent: the server may have counted the request."""
+        flight = self.flight
+        for i, (at, _) in enumerate(flight):
+            if at == sent:
+                del flight[i]
+                return
+        if flight:
+            del flight[0]
+
     def learn(self, win: Window, now: float) -> bool:
         """Correct the slot with what a response says about its window.
 

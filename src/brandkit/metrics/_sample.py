@@ -37,6 +37,11 @@ METRICS: tuple[str, ...] = tuple(m.value for m in Metric)
 
 
 def _is_metric_value(value: object) -> bool:
+    # Plain int and float first, without the numbers ABCs: a collect builds thousands of
+    # samples, and the ABC checks cost more than building the sample (NaN fails both
+    # comparisons; an infinity fails the upper one).
+    if type(value) is int or type(value) is float:
+        return 0 <= value <= MAX_VALUE
     # bool is an int to Python, but True likes is a caller's mistake, not a count.
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return False

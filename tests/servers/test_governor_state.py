@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import psycopg
 import pytest
 import redis
@@ -148,6 +149,47 @@ def test_unanswered_settles_a_lost_request_on_the_server(
         assert slot.remaining == -1  # its units stay spent
         assert [cost for _, cost in slot.flight] == [1.0]
         gov.observe(ONE, answer(0, now[0] + 1))
+
+
+def test_a_headerless_answer_settles_its_request_on_the_server(
+    state: RedisState | PostgresState,
+) -> None:
+    """`Governor.observe` and `aobserve` of an answer without rate-limit headers (a proxy's
+    502) take its request out of flight through the server store, its units still spent:
+    once a window of unknown length has rolled over and its budget is spent, it no longer
+    holds the next sender (tests/governor/test_headerless_answer.py)."""
+    import asyncio
+
+    from tests.governor.test_unknown_window import KEY as ONE
+    from tests.governor.test_unknown_window import T0, answer
+
+    now = [T0]
+    gov = Governor(state, clock=lambda: now[0])
+    assert gov.acquire(ONE, 1, ()) == 0
+    gov.observe(ONE, answer(0, T0 + 60))
+    for how in ("observe", "aobserve"):
+        now[0] += 62
+        assert gov.acquire(ONE, 3, ()) == 0  # the new window's first request: all of it
+        assert 0 < gov.acquire(ONE, 1, ()) <= 1  # waiting for its answer
+        if how == "observe":
+            assert gov.observe(ONE, httpx.Response(502)) is None
+        else:
+            assert asyncio.run(_aobserve(gov, state, ONE, httpx.Response(502))) is None
+        (slot,) = state.entries("fake|app|fake:a1|post").values()
+        assert isinstance(slot, Slot)
+        assert slot.flight == []
+        assert slot.remaining == 0  # its units stay spent
+        assert gov.acquire(ONE, 1, ()) == 0  # the answered request is not waited for
+        gov.observe(ONE, answer(0, now[0] + 1))
+
+
+async def _aobserve(
+    gov: Governor, state: RedisState | PostgresState, key: BucketKey, response: httpx.Response
+) -> float | None:
+    try:
+        return await gov.aobserve(key, response)
+    finally:
+        await state.aclose()
 
 
 async def _aunanswered(gov: Governor, state: RedisState | PostgresState, key: BucketKey) -> None:

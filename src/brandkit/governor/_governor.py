@@ -300,6 +300,10 @@ class Governor:
         when the response refused it for going too fast (a 429, Telegram's body, Meta's
         throttling codes), else ``None``.
 
+        Any response, even one without rate-limit headers (a proxy's 502), takes its
+        request (this process's oldest grant of ``key`` still awaited) out of flight; its
+        units stay spent. Call it once per response, and never also `unanswered`.
+
         Raises:
             BrandkitError: the state store failed. A malformed header never raises.
         """
@@ -360,14 +364,7 @@ class Governor:
         sent = plan.unanswered(now) if plan is not None else None
         if plan is None or sent is None:
             return None
-        spends = plan.spends
-
-        def change(entries: Entries) -> None:
-            for (scope, _), entry in entries.items():
-                if type(entry) is Slot and scope in spends:
-                    entry.lost(sent)
-
-        return plan.scopes, change
+        return plan.scopes, lambda entries: _settle(plan, entries, sent)
 
     def _heard(self, wait: float | None) -> float | None:
         return None if wait is None else min(wait, self.max_server_wait)
@@ -391,9 +388,20 @@ class Governor:
             shift = server.shift(now)
         info = parse_rate_limit(response, now=now, max_wait=self.max_server_wait, offset=shift)
         if info is None:
-            if plan.account in self._struck:
-                return plan.scopes, lambda entries: self._clear(plan, entries)
-            return None
+            struck = plan.account in self._struck
+            if sent is None and not struck:
+                return None
+
+            def settle(entries: Entries) -> None:
+                # No rate-limit headers (a proxy's 502, a front end's 500, an endpoint that
+                # sends none): nothing is learnt about the window, but the request is no
+                # longer in flight.
+                if sent is not None:
+                    _settle(plan, entries, sent)
+                if struck:
+                    self._clear(plan, entries)
+
+            return plan.scopes, settle
         heard = _Heard(now, response.status_code, server, date, sent)
         return plan.scopes, lambda entries: self._learn(plan, entries, info, heard)
 
@@ -467,6 +475,10 @@ class Governor:
                     waits.append(reset - now)
         for slot, current in landed.values():
             slot.land(now, current=current)
+        if heard.sent is not None:
+            # The slots this answer said nothing about: the request is out of their flight
+            # too, or it would hold their senders (see Slot.wait) until FLIGHT_TTL.
+            _settle(plan, entries, heard.sent, landed)
         usage = info.app_usage is not None or info.account_usage is not None
         if usage:
             if info.app_usage is not None:
@@ -540,6 +552,18 @@ class _Heard:
         self.server = server
         self.date = date
         self.sent = sent
+
+
+def _settle(
+    plan: _Plan, entries: Entries, sent: float, landed: dict[int, tuple[Slot, bool]] | None = None
+) -> None:
+    """Take the request granted at ``sent`` out of the flight of every slot it spent on
+    (but those in ``landed``, which an answer already took it from): it got an answer that
+    said nothing of those windows, or none at all. Its units stay spent (`Slot.lost`)."""
+    spends = plan.spends
+    for (scope, _), entry in entries.items():
+        if type(entry) is Slot and scope in spends and (landed is None or id(entry) not in landed):
+            entry.lost(sent)
 
 
 def _request_time(slot: Slot, win: Window, heard: _Heard) -> None:

@@ -218,11 +218,13 @@ class Slot:
             self.remaining = min(self.limit, self.remaining + int(cost))
 
     def lost(self, sent: float) -> None:
-        """A request's answer will never come (its connection broke, it timed out, its
-        caller gave up): it is no longer in flight. The entry sent at ``sent`` (the lost
-        request's grant) is taken when it is there; else another answer took it (answers
-        are matched to the oldest entry, see `land`) and the oldest goes instead. The units
-        stay spent: the server may have counted the request."""
+        """A request is no longer in flight, and its answer says nothing of this window: it
+        will never come (its connection broke, it timed out, its caller gave up), or it came
+        without rate-limit headers (a proxy's 502) or only with another window's. The entry
+        sent at ``sent`` (the settled request's grant) is taken when it is there; else
+        another answer took it (answers are matched to the oldest entry, see `land`) and
+        the oldest goes instead. The units stay spent: the server may have counted the
+        request."""
         flight = self.flight
         for i, (at, _) in enumerate(flight):
             if at == sent:

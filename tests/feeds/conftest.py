@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -83,9 +84,9 @@ def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-@pytest.fixture
-def feed_server() -> Iterator[FeedServer]:
-    """A `FeedServer` listening on a free port of 127.0.0.1 for the test."""
+@contextmanager
+def serving() -> Iterator[FeedServer]:
+    """A `FeedServer` listening on a free port of 127.0.0.1 while the block runs."""
     state = FeedServer()
     # The emulators' server: a client that hangs up on a kept-alive connection is not an
     # error worth a traceback in the test log.
@@ -100,3 +101,17 @@ def feed_server() -> Iterator[FeedServer]:
         httpd.shutdown()
         httpd.server_close()
         thread.join(5)
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    """A `FeedServer` listening on a free port of 127.0.0.1 for the test."""
+    with serving() as server:
+        yield server
+
+
+@pytest.fixture
+def other_server() -> Iterator[FeedServer]:
+    """A second `FeedServer`, on another port: another service of the machine."""
+    with serving() as server:
+        yield server

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 import zlib
+from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -163,10 +164,15 @@ def fetch(
     max_redirects: int = 5,
     user_agent: str = "brandkit",
     accept: str = _ACCEPT,
+    check: Callable[[str], object] | None = None,
 ) -> Fetched:
     """GET ``url`` with ``http``: conditional when ``etag`` or ``last_modified`` is given,
     redirects followed (each hop must be http(s)), the whole exchange done within
     ``timeout`` seconds and the body (inflated) at most ``max_bytes``.
+
+    ``check``, if given, is called with the URL and with each redirect's target before it
+    is requested; what it raises ends the fetch, and that URL is not requested (the feed
+    watcher refuses an entry's image on a non-public address this way).
 
     Raises:
         ConfigurationError: ``url`` (or a redirect's target) is not an http(s) URL.
@@ -176,6 +182,7 @@ def fetch(
         PlatformUnavailable: a 5xx.
         MalformedResponse: the body is larger than ``max_bytes``, or cannot be inflated.
         TransportError: the connection failed or the answer took longer than ``timeout``.
+        BrandkitError: whatever ``check`` raises.
     """
     check_url(url)
     deadline = time.monotonic() + timeout
@@ -190,6 +197,8 @@ def fetch(
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
+        if check is not None:
+            check(current)
         left = deadline - time.monotonic()
         if left <= 0:
             break

@@ -18,6 +18,7 @@ from brandkit.content._media import Media
 from brandkit.content._model import Link, Post, Utm
 from brandkit.delivery import Delivery
 from brandkit.errors import BrandkitError, ConfigurationError, ContentError
+from brandkit.feeds._addresses import AddressGuard, Resolver, guarded_client, origin
 from brandkit.feeds._fetch import MB, check_url, fetch, shown
 from brandkit.feeds._parse import Entry, parse
 from brandkit.feeds._state import FeedState
@@ -164,6 +165,20 @@ class FeedWatcher:
     because the process stopped is offered again by the next poll, even if the feed
     answers ``304`` then.
 
+    An entry's image URL comes from the feed's content, not from you, and may point inside
+    your network (``http://169.254.169.254/`` and its cloud credentials,
+    ``http://localhost:6379/``). So an image is fetched only from a public address, or from
+    the feed's own host and port, unless ``private_images`` says otherwise: before each
+    request (the image's URL and every redirect's target) the host is resolved, and refused
+    when any of its addresses is loopback, private, link-local, unspecified, multicast,
+    carrier-grade NAT, reserved or another special-purpose address, or the IPv6 form of one.
+    The connection then goes to an address so checked, never to a second resolution of the
+    name (DNS rebinding); should a later httpx lay its connection pool out otherwise, a
+    WARNING says so and only the check before each request remains. A refused image leaves
+    the card without one, with a WARNING that says why and what to set. These images are
+    fetched by a client the watcher makes for them, which connects directly: not through
+    ``http``, nor through a proxy.
+
     Args:
         url: the feed's http(s) address.
         state: a `FeedState` or the path of its SQLite file (the outbox's file will do).
@@ -173,13 +188,24 @@ class FeedWatcher:
             the entries already there as skipped and announce only later ones.
         summary_chars: the most characters of the summary in ``{summary}`` and the card.
         images: fetch each entry's image (at most ``image_max_bytes``) for the link card.
+        private_images: where entries' images may come from. ``None`` (the default): public
+            addresses, and the feed's own host and port (your server: a feed served from
+            ``127.0.0.1`` or an intranet host keeps its images). ``False``: public addresses
+            only, the feed's host included. ``True``: any address, fetched with ``http``
+            like the feed, unchecked; for a feed whose content you trust, such as an
+            intranet blog with images on other hosts of your network, or behind a proxy.
+        resolver: how the image check resolves a host name: a function of ``(host, port)``
+            returning its IP addresses as strings, raising ``OSError`` when it cannot
+            (default the system's ``getaddrinfo``). The image is fetched from an address it
+            returned. Unused with ``private_images=True``.
         limit: the most announcements one poll returns (the oldest first; the rest come
             with the next polls).
         campaign: the campaign name set on every announcement (see `Post`).
         utm: the UTM tagging of every announcement (see `Post`).
         hashtags: hashtags added to every announcement.
         language: the language of every announcement.
-        http: an ``httpx.Client`` to fetch with (brandkit closes only one it made).
+        http: an ``httpx.Client`` to fetch the feed with (and the images, with
+            ``private_images=True``); brandkit closes only one it made.
         timeout: the longest a fetch of the feed (or an image) may take, in seconds.
         max_bytes: the largest feed document read (after decompression).
         image_max_bytes: the largest image read for a card (Bluesky takes 1,000,000 bytes).
@@ -187,8 +213,8 @@ class FeedWatcher:
 
     Raises:
         ConfigurationError: ``url`` is not http(s), the template uses an unknown field, a
-            number is out of range, feedparser is not installed, or the state file cannot
-            be opened.
+            number is out of range, ``private_images`` is not ``None``, ``True`` or
+            ``False``, feedparser is not installed, or the state file cannot be opened.
     """
 
     def __init__(
@@ -211,6 +237,8 @@ class FeedWatcher:
         image_max_bytes: int = 1_000_000,
         user_agent: str | None = None,
         clock: Callable[[], datetime] | None = None,
+        private_images: bool | None = None,
+        resolver: Resolver | None = None,
     ) -> None:
         from brandkit.feeds._parse import _feedparser
 
@@ -218,6 +246,10 @@ class FeedWatcher:
         self.url = check_url(url)
         self.shown = shown(url)
         self.template = check_template(template)
+        if private_images not in (None, True, False):
+            raise ConfigurationError(
+                f"private_images must be None, True or False, got {private_images!r}"
+            )
         if limit < 1 or summary_chars < 0 or not timeout > 0 or max_bytes < 1:
             raise ConfigurationError(
                 "limit and max_bytes must be at least 1, summary_chars not negative, and "
@@ -247,6 +279,31 @@ class FeedWatcher:
         self.state = state if isinstance(state, FeedState) else FeedState(state, clock=clock)
         self._own_http = http is None
         self.http = http or httpx.Client(follow_redirects=False, verify=shared_context())
+        self.private_images = private_images
+        self._guard: AddressGuard | None = None
+        self._image_http: httpx.Client | None = None
+        if images and private_images is not True:
+            own = private_images is None
+            self._guard = AddressGuard(
+                trusted=[origin(self.url)] if own else [],
+                resolver=resolver,
+                remedy=(
+                    "an entry's image is fetched only from a public address or the feed's "
+                    "own host; if the feed's images are on your own network, pass "
+                    "private_images=True to the feed watcher"
+                    if own
+                    else "this feed watcher fetches images only from public addresses "
+                    "(private_images=False); pass private_images=None to allow the feed's "
+                    "own host too, or True to allow any address"
+                ),
+            )
+            self._image_http, pinned = guarded_client(self._guard)
+            if not pinned:
+                logger.warning(
+                    "feed %s: this httpx cannot be made to connect to the address brandkit "
+                    "checked; entries' images are checked before each request only",
+                    self.shown,
+                )
 
     # -- polling ---------------------------------------------------------------------------
 
@@ -367,11 +424,12 @@ class FeedWatcher:
         try:
             got = fetch(
                 entry.image,
-                http=self.http,
+                http=self._image_http or self.http,
                 timeout=self.timeout,
                 max_bytes=self.image_max_bytes,
                 user_agent=self.user_agent,
                 accept=_IMAGE_ACCEPT,
+                check=self._guard.check if self._guard is not None else None,
             )
             media = Media.from_bytes(got.body, alt=entry.title, filename="card")
         except BrandkitError as exc:
@@ -386,7 +444,9 @@ class FeedWatcher:
     # -- lifetime --------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the HTTP client and the state file, when the watcher made them."""
+        """Close the HTTP clients and the state file, when the watcher made them."""
+        if self._image_http is not None:
+            self._image_http.close()
         if self._own_http:
             self.http.close()
         if self._own_state:

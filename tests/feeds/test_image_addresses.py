@@ -1,0 +1,264 @@
+"""An entry's image URL is the feed's content, not the user's: it is fetched only from a public
+address (or the feed's own host), each redirect checked, the connection pinned to the address
+checked. Over real loopback sockets; no name is resolved by the system but ``localhost``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from brandkit.errors import ConfigurationError
+from brandkit.feeds import FeedWatcher
+from brandkit.testing import png
+from tests.feeds.conftest import FeedServer
+from tests.feeds.documents import item, rss
+
+SECRET = png(7, 7)  # what a service of the machine would hand out
+
+
+@pytest.fixture
+def state_path(tmp_path: Path) -> str:
+    return str(tmp_path / "brandkit.db")
+
+
+@pytest.fixture
+def warnings(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    with caplog.at_level(logging.WARNING, logger="brandkit.feeds"):
+        yield caplog
+
+
+def card_image(server: FeedServer, state: str, image: str, **kw: object) -> bytes | None:
+    """The card image of the one entry of a feed on ``server`` whose image is ``image``."""
+    server.feed("/feed.xml", rss(item(1, image=image)))
+    with FeedWatcher(f"{server.url}/feed.xml", state=state, **kw) as w:  # type: ignore[arg-type]
+        (one,) = w.poll()
+    assert one.post.link is not None
+    thumbnail = one.post.link.thumbnail
+    return None if thumbnail is None else thumbnail.read()
+
+
+# -- the classifier ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("address", "why"),
+    [
+        ("127.0.0.1", "loopback"),
+        ("127.8.9.10", "loopback"),
+        ("::1", "loopback"),
+        ("10.0.0.5", "private"),
+        ("172.16.4.2", "private"),
+        ("192.168.1.1", "private"),
+        ("fd12:3456::1", "private"),
+        ("169.254.169.254", "link-local address (where cloud metadata"),
+        ("fe80::1", "link-local"),
+        ("fe80::1%eth0", "link-local"),
+        ("0.0.0.0", "unspecified"),
+        ("::", "unspecified"),
+        ("224.0.0.1", "multicast"),
+        ("ff02::1", "multicast"),
+        ("100.64.0.1", "carrier-grade NAT"),
+        ("100.100.100.200", "carrier-grade NAT"),  # Alibaba Cloud's metadata
+        ("240.0.0.1", "reserved"),
+        ("255.255.255.255", "reserved"),
+        ("192.0.0.192", "reserved"),  # Oracle Cloud's metadata
+        ("fec0::1", "site-local"),
+        ("198.18.0.1", "special-purpose"),
+        ("2001:db8::1", "special-purpose"),
+        ("::ffff:127.0.0.1", "IPv6 form of 127.0.0.1, a loopback"),
+        ("::ffff:169.254.169.254", "IPv6 form of 169.254.169.254, a link-local"),
+        ("::ffff:10.0.0.5", "IPv6 form of 10.0.0.5, a private"),
+        ("64:ff9b::a9fe:a9fe", "IPv6 form of 169.254.169.254"),  # NAT64
+        ("2002:a00:5::1", "IPv6 form of 10.0.0.5"),  # 6to4
+        ("::7f00:1", "reserved"),  # IPv4-compatible, deprecated
+    ],
+)
+def test_non_public_addresses_are_named(address: str, why: str) -> None:
+    from brandkit.feeds._addresses import not_public
+
+    assert why in (not_public(address) or "")
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808"],
+)
+def test_public_addresses_pass(address: str) -> None:
+    from brandkit.feeds._addresses import not_public
+
+    assert not_public(address) is None
+
+
+# -- the watcher, over loopback --------------------------------------------------------------
+
+
+def test_an_image_on_another_local_service_is_not_fetched(
+    feed_server: FeedServer,
+    other_server: FeedServer,
+    state_path: str,
+    warnings: pytest.LogCaptureFixture,
+) -> None:
+    """The feed's own server may serve its images; another service of the machine may not,
+    and is not even asked: the card goes without the image, and the warning says what to
+    set."""
+    other_server.routes["/secret.png"] = (200, {"Content-Type": "image/png"}, SECRET)
+    assert card_image(feed_server, state_path, f"{other_server.url}/secret.png") is None
+    assert other_server.requests == []
+    assert "127.0.0.1 is a loopback address" in warnings.text
+    assert "private_images=True" in warnings.text
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://127.0.0.1:{port}/secret.png",
+        "http://localhost:{port}/secret.png",
+        "http://[::ffff:127.0.0.1]:{port}/secret.png",
+        "http://0x7f000001:{port}/secret.png",
+        "http://127.1:{port}/secret.png",
+    ],
+)
+def test_a_redirect_to_a_local_service_is_refused(
+    feed_server: FeedServer,
+    other_server: FeedServer,
+    state_path: str,
+    target: str,
+    warnings: pytest.LogCaptureFixture,
+) -> None:
+    """Each redirect's target is checked before it is requested, whatever the address's
+    spelling: the image's own URL is the feed's host, its redirect is not followed."""
+    port = other_server.url.rsplit(":", 1)[1]
+    other_server.routes["/secret.png"] = (200, {"Content-Type": "image/png"}, SECRET)
+    feed_server.routes["/img.png"] = (302, {"Location": target.format(port=port)}, b"")
+    assert card_image(feed_server, state_path, f"{feed_server.url}/img.png") is None
+    assert len(feed_server.hits("/img.png")) == 1
+    assert other_server.requests == []
+    assert "loopback address" in warnings.text
+
+
+def test_a_redirect_to_cloud_metadata_is_refused(
+    feed_server: FeedServer, state_path: str, warnings: pytest.LogCaptureFixture
+) -> None:
+    """A redirect to 169.254.169.254 is refused without a connection. (The ``http`` client
+    answers for that address itself, so that code without the check never leaves the
+    machine: it would put the "metadata" in the card.)"""
+    asked: list[httpx.Request] = []
+
+    def metadata(request: httpx.Request) -> httpx.Response:
+        asked.append(request)
+        return httpx.Response(200, headers={"Content-Type": "image/png"}, content=SECRET)
+
+    url = "http://169.254.169.254/latest/meta-data/iam/security-credentials/role"
+    feed_server.routes["/img.png"] = (302, {"Location": url}, b"")
+    with httpx.Client(mounts={"http://169.254.169.254": httpx.MockTransport(metadata)}) as http:
+        assert card_image(feed_server, state_path, f"{feed_server.url}/img.png", http=http) is None
+    assert asked == []
+    assert "169.254.169.254 is a link-local address" in warnings.text
+
+
+def test_public_only_refuses_the_feeds_own_host_too(
+    feed_server: FeedServer, state_path: str, warnings: pytest.LogCaptureFixture
+) -> None:
+    """``private_images=False``: public addresses only, the feed's host included."""
+    feed_server.routes["/img.png"] = (200, {"Content-Type": "image/png"}, png(40, 21))
+    image = f"{feed_server.url}/img.png"
+    assert card_image(feed_server, state_path, image, private_images=False) is None
+    assert feed_server.hits("/img.png") == []
+    assert "127.0.0.1 is a loopback address" in warnings.text
+    assert "private_images=False" in warnings.text
+
+
+def test_private_images_true_fetches_from_any_address(
+    feed_server: FeedServer, other_server: FeedServer, state_path: str
+) -> None:
+    """``private_images=True``: the user trusts the feed's content (an intranet blog)."""
+    other_server.routes["/img.png"] = (200, {"Content-Type": "image/png"}, SECRET)
+    image = f"{other_server.url}/img.png"
+    assert card_image(feed_server, state_path, image, private_images=True) == SECRET
+    assert len(other_server.hits("/img.png")) == 1
+
+
+def test_every_address_of_a_host_must_be_public(
+    feed_server: FeedServer, state_path: str, warnings: pytest.LogCaptureFixture
+) -> None:
+    """A name with one public and one private address is refused, before any connection."""
+    asked: list[tuple[str, int]] = []
+
+    def resolver(host: str, port: int) -> list[str]:
+        asked.append((host, port))
+        return ["93.184.216.34", "10.0.0.5"]
+
+    image = "http://cdn.test:8080/img.png?token=s3cret"
+    assert card_image(feed_server, state_path, image, resolver=resolver) is None
+    assert asked == [("cdn.test", 8080)]
+    assert "cdn.test resolves to 10.0.0.5, a private address" in warnings.text
+    assert "s3cret" not in warnings.text
+
+
+def test_the_connection_goes_to_the_address_checked(
+    feed_server: FeedServer, state_path: str
+) -> None:
+    """The image is fetched from the address the resolver gave, not from a second lookup of
+    the name: ``blog.test`` resolves nowhere but through the watcher's resolver. (The feed's
+    own host, so that loopback is allowed; the feed itself comes from a stand-in client.)"""
+    image = png(40, 21)
+    feed_server.routes["/img.png"] = (200, {"Content-Type": "image/png"}, image)
+    port = int(feed_server.url.rsplit(":", 1)[1])
+    body = rss(item(1, image=f"http://blog.test:{port}/img.png"))
+    feed = httpx.MockTransport(lambda request: httpx.Response(200, stream=httpx.ByteStream(body)))
+    asked: list[tuple[str, int]] = []
+
+    def resolver(host: str, port: int) -> list[str]:
+        asked.append((host, port))
+        return ["127.0.0.1"]
+
+    with (
+        httpx.Client(transport=feed) as http,
+        FeedWatcher(
+            f"http://blog.test:{port}/feed.xml", state=state_path, http=http, resolver=resolver
+        ) as w,
+    ):
+        (one,) = w.poll()
+    assert one.post.link is not None and one.post.link.thumbnail is not None
+    assert one.post.link.thumbnail.read() == image
+    assert asked == [("blog.test", port)]
+    assert len(feed_server.hits("/img.png")) == 1
+
+
+def test_a_name_that_changes_its_answer_is_caught_at_the_connection(
+    feed_server: FeedServer, state_path: str, warnings: pytest.LogCaptureFixture
+) -> None:
+    """DNS rebinding: public when checked before the request, loopback when connecting. The
+    connection resolves through the same check, so the second answer is refused too."""
+    feed_server.routes["/img.png"] = (200, {"Content-Type": "image/png"}, SECRET)
+    port = int(feed_server.url.rsplit(":", 1)[1])
+    answers = iter([["93.184.216.34"], ["127.0.0.1"]])
+
+    def resolver(host: str, port: int) -> list[str]:
+        return next(answers)
+
+    image = f"http://rebind.test:{port}/img.png"
+    assert card_image(feed_server, state_path, image, resolver=resolver) is None
+    assert feed_server.hits("/img.png") == []
+    assert "rebind.test resolves to 127.0.0.1, a loopback address" in warnings.text
+
+
+def test_a_name_that_cannot_be_resolved_leaves_the_card_without_image(
+    feed_server: FeedServer, state_path: str, warnings: pytest.LogCaptureFixture
+) -> None:
+    def resolver(host: str, port: int) -> list[str]:
+        raise OSError("Name or service not known")
+
+    assert (
+        card_image(feed_server, state_path, "https://nowhere.test/a.png", resolver=resolver) is None
+    )
+    assert "nowhere.test could not be resolved" in warnings.text
+
+
+def test_private_images_is_none_true_or_false(state_path: str) -> None:
+    with pytest.raises(ConfigurationError, match="private_images must be None, True or False"):
+        FeedWatcher("http://127.0.0.1:9/feed.xml", state=state_path, private_images="yes")  # type: ignore[arg-type]

@@ -189,6 +189,13 @@ class _Again(Exception):
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
 
+def _never_sent(exc: BaseException) -> bool:
+    """Whether ``exc``, raised by a driver's ``_exchange``, says its request never reached
+    the server: `_Core.after_error` raises its `TransportError` (or `_Again`) while the httpx
+    error is being handled, so that error is its context, one of `_NOT_SENT`."""
+    return isinstance(exc, TransportError | _Again) and isinstance(exc.__context__, _NOT_SENT)
+
+
 class _TooLarge(Exception):
     """Internal: an answer grew past the step's ``max_bytes``."""
 
@@ -703,12 +710,16 @@ class _Core:
             wait = None
         return self.judge(adapter, step, response, attempt, wait)
 
-    def unanswered(self, adapter: Adapter, step: Send) -> None:
+    def unanswered(self, adapter: Adapter, step: Send, unsent: bool = False) -> None:
         """Tell the governor that ``step``'s request, granted, got no answer (a transport
         error, a timeout, a cancellation), when it has ``unanswered`` (an optional part of
-        `GovernorProtocol`): its senders stop waiting for that answer. A failure is logged,
-        never raised over the request's own error."""
-        settle = getattr(self.governor, "unanswered", None)
+        `GovernorProtocol`): its senders stop waiting for that answer. ``unsent``: the
+        request provably never reached the server, and the governor's ``unsent`` is called
+        instead when it has one (its units may be given back). A failure is logged, never
+        raised over the request's own error."""
+        settle = getattr(self.governor, "unsent", None) if unsent else None
+        if settle is None:
+            settle = getattr(self.governor, "unanswered", None)
         if settle is None:
             return
         try:
@@ -1789,9 +1800,9 @@ class Client:
             self._sleep(delay)
         try:
             response = self._exchange(adapter, step, attempt, tracker)
-        except BaseException:
+        except BaseException as exc:
             # Granted, and no answer to observe: the governor must not keep waiting for one.
-            core.unanswered(adapter, step)
+            core.unanswered(adapter, step, _never_sent(exc))
             raise
         return core.after_response(adapter, step, response, attempt)
 
@@ -2315,10 +2326,10 @@ class AsyncClient:
             await self._sleep(delay)
         try:
             response = await self._exchange(adapter, step, attempt, tracker)
-        except BaseException:
+        except BaseException as exc:
             # Granted, and no answer to observe (a cancelled task too): the governor must
             # not keep waiting for one.
-            await self._unanswered(adapter, step)
+            await self._unanswered(adapter, step, _never_sent(exc))
             raise
         return await self._after_response(adapter, step, response, attempt)
 
@@ -2384,15 +2395,18 @@ class AsyncClient:
         delay: float = await aacquire(key, step.cost, adapter.rate_policies)
         return core.budget_wait(adapter, step, delay)
 
-    async def _unanswered(self, adapter: Adapter, step: Send) -> None:
-        """`_Core.unanswered` through the governor's ``aunanswered`` when it has one."""
+    async def _unanswered(self, adapter: Adapter, step: Send, unsent: bool = False) -> None:
+        """`_Core.unanswered` through the governor's ``aunsent`` (a request that never
+        reached the server) or ``aunanswered`` when it has one."""
         core = self._core
-        aunanswered = getattr(core.governor, "aunanswered", None)
-        if aunanswered is None:
-            core.unanswered(adapter, step)
+        settle = getattr(core.governor, "aunsent", None) if unsent else None
+        if settle is None:
+            settle = getattr(core.governor, "aunanswered", None)
+        if settle is None:
+            core.unanswered(adapter, step, unsent)
             return
         try:
-            await aunanswered(core.bucket_key(adapter, step))
+            await settle(core.bucket_key(adapter, step))
         except BrandkitError as exc:
             core.unsettled(adapter, exc)
 

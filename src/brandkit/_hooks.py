@@ -47,7 +47,11 @@ class GovernorProtocol(Protocol):
     cancelled task), never for one that got a response. A governor that counts requests in
     flight stops waiting for that one (see
     [`Governor.unanswered`][brandkit.governor.Governor.unanswered]). Without it nothing is
-    called.
+    called. For a request that provably never reached the server (httpx's ``ConnectError``,
+    ``ConnectTimeout``, ``PoolTimeout``, ``UnsupportedProtocol``: nothing was written) the
+    drivers call ``unsent(key) -> None`` (``async def aunsent(key) -> None``) instead when
+    the governor has it, in the thread or task that acquired the request; its units may be
+    given back (see [`Governor.unsent`][brandkit.governor.Governor.unsent]).
     """
 
     def acquire(self, key: BucketKey, cost: int, policies: Sequence[RatePolicy]) -> float:

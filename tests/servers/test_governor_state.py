@@ -183,6 +183,38 @@ def test_a_headerless_answer_settles_its_request_on_the_server(
         gov.observe(ONE, answer(0, now[0] + 1))
 
 
+def test_unsent_gives_units_back_on_the_server(state: RedisState | PostgresState) -> None:
+    """`Governor.unsent` and `aunsent` write through the server store: a request that never
+    reached the server gives its units of a window in our own log back
+    (tests/governor/test_unsent.py)."""
+    import asyncio
+
+    from brandkit.platforms._base import RatePolicy
+    from tests.governor.test_unknown_window import KEY as ONE
+    from tests.governor.test_unknown_window import T0
+
+    policies = (RatePolicy("post", 2, 60.0),)
+    gov = Governor(state, clock=lambda: T0)
+    assert gov.acquire(ONE, 1, policies) == 0
+    assert gov.acquire(ONE, 1, policies) == 0
+    gov.unsent(ONE)
+    assert gov.acquire(ONE, 1, policies) == 0
+    assert gov.acquire(ONE, 1, policies) > 59
+
+    async def again() -> None:
+        try:
+            assert await gov.aacquire(ONE, 1, policies) > 59
+            await gov.aunsent(ONE)  # the last grant in this context (the task inherits it)
+            assert await gov.aacquire(ONE, 1, policies) == 0
+        finally:
+            await state.aclose()
+
+    asyncio.run(again())
+    (slot,) = state.entries("fake|app|fake:a1|post").values()
+    assert isinstance(slot, Slot)
+    assert slot.runs == [[T0, T0, 2.0]]
+
+
 async def _aobserve(
     gov: Governor, state: RedisState | PostgresState, key: BucketKey, response: httpx.Response
 ) -> float | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import math
 import random
 import threading
@@ -37,6 +38,13 @@ _HEADER_ONLY = "hdr"  # a window the server describes and no declared policy mat
 EDGE_MARGIN = 0.1
 _RTT_SAMPLES = 32
 _MAX_GRANTS = 512
+
+# The last grant made in this context (a thread, an asyncio task): the governor's token, its
+# key, its time and its cost. A driver sends each request in the context that acquired it,
+# so `Governor.unsent` knows exactly which grant never left, whatever else is in flight.
+_GRANT: contextvars.ContextVar[tuple[object, BucketKey, float, int] | None] = (
+    contextvars.ContextVar("brandkit_governor_grant", default=None)
+)
 
 
 def _samples(clock: Any) -> bool:
@@ -132,6 +140,18 @@ class _Plan:
         with self.lock:
             return self._oldest(now)
 
+    def forget(self, sent: float, now: float) -> bool:
+        """The request granted at ``sent`` will get no answer: its grant is no longer
+        awaited. When an answer already took it (answers are matched to the oldest grant),
+        the oldest goes instead, one for one. Returns whether it is still within
+        FLIGHT_TTL (an older one counts as in flight nowhere)."""
+        with self.lock:
+            try:
+                self.grants.remove(sent)
+            except ValueError:
+                self._oldest(now)
+        return now - sent <= FLIGHT_TTL
+
     def _oldest(self, now: float) -> float | None:
         """The oldest grant still awaited, taken off the queue. Call with the lock held."""
         grants = self.grants
@@ -210,6 +230,7 @@ class Governor:
         self.backoff_cap = backoff_cap
         self.usage_threshold = usage_threshold
         self._rng = rng if rng is not None else random.Random()
+        self._token = object()  # whose grant `_GRANT` holds
         self._plans: dict[BucketKey, _Plan] = {}
         # Scopes that this process saw backing off; a success there must clear the strikes.
         self._struck: set[str] = set()
@@ -229,7 +250,7 @@ class Governor:
             BrandkitError: the state store failed (e.g. an SQLite file that cannot be written).
         """
         plan, now, change = self._reserve(key, cost, policies, self.clock())
-        return self._reserved(plan, now, self.store.update(plan.scopes, change))
+        return self._reserved(key, cost, plan, now, self.store.update(plan.scopes, change))
 
     async def aacquire(self, key: BucketKey, cost: int, policies: Sequence[RatePolicy]) -> float:
         """`acquire` without blocking the event loop: the store's ``aupdate`` when it has
@@ -241,7 +262,7 @@ class Governor:
             BrandkitError: the state store failed.
         """
         plan, now, change = self._reserve(key, cost, policies, await self._anow())
-        return self._reserved(plan, now, await self._aupdate(plan.scopes, change))
+        return self._reserved(key, cost, plan, now, await self._aupdate(plan.scopes, change))
 
     def _reserve(
         self, key: BucketKey, cost: int, policies: Sequence[RatePolicy], now: float
@@ -287,12 +308,13 @@ class Governor:
 
         return plan, now, change
 
-    def _reserved(self, plan: _Plan, now: float, wait: float) -> float:
+    def _reserved(self, key: BucketKey, cost: int, plan: _Plan, now: float, wait: float) -> float:
         """The store's answer to `_reserve`'s change, as `acquire` returns it."""
         # A state written before the cap existed (or by another Governor) never parks longer.
         wait = min(wait, self.max_server_wait)
         if wait == 0.0:
             plan.granted(now)
+            _GRANT.set((self._token, key, now, cost))
         return wait
 
     def observe(self, key: BucketKey, response: httpx.Response) -> float | None:
@@ -354,17 +376,75 @@ class Governor:
         if change is not None:
             await self._aupdate(*change)
 
+    def unsent(self, key: BucketKey) -> None:
+        """Say that a request `acquire` granted for ``key`` provably never reached the
+        server: its connection was refused or timed out, or its host was not found, before
+        any of it was written (``httpx.ConnectError``, ``ConnectTimeout``, ``PoolTimeout``,
+        ``UnsupportedProtocol``).
+
+        It is settled as by `unanswered`, and its units are given back where they are only
+        our own log's (a window the server has not described yet): the server never
+        counted it, so a network outage no longer spends the budget of every attempt made
+        during it. A window the server described keeps them spent until it resets, since an
+        answer may have replaced our count with the server's, which never held them.
+
+        The grant is known exactly when this is called in the context (thread or asyncio
+        task) that acquired it, as the drivers do; elsewhere it is settled as by
+        `unanswered`, its units kept. Call it at most once per such request, instead of
+        `unanswered`, and never for one whose response was observed.
+
+        Raises:
+            BrandkitError: the state store failed.
+        """
+        change = self._unsend(key, self.clock())
+        if change is not None:
+            self.store.update(*change)
+
+    async def aunsent(self, key: BucketKey) -> None:
+        """`unsent` without blocking the event loop (the store as for `aacquire`).
+
+        Raises:
+            BrandkitError: the state store failed.
+        """
+        change = self._unsend(key, await self._anow())
+        if change is not None:
+            await self._aupdate(*change)
+
+    def _unsend(
+        self, key: BucketKey, now: float
+    ) -> tuple[Sequence[str], Callable[[Entries], None]] | None:
+        """What `unsent` does to the state (as `_lose`)."""
+        grant = _GRANT.get()
+        plan = self._plans.get(key)
+        if grant is None or grant[0] is not self._token or grant[1] != key or plan is None:
+            # No grant of this key awaited in this context: which request it was is not
+            # known, and the units stay spent.
+            return self._lose(key, now)
+        _GRANT.set(None)  # one grant, settled once
+        _, _, sent, cost = grant
+        if not plan.forget(sent, now):
+            return None
+        return plan.scopes, lambda entries: _settle(plan, entries, sent, refund=cost)
+
     def _lose(
         self, key: BucketKey, now: float
     ) -> tuple[Sequence[str], Callable[[Entries], None]] | None:
         """What `unanswered` does to the state: the scopes and the change to apply, or
         ``None`` when this governor has no grant of ``key`` still awaited (one older than
         FLIGHT_TTL no longer counts as in flight anyway)."""
+        self._settled(key)
         plan = self._plans.get(key)
         sent = plan.unanswered(now) if plan is not None else None
         if plan is None or sent is None:
             return None
         return plan.scopes, lambda entries: _settle(plan, entries, sent)
+
+    def _settled(self, key: BucketKey) -> None:
+        """This context's grant of ``key`` was answered or settled: it must never be given
+        back by a later `unsent` (one whose own grant was made elsewhere)."""
+        grant = _GRANT.get()
+        if grant is not None and grant[0] is self._token and grant[1] == key:
+            _GRANT.set(None)
 
     def _heard(self, wait: float | None) -> float | None:
         return None if wait is None else min(wait, self.max_server_wait)
@@ -378,6 +458,7 @@ class Governor:
         plan = self._plans.get(key)
         if plan is None:
             plan = self._plans[key] = _Plan(key, ())
+        self._settled(key)
         sent = plan.answered(now)
         server = self._servers.get(response)
         date = date_of(response) if server is not None else None
@@ -555,15 +636,24 @@ class _Heard:
 
 
 def _settle(
-    plan: _Plan, entries: Entries, sent: float, landed: dict[int, tuple[Slot, bool]] | None = None
+    plan: _Plan,
+    entries: Entries,
+    sent: float,
+    landed: dict[int, tuple[Slot, bool]] | None = None,
+    *,
+    refund: int = 0,
 ) -> None:
     """Take the request granted at ``sent`` out of the flight of every slot it spent on
     (but those in ``landed``, which an answer already took it from): it got an answer that
-    said nothing of those windows, or none at all. Its units stay spent (`Slot.lost`)."""
+    said nothing of those windows, or none at all. Its units stay spent (`Slot.lost`), but
+    for a request that never reached the server, of ``refund`` units (`Slot.unsent`)."""
     spends = plan.spends
     for (scope, _), entry in entries.items():
         if type(entry) is Slot and scope in spends and (landed is None or id(entry) not in landed):
-            entry.lost(sent)
+            if refund:
+                entry.unsent(sent, refund)
+            else:
+                entry.lost(sent)
 
 
 def _request_time(slot: Slot, win: Window, heard: _Heard) -> None:

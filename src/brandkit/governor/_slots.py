@@ -233,6 +233,26 @@ class Slot:
         if flight:
             del flight[0]
 
+    def unsent(self, sent: float, cost: int) -> None:
+        """The request granted at ``sent`` for ``cost`` units never reached the server (its
+        connection was refused, it timed out connecting): it is no longer in flight, as for
+        `lost`. In local mode its units are taken off the log, since no window the server
+        counts holds it. In server mode they stay spent: an answer since the grant may have
+        replaced our count with the server's, which never held it, so adding them back
+        could promise more than the server has left."""
+        if self.server:
+            self.lost(sent)
+            return
+        runs = self.runs
+        for i in range(len(runs) - 1, -1, -1):
+            run = runs[i]
+            # The run that logged it covers its grant (a later send may have moved its end).
+            if run[0] <= sent <= run[1] and run[2] >= cost:
+                run[2] -= cost
+                if run[2] <= 0:
+                    del runs[i]
+                return
+
     def learn(self, win: Window, now: float) -> bool:
         """Correct the slot with what a response says about its window.
 

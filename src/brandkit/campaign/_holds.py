@@ -76,7 +76,7 @@ POLL = timedelta(minutes=1)
 """How soon a hold is looked at again while its article is not live yet."""
 GIVE_UP = timedelta(days=1)
 """How long after its scheduled time (or its creation) a hold waits for the blog to say the
-article is public before it fails with the blog's last word."""
+article is public (or to answer at all) before it fails with the blog's last word."""
 
 
 @attrs.frozen
@@ -403,6 +403,12 @@ def settle(
     if error is not None:
         if isinstance(error, PlatformError) and getattr(error, "status_code", None) == 404:
             store.failed(hold.id, f"the article is gone from the blog: {error}", now)
+            return []
+        # The same bound as a blog that answers "not live": a key revoked for good must not
+        # keep a hold asking every minute for ever, nor release a stale announcement weeks
+        # later once someone fixes the key.
+        if now - since > GIVE_UP:
+            store.failed(hold.id, f"could not ask the blog: {error}", now)
             return []
         store.later(hold.id, now + POLL, f"could not ask the blog: {error}", now)
         return []

@@ -946,7 +946,13 @@ class XAdapter(RefreshingAdapter):
 
     def prepare_retry(self, request: httpx.Request) -> httpx.Request:
         """``request`` made ready to be sent again: signed anew (OAuth 1.0a wants a fresh
-        nonce and timestamp for every request) or carrying the current OAuth 2 token."""
+        nonce and timestamp for every request) or carrying the current OAuth 2 token. A
+        token refresh goes again as it was."""
+        if request.url.path.endswith(TOKEN_PATH):
+            # The refresh authenticates the app (HTTP Basic, or a public client's client_id
+            # in the form), never the user: a user's token there is refused with a 401, and
+            # the refresh token, still good, would be reported as needing a new consent.
+            return request
         request.headers["authorization"] = self._authorization(request)
         return request
 

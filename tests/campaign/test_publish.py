@@ -82,13 +82,19 @@ def test_the_article_first_then_each_network(site: Site) -> None:
 
 def test_a_refused_article_is_never_announced(site: Site) -> None:
     """When the blog refuses the article, nothing reaches any network; the announcements
-    come back failed, saying why."""
+    come back cancelled, saying why; delivering them again sends nothing (they have no
+    article to point at: they used to be failed, with https://example.com/<slug> in their
+    text, which a retry posted)."""
     site.blog.fault(method="POST", path=site.create_path, status=400, times=1)
     with Client(retry=FAST) as client:
         article, *announcements = publish(client, campaign(site), [site.blog_account])
-    assert article.status is DeliveryStatus.FAILED
-    assert [d.status for d in announcements] == [DeliveryStatus.FAILED] * 3
-    assert "the article was not published" in str(announcements[0].error)
+        assert article.status is DeliveryStatus.FAILED
+        assert [d.status for d in announcements] == [DeliveryStatus.CANCELLED] * 3
+        assert "the article was not published" in str(announcements[0].error)
+        assert all("example.com" not in d.post.text for d in announcements)
+        for delivery, account in zip(announcements, site.networks, strict=True):
+            client.deliver(delivery, account)
+            assert delivery.status is DeliveryStatus.CANCELLED
     assert site.network_posts == 0
 
 

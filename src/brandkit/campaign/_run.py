@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from brandkit.accounts import Account
-from brandkit.campaign._holds import holds_for, states
+from brandkit.campaign._holds import STAND_IN, holds_for, states
 from brandkit.campaign._model import LIVE_STATUSES, STATUS_PLATFORMS, Campaign
 from brandkit.delivery import Delivery, DeliveryStatus
 from brandkit.errors import BrandkitError, ConfigurationError
@@ -72,7 +72,11 @@ def _not_announced(
     articles: Sequence[Delivery],
     reason: str | None = None,
 ) -> list[Delivery]:
-    """Failed announcement deliveries saying why (nothing was sent to the networks)."""
+    """Cancelled announcement deliveries saying why (nothing was sent to the networks).
+
+    Cancelled, not failed: a failed delivery is one to try again (``client.deliver``), and
+    this one must never go out, as it has no article to point at. Its post carries the
+    reserved stand-in address (``.invalid``), never one that could be someone's site."""
     why = (
         f"the article is not live yet and {reason}"
         if reason
@@ -84,8 +88,8 @@ def _not_announced(
         delivery = Delivery(
             account=account.key,
             platform=account.platform,
-            post=campaign.announcement(f"https://example.com/{campaign.article.slug}"),
-            status=DeliveryStatus.FAILED,
+            post=campaign.announcement(STAND_IN),
+            status=DeliveryStatus.CANCELLED,
             error=BrandkitError(f"not announced: {why}"),
             created_at=now,
             updated_at=now,
@@ -129,7 +133,8 @@ def publish(
     public URL and a published status). An article scheduled for later, or whose outcome is
     not known yet, has its announcement held beside the client's outbox, and the worker
     sends it once the article is live. When no blog published the article, the
-    announcements come back ``failed`` with the reason, and nothing is sent to any network.
+    announcements come back ``cancelled`` with the reason as their error, and nothing is
+    sent to any network (nor by delivering them again).
 
     Raises:
         ConfigurationError: no blog, or a scheduled article and a client without an outbox.

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from brandkit.accounts import Account
 from brandkit.campaign._holds import STAND_IN, holds_for, states
@@ -52,11 +53,21 @@ def _before(client: Client | AsyncClient, campaign: Campaign, blogs: list[Accoun
     return later
 
 
+def _public(url: str | None) -> bool:
+    """Whether ``url`` is an address an announcement can point at: absolute http(s). A
+    blog's answer is not trusted to give one (a relative or ``javascript:`` URL would make
+    the announcement fail to build after the article is out)."""
+    if not url:
+        return False
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
 def _live_source(articles: Sequence[Delivery]) -> Delivery | None:
-    """The first article delivery that is sent, has a URL and that its blog calls public
-    (an answer without a status counts only from a blog that never gives one)."""
+    """The first article delivery that is sent, has a public http(s) URL and that its blog
+    calls public (an answer without a status counts only from a blog that never gives one)."""
     for delivery in articles:
-        if delivery.ok and delivery.url:
+        if delivery.ok and _public(delivery.url):
             status = delivery.parts[0].extra.get("status")
             if status is None:
                 if delivery.platform not in STATUS_PLATFORMS:
@@ -77,11 +88,17 @@ def _not_announced(
     Cancelled, not failed: a failed delivery is one to try again (``client.deliver``), and
     this one must never go out, as it has no article to point at. Its post carries the
     reserved stand-in address (``.invalid``), never one that could be someone's site."""
-    why = (
-        f"the article is not live yet and {reason}"
-        if reason
-        else (f"the article was not published ({states(articles)})")
-    )
+    if reason:
+        why = f"the article is not live yet and {reason}"
+    elif any(d.ok for d in articles):
+        said = "; ".join(
+            f"{d.account}: {d.parts[0].extra.get('status') if d.parts else None!r} at {d.url!r}"
+            for d in articles
+            if d.ok
+        )
+        why = f"no blog says the article is live at a public http(s) address ({said})"
+    else:
+        why = f"the article was not published ({states(articles)})"
     now = client._core.clock()
     out = []
     for account in campaign.to:
@@ -130,11 +147,12 @@ def publish(
     the article's deliveries first, then the announcements'.
 
     The announcement goes out at once when the article is live (a blog answered with its
-    public URL and a published status). An article scheduled for later, or whose outcome is
-    not known yet, has its announcement held beside the client's outbox, and the worker
-    sends it once the article is live. When no blog published the article, the
-    announcements come back ``cancelled`` with the reason as their error, and nothing is
-    sent to any network (nor by delivering them again).
+    public URL, an absolute http(s) one, and a published status). An article scheduled for
+    later, or whose outcome is not known yet, has its announcement held beside the client's
+    outbox, and the worker sends it once the article is live. When no blog published the
+    article (or none gave it an http(s) address), the announcements come back ``cancelled``
+    with the reason as their error, and nothing is sent to any network (nor by delivering
+    them again).
 
     Raises:
         ConfigurationError: no blog, or a scheduled article and a client without an outbox.

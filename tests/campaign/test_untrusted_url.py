@@ -1,0 +1,45 @@
+"""A blog answer whose article URL is not an absolute http(s) address (relative, or
+another scheme) is never announced; ``publish`` returns the article's delivery and cancelled
+announcements saying why, instead of raising after the article is out (which lost the
+article's delivery and made a rerun publish it twice)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from brandkit import Client
+from brandkit.campaign import publish
+from brandkit.delivery import DeliveryStatus
+from brandkit.testing.ghost import GhostEmulator
+from tests.campaign.conftest import FAST, Site
+from tests.campaign.test_publish import campaign
+
+
+def answer(site: Site, url: str) -> dict[str, Any]:
+    """The blog's create answer, with ``url`` as the article's address."""
+    if isinstance(site.blog, GhostEmulator):
+        post = {
+            "id": "a" * 24,
+            "uuid": "0b3c2c43-8a7e-4a52-9d0c-3f0c8f1e6a21",
+            "slug": "acme-opens-in-lisbon",
+            "title": "Acme opens in Lisbon",
+            "status": "published",
+            "url": url,
+            "updated_at": "2026-12-06T10:00:00.000Z",
+            "created_at": "2026-12-06T10:00:00.000Z",
+        }
+        return {"posts": [post]}
+    return {"id": 99, "link": url, "slug": "acme-opens-in-lisbon", "status": "publish"}
+
+
+@pytest.mark.parametrize("url", ["/acme-opens-in-lisbon/", "javascript:alert(1)", "ftp://a/b"])
+def test_an_article_url_that_is_no_web_address_is_not_announced(site: Site, url: str) -> None:
+    site.blog.fault(method="POST", path=site.create_path, status=201, body=answer(site, url))
+    with Client(retry=FAST) as client:
+        article, *announcements = publish(client, campaign(site), [site.blog_account])
+    assert article.ok and article.url == url
+    assert [d.status for d in announcements] == [DeliveryStatus.CANCELLED] * 3
+    assert "public http(s) address" in str(announcements[0].error)
+    assert site.network_posts == 0

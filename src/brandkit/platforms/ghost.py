@@ -135,7 +135,9 @@ def admin_token(admin_key: str, now: float) -> str:
 
 
 class _Post(Answer):
-    id: str
+    # Ghost's ids are ObjectIds (24 hexadecimal digits). The id goes into the paths of later
+    # reads, updates and deletes: "../pages/<id>" would aim them at another resource.
+    id: str = pydantic.Field(pattern=r"^[0-9a-f]{24}$")
     uuid: str | None = None
     slug: str
     title: str

@@ -32,6 +32,7 @@ from pydantic import SecretStr
 from brandkit._flow import Flow, Send
 from brandkit.auth._core import (
     MAX_ANSWER,
+    CallbackError,
     Start,
     challenge,
     code_from,
@@ -47,6 +48,7 @@ from brandkit.auth._core import (
 from brandkit.errors import ConfigurationError, MalformedResponse, PlatformError
 
 __all__ = [
+    "OOB",
     "AppCache",
     "MastodonApp",
     "MastodonCredentials",
@@ -58,6 +60,11 @@ __all__ = [
     "register_flow",
     "start",
 ]
+
+
+OOB = "urn:ietf:wg:oauth:2.0:oob"
+"""The out-of-band redirect URI: Mastodon shows the user the code to paste into the app
+(pass it to `finish` as ``code=``) instead of redirecting."""
 
 
 def _instance(url: str) -> str:
@@ -374,7 +381,8 @@ def register_app(
 
     Args:
         instance_url: e.g. ``https://mastodon.social``.
-        redirect_uri: the callback URL (``urn:ietf:wg:oauth:2.0:oob`` shows the code).
+        redirect_uri: the callback URL (`OOB` shows the user the code, for `finish`'s
+            ``code=``).
         scopes: e.g. ``["read", "write"]`` or granular ``["write:statuses", ...]``.
         client_name: the name users see on the consent page.
         website: the app's web site, shown with it.
@@ -460,17 +468,45 @@ def start(app: MastodonApp, scopes: str | Sequence[str] | None = None) -> Start:
     )
 
 
+def _code(start: Start, callback_url: str | None, code: str | None) -> str:
+    """The code to exchange: the callback's once its ``state`` is checked, or the one the
+    user pasted (``code``) for an out-of-band start, which has no callback to check."""
+    if code is None:
+        if callback_url is None:
+            raise ConfigurationError(
+                "auth.mastodon.finish needs the callback URL, or code= (the code Mastodon "
+                "showed the user) for an out-of-band authorization"
+            )
+        return code_from(start, callback_url, platform="mastodon")
+    if callback_url is not None:
+        raise ConfigurationError("auth.mastodon.finish takes the callback URL or code=, not both")
+    if start.redirect_uri != OOB:
+        # A redirect carries a state to check; a bare code would skip that check.
+        raise ConfigurationError(
+            "code= is for an out-of-band authorization (redirect URI "
+            f"{OOB}); this one redirects to {start.redirect_uri!r}: pass the callback URL"
+        )
+    code = code.strip()
+    if not code:
+        raise CallbackError(
+            "the pasted authorization code is empty: copy the code Mastodon shows",
+            platform="mastodon",
+        )
+    return code
+
+
 def finish_flow(
     start: Start,
-    callback_url: str,
+    callback_url: str | None = None,
     *,
     client_secret: str | SecretStr,
+    code: str | None = None,
     clock: Callable[[], float] = time.time,
 ) -> Flow[MastodonCredentials]:
     """The sans-IO exchange behind `finish`."""
     if start.platform != "mastodon" or start.api_base is None:
         raise ConfigurationError(f"auth.mastodon.finish got a {start.platform} authorization start")
-    code = code_from(start, callback_url, platform="mastodon")
+    code = _code(start, callback_url, code)
     secret = (
         client_secret.get_secret_value() if isinstance(client_secret, SecretStr) else client_secret
     )
@@ -496,9 +532,10 @@ def finish_flow(
 
 def finish(
     start: Start,
-    callback_url: str,
+    callback_url: str | None = None,
     *,
     client_secret: str | SecretStr,
+    code: str | None = None,
     http: httpx.Client | None = None,
 ) -> MastodonCredentials:
     """Finish connecting: check the callback's ``state`` and exchange its code at
@@ -508,24 +545,31 @@ def finish(
         start: what `start` returned (or `Start.from_dict` of it).
         callback_url: the full URL the user came back to.
         client_secret: the app's client secret (``app.client_secret``).
+        code: instead of ``callback_url``, for an app registered with the redirect URI
+            `OOB`: the code Mastodon showed the user, as they pasted it.
         http: the httpx client to use.
 
     Raises:
+        ConfigurationError: neither or both of ``callback_url`` and ``code``, or ``code``
+            for a start that redirects (its callback's state must be checked).
         ConsentDenied: the user refused.
         CallbackError: the state differs, or no code.
         GrantRefused: the instance refused the code (``invalid_grant``: used already,
-            expired, another verifier or redirect URI; ``invalid_client``: wrong secret).
+            expired, mistyped, another verifier or redirect URI; ``invalid_client``: wrong
+            secret).
         TransportError: the instance could not be reached.
     """
-    return run(finish_flow(start, callback_url, client_secret=client_secret), http)
+    return run(finish_flow(start, callback_url, client_secret=client_secret, code=code), http)
 
 
 async def finish_async(
     start: Start,
-    callback_url: str,
+    callback_url: str | None = None,
     *,
     client_secret: str | SecretStr,
+    code: str | None = None,
     http: httpx.AsyncClient | None = None,
 ) -> MastodonCredentials:
     """`finish` for async code."""
-    return await run_async(finish_flow(start, callback_url, client_secret=client_secret), http)
+    flow = finish_flow(start, callback_url, client_secret=client_secret, code=code)
+    return await run_async(flow, http)

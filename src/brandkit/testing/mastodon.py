@@ -265,6 +265,9 @@ class _Code:
     expires_at: float
 
 
+OOB = "urn:ietf:wg:oauth:2.0:oob"
+"""The out-of-band redirect URI: the authorization ends on a page that shows the code."""
+
 _INVALID_GRANT = (
     "The provided authorization grant is invalid, expired, revoked, does not match the "
     "redirection URI used in the authorization request, or was issued to another client."
@@ -2085,7 +2088,7 @@ class MastodonEmulator(Emulator):
         if not uris:
             raise _Refusal(422, "Validation failed: Redirect URI can't be blank")
         for uri in uris:
-            if uri != "urn:ietf:wg:oauth:2.0:oob" and not re.match(r"[a-z][a-z0-9+.-]*://", uri):
+            if uri != OOB and not re.match(r"[a-z][a-z0-9+.-]*://", uri):
                 raise _Refusal(422, "Validation failed: Redirect URI must be an absolute URI.")
         scopes = str(params.get("scopes") or "read")
         app = self.oauth_app(redirect_uri=uris, scopes=scopes, name=name)
@@ -2146,6 +2149,16 @@ class MastodonEmulator(Emulator):
         state = q.get("state")
 
         def back(**params: str) -> httpx.Response:
+            if redirect == OOB:
+                # Doorkeeper redirects nowhere for the out-of-band URI: a refusal is its
+                # error page, a code its "native" page, which shows the code alone (no
+                # state) for the user to copy into the app.
+                if "code" not in params:
+                    return page(params.get("error_description", params.get("error", "")))
+                native = f"{self._origin(request)}/oauth/authorize/native"
+                return httpx.Response(
+                    302, headers={"location": f"{native}?code={quote(params['code'], safe='')}"}
+                )
             if state is not None:
                 params["state"] = state
             sep = "&" if "?" in redirect else "?"
@@ -2187,6 +2200,17 @@ class MastodonEmulator(Emulator):
             expires_at=self.clock.time() + self.code_lifetime,
         )
         return back(code=code)
+
+    @route("GET", r"/oauth/authorize/native")
+    def _oauth_native(self, request: httpx.Request) -> httpx.Response:
+        # The page an out-of-band authorization ends on: the code, for the user to copy.
+        code = html.escape(request.url.params.get("code", ""))
+        return httpx.Response(
+            200,
+            headers={"content-type": "text/html; charset=utf-8"},
+            text="<p>Copy this authorization code and paste it to the application.</p>"
+            f'<input class="oauth-code" readonly type="text" value="{code}">',
+        )
 
     @route("POST", r"/oauth/token")
     def _oauth_token(self, request: httpx.Request) -> httpx.Response:

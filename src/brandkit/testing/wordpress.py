@@ -68,6 +68,7 @@ from __future__ import annotations
 
 import base64
 import html
+import html.entities
 import json
 import math
 import re
@@ -253,6 +254,23 @@ _ROLE_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "author": _AUTHOR_CAPS,
 }
 _STATUSES = ("publish", "future", "draft", "pending", "private")
+_BARE_AMPERSAND = re.compile(r"&(?!(?:[A-Za-z][A-Za-z0-9]*|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});)")
+
+
+def _kses_entities(text: str) -> str:
+    """``wp_kses_normalize_entities``, which ``wp_filter_kses`` runs on the title of a user
+    without ``unfiltered_html`` (an author; on multisite, every user but a super admin): a
+    bare ``&`` is stored as ``&amp;`` (``Q&A`` becomes ``Q&amp;A`` in ``title.raw``). The
+    tags kses strips are not modelled."""
+    out = _BARE_AMPERSAND.sub("&amp;", text)
+    # An unknown entity name is escaped too (``&foo;`` -> ``&amp;foo;``).
+    return re.sub(
+        r"&([A-Za-z][A-Za-z0-9]*);",
+        lambda m: m.group(0) if m.group(1) in html.entities.name2codepoint else f"&amp;{m[1]};",
+        out,
+    )
+
+
 _MAX_PAGE = 100
 
 # -- WordPress's formatting, ported (wp-includes/formatting.php) -----------------------------
@@ -1410,7 +1428,7 @@ class WordPressEmulator(Emulator):
             comment_status="open" if type_ == "post" else "closed",
             ping_status="open" if type_ == "post" else "closed",
         )
-        self._apply(item, body, creating=True)
+        self._apply(item, body, creating=True, user=user)
         if not (item.title or item.content or item.excerpt):
             raise _ApiError(400, "empty_content", "Content, title, and excerpt are empty.")
         self._next_item += 1
@@ -1421,8 +1439,11 @@ class WordPressEmulator(Emulator):
             self._item_json(item, edit=True), status=201, headers={"Location": location}
         )
 
-    def _apply(self, item: _Item, body: dict[str, Any], *, creating: bool) -> None:
-        """Validate ``body`` as WordPress's schema does and write it into ``item``."""
+    def _apply(
+        self, item: _Item, body: dict[str, Any], *, creating: bool, user: _User | None = None
+    ) -> None:
+        """Validate ``body`` as WordPress's schema does and write it into ``item`` (as
+        ``user`` saves it: one without ``unfiltered_html`` has the title through kses)."""
         status = body.get("status")
         if status is not None and status not in _STATUSES:
             raise _invalid(
@@ -1438,6 +1459,12 @@ class WordPressEmulator(Emulator):
             if value is not None:
                 if not isinstance(value, str):
                     raise _invalid(key, f"{key} is not of type object,string.", "rest_invalid_type")
+                if (
+                    key == "title"
+                    and user is not None
+                    and "unfiltered_html" not in _ROLE_CAPABILITIES.get(user.role, ())
+                ):
+                    value = _kses_entities(value)
                 setattr(item, key, value)
         for key in ("categories", "tags"):
             if key in body:
@@ -1535,7 +1562,7 @@ class WordPressEmulator(Emulator):
                 401, "rest_cannot_edit", "Sorry, you are not allowed to edit this post."
             )
         body = self._body(request)
-        self._apply(item, body, creating=False)
+        self._apply(item, body, creating=False, user=user)
         return self.json(self._item_json(item, edit=True))
 
     @route("DELETE", r"/wp-json/wp/v2/(?P<base>posts|pages)/(?P<item_id>\d+)")

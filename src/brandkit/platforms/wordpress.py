@@ -604,6 +604,11 @@ class WordPressAdapter(BlogAdapter):
         """Replace the post ``ref`` with ``article``: title, body, excerpt, slug, terms,
         status and date; a featured image is uploaded again (none: the post keeps none).
 
+        A scheduled (``future``) post updated to ``status="published"`` is published now:
+        its date becomes now, since WordPress keeps a post whose date is still to come
+        ``future`` whatever status it is sent (``wp_insert_post``). A post already live keeps
+        its date.
+
         Raises:
             Rejected: WordPress refused the change, or the post no longer exists.
             PlatformError: another refusal (typed by `error_for`).
@@ -612,6 +617,12 @@ class WordPressAdapter(BlogAdapter):
         self._check(article)
         fields = yield from self._fields(article)
         fields.setdefault("featured_media", 0)
+        if article.status == "published":
+            # Asked again, not taken from the stored answer: the post may have gone live
+            # since, and a live post must keep its date.
+            current = yield from self.read_article(ref)
+            if current.extra.get("status") == "future":
+                fields["date_gmt"] = datetime.now(UTC).strftime(_FMT)
         resource = str(ref.extra.get("type") or _resource(article))
         response = yield Send(
             self._request("POST", f"{resource}/{ref.id}", body=fields),

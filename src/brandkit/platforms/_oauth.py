@@ -4,6 +4,8 @@ LinkedIn), the OAuth 2 token answer, and reading answers that carry new credenti
 from __future__ import annotations
 
 import logging
+import threading
+import time
 import weakref
 from abc import abstractmethod
 from collections.abc import Callable
@@ -12,7 +14,7 @@ from typing import Annotated, Any, ClassVar, TypeAlias, TypeVar
 import httpx
 import pydantic
 
-from brandkit._flow import Flow, Send
+from brandkit._flow import Flow, Send, Wait
 from brandkit.errors import MalformedResponse
 from brandkit.platforms._base import Adapter, Answer
 
@@ -21,6 +23,7 @@ __all__ = [
     "RefreshingAdapter",
     "TokenAnswer",
     "parse_credentials",
+    "refresh_alone",
     "refresh_hook_of",
     "set_refresh_hook",
 ]
@@ -87,6 +90,57 @@ def refresh_hook_of(account: Any) -> RefreshHook | None:
     return _hooks.get(account)
 
 
+REFRESH_WAIT = 60.0
+"""How long a refresh waits for another flow of this process refreshing the same account
+(seconds): longer than a token request may take (30 s)."""
+
+_POLL_FIRST = 0.005
+_POLL_MAX = 0.1
+
+# One gate per account, weakly keyed like the hooks: held by the flow that refreshes it.
+_gates: weakref.WeakKeyDictionary[Any, threading.Lock] = weakref.WeakKeyDictionary()
+_gates_guard = threading.Lock()
+
+
+def refresh_alone(
+    account: Any, refresh: Callable[[], Flow[None]], *, wait: float = REFRESH_WAIT
+) -> Flow[None]:
+    """Run ``refresh`` (a flow that renews ``account``'s tokens) while no other flow of this
+    process refreshes the same account, waiting its turn for at most ``wait`` seconds.
+
+    Flows of one account run side by side (an ``AsyncClient`` publishing several posts,
+    threads sharing a ``Client``) and find its token stale at the same moment; each would
+    spend the same refresh token, which rotates: the second is refused (X), or ends the
+    whole session (Bluesky: "Refresh token replayed"). In turn, the later ones find the
+    token already replaced, and ``refresh`` is expected to check that first. The wait goes
+    through the driver (``Wait``), never blocking: the holder may be another task of the
+    same event loop.
+
+    Raises:
+        CredentialStoreLocked: another flow kept refreshing past ``wait`` seconds.
+    """
+    with _gates_guard:
+        gate = _gates.get(account)
+        if gate is None:
+            gate = _gates[account] = threading.Lock()
+    deadline = time.monotonic() + wait
+    delay = _POLL_FIRST
+    while not gate.acquire(blocking=False):
+        if time.monotonic() >= deadline:
+            from brandkit.auth.store import CredentialStoreLocked
+
+            raise CredentialStoreLocked(
+                f"{account.key}: another refresh of its tokens in this process has run for "
+                f"more than {wait:g} s: try again, or look for a request stuck in a refresh"
+            )
+        yield Wait(delay)
+        delay = min(delay * 2, _POLL_MAX)
+    try:
+        yield from refresh()
+    finally:
+        gate.release()
+
+
 class RefreshingAdapter(Adapter):
     """An adapter that refreshes its access token a minute before it expires, and once
     more on a 401, then repeats the request.
@@ -133,8 +187,10 @@ class RefreshingAdapter(Adapter):
     def _renew(self, token_used: str | None) -> Flow[None]:
         hook = refresh_hook_of(self.account)
         if hook is None:
-            yield from self._refresh(token_used)
+            # `_refresh` returns at once when another flow replaced ``token_used`` meanwhile.
+            yield from refresh_alone(self.account, lambda: self._refresh(token_used))
         else:
+            # The hook serializes refreshes itself, under its credential store's lock.
             yield from hook(self, token_used)
 
     def _send(

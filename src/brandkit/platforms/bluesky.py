@@ -79,7 +79,7 @@ from brandkit.platforms._base import (
     retry_after_seconds,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
-from brandkit.platforms._oauth import parse_credentials
+from brandkit.platforms._oauth import parse_credentials, refresh_alone
 
 if TYPE_CHECKING:
     from brandkit.accounts import Account
@@ -842,16 +842,21 @@ class BlueskyAdapter(Adapter):
         """New DPoP-bound tokens for the account, ``token_used`` being the access token that
         was found expired or refused. With a refresh hook (`set_oauth_refresh_hook`: an
         account loaded from a credential store), the hook refreshes, under the store's lock;
-        otherwise the adapter does, unless another flow of this account already replaced
-        ``token_used`` (a refresh token is good once: spending a spent one ends the whole
-        session)."""
+        otherwise the adapter does, one flow of this process at a time (`refresh_alone`),
+        unless another flow of this account already replaced ``token_used`` (a refresh token
+        is good once: spending a spent one ends the whole session)."""
         hook = oauth_refresh_hook_of(self.account)
         if hook is not None:
             yield from hook(self, token_used)
             return
-        if token_used and (self.account.secret("oauth_access_token") or "") != token_used:
-            return
-        yield from self.refresh_oauth_now()
+
+        def unless_replaced() -> Flow[None]:
+            # Checked once this flow's turn has come: the flow before it may have refreshed.
+            if token_used and (self.account.secret("oauth_access_token") or "") != token_used:
+                return
+            yield from self.refresh_oauth_now()
+
+        yield from refresh_alone(self.account, unless_replaced)
 
     def refresh_oauth_now(self) -> Flow[None]:
         """Spend the refresh token for new DPoP-bound tokens (same key): the new expiry and

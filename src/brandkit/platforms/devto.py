@@ -38,6 +38,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -71,7 +73,7 @@ if TYPE_CHECKING:
     from brandkit.content._media import Media
     from brandkit.metrics._sample import MetricSample
 
-__all__ = ["DevtoAdapter", "devto_tags"]
+__all__ = ["DevtoAdapter", "devto_tags", "forem_title"]
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +83,44 @@ TAGS_MAX = 4
 TAG_MAX = 30
 LOOKUP_SKEW = timedelta(minutes=5)
 """How far Forem's clock may be behind brandkit's for a found article to still count."""
+
+
+# Forem's Article::TITLE_CHARACTERS_ALLOWED, the characters a title keeps besides word
+# characters, whitespace and punctuation: currency symbols, (R), (C), TM and the emoji ranges.
+_TITLE_EXTRA = (
+    (0x00A9, 0x00A9), (0x00AE, 0x00AE), (0x061C, 0x061C), (0x180E, 0x180E),
+    (0x200C, 0x200F), (0x202C, 0x202E), (0x2066, 0x2069), (0x20E3, 0x20E3),
+    (0x2122, 0x2122), (0x2139, 0x2139), (0x2194, 0x2199), (0x21A9, 0x21AA),
+    (0x231A, 0x231B), (0x2328, 0x2328), (0x23CF, 0x23CF), (0x23E9, 0x23F3),
+    (0x23F8, 0x23FA), (0x24C2, 0x24C2), (0x25AA, 0x25AB), (0x25B6, 0x25B6),
+    (0x25C0, 0x25C0), (0x25FB, 0x25FE), (0x2600, 0x273F), (0x2744, 0x2744),
+    (0x2747, 0x2747), (0x274C, 0x274C), (0x274E, 0x274E), (0x2753, 0x2755),
+    (0x2757, 0x2757), (0x2763, 0x2764), (0x2795, 0x2797), (0x27A1, 0x27A1),
+    (0x27B0, 0x27B0), (0x27BF, 0x27BF), (0x2934, 0x2935), (0x2B00, 0x2BFF),
+    (0x3030, 0x3030), (0x303D, 0x303D), (0x3297, 0x3297), (0x3299, 0x3299),
+    (0x1F000, 0x1FFFF),
+)  # fmt: skip
+# Onigmo's [[:punct:]] is Unicode's punctuation plus these ASCII symbols.
+_ASCII_PUNCT_SYMBOLS = frozenset("$+<=>^`|~")
+
+
+def _title_keeps(ch: str) -> bool:
+    category = unicodedata.category(ch)
+    if category[0] in "LMP" or category in ("Nd", "Sc") or ch.isspace():
+        return True
+    if ch in _ASCII_PUNCT_SYMBOLS:
+        return True
+    code = ord(ch)
+    return any(low <= code <= high for low, high in _TITLE_EXTRA)
+
+
+def forem_title(title: str) -> str:
+    """``title`` as Forem stores it (``Article#normalize_title``): every run of characters
+    that is not a word character, whitespace, punctuation, a currency symbol or one of the
+    emoji Forem allows becomes a space, runs of spaces become one, and the ends are
+    stripped. ``"Revenue ≥ 40°C → ½ off"`` is stored as ``"Revenue 40 C off"``."""
+    spaced = "".join(ch if _title_keeps(ch) else " " for ch in title)
+    return re.sub(r"[ \t\r\n\f\v]+", " ", spaced).strip(" \t\r\n\f\v\0")
 
 
 def devto_tags(names: tuple[str, ...] | list[str]) -> tuple[list[str], list[str]]:
@@ -228,10 +268,14 @@ class DevtoAdapter(BlogAdapter):
             PlatformError: Forem refused the lookup (typed by `error_for`).
         """
         wanted = article.status != "draft"
+        # Forem stores the title without the characters it does not allow ("40°C" is
+        # "40 C"): compared as stored, else the article is sent again and refused as a
+        # duplicate title, reported failed while it is live.
+        title = forem_title(article.title)
         for page in range(1, self.lookup_pages + 1):
             mine = yield from self._mine(page)
             for item in mine:
-                if item.title != article.title or item.published != wanted:
+                if forem_title(item.title) != title or item.published != wanted:
                     continue
                 if article.canonical_url and item.canonical_url != article.canonical_url:
                     continue

@@ -25,7 +25,8 @@ validations and ``config/initializers/rack_attack.rb``):
   4 tags``, a tag that is not letters and digits, ``Title has already been used in the last
   five minutes`` (the same user, the same title, created less than 5 minutes ago), ``Body
   markdown is too long (maximum is 800000 characters)``, and an ``article`` that is not an
-  object.
+  object. Titles are stored as ``Article#normalize_title`` leaves them: characters Forem does
+  not allow (``°``, ``≥``, ``½``...) become spaces, runs of spaces one.
 - Slugs are Forem's: the title parameterized plus 4 random characters; a draft gets a
   ``-temp-slug-`` one that is replaced when it is first published. Renaming never moves a
   slug. ``published`` with a future ``published_at`` is a scheduled article.
@@ -397,6 +398,12 @@ class DevtoEmulator(Emulator):
             if field in params:
                 value = params[field]
                 setattr(a, field, "" if value is None and field != "series" else value)
+        if isinstance(a.title, str):
+            # Article#normalize_title, before validation (the five-minute check and the
+            # length see the stored title).
+            from brandkit.platforms.devto import forem_title
+
+            a.title = forem_title(a.title)
         for field in ("main_image", "canonical_url"):
             if field in params:
                 setattr(a, field, params[field] or None)

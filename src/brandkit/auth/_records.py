@@ -332,9 +332,11 @@ def refresh_due(
 class _StoreLink:
     """What a stored account's saver and refresh hook share: while the hook holds the
     store's lock (and writes the record itself), the saver stands aside, since taking the
-    lock again would wait on its own holder."""
+    lock again would wait on its own holder. ``unsaved``: a refresh whose record could not
+    be stored, as (the access token stored before it, the record to store)."""
 
     holding: bool = False
+    unsaved: tuple[object, Record] | None = None
 
 
 def _saver(
@@ -424,21 +426,44 @@ def _locked_refresh(
     store what ``renewed`` makes of the record and the token stored before (``None``:
     nothing new), before the lock is let go, so that the next holder reads it.
 
+    A refresh whose record could not be stored (the store failed) is kept in ``link`` and
+    stored first the next time, while the store still holds the session it replaced: that
+    session's refresh token is spent, so it must never be adopted over the live one.
+
     Raises:
         CredentialStoreLocked: another holder kept the lock past ``wait`` seconds.
+        BrandkitError: the store could not be read or written.
     """
     held = yield from _take_lock(store, key, wait)
     link.holding = True
     try:
         record = store.get(key)
         stored = record.get("access_token") if record is not None else None
+        if link.unsaved is not None:
+            replaced, unsaved = link.unsaved
+            if record is not None and stored == replaced:
+                store.put(key, unsaved)
+                record, stored = unsaved, unsaved.get("access_token")
+            # Stored now, or the store holds another holder's newer session since.
+            link.unsaved = None
         if record is not None and isinstance(stored, str) and stored != token_used:
             adopt(record)
             return
         yield from refresh()
         fresh = renewed(record, stored) if record is not None else None
         if fresh is not None:
-            store.put(key, fresh)
+            try:
+                store.put(key, fresh)
+            except BaseException:
+                # The refresh token was spent: the live session is only in memory now.
+                link.unsaved = (stored, fresh)
+                logger.warning(
+                    "credential store: the refreshed tokens of %s could not be stored; this "
+                    "process keeps them and stores them at its next refresh (until then the "
+                    "stored ones are spent)",
+                    key,
+                )
+                raise
     finally:
         link.holding = False
         held.__exit__(None, None, None)

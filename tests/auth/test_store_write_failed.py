@@ -1,0 +1,124 @@
+"""A refresh whose new tokens the credential store could not keep (another process held
+the SQLite file past the store's timeout) spent the stored refresh token: the live session
+is then only in the account's memory. The account keeps posting with it, and at its next
+refresh it stores that session first, rather than taking the stored one, whose refresh
+token is dead (on X a refusal, "authorize the app again"; on Bluesky a replay, which ends
+the whole session)."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from brandkit import Account, Client, Post, RetryPolicy, auth
+from brandkit.auth import EncryptedStore, load_account
+from brandkit.auth import bluesky as bsky
+from brandkit.auth.store import new_key
+from brandkit.errors import BrandkitError
+from brandkit.testing.bluesky import BlueskyEmulator
+from brandkit.testing.x import XEmulator
+
+from .conftest import REDIRECT, consent
+
+FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=5)
+SCOPES = ["tweet.read", "tweet.write", "users.read", "offline.access"]
+LOOPBACK = "http://127.0.0.1:8765/callback"
+KEY = "acme"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[EncryptedStore]:
+    s = EncryptedStore(tmp_path / "credentials.db", key=new_key(), timeout=0.2)
+    yield s
+    s.close()
+
+
+def post(account: Account, text: str) -> str:
+    """The delivery's status, or the type of the error ``publish`` raised."""
+    try:
+        with Client(retry=FAST) as client:
+            (delivery,) = client.publish(Post(text=text), account)
+    except BrandkitError as exc:
+        return type(exc).__name__
+    return delivery.status.value
+
+
+def while_another_writer_holds(store: EncryptedStore, account: Account, text: str) -> str:
+    other = sqlite3.connect(store.path)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        return post(account, text)
+    finally:
+        other.rollback()
+        other.close()
+
+
+def test_x_keeps_the_refresh_the_store_could_not_keep(
+    store: EncryptedStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    emu = XEmulator()
+    with emu.serve():
+        app = emu.oauth_app(redirect_uri=REDIRECT, scopes=SCOPES)
+        start = auth.x.start(app.client_id, REDIRECT, SCOPES, base_url=emu.base_url)
+        creds = auth.x.finish(start, consent(start.url), client_secret=app.client_secret)
+        store.put(KEY, auth.record_of(creds, client_secret=app.client_secret))
+        account = load_account(store, KEY)
+        emu.clock.advance(7300)  # expired: the next post refreshes
+
+        with caplog.at_level(logging.WARNING, logger="brandkit.auth"):
+            assert while_another_writer_holds(store, account, "one") == "OutboxConflict"
+        live = account.secret("refresh_token")
+        assert live in emu._refresh  # the rotated token, in memory only
+        assert (store.get(KEY) or {})["refresh_token"] not in emu._refresh
+
+        assert post(account, "two") == "sent"
+        emu.clock.advance(7300)
+        assert post(account, "three") == "sent"  # refreshed with the live token
+        assert post(account, "four") == "sent"
+
+        stored = store.get(KEY) or {}
+        assert stored["refresh_token"] == account.secret("refresh_token")
+        assert stored["refresh_token"] in emu._refresh
+        assert emu.count("POST", "/2/oauth2/token") == 3  # code, then two refreshes
+        # Another process loading the store now gets the live session.
+        assert post(load_account(store, KEY, name="other"), "five") == "sent"
+        # The failed write was reported, without a token.
+        assert KEY in caplog.text
+        assert live is not None and live not in caplog.text
+
+
+def test_bluesky_keeps_the_refresh_the_store_could_not_keep(store: EncryptedStore) -> None:
+    emu = BlueskyEmulator()
+    with emu.serve():
+        emu.add_user("brand.test")
+        start = bsky.start(
+            "brand.test",
+            bsky.loopback_client(LOOPBACK),
+            plc_url=emu.base_url,
+            resolver=emu.base_url,
+        )
+        with httpx.Client(timeout=10) as http:
+            location = http.get(start.url, follow_redirects=False).headers["location"]
+        store.put(KEY, auth.record_of(bsky.finish(start, location, clock=emu.clock.time)))
+        account = load_account(store, KEY)
+        emu.expire_oauth_tokens()
+
+        # The delivery breaks off (left "sending") with the store's error.
+        assert while_another_writer_holds(store, account, "one") != "sent"
+        assert account.secret("oauth_refresh_token") in emu._oauth_refresh
+        assert (store.get(KEY) or {})["refresh_token"] not in emu._oauth_refresh
+
+        emu.expire_oauth_tokens()
+        assert post(account, "two") == "sent"
+        assert post(account, "three") == "sent"
+
+        assert not any(s.revoked for s in emu._spent_refresh.values())
+        stored = store.get(KEY) or {}
+        assert stored["refresh_token"] == account.secret("oauth_refresh_token")
+        assert stored["refresh_token"] in emu._oauth_refresh
+        assert "two" in emu.post_texts() and "three" in emu.post_texts()

@@ -295,7 +295,13 @@ class DevtoAdapter(BlogAdapter):
         if published is None:
             return False
         if article.status == "scheduled" and article.scheduled_at is not None:
-            return abs(published - article.scheduled_at.astimezone(UTC)) < timedelta(seconds=1)
+            at = article.scheduled_at.astimezone(UTC)
+            if abs(published - at) < timedelta(seconds=1):
+                return True
+            if published < at:
+                return False
+            # Published after its time: the time had passed when it was sent, and it went
+            # out then (see `_fields`).
         return since is None or published >= since - LOOKUP_SKEW
 
     def read_article(self, ref: PartRef) -> Flow[PartRef]:
@@ -439,10 +445,17 @@ class DevtoAdapter(BlogAdapter):
             "published": article.status != "draft",
             "tags": tags,
         }
-        if article.status == "scheduled" and article.scheduled_at is not None:
+        if (
+            article.status == "scheduled"
+            and article.scheduled_at is not None
+            and article.scheduled_at > datetime.now(UTC)
+        ):
             fields["published_at"] = article.scheduled_at.astimezone(UTC).strftime(
                 "%Y-%m-%dT%H:%M:%SZ"
             )
+        # A scheduled time already past when the article is sent (a worker that ran late, a
+        # retry) is published now, as WordPress does: Forem refuses a new article's
+        # published_at more than 15 minutes past, which failed the article altogether.
         if article.excerpt:
             fields["description"] = article.excerpt
         if article.canonical_url:

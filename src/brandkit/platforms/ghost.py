@@ -11,7 +11,8 @@ checks, ``core/server/services/auth/api-key/admin.js``):
 - ``POST /ghost/api/admin/posts/?source=html`` (``/pages/`` for a page) creates the post from
   HTML; without ``source=html`` Ghost would drop the HTML. Ghost stores it as Lexical.
   ``status`` is ``draft``, ``published`` or ``scheduled`` (``published_at`` at least 2
-  minutes ahead); ``tags`` are found by name or created; ``custom_excerpt`` (300 characters),
+  minutes ahead: a scheduled article whose time has passed is sent ``published``, dated as
+  asked); ``tags`` are found by name or created; ``custom_excerpt`` (300 characters),
   ``feature_image`` with ``feature_image_alt`` (191) and ``canonical_url``.
 - The featured image is uploaded first (``POST /ghost/api/admin/images/upload/``, multipart)
   and its URL set as ``feature_image``. The Admin API cannot list images, so after a lost
@@ -483,11 +484,21 @@ class GhostAdapter(BlogAdapter):
                 )
 
     def _fields(self, article: Article, image_url: str | None) -> dict[str, Any]:
+        status = article.status
+        if (
+            status == "scheduled"
+            and article.scheduled_at is not None
+            and article.scheduled_at <= datetime.now(UTC)
+        ):
+            # Its time passed before it was sent (a worker that ran late, a retry): Ghost
+            # refuses to schedule in the past, which failed the article altogether. It is
+            # published now, dated as asked, as WordPress does.
+            status = "published"
         fields: dict[str, Any] = {
             "title": article.title,
             "slug": article.slug,
             "html": article.html(),
-            "status": article.status,
+            "status": status,
             "tags": [{"name": name} for name in _names(article)],
             "custom_excerpt": article.excerpt,
             "canonical_url": article.canonical_url,

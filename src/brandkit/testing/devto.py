@@ -25,7 +25,9 @@ validations and ``config/initializers/rack_attack.rb``):
   4 tags``, a tag that is not letters and digits, ``Title has already been used in the last
   five minutes`` (the same user, the same title, created less than 5 minutes ago), ``Body
   markdown is too long (maximum is 800000 characters)``, and an ``article`` that is not an
-  object. Titles are stored as ``Article#normalize_title`` leaves them: characters Forem does
+  object; a published article whose ``published_at`` is more than 15 minutes past, ``Published
+  at only future or current published_at allowed when publishing an article``. Titles are
+  stored as ``Article#normalize_title`` leaves them: characters Forem does
   not allow (``°``, ``≥``, ``½``...) become spaces, runs of spaces one.
 - Slugs are Forem's: the title parameterized plus 4 random characters; a draft gets a
   ``-temp-slug-`` one that is replaced when it is first published. Renaming never moves a
@@ -79,6 +81,9 @@ BODY_MAX = 800_000
 TAGS_MAX = 4
 TAG_MAX = 30
 DUPLICATE_WINDOW = timedelta(minutes=5)
+PAST_PUBLISHED_AT = timedelta(minutes=15)
+"""How far in the past a new published article's ``published_at`` may be (Forem's
+``future_or_current_published_at``)."""
 
 
 class _Refusal(Exception):
@@ -383,6 +388,12 @@ class DevtoEmulator(Emulator):
             value = getattr(a, field)
             if value and not re.match(r"https?://[^\s/]+", value):
                 problems.append(f"{field.replace('_', ' ').capitalize()} must be a valid URL")
+        late = a.published_at is not None and a.published_at < self.clock.now() - PAST_PUBLISHED_AT
+        if new and a.published and late:
+            problems.append(
+                "Published at only future or current published_at allowed when "
+                "publishing an article"
+            )
         if new and a.title:
             since = self.clock.now() - DUPLICATE_WINDOW
             if any(

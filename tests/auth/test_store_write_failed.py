@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,8 +17,10 @@ import httpx
 import pytest
 
 from brandkit import Account, Client, Post, RetryPolicy, auth
-from brandkit.auth import EncryptedStore, load_account
+from brandkit.auth import CredentialsNotStored, EncryptedStore, load_account
 from brandkit.auth import bluesky as bsky
+from brandkit.auth import store as store_module
+from brandkit.auth._records import refresh_record
 from brandkit.auth.store import new_key
 from brandkit.errors import BrandkitError
 from brandkit.testing.bluesky import BlueskyEmulator
@@ -122,3 +125,59 @@ def test_bluesky_keeps_the_refresh_the_store_could_not_keep(store: EncryptedStor
         assert stored["refresh_token"] == account.secret("oauth_refresh_token")
         assert stored["refresh_token"] in emu._oauth_refresh
         assert "two" in emu.post_texts() and "three" in emu.post_texts()
+
+
+def x_record(emu: XEmulator) -> dict[str, object]:
+    app = emu.oauth_app(redirect_uri=REDIRECT, scopes=SCOPES)
+    start = auth.x.start(app.client_id, REDIRECT, SCOPES, base_url=emu.base_url)
+    creds = auth.x.finish(start, consent(start.url), client_secret=app.client_secret)
+    return auth.record_of(creds, client_secret=app.client_secret)
+
+
+def test_refresh_due_stores_its_refresh_once_the_writer_lets_go(store: EncryptedStore) -> None:
+    """The refresh spent the stored refresh token: the new one is stored as soon as the
+    other writer lets the file go, rather than lost with a "try again" that cannot work."""
+    emu = XEmulator()
+    with emu.serve():
+        store.put(KEY, x_record(emu))
+        other = sqlite3.connect(store.path, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")
+        timer = threading.Timer(0.6, other.rollback)
+        timer.start()
+        try:
+            assert auth.refresh_due(store, force=True) == {KEY: "refreshed"}
+        finally:
+            timer.join()
+            other.close()
+        stored = store.get(KEY) or {}
+        assert stored["refresh_token"] in emu._refresh
+        assert post(load_account(store, KEY), "after the refresh") == "sent"
+
+
+def test_a_store_that_keeps_failing_says_the_credentials_are_lost(
+    store: EncryptedStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "STORE_WAIT", 0.3)
+    emu = XEmulator()
+    with emu.serve():
+        record = x_record(emu)
+        store.put(KEY, record)
+        other = sqlite3.connect(store.path)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(CredentialsNotStored) as info:
+                auth.refresh_locked(
+                    store,
+                    KEY,
+                    refresh_record,
+                    force=True,
+                )
+        finally:
+            other.rollback()
+            other.close()
+        message = str(info.value)
+        assert repr(KEY) in message and "connect the account again" in message
+        assert not any(
+            str(value) in message for value in (record["access_token"], record["refresh_token"])
+        )
+        assert emu.count("POST", "/2/oauth2/token") == 2  # the code, then one refresh

@@ -47,6 +47,7 @@ from brandkit.auth.meta import (
     threads,
 )
 from brandkit.auth.store import (
+    CredentialsNotStored,
     CredentialStore,
     CredentialStoreLocked,
     EncryptedStore,
@@ -68,6 +69,7 @@ __all__ = [
     "CredentialStore",
     "CredentialStoreLocked",
     "Credentials",
+    "CredentialsNotStored",
     "EncryptedStore",
     "EnvironmentStore",
     "Expiry",

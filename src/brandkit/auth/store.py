@@ -42,6 +42,7 @@ __all__ = [
     "KEY_ENV",
     "CredentialStore",
     "CredentialStoreLocked",
+    "CredentialsNotStored",
     "EncryptedStore",
     "EnvironmentStore",
     "PostgresStore",
@@ -73,6 +74,10 @@ LOCK_WAIT = 60.0
 """How long `CredentialStore.lock` waits for another process by default (seconds): longer
 than a token request may take (30 s)."""
 
+STORE_WAIT = 30.0
+"""How long `refresh_locked` keeps trying to store the credentials it refreshed (seconds):
+the refresh spent the stored refresh token, so the new credentials exist nowhere else."""
+
 _POLL = 0.005
 _MAX_RECORD = 1024 * 1024
 """The largest credential record stored: credentials are a few hundred bytes."""
@@ -92,6 +97,12 @@ class WrongStoreKey(ConfigurationError):
 
 class CredentialStoreLocked(BrandkitError):
     """Another process held an account's lock longer than the wait allowed."""
+
+
+class CredentialsNotStored(BrandkitError):
+    """The platform issued new credentials, spending the stored refresh token, but the store
+    could not keep them (it stayed locked by another writer, or could not be reached): the
+    stored credentials are dead, and the account must be connected again."""
 
 
 @runtime_checkable
@@ -560,6 +571,8 @@ def refresh_locked(
         ReadOnlyStore: the store cannot keep the result (found before ``refresh`` is
             called, for a store that says it is ``read_only``).
         CredentialStoreLocked: another refresh held the lock past ``timeout``.
+        CredentialsNotStored: the store failed to keep the new credentials for
+            `STORE_WAIT` seconds after ``refresh`` returned them (tried again meanwhile).
         BrandkitError: what ``refresh`` raises (e.g. `GrantRefused`); the stored record is
             unchanged.
     """
@@ -581,5 +594,42 @@ def refresh_locked(
                 "variables again"
             )
         new = dict(refresh(stored))
-        store.put(key, new)
+        _keep(store, key, new, clock=time.monotonic, sleep=time.sleep)
         return new
+
+
+def _keep(
+    store: CredentialStore,
+    key: str,
+    record: Mapping[str, Any],
+    *,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+    wait: float | None = None,
+) -> None:
+    """Store refreshed ``record``, trying again for up to ``wait`` seconds while the store
+    fails: it is the only copy of the new refresh token, the stored one being spent.
+
+    Raises:
+        ConfigurationError: the store refuses the record itself (no attempt can help).
+        CredentialsNotStored: the store still failed after ``wait`` seconds (default
+            `STORE_WAIT`).
+    """
+    wait = STORE_WAIT if wait is None else wait
+    deadline = clock() + wait
+    delay = 0.05
+    while True:
+        try:
+            store.put(key, record)
+            return
+        except ConfigurationError:
+            raise
+        except BrandkitError as exc:
+            if clock() + delay > deadline:
+                raise CredentialsNotStored(
+                    f"the credentials {key!r} were refreshed (the stored refresh token is "
+                    f"spent) but {store!r} could not keep them for {wait:g} s "
+                    f"({type(exc).__name__}: {exc}); connect the account again"
+                ) from exc
+        sleep(delay)
+        delay = min(delay * 2, 2.0)

@@ -334,19 +334,28 @@ class DevtoAdapter(BlogAdapter):
 
     def update_article(self, ref: PartRef, article: Article) -> Flow[PartRef]:
         """Replace the article ``ref`` with ``article``. Its URL stays (Forem never moves a
-        slug, except a draft's on its first publication); ``status="draft"`` unpublishes it.
+        slug, except a draft's on its first publication); ``status="draft"`` unpublishes it,
+        and ``status="published"`` publishes a scheduled one now (its ``published_at``
+        becomes now; the article is read first, as Forem keeps it otherwise).
 
         Raises:
             Rejected: Forem refused the change, with its message.
             PlatformError: another refusal (typed by `error_for`).
         """
         fields = self._fields(article)
+        if article.status == "published":
+            # Forem keeps a scheduled article's published_at when it is sent published: it
+            # would stay scheduled. Asked, not taken from the stored answer: an article live
+            # since then must keep its published_at (Forem refuses to change it).
+            current = yield from self.read_article(ref)
+            if current.extra.get("status") == "scheduled":
+                fields["published_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         response = yield Send(
             self._request("PUT", f"articles/{ref.id}", body={"article": fields}),
             idempotent=True,
             bucket="write",
         )
-        return self._ref(self.parse(response, _Article), article)
+        return self._ref(self.parse(response, _Article), article, update=True)
 
     def delete_part(self, ref: PartRef) -> Flow[None]:
         """The Forem API has no delete.
@@ -488,16 +497,18 @@ class DevtoAdapter(BlogAdapter):
             )
         return url
 
-    def _ref(self, item: _Article, article: Article) -> PartRef:
+    def _ref(self, item: _Article, article: Article, *, update: bool = False) -> PartRef:
         # The create answer has no "published" (only published_at, null for a draft);
-        # me/all's items have both. An article asked to be published now is "published"
-        # (its published_at is Forem's clock, which may be ahead of this one).
+        # me/all's items have both. A new article asked to be published now is "published"
+        # (its published_at is Forem's clock, which may be ahead of this one). An update
+        # keeps the published_at Forem had: one dated further ahead than any clock skew is
+        # still scheduled, whatever was asked.
         published = item.published if isinstance(item, _Mine) else item.published_at is not None
-        status = (
-            _status(published, item.published_at)
-            if not published or article.status == "scheduled"
-            else "published"
-        )
+        status = _status(published, item.published_at)
+        if status == "scheduled" and article.status != "scheduled":
+            when = _time(item.published_at)
+            if not update or (when is not None and when <= datetime.now(UTC) + LOOKUP_SKEW):
+                status = "published"
         return PartRef(
             index=0, id=str(item.id), url=item.url, extra={"slug": item.slug, "status": status}
         )

@@ -562,13 +562,16 @@ class Account:
         access_token_secret: str | None = None,
         username: str | None = None,
         user_id: str | None = None,
+        token_expires_at: float | None = None,
         base_url: str | None = None,
         name: str | None = None,
         on_credentials_changed: CredentialsHook | None = None,
     ) -> Account:
         """An X account: an OAuth 2 user token (refreshed with ``refresh_token`` and
         ``client_id``), or OAuth 1.0a user keys (``consumer_key``, ``consumer_secret``,
-        ``access_token``, ``access_token_secret``).
+        ``access_token``, ``access_token_secret``). ``token_expires_at`` (epoch seconds)
+        lets the adapter refresh the OAuth 2 token a minute before it expires instead of
+        after a 401; a refresh keeps it current in ``settings["token_expires_at"]``.
 
         Raises:
             ConfigurationError: neither complete set of credentials is given.
@@ -596,6 +599,7 @@ class Account:
                 "consumer_key": consumer_key,
                 "username": username,
                 "user_id": user_id,
+                "token_expires_at": token_expires_at,
             },
             on_credentials_changed=on_credentials_changed,
         )
@@ -780,11 +784,15 @@ class Account:
         client_id: str | None = None,
         client_secret: str | None = None,
         version: str = "202608",
+        token_expires_at: float | None = None,
         base_url: str | None = None,
         name: str | None = None,
         on_credentials_changed: CredentialsHook | None = None,
     ) -> Account:
-        """A LinkedIn member or organization (``author`` is its URN).
+        """A LinkedIn member or organization (``author`` is its URN). ``token_expires_at``
+        (epoch seconds) lets the adapter refresh the token a minute before it expires
+        (with ``refresh_token``, ``client_id`` and ``client_secret``) instead of after a
+        401; a refresh keeps it current in ``settings["token_expires_at"]``.
 
         Raises:
             ConfigurationError: the token is missing or the author is not a URN.
@@ -805,7 +813,12 @@ class Account:
                 "refresh_token": refresh_token,
                 "client_secret": client_secret,
             },
-            settings={"author": author, "client_id": client_id, "version": version},
+            settings={
+                "author": author,
+                "client_id": client_id,
+                "version": version,
+                "token_expires_at": token_expires_at,
+            },
             on_credentials_changed=on_credentials_changed,
         )
 

@@ -134,7 +134,11 @@ def account_from(
     """An [`Account`][brandkit.Account] that posts with ``creds``.
 
     Args:
-        creds: what a flow's ``finish`` (or ``refresh``) returned.
+        creds: what a flow's ``finish`` (or ``refresh``) returned. Its ``expires_at`` goes
+            to the account (``settings["token_expires_at"]``), so that X and LinkedIn
+            refresh a minute before expiry; ``x.credentials_of(account)`` and
+            ``linkedin.credentials_of(account)`` give the current credentials back (from
+            ``on_credentials_changed``, to store those of a refresh whole).
         name: the account's name.
         client_secret: X and LinkedIn: the app's secret, so the adapter can refresh a confidential
             client's token by itself (it then hands new tokens to
@@ -170,15 +174,20 @@ def account_from(
             on_credentials_changed=on_credentials_changed,
         )
     if isinstance(creds, XCredentials):
-        return Account.x(
+        account = Account.x(
             user_token=creds.access_token.get_secret_value(),
             refresh_token=creds.refresh_token.get_secret_value() if creds.refresh_token else None,
             client_id=creds.client_id,
             client_secret=client_secret,
+            # The adapter refreshes a minute ahead only when it knows the expiry.
+            token_expires_at=creds.expires_at,
             base_url=creds.base_url,
             name=name,
             on_credentials_changed=on_credentials_changed,
         )
+        # What x.credentials_of needs to give the credentials back whole.
+        account.settings["scopes"] = list(creds.scopes)
+        return account
     if isinstance(creds, MastodonCredentials):
         return Account.mastodon(
             creds.instance_url,
@@ -222,16 +231,23 @@ def account_from(
                 "account_from needs author= for LinkedIn: a page's URN from "
                 "auth.linkedin.organizations(creds), or the member's urn:li:person:…"
             )
-        return Account.linkedin(
+        account = Account.linkedin(
             author=author,
             token=creds.access_token.get_secret_value(),
             refresh_token=creds.refresh_token.get_secret_value() if creds.refresh_token else None,
             client_id=creds.client_id if creds.refresh_token else None,
             client_secret=client_secret if creds.refresh_token else None,
+            # The adapter refreshes a minute ahead only when it knows the expiry.
+            token_expires_at=creds.expires_at,
             base_url=creds.base_url,
             name=name,
             on_credentials_changed=on_credentials_changed,
         )
+        # What linkedin.credentials_of needs to give the credentials back whole.
+        account.settings["scopes"] = list(creds.scopes)
+        account.settings["oauth_client_id"] = creds.client_id
+        account.settings["refresh_expires_at"] = creds.refresh_expires_at
+        return account
     raise ConfigurationError(
         f"account_from needs credentials from brandkit.auth, got {type(creds).__name__}"
     )

@@ -372,7 +372,7 @@ def _saver(
                 record["expires_at"] = float(expires)
                 record["issued_at"] = time.time()
             elif record.get("platform") in ("x", "linkedin"):
-                record["expires_at"] = None  # the adapter knows it; the store does not
+                record["expires_at"] = None  # a refresh that gave no lifetime
             store.put(key, record)
 
     return save

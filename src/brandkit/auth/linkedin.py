@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import attrs
@@ -45,10 +45,14 @@ from brandkit.auth._core import (
 )
 from brandkit.errors import AuthError, ConfigurationError, MalformedResponse
 
+if TYPE_CHECKING:
+    from brandkit.accounts import Account
+
 __all__ = [
     "AUTHORIZE_URL",
     "TOKEN_URL",
     "LinkedInCredentials",
+    "credentials_of",
     "finish",
     "finish_async",
     "finish_flow",
@@ -162,6 +166,38 @@ class _Acls(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="ignore")
 
     elements: list[_Acl]
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def credentials_of(account: Account) -> LinkedInCredentials | None:
+    """The credentials ``account`` holds now, as `finish` or `refresh` gives them: the
+    tokens, ``expires_at`` (a refresh by the adapter moves it on), the scopes and the
+    app of an account made by `brandkit.auth.account_from`. Call it from
+    ``on_credentials_changed`` to store a refresh whole
+    (``credentials_of(account).to_dict()``).
+
+    Returns ``None`` for an account that is not LinkedIn. Raises nothing.
+    """
+    token = account.secret("token")
+    if account.platform != "linkedin" or not token:
+        return None
+    refresh_token = account.secret("refresh_token")
+    scopes = account.settings.get("scopes")
+    client_id = account.settings.get("oauth_client_id") or account.settings.get("client_id")
+    return LinkedInCredentials(
+        access_token=SecretStr(token),
+        refresh_token=SecretStr(refresh_token) if refresh_token else None,
+        expires_at=_number(account.settings.get("token_expires_at")),
+        refresh_expires_at=_number(account.settings.get("refresh_expires_at")),
+        scopes=tuple(str(s) for s in scopes) if isinstance(scopes, list | tuple) else (),
+        client_id=str(client_id or ""),
+        base_url=None if account.base_url == API_URL else account.base_url,
+    )
 
 
 def _scopes(value: str | Sequence[str]) -> tuple[str, ...]:

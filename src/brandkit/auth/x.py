@@ -20,7 +20,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import attrs
@@ -50,6 +50,9 @@ from brandkit.auth._core import (
 )
 from brandkit.errors import ConfigurationError, MalformedResponse
 
+if TYPE_CHECKING:
+    from brandkit.accounts import Account
+
 __all__ = [
     "AUTHORIZE_URL",
     "OOB",
@@ -57,6 +60,7 @@ __all__ = [
     "OAuth1Start",
     "XCredentials",
     "XOAuth1Credentials",
+    "credentials_of",
     "finish",
     "finish_async",
     "finish_flow",
@@ -76,6 +80,8 @@ AUTHORIZE_URL = "https://x.com/i/oauth2/authorize"
 TOKEN_URL = "https://api.x.com/2/oauth2/token"
 AUTHORIZE_PATH = "/i/oauth2/authorize"
 TOKEN_PATH = "/2/oauth2/token"
+API_ROOT = "https://api.x.com"
+"""The API an account of credentials without a ``base_url`` posts to."""
 
 
 @attrs.frozen(repr=False)
@@ -151,6 +157,35 @@ class _CredentialsModel(pydantic.BaseModel):
     scopes: list[str]
     client_id: str
     base_url: str | None = None
+
+
+def credentials_of(account: Account) -> XCredentials | None:
+    """The OAuth 2 credentials ``account`` holds now, as `finish` or `refresh` gives them:
+    the tokens, ``expires_at`` (a refresh by the adapter moves it on) and the scopes of an
+    account made by `brandkit.auth.account_from`. Call it from ``on_credentials_changed``
+    to store a refresh whole (``credentials_of(account).to_dict()``).
+
+    Returns ``None`` for an account that is not X OAuth 2 (OAuth 1.0a keys, another
+    platform). Raises nothing.
+    """
+    token = account.secret("user_token")
+    if account.platform != "x" or not token:
+        return None
+    refresh_token = account.secret("refresh_token")
+    expires = account.settings.get("token_expires_at")
+    scopes = account.settings.get("scopes")
+    return XCredentials(
+        access_token=SecretStr(token),
+        refresh_token=SecretStr(refresh_token) if refresh_token else None,
+        expires_at=(
+            float(expires)
+            if isinstance(expires, int | float) and not isinstance(expires, bool)
+            else None
+        ),
+        scopes=tuple(str(s) for s in scopes) if isinstance(scopes, list | tuple) else (),
+        client_id=str(account.settings.get("client_id") or ""),
+        base_url=None if account.base_url == API_ROOT else account.base_url,
+    )
 
 
 def _bases(base_url: str | None) -> tuple[str, str]:

@@ -22,6 +22,7 @@ __all__ = [
     "RefreshHook",
     "RefreshingAdapter",
     "TokenAnswer",
+    "expiry_after",
     "parse_credentials",
     "refresh_alone",
     "refresh_hook_of",
@@ -63,6 +64,14 @@ class TokenAnswer(Answer):
         | Annotated[float, pydantic.Strict(), pydantic.AllowInfNan(False)]
         | None
     ) = None
+
+
+def expiry_after(now: float, expires_in: float | None) -> float | None:
+    """When a token that lives ``expires_in`` seconds from ``now`` expires; ``None`` when
+    the answer gave no lifetime (an older expiry would no longer be the new token's)."""
+    if expires_in is None or expires_in <= 0:
+        return None
+    return now + float(expires_in)
 
 
 RefreshHook: TypeAlias = Callable[["RefreshingAdapter", "str | None"], Flow[None]]
@@ -146,7 +155,11 @@ class RefreshingAdapter(Adapter):
     more on a 401, then repeats the request.
 
     Subclasses set ``token_name`` (the account secret holding the access token), keep
-    ``_expires_at`` up to date and implement `_can_refresh` and `_refresh`.
+    `token_expires_at` up to date and implement `_can_refresh` and `_refresh`.
+
+    The expiry lives in the account's settings (``token_expires_at``, epoch seconds by
+    ``clock``), not in the adapter: every client makes its own adapter of an account, and
+    each must know the expiry the connect flow (or the last refresh) gave.
 
     When the account has a refresh hook (`set_refresh_hook`), the hook refreshes instead,
     so that a credential store can serialize refreshes across processes.
@@ -154,7 +167,6 @@ class RefreshingAdapter(Adapter):
 
     token_name: ClassVar[str]
     clock: Callable[[], float]
-    _expires_at: float | None
 
     @abstractmethod
     def _can_refresh(self) -> bool:
@@ -167,12 +179,16 @@ class RefreshingAdapter(Adapter):
 
     @property
     def token_expires_at(self) -> float | None:
-        """When the access token expires (epoch seconds by ``clock``), if known."""
-        return self._expires_at
+        """When the access token expires (epoch seconds by ``clock``), if known: the
+        account's ``token_expires_at`` setting."""
+        value = self.account.settings.get("token_expires_at")
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        return None
 
     @token_expires_at.setter
     def token_expires_at(self, value: float | None) -> None:
-        self._expires_at = value
+        self.account.settings["token_expires_at"] = value
 
     def refresh_now(self, token_used: str | None) -> Flow[None]:
         """The adapter's own refresh (what a refresh hook runs under its lock): trade the
@@ -202,7 +218,7 @@ class RefreshingAdapter(Adapter):
         creates: bool = False,
     ) -> Flow[httpx.Response]:
         """Send one request; on a 401 refresh the token once and send it again."""
-        expires_at = self._expires_at
+        expires_at = self.token_expires_at
         if expires_at is not None and self.clock() >= expires_at - 60 and self._can_refresh():
             # Refresh a minute early rather than spend a request on a 401.
             logger.info(

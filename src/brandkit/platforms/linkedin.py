@@ -76,7 +76,12 @@ from brandkit.platforms._base import (
     read_each,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
-from brandkit.platforms._oauth import RefreshingAdapter, TokenAnswer, parse_credentials
+from brandkit.platforms._oauth import (
+    RefreshingAdapter,
+    TokenAnswer,
+    expiry_after,
+    parse_credentials,
+)
 
 if TYPE_CHECKING:
     from brandkit.accounts import Account
@@ -374,7 +379,6 @@ class LinkedInAdapter(RefreshingAdapter):
     def __init__(self, account: Account) -> None:
         super().__init__(account)
         self.clock: Callable[[], float] = lambda: datetime.now(UTC).timestamp()
-        self._expires_at: float | None = None
         # Media uploaded for a part whose create has not succeeded yet, by the part's key.
         self._uploaded: dict[str, list[tuple[str, Media]]] = {}
 
@@ -462,10 +466,10 @@ class LinkedInAdapter(RefreshingAdapter):
         request.read()
         response = yield Send(request, bucket="oauth")
         token = parse_credentials(self, response, TokenAnswer)
+        # Before update_secrets: its on_credentials_changed hook stores the new expiry too.
+        self.token_expires_at = expiry_after(self.clock(), token.expires_in)
         # update_secrets never replaces the refresh token with an empty one.
         self.account.update_secrets(token=token.access_token, refresh_token=token.refresh_token)
-        if token.expires_in is not None and token.expires_in > 0:
-            self._expires_at = self.clock() + float(token.expires_in)
 
     # -- publish -----------------------------------------------------------------------------
 

@@ -74,7 +74,12 @@ from brandkit.platforms._base import (
     unreadable,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
-from brandkit.platforms._oauth import RefreshingAdapter, TokenAnswer, parse_credentials
+from brandkit.platforms._oauth import (
+    RefreshingAdapter,
+    TokenAnswer,
+    expiry_after,
+    parse_credentials,
+)
 
 if TYPE_CHECKING:
     from brandkit.content._media import Media
@@ -869,7 +874,6 @@ class XAdapter(RefreshingAdapter):
         super().__init__(account)
         self.nonce: Callable[[], str] = lambda: secrets.token_hex(16)
         self.clock: Callable[[], float] = time.time
-        self._expires_at: float | None = None
         oauth1 = ("consumer_secret", "access_token", "access_token_secret")
         self._oauth2 = account.has_secret("user_token")
         if not self._oauth2 and not (
@@ -981,12 +985,12 @@ class XAdapter(RefreshingAdapter):
             request.headers["authorization"] = "Basic " + base64.b64encode(pair).decode()
         response = yield Send(request, bucket="oauth2_token")
         token = parse_credentials(self, response, TokenAnswer)
+        # Before update_secrets: its on_credentials_changed hook stores the new expiry too.
+        self.token_expires_at = expiry_after(self.clock(), token.expires_in)
         # update_secrets never replaces the refresh token with an empty one.
         self.account.update_secrets(
             user_token=token.access_token, refresh_token=token.refresh_token
         )
-        if token.expires_in is not None and token.expires_in > 0:
-            self._expires_at = self.clock() + float(token.expires_in)
 
     # -- errors ------------------------------------------------------------------------------
 

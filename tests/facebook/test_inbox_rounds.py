@@ -14,7 +14,7 @@ from brandkit.errors import ConfigurationError
 from brandkit.platforms.facebook import FacebookAdapter
 from brandkit.testing.facebook import FacebookEmulator
 from tests.facebook.conftest import FAST
-from tests.inbox_reads import follow
+from tests.inbox_reads import follow, read_on
 
 # The adapters read the emulator's clock: these tests run it minutes ahead of real time,
 # and a Date that far ahead of the local clock is not believed.
@@ -134,3 +134,36 @@ def test_one_sync_stores_every_comment_past_the_bound_once(
         assert (report.added, report.accounts[0].read, report.errors) == (23, 23, {})
         assert inbox.sync(client, [account]).accounts[0].read == 0
         assert len(inbox.messages()) == 24
+
+
+def test_reads_past_limit_go_on_without_reading_the_busy_post_again(
+    emu: FacebookEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ten posts with a page of new comments each, then 100 newer ones on a busy post,
+    limit=30 (pages of 10): following ``more`` gives all 200 once, at most 30 a read, in
+    about the requests of one pass (a request for the posts, the busy post's 9 more
+    pages and the quiet ones' second: 18 requests). The reads went on from the top after
+    each round, reading the busy post's pages again each time: 42."""
+    monkeypatch.setattr(FacebookAdapter, "comments_page", 10)
+    account = emu.account()
+    with Client(retry=FAST) as client:
+        quiet = [client.publish(Post(text=f"quiet {j}"), account)[0] for j in range(10)]
+        (busy,) = client.publish(Post(text="busy"), account)
+        cursor = client.inbox(account).cursor
+        written = []
+        for i in range(10):
+            emu.clock.advance(1)
+            for j, d in enumerate(quiet):
+                written.append(f"q{j} c{i}")
+                emu.audience("fan").comment(d.ids[0], written[-1])
+        for i in range(100):
+            emu.clock.advance(1)
+            written.append(f"busy {i}")
+            emu.audience("fan").comment(busy.ids[0], written[-1])
+        emu.clock.advance(120)
+        before = emu.count("GET")
+        pages = read_on(client, account, cursor, limit=30, most=100)
+        assert all(len(page.messages) <= 30 for page in pages)
+        assert Counter(m.text for p in pages for m in p.messages) == Counter(written)
+        assert emu.count("GET") - before <= 24
+        assert client.inbox(account, since=pages[-1].cursor).messages == ()

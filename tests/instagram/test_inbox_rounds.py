@@ -5,13 +5,16 @@ to their account."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from brandkit import Client
 from brandkit.errors import ConfigurationError
+from brandkit.platforms.instagram import InstagramAdapter
 from brandkit.testing.instagram import InstagramEmulator
 from tests.facebook.conftest import FAST
-from tests.inbox_reads import follow
+from tests.inbox_reads import follow, read_on
 from tests.instagram.conftest import post
 
 # The adapters read the emulator's clock: these tests run it minutes ahead of real time,
@@ -105,3 +108,31 @@ def test_another_accounts_cursor_is_refused(emu: InstagramEmulator) -> None:
         with pytest.raises(ConfigurationError, match=r"since=None, or the cursor saved"):
             client.inbox(second, since=cursor)
         assert [m.text for m in client.inbox(second).messages] == ["hello two"]
+
+
+def test_reads_past_limit_go_on_without_reading_every_page_again(
+    emu: InstagramEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four media with 25 new comments each (pages of 5), limit=20: following ``more``
+    gives all 100 once, at most 20 a read, in at most the requests of two passes (17 a
+    pass: the media and 4 more pages each), since a page read but not given is read
+    once more, and no more (33 requests). Each read went on from the top, reading every
+    page again: 85."""
+    monkeypatch.setattr(InstagramAdapter, "comments_page", 5)
+    account = emu.account(username="brand")
+    with Client(retry=FAST) as client:
+        media = [client.publish(post(f"m{j}"), account)[0] for j in range(4)]
+        cursor = client.inbox(account).cursor
+        written = []
+        for i in range(25):
+            emu.clock.advance(1)
+            for j, d in enumerate(media):
+                written.append(f"m{j} c{i}")
+                emu.audience("fan").comment(d.ids[0], written[-1])
+        emu.clock.advance(120)
+        before = emu.count("GET")
+        pages = read_on(client, account, cursor, limit=20, most=100)
+        assert all(len(page.messages) <= 20 for page in pages)
+        assert Counter(m.text for p in pages for m in p.messages) == Counter(written)
+        assert emu.count("GET") - before <= 2 * 17
+        assert client.inbox(account, since=pages[-1].cursor).messages == ()

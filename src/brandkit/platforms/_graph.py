@@ -18,8 +18,9 @@
   cursor they share (the newest creation time read, the ids read at that second, the
   platform and account it belongs to, and, while a read that hit its page bound goes on,
   the edges still to read with Meta's ``after`` cursors); `new_messages` cuts what a read
-  found to what is new, oldest first, and `resumed_messages` what a read going on found.
-  `GraphAdapter.read_edge` reads an edge and says where it stopped.
+  found (`EdgeRead`, page by page) to what is new, oldest first, and `resumed_messages`
+  what a read going on found. `GraphAdapter.read_edge_pages` reads an edge and says
+  where it stopped.
 - Instagram and Threads publish through containers: create, wait until ``FINISHED``,
   publish once. `GraphAdapter.wait_container` is the wait.
 """
@@ -67,6 +68,7 @@ __all__ = [
     "ContainerExpired",
     "Count",
     "EdgePage",
+    "EdgeRead",
     "Flag",
     "FollowersAnswer",
     "GraphAdapter",
@@ -320,8 +322,10 @@ class InboxCursor:
     round read only those edges, and give what lies between the two marks; a message
     younger than `top` waits for the next round (which reads from the top again), so
     each message is given once. When the round's first read found more than ``limit``,
-    it gives the oldest ``limit``, `top` is the newest of those, and `cut` says that the
-    round's end has more to give (the rest, read again by the next round).
+    it gives whole pages and goes on with each edge after the last page it gave (see
+    `new_messages`); or, when that costs more, it gives the oldest ``limit``, `top` is
+    the newest of those, and `cut` says that the round's end has more to give (the
+    rest, read again by the next round).
 
     Attributes:
         at: unix seconds of the newest message read (``None``: nothing read yet).
@@ -330,7 +334,8 @@ class InboxCursor:
         account: the account's Graph id (``None`` likewise).
         top: the mark the round moves to (``None``: no round in progress).
         resume: ``(edge, after)`` pairs still to read in the round, in order; the edge is
-            a post's id, or ``{media}/{comment}`` for the replies of a comment.
+            a post's id, or ``{media}/{comment}`` for the replies of a comment; ``after``
+            is ``""`` for an edge to read from its first page.
         cut: the round's first read left new messages younger than `top` ungiven.
     """
 
@@ -460,7 +465,7 @@ class InboxCursor:
             and isinstance(pair[0], str)
             and _RESUME_KEY.fullmatch(pair[0])
             and isinstance(pair[1], str)
-            and 0 < len(pair[1]) <= 2000
+            and len(pair[1]) <= 2000  # "": from the edge's first page
         ):
             raise ValueError("resume is not a list of edges and cursors")
         return pair[0], pair[1]
@@ -492,48 +497,210 @@ class InboxCursor:
         )
 
 
+@attrs.frozen
+class EdgeRead:
+    """What the read that starts from an inbox cursor's mark found on one edge, page by
+    page (`new_messages` gives whole pages, so that a read can go on after the last one
+    it gave).
+
+    Attributes:
+        edge: the edge's key in `InboxCursor.resume`.
+        pages: each page read, in order: the messages on it (the account's own left out)
+            and Meta's ``after`` cursor of the page (``None`` on the edge's last page).
+        after: Meta's cursor where the read stopped with more to read (``None``: it
+            reached the mark, or the edge's end).
+        start: the cursor the read began from (``""``: the edge's first page).
+        within: ``(read, page)``: the page of another read (by its index) that holds this
+            edge's first page (an Instagram comment's replies come inside its comments
+            page): when that page is not given, neither is this edge, since reading that
+            page again reads it again.
+        all_new: a read going on from any of its pages reads as far as this one did
+            (``False``: an Instagram comments read that went past the mark, since one
+            going on stops at the first page whose oldest comment is not new, and would
+            leave the replies under the older ones unread).
+    """
+
+    edge: str
+    pages: tuple[tuple[tuple[Message, ...], str | None], ...]
+    after: str | None = None
+    start: str = ""
+    within: tuple[int, int] | None = None
+    all_new: bool = True
+
+
 def new_messages(
-    messages: Sequence[Message],
+    reads: Sequence[EdgeRead],
     cursor: InboxCursor,
     limit: int,
     *,
-    resume: Sequence[tuple[str, str]] = (),
     clock: int | None = None,
+    stops_at_mark: bool = False,
 ) -> InboxPage:
-    """The messages ``cursor`` has not seen, each once, oldest first.
+    """The messages ``cursor`` has not seen that ``reads`` found, each once, oldest first.
 
-    At most ``limit`` of them, the oldest. Without ``resume`` (the read reached the
-    cursor's mark on every edge): ``more`` when there are others (the page's cursor
-    continues after the last one given). With ``resume`` (edges whose read stopped before
-    the mark, each with Meta's ``after`` cursor): a cursor that starts a round (see
-    `InboxCursor`) whose mark to reach is the newest message given, or, when every new
-    message is given, ``clock`` (the unix seconds of Meta's ``Date`` when the read began)
-    less `InboxCursor.CLOCK_SLACK` when that is later.
+    Every new message is given when there are at most ``limit`` and every edge was read
+    down to the mark: the cursor's mark moves to the newest. Otherwise the read gives
+    whole pages, at most ``limit`` messages (the edges' first pages first, then their
+    next ones), and starts a round (see `InboxCursor`) that goes on with each edge after
+    the last page it gave (from the edge's start when it gave none): no page is read
+    again but those it could not give. The round's mark to reach is the newest new
+    message found, or ``clock`` (the unix seconds of Meta's ``Date`` when the read
+    began) less `InboxCursor.CLOCK_SLACK` when that is later; its ids are those given.
+
+    It gives the oldest ``limit`` instead (see `InboxCursor.cut`) when no page fits in
+    ``limit``; when an edge it would go on with is not `EdgeRead.all_new`; or when
+    every edge was read down to the mark and what the oldest ``limit`` leave lies on
+    the pages that came in the read's first request (``stops_at_mark``: a read from the
+    first pages reads each edge down to the mark; without it, every page read must have
+    come in that request, since such a read reads them all), so that the read from the
+    first pages that gives the rest costs about that one request. It does so too when
+    going on would need more than `InboxCursor.MAX_RESUME` edges.
     """
-    fresh: dict[str, Message] = {}
-    for m in messages:
-        if cursor.is_new(m.created_at, m.id):
-            fresh.setdefault(m.id, m)
-    ordered = sorted(fresh.values(), key=lambda m: (m.created_at, m.id))
+    # Breadth first: every edge's first page before any edge's second, so that a busy
+    # edge does not hold back the first page of every other. A nested edge's first page
+    # goes with the page holding it (they came in one answer, and are read again as one),
+    # its next pages after that.
+    base: list[int] = []
+    nested: dict[tuple[int, int], list[int]] = {}
+    for i, read in enumerate(reads):
+        parent = read.within
+        base.append(0 if parent is None else base[parent[0]] + parent[1] + 1)
+        if parent is not None:
+            nested.setdefault(parent, []).append(i)
+    given: dict[str, Message] = {}
+    given_pages: set[tuple[int, int]] = set()
+    closed: dict[int, int | None] = {}  # read -> its first page not given (None: dropped)
+    depth = max((b + len(r.pages) for b, r in zip(base, reads, strict=True)), default=0)
+    for level in range(depth):
+        for i, read in enumerate(reads):
+            k = level - base[i]
+            if i in closed or not 0 <= k < len(read.pages):
+                continue
+            if read.within is not None:
+                if read.within not in given_pages:
+                    closed[i] = None
+                    continue
+                if k == 0:
+                    continue  # given with the page holding it
+            unit = [(i, k)] + [(c, 0) for c in nested.get((i, k), ()) if reads[c].pages]
+            fresh = {
+                m.id: m
+                for r, p in unit
+                for m in reads[r].pages[p][0]
+                if m.id not in given and cursor.is_new(m.created_at, m.id)
+            }
+            if len(given) + len(fresh) > limit:
+                closed[i] = k
+                continue
+            given.update(fresh)
+            given_pages.update(unit)
+    if closed and (
+        not given
+        or any(k is not None and not reads[i].all_new for i, k in closed.items())
+        or _cheap_to_cut(reads, cursor, limit, stops_at_mark)
+    ):
+        return _cut_messages(reads, cursor, limit, clock)
+    resume: list[tuple[str, str]] = []
+    for i, read in enumerate(reads):
+        if i not in closed:
+            if read.after is not None:
+                resume.append((read.edge, read.after))
+        elif (first := closed[i]) is not None:
+            after = read.pages[first - 1][1] if first else read.start
+            resume.append((read.edge, after or ""))
+    if len(resume) > InboxCursor.MAX_RESUME:
+        return _cut_messages(reads, cursor, limit, clock)
+    taken = sorted(given.values(), key=lambda m: (m.created_at, m.id))
     if not resume:
-        taken = ordered[:limit]
+        return InboxPage(
+            messages=taken,
+            cursor=attrs.evolve(cursor.advanced(taken), top=None, resume=(), cut=False).encode(),
+            more=False,
+        )
+    top = cursor.mark().advanced(taken)
+    newest = max(
+        (
+            int(m.created_at.timestamp())
+            for r in reads
+            for page, _ in r.pages
+            for m in page
+            if cursor.is_new(m.created_at, m.id)
+        ),
+        default=None,
+    )
+    # The pages not given lie under the resumed cursors: the round reaches up to the
+    # newest of them, and its ids are only those given (one of that second not given
+    # comes in the round).
+    if newest is not None and (top.at is None or newest > top.at):
+        top = InboxCursor(at=newest)
+    slack = InboxCursor.CLOCK_SLACK
+    if clock is not None and (top.at is None or clock - slack > top.at):
+        top = InboxCursor(at=clock - slack)
+    return InboxPage(
+        messages=taken,
+        cursor=attrs.evolve(cursor, top=top, resume=tuple(resume), cut=False).encode(),
+        more=True,
+    )
+
+
+def _cheap_to_cut(
+    reads: Sequence[EdgeRead], cursor: InboxCursor, limit: int, stops_at_mark: bool
+) -> bool:
+    """Whether reading again from the edges' first pages what the oldest ``limit`` leave
+    costs no more than the request that brought the first pages: every edge was read down
+    to the mark, and the messages held back lie on pages of that request (with
+    ``stops_at_mark``), or every page read came in it (a read that reads every page)."""
+    if any(read.after is not None for read in reads):
+        return False
+    on_top: list[bool] = []  # whether a read's first page came in the first request
+    for read in reads:
+        parent = read.within
+        on_top.append(not read.start and (parent is None or (parent[1] == 0 and on_top[parent[0]])))
+    if not stops_at_mark:
+        return all(on_top[i] and len(r.pages) <= 1 for i, r in enumerate(reads))
+    fresh: dict[str, tuple[Message, bool]] = {}
+    for i, read in enumerate(reads):
+        for k, (page, _) in enumerate(read.pages):
+            for m in page:
+                if cursor.is_new(m.created_at, m.id):
+                    fresh.setdefault(m.id, (m, on_top[i] and k == 0))
+    ordered = sorted(fresh.values(), key=lambda p: (p[0].created_at, p[0].id))
+    return all(first for _, first in ordered[limit:])
+
+
+def _cut_messages(
+    reads: Sequence[EdgeRead], cursor: InboxCursor, limit: int, clock: int | None
+) -> InboxPage:
+    """`new_messages` when ``limit`` is below the new messages of every edge's first
+    page: the oldest ``limit`` of what the read found, and a round (when an edge has more
+    to read) that stops below the ones held back; those, younger than its mark, come
+    again in a later read from the edges' first pages (`InboxCursor.cut`)."""
+    fresh: dict[str, Message] = {}
+    for read in reads:
+        for page, _ in read.pages:
+            for m in page:
+                if cursor.is_new(m.created_at, m.id):
+                    fresh.setdefault(m.id, m)
+    ordered = sorted(fresh.values(), key=lambda m: (m.created_at, m.id))
+    taken = ordered[:limit]
+    resume = tuple((r.edge, r.after) for r in reads if r.after is not None)
+    if not resume:
         return InboxPage(
             messages=taken,
             cursor=attrs.evolve(cursor.advanced(taken), top=None, resume=()).encode(),
             more=len(ordered) > limit,
         )
-    taken = ordered[:limit]
     cut = len(ordered) > limit
     top = cursor.mark().advanced(taken)
-    slack = InboxCursor.CLOCK_SLACK
     # With some held back, the round must stop below them: its reads give only what lies
     # under `top` (older comments the resumed edges still hold), and the next round reads
     # the held-back ones again from the top.
+    slack = InboxCursor.CLOCK_SLACK
     if not cut and clock is not None and (top.at is None or clock - slack > top.at):
         top = InboxCursor(at=clock - slack)
     return InboxPage(
         messages=taken,
-        cursor=attrs.evolve(cursor, top=top, resume=tuple(resume), cut=cut).encode(),
+        cursor=attrs.evolve(cursor, top=top, resume=resume, cut=cut).encode(),
         more=True,
     )
 
@@ -862,7 +1029,40 @@ class GraphAdapter(Adapter):
         budget: int | None = None,
         gone_ends: bool = False,
     ) -> Flow[tuple[list[T], str | None, int]]:
-        """`rest_of_edge` that also says where it stopped: ``(items, after, requests)``.
+        """`read_edge_pages` with the items of its pages in one list:
+        ``(items, after, requests)``.
+
+        Raises:
+            PlatformError: Meta refused (typed by `error_for`).
+            MalformedResponse: a page is not of the expected shape.
+        """
+        pages, after, requests = yield from self.read_edge_pages(
+            path,
+            params,
+            item,
+            first,
+            max_pages=max_pages,
+            stop=stop,
+            budget=budget,
+            gone_ends=gone_ends,
+        )
+        return [i for page, _ in pages for i in page], after, requests
+
+    def read_edge_pages(
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        item: type[T],
+        first: _Page[T] | None,
+        *,
+        max_pages: int,
+        stop: Callable[[T], bool] | None = None,
+        budget: int | None = None,
+        gone_ends: bool = False,
+    ) -> Flow[tuple[list[tuple[list[T], str | None]], str | None, int]]:
+        """`rest_of_edge` page by page, saying where it stopped: ``(pages, after,
+        requests)``, each page as its items and Meta's ``after`` cursor of it (``None``
+        on the edge's last page).
 
         ``after`` is Meta's cursor of the next page when reading stopped at ``max_pages``
         pages, or once ``budget`` items were read (the pages it requests then hold no
@@ -875,6 +1075,7 @@ class GraphAdapter(Adapter):
             PlatformError: Meta refused (typed by `error_for`).
             MalformedResponse: a page is not of the expected shape.
         """
+        pages: list[tuple[list[T], str | None]] = []
         items: list[T] = []
         query = dict(params)
         page = first
@@ -895,16 +1096,17 @@ class GraphAdapter(Adapter):
         while page is not None:
             items.extend(page.data)
             after = page.after()
+            pages.append((list(page.data), after))
             if after is None or (stop is not None and any(stop(i) for i in page.data)):
                 break
             if read >= max_pages or (budget is not None and len(items) >= budget):
-                return items, after, requests
+                return pages, after, requests
             query["after"] = after
             shrink()
             page = yield from self._edge_page(path, query, item, gone_ends)
             requests += 1
             read += 1
-        return items, None, requests
+        return pages, None, requests
 
     def _edge_page(
         self, path: str, query: Mapping[str, Any], item: type[T], gone_ends: bool

@@ -53,6 +53,7 @@ from brandkit.platforms._base import Answer, Capabilities, PartRef, RatePolicy, 
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 from brandkit.platforms._graph import (
     EdgePage,
+    EdgeRead,
     Flag,
     FollowersAnswer,
     GraphAdapter,
@@ -584,7 +585,8 @@ class FacebookAdapter(GraphAdapter):
     def inbox(self, cursor: str | None, *, limit: int) -> Flow[InboxPage]:
         """The comments (every level) on the Page's `inbox_posts` newest posts that are
         new since ``cursor``, the Page's own left out, oldest first, at most ``limit``
-        (a read that found more gives the oldest, and the reads after it the rest).
+        (a read that found more gives whole pages, and the reads after it go on after
+        the last one given; see `new_messages`).
 
         One request reads them all while no post has more than `comments_page` new
         comments: the posts come with their comments expanded, newest first
@@ -613,24 +615,34 @@ class FacebookAdapter(GraphAdapter):
             {"fields": f"id,{expand}", "limit": self.inbox_posts},
             EdgePage[_PostComments],
         )
-        found: list[Message] = []
-        resume: list[tuple[str, str]] = []
+        reads: list[EdgeRead] = []
+        # The posts' first pages came with them; the pages read past them share what is
+        # left of ``limit``, so that the read gives what it reads.
+        left = limit - sum(len(p.comments.data) for p in posts.data if p.comments is not None)
         for post in posts.data:
             if post.comments is None:
                 continue  # Meta leaves the edge out of a post without comments
-            comments, after, _ = yield from self.read_edge(
+            pages, after, _ = yield from self.read_edge_pages(
                 f"/{post.id}/comments",
                 self._comment_params(),
                 _Comment,
                 post.comments,
                 max_pages=self.inbox_pages,
                 stop=lambda c: not state.is_new(c.created_time, c.id),
-                budget=max(1, limit - len(found)),
+                budget=len(post.comments.data) + max(0, left),
             )
-            if after is not None:
-                resume.append((post.id, after))
-            found.extend(self._message(c, post.id) for c in comments if not self._ours(c))
-        return new_messages(found, state, limit, resume=resume, clock=clock)
+            left -= sum(len(page) for page, _ in pages[1:])
+            reads.append(
+                EdgeRead(
+                    edge=post.id,
+                    pages=tuple(
+                        (tuple(self._message(c, post.id) for c in page if not self._ours(c)), a)
+                        for page, a in pages
+                    ),
+                    after=after,
+                )
+            )
+        return new_messages(reads, state, limit, clock=clock, stops_at_mark=True)
 
     def _inbox_round(self, state: InboxCursor, limit: int) -> Flow[InboxPage]:
         """Go on reading the posts of a round (``state.resume``) from Meta's ``after``
@@ -641,9 +653,12 @@ class FacebookAdapter(GraphAdapter):
         requests = 0
         while todo and len(found) < limit and requests < self.inbox_pages:
             post_id, after = todo.pop(0)
+            params = self._comment_params()
+            if after:  # "": the post's first page, which the read that began the round left
+                params["after"] = after
             comments, more, made = yield from self.read_edge(
                 f"/{post_id}/comments",
-                {**self._comment_params(), "after": after},
+                params,
                 _Comment,
                 None,
                 max_pages=self.inbox_pages - requests,

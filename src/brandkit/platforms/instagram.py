@@ -70,6 +70,7 @@ from brandkit.platforms._graph import (
     ContainerAnswer,
     Count,
     EdgePage,
+    EdgeRead,
     Flag,
     FollowersAnswer,
     GraphAdapter,
@@ -610,8 +611,9 @@ class InstagramAdapter(GraphAdapter):
         cursor keeps what was seen. When a media's comments are still new after
         `inbox_pages` pages, or a comment has more than `inbox_pages` pages of replies,
         the read gives what it found with ``more`` and a cursor that goes on with those
-        edges from Meta's ``after`` cursor before the mark moves. Such a read gives at
-        most ``limit`` (the oldest it found; the next reads give the rest); the reads
+        edges from Meta's ``after`` cursor before the mark moves. A read gives at most
+        ``limit`` (whole pages, the next reads going on after the last one given; see
+        `new_messages`); the reads
         that go on make at most `inbox_pages` requests each and stop reading comments
         once they have about ``limit`` messages, the replies of the comments read coming
         on top. Mentions are not read: Meta names them only to webhooks.
@@ -634,11 +636,14 @@ class InstagramAdapter(GraphAdapter):
         )
         found: list[Message] = []
         resume: list[tuple[str, str]] = []
+        reads: list[EdgeRead] = []
         for item in media.data:
             if item.comments is None:
                 continue  # Meta leaves the edge out of a media without comments
-            yield from self._inbox_comments(item.id, item.comments, None, state, found, resume)
-        return new_messages(found, state, limit, resume=resume, clock=clock)
+            yield from self._inbox_comments(
+                item.id, item.comments, None, state, found, resume, reads=reads
+            )
+        return new_messages(reads, state, limit, clock=clock)
 
     def _inbox_round(self, state: InboxCursor, limit: int) -> Flow[InboxPage]:
         """Go on reading the edges of a round (``state.resume``: a media's comments, or
@@ -675,21 +680,23 @@ class InstagramAdapter(GraphAdapter):
         *,
         pages: int | None = None,
         budget: int | None = None,
+        reads: list[EdgeRead] | None = None,
     ) -> Flow[int]:
         """Read a media's comments (from ``first``, or from ``after``) and their replies
         into ``found``, at most `inbox_pages` pages of each and ``pages`` requests in all
         (``None``: no bound but that), the comments no further than the page on which
         ``found`` reaches ``budget``; an edge left with more to read goes to ``resume``
         (the comments only while the oldest read is still new: older ones were read
-        before). Returns the requests made."""
+        before). With ``reads``, each edge read also goes there page by page (for
+        `new_messages`). Returns the requests made."""
         n = self.comments_page
         params: dict[str, Any] = {
             "fields": f"{COMMENT_FIELDS},replies.limit({n}){{{COMMENT_FIELDS}}}",
             "limit": n,
         }
-        if after is not None:
+        if after:  # "": the edge's first page
             params["after"] = after
-        comments, more, requests = yield from self.read_edge(
+        read, more, requests = yield from self.read_edge_pages(
             f"/{media_id}/comments",
             params,
             _Comment,
@@ -698,18 +705,44 @@ class InstagramAdapter(GraphAdapter):
             budget=None if budget is None else max(1, budget - len(found)),
             gone_ends=first is None,
         )
-        if more is not None and comments:
-            oldest = min(comments, key=lambda c: (c.timestamp, c.id))
-            if state.is_new(oldest.timestamp, oldest.id):
-                resume.append((media_id, more))
-        for comment in comments:
-            if not self._ours(comment):
-                found.append(self._message(comment, media_id, None))
-            if comment.replies is not None:
-                left = None if pages is None else pages - requests
-                requests += yield from self._inbox_replies(
-                    media_id, comment.id, comment.replies, None, found, resume, pages=left
+        comments = [c for page, _ in read for c in page]
+        oldest = min(comments, key=lambda c: (c.timestamp, c.id), default=None)
+        all_new = oldest is None or state.is_new(oldest.timestamp, oldest.id)
+        if oldest is None or not all_new:
+            more = None
+        if more is not None:
+            resume.append((media_id, more))
+        index = len(reads) if reads is not None else 0
+        if reads is not None:
+            reads.append(
+                EdgeRead(
+                    edge=media_id,
+                    pages=tuple(
+                        (tuple(self._message(c, media_id, None) for c in p if not self._ours(c)), a)
+                        for p, a in read
+                    ),
+                    after=more,
+                    start=after or "",
+                    all_new=all_new,
                 )
+            )
+        for number, (page, _) in enumerate(read):
+            for comment in page:
+                if not self._ours(comment):
+                    found.append(self._message(comment, media_id, None))
+                if comment.replies is not None:
+                    left = None if pages is None else pages - requests
+                    requests += yield from self._inbox_replies(
+                        media_id,
+                        comment.id,
+                        comment.replies,
+                        None,
+                        found,
+                        resume,
+                        pages=left,
+                        reads=reads,
+                        within=(index, number),
+                    )
         return requests
 
     def _inbox_replies(
@@ -722,15 +755,18 @@ class InstagramAdapter(GraphAdapter):
         resume: list[tuple[str, str]],
         *,
         pages: int | None = None,
+        reads: list[EdgeRead] | None = None,
+        within: tuple[int, int] | None = None,
     ) -> Flow[int]:
         """Read a comment's replies (from ``first``, or from ``after``) into ``found``, at
         most `inbox_pages` pages and ``pages`` requests (``None``: no bound but that); with
-        more to read, ``{media}/{comment}`` goes to ``resume``. Returns the requests
-        made."""
+        more to read, ``{media}/{comment}`` goes to ``resume``. With ``reads``, the edge
+        read also goes there page by page, ``within`` the comments page holding its
+        first page. Returns the requests made."""
         params: dict[str, Any] = {"fields": COMMENT_FIELDS, "limit": self.comments_page}
-        if after is not None:
+        if after:  # "": the edge's first page
             params["after"] = after
-        replies, more, requests = yield from self.read_edge(
+        read, more, requests = yield from self.read_edge_pages(
             f"/{comment_id}/replies",
             params,
             _Reply,
@@ -738,9 +774,18 @@ class InstagramAdapter(GraphAdapter):
             max_pages=self._pages_of(first, pages),
             gone_ends=first is None,
         )
+        edge = f"{media_id}/{comment_id}"
         if more is not None:
-            resume.append((f"{media_id}/{comment_id}", more))
-        found.extend(self._message(r, media_id, comment_id) for r in replies if not self._ours(r))
+            resume.append((edge, more))
+        mine = [
+            (tuple(self._message(r, media_id, comment_id) for r in p if not self._ours(r)), a)
+            for p, a in read
+        ]
+        if reads is not None:
+            reads.append(
+                EdgeRead(edge=edge, pages=tuple(mine), after=more, start=after or "", within=within)
+            )
+        found.extend(m for p, _ in mine for m in p)
         return requests
 
     def _pages_of(self, first: EdgePage[Any] | None, requests: int | None) -> int:

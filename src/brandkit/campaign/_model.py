@@ -10,13 +10,13 @@ import attrs
 from brandkit.accounts import Account
 from brandkit.content._article import Article
 from brandkit.content._model import Link, Post, Utm
-from brandkit.errors import ConfigurationError, ContentError
+from brandkit.errors import ConfigurationError, ContentError, MediaError
 
 if TYPE_CHECKING:
     from brandkit._client import AsyncClient, Client
     from brandkit.delivery import Delivery
 
-__all__ = ["LIVE_STATUSES", "PLACEHOLDERS", "STATUS_PLATFORMS", "Campaign"]
+__all__ = ["LIVE_STATUSES", "PLACEHOLDERS", "STATUS_PLATFORMS", "Campaign", "article_url_bounds"]
 
 PLACEHOLDERS = ("{url}", "{title}", "{excerpt}")
 """What an announcement's text may hold, replaced once the article is live: its public URL,
@@ -55,6 +55,36 @@ def _fill(text: str, values: Mapping[str, str]) -> str:
     for key, value in values.items():
         text = text.replace("{" + key + "}", value)
     return text
+
+
+def _texts(post: Post) -> str:
+    return "\n".join([post.text, *(v.text or "" for v in post.variants.values())])
+
+
+def article_url_bounds(article: Article, blogs: Account | Sequence[Account] = ()) -> list[str]:
+    """One stand-in URL per blog in ``blogs``, never shorter than the address that blog
+    will give ``article`` (its adapter's ``article_url_bound``; the generic bound for a
+    platform whose adapter has none); without blogs, the generic bound on
+    ``https://example.com``.
+
+    Raises:
+        ConfigurationError: a blog account cannot be used (unknown platform, missing
+            credentials or base URL).
+    """
+    from brandkit.platforms import adapter_class
+    from brandkit.platforms._base import generic_url_bound
+
+    accounts = [blogs] if isinstance(blogs, Account) else list(blogs)
+    out = []
+    for account in accounts:
+        adapter = adapter_class(account.platform)(account)
+        bound = getattr(adapter, "article_url_bound", None)
+        out.append(
+            bound(article)
+            if callable(bound)
+            else generic_url_bound(account.base_url or "https://example.com", article.slug)
+        )
+    return out or [generic_url_bound("https://example.com", article.slug)]
 
 
 @attrs.frozen
@@ -198,20 +228,47 @@ class Campaign:
         # Built anew (not model_copy): the filled text is validated like any post's.
         return Post(**data)
 
-    def check(self) -> None:
+    def check(self, blogs: Account | Sequence[Account] = ()) -> None:
         """Build the announcement with a stand-in URL and render it for each network's
         published rules, so that one that can never be sent (an invalid variant, too many
-        images for a network) is refused before the article is published.
+        images for a network, a text too long once the article's URL is in it) is refused
+        before the article is published.
+
+        The real URL is not known yet: each blog's adapter gives a stand-in never shorter
+        than the address it will give the article (``article_url_bound``: its site URL, the
+        slug as the blog may make it unique, the longest permalink it may use), and the
+        announcement is measured with each of them. Without ``blogs``, the generic bound
+        on ``https://example.com`` is used.
 
         Raises:
             ContentError: the announcement is invalid or breaks a network's rule (the error
-                names the platform and the field).
+                names the platform and the field; a length error also names the stand-in).
+            ConfigurationError: a blog account cannot be used (no such platform, missing
+                credentials or base URL).
         """
         from brandkit.content._render import render
 
-        post = self.announcement(f"https://example.com/{self.article.slug}")
-        for platform in dict.fromkeys(a.platform for a in self.to):
-            render(post, platform)
+        stand_ins = dict.fromkeys(article_url_bounds(self.article, blogs))
+        for stand_in in stand_ins:
+            post = self.announcement(stand_in)
+            for platform in dict.fromkeys(a.platform for a in self.to):
+                try:
+                    render(post, platform)
+                except ContentError as exc:
+                    # A card's URL goes in the text where the network takes no card.
+                    carries = "{url}" in _texts(self.announce) or (
+                        self.card and self.announce.link is None
+                    )
+                    if exc.over_by is None or isinstance(exc, MediaError) or not carries:
+                        raise
+                    raise type(exc)(
+                        f"{exc} (measured with {stand_in!r} for {{url}}, {len(stand_in)} "
+                        "characters: the longest address the blog may give the article, "
+                        "which is not known before it is published)",
+                        field=exc.field,
+                        platform=exc.platform,
+                        over_by=exc.over_by,
+                    ) from exc
 
     # -- the hook Client.publish and AsyncClient.publish call -------------------------------
 

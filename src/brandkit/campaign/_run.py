@@ -40,7 +40,7 @@ def _later(campaign: Campaign, now: datetime) -> bool:
 
 def _before(client: Client | AsyncClient, campaign: Campaign, blogs: list[Account]) -> bool:
     """Checks before anything is sent; returns whether the article is for later."""
-    campaign.check()
+    campaign.check(blogs)
     later = _later(campaign, client._core.clock())
     if later and client.outbox is None:
         raise ConfigurationError(
@@ -197,7 +197,7 @@ def queue(outbox: Outbox, campaign: Campaign, blogs: Account | Sequence[Account]
         ContentError: the article or the announcement breaks a rule (nothing is written).
     """
     targets = _blogs(blogs)
-    campaign.check()
+    campaign.check(targets)
     store = holds_for(outbox)
     articles = outbox.add(campaign.article, targets)
     return store.add(campaign, articles, outbox.clock())

@@ -685,6 +685,21 @@ class BlogAdapter(Adapter):
     `read_article` and `update_article` (and `delete_article` when the blog can delete);
     the delivery machinery reaches them through `publish_part` and `find_part`."""
 
+    def article_url_bound(self, article: Article) -> str:
+        """A stand-in for the public URL the blog will give ``article``, never shorter than
+        it (all ASCII, so no shorter in any network's count): a campaign measures its
+        announcement with it before the article is published (`brandkit.Campaign.check`).
+
+        This generic bound (for a blog adapter that knows no better) assumes the article
+        lives under the account's base URL at a dated address with its slug made unique:
+        ``https://<base>/index.php/0000/00/00/<slug>-99999/``. The built-in blogs give their
+        own (see each adapter).
+
+        Raises:
+            ConfigurationError: the account has no base URL.
+        """
+        return generic_url_bound(self.account.base_url, article.slug)
+
     def publish_part(
         self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
     ) -> Flow[PartRef]:
@@ -723,6 +738,43 @@ class BlogAdapter(Adapter):
     @abstractmethod
     def update_article(self, ref: PartRef, article: Article) -> Flow[PartRef]:
         """Replace the article ``ref`` with ``article``."""
+
+
+def bound_base(base_url: str | None) -> str:
+    """``base_url`` without its trailing slash, as the start of an `article_url_bound`:
+    ``http://`` counts as ``https://`` (a site whose API is reached over http may still
+    give its articles https addresses, one character longer).
+
+    Raises:
+        ConfigurationError: the account has no base URL.
+    """
+    if not base_url:
+        raise ConfigurationError("the blog account has no base URL to bound its articles' URLs")
+    base = base_url.rstrip("/")
+    if base[:7].lower() == "http://":
+        base = "https://" + base[7:]
+    return base
+
+
+SLUG_SUFFIX_BOUND = "-99999"
+"""What a stand-in adds to a slug for the suffix a blog gives a taken one (WordPress and
+Ghost: ``-2``, ``-3``...): fewer than 100,000 articles with the same slug are assumed."""
+
+
+def bound_slug(slug: str) -> str:
+    """``slug`` with `SLUG_SUFFIX_BOUND`: never shorter than the unique slug a blog makes
+    of it (a blog that cuts a long slug before adding its suffix only makes it shorter)."""
+    return slug + SLUG_SUFFIX_BOUND
+
+
+def generic_url_bound(base_url: str | None, slug: str) -> str:
+    """The generic `BlogAdapter.article_url_bound`: a dated address under ``base_url``
+    with ``slug`` made unique, ``https://<base>/index.php/0000/00/00/<slug>-99999/``.
+
+    Raises:
+        ConfigurationError: ``base_url`` is empty.
+    """
+    return f"{bound_base(base_url)}/index.php/0000/00/00/{bound_slug(slug)}/"
 
 
 def article_of(rendered: Any, platform: str) -> Article:

@@ -62,6 +62,7 @@ from brandkit.platforms._base import (
     Capabilities,
     PartRef,
     RatePolicy,
+    bound_base,
     classify,
     retry_after_seconds,
 )
@@ -81,6 +82,11 @@ ACCEPT = "application/vnd.forem.api-v1+json"
 TITLE_MAX = 128
 TAGS_MAX = 4
 TAG_MAX = 30
+USERNAME_MAX = 30
+"""The longest username Forem allows (``User`` validates ``username`` to 2..30 characters)."""
+TRANSLITERATION_BOUND = 8
+"""How many characters one non-ASCII character of a title is taken to become in Forem's slug
+(transliterated: ``щ`` becomes ``shch``, a CJK character a syllable such as ``Zhuang``)."""
 LOOKUP_SKEW = timedelta(minutes=5)
 """How far Forem's clock may be behind brandkit's for a found article to still count."""
 
@@ -226,6 +232,29 @@ class DevtoAdapter(BlogAdapter):
         return httpx.Request(method, url, params=params, content=content, headers=headers)
 
     # -- publish -----------------------------------------------------------------------------
+
+    def article_url_bound(self, article: Article) -> str:
+        """A stand-in never shorter than the URL Forem will give ``article`` (see
+        `BlogAdapter.article_url_bound`): ``<base>/<username>/<slug>-<suffix>``, where Forem
+        makes the slug of the title as it stores it (``Article#title_to_slug``:
+        ``Sterile.sluggerize(title)`` and ``rand(100_000).to_s(26)``, at most 4
+        characters). The username is not known before the article exists: Forem allows 30
+        characters. Sluggerize transliterates: an ASCII character stays one character at
+        most (an ``&`` counts as ``and``, in case it is spelled out), any other counts as
+        `TRANSLITERATION_BOUND` (a rare ligature that transliterates to more, such as
+        U+FDFA, can still make the URL longer: the announcement then fails on its network
+        after the article is out, saying by how much).
+
+        Raises:
+            ConfigurationError: the account has no base URL.
+        """
+        slug = "".join(
+            ("and" if ch == "&" else ch.lower() if ch.isalnum() else "-")
+            if ch.isascii()
+            else "x" * TRANSLITERATION_BOUND
+            for ch in forem_title(article.title)
+        )
+        return f"{bound_base(self.account.base_url)}/{'u' * USERNAME_MAX}/{slug or 'x'}-zzzz"
 
     def publish_article(self, article: Article) -> Flow[PartRef]:
         """Create the article (published, scheduled or a draft).

@@ -62,6 +62,8 @@ from brandkit.platforms._base import (
     BlogAdapter,
     Capabilities,
     PartRef,
+    bound_base,
+    bound_slug,
     classify,
     retry_after_seconds,
 )
@@ -229,6 +231,21 @@ class GhostAdapter(BlogAdapter):
         return request
 
     # -- publish -----------------------------------------------------------------------------
+
+    def article_url_bound(self, article: Article) -> str:
+        """A stand-in never shorter than the URL Ghost will give ``article`` (see
+        `BlogAdapter.article_url_bound`): the site's URL (the account's, as the Admin API is
+        served under it), then the slug made unique with ``-2``, ``-3``... at ``/<slug>/``
+        (Ghost's default routes) or under a date (``/2026/12/06/<slug>/``, the longest
+        ``permalink`` of Ghost's documented ``routes.yaml`` examples). A site whose admin
+        lives at another address than its public pages, or whose collection puts a longer
+        prefix before the slug, can give a longer URL: the announcement then fails on its
+        network after the article is out, saying by how much.
+
+        Raises:
+            ConfigurationError: the account has no base URL.
+        """
+        return f"{bound_base(self.account.base_url)}/0000/00/00/{bound_slug(article.slug)}/"
 
     def publish_article(self, article: Article) -> Flow[PartRef]:
         """Upload the featured image (if any), then create the post or page.

@@ -81,6 +81,8 @@ from brandkit.platforms._base import (
     PartRef,
     ThreadContext,
     article_of,
+    bound_base,
+    bound_slug,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 from brandkit.platforms._graph import comment_rules
@@ -345,6 +347,26 @@ class WordPressAdapter(BlogAdapter):
         if thread.reply_to is not None:
             return (yield from self._find_comment(part, thread))
         return (yield from super().find_part(rendered, part, thread))
+
+    def article_url_bound(self, article: Article) -> str:
+        """A stand-in never shorter than the URL WordPress will give ``article`` (see
+        `BlogAdapter.article_url_bound`). WordPress serves the REST API under the site's
+        home URL, the start of every post's address; what follows depends on the site's
+        permalink structure, which is not known before the post exists, so the longest of
+        the built-in structures counts: day and name behind ``/index.php``
+        (``/index.php/2026/12/06/<slug>-N/``, the slug made unique with ``-2``, ``-3``...),
+        or a post id of up to 20 digits (``/?p=123``, ``/archives/123``). A custom
+        structure with ``%category%``, ``%author%`` or the time of day can be longer: the
+        announcement then fails on its network after the article is out, saying by how much.
+
+        Raises:
+            ConfigurationError: the account has no base URL.
+        """
+        home = bound_base(self.account.base_url)
+        dated = f"{home}/index.php/0000/00/00/{bound_slug(article.slug)}/"
+        # wp_posts.ID is a BIGINT UNSIGNED: at most 20 digits.
+        numbered = f"{home}/index.php/archives/{'9' * 20}/"
+        return max(dated, numbered, key=len)
 
     def publish_article(self, article: Article, *, since: datetime | None = None) -> Flow[PartRef]:
         """Upload the featured image with its alt text (if any), find or create the tags

@@ -23,7 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 from brandkit.accounts import Account, CredentialsHook, MediaHost
 from brandkit.auth import bluesky, linkedin, mastodon, store, x
-from brandkit.auth._core import CallbackError, ConsentDenied, GrantRefused, Start, run, run_async
+from brandkit.auth._core import (
+    CallbackError,
+    ConsentDenied,
+    GrantRefused,
+    PermissionsDeclined,
+    Start,
+    run,
+    run_async,
+)
 from brandkit.auth._records import (
     Expiry,
     expiry_of,
@@ -83,6 +91,7 @@ __all__ = [
     "MastodonCredentials",
     "MetaLogin",
     "OAuth1Start",
+    "PermissionsDeclined",
     "PostgresStore",
     "ReadOnlyStore",
     "Start",

@@ -539,7 +539,10 @@ def _connect_meta(
     scopes = args.scope or SCOPES[platform]
     media_host = args.media_host_config
     if platform == "facebook":
-        start = auth.facebook.start(client_id, server.redirect_uri, scopes, base_url=args.base_url)
+        # rerequest: a permission declined at an earlier connect is asked for again.
+        start = auth.facebook.start(
+            client_id, server.redirect_uri, scopes, base_url=args.base_url, rerequest=True
+        )
         user = auth.facebook.finish(start, _back(server, start, args, out), client_secret=secret)
         pages = auth.facebook.pages(user)
         chosen = [p for p in pages if args.page in (None, p.page_id, p.page_name)]

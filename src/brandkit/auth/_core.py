@@ -25,6 +25,7 @@ __all__ = [
     "CallbackError",
     "ConsentDenied",
     "GrantRefused",
+    "PermissionsDeclined",
     "Start",
     "run",
     "run_async",
@@ -48,6 +49,25 @@ class CallbackError(AuthError):
 
 class ConsentDenied(CallbackError):
     """The user refused the authorization (the callback carries ``error=access_denied``)."""
+
+
+class PermissionsDeclined(ConsentDenied):
+    """The user consented but unchecked permissions brandkit needs for what the app asked
+    (Meta's login dialog lets them edit the list): ``missing`` names them. Connect the
+    account again and keep them checked.
+
+    Attributes:
+        missing: the permissions asked for that were not granted.
+    """
+
+    def __init__(self, message: str, *, missing: tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.missing = missing
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data["missing"] = list(self.missing)
+        return data
 
 
 class GrantRefused(AuthError):

@@ -34,6 +34,7 @@ from brandkit.auth._core import (
     MAX_ANSWER,
     Expiring,
     GrantRefused,
+    PermissionsDeclined,
     Start,
     code_from,
     form_request,
@@ -46,6 +47,7 @@ from brandkit.auth._core import (
 from brandkit.errors import ConfigurationError, MalformedResponse
 
 __all__ = [
+    "FACEBOOK_PERMISSIONS",
     "THREADS_AUTHORIZE_URL",
     "THREADS_GRAPH_URL",
     "FacebookLogin",
@@ -567,10 +569,13 @@ class FacebookUserCredentials(Expiring):
             60 days).
         expires_at: when it expires (epoch seconds), ``None`` if unknown.
         long_lived: whether it came from the long-lived exchange.
-        scopes: the permissions asked for.
+        scopes: the permissions the user granted (``GET /me/permissions`` after the code
+            exchange), which may be fewer than those asked for.
         client_id: the app id.
         api_version: the Graph API version used (``v25.0``).
         base_url: the Graph API root (``None``: graph.facebook.com).
+        declined: the permissions the user unchecked in the login dialog (none of them one
+            brandkit needs: `finish` refuses those).
     """
 
     access_token: SecretStr
@@ -580,6 +585,7 @@ class FacebookUserCredentials(Expiring):
     client_id: str
     api_version: str = FACEBOOK_VERSION
     base_url: str | None = None
+    declined: tuple[str, ...] = ()
 
     platform: ClassVar[str] = "facebook"
 
@@ -690,6 +696,39 @@ class _Pages(pydantic.BaseModel):
     data: list[_Page]
 
 
+class _Permission(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="ignore")
+
+    permission: pydantic.StrictStr
+    status: pydantic.StrictStr
+
+
+class _Permissions(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="ignore")
+
+    data: list[_Permission]
+
+
+FACEBOOK_PERMISSIONS = frozenset(
+    {
+        "pages_show_list",
+        "pages_manage_posts",
+        "pages_read_engagement",
+        "pages_manage_engagement",
+        "pages_read_user_content",
+        "pages_manage_metadata",
+        "read_insights",
+        "business_management",
+        "instagram_basic",
+        "instagram_content_publish",
+        "instagram_manage_comments",
+        "instagram_manage_insights",
+    }
+)
+"""The Facebook Login permissions brandkit's features use (publishing, metrics, the inbox,
+on Pages and on the Instagram accounts linked to them). One of them asked for and not
+granted makes `FacebookLogin.finish` fail; others the user unchecks are only recorded."""
+
 MAX_PAGES = 100
 """The most Pages `FacebookLogin.pages` reads (one request of Meta's largest page size)."""
 
@@ -709,6 +748,8 @@ class FacebookLogin:
         scopes: str | Sequence[str],
         base_url: str | None = None,
         api_version: str = FACEBOOK_VERSION,
+        *,
+        rerequest: bool = False,
     ) -> Start:
         """Begin connecting: a fresh ``state`` and the login dialog's URL. No request.
 
@@ -718,6 +759,9 @@ class FacebookLogin:
             scopes: e.g. ``["pages_show_list", "pages_manage_posts", "pages_read_engagement"]``.
             base_url: an emulator serving both the dialog and the Graph API.
             api_version: the Graph API version of the dialog and token endpoints.
+            rerequest: ask again for permissions the user declined before
+                (``auth_type=rerequest``); without it Facebook's dialog skips them. Use it
+                to connect again after `PermissionsDeclined`.
 
         Raises:
             ConfigurationError: no client id, redirect URI or scope, or a bad ``base_url``.
@@ -732,15 +776,16 @@ class FacebookLogin:
         dialog = _root(base_url, FACEBOOK_DIALOG) + f"/{api_version}/dialog/oauth"
         graph = _root(base_url, FACEBOOK_GRAPH_URL)
         state = new_state()
-        query = urlencode(
-            {
-                "client_id": client_id,
-                "redirect_uri": redirect_uri,
-                "state": state,
-                "scope": ",".join(wanted),
-                "response_type": "code",
-            }
-        )
+        params = {
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "state": state,
+            "scope": ",".join(wanted),
+            "response_type": "code",
+        }
+        if rerequest:
+            params["auth_type"] = "rerequest"
+        query = urlencode(params)
         return Start(
             platform="facebook",
             url=f"{dialog}?{query}",
@@ -793,6 +838,22 @@ class FacebookLogin:
             api_version=version,
             base_url=start.api_base,
         )
+        # The dialog lets the user uncheck permissions: what was asked is not what was
+        # granted, and a post would fail long after this connection looked fine.
+        granted, declined = yield from self._permissions_flow(short)
+        missing = tuple(p for p in start.scopes if p in FACEBOOK_PERMISSIONS and p not in granted)
+        if missing:
+            names = ", ".join(missing)
+            raise PermissionsDeclined(
+                f"facebook: the user did not grant {names}, which brandkit needs for what "
+                "the app asked; connect the account again and keep "
+                f"{'it' if len(missing) == 1 else 'them'} checked in Facebook's login "
+                "dialog (start it with rerequest=True, or Facebook will not ask again)",
+                platform="facebook",
+                code="permissions_declined",
+                missing=missing,
+            )
+        short = attrs.evolve(short, scopes=granted, declined=declined)
         if not long_lived:
             return short
         return (yield from self.exchange_flow(short, client_secret=client_secret, clock=clock))
@@ -808,9 +869,13 @@ class FacebookLogin:
         clock: Callable[[], float] = time.time,
     ) -> FacebookUserCredentials:
         """Finish connecting: check the callback's ``state``, exchange the code for a user
-        token and (``long_lived=True``) that for a long-lived one. Then `pages`.
+        token, read what the user granted (``GET /me/permissions``: the credentials'
+        ``scopes`` and ``declined``) and (``long_lived=True``) exchange the token for a
+        long-lived one. Then `pages`.
 
         Raises:
+            PermissionsDeclined: the user unchecked permissions asked for that brandkit
+                needs (`FACEBOOK_PERMISSIONS`); ``missing`` names them.
             ConsentDenied: the user refused.
             CallbackError: the state differs, or no code.
             GrantRefused: Facebook refused the code (used, expired, another redirect URI,
@@ -821,6 +886,30 @@ class FacebookLogin:
             start, callback_url, client_secret=client_secret, long_lived=long_lived, clock=clock
         )
         return run(flow, http)
+
+    def _permissions_flow(
+        self, creds: FacebookUserCredentials
+    ) -> Flow[tuple[tuple[str, ...], tuple[str, ...]]]:
+        """What the user granted and declined, as ``GET /me/permissions`` lists them.
+
+        Raises:
+            GrantRefused: Facebook refused the token.
+            MalformedResponse: the answer is not a permission list.
+        """
+        root = _root(creds.base_url, FACEBOOK_GRAPH_URL)
+        request = httpx.Request(
+            "GET",
+            f"{root}/{creds.api_version}/me/permissions",
+            headers={
+                "accept": "application/json",
+                "authorization": f"Bearer {creds.access_token.get_secret_value()}",
+            },
+        )
+        response: httpx.Response = yield Send(request, bucket="read", max_bytes=MAX_ANSWER)
+        body = _answer(response, _Permissions, platform="facebook", what="the permission check")
+        granted = tuple(p.permission for p in body.data if p.status == "granted")
+        declined = tuple(p.permission for p in body.data if p.status == "declined")
+        return granted, declined
 
     def exchange_flow(
         self,

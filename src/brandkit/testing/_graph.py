@@ -37,6 +37,11 @@
   /oauth/authorize`` (the user consents at once, or refuses after `deny_consent`), ``POST
   /oauth/access_token`` (single-use codes, the redirect URI checked, a 1-hour token),
   ``GET /access_token`` (the short-lived token for a 60-day one), errors in Meta's envelope.
+- What the user grants at the login dialog (every Meta emulator): `decline_permissions`
+  makes the next login uncheck some of the permissions asked for, so its token is granted
+  the others only; `GraphEmulator.permissions_of` answers ``/{user-id}/permissions``
+  (``{"data": [{"permission", "status": "granted"|"declined"}]}``) for the emulators whose
+  platform has that edge (Facebook).
 """
 
 from __future__ import annotations
@@ -391,6 +396,9 @@ class GraphEmulator(Emulator):
         self._apps: dict[str, MetaOAuthApp] = {}
         self._codes: dict[str, _MetaCode] = {}
         self._deny_next = 0
+        self._decline_next: tuple[str, ...] = ()
+        # What each user told the login dialog, by user id: {permission: status}.
+        self._grants: dict[str, dict[str, str]] = {}
         self.consent_as = "brandkit_connected"
         """Who consents at the login dialog (a username, or a user's name on Facebook)."""
 
@@ -1134,6 +1142,32 @@ class GraphEmulator(Emulator):
         with self.lock:
             self._deny_next += times
 
+    def decline_permissions(self, *names: str) -> None:
+        """At the next login the user unchecks ``names`` (those of them the app asks for):
+        the login goes on, its token is granted the other permissions only, and
+        ``/{user-id}/permissions`` lists these as ``declined``, as Meta's dialog does when
+        the user edits what the app may do. Where `declines_stick` (Facebook), later logins
+        do not ask for a declined permission again unless the dialog is opened with
+        ``auth_type=rerequest``."""
+        with self.lock:
+            self._decline_next = tuple(names)
+
+    always_granted: ClassVar[tuple[str, ...]] = ()
+    """What every login grants without asking (Facebook: ``public_profile``)."""
+    declines_stick: ClassVar[bool] = False
+    """Whether the dialog skips a permission the user declined before, unless opened with
+    ``auth_type=rerequest`` (Facebook Login)."""
+
+    def permissions_of(self, token: Token) -> list[dict[str, str]]:
+        """``/{user-id}/permissions``'s ``data``: what the token's user granted or declined
+        at the login dialog; a token the dialog never gave lists its own permissions."""
+        with self.lock:
+            grants = self._grants.get(token.owner)
+            if grants is None:
+                grants = dict.fromkeys(self.always_granted, "granted")
+                grants.update(dict.fromkeys(token.scopes or (), "granted"))
+            return [{"permission": p, "status": s} for p, s in grants.items()]
+
     def consenting_owner(self) -> str:
         """The id the login dialog's user consents as (made on first use)."""
         raise NotImplementedError
@@ -1175,13 +1209,27 @@ class GraphEmulator(Emulator):
                     error_reason="user_denied",
                     error_description="Permissions error",
                 )
+            owner = self.consenting_owner()
+            # Meta keeps the user's answer per permission; a later login updates it.
+            grants = self._grants.setdefault(owner, dict.fromkeys(self.always_granted, "granted"))
+            # Facebook asks for a permission once declined only with auth_type=rerequest.
+            again = not self.declines_stick or q.get("auth_type") == "rerequest"
+            declined = tuple(
+                s
+                for s in scopes
+                if s in self._decline_next or (grants.get(s) == "declined" and not again)
+            )
+            self._decline_next = ()
+            granted = tuple(s for s in scopes if s not in declined)
+            grants.update(dict.fromkeys(granted, "granted"))
+            grants.update(dict.fromkeys(declined, "declined"))
             code = secrets.token_urlsafe(48)
             self._codes[code] = _MetaCode(
                 app.client_id,
                 redirect,
-                self.consenting_owner(),
+                owner,
                 self.clock.time() + CODE_TTL,
-                scopes=scopes,
+                scopes=granted,
             )
         return back(code=code)
 

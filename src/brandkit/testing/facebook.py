@@ -26,9 +26,12 @@ What it answers like the Graph API (``platforms.md`` §5, real bodies in ``tests
   ``post_impressions`` answer Meta's "(#100) The value must be a valid insights metric"),
   and batch requests.
 - Facebook Login (`FacebookEmulator.oauth_app`): ``GET /{version}/dialog/oauth`` (the user
-  consents at once, or refuses after `deny_consent`), ``GET /{version}/oauth/access_token``
-  with the code (single use, 10 minutes, the redirect URI checked; a 1-hour user token) or
-  with ``grant_type=fb_exchange_token`` (a 60-day one).
+  consents at once, or refuses after `deny_consent`, or unchecks permissions after
+  `decline_permissions`, which later logins skip unless ``auth_type=rerequest``),
+  ``GET /{version}/oauth/access_token`` with the code (single use, 10 minutes, the redirect
+  URI checked; a 1-hour user token) or with ``grant_type=fb_exchange_token`` (a 60-day one).
+- ``GET /{user-id}/permissions`` (``/me/permissions``): each permission the user granted
+  or declined, ``public_profile`` always granted; a Page has no such edge.
 - ``GET /me`` and ``GET /{user-id}/accounts`` (``/me/accounts``): the Pages a user
   administers with their Page tokens, ``category``, ``category_list`` and ``tasks``, paged.
 - Comments: ``GET``/``POST /{post-or-comment-id}/comments`` (``fields``, ``summary``,
@@ -862,7 +865,22 @@ class FacebookEmulator(GraphEmulator):
         token = self.issue_token(owner, "user", ttl=ttl, scopes=scopes)
         return self.json({"access_token": token, "token_type": "bearer", "expires_in": int(ttl)})
 
-    # -- the user and /me/accounts ---------------------------------------------------------
+    # -- the user, /me/permissions and /me/accounts -----------------------------------------
+
+    always_granted: ClassVar[tuple[str, ...]] = ("public_profile",)
+    declines_stick: ClassVar[bool] = True
+
+    @route("GET", rf"/{VERSION}/(?P<user_id>[0-9]+)/permissions")
+    @graph_api()
+    def _get_permissions(
+        self, request: httpx.Request, token: Token, params: dict[str, Any], user_id: str, **_: Any
+    ) -> httpx.Response:
+        # What the user granted and declined at the login dialog (a user's edge only).
+        if user_id in self._pages:
+            raise no_field("permissions", "Page")
+        if user_id not in self._users or token.kind != "user" or token.owner != user_id:
+            raise self.unsupported("get", user_id)
+        return self.json({"data": self.permissions_of(token)})
 
     def _user_fields(self, user_id: str, fields: str | None) -> dict[str, Any]:
         getters: dict[str, Callable[[Field], Any]] = {

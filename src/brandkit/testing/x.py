@@ -788,7 +788,7 @@ class XEmulator(Emulator):
             self._brands.append(user.id)  # the newest account is the one fans mention
             if premium is not None:
                 user.premium = premium
-            settings = {"username": user.username, "user_id": user.id} if known_user else {}
+            username, user_id = (user.username, user.id) if known_user else (None, None)
             if auth == "oauth1":
                 token = f"{user.id}-{secrets.token_urlsafe(18)}"
                 secret = secrets.token_urlsafe(24)
@@ -801,7 +801,8 @@ class XEmulator(Emulator):
                     base_url=self.base_url,
                     name=name,
                     on_credentials_changed=on_credentials_changed,
-                    **settings,
+                    username=username,
+                    user_id=user_id,
                 )
             if auth != "oauth2":
                 raise ValueError(f"auth must be 'oauth2' or 'oauth1', got {auth!r}")
@@ -822,7 +823,8 @@ class XEmulator(Emulator):
                 base_url=self.base_url,
                 name=name,
                 on_credentials_changed=on_credentials_changed,
-                **settings,
+                username=username,
+                user_id=user_id,
             )
 
     def oauth_app(

@@ -221,3 +221,25 @@ def test_run_stops_cleanly_on_sigterm(db: Path, tmp_path: Path) -> None:
                 proc.communicate()
     assert proc.returncode == 0, err
     assert emu.post_texts() == ["picked up while running"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGTERM")
+def test_run_puts_the_signal_handlers_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`main(["run", ...])` called in-process (a tool, a test) leaves SIGINT and SIGTERM as
+    it found them: else the caller's Ctrl-C and its supervisor's SIGTERM would only set an
+    event nobody looks at any more, and the process could not be stopped."""
+    monkeypatch.setenv("BK_OUTBOX_TEST_TOKEN", "token-not-used-1234")
+    toml = mastodon_toml(tmp_path / "brandkit.toml", "https://mastodon.example")
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        status, _ = cli(
+            "run", "--db", str(tmp_path / "brandkit.db"), "--accounts", str(toml),
+            "--once", "--create",
+        )  # fmt: skip
+        assert status == 0
+        assert {sig: signal.getsignal(sig) for sig in before} == before
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)

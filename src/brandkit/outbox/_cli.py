@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -409,11 +409,11 @@ def _run_once(
         bar.step()
 
     stop = threading.Event()
-    _stop_on_signals(stop)
-    try:
-        worker.run_once(stop=stop, on_delivery=report)
-    finally:
-        bar.end()
+    with _stop_on_signals(stop):
+        try:
+            worker.run_once(stop=stop, on_delivery=report)
+        finally:
+            bar.end()
     counts = {label: labels.count(label) for label in dict.fromkeys(labels)}
     summary = ", ".join(f"{label} {n}" for label, n in counts.items()) or "nothing was due"
     say(f"done: {summary}")
@@ -435,7 +435,6 @@ def _run_forever(
         f"polling every {args.poll:g} s; stop with Ctrl-C or SIGTERM"
     )
     stop = threading.Event()
-    _stop_on_signals(stop)
     idle_said: list[datetime | None] = []
 
     def report(delivery: Delivery) -> None:
@@ -456,20 +455,34 @@ def _run_forever(
         else:
             say("waiting: the deliveries due now are held by another worker")
 
-    worker.run_forever(args.poll, stop, on_delivery=report, on_idle=idle)
+    with _stop_on_signals(stop):
+        worker.run_forever(args.poll, stop, on_delivery=report, on_idle=idle)
     say("stopped: every lease released")
     return 0
 
 
-def _stop_on_signals(stop: threading.Event) -> None:
+@contextlib.contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM and SIGINT set ``stop`` while the block runs; the handlers found before are
+    put back after it. ``main()`` is called in-process by tools and tests: a handler left
+    behind would make their Ctrl-C and their supervisor's SIGTERM set an event nobody
+    looks at any more, so the process could no longer be stopped."""
     if threading.current_thread() is not threading.main_thread():
+        yield
         return
 
     def handler(signum: int, frame: object) -> None:
         stop.set()
 
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        for sig in before:
+            signal.signal(sig, handler)
+        yield
+    finally:
+        for sig, previous in before.items():
+            # None: a handler installed outside Python, which cannot be put back as such.
+            signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
 
 
 _ID_HELP = "the delivery's id (a unique prefix is enough)"

@@ -223,6 +223,30 @@ def test_run_stops_cleanly_on_sigterm(db: Path, tmp_path: Path) -> None:
     assert emu.post_texts() == ["picked up while running"]
 
 
+def test_add_at_prints_and_lists_the_time_in_utc(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--at 09:30+01:00` is due at 08:30 UTC: `add` says so where it writes "UTC", and `list`
+    and `show` print that time too, beside their other (UTC) times."""
+    monkeypatch.setenv("BK_OUTBOX_TEST_TOKEN", "token-not-used-1234")
+    toml = mastodon_toml(tmp_path / "brandkit.toml", "https://mastodon.example")
+    db = str(tmp_path / "brandkit.db")
+    status, text = cli(
+        "outbox", "add", "later", "--account", "brand", "--accounts", str(toml),
+        "--db", db, "--create", "--at", "2030-01-05T09:30+01:00",
+    )  # fmt: skip
+    assert status == 0
+    assert text.rstrip().endswith("pending, due 2030-01-05 08:30:00 UTC")
+    status, text = cli("outbox", "list", "--db", db)
+    assert status == 0
+    assert "2030-01-05 08:30:00" in text
+    assert "09:30" not in text
+    delivery_id = text.splitlines()[1].split()[0]
+    status, text = cli("outbox", "show", delivery_id, "--db", db)
+    assert status == 0
+    assert "scheduled:  2030-01-05 08:30:00" in text
+
+
 @pytest.mark.skipif(os.name != "posix", reason="SIGTERM")
 def test_run_puts_the_signal_handlers_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`main(["run", ...])` called in-process (a tool, a test) leaves SIGINT and SIGTERM as

@@ -71,7 +71,14 @@ def _resolve(outbox: Outbox, given: str) -> str:
 
 
 def _when(dt: datetime | None) -> str:
-    return dt.strftime("%Y-%m-%d %H:%M:%S") if dt is not None else "-"
+    """``dt`` in UTC, as every time the command line prints is: a post keeps the offset it
+    was scheduled with (``--at 09:30+01:00``), and shown as written it would read as an hour
+    off beside the other columns and after ``add``'s "UTC"."""
+    if dt is None:
+        return "-"
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(UTC)
+    return dt.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _parts(d: Delivery) -> str:

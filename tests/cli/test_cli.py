@@ -4,12 +4,14 @@ levels, exit statuses, refusals in one line, ``outbox add|resolve``, ``accounts 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -133,7 +135,13 @@ def test_run_says_when_it_starts_idles_and_stops(
     db = tmp_path / "brandkit.db"
     Outbox(db).close()
     stops: list[threading.Event] = []
-    monkeypatch.setattr(outbox_cli, "_stop_on_signals", stops.append)
+
+    @contextlib.contextmanager
+    def record(stop: threading.Event) -> Iterator[None]:
+        stops.append(stop)
+        yield
+
+    monkeypatch.setattr(outbox_cli, "_stop_on_signals", record)
     idle = threading.Event()
 
     class Out(io.StringIO):

@@ -1041,23 +1041,7 @@ class Account:
                 variable is not set. The message names the file, the table and the key.
         """
         env = os.environ if environ is None else environ
-        p = Path(path)
-        label = str(p)
-        try:
-            data = tomllib.loads(p.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read {label!r}: {exc.strerror}") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigurationError(f"{label!r} is not valid TOML: {exc}") from None
-        for key in data:
-            if key != "accounts":
-                hint = " (did you mean 'accounts'?)" if _close(key, ["accounts"]) else ""
-                raise ConfigurationError(
-                    f"{label}: unknown table [{key}]{hint}; brandkit reads [accounts.<name>]"
-                )
-        table = data.get("accounts")
-        if not isinstance(table, dict) or not table:
-            raise ConfigurationError(f"{label!r} has no [accounts.<name>] tables")
+        label, table = _read_tables(path)
         return {name: cls._from_table(label, name, raw, env) for name, raw in table.items()}
 
     @classmethod
@@ -1119,6 +1103,32 @@ class Account:
         except ConfigurationError as exc:
             raise ConfigurationError(f"{where}: {exc}") from None
         return account
+
+
+def _read_tables(path: str | Path) -> tuple[str, dict[str, Any]]:
+    """The file's name as messages give it, and its ``[accounts.<name>]`` tables, unchecked.
+
+    Raises:
+        ConfigurationError: as `Account.load`, for the file and its top-level tables.
+    """
+    p = Path(path)
+    label = str(p)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {label!r}: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"{label!r} is not valid TOML: {exc}") from None
+    for key in data:
+        if key != "accounts":
+            hint = " (did you mean 'accounts'?)" if _close(key, ["accounts"]) else ""
+            raise ConfigurationError(
+                f"{label}: unknown table [{key}]{hint}; brandkit reads [accounts.<name>]"
+            )
+    table = data.get("accounts")
+    if not isinstance(table, dict) or not table:
+        raise ConfigurationError(f"{label!r} has no [accounts.<name>] tables")
+    return label, table
 
 
 def _close(word: str, known: list[str]) -> list[str]:

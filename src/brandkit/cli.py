@@ -115,6 +115,12 @@ def _emulate(args: argparse.Namespace, out: TextIO) -> int:
     return 0  # pragma: no cover - the loop above only ends by KeyboardInterrupt
 
 
+# What `_Env` gives for a variable that is not set. It must pass every factory's check of a
+# secret's form, else one account's unset variable makes the whole file unlistable with a
+# message about the secret's form: Ghost's admin key is "{id}:{hex secret}".
+_UNSET_STAND_IN = "brandkit-unset:00"
+
+
 class _Env(Mapping[str, str]):
     """The environment, with every variable it lacks recorded and stood in for, so that a
     configuration can be listed while some secrets are not set."""
@@ -127,7 +133,7 @@ class _Env(Mapping[str, str]):
         if value:
             return value
         self.missing.add(key)
-        return "brandkit-unset"
+        return _UNSET_STAND_IN
 
     def __iter__(self) -> Iterator[str]:
         return iter(os.environ)
@@ -139,14 +145,15 @@ class _Env(Mapping[str, str]):
 def _load_accounts(path: str) -> list[tuple[str, Any, list[str]]]:
     """``(table name, account, missing environment variables)`` for each table of ``path``;
     an account with missing variables is not usable, but still listed."""
-    from brandkit.accounts import Account
+    from brandkit.accounts import Account, _read_tables
 
-    names = Account.load(path, environ=_Env())
+    label, tables = _read_tables(path)
     out = []
-    for name in names:
+    for name, raw in tables.items():
+        # Each table with its own record of what is unset: an account whose variables are
+        # all set is checked, and listed as complete, whatever the others lack.
         env = _Env()
-        # Loaded again alone, so each account names only its own missing variables.
-        account = Account.load(path, environ=env)[name]
+        account = Account._from_table(label, name, raw, env)
         out.append((name, account, sorted(env.missing)))
     return out
 

@@ -319,6 +319,42 @@ def test_accounts_list_names_missing_variables(
     assert rows["telegram:news"]["missing_env"] == ["BK_CLI_UNSET_VARIABLE"]
 
 
+def test_accounts_list_and_check_each_account_alone(
+    tmp_path: Path, mastodon: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An account's unset variables are its own: the others are listed as complete and
+    checked, and an unset Ghost key is said to be unset (not refused as malformed, which
+    made the whole file unlistable)."""
+    toml = tmp_path / "three.toml"
+    toml.write_text(
+        mastodon.toml.read_text() + '[accounts.news]\nplatform = "telegram"\nchat_id = "@news"\n'
+        'bot_token_env = "BK_CLI_UNSET_TELEGRAM"\n'
+        '[accounts.blog]\nplatform = "ghost"\nurl = "https://blog.example"\n'
+        'admin_key_env = "BK_CLI_UNSET_GHOST"\n'
+    )
+    monkeypatch.delenv("BK_CLI_UNSET_TELEGRAM", raising=False)
+    monkeypatch.delenv("BK_CLI_UNSET_GHOST", raising=False)
+    status, text = cli("accounts", "list", "--accounts", str(toml), "--json")
+    assert status == 0, text
+    rows = {r["key"]: r["missing_env"] for r in json.loads(text)}
+    assert rows == {
+        "mastodon:brand": [],
+        "telegram:news": ["BK_CLI_UNSET_TELEGRAM"],
+        "ghost:blog": ["BK_CLI_UNSET_GHOST"],
+    }
+    status, text = cli("accounts", "check", "--accounts", str(toml), "--account", "brand")
+    assert status == 0, text
+    assert text.startswith("ok ") and "accepted" in text
+    status, text = cli("accounts", "check", "--accounts", str(toml), "--json")
+    assert status == 1
+    checked = {r["key"]: (r["ok"], r["checked"]) for r in json.loads(text)}
+    assert checked == {
+        "mastodon:brand": (True, "credentials"),
+        "telegram:news": (False, "environment"),
+        "ghost:blog": (False, "environment"),
+    }
+
+
 def test_accounts_check(tmp_path: Path, mastodon: Served, monkeypatch: pytest.MonkeyPatch) -> None:
     """check makes one authenticated read: ok with the right token (exit 0), FAILED with
     the platform's refusal otherwise (exit 1)."""

@@ -1035,10 +1035,11 @@ class Account:
         Values are checked strictly (a number is not a string) and URLs must be http(s).
 
         Raises:
-            ConfigurationError: the file is unreadable or not TOML; a platform, table or key
-                is unknown (with the closest known one); a value has the wrong type; a URL is
-                not http(s); a secret is written in the file itself; or a named environment
-                variable is not set. The message names the file, the table and the key.
+            ConfigurationError: the file is unreadable, larger than 1 MiB or not
+                TOML; a platform, table or key is unknown (with the closest known one);
+                a value has the wrong type; a URL is not http(s); a secret is written in the
+                file itself; or a named environment variable is not set. The message names
+                the file, the table and the key.
         """
         env = os.environ if environ is None else environ
         label, table = _read_tables(path)
@@ -1105,6 +1106,10 @@ class Account:
         return account
 
 
+MAX_CONFIG_BYTES = 1 << 20
+"""The largest accounts file `Account.load` reads (1 MiB; a real one is a few KiB)."""
+
+
 def _read_tables(path: str | Path) -> tuple[str, dict[str, Any]]:
     """The file's name as messages give it, and its ``[accounts.<name>]`` tables, unchecked.
 
@@ -1114,11 +1119,27 @@ def _read_tables(path: str | Path) -> tuple[str, dict[str, Any]]:
     p = Path(path)
     label = str(p)
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        with p.open("rb") as fh:
+            # Bounded: a path given by mistake (/dev/zero, a log, a database) is refused
+            # after 1 MiB, not read until memory runs out.
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise ConfigurationError(f"cannot read {label!r}: {exc.strerror}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigurationError(
+            f"{label!r} is larger than {MAX_CONFIG_BYTES >> 20} MiB: not an accounts file "
+            "(check the path)"
+        )
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"{label!r} is not valid TOML: {exc}") from None
+    except RecursionError:
+        # tomllib parses nested arrays and inline tables recursively: a few thousand
+        # brackets would end the program with a traceback.
+        raise ConfigurationError(
+            f"{label!r} is not valid TOML: its arrays or inline tables are nested too deeply"
+        ) from None
     for key in data:
         if key != "accounts":
             hint = " (did you mean 'accounts'?)" if _close(key, ["accounts"]) else ""

@@ -129,3 +129,20 @@ def test_valid_file_types_are_kept(tmp_path: Path) -> None:
     assert accounts["insta"].settings["token_expires_at"] == 1900000000
     assert accounts["masto"].base_url == "https://m.example"
     assert accounts["masto"].secret("token") == "tok-123456"
+
+
+def test_a_huge_or_deeply_nested_file_is_refused_with_a_message(tmp_path: Path) -> None:
+    """A file over 1 MiB (a path given by mistake) and one nested thousands of brackets deep
+    are refused as configuration errors naming the file: neither is read until memory runs
+    out, nor ends the program with a RecursionError traceback."""
+    path = tmp_path / "brandkit.toml"
+    path.write_text(MASTO + 'instance_url = "https://m.example"\n' + "#" * (1 << 20) + "\n")
+    with pytest.raises(ConfigurationError, match=r"brandkit.toml' is larger than 1 MiB"):
+        Account.load(path, environ=ENV)
+    with pytest.raises(ConfigurationError, match="nested too deeply"):
+        load(tmp_path, MASTO + "deep = " + "[" * 5000 + "\n")
+    # A file of exactly 1 MiB still loads.
+    body = MASTO + 'instance_url = "https://m.example"\n'
+    path.write_text(body + "#" * ((1 << 20) - len(body) - 1) + "\n")
+    assert path.stat().st_size == 1 << 20
+    assert list(Account.load(path, environ=ENV)) == ["masto"]

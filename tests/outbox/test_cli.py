@@ -267,3 +267,43 @@ def test_run_puts_the_signal_handlers_back(tmp_path: Path, monkeypatch: pytest.M
     finally:
         for sig, handler in before.items():
             signal.signal(sig, handler)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGTERM")
+def test_run_once_cut_short_by_sigterm_exits_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM during `run --once` (a cron job's timeout) while a create is under way: it
+    says it was interrupted and exits 1, never "done: nothing was due" with status 0, for
+    the post it cut off is in doubt until the next run looks it up."""
+    import threading
+    import time
+
+    emu = MastodonEmulator()
+    emu.fault(method="POST", path="/api/v1/statuses", delay=3)
+    db = tmp_path / "brandkit.db"
+    with emu.serve() as url:
+        acct = emu.account(name="brand")
+        monkeypatch.setenv("BK_OUTBOX_TEST_TOKEN", acct.secret("token") or "")
+        box = Outbox(db)
+        box.add(Post(text="cut off"), acct)
+        box.close()
+        toml = mastodon_toml(tmp_path / "brandkit.toml", url)
+
+        def terminate_once_sending() -> None:
+            # The create reaching the emulator means `run` has its handlers installed.
+            deadline = time.monotonic() + 30
+            while not emu.count("POST", "/api/v1/statuses") and time.monotonic() < deadline:
+                time.sleep(0.01)
+            if emu.count("POST", "/api/v1/statuses"):  # else the assertions below say so
+                os.kill(os.getpid(), signal.SIGTERM)
+
+        killer = threading.Thread(target=terminate_once_sending)
+        killer.start()
+        try:
+            status, text = cli("run", "--db", str(db), "--accounts", str(toml), "--once")
+        finally:
+            killer.join()
+    assert status == 1, text
+    assert text.splitlines()[-1].startswith("interrupted: settled none;")
+    assert "done:" not in text

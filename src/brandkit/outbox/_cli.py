@@ -422,6 +422,16 @@ def _run_once(
         finally:
             bar.end()
     counts = {label: labels.count(label) for label in dict.fromkeys(labels)}
+    if stop.is_set():
+        # Stopped mid-run (a cron job's timeout, Ctrl-C): the attempts under way were cut
+        # off, so the run did not do its job, and a delivery cut off mid-send is in doubt
+        # until the next run looks it up. Neither "done" nor status 0 would be true.
+        settled = ", ".join(f"{label} {n}" for label, n in counts.items()) or "none"
+        say(
+            f"interrupted: settled {settled}; a delivery cut off while sending is looked up "
+            "on the platform at the next run, before anything is sent again"
+        )
+        return 1
     summary = ", ".join(f"{label} {n}" for label, n in counts.items()) or "nothing was due"
     say(f"done: {summary}")
     # A failed or unknown delivery needs a person: say so in the exit status (a delivery
@@ -597,7 +607,8 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         help="the worker: publish due posts from the outbox",
         description="Publish due posts until stopped (SIGTERM or Ctrl-C: the attempts under "
         "way are interrupted and every lease is released). With --once: publish what is due "
-        "now and exit, with status 1 when a delivery failed or is unknown.",
+        "now and exit, with status 1 when a delivery failed or is unknown, or when SIGTERM "
+        "or Ctrl-C cut the run short.",
     )
     r.add_argument("--accounts", help="accounts TOML file (secrets from the environment)")
     r.add_argument(

@@ -1031,7 +1031,8 @@ class Account:
 
         Each account table takes the keyword arguments of its platform's factory
         (``Account.mastodon``, ...), with ``<secret>_env`` naming the environment variable of
-        each secret, and ``media_host`` in one of the forms of `media_host_from_config`.
+        each secret, and ``media_host`` in one of the forms of `media_host_from_config`
+        (a relative ``dir`` is relative to the file's own directory; ``~`` is the home).
         Values are checked strictly (a number is not a string) and URLs must be http(s).
 
         Raises:
@@ -1087,6 +1088,13 @@ class Account:
                     raise ConfigurationError(f"{where} {_unset_env(key, value, key[:-4])}")
                 kwargs[key[:-4]] = env[value]
             elif key == "media_host" and value is not None:
+                directory = value.get("dir")
+                if isinstance(directory, str) and directory:
+                    # Relative to the file that says it, not to wherever the worker was
+                    # started (a service's working directory is often "/"): the same file
+                    # must name the same directory from everywhere.
+                    folder = Path(label).parent / Path(directory).expanduser()
+                    value = {**value, "dir": str(folder)}
                 try:
                     kwargs[key] = media_host_from_config(value, environ=env)
                 except ConfigurationError as exc:

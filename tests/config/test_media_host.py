@@ -136,6 +136,33 @@ def test_directory_media_host_from_toml_end_to_end(tmp_path: Path, emu: Instagra
     assert not list(public.parent.rglob(".upload-*"))
 
 
+def test_relative_media_dir_is_relative_to_the_accounts_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dir = "media"` names the directory beside the accounts file, whichever directory the
+    worker was started in (a service's may be "/" or one with a `media` of its own, where
+    the files would be copied unseen by the web server that publishes the right one)."""
+    conf = tmp_path / "etc"
+    (conf / "media").mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "media").mkdir(parents=True)
+    path = conf / "brandkit.toml"
+    path.write_text(
+        '[accounts.insta]\nplatform = "instagram"\nig_user_id = "1"\ntoken_env = "IG_TOKEN"\n'
+        'media_host = { dir = "media", base_url = "https://cdn.example/media" }\n',
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(elsewhere)
+    account = Account.load(path, environ={"IG_TOKEN": "tok-123456"})["insta"]
+    host = account.settings["media_host"]
+    assert isinstance(host, DirectoryMediaHost)
+    assert host.directory.resolve() == (conf / "media").resolve()
+    # Loaded by a relative path from inside its own directory: the same directory.
+    monkeypatch.chdir(conf)
+    account = Account.load("brandkit.toml", environ={"IG_TOKEN": "tok-123456"})["insta"]
+    assert account.settings["media_host"].directory.resolve() == (conf / "media").resolve()
+
+
 def test_put_media_host_from_toml_end_to_end(tmp_path: Path, emu: InstagramEmulator) -> None:
     """`media_host = { put, base_url, token_env }`: the file is PUT with the bearer token
     read from the environment, and Instagram downloads it from base_url."""

@@ -119,12 +119,47 @@ def _header_problem(value: str) -> str | None:
     return None
 
 
-def _check_http_url(url: str, what: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigurationError(
-            f"{what} must be an http(s) URL such as https://example.com, got {url!r}"
+def _shown(url: str | None) -> str | None:
+    """``url`` as a message may quote it: a user name or password before the host is
+    replaced by ``…``."""
+    if not url or "@" not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "…"
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc="…@" + parts.netloc.rpartition("@")[2]).geturl()
+
+
+def _url_problem(url: str, *, userinfo: bool = False) -> str | None:
+    """What makes ``url`` unfit as an API or media address, or ``None``; never quotes a
+    password the URL holds. ``userinfo``: a user name and password before the host are
+    allowed (a WebDAV share's Basic auth for `PutMediaHost`)."""
+    try:
+        parts = urlsplit(url)
+        has_userinfo = "@" in parts.netloc
+    except ValueError:  # an unbalanced "[" in the host
+        parts, has_userinfo = None, False
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        return f"an http(s) URL such as https://example.com, got {_shown(url)!r}"
+    if has_userinfo and not userinfo:
+        # It would be printed wherever the URL is (listings, reprs, errors, logs), and
+        # httpx would send it as Basic auth in place of the account's own credentials.
+        host = parts.netloc.rpartition("@")[2]
+        return (
+            f"an http(s) URL without a user name or password before the host (got "
+            f"{parts.scheme}://…@{host}): brandkit sends the account's own credentials, "
+            "so leave them out of the URL"
         )
+    return None
+
+
+def _check_http_url(url: str, what: str, *, userinfo: bool = False) -> str:
+    problem = _url_problem(url, userinfo=userinfo)
+    if problem is not None:
+        raise ConfigurationError(f"{what} must be {problem}")
     return url
 
 
@@ -211,7 +246,7 @@ class PutMediaHost:
         timeout: float = 60.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.put_url = _check_http_url(put, "media_host put").rstrip("/")
+        self.put_url = _check_http_url(put, "media_host put", userinfo=True).rstrip("/")
         self.base_url = _check_http_url(base_url, "media_host base_url").rstrip("/")
         if token is not None and (problem := _header_problem(token)):
             raise ConfigurationError(
@@ -241,14 +276,14 @@ class PutMediaHost:
                 response = client.put(target, content=media.chunks(), headers=headers)
         except httpx.HTTPError as exc:
             raise TransportError(
-                f"media_host: PUT {target} did not complete: {type(exc).__name__}",
+                f"media_host: PUT {_shown(target)} did not complete: {type(exc).__name__}",
                 maybe_delivered=True,
                 platform="media_host",
             ) from None
         status = response.status_code
         if status < 300:
             return f"{self.base_url}/{name}"
-        message = f"media_host: PUT {target} answered {status}"
+        message = f"media_host: PUT {_shown(target)} answered {status}"
         kwargs: dict[str, Any] = {"platform": "media_host", "status_code": status}
         if status in (401, 403):
             raise AuthError(f"{message}: check the media_host token", **kwargs)
@@ -258,17 +293,26 @@ class PutMediaHost:
 
     def __repr__(self) -> str:
         auth = ", token='**********'" if self._token is not None else ""
-        return f"PutMediaHost({self.put_url!r}, base_url={self.base_url!r}{auth})"
+        # A WebDAV password before the host is a secret too.
+        return f"PutMediaHost({_shown(self.put_url)!r}, base_url={self.base_url!r}{auth})"
 
 
 def _http_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"expected an http(s) URL such as https://example.com, got {value!r}")
+    problem = _url_problem(value)
+    if problem is not None:
+        raise ValueError(f"expected {problem}")
+    return value
+
+
+def _put_url(value: str) -> str:
+    problem = _url_problem(value, userinfo=True)
+    if problem is not None:
+        raise ValueError(f"expected {problem}")
     return value
 
 
 _HttpUrl = Annotated[str, AfterValidator(_http_url)]
+_PutUrl = Annotated[str, AfterValidator(_put_url)]
 _STRICT = ConfigDict(extra="forbid", strict=True)
 
 
@@ -279,7 +323,7 @@ class _MediaHostConfig(BaseModel):
     model_config = _STRICT
 
     dir: str | None = None
-    put: _HttpUrl | None = None
+    put: _PutUrl | None = None
     base_url: _HttpUrl
     token_env: str | None = None
 
@@ -623,7 +667,7 @@ class Account:
         if not instance_url or not instance_url.startswith(("http://", "https://")):
             raise ConfigurationError(
                 f"Account.mastodon needs the instance URL such as https://mastodon.social, "
-                f"got {instance_url!r}"
+                f"got {_shown(instance_url)!r}"
             )
         return cls(
             "mastodon",
@@ -917,7 +961,7 @@ class Account:
         if not url or not url.startswith(("http://", "https://")):
             raise ConfigurationError(
                 f"Account.wordpress needs the site's URL such as https://blog.example.com, "
-                f"got {url!r}"
+                f"got {_shown(url)!r}"
             )
         if not user or not user.strip():
             raise ConfigurationError("Account.wordpress needs user= (the login name or email)")
@@ -959,7 +1003,7 @@ class Account:
         if not url or not url.startswith(("http://", "https://")):
             raise ConfigurationError(
                 f"Account.ghost needs the site's admin URL such as https://example.ghost.io, "
-                f"got {url!r}"
+                f"got {_shown(url)!r}"
             )
         key_id, sep, secret = (admin_key or "").partition(":")
         hexdigits = set("0123456789abcdefABCDEF")

@@ -77,3 +77,28 @@ def test_media_host_token_env_is_not_echoed() -> None:
     assert SECRETS[1] not in str(info.value) and "token_env" in str(info.value)
     with pytest.raises(ConfigurationError, match="'MEDIA_TOKEN' \\(for token\\) is not set"):
         media_host_from_config({**config, "token_env": "MEDIA_TOKEN"}, environ={})
+
+
+@pytest.mark.parametrize(
+    "url", ["https://bot:hunter2-pass@m.example", "ftp://bot:hunter2-pass@m.example"]
+)
+def test_a_password_in_a_url_is_refused_and_not_echoed(tmp_path: Path, url: str) -> None:
+    """A URL with a password before the host is refused (it would be printed wherever the
+    account's address is: reprs, `accounts list`, errors, logs; and httpx would send it as
+    Basic auth in place of the token), and the message never quotes that password."""
+    table = f'[accounts.m]\nplatform = "mastodon"\ninstance_url = "{url}"\ntoken_env = "T"\n'
+    with pytest.raises(ConfigurationError) as info:
+        load(tmp_path, table)
+    assert "hunter2" not in str(info.value) and "…@m.example" in str(info.value)
+    with pytest.raises(ConfigurationError) as info:
+        Account.mastodon(instance_url=url, token="tok-123456")
+    assert "hunter2" not in str(info.value) and "…@m.example" in str(info.value)
+    with pytest.raises(ConfigurationError) as info:
+        Account.wordpress(url, user="me", app_password="abcd efgh")
+    assert "hunter2" not in str(info.value)
+    with pytest.raises(ConfigurationError) as info:
+        media_host_from_config({"put": "https://cdn.example", "base_url": url})
+    assert "hunter2" not in str(info.value)
+    # A WebDAV share's Basic auth in the upload URL still works, and is not shown.
+    host = media_host_from_config({"put": url.replace("ftp", "https"), "base_url": "https://c"})
+    assert "hunter2" not in repr(host)

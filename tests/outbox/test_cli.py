@@ -307,3 +307,19 @@ def test_run_once_cut_short_by_sigterm_exits_1(
     assert status == 1, text
     assert text.splitlines()[-1].startswith("interrupted: settled none;")
     assert "done:" not in text
+
+
+@pytest.mark.parametrize("given", ["2026-12-05", "2026-12-05Z", "2026-12-05+01:00"])
+def test_add_at_a_date_alone_asks_for_a_time(
+    tmp_path: Path, given: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--at` with a date alone is a usage error that asks for a time and a zone; following
+    the hint works (the old hint, "add one, e.g. 2026-12-05Z", was refused in turn, as
+    2026-12-05ZZ)."""
+    toml = mastodon_toml(tmp_path / "brandkit.toml", "https://mastodon.example")
+    argv = ["outbox", "add", "later", "--account", "brand", "--accounts", str(toml)]
+    argv += ["--db", str(tmp_path / "brandkit.db"), "--create", "--at", given]
+    assert cli(*argv)[0] == 2
+    err = capsys.readouterr().err
+    assert "is a date without a time" in err and "ZZ" not in err
+    assert "e.g. 2026-12-05T09:30Z (UTC)" in err

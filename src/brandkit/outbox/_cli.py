@@ -247,6 +247,14 @@ def _at(text: str) -> datetime:
             f"{text!r} is not an ISO 8601 time such as 2026-12-05T09:30+01:00"
         ) from None
     if when.tzinfo is None:
+        if "T" not in text.upper() and " " not in text.strip():
+            # A date alone: Python reads "2026-12-05Z" as a date without a zone too, so
+            # the hint below would send the user round in circles.
+            day = text.strip()[:10]
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is a date without a time: give a time and a time zone, e.g. "
+                f"{day}T09:30Z (UTC) or {day}T09:30+01:00"
+            )
         raise argparse.ArgumentTypeError(
             f"{text!r} has no time zone: add one, e.g. {text}Z (UTC) or {text}+01:00"
         )

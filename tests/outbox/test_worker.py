@@ -526,3 +526,37 @@ def test_arun_forever_refuses_a_synchronous_client(outbox: Outbox, emu: OutboxNe
     with pytest.raises(ConfigurationError, match="run_forever"):
         asyncio.run(worker.arun_forever(0.01))
     worker.close()
+
+
+def test_an_unknown_delivery_without_a_lookup_is_not_looked_at_every_backoff(
+    tmp_path: Path,
+) -> None:
+    """A Telegram delivery left unknown (the send's answer was lost; Telegram offers no
+    lookup) waits for a person: the worker takes it again only once per `max_backoff`, not
+    every `backoff` forever with the same "unknown" line each time, and a person's
+    `resolve` settles it."""
+    from brandkit.testing import emulator
+
+    emu = emulator("telegram")
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+
+    def clock() -> datetime:
+        return now
+
+    with emu.serve():
+        account = emu.account(name="channel")
+        emu.fault(method="POST", path=".*/sendMessage", drop="after")
+        box = Outbox(tmp_path / "brandkit.db", clock=clock)
+        (delivery,) = box.add(Post(text="hello"), account)
+        with Worker(box, [account], clock=clock, backoff=30, max_backoff=3600) as worker:
+            (first,) = worker.run_once()
+            assert first.status is DeliveryStatus.UNKNOWN
+            taken = 0
+            for _ in range(11):  # 55 minutes, 5 at a time
+                now += timedelta(minutes=5)
+                taken += len(worker.run_once())
+            assert taken == 0
+            assert box.next_due() == datetime(2030, 1, 1, 1, tzinfo=UTC)
+            box.resolve(delivery.id, sent_url="https://t.me/channel/1")
+            assert box.get(delivery.id).status is DeliveryStatus.SENT  # type: ignore[union-attr]
+        box.close()

@@ -368,6 +368,12 @@ class Worker:
         elif status is DeliveryStatus.UNKNOWN:
             # Reconciliation is a read: repeat it, paced, until the platform answers.
             delay = self._delay(delivery.attempts)
+            if not _can_look_up(delivery.platform):
+                # No lookup will ever answer (Telegram): only a person settles it (`brandkit
+                # outbox resolve`, which makes it due at once). Looked at every `backoff`
+                # (30 s), forever, it filled the log and `brandkit run`'s output with the
+                # same "unknown" line and cost three synced commits each time.
+                delay = max(delay, self.max_backoff)
             self.outbox.release(delivery.id, retry_at=now + timedelta(seconds=delay))
             return None
         elif status is DeliveryStatus.PENDING:
@@ -674,6 +680,19 @@ async def _cancel_on(stop: threading.Event, tasks: Sequence[asyncio.Task[None]])
                 task.cancel()
             return
         await asyncio.sleep(0.05)
+
+
+def _can_look_up(platform: str) -> bool:
+    """Whether ``platform``'s adapter can find a post an earlier attempt made (it overrides
+    the default `find_part`, which cannot look); ``True`` when that cannot be told."""
+    from brandkit.platforms import adapter_class
+    from brandkit.platforms._base import Adapter
+
+    try:
+        cls = adapter_class(platform)
+    except BrandkitError:
+        return True
+    return cls.find_part is not Adapter.find_part
 
 
 def _by_account(deliveries: Sequence[Delivery]) -> list[list[Delivery]]:

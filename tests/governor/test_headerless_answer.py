@@ -19,8 +19,8 @@ import pytest
 from brandkit import AsyncClient, Client
 from brandkit.governor import Governor, MemoryState, SQLiteState, StateStore
 from brandkit.governor._slots import Slot
+from tests.governor._settling import FAST, Bounded, Recording, Windows
 from tests.governor.conftest import PostAdapter, account
-from tests.governor.test_unanswered import FAST, Bounded, Counting, Windows
 from tests.governor.test_unknown_window import KEY, T0, answer
 
 RATE_HEADERS = ("x-rate-limit-limit", "x-rate-limit-remaining", "x-rate-limit-reset")
@@ -38,7 +38,7 @@ def test_a_headerless_502_does_not_hold_the_next_sender(emu: Windows) -> None:
     (as from a proxy). The next sender goes at once instead of waiting two minutes for an
     answer that already came."""
     sleep = Bounded()
-    governor = Counting()
+    governor = Recording()
     adapter = PostAdapter(account(base_url=emu.base_url))  # no declared policy
     with Client(governor=governor, retry=FAST, sleep=sleep) as client:
         assert client.run(adapter, adapter.post()).status_code == 200  # the window is spent
@@ -53,14 +53,14 @@ def test_a_headerless_502_does_not_hold_the_next_sender(emu: Windows) -> None:
         took = time.monotonic() - started
     assert took < 2.0
     assert emu.refused == 0
-    assert governor.settled == 0  # answered, so never also settled as unanswered
+    assert governor.calls == []  # answered, so never also settled as unanswered
 
 
 def test_a_headerless_502_retried_by_asyncclient_goes_again_at_once(emu: Windows) -> None:
     """AsyncClient: an idempotent request answered 502 without headers is tried again after
     the retry policy's backoff, not after two minutes of waiting for its own answer."""
     sleep = Bounded()
-    governor = Counting()
+    governor = Recording()
     adapter = PostAdapter(account(base_url=emu.base_url))
 
     async def run() -> float:
@@ -75,7 +75,7 @@ def test_a_headerless_502_retried_by_asyncclient_goes_again_at_once(emu: Windows
 
     assert asyncio.run(run()) < 1.0 + 2.0
     assert emu.count("POST", "/post") == 3
-    assert governor.settled == 0
+    assert governor.calls == []
 
 
 # -- the governor ------------------------------------------------------------------------------

@@ -7,106 +7,22 @@ answered must not keep them waiting until FLIGHT_TTL (two minutes)."""
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from brandkit import AsyncClient, Client, RetryPolicy
-from brandkit._hooks import BucketKey, NullGovernor
+from brandkit._hooks import NullGovernor
 from brandkit.errors import TransportError
 from brandkit.governor import Governor, MemoryState, SQLiteState, StateStore
 from brandkit.governor._slots import Slot
 from brandkit.platforms._base import RatePolicy
-from brandkit.testing import Emulator, route
+from tests.governor._settling import BOUND, FAST, Bounded, Recording, Windows
 from tests.governor.conftest import PostAdapter, account
 from tests.governor.test_unknown_window import KEY, T0, answer
-
-# How long a sender may take before the test calls it held: the old code held it FLIGHT_TTL.
-BOUND = 5.0
-FAST = RetryPolicy(initial=0.01, max_backoff=0.05)
-
-
-class Windows(Emulator):
-    """One endpoint allowing ``limit`` posts per ``window`` seconds, in windows that start at
-    the first request after the last one ended, X's headers with no window length (so the
-    governor cannot know when a window it has not heard about ends). Resets are sent to the
-    millisecond, rounded up, so that the test's waits are the windows' own."""
-
-    platform = "fake"
-
-    def __init__(self, limit: int = 1, window: float = 1.0) -> None:
-        super().__init__()
-        self.limit = limit
-        self.window = window
-        self.start: float | None = None
-        self.used = 0
-        self.refused = 0
-
-    @route("POST", "/post")
-    def post(self, request: httpx.Request) -> httpx.Response:
-        now = self.clock.time()
-        if self.start is None or now >= self.start + self.window:
-            self.start, self.used = now, 0
-        end = math.ceil((self.start + self.window) * 1000) / 1000
-        allowed = self.used < self.limit
-        self.used += allowed
-        headers = {
-            "x-rate-limit-limit": str(self.limit),
-            "x-rate-limit-remaining": str(self.limit - self.used),
-            "x-rate-limit-reset": f"{end:.3f}",
-        }
-        if not allowed:
-            self.refused += 1
-            return self.json({"error": "Too many requests"}, 429, headers)
-        return self.json({"id": str(len(self.requests))}, 200, headers)
-
-
-class Held(AssertionError):
-    """A sender was kept waiting longer than BOUND."""
-
-
-class Bounded:
-    """A ``sleep`` for the clients that fails a sender held longer than BOUND after `arm`
-    (rather than let the old code hang the test for two minutes)."""
-
-    def __init__(self) -> None:
-        self.until = math.inf
-
-    def arm(self) -> None:
-        self.until = time.monotonic() + BOUND
-
-    def check(self, seconds: float) -> None:
-        if time.monotonic() + seconds > self.until:
-            raise Held(f"a sender was held more than {BOUND:g} s")
-
-    def __call__(self, seconds: float) -> None:
-        self.check(seconds)
-        time.sleep(seconds)
-
-    async def asleep(self, seconds: float) -> None:
-        self.check(seconds)
-        await asyncio.sleep(seconds)
-
-
-class Counting(Governor):
-    """A Governor that counts the client's calls of `unanswered` (sync and async)."""
-
-    def __init__(self, store: StateStore | None = None) -> None:
-        super().__init__(store)
-        self.settled = 0
-
-    def unanswered(self, key: BucketKey) -> None:
-        self.settled += 1
-        super().unanswered(key)
-
-    async def aunanswered(self, key: BucketKey) -> None:
-        self.settled += 1
-        await super().aunanswered(key)
 
 
 @pytest.fixture
@@ -121,7 +37,7 @@ def test_a_lost_answer_does_not_hold_the_next_sender(emu: Windows) -> None:
     The next sender goes at once (the server counted the lost one: it answers 429 with the
     window's reset, and the sender goes again then) instead of waiting two minutes."""
     sleep = Bounded()
-    governor = Counting()
+    governor = Recording()
     adapter = PostAdapter(account(base_url=emu.base_url))  # no declared policy
     with Client(governor=governor, retry=FAST, sleep=sleep) as client:
         assert client.run(adapter, adapter.post()).status_code == 200  # the window is spent
@@ -137,14 +53,14 @@ def test_a_lost_answer_does_not_hold_the_next_sender(emu: Windows) -> None:
     assert emu.refused == 1  # the lost request counted: one refusal said when to come back
     # The lost answer was settled once; an answer, even a refusal, is observed, never also
     # settled as unanswered.
-    assert governor.settled == 1
+    assert governor.calls == ["unanswered"]
 
 
 def test_a_cancelled_sender_does_not_hold_the_next_one(emu: Windows) -> None:
     """AsyncClient: a task cancelled while its request (the new window's first) is on the
     server is settled with the governor's ``aunanswered``; the next sender goes at once."""
     sleep = Bounded()
-    governor = Counting()
+    governor = Recording()
     adapter = PostAdapter(account(base_url=emu.base_url))
 
     async def run() -> float:
@@ -163,7 +79,7 @@ def test_a_cancelled_sender_does_not_hold_the_next_one(emu: Windows) -> None:
             return time.monotonic() - started
 
     assert asyncio.run(run()) < BOUND
-    assert governor.settled == 1
+    assert governor.calls == ["unanswered"]
 
 
 def test_a_governor_without_unanswered_still_works(emu: Windows) -> None:

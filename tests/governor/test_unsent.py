@@ -24,8 +24,8 @@ from brandkit.governor import Governor, MemoryState, SQLiteState, StateStore
 from brandkit.governor._slots import Slot
 from brandkit.platforms._base import RatePolicy
 from brandkit.testing import Emulator, route
+from tests.governor._settling import Bounded, Recording
 from tests.governor.conftest import PostAdapter, account
-from tests.governor.test_unanswered import Bounded
 from tests.governor.test_unknown_window import KEY, T0, answer
 
 # Two posts a minute, in our own log only (the emulator sends no rate-limit headers).
@@ -41,30 +41,6 @@ class Plain(Emulator):
     @route("POST", "/post")
     def post(self, request: httpx.Request) -> httpx.Response:
         return self.json({"id": str(len(self.requests))})
-
-
-class Recording(Governor):
-    """A Governor that records which settling the clients call."""
-
-    def __init__(self, store: StateStore | None = None) -> None:
-        super().__init__(store)
-        self.calls: list[str] = []
-
-    def unanswered(self, key: BucketKey) -> None:
-        self.calls.append("unanswered")
-        super().unanswered(key)
-
-    async def aunanswered(self, key: BucketKey) -> None:
-        self.calls.append("unanswered")
-        await super().aunanswered(key)
-
-    def unsent(self, key: BucketKey) -> None:
-        self.calls.append("unsent")
-        super().unsent(key)
-
-    async def aunsent(self, key: BucketKey) -> None:
-        self.calls.append("unsent")
-        await super().aunsent(key)
 
 
 @pytest.fixture

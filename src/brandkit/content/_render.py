@@ -20,7 +20,9 @@ from brandkit.platforms._base import Capabilities, MediaRules
 from brandkit.text._bluesky import LINK as _BLUESKY_LINK
 from brandkit.text._bluesky import TAG_TYPE as _BLUESKY_TAG
 from brandkit.text._bluesky import _spans as _bluesky_spans
+from brandkit.text._counts import unique_links as _unique_links
 from brandkit.text._mastodon import link_spans as _mastodon_links
+from brandkit.text._platforms import THREADS_MAX_LINKS
 from brandkit.text._split import thread_parts
 from brandkit.text._urls import extract_urls
 
@@ -144,8 +146,7 @@ def add_utm(url: str, platform: str, campaign: str | None = None, *, utm: Utm | 
         return url
     u = utm or Utm()
     parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    present = {k for k, _ in query}
+    present = {k for k, _ in parse_qsl(parts.query, keep_blank_values=True)}
     extra = [
         ("utm_source", u.source or platform),
         ("utm_medium", u.medium),
@@ -156,7 +157,13 @@ def add_utm(url: str, platform: str, campaign: str | None = None, *, utm: Utm | 
     added = [(k, v) for k, v in extra if v and k not in present]
     if not added:
         return url
-    return urlunsplit(parts._replace(query=urlencode(query + added, safe=":/@,")))
+    # The query the link has is kept byte for byte and the tags appended: decoding and
+    # re-encoding it would rewrite what the site reads (a "%FF" becomes "%EF%BF%BD", "a=1;b=2"
+    # becomes "a=1%3Bb%3D2", a bare "?amp" becomes "?amp=").
+    query = parts.query
+    tags = urlencode(added, safe=":/@,")
+    query = f"{query}{'' if query.endswith('&') else '&'}{tags}" if query else tags
+    return urlunsplit(parts._replace(query=query))
 
 
 def _links(text: str, rules: str, *, explicit: bool = False) -> list[tuple[int, int]]:
@@ -270,6 +277,29 @@ def _no_card(link: Link, post: Post, caps: Capabilities, platform: str, reply: b
     if not caps.link_cards:
         return ""
     return caps.link_card_rules.refusal(platform, link, media=bool(post.media), reply=reply)
+
+
+def _check_threads_card(first: str, card: str, platform: str) -> None:
+    """Refuse a link card that takes the first part past Threads' link cap.
+
+    Threads counts a ``link_attachment`` among the post's different links when its URL is not
+    in the text (platforms.md 7.3), and the card rides on the first part: 5 links in that
+    part and a card to a sixth page are refused at container creation, after the text itself
+    measured as fitting.
+    """
+    links = set(_unique_links(first))
+    links.add(card)
+    if len(links) > THREADS_MAX_LINKS:
+        over = len(links) - THREADS_MAX_LINKS
+        raise ContentError(
+            f"text has {len(links) - 1} different links on {platform} and the link card "
+            f"{card} makes {len(links)}, {over} over the limit of {THREADS_MAX_LINKS}: remove "
+            f"{'a link' if over == 1 else f'{over} links'} from the text (or its first part), "
+            "or leave the link card out",
+            field="link",
+            platform=platform,
+            over_by=over,
+        )
 
 
 def _check_media(
@@ -481,6 +511,9 @@ def render(
             textlib.check(body, rules, **options)  # raises: says what is over and by how much
         pieces = [(body, measure.length)]
         limit = measure.limit
+
+    if card and link is not None and rules == "threads" and pieces:
+        _check_threads_card(pieces[0][0], link.url, platform)
 
     parts = []
     bluesky, telegram = rules == "bluesky", rules == "telegram"

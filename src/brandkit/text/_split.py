@@ -38,7 +38,7 @@ import regex
 from brandkit.errors import ContentError
 from brandkit.text._bluesky import _spans as bluesky_spans
 from brandkit.text._counts import threads_length
-from brandkit.text._graphemes import grapheme_len, utf8_len
+from brandkit.text._graphemes import GRAPHEME, grapheme_len, utf8_len
 from brandkit.text._mastodon import _REMOTE_MENTION
 from brandkit.text._platforms import (
     BLUESKY_MAX_BYTES,
@@ -94,6 +94,12 @@ _SENTENCE_END_REVERSED = re.compile(r"\s[\"'”’)\]»」』]*[.!?…。！？�
 _INNER_SENTENCE_END = regex.compile(r"[.!?。！？‼⁉]")
 _MENTION_LIKE = regex.compile(r"(?<![\w@＠])[@＠][\w.\-]+(?:@[\w\-]+(?:\.[\w\-]+)+)?")
 _TAG_LIKE = regex.compile(r"(?<![\w#＃$])[#＃$][^\s#＃@＠$]+")
+
+
+# Code points of a long token cut into clusters and tested at once (`_Splitter._cut_inside`):
+# more than a part of any platform's usual limit holds, so one window is most often enough.
+_CUT_WINDOW = 4096
+_MIN_WINDOW = 64
 
 
 def _protected(text: str) -> list[tuple[int, int]]:
@@ -218,6 +224,7 @@ class _Splitter:
         self._protected_starts: list[int] = []
         self._breaks: tuple[list[int], list[int]] | None = None
         self._lines: list[int] | None = None
+        self._window = _CUT_WINDOW  # see `_cut_inside`
 
     @property
     def ends(self) -> list[int]:
@@ -334,11 +341,21 @@ class _Splitter:
             def ok(end: int, _start: int = position, _index: int = index) -> bool:
                 return fits(text[_start:end], _index)
 
+            if not whole and ends[i] - position > _CUT_WINDOW:
+                # Inside a long token: each probe of `_longest` would measure the rest of
+                # the token, once per part (quadratic); it is cut by windows instead, unless
+                # its rest turns out to fit.
+                cut = self._cut_inside(position, ends[i], ok, may_fit=True)
+                if cut is not None:
+                    parts.append((position, cut, False))
+                    position = cut
+                    continue
             best = self._longest(
                 i, fits_from(position, index) if fits_from is not None and whole else ok, hint
             )
             if best is None:
                 cut = self._cut_inside(position, ends[i], ok)
+                assert cut is not None
                 parts.append((position, cut, False))
                 position = cut
                 whole = False
@@ -612,11 +629,30 @@ class _Splitter:
             q -= 1
         return line if line >= 0 else None
 
-    def _cut_inside(self, position: int, end: int, ok: Callable[[int], bool]) -> int:
-        """Cut the token running from ``position`` to ``end``, which does not fit whole."""
+    def _cut_inside(
+        self, position: int, end: int, ok: Callable[[int], bool], *, may_fit: bool = False
+    ) -> int | None:
+        """Cut the token running from ``position`` to ``end``, which does not fit whole (with
+        ``may_fit``: None when it does).
+
+        Only a window of the token after ``position`` is cut into clusters and tested, grown
+        while the part still fits at its end: a part takes a little of a long token, and
+        going over all the rest of it for every part is quadratic (minutes for a 200,000
+        code point run without spaces)."""
         text = self.text
-        bounds = [m.end() for m in regex.finditer(r"\X", text, pos=position, endpos=end)][:-1]
-        allowed = [b for b in bounds if self._inside_protected(b) is None]
+        # Parts are alike: twice the last cut part is the first guess.
+        window = self._window
+        while True:
+            stop = min(end, position + window)
+            # The last cluster found may be cut short by the window (or is the token's end,
+            # which does not fit): not a place to cut.
+            bounds = [m.end() for m in GRAPHEME.finditer(text, position, stop)][:-1]
+            allowed = [b for b in bounds if self._inside_protected(b) is None]
+            if stop == end or (allowed and not ok(allowed[-1])):
+                break
+            window *= 2
+        if may_fit and stop == end and ok(end):
+            return None
         if not allowed or not ok(allowed[0]):
             raise self._no_fit(position, allowed[0] if allowed else end)
         good, bad = 0, None
@@ -637,6 +673,7 @@ class _Splitter:
                 else:
                     bad = middle
         reach = allowed[good] - position
+        self._window = max(_MIN_WINDOW, 2 * reach)
         for k in range(good, -1, -1):
             if 2 * (allowed[k] - position) < reach:
                 break

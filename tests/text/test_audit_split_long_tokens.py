@@ -1,0 +1,48 @@
+"""split(): a run of text without whitespace longer than a part (CJK prose, a pasted blob) is
+cut in time that grows with its length, not with its square, and the cuts stay exact."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from brandkit import text
+from brandkit.text._graphemes import graphemes
+from brandkit.text._urls import extract_urls
+
+
+@pytest.mark.parametrize("platform", ["mastodon", "bluesky", "x"])
+def test_a_long_run_without_spaces_is_cut_in_linear_time(platform: str) -> None:
+    """200,000 code points without a space took 40 s to over 3 minutes (every part went over
+    all the rest of the run); well under a second now, so 10 s leaves room for a slow CI."""
+    blob = "a" * 200_000
+    started = time.perf_counter()
+    parts = text.split(blob, platform)
+    elapsed = time.perf_counter() - started
+    assert "".join(parts) == blob
+    assert all(text.measure(p, platform).fits for p in parts)
+    assert elapsed < 10, f"{elapsed:.1f} s"
+
+
+def test_cuts_in_a_long_run_fall_between_clusters() -> None:
+    """Family emoji (ZWJ sequences), flags and accents in a run longer than the window that
+    is cut into clusters at once: no cut inside a cluster, every part fits."""
+    unit = "日本語👨\u200d👩\u200d👧\u200d👦e\u0301🇯🇵。"
+    blob = unit * 2_000
+    parts = text.split(blob, "bluesky")
+    assert "".join(parts) == blob
+    assert sum(len(graphemes(p)) for p in parts) == len(graphemes(blob))
+    assert all(text.measure(p, "bluesky").fits for p in parts)
+
+
+def test_a_url_longer_than_the_window_is_not_cut() -> None:
+    """A URL of 3,920 code points across the first window of a long run (Mastodon counts it 23): the part that
+    holds it holds all of it."""
+    url = "https://example.com/" + "p" * 3_900
+    blob = "a" * 3_000 + "(" + url + ") " + "b" * 3_000
+    assert [u.url for u in extract_urls(blob)] == [url]
+    parts = text.split(blob, "mastodon")
+    assert "".join(parts) == blob.replace(") ", ")")  # the space at the cut is dropped
+    assert any(url in p for p in parts)
+    assert all(text.measure(p, "mastodon").fits for p in parts)

@@ -247,6 +247,21 @@ def test_add_at_prints_and_lists_the_time_in_utc(
     assert "scheduled:  2030-01-05 08:30:00" in text
 
 
+def test_add_at_a_past_time_says_it_is_due_now(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A time already past (a mistyped year) is due at once; `add` says so rather than print
+    it as if it were a schedule."""
+    monkeypatch.setenv("BK_OUTBOX_TEST_TOKEN", "token-not-used-1234")
+    toml = mastodon_toml(tmp_path / "brandkit.toml", "https://mastodon.example")
+    status, text = cli(
+        "outbox", "add", "soon", "--account", "brand", "--accounts", str(toml),
+        "--db", str(tmp_path / "brandkit.db"), "--create", "--at", "2020-01-05T09:30+01:00",
+    )  # fmt: skip
+    assert status == 0
+    assert text.rstrip().endswith("pending, due now (2020-01-05 08:30:00 UTC has passed)")
+
+
 @pytest.mark.skipif(os.name != "posix", reason="SIGTERM")
 def test_run_puts_the_signal_handlers_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`main(["run", ...])` called in-process (a tool, a test) leaves SIGINT and SIGTERM as

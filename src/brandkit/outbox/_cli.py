@@ -301,7 +301,14 @@ def _add(args: argparse.Namespace, out: TextIO) -> int:
         json.dump([d.to_dict() for d in added], out, ensure_ascii=False, indent=2)
         print(file=out)
         return 0
-    when = f"due {_when(args.at)} UTC" if args.at else "due now"
+    if args.at is None:
+        when = "due now"
+    elif args.at <= datetime.now(UTC):
+        # A time already past is due at once: say so, as a mistyped year or zone would
+        # otherwise publish now under a line that reads like a schedule.
+        when = f"due now ({_when(args.at)} UTC has passed)"
+    else:
+        when = f"due {_when(args.at)} UTC"
     for d in added:
         print(f"added {d.id}  {d.account}  pending, {when}", file=out)
     return 0
@@ -566,7 +573,10 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         "--alt", action=_MediaAction, metavar="TEXT", help="alt text of the --media before it"
     )
     p.add_argument(
-        "--at", type=_at, help="when to publish, ISO 8601 with a time zone (default: now)"
+        "--at",
+        type=_at,
+        help="when to publish, ISO 8601 with a time zone (default: now; a time past is due "
+        "at once)",
     )
     p.add_argument("--campaign", help="campaign name")
     p.add_argument("--hashtag", action="append", help="a hashtag to add (repeatable)")

@@ -303,15 +303,14 @@ class PostgresOutbox(Outbox):
         except BaseException:
             self._conn.close()
             raise
-        self._heart: threading.Thread | None = None
-        if self.lease > 0:
-            self._heart = threading.Thread(
-                target=_heartbeat,
-                args=(weakref.ref(self), self._stopped, max(0.05, self.lease / 4)),
-                name="brandkit-outbox-leases",
-                daemon=True,
-            )
-            self._heart.start()
+        # Every lease is above 0 (`_lease_seconds`), so every outbox renews its own.
+        self._heart = threading.Thread(
+            target=_heartbeat,
+            args=(weakref.ref(self), self._stopped, max(0.05, self.lease / 4)),
+            name="brandkit-outbox-leases",
+            daemon=True,
+        )
+        self._heart.start()
 
     def _init_common(
         self,

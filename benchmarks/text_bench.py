@@ -306,6 +306,22 @@ def _table(rows: Sequence[Row]) -> str:
     return "\n".join(lines)
 
 
+def long_runs(length: int = 200_000) -> None:
+    """Print how long `split` takes on a run of ``length`` code points without a space (CJK
+    prose, a pasted blob) per platform: it was quadratic in the run's length (40 s to over 3
+    minutes for 200,000), and should stay well under a second on Mastodon and Bluesky."""
+    blob = "a" * length
+    for platform in ("mastodon", "bluesky", "x"):
+        started = time.perf_counter()
+        parts = text.split(blob, platform)
+        seconds = time.perf_counter() - started
+        print(
+            f"split of {length:,} code points without a space, {platform}: {seconds:.2f} s "
+            f"({len(parts)} parts)"
+        )
+    print()
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Build the corpus, run every benchmark, print the table and the X comparison."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -334,6 +350,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         rows.append(reference)
     print(_table(rows))
     print()
+    long_runs()
     if reference is None:
         print("twitter-text-parser is not installed (pip install -e '.[bench]'): no comparison")
         return

@@ -515,3 +515,12 @@ def test_a_message_a_platform_cannot_hide_is_not_stored_by_trying(inbox: Inbox) 
         with pytest.raises(Unsupported):
             inbox.hide(client, message)
     assert inbox.get(message) is None and inbox.messages() == []
+
+
+def test_an_empty_status_list_matches_nothing(inbox: Inbox) -> None:
+    """A team tool's status checkboxes all unchecked: no message, on SQLite as on
+    PostgreSQL (which refuses an empty ``IN ()``)."""
+    inbox.add([msg(1), msg(2)])
+    assert inbox.messages(status=[]) == []
+    assert inbox.messages(status=(), account="chatnet:brand") == []
+    assert [m.id for m in inbox.messages(status=["new"])] == ["m1", "m2"]

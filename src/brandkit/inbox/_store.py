@@ -634,7 +634,7 @@ class Inbox(SQLiteStore):
         limit: int | None = None,
     ) -> list[Message]:
         """The stored messages that match every filter given, oldest first (``account``:
-        an account or its key).
+        an account or its key; ``status``: one or several, an empty list matching none).
 
         Raises:
             ConfigurationError: an unknown status or kind, a naive datetime, a filter that
@@ -812,7 +812,9 @@ def _where(
         except (ValueError, TypeError):
             names = ", ".join(s.value for s in MessageStatus)
             raise ConfigurationError(f"unknown status in {status!r} (one of {names})") from None
-        clauses.append(f"status IN ({', '.join('?' * len(values))})")
+        # No status at all matches nothing: PostgreSQL refuses an empty ``IN ()``, which
+        # SQLite reads as false.
+        clauses.append(f"status IN ({', '.join('?' * len(values))})" if values else "1 = 0")
         params.extend(values)
     if kind is not None:
         if kind not in KINDS:

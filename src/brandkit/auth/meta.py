@@ -48,6 +48,7 @@ from brandkit.errors import ConfigurationError, MalformedResponse
 
 __all__ = [
     "FACEBOOK_PERMISSIONS",
+    "INSTAGRAM_PERMISSIONS",
     "THREADS_AUTHORIZE_URL",
     "THREADS_GRAPH_URL",
     "FacebookLogin",
@@ -76,7 +77,7 @@ class ThreadsCredentials(Expiring):
         expires_at: when the token expires (epoch seconds), ``None`` if unknown.
         issued_at: when it was issued (a refresh needs it to be 24 hours old).
         long_lived: whether it is a long-lived token (only those can be refreshed).
-        scopes: the permissions asked for.
+        scopes: the permissions asked for (Instagram: those the user granted).
         client_id: the Threads app id.
         base_url: the API the token is for (``None``: graph.threads.net).
     """
@@ -174,6 +175,11 @@ class _CodeAnswer(pydantic.BaseModel):
 
     access_token: pydantic.StrictStr = pydantic.Field(min_length=1)
     user_id: pydantic.StrictInt | pydantic.StrictStr
+    permissions: pydantic.StrictStr | list[pydantic.StrictStr] | None = pydantic.Field(
+        default=None, max_length=100_000
+    )
+    """What the user granted (Business Login for Instagram): ``"a,b"`` as Meta documents
+    it, a list as it has been seen answering; ``None`` where the answer has none (Threads)."""
 
     @pydantic.model_validator(mode="before")
     @classmethod
@@ -183,6 +189,15 @@ class _CodeAnswer(pydantic.BaseModel):
         if isinstance(value, dict) and isinstance(value.get("data"), list) and value["data"]:
             return value["data"][0]
         return value
+
+    def granted(self) -> tuple[str, ...] | None:
+        """The permissions granted, in order, or ``None`` when the answer does not say."""
+        if self.permissions is None:
+            return None
+        names = (
+            self.permissions.split(",") if isinstance(self.permissions, str) else self.permissions
+        )
+        return tuple(dict.fromkeys(n.strip() for n in names if n.strip()))
 
 
 class _TokenAnswer(pydantic.BaseModel):
@@ -280,6 +295,31 @@ def _root(base_url: str | None, default: str) -> str:
     return base_url.rstrip("/")
 
 
+def _declined(platform: str, missing: tuple[str, ...], where: str) -> PermissionsDeclined:
+    names = ", ".join(missing)
+    return PermissionsDeclined(
+        f"{platform}: the user did not grant {names}, which brandkit needs for what the app "
+        f"asked; connect the account again and keep {'it' if len(missing) == 1 else 'them'} "
+        f"checked in {where}",
+        platform=platform,
+        code="permissions_declined",
+        missing=missing,
+    )
+
+
+INSTAGRAM_PERMISSIONS = frozenset(
+    {
+        "instagram_business_basic",
+        "instagram_business_content_publish",
+        "instagram_business_manage_comments",
+        "instagram_business_manage_insights",
+    }
+)
+"""The Instagram Login permissions brandkit's features use (publishing, the inbox,
+metrics). One of them asked for and not granted makes ``auth.instagram.finish`` fail;
+others the user switches off are left out of the credentials' ``scopes``."""
+
+
 @attrs.frozen
 class MetaLogin:
     """One Meta login flow (`threads`): authorization window, code exchange, long-lived
@@ -301,6 +341,9 @@ class MetaLogin:
     token_root: str | None = None
     """Where the code is exchanged when it is not `graph_url` (Instagram: api.instagram.com)."""
     credentials: type[ThreadsCredentials] = ThreadsCredentials
+    needed: frozenset[str] = frozenset()
+    """The permissions brandkit's features use: one asked for that the code's answer says
+    was not granted makes `finish` fail (Instagram; Threads' answer does not say)."""
 
     def start(
         self,
@@ -378,6 +421,13 @@ class MetaLogin:
         }
         response: httpx.Response = yield form_request(start.token_url, form)
         body = _answer(response, _CodeAnswer, platform=self.platform, what="the authorization code")
+        # Instagram's window lets the user switch permissions off, and its answer says what
+        # was granted: a connection without publishing would look fine until the first post.
+        granted = body.granted()
+        if granted is not None:
+            missing = tuple(p for p in start.scopes if p in self.needed and p not in granted)
+            if missing:
+                raise _declined(self.platform, missing, "the authorization window")
         now = clock()
         short = self.credentials(
             access_token=SecretStr(body.access_token),
@@ -385,7 +435,7 @@ class MetaLogin:
             expires_at=now + 3600.0,  # Meta documents one hour and sends no expires_in
             issued_at=now,
             long_lived=False,
-            scopes=start.scopes,
+            scopes=start.scopes if granted is None else granted,
             client_id=start.client_id,
             base_url=start.api_base,
         )
@@ -404,7 +454,9 @@ class MetaLogin:
         clock: Callable[[], float] = time.time,
     ) -> ThreadsCredentials:
         """Finish connecting: check the callback's ``state``, exchange its code for a
-        short-lived token and (``long_lived=True``) that for a 60-day one.
+        short-lived token and (``long_lived=True``) that for a 60-day one. Where the code's
+        answer lists the permissions granted (Instagram), the credentials' ``scopes`` are
+        those, not the ones asked for.
 
         Args:
             start: what `start` returned (or `Start.from_dict` of it).
@@ -415,6 +467,9 @@ class MetaLogin:
             clock: what ``expires_at`` is counted from (an emulator's ``clock.time``).
 
         Raises:
+            PermissionsDeclined: the user switched off permissions asked for that brandkit
+                needs (`needed`; Instagram: `INSTAGRAM_PERMISSIONS`); ``missing`` names
+                them. No long-lived exchange is made.
             ConsentDenied: the user refused.
             CallbackError: the state differs (forged or from another attempt), or no code.
             GrantRefused: Meta refused the code (used already, expired, another redirect
@@ -547,6 +602,7 @@ instagram = MetaLogin(
     refresh_grant="ig_refresh_token",
     token_root="https://api.instagram.com",
     credentials=InstagramCredentials,
+    needed=INSTAGRAM_PERMISSIONS,
 )
 """Instagram Login: ``auth.instagram.start`` / ``finish`` / ``exchange`` / ``refresh``
 (returns `InstagramCredentials`; for an Instagram account linked to a Facebook Page, the
@@ -843,15 +899,11 @@ class FacebookLogin:
         granted, declined = yield from self._permissions_flow(short)
         missing = tuple(p for p in start.scopes if p in FACEBOOK_PERMISSIONS and p not in granted)
         if missing:
-            names = ", ".join(missing)
-            raise PermissionsDeclined(
-                f"facebook: the user did not grant {names}, which brandkit needs for what "
-                "the app asked; connect the account again and keep "
-                f"{'it' if len(missing) == 1 else 'them'} checked in Facebook's login "
-                "dialog (start it with rerequest=True, or Facebook will not ask again)",
-                platform="facebook",
-                code="permissions_declined",
-                missing=missing,
+            raise _declined(
+                "facebook",
+                missing,
+                "Facebook's login dialog (start it with rerequest=True, or Facebook will not "
+                "ask again)",
             )
         short = attrs.evolve(short, scopes=granted, declined=declined)
         if not long_lived:

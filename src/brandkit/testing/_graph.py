@@ -1783,10 +1783,11 @@ class MediaFetchingEmulator(GraphEmulator, Generic[C, P]):
         except GraphError as err:
             return self._error_response(err)
         token = self.issue_token(owner, self.token_kind, ttl=SHORT_TOKEN_TTL, scopes=scopes)
-        return self.json(self.code_answer(token, owner))
+        return self.json(self.code_answer(token, owner, scopes))
 
-    def code_answer(self, token: str, owner: str) -> dict[str, Any]:
-        """The body of a successful code exchange."""
+    def code_answer(self, token: str, owner: str, scopes: tuple[str, ...]) -> dict[str, Any]:
+        """The body of a successful code exchange (Threads: the token and the user id;
+        the permissions granted, ``scopes``, are not in it)."""
         return {"access_token": token, "user_id": int(owner)}
 
     @route("GET", r"/access_token")

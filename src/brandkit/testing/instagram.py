@@ -34,6 +34,9 @@ What it answers like the Graph API (``platforms.md`` §6; real bodies in ``tests
   ``GET /{media-id}/insights`` (current metric names; ``impressions`` and ``plays`` are
   refused as Meta does since v22.0), ``DELETE /{media-id}``, batch requests.
 - ``GET /me`` (Instagram Login: ``user_id``, ``username``, ``account_type``, ...).
+- Business Login for Instagram: ``POST /oauth/access_token`` answers
+  ``{"data": [{"access_token", "user_id", "permissions": "a,b"}]}``, the permissions the
+  user left switched on in the window (`decline_permissions` switches some off).
 - Comments: ``GET``/``POST /{ig-media-id}/comments`` (newest first, as Meta lists them;
   ``limit``, ``after``/``before``; ``message``), ``GET``/``POST /{ig-comment-id}/replies``
   (one level, as Instagram keeps them: an answer to a reply joins its comment; a hidden
@@ -298,6 +301,14 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
 
     def default_version_name(self) -> str:
         return self.version
+
+    def code_answer(self, token: str, owner: str, scopes: tuple[str, ...]) -> dict[str, Any]:
+        """Business Login for Instagram's answer: in ``data``, the token, the user id as a
+        string and the permissions the user granted, comma-separated (the window lets the
+        user switch some off: see `decline_permissions`)."""
+        return {
+            "data": [{"access_token": token, "user_id": owner, "permissions": ",".join(scopes)}]
+        }
 
     # -- listening -------------------------------------------------------------------------
 

@@ -5,14 +5,18 @@ checked. Over real loopback sockets; no name is resolved by the system but ``loc
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import socket
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, cast
 
 import httpx
 import pytest
 
-from brandkit.errors import ConfigurationError
-from brandkit.feeds import FeedWatcher
+from brandkit.errors import ConfigurationError, TransportError
+from brandkit.feeds import Announcement, FeedWatcher
+from brandkit.feeds._addresses import _MAX_HUNG, AddressGuard
 from brandkit.testing import png
 from tests.feeds.conftest import FeedServer
 from tests.feeds.documents import item, rss
@@ -262,3 +266,105 @@ def test_a_name_that_cannot_be_resolved_leaves_the_card_without_image(
 def test_private_images_is_none_true_or_false(state_path: str) -> None:
     with pytest.raises(ConfigurationError, match="private_images must be None, True or False"):
         FeedWatcher("http://127.0.0.1:9/feed.xml", state=state_path, private_images="yes")  # type: ignore[arg-type]
+
+
+# -- a resolver that does not answer --------------------------------------------------------
+
+
+@pytest.fixture
+def unblock() -> Iterator[threading.Event]:
+    """Set at the end of the test, so that the lookups left hanging end with it."""
+    event = threading.Event()
+    yield event
+    event.set()
+
+
+def within(seconds: float, call: Callable[[], object]) -> object:
+    """What ``call`` returns, failing the test (instead of hanging it) when it takes longer
+    than ``seconds``."""
+    box: list[object] = []
+    worker = threading.Thread(target=lambda: box.append(call()), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"still running after {seconds} s"
+    assert box, "the call raised"
+    return box[0]
+
+
+def test_a_hung_system_resolver_costs_the_image_its_timeout_not_the_watcher(
+    feed_server: FeedServer,
+    state_path: str,
+    warnings: pytest.LogCaptureFixture,
+    unblock: threading.Event,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``getaddrinfo`` has no timeout; a resolver that never answers for the image's host
+    leaves the card without its image once the watcher's ``timeout`` has passed, as a slow
+    image does, instead of hanging the poll."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, *args: Any, **kw: Any) -> Any:
+        if host == "cdn.test":
+            unblock.wait()
+            raise socket.gaierror("too late")
+        return real(host, *args, **kw)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    image = "http://cdn.test/img.png"
+    assert within(10, lambda: card_image(feed_server, state_path, image, timeout=0.5)) is None
+    assert "cdn.test could not be resolved (no answer within" in warnings.text
+
+
+def test_a_hung_lookup_at_the_connection_is_bounded_too(
+    feed_server: FeedServer,
+    state_path: str,
+    warnings: pytest.LogCaptureFixture,
+    unblock: threading.Event,
+) -> None:
+    """The feed's own host is not checked before the request, but the connection to it
+    still resolves through the guard: that lookup, too, ends at the timeout."""
+    port = int(feed_server.url.rsplit(":", 1)[1])
+    body = rss(item(1, image=f"http://blog.test:{port}/img.png"))
+    feed = httpx.MockTransport(lambda request: httpx.Response(200, stream=httpx.ByteStream(body)))
+
+    def resolver(host: str, port: int) -> list[str]:
+        unblock.wait()
+        return ["127.0.0.1"]
+
+    def poll() -> list[Announcement]:
+        with (
+            httpx.Client(transport=feed) as http,
+            FeedWatcher(
+                f"http://blog.test:{port}/feed.xml",
+                state=state_path,
+                http=http,
+                resolver=resolver,
+                timeout=0.5,
+            ) as w,
+        ):
+            return w.poll()
+
+    (one,) = cast("list[Announcement]", within(10, poll))
+    assert one.post.link is not None and one.post.link.thumbnail is None
+    assert feed_server.hits("/img.png") == []
+    assert "blog.test could not be resolved (no answer within" in warnings.text
+
+
+def test_lookups_left_hanging_are_bounded_in_number(unblock: threading.Event) -> None:
+    """A thread blocked in a resolver cannot be stopped: past a few of them, a lookup fails
+    at once rather than starting one more."""
+    started = threading.Semaphore(0)
+
+    def resolver(host: str, port: int) -> list[str]:
+        started.release()
+        unblock.wait()
+        return ["93.184.216.34"]
+
+    guard = AddressGuard(resolver=resolver, timeout=0.01)
+    refusals = []
+    for n in range(40):
+        with pytest.raises(TransportError) as caught:
+            guard.check(f"http://cdn{n}.test/img.png")
+        refusals.append(str(caught.value))
+    assert sum("still without an answer" in r for r in refusals) >= 40 - _MAX_HUNG
+    assert sum(started.acquire(timeout=0) for _ in range(40)) <= _MAX_HUNG

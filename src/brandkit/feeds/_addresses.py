@@ -7,13 +7,16 @@ or ``http://localhost:6379/`` from inside the user's network, and upload the ans
 public card image. So the host of every request of such a fetch (the URL and each redirect's
 target) is resolved, and refused unless every address it resolves to is public; the
 connection is then made to one of those checked addresses (`guarded_client`), never to a
-second, unchecked resolution of the name (DNS rebinding).
+second, unchecked resolution of the name (DNS rebinding). Each resolution is bounded in time
+(`resolve_within`): ``getaddrinfo`` has no timeout of its own, and a hung resolver would
+otherwise hang the fetch past its ``timeout``.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 from collections.abc import Callable, Iterable, Sequence
 
 import httpcore
@@ -23,7 +26,14 @@ from brandkit._tls import shared_context
 from brandkit.errors import TransportError
 from brandkit.feeds._fetch import shown
 
-__all__ = ["AddressGuard", "Resolver", "guarded_client", "not_public", "system_resolve"]
+__all__ = [
+    "AddressGuard",
+    "Resolver",
+    "guarded_client",
+    "not_public",
+    "resolve_within",
+    "system_resolve",
+]
 
 Resolver = Callable[[str, int], Sequence[str]]
 """A function of ``(host, port)`` returning the host's IP addresses as strings; it raises
@@ -42,6 +52,11 @@ _PRIVATE = (
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
+_MAX_HUNG = 8
+"""The most lookups left running past their deadline at once: a thread blocked in a
+resolver cannot be stopped, so past this many no new one is started."""
+_hung = threading.BoundedSemaphore(_MAX_HUNG)
+
 
 def system_resolve(host: str, port: int) -> list[str]:
     """The addresses of ``host``, as the system's resolver (``getaddrinfo``) gives them.
@@ -51,6 +66,41 @@ def system_resolve(host: str, port: int) -> list[str]:
     """
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def resolve_within(resolver: Resolver, host: str, port: int, timeout: float) -> list[str]:
+    """``resolver(host, port)``, given at most ``timeout`` seconds.
+
+    The resolver runs in a daemon thread: a call that takes longer is left to finish (or
+    not) on its own, and its answer is dropped. At most a few such calls are left running
+    at once; while that many are, a lookup fails at once instead of starting another.
+
+    Raises:
+        OSError: ``resolver`` raised it.
+        TimeoutError: no answer within ``timeout`` seconds, or too many earlier lookups are
+            still without an answer.
+    """
+    if not _hung.acquire(blocking=False):
+        raise TimeoutError(f"{_MAX_HUNG} earlier lookups are still without an answer")
+    done = threading.Event()
+    box: list[Sequence[str] | BaseException] = []
+
+    def run() -> None:
+        try:
+            box.append(resolver(host, port))
+        except BaseException as exc:  # handed to the caller, who raises it
+            box.append(exc)
+        finally:
+            done.set()
+            _hung.release()
+
+    threading.Thread(target=run, name=f"brandkit-resolve-{host}", daemon=True).start()
+    if not done.wait(max(0.0, timeout)):
+        raise TimeoutError(f"no answer within {timeout:g} s")
+    (answer,) = box
+    if isinstance(answer, BaseException):
+        raise answer
+    return [str(a) for a in answer]
 
 
 def not_public(address: str) -> str | None:
@@ -120,6 +170,7 @@ class AddressGuard:
         trusted: ``(host, port)`` pairs (see `origin`) connected to wherever they resolve.
         resolver: how host names are resolved (default `system_resolve`).
         remedy: what the user may do about a refusal, appended to its message.
+        timeout: the longest one resolution may take, in seconds.
     """
 
     def __init__(
@@ -128,35 +179,43 @@ class AddressGuard:
         trusted: Iterable[tuple[str, int]] = (),
         resolver: Resolver | None = None,
         remedy: str = "",
+        timeout: float = 10.0,
     ) -> None:
         self.trusted = frozenset(_key(host, port) for host, port in trusted)
         self.resolver: Resolver = resolver or system_resolve
         self.remedy = remedy
+        self.timeout = timeout
 
-    def check(self, url: str) -> None:
+    def check(self, url: str, timeout: float | None = None) -> None:
         """Refuse ``url`` unless its host is trusted or resolves to public addresses only;
-        called before each request, so a refused URL is never requested.
+        called before each request, so a refused URL is never requested. The resolution
+        takes at most ``timeout`` seconds (and never more than the guard's).
 
         Raises:
-            TransportError: the host resolves to a non-public address, or not at all.
+            TransportError: the host resolves to a non-public address, or not at all, or
+                not in time.
         """
         host, port = origin(url)
         if (host, port) not in self.trusted:
-            self.addresses(host, port, url)
+            self.addresses(host, port, url, timeout)
 
-    def addresses(self, host: str, port: int, url: str | None = None) -> list[str]:
+    def addresses(
+        self, host: str, port: int, url: str | None = None, timeout: float | None = None
+    ) -> list[str]:
         """The addresses to connect to for ``host``: all those it resolves to, each of
-        them public unless ``(host, port)`` is trusted.
+        them public unless ``(host, port)`` is trusted. The resolution takes at most
+        ``timeout`` seconds (and never more than the guard's).
 
         Raises:
-            TransportError: a refusal, or ``host`` cannot be resolved; its message says which
-                address is not public and why.
+            TransportError: a refusal, or ``host`` cannot be resolved (or not in time); its
+                message says which address is not public and why.
         """
         host, port = _key(host, port)
         what = f"GET {shown(url)}" if url else f"a connection to {host}:{port}"
+        within = self.timeout if timeout is None else min(timeout, self.timeout)
         try:
-            found = [str(a) for a in self.resolver(host, port)]
-        except OSError as exc:
+            found = resolve_within(self.resolver, host, port, within)
+        except OSError as exc:  # TimeoutError included
             raise _refused(f"{what} failed: {host} could not be resolved ({exc})") from None
         if not found:
             raise _refused(f"{what} failed: {host} resolves to no address")
@@ -198,7 +257,7 @@ class _PinnedBackend(httpcore.NetworkBackend):
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
         failed: httpcore.ConnectError | None = None
-        for address in self._guard.addresses(host, port):
+        for address in self._guard.addresses(host, port, timeout=timeout):
             try:
                 return self._backend.connect_tcp(
                     address, port, timeout, local_address, socket_options

@@ -198,6 +198,8 @@ def fetch(
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         if check is not None:
+            if deadline <= time.monotonic():
+                break  # a check may resolve a name: none starts after the deadline
             check(current)
         left = deadline - time.monotonic()
         if left <= 0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import string
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -197,7 +198,8 @@ class FeedWatcher:
         resolver: how the image check resolves a host name: a function of ``(host, port)``
             returning its IP addresses as strings, raising ``OSError`` when it cannot
             (default the system's ``getaddrinfo``). The image is fetched from an address it
-            returned. Unused with ``private_images=True``.
+            returned. Each call is given at most ``timeout`` seconds (the image is then
+            left out, with a WARNING). Unused with ``private_images=True``.
         limit: the most announcements one poll returns (the oldest first; the rest come
             with the next polls).
         campaign: the campaign name set on every announcement (see `Post`).
@@ -287,6 +289,7 @@ class FeedWatcher:
             self._guard = AddressGuard(
                 trusted=[origin(self.url)] if own else [],
                 resolver=resolver,
+                timeout=timeout,
                 remedy=(
                     "an entry's image is fetched only from a public address or the feed's "
                     "own host; if the feed's images are on your own network, pass "
@@ -421,6 +424,15 @@ class FeedWatcher:
     def _thumbnail(self, entry: Entry) -> Media | None:
         if not self.images or entry.image is None:
             return None
+        guard = self._guard
+        check = None
+        if guard is not None:
+            # Each lookup gets what is left of the fetch's time, not a timeout of its own.
+            deadline = time.monotonic() + self.timeout
+
+            def check(url: str) -> None:
+                guard.check(url, deadline - time.monotonic())
+
         try:
             got = fetch(
                 entry.image,
@@ -429,7 +441,7 @@ class FeedWatcher:
                 max_bytes=self.image_max_bytes,
                 user_agent=self.user_agent,
                 accept=_IMAGE_ACCEPT,
-                check=self._guard.check if self._guard is not None else None,
+                check=check,
             )
             media = Media.from_bytes(got.body, alt=entry.title, filename="card")
         except BrandkitError as exc:

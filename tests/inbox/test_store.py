@@ -524,3 +524,32 @@ def test_an_empty_status_list_matches_nothing(inbox: Inbox) -> None:
     assert inbox.messages(status=[]) == []
     assert inbox.messages(status=(), account="chatnet:brand") == []
     assert [m.id for m in inbox.messages(status=["new"])] == ["m1", "m2"]
+
+
+def test_response_times_count_messages_answered_elsewhere_without_a_time(
+    server: ChatServer, http: httpx.Client, account: Account, tmp_path: Path
+) -> None:
+    """A message the team answered on the platform itself and marked ``replied`` is
+    answered (the report's "Answered" card), but has no answer time: the median and p90
+    are those of the answers the inbox recorded. An answered message the team archived or
+    hid afterwards stays answered, with its time."""
+    clock = FakeClock(T0)
+    with (
+        Inbox(tmp_path / "i.db", clock=clock) as inbox,
+        Client(http=http, accounts=[account], clock=clock) as client,
+    ):
+        for i in range(5):
+            server.say(f"fan{i}", f"q{i}", minutes=1)
+        inbox.sync(client, [account])
+        first, second, elsewhere, hidden, waiting = inbox.messages()
+        for m, wait in ((first, 10), (second, 30)):
+            clock.now = m.created_at + timedelta(minutes=wait)
+            inbox.reply(client, m, Post(text=f"answer to {m.text}"))
+        inbox.mark(second, "archived")
+        inbox.mark(elsewhere, "replied")
+        inbox.mark(hidden, "hidden")
+        (times,) = inbox.response_times()
+        assert inbox.unanswered() == [waiting]
+    assert (times.answered, times.unanswered) == (3, 1)
+    assert times.median == timedelta(minutes=20)
+    assert times.p90 == timedelta(minutes=28)

@@ -148,10 +148,13 @@ class ResponseTimes:
 
     Attributes:
         account: the account's key.
-        answered: messages answered.
+        answered: messages answered: those answered through the inbox (`Inbox.reply`,
+            `Inbox.queue_reply`, `Inbox.replied`) and those the team marked ``replied``
+            after answering them elsewhere.
         unanswered: messages still waiting (``new`` or ``seen``).
-        median: the median time to the first answer (``None`` when none was answered).
-        p90: the 90th percentile.
+        median: the median time to the first answer, over the answers whose time is known
+            (those recorded through the inbox; ``None`` when there is none).
+        p90: the 90th percentile, over the same answers.
     """
 
     account: str
@@ -699,8 +702,9 @@ class Inbox(SQLiteStore):
         return {s: got.get(s, 0) for s in MessageStatus}
 
     def response_times(self, *, account: Account | str | None = None) -> list[ResponseTimes]:
-        """Time to the first answer per account: median and 90th percentile over the
-        answered messages, and how many still wait."""
+        """Time to the first answer per account: how many messages were answered, the
+        median and 90th percentile of the answers whose time is known, and how many still
+        wait (see `ResponseTimes`; posts that listening found are left out)."""
         where, params = _where(account=account)
         with self._reading() as db:
             rows = db.execute(
@@ -708,18 +712,22 @@ class Inbox(SQLiteStore):
                 f"{where}{' AND' if where else ' WHERE'} kind != 'found' ORDER BY account",
                 params,
             ).fetchall()
+        # Per account: the known waits, and [answered without a known time, waiting].
         by_account: dict[str, tuple[list[float], list[int]]] = {}
         for acct, status, created, replied in rows:
-            waits, waiting = by_account.setdefault(acct, ([], [0]))
+            waits, counts = by_account.setdefault(acct, ([], [0, 0]))
             if replied is not None:
                 waits.append(max(0, replied - created) / 1_000_000)
+            elif status == MessageStatus.REPLIED:
+                # Answered on the platform itself and marked so: answered, at no known time.
+                counts[0] += 1
             elif status in (MessageStatus.NEW, MessageStatus.SEEN):
-                waiting[0] += 1
+                counts[1] += 1
         out = []
-        for acct, (waits, waiting) in by_account.items():
+        for acct, (waits, (untimed, waiting)) in by_account.items():
             median = timedelta(seconds=_percentile(waits, 0.5)) if waits else None
             p90 = timedelta(seconds=_percentile(waits, 0.9)) if waits else None
-            out.append(ResponseTimes(acct, len(waits), waiting[0], median, p90))
+            out.append(ResponseTimes(acct, len(waits) + untimed, waiting, median, p90))
         return out
 
     def volume(

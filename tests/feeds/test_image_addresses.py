@@ -368,3 +368,27 @@ def test_lookups_left_hanging_are_bounded_in_number(unblock: threading.Event) ->
         refusals.append(str(caught.value))
     assert sum("still without an answer" in r for r in refusals) >= 40 - _MAX_HUNG
     assert sum(started.acquire(timeout=0) for _ in range(40)) <= _MAX_HUNG
+
+
+@pytest.mark.parametrize("private_images", [None, True])
+def test_an_image_host_no_dns_can_hold_leaves_the_card_without_image(
+    feed_server: FeedServer,
+    state_path: str,
+    warnings: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    private_images: bool | None,
+) -> None:
+    """A label over 63 characters (or an empty one) makes getaddrinfo's IDNA encoding raise
+    UnicodeError, not OSError; it must cost the image, not end every poll of the feed."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, *args: Any, **kw: Any) -> Any:
+        if isinstance(host, str) and host.endswith(".test"):
+            host.encode("idna")  # what the real one does first; raises here
+            raise socket.gaierror("no lookup in tests")
+        return real(host, *args, **kw)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    image = f"http://{'a' * 64}.test/img.png"
+    assert card_image(feed_server, state_path, image, private_images=private_images) is None
+    assert "no card image" in warnings.text

@@ -215,7 +215,9 @@ class AddressGuard:
         within = self.timeout if timeout is None else min(timeout, self.timeout)
         try:
             found = resolve_within(self.resolver, host, port, within)
-        except OSError as exc:  # TimeoutError included
+        except (OSError, UnicodeError) as exc:  # TimeoutError included
+            # UnicodeError: getaddrinfo's IDNA encoding refuses the name (an empty label,
+            # one over 63 characters), which the feed's content may well hold.
             raise _refused(f"{what} failed: {host} could not be resolved ({exc})") from None
         if not found:
             raise _refused(f"{what} failed: {host} resolves to no address")

@@ -225,6 +225,14 @@ def fetch(
                         raise httpx.ReadTimeout("the answer took longer than the timeout")
             finally:
                 response.close()
+        except UnicodeError as exc:
+            # Raised, unmapped by httpx, by the IDNA encoding of a name no DNS can hold
+            # (an empty label, one over 63 characters) when connecting.
+            raise TransportError(
+                f"GET {shown(current)} failed: its host name is not valid ({exc})",
+                platform="feed",
+                maybe_delivered=False,
+            ) from None
         except httpx.HTTPError as exc:
             detail = str(exc) or type(exc).__name__
             if isinstance(exc, httpx.DecodingError):

@@ -121,9 +121,97 @@ def test_a_lost_connection_is_an_error_once_then_the_inbox_connects_again(
 def test_db_upgrade_knows_the_inbox() -> None:
     from brandkit.backends import discover
 
-    assert discover()["inbox"].version == 1
+    assert discover()["inbox"].version == 2
 
 
 def test_a_prefix_for_an_sqlite_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="postgresql://"):
         Inbox(tmp_path / "i.db", prefix="acme_")
+
+
+def test_text_orders_as_on_sqlite_whatever_the_databases_collation(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """A database created with a language's collation (en-US: ``apple`` before ``Zed``)
+    would order ties and accounts differently from the SQLite file (byte order: ``Zed``
+    first), so that ``messages(limit=)`` returned other messages and the report listed
+    accounts in another order. The inbox's text columns compare byte by byte."""
+    from datetime import UTC, datetime
+
+    from brandkit import Author, Message
+
+    from .test_store import FakeClock
+
+    name = f"bk_icu_{unique_prefix().rstrip('_')}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(
+            f'CREATE DATABASE "{name}" TEMPLATE template0 LOCALE_PROVIDER icu '
+            "ICU_LOCALE 'en-US' LOCALE 'C'"
+        )
+    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    at = datetime(2026, 12, 1, 9, tzinfo=UTC)
+    messages = [
+        Message(
+            platform="x",
+            account=f"x:{account}",
+            id=str(n),
+            kind="mention",
+            author=Author(id=f"u{n}"),
+            text="hi",
+            created_at=at,
+        )
+        for n, account in enumerate(("apple", "Zed", "zed", "_x"))
+    ]
+    clock = FakeClock(at)
+    try:
+        with (
+            Inbox(url, clock=clock) as server,
+            Inbox(tmp_path / "i.db", clock=clock) as local,
+        ):
+            for inbox in (server, local):
+                inbox.add(messages)
+            assert [m.key for m in server.messages()] == [m.key for m in local.messages()]
+            assert [m.account for m in server.messages()] == ["x:Zed", "x:_x", "x:apple", "x:zed"]
+            assert server.messages(limit=2) == local.messages(limit=2)
+            assert server.response_times() == local.response_times()
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_an_inbox_of_the_first_schema_is_upgraded_with_its_messages(postgres_url: str) -> None:
+    """Tables of schema 1 (text in the database's collation) get byte order on opening,
+    their messages kept."""
+    from datetime import UTC, datetime
+
+    from brandkit import Author, Message
+
+    prefix = unique_prefix()
+    message = Message(
+        platform="x",
+        account="x:brand",
+        id="1",
+        kind="mention",
+        author=Author(id="u1"),
+        text="hi",
+        created_at=datetime(2026, 12, 1, tzinfo=UTC),
+    )
+    with Inbox(postgres_url, prefix=prefix) as inbox:
+        inbox.add([message])
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(
+            f'ALTER TABLE {prefix}inbox_messages ALTER COLUMN key TYPE TEXT COLLATE "default"'
+        )
+        conn.execute(f"UPDATE {prefix}schema SET version = 1 WHERE component = 'inbox'")
+    with Inbox(postgres_url, prefix=prefix) as inbox:
+        assert inbox.get(message.key) == message
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        (collation,) = conn.execute(
+            "SELECT collation_name FROM information_schema.columns "
+            "WHERE table_name = %s AND column_name = 'key'",
+            (f"{prefix}inbox_messages",),
+        ).fetchone() or (None,)
+        (version,) = conn.execute(
+            f"SELECT version FROM {prefix}schema WHERE component = 'inbox'"
+        ).fetchone() or (None,)
+    assert (collation, version) == ("C", 2)

@@ -41,7 +41,8 @@ except ImportError:  # pragma: no cover - the extra is not installed
 __all__ = ["PostgresInbox"]
 
 # The inbox's tables, version by version (``brandkit db upgrade`` applies them too). Times are
-# microseconds since the epoch, as in the SQLite file, so that every query is shared.
+# microseconds since the epoch and text is compared byte by byte, as in the SQLite file, so
+# that every query is shared and answers the same.
 SCHEMA = register(
     Schema(
         "inbox",
@@ -76,6 +77,33 @@ SCHEMA = register(
                     synced_at BIGINT NOT NULL,
                     error TEXT
                 )""",
+            ),
+            # 2: text compares byte by byte (COLLATE "C"), as in the SQLite file, so that
+            # orderings (ties on created_at, accounts) and limits give the same answers
+            # whatever the database's locale. Indexes on these columns are rebuilt.
+            (
+                "ALTER TABLE {prefix}inbox_messages "
+                + ", ".join(
+                    f'ALTER COLUMN {column} TYPE TEXT COLLATE "C"'
+                    for column in (
+                        "key",
+                        "platform",
+                        "account",
+                        "id",
+                        "kind",
+                        "author",
+                        "status",
+                        "assignee",
+                        "our_post",
+                        "conversation",
+                        "reply_delivery",
+                        "data",
+                    )
+                ),
+                "ALTER TABLE {prefix}inbox_cursors "
+                'ALTER COLUMN account TYPE TEXT COLLATE "C", '
+                'ALTER COLUMN cursor TYPE TEXT COLLATE "C", '
+                'ALTER COLUMN error TYPE TEXT COLLATE "C"',
             ),
         ),
     )

@@ -165,3 +165,27 @@ def test_sync_reads_accounts_at_the_same_time(
         )
     assert asked == [None, 2, 0]
     assert "concurrency=0" in capsys.readouterr().err
+
+
+def test_list_options_are_applied_or_refused_never_dropped(
+    served: tuple[MastodonEmulator, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--older-than without --unanswered listed every message; --kind with --unanswered
+    listed every kind; --status with --unanswered was ignored; a negative --limit listed
+    nothing. Each is applied, or refused with what to change."""
+    _, config = served
+    db = str(tmp_path / "brandkit.db")
+    assert run("inbox", "sync", "--accounts", str(config), "--db", db)[0] == 0
+    status, text = run("inbox", "list", "--db", db, "--unanswered", "--kind", "mention", "--json")
+    assert status == 0 and [r["kind"] for r in json.loads(text)] == ["mention"]
+    status, text = run("inbox", "list", "--db", db, "--unanswered", "--kind", "dm")
+    assert status == 1 and "unknown kind 'dm'" in capsys.readouterr().err
+    status, text = run("inbox", "list", "--db", db, "--older-than", "2h")
+    assert status == 1 and text == ""
+    assert "add --unanswered" in capsys.readouterr().err
+    status, text = run("inbox", "list", "--db", db, "--unanswered", "--status", "replied")
+    assert status == 1 and "leave out --status" in capsys.readouterr().err
+    status, text = run("inbox", "list", "--db", db, "--limit", "-1")
+    assert status == 1 and "--limit -1" in capsys.readouterr().err
+    status, text = run("inbox", "list", "--db", db, "--limit", "1", "--json")
+    assert status == 0 and len(json.loads(text)) == 1

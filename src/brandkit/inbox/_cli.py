@@ -76,8 +76,22 @@ def _sync(args: argparse.Namespace, out: TextIO) -> int:
 
 def _list(args: argparse.Namespace, out: TextIO) -> int:
     from brandkit.backends import kind_of
+    from brandkit.inbox._model import KINDS
     from brandkit.inbox._store import Inbox
 
+    # Options that would be silently dropped are refused, so that a list is never wider
+    # than what was asked for.
+    if args.older_than and not args.unanswered:
+        raise ConfigurationError(
+            "--older-than is how long a message has waited for an answer: add --unanswered"
+        )
+    if args.unanswered and args.status:
+        raise ConfigurationError(
+            "--unanswered lists the messages still new or seen: leave out --status "
+            f"{args.status}, or --unanswered"
+        )
+    if args.limit is not None and args.limit < 0:
+        raise ConfigurationError(f"--limit {args.limit}: give how many messages (0 or more)")
     # A missing SQLite file is refused rather than created; a postgresql:// URL names a
     # server, whose inbox tables are created (empty) when missing.
     local = kind_of(args.db) == "sqlite"
@@ -87,11 +101,18 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
         if args.unanswered:
             older = duration(args.older_than) if args.older_than else None
             messages = inbox.unanswered(older_than=older, account=args.account_key)
+            if args.kind is not None:
+                if args.kind not in KINDS:
+                    raise ConfigurationError(
+                        f"unknown kind {args.kind!r} (one of {', '.join(KINDS)})"
+                    )
+                messages = [m for m in messages if m.kind == args.kind]
         else:
             messages = inbox.messages(status=args.status, account=args.account_key, kind=args.kind)
+        if args.limit is not None:
+            messages = messages[-args.limit :] if args.limit else []
+        # Only the messages shown: one look-up each.
         statuses = {m.key: inbox.status(m) for m in messages}
-    if args.limit is not None:
-        messages = messages[-args.limit :] if args.limit > 0 else []
     if args.json:
         rows = []
         for m in messages:

@@ -161,3 +161,18 @@ def test_a_post_two_accounts_find_for_two_queries_is_stored_once(listener: Liste
     assert listener.names(stored) == ["acme", "trailco"]
     assert [m.key for m in listener.messages("trailco")] == [stored.key]
     assert listener.share_of_voice() == {"acme": 0.5, "trailco": 0.5}
+
+
+def test_a_language_in_capitals_still_finds_posts_on_mastodon() -> None:
+    """Mastodon's search lower-cases ``language:EN``, and its statuses say ``en``: the
+    narrowing after reading must not then drop every one of them."""
+    emu = MastodonEmulator(audience_indexable=True)
+    brand = emu.account(name="brand")
+    emu.audience("fan").post("acme rocks", lang="en")
+    emu.audience("fan2").post("acme keren", lang="id")
+    emu.audience("fan3").post("acme 很好 #acme", lang="zh-TW")
+    with client(emu.transport()) as c:
+        english = c.search(brand, Query(any=["acme"], languages=["EN"]))
+        chinese = c.search(brand, Query(hashtags=["acme"], languages=["zh"]))
+    assert [m.text for m in english.messages] == ["acme rocks"]
+    assert [m.text for m in chinese.messages] == ["acme 很好 #acme"]

@@ -78,3 +78,13 @@ def test_languages_and_times() -> None:
 def test_terms_lists_every_positive_term() -> None:
     q = Query(any=["a"], all=["b"], phrases=["c d"], hashtags=["e"], handles=["f"])
     assert q.terms() == ["a", "b", "c d", "#e", "@f"]
+
+
+def test_a_language_matches_whatever_its_case_and_covers_its_regions() -> None:
+    """Language tags ignore case (BCP 47), and ``zh`` covers ``zh-TW`` (a status language
+    Mastodon keeps): ``languages=["EN"]`` or ``["zh"]`` must not drop every post."""
+    assert Query(any=["kopi"], languages=["EN"]).matches("kopi", language="en")
+    assert Query(any=["kopi"], languages=["en"]).matches("kopi", language="EN")
+    assert Query(any=["kopi"], languages=["zh"]).matches("kopi", language="zh-TW")
+    assert not Query(any=["kopi"], languages=["zh-TW"]).matches("kopi", language="zh-CN")
+    assert not Query(any=["kopi"], languages=["en"]).matches("kopi", language="eng")

@@ -49,7 +49,8 @@ class Query(ContentModel):
         hashtags: at least one of these hashtags (without ``#``) is used.
         handles: posts that mention one of these accounts (without ``@``).
         exclude: none of these words appears.
-        languages: the post is in one of these languages (BCP 47 codes, ``"en"``).
+        languages: the post is in one of these languages (BCP 47 codes, ``"en"``, any case;
+            ``"zh"`` covers ``"zh-TW"``).
         since: posts written at or after this time (aware).
         until: posts written before this time (aware).
 
@@ -151,7 +152,11 @@ class Query(ContentModel):
             return False
         if any(has(t) for t in self.exclude):
             return False
-        if self.languages and language is not None and language not in self.languages:
+        if (
+            self.languages
+            and language is not None
+            and not any(_same_language(language, want) for want in self.languages)
+        ):
             return False
         if at is not None:
             if self.since is not None and at < self.since:
@@ -159,6 +164,13 @@ class Query(ContentModel):
             if self.until is not None and at >= self.until:
                 return False
         return True
+
+
+def _same_language(have: str, want: str) -> bool:
+    """Whether a post in ``have`` is in ``want``: BCP 47 tags ignore case, and ``zh`` covers
+    ``zh-TW`` (a status language Mastodon keeps), not the other way round."""
+    have, want = have.lower(), want.lower()
+    return have == want or have.startswith(want + "-")
 
 
 def _words(text: str) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -64,3 +65,18 @@ def test_the_filters_each_method_takes_still_work(small: MetricsStore) -> None:
     assert small.best_times(campaign="nowhere", tz="UTC") == []
     assert small.unavailable(since="2100-01-01") == []
     assert small.to_csv(io.StringIO(), until="1970-01-02") == 0
+
+
+def test_an_empty_metric_list_matches_no_series(small: MetricsStore) -> None:
+    """A tool's metric picker with nothing picked: no series, no samples. Before, an empty
+    list filtered nothing, and ``series([])`` added up every metric of every post, likes
+    and impressions together."""
+    assert small.count(metric="likes") > 0
+    assert small.series([]) == []
+    assert small.series([], interval=timedelta(days=1)) == []
+    assert small.latest(metric=[]) == []
+    assert small.count(metric=()) == 0
+    assert small.totals(metric=[]) == []
+    assert list(small.samples(metric=[])) == []
+    out = io.StringIO()
+    assert small.to_csv(out, metric=[]) == 0

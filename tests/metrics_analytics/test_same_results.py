@@ -39,6 +39,8 @@ QUERIES: dict[str, Query] = {
     "latest_of top and bottom": lambda s: s.latest_of(s.posts()[:5] + s.posts()[-5:]),
     "latest_of campaign until": lambda s: s.latest_of(s.posts()[::3], campaign="", until=MID),
     "series post": lambda s: s.series("likes", post_id="p3"),
+    "series no metric": lambda s: s.series([], interval=timedelta(days=1)),
+    "latest no metric": lambda s: s.latest(metric=[]),
     "series engagement day": lambda s: s.series(ENGAGEMENT_METRICS, interval=timedelta(days=1)),
     "series engagement hour x": lambda s: s.series(
         ENGAGEMENT_METRICS, platform="x", interval=timedelta(hours=1)

@@ -165,9 +165,9 @@ def parse_time(value: TimeLike | None, name: str) -> int | None:
     return to_us(value)
 
 
-def _metrics(metric: str | Sequence[str] | None) -> tuple[str, ...]:
+def _metrics(metric: str | Sequence[str] | None) -> tuple[str, ...] | None:
     if metric is None:
-        return ()
+        return None
     if isinstance(metric, str):
         return (metric,)
     return tuple(metric)
@@ -175,13 +175,14 @@ def _metrics(metric: str | Sequence[str] | None) -> tuple[str, ...]:
 
 @attrs.frozen
 class Filter:
-    """Which series and which samples a query reads (``since`` inclusive, ``until`` not)."""
+    """Which series and which samples a query reads (``since`` inclusive, ``until`` not;
+    ``metrics``: ``None`` for every metric, an empty tuple for none)."""
 
     platform: str | None = None
     account: str | None = None
     post_id: str | None = None
     campaign: str | None = None
-    metrics: tuple[str, ...] = ()
+    metrics: tuple[str, ...] | None = None
     since: int | None = None
     until: int | None = None
     scope: Scope = "posts"
@@ -280,9 +281,11 @@ class Filter:
             if value is not None:
                 clauses.append(f"{alias}.{column} = ?")
                 params.append(value)
-        if self.metrics:
+        if self.metrics is not None:
+            # An empty selection (``series([])``) matches no series: without a condition it
+            # would add up every metric, likes and impressions together.
             marks = ", ".join("?" for _ in self.metrics)
-            clauses.append(f"{alias}.metric IN ({marks})")
+            clauses.append(f"{alias}.metric IN ({marks})" if marks else "1 = 0")
             params.extend(self.metrics)
         if post_ids:
             marks = ", ".join("?" for _ in post_ids)

@@ -308,7 +308,7 @@ class MetricsStore(MetricsQueries):
     Queries take their filters as keywords, each method the ones that make sense for it
     (its signature names the set): ``platform`` and ``account`` (an account key such as
     ``"x:brand"``); ``campaign``; ``post_id`` (the platform's id of one post); ``metric``
-    (one canonical name or several); ``since`` and ``until``. Times are aware datetimes or
+    (one canonical name or several; an empty list matches none); ``since`` and ``until``. Times are aware datetimes or
     ISO 8601 text; naive ones are read as UTC. ``since`` is inclusive, ``until`` exclusive,
     and both apply to the time a sample was fetched. An unknown keyword is a ``TypeError``
     naming the closest one the method takes.

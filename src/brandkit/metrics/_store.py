@@ -308,10 +308,10 @@ class MetricsStore(MetricsQueries):
     Queries take their filters as keywords, each method the ones that make sense for it
     (its signature names the set): ``platform`` and ``account`` (an account key such as
     ``"x:brand"``); ``campaign``; ``post_id`` (the platform's id of one post); ``metric``
-    (one canonical name or several; an empty list matches none); ``since`` and ``until``. Times are aware datetimes or
-    ISO 8601 text; naive ones are read as UTC. ``since`` is inclusive, ``until`` exclusive,
-    and both apply to the time a sample was fetched. An unknown keyword is a ``TypeError``
-    naming the closest one the method takes.
+    (one canonical name or several; an empty list matches none); ``since`` and ``until``.
+    Times are aware datetimes or ISO 8601 text; naive ones are read as UTC. ``since`` is
+    inclusive, ``until`` exclusive, and both apply to the time a sample was fetched. An
+    unknown keyword is a ``TypeError`` naming the closest one the method takes.
 
     Every method raises [`BrandkitError`][brandkit.errors.BrandkitError] when the database itself
     fails (another process held the lock past ``timeout``, the disk is full), and

@@ -553,3 +553,30 @@ def test_response_times_count_messages_answered_elsewhere_without_a_time(
     assert (times.answered, times.unanswered) == (3, 1)
     assert times.median == timedelta(minutes=20)
     assert times.p90 == timedelta(minutes=28)
+
+
+def test_the_reports_daily_messages_drop_to_zero_on_days_without_any(
+    inbox: Inbox, tmp_path: Path
+) -> None:
+    """Volume has no row for a day without messages: the chart's line went straight from
+    one busy day to the next, as if the quiet days between had as many messages. It drops
+    to 0 on each side of the gap now, and a line with no gap is drawn as it was."""
+    import re
+
+    from brandkit import MetricsStore
+    from brandkit.metrics import render_report
+
+    inbox.add([msg(1), msg(2), msg(3, minutes=4 * 24 * 60), msg(4, account="x:brand")])
+    inbox.add([msg(5, account="x:brand", minutes=24 * 60)])
+    with MetricsStore(tmp_path / "m.db") as store:
+        html = render_report(store, inbox=inbox)
+    section = html.split('id="conversations"', 1)[1].split("</section>", 1)[0]
+    points = re.findall(r"<title>(\w+) · (\d{4}-\d\d-\d\d) 00:00 UTC · (\d+)</title>", section)
+    assert points == [
+        ("chatnet", "2026-12-01", "2"),
+        ("chatnet", "2026-12-02", "0"),
+        ("chatnet", "2026-12-04", "0"),
+        ("chatnet", "2026-12-05", "1"),
+        ("x", "2026-12-01", "1"),
+        ("x", "2026-12-02", "1"),
+    ]

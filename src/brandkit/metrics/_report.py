@@ -596,6 +596,21 @@ def _unavailable_section(items: Sequence[UnavailableMetric]) -> str:
     return _panel("unavailable", "Unavailable metrics", hint, table)
 
 
+def _with_zero_days(points: Sequence[tuple[datetime, float]]) -> list[tuple[datetime, float]]:
+    """Daily counts (days without any left out, as the stores give them) with a zero on
+    each side of every gap, so that the line drops to 0 for the days without messages
+    instead of being drawn straight across them; at most three points per day given."""
+    day = timedelta(days=1)
+    out: list[tuple[datetime, float]] = []
+    for at, value in sorted(points):
+        if out and at - out[-1][0] > day:
+            out.append((out[-1][0] + day, 0.0))
+            if at - out[-1][0] > day:
+                out.append((at - day, 0.0))
+        out.append((at, value))
+    return out
+
+
 def _conversation_section(inbox: Inbox | None) -> str:
     """Messages per day per platform, first-response times and what still waits."""
     if inbox is None:
@@ -612,7 +627,7 @@ def _conversation_section(inbox: Inbox | None) -> str:
         day = datetime.fromisoformat(v.day).replace(tzinfo=UTC)
         by_platform[v.platform].append((day, float(v.count)))
     lines = [
-        Line(label=name, color=color_for(name, i), points=points)
+        Line(label=name, color=color_for(name, i), points=_with_zero_days(points))
         for i, (name, points) in enumerate(sorted(by_platform.items()))
     ]
     chart = line_chart(lines, label="Messages per day per platform", y_title="messages")
@@ -664,7 +679,7 @@ def _listening_section(listener: Listener | None) -> str:
     for day, name, count in volume:
         by_query[name].append((datetime.fromisoformat(day).replace(tzinfo=UTC), float(count)))
     lines = [
-        Line(label=name, color=palette(i), points=points)
+        Line(label=name, color=palette(i), points=_with_zero_days(points))
         for i, (name, points) in enumerate(sorted(by_query.items()))
     ]
     chart = line_chart(lines, label="Posts found per day per query", y_title="posts")

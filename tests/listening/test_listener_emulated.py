@@ -176,3 +176,18 @@ def test_a_language_in_capitals_still_finds_posts_on_mastodon() -> None:
         chinese = c.search(brand, Query(hashtags=["acme"], languages=["zh"]))
     assert [m.text for m in english.messages] == ["acme rocks"]
     assert [m.text for m in chinese.messages] == ["acme 很好 #acme"]
+
+
+def test_a_hashtag_followed_by_punctuation_is_found_on_mastodon() -> None:
+    """The tag timeline of #acme lists a status ending ``#acme…`` or saying ``#acme’s``
+    (Mastodon's hashtag ends at the first character that cannot be in one): the search
+    keeps it, rather than reading it and dropping it."""
+    emu = MastodonEmulator()
+    brand = emu.account(name="brand")
+    texts = ["boots #acme… really", "love #acme’s boots", "party #acme🎉", "#acme"]
+    for n, text in enumerate(texts):
+        emu.audience(f"fan{n}").post(text)
+    emu.audience("other").post("#acmeco boots")
+    with client(emu.transport()) as c:
+        page = c.search(brand, Query(hashtags=["acme"]))
+    assert sorted(m.text for m in page.messages) == sorted(texts)

@@ -88,3 +88,29 @@ def test_a_language_matches_whatever_its_case_and_covers_its_regions() -> None:
     assert Query(any=["kopi"], languages=["zh"]).matches("kopi", language="zh-TW")
     assert not Query(any=["kopi"], languages=["zh-TW"]).matches("kopi", language="zh-CN")
     assert not Query(any=["kopi"], languages=["en"]).matches("kopi", language="eng")
+
+
+@pytest.mark.parametrize(
+    ("query", "text", "expected"),
+    [
+        (Query(hashtags=["acme"]), "boots #acme… really", True),
+        (Query(hashtags=["acme"]), "love #acme’s boots", True),
+        (Query(hashtags=["acme"]), "party #acme🎉", True),
+        (Query(hashtags=["acme"]), "yes #acme—really", True),
+        (Query(hashtags=["acme"]), "#Acme!", True),
+        (Query(hashtags=["acme"]), "#acmeco and #acme_x", False),
+        (Query(hashtags=["acme"]), "see x#acme", False),
+        (Query(handles=["acme"]), "thanks @acme’s team", True),
+        (Query(handles=["acme"]), "ask @acme…", True),
+        (Query(handles=["acme"]), "ask @acme.", True),
+        (Query(handles=["acme"]), "ask @acme.bsky.social", False),
+        (Query(handles=["acme"]), "ask @acme-co", False),
+        (Query(handles=["acme.bsky.social"]), "ask @acme.bsky.social’s team", True),
+    ],
+)
+def test_a_tag_or_handle_ends_where_its_characters_end(
+    query: Query, text: str, expected: bool
+) -> None:
+    """Mastodon files ``#acme…`` and ``#acme’s`` under the tag ``acme``: its tag timeline
+    returns them, and the narrowing after reading must keep them."""
+    assert query.matches(text) is expected

@@ -125,25 +125,31 @@ class Query(ContentModel):
         at: datetime | None = None,
     ) -> bool:
         """Whether a post meets the query: words and phrases match whole words,
-        case-insensitively; a hashtag matches ``#tag``; a handle matches ``@handle`` in the
-        text or the author. The reference meaning that tests and emulators share; each
-        platform's own search may differ in detail (stemming, accents)."""
+        case-insensitively; a hashtag matches ``#tag`` not followed by a letter, digit or
+        ``_`` (``#tag…``, ``#tag’s``, ``#tag🎉`` are the tag, as Mastodon reads them); a
+        handle matches ``@handle`` in the text (``@handle@server`` too) or the author. The
+        reference meaning that tests and emulators share; each platform's own search may
+        differ in detail (stemming, accents)."""
         lowered = f" {' '.join(_words(text))} "
-        tokens = {t.strip(".,!?:;()[]\"'").lower() for t in text.split()}
 
         def has(term: str) -> bool:
             parts = _words(term)
             return bool(parts) and f" {' '.join(parts)} " in lowered
 
+        def tagged(tag: str) -> bool:
+            return re.search(rf"(?<!\w)#{re.escape(tag)}(?!\w)", text, re.IGNORECASE) is not None
+
         def mentions(handle: str) -> bool:
-            h = handle.lower()
-            return author.lower() == h or any(
-                t == f"@{h}" or t.startswith(f"@{h}@") for t in tokens
+            # A handle may hold dots and dashes (Bluesky's, Mastodon's domain): "@acme" is
+            # not "@acme.bsky.social" nor "@acme-co", but is "@acme." ending a sentence.
+            said = rf"(?<![\w@])@{re.escape(handle)}(?![\w-]|\.\w)"
+            return (
+                author.lower() == handle.lower() or re.search(said, text, re.IGNORECASE) is not None
             )
 
         positive = [
             *(has(t) for t in self.any),
-            *(f"#{h.lower()}" in tokens for h in self.hashtags),
+            *(tagged(h) for h in self.hashtags),
             *(mentions(h) for h in self.handles),
         ]
         if positive and not any(positive):

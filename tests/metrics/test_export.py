@@ -122,3 +122,19 @@ def test_dataframe_without_pandas(small: MetricsStore, monkeypatch: pytest.Monke
     monkeypatch.setitem(sys.modules, "pandas", None)
     with pytest.raises(ConfigurationError, match=r"pip install 'brandkit\[pandas\]'"):
         small.to_dataframe()
+
+
+def test_read_csv_takes_a_file_saved_with_a_byte_order_mark(
+    small: MetricsStore, tmp_path: Path
+) -> None:
+    """Excel saves "CSV UTF-8" with a byte order mark; read_csv said the file was not a
+    brandkit CSV (missing column platform). A path and an open text file both read."""
+    buffer = io.StringIO()
+    small.to_csv(buffer)
+    path = tmp_path / "edited.csv"
+    path.write_text(buffer.getvalue(), encoding="utf-8-sig")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    back = read_csv(path)
+    assert sorted(back, key=_key) == sorted(small_samples(), key=_key)
+    with path.open(encoding="utf-8", newline="") as handle:
+        assert sorted(read_csv(handle), key=_key) == sorted(small_samples(), key=_key)

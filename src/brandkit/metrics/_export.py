@@ -50,7 +50,9 @@ def _text_out(target: str | os.PathLike[str] | IO[str]) -> Iterator[IO[str]]:
 @contextmanager
 def _text_in(source: str | os.PathLike[str] | IO[str]) -> Iterator[IO[str]]:
     if isinstance(source, (str, os.PathLike)):
-        with open(source, newline="", encoding="utf-8") as handle:
+        # utf-8-sig: a spreadsheet that saves "CSV UTF-8" (Excel) starts the file with a
+        # byte order mark, which would otherwise become part of the first column's name.
+        with open(source, newline="", encoding="utf-8-sig") as handle:
             yield handle
     else:
         yield source
@@ -218,6 +220,10 @@ def read_csv(source: str | os.PathLike[str] | IO[str]) -> list[MetricSample]:
     out: list[MetricSample] = []
     with _text_in(source) as handle:
         reader = csv.DictReader(handle)
+        names = reader.fieldnames
+        if names and names[0].startswith("\ufeff"):
+            # A byte order mark in text the caller decoded (an open file's, as above).
+            reader.fieldnames = [names[0][1:], *names[1:]]
         missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or ())]
         if missing:
             raise ConfigurationError(

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -446,3 +449,53 @@ def test_a_private_feeds_token_is_never_stored_or_shown(
     assert "s3cret" not in str(info.value) and "pa55word" not in str(info.value)
     assert "/feed.xml?…" in str(info.value)
     assert not any("s3cret" in r.getMessage() for r in records)
+
+
+def test_a_hung_resolver_for_the_feeds_host_ends_at_the_timeout(
+    feed_server: FeedServer, state_path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """httpx resolves a name with ``getaddrinfo``, which has no timeout: the watcher's own
+    client bounds that lookup by ``timeout`` too, so a DNS server that never answers for
+    the feed's host makes the poll fail with TransportError instead of hanging it."""
+    unblock = threading.Event()
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, *args: Any, **kw: Any) -> Any:
+        if host == "blog.test":
+            unblock.wait()
+            raise socket.gaierror("too late")
+        return real(host, *args, **kw)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    port = feed_server.url.rsplit(":", 1)[1]
+    outcome: list[BaseException | None] = []
+
+    def poll() -> None:
+        try:
+            with FeedWatcher(
+                f"http://blog.test:{port}/feed.xml", state=state_path, timeout=0.5
+            ) as w:
+                w.poll()
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=poll, daemon=True)
+    worker.start()
+    worker.join(10)
+    unblock.set()
+    assert not worker.is_alive(), "the poll still hangs after 10 s"
+    (raised,) = outcome
+    assert isinstance(raised, TransportError)
+    assert "blog.test could not be resolved (no answer within" in str(raised)
+
+
+def test_the_feed_is_fetched_by_name_through_each_address_in_turn(
+    feed_server: FeedServer, state_path: str
+) -> None:
+    """The watcher's own client still connects by name: ``localhost`` may resolve to ``::1``
+    first, where nothing listens, and then to ``127.0.0.1``, where the feed is."""
+    feed_server.feed("/feed.xml", rss(item(1)))
+    port = feed_server.url.rsplit(":", 1)[1]
+    with FeedWatcher(f"http://localhost:{port}/feed.xml", state=state_path, images=False) as w:
+        assert len(w.poll()) == 1

@@ -29,6 +29,7 @@ from brandkit.feeds._fetch import shown
 __all__ = [
     "AddressGuard",
     "Resolver",
+    "bound_lookups",
     "guarded_client",
     "not_public",
     "resolve_within",
@@ -171,6 +172,8 @@ class AddressGuard:
         resolver: how host names are resolved (default `system_resolve`).
         remedy: what the user may do about a refusal, appended to its message.
         timeout: the longest one resolution may take, in seconds.
+        public_only: ``False``: every host is trusted, and the guard only bounds the time
+            its resolution takes (the feed's own fetch, whose URL is the user's).
     """
 
     def __init__(
@@ -180,11 +183,13 @@ class AddressGuard:
         resolver: Resolver | None = None,
         remedy: str = "",
         timeout: float = 10.0,
+        public_only: bool = True,
     ) -> None:
         self.trusted = frozenset(_key(host, port) for host, port in trusted)
         self.resolver: Resolver = resolver or system_resolve
         self.remedy = remedy
         self.timeout = timeout
+        self.public_only = public_only
 
     def check(self, url: str, timeout: float | None = None) -> None:
         """Refuse ``url`` unless its host is trusted or resolves to public addresses only;
@@ -196,7 +201,7 @@ class AddressGuard:
                 not in time.
         """
         host, port = origin(url)
-        if (host, port) not in self.trusted:
+        if self.public_only and (host, port) not in self.trusted:
             self.addresses(host, port, url, timeout)
 
     def addresses(
@@ -221,7 +226,7 @@ class AddressGuard:
             raise _refused(f"{what} failed: {host} could not be resolved ({exc})") from None
         if not found:
             raise _refused(f"{what} failed: {host} resolves to no address")
-        if (host, port) in self.trusted:
+        if not self.public_only or (host, port) in self.trusted:
             return found
         for address in found:
             try:
@@ -293,9 +298,27 @@ def guarded_client(guard: AddressGuard) -> tuple[httpx.Client, bool]:
     """
     transport = httpx.HTTPTransport(verify=shared_context())
     client = httpx.Client(transport=transport, follow_redirects=False)
+    return client, _pin(transport, guard)
+
+
+def bound_lookups(client: httpx.Client, timeout: float) -> bool:
+    """Make ``client``'s direct connections resolve their host within ``timeout`` seconds
+    (or the request's connect timeout, if shorter), wherever it resolves; whether this
+    httpx lets it be done. Its proxies, if any, are left as they are: they resolve names
+    themselves.
+
+    ``getaddrinfo``, which httpx calls, has no timeout: a DNS server that never answers
+    would hang the request past every timeout httpx was given.
+    """
+    guard = AddressGuard(timeout=timeout, public_only=False)
+    return _pin(getattr(client, "_transport", None), guard)
+
+
+def _pin(transport: object, guard: AddressGuard) -> bool:
+    # httpx has no setting for a network backend: the pool's is replaced.
     pool = getattr(transport, "_pool", None)
     backend = getattr(pool, "_network_backend", None)
     if isinstance(pool, httpcore.ConnectionPool) and isinstance(backend, httpcore.NetworkBackend):
         pool._network_backend = _PinnedBackend(backend, guard)
-        return client, True
-    return client, False
+        return True
+    return False

@@ -19,7 +19,13 @@ from brandkit.content._media import Media
 from brandkit.content._model import Link, Post, Utm
 from brandkit.delivery import Delivery
 from brandkit.errors import BrandkitError, ConfigurationError, ContentError
-from brandkit.feeds._addresses import AddressGuard, Resolver, guarded_client, origin
+from brandkit.feeds._addresses import (
+    AddressGuard,
+    Resolver,
+    bound_lookups,
+    guarded_client,
+    origin,
+)
 from brandkit.feeds._fetch import MB, check_url, fetch, shown
 from brandkit.feeds._parse import Entry, parse
 from brandkit.feeds._state import FeedState
@@ -208,7 +214,9 @@ class FeedWatcher:
         language: the language of every announcement.
         http: an ``httpx.Client`` to fetch the feed with (and the images, with
             ``private_images=True``); brandkit closes only one it made.
-        timeout: the longest a fetch of the feed (or an image) may take, in seconds.
+        timeout: the longest a fetch of the feed (or an image) may take, in seconds, its
+            host's DNS lookup included (for the feed itself, only when ``http`` is not
+            given: httpx's own lookups have no timeout).
         max_bytes: the largest feed document read (after decompression).
         image_max_bytes: the largest image read for a card (Bluesky takes 1,000,000 bytes).
         user_agent: the ``User-Agent`` sent (default ``brandkit/<version>``).
@@ -280,7 +288,10 @@ class FeedWatcher:
         self._own_state = not isinstance(state, FeedState)
         self.state = state if isinstance(state, FeedState) else FeedState(state, clock=clock)
         self._own_http = http is None
-        self.http = http or httpx.Client(follow_redirects=False, verify=shared_context())
+        if http is None:
+            http = httpx.Client(follow_redirects=False, verify=shared_context())
+            bound_lookups(http, timeout)
+        self.http = http
         self.private_images = private_images
         self._guard: AddressGuard | None = None
         self._image_http: httpx.Client | None = None

@@ -138,3 +138,22 @@ def test_read_csv_takes_a_file_saved_with_a_byte_order_mark(
     assert sorted(back, key=_key) == sorted(small_samples(), key=_key)
     with path.open(encoding="utf-8", newline="") as handle:
         assert sorted(read_csv(handle), key=_key) == sorted(small_samples(), key=_key)
+
+
+@pytest.mark.parametrize("value", ["-5", "nan", "1e400"])
+def test_read_csv_names_the_line_of_a_value_no_metric_can_have(
+    small: MetricsStore, value: str
+) -> None:
+    """A number that no count can be (an edited cell) was refused without its line, in a
+    file of perhaps a million lines; the message now starts with it."""
+    buffer = io.StringIO()
+    small.to_csv(buffer)
+    lines = buffer.getvalue().splitlines()
+    cells = next(csv.reader([lines[4]]))
+    cells[CSV_COLUMNS.index("value")] = value
+    cells[CSV_COLUMNS.index("available")] = "true"
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(cells)
+    lines[4] = out.getvalue().rstrip("\n")
+    with pytest.raises(ConfigurationError, match=r"^line 5: metric '\w+' of .* got value"):
+        read_csv(io.StringIO("\n".join(lines) + "\n"))

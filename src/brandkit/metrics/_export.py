@@ -241,8 +241,9 @@ def read_csv(source: str | os.PathLike[str] | IO[str]) -> list[MetricSample]:
             fetched_at = _time(row["fetched_at"], line, "fetched_at")
             if fetched_at is None:
                 raise ConfigurationError(f"line {line}: fetched_at is empty")
-            out.append(
-                MetricSample(
+            posted_at = _time(row["posted_at"], line, "posted_at")
+            try:
+                sample = MetricSample(
                     platform=_untext(row["platform"]),
                     account=_untext(row["account"]),
                     post_id=_untext(row["post_id"]) or None,
@@ -254,9 +255,12 @@ def read_csv(source: str | os.PathLike[str] | IO[str]) -> list[MetricSample]:
                     fetched_at=fetched_at,
                     delivery_id=_untext(row["delivery_id"]) or None,
                     campaign=_untext(row["campaign"]) or None,
-                    posted_at=_time(row["posted_at"], line, "posted_at"),
+                    posted_at=posted_at,
                 )
-            )
+            except ConfigurationError as exc:
+                # A number no metric can be (negative, NaN, past 2**53): say where it is.
+                raise ConfigurationError(f"line {line}: {exc}") from None
+            out.append(sample)
     return out
 
 

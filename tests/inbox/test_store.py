@@ -580,3 +580,42 @@ def test_the_reports_daily_messages_drop_to_zero_on_days_without_any(
         ("x", "2026-12-01", "1"),
         ("x", "2026-12-02", "1"),
     ]
+
+
+def test_the_reports_conversations_are_those_of_its_period(
+    server: ChatServer, http: httpx.Client, account: Account, tmp_path: Path
+) -> None:
+    """A report for December 1 (``since``/``until``, as its metrics) counted every message
+    ever received and every answer time; it counts those received in its period now,
+    ``until`` excluded as for the samples."""
+    from brandkit import MetricsStore
+    from brandkit.metrics import render_report
+
+    clock = FakeClock(T0)
+    day = 24 * 60
+    with (
+        Inbox(tmp_path / "i.db", clock=clock) as inbox,
+        Client(http=http, accounts=[account], clock=clock) as client,
+    ):
+        for minutes in (60, 120, day - 9 * 60, 2 * day):  # Dec 1 10:00, 11:00; Dec 2 0:00, ...
+            server.say("fan", f"at {minutes}", minutes=minutes)
+        inbox.sync(client, [account])
+        answers = {60: 10, 120: 30, day - 9 * 60: 600, 2 * day: 900}
+        for m in inbox.messages():
+            clock.now = m.created_at + timedelta(minutes=answers[int(m.text.split()[1])])
+            inbox.reply(client, m, Post(text="thanks"))
+        midnight = datetime(2026, 12, 2, tzinfo=UTC)
+        (times,) = inbox.response_times(until=midnight)  # the API's bounds are inclusive
+        assert (times.answered, times.median) == (3, timedelta(minutes=30))
+        assert [v.day for v in inbox.volume(since=midnight)] == [
+            "2026-12-02",
+            "2026-12-03",
+        ]
+        with MetricsStore(tmp_path / "m.db") as store:
+            html = render_report(
+                store, inbox=inbox, since="2026-12-01", until="2026-12-02T00:00:00Z"
+            )
+    section = html.split('id="conversations"', 1)[1].split("</section>", 1)[0]
+    assert 'Messages</div><div class="value">2<' in section
+    assert "<td>20 min</td>" in section  # the median of 10 and 30 minutes
+    assert "2026-12-02" not in section

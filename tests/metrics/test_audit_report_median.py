@@ -19,10 +19,10 @@ class _Inbox:
     def __init__(self, minutes: list[float | None]) -> None:
         self._minutes = minutes
 
-    def volume(self) -> list[Volume]:
+    def volume(self, **_: object) -> list[Volume]:
         return [Volume("2026-03-02", "x", 2 * len(self._minutes))]
 
-    def response_times(self) -> list[ResponseTimes]:
+    def response_times(self, **_: object) -> list[ResponseTimes]:
         return [
             ResponseTimes(
                 f"x:a{i}",

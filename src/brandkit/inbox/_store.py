@@ -701,11 +701,26 @@ class Inbox(SQLiteStore):
             got = {MessageStatus(s): n for s, n in rows}
         return {s: got.get(s, 0) for s in MessageStatus}
 
-    def response_times(self, *, account: Account | str | None = None) -> list[ResponseTimes]:
+    def response_times(
+        self,
+        *,
+        account: Account | str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[ResponseTimes]:
         """Time to the first answer per account: how many messages were answered, the
         median and 90th percentile of the answers whose time is known, and how many still
-        wait (see `ResponseTimes`; posts that listening found are left out)."""
-        where, params = _where(account=account)
+        wait (see `ResponseTimes`; posts that listening found are left out).
+
+        Args:
+            account: one account (or its key).
+            since: only messages received at or after this time (aware).
+            until: only messages received at or before this time (aware).
+
+        Raises:
+            ConfigurationError: a naive datetime, or an account that is not text.
+        """
+        where, params = _where(account=account, since=since, until=until)
         with self._reading() as db:
             rows = db.execute(
                 "SELECT account, status, created_at, replied_at FROM inbox_messages"  # noqa: S608
@@ -731,11 +746,24 @@ class Inbox(SQLiteStore):
         return out
 
     def volume(
-        self, *, account: Account | str | None = None, since: datetime | None = None
+        self,
+        *,
+        account: Account | str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[Volume]:
         """Messages received per day (UTC) per platform, oldest day first (posts that
-        listening found are not messages to the brand: they are left out)."""
-        where, params = _where(account=account, since=since)
+        listening found are not messages to the brand: they are left out).
+
+        Args:
+            account: one account (or its key).
+            since: only messages received at or after this time (aware).
+            until: only messages received at or before this time (aware).
+
+        Raises:
+            ConfigurationError: a naive datetime, or an account that is not text.
+        """
+        where, params = _where(account=account, since=since, until=until)
         with self._reading() as db:
             rows = db.execute(
                 f"SELECT {self._day} AS day, platform, COUNT(*) "  # noqa: S608

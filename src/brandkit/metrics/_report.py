@@ -28,7 +28,7 @@ from brandkit.metrics._rows import (
     UnavailableMetric,
 )
 from brandkit.metrics._sample import METRICS, Metric, MetricSample
-from brandkit.metrics._sql import TimeLike
+from brandkit.metrics._sql import TimeLike, from_us, parse_time
 from brandkit.metrics._store import MetricsQueries
 from brandkit.metrics._svg import (
     WEEKDAYS,
@@ -611,15 +611,23 @@ def _with_zero_days(points: Sequence[tuple[datetime, float]]) -> list[tuple[date
     return out
 
 
-def _conversation_section(inbox: Inbox | None) -> str:
-    """Messages per day per platform, first-response times and what still waits."""
+def _conversation_section(
+    inbox: Inbox | None, since: TimeLike | None = None, until: TimeLike | None = None
+) -> str:
+    """Messages per day per platform, first-response times and what still waits, of the
+    messages received in the report's period (``since`` inclusive, ``until`` not, as for
+    the samples)."""
     if inbox is None:
         return ""
     hint = (
         "The audience's replies, comments, mentions and quotes per day (UTC), and how fast "
         "each account gave its first answer."
     )
-    volume = inbox.volume()
+    start, end = parse_time(since, "since"), parse_time(until, "until")
+    # The inbox's bounds are inclusive: a microsecond before ``until`` is the last one in.
+    first = from_us(start) if start is not None else None
+    last = from_us(end - 1) if end is not None else None
+    volume = inbox.volume(since=first, until=last)
     if not volume:
         return _panel("conversations", "Conversations", hint, _empty("No messages synced yet."))
     by_platform: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
@@ -632,7 +640,7 @@ def _conversation_section(inbox: Inbox | None) -> str:
     ]
     chart = line_chart(lines, label="Messages per day per platform", y_title="messages")
     legend = _legend([(line.label, line.color, False) for line in lines])
-    times = inbox.response_times()
+    times = inbox.response_times(since=first, until=last)
     waiting = sum(t.unanswered for t in times)
     answered = sum(t.answered for t in times)
     medians = [t.median.total_seconds() for t in times if t.median is not None]
@@ -933,7 +941,7 @@ def render_report(
             _top_posts_section(posts, infos),
             _followers_section(growth),
             _best_times_section(slots, zone),
-            _conversation_section(inbox),
+            _conversation_section(inbox, since, until),
             _listening_section(listener),
             _totals_section(by_platform, by_campaign),
             _unavailable_section(missing),
@@ -989,8 +997,9 @@ def write_report(
             DuckDB: for large histories).
         out_path: where to write (parent folders are created).
         campaign: report on this campaign's posts only.
-        since: only samples fetched at or after this time (ISO 8601 text or a datetime).
-        until: only samples fetched before this time.
+        since: only samples fetched, and messages received (``inbox``), at or after this
+            time (ISO 8601 text or a datetime; naive ones are UTC).
+        until: only samples fetched, and messages received, before this time.
         title: the page title.
         tz: the time zone of the best-times heatmap.
         deliveries: where to find each post's text and URL: an outbox (anything with

@@ -143,7 +143,8 @@ def test_the_31st_instagram_hashtag_is_refused_before_any_request(
                 "INSERT INTO listening_hashtags (account, hashtag, used_at) VALUES (?, ?, ?)",
                 (ig.key, f"tag{i}", int((clock.now - timedelta(days=2)).timestamp() * 1e6)),
             )
-    listener.watch("two", Query(hashtags=["new1", "new2"]), accounts=[ig])
+    # A budget too: what the refused run set aside of it is given back.
+    listener.watch("two", Query(hashtags=["new1", "new2"]), accounts=[ig], budget=50)
     listener.watch("old", Query(hashtags=["tag3"]), accounts=[ig])
     requests: list[httpx.Request] = []
     with (
@@ -159,6 +160,7 @@ def test_the_31st_instagram_hashtag_is_refused_before_any_request(
         r.url.path.endswith("ig_hashtag_search") and "new1" in str(r.url) for r in requests
     )
     assert len(listener.hashtags_used(ig.key)) == 29
+    assert listener.spent("two", ig.key) == 0
     clock.now += timedelta(days=6)  # the old ones age out of the 7 days
     assert listener.hashtags_used(ig.key) == []
 

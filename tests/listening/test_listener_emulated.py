@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from brandkit import Client, Query, RetryPolicy
-from brandkit.listening import Listener
+from brandkit.listening import Listener, QueryRun
 from brandkit.testing.instagram import InstagramEmulator
 from brandkit.testing.mastodon import MastodonEmulator
 from brandkit.testing.x import XEmulator
@@ -191,3 +191,33 @@ def test_a_hashtag_followed_by_punctuation_is_found_on_mastodon() -> None:
     with client(emu.transport()) as c:
         page = c.search(brand, Query(hashtags=["acme"]))
     assert sorted(m.text for m in page.messages) == sorted(texts)
+
+
+def test_two_syncs_at_once_do_not_read_past_the_budget_together(tmp_path: Path) -> None:
+    """Two processes syncing the same query (a cron run that overlaps the last one) each
+    checked the budget before searching and counted what they read after: both saw it
+    whole, and X billed twice the budget. What a run may read is set aside before its
+    search, so the other finds it spent."""
+    emu = XEmulator()
+    brand = emu.account(name="brand", known_user=True)
+    for i in range(300):
+        emu.audience(f"fan{i % 5}").post(f"brandkit {i}", lang="en")
+    inner = emu.transport()
+    path = tmp_path / "listening.db"
+    other_runs: list[QueryRun] = []
+
+    def overlapping(request: httpx.Request) -> httpx.Response:
+        if not other_runs and request.url.path.endswith("/search/recent"):
+            # The other process's sync runs while this search is on its way.
+            with Listener(path) as other, client(inner) as c:
+                other_runs.extend(other.sync(c, [brand], force=True))
+        return inner.handle_request(request)
+
+    with Listener(path) as first:
+        first.watch("brand", Query(any=["brandkit"]), accounts=[brand], budget=100)
+        with client(httpx.MockTransport(overlapping)) as c:
+            (run,) = first.sync(c, force=True)
+        (other,) = other_runs
+        assert emu.posts_read <= 100
+        assert run.read + other.read == emu.posts_read == first.spent("brand", brand.key)
+        assert other.stopped == "budget" and other.read == 0

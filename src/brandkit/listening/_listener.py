@@ -471,11 +471,15 @@ class Listener:
                 key,
                 error=f"account {key} is not known: pass it to sync(client, accounts=[...])",
             )
+        day = self.clock().astimezone(UTC).date().isoformat()
+        reserved = 0
         try:
-            allowed = self._allowance(watched, account, limit)
+            allowed, reserved = self._allowance(watched, account, limit, day)
             cursor = self._cursor(watched.name, key)
             page = client.search(account, watched.query, since=cursor, limit=allowed)
         except BrandkitError as exc:
+            if reserved:
+                self._count(watched.name, key, day, -reserved)
             reason = account.redact(f"{type(exc).__name__}: {exc}")
             if not isinstance(exc, Unsupported):
                 logger.warning("listening %s on %s stopped: %s", watched.name, key, reason)
@@ -491,7 +495,7 @@ class Listener:
             elif isinstance(exc, RateLimited):
                 stopped = "quota"
             return QueryRun(watched.name, key, error=reason, stopped=stopped)
-        found = self._store(watched, account, page)
+        found = self._store(watched, account, page, day, reserved)
         ended: Literal["budget", "limit"] | None = None
         if page.more:
             left = self._left(watched, account)
@@ -504,13 +508,45 @@ class Listener:
             return None
         return watched.budget - self.spent(watched.name, account.key)
 
-    def _allowance(self, watched: Watch, account: Account, limit: int) -> int:
-        """How many posts this run may read, refusing before any request what a quota
-        forbids; the hashtags the search will look up are counted before it (Instagram
-        counts them when they are looked up, whether the search then fails or not)."""
-        allowed = limit
-        left = self._left(watched, account)
-        if left is not None:
+    def _allowance(self, watched: Watch, account: Account, limit: int, day: str) -> tuple[int, int]:
+        """How many posts this run may read, and how many of them it set aside from the
+        query's budget of ``day`` (counted as read until the search says how many it read),
+        refusing before any request what a quota forbids; the hashtags the search will look
+        up are counted before it (Instagram counts them when they are looked up, whether the
+        search then fails or not)."""
+        allowed, reserved = limit, 0
+        if watched.budget is not None:
+            allowed = reserved = self._reserve(watched, account, limit, day)
+        try:
+            tags = self._hashtags(account, watched.query)
+            if tags:
+                self._check_hashtags(account, tags)
+                self._use_hashtags(account, tags)
+        except BaseException:
+            if reserved:
+                self._count(watched.name, account.key, day, -reserved)
+            raise
+        return allowed, reserved
+
+    def _reserve(self, watched: Watch, account: Account, limit: int, day: str) -> int:
+        """Set aside what is left of the query's budget of ``day`` (at most ``limit``) for
+        one search, in the transaction that reads it: another process syncing the same
+        query at the same time finds it spent, instead of reading (and X billing) it too."""
+        assert watched.budget is not None
+        where = (watched.name, account.key, day)
+        with self._tx() as db:
+            # The no-op update takes the row's lock on PostgreSQL until the reservation is
+            # written (SQLite's write transaction holds the whole file already).
+            db.execute(
+                "INSERT INTO listening_spend (name, account, day, read) VALUES (?, ?, ?, 0) "
+                "ON CONFLICT (name, account, day) DO UPDATE SET read = listening_spend.read",
+                where,
+            )
+            row = db.execute(
+                "SELECT read FROM listening_spend WHERE name = ? AND account = ? AND day = ?",
+                where,
+            ).fetchone()
+            left = watched.budget - int(row[0])
             if left <= 0:
                 raise QuotaRefused(
                     f"query {watched.name!r} has spent its budget of {watched.budget} posts "
@@ -527,12 +563,28 @@ class Listener:
                     "it runs again tomorrow (UTC)",
                     quota="budget",
                 )
-            allowed = min(allowed, left)
-        tags = self._hashtags(account, watched.query)
-        if tags:
-            self._check_hashtags(account, tags)
-            self._use_hashtags(account, tags)
+            allowed = min(limit, left)
+            db.execute(
+                "UPDATE listening_spend SET read = read + ? WHERE name = ? AND account = ? "
+                "AND day = ?",
+                (allowed, *where),
+            )
         return allowed
+
+    def _count(self, name: str, account: str, day: str, read: int) -> None:
+        """Add ``read`` (negative: give back a reservation) to what ``name`` read on
+        ``account`` on ``day``."""
+        with self._tx() as db:
+            self._add_spend(db, name, account, day, read)
+
+    @staticmethod
+    def _add_spend(db: sqlite3.Connection, name: str, account: str, day: str, read: int) -> None:
+        db.execute(
+            "INSERT INTO listening_spend (name, account, day, read) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (name, account, day) DO UPDATE SET "
+            "read = listening_spend.read + excluded.read",
+            (name, account, day, read),
+        )
 
     @staticmethod
     def _hashtags(account: Account, query: Query) -> tuple[str, ...]:
@@ -587,7 +639,9 @@ class Listener:
             ).fetchone()
         return row[0] if row else None
 
-    def _store(self, watched: Watch, account: Account, page: SearchPage) -> int:
+    def _store(
+        self, watched: Watch, account: Account, page: SearchPage, day: str, reserved: int
+    ) -> int:
         messages = list(page.messages)
         # The hook runs before the write transaction (it may be slow: a model, a paid API),
         # so the posts new to the query are read first, outside it.
@@ -595,7 +649,6 @@ class Listener:
             known, _ = _hits(db, watched.name, messages)
         labels = self._labels(watched, [m for m in messages if (m.platform, m.id) not in known])
         now = self.clock()
-        day = now.astimezone(UTC).date().isoformat()
         with self._tx() as db:
             # Read again inside the transaction, which is what counts: another process may
             # have stored some of these posts since. A post that looked known at the first
@@ -633,12 +686,8 @@ class Listener:
                 "excluded.cursor, error = NULL",
                 (watched.name, account.key, page.cursor),
             )
-            db.execute(
-                "INSERT INTO listening_spend (name, account, day, read) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (name, account, day) DO UPDATE SET "
-                "read = listening_spend.read + excluded.read",
-                (watched.name, account.key, day, page.read),
-            )
+            # What was read takes the place of what was set aside, on the day it was.
+            self._add_spend(db, watched.name, account.key, day, page.read - reserved)
         return len(fresh)
 
     def _labels(self, watched: Watch, messages: Sequence[Message]) -> dict[str, str | None]:

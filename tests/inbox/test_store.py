@@ -619,3 +619,29 @@ def test_the_reports_conversations_are_those_of_its_period(
     assert 'Messages</div><div class="value">2<' in section
     assert "<td>20 min</td>" in section  # the median of 10 and 30 minutes
     assert "2026-12-02" not in section
+
+
+def test_find_by_prefix_minds_case_and_wildcards_on_both_backends(inbox: Inbox) -> None:
+    """SQLite's LIKE ignores the case of ASCII letters: on a file "…|AB" found "…|ab7", a
+    message with another id, which `brandkit inbox reply` would have answered; PostgreSQL
+    found none. A prefix is a prefix of the key, byte for byte, on both."""
+    inbox.add([msg(1, id="Ab1"), msg(2, id="ab7"), msg(3, id="m%1"), msg(4, id="m_2")])
+    assert inbox.find("chatnet:brand|a").id == "ab7"
+    assert inbox.find("chatnet:brand|A").id == "Ab1"
+    for none in ("chatnet:brand|AB", "CHATNET:brand|ab", "chatnet:brand|m%2"):
+        with pytest.raises(ConfigurationError, match="no message"):
+            inbox.find(none)
+    assert inbox.find("chatnet:brand|m%").id == "m%1"
+    assert inbox.find("chatnet:brand|m_").id == "m_2"
+    with pytest.raises(ConfigurationError, match="several"):
+        inbox.find("chatnet:brand|")
+
+
+def test_the_end_of_a_prefix_range_skips_what_utf8_cannot_hold() -> None:
+    from brandkit.inbox._store import _after_prefix
+
+    assert _after_prefix("x:a|m1") == "x:a|m2"
+    assert _after_prefix("a\ud7ff") == "a\ue000"  # past the surrogates
+    assert _after_prefix("a\U0010ffff") == "b"
+    assert _after_prefix("\U0010ffff") is None
+    assert _after_prefix("") is None

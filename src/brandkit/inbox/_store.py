@@ -223,6 +223,17 @@ def _message(data: str, key: str | None = None) -> Message:
         ) from None
 
 
+def _after_prefix(prefix: str) -> str | None:
+    """The first text after every text that starts with ``prefix``, in code point order
+    (which is UTF-8's byte order, the store's); ``None`` when there is none."""
+    for i in range(len(prefix) - 1, -1, -1):
+        code = ord(prefix[i]) + 1
+        if code <= 0x10FFFF:
+            # Surrogates cannot be stored as UTF-8; the next code point that can is U+E000.
+            return prefix[:i] + chr(0xE000 if 0xD800 <= code <= 0xDFFF else code)
+    return None
+
+
 def _key(message: Message | str) -> str:
     return message.key if isinstance(message, Message) else message
 
@@ -457,11 +468,20 @@ class Inbox(SQLiteStore):
                 (prefix, prefix),
             ).fetchall()
             if not rows:
-                like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                rows = db.execute(
-                    "SELECT data, key FROM inbox_messages WHERE key LIKE ? ESCAPE '\\' LIMIT 2",
-                    (like + "%",),
-                ).fetchall()
+                # A range of keys, not LIKE: SQLite's LIKE ignores the case of ASCII letters
+                # (PostgreSQL's does not), so "x:brand|AB" found another message on a file.
+                upper = _after_prefix(prefix)
+                if upper is None:
+                    rows = db.execute(
+                        "SELECT data, key FROM inbox_messages WHERE key >= ? ORDER BY key LIMIT 2",
+                        (prefix,),
+                    ).fetchall()
+                else:
+                    rows = db.execute(
+                        "SELECT data, key FROM inbox_messages WHERE key >= ? AND key < ? "
+                        "ORDER BY key LIMIT 2",
+                        (prefix, upper),
+                    ).fetchall()
         if len(rows) != 1:
             what = "no message" if not rows else "several messages"
             raise ConfigurationError(

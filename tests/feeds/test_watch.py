@@ -22,7 +22,7 @@ from brandkit.errors import (
     Rejected,
     TransportError,
 )
-from brandkit.feeds import FeedState, FeedWatcher, watch
+from brandkit.feeds import FeedState, FeedWatcher, fetch, watch
 from brandkit.testing import png
 from tests.feeds.conftest import FeedServer
 from tests.feeds.documents import ATOM, item, rss
@@ -499,3 +499,19 @@ def test_the_feed_is_fetched_by_name_through_each_address_in_turn(
     port = feed_server.url.rsplit(":", 1)[1]
     with FeedWatcher(f"http://localhost:{port}/feed.xml", state=state_path, images=False) as w:
         assert len(w.poll()) == 1
+
+
+def test_a_private_feeds_token_is_not_in_what_poll_returns_when_printed(
+    feed_server: FeedServer, state_path: str, http: httpx.Client
+) -> None:
+    """An announcement (and a fetch's answer) keeps the feed's URL to mark the entry done,
+    but printing or logging one must not show the URL's password or query token."""
+    feed_server.feed("/feed.xml?token=s3cret", rss(item(1)))
+    url = f"http://reader:pa55word@{feed_server.url.removeprefix('http://')}/feed.xml?token=s3cret"
+    with FeedWatcher(url, state=state_path, images=False) as w:
+        (one,) = w.poll()
+        assert one.feed == url  # what done() needs, whole
+        got = fetch(url, http=http)
+    for shown in (repr(one), str(one), repr(got)):
+        assert "s3cret" not in shown and "pa55word" not in shown
+        assert "/feed.xml?…" in shown

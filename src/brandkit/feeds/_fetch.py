@@ -48,7 +48,8 @@ class Fetched:
     """
 
     status: int
-    url: str
+    # A private feed's URL carries a password or token: shown without them.
+    url: str = attrs.field(repr=lambda url: repr(shown(url)))
     body: bytes = b""
     content_type: str | None = None
     etag: str | None = None

@@ -142,13 +142,15 @@ class Announcement:
     """A new entry of a feed and the post that announces it.
 
     Attributes:
-        feed: the feed's URL, as given to the watcher.
+        feed: the feed's URL, as given to the watcher (its repr leaves out a password and
+            the query, where private feeds carry a token).
         entry: the entry.
         post: the announcement (publish it with `Client.publish` or queue it with
             `Outbox.add`).
     """
 
-    feed: str
+    # Kept whole (it names the feed in the state), shown without its password or token.
+    feed: str = attrs.field(repr=lambda url: repr(shown(url)))
     entry: Entry
     post: Post
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -169,3 +171,30 @@ def test_progress_not_a_terminal() -> None:
     stream = io.StringIO()
     assert list(progress([1, 2], 2, "x", stream=stream)) == [1, 2]
     assert stream.getvalue() == ""
+
+
+def test_latest_json_gives_every_row_unless_limited(db: Path) -> None:
+    """--json cut its rows at the table's 100 without a word (JSON has no "more" line), so
+    a script read 100 of 150 posts as all of them. It gives every row unless --limit is
+    given; the table still stops at 100 and says how many more."""
+    from brandkit.metrics import MetricSample
+
+    when = datetime(2026, 3, 1, tzinfo=UTC)
+    with MetricsStore(db) as store:
+        store.add(
+            MetricSample(
+                platform="x",
+                account="x:a",
+                post_id=str(n),
+                metric="likes",
+                value=n,
+                fetched_at=when,
+            )
+            for n in range(150)
+        )
+    status, out = _run("metrics", "latest", "--db", str(db), "--json")
+    assert status == 0 and len(json.loads(out)) == 150
+    status, out = _run("metrics", "latest", "--db", str(db), "--json", "--limit", "7")
+    assert status == 0 and len(json.loads(out)) == 7
+    status, out = _run("metrics", "latest", "--db", str(db))
+    assert status == 0 and len(out.splitlines()) == 1 + 100 + 1 and "50 more" in out

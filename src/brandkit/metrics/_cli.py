@@ -324,14 +324,18 @@ def _latest(args: argparse.Namespace, out: TextIO) -> int:
         scope: Scope | None = "account" if args.accounts else None
         rows = store.latest(scope=scope, **f)
     if args.json:
-        shown_json = rows if args.limit <= 0 else rows[: args.limit]
+        # Every row unless --limit is given: a script reading the JSON has no "more" line
+        # to tell it that rows were left out.
+        limit = 0 if args.limit is None else args.limit
+        shown_json = rows if limit <= 0 else rows[:limit]
         json.dump([_sample_dict(s) for s in shown_json], out, ensure_ascii=False, indent=2)
         print(file=out)
         return 0
     if not rows:
         print("no samples match", file=out)
         return 0
-    shown = rows if args.limit <= 0 else rows[: args.limit]
+    limit = 100 if args.limit is None else args.limit
+    shown = rows if limit <= 0 else rows[:limit]
     table = [("PLATFORM", "ACCOUNT", "POST", "METRIC", "VALUE", "FETCHED (UTC)", "NOTE")]
     for s in shown:
         note = "" if s.available else f"unavailable: {s.reason or '?'}"
@@ -434,7 +438,12 @@ def add_commands(subparsers: Any) -> None:
     la.add_argument("--db", default="brandkit.db", help=_DB_HELP)
     la.add_argument("--prefix", help=_PREFIX_HELP)
     la.add_argument("--accounts", action="store_true", help="account metrics (followers)")
-    la.add_argument("--limit", type=int, default=100, help="rows to print (0: all)")
+    la.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help="rows to print (0: all; default 100, or all with --json)",
+    )
     la.add_argument("--json", action="store_true", help="print JSON")
     _add_filters(la)
     la.set_defaults(func=_latest)

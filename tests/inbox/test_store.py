@@ -645,3 +645,24 @@ def test_the_end_of_a_prefix_range_skips_what_utf8_cannot_hold() -> None:
     assert _after_prefix("a\U0010ffff") == "b"
     assert _after_prefix("\U0010ffff") is None
     assert _after_prefix("") is None
+
+
+def test_a_status_brandkit_does_not_know_is_a_brandkit_error_naming_the_row(
+    inbox: Inbox,
+) -> None:
+    """A status column another tool wrote ('done') raised a bare ValueError from status()
+    and counts(), a traceback in `brandkit inbox list`. It is a BrandkitError that names the
+    row and how to set it right; marking the message repairs it."""
+    from brandkit import BrandkitError
+
+    inbox.add([msg(1), msg(2)])
+    with inbox._tx() as db:
+        db.execute("UPDATE inbox_messages SET status = 'done' WHERE key = ?", (msg(2).key,))
+    assert inbox.status(msg(1)) is MessageStatus.NEW
+    with pytest.raises(BrandkitError, match=r"chatnet:brand\|m2: the stored status 'done'"):
+        inbox.status(msg(2))
+    with pytest.raises(BrandkitError, match="status 'done'"):
+        inbox.counts()
+    inbox.mark(msg(2), "archived")
+    assert inbox.status(msg(2)) is MessageStatus.ARCHIVED
+    assert inbox.counts()[MessageStatus.ARCHIVED] == 1

@@ -234,6 +234,24 @@ def _after_prefix(prefix: str) -> str | None:
     return None
 
 
+def _stored_status(value: str, key: str | None = None) -> MessageStatus:
+    """A ``status`` column as a `MessageStatus`.
+
+    Raises:
+        BrandkitError: the column holds no status brandkit knows (the row, or the rows
+            with it, were written by something else).
+    """
+    try:
+        return MessageStatus(value)
+    except ValueError:
+        names = ", ".join(s.value for s in MessageStatus)
+        where = f"inbox message {key}" if key else f"inbox messages with status {value!r}"
+        raise BrandkitError(
+            f"{where}: the stored status {value!r} is not one of {names}; set it with "
+            "inbox.mark(...), or correct the row"
+        ) from None
+
+
 def _key(message: Message | str) -> str:
     return message.key if isinstance(message, Message) else message
 
@@ -490,12 +508,17 @@ class Inbox(SQLiteStore):
         return _message(rows[0][0], rows[0][1])
 
     def status(self, message: Message | str) -> MessageStatus | None:
-        """The stored status of ``message``, or ``None`` when it is not stored."""
+        """The stored status of ``message``, or ``None`` when it is not stored.
+
+        Raises:
+            BrandkitError: its row holds a status brandkit does not know (the error names
+                the row).
+        """
         with self._reading() as db:
             row = db.execute(
                 "SELECT status FROM inbox_messages WHERE key = ?", (_key(message),)
             ).fetchone()
-        return MessageStatus(row[0]) if row else None
+        return _stored_status(row[0], _key(message)) if row else None
 
     def mark(self, message: Message | str, status: MessageStatus | str) -> None:
         """Set the status of a stored message (``seen``, ``archived``, ...).
@@ -715,10 +738,14 @@ class Inbox(SQLiteStore):
         ]
 
     def counts(self) -> dict[MessageStatus, int]:
-        """How many stored messages are in each status."""
+        """How many stored messages are in each status.
+
+        Raises:
+            BrandkitError: a row holds a status brandkit does not know (the error says it).
+        """
         with self._reading() as db:
             rows = db.execute("SELECT status, COUNT(*) FROM inbox_messages GROUP BY status")
-            got = {MessageStatus(s): n for s, n in rows}
+            got = {_stored_status(s): n for s, n in rows}
         return {s: got.get(s, 0) for s in MessageStatus}
 
     def response_times(

@@ -392,3 +392,17 @@ def test_an_image_host_no_dns_can_hold_leaves_the_card_without_image(
     image = f"http://{'a' * 64}.test/img.png"
     assert card_image(feed_server, state_path, image, private_images=private_images) is None
     assert "no card image" in warnings.text
+
+
+def test_an_image_host_httpx_cannot_read_leaves_the_card_without_image(
+    feed_server: FeedServer, state_path: str, warnings: pytest.LogCaptureFixture
+) -> None:
+    """A host name IDNA cannot encode (a zero-width space in it) passes urlsplit but not
+    httpx.URL: refused as an invalid URL, not raised out of poll() at every poll."""
+
+    def resolver(host: str, port: int) -> list[str]:
+        raise AssertionError("never looked up")
+
+    image = "http://e\u0301\u200b.test/img.png"
+    assert card_image(feed_server, state_path, image, resolver=resolver) is None
+    assert "is not a valid URL" in warnings.text

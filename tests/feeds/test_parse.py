@@ -138,3 +138,16 @@ def test_importing_brandkit_feeds_does_not_import_feedparser() -> None:
     code = "import sys, brandkit.feeds; print('feedparser' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://[zz]/x.png", "http://[::1/x.png", "http://cdn.test:abc/x.png", "http://h:99999/"],
+)
+def test_a_url_that_cannot_be_read_is_no_url_not_an_unreadable_feed(url: str) -> None:
+    """urlsplit raises ValueError on a bad ``[...]`` host or port: one entry's image or link
+    written so must cost that entry its image (or link), not make every poll of the feed
+    fail."""
+    feed = parse(rss(item(1, image=url), item(2, link=url)))
+    assert [e.image for e in feed.entries] == [None, None]
+    assert [e.url for e in feed.entries] == ["https://acme.example/news/release-1/", None]

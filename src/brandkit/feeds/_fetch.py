@@ -73,9 +73,18 @@ def check_url(url: str, what: str = "feed URL") -> str:
     """``url`` if it is an absolute http(s) URL.
 
     Raises:
-        ConfigurationError: another scheme (``file:``, ``ftp:``), or no host.
+        ConfigurationError: another scheme (``file:``, ``ftp:``), no host, or a URL that
+            cannot be read (a bad ``[...]`` host, a port that is not a number, a host name
+            no IDNA can encode).
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        # What httpx will send it with must read it too: a host no IDNA can encode, a
+        # port that is not a number.
+        httpx.URL(url)
+        parts.port  # noqa: B018
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise ConfigurationError(f"the {what} {shown(url)!r} is not a valid URL ({exc})") from None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(
             f"the {what} must be an absolute http(s) URL such as "

@@ -150,7 +150,13 @@ def _http_url(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 (raises on a port that is not a number, or out of range)
+    except ValueError:
+        # An unclosed or bad "[...]" host, a port such as ":abc": the feed's content, and
+        # one entry's link must not make the whole feed unreadable.
+        return None
     if parts.scheme.lower() in ("http", "https") and parts.netloc:
         return text
     return None

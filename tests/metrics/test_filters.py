@@ -80,3 +80,20 @@ def test_an_empty_metric_list_matches_no_series(small: MetricsStore) -> None:
     assert list(small.samples(metric=[])) == []
     out = io.StringIO()
     assert small.to_csv(out, metric=[]) == 0
+
+
+def test_since_and_until_take_a_date_and_refuse_other_types_plainly(
+    small: MetricsStore,
+) -> None:
+    """A ``datetime.date`` (what a date picker gives) raised AttributeError from deep in the
+    store, as did a number; a date is its midnight UTC, as the ISO text of it is, and any
+    other type is a ConfigurationError naming the argument."""
+    from datetime import date
+
+    from brandkit.errors import ConfigurationError
+
+    assert small.count(since=date(2026, 3, 2)) == small.count(since="2026-03-02")
+    assert small.latest(until=date(2026, 3, 2)) == small.latest(until="2026-03-02T00:00:00Z")
+    assert small.count(until=date(2026, 3, 3)) != small.count(until=date(2026, 3, 2))
+    with pytest.raises(ConfigurationError, match="since must be a datetime, a date or ISO"):
+        small.count(since=1772409600)  # type: ignore[arg-type]

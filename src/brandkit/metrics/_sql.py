@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, TypeAlias, TypedDict
 
 import attrs
@@ -79,8 +79,9 @@ CREATE VIEW IF NOT EXISTS metrics_sample_rows AS
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 
-TimeLike: TypeAlias = datetime | str
-"""A time: an aware datetime, or ISO 8601 text; naive times and dates are read as UTC."""
+TimeLike: TypeAlias = datetime | date | str
+"""A time: an aware datetime, a date, or ISO 8601 text; naive times and dates are read as
+UTC (a date as its midnight)."""
 
 Scope: TypeAlias = Literal["posts", "account", "all"]
 """Which series a query reads: post metrics, account metrics (followers), or both."""
@@ -147,10 +148,18 @@ def parse_time(value: TimeLike | None, name: str) -> int | None:
     """A ``since``/``until`` argument as epoch microseconds.
 
     Raises:
-        ConfigurationError: the text is not an ISO 8601 date or time.
+        ConfigurationError: the text is not an ISO 8601 date or time, or the value is
+            neither a datetime, a date nor text.
     """
     if value is None:
         return None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day, tzinfo=UTC)
+    elif not isinstance(value, (datetime, str)):
+        raise ConfigurationError(
+            f"{name} must be a datetime, a date or ISO 8601 text (2026-03-01); "
+            f"got {type(value).__name__} {value!r}"
+        )
     if isinstance(value, str):
         text = value.strip()
         if text.endswith(("Z", "z")):

@@ -137,6 +137,12 @@ def test_queries_filter_by_every_field(inbox: Inbox) -> None:
         inbox.messages(status=["new", "lost"])
     with pytest.raises(ConfigurationError, match="time zone"):
         inbox.messages(since=datetime(2026, 1, 1))
+    # A date (what a date picker gives) raised AttributeError from deep in the store.
+    for not_a_time in (T0.date(), 1764579600):
+        with pytest.raises(ConfigurationError, match="is not a datetime: pass an aware"):
+            inbox.messages(until=not_a_time)  # type: ignore[arg-type]
+        with pytest.raises(ConfigurationError, match="is not a datetime"):
+            inbox.volume(since=not_a_time)  # type: ignore[arg-type]
 
 
 def test_unanswered_counts_waiting_messages_only(inbox: Inbox) -> None:

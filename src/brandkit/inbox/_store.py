@@ -180,6 +180,12 @@ class Volume:
 
 
 def _us(value: datetime) -> int:
+    if not isinstance(value, datetime):
+        # A date (or a number) has no time zone to read it in: say so, not AttributeError.
+        raise ConfigurationError(
+            f"{value!r} is not a datetime: pass an aware datetime (UTC), such as "
+            "datetime(2026, 3, 1, tzinfo=UTC)"
+        )
     if value.tzinfo is None:
         raise ConfigurationError(f"{value!r} has no time zone: pass an aware datetime (UTC)")
     return int(value.timestamp() * 1_000_000)

@@ -221,3 +221,23 @@ def test_two_syncs_at_once_do_not_read_past_the_budget_together(tmp_path: Path) 
         assert emu.posts_read <= 100
         assert run.read + other.read == emu.posts_read == first.spent("brand", brand.key)
         assert other.stopped == "budget" and other.read == 0
+
+
+def test_a_mastodon_search_with_nothing_new_keeps_its_place() -> None:
+    """A full-text search asks one second below its mark (Mastodon reads min_id by the
+    second) and reads the statuses of that second again, all known: the cursor it returns
+    must keep the mark, or the search after it reads everything again as new."""
+    emu = MastodonEmulator(audience_indexable=True)
+    brand = emu.account(name="brand")
+    for n in range(3):
+        emu.audience(f"fan{n}").post(f"acme rocks {n}")
+    query = Query(any=["acme"])
+    with client(emu.transport()) as c:
+        first = c.search(brand, query)
+        quiet = c.search(brand, query, since=first.cursor)
+        again = c.search(brand, query, since=quiet.cursor)
+        emu.audience("late").post("acme rocks late")
+        late = c.search(brand, query, since=again.cursor)
+    assert len(first.messages) == 3
+    assert quiet.messages == () and again.messages == ()
+    assert [m.text for m in late.messages] == ["acme rocks late"]

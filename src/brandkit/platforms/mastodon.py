@@ -1289,7 +1289,10 @@ class MastodonAdapter(Adapter):
             read += len(page)
             offset += len(page)
             if len(page) < self.search_page:
-                newest = top if floor is None or top is None else max(top, floor, key=_id_order)
+                # Nothing above the floor read (only the second below it, asked again): the
+                # floor stays, or the next search would start from nothing.
+                marks = [i for i in (top, floor) if i is not None]
+                newest = max(marks, key=_id_order) if marks else None
                 return _Span(floor=newest), read, False
             if read >= budget:
                 return _Span(floor=floor, ceiling=ceiling, top=top), read, True

@@ -189,3 +189,34 @@ def test_list_options_are_applied_or_refused_never_dropped(
     assert status == 1 and "--limit -1" in capsys.readouterr().err
     status, text = run("inbox", "list", "--db", db, "--limit", "1", "--json")
     assert status == 0 and len(json.loads(text)) == 1
+
+
+def test_list_prints_the_audiences_text_without_letting_the_terminal_obey_it(
+    tmp_path: Path,
+) -> None:
+    """A message or a handle holding an escape sequence (set the window title, write the
+    clipboard through OSC 52, clear the screen) or a right-to-left override went to the
+    terminal as it was; it is printed as visible escapes now. JSON escapes it already."""
+    from datetime import UTC, datetime
+
+    from brandkit import Author, Message
+
+    db = tmp_path / "brandkit.db"
+    hostile = Message(
+        platform="mastodon",
+        account="mastodon:acme",
+        id="1",
+        kind="mention",
+        author=Author(id="9", handle="troll\u202eevil"),
+        text="hi\x1b]52;c;cm0gLXJmIH4=\x07 there\x1b[2J\x9b31m 👩\u200d💻 ok",
+        created_at=datetime(2026, 12, 1, tzinfo=UTC),
+    )
+    with Inbox(db) as inbox:
+        inbox.add([hostile])
+    status, text = run("inbox", "list", "--db", str(db))
+    assert status == 0
+    assert not any(c in text for c in "\x1b\x07\x9b\u202e"), repr(text)
+    assert "@troll\\u202eevil: hi\\x1b]52;c;cm0gLXJmIH4=\\x07 there\\x1b[2J\\x9b31m" in text
+    assert "👩\u200d💻 ok" in text  # an emoji sequence stays whole
+    status, text = run("inbox", "list", "--db", str(db), "--json")
+    assert json.loads(text)[0]["text"] == hostile.text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import unicodedata
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -22,6 +23,26 @@ def duration(text: str) -> timedelta:
     from brandkit._durations import parse_duration
 
     return parse_duration(text)
+
+
+# Bidirectional overrides and isolates: shown as they are, they reorder the rest of the line
+# (a handle could make its text read as someone else's).
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _shown(text: str) -> str:
+    """Text from the audience as one line that a terminal prints and does not obey:
+    whitespace runs become one space, and control characters (an escape sequence would set
+    the window title, write the clipboard or hide what follows), bidirectional overrides
+    and lone surrogates are written as ``\\x1b``-style escapes. Emoji joiners and other
+    format characters stay."""
+    flat = " ".join(text.split())
+    return "".join(
+        (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+        if c in _BIDI or unicodedata.category(c) in ("Cc", "Cs")
+        else c
+        for c in flat
+    )
 
 
 def _accounts(args: argparse.Namespace) -> list[Any]:
@@ -128,8 +149,8 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
         return 0
     for m in messages:
         status = statuses.get(m.key)
-        who = m.author.handle or m.author.name or m.author.id
-        text = " ".join(m.text.split())
+        who = _shown(m.author.handle or m.author.name or m.author.id)
+        text = _shown(m.text)
         if len(text) > 80:
             text = text[:77] + "..."
         print(

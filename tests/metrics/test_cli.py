@@ -198,3 +198,24 @@ def test_latest_json_gives_every_row_unless_limited(db: Path) -> None:
     assert status == 0 and len(json.loads(out)) == 7
     status, out = _run("metrics", "latest", "--db", str(db))
     assert status == 0 and len(out.splitlines()) == 1 + 100 + 1 and "50 more" in out
+
+
+def test_report_finds_the_inbox_in_a_folder_whose_name_has_uri_characters(
+    tmp_path: Path,
+) -> None:
+    """The report looked for the inbox (and the outbox) through an SQLite URI built from
+    the path unquoted: in a folder "team #1" the '#' ended the path, so the conversation
+    section was silently left out and an empty file "team " was created beside it."""
+    from brandkit import Inbox
+
+    folder = tmp_path / "team #1?%41"
+    folder.mkdir()
+    db = folder / "brandkit.db"
+    Inbox(db).close()
+    with MetricsStore(db) as store:
+        store.add(small_samples())
+    out = folder / "report.html"
+    status, _ = _run("report", "--db", str(db), "--out", str(out))
+    assert status == 0
+    assert 'id="conversations"' in out.read_text(encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [folder.name]

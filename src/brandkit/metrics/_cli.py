@@ -266,8 +266,15 @@ def _has_table(store: MetricsStore, table: str) -> bool:
     if db is None or db == ":memory:":
         return False
     import sqlite3
+    from urllib.parse import quote
 
-    con = sqlite3.connect(f"file:{Path(db).resolve()}?mode=ro", uri=True)
+    # The path is quoted into the URI: a '#', '?' or '%' in it (a folder "team #1") would
+    # end or change the path, and without mode=ro SQLite would create the file it names.
+    uri = f"file:{quote(str(Path(db).resolve()))}?mode=ro"
+    try:
+        con = sqlite3.connect(uri, uri=True)
+    except sqlite3.Error:
+        return False
     try:
         found = con.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)

@@ -99,6 +99,12 @@ def test_errors_say_what_to_fix(
         assert "shorter" in capsys.readouterr().err
     assert run("inbox", "sync", "--accounts", str(config), "--db", db, "--account", "zz")[0] == 1
     assert "no account zz" in capsys.readouterr().err
+    # A typo beside a right name was skipped silently: the sync read one account, exit 0.
+    both = ("--account", "acme", "--account", "acmee")
+    assert run("inbox", "sync", "--accounts", str(config), "--db", db, *both)[0] == 1
+    assert "no account acmee in" in capsys.readouterr().err
+    status, text = run("inbox", "sync", "--accounts", str(config), "--db", db, "--account", "acme")
+    assert status == 0 and "mastodon:acme" in text
 
 
 def test_a_failed_read_is_exit_status_one(

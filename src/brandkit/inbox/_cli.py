@@ -51,9 +51,14 @@ def _accounts(args: argparse.Namespace) -> list[Any]:
     loaded = list(Account.load(args.accounts).values())
     if args.account:
         wanted = set(args.account)
+        # Every name given must be found: a typo among several would be skipped silently.
+        unknown = wanted - {a.key for a in loaded} - {a.name for a in loaded}
+        if unknown:
+            raise ConfigurationError(
+                f"no account {', '.join(sorted(unknown))} in {args.accounts} (give an "
+                "account's name or key, as brandkit accounts list shows them)"
+            )
         loaded = [a for a in loaded if a.key in wanted or a.name in wanted]
-        if not loaded:
-            raise ConfigurationError(f"no account {', '.join(sorted(wanted))} in {args.accounts}")
     return loaded
 
 

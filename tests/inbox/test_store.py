@@ -149,6 +149,10 @@ def test_unanswered_counts_waiting_messages_only(inbox: Inbox) -> None:
     inbox.add([msg(1), msg(2), msg(3, minutes=290), msg(4, kind="found")])
     inbox.mark(msg(2), "replied")
     assert [m.id for m in inbox.unanswered()] == ["m1", "m3"]
+    # counts() agrees: the post listening found is no message to answer (it was counted new).
+    counts = inbox.counts()
+    assert counts[MessageStatus.NEW] + counts[MessageStatus.SEEN] == len(inbox.unanswered())
+    assert sum(counts.values()) == 3
     # The clock stands at T0 + 5 h: m3 has waited only ten minutes.
     assert [m.id for m in inbox.unanswered(older_than=timedelta(hours=1))] == ["m1"]
 

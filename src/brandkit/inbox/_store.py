@@ -744,13 +744,16 @@ class Inbox(SQLiteStore):
         ]
 
     def counts(self) -> dict[MessageStatus, int]:
-        """How many stored messages are in each status.
+        """How many of the audience's messages are in each status (posts that listening
+        found are left out, as `unanswered`, `volume` and `response_times` leave them out).
 
         Raises:
             BrandkitError: a row holds a status brandkit does not know (the error says it).
         """
         with self._reading() as db:
-            rows = db.execute("SELECT status, COUNT(*) FROM inbox_messages GROUP BY status")
+            rows = db.execute(
+                "SELECT status, COUNT(*) FROM inbox_messages WHERE kind != 'found' GROUP BY status"
+            )
             got = {_stored_status(s): n for s, n in rows}
         return {s: got.get(s, 0) for s in MessageStatus}
 

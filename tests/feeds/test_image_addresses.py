@@ -406,3 +406,29 @@ def test_an_image_host_httpx_cannot_read_leaves_the_card_without_image(
     image = "http://e\u0301\u200b.test/img.png"
     assert card_image(feed_server, state_path, image, resolver=resolver) is None
     assert "is not a valid URL" in warnings.text
+
+
+def test_lookups_within_their_time_are_not_counted_as_hanging() -> None:
+    """Many watchers polling at once (a thread pool) each resolve within their time: only
+    lookups past their deadline count against the few left hanging."""
+    together = threading.Barrier(_MAX_HUNG * 2, timeout=10)
+
+    def resolver(host: str, port: int) -> list[str]:
+        together.wait()  # every lookup is running at the same time
+        return ["93.184.216.34"]
+
+    guard = AddressGuard(resolver=resolver, timeout=30)
+    failures: list[BaseException] = []
+
+    def check(n: int) -> None:
+        try:
+            guard.check(f"http://cdn{n}.test/img.png")
+        except BaseException as exc:
+            failures.append(exc)
+
+    workers = [threading.Thread(target=check, args=(n,)) for n in range(_MAX_HUNG * 2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(30)
+    assert failures == []

@@ -56,7 +56,8 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _MAX_HUNG = 8
 """The most lookups left running past their deadline at once: a thread blocked in a
 resolver cannot be stopped, so past this many no new one is started."""
-_hung = threading.BoundedSemaphore(_MAX_HUNG)
+_hung_lock = threading.Lock()
+_hung = [0]  # lookups past their deadline and still running
 
 
 def system_resolve(host: str, port: int) -> list[str]:
@@ -74,16 +75,19 @@ def resolve_within(resolver: Resolver, host: str, port: int, timeout: float) -> 
 
     The resolver runs in a daemon thread: a call that takes longer is left to finish (or
     not) on its own, and its answer is dropped. At most a few such calls are left running
-    at once; while that many are, a lookup fails at once instead of starting another.
+    at once; while that many are, a lookup fails at once instead of starting another
+    (lookups still within their time, however many, do not count).
 
     Raises:
         OSError: ``resolver`` raised it.
         TimeoutError: no answer within ``timeout`` seconds, or too many earlier lookups are
             still without an answer.
     """
-    if not _hung.acquire(blocking=False):
-        raise TimeoutError(f"{_MAX_HUNG} earlier lookups are still without an answer")
+    with _hung_lock:
+        if _hung[0] >= _MAX_HUNG:
+            raise TimeoutError(f"{_MAX_HUNG} earlier lookups are still without an answer")
     done = threading.Event()
+    late = [False]
     box: list[Sequence[str] | BaseException] = []
 
     def run() -> None:
@@ -92,12 +96,20 @@ def resolve_within(resolver: Resolver, host: str, port: int, timeout: float) -> 
         except BaseException as exc:  # handed to the caller, who raises it
             box.append(exc)
         finally:
-            done.set()
-            _hung.release()
+            with _hung_lock:
+                done.set()
+                if late[0]:
+                    _hung[0] -= 1
 
     threading.Thread(target=run, name=f"brandkit-resolve-{host}", daemon=True).start()
     if not done.wait(max(0.0, timeout)):
-        raise TimeoutError(f"no answer within {timeout:g} s")
+        with _hung_lock:
+            # Under the lock: the lookup either ended already, or counts as hung until
+            # it does.
+            if not done.is_set():
+                late[0] = True
+                _hung[0] += 1
+                raise TimeoutError(f"no answer within {timeout:g} s")
     (answer,) = box
     if isinstance(answer, BaseException):
         raise answer

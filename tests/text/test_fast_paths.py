@@ -16,6 +16,7 @@ import regex
 from brandkit import text
 from brandkit.errors import ConfigurationError, ContentError
 from brandkit.text import _split, _urls, _x
+from brandkit.text._data import twitter_tlds
 
 _WORDS = [
     "a",
@@ -536,3 +537,120 @@ def test_bluesky_ledger_reach_is_the_last_end_whose_piece_passes() -> None:
                         assert (end <= reach) == passes, (sample, start, end, suffix)
                         checked += 1
     assert checked > 5000
+
+
+# --- URL extraction: no TLD after any dot, no URL in any piece -----------------------------
+
+_DOTTED_LABELS = [
+    "a",
+    "ab",
+    "A",
+    "c",
+    "co",
+    "com",
+    "comx",
+    "COM1",
+    "xn",
+    "xn--",
+    "xn--p1ai",
+    "a_b",
+    "-",
+    "_",
+    "1",
+    "рф",
+    "РФ",
+    "рфx",
+    "みんな",
+    "ö",
+    "verm",
+    "vermögensberatung",
+    "\u212a",  # KELVIN SIGN: folds to "k" under a case-insensitive match
+    "\u0130",  # İ: lowered to two code points
+    "日本",
+    "🚀",
+    "",
+]
+
+
+def _dotted_runs(count: int, seed: int, labels: int = 12) -> list[str]:
+    """Labels run together with dots (now and then two, a space or a path): texts where
+    twitter-text tries one domain per label, many of them with no TLD anywhere, and cuts of
+    them that end a TLD early (``a.comx`` cut to ``a.com``)."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        pieces = [rng.choice(_DOTTED_LABELS)]
+        for _ in range(rng.randint(1, labels)):
+            pieces.append(rng.choice([".", ".", ".", ".", "..", " ", "/x", "https://"]))
+            pieces.append(rng.choice(_DOTTED_LABELS))
+        out.append("".join(pieces))
+    return out
+
+
+def test_a_stretch_with_no_tld_after_a_dot_holds_no_url_in_any_piece() -> None:
+    """`_may_hold_url` lets `extract_urls` skip a stretch: every piece of a text it says no for
+    (as the splitter measures them: prefixes, suffixes, inner cuts) holds no URL for the
+    upstream exec loop, and extract_urls finds what that loop finds in each piece."""
+    patterns = _urls._patterns()
+    rng = random.Random(14)
+    skipped = kept = 0
+    for sample in _dotted_runs(500, 13):
+        whole = _urls._may_hold_url(sample, 0, len(sample), patterns)
+        size = len(sample)
+        cuts = {(0, j) for j in range(1, size + 1)} | {(i, size) for i in range(size)}
+        for _ in range(10 if size > 1 else 0):
+            i, j = sorted(rng.sample(range(size + 1), 2))
+            cuts.add((i, j))
+        for i, j in sorted(cuts):
+            piece = sample[i:j]
+            expected = _reference_urls(piece)
+            if not (whole and _urls._may_hold_url(piece, 0, len(piece), patterns)):
+                assert expected == [], (sample, piece)
+                skipped += 1
+            else:
+                kept += 1
+            assert _urls.extract_urls(piece) == expected, (sample, piece)
+    assert skipped > 2000 and kept > 2000  # both ways of the check are taken
+
+
+def test_every_tld_start_is_seen_after_a_dot() -> None:
+    """The check knows every TLD the extractor's regex accepts, in every case it accepts,
+    whatever follows it; and a TLD that begins outside ASCII begins with a character no ASCII
+    one matches (so the check looks for those only after such a character)."""
+    patterns = _urls._patterns()
+    generic, country = twitter_tlds()
+    for tld in (*generic, *country, "xn--p1ai"):
+        for form in {tld, tld.upper(), tld.title(), tld.lower()}:
+            if patterns.tld.fullmatch(form):
+                for value in (f"a.{form}", f"a.{form}x", f"\u3000a.{form}1"):
+                    assert _urls._may_hold_url(value, 0, len(value), patterns), value
+    ascii_chars = [chr(c) for c in range(0x80)]
+    for first in {tld[0] for tld in (*generic, *country) if not tld[0].isascii()}:
+        pattern = re.compile(_urls._char(first))
+        assert not any(map(pattern.fullmatch, ascii_chars)), first
+
+
+def test_x_count_and_split_of_dotted_runs_equal_those_without_the_tld_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Counting and splitting long dotted runs on X (cut inside one long token, the pieces
+    measured one by one) give the same with the check as with every stretch searched."""
+    rng = random.Random(15)
+    samples = ["a." * 700, "a_b." * 400, "ab." * 500 + "com", "a.co" + "m1a.co" * 200]
+    samples += ["".join(_dotted_runs(1, rng.randrange(10**6), 400)) for _ in range(8)]
+    samples += ["x " + "a." * 300 + "com " + "a." * 300 + "🚀" + "a.рф" * 50]
+
+    def results() -> list[object]:
+        out: list[object] = []
+        for sample in samples:
+            out.append(text.count(sample, "x"))
+            for numbered in (False, True):
+                try:
+                    out.append(text.split(sample, "x", numbered=numbered))
+                except ContentError as error:
+                    out.append(str(error))
+        return out
+
+    fast = results()
+    monkeypatch.setattr(_urls, "_may_hold_url", lambda *_: True)
+    assert results() == fast

@@ -97,3 +97,14 @@ def test_since_and_until_take_a_date_and_refuse_other_types_plainly(
     assert small.count(until=date(2026, 3, 3)) != small.count(until=date(2026, 3, 2))
     with pytest.raises(ConfigurationError, match="since must be a datetime, a date or ISO"):
         small.count(since=1772409600)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("interval", [3600, timedelta(0), timedelta(hours=-1)])
+def test_a_series_interval_that_is_no_width_is_refused(small: MetricsStore, interval: Any) -> None:
+    """interval=3600 (seconds) raised TypeError from deep in the query; a zero or negative
+    width gave a point per reading, as if no interval had been asked for."""
+    from brandkit.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=r"interval=.*positive timedelta"):
+        small.series("likes", interval=interval)
+    assert small.series("likes", interval=timedelta(microseconds=1)) == small.series("likes")

@@ -104,3 +104,14 @@ def test_the_report_is_the_same_html(store: MetricsStore, analytics: Analytics) 
 def test_an_unknown_keyword_is_the_same_type_error(analytics: Analytics) -> None:
     with pytest.raises(TypeError, match="did you mean 'campaign'"):
         analytics.totals(campain="x")  # type: ignore[call-arg]
+
+
+def test_a_series_interval_that_is_no_width_is_refused_alike(
+    store: MetricsStore, analytics: Analytics
+) -> None:
+    from brandkit.errors import ConfigurationError
+
+    for source in (store, analytics):
+        for interval in (3600, timedelta(0)):
+            with pytest.raises(ConfigurationError, match="positive timedelta"):
+                source.series("likes", interval=interval)  # type: ignore[arg-type]

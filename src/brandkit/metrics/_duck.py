@@ -442,13 +442,14 @@ class Analytics(MetricsQueries):
             **where: filters: platform, account, post_id, campaign, since, until.
 
         Raises:
-            ConfigurationError: a time is not ISO 8601, or this Analytics is closed.
+            ConfigurationError: a time is not ISO 8601, ``interval`` is not a positive
+                timedelta, or this Analytics is closed.
             BrandkitError: DuckDB failed.
         """
         f = Filter.of("series", PostWhere, where, scope=scope, metric=metric)
+        step = q.step_of(interval)
         if f.since is not None:
             return super().series(metric, interval=interval, scope=scope, **where)
-        step = 1 if interval is None else max(1, interval // timedelta(microseconds=1))
         in_series, params = q.samples_in(f, "metrics_series")
         with self._reading() as conn:
             # The store's statement, with the window's result read from the copy.

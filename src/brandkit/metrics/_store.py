@@ -200,7 +200,8 @@ class MetricsQueries:
             **where: filters: platform, account, post_id, campaign, since, until.
 
         Raises:
-            ConfigurationError: a time is not ISO 8601, or the store is closed.
+            ConfigurationError: a time is not ISO 8601, ``interval`` is not a positive
+                timedelta, or the store is closed.
         """
         f = Filter.of("series", PostWhere, where, scope=scope, metric=metric)
         with self._reading() as conn:

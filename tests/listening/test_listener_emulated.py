@@ -15,6 +15,7 @@ from brandkit.listening import Listener, QueryRun
 from brandkit.testing.instagram import InstagramEmulator
 from brandkit.testing.mastodon import MastodonEmulator
 from brandkit.testing.x import XEmulator
+from tests.servers._servers import postgres_db, postgres_url  # noqa: F401 - fixtures
 
 FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=5, attempts=1)
 
@@ -193,7 +194,10 @@ def test_a_hashtag_followed_by_punctuation_is_found_on_mastodon() -> None:
     assert sorted(m.text for m in page.messages) == sorted(texts)
 
 
-def test_two_syncs_at_once_do_not_read_past_the_budget_together(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_two_syncs_at_once_do_not_read_past_the_budget_together(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
     """Two processes syncing the same query (a cron run that overlaps the last one) each
     checked the budget before searching and counted what they read after: both saw it
     whole, and X billed twice the budget. What a run may read is set aside before its
@@ -203,7 +207,9 @@ def test_two_syncs_at_once_do_not_read_past_the_budget_together(tmp_path: Path) 
     for i in range(300):
         emu.audience(f"fan{i % 5}").post(f"brandkit {i}", lang="en")
     inner = emu.transport()
-    path = tmp_path / "listening.db"
+    path = str(tmp_path / "listening.db")
+    if backend == "postgresql":
+        path = request.getfixturevalue("postgres_db")
     other_runs: list[QueryRun] = []
 
     def overlapping(request: httpx.Request) -> httpx.Response:

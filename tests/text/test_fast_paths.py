@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import re
+from itertools import accumulate
 
 import pytest
 import regex
@@ -654,3 +655,117 @@ def test_x_count_and_split_of_dotted_runs_equal_those_without_the_tld_check(
     fast = results()
     monkeypatch.setattr(_urls, "_may_hold_url", lambda *_: True)
     assert results() == fast
+
+
+# --- Threads: clusters cut only around emoji -----------------------------------------------
+
+_CLUSTER_PIECES = [
+    "a",
+    "1",
+    "#",
+    " ",
+    "\r",
+    "\n",
+    "\r\n",
+    "\x00",
+    "\x85",
+    "\t",
+    "日本",
+    "é",
+    "e\u0301",  # a combining mark after ASCII
+    "\u0301",
+    "\u093f",  # a spacing mark
+    "\u0600",  # prepended marks, joined to what follows (ASCII, an emoji, a space)
+    "\u0d4e",
+    "\U000110bd",
+    "\u1100",  # Hangul L, V, T, LV, LVT
+    "\u1161",
+    "\u11a8",
+    "가",
+    "각",
+    "क",  # a consonant, a virama: an Indic conjunct
+    "\u094d",
+    "\u200d",
+    "\u200c",
+    "\ufe0e",
+    "\ufe0f",
+    "\u20e3",
+    "\U000e0067",
+    "\U000e007f",
+    "\ud800",  # a lone surrogate
+    "🚀",
+    "©",
+    "❤️",
+    "👍🏽",
+    "🏽",
+    "👨‍👩‍👧‍👦",
+    "🏳️‍🌈",
+    "🇯🇵",
+    "🇯",
+    "#️⃣",
+    "1\u20e3",
+    "🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f",
+]
+
+
+def _threads_by_every_cluster(value: str) -> int:
+    """Threads' length as defined: the whole text cut into clusters, each holding an emoji
+    character counting its UTF-8 bytes."""
+    from brandkit.text._counts import _EMOJI_CHAR
+    from brandkit.text._graphemes import GRAPHEME, utf8_len
+
+    total = len(value)
+    for cluster in GRAPHEME.findall(value):
+        if _EMOJI_CHAR.search(cluster):
+            total += utf8_len(cluster) - len(cluster)
+    return total
+
+
+def _cluster_texts(count: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    return [
+        "".join(rng.choice(_CLUSTER_PIECES) for _ in range(rng.randint(1, 16)))
+        for _ in range(count)
+    ]
+
+
+def test_threads_length_equals_cutting_the_whole_text_into_clusters() -> None:
+    """Cutting only around each emoji counts what cutting the whole text counts: emoji next
+    to marks, prepended marks, jamo, conjuncts, regional indicators, CR LF, and each text cut
+    at every place (a thread part may end inside a sequence)."""
+    from brandkit.text._counts import threads_length
+
+    samples = _cluster_texts(3000, 16)
+    samples += [
+        "\u06001\u20e3",  # a prepended mark joins the keycap's cluster
+        "\u0600 🚀",
+        "a\u200d🚀",
+        "🇯🇵🇮" * 5,
+        "x 🇯" * 3 + "🇵🇮🇩",
+        "日本語👍🏽日本語" * 50,
+        "e\u0301" * 30 + "👨‍👩‍👧‍👦" + "\u0301" * 30,
+    ]
+    for sample in samples:
+        assert text.count(sample, "threads") == _threads_by_every_cluster(sample), sample
+        step = max(1, len(sample) // 20)
+        for piece in {*(sample[:k] for k in range(0, len(sample), step)), sample[1:], sample[2:]}:
+            assert threads_length(piece) == _threads_by_every_cluster(piece), piece
+
+
+def test_every_place_taken_for_a_cluster_boundary_is_one_of_every_text() -> None:
+    """Where `_CLUSTER_BOUNDARY` matches, the whole text has a cluster boundary, and the text
+    from there on, cut on its own, falls into the same clusters."""
+    from brandkit.text._counts import _CLUSTER_BOUNDARY
+    from brandkit.text._graphemes import GRAPHEME
+
+    taken = 0
+    for sample in _cluster_texts(3000, 17):
+        clusters = GRAPHEME.findall(sample)
+        bounds = [0, *accumulate(map(len, clusters))]
+        for position in range(len(sample) + 1):
+            if _CLUSTER_BOUNDARY.match(sample, position):
+                assert position in bounds, (sample, position)
+                tail = clusters[bounds.index(position) :]
+                assert GRAPHEME.findall(sample[position:]) == tail, (sample, position)
+                taken += 1
+    assert taken > 10000

@@ -14,6 +14,25 @@ INSTAGRAM_HASHTAG = regex.compile(r"(?<![\w#＃])[#＃]\w+")
 INSTAGRAM_MENTION = regex.compile(r"(?<![\w@＠])[@＠][\w.]+")
 
 
+# Where every text has a grapheme cluster boundary, whatever else it holds: between x and y
+# where (1) either is a control, CR or LF, but not CR then LF (GB3-5 come before every rule
+# that joins); (2) both are of class Other and not pictographic (every rule that joins needs
+# a mark, a prepended mark, a Hangul jamo, ZWJ, a regional indicator or a virama, each of a
+# class of its own); (3) y is printable ASCII and x no prepended mark (GB9b is the only rule
+# that joins such a y); (4) x is printable ASCII and y no mark (GB9, GB9a). Neither x nor y
+# can be in the middle of a chain a later rule looks back along (pictographic Extend* ZWJ,
+# regional indicators, consonant virama), so the text from there on, cut on its own, falls
+# into the same clusters.
+_PLAIN = r"[\p{GCB=Other}--\p{Extended_Pictographic}]"
+_CLUSTER_BOUNDARY = regex.compile(
+    r"(?:(?<=[\p{GCB=Control}\r\n])|(?=[\p{GCB=Control}\r\n]))(?!(?<=\r)\n)"
+    rf"|(?<={_PLAIN})(?={_PLAIN})"
+    r"|(?<!\p{GCB=Prepend})(?=[\x20-\x7e])"
+    r"|(?<=[\x20-\x7e])(?![\p{GCB=Extend}\p{GCB=ZWJ}\p{GCB=SpacingMark}])",
+    regex.V1,
+)
+
+
 def threads_length(text: str) -> int:
     """Threads' length: code points, except that an emoji counts its UTF-8 bytes.
 
@@ -23,11 +42,25 @@ def threads_length(text: str) -> int:
     point, so a combining accent counts apart from its letter: never fewer than Threads counts.
     """
     total = len(text)
-    if text.isascii() or not _EMOJI_CHAR.search(text):
+    if text.isascii():
         return total
-    for cluster in GRAPHEME.findall(text):
-        if _EMOJI_CHAR.search(cluster):
-            total += utf8_len(cluster) - len(cluster)
+    # Only the clusters around each emoji character are cut, from the boundary every text has
+    # before it to the next one after it (`_CLUSTER_BOUNDARY`): the same clusters as the whole
+    # text cut, at a cost that follows the emoji, not the text.
+    done = 0
+    boundary_at, next_boundary = _CLUSTER_BOUNDARY.match, _CLUSTER_BOUNDARY.search
+    for found in _EMOJI_CHAR.finditer(text):
+        position = found.start()
+        if position < done:
+            continue  # in the clusters already counted
+        start = position
+        while start > done and boundary_at(text, start) is None:
+            start -= 1
+        after = next_boundary(text, position + 1)
+        done = after.start() if after is not None else len(text)
+        for cluster in GRAPHEME.findall(text[start:done]):
+            if _EMOJI_CHAR.search(cluster):
+                total += utf8_len(cluster) - len(cluster)
     return total
 
 

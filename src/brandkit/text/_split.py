@@ -37,7 +37,7 @@ import regex
 
 from brandkit.errors import ContentError
 from brandkit.text._bluesky import _spans as bluesky_spans
-from brandkit.text._counts import threads_length
+from brandkit.text._counts import _EMOJI_CHAR, threads_length
 from brandkit.text._graphemes import GRAPHEME, grapheme_len, utf8_len
 from brandkit.text._mastodon import _REMOTE_MENTION
 from brandkit.text._platforms import (
@@ -733,7 +733,6 @@ _JOINING = (
     r"\p{Grapheme_Cluster_Break=L}\p{Grapheme_Cluster_Break=V}\p{Grapheme_Cluster_Break=T}]"
 )
 _JOINING_CHAR = regex.compile(_JOINING)
-_EMOJI_CHAR = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}\u20E3]")
 _SPACE = regex.compile(r"[\s\x1c-\x1f]")
 _SPACE_BEFORE = regex.compile(r"[\s\x1c-\x1f]", regex.REVERSE)
 

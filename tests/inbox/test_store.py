@@ -676,3 +676,19 @@ def test_a_status_brandkit_does_not_know_is_a_brandkit_error_naming_the_row(
     inbox.mark(msg(2), "archived")
     assert inbox.status(msg(2)) is MessageStatus.ARCHIVED
     assert inbox.counts()[MessageStatus.ARCHIVED] == 1
+
+
+def test_a_url_of_another_kind_is_refused_not_made_into_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inbox("redis://:pw@cache:6379/0") was read as a path: it created the folders
+    redis:/:pw@cache:6379 (the password in a folder name) and an SQLite file in them, and
+    `brandkit inbox sync --db redis://...` stored the messages there. It is refused, without
+    the password, as the metrics store refuses it."""
+    import brandkit  # the class itself: the module's Inbox opens PostgreSQL on that backend
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigurationError, match="SQLite file or on PostgreSQL") as caught:
+        brandkit.Inbox("redis://:s3cret-pw@cache:6379/0")
+    assert "s3cret-pw" not in str(caught.value)
+    assert list(tmp_path.iterdir()) == []

@@ -16,7 +16,7 @@ import attrs
 
 from brandkit._quantiles import percentile as _percentile
 from brandkit._sqlite import SQLiteStore
-from brandkit.backends import kind_of
+from brandkit.backends import kind_of, redact_url
 from brandkit.errors import BrandkitError, ConfigurationError, Unsupported
 from brandkit.inbox._model import KINDS, InboxPage, Message
 
@@ -289,8 +289,9 @@ class Inbox(SQLiteStore):
         prefix: (PostgreSQL only) put before every table name.
 
     Raises:
-        ConfigurationError: the file cannot be opened or belongs to a newer brandkit, or
-            ``prefix`` was given for an SQLite file.
+        ConfigurationError: the file cannot be opened or belongs to a newer brandkit,
+            ``prefix`` was given for an SQLite file, or ``path`` is a URL of another kind
+            (``redis://``).
     """
 
     what = "inbox"
@@ -306,10 +307,19 @@ class Inbox(SQLiteStore):
 
     def __new__(cls, path: str | os.PathLike[str] = "brandkit.db", *_: Any, **__: Any) -> Inbox:
         # A PostgreSQL URL gives the same inbox on a server (brandkit.inbox._postgres).
-        if cls is Inbox and kind_of(path) == "postgresql":
-            from brandkit.inbox._postgres import PostgresInbox
+        if cls is Inbox:
+            kind = kind_of(path)
+            if kind == "postgresql":
+                from brandkit.inbox._postgres import PostgresInbox
 
-            return object.__new__(PostgresInbox)
+                return object.__new__(PostgresInbox)
+            if kind != "sqlite":
+                # Read as a path, a redis:// URL became folders named after its host (and
+                # password) holding a new SQLite file.
+                raise ConfigurationError(
+                    f"{redact_url(path)}: the inbox is kept in an SQLite file or on "
+                    "PostgreSQL; give a path or a postgresql:// URL"
+                )
         return object.__new__(cls)
 
     def __init__(

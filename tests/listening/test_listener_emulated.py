@@ -5,6 +5,7 @@ post found through two accounts stored once."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -247,3 +248,43 @@ def test_a_mastodon_search_with_nothing_new_keeps_its_place() -> None:
     assert len(first.messages) == 3
     assert quiet.messages == () and again.messages == ()
     assert [m.text for m in late.messages] == ["acme rocks late"]
+
+
+def test_an_x_search_from_a_since_inside_a_second_neither_repeats_nor_widens() -> None:
+    """X takes ``start_time`` to the second: a ``since`` of 12:00:00.5 reads the posts of
+    12:00:00.2 too. Those are not the query's (it starts at .5), and a cursor whose newest
+    post is one of them must go on from it, not be read again as older than ``since``
+    (X would bill it at every search)."""
+    emu = XEmulator()
+    brand = emu.account(name="brand", known_user=True)
+    emu.clock.advance(1 - emu.clock.time() % 1 + 0.2)  # 0.2 s into a whole second
+    emu.audience("early").post("brandkit early", lang="en")
+    since = emu.clock.now() + timedelta(seconds=0.3)
+    emu.clock.advance(0.4)
+    query = Query(any=["brandkit"], since=since)
+    with client(emu.transport()) as c:
+        first = c.search(brand, query)
+        second = c.search(brand, query, since=first.cursor)
+        emu.audience("late").post("brandkit late", lang="en")
+        third = c.search(brand, query, since=second.cursor)
+    assert [m.text for m in first.messages] == []
+    assert [m.text for m in second.messages] == []
+    assert [m.text for m in third.messages] == ["brandkit late"]
+    assert emu.posts_read == first.read + second.read + third.read <= 2
+
+
+def test_an_x_search_until_inside_a_second_finds_the_posts_of_that_second_before_it() -> None:
+    """X's ``end_time`` is exclusive and to the second: an ``until`` of 12:00:00.5 sent as
+    12:00:00 lost the post of 12:00:00.2, which is the query's; the whole second is asked
+    for and the post of 12:00:00.7 dropped after reading."""
+    emu = XEmulator()
+    brand = emu.account(name="brand", known_user=True)
+    emu.clock.advance(1 - emu.clock.time() % 1 + 0.2)  # 0.2 s into a whole second
+    emu.audience("inside").post("brandkit inside", lang="en")
+    until = emu.clock.now() + timedelta(seconds=0.3)
+    emu.clock.advance(0.5)
+    emu.audience("after").post("brandkit after", lang="en")
+    emu.clock.advance(60)  # X takes an end_time at least 10 s old
+    with client(emu.transport()) as c:
+        page = c.search(brand, Query(any=["brandkit"], until=until))
+    assert [m.text for m in page.messages] == ["brandkit inside"]

@@ -1508,9 +1508,17 @@ class XAdapter(RefreshingAdapter):
         if query.until is not None and query.until <= oldest:
             return SearchPage(messages=(), cursor=cursor, more=False)
         since, until, top = state.since, state.until, state.top
+        # X reads start_time and end_time to the second: the whole seconds that hold the
+        # query's times are asked for, and what falls outside them dropped after reading.
+        first_second = query.since.replace(microsecond=0) if query.since is not None else None
+        end = query.until
+        if end is not None and end.microsecond:
+            end = end.replace(microsecond=0) + timedelta(seconds=1)
         if since is not None:
             read_up_to = snowflake_time(since) or now
-            if read_up_to < oldest or (query.since is not None and read_up_to < query.since):
+            # A since_id within since's own second is where start_time would start too:
+            # replacing it would read (and X bill) the posts of that second again.
+            if read_up_to < oldest or (first_second is not None and read_up_to < first_second):
                 # Out of X's window, or before the query's own start: X would take since_id
                 # alone, so start_time says it instead.
                 since = None
@@ -1523,8 +1531,8 @@ class XAdapter(RefreshingAdapter):
             fixed["since_id"] = since
         if until is not None:
             fixed["until_id"] = until
-        elif query.until is not None and query.until < now - _END_TIME_GAP:
-            fixed["end_time"] = _rfc3339(query.until)
+        elif end is not None and end < now - _END_TIME_GAP:
+            fixed["end_time"] = _rfc3339(end)
         messages: list[Message] = []
         read = 0
         token: str | None = None
@@ -1564,7 +1572,12 @@ class XAdapter(RefreshingAdapter):
             token = page.meta.next_token if page.meta is not None else None
             if not token or not page.data or limit - read < SEARCH_PAGE_MIN:
                 break
-        messages.sort(key=lambda m: int(m.id))
+        messages = [
+            m
+            for m in sorted(messages, key=lambda m: int(m.id))
+            if (query.since is None or m.created_at >= query.since)
+            and (query.until is None or m.created_at < query.until)
+        ]
         if token and page is not None and page.data:
             # Stopped at the limit: go on below the oldest post read, then newer ones.
             low = min(page.data, key=lambda p: int(p.id)).id

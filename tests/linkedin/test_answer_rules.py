@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from brandkit import Account, Client, DeliveryStatus, Link, Outbox, Post
-from brandkit.errors import MediaError
+from brandkit import Account, Client, DeliveryStatus, Link, Outbox, Post, text
+from brandkit.errors import ContentError, MediaError
 from brandkit.inbox import Message
 from brandkit.platforms.linkedin import LinkedInAdapter
 from brandkit.testing.linkedin import LinkedInEmulator
@@ -85,3 +85,28 @@ def test_a_link_on_an_answer_goes_in_the_comment_text() -> None:
         answer = client.reply(message, Post(text="Here", link=Link(url=URL, title="Launch")))
     assert answer.status is DeliveryStatus.SENT, answer.error
     assert emu.answers(message.id) == [f"Here\n\n{URL}"]
+
+
+def test_an_answer_over_a_comments_length_is_refused_before_it_is_queued(
+    tmp_path: Path,
+) -> None:
+    """A comment takes 1,250 characters, a post 3,000: an answer of 1,251 is a ContentError
+    from render (nothing stored, nothing sent), and one of 1,250 lands whole."""
+    emu = LinkedInEmulator()
+    with emu.serve(), Client(retry=FAST) as client:
+        account, message = _fan_comment(emu, client)
+        with Outbox(tmp_path / "o.db") as outbox:
+            with pytest.raises(
+                ContentError, match="1251 characters on linkedin, 1 over the limit of 1250"
+            ) as raised:
+                outbox.add_reply(message, Post(text="a" * 1251), account)
+            assert outbox.list() == []
+        assert raised.value.platform == "linkedin"
+        assert _comment_requests(emu) == []
+        answer = client.reply(message, Post(text="b" * 1250))
+    assert answer.status is DeliveryStatus.SENT, answer.error
+    assert emu.answers(message.id) == ["b" * 1250]
+    # A post of the same length is still a post: 3,000 is its limit.
+    assert text.limit("linkedin") == 3000 and text.limit("linkedin", comment=True) == 1250
+    assert text.measure("c" * 2000, "linkedin").fits
+    assert not text.measure("c" * 2000, "linkedin", comment=True).fits

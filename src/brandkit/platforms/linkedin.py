@@ -863,12 +863,15 @@ class LinkedInAdapter(RefreshingAdapter):
         text alone. Besides ``message.text`` the Comments API takes a ``content`` list of
         media entities (an image), which brandkit does not send: media on an answer are
         refused by `brandkit.render`, before anything is stored or sent. A link goes in the
-        text (``link_card_rules``: answers carry no card)."""
+        text (``link_card_rules``: answers carry no card). A comment takes 1,250 characters,
+        not a post's 3,000 (the text option ``comment``): a longer answer is refused by
+        render, not by LinkedIn after it was queued."""
         return attrs.evolve(
             capabilities,
             threads=False,
             max_parts=1,
             media=attrs.evolve(capabilities.media, max_items=0, min_items=0),
+            text_options={**capabilities.text_options, "comment": True},
         )
 
     def reply_target(self, message: Message) -> PartRef:

@@ -87,8 +87,8 @@ RESERVED = frozenset("\\|{}@[]()<>#*_~")
 MAX_COMMENTARY = 3000
 MAX_ALT_TEXT = 4086
 MAX_COMMENT = 1250
-"""Longest ``message.text`` of a comment accepted. LinkedIn documents no limit: this number
-is the emulator's guess (unconfirmed), there so that tests can reach a refusal."""
+"""Longest ``message.text`` of a comment accepted. LinkedIn's API documents no limit: this is
+the figure of its comment box and of third-party tools (unconfirmed for the API)."""
 PART_SIZE = 4 * 1024 * 1024
 
 DEFAULT_QUOTAS: dict[str, tuple[int, float]] = {

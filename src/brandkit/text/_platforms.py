@@ -122,12 +122,24 @@ def _check_instagram(options: Mapping[str, Any]) -> None:
     _positive_int("max_hashtags", options["max_hashtags"])
 
 
+def _check_linkedin(options: Mapping[str, Any]) -> None:
+    if not isinstance(options["comment"], bool):
+        raise ConfigurationError(
+            f"text option comment must be True or False, not {options['comment']!r}"
+        )
+
+
 _CHECKS: dict[str, Callable[[Mapping[str, Any]], None]] = {
     "x": _check_x,
     "mastodon": _check_mastodon,
     "telegram": _check_telegram,
     "instagram": _check_instagram,
+    "linkedin": _check_linkedin,
 }
+
+LINKEDIN_MAX_COMMENT = 1250
+"""The longest LinkedIn comment: the figure LinkedIn's own comment box and third-party tools
+give (the Comments API documents none); the ``commentary`` of a post takes 3,000."""
 
 _TABLE: dict[str, _Platform] = {
     "x": _Platform(
@@ -157,9 +169,9 @@ _TABLE: dict[str, _Platform] = {
     ),
     "linkedin": _Platform(
         unit="characters",
-        defaults={},
+        defaults={"comment": False},
         length=lambda text, o: len(text),
-        limit=lambda o: 3000,
+        limit=lambda o: LINKEDIN_MAX_COMMENT if o["comment"] else 3000,
     ),
     "facebook": _Platform(
         unit="characters",
@@ -245,7 +257,8 @@ def count(text: str, platform: str, **options: Any) -> int:
     * ``bluesky``: grapheme clusters (the 3000-byte limit is checked by `measure`).
     * ``threads``: code points, each emoji counting its UTF-8 bytes.
     * ``telegram``: UTF-16 code units. Option: ``caption`` (False).
-    * ``linkedin``, ``facebook``, ``instagram``: code points. Instagram option:
+    * ``linkedin``, ``facebook``, ``instagram``: code points. LinkedIn option: ``comment``
+      (False; a comment's limit is 1,250, a post's 3,000). Instagram option:
       ``max_hashtags`` (5).
 
     Raises:
@@ -265,7 +278,8 @@ def limit(platform: str, **options: Any) -> int:
     """The main limit of ``platform`` in `count`'s unit, with options applied.
 
     ``mastodon`` reads ``max_characters``, ``telegram`` ``caption`` (1024 instead of 4096),
-    ``x`` ``max_length`` (a Premium account's limit; else the config's 280).
+    ``linkedin`` ``comment`` (1250 instead of 3000), ``x`` ``max_length`` (a Premium
+    account's limit; else the config's 280).
 
     Raises:
         ConfigurationError: unknown platform, unknown option, or an option of the wrong type.

@@ -226,3 +226,33 @@ def test_list_prints_the_audiences_text_without_letting_the_terminal_obey_it(
     assert "👩\u200d💻 ok" in text  # an emoji sequence stays whole
     status, text = run("inbox", "list", "--db", str(db), "--json")
     assert json.loads(text)[0]["text"] == hostile.text
+
+
+def test_inbox_commands_take_the_table_prefix_brandkit_report_reads(
+    postgres_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An agency keeps each client's inbox under a table prefix on one server, which
+    `brandkit report --prefix` reads; the inbox commands had no --prefix, so they could only
+    reach brandkit_ tables."""
+    from datetime import UTC, datetime
+
+    from brandkit import Author, Message
+    from tests.servers._servers import unique_prefix
+
+    prefix = unique_prefix()
+    message = Message(
+        platform="mastodon",
+        account="mastodon:acme",
+        id="7",
+        kind="mention",
+        author=Author(id="1", handle="ana"),
+        text="hello",
+        created_at=datetime(2026, 12, 1, tzinfo=UTC),
+    )
+    with Inbox(postgres_url, prefix=prefix) as inbox:
+        inbox.add([message])
+    status, text = run("inbox", "list", "--db", postgres_url, "--prefix", prefix, "--json")
+    assert status == 0 and [r["key"] for r in json.loads(text)] == [message.key]
+    Inbox(tmp_path / "b.db").close()
+    status, text = run("inbox", "list", "--db", str(tmp_path / "b.db"), "--prefix", prefix)
+    assert status == 1 and "leave --prefix out" in capsys.readouterr().err

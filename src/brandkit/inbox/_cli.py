@@ -45,6 +45,24 @@ def _shown(text: str) -> str:
     )
 
 
+def _prefixed(args: argparse.Namespace) -> dict[str, Any]:
+    """``{"prefix": …}`` when ``--prefix`` was given, for a ``postgresql://`` ``--db``.
+
+    Raises:
+        ConfigurationError: ``--prefix`` was given for an SQLite file.
+    """
+    if args.prefix is None:
+        return {}
+    from brandkit.backends import kind_of
+
+    if kind_of(args.db) != "postgresql":
+        raise ConfigurationError(
+            f"--prefix names PostgreSQL tables; {args.db!r} is an SQLite file, whose tables "
+            "are not prefixed: leave --prefix out"
+        )
+    return {"prefix": args.prefix}
+
+
 def _accounts(args: argparse.Namespace) -> list[Any]:
     from brandkit.accounts import Account
 
@@ -77,7 +95,7 @@ def _sync(args: argparse.Namespace, out: TextIO) -> int:
         async with AsyncClient(accounts=accounts, timeout=args.timeout) as client:
             return await inbox.async_sync(client, accounts, **bound)
 
-    with Inbox(args.db) as inbox:
+    with Inbox(args.db, **_prefixed(args)) as inbox:
         report = asyncio.run(sync(inbox))
     rows = [
         {"account": a.account, "added": a.added, "requests": a.requests, "error": a.error}
@@ -123,7 +141,7 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
     local = kind_of(args.db) == "sqlite"
     if local and args.db != ":memory:" and not Path(args.db).exists():
         raise ConfigurationError(f"no inbox at {args.db!r}: run brandkit inbox sync first")
-    with Inbox(args.db) as inbox:
+    with Inbox(args.db, **_prefixed(args)) as inbox:
         if args.unanswered:
             older = duration(args.older_than) if args.older_than else None
             messages = inbox.unanswered(older_than=older, account=args.account_key)
@@ -178,8 +196,8 @@ def _reply(args: argparse.Namespace, out: TextIO) -> int:
     # The answer is written to the outbox in the same file before it is sent: a crash or a
     # lost answer leaves a delivery to resolve, never a second answer.
     with (
-        Inbox(args.db) as inbox,
-        Outbox(args.db, accounts=accounts) as outbox,
+        Inbox(args.db, **_prefixed(args)) as inbox,
+        Outbox(args.db, accounts=accounts, **_prefixed(args)) as outbox,
         Client(outbox=outbox, accounts=accounts, timeout=args.timeout) as client,
     ):
         message = inbox.find(args.id)
@@ -202,6 +220,11 @@ def add_commands(subparsers: Any) -> None:
         "--db",
         default="brandkit.db",
         help="the inbox: an SQLite file or a postgresql:// URL (brandkit.db)",
+    )
+    common.add_argument(
+        "--prefix",
+        help="PostgreSQL only: the inbox's (and reply's outbox's) table prefix (brandkit_), "
+        "as brandkit report --prefix reads them",
     )
     common.add_argument("--json", action="store_true", help="print JSON")
     online = argparse.ArgumentParser(add_help=False)

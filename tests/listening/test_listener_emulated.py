@@ -15,6 +15,7 @@ from brandkit import Client, Query, RetryPolicy
 from brandkit.listening import Listener, QueryRun
 from brandkit.testing.instagram import InstagramEmulator
 from brandkit.testing.mastodon import MastodonEmulator
+from brandkit.testing.threads import ThreadsEmulator
 from brandkit.testing.x import XEmulator
 from tests.servers._servers import postgres_db, postgres_url  # noqa: F401 - fixtures
 
@@ -288,3 +289,19 @@ def test_an_x_search_until_inside_a_second_finds_the_posts_of_that_second_before
     with client(emu.transport()) as c:
         page = c.search(brand, Query(any=["brandkit"], until=until))
     assert [m.text for m in page.messages] == ["brandkit inside"]
+
+
+@pytest.mark.parametrize("platform", ["threads", "instagram"])
+def test_a_post_of_sinces_own_second_written_after_it_is_found(platform: str) -> None:
+    """Threads and Instagram give a post's time to the second: a post written at 12:00:00.7
+    reads as 12:00:00, before a ``since`` of 12:00:00.3. It is the query's, and kept."""
+    emu = ThreadsEmulator() if platform == "threads" else InstagramEmulator()
+    brand = emu.account(name="brand")
+    emu.clock.advance(1 - emu.clock.time() % 1 + 0.2)  # 0.2 s into a whole second
+    since = emu.clock.now() + timedelta(seconds=0.1)
+    emu.clock.advance(0.5)
+    emu.audience("fan").post("brandkit rocks #brandkit", lang="en")
+    emu.clock.advance(5)
+    with client(emu.transport()) as c:
+        page = c.search(brand, Query(hashtags=["brandkit"], since=since))
+    assert [m.text for m in page.messages] == ["brandkit rocks #brandkit"]

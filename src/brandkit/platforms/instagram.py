@@ -1093,7 +1093,11 @@ class InstagramAdapter(GraphAdapter):
                     if item.id in seen or item.id in found:
                         continue
                     message = self._found(item, tag)
-                    if query.since is not None and message.created_at < query.since:
+                    # Meta gives the time to the second: a post of since's own second
+                    # may have been written after since, and is kept rather than lost.
+                    if query.since is not None and message.created_at < query.since.replace(
+                        microsecond=0
+                    ):
                         continue
                     if query.until is not None and message.created_at >= query.until:
                         continue

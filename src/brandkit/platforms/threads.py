@@ -779,6 +779,10 @@ class ThreadsAdapter(GraphAdapter):
         tag = cursor_tag(self.account.key, canonical_query(query))
         state = self._load_search_cursor(cursor, asks, tag)
         state.q = tag
+        if query.since is not None and query.since.microsecond:
+            # Threads gives a post's time to the second: one of since's own second may have
+            # been written after since, and is kept rather than lost.
+            query = query.model_copy(update={"since": query.since.replace(microsecond=0)})
         found: dict[str, Message] = {}
         read, more = 0, False
         for index, ask in enumerate(asks):

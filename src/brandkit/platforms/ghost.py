@@ -9,7 +9,12 @@ checks, ``core/server/services/auth/api-key/admin.js``):
   brandkit signs one per request with the standard library's ``hmac`` (the key itself never
   leaves the machine), and signs again when a request is repeated.
 - ``POST /ghost/api/admin/posts/?source=html`` (``/pages/`` for a page) creates the post from
-  HTML; without ``source=html`` Ghost would drop the HTML. Ghost stores it as Lexical.
+  HTML; without ``source=html`` Ghost would drop the HTML. Ghost stores it as Lexical, and
+  that conversion is lossy (Ghost's docs say so): an element Lexical and Koenig have no node
+  for (a table, a ``div``, an ``iframe``, a ``class`` or ``id``) is flattened to its text.
+  Ghost keeps HTML whole inside an HTML card, ``<!--kg-card-begin: html-->`` ...
+  ``<!--kg-card-end: html-->``, so `ghost_html` puts each top-level block that would lose
+  something in one; the rest stays editable in Ghost's editor.
   ``status`` is ``draft``, ``published`` or ``scheduled`` (``published_at`` at least 2
   minutes ahead: a scheduled article whose time has passed is sent ``published``, dated as
   asked); ``tags`` are found by name or created; ``custom_excerpt`` (300 characters),
@@ -49,6 +54,7 @@ import httpx
 import pydantic
 
 from brandkit._flow import Flow, Send
+from brandkit.content._html import html_blocks
 from brandkit.errors import (
     ConfigurationError,
     ContentError,
@@ -74,7 +80,7 @@ if TYPE_CHECKING:
     from brandkit.content._article import Article
     from brandkit.content._media import Media
 
-__all__ = ["GhostAdapter", "admin_token"]
+__all__ = ["CARD_BEGIN", "CARD_END", "GhostAdapter", "admin_token", "ghost_html"]
 
 TOKEN_LIFETIME = 5 * 60
 """Ghost refuses a token more than 5 minutes after its ``iat`` (``maxAge``)."""
@@ -514,7 +520,7 @@ class GhostAdapter(BlogAdapter):
         fields: dict[str, Any] = {
             "title": article.title,
             "slug": article.slug,
-            "html": article.html(),
+            "html": ghost_html(article.html()),
             "status": status,
             "tags": [{"name": name} for name in _names(article)],
             "custom_excerpt": article.excerpt,
@@ -603,6 +609,58 @@ def _first_error(response: httpx.Response) -> dict[str, Any]:
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
         return errors[0]
     return {}
+
+
+CARD_BEGIN = "<!--kg-card-begin: html-->"
+CARD_END = "<!--kg-card-end: html-->"
+"""The comments around an HTML card: Ghost keeps what is between them as it is."""
+
+# What Ghost's HTML import (Lexical's, with Koenig's cards) turns into its own nodes and back
+# into the same HTML: paragraphs, headings, lists, quotes, code, rules, images and the text
+# formats. Anything else, or these with other attributes, goes into an HTML card.
+_GHOST_KEEPS = frozenset(
+    {
+        *("p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote"),
+        *("pre", "code", "hr", "br", "img", "figure", "figcaption", "a"),
+        *("strong", "b", "em", "i", "u", "s", "sub", "sup"),
+    }
+)
+_GHOST_KEEPS_ATTRIBUTES = frozenset(
+    {
+        *("a.href", "a.title", "a.rel", "a.target", "ol.start", "code.class"),
+        *("img.src", "img.alt", "img.title", "img.width", "img.height"),
+    }
+)
+
+
+def ghost_html(html: str) -> str:
+    """``html`` with each top-level block that Ghost's HTML import would change (a table,
+    a ``div``, an ``iframe``, an ``id`` or ``class``...) wrapped in an HTML card, which Ghost
+    keeps as it is; paragraphs, headings, lists, quotes, code and images stay as they are,
+    editable in Ghost's editor. A fragment that is not a well-formed tree goes in one card
+    whole. Blocks already inside an HTML card are left alone."""
+    if not html.strip():
+        return html
+    blocks = html_blocks(html)
+    if blocks is None:
+        return f"{CARD_BEGIN}\n{html}\n{CARD_END}"
+    out: list[str] = []
+    done = 0
+    in_card = False
+    for block in blocks:
+        if block.tag == "!--":
+            marker = block.comment.strip()
+            if marker == CARD_BEGIN[4:-3]:
+                in_card = True
+            elif marker == CARD_END[4:-3]:
+                in_card = False
+            continue
+        if in_card or (block.tags <= _GHOST_KEEPS and block.attributes <= _GHOST_KEEPS_ATTRIBUTES):
+            continue
+        out += [html[done : block.start], CARD_BEGIN, html[block.start : block.end], CARD_END]
+        done = block.end
+    out.append(html[done:])
+    return "".join(out)
 
 
 def _names(article: Article) -> list[str]:

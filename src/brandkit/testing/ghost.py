@@ -24,7 +24,8 @@ error body; https://docs.ghost.org/admin-api for the rest):
   missing.``, ``Authorization header format is "Authorization: Ghost [token]"``; no
   ``Authorization`` at all is 403 ``Authorization failed``.
 - ``POST /ghost/api/admin/posts/`` (and ``/pages/``) with ``{"posts": [{...}]}``: ``title``,
-  ``html`` (read only with ``?source=html``, as Ghost does: without it the HTML is dropped),
+  ``html`` (read only with ``?source=html``, as Ghost does: without it the HTML is dropped;
+  imported as Ghost does, losing what Lexical has no node for: see `_import_html`),
   ``lexical``, ``slug`` (made unique with ``-2``, ``-3``...; derived from the title when
   absent), ``status`` (``draft``, ``published``, ``scheduled`` with ``published_at`` at
   least 2 minutes ahead), ``tags`` (names, ``{"name"}``, ``{"slug"}`` or ``{"id"}``, created
@@ -65,6 +66,8 @@ import attrs
 import httpx
 
 from brandkit.accounts import Account
+from brandkit.content._article import html_text
+from brandkit.content._html import html_blocks
 from brandkit.testing._emulator import Clock, Emulator, route
 from brandkit.testing._forms import MultipartError, parse_multipart
 
@@ -526,11 +529,11 @@ class GhostEmulator(Emulator):
         if "title" in data:
             p.title = (data.get("title") or "").strip() or "(Untitled)"
         if _source(request) == "html" and isinstance(data.get("html"), str):
-            p.html = data["html"]
+            p.html, nodes = _import_html(data["html"])
             p.lexical = json.dumps(
                 {
                     "root": {
-                        "children": [{"type": "html", "version": 1, "html": p.html}],
+                        "children": nodes,
                         "direction": None,
                         "format": "",
                         "indent": 0,
@@ -864,6 +867,88 @@ def _filter(raw: str | None) -> Any:
                 )
             pos += 1
     return lambda p: all(str(getattr(p, f)) in values for f, values in terms)
+
+
+# What Ghost's HTML import (Lexical's nodes and Koenig's cards) keeps: the elements it has a
+# node for, with the attributes those nodes carry. Others lose their markup.
+_IMPORTED = frozenset(
+    {
+        *("p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote"),
+        *("pre", "code", "hr", "br", "img", "figure", "figcaption", "a", "span"),
+        *("strong", "b", "em", "i", "u", "s", "sub", "sup"),
+    }
+)
+_IMPORTED_ATTRIBUTES = frozenset(
+    {
+        *("a.href", "a.title", "a.rel", "a.target", "ol.start", "code.class"),
+        *("img.src", "img.alt", "img.title", "img.width", "img.height"),
+    }
+)
+_CARD_BEGIN = re.compile(r"^kg-card-begin:\s?html$")
+_CARD_END = re.compile(r"^kg-card-end:\s?html$")
+
+
+def _card(inner: str) -> tuple[str, dict[str, Any]]:
+    # Koenig's html renderer writes the card between its comments, on lines of their own.
+    rendered = f"\n<!--kg-card-begin: html-->\n{inner}\n<!--kg-card-end: html-->\n"
+    return rendered, {"type": "html", "version": 1, "html": inner}
+
+
+def _paragraph(text: str) -> dict[str, Any]:
+    return {"type": "paragraph", "version": 1, "children": [{"type": "text", "text": text}]}
+
+
+def _import_html(source: str) -> tuple[str, list[dict[str, Any]]]:
+    """What Ghost stores for ``?source=html``: its HTML as rendered again, and the Lexical
+    nodes. As Koenig's html-parser does, the elements between ``<!--kg-card-begin: html-->``
+    and ``<!--kg-card-end: html-->`` become an HTML card (their text between them and their
+    comments are dropped), as does a top-level ``table``; elements Lexical has a node for
+    keep their HTML; any other block (a ``div``, an ``iframe``, an ``id`` or ``class``) is
+    flattened to a paragraph of its text, as Ghost's lossy import loses its markup. A fragment
+    that is not a well-formed tree is flattened whole."""
+    blocks = html_blocks(source)
+    if blocks is None:
+        text = html_text(source)
+        return (f"<p>{html.escape(text)}</p>" if text else ""), [_paragraph(text)]
+    out: list[str] = []
+    nodes: list[dict[str, Any]] = []
+    done = 0
+    card: list[str] | None = None
+    for block in blocks:
+        piece = source[block.start : block.end]
+        if card is not None:
+            if block.tag == "!--" and _CARD_END.match(block.comment.strip()):
+                rendered, node = _card("\n".join(card).strip())
+                out.append(rendered)
+                nodes.append(node)
+                card, done = None, block.end
+            elif block.tag != "!--":
+                card.append(piece)
+            continue
+        out.append(source[done : block.start])
+        done = block.end
+        if block.tag == "!--":
+            if _CARD_BEGIN.match(block.comment.strip()):
+                card = []
+            continue  # Lexical keeps no comment
+        if block.tag == "table":
+            rendered, node = _card(piece)
+            out.append(rendered)
+            nodes.append(node)
+        elif block.tags <= _IMPORTED and block.attributes <= _IMPORTED_ATTRIBUTES:
+            out.append(piece)
+            nodes.append(_paragraph(html_text(piece)))
+        else:
+            text = html_text(piece)
+            out.append(f"<p>{html.escape(text)}</p>")
+            nodes.append(_paragraph(text))
+    if card is not None:  # no end comment: the card runs to the end
+        rendered, node = _card("\n".join(card).strip())
+        out.append(rendered)
+        nodes.append(node)
+    else:
+        out.append(source[done:])
+    return "".join(out), nodes
 
 
 def _lexical_html(lexical: str) -> str:

@@ -50,8 +50,12 @@ class GovernorProtocol(Protocol):
     called. For a request that provably never reached the server (httpx's ``ConnectError``,
     ``ConnectTimeout``, ``PoolTimeout``, ``UnsupportedProtocol``: nothing was written) the
     drivers call ``unsent(key) -> None`` (``async def aunsent(key) -> None``) instead when
-    the governor has it, in the thread or task that acquired the request; its units may be
-    given back (see [`Governor.unsent`][brandkit.governor.Governor.unsent]).
+    the governor has it; its units may be given back (see
+    [`Governor.unsent`][brandkit.governor.Governor.unsent]).
+
+    The drivers make every call about one request (``observe``, ``unanswered``, ``unsent``)
+    in the thread or asyncio task that acquired it, so a governor can tell which request an
+    answer is for (`brandkit.governor.Governor` keeps its last grant in a context variable).
     """
 
     def acquire(self, key: BucketKey, cost: int, policies: Sequence[RatePolicy]) -> float:

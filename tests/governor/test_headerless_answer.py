@@ -8,6 +8,7 @@ spent (the server may have counted a request a proxy answered)."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -131,22 +132,23 @@ def test_async_observe_of_a_headerless_answer_settles_it_too() -> None:
 def test_a_headerless_answer_settles_its_own_request_not_another(
     shared: bool, tmp_path: Path
 ) -> None:
-    """Of two requests of the new window in flight, the one answered (this process's oldest
-    grant) is settled; the other is still awaited, as its answer may say when the window
-    ends. One answer settles one request."""
+    """Of two requests of the new window in flight (each sent by its own task), the one
+    answered is settled, even when it is the newer; the other is still awaited, as its
+    answer may say when the window ends. One answer settles one request."""
     now = [T0]
     governor = Governor(_state(shared, tmp_path), clock=lambda: now[0])
     assert governor.acquire(KEY, 1, ()) == 0
     governor.observe(KEY, answer(0, T0 + 60))
+    first, second = contextvars.copy_context(), contextvars.copy_context()
     now[0] = T0 + 62
-    assert governor.acquire(KEY, 2, ()) == 0
-    now[0] = second = T0 + 62.5
-    assert governor.acquire(KEY, 1, ()) == 0  # the window's budget (3) is spent
-    governor.observe(KEY, httpx.Response(502))
+    assert first.run(governor.acquire, KEY, 2, ()) == 0
+    now[0] = T0 + 62.5
+    assert second.run(governor.acquire, KEY, 1, ()) == 0  # the window's budget (3) is spent
+    second.run(governor.observe, KEY, httpx.Response(502))
     (slot,) = _slots(governor)
-    assert slot.flight == [[second, 1.0]]
+    assert slot.flight == [[T0 + 62, 2.0]]
     assert 0 < governor.acquire(KEY, 1, ()) <= 1
-    governor.observe(KEY, httpx.Response(502))
+    first.run(governor.observe, KEY, httpx.Response(502))
     (slot,) = _slots(governor)
     assert slot.flight == []
     assert governor.acquire(KEY, 1, ()) == 0

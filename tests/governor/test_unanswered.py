@@ -7,6 +7,7 @@ answered must not keep them waiting until FLIGHT_TTL (two minutes)."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -121,21 +122,23 @@ def test_unanswered_settles_a_request_of_the_new_window(shared: bool, tmp_path: 
 
 @pytest.mark.parametrize("shared", [False, True], ids=["memory", "sqlite"])
 def test_unanswered_settles_its_own_request_not_another(shared: bool, tmp_path: Path) -> None:
-    """Of two requests of the new window in flight, the lost one is settled: the other is
-    still awaited (its answer will say when the window ends)."""
+    """Of two requests of the new window in flight (each sent by its own task), the lost
+    one is settled, even when it is the newer: the other is still awaited (its answer will
+    say when the window ends)."""
     now = [T0]
     governor = Governor(_state(shared, tmp_path), clock=lambda: now[0])
     assert governor.acquire(KEY, 1, ()) == 0
     governor.observe(KEY, answer(0, T0 + 60))
+    first, second = contextvars.copy_context(), contextvars.copy_context()
     now[0] = T0 + 62
-    assert governor.acquire(KEY, 2, ()) == 0
-    now[0] = second = T0 + 62.5
-    assert governor.acquire(KEY, 1, ()) == 0  # the window's budget (3) is spent
-    governor.unanswered(KEY)  # the first (this process's oldest grant) is lost
+    assert first.run(governor.acquire, KEY, 2, ()) == 0
+    now[0] = T0 + 62.5
+    assert second.run(governor.acquire, KEY, 1, ()) == 0  # the window's budget (3) is spent
+    second.run(governor.unanswered, KEY)  # the second is lost
     (slot,) = _slots(governor)
-    assert slot.flight == [[second, 1.0]]
-    assert 0 < governor.acquire(KEY, 1, ()) <= 1  # the second is still awaited
-    governor.unanswered(KEY)
+    assert slot.flight == [[T0 + 62, 2.0]]
+    assert 0 < governor.acquire(KEY, 1, ()) <= 1  # the first is still awaited
+    first.run(governor.unanswered, KEY)
     assert governor.acquire(KEY, 1, ()) == 0
 
 

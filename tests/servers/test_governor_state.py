@@ -215,6 +215,47 @@ def test_unsent_gives_units_back_on_the_server(state: RedisState | PostgresState
     assert slot.runs == [[T0, T0, 2.0]]
 
 
+def test_requests_settle_their_own_entries_on_the_server(
+    state: RedisState | PostgresState,
+) -> None:
+    """Through the server store, an answer or a lost request settles its own request's
+    flight entry, not the oldest (tests/governor/test_own_grant.py): a newer request lost
+    leaves an older one still in flight, and an answer out of order leaves the costlier
+    request's units in flight, so a window rolling over does not hand them out again."""
+    from tests.governor.test_own_grant import SCOPE, headers, task
+    from tests.governor.test_unknown_window import KEY as ONE
+    from tests.governor.test_unknown_window import T0, answer
+
+    now = [T0]
+    gov = Governor(state, clock=lambda: now[0])
+    assert gov.acquire(ONE, 1, ()) == 0
+    gov.observe(ONE, answer(1, T0 + 60))
+    carried, lost = task(), task()
+    now[0] = T0 + 59
+    assert carried.run(gov.acquire, ONE, 1, ()) == 0
+    now[0] = T0 + 62
+    assert lost.run(gov.acquire, ONE, 2, ()) == 0
+    lost.run(gov.unanswered, ONE)
+    (slot,) = state.entries(SCOPE).values()
+    assert isinstance(slot, Slot)
+    assert slot.flight == [[T0 + 59, 1.0]]
+    assert gov.acquire(ONE, 1, ()) == 0  # nothing of the new window is awaited
+
+    two = BucketKey("fake", "app", "fake:a2", "post")  # another account: a window of 5
+    costly, cheap = task(), task()
+    now[0] = T0
+    assert gov.acquire(two, 1, ()) == 0
+    gov.observe(two, headers(5, 3, T0 + 10))
+    now[0] = T0 + 9
+    assert costly.run(gov.acquire, two, 2, ()) == 0
+    now[0] = T0 + 9.1
+    assert cheap.run(gov.acquire, two, 1, ()) == 0
+    now[0] = T0 + 9.3
+    cheap.run(gov.observe, two, headers(5, 2, T0 + 10))
+    now[0] = T0 + 12  # rolled over, the costly request still in flight
+    assert sum(task().run(gov.acquire, two, 1, ()) == 0 for _ in range(5)) == 3
+
+
 async def _aobserve(
     gov: Governor, state: RedisState | PostgresState, key: BucketKey, response: httpx.Response
 ) -> float | None:

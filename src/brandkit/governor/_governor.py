@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import math
 import random
@@ -41,7 +42,8 @@ _MAX_GRANTS = 512
 
 # The last grant made in this context (a thread, an asyncio task): the governor's token, its
 # key, its time and its cost. A driver sends each request in the context that acquired it,
-# so `Governor.unsent` knows exactly which grant never left, whatever else is in flight.
+# so `Governor.observe`, `unanswered` and `unsent` know exactly which grant they settle,
+# whatever else is in flight: its time and cost name its flight entry (Slot.leave).
 _GRANT: contextvars.ContextVar[tuple[object, BucketKey, float, int] | None] = (
     contextvars.ContextVar("brandkit_governor_grant", default=None)
 )
@@ -122,35 +124,42 @@ class _Plan:
         """A request of this bucket may leave now."""
         self.grants.append(now)  # atomic; answered() holds the lock for its two steps
 
-    def answered(self, now: float) -> float | None:
-        """An answer of this bucket arrived: the oldest grant's round trip is known. Returns
+    def answered(self, now: float, sent: float | None) -> float | None:
+        """An answer of this bucket arrived, to the request granted at ``sent`` (``None``: not
+        known, taken as the oldest grant still awaited): its round trip is known. Returns
         that grant's time (no later than the answered request left), if any."""
         with self.lock:
-            sent = self._oldest(now)
             if sent is None:
-                return None
+                sent = self._oldest(now)
+                if sent is None:
+                    return None
+            else:
+                self._drop(sent)
             self.rtts.append(now - sent)
             self.edge = EDGE_MARGIN + max(self.rtts)
             return sent
 
     def unanswered(self, now: float) -> float | None:
-        """A request of this bucket will get no answer: the oldest grant is no longer
-        awaited (the next answer would otherwise be timed from it, a round trip far too
-        long). Returns that grant's time, if any is still within FLIGHT_TTL."""
+        """A request of this bucket will get no answer, and which one is not known: the
+        oldest grant is no longer awaited (the next answer would otherwise be timed from
+        it, a round trip far too long). Returns that grant's time, if any is still within
+        FLIGHT_TTL."""
         with self.lock:
             return self._oldest(now)
 
     def forget(self, sent: float, now: float) -> bool:
         """The request granted at ``sent`` will get no answer: its grant is no longer
-        awaited. When an answer already took it (answers are matched to the oldest grant),
-        the oldest goes instead, one for one. Returns whether it is still within
-        FLIGHT_TTL (an older one counts as in flight nowhere)."""
+        awaited. Returns whether it is still within FLIGHT_TTL (an older one counts as in
+        flight nowhere)."""
         with self.lock:
-            try:
-                self.grants.remove(sent)
-            except ValueError:
-                self._oldest(now)
+            self._drop(sent)
         return now - sent <= FLIGHT_TTL
+
+    def _drop(self, sent: float) -> None:
+        """Take the grant made at ``sent`` off the queue, if it is still there (one that an
+        answer matched to the oldest grant took is not). Call with the lock held."""
+        with contextlib.suppress(ValueError):
+            self.grants.remove(sent)
 
     def _oldest(self, now: float) -> float | None:
         """The oldest grant still awaited, taken off the queue. Call with the lock held."""
@@ -323,13 +332,17 @@ class Governor:
         throttling codes), else ``None``.
 
         Any response, even one without rate-limit headers (a proxy's 502), takes its
-        request (this process's oldest grant of ``key`` still awaited) out of flight; its
-        units stay spent. Call it once per response, and never also `unanswered`.
+        request out of flight; its units stay spent. Its request is the grant `acquire` made
+        for ``key`` in this thread or asyncio task, as the drivers observe it; called
+        elsewhere, which request it answers is not known, and this process's oldest grant of
+        ``key`` still awaited is taken. Call it once per response, and never also
+        `unanswered`.
 
         Raises:
             BrandkitError: the state store failed. A malformed header never raises.
         """
-        change = self._hear(key, response, self.clock())
+        now = self.clock()
+        change = self._hear(key, response, now, self._claim(key))
         if change is None:
             return None
         scopes, learn = change
@@ -341,7 +354,8 @@ class Governor:
         Raises:
             BrandkitError: the state store failed. A malformed header never raises.
         """
-        change = self._hear(key, response, await self._anow())
+        now = await self._anow()
+        change = self._hear(key, response, now, self._claim(key))
         if change is None:
             return None
         scopes, learn = change
@@ -359,10 +373,15 @@ class Governor:
         leaves no response; call it at most once per such request, and never for one whose
         response was observed (that would settle another request, still in flight).
 
+        The request is known exactly when this is called in the thread or asyncio task that
+        acquired it, as the drivers do; elsewhere this process's oldest grant of ``key``
+        still awaited is settled.
+
         Raises:
             BrandkitError: the state store failed.
         """
-        change = self._lose(key, self.clock())
+        now = self.clock()
+        change = self._settling(key, self._claim(key), now, refund=False)
         if change is not None:
             self.store.update(*change)
 
@@ -372,9 +391,7 @@ class Governor:
         Raises:
             BrandkitError: the state store failed.
         """
-        change = self._lose(key, await self._anow())
-        if change is not None:
-            await self._aupdate(*change)
+        await self._asettle(key, refund=False)
 
     def unsent(self, key: BucketKey) -> None:
         """Say that a request `acquire` granted for ``key`` provably never reached the
@@ -396,7 +413,8 @@ class Governor:
         Raises:
             BrandkitError: the state store failed.
         """
-        change = self._unsend(key, self.clock())
+        now = self.clock()
+        change = self._settling(key, self._claim(key), now, refund=True)
         if change is not None:
             self.store.update(*change)
 
@@ -406,60 +424,67 @@ class Governor:
         Raises:
             BrandkitError: the state store failed.
         """
-        change = self._unsend(key, await self._anow())
+        await self._asettle(key, refund=True)
+
+    async def _asettle(self, key: BucketKey, *, refund: bool) -> None:
+        """`unanswered` (``refund``: `unsent`) for async code."""
+        now = await self._anow()
+        change = self._settling(key, self._claim(key), now, refund=refund)
         if change is not None:
             await self._aupdate(*change)
 
-    def _unsend(
-        self, key: BucketKey, now: float
-    ) -> tuple[Sequence[str], Callable[[Entries], None]] | None:
-        """What `unsent` does to the state (as `_lose`)."""
+    def _claim(self, key: BucketKey) -> tuple[float, int] | None:
+        """The grant of ``key`` that this governor made last in this context (thread or
+        asyncio task), if it is not settled yet: its time and cost. It is settled now (an
+        answer or a settling call takes it once), so a later `unsent` can never give back
+        the units of a request that was answered."""
         grant = _GRANT.get()
+        if grant is None or grant[0] is not self._token or grant[1] != key:
+            return None
+        _GRANT.set(None)
+        return grant[2], grant[3]
+
+    def _settling(
+        self, key: BucketKey, grant: tuple[float, int] | None, now: float, *, refund: bool
+    ) -> tuple[Sequence[str], Callable[[Entries], None]] | None:
+        """What `unanswered` (``refund``: `unsent`) does to the state: the scopes and the
+        change to apply, or ``None`` when there is nothing to settle (no grant of ``key``
+        still awaited; one older than FLIGHT_TTL no longer counts as in flight anyway).
+
+        ``grant`` is the request's own (`_claim`). Without it, which request it was is not
+        known: this process's oldest grant of ``key`` still awaited is settled, and its
+        units stay spent."""
         plan = self._plans.get(key)
-        if grant is None or grant[0] is not self._token or grant[1] != key or plan is None:
-            # No grant of this key awaited in this context: which request it was is not
-            # known, and the units stay spent.
-            return self._lose(key, now)
-        _GRANT.set(None)  # one grant, settled once
-        _, _, sent, cost = grant
+        if plan is None:
+            return None
+        if grant is None:
+            sent = plan.unanswered(now)
+            if sent is None:
+                return None
+            return plan.scopes, lambda entries: _settle(plan, entries, sent)
+        sent, cost = grant
         if not plan.forget(sent, now):
             return None
-        return plan.scopes, lambda entries: _settle(plan, entries, sent, refund=cost)
-
-    def _lose(
-        self, key: BucketKey, now: float
-    ) -> tuple[Sequence[str], Callable[[Entries], None]] | None:
-        """What `unanswered` does to the state: the scopes and the change to apply, or
-        ``None`` when this governor has no grant of ``key`` still awaited (one older than
-        FLIGHT_TTL no longer counts as in flight anyway)."""
-        self._settled(key)
-        plan = self._plans.get(key)
-        sent = plan.unanswered(now) if plan is not None else None
-        if plan is None or sent is None:
-            return None
-        return plan.scopes, lambda entries: _settle(plan, entries, sent)
-
-    def _settled(self, key: BucketKey) -> None:
-        """This context's grant of ``key`` was answered or settled: it must never be given
-        back by a later `unsent` (one whose own grant was made elsewhere)."""
-        grant = _GRANT.get()
-        if grant is not None and grant[0] is self._token and grant[1] == key:
-            _GRANT.set(None)
+        return plan.scopes, lambda entries: _settle(plan, entries, sent, cost, refund=refund)
 
     def _heard(self, wait: float | None) -> float | None:
         return None if wait is None else min(wait, self.max_server_wait)
 
     def _hear(
-        self, key: BucketKey, response: httpx.Response, now: float
+        self,
+        key: BucketKey,
+        response: httpx.Response,
+        now: float,
+        grant: tuple[float, int] | None,
     ) -> tuple[Sequence[str], Callable[[Entries], float | None]] | None:
-        """What `observe` does to the state after ``response``: the scopes and the change to
-        apply (it returns the wait `observe` returns), or ``None`` when there is nothing to
-        write."""
+        """What `observe` does to the state after ``response``, the answer to ``grant``'s
+        request (`_claim`; ``None``: not known): the scopes and the change to apply (it
+        returns the wait `observe` returns), or ``None`` when there is nothing to write."""
         plan = self._plans.get(key)
         if plan is None:
             plan = self._plans[key] = _Plan(key, ())
-        self._settled(key)
-        sent = plan.answered(now)
+        sent = plan.answered(now, grant[0] if grant is not None else None)
+        cost = grant[1] if grant is not None else None
         server = self._servers.get(response)
         date = date_of(response) if server is not None else None
         shift = 0.0
@@ -478,12 +503,12 @@ class Governor:
                 # sends none): nothing is learnt about the window, but the request is no
                 # longer in flight.
                 if sent is not None:
-                    _settle(plan, entries, sent)
+                    _settle(plan, entries, sent, cost)
                 if struck:
                     self._clear(plan, entries)
 
             return plan.scopes, settle
-        heard = _Heard(now, response.status_code, server, date, sent)
+        heard = _Heard(now, response.status_code, server, date, sent, cost)
         return plan.scopes, lambda entries: self._learn(plan, entries, info, heard)
 
     # -- the store and the clock, from async code ----------------------------------------------
@@ -555,11 +580,11 @@ class Governor:
                 if reset is not None and reset > now:
                     waits.append(reset - now)
         for slot, current in landed.values():
-            slot.land(now, current=current)
+            slot.land(now, current=current, sent=heard.sent, cost=heard.cost)
         if heard.sent is not None:
             # The slots this answer said nothing about: the request is out of their flight
             # too, or it would hold their senders (see Slot.wait) until FLIGHT_TTL.
-            _settle(plan, entries, heard.sent, landed)
+            _settle(plan, entries, heard.sent, heard.cost, landed)
         usage = info.app_usage is not None or info.account_usage is not None
         if usage:
             if info.app_usage is not None:
@@ -618,7 +643,7 @@ class Governor:
 class _Heard:
     """What one answer says besides its rate-limit headers."""
 
-    __slots__ = ("date", "now", "sent", "server", "status")
+    __slots__ = ("cost", "date", "now", "sent", "server", "status")
 
     def __init__(
         self,
@@ -627,33 +652,37 @@ class _Heard:
         server: ServerClock | None,
         date: float | None,
         sent: float | None,
+        cost: int | None,
     ) -> None:
         self.now = now
         self.status = status
         self.server = server
         self.date = date
-        self.sent = sent
+        self.sent = sent  # the answered request's grant time (its own, or the oldest)
+        self.cost = cost  # its cost when the grant is its own (see Slot.leave)
 
 
 def _settle(
     plan: _Plan,
     entries: Entries,
     sent: float,
+    cost: int | None = None,
     landed: dict[int, tuple[Slot, bool]] | None = None,
     *,
-    refund: int = 0,
+    refund: bool = False,
 ) -> None:
-    """Take the request granted at ``sent`` out of the flight of every slot it spent on
-    (but those in ``landed``, which an answer already took it from): it got an answer that
-    said nothing of those windows, or none at all. Its units stay spent (`Slot.lost`), but
-    for a request that never reached the server, of ``refund`` units (`Slot.unsent`)."""
+    """Take the request granted at ``sent`` for ``cost`` units (``None``: not known, see
+    `Slot.leave`) out of the flight of every slot it spent on (but those in ``landed``, which
+    an answer already took it from): it got an answer that said nothing of those windows, or
+    none at all. Its units stay spent (`Slot.lost`), but with ``refund`` for a request that
+    never reached the server (`Slot.unsent`)."""
     spends = plan.spends
     for (scope, _), entry in entries.items():
         if type(entry) is Slot and scope in spends and (landed is None or id(entry) not in landed):
-            if refund:
-                entry.unsent(sent, refund)
+            if refund and cost is not None:
+                entry.unsent(sent, cost)
             else:
-                entry.lost(sent)
+                entry.lost(sent, cost)
 
 
 def _request_time(slot: Slot, win: Window, heard: _Heard) -> None:

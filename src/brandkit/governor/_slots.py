@@ -205,33 +205,51 @@ class Slot:
 
     # -- learning --------------------------------------------------------------------------
 
-    def land(self, now: float, *, current: bool) -> None:
-        """An answer arrived: one request is no longer in flight. ``current`` says whether
-        the answer described the current window; if not, and the request was carried into
-        this window at its rollover, the server counted it in the old one: its units are
-        given back."""
-        if not self.flight:
+    def land(
+        self, now: float, *, current: bool, sent: float | None = None, cost: int | None = None
+    ) -> None:
+        """An answer arrived: its request is no longer in flight (which entry leaves: see
+        `leave`). ``current`` says whether the answer described the current window; if not,
+        and the request was carried into this window at its rollover, the server counted it
+        in the old one: its units are given back."""
+        entry = self.leave(sent, cost)
+        if entry is None:
             return
-        sent, cost = self.flight.pop(0)
+        at, units = entry
         start = self.start
-        if not current and start is not None and sent < start and self.server:
-            self.remaining = min(self.limit, self.remaining + int(cost))
+        if not current and start is not None and at < start and self.server:
+            self.remaining = min(self.limit, self.remaining + int(units))
 
-    def lost(self, sent: float) -> None:
+    def leave(self, sent: float | None, cost: int | None = None) -> list[float] | None:
+        """Take the flight entry of the request granted at ``sent`` for ``cost`` units out of
+        flight, and return it (``None``: none taken).
+
+        With both known (the governor knows which grant was answered: the drivers settle a
+        request in the thread or task that acquired it) only that request's own entry is
+        taken. When it is not there, nothing is: the request was granted before this window
+        kept a flight (in local mode, or before the answer that made the slot), or it was
+        dropped as expired. Taking another instead would take a request still in flight out
+        of the count, and a window rolling over then would hand its units out again.
+
+        Without ``cost`` (which request it was is not known: the governor took this process's
+        oldest grant still awaited), the entry at ``sent`` is taken, else the oldest; without
+        either, the oldest."""
+        flight = self.flight
+        if sent is not None:
+            for i, (at, units) in enumerate(flight):
+                if at == sent and (cost is None or units == cost):
+                    return flight.pop(i)
+            if cost is not None:
+                return None
+        return flight.pop(0) if flight else None
+
+    def lost(self, sent: float, cost: int | None = None) -> None:
         """A request is no longer in flight, and its answer says nothing of this window: it
         will never come (its connection broke, it timed out, its caller gave up), or it came
-        without rate-limit headers (a proxy's 502) or only with another window's. The entry
-        sent at ``sent`` (the settled request's grant) is taken when it is there; else
-        another answer took it (answers are matched to the oldest entry, see `land`) and
-        the oldest goes instead. The units stay spent: the server may have counted the
+        without rate-limit headers (a proxy's 502) or only with another window's. Its entry
+        is taken as `leave` says. The units stay spent: the server may have counted the
         request."""
-        flight = self.flight
-        for i, (at, _) in enumerate(flight):
-            if at == sent:
-                del flight[i]
-                return
-        if flight:
-            del flight[0]
+        self.leave(sent, cost)
 
     def unsent(self, sent: float, cost: int) -> None:
         """The request granted at ``sent`` for ``cost`` units never reached the server (its
@@ -241,7 +259,7 @@ class Slot:
         replaced our count with the server's, which never held it, so adding them back
         could promise more than the server has left."""
         if self.server:
-            self.lost(sent)
+            self.leave(sent, cost)
             return
         runs = self.runs
         for i in range(len(runs) - 1, -1, -1):

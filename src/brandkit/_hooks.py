@@ -56,6 +56,8 @@ class GovernorProtocol(Protocol):
     The drivers make every call about one request (``observe``, ``unanswered``, ``unsent``)
     in the thread or asyncio task that acquired it, so a governor can tell which request an
     answer is for (`brandkit.governor.Governor` keeps its last grant in a context variable).
+    An ``AsyncClient`` task may be cancelled while it awaits one of the ``a*`` methods;
+    brandkit's governor then finishes its state change before the cancellation goes on.
     """
 
     def acquire(self, key: BucketKey, cost: int, policies: Sequence[RatePolicy]) -> float:

@@ -1,19 +1,24 @@
 """What the governor tests of settled requests share (a request answered without rate
-headers, never answered, never sent): a server of windows of unknown length, a ``sleep``
-that fails a held sender, and a governor that records the clients' settling calls."""
+headers, never answered, never sent, or its task cancelled): a server of windows of unknown
+length, a ``sleep`` that fails a held sender, a governor that records the clients' settling
+calls, and a state whose async updates take their time, as a server's do."""
 
 from __future__ import annotations
 
 import asyncio
 import math
 import time
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import httpx
 
 from brandkit import RetryPolicy
 from brandkit._hooks import BucketKey
-from brandkit.governor import Governor, StateStore
+from brandkit.governor import Entries, Entry, Governor, StateStore
 from brandkit.testing import Emulator, route
+
+T = TypeVar("T")
 
 # How long a sender may take before the test calls it held: the old code held it FLIGHT_TTL.
 BOUND = 5.0
@@ -104,3 +109,66 @@ class Recording(Governor):
     async def aunsent(self, key: BucketKey) -> None:
         self.calls.append("unsent")
         await super().aunsent(key)
+
+
+class Paused:
+    """A state store over ``inner`` whose next async update, once `pause` armed it, takes
+    its time as one on a server does: ``before`` seconds on its way there (nothing written
+    yet), then the update, then ``after`` seconds of its answer on the way back (written,
+    committed). ``paused`` is true while the armed update is under way, so that a test can
+    cancel the task awaiting it; ``done`` counts the async updates that were applied."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.before = self.after = 0.0
+        self.paused = False
+        self.done = 0
+
+    def pause(self, *, before: float = 0.0, after: float = 0.0) -> None:
+        self.before, self.after = before, after
+        self.paused = False
+
+    def update(self, scopes: Sequence[str], change: Callable[[Entries], T]) -> T:
+        result: T = self.inner.update(scopes, change)
+        return result
+
+    async def aupdate(self, scopes: Sequence[str], change: Callable[[Entries], T]) -> T:
+        before, after = self.before, self.after
+        self.before = self.after = 0.0
+        armed = bool(before or after)
+        if armed:
+            self.paused = True
+        try:
+            await asyncio.sleep(before)
+            result: T = await self.inner.aupdate(scopes, change)
+            self.done += 1
+            await asyncio.sleep(after)
+        finally:
+            if armed:
+                self.paused = False
+        return result
+
+    def entries(self, scope: str) -> dict[str, Entry]:
+        found: dict[str, Entry] = self.inner.entries(scope)
+        return found
+
+
+async def cancel_when_paused(store: Paused, task: asyncio.Task[Any]) -> None:
+    """Cancel ``task`` while the update `Paused.pause` armed is under way; the task ends
+    with the cancellation."""
+    await until(lambda: store.paused)
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        return
+    raise AssertionError("the cancelled task ended without its cancellation")
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait on the event loop until ``condition()`` holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout:g} s in vain")
+        await asyncio.sleep(0.005)

@@ -256,6 +256,49 @@ def test_requests_settle_their_own_entries_on_the_server(
     assert sum(task().run(gov.acquire, two, 1, ()) == 0 for _ in range(5)) == 3
 
 
+def test_a_cancelled_task_settles_its_request_on_the_server(
+    state: RedisState | PostgresState,
+) -> None:
+    """A task cancelled while the server state grants its request (committed, the answer on
+    its way back) gives the grant back; one cancelled while its answer's update is on its
+    way still settles it (tests/governor/test_cancelled.py)."""
+    import asyncio
+
+    from brandkit.platforms._base import RatePolicy
+    from tests.governor._settling import Paused, cancel_when_paused
+    from tests.governor.test_own_grant import SCOPE
+    from tests.governor.test_unknown_window import KEY as ONE
+    from tests.governor.test_unknown_window import T0, answer
+
+    one_a_minute = (RatePolicy("post", 1, 60.0),)
+    store = Paused(state)
+    now = [T0]
+    gov = Governor(store, clock=lambda: now[0])
+
+    async def answered() -> None:
+        assert await gov.aacquire(ONE, 1, ()) == 0
+        store.pause(before=0.2)
+        await gov.aobserve(ONE, answer(0, T0 + 122))
+
+    async def run() -> None:
+        try:
+            store.pause(after=0.2)
+            granting = asyncio.create_task(gov.aacquire(ONE, 1, one_a_minute))
+            await cancel_when_paused(store, granting)
+            assert await gov.aacquire(ONE, 1, one_a_minute) == 0  # given back
+            assert await gov.aacquire(ONE, 1, one_a_minute) > 59
+            now[0] = T0 + 62  # the minute is over
+            await cancel_when_paused(store, asyncio.create_task(answered()))
+        finally:
+            await state.aclose()
+
+    asyncio.run(run())
+    (slot,) = state.entries(SCOPE).values()
+    assert isinstance(slot, Slot)
+    assert slot.flight == []
+    assert slot.reset is not None  # the answer was learnt
+
+
 async def _aobserve(
     gov: Governor, state: RedisState | PostgresState, key: BucketKey, response: httpx.Response
 ) -> float | None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import logging
 import math
 import random
 import threading
+import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["Governor", "rate_limited"]
 
 T = TypeVar("T")
+logger = logging.getLogger("brandkit.governor")
 
 _BLOCK = "!block"  # Retry-After, Telegram retry_after, backoff after a bare 429
 _USAGE = "!usage"  # Meta usage throttling
@@ -39,6 +42,9 @@ _HEADER_ONLY = "hdr"  # a window the server describes and no declared policy mat
 EDGE_MARGIN = 0.1
 _RTT_SAMPLES = 32
 _MAX_GRANTS = 512
+# The longest a cancelled task waits for the governor's state change under way (a grant to
+# give back, an answer or a lost request to settle) before it lets the cancellation through.
+SETTLE_WAIT = 10.0
 
 # The last grant made in this context (a thread, an asyncio task): the governor's token, its
 # key, its time and its cost. A driver sends each request in the context that acquired it,
@@ -267,11 +273,26 @@ class Governor:
         `PostgresState` on their servers' async clients), else its ``update`` in a worker
         thread. The same decision as `acquire`, made by the same code.
 
+        A task cancelled while the store decides still lets the update end (at most
+        `SETTLE_WAIT` seconds): a grant it made is settled at once as `unsent` (the request
+        never left), instead of counting as in flight until it expires, and then the
+        cancellation goes on.
+
         Raises:
             BrandkitError: the state store failed.
         """
         plan, now, change = self._reserve(key, cost, policies, await self._anow())
-        return self._reserved(key, cost, plan, now, await self._aupdate(plan.scopes, change))
+        guard = _Guard()
+        wait = await self._aupdate(plan.scopes, change, guard)
+        if guard.cancelled is not None:
+            if wait == 0.0:
+                # Granted as the task was cancelled: that request will never leave.
+                def unsend(entries: Entries) -> None:
+                    _settle(plan, entries, now, cost, refund=True)
+
+                await self._aupdate(plan.scopes, unsend, guard)
+            raise guard.cancelled
+        return self._reserved(key, cost, plan, now, wait)
 
     def _reserve(
         self, key: BucketKey, cost: int, policies: Sequence[RatePolicy], now: float
@@ -351,15 +372,20 @@ class Governor:
     async def aobserve(self, key: BucketKey, response: httpx.Response) -> float | None:
         """`observe` without blocking the event loop (the store as for `aacquire`).
 
+        A task cancelled meanwhile still takes its request out of flight (the update ends,
+        at most `SETTLE_WAIT` seconds later); then the cancellation goes on.
+
         Raises:
             BrandkitError: the state store failed. A malformed header never raises.
         """
-        now = await self._anow()
+        guard = _Guard()
+        now = await self._anow(guard)
         change = self._hear(key, response, now, self._claim(key))
-        if change is None:
-            return None
-        scopes, learn = change
-        return self._heard(await self._aupdate(scopes, learn))
+        wait = None
+        if change is not None:
+            wait = await self._aupdate(*change, guard)
+        guard.check()
+        return self._heard(wait)
 
     def unanswered(self, key: BucketKey) -> None:
         """Say that a request `acquire` granted for ``key`` will get no answer to `observe`:
@@ -386,7 +412,8 @@ class Governor:
             self.store.update(*change)
 
     async def aunanswered(self, key: BucketKey) -> None:
-        """`unanswered` without blocking the event loop (the store as for `aacquire`).
+        """`unanswered` without blocking the event loop (the store as for `aacquire`); a task
+        cancelled meanwhile still settles the request, as for `aobserve`.
 
         Raises:
             BrandkitError: the state store failed.
@@ -419,7 +446,8 @@ class Governor:
             self.store.update(*change)
 
     async def aunsent(self, key: BucketKey) -> None:
-        """`unsent` without blocking the event loop (the store as for `aacquire`).
+        """`unsent` without blocking the event loop (the store as for `aacquire`); a task
+        cancelled meanwhile still settles the request, as for `aobserve`.
 
         Raises:
             BrandkitError: the state store failed.
@@ -427,11 +455,13 @@ class Governor:
         await self._asettle(key, refund=True)
 
     async def _asettle(self, key: BucketKey, *, refund: bool) -> None:
-        """`unanswered` (``refund``: `unsent`) for async code."""
-        now = await self._anow()
+        """`unanswered` (``refund``: `unsent`) for async code, to its end (see `_Guard`)."""
+        guard = _Guard()
+        now = await self._anow(guard)
         change = self._settling(key, self._claim(key), now, refund=refund)
         if change is not None:
-            await self._aupdate(*change)
+            await self._aupdate(*change, guard)
+        guard.check()
 
     def _claim(self, key: BucketKey) -> tuple[float, int] | None:
         """The grant of ``key`` that this governor made last in this context (thread or
@@ -513,22 +543,31 @@ class Governor:
 
     # -- the store and the clock, from async code ----------------------------------------------
 
-    async def _aupdate(self, scopes: Sequence[str], change: Callable[[Entries], T]) -> T:
-        """``store.update`` without blocking the event loop."""
+    async def _aupdate(
+        self, scopes: Sequence[str], change: Callable[[Entries], T], guard: _Guard
+    ) -> T:
+        """``store.update`` without blocking the event loop, to its end even when the task
+        is cancelled meanwhile (see `_Guard`)."""
         store = self.store
+        if type(store) is MemoryState:
+            # Inline: it never waits, so no cancellation can come while it runs.
+            return store.update(scopes, change)
         aupdate = getattr(store, "aupdate", None)
         if aupdate is not None:
-            result: T = await aupdate(scopes, change)
-            return result
-        # A store of the user's own without an async twin may wait on I/O: not on the loop.
-        return await asyncio.to_thread(store.update, scopes, change)
+            work: Coroutine[Any, Any, T] = aupdate(scopes, change)
+        else:
+            # A store of the user's own without an async twin may wait on I/O: not on the loop.
+            work = asyncio.to_thread(store.update, scopes, change)
+        return await guard.run(work)
 
-    async def _anow(self) -> float:
+    async def _anow(self, guard: _Guard | None = None) -> float:
         """``self.clock()``; a server's clock that is due for a new sample (a round trip to
-        Redis or PostgreSQL, once every few seconds) is read in a worker thread."""
+        Redis or PostgreSQL, once every few seconds) is read in a worker thread (with a
+        ``guard``, to its end even when the task is cancelled meanwhile)."""
         clock = self.clock
         if _samples(clock):
-            return await asyncio.to_thread(clock)
+            work = asyncio.to_thread(clock)
+            return await (guard.run(work) if guard is not None else work)
         return clock()
 
     # -- learning ------------------------------------------------------------------------------
@@ -638,6 +677,77 @@ class Governor:
 
     def _ceiling(self, strikes: int) -> float:
         return float(min(self.backoff_cap, self.backoff_base * 2.0 ** (max(strikes, 1) - 1)))
+
+
+class _Guard:
+    """Lets the state changes of one governor call end although its task is cancelled
+    meanwhile, then lets the cancellation through.
+
+    An update handed to a thread or a server cannot be called back once it started (SQLite's
+    thread commits anyway; Redis or PostgreSQL may have committed when the answer is lost).
+    Were the task to unwind at once, a grant made, an answer or a lost request would never be
+    settled, and would count as in flight until FLIGHT_TTL, holding senders of its bucket.
+    So each step is awaited to its end, at most `SETTLE_WAIT` seconds after the first
+    cancellation; later ones are taken as the same. Past that the step goes on alone and the
+    cancellation goes through (`cancelled` holds it; `check` raises it)."""
+
+    __slots__ = ("cancelled", "deadline")
+
+    def __init__(self) -> None:
+        self.cancelled: asyncio.CancelledError | None = None
+        self.deadline = math.inf
+
+    async def run(self, work: Coroutine[Any, Any, T]) -> T:
+        """``await work``, to its end (see the class)."""
+        task = asyncio.ensure_future(work)
+        if self.cancelled is None:
+            try:
+                return await asyncio.shield(task)
+            except asyncio.CancelledError as exc:
+                if task.cancelled():
+                    raise  # the step itself was cancelled (its loop is closing)
+                self.cancelled = exc
+                self.deadline = time.monotonic() + SETTLE_WAIT
+        while not task.done():
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                _abandon(task)
+                raise self.cancelled
+            try:
+                await asyncio.wait([task], timeout=left)
+            except asyncio.CancelledError:
+                continue  # asked again: the first request goes through
+        if task.cancelled() or task.exception() is not None:
+            # The step failed: the cancellation, not the store's error, ends the task.
+            raise self.cancelled from None if task.cancelled() else task.exception()
+        return task.result()
+
+    def check(self) -> None:
+        """Let a cancellation that came meanwhile through."""
+        if self.cancelled is not None:
+            raise self.cancelled
+
+
+_ABANDONED: set[asyncio.Future[Any]] = set()
+
+
+def _abandon(task: asyncio.Future[Any]) -> None:
+    """A state change that outlasted `SETTLE_WAIT` after its task was cancelled: it goes on
+    alone (held here until it ends, its outcome read)."""
+    logger.warning(
+        "the rate-limit state did not answer within %g s of a cancellation; a request may "
+        "count as in flight until it expires (%g s)",
+        SETTLE_WAIT,
+        FLIGHT_TTL,
+    )
+    _ABANDONED.add(task)
+    task.add_done_callback(_ended)
+
+
+def _ended(task: asyncio.Future[Any]) -> None:
+    _ABANDONED.discard(task)
+    if not task.cancelled():
+        task.exception()  # read, so that asyncio does not report it as never retrieved
 
 
 class _Heard:

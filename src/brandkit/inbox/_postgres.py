@@ -204,6 +204,17 @@ class PostgresInbox(Inbox):
             self._conn.close()
             raise
 
+    def _migrate_beside(self, schema: Schema) -> None:
+        """Bring ``schema`` (a component kept beside the inbox, such as the listener's) up to
+        date under the inbox's table prefix.
+
+        Raises:
+            ConfigurationError: the tables belong to a newer brandkit.
+            BrandkitError: the server failed or a migration failed (nothing is changed).
+        """
+        with self._lock, self._errors():
+            migrate(self._connection(), schema, prefix=self.prefix)
+
     def _connect(self) -> Any:
         """A new autocommit connection (transactions are explicit) with lock waits bounded."""
         conn = pg_connect(self.url, autocommit=True)

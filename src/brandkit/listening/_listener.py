@@ -32,8 +32,8 @@ logger = logging.getLogger(__name__)
 
 _EPOCH = date(1970, 1, 1)
 
-# Times are microseconds since 1970: BIGINT, which PostgreSQL needs (its INTEGER has 32
-# bits) and SQLite reads as INTEGER.
+# The SQLite file's tables (PostgreSQL's, versioned, are in brandkit.listening._postgres).
+# Times are microseconds since 1970.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS listening_queries (
     name TEXT PRIMARY KEY,
@@ -62,6 +62,8 @@ CREATE TABLE IF NOT EXISTS listening_hits (
     PRIMARY KEY (name, platform, id)
 );
 CREATE INDEX IF NOT EXISTS listening_hits_time ON listening_hits (name, created_at);
+-- Whether any query found a post already (it is stored once): a look-up.
+CREATE INDEX IF NOT EXISTS listening_hits_post ON listening_hits (platform, id);
 CREATE TABLE IF NOT EXISTS listening_spend (
     name TEXT NOT NULL,
     account TEXT NOT NULL,
@@ -248,17 +250,19 @@ class Listener:
         self._accounts: dict[str, Account] = {}
         self._alerts: list[_Alert] = []
         self._alerted: set[tuple[str, int]] = set()
-        # Index names are global on PostgreSQL: this one carries the inbox's table prefix.
-        prefix = getattr(self.inbox, "prefix", "") or ""
+        from brandkit.inbox._postgres import PostgresInbox
+
+        if isinstance(self.inbox, PostgresInbox):
+            # Versioned (brandkit.listening._postgres), so that tables made by an older
+            # brandkit are upgraded in place.
+            from brandkit.listening._postgres import SCHEMA
+
+            self.inbox._migrate_beside(SCHEMA)
+            return
         with self._tx() as db:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     db.execute(statement)
-            # Whether any query found a post already (it is stored once): a look-up.
-            db.execute(
-                f"CREATE INDEX IF NOT EXISTS {prefix}listening_hits_post "
-                "ON listening_hits (platform, id)"
-            )
 
     # -- plumbing ----------------------------------------------------------------------
 

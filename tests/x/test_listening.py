@@ -63,6 +63,22 @@ def test_languages_are_lang_operators_in_a_group() -> None:
     assert two == "kopi (lang:en OR lang:id) -is:retweet"
 
 
+def test_language_codes_go_to_x_in_lower_case() -> None:
+    """Query takes a code in any case; X writes its own in lower case ("en", "zh-cn")."""
+    assert compile_query(Query(any=["kopi"], languages=["EN"])) == "kopi lang:en -is:retweet"
+    both = compile_query(Query(any=["kopi"], languages=["en", "EN", "zh-TW"]))
+    assert both == "kopi (lang:en OR lang:zh-tw) -is:retweet"
+
+
+def test_an_upper_case_language_finds_the_posts_of_that_language() -> None:
+    emu = XEmulator()
+    with emu.serve(), Client(retry=FAST) as client:
+        emu.audience("fan").post("kopi pagi", lang="id")
+        emu.audience("fan2").post("kopi morning", lang="en")
+        found = client.search(emu.account(), Query(any=["kopi"], languages=["ID"]))
+    assert [m.text for m in found.messages] == ["kopi pagi"]
+
+
 def test_words_x_would_read_as_operators_are_phrases() -> None:
     q = Query(any=["from:me", "OR", "-minus", "(x", "#tag", "@at", "$cash", "10:30"])
     got = compile_query(q)

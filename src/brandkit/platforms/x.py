@@ -787,7 +787,10 @@ def compile_query(query: Query) -> str:
                 platform="x",
                 feature="handles",
             )
-    for language in query.languages:
+    # X's lang: takes its codes as X writes them, in lower case ("en", "zh-cn"); a query
+    # says "EN" as readily (Query ignores case), which X would match with nothing.
+    languages = list(dict.fromkeys(code.lower() for code in query.languages))
+    for language in languages:
         if not _LANGUAGE.match(language):
             raise UnsupportedQuery(
                 f"{language!r} is not a language code X's lang: operator takes (BCP 47, e.g. "
@@ -806,8 +809,8 @@ def compile_query(query: Query) -> str:
     parts += [_keyword(t) for t in query.all]
     parts += [_quoted(t) for t in query.phrases]
     parts += [f"-{_keyword(t)}" for t in query.exclude]
-    if query.languages:
-        parts.append(_either([f"lang:{code}" for code in query.languages]))
+    if languages:
+        parts.append(_either([f"lang:{code}" for code in languages]))
     parts.append("-is:retweet")
     text = " ".join(parts)
     if len(text) > SEARCH_QUERY_CHARS:

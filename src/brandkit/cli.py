@@ -28,6 +28,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TextIO
 
+from brandkit._stdin import text_argument
 from brandkit.content import PLATFORM_NAMES, Post, render
 from brandkit.content._model import ACCOUNT_PLATFORMS
 from brandkit.errors import BrandkitError, ConfigurationError
@@ -38,12 +39,12 @@ _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def _preview(args: argparse.Namespace, out: TextIO) -> int:
+    text = text_argument(args.text)
     platforms = [p.strip() for p in args.platforms.split(",") if p.strip()]
     unknown = [p for p in platforms if p not in PLATFORM_NAMES]
     if unknown:
         print(f"unknown platform(s): {', '.join(unknown)}", file=sys.stderr)
         return 2
-    text = args.text if args.text != "-" else sys.stdin.read()
     post = Post(
         text=text,
         hashtags=tuple(args.hashtag or ()),
@@ -320,7 +321,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("preview", help="show how a text renders on each platform")
-    p.add_argument("text", help="the text ('-' reads standard input)")
+    p.add_argument("text", help="the text ('-' reads standard input, at most 1 MiB)")
     p.add_argument(
         "--platforms", default=",".join(PLATFORM_NAMES), help="comma-separated platform names"
     )

@@ -185,14 +185,13 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _reply(args: argparse.Namespace, out: TextIO) -> int:
-    import sys
-
     from brandkit import Client, Post
+    from brandkit._stdin import text_argument
     from brandkit.inbox._store import Inbox
     from brandkit.outbox import Outbox
 
+    text = text_argument(args.text)
     accounts = _accounts(args)
-    text = args.text if args.text != "-" else sys.stdin.read()
     # The answer is written to the outbox in the same file before it is sent: a crash or a
     # lost answer leaves a delivery to resolve, never a second answer.
     with (
@@ -274,5 +273,5 @@ def add_commands(subparsers: Any) -> None:
         "running the command twice sends it once. Exit status 1 when it was not sent.",
     )
     r.add_argument("id", help="the message's key (brandkit inbox list shows it)")
-    r.add_argument("text", help="the answer ('-' reads standard input)")
+    r.add_argument("text", help="the answer ('-' reads standard input, at most 1 MiB)")
     r.set_defaults(func=_reply, account=None)

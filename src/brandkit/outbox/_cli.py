@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from brandkit._stdin import text_argument
 from brandkit.accounts import Account
 from brandkit.backends import kind_of, redact_url
 from brandkit.content import Media, Post
@@ -281,12 +282,12 @@ def _targets(config: dict[str, Account], names: Sequence[str], source: str) -> l
 
 
 def _add(args: argparse.Namespace, out: TextIO) -> int:
+    text = text_argument(args.text)
     config = Account.load(args.accounts)
     keyed = {a.key: a for a in config.values()}
     # Tables are named freely in the file (``[accounts.brand_x]``); accept those names too.
     named = {**keyed, **{name: a for name, a in config.items() if name not in keyed}}
     targets = _targets(named, args.account, args.accounts)
-    text = sys.stdin.read() if args.text == "-" else args.text
     media = tuple(Media.from_path(path, alt=alt) for path, alt in args.media or ())
     post = Post(
         text=text,
@@ -558,7 +559,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         description="Write a post for one or more accounts of the configuration. It is "
         "checked against each platform's rules first and refused if it could never go out.",
     )
-    p.add_argument("text", help="the post's text ('-' reads standard input)")
+    p.add_argument("text", help="the post's text ('-' reads standard input, at most 1 MiB)")
     p.add_argument(
         "--account",
         action="append",

@@ -243,6 +243,38 @@ def test_emulator_keyword_and_tag_modes(emu: ThreadsEmulator) -> None:
     assert search(emu, token).json()["error"]["code"] == 100
 
 
+def test_emulator_tag_mode_finds_a_topic_tag_chosen_apart_from_the_text(
+    emu: ThreadsEmulator,
+) -> None:
+    token = emu.account().secret("token")
+    chip = emu.audience("a").post("Our new release is out")
+    emu.set_topic_tag(chip, "BrandKit")
+    emu.audience("b").post("brandkit without a tag")
+    tagged = search(emu, token, q="brandkit", search_mode="TAG", fields="id,text,topic_tag")
+    assert tagged.json()["data"] == [
+        {"id": chip, "text": "Our new release is out", "topic_tag": "BrandKit"}
+    ]
+    with pytest.raises(ValueError, match="topic tag"):
+        emu.set_topic_tag(chip, "brand.kit")
+
+
+def test_a_post_tagged_apart_from_its_text_is_found_once(emu: ThreadsEmulator) -> None:
+    """A topic tag picked in Threads' composer is not in the text: the search's TAG query
+    finds the post by it, and the match keeps it (it was dropped for want of ``#tag``), once
+    although the keyword query of the same search finds it too."""
+    acct = emu.account()
+    chip = emu.audience("a").post("brandkit launch day")
+    emu.set_topic_tag(chip, "BrandKit")
+    inline = emu.audience("b").post("so good #brandkit")
+    emu.audience("c").post("nothing here")
+    with Client(retry=FAST) as client:
+        found = client.search(acct, Query(hashtags=["brandkit"]))
+        both = client.search(acct, Query(any=["launch"], hashtags=["brandkit"]), since=None)
+    assert {m.id for m in found.messages} == {chip, inline}
+    assert {m.text for m in found.messages} == {"brandkit launch day", "so good #brandkit"}
+    assert sorted(m.id for m in both.messages) == sorted({chip, inline})
+
+
 def test_emulator_pages_with_cursors_and_next(emu: ThreadsEmulator) -> None:
     token = emu.account().secret("token")
     for n in range(5):

@@ -203,6 +203,17 @@ class _Found(Answer):
     permalink: str | None = None
     media_type: str | None = None
     is_reply: Annotated[bool, pydantic.Strict()] | None = None
+    topic_tag: str | None = None
+
+    def searchable(self) -> str:
+        """The text a query is matched against: the post's text, and its topic tag as
+        ``#tag`` when the text does not show it (a tag chosen in the composer is a field
+        of its own, not in ``text``, and a TAG search finds the post by it)."""
+        text = self.text or ""
+        tag = (self.topic_tag or "").strip().lstrip("#")
+        if tag and not Query(hashtags=(tag,)).matches(text):
+            return f"{text}\n#{tag}"
+        return text
 
 
 class _FoundPage(Answer):
@@ -253,7 +264,9 @@ class KeywordQuery:
 
 
 _MENTIONS = "mentions"
-_FOUND_FIELDS = "id,text,media_type,permalink,timestamp,username,has_replies,is_quote_post,is_reply"
+_FOUND_FIELDS = (
+    "id,text,media_type,permalink,timestamp,username,has_replies,is_quote_post,is_reply,topic_tag"
+)
 _ITEM_FIELDS = (
     "id,text,username,timestamp,permalink,replied_to,root_post,hide_status,is_reply,"
     "is_reply_owned_by_me"
@@ -845,7 +858,7 @@ class ThreadsAdapter(GraphAdapter):
                     older = older or second < mark.t
                     continue
                 progress.top = _raise_mark(progress.top, second, item.id)
-                text = item.text or ""
+                text = item.searchable()
                 if any(_claims(e, text) for e in earlier):
                     continue  # an earlier query of this search finds it (once)
                 if query.matches(text, author=item.username or "", at=when):

@@ -41,8 +41,9 @@ the emulator follows the reference field by field):
   hidden with it; a nested one is refused).
 - Listening: ``GET /keyword_search`` over every live post and reply (the audience's
   ``post``, replies and mentions too): ``q`` (required; KEYWORD mode finds posts with every
-  word of ``q``, TAG mode posts tagged ``#q``), ``search_type`` ``TOP`` (the default; most
-  liked first, one page) or ``RECENT`` (newest first, cursors and ``next``),
+  word of ``q``, TAG mode posts tagged ``#q`` in their text or whose ``topic_tag`` is ``q``,
+  see `set_topic_tag`), ``search_type`` ``TOP`` (the default; most liked first, one page)
+  or ``RECENT`` (newest first, cursors and ``next``),
   ``search_mode``, ``media_type``, ``author_username``, ``since``/``until``, ``limit`` (25,
   at most 100) and the ``fields`` of a post (never ``owner``). 2,200 queries per rolling
   24 h per user, those finding nothing free; past that code 17 (the code Meta sends there
@@ -149,6 +150,7 @@ class _Post(Published):
     link_attachment: str | None = None
     audience: bool = False  # written by someone else (add_reply), not through the API
     hidden: bool = False  # hidden by the root post's author (manage_reply)
+    topic_tag: str | None = None  # chosen apart from the text (composer or topic_tag param)
 
 
 class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
@@ -298,6 +300,23 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
         raise NotImplementedError(
             f"Threads has no {kind}s the API reads: the audience can reply, mention or post"
         )
+
+    def set_topic_tag(self, post_id: str, tag: str) -> None:
+        """Give a post the topic tag ``tag`` apart from its text, as Threads' composer (or the
+        ``topic_tag`` parameter) does: a TAG search finds it by that tag, and the
+        ``topic_tag`` field shows it, though ``text`` does not hold ``#tag``.
+
+        Raises:
+            KeyError: no live post has that id.
+            ValueError: a tag Threads refuses (empty, over 50 characters, ``.`` or ``&``).
+        """
+        if not tag or len(tag) > 50 or "." in tag or "&" in tag:
+            raise ValueError(f"{tag!r} is not a Threads topic tag (1-50 characters, no . or &)")
+        with self.lock:
+            post = self._posts.get(post_id)
+            if post is None or post.deleted_at is not None:
+                raise KeyError(post_id)
+            post.topic_tag = tag
 
     def answers(self, message_id: str) -> list[str]:
         """The texts the accounts published directly under ``message_id``, oldest first."""
@@ -468,6 +487,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
             "root_post": lambda f: {"id": p.root},
             "is_quote_post": lambda f: False,
             "link_attachment_url": lambda f: p.link_attachment or OMIT,
+            "topic_tag": lambda f: p.topic_tag or OMIT,
             "hide_status": lambda f: "HIDDEN" if self._hidden(p) else "NOT_HUSHED",
             "is_reply_owned_by_me": lambda f: p.reply_to is not None and mine,
             "has_replies": lambda f: any(q.reply_to == p.id for q in self.live()),
@@ -750,7 +770,9 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
             if not self.keyword_search_approved and p.owner != token.owner:
                 continue
             if mode == "TAG":
-                hit = tag.search(p.text) is not None
+                hit = tag.search(p.text) is not None or (
+                    p.topic_tag is not None and p.topic_tag.casefold() == q.casefold()
+                )
             else:
                 have = set(_search_words(p.text))
                 hit = bool(words) and all(w in have for w in words)

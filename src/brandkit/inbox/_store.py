@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
 
+from brandkit._limits import check_limit
 from brandkit._quantiles import percentile as _percentile
 from brandkit._sqlite import SQLiteStore
 from brandkit.backends import kind_of, redact_url
@@ -700,7 +701,7 @@ class Inbox(SQLiteStore):
 
         Raises:
             ConfigurationError: an unknown status or kind, a naive datetime, a filter that
-                is not text, or a negative ``limit``.
+                is not text, or a ``limit`` that is not a whole number from 0 to 2**63 - 1.
             BrandkitError: a stored row is damaged (the error names it).
         """
         where, params = _where(
@@ -715,9 +716,7 @@ class Inbox(SQLiteStore):
         # The WHERE clause is built from constants (_where); the values are parameters.
         sql = f"SELECT data, key FROM inbox_messages{where} ORDER BY created_at, key"  # noqa: S608
         if limit is not None:
-            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-                raise ConfigurationError(f"limit={limit!r}: give how many messages (0 or more)")
-            sql += f" LIMIT {limit}"
+            sql += f" LIMIT {check_limit(limit, what='messages (or None for all)')}"
         with self._reading() as db:
             rows = db.execute(sql, params).fetchall()
         return [_message(data, key) for data, key in rows]
@@ -890,8 +889,7 @@ def _check_client(client: object, *, asynchronous: bool) -> None:
 
 
 def _check_limit(limit: int) -> None:
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise ConfigurationError(f"limit={limit!r}: give the most messages per read (1 or more)")
+    check_limit(limit, what="messages at most per read", least=1)
 
 
 def _where(

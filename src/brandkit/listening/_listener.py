@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 
 from brandkit._durations import MAX_DURATION, parse_duration
+from brandkit._limits import check_limit
 from brandkit.errors import BrandkitError, ConfigurationError, RateLimited, Unsupported
 from brandkit.inbox._model import Message
 from brandkit.inbox._store import Inbox
@@ -316,15 +317,16 @@ class Listener:
                 ``"90s"``, ``"15m"``, ``"1h"``, ``"1d"`` (at most 3650 days).
 
         Raises:
-            ConfigurationError: no name, no account, a budget below 1, or an ``every`` that
-                is not a duration, negative, not finite or over 3650 days.
+            ConfigurationError: no name, no account, a budget that is not a whole number
+                from 1 to 2**63 - 1, or an ``every`` that is not a duration, negative, not
+                finite or over 3650 days.
         """
         if not name or not name.strip():
             raise ConfigurationError("a saved query needs a name")
         if not accounts:
             raise ConfigurationError(f"query {name!r} needs at least one account to search with")
-        if budget is not None and budget < 1:
-            raise ConfigurationError(f"budget must be at least 1 post a day, not {budget}")
+        if budget is not None:
+            check_limit(budget, name="budget", what="posts read a day per account", least=1)
         interval = parse_duration(every, name="every")
         for account in accounts:
             self._accounts[account.key] = account
@@ -452,7 +454,11 @@ class Listener:
                 `watch` (a new process).
             force: run every query, due or not.
             limit: most posts read per query per account in one sync.
+
+        Raises:
+            ConfigurationError: ``limit`` is not a whole number from 1 to 2**63 - 1.
         """
+        check_limit(limit, what="posts at most per query and account", least=1)
         for account in accounts:
             self._accounts[account.key] = account
         runs: list[QueryRun] = []

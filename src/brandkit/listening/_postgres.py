@@ -13,12 +13,20 @@ from brandkit.backends import Schema, register
 __all__ = ["SCHEMA"]
 
 # The text columns of each table, given byte order in version 2.
-_TEXT = {
+_TEXT: dict[str, tuple[str, ...]] = {
     "listening_queries": ("name", "query", "accounts"),
     "listening_cursors": ("name", "account", "cursor", "error"),
     "listening_hits": ("name", "platform", "id", "key", "author", "label"),
     "listening_spend": ("name", "account", "day"),
     "listening_hashtags": ("account", "hashtag"),
+}
+# The numeric columns version 2 widens to SQLite's 64 bits.
+_NUMBERS = {
+    "listening_queries": (
+        "ALTER COLUMN budget TYPE BIGINT",
+        "ALTER COLUMN every TYPE DOUBLE PRECISION",
+    ),
+    "listening_spend": ("ALTER COLUMN read TYPE BIGINT",),
 }
 
 SCHEMA = register(
@@ -75,11 +83,16 @@ SCHEMA = register(
             ),
             # 2: text compares byte by byte (COLLATE "C"), as in the SQLite file and the
             # inbox's tables (schema 2), so that orderings (queries by name, authors, labels,
-            # hashtags) and ties answer the same whatever the database's locale. PostgreSQL
-            # rebuilds the indexes on these columns in place; the rows stay.
+            # hashtags) and ties answer the same whatever the database's locale. Numbers
+            # hold what SQLite's do: a budget or a day's spend past 2**31 - 1 (INTEGER is 32
+            # bits here) failed, and ``every`` lost precision past 2**24 s (REAL is 32 bits).
+            # PostgreSQL rebuilds the indexes on these columns in place; the rows stay.
             tuple(
                 f"ALTER TABLE {{prefix}}{table} "
-                + ", ".join(f'ALTER COLUMN {column} TYPE TEXT COLLATE "C"' for column in columns)
+                + ", ".join(
+                    [f'ALTER COLUMN {column} TYPE TEXT COLLATE "C"' for column in columns]
+                    + list(_NUMBERS.get(table, ()))
+                )
                 for table, columns in _TEXT.items()
             ),
         ),

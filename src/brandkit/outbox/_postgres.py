@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from brandkit._limits import check_limit
 from brandkit.accounts import Account
 from brandkit.backends import (
     DEFAULT_PREFIX,
@@ -711,7 +712,9 @@ class PostgresOutbox(Outbox):
 
         Raises:
             OutboxConflict: a row stayed locked by another process past ``timeout``.
+            ConfigurationError: ``limit`` is not a whole number from 0 to 2**63 - 1.
         """
+        check_limit(limit, what="deliveries")
         at = now or self.clock()
         keys = builtins.list(accounts) if accounts is not None else None
         if keys is not None and not keys:
@@ -727,8 +730,8 @@ class PostgresOutbox(Outbox):
             "me": self.owner,
             "lease": self.lease,
             "keys": keys,
-            "n": min(self.accounts_per_claim, int(limit)),
-            "limit": int(limit),
+            "n": min(self.accounts_per_claim, limit),
+            "limit": limit,
         }
         only = "AND a.account = ANY(%(keys)s) " if keys is not None else ""
         with self._tx() as db:
@@ -996,12 +999,17 @@ class PostgresOutbox(Outbox):
         limit: int = 100,
     ) -> builtins.list[Delivery]:
         """What a worker would take at ``now``: pending and unknown deliveries whose time
-        has come and that no live process holds, oldest first. Reads only."""
+        has come and that no live process holds, oldest first. Reads only.
+
+        Raises:
+            ConfigurationError: ``limit`` is not a whole number from 0 to 2**63 - 1.
+        """
+        check_limit(limit, what="deliveries")
         keys = builtins.list(accounts) if accounts is not None else None
         if keys is not None and not keys:
             return []
         d = self._t["deliveries"]
-        args: dict[str, Any] = {"at": _iso(now or self.clock()), "keys": keys, "limit": int(limit)}
+        args: dict[str, Any] = {"at": _iso(now or self.clock()), "keys": keys, "limit": limit}
         only = "AND account = ANY(%(keys)s) " if keys is not None else ""
         with self._reading() as db:
             db.execute(

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import pydantic_core
 
+from brandkit._limits import check_limit
 from brandkit._sqlite import SQLiteStore
 from brandkit.accounts import Account
 from brandkit.content import render
@@ -1021,7 +1022,11 @@ class Outbox(SQLiteStore):
 
         Raises:
             ValueError: ``status`` is not a delivery status.
+            ConfigurationError: ``limit`` is not ``None`` or a whole number from 0 to
+                2**63 - 1.
         """
+        if limit is not None:
+            check_limit(limit, what="deliveries (or None for all)")
         where: builtins.list[str] = []
         args: builtins.list[Any] = []
         for column, value in (
@@ -1039,7 +1044,7 @@ class Outbox(SQLiteStore):
         sql += " ORDER BY created_at DESC, rowid DESC"
         if limit is not None:
             sql += " LIMIT ?"
-            args.append(int(limit))
+            args.append(limit)
         with self._reading() as db:
             rows = db.execute(sql, args).fetchall()
         return [self._load(r[0]) for r in rows]
@@ -1126,7 +1131,12 @@ class Outbox(SQLiteStore):
     ) -> builtins.list[Delivery]:
         """What a worker would take at ``now`` (default: the clock): pending and unknown
         deliveries whose time has come and that no live process holds, oldest first.
-        Reads only; `claim` takes them."""
+        Reads only; `claim` takes them.
+
+        Raises:
+            ConfigurationError: ``limit`` is not a whole number from 0 to 2**63 - 1.
+        """
+        check_limit(limit, what="deliveries")
         with self._reading() as db:
             return [d for _, d in self._select_due(db, now, accounts, limit)]
 
@@ -1142,7 +1152,7 @@ class Outbox(SQLiteStore):
         if keys is not None and not keys:
             return []
         sql, args = self._due_sql(stamp, keys)
-        args.append(int(limit))
+        args.append(limit)
         with self._lock, self._errors():
             rows = db.execute(sql, args).fetchall()
         return [(r[0], self._load(r[1])) for r in rows]
@@ -1177,7 +1187,11 @@ class Outbox(SQLiteStore):
             now: the time that decides what is due (default: the clock).
             accounts: only deliveries of these account keys (``platform:name``).
             limit: the most deliveries to take.
+
+        Raises:
+            ConfigurationError: ``limit`` is not a whole number from 0 to 2**63 - 1.
         """
+        check_limit(limit, what="deliveries")
         at = now or self.clock()
         keys = list(accounts) if accounts is not None else None
         if not self._any_due(at, keys):

@@ -45,19 +45,21 @@ def test_the_inbox_refuses_a_limit_the_database_cannot_hold(target: str) -> None
         assert inbox.messages(limit=MAX_LIMIT) == []
         with pytest.raises(ConfigurationError, match=SAYS):
             inbox.messages(limit=HUGE)
-        with Client(http=httpx.Client(transport=httpx.MockTransport(_no_request))) as client:
-            with pytest.raises(ConfigurationError, match=SAYS):
-                inbox.sync(client, [], limit=HUGE)
+        with (
+            Client(http=httpx.Client(transport=httpx.MockTransport(_no_request))) as client,
+            pytest.raises(ConfigurationError, match=SAYS),
+        ):
+            inbox.sync(client, [], limit=HUGE)
 
 
 def test_the_listener_refuses_a_limit_or_budget_out_of_range(target: str) -> None:
     with Listener(target) as listener:
         with Client(http=httpx.Client(transport=httpx.MockTransport(_no_request))) as client:
             for bad in (HUGE, 0, "5"):
-                with pytest.raises(ConfigurationError, match="limit=.*give how many posts"):
+                with pytest.raises(ConfigurationError, match=r"limit=.*give how many posts"):
                     listener.sync(client, limit=bad)  # type: ignore[arg-type]
         finder = Account("findnet", name="brand", base_url="https://find.example")
-        with pytest.raises(ConfigurationError, match="budget=.*give how many posts read"):
+        with pytest.raises(ConfigurationError, match=r"budget=.*give how many posts read"):
             listener.watch("q", Query(any=["x"]), accounts=[finder], budget=HUGE)
 
 
@@ -73,8 +75,8 @@ def test_the_listener_keeps_a_large_budget_and_every_as_sqlite_does(target: str)
 
 
 def test_the_outbox_refuses_a_limit_the_database_cannot_hold(target: str) -> None:
-    kwargs = {"prefix": unique_prefix()} if target.startswith("postgresql") else {}
-    with Outbox(target, **kwargs) as outbox:
+    prefix = unique_prefix() if target.startswith("postgresql") else None
+    with Outbox(target, prefix=prefix) as outbox:
         assert outbox.list(limit=MAX_LIMIT) == []
         for call in (outbox.list, outbox.due, outbox.claim):
             with pytest.raises(ConfigurationError, match=SAYS.replace(".*", "deliveries.*")):

@@ -3,14 +3,17 @@ spikes, and the search drivers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from brandkit import Account, Client, ConfigurationError, Query, Unsupported
+from brandkit import Account, Client, ConfigurationError, Query, RetryPolicy, Unsupported
 from brandkit.listening import Listener, Spike, UnsupportedQuery
 from tests.servers._servers import postgres_db, postgres_url  # noqa: F401 - fixtures
 
@@ -435,3 +438,92 @@ def test_each_table_prefix_has_its_own_post_index(
         ("one_listening_hits_post", "one_listening_hits"),
         ("two_listening_hits_post", "two_listening_hits"),
     ]
+
+
+ONCE = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=1, attempts=1)
+
+
+class _Pausing:
+    """A connection that, after the first read of the hashtag tally, lets ``meanwhile``
+    run (in another thread, waited for at most ``wait`` seconds), as another process's
+    sync would run at that moment."""
+
+    def __init__(self, db: Any, meanwhile: Callable[[], None]) -> None:
+        self._db, self._meanwhile = db, meanwhile
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        result = self._db.execute(sql, *args)
+        if sql.lstrip().startswith("SELECT hashtag FROM listening_hashtags"):
+            self._meanwhile()
+        return result
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._db, name)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_two_syncs_at_29_hashtags_cannot_both_pass(
+    tmp_path: Path,
+    clock: FakeClock,
+    backend: str,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Instagram refuses a 31st hashtag in 7 days. Two syncs at once (two processes, an
+    overlapping cron run), each with a new hashtag at 29: the tally was read and written in
+    two transactions, so the second could read 29 between the first's read and its write,
+    and both passed (31, and Meta's code 18 for the last). Now one passes."""
+    target = (
+        str(tmp_path / "ig.db") if backend == "sqlite" else request.getfixturevalue("postgres_db")
+    )
+    ig = Account.instagram(
+        ig_user_id="1784", token="t0ken", name="brand", base_url="https://graph.example"
+    )
+    first = Listener(target, clock=clock)
+    with first.inbox._tx() as db:
+        for i in range(29):
+            db.execute(
+                "INSERT INTO listening_hashtags (account, hashtag, used_at) VALUES (?, ?, ?)",
+                (ig.key, f"tag{i}", int((clock.now - timedelta(days=2)).timestamp() * 1e6)),
+            )
+    first.watch("m", Query(hashtags=["new1"]), accounts=[ig])
+    http = httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(500)))
+    started: list[threading.Thread] = []
+
+    def other_sync() -> None:
+        # Another process saves a query with another new hashtag and syncs everything.
+        with Listener(target, clock=clock) as other, Client(http=http, retry=ONCE) as c:
+            other.watch("a", Query(hashtags=["new2"]), accounts=[ig])
+            other.sync(c, force=True)
+
+    def meanwhile() -> None:
+        if not started:
+            thread = threading.Thread(target=other_sync, daemon=True)
+            started.append(thread)
+            thread.start()
+            thread.join(1.0)  # enough for a sync that no lock holds back
+
+    for name in ("_tx", "_reading"):
+        plain = getattr(Listener, name)
+
+        def patched(self: Listener, _plain: Any = plain) -> Any:
+            @contextmanager
+            def wrapped() -> Iterator[Any]:
+                with _plain(self) as db:
+                    yield _Pausing(db, meanwhile) if self is first else db
+
+            return wrapped()
+
+        monkeypatch.setattr(Listener, name, patched)
+    try:
+        with Client(http=http, retry=ONCE) as c:
+            first.sync(c, force=True)
+        started[0].join(30)
+        assert not started[0].is_alive()
+    finally:
+        monkeypatch.undo()
+        http.close()
+        first.close()
+    with Listener(target, clock=clock) as check:
+        used = check.hashtags_used(ig.key)
+    assert len(used) == 30 and "new1" in used and "new2" not in used

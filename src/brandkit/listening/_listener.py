@@ -530,8 +530,7 @@ class Listener:
         try:
             tags = self._hashtags(account, watched.query)
             if tags:
-                self._check_hashtags(account, tags)
-                self._use_hashtags(account, tags)
+                self._spend_hashtags(account, tags)
         except BaseException:
             if reserved:
                 self._count(watched.name, account.key, day, -reserved)
@@ -608,37 +607,46 @@ class Listener:
         adapter: Any = cls(account)
         return tuple(adapter.hashtags_of(query))
 
-    def _check_hashtags(self, account: Account, hashtags: Sequence[str]) -> None:
-        since = _us(self.clock() - INSTAGRAM_WINDOW)
-        with self._reading() as db:
+    def _spend_hashtags(self, account: Account, hashtags: Sequence[str]) -> None:
+        """Count ``hashtags`` as searched by ``account`` now, or raise `QuotaRefused` when
+        they would pass Instagram's 30 unique hashtags per 7 days (a hashtag searched within
+        the 7 days keeps its first time: Instagram counts it from then). The check and the
+        count are one transaction: two syncs at once cannot both pass at 29."""
+        now = self.clock()
+        since = _us(now - INSTAGRAM_WINDOW)
+        tags = list(dict.fromkeys(tag.lower() for tag in hashtags))
+        with self._tx() as db:
+            # The account's lock row (hashtag '', never within the 7 days): on PostgreSQL the
+            # no-op update holds it until the count is written, as SQLite's write
+            # transaction holds the whole file.
+            db.execute(
+                "INSERT INTO listening_hashtags (account, hashtag, used_at) VALUES (?, '', 0) "
+                "ON CONFLICT (account, hashtag) DO UPDATE SET used_at = listening_hashtags.used_at",
+                (account.key,),
+            )
             used = {
                 r[0]
                 for r in db.execute(
-                    "SELECT hashtag FROM listening_hashtags WHERE account = ? AND used_at >= ?",
+                    "SELECT hashtag FROM listening_hashtags "
+                    "WHERE account = ? AND used_at >= ? AND hashtag <> ''",
                     (account.key, since),
                 )
             }
-        new = [h for h in hashtags if h not in used]
-        if len(used) + len(new) > INSTAGRAM_HASHTAGS:
-            raise QuotaRefused(
-                f"{account.key} has searched {len(used)} unique hashtags in the last 7 days; "
-                f"{', '.join('#' + h for h in new)} would pass Instagram's limit of "
-                f"{INSTAGRAM_HASHTAGS} (nothing was sent)",
-                quota="hashtags",
-            )
-
-    def _use_hashtags(self, account: Account, hashtags: Sequence[str]) -> None:
-        """Count ``hashtags`` as searched by ``account`` now (a hashtag searched within the
-        7 days keeps its first time: Instagram counts it from then)."""
-        now = self.clock()
-        with self._tx() as db:
-            for tag in hashtags:
+            new = [h for h in tags if h not in used]
+            if len(used) + len(new) > INSTAGRAM_HASHTAGS:
+                raise QuotaRefused(
+                    f"{account.key} has searched {len(used)} unique hashtags in the last 7 "
+                    f"days; {', '.join('#' + h for h in new)} would pass Instagram's limit of "
+                    f"{INSTAGRAM_HASHTAGS} (nothing was sent)",
+                    quota="hashtags",
+                )
+            for tag in tags:
                 db.execute(
                     "INSERT INTO listening_hashtags (account, hashtag, used_at) VALUES "
                     "(?, ?, ?) ON CONFLICT (account, hashtag) DO UPDATE SET used_at = "
                     "CASE WHEN listening_hashtags.used_at < ? THEN excluded.used_at "
                     "ELSE listening_hashtags.used_at END",
-                    (account.key, tag.lower(), _us(now), _us(now - INSTAGRAM_WINDOW)),
+                    (account.key, tag, _us(now), since),
                 )
 
     def _cursor(self, name: str, account: str) -> str | None:
@@ -738,8 +746,8 @@ class Listener:
         since = _us(self.clock() - INSTAGRAM_WINDOW)
         with self._reading() as db:
             rows = db.execute(
-                "SELECT hashtag FROM listening_hashtags WHERE account = ? AND used_at >= ? "
-                "ORDER BY hashtag",
+                "SELECT hashtag FROM listening_hashtags "
+                "WHERE account = ? AND used_at >= ? AND hashtag <> '' ORDER BY hashtag",
                 (account, since),
             ).fetchall()
         return [r[0] for r in rows]

@@ -192,6 +192,41 @@ def test_analysis(
     assert listener.volume("rival", since=T0 + timedelta(days=1)) == [("2026-12-02", "rival", 1)]
 
 
+def test_top_terms_and_count_read_the_history_a_page_at_a_time(
+    server: FindServer,
+    http: httpx.Client,
+    finder: Account,
+    listener: Listener,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A query's whole history is never loaded at once: `top_terms` reads the posts a page
+    at a time (posts of one second included, across pages), and `count` asks the database,
+    with the same answers as from every message."""
+    for n in range(23):
+        # Three posts a minute: pages end inside one time as well as between two.
+        server.say(
+            f"fan{n % 4}", f"brandkit {'coffee' if n % 3 else 'tea'} wd{n % 5}", minutes=n // 3
+        )
+    listener.watch("brand", Query(any=["brandkit"]), accounts=[finder])
+    with Client(http=http) as client:
+        listener.sync(client)
+    everything = listener.messages("brand")
+    assert len(everything) == 23
+    whole = dict(listener.top_terms("brand", 50))
+    monkeypatch.setattr("brandkit.listening._listener._PAGE", 4, raising=False)
+
+    def no_whole_history(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the whole history was loaded")
+
+    monkeypatch.setattr(Listener, "messages", no_whole_history)
+    assert dict(listener.top_terms("brand", 50)) == whole
+    assert whole["coffee"] == 15 and whole["tea"] == 8 and whole["wd0"] == 5
+    assert listener.count("brand") == 23
+    cut = everything[5].created_at
+    assert listener.count("brand", since=cut) == sum(m.created_at >= cut for m in everything) == 20
+    assert listener.count("nothing") == 0
+
+
 def test_classify_labels_what_is_found(
     server: FindServer, http: httpx.Client, finder: Account, tmp_path: Path
 ) -> None:

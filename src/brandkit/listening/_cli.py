@@ -108,7 +108,7 @@ def _top(args: argparse.Namespace, out: TextIO) -> int:
         authors = listener.top_authors(args.name, args.n)
         terms = listener.top_terms(args.name, args.n)
         share = listener.share_of_voice()
-        total = len(listener.messages(args.name))
+        total = listener.count(args.name)
     if args.json:
         json.dump(
             {

@@ -850,9 +850,9 @@ class Listener:
         watched = self.get(name)
         own = {t.lower().lstrip("#@") for t in (watched.query.terms() if watched else [])}
         counts: Counter[str] = Counter()
-        for message in self.messages(name):
+        for text in self._texts(name):
             seen = set()
-            for word in _WORD.findall(message.text.lower()):
+            for word in _WORD.findall(text.lower()):
                 bare = word.strip("'’-")
                 if len(bare) < 3 or bare.lstrip("#") in _STOP or bare.lstrip("#") in own:
                     continue
@@ -860,6 +860,42 @@ class Listener:
                     seen.add(bare)
                     counts[bare] += 1
         return counts.most_common(max(0, n))
+
+    def count(
+        self, name: str, *, since: datetime | None = None, until: datetime | None = None
+    ) -> int:
+        """How many posts query ``name`` found (``len(messages(...))`` without reading
+        them)."""
+        clauses, params = _window(name, since, until)
+        with self._reading() as db:
+            row = db.execute(
+                f"SELECT COUNT(*) FROM listening_hits h WHERE {' AND '.join(clauses)}",  # noqa: S608
+                params,
+            ).fetchone()
+        return int(row[0])
+
+    def _texts(self, name: str) -> Iterator[str]:
+        """The texts of query ``name``'s posts, oldest first, read `_PAGE` at a time: a
+        query with years of posts is never held in memory whole."""
+        after: tuple[int, str] | None = None
+        while True:
+            clauses, params = _window(name, None, None)
+            if after is not None:
+                clauses.append("(h.created_at > ? OR (h.created_at = ? AND h.key > ?))")
+                params += [after[0], after[0], after[1]]
+            with self._reading() as db:
+                rows = db.execute(
+                    "SELECT h.created_at, h.key, m.data FROM listening_hits h "  # noqa: S608
+                    "JOIN inbox_messages m ON m.key = h.key "
+                    f"WHERE {' AND '.join(clauses)} ORDER BY h.created_at, h.key LIMIT ?",
+                    [*params, _PAGE],
+                ).fetchall()
+            for _, _, data in rows:
+                text = json.loads(data).get("text")
+                yield text if isinstance(text, str) else ""
+            if len(rows) < _PAGE:
+                return
+            after = (rows[-1][0], rows[-1][1])
 
     def _times(self, name: str, since: datetime | None, until: datetime | None) -> list[int]:
         clauses, params = _window(name, since, until)
@@ -959,6 +995,10 @@ def _smallest_page(account: Account) -> int:
     from brandkit.platforms import adapter_class
 
     return int(getattr(adapter_class(account.platform), "search_min_page", 1))
+
+
+_PAGE = 1000
+"""Posts read at a time where a query's whole history is gone through (`Listener.top_terms`)."""
 
 
 def _window(

@@ -75,30 +75,46 @@ CREATE TABLE IF NOT EXISTS metrics_latest AS SELECT * FROM metrics_samples LIMIT
 # that lacks it or a column of it), inside the refresh's transaction. ``available_value``
 # and ``available_at`` are the series' latest available value and its time (from
 # ``metrics_latest_available``; NULL when it has none), which `engagement` adds up.
-_LATEST_ROWS = """
+# A value stored before values were checked (a negative count) reads as unavailable, with
+# `_queries.damaged_reason`'s reason, as the store's `latest` reads it: DuckDB writes a
+# DOUBLE as Python's repr does (-500.0, 1e+16, nan).
+_BAD = q.damaged("x")
+_READ_VALUE = f"CASE WHEN {_BAD} THEN NULL ELSE x.value END"
+_READ_AVAILABLE = f"(x.available AND NOT {_BAD})"
+_READ_REASON = (
+    f"CASE WHEN {_BAD} THEN 'stored value ' || CAST(x.value AS VARCHAR) || ' is not a count' "
+    "ELSE x.reason END"
+)
+# What the derived tables below compute (`_DERIVED` in metrics_meta): a copy built by an
+# older brandkit, whose tables added up values that are no count, has them rebuilt.
+_DERIVED = "2"
+_LATEST_ROWS = f"""
 CREATE OR REPLACE TABLE metrics_latest_rows AS
-SELECT s.platform, s.account, s.metric, x.value, x.fetched_at, s.post_id, x.raw_name,
-       x.available, x.reason, s.delivery_id, s.campaign, s.posted_at, s.id AS series_id,
+SELECT s.platform, s.account, s.metric, {_READ_VALUE} AS value, x.fetched_at, s.post_id,
+       x.raw_name, {_READ_AVAILABLE} AS available, {_READ_REASON} AS reason, s.delivery_id,
+       s.campaign, s.posted_at, s.id AS series_id,
        dense_rank() OVER (ORDER BY s.platform, s.account, s.post_id) AS post_key,
        dense_rank() OVER (ORDER BY s.platform, s.account) AS account_key,
        row_number() OVER (ORDER BY s.platform, s.account, s.post_id, s.metric) AS ord,
        dense_rank() OVER (
            ORDER BY s.platform, s.account, s.post_id, s.delivery_id, s.campaign, s.posted_at
        ) AS stamp_key,
-       dense_rank() OVER (ORDER BY s.metric, x.raw_name, x.available, x.reason) AS kind_key,
+       dense_rank() OVER (
+           ORDER BY s.metric, x.raw_name, {_READ_AVAILABLE}, {_READ_REASON}
+       ) AS kind_key,
        a.value AS available_value, a.fetched_at AS available_at
 FROM metrics_series AS s JOIN metrics_latest AS x ON x.series_id = s.id
 LEFT JOIN metrics_latest_available AS a ON a.series_id = s.id
-"""
-# Each series' latest sample that is available and has a value: what `totals` and
+"""  # noqa: S608 - built from constants
+# Each series' latest sample that is available and has a count: what `totals` and
 # `engagement` add up when the newest reading says "unavailable" (a deleted post).
-_LATEST_AVAILABLE = """
+_LATEST_AVAILABLE = f"""
 CREATE OR REPLACE TABLE metrics_latest_available AS
 SELECT x.* FROM metrics_samples AS x JOIN (
-    SELECT series_id, MAX(fetched_at) AS m FROM metrics_samples
-    WHERE available AND value IS NOT NULL GROUP BY series_id
+    SELECT y.series_id, MAX(y.fetched_at) AS m FROM metrics_samples AS y
+    WHERE {q.counted("y")} GROUP BY y.series_id
 ) AS l ON l.series_id = x.series_id AND l.m = x.fetched_at
-"""
+"""  # noqa: S608 - built from constants
 # The columns `_ensure_latest_rows` looks for: a copy made before one of them existed
 # gets the table rebuilt.
 _LATEST_ROWS_KEYS = (
@@ -669,7 +685,9 @@ class Analytics(MetricsQueries):
         duck.execute(_LATEST_AVAILABLE)
         duck.execute(_LATEST_ROWS)
         _build_post_engagement(duck)
-        _update_changes(duck, mark if _has_table(duck, "metrics_changes") else None)
+        current = _has_table(duck, "metrics_changes") and _derived_current(duck)
+        _update_changes(duck, mark if current else None)
+        _mark_derived(duck)
         newest = duck.execute("SELECT MAX(fetched_at) FROM metrics_samples").fetchone()
         duck.execute("DELETE FROM metrics_meta WHERE key IN ('watermark', 'source')")
         if newest is not None and newest[0] is not None:
@@ -688,7 +706,15 @@ def _has_table(duck: duckdb.DuckDBPyConnection, name: str) -> bool:
 def _ensure_latest_rows(duck: duckdb.DuckDBPyConnection) -> None:
     """Build the tables a refresh derives (``metrics_latest_available``,
     ``metrics_latest_rows``, ``metrics_post_engagement``, ``metrics_changes``) if this copy
-    lacks them or a column of them (made by an older brandkit, or never refreshed)."""
+    lacks them or a column of them (made by an older brandkit, or never refreshed), or
+    built them by other rules (`_DERIVED`)."""
+    if not _derived_current(duck):
+        duck.execute(_LATEST_AVAILABLE)
+        duck.execute(_LATEST_ROWS)
+        _build_post_engagement(duck)
+        _update_changes(duck, None)
+        _mark_derived(duck)
+        return
     if not _has_table(duck, "metrics_latest_available"):
         duck.execute(_LATEST_AVAILABLE)
     marks = ", ".join("?" for _ in _LATEST_ROWS_KEYS)
@@ -706,6 +732,17 @@ def _ensure_latest_rows(duck: duckdb.DuckDBPyConnection) -> None:
         _update_changes(duck, None)
 
 
+def _derived_current(duck: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the copy's derived tables were built by this brandkit's rules."""
+    row = duck.execute("SELECT value FROM metrics_meta WHERE key = 'derived'").fetchone()
+    return row is not None and row[0] == _DERIVED
+
+
+def _mark_derived(duck: duckdb.DuckDBPyConnection) -> None:
+    duck.execute("DELETE FROM metrics_meta WHERE key = 'derived'")
+    duck.execute("INSERT INTO metrics_meta VALUES ('derived', ?)", [_DERIVED])
+
+
 def _update_changes(duck: duckdb.DuckDBPyConnection, mark: int | None) -> None:
     """Keep ``metrics_changes``: each available sample with a value, beside its series'
     previous such value (``prev``, NULL for the first), which `Analytics.series` sums
@@ -716,9 +753,9 @@ def _update_changes(duck: duckdb.DuckDBPyConnection, mark: int | None) -> None:
     recomputes every row.
     """
     window = (
-        "SELECT series_id, fetched_at, value, "
-        "LAG(value) OVER (PARTITION BY series_id ORDER BY fetched_at) AS prev "
-        "FROM metrics_samples WHERE available AND value IS NOT NULL"
+        "SELECT x.series_id, x.fetched_at, x.value, "  # noqa: S608 - built from constants
+        "LAG(x.value) OVER (PARTITION BY x.series_id ORDER BY x.fetched_at) AS prev "
+        f"FROM metrics_samples AS x WHERE {q.counted('x')}"
     )
     if mark is None:
         # In key order, so that a query for a few series skips most row groups (DuckDB
@@ -730,8 +767,8 @@ def _update_changes(duck: duckdb.DuckDBPyConnection, mark: int | None) -> None:
     duck.execute("DELETE FROM metrics_changes WHERE fetched_at >= ?", [mark])
     duck.execute(
         f"INSERT INTO metrics_changes SELECT * FROM ({window} AND series_id IN ("  # noqa: S608
-        "SELECT DISTINCT series_id FROM metrics_samples WHERE fetched_at >= ?)) "
-        "WHERE fetched_at >= ?",
+        "SELECT DISTINCT series_id FROM metrics_samples WHERE fetched_at >= ?)) AS c "
+        "WHERE c.fetched_at >= ?",
         [mark, mark],
     )
 
@@ -936,8 +973,9 @@ def _latest_rows(
     else:
         sql, params = _latest_in_period(
             f,
-            "s.platform, s.account, s.metric, x.value, x.fetched_at, s.post_id, "
-            "x.raw_name, x.available, x.reason, s.delivery_id, s.campaign, s.posted_at",
+            f"s.platform, s.account, s.metric, {_READ_VALUE}, x.fetched_at, s.post_id, "
+            f"x.raw_name, {_READ_AVAILABLE}, {_READ_REASON}, s.delivery_id, s.campaign, "
+            "s.posted_at",
             post_ids,
         )
         sql += " ORDER BY s.platform, s.account, s.post_id, s.metric"
@@ -959,9 +997,7 @@ def _latest_in_period(
     time_where, time_params = f.time_where("y")
     known_at = known = ""
     if available:
-        known_at = (
-            ", MAX(CASE WHEN y.available AND y.value IS NOT NULL THEN y.fetched_at END) AS ok"
-        )
+        known_at = f", MAX(CASE WHEN {q.counted('y')} THEN y.fetched_at END) AS ok"
         known = (
             "LEFT JOIN metrics_samples AS a ON a.series_id = m.series_id AND a.fetched_at = m.ok"
         )
@@ -1066,7 +1102,7 @@ def _engagement_sql(
         history = f"""
             SELECT k.account_key AS key, x.fetched_at AS t, x.value AS v
             FROM metrics_latest_rows AS k JOIN metrics_samples AS x ON x.series_id = k.series_id
-            WHERE {followers_where} AND x.available AND x.value IS NOT NULL
+            WHERE {followers_where} AND {q.counted("x")}
         """  # noqa: S608
         params = [*sums_params, *posts_params, *followers_params]
         keys: tuple[str, ...] = ("key",)
@@ -1085,7 +1121,7 @@ def _engagement_sql(
         history = f"""
             SELECT s.platform, s.account, x.fetched_at AS t, x.value AS v
             FROM metrics_series AS s JOIN metrics_samples AS x ON x.series_id = s.id
-            WHERE {followers_where} AND x.available AND x.value IS NOT NULL
+            WHERE {followers_where} AND {q.counted("x")}
         """  # noqa: S608
         params = [*sums_params, *latest_params, *followers_params]
         keys = ("platform", "account")

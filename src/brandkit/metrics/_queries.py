@@ -43,7 +43,7 @@ from brandkit.metrics._rows import (
     Total,
     UnavailableMetric,
 )
-from brandkit.metrics._sample import Metric, MetricSample, _is_metric_value
+from brandkit.metrics._sample import MAX_VALUE, Metric, MetricSample, _is_metric_value
 from brandkit.metrics._sql import Filter, from_us
 
 __all__ = [
@@ -164,7 +164,7 @@ def row_to_sample(row: Row, times: dict[int, datetime] | None = None) -> MetricS
     if value is not None and not _is_metric_value(value):
         # Stored before values were checked (a platform's negative count, say): read as
         # unavailable, with what was stored, rather than make every query of the store fail.
-        value, available, reason = None, False, f"stored value {value!r} is not a count"
+        value, available, reason = None, False, damaged_reason(value)
     return MetricSample(
         platform=row[0],
         account=row[1],
@@ -188,9 +188,34 @@ PostKey = tuple[str, str, str]
 POST_IDS_PER_STATEMENT = 500
 
 
-# A sample that carries a number: the readings the sums add up (`series`, `totals`,
-# `engagement`), over a samples table's alias.
-_OK = "{0}.available AND {0}.value IS NOT NULL"
+def damaged_reason(value: object) -> str:
+    """The reason a sample holding ``value``, which is no count (stored before values were
+    checked), is read as unavailable (`latest` and `unavailable` on every engine)."""
+    return f"stored value {value!r} is not a count"
+
+
+# A value that is a count: what `row_to_sample` (`_is_metric_value`) reads as one. NaN and
+# the infinities fail the range on every engine (PostgreSQL and DuckDB sort NaN above
+# every number); SQLite holds no NaN, and sorts a text above every number.
+_COUNT = "({0}.value >= 0 AND {0}.value <= " + str(MAX_VALUE) + ")"
+
+
+def counted(alias: str) -> str:
+    """SQL: the sample ``alias`` carries a count that the sums add up (`series`,
+    `totals`, `engagement`, follower counts, on every engine): available, with a value
+    from 0 to `MAX_VALUE`. A value stored before values were checked (a negative count)
+    is left out, as `latest` reads it as unavailable."""
+    return f"({alias}.available AND {_COUNT.format(alias)})"
+
+
+def damaged(alias: str) -> str:
+    """SQL: the sample ``alias`` holds a value that is no count (stored before values were
+    checked), which `latest` reads as unavailable whatever its ``available`` says."""
+    return f"({alias}.value IS NOT NULL AND NOT {_COUNT.format(alias)})"
+
+
+# A sample that carries a number: the readings the sums add up, over a samples table's alias.
+_OK = counted("{0}")
 
 
 def _latest_sql(
@@ -419,7 +444,8 @@ def totals(conn: Connection, f: Filter, by: GroupBy) -> list[Total]:
     if by not in ("platform", "campaign", "account"):
         raise ConfigurationError(f"totals are by 'platform', 'campaign' or 'account'; not {by!r}")
     # ``v``: the latest available value (NULL without one); ``bad``: the latest reading
-    # is not available, which is counted even when an earlier value still contributes.
+    # is not available (or holds no count), which is counted even when an earlier value
+    # still contributes.
     sql, params = _latest_sql(
         f,
         f"s.{by} AS g, s.metric AS m, a.value AS v, "
@@ -441,22 +467,44 @@ def totals(conn: Connection, f: Filter, by: GroupBy) -> list[Total]:
 
 
 def unavailable(conn: Connection, f: Filter) -> list[UnavailableMetric]:
-    """The metrics whose latest sample says unavailable, grouped by platform and reason."""
+    """The metrics whose latest sample says unavailable, grouped by platform and reason.
+
+    A latest sample holding a value that is no count is one (as `latest` reads it), its
+    reason `damaged_reason`'s, grouped by the value stored.
+    """
     sql, params = _latest_sql(f, _COLUMNS, conn)
-    rows = conn.execute(
-        f"""
-        SELECT platform, metric, raw_name, reason, COUNT(*), MAX(fetched_at)
-        FROM ({sql}) AS l WHERE NOT available
-        GROUP BY platform, metric, raw_name, reason
-        ORDER BY platform, metric, raw_name NULLS FIRST, reason NULLS FIRST
-        """,  # noqa: S608
-        params,
-    )
+    return unavailable_rows(conn.execute(unavailable_sql(f"({sql}) AS l", "l"), params).fetchall())
+
+
+def unavailable_sql(source: str, alias: str) -> str:
+    """The statement of `unavailable` over ``source`` (latest samples as ``alias``, with
+    their series' platform and metric), for `unavailable_rows`."""
+    bad = damaged(alias)
+    return f"""
+        SELECT platform, metric, raw_name, why, bad, COUNT(*), MAX(fetched_at) FROM (
+            SELECT {alias}.platform, {alias}.metric, {alias}.raw_name, {alias}.fetched_at,
+                   CASE WHEN {bad} THEN NULL ELSE {alias}.reason END AS why,
+                   CASE WHEN {bad} THEN {alias}.value END AS bad
+            FROM {source} WHERE NOT {alias}.available OR {bad}
+        ) AS u
+        GROUP BY platform, metric, raw_name, why, bad
+        ORDER BY platform, metric, raw_name NULLS FIRST, why NULLS FIRST, bad
+    """  # noqa: S608
+
+
+def unavailable_rows(rows: Iterable[Row]) -> list[UnavailableMetric]:
+    """`unavailable_sql`'s rows as `UnavailableMetric` values, with the reason `latest`
+    gives a value that is no count."""
     return [
         UnavailableMetric(
-            platform=p, metric=m, raw_name=raw, reason=why, series=int(n), last_seen=from_us(t)
+            platform=p,
+            metric=m,
+            raw_name=raw,
+            reason=damaged_reason(bad) if bad is not None else why,
+            series=int(n),
+            last_seen=from_us(t),
         )
-        for p, m, raw, why, n, t in rows
+        for p, m, raw, why, bad, n, t in rows
     ]
 
 
@@ -469,7 +517,7 @@ def _follower_history(
         *_joined(
             f,
             "s.platform, s.account, x.fetched_at, x.value",
-            extra=" AND x.available AND x.value IS NOT NULL",
+            extra=f" AND {counted('x')}",
             tail="ORDER BY s.platform, s.account, x.fetched_at",
             conn=conn,
         )

@@ -279,7 +279,10 @@ class MetricsQueries:
             return q.best_times(conn, f, zone)
 
     def unavailable(self, **where: Unpack[CampaignWhere]) -> list[UnavailableMetric]:
-        """The metrics whose latest sample says unavailable, with the platforms' reasons.
+        """The metrics whose latest sample says unavailable, with the platforms' reasons
+        (and those whose latest sample holds a value that is no count, stored by an older
+        version: `latest` reads it as unavailable, with the reason ``stored value … is not
+        a count``, and the sums leave it out).
 
         Args:
             **where: filters: platform, account, campaign, since, until.

@@ -85,3 +85,14 @@ def test_the_outbox_refuses_a_limit_the_database_cannot_hold(target: str) -> Non
 
 def _no_request(request: httpx.Request) -> httpx.Response:
     raise AssertionError(f"no request expected, got {request.url}")
+
+
+def test_a_workers_batch_is_checked_when_it_is_made(tmp_path: Path) -> None:
+    """A batch the database cannot hold is refused by the worker itself, not by every claim
+    of a run that already started."""
+    from brandkit.outbox import Worker
+
+    with Outbox(tmp_path / "brandkit.db") as outbox:
+        for bad in (HUGE, 0):
+            with pytest.raises(ConfigurationError, match=r"batch=.*deliveries at most per claim"):
+                Worker(outbox, [], batch=bad)

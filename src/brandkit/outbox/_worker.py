@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from brandkit._client import AsyncClient, Client
+from brandkit._limits import check_limit
 from brandkit.accounts import Account
 from brandkit.delivery import Delivery, DeliveryStatus
 from brandkit.errors import (
@@ -113,10 +114,12 @@ class Worker:
                 "the worker's client must write to the same outbox: build it with "
                 "Client(outbox=outbox) or AsyncClient(outbox=outbox)"
             )
-        if concurrency < 1 or max_attempts < 1 or batch < 1 or backoff < 0:
+        if concurrency < 1 or max_attempts < 1 or backoff < 0:
             raise ConfigurationError(
-                "concurrency, max_attempts and batch must be at least 1, backoff not negative"
+                "concurrency and max_attempts must be at least 1, backoff not negative"
             )
+        # Checked here, not at the first claim: a run would start and then fail at each poll.
+        check_limit(batch, name="batch", what="deliveries at most per claim", least=1)
         self.outbox = outbox
         values = accounts.values() if isinstance(accounts, Mapping) else accounts
         self.accounts: dict[str, Account] = {a.key: a for a in values}

@@ -769,3 +769,163 @@ def test_every_place_taken_for_a_cluster_boundary_is_one_of_every_text() -> None
                 assert GRAPHEME.findall(sample[position:]) == tail, (sample, position)
                 taken += 1
     assert taken > 10000
+
+
+def _emoji_clusters_by_hand(value: str) -> list[tuple[int, int]]:
+    """Where each emoji cluster of the whole text ends, and its UTF-8 bytes past its code
+    points: the clusters of ``value`` cut in one go, as Threads' count defines them."""
+    from brandkit.text._counts import _EMOJI_CHAR
+    from brandkit.text._graphemes import GRAPHEME, utf8_len
+
+    return [
+        (match.end(), utf8_len(match.group()) - len(match.group()))
+        for match in GRAPHEME.finditer(value)
+        if _EMOJI_CHAR.search(match.group())
+    ]
+
+
+def test_emoji_extras_are_the_emoji_clusters_of_the_whole_text() -> None:
+    """The clusters cut only around each emoji, as the split's running totals place them,
+    are the whole text's emoji clusters, each ending where it does there: a place off by one
+    or a cluster missed or counted twice would cut some thread part elsewhere."""
+    from brandkit.text._counts import emoji_extras
+
+    rng = random.Random(19)
+    samples = _cluster_texts(3000, 18)
+    # Long texts: many windows, emoji next to each other and to marks, jamo and CR LF.
+    samples += [
+        "".join(rng.choice(_CLUSTER_PIECES) for _ in range(rng.randint(100, 400)))
+        for _ in range(40)
+    ]
+    samples += ["👍🏽" * 50, "🇯🇵🇮" * 30, "a\u0301👨‍👩‍👧‍👦\u0301" * 20, "\r\n🚀\r\n" * 20]
+    emoji = 0
+    for sample in samples:
+        expected = _emoji_clusters_by_hand(sample)
+        assert emoji_extras(sample) == expected, sample
+        emoji += len(expected)
+    assert emoji > 5000
+
+
+# Words for Threads' ledger: emoji of every kind, marks after emoji and letters, links
+# enough to pass the cap of five different ones (some met again). (A text not in NFC, such as
+# "e" and a combining accent, gets no ledger: the differential tests cover those.)
+_THREADS_WORDS = [
+    "word",
+    "launch.",
+    "日本語",
+    "é",
+    "🚀",
+    "👍🏽",
+    "👨‍👩‍👧‍👦",
+    "🏳️‍🌈",
+    "🇯🇵🇮🇩",
+    "🇯",
+    "#️⃣",
+    "❤️",
+    "©",
+    "\U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f",
+    "a🚀b",
+    "日🚀\u0301",
+    "क्षि",
+    "x" * 30,
+    "example.com",
+    "https://t.co/abc",
+    "www.example.jp/ニュース",
+    "(https://a.example.com/x),",
+    "b.co/1",
+]
+_THREADS_SEPARATORS = [" ", " ", " ", "\n", "\r\n", "\n\n", "\u3000", "\t", "  "]
+
+
+def _threads_texts(rng: random.Random, count: int, words: tuple[int, int]) -> list[str]:
+    out = []
+    for _ in range(count):
+        pieces = []
+        for _ in range(rng.randint(*words)):
+            roll = rng.random()
+            if roll < 0.15:
+                # Different links (the cap counts different ones), some met again later.
+                pieces.append(f"https://d{rng.randrange(9)}.com/{rng.randrange(3)}")
+            else:
+                pieces.append(rng.choice(_THREADS_WORDS))
+            pieces.append(rng.choice(_THREADS_SEPARATORS))
+        out.append("".join(pieces).strip())
+    return out
+
+
+def test_threads_ledger_reach_is_the_last_end_whose_part_passes() -> None:
+    """Threads' ledger inverted (`reach`): from any token start, a token end is at or before
+    the position it gives exactly when the part (numbered or not) is within the limit and
+    holds at most five different links, each measured as a text of its own; with limits
+    small enough for the emoji and the links to bind at every kind of place."""
+    from brandkit.text._counts import threads_length, unique_links
+    from brandkit.text._platforms import THREADS_MAX_LINKS, resolve
+
+    spec, merged = resolve("threads", {})
+    rng = random.Random(20)
+    samples = _threads_texts(rng, 40, (5, 150))
+    samples += [" ".join(["👨‍👩‍👧‍👦"] * 40), "👍🏽 https://a.com/1 " * 30]
+    checked = built = capped = 0
+    for sample in samples:
+        flat = _split._flat_lf(sample)[0]
+        ledger = _split._Ledger.build(
+            sample, "threads", spec, merged, _split._mixes(sample, flat), flat
+        )
+        if ledger is None:
+            continue  # text whose pieces do not add up (the token path measures them)
+        built += 1
+        assert ledger.reaches
+        starts = [m.start() for m in re.finditer(r"\S+", sample)]
+        ends = [m.end() for m in re.finditer(r"\S+", sample)]
+        for start in starts[:: max(1, len(starts) // 12)]:
+            caps = (rng.randint(4, 40), rng.randint(40, 200), 500)
+            reaches = {}
+            for cap in caps:
+                ledger.cap = cap
+                for suffix in ("", " 12/13"):
+                    reaches[cap, suffix] = ledger.reach(start, suffix)
+            for end in ends:
+                if end <= start:
+                    continue
+                # A part longer in code points than every limit passes none (each counts at
+                # least one), and need not be measured.
+                part = sample[start:end] if end - start <= 500 else ""
+                links = len(unique_links(part)) <= THREADS_MAX_LINKS
+                for suffix in ("", " 12/13"):
+                    length = threads_length(part + suffix) if part else 10**9
+                    for cap in caps:
+                        passes = length <= cap and links
+                        reach = reaches[cap, suffix]
+                        assert (end <= reach) == passes, (sample, start, end, cap, suffix)
+                        checked += 1
+                        capped += length <= cap and not links
+    assert built > 30
+    assert checked > 20000
+    assert capped > 1000  # parts short enough but with a link too many
+
+
+def test_threads_split_by_reach_equals_split_trying_each_part(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Threads' parts found by inverting the ledger are those found by trying candidate parts
+    token by token, numbered or not, with each part's length for rendering."""
+    rng = random.Random(21)
+    samples = _threads_texts(rng, 50, (60, 400))
+    samples += ["🇯🇵 " * 400, "👨‍👩‍👧‍👦" * 30 + " word" * 300, "x " * 600 + "🚀" * 200]
+
+    def splits(sample: str) -> list[object]:
+        out: list[object] = []
+        for numbered in (False, True):
+            try:
+                out.append(text.split(sample, "threads", numbered=numbered))
+                out.append(
+                    _split.thread_parts(sample, "threads", numbered=numbered, most=500, options={})
+                )
+            except ContentError as error:  # a refusal must be the same refusal
+                out.append(str(error))
+        return out
+
+    fast = [splits(s) for s in samples]
+    assert sum(len(parts) for parts in fast[0][::2] if isinstance(parts, list)) > 2
+    monkeypatch.setattr(_split._Ledger, "reaches", property(lambda self: False))
+    assert [splits(s) for s in samples] == fast

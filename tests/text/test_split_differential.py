@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from brandkit import text
 from brandkit.errors import BrandkitError
+from brandkit.text._counts import unique_links
 from tests.text import _split_reference as reference
 
 # Every platform that splits, with the options that change how a part measures.
@@ -68,6 +69,7 @@ _PIECES = [
     "example.co.id/promo",
     "https://a.example/x==",
     "https://a.example/x?y==",
+    "https://d.com/",  # made one of many different links by `_random_text`
     "@alice",
     "@alice.bsky.social",
     "@bob@mastodon.social",
@@ -89,7 +91,7 @@ def _random_text(rng: random.Random, words: int) -> str:
     for _ in range(words):
         piece = rng.choice(_PIECES)
         if piece.startswith("https://d"):
-            piece = f"https://d{rng.randrange(12)}.example/{rng.randrange(99)}"
+            piece = f"https://d{rng.randrange(12)}.com/{rng.randrange(99)}"
         out.append(piece)
         out.append(rng.choice([" ", " ", " ", "", "\n"]))
     return "".join(out)
@@ -162,6 +164,29 @@ def _corpus(rng: random.Random, posts: int) -> list[str]:
                 words.append("\n\n" if rng.random() < 0.5 else ".")
         out.append(" ".join(words).replace(" .", ".").strip())
     return out
+
+
+def test_threads_split_matches_the_reference_where_parts_hit_the_link_cap() -> None:
+    """Texts dense with different links (some met again) and emoji of every kind: Threads'
+    parts end where a sixth different link would come in, or where the emoji's bytes reach
+    the limit, as measuring each candidate part decides."""
+    rng = random.Random(22)
+    emoji = ["🚀", "👍🏽", "👨‍👩‍👧‍👦", "🏳️‍🌈", "🇮🇩🇯🇵", "🇮", "#️⃣", "❤️", "©", "a🚀b"]
+    words = ["word", "launch.", "今日は新しい。", "é", "\n", "\r\n", "\n\n", *emoji]
+    capped = 0
+    for _ in range(40):
+        pieces = []
+        for _ in range(rng.choice([60, 200, 400])):
+            if rng.random() < 0.3:
+                pieces.append(f"https://d{rng.randrange(10)}.com/{rng.randrange(3)}")
+            else:
+                pieces.append(rng.choice(words))
+        value = " ".join(pieces)
+        for numbered in (False, True):
+            ours, theirs = _both(value, "threads", numbered, {})
+            assert ours == theirs, value
+            capped += isinstance(ours, list) and any(len(unique_links(part)) == 5 for part in ours)
+    assert capped > 20
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -41,12 +41,21 @@ def threads_length(text: str) -> int:
     its UTF-8 length (``👍`` 4, ``👍🏽`` 8, ``👨‍👩‍👧‍👦`` 25). Everything else counts one per code
     point, so a combining accent counts apart from its letter: never fewer than Threads counts.
     """
-    total = len(text)
     if text.isascii():
-        return total
+        return len(text)
+    return len(text) + sum(extra for _, extra in emoji_extras(text))
+
+
+def emoji_extras(text: str) -> list[tuple[int, int]]:
+    """Each emoji cluster of ``text`` (see `threads_length`) as where it ends and what it
+    counts past its code points, in order: the split's running totals of a text place these,
+    so that it counts the text as `threads_length` does, by the same cut."""
+    if text.isascii():
+        return []
     # Only the clusters around each emoji character are cut, from the boundary every text has
     # before it to the next one after it (`_CLUSTER_BOUNDARY`): the same clusters as the whole
     # text cut, at a cost that follows the emoji, not the text.
+    extras: list[tuple[int, int]] = []
     done = 0
     boundary_at, next_boundary = _CLUSTER_BOUNDARY.match, _CLUSTER_BOUNDARY.search
     for found in _EMOJI_CHAR.finditer(text):
@@ -59,9 +68,10 @@ def threads_length(text: str) -> int:
         after = next_boundary(text, position + 1)
         done = after.start() if after is not None else len(text)
         for cluster in GRAPHEME.findall(text[start:done]):
+            start += len(cluster)
             if _EMOJI_CHAR.search(cluster):
-                total += utf8_len(cluster) - len(cluster)
-    return total
+                extras.append((start, utf8_len(cluster) - len(cluster)))
+    return extras
 
 
 def unique_links(text: str) -> list[str]:

@@ -16,10 +16,10 @@ Mastodon, Bluesky and Threads the text is measured once: running totals of its l
 token boundaries answer each candidate part without measuring it (where a text's pieces would
 not add up, e.g. a mark joining a space, each candidate is measured instead). That one
 measurement also gives the whole text's length (no separate count) and, for `thread_parts`,
-every part's length, so rendering a thread measures no part again. On X and Bluesky the
-measurement is inverted (`XLedger.reach`, `_Ledger.reach`): it gives the last position where
-the part still fits, and the part ends at the last token end before it, found by position
-without listing the tokens and with no candidate tried.
+every part's length, so rendering a thread measures no part again. On X, Bluesky and Threads
+the measurement is inverted (`XLedger.reach`, `_Ledger.reach`): it gives the last position
+where the part still fits, and the part ends at the last token end before it, found by
+position without listing the tokens and with no candidate tried.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import regex
 
 from brandkit.errors import ContentError
 from brandkit.text._bluesky import _spans as bluesky_spans
-from brandkit.text._counts import _EMOJI_CHAR, threads_length
+from brandkit.text._counts import emoji_extras
 from brandkit.text._graphemes import GRAPHEME, grapheme_len, utf8_len
 from brandkit.text._mastodon import _REMOTE_MENTION
 from brandkit.text._platforms import (
@@ -895,11 +895,11 @@ class _Ledger:
             links = None
             if unique > THREADS_MAX_LINKS:
                 links = [(url.start, url.end, url.url) for url in found]
-            emoji = [
-                (end, threads_length(token) - len(token))
-                for end, token in _special_tokens(text, _EMOJI_CHAR, flat)
-            ]
-            return cls(text, platform, cap, _Offsets(emoji), links=links, unique_links=unique)
+            # No cluster spans whitespace here, so each token is cut as the whole text is:
+            # the emoji clusters `threads_length` finds, placed where each ends, give every
+            # piece between tokens its count, for one pass over the text.
+            emoji = _Offsets(emoji_extras(text))
+            return cls(text, platform, cap, emoji, links=links, unique_links=unique)
         return cls._mastodon(text, cap, merged)
 
     @classmethod
@@ -1004,14 +1004,28 @@ class _Ledger:
             seen.add(url)
         return len(seen) <= THREADS_MAX_LINKS
 
+    def _link_reach(self, start: int) -> int:
+        """The last position such that a token end after ``start`` at or before it keeps the
+        part within Threads' link cap (`_links_fit`): short of the end of the link that makes
+        one different link too many. The links are in order and do not overlap, so a part
+        holds those of a run from its start, and more of them the further it goes."""
+        assert self.links is not None
+        seen: set[str] = set()
+        for _, link_end, url in self.links[bisect_left(self.link_starts, start) :]:
+            seen.add(url)
+            if len(seen) > THREADS_MAX_LINKS:
+                return link_end - 1
+        return len(self.text)
+
     def fits(self, start: int, end: int, suffix: str = "") -> bool:
         """Whether ``text[start:end] + suffix`` passes every rule of the platform."""
         return self.test(start, suffix)(end)
 
     @property
     def reaches(self) -> bool:
-        """Whether `reach` answers: on Bluesky (its count is the only one inverted here)."""
-        return self.platform == "bluesky" and self.shifts is None and self.links is None
+        """Whether `reach` answers: on Bluesky and Threads (Mastodon's URL and mention shifts
+        are not inverted here)."""
+        return self.platform in ("bluesky", "threads") and self.shifts is None
 
     def reach(self, start: int, suffix: str = "") -> int:
         """The last position ``p`` such that a token end ``e`` after ``start`` passes every
@@ -1019,11 +1033,12 @@ class _Ledger:
         when no piece fits). Needs `reaches`.
 
         The length of ``text[:p]`` is ``p`` plus the running total of the amounts placed at
-        or before ``p`` (clusters joined, CR LF): between two such places it grows by one per
-        code point, and taken at token ends and at the places it never falls. So the last
-        place whose length is within the limit fixes the running total, and the limit less
-        that total (short of the next place) gives ``p``. The byte limit binds only where four
-        bytes a code point could pass it.
+        or before ``p`` (clusters joined, CR LF; on Threads each emoji's extra bytes): between
+        two such places it grows by one per code point, and taken at token ends and at the
+        places it never falls. So the last place whose length is within the limit fixes the
+        running total, and the limit less that total (short of the next place) gives ``p``.
+        The byte limit binds only where four bytes a code point could pass it; Threads' link
+        cap where the part would hold one link too many (`_link_reach`).
         """
         positions, sums = self.extra.positions, self.extra.sums
         starts = self._starts
@@ -1037,6 +1052,8 @@ class _Ledger:
         reach = limit - sums[k]
         if k < len(positions):
             reach = min(reach, positions[k] - 1)
+        if self.platform == "threads":
+            return reach if self.links is None else min(reach, self._link_reach(start))
         room = BLUESKY_MAX_BYTES - len(suffix)
         if 4 * (reach - start) > room:
             # The last position whose piece is within the byte limit, by bisection (each
@@ -1265,8 +1282,8 @@ def _split(
     def from_plain(start: int, index: int) -> Callable[[int], bool]:
         return test_from(start, "")
 
-    # X, and Bluesky where its measurement answers: the parts found by position, with no
-    # token list (on X the measurement inverted when it can be, else candidates tried).
+    # X, and Bluesky and Threads where their measurement answers: the parts found by position,
+    # with no token list (on X the measurement inverted when it can be, else candidates tried).
     by_position = (clean or (totals is not None and totals.reaches)) and not splitter.mixed
     reaches = by_position and (totals is not None or (ledger is not None and ledger.reaches))
 

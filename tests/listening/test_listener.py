@@ -225,6 +225,12 @@ def test_top_terms_and_count_read_the_history_a_page_at_a_time(
     cut = everything[5].created_at
     assert listener.count("brand", since=cut) == sum(m.created_at >= cut for m in everything) == 20
     assert listener.count("nothing") == 0
+    assert listener.top_terms("brand", 0) == [] and listener.top_authors("brand", 0) == []
+    for bad in (-1, 2.0, "5", True):
+        with pytest.raises(ConfigurationError, match="whole number"):
+            listener.top_terms("brand", bad)  # type: ignore[arg-type]
+        with pytest.raises(ConfigurationError, match="whole number"):
+            listener.top_authors("brand", bad)  # type: ignore[arg-type]
 
 
 def test_classify_labels_what_is_found(

@@ -832,8 +832,13 @@ class Listener:
         return {n: (c / total if total else 0.0) for n, c in counts.items()}
 
     def top_authors(self, name: str, n: int = 10) -> list[TopAuthor]:
-        """The authors of query ``name``'s posts, by reach (followers, where the platform
-        says), then by posts."""
+        """The ``n`` authors of query ``name``'s posts with the most reach (followers,
+        where the platform says), then posts.
+
+        Raises:
+            ConfigurationError: ``n`` is not a whole number from 0.
+        """
+        check_limit(n, name="n", what="authors")
         with self._reading() as db:
             rows = db.execute(
                 "SELECT author, platform, COUNT(*), MAX(followers) FROM listening_hits "
@@ -842,11 +847,16 @@ class Listener:
             ).fetchall()
         authors = [TopAuthor(a, p, c, f) for a, p, c, f in rows]
         authors.sort(key=lambda a: (-(a.reach or 0), -a.posts, a.handle))
-        return authors[: max(0, n)]
+        return authors[:n]
 
     def top_terms(self, name: str, n: int = 20) -> list[tuple[str, int]]:
-        """The most used words and hashtags in query ``name``'s posts (common words and the
-        query's own terms left out)."""
+        """The ``n`` most used words and hashtags in query ``name``'s posts (common words and
+        the query's own terms left out).
+
+        Raises:
+            ConfigurationError: ``n`` is not a whole number from 0.
+        """
+        check_limit(n, name="n", what="terms")
         watched = self.get(name)
         own = {t.lower().lstrip("#@") for t in (watched.query.terms() if watched else [])}
         counts: Counter[str] = Counter()
@@ -859,7 +869,7 @@ class Listener:
                 if bare not in seen:
                     seen.add(bare)
                     counts[bare] += 1
-        return counts.most_common(max(0, n))
+        return counts.most_common(n)
 
     def count(
         self, name: str, *, since: datetime | None = None, until: datetime | None = None

@@ -562,3 +562,34 @@ def test_visitor_comment_reaches_the_inbox_and_is_answered(
         assert status() == "hold"
         client.delete_comment(message, target)
         assert status() == "trash"
+
+
+def test_an_authors_article_says_what_kses_removed(
+    wordpress: WordPressServer, http: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An author lacks ``unfiltered_html``: WordPress saves the body through kses, which
+    drops the ``<iframe>`` of a video. The article is live, and the delivery says what was
+    not kept (``removed_html``) with a WARNING; the administrator's keeps everything."""
+    login = unique("press")
+    user = make_author(http, login)
+    made = http.post(f"{V2}/users/{user['id']}/application-passwords", json={"name": "bk"})
+    assert made.status_code == 201, made.text
+    author = account(wordpress, wordpress, user=login, app_password=made.json()["password"])
+    body = (
+        "<p>Our launch video:</p>\n"
+        '<iframe src="https://player.example/v/1" width="560" height="315"></iframe>\n'
+        "<p>More soon.</p>"
+    )
+    with Client() as client, caplog.at_level("WARNING", logger="brandkit.platforms.wordpress"):
+        (by_author,) = client.publish(Article(title=unique("Video"), body=body), [author])
+        (by_admin,) = client.publish(
+            Article(title=unique("Video"), body=body), [account(wordpress, wordpress)]
+        )
+    assert by_author.status is DeliveryStatus.SENT, by_author.error
+    assert by_author.parts[0].extra["removed_html"] == ["iframe"]
+    assert "<iframe" not in stored(http, by_author.parts[0].id)["content"]["raw"]
+    assert by_admin.parts[0].extra["removed_html"] == []
+    assert "<iframe" in stored(http, by_admin.parts[0].id)["content"]["raw"]
+    (warning,) = [r for r in caplog.records if "<iframe>" in r.getMessage()]
+    assert login in warning.getMessage()
+    assert made.json()["password"] not in caplog.text

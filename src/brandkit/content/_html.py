@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import attrs
 
-__all__ = ["HtmlBlock", "html_blocks"]
+__all__ = ["HtmlBlock", "html_blocks", "html_tags"]
 
 # Elements that never have an end tag: they open and close a block at once.
 _VOID = frozenset(
@@ -133,3 +133,24 @@ def html_blocks(fragment: str) -> list[HtmlBlock] | None:
     if parser.broken or parser.stack or parser.rawdata:
         return None
     return parser.blocks
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.tags: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+
+
+def html_tags(fragment: str) -> frozenset[str]:
+    """The names of the elements ``fragment`` opens, in lower case (a well-formed tree or
+    not)."""
+    parser = _Tags()
+    parser.feed(fragment)
+    parser.close()
+    return frozenset(parser.tags)

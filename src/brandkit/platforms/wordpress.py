@@ -49,6 +49,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import logging
 import re
 import urllib.parse
 from collections.abc import Mapping, Sequence
@@ -60,6 +61,7 @@ import httpx
 import pydantic
 
 from brandkit._flow import Flow, Send
+from brandkit.content._html import html_tags
 from brandkit.delivery import tid_time
 from brandkit.errors import (
     AuthError,
@@ -120,6 +122,7 @@ _FMT = "%Y-%m-%dT%H:%M:%S"
 _STATUS = {"published": "publish", "draft": "draft", "scheduled": "future"}
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp"}
 M = TypeVar("M", bound=pydantic.BaseModel)
+logger = logging.getLogger(__name__)
 
 
 class _Rendered(Answer):
@@ -136,6 +139,7 @@ class _Item(Answer):
     date_gmt: str | None = None
     modified_gmt: str | None = None
     title: _Rendered = _Rendered()
+    content: _Rendered = _Rendered()
     featured_media: int = 0
     permalink_template: str | None = None
 
@@ -379,7 +383,10 @@ class WordPressAdapter(BlogAdapter):
             The post: its id, its public URL (``link``; for a scheduled post the address it
             will have once live, for a draft ``None``), and in ``extra`` its ``slug``,
             ``status``, ``type`` (``posts`` or ``pages``), ``link`` as WordPress answered it,
-            ``date_gmt`` and ``featured_media``.
+            ``date_gmt``, ``featured_media`` and ``removed_html``: the elements of the body
+            WordPress did not keep (``[]`` when it kept all; a user without
+            ``unfiltered_html`` has ``<iframe>``, ``<script>`` and the like removed by kses,
+            which is also logged as a WARNING).
 
         Raises:
             ContentError: tags or categories on a page (WordPress pages have none).
@@ -396,7 +403,7 @@ class WordPressAdapter(BlogAdapter):
             creates=True,
             bucket="api",
         )
-        return self._ref(self.parse(response, _Item))
+        return self._kept(fields, self.parse(response, _Item))
 
     def upload_image(self, media: Media, *, since: datetime | None = None) -> Flow[int]:
         """Upload ``media`` with its alt text; returns the attachment's id.
@@ -651,7 +658,7 @@ class WordPressAdapter(BlogAdapter):
             idempotent=True,
             bucket="api",
         )
-        return self._ref(self.parse(response, _Item))
+        return self._kept(fields, self.parse(response, _Item))
 
     def delete_part(self, ref: PartRef) -> Flow[None]:
         """Move the post to the trash (see `delete_article`)."""
@@ -1167,6 +1174,33 @@ class WordPressAdapter(BlogAdapter):
                 # One entry in a shape brandkit cannot read is not the one looked for.
                 continue
         return out
+
+    def _kept(self, fields: Mapping[str, Any], item: _Item) -> PartRef:
+        """`_ref` of the post WordPress saved, with ``extra["removed_html"]`` naming the
+        elements of the body it did not keep (``[]``: all kept), and a WARNING when any.
+        A user without ``unfiltered_html`` (an author; on multisite every user but a
+        super admin) has the body saved through kses, which drops ``<iframe>``, ``<script>``,
+        ``<style>``, forms and the like: the article is live, but not as written."""
+        ref = self._ref(item)
+        sent = str(fields.get("content") or "")
+        if item.content.raw is None or not sent:
+            return ref  # nothing to compare (an answer without context=edit)
+        removed = sorted(html_tags(sent) - html_tags(item.content.raw))
+        # Set even when empty: an update that kept everything must not carry on the
+        # removals of the version it replaced.
+        ref = attrs.evolve(ref, extra={**ref.extra, "removed_html": removed})
+        if not removed:
+            return ref
+        logger.warning(
+            "%s: WordPress saved post %s without its %s: the user %r may not publish such "
+            "HTML (it lacks unfiltered_html); give the article without them, or publish "
+            "as an administrator",
+            self.account.key,
+            item.id,
+            ", ".join(f"<{tag}>" for tag in removed),
+            self.account.settings.get("user"),
+        )
+        return ref
 
     def _ref(self, item: _Item) -> PartRef:
         resource = "pages" if item.type == "page" else "posts"

@@ -271,6 +271,22 @@ def _kses_entities(text: str) -> str:
     )
 
 
+# Elements wp_kses_allowed_html('post') does not list (wp-includes/kses.php): kses drops
+# their tags from what a user without unfiltered_html saves, and keeps the text between.
+_KSES_DROPS = (
+    "script|style|iframe|form|input|select|option|embed|frame|frameset|applet|"
+    "link|meta|base|svg|math|noscript"
+)
+_KSES_TAG = re.compile(rf"</?(?:{_KSES_DROPS})\b[^>]*>", re.IGNORECASE)
+
+
+def _kses_tags(text: str) -> str:
+    """What ``wp_filter_post_kses`` keeps of a post's content or excerpt for a user
+    without ``unfiltered_html``: the tags of elements the post's allowed HTML does not list
+    are dropped (their text stays, as kses leaves it). Attributes are not modelled."""
+    return _KSES_TAG.sub("", text)
+
+
 _MAX_PAGE = 100
 
 # -- WordPress's formatting, ported (wp-includes/formatting.php) -----------------------------
@@ -1459,12 +1475,10 @@ class WordPressEmulator(Emulator):
             if value is not None:
                 if not isinstance(value, str):
                     raise _invalid(key, f"{key} is not of type object,string.", "rest_invalid_type")
-                if (
-                    key == "title"
-                    and user is not None
-                    and "unfiltered_html" not in _ROLE_CAPABILITIES.get(user.role, ())
+                if user is not None and "unfiltered_html" not in _ROLE_CAPABILITIES.get(
+                    user.role, ()
                 ):
-                    value = _kses_entities(value)
+                    value = _kses_entities(value) if key == "title" else _kses_tags(value)
                 setattr(item, key, value)
         for key in ("categories", "tags"):
             if key in body:

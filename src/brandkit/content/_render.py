@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Mapping
+from contextlib import nullcontext
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -24,7 +26,7 @@ from brandkit.text._counts import unique_links as _unique_links
 from brandkit.text._mastodon import link_spans as _mastodon_links
 from brandkit.text._platforms import THREADS_MAX_LINKS
 from brandkit.text._split import thread_parts
-from brandkit.text._urls import extract_urls
+from brandkit.text._urls import Url, extract_urls, known_urls
 
 logger = logging.getLogger(__name__)
 
@@ -166,17 +168,22 @@ def add_utm(url: str, platform: str, campaign: str | None = None, *, utm: Utm | 
     return urlunsplit(parts._replace(query=query))
 
 
-def _links(text: str, rules: str, *, explicit: bool = False) -> list[tuple[int, int]]:
+def _links(
+    text: str, rules: str, *, explicit: bool = False, urls: list[Url] | None = None
+) -> list[tuple[int, int]]:
     """Code point spans ``[start, end)`` of the links the platform counted by ``rules``
     makes in ``text``: Bluesky's are the client's link facets, Mastodon's need a protocol
     and take its wider paths, the others' are what twitter-text finds (X's own, and the
-    closest for the rest). ``explicit``: only links written with http(s)://."""
+    closest for the rest). ``explicit``: only links written with http(s)://. ``urls``: the
+    text's `_urls_of`, when the caller has them (not with ``explicit``)."""
     if rules == "bluesky":
         spans = sorted((s, e) for s, e, _, f in _bluesky_spans(text) if f["$type"] == _BLUESKY_LINK)
     elif rules == "mastodon":
-        return _mastodon_links(text)
+        return _mastodon_links(text, urls)
     else:
-        spans = [(u.start, u.end) for u in extract_urls(text, require_protocol=explicit)]
+        if urls is None:
+            urls = extract_urls(text, require_protocol=explicit)
+        spans = [(u.start, u.end) for u in urls]
     if explicit:
         spans = [(s, e) for s, e in spans if _URL.match(text, s)]
     return spans
@@ -234,9 +241,27 @@ def _utm_text(text: str, rules: str, platform: str, campaign: str | None, utm: U
 _HASHTAG = regex.compile(r"(?<![\w&/=)])[#＃](\w+)")
 
 
-def _present_tags(text: str, rules: str) -> set[str]:
+# The platforms (by rules) whose measure or render of a text extracts its URLs.
+_URL_RULES = frozenset({"x", "mastodon", "threads", "telegram"})
+
+
+def _is_nfc(text: str) -> bool:
+    return text.isascii() or unicodedata.is_normalized("NFC", text)
+
+
+def _urls_of(text: str, rules: str) -> list[Url] | None:
+    """The URLs twitter-text finds in ``text`` as the platform counted by ``rules`` measures
+    it (Mastodon: only those with a protocol), or None where its measure looks for none of
+    them (Bluesky's facets find links their own way)."""
+    if rules == "bluesky":
+        return None
+    return extract_urls(text, require_protocol=rules == "mastodon")
+
+
+def _present_tags(text: str, rules: str, urls: list[Url] | None) -> set[str]:
     """The hashtags (lower-cased, without '#') the platform counted by ``rules`` sees in
-    ``text``: not inside a word, nor inside a link (a URL's "#fragment")."""
+    ``text``: not inside a word, nor inside a link (a URL's "#fragment"). ``urls``: the
+    text's `_urls_of`."""
     if rules == "bluesky":
         # Bluesky's tags are the client's tag facets: the text's own detection decides.
         return {
@@ -244,7 +269,7 @@ def _present_tags(text: str, rules: str) -> set[str]:
             for _, _, _, f in _bluesky_spans(text)
             if f["$type"] == _BLUESKY_TAG
         }
-    links = _links(text, rules) if "." in text else []
+    links = _links(text, rules, urls=urls) if "." in text else []
     present: set[str] = set()
     for match in _HASHTAG.finditer(text):
         at = match.start()
@@ -254,20 +279,29 @@ def _present_tags(text: str, rules: str) -> set[str]:
     return present
 
 
-def _with_hashtags(text: str, tags: tuple[str, ...], rules: str) -> str:
+def _with_hashtags(text: str, tags: tuple[str, ...], rules: str) -> tuple[str, list[Url] | None]:
+    """``text`` with the ``tags`` it lacks appended, and the result's `_urls_of` when they
+    were needed here (None: not looked for)."""
     if not tags:
-        return text
+        return text, None
     # Most texts carry no '#' at all: a find in C, not a scan of the pattern at every place.
+    urls = None
     if "#" in text or "＃" in text:
-        present = _present_tags(text, rules)
+        urls = _urls_of(text, rules) if "." in text else None
+        present = _present_tags(text, rules, urls)
         missing = [t for t in tags if t.lower() not in present]
         if not missing:
-            return text
+            return text, urls
     else:
         missing = list(tags)
     line = "#" + " #".join(missing)
     kept = text.rstrip()
-    return f"{kept}\n\n{line}" if kept else line
+    # No URL holds whitespace, nor does a match of the extractor past its first character,
+    # so after a line break the URLs of the text it ends are still all there, where they
+    # were; and a line without "." adds none (a tag may hold one: "#a,example.com").
+    if "." in line:
+        urls = None
+    return (f"{kept}\n\n{line}", urls) if kept else (line, None)
 
 
 def _no_card(link: Link, post: Post, caps: Capabilities, platform: str, reply: bool) -> str | None:
@@ -393,6 +427,37 @@ def _check_media(
             )
 
 
+def _measured(
+    body: str,
+    rules: str,
+    caps: Capabilities,
+    effective: Post,
+    options: Mapping[str, Any],
+    platform: str,
+) -> tuple[list[tuple[str, int]], int]:
+    """The parts of ``body`` with their lengths, and the limit: the text is measured once;
+    where the platform has threads, splitting it gives every part's length with it, and no
+    part is measured again."""
+    if caps.threads:
+        numbered = bool(effective.options.get("thread_numbering", False))
+        pieces, limit = thread_parts(
+            body, rules, numbered=numbered, most=caps.max_parts, options=options
+        )
+        if len(pieces) > caps.max_parts:
+            raise ContentError(
+                f"text needs {len(pieces)} parts on {platform}, more than the {caps.max_parts} "
+                "brandkit allows in one thread: shorten it",
+                field="text",
+                platform=platform,
+                over_by=len(pieces) - caps.max_parts,
+            )
+        return pieces, limit
+    measure = textlib.measure(body, rules, **options)
+    if not measure.fits:
+        textlib.check(body, rules, **options)  # raises: says what is over and by how much
+    return [(body, measure.length)], measure.limit
+
+
 def render(
     post: Post,
     platform: str,
@@ -443,10 +508,13 @@ def render(
             body = f"{body.rstrip()}\n\n{link.url}" if body.strip() else link.url
             if why:
                 notes.append(why)
-    body = _with_hashtags(body, effective.hashtags, rules)
+    body, urls = _with_hashtags(body, effective.hashtags, rules)
     if effective.utm is not False:
         utm = Utm() if effective.utm is True else effective.utm
-        body = _utm_text(body, rules, platform, campaign, utm)
+        tagged = _utm_text(body, rules, platform, campaign, utm)
+        if tagged != body:
+            urls = None
+        body = tagged
         if link is not None:
             link = link.model_copy(update={"url": add_utm(link.url, platform, campaign, utm=utm)})
 
@@ -460,6 +528,7 @@ def render(
         else:
             # No native content warning: put it in front, where a reader sees it first.
             body = f"CW: {warning}\n\n{body}" if body else f"CW: {warning}"
+            urls = None
 
     _check_media(effective.media, caps.media, platform, reply)
     dropped = [i for i, m in enumerate(effective.media) if m.alt] if effective.media else ()
@@ -490,48 +559,38 @@ def render(
                 over_by=thumb.size - thumb_cap,
             )
 
-    # The text is measured once: where the platform has threads, splitting it gives every
-    # part's length with it, and no part is measured again.
-    if caps.threads:
-        numbered = bool(effective.options.get("thread_numbering", False))
-        pieces, limit = thread_parts(
-            body, rules, numbered=numbered, most=caps.max_parts, options=options
-        )
-        if len(pieces) > caps.max_parts:
-            raise ContentError(
-                f"text needs {len(pieces)} parts on {platform}, more than the {caps.max_parts} "
-                "brandkit allows in one thread: shorten it",
-                field="text",
-                platform=platform,
-                over_by=len(pieces) - caps.max_parts,
+    # The URLs the hashtag check found are the body's: the measure, the split and the link
+    # checks below look for them in the whole body again, and get these instead. Where the
+    # check did not look, they are found here once for all of those (X's measure looks in
+    # the NFC text: a body that is not NFC is left to it).
+    if urls is None and rules in _URL_RULES and (rules != "x" or _is_nfc(body)):
+        urls = _urls_of(body, rules)
+    found = (
+        nullcontext()
+        if urls is None
+        else known_urls(body, urls, require_protocol=rules == "mastodon")
+    )
+    with found:
+        pieces, limit = _measured(body, rules, caps, effective, options, platform)
+        if card and link is not None and rules == "threads" and pieces:
+            _check_threads_card(pieces[0][0], link.url, platform)
+        parts = []
+        bluesky, telegram = rules == "bluesky", rules == "telegram"
+        for i, (part_text, length) in enumerate(pieces):
+            # Every part fits by construction (split measured it, or the ledger that answers for
+            # it did): its length is known, and its limit is the text's. (Positional: a thread
+            # of many parts is built here, and keywords cost a third more per part.)
+            parts.append(
+                RenderedPart(
+                    i,
+                    part_text,
+                    length if part_text else 0,
+                    limit,
+                    effective.media if i == 0 else (),
+                    tuple(textlib.facets(part_text)) if bluesky else (),
+                    tuple(textlib.telegram_entities(part_text)) if telegram else (),
+                )
             )
-    else:
-        measure = textlib.measure(body, rules, **options)
-        if not measure.fits:
-            textlib.check(body, rules, **options)  # raises: says what is over and by how much
-        pieces = [(body, measure.length)]
-        limit = measure.limit
-
-    if card and link is not None and rules == "threads" and pieces:
-        _check_threads_card(pieces[0][0], link.url, platform)
-
-    parts = []
-    bluesky, telegram = rules == "bluesky", rules == "telegram"
-    for i, (part_text, length) in enumerate(pieces):
-        # Every part fits by construction (split measured it, or the ledger that answers for
-        # it did): its length is known, and its limit is the text's. (Positional: a thread
-        # of many parts is built here, and keywords cost a third more per part.)
-        parts.append(
-            RenderedPart(
-                i,
-                part_text,
-                length if part_text else 0,
-                limit,
-                effective.media if i == 0 else (),
-                tuple(textlib.facets(part_text)) if bluesky else (),
-                tuple(textlib.telegram_entities(part_text)) if telegram else (),
-            )
-        )
     return Rendered(
         platform,
         tuple(parts),

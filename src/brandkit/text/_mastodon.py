@@ -18,7 +18,7 @@ from collections.abc import Callable
 import regex
 
 from brandkit.text._graphemes import grapheme_len
-from brandkit.text._urls import extract_urls
+from brandkit.text._urls import Url, extract_urls
 
 # A remote mention as Mastodon's Account::MENTION_RE matches it,
 # (?<![=/[:word:]])@((USERNAME_RE)(?:@[[:word:]]+([.-]+[[:word:]]+)*)?): the domain is
@@ -61,17 +61,18 @@ def _run(text: str, at: int, ok: regex.Pattern[str], last: Callable[[str], bool]
     return end
 
 
-def link_spans(text: str) -> list[tuple[int, int]]:
+def link_spans(text: str, urls: list[Url] | None = None) -> list[tuple[int, int]]:
     """Code point spans ``[start, end)`` of the links Mastodon makes in ``text``.
 
     Mastodon links what twitter-text's extractor finds with a protocol, but its paths and
     queries go further (config/initializers/twitter_regex.rb): ``https://example.com/a—now``
     is one link there. A path ending in ``=`` without a query ends before the ``=`` (as
     `countable_text` counts it); balanced parentheses past twitter-text's end are not
-    followed, so a span may end earlier than Mastodon's.
+    followed, so a span may end earlier than Mastodon's. ``urls``: what
+    ``extract_urls(text, require_protocol=True)`` gives, when the caller has it.
     """
     spans: list[tuple[int, int]] = []
-    for url in extract_urls(text, require_protocol=True):
+    for url in extract_urls(text, require_protocol=True) if urls is None else urls:
         start, end = url.start, url.end
         host = text.index("://", start) + 3
         if "?" not in url.url:

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -343,6 +345,30 @@ def _may_hold_url(text: str, begin: int, end: int, patterns: _Patterns) -> bool:
     return patterns.tld_start_other.search(text, begin, end) is not None
 
 
+# URLs a caller already extracted from one text, for the code it calls to use instead of
+# extracting them again (`known_urls`): (text, whether only URLs with a protocol, the URLs).
+_KNOWN: ContextVar[tuple[str, bool, list[Url]] | None] = ContextVar("_KNOWN", default=None)
+
+
+@contextmanager
+def known_urls(text: str, urls: list[Url], *, require_protocol: bool = False) -> Iterator[None]:
+    """Within the block, `extract_urls` of exactly ``text`` gives ``urls`` (which
+    ``extract_urls(text, require_protocol=require_protocol)`` returned) without searching.
+
+    `brandkit.render` finds a text's links for its own checks and then measures and splits
+    the text, which looks for them again several calls down: this hands the first result on
+    without threading it through every measure. Only the whole text matches (the pieces a
+    split measures are searched as usual), and the URLs with a protocol are taken from the
+    full list when asked for: an extraction with ``require_protocol`` only leaves out the
+    ones without.
+    """
+    token = _KNOWN.set((text, require_protocol, urls))
+    try:
+        yield
+    finally:
+        _KNOWN.reset(token)
+
+
 def extract_urls(text: str, *, require_protocol: bool = False) -> list[Url]:
     """The URLs twitter-text's ``extractUrlsWithIndices`` finds in ``text``.
 
@@ -353,6 +379,17 @@ def extract_urls(text: str, *, require_protocol: bool = False) -> list[Url]:
     Returns:
         The URLs in order, with code point offsets into ``text``.
     """
+    known = _KNOWN.get()
+    if known is not None and known[0] == text and (known[1] == require_protocol or not known[1]):
+        if require_protocol == known[1]:
+            return list(known[2])
+        # A URL without a protocol starts with its domain, which holds no "://".
+        return [url for url in known[2] if _PROTOCOL_START.match(url.url)]
+    return _search(text, require_protocol)
+
+
+def _search(text: str, require_protocol: bool) -> list[Url]:
+    """`extract_urls` itself, without `known_urls`."""
     # A URL holds no whitespace, and a match of the regex holds none either except its first
     # character (the one before the URL), so a search started at a whitespace character finds
     # what the exec loop over the whole text finds from there on: the text falls apart at its

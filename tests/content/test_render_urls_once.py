@@ -1,0 +1,107 @@
+"""render() finds a text's URLs once and hands them to the measure, the split and the link
+checks: what it renders is what it rendered when each of them looked again."""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+import pytest
+
+from brandkit import Post, render
+from brandkit.content import Link, _render
+from brandkit.errors import BrandkitError
+from brandkit.text import _urls
+from tests.text._url_texts import adversarial_text
+
+_PLATFORMS = ("x", "mastodon", "bluesky", "threads", "telegram", "linkedin", "instagram")
+_TAGS = ["launch", "a,example.com", "brandkit", "リリース", "x.y"]
+_WORDS = [
+    "we ship today",
+    "https://example.com/a_(b)/c",
+    "example.co.id/promo",
+    "#launch",
+    "#Launch",
+    "https://example.com/#launch",
+    "😀",
+    "e\u0301",  # not NFC: X measures the NFC text
+    "今日は。",
+    "\n\n",
+]
+
+
+def _post(rng: random.Random) -> Post:
+    if rng.random() < 0.5:
+        body = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(1, 60)))
+    else:
+        body = adversarial_text(rng)[:3000] or "x"
+    kwargs: dict[str, Any] = {
+        "text": body,
+        "hashtags": rng.sample(_TAGS, rng.randint(0, 2)),
+        "utm": rng.random() < 0.3,
+        "campaign": "c",
+    }
+    if rng.random() < 0.2:
+        kwargs["content_warning"] = rng.choice(["spoilers", "see a.com"])
+    if rng.random() < 0.2:
+        kwargs["link"] = Link(url="https://card.example.com/page")
+    return Post(**kwargs)
+
+
+def _outcome(post: Post, platform: str) -> object:
+    try:
+        return render(post, platform)
+    except BrandkitError as error:
+        return (type(error), str(error))
+
+
+def _not_handed(*args: object, **kwargs: object) -> AbstractContextManager[None]:
+    return nullcontext()
+
+
+def test_render_is_the_same_as_when_every_step_looks_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = random.Random(20261206)
+    posts = [_post(rng) for _ in range(400)]
+    handed = [[_outcome(p, platform) for platform in _PLATFORMS] for p in posts]
+    monkeypatch.setattr(_render, "known_urls", _not_handed)
+    looked = [[_outcome(p, platform) for platform in _PLATFORMS] for p in posts]
+    for post, ours, theirs in zip(posts, handed, looked, strict=True):
+        assert ours == theirs, post.text
+
+
+@pytest.fixture
+def searches(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The texts the extractor searches (not served by `known_urls`)."""
+    seen: list[str] = []
+    search = _urls._search
+
+    def counted(text: str, require_protocol: bool) -> list[_urls.Url]:
+        seen.append(text)
+        return search(text, require_protocol)
+
+    monkeypatch.setattr(_urls, "_search", counted)
+    return seen
+
+
+@pytest.mark.parametrize("platform", ["x", "mastodon", "threads", "telegram"])
+@pytest.mark.parametrize("tags", [["launch"], []])
+def test_render_searches_the_text_once(platform: str, tags: list[str], searches: list[str]) -> None:
+    # With '#' the hashtag check looks for links (a tag inside a URL is not the tag); the
+    # measure, the split and the Threads link cap then need the same URLs.
+    body = "see https://example.com/a #launch and example.co.id/promo #more"
+    post = Post(text=body, hashtags=tags, link=Link(url="https://card.example.com/x"))
+    rendered = render(post, platform)
+    assert len(rendered.parts) == 1
+    whole = rendered.parts[0].text
+    assert sum(searches.count(t) for t in {whole, body}) == 1, searches
+
+
+def test_a_body_x_normalises_is_searched_only_as_x_measures_it(searches: list[str]) -> None:
+    # X looks for URLs in the NFC text: the body's own URLs would be found for nothing.
+    body = "cafe\u0301 https://example.com/a and example.co.id"
+    render(Post(text=body), "x")
+    assert searches == [unicodedata.normalize("NFC", body)]

@@ -36,7 +36,9 @@ def _post(rng: random.Random) -> Post:
     if rng.random() < 0.5:
         body = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(1, 60)))
     else:
-        body = adversarial_text(rng)[:3000] or "x"
+        body = adversarial_text(rng)[:3000]
+        if not body.strip():
+            body = "x"  # a post needs text
     kwargs: dict[str, Any] = {
         "text": body,
         "hashtags": rng.sample(_TAGS, rng.randint(0, 2)),

@@ -40,6 +40,14 @@ _PIECES = [
     "ドメイン.みんな",
     "例。jp",
     "a\uff0eb.com",
+    # TLDs whose letters case-fold outside ASCII (Kelvin sign, long s, dotted and dotless i)
+    "example.\u212aim",
+    "a.\u017fite",
+    "b.\u0130stanbul",
+    "c.\u0131bm",
+    "x.РФ",
+    "x.ΕΛ",
+    "x.ελ",
     # protocols and t.co
     "http://",
     "https://",

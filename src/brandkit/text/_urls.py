@@ -88,7 +88,18 @@ def _trie(words: tuple[str, ...], char: Callable[[str], str] = _char) -> str:
         node[""] = {}
 
     def emit(node: dict[str, Any]) -> str:
-        branches = [char(c) + emit(child) for c, child in node.items() if c]
+        branches: list[str] = []
+        run: list[tuple[str, str]] = []  # consecutive branches that begin outside ASCII
+        for c, child in node.items():
+            if not c:
+                continue
+            if c.isascii():
+                branches.extend(_guarded(run, char))
+                run = []
+                branches.append(char(c) + emit(child))
+            else:
+                run.append((c, char(c) + emit(child)))
+        branches.extend(_guarded(run, char))
         if "" in node:
             branches.append("")
         if len(branches) == 1:
@@ -98,12 +109,42 @@ def _trie(words: tuple[str, ...], char: Callable[[str], str] = _char) -> str:
     return emit(root)
 
 
+# A run of this many branches that begin outside ASCII or more is put behind one test of the
+# character they begin with.
+_GUARDED_RUN = 4
+
+
+def _guarded(run: list[tuple[str, str]], char: Callable[[str], str]) -> list[str]:
+    """The branches of ``run`` (first character, branch), in order, as one branch that the
+    regex engine skips in one test where none of them can match.
+
+    The engine skips a branch that begins with a literal or a class when the text's character
+    is not in it, but tries every other branch in full: each of the hundreds of TLDs outside
+    ASCII begins with a case-insensitive character (``(?i:…)``), and a TLD that failed in
+    ASCII was tried against all of them. A lookahead for the characters they can match (any
+    outside ASCII, and the ASCII ones that one of them matches without case) fails once
+    instead. The branches keep their order, so the alternation matches what it matched.
+    """
+    if len(run) < _GUARDED_RUN:
+        return [branch for _, branch in run]
+    ascii_too = {
+        chr(a) for a in range(128) for c, _ in run if re.fullmatch(char(c), chr(a)) is not None
+    }
+    extra = "".join(re.escape(a) for a in sorted(ascii_too))
+    inner = "|".join(branch for _, branch in run)
+    return [f"(?=[\x80-\U0010ffff{extra}])(?:{inner})"]
+
+
 def _tld_group(tlds: tuple[str, ...]) -> str:
     return f"(?:{_trie(tlds)}{_TLD_END})"
 
 
 class _Patterns(NamedTuple):
     extract: re.Pattern[str]
+    # `extract` for a search that starts past the text's beginning, where "^" matches nothing.
+    # Without it the pattern begins with a class, and the engine skips from one character
+    # that can precede a URL to the next (letters and digits cannot) instead of trying each.
+    inner: re.Pattern[str]
     body: re.Pattern[str]
     tld: re.Pattern[str]
     ascii_domain: re.Pattern[str]
@@ -164,8 +205,10 @@ def _patterns(upstream: bool = False) -> _Patterns:
     tld_start_lowered = f"\\.(?=[{firsts}][{seconds}]){_trie(tuple(ascii_starts), re.escape)}"
     tld_start_other = f"\\.(?=[^\\x00-\\x7f]){_trie(other_first)}"
     compiled = re.compile(extract)
+    assert extract.count("|^)") == 1
     return _Patterns(
         compiled,
+        re.compile(extract.replace("|^)", ")")),
         re.compile(extract[extract.index("(([hH]") :]),
         re.compile(tlds),
         re.compile(ascii_domain),
@@ -400,8 +443,13 @@ def _search(text: str, require_protocol: bool) -> list[Url]:
     if "." not in text or (require_protocol and "://" not in text):
         return []  # every URL has a dot in its domain (and a kept one a protocol)
     urls: list[Url] = []
-    astral: bool | None = None
     patterns = _patterns()
+    # Most stretches are one URL or one dotted word: what each costs besides the regex's own
+    # match is kept to a few calls in C, looked up once here.
+    finditer = patterns.inner.finditer
+    rfind, find = text.rfind, text.find
+    astral = not text.isascii() and _ASTRAL.search(text) is not None
+    astral_in = _ASTRAL.search
     done = 0
     for token in _DOT_TOKEN.finditer(text):
         # The stretch starts at the last " " or newline before the dot (two reverse finds in
@@ -409,24 +457,26 @@ def _search(text: str, require_protocol: bool) -> list[Url]:
         # other whitespace sits in between, which changes nothing (a search from any
         # whitespace finds what the whole one does).
         at = token.start()
-        start = text.rfind(" ", done, at)
-        newline = text.rfind("\n", done, at)
+        start = rfind(" ", done, at)
+        newline = rfind("\n", done, at)
         if newline > start:
             start = newline
         if done > start:
             start = done
         done = token.end()
-        if require_protocol and text.find("://", start, done) < 0:
+        if require_protocol and find("://", start, done) < 0:
             continue  # only URLs with a protocol are kept, and this stretch has none
-        if not _may_hold_url(text, start, done, patterns):
+        if astral and not text[start:done].isascii() and astral_in(text, start, done):
+            if _may_hold_url(text, start, done, patterns):
+                _extract_code_units(text, start, done, require_protocol, urls)
+        elif start > 0 and done - start <= _DIRECT_SHORT:
+            # Searched as the exec loop does, in one short pass: the look for a TLD start
+            # below would cost about as much as this search where it finds nothing. (A
+            # stretch starts at the text's start or at whitespace, which "^" adds nothing to.)
+            _collect(finditer(text, start, done), 0, require_protocol, urls, patterns)
+        elif _may_hold_url(text, start, done, patterns):
             # A run of dotted labels without a TLD (``a.a.a…``) would otherwise be tried label
             # by label, in Python, and the splitter measures many pieces of such a run.
-            continue
-        if astral is None:
-            astral = not text.isascii() and _ASTRAL.search(text) is not None
-        if astral and _ASTRAL.search(text, start, done):
-            _extract_code_units(text, start, done, require_protocol, urls)
-        else:
             _extract(text, start, done, require_protocol, urls)
     return urls
 
@@ -469,15 +519,25 @@ def _extract(text: str, begin: int, end: int, require_protocol: bool, urls: list
     if size <= _DIRECT_SHORT or (
         size <= _DIRECT_MAX_LENGTH and text.count(".", begin, end) <= _DIRECT_MAX_DOTS
     ):
-        matches: Iterable[re.Match[str]] = patterns.extract.finditer(text, begin, end)
-        offset = 0
+        pattern = patterns.inner if begin else patterns.extract
+        _collect(pattern.finditer(text, begin, end), 0, require_protocol, urls, patterns)
     else:
-        matches = _matches(text[begin:end], patterns)
-        offset = begin
+        _collect(_matches(text[begin:end], patterns), begin, require_protocol, urls, patterns)
+
+
+def _collect(
+    matches: Iterable[re.Match[str]],
+    offset: int,
+    require_protocol: bool,
+    urls: list[Url],
+    patterns: _Patterns,
+) -> None:
+    """Append the URLs of the regex's ``matches`` (positions ``offset`` before the text's)
+    that twitter-text's checks after a match keep, as it keeps them."""
     for match in matches:
-        preceding, url, protocol, domain, path = match.group(1, 2, 3, 4, 6)
+        preceding, url, protocol, domain, _, path, _ = match.groups()
         start = match.start(2) + offset
-        stop = match.end(2) + offset
+        stop = start + len(url)
         if not (
             # A short ASCII domain is valid (every label 1..63 long): the common case, decided
             # here; `_valid_domain` decides the others.

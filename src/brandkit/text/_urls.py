@@ -87,19 +87,27 @@ def _trie(words: tuple[str, ...], char: Callable[[str], str] = _char) -> str:
             node = node.setdefault(c, {})
         node[""] = {}
 
+    # The ASCII characters one of the words' other characters matches without case (none in
+    # the shipped lists; worked out once, not per run of branches).
+    others = sorted({c for word in words for c in word if not c.isascii()})
+    folds = re.compile("|".join(char(c) for c in others)).fullmatch if others else None
+    ascii_too = "".join(
+        re.escape(chr(a)) for a in range(128) if folds is not None and folds(chr(a))
+    )
+
     def emit(node: dict[str, Any]) -> str:
         branches: list[str] = []
-        run: list[tuple[str, str]] = []  # consecutive branches that begin outside ASCII
+        run: list[str] = []  # consecutive branches that begin outside ASCII
         for c, child in node.items():
             if not c:
                 continue
             if c.isascii():
-                branches.extend(_guarded(run, char))
+                branches.extend(_guarded(run, ascii_too))
                 run = []
                 branches.append(char(c) + emit(child))
             else:
-                run.append((c, char(c) + emit(child)))
-        branches.extend(_guarded(run, char))
+                run.append(char(c) + emit(child))
+        branches.extend(_guarded(run, ascii_too))
         if "" in node:
             branches.append("")
         if len(branches) == 1:
@@ -114,9 +122,9 @@ def _trie(words: tuple[str, ...], char: Callable[[str], str] = _char) -> str:
 _GUARDED_RUN = 4
 
 
-def _guarded(run: list[tuple[str, str]], char: Callable[[str], str]) -> list[str]:
-    """The branches of ``run`` (first character, branch), in order, as one branch that the
-    regex engine skips in one test where none of them can match.
+def _guarded(run: list[str], ascii_too: str) -> list[str]:
+    """The branches of ``run``, in order, as one branch that the regex engine skips in one
+    test where none of them can match (``ascii_too``: the ASCII characters they may match).
 
     The engine skips a branch that begins with a literal or a class when the text's character
     is not in it, but tries every other branch in full: each of the hundreds of TLDs outside
@@ -126,13 +134,8 @@ def _guarded(run: list[tuple[str, str]], char: Callable[[str], str]) -> list[str
     instead. The branches keep their order, so the alternation matches what it matched.
     """
     if len(run) < _GUARDED_RUN:
-        return [branch for _, branch in run]
-    ascii_too = {
-        chr(a) for a in range(128) for c, _ in run if re.fullmatch(char(c), chr(a)) is not None
-    }
-    extra = "".join(re.escape(a) for a in sorted(ascii_too))
-    inner = "|".join(branch for _, branch in run)
-    return [f"(?=[\x80-\U0010ffff{extra}])(?:{inner})"]
+        return run
+    return [f"(?=[\x80-\U0010ffff{ascii_too}])(?:{'|'.join(run)})"]
 
 
 def _tld_group(tlds: tuple[str, ...]) -> str:
@@ -141,10 +144,6 @@ def _tld_group(tlds: tuple[str, ...]) -> str:
 
 class _Patterns(NamedTuple):
     extract: re.Pattern[str]
-    # `extract` for a search that starts past the text's beginning, where "^" matches nothing.
-    # Without it the pattern begins with a class, and the engine skips from one character
-    # that can precede a URL to the next (letters and digits cannot) instead of trying each.
-    inner: re.Pattern[str]
     body: re.Pattern[str]
     tld: re.Pattern[str]
     ascii_domain: re.Pattern[str]
@@ -205,10 +204,8 @@ def _patterns(upstream: bool = False) -> _Patterns:
     tld_start_lowered = f"\\.(?=[{firsts}][{seconds}]){_trie(tuple(ascii_starts), re.escape)}"
     tld_start_other = f"\\.(?=[^\\x00-\\x7f]){_trie(other_first)}"
     compiled = re.compile(extract)
-    assert extract.count("|^)") == 1
     return _Patterns(
         compiled,
-        re.compile(extract.replace("|^)", ")")),
         re.compile(extract[extract.index("(([hH]") :]),
         re.compile(tlds),
         re.compile(ascii_domain),
@@ -446,7 +443,7 @@ def _search(text: str, require_protocol: bool) -> list[Url]:
     patterns = _patterns()
     # Most stretches are one URL or one dotted word: what each costs besides the regex's own
     # match is kept to a few calls in C, looked up once here.
-    finditer = patterns.inner.finditer
+    finditer = patterns.extract.finditer
     rfind, find = text.rfind, text.find
     astral = not text.isascii() and _ASTRAL.search(text) is not None
     astral_in = _ASTRAL.search
@@ -469,10 +466,9 @@ def _search(text: str, require_protocol: bool) -> list[Url]:
         if astral and not text[start:done].isascii() and astral_in(text, start, done):
             if _may_hold_url(text, start, done, patterns):
                 _extract_code_units(text, start, done, require_protocol, urls)
-        elif start > 0 and done - start <= _DIRECT_SHORT:
+        elif done - start <= _DIRECT_SHORT:
             # Searched as the exec loop does, in one short pass: the look for a TLD start
-            # below would cost about as much as this search where it finds nothing. (A
-            # stretch starts at the text's start or at whitespace, which "^" adds nothing to.)
+            # below would cost about as much as this search where it finds nothing.
             _collect(finditer(text, start, done), 0, require_protocol, urls, patterns)
         elif _may_hold_url(text, start, done, patterns):
             # A run of dotted labels without a TLD (``a.a.a…``) would otherwise be tried label
@@ -519,8 +515,7 @@ def _extract(text: str, begin: int, end: int, require_protocol: bool, urls: list
     if size <= _DIRECT_SHORT or (
         size <= _DIRECT_MAX_LENGTH and text.count(".", begin, end) <= _DIRECT_MAX_DOTS
     ):
-        pattern = patterns.inner if begin else patterns.extract
-        _collect(pattern.finditer(text, begin, end), 0, require_protocol, urls, patterns)
+        _collect(patterns.extract.finditer(text, begin, end), 0, require_protocol, urls, patterns)
     else:
         _collect(_matches(text[begin:end], patterns), begin, require_protocol, urls, patterns)
 

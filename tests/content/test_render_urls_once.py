@@ -107,3 +107,53 @@ def test_a_body_x_normalises_is_searched_only_as_x_measures_it(searches: list[st
     body = "cafe\u0301 https://example.com/a and example.co.id"
     render(Post(text=body), "x")
     assert searches == [unicodedata.normalize("NFC", body)]
+
+
+def _tags_by_definition(text: str, rules: str) -> set[str]:
+    """`_present_tags` as its docstring defines it: every link looked at for every tag."""
+    links = _render._links(text, rules) if "." in text else []
+    return {
+        m.group(1).lower()
+        for m in _render._HASHTAG.finditer(text)
+        if not any(start <= m.start() < end for start, end in links)
+    }
+
+
+@pytest.mark.parametrize("rules", ["x", "mastodon", "threads", "telegram"])
+def test_tags_inside_links_are_found_as_defined(rules: str) -> None:
+    rng = random.Random(rules)
+    words = [
+        "#launch",
+        "https://example.com/a#launch",
+        "https://example.com/a—#more",  # Mastodon's link runs past twitter-text's end
+        "https://example.com/?q=1#b",
+        "example.co.id/x#c",
+        "a#d",
+        "#E",
+        "(https://example.com/#f)",
+    ]
+    for _ in range(300):
+        separators = (" ", "", "\n")
+        text = "".join(rng.choice(words) + rng.choice(separators) for _ in range(30))
+        urls = _render._urls_of(text, rules)
+        assert _render._present_tags(text, rules, urls) == _tags_by_definition(text, rules), text
+
+
+def test_tags_inside_any_of_overlapping_spans_are_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Spans as a platform's own link rules could give them: nested, overlapping, unsorted.
+    rng = random.Random(5)
+    text = " ".join(rng.choice(["#a", "#b", "x.y", "w"]) for _ in range(40))
+    for _ in range(300):
+        spans = []
+        for _ in range(rng.randint(0, 6)):
+            start = rng.randrange(len(text))
+            spans.append((start, start + rng.randint(1, 40)))
+        monkeypatch.setattr(_render, "_links", lambda *a, spans=spans, **k: list(spans))
+        assert _render._present_tags(text, "x", None) == _tags_by_definition(text, "x"), spans
+
+
+def test_a_span_that_starts_at_the_tag_holds_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "see x.y #a and #b"
+    at = text.index("#a")
+    monkeypatch.setattr(_render, "_links", lambda *a, **k: [(at, at + 2)])
+    assert _render._present_tags(text, "x", None) == {"b"}

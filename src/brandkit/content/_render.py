@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Mapping
 from contextlib import nullcontext
+from itertools import accumulate
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -269,11 +271,17 @@ def _present_tags(text: str, rules: str, urls: list[Url] | None) -> set[str]:
             for _, _, _, f in _bluesky_spans(text)
             if f["$type"] == _BLUESKY_TAG
         }
-    links = _links(text, rules, urls=urls) if "." in text else []
+    links = sorted(_links(text, rules, urls=urls)) if "." in text else []
+    # A tag is inside a link when one of the links starting at or before it ends after it:
+    # when the furthest end among them does (Mastodon's spans may reach past the next start).
+    # One bisection per tag, not a look at every link: a long post has dozens of each.
+    starts = [start for start, _ in links]
+    furthest = list(accumulate((end for _, end in links), max))
     present: set[str] = set()
     for match in _HASHTAG.finditer(text):
         at = match.start()
-        if any(start <= at < end for start, end in links):
+        before = bisect_right(starts, at)
+        if before and furthest[before - 1] > at:
             continue
         present.add(match.group(1).lower())
     return present

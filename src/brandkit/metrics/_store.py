@@ -826,7 +826,9 @@ class MetricsStore(MetricsQueries):
         Text that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``,
         ``@``, a tab or a carriage return, e.g. a campaign named ``=HYPERLINK(...)``) is
         written with a leading ``'`` as OWASP recommends; ``formula_guard=False`` writes
-        it as it is (``read_csv`` reads both back unchanged).
+        it as it is. ``read_csv`` reads a guarded file back unchanged, and an unguarded one
+        too except text that itself starts with ``'`` and then a formula character
+        (``'=x``), whose ``'`` it takes for a guard and drops.
 
         Args:
             **where: filters: platform, account, post_id, campaign, metric, since, until.

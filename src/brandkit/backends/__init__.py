@@ -106,6 +106,26 @@ def kind_of(target: str | os.PathLike[str]) -> Kind:
     )
 
 
+def sql_kind(target: str | os.PathLike[str], kept: str) -> Literal["sqlite", "postgresql"]:
+    """`kind_of` for a store kept in SQL: ``"sqlite"`` or ``"postgresql"``.
+
+    Args:
+        target: the store's path or URL.
+        kept: what is kept, for the message (``"the inbox is"``, ``"metrics are"``).
+
+    Raises:
+        ConfigurationError: ``target`` names another backend (read as a path, a
+            ``redis://`` URL became folders named after its host and password).
+    """
+    kind = kind_of(target)
+    if kind == "redis":
+        raise ConfigurationError(
+            f"{redact_url(target)}: {kept} kept in an SQLite file or on PostgreSQL; give a "
+            "path or a postgresql:// URL"
+        )
+    return kind
+
+
 def redact_url(url: str | os.PathLike[str]) -> str:
     """``url`` with its password (and any password-like query parameter) replaced by
     ``***``, for messages, reprs and logs. A path is returned as it is; a URL that cannot

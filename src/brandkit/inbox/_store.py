@@ -17,7 +17,7 @@ import attrs
 from brandkit._limits import check_limit
 from brandkit._quantiles import percentile as _percentile
 from brandkit._sqlite import SQLiteStore
-from brandkit.backends import kind_of, redact_url
+from brandkit.backends import sql_kind
 from brandkit.errors import BrandkitError, ConfigurationError, Unsupported
 from brandkit.inbox._model import KINDS, InboxPage, Message
 
@@ -308,19 +308,10 @@ class Inbox(SQLiteStore):
 
     def __new__(cls, path: str | os.PathLike[str] = "brandkit.db", *_: Any, **__: Any) -> Inbox:
         # A PostgreSQL URL gives the same inbox on a server (brandkit.inbox._postgres).
-        if cls is Inbox:
-            kind = kind_of(path)
-            if kind == "postgresql":
-                from brandkit.inbox._postgres import PostgresInbox
+        if cls is Inbox and sql_kind(path, "the inbox is") == "postgresql":
+            from brandkit.inbox._postgres import PostgresInbox
 
-                return object.__new__(PostgresInbox)
-            if kind != "sqlite":
-                # Read as a path, a redis:// URL became folders named after its host (and
-                # password) holding a new SQLite file.
-                raise ConfigurationError(
-                    f"{redact_url(path)}: the inbox is kept in an SQLite file or on "
-                    "PostgreSQL; give a path or a postgresql:// URL"
-                )
+            return object.__new__(PostgresInbox)
         return object.__new__(cls)
 
     def __init__(

@@ -18,7 +18,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar, Unpack, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from brandkit._sqlite import begin_immediate, create_private, retry_locked
-from brandkit.backends import kind_of, redact_url
+from brandkit.backends import sql_kind
 from brandkit.errors import BrandkitError, ConfigurationError
 from brandkit.metrics import _queries as q
 from brandkit.metrics._rows import (
@@ -352,17 +352,14 @@ class MetricsStore(MetricsQueries):
         **__: Any,
     ) -> MetricsStore:
         # A PostgreSQL URL gives the same store on a server (brandkit.metrics._postgres).
-        if cls is MetricsStore and not isinstance(path_or_connection, sqlite3.Connection):
-            kind = kind_of(path_or_connection)
-            if kind == "postgresql":
-                from brandkit.metrics._postgres import PostgresMetricsStore
+        if (
+            cls is MetricsStore
+            and not isinstance(path_or_connection, sqlite3.Connection)
+            and sql_kind(path_or_connection, "metrics are") == "postgresql"
+        ):
+            from brandkit.metrics._postgres import PostgresMetricsStore
 
-                return object.__new__(PostgresMetricsStore)
-            if kind != "sqlite":
-                raise ConfigurationError(
-                    f"{redact_url(path_or_connection)}: metrics are kept in an SQLite file or "
-                    "on PostgreSQL; give a path or a postgresql:// URL"
-                )
+            return object.__new__(PostgresMetricsStore)
         return object.__new__(cls)
 
     def __init__(

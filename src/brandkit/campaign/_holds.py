@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from brandkit._limits import check_limit
 from brandkit._sqlite import SQLiteStore
 from brandkit.accounts import Account
 from brandkit.campaign._model import STATUS_PLATFORMS
@@ -217,7 +218,14 @@ class HoldStore(SQLiteStore):
         return [self._hold(r) for r in rows]
 
     def due(self, now: datetime, limit: int = 100) -> builtins.list[Hold]:
-        """Held announcements whose next look is due at ``now``."""
+        """Held announcements whose next look is due at ``now``, at most ``limit``, the
+        longest due first.
+
+        Raises:
+            ConfigurationError: ``limit`` is not a whole number from 0 up (SQLite would read
+                a negative one as no limit at all).
+        """
+        check_limit(limit, what="holds")
         with self._reading() as db:
             rows = db.execute(
                 f"SELECT {self._COLUMNS} FROM campaign_holds "  # noqa: S608

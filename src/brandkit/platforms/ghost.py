@@ -17,8 +17,10 @@ checks, ``core/server/services/auth/api-key/admin.js``):
   something in one; the rest stays editable in Ghost's editor.
   ``status`` is ``draft``, ``published`` or ``scheduled`` (``published_at`` at least 2
   minutes ahead: a scheduled article whose time has passed is sent ``published``, dated as
-  asked); ``tags`` are found by name or created; ``custom_excerpt`` (300 characters),
-  ``feature_image`` with ``feature_image_alt`` (191) and ``canonical_url``.
+  asked, and one due in less than 2 minutes is scheduled at the earliest time Ghost takes,
+  2.5 minutes from now, late but never early); ``tags`` are found by name or created;
+  ``custom_excerpt`` (300 characters), ``feature_image`` with ``feature_image_alt`` (191) and
+  ``canonical_url``.
 - The featured image is uploaded first (``POST /ghost/api/admin/images/upload/``, multipart)
   and its URL set as ``feature_image``. The Admin API cannot list images, so after a lost
   answer the upload is not repeated blindly: the addresses Ghost's local storage gives the file
@@ -99,6 +101,11 @@ IMAGE_FAMILY = 10
 """How many of a file name's ``-1``, ``-2``... variants an image lookup reads."""
 LOOKUP_SKEW = timedelta(minutes=5)
 """How far Ghost's clock may be behind brandkit's for a found post to still count."""
+SCHEDULE_LEAD = timedelta(minutes=2)
+"""Ghost refuses to schedule a post less than this ahead (``cannotScheduleAPostBeforeInMinutes``,
+"Date must be at least 2 minutes in the future.")."""
+_LEAD_MARGIN = timedelta(seconds=30)
+"""Added to `SCHEDULE_LEAD` for the request's way and the difference between the clocks."""
 
 _EXTENSIONS = {
     "image/jpeg": ".jpg",
@@ -508,15 +515,19 @@ class GhostAdapter(BlogAdapter):
 
     def _fields(self, article: Article, image_url: str | None) -> dict[str, Any]:
         status = article.status
-        if (
-            status == "scheduled"
-            and article.scheduled_at is not None
-            and article.scheduled_at <= datetime.now(UTC)
-        ):
+        published_at = article.scheduled_at if status == "scheduled" else None
+        now = datetime.now(UTC)
+        if published_at is not None and published_at <= now:
             # Its time passed before it was sent (a worker that ran late, a retry): Ghost
             # refuses to schedule in the past, which failed the article altogether. It is
             # published now, dated as asked, as WordPress does.
             status = "published"
+        elif published_at is not None and published_at < now + SCHEDULE_LEAD + _LEAD_MARGIN:
+            # Ghost refuses a time less than 2 minutes ahead, which failed the article: it
+            # is scheduled at the earliest time Ghost takes (with a margin for the request's
+            # way and the clocks' difference), late by that much but never early, which an
+            # embargoed press release must not be.
+            published_at = now + SCHEDULE_LEAD + _LEAD_MARGIN
         fields: dict[str, Any] = {
             "title": article.title,
             "slug": article.slug,
@@ -526,8 +537,8 @@ class GhostAdapter(BlogAdapter):
             "custom_excerpt": article.excerpt,
             "canonical_url": article.canonical_url,
         }
-        if article.status == "scheduled" and article.scheduled_at is not None:
-            fields["published_at"] = _ghost_time(article.scheduled_at)
+        if published_at is not None:
+            fields["published_at"] = _ghost_time(published_at)
         if image_url is not None:
             fields["feature_image"] = image_url
             alt = article.featured_image.alt if article.featured_image else ""

@@ -12,7 +12,13 @@ import pytest
 from brandkit import Account, Link, Media
 from brandkit._flow import Flow, Send, Wait
 from brandkit.delivery import new_tid
-from brandkit.errors import AuthError, ConfigurationError, RateLimited, Rejected
+from brandkit.errors import (
+    AuthError,
+    ConfigurationError,
+    PlatformUnavailable,
+    RateLimited,
+    Rejected,
+)
 from brandkit.platforms._base import PartRef, ThreadContext
 from brandkit.platforms.threads import ThreadsAdapter
 from brandkit.testing import TINY_JPEG, png
@@ -250,6 +256,30 @@ def test_find_published_reply_by_container_and_replies() -> None:
     )
     ref, _ = drive(adapter.find_part(post, post.parts[1], ctx), canned)
     assert ref is not None and ref.id == "p2" and ref.extra == {"container_id": "c9"}
+
+
+def test_find_published_but_unlisted_keeps_the_container() -> None:
+    """A container that says PUBLISHED while its post is not listed yet is no answer either
+    way: PlatformUnavailable says to reconcile later, and the container is kept so that the
+    next find asks it again (never a second publish)."""
+    adapter = ThreadsAdapter(account())
+    post = rendered("threads", "root")
+    ctx = ThreadContext(new_tid())
+    adapter._containers[ctx.key] = "c4"
+    canned = Canned(
+        status("c4", "PUBLISHED"),
+        ("GET", rf"/v1\.0/{USER}/threads", answer(200, _listing("else", "p8", None))),
+    )
+    with pytest.raises(PlatformUnavailable, match="container c4 is PUBLISHED but its post"):
+        drive(adapter.find_part(post, post.parts[0], ctx), canned)
+    assert adapter._containers[ctx.key] == "c4"
+    canned = Canned(
+        status("c4", "PUBLISHED"),
+        ("GET", rf"/v1\.0/{USER}/threads", answer(200, _listing("root", "p9", None))),
+    )
+    ref, _ = drive(adapter.find_part(post, post.parts[0], ctx), canned)
+    assert ref is not None and ref.id == "p9" and ref.extra == {"container_id": "c4"}
+    assert ctx.key not in adapter._containers
 
 
 def test_find_without_container_reads_threads() -> None:

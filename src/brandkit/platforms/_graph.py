@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, Protocol, TypeVar
 from urllib.parse import urlencode
 
 import attrs
@@ -54,16 +54,18 @@ from brandkit.errors import (
     Rejected,
 )
 from brandkit.inbox._model import InboxPage, Message
-from brandkit.platforms._base import Adapter, Answer, Capabilities
+from brandkit.platforms._base import Adapter, Answer, Capabilities, PartRef, ThreadContext
 from brandkit.platforms._oauth import TokenAnswer, parse_credentials
 
 if TYPE_CHECKING:
     from brandkit.accounts import Account
     from brandkit.content._media import Media
+    from brandkit.content._render import RenderedPart
 
 __all__ = [
     "DEFAULT_GRAPH_VERSION",
     "THROTTLE_CODES",
+    "ContainerAdapter",
     "ContainerAnswer",
     "ContainerExpired",
     "Count",
@@ -1391,6 +1393,167 @@ class GraphAdapter(Adapter):
         if status >= 500 or code in _TRANSIENT_CODES:
             return PlatformUnavailable(text, **common)
         return Rejected(text, **common)
+
+
+class _Listed(Protocol):
+    """A post of the account as a read-back lists it."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def timestamp(self) -> Any: ...
+    @property
+    def permalink(self) -> str | None: ...
+
+
+class ContainerAdapter(GraphAdapter):
+    """A Graph adapter that publishes through containers, as Instagram and Threads do: a
+    part's container is made, polled until ``FINISHED`` and published once
+    (`publish_container`); an attempt whose answer was lost is settled by asking its
+    container (`find_by_container`), or, in a new process, by reading the account's recent
+    posts back (`read_back`, each platform's own edge and match).
+
+    Subclasses name the publish edge and the container's status fields.
+    """
+
+    publish_edge: ClassVar[str]
+    """The edge that publishes a container, after the user's id (``media_publish``)."""
+    status_field: ClassVar[str]
+    """The container's status field (`ContainerAnswer`)."""
+    message_field: ClassVar[str]
+    """The container's field that says why it failed."""
+
+    def __init__(self, account: Account) -> None:
+        super().__init__(account)
+        # The container made for a part whose publish is not confirmed, by the part's key:
+        # a repeated publish_part reuses it, and find_part asks it whether it was published.
+        self._containers: dict[str, str] = {}
+        # The quota read before the part's publish, reported again if the part is found
+        # by reconciliation instead.
+        self._quotas: dict[str, tuple[int, int]] = {}
+
+    def publish_container(
+        self,
+        part: RenderedPart,
+        thread: ThreadContext,
+        create: Callable[[], Flow[str]],
+        *,
+        bucket: str,
+    ) -> Flow[PartRef]:
+        """Publish ``part`` exactly once: its container (kept from an earlier attempt, or
+        ``create``\\ d) once ready, then the post's permalink; a container an earlier attempt
+        already published is read back instead. The quota the caller read first
+        (``_quotas[thread.key]``) goes into the reference's ``extra``.
+
+        Raises:
+            ContainerExpired, Rejected, PlatformUnavailable, MalformedResponse: see
+                `ready_container`; PlatformUnavailable also when a published container's post
+                is not listed yet.
+            PlatformError: Meta refused the publish (typed by `error_for`).
+        """
+        container, status = yield from self.ready_container(
+            self._containers,
+            thread.key,
+            create,
+            status_field=self.status_field,
+            message_field=self.message_field,
+        )
+        if status == "PUBLISHED":
+            # An earlier attempt published it: never publish a container twice.
+            return (yield from self._published(part, thread, container))
+        request = self.request(
+            "POST", f"/{self.user_id}/{self.publish_edge}", data={"creation_id": container}
+        )
+        response = yield Send(request, creates=True, bucket=bucket)
+        media_id = self.parse(response, IdAnswer).id
+        self._containers.pop(thread.key, None)
+        quota = self._quotas.pop(thread.key, None)
+        body = yield from self.get(f"/{media_id}", {"fields": "permalink"}, PermalinkAnswer)
+        extra: dict[str, Any] = {"container_id": container}
+        if quota is not None:
+            extra.update(_quota_extra(quota))
+        return PartRef(index=part.index, id=media_id, url=body.permalink, extra=extra)
+
+    @property
+    def user_id(self) -> str:
+        """The account's user id on the platform."""
+        raise NotImplementedError
+
+    def find_by_container(self, part: RenderedPart, thread: ThreadContext) -> Flow[PartRef | None]:
+        """Settle an earlier attempt of ``part``: with its container known, the container's
+        status decides (``PUBLISHED``: the post is read back; otherwise ``None``, and a
+        ``FINISHED`` container is reused by the next publish); without it (a new process),
+        the account's recent posts are read back (`read_back`).
+
+        Raises:
+            PlatformError: Meta could not be asked, or the container is published but its
+                post is not listed yet.
+        """
+        container = self._containers.get(thread.key)
+        if container is None:
+            return (yield from self.read_back(part, thread, None))
+        fields = f"{self.status_field},{self.message_field}"
+        body = yield from self.get(f"/{container}", {"fields": fields}, ContainerAnswer)
+        status = getattr(body, self.status_field)
+        if status == "PUBLISHED":
+            return (yield from self._published(part, thread, container))
+        if status in ("ERROR", "EXPIRED"):
+            self._containers.pop(thread.key, None)
+        return None
+
+    def read_back(
+        self, part: RenderedPart, thread: ThreadContext, container: str | None
+    ) -> Flow[PartRef | None]:
+        """The post ``part`` became, found among the account's recent posts (each platform
+        reads its own edge and matches its own way; see `readback_since` and `found_ref`),
+        or ``None``."""
+        raise NotImplementedError
+
+    def readback_since(self, thread: ThreadContext) -> datetime | None:
+        """How far back a read-back of ``thread``'s part looks: `readback_slack` before its
+        key was made (``None`` for a key with no time)."""
+        started = tid_time(thread.key)
+        return started - self.readback_slack if started is not None else None
+
+    def found_ref(
+        self,
+        part: RenderedPart,
+        thread: ThreadContext,
+        container: str | None,
+        matches: Sequence[_Listed],
+    ) -> PartRef | None:
+        """The reference of the oldest of the read-back's ``matches`` (the first attempt's
+        post), with the container and the quota read before it; ``None`` without matches."""
+        if not matches:
+            return None
+        oldest = min(
+            matches,
+            key=lambda m: parse_time(m.timestamp) or datetime.max.replace(tzinfo=UTC),
+        )
+        extra: dict[str, Any] = {"container_id": container} if container else {}
+        quota = self._quotas.pop(thread.key, None)
+        if quota is not None:
+            extra.update(_quota_extra(quota))
+        return PartRef(index=part.index, id=oldest.id, url=oldest.permalink, extra=extra)
+
+    def _published(
+        self, part: RenderedPart, thread: ThreadContext, container: str
+    ) -> Flow[PartRef]:
+        found = yield from self.read_back(part, thread, container)
+        if found is None:
+            raise PlatformUnavailable(
+                f"{self.name}: container {container} is PUBLISHED but its post is not listed "
+                "yet; reconcile again later",
+                platform=self.name,
+            )
+        self._containers.pop(thread.key, None)
+        return found
+
+
+def _quota_extra(quota: tuple[int, int]) -> dict[str, int]:
+    """A part's ``extra`` about the publishing quota read before it was published."""
+    used, total = quota
+    return {"quota_total": total, "quota_remaining": max(0, total - used - 1)}
 
 
 def _throttled(response: httpx.Response) -> bool:

@@ -56,7 +56,6 @@ from brandkit.errors import (
     ConfigurationError,
     ContentError,
     PlatformError,
-    PlatformUnavailable,
     RateLimited,
     Rejected,
     Unsupported,
@@ -67,19 +66,17 @@ from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import Answer, Capabilities, PartRef, RatePolicy, ThreadContext
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 from brandkit.platforms._graph import (
-    ContainerAnswer,
+    ContainerAdapter,
     Count,
     EdgePage,
     EdgeRead,
     Flag,
     FollowersAnswer,
-    GraphAdapter,
     GraphId,
     GraphTime,
     IdAnswer,
     InboxCursor,
     InsightsAnswer,
-    PermalinkAnswer,
     QuotaAnswer,
     RawAnswer,
     comment_rules,
@@ -293,7 +290,7 @@ class SearchCursor:
 _Capabilities = BUILTIN_CAPABILITIES["instagram"]
 
 
-class InstagramAdapter(GraphAdapter):
+class InstagramAdapter(ContainerAdapter):
     """Publishes to one Instagram professional account; see the module docstring.
 
     Attributes:
@@ -303,6 +300,9 @@ class InstagramAdapter(GraphAdapter):
     """
 
     name: ClassVar[str] = "instagram"
+    publish_edge: ClassVar[str] = "media_publish"
+    status_field: ClassVar[str] = "status_code"
+    message_field: ClassVar[str] = "status"
     capabilities: ClassVar[Capabilities] = _Capabilities
     rate_policies: ClassVar[tuple[RatePolicy, ...]] = (
         # Business Use Case: 4800 calls x impressions per 24 h (one impression assumed).
@@ -340,12 +340,6 @@ class InstagramAdapter(GraphAdapter):
         super().__init__(account)
         if not account.settings.get("ig_user_id"):
             raise ConfigurationError("an Instagram account needs ig_user_id")
-        # The container made for a part whose publish is not confirmed, by the part's key:
-        # a repeated publish_part reuses it, and find_part asks it whether it was published.
-        self._containers: dict[str, str] = {}
-        # The quota read before the part's publish, reported again if the part is found
-        # by reconciliation instead.
-        self._quotas: dict[str, tuple[int, int]] = {}
 
     @property
     def user_id(self) -> str:
@@ -443,34 +437,10 @@ class InstagramAdapter(GraphAdapter):
                 bucket=f"{self.name}:publish",
                 platform_message=f"content_publishing_limit: quota_usage {used} of {total}",
             )
-        container, status = yield from self.ready_container(
-            self._containers,
-            thread.key,
-            lambda: self._create(part),
-            status_field="status_code",
-            message_field="status",
-        )
-        if status == "PUBLISHED":
-            # An earlier attempt published it: never publish a container twice.
-            found = yield from self._published(part, thread, container)
-            return found
-        request = self.request(
-            "POST", f"/{self.user_id}/media_publish", data={"creation_id": container}
-        )
-        response = yield Send(request, creates=True, bucket="publish")
-        media_id = self.parse(response, IdAnswer).id
-        self._containers.pop(thread.key, None)
-        self._quotas.pop(thread.key, None)
-        body = yield from self.get(f"/{media_id}", {"fields": "permalink"}, PermalinkAnswer)
-        return PartRef(
-            index=part.index,
-            id=media_id,
-            url=body.permalink,
-            extra={
-                "container_id": container,
-                "quota_total": total,
-                "quota_remaining": max(0, total - used - 1),
-            },
+        return (
+            yield from self.publish_container(
+                part, thread, lambda: self._create(part), bucket="publish"
+            )
         )
 
     def _quota(self) -> Flow[tuple[int, int]]:
@@ -519,19 +489,6 @@ class InstagramAdapter(GraphAdapter):
             return {"media_type": "VIDEO", "video_url": url, "is_carousel_item": True}
         return {"image_url": url, "is_carousel_item": True, "alt_text": item.alt or None}
 
-    def _published(
-        self, part: RenderedPart, thread: ThreadContext, container: str
-    ) -> Flow[PartRef]:
-        found = yield from self._read_back(part, thread, container)
-        if found is None:
-            raise PlatformUnavailable(
-                f"instagram: container {container} is PUBLISHED but its post is not listed in "
-                "the account's media yet; reconcile again later",
-                platform=self.name,
-            )
-        self._containers.pop(thread.key, None)
-        return found
-
     # -- find --------------------------------------------------------------------------------
 
     def find_part(
@@ -553,24 +510,13 @@ class InstagramAdapter(GraphAdapter):
         """
         if thread.reply_to is not None and part.index == 0:
             return (yield from self._find_reply(part, thread))
-        container = self._containers.get(thread.key)
-        if container is None:
-            return (yield from self._read_back(part, thread, None))
-        body = yield from self.get(
-            f"/{container}", {"fields": "status_code,status"}, ContainerAnswer
-        )
-        status = body.status_code
-        if status == "PUBLISHED":
-            return (yield from self._published(part, thread, container))
-        if status in ("ERROR", "EXPIRED"):
-            self._containers.pop(thread.key, None)
-        return None
+        return (yield from self.find_by_container(part, thread))
 
-    def _read_back(
+    def read_back(
         self, part: RenderedPart, thread: ThreadContext, container: str | None
     ) -> Flow[PartRef | None]:
-        started = tid_time(thread.key)
-        since = started - self.readback_slack if started is not None else None
+        """The account's ``/media`` since the part's key was made, matched on the caption."""
+        since = self.readback_since(thread)
         params: dict[str, Any] = {
             "fields": "id,caption,timestamp,permalink,media_type",
             "limit": 25,
@@ -584,18 +530,7 @@ class InstagramAdapter(GraphAdapter):
             if (m.caption or "").strip() == part.text.strip()
             and (since is None or (parse_time(m.timestamp) or since) >= since)
         ]
-        if not matches:
-            return None
-        oldest = min(
-            matches,
-            key=lambda m: parse_time(m.timestamp) or datetime.max.replace(tzinfo=UTC),
-        )
-        extra: dict[str, Any] = {"container_id": container} if container else {}
-        quota = self._quotas.pop(thread.key, None)
-        if quota is not None:
-            used, total = quota
-            extra.update(quota_total=total, quota_remaining=max(0, total - used - 1))
-        return PartRef(index=part.index, id=oldest.id, url=oldest.permalink, extra=extra)
+        return self.found_ref(part, thread, container, matches)
 
     # -- conversations -----------------------------------------------------------------------
 

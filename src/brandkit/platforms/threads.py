@@ -48,7 +48,6 @@ from brandkit._flow import Flow, Send
 from brandkit.errors import (
     ConfigurationError,
     PlatformError,
-    PlatformUnavailable,
     RateLimited,
     Rejected,
 )
@@ -64,16 +63,13 @@ from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import Answer, Capabilities, PartRef, RatePolicy, ThreadContext
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 from brandkit.platforms._graph import (
-    ContainerAnswer,
-    GraphAdapter,
+    ContainerAdapter,
     GraphId,
     IdAnswer,
     InsightsAnswer,
-    PermalinkAnswer,
     QuotaAnswer,
     graph_error,
     parse_time,
-    tid_time,
 )
 from brandkit.platforms.instagram import media_samples
 
@@ -273,7 +269,7 @@ _ITEM_FIELDS = (
 )
 
 
-class ThreadsAdapter(GraphAdapter):
+class ThreadsAdapter(ContainerAdapter):
     """Publishes to one Threads account; see the module docstring for the protocol.
 
     Attributes:
@@ -281,6 +277,9 @@ class ThreadsAdapter(GraphAdapter):
     """
 
     name: ClassVar[str] = "threads"
+    publish_edge: ClassVar[str] = "threads_publish"
+    status_field: ClassVar[str] = "status"
+    message_field: ClassVar[str] = "error_message"
     # Replies to the account's posts and mentions are read, top-level replies hidden; the
     # API has no like and no delete of others' replies.
     capabilities: ClassVar[Capabilities] = BUILTIN_CAPABILITIES["threads"]
@@ -324,10 +323,6 @@ class ThreadsAdapter(GraphAdapter):
         super().__init__(account)
         if not account.settings.get("user_id"):
             raise ConfigurationError("a Threads account needs user_id")
-        self._containers: dict[str, str] = {}
-        # The quota read before the part's publish, reported again if the part is found
-        # by reconciliation instead.
-        self._quotas: dict[str, tuple[int, int]] = {}
 
     @property
     def version(self) -> str:
@@ -407,32 +402,13 @@ class ThreadsAdapter(GraphAdapter):
                 bucket=f"{self.name}:{'reply' if reply else 'publish'}",
                 platform_message=f"threads_publishing_limit: {used} of {total} {kind}",
             )
-        container, status = yield from self.ready_container(
-            self._containers,
-            thread.key,
-            lambda: self._create(rendered, part, thread),
-            status_field="status",
-            message_field="error_message",
-        )
-        if status == "PUBLISHED":
-            return (yield from self._published(part, thread, container))
-        request = self.request(
-            "POST", f"/{self.user_id}/threads_publish", data={"creation_id": container}
-        )
-        response = yield Send(request, creates=True, bucket="reply" if reply else "publish")
-        media_id = self.parse(response, IdAnswer).id
-        self._containers.pop(thread.key, None)
-        self._quotas.pop(thread.key, None)
-        body = yield from self.get(f"/{media_id}", {"fields": "permalink"}, PermalinkAnswer)
-        return PartRef(
-            index=part.index,
-            id=media_id,
-            url=body.permalink,
-            extra={
-                "container_id": container,
-                "quota_total": total,
-                "quota_remaining": max(0, total - used - 1),
-            },
+        return (
+            yield from self.publish_container(
+                part,
+                thread,
+                lambda: self._create(rendered, part, thread),
+                bucket="reply" if reply else "publish",
+            )
         )
 
     def _quota(self, reply: bool) -> Flow[tuple[int, int]]:
@@ -483,19 +459,6 @@ class ThreadsAdapter(GraphAdapter):
             return {"media_type": "VIDEO", "video_url": url, "alt_text": item.alt or None}
         return {"media_type": "IMAGE", "image_url": url, "alt_text": item.alt or None}
 
-    def _published(
-        self, part: RenderedPart, thread: ThreadContext, container: str
-    ) -> Flow[PartRef]:
-        found = yield from self._read_back(part, thread, container)
-        if found is None:
-            raise PlatformUnavailable(
-                f"threads: container {container} is PUBLISHED but its post is not listed yet; "
-                "reconcile again later",
-                platform=self.name,
-            )
-        self._containers.pop(thread.key, None)
-        return found
-
     # -- find --------------------------------------------------------------------------------
 
     def find_part(
@@ -512,24 +475,14 @@ class ThreadsAdapter(GraphAdapter):
             PlatformError: Meta could not be asked, or the container is published but its
                 post is not listed yet.
         """
-        container = self._containers.get(thread.key)
-        if container is None:
-            return (yield from self._read_back(part, thread, None))
-        body = yield from self.get(
-            f"/{container}", {"fields": "status,error_message"}, ContainerAnswer
-        )
-        status = body.status
-        if status == "PUBLISHED":
-            return (yield from self._published(part, thread, container))
-        if status in ("ERROR", "EXPIRED"):
-            self._containers.pop(thread.key, None)
-        return None
+        return (yield from self.find_by_container(part, thread))
 
-    def _read_back(
+    def read_back(
         self, part: RenderedPart, thread: ThreadContext, container: str | None
     ) -> Flow[PartRef | None]:
-        started = tid_time(thread.key)
-        since = started - self.readback_slack if started is not None else None
+        """The user's ``/threads`` (``/replies`` for a later part) since the part's key was
+        made, matched on text and reply target."""
+        since = self.readback_since(thread)
         parent = thread.parent.id if thread.parent is not None else None
         edge = "replies" if parent is not None else "threads"
         params: dict[str, Any] = {
@@ -546,18 +499,7 @@ class ThreadsAdapter(GraphAdapter):
             and (m.replied_to.id if parent and m.replied_to else None) == parent
             and (since is None or (parse_time(m.timestamp) or since) >= since)
         ]
-        if not matches:
-            return None
-        oldest = min(
-            matches,
-            key=lambda m: parse_time(m.timestamp) or datetime.max.replace(tzinfo=UTC),
-        )
-        extra: dict[str, Any] = {"container_id": container} if container else {}
-        quota = self._quotas.pop(thread.key, None)
-        if quota is not None:
-            used, total = quota
-            extra.update(quota_total=total, quota_remaining=max(0, total - used - 1))
-        return PartRef(index=part.index, id=oldest.id, url=oldest.permalink, extra=extra)
+        return self.found_ref(part, thread, container, matches)
 
     # -- delete ------------------------------------------------------------------------------
 

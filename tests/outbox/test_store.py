@@ -177,14 +177,16 @@ def test_live_lease_is_respected(db: Path, emu: OutboxNetEmulator) -> None:
 
 
 def test_expired_lease_is_free(db: Path, emu: OutboxNetEmulator) -> None:
-    """A lease that ran out can be taken by another worker."""
+    """A lease that ran out can be taken by another worker. (The holder is closed first:
+    an open outbox of this very process keeps its leases, test_lease_in_process.py; a
+    closed one stands for another machine's.)"""
     holder = Outbox(db)
     (d,) = holder.add(Post(text="x"), emu.account())
     assert holder.claim(T0)
+    holder.close()
     expire_leases(db)
     other = Outbox(db)
     assert [x.id for x in other.claim(T0)] == [d.id]
-    holder.close()
     other.close()
 
 

@@ -203,15 +203,28 @@ def _alive(pid: int) -> bool:
     return True
 
 
+# The owners (``host:pid:nonce``) of this process's SQLite outboxes that are open. Another
+# process is told alive by its id; an outbox of this one by being here (see
+# _local_owner_alive). An outbox leaves at close, or when it is collected without one.
+_OPEN_HERE: set[str] = set()
+
+
 def _local_owner_alive(owner: str) -> bool | None:
-    """Whether ``owner`` (``host:pid:nonce``) is a live process of this machine; ``None``
-    when that cannot be told (another machine, this very process, an unknown format)."""
+    """Whether ``owner`` (``host:pid:nonce``) is a live process of this machine, or an
+    open outbox of this very process; ``None`` when that cannot be told (another machine,
+    an outbox of this process that was closed, an unknown format)."""
     parts = owner.rsplit(":", 2)
     if len(parts) != 3:
         return None
     host, pid_text, _nonce = parts
-    if host != _HOST or not pid_text.isdigit() or int(pid_text) == os.getpid():
+    if host != _HOST or not pid_text.isdigit():
         return None
+    if int(pid_text) == os.getpid():
+        # Another worker of this process (or this outbox's own next claim, made while the
+        # send is still on its way) must not take a delivery whose send outlasts the lease:
+        # it would find nothing on the platform yet and send the post again. Only a closed
+        # outbox's leases are left to expire.
+        return True if owner in _OPEN_HERE else None
     return _alive(int(pid_text))
 
 
@@ -519,7 +532,16 @@ class Outbox(SQLiteStore):
                 "(Outbox(path, create=True); on the command line, --create)"
             )
         self._open(str(path), timeout)
+        _OPEN_HERE.add(self.owner)
+        # Dropped without close(): its leases end as a closed outbox's do.
+        weakref.finalize(self, _OPEN_HERE.discard, self.owner)
         self.recover()
+
+    def close(self) -> None:
+        """Close the file. A lease this outbox still holds then ends when it expires, as
+        another machine's does (a worker releases its own before)."""
+        _OPEN_HERE.discard(self.owner)
+        super().close()
 
     def use_accounts(self, accounts: Mapping[str, Account] | Iterable[Account]) -> None:
         """Add ``accounts`` to the configuration this outbox knows (see ``accounts`` above):
@@ -553,9 +575,11 @@ class Outbox(SQLiteStore):
     def _lease_open(owner: str | None, until: float | None) -> bool:
         """No live process holds the lease.
 
-        A process of this machine holds it as long as it runs, expired or not: a slow
-        upload past its lease must not let a second worker send the same part. Only when it
-        is gone is the lease open, at once. Leases of other machines end when they expire.
+        A process of this machine holds it as long as it runs, and an outbox of this very
+        process as long as it is open, expired or not: a slow upload past its lease must
+        not let a second worker send the same part. Only when the process is gone is the
+        lease open, at once. Leases of other machines, and of a closed outbox of this
+        process, end when they expire.
         """
         if owner is None:
             return True

@@ -631,7 +631,10 @@ class WordPressAdapter(BlogAdapter):
 
     def update_article(self, ref: PartRef, article: Article) -> Flow[PartRef]:
         """Replace the post ``ref`` with ``article``: title, body, excerpt, slug, terms,
-        status and date; a featured image is uploaded again (none: the post keeps none).
+        status and date; a featured image is uploaded again (none: the post keeps none), and
+        an article without tags leaves the post without any. Categories are replaced when
+        the article names some; without any the post keeps its own (WordPress would leave a
+        post sent none without a category at all, not in its default one).
 
         A scheduled (``future``) post updated to ``status="published"`` is published now:
         its date becomes now, since WordPress keeps a post whose date is still to come
@@ -646,6 +649,10 @@ class WordPressAdapter(BlogAdapter):
         self._check(article)
         fields = yield from self._fields(article)
         fields.setdefault("featured_media", 0)
+        if article.kind == "post":
+            # WordPress keeps the terms of what is not sent: without this an article updated
+            # without its tags kept them all.
+            fields.setdefault("tags", [])
         if article.status == "published":
             # Asked again, not taken from the stored answer: the post may have gone live
             # since, and a live post must keep its date.

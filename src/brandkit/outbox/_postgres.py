@@ -51,7 +51,7 @@ from brandkit.backends import (
 )
 from brandkit.backends import aconnect as pg_aconnect
 from brandkit.backends import connect as pg_connect
-from brandkit.delivery import Delivery, DeliveryStatus
+from brandkit.delivery import Delivery, DeliveryStatus, send_at
 from brandkit.errors import BrandkitError, ConfigurationError, OutboxConflict
 from brandkit.outbox._store import (
     _AFTER_FINISHED,
@@ -638,7 +638,9 @@ class PostgresOutbox(Outbox):
         if status in _IN_FLIGHT:
             lease_owner, lease = self.owner, self.lease
         if row is None:
-            scheduled = delivery.post.scheduled_at
+            # As on SQLite: an article goes out at once whatever its time (the blog
+            # schedules it), so the process that saves it keeps it until it has sent it.
+            scheduled = send_at(delivery.post)
             if status == "pending" and scheduled is not None and scheduled > self.clock():
                 lease_owner, lease = None, None
             self._insert(db, delivery, lease_owner, lease, error=error, columns=columns)

@@ -363,7 +363,9 @@ class DevtoAdapter(BlogAdapter):
 
     def update_article(self, ref: PartRef, article: Article) -> Flow[PartRef]:
         """Replace the article ``ref`` with ``article``. Its URL stays (Forem never moves a
-        slug, except a draft's on its first publication); ``status="draft"`` unpublishes it,
+        slug, except a draft's on its first publication); an excerpt, canonical URL or cover
+        the article has not is removed (Forem then makes the description of the body);
+        ``status="draft"`` unpublishes it,
         and ``status="published"`` publishes a scheduled one now (its ``published_at``
         becomes now; the article is read first, as Forem keeps it otherwise).
 
@@ -371,7 +373,7 @@ class DevtoAdapter(BlogAdapter):
             Rejected: Forem refused the change, with its message.
             PlatformError: another refusal (typed by `error_for`).
         """
-        fields = self._fields(article)
+        fields = self._fields(article, update=True)
         if article.status == "published":
             # Forem keeps a scheduled article's published_at when it is sent published: it
             # would stay scheduled. Asked, not taken from the stored answer: an article live
@@ -461,8 +463,9 @@ class DevtoAdapter(BlogAdapter):
         )
         return self.parse(response, _MinePage).root
 
-    def _fields(self, article: Article) -> dict[str, Any]:
-        """The ``article`` object Forem takes; checks what Forem would refuse first."""
+    def _fields(self, article: Article, *, update: bool = False) -> dict[str, Any]:
+        """The ``article`` object Forem takes (for an ``update``, with blanks for the excerpt,
+        canonical URL and cover the article has not); checks what Forem would refuse first."""
         if len(article.title) > TITLE_MAX:
             raise ContentError(
                 f"devto takes titles of at most {TITLE_MAX} characters; this one has "
@@ -494,12 +497,17 @@ class DevtoAdapter(BlogAdapter):
         # A scheduled time already past when the article is sent (a worker that ran late, a
         # retry) is published now, as WordPress does: Forem refuses a new article's
         # published_at more than 15 minutes past, which failed the article altogether.
-        if article.excerpt:
-            fields["description"] = article.excerpt
-        if article.canonical_url:
-            fields["canonical_url"] = article.canonical_url
+        # Forem keeps what an update does not send: an article updated without its excerpt,
+        # canonical URL or cover kept the old ones. A blank one clears it (Forem makes the
+        # description of the body again, and nullifies a blank canonical URL).
+        if article.excerpt or update:
+            fields["description"] = article.excerpt or ""
+        if article.canonical_url or update:
+            fields["canonical_url"] = article.canonical_url or ""
         if article.featured_image is not None:
             fields["main_image"] = self._image_url(article.featured_image)
+        elif update:
+            fields["main_image"] = ""
         return fields
 
     def _image_url(self, media: Media) -> str:

@@ -422,7 +422,8 @@ class DevtoEmulator(Emulator):
             a.tags = self._tags(params["tags"])
         if params.get("description"):
             a.description = str(params["description"])
-        elif not a.description:
+        elif "description" in params or not a.description:
+            # Article#evaluate_markdown: a blank description is made of the body again.
             a.description = _text_of(a.body_markdown)[:100]
         if "published" in params:
             a.published = params["published"] in (True, "true", "1", 1)

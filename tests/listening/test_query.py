@@ -114,3 +114,30 @@ def test_a_tag_or_handle_ends_where_its_characters_end(
     """Mastodon files ``#acme…`` and ``#acme’s`` under the tag ``acme``: its tag timeline
     returns them, and the narrowing after reading must keep them."""
     assert query.matches(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "term"),
+    [
+        ("Love the #Acme launch", "acme"),
+        ("#acme’s new phone", "acme"),
+        ("#acme🎉", "acme"),
+        ("#acmecorp", "acme"),
+        ("x#acme", "acme"),
+        ("big news from Acme Corp", "acme corp"),
+        ("acmecorp news", "acme"),
+        ("It's here", "it's"),
+        ("", "acme"),
+        ("acme", "!!"),
+    ],
+)
+def test_says_and_shows_hashtag_read_as_matches_does(text: str, term: str) -> None:
+    """The one-term helpers the Threads search uses for each post answer what a Query of that
+    term answers, and tell words from tags."""
+    from brandkit.listening._query import says, shows_hashtag
+
+    assert says(text, term) == Query(any=(term,)).matches(text)
+    if term.isalnum():
+        assert shows_hashtag(text, term) == Query(hashtags=(term,)).matches(text)
+    assert says("Love the #Acme launch", "acme") and shows_hashtag("Love the #Acme launch", "acme")
+    assert not shows_hashtag("acme launch", "acme") and says("acme launch", "acme")

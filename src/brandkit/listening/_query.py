@@ -130,14 +130,10 @@ class Query(ContentModel):
         handle matches ``@handle`` in the text (``@handle@server`` too) or the author. The
         reference meaning that tests and emulators share; each platform's own search may
         differ in detail (stemming, accents)."""
-        lowered = f" {' '.join(_words(text))} "
+        lowered = _spaced(text)
 
         def has(term: str) -> bool:
-            parts = _words(term)
-            return bool(parts) and f" {' '.join(parts)} " in lowered
-
-        def tagged(tag: str) -> bool:
-            return re.search(rf"(?<!\w)#{re.escape(tag)}(?!\w)", text, re.IGNORECASE) is not None
+            return _holds(lowered, term)
 
         def mentions(handle: str) -> bool:
             # A handle may hold dots and dashes (Bluesky's, Mastodon's domain): "@acme" is
@@ -149,7 +145,7 @@ class Query(ContentModel):
 
         positive = [
             *(has(t) for t in self.any),
-            *(tagged(h) for h in self.hashtags),
+            *(shows_hashtag(text, h) for h in self.hashtags),
             *(mentions(h) for h in self.handles),
         ]
         if positive and not any(positive):
@@ -170,6 +166,29 @@ class Query(ContentModel):
             if self.until is not None and at >= self.until:
                 return False
         return True
+
+
+def says(text: str, term: str) -> bool:
+    """Whether ``text`` holds the word or phrase ``term`` as `Query.matches` reads one:
+    whole words in order, in any case."""
+    return _holds(_spaced(text), term)
+
+
+def _spaced(text: str) -> str:
+    """``text``'s words, lower case, each between single spaces."""
+    return f" {' '.join(_words(text))} "
+
+
+def _holds(spaced: str, term: str) -> bool:
+    parts = _words(term)
+    return bool(parts) and f" {' '.join(parts)} " in spaced
+
+
+def shows_hashtag(text: str, tag: str) -> bool:
+    """Whether ``text`` holds the hashtag ``tag`` (given without ``#``) as `Query.matches`
+    reads one: ``#tag`` in any case, not inside a word nor followed by a letter, digit or
+    ``_``."""
+    return re.search(rf"(?<!\w)#{re.escape(tag)}(?!\w)", text, re.IGNORECASE) is not None
 
 
 def _same_language(have: str, want: str) -> bool:

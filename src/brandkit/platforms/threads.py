@@ -58,6 +58,8 @@ from brandkit.listening._query import (
     UnsupportedQuery,
     canonical_query,
     cursor_tag,
+    says,
+    shows_hashtag,
 )
 from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import Answer, Capabilities, PartRef, RatePolicy, ThreadContext
@@ -207,7 +209,7 @@ class _Found(Answer):
         of its own, not in ``text``, and a TAG search finds the post by it)."""
         text = self.text or ""
         tag = (self.topic_tag or "").strip().lstrip("#")
-        if tag and not Query(hashtags=(tag,)).matches(text):
+        if tag and not shows_hashtag(text, tag):
             return f"{text}\n#{tag}"
         return text
 
@@ -989,8 +991,8 @@ class ThreadsAdapter(ContainerAdapter):
 def _claims(ask: KeywordQuery, text: str) -> bool:
     """Whether the query ``ask`` finds a post of ``text`` (as brandkit reads its match)."""
     if ask.mode == "TAG":
-        return Query(hashtags=(ask.q,)).matches(text)
-    return Query(any=(ask.q,)).matches(text)
+        return shows_hashtag(text, ask.q)
+    return says(text, ask.q)
 
 
 def _when(item: _Item) -> datetime:

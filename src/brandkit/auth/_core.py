@@ -19,7 +19,14 @@ from pydantic import SecretStr
 from brandkit import _logging
 from brandkit._flow import Flow, Send, Wait
 from brandkit._tls import shared_context
-from brandkit.errors import AuthError, ConfigurationError, MalformedResponse
+from brandkit.errors import (
+    AuthError,
+    ConfigurationError,
+    MalformedResponse,
+    PlatformError,
+    PlatformUnavailable,
+    RateLimited,
+)
 
 __all__ = [
     "CallbackError",
@@ -304,14 +311,47 @@ class _ErrorBody(pydantic.BaseModel):
     error_description: pydantic.StrictStr | None = None
 
 
+def not_now(response: httpx.Response, *, platform: str, what: str) -> PlatformError | None:
+    """The error of an answer that says "not now" rather than "no": `RateLimited` for a
+    429 (``retry_after`` from its ``Retry-After`` in seconds), `PlatformUnavailable` for a
+    5xx; ``None`` for any other answer. Neither means the credentials are bad, so neither
+    may tell the user to connect again: callers that retry what is transient (the outbox
+    worker) know these two types."""
+    from brandkit.platforms._base import retry_after_seconds
+
+    status = response.status_code
+    if status == 429:
+        retry_after = retry_after_seconds(response.headers.get("retry-after"))
+        return RateLimited(
+            f"{platform} rate-limited {what} (429); try again "
+            + (f"in {retry_after:g} s" if retry_after is not None else "later"),
+            platform=platform,
+            status_code=status,
+            retry_after=retry_after,
+            bucket=f"{platform}:oauth2_token",
+        )
+    if status >= 500:
+        return PlatformUnavailable(
+            f"{platform} answered {what} with {status}; try again later",
+            platform=platform,
+            status_code=status,
+        )
+    return None
+
+
 def token_answer(response: httpx.Response, *, platform: str, what: str) -> TokenBody:
     """Read a token endpoint's answer.
 
     Raises:
+        RateLimited: a 429 (the code or refresh token was not looked at).
+        PlatformUnavailable: a 5xx.
         GrantRefused: the endpoint refused (4xx with an OAuth error body, or any 4xx).
-        MalformedResponse: a 2xx that is not a token answer, or a 5xx; the body is not
-            kept (it may carry tokens).
+        MalformedResponse: a 2xx that is not a token answer, or another status; the body
+            is not kept (it may carry tokens).
     """
+    busy = not_now(response, platform=platform, what=what)
+    if busy is not None:
+        raise busy
     if 400 <= response.status_code < 500:
         try:
             err: _ErrorBody | None = _ErrorBody.model_validate_json(response.content)
@@ -440,6 +480,8 @@ def run(flow: Flow[T], http: httpx.Client | None = None) -> T:
     spent by the first attempt that reaches the server.
 
     Raises:
+        RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try
+            again later; nothing says the credentials are bad).
         TransportError: the server could not be reached.
     """
     own = http is None

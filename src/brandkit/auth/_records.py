@@ -231,6 +231,8 @@ def refresh_record(
     Raises:
         ConfigurationError: the record's token cannot be refreshed (see `expiry_of`).
         GrantRefused: the platform refused (revoked, already spent, too young for Meta).
+        RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try
+            again later; nothing says the credentials are bad).
         TransportError: the platform could not be reached.
     """
     from brandkit import auth
@@ -635,6 +637,8 @@ def load_account(
     Raises:
         ConfigurationError: nothing is stored under ``key``, or the record is incomplete.
         GrantRefused: a due refresh was refused (connect the account again).
+        RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try
+            again later; nothing says the credentials are bad).
         TransportError: the platform could not be reached for a due refresh.
     """
     record = store.get(key)

@@ -61,6 +61,7 @@ from brandkit.auth._core import (
     form_request,
     new_state,
     new_verifier,
+    not_now,
     run,
     run_async,
     saved,
@@ -747,6 +748,9 @@ def _oauth_error(response: httpx.Response) -> _OAuthError | None:
 
 
 def _refused(response: httpx.Response, what: str) -> Exception:
+    busy = not_now(response, platform=PLATFORM, what=what)
+    if busy is not None:
+        return busy
     err = _oauth_error(response)
     if 400 <= response.status_code < 500:
         detail = f", {err.error}: {err.error_description or ''}" if err else ""
@@ -903,6 +907,8 @@ def start(
             ``atproto`` scope, or ``cryptography`` is missing.
         ResolutionError: the account, its PDS or its authorization server is not found.
         GrantRefused: the server refused the request (e.g. an unknown client or redirect).
+        RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try
+            again later; nothing says the credentials are bad).
         TransportError: a server could not be reached.
     """
     flow = start_flow(
@@ -1025,6 +1031,8 @@ def finish(
             from another server, or it carries no code.
         GrantRefused: the server refused the code (used already, expired, another verifier
             or redirect URI, a bad DPoP proof), or issued tokens for another account.
+        RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try
+            again later; nothing says the credentials are bad).
         TransportError: the server could not be reached.
     """
     return run(finish_flow(start, callback_url, clock=clock), http)
@@ -1086,6 +1094,8 @@ def refresh(
         ConfigurationError: ``creds`` hold no refresh token.
         GrantRefused: the refresh token was spent, revoked or expired (the session lasts two
             weeks for a public client), or the DPoP proof was refused.
+        RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try
+            again later; nothing says the credentials are bad).
         TransportError: the server could not be reached.
     """
     return run(refresh_flow(creds, clock=clock), http)

@@ -38,6 +38,7 @@ from brandkit.auth._core import (
     code_from,
     form_request,
     new_state,
+    not_now,
     run,
     run_async,
     saved,
@@ -384,6 +385,8 @@ def finish(
         CallbackError: the state differs (forged or from another attempt), or no code.
         GrantRefused: LinkedIn refused the code (used already, older than 30 minutes,
             another redirect URI or app, wrong client credentials).
+        RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try
+            again later; nothing says the credentials are bad).
         TransportError: LinkedIn could not be reached.
     """
     return run(finish_flow(start, callback_url, client_secret=client_secret, clock=clock), http)
@@ -447,6 +450,8 @@ def refresh(
     Raises:
         ConfigurationError: ``creds`` hold no refresh token.
         GrantRefused: LinkedIn refused (the refresh token expired or was revoked).
+        RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try
+            again later; nothing says the credentials are bad).
         TransportError: LinkedIn could not be reached.
     """
     return run(refresh_flow(creds, client_secret=client_secret, clock=clock), http)
@@ -485,6 +490,9 @@ def organizations_flow(creds: LinkedInCredentials) -> Flow[list[str]]:
             platform="linkedin",
             status_code=response.status_code,
         )
+    busy = not_now(response, platform="linkedin", what="the page lookup")
+    if busy is not None:
+        raise busy
     if not response.is_success:
         raise MalformedResponse(
             f"LinkedIn answered the page lookup with {response.status_code}; try again later",
@@ -509,6 +517,8 @@ def organizations(creds: LinkedInCredentials, *, http: httpx.Client | None = Non
     Raises:
         AuthError: the token lacks ``rw_organization_admin`` (or expired).
         MalformedResponse: an answer that is not a list of roles.
+        RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try
+            again later; nothing says the credentials are bad).
         TransportError: LinkedIn could not be reached.
     """
     return run(organizations_flow(creds), http)

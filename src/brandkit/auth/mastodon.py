@@ -39,6 +39,7 @@ from brandkit.auth._core import (
     form_request,
     new_state,
     new_verifier,
+    not_now,
     run,
     run_async,
     saved,
@@ -333,6 +334,9 @@ def register_flow(
         bucket="oauth",
         max_bytes=MAX_ANSWER,
     )
+    busy = not_now(response, platform="mastodon", what="the app registration")
+    if busy is not None:
+        raise busy
     if not response.is_success:
         message = None
         try:
@@ -391,8 +395,13 @@ def register_app(
 
     Raises:
         ConfigurationError: a bad instance URL, no redirect URI, scope or name.
+        RateLimited: the instance limits registrations (429; Mastodon allows few per
+            address): try again after ``retry_after`` seconds.
+        PlatformUnavailable: the instance answered with a 5xx.
         PlatformError: the instance refused the registration (e.g. 422 for an invalid
             redirect URI or scope).
+        RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try
+            again later; nothing says the credentials are bad).
         TransportError: the instance could not be reached.
     """
     cache = _DEFAULT_CACHE if cache is None else cache
@@ -557,6 +566,8 @@ def finish(
         GrantRefused: the instance refused the code (``invalid_grant``: used already,
             expired, mistyped, another verifier or redirect URI; ``invalid_client``: wrong
             secret).
+        RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try
+            again later; nothing says the credentials are bad).
         TransportError: the instance could not be reached.
     """
     return run(finish_flow(start, callback_url, client_secret=client_secret, code=code), http)

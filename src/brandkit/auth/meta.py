@@ -39,6 +39,7 @@ from brandkit.auth._core import (
     code_from,
     form_request,
     new_state,
+    not_now,
     run,
     run_async,
     saved,
@@ -228,11 +229,16 @@ def _answer(
     """Read a Meta token answer.
 
     Raises:
-        GrantRefused: a 4xx (Meta's error envelope: ``code`` is ``"100/36009"``-style, the
-            error code and subcode; ``platform_message`` Meta's message).
-        MalformedResponse: a 5xx, or a 2xx that is not the expected answer (its body is
-            not kept: it may carry a token).
+        RateLimited: a 429.
+        PlatformUnavailable: a 5xx.
+        GrantRefused: another 4xx (Meta's error envelope: ``code`` is ``"100/36009"``-style,
+            the error code and subcode; ``platform_message`` Meta's message).
+        MalformedResponse: a 2xx that is not the expected answer (its body is not kept: it
+            may carry a token), or another status.
     """
+    busy = not_now(response, platform=platform, what=what)
+    if busy is not None:
+        raise busy
     if 400 <= response.status_code < 500:
         try:
             err: _GraphError | None = _GraphErrorBody.model_validate_json(response.content).error
@@ -474,6 +480,8 @@ class MetaLogin:
             CallbackError: the state differs (forged or from another attempt), or no code.
             GrantRefused: Meta refused the code (used already, expired, another redirect
                 URI, wrong app secret) or the exchange.
+            RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try
+                again later; nothing says the credentials are bad).
             TransportError: Meta could not be reached.
         """
         flow = self.finish_flow(
@@ -528,6 +536,8 @@ class MetaLogin:
 
         Raises:
             GrantRefused: Meta refused (the short-lived token expired, a wrong secret).
+            RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try
+                again later; nothing says the credentials are bad).
             TransportError: Meta could not be reached.
         """
         return run(self.exchange_flow(creds, client_secret=client_secret, clock=clock), http)
@@ -560,6 +570,8 @@ class MetaLogin:
         Raises:
             ConfigurationError: ``creds`` hold a short-lived token.
             GrantRefused: Meta refused (too young, expired, revoked).
+            RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try
+                again later; nothing says the credentials are bad).
             TransportError: Meta could not be reached.
         """
         return run(self.refresh_flow(creds, clock=clock), http)
@@ -932,6 +944,8 @@ class FacebookLogin:
             CallbackError: the state differs, or no code.
             GrantRefused: Facebook refused the code (used, expired, another redirect URI,
                 wrong app secret) or the exchange.
+            RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try
+                again later; nothing says the credentials are bad).
             TransportError: Facebook could not be reached.
         """
         flow = self.finish_flow(
@@ -1005,6 +1019,8 @@ class FacebookLogin:
 
         Raises:
             GrantRefused: Facebook refused (the token expired, a wrong secret).
+            RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try
+                again later; nothing says the credentials are bad).
             TransportError: Facebook could not be reached.
         """
         return run(self.exchange_flow(creds, client_secret=client_secret, clock=clock), http)
@@ -1049,6 +1065,8 @@ class FacebookLogin:
 
         Raises:
             GrantRefused: Facebook refused the user token (expired, revoked).
+            RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try
+                again later; nothing says the credentials are bad).
             TransportError: Facebook could not be reached.
         """
         return run(self.pages_flow(creds), http)

@@ -42,6 +42,7 @@ from brandkit.auth._core import (
     form_request,
     new_state,
     new_verifier,
+    not_now,
     run,
     run_async,
     saved,
@@ -325,6 +326,8 @@ def finish(
         CallbackError: the state differs (forged or from another attempt), or no code.
         GrantRefused: X refused the code (used already, expired after 30 s, another
             verifier or redirect URI, wrong client credentials).
+        RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try
+            again later; nothing says the credentials are bad).
         TransportError: X could not be reached.
     """
     return run(finish_flow(start, callback_url, client_secret=client_secret, clock=clock), http)
@@ -384,6 +387,8 @@ def refresh(
     Raises:
         ConfigurationError: ``creds`` hold no refresh token.
         GrantRefused: X refused the refresh token (already spent, revoked, another client).
+        RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try
+            again later; nothing says the credentials are bad).
         TransportError: X could not be reached.
     """
     return run(refresh_flow(creds, client_secret=client_secret, clock=clock), http)
@@ -619,8 +624,13 @@ def _oauth1_answer(response: httpx.Response, what: str, fields: Sequence[str]) -
         GrantRefused: a 4xx; ``code`` is X's error code (``"32"``: the signature or the
             consumer keys are wrong; ``"89"``: the token is invalid, used or expired;
             ``"415"``: the callback is not registered; ``"oauth_verifier"``: wrong verifier).
-        MalformedResponse: a 5xx, or an answer without the fields (the body is not kept).
+        RateLimited: a 429.
+        PlatformUnavailable: a 5xx.
+        MalformedResponse: an answer without the fields (the body is not kept).
     """
+    busy = not_now(response, platform="x", what=what)
+    if busy is not None:
+        raise busy
     if 400 <= response.status_code < 500:
         code: str | None = None
         message: str | None = None
@@ -736,6 +746,8 @@ def start_oauth1(
         GrantRefused: X refused (``code`` ``"32"``: wrong consumer key or secret;
             ``"415"``: the callback is not registered with the app).
         MalformedResponse: X did not confirm the callback.
+        RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try
+            again later; nothing says the credentials are bad).
         TransportError: X could not be reached.
     """
     flow = start_oauth1_flow(
@@ -861,6 +873,8 @@ def finish_oauth1(
         CallbackError: the callback's ``oauth_token`` is another one, or it has no verifier.
         GrantRefused: X refused (``code`` ``"89"``: the request token was used already or
             expired; ``"oauth_verifier"``: a wrong verifier; ``"32"``: a wrong signature).
+        RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try
+            again later; nothing says the credentials are bad).
         TransportError: X could not be reached.
     """
     flow = finish_oauth1_flow(

@@ -1,0 +1,131 @@
+"""A token endpoint that says "not now" (429, 5xx) is a `RateLimited` or a
+`PlatformUnavailable`, the types brandkit's worker retries, never a `GrantRefused` that
+tells the user to connect the account again nor a `MalformedResponse`: the credentials are
+fine, and the refresh token is still good once the endpoint answers again. Against the
+emulators over a socket, their token endpoints answering with a scripted fault."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from brandkit import auth
+from brandkit.auth import EncryptedStore, GrantRefused
+from brandkit.auth.store import new_key
+from brandkit.errors import MalformedResponse, PlatformUnavailable, RateLimited
+from brandkit.testing.bluesky import BlueskyEmulator
+from brandkit.testing.mastodon import MastodonEmulator
+from brandkit.testing.threads import ThreadsEmulator
+from brandkit.testing.x import XEmulator
+
+from .conftest import REDIRECT, consent
+
+X_SCOPES = ["tweet.read", "tweet.write", "users.read", "offline.access"]
+
+
+@pytest.fixture
+def x_emu() -> Iterator[XEmulator]:
+    emulator = XEmulator()
+    with emulator.serve():
+        yield emulator
+
+
+def connect_x(emu: XEmulator) -> tuple[auth.XCredentials, str]:
+    app = emu.oauth_app(redirect_uri=REDIRECT, scopes=X_SCOPES)
+    start = auth.x.start(app.client_id, REDIRECT, X_SCOPES, base_url=emu.base_url)
+    assert app.client_secret is not None
+    creds = auth.x.finish(start, consent(start.url), client_secret=app.client_secret)
+    return creds, app.client_secret
+
+
+def test_x_refresh_rate_limited_then_the_same_refresh_token_works(x_emu: XEmulator) -> None:
+    creds, secret = connect_x(x_emu)
+    x_emu.fault(path="/2/oauth2/token", status=429, headers={"retry-after": "7"})
+    with pytest.raises(RateLimited) as limited:
+        auth.x.refresh(creds, client_secret=secret)
+    assert not isinstance(limited.value, GrantRefused)
+    assert limited.value.retry_after == 7.0
+    assert limited.value.status_code == 429
+    assert "connect" not in str(limited.value)
+    # Nothing was spent: the same refresh token refreshes once the limit is over.
+    assert auth.x.refresh(creds, client_secret=secret).access_token != creds.access_token
+
+
+def test_x_code_exchange_on_a_server_error_is_platform_unavailable(x_emu: XEmulator) -> None:
+    app = x_emu.oauth_app(redirect_uri=REDIRECT, scopes=X_SCOPES)
+    start = auth.x.start(app.client_id, REDIRECT, X_SCOPES, base_url=x_emu.base_url)
+    callback = consent(start.url)
+    x_emu.fault(path="/2/oauth2/token", status=503)
+    with pytest.raises(PlatformUnavailable) as down:
+        auth.x.finish(start, callback, client_secret=app.client_secret)
+    assert not isinstance(down.value, MalformedResponse)
+    assert down.value.status_code == 503
+
+
+def test_refresh_due_reports_a_rate_limit_and_keeps_the_record(
+    x_emu: XEmulator, tmp_path: Path
+) -> None:
+    creds, secret = connect_x(x_emu)
+    store = EncryptedStore(tmp_path / "credentials.db", key=new_key())
+    try:
+        record = auth.record_of(creds, client_secret=secret)
+        store.put("acme-x", record)
+        x_emu.fault(path="/2/oauth2/token", status=429)
+        outcome = auth.refresh_due(store, force=True)
+        assert outcome["acme-x"].startswith("failed: RateLimited:")
+        assert store.get("acme-x") == record
+        assert auth.refresh_due(store, force=True) == {"acme-x": "refreshed"}
+    finally:
+        store.close()
+
+
+def test_threads_refresh_on_a_server_error_is_platform_unavailable() -> None:
+    emu = ThreadsEmulator()
+    with emu.serve():
+        scopes = ["threads_basic", "threads_content_publish"]
+        app = emu.oauth_app(redirect_uri=REDIRECT, scopes=scopes)
+        start = auth.threads.start(app.client_id, REDIRECT, scopes, base_url=emu.base_url)
+        creds = auth.threads.finish(
+            start, consent(start.url), client_secret=app.client_secret, clock=emu.clock.time
+        )
+        emu.clock.advance(timedelta(days=2))
+        emu.fault(path="/refresh_access_token", status=500)
+        with pytest.raises(PlatformUnavailable):
+            auth.threads.refresh(creds, clock=emu.clock.time)
+        emu.fault(path="/refresh_access_token", status=429)
+        with pytest.raises(RateLimited):
+            auth.threads.refresh(creds, clock=emu.clock.time)
+        assert auth.threads.refresh(creds, clock=emu.clock.time).long_lived
+
+
+def test_mastodon_registration_rate_limited() -> None:
+    emu = MastodonEmulator()
+    with emu.serve():
+        emu.fault(method="POST", path="/api/v1/apps", status=429, headers={"retry-after": "300"})
+        with pytest.raises(RateLimited) as limited:
+            auth.mastodon.register_app(
+                emu.base_url, REDIRECT, ["read"], "Acme", cache=auth.mastodon.AppCache()
+            )
+        assert limited.value.retry_after == 300.0
+
+
+def test_bluesky_refresh_on_a_server_error_is_platform_unavailable() -> None:
+    redirect = "http://127.0.0.1:8765/callback"
+    emu = BlueskyEmulator()
+    with emu.serve():
+        emu.add_user("brand.test")
+        client = auth.bluesky.loopback_client(redirect)
+        start = auth.bluesky.start(
+            "brand.test", client, plc_url=emu.base_url, resolver=emu.base_url
+        )
+        with httpx.Client(timeout=10) as http:
+            callback = http.get(start.url, follow_redirects=False).headers["location"]
+        creds = auth.bluesky.finish(start, callback, clock=emu.clock.time)
+        emu.fault(path="/oauth/token", status=502)
+        with pytest.raises(PlatformUnavailable):
+            auth.bluesky.refresh(creds, clock=emu.clock.time)
+        assert auth.bluesky.refresh(creds, clock=emu.clock.time).refresh_token is not None

@@ -90,6 +90,9 @@ TITLE_MAX = 255
 EXCERPT_MAX = 300
 SLUG_MAX = 191
 ALT_MAX = 191
+TAG_MAX = 191
+"""The longest tag name Ghost keeps (Ghost has tags only: categories are sent as tags)."""
+CANONICAL_URL_MAX = 2000
 SLUG_FAMILY = 1000
 """The most of a slug's ``-2``, ``-3``... variants a lookup reads (it stops at the first
 batch with a free variant)."""
@@ -269,7 +272,8 @@ class GhostAdapter(BlogAdapter):
             ``updated_at``, ``resource`` (``posts`` or ``pages``) and ``uuid``.
 
         Raises:
-            ContentError: a title, excerpt or alt text longer than Ghost keeps.
+            ContentError: a title, slug, excerpt, canonical URL, alt text or tag name
+                longer than Ghost keeps.
             MediaError: a featured image Ghost does not take.
             AuthError: the Admin API key was refused.
             Rejected: Ghost refused the post, with Ghost's message (e.g. "Date must be at
@@ -484,11 +488,14 @@ class GhostAdapter(BlogAdapter):
     # -- helpers -----------------------------------------------------------------------------
 
     def _check(self, article: Article) -> None:
-        """Refuse, before any request, what Ghost would refuse for its length."""
+        """Refuse, before any request, what Ghost would refuse for its length: the title
+        (255), slug (191), excerpt (300), canonical URL (2000), the image's alt text (191)
+        and each tag or category name (191)."""
         limits: Sequence[tuple[str, str | None, int]] = (
             ("title", article.title, TITLE_MAX),
             ("slug", article.slug, SLUG_MAX),
             ("excerpt", article.excerpt, EXCERPT_MAX),
+            ("canonical_url", article.canonical_url, CANONICAL_URL_MAX),
             (
                 "featured_image.alt",
                 article.featured_image.alt if article.featured_image else None,
@@ -512,6 +519,18 @@ class GhostAdapter(BlogAdapter):
                     platform=self.name,
                     over_by=len(value) - limit,
                 )
+        # Checked here, not left to Ghost: its refusal came after the featured image was
+        # uploaded, which stayed on the site unused.
+        for field, names in (("tags", article.tags), ("categories", article.categories)):
+            for name in names:
+                if len(name) > TAG_MAX:
+                    raise ContentError(
+                        f"ghost keeps tag names of at most {TAG_MAX} characters; "
+                        f"{name[:40]!r}... in the article's {field} has {len(name)}",
+                        field=field,
+                        platform=self.name,
+                        over_by=len(name) - TAG_MAX,
+                    )
 
     def _fields(self, article: Article, image_url: str | None) -> dict[str, Any]:
         status = article.status

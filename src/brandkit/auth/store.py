@@ -549,11 +549,11 @@ def refresh_locked(
 
     Inside the lock the stored record is read again. When another process already
     refreshed, the stored record is returned and ``refresh`` is not called (a rotating
-    refresh token is never spent twice): that is when the stored ``refresh_token`` differs
-    from the one in ``had`` (the record the caller holds), or, without ``force``, when the
-    stored access token is not expired (``expires_at`` more than ``margin`` seconds after
-    ``clock()``). Pass ``force=True`` for a refresh after a 401 that the clock did not
-    foresee.
+    refresh token is never spent twice): that is when the stored ``refresh_token`` or
+    ``access_token`` differs from the one in ``had`` (the record the caller holds), or,
+    without ``force``, when the stored access token is not expired (``expires_at`` more
+    than ``margin`` seconds after ``clock()``). Pass ``force=True`` for a refresh after a
+    401 that the clock did not foresee.
 
     A store whose ``read_only`` attribute is true (`EnvironmentStore`) is refused before
     ``refresh`` is called: a refresh spends a rotating refresh token at the platform, and
@@ -580,7 +580,12 @@ def refresh_locked(
         stored = store.get(key)
         if stored is None:
             raise ConfigurationError(f"no credentials are stored under {key!r}: connect first")
-        if had is not None and had.get("refresh_token") != stored.get("refresh_token"):
+        if had is not None and any(
+            had.get(field) != stored.get(field) for field in ("refresh_token", "access_token")
+        ):
+            # Another holder refreshed since the caller read ``had``. The access token tells
+            # it where no refresh token rotates (Meta refreshes the access token itself, and
+            # refuses one less than a day old).
             return stored
         if not force and not _expired(stored, clock(), margin):
             return stored

@@ -44,6 +44,14 @@ M = TypeVar("M", bound=pydantic.BaseModel)
 TIMEOUT = httpx.Timeout(30.0)
 """How long a token request may take (connect, read, write, pool each)."""
 
+DEADLINE = 30.0
+"""The longest the body of a token answer may take to arrive once its headers have (seconds).
+The per-operation `TIMEOUT` alone bounds no answer: a server that sends a byte every 29 s
+never trips it, and would hold a refresh, and the credential store's lock around it, for
+ever. Counted from the headers, not from the request: an honest answer's few hundred bytes
+follow its headers at once, so a slow server's complete answer (a rotated refresh token
+among it) is never thrown away."""
+
 MAX_ANSWER = 1024 * 1024
 """The largest token answer read: token answers are a few hundred bytes."""
 
@@ -409,11 +417,29 @@ def scopes_of(value: str | Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(s for s in items if s))
 
 
-def _read(response: httpx.Response) -> httpx.Response:
-    """``response`` with its body read, at most `MAX_ANSWER` bytes."""
+def _late() -> Exception:
+    """The error of an answer whose body did not arrive whole within `DEADLINE`."""
+    from brandkit.errors import TransportError
+
+    return TransportError(
+        f"the token endpoint took more than {DEADLINE:g} s to send its answer; the code or "
+        "refresh token may have been spent",
+        maybe_delivered=True,
+    )
+
+
+def _read(response: httpx.Response, deadline: float) -> httpx.Response:
+    """``response`` with its body read, at most `MAX_ANSWER` bytes, by ``deadline``.
+
+    Raises:
+        MalformedResponse: the body is larger.
+        TransportError: it was still arriving at ``deadline``.
+    """
     chunks: list[bytes] = []
     size = 0
     for chunk in response.iter_bytes():
+        if time.monotonic() > deadline:
+            raise _late()
         size += len(chunk)
         if size > MAX_ANSWER:
             raise MalformedResponse(
@@ -436,10 +462,12 @@ def _rebuilt(response: httpx.Response, body: bytes) -> httpx.Response:
     )
 
 
-async def _aread(response: httpx.Response) -> httpx.Response:
+async def _aread(response: httpx.Response, deadline: float) -> httpx.Response:
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.aiter_bytes():
+        if time.monotonic() > deadline:
+            raise _late()
         size += len(chunk)
         if size > MAX_ANSWER:
             raise MalformedResponse(
@@ -482,7 +510,9 @@ def run(flow: Flow[T], http: httpx.Client | None = None) -> T:
     Raises:
         RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try
             again later; nothing says the credentials are bad).
-        TransportError: the server could not be reached.
+        TransportError: the server could not be reached, or an answer's body was still
+            arriving `DEADLINE` seconds after its headers (each read also times out on its
+            own).
     """
     own = http is None
     client = http or httpx.Client(timeout=TIMEOUT, verify=shared_context())
@@ -502,7 +532,7 @@ def run(flow: Flow[T], http: httpx.Client | None = None) -> T:
                         content=step.request.content,
                     ) as raw,
                 ):
-                    response = _read(raw)
+                    response = _read(raw, time.monotonic() + DEADLINE)
             except httpx.HTTPError as exc:
                 raise _transport_error(exc) from None
             step = flow.send(response)
@@ -531,7 +561,7 @@ async def run_async(flow: Flow[T], http: httpx.AsyncClient | None = None) -> T:
                         headers=step.request.headers,
                         content=step.request.content,
                     ) as raw:
-                        response = await _aread(raw)
+                        response = await _aread(raw, time.monotonic() + DEADLINE)
             except httpx.HTTPError as exc:
                 raise _transport_error(exc) from None
             step = flow.send(response)

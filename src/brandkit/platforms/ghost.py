@@ -28,10 +28,10 @@ checks, ``core/server/services/auth/api-key/admin.js``):
   read, and one holding the same bytes is used; only if none does (or the site stores images
   elsewhere, e.g. Ghost(Pro) or S3) is it uploaded once more, which may leave an unused copy.
 - Never twice: Ghost has no idempotency key. After a lost answer the adapter looks the post up
-  by its slug (``?filter=slug:[...]``): Ghost gives a taken slug ``-2``, ``-3``..., so the
-  slug's family is read, a batch of variants at a time, until a variant is free (at most
-  `SLUG_FAMILY` variants), and only a post with the article's title created since the delivery
-  began counts.
+  by its slug (``?filter=slug:['...',...]``, quoted: NQL has no token for a one-character
+  bare word): Ghost gives a taken slug ``-2``, ``-3``..., so the slug's family is read, a
+  batch of variants at a time, until a variant is free (at most `SLUG_FAMILY` variants), and
+  only a post with the article's title created since the delivery began counts.
 - Editing needs the post's current ``updated_at`` (Ghost refuses an older one with 409
   ``UpdateCollisionError``): `GhostAdapter.update_article` reads it first and tries once more
   after a collision.
@@ -401,7 +401,9 @@ class GhostAdapter(BlogAdapter):
                     "GET",
                     f"{resource}/",
                     params={
-                        "filter": f"slug:[{','.join(slugs)}]",
+                        # Quoted: NQL's lexer has no token for a one-character bare word,
+                        # and Ghost refused the lookup of a slug such as "x" (title "X").
+                        "filter": "slug:[" + ",".join(f"'{s}'" for s in slugs) + "]",
                         "limit": str(len(slugs)),
                         "order": "created_at desc",
                     },

@@ -32,8 +32,10 @@ error body; https://docs.ghost.org/admin-api for the rest):
   when new), ``custom_excerpt`` (300), ``feature_image``, ``feature_image_alt`` (191),
   ``feature_image_caption``, ``canonical_url``. Answers 201 with the post.
 - ``GET .../posts/`` with ``filter`` (``slug:x``, ``slug:[a,b]``, ``id:x``, ``status:x``,
-  joined with ``+``), ``limit`` (15 by default, ``all``), ``page``, ``formats``
-  (``lexical`` by default, ``html``), ``order``; ``GET .../posts/{id}/`` and
+  joined with ``+``; values quoted ``'x'`` or bare, a bare one a number or at least two
+  characters, as NQL's lexer takes them, else 400 ``Error parsing filter``), ``limit``
+  (15 by default, ``all``), ``page``, ``formats`` (``lexical`` by default, ``html``),
+  ``order``; ``GET .../posts/{id}/`` and
   ``.../posts/slug/{slug}/``.
 - ``PUT .../posts/{id}/`` needs the post's current ``updated_at``: an older one is 409
   ``UpdateCollisionError`` ("Saving failed! Someone else is editing this post."), none is
@@ -838,6 +840,22 @@ _TERM = re.compile(
 )
 
 
+_NQL_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+
+
+def _check_bare(value: str, raw: str, at: int) -> None:
+    """Refuse an unquoted value NQL's lexer has no token for: a number, or a literal of at
+    least two characters not starting with ``-`` (``slug:[x]`` is "unrecognized text")."""
+    if _NQL_NUMBER.fullmatch(value) or (len(value) >= 2 and not value.startswith("-")):
+        return
+    char = value[:1] or raw[at : at + 1]
+    raise _Refusal(
+        400,
+        "Error parsing filter",
+        context=f'Query Error: unrecognized text "{char}" in filter at char {at + 1}',
+    )
+
+
 def _filter(raw: str | None) -> Any:
     """A predicate for Ghost's NQL filter, for the terms brandkit and tests use."""
     if not raw:
@@ -853,9 +871,19 @@ def _filter(raw: str | None) -> Any:
                 context=f"Query Error: unexpected character in filter at char {pos + 1}",
             )
         if m.group("many") is not None:
-            values = {v.strip().strip("'") for v in m.group("many").split(",")}
+            values = set()
+            at = m.start("many")
+            for item in m.group("many").split(","):
+                value = item.strip()
+                if not value.startswith("'"):
+                    _check_bare(value, raw, at + len(item) - len(item.lstrip()))
+                values.add(value.strip("'"))
+                at += len(item) + 1
+        elif m.group("quoted") is not None:
+            values = {m.group("quoted")}
         else:
-            values = {m.group("quoted") if m.group("quoted") is not None else m.group("bare")}
+            _check_bare(m.group("bare"), raw, m.start("bare"))
+            values = {m.group("bare")}
         terms.append((m.group("field"), values))
         pos = m.end()
         if pos < len(raw):

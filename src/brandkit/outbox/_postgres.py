@@ -26,6 +26,7 @@ import builtins
 import functools
 import hashlib
 import logging
+import math
 import os
 import re
 import socket
@@ -64,6 +65,7 @@ from brandkit.outbox._store import (
     _EventRow,
     _iso,
     _lease_seconds,
+    _timeout_seconds,
     _Unset,
 )
 
@@ -239,8 +241,9 @@ class PostgresOutbox(Outbox):
             days.
         clock: the current time, for the times the outbox itself writes and for what is
             due (tests pass a fake); leases use the database's clock.
-        timeout: seconds to connect, and to wait for a row another process holds locked,
-            before giving up with [`OutboxConflict`][brandkit.errors.OutboxConflict].
+        timeout: seconds to wait for a row another process holds locked before giving up
+            with [`OutboxConflict`][brandkit.errors.OutboxConflict]; from 0 (do not wait) to
+            7 days. (Connecting gives up after 10 s.)
         accounts: as for [`Outbox`][brandkit.Outbox].
         create: create the tables when they are missing (``False``: refuse a database
             without them, so that a mistyped URL is an error rather than a new outbox).
@@ -252,7 +255,8 @@ class PostgresOutbox(Outbox):
     Raises:
         ConfigurationError: psycopg is not installed, the URL or prefix is malformed, the
             server cannot be reached or refuses the login, the tables are missing while
-            ``create`` is ``False``, or they belong to a newer brandkit.
+            ``create`` is ``False``, or they belong to a newer brandkit; ``lease`` or
+            ``timeout`` is out of range.
     """
 
     what = "outbox"
@@ -324,7 +328,7 @@ class PostgresOutbox(Outbox):
         """What every outbox sets up (owner, clock, accounts), without opening a file."""
         self.lease = _lease_seconds(lease)
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.timeout = float(timeout)
+        self.timeout = _timeout_seconds(timeout)
         # The nonce starts with this machine's fingerprint: a lease of a process that died
         # on this very machine (and process namespace) is freed at once (`_dead_here`).
         self.owner = f"{_HOST}:{os.getpid()}:{_HERE or 'x'}.{uuid.uuid4().hex[:8]}"
@@ -347,7 +351,8 @@ class PostgresOutbox(Outbox):
         try:
             conn.execute("SET TIME ZONE 'UTC'")
             # A row another process keeps locked longer than this is a conflict, not a hang.
-            conn.execute(f"SET lock_timeout = {int(self.timeout * 1000)}")
+            # PostgreSQL reads 0 as "no limit": a timeout under a millisecond waits 1 ms.
+            conn.execute(f"SET lock_timeout = {max(1, math.ceil(self.timeout * 1000))}")
         except BaseException:
             conn.close()
             raise
@@ -714,7 +719,8 @@ class PostgresOutbox(Outbox):
 
         Raises:
             OutboxConflict: a row stayed locked by another process past ``timeout``.
-            ConfigurationError: ``limit`` is not a whole number from 0 to 2**63 - 1.
+            ConfigurationError: ``limit`` is not a whole number from 0 to 2**63 - 1, or
+                ``now`` is not a timezone-aware datetime.
         """
         check_limit(limit, what="deliveries")
         at = now or self.clock()
@@ -796,7 +802,15 @@ class PostgresOutbox(Outbox):
 
         With ``retry_at``: a ``failed`` delivery becomes ``pending`` again and a pending or
         ``unknown`` one waits, until then (see [`Outbox.release`][brandkit.Outbox.release]).
+
+        Raises:
+            BrandkitError: no such delivery.
+            ConfigurationError: ``retry_at`` is not a timezone-aware datetime.
+            OutboxConflict: a row stayed locked by another process past ``timeout``.
         """
+        if retry_at is not None:
+            # Refused as on SQLite (PostgreSQL would read a naive time as UTC).
+            retry_at = datetime.fromisoformat(_iso(retry_at))
         d, a = self._t["deliveries"], self._t["accounts"]
         # No longer renewed from here on, even if giving it back fails: it then ends.
         self._hold(delivery_id, None)
@@ -1004,7 +1018,8 @@ class PostgresOutbox(Outbox):
         has come and that no live process holds, oldest first. Reads only.
 
         Raises:
-            ConfigurationError: ``limit`` is not a whole number from 0 to 2**63 - 1.
+            ConfigurationError: ``limit`` is not a whole number from 0 to 2**63 - 1, or
+                ``now`` is not a timezone-aware datetime.
         """
         check_limit(limit, what="deliveries")
         keys = builtins.list(accounts) if accounts is not None else None

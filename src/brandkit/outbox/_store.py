@@ -141,7 +141,16 @@ _HOST = socket.gethostname()
 
 
 def _iso(dt: datetime) -> str:
-    """A fixed-width UTC timestamp, so that text order is time order in SQL."""
+    """A fixed-width UTC timestamp, so that text order is time order in SQL.
+
+    Raises:
+        ConfigurationError: ``dt`` is not a timezone-aware `datetime`.
+    """
+    if not isinstance(dt, datetime):
+        raise ConfigurationError(
+            f"outbox times must be timezone-aware datetimes (e.g. datetime.now(UTC)), "
+            f"not {type(dt).__name__} {dt!r}"
+        )
     tz = dt.tzinfo
     if tz is None:
         raise ConfigurationError("outbox times must be timezone-aware")
@@ -186,6 +195,30 @@ def _lease_seconds(lease: Any) -> float:
             f"lease must be above 0 and at most {MAX_LEASE:.0f} seconds (7 days), not "
             f"{lease!r}: a worker of another machine takes a delivery over only once its "
             "lease has ended, so 0 would let two workers send the same post (e.g. 600)"
+        )
+    return seconds
+
+
+MAX_TIMEOUT = MAX_LEASE
+"""The longest an outbox waits for another process's lock (seconds)."""
+
+
+def _timeout_seconds(timeout: Any) -> float:
+    """``timeout`` as seconds.
+
+    Raises:
+        ConfigurationError: it is not a number of seconds from 0 to `MAX_TIMEOUT`.
+    """
+    try:
+        seconds = float(timeout)
+    except (TypeError, ValueError):
+        seconds = float("nan")
+    # NaN and infinity would reach the database as an endless wait or an OverflowError; a
+    # negative wait means nothing.
+    if isinstance(timeout, bool) or not 0 <= seconds <= MAX_TIMEOUT:
+        raise ConfigurationError(
+            f"timeout must be a number of seconds from 0 to {MAX_TIMEOUT:.0f} (how long to "
+            f"wait for another process's lock before giving up, e.g. 10), not {timeout!r}"
         )
     return seconds
 
@@ -342,6 +375,28 @@ def _dumps(value: Any) -> str:
         return _std_dumps(value)
 
 
+def _accounts_given(accounts: Any) -> builtins.list[Account]:
+    """``accounts`` (an `Account` or a sequence of them) as a list.
+
+    Raises:
+        ConfigurationError: it is anything else: a key, a mapping, a sequence holding
+            something that is not an `Account`.
+    """
+    if isinstance(accounts, Account):
+        return [accounts]
+    if isinstance(accounts, Sequence) and not isinstance(accounts, str | bytes):
+        wrong = [a for a in accounts if not isinstance(a, Account)]
+        if not wrong:
+            return builtins.list(accounts)
+        what = f"a sequence holding {type(wrong[0]).__name__} {wrong[0]!r}"
+    else:
+        what = f"{type(accounts).__name__} {accounts!r}"
+    raise ConfigurationError(
+        f"accounts must be an Account or a list of Account objects, not {what} (for "
+        "Account.load's mapping, pass list(accounts.values()))"
+    )
+
+
 class _Unset:
     """Marks an argument that was not given (``None`` is a value: "clear it")."""
 
@@ -456,7 +511,7 @@ class Outbox(SQLiteStore):
             as it runs and loses them at once when it dies. Above 0, at most 7 days.
         clock: the current time, for the times the outbox itself writes (tests pass a fake).
         timeout: seconds to wait for another process's write lock before giving up with
-            [`OutboxConflict`][brandkit.errors.OutboxConflict].
+            [`OutboxConflict`][brandkit.errors.OutboxConflict]; from 0 to 7 days.
         accounts: the configured accounts, when known (e.g. ``Account.load(...)``). Then
             `add` refuses a post for any other account, and every error stored for a
             delivery has its account's secrets redacted (a server may echo a token back).
@@ -472,7 +527,7 @@ class Outbox(SQLiteStore):
     Raises:
         ConfigurationError: the file cannot be opened, is missing while ``create`` is
             ``False``, or belongs to a newer brandkit; ``lease`` is not above 0 and at most
-            7 days.
+            7 days, or ``timeout`` is not from 0 to 7 days.
         OutboxConflict: another process kept the file locked for longer than ``timeout``.
     """
 
@@ -516,7 +571,7 @@ class Outbox(SQLiteStore):
         self.path = str(path)
         self.lease = _lease_seconds(lease)
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.timeout = float(timeout)
+        self.timeout = _timeout_seconds(timeout)
         self.owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.accounts: dict[str, Account] | None = None
         if accounts is not None:
@@ -531,7 +586,7 @@ class Outbox(SQLiteStore):
                 f"no outbox at {str(path)!r}: check the path, or create a new one "
                 "(Outbox(path, create=True); on the command line, --create)"
             )
-        self._open(str(path), timeout)
+        self._open(str(path), self.timeout)
         _OPEN_HERE.add(self.owner)
         # Dropped without close(): its leases end as a closed outbox's do.
         weakref.finalize(self, _OPEN_HERE.discard, self.owner)
@@ -1158,7 +1213,8 @@ class Outbox(SQLiteStore):
         Reads only; `claim` takes them.
 
         Raises:
-            ConfigurationError: ``limit`` is not a whole number from 0 to 2**63 - 1.
+            ConfigurationError: ``limit`` is not a whole number from 0 to 2**63 - 1, or
+                ``now`` is not a timezone-aware datetime.
         """
         check_limit(limit, what="deliveries")
         with self._reading() as db:
@@ -1213,7 +1269,8 @@ class Outbox(SQLiteStore):
             limit: the most deliveries to take.
 
         Raises:
-            ConfigurationError: ``limit`` is not a whole number from 0 to 2**63 - 1.
+            ConfigurationError: ``limit`` is not a whole number from 0 to 2**63 - 1, or
+                ``now`` is not a timezone-aware datetime.
         """
         check_limit(limit, what="deliveries")
         at = now or self.clock()
@@ -1298,8 +1355,11 @@ class Outbox(SQLiteStore):
 
         Raises:
             BrandkitError: no such delivery.
+            ConfigurationError: ``retry_at`` is not a timezone-aware datetime.
             OutboxConflict: the file stayed locked by another process.
         """
+        if retry_at is not None:
+            _iso(retry_at)  # refused the same whoever holds the delivery
         # Most releases have nothing to write (a finished attempt's last save gave the lease
         # back): a read tells, without the file's write lock, which every other worker's
         # fsync'd commit waits for. Only this outbox makes a row its own, so a row it does
@@ -1370,8 +1430,9 @@ class Outbox(SQLiteStore):
                 longer posts; the worker still checks against the account's real limits).
 
         Raises:
-            ConfigurationError: no accounts, an unknown platform, or an account that is
-                not in the configuration this outbox knows (``accounts=`` at creation).
+            ConfigurationError: no accounts, something other than an `Account` or a list of
+                them, an unknown platform, or an account that is not in the configuration
+                this outbox knows (``accounts=`` at creation).
             ContentError: the post breaks a rule of one account's platform (the error
                 names the platform and the field), or an article is added for a social
                 account or a post for a blog account.
@@ -1379,7 +1440,7 @@ class Outbox(SQLiteStore):
         """
         from brandkit._client import _once_each, check_content
 
-        targets = [accounts] if isinstance(accounts, Account) else list(accounts)
+        targets = _accounts_given(accounts)
         if not targets:
             raise ConfigurationError("add needs at least one account")
         # One delivery per account, however often it is given (one post, one publication).

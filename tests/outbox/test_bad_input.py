@@ -1,0 +1,67 @@
+"""Bad arguments to the outbox are typed errors that say what to pass, never a Python
+error from deep inside (an AttributeError, an OverflowError)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from brandkit import Post
+from brandkit.errors import ConfigurationError
+from brandkit.outbox import Outbox
+from tests.outbox._fakenet import OutboxNetEmulator
+
+T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "timeout", [-1, float("nan"), float("inf"), "soon", True, None, 10 * 86_400.0]
+)
+def test_a_bad_timeout_is_refused(db: Path | str, timeout: object) -> None:
+    """A timeout that is not a finite number of seconds from 0 is refused when the outbox
+    opens (an endless wait, or a wait that ends at once for a negative one, is not what
+    the caller meant)."""
+    with pytest.raises(ConfigurationError, match="timeout"):
+        Outbox(db, timeout=timeout)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("when", ["2026-11-26T12:00:00Z", 1764158400, date(2026, 11, 26)])
+def test_a_time_that_is_not_a_datetime_is_refused(
+    db: Path | str, emu: OutboxNetEmulator, when: object
+) -> None:
+    """``now=`` and ``retry_at=`` take aware datetimes; anything else says so."""
+    with Outbox(db) as box:
+        box.add(Post(text="x"), emu.account())
+        with pytest.raises(ConfigurationError, match="datetime"):
+            box.claim(when)  # type: ignore[arg-type]
+        with pytest.raises(ConfigurationError, match="datetime"):
+            box.due(when)  # type: ignore[arg-type]
+        (taken,) = box.claim(T0)
+        with pytest.raises(ConfigurationError, match="datetime"):
+            box.release(taken.id, retry_at=when)  # type: ignore[arg-type]
+
+
+def test_a_naive_retry_time_is_refused(db: Path | str, emu: OutboxNetEmulator) -> None:
+    """A retry time without a zone is refused on PostgreSQL as on SQLite (read as UTC
+    there, it would be hours off for a caller in another zone)."""
+    with Outbox(db) as box:
+        (d,) = box.add(Post(text="x"), emu.account())
+        (taken,) = box.claim(T0)
+        with pytest.raises(ConfigurationError, match="timezone-aware"):
+            box.release(taken.id, retry_at=datetime(2026, 11, 27, 9, 0))
+        stored = box.get(d.id)
+        assert stored is not None
+        assert box.due(T0) == []  # still held: nothing was written
+
+
+def test_accounts_that_are_not_accounts_are_refused(db: Path | str, emu: OutboxNetEmulator) -> None:
+    """``add`` takes an Account or a list of them: a key, or the mapping Account.load
+    returns, is refused with what to pass, and nothing is written."""
+    acct = emu.account()
+    with Outbox(db) as box:
+        for bad in ({"main": acct}, acct.key, [acct, acct.key], None, 5):
+            with pytest.raises(ConfigurationError, match="Account"):
+                box.add(Post(text="x"), bad)  # type: ignore[arg-type]
+        assert box.list() == []

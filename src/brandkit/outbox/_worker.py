@@ -92,7 +92,8 @@ class Worker:
 
     Raises:
         ConfigurationError: ``client`` writes to another outbox (or none), or a setting is
-            out of range.
+            out of range: ``concurrency``, ``max_attempts`` and ``batch`` are whole numbers
+            from 1, ``backoff`` and ``max_backoff`` seconds from 0 to 30 days.
     """
 
     def __init__(
@@ -114,11 +115,13 @@ class Worker:
                 "the worker's client must write to the same outbox: build it with "
                 "Client(outbox=outbox) or AsyncClient(outbox=outbox)"
             )
-        if concurrency < 1 or max_attempts < 1 or backoff < 0:
-            raise ConfigurationError(
-                "concurrency and max_attempts must be at least 1, backoff not negative"
-            )
         # Checked here, not at the first claim: a run would start and then fail at each poll.
+        check_limit(concurrency, name="concurrency", what="accounts served at once", least=1)
+        check_limit(max_attempts, name="max_attempts", what="attempts at most", least=1)
+        _check_seconds("backoff", backoff, "the first wait before a retry, e.g. 30")
+        # A negative or NaN longest wait made every retry due at once (a loop hammering the
+        # platform); an infinite one overflowed the retry time.
+        _check_seconds("max_backoff", max_backoff, "the longest wait before a retry, e.g. 3600")
         check_limit(batch, name="batch", what="deliveries at most per claim", least=1)
         self.outbox = outbox
         values = accounts.values() if isinstance(accounts, Mapping) else accounts
@@ -644,6 +647,27 @@ class Worker:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+MAX_BACKOFF = 30 * 86_400.0
+"""The longest wait a worker may be told to make before a retry (seconds)."""
+
+
+def _check_seconds(name: str, value: object, what: str) -> None:
+    """Refuse a wait that is not a number of seconds from 0 to `MAX_BACKOFF`.
+
+    Raises:
+        ConfigurationError: it is not; the message names the setting and what to pass.
+    """
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 <= value <= MAX_BACKOFF
+    ):
+        raise ConfigurationError(
+            f"{name} must be a number of seconds from 0 to {MAX_BACKOFF:.0f} (30 days; "
+            f"{what}), not {value!r}"
+        )
 
 
 def _check_poll(poll: float) -> None:

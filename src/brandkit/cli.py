@@ -313,7 +313,10 @@ def _configure_logging(args: argparse.Namespace) -> None:
 def _parser() -> argparse.ArgumentParser:
     from brandkit import __version__
 
-    parser = argparse.ArgumentParser(prog="brandkit", description=__doc__.splitlines()[0])
+    # The docstring's first line without its markup: help is read in a terminal.
+    parser = argparse.ArgumentParser(
+        prog="brandkit", description=__doc__.splitlines()[0].replace("``", "")
+    )
     parser.add_argument(
         "--version", action="version", version=f"brandkit {__version__}", help="print the version"
     )

@@ -276,6 +276,14 @@ def test_resolve_help_says_not_sent_sends_again(capsys: pytest.CaptureFixture[st
     assert "SENDS IT" in capsys.readouterr().out
 
 
+def test_top_level_help_is_plain_text(capsys: pytest.CaptureFixture[str]) -> None:
+    """brandkit --help describes the command in plain words, not the docstring's markup."""
+    assert cli("--help")[0] == 0
+    out = capsys.readouterr().out
+    assert "brandkit: a thin command line over the library." in out
+    assert "``" not in out
+
+
 def test_outbox_show_redacts_with_the_accounts_file(tmp_path: Path, mastodon: Served) -> None:
     """A secret echoed into a stored error is not shown when the accounts are given."""
     from brandkit import Rejected

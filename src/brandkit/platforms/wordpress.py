@@ -551,9 +551,11 @@ class WordPressAdapter(BlogAdapter):
         """The post an earlier attempt created for ``article``, or ``None``.
 
         Reads the posts (any status but the trash) whose slug is the article's or one of its
-        ``-2``...``-10`` variants, and takes the newest with the article's title dated no
+        ``-2``, ``-3``... variants, and takes the newest with the article's title dated no
         earlier than ``since`` (less 5 minutes of clock skew; a scheduled post's date is
-        its publication time, later still).
+        its publication time, later still), or dated exactly as the article was scheduled
+        (a time already past when it was sent: WordPress dates the post, and its modified
+        time, as asked).
 
         Raises:
             AuthError: the look-up of drafts and scheduled posts needs a valid login.
@@ -608,7 +610,7 @@ class WordPressAdapter(BlogAdapter):
             dated = max(
                 (t for t in (_gmt(item.date_gmt), _gmt(item.modified_gmt)) if t), default=None
             )
-            if dated is not None and dated < since - LOOKUP_SKEW:
+            if dated is not None and dated < since - LOOKUP_SKEW and not _as_asked(item, article):
                 return False
         return True
 
@@ -1285,6 +1287,17 @@ class WordPressAdapter(BlogAdapter):
         if status >= 500:
             return PlatformUnavailable(text, **common)
         return Rejected(text, **common)
+
+
+def _as_asked(item: _Item, article: Article) -> bool:
+    """Whether ``item`` is dated exactly as ``article`` was scheduled (to the second, as
+    ``date_gmt`` is sent). A scheduled time already past when the post is created makes
+    WordPress publish it at once with that date, and ``wp_insert_post`` gives a new post
+    with a date of its own that date as its modified time too: both are before the delivery
+    began, and only the date asked for tells the post from an older one."""
+    if article.status != "scheduled" or article.scheduled_at is None:
+        return False
+    return _gmt(item.date_gmt) == article.scheduled_at.astimezone(UTC).replace(microsecond=0)
 
 
 def _is_json(response: httpx.Response) -> bool:

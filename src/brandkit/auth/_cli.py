@@ -90,7 +90,10 @@ def open_store(path: str, *, create: bool) -> Any:
 def _when(at: float | None, now: float) -> str:
     if at is None:
         return "never"
-    stamp = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    try:
+        stamp = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except (OverflowError, ValueError, OSError):  # a stored value no calendar holds
+        return "unknown"
     left = at - now
     if left <= 0:
         return f"EXPIRED {stamp}"

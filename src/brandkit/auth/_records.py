@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
@@ -202,7 +203,10 @@ def expiry_of(record: Mapping[str, Any]) -> Expiry:
     """
     platform = _platform(record)
     raw = record.get("expires_at")
-    expires_at = float(raw) if isinstance(raw, int | float) else None
+    # A record stored before token lifetimes were checked may hold NaN or infinity.
+    expires_at = None
+    if isinstance(raw, int | float) and not isinstance(raw, bool) and math.isfinite(raw):
+        expires_at = float(raw)
     if platform == "x" and record.get("oauth") == "1.0a":
         return Expiry(None, False, "OAuth 1.0a tokens do not expire")
     if platform == "x" or platform == "linkedin":

@@ -58,6 +58,7 @@ from brandkit.auth._core import (
     GrantRefused,
     challenge,
     code_from,
+    expiry_after,
     form_request,
     new_state,
     new_verifier,
@@ -996,7 +997,7 @@ def finish_flow(
     return BlueskyCredentials(
         access_token=SecretStr(body.access_token),
         refresh_token=SecretStr(body.refresh_token) if body.refresh_token else None,
-        expires_at=clock() + float(body.expires_in) if body.expires_in is not None else None,
+        expires_at=expiry_after(clock(), body.expires_in),
         scopes=granted,
         did=body.sub,
         handle=start.handle,
@@ -1074,7 +1075,7 @@ def refresh_flow(
         access_token=SecretStr(body.access_token),
         # Refresh tokens are single use: an answer without one leaves none usable.
         refresh_token=SecretStr(body.refresh_token) if body.refresh_token else None,
-        expires_at=clock() + float(body.expires_in) if body.expires_in is not None else None,
+        expires_at=expiry_after(clock(), body.expires_in),
         scopes=scopes_of(body.scope) if body.scope else creds.scopes,
         dpop_nonce=nonce,
     )

@@ -36,6 +36,7 @@ from brandkit.auth._core import (
     Start,
     TokenBody,
     code_from,
+    expiry_after,
     form_request,
     new_state,
     not_now,
@@ -302,17 +303,13 @@ def _credentials(
     old: LinkedInCredentials | None = None,
 ) -> LinkedInCredentials:
     refresh = SecretStr(body.refresh_token) if body.refresh_token else None
-    refresh_expires = (
-        now + float(body.refresh_token_expires_in)
-        if body.refresh_token_expires_in is not None
-        else None
-    )
+    refresh_expires = expiry_after(now, body.refresh_token_expires_in)
     if refresh is None and old is not None:
         refresh, refresh_expires = old.refresh_token, old.refresh_expires_at
     return LinkedInCredentials(
         access_token=SecretStr(body.access_token),
         refresh_token=refresh,
-        expires_at=now + float(body.expires_in) if body.expires_in is not None else None,
+        expires_at=expiry_after(now, body.expires_in),
         refresh_expires_at=refresh_expires,
         scopes=_scopes(body.scope) if body.scope else asked,
         client_id=client_id,

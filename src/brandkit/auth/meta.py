@@ -37,6 +37,7 @@ from brandkit.auth._core import (
     PermissionsDeclined,
     Start,
     code_from,
+    expiry_after,
     form_request,
     new_state,
     not_now,
@@ -591,7 +592,7 @@ class MetaLogin:
         return attrs.evolve(
             creds,
             access_token=SecretStr(body.access_token),
-            expires_at=now + float(body.expires_in) if body.expires_in is not None else None,
+            expires_at=expiry_after(now, body.expires_in),
             issued_at=now,
             long_lived=True,
         )
@@ -899,7 +900,7 @@ class FacebookLogin:
         now = clock()
         short = FacebookUserCredentials(
             access_token=SecretStr(body.access_token),
-            expires_at=now + float(body.expires_in) if body.expires_in is not None else None,
+            expires_at=expiry_after(now, body.expires_in),
             long_lived=False,
             scopes=start.scopes,
             client_id=start.client_id,
@@ -1003,7 +1004,7 @@ class FacebookLogin:
         return attrs.evolve(
             creds,
             access_token=SecretStr(body.access_token),
-            expires_at=now + float(body.expires_in) if body.expires_in is not None else None,
+            expires_at=expiry_after(now, body.expires_in),
             long_lived=True,
         )
 

@@ -39,6 +39,7 @@ from brandkit.auth._core import (
     basic,
     challenge,
     code_from,
+    expiry_after,
     form_request,
     new_state,
     new_verifier,
@@ -266,7 +267,7 @@ def _client_auth(
 def _credentials(
     body: Any, *, client_id: str, base_url: str | None, asked: tuple[str, ...], now: float
 ) -> XCredentials:
-    expires_at = now + float(body.expires_in) if body.expires_in is not None else None
+    expires_at = expiry_after(now, body.expires_in)
     return XCredentials(
         access_token=SecretStr(body.access_token),
         refresh_token=SecretStr(body.refresh_token) if body.refresh_token else None,

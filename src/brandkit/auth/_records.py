@@ -30,7 +30,7 @@ from brandkit.auth.store import (
     Record,
     refresh_locked,
 )
-from brandkit.errors import BrandkitError, ConfigurationError
+from brandkit.errors import BrandkitError, ConfigurationError, PlatformError
 from brandkit.platforms._oauth import RefreshHook, RefreshingAdapter, set_refresh_hook
 
 if TYPE_CHECKING:
@@ -622,7 +622,10 @@ def load_account(
     clock: Callable[[], float] = time.time,
 ) -> Account:
     """The account stored under ``key``: its token refreshed first when it expires within
-    its platform's margin (under the store's lock), and refreshed tokens written back.
+    its platform's margin (under the store's lock), and refreshed tokens written back. A
+    refresh ahead that fails (the platform down or limiting, the lock held, the grant
+    refused) while the stored token has not expired yet is logged as a warning, and the
+    account uses that token meanwhile.
 
     Later refreshes by the account's adapter (X, LinkedIn, Bluesky OAuth: after a 401, or
     a minute before expiry) also happen under the store's lock: the stored record is read
@@ -640,10 +643,12 @@ def load_account(
 
     Raises:
         ConfigurationError: nothing is stored under ``key``, or the record is incomplete.
-        GrantRefused: a due refresh was refused (connect the account again).
-        RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try
-            again later; nothing says the credentials are bad).
-        TransportError: the platform could not be reached for a due refresh.
+        GrantRefused: the refresh of a token that has expired was refused (connect the
+            account again).
+        RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx to the
+            refresh of a token that has expired (try again later).
+        TransportError: the platform could not be reached to refresh a token that has
+            expired.
     """
     record = store.get(key)
     if record is None:
@@ -652,14 +657,31 @@ def load_account(
             "the key with brandkit accounts list --store"
         )
     if refresh and _due(record, clock(), None):
-        record = refresh_locked(
-            store,
-            key,
-            lambda r: refresh_record(r, http=http, clock=clock),
-            had=record,
-            clock=clock,
-            margin=MARGINS.get(_platform(record), 300.0),
-        )
+        try:
+            record = refresh_locked(
+                store,
+                key,
+                lambda r: refresh_record(r, http=http, clock=clock),
+                had=record,
+                clock=clock,
+                margin=MARGINS.get(_platform(record), 300.0),
+            )
+        except (PlatformError, CredentialStoreLocked) as exc:
+            expires_at = expiry_of(record).expires_at
+            if expires_at is None or clock() >= expires_at:
+                raise
+            # Refreshing ahead is a courtesy: the token still works (for days, on the 60-day
+            # platforms), and a platform that is down or limits refreshes must not stop the
+            # account, nor every account of `brandkit run`, from posting meanwhile. The
+            # worker's refresh_accounts tries again.
+            logger.warning(
+                "credential store: %s was not refreshed ahead of its expiry (%s: %s); its "
+                "token is used until it expires at %s",
+                key,
+                type(exc).__name__,
+                exc,
+                time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(expires_at)),
+            )
     link = _StoreLink()
     account = account_of(
         record,

@@ -372,3 +372,33 @@ def test_a_post_that_cannot_be_read_fails_alone(db: Path, emu: OutboxNetEmulator
     assert stored["post"]["from_the_future"] == {"x": 1}
     assert sent is not None and sent.ok
     assert emu.post_texts() == ["fine"]
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"sent_url": "https://t.me/"},
+        {"sent_url": "https://t.me"},
+        {"sent_url": "https:///4242"},
+        {"sent_url": "https://t.me/?post=4242"},
+        {"sent_id": ""},
+        {"sent_id": "  "},
+        {"sent_id": "42 42"},
+        {"sent_url": "https://t.me/brand/4242", "sent_id": ""},
+        {"sent_url": 4242},
+        {"sent_id": 4242},
+    ],
+)
+def test_resolve_refuses_a_url_or_id_that_names_no_post(
+    outbox: Outbox, emu: OutboxNetEmulator, given: dict[str, object]
+) -> None:
+    """A URL with no path (its host would be taken as the post's id), an empty or blank
+    id, or one that is not text is refused with what to give; the delivery stays unknown
+    (recorded as sent under a bogus id, the rest of its thread would answer nothing)."""
+    delivery_id = _unknown(outbox, emu, "one | two")
+    with pytest.raises(ConfigurationError, match="sent_"):
+        outbox.resolve(delivery_id, **given)  # type: ignore[arg-type]
+    stored = outbox.get(delivery_id)
+    assert stored is not None
+    assert stored.status is DeliveryStatus.UNKNOWN
+    assert stored.parts == []

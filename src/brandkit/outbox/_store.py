@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import attrs
 import pydantic_core
@@ -1579,7 +1580,8 @@ class Outbox(SQLiteStore):
 
         Raises:
             ConfigurationError: neither or both of ``not_sent`` and ``sent_url``/``sent_id``
-                were given, or ``sent_url`` is not an http(s) URL.
+                were given, ``sent_url`` is not an http(s) URL or has no last path segment
+                (without ``sent_id``), or ``sent_id`` is empty or holds spaces.
             BrandkitError: no such delivery.
             OutboxConflict: it is being published right now, or it is not ``unknown``.
         """
@@ -1591,10 +1593,26 @@ class Outbox(SQLiteStore):
             )
         ref_id = sent_id
         if sent_url is not None:
-            if not sent_url.startswith(("https://", "http://")):
+            if not isinstance(sent_url, str) or not sent_url.startswith(("https://", "http://")):
                 raise ConfigurationError(f"sent_url must be an http(s) URL, got {sent_url!r}")
+            where = urlsplit(sent_url)
+            last = where.path.rstrip("/").rsplit("/", 1)[-1]
+            if not where.netloc or (ref_id is None and not last):
+                # "https://t.me/" would otherwise record the host as the post's id, and the
+                # rest of a thread would be sent as replies to a post that does not exist.
+                raise ConfigurationError(
+                    f"sent_url {sent_url!r} has no post id as its last path segment: give "
+                    "the post's own URL, or its id with sent_id= (--sent-id)"
+                )
             if ref_id is None:
-                ref_id = sent_url.split("?")[0].split("#")[0].rstrip("/").rsplit("/", 1)[-1]
+                ref_id = last
+        if ref_id is not None and (
+            not isinstance(ref_id, str) or not ref_id or ref_id != "".join(ref_id.split())
+        ):
+            raise ConfigurationError(
+                f"sent_id must be the post's id on the platform, text without spaces, not "
+                f"{ref_id!r}"
+            )
         with self._tx() as db:
             data, owner, until = self._fetch(db, delivery_id)
             delivery = self._load(data)

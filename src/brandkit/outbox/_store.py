@@ -1595,9 +1595,9 @@ class Outbox(SQLiteStore):
         if sent_url is not None:
             if not isinstance(sent_url, str) or not sent_url.startswith(("https://", "http://")):
                 raise ConfigurationError(f"sent_url must be an http(s) URL, got {sent_url!r}")
-            where = urlsplit(sent_url)
-            last = where.path.rstrip("/").rsplit("/", 1)[-1]
-            if not where.netloc or (ref_id is None and not last):
+            parsed = urlsplit(sent_url)
+            last = parsed.path.rstrip("/").rsplit("/", 1)[-1]
+            if not parsed.netloc or (ref_id is None and not last):
                 # "https://t.me/" would otherwise record the host as the post's id, and the
                 # rest of a thread would be sent as replies to a post that does not exist.
                 raise ConfigurationError(

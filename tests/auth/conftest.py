@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import httpx
 import pytest
 
 REDIRECT = "https://app.example/callback"
+
+
+@pytest.fixture
+def emu(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The module's ``EMULATOR`` (an emulator class), served on 127.0.0.1. A module that
+    needs its emulator made otherwise defines its own ``emu``."""
+    emulator = request.module.EMULATOR()
+    with emulator.serve():
+        yield emulator
+
+
+@pytest.fixture
+def app(request: pytest.FixtureRequest, emu: Any) -> Any:
+    """The emulator's OAuth app, its redirect URI `REDIRECT`, its scopes the module's
+    ``SCOPES``."""
+    return emu.oauth_app(redirect_uri=REDIRECT, scopes=request.module.SCOPES)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ code is refused."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -29,20 +28,9 @@ from brandkit.testing.facebook import FacebookEmulator
 from .conftest import REDIRECT, consent, leaks
 
 FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=30)
+EMULATOR = FacebookEmulator  # served as the emu fixture (conftest), with the app of SCOPES
 SCOPES = ["pages_show_list", "pages_manage_posts", "pages_read_engagement"]
 DAY = 86_400.0
-
-
-@pytest.fixture
-def emu() -> Iterator[FacebookEmulator]:
-    emulator = FacebookEmulator()
-    with emulator.serve():
-        yield emulator
-
-
-@pytest.fixture
-def app(emu: FacebookEmulator) -> MetaOAuthApp:
-    return emu.oauth_app(redirect_uri=REDIRECT, scopes=SCOPES)
 
 
 def begin(emu: FacebookEmulator, app: MetaOAuthApp, redirect: str = REDIRECT) -> Start:

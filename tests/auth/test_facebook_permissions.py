@@ -5,7 +5,6 @@ at the first post. Over a socket against the Facebook emulator."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -19,19 +18,8 @@ from brandkit.testing.facebook import FacebookEmulator
 from .conftest import REDIRECT, consent
 
 FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=30)
+EMULATOR = FacebookEmulator  # served as the emu fixture (conftest), with the app of SCOPES
 SCOPES = ["pages_show_list", "pages_manage_posts", "pages_read_engagement", "email"]
-
-
-@pytest.fixture
-def emu() -> Iterator[FacebookEmulator]:
-    emulator = FacebookEmulator()
-    with emulator.serve():
-        yield emulator
-
-
-@pytest.fixture
-def app(emu: FacebookEmulator) -> MetaOAuthApp:
-    return emu.oauth_app(redirect_uri=REDIRECT, scopes=SCOPES)
 
 
 def login(

@@ -4,7 +4,6 @@ refresh after 24 hours, the old token's expiry, a post again; refusals in Meta's
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -20,20 +19,9 @@ from brandkit.testing.instagram import InstagramEmulator
 from .conftest import REDIRECT, consent, leaks
 
 FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=30)
+EMULATOR = InstagramEmulator  # served as the emu fixture (conftest), with the app of SCOPES
 SCOPES = ["instagram_business_basic", "instagram_business_content_publish"]
 DAY = 86_400.0
-
-
-@pytest.fixture
-def emu() -> Iterator[InstagramEmulator]:
-    emulator = InstagramEmulator()
-    with emulator.serve():
-        yield emulator
-
-
-@pytest.fixture
-def app(emu: InstagramEmulator) -> MetaOAuthApp:
-    return emu.oauth_app(redirect_uri=REDIRECT, scopes=SCOPES)
 
 
 def post(emu: InstagramEmulator, account: Account, text: str) -> DeliveryStatus:

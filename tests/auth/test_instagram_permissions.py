@@ -7,7 +7,6 @@ the answer's other observed shapes through a mock transport."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -23,23 +22,12 @@ from brandkit.testing.instagram import InstagramEmulator
 from .conftest import REDIRECT, consent
 
 FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=30)
+EMULATOR = InstagramEmulator  # served as the emu fixture (conftest), with the app of SCOPES
 SCOPES = [
     "instagram_business_basic",
     "instagram_business_content_publish",
     "instagram_business_manage_messages",
 ]
-
-
-@pytest.fixture
-def emu() -> Iterator[InstagramEmulator]:
-    emulator = InstagramEmulator()
-    with emulator.serve():
-        yield emulator
-
-
-@pytest.fixture
-def app(emu: InstagramEmulator) -> MetaOAuthApp:
-    return emu.oauth_app(redirect_uri=REDIRECT, scopes=SCOPES)
 
 
 def login(emu: InstagramEmulator, app: MetaOAuthApp) -> auth.ThreadsCredentials:

@@ -256,7 +256,8 @@ class PostgresOutbox(Outbox):
         ConfigurationError: psycopg is not installed, the URL or prefix is malformed, the
             server cannot be reached or refuses the login, the tables are missing while
             ``create`` is ``False``, or they belong to a newer brandkit; ``lease`` or
-            ``timeout`` is out of range.
+            ``timeout`` is out of range, or ``accounts_per_claim`` is not a whole number
+            from 1.
     """
 
     what = "outbox"
@@ -280,8 +281,13 @@ class PostgresOutbox(Outbox):
         if kind_of(url) != "postgresql":
             raise ConfigurationError(f"{redact_url(url)} is not a postgresql:// URL")
         check_prefix(prefix)
-        if accounts_per_claim < 1:
-            raise ConfigurationError("accounts_per_claim must be at least 1")
+        # A float reached the claim's LIMIT and failed every claim; a bool passed as 1.
+        check_limit(
+            accounts_per_claim,
+            name="accounts_per_claim",
+            what="accounts one claim takes at most",
+            least=1,
+        )
         self._init_common(lease=lease, clock=clock, timeout=timeout, accounts=accounts)
         self.url = url
         self.path = redact_url(url)

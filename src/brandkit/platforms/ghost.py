@@ -452,11 +452,11 @@ class GhostAdapter(BlogAdapter):
         if article.featured_image is not None:
             image_url = yield from self.upload_image(article.featured_image)
         resource = str(ref.extra.get("resource") or _resource(article))
-        fields = self._fields(article, image_url)
-        if image_url is None:
-            fields["feature_image"] = None
         for attempt in (1, 2):
             current = yield from self.read_article(ref)
+            fields = self._fields(article, image_url, current)
+            if image_url is None:
+                fields["feature_image"] = None
             fields["updated_at"] = current.extra["updated_at"]
             response = yield Send(
                 self._request(
@@ -534,20 +534,30 @@ class GhostAdapter(BlogAdapter):
                         over_by=len(name) - TAG_MAX,
                     )
 
-    def _fields(self, article: Article, image_url: str | None) -> dict[str, Any]:
+    def _fields(
+        self, article: Article, image_url: str | None, current: PartRef | None = None
+    ) -> dict[str, Any]:
+        """The post's fields; ``current`` is the post as Ghost has it, for an update."""
         status = article.status
         published_at = article.scheduled_at if status == "scheduled" else None
-        now = datetime.now(UTC)
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        kept = _time(str(current.extra.get("published_at") or "")) if current else None
         if published_at is not None and published_at <= now:
             # Its time passed before it was sent (a worker that ran late, a retry): Ghost
             # refuses to schedule in the past, which failed the article altogether. It is
             # published now, dated as asked, as WordPress does.
             status = "published"
-        elif published_at is not None and published_at < now + SCHEDULE_LEAD + _LEAD_MARGIN:
-            # Ghost refuses a time less than 2 minutes ahead, which failed the article: it
-            # is scheduled at the earliest time Ghost takes (with a margin for the request's
-            # way and the clocks' difference), late by that much but never early, which an
-            # embargoed press release must not be.
+        elif (
+            published_at is not None
+            and published_at < now + SCHEDULE_LEAD + _LEAD_MARGIN
+            and kept != published_at.replace(microsecond=0)
+        ):
+            # Ghost refuses a new time less than 2 minutes ahead, which failed the article:
+            # it is scheduled at the earliest time Ghost takes (with a margin for the
+            # request's way and the clocks' difference), late by that much but never early,
+            # which an embargoed press release must not be. The time a post already has is
+            # kept (Ghost checks only a changed time): an edit just before it goes live must
+            # not move it later.
             published_at = now + SCHEDULE_LEAD + _LEAD_MARGIN
         fields: dict[str, Any] = {
             "title": article.title,

@@ -28,9 +28,10 @@ error body; https://docs.ghost.org/admin-api for the rest):
   imported as Ghost does, losing what Lexical has no node for: see `_import_html`),
   ``lexical``, ``slug`` (made unique with ``-2``, ``-3``...; derived from the title when
   absent), ``status`` (``draft``, ``published``, ``scheduled`` with ``published_at`` at
-  least 2 minutes ahead), ``tags`` (names, ``{"name"}``, ``{"slug"}`` or ``{"id"}``, created
-  when new), ``custom_excerpt`` (300), ``feature_image``, ``feature_image_alt`` (191),
-  ``feature_image_caption``, ``canonical_url``. Answers 201 with the post.
+  least 2 minutes ahead when it is set or changed), ``tags`` (names, ``{"name"}``,
+  ``{"slug"}`` or ``{"id"}``, created when new), ``custom_excerpt`` (300),
+  ``feature_image``, ``feature_image_alt`` (191), ``feature_image_caption``,
+  ``canonical_url``. Answers 201 with the post.
 - ``GET .../posts/`` with ``filter`` (``slug:x``, ``slug:[a,b]``, ``id:x``, ``status:x``,
   joined with ``+``; values quoted ``'x'`` or bare, a bare one a number or at least two
   characters, as NQL's lexer takes them, else 400 ``Error parsing filter``), ``limit``
@@ -571,7 +572,12 @@ class GhostEmulator(Emulator):
                 raise invalid("Value in [posts.published_at] is not a valid date.")
         now = self.clock.now()
         if status == "scheduled":
-            if published_at is None or published_at < now + SCHEDULE_LEAD:
+            if published_at is None:
+                raise _Refusal(422, "Value in published_at cannot be blank.", context=None)
+            # Ghost checks the lead only when published_at changes (publishedAtHasChanged):
+            # an edit of a scheduled post that keeps its time is taken however near it is.
+            changed = new or published_at != p.published_at
+            if changed and published_at < now + SCHEDULE_LEAD:
                 raise _Refusal(
                     422,
                     "Date must be at least 2 minutes in the future.",

@@ -239,3 +239,27 @@ def test_nothing_secret_in_reprs_errors_or_logs(
     texts += [r.getMessage() for r in [*records, *caplog.records]]
     assert errors
     assert leaks(texts, secrets) == []
+
+
+def test_a_forged_refusal_does_not_end_the_authorization(emu: XEmulator, app: OAuth1App) -> None:
+    """A ``denied`` callback counts only with this start's request token (as an OAuth 2
+    refusal counts only with the start's ``state``): a forged one (CSRF to the callback URL)
+    is a `CallbackError`, not the user's refusal, and the real callback still connects."""
+    start = begin(emu, app)
+    with pytest.raises(CallbackError) as forged:
+        auth.x.finish_oauth1(
+            start, f"{REDIRECT}?denied=someone-elses-token", consumer_secret=app.consumer_secret
+        )
+    assert not isinstance(forged.value, ConsentDenied)
+    creds = auth.x.finish_oauth1(start, consent(start.url), consumer_secret=app.consumer_secret)
+    assert creds.user_id
+
+
+def test_a_refusal_with_this_request_token_is_consent_denied(
+    emu: XEmulator, app: OAuth1App
+) -> None:
+    start = begin(emu, app)
+    with pytest.raises(ConsentDenied):
+        auth.x.finish_oauth1(
+            start, f"{REDIRECT}?denied={start.request_token}", consumer_secret=app.consumer_secret
+        )

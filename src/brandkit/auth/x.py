@@ -786,18 +786,23 @@ async def start_oauth1_async(
 
 def _verifier_from(start: OAuth1Start, callback_url: str) -> str:
     params = dict(parse_qsl(urlsplit(callback_url).query, keep_blank_values=True))
-    if "denied" in params:
+    # X names the refused request token in ``denied``: like the token of a consent, it must
+    # be this start's, or anyone could end the authorization with a forged refusal.
+    refused = "denied" in params
+    token = params.get("denied", "") if refused else params.get("oauth_token", "")
+    # Constant time: the request token is what ties the callback to this start.
+    mine = secrets.compare_digest(token.encode(), start.request_token.encode())
+    if refused and mine:
         raise ConsentDenied(
             "the user refused the authorization (denied); nothing was connected",
             platform="x",
             code="denied",
         )
-    token = params.get("oauth_token", "")
-    # Constant time: the request token is what ties the callback to this start.
-    if not secrets.compare_digest(token.encode(), start.request_token.encode()):
+    if not mine:
         raise CallbackError(
-            "the callback's oauth_token is not this authorization's request token: it "
-            "belongs to another attempt or was forged; start the authorization again",
+            "the callback's request token (oauth_token, or denied for a refusal) is not "
+            "this authorization's: it belongs to another attempt or was forged; start the "
+            "authorization again",
             platform="x",
         )
     verifier = params.get("oauth_verifier", "")
@@ -870,8 +875,10 @@ def finish_oauth1(
         clock: the time of the signature's timestamp.
 
     Raises:
-        ConsentDenied: the user refused (the callback carries ``denied``).
-        CallbackError: the callback's ``oauth_token`` is another one, or it has no verifier.
+        ConsentDenied: the user refused (the callback carries ``denied`` with this start's
+            request token).
+        CallbackError: the callback's ``oauth_token`` (or ``denied``) is another request
+            token, or it has no verifier.
         GrantRefused: X refused (``code`` ``"89"``: the request token was used already or
             expired; ``"oauth_verifier"``: a wrong verifier; ``"32"``: a wrong signature).
         RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try

@@ -704,6 +704,25 @@ def _pds_of(doc: _DidDocument) -> str:
     )
 
 
+def _endpoint(url: str, issuer: str, name: str) -> str:
+    """``url``, the authorization server's ``name`` endpoint, once it is checked: an http(s)
+    URL with a host, and https when the issuer is (the token endpoint is sent the code, the
+    verifier and every refresh token; the authorization URL opens in the user's browser).
+
+    Raises:
+        ResolutionError: it is not.
+    """
+    parts = urlsplit(url)
+    secure = urlsplit(issuer).scheme == "https"
+    if parts.scheme not in (("https",) if secure else ("http", "https")) or not parts.hostname:
+        raise ResolutionError(
+            f"bluesky: the authorization server {issuer} names as its {name} {url!r}, not "
+            f"an {'https' if secure else 'http(s)'} URL; refusing it",
+            platform=PLATFORM,
+        )
+    return url
+
+
 @attrs.frozen
 class _Server:
     issuer: str
@@ -735,9 +754,15 @@ def _authorization_server(pds_url: str) -> Flow[_Server]:
         )
     return _Server(
         issuer=issuer,
-        authorization_endpoint=server.authorization_endpoint,
-        token_endpoint=server.token_endpoint,
-        par_endpoint=server.pushed_authorization_request_endpoint,
+        authorization_endpoint=_endpoint(
+            server.authorization_endpoint, issuer, "authorization_endpoint"
+        ),
+        token_endpoint=_endpoint(server.token_endpoint, issuer, "token_endpoint"),
+        par_endpoint=_endpoint(
+            server.pushed_authorization_request_endpoint,
+            issuer,
+            "pushed_authorization_request_endpoint",
+        ),
     )
 
 

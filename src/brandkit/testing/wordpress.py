@@ -37,7 +37,9 @@ What it answers as WordPress 6.1 does (Debian's package, recorded against a real
 - Categories and tags: list (``search``, ``slug``, ``per_page``, ``page``, ordered by name),
   create (400 ``term_exists`` with ``data.term_id`` for a name taken, whatever its case),
   read, update, delete with ``force=true``.
-- Media lists (``GET /media``: ``search``, ``media_type``, ``author``, ``orderby``).
+- Media lists (``GET /media``: ``search``, ``media_type``, ``author``, ``orderby``); post
+  and page lists ordered by ``orderby`` (``date``, ``id``, ``modified``, ``title``,
+  ``slug``...; another value is 400 ``rest_invalid_param``).
 - Comments: list (``post``, ``parent``, ``author``, ``author_exclude``, ``status`` for
   authenticated users with ``all`` = approved and held, ``orderby`` date or id, ``after``,
   paging by ``page`` or ``offset``), create as the account (or, for a moderator, in a
@@ -1407,8 +1409,15 @@ class WordPressEmulator(Emulator):
             if taxonomy in query:
                 ids = {int(x) for x in query[taxonomy].split(",") if x.strip().isdigit()}
                 found = [i for i in found if ids & set(getattr(i, attr))]
+        orderby = query.get("orderby", "date")
+        if orderby not in _POST_ORDERBY:
+            raise _invalid(
+                "orderby",
+                f"orderby is not one of {', '.join(_POST_ORDERBY[:-1])}, and {_POST_ORDERBY[-1]}.",
+                "rest_not_in_enum",
+            )
         reverse = query.get("order", "desc") != "asc"
-        found.sort(key=lambda i: (i.date, i.id), reverse=reverse)
+        found.sort(key=_post_order(orderby), reverse=reverse)
         chunk, headers = self._paged(request, found, query)
         return self.json([self._item_json(i, edit=edit) for i in chunk], headers=headers)
 
@@ -2462,6 +2471,36 @@ class WordPressEmulator(Emulator):
             content=b"<!DOCTYPE html><html><head><title>Page not found</title></head></html>",
             headers={"content-type": "text/html; charset=UTF-8"},
         )
+
+
+_POST_ORDERBY = (
+    "author",
+    "date",
+    "id",
+    "include",
+    "modified",
+    "parent",
+    "relevance",
+    "slug",
+    "include_slugs",
+    "title",
+)
+"""The ``orderby`` values ``/wp/v2/posts`` and ``/pages`` take (WordPress 6.1's schema)."""
+
+
+def _post_order(orderby: str) -> Any:
+    """The sort key of a post list ordered by ``orderby`` (WP_Query's columns; ``id`` as the
+    tie-breaker, as MySQL's primary key order is). ``include``, ``include_slugs`` and
+    ``relevance`` keep date order here."""
+    columns: dict[str, Any] = {
+        "author": lambda i: (i.author, i.id),
+        "id": lambda i: (i.id,),
+        "modified": lambda i: (i.modified, i.id),
+        "parent": lambda i: (i.parent, i.id),
+        "slug": lambda i: (i.slug, i.id),
+        "title": lambda i: (i.title.casefold(), i.id),
+    }
+    return columns.get(orderby, lambda i: (i.date, i.id))
 
 
 # The list parameters each collection declares as arrays (WordPress 6.1's controllers).

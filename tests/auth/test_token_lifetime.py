@@ -16,7 +16,7 @@ import pytest
 from pydantic import SecretStr
 
 from brandkit import auth
-from brandkit.auth import EncryptedStore, ThreadsCredentials
+from brandkit.auth import EncryptedStore, InstagramCredentials, ThreadsCredentials
 from brandkit.auth.store import new_key
 from brandkit.auth.x import XCredentials
 from brandkit.cli import main
@@ -110,3 +110,50 @@ def test_accounts_list_prints_a_record_stored_with_an_infinite_expiry(
     text = out.getvalue()
     assert "x-inf" in text and "x-nan" in text and "x-far" in text
     assert "secret-1" not in text
+
+
+def meta_creds(cls: type[ThreadsCredentials], url: str, *, long_lived: bool) -> ThreadsCredentials:
+    return cls(
+        access_token=SecretStr("AT-old"),
+        user_id="1",
+        expires_at=1.0,
+        issued_at=0.0,
+        long_lived=long_lived,
+        scopes=("threads_basic",),
+        client_id="app",
+        base_url=url,
+    )
+
+
+@pytest.mark.parametrize("expires_in", [None, "NaN", "0"])
+def test_a_meta_long_lived_token_without_a_lifetime_gets_the_documented_60_days(
+    tmp_path: Path, key: str, expires_in: str | None
+) -> None:
+    """Without an expiry, a Threads or Instagram token would never be due for a refresh
+    ahead and would die unrefreshed after its 60 days."""
+    body = (
+        b'{"access_token": "AT-new", "token_type": "bearer"}'
+        if expires_in is None
+        else answer(expires_in)
+    )
+    now = 1_800_000_000.0
+    with serve(body) as url:
+        refreshed = auth.threads.refresh(meta_creds(ThreadsCredentials, url, long_lived=True))
+        exchanged = auth.instagram.exchange(
+            meta_creds(InstagramCredentials, url, long_lived=False),
+            client_secret="app-secret",
+            clock=lambda: now,
+        )
+    assert refreshed.expires_at is not None
+    assert refreshed.expires_at > refreshed.issued_at + 59 * 86_400
+    assert exchanged.expires_at == now + 60 * 86_400
+    assert exchanged.long_lived
+    # Stored, its expiry is known: refresh_due refreshes it a week before it ends.
+    store = EncryptedStore(tmp_path / "credentials.db")
+    try:
+        store.put("ig", auth.record_of(exchanged))
+        record = store.get("ig") or {}
+    finally:
+        store.close()
+    expiry = auth.expiry_of(record)
+    assert expiry.refreshable and expiry.expires_at == now + 60 * 86_400

@@ -67,6 +67,9 @@ THREADS_AUTHORIZE_URL = "https://threads.net/oauth/authorize"
 THREADS_GRAPH_URL = "https://graph.threads.net"
 REFRESH_AGE = 86_400.0
 """Meta refreshes a long-lived token only once it is at least 24 hours old."""
+LONG_LIVED = 60 * 86_400.0
+"""The lifetime Meta documents for a long-lived Threads or Instagram token (seconds): what
+an exchange or refresh answer without a usable ``expires_in`` is taken to give."""
 
 
 @attrs.frozen(repr=False)
@@ -589,10 +592,13 @@ class MetaLogin:
 
     @staticmethod
     def _renewed(creds: ThreadsCredentials, body: Any, now: float) -> ThreadsCredentials:
+        # Without an expiry the token would never be due for a refresh ahead, and would die
+        # unrefreshed after its 60 days: Meta's documented lifetime stands in.
+        expires_at = expiry_after(now, body.expires_in)
         return attrs.evolve(
             creds,
             access_token=SecretStr(body.access_token),
-            expires_at=expiry_after(now, body.expires_in),
+            expires_at=now + LONG_LIVED if expires_at is None else expires_at,
             issued_at=now,
             long_lived=True,
         )

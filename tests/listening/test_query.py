@@ -141,3 +141,13 @@ def test_says_and_shows_hashtag_read_as_matches_does(text: str, term: str) -> No
         assert shows_hashtag(text, term) == Query(hashtags=(term,)).matches(text)
     assert says("Love the #Acme launch", "acme") and shows_hashtag("Love the #Acme launch", "acme")
     assert not shows_hashtag("acme launch", "acme") and says("acme launch", "acme")
+
+
+def test_tagged_replaces_the_texts_reading_of_hashtags() -> None:
+    """A platform that files tags its own way (Mastodon: #Café is cafe) says which a post
+    carries; words are still read from the text."""
+    query = Query(hashtags=["cafe"])
+    assert not query.matches("Ouvert! #Café")
+    assert query.matches("Ouvert! #Café", tagged=lambda tag: tag == "cafe")
+    assert not Query(hashtags=["cafe"]).matches("#cafe", tagged=lambda tag: False)
+    assert Query(any=["ouvert"], hashtags=["tea"]).matches("Ouvert!", tagged=lambda tag: False)

@@ -140,3 +140,46 @@ def test_a_single_tag_cursor_of_before_is_read_as_it_was(adapter: MastodonAdapte
 
     run_flow(adapter.search(Query(hashtags=["acme"]), cursor, limit=40), empty)
     assert asked == [floor]
+
+
+def test_hashtag_key_is_mastodons_hashtag_normalizer() -> None:
+    """NFKC, lower case, ASCIIFolding's table, invalid characters removed."""
+    from brandkit.text._mastodon import hashtag_key
+
+    assert {hashtag_key(t) for t in ("Café", "CAFÉ", "café", "cafe", "Ｃａｆé")} == {"cafe"}
+    assert hashtag_key("Łódź") == "lodz"
+    assert hashtag_key("Ça_va") == "ca_va"
+    assert hashtag_key("Straße") == "straße"  # ß is not in the folding table
+    assert hashtag_key("Æble") == "æble"
+    assert hashtag_key("ブランド") == "ブランド"
+
+
+def test_a_tag_with_accents_is_one_tag_with_its_folded_name(emu: MastodonEmulator) -> None:
+    """Mastodon files #Café under cafe: the timeline of cafe, of Café or of CAFE lists the
+    posts written #Café, #café and #cafe, and each status names the tag cafe."""
+    accented = emu.audience("a").post("Ouvert! #Café")
+    plain = emu.audience("b").post("open #cafe")
+    shouted = emu.audience("c").post("#CAFÉ now")
+    emu.audience("d").post("#coffee")
+    for path in ("cafe", "Café", "CAFE", "caf%C3%A9"):
+        assert timeline(emu, path) == [shouted, plain, accented], path
+    with httpx.Client(base_url=emu.base_url) as http:
+        (status,) = http.get(f"/api/v1/statuses/{accented}").json()["tags"]
+    assert status == {"name": "cafe", "url": f"{emu.base_url}/tags/cafe"}
+
+
+def test_listening_for_a_tag_keeps_the_posts_mastodon_files_under_it(
+    emu: MastodonEmulator,
+) -> None:
+    """A search for #cafe keeps the posts written #Café that Mastodon lists under it (they
+    were read and then dropped), and a search for #Café finds #cafe."""
+    account = emu.account(username="brand")
+    accented = emu.audience("a").post("Ouvert! #Café")
+    plain = emu.audience("b").post("open #cafe")
+    emu.audience("c").post("#coffee")
+    with Client(retry=FAST) as client:
+        for tag in ("cafe", "Café"):
+            page = client.search(account, Query(hashtags=[tag]))
+            assert sorted(m.id for m in page.messages) == sorted([accented, plain]), tag
+        both = client.search(account, Query(hashtags=["cafe", "Café"]))
+    assert sorted(m.id for m in both.messages) == sorted([accented, plain])

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import attrs
@@ -123,13 +124,17 @@ class Query(ContentModel):
         language: str | None = None,
         author: str = "",
         at: datetime | None = None,
+        tagged: Callable[[str], bool] | None = None,
     ) -> bool:
         """Whether a post meets the query: words and phrases match whole words,
         case-insensitively; a hashtag matches ``#tag`` not followed by a letter, digit or
         ``_`` (``#tag…``, ``#tag’s``, ``#tag🎉`` are the tag, as Mastodon reads them); a
         handle matches ``@handle`` in the text (``@handle@server`` too) or the author. The
         reference meaning that tests and emulators share; each platform's own search may
-        differ in detail (stemming, accents)."""
+        differ in detail (stemming, accents). ``tagged``: whether the post carries a hashtag
+        (given without ``#``) as its platform files tags, where that differs from reading
+        the text (Mastodon files ``#Café`` under ``cafe``); it replaces the text's reading of
+        hashtags."""
         lowered = _spaced(text)
 
         def has(term: str) -> bool:
@@ -145,7 +150,7 @@ class Query(ContentModel):
 
         positive = [
             *(has(t) for t in self.any),
-            *(shows_hashtag(text, h) for h in self.hashtags),
+            *((tagged or partial(shows_hashtag, text))(h) for h in self.hashtags),
             *(mentions(h) for h in self.handles),
         ]
         if positive and not any(positive):

@@ -70,6 +70,7 @@ from brandkit.listening._query import (
     UnsupportedQuery,
     canonical_query,
     cursor_tag,
+    shows_hashtag,
 )
 from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import (
@@ -83,6 +84,7 @@ from brandkit.platforms._base import (
     read_each,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
+from brandkit.text._mastodon import hashtag_key
 
 if TYPE_CHECKING:
     from brandkit.accounts import Account
@@ -286,12 +288,19 @@ class _FoundWriter(_Writer):
     followers_count: _Int | None = None
 
 
+class _FoundTag(Answer):
+    """A Status's tag: its ``name`` as the instance files it (see `hashtag_key`)."""
+
+    name: Annotated[str, pydantic.StringConstraints(max_length=1000)]
+
+
 class _FoundStatus(_Said):
-    """A Status as listening reads it: ``_Said`` with the language and the author's
-    followers."""
+    """A Status as listening reads it: ``_Said`` with the language, the author's followers
+    and the tags."""
 
     language: str | None = None
     account: _FoundWriter
+    tags: tuple[_FoundTag, ...] = ()
 
 
 _FoundList = pydantic.RootModel[tuple[_FoundStatus, ...]]
@@ -1309,10 +1318,21 @@ class MastodonAdapter(Adapter):
             return
         text = plain_text(status.content)
         writer = status.account
-        if claimed is not None and claimed.matches(text):
+        # Mastodon files a tag under its folded name (#Café is cafe, and so is a search for
+        # #cafe): the status's tags, and the text's own for an answer that lists none.
+        filed = {hashtag_key(t.name) for t in status.tags}
+
+        def tagged(tag: str) -> bool:
+            return hashtag_key(tag) in filed or shows_hashtag(text, tag)
+
+        if claimed is not None and claimed.matches(text, tagged=tagged):
             return  # an earlier alternative's search finds it (or found it already)
         if not query.matches(
-            text, language=status.language, author=writer.acct, at=status.created_at
+            text,
+            language=status.language,
+            author=writer.acct,
+            at=status.created_at,
+            tagged=tagged,
         ):
             return
         found[status.id] = Message(

@@ -104,6 +104,7 @@ from brandkit.testing._emulator import (
 )
 from brandkit.testing._forms import multipart
 from brandkit.testing._images import media_extension
+from brandkit.text._mastodon import hashtag_key
 
 __all__ = ["DEFAULT_RATE_LIMITS", "MastodonEmulator"]
 
@@ -1938,7 +1939,9 @@ class MastodonEmulator(Emulator):
 
     @staticmethod
     def _tags(st: _Status) -> set[str]:
-        return {t.lower() for t in _HASHTAG.findall(st.text)}
+        # Tag.find_or_create_by_names files each tag under its HashtagNormalizer name:
+        # #Café is tagged cafe.
+        return {hashtag_key(t) for t in _HASHTAG.findall(st.text)}
 
     @route("GET", r"/api/v1/timelines/tag/(?P<hashtag>[^/]+)")
     @_api(auth="optional")
@@ -1946,19 +1949,20 @@ class MastodonEmulator(Emulator):
         self, request: httpx.Request, user: _User | None, hashtag: str
     ) -> httpx.Response:
         params = request.url.params
-        name = hashtag.lower()
+        name = hashtag_key(hashtag)  # Tag.find_normalized
         raw_limit = params.get("limit")
         # limit_param(DEFAULT_STATUSES_LIMIT): 20 unless given, at most 40.
         limit = 20 if raw_limit is None else min(abs(_to_i(raw_limit)), 40)
         # TagFeed: tags_for(names) reads Array(names).take(LIMIT_PER_MODE = 4) of each mode,
         # any being Array(@tag.name) | params[:any] (the path's tag first).
         anys = dict.fromkeys([name, *params.get_list("any[]"), *params.get_list("any")])
-        any_tags = {t.lower() for t in list(anys)[:_TAGS_PER_MODE]}
+        any_tags = {hashtag_key(t) for t in list(anys)[:_TAGS_PER_MODE]}
         all_tags = {
-            t.lower() for t in (params.get_list("all[]") + params.get_list("all"))[:_TAGS_PER_MODE]
+            hashtag_key(t)
+            for t in (params.get_list("all[]") + params.get_list("all"))[:_TAGS_PER_MODE]
         }
         none_tags = {
-            t.lower()
+            hashtag_key(t)
             for t in (params.get_list("none[]") + params.get_list("none"))[:_TAGS_PER_MODE]
         }
         local, remote = _truthy(params.get("local")), _truthy(params.get("remote"))
@@ -2470,10 +2474,10 @@ def _mentions_of(text: str, origin: str) -> tuple[dict[str, Any], ...]:
 
 @functools.lru_cache(maxsize=1 << 15)
 def _tags_of(text: str, origin: str) -> tuple[tuple[str, str], ...]:
-    """``Status.tags`` of ``text``: (name, url) of each hashtag, first use first."""
-    return tuple(
-        (t.lower(), f"{origin}/tags/{t.lower()}") for t in dict.fromkeys(_HASHTAG.findall(text))
-    )
+    """``Status.tags`` of ``text``: (name, url) of each tag, first use first; a tag is named
+    as Mastodon files it (`hashtag_key`: ``#Café`` is ``cafe``)."""
+    names = dict.fromkeys(hashtag_key(t) for t in _HASHTAG.findall(text))
+    return tuple((name, f"{origin}/tags/{name}") for name in names if name)
 
 
 def _mentions(text: str, origin: str) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ is kept where it makes the count larger: a URL path never ends in ``=`` there, s
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 
 import regex
@@ -112,3 +113,26 @@ def status_length(
 ) -> int:
     """The length Mastodon checks against ``max_characters``."""
     return grapheme_len(spoiler_text + countable_text(text, characters_reserved_per_url))
+
+
+# Mastodon's ASCIIFolding (app/lib/ascii_folding.rb): the Latin letters with diacritics it
+# folds, each to the ASCII letter at the same place. Letters outside the table (æ, ß, œ)
+# are kept.
+_FOLD = str.maketrans(
+    "ÀÁÂÃÄÅàáâãäåĀāĂăĄąÇçĆćĈĉĊċČčÐðĎďĐđÈÉÊËèéêëĒēĔĕĖėĘęĚěĜĝĞğĠġĢģĤĥĦħÌÍÎÏìíîïĨĩĪīĬĭĮįİıĴĵĶķĸ"
+    "ĹĺĻļĽľĿŀŁłÑñŃńŅņŇňŉŊŋÒÓÔÕÖØòóôõöøŌōŎŏŐőŔŕŖŗŘřŚśŜŝŞşŠšſŢţŤťŦŧÙÚÛÜùúûüŨũŪūŬŭŮůŰűŲųŴŵÝýÿŶŷŸŹźŻżŽž",
+    "AAAAAAaaaaaaAaAaAaCcCcCcCcCcDdDdDdEEEEeeeeEeEeEeEeEeGgGgGgGgHhHhIIIIiiiiIiIiIiIiIiJjKkk"
+    "LlLlLlLlLlNnNnNnNnnNnOOOOOOooooooOoOoOoRrRrRrSsSsSsSssTtTtTtUUUUuuuuUuUuUuUuUuUuWwYyyYyYZzZzZz",
+)
+# Tag::HASHTAG_INVALID_CHARS_RE: anything but letters, digits, Thai marks and the separators
+# (Tag::HASHTAG_SEPARATORS, "_", "·", "・" and ZWNJ).
+_TAG_INVALID = regex.compile(r"[^\p{L}\p{M}\p{N}\u0E47-\u0E4E_\u00B7\u30FB\u200C]")
+
+
+def hashtag_key(name: str) -> str:
+    """The name Mastodon files a hashtag under (``HashtagNormalizer``): NFKC, lower case,
+    Latin diacritics folded to ASCII, invalid characters removed, so ``Café``, ``CAFE`` and
+    ``café`` are one tag, ``cafe``, whose timeline lists them all. ``name`` is without
+    ``#``."""
+    folded = unicodedata.normalize("NFKC", name).lower().translate(_FOLD)
+    return _TAG_INVALID.sub("", folded).strip()

@@ -32,6 +32,16 @@ def test_a_real_hashtag_is_not_repeated(body: str) -> None:
         assert render(Post(text=body, hashtags=["launch"]), platform).parts[0].text == body
 
 
+def test_a_tag_mastodon_files_as_one_is_not_repeated_there() -> None:
+    """Mastodon files #Café under cafe: a post that has #Café gets no #cafe there, and
+    elsewhere (where the accent makes another tag) it does."""
+    post = Post(text="Ouvert! #Café", hashtags=["cafe"])
+    assert render(post, "mastodon").parts[0].text == "Ouvert! #Café"
+    assert render(post, "x").parts[0].text == "Ouvert! #Café\n\n#cafe"
+    folded = Post(text="open #cafe", hashtags=["Café"])
+    assert render(folded, "mastodon").parts[0].text == "open #cafe"
+
+
 def test_hashtag_after_a_url_is_a_hashtag() -> None:
     """A tag after a URL (not inside it) counts."""
     body = "See https://example.com/guide #launch"

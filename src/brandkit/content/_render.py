@@ -25,6 +25,7 @@ from brandkit.text._bluesky import LINK as _BLUESKY_LINK
 from brandkit.text._bluesky import TAG_TYPE as _BLUESKY_TAG
 from brandkit.text._bluesky import _spans as _bluesky_spans
 from brandkit.text._counts import unique_links as _unique_links
+from brandkit.text._mastodon import hashtag_key
 from brandkit.text._mastodon import link_spans as _mastodon_links
 from brandkit.text._platforms import THREADS_MAX_LINKS
 from brandkit.text._split import thread_parts
@@ -260,8 +261,14 @@ def _urls_of(text: str, rules: str) -> list[Url] | None:
     return extract_urls(text, require_protocol=rules == "mastodon")
 
 
+def _tag_key(tag: str, rules: str) -> str:
+    """What makes two hashtags one on the platform counted by ``rules``: their lower case,
+    and on Mastodon the name it files them under (``#Café`` is ``cafe``)."""
+    return hashtag_key(tag) if rules == "mastodon" else tag.lower()
+
+
 def _present_tags(text: str, rules: str, urls: list[Url] | None) -> set[str]:
-    """The hashtags (lower-cased, without '#') the platform counted by ``rules`` sees in
+    """The hashtags (by `_tag_key`, without '#') the platform counted by ``rules`` sees in
     ``text``: not inside a word, nor inside a link (a URL's "#fragment"). ``urls``: the
     text's `_urls_of`."""
     if rules == "bluesky":
@@ -283,7 +290,7 @@ def _present_tags(text: str, rules: str, urls: list[Url] | None) -> set[str]:
         before = bisect_right(starts, at)
         if before and furthest[before - 1] > at:
             continue
-        present.add(match.group(1).lower())
+        present.add(_tag_key(match.group(1), rules))
     return present
 
 
@@ -297,7 +304,7 @@ def _with_hashtags(text: str, tags: tuple[str, ...], rules: str) -> tuple[str, l
     if "#" in text or "＃" in text:
         urls = _urls_of(text, rules) if "." in text else None
         present = _present_tags(text, rules, urls)
-        missing = [t for t in tags if t.lower() not in present]
+        missing = [t for t in tags if _tag_key(t, rules) not in present]
         if not missing:
             return text, urls
     else:

@@ -24,19 +24,16 @@ from __future__ import annotations
 import asyncio
 import builtins
 import functools
-import hashlib
 import logging
 import math
 import os
 import re
-import socket
 import threading
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from brandkit._limits import check_limit
@@ -56,6 +53,8 @@ from brandkit.delivery import Delivery, DeliveryStatus, send_at
 from brandkit.errors import BrandkitError, ConfigurationError, OutboxConflict
 from brandkit.outbox._store import (
     _AFTER_FINISHED,
+    _HERE,
+    _HOST,
     _IN_FLIGHT,
     _UNREADABLE,
     _UNSET,
@@ -174,22 +173,6 @@ _RELEASE_SQL = (
 )
 # The statuses after which nothing is left to do (see _AFTER_FINISHED).
 _FINISHED = "this.status IN ('sent', 'cancelled', 'deleted')"
-
-
-def _fingerprint() -> str | None:
-    """This machine's boot and process namespace, in 8 hex digits (``None`` where they
-    cannot be read): two containers with the same host name differ, so a process id is
-    only ever checked in the namespace it belongs to."""
-    try:
-        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-        namespace = os.stat("/proc/self/ns/pid").st_ino
-    except OSError:
-        return None
-    return hashlib.blake2b(f"{boot}:{namespace}".encode(), digest_size=4).hexdigest()
-
-
-_HOST = socket.gethostname()
-_HERE = _fingerprint()
 
 
 def _dead_here(owner: str) -> bool:

@@ -5,12 +5,13 @@ killed process), every table prefixed ``outbox_`` so other stores may share the 
 
 Concurrency rests on two things:
 
-* a **lease** (``lease_owner`` as ``host:pid:nonce``, ``lease_until``): the process that is
-  publishing a delivery holds it; `Outbox.claim` takes only deliveries (and accounts)
-  no live process holds, inside one ``BEGIN IMMEDIATE`` transaction, so two workers never
-  take the same delivery. A process of this machine holds its leases as long as it runs and
-  loses them the moment it is gone (a worker restarted after ``kill -9`` does not wait);
-  leases of other machines end when they expire.
+* a **lease** (``lease_owner`` as ``host:pid:fingerprint.nonce``, ``lease_until``): the
+  process that is publishing a delivery holds it; `Outbox.claim` takes only deliveries
+  (and accounts) no live process holds, inside one ``BEGIN IMMEDIATE`` transaction, so two
+  workers never take the same delivery. A process of this machine (and process namespace:
+  the fingerprint) holds its leases as long as it runs and loses them the moment it is
+  gone (a worker restarted after ``kill -9`` does not wait); leases of other machines and
+  namespaces end when they expire.
 * a **version check in** `Outbox.save`: a save that would start another attempt from a
   stale copy, forget a confirmed part, reopen a finished delivery or overwrite another live
   process's work is refused before anything is sent.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import functools
+import hashlib
 import json
 import math
 import os
@@ -141,6 +143,23 @@ _IN_FLIGHT = frozenset({"pending", "sending"})
 _HOST = socket.gethostname()
 
 
+def _fingerprint() -> str | None:
+    """This machine's boot and process namespace, in 8 hex digits (``None`` where they
+    cannot be read): two containers with the same host name differ, so a process id is
+    only ever checked in the namespace it belongs to."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return None
+    return hashlib.blake2b(f"{boot}:{namespace}".encode(), digest_size=4).hexdigest()
+
+
+# In every owner (``host:pid:fingerprint.nonce``): a process id is only ever judged in the
+# process namespace it belongs to.
+_HERE = _fingerprint()
+
+
 def _iso(dt: datetime) -> str:
     """A fixed-width UTC timestamp, so that text order is time order in SQL.
 
@@ -237,21 +256,28 @@ def _alive(pid: int) -> bool:
     return True
 
 
-# The owners (``host:pid:nonce``) of this process's SQLite outboxes that are open. Another
-# process is told alive by its id; an outbox of this one by being here (see
-# _local_owner_alive). An outbox leaves at close, or when it is collected without one.
+# The owners of this process's SQLite outboxes that are open. Another process is told alive
+# by its id; an outbox of this one by being here (see _local_owner_alive). An outbox leaves
+# at close, or when it is collected without one.
 _OPEN_HERE: set[str] = set()
 
 
 def _local_owner_alive(owner: str) -> bool | None:
-    """Whether ``owner`` (``host:pid:nonce``) is a live process of this machine, or an
-    open outbox of this very process; ``None`` when that cannot be told (another machine,
-    an outbox of this process that was closed, an unknown format)."""
+    """Whether ``owner`` (``host:pid:fingerprint.nonce``) is a live process of this
+    machine, or an open outbox of this very process; ``None`` when that cannot be told
+    (another machine, another process namespace under the same host name, an outbox of
+    this process that was closed, an unknown format). An owner written before owners
+    carried a fingerprint (``host:pid:nonce``) is judged by its process id alone."""
     parts = owner.rsplit(":", 2)
     if len(parts) != 3:
         return None
-    host, pid_text, _nonce = parts
+    host, pid_text, nonce = parts
     if host != _HOST or not pid_text.isdigit():
+        return None
+    fingerprint, dot, _ = nonce.partition(".")
+    if dot and fingerprint != (_HERE or "x"):
+        # A container sharing the host's name (host networking): its process ids are not
+        # this namespace's, and one that no process here has may be sending right now.
         return None
     if int(pid_text) == os.getpid():
         # Another worker of this process (or this outbox's own next claim, made while the
@@ -573,7 +599,7 @@ class Outbox(SQLiteStore):
         self.lease = _lease_seconds(lease)
         self.clock = clock or (lambda: datetime.now(UTC))
         self.timeout = _timeout_seconds(timeout)
-        self.owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = f"{_HOST}:{os.getpid()}:{_HERE or 'x'}.{uuid.uuid4().hex[:8]}"
         self.accounts: dict[str, Account] | None = None
         if accounts is not None:
             self.use_accounts(accounts)

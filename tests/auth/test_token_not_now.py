@@ -129,3 +129,33 @@ def test_bluesky_refresh_on_a_server_error_is_platform_unavailable() -> None:
         with pytest.raises(PlatformUnavailable):
             auth.bluesky.refresh(creds, clock=emu.clock.time)
         assert auth.bluesky.refresh(creds, clock=emu.clock.time).refresh_token is not None
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "error"),
+    [
+        (4, "(#4) Application request limit reached", RateLimited),
+        (17, "(#17) User request limit reached", RateLimited),
+        (2, "Service temporarily unavailable", PlatformUnavailable),
+    ],
+)
+def test_meta_throttling_in_its_error_envelope_is_not_a_refused_grant(
+    code: int, message: str, error: type[Exception]
+) -> None:
+    """Meta answers throttling and its transient failures with a 4xx and a code in its
+    error envelope (4, 17, 32, 613, 8000x; 1, 2), as the Graph adapters read them."""
+    emu = ThreadsEmulator()
+    with emu.serve():
+        scopes = ["threads_basic", "threads_content_publish"]
+        app = emu.oauth_app(redirect_uri=REDIRECT, scopes=scopes)
+        start = auth.threads.start(app.client_id, REDIRECT, scopes, base_url=emu.base_url)
+        creds = auth.threads.finish(
+            start, consent(start.url), client_secret=app.client_secret, clock=emu.clock.time
+        )
+        emu.clock.advance(timedelta(days=2))
+        body = {"error": {"message": message, "type": "OAuthException", "code": code}}
+        emu.fault(path="/refresh_access_token", status=400, body=body)
+        with pytest.raises(error) as raised:
+            auth.threads.refresh(creds, clock=emu.clock.time)
+        assert not isinstance(raised.value, GrantRefused)
+        assert auth.threads.refresh(creds, clock=emu.clock.time).long_lived

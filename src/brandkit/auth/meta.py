@@ -46,7 +46,13 @@ from brandkit.auth._core import (
     saved,
     scopes_of,
 )
-from brandkit.errors import ConfigurationError, MalformedResponse
+from brandkit.errors import (
+    ConfigurationError,
+    MalformedResponse,
+    PlatformError,
+    PlatformUnavailable,
+    RateLimited,
+)
 
 __all__ = [
     "FACEBOOK_PERMISSIONS",
@@ -227,14 +233,47 @@ class _GraphErrorBody(pydantic.BaseModel):
     error: _GraphError
 
 
+def _throttled(
+    response: httpx.Response, err: _GraphError | None, *, platform: str, what: str
+) -> PlatformError | None:
+    """The error of a 4xx whose envelope says "not now" as the Graph adapters read it:
+    `RateLimited` for a throttling code (4, 17, 32, 613, 8000x; the wait from
+    ``X-Business-Use-Case-Usage``), `PlatformUnavailable` for a transient one (1, 2);
+    ``None`` otherwise. The token was not looked at: it must not read as refused."""
+    from brandkit.platforms._graph import THROTTLE_CODES, regain_seconds
+
+    if err is None or err.code is None:
+        return None
+    said = f"{platform} answered {what} with {response.status_code} ({err.message})"
+    if err.code in THROTTLE_CODES:
+        wait = regain_seconds(response)
+        return RateLimited(
+            f"{said}; try again " + (f"in {wait:g} s" if wait is not None else "later"),
+            platform=platform,
+            status_code=response.status_code,
+            code=str(err.code),
+            platform_message=err.message,
+            retry_after=wait,
+        )
+    if err.code in (1, 2):
+        return PlatformUnavailable(
+            f"{said}; try again later",
+            platform=platform,
+            status_code=response.status_code,
+            code=str(err.code),
+            platform_message=err.message,
+        )
+    return None
+
+
 def _answer(
     response: httpx.Response, model: type[pydantic.BaseModel], *, platform: str, what: str
 ) -> Any:
     """Read a Meta token answer.
 
     Raises:
-        RateLimited: a 429.
-        PlatformUnavailable: a 5xx.
+        RateLimited: a 429, or a 4xx with a throttling code (4, 17, 32, 613, 8000x).
+        PlatformUnavailable: a 5xx, or a 4xx with a transient code (1, 2).
         GrantRefused: another 4xx (Meta's error envelope: ``code`` is ``"100/36009"``-style,
             the error code and subcode; ``platform_message`` Meta's message).
         MalformedResponse: a 2xx that is not the expected answer (its body is not kept: it
@@ -248,6 +287,9 @@ def _answer(
             err: _GraphError | None = _GraphErrorBody.model_validate_json(response.content).error
         except pydantic.ValidationError:
             err = None
+        busy = _throttled(response, err, platform=platform, what=what)
+        if busy is not None:
+            raise busy
         code = None
         if err is not None and err.code is not None:
             code = f"{err.code}/{err.error_subcode}" if err.error_subcode else str(err.code)

@@ -285,6 +285,10 @@ def _local_owner_alive(owner: str) -> bool | None:
         # it would find nothing on the platform yet and send the post again. Only a closed
         # outbox's leases are left to expire.
         return True if owner in _OPEN_HERE else None
+    if os.name != "posix":
+        # _alive cannot ask (it answers "alive" for every process): judged so, a worker
+        # killed mid-send would hold its delivery, and its account's later posts, for ever.
+        return None
     return _alive(int(pid_text))
 
 

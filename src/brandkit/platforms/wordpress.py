@@ -65,6 +65,7 @@ from brandkit.content._html import html_tags
 from brandkit.delivery import tid_time
 from brandkit.errors import (
     AuthError,
+    BrandkitError,
     ConfigurationError,
     ContentError,
     MalformedResponse,
@@ -633,10 +634,12 @@ class WordPressAdapter(BlogAdapter):
 
     def update_article(self, ref: PartRef, article: Article) -> Flow[PartRef]:
         """Replace the post ``ref`` with ``article``: title, body, excerpt, slug, terms,
-        status and date; a featured image is uploaded again (none: the post keeps none), and
-        an article without tags leaves the post without any. Categories are replaced when
-        the article names some; without any the post keeps its own (WordPress would leave a
-        post sent none without a category at all, not in its default one).
+        status and date; a featured image is uploaded unless it is the one the post has
+        already (the same file name and bytes, read from the site: then only its alt text is
+        set), none leaves the post without one, and an article without tags leaves the post
+        without any. Categories are replaced when the article names some; without any the
+        post keeps its own (WordPress would leave a post sent none without a category at
+        all, not in its default one).
 
         A scheduled (``future``) post updated to ``status="published"`` is published now:
         its date becomes now, since WordPress keeps a post whose date is still to come
@@ -649,18 +652,23 @@ class WordPressAdapter(BlogAdapter):
         """
         yield from self.prepare()
         self._check(article)
-        fields = yield from self._fields(article)
+        current: PartRef | None = None
+        kept: int | None = None
+        if article.status == "published" or article.featured_image is not None:
+            # Asked again, not taken from the stored answer: the post may have gone live
+            # since (a live post must keep its date), or its image been changed.
+            current = yield from self.read_article(ref)
+        if article.featured_image is not None and current is not None:
+            kept = yield from self._same_image(current, article.featured_image)
+        fields = yield from self._fields(article, featured_media=kept)
         fields.setdefault("featured_media", 0)
         if article.kind == "post":
             # WordPress keeps the terms of what is not sent: without this an article updated
             # without its tags kept them all.
             fields.setdefault("tags", [])
-        if article.status == "published":
-            # Asked again, not taken from the stored answer: the post may have gone live
-            # since, and a live post must keep its date.
-            current = yield from self.read_article(ref)
-            if current.extra.get("status") == "future":
-                fields["date_gmt"] = datetime.now(UTC).strftime(_FMT)
+        published = article.status == "published"
+        if published and current is not None and current.extra.get("status") == "future":
+            fields["date_gmt"] = datetime.now(UTC).strftime(_FMT)
         resource = str(ref.extra.get("type") or _resource(article))
         response = yield Send(
             self._request("POST", f"{resource}/{ref.id}", body=fields),
@@ -1092,8 +1100,16 @@ class WordPressAdapter(BlogAdapter):
                 platform=self.name,
             )
 
-    def _fields(self, article: Article, *, since: datetime | None = None) -> Flow[dict[str, Any]]:
-        """The post's fields, after the image upload, the terms and the author look-up."""
+    def _fields(
+        self,
+        article: Article,
+        *,
+        since: datetime | None = None,
+        featured_media: int | None = None,
+    ) -> Flow[dict[str, Any]]:
+        """The post's fields, after the image upload (none when ``featured_media``, the
+        attachment the post already has for the article's image, is given), the terms and
+        the author look-up."""
         fields: dict[str, Any] = {
             "title": article.title,
             "content": article.html(),
@@ -1110,11 +1126,68 @@ class WordPressAdapter(BlogAdapter):
                 fields["tags"] = yield from self.terms("tags", article.tags)
         if article.author is not None:
             fields["author"] = yield from self._author(article.author)
-        if article.featured_image is not None:
+        if featured_media is not None:
+            fields["featured_media"] = featured_media
+        elif article.featured_image is not None:
             fields["featured_media"] = yield from self.upload_image(
                 article.featured_image, since=since
             )
         return fields
+
+    def _same_image(self, current: PartRef, media: Media) -> Flow[int | None]:
+        """The id of the post's featured image when it is ``media`` (the same file name and
+        bytes, read from the site itself), its alt text set to ``media``'s; else ``None``.
+
+        An image served from another host (a CDN, offloaded media) or scaled down by
+        WordPress is not compared: ``None``, and the image is uploaded again.
+        """
+        media_id = current.extra.get("featured_media")
+        if not isinstance(media_id, int) or isinstance(media_id, bool) or media_id <= 0:
+            return None
+        response = yield Send(
+            self._request(
+                "GET",
+                f"media/{media_id}",
+                params={"context": "edit", "_fields": "id,source_url,alt_text,media_details"},
+            ),
+            idempotent=True,
+            bucket="api",
+        )
+        if response.status_code != 200:
+            return None  # gone, or not this user's to see: uploaded again, as before
+        item = self.parse(response, _Media)
+        stem, _, ext = _safe_filename(media, "image").rpartition(".")
+        name = item.source_url.rsplit("/", 1)[-1]
+        if not re.fullmatch(rf"{re.escape(stem)}(?:-\d+)?\.{re.escape(ext)}", name, re.I):
+            return None
+        source = httpx.URL(item.source_url)
+        site = httpx.URL(self.account.base_url or "")
+        if source.scheme not in ("http", "https") or source.host != site.host:
+            return None
+        data = media.read()
+        stored = item.media_details.get("filesize")
+        if isinstance(stored, int) and stored != len(data):
+            return None
+        # Read whole only when it can be ours: one byte more than ours is enough to differ.
+        try:
+            response = yield Send(
+                httpx.Request("GET", source),
+                idempotent=True,
+                bucket="api",
+                max_bytes=len(data) + 1,
+            )
+        except BrandkitError:
+            return None  # a file that cannot be read is not compared: uploaded again
+        if response.status_code != 200 or response.content != data:
+            return None
+        if media.alt and item.alt_text != media.alt:
+            response = yield Send(
+                self._request("POST", f"media/{item.id}", body={"alt_text": media.alt}),
+                idempotent=True,
+                bucket="api",
+            )
+            self.parse(response, _Media)
+        return item.id
 
     def _author(self, author: str) -> Flow[int]:
         """The id of the user ``author`` names: an id, or a login, slug or e-mail address.

@@ -58,6 +58,7 @@ import pydantic
 from brandkit._flow import Flow, Send
 from brandkit.content._html import html_blocks
 from brandkit.errors import (
+    BrandkitError,
     ConfigurationError,
     ContentError,
     MalformedResponse,
@@ -165,6 +166,7 @@ class _Post(Answer):
     updated_at: str
     created_at: str | None = None
     published_at: str | None = None
+    feature_image: str | None = None
 
 
 class _Posts(Answer):
@@ -304,9 +306,9 @@ class GhostAdapter(BlogAdapter):
             MediaError: not an image Ghost takes (JPEG, PNG, GIF, WebP, SVG), or too large.
             PlatformError: Ghost refused the upload (typed by `error_for`).
         """
-        extension = _EXTENSIONS.get(media.mime_type)
+        stem, extension = _image_name(media)
         rules = self.capabilities.media
-        if extension is None or media.mime_type not in rules.image_types:
+        if not extension or media.mime_type not in rules.image_types:
             raise MediaError(
                 f"ghost takes JPEG, PNG, GIF, WebP or SVG images, not {media.mime_type}",
                 field="featured_image",
@@ -320,9 +322,6 @@ class GhostAdapter(BlogAdapter):
                 platform=self.name,
                 over_by=media.size - rules.max_image_bytes,
             )
-        stem = media.filename.rsplit(".", 1)[0] if media.filename else "image"
-        # The name Ghost's storage keeps (it replaces what is not a word character).
-        stem = re.sub(r"[^\w.-]+", "-", stem, flags=re.ASCII).strip("-.") or "image"
         filename = f"{stem}{extension}"
         data = media.read()
 
@@ -346,6 +345,34 @@ class GhostAdapter(BlogAdapter):
                 return found
             response = yield Send(upload(), creates=True, bucket="api")
         return self.parse(response, _Images).images[0].url
+
+    def _same_image(self, current: PartRef, media: Media) -> Flow[str | None]:
+        """The post's featured image URL when that file is ``media`` (its name, or a ``-1``,
+        ``-2``... of it, under the site's ``/content/images/``, and the same bytes), else
+        ``None``. A file that cannot be read, or is served elsewhere, is not compared."""
+        url = current.extra.get("feature_image")
+        stem, extension = _image_name(media)
+        if not isinstance(url, str) or not extension:
+            return None
+        source = httpx.URL(url)
+        site = httpx.URL(self.account.base_url or "")
+        name = source.path.rsplit("/", 1)[-1]
+        if (
+            source.scheme not in ("http", "https")
+            or source.host != site.host
+            or "/content/images/" not in source.path
+            or not re.fullmatch(rf"{re.escape(stem)}(?:-\d+)?{re.escape(extension)}", name)
+        ):
+            return None
+        data = media.read()
+        try:
+            # One byte more than ours is enough to tell it differs.
+            response = yield Send(
+                httpx.Request("GET", source), idempotent=True, bucket="api", max_bytes=len(data) + 1
+            )
+        except BrandkitError:
+            return None
+        return url if response.status_code == 200 and response.content == data else None
 
     def find_image(self, stem: str, extension: str, data: bytes) -> Flow[str | None]:
         """The URL of an image the site stores as ``stem`` + ``extension`` (or its ``-1``,
@@ -440,7 +467,9 @@ class GhostAdapter(BlogAdapter):
     def update_article(self, ref: PartRef, article: Article) -> Flow[PartRef]:
         """Replace the post ``ref`` with ``article`` (title, body, excerpt, tags, image,
         status...). Ghost needs the post's current ``updated_at``: it is read first, and
-        read again once if someone saved the post in between (409).
+        read again once if someone saved the post in between (409). The featured image is
+        uploaded only when it is not the file the post has already (read from the site and
+        compared byte for byte).
 
         Raises:
             Rejected: Ghost refused the change (or the post was saved by someone else twice
@@ -449,11 +478,15 @@ class GhostAdapter(BlogAdapter):
         """
         self._check(article)
         image_url: str | None = None
-        if article.featured_image is not None:
-            image_url = yield from self.upload_image(article.featured_image)
         resource = str(ref.extra.get("resource") or _resource(article))
         for attempt in (1, 2):
             current = yield from self.read_article(ref)
+            if article.featured_image is not None and image_url is None:
+                # The image the post has already is kept: uploading it on every update left
+                # one more copy in the site's images each time.
+                image_url = yield from self._same_image(current, article.featured_image)
+                if image_url is None:
+                    image_url = yield from self.upload_image(article.featured_image)
             fields = self._fields(article, image_url, current)
             if image_url is None:
                 fields["feature_image"] = None
@@ -609,6 +642,7 @@ class GhostAdapter(BlogAdapter):
                 "published_at": post.published_at,
                 "resource": resource,
                 "uuid": post.uuid,
+                "feature_image": post.feature_image,
             },
         )
 
@@ -703,6 +737,14 @@ def ghost_html(html: str) -> str:
         done = block.end
     out.append(html[done:])
     return "".join(out)
+
+
+def _image_name(media: Media) -> tuple[str, str]:
+    """The stem and extension of the name Ghost's storage keeps for ``media`` (it replaces
+    what is not a word character); the extension is ``""`` for a type Ghost does not take."""
+    stem = media.filename.rsplit(".", 1)[0] if media.filename else "image"
+    stem = re.sub(r"[^\w.-]+", "-", stem, flags=re.ASCII).strip("-.") or "image"
+    return stem, _EXTENSIONS.get(media.mime_type, "")
 
 
 def _names(article: Article) -> list[str]:

@@ -366,6 +366,22 @@ def not_now(response: httpx.Response, *, platform: str, what: str) -> PlatformEr
     return None
 
 
+_APP_ERRORS = frozenset({"invalid_client", "unauthorized_client", "unsupported_grant_type"})
+
+
+def advice(error: str | None) -> str:
+    """What to do about a token endpoint's refusal, by its OAuth error (RFC 6749 §5.2)."""
+    if error in _APP_ERRORS:
+        # The app's settings are at fault: connecting again with them would be refused too.
+        return (
+            "check the app's client id and secret (and that the app may use this grant) "
+            "in the platform's developer settings, then connect again"
+        )
+    if error == "invalid_scope":
+        return "ask only for scopes the app is allowed, then connect again"
+    return "start the authorization again (or connect the account again, for a refresh)"
+
+
 def token_answer(response: httpx.Response, *, platform: str, what: str) -> TokenBody:
     """Read a token endpoint's answer.
 
@@ -386,8 +402,8 @@ def token_answer(response: httpx.Response, *, platform: str, what: str) -> Token
             err = None
         detail = f", {err.error}: {err.error_description or ''}" if err else ""
         raise GrantRefused(
-            f"{platform} refused {what} ({response.status_code}{detail}); start the "
-            "authorization again (or connect the account again, for a refresh)",
+            f"{platform} refused {what} ({response.status_code}{detail}); "
+            + advice(err.error if err else None),
             platform=platform,
             status_code=response.status_code,
             code=err.error if err else None,

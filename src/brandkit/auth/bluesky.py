@@ -56,6 +56,7 @@ from brandkit._flow import Flow, Send
 from brandkit.auth._core import (
     Expiring,
     GrantRefused,
+    advice,
     challenge,
     code_from,
     expiry_after,
@@ -781,8 +782,8 @@ def _refused(response: httpx.Response, what: str) -> Exception:
     if 400 <= response.status_code < 500:
         detail = f", {err.error}: {err.error_description or ''}" if err else ""
         return GrantRefused(
-            f"bluesky refused {what} ({response.status_code}{detail}); start the "
-            "authorization again (or connect the account again, for a refresh)",
+            f"bluesky refused {what} ({response.status_code}{detail}); "
+            + advice(err.error if err else None),
             platform=PLATFORM,
             status_code=response.status_code,
             code=err.error if err else None,

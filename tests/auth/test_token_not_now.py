@@ -159,3 +159,19 @@ def test_meta_throttling_in_its_error_envelope_is_not_a_refused_grant(
             auth.threads.refresh(creds, clock=emu.clock.time)
         assert not isinstance(raised.value, GrantRefused)
         assert auth.threads.refresh(creds, clock=emu.clock.time).long_lived
+
+
+def test_mastodon_metadata_unavailable_does_not_register_an_app_without_pkce() -> None:
+    """Only a missing metadata document (404: Mastodon before 4.3) means no PKCE; a server
+    error there must not register (and cache) the app without it."""
+    emu = MastodonEmulator()
+    with emu.serve():
+        meta = "/.well-known/oauth-authorization-server"
+        emu.fault(method="GET", path=meta, status=503)
+        cache = auth.mastodon.AppCache()
+        with pytest.raises(PlatformUnavailable):
+            auth.mastodon.register_app(emu.base_url, REDIRECT, ["read"], "Acme", cache=cache)
+        assert len(cache) == 0
+        assert emu.count("POST", "/api/v1/apps") == 0
+        app = auth.mastodon.register_app(emu.base_url, REDIRECT, ["read"], "Acme", cache=cache)
+        assert app.pkce

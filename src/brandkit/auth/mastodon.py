@@ -314,6 +314,11 @@ def register_flow(
         bucket="oauth",
         max_bytes=MAX_ANSWER,
     )
+    # Only a missing document means an instance without PKCE: a 429 or 5xx there must not
+    # register (and cache, for good) an app that goes without it.
+    busy = not_now(meta, platform="mastodon", what="the OAuth metadata")
+    if busy is not None:
+        raise busy
     pkce = False
     if meta.is_success:
         try:
@@ -397,7 +402,8 @@ def register_app(
         ConfigurationError: a bad instance URL, no redirect URI, scope or name.
         RateLimited: the instance limits registrations (429; Mastodon allows few per
             address): try again after ``retry_after`` seconds.
-        PlatformUnavailable: the instance answered with a 5xx.
+        PlatformUnavailable: the instance answered with a 5xx (also for its OAuth
+            metadata, which says whether it offers PKCE: nothing is registered then).
         PlatformError: the instance refused the registration (e.g. 422 for an invalid
             redirect URI or scope).
         RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try

@@ -175,3 +175,21 @@ def test_mastodon_metadata_unavailable_does_not_register_an_app_without_pkce() -
         assert emu.count("POST", "/api/v1/apps") == 0
         app = auth.mastodon.register_app(emu.base_url, REDIRECT, ["read"], "Acme", cache=cache)
         assert app.pkce
+
+
+def test_bluesky_discovery_on_a_server_error_is_platform_unavailable() -> None:
+    """A PDS that answers its metadata with a 503 is down for now, not an account that
+    cannot be found (ResolutionError says to check the handle)."""
+    emu = BlueskyEmulator()
+    with emu.serve():
+        emu.add_user("brand.test")
+        client = auth.bluesky.loopback_client("http://127.0.0.1:8765/callback")
+        emu.fault(method="GET", path="/.well-known/oauth-protected-resource", status=503)
+        with pytest.raises(PlatformUnavailable):
+            auth.bluesky.start("brand.test", client, plc_url=emu.base_url, resolver=emu.base_url)
+        emu.fault(method="GET", path="/.well-known/oauth-authorization-server", status=429)
+        with pytest.raises(RateLimited):
+            auth.bluesky.start("brand.test", client, plc_url=emu.base_url, resolver=emu.base_url)
+        assert auth.bluesky.start(
+            "brand.test", client, plc_url=emu.base_url, resolver=emu.base_url
+        ).url

@@ -621,6 +621,16 @@ def _get(url: str) -> Send:
 
 
 def _read(response: httpx.Response, model: type[pydantic.BaseModel], what: str) -> Any:
+    """``response`` read as ``model``.
+
+    Raises:
+        RateLimited, PlatformUnavailable: a 429 or a 5xx (the server is busy or down, the
+            account may well be there).
+        ResolutionError: another failure, or an answer that is not ``model``.
+    """
+    busy = not_now(response, platform=PLATFORM, what=what)
+    if busy is not None:
+        raise busy
     if not response.is_success:
         raise ResolutionError(
             f"bluesky: {what} answered {response.status_code}; check the handle or server",

@@ -20,7 +20,8 @@ validations and ``config/initializers/rack_attack.rb``):
   main_image, canonical_url, description, tags, published_at}}`` answers 201 with the
   article (``tag_list`` a string, ``tags`` a list, ``body_html``, ``user``) and a
   ``Location``. Unknown keys are dropped, as Rails' strong parameters do.
-- Validation in Forem's words, answered 422 ``{"error": "...", "status": 422}``: ``Title can't
+- Validation in Forem's words, answered 422 ``{"error": "...", "status": 422}`` (several
+  joined as Rails' ``to_sentence`` joins them: ``A, B, and C``): ``Title can't
   be blank``, ``Title is too long (maximum is 128 characters)``, ``Tag list exceed the maximum of
   4 tags``, a tag that is not letters and digits, ``Title has already been used in the last
   five minutes`` (the same user, the same title, created less than 5 minutes ago), ``Body
@@ -402,7 +403,7 @@ class DevtoEmulator(Emulator):
             ):
                 problems.append("Title has already been used in the last five minutes")
         if problems:
-            raise _Refusal(422, " and ".join(problems))
+            raise _Refusal(422, _sentence(problems))
 
     def _assign(self, a: _Article, params: dict[str, Any]) -> None:
         for field in ("title", "body_markdown", "series"):
@@ -565,6 +566,14 @@ class DevtoEmulator(Emulator):
 
     def _visible(self, a: _Article) -> bool:
         return a.published and a.published_at is not None and a.published_at <= self.clock.now()
+
+
+def _sentence(messages: list[str]) -> str:
+    """Rails' ``Array#to_sentence``, as Forem's ``errors_as_sentence`` joins its messages:
+    ``"A"``, ``"A and B"``, ``"A, B, and C"``."""
+    if len(messages) <= 2:
+        return " and ".join(messages)
+    return ", ".join(messages[:-1]) + ", and " + messages[-1]
 
 
 def _int(raw: str | None, default: int) -> int:

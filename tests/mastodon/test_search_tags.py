@@ -183,3 +183,21 @@ def test_listening_for_a_tag_keeps_the_posts_mastodon_files_under_it(
             assert sorted(m.id for m in page.messages) == sorted([accented, plain]), tag
         both = client.search(account, Query(hashtags=["cafe", "Café"]))
     assert sorted(m.id for m in both.messages) == sorted([accented, plain])
+
+
+def test_the_emulator_reads_tags_as_mastodons_hashtag_re(emu: MastodonEmulator) -> None:
+    """Tag::HASHTAG_RE: separators inside a name (#col·lecció is one tag, filed col·leccio),
+    no tag after "=", "/", ")" or a letter, a tag after another "#" or "&"."""
+    catalan = emu.audience("a").post("Nova #col·lecció de tardor")
+    emu.audience("b").post("see a=#cafe and x#cafe and )#cafe")
+    doubled = emu.audience("c").post("##cafe &#cafe")
+    with httpx.Client(base_url=emu.base_url) as http:
+        tags = http.get(f"/api/v1/statuses/{catalan}").json()["tags"]
+    assert [t["name"] for t in tags] == ["col·leccio"]
+    assert timeline(emu, "col·lecció") == [catalan]
+    assert timeline(emu, "col") == []
+    assert timeline(emu, "cafe") == [doubled]
+    account = emu.account(username="brand")
+    with Client(retry=FAST) as client:
+        page = client.search(account, Query(hashtags=["col·lecció"]))
+    assert [m.id for m in page.messages] == [catalan]

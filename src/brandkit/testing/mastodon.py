@@ -152,7 +152,15 @@ _URL = regex.compile(
     regex.IGNORECASE,
 )
 _MENTION = regex.compile(r"(?<![\w/=@])@(\w+)(?:@([\w.-]*\w))?")
-_HASHTAG = regex.compile(r"(?<![\w/#&])#(\w*[^\W\d_]\w*)")
+# Tag::HASHTAG_RE (app/models/tag.rb): a "#" after no "=", "/", ")", letter or digit, then a
+# name of word characters with a letter, or one with Tag::HASHTAG_SEPARATORS ("_", "·", "・",
+# ZWNJ) inside (Catalan's #col·lecció is one tag).
+_TAG_SEPARATORS = "_\u00b7\u30fb\u200c"
+_HASHTAG = regex.compile(
+    r"(?<![=/)\p{Alnum}])#("
+    rf"[\w_][\w{_TAG_SEPARATORS}]*[\p{{Alphabetic}}{_TAG_SEPARATORS}][\w{_TAG_SEPARATORS}]*[\w_]"
+    r"|[\w_]*\p{Alphabetic}[\w_]*)"
+)
 _TRAILING = ".,:;!?'\"»”’…"
 # TagFeed::LIMIT_PER_MODE (app/models/tag_feed.rb): a tag timeline reads at most 4 tags of
 # each of any (the path's tag first), all and none.

@@ -264,7 +264,8 @@ class DevtoAdapter(BlogAdapter):
             (``"draft"``, ``"scheduled"`` or ``"published"``).
 
         Raises:
-            ContentError: a title longer than 128 characters.
+            ContentError: a title longer than 128 characters as Forem stores it (see
+                `forem_title`), or of no character Forem keeps.
             ConfigurationError: a featured image, and the account has no ``media_host``.
             AuthError: the API key was refused.
             Rejected: Forem refused the article, with its message; ``duplicate`` is set when
@@ -466,13 +467,23 @@ class DevtoAdapter(BlogAdapter):
     def _fields(self, article: Article, *, update: bool = False) -> dict[str, Any]:
         """The ``article`` object Forem takes (for an ``update``, with blanks for the excerpt,
         canonical URL and cover the article has not); checks what Forem would refuse first."""
-        if len(article.title) > TITLE_MAX:
+        # Measured as Forem stores it (normalize_title runs before its validations): a
+        # title of characters Forem drops was sent and refused as blank, and one that
+        # Forem shortens to 128 was refused here for its length before.
+        stored = forem_title(article.title)
+        if not stored:
             raise ContentError(
-                f"devto takes titles of at most {TITLE_MAX} characters; this one has "
-                f"{len(article.title)}",
+                f"devto keeps none of the characters of the title {article.title[:60]!r} "
+                "(it drops symbols such as ½, ≥ or °): give it words",
                 field="title",
                 platform=self.name,
-                over_by=len(article.title) - TITLE_MAX,
+            )
+        if len(stored) > TITLE_MAX:
+            raise ContentError(
+                f"devto takes titles of at most {TITLE_MAX} characters; this one has {len(stored)}",
+                field="title",
+                platform=self.name,
+                over_by=len(stored) - TITLE_MAX,
             )
         tags, dropped = devto_tags([*article.tags, *article.categories])
         if dropped:

@@ -152,6 +152,8 @@ def test_hashtag_key_is_mastodons_hashtag_normalizer() -> None:
     assert hashtag_key("Straße") == "straße"  # ß is not in the folding table
     assert hashtag_key("Æble") == "æble"
     assert hashtag_key("ブランド") == "ブランド"
+    assert hashtag_key("e\u0301cole") == "ecole"  # NFKC composes é, which is folded
+    assert hashtag_key("ok\u20dd") == "ok"  # an enclosing mark is no [[:alnum:]]
 
 
 def test_a_tag_with_accents_is_one_tag_with_its_folded_name(emu: MastodonEmulator) -> None:

@@ -124,9 +124,9 @@ _FOLD = str.maketrans(
     "AAAAAAaaaaaaAaAaAaCcCcCcCcCcDdDdDdEEEEeeeeEeEeEeEeEeGgGgGgGgHhHhIIIIiiiiIiIiIiIiIiJjKkk"
     "LlLlLlLlLlNnNnNnNnnNnOOOOOOooooooOoOoOoRrRrRrSsSsSsSssTtTtTtUUUUuuuuUuUuUuUuUuUuWwYyyYyYZzZzZz",
 )
-# Tag::HASHTAG_INVALID_CHARS_RE: anything but letters, digits, Thai marks and the separators
-# (Tag::HASHTAG_SEPARATORS, "_", "·", "・" and ZWNJ).
-_TAG_INVALID = regex.compile(r"[^\p{L}\p{M}\p{N}\u0E47-\u0E4E_\u00B7\u30FB\u200C]")
+# Tag::HASHTAG_INVALID_CHARS_RE: anything but [[:alnum:]] (Onigmo's: Alphabetic or a decimal
+# digit), Thai marks and the separators (Tag::HASHTAG_SEPARATORS: "_", "·", "・", ZWNJ).
+_TAG_INVALID = regex.compile(r"[^\p{Alphabetic}\p{Nd}\u0E47-\u0E4E_\u00B7\u30FB\u200C]")
 
 
 def hashtag_key(name: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -50,11 +51,11 @@ def _accounts(value: Any) -> tuple[Account, ...]:
 
 
 def _fill(text: str, values: Mapping[str, str]) -> str:
-    # Plain replacement, not str.format: an announcement may hold other braces ("{ }" in
-    # code, emoticons) that are the author's own text.
-    for key, value in values.items():
-        text = text.replace("{" + key + "}", value)
-    return text
+    # Not str.format: an announcement may hold other braces ("{ }" in code, emoticons)
+    # that are the author's own text. One pass over the announcement's own text: a title
+    # or excerpt holding "{excerpt}" or "{url}" is the article's text, not a placeholder.
+    pattern = "|".join(re.escape("{" + key + "}") for key in values)
+    return re.sub(pattern, lambda m: values[m.group(0)[1:-1]], text) if pattern else text
 
 
 def _texts(post: Post) -> str:

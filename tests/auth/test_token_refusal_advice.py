@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from brandkit import auth
-from brandkit.auth import GrantRefused
+from brandkit.auth import CallbackError, ConsentDenied, GrantRefused
 from brandkit.testing.linkedin import LinkedInEmulator
 from brandkit.testing.mastodon import MastodonEmulator
 from brandkit.testing.x import XEmulator
@@ -68,3 +68,28 @@ def test_a_spent_code_still_says_to_start_again() -> None:
         with pytest.raises(GrantRefused) as refused:
             auth.x.finish(start, callback, client_secret=app.client_secret)
     assert "start the authorization again" in str(refused.value)
+
+
+def test_a_scope_the_app_may_not_ask_for_says_so_in_the_callback_error() -> None:
+    """X and Mastodon send ``invalid_scope`` back to the callback, LinkedIn its own
+    ``unauthorized_scope_error``: the error says to ask only for the app's scopes."""
+    x = XEmulator()
+    linkedin = LinkedInEmulator()
+    with x.serve(), linkedin.serve():
+        app = x.oauth_app(redirect_uri=REDIRECT, scopes=X_SCOPES)
+        start = auth.x.start(app.client_id, REDIRECT, ["dm.write"], base_url=x.base_url)
+        with pytest.raises(CallbackError) as x_refused:
+            auth.x.finish(start, consent(start.url), client_secret=app.client_secret)
+        li_app = linkedin.oauth_app(redirect_uri=REDIRECT, scopes=["w_member_social"])
+        li_start = auth.linkedin.start(
+            li_app.client_id, REDIRECT, ["rw_organization_admin"], base_url=linkedin.base_url
+        )
+        with pytest.raises(CallbackError) as li_refused:
+            auth.linkedin.finish(
+                li_start, consent(li_start.url), client_secret=li_app.client_secret
+            )
+    assert x_refused.value.code == "invalid_scope"
+    assert li_refused.value.code == "unauthorized_scope_error"
+    for refused in (x_refused, li_refused):
+        assert not isinstance(refused.value, ConsentDenied)
+        assert "scopes the app is allowed" in str(refused.value)

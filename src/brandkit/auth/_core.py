@@ -234,6 +234,21 @@ class _Stated(Protocol):
     def state(self) -> SecretStr: ...
 
 
+def _callback_advice(error: str) -> str:
+    """What to do about an error the authorization endpoint sent back instead of a code
+    (RFC 6749 4.1.2.1, and LinkedIn's own name for a scope the app lacks)."""
+    if error in ("invalid_scope", "unauthorized_scope_error"):
+        return (
+            "ask only for scopes the app is allowed (its products and permissions in the "
+            "platform's developer settings), then start again"
+        )
+    if error in ("unauthorized_client", "unsupported_response_type"):
+        return "check the app's client id and that it may use this flow, then start again"
+    if error in ("server_error", "temporarily_unavailable"):
+        return "the platform failed for now; start again later"
+    return "start the authorization again"
+
+
 def code_from(
     start: _Stated, callback_url: str, *, platform: str, issuer: str | None = None
 ) -> str:
@@ -279,7 +294,8 @@ def code_from(
         )
     if error:
         raise CallbackError(
-            f"{platform} answered the authorization with the error {error!r}",
+            f"{platform} answered the authorization with the error {error!r}; "
+            + _callback_advice(error),
             platform=platform,
             code=error,
             platform_message=params.get("error_description"),

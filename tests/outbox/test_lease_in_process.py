@@ -8,12 +8,18 @@ is told alive by its process id; an outbox of this process by whether it is stil
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from brandkit import DeliveryStatus, Post
+from brandkit.errors import OutboxConflict
 from brandkit.outbox import Outbox, Worker
 from tests.outbox._fakenet import OutboxNetEmulator
 
@@ -81,3 +87,46 @@ def test_a_live_outbox_of_this_process_keeps_its_expired_lease(
     finally:
         sender.close()
         other.close()
+
+
+def test_a_lease_that_could_not_be_given_back_still_ends(
+    db: Path | str, emu: OutboxNetEmulator
+) -> None:
+    """An open outbox keeps past expiry only what it is working on: a delivery whose
+    release failed (the store stayed locked past ``timeout``) is not worked on any more,
+    and its lease ends when it expires, rather than holding the delivery, and every later
+    post of its account, for as long as the worker runs."""
+    acct = emu.account()
+    box = Outbox(db, lease=0.3, timeout=0.1)
+    try:
+        (d,) = box.add(Post(text="x"), acct)
+        (held,) = box.claim(T0)
+        with _locked(db, d.id), pytest.raises(OutboxConflict):
+            box.release(held.id)
+        assert box.claim(T0) == []  # the lease has not ended yet
+        time.sleep(0.5)
+        (again,) = box.claim(T0)
+        assert again.id == d.id
+    finally:
+        box.close()
+
+
+@contextlib.contextmanager
+def _locked(db: Path | str, delivery_id: str) -> Iterator[None]:
+    """Another session holding the write lock (SQLite) or the delivery's row (PostgreSQL)."""
+    if isinstance(db, Path):
+        con = sqlite3.connect(db, isolation_level=None)
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            con.execute("ROLLBACK")
+            con.close()
+        return
+    import psycopg
+
+    with psycopg.connect(db) as other:
+        other.execute(
+            "SELECT 1 FROM brandkit_outbox_deliveries WHERE id = %s FOR UPDATE", (delivery_id,)
+        )
+        yield

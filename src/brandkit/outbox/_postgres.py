@@ -493,7 +493,7 @@ class PostgresOutbox(Outbox):
     # -- the lease rules, on the database's clock ----------------------------------------
 
     @staticmethod
-    def _lease_open(owner: str | None, until: float | None) -> bool:
+    def _lease_open(owner: str | None, until: float | None, delivery_id: str | None = None) -> bool:
         """No live process holds the lease: there is none, or it ended (``until`` is the
         seconds left on it, measured by the database)."""
         return owner is None or until is None or until < 0 or _dead_here(owner)

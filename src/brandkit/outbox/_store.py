@@ -256,18 +256,21 @@ def _alive(pid: int) -> bool:
     return True
 
 
-# The owners of this process's SQLite outboxes that are open. Another process is told alive
-# by its id; an outbox of this one by being here (see _local_owner_alive). An outbox leaves
-# at close, or when it is collected without one.
-_OPEN_HERE: set[str] = set()
+# What each open SQLite outbox of this process is working on: its owner, and the ids of the
+# deliveries it leased and has not given back (claimed, or saved pending or sending).
+# Another process is told alive by its id; an outbox of this one holds a delivery while it
+# is here (see _local_owner_alive), as a PostgreSQL outbox renews only what it holds. An
+# outbox leaves at close, or when it is collected without one.
+_IN_HAND: dict[str, set[str]] = {}
 
 
-def _local_owner_alive(owner: str) -> bool | None:
+def _local_owner_alive(owner: str, delivery_id: str | None = None) -> bool | None:
     """Whether ``owner`` (``host:pid:fingerprint.nonce``) is a live process of this
-    machine, or an open outbox of this very process; ``None`` when that cannot be told
-    (another machine, another process namespace under the same host name, an outbox of
-    this process that was closed, an unknown format). An owner written before owners
-    carried a fingerprint (``host:pid:nonce``) is judged by its process id alone."""
+    machine, or an open outbox of this very process working on ``delivery_id``; ``None``
+    when that cannot be told (another machine, another process namespace under the same
+    host name, an outbox of this process that was closed or has let the delivery go, an
+    unknown format). An owner written before owners carried a fingerprint
+    (``host:pid:nonce``) is judged by its process id alone."""
     parts = owner.rsplit(":", 2)
     if len(parts) != 3:
         return None
@@ -282,9 +285,10 @@ def _local_owner_alive(owner: str) -> bool | None:
     if int(pid_text) == os.getpid():
         # Another worker of this process (or this outbox's own next claim, made while the
         # send is still on its way) must not take a delivery whose send outlasts the lease:
-        # it would find nothing on the platform yet and send the post again. Only a closed
-        # outbox's leases are left to expire.
-        return True if owner in _OPEN_HERE else None
+        # it would find nothing on the platform yet and send the post again. A lease its
+        # outbox let go of (a release that failed) or left behind (closed) expires.
+        held = _IN_HAND.get(owner)
+        return True if held is not None and delivery_id in held else None
     if os.name != "posix":
         # _alive cannot ask (it answers "alive" for every process): judged so, a worker
         # killed mid-send would hold its delivery, and its account's later posts, for ever.
@@ -618,16 +622,28 @@ class Outbox(SQLiteStore):
                 "(Outbox(path, create=True); on the command line, --create)"
             )
         self._open(str(path), self.timeout)
-        _OPEN_HERE.add(self.owner)
+        _IN_HAND[self.owner] = set()
         # Dropped without close(): its leases end as a closed outbox's do.
-        weakref.finalize(self, _OPEN_HERE.discard, self.owner)
+        weakref.finalize(self, _IN_HAND.pop, self.owner, None)
         self.recover()
 
     def close(self) -> None:
         """Close the file. A lease this outbox still holds then ends when it expires, as
         another machine's does (a worker releases its own before)."""
-        _OPEN_HERE.discard(self.owner)
+        _IN_HAND.pop(self.owner, None)
         super().close()
+
+    def _hold(self, delivery_id: str, owner: str | None) -> None:
+        """Note whether this outbox now leases ``delivery_id`` (``owner`` is its own): only
+        what it works on is held past the lease's end, so a lease it failed to give back
+        still ends."""
+        held = _IN_HAND.get(self.owner)
+        if held is None:
+            return
+        if owner is not None and owner == self.owner:
+            held.add(delivery_id)
+        else:
+            held.discard(delivery_id)
 
     def use_accounts(self, accounts: Mapping[str, Account] | Iterable[Account]) -> None:
         """Add ``accounts`` to the configuration this outbox knows (see ``accounts`` above):
@@ -655,28 +671,28 @@ class Outbox(SQLiteStore):
                 db.execute(statement)
 
     def _prepare(self, db: sqlite3.Connection) -> None:
-        db.create_function("outbox_lease_open", 2, self._lease_open)
+        db.create_function("outbox_lease_open", 3, self._lease_open)
 
     @staticmethod
-    def _lease_open(owner: str | None, until: float | None) -> bool:
-        """No live process holds the lease.
+    def _lease_open(owner: str | None, until: float | None, delivery_id: str | None = None) -> bool:
+        """No live process holds the lease (of the delivery ``delivery_id``).
 
         A process of this machine holds it as long as it runs, and an outbox of this very
-        process as long as it is open, expired or not: a slow upload past its lease must
-        not let a second worker send the same part. Only when the process is gone is the
-        lease open, at once. Leases of other machines, and of a closed outbox of this
-        process, end when they expire.
+        process as long as it works on the delivery, expired or not: a slow upload past
+        its lease must not let a second worker send the same part. Only when the process
+        is gone is the lease open, at once. Leases of other machines, and those an outbox
+        of this process let go of or left behind, end when they expire.
         """
         if owner is None:
             return True
-        alive = _local_owner_alive(owner)
+        alive = _local_owner_alive(owner, delivery_id)
         if alive is not None:
             return not alive
         return until is None or until < time.time()
 
-    def _lease_free(self, owner: str | None, until: float | None) -> bool:
+    def _lease_free(self, owner: str | None, until: float | None, delivery_id: str) -> bool:
         """This outbox may write the delivery: the lease is open or is its own."""
-        return owner == self.owner or self._lease_open(owner, until)
+        return owner == self.owner or self._lease_open(owner, until, delivery_id)
 
     def _columns(self, delivery: Delivery, error: str | None) -> tuple[Any, ...]:
         """The row's values in `_COLUMNS` order (the post's JSON made at most once)."""
@@ -868,6 +884,7 @@ class Outbox(SQLiteStore):
         columns: tuple[Any, ...] | None = None,
     ) -> None:
         """Update the whole row (``not_before`` too when given)."""
+        self._hold(delivery.id, lease_owner)
         if columns is None:
             columns = self._columns(delivery, self._error_text(delivery))
         if isinstance(not_before, _Unset):
@@ -1048,6 +1065,7 @@ class Outbox(SQLiteStore):
         account, platform, status, campaign, scheduled_at, attempts, error, parts, created = (
             columns[:9]
         )
+        self._hold(delivery_id, lease_owner)
         written = self._written
         written.pop(delivery_id, None)
         if len(written) >= _REMEMBERED:
@@ -1077,7 +1095,7 @@ class Outbox(SQLiteStore):
     ) -> None:
         status = delivery.status.value
         what = f"delivery {delivery.id}"
-        if not self._lease_free(owner, until):
+        if not self._lease_free(owner, until, delivery.id):
             raise OutboxConflict(f"{what} is being published by another process ({owner})")
         allowed = _AFTER_FINISHED.get(stored)
         if allowed is not None and status not in allowed:
@@ -1193,10 +1211,11 @@ class Outbox(SQLiteStore):
             "WHERE status IN ('pending', 'unknown', 'sending') "
             "AND (scheduled_at IS NULL OR scheduled_at <= ?) "
             "AND (not_before IS NULL OR not_before <= ?) "
-            "AND outbox_lease_open(lease_owner, lease_until) "
+            "AND outbox_lease_open(lease_owner, lease_until, id) "
             # One publisher per account at a time keeps an account's posts in order.
             "AND account NOT IN (SELECT account FROM outbox_deliveries "
-            "  WHERE lease_owner IS NOT NULL AND NOT outbox_lease_open(lease_owner, lease_until)) "
+            "  WHERE lease_owner IS NOT NULL "
+            "  AND NOT outbox_lease_open(lease_owner, lease_until, id)) "
             # So does this: a post given a retry time holds its account's later posts back
             # until then (an unknown one does not: it may be on the platform already).
             "AND NOT EXISTS (SELECT 1 FROM outbox_deliveries AS e "
@@ -1368,7 +1387,7 @@ class Outbox(SQLiteStore):
         with self._tx() as db:
             rows = db.execute(
                 "SELECT data FROM outbox_deliveries WHERE status = 'sending' "
-                "AND outbox_lease_open(lease_owner, lease_until)"
+                "AND outbox_lease_open(lease_owner, lease_until, id)"
             ).fetchall()
             for (data,) in rows:
                 delivery = self._load(data)
@@ -1391,6 +1410,8 @@ class Outbox(SQLiteStore):
         """
         if retry_at is not None:
             _iso(retry_at)  # refused the same whoever holds the delivery
+        # Let go of from here on, even if giving it back fails: its lease then expires.
+        self._hold(delivery_id, None)
         # Most releases have nothing to write (a finished attempt's last save gave the lease
         # back): a read tells, without the file's write lock, which every other worker's
         # fsync'd commit waits for. Only this outbox makes a row its own, so a row it does
@@ -1567,7 +1588,7 @@ class Outbox(SQLiteStore):
         with self._tx() as db:
             data, owner, until = self._fetch(db, delivery_id)
             delivery = self._load(data)
-            if not self._lease_free(owner, until):
+            if not self._lease_free(owner, until, delivery_id):
                 raise OutboxConflict(f"delivery {delivery_id} is being published right now")
             if delivery.status.value not in ("failed", "unknown", "pending"):
                 raise OutboxConflict(
@@ -1646,7 +1667,7 @@ class Outbox(SQLiteStore):
         with self._tx() as db:
             data, owner, until = self._fetch(db, delivery_id)
             delivery = self._load(data)
-            if not self._lease_free(owner, until):
+            if not self._lease_free(owner, until, delivery_id):
                 raise OutboxConflict(f"delivery {delivery_id} is being published right now")
             if delivery.status is not DeliveryStatus.UNKNOWN:
                 raise OutboxConflict(
@@ -1683,7 +1704,10 @@ class Outbox(SQLiteStore):
         with self._tx() as db:
             data, owner, until = self._fetch(db, delivery_id)
             delivery = self._load(data)
-            if not self._lease_free(owner, until) or delivery.status is DeliveryStatus.SENDING:
+            if (
+                not self._lease_free(owner, until, delivery_id)
+                or delivery.status is DeliveryStatus.SENDING
+            ):
                 raise OutboxConflict(
                     f"delivery {delivery_id} is being published right now; cancel it when "
                     "the attempt has ended"

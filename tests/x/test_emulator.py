@@ -488,6 +488,21 @@ def test_timeline_pages_newest_first_with_time_and_reply_filters() -> None:
     assert http.get(path, params={"max_results": 2}).status_code == 400
 
 
+@pytest.mark.parametrize("edge", ["tweets", "mentions"])
+def test_an_unknown_user_is_xs_200_with_a_resource_not_found_error(edge: str) -> None:
+    """GET /2/users/:id/tweets and /mentions of an id nobody has: X answers 200 with only
+    a resource-not-found error for the id (a partial error), which fits the spec."""
+    emu = XEmulator()
+    http = client(emu, emu.account(name="a"))
+    resp = http.get(f"/2/users/999999/{edge}")
+    assert resp.status_code == 200
+    check_response(resp.json(), operation_schema("GET", f"/2/users/{{id}}/{edge}"))
+    (error,) = resp.json()["errors"]
+    assert error["resource_id"] == "999999" and error["parameter"] == "id"
+    assert error["type"] == "https://api.twitter.com/2/problems/resource-not-found"
+    assert error["detail"] == "Could not find user with id: [999999]."
+
+
 def test_users_me_fits_the_spec_and_followers_grow() -> None:
     """GET /2/users/me?user.fields=public_metrics answers like X; followers grow with time."""
     emu = XEmulator()

@@ -2058,23 +2058,7 @@ class XEmulator(Emulator):
         if messages:
             return self.invalid(messages, caller.headers)
         if user_id not in self.users:
-            return self._json(
-                {
-                    "errors": [
-                        {
-                            "value": user_id,
-                            "detail": f"Could not find user with id: [{user_id}].",
-                            "title": "Not Found Error",
-                            "resource_type": "user",
-                            "parameter": "id",
-                            "resource_id": user_id,
-                            "type": PROBLEMS + "resource-not-found",
-                        }
-                    ]
-                },
-                200,
-                caller,
-            )
+            return self._user_not_found(user_id, caller)
         now = self.clock.time()
         posts = [
             p

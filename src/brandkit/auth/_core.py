@@ -211,7 +211,7 @@ class _StartModel(pydantic.BaseModel):
     redirect_uri: str
     scopes: list[str]
     token_url: str
-    state: str
+    state: str = pydantic.Field(min_length=1)
     verifier: str | None
     api_base: str | None = None
 
@@ -264,13 +264,15 @@ def code_from(
 
     Raises:
         ConsentDenied: the user refused (``error=access_denied``).
-        CallbackError: the state differs, the callback names another issuer or none, an
-            error other than a refusal, or no code.
+        CallbackError: the state differs (or the start has none), the callback names
+            another issuer or none, an error other than a refusal, or no code.
     """
     params = dict(parse_qsl(urlsplit(callback_url).query, keep_blank_values=True))
     state = params.get("state", "")
-    # Constant time: the state is what stops a forged callback.
-    if not secrets.compare_digest(state.encode(), start.state.get_secret_value().encode()):
+    expected = start.state.get_secret_value()
+    # Constant time: the state is what stops a forged callback. An empty one (a start made
+    # by hand) would match every callback that carries none.
+    if not expected or not secrets.compare_digest(state.encode(), expected.encode()):
         raise CallbackError(
             "the callback's state is not the one this authorization sent: it belongs to "
             "another attempt or was forged; start the authorization again",

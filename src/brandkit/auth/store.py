@@ -580,8 +580,9 @@ def refresh_locked(
         stored = store.get(key)
         if stored is None:
             raise ConfigurationError(f"no credentials are stored under {key!r}: connect first")
-        if had is not None and any(
-            had.get(field) != stored.get(field) for field in ("refresh_token", "access_token")
+        if had is not None and (
+            had.get("refresh_token") != stored.get("refresh_token")
+            or ("access_token" in had and had["access_token"] != stored.get("access_token"))
         ):
             # Another holder refreshed since the caller read ``had``. The access token tells
             # it where no refresh token rotates (Meta refreshes the access token itself, and

@@ -61,3 +61,28 @@ def test_a_forced_refresh_after_another_processs_takes_its_token(store: Encrypte
         assert calls == []  # Meta would refuse the day-young token: nothing is sent
         assert got == stored
         assert store.get("t") == stored
+
+
+def test_a_caller_record_without_an_access_token_is_compared_by_its_refresh_token(
+    store: EncryptedStore,
+) -> None:
+    """``had`` holding only the refresh token says nothing about the access token: the
+    refresh goes ahead when the refresh token is still the stored one."""
+    record = {
+        "platform": "x",
+        "access_token": "AT-1",
+        "refresh_token": "RT-1",
+        "expires_at": time.time() - 1,
+        "scopes": ["tweet.read"],
+        "client_id": "app",
+    }
+    store.put("acme-x", record)
+    calls: list[str] = []
+
+    def refresh(r: dict[str, object]) -> dict[str, object]:
+        calls.append("refresh")
+        return {**r, "access_token": "AT-2", "refresh_token": "RT-2"}
+
+    got = refresh_locked(store, "acme-x", refresh, had={"refresh_token": "RT-1"}, force=True)
+    assert calls == ["refresh"]
+    assert got["access_token"] == "AT-2"

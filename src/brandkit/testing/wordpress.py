@@ -1531,9 +1531,14 @@ class WordPressEmulator(Emulator):
             item.status = status
         now = self.clock.now()
         if item.status in ("publish", "future"):
-            # wp_insert_post: a date to come makes a published post scheduled, and a date
-            # gone makes a scheduled post published.
-            item.status = "future" if item.date > now else "publish"
+            # wp_insert_post, to the second: a date a minute ahead or more makes a published
+            # post scheduled, and one less than a minute ahead makes a scheduled post
+            # published (less than a minute counts as now).
+            ahead = (item.date - now.replace(microsecond=0)).total_seconds()
+            if item.status == "publish" and ahead >= 60:
+                item.status = "future"
+            elif item.status == "future" and ahead < 60:
+                item.status = "publish"
         if creating and item.type == "post" and not item.categories:
             item.categories = [1]
         if "slug" in body and body["slug"] is not None:

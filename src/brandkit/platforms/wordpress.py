@@ -18,7 +18,9 @@ Facts used here (https://developer.wordpress.org/rest-api/reference/, and WordPr
   name) or created; a create that finds the name taken (400 ``term_exists``) uses the
   ``term_id`` WordPress gives.
 - ``status`` ``publish``, ``draft`` or ``future`` with ``date_gmt`` (UTC) for a scheduled
-  article; WordPress makes a ``future`` date that has passed ``publish``.
+  article; WordPress makes a ``future`` date that has passed, or is less than a minute
+  ahead, ``publish`` at once: a time less than 90 seconds ahead is sent as 90 seconds ahead
+  (a little late, never early).
 - Never twice: WordPress has no idempotency key. After a lost answer the adapter looks the
   post up by slug (``?slug=s,s-2,...&status=any``, authenticated: WordPress gives a taken
   slug the first free ``-2``, ``-3``..., cutting the slug so that it stays within 200
@@ -119,6 +121,9 @@ POST_SLUG_MAX = 200
 """WordPress's ``post_name`` column: a slug made unique is cut to fit it with its suffix."""
 LOOKUP_SKEW = timedelta(minutes=5)
 """How far the site's clock may be behind brandkit's for a found post to still count."""
+FUTURE_LEAD = timedelta(seconds=90)
+"""How far ahead a scheduled post is dated at least: ``wp_insert_post`` publishes at once a
+post dated less than a minute ahead; 30 seconds more for the request and the clocks."""
 _FMT = "%Y-%m-%dT%H:%M:%S"
 _STATUS = {"published": "publish", "draft": "draft", "scheduled": "future"}
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp"}
@@ -1118,7 +1123,14 @@ class WordPressAdapter(BlogAdapter):
             "status": _STATUS[article.status],
         }
         if article.status == "scheduled" and article.scheduled_at is not None:
-            fields["date_gmt"] = article.scheduled_at.astimezone(UTC).strftime(_FMT)
+            at = article.scheduled_at
+            now = datetime.now(UTC)
+            if now < at < now + FUTURE_LEAD:
+                # WordPress counts a date less than a minute ahead as now and publishes the
+                # post at once, early: it is dated at the earliest time WordPress keeps
+                # scheduled, late by that much but never early (an embargo).
+                at = now + FUTURE_LEAD
+            fields["date_gmt"] = at.astimezone(UTC).strftime(_FMT)
         if article.kind == "post":
             if article.categories:
                 fields["categories"] = yield from self.terms("categories", article.categories)

@@ -481,8 +481,8 @@ def _late() -> Exception:
     )
 
 
-def _read(response: httpx.Response, deadline: float) -> httpx.Response:
-    """``response`` with its body read, at most `MAX_ANSWER` bytes, by ``deadline``.
+def _read(response: httpx.Response, deadline: float, limit: int) -> httpx.Response:
+    """``response`` with its body read, at most ``limit`` bytes, by ``deadline``.
 
     Raises:
         MalformedResponse: the body is larger.
@@ -494,9 +494,9 @@ def _read(response: httpx.Response, deadline: float) -> httpx.Response:
         if time.monotonic() > deadline:
             raise _late()
         size += len(chunk)
-        if size > MAX_ANSWER:
+        if size > limit:
             raise MalformedResponse(
-                f"the token endpoint's answer is larger than {MAX_ANSWER} bytes",
+                f"the answer to {response.request.url.path} is larger than {limit} bytes",
                 status_code=response.status_code,
             )
         chunks.append(chunk)
@@ -508,6 +508,11 @@ def _read(response: httpx.Response, deadline: float) -> httpx.Response:
 _DECODED = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
+def _limit(step: Send) -> int:
+    """The most bytes of ``step``'s answer read: what it declares, at most `MAX_ANSWER`."""
+    return min(step.max_bytes, MAX_ANSWER)
+
+
 def _rebuilt(response: httpx.Response, body: bytes) -> httpx.Response:
     headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _DECODED]
     return httpx.Response(
@@ -515,16 +520,16 @@ def _rebuilt(response: httpx.Response, body: bytes) -> httpx.Response:
     )
 
 
-async def _aread(response: httpx.Response, deadline: float) -> httpx.Response:
+async def _aread(response: httpx.Response, deadline: float, limit: int) -> httpx.Response:
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.aiter_bytes():
         if time.monotonic() > deadline:
             raise _late()
         size += len(chunk)
-        if size > MAX_ANSWER:
+        if size > limit:
             raise MalformedResponse(
-                f"the token endpoint's answer is larger than {MAX_ANSWER} bytes",
+                f"the answer to {response.request.url.path} is larger than {limit} bytes",
                 status_code=response.status_code,
             )
         chunks.append(chunk)
@@ -585,7 +590,7 @@ def run(flow: Flow[T], http: httpx.Client | None = None) -> T:
                         content=step.request.content,
                     ) as raw,
                 ):
-                    response = _read(raw, time.monotonic() + DEADLINE)
+                    response = _read(raw, time.monotonic() + DEADLINE, _limit(step))
             except httpx.HTTPError as exc:
                 raise _transport_error(exc) from None
             step = flow.send(response)
@@ -614,7 +619,9 @@ async def run_async(flow: Flow[T], http: httpx.AsyncClient | None = None) -> T:
                         headers=step.request.headers,
                         content=step.request.content,
                     ) as raw:
-                        response = await _aread(raw, time.monotonic() + DEADLINE)
+                        response = await _aread(
+                            raw, time.monotonic() + DEADLINE, _limit(step)
+                        )
             except httpx.HTTPError as exc:
                 raise _transport_error(exc) from None
             step = flow.send(response)

@@ -65,3 +65,36 @@ def test_accounts_that_are_not_accounts_are_refused(db: Path | str, emu: OutboxN
             with pytest.raises(ConfigurationError, match="Account"):
                 box.add(Post(text="x"), bad)  # type: ignore[arg-type]
         assert box.list() == []
+        # What Account.load's mapping gives as its accounts, and any other iterable, is fine.
+        (one,) = box.add(Post(text="x"), {"main": acct}.values())  # type: ignore[arg-type]
+        (two,) = box.add(Post(text="y"), (a for a in [acct]))  # type: ignore[arg-type]
+        assert one.account == two.account == acct.key
+
+
+def test_account_keys_given_as_one_string_are_refused(
+    db: Path | str, emu: OutboxNetEmulator
+) -> None:
+    """``accounts=`` takes a list of keys: a single key was read as its characters, so a
+    claim for ``"outboxnet:outboxnet"`` took nothing, and said nothing."""
+    acct = emu.account()
+    with Outbox(db) as box:
+        box.add(Post(text="x"), acct)
+        for bad in (acct.key, [acct], [5]):
+            with pytest.raises(ConfigurationError, match="account keys"):
+                box.claim(T0, accounts=bad)  # type: ignore[arg-type]
+            with pytest.raises(ConfigurationError, match="account keys"):
+                box.due(T0, accounts=bad)  # type: ignore[arg-type]
+            with pytest.raises(ConfigurationError, match="account keys"):
+                box.next_due(bad)  # type: ignore[arg-type]
+        assert [d.account for d in box.claim(T0, accounts=(acct.key,))] == [acct.key]
+
+
+@pytest.mark.parametrize("post", ["hello", None, {"text": "hello"}])
+def test_a_post_that_is_not_a_post_is_refused(
+    db: Path | str, emu: OutboxNetEmulator, post: object
+) -> None:
+    """``add`` takes a Post or an Article; anything else says so, and nothing is written."""
+    with Outbox(db) as box:
+        with pytest.raises(ConfigurationError, match="Post"):
+            box.add(post, emu.account())  # type: ignore[arg-type]
+        assert box.list() == []

@@ -60,6 +60,7 @@ from brandkit.outbox._store import (
     _UNSET,
     Outbox,
     OutboxEvent,
+    _account_keys,
     _alive,
     _EventRow,
     _iso,
@@ -708,12 +709,13 @@ class PostgresOutbox(Outbox):
 
         Raises:
             OutboxConflict: a row stayed locked by another process past ``timeout``.
-            ConfigurationError: ``limit`` is not a whole number from 0 to 2**63 - 1, or
-                ``now`` is not a timezone-aware datetime.
+            ConfigurationError: ``limit`` is not a whole number from 0 to 2**63 - 1,
+                ``now`` is not a timezone-aware datetime, or ``accounts`` is not a list of
+                account keys.
         """
         check_limit(limit, what="deliveries")
         at = now or self.clock()
-        keys = builtins.list(accounts) if accounts is not None else None
+        keys = _account_keys(accounts)
         if keys is not None and not keys:
             return []
         d, a = self._t["deliveries"], self._t["accounts"]
@@ -973,15 +975,19 @@ class PostgresOutbox(Outbox):
 
     def next_due(self, accounts: Iterable[str] | None = None) -> datetime | None:
         """When the earliest pending or unknown delivery (of these account keys) is due;
-        ``None`` when there is none. A time in the past means it is due now."""
+        ``None`` when there is none. A time in the past means it is due now.
+
+        Raises:
+            ConfigurationError: ``accounts`` is not a list of account keys.
+        """
         sql = (
             "SELECT MIN(GREATEST(scheduled_at, not_before)), "  # noqa: S608
             "bool_or(scheduled_at IS NULL AND not_before IS NULL) "
             f"FROM {self._t['deliveries']} WHERE status IN ('pending', 'unknown')"
         )
         args: builtins.list[Any] = []
-        if accounts is not None:
-            keys = builtins.list(accounts)
+        keys = _account_keys(accounts)
+        if keys is not None:
             if not keys:
                 return None
             sql += " AND account = ANY(%s)"
@@ -1007,11 +1013,12 @@ class PostgresOutbox(Outbox):
         has come and that no live process holds, oldest first. Reads only.
 
         Raises:
-            ConfigurationError: ``limit`` is not a whole number from 0 to 2**63 - 1, or
-                ``now`` is not a timezone-aware datetime.
+            ConfigurationError: ``limit`` is not a whole number from 0 to 2**63 - 1,
+                ``now`` is not a timezone-aware datetime, or ``accounts`` is not a list of
+                account keys.
         """
         check_limit(limit, what="deliveries")
-        keys = builtins.list(accounts) if accounts is not None else None
+        keys = _account_keys(accounts)
         if keys is not None and not keys:
             return []
         d = self._t["deliveries"]

@@ -411,24 +411,50 @@ def _dumps(value: Any) -> str:
 
 
 def _accounts_given(accounts: Any) -> builtins.list[Account]:
-    """``accounts`` (an `Account` or a sequence of them) as a list.
+    """``accounts`` (an `Account`, or a list or other iterable of them) as a list.
 
     Raises:
-        ConfigurationError: it is anything else: a key, a mapping, a sequence holding
-            something that is not an `Account`.
+        ConfigurationError: it is anything else: a key, a mapping (iterated, it gives its
+            keys), something holding what is not an `Account`.
     """
     if isinstance(accounts, Account):
         return [accounts]
-    if isinstance(accounts, Sequence) and not isinstance(accounts, str | bytes):
-        wrong = [a for a in accounts if not isinstance(a, Account)]
-        if not wrong:
-            return builtins.list(accounts)
-        what = f"a sequence holding {type(wrong[0]).__name__} {wrong[0]!r}"
-    else:
-        what = f"{type(accounts).__name__} {accounts!r}"
+    what = f"{type(accounts).__name__} {accounts!r}"
+    if not isinstance(accounts, str | bytes | Mapping):
+        try:
+            items = builtins.list(accounts)
+        except TypeError:
+            items = None
+        if items is not None:
+            wrong = [a for a in items if not isinstance(a, Account)]
+            if not wrong:
+                return items
+            what = f"a {type(accounts).__name__} holding {type(wrong[0]).__name__} {wrong[0]!r}"
     raise ConfigurationError(
         f"accounts must be an Account or a list of Account objects, not {what} (for "
-        "Account.load's mapping, pass list(accounts.values()))"
+        "Account.load's mapping, pass its .values())"
+    )
+
+
+def _account_keys(accounts: Any) -> builtins.list[str] | None:
+    """``accounts`` (account keys, ``platform:name``) as a list; ``None`` stays ``None``.
+
+    Raises:
+        ConfigurationError: it is a single string (read as its characters, it matched
+            nothing), not iterable, or holds something that is not a string.
+    """
+    if accounts is None:
+        return None
+    if not isinstance(accounts, str | bytes):
+        try:
+            keys = builtins.list(accounts)
+        except TypeError:
+            keys = None
+        if keys is not None and all(isinstance(k, str) for k in keys):
+            return keys
+    raise ConfigurationError(
+        f"accounts must be a list of account keys (platform:name, e.g. "
+        f"['mastodon:acme']), not {accounts!r}"
     )
 
 
@@ -1233,14 +1259,18 @@ class Outbox(SQLiteStore):
     def next_due(self, accounts: Iterable[str] | None = None) -> datetime | None:
         """When the earliest pending or unknown delivery (of these account keys) is due:
         the later of its scheduled time and its retry time; ``None`` when there is none.
-        A time in the past means it is due now (maybe held by a running worker)."""
+        A time in the past means it is due now (maybe held by a running worker).
+
+        Raises:
+            ConfigurationError: ``accounts`` is not a list of account keys.
+        """
         sql = (
             "SELECT MIN(MAX(COALESCE(scheduled_at, ''), COALESCE(not_before, ''))) "
             "FROM outbox_deliveries WHERE status IN ('pending', 'unknown')"
         )
         args: builtins.list[Any] = []
-        if accounts is not None:
-            keys = list(accounts)
+        keys = _account_keys(accounts)
+        if keys is not None:
             if not keys:
                 return None
             sql += f" AND account IN ({', '.join('?' for _ in keys)})"
@@ -1263,8 +1293,9 @@ class Outbox(SQLiteStore):
         Reads only; `claim` takes them.
 
         Raises:
-            ConfigurationError: ``limit`` is not a whole number from 0 to 2**63 - 1, or
-                ``now`` is not a timezone-aware datetime.
+            ConfigurationError: ``limit`` is not a whole number from 0 to 2**63 - 1,
+                ``now`` is not a timezone-aware datetime, or ``accounts`` is not a list of
+                account keys.
         """
         check_limit(limit, what="deliveries")
         with self._reading() as db:
@@ -1278,7 +1309,7 @@ class Outbox(SQLiteStore):
         limit: int,
     ) -> builtins.list[tuple[str, Delivery]]:
         stamp = _iso(now or self.clock())
-        keys = list(accounts) if accounts is not None else None
+        keys = _account_keys(accounts)
         if keys is not None and not keys:
             return []
         sql, args = self._due_sql(stamp, keys)
@@ -1319,12 +1350,13 @@ class Outbox(SQLiteStore):
             limit: the most deliveries to take.
 
         Raises:
-            ConfigurationError: ``limit`` is not a whole number from 0 to 2**63 - 1, or
-                ``now`` is not a timezone-aware datetime.
+            ConfigurationError: ``limit`` is not a whole number from 0 to 2**63 - 1,
+                ``now`` is not a timezone-aware datetime, or ``accounts`` is not a list of
+                account keys.
         """
         check_limit(limit, what="deliveries")
         at = now or self.clock()
-        keys = list(accounts) if accounts is not None else None
+        keys = _account_keys(accounts)
         if not self._any_due(at, keys):
             # An idle worker looks at every poll: a look that finds nothing takes no write
             # lock (every other worker's fsync'd commit waits for it) and writes nothing.
@@ -1482,9 +1514,10 @@ class Outbox(SQLiteStore):
                 longer posts; the worker still checks against the account's real limits).
 
         Raises:
-            ConfigurationError: no accounts, something other than an `Account` or a list of
-                them, an unknown platform, or an account that is not in the configuration
-                this outbox knows (``accounts=`` at creation).
+            ConfigurationError: ``post`` is not a `Post` or an `Article`; no accounts,
+                something other than an `Account` or a list of them, an unknown platform,
+                or an account that is not in the configuration this outbox knows
+                (``accounts=`` at creation).
             ContentError: the post breaks a rule of one account's platform (the error
                 names the platform and the field), or an article is added for a social
                 account or a post for a blog account.
@@ -1492,6 +1525,11 @@ class Outbox(SQLiteStore):
         """
         from brandkit._client import _once_each, check_content
 
+        if not isinstance(post, Post | Article):
+            raise ConfigurationError(
+                f"add takes a Post (or an Article for blog accounts), not "
+                f"{type(post).__name__} {post!r}"
+            )
         targets = _accounts_given(accounts)
         if not targets:
             raise ConfigurationError("add needs at least one account")

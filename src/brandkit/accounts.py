@@ -900,12 +900,16 @@ class Account:
     @classmethod
     def from_store(cls, store: Any, key: str, **options: Any) -> Account:
         """The account kept under ``key`` in a credential store (`brandkit.auth.store`),
-        its token refreshed first when it is about to expire; see
+        its token refreshed first when it is about to expire (a refresh that fails while
+        the token still works is logged, and the token used); see
         `brandkit.auth.load_account` for ``options``.
 
         Raises:
             ConfigurationError: nothing is stored under ``key``, or the record is incomplete.
-            GrantRefused: a due refresh was refused (connect the account again).
+            GrantRefused: the refresh of a token that has expired was refused (connect the
+                account again).
+            RateLimited, PlatformUnavailable, TransportError: the refresh of a token that
+                has expired could not be made (try again later).
         """
         from brandkit.auth import load_account
 

@@ -14,9 +14,10 @@ Facts used here (forem/forem: ``app/controllers/concerns/api/articles_controller
 - The body is Markdown; an HTML article body is sent as it is (Markdown passes HTML blocks
   through). The cover image (``main_image``) is a public URL that Forem fetches: the
   account's ``media_host`` makes the featured image one. Forem keeps no alt text for it.
-- Tags: at most 4, letters and digits only. brandkit sends each tag lowercased without its
-  other characters (``"Press Release"`` becomes ``pressrelease``) and keeps the first 4,
-  logging those it drops. Titles: at most 128 characters.
+- Tags: at most 4, letters and digits only (``[[:alnum:]]``: Alphabetic or decimal digits).
+  brandkit sends each tag lowercased without its other characters (``"Press Release"``
+  becomes ``pressrelease``) and keeps the first 4, logging those it drops. Titles: at most
+  128 characters.
 - dev.to has no slug you set: Forem makes one from the title plus 4 random characters
   (``-temp-slug-`` for a draft, replaced when it is first published), so an article is never
   looked up by slug. Never twice: after a lost answer the adapter reads the user's articles
@@ -46,6 +47,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 import pydantic
+import regex
 
 from brandkit._counts import MetricCount
 from brandkit._flow import Flow, Send
@@ -129,13 +131,21 @@ def forem_title(title: str) -> str:
     return re.sub(r"[ \t\r\n\f\v]+", " ", spaced).strip(" \t\r\n\f\v\0")
 
 
+# Tag#validate_name: /\A[[:alnum:]]+\z/i, which in Onigmo is Alphabetic or a decimal digit
+# (an Indic vowel sign is Alphabetic; "½" and "²" are no decimal digits). Python's isalnum
+# differs both ways.
+_TAG_DROPS = regex.compile(r"[^\p{Alphabetic}\p{Nd}]+")
+
+
 def devto_tags(names: tuple[str, ...] | list[str]) -> tuple[list[str], list[str]]:
-    """Tag names as Forem takes them: lowercase letters and digits only, each once, at most
-    4 and 30 characters each. Returns the tags sent and the names dropped."""
+    """Tag names as Forem takes them: lowercase, only the characters of Forem's
+    ``[[:alnum:]]`` (letters and other alphabetic characters, such as Indic vowel signs, and
+    decimal digits), each once, at most 4 and 30 characters each. Returns the tags sent and
+    the names dropped."""
     kept: list[str] = []
     dropped: list[str] = []
     for name in names:
-        tag = "".join(ch for ch in name.lower() if ch.isalnum())
+        tag = _TAG_DROPS.sub("", name.lower())
         if not tag or len(tag) > TAG_MAX or len(kept) >= TAGS_MAX:
             dropped.append(name)
         elif tag not in kept:

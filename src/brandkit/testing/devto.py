@@ -59,6 +59,7 @@ from urllib.parse import quote
 
 import attrs
 import httpx
+import regex
 
 from brandkit.accounts import Account
 from brandkit.testing._emulator import Clock, Emulator, route
@@ -85,6 +86,10 @@ DUPLICATE_WINDOW = timedelta(minutes=5)
 PAST_PUBLISHED_AT = timedelta(minutes=15)
 """How far in the past a new published article's ``published_at`` may be (Forem's
 ``future_or_current_published_at``)."""
+
+
+# Tag#validate_name's [[:alnum:]]: in Onigmo, Alphabetic or a decimal digit.
+_TAG = regex.compile(r"[\p{Alphabetic}\p{Nd}]+")
 
 
 class _Refusal(Exception):
@@ -381,7 +386,7 @@ class DevtoEmulator(Emulator):
             for tag in a.tags:
                 if len(tag) > TAG_MAX:
                     problems.append(f'Tag "{tag}" is too long (maximum is {TAG_MAX} characters)')
-                elif not re.fullmatch(r"[^\W_]+", tag):
+                elif not _TAG.fullmatch(tag):
                     problems.append(
                         f'Tag "{tag}" contains non-alphanumeric or prohibited unicode characters'
                     )

@@ -518,6 +518,12 @@ class Worker:
                         waiting.extend(_by_account(await self._aclaim(client, self.clock())))
                     except OutboxConflict as exc:
                         logger.warning("the outbox is busy: %s", exc)
+                    except Exception as exc:
+                        # Raised once the accounts under way are done (below): cut off
+                        # mid-send, their deliveries would be given back while a save of
+                        # theirs may still be on its way, and left in doubt.
+                        failure = exc
+                        break
                     if not waiting:
                         look_again = time.monotonic() + poll
                 while waiting and len(running) < self.concurrency:

@@ -32,7 +32,8 @@ Facts used here (forem/forem: ``app/controllers/concerns/api/articles_controller
   per address, answering 429 ``Retry later`` with ``Retry-After``; Forem limits published
   articles created per 30 seconds (429 "Rate limit reached, try again in 30 seconds").
 - Metrics: ``me/all`` carries each article's ``page_views_count`` (shown to its author only),
-  ``public_reactions_count`` and ``comments_count``; one page answers up to 1000 articles.
+  ``public_reactions_count`` and ``comments_count``. It carries each article's Markdown too
+  (up to 800 KiB each), so it is read 100 articles a page.
 """
 
 from __future__ import annotations
@@ -91,6 +92,15 @@ TRANSLITERATION_BOUND = 8
 (transliterated: ``щ`` becomes ``shch``, a CJK character a syllable such as ``Zhuang``)."""
 LOOKUP_SKEW = timedelta(minutes=5)
 """How far Forem's clock may be behind brandkit's for a found article to still count."""
+PAGE_SIZE = 100
+"""Articles per page of ``me/all``, which carries each article's Markdown: 1000 a page made
+an account's pages larger than brandkit reads of an answer, failing every lookup."""
+BODY_MAX_BYTES = 800 * 1024
+"""Forem's largest ``body_markdown`` (``bytesize: { maximum: 800.kilobytes }``)."""
+PAGE_MAX_BYTES = PAGE_SIZE * 2 * BODY_MAX_BYTES
+"""The most of a ``me/all`` page brandkit reads: a page of articles of the largest body,
+twice over for what JSON escapes (Rails writes ``<``, ``>`` and ``&`` as ``\u003c``...)
+and the articles' other fields."""
 
 
 # Forem's Article::TITLE_CHARACTERS_ALLOWED, the characters a title keeps besides word
@@ -204,7 +214,7 @@ class DevtoAdapter(BlogAdapter):
     see the module docstring for the protocol.
 
     Attributes:
-        lookup_pages: most pages of ``me/all`` (1000 articles each) a lookup reads.
+        lookup_pages: most pages of ``me/all`` (`PAGE_SIZE` articles each) a lookup reads.
     """
 
     name: ClassVar[str] = "devto"
@@ -214,8 +224,8 @@ class DevtoAdapter(BlogAdapter):
         RatePolicy("write", 1, 1.0),
         RatePolicy("read", 3, 1.0),
     )
-    lookup_pages: ClassVar[int] = 5
-    # One page of me/all (up to 1000 articles) answers the metrics of many articles.
+    lookup_pages: ClassVar[int] = 50
+    # One page of me/all (up to 100 articles) answers the metrics of many articles.
     metrics_batch_size: ClassVar[int] = 100
 
     def __init__(self, account: Account) -> None:
@@ -322,7 +332,7 @@ class DevtoAdapter(BlogAdapter):
                 if not self._made_by(item, article, since):
                     continue
                 return self._ref(item, article)
-            if len(mine) < 1000:
+            if len(mine) < PAGE_SIZE:
                 return None
         return None
 
@@ -363,7 +373,7 @@ class DevtoAdapter(BlogAdapter):
                         url=item.url,
                         extra={**ref.extra, "slug": item.slug, "status": status},
                     )
-            if len(mine) < 1000:
+            if len(mine) < PAGE_SIZE:
                 break
         raise Rejected(
             f"devto: article {ref.id} is not among this account's articles",
@@ -414,7 +424,7 @@ class DevtoAdapter(BlogAdapter):
 
     def collect_metrics(self, refs: Sequence[PartRef]) -> Flow[list[MetricSample]]:
         """Views (``page_views_count``, which Forem shows only to the author), reactions and
-        comments of each article, from the account's own list (``me/all``, 1000 articles a
+        comments of each article, from the account's own list (``me/all``, 100 articles a
         page, read until every article is found). An article not among them (gone from the
         account) comes back as unavailable samples with the reason.
 
@@ -428,7 +438,7 @@ class DevtoAdapter(BlogAdapter):
         for page in range(1, self.lookup_pages + 1):
             mine = yield from self._mine(page)
             found.update((str(item.id), item) for item in mine if str(item.id) in wanted)
-            if len(found) == len(wanted) or len(mine) < 1000:
+            if len(found) == len(wanted) or len(mine) < PAGE_SIZE:
                 break
         now = datetime.now(UTC)
         samples: list[MetricSample] = []
@@ -468,9 +478,12 @@ class DevtoAdapter(BlogAdapter):
 
     def _mine(self, page: int) -> Flow[tuple[_Mine, ...]]:
         response = yield Send(
-            self._request("GET", "articles/me/all", params={"page": str(page), "per_page": "1000"}),
+            self._request(
+                "GET", "articles/me/all", params={"page": str(page), "per_page": str(PAGE_SIZE)}
+            ),
             idempotent=True,
             bucket="read",
+            max_bytes=PAGE_MAX_BYTES,
         )
         return self.parse(response, _MinePage).root
 

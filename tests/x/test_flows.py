@@ -659,6 +659,27 @@ def test_429_carries_reset_time_wait_and_bucket() -> None:
 
 
 @pytest.mark.parametrize(
+    ("reset", "reset_at", "retry_after"),
+    [
+        ("99999999999999999999", None, None),  # no clock holds it: as if not sent
+        ("-99999999999", None, None),
+        (str(RESET + 10**9), datetime.fromtimestamp(RESET - 100 + 86_400, UTC), 86_400.0),
+    ],
+)
+def test_429_with_a_garbled_reset_is_still_a_rate_limit(
+    reset: str, reset_at: datetime | None, retry_after: float | None
+) -> None:
+    """A reset header no clock holds is left out (it raised OverflowError from error_for),
+    and one further than X's longest window (a day) waits a day."""
+    headers = {"x-rate-limit-limit": "100", "x-rate-limit-remaining": "0"}
+    body = {"title": "Too Many Requests", "type": "about:blank", "status": 429}
+    err = _error(429, body, {**headers, "x-rate-limit-reset": reset})
+    assert isinstance(err, RateLimited)
+    assert err.reset_at == reset_at
+    assert err.retry_after == retry_after
+
+
+@pytest.mark.parametrize(
     ("prefix", "bucket"),
     [("x-user-limit-24hour", "x:post:user_24h"), ("x-app-limit-24hour", "x:post:app_24h")],
 )

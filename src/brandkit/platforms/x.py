@@ -31,6 +31,7 @@ Facts used here (sources in ``platforms.md`` §1 and in ``docs/platforms/x.md``)
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import html
@@ -293,8 +294,16 @@ def _window(headers: Mapping[str, str], prefix: str) -> RateLimitWindow | None:
     limit, remaining, reset = number("limit"), number("remaining"), number("reset")
     if limit is None and remaining is None and reset is None:
         return None
-    reset_at = datetime.fromtimestamp(reset, UTC) if reset is not None else None
+    reset_at = None
+    if reset is not None:
+        # A reset no clock holds (a garbled header) is as if it were not sent.
+        with contextlib.suppress(OverflowError, OSError, ValueError):
+            reset_at = datetime.fromtimestamp(reset, UTC)
     return RateLimitWindow(limit=limit, remaining=remaining, reset_at=reset_at)
+
+
+_LONGEST_WAIT = 86_400.0
+"""The longest wait a 429's reset may ask for, in seconds: X's longest window (24 hours)."""
 
 
 def parse_rate_limits(headers: Mapping[str, str]) -> XRateLimits:
@@ -1047,6 +1056,10 @@ class XAdapter(RefreshingAdapter):
         retry_after = None
         if reset_at is not None:
             retry_after = max(0.0, reset_at.timestamp() - self.clock())
+            if retry_after > _LONGEST_WAIT:
+                # X's longest window is a day: a later reset is a garbled header.
+                retry_after = _LONGEST_WAIT
+                reset_at = datetime.fromtimestamp(self.clock() + _LONGEST_WAIT, UTC)
         bucket = _bucket_of(_request_of(response)) or "default"
         if blocking is not None and blocking[0] != "15min":
             bucket = f"{bucket}:{blocking[0]}"

@@ -6,6 +6,7 @@ emulators over a socket, their token endpoints answering with a scripted fault."
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -53,6 +54,28 @@ def test_x_refresh_rate_limited_then_the_same_refresh_token_works(x_emu: XEmulat
     assert "connect" not in str(limited.value)
     # Nothing was spent: the same refresh token refreshes once the limit is over.
     assert auth.x.refresh(creds, client_secret=secret).access_token != creds.access_token
+
+
+def test_x_refresh_limited_without_retry_after_waits_for_the_windows_reset(
+    x_emu: XEmulator,
+) -> None:
+    """X says when a spent window resets in x-rate-limit-reset (epoch seconds), not in
+    Retry-After: that reset is the wait (it was None, so a caller could only guess)."""
+    creds, secret = connect_x(x_emu)
+    reset = int(time.time()) + 600
+    headers = {"x-rate-limit-limit": "5", "x-rate-limit-remaining": "0"}
+    x_emu.fault(
+        path="/2/oauth2/token", status=429, headers={**headers, "x-rate-limit-reset": str(reset)}
+    )
+    with pytest.raises(RateLimited) as limited:
+        auth.x.refresh(creds, client_secret=secret)
+    assert limited.value.retry_after == pytest.approx(600, abs=5)
+    x_emu.fault(
+        path="/2/oauth2/token", status=429, headers={**headers, "x-rate-limit-reset": "1e400"}
+    )
+    with pytest.raises(RateLimited) as garbled:
+        auth.x.refresh(creds, client_secret=secret)
+    assert garbled.value.retry_after is None
 
 
 def test_x_code_exchange_on_a_server_error_is_platform_unavailable(x_emu: XEmulator) -> None:

@@ -356,17 +356,32 @@ class _ErrorBody(pydantic.BaseModel):
     error_description: pydantic.StrictStr | None = None
 
 
+def _wait_of(response: httpx.Response) -> float | None:
+    """Seconds a 429 asks to wait: its ``Retry-After``, else the reset of the window it
+    says is spent (X's ``x-rate-limit-*``, the ``RateLimit-*`` families), read by the
+    governor's parser (hostile values are absent, waits at most a day)."""
+    from brandkit.governor._parse import parse_rate_limit
+
+    now = time.time()
+    info = parse_rate_limit(response, now=now)
+    if info is None:
+        return None
+    if info.retry_after is not None:
+        return info.retry_after
+    resets = [w.reset for w in info.windows if w.remaining == 0 and w.reset is not None]
+    return max(0.0, max(resets) - now) if resets else None
+
+
 def not_now(response: httpx.Response, *, platform: str, what: str) -> PlatformError | None:
     """The error of an answer that says "not now" rather than "no": `RateLimited` for a
-    429 (``retry_after`` from its ``Retry-After`` in seconds), `PlatformUnavailable` for a
+    429 (``retry_after`` from its ``Retry-After``, or the reset of the window its headers
+    say is spent, in seconds), `PlatformUnavailable` for a
     5xx; ``None`` for any other answer. Neither means the credentials are bad, so neither
     may tell the user to connect again: callers that retry what is transient (the outbox
     worker) know these two types."""
-    from brandkit.platforms._base import retry_after_seconds
-
     status = response.status_code
     if status == 429:
-        retry_after = retry_after_seconds(response.headers.get("retry-after"))
+        retry_after = _wait_of(response)
         return RateLimited(
             f"{platform} rate-limited {what} (429); try again "
             + (f"in {retry_after:g} s" if retry_after is not None else "later"),

@@ -9,6 +9,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -338,3 +339,44 @@ def test_add_at_a_date_alone_asks_for_a_time(
     err = capsys.readouterr().err
     assert "is a date without a time" in err and "ZZ" not in err
     assert "e.g. 2026-12-05T09:30Z (UTC)" in err
+
+
+def test_run_says_when_due_posts_belong_to_accounts_it_does_not_serve(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emu: OutboxNetEmulator
+) -> None:
+    """A post whose account was removed from the accounts file is never sent by this
+    worker: `run --once` names that account instead of saying nothing was due."""
+    monkeypatch.setenv("BK_OUTBOX_TEST_TOKEN", "token-not-used-1234")
+    toml = mastodon_toml(tmp_path / "brandkit.toml", "https://mastodon.example")
+    box = Outbox(db)
+    box.add(Post(text="stranded"), emu.account(name="gone"))
+    box.close()
+    status, text = cli("run", "--db", str(db), "--accounts", str(toml), "--once")
+    assert status == 0
+    assert "outboxnet:gone" in text
+    assert "not served" in text
+    assert text.splitlines()[-1] == "done: nothing to send for the accounts served"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGTERM")
+def test_run_forever_says_when_due_posts_belong_to_accounts_it_does_not_serve(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emu: OutboxNetEmulator
+) -> None:
+    """`run` (without --once) names such accounts once when it goes idle, rather than
+    saying only that nothing is waiting."""
+    monkeypatch.setenv("BK_OUTBOX_TEST_TOKEN", "token-not-used-1234")
+    toml = mastodon_toml(tmp_path / "brandkit.toml", "https://mastodon.example")
+    box = Outbox(db)
+    box.add(Post(text="stranded"), emu.account(name="gone"))
+    box.close()
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM))
+    timer.start()
+    try:
+        status, text = cli("run", "--db", str(db), "--accounts", str(toml), "--poll", "0.05")
+    finally:
+        timer.cancel()
+    assert status == 0
+    lines = text.splitlines()
+    assert sum("not served" in line and "outboxnet:gone" in line for line in lines) == 1
+    assert "idle: nothing is waiting to be sent here" in lines
+    assert lines[-1] == "stopped: every lease released"

@@ -410,6 +410,25 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         quiet.setLevel(level)
 
 
+# How many due deliveries `_not_served` reads to name the accounts no worker here serves.
+_STRAYS_READ = 500
+
+
+def _not_served(outbox: Outbox, keys: list[str]) -> str | None:
+    """A line naming the accounts of deliveries due now that this worker does not serve
+    (an account removed from the file, a typo in a key): nobody here will ever send them,
+    and saying nothing would read as "nothing is due". ``None`` when there are none."""
+    served = set(keys)
+    others = sorted({d.account for d in outbox.due(limit=_STRAYS_READ)} - served)
+    if not others:
+        return None
+    return (
+        f"not served: deliveries due for {', '.join(others)}, which this worker does not "
+        "serve (add them to --accounts or --store, or cancel them: brandkit outbox list "
+        "--account KEY)"
+    )
+
+
 def _run_once(
     args: argparse.Namespace,
     outbox: Outbox,
@@ -422,6 +441,9 @@ def _run_once(
     # The URL's password never reaches the output.
     where = redact_url(args.db)
     say(f"brandkit run --once: {where}, {len(keys)} account(s), {due} delivery(ies) due")
+    stray = _not_served(outbox, keys)
+    if stray is not None:
+        say(stray)
     labels: list[str] = []
     bar = _Progress(due, sys.stderr)
 
@@ -448,7 +470,8 @@ def _run_once(
             "on the platform at the next run, before anything is sent again"
         )
         return 1
-    summary = ", ".join(f"{label} {n}" for label, n in counts.items()) or "nothing was due"
+    nothing = "nothing was due" if stray is None else "nothing to send for the accounts served"
+    summary = ", ".join(f"{label} {n}" for label, n in counts.items()) or nothing
     say(f"done: {summary}")
     # A failed or unknown delivery needs a person: say so in the exit status (a delivery
     # the worker will retry later is not a failure yet).
@@ -468,7 +491,7 @@ def _run_forever(
         f"polling every {args.poll:g} s; stop with Ctrl-C or SIGTERM"
     )
     stop = threading.Event()
-    idle_said: list[datetime | None] = []
+    idle_said: list[tuple[datetime | None, str | None]] = []
 
     def report(delivery: Delivery) -> None:
         idle_said.clear()
@@ -478,11 +501,14 @@ def _run_forever(
     def idle() -> None:
         # Said once per quiet spell (and again when the next due time moves).
         nxt = outbox.next_due(keys)
-        if idle_said and idle_said[-1] == nxt:
+        stray = _not_served(outbox, keys)
+        if idle_said and idle_said[-1] == (nxt, stray):
             return
-        idle_said.append(nxt)
+        idle_said.append((nxt, stray))
+        if stray is not None:
+            say(stray)
         if nxt is None:
-            say("idle: nothing is waiting to be sent")
+            say("idle: nothing is waiting to be sent" + (" here" if stray else ""))
         elif nxt > datetime.now(UTC):
             say(f"waiting: next delivery due at {_when(nxt)} UTC")
         else:

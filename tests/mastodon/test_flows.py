@@ -487,6 +487,34 @@ def test_429_bucket_per_endpoint(
     assert err.reset_at == datetime.fromtimestamp(1800000000, UTC)
 
 
+@pytest.mark.parametrize("reset", ["1e20", "-1e20", "inf"])
+def test_429_with_a_reset_no_clock_holds_is_still_a_rate_limit(
+    adapter: MastodonAdapter, reset: str
+) -> None:
+    """An epoch reset past what a clock holds (a garbled header) raised OverflowError out of
+    error_for; it is left out, and the 429 is a RateLimited."""
+    response = httpx.Response(
+        429,
+        json={"error": "Too many requests"},
+        headers={"x-ratelimit-reset": reset},
+        request=_request(),
+    )
+    err = adapter.error_for(response)
+    assert isinstance(err, RateLimited)
+    assert err.reset_at is None
+
+
+def test_an_id_no_clock_holds_reads_from_the_start() -> None:
+    """Listening turns the newest id read into a time to search from: an id too large for
+    a snowflake (Mastodon ids may be any digits) raised OverflowError; it is the epoch, so
+    the search reads from the start rather than past a status."""
+    from brandkit.platforms.mastodon import _id_time
+
+    assert _id_time("9" * 40) == datetime.fromtimestamp(0, UTC)
+    assert _id_time("abc") == datetime.fromtimestamp(0, UTC)
+    assert _id_time(str(1_700_000_000_000 << 16)) == datetime.fromtimestamp(1_700_000_000, UTC)
+
+
 # -- find_part --------------------------------------------------------------------------------
 
 

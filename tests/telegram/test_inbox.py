@@ -98,6 +98,16 @@ def test_inbox_reads_comments_replies_and_private_messages(adapter: TelegramAdap
     assert json.loads(got.cursor or "")["offset"] == 907 and not got.more
 
 
+@pytest.mark.parametrize("date", [10**20, -(10**20), -1])
+def test_a_date_no_clock_holds_is_a_malformed_answer(adapter: TelegramAdapter, date: int) -> None:
+    """A message date past what a clock holds raised OverflowError out of the inbox read;
+    it is a MalformedResponse, as any answer brandkit cannot read."""
+    fwd = forward(10, 5)
+    bad = {**said(11, "a", reply_to=fwd), "date": date}
+    with pytest.raises(MalformedResponse):
+        run_flow(adapter.inbox(None, limit=100), Canned(("getUpdates", updates(fwd, bad))))
+
+
 def test_the_cursor_confirms_and_remembers_threads(adapter: TelegramAdapter) -> None:
     """The next read sends offset = last update + 1; a later answer in a thread seen
     earlier (its forward in an earlier read) still knows its post."""

@@ -35,6 +35,7 @@ Facts used here (``platforms.md`` §2, checked against Mastodon's source and rea
 
 from __future__ import annotations
 
+import contextlib
 import html
 import io
 import json
@@ -1570,6 +1571,8 @@ def rate_limit_reset(response: httpx.Response) -> datetime | None:
         return None
     try:
         return datetime.fromtimestamp(float(value), UTC)
+    except (OverflowError, OSError):
+        return None  # a number no clock holds: a garbled header, as if not sent
     except ValueError:
         pass
     return _parse_time(value)
@@ -1645,11 +1648,12 @@ def _snowflake(when: datetime) -> str:
 
 
 def _id_time(value: str) -> datetime:
-    return (
-        datetime.fromtimestamp((int(value) >> 16) / 1000, UTC)
-        if value.isdigit()
-        else (datetime.fromtimestamp(0, UTC))
-    )
+    """When a Mastodon id (a snowflake) was made; the epoch for an id that is not one, or
+    one no clock holds (a search then reads from the start, never past a status)."""
+    if value.isdigit():
+        with contextlib.suppress(OverflowError, OSError, ValueError):
+            return datetime.fromtimestamp((int(value) >> 16) / 1000, UTC)
+    return datetime.fromtimestamp(0, UTC)
 
 
 def _later(a: str | None, b: str | None) -> str | None:

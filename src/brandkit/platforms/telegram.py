@@ -156,7 +156,8 @@ class _InMessage(Answer):
     message_thread_id: _Int | None = None
     from_: _User | None = pydantic.Field(default=None, alias="from")
     chat: _ChatRef
-    date: _Int
+    # Unix time: bounded to what a clock holds (a garbled one is a malformed answer).
+    date: Annotated[_Int, pydantic.Field(ge=0, le=253_402_300_799)]
     text: str | None = None
     caption: str | None = None
     reply_to_message: _Replied | None = None

@@ -124,6 +124,10 @@ LOOKUP_SKEW = timedelta(minutes=5)
 FUTURE_LEAD = timedelta(seconds=90)
 """How far ahead a scheduled post is dated at least: ``wp_insert_post`` publishes at once a
 post dated less than a minute ahead; 30 seconds more for the request and the clocks."""
+_LOOKUP_FIELDS = (
+    "id,link,slug,status,type,date_gmt,modified_gmt,title,featured_media,permalink_template"
+)
+"""What a post lookup reads of each post: what `_Item` is made of, without its content."""
 _FMT = "%Y-%m-%dT%H:%M:%S"
 _STATUS = {"published": "publish", "draft": "draft", "scheduled": "future"}
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp"}
@@ -591,6 +595,9 @@ class WordPressAdapter(BlogAdapter):
                         "per_page": str(_PER_PAGE),
                         "orderby": "id",
                         "order": "desc",
+                        # Not the posts' content and excerpt: a family of long posts made
+                        # the answer larger than brandkit reads, and the lookup failed.
+                        "_fields": _LOOKUP_FIELDS,
                     },
                 ),
                 idempotent=True,

@@ -14,6 +14,7 @@ import pytest
 
 from brandkit import Account, Client, DeliveryStatus, Post, RetryPolicy, auth
 from brandkit.auth import EncryptedStore, XCredentials
+from brandkit.auth._records import refresh_record
 from brandkit.auth.store import new_key
 from brandkit.errors import ConfigurationError
 from brandkit.outbox import Outbox, Worker
@@ -186,6 +187,35 @@ def test_threads_and_linkedin_refresh_from_the_store(store: EncryptedStore) -> N
         assert outcomes == {"l": "refreshed", "t": "refreshed"}, outcomes
         assert auth.expiry_of(store.get("t") or {}).expires_at > time.time() + 59 * DAY
         assert (store.get("l") or {})["author"] == "urn:li:person:x"
+
+
+def test_a_linkedin_refresh_token_past_its_year_is_not_refreshable(
+    store: EncryptedStore,
+) -> None:
+    """LinkedIn's refresh tokens end 365 days after the first connection
+    (refresh_expires_at): past that the account says so and no refresh is sent (it was
+    listed as refreshable, and a refresh was tried and refused)."""
+    linkedin = LinkedInEmulator()
+    with linkedin.serve():
+        scopes = ["w_member_social", "openid", "profile"]
+        app = linkedin.oauth_app(redirect_uri=REDIRECT, scopes=scopes, refresh_tokens=True)
+        start = auth.linkedin.start(app.client_id, REDIRECT, scopes, base_url=linkedin.base_url)
+        li = auth.linkedin.finish(start, consent(start.url), client_secret=app.client_secret)
+        record = auth.record_of(li, client_secret=app.client_secret, author="urn:li:person:x")
+        assert auth.expiry_of(record).refreshable
+        record["expires_at"] = time.time() + 60
+        record["refresh_expires_at"] = time.time() - DAY
+        store.put("l", record)
+        sent = len(linkedin.requests)
+        expiry = auth.expiry_of(record)
+        assert not expiry.refreshable
+        assert "refresh token expired" in expiry.why and "connect again" in expiry.why
+        assert auth.refresh_due(store) == {"l": "not refreshable"}
+        with pytest.raises(ConfigurationError, match="refresh token expired"):
+            refresh_record(record)
+        assert len(linkedin.requests) == sent
+        # A day before its end the same record still refreshes.
+        assert auth.expiry_of(record, now=record["refresh_expires_at"] - DAY).refreshable
 
 
 def test_store_file_holds_no_token(emu: XEmulator, app: OAuthApp, store: EncryptedStore) -> None:

@@ -107,7 +107,7 @@ def _when(at: float | None, now: float) -> str:
 def _describe(key: str, record: dict[str, Any], now: float) -> dict[str, Any]:
     from brandkit.auth import expiry_of
 
-    expiry = expiry_of(record)
+    expiry = expiry_of(record, now)
     who = (
         record.get("screen_name")
         or record.get("handle")

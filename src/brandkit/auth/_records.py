@@ -16,6 +16,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -195,8 +196,10 @@ class Expiry:
     why: str = ""
 
 
-def expiry_of(record: Mapping[str, Any]) -> Expiry:
+def expiry_of(record: Mapping[str, Any], now: float | None = None) -> Expiry:
     """When ``record``'s token expires and whether it can be refreshed; makes no request.
+    ``now`` (epoch seconds, default: this machine's clock) decides whether a refresh token
+    that expires (LinkedIn's, 365 days after the first connection) still can refresh.
 
     Raises:
         ConfigurationError: the record is not one brandkit stored.
@@ -210,6 +213,21 @@ def expiry_of(record: Mapping[str, Any]) -> Expiry:
     if platform == "x" and record.get("oauth") == "1.0a":
         return Expiry(None, False, "OAuth 1.0a tokens do not expire")
     if platform == "x" or platform == "linkedin":
+        ends = record.get("refresh_expires_at")
+        if (
+            record.get("refresh_token")
+            and isinstance(ends, int | float)
+            and not isinstance(ends, bool)
+            and math.isfinite(ends)
+            and (time.time() if now is None else now) >= ends
+        ):
+            spent = datetime.fromtimestamp(max(0.0, min(float(ends), 253_402_300_799.0)), UTC)
+            return Expiry(
+                expires_at,
+                False,
+                f"the refresh token expired on {spent:%Y-%m-%d} (LinkedIn's last 365 days "
+                "from the first connection): connect again",
+            )
         if record.get("refresh_token"):
             return Expiry(expires_at, True)
         return Expiry(expires_at, False, "no refresh token: connect again before it expires")
@@ -241,7 +259,7 @@ def refresh_record(
     """
     from brandkit import auth
 
-    expiry = expiry_of(record)
+    expiry = expiry_of(record, clock())
     platform = _platform(record)
     if not expiry.refreshable:
         raise ConfigurationError(f"the {platform} token cannot be refreshed: {expiry.why}")
@@ -269,7 +287,7 @@ def refresh_record(
 
 
 def _due(record: Mapping[str, Any], now: float, margin: float | None) -> bool:
-    expiry = expiry_of(record)
+    expiry = expiry_of(record, now)
     if not expiry.refreshable or expiry.expires_at is None:
         return False
     ahead = MARGINS.get(_platform(record), 300.0) if margin is None else margin
@@ -309,7 +327,7 @@ def refresh_due(
             if record is None:
                 out[key] = "failed: ConfigurationError: no such account"
                 continue
-            if not expiry_of(record).refreshable:
+            if not expiry_of(record, clock()).refreshable:
                 out[key] = "not refreshable"
                 continue
             if not force and not _due(record, clock(), margin):

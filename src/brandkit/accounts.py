@@ -504,6 +504,7 @@ class Account:
         self.base_url = self.base_url.rstrip("/")
         self._secrets: dict[str, SecretStr] = {}
         self._retired: list[SecretStr] = []  # values a refresh replaced, still redacted
+        self._concealed: list[SecretStr] = []  # credentials adapters made of the secrets
         for key, value in (secrets or {}).items():
             if value is None or value == "":
                 continue
@@ -566,10 +567,20 @@ class Account:
         if changed and self.on_credentials_changed is not None:
             self.on_credentials_changed(self, changed)
 
+    def conceal(self, value: str) -> None:
+        """Have `redact` take ``value`` out too: a credential an adapter makes of this
+        account's secrets for a request (a signed token, an encoded login), which a server
+        may echo back in an error. The last 32 such values are kept (they are remade for
+        each request, and a server echoes the request it answers)."""
+        if len(value) < 8 or any(value == v.get_secret_value() for v in self._concealed):
+            return
+        self._concealed = [*self._concealed[-31:], SecretStr(value)]
+
     def redact(self, text: str) -> str:
-        """``text`` with every secret of this account (and the last few values a refresh
-        replaced) replaced by ``**********``."""
-        for value in [*self._secrets.values(), *self._retired]:
+        """``text`` with every secret of this account (the last few values a refresh
+        replaced, and the credentials made of them, see `conceal`) replaced by
+        ``**********``."""
+        for value in [*self._secrets.values(), *self._retired, *self._concealed]:
             raw = value.get_secret_value()
             if raw and len(raw) >= 4:
                 text = text.replace(raw, "**********")

@@ -222,7 +222,10 @@ class GhostAdapter(BlogAdapter):
     # -- requests ----------------------------------------------------------------------------
 
     def _authorization(self) -> str:
-        return f"Ghost {admin_token(self.account.secret('admin_key') or '', self.clock())}"
+        token = admin_token(self.account.secret("admin_key") or "", self.clock())
+        # A bearer credential for 5 minutes: a server may echo it back in an error.
+        self.account.conceal(token)
+        return f"Ghost {token}"
 
     def _request(
         self,

@@ -278,7 +278,10 @@ class WordPressAdapter(BlogAdapter):
     def _authorization(self) -> str:
         user = str(self.account.settings["user"])
         raw = f"{user}:{self.account.secret('app_password') or ''}".encode()
-        return "Basic " + base64.b64encode(raw).decode("ascii")
+        login = base64.b64encode(raw).decode("ascii")
+        # The encoded login is the password in all but name: a server may echo it back.
+        self.account.conceal(login)
+        return "Basic " + login
 
     def _url(self, route: str) -> str:
         base = self.account.base_url

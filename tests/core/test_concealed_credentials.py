@@ -1,0 +1,62 @@
+"""A credential an adapter makes of an account's secrets (WordPress's encoded login, Ghost's
+signed token) is redacted like the secrets themselves: a server that echoes the request's
+Authorization header in an error leaks nothing into the delivery's error."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from brandkit import Account, Client, RetryPolicy
+from brandkit.content import Article
+
+FAST = RetryPolicy(initial=0.001, max_backoff=0.001)
+GHOST_KEY = "64f0c1a2b3c4d5e6f7a8b9c0:" + "ab" * 32
+
+
+def echo(request: httpx.Request) -> httpx.Response:
+    """A server that refuses everything and says what it was sent."""
+    said = request.headers.get("authorization", "")
+    credential = said.split(" ", 1)[-1]
+    body = {
+        "code": "rest_forbidden",
+        "message": f"bad credentials: {said} ({credential})",
+        "errors": [{"message": f"bad credentials: {said}", "type": "NoPermissionError"}],
+    }
+    return httpx.Response(403, content=json.dumps(body).encode(), request=request)
+
+
+@pytest.mark.parametrize(
+    "account",
+    [
+        Account.wordpress("https://blog.example", user="editor", app_password="abcd efgh ijkl"),
+        Account.ghost("https://news.example", admin_key=GHOST_KEY),
+    ],
+    ids=["wordpress", "ghost"],
+)
+def test_an_echoed_authorization_header_is_redacted(account: Account) -> None:
+    sent: list[str] = []
+
+    def server(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers.get("authorization", "").split(" ", 1)[-1])
+        return echo(request)
+
+    http = httpx.Client(transport=httpx.MockTransport(server))
+    with Client(http=http, retry=FAST) as client:
+        (delivery,) = client.publish(Article(title="Q3", body="Up."), account)
+    assert not delivery.ok and delivery.error is not None
+    assert sent and all(len(s) > 8 for s in sent)
+    seen = " ".join(
+        str(x)
+        for x in (
+            delivery.error,
+            getattr(delivery.error, "platform_message", ""),
+            getattr(delivery.error, "body", ""),
+            repr(delivery),
+        )
+    )
+    assert "**********" in seen
+    for credential in sent:
+        assert credential not in seen

@@ -54,7 +54,9 @@ M = TypeVar("M", bound=pydantic.BaseModel)
 
 class Answer(pydantic.BaseModel):
     """The base of the models of platform answers: reads only the fields it declares and
-    ignores the rest (platforms add fields all the time), never coerces a string to a number."""
+    ignores the rest (platforms add fields all the time). It is not strict as a whole (dates
+    come as text); a field that must not take ``"12"`` for ``12`` says so with
+    ``pydantic.Strict()``, as the adapters' ids and counts do."""
 
     model_config = pydantic.ConfigDict(extra="ignore", frozen=True)
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+
+from brandkit.auth import EncryptedStore
+from brandkit.auth.store import new_key
 
 REDIRECT = "https://app.example/callback"
 
@@ -25,6 +29,14 @@ def app(request: pytest.FixtureRequest, emu: Any) -> Any:
     """The emulator's OAuth app, its redirect URI `REDIRECT`, its scopes the module's
     ``SCOPES``."""
     return emu.oauth_app(redirect_uri=REDIRECT, scopes=request.module.SCOPES)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[EncryptedStore]:
+    """An encrypted credential store in a fresh file, with a new key; closed after."""
+    s = EncryptedStore(tmp_path / "credentials.db", key=new_key())
+    yield s
+    s.close()
 
 
 @pytest.fixture

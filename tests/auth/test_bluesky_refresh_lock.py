@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -23,7 +22,6 @@ import pytest
 from brandkit import Account, AsyncClient, Client, DeliveryStatus, Post, RetryPolicy, auth
 from brandkit.auth import EncryptedStore, load_account, refresh_accounts
 from brandkit.auth import bluesky as bsky
-from brandkit.auth.store import new_key
 from brandkit.platforms.bluesky import set_oauth_refresh_hook
 from brandkit.testing.bluesky import BlueskyEmulator
 
@@ -43,13 +41,6 @@ def emu() -> Iterator[BlueskyEmulator]:
     with emulator.serve():
         emulator.add_user("brand.test")
         yield emulator
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[EncryptedStore]:
-    s = EncryptedStore(tmp_path / "credentials.db", key=new_key())
-    yield s
-    s.close()
 
 
 def connect(emu: BlueskyEmulator) -> bsky.BlueskyCredentials:

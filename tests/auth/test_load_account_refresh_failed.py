@@ -7,14 +7,11 @@ error is raised. X emulator over a socket, a real encrypted SQLite store."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from brandkit import Client, DeliveryStatus, Post, RetryPolicy, auth
 from brandkit.auth import EncryptedStore, XCredentials
-from brandkit.auth.store import new_key
 from brandkit.errors import PlatformUnavailable, RateLimited
 from brandkit.testing.x import OAuthApp, XEmulator
 
@@ -22,25 +19,7 @@ from .conftest import REDIRECT, consent, leaks
 
 FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=30)
 SCOPES = ["tweet.read", "tweet.write", "users.read", "offline.access"]
-
-
-@pytest.fixture
-def emu() -> Iterator[XEmulator]:
-    emulator = XEmulator()
-    with emulator.serve():
-        yield emulator
-
-
-@pytest.fixture
-def app(emu: XEmulator) -> OAuthApp:
-    return emu.oauth_app(redirect_uri=REDIRECT, scopes=SCOPES)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[EncryptedStore]:
-    s = EncryptedStore(tmp_path / "credentials.db", key=new_key())
-    yield s
-    s.close()
+EMULATOR = XEmulator  # served as the emu fixture (conftest), with the app of SCOPES
 
 
 def stored_x(emu: XEmulator, app: OAuthApp, store: EncryptedStore) -> XCredentials:

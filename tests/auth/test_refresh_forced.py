@@ -7,29 +7,17 @@ Threads emulator over a socket, a real encrypted SQLite store."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
-
-import pytest
 
 from brandkit import auth
 from brandkit.auth import EncryptedStore, refresh_locked
 from brandkit.auth._records import refresh_record
-from brandkit.auth.store import new_key
 from brandkit.testing.threads import ThreadsEmulator
 
 from .conftest import REDIRECT, consent
 
 DAY = 86_400.0
 SCOPES = ["threads_basic", "threads_content_publish"]
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[EncryptedStore]:
-    s = EncryptedStore(tmp_path / "credentials.db", key=new_key())
-    yield s
-    s.close()
 
 
 def test_a_forced_refresh_after_another_processs_takes_its_token(store: EncryptedStore) -> None:

@@ -6,7 +6,6 @@ is written back; the store file never holds a token in clear."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,26 +25,8 @@ from .conftest import REDIRECT, consent
 
 FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=30)
 SCOPES = ["tweet.read", "tweet.write", "users.read", "offline.access"]
+EMULATOR = XEmulator  # served as the emu fixture (conftest), with the app of SCOPES
 DAY = 86_400.0
-
-
-@pytest.fixture
-def emu() -> Iterator[XEmulator]:
-    emulator = XEmulator()
-    with emulator.serve():
-        yield emulator
-
-
-@pytest.fixture
-def app(emu: XEmulator) -> OAuthApp:
-    return emu.oauth_app(redirect_uri=REDIRECT, scopes=SCOPES)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[EncryptedStore]:
-    s = EncryptedStore(tmp_path / "credentials.db", key=new_key())
-    yield s
-    s.close()
 
 
 def connect_x(emu: XEmulator, app: OAuthApp) -> XCredentials:

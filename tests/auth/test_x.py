@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,18 +23,7 @@ from .conftest import REDIRECT, consent, leaks
 
 FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=30)
 SCOPES = ["tweet.read", "tweet.write", "users.read", "offline.access"]
-
-
-@pytest.fixture
-def emu() -> Iterator[XEmulator]:
-    emulator = XEmulator()
-    with emulator.serve():
-        yield emulator
-
-
-@pytest.fixture
-def app(emu: XEmulator) -> OAuthApp:
-    return emu.oauth_app(redirect_uri=REDIRECT, scopes=SCOPES)
+EMULATOR = XEmulator  # served as the emu fixture (conftest), with the app of SCOPES
 
 
 def connect(emu: XEmulator, app: OAuthApp) -> XCredentials:

@@ -56,6 +56,7 @@ from brandkit.outbox._store import (
     _HERE,
     _HOST,
     _IN_FLIGHT,
+    _ROW,
     _UNREADABLE,
     _UNSET,
     Outbox,
@@ -680,12 +681,12 @@ class PostgresOutbox(Outbox):
         with self._tx() as db:
             self._free_dead_here(db)
             db.execute(
-                f"SELECT data FROM {self._t['deliveries']} WHERE status = 'sending' "  # noqa: S608
+                f"SELECT {_ROW} FROM {self._t['deliveries']} WHERE status = 'sending' "  # noqa: S608
                 "AND (lease_owner IS NULL OR lease_until < now()) FOR UPDATE SKIP LOCKED"
             )
             rows = db.fetchall()
-            for (data,) in rows:
-                delivery = self._load(data)
+            for row in rows:
+                delivery = self._load(row[0], row[1:])
                 self._mark_unknown(db, delivery, at)
                 self._write(db, delivery, lease_owner=None, lease_until=None)
             return len(rows)
@@ -759,15 +760,15 @@ class PostgresOutbox(Outbox):
                 args,
             )
             db.execute(
-                f"SELECT data FROM {d} WHERE {_DUE} "  # noqa: S608
+                f"SELECT {_ROW} FROM {d} WHERE {_DUE} "  # noqa: S608
                 f"AND id IN ({_in_order(d, 'account = ANY(%(taken)s)')}) "
                 "ORDER BY COALESCE(scheduled_at, created_at), created_at, seq "
                 "LIMIT %(limit)s FOR UPDATE",
                 args,
             )
             taken: builtins.list[Delivery] = []
-            for (data,) in db.fetchall():
-                delivery = self._load(data)
+            for row in db.fetchall():
+                delivery = self._load(row[0], row[1:])
                 unreadable = _UNREADABLE.get(delivery)
                 if unreadable is not None:
                     self._fail_unreadable(db, delivery, unreadable[1], at)
@@ -1026,7 +1027,7 @@ class PostgresOutbox(Outbox):
         only = "AND account = ANY(%(keys)s) " if keys is not None else ""
         with self._reading() as db:
             db.execute(
-                f"SELECT data FROM {d} WHERE {_DUE} {only}"  # noqa: S608
+                f"SELECT {_ROW} FROM {d} WHERE {_DUE} {only}"  # noqa: S608
                 f"AND account NOT IN (SELECT account FROM {d} "
                 "  WHERE lease_owner IS NOT NULL AND lease_until >= now()) "
                 f"AND id IN ({_in_order(d, 'TRUE')}) "
@@ -1034,7 +1035,7 @@ class PostgresOutbox(Outbox):
                 args,
             )
             rows = db.fetchall()
-        return [self._load(r[0]) for r in rows]
+        return [self._load(r[0], r[1:]) for r in rows]
 
 
 class _Statements:

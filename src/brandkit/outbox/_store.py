@@ -458,6 +458,41 @@ def _account_keys(accounts: Any) -> builtins.list[str] | None:
     )
 
 
+# The columns a delivery is read with: its JSON, then the row's own columns, which stand in
+# for a JSON that cannot be read (Outbox._load).
+_ROW = "data, id, account, platform, status, created_at"
+
+
+def _damaged(row: Sequence[Any] | None, stored: Any, reason: str) -> Delivery:
+    """The stand-in of a delivery whose stored JSON cannot be read, from its row's
+    columns (`_ROW` after ``data``), marked unreadable so that `Outbox.claim` fails it
+    alone; its post is written back as stored (``None`` when even that is lost).
+
+    Raises:
+        BrandkitError: ``row`` is not given, or its columns cannot make a delivery either.
+    """
+    what = f"the stored delivery cannot be read ({reason})"
+    if row is None:
+        raise BrandkitError(f"{what}: list the outbox to find it, then cancel it")
+    delivery_id, account, platform, status, created = row[:5]
+    try:
+        when = created if isinstance(created, datetime) else datetime.fromisoformat(created)
+        delivery = Delivery(
+            id=str(delivery_id),
+            account=str(account),
+            platform=str(platform),
+            status=DeliveryStatus(status),
+            post=_stand_in(stored),
+            created_at=when,
+            updated_at=when,
+        )
+    except (ValueError, TypeError) as exc:
+        raise BrandkitError(f"delivery {delivery_id!r}: {what}; its row too: {exc}") from None
+    _UNREADABLE[delivery] = (stored, reason)
+    _POST_JSON[delivery] = (delivery.post, _dumps(stored))
+    return delivery
+
+
 class _Unset:
     """Marks an argument that was not given (``None`` is a value: "clear it")."""
 
@@ -480,7 +515,9 @@ def _stand_in(stored: Any) -> Post:
     if scheduled is not None and scheduled.tzinfo is None:
         scheduled = None
     return Post.model_construct(
-        text=text if isinstance(text, str) else "",
+        # Some text: a post with none (and no media or link) is refused when it is read back,
+        # and the delivery would have to be taken apart from its row again.
+        text=text if isinstance(text, str) and text else "(a post this brandkit cannot read)",
         campaign=campaign if isinstance(campaign, str) else None,
         scheduled_at=scheduled,
     )
@@ -808,16 +845,30 @@ class Outbox(SQLiteStore):
         return data
 
     @staticmethod
-    def _load(data: str) -> Delivery:
+    def _load(data: str, row: Sequence[Any] | None = None) -> Delivery:
         """A stored delivery, read without opening its media files (see _stored_media).
 
         A post this brandkit cannot read any more (stored by another version, edited by
         hand) is loaded as a stand-in with its text, campaign and time, so that listing and
         every other row still work; `claim` fails such a delivery instead of sending
         it. Every later write keeps the post exactly as it was stored.
+
+        A row whose JSON cannot be read at all (cut short, a field of the wrong type) is
+        loaded the same way from ``row``, the row's own columns (`_ROW` after ``data``:
+        id, account, platform, status, created_at), with no keys nor parts: one damaged row
+        must not make every listing and every claim fail.
+
+        Raises:
+            BrandkitError: the JSON cannot be read and ``row`` is not given.
         """
-        raw = json.loads(data)
-        stored = raw["post"]
+        stored: Any = None
+        try:
+            raw = json.loads(data)
+            if not isinstance(raw, dict):
+                raise TypeError(f"the stored delivery is a JSON {type(raw).__name__}")
+            stored = raw["post"]
+        except (ValueError, TypeError, KeyError) as exc:
+            return _damaged(row, stored, f"{type(exc).__name__}: {exc}")
         try:
             raw["post"] = _stored_post(stored, article=raw.get("content") == "article")
             return Delivery.from_dict(raw)
@@ -825,7 +876,10 @@ class Outbox(SQLiteStore):
             reason = f"{type(exc).__name__}: {exc}"
         raw["post"] = _stand_in(stored)
         raw.pop("content", None)
-        delivery = Delivery.from_dict(raw)
+        try:
+            delivery = Delivery.from_dict(raw)
+        except (BrandkitError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            return _damaged(row, stored, f"{type(exc).__name__}: {exc}")
         _UNREADABLE[delivery] = (stored, reason)
         # Written back as stored, never re-serialised from the stand-in it is shown as.
         _POST_JSON[delivery] = (delivery.post, _dumps(stored))
@@ -1143,9 +1197,10 @@ class Outbox(SQLiteStore):
         """The delivery with this id, or ``None``."""
         with self._reading() as db:
             row = db.execute(
-                "SELECT data FROM outbox_deliveries WHERE id = ?", (delivery_id,)
+                f"SELECT {_ROW} FROM outbox_deliveries WHERE id = ?",  # noqa: S608 - constant
+                (delivery_id,),
             ).fetchone()
-        return self._load(row[0]) if row else None
+        return self._load(row[0], row[1:]) if row else None
 
     def _release_finished(self, delivery_id: str) -> DeliveryStatus | None:
         """After an attempt: release the delivery as `release` does when it is finished
@@ -1192,7 +1247,7 @@ class Outbox(SQLiteStore):
             if value is not None:
                 where.append(f"{column} = ?")
                 args.append(value)
-        sql = "SELECT data FROM outbox_deliveries"
+        sql = f"SELECT {_ROW} FROM outbox_deliveries"  # noqa: S608 - constant
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY created_at DESC, rowid DESC"
@@ -1201,7 +1256,7 @@ class Outbox(SQLiteStore):
             args.append(limit)
         with self._reading() as db:
             rows = db.execute(sql, args).fetchall()
-        return [self._load(r[0]) for r in rows]
+        return [self._load(r[0], r[1:]) for r in rows]
 
     def counts(self) -> dict[DeliveryStatus, int]:
         """How many deliveries are in each status (every status is present, maybe 0)."""
@@ -1233,7 +1288,7 @@ class Outbox(SQLiteStore):
         # A worker takes pending (publish), unknown (reconcile first) and sending whose lease
         # is free (its process died mid-send: reconciled as unknown, never re-sent blindly).
         sql = (
-            "SELECT id, data FROM outbox_deliveries AS d "
+            f"SELECT id, {_ROW} FROM outbox_deliveries AS d "  # noqa: S608 - constant
             "WHERE status IN ('pending', 'unknown', 'sending') "
             "AND (scheduled_at IS NULL OR scheduled_at <= ?) "
             "AND (not_before IS NULL OR not_before <= ?) "
@@ -1316,7 +1371,7 @@ class Outbox(SQLiteStore):
         args.append(limit)
         with self._lock, self._errors():
             rows = db.execute(sql, args).fetchall()
-        return [(r[0], self._load(r[1])) for r in rows]
+        return [(r[0], self._load(r[1], r[2:])) for r in rows]
 
     def _any_due(self, at: datetime, keys: Sequence[str] | None) -> bool:
         """Whether `claim` at ``at`` would take anything, read without the write lock (the
@@ -1324,7 +1379,8 @@ class Outbox(SQLiteStore):
         if keys is not None and not keys:
             return False
         sql, args = self._due_sql(_iso(at), keys)
-        exists = sql.replace("SELECT id, data FROM", "SELECT 1 FROM", 1).rsplit("ORDER BY", 1)[0]
+        exists = sql.replace(f"SELECT id, {_ROW} FROM", "SELECT 1 FROM", 1)
+        exists = exists.rsplit("ORDER BY", 1)[0]
         with self._reading() as db:
             return db.execute(exists + "LIMIT 1", args).fetchone() is not None
 
@@ -1418,11 +1474,11 @@ class Outbox(SQLiteStore):
         at = self.clock()
         with self._tx() as db:
             rows = db.execute(
-                "SELECT data FROM outbox_deliveries WHERE status = 'sending' "
+                f"SELECT {_ROW} FROM outbox_deliveries WHERE status = 'sending' "  # noqa: S608
                 "AND outbox_lease_open(lease_owner, lease_until, id)"
             ).fetchall()
-            for (data,) in rows:
-                delivery = self._load(data)
+            for row in rows:
+                delivery = self._load(row[0], row[1:])
                 self._mark_unknown(db, delivery, at)
                 self._write(db, delivery, lease_owner=None, lease_until=None)
             return len(rows)

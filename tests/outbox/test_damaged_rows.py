@@ -1,0 +1,98 @@
+"""A stored row damaged outside brandkit (its JSON cut short, a field of the wrong type)
+blocks nothing else: listing, the worker's claims and opening the outbox go on, and the
+damaged delivery is failed alone with a typed error saying what happened."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from brandkit import DeliveryStatus, Post
+from brandkit.errors import ContentError
+from brandkit.outbox import Outbox
+from tests.outbox._fakenet import OutboxNetEmulator
+
+T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def _damage(db: Path | str, delivery_id: str, data: str, status: str | None = None) -> None:
+    """Write ``data`` (and ``status``) into the row of ``delivery_id``, as a hand edit or a
+    broken disk would."""
+    if isinstance(db, Path):
+        con = sqlite3.connect(db)
+        con.execute("UPDATE outbox_deliveries SET data = ? WHERE id = ?", (data, delivery_id))
+        if status is not None:
+            con.execute(
+                "UPDATE outbox_deliveries SET status = ? WHERE id = ?", (status, delivery_id)
+            )
+        con.commit()
+        con.close()
+        return
+    import psycopg
+
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE brandkit_outbox_deliveries SET data = %s WHERE id = %s", (data, delivery_id)
+        )
+        if status is not None:
+            conn.execute(
+                "UPDATE brandkit_outbox_deliveries SET status = %s WHERE id = %s",
+                (status, delivery_id),
+            )
+
+
+def _damaged_parts(data: str) -> str:
+    raw = json.loads(data)
+    raw["parts"] = ["not a part"]
+    return json.dumps(raw)
+
+
+@pytest.mark.parametrize("how", ["cut short", "no post", "bad parts", "not an object"])
+def test_a_damaged_row_is_failed_alone(db: Path | str, emu: OutboxNetEmulator, how: str) -> None:
+    with Outbox(db) as box:
+        (good,) = box.add(Post(text="good"), emu.account(name="a"))
+        (bad,) = box.add(Post(text="bad"), emu.account(name="b"))
+        stored = box._data_json(bad)
+    damaged = {
+        "cut short": stored[: len(stored) // 2],
+        "no post": json.dumps({"id": bad.id}),
+        "bad parts": _damaged_parts(stored),
+        "not an object": "[1, 2]",
+    }[how]
+    _damage(db, bad.id, damaged)
+    with Outbox(db) as box:
+        listed = {d.id: d for d in box.list()}
+        assert set(listed) == {good.id, bad.id}
+        assert listed[bad.id].account == bad.account
+        assert {d.id for d in box.due(T0)} == {good.id, bad.id}
+        taken = box.claim(T0)
+        assert [d.id for d in taken] == [good.id]
+        failed = box.get(bad.id)
+        assert failed is not None
+        assert failed.status is DeliveryStatus.FAILED
+        assert failed.account == bad.account
+        assert isinstance(failed.error, ContentError)
+        assert "cannot be read" in str(failed.error)
+        assert box.cancel(bad.id).status is DeliveryStatus.CANCELLED
+
+
+def test_a_damaged_row_left_sending_does_not_stop_the_outbox_opening(
+    db: Path | str, emu: OutboxNetEmulator
+) -> None:
+    """Opening an outbox recovers the rows a dead process left ``sending``: a damaged one
+    among them is recovered too, not a JSONDecodeError for every open."""
+    with Outbox(db) as box:
+        (bad,) = box.add(Post(text="bad"), emu.account())
+    _damage(db, bad.id, "{not json", status="sending")
+    with Outbox(db) as box:
+        got = box.get(bad.id)
+        assert got is not None
+        assert got.status is DeliveryStatus.UNKNOWN
+        assert box.claim(T0) == []
+        failed = box.get(bad.id)
+        assert failed is not None and failed.status is DeliveryStatus.FAILED
+        assert "may already be on the platform" in str(failed.error)

@@ -11,11 +11,13 @@ import time
 
 class Trickle:
     """An HTTP server on 127.0.0.1 that answers every request 200 with ``answer`` (JSON),
-    its body sent ``step`` seconds a byte (``step=0``: at once)."""
+    its body sent ``step`` seconds a byte (``step=0``: at once); with ``head=True`` its
+    headers too."""
 
-    def __init__(self, answer: bytes, step: float = 0.0) -> None:
+    def __init__(self, answer: bytes, step: float = 0.0, *, head: bool = False) -> None:
         self.answer = answer
         self.step = step
+        self.head = head
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.sock.settimeout(0.2)
         self.stop = threading.Event()
@@ -45,14 +47,16 @@ class Trickle:
             "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
             f"content-length: {len(self.answer)}\r\nconnection: close\r\n\r\n"
         )
-        conn.sendall(head.encode())
         if not self.step:
-            conn.sendall(self.answer)
+            conn.sendall(head.encode() + self.answer)
             return
-        for i in range(len(self.answer)):
+        sent = head.encode() + self.answer if self.head else self.answer
+        if not self.head:
+            conn.sendall(head.encode())
+        for i in range(len(sent)):
             if self.stop.is_set():
                 return
-            conn.sendall(self.answer[i : i + 1])
+            conn.sendall(sent[i : i + 1])
             time.sleep(self.step)
 
     def close(self) -> None:

@@ -4,14 +4,17 @@ callback check, token answers, and the drivers that run a token flow over httpx.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import math
 import secrets
 import time
+import urllib.request
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
+import anyio
 import attrs
 import httpx
 import pydantic
@@ -575,6 +578,12 @@ def _secrets_of(request: httpx.Request) -> list[str]:
     return values
 
 
+def _environment_proxies() -> bool:
+    """Whether the environment names an HTTP(S) proxy (``HTTPS_PROXY``, ``ALL_PROXY``...)."""
+    found = urllib.request.getproxies()
+    return any(found.get(scheme) for scheme in ("https", "http", "all"))
+
+
 def run(flow: Flow[T], http: httpx.Client | None = None) -> T:
     """Run an authorization flow over ``http`` (a new client with a 30 s timeout when
     ``None``). Token requests are never repeated: a code or a rotating refresh token is
@@ -585,16 +594,32 @@ def run(flow: Flow[T], http: httpx.Client | None = None) -> T:
             again later; nothing says the credentials are bad).
         TransportError: the server could not be reached, or an answer's body was still
             arriving `DEADLINE` seconds after its headers (each read also times out on its
-            own).
+            own); with the client made here, also an answer whose headers had not arrived
+            `DEADLINE` seconds after the request was sent.
     """
+    from brandkit._client import _SYNC_DEADLINE, _deadline_client
+
     own = http is None
-    client = http or httpx.Client(timeout=TIMEOUT, verify=shared_context())
+    # The client made here bounds the whole exchange, headers included (a given client's
+    # sockets bound single reads only): a server trickling its headers would otherwise hold
+    # the credential store's lock around a refresh for as long as it liked. It reads no
+    # proxy from the environment, so behind one httpx's own client is made, as before.
+    if http is not None:
+        client = http
+    elif _environment_proxies():
+        client = httpx.Client(timeout=TIMEOUT, verify=shared_context())
+    else:
+        client = _deadline_client(TIMEOUT.read or 30.0)[0]
+    outer = getattr(_SYNC_DEADLINE, "at", None)
     try:
         step = next(flow)
         while True:
             if isinstance(step, Wait):
                 step = flow.send(httpx.Response(204))
                 continue
+            if own:
+                ends = time.monotonic() + DEADLINE
+                _SYNC_DEADLINE.at = ends if outer is None else min(outer, ends)
             try:
                 with (
                     _logging.hiding(_secrets_of(step.request)),
@@ -605,9 +630,14 @@ def run(flow: Flow[T], http: httpx.Client | None = None) -> T:
                         content=step.request.content,
                     ) as raw,
                 ):
+                    # The body has its own `DEADLINE` from the headers on (`_read`): a
+                    # complete answer may hold the only copy of a new refresh token.
+                    _SYNC_DEADLINE.at = outer
                     response = _read(raw, time.monotonic() + DEADLINE, _limit(step))
             except httpx.HTTPError as exc:
                 raise _transport_error(exc) from None
+            finally:
+                _SYNC_DEADLINE.at = outer
             step = flow.send(response)
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
@@ -628,15 +658,21 @@ async def run_async(flow: Flow[T], http: httpx.AsyncClient | None = None) -> T:
                 continue
             try:
                 with _logging.hiding(_secrets_of(step.request)):
-                    async with client.stream(
-                        step.request.method,
-                        step.request.url,
-                        headers=step.request.headers,
-                        content=step.request.content,
-                    ) as raw:
-                        response = await _aread(
-                            raw, time.monotonic() + DEADLINE, _limit(step)
-                        )
+                    async with contextlib.AsyncExitStack() as stack:
+                        # As `run`: the headers within `DEADLINE` of the request (anyio's
+                        # deadline works under asyncio and trio alike), then the body's own.
+                        with anyio.fail_after(DEADLINE):
+                            raw = await stack.enter_async_context(
+                                client.stream(
+                                    step.request.method,
+                                    step.request.url,
+                                    headers=step.request.headers,
+                                    content=step.request.content,
+                                )
+                            )
+                        response = await _aread(raw, time.monotonic() + DEADLINE, _limit(step))
+            except TimeoutError:
+                raise _transport_error(httpx.ReadTimeout("no answer in time")) from None
             except httpx.HTTPError as exc:
                 raise _transport_error(exc) from None
             step = flow.send(response)

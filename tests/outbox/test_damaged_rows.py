@@ -19,12 +19,13 @@ from tests.outbox._fakenet import OutboxNetEmulator
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
-def _damage(db: Path | str, delivery_id: str, data: str, status: str | None = None) -> None:
+def _damage(db: Path | str, delivery_id: str, data: str | None, status: str | None = None) -> None:
     """Write ``data`` (and ``status``) into the row of ``delivery_id``, as a hand edit or a
     broken disk would."""
     if isinstance(db, Path):
         con = sqlite3.connect(db)
-        con.execute("UPDATE outbox_deliveries SET data = ? WHERE id = ?", (data, delivery_id))
+        if data is not None:
+            con.execute("UPDATE outbox_deliveries SET data = ? WHERE id = ?", (data, delivery_id))
         if status is not None:
             con.execute(
                 "UPDATE outbox_deliveries SET status = ? WHERE id = ?", (status, delivery_id)
@@ -35,9 +36,11 @@ def _damage(db: Path | str, delivery_id: str, data: str, status: str | None = No
     import psycopg
 
     with psycopg.connect(db, autocommit=True) as conn:
-        conn.execute(
-            "UPDATE brandkit_outbox_deliveries SET data = %s WHERE id = %s", (data, delivery_id)
-        )
+        if data is not None:
+            conn.execute(
+                "UPDATE brandkit_outbox_deliveries SET data = %s WHERE id = %s",
+                (data, delivery_id),
+            )
         if status is not None:
             conn.execute(
                 "UPDATE brandkit_outbox_deliveries SET status = %s WHERE id = %s",
@@ -96,3 +99,20 @@ def test_a_damaged_row_left_sending_does_not_stop_the_outbox_opening(
         failed = box.get(bad.id)
         assert failed is not None and failed.status is DeliveryStatus.FAILED
         assert "may already be on the platform" in str(failed.error)
+
+
+def test_a_damaged_row_that_is_not_due_can_be_cancelled_and_counted(
+    db: Path | str, emu: OutboxNetEmulator
+) -> None:
+    """A damaged failed row is never claimed (so never repaired by a claim): a person can
+    still cancel it, and a status no brandkit wrote does not break the counts."""
+    with Outbox(db) as box:
+        (bad,) = box.add(Post(text="bad"), emu.account(name="b"))
+        (odd,) = box.add(Post(text="odd"), emu.account(name="c"))
+    _damage(db, bad.id, "{not json", status="failed")
+    _damage(db, odd.id, None, status="bogus")
+    with Outbox(db) as box:
+        assert box.cancel(bad.id).status is DeliveryStatus.CANCELLED
+        counts = box.counts()
+        assert counts[DeliveryStatus.CANCELLED] == 1
+        assert sum(counts.values()) == 1

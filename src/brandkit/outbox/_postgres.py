@@ -526,16 +526,16 @@ class PostgresOutbox(Outbox):
 
     # -- the row writers the inherited rules call ------------------------------------------
 
-    def _fetch(self, db: Any, delivery_id: str) -> tuple[Any, ...]:
+    def _fetch(self, db: Any, delivery_id: str) -> tuple[Delivery, str | None, float | None]:
         db.execute(
-            f"SELECT data, lease_owner, {_LEFT} FROM {self._t['deliveries']} "  # noqa: S608
+            f"SELECT {_ROW}, lease_owner, {_LEFT} FROM {self._t['deliveries']} "  # noqa: S608
             "WHERE id = %s FOR UPDATE",
             (delivery_id,),
         )
         row = db.fetchone()
         if row is None:
             raise BrandkitError(f"the outbox has no delivery {delivery_id!r}")
-        return tuple(row)
+        return self._load(row[0], row[1:6]), row[6], row[7]
 
     def _events(self, db: Any, rows: builtins.list[_EventRow]) -> None:  # type: ignore[override]
         if rows:

@@ -39,3 +39,21 @@ def test_a_bad_setting_is_refused(
     unknown; a wrong type failed with a TypeError, or later."""
     with Outbox(db) as box, pytest.raises(ConfigurationError, match=name):
         Worker(box, [emu.account()], **{name: value})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("accounts", ["outboxnet:outboxnet", ["outboxnet:outboxnet"], None, 5])
+def test_accounts_that_are_not_accounts_are_refused(db: Path | str, accounts: object) -> None:
+    """A key, a list of keys or nothing: a ConfigurationError saying what to give, not an
+    AttributeError from inside the worker."""
+    with Outbox(db) as box, pytest.raises(ConfigurationError, match="Account"):
+        Worker(box, accounts)  # type: ignore[arg-type]
+
+
+def test_the_accounts_of_a_mapping_or_a_list_are_served(
+    db: Path | str, emu: OutboxNetEmulator
+) -> None:
+    """What Account.load returns (a mapping), its values, a list: all the same accounts."""
+    acct = emu.account()
+    with Outbox(db) as box:
+        for given in ({"main": acct}, {"main": acct}.values(), [acct]):
+            assert list(Worker(box, given).accounts) == [acct.key]  # type: ignore[arg-type]

@@ -25,7 +25,7 @@ from brandkit.errors import (
     TransportError,
 )
 from brandkit.outbox._store import _AFTER_FINISHED as _FINISHED
-from brandkit.outbox._store import Outbox, media_files, missing_media
+from brandkit.outbox._store import Outbox, _accounts_given, media_files, missing_media
 
 if TYPE_CHECKING:
     from brandkit.auth.store import CredentialStore
@@ -93,7 +93,8 @@ class Worker:
     Raises:
         ConfigurationError: ``client`` writes to another outbox (or none), or a setting is
             out of range: ``concurrency``, ``max_attempts`` and ``batch`` are whole numbers
-            from 1, ``backoff`` and ``max_backoff`` seconds from 0 to 30 days.
+            from 1, ``backoff`` and ``max_backoff`` seconds from 0 to 30 days; ``accounts``
+            holds something that is not an `Account`.
     """
 
     def __init__(
@@ -125,7 +126,7 @@ class Worker:
         check_limit(batch, name="batch", what="deliveries at most per claim", least=1)
         self.outbox = outbox
         values = accounts.values() if isinstance(accounts, Mapping) else accounts
-        self.accounts: dict[str, Account] = {a.key: a for a in values}
+        self.accounts: dict[str, Account] = {a.key: a for a in _accounts_given(values)}
         outbox.use_accounts(self.accounts)
         self.client = client
         self.clock = clock or (lambda: datetime.now(UTC))

@@ -11,11 +11,13 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from brandkit import DeliveryStatus, Post, Rejected
 from brandkit.cli import main
+from brandkit.errors import OutboxConflict
 from brandkit.outbox import Outbox
 from brandkit.testing.mastodon import MastodonEmulator
 from tests.outbox._fakenet import OutboxNetEmulator
@@ -380,3 +382,36 @@ def test_run_forever_says_when_due_posts_belong_to_accounts_it_does_not_serve(
     assert sum("not served" in line and "outboxnet:gone" in line for line in lines) == 1
     assert "idle: nothing is waiting to be sent here" in lines
     assert lines[-1] == "stopped: every lease released"
+
+
+def test_run_once_reports_the_stored_status_not_the_workers_copy(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The save that records a post as sent is refused (another process changed the row):
+    the outbox still holds the delivery as in doubt, so `run --once` must not print `sent`
+    and exit 0; it prints `unknown` (the next run looks the post up) and exits 1."""
+    emu = MastodonEmulator()
+    real_save_many = Outbox.save_many
+
+    def refuse_sent(self: Outbox, deliveries: Any) -> None:
+        deliveries = list(deliveries)
+        if any(d.status is DeliveryStatus.SENT for d in deliveries):
+            raise OutboxConflict("delivery changed by another process")
+        real_save_many(self, deliveries)
+
+    with emu.serve() as url:
+        acct = emu.account(name="brand")
+        monkeypatch.setenv("BK_OUTBOX_TEST_TOKEN", acct.secret("token") or "")
+        box = Outbox(db)
+        (d,) = box.add(Post(text="in doubt"), acct)
+        box.close()
+        toml = mastodon_toml(tmp_path / "brandkit.toml", url)
+        monkeypatch.setattr(Outbox, "save_many", refuse_sent)
+        status, text = cli("run", "--db", str(db), "--accounts", str(toml), "--once")
+    assert emu.post_texts() == ["in doubt"]
+    with Outbox(db) as box:  # opening it recovers what was left sending
+        stored = box.get(d.id)
+    assert stored is not None and stored.status is DeliveryStatus.UNKNOWN
+    line = text.splitlines()[1]
+    assert line.startswith(f"unknown  mastodon:brand  {d.id}"), line
+    assert status == 1

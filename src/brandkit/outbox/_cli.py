@@ -316,12 +316,18 @@ def _add(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _report(outbox: Outbox, delivery: Delivery, out: TextIO, as_json: bool) -> str:
-    """One line per attempt; a failure the worker will try again is shown as ``retry``.
-    Returns the label printed."""
+    """One line per attempt, labelled with the status the outbox holds (the worker's copy
+    may be ahead of it when a save was refused); a failure the worker will try again is
+    shown as ``retry``, a delivery left ``sending`` as ``unknown`` (the next run looks it
+    up before anything is sent). Returns the label printed."""
     label = delivery.status.value
     stored = outbox.get(delivery.id)
-    if stored is not None and stored.status is DeliveryStatus.PENDING and not delivery.ok:
-        label = "retry"
+    if stored is not None:
+        label = stored.status.value
+        if stored.status is DeliveryStatus.SENDING:
+            label = DeliveryStatus.UNKNOWN.value
+        elif stored.status is DeliveryStatus.PENDING and not delivery.ok:
+            label = "retry"
     if as_json:
         print(json.dumps(outbox._data(delivery), ensure_ascii=False), file=out)
         return label

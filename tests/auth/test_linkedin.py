@@ -209,3 +209,46 @@ async def test_async_finish_and_refresh(emu: LinkedInEmulator, app: LinkedInOAut
     creds = await auth.linkedin.finish_async(start, callback, client_secret=app.client_secret)
     new = await auth.linkedin.refresh_async(creds, client_secret=app.client_secret)
     assert new.access_token != creds.access_token
+
+
+def test_every_page_a_member_administers_is_found(
+    emu: LinkedInEmulator, app: LinkedInOAuthApp
+) -> None:
+    """organizationAcls answers a page of roles at a time (10 unless asked): an agency's
+    member with 230 pages gets all 230, in three requests of 100, not the first 10."""
+    start = begin(emu, app)
+    creds = auth.linkedin.finish(start, consent(start.url), client_secret=app.client_secret)
+    more = emu.add_organizations(229)
+    before = len(emu.requests)
+    pages = auth.linkedin.organizations(creds)
+    assert len(pages) == 230 and set(more) <= set(pages)
+    asked = [r for r in emu.requests[before:] if r.url.path == "/rest/organizationAcls"]
+    assert [(r.url.params["start"], r.url.params["count"]) for r in asked] == [
+        ("0", "100"),
+        ("100", "100"),
+        ("200", "100"),
+    ]
+
+
+def test_the_emulator_pages_roles_as_a_restli_finder(
+    emu: LinkedInEmulator, app: LinkedInOAuthApp
+) -> None:
+    """10 roles unless count says otherwise, at most 100; a start that is no number is a
+    400, as LinkedIn answers it."""
+    start = begin(emu, app)
+    creds = auth.linkedin.finish(start, consent(start.url), client_secret=app.client_secret)
+    emu.add_organizations(14)
+    headers = {
+        "authorization": f"Bearer {creds.access_token.get_secret_value()}",
+        "linkedin-version": auth.linkedin.VERSION,
+        "x-restli-protocol-version": "2.0.0",
+    }
+    params = {"q": "roleAssignee", "role": "ADMINISTRATOR", "state": "APPROVED"}
+    with httpx.Client(base_url=emu.base_url, headers=headers) as http:
+        first = http.get("/rest/organizationAcls", params=params).json()
+        assert len(first["elements"]) == 10
+        assert first["paging"] == {"start": 0, "count": 10, "links": [], "total": 15}
+        rest = http.get("/rest/organizationAcls", params={**params, "start": 10}).json()
+        assert len(rest["elements"]) == 5
+        bad = http.get("/rest/organizationAcls", params={**params, "start": "x"})
+        assert bad.status_code == 400

@@ -170,6 +170,12 @@ class _Acls(pydantic.BaseModel):
     elements: list[_Acl]
 
 
+# organizationAcls pages (Rest.li's 10 unless asked; 100 at most), and how many are read:
+# 5,000 roles, more pages than anyone administers.
+_ACLS_PAGE = 100
+_ACLS_PAGES = 50
+
+
 def _number(value: object) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
@@ -467,11 +473,28 @@ async def refresh_async(
 
 def organizations_flow(creds: LinkedInCredentials) -> Flow[list[str]]:
     """The sans-IO lookup behind `organizations`."""
+    found: dict[str, None] = {}
+    for page in range(_ACLS_PAGES):
+        acls = yield from _acls_page(creds, page * _ACLS_PAGE)
+        found.update(dict.fromkeys(a.organization for a in acls.elements))
+        if len(acls.elements) < _ACLS_PAGE:
+            break
+    return list(found)
+
+
+def _acls_page(creds: LinkedInCredentials, start: int) -> Flow[_Acls]:
+    """One page of the member's administrator roles, from ``start``."""
     _, _, api = _roots(creds.base_url)
     request = httpx.Request(
         "GET",
         api + "/rest/organizationAcls",
-        params={"q": "roleAssignee", "role": "ADMINISTRATOR", "state": "APPROVED"},
+        params={
+            "q": "roleAssignee",
+            "role": "ADMINISTRATOR",
+            "state": "APPROVED",
+            "start": start,
+            "count": _ACLS_PAGE,
+        },
         headers={
             "authorization": f"Bearer {creds.access_token.get_secret_value()}",
             "linkedin-version": VERSION,
@@ -497,19 +520,19 @@ def organizations_flow(creds: LinkedInCredentials) -> Flow[list[str]]:
             status_code=response.status_code,
         )
     try:
-        acls = _Acls.model_validate_json(response.content)
+        return _Acls.model_validate_json(response.content)
     except pydantic.ValidationError:
         raise MalformedResponse(
             "LinkedIn's answer to the page lookup has no elements[].organization",
             platform="linkedin",
             status_code=response.status_code,
         ) from None
-    return list(dict.fromkeys(a.organization for a in acls.elements))
 
 
 def organizations(creds: LinkedInCredentials, *, http: httpx.Client | None = None) -> list[str]:
     """The URNs of the pages (``urn:li:organization:…``) the member administers: the
-    ``author`` to give `brandkit.auth.account_from` to post as one of them.
+    ``author`` to give `brandkit.auth.account_from` to post as one of them. All of them,
+    read 100 roles a request (at most 5,000).
 
     Raises:
         AuthError: the token lacks ``rw_organization_admin`` (or expired).

@@ -338,6 +338,22 @@ CODE_LIFETIME = 30 * 60.0
 """LinkedIn: "The authorization code must be used within 30 minutes"."""
 
 
+def _paged(params: httpx.QueryParams, items: list[Any]) -> tuple[list[Any], dict[str, Any]]:
+    """A Rest.li finder's page of ``items``: ``start`` (from 0) and ``count`` (10 unless
+    given, at most 100), and the ``paging`` object that goes with it.
+
+    Raises:
+        _Refusal: ``start`` or ``count`` is not a whole number (LinkedIn's 400).
+    """
+    try:
+        start = max(0, int(params.get("start") or 0))
+        count = min(100, max(1, int(params.get("count") or 10)))
+    except ValueError:
+        raise _Refusal(400, "Invalid value for param: start/count", "ILLEGAL_ARGUMENT") from None
+    paging = {"start": start, "count": count, "links": [], "total": len(items)}
+    return items[start : start + count], paging
+
+
 class _Refusal(Exception):
     def __init__(self, status: int, message: str, code: str | None = None, service: int = 0):
         super().__init__(message)
@@ -854,6 +870,25 @@ class LinkedInEmulator(Emulator):
         carries ``error=user_cancelled_authorize``)."""
         with self.lock:
             self._deny_next += times
+
+    def add_organizations(self, count: int) -> list[str]:
+        """``count`` more pages that the member who consents through `oauth_app`
+        administers (an agency's member runs many); returns their URNs."""
+        with self.lock:
+            admin = self._consenting_member()
+            urns = []
+            for _ in range(count):
+                org = _Organization(
+                    id=str(100_000 + len(self._orgs) + 1),
+                    name=f"Brand {len(self._orgs) + 1}",
+                    admins={admin},
+                    followers=0,
+                    followers_per_day=0.0,
+                    created_at=self.clock.time(),
+                )
+                self._orgs[org.id] = org
+                urns.append(org.urn)
+            return urns
 
     def _consenting_member(self) -> str:
         if self._consenting is None:
@@ -1384,17 +1419,10 @@ class LinkedInEmulator(Emulator):
         author = params.get("author", "")
         if not self._can_read(caller, author):
             raise self._denied("partnerApiPostsExternal.FINDER-author", caller)
-        start = int(params.get("start") or 0)
-        count = min(100, max(1, int(params.get("count") or 10)))
         items = [p for p in self._posts.values() if p.author == author and p.deleted_at is None]
         items.sort(key=lambda p: p.created_at, reverse=True)
-        page = items[start : start + count]
-        return self.json(
-            {
-                "paging": {"start": start, "count": count, "links": [], "total": len(items)},
-                "elements": [self._post_json(p) for p in page],
-            }
-        )
+        page, paging = _paged(params, items)
+        return self.json({"paging": paging, "elements": [self._post_json(p) for p in page]})
 
     def _live_post(self, urn: str) -> LinkedInPost:
         post = self._posts.get(urn)
@@ -1463,7 +1491,8 @@ class LinkedInEmulator(Emulator):
         if not {"rw_organization_admin", "r_organization_admin"} & caller.token.scopes:
             raise self._denied("organizationAcls.FINDER-roleAssignee", caller)
         role, state = params.get("role", "ADMINISTRATOR"), params.get("state", "APPROVED")
-        elements = [
+        # Rest.li finders answer a page: 10 unless ``count`` says otherwise.
+        items = [
             {
                 "roleAssignee": caller.member.urn,
                 "state": "APPROVED",
@@ -1473,12 +1502,8 @@ class LinkedInEmulator(Emulator):
             for org in self._orgs.values()
             if caller.member.id in org.admins and role == "ADMINISTRATOR" and state == "APPROVED"
         ]
-        return self.json(
-            {
-                "paging": {"start": 0, "count": 10, "total": len(elements), "links": []},
-                "elements": elements,
-            }
-        )
+        page, paging = _paged(params, items)
+        return self.json({"paging": paging, "elements": page})
 
     # -- comments ----------------------------------------------------------------------------
 
@@ -1551,17 +1576,9 @@ class LinkedInEmulator(Emulator):
         self, request: httpx.Request, caller: _Caller, target: str
     ) -> httpx.Response:
         self._readable_post(caller, target, "partnerApiSocialActions.GET_ALL")
-        params = request.url.params
-        start = int(params.get("start") or 0)
-        count = min(100, max(1, int(params.get("count") or 10)))
         items = [c for c in self._comments.values() if c.object == target and not c.deleted_at]
-        page = items[start : start + count]
-        return self.json(
-            {
-                "paging": {"start": start, "count": count, "total": len(items), "links": []},
-                "elements": [self._comment_json(c) for c in page],
-            }
-        )
+        page, paging = _paged(request.url.params, items)
+        return self.json({"paging": paging, "elements": [self._comment_json(c) for c in page]})
 
     @route("POST", r"/rest/socialActions/(?P<target>urn:li:[^/]+)/comments")
     @_rest(bucket="comment")

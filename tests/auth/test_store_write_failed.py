@@ -181,3 +181,14 @@ def test_a_store_that_keeps_failing_says_the_credentials_are_lost(
             str(value) in message for value in (record["access_token"], record["refresh_token"])
         )
         assert emu.count("POST", "/2/oauth2/token") == 2  # the code, then one refresh
+
+
+def test_the_pending_record_is_not_in_a_repr() -> None:
+    """The link between a stored account's saver and its refresh hook keeps a refresh
+    whose record could not be stored; its repr (an error report, a debugger) shows none
+    of it."""
+    from brandkit.auth._records import _StoreLink
+
+    link = _StoreLink()
+    link.unsaved = ("AT-old", {"access_token": "AT-SECRET-123", "refresh_token": "RT-SECRET"})
+    assert "SECRET" not in repr(link) and "SECRET" not in str(link)

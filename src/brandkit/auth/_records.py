@@ -360,7 +360,8 @@ class _StoreLink:
     be stored, as (the access token stored before it, the record to store)."""
 
     holding: bool = False
-    unsaved: tuple[object, Record] | None = None
+    # A record holds tokens: never in a repr (an error report or a debugger prints it).
+    unsaved: tuple[object, Record] | None = attrs.field(default=None, repr=False)
 
 
 def _saver(

@@ -169,6 +169,9 @@ class _Post(Answer):
     feature_image: str | None = None
 
 
+_LOOKUP_FIELDS = ",".join(_Post.model_fields)
+
+
 class _Posts(Answer):
     posts: tuple[_Post, ...]
 
@@ -436,6 +439,9 @@ class GhostAdapter(BlogAdapter):
                         "filter": "slug:[" + ",".join(f"'{s}'" for s in slugs) + "]",
                         "limit": str(len(slugs)),
                         "order": "created_at desc",
+                        # Only what the match and the reference read: whole posts of a
+                        # family of long ones went over the most brandkit reads.
+                        "fields": _LOOKUP_FIELDS,
                     },
                 ),
                 idempotent=True,

@@ -442,9 +442,10 @@ class GhostEmulator(Emulator):
     def _answer(
         self, posts: list[_Post], request: httpx.Request, status: int = 200
     ) -> httpx.Response:
-        formats = _formats(request)
+        formats, only = _formats(request), _fields(request)
         return self.json(
-            {_plural(request): [self._post_json(p, formats) for p in posts]}, status=status
+            {_plural(request): [_only(self._post_json(p, formats), only) for p in posts]},
+            status=status,
         )
 
     def _find(self, resource: str, post_id: str) -> _Post:
@@ -668,10 +669,10 @@ class GhostEmulator(Emulator):
             return self._refused(exc)
         pages = max(1, -(-len(found) // limit))
         chunk = found[(page - 1) * limit : page * limit]
-        formats = _formats(request)
+        formats, only = _formats(request), _fields(request)
         return self.json(
             {
-                resource: [self._post_json(p, formats) for p in chunk],
+                resource: [_only(self._post_json(p, formats), only) for p in chunk],
                 "meta": {
                     "pagination": {
                         "page": page,
@@ -814,6 +815,20 @@ class GhostEmulator(Emulator):
 
 def _plural(request: httpx.Request) -> str:
     return "pages" if "/pages/" in request.url.path else "posts"
+
+
+def _fields(request: httpx.Request) -> set[str] | None:
+    """The ``fields`` a read asks for (``None``: all of them)."""
+    raw = request.url.params.get("fields")
+    return {f.strip() for f in raw.split(",") if f.strip()} if raw else None
+
+
+def _only(post: dict[str, Any], fields: set[str] | None) -> dict[str, Any]:
+    """``post`` with only the ``fields`` asked for, and its ``id``, as Ghost answers a read
+    with ``fields`` (a name it does not know is left out)."""
+    if fields is None:
+        return post
+    return {k: v for k, v in post.items() if k == "id" or k in fields}
 
 
 def _formats(request: httpx.Request) -> set[str]:

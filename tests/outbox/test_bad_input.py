@@ -98,3 +98,15 @@ def test_a_post_that_is_not_a_post_is_refused(
         with pytest.raises(ConfigurationError, match="Post"):
             box.add(post, emu.account())  # type: ignore[arg-type]
         assert box.list() == []
+
+
+@pytest.mark.parametrize("accounts", ["outboxnet:outboxnet", ["outboxnet:outboxnet"], 5])
+def test_configured_accounts_that_are_not_accounts_are_refused(
+    db: Path | str, accounts: object
+) -> None:
+    """``Outbox(accounts=...)`` (and `use_accounts`) take Accounts, or the mapping
+    Account.load returns: a key or a list of keys says so, not an AttributeError."""
+    with pytest.raises(ConfigurationError, match="Account"):
+        Outbox(db, accounts=accounts)  # type: ignore[arg-type]
+    with Outbox(db) as box, pytest.raises(ConfigurationError, match="Account"):
+        box.use_accounts(accounts)  # type: ignore[arg-type]

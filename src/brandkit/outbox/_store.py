@@ -625,7 +625,8 @@ class Outbox(SQLiteStore):
     Raises:
         ConfigurationError: the file cannot be opened, is missing while ``create`` is
             ``False``, or belongs to a newer brandkit; ``lease`` is not above 0 and at most
-            7 days, or ``timeout`` is not from 0 to 7 days.
+            7 days, ``timeout`` is not from 0 to 7 days, or ``accounts`` holds something
+            that is not an `Account`.
         OutboxConflict: another process kept the file locked for longer than ``timeout``.
     """
 
@@ -711,10 +712,14 @@ class Outbox(SQLiteStore):
     def use_accounts(self, accounts: Mapping[str, Account] | Iterable[Account]) -> None:
         """Add ``accounts`` to the configuration this outbox knows (see ``accounts`` above):
         `add` then refuses posts for accounts outside it, and stored errors have the
-        secrets of their delivery's account redacted."""
+        secrets of their delivery's account redacted.
+
+        Raises:
+            ConfigurationError: ``accounts`` holds something that is not an `Account`.
+        """
         values = accounts.values() if isinstance(accounts, Mapping) else accounts
         known = dict(self.accounts or {})
-        known.update((a.key, a) for a in values)
+        known.update((a.key, a) for a in _accounts_given(values))
         self.accounts = known
 
     def redact(self, account: str, text: str) -> str:

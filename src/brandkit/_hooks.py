@@ -86,11 +86,10 @@ class NullGovernor:
     def observe(self, key: BucketKey, response: httpx.Response) -> float | None:
         if response.status_code != 429:
             return None
-        value = response.headers.get("retry-after")
-        try:
-            return max(0.0, float(value)) if value is not None else None
-        except ValueError:
-            return None
+        from brandkit.platforms._base import retry_after_seconds
+
+        # Not finite (inf, nan) is no wait: an account must not be parked for ever.
+        return retry_after_seconds(response.headers.get("retry-after"))
 
 
 @runtime_checkable

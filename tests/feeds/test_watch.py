@@ -222,6 +222,18 @@ def test_429_carries_retry_after(feed_server: FeedServer, state_path: str) -> No
     assert info.value.retry_after == 120.0
 
 
+@pytest.mark.parametrize("said", ["inf", "nan", "-inf"])
+def test_a_retry_after_that_is_no_wait_is_left_out(
+    feed_server: FeedServer, state_path: str, said: str
+) -> None:
+    """Retry-After: inf was a retry_after of inf (a caller that waits it parks the feed for
+    ever); a value that is no finite number is as if not sent."""
+    feed_server.routes["/feed.xml"] = (429, {"Retry-After": said}, b"")
+    with watcher(feed_server, state_path) as w, pytest.raises(RateLimited) as info:
+        w.poll()
+    assert info.value.retry_after is None
+
+
 def test_redirects_are_followed_but_only_to_http(feed_server: FeedServer, state_path: str) -> None:
     """A moved feed is followed; a redirect to file: is refused before anything is read."""
     feed_server.feed("/new.xml", rss(item(1)))

@@ -97,14 +97,14 @@ def test_a_lease_that_could_not_be_given_back_still_ends(
     and its lease ends when it expires, rather than holding the delivery, and every later
     post of its account, for as long as the worker runs."""
     acct = emu.account()
-    box = Outbox(db, lease=0.3, timeout=0.1)
+    box = Outbox(db, lease=1.5, timeout=0.1)
     try:
         (d,) = box.add(Post(text="x"), acct)
         (held,) = box.claim(T0)
         with _locked(db, d.id), pytest.raises(OutboxConflict):
             box.release(held.id)
         assert box.claim(T0) == []  # the lease has not ended yet
-        time.sleep(0.5)
+        time.sleep(1.8)
         (again,) = box.claim(T0)
         assert again.id == d.id
     finally:

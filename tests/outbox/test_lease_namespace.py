@@ -24,9 +24,9 @@ def _exited_pid() -> int:
 
 
 def _left_sending(db: Path | str, emu: OutboxNetEmulator, owner: str) -> str:
-    """A delivery ``owner`` is sending, its lease 0.3 s long (its outbox then closed, so
+    """A delivery ``owner`` is sending, its lease 1.5 s long (its outbox then closed, so
     that nothing renews it)."""
-    box = Outbox(db, lease=0.3)
+    box = Outbox(db, lease=1.5)
     box.owner = owner
     (d,) = box.add(Post(text="x"), emu.account())
     (held,) = box.claim(T0)
@@ -50,7 +50,7 @@ def test_a_publisher_in_another_namespace_keeps_its_lease_until_it_ends(
     with Outbox(db) as box:
         assert box.get(delivery_id).status is DeliveryStatus.SENDING  # type: ignore[union-attr]
         assert box.claim(T0) == []
-        time.sleep(0.5)
+        time.sleep(1.8)
         (taken,) = box.claim(T0)
     assert taken.id == delivery_id
     assert taken.status is DeliveryStatus.UNKNOWN

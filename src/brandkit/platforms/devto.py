@@ -508,6 +508,15 @@ class DevtoAdapter(BlogAdapter):
                 platform=self.name,
                 over_by=len(stored) - TITLE_MAX,
             )
+        size = len(article.body.encode())
+        if size > BODY_MAX_BYTES:
+            raise ContentError(
+                f"devto takes an article body of at most {BODY_MAX_BYTES:,} bytes in UTF-8 "
+                f"(800 KiB); this one has {size:,}: shorten it or split it into a series",
+                field="body",
+                platform=self.name,
+                over_by=size - BODY_MAX_BYTES,
+            )
         tags, dropped = devto_tags([*article.tags, *article.categories])
         if dropped:
             logger.warning(

@@ -25,7 +25,8 @@ validations and ``config/initializers/rack_attack.rb``):
   be blank``, ``Title is too long (maximum is 128 characters)``, ``Tag list exceed the maximum of
   4 tags``, a tag that is not letters and digits, ``Title has already been used in the last
   five minutes`` (the same user, the same title, created less than 5 minutes ago), ``Body
-  markdown is too long (maximum is 800000 characters)``, and an ``article`` that is not an
+  markdown is too long.`` (over 800 KiB in UTF-8, ``bytesize: { maximum: 800.kilobytes }``),
+  and an ``article`` that is not an
   object; a published article whose ``published_at`` is more than 15 minutes past, ``Published
   at only future or current published_at allowed when publishing an article``. Titles are
   stored as ``Article#normalize_title`` leaves them: characters Forem does
@@ -79,7 +80,8 @@ _ALLOWED = (
     "organization_id",
 )
 TITLE_MAX = 128
-BODY_MAX = 800_000
+BODY_MAX_BYTES = 800 * 1024
+"""Article's ``validates :body_markdown, bytesize: { maximum: 800.kilobytes }``: bytes."""
 TAGS_MAX = 4
 TAG_MAX = 30
 DUPLICATE_WINDOW = timedelta(minutes=5)
@@ -378,8 +380,8 @@ class DevtoEmulator(Emulator):
             problems.append("Title can't be blank")
         elif len(a.title) > TITLE_MAX:
             problems.append(f"Title is too long (maximum is {TITLE_MAX} characters)")
-        if len(a.body_markdown) > BODY_MAX:
-            problems.append(f"Body markdown is too long (maximum is {BODY_MAX} characters)")
+        if len(a.body_markdown.encode()) > BODY_MAX_BYTES:
+            problems.append("Body markdown is too long.")
         if len(a.tags) > TAGS_MAX:
             problems.append(f"Tag list exceed the maximum of {TAGS_MAX} tags")
         else:

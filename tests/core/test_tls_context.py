@@ -96,16 +96,17 @@ def test_the_shared_context_verifies_and_follows_ssl_cert_file(
 def test_the_oauth_flows_own_client_uses_the_shared_context(
     fresh_contexts: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`brandkit.auth`'s runner makes its client with the shared context (no new one)."""
+    """`brandkit.auth`'s runner makes its client with the shared context (no new one): on
+    the transport of the client that bounds the whole exchange (`_deadline_client`)."""
     shared = _tls.shared_context()
     seen: list[ssl.SSLContext] = []
-    real_init = httpx.Client.__init__
+    real_init = httpx.HTTPTransport.__init__
 
-    def spy(self: httpx.Client, *args: Any, **kwargs: Any) -> None:
+    def spy(self: httpx.HTTPTransport, *args: Any, **kwargs: Any) -> None:
         seen.append(kwargs["verify"])
         real_init(self, *args, **kwargs)
 
-    monkeypatch.setattr(httpx.Client, "__init__", spy)
+    monkeypatch.setattr(httpx.HTTPTransport, "__init__", spy)
 
     def flow() -> Iterator[Any]:
         return None

@@ -7,6 +7,7 @@ import logging
 import math
 import threading
 import time
+import traceback
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -256,7 +257,7 @@ class Worker:
                     # Its lease is settled below, not by the client.
                     await client._deliver(delivery, self.accounts[delivery.account])
                 except Exception:
-                    logger.exception("delivery %s: the attempt broke off", delivery.id)
+                    self._log_broken_off(delivery)
             pause = await asyncio.to_thread(self._settle, delivery)
             settled.add(delivery.id)
             _tell(on_delivery, delivery)
@@ -288,7 +289,7 @@ class Worker:
                         try:
                             self.client._deliver(delivery, self.accounts[delivery.account])
                         except Exception:
-                            logger.exception("delivery %s: the attempt broke off", delivery.id)
+                            self._log_broken_off(delivery)
                     pause = self._settle(delivery)
                     settled.add(delivery.id)
                     _tell(on_delivery, delivery)
@@ -298,6 +299,16 @@ class Worker:
         finally:
             self._release_unsettled(claimed, settled)
         return [d for d in claimed if d.id in settled]
+
+    def _log_broken_off(self, delivery: Delivery) -> None:
+        """Log the error being handled, which broke off ``delivery``'s attempt, with its
+        traceback and its account's secrets redacted: an unexpected error may quote a
+        request's URL or headers (a Telegram bot token is part of every URL)."""
+        text = traceback.format_exc()
+        account = self.accounts.get(delivery.account)
+        if account is not None:
+            text = account.redact(text)
+        logger.error("delivery %s: the attempt broke off\n%s", delivery.id, text.rstrip())
 
     # -- before an attempt ---------------------------------------------------------------
 

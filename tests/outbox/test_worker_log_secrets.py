@@ -55,3 +55,31 @@ def test_a_broken_off_attempt_is_logged_without_secrets(
     assert "RuntimeError" in caplog.text  # the traceback is kept
     assert "bot**********/sendMessage" in caplog.text
     assert TOKEN not in caplog.text
+
+
+def test_a_failed_refresh_is_logged_without_secrets(
+    db: Path | str,
+    emu: OutboxNetEmulator,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The credential store's refresh before an attempt failed with an error quoting a
+    token: its traceback was logged as it was. The post is still sent with the token
+    held."""
+    import brandkit.auth
+
+    def broken(store: Any, accounts: Any, **_: Any) -> None:
+        raise RuntimeError(LEAK)
+
+    monkeypatch.setattr(brandkit.auth, "refresh_accounts", broken)
+    acct = emu.account()
+    with Outbox(db, clock=lambda: T0) as box:
+        box.add(Post(text="x"), acct)
+        client = Client(outbox=box, http=httpx.Client(transport=emu.transport()))
+        worker = Worker(box, [acct], client=client, clock=lambda: T0, credentials=object())
+        with caplog.at_level(logging.ERROR, logger="brandkit.outbox"), worker:
+            worker.run_once()
+        client.close()
+    assert "could not be refreshed" in caplog.text and "RuntimeError" in caplog.text
+    assert "bot**********/sendMessage" in caplog.text
+    assert TOKEN not in caplog.text

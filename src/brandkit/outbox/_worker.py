@@ -318,10 +318,16 @@ class Worker:
 
         assert self.credentials is not None
         due = {d.account for d in claimed}
+        accounts = [a for k, a in self.accounts.items() if k in due]
         try:
-            refresh_accounts(self.credentials, [a for k, a in self.accounts.items() if k in due])
+            refresh_accounts(self.credentials, accounts)
         except Exception:  # a store that cannot be read: publish with what is held
-            logger.exception("the credential store could not be refreshed from")
+            # A refresh's error may quote its request or answer: its traceback is logged
+            # with the secrets of the accounts it refreshed taken out.
+            text = traceback.format_exc()
+            for account in accounts:
+                text = account.redact(text)
+            logger.error("the credential store could not be refreshed from\n%s", text.rstrip())
 
     def _media_gone(self, delivery: Delivery) -> bool:
         """Fail a pending delivery whose media file is gone, before anything is sent; the

@@ -71,6 +71,19 @@ def test_list_filters_and_prints_json(db: Path, filled: dict[str, str]) -> None:
     assert row["error"]["status_code"] == 422
 
 
+def test_list_by_an_account_name_says_to_give_its_key(
+    db: Path, filled: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--account a (a name) matched nothing and listed nothing, silently; it is refused
+    with the key's shape. The key lists that account's deliveries."""
+    status, text = cli("outbox", "list", "--db", str(db), "--account", "a")
+    said = text + capsys.readouterr().err
+    assert status != 0 and "platform:name" in said and "'a'" in said
+    status, text = cli("outbox", "list", "--db", str(db), "--account", "outboxnet:a", "--json")
+    assert status == 0
+    assert [row["id"] for row in json.loads(text)] == [filled["pending"]]
+
+
 def test_show_prints_the_history(db: Path, filled: dict[str, str]) -> None:
     """show prints one delivery (found by a short prefix) with its error and history."""
     status, text = cli("outbox", "show", "--db", str(db), filled["failed"][:8])

@@ -1246,10 +1246,15 @@ class Outbox(SQLiteStore):
         Raises:
             ValueError: ``status`` is not a delivery status.
             ConfigurationError: ``limit`` is not ``None`` or a whole number from 0 to
-                2**63 - 1.
+                2**63 - 1; or ``account`` is not an account key (it would match nothing).
         """
         if limit is not None:
             check_limit(limit, what="deliveries (or None for all)")
+        if account is not None and (not isinstance(account, str) or ":" not in account):
+            raise ConfigurationError(
+                f"account is an account's key, platform:name (e.g. mastodon:{account}), not "
+                f"{account!r}: every delivery is filed under its key, so this matches none"
+            )
         where: builtins.list[str] = []
         args: builtins.list[Any] = []
         for column, value in (

@@ -465,16 +465,20 @@ class WordPressAdapter(BlogAdapter):
                 response = yield Send(upload, creates=True, bucket="api")
         if uploaded is None:
             uploaded = self.parse(response, _Media)
-        if media.alt and uploaded.alt_text != media.alt:
-            # A site whose filters drop the query's alt text (or an earlier attempt's upload
-            # found again, made with other words): set it on the attachment.
+        # A site whose filters drop the query's alt text (or an earlier attempt's upload
+        # found again, made with other words): the alt text is set on the attachment.
+        yield from self._alt_text(uploaded, media)
+        return uploaded.id
+
+    def _alt_text(self, item: _Media, media: Media) -> Flow[None]:
+        """Set ``media``'s alt text on the attachment ``item`` where it has other words."""
+        if media.alt and item.alt_text != media.alt:
             response = yield Send(
-                self._request("POST", f"media/{uploaded.id}", body={"alt_text": media.alt}),
+                self._request("POST", f"media/{item.id}", body={"alt_text": media.alt}),
                 idempotent=True,
                 bucket="api",
             )
             self.parse(response, _Media)
-        return uploaded.id
 
     def find_upload(self, filename: str, size: int, *, since: datetime) -> Flow[_Media | None]:
         """The image an earlier attempt uploaded as ``filename`` (``size`` bytes) since
@@ -1202,13 +1206,7 @@ class WordPressAdapter(BlogAdapter):
             return None  # a file that cannot be read is not compared: uploaded again
         if response.status_code != 200 or response.content != data:
             return None
-        if media.alt and item.alt_text != media.alt:
-            response = yield Send(
-                self._request("POST", f"media/{item.id}", body={"alt_text": media.alt}),
-                idempotent=True,
-                bucket="api",
-            )
-            self.parse(response, _Media)
+        yield from self._alt_text(item, media)
         return item.id
 
     def _author(self, author: str) -> Flow[int]:

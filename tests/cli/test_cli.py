@@ -270,6 +270,31 @@ def test_outbox_resolve(tmp_path: Path, mastodon: Served) -> None:
     assert again is not None and again.status is DeliveryStatus.PENDING
 
 
+def test_outbox_resolve_by_id_alone(
+    tmp_path: Path, mastodon: Served, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`resolve --sent-id ID` records the post with that id (the library took an id alone,
+    the command line asked for a URL); neither option, or --sent-id with --not-sent, is
+    refused and nothing changes."""
+    db = tmp_path / "brandkit.db"
+    with Outbox(db) as box:
+        (d,) = box.add(Post(text="a"), mastodon.account)
+        d.status, d.keys, d.attempts = DeliveryStatus.UNKNOWN, ["k"], 1
+        box.save(d)
+        box.release(d.id)
+    assert cli("outbox", "resolve", "--db", str(db), d.id)[0] != 0
+    assert cli("outbox", "resolve", "--db", str(db), d.id, "--sent-id", "9", "--not-sent")[0] != 0
+    capsys.readouterr()
+    with Outbox(db) as box:
+        still = box.get(d.id)
+    assert still is not None and still.status is DeliveryStatus.UNKNOWN
+    status, text = cli("outbox", "resolve", "--db", str(db), d.id, "--sent-id", "5678")
+    assert (status, text) == (0, f"{d.id}: sent\n")
+    with Outbox(db) as box:
+        sent = box.get(d.id)
+    assert sent is not None and sent.ids == ["5678"]
+
+
 def test_resolve_help_says_not_sent_sends_again(capsys: pytest.CaptureFixture[str]) -> None:
     """The help of --not-sent warns that the post is sent again."""
     assert cli("outbox", "resolve", "--help")[0] == 0

@@ -627,13 +627,14 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     p = verbs.add_parser(
         "resolve",
         parents=[common],
-        help="settle an unknown delivery by hand: --sent URL or --not-sent",
+        help="settle an unknown delivery by hand: --sent URL, --sent-id ID or --not-sent",
         description="Settle an unknown delivery (a create that may or may not have reached "
         "the platform, on a platform brandkit cannot look up) after checking the platform "
         "yourself.",
     )
     p.add_argument("id", help=_ID_HELP)
-    how = p.add_mutually_exclusive_group(required=True)
+    # One of --sent/--sent-id or --not-sent: Outbox.resolve refuses neither and both.
+    how = p.add_mutually_exclusive_group()
     how.add_argument(
         "--sent",
         metavar="URL",
@@ -645,7 +646,12 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         action="store_true",
         help="the post is NOT on the platform: make it pending, so that the worker SENDS IT AGAIN",
     )
-    p.add_argument("--sent-id", help="the platform's id of the post, with --sent")
+    p.add_argument(
+        "--sent-id",
+        metavar="ID",
+        help="the post IS on the platform with this id: record it as sent (alone, or with "
+        "--sent to give the id the URL does not end with)",
+    )
     p.set_defaults(func=_act("resolve"))
 
     p = verbs.add_parser("cancel", parents=[common], help="stop an unfinished delivery")

@@ -334,9 +334,14 @@ class Worker:
         failure is this delivery's alone. Returns whether it was failed.
 
         An ``unknown`` one is left to the client: its part may be on the platform already,
-        which a lookup (needing no file) settles first.
+        which a lookup (needing no file) settles first; and so is one whose first part (the
+        one with the media) is published.
         """
         if delivery.status is not DeliveryStatus.PENDING:
+            return False
+        if any(part.index == 0 for part in delivery.parts):
+            # The media rode on the first part, which is published: the rest of the thread
+            # is text, and the file is needed no more.
             return False
         error = missing_media(delivery.post, delivery.platform)
         if error is None:

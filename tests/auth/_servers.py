@@ -18,6 +18,10 @@ class Trickle:
         self.answer = answer
         self.step = step
         self.head = head
+        # Bytes of the trickled part sent to the last client, and how many it has: a client
+        # that gives up early has been sent fewer.
+        self.sent = 0
+        self.trickled = 0
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.sock.settimeout(0.2)
         self.stop = threading.Event()
@@ -50,13 +54,15 @@ class Trickle:
         if not self.step:
             conn.sendall(head.encode() + self.answer)
             return
-        sent = head.encode() + self.answer if self.head else self.answer
+        slow = head.encode() + self.answer if self.head else self.answer
+        self.sent, self.trickled = 0, len(slow)
         if not self.head:
             conn.sendall(head.encode())
-        for i in range(len(sent)):
+        for i in range(len(slow)):
             if self.stop.is_set():
                 return
-            conn.sendall(sent[i : i + 1])
+            conn.sendall(slow[i : i + 1])
+            self.sent = i + 1
             time.sleep(self.step)
 
     def close(self) -> None:

@@ -499,6 +499,37 @@ def _late() -> Exception:
     )
 
 
+class _Body:
+    """The body of a token answer as its chunks arrive, for `_read` and `_aread`: at most
+    ``limit`` bytes, whole by ``deadline``."""
+
+    def __init__(self, response: httpx.Response, deadline: float, limit: int) -> None:
+        self.response, self.deadline, self.limit = response, deadline, limit
+        self.chunks: list[bytes] = []
+        self.size = 0
+
+    def add(self, chunk: bytes) -> None:
+        """Keep ``chunk``.
+
+        Raises:
+            MalformedResponse: the body is larger than ``limit``.
+            TransportError: it is still arriving at ``deadline``.
+        """
+        if time.monotonic() > self.deadline:
+            raise _late()
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise MalformedResponse(
+                f"the answer to {self.response.request.url.path} is larger than {self.limit} bytes",
+                status_code=self.response.status_code,
+            )
+        self.chunks.append(chunk)
+
+    def answer(self) -> httpx.Response:
+        """The answer with the body read."""
+        return _rebuilt(self.response, b"".join(self.chunks))
+
+
 def _read(response: httpx.Response, deadline: float, limit: int) -> httpx.Response:
     """``response`` with its body read, at most ``limit`` bytes, by ``deadline``.
 
@@ -506,19 +537,10 @@ def _read(response: httpx.Response, deadline: float, limit: int) -> httpx.Respon
         MalformedResponse: the body is larger.
         TransportError: it was still arriving at ``deadline``.
     """
-    chunks: list[bytes] = []
-    size = 0
+    body = _Body(response, deadline, limit)
     for chunk in response.iter_bytes():
-        if time.monotonic() > deadline:
-            raise _late()
-        size += len(chunk)
-        if size > limit:
-            raise MalformedResponse(
-                f"the answer to {response.request.url.path} is larger than {limit} bytes",
-                status_code=response.status_code,
-            )
-        chunks.append(chunk)
-    return _rebuilt(response, b"".join(chunks))
+        body.add(chunk)
+    return body.answer()
 
 
 # iter_bytes() has already undone the content encoding: a rebuilt answer that kept the
@@ -539,19 +561,11 @@ def _rebuilt(response: httpx.Response, body: bytes) -> httpx.Response:
 
 
 async def _aread(response: httpx.Response, deadline: float, limit: int) -> httpx.Response:
-    chunks: list[bytes] = []
-    size = 0
+    """`_read` of an asynchronous answer."""
+    body = _Body(response, deadline, limit)
     async for chunk in response.aiter_bytes():
-        if time.monotonic() > deadline:
-            raise _late()
-        size += len(chunk)
-        if size > limit:
-            raise MalformedResponse(
-                f"the answer to {response.request.url.path} is larger than {limit} bytes",
-                status_code=response.status_code,
-            )
-        chunks.append(chunk)
-    return _rebuilt(response, b"".join(chunks))
+        body.add(chunk)
+    return body.answer()
 
 
 def _transport_error(exc: httpx.HTTPError) -> Exception:

@@ -196,6 +196,14 @@ class Expiry:
     why: str = ""
 
 
+def _finite(value: object) -> float | None:
+    """A stored time (epoch seconds) as a float, or ``None`` for what is none (NaN,
+    infinity, a boolean, not a number)."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
 def expiry_of(record: Mapping[str, Any], now: float | None = None) -> Expiry:
     """When ``record``'s token expires and whether it can be refreshed; makes no request.
     ``now`` (epoch seconds, default: this machine's clock) decides whether a refresh token
@@ -205,23 +213,18 @@ def expiry_of(record: Mapping[str, Any], now: float | None = None) -> Expiry:
         ConfigurationError: the record is not one brandkit stored.
     """
     platform = _platform(record)
-    raw = record.get("expires_at")
     # A record stored before token lifetimes were checked may hold NaN or infinity.
-    expires_at = None
-    if isinstance(raw, int | float) and not isinstance(raw, bool) and math.isfinite(raw):
-        expires_at = float(raw)
+    expires_at = _finite(record.get("expires_at"))
     if platform == "x" and record.get("oauth") == "1.0a":
         return Expiry(None, False, "OAuth 1.0a tokens do not expire")
     if platform == "x" or platform == "linkedin":
-        ends = record.get("refresh_expires_at")
+        ends = _finite(record.get("refresh_expires_at"))
         if (
             record.get("refresh_token")
-            and isinstance(ends, int | float)
-            and not isinstance(ends, bool)
-            and math.isfinite(ends)
+            and ends is not None
             and (time.time() if now is None else now) >= ends
         ):
-            spent = datetime.fromtimestamp(max(0.0, min(float(ends), 253_402_300_799.0)), UTC)
+            spent = datetime.fromtimestamp(max(0.0, min(ends, 253_402_300_799.0)), UTC)
             return Expiry(
                 expires_at,
                 False,

@@ -237,10 +237,11 @@ def _throttled(
     response: httpx.Response, err: _GraphError | None, *, platform: str, what: str
 ) -> PlatformError | None:
     """The error of a 4xx whose envelope says "not now" as the Graph adapters read it:
-    `RateLimited` for a throttling code (4, 17, 32, 613, 8000x; the wait from
-    ``X-Business-Use-Case-Usage``), `PlatformUnavailable` for a transient one (1, 2);
-    ``None`` otherwise. The token was not looked at: it must not read as refused."""
-    from brandkit.platforms._graph import THROTTLE_CODES, regain_seconds
+    `RateLimited` for a throttling code (`THROTTLE_CODES`; the wait from
+    ``X-Business-Use-Case-Usage``), `PlatformUnavailable` for a transient one
+    (`TRANSIENT_CODES`); ``None`` otherwise. The token was not looked at: it must not read
+    as refused."""
+    from brandkit.platforms._graph import THROTTLE_CODES, TRANSIENT_CODES, regain_seconds
 
     if err is None or err.code is None:
         return None
@@ -255,7 +256,7 @@ def _throttled(
             platform_message=err.message,
             retry_after=wait,
         )
-    if err.code in (1, 2):
+    if err.code in TRANSIENT_CODES:
         return PlatformUnavailable(
             f"{said}; try again later",
             platform=platform,

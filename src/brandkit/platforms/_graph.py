@@ -65,6 +65,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_GRAPH_VERSION",
     "THROTTLE_CODES",
+    "TRANSIENT_CODES",
     "ContainerAdapter",
     "ContainerAnswer",
     "ContainerExpired",
@@ -105,7 +106,8 @@ THROTTLE_CODES = frozenset(
 """Meta error codes that mean "throttled" (``platforms.md`` §5.3)."""
 
 _PERMISSION_CODES = frozenset({10, *range(200, 300)})
-_TRANSIENT_CODES = frozenset({1, 2})
+TRANSIENT_CODES = frozenset({1, 2})
+"""Meta error codes that mean "a passing failure, try again" (unknown error, service)."""
 _DUPLICATE_CODES = frozenset({368, 506})
 _PUBLISH_CAP = (9, 2207042)
 _GONE_SUBCODE = 33  # with code 100: the object does not exist or cannot be loaded
@@ -1390,7 +1392,7 @@ class GraphAdapter(Adapter):
             )
         if code in _DUPLICATE_CODES:
             return Rejected(text, duplicate=True, **common)
-        if status >= 500 or code in _TRANSIENT_CODES:
+        if status >= 500 or code in TRANSIENT_CODES:
             return PlatformUnavailable(text, **common)
         return Rejected(text, **common)
 

@@ -69,17 +69,7 @@ def test_x_refresh_with_a_lifetime_no_clock_holds(expires_in: str) -> None:
 @pytest.mark.parametrize("expires_in", ["NaN", "Infinity", "1e300"])
 def test_threads_refresh_with_a_lifetime_no_clock_holds(expires_in: str) -> None:
     with serve(answer(expires_in)) as url:
-        old = ThreadsCredentials(
-            access_token=SecretStr("AT-old"),
-            user_id="1",
-            expires_at=1.0,
-            issued_at=0.0,
-            long_lived=True,
-            scopes=("threads_basic",),
-            client_id="app",
-            base_url=url,
-        )
-        new = auth.threads.refresh(old)
+        new = auth.threads.refresh(meta_creds(ThreadsCredentials, url, long_lived=True))
         assert new.expires_at is None or math.isfinite(new.expires_at)
         assert new.access_token.get_secret_value() == "AT-new"
 

@@ -106,16 +106,23 @@ def test_refresh_due_reports_a_rate_limit_and_keeps_the_record(
         store.close()
 
 
+def connect_threads(emu: ThreadsEmulator) -> auth.ThreadsCredentials:
+    """A Threads account connected through the served ``emu``, two days ago (Meta refreshes
+    a token only once it is a day old)."""
+    scopes = ["threads_basic", "threads_content_publish"]
+    app = emu.oauth_app(redirect_uri=REDIRECT, scopes=scopes)
+    start = auth.threads.start(app.client_id, REDIRECT, scopes, base_url=emu.base_url)
+    creds = auth.threads.finish(
+        start, consent(start.url), client_secret=app.client_secret, clock=emu.clock.time
+    )
+    emu.clock.advance(timedelta(days=2))
+    return creds
+
+
 def test_threads_refresh_on_a_server_error_is_platform_unavailable() -> None:
     emu = ThreadsEmulator()
     with emu.serve():
-        scopes = ["threads_basic", "threads_content_publish"]
-        app = emu.oauth_app(redirect_uri=REDIRECT, scopes=scopes)
-        start = auth.threads.start(app.client_id, REDIRECT, scopes, base_url=emu.base_url)
-        creds = auth.threads.finish(
-            start, consent(start.url), client_secret=app.client_secret, clock=emu.clock.time
-        )
-        emu.clock.advance(timedelta(days=2))
+        creds = connect_threads(emu)
         emu.fault(path="/refresh_access_token", status=500)
         with pytest.raises(PlatformUnavailable):
             auth.threads.refresh(creds, clock=emu.clock.time)
@@ -169,13 +176,7 @@ def test_meta_throttling_in_its_error_envelope_is_not_a_refused_grant(
     error envelope (4, 17, 32, 613, 8000x; 1, 2), as the Graph adapters read them."""
     emu = ThreadsEmulator()
     with emu.serve():
-        scopes = ["threads_basic", "threads_content_publish"]
-        app = emu.oauth_app(redirect_uri=REDIRECT, scopes=scopes)
-        start = auth.threads.start(app.client_id, REDIRECT, scopes, base_url=emu.base_url)
-        creds = auth.threads.finish(
-            start, consent(start.url), client_secret=app.client_secret, clock=emu.clock.time
-        )
-        emu.clock.advance(timedelta(days=2))
+        creds = connect_threads(emu)
         body = {"error": {"message": message, "type": "OAuthException", "code": code}}
         emu.fault(path="/refresh_access_token", status=400, body=body)
         with pytest.raises(error) as raised:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -13,9 +14,10 @@ import attrs
 import httpx
 import pydantic
 
-from brandkit._flow import Flow
+from brandkit._flow import Flow, Send
 from brandkit.errors import (
     AuthError,
+    BrandkitError,
     ConfigurationError,
     ContentError,
     MalformedResponse,
@@ -701,6 +703,34 @@ class BlogAdapter(Adapter):
             ConfigurationError: the account has no base URL.
         """
         return generic_url_bound(self.account.base_url, article.slug)
+
+    def same_file(
+        self, url: str, stem: str, extension: str, data: bytes, *, ignore_case: bool = False
+    ) -> Flow[bool]:
+        """Whether ``url`` is a file on this blog's own host named ``stem`` + ``extension``
+        (or a ``-2``... of it, as a blog renames a file whose name is taken) that holds
+        exactly ``data``: how an update tells the featured image the post has from a new
+        one. A file served elsewhere (a CDN), of another name, or that cannot be read is
+        not it.
+        """
+        source = httpx.URL(url)
+        site = httpx.URL(self.account.base_url or "")
+        name = source.path.rsplit("/", 1)[-1]
+        pattern = rf"{re.escape(stem)}(?:-\d+)?{re.escape(extension)}"
+        if (
+            source.scheme not in ("http", "https")
+            or source.host != site.host
+            or not re.fullmatch(pattern, name, re.IGNORECASE if ignore_case else 0)
+        ):
+            return False
+        try:
+            # One byte more than ours is enough to tell it differs.
+            response = yield Send(
+                httpx.Request("GET", source), idempotent=True, bucket="api", max_bytes=len(data) + 1
+            )
+        except BrandkitError:
+            return False
+        return response.status_code == 200 and response.content == data
 
     def publish_part(
         self, rendered: Rendered, part: RenderedPart, thread: ThreadContext

@@ -58,7 +58,6 @@ import pydantic
 from brandkit._flow import Flow, Send
 from brandkit.content._html import html_blocks
 from brandkit.errors import (
-    BrandkitError,
     ConfigurationError,
     ContentError,
     MalformedResponse,
@@ -360,25 +359,10 @@ class GhostAdapter(BlogAdapter):
         stem, extension = _image_name(media)
         if not isinstance(url, str) or not extension:
             return None
-        source = httpx.URL(url)
-        site = httpx.URL(self.account.base_url or "")
-        name = source.path.rsplit("/", 1)[-1]
-        if (
-            source.scheme not in ("http", "https")
-            or source.host != site.host
-            or "/content/images/" not in source.path
-            or not re.fullmatch(rf"{re.escape(stem)}(?:-\d+)?{re.escape(extension)}", name)
-        ):
-            return None
-        data = media.read()
-        try:
-            # One byte more than ours is enough to tell it differs.
-            response = yield Send(
-                httpx.Request("GET", source), idempotent=True, bucket="api", max_bytes=len(data) + 1
-            )
-        except BrandkitError:
-            return None
-        return url if response.status_code == 200 and response.content == data else None
+        if "/content/images/" not in httpx.URL(url).path:
+            return None  # not where Ghost's own storage keeps images
+        same = yield from self.same_file(url, stem, extension, media.read())
+        return url if same else None
 
     def find_image(self, stem: str, extension: str, data: bytes) -> Flow[str | None]:
         """The URL of an image the site stores as ``stem`` + ``extension`` (or its ``-1``,

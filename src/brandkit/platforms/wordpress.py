@@ -67,7 +67,6 @@ from brandkit.content._html import html_tags
 from brandkit.delivery import tid_time
 from brandkit.errors import (
     AuthError,
-    BrandkitError,
     ConfigurationError,
     ContentError,
     MalformedResponse,
@@ -1183,29 +1182,13 @@ class WordPressAdapter(BlogAdapter):
             return None  # gone, or not this user's to see: uploaded again, as before
         item = self.parse(response, _Media)
         stem, _, ext = _safe_filename(media, "image").rpartition(".")
-        name = item.source_url.rsplit("/", 1)[-1]
-        if not re.fullmatch(rf"{re.escape(stem)}(?:-\d+)?\.{re.escape(ext)}", name, re.I):
-            return None
-        source = httpx.URL(item.source_url)
-        site = httpx.URL(self.account.base_url or "")
-        if source.scheme not in ("http", "https") or source.host != site.host:
-            return None
         data = media.read()
         stored = item.media_details.get("filesize")
         if isinstance(stored, int) and stored != len(data):
             return None
-        # Read whole only when it can be ours: one byte more than ours is enough to differ.
-        try:
-            response = yield Send(
-                httpx.Request("GET", source),
-                idempotent=True,
-                bucket="api",
-                max_bytes=len(data) + 1,
-            )
-        except BrandkitError:
-            return None  # a file that cannot be read is not compared: uploaded again
-        if response.status_code != 200 or response.content != data:
-            return None
+        same = yield from self.same_file(item.source_url, stem, f".{ext}", data, ignore_case=True)
+        if not same:
+            return None  # another file, or one that cannot be read: uploaded again
         yield from self._alt_text(item, media)
         return item.id
 

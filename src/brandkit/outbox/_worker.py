@@ -9,7 +9,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -304,11 +304,9 @@ class Worker:
         """Log the error being handled, which broke off ``delivery``'s attempt, with its
         traceback and its account's secrets redacted: an unexpected error may quote a
         request's URL or headers (a Telegram bot token is part of every URL)."""
-        text = traceback.format_exc()
         account = self.accounts.get(delivery.account)
-        if account is not None:
-            text = account.redact(text)
-        logger.error("delivery %s: the attempt broke off\n%s", delivery.id, text.rstrip())
+        text = _traceback_without([account] if account is not None else [])
+        logger.error("delivery %s: the attempt broke off\n%s", delivery.id, text)
 
     # -- before an attempt ---------------------------------------------------------------
 
@@ -324,10 +322,8 @@ class Worker:
         except Exception:  # a store that cannot be read: publish with what is held
             # A refresh's error may quote its request or answer: its traceback is logged
             # with the secrets of the accounts it refreshed taken out.
-            text = traceback.format_exc()
-            for account in accounts:
-                text = account.redact(text)
-            logger.error("the credential store could not be refreshed from\n%s", text.rstrip())
+            text = _traceback_without(accounts)
+            logger.error("the credential store could not be refreshed from\n%s", text)
 
     def _media_gone(self, delivery: Delivery) -> bool:
         """Fail a pending delivery whose media file is gone, before anything is sent; the
@@ -680,6 +676,15 @@ class Worker:
 
 MAX_BACKOFF = 30 * 86_400.0
 """The longest wait a worker may be told to make before a retry (seconds)."""
+
+
+def _traceback_without(accounts: Iterable[Account]) -> str:
+    """The traceback of the error being handled, with the secrets of ``accounts`` taken
+    out (an unexpected error may quote a request's URL or headers)."""
+    text = traceback.format_exc()
+    for account in accounts:
+        text = account.redact(text)
+    return text.rstrip()
 
 
 def _check_seconds(name: str, value: object, what: str) -> None:

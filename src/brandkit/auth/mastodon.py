@@ -8,12 +8,17 @@ app = brandkit.auth.mastodon.register_app(
 start = brandkit.auth.mastodon.start(app)
 # send the user to start.url; keep start.to_dict() in the session
 creds = brandkit.auth.mastodon.finish(start, callback_url, client_secret=app.client_secret)
+# and when the account is removed, so that the token stops working on the instance:
+brandkit.auth.mastodon.revoke(creds, client_secret=app.client_secret)
 ```
 
 Mastodon has no dynamic client registration (RFC 7591): each instance needs its own app
 (``POST /api/v1/apps``), which `AppCache` keeps so it is registered once. Tokens carry no
-expiry: they are valid until revoked. Sources: https://docs.joinmastodon.org/spec/oauth/ ,
-https://docs.joinmastodon.org/methods/apps/ , https://docs.joinmastodon.org/methods/oauth/ .
+expiry: they are valid until revoked (`revoke`, ``POST /oauth/revoke``). Sources:
+https://docs.joinmastodon.org/spec/oauth/ , https://docs.joinmastodon.org/methods/apps/ ,
+https://docs.joinmastodon.org/methods/oauth/ (``#revoke``), and Doorkeeper's
+``app/controllers/doorkeeper/tokens_controller.rb`` (Mastodon's OAuth library) for the
+revocation answers.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from brandkit._flow import Flow, Send
 from brandkit.auth._core import (
     MAX_ANSWER,
     CallbackError,
+    GrantRefused,
     Start,
     challenge,
     code_from,
@@ -59,6 +65,9 @@ __all__ = [
     "register_app",
     "register_app_async",
     "register_flow",
+    "revoke",
+    "revoke_async",
+    "revoke_flow",
     "start",
 ]
 
@@ -590,3 +599,142 @@ async def finish_async(
     """`finish` for async code."""
     flow = finish_flow(start, callback_url, client_secret=client_secret, code=code)
     return await run_async(flow, http)
+
+
+class _OAuthError(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="ignore")
+
+    error: pydantic.StrictStr
+    error_description: pydantic.StrictStr | None = None
+
+
+def _revoke_advice(error: str | None, creds: MastodonCredentials) -> str:
+    """What to do about a refused revocation, by Doorkeeper's error name."""
+    if error in ("unauthorized_client", "invalid_client"):
+        # Doorkeeper answers unauthorized_client (403) both for a client it cannot
+        # authenticate and for a token issued to another app.
+        return (
+            f"pass the client secret of the app {creds.client_id!r} that connected this "
+            "account (its MastodonApp.client_secret); without it, the user can revoke the "
+            f"access under Preferences > Account > Authorized apps on {creds.instance_url}"
+        )
+    return (
+        f"the user can revoke the access under Preferences > Account > Authorized apps on "
+        f"{creds.instance_url}"
+    )
+
+
+def revoke_flow(
+    creds: MastodonCredentials, *, client_secret: str | SecretStr | None = None
+) -> Flow[None]:
+    """The sans-IO revocation behind `revoke`: one ``POST /oauth/revoke``.
+
+    Raises:
+        ConfigurationError: as `revoke`, before the request is yielded.
+    """
+    base = _instance(creds.instance_url)
+    if not creds.client_id:
+        raise ConfigurationError(
+            "these Mastodon credentials name no app (client_id), and only the app a token "
+            "was issued to may revoke it: the user can revoke the access under Preferences > "
+            f"Account > Authorized apps on {base}"
+        )
+    secret = (
+        client_secret.get_secret_value() if isinstance(client_secret, SecretStr) else client_secret
+    )
+    if not secret:
+        # The credentials hold no secret, and Doorkeeper authenticates the client first.
+        raise ConfigurationError(
+            "auth.mastodon.revoke needs client_secret=, the secret of the app that connected "
+            f"the account (its MastodonApp.client_secret; client id {creds.client_id!r})"
+        )
+    form = {
+        "client_id": creds.client_id,
+        "client_secret": secret,
+        "token": creds.access_token.get_secret_value(),
+    }
+    response: httpx.Response = yield form_request(base + "/oauth/revoke", form)
+    what = "the token revocation"
+    busy = not_now(response, platform="mastodon", what=what)
+    if busy is not None:
+        raise busy
+    status = response.status_code
+    if 400 <= status < 500:
+        try:
+            err: _OAuthError | None = _OAuthError.model_validate_json(response.content)
+        except pydantic.ValidationError:
+            err = None
+        detail = f", {err.error}: {err.error_description or ''}" if err else ""
+        raise GrantRefused(
+            f"mastodon refused {what} ({status}{detail}); "
+            + _revoke_advice(err.error if err else None, creds),
+            platform="mastodon",
+            status_code=status,
+            code=err.error if err else None,
+            platform_message=err.error_description if err else None,
+        )
+    if not response.is_success:
+        raise MalformedResponse(
+            f"mastodon answered {what} with {status}, not 200: the token may still be valid",
+            platform="mastodon",
+            status_code=status,
+        )
+    # Doorkeeper answers {} (RFC 7009 §2.2), also for a token it does not know or that was
+    # revoked already: either way the token no longer works.
+    try:
+        pydantic.TypeAdapter(dict[str, Any]).validate_json(response.content)
+    except pydantic.ValidationError:
+        raise MalformedResponse(
+            f"mastodon's answer to {what} is not the JSON object Mastodon sends: the token "
+            "may still be valid",
+            platform="mastodon",
+            status_code=status,
+            body="(not kept: the request carried credentials)",
+        ) from None
+    return None
+
+
+def revoke(
+    creds: MastodonCredentials,
+    *,
+    client_secret: str | SecretStr | None = None,
+    http: httpx.Client | None = None,
+) -> None:
+    """Revoke the access token on its instance (``POST /oauth/revoke``), so that it stops
+    working: Mastodon tokens never expire, so forgetting stored credentials leaves the token
+    valid until it is revoked. Revoking a token the instance does not know, or revoked
+    already, succeeds too (Mastodon answers 200 ``{}``, RFC 7009 §2.2).
+
+    Args:
+        creds: what `finish` returned (or `MastodonCredentials.from_dict` of it).
+        client_secret: the client secret of the app the token was issued to
+            (``app.client_secret``; its client id is ``creds.client_id``). Needed in
+            practice: `MastodonCredentials` do not hold it, and Mastodon lets only the
+            token's own app, authenticated, revoke it; ``None`` or empty raises
+            `ConfigurationError` (optional in the signature only so that a caller can pass
+            a stored secret that may be missing and get that error).
+        http: the httpx client to use.
+
+    Raises:
+        ConfigurationError: a bad instance URL, credentials without a ``client_id``, or no
+            ``client_secret`` (nothing is sent).
+        GrantRefused: the instance refused (403 ``unauthorized_client``: the client secret is
+            wrong or the token belongs to another app; 401 ``invalid_client``): the token is
+            still valid. ``code`` is the OAuth error, ``platform_message`` Mastodon's words.
+        RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try again
+            later; the token is still valid).
+        MalformedResponse: a 2xx whose body is not a JSON object, or another unexpected
+            status: the token may still be valid.
+        TransportError: the instance could not be reached.
+    """
+    run(revoke_flow(creds, client_secret=client_secret), http)
+
+
+async def revoke_async(
+    creds: MastodonCredentials,
+    *,
+    client_secret: str | SecretStr | None = None,
+    http: httpx.AsyncClient | None = None,
+) -> None:
+    """`revoke` for async code (same arguments and errors)."""
+    await run_async(revoke_flow(creds, client_secret=client_secret), http)

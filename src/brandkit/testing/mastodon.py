@@ -63,8 +63,13 @@ Connecting accounts: ``POST /api/v1/apps``, ``GET /.well-known/oauth-authorizati
 `MastodonEmulator.consent_as` consents at once: a 302 to the redirect URI with ``code`` and
 ``state``; `MastodonEmulator.deny_consent` scripts a refusal) and ``POST /oauth/token``
 (single-use codes of 10 minutes, redirect URI match, PKCE from 4.3, Doorkeeper's
-``invalid_grant`` and ``invalid_client`` bodies); `MastodonEmulator.oauth_app` registers an
-app directly.
+``invalid_grant`` and ``invalid_client`` bodies) and ``POST /oauth/revoke`` (RFC 7009 as
+Doorkeeper serves it: the client authenticates by HTTP Basic or ``client_id`` and
+``client_secret`` in a form, JSON or the query; 200 ``{}`` once revoked, also for a token it
+does not know or revoked already; 403 ``unauthorized_client`` "You are not authorized to
+revoke this token" for an unknown client, a wrong secret or another app's token; the API
+then answers the token with 401 "The access token was revoked");
+`MastodonEmulator.oauth_app` registers an app directly.
 """
 
 from __future__ import annotations
@@ -194,6 +199,9 @@ class _Token:
     issued_at: float
     revoked: bool = False
     scopes: tuple[str, ...] = ("read", "write", "follow", "push")
+    # The app it was issued to (``POST /oauth/token``); ``None`` for `account`'s tokens,
+    # which Doorkeeper treats as issued without a client: any known client may revoke them.
+    client_id: str | None = None
 
 
 # The scope each write needs (Doorkeeper's doorkeeper_authorize! of its controller); a
@@ -285,6 +293,8 @@ _INVALID_CLIENT = (
     "Client authentication failed due to unknown client, no client authentication included, "
     "or unsupported authentication method."
 )
+# Doorkeeper's doorkeeper.errors.messages.revoke.unauthorized, as Mastodon's docs quote it.
+_REVOKE_UNAUTHORIZED = "You are not authorized to revoke this token"
 
 
 @attrs.define
@@ -2230,17 +2240,10 @@ class MastodonEmulator(Emulator):
             params, _ = self._params(request)
         except _Refusal as refusal:
             return self.error(refusal.status, refusal.message)
-        client_id = str(params.get("client_id") or "")
-        secret = str(params.get("client_secret") or "")
-        header = request.headers.get("authorization", "")
-        if header.lower().startswith("basic "):
-            try:
-                client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
-            except ValueError:
-                client_id, secret = "", ""
-        app = self._apps.get(client_id)
-        if app is None or not hmac.compare_digest(app.client_secret, secret):
+        app = self._client(request, params)
+        if app is None:
             return self.json({"error": "invalid_client", "error_description": _INVALID_CLIENT}, 401)
+        client_id = app.client_id
         if params.get("grant_type") != "authorization_code":
             return self.json(
                 {
@@ -2268,7 +2271,9 @@ class MastodonEmulator(Emulator):
                 return invalid
         token = secrets.token_urlsafe(32)
         now = self.clock.time()
-        self._tokens[token] = _Token(user_id=code.user_id, issued_at=now, scopes=code.scopes)
+        self._tokens[token] = _Token(
+            user_id=code.user_id, issued_at=now, scopes=code.scopes, client_id=client_id
+        )
         return self.json(
             {
                 "access_token": token,
@@ -2277,6 +2282,49 @@ class MastodonEmulator(Emulator):
                 "created_at": int(now),
             }
         )
+
+    @route("POST", r"/oauth/revoke")
+    def _oauth_revoke(self, request: httpx.Request) -> httpx.Response:
+        # Doorkeeper's TokensController#revoke (RFC 7009), which Mastodon's
+        # Oauth::TokensController extends: the client must authenticate (Basic or the
+        # client_id/client_secret parameters, form, JSON or query, as Rails reads params),
+        # else 403; an unknown token is 200 {} (RFC 7009 §2.2); a token of another app is
+        # 403; a token issued without an app may be revoked by any client. Revoking twice
+        # is 200 both times.
+        now = self.clock.time()
+        try:
+            params, _ = self._params(request)
+        except _Refusal as refusal:
+            return self._finish(request, self.error(refusal.status, refusal.message), now)
+        refused = self.json(
+            {"error": "unauthorized_client", "error_description": _REVOKE_UNAUTHORIZED}, 403
+        )
+        app = self._client(request, params)
+        if app is None:
+            return self._finish(request, refused, now)
+        token = self._tokens.get(str(params.get("token") or ""))
+        if token is not None:
+            if token.client_id is not None and token.client_id != app.client_id:
+                return self._finish(request, refused, now)
+            token.revoked = True
+        return self._finish(request, self.json({}), now)
+
+    def _client(self, request: httpx.Request, params: Mapping[str, Any]) -> OAuthApp | None:
+        """The app a request authenticates as (Doorkeeper's ``server.client``): HTTP Basic
+        first, else the ``client_id`` and ``client_secret`` parameters; ``None`` for an
+        unknown client or a wrong secret."""
+        client_id = str(params.get("client_id") or "")
+        secret = str(params.get("client_secret") or "")
+        header = request.headers.get("authorization", "")
+        if header.lower().startswith("basic "):
+            try:
+                client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
+            except ValueError:
+                client_id, secret = "", ""
+        app = self._apps.get(client_id)
+        if app is None or not hmac.compare_digest(app.client_secret.encode(), secret.encode()):
+            return None
+        return app
 
     # Rails routes every other path (and a known path with another method) to its catch-all,
     # which answers 404; declared last so that every real route is tried first.

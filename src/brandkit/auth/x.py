@@ -9,6 +9,9 @@ creds = brandkit.auth.x.finish(start, callback_url, client_secret=secret)
 OAuth 1.0a 3-legged (`start_oauth1`, `finish_oauth1`) gives an access token and secret
 that never expire, for the endpoints that still need OAuth 1.0a.
 
+`revoke` (OAuth 2.0) and `revoke_oauth1` (OAuth 1.0a) make X refuse an account's tokens
+from then on, for when the account is removed.
+
 X's access tokens live two hours; a refresh token comes only with the ``offline.access``
 scope, and each refresh returns a new one and invalidates the old (rotation): keep the
 newest. Sources: https://docs.x.com/fundamentals/authentication/oauth-2-0/authorization-code
@@ -72,6 +75,12 @@ __all__ = [
     "refresh",
     "refresh_async",
     "refresh_flow",
+    "revoke",
+    "revoke_async",
+    "revoke_flow",
+    "revoke_oauth1",
+    "revoke_oauth1_async",
+    "revoke_oauth1_flow",
     "start",
     "start_oauth1",
     "start_oauth1_async",
@@ -404,6 +413,150 @@ async def refresh_async(
 ) -> XCredentials:
     """`refresh` for async code."""
     return await run_async(refresh_flow(creds, client_secret=client_secret, clock=clock), http)
+
+
+# -- revocation --------------------------------------------------------------------------------
+
+REVOKE_PATH = "/2/oauth2/revoke"
+
+
+class _Revoked(pydantic.BaseModel):
+    """X's answer to ``POST /2/oauth2/revoke``: ``{"revoked": true}``."""
+
+    revoked: pydantic.StrictBool
+
+
+class _OAuthError(pydantic.BaseModel):
+    """An OAuth 2 error body (RFC 6749 §5.2), as X's token and revoke endpoints send it."""
+
+    error: pydantic.StrictStr
+    error_description: pydantic.StrictStr | None = None
+
+
+def _revoke_answer(response: httpx.Response, what: str) -> None:
+    """Read X's answer to one revocation: return when the token is no longer valid.
+
+    RFC 7009 §2.2: a 200 answers both a token revoked now and one that was invalid or unknown
+    already (spent, expired, revoked before): either way the token is dead, so both count as
+    done. The body must still be X's (``{"revoked": true}``): a 200 from anything else (a
+    proxy's or a captive portal's page) says nothing about the token.
+
+    Raises:
+        RateLimited: a 429 (nothing was revoked by this request).
+        PlatformUnavailable: a 5xx.
+        GrantRefused: a 4xx: X refused the client (wrong client id or secret, a public
+            client's id for a confidential app) or the request; or a 200 that says
+            ``"revoked": false``.
+        MalformedResponse: an answer that is not X's (the body is not kept).
+    """
+    busy = not_now(response, platform="x", what=what)
+    if busy is not None:
+        raise busy
+    status = response.status_code
+    if 400 <= status < 500:
+        try:
+            err: _OAuthError | None = _OAuthError.model_validate_json(response.content)
+        except pydantic.ValidationError:
+            err = None
+        detail = f", {err.error}: {err.error_description or ''}" if err else ""
+        raise GrantRefused(
+            f"x refused {what} ({status}{detail}); check the app's client id and secret "
+            "(the app the account was connected with, in X's developer portal: a "
+            "confidential client needs its secret, a public one none), then revoke again",
+            platform="x",
+            status_code=status,
+            code=err.error if err else None,
+            platform_message=err.error_description if err else None,
+        )
+    if not response.is_success:
+        raise MalformedResponse(
+            f"x answered {what} with {status}; try again later",
+            platform="x",
+            status_code=status,
+        )
+    try:
+        body = _Revoked.model_validate_json(response.content)
+    except pydantic.ValidationError:
+        raise MalformedResponse(
+            f"x's answer to {what} is not a revocation answer (no boolean 'revoked'); the "
+            "token may still be valid: check the base URL and revoke again",
+            platform="x",
+            status_code=status,
+            body="(not kept)",
+        ) from None
+    if not body.revoked:
+        raise GrantRefused(
+            f"x did not revoke {what} (answered revoked: false); revoke again, or have the "
+            "user remove the app at https://x.com/settings/connected_apps",
+            platform="x",
+            status_code=status,
+        )
+
+
+def revoke_flow(creds: XCredentials, *, client_secret: str | SecretStr | None = None) -> Flow[None]:
+    """The sans-IO revocation behind `revoke`: yields the refresh token's revocation (when
+    there is one), then the access token's, each read before the next is sent."""
+    if not creds.client_id:
+        raise ConfigurationError(
+            "these X credentials name no client_id: revoking needs the app they were issued to"
+        )
+    _, token_url = _bases(creds.base_url)
+    revoke_url = token_url[: -len(TOKEN_PATH)] + REVOKE_PATH
+    tokens: list[tuple[str, SecretStr]] = []
+    # The refresh token first: once it is dead nothing can mint new access tokens, even if
+    # the second request never arrives.
+    if creds.refresh_token is not None:
+        tokens.append(("refresh_token", creds.refresh_token))
+    tokens.append(("access_token", creds.access_token))
+    for hint, token in tokens:
+        form = {"token": token.get_secret_value(), "token_type_hint": hint}
+        headers = _client_auth(creds.client_id, client_secret, form)
+        response: httpx.Response = yield form_request(revoke_url, form, headers)
+        _revoke_answer(response, f"the revocation of the {hint.replace('_', ' ')}")
+
+
+def revoke(
+    creds: XCredentials,
+    *,
+    client_secret: str | SecretStr | None = None,
+    http: httpx.Client | None = None,
+) -> None:
+    """Revoke the tokens of ``creds`` at X (``POST /2/oauth2/revoke``, RFC 7009): the
+    refresh token first (so nothing can mint new access tokens), then the access token.
+    Afterwards X refuses both; the account must be connected again to post.
+
+    A token X already holds invalid (spent by a refresh, expired, revoked before) counts as
+    revoked: X answers 200 for it (RFC 7009 §2.2). So a revocation that failed half-way can
+    simply be run again. The client authenticates as for `refresh`: HTTP Basic with
+    ``client_secret`` for a confidential client, ``client_id`` in the form for a public one.
+    Sources: https://docs.x.com/fundamentals/authentication/oauth-2-0/user-access-token
+    ("POST oauth2/revoke") and https://www.rfc-editor.org/rfc/rfc7009#section-2.2.
+
+    Args:
+        creds: the credentials to revoke (their ``client_id`` and ``base_url`` say where).
+        client_secret: the app's secret for a confidential client; ``None`` for a public one.
+        http: the httpx client to use (a new one when ``None``).
+
+    Raises:
+        ConfigurationError: ``creds`` name no client id, or a bad ``base_url``.
+        GrantRefused: X refused the client (``code`` ``"unauthorized_client"``: wrong client
+            id or secret), or answered ``revoked: false``.
+        RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try again
+            later; the refresh token may already be revoked, which a new run counts as done).
+        MalformedResponse: a 200 that is not X's revocation answer (the token may be valid).
+        TransportError: X could not be reached.
+    """
+    run(revoke_flow(creds, client_secret=client_secret), http)
+
+
+async def revoke_async(
+    creds: XCredentials,
+    *,
+    client_secret: str | SecretStr | None = None,
+    http: httpx.AsyncClient | None = None,
+) -> None:
+    """`revoke` for async code."""
+    await run_async(revoke_flow(creds, client_secret=client_secret), http)
 
 
 # -- OAuth 1.0a 3-legged -----------------------------------------------------------------------
@@ -905,6 +1058,132 @@ async def finish_oauth1_async(
         start, callback_url, consumer_secret=consumer_secret, verifier=verifier, clock=clock
     )
     return await run_async(flow, http)
+
+
+INVALIDATE_TOKEN_PATH = "/1.1/oauth/invalidate_token"
+INVALID_TOKEN = "89"
+"""X's v1.1 error code for a token that is invalid, expired or invalidated already."""
+
+
+class _Invalidated(pydantic.BaseModel):
+    """X's answer to ``POST /1.1/oauth/invalidate_token``: ``{"access_token": "…"}``."""
+
+    access_token: pydantic.StrictStr = pydantic.Field(min_length=1)
+
+
+def _invalidate_answer(response: httpx.Response, what: str) -> None:
+    """Read X's answer to ``POST /1.1/oauth/invalidate_token``: return when the token is no
+    longer valid (invalidated now, or X's code 89 "Invalid or expired token": already).
+
+    Raises:
+        GrantRefused: another 4xx (``code`` ``"32"``: the signature, the consumer key or
+            its secret is wrong).
+        RateLimited: a 429.
+        PlatformUnavailable: a 5xx.
+        MalformedResponse: an answer that is not X's (the body is not kept).
+    """
+    busy = not_now(response, platform="x", what=what)
+    if busy is not None:
+        raise busy
+    status = response.status_code
+    if 400 <= status < 500:
+        try:
+            err: _V1Error | None = _V1Errors.model_validate_json(response.content).errors[0]
+        except pydantic.ValidationError:
+            err = None
+        if err is not None and str(err.code) == INVALID_TOKEN:
+            return  # dead already: what invalidating it was for
+        detail = f", {err.code}: {err.message}" if err else ""
+        raise GrantRefused(
+            f"x refused {what} ({status}{detail}); check the consumer key and secret (the "
+            "app the account was connected with), then invalidate again",
+            platform="x",
+            status_code=status,
+            code=str(err.code) if err else None,
+            platform_message=err.message if err else None,
+        )
+    if not response.is_success:
+        raise MalformedResponse(
+            f"x answered {what} with {status}; try again later",
+            platform="x",
+            status_code=status,
+        )
+    try:
+        _Invalidated.model_validate_json(response.content)
+    except pydantic.ValidationError:
+        raise MalformedResponse(
+            f"x's answer to {what} is not an invalidation answer (no access_token); the "
+            "token may still be valid: check the base URL and invalidate again",
+            platform="x",
+            status_code=status,
+            body="(not kept: the answer carries credentials)",
+        ) from None
+
+
+def revoke_oauth1_flow(
+    creds: XOAuth1Credentials,
+    *,
+    consumer_secret: str | SecretStr,
+    clock: Callable[[], float] = time.time,
+) -> Flow[None]:
+    """The sans-IO invalidation behind `revoke_oauth1`."""
+    if not consumer_secret:
+        raise ConfigurationError(
+            "auth.x.revoke_oauth1 needs the consumer secret of the app the token was issued to"
+        )
+    response: httpx.Response = yield _signed_post(
+        _oauth1_root(creds.base_url) + INVALIDATE_TOKEN_PATH,
+        consumer_key=creds.consumer_key,
+        consumer_secret=_plain(consumer_secret),
+        token_secret=creds.access_token_secret.get_secret_value(),
+        extra={"oauth_token": creds.access_token.get_secret_value()},
+        clock=clock,
+    )
+    _invalidate_answer(response, "the invalidation of the access token")
+
+
+def revoke_oauth1(
+    creds: XOAuth1Credentials,
+    *,
+    consumer_secret: str | SecretStr,
+    http: httpx.Client | None = None,
+    clock: Callable[[], float] = time.time,
+) -> None:
+    """Invalidate an OAuth 1.0a access token at X (``POST /1.1/oauth/invalidate_token``,
+    signed with the consumer secret and the token's own secret): afterwards X refuses the
+    token and its secret; the account must be connected again to post. A token X already
+    holds invalid (its code 89, "Invalid or expired token") counts as invalidated, so a
+    failed attempt can be run again. Source:
+    https://docs.x.com/fundamentals/authentication/api-reference ("POST
+    oauth/invalidate_token").
+
+    Args:
+        creds: the credentials to invalidate (``base_url`` says where).
+        consumer_secret: the app's API key secret.
+        http: the httpx client to use.
+        clock: the time of the signature's timestamp.
+
+    Raises:
+        ConfigurationError: no consumer secret, or a bad ``base_url``.
+        GrantRefused: X refused (``code`` ``"32"``: a wrong signature, consumer key or
+            secret).
+        RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try again
+            later).
+        MalformedResponse: a 200 that is not X's answer (the token may still be valid).
+        TransportError: X could not be reached.
+    """
+    run(revoke_oauth1_flow(creds, consumer_secret=consumer_secret, clock=clock), http)
+
+
+async def revoke_oauth1_async(
+    creds: XOAuth1Credentials,
+    *,
+    consumer_secret: str | SecretStr,
+    http: httpx.AsyncClient | None = None,
+    clock: Callable[[], float] = time.time,
+) -> None:
+    """`revoke_oauth1` for async code."""
+    await run_async(revoke_oauth1_flow(creds, consumer_secret=consumer_secret, clock=clock), http)
 
 
 def _plain(value: str | SecretStr) -> str:

@@ -19,9 +19,12 @@ assert emu.posts[0].text == "Hello"
 ```
 
 Supported: ``GET /i/oauth2/authorize`` and ``POST /2/oauth2/token`` (authorization
-  code with PKCE, refresh; see `XEmulator.oauth_app`), OAuth 1.0a 3-legged
+  code with PKCE, refresh; see `XEmulator.oauth_app`), ``POST /2/oauth2/revoke`` (RFC 7009:
+  a revoked access token is refused by every endpoint, a revoked refresh token by the token
+  endpoint), OAuth 1.0a 3-legged
   ``POST /oauth/request_token``, ``GET /oauth/authorize`` and ``POST /oauth/access_token``
-  (see `XEmulator.oauth1_app`), ``GET /2/users/me``, ``POST /2/tweets``,
+  (see `XEmulator.oauth1_app`) and ``POST /1.1/oauth/invalidate_token`` (the signing access
+  token is refused from then on), ``GET /2/users/me``, ``POST /2/tweets``,
 ``DELETE /2/tweets/:id``, ``GET /2/tweets``, ``GET /2/tweets/:id``, ``GET /2/users/:id/tweets``,
 ``POST /2/media/upload/initialize``, ``POST /2/media/upload/:id/append``,
 ``POST /2/media/upload/:id/finalize``, ``GET /2/media/upload`` (STATUS) and
@@ -841,7 +844,8 @@ class XEmulator(Emulator):
         first use) and redirects (302) to the redirect URI with ``code`` and ``state``;
         `deny_consent` scripts a refusal. Codes live `code_lifetime` seconds of the
         emulator clock and are single-use; the token endpoint checks the PKCE verifier
-        and the redirect URI as X does.
+        and the redirect URI as X does. ``POST /2/oauth2/revoke``, with the same client
+        authentication, revokes the app's tokens.
 
         Args:
             redirect_uri: the callback URL(s) registered.
@@ -882,7 +886,8 @@ class XEmulator(Emulator):
         verifier): the access token and secret, which never expire.
 
         Request tokens are single-use and die unauthorized after
-        `request_token_lifetime` seconds; every signature is checked (HMAC-SHA1).
+        `request_token_lifetime` seconds; every signature is checked (HMAC-SHA1). ``POST
+        /1.1/oauth/invalidate_token``, signed with an access token, invalidates it.
 
         Args:
             callback: the callback URL(s) registered.
@@ -1308,9 +1313,11 @@ class XEmulator(Emulator):
             body["refresh_token"] = refresh
         return self.json(body)
 
-    @route("POST", r"/2/oauth2/token")
-    def _token(self, request: httpx.Request) -> httpx.Response:
-        form = dict(parse_qsl(request.content.decode(), keep_blank_values=True))
+    def _token_client(
+        self, request: httpx.Request, form: Mapping[str, str]
+    ) -> str | httpx.Response:
+        """The client of a request to the token or revoke endpoint: a confidential client
+        by HTTP Basic, a public one by ``client_id`` in the form; else X's 401."""
         header = request.headers.get("authorization", "")
         client_id = form.get("client_id", "")
         if header.lower().startswith("basic "):
@@ -1318,24 +1325,25 @@ class XEmulator(Emulator):
                 cid, _, secret = base64.b64decode(header[6:]).decode().partition(":")
             except ValueError:
                 cid, secret = "", ""
-            if cid not in self._clients or self._clients[cid] != secret:
-                return self.json(
-                    {
-                        "error": "unauthorized_client",
-                        "error_description": "Missing valid authorization header",
-                    },
-                    401,
-                )
-            client_id = cid
-        elif self._clients.get(client_id, "") is not None:
-            # Unknown client, or a confidential client that did not authenticate.
-            return self.json(
-                {
-                    "error": "unauthorized_client",
-                    "error_description": "Missing valid authorization header",
-                },
-                401,
-            )
+            if cid in self._clients and self._clients[cid] == secret:
+                return cid
+        elif self._clients.get(client_id, "") is None:
+            return client_id
+        # Unknown client, a wrong secret, or a confidential client that did not authenticate.
+        return self.json(
+            {
+                "error": "unauthorized_client",
+                "error_description": "Missing valid authorization header",
+            },
+            401,
+        )
+
+    @route("POST", r"/2/oauth2/token")
+    def _token(self, request: httpx.Request) -> httpx.Response:
+        form = dict(parse_qsl(request.content.decode(), keep_blank_values=True))
+        client_id = self._token_client(request, form)
+        if isinstance(client_id, httpx.Response):
+            return client_id
         if form.get("grant_type") == "authorization_code":
             return self._redeem(form, client_id)
         if form.get("grant_type") != "refresh_token":
@@ -1369,6 +1377,31 @@ class XEmulator(Emulator):
                 self._refresh[refresh] = _Token(old.user_id, float("inf"), client_id, old.scopes)
             body["refresh_token"] = refresh
         return self.json(body)
+
+    @route("POST", r"/2/oauth2/revoke")
+    def _revoke(self, request: httpx.Request) -> httpx.Response:
+        """RFC 7009 revocation as X serves it: the client authenticated as at the token
+        endpoint, then ``{"revoked": true}`` for the token named, found whatever its
+        ``token_type_hint`` (RFC 7009 §2.1), and the same for a token that is unknown or
+        dead already (§2.2) or another client's (which stays valid)."""
+        form = dict(parse_qsl(request.content.decode(), keep_blank_values=True))
+        client_id = self._token_client(request, form)
+        if isinstance(client_id, httpx.Response):
+            return client_id
+        token = form.get("token", "")
+        if not token:
+            return self.json(
+                {
+                    "error": "invalid_request",
+                    "error_description": "Missing required parameter [token].",
+                },
+                400,
+            )
+        for store in (self._tokens, self._refresh):
+            found = store.get(token)
+            if found is not None and found.client_id == client_id:
+                del store[token]
+        return self.json({"revoked": True})
 
     # -- OAuth 1.0a 3-legged -------------------------------------------------------------
 
@@ -1482,6 +1515,28 @@ class XEmulator(Emulator):
                 "screen_name": user.username,
             }
         )
+
+    @route("POST", r"/1\.1/oauth/invalidate_token(?:\.json)?")
+    def _invalidate_token(self, request: httpx.Request) -> httpx.Response:
+        """``POST /1.1/oauth/invalidate_token``: the access token that signs the request
+        (OAuth 1.0a user context) is invalidated; X answers ``{"access_token": …}``, and
+        its 401 code 89 for a token it does not know (invalidated already)."""
+        params = _oauth_params(request.headers.get("authorization", "").partition(" ")[2])
+        token = params.get("oauth_token", "")
+        found = self._oauth1.get(token)
+        if found is None:
+            return _v1_errors(401, 89, "Invalid or expired token.")
+        secret, _, consumer = found
+        consumer_secret = self._consumers.get(params.get("oauth_consumer_key", ""))
+        if (
+            consumer_secret is None
+            or consumer != params.get("oauth_consumer_key")
+            or not self._signed(request, params, consumer_secret, secret)
+        ):
+            return _v1_errors(401, 32, "Could not authenticate you.")
+        del self._oauth1[token]
+        self._oauth1_writes.pop(token, None)
+        return self.json({"access_token": token})
 
     # -- users ---------------------------------------------------------------------------
 

@@ -421,7 +421,10 @@ REVOKE_PATH = "/2/oauth2/revoke"
 
 
 class _Revoked(pydantic.BaseModel):
-    """X's answer to ``POST /2/oauth2/revoke``: ``{"revoked": true}``."""
+    """X's answer to ``POST /2/oauth2/revoke``: ``{"revoked": true}``. X's guide shows the
+    request, not the answer; the shape is the one clients of X read, e.g. Hono's X provider
+    (https://github.com/honojs/middleware, packages/oauth-providers/src/providers/x/
+    revokeToken.ts returns ``response.revoked``)."""
 
     revoked: pydantic.StrictBool
 

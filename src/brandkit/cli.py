@@ -379,10 +379,15 @@ def _parser() -> argparse.ArgumentParser:
         "remove",
         parents=[store_only],
         help="forget stored accounts (credential store)",
-        description="Remove accounts from the credential store. Their tokens are not revoked "
-        "at the platform: do that in the platform's settings.",
+        description="Remove accounts from the credential store. Without --revoke their tokens "
+        "still work at the platform. With --revoke each account's tokens are revoked first "
+        "(X, Mastodon, Bluesky OAuth); an account whose revocation fails stays in the store "
+        "(exit status 1), and when a named account's platform cannot revoke through its API "
+        "(LinkedIn, Facebook, Instagram, Threads, a Bluesky app password) nothing is done "
+        "and the message says where to revoke it by hand.",
     )
     ar.add_argument("key", nargs="+", help="the account's key in the store")
+    ar.add_argument("--revoke", action="store_true", help="revoke the tokens at the platform first")
     ar.set_defaults(func=_store_command("accounts_remove"))
     af = averbs.add_parser(
         "refresh",

@@ -215,11 +215,15 @@ def test_connect_x_oauth1(x_emu: XEmulator, store: Path, monkeypatch: pytest.Mon
 
 def test_connect_mastodon_registers_the_app(store: Path) -> None:
     """``connect mastodon URL`` registers the app with the instance (any free port), runs
-    the code flow with PKCE and stores a token that never expires."""
+    the code flow with PKCE and stores a token that never expires, with the app's secret
+    (what `accounts remove --revoke` needs), which is never printed."""
     emu = MastodonEmulator()
     with emu.serve():
         status, out, _ = connect("mastodon", emu.base_url, "--store", str(store))
         assert status == 0, out
+        (app,) = emu._apps.values()
+        assert stored(store)["mastodon"]["client_secret"] == app.client_secret
+        assert app.client_secret not in out
         with EncryptedStore(store) as s:
             assert publish(Account.from_store(s, "mastodon"), "toot") is DeliveryStatus.SENT
         assert emu.post_texts() == ["toot"]

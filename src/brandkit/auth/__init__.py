@@ -14,6 +14,8 @@ yields the token requests; `run` and `run_async` send them over httpx).
 store record of credentials, `load_account` (or
 [`Account.from_store`][brandkit.Account.from_store]) the account of one, refreshed ahead of
 expiry, and `refresh_due` refreshes every stored token that is about to expire.
+`revoke_record` revokes a record's tokens at the platform (X, Mastodon, Bluesky OAuth), and
+`revocation_by_hand` says where a person does it on the platforms that have no API for it.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ from brandkit.auth._records import (
     record_of,
     refresh_accounts,
     refresh_due,
+    revocation_by_hand,
+    revoke_record,
 )
 from brandkit.auth.bluesky import BlueskyCredentials
 from brandkit.auth.linkedin import LinkedInCredentials
@@ -111,6 +115,8 @@ __all__ = [
     "refresh_accounts",
     "refresh_due",
     "refresh_locked",
+    "revocation_by_hand",
+    "revoke_record",
     "run",
     "run_async",
     "store",

@@ -223,18 +223,53 @@ def _require(args: argparse.Namespace, wanted: Iterable[str], stored: Iterable[s
 
 
 def accounts_remove(args: argparse.Namespace, out: TextIO) -> int:
-    """``brandkit accounts remove KEY``: forget a stored account (its tokens are not
-    revoked at the platform: do that in the platform's settings)."""
+    """``brandkit accounts remove KEY``: forget stored accounts; with ``--revoke``, revoke
+    each one's tokens at the platform first. Exit 1 when a revocation failed: that account
+    stays in the store (its tokens may still work), to be removed again later.
+
+    Raises:
+        ConfigurationError: a key is not in the store, or ``--revoke`` names an account
+            whose platform cannot revoke its tokens (nothing is changed; the message says
+            where to revoke them by hand).
+    """
+    from brandkit.auth import revocation_by_hand, revoke_record
+
     store = open_store(store_path(args), create=False)
+    failed = False
     try:
         _require(args, args.key, store.keys())
+        if args.revoke:
+            by_hand = {
+                key: why
+                for key in args.key
+                if (why := revocation_by_hand(store.get(key) or {"platform": ""}))
+            }
+            if by_hand:
+                raise ConfigurationError(
+                    "cannot revoke "
+                    + "; ".join(f"{key}: {why}" for key, why in by_hand.items())
+                    + ". Nothing was removed: revoke those by hand, then remove them "
+                    "without --revoke"
+                )
         for key in args.key:
             with store.lock(key):
+                record = store.get(key)
+                if args.revoke and record is not None:
+                    try:
+                        revoke_record(record)
+                    except BrandkitError as exc:
+                        failed = True
+                        print(
+                            f"not removed {key}: revoking failed ({type(exc).__name__}: "
+                            f"{exc}); it stays in the store",
+                            file=out,
+                        )
+                        continue
                 store.remove(key)
-            print(f"removed {key}", file=out)
+            print(f"{'revoked and removed' if args.revoke else 'removed'} {key}", file=out)
     finally:
         store.close()
-    return 0
+    return 1 if failed else 0
 
 
 def accounts_refresh(args: argparse.Namespace, out: TextIO) -> int:
@@ -479,7 +514,9 @@ def _connect_mastodon(args: argparse.Namespace, server: _Catcher, out: TextIO) -
     creds = auth.mastodon.finish(
         start, _back(server, start, args, out), client_secret=app.client_secret
     )
-    return auth.record_of(creds), creds.instance_url
+    # The app's secret is kept so that `accounts remove --revoke` can revoke the token.
+    secret = app.client_secret.get_secret_value()
+    return auth.record_of(creds, client_secret=secret), creds.instance_url
 
 
 def _connect_bluesky(args: argparse.Namespace, server: _Catcher, out: TextIO) -> tuple[Any, str]:

@@ -3,9 +3,9 @@ its token expires, and refreshing the tokens that die unless refreshed.
 
 A record is a credentials object's ``to_dict()`` plus what posting needs besides the tokens:
 ``client_secret`` (X, LinkedIn: the app's secret, for a refresh; X OAuth 1.0a: the consumer
-secret, for every signature), ``author`` (LinkedIn: the URN to post as) and ``media_host``
-(Instagram, Threads: a configuration mapping, see
-[`media_host_from_config`][brandkit.accounts.media_host_from_config]).
+secret, for every signature; Mastodon: the app's secret, to revoke the token), ``author``
+(LinkedIn: the URN to post as) and ``media_host`` (Instagram, Threads: a configuration
+mapping, see [`media_host_from_config`][brandkit.accounts.media_host_from_config]).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from brandkit.auth.store import (
     Record,
     refresh_locked,
 )
-from brandkit.errors import BrandkitError, ConfigurationError, PlatformError
+from brandkit.errors import BrandkitError, ConfigurationError, PlatformError, Unsupported
 from brandkit.platforms._oauth import RefreshHook, RefreshingAdapter, set_refresh_hook
 
 if TYPE_CHECKING:
@@ -47,6 +47,8 @@ __all__ = [
     "refresh_accounts",
     "refresh_due",
     "refresh_record",
+    "revocation_by_hand",
+    "revoke_record",
 ]
 
 logger = logging.getLogger("brandkit.auth")
@@ -287,6 +289,95 @@ def refresh_record(
         if key in record:
             out[key] = record[key]
     return out
+
+
+_BY_HAND = {
+    # None of these platforms documents an endpoint that revokes the tokens brandkit keeps
+    # (a Facebook Page token cannot withdraw its user's grant; Instagram Login and Threads
+    # have no revocation call; LinkedIn's member tokens end only in the member's settings).
+    "linkedin": "LinkedIn has no API that revokes a member's token: the member removes the "
+    "app in LinkedIn's Settings, Data privacy, Permitted services",
+    "facebook": "a Page token cannot be revoked through the Graph API: remove the app in "
+    "Facebook's Settings, Apps and websites (or Business integrations)",
+    "instagram": "Instagram has no API that revokes a token: remove the app in Instagram's "
+    "Settings, Website permissions, Apps and websites",
+    "threads": "Threads has no API that revokes a token: remove the app in Threads' "
+    "Settings, Account, Website permissions",
+}
+
+
+def revocation_by_hand(record: Mapping[str, Any]) -> str | None:
+    """Why ``record``'s tokens cannot be revoked through the platform's API, and where a
+    person revokes them instead; ``None`` when `revoke_record` can revoke them.
+
+    Raises:
+        ConfigurationError: the record names no platform.
+    """
+    platform = _platform(record)
+    if platform == "bluesky" and record.get("app_password"):
+        return (
+            "an app password is revoked by its owner only: delete it in Bluesky's Settings, "
+            "Privacy and security, App passwords"
+        )
+    if platform in ("x", "mastodon", "bluesky"):
+        return None
+    return _BY_HAND.get(platform, f"brandkit cannot revoke {platform} tokens")
+
+
+def revoke_record(
+    record: Mapping[str, Any],
+    *,
+    client_secret: str | None = None,
+    http: httpx.Client | None = None,
+) -> None:
+    """Revoke ``record``'s tokens at the platform, so that they stop working there too (a
+    store only forgets). X (OAuth 2.0: the refresh token, then the access token; OAuth
+    1.0a: the access token), Mastodon (the access token) and Bluesky OAuth (the session)
+    can; a token the platform no longer knows counts as revoked.
+
+    Args:
+        record: a stored record (`record_of`).
+        client_secret: the app's secret, for a record that does not hold it (a Mastodon
+            record stored before brandkit kept the app's secret); else the record's.
+        http: the httpx client to use (a new one when ``None``).
+
+    Raises:
+        Unsupported: the platform cannot revoke these tokens through its API (the message
+            says where a person revokes them); raised before any request is sent.
+        ConfigurationError: the record is not one brandkit stored, or a Mastodon record
+            holds no app secret and none is given.
+        GrantRefused: the platform refused the app's client credentials (the record's
+            ``client_secret`` is wrong or belongs to another app).
+        RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try again
+            later; the tokens may still work).
+        TransportError: the platform could not be reached.
+    """
+    from brandkit import auth
+
+    why = revocation_by_hand(record)
+    platform = _platform(record)
+    if why is not None:
+        raise Unsupported(
+            f"cannot revoke this {platform} account's tokens: {why}",
+            platform=platform,
+            operation="revoke",
+        )
+    creds = credentials_of(record)
+    secret = client_secret or record.get("client_secret")
+    if platform == "mastodon" and not secret:
+        raise ConfigurationError(
+            "this Mastodon record holds no app secret (it was stored before brandkit kept "
+            "it): pass client_secret=, or revoke the token in the instance's Preferences, "
+            "Account, Authorized apps"
+        )
+    if isinstance(creds, auth.XOAuth1Credentials):
+        auth.x.revoke_oauth1(creds, consumer_secret=str(secret or ""), http=http)
+    elif platform == "x":
+        auth.x.revoke(creds, client_secret=secret, http=http)
+    elif platform == "mastodon":
+        auth.mastodon.revoke(creds, client_secret=secret, http=http)
+    else:  # bluesky OAuth
+        _bluesky().revoke(creds, http=http)
 
 
 def _due(record: Mapping[str, Any], now: float, margin: float | None) -> bool:

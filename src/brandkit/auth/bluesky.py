@@ -1,4 +1,5 @@
-"""Connect a Bluesky account with atproto OAuth: discovery, PAR, PKCE, DPoP, refresh.
+"""Connect a Bluesky account with atproto OAuth: discovery, PAR, PKCE, DPoP, refresh,
+revocation.
 
 ```python
 client = brandkit.auth.bluesky.loopback_client("http://127.0.0.1:8080/callback")
@@ -29,6 +30,9 @@ OAuth specification, https://atproto.com/specs/oauth, and the reference authoriz
   and the authorization server must be the one its PDS names.
 * Access tokens live minutes (5 to 30); refresh tokens are single use (each refresh returns a
   new one) and, for public clients like these, the session ends after two weeks.
+* Revocation (`revoke`, RFC 7009): the refresh token goes to the ``revocation_endpoint`` the
+  server's metadata names, with the client id and a DPoP proof; the server then ends the
+  whole session (its access token too). A token it no longer knows is answered 200 as well.
 
 DPoP keys are made with ``cryptography`` (the ``store`` extra: ``pip install
 'brandkit[store]'``); the key is part of the credentials and as secret as the tokens.
@@ -69,7 +73,7 @@ from brandkit.auth._core import (
     saved,
     scopes_of,
 )
-from brandkit.errors import AuthError, ConfigurationError, MalformedResponse
+from brandkit.errors import AuthError, ConfigurationError, MalformedResponse, Unsupported
 
 if TYPE_CHECKING:
     from brandkit.accounts import Account, CredentialsHook
@@ -83,6 +87,7 @@ __all__ = [
     "ClientMetadata",
     "DpopKey",
     "ResolutionError",
+    "RevocationUnsupported",
     "account_from",
     "credentials_of",
     "dpop_headers",
@@ -93,6 +98,9 @@ __all__ = [
     "refresh",
     "refresh_async",
     "refresh_flow",
+    "revoke",
+    "revoke_async",
+    "revoke_flow",
     "start",
     "start_async",
     "start_flow",
@@ -574,6 +582,8 @@ class _ServerMetadata(pydantic.BaseModel):
     authorization_endpoint: str
     token_endpoint: str
     pushed_authorization_request_endpoint: str
+    # Read only when revoking: a bad value must not stop a connection.
+    revocation_endpoint: Any = None
     dpop_signing_alg_values_supported: list[str] = []
     code_challenge_methods_supported: list[str] = []
     scopes_supported: list[str] = []
@@ -748,6 +758,25 @@ def _authorization_server(pds_url: str) -> Flow[_Server]:
         resource, _ProtectedResource, "the PDS's protected-resource metadata"
     )
     issuer = _http_url(meta.authorization_servers[0], "the authorization server")
+    server = yield from _server_metadata(issuer)
+    return _Server(
+        issuer=issuer,
+        authorization_endpoint=_endpoint(
+            server.authorization_endpoint, issuer, "authorization_endpoint"
+        ),
+        token_endpoint=_endpoint(server.token_endpoint, issuer, "token_endpoint"),
+        par_endpoint=_endpoint(
+            server.pushed_authorization_request_endpoint,
+            issuer,
+            "pushed_authorization_request_endpoint",
+        ),
+    )
+
+
+def _server_metadata(issuer: str) -> Flow[_ServerMetadata]:
+    """The metadata of the authorization server ``issuer`` (an http(s) URL without a
+    trailing slash), once it names itself ``issuer`` and takes ES256 DPoP proofs; its
+    endpoints are for the caller to check (`_endpoint`)."""
     answer = yield _get(f"{issuer}/.well-known/oauth-authorization-server")
     server: _ServerMetadata = _read(answer, _ServerMetadata, "the authorization server's metadata")
     if server.issuer.rstrip("/") != issuer:
@@ -763,18 +792,7 @@ def _authorization_server(pds_url: str) -> Flow[_Server]:
             f"bluesky: the authorization server {issuer} does not take ES256 DPoP proofs",
             platform=PLATFORM,
         )
-    return _Server(
-        issuer=issuer,
-        authorization_endpoint=_endpoint(
-            server.authorization_endpoint, issuer, "authorization_endpoint"
-        ),
-        token_endpoint=_endpoint(server.token_endpoint, issuer, "token_endpoint"),
-        par_endpoint=_endpoint(
-            server.pushed_authorization_request_endpoint,
-            issuer,
-            "pushed_authorization_request_endpoint",
-        ),
-    )
+    return server
 
 
 def _oauth_error(response: httpx.Response) -> _OAuthError | None:
@@ -1146,6 +1164,142 @@ async def refresh_async(
 ) -> BlueskyCredentials:
     """`refresh` for async code."""
     return await run_async(refresh_flow(creds, clock=clock), http)
+
+
+# -- revocation ------------------------------------------------------------------------------
+
+
+class RevocationUnsupported(Unsupported):
+    """The account's authorization server offers no revocation: its metadata names no
+    ``revocation_endpoint`` (RFC 8414), so no request can end the session. It ends when it
+    expires (two weeks for a public client), or when the account's owner ends it in the
+    server's account settings. Unlike other `Unsupported` errors, this one is raised after
+    the server's metadata was read."""
+
+
+def _revoked(response: httpx.Response) -> None:
+    """Read the authorization server's answer to a revocation: return when it is done.
+
+    RFC 7009 §2.2: a 200 answers a token revoked now and one the server no longer knows
+    (spent, expired, revoked before) alike, so both count as done. The reference server
+    (``@atproto/oauth-provider``, ``POST /oauth/revoke``) answers ``{}`` with 200 whatever
+    happened past its checks of the request and the DPoP proof; its body must still be a
+    JSON object: a 200 from anything else (a proxy's page) says nothing about the session.
+
+    Raises:
+        RateLimited, PlatformUnavailable: a 429 or a 5xx.
+        GrantRefused: a 4xx: the request, the client or the DPoP proof was refused.
+        MalformedResponse: another status, or a 2xx whose body is not a JSON object.
+    """
+    what = "the revocation of the session"
+    busy = not_now(response, platform=PLATFORM, what=what)
+    if busy is not None:
+        raise busy
+    status = response.status_code
+    if 400 <= status < 500:
+        err = _oauth_error(response)
+        detail = f", {err.error}: {err.error_description or ''}" if err else ""
+        fix = (
+            advice(err.error)
+            if err is not None and err.error in ("invalid_client", "unauthorized_client")
+            else "revoke again; if it is refused again, the account's owner can end the "
+            "session in the server's account settings (it ends by itself within two weeks)"
+        )
+        raise GrantRefused(
+            f"bluesky refused {what} ({status}{detail}); the session may still be valid: " + fix,
+            platform=PLATFORM,
+            status_code=status,
+            code=err.error if err else None,
+            platform_message=err.error_description if err else None,
+        )
+    try:
+        body = json.loads(response.content) if response.is_success else None
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise MalformedResponse(
+            f"bluesky answered {what} with {status}"
+            + (" and no JSON object" if response.is_success else "")
+            + "; the session may still be valid, try again later",
+            platform=PLATFORM,
+            status_code=status,
+        )
+
+
+def revoke_flow(creds: BlueskyCredentials) -> Flow[None]:
+    """The sans-IO revocation behind `revoke`: the authorization server's metadata, then
+    one DPoP-signed revocation request (once more with the server's new nonce if it asks)."""
+    if not creds.client_id:
+        raise ConfigurationError(
+            "these Bluesky credentials name no client_id: revoking needs the app they were "
+            "issued to"
+        )
+    issuer = _http_url(creds.issuer, "the authorization server")
+    key = DpopKey.from_jwk(creds.dpop_key.get_secret_value())
+    server = yield from _server_metadata(issuer)
+    endpoint = server.revocation_endpoint
+    if endpoint is None:
+        raise RevocationUnsupported(
+            f"bluesky: the authorization server {issuer} names no revocation_endpoint in its "
+            "metadata, so its sessions cannot be revoked through its API; this one stays "
+            "valid until it expires (two weeks at most) or the account's owner ends it in "
+            "the server's account settings",
+            platform=PLATFORM,
+            operation="revoke",
+        )
+    if not isinstance(endpoint, str):
+        raise ResolutionError(
+            f"bluesky: the authorization server {issuer} names as its revocation_endpoint "
+            "no URL; refusing it",
+            platform=PLATFORM,
+        )
+    url = _endpoint(endpoint, issuer, "revocation_endpoint")
+    # The refresh token ends the session from any of its refreshes (the provider finds a
+    # session by its current or a spent refresh token); an access token only while it is
+    # the session's newest. A public client authenticates with its client_id alone.
+    token = creds.refresh_token or creds.access_token
+    form = {"token": token.get_secret_value(), "client_id": creds.client_id}
+    response, _ = yield from _dpop_post(url, form, key, creds.dpop_nonce)
+    _revoked(response)
+
+
+def revoke(creds: BlueskyCredentials, *, http: httpx.Client | None = None) -> None:
+    """End the OAuth session of ``creds`` at the account's authorization server (RFC 7009,
+    as ``@atproto/oauth-provider`` serves it at its metadata's ``revocation_endpoint``):
+    its refresh token is revoked (its access token when there is none), with the client id
+    and a DPoP proof of the session's key, and the server ends the whole session. Afterwards
+    the PDS refuses the access token and the authorization server the refresh token; the
+    account must be connected again to post.
+
+    A session the server no longer knows (revoked, spent, expired) counts as ended: the
+    server answers 200 for it too, so a revocation that failed can simply be run again. The
+    reference server answers 200 as well when the request is not this session's client or
+    key (then nothing ended): revoke with the credentials the session was issued to.
+
+    Args:
+        creds: the session to end (its ``issuer`` says where, ``dpop_key`` signs).
+        http: the httpx client to use (a new one when ``None``).
+
+    Raises:
+        ConfigurationError: ``creds`` name no client id, their DPoP key is not a P-256 key,
+            or ``cryptography`` is missing.
+        RevocationUnsupported: the authorization server's metadata names no revocation
+            endpoint (the session stays valid until it expires).
+        ResolutionError: ``creds`` name no http(s) issuer, or the server's metadata could
+            not be read, is another server's, or names a revocation endpoint that is not an
+            http(s) URL (https for an https issuer).
+        GrantRefused: the server refused the request, the client or the DPoP proof.
+        RateLimited, PlatformUnavailable: an endpoint answered 429 or a 5xx (try again
+            later; the session may still be valid).
+        MalformedResponse: an answer that is not the server's (the session may be valid).
+        TransportError: the server could not be reached.
+    """
+    run(revoke_flow(creds), http)
+
+
+async def revoke_async(creds: BlueskyCredentials, *, http: httpx.AsyncClient | None = None) -> None:
+    """`revoke` for async code."""
+    await run_async(revoke_flow(creds), http)
 
 
 def dpop_headers(

@@ -14,6 +14,15 @@ Served (mixed into `BlueskyEmulator`):
 * ``POST /oauth/token``: ``authorization_code`` (single-use codes, PKCE verifier, redirect URI
   and DPoP key checked) and ``refresh_token`` (rotation: a refresh token works once, and a
   spent one used again ends the whole session, as the provider does);
+* ``POST /oauth/revoke`` (RFC 7009, the metadata's ``revocation_endpoint``): a refresh token
+  (current or spent) or the session's newest access token, sent by the client the session
+  was issued to with a proof of its DPoP key, ends the whole session: the PDS then refuses
+  its access token (401 ``invalid_token`` "Invalid token") and the token endpoint its refresh
+  tokens (400 ``invalid_grant`` "Invalid refresh token"). As the provider, it answers 200
+  ``{}`` whenever the request and its proof pass their checks, whether or not a session
+  ended (an unknown token, another client, another key, no proof at all), and 400
+  ``invalid_request`` (a missing ``client_id`` or ``token``), 400 ``invalid_dpop_proof`` or
+  ``use_dpop_nonce`` (the proof), or 415 (neither a form nor JSON) otherwise;
 * XRPC calls with ``Authorization: DPoP <token>`` and a proof (``ath``, ``htm``, ``htu``,
   ``jti`` not seen before, ``iat`` fresh, the current nonce, the key the token is bound to);
   a repository write needs ``transition:generic`` (or ``repo:<collection>``): with
@@ -32,6 +41,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import secrets
 import time
 from collections.abc import Mapping, Sequence
@@ -109,6 +119,9 @@ class _OAuthSession:
     jkt: str
     expires_at: float
     revoked: bool = False
+    access: str = ""
+    """The newest access token: the provider's token id rotates with each refresh, so an
+    older access token no longer names the session (revocation finds it by this one)."""
 
 
 @attrs.define
@@ -323,6 +336,7 @@ class OAuthServerMixin:
                 "authorization_endpoint": f"{issuer}/oauth/authorize",
                 "token_endpoint": f"{issuer}/oauth/token",
                 "token_endpoint_auth_methods_supported": ["none", "private_key_jwt"],
+                "revocation_endpoint": f"{issuer}/oauth/revoke",
                 "pushed_authorization_request_endpoint": f"{issuer}/oauth/par",
                 "require_pushed_authorization_requests": True,
                 "dpop_signing_alg_values_supported": [_ALGS],
@@ -571,6 +585,7 @@ class OAuthServerMixin:
         access = "at-" + secrets.token_urlsafe(32)
         refresh = "ref-" + secrets.token_hex(32)
         self._oauth_tokens[access] = _Access(session, now + self.oauth_access_ttl)
+        session.access = access
         self._oauth_refresh[refresh] = session
         return self._oauth_json(
             {
@@ -652,6 +667,164 @@ class OAuthServerMixin:
         del self._oauth_refresh[token]
         self._spent_refresh[token] = session
         return self._issue_tokens(session)
+
+    # -- revocation -----------------------------------------------------------------------------
+
+    @route("POST", r"/oauth/revoke")
+    def _oauth_revoke(self, request: httpx.Request) -> httpx.Response:
+        """RFC 7009 as the provider serves it: the request's shape and its DPoP proof are
+        checked (and refused with their errors), then whatever the revocation meets (an
+        unknown client or token, a token of another client or key, no proof) is answered
+        200 ``{}`` all the same, as RFC 7009 §2.2 asks for an invalid token."""
+        try:
+            payload = _payload(request)
+            method = _client_credentials(payload)
+            client_id, token = payload["client_id"], _token_identification(payload)
+            proofs = request.headers.get_list("dpop")
+            jkt = self._check_proof(request, None) if proofs else None
+        except _Bad as bad:
+            return self._oauth_error(bad)
+        self._revoke(method, client_id, token, jkt)
+        response = self._oauth_json({})
+        response.headers["pragma"] = "no-cache"
+        return response
+
+    def _revoke(self, method: str, client_id: str, token: str, jkt: str | None) -> None:
+        """End the session ``token`` names, if the request may: what the provider's
+        ``revoke`` checks, each failure ending nothing (it answers 200 all the same)."""
+        try:
+            self._client(client_id)
+        except _Bad:
+            return  # no such client
+        if jkt is None or method != "none":
+            return  # every atproto client is DPoP-bound, and these are public clients
+        session = self._oauth_refresh.get(token) or self._spent_refresh.get(token)
+        access = self._oauth_tokens.get(token)
+        if session is None and access is not None and access.session.access == token:
+            session = access.session
+        if session is None or session.revoked:
+            return
+        if session.client_id != client_id or session.jkt != jkt:
+            return  # "Token was not issued to this client", "DPoP proof does not match"
+        session.revoked = True
+
+
+def _payload(request: httpx.Request) -> dict[str, Any]:
+    """The body of a request the provider reads as a form or as JSON
+    (``parseHttpRequest(req, ['json', 'urlencoded'])``), or its refusal."""
+    mime, _, params = request.headers.get("content-type", "application/octet-stream").partition(";")
+    mime = mime.strip().lower()
+    found = re.search(r"charset\s*=\s*\"?([^\";\s]+)", params, re.IGNORECASE)
+    charset = found.group(1) if found else None
+    is_json = re.fullmatch(r"application/(?:.+\+)?json", mime) is not None
+    if not is_json and mime != "application/x-www-form-urlencoded":
+        raise _Bad("invalid_request", f"Unsupported content-type: {mime}", 415)
+    if charset is not None and not re.fullmatch(r"utf-?8", charset, re.IGNORECASE):
+        raise _Bad("invalid_request", "Unsupported charset", 415)
+    if not is_json:
+        return dict(parse_qsl(request.content.decode(), keep_blank_values=True))
+    try:
+        data = json.loads(request.content)
+    except ValueError:
+        raise _Bad("invalid_request", "Invalid JSON") from None
+    if not isinstance(data, dict):
+        raise _Bad("invalid_request", "Client credentials missing: " + _not_object(data))
+    return data
+
+
+_JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+def _zod_type(value: Any) -> str:
+    """The type zod names in "Expected string, received …"."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, list):
+        return "array"
+    return "object" if isinstance(value, dict) else "string"
+
+
+def _not_object(data: Any) -> str:
+    message = f"Expected object, received {_zod_type(data)} at body"
+    return ", or ".join([message] * 3)
+
+
+def _string_issue(payload: Mapping[str, Any], name: str, min_length: int) -> tuple[str, bool]:
+    """zod's issue with ``payload[name]`` for ``z.string().min(min_length)``: its message
+    and whether it is fatal (a too-short string is not); ``("", False)`` when it passes."""
+    if name not in payload:
+        return f"Required at body.{name}", True
+    value = payload[name]
+    if not isinstance(value, str):
+        return f"Expected string, received {_zod_type(value)} at body.{name}", True
+    if len(value) < min_length:
+        return f"String must contain at least {min_length} character(s) at body.{name}", False
+    return "", False
+
+
+def _client_credentials(payload: Mapping[str, Any]) -> str:
+    """How the request authenticates its client, as the provider's
+    ``oauthClientCredentialsSchema`` (a zod union: a client assertion, a client secret, or
+    the client id alone) reads it: ``"private_key_jwt"``, ``"client_secret_post"`` or
+    ``"none"``.
+
+    Raises:
+        _Bad: ``invalid_request`` "Client credentials missing: …", with zod's issues.
+    """
+    client_id = _string_issue(payload, "client_id", 1)
+    literal = (
+        ("", False)
+        if payload.get("client_assertion_type") == _JWT_BEARER
+        else (
+            f'Invalid literal value, expected "{_JWT_BEARER}" at body.client_assertion_type',
+            True,
+        )
+    )
+    options = [
+        ("private_key_jwt", [client_id, literal, _string_issue(payload, "client_assertion", 0)]),
+        ("client_secret_post", [client_id, _string_issue(payload, "client_secret", 0)]),
+        ("none", [client_id]),
+    ]
+    found = [
+        (name, [m for m, _ in issues if m], any(f for _, f in issues)) for name, issues in options
+    ]
+    for name, messages, _ in found:
+        if not messages:
+            return name
+    for _, messages, fatal in found:
+        if not fatal:
+            raise _Bad("invalid_request", "Client credentials missing: " + "; ".join(messages))
+    every = ", or ".join("; ".join(messages) for _, messages, _ in found)
+    raise _Bad("invalid_request", "Client credentials missing: " + every)
+
+
+def _token_identification(payload: Mapping[str, Any]) -> str:
+    """The ``token`` of a revocation, as the provider's ``oauthTokenIdentificationSchema``
+    reads it (a non-empty string; ``token_type_hint``, if any, one of two names).
+
+    Raises:
+        _Bad: ``invalid_request`` "Invalid request payload: …", with zod's issues.
+    """
+    issues: list[str] = []
+    message, fatal = _string_issue(payload, "token", 1)
+    if message:
+        # The token is a union of the access- and the refresh-token schemas (both strings).
+        issues.append(message if not fatal else f"{message}, or {message}")
+    hint = payload.get("token_type_hint")
+    if "token_type_hint" in payload and hint not in ("access_token", "refresh_token"):
+        expected = "'access_token' | 'refresh_token'"
+        issues.append(
+            f"Invalid enum value. Expected {expected}, received '{hint}' at body.token_type_hint"
+            if isinstance(hint, str)
+            else f"Expected {expected}, received {_zod_type(hint)} at body.token_type_hint"
+        )
+    if issues:
+        raise _Bad("invalid_request", "Invalid request payload: " + "; ".join(issues))
+    return str(payload["token"])
 
 
 _WRITES = {

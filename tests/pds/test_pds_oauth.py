@@ -1,6 +1,6 @@
 """Bluesky OAuth against the real PDS (``@atproto/pds`` 0.5.35 and the authorization server it
 embeds, ``@atproto/oauth-provider``): discovery, PAR with PKCE and DPoP, the user's sign-in
-and consent, the code exchange, a post with the DPoP-bound token, and refresh.
+and consent, the code exchange, a post with the DPoP-bound token, refresh, and revocation.
 
 The user's part is done in two ways. The full flow drives headless Chromium (Debian's
 ``chromium``; ``tests/pds/harness/browser.mjs`` speaks the DevTools protocol with Node 22's
@@ -319,3 +319,44 @@ def test_real_server_checks_the_scope_on_a_post(pds: PdsServer, http: httpx.Clie
     assert delivery.error.status_code == 403 and delivery.error.code == "ScopeMissingError"
     assert "repo:app.bsky.feed.post?action=create" in str(delivery.error)
     assert texts(pds, user.did) == []
+
+
+def get_session(http: httpx.Client, creds: bsky.BlueskyCredentials) -> httpx.Response:
+    """``com.atproto.server.getSession`` at the PDS with the credentials' access token and a
+    proof of their key; once more with the PDS's nonce if it asks for a new one."""
+    key = bsky.DpopKey.from_jwk(creds.dpop_key.get_secret_value())
+    token = creds.access_token.get_secret_value()
+    url = f"{creds.pds_url}/xrpc/com.atproto.server.getSession"
+    nonce = creds.dpop_nonce
+    for _ in range(2):
+        proof = key.proof("GET", url, nonce=nonce, access_token=token)
+        answer = http.get(url, headers={"authorization": f"DPoP {token}", "dpop": proof})
+        if "use_dpop_nonce" not in answer.headers.get("www-authenticate", ""):
+            break
+        nonce = answer.headers.get("dpop-nonce")
+    return answer
+
+
+def test_real_server_revokes_a_session(pds: PdsServer, http: httpx.Client) -> None:
+    """`bsky.revoke` at the real provider's ``revocation_endpoint`` ends the whole session:
+    the PDS then refuses its access token (401 invalid_token), the token endpoint its
+    refresh token, and a second revocation of the same session counts as done (200), the
+    answers the emulator gives (tests/auth/test_bluesky_revoke.py)."""
+    user = pds.create_account("oauth")
+    start = begin(pds, http, user)
+    creds = bsky.finish(start, sign_in_and_consent(http, start, user), http=http)
+    before = get_session(http, creds)
+    assert before.status_code == 200, before.text[:500]
+    assert before.json()["did"] == user.did
+
+    bsky.revoke(creds, http=http)
+
+    after = get_session(http, creds)
+    assert after.status_code == 401, after.text[:500]
+    assert after.json() == {"error": "invalid_token", "message": "Invalid token"}
+    assert 'error="invalid_token"' in after.headers["www-authenticate"]
+    with pytest.raises(GrantRefused) as ended:
+        bsky.refresh(creds, http=http)
+    assert ended.value.code == "invalid_grant"
+    assert ended.value.platform_message == "Invalid refresh token"
+    bsky.revoke(creds, http=http)  # revoked already: done

@@ -18,7 +18,7 @@ from brandkit.auth import EncryptedStore, revocation_by_hand, revoke_record
 from brandkit.auth._records import refresh_record
 from brandkit.auth.store import new_key
 from brandkit.cli import main
-from brandkit.errors import ConfigurationError, Unsupported
+from brandkit.errors import ConfigurationError, TransportError, Unsupported
 from brandkit.testing.linkedin import LinkedInEmulator
 from brandkit.testing.mastodon import MastodonEmulator
 from brandkit.testing.x import XEmulator
@@ -99,6 +99,19 @@ def test_revoke_record_mastodon_uses_the_kept_app_secret(masto: MastodonEmulator
     assert masto_status(masto, record["access_token"]) == 200
     revoke_record(record)
     assert masto_status(masto, record["access_token"]) == 401
+
+
+def test_revoke_record_lost_answer_then_again(masto: MastodonEmulator) -> None:
+    """The instance revoked the token but the answer was lost: the error says it may have
+    been revoked (not "spent"); revoking again is answered as done."""
+    record = masto_record(masto)
+    masto.fault(method="POST", path=r"/oauth/revoke", drop="after")
+    with pytest.raises(TransportError) as lost:
+        revoke_record(record)
+    assert lost.value.maybe_delivered
+    assert "a token revoked" in str(lost.value)
+    assert masto_status(masto, record["access_token"]) == 401
+    revoke_record(record)
 
 
 def test_revoke_record_mastodon_without_an_app_secret(masto: MastodonEmulator) -> None:

@@ -571,13 +571,19 @@ async def _aread(response: httpx.Response, deadline: float, limit: int) -> httpx
 def _transport_error(exc: httpx.HTTPError) -> Exception:
     from brandkit.errors import TransportError
 
-    # A refused connection never reached the server: the code or refresh token is unspent.
-    # After that, it may have been spent. httpx's message may quote the URL, never the form
-    # body (which holds the code), but only the exception's type is kept all the same.
+    # A refused connection never reached the server: the code or refresh token is unspent,
+    # the token to revoke still valid. After that, the server may have acted on it. httpx's
+    # message may quote the URL, never the form body (which holds the code), but only the
+    # exception's type is kept all the same.
     unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
     return TransportError(
-        f"the token endpoint could not be reached ({type(exc).__name__}); "
-        + ("try again" if unsent else "the code or refresh token may have been spent"),
+        f"the OAuth endpoint could not be reached ({type(exc).__name__}); "
+        + (
+            "try again"
+            if unsent
+            else "it may have acted on the request (a code or refresh token spent, a token "
+            "revoked): check before trying again"
+        ),
         maybe_delivered=not unsent,
     )
 

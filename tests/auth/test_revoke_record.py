@@ -13,9 +13,9 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from brandkit import auth
+from brandkit import Account, Client, DeliveryStatus, Post, RetryPolicy, auth
 from brandkit.auth import EncryptedStore, revocation_by_hand, revoke_record
-from brandkit.auth._records import refresh_record
+from brandkit.auth._records import account_of, refresh_record
 from brandkit.auth.store import new_key
 from brandkit.cli import main
 from brandkit.errors import ConfigurationError, TransportError, Unsupported
@@ -92,6 +92,29 @@ def test_revoke_record_x_ends_both_tokens(x_emu: XEmulator) -> None:
     with pytest.raises(auth.GrantRefused):
         refresh_record(record)
     revoke_record(record)  # a token the platform no longer knows counts as revoked
+
+
+def test_revoke_record_x_oauth1(x_emu: XEmulator) -> None:
+    """An OAuth 1.0a record (its consumer secret kept as ``client_secret``): the access
+    token is invalidated, so the account it makes can no longer post."""
+    app = x_emu.oauth1_app(callback=REDIRECT)
+    start = auth.x.start_oauth1(
+        app.consumer_key, app.consumer_secret, REDIRECT, base_url=x_emu.base_url
+    )
+    creds = auth.x.finish_oauth1(start, consent(start.url), consumer_secret=app.consumer_secret)
+    record = auth.record_of(creds, client_secret=app.consumer_secret)
+    assert post(account_of(record, name="one")) is DeliveryStatus.SENT
+
+    revoke_record(record)
+
+    assert post(account_of(record, name="one")) is DeliveryStatus.FAILED
+    revoke_record(record)  # X's code 89, "Invalid or expired token": revoked already
+
+
+def post(account: Account) -> DeliveryStatus:
+    with Client(retry=RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=5)) as client:
+        (delivery,) = client.publish(Post(text="still here?"), account)
+    return delivery.status
 
 
 def test_revoke_record_mastodon_uses_the_kept_app_secret(masto: MastodonEmulator) -> None:

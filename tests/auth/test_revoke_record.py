@@ -15,10 +15,12 @@ from pydantic import SecretStr
 
 from brandkit import Account, Client, DeliveryStatus, Post, RetryPolicy, auth
 from brandkit.auth import EncryptedStore, revocation_by_hand, revoke_record
+from brandkit.auth import bluesky as bsky
 from brandkit.auth._records import account_of, refresh_record
 from brandkit.auth.store import new_key
 from brandkit.cli import main
 from brandkit.errors import ConfigurationError, TransportError, Unsupported
+from brandkit.testing.bluesky import BlueskyEmulator
 from brandkit.testing.linkedin import LinkedInEmulator
 from brandkit.testing.mastodon import MastodonEmulator
 from brandkit.testing.x import XEmulator
@@ -115,6 +117,25 @@ def post(account: Account) -> DeliveryStatus:
     with Client(retry=RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=5)) as client:
         (delivery,) = client.publish(Post(text="still here?"), account)
     return delivery.status
+
+
+def test_revoke_record_bluesky_oauth() -> None:
+    """A Bluesky OAuth record: the session ends, so the account it makes can no longer
+    post (the PDS refuses its access token)."""
+    emu = BlueskyEmulator()
+    with emu.serve():
+        emu.add_user("brand.test")
+        client = bsky.loopback_client("http://127.0.0.1:8765/callback")
+        start = bsky.start("brand.test", client, plc_url=emu.base_url, resolver=emu.base_url)
+        with httpx.Client(timeout=10) as http:
+            location = http.get(start.url).headers["location"]
+        record = auth.record_of(bsky.finish(start, location, clock=emu.clock.time))
+        assert post(account_of(record, name="one")) is DeliveryStatus.SENT
+
+        revoke_record(record)
+
+        assert post(account_of(record, name="one")) is DeliveryStatus.FAILED
+        assert emu.count("POST", r"/oauth/revoke") == 1
 
 
 def test_revoke_record_mastodon_uses_the_kept_app_secret(masto: MastodonEmulator) -> None:

@@ -343,7 +343,9 @@ def revoke_record(
 
     Raises:
         Unsupported: the platform cannot revoke these tokens through its API (the message
-            says where a person revokes them); raised before any request is sent.
+            says where a person revokes them); raised before any request is sent. A
+            Bluesky server whose metadata advertises no revocation endpoint raises
+            ``auth.bluesky.RevocationUnsupported``, a subclass, once it has read it.
         ConfigurationError: the record is not one brandkit stored, or a Mastodon record
             holds no app secret and none is given.
         GrantRefused: the platform refused the app's client credentials (the record's

@@ -122,6 +122,30 @@ def test_refresh_rotates_and_keeps_the_key(
     assert _xrpc(emu, {"authorization": f"DPoP {token}", "dpop": proof}).status_code == 401
 
 
+def test_an_access_token_older_than_a_refresh_is_refused(
+    emu: BlueskyEmulator, client: bsky.ClientMetadata
+) -> None:
+    """The PDS keeps its tokens stateful: a refresh rotates the session's token id, so the
+    access token issued before it is refused at once, unexpired as it is, with the PDS's
+    answer (tests/pds/test_pds_oauth.py checks the real server does this); the new one
+    works."""
+
+    def session(creds: bsky.BlueskyCredentials) -> httpx.Response:
+        key = bsky.DpopKey.from_jwk(creds.dpop_key.get_secret_value())
+        token = creds.access_token.get_secret_value()
+        url = f"{emu.base_url}/xrpc/com.atproto.server.getSession"
+        proof = key.proof("GET", url, nonce=_nonce(emu), access_token=token)
+        return _xrpc(emu, {"authorization": f"DPoP {token}", "dpop": proof})
+
+    creds = connect(emu, client)
+    assert session(creds).status_code == 200
+    new = bsky.refresh(creds, clock=emu.clock.time)
+    old = session(creds)
+    assert old.status_code == 401
+    assert old.json() == {"error": "invalid_token", "message": "Invalid token"}
+    assert session(new).status_code == 200
+
+
 def test_a_refresh_needs_the_key_the_session_is_bound_to(
     emu: BlueskyEmulator, client: bsky.ClientMetadata
 ) -> None:

@@ -360,3 +360,23 @@ def test_real_server_revokes_a_session(pds: PdsServer, http: httpx.Client) -> No
     assert ended.value.code == "invalid_grant"
     assert ended.value.platform_message == "Invalid refresh token"
     bsky.revoke(creds, http=http)  # revoked already: done
+
+
+def test_real_server_refuses_an_access_token_older_than_a_refresh(
+    pds: PdsServer, http: httpx.Client
+) -> None:
+    """The PDS keeps OAuth tokens stateful: a refresh rotates the session's token id, so the
+    access token issued before it is refused at once (401 invalid_token), unexpired as it
+    is, and the new one works. The emulator answers the same
+    (tests/auth/test_bluesky.py::test_an_access_token_older_than_a_refresh_is_refused)."""
+    user = pds.create_account("rotated")
+    start = begin(pds, http, user)
+    creds = bsky.finish(start, sign_in_and_consent(http, start, user), http=http)
+    assert get_session(http, creds).status_code == 200
+
+    new = bsky.refresh(creds, http=http)
+
+    old = get_session(http, creds)
+    assert old.status_code == 401, old.text[:500]
+    assert old.json() == {"error": "invalid_token", "message": "Invalid token"}
+    assert get_session(http, new).status_code == 200

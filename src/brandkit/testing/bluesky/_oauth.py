@@ -23,7 +23,8 @@ Served (mixed into `BlueskyEmulator`):
   ended (an unknown token, another client, another key, no proof at all), and 400
   ``invalid_request`` (a missing ``client_id`` or ``token``), 400 ``invalid_dpop_proof`` or
   ``use_dpop_nonce`` (the proof), or 415 (neither a form nor JSON) otherwise;
-* XRPC calls with ``Authorization: DPoP <token>`` and a proof (``ath``, ``htm``, ``htu``,
+* XRPC calls with ``Authorization: DPoP <token>`` (the session's newest access token: a
+  refresh makes the older ones invalid at once, as the PDS's stateful tokens do) and a proof (``ath``, ``htm``, ``htu``,
   ``jti`` not seen before, ``iat`` fresh, the current nonce, the key the token is bound to);
   a repository write needs ``transition:generic`` (or ``repo:<collection>``): with
   ``atproto`` alone it is refused with 403 ``ScopeMissingError``, as the PDS does.
@@ -448,7 +449,9 @@ class OAuthServerMixin:
         try:
             access = self._oauth_tokens.get(token)
             jkt = self._check_proof(request, token)
-            if access is None or access.session.revoked:
+            # The PDS keeps its tokens stateful: a refresh rotates the session's token id,
+            # so an older access token names nothing any more, expired or not.
+            if access is None or access.session.revoked or access.session.access != token:
                 raise _Bad("invalid_token", "Invalid token")
             if access.expires_at <= self.clock.time():
                 raise _Bad("invalid_token", "Token expired")

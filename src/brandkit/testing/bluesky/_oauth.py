@@ -24,8 +24,9 @@ Served (mixed into `BlueskyEmulator`):
   ``invalid_request`` (a missing ``client_id`` or ``token``), 400 ``invalid_dpop_proof`` or
   ``use_dpop_nonce`` (the proof), or 415 (neither a form nor JSON) otherwise;
 * XRPC calls with ``Authorization: DPoP <token>`` (the session's newest access token: a
-  refresh makes the older ones invalid at once, as the PDS's stateful tokens do) and a proof (``ath``, ``htm``, ``htu``,
-  ``jti`` not seen before, ``iat`` fresh, the current nonce, the key the token is bound to);
+  refresh makes the older ones invalid at once, as the PDS's stateful tokens do) and a
+  proof (``ath``, ``htm``, ``htu``, ``jti`` not seen before, ``iat`` fresh, the current
+  nonce, the key the token is bound to);
   a repository write needs ``transition:generic`` (or ``repo:<collection>``): with
   ``atproto`` alone it is refused with 403 ``ScopeMissingError``, as the PDS does.
 

@@ -6,6 +6,7 @@ typed error, and nothing secret reaches a repr or a log line."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -263,3 +264,13 @@ def test_a_refusal_with_this_request_token_is_consent_denied(
         auth.x.finish_oauth1(
             start, f"{REDIRECT}?denied={start.request_token}", consumer_secret=app.consumer_secret
         )
+
+
+def test_app_keys_look_like_x_s(emu: XEmulator) -> None:
+    """X's API keys are 25 letters and digits and their secrets 50: the emulator's too, so a
+    key never starts with "-" (which `brandkit connect --client-id KEY` reads as an
+    option: one app in 64 failed so)."""
+    for _ in range(20):
+        app = emu.oauth1_app(callback=REDIRECT)
+        assert re.fullmatch(r"[A-Za-z0-9]{25}", app.consumer_key)
+        assert re.fullmatch(r"[A-Za-z0-9]{50}", app.consumer_secret)

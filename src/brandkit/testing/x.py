@@ -67,6 +67,7 @@ import itertools
 import json
 import re
 import secrets
+import string
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
@@ -617,6 +618,10 @@ def validate(schema: Mapping[str, Any], value: Any, path: str = "$") -> list[str
 # -- the emulator ----------------------------------------------------------------------------
 
 
+def _alnum(n: int) -> str:
+    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(n))
+
+
 def _oauth_params(header_value: str) -> dict[str, str]:
     """The parameters of an ``Authorization: OAuth k="v", …`` header, decoded."""
     return {k: unquote(v) for k, v in re.findall(r'([\w]+)="([^"]*)"', header_value)}
@@ -901,8 +906,10 @@ class XEmulator(Emulator):
             raise ValueError(f"access is 'read-write' or 'read', not {access!r}")
         uris = (callback,) if isinstance(callback, str) else tuple(callback)
         with self.lock:
-            key = secrets.token_urlsafe(18)
-            app = OAuth1App(key, secrets.token_urlsafe(36), uris, access)
+            # X's API keys are 25 letters and digits, their secrets 50: never a leading "-",
+            # which a command line would read as an option (1 key in 64 did).
+            key = _alnum(25)
+            app = OAuth1App(key, _alnum(50), uris, access)
             self._consumers[key] = app.consumer_secret
             self._oauth1_apps[key] = app
             return app

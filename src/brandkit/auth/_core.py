@@ -10,7 +10,7 @@ import math
 import secrets
 import time
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
@@ -352,6 +352,13 @@ class TokenBody(pydantic.BaseModel):
     created_at: pydantic.StrictInt | pydantic.StrictFloat | None = None
 
 
+class AnyObject(pydantic.BaseModel):
+    """Any JSON object: the ``{}`` that Mastodon and the atproto provider answer a
+    revocation with (`revocation_answer`'s ``model``)."""
+
+    model_config = pydantic.ConfigDict(extra="ignore")
+
+
 class _ErrorBody(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="ignore")
 
@@ -418,6 +425,26 @@ def advice(error: str | None) -> str:
     return "start the authorization again (or connect the account again, for a refresh)"
 
 
+def _refusal(
+    response: httpx.Response, *, platform: str, what: str, advice: Callable[[str | None], str]
+) -> GrantRefused:
+    """The `GrantRefused` of a 4xx from an OAuth endpoint: its RFC 6749 §5.2 error body (when
+    it has one) and ``advice`` for its error name."""
+    try:
+        err: _ErrorBody | None = _ErrorBody.model_validate_json(response.content)
+    except pydantic.ValidationError:
+        err = None
+    detail = f", {err.error}: {err.error_description or ''}" if err else ""
+    return GrantRefused(
+        f"{platform} refused {what} ({response.status_code}{detail}); "
+        + advice(err.error if err else None),
+        platform=platform,
+        status_code=response.status_code,
+        code=err.error if err else None,
+        platform_message=err.error_description if err else None,
+    )
+
+
 def token_answer(response: httpx.Response, *, platform: str, what: str) -> TokenBody:
     """Read a token endpoint's answer.
 
@@ -432,19 +459,7 @@ def token_answer(response: httpx.Response, *, platform: str, what: str) -> Token
     if busy is not None:
         raise busy
     if 400 <= response.status_code < 500:
-        try:
-            err: _ErrorBody | None = _ErrorBody.model_validate_json(response.content)
-        except pydantic.ValidationError:
-            err = None
-        detail = f", {err.error}: {err.error_description or ''}" if err else ""
-        raise GrantRefused(
-            f"{platform} refused {what} ({response.status_code}{detail}); "
-            + advice(err.error if err else None),
-            platform=platform,
-            status_code=response.status_code,
-            code=err.error if err else None,
-            platform_message=err.error_description if err else None,
-        )
+        raise _refusal(response, platform=platform, what=what, advice=advice)
     if not response.is_success:
         raise MalformedResponse(
             f"{platform} answered {what} with {response.status_code}; try again later",
@@ -461,6 +476,49 @@ def token_answer(response: httpx.Response, *, platform: str, what: str) -> Token
             status_code=response.status_code,
             body="(not kept: the answer carries credentials)",
         ) from None
+
+
+def revocation_answer(
+    response: httpx.Response,
+    *,
+    platform: str,
+    what: str,
+    model: type[M],
+    advice: Callable[[str | None], str],
+) -> M:
+    """Read a revocation endpoint's answer (RFC 7009) and return its body as ``model``.
+
+    A 200 answers a token revoked now and one the server no longer knows (spent, expired,
+    revoked before) alike (§2.2): both count as done. Its body must still have the
+    platform's shape (``model``): a 200 from anything else (a proxy's page) says nothing
+    about the token.
+
+    Raises:
+        RateLimited, PlatformUnavailable: a 429 or a 5xx (the token may still be valid).
+        GrantRefused: a 4xx: the client or the request was refused; the message ends with
+            ``advice`` for the OAuth error name (``None`` when the body has none).
+        MalformedResponse: another status, or a 2xx that is not ``model`` (the body is not
+            kept: the request carried credentials).
+    """
+    busy = not_now(response, platform=platform, what=what)
+    if busy is not None:
+        raise busy
+    status = response.status_code
+    if 400 <= status < 500:
+        raise _refusal(response, platform=platform, what=what, advice=advice)
+    if response.is_success:
+        try:
+            return model.model_validate_json(response.content)
+        except pydantic.ValidationError:
+            pass
+    raise MalformedResponse(
+        f"{platform} answered {what} with {status}"
+        + (f", not the answer {platform} sends" if response.is_success else "")
+        + "; the token may still be valid: check the base URL, then revoke again",
+        platform=platform,
+        status_code=status,
+        body="(not kept: the request carried credentials)",
+    )
 
 
 def saved(model: type[M], data: Mapping[str, Any], platform: str, name: str) -> M:

@@ -58,6 +58,7 @@ from pydantic import SecretStr
 
 from brandkit._flow import Flow, Send
 from brandkit.auth._core import (
+    AnyObject,
     Expiring,
     GrantRefused,
     advice,
@@ -68,6 +69,7 @@ from brandkit.auth._core import (
     new_state,
     new_verifier,
     not_now,
+    revocation_answer,
     run,
     run_async,
     saved,
@@ -1177,53 +1179,34 @@ class RevocationUnsupported(Unsupported):
     the server's metadata was read."""
 
 
-def _revoked(response: httpx.Response) -> None:
-    """Read the authorization server's answer to a revocation: return when it is done.
+def _revoke_advice(error: str | None) -> str:
+    if error in ("invalid_client", "unauthorized_client"):
+        return "the session may still be valid: " + advice(error)
+    return (
+        "the session may still be valid: revoke again; if it is refused again, the "
+        "account's owner can end the session in the server's account settings (it ends by "
+        "itself within two weeks)"
+    )
 
-    RFC 7009 §2.2: a 200 answers a token revoked now and one the server no longer knows
-    (spent, expired, revoked before) alike, so both count as done. The reference server
-    (``@atproto/oauth-provider``, ``POST /oauth/revoke``) answers ``{}`` with 200 whatever
-    happened past its checks of the request and the DPoP proof; its body must still be a
-    JSON object: a 200 from anything else (a proxy's page) says nothing about the session.
+
+def _revoked(response: httpx.Response) -> None:
+    """Read the authorization server's answer to a revocation (`revocation_answer`): return
+    when it is done. The reference server (``@atproto/oauth-provider``, ``POST
+    /oauth/revoke``) answers ``{}`` with 200 whatever happened past its checks of the
+    request and the DPoP proof.
 
     Raises:
         RateLimited, PlatformUnavailable: a 429 or a 5xx.
         GrantRefused: a 4xx: the request, the client or the DPoP proof was refused.
         MalformedResponse: another status, or a 2xx whose body is not a JSON object.
     """
-    what = "the revocation of the session"
-    busy = not_now(response, platform=PLATFORM, what=what)
-    if busy is not None:
-        raise busy
-    status = response.status_code
-    if 400 <= status < 500:
-        err = _oauth_error(response)
-        detail = f", {err.error}: {err.error_description or ''}" if err else ""
-        fix = (
-            advice(err.error)
-            if err is not None and err.error in ("invalid_client", "unauthorized_client")
-            else "revoke again; if it is refused again, the account's owner can end the "
-            "session in the server's account settings (it ends by itself within two weeks)"
-        )
-        raise GrantRefused(
-            f"bluesky refused {what} ({status}{detail}); the session may still be valid: " + fix,
-            platform=PLATFORM,
-            status_code=status,
-            code=err.error if err else None,
-            platform_message=err.error_description if err else None,
-        )
-    try:
-        body = json.loads(response.content) if response.is_success else None
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise MalformedResponse(
-            f"bluesky answered {what} with {status}"
-            + (" and no JSON object" if response.is_success else "")
-            + "; the session may still be valid, try again later",
-            platform=PLATFORM,
-            status_code=status,
-        )
+    revocation_answer(
+        response,
+        platform=PLATFORM,
+        what="the revocation of the session",
+        model=AnyObject,
+        advice=_revoke_advice,
+    )
 
 
 def revoke_flow(creds: BlueskyCredentials) -> Flow[None]:

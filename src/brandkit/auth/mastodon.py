@@ -37,8 +37,8 @@ from pydantic import SecretStr
 from brandkit._flow import Flow, Send
 from brandkit.auth._core import (
     MAX_ANSWER,
+    AnyObject,
     CallbackError,
-    GrantRefused,
     Start,
     challenge,
     code_from,
@@ -46,6 +46,7 @@ from brandkit.auth._core import (
     new_state,
     new_verifier,
     not_now,
+    revocation_answer,
     run,
     run_async,
     saved,
@@ -601,13 +602,6 @@ async def finish_async(
     return await run_async(flow, http)
 
 
-class _OAuthError(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(extra="ignore")
-
-    error: pydantic.StrictStr
-    error_description: pydantic.StrictStr | None = None
-
-
 def _revoke_advice(error: str | None, creds: MastodonCredentials) -> str:
     """What to do about a refused revocation, by Doorkeeper's error name."""
     if error in ("unauthorized_client", "invalid_client"):
@@ -654,44 +648,13 @@ def revoke_flow(
         "token": creds.access_token.get_secret_value(),
     }
     response: httpx.Response = yield form_request(base + "/oauth/revoke", form)
-    what = "the token revocation"
-    busy = not_now(response, platform="mastodon", what=what)
-    if busy is not None:
-        raise busy
-    status = response.status_code
-    if 400 <= status < 500:
-        try:
-            err: _OAuthError | None = _OAuthError.model_validate_json(response.content)
-        except pydantic.ValidationError:
-            err = None
-        detail = f", {err.error}: {err.error_description or ''}" if err else ""
-        raise GrantRefused(
-            f"mastodon refused {what} ({status}{detail}); "
-            + _revoke_advice(err.error if err else None, creds),
-            platform="mastodon",
-            status_code=status,
-            code=err.error if err else None,
-            platform_message=err.error_description if err else None,
-        )
-    if not response.is_success:
-        raise MalformedResponse(
-            f"mastodon answered {what} with {status}, not 200: the token may still be valid",
-            platform="mastodon",
-            status_code=status,
-        )
-    # Doorkeeper answers {} (RFC 7009 §2.2), also for a token it does not know or that was
-    # revoked already: either way the token no longer works.
-    try:
-        pydantic.TypeAdapter(dict[str, Any]).validate_json(response.content)
-    except pydantic.ValidationError:
-        raise MalformedResponse(
-            f"mastodon's answer to {what} is not the JSON object Mastodon sends: the token "
-            "may still be valid",
-            platform="mastodon",
-            status_code=status,
-            body="(not kept: the request carried credentials)",
-        ) from None
-    return None
+    revocation_answer(
+        response,
+        platform="mastodon",
+        what="the token revocation",
+        model=AnyObject,  # Doorkeeper's {} (RFC 7009 §2.2), for an unknown token too
+        advice=lambda error: _revoke_advice(error, creds),
+    )
 
 
 def revoke(

@@ -47,6 +47,7 @@ from brandkit.auth._core import (
     new_state,
     new_verifier,
     not_now,
+    revocation_answer,
     run,
     run_async,
     saved,
@@ -429,70 +430,33 @@ class _Revoked(pydantic.BaseModel):
     revoked: pydantic.StrictBool
 
 
-class _OAuthError(pydantic.BaseModel):
-    """An OAuth 2 error body (RFC 6749 §5.2), as X's token and revoke endpoints send it."""
-
-    error: pydantic.StrictStr
-    error_description: pydantic.StrictStr | None = None
+def _revoke_advice(error: str | None) -> str:
+    return (
+        "check the app's client id and secret (the app the account was connected with, in "
+        "X's developer portal: a confidential client needs its secret, a public one none), "
+        "then revoke again"
+    )
 
 
 def _revoke_answer(response: httpx.Response, what: str) -> None:
-    """Read X's answer to one revocation: return when the token is no longer valid.
-
-    RFC 7009 §2.2: a 200 answers both a token revoked now and one that was invalid or unknown
-    already (spent, expired, revoked before): either way the token is dead, so both count as
-    done. The body must still be X's (``{"revoked": true}``): a 200 from anything else (a
-    proxy's or a captive portal's page) says nothing about the token.
+    """Read X's answer to one revocation (`revocation_answer`): return when the token is no
+    longer valid; X's body is ``{"revoked": true}``.
 
     Raises:
-        RateLimited: a 429 (nothing was revoked by this request).
-        PlatformUnavailable: a 5xx.
-        GrantRefused: a 4xx: X refused the client (wrong client id or secret, a public
-            client's id for a confidential app) or the request; or a 200 that says
-            ``"revoked": false``.
+        RateLimited, PlatformUnavailable: a 429 or a 5xx.
+        GrantRefused: a 4xx (X refused the client: wrong client id or secret, a public
+            client's id for a confidential app), or a 200 that says ``"revoked": false``.
         MalformedResponse: an answer that is not X's (the body is not kept).
     """
-    busy = not_now(response, platform="x", what=what)
-    if busy is not None:
-        raise busy
-    status = response.status_code
-    if 400 <= status < 500:
-        try:
-            err: _OAuthError | None = _OAuthError.model_validate_json(response.content)
-        except pydantic.ValidationError:
-            err = None
-        detail = f", {err.error}: {err.error_description or ''}" if err else ""
-        raise GrantRefused(
-            f"x refused {what} ({status}{detail}); check the app's client id and secret "
-            "(the app the account was connected with, in X's developer portal: a "
-            "confidential client needs its secret, a public one none), then revoke again",
-            platform="x",
-            status_code=status,
-            code=err.error if err else None,
-            platform_message=err.error_description if err else None,
-        )
-    if not response.is_success:
-        raise MalformedResponse(
-            f"x answered {what} with {status}; try again later",
-            platform="x",
-            status_code=status,
-        )
-    try:
-        body = _Revoked.model_validate_json(response.content)
-    except pydantic.ValidationError:
-        raise MalformedResponse(
-            f"x's answer to {what} is not a revocation answer (no boolean 'revoked'); the "
-            "token may still be valid: check the base URL and revoke again",
-            platform="x",
-            status_code=status,
-            body="(not kept)",
-        ) from None
+    body = revocation_answer(
+        response, platform="x", what=what, model=_Revoked, advice=_revoke_advice
+    )
     if not body.revoked:
         raise GrantRefused(
             f"x did not revoke {what} (answered revoked: false); revoke again, or have the "
             "user remove the app at https://x.com/settings/connected_apps",
             platform="x",
-            status_code=status,
+            status_code=response.status_code,
         )
 
 

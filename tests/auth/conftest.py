@@ -10,17 +10,24 @@ import httpx
 import pytest
 
 from brandkit.auth import EncryptedStore
+from brandkit.auth import bluesky as bsky
 from brandkit.auth.store import new_key
+from brandkit.testing.bluesky import BlueskyEmulator
 
 REDIRECT = "https://app.example/callback"
+LOOPBACK = "http://127.0.0.1:8765/callback"
+"""The redirect URI of brandkit's Bluesky loopback client in these tests."""
 
 
 @pytest.fixture
 def emu(request: pytest.FixtureRequest) -> Iterator[Any]:
-    """The module's ``EMULATOR`` (an emulator class), served on 127.0.0.1. A module that
-    needs its emulator made otherwise defines its own ``emu``."""
+    """The module's ``EMULATOR`` (an emulator class), served on 127.0.0.1, with the users
+    its ``USERS`` names (Bluesky handles). A module that needs its emulator made otherwise
+    defines its own ``emu``."""
     emulator = request.module.EMULATOR()
     with emulator.serve():
+        for handle in getattr(request.module, "USERS", ()):
+            emulator.add_user(handle)
         yield emulator
 
 
@@ -53,6 +60,17 @@ def consent(url: str) -> str:
     location = response.headers["location"]
     assert location.startswith(REDIRECT)
     return location
+
+
+def bluesky_session(emu: BlueskyEmulator, handle: str = "brand.test") -> bsky.BlueskyCredentials:
+    """``handle``'s OAuth session on ``emu`` through brandkit's loopback client: the flow's
+    start, the user's consent (at once, as the emulated user gives it) and the exchange."""
+    start = bsky.start(
+        handle, bsky.loopback_client(LOOPBACK), plc_url=emu.base_url, resolver=emu.base_url
+    )
+    with httpx.Client(timeout=10) as http:
+        location = http.get(start.url, follow_redirects=False).headers["location"]
+    return bsky.finish(start, location, clock=emu.clock.time)
 
 
 def leaks(texts: list[str], secrets: list[str]) -> list[str]:

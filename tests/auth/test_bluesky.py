@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -26,14 +26,8 @@ from brandkit.testing.bluesky import BlueskyEmulator
 
 FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=30)
 REDIRECT = "http://127.0.0.1:8765/callback"
-
-
-@pytest.fixture
-def emu() -> Iterator[BlueskyEmulator]:
-    emulator = BlueskyEmulator()
-    with emulator.serve():
-        emulator.add_user("brand.test")
-        yield emulator
+EMULATOR = BlueskyEmulator  # served as the emu fixture (conftest), with USERS
+USERS = ("brand.test",)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ emulator over a socket, its metadata answer replaced by a scripted one."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -17,15 +16,9 @@ from brandkit.auth.bluesky import ResolutionError
 from brandkit.testing.bluesky import BlueskyEmulator
 
 REDIRECT = "http://127.0.0.1:8765/callback"
+EMULATOR = BlueskyEmulator  # served as the emu fixture (conftest), with USERS
+USERS = ("brand.test",)
 METADATA = "/.well-known/oauth-authorization-server"
-
-
-@pytest.fixture
-def emu() -> Iterator[BlueskyEmulator]:
-    emulator = BlueskyEmulator()
-    with emulator.serve():
-        emulator.add_user("brand.test")
-        yield emulator
 
 
 def metadata(emu: BlueskyEmulator) -> dict[str, Any]:

@@ -12,21 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs
 
-import httpx
 import pytest
 
 from brandkit import Account, AsyncClient, Client, DeliveryStatus, Post, RetryPolicy, auth
 from brandkit.auth import EncryptedStore, load_account, refresh_accounts
-from brandkit.auth import bluesky as bsky
 from brandkit.platforms.bluesky import set_oauth_refresh_hook
 from brandkit.testing.bluesky import BlueskyEmulator
 
+from .conftest import bluesky_session
+
 FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=30)
-REDIRECT = "http://127.0.0.1:8765/callback"
+EMULATOR = BlueskyEmulator  # served as the emu fixture (conftest), with USERS
+USERS = ("brand.test",)
 KEY = "brand"
 
 
@@ -35,25 +35,8 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture
-def emu() -> Iterator[BlueskyEmulator]:
-    emulator = BlueskyEmulator()
-    with emulator.serve():
-        emulator.add_user("brand.test")
-        yield emulator
-
-
-def connect(emu: BlueskyEmulator) -> bsky.BlueskyCredentials:
-    start = bsky.start(
-        "brand.test", bsky.loopback_client(REDIRECT), plc_url=emu.base_url, resolver=emu.base_url
-    )
-    with httpx.Client(timeout=10) as http:
-        location = http.get(start.url, follow_redirects=False).headers["location"]
-    return bsky.finish(start, location, clock=emu.clock.time)
-
-
 def stored_record(emu: BlueskyEmulator, store: EncryptedStore, **changes: Any) -> dict[str, Any]:
-    record = {**auth.record_of(connect(emu)), **changes}
+    record = {**auth.record_of(bluesky_session(emu)), **changes}
     store.put(KEY, record)
     return record
 

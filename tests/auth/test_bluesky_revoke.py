@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -28,26 +27,13 @@ from brandkit.errors import (
 )
 from brandkit.testing.bluesky import BlueskyEmulator
 
+from .conftest import bluesky_session
+
 FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=30)
-REDIRECT = "http://127.0.0.1:8765/callback"
+EMULATOR = BlueskyEmulator  # served as the emu fixture (conftest), with USERS
+USERS = ("brand.test",)
 METADATA = "/.well-known/oauth-authorization-server"
 REVOKE = "/oauth/revoke"
-
-
-@pytest.fixture
-def emu() -> Iterator[BlueskyEmulator]:
-    emulator = BlueskyEmulator()
-    with emulator.serve():
-        emulator.add_user("brand.test")
-        yield emulator
-
-
-def connect(emu: BlueskyEmulator) -> bsky.BlueskyCredentials:
-    client = bsky.loopback_client(REDIRECT)
-    start = bsky.start("brand.test", client, plc_url=emu.base_url, resolver=emu.base_url)
-    with httpx.Client(timeout=10) as http:
-        location = http.get(start.url).headers["location"]
-    return bsky.finish(start, location, clock=emu.clock.time)
 
 
 def publish(creds: bsky.BlueskyCredentials, text: str) -> Any:
@@ -92,7 +78,7 @@ def test_revoke_ends_the_session(emu: BlueskyEmulator) -> None:
     a proof of the session's key; afterwards a post with the old credentials is refused
     (the PDS refuses the access token, the adapter's refresh is refused too) and so is a
     refresh."""
-    creds = connect(emu)
+    creds = bluesky_session(emu)
     assert publish(creds, "before").status is DeliveryStatus.SENT
 
     bsky.revoke(creds)
@@ -132,7 +118,7 @@ def test_the_server_answers_as_the_provider(emu: BlueskyEmulator) -> None:
         meta = http.get(emu.base_url + METADATA).json()
     assert meta["revocation_endpoint"] == f"{emu.base_url}/oauth/revoke"
 
-    creds = connect(emu)
+    creds = bluesky_session(emu)
     key = bsky.DpopKey.from_jwk(creds.dpop_key.get_secret_value())
     form = {"token": creds.refresh_token.get_secret_value(), "client_id": creds.client_id}  # type: ignore[union-attr]
     for _ in range(2):  # the second time the token is unknown
@@ -147,7 +133,7 @@ def test_a_revocation_that_ends_nothing_is_answered_200_as_well(emu: BlueskyEmul
     """The provider swallows every failure of the revocation itself (RFC 7009 §2.2): no
     proof, another key's proof, another client, an unknown token all get 200 ``{}``, and the
     session lives on. Only the request's shape and its proof are refused."""
-    creds = connect(emu)
+    creds = bluesky_session(emu)
     key = bsky.DpopKey.from_jwk(creds.dpop_key.get_secret_value())
     token = creds.refresh_token.get_secret_value()  # type: ignore[union-attr]
     other_client = bsky.loopback_client("http://127.0.0.1:9999/other").client_id
@@ -194,7 +180,7 @@ def test_revoke_with_the_access_token_or_a_spent_refresh_token(emu: BlueskyEmula
     """Credentials without a refresh token revoke with their access token. A refresh token
     spent by a refresh still names its session (the provider keeps the spent ones), so
     credentials saved before a refresh end the newer session too."""
-    creds = connect(emu)
+    creds = bluesky_session(emu)
     bsky.revoke(attrs.evolve(creds, refresh_token=None))
     sent = [r for r in emu.requests if r.url.path == REVOKE][-1]
     assert dict(parse_qsl(sent.content.decode()))["token"] == (
@@ -202,7 +188,7 @@ def test_revoke_with_the_access_token_or_a_spent_refresh_token(emu: BlueskyEmula
     )
     assert not alive(emu, creds)
 
-    old = connect(emu)
+    old = bluesky_session(emu)
     new = bsky.refresh(old, clock=emu.clock.time)
     assert alive(emu, new)
     bsky.revoke(old)
@@ -212,7 +198,7 @@ def test_revoke_with_the_access_token_or_a_spent_refresh_token(emu: BlueskyEmula
 
 
 def test_an_unknown_or_revoked_token_counts_as_done(emu: BlueskyEmulator) -> None:
-    creds = connect(emu)
+    creds = bluesky_session(emu)
     bsky.revoke(creds)
     bsky.revoke(creds)  # revoked already: done
     forged = attrs.evolve(creds, refresh_token=SecretStr("ref-" + "0" * 64))
@@ -221,7 +207,7 @@ def test_an_unknown_or_revoked_token_counts_as_done(emu: BlueskyEmulator) -> Non
 
 
 def test_a_new_nonce_is_followed(emu: BlueskyEmulator) -> None:
-    creds = connect(emu)
+    creds = bluesky_session(emu)
     emu.rotate_dpop_nonce()
     emu.rotate_dpop_nonce()
     bsky.revoke(creds)
@@ -243,7 +229,7 @@ def test_not_now_is_not_a_refusal(
 ) -> None:
     """A 429 or a 5xx says "not now": the session may still be valid, and a later attempt
     ends it."""
-    creds = connect(emu)
+    creds = bluesky_session(emu)
     method = "GET" if path == METADATA else "POST"
     emu.fault(method=method, path=path, status=status, headers={"retry-after": "7"})
     with pytest.raises(error) as raised:
@@ -263,7 +249,7 @@ def test_not_now_is_not_a_refusal(
 def test_a_refusal_is_grant_refused_with_advice(
     emu: BlueskyEmulator, error: str, advice: str
 ) -> None:
-    creds = connect(emu)
+    creds = bluesky_session(emu)
     body = {"error": error, "error_description": "refused here"}
     emu.fault(method="POST", path=REVOKE, status=400, body=body)
     with pytest.raises(GrantRefused) as refused:
@@ -277,7 +263,7 @@ def test_a_refusal_is_grant_refused_with_advice(
 def test_a_200_that_is_not_the_servers_answer_is_malformed(emu: BlueskyEmulator) -> None:
     from brandkit.errors import MalformedResponse
 
-    creds = connect(emu)
+    creds = bluesky_session(emu)
     emu.fault(method="POST", path=REVOKE, status=200, body=["a portal"])
     with pytest.raises(MalformedResponse, match="may still be valid"):
         bsky.revoke(creds)
@@ -286,7 +272,7 @@ def test_a_200_that_is_not_the_servers_answer_is_malformed(emu: BlueskyEmulator)
 def test_a_server_without_a_revocation_endpoint(emu: BlueskyEmulator) -> None:
     """Metadata without ``revocation_endpoint``: a typed error that says so, and nothing
     sent; one that is no URL (or is another server's metadata) is refused, not posted to."""
-    creds = connect(emu)
+    creds = bluesky_session(emu)
     with httpx.Client(timeout=10) as http:
         meta = http.get(emu.base_url + METADATA).json()
     without = {k: v for k, v in meta.items() if k != "revocation_endpoint"}
@@ -311,14 +297,14 @@ def test_a_server_without_a_revocation_endpoint(emu: BlueskyEmulator) -> None:
     assert emu.count("POST", REVOKE) == 0
     # A bad revocation endpoint never stood in the way of connecting.
     emu.fault(method="GET", path=METADATA, status=200, body={**meta, "revocation_endpoint": 5})
-    assert connect(emu).did == creds.did
+    assert bluesky_session(emu).did == creds.did
     assert alive(emu, creds)
 
 
 def test_credentials_that_name_no_app_are_refused_before_any_request(
     emu: BlueskyEmulator,
 ) -> None:
-    creds = connect(emu)
+    creds = bluesky_session(emu)
     before = len(emu.requests)
     with pytest.raises(ConfigurationError, match="client_id"):
         bsky.revoke(attrs.evolve(creds, client_id=""))
@@ -329,7 +315,7 @@ def test_no_secret_in_messages_or_logs(
     emu: BlueskyEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    creds = connect(emu)
+    creds = bluesky_session(emu)
     secrets = [
         creds.access_token.get_secret_value(),
         creds.refresh_token.get_secret_value(),  # type: ignore[union-attr]
@@ -354,7 +340,7 @@ def test_no_secret_in_messages_or_logs(
 
 @pytest.mark.anyio
 async def test_revoke_async(emu: BlueskyEmulator) -> None:
-    creds = connect(emu)
+    creds = bluesky_session(emu)
     async with httpx.AsyncClient(timeout=10) as http:
         await bsky.revoke_async(creds, http=http)
         with pytest.raises(GrantRefused, match="Invalid refresh token"):

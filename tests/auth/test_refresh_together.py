@@ -25,6 +25,8 @@ from brandkit.platforms._oauth import refresh_alone
 from brandkit.testing.bluesky import BlueskyEmulator
 from brandkit.testing.x import XEmulator
 
+from .conftest import bluesky_session
+
 FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=5)
 REDIRECT = "http://127.0.0.1:8765/callback"
 TEXTS = ["at once: one", "at once: two", "at once: three"]
@@ -51,14 +53,10 @@ def x() -> Iterator[XEmulator]:
 
 
 def bluesky_account(emu: BlueskyEmulator, changes: list[Mapping[str, str]]) -> Account:
-    start = bsky.start(
-        "brand.test", bsky.loopback_client(REDIRECT), plc_url=emu.base_url, resolver=emu.base_url
-    )
-    with httpx.Client(timeout=10) as http:
-        location = http.get(start.url, follow_redirects=False).headers["location"]
-    creds = bsky.finish(start, location, clock=emu.clock.time)
     return bsky.account_from(
-        creds, name="brand", on_credentials_changed=lambda _a, changed: changes.append(changed)
+        bluesky_session(emu),
+        name="brand",
+        on_credentials_changed=lambda _a, changed: changes.append(changed),
     )
 
 

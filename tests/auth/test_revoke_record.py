@@ -15,7 +15,6 @@ from pydantic import SecretStr
 
 from brandkit import Account, Client, DeliveryStatus, Post, RetryPolicy, auth
 from brandkit.auth import EncryptedStore, revocation_by_hand, revoke_record
-from brandkit.auth import bluesky as bsky
 from brandkit.auth._records import account_of, refresh_record
 from brandkit.auth.store import new_key
 from brandkit.cli import main
@@ -25,7 +24,7 @@ from brandkit.testing.linkedin import LinkedInEmulator
 from brandkit.testing.mastodon import MastodonEmulator
 from brandkit.testing.x import XEmulator
 
-from .conftest import REDIRECT, consent, leaks
+from .conftest import REDIRECT, bluesky_session, consent, leaks
 
 X_SCOPES = ["tweet.read", "tweet.write", "users.read", "offline.access"]
 
@@ -125,11 +124,7 @@ def test_revoke_record_bluesky_oauth() -> None:
     emu = BlueskyEmulator()
     with emu.serve():
         emu.add_user("brand.test")
-        client = bsky.loopback_client("http://127.0.0.1:8765/callback")
-        start = bsky.start("brand.test", client, plc_url=emu.base_url, resolver=emu.base_url)
-        with httpx.Client(timeout=10) as http:
-            location = http.get(start.url).headers["location"]
-        record = auth.record_of(bsky.finish(start, location, clock=emu.clock.time))
+        record = auth.record_of(bluesky_session(emu))
         assert post(account_of(record, name="one")) is DeliveryStatus.SENT
 
         revoke_record(record)

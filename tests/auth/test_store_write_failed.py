@@ -13,12 +13,10 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from brandkit import Account, Client, Post, RetryPolicy, auth
 from brandkit.auth import CredentialsNotStored, EncryptedStore, load_account
-from brandkit.auth import bluesky as bsky
 from brandkit.auth import store as store_module
 from brandkit.auth._records import refresh_record
 from brandkit.auth.store import new_key
@@ -26,7 +24,7 @@ from brandkit.errors import BrandkitError
 from brandkit.testing.bluesky import BlueskyEmulator
 from brandkit.testing.x import XEmulator
 
-from .conftest import REDIRECT, consent
+from .conftest import REDIRECT, bluesky_session, consent
 
 FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=5)
 SCOPES = ["tweet.read", "tweet.write", "users.read", "offline.access"]
@@ -99,15 +97,7 @@ def test_bluesky_keeps_the_refresh_the_store_could_not_keep(store: EncryptedStor
     emu = BlueskyEmulator()
     with emu.serve():
         emu.add_user("brand.test")
-        start = bsky.start(
-            "brand.test",
-            bsky.loopback_client(LOOPBACK),
-            plc_url=emu.base_url,
-            resolver=emu.base_url,
-        )
-        with httpx.Client(timeout=10) as http:
-            location = http.get(start.url, follow_redirects=False).headers["location"]
-        store.put(KEY, auth.record_of(bsky.finish(start, location, clock=emu.clock.time)))
+        store.put(KEY, auth.record_of(bluesky_session(emu)))
         account = load_account(store, KEY)
         emu.expire_oauth_tokens()
 

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
 from brandkit import auth
@@ -23,7 +22,7 @@ from brandkit.testing.mastodon import MastodonEmulator
 from brandkit.testing.threads import ThreadsEmulator
 from brandkit.testing.x import XEmulator
 
-from .conftest import REDIRECT, consent
+from .conftest import REDIRECT, bluesky_session, consent
 
 X_SCOPES = ["tweet.read", "tweet.write", "users.read", "offline.access"]
 
@@ -144,17 +143,10 @@ def test_mastodon_registration_rate_limited() -> None:
 
 
 def test_bluesky_refresh_on_a_server_error_is_platform_unavailable() -> None:
-    redirect = "http://127.0.0.1:8765/callback"
     emu = BlueskyEmulator()
     with emu.serve():
         emu.add_user("brand.test")
-        client = auth.bluesky.loopback_client(redirect)
-        start = auth.bluesky.start(
-            "brand.test", client, plc_url=emu.base_url, resolver=emu.base_url
-        )
-        with httpx.Client(timeout=10) as http:
-            callback = http.get(start.url, follow_redirects=False).headers["location"]
-        creds = auth.bluesky.finish(start, callback, clock=emu.clock.time)
+        creds = bluesky_session(emu)
         emu.fault(path="/oauth/token", status=502)
         with pytest.raises(PlatformUnavailable):
             auth.bluesky.refresh(creds, clock=emu.clock.time)

@@ -373,6 +373,25 @@ def test_run_says_when_due_posts_belong_to_accounts_it_does_not_serve(
     assert text.splitlines()[-1] == "done: nothing to send for the accounts served"
 
 
+def test_run_names_every_account_it_does_not_serve_behind_a_long_queue(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emu: OutboxNetEmulator
+) -> None:
+    """600 stranded posts of one account ahead of another's one: both accounts are named
+    (the list came from the first 500 due deliveries, which named only the first)."""
+    monkeypatch.setenv("BK_OUTBOX_TEST_TOKEN", "token-not-used-1234")
+    toml = mastodon_toml(tmp_path / "brandkit.toml", "https://mastodon.example")
+    box = Outbox(db)
+    first, second = emu.account(name="gone1"), emu.account(name="gone2")
+    for i in range(600):
+        box.add(Post(text=f"stranded {i}"), first)
+    box.add(Post(text="stranded too"), second)
+    box.close()
+    status, text = cli("run", "--db", str(db), "--accounts", str(toml), "--once")
+    assert status == 0
+    (line,) = [line for line in text.splitlines() if "not served" in line]
+    assert "outboxnet:gone1, outboxnet:gone2" in line
+
+
 @pytest.mark.skipif(os.name != "posix", reason="SIGTERM")
 def test_run_forever_says_when_due_posts_belong_to_accounts_it_does_not_serve(
     db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emu: OutboxNetEmulator

@@ -115,6 +115,23 @@ def test_claim_takes_only_what_is_due(outbox: Outbox, emu: OutboxNetEmulator) ->
     assert {d.id for d in due_later} == {now.id, later.id}
 
 
+def test_due_accounts_names_every_account_with_due_posts(
+    outbox: Outbox, emu: OutboxNetEmulator
+) -> None:
+    """The accounts `due` would return deliveries of, each once, sorted: not one scheduled
+    for later, not one whose delivery a live worker holds."""
+    a, b, c = emu.account(name="a"), emu.account(name="b"), emu.account(name="c")
+    for i in range(3):
+        outbox.add(Post(text=f"a{i}"), a)
+    outbox.add(Post(text="b, later", scheduled_at=T0 + timedelta(hours=1)), b)
+    outbox.add(Post(text="c"), c)
+    assert outbox.due_accounts(T0) == ["outboxnet:a", "outboxnet:c"]
+    assert outbox.due_accounts(T0) == sorted({d.account for d in outbox.due(T0, limit=99)})
+    outbox.claim(T0, accounts=["outboxnet:c"])
+    assert outbox.due_accounts(T0) == ["outboxnet:a"]
+    assert outbox.due_accounts(T0 + timedelta(hours=2)) == ["outboxnet:a", "outboxnet:b"]
+
+
 def test_claim_filters_by_account(outbox: Outbox, emu: OutboxNetEmulator) -> None:
     """A worker given some accounts takes only their deliveries."""
     a, b = emu.account(name="a"), emu.account(name="b")

@@ -416,16 +416,12 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         quiet.setLevel(level)
 
 
-# How many due deliveries `_not_served` reads to name the accounts no worker here serves.
-_STRAYS_READ = 500
-
-
 def _not_served(outbox: Outbox, keys: list[str]) -> str | None:
     """A line naming the accounts of deliveries due now that this worker does not serve
     (an account removed from the file, a typo in a key): nobody here will ever send them,
     and saying nothing would read as "nothing is due". ``None`` when there are none."""
     served = set(keys)
-    others = sorted({d.account for d in outbox.due(limit=_STRAYS_READ)} - served)
+    others = [a for a in outbox.due_accounts() if a not in served]
     if not others:
         return None
     return (

@@ -1022,20 +1022,46 @@ class PostgresOutbox(Outbox):
         keys = _account_keys(accounts)
         if keys is not None and not keys:
             return []
+        with self._reading() as db:
+            db.execute(*self._due_query(_ROW, now, keys, limit))
+            rows = db.fetchall()
+        return [self._load(r[0], r[1:]) for r in rows]
+
+    def due_accounts(self, now: datetime | None = None) -> builtins.list[str]:
+        """The accounts (keys, sorted) of every delivery `due` would return at ``now``,
+        however many deliveries there are.
+
+        Raises:
+            ConfigurationError: ``now`` is not a timezone-aware datetime.
+        """
+        sql, args = self._due_query("account", now, None, None)
+        with self._reading() as db:
+            db.execute(
+                f"SELECT DISTINCT account FROM ({sql}) AS due ORDER BY account",  # noqa: S608
+                args,
+            )
+            return [str(r[0]) for r in db.fetchall()]
+
+    def _due_query(
+        self,
+        columns: str,
+        now: datetime | None,
+        keys: builtins.list[str] | None,
+        limit: int | None,
+    ) -> tuple[str, dict[str, Any]]:
+        """`due`'s statement selecting ``columns`` (``limit`` ``None``: all of them)."""
         d = self._t["deliveries"]
         args: dict[str, Any] = {"at": _iso(now or self.clock()), "keys": keys, "limit": limit}
         only = "AND account = ANY(%(keys)s) " if keys is not None else ""
-        with self._reading() as db:
-            db.execute(
-                f"SELECT {_ROW} FROM {d} WHERE {_DUE} {only}"  # noqa: S608
-                f"AND account NOT IN (SELECT account FROM {d} "
-                "  WHERE lease_owner IS NOT NULL AND lease_until >= now()) "
-                f"AND id IN ({_in_order(d, 'TRUE')}) "
-                "ORDER BY COALESCE(scheduled_at, created_at), created_at, seq LIMIT %(limit)s",
-                args,
-            )
-            rows = db.fetchall()
-        return [self._load(r[0], r[1:]) for r in rows]
+        return (
+            f"SELECT {columns} FROM {d} WHERE {_DUE} {only}"  # noqa: S608
+            f"AND account NOT IN (SELECT account FROM {d} "
+            "  WHERE lease_owner IS NOT NULL AND lease_until >= now()) "
+            f"AND id IN ({_in_order(d, 'TRUE')}) "
+            # LIMIT NULL is no limit.
+            "ORDER BY COALESCE(scheduled_at, created_at), created_at, seq LIMIT %(limit)s",
+            args,
+        )
 
 
 class _Statements:

@@ -1379,6 +1379,23 @@ class Outbox(SQLiteStore):
         with self._reading() as db:
             return [d for _, d in self._select_due(db, now, accounts, limit)]
 
+    def due_accounts(self, now: datetime | None = None) -> builtins.list[str]:
+        """The accounts (keys, sorted) of every delivery `due` would return at ``now``,
+        however many deliveries there are: who has posts waiting, for a dashboard or a
+        worker that checks it serves them all.
+
+        Raises:
+            ConfigurationError: ``now`` is not a timezone-aware datetime.
+        """
+        sql, args = self._due_sql(_iso(now or self.clock()), None)
+        args.append(-1)  # LIMIT -1: no limit
+        with self._reading() as db, self._lock, self._errors():
+            rows = db.execute(
+                f"SELECT DISTINCT account FROM ({sql}) ORDER BY account",  # noqa: S608
+                args,
+            ).fetchall()
+        return [str(r[0]) for r in rows]
+
     def _select_due(
         self,
         db: sqlite3.Connection,

@@ -149,9 +149,9 @@ def test_a_worker_killed_on_this_machine_frees_its_leases_at_once(
     pg: str, emu: OutboxNetEmulator
 ) -> None:
     """kill -9 of a worker of this machine: the next claim takes its account at once, long
-    before its lease would end."""
+    before its lease would end, and `due` (which only reads) shows it as due from then."""
     with Outbox(pg) as box:
-        box.add(Post(text="held"), emu.account(name="a"))
+        (held,) = box.add(Post(text="held"), emu.account(name="a"))
     script = (
         "import sys, time\n"
         "from brandkit.outbox import Outbox\n"
@@ -170,9 +170,12 @@ def test_a_worker_killed_on_this_machine_frees_its_leases_at_once(
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "held"
         with Outbox(pg) as box:
+            assert (box.due(), box.due_accounts()) == ([], [])
             assert box.claim() == []
             child.send_signal(signal.SIGKILL)
             child.wait()
+            assert [d.id for d in box.due()] == [held.id]
+            assert box.due_accounts() == ["outboxnet:a"]
             (taken,) = box.claim()
             assert taken.status is DeliveryStatus.UNKNOWN
     finally:

@@ -146,12 +146,12 @@ _UNTIL = "now() + make_interval(secs => %s::float8)"
 _LEFT = "EXTRACT(EPOCH FROM lease_until - now())::float8"
 # What a worker takes (as the SQLite outbox): pending, unknown, and sending whose publisher
 # is gone, whose time has come and that no live process holds.
-_DUE = (
+_DUE_TIME = (
     "status IN ('pending', 'unknown', 'sending') "
     "AND (scheduled_at IS NULL OR scheduled_at <= %(at)s) "
     "AND (not_before IS NULL OR not_before <= %(at)s) "
-    "AND (lease_owner IS NULL OR lease_until < now())"
 )
+_DUE = _DUE_TIME + "AND (lease_owner IS NULL OR lease_until < now())"
 
 
 # `PostgresOutbox.release` without a retry time, in one statement: the delivery's lease
@@ -500,11 +500,11 @@ class PostgresOutbox(Outbox):
         seconds left on it, measured by the database)."""
         return owner is None or until is None or until < 0 or _dead_here(owner)
 
-    def _free_dead_here(self, db: Any) -> None:
-        """End at once the leases of processes of this machine that have exited (a worker
-        restarted after ``kill -9`` does not wait for its own old leases to expire)."""
+    def _dead_owners_here(self, db: Any) -> builtins.list[str]:
+        """The owners of unexpired leases that are processes of this machine (and process
+        namespace) that have exited."""
         if _HERE is None:
-            return
+            return []
         host = _HOST.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = f"{host}:%:{_HERE}.%"
         d, a = self._t["deliveries"], self._t["accounts"]
@@ -515,9 +515,14 @@ class PostgresOutbox(Outbox):
             "AND lease_until >= now()",
             {"p": pattern},
         )
-        dead = [owner for (owner,) in db.fetchall() if _dead_here(owner)]
+        return [owner for (owner,) in db.fetchall() if _dead_here(owner)]
+
+    def _free_dead_here(self, db: Any) -> None:
+        """End at once the leases of processes of this machine that have exited (a worker
+        restarted after ``kill -9`` does not wait for its own old leases to expire)."""
+        dead = self._dead_owners_here(db)
         if dead:
-            for table in (d, a):
+            for table in (self._t["deliveries"], self._t["accounts"]):
                 db.execute(
                     f"UPDATE {table} SET lease_until = now() - interval '1 second' "  # noqa: S608
                     "WHERE lease_owner = ANY(%s)",
@@ -1023,7 +1028,7 @@ class PostgresOutbox(Outbox):
         if keys is not None and not keys:
             return []
         with self._reading() as db:
-            db.execute(*self._due_query(_ROW, now, keys, limit))
+            db.execute(*self._due_query(db, _ROW, now, keys, limit))
             rows = db.fetchall()
         return [self._load(r[0], r[1:]) for r in rows]
 
@@ -1034,8 +1039,8 @@ class PostgresOutbox(Outbox):
         Raises:
             ConfigurationError: ``now`` is not a timezone-aware datetime.
         """
-        sql, args = self._due_query("account", now, None, None)
         with self._reading() as db:
+            sql, args = self._due_query(db, "account", now, None, None)
             db.execute(
                 f"SELECT DISTINCT account FROM ({sql}) AS due ORDER BY account",  # noqa: S608
                 args,
@@ -1044,19 +1049,30 @@ class PostgresOutbox(Outbox):
 
     def _due_query(
         self,
+        db: Any,
         columns: str,
         now: datetime | None,
         keys: builtins.list[str] | None,
         limit: int | None,
     ) -> tuple[str, dict[str, Any]]:
-        """`due`'s statement selecting ``columns`` (``limit`` ``None``: all of them)."""
+        """`due`'s statement selecting ``columns`` (``limit`` ``None``: all of them). A lease
+        of a process of this machine that has exited counts as ended, as `claim` ends it
+        (without writing: ``due`` only reads)."""
         d = self._t["deliveries"]
-        args: dict[str, Any] = {"at": _iso(now or self.clock()), "keys": keys, "limit": limit}
+        args: dict[str, Any] = {
+            "at": _iso(now or self.clock()),
+            "keys": keys,
+            "limit": limit,
+            "dead": self._dead_owners_here(db),
+        }
         only = "AND account = ANY(%(keys)s) " if keys is not None else ""
         return (
-            f"SELECT {columns} FROM {d} WHERE {_DUE} {only}"  # noqa: S608
+            f"SELECT {columns} FROM {d} WHERE {_DUE_TIME} {only}"  # noqa: S608
+            "AND (lease_owner IS NULL OR lease_until < now() "
+            "  OR lease_owner = ANY(%(dead)s::text[])) "
             f"AND account NOT IN (SELECT account FROM {d} "
-            "  WHERE lease_owner IS NOT NULL AND lease_until >= now()) "
+            "  WHERE lease_owner IS NOT NULL AND lease_until >= now() "
+            "  AND NOT lease_owner = ANY(%(dead)s::text[])) "
             f"AND id IN ({_in_order(d, 'TRUE')}) "
             # LIMIT NULL is no limit.
             "ORDER BY COALESCE(scheduled_at, created_at), created_at, seq LIMIT %(limit)s",

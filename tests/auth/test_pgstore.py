@@ -9,10 +9,11 @@ import base64
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from brandkit.auth import PostgresStore
+from brandkit.auth import PostgresStore, _pgstore
 from brandkit.auth.store import CredentialStore, CredentialStoreLocked, WrongStoreKey
 from brandkit.errors import ConfigurationError
 from brandkit.testing.x import XEmulator
@@ -153,6 +154,50 @@ def test_the_lock_holds_against_another_store_object(
             pass
     finally:
         other.close()
+
+
+def test_polling_a_busy_lock_reuses_one_connection(
+    store: PostgresStore,
+    postgres_url: str,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A refresh that polls a key another host holds opens one connection, not one per
+    poll; each hold lets its lock go (the other store takes it at once) and the connection
+    is used again; one the server closed meanwhile is replaced."""
+    opened: list[object] = []
+    real = _pgstore.connect
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        conn = real(*args, **kwargs)
+        opened.append(conn)
+        return conn
+
+    other = PostgresStore(postgres_url, key=KEY, prefix=store.prefix)
+    try:
+        with other.lock("acme-x"):
+            # Counted from here: the other store's hold (its connection, kept after) is not.
+            monkeypatch.setattr(_pgstore, "connect", counting)
+            for _ in range(5):
+                with pytest.raises(CredentialStoreLocked), store.lock("acme-x", timeout=0):
+                    pass
+        assert len(opened) == 1
+        for _ in range(3):
+            with store.lock("acme-x", timeout=0):
+                pass
+            with other.lock("acme-x", timeout=0):  # let go: taken at once
+                pass
+        assert len(opened) == 1
+
+        (conn,) = opened
+        with other.lock("kill"), other._connect().cursor() as cur:
+            cur.execute("SELECT pg_terminate_backend(%s)", (conn.info.backend_pid,))  # type: ignore[attr-defined]
+        with store.lock("acme-x", timeout=0):
+            pass
+        assert len(opened) == 2
+    finally:
+        other.close()
+    store.close()
+    assert all(c.closed for c in opened)  # type: ignore[attr-defined]
 
 
 @pytest.mark.slow

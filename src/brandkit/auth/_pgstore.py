@@ -55,6 +55,11 @@ SCHEMA = register(
 )
 
 
+IDLE_LOCK_CONNECTIONS = 4
+"""Lock connections a store keeps open between holds: a refresh that polls a busy key (and
+every later hold) reuses one instead of opening a connection per poll."""
+
+
 def _lock_key(prefix: str, key: str) -> int:
     """The advisory lock of one account (a signed 64-bit key; the prefix keeps stores that
     share a database apart)."""
@@ -99,6 +104,10 @@ class PostgresStore:
         self._mutex = threading.Lock()
         self._conn: psycopg.Connection[Any] | None = None
         self._pid = -1
+        # Lock connections between holds (they hold no lock), with the process that opened
+        # each: a connection never crosses a fork.
+        self._idle: list[tuple[int, psycopg.Connection[Any]]] = []
+        self._idle_mutex = threading.Lock()
         with self._mutex:
             try:
                 migrate(self._connect(), SCHEMA, prefix=self.prefix)
@@ -119,9 +128,14 @@ class PostgresStore:
         self.close()
 
     def close(self) -> None:
-        """Close this process's connection (a later call opens a new one)."""
+        """Close this process's connections (a later call opens new ones)."""
         with self._mutex:
             self._drop()
+        with self._idle_mutex:
+            idle, self._idle = self._idle, []
+        for pid, conn in idle:
+            if pid == os.getpid():
+                conn.close()
 
     # -- connection ------------------------------------------------------------------------
 
@@ -235,40 +249,81 @@ class PostgresStore:
         """
         return self._hold(key, LOCK_WAIT if timeout is None else timeout)
 
+    def _lock_connection(self) -> tuple[psycopg.Connection[Any], bool]:
+        """A connection for one hold: an idle one of this process (``True``), else a new one."""
+        with self._idle_mutex:
+            while self._idle:
+                pid, conn = self._idle.pop()
+                # A parent's connection is left alone: closing it would end the parent's
+                # session, whose socket this process shares.
+                if pid == os.getpid() and not conn.closed:
+                    return conn, True
+        return connect(self._url.get_secret_value(), autocommit=True), False
+
+    def _park(self, conn: psycopg.Connection[Any]) -> None:
+        """Keep ``conn``, which holds no lock, for the next hold (or close it)."""
+        with self._idle_mutex:
+            if not conn.closed and len(self._idle) < IDLE_LOCK_CONNECTIONS:
+                self._idle.append((os.getpid(), conn))
+                return
+        conn.close()
+
+    def _try_lock(self, conn: psycopg.Connection[Any], lock: int, timeout: float) -> bool:
+        from psycopg import errors as pg_errors
+
+        if timeout <= 0:
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (lock,)).fetchone()
+            return bool(row and row[0])
+        # lock_timeout bounds the wait on the server's side.
+        conn.execute(f"SET lock_timeout = {max(1, int(timeout * 1000))}")
+        try:
+            conn.execute("SELECT pg_advisory_lock(%s)", (lock,))
+        except pg_errors.LockNotAvailable:
+            return False
+        return True
+
     @contextmanager
     def _hold(self, key: str, timeout: float) -> Iterator[None]:
         import psycopg
-        from psycopg import errors as pg_errors
 
         if not key:
             raise ConfigurationError(f"{self!r}: a key must not be empty")
         lock = _lock_key(self.prefix, key)
         # A connection per hold: session advisory locks are re-entrant within a session, so
         # two threads sharing one connection would not exclude each other.
-        conn = connect(self._url.get_secret_value(), autocommit=True)
+        conn, reused = self._lock_connection()
         try:
             try:
-                if timeout <= 0:
-                    row = conn.execute("SELECT pg_try_advisory_lock(%s)", (lock,)).fetchone()
-                    got = bool(row and row[0])
-                else:
-                    # lock_timeout bounds the wait on the server's side.
-                    conn.execute(f"SET lock_timeout = {max(1, int(timeout * 1000))}")
-                    try:
-                        conn.execute("SELECT pg_advisory_lock(%s)", (lock,))
-                        got = True
-                    except pg_errors.LockNotAvailable:
-                        got = False
-            except psycopg.Error as exc:
-                detail = scrub(f"{type(exc).__name__}: {exc}", self._url.get_secret_value())
-                raise BrandkitError(f"{self!r}: taking the lock failed: {detail}") from None
-            if not got:
-                raise CredentialStoreLocked(
-                    f"the credentials {key!r} of {self!r} stayed locked by another refresh "
-                    f"for more than {timeout:g} s: try again, or look for a process stuck "
-                    "in a refresh"
-                )
+                got = self._try_lock(conn, lock, timeout)
+            except psycopg.OperationalError:
+                if not reused:
+                    raise
+                # An idle connection the server has since closed (a restart, an idle
+                # timeout): once more on a new one.
+                conn.close()
+                conn = connect(self._url.get_secret_value(), autocommit=True)
+                got = self._try_lock(conn, lock, timeout)
+        except psycopg.Error as exc:
+            conn.close()
+            detail = scrub(f"{type(exc).__name__}: {exc}", self._url.get_secret_value())
+            raise BrandkitError(f"{self!r}: taking the lock failed: {detail}") from None
+        if not got:
+            self._park(conn)  # it holds nothing: the next poll of this key uses it
+            raise CredentialStoreLocked(
+                f"the credentials {key!r} of {self!r} stayed locked by another refresh "
+                f"for more than {timeout:g} s: try again, or look for a process stuck "
+                "in a refresh"
+            )
+        try:
             yield
         finally:
-            # Closing the session lets the lock go (also when the unlock was not reached).
-            conn.close()
+            try:
+                row = conn.execute("SELECT pg_advisory_unlock(%s)", (lock,)).fetchone()
+                unlocked = bool(row and row[0])
+            except psycopg.Error:
+                unlocked = False
+            if unlocked:
+                self._park(conn)
+            else:
+                # Closing the session lets the lock go whatever happened.
+                conn.close()

@@ -239,10 +239,11 @@ def accounts_remove(args: argparse.Namespace, out: TextIO) -> int:
     try:
         _require(args, args.key, store.keys())
         if args.revoke:
+            records = {key: store.get(key) for key in args.key}
             by_hand = {
                 key: why
-                for key in args.key
-                if (why := revocation_by_hand(store.get(key) or {"platform": ""}))
+                for key, record in records.items()
+                if record is not None and (why := revocation_by_hand(record))
             }
             if by_hand:
                 raise ConfigurationError(

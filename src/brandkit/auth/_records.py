@@ -292,16 +292,17 @@ def refresh_record(
 
 
 _BY_HAND = {
-    # None of these platforms documents an endpoint that revokes the tokens brandkit keeps
-    # (a Facebook Page token cannot withdraw its user's grant; Instagram Login and Threads
-    # have no revocation call; LinkedIn's member tokens end only in the member's settings).
-    "linkedin": "LinkedIn has no API that revokes a member's token: the member removes the "
-    "app in LinkedIn's Settings, Data privacy, Permitted services",
-    "facebook": "a Page token cannot be revoked through the Graph API: remove the app in "
-    "Facebook's Settings, Apps and websites (or Business integrations)",
-    "instagram": "Instagram has no API that revokes a token: remove the app in Instagram's "
-    "Settings, Website permissions, Apps and websites",
-    "threads": "Threads has no API that revokes a token: remove the app in Threads' "
+    # What these platforms document revokes none of the tokens brandkit keeps: a Facebook
+    # Page token cannot withdraw its user's grant (DELETE /{user-id}/permissions takes the
+    # user's or the app's token); Instagram Login, Threads and LinkedIn's member tokens
+    # have no documented revocation call (LinkedIn's docs name only its introspection).
+    "linkedin": "LinkedIn documents no API that revokes a member's token: the member removes "
+    "the app in LinkedIn's Settings, Data privacy, Permitted services",
+    "facebook": "brandkit keeps the Page token, which cannot withdraw its user's grant: "
+    "remove the app in Facebook's Settings, Apps and websites (or Business integrations)",
+    "instagram": "Instagram documents no API that revokes a token: remove the app in "
+    "Instagram's Settings, Website permissions, Apps and websites",
+    "threads": "Threads documents no API that revokes a token: remove the app in Threads' "
     "Settings, Account, Website permissions",
 }
 

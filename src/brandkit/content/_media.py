@@ -350,8 +350,8 @@ class Media(ContentModel):
         """The whole content. Prefer [`chunks`][brandkit.Media.chunks] for large files.
 
         Raises:
-            OSError: the file cannot be read any more.
-            MediaError: the path is no longer a regular file.
+            MediaError: the file cannot be read any more, is no longer a regular file, or
+                changed since it was measured (see `chunks`).
         """
         if self.data is not None:
             return self.data
@@ -360,19 +360,62 @@ class Media(ContentModel):
     def chunks(self, size: int = 1024 * 1024) -> Iterator[bytes]:
         """The content in chunks of at most ``size`` bytes, read as they are needed.
 
+        A file is streamed only as it was measured: adapters announce ``size`` to the
+        platform before they send a byte (an upload's total, a ``Content-Length``), so a
+        file that is now longer or shorter, or no longer of its measured type, is refused
+        instead of sent.
+
         Raises:
-            OSError: the file cannot be read any more.
-            MediaError: the path is no longer a regular file (a FIFO would block forever).
+            MediaError: the file cannot be read any more, is no longer a regular file (a
+                FIFO would block forever), or changed since it was measured.
         """
         if self.data is not None:
             for i in range(0, len(self.data), size):
                 yield self.data[i : i + size]
             return
         assert self.path is not None
-        fh, _ = _open_regular(self.path)
+        label = str(self.path)
+        try:
+            fh, now = _open_regular(self.path)
+        except OSError as exc:
+            raise MediaError(
+                f"cannot read media file {label!r} any more: {exc.strerror or exc}",
+                field="media",
+            ) from None
         with fh:
-            while chunk := fh.read(size):
+            if now != self.size:
+                raise self._changed(f"it was {self.size:,} bytes, it is {now:,} now")
+            left = self.size
+            first = True
+            while left > 0:
+                try:
+                    chunk = fh.read(min(size, left))
+                except OSError as exc:
+                    raise MediaError(
+                        f"cannot read media file {label!r} any more: {exc.strerror or exc}",
+                        field="media",
+                    ) from None
+                if not chunk:
+                    done = self.size - left
+                    raise self._changed(f"it ended after {done:,} of {self.size:,} bytes")
+                if first:
+                    first = False
+                    # The first bytes say the type (a chunk too small to say it is let be).
+                    if len(chunk) >= 16 or len(chunk) == self.size:
+                        found = sniff(chunk)
+                        if found is None or found[0] != self.mime_type:
+                            raise self._changed(f"it is no longer {self.mime_type}")
+                left -= len(chunk)
                 yield chunk
+            if fh.read(1):
+                raise self._changed(f"it is longer than the {self.size:,} bytes measured")
+
+    def _changed(self, how: str) -> MediaError:
+        return MediaError(
+            f"media file {str(self.path)!r} changed since it was measured ({how}): "
+            "make the post again once the file is complete",
+            field="media",
+        )
 
     @property
     def aspect_ratio(self) -> tuple[int, int] | None:

@@ -645,6 +645,16 @@ class LinkedInAdapter(RefreshingAdapter):
         )
         value = self.parse(response, _VideoInit).value
         urn = value.video
+        problem = _tiling_problem(value.uploadInstructions, media.size)
+        if problem is not None:
+            # Sent as told, the PUTs would fail mid-request or post a cut or garbled video.
+            raise MalformedResponse(
+                f"linkedin answered initializeUpload with uploadInstructions that do not "
+                f"cover the {media.size} bytes of the video exactly ({problem})",
+                platform=self.name,
+                status_code=response.status_code,
+                body=self.account.redact(response.text[:2000]),
+            )
         etags: list[str] = []
         for instruction in value.uploadInstructions:
             url, first, last = instruction.uploadUrl, instruction.firstByte, instruction.lastByte
@@ -1380,6 +1390,25 @@ def _bucket_of(request: httpx.Request | None) -> str:
     if path.startswith(("/rest/socialActions", "/rest/reactions")):
         return "read" if method == "GET" else "comment"
     return "stats"
+
+
+def _tiling_problem(instructions: Sequence[_Instruction], size: int) -> str | None:
+    """Why the byte ranges of ``instructions`` do not cover bytes ``0..size-1`` each exactly
+    once, or ``None`` when they do (in any order)."""
+    if not instructions:
+        return "there are none"
+    expected = 0
+    for item in sorted(instructions, key=lambda i: i.firstByte):
+        first, last = item.firstByte, item.lastByte
+        if last < first:
+            return f"bytes {first}-{last} end before they start"
+        if first != expected:
+            what = "overlaps the part before it" if first < expected else "leaves a gap"
+            return f"the part from byte {first} {what}"
+        expected = last + 1
+    if expected != size:
+        return f"the parts end at byte {expected - 1}"
+    return None
 
 
 def _content_kind(count: int, kind: str | None) -> str:

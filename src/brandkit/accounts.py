@@ -163,11 +163,23 @@ def _check_http_url(url: str, what: str, *, userinfo: bool = False) -> str:
     return url
 
 
+# The extension of each type `Media` measures. A published file's extension is how a web
+# server chooses to serve it (or run it): it comes from the measured type, never from the
+# name the caller gave ("photo.html" holding a JPEG is served as an image).
+_EXTENSIONS = {
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "image/gif": "gif",
+    "image/webp": "webp",
+    "image/heic": "heic",
+    "video/mp4": "mp4",
+    "video/quicktime": "mov",
+    "video/webm": "webm",
+}
+
+
 def _content_name(digest: str, media: Media) -> str:
-    ext = media.filename.rsplit(".", 1)[-1].lower() if "." in media.filename else ""
-    if not ext.isalnum() or len(ext) > 5:
-        ext = media.mime_type.split("/")[-1].replace("jpeg", "jpg").replace("quicktime", "mov")
-    return f"{digest[:32]}.{ext}"
+    return f"{digest[:32]}.{_EXTENSIONS.get(media.mime_type, 'bin')}"
 
 
 class DirectoryMediaHost:

@@ -1470,11 +1470,22 @@ class ContainerAdapter(GraphAdapter):
         media_id = self.parse(response, IdAnswer).id
         self._containers.pop(thread.key, None)
         quota = self._quotas.pop(thread.key, None)
-        body = yield from self.get(f"/{media_id}", {"fields": "permalink"}, PermalinkAnswer)
+        permalink = yield from self.permalink_of(media_id)
         extra: dict[str, Any] = {"container_id": container}
         if quota is not None:
             extra.update(_quota_extra(quota))
-        return PartRef(index=part.index, id=media_id, url=body.permalink, extra=extra)
+        return PartRef(index=part.index, id=media_id, url=permalink, extra=extra)
+
+    def permalink_of(self, media_id: str) -> Flow[str | None]:
+        """The permalink of the post ``media_id`` that `publish_container` just published
+        (``GET /{media-id}?fields=permalink``).
+
+        Raises:
+            PlatformError: Meta refused (typed by `error_for`).
+            MalformedResponse: the answer is not of the expected shape.
+        """
+        body = yield from self.get(f"/{media_id}", {"fields": "permalink"}, PermalinkAnswer)
+        return body.permalink
 
     @property
     def user_id(self) -> str:

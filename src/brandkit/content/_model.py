@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -10,7 +11,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from brandkit.content._base import ContentModel
+from brandkit.content._base import _MAX_DEPTH, ContentModel
 from brandkit.content._media import Media
 from brandkit.errors import ContentError
 
@@ -144,6 +145,39 @@ def _check_options(options: Mapping[str, Any], platform: str | None, field: str)
             )
 
 
+def _check_json(value: Any, field: str, depth: int = 0) -> None:
+    """Refuse an option value that JSON cannot carry as it is: options are stored with the
+    post (an outbox keeps it as JSON), so an object would fail there and ``nan``, ``inf``,
+    bytes or a set would come back as something else."""
+    if value is None or isinstance(value, str | bool | int):
+        return
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return
+        problem = f"{value!r}, a number JSON cannot carry"
+    elif depth >= _MAX_DEPTH:
+        problem = f"a value nested more than {_MAX_DEPTH} levels"
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _check_json(item, f"{field}[{i}]", depth + 1)
+        return
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                problem = f"a table with a key that is not text ({type(key).__name__})"
+                break
+            _check_json(item, f"{field}.{key}", depth + 1)
+        else:
+            return
+    else:
+        problem = f"a {type(value).__name__}"
+    raise ContentError(
+        f"{field}: an option's value must be JSON (text, a finite number, true or false, "
+        f"None, or lists and dicts of them), got {problem}",
+        field=field,
+    )
+
+
 def _check_url(url: str, field: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -236,6 +270,13 @@ class Variant(ContentModel):
     @classmethod
     def _hashtags(cls, v: Any) -> Any:
         return None if v is None else _tags(v)
+
+    @field_validator("options")
+    @classmethod
+    def _options(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        for key, value in (v or {}).items():
+            _check_json(value, f"options.{key}")
+        return v
 
 
 class Post(ContentModel):
@@ -361,6 +402,8 @@ class Post(ContentModel):
     @classmethod
     def _options(cls, v: dict[str, Any]) -> dict[str, Any]:
         _check_options(v, None, "options")
+        for key, value in v.items():
+            _check_json(value, f"options.{key}")
         return v
 
     @model_validator(mode="after")

@@ -24,7 +24,10 @@ Every value is read defensively, since one hostile answer must not poison a budg
 several processes share: numbers are plain ASCII decimals of bounded length, ``nan``/``inf``
 and garbage are taken as absent, JSON is size- and depth-bounded, any wait or reset further
 than ``max_wait`` ahead is clamped to it, and a negative wait becomes a short backoff
-(`NEGATIVE_WAIT`), never 0 (a server saying "-5" is confused, not inviting a burst).
+(`NEGATIVE_WAIT`), never 0 (a server saying "-5" is confused, not inviting a burst). A header
+sent twice (a proxy's copy beside the platform's) or folded into one line (``"0, 5"``) is read
+on the safe side: the fewest remaining, the smallest limit, the latest reset, the longest wait,
+the highest usage.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ _MAX_SCALAR = 64
 _MAX_JSON_HEADER = 16384
 _MAX_JSON_BODY = 65536
 _MAX_DEPTH = 32
+_MAX_ITEMS = 32  # limits read of one structured RateLimit list
 _MAX_COUNT = 10**12  # no platform counts more units than this in one window
 _MAX_PERCENT = 1000.0
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?")
@@ -245,7 +249,8 @@ def _scan(headers: httpx.Headers) -> tuple[dict[str, str], int]:
             for _, key, value in items:
                 known = _BYTE_NAMES.get(key)
                 if known is not None and len(value) <= _MAX_JSON_HEADER:
-                    found[known[0]] = value.decode("latin-1")
+                    name, text = known[0], value.decode("latin-1")
+                    found[name] = text if name not in found else _merge(name, found[name], text)
                     kinds |= known[1]
         except (TypeError, ValueError, AttributeError):
             found.clear()
@@ -254,9 +259,23 @@ def _scan(headers: httpx.Headers) -> tuple[dict[str, str], int]:
             return found, kinds
     for key, value in headers.multi_items():
         if key in _NAMES and len(value) <= _MAX_JSON_HEADER:
-            found[key] = value
+            found[key] = value if key not in found else _merge(key, found[key], value)
             kinds |= _bit(key)
     return found, kinds
+
+
+def _merge(name: str, old: str, new: str) -> str:
+    """Two copies of one header (a proxy's beside the platform's): both are kept, to be read
+    on the safe side. Plain values are joined as RFC 9110 folds a field (``"0, 5"``, which
+    the readers take as a list: the fewest remaining, the latest reset, the longest wait);
+    Meta's JSON usage headers become one JSON list (the highest usage)."""
+    if name in _USAGE:
+        joined = f"[{old},{new}]"
+        if len(joined) <= _MAX_JSON_HEADER and _json(joined, _MAX_JSON_HEADER) is not None:
+            return joined
+        return old if _json(old, _MAX_JSON_HEADER) is not None else new
+    joined = f"{old}, {new}"
+    return joined if len(joined) <= _MAX_JSON_HEADER else old
 
 
 def _present(kinds: int) -> tuple[tuple[str, str, float | None, str, str, str], ...]:
@@ -299,7 +318,7 @@ def _windows(found: dict[str, str], kinds: int, now: float, skew: float) -> tupl
             # Onto our clock; Window.offset keeps the server's value within reach.
             reset, offset = reset - skew, skew
         if name == "x-ratelimit":
-            after = _float(found.get("x-ratelimit-reset-after"))
+            after = _most(found.get("x-ratelimit-reset-after"))
             if after is not None:
                 # Discord: a relative value with millisecond precision beats a rounded date.
                 reset, resolution, offset = now + _delta(after), 0.0, 0.0
@@ -321,6 +340,10 @@ def _int(raw: str | None) -> int | None:
         return None
     if raw.isascii() and raw.isdigit() and len(raw) <= 12:
         return int(raw)
+    if "," in raw:
+        # Copies of one count (``"0, 5"``): the fewest is the safe one.
+        counts = [n for n in map(_int, _items(raw)) if n is not None]
+        return min(counts) if counts else None
     value = _float(raw)
     if value is None:
         return None
@@ -339,6 +362,21 @@ def _float(raw: str | None) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _items(raw: str) -> list[str]:
+    """The parts of a folded list (``"0, 5"``), each as long as one value may be."""
+    if len(raw) > _MAX_JSON_HEADER:
+        return []
+    return [part for part in raw.split(",") if len(part) <= _MAX_SCALAR]
+
+
+def _most(raw: str | None) -> float | None:
+    """`_float`, or the largest of a folded list of numbers (``"5, 120"``)."""
+    if raw is None or "," not in raw:
+        return _float(raw)
+    numbers = [n for n in map(_float, _items(raw)) if n is not None]
+    return max(numbers) if numbers else None
+
+
 def _delta(seconds: float) -> float:
     """A relative wait as sent: a negative one is a short backoff, not "go now"."""
     return NEGATIVE_WAIT if seconds < 0 else seconds
@@ -347,6 +385,19 @@ def _delta(seconds: float) -> float:
 def _reset(raw: str | None, now: float) -> tuple[float | None, float, bool]:
     """A reset value as (epoch seconds, resolution, whether the server sent an absolute
     time on its own clock)."""
+    if raw is not None and "," in raw:
+        # Copies of one reset (``"1800000060, 1800000600"``): the latest is the safe one. A
+        # single HTTP date, or an ISO time with a decimal comma, has a part that is no reset
+        # (or a number beside a time).
+        texts = _items(raw)
+        parts = [_reset(text, now) for text in texts]
+        if (
+            len(parts) > 1
+            and len(texts) == raw.count(",") + 1
+            and all(part[0] is not None for part in parts)
+            and len({"T" in text for text in texts}) == 1
+        ):
+            return max(parts, key=lambda part: (part[0] or 0.0) + part[1])
     if raw is None or len(raw) > _MAX_SCALAR:
         return None, 0.0, False
     raw = raw.strip()
@@ -417,6 +468,12 @@ def _retry_after(raw: str | None, now: float) -> float | None:
     if raw is None:
         return None
     number = _float(raw.strip())
+    if number is None and "," in raw:
+        # Copies of one delta (``"120, 5"``): the longest wait. An HTTP date has a comma
+        # too, but its parts are no numbers.
+        parts = [_float(part) for part in _items(raw)]
+        if parts and all(part is not None for part in parts):
+            number = max(part for part in parts if part is not None)
     if number is not None:
         return _delta(number)
     when = _http_date(raw.strip())
@@ -462,15 +519,30 @@ _PARAM = re.compile(r";\s*([a-z]+)\s*=\s*(-?[0-9.]{1,32})", re.ASCII)
 def _structured(raw: str, policy: str | None, now: float) -> Window | None:
     """Newer IETF drafts: ``RateLimit: "default";r=50;t=30`` and
     ``RateLimit-Policy: "default";q=100;w=60``."""
-    params = dict(_PARAM.findall(raw))
-    if "r" not in params:
+    # A list of limits (``"burst";r=50;t=30, "day";r=0;t=3000``, or the field sent twice):
+    # the one closest to exhaustion, the latest reset among equals, holds.
+    best: tuple[float, float, str, int | None, float | None] | None = None
+    for item in raw.split(",")[:_MAX_ITEMS]:
+        params = dict(_PARAM.findall(item))
+        if "r" not in params:
+            continue
+        remaining = _int(params["r"])
+        delta = _float(params.get("t"))
+        reset = None if delta is None else now + _delta(delta)
+        rank = (
+            math.inf if remaining is None else float(remaining),
+            -(reset if reset is not None else -math.inf),
+        )
+        if best is None or rank < best[:2]:
+            best = (*rank, item.partition(";")[0].strip(), remaining, reset)
+    if best is None:
         return None
-    remaining = _int(params["r"])
-    delta = _float(params.get("t"))
-    reset = None if delta is None else now + _delta(delta)
+    _, _, name, remaining, reset = best
     limit = window = None
     if policy is not None:
-        pol = dict(_PARAM.findall(policy))
+        items = [(item.partition(";")[0].strip(), item) for item in policy.split(",")]
+        chosen = next((item for key, item in items if key == name), items[0][1])
+        pol = dict(_PARAM.findall(chosen))
         limit = _int(pol.get("q"))
         window = _length(_float(pol.get("w")))
     return Window("ratelimit", limit, remaining, reset, 1.0, window, "account")

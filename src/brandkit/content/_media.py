@@ -276,8 +276,18 @@ class Media(ContentModel):
             )
         limit = largest_media_bytes()
         if path is not None:
+            if not isinstance(path, str | os.PathLike):
+                raise MediaError(
+                    f"media path must be text or a pathlib.Path, got {type(path).__name__}",
+                    field="media",
+                )
             p = Path(path)
             label = str(p)
+            if "\0" in label:
+                raise MediaError(
+                    f"media path {label!r} holds a NUL character: no file has that name",
+                    field="media",
+                )
             try:
                 fh, size = _open_regular(p)
             except OSError as exc:
@@ -304,6 +314,14 @@ class Media(ContentModel):
                     raise MediaError(
                         "media data must be bytes (or base64 text in JSON)", field="media"
                     ) from None
+            if not isinstance(data, bytes | bytearray | memoryview):
+                # bytes() of a number allocates that many zero bytes, and of a file object
+                # fails deep inside with a TypeError.
+                raise MediaError(
+                    f"media data must be bytes, got {type(data).__name__}: pass the file's "
+                    "content (or its path, with Media.from_path)",
+                    field="media",
+                )
             raw = bytes(data)
             values["data"] = raw
             size, label = len(raw), values.get("filename") or "<bytes>"

@@ -1602,6 +1602,10 @@ class MediaFetchingEmulator(GraphEmulator, Generic[C, P]):
         """
         raise self.unsupported("delete", node)
 
+    def deleted_answer(self, post_id: str) -> dict[str, Any]:
+        """The body of the answer to a post's delete (Graph: ``{"success": true}``)."""
+        return {"success": True}
+
     def before_delete(self, token: Token) -> None:
         """Check a post delete against the platform's quota (Threads has one).
 
@@ -1636,8 +1640,8 @@ class MediaFetchingEmulator(GraphEmulator, Generic[C, P]):
             self.before_delete(token)
             post.deleted_at = self.clock.time()
             self.record(token.owner, "delete")
-        else:
-            self.delete_other(token, node)
+            return self.json(self.deleted_answer(post.id))
+        self.delete_other(token, node)
         return self.json({"success": True})
 
     @route("GET", rf"/{VERSION}/{NODE}/insights")

@@ -542,6 +542,10 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
         }
         return render_fields(fields, "id", getters, "ThreadsMediaContainer", c.id)
 
+    def deleted_answer(self, post_id: str) -> dict[str, Any]:
+        # Meta's Delete Posts page: the answer names the post deleted.
+        return {"success": True, "deleted_id": post_id}
+
     def before_delete(self, token: Token) -> None:
         if self.used(token.owner, "delete") >= self.quota_deletes:
             raise GraphError(

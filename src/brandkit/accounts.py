@@ -424,6 +424,7 @@ def _toml_type(value: Any) -> str:
         int: "an integer",
         float: "a float",
         list: "an array",
+        dict: "a table",
     }
     return names.get(type(value), "a date or time" if hasattr(value, "isoformat") else "a value")
 
@@ -437,6 +438,22 @@ _EXPECTED = {
     "model_type": "a table",
     "none_required": "nothing",
 }
+
+
+def _quoted(key: str, value: Any) -> str:
+    """``value`` of the wrong type as a message may show it: a number (or a short array of
+    numbers) as it is, text with any password before a URL's host taken out and cut short,
+    and neither text a ``*_env`` key holds (a secret pasted there) nor another array or a
+    table (which may hold either, and be as long as the file)."""
+    numbers = value if isinstance(value, list) else [value]
+    if all(isinstance(v, bool | int | float) for v in numbers) and len(repr(value)) <= 80:
+        return repr(value)
+    if isinstance(value, str) and not key.endswith("_env"):
+        shown = _shown(value) or ""
+        if len(shown) > 80:
+            return f"{shown[:60]!r}… ({len(shown):,} characters)"
+        return repr(shown)
+    return f"{_toml_type(value)} (not shown)"
 
 
 def _describe(exc: ValidationError, model: type[BaseModel]) -> str:
@@ -459,7 +476,7 @@ def _describe(exc: ValidationError, model: type[BaseModel]) -> str:
     expected = [_EXPECTED[e["type"]] for e in same if e["type"] in _EXPECTED]
     if expected:
         wanted = " or ".join(dict.fromkeys(x for x in expected if x != "nothing"))
-        return f"{key}: expected {wanted}, got {first['input']!r}"
+        return f"{key}: expected {wanted}, got {_quoted(key, first['input'])}"
     msg = str(first["msg"]).removeprefix("Value error, ")
     return f"{key}: {msg}" if key else msg
 
@@ -1137,7 +1154,7 @@ class Account:
             )
             raise ConfigurationError(
                 f"{where} platform: must be one of {', '.join(ACCOUNT_PLATFORMS)}{hint}, "
-                f"got {platform!r}"
+                f"got {_quoted('platform', platform)}"
             )
         secret_keys = _SECRET_KEYS[platform]
         for key in raw:

@@ -620,6 +620,7 @@ class LinkedInAdapter(RefreshingAdapter):
         )
         image = self.parse(response, _ImageInit).value
         urn, upload_url = image.image, image.uploadUrl
+        self._check_upload_url(upload_url, response)
         response = yield from self._send(
             lambda: self._put(upload_url, media, 0, media.size - 1), bucket="media", idempotent=True
         )
@@ -645,6 +646,8 @@ class LinkedInAdapter(RefreshingAdapter):
         )
         value = self.parse(response, _VideoInit).value
         urn = value.video
+        for instruction in value.uploadInstructions:
+            self._check_upload_url(instruction.uploadUrl, response)
         problem = _tiling_problem(value.uploadInstructions, media.size)
         if problem is not None:
             # Sent as told, the PUTs would fail mid-request or post a cut or garbled video.
@@ -690,6 +693,30 @@ class LinkedInAdapter(RefreshingAdapter):
         self.check(response)
         yield from self._until_available("/rest/videos", urn)
         return urn
+
+    def _check_upload_url(self, url: str, response: httpx.Response) -> None:
+        """Refuse an upload URL the bearer token must not go to: one that is neither
+        LinkedIn's (``https://*.linkedin.com``) nor on the account's API host (an emulator,
+        a proxy).
+
+        Raises:
+            MalformedResponse: the URL is elsewhere (the answer is not to be trusted).
+        """
+        target, base = httpx.URL(url), httpx.URL(self.account.base_url)
+        host = target.host.lower()
+        linkedin = target.scheme == "https" and (
+            host == "linkedin.com" or host.endswith(".linkedin.com")
+        )
+        same = (target.scheme, host, target.port) == (base.scheme, base.host.lower(), base.port)
+        if not (linkedin or same):
+            raise MalformedResponse(
+                f"linkedin answered initializeUpload with an uploadUrl on {target.scheme}://"
+                f"{host}, which is neither LinkedIn's nor {base.host}: brandkit does not send "
+                "the access token there",
+                platform=self.name,
+                status_code=response.status_code,
+                body=self.account.redact(response.text[:2000]),
+            )
 
     def _put(self, url: str, media: Media, first: int, last: int) -> httpx.Request:
         # The upload URL is LinkedIn's own (signed); it takes the bearer token, not the

@@ -672,8 +672,8 @@ class Governor:
         elif pct >= self.usage_threshold:
             over = min(pct, 100.0) - self.usage_threshold + 1.0
             block.until = max(block.until, now + 36.0 * over)
-        else:
-            block.until = min(block.until, now)
+        # A lower usage never shortens a hold: every request of its scope waits while it is
+        # on, so an answer arriving meanwhile is one sent before it, measured earlier.
 
     def _ceiling(self, strikes: int) -> float:
         return float(min(self.backoff_cap, self.backoff_base * 2.0 ** (max(strikes, 1) - 1)))

@@ -295,7 +295,8 @@ def test_threads_workflow_and_errors() -> None:
         insights = api.get_connection(object_id=root, connection="insights", metric="likes,replies")
         values = {m["name"]: m["values"][0]["value"] for m in insights["data"]}
         assert values["likes"] >= 3 and values["replies"] >= 1
-        assert api.delete_object(object_id=reply) == {"success": True}
+        # Meta's Delete Posts page: the answer names the post deleted.
+        assert api.delete_object(object_id=reply) == {"success": True, "deleted_id": reply}
         assert emu.post_texts() == ["Launch day"]
         with pytest.raises(FacebookError) as long:
             post("x" * 501)

@@ -16,6 +16,7 @@ import difflib
 import hashlib
 import inspect
 import logging
+import math
 import os
 import re
 import tempfile
@@ -541,6 +542,14 @@ class Account:
             self._check_header(key, secret.get_secret_value(), secret=True)
             self._secrets[key] = secret
         self.settings: dict[str, Any] = dict(settings or {})
+        expires = self.settings.get("token_expires_at")
+        if isinstance(expires, float) and not math.isfinite(expires):
+            # No comparison holds for NaN: Meta's adapters would ask for a new token at
+            # every request, the OAuth ones never refresh ahead.
+            raise ConfigurationError(
+                f"{platform} account {self.name!r}: token_expires_at must be a time (epoch "
+                f"seconds), got {expires!r}"
+            )
         for key in _HEADER_SETTINGS:
             value = self.settings.get(key)
             if isinstance(value, str):

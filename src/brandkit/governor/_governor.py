@@ -588,6 +588,8 @@ class Governor:
         limited = info.limited
         names = plan.names
         for win in info.windows:
+            if not win.limit and win.remaining is None:
+                continue  # no count at all (a limit of 0 alone promises nothing)
             key = names.get(win.name if win.scope == "account" else "app:" + win.name)
             slot = entries.get(key) if key is not None else None
             if type(slot) is not Slot:
@@ -596,9 +598,13 @@ class Governor:
                 names[win.name if win.scope == "account" else "app:" + win.name] = key
                 slot = entries.get(key)
                 if not isinstance(slot, Slot):
-                    if win.limit is None:
-                        continue
-                    slot = entries[key] = Slot(win.limit, win.window, remaining=win.limit)
+                    limit = win.limit or max(win.remaining or 0, 1)
+                    slot = entries[key] = Slot(limit, win.window, remaining=limit)
+            if not win.limit:
+                # No readable limit, or 0 (which would make a budget that never runs out):
+                # the window allows at least what it says remains, and one request once it
+                # resets; its remaining and reset count all the same.
+                win = win._replace(limit=max(slot.limit, win.remaining or 0, 1))
             slot.refresh(now, plan.edge)
             if limited and heard.server is not None and win.offset and slot.remaining >= plan.cost:
                 # Refused although the corrected reset had passed: the server's clock (or the

@@ -17,7 +17,8 @@ query, form, multipart or JSON):
 
 - ``getMe``, ``getChat``, ``getChatMemberCount`` (members grow with the emulator clock),
   ``sendMessage``, ``sendPhoto``, ``sendVideo``, ``sendAnimation``, ``sendDocument``,
-  ``sendMediaGroup`` (2-10 items, files by ``attach://``), ``deleteMessage``,
+  ``sendMediaGroup`` (up to 10 items, one alone being an ordinary message; files by
+  ``attach://``), ``deleteMessage``,
   ``deleteMessages``; every request is first checked against the Bot API spec
   (`BotApiSpec`): an unknown method is 404 "Not Found", a missing or mistyped
   parameter a 400 with Telegram's description.

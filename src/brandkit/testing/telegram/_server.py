@@ -1113,17 +1113,22 @@ class TelegramEmulator(Emulator):
         items = self._param(call, "media")
         if not isinstance(items, list):
             raise _Refusal(400, "Bad Request: can't parse media JSON object")
-        if not 2 <= len(items) <= 10:
-            raise _Refusal(400, "Bad Request: media group must include 2-10 items")
+        # TDLib's checks, worded as the Bot API server passes them on; an album of one is
+        # sent as one ordinary message (TDLib makes no album of it).
         types = {i.get("type") for i in items if isinstance(i, dict)}
-        if ("document" in types or "audio" in types) and len(types) > 1:
-            raise _Refusal(
-                400, "Bad Request: Can't use the media of the specified type in the album"
-            )
         if types & {"animation"}:
             raise _Refusal(
-                400, "Bad Request: Can't use the media of the specified type in the album"
+                400,
+                "Bad Request: can't parse InputMedia: type \"animation\" can't be used in "
+                "sendMediaGroup",
             )
+        if not items:
+            raise _Refusal(400, "Bad Request: there are no messages to send")
+        if len(items) > 10:
+            raise _Refusal(400, "Bad Request: too many messages to send as an album")
+        for kind in ("document", "audio"):
+            if kind in types and len(types) > 1:
+                raise _Refusal(400, f"Bad Request: {kind} can't be mixed with other media types")
         reply_to = self._reply_to(chat, call)
         prepared: list[tuple[str, str, list[dict[str, Any]], StoredFile, dict[str, Any]]] = []
         for item in items:
@@ -1146,8 +1151,10 @@ class TelegramEmulator(Emulator):
             file = self._file(call, item.get("media"), "photo" if kind == "photo" else kind)
             prepared.append((kind, text, entities, file, self._media_flags(item)))
         self._spend(bot, chat, len(prepared))
-        group = str(self._next_group)
-        self._next_group += 1
+        group: str | None = None
+        if len(prepared) > 1:
+            group = str(self._next_group)
+            self._next_group += 1
         out = []
         for kind, text, entities, file, flags in prepared:
             m = self._store(

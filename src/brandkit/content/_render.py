@@ -137,8 +137,12 @@ SHORTENER_HOSTS: frozenset[str] = frozenset(
 
 
 def is_shortened(url: str) -> bool:
-    """Whether ``url`` is a link of a known URL shortener (`SHORTENER_HOSTS`)."""
-    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    """Whether ``url`` is a link of a known URL shortener (`SHORTENER_HOSTS`); ``False``
+    for one whose host cannot be read (an unbalanced bracket)."""
+    try:
+        host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    except ValueError:
+        return False
     return any(host == h or host.endswith("." + h) for h in SHORTENER_HOSTS)
 
 
@@ -146,11 +150,15 @@ def add_utm(url: str, platform: str, campaign: str | None = None, *, utm: Utm | 
     """``url`` with UTM parameters: ``utm_source`` (default: ``platform``), ``utm_medium``
     (default: ``social``), ``utm_campaign`` (default: ``campaign``, when given) and, when
     ``utm`` sets them, ``utm_term`` and ``utm_content``. Existing query parameters, including
-    existing UTM values, are kept; links of known URL shorteners are returned unchanged."""
+    existing UTM values, are kept; links of known URL shorteners, and links that cannot be
+    parsed (an unbalanced bracket where the host goes: a typo), are returned unchanged."""
     if is_shortened(url):
         return url
     u = utm or Utm()
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
     present = {k for k, _ in parse_qsl(parts.query, keep_blank_values=True)}
     extra = [
         ("utm_source", u.source or platform),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -109,13 +110,32 @@ def test_no_threads(adapter: LinkedInAdapter) -> None:
 
 
 def test_duplicate_422_is_taken_as_the_post(adapter: LinkedInAdapter) -> None:
-    """A 422 duplicate naming the live post returns that post; nothing else is sent."""
+    """A 422 duplicate naming a live post made since the part began returns that post;
+    only that post is read besides."""
     other = "urn:li:share:7429862475279511552"
     refusal = li_error(422, f"Content is a duplicate of {other}", "DUPLICATE_POST")
-    canned = Canned(("POST", "/rest/posts", refusal))
+    now = int(time.time() * 1000)
+    canned = Canned(
+        ("POST", "/rest/posts", refusal),
+        ("GET", f"/rest/posts/{other}", answer(200, {"id": other, "createdAt": now})),
+    )
     ref = publish(adapter, rendered("again"), canned)
     assert ref.id == other and ref.extra["from_duplicate"] is True
-    assert len(canned.requests) == 1
+    assert len(canned.requests) == 2
+
+
+def test_duplicate_422_of_an_unreadable_post_is_taken_as_the_post(
+    adapter: LinkedInAdapter,
+) -> None:
+    """When the named post cannot be read (no read permission), it is taken as before."""
+    other = "urn:li:share:7429862475279511552"
+    refusal = li_error(422, f"Content is a duplicate of {other}", "DUPLICATE_POST")
+    canned = Canned(
+        ("POST", "/rest/posts", refusal),
+        ("GET", f"/rest/posts/{other}", li_error(403, "Not enough permissions", "ACCESS_DENIED")),
+    )
+    ref = publish(adapter, rendered("again"), canned)
+    assert ref.id == other and ref.extra["from_duplicate"] is True
 
 
 def test_other_422_is_a_rejection(adapter: LinkedInAdapter) -> None:

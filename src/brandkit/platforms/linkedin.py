@@ -16,7 +16,9 @@ Facts used here (``platforms.md`` §4, checked against learn.microsoft.com where
   polled (``GET /rest/images|videos/{urn}``) until ``AVAILABLE`` before the post is made.
 - ``POST /rest/posts`` answers 201 with an empty body; the post's URN is the ``x-restli-id``
   header. There is no idempotency, but a repeat is refused with 422 "Content is a
-  duplicate of urn:li:share:…", which names the live post: brandkit takes it as the result.
+  duplicate of urn:li:share:…", which names the live post: brandkit takes it as the result
+  when it was made since the part began (``GET /rest/posts/{urn}``), and refuses the part
+  when it is older (another delivery's post).
 - After an ambiguous create, ``GET /rest/posts?q=author`` reads the author's recent posts
   back (`LinkedInAdapter.find_part`).
 - Rate limits are daily per app and per member, unpublished, with no headers: a bare 429 is
@@ -477,8 +479,9 @@ class LinkedInAdapter(RefreshingAdapter):
         self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
     ) -> Flow[PartRef]:
         """Upload the media (alt text on each image), wait until LinkedIn has processed
-        them, then create the post. A 422 duplicate that names the live post is taken as
-        the post (no second post is made).
+        them, then create the post. A 422 duplicate that names a live post made since the
+        part began is taken as the post (no second post is made); one that names an older
+        post is refused (``Rejected(duplicate=True, existing_id=...)``).
 
         Raises:
             ContentError: LinkedIn has no threads (a part after the first); a bad
@@ -518,7 +521,21 @@ class LinkedInAdapter(RefreshingAdapter):
         if response.status_code == 422:
             err = self.error_for(response)
             if isinstance(err, Rejected) and err.duplicate and err.existing_id:
-                # LinkedIn names the live post with this very content: it is ours.
+                # LinkedIn names the live post with this very content: it is ours if an
+                # earlier attempt of this part made it, not if it is older than the part.
+                older = yield from self._made_before(err.existing_id, thread.key)
+                if older is not None:
+                    raise Rejected(
+                        f"{err}. LinkedIn refuses this post as a repeat of {err.existing_id}, "
+                        f"published before this delivery began (at {older:%Y-%m-%d %H:%M} "
+                        "UTC): change the text, or delete that post first",
+                        platform=self.name,
+                        status_code=err.status_code,
+                        platform_message=err.platform_message,
+                        code=err.code,
+                        duplicate=True,
+                        existing_id=err.existing_id,
+                    )
                 self._uploaded.pop(thread.key, None)
                 return self._ref(part.index, err.existing_id, duplicate=True)
             raise err
@@ -535,6 +552,30 @@ class LinkedInAdapter(RefreshingAdapter):
             )
         self._uploaded.pop(thread.key, None)
         return self._ref(part.index, urn)
+
+    def _made_before(self, urn: str, key: str) -> Flow[datetime | None]:
+        """When the post ``urn`` was made, if that was before the part of ``key`` began (less
+        the clocks' slack): then it is not this part's post. ``None`` when it was made since,
+        or when that cannot be read (no read permission, an error): the duplicate is then
+        taken as the part's own, as before any read."""
+        started = tid_time(key)
+        if started is None:
+            return None
+        try:
+            response = yield from self._send(
+                lambda: self._request("GET", f"/rest/posts/{_enc(urn)}"),
+                bucket="read",
+                idempotent=True,
+            )
+            post = self.parse(response, _Post)
+        except PlatformError:
+            return None
+        made = post.createdAt if post.createdAt is not None else post.publishedAt
+        if made is None or not 0 <= made <= 253_402_300_799_000:
+            return None  # no time, or none a clock holds: nothing to decide on
+        if made >= (started - _CLOCK_SLACK).timestamp() * 1000:
+            return None
+        return datetime.fromtimestamp(made / 1000, UTC)
 
     def _ref(self, index: int, urn: str, *, duplicate: bool = False) -> PartRef:
         extra: dict[str, Any] = {"author": self.author}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -249,6 +250,20 @@ def _tags(v: Any) -> Any:
     return tuple(out)
 
 
+# A BCP 47 tag's shape: an ISO 639 code, then subtags of ASCII letters and digits ("pt-BR",
+# "zh-Hant-TW", "es-419"); at most 35 characters (RFC 5646, 4.4.1).
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]+)*")
+
+
+def _check_language(v: str | None) -> str | None:
+    if v is not None and (len(v) > 35 or not _LANGUAGE.fullmatch(v)):
+        raise ContentError(
+            f"language must be an ISO 639 code such as 'en' or 'pt-BR', got {v[:40]!r}",
+            field="language",
+        )
+    return v
+
+
 class Variant(ContentModel):
     """Overrides for one platform: every field that is set replaces the post's own.
 
@@ -270,6 +285,11 @@ class Variant(ContentModel):
     @classmethod
     def _hashtags(cls, v: Any) -> Any:
         return None if v is None else _tags(v)
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, v: str | None) -> str | None:
+        return _check_language(v)
 
     @field_validator("options")
     @classmethod
@@ -365,12 +385,7 @@ class Post(ContentModel):
     @field_validator("language")
     @classmethod
     def _language(cls, v: str | None) -> str | None:
-        if v is not None and not (2 <= len(v.split("-")[0]) <= 3 and v.replace("-", "").isalpha()):
-            raise ContentError(
-                f"language must be an ISO 639 code such as 'en' or 'pt-BR', got {v!r}",
-                field="language",
-            )
-        return v
+        return _check_language(v)
 
     @field_validator("scheduled_at")
     @classmethod

@@ -56,3 +56,25 @@ def test_a_late_app_usage_answer_keeps_the_app_wide_hold(clock: FakeClock) -> No
     assert gov.acquire(PAGE, 1, ()) == pytest.approx(hold)
     clock.advance(hold)
     assert gov.acquire(PAGE, 1, ()) == 0.0
+
+
+def test_one_page_throttled_does_not_hold_the_other_pages(clock: FakeClock) -> None:
+    """A Page over its Business Use Case budget (code 80001, regain in 7 minutes) waits the
+    7 minutes; the app's other Pages, whose app-wide usage is 10 %, go on at once."""
+    gov = Governor(clock=clock)
+    assert gov.acquire(PAGE, 1, ()) == 0.0
+    buc = (
+        '{"page":[{"type":"pages","call_count":100,"total_cputime":25,"total_time":33,'
+        '"estimated_time_to_regain_access":7}]}'
+    )
+    throttled = httpx.Response(
+        400,
+        headers={
+            "X-App-Usage": '{"call_count":10,"total_cputime":2,"total_time":3}',
+            "X-Business-Use-Case-Usage": buc,
+        },
+        json={"error": {"code": 80001, "message": "There have been too many calls"}},
+    )
+    assert gov.observe(PAGE, throttled) == pytest.approx(420.0)
+    assert gov.acquire(PAGE, 1, ()) == pytest.approx(420.0)
+    assert gov.acquire(OTHER, 1, ()) == 0.0

@@ -633,9 +633,14 @@ class Governor:
         usage = info.app_usage is not None or info.account_usage is not None
         if usage:
             if info.app_usage is not None:
-                self._usage(entries, plan.app_wide, info.app_usage, info, now)
+                # A regain time or Retry-After holds every account of the app only when the
+                # app itself is spent: one Page over its Business Use Case budget (the
+                # wait's usual source) must not stop the app's other Pages.
+                spent = info.app_usage >= 100.0
+                wait = info.retry_after if spent else None
+                self._usage(entries, plan.app_wide, info.app_usage, wait, now)
             if info.account_usage is not None:
-                self._usage(entries, plan.account_wide, info.account_usage, info, now)
+                self._usage(entries, plan.account_wide, info.account_usage, info.retry_after, now)
         if info.retry_after is not None and (status >= 400 or info.limited):
             block = self._block(entries, plan)
             block.until = max(block.until, now + info.retry_after)
@@ -667,14 +672,14 @@ class Governor:
         return block
 
     def _usage(
-        self, entries: Entries, scope: str, pct: float, info: RateLimitInfo, now: float
+        self, entries: Entries, scope: str, pct: float, wait: float | None, now: float
     ) -> None:
         block = entries.get((scope, _USAGE))
         if not isinstance(block, Block):
             block = Block()
             entries[(scope, _USAGE)] = block
-        if info.retry_after is not None and info.retry_after > 0:
-            block.until = max(block.until, now + info.retry_after)
+        if wait is not None and wait > 0:
+            block.until = max(block.until, now + wait)
         elif pct >= self.usage_threshold:
             over = min(pct, 100.0) - self.usage_threshold + 1.0
             block.until = max(block.until, now + 36.0 * over)

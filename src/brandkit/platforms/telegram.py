@@ -460,8 +460,8 @@ class TelegramAdapter(Adapter):
 
         Raises:
             ConfigurationError: ``cursor`` is not one this adapter made (pass ``None``), it
-                was made for another bot, or a webhook is set for the bot (Telegram then
-                refuses ``getUpdates``).
+                was made for another bot, a webhook is set for the bot, or another process
+                reads its updates (Telegram then refuses ``getUpdates``).
             PlatformError: Telegram refused (typed by `error_for`).
             MalformedResponse: an answer brandkit cannot read.
         """
@@ -566,9 +566,16 @@ class TelegramAdapter(Adapter):
         response = yield Send(self._json("getUpdates", body), idempotent=True, bucket="api")
         if response.status_code == 409:
             err = self.error_for(response)
+            if "webhook" in _description(response).lower():
+                raise ConfigurationError(
+                    f"{err} (a webhook is set for this bot: brandkit reads updates with "
+                    "getUpdates; call deleteWebhook, or read the webhook's updates yourself)"
+                )
+            # "terminated by other getUpdates request": another process reads this bot.
             raise ConfigurationError(
-                f"{err} (a webhook is set for this bot: brandkit reads updates with "
-                "getUpdates; call deleteWebhook, or read the webhook's updates yourself)"
+                f"{err} (another process reads this bot's updates with getUpdates at the same "
+                "time, and Telegram serves one reader per bot: read the inbox of this bot's "
+                "accounts from one process only)"
             )
         updates = self.parse(response, _Updates).result
         raw = self.parse(response, _RawUpdates).result

@@ -61,6 +61,9 @@ class _Blocks(HTMLParser):
                 self.line_starts.append(n + 1)
         self.blocks: list[HtmlBlock] = []
         self.stack: list[str] = []
+        # How many of each tag are open: whether an end tag closes something is known at
+        # once, not by scanning the stack (which made deep or broken markup quadratic).
+        self.open: dict[str, int] = {}
         self.start = 0
         self.top = ""
         self.tags: set[str] = set()
@@ -72,6 +75,8 @@ class _Blocks(HTMLParser):
         return self.line_starts[line - 1] + column
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.broken:
+            return  # no block is trusted any more: the rest need not be looked at
         here = self._here()
         if not self.stack:
             self.start, self.top, self.tags, self.attributes = here, tag, set(), set()
@@ -83,8 +88,11 @@ class _Blocks(HTMLParser):
                 self._close(here + len(text), tag)
             return
         self.stack.append(tag)
+        self.open[tag] = self.open.get(tag, 0) + 1
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.broken:
+            return
         here = self._here()
         if not self.stack:
             self.start, self.top, self.tags, self.attributes = here, tag, set(), set()
@@ -95,22 +103,23 @@ class _Blocks(HTMLParser):
             self._close(here + len(text), tag)
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in _VOID:
+        if tag in _VOID or self.broken:
             return  # ``</br>`` and the like close nothing
-        if tag not in self.stack:
+        if not self.open.get(tag):
             self.broken = True  # an end tag with nothing to close: not a tree we can trust
             return
         if self.stack[-1] != tag:
             self.broken = True  # an element left open inside another
-        while self.stack and self.stack.pop() != tag:
-            pass
+            return
+        self.stack.pop()
+        self.open[tag] -= 1
         if not self.stack:
             here = self._here()
             end = self.source.find(">", here)
             self._close(len(self.source) if end < 0 else end + 1, self.top)
 
     def handle_comment(self, data: str) -> None:
-        if not self.stack:
+        if not self.stack and not self.broken:
             here = self._here()
             end = here + len(data) + len("<!---->")
             self.blocks.append(HtmlBlock(here, end, "!--", frozenset(), comment=data))

@@ -320,13 +320,21 @@ class Slot:
         Whatever the header says, a window of known length that counted this request ends
         at the latest one window after the answer arrived (it began before the server
         handled the request): for a window that the request itself opened, that bound is
-        far tighter than a truncated whole second.
+        far tighter than a truncated whole second. A reset sent further away than that
+        contradicts the length, and is kept.
         """
         # The proofs below read the server's own values (its epoch multiples); the bound
         # found is moved back onto our clock.
         shift = win.offset
         bound = self._bound(win, shift) - shift
-        return bound if self.window is None else min(bound, now + self.window)
+        window = self.window
+        assert win.reset is not None
+        if window is None or win.reset > now + window + 1.0:
+            # A reset further than one window (and a rounded second) away contradicts the
+            # window's length (a garbled RateLimit-Policy, or one naming another limit):
+            # the server holds to its reset, not to the length.
+            return bound
+        return min(bound, now + window)
 
     def _bound(self, win: Window, shift: float) -> float:
         """`_boundary` on the server's clock (``shift``: its offset as taken)."""

@@ -180,11 +180,20 @@ def _check_json(value: Any, field: str, depth: int = 0) -> None:
 
 
 def _check_url(url: str, field: str) -> str:
+    shown = repr(url) if len(url) <= 200 else f"{url[:150]!r}… ({len(url):,} characters)"
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        # urlsplit drops tabs and line breaks (and leading spaces) before it looks: the
+        # URL would pass here and go to the platform as written.
+        raise ContentError(
+            f"{field} holds whitespace or a control character (a line break?): write the "
+            f"URL alone, with spaces as %20, got {shown}",
+            field=field,
+        )
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ContentError(
             f"{field} must be an absolute http(s) URL such as https://example.com/page, "
-            f"got {url!r}",
+            f"got {shown}",
             field=field,
         )
     return url

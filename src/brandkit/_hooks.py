@@ -75,7 +75,8 @@ class GovernorProtocol(Protocol):
 
 
 class NullGovernor:
-    """A governor that never waits before sending and only honours explicit 429 answers.
+    """A governor that never waits before sending and only honours explicit 429 answers
+    (their ``Retry-After`` in seconds, at most 24 hours, as the real governor caps it).
 
     For tests and for callers that pace requests themselves.
     """
@@ -86,10 +87,13 @@ class NullGovernor:
     def observe(self, key: BucketKey, response: httpx.Response) -> float | None:
         if response.status_code != 429:
             return None
+        from brandkit.governor._parse import DEFAULT_MAX_WAIT
         from brandkit.platforms._base import retry_after_seconds
 
-        # Not finite (inf, nan) is no wait: an account must not be parked for ever.
-        return retry_after_seconds(response.headers.get("retry-after"))
+        # Not finite (inf, nan) is no wait: an account must not be parked for ever, nor for
+        # 31 years by a finite 999999999 (1e300 would overflow the driver's sleep).
+        wait = retry_after_seconds(response.headers.get("retry-after"))
+        return None if wait is None else min(wait, DEFAULT_MAX_WAIT)
 
 
 @runtime_checkable

@@ -1478,13 +1478,14 @@ class ContainerAdapter(GraphAdapter):
 
     def permalink_of(self, media_id: str) -> Flow[str | None]:
         """The permalink of the post ``media_id`` that `publish_container` just published
-        (``GET /{media-id}?fields=permalink``).
-
-        Raises:
-            PlatformError: Meta refused (typed by `error_for`).
-            MalformedResponse: the answer is not of the expected shape.
-        """
-        body = yield from self.get(f"/{media_id}", {"fields": "permalink"}, PermalinkAnswer)
+        (``GET /{media-id}?fields=permalink``), or ``None`` when Meta does not give it (the
+        read is refused, fails or cannot be read: a new post is not always readable at
+        once). The post exists either way: its publish answered its id, and a failed read
+        must not turn it into a failed delivery, nor make a retry publish it again."""
+        try:
+            body = yield from self.get(f"/{media_id}", {"fields": "permalink"}, PermalinkAnswer)
+        except PlatformError:
+            return None
         return body.permalink
 
     @property

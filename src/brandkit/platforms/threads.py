@@ -461,16 +461,6 @@ class ThreadsAdapter(ContainerAdapter):
             return {"media_type": "VIDEO", "video_url": url, "alt_text": item.alt or None}
         return {"media_type": "IMAGE", "image_url": url, "alt_text": item.alt or None}
 
-    def permalink_of(self, media_id: str) -> Flow[str | None]:
-        """The permalink of a post just published, or ``None`` when Meta does not give it
-        (the read is refused, fails or cannot be read: a new post is not always readable at
-        once). The post exists either way: its publish answered its id, and a failed read
-        must not turn it into a failed delivery, nor make a retry publish it again."""
-        try:
-            return (yield from super().permalink_of(media_id))
-        except PlatformError:
-            return None
-
     # -- find --------------------------------------------------------------------------------
 
     def find_part(

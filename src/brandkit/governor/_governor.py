@@ -539,6 +539,9 @@ class Governor:
 
             return plan.scopes, settle
         heard = _Heard(now, response.status_code, server, date, sent, cost)
+        # Read before the change: a store may run it twice (RedisState after a conflict),
+        # and a first run that cleared the backoff takes the account off the list.
+        heard.struck = plan.account in self._struck
         return plan.scopes, lambda entries: self._learn(plan, entries, info, heard)
 
     # -- the store and the clock, from async code ----------------------------------------------
@@ -606,9 +609,12 @@ class Governor:
                 # resets; its remaining and reset count all the same.
                 win = win._replace(limit=max(slot.limit, win.remaining or 0, 1))
             slot.refresh(now, plan.edge)
-            if limited and heard.server is not None and win.offset and slot.remaining >= plan.cost:
+            refused_late = limited and win.offset and slot.remaining >= plan.cost
+            if refused_late and heard.server is not None and not heard.widened:
                 # Refused although the corrected reset had passed: the server's clock (or the
-                # one that stamps its Date) is further off than the answers showed.
+                # one that stamps its Date) is further off than the answers showed. Once per
+                # answer, however many times a store runs this change.
+                heard.widened = True
                 heard.server.widen()
             if limited and slot.aligned:
                 # Refused although the window looked reset on time: the alignment guess was
@@ -646,7 +652,7 @@ class Governor:
             block.until = max(block.until, now + info.retry_after)
             waits.append(info.retry_after)
         if not info.limited:
-            if plan.account in self._struck:
+            if heard.struck or plan.account in self._struck:
                 self._clear(plan, entries)
             return None
         if usage:
@@ -764,7 +770,7 @@ def _ended(task: asyncio.Future[Any]) -> None:
 class _Heard:
     """What one answer says besides its rate-limit headers."""
 
-    __slots__ = ("cost", "date", "now", "sent", "server", "status")
+    __slots__ = ("cost", "date", "now", "sent", "server", "status", "struck", "widened")
 
     def __init__(
         self,
@@ -781,6 +787,8 @@ class _Heard:
         self.date = date
         self.sent = sent  # the answered request's grant time (its own, or the oldest)
         self.cost = cost  # its cost when the grant is its own (see Slot.leave)
+        self.struck = False  # the account was backing off when the answer came
+        self.widened = False  # the server clock's margin was widened for this answer
 
 
 def _settle(

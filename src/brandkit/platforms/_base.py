@@ -49,6 +49,7 @@ __all__ = [
     "ThreadContext",
     "article_of",
     "retry_after_seconds",
+    "wait_seconds",
 ]
 
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -623,16 +624,32 @@ def _platform_message(response: httpx.Response) -> str:
     return response.text[:500]
 
 
+MAX_RETRY_AFTER = 7 * 86_400.0
+"""The longest wait a 429 is taken at its word for; a longer one is garbled and cut to this
+(brandkit still stops, and a reset time stays within what a clock holds)."""
+
+
+def wait_seconds(value: object) -> float | None:
+    """A platform's wait in seconds (a JSON number): ``None`` unless a finite number; a
+    negative one is 0, one longer than `MAX_RETRY_AFTER` is cut to it."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, int):
+        return float(min(max(value, 0), int(MAX_RETRY_AFTER)))
+    if not math.isfinite(value):
+        return None
+    return min(max(value, 0.0), MAX_RETRY_AFTER)
+
+
 def retry_after_seconds(value: str | None) -> float | None:
-    """A ``Retry-After`` header given in seconds, or ``None`` when it is absent, not a
-    number, or not finite (``inf`` or ``nan`` must not park an account for ever)."""
+    """A ``Retry-After`` header given in seconds (`wait_seconds`), or ``None`` when it is
+    absent, not a number, or not finite (``inf`` or ``nan`` must not park an account for
+    ever)."""
     try:
         seconds = float(value) if value else None
     except ValueError:
         return None
-    if seconds is None or not math.isfinite(seconds):
-        return None
-    return max(seconds, 0.0)
+    return wait_seconds(seconds)
 
 
 def classify(
@@ -671,6 +688,7 @@ def classify(
     }
     if status == 429:
         reset_at = None
+        retry_after = wait_seconds(retry_after)
         if retry_after is not None and bucket is not None:
             reset_at = datetime.now(UTC) + timedelta(seconds=retry_after)
         return RateLimited(

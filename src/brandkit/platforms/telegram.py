@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import os
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -66,6 +65,7 @@ from brandkit.platforms._base import (
     PartRef,
     RatePolicy,
     ThreadContext,
+    wait_seconds,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 
@@ -726,7 +726,7 @@ class TelegramAdapter(Adapter):
             "code": code if isinstance(code, int) else None,
         }
         if status == 429 or code == 429:
-            retry_after = _retry_after(params.get("retry_after"))
+            retry_after = wait_seconds(params.get("retry_after"))
             reset_at = None
             if retry_after is not None:
                 reset_at = datetime.now(UTC) + timedelta(seconds=retry_after)
@@ -769,23 +769,6 @@ def _body(response: httpx.Response) -> dict[str, Any]:
     except ValueError:
         return {"description": response.text[:300].strip()}
     return data if isinstance(data, dict) else {}
-
-
-_MAX_RETRY_AFTER = 7 * 86_400.0
-"""The longest wait a 429 is taken at its word for; a longer one is garbled, and is cut to
-this (brandkit still stops, and a reset time stays within what a clock holds)."""
-
-
-def _retry_after(value: Any) -> float | None:
-    """``parameters.retry_after`` in seconds: ``None`` unless a finite number (an
-    Integer, per the Bot API); a negative one is 0, an absurdly long one `_MAX_RETRY_AFTER`."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    if isinstance(value, int):
-        return float(min(max(value, 0), int(_MAX_RETRY_AFTER)))
-    if not math.isfinite(value):
-        return None if math.isnan(value) else _MAX_RETRY_AFTER
-    return min(max(value, 0.0), _MAX_RETRY_AFTER)
 
 
 def _split_id(message_id: str) -> tuple[str, str]:

@@ -60,3 +60,28 @@ def test_an_echoed_authorization_header_is_redacted(account: Account) -> None:
     assert "**********" in seen
     for credential in sent:
         assert credential not in seen
+
+
+def test_an_internal_error_quoting_a_secret_is_redacted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An unexpected error (a bug) whose message quotes the account's token: the delivery
+    keeps the reason, shown by its repr and stored by an outbox, without the token."""
+    from brandkit import Post
+    from brandkit.platforms.mastodon import MastodonAdapter
+    from brandkit.testing.mastodon import MastodonEmulator
+
+    emu = MastodonEmulator()
+    account = emu.account()
+    token = account.secret("token")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(f"unexpected: Authorization: Bearer {token}")
+
+    monkeypatch.setattr(MastodonAdapter, "publish_part", broken)
+    with Client(http=httpx.Client(transport=emu.transport()), retry=FAST) as client:
+        (delivery,) = client.publish(Post(text="hello"), account)
+    assert not delivery.ok and delivery.error is not None
+    assert str(delivery.error).startswith("internal error: RuntimeError")
+    shown = [str(delivery.error), repr(delivery), json.dumps(delivery.to_dict(), default=str)]
+    assert [s for s in shown if token in s] == []

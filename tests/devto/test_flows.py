@@ -206,13 +206,14 @@ def test_errors_are_typed_with_forems_message(emu: DevtoEmulator, devto: DevtoAd
 
 @pytest.mark.parametrize("header", ["1e300", "99999999999999999999", "-5"])
 def test_a_garbled_retry_after_is_a_bounded_wait(devto: DevtoAdapter, header: str) -> None:
-    """A 429 whose Retry-After no clock holds is a RateLimited with a wait of at most 7 days
-    (negative: none), not an OverflowError out of the client's retry loop."""
+    """A 429 whose Retry-After no clock holds is a RateLimited with a wait of at most a day
+    (the governor's cap; negative: none), not an OverflowError out of the client's retry
+    loop."""
     limited = devto.error_for(
         httpx.Response(429, text="Retry later\n", headers={"retry-after": header})
     )
     assert isinstance(limited, RateLimited)
-    assert limited.retry_after is not None and 0.0 <= limited.retry_after <= 7 * 86_400
+    assert limited.retry_after is not None and 0.0 <= limited.retry_after <= 86_400
     assert limited.reset_at is None or limited.reset_at.year < 9999
 
 

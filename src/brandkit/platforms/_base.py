@@ -624,9 +624,10 @@ def _platform_message(response: httpx.Response) -> str:
     return response.text[:500]
 
 
-MAX_RETRY_AFTER = 7 * 86_400.0
-"""The longest wait a 429 is taken at its word for; a longer one is garbled and cut to this
-(brandkit still stops, and a reset time stays within what a clock holds)."""
+MAX_RETRY_AFTER = 86_400.0
+"""The longest wait a 429 is taken at its word for, the governor's own cap
+(``governor._parse.DEFAULT_MAX_WAIT``); a longer one is garbled and cut to this (brandkit
+still stops, and a reset time stays within what a clock holds)."""
 
 
 def wait_seconds(value: object) -> float | None:

@@ -341,6 +341,41 @@ def test_video_processing_is_waited_for_with_check_after_secs() -> None:
     assert script.requests[-1].url.path == "/2/tweets"
 
 
+def test_processing_waits_are_bounded_whatever_check_after_secs_says() -> None:
+    """A garbled or hostile check_after_secs (a year, 1e300) is not slept: each wait is cut to
+    a minute, and processing that outlasts the upload's hour ends as PlatformUnavailable
+    before the post is created (time.sleep(1e300) raised OverflowError, and a year's wait
+    per poll parked the delivery for good)."""
+    mid = "1912090619981471744"
+    pending = {
+        "data": {
+            "id": mid,
+            "media_key": f"7_{mid}",
+            "processing_info": {"state": "in_progress", "check_after_secs": 1e300},
+        }
+    }
+    script = _media_script(mid, finalize=(200, pending)).on(
+        "GET", "/2/media/upload", (200, pending)
+    )
+    r = rendered("A video", media=[mp4()])
+    steps: list[Any] = []
+
+    def run() -> None:
+        flow = adapter().publish_part(r, r.parts[0], thread())
+        step = next(flow)
+        while True:
+            steps.append(step)
+            answer = script(step.request) if isinstance(step, Send) else httpx.Response(204)
+            step = flow.send(answer)
+
+    with pytest.raises(PlatformUnavailable, match="still processing"):
+        run()
+    waits = [s.seconds for s in steps if isinstance(s, Wait)]
+    assert waits and max(waits) <= 60.0
+    assert sum(waits) <= 3600.0
+    assert script.sent("POST", "/2/tweets") == []
+
+
 def test_failed_processing_is_a_rejection_with_xs_reason() -> None:
     """processing_info.state failed stops before the post with X's own message."""
     mid = "42"

@@ -116,6 +116,12 @@ PRIVATE_METRICS_AGE = timedelta(days=30)
 # within this margin before the delivery started would be taken for the delivery's own.
 _CLOCK_SKEW = timedelta(minutes=1)
 _MAX_STATUS_POLLS = 720
+_MAX_CHECK_AFTER = 60.0
+"""The longest one wait between two media STATUS checks, whatever ``check_after_secs`` says
+(X asks for a few seconds; a garbled number must not park the flow, or overflow a sleep)."""
+MEDIA_PROCESSING_TIMEOUT = 3600.0
+"""How long media processing is waited for in all (seconds): an upload expires an hour after
+INIT (``expires_after_secs``), so media still processing then can never be posted."""
 _TIMELINE_PAGES = 3
 _TID_CHARS = "234567abcdefghijklmnopqrstuvwxyz"
 _WORD_CHARS = re.compile(r"\s+")
@@ -1208,15 +1214,20 @@ class XAdapter(RefreshingAdapter):
         )
         info = self.parse(response, _MediaState).info
         polls = 0
+        waited = 0.0
         while info is not None and info.state in ("pending", "in_progress"):
             polls += 1
-            if polls > _MAX_STATUS_POLLS:
+            if polls > _MAX_STATUS_POLLS or waited >= MEDIA_PROCESSING_TIMEOUT:
                 raise PlatformUnavailable(
-                    f"x is still processing media[{index}] after {polls - 1} status checks",
+                    f"x is still processing media[{index}] after {polls - 1} status checks "
+                    f"({waited:.0f} s)",
                     platform=self.name,
                 )
             after = info.check_after_secs
-            yield Wait(float(after) if after is not None and after > 0 else 1.0)
+            wait = float(after) if after is not None and after > 0 else 1.0
+            wait = min(wait, _MAX_CHECK_AFTER, MEDIA_PROCESSING_TIMEOUT - waited)
+            waited += wait
+            yield Wait(wait)
             response = yield from self._send(
                 lambda: self._request(
                     "GET",

@@ -23,7 +23,7 @@ from typing import Any, TextIO
 
 from brandkit._stdin import text_argument
 from brandkit.accounts import Account
-from brandkit.backends import kind_of, redact_url
+from brandkit.backends import redact_url, sql_kind
 from brandkit.content import Media, Post
 from brandkit.delivery import Delivery, DeliveryStatus
 from brandkit.errors import BrandkitError, ConfigurationError
@@ -42,8 +42,9 @@ def _open(
     accounts: dict[str, Account] | None = None,
 ) -> Outbox:
     # A PostgreSQL URL names a server, not a file: the outbox itself says when its
-    # tables are missing.
-    local = kind_of(args.db) == "sqlite"
+    # tables are missing. Any other URL (redis://) is refused here, without its password:
+    # Outbox would take it for a file path and create an SQLite file under that name.
+    local = sql_kind(args.db, "the outbox is") == "sqlite"
     if local and not create and args.db != ":memory:" and not Path(args.db).exists():
         raise ConfigurationError(
             f"no outbox at {args.db!r}: check --db, or pass --create to make a new one"

@@ -32,12 +32,19 @@ def text_argument(value: str, *, stdin: _Readable | None = None) -> str:
         stdin: where to read (``sys.stdin`` when not given).
 
     Raises:
-        ConfigurationError: standard input holds more than `MAX_TEXT_BYTES` (in UTF-8).
+        ConfigurationError: standard input holds more than `MAX_TEXT_BYTES` (in UTF-8), or
+            bytes that are not text in its encoding (UTF-8, a Latin-1 file piped in).
     """
     if value != "-":
         return value
     stream: _Readable = sys.stdin if stdin is None else stdin
-    text = stream.read(MAX_TEXT_BYTES + 1)
+    try:
+        text = stream.read(MAX_TEXT_BYTES + 1)
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(
+            f"standard input is not {exc.encoding.upper()} text: convert it first, e.g. with "
+            "iconv -f latin1 -t utf-8 (nothing was sent or stored)"
+        ) from None
     # A character is at least one byte: more characters than the cap, or more bytes once
     # encoded, is too much. (surrogatepass: a lone surrogate is counted, not an error here.)
     if len(text) > MAX_TEXT_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_TEXT_BYTES:

@@ -3,6 +3,8 @@ secret or a silently wrong action."""
 
 from __future__ import annotations
 
+import io
+import sys
 from pathlib import Path
 
 import pytest
@@ -44,3 +46,34 @@ def test_outbox_refuses_a_redis_url_without_its_password(
     assert "s3cretpw" not in line
     assert "PostgreSQL" in line
     assert not (tmp_path / "redis:").exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["preview", "-"],
+        ["outbox", "add", "-", "--account", "brand", "--create"],
+    ],
+)
+def test_standard_input_that_is_not_utf8_is_refused_in_one_line(
+    tmp_path: Path,
+    mastodon: Served,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+) -> None:
+    """A file in Latin-1 (or a binary) piped in is refused with a message, not a
+    UnicodeDecodeError traceback, and nothing is stored."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(
+        sys,
+        "stdin",
+        io.TextIOWrapper(io.BytesIO("Caf\xe9 ouvert".encode("latin-1")), encoding="utf-8"),
+    )
+    if argv[0] == "outbox":
+        argv = [*argv, "--accounts", str(mastodon.toml), "--db", str(tmp_path / "o.db")]
+    status, out = cli(*argv)
+    assert status == 1
+    assert "UTF-8" in _error(capsys)
+    assert out == ""
+    assert not (tmp_path / "o.db").exists()

@@ -54,7 +54,15 @@ from brandkit.errors import (
     Rejected,
 )
 from brandkit.inbox._model import InboxPage, Message
-from brandkit.platforms._base import Adapter, Answer, Capabilities, PartRef, ThreadContext
+from brandkit.platforms._base import (
+    MAX_RETRY_AFTER,
+    Adapter,
+    Answer,
+    Capabilities,
+    PartRef,
+    ThreadContext,
+    wait_seconds,
+)
 from brandkit.platforms._oauth import TokenAnswer, parse_credentials
 
 if TYPE_CHECKING:
@@ -782,13 +790,15 @@ def _usage_entries(response: httpx.Response) -> Iterator[dict[str, Any]]:
 
 def regain_seconds(response: httpx.Response) -> float | None:
     """Seconds until Meta lets calls through again, from ``X-Business-Use-Case-Usage``'s
-    ``estimated_time_to_regain_access`` (minutes), or ``None`` when it is not said."""
-    waits = [
-        float(e["estimated_time_to_regain_access"]) * 60.0
-        for e in _usage_entries(response)
-        if isinstance(e.get("estimated_time_to_regain_access"), int | float)
-        and not isinstance(e.get("estimated_time_to_regain_access"), bool)
-    ]
+    ``estimated_time_to_regain_access`` (minutes), or ``None`` when it is not said. A
+    time that is not a finite number is not said; one longer than `MAX_RETRY_AFTER` (a
+    day) is cut to it, so that a garbled header neither breaks the request off nor parks
+    the account for ever."""
+    waits: list[float] = []
+    for entry in _usage_entries(response):
+        minutes = wait_seconds(entry.get("estimated_time_to_regain_access"))
+        if minutes is not None:
+            waits.append(min(minutes * 60.0, MAX_RETRY_AFTER))
     positive = [w for w in waits if w > 0]
     return max(positive) if positive else None
 

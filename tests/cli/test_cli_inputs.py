@@ -4,6 +4,7 @@ secret or a silently wrong action."""
 from __future__ import annotations
 
 import io
+import json
 import sys
 from pathlib import Path
 
@@ -77,3 +78,33 @@ def test_standard_input_that_is_not_utf8_is_refused_in_one_line(
     assert "UTF-8" in _error(capsys)
     assert out == ""
     assert not (tmp_path / "o.db").exists()
+
+
+@pytest.mark.parametrize("verb", ["cancel", "retry", "show"])
+def test_an_empty_delivery_id_names_no_delivery(
+    tmp_path: Path, mastodon: Served, capsys: pytest.CaptureFixture[str], verb: str
+) -> None:
+    """`brandkit outbox cancel "$ID"` with ID unset is refused: an empty prefix would
+    otherwise match the outbox's only delivery and cancel it."""
+    db = str(tmp_path / "o.db")
+    status, _ = cli(
+        "outbox",
+        "add",
+        "hi",
+        "--account",
+        "brand",
+        "--accounts",
+        str(mastodon.toml),
+        "--db",
+        db,
+        "--create",
+        "--json",
+    )
+    assert status == 0
+    capsys.readouterr()
+    status, out = cli("outbox", verb, "", "--db", db)
+    assert status == 1
+    assert "id" in _error(capsys)
+    assert out == ""
+    status, out = cli("outbox", "list", "--db", db, "--json")
+    assert [d["status"] for d in json.loads(out)] == ["pending"]

@@ -62,6 +62,10 @@ def _config(path: str | None) -> dict[str, Account] | None:
 
 
 def _resolve(outbox: Outbox, given: str) -> str:
+    if not given.strip():
+        # An empty prefix starts every id: `brandkit outbox cancel "$ID"` with ID unset
+        # would act on the outbox's only delivery.
+        raise ConfigurationError("give a delivery's id (brandkit outbox list shows them)")
     if outbox.get(given) is not None:
         return given
     found = outbox._expand_id(given)

@@ -44,6 +44,7 @@ from brandkit.errors import (
     AuthError,
     ConfigurationError,
     ContentError,
+    PlatformError,
     PlatformUnavailable,
     Rejected,
 )
@@ -520,7 +521,15 @@ class FacebookAdapter(GraphAdapter):
             delay = min(delay * 2, self.poll_max)
 
     def _permalink(self, post_id: str) -> Flow[str | None]:
-        body = yield from self.get(f"/{post_id}", {"fields": "permalink_url"}, _Permalink)
+        """The permalink of a post (or comment) just made, or ``None`` when Meta does not
+        give it (the read is refused, fails or cannot be read: a new post is not always
+        readable at once). The post exists either way: its create answered its id, and a
+        failed read must not turn it into a failed delivery, nor make a retry post it
+        again."""
+        try:
+            body = yield from self.get(f"/{post_id}", {"fields": "permalink_url"}, _Permalink)
+        except PlatformError:
+            return None
         return body.permalink_url or None
 
     # -- find --------------------------------------------------------------------------------

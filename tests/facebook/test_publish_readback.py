@@ -1,0 +1,72 @@
+"""What happens after Facebook answered a create with the new post's id: the post exists,
+whatever the read of its permalink says next (as on Instagram and Threads,
+tests/instagram/test_publish_readback.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from brandkit import Account, Client, DeliveryStatus, Media, Post
+from brandkit.testing import png
+from brandkit.testing.facebook import FacebookEmulator
+
+from .conftest import FAST
+
+VIDEO = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 100
+
+NOT_READABLE = {
+    "error": {
+        "message": "Unsupported get request. Object with ID does not exist, cannot be "
+        "loaded due to missing permissions, or does not support this operation",
+        "type": "GraphMethodException",
+        "code": 100,
+        "error_subcode": 33,
+        "fbtrace_id": "A1b2C3",
+    }
+}
+
+
+@pytest.fixture
+def emu() -> Iterator[FacebookEmulator]:
+    emu = FacebookEmulator(video_processing=0.0)
+    with emu.serve():
+        yield emu
+
+
+POSTS = {
+    "text": Post(text="hello"),
+    "photo": Post(text="a photo", media=(Media.from_bytes(png(), alt="a square"),)),
+    "album": Post(
+        text="an album",
+        media=(Media.from_bytes(png(), alt="one"), Media.from_bytes(png(9, 7), alt="two")),
+    ),
+    "video": Post(text="a video", media=(Media.from_bytes(VIDEO, filename="clip.mp4"),)),
+}
+
+
+@pytest.mark.parametrize("kind", list(POSTS))
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        pytest.param(400, NOT_READABLE, id="not-readable-yet"),
+        pytest.param(403, {"error": {"message": "(#10) denied", "code": 10}}, id="no-permission"),
+    ],
+)
+def test_a_refused_permalink_read_after_creating_keeps_the_post(
+    emu: FacebookEmulator, kind: str, status: int, body: object
+) -> None:
+    """Meta answered the create with the post's id, then refused every read of the post's
+    permalink: the post is live, so the delivery is sent with that id (no URL), not
+    failed with no id (a retry would post it again)."""
+    account: Account = emu.account()
+    emu.fault(method="GET", path=r"/v\d+\.\d+/\d+_\d+", status=status, body=body, times=50)
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(POSTS[kind], account)
+    assert d.status is DeliveryStatus.SENT, d.error
+    (published,) = emu.posts
+    assert d.ids == [published["id"]] and d.url is None
+    with Client(retry=FAST) as client:
+        client.publish(POSTS[kind], account)  # another delivery: a second post, as asked
+    assert len(emu.posts) == 2

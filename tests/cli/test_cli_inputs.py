@@ -108,3 +108,24 @@ def test_an_empty_delivery_id_names_no_delivery(
     assert out == ""
     status, out = cli("outbox", "list", "--db", db, "--json")
     assert [d["status"] for d in json.loads(out)] == ["pending"]
+
+
+def test_an_ambiguous_delivery_id_prefix_is_refused(
+    tmp_path: Path, mastodon: Served, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A prefix two ids share acts on neither (17 hex ids: two start with the same digit)."""
+    db = str(tmp_path / "o.db")
+    ids: list[str] = []
+    for i in range(17):
+        status, out = cli(
+            *("outbox", "add", f"post {i}", "--account", "brand"),
+            *("--accounts", str(mastodon.toml), "--db", db, "--create", "--json"),
+        )
+        assert status == 0
+        ids.append(json.loads(out)[0]["id"])
+    shared = next(a[0] for a in ids if sum(b[0] == a[0] for b in ids) > 1)
+    capsys.readouterr()
+    assert cli("outbox", "cancel", shared, "--db", db)[0] == 1
+    assert "more than one" in _error(capsys)
+    status, out = cli("outbox", "list", "--db", db, "--json")
+    assert {d["status"] for d in json.loads(out)} == {"pending"}

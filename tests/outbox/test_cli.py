@@ -131,7 +131,7 @@ def test_refusals_exit_1_with_the_reason(
     assert cli("outbox", "show", "--db", str(db), "zzzz")[0] == 1
     assert "no delivery 'zzzz'" in capsys.readouterr().err
     assert cli("outbox", "show", "--db", str(db), "")[0] == 1
-    assert "more than one" in capsys.readouterr().err
+    assert "give a delivery's id" in capsys.readouterr().err
     assert cli("outbox", "list", "--db", str(tmp_path / "missing.db"))[0] == 1
     assert "no outbox" in capsys.readouterr().err
     assert not (tmp_path / "missing.db").exists()

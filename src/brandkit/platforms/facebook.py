@@ -44,6 +44,7 @@ from brandkit.errors import (
     AuthError,
     ConfigurationError,
     ContentError,
+    MalformedResponse,
     PlatformError,
     PlatformUnavailable,
     Rejected,
@@ -467,7 +468,7 @@ class FacebookAdapter(GraphAdapter):
         video_id, session = body.video_id, body.upload_session_id
         self._sessions[video_id] = session
         reader = _Slicer(media.chunks(_VIDEO_CHUNK))
-        begin, end = int(body.start_offset), int(body.end_offset)
+        begin, end = self._next_chunk(start, body, 0, media.size)
         while begin < end:
             chunk = reader.take(end - begin)
             offset = begin
@@ -489,8 +490,32 @@ class FacebookAdapter(GraphAdapter):
             # Sending the same chunk at the same offset again is harmless.
             response = yield from self._send(transfer, idempotent=True)
             answer = self.parse(response, _VideoChunk)
-            begin, end = int(answer.start_offset), int(answer.end_offset)
+            begin, end = self._next_chunk(response, answer, end, media.size)
         return video_id
+
+    def _next_chunk(
+        self, response: httpx.Response, answer: _VideoChunk | _VideoStart, sent: int, size: int
+    ) -> tuple[int, int]:
+        """The byte range Meta asks for next, once ``sent`` bytes went: it must start where
+        the upload stands and end past it, within the file, or be ``(size, size)`` once
+        every byte went. Anything else would resend, skip or invent bytes (a garbled or cut
+        video), or never end.
+
+        Raises:
+            MalformedResponse: the offsets do not walk the file.
+        """
+        begin, end = int(answer.start_offset), int(answer.end_offset)
+        if begin == end == size and sent == size:
+            return begin, end
+        if begin == sent and sent < end <= size:
+            return begin, end
+        raise MalformedResponse(
+            f"facebook asked for bytes {begin}-{end} of the {size}-byte video after "
+            f"{sent} were sent: the upload offsets do not walk the file",
+            platform=self.name,
+            status_code=response.status_code,
+            body=self.account.redact(response.text[:2000]),
+        )
 
     def _wait_video(self, video_id: str) -> Flow[str]:
         """Poll the video until it is ready; returns its post id."""

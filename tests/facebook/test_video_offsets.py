@@ -1,0 +1,77 @@
+"""The resumable video upload sends the bytes Meta asks for, each once, in order: offsets
+that would resend, skip or run past the file, or never end, are refused as a
+`MalformedResponse` before a wrong byte goes out (they looped for ever, or posted a cut or
+garbled video)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from brandkit import Client, DeliveryStatus, MalformedResponse, Media, Post
+from brandkit.testing.facebook import FacebookEmulator
+
+from .conftest import FAST
+
+VIDEO = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40  # 10,252 bytes
+SIZE = len(VIDEO)
+CAP = 40  # the most hostile answers served before the emulator answers truly again
+
+
+@pytest.fixture
+def emu() -> Iterator[FacebookEmulator]:
+    emu = FacebookEmulator(video_processing=0.0)
+    with emu.serve():
+        yield emu
+
+
+def _phase(request: httpx.Request) -> str | None:
+    body = request.content
+    for phase in ("start", "transfer", "finish"):
+        if f'name="upload_phase"\r\n\r\n{phase}'.encode() in body or (
+            f"upload_phase={phase}".encode() in body
+        ):
+            return phase
+    return None
+
+
+@pytest.mark.parametrize(
+    ("phase", "offsets"),
+    [
+        pytest.param("transfer", ("0", str(SIZE)), id="the-same-chunk-for-ever"),
+        pytest.param("transfer", ("5000", str(SIZE)), id="skips-ahead"),
+        pytest.param("transfer", ("0", "0"), id="ends-before-the-file"),
+        pytest.param("start", ("0", str(SIZE * 10)), id="past-the-end"),
+        pytest.param("start", ("100", str(SIZE)), id="starts-mid-file"),
+        pytest.param("start", ("300", "200"), id="backwards"),
+    ],
+)
+def test_offsets_that_do_not_walk_the_file_are_refused(
+    emu: FacebookEmulator, phase: str, offsets: tuple[str, str]
+) -> None:
+    account = emu.account()
+    original = emu.handle
+    served = {"start": 0, "transfer": 0}
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        response = original(request)
+        seen = _phase(request) if request.url.path.endswith("/videos") else None
+        if seen == phase and response.status_code == 200 and served[phase] < CAP:
+            served[phase] += 1
+            body = response.json()
+            body.update(start_offset=offsets[0], end_offset=offsets[1])
+            return emu.json(body)
+        return response
+
+    emu.handle = handle  # type: ignore[method-assign]
+    video = Media.from_bytes(VIDEO, filename="clip.mp4")
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Post(text="a video", media=(video,)), account)
+    assert d.status is DeliveryStatus.FAILED, d.error
+    assert isinstance(d.error, MalformedResponse), d.error
+    assert "offset" in str(d.error)
+    assert emu.posts == []
+    # At most the one chunk Meta asked for before its answer went wrong.
+    assert emu.count("POST", r"/v\d+\.\d+/\d+/videos") <= 3

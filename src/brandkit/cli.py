@@ -22,6 +22,7 @@ import contextlib
 import importlib
 import json
 import logging
+import math
 import os
 import sys
 import time
@@ -36,6 +37,23 @@ from brandkit.errors import BrandkitError, ConfigurationError
 __all__ = ["main"]
 
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+MAX_TIMEOUT = 3600.0
+"""The longest ``--timeout`` a request may wait (seconds)."""
+
+
+def _timeout(text: str) -> float:
+    """``--timeout``: seconds, more than 0 and at most `MAX_TIMEOUT` (NaN, a negative or an
+    overflowing value reached the HTTP client, which raised a ValueError at the first
+    request or read it as no timeout at all)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= MAX_TIMEOUT:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds: give more than 0 and at most {MAX_TIMEOUT:g}"
+        )
+    return value
 
 
 def _preview(args: argparse.Namespace, out: TextIO) -> int:
@@ -373,7 +391,7 @@ def _parser() -> argparse.ArgumentParser:
         "checked, and the output says so. Exit status 1 when any account failed.",
     )
     ac.add_argument("--account", action="append", help="only this account (repeatable)")
-    ac.add_argument("--timeout", type=float, default=10.0, help="seconds per request (10)")
+    ac.add_argument("--timeout", type=_timeout, default=10.0, help="seconds per request (10)")
     ac.set_defaults(func=_accounts_check)
     ar = averbs.add_parser(
         "remove",

@@ -129,3 +129,34 @@ def test_an_ambiguous_delivery_id_prefix_is_refused(
     assert "more than one" in _error(capsys)
     status, out = cli("outbox", "list", "--db", db, "--json")
     assert {d["status"] for d in json.loads(out)} == {"pending"}
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "0", "1e300"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["accounts", "check"],
+        ["inbox", "sync"],
+        ["inbox", "reply", "mastodon:brand:1", "thanks"],
+    ],
+)
+def test_a_timeout_that_is_no_number_of_seconds_is_a_usage_error(
+    tmp_path: Path,
+    mastodon: Served,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    value: str,
+) -> None:
+    """--timeout nan, -1 or 0 is refused before any request: nan and -1 ended `accounts
+    check` in a ValueError traceback, and made `inbox sync` run without a timeout or
+    fail every account as timed out."""
+    db = tmp_path / "i.db"
+    extra = [] if argv[0] == "accounts" else ["--db", str(db)]
+    status, out = cli(*argv, "--accounts", str(mastodon.toml), *extra, f"--timeout={value}")
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "--timeout" in err and value in err
+    assert out == ""
+    assert mastodon.emu.requests == []
+    assert not db.exists()

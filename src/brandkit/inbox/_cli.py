@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import unicodedata
 from datetime import timedelta
 from pathlib import Path
@@ -23,6 +24,24 @@ def duration(text: str) -> timedelta:
     from brandkit._durations import parse_duration
 
     return parse_duration(text)
+
+
+MAX_TIMEOUT = 3600.0
+"""The longest ``--timeout`` a request may wait (seconds)."""
+
+
+def _timeout(text: str) -> float:
+    """``--timeout``: seconds, more than 0 and at most `MAX_TIMEOUT` (NaN reached the HTTP
+    client as no timeout at all, a negative value failed every account as timed out)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= MAX_TIMEOUT:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds: give more than 0 and at most {MAX_TIMEOUT:g}"
+        )
+    return value
 
 
 # Bidirectional overrides and isolates: shown as they are, they reorder the rest of the line
@@ -230,7 +249,7 @@ def add_commands(subparsers: Any) -> None:
     online.add_argument(
         "--accounts", default="brandkit.toml", help="accounts TOML file (brandkit.toml)"
     )
-    online.add_argument("--timeout", type=float, default=30.0, help="seconds per request (30)")
+    online.add_argument("--timeout", type=_timeout, default=30.0, help="seconds per request (30)")
 
     s = verbs.add_parser(
         "sync",

@@ -567,3 +567,38 @@ async def test_concurrent_posts_share_one_session_renewal(served: BlueskyEmulato
     assert sorted(served.post_texts()) == ["left", "right", "warm up"]
     assert served.count("POST", r".*createSession") == 1
     assert 1 <= served.count("POST", r".*refreshSession") <= 2
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"RateLimit-Reset": "253402300000"},
+        {"RateLimit-Reset": "253402300000", "Retry-After": "30"},
+    ],
+)
+def test_a_429_reset_years_ahead_keeps_the_delivery_within_a_day(
+    make: Make, headers: dict[str, str]
+) -> None:
+    """A garbled RateLimit-Reset (year 9999) on a create: the delivery's RateLimited holds a
+    reset at most a day ahead (Bluesky's longest window), not the header's year, which an
+    outbox would have waited for before trying the post again."""
+    emu = BlueskyEmulator()
+    with emu.serve():
+        emu.fault(
+            method="POST",
+            path=CREATE,
+            status=429,
+            body={"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
+            headers=headers,
+            times=10,
+        )
+        drive = make(
+            governor=NullGovernor(), retry=RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=5)
+        )
+        delivery = drive.publish(Post(text="hello"), emu.account())
+        assert isinstance(delivery.error, RateLimited), delivery.error
+        assert delivery.error.reset_at is not None
+        assert delivery.error.reset_at.timestamp() <= time.time() + 86_400 + 60
+        assert delivery.error.retry_after is not None
+        assert delivery.error.retry_after <= 86_400
+        assert emu.posts() == []

@@ -20,6 +20,7 @@ from brandkit import (
     Media,
     Post,
     Query,
+    RateLimited,
     Rejected,
     RetryPolicy,
 )
@@ -418,3 +419,24 @@ def test_mastodon_py_agrees_with_the_emulator(emu: MastodonEmulator) -> None:
     with pytest.raises(mastodon.MastodonAPIError, match="can't be blank"):
         api.status_post("")
     assert texts(emu) == ["Toot!"]
+
+
+def test_a_429_reset_years_ahead_is_cut_to_a_day(emu: MastodonEmulator, account: Account) -> None:
+    """A garbled X-RateLimit-Reset (year 9999) on the create: the delivery's RateLimited holds
+    a reset at most a day ahead (Mastodon's longest window is 3 hours), not the header's
+    year, which an outbox would have waited for before trying the post again."""
+    emu.fault(
+        method="POST",
+        path=r"/api/v1/statuses",
+        status=429,
+        body={"error": "Too many requests"},
+        headers={"x-ratelimit-reset": "9999-12-31T23:59:59.000000Z"},
+        times=10,
+    )
+    with Client(retry=RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=5)) as client:
+        (d,) = client.publish(Post(text="not yet"), account)
+    assert isinstance(d.error, RateLimited), d.error
+    assert d.error.reset_at is not None
+    assert d.error.reset_at.timestamp() <= time.time() + 86_400 + 60
+    assert d.error.retry_after is not None and d.error.retry_after <= 86_400
+    assert texts(emu) == []

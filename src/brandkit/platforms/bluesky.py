@@ -69,6 +69,7 @@ from brandkit.listening._query import (
 )
 from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import (
+    MAX_RETRY_AFTER,
     Adapter,
     Answer,
     Capabilities,
@@ -724,8 +725,12 @@ class BlueskyAdapter(Adapter):
         if status == 429 or name == "RateLimitExceeded":
             reset_at = _epoch(response.headers.get("ratelimit-reset"))
             retry_after = retry_after_seconds(response.headers.get("retry-after"))
+            now = self._now()
+            if reset_at is not None and reset_at.timestamp() - now > MAX_RETRY_AFTER:
+                # Bluesky's longest window is a day: a later reset is a garbled header.
+                reset_at = datetime.fromtimestamp(now + MAX_RETRY_AFTER, UTC)
             if retry_after is None and reset_at is not None:
-                retry_after = max(0.0, reset_at.timestamp() - self._now())
+                retry_after = min(max(0.0, reset_at.timestamp() - now), MAX_RETRY_AFTER)
             return RateLimited(
                 text, reset_at=reset_at, retry_after=retry_after, bucket=_bucket(response), **common
             )

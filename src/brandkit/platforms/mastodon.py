@@ -75,6 +75,7 @@ from brandkit.listening._query import (
 )
 from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import (
+    MAX_RETRY_AFTER,
     Adapter,
     Answer,
     Capabilities,
@@ -1409,7 +1410,12 @@ class MastodonAdapter(Adapter):
             reset_at = rate_limit_reset(response)
             retry_after = None
             if reset_at is not None:
-                retry_after = max(0.0, (reset_at - server_time(response)).total_seconds())
+                now = server_time(response)
+                retry_after = max(0.0, (reset_at - now).total_seconds())
+                if retry_after > MAX_RETRY_AFTER:
+                    # Mastodon's longest window is 3 hours: a reset past a day is garbled.
+                    retry_after = MAX_RETRY_AFTER
+                    reset_at = now + timedelta(seconds=MAX_RETRY_AFTER)
                 text += f" (the limit resets at {reset_at.isoformat()})"
             return RateLimited(
                 text,

@@ -160,3 +160,22 @@ def test_a_timeout_that_is_no_number_of_seconds_is_a_usage_error(
     assert out == ""
     assert mastodon.emu.requests == []
     assert not db.exists()
+
+
+@pytest.mark.parametrize("at", ["0001-01-01T00:00+01:00", "9999-12-31T23:30-01:00"])
+def test_a_time_that_has_no_utc_equivalent_is_a_usage_error(
+    tmp_path: Path, mastodon: Served, capsys: pytest.CaptureFixture[str], at: str
+) -> None:
+    """--at a time whose UTC falls outside the calendar (year 0 or 10000) is refused in the
+    usage message; it ended in an OverflowError traceback, after the outbox was created."""
+    db = tmp_path / "o.db"
+    status, out = cli(
+        *("outbox", "add", "hi", "--account", "brand", "--accounts", str(mastodon.toml)),
+        *("--db", str(db), "--create", "--at", at),
+    )
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "--at" in err and at in err
+    assert out == ""
+    assert not db.exists()

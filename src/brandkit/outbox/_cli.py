@@ -264,6 +264,14 @@ def _at(text: str) -> datetime:
         raise argparse.ArgumentTypeError(
             f"{text!r} has no time zone: add one, e.g. {text}Z (UTC) or {text}+01:00"
         )
+    try:
+        # The outbox keeps times in UTC: one that has none (year 0 or 10000 once the
+        # offset is taken away) would fail with a traceback when stored.
+        when.astimezone(UTC)
+    except OverflowError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is out of range: give a time between years 1 and 9999 in UTC"
+        ) from None
     return when
 
 

@@ -564,7 +564,9 @@ class FacebookAdapter(GraphAdapter):
     ) -> Flow[PartRef | None]:
         """Find the post an earlier attempt of this part created, without creating one.
 
-        A video whose upload was finished is waited for. Otherwise the Page's
+        A video whose finish Meta received is waited for; one still idle after its
+        upload (no finish received) is not there, and the next publish finishes it.
+        Otherwise the Page's
         ``published_posts`` created since the part's key was made (less
         `readback_slack`) are read back and matched on the message; the oldest match
         wins. ``None`` means nothing matched, so the post did not land.
@@ -582,7 +584,14 @@ class FacebookAdapter(GraphAdapter):
             body = yield from self.get(f"/{video_id}", {"fields": "status,post_id"}, _Video)
             uploading = body.status.uploading_phase
             phase = uploading.status if uploading is not None else None
-            if phase == "complete" and body.status.video_status != "error":
+            processing = body.status.processing_phase
+            # Every byte in but no finish received: Meta keeps such a video idle
+            # (upload_complete, processing not_started) until a finish comes, which the
+            # next publish sends on the same session.
+            idle = body.status.video_status in ("uploading", "upload_complete") and (
+                processing is None or processing.status in (None, "not_started")
+            )
+            if phase == "complete" and body.status.video_status != "error" and not idle:
                 post_id = yield from self._wait_video(video_id)
                 self._videos.pop(thread.key, None)
                 url = yield from self._permalink(post_id)

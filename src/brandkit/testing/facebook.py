@@ -620,7 +620,10 @@ class FacebookEmulator(GraphEmulator):
 
     def _video_state(self, v: _Video) -> dict[str, Any]:
         now = self.clock.time()
-        uploading = "complete" if v.finished_at is not None else "in_progress"
+        # Meta reports the upload complete once every byte is in, finished or not: such a
+        # video stays idle (upload_complete, processing not_started) until its finish.
+        done = v.finished_at is not None or len(v.received) >= v.size
+        uploading = "complete" if done else "in_progress"
         if v.error:
             processing: dict[str, Any] = {
                 "status": "error",

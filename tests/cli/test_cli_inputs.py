@@ -179,3 +179,31 @@ def test_a_time_that_has_no_utc_equivalent_is_a_usage_error(
     assert "--at" in err and at in err
     assert out == ""
     assert not db.exists()
+
+
+@pytest.mark.parametrize("verb", ["list", "sync"])
+def test_prefix_with_a_redis_url_does_not_echo_its_password(
+    tmp_path: Path, mastodon: Served, capsys: pytest.CaptureFixture[str], verb: str
+) -> None:
+    """`inbox --prefix` with a redis:// --db is refused without the URL's password (the
+    refusal quoted the whole URL, and called it an SQLite file)."""
+    extra = ["--accounts", str(mastodon.toml)] if verb == "sync" else []
+    url = "redis://user:s3cretpw@127.0.0.1:1/0"
+    status, _ = cli("inbox", verb, "--db", url, "--prefix", "x_", *extra)
+    assert status == 1
+    line = _error(capsys)
+    assert "s3cretpw" not in line
+    assert "is an SQLite file" not in line
+
+
+def test_metrics_prefix_with_a_redis_url_does_not_echo_its_password() -> None:
+    """`metrics collect --metrics-db redis://… --prefix` is refused without the password."""
+    from argparse import Namespace
+
+    from brandkit.errors import ConfigurationError
+    from brandkit.metrics._cli import _prefixed
+
+    with pytest.raises(ConfigurationError) as caught:
+        _prefixed(Namespace(prefix="x_"), "redis://user:s3cretpw@127.0.0.1:1/0")
+    assert "s3cretpw" not in str(caught.value)
+    assert "is an SQLite file" not in str(caught.value)

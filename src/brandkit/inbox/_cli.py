@@ -72,9 +72,11 @@ def _prefixed(args: argparse.Namespace) -> dict[str, Any]:
     """
     if args.prefix is None:
         return {}
-    from brandkit.backends import kind_of
+    from brandkit.backends import sql_kind
 
-    if kind_of(args.db) != "postgresql":
+    # sql_kind refuses a redis:// URL first, without its password: the message below
+    # quotes the path whole.
+    if sql_kind(args.db, "the inbox is") != "postgresql":
         raise ConfigurationError(
             f"--prefix names PostgreSQL tables; {args.db!r} is an SQLite file, whose tables "
             "are not prefixed: leave --prefix out"

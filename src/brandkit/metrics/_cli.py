@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeGuard, TypeVar
 
-from brandkit.backends import kind_of, redact_url
+from brandkit.backends import kind_of, redact_url, sql_kind
 from brandkit.errors import CollectIncomplete, ConfigurationError, PlatformError
 from brandkit.metrics._sql import Scope
 from brandkit.metrics._store import MetricsStore
@@ -106,7 +106,9 @@ def _prefixed(args: argparse.Namespace, target: str) -> dict[str, Any]:
     """
     if args.prefix is None:
         return {}
-    if kind_of(target) != "postgresql":
+    # sql_kind refuses a redis:// URL first, without its password: the message below
+    # quotes the path whole.
+    if sql_kind(target, "the metrics are") != "postgresql":
         raise ConfigurationError(
             f"--prefix names PostgreSQL tables; {target!r} is an SQLite file, whose tables "
             "are not prefixed: leave --prefix out"

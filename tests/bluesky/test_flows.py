@@ -18,6 +18,7 @@ from brandkit import (
     Link,
     Media,
     MediaError,
+    PlatformError,
     PlatformUnavailable,
     Post,
     RateLimited,
@@ -801,3 +802,30 @@ def test_account_metrics_read_followers() -> None:
     (sample,) = run_flow(logged_in().collect_account_metrics(), script)
     assert (sample.metric, sample.value, sample.raw_name) == ("followers", 42, "followersCount")
     assert script.requests[0].url.params["actor"] == DID
+
+
+@pytest.mark.parametrize("status", [400, 401, 429, 500])
+def test_an_error_body_nested_too_deep_is_still_a_typed_error(status: int) -> None:
+    """A hostile or garbled error body of 100,000 nested brackets: json raised RecursionError
+    (not a ValueError) out of error_for, and out of the stale-token check every request
+    makes, so a refused create crashed with an untyped exception; it is a PlatformError
+    that keeps the start of the text."""
+    deep = b"[" * 100_000 + b"]" * 100_000
+    response = httpx.Response(status, content=deep)
+    response.request = httpx.Request(
+        "POST", "https://pds.example/xrpc/com.atproto.repo.createRecord"
+    )
+    err = logged_in().error_for(response)
+    assert isinstance(err, PlatformError)
+    assert err.status_code == status
+    assert err.platform_message and err.platform_message.startswith("[[[")
+
+
+def test_a_session_token_nested_too_deep_is_read_as_opaque() -> None:
+    """An access JWT whose claims nest deeper than json reads raised RecursionError before
+    every request (its expiry is read first); it is an opaque token, used until refused."""
+    claims = base64.urlsafe_b64encode(b"[" * 100_000 + b"]" * 100_000).decode().rstrip("=")
+    adapter = logged_in(access_jwt=f"e30.{claims}.sig")
+    script = [xrpc(200, {})]  # describeServer: no limit said
+    caps = run_flow(adapter.prepare(), lambda request: script[0])
+    assert caps.media.max_image_bytes > 0

@@ -16,6 +16,7 @@ from brandkit.delivery import new_tid
 from brandkit.errors import (
     AuthError,
     ContentError,
+    PlatformError,
     PlatformUnavailable,
     RateLimited,
     Rejected,
@@ -792,3 +793,17 @@ def test_secrets_stay_out_of_requests_repr() -> None:
     run_flow(adapter.collect_account_metrics(), canned)
     assert TOKEN not in str(canned.requests[0].url)
     assert TOKEN not in repr(acct)
+
+
+@pytest.mark.parametrize("status", [400, 422, 429, 503])
+def test_an_error_body_nested_too_deep_is_still_a_typed_error(
+    adapter: MastodonAdapter, status: int
+) -> None:
+    """A hostile or garbled error body of 100,000 nested brackets: json raised RecursionError
+    (not a ValueError) out of error_for, so a refused create or lookup crashed with an
+    untyped exception; it is a PlatformError that keeps the start of the text."""
+    deep = b"[" * 100_000 + b"]" * 100_000
+    err = adapter.error_for(httpx.Response(status, content=deep, request=_request()))
+    assert isinstance(err, PlatformError)
+    assert err.status_code == status
+    assert err.platform_message and err.platform_message.startswith("[[[")

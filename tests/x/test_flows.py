@@ -17,6 +17,7 @@ from brandkit.delivery import new_tid
 from brandkit.errors import (
     AuthError,
     ConfigurationError,
+    PlatformError,
     PlatformUnavailable,
     RateLimited,
     Rejected,
@@ -1248,3 +1249,18 @@ def test_prepare_retry_signs_a_repeated_request_anew() -> None:
     again = ad.prepare_retry(request)
     assert 'oauth_nonce="second"' in again.headers["authorization"]
     assert again.url == request.url
+
+
+@pytest.mark.parametrize("status", [400, 403, 429, 500])
+def test_an_error_body_nested_too_deep_is_still_a_typed_error(status: int) -> None:
+    """A hostile or garbled error body of 100,000 nested brackets: json raised RecursionError
+    (not a ValueError) out of error_for, so a refused create or lookup crashed with an
+    untyped exception; it is a PlatformError that keeps the start of the text."""
+    deep = b"[" * 100_000 + b"]" * 100_000
+    response = httpx.Response(
+        status, content=deep, request=httpx.Request("POST", f"{BASE}/2/tweets")
+    )
+    err = adapter().error_for(response)
+    assert isinstance(err, PlatformError)
+    assert err.status_code == status
+    assert err.platform_message and err.platform_message.startswith("[[[")

@@ -492,7 +492,7 @@ def _jwt_claims(token: str | None) -> dict[str, Any]:
     body = token.split(".")[1]
     try:
         claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     return claims if isinstance(claims, dict) else {}
 
@@ -501,7 +501,8 @@ def _xrpc_error(response: httpx.Response) -> tuple[str | None, str]:
     """The XRPC error name and message of a response (``{"error": ..., "message": ...}``)."""
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
+        # RecursionError: nested deeper than json reads (a garbled or hostile body).
         return None, (response.text[:500] or response.reason_phrase)
     if not isinstance(body, dict):
         return None, response.text[:500]

@@ -1552,7 +1552,8 @@ def error_message(response: httpx.Response) -> tuple[str, str | None]:
     """The platform's message and (for OAuth errors) its error code."""
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
+        # RecursionError: nested deeper than json reads (a garbled or hostile body).
         return (response.text[:500].strip() or response.reason_phrase or "no message"), None
     if isinstance(body, dict):
         error, description = body.get("error"), body.get("error_description")

@@ -358,7 +358,8 @@ def _comparable(text: str) -> str:
 def _body(response: httpx.Response) -> Any:
     try:
         return response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
+        # RecursionError: nested deeper than json reads (a garbled or hostile body).
         return None
 
 

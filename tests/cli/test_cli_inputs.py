@@ -207,3 +207,21 @@ def test_metrics_prefix_with_a_redis_url_does_not_echo_its_password() -> None:
         _prefixed(Namespace(prefix="x_"), "redis://user:s3cretpw@127.0.0.1:1/0")
     assert "s3cretpw" not in str(caught.value)
     assert "is an SQLite file" not in str(caught.value)
+
+
+@pytest.mark.parametrize("poll", ["nan", "-1", "0", "1e300"])
+def test_run_refuses_a_poll_that_is_no_wait_before_starting(
+    tmp_path: Path, mastodon: Served, capsys: pytest.CaptureFixture[str], poll: str
+) -> None:
+    """--poll is a usage error unless it is a wait a clock can hold: 1e300 ended the
+    worker in an OverflowError traceback at its first idle wait, and nan, -1 or 0 were
+    refused only after the start line said "polling every nan s"."""
+    status, out = cli(
+        *("run", "--accounts", str(mastodon.toml), "--db", str(tmp_path / "o.db")),
+        *("--create", f"--poll={poll}"),
+    )
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "--poll" in err and poll in err
+    assert out == ""

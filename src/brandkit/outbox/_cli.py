@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import json
 import logging
+import math
 import os
 import signal
 import sys
@@ -273,6 +274,24 @@ def _at(text: str) -> datetime:
             f"{text!r} is out of range: give a time between years 1 and 9999 in UTC"
         ) from None
     return when
+
+
+MAX_POLL = 86_400.0
+"""The longest ``--poll`` (seconds): a day."""
+
+
+def _poll(text: str) -> float:
+    """``brandkit run --poll``: seconds, more than 0 and at most `MAX_POLL` (a wait no clock
+    holds, 1e300, ended the worker in an OverflowError at its first idle wait)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= MAX_POLL:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds: give more than 0 and at most {MAX_POLL:g}"
+        )
+    return value
 
 
 def _targets(config: dict[str, Account], names: Sequence[str], source: str) -> list[Account]:
@@ -684,7 +703,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         "$BRANDKIT_STORE): their tokens are refreshed ahead of expiry",
     )
     r.add_argument("--once", action="store_true", help="publish what is due now, then exit")
-    r.add_argument("--poll", type=float, default=1.0, help="seconds between polls (1.0)")
+    r.add_argument("--poll", type=_poll, default=1.0, help="seconds between polls (1.0)")
     r.add_argument("--concurrency", type=int, default=8, help="accounts served at once (8)")
     r.add_argument("--create", action="store_true", help="create the outbox file if missing")
     r.set_defaults(func=_run)

@@ -56,6 +56,20 @@ def _timeout(text: str) -> float:
     return value
 
 
+def _margin(text: str) -> float:
+    """``accounts refresh --margin``: seconds before expiry, 0 or more and finite (with NaN
+    every token read as not due, so a cron job refreshed nothing and exited 0)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value < math.inf:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds before expiry: give 0 or more"
+        )
+    return value
+
+
 def _preview(args: argparse.Namespace, out: TextIO) -> int:
     text = text_argument(args.text)
     platforms = [p.strip() for p in args.platforms.split(",") if p.strip()]
@@ -419,7 +433,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     af.add_argument("--account", action="append", help="only this account (repeatable)")
     af.add_argument("--force", action="store_true", help="refresh every refreshable token now")
-    af.add_argument("--margin", type=float, help="seconds before expiry (default per platform)")
+    af.add_argument("--margin", type=_margin, help="seconds before expiry (default per platform)")
     af.set_defaults(func=_store_command("accounts_refresh"))
 
     # Commands that live with their subsystems register themselves.

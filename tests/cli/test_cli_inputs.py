@@ -225,3 +225,25 @@ def test_run_refuses_a_poll_that_is_no_wait_before_starting(
     assert "Traceback" not in err
     assert "--poll" in err and poll in err
     assert out == ""
+
+
+@pytest.mark.parametrize("margin", ["nan", "inf", "-60"])
+def test_refresh_margin_that_is_no_number_of_seconds_is_a_usage_error(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    margin: str,
+) -> None:
+    """`accounts refresh --margin nan` found every token "not due" and exited 0: a cron
+    job with a mistyped margin would never refresh anything. It is refused instead."""
+    from brandkit.auth.store import EncryptedStore, new_key
+
+    monkeypatch.setenv("BRANDKIT_STORE_KEY", new_key())
+    store = tmp_path / "credentials.db"
+    EncryptedStore(store).close()
+    status, out = cli("accounts", "refresh", "--store", str(store), f"--margin={margin}")
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "--margin" in err and margin in err
+    assert out == ""

@@ -70,3 +70,23 @@ def test_a_refused_permalink_read_after_creating_keeps_the_post(
     with Client(retry=FAST) as client:
         client.publish(POSTS[kind], account)  # another delivery: a second post, as asked
     assert len(emu.posts) == 2
+
+
+def test_a_lookup_after_a_5xx_finds_this_post_not_an_older_twin(emu: FacebookEmulator) -> None:
+    """Two photos without a caption, the second one's create answered 500 code 2 although
+    Meta made it: the lookup reads the Page's posts since a little before the attempt
+    (for clock skew) and both match on the (empty) message. The delivery is this post,
+    made since its attempt began, not the older one: reporting that one would leave this
+    post live under no delivery, and deleting the delivery would delete the other."""
+    account: Account = emu.account()
+    emu.clock.advance(-120)  # the first photo went out two minutes ago
+    with Client(retry=FAST) as client:
+        (first,) = client.publish(Post(text="", media=(Media.from_bytes(png()),)), account)
+    emu.clock.advance(120)
+    emu.fail_after_store("POST", r"/v\d+\.\d+/\d+/photos")
+    with Client(retry=FAST) as client:
+        (second,) = client.publish(Post(text="", media=(Media.from_bytes(png(9, 7)),)), account)
+    assert second.status is DeliveryStatus.SENT, second.error
+    older, newer = emu.posts
+    assert first.ids == [older["id"]]
+    assert second.ids == [newer["id"]]

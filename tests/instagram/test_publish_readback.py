@@ -61,3 +61,25 @@ def test_a_refused_permalink_read_after_publishing_keeps_the_post(
     assert d.status is DeliveryStatus.SENT, d.error
     (published,) = emu.posts
     assert d.ids == [published["id"]] and d.url is None
+
+
+def test_a_lookup_after_a_5xx_finds_this_post_not_an_older_twin(
+    emu: InstagramEmulator, account: Account
+) -> None:
+    """Two images without a caption, the second one's media_publish answered 500 code 2
+    although Meta published it: its container says PUBLISHED and the read-back of /media
+    (since a little before the attempt, for clock skew) matches both on the empty
+    caption. The delivery is this post, made since its attempt began, not the older one
+    (whose id would leave this post live under no delivery, and make deleting the
+    delivery delete the other)."""
+    emu.clock.advance(-120)  # the first image went out two minutes ago
+    with Client(retry=FAST) as client:
+        (first,) = client.publish(post(""), account)
+    emu.clock.advance(120)
+    emu.fail_after_store("POST", r"/v\d+\.\d+/\d+/media_publish")
+    with Client(retry=FAST) as client:
+        (second,) = client.publish(post(""), account)
+    assert second.status is DeliveryStatus.SENT, second.error
+    older, newer = sorted(emu.posts, key=lambda p: p["timestamp"])
+    assert first.ids == [older["id"]]
+    assert second.ids == [newer["id"]]

@@ -566,10 +566,10 @@ class FacebookAdapter(GraphAdapter):
 
         A video whose finish Meta received is waited for; one still idle after its
         upload (no finish received) is not there, and the next publish finishes it.
-        Otherwise the Page's
-        ``published_posts`` created since the part's key was made (less
-        `readback_slack`) are read back and matched on the message; the oldest match
-        wins. ``None`` means nothing matched, so the post did not land.
+        Otherwise the Page's ``published_posts`` created since the part's key was made
+        (less `readback_slack`) are read back and matched on the message; the oldest
+        match made since the key wins, else the oldest match (a local clock ahead of
+        Meta's). ``None`` means nothing matched, so the post did not land.
 
         An answer to a comment (``thread.reply_to``) is looked for among the comment's
         replies: the Page's own with the same text, made since the part's key.
@@ -616,8 +616,11 @@ class FacebookAdapter(GraphAdapter):
         ]
         if not matches:
             return None
+        # The slack is for clock skew: a match made since the attempt began (to the second,
+        # as Meta stamps it) is this part's, before an older twin with the same message.
+        fresh = [p for p in matches if _made_since(p.created_time, started)]
         oldest = min(
-            matches,
+            fresh or matches,
             key=lambda p: parse_time(p.created_time) or datetime.max.replace(tzinfo=UTC),
         )
         self._photos.pop(thread.key, None)
@@ -1031,6 +1034,15 @@ def _count(body: _PostNode, edge: str) -> int | None:
         return body.shares.count
     node = body.reactions if edge == "reactions" else body.comments
     return node.summary.total_count if node is not None and node.summary is not None else None
+
+
+def _made_since(created_time: str | None, started: datetime | None) -> bool:
+    """Whether a post stamped ``created_time`` (whole seconds) was made at or after
+    ``started`` (``False`` when either is unknown)."""
+    created = parse_time(created_time)
+    if created is None or started is None:
+        return False
+    return created >= started.replace(microsecond=0)
 
 
 def _code(response: httpx.Response) -> int | None:

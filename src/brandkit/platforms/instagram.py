@@ -515,7 +515,9 @@ class InstagramAdapter(ContainerAdapter):
     def read_back(
         self, part: RenderedPart, thread: ThreadContext, container: str | None
     ) -> Flow[PartRef | None]:
-        """The account's ``/media`` since the part's key was made, matched on the caption."""
+        """The account's ``/media`` since the part's key was made (less `readback_slack`),
+        matched on the caption: the oldest match made since the key, else the oldest match
+        (a local clock ahead of Meta's)."""
         since = self.readback_since(thread)
         params: dict[str, Any] = {
             "fields": "id,caption,timestamp,permalink,media_type",
@@ -530,6 +532,13 @@ class InstagramAdapter(ContainerAdapter):
             if (m.caption or "").strip() == part.text.strip()
             and (since is None or (parse_time(m.timestamp) or since) >= since)
         ]
+        # The slack is for clock skew: a match made since the attempt began (to the second,
+        # as Meta stamps it) is this part's, before an older twin with the same caption.
+        started = tid_time(thread.key)
+        if started is not None:
+            begun = started.replace(microsecond=0)
+            fresh = [m for m in matches if (when := parse_time(m.timestamp)) and when >= begun]
+            matches = fresh or matches
         return self.found_ref(part, thread, container, matches)
 
     # -- conversations -----------------------------------------------------------------------

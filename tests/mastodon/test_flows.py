@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
+import attrs
 import httpx
 import pytest
 
@@ -610,6 +611,36 @@ def test_find_part_reads_back_when_the_key_is_too_old(adapter: MastodonAdapter) 
     assert canned.requests[3].url.params["min_id"] == "300"
     # The only create is the probe, which the key no longer answers.
     assert [r.method for r in canned.requests].count("POST") == 1
+
+
+def test_find_part_on_an_instance_with_a_huge_limit_reads_back(adapter: MastodonAdapter) -> None:
+    """An instance that says it takes 20 million characters (servers that mean "no limit"
+    say 2147483647): a probe over that limit was built and sent anyway, 20 MB here and a
+    2 GB string (MemoryError) there. Past a million characters there is no probe: the
+    account's statuses are read back, however fresh the key."""
+    caps = MastodonAdapter.capabilities
+    adapter._caps = attrs.evolve(
+        caps, text_options={**caps.text_options, "max_characters": 20_000_000}
+    )
+    key = tid_at(datetime.now(UTC) - timedelta(minutes=5))
+    canned = Canned(
+        ("GET", "/api/v1/accounts/verify_credentials", _credentials(datetime.now(UTC))),
+        (
+            "POST",
+            "/api/v1/statuses",
+            answer(422, {"error": "Validation failed: Text character limit exceeded"}),
+        ),
+        (
+            "GET",
+            "/api/v1/accounts/42/statuses",
+            answer(200, [status_json("8", content="<p>hello</p>", in_reply_to_id=None)]),
+        ),
+        ("GET", "/api/v1/accounts/42/statuses", answer(200, [])),
+    )
+    post = rendered("hello")
+    ref = run_flow(adapter.find_part(post, post.parts[0], ThreadContext(key=key)), canned)
+    assert all(len(r.content) < 1_000_000 for r in canned.requests)
+    assert ref is not None and ref.id == "8"
 
 
 def test_find_part_read_back_without_match(adapter: MastodonAdapter) -> None:

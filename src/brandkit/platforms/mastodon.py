@@ -104,6 +104,9 @@ _KEY_TRUSTED_FOR = timedelta(minutes=50)
 _CLOCK_SLACK = timedelta(minutes=10)
 
 _PROBE_LENGTH = 100_001
+# The longest probe find_part sends: an instance whose limit is past it (one that means "no
+# limit" may say 2147483647) would need a probe of gigabytes, so its statuses are read back.
+_MAX_PROBE_LENGTH = 1_000_000
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 _REMOTE_MENTION = re.compile(r"(?<![\w/=])@(\w+)@[\w.-]*\w", re.UNICODE)
 _TAG = re.compile(r"<[^>]*>")
@@ -599,7 +602,9 @@ class MastodonAdapter(Adapter):
         and refuses the text otherwise. Mastodon forgets keys after an hour, so unless the
         key (a TID) was made clearly within that hour by the server's clock, the account's
         statuses since the attempt are also read back and matched on reply target, content
-        warning, text and media count.
+        warning, text and media count. An instance whose limit is a million characters or
+        more gets no probe (it would be megabytes, or gigabytes): its statuses are read back
+        whatever the key's age.
 
         Raises:
             PlatformError: the instance could not be asked.
@@ -612,22 +617,22 @@ class MastodonAdapter(Adapter):
         )
         self._account_id = self.parse(response, _Me).id
         now = server_time(response)
-        found = yield from self._probe(caps, part, thread)
-        if found is not None:
-            return found
+        limit = int(caps.text_options.get("max_characters", 500))
+        probed = limit < _MAX_PROBE_LENGTH
+        if probed:
+            found = yield from self._probe(limit, part, thread)
+            if found is not None:
+                return found
         started = tid_time(thread.key)
-        if started is not None and -_CLOCK_SLACK < now - started < _KEY_TRUSTED_FOR:
+        if probed and started is not None and -_CLOCK_SLACK < now - started < _KEY_TRUSTED_FOR:
             return None  # the key is still remembered, so the server's answer is the truth
         # A key's time in the future means a clock went wrong: do not bound the read-back.
         since = started if started is not None and started < now + _CLOCK_SLACK else None
         return (yield from self._read_back(rendered, part, thread, since))
 
-    def _probe(
-        self, caps: Capabilities, part: RenderedPart, thread: ThreadContext
-    ) -> Flow[PartRef | None]:
+    def _probe(self, limit: int, part: RenderedPart, thread: ThreadContext) -> Flow[PartRef | None]:
         # Far over any real limit, in case the instance document understates it; and direct,
         # so that nobody would see it if a server took it anyway.
-        limit = int(caps.text_options.get("max_characters", 500))
         probe = "x" * max(limit + 1, _PROBE_LENGTH)
         body = {"status": probe, "visibility": "direct"}
         response = yield Send(

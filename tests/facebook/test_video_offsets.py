@@ -1,7 +1,7 @@
 """The resumable video upload sends the bytes Meta asks for, each once, in order: offsets
-that would resend, skip or run past the file, or never end, are refused as a
-`MalformedResponse` before a wrong byte goes out (they looped for ever, or posted a cut or
-garbled video)."""
+that would resend or skip bytes, or never end, are refused as a `MalformedResponse` before
+a wrong byte goes out (they looped for ever, or posted a cut or garbled video); an end past
+the file's is cut to it."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def _phase(request: httpx.Request) -> str | None:
         pytest.param("transfer", ("0", str(SIZE)), id="the-same-chunk-for-ever"),
         pytest.param("transfer", ("5000", str(SIZE)), id="skips-ahead"),
         pytest.param("transfer", ("0", "0"), id="ends-before-the-file"),
-        pytest.param("start", ("0", str(SIZE * 10)), id="past-the-end"),
+        pytest.param("start", ("0", "0"), id="nothing-to-send"),
         pytest.param("start", ("100", str(SIZE)), id="starts-mid-file"),
         pytest.param("start", ("300", "200"), id="backwards"),
     ],
@@ -75,3 +75,25 @@ def test_offsets_that_do_not_walk_the_file_are_refused(
     assert emu.posts == []
     # At most the one chunk Meta asked for before its answer went wrong.
     assert emu.count("POST", r"/v\d+\.\d+/\d+/videos") <= 3
+
+
+def test_an_end_past_the_file_is_cut_to_it(emu: FacebookEmulator) -> None:
+    """Meta's first range may end past a small file: the file is sent whole, once."""
+    account = emu.account()
+    original = emu.handle
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        response = original(request)
+        if request.url.path.endswith("/videos") and _phase(request) == "start":
+            body = response.json()
+            body["end_offset"] = str(SIZE * 10)
+            return emu.json(body)
+        return response
+
+    emu.handle = handle  # type: ignore[method-assign]
+    video = Media.from_bytes(VIDEO, filename="clip.mp4")
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Post(text="a video", media=(video,)), account)
+    assert d.status is DeliveryStatus.SENT, d.error
+    assert [p["kind"] for p in emu.posts] == ["video"]
+    assert emu.count("POST", r"/v\d+\.\d+/\d+/videos") == 3  # start, one chunk, finish

@@ -497,9 +497,9 @@ class FacebookAdapter(GraphAdapter):
         self, response: httpx.Response, answer: _VideoChunk | _VideoStart, sent: int, size: int
     ) -> tuple[int, int]:
         """The byte range Meta asks for next, once ``sent`` bytes went: it must start where
-        the upload stands and end past it, within the file, or be ``(size, size)`` once
-        every byte went. Anything else would resend, skip or invent bytes (a garbled or cut
-        video), or never end.
+        the upload stands and end past it (an end past the file's is cut to it), or be
+        ``(size, size)`` once every byte went. Anything else would resend or skip bytes (a
+        garbled or cut video), or never end.
 
         Raises:
             MalformedResponse: the offsets do not walk the file.
@@ -507,8 +507,8 @@ class FacebookAdapter(GraphAdapter):
         begin, end = int(answer.start_offset), int(answer.end_offset)
         if begin == end == size and sent == size:
             return begin, end
-        if begin == sent and sent < end <= size:
-            return begin, end
+        if begin == sent < size and end > begin:
+            return begin, min(end, size)
         raise MalformedResponse(
             f"facebook asked for bytes {begin}-{end} of the {size}-byte video after "
             f"{sent} were sent: the upload offsets do not walk the file",

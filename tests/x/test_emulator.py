@@ -488,6 +488,26 @@ def test_timeline_pages_newest_first_with_time_and_reply_filters() -> None:
     assert http.get(path, params={"max_results": 2}).status_code == 400
 
 
+@pytest.mark.parametrize("name", ["since_id", "until_id"])
+@pytest.mark.parametrize("value", ["abc", "-5", "12345678901234567890"])
+def test_timeline_refuses_a_bad_since_or_until_id_with_xs_400(name: str, value: str) -> None:
+    """GET /2/users/:id/tweets with a since_id or until_id that is not 1-19 digits: X's 400
+    invalid-request naming the parameter; the emulator crashed with a 500 (int("abc")) or
+    took ids X refuses."""
+    emu = XEmulator()
+    acct = emu.account(name="a", known_user=True)
+    emu.seed_post("a", "a post")
+    resp = client(emu, acct).get(
+        f"/2/users/{acct.settings['user_id']}/tweets", params={name: value}
+    )
+    assert resp.status_code == 400, resp.text
+    body = resp.json()
+    assert body["type"] == "https://api.twitter.com/2/problems/invalid-request"
+    message = f"The `{name}` query parameter value [{value}] does not match ^[0-9]{{1,19}}$"
+    assert body["errors"] == [{"message": message}]
+    assert emu.errors == []
+
+
 @pytest.mark.parametrize("edge", ["tweets", "mentions"])
 def test_an_unknown_user_is_xs_200_with_a_resource_not_found_error(edge: str) -> None:
     """GET /2/users/:id/tweets and /mentions of an id nobody has: X answers 200 with only

@@ -2095,6 +2095,12 @@ class XEmulator(Emulator):
             for e in exclude
             if e not in ("replies", "retweets")
         ]
+        for name in ("since_id", "until_id"):
+            value = params.get(name)
+            if value is not None and not re.fullmatch(r"[0-9]{1,19}", value):
+                messages.append(
+                    f"The `{name}` query parameter value [{value}] does not match ^[0-9]{{1,19}}$"
+                )
         bounds: dict[str, float] = {}
         for name in ("start_time", "end_time"):
             if name in params:

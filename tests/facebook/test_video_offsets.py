@@ -6,6 +6,7 @@ the file's is cut to it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -97,3 +98,46 @@ def test_an_end_past_the_file_is_cut_to_it(emu: FacebookEmulator) -> None:
     assert d.status is DeliveryStatus.SENT, d.error
     assert [p["kind"] for p in emu.posts] == ["video"]
     assert emu.count("POST", r"/v\d+\.\d+/\d+/videos") == 3  # start, one chunk, finish
+
+
+def _transfer(http: httpx.Client, page: str, session: str, offset: str, chunk: bytes) -> Any:
+    return http.post(
+        f"/v25.0/{page}/videos",
+        data={"upload_phase": "transfer", "upload_session_id": session, "start_offset": offset},
+        files={"video_file_chunk": ("chunk", chunk, "application/octet-stream")},
+    )
+
+
+@pytest.mark.parametrize("offset", ["abc", "-5", "1e3", ""])
+def test_the_emulator_refuses_an_offset_that_is_no_byte_count(
+    emu: FacebookEmulator, offset: str
+) -> None:
+    """A client's garbled start_offset is Meta's 400 invalid parameter, not a 500 that
+    says "transient, try again" (and no emulator crash)."""
+    account = emu.account()
+    page, token = account.settings["page_id"], account.secret("page_token")
+    with httpx.Client(base_url=emu.base_url, headers={"authorization": f"Bearer {token}"}) as http:
+        start = http.post(
+            f"/v25.0/{page}/videos", data={"upload_phase": "start", "file_size": "10"}
+        ).json()
+        refused = _transfer(http, page, start["upload_session_id"], offset, b"x" * 10)
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == 100
+    assert emu.errors == []
+
+
+def test_the_emulator_refuses_a_chunk_past_the_file_size(emu: FacebookEmulator) -> None:
+    """A chunk that runs past the file_size given at start is refused, and the file is
+    not finished with more bytes than announced."""
+    account = emu.account()
+    page, token = account.settings["page_id"], account.secret("page_token")
+    with httpx.Client(base_url=emu.base_url, headers={"authorization": f"Bearer {token}"}) as http:
+        start = http.post(
+            f"/v25.0/{page}/videos", data={"upload_phase": "start", "file_size": "10"}
+        ).json()
+        session = start["upload_session_id"]
+        refused = _transfer(http, page, session, "0", b"x" * 25)
+        assert refused.status_code == 400
+        assert refused.json()["error"]["code"] == 100
+        taken = _transfer(http, page, session, "0", b"x" * 10).json()
+        assert taken == {"start_offset": "10", "end_offset": "10"}

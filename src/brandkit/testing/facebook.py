@@ -1259,7 +1259,19 @@ class FacebookEmulator(GraphEmulator):
             chunk = files.get("video_file_chunk")
             if chunk is None:
                 raise GraphError(400, 100, "(#100) Requires video_file_chunk")
-            offset = int(params.get("start_offset") or 0)
+            raw_offset = str(params.get("start_offset") or "")
+            if not raw_offset.isascii() or not raw_offset.isdigit():
+                raise GraphError(
+                    400, 100, "(#100) Param start_offset must be a non-negative integer"
+                )
+            offset = int(raw_offset)
+            if offset + len(chunk[2]) > video.size:
+                raise GraphError(
+                    400,
+                    100,
+                    f"(#100) The video_file_chunk runs past the file_size of {video.size} "
+                    "bytes given at the start of the upload",
+                )
             if offset != len(video.received):
                 if offset + len(chunk[2]) <= len(video.received):
                     pass  # a repeated chunk: already have it

@@ -602,3 +602,25 @@ def test_a_429_reset_years_ahead_keeps_the_delivery_within_a_day(
         assert delivery.error.retry_after is not None
         assert delivery.error.retry_after <= 86_400
         assert emu.posts() == []
+
+
+def test_a_retry_that_meets_its_landed_original_is_sent(
+    served: BlueskyEmulator, drive: Driver
+) -> None:
+    """The create is stored but its answer is lost, and the lookup does not see it yet (a
+    read racing the commit): the create is sent again at the same record key, and the PDS
+    refuses it with a bare 500 because the key holds the post. That 500 made the delivery
+    fail while the post was live; the key is read back and the delivery is sent."""
+    served.fault(method="POST", path=CREATE, drop="after")
+    served.fault(
+        method="GET",
+        path=r".*getRecord",
+        status=400,
+        body={"error": "RecordNotFound", "message": "Could not locate record"},
+    )
+    delivery = drive.publish(Post(text="landed first"), served.account())
+    assert delivery.status is DeliveryStatus.SENT, delivery.error
+    assert served.post_texts() == ["landed first"]
+    assert served.count("POST", CREATE) == 2
+    assert delivery.parts[0].id == served.posts()[0].rkey
+    assert delivery.parts[0].cid == served.posts()[0].cid

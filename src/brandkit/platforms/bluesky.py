@@ -973,7 +973,8 @@ class BlueskyAdapter(Adapter):
             ConfigurationError: ``thread.key`` is not a TID.
             Rejected: the message answered was deleted (read back before the create).
             MediaError: the link card's thumbnail is over 1,000,000 bytes (before any I/O).
-            PlatformError: the PDS refused (its message kept).
+            PlatformError: the PDS refused (its message kept); a 500 is first looked up at
+                the record key, and the part found there is returned instead.
             MalformedResponse: a success answer without the record's ``uri``/``cid`` (the
                 post may exist: it is looked up at its record key).
         """
@@ -1007,6 +1008,16 @@ class BlueskyAdapter(Adapter):
             bucket="write",
             cost=3,
         )
+        if response.status_code == 500:
+            # The PDS refuses a create at a key that already holds a record with a bare 500
+            # ("There is already a value at key"): an earlier attempt of this part may have
+            # landed after a lookup missed it. The key tells: read it back.
+            try:
+                found = yield from self.find_part(rendered, part, thread)
+            except PlatformError:
+                found = None  # the create's own 500 is the error to report
+            if found is not None:
+                return found
         created = self.parse(response, _Record)
         return self._ref(part.index, created.uri, created.cid)
 

@@ -520,6 +520,17 @@ def test_arun_forever_stops_at_once_and_releases_its_leases(
     assert emu.post_texts() == ["slow"]
 
 
+@pytest.mark.parametrize("poll", [0, -1.0, float("nan"), float("inf"), 1e300, 86_401])
+def test_run_forever_refuses_a_poll_that_is_no_wait(
+    outbox: Outbox, emu: OutboxNetEmulator, poll: float
+) -> None:
+    """Checked before the worker starts: 1e300 raised OverflowError at the first idle wait."""
+    worker = Worker(outbox, [emu.account()], client=Client(outbox=outbox, governor=NullGovernor()))
+    with pytest.raises(ConfigurationError, match="poll must be"):
+        worker.run_forever(poll, stop=threading.Event())
+    worker.close()
+
+
 def test_arun_forever_refuses_a_synchronous_client(outbox: Outbox, emu: OutboxNetEmulator) -> None:
     worker = Worker(outbox, [emu.account()], client=Client(outbox=outbox, governor=NullGovernor()))
 

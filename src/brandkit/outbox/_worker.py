@@ -704,21 +704,27 @@ def _check_seconds(name: str, value: object, what: str) -> None:
         )
 
 
+MAX_POLL = 86_400.0
+"""The longest an idle worker may wait before it looks again (a day): a longer one is a
+typo, and a wait no clock holds raised ``OverflowError`` at the first idle spell."""
+
+
 def _check_poll(poll: float) -> None:
     """Refuse a ``poll`` that would make an idle worker spin (or never look again).
 
     Raises:
-        ConfigurationError: ``poll`` is not a positive number of seconds.
+        ConfigurationError: ``poll`` is not a number of seconds above 0 and at most
+            `MAX_POLL`.
     """
     if (
         isinstance(poll, bool)
         or not isinstance(poll, int | float)
         or not math.isfinite(poll)
-        or poll <= 0
+        or not 0 < poll <= MAX_POLL
     ):
         raise ConfigurationError(
-            f"poll must be a positive number of seconds (how long an idle worker waits "
-            f"before it looks again, e.g. 1.0), not {poll!r}"
+            f"poll must be a positive number of seconds, at most {MAX_POLL:.0f} (how long an "
+            f"idle worker waits before it looks again, e.g. 1.0), not {poll!r}"
         )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import functools
 import math
 import re
 from abc import ABC, abstractmethod
@@ -296,6 +296,25 @@ class ThreadContext:
 _URLS_KEPT = 64
 
 
+def _any_body(
+    error_for: Callable[[Adapter, httpx.Response], PlatformError],
+) -> Callable[[Adapter, httpx.Response], PlatformError]:
+    """``error_for`` that reads any body: one nested deeper than Python's JSON reader goes
+    (a hostile server, a broken proxy) raised `RecursionError` out of every adapter's own
+    reading, a crash where a refusal was; it is read as text instead. Applied to every
+    adapter's ``error_for`` (`Adapter.__init_subclass__`), third parties' included."""
+
+    @functools.wraps(error_for)
+    def guarded(self: Adapter, response: httpx.Response) -> PlatformError:
+        try:
+            return error_for(self, response)
+        except RecursionError:
+            return classify(self.name, response, response.text[:500] or response.reason_phrase)
+
+    guarded._reads_any_body = True  # type: ignore[attr-defined]
+    return guarded
+
+
 class Adapter(ABC):
     """One platform. Subclass it, set ``name`` and ``capabilities``, write the flows.
 
@@ -309,6 +328,12 @@ class Adapter(ABC):
     capabilities: ClassVar[Capabilities]
     rate_policies: ClassVar[tuple[RatePolicy, ...]] = ()
     metrics_batch_size: ClassVar[int] = 1
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("error_for")
+        if own is not None and not getattr(own, "_reads_any_body", False):
+            cls.error_for = _any_body(own)  # type: ignore[method-assign,assignment]
 
     def __init__(self, account: Account) -> None:
         self.account = account
@@ -609,7 +634,7 @@ def unreadable(platform: str, exc: pydantic.ValidationError, what: str) -> str:
 def _platform_message(response: httpx.Response) -> str:
     try:
         body = response.json()
-    except (ValueError, json.JSONDecodeError):
+    except (ValueError, RecursionError):
         return response.text[:500] or response.reason_phrase
     if isinstance(body, dict):
         for key in ("detail", "message", "error_description", "error", "title", "description"):

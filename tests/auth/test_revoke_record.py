@@ -58,7 +58,10 @@ def x_record(emu: XEmulator) -> dict[str, object]:
 
 
 def masto_record(emu: MastodonEmulator, *, keep_secret: bool = True) -> dict[str, object]:
-    app = auth.mastodon.register_app(emu.base_url, REDIRECT, ["read", "write"], "Acme")
+    # A cache of its own: the process-wide one would hand back an app of an earlier test's
+    # emulator that had the same port.
+    cache = auth.mastodon.AppCache()
+    app = auth.mastodon.register_app(emu.base_url, REDIRECT, ["read", "write"], "Acme", cache=cache)
     start = auth.mastodon.start(app)
     creds = auth.mastodon.finish(start, consent(start.url), client_secret=app.client_secret)
     secret = app.client_secret.get_secret_value() if keep_secret else None

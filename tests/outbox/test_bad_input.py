@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -110,3 +111,14 @@ def test_configured_accounts_that_are_not_accounts_are_refused(
         Outbox(db, accounts=accounts)  # type: ignore[arg-type]
     with Outbox(db) as box, pytest.raises(ConfigurationError, match="Account"):
         box.use_accounts(accounts)  # type: ignore[arg-type]
+
+
+def test_a_redis_url_is_refused_not_read_as_a_path(tmp_path: Path, monkeypatch: Any) -> None:
+    """``Outbox("redis://…")`` made an SQLite file named after the URL (its password in the
+    file name) and said nothing; it is refused, without the password."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigurationError) as refused:
+        Outbox("redis://user:s3cret-pw@127.0.0.1:6379/0")
+    assert "s3cret-pw" not in str(refused.value)
+    assert "postgresql://" in str(refused.value)
+    assert list(tmp_path.rglob("*")) == []

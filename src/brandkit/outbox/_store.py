@@ -44,6 +44,7 @@ import pydantic_core
 from brandkit._limits import check_limit
 from brandkit._sqlite import SQLiteStore
 from brandkit.accounts import Account
+from brandkit.backends import sql_kind
 from brandkit.content import render
 from brandkit.content._article import Article
 from brandkit.content._media import Media
@@ -639,8 +640,10 @@ class Outbox(SQLiteStore):
     synchronous = "FULL"
 
     def __new__(cls, path: str | os.PathLike[str] = "brandkit.db", *_: Any, **__: Any) -> Outbox:
-        # A PostgreSQL URL gives the same outbox on a server (brandkit.outbox._postgres).
-        if cls is Outbox and str(path).startswith(("postgresql://", "postgres://")):
+        # A PostgreSQL URL gives the same outbox on a server (brandkit.outbox._postgres);
+        # another URL (redis://) is refused, not read as a path (a file named after the URL,
+        # its password included).
+        if cls is Outbox and sql_kind(path, "deliveries are") == "postgresql":
             from brandkit.outbox._postgres import PostgresOutbox
 
             return object.__new__(PostgresOutbox)

@@ -99,6 +99,16 @@ def test_refresh_due_reports_each_account(
     assert post(Account.from_store(store, "oauth1"), "signed") is DeliveryStatus.SENT
 
 
+@pytest.mark.parametrize("margin", [float("nan"), float("inf"), -1.0, True, "60"])
+def test_refresh_due_refuses_a_margin_that_is_no_seconds(
+    store: EncryptedStore, margin: object
+) -> None:
+    """NaN made every token "not due": a daily job refreshed nothing and reported it so."""
+    store.put("x", {"platform": "x", "access_token": "t"})
+    with pytest.raises(ConfigurationError, match="margin="):
+        auth.refresh_due(store, margin=margin)  # type: ignore[arg-type]
+
+
 def test_adapter_refresh_is_written_back(
     emu: XEmulator, app: OAuthApp, store: EncryptedStore
 ) -> None:

@@ -416,7 +416,21 @@ def refresh_due(
         ``{key: outcome}`` for each account looked at: ``"refreshed"``, ``"not due"``,
         ``"not refreshable"`` or ``"failed: <error type>: <message>"`` (the message carries
         no secret).
+
+    Raises:
+        ConfigurationError: ``margin`` is not a finite number of seconds, 0 or more (NaN
+            made every token "not due": a daily job refreshed nothing and said so).
     """
+    if margin is not None and (
+        isinstance(margin, bool)
+        or not isinstance(margin, int | float)
+        or not math.isfinite(margin)
+        or margin < 0
+    ):
+        raise ConfigurationError(
+            f"margin={margin!r}: give the seconds before expiry to refresh, a finite number "
+            "0 or more (or None for each platform's own)"
+        )
     out: dict[str, str] = {}
     for key in keys if keys is not None else store.keys():
         try:

@@ -548,10 +548,23 @@ class _Core:
         accounts: Iterable[Account],
         user_agent: str | None = None,
         deadline: float = 300.0,
+        timeout: float = 30.0,
     ) -> None:
         if not deadline > 0:
             raise ConfigurationError(
                 f"deadline must be a positive number of seconds, not {deadline}"
+            )
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not math.isfinite(timeout)
+            or timeout <= 0
+        ):
+            # nan or inf would send every request without a read timeout (httpx takes them);
+            # a negative one failed every request as timed out.
+            raise ConfigurationError(
+                f"timeout must be a positive number of seconds (each read's limit, e.g. "
+                f"30.0), not {timeout!r}"
             )
         self.governor: GovernorProtocol = governor if governor is not None else _default_governor()
         self.outbox = outbox
@@ -1686,7 +1699,8 @@ class Client:
             checked from the answer's first byte on.
 
     Raises:
-        ConfigurationError: ``deadline`` is not a positive number.
+        ConfigurationError: ``deadline`` is not a positive number, or ``timeout`` not a
+            finite positive number.
     """
 
     def __init__(
@@ -1711,6 +1725,7 @@ class Client:
             accounts=accounts,
             user_agent=user_agent,
             deadline=deadline,
+            timeout=timeout,
         )
         self._answering = _Turns(threading.Lock)
         self._own_http = http is None
@@ -2241,6 +2256,7 @@ class AsyncClient:
             accounts=accounts,
             user_agent=user_agent,
             deadline=deadline,
+            timeout=timeout,
         )
         self._answering = _Turns(asyncio.Lock)
         self._own_http = http is None

@@ -1,0 +1,30 @@
+"""``Client(timeout=)`` and ``AsyncClient(timeout=)`` are checked when the client is made: NaN
+or infinity sent every request without a read timeout (httpx takes them), and a negative
+one failed every request as timed out, far from where it was given."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from brandkit import AsyncClient, Client
+from brandkit.errors import ConfigurationError
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), float("inf"), -1.0, 0, True, "30"])
+@pytest.mark.parametrize("kind", [Client, AsyncClient])
+def test_a_timeout_that_is_no_seconds_is_refused(kind: type, timeout: object) -> None:
+    with pytest.raises(ConfigurationError, match="timeout must be a positive number"):
+        kind(timeout=timeout)
+
+
+def test_a_good_timeout_is_taken() -> None:
+    with Client(timeout=2.5) as client:
+        assert client._http.timeout.read == 2.5
+
+    async def main() -> float | None:
+        async with AsyncClient(timeout=2.5) as client:
+            return client._http.timeout.read
+
+    assert asyncio.run(main()) == 2.5

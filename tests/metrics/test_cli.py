@@ -139,6 +139,16 @@ def test_latest_accounts_and_limit(filled: Path) -> None:
     assert len(out.splitlines()) == 1 + 2 + 1 and "9 more" in out
 
 
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_latest_refuses_a_negative_limit(
+    filled: Path, json_flag: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only 0 means every row: -5 showed them all, silently."""
+    status, out = _run("metrics", "latest", "--db", str(filled), "--limit", "-5", *json_flag)
+    assert status != 0 and out == ""
+    assert "--limit -5" in capsys.readouterr().err
+
+
 def test_latest_nothing_matches(filled: Path) -> None:
     """No matching samples is said plainly."""
     status, out = _run("metrics", "latest", "--db", str(filled), "--platform", "nowhere")

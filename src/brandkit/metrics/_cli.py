@@ -326,6 +326,9 @@ def _table(rows: Sequence[Sequence[str]], out: TextIO, right: frozenset[int]) ->
 
 
 def _latest(args: argparse.Namespace, out: TextIO) -> int:
+    if args.limit is not None and args.limit < 0:
+        # Only 0 means every row: a negative one showed them all, silently.
+        raise ConfigurationError(f"--limit {args.limit}: give how many rows (0 for all)")
     with _open(args) as store:
         f = _filters(args)
         # Without --accounts the API's default applies: --metric followers alone reads the

@@ -3,18 +3,23 @@ parser for the listener's ``every`` and ``window`` and the inbox command's ``--o
 
 from __future__ import annotations
 
+import argparse
 import math
 import re
+from collections.abc import Callable
 from datetime import timedelta
 
 from brandkit.errors import ConfigurationError
 
-__all__ = ["MAX_DURATION", "parse_duration"]
+__all__ = ["MAX_DURATION", "MAX_TIMEOUT", "parse_duration", "seconds_arg"]
 
 MAX_DURATION = timedelta(days=3650)
 """The longest duration accepted: ten years, so that a time plus or minus it never leaves
 the years datetime can hold (a stored ``every`` of millions of days would make every later
 schedule check raise)."""
+
+MAX_TIMEOUT = 3600.0
+"""The longest ``--timeout`` a command's request may wait (seconds)."""
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _TEXT = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*")
@@ -60,3 +65,26 @@ def parse_duration(value: str | float | timedelta, *, name: str | None = None) -
             f"shorter one ({_HOW})"
         )
     return value if isinstance(value, timedelta) else timedelta(seconds=seconds)
+
+
+def seconds_arg(
+    *, most: float = math.inf, zero: bool = False, what: str = "a number of seconds"
+) -> Callable[[str], float]:
+    """An argparse ``type`` for a command-line option in seconds: a finite number, more than
+    0 (or 0 and more with ``zero``), at most ``most``. NaN, infinity, a negative or an
+    overflowing value reached the library as no timeout, a wait no clock holds, or a margin
+    no token is ever within.
+    """
+    low = "0 or more" if zero else "more than 0"
+    high = f" and at most {most:g}" if math.isfinite(most) else ""
+
+    def seconds(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (0 <= value <= most and math.isfinite(value)) or (value == 0 and not zero):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}: give {low}{high}")
+        return value
+
+    return seconds

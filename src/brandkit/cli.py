@@ -22,13 +22,13 @@ import contextlib
 import importlib
 import json
 import logging
-import math
 import os
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TextIO
 
+from brandkit._durations import MAX_TIMEOUT, seconds_arg
 from brandkit._stdin import text_argument
 from brandkit.content import PLATFORM_NAMES, Post, render
 from brandkit.content._model import ACCOUNT_PLATFORMS
@@ -37,37 +37,10 @@ from brandkit.errors import BrandkitError, ConfigurationError
 __all__ = ["main"]
 
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-MAX_TIMEOUT = 3600.0
-"""The longest ``--timeout`` a request may wait (seconds)."""
-
-
-def _timeout(text: str) -> float:
-    """``--timeout``: seconds, more than 0 and at most `MAX_TIMEOUT` (NaN, a negative or an
-    overflowing value reached the HTTP client, which raised a ValueError at the first
-    request or read it as no timeout at all)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 < value <= MAX_TIMEOUT:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a number of seconds: give more than 0 and at most {MAX_TIMEOUT:g}"
-        )
-    return value
-
-
-def _margin(text: str) -> float:
-    """``accounts refresh --margin``: seconds before expiry, 0 or more and finite (with NaN
-    every token read as not due, so a cron job refreshed nothing and exited 0)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 <= value < math.inf:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a number of seconds before expiry: give 0 or more"
-        )
-    return value
+_timeout = seconds_arg(most=MAX_TIMEOUT)
+# accounts refresh --margin: with NaN every token read as not due, so a cron job
+# refreshed nothing and exited 0.
+_margin = seconds_arg(zero=True, what="a number of seconds before expiry")
 
 
 def _preview(args: argparse.Namespace, out: TextIO) -> int:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import unicodedata
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from brandkit._durations import MAX_TIMEOUT, seconds_arg
 from brandkit.errors import ConfigurationError
 
 __all__ = ["add_commands", "duration"]
@@ -26,22 +26,7 @@ def duration(text: str) -> timedelta:
     return parse_duration(text)
 
 
-MAX_TIMEOUT = 3600.0
-"""The longest ``--timeout`` a request may wait (seconds)."""
-
-
-def _timeout(text: str) -> float:
-    """``--timeout``: seconds, more than 0 and at most `MAX_TIMEOUT` (NaN reached the HTTP
-    client as no timeout at all, a negative value failed every account as timed out)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 < value <= MAX_TIMEOUT:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a number of seconds: give more than 0 and at most {MAX_TIMEOUT:g}"
-        )
-    return value
+_timeout = seconds_arg(most=MAX_TIMEOUT)
 
 
 # Bidirectional overrides and isolates: shown as they are, they reorder the rest of the line

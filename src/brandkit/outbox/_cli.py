@@ -12,7 +12,6 @@ import argparse
 import contextlib
 import json
 import logging
-import math
 import os
 import signal
 import sys
@@ -22,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from brandkit._durations import seconds_arg
 from brandkit._stdin import text_argument
 from brandkit.accounts import Account
 from brandkit.backends import redact_url, sql_kind
@@ -29,7 +29,7 @@ from brandkit.content import Media, Post
 from brandkit.delivery import Delivery, DeliveryStatus
 from brandkit.errors import BrandkitError, ConfigurationError
 from brandkit.outbox._store import Outbox
-from brandkit.outbox._worker import Worker
+from brandkit.outbox._worker import MAX_POLL, Worker
 
 __all__ = ["add_commands"]
 
@@ -276,22 +276,7 @@ def _at(text: str) -> datetime:
     return when
 
 
-MAX_POLL = 86_400.0
-"""The longest ``--poll`` (seconds): a day."""
-
-
-def _poll(text: str) -> float:
-    """``brandkit run --poll``: seconds, more than 0 and at most `MAX_POLL` (a wait no clock
-    holds, 1e300, ended the worker in an OverflowError at its first idle wait)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 < value <= MAX_POLL:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a number of seconds: give more than 0 and at most {MAX_POLL:g}"
-        )
-    return value
+_poll = seconds_arg(most=MAX_POLL)
 
 
 def _targets(config: dict[str, Account], names: Sequence[str], source: str) -> list[Account]:

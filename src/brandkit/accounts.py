@@ -39,6 +39,7 @@ from pydantic import (
 )
 
 from brandkit._tls import shared_context
+from brandkit.content._media import EXTENSIONS
 from brandkit.content._model import ACCOUNT_PLATFORMS
 from brandkit.errors import (
     AuthError,
@@ -164,23 +165,8 @@ def _check_http_url(url: str, what: str, *, userinfo: bool = False) -> str:
     return url
 
 
-# The extension of each type `Media` measures. A published file's extension is how a web
-# server chooses to serve it (or run it): it comes from the measured type, never from the
-# name the caller gave ("photo.html" holding a JPEG is served as an image).
-_EXTENSIONS = {
-    "image/png": "png",
-    "image/jpeg": "jpg",
-    "image/gif": "gif",
-    "image/webp": "webp",
-    "image/heic": "heic",
-    "video/mp4": "mp4",
-    "video/quicktime": "mov",
-    "video/webm": "webm",
-}
-
-
 def _content_name(digest: str, media: Media) -> str:
-    return f"{digest[:32]}.{_EXTENSIONS.get(media.mime_type, 'bin')}"
+    return f"{digest[:32]}.{EXTENSIONS.get(media.mime_type, 'bin')}"
 
 
 class DirectoryMediaHost:

@@ -25,6 +25,21 @@ MediaKind = Literal["image", "gif", "video"]
 _HEAD = 64 * 1024
 
 
+EXTENSIONS: dict[str, str] = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/gif": "gif",
+    "image/webp": "webp",
+    "image/heic": "heic",
+    "video/mp4": "mp4",
+    "video/quicktime": "mov",
+    "video/webm": "webm",
+}
+"""The extension a file of each type `sniff` measures is stored and served with. A
+published file's extension is how a web server chooses to serve it (or run it): it comes
+from the measured type, never from the name a caller gave."""
+
+
 def sniff(head: bytes) -> tuple[str, MediaKind] | None:
     """The mime type and kind of a file from its first bytes, or ``None`` if unknown."""
     if head.startswith(b"\x89PNG\r\n\x1a\n"):

@@ -6,20 +6,11 @@ from __future__ import annotations
 import struct
 import zlib
 
-from brandkit.content._media import sniff
+from brandkit.content._media import EXTENSIONS, sniff
 
 __all__ = ["MEDIA_EXTENSIONS", "TINY_JPEG", "media_extension", "png"]
 
-MEDIA_EXTENSIONS = {
-    "image/jpeg": "jpg",
-    "image/png": "png",
-    "image/gif": "gif",
-    "image/webp": "webp",
-    "image/heic": "heic",
-    "video/mp4": "mp4",
-    "video/quicktime": "mov",
-    "video/webm": "webm",
-}
+MEDIA_EXTENSIONS = EXTENSIONS
 """The extension a stored file of each media type is served with."""
 
 

@@ -281,6 +281,29 @@ def test_a_lost_answer_is_found_among_the_pages_own_replies() -> None:
     assert run_flow(adapter.find_part(post, part, ctx), none) is None
 
 
+def test_a_lost_answer_is_this_answer_not_an_older_twin() -> None:
+    """The Page answered the same comment with the same words two minutes before this
+    answer's key was made; this answer's create was lost but landed. The lookup takes the
+    answer made since the key, not the older one (whose id would leave this answer under
+    no delivery); with only the older one there, it is taken (a local clock ahead of
+    Meta's)."""
+    from datetime import UTC, datetime, timedelta
+
+    adapter = FacebookAdapter(account())
+    target = adapter.reply_target(message())
+    post, part = answer_part("Thanks!")
+    ctx = ThreadContext(new_tid(), reply_to=target)
+    before = (datetime.now(UTC) - timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%S+0000")
+    older = {**comment(7, 0, who=PAGE), "message": "Thanks!", "created_time": before}
+    newer = {**comment(8, 0, who=PAGE), "message": "Thanks!", "created_time": _now_graph()}
+    canned = Canned(("GET", r"/v25\.0/555_1/comments", answer(200, edge([newer, older]))))
+    ref = run_flow(adapter.find_part(post, part, ctx), canned)
+    assert ref is not None and ref.id == "555_8"
+    only = Canned(("GET", r"/v25\.0/555_1/comments", answer(200, edge([older]))))
+    ref = run_flow(adapter.find_part(post, part, ctx), only)
+    assert ref is not None and ref.id == "555_7"
+
+
 def test_an_answer_to_a_reply_is_looked_for_under_its_comment() -> None:
     """Facebook threads one level deep: a lost answer to a reply is looked for among the
     replies of the reply's comment."""

@@ -3,7 +3,7 @@ cursor, paging and ``limit``, answers to comments and their lookup, moderation."
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -213,6 +213,28 @@ def test_a_lost_answer_is_found_among_the_comments_replies() -> None:
     assert ref is not None and ref.id == "17900008"
     none = Canned(("GET", r"/v25\.0/17900001/replies", answer(200, edge([theirs]))))
     assert run_flow(adapter.find_part(post, post.parts[0], ctx), none) is None
+
+
+def test_a_lost_answer_is_this_answer_not_an_older_twin() -> None:
+    """The account answered the same comment with the same words two minutes before this
+    answer's key was made; this answer's create was lost but landed. The lookup takes the
+    one made since the key, not the older one; with only the older one there, it is
+    taken (a local clock ahead of Meta's)."""
+    adapter = InstagramAdapter(account())
+    target = adapter.reply_target(message(5, parent_id="17900001"))
+    post = rendered("instagram", "Thanks!")
+    ctx = ThreadContext(new_tid(), reply_to=target)
+    before = (datetime.now(UTC) - timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%S+0000")
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
+    older = {**comment(7, 0, ours=True), "text": "Thanks!", "timestamp": before}
+    newer = {**comment(8, 0, ours=True), "text": "Thanks!", "timestamp": now}
+    replies = r"/v25\.0/17900001/replies"
+    canned = Canned(("GET", replies, answer(200, edge([newer, older]))))
+    ref = run_flow(adapter.find_part(post, post.parts[0], ctx), canned)
+    assert ref is not None and ref.id == "17900008"
+    only = Canned(("GET", replies, answer(200, edge([older]))))
+    ref = run_flow(adapter.find_part(post, post.parts[0], ctx), only)
+    assert ref is not None and ref.id == "17900007"
 
 
 def test_moderation_requests() -> None:

@@ -85,3 +85,25 @@ def test_a_thread_goes_on_after_a_refused_permalink_read(
     assert " ".join(emu.post_texts()).split() == text.split()
     assert [p.id for p in d.parts] == [p["id"] for p in emu.posts]
     assert len(d.parts) >= 2
+
+
+def test_a_lookup_after_a_5xx_finds_this_post_not_an_older_twin(
+    emu: ThreadsEmulator, account: Account
+) -> None:
+    """Two posts with the same text, the second one's threads_publish answered 500 code 2
+    although Meta published it: its container says PUBLISHED and the read-back of
+    /threads (since a little before the attempt, for clock skew) matches both. The
+    delivery is this post, made since its attempt began, not the older one (whose id
+    would leave this post live under no delivery, and make deleting the delivery delete
+    the other)."""
+    emu.clock.advance(-120)  # the first one went out two minutes ago
+    with Client(retry=FAST) as client:
+        (first,) = client.publish(Post(text="We are live"), account)
+    emu.clock.advance(120)
+    emu.fail_after_store("POST", r"/v\d+\.\d+/\d+/threads_publish")
+    with Client(retry=FAST) as client:
+        (second,) = client.publish(Post(text="We are live"), account)
+    assert second.status is DeliveryStatus.SENT, second.error
+    older, newer = sorted(emu.posts, key=lambda p: p["timestamp"])
+    assert first.ids == [older["id"]]
+    assert second.ids == [newer["id"]]

@@ -96,6 +96,7 @@ __all__ = [
     "QuotaAnswer",
     "RawAnswer",
     "describe_failure",
+    "first_made",
     "graph_error",
     "new_messages",
     "parse_time",
@@ -801,6 +802,26 @@ def regain_seconds(response: httpx.Response) -> float | None:
             waits.append(min(minutes * 60.0, MAX_RETRY_AFTER))
     positive = [w for w in waits if w > 0]
     return max(positive) if positive else None
+
+
+def first_made(
+    matches: Sequence[T], started: datetime | None, when: Callable[[T], datetime | None]
+) -> T | None:
+    """The post an earlier attempt of a part made, among the read-back's ``matches`` (the
+    account's posts, comments or replies with the part's text): the oldest made at or after
+    ``started`` (the part's key time, to the second as Meta stamps its times), before an
+    older twin with the same text; when none was, the oldest of them all (the key's clock
+    may run ahead of Meta's, which is why a read-back looks `GraphAdapter.readback_slack`
+    further back). ``when`` reads an item's time; ties keep the order given. ``None``
+    without matches."""
+    if not matches:
+        return None
+    if started is not None:
+        begun = started.replace(microsecond=0)
+        fresh = [m for m in matches if (made := when(m)) is not None and made >= begun]
+        matches = fresh or matches
+    never = datetime.max.replace(tzinfo=UTC)
+    return min(matches, key=lambda m: when(m) or never)
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -1546,14 +1567,12 @@ class ContainerAdapter(GraphAdapter):
         container: str | None,
         matches: Sequence[_Listed],
     ) -> PartRef | None:
-        """The reference of the oldest of the read-back's ``matches`` (the first attempt's
-        post), with the container and the quota read before it; ``None`` without matches."""
-        if not matches:
+        """The reference of the read-back's match that the first attempt made
+        (`first_made`), with the container and the quota read before it; ``None`` without
+        matches."""
+        oldest = first_made(matches, tid_time(thread.key), lambda m: parse_time(m.timestamp))
+        if oldest is None:
             return None
-        oldest = min(
-            matches,
-            key=lambda m: parse_time(m.timestamp) or datetime.max.replace(tzinfo=UTC),
-        )
         extra: dict[str, Any] = {"container_id": container} if container else {}
         quota = self._quotas.pop(thread.key, None)
         if quota is not None:

@@ -67,6 +67,7 @@ from brandkit.platforms._graph import (
     RawAnswer,
     comment_rules,
     describe_failure,
+    first_made,
     graph_error,
     new_messages,
     parse_time,
@@ -614,15 +615,9 @@ class FacebookAdapter(GraphAdapter):
             )
             and (post.message or "").strip() == part.text.strip()
         ]
-        if not matches:
+        oldest = first_made(matches, started, lambda p: parse_time(p.created_time))
+        if oldest is None:
             return None
-        # The slack is for clock skew: a match made since the attempt began (to the second,
-        # as Meta stamps it) is this part's, before an older twin with the same message.
-        fresh = [p for p in matches if _made_since(p.created_time, started)]
-        oldest = min(
-            fresh or matches,
-            key=lambda p: parse_time(p.created_time) or datetime.max.replace(tzinfo=UTC),
-        )
         self._photos.pop(thread.key, None)
         return PartRef(index=part.index, id=oldest.id, url=oldest.permalink_url)
 
@@ -871,9 +866,9 @@ class FacebookAdapter(GraphAdapter):
             and c.message.strip() == part.text.strip()
             and (since is None or c.created_time >= since)
         ]
-        if not matches:
+        oldest = first_made(matches, started, lambda c: c.created_time)
+        if oldest is None:
             return None
-        oldest = min(matches, key=lambda c: c.created_time)
         return PartRef(
             index=part.index,
             id=oldest.id,
@@ -1034,15 +1029,6 @@ def _count(body: _PostNode, edge: str) -> int | None:
         return body.shares.count
     node = body.reactions if edge == "reactions" else body.comments
     return node.summary.total_count if node is not None and node.summary is not None else None
-
-
-def _made_since(created_time: str | None, started: datetime | None) -> bool:
-    """Whether a post stamped ``created_time`` (whole seconds) was made at or after
-    ``started`` (``False`` when either is unknown)."""
-    created = parse_time(created_time)
-    if created is None or started is None:
-        return False
-    return created >= started.replace(microsecond=0)
 
 
 def _code(response: httpx.Response) -> int | None:

@@ -80,6 +80,7 @@ from brandkit.platforms._graph import (
     QuotaAnswer,
     RawAnswer,
     comment_rules,
+    first_made,
     graph_error,
     new_messages,
     parse_time,
@@ -532,13 +533,6 @@ class InstagramAdapter(ContainerAdapter):
             if (m.caption or "").strip() == part.text.strip()
             and (since is None or (parse_time(m.timestamp) or since) >= since)
         ]
-        # The slack is for clock skew: a match made since the attempt began (to the second,
-        # as Meta stamps it) is this part's, before an older twin with the same caption.
-        started = tid_time(thread.key)
-        if started is not None:
-            begun = started.replace(microsecond=0)
-            fresh = [m for m in matches if (when := parse_time(m.timestamp)) and when >= begun]
-            matches = fresh or matches
         return self.found_ref(part, thread, container, matches)
 
     # -- conversations -----------------------------------------------------------------------
@@ -883,9 +877,10 @@ class InstagramAdapter(ContainerAdapter):
             and r.text.strip() == part.text.strip()
             and (since is None or r.timestamp >= since)
         ]
-        if not matches:
+        # Ids (which grow) break a tie within the same second.
+        oldest = first_made(sorted(matches, key=lambda r: r.id), started, lambda r: r.timestamp)
+        if oldest is None:
             return None
-        oldest = min(matches, key=lambda r: (r.timestamp, r.id))
         return PartRef(index=part.index, id=oldest.id, extra={"parent": thread.reply_to.id})
 
     # -- listening ---------------------------------------------------------------------------

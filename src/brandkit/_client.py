@@ -458,6 +458,9 @@ class _Attempt:
         # A create of the current part, earlier in this attempt, may have landed (its answer
         # was lost, or a 5xx), though a lookup found nothing before it was sent anew.
         self.doubt = False
+        # The delivery's progress as last written by this attempt: one the adapter changed
+        # since is written before the next request leaves.
+        self.stored_progress: dict[str, str] = dict(delivery.progress)
 
     def new_create(self, *, doubt: bool = False) -> None:
         """The part's create is about to be sent (anew): forget the requests before it;
@@ -471,6 +474,9 @@ class _Attempt:
         if not self.armed:
             return
         self.start()
+        if self.delivery.progress != self.stored_progress:
+            self.core.save(self.delivery)
+            self.stored_progress = dict(self.delivery.progress)
         if step.creates:
             self.create_sent = True
             self.creates_left += 1
@@ -487,6 +493,10 @@ class _Attempt:
                 self._restore(before)
                 raise
             self.started = True
+            self.stored_progress = dict(self.delivery.progress)
+        if self.delivery.progress != self.stored_progress:
+            await save(self.delivery)
+            self.stored_progress = dict(self.delivery.progress)
         if step.creates:
             self.create_sent = True
             self.creates_left += 1
@@ -507,6 +517,7 @@ class _Attempt:
             self._restore(before)
             raise
         self.started = True
+        self.stored_progress = dict(self.delivery.progress)
 
     def starting(self) -> CoreFlow[None]:
         """`start` as steps of the flow, for a flow run without a driver's hook."""
@@ -519,6 +530,7 @@ class _Attempt:
             self._restore(before)
             raise
         self.started = True
+        self.stored_progress = dict(self.delivery.progress)
 
     def _mark(self) -> tuple[DeliveryStatus, int, BrandkitError | None]:
         """Make the copy ``sending`` (one attempt more); returns what to restore."""
@@ -989,6 +1001,7 @@ class _Core:
                     key=delivery.keys[part.index],
                     previous=tuple(delivery.parts),
                     reply_to=delivery.reply_to,
+                    progress=delivery.progress,
                 )
                 tracker.new_create()
                 ref: PartRef | None = None
@@ -1040,6 +1053,8 @@ class _Core:
                 delivery.parts.append(ref)
                 delivery.error = None
                 delivery.look_first = False
+                # What the attempt left was this part's; the next part starts with nothing.
+                delivery.progress = {}
                 # The last part and "sent" are one state change: one save, one commit.
                 done = len(delivery.parts) >= len(rendered.parts)
                 if done:
@@ -1050,6 +1065,7 @@ class _Core:
                     if done:
                         delivery.status = DeliveryStatus.SENDING
                     raise
+                tracker.stored_progress = {}
             if delivery.status is not DeliveryStatus.SENT:
                 delivery.status = DeliveryStatus.SENT
                 yield from self.saved(delivery)

@@ -117,6 +117,11 @@ class Delivery:
         reply_to: for a reply, the message it answers as the platform knows it (its
             ``extra["message"]`` is the `brandkit.Message.key`); else ``None``.
         created_at, updated_at: aware UTC times.
+        progress: what the unfinished attempt at the next part left on the platform, by
+            name (a Facebook video's id and upload session, a Threads or Instagram
+            container's id), written to the outbox before the part's create is sent, so
+            that an attempt in another process settles it instead of starting over.
+            Emptied when the part is confirmed.
     """
 
     account: str
@@ -132,6 +137,7 @@ class Delivery:
     reply_to: PartRef | None = None
     created_at: datetime = attrs.field(factory=_now)
     updated_at: datetime = attrs.field(factory=_now)
+    progress: dict[str, str] = attrs.field(factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -184,6 +190,7 @@ class Delivery:
             "reply_to": self.reply_to.to_dict() if self.reply_to else None,
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
+            "progress": dict(self.progress),
         }
 
     @classmethod
@@ -203,6 +210,7 @@ class Delivery:
             reply_to=PartRef.from_dict(data["reply_to"]) if data.get("reply_to") else None,
             created_at=datetime.fromisoformat(data["created_at"]),
             updated_at=datetime.fromisoformat(data["updated_at"]),
+            progress=_progress(data.get("progress")),
         )
 
     def __repr__(self) -> str:
@@ -222,6 +230,15 @@ def content_from_dict(data: dict[str, Any]) -> Content:
     if data.get("content") == "article":
         return Article.model_validate(data["post"])
     return Post.model_validate(data["post"])
+
+
+def _progress(value: Any) -> dict[str, str]:
+    """A stored ``progress``: names and values of text only. Anything else (stored by hand,
+    damaged) is dropped: without it an attempt reads the platform back, as before the
+    progress was kept."""
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
 
 
 def _look_first(data: dict[str, Any]) -> bool:

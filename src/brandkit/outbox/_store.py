@@ -841,6 +841,7 @@ class Outbox(SQLiteStore):
                 "reply_to": delivery.reply_to.to_dict() if delivery.reply_to else None,
                 "created_at": _isoformat(delivery.created_at, created),
                 "updated_at": _isoformat(delivery.updated_at, updated),
+                "progress": delivery.progress,
             }
         )
         # The post's JSON goes where its key is: the first '"post":0,' of the text, since

@@ -272,11 +272,16 @@ class ThreadContext:
         reply_to: the message the post answers (a reply, see `Adapter.reply_target`):
             the first part is published under it. Its ``extra["root"]`` (a
             `PartRef.to_dict`), when set, is the root of its conversation.
+        progress: what an attempt at this part left on the platform (a video upload, a
+            container), by name, for an attempt in another process to settle. An adapter
+            writes it as soon as it exists; the driver stores it with the delivery
+            (`brandkit.Delivery.progress`) before the next request leaves.
     """
 
     key: str
     previous: Sequence[PartRef] = ()
     reply_to: PartRef | None = None
+    progress: dict[str, str] = attrs.field(factory=dict, eq=False)
 
     @property
     def root(self) -> PartRef | None:

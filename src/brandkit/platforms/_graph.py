@@ -46,6 +46,7 @@ from brandkit._flow import Flow, Send, Wait
 from brandkit.delivery import tid_time
 from brandkit.errors import (
     AuthError,
+    BrandkitError,
     ConfigurationError,
     MalformedResponse,
     PlatformError,
@@ -1443,8 +1444,9 @@ class ContainerAdapter(GraphAdapter):
     """A Graph adapter that publishes through containers, as Instagram and Threads do: a
     part's container is made, polled until ``FINISHED`` and published once
     (`publish_container`); an attempt whose answer was lost is settled by asking its
-    container (`find_by_container`), or, in a new process, by reading the account's recent
-    posts back (`read_back`, each platform's own edge and match).
+    container (`find_by_container`; the container's id is kept in the delivery's progress
+    for an attempt in another process), or, when no container is known, by reading the
+    account's recent posts back (`read_back`, each platform's own edge and match).
 
     Subclasses name the publish edge and the container's status fields.
     """
@@ -1484,13 +1486,24 @@ class ContainerAdapter(GraphAdapter):
                 is not listed yet.
             PlatformError: Meta refused the publish (typed by `error_for`).
         """
-        container, status = yield from self.ready_container(
-            self._containers,
-            thread.key,
-            create,
-            status_field=self.status_field,
-            message_field=self.message_field,
-        )
+        kept = thread.progress.get("container_id")
+        if kept is not None:
+            self._containers.setdefault(thread.key, kept)
+        try:
+            container, status = yield from self.ready_container(
+                self._containers,
+                thread.key,
+                create,
+                status_field=self.status_field,
+                message_field=self.message_field,
+            )
+        except BrandkitError:
+            if thread.key not in self._containers:
+                thread.progress.pop("container_id", None)  # it failed or expired
+            raise
+        # Kept with the delivery before the publish leaves: another process then asks
+        # this container whether it was published rather than reading posts back.
+        thread.progress["container_id"] = container
         if status == "PUBLISHED":
             # An earlier attempt published it: never publish a container twice.
             return (yield from self._published(part, thread, container))
@@ -1525,16 +1538,18 @@ class ContainerAdapter(GraphAdapter):
         raise NotImplementedError
 
     def find_by_container(self, part: RenderedPart, thread: ThreadContext) -> Flow[PartRef | None]:
-        """Settle an earlier attempt of ``part``: with its container known, the container's
-        status decides (``PUBLISHED``: the post is read back; otherwise ``None``, and a
-        ``FINISHED`` container is reused by the next publish); without it (a new process),
-        the account's recent posts are read back (`read_back`).
+        """Settle an earlier attempt of ``part``: with its container known (in this process,
+        or in another: the delivery's progress), the container's status decides
+        (``PUBLISHED``: the post is read back; otherwise ``None``, and a ``FINISHED``
+        container is reused by the next publish); without it (the attempt ended before its
+        publish was sent, or a delivery stored by an older brandkit), the account's recent
+        posts are read back (`read_back`).
 
         Raises:
             PlatformError: Meta could not be asked, or the container is published but its
                 post is not listed yet.
         """
-        container = self._containers.get(thread.key)
+        container = self._containers.get(thread.key) or thread.progress.get("container_id")
         if container is None:
             return (yield from self.read_back(part, thread, None))
         fields = f"{self.status_field},{self.message_field}"
@@ -1544,6 +1559,7 @@ class ContainerAdapter(GraphAdapter):
             return (yield from self._published(part, thread, container))
         if status in ("ERROR", "EXPIRED"):
             self._containers.pop(thread.key, None)
+            thread.progress.pop("container_id", None)
         return None
 
     def read_back(

@@ -433,17 +433,21 @@ class FacebookAdapter(GraphAdapter):
         return request
 
     def _publish_video(self, part: RenderedPart, media: Media, thread: ThreadContext) -> Flow[str]:
-        video_id = self._videos.get(thread.key)
+        video_id = self._video_of(thread)
         if video_id is None:
             video_id = yield from self._upload_video(media)
             self._videos[thread.key] = video_id
+            # Kept with the delivery before the finish leaves: the finish publishes the
+            # video, and another process must then wait for this one, not upload it again.
+            thread.progress.update(video_id=video_id, upload_session_id=self._sessions[video_id])
+        session = self._sessions.get(video_id) or thread.progress.get("upload_session_id", "")
         response = yield from self._send(
             lambda: self.request(
                 "POST",
                 f"/{self.page_id}/videos",
                 data={
                     "upload_phase": "finish",
-                    "upload_session_id": self._sessions[video_id],
+                    "upload_session_id": session,
                     "description": part.text or None,
                 },
             ),
@@ -453,6 +457,11 @@ class FacebookAdapter(GraphAdapter):
         post_id = yield from self._wait_video(video_id)
         self._videos.pop(thread.key, None)
         return post_id
+
+    def _video_of(self, thread: ThreadContext) -> str | None:
+        """The video an earlier attempt of ``thread``'s part uploaded in full, in this
+        process or (from the delivery's progress) in another."""
+        return self._videos.get(thread.key) or thread.progress.get("video_id")
 
     def _upload_video(self, media: Media) -> Flow[str]:
         """The resumable upload: start, then the chunks Meta asks for, streamed from the
@@ -565,8 +574,10 @@ class FacebookAdapter(GraphAdapter):
     ) -> Flow[PartRef | None]:
         """Find the post an earlier attempt of this part created, without creating one.
 
-        A video whose finish Meta received is waited for; one still idle after its
-        upload (no finish received) is not there, and the next publish finishes it.
+        A video an earlier attempt uploaded (in this process, or in another: the
+        delivery's `progress`) whose finish Meta received is waited for; one still idle
+        after its upload (no finish received) is not there, and the next publish finishes
+        it; one Meta could not process is forgotten, and the next publish uploads anew.
         Otherwise the Page's ``published_posts`` created since the part's key was made
         (less `readback_slack`) are read back and matched on the message; the oldest
         match made since the key wins, else the oldest match (a local clock ahead of
@@ -580,7 +591,7 @@ class FacebookAdapter(GraphAdapter):
         """
         if thread.reply_to is not None and part.index == 0:
             return (yield from self._find_comment(part, thread))
-        video_id = self._videos.get(thread.key)
+        video_id = self._video_of(thread)
         if video_id is not None:
             body = yield from self.get(f"/{video_id}", {"fields": "status,post_id"}, _Video)
             uploading = body.status.uploading_phase
@@ -597,6 +608,9 @@ class FacebookAdapter(GraphAdapter):
                 self._videos.pop(thread.key, None)
                 url = yield from self._permalink(post_id)
                 return PartRef(index=part.index, id=post_id, url=url)
+            if body.status.video_status == "error":
+                self._videos.pop(thread.key, None)
+                thread.progress.clear()
             return None
         started = tid_time(thread.key)
         params: dict[str, Any] = {"fields": "id,message,created_time,permalink_url", "limit": 25}

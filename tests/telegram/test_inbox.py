@@ -98,14 +98,34 @@ def test_inbox_reads_comments_replies_and_private_messages(adapter: TelegramAdap
     assert json.loads(got.cursor or "")["offset"] == 907 and not got.more
 
 
-@pytest.mark.parametrize("date", [10**20, -(10**20), -1])
-def test_a_date_no_clock_holds_is_a_malformed_answer(adapter: TelegramAdapter, date: int) -> None:
-    """A message date past what a clock holds raised OverflowError out of the inbox read;
-    it is a MalformedResponse, as any answer brandkit cannot read."""
+@pytest.mark.parametrize(
+    "garble",
+    [
+        pytest.param({"date": 10**20}, id="date-past-any-clock"),
+        pytest.param({"date": -(10**20)}, id="date-before-any-clock"),
+        pytest.param({"date": -1}, id="negative-date"),
+        pytest.param({"chat": "brand chat"}, id="chat-not-an-object"),
+        pytest.param({"message_id": "11"}, id="id-as-text"),
+    ],
+)
+def test_an_update_brandkit_cannot_read_is_skipped_not_held(
+    adapter: TelegramAdapter, garble: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A message brandkit cannot read (a date past what a clock holds raised OverflowError
+    once) is skipped with a warning naming its update, and the cursor moves past it: held,
+    it came back at every read (Telegram resends what is not confirmed), so the bot's inbox
+    never moved again. The messages around it are read."""
     fwd = forward(10, 5)
-    bad = {**said(11, "a", reply_to=fwd), "date": date}
-    with pytest.raises(MalformedResponse):
-        run_flow(adapter.inbox(None, limit=100), Canned(("getUpdates", updates(fwd, bad))))
+    bad = {**said(11, "a", reply_to=fwd, thread=10), **garble}
+    good = said(12, "b", reply_to=fwd, thread=10)
+    with caplog.at_level("WARNING", logger="brandkit.platforms.telegram"):
+        got = run_flow(
+            adapter.inbox(None, limit=100), Canned(("getUpdates", updates(fwd, bad, good)))
+        )
+    assert [m.id for m in got.messages] == [f"{GROUP['id']}:12"]
+    assert json.loads(got.cursor or "")["offset"] == 903
+    (record,) = caplog.records
+    assert "update 901 cannot be read" in record.getMessage()
 
 
 def test_the_cursor_confirms_and_remembers_threads(adapter: TelegramAdapter) -> None:

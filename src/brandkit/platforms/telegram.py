@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -81,6 +82,8 @@ _SINGLE: dict[str, tuple[str, str]] = {
     "gif": ("sendAnimation", "animation"),
     "video": ("sendVideo", "video"),
 }
+logger = logging.getLogger(__name__)
+
 _ALBUM_TYPE = {"image": "photo", "video": "video"}
 
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -577,13 +580,45 @@ class TelegramAdapter(Adapter):
                 "time, and Telegram serves one reader per bot: read the inbox of this bot's "
                 "accounts from one process only)"
             )
-        updates = self.parse(response, _Updates).result
         raw = self.parse(response, _RawUpdates).result
-        # Each message keeps its own JSON as raw (not the update around it).
-        return [
-            (u, dict(m) if isinstance(m := r.get("message"), dict) else {})
-            for u, r in zip(updates, raw, strict=True)
-        ]
+        out = []
+        for item in raw:
+            try:
+                update = _Update.model_validate(item)
+            except pydantic.ValidationError as exc:
+                update = self._unreadable(response, item, exc)
+            # Each message keeps its own JSON as raw (not the update around it).
+            message = item.get("message")
+            out.append((update, dict(message) if isinstance(message, dict) else {}))
+        return out
+
+    def _unreadable(
+        self, response: httpx.Response, item: Mapping[str, Any], exc: pydantic.ValidationError
+    ) -> _Update:
+        """An update whose message brandkit cannot read, as one without a message, so that
+        the cursor moves past it: Telegram sends the same updates until they are confirmed,
+        so one such update would otherwise stop the bot's inbox for good (and its later
+        updates are dropped after 24 hours). It is logged with Telegram's update id and
+        what is wrong. An update without a readable id is a malformed answer.
+
+        Raises:
+            MalformedResponse: the update's ``update_id`` is not an integer.
+        """
+        update_id = item.get("update_id")
+        if type(update_id) is not int:
+            self.parse(response, _Updates)  # raises, saying what is wrong
+            raise AssertionError("unreachable: the update has no id")  # pragma: no cover
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'update'}: {err['msg']}"
+            for err in exc.errors(include_url=False)[:3]
+        )
+        logger.warning(
+            "%s: Telegram update %d cannot be read (%s); it is skipped (its raw JSON is not kept)",
+            self.account.key,
+            update_id,
+            problems,
+        )
+        return _Update(update_id=update_id)
 
     def _ours(self, chat: _ChatRef | None) -> bool:
         """``chat`` is the account's channel."""

@@ -25,6 +25,7 @@ names, never from credentials.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -105,13 +106,33 @@ class MediaError(ContentError):
     """A media file cannot be read, is of an unsupported type, or breaks a size rule."""
 
 
+MAX_MESSAGE = 4000
+"""The most characters of a platform error's message (and of the platform's own words in
+it) that brandkit keeps: a platform's message is a sentence or two, and an answer of
+megabytes (a broken proxy, a hostile server) must not be copied whole into every log line,
+outbox row and history entry."""
+
+
+def _cut(text: str) -> str:
+    """``text``, cut to `MAX_MESSAGE` characters, saying how many were left out. A word the
+    cut would split is left out whole: a token quoted in the text is redacted later, by
+    exact match, which the half of one would escape."""
+    if len(text) <= MAX_MESSAGE:
+        return text
+    head = text[:MAX_MESSAGE]
+    if not text[MAX_MESSAGE].isspace() and (split := re.search(r"\S+$", head)) is not None:
+        head = head[: split.start()]
+    return f"{head}… [{len(text) - len(head):,} more characters cut]"
+
+
 class PlatformError(BrandkitError):
     """The platform refused the request or could not be reached.
 
     Attributes:
         platform: the platform's name (``"x"``, ``"mastodon"``, ...).
         status_code: the HTTP status, when there was a response.
-        platform_message: the platform's own words, unchanged.
+        platform_message: the platform's own words, unchanged up to `MAX_MESSAGE`
+            characters (the rest is cut, and the cut says how much; so is the message).
         code: the platform's own error code or name, when it gives one.
     """
 
@@ -124,11 +145,13 @@ class PlatformError(BrandkitError):
         platform_message: str | None = None,
         code: str | int | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(_cut(message) if isinstance(message, str) else message)
         self.platform = platform
         self.status_code = status_code
-        self.platform_message = platform_message
-        self.code = code
+        self.platform_message = (
+            _cut(platform_message) if isinstance(platform_message, str) else platform_message
+        )
+        self.code = _cut(code) if isinstance(code, str) else code
 
     def to_dict(self) -> dict[str, Any]:
         """The error as plain data (for the outbox and for logs)."""

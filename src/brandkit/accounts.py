@@ -578,8 +578,17 @@ class Account:
 
         An empty value never overwrites a stored one: a platform that answers a refresh
         without a new refresh token keeps the old one.
+
+        Raises:
+            ConfigurationError: a value cannot be sent in an HTTP header (a line break, a
+                non-ASCII character: a refresh answer no platform would give); nothing is
+                stored, and the message names the field only.
         """
         changed = {k: v for k, v in values.items() if v}
+        for key, value in changed.items():
+            # Checked as the account's own credentials are: stored, such a token would fail
+            # every request after it (and be written to the credentials file as it is).
+            self._check_header(key, value, secret=True)
         for key, value in changed.items():
             old = self._secrets.get(key)
             if old is not None and old.get_secret_value() != value:

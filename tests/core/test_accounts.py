@@ -35,6 +35,26 @@ def test_refresh_hook_and_no_empty_overwrite() -> None:
     assert seen == [{"user_token": "new"}]
 
 
+@pytest.mark.parametrize(
+    "value", ["new-\u00e9t\u00e9-token", "new-token\r\nX-Injected: 1", "new-token\x00"]
+)
+def test_a_refreshed_credential_that_cannot_be_a_header_is_refused(value: str) -> None:
+    """A refresh answer's token is checked as the account's own credentials are: one that
+    cannot travel in a header is refused, naming the field only, and nothing is stored or
+    handed to the hook (the refresh token beside it neither)."""
+    seen: list[Mapping[str, str]] = []
+    acct = Account.x(
+        user_token="old-token",
+        refresh_token="r1",
+        on_credentials_changed=lambda a, c: seen.append(c),
+    )
+    with pytest.raises(ConfigurationError, match="user_token contains") as info:
+        acct.update_secrets(refresh_token="r2", user_token=value)
+    assert "new-token" not in str(info.value)
+    assert (acct.secret("user_token"), acct.secret("refresh_token")) == ("old-token", "r1")
+    assert seen == []
+
+
 def test_factories_say_what_is_missing() -> None:
     """Incomplete credentials raise ConfigurationError naming what to pass."""
     with pytest.raises(ConfigurationError, match="user_token"):

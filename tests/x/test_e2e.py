@@ -11,12 +11,14 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from brandkit import (
     Account,
     AsyncClient,
     Client,
+    ConfigurationError,
     DeliveryStatus,
     Media,
     Post,
@@ -475,3 +477,30 @@ def test_429_is_waited_out_without_a_governor() -> None:
     assert (a.status, b.status) == (DeliveryStatus.SENT, DeliveryStatus.SENT), b.error
     assert emu.post_texts() == ["Uno", "Dos"]
     assert emu.count("POST", r"/2/tweets") == 3
+
+
+def test_a_refreshed_token_that_cannot_be_a_header_fails_the_delivery(emu: XEmulator) -> None:
+    """A refresh answer whose access token holds a line break (a broken or hostile server):
+    the delivery fails with a ConfigurationError naming the field, nothing is posted, and
+    the account keeps its tokens (no hook call writes the bad one to a credentials file)."""
+    changes: list[Mapping[str, str]] = []
+    acct = emu.account(name="brand", on_credentials_changed=lambda a, c: changes.append(dict(c)))
+    old = acct.secret("user_token")
+    emu.clock.advance(timedelta(hours=2, seconds=1))
+    original = emu.handle
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        response = original(request)
+        if request.url.path == "/2/oauth2/token" and response.status_code == 200:
+            body = json.loads(response.content)
+            body["access_token"] += "\r\nX-Injected: 1"
+            return httpx.Response(200, json=body)
+        return response
+
+    emu.handle = handle  # type: ignore[method-assign]
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Post(text="Still here"), acct)
+    assert d.status is DeliveryStatus.FAILED
+    assert isinstance(d.error, ConfigurationError) and "user_token contains" in str(d.error)
+    assert emu.count("POST", r"/2/tweets") == 0
+    assert acct.secret("user_token") == old and changes == []

@@ -110,6 +110,25 @@ MediaHost = Callable[["Media"], str]
 _HEADER_SETTINGS = frozenset({"consumer_key", "client_id", "version"})
 
 
+MAX_NAME = 200
+"""The longest account name (and platform name): the pair is the account's key in every
+store, log line and message key."""
+
+
+def _name_problem(value: object) -> str | None:
+    """What makes ``value`` unfit to name an account (or its platform), or ``None``. A line
+    break in a name would forge log lines and command-line output."""
+    if not isinstance(value, str):
+        return f"is a {type(value).__name__}, not text"
+    if len(value) > MAX_NAME:
+        return f"is {len(value):,} characters long"
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in value):
+        return "contains a line break or another control character"
+    if value != value.strip():
+        return "has leading or trailing whitespace"
+    return None
+
+
 def _header_problem(value: str) -> str | None:
     """What makes ``value`` impossible to send in an HTTP header, or ``None``."""
     if any(ord(c) > 0x7E for c in value):
@@ -493,7 +512,8 @@ class Account:
 
     Attributes:
         platform: the platform's name.
-        name: a name for this account, unique within a project (defaults to the platform).
+        name: a name for this account, unique within a project (defaults to the platform);
+            up to 200 printable characters (no line breaks: it is in every log line).
         base_url: where the platform's API is; defaults to the real platform.
         settings: non-secret settings (handle, user id, chat id, ...).
         on_credentials_changed: called after the adapter refreshed a token.
@@ -511,6 +531,14 @@ class Account:
     ) -> None:
         if not platform:
             raise ConfigurationError("an account needs a platform name")
+        for what, given in (("platform", platform), ("name", name or platform)):
+            problem = _name_problem(given)
+            if problem is not None:
+                shown = repr(given) if len(repr(given)) <= 62 else f"{repr(given)[:60]}…"
+                raise ConfigurationError(
+                    f"account {what} {shown} {problem}: give a name of up to {MAX_NAME} "
+                    "printable characters"
+                )
         self.platform = platform
         self.name = name or platform
         url = base_url or _DEFAULT_BASE.get(platform)

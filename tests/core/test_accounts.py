@@ -55,6 +55,27 @@ def test_a_refreshed_credential_that_cannot_be_a_header_is_refused(value: str) -
     assert seen == []
 
 
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("brand\nINFO forged log line", "control character"),
+        ("brand\x1b[2J", "control character"),
+        (" brand", "whitespace"),
+        ("b" * 201, "201 characters long"),
+    ],
+)
+def test_an_account_name_that_would_forge_output_is_refused(name: str, problem: str) -> None:
+    """The name is in the account's key, which every log line, store row and CLI listing
+    prints: control characters (a line break forges a log line) and absurd lengths are
+    refused with the rule to follow; plain names (spaces, accents, emoji) are fine."""
+    with pytest.raises(ConfigurationError, match=problem):
+        Account.x(user_token="t", name=name)
+    with pytest.raises(ConfigurationError, match="control character"):
+        Account("x\n", name="brand", base_url="http://127.0.0.1:9", secrets={"user_token": "t"})
+    for fine in ("brand", "Brand EU", "marché", "brand 🚀"):
+        assert Account.x(user_token="t", name=fine).key == f"x:{fine}"
+
+
 def test_factories_say_what_is_missing() -> None:
     """Incomplete credentials raise ConfigurationError naming what to pass."""
     with pytest.raises(ConfigurationError, match="user_token"):

@@ -267,3 +267,19 @@ def test_hostile_date_is_ignored(clock: FakeClock, date: str) -> None:
     gov.observe(KEY, httpx.Response(200, headers={"Date": date}, request=request))
     (state,) = gov._servers._clocks.values()
     assert state.lo is None and state.hi is None
+
+
+def test_a_cached_answers_date_is_not_the_servers_clock(clock: FakeClock) -> None:
+    """An answer a cache served (``Age``) carries the origin's Date from when it was made:
+    two hours old, it would make the server two hours behind and hold every absolute reset
+    two hours longer. It teaches nothing; the same Date without Age would."""
+    gov = Governor(clock=clock)
+    request = httpx.Request("GET", "https://h.example/")
+    stale = email.utils.formatdate(clock.now - 7200, usegmt=True)
+    gov.acquire(KEY, 1, ())
+    gov.observe(KEY, httpx.Response(429, headers={"Date": stale, "Age": "7200"}, request=request))
+    (state,) = gov._servers._clocks.values()
+    assert state.lo is None and state.hi is None
+    gov.acquire(KEY, 1, ())
+    gov.observe(KEY, httpx.Response(200, headers={"Date": stale}, request=request))
+    assert state.lo is not None and state.lo < -7000

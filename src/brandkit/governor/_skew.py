@@ -160,16 +160,21 @@ _DATES: dict[str, float | None] = {}
 
 def date_of(response: httpx.Response) -> float | None:
     """The ``Date`` header of ``response`` in epoch seconds, if readable (remembered: a
-    second's answers share it)."""
+    second's answers share it). An answer with an ``Age`` header came from a cache (RFC 9111
+    §5.1): its ``Date`` is when the origin made it, maybe hours ago, which would move the
+    server's clock back by as much and hold every absolute reset that long: ``None``."""
     raw = None
     items = getattr(response.headers, "_list", None)
     if isinstance(items, list):
         # httpx's own (lowercased, undecoded) list: a loop here is cheaper than get().
         for _, key, data in items:
-            if key == b"date":
+            if key == b"date" and raw is None:
                 raw = data.decode("latin-1")
-                break
+            elif key == b"age":
+                return None
     else:
+        if "age" in response.headers:
+            return None
         raw = response.headers.get("date")
     if raw is None or len(raw) > 64:
         return None

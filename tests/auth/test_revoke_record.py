@@ -301,3 +301,42 @@ def test_cli_remove_without_revoke_only_forgets(x_emu: XEmulator, tmp_path: Path
     assert cli("accounts", "remove", "acme-x", "--store", str(path)) == (0, "removed acme-x\n")
     assert keys(path) == []
     assert x_status(x_emu, x["access_token"]) == 200
+
+
+def test_revoke_record_async_on_each_platform(x_emu: XEmulator, masto: MastodonEmulator) -> None:
+    """`revoke_record_async` does what `revoke_record` does, with an AsyncClient: X (both
+    tokens), X OAuth 1.0a, Mastodon and Bluesky OAuth records stop working, and the checks
+    before any request are the same."""
+    import asyncio
+
+    x = x_record(x_emu)
+    app = x_emu.oauth1_app(callback=REDIRECT)
+    start = auth.x.start_oauth1(
+        app.consumer_key, app.consumer_secret, REDIRECT, base_url=x_emu.base_url
+    )
+    one = auth.record_of(
+        auth.x.finish_oauth1(start, consent(start.url), consumer_secret=app.consumer_secret),
+        client_secret=app.consumer_secret,
+    )
+    m = masto_record(masto)
+    bsky = BlueskyEmulator()
+    with bsky.serve():
+        bsky.add_user("brand.test")
+        b = auth.record_of(bluesky_session(bsky))
+        assert post(account_of(one, name="one")) is DeliveryStatus.SENT
+
+        async def revoke_all() -> None:
+            async with httpx.AsyncClient(timeout=10) as http:
+                for record in (x, one, m, b):
+                    await auth.revoke_record_async(record, http=http)
+
+        asyncio.run(revoke_all())
+        assert post(account_of(b, name="b")) is DeliveryStatus.FAILED
+    assert x_status(x_emu, x["access_token"]) == 401
+    assert post(account_of(one, name="one")) is DeliveryStatus.FAILED
+    assert masto_status(masto, m["access_token"]) == 401
+    with pytest.raises(ConfigurationError, match="no app secret"):
+        asyncio.run(auth.revoke_record_async(masto_record(masto, keep_secret=False)))
+    linkedin = {"platform": "linkedin", "access_token": "t", "author": "urn:li:person:1"}
+    with pytest.raises(Unsupported):
+        asyncio.run(auth.revoke_record_async(linkedin))

@@ -14,7 +14,8 @@ yields the token requests; `run` and `run_async` send them over httpx).
 store record of credentials, `load_account` (or
 [`Account.from_store`][brandkit.Account.from_store]) the account of one, refreshed ahead of
 expiry, and `refresh_due` refreshes every stored token that is about to expire.
-`revoke_record` revokes a record's tokens at the platform (X, Mastodon, Bluesky OAuth), and
+`revoke_record` (and `revoke_record_async`) revokes a record's tokens at the platform (X,
+Mastodon, Bluesky OAuth), and
 `revocation_by_hand` says where a person does it on the platforms that have no API for it.
 """
 
@@ -43,6 +44,7 @@ from brandkit.auth._records import (
     refresh_due,
     revocation_by_hand,
     revoke_record,
+    revoke_record_async,
 )
 from brandkit.auth.bluesky import BlueskyCredentials
 from brandkit.auth.linkedin import LinkedInCredentials
@@ -117,6 +119,7 @@ __all__ = [
     "refresh_locked",
     "revocation_by_hand",
     "revoke_record",
+    "revoke_record_async",
     "run",
     "run_async",
     "store",

@@ -49,6 +49,7 @@ __all__ = [
     "refresh_record",
     "revocation_by_hand",
     "revoke_record",
+    "revoke_record_async",
 ]
 
 logger = logging.getLogger("brandkit.auth")
@@ -357,6 +358,45 @@ def revoke_record(
     """
     from brandkit import auth
 
+    creds, secret = _revocable(record, client_secret)
+    if isinstance(creds, auth.XOAuth1Credentials):
+        auth.x.revoke_oauth1(creds, consumer_secret=str(secret or ""), http=http)
+    elif _platform(record) == "x":
+        auth.x.revoke(creds, client_secret=secret, http=http)
+    elif _platform(record) == "mastodon":
+        auth.mastodon.revoke(creds, client_secret=secret, http=http)
+    else:  # bluesky OAuth
+        _bluesky().revoke(creds, http=http)
+
+
+async def revoke_record_async(
+    record: Mapping[str, Any],
+    *,
+    client_secret: str | None = None,
+    http: httpx.AsyncClient | None = None,
+) -> None:
+    """`revoke_record` with an ``httpx.AsyncClient`` (a new one when ``None``): the same
+    requests, checks and errors."""
+    from brandkit import auth
+
+    creds, secret = _revocable(record, client_secret)
+    if isinstance(creds, auth.XOAuth1Credentials):
+        await auth.x.revoke_oauth1_async(creds, consumer_secret=str(secret or ""), http=http)
+    elif _platform(record) == "x":
+        await auth.x.revoke_async(creds, client_secret=secret, http=http)
+    elif _platform(record) == "mastodon":
+        await auth.mastodon.revoke_async(creds, client_secret=secret, http=http)
+    else:  # bluesky OAuth
+        await _bluesky().revoke_async(creds, http=http)
+
+
+def _revocable(record: Mapping[str, Any], client_secret: str | None) -> tuple[Any, Any]:
+    """The credentials of ``record`` and the app secret its revocation sends, once checked
+    that the platform can revoke them (see `revoke_record`'s errors).
+
+    Raises:
+        Unsupported, ConfigurationError: as `revoke_record`, before any request.
+    """
     why = revocation_by_hand(record)
     platform = _platform(record)
     if why is not None:
@@ -373,14 +413,7 @@ def revoke_record(
             "it): pass client_secret=, or revoke the token in the instance's Preferences, "
             "Account, Authorized apps"
         )
-    if isinstance(creds, auth.XOAuth1Credentials):
-        auth.x.revoke_oauth1(creds, consumer_secret=str(secret or ""), http=http)
-    elif platform == "x":
-        auth.x.revoke(creds, client_secret=secret, http=http)
-    elif platform == "mastodon":
-        auth.mastodon.revoke(creds, client_secret=secret, http=http)
-    else:  # bluesky OAuth
-        _bluesky().revoke(creds, http=http)
+    return creds, secret
 
 
 def _due(record: Mapping[str, Any], now: float, margin: float | None) -> bool:

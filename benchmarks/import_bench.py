@@ -26,6 +26,10 @@ STATEMENTS = {
     "from brandkit import Client, Account, Post": "from brandkit import Client, Account, Post",
     "from brandkit import Post": "from brandkit import Post",
     "brandkit.text": "from brandkit import text",
+    # A command or script that counts once pays for the URL extractor's regexes too.
+    "brandkit.text, one X count": (
+        "from brandkit import text; text.count('launch day: example.com/news', 'x')"
+    ),
 }
 
 _IMPORTTIME = re.compile(r"import time:\s+\d+ \|\s+(\d+) \|\s?(\S+)")

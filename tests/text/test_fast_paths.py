@@ -929,3 +929,26 @@ def test_threads_split_by_reach_equals_split_trying_each_part(
     assert sum(len(parts) for parts in fast[0][::2] if isinstance(parts, list)) > 2
     monkeypatch.setattr(_split._Ledger, "reaches", property(lambda self: False))
     assert [splits(s) for s in samples] == fast
+
+
+def test_a_plain_count_compiles_only_the_extractor_it_needs() -> None:
+    """The first count of a process compiled four regexes that each hold the whole TLD list
+    (about a fifth of a second in all); a count of ordinary text needs the extractor only,
+    and the others are compiled when a text first needs them (a long dotted run, a
+    punycode or IDN domain), finding what they found."""
+    _urls._patterns.cache_clear()
+    try:
+        text.count("launch day: https://example.com/news and example.org", "x")
+        patterns = _urls._patterns()
+        assert {"body", "tld", "ascii_domain"}.isdisjoint(vars(patterns))
+        idn = "see xn--bcher-kva.com and bücher.example.com today"
+        assert [u.url for u in _urls.extract_urls(idn)] == [
+            "xn--bcher-kva.com",
+            "bücher.example.com",
+        ]
+        assert "ascii_domain" in vars(patterns)
+        run = ".".join(["a"] * 200) + ".com"
+        assert [u.url for u in _urls.extract_urls(run)][-1].endswith(".com")
+        assert "body" in vars(patterns)
+    finally:
+        _urls._patterns.cache_clear()

@@ -25,7 +25,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import cache
+from functools import cache, cached_property
 from typing import Any, NamedTuple
 
 from brandkit.text._data import twitter_tlds
@@ -142,14 +142,35 @@ def _tld_group(tlds: tuple[str, ...]) -> str:
     return f"(?:{_trie(tlds)}{_TLD_END})"
 
 
-class _Patterns(NamedTuple):
-    extract: re.Pattern[str]
-    body: re.Pattern[str]
-    tld: re.Pattern[str]
-    ascii_domain: re.Pattern[str]
-    tco: re.Pattern[str]
-    tld_start_lowered: re.Pattern[str]
-    tld_start_other: re.Pattern[str]
+class _Patterns:
+    """The extractor's regexes. Each of the three that hold the whole TLD list besides the
+    extractor itself takes about as long to compile as it (tens of milliseconds each): they
+    are compiled when first used (long dotted runs, punycode and IDN domains), so that the
+    first count of a process (a command, a script) pays for the one every count needs."""
+
+    def __init__(
+        self, extract: str, tlds: str, ascii_domain: str, tco: str, lowered: str, other: str
+    ) -> None:
+        self.extract = re.compile(extract)
+        self.tco = re.compile(tco)
+        self.tld_start_lowered = re.compile(lowered)
+        self.tld_start_other = re.compile(other)
+        self._sources = (extract[extract.index("(([hH]") :], tlds, ascii_domain)
+
+    @cached_property
+    def body(self) -> re.Pattern[str]:
+        """The extractor without its preceding character: a URL at a position."""
+        return re.compile(self._sources[0])
+
+    @cached_property
+    def tld(self) -> re.Pattern[str]:
+        """A TLD (or punycode label) at a position."""
+        return re.compile(self._sources[1])
+
+    @cached_property
+    def ascii_domain(self) -> re.Pattern[str]:
+        """The ASCII domains inside a domain."""
+        return re.compile(self._sources[2])
 
 
 # The same regex as `_UPSTREAM_LABELS` builds, with each label written so the regex engine
@@ -203,16 +224,7 @@ def _patterns(upstream: bool = False) -> _Patterns:
     other_first = tuple(t for t in (*generic, *country) if not t[0].isascii())
     tld_start_lowered = f"\\.(?=[{firsts}][{seconds}]){_trie(tuple(ascii_starts), re.escape)}"
     tld_start_other = f"\\.(?=[^\\x00-\\x7f]){_trie(other_first)}"
-    compiled = re.compile(extract)
-    return _Patterns(
-        compiled,
-        re.compile(extract[extract.index("(([hH]") :]),
-        re.compile(tlds),
-        re.compile(ascii_domain),
-        re.compile(tco),
-        re.compile(tld_start_lowered),
-        re.compile(tld_start_other),
-    )
+    return _Patterns(extract, tlds, ascii_domain, tco, tld_start_lowered, tld_start_other)
 
 
 class Url(NamedTuple):

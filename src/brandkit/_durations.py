@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from brandkit.errors import ConfigurationError
 
-__all__ = ["MAX_DURATION", "MAX_TIMEOUT", "parse_duration", "seconds_arg"]
+__all__ = ["MAX_DURATION", "MAX_TIMEOUT", "checked_seconds", "parse_duration", "seconds_arg"]
 
 MAX_DURATION = timedelta(days=3650)
 """The longest duration accepted: ten years, so that a time plus or minus it never leaves
@@ -65,6 +65,32 @@ def parse_duration(value: str | float | timedelta, *, name: str | None = None) -
             f"shorter one ({_HOW})"
         )
     return value if isinstance(value, timedelta) else timedelta(seconds=seconds)
+
+
+def checked_seconds(
+    value: object, *, name: str, most: float, zero: bool = False, why: str
+) -> float:
+    """``value`` as seconds, when it is a finite number (not a bool), more than 0 (or 0 and
+    more with ``zero``), at most ``most``: one check for the library's settings in seconds
+    (an outbox's lease, a worker's poll and backoffs), as `seconds_arg` is for the command
+    line's.
+
+    Raises:
+        ConfigurationError: it is not; the message names the setting, the range and ``why``
+            (what the setting does, with an example).
+    """
+    low = "from 0 to" if zero else "above 0 and at most"
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not (0 <= value <= most)
+        or (value == 0 and not zero)
+    ):
+        raise ConfigurationError(
+            f"{name} must be a number of seconds {low} {most:.0f} ({why}), not {value!r}"
+        )
+    return float(value)
 
 
 def seconds_arg(

@@ -24,7 +24,6 @@ import builtins
 import functools
 import hashlib
 import json
-import math
 import os
 import socket
 import sqlite3
@@ -41,6 +40,7 @@ from urllib.parse import urlsplit
 import attrs
 import pydantic_core
 
+from brandkit._durations import checked_seconds
 from brandkit._limits import check_limit
 from brandkit._sqlite import SQLiteStore
 from brandkit.accounts import Account
@@ -199,25 +199,16 @@ def _lease_seconds(lease: Any) -> float:
     Raises:
         ConfigurationError: it is not a number of seconds above 0 and at most `MAX_LEASE`.
     """
-    try:
-        seconds = float(lease)
-    except (TypeError, ValueError):
-        seconds = float("nan")
-    if isinstance(lease, bool) or not math.isfinite(seconds):
-        raise ConfigurationError(
-            f"lease must be a number of seconds (how long a process of another machine "
-            f"holds a delivery without saving it, e.g. 600), not {lease!r}"
-        )
     # A lease that is already over when it is taken lets a second worker send the same
     # delivery while the first is still sending it: the double post the lease is there
     # to prevent.
-    if not 0 < seconds <= MAX_LEASE:
-        raise ConfigurationError(
-            f"lease must be above 0 and at most {MAX_LEASE:.0f} seconds (7 days), not "
-            f"{lease!r}: a worker of another machine takes a delivery over only once its "
-            "lease has ended, so 0 would let two workers send the same post (e.g. 600)"
-        )
-    return seconds
+    return checked_seconds(
+        lease,
+        name="lease",
+        most=MAX_LEASE,
+        why="how long a process of another machine holds a delivery without saving it, at "
+        "most 7 days; 0 would let two workers send the same post; e.g. 600",
+    )
 
 
 MAX_TIMEOUT = MAX_LEASE

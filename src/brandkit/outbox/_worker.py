@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import threading
 import time
 import traceback
@@ -14,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from brandkit._client import AsyncClient, Client
+from brandkit._durations import checked_seconds
 from brandkit._limits import check_limit
 from brandkit.accounts import Account
 from brandkit.delivery import Delivery, DeliveryStatus
@@ -688,20 +688,12 @@ def _traceback_without(accounts: Iterable[Account]) -> str:
 
 
 def _check_seconds(name: str, value: object, what: str) -> None:
-    """Refuse a wait that is not a number of seconds from 0 to `MAX_BACKOFF`.
+    """Refuse a wait that is not a number of seconds from 0 to `MAX_BACKOFF` (30 days).
 
     Raises:
         ConfigurationError: it is not; the message names the setting and what to pass.
     """
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not 0 <= value <= MAX_BACKOFF
-    ):
-        raise ConfigurationError(
-            f"{name} must be a number of seconds from 0 to {MAX_BACKOFF:.0f} (30 days; "
-            f"{what}), not {value!r}"
-        )
+    checked_seconds(value, name=name, most=MAX_BACKOFF, zero=True, why=what)
 
 
 MAX_POLL = 86_400.0
@@ -716,16 +708,12 @@ def _check_poll(poll: float) -> None:
         ConfigurationError: ``poll`` is not a number of seconds above 0 and at most
             `MAX_POLL`.
     """
-    if (
-        isinstance(poll, bool)
-        or not isinstance(poll, int | float)
-        or not math.isfinite(poll)
-        or not 0 < poll <= MAX_POLL
-    ):
-        raise ConfigurationError(
-            f"poll must be a positive number of seconds, at most {MAX_POLL:.0f} (how long an "
-            f"idle worker waits before it looks again, e.g. 1.0), not {poll!r}"
-        )
+    checked_seconds(
+        poll,
+        name="poll",
+        most=MAX_POLL,
+        why="how long an idle worker waits before it looks again, e.g. 1.0",
+    )
 
 
 def _tell(callback: Callable[[Delivery], None] | None, delivery: Delivery) -> None:

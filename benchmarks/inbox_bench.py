@@ -35,7 +35,7 @@ import httpx
 from brandkit import Account, AsyncClient, Author, Client, Inbox, Message, Post, RetryPolicy
 from brandkit._hooks import NullGovernor
 from brandkit.platforms import adapter_class
-from brandkit.testing import Emulator
+from brandkit.testing import Emulator, account_from_spec, account_spec
 from brandkit.testing.bluesky import BlueskyEmulator
 from brandkit.testing.mastodon import MastodonEmulator
 from brandkit.testing.x import XEmulator
@@ -97,16 +97,6 @@ def populate(emus: dict[str, Emulator], answers: int, mentions: int) -> list[Acc
     return accounts
 
 
-def _plain(account: Account) -> dict[str, object]:
-    return {
-        "platform": account.platform,
-        "name": account.name,
-        "base_url": account.base_url,
-        "secrets": {k: account.secret(k) for k in account.secret_names},
-        "settings": {k: v for k, v in account.settings.items() if isinstance(v, str | int)},
-    }
-
-
 def _child(
     conn: multiprocessing.connection.Connection,
     platform: str,
@@ -123,7 +113,7 @@ def _child(
         accounts = populate(emus, answers, mentions)
         for emu in emus.values():
             emu.fault(method="GET", path=".*", delay=latency, times=10**9)
-        conn.send([_plain(a) for a in accounts])
+        conn.send([account_spec(a) for a in accounts])
         while (asked := conn.recv()) in ("count", "paths", "cpu"):
             if asked == "cpu":
                 conn.send({platform: time.process_time()})
@@ -204,17 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         child.start()
         pipes[platform] = ours
         children.append(child)
-    accounts = [
-        Account(
-            a["platform"],
-            name=a["name"],
-            base_url=a["base_url"],
-            secrets=a["secrets"],
-            settings=a["settings"],
-        )
-        for ours in pipes.values()
-        for a in ours.recv()
-    ]
+    accounts = [account_from_spec(a) for ours in pipes.values() for a in ours.recv()]
 
     def ask(what: str) -> dict[str, Any]:
         for ours in pipes.values():

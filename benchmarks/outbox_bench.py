@@ -37,6 +37,7 @@ import httpx
 
 from brandkit import Account, Client, Post
 from brandkit.outbox import Outbox
+from brandkit.testing import account_from_spec, account_spec
 from brandkit.testing.mastodon import MastodonEmulator
 
 NO_LIMIT = 1_000_000_000
@@ -55,15 +56,7 @@ def _child(conn: multiprocessing.connection.Connection) -> None:
     )
     with emu.serve():
         account = emu.account(name="bench")
-        conn.send(
-            {
-                "platform": account.platform,
-                "name": account.name,
-                "base_url": account.base_url,
-                "secrets": {k: account.secret(k) for k in account.secret_names},
-                "settings": {k: v for k, v in account.settings.items() if isinstance(v, str | int)},
-            }
-        )
+        conn.send(account_spec(account))
         conn.recv()
 
 
@@ -217,13 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     child.start()
     try:
         setup: dict[str, Any] = ours.recv()
-        account = Account(
-            setup["platform"],
-            name=setup["name"],
-            base_url=setup["base_url"],
-            secrets=setup["secrets"],
-            settings=setup["settings"],
-        )
+        account = account_from_spec(setup)
         with tempfile.TemporaryDirectory(dir=args.dir, prefix="outbox-bench-") as tmp:
             where = Path(tmp)
             modes: list[_Mode] = [

@@ -20,12 +20,17 @@ def run(code: str, namespace: dict[str, object] | None = None) -> dict[str, obje
 
 
 def test_testing_page_examples_run() -> None:
-    """The emulator example publishes; the fault lines work on that emulator."""
-    first, faults, *_rest = blocks("testing.md", "python")
+    """The emulator example publishes; the fault lines work on that emulator; the account
+    handed to a child as JSON comes back."""
+    python = blocks("testing.md", "python")
+    first = python[0]
+    faults = next(b for b in python if ".fault(" in b)
     scope = run(first)
     emu = scope["emu"]
     run(faults, {"emu": emu})
     assert emu.post_texts() == ["hello"]  # type: ignore[attr-defined]
+    spec = next(b for b in python if "account_from_spec" in b)
+    assert run(spec)["account"].key == "mastodon:mastodon"  # type: ignore[attr-defined]
 
 
 def test_getting_started_render_example_runs() -> None:

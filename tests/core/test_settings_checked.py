@@ -49,9 +49,13 @@ def test_a_worker_refuses_a_poll_that_would_spin(tmp_path: Path, poll: float) ->
         await worker.arun_forever(poll=poll, stop=stop)
 
     with Outbox(tmp_path / "o.db") as box, Worker(box, [account]) as worker:
-        with pytest.raises(ConfigurationError, match="poll must be a number of seconds above 0 and at most 86400"):
+        with pytest.raises(
+            ConfigurationError, match="poll must be a number of seconds above 0 and at most 86400"
+        ):
             worker.run_forever(poll=poll, stop=stopped)
-        with pytest.raises(ConfigurationError, match="poll must be a number of seconds above 0 and at most 86400"):
+        with pytest.raises(
+            ConfigurationError, match="poll must be a number of seconds above 0 and at most 86400"
+        ):
             asyncio.run(arun(worker))
 
 
@@ -67,6 +71,8 @@ def test_an_outbox_refuses_a_lease_that_would_let_two_workers_send_one_post(
 ) -> None:
     """A lease over when taken (0, negative) lets a second worker take a delivery that is
     being sent; one of years never lets a crashed machine's deliveries go."""
-    with pytest.raises(ConfigurationError, match="lease must be a number of seconds above 0 and at most 604800"):
+    with pytest.raises(
+        ConfigurationError, match="lease must be a number of seconds above 0 and at most 604800"
+    ):
         Outbox(tmp_path / "o.db", lease=lease)
     assert not (tmp_path / "o.db").exists()

@@ -18,8 +18,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import brandkit.outbox._postgres as pg_outbox
-from brandkit import Account, AsyncClient, DeliveryStatus, RetryPolicy
+from brandkit import AsyncClient, DeliveryStatus, RetryPolicy
 from brandkit.outbox import Outbox, Worker
+from brandkit.testing import account_from_spec
 
 UNFINISHED = (DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.UNKNOWN)
 
@@ -27,16 +28,7 @@ UNFINISHED = (DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.UNK
 def main() -> int:
     url, host = sys.argv[1], sys.argv[2]
     pg_outbox._HOST = host
-    accounts = [
-        Account(
-            a["platform"],
-            name=a["name"],
-            base_url=a["base_url"],
-            settings=a["settings"],
-            secrets=a["secrets"],
-        )
-        for a in json.loads(os.environ["SOAK_ACCOUNTS"])
-    ]
+    accounts = [account_from_spec(a) for a in json.loads(os.environ["SOAK_ACCOUNTS"])]
     outbox = Outbox(url, lease=float(os.environ.get("SOAK_LEASE", "5")))
     client = AsyncClient(
         outbox=outbox,

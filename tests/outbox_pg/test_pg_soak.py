@@ -28,7 +28,7 @@ import pytest
 
 from brandkit import Account, DeliveryStatus, Post
 from brandkit.outbox import Outbox
-from brandkit.testing import Drop, Emulator, emulator
+from brandkit.testing import Drop, Emulator, account_spec, emulator
 
 HERE = Path(__file__).parent
 REPO = HERE.parents[1]
@@ -64,16 +64,6 @@ def faulty(emu: Emulator, rng: random.Random, log: Counter[str]) -> None:
         raise Drop()
 
     emu._dispatch = answer  # type: ignore[method-assign]
-
-
-def spec_of(account: Account) -> dict[str, Any]:
-    return {
-        "platform": account.platform,
-        "name": account.name,
-        "base_url": account.base_url,
-        "settings": account.settings,
-        "secrets": {k: account.secret(k) for k in account.secret_names},
-    }
 
 
 def run_workers(url: str, env: dict[str, str], rng: random.Random, progress: Any, log: Path) -> int:
@@ -166,7 +156,7 @@ def test_soak_four_workers_two_hosts_faults_and_kill_9(pg: str, tmp_path: Path) 
                     box.add(Post(text=f"soak {account.name} post {p}"), account)
         for n, emu in enumerate(emus.values()):
             faulty(emu, random.Random(seed + n), fault_log)
-        env = {**os.environ, "SOAK_ACCOUNTS": json.dumps([spec_of(a) for a in accounts])}
+        env = {**os.environ, "SOAK_ACCOUNTS": json.dumps([account_spec(a) for a in accounts])}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         kills = run_workers(
             pg,

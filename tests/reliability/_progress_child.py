@@ -7,21 +7,15 @@ from __future__ import annotations
 import json
 import sys
 
-from brandkit import Account, Client, Media, Post, RetryPolicy
+from brandkit import Client, Media, Post, RetryPolicy
 from brandkit.outbox import Outbox
+from brandkit.testing import account_from_spec
 
 
 def main() -> None:
     """Publish the post; the test kills this process before it ends."""
     job = json.loads(sys.argv[1])
-    a = job["account"]
-    account = Account(
-        a["platform"],
-        name=a["name"],
-        base_url=a["base_url"],
-        secrets=a["secrets"],
-        settings=a["settings"],
-    )
+    account = account_from_spec(job["account"])
     media = (Media.from_path(job["video"]),) if job.get("video") else ()
     with (
         Outbox(job["db"]) as outbox,

@@ -16,22 +16,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from brandkit import Account, DeliveryStatus
+from brandkit import DeliveryStatus
 from brandkit.outbox import Outbox, Worker
+from brandkit.testing import account_from_spec
 
 
 def main() -> int:
     db = sys.argv[1]
-    accounts = [
-        Account(
-            a["platform"],
-            name=a["name"],
-            base_url=a["base_url"],
-            settings=a["settings"],
-            secrets=a["secrets"],
-        )
-        for a in json.loads(os.environ["SOAK_ACCOUNTS"])
-    ]
+    accounts = [account_from_spec(a) for a in json.loads(os.environ["SOAK_ACCOUNTS"])]
     may_stay_unknown = set(os.environ.get("SOAK_MAY_STAY_UNKNOWN", "").split(","))
     outbox = Outbox(db)
     print("ready", flush=True)

@@ -21,7 +21,7 @@ import pytest
 
 from brandkit import Account, AsyncClient, Client, DeliveryStatus, Post, RetryPolicy
 from brandkit.outbox import Outbox
-from brandkit.testing import Emulator
+from brandkit.testing import Emulator, account_spec
 from brandkit.testing.facebook import FacebookEmulator
 from brandkit.testing.threads import ThreadsEmulator
 
@@ -29,17 +29,6 @@ CHILD = Path(__file__).with_name("_progress_child.py")
 REPO = Path(__file__).resolve().parents[2]
 FAST = RetryPolicy(initial=0.01, max_backoff=0.05)
 VIDEO = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40
-
-
-def _plain(account: Account) -> dict[str, Any]:
-    return {
-        "platform": account.platform,
-        "name": account.name,
-        "base_url": account.base_url,
-        "secrets": {k: account.secret(k) for k in account.secret_names},
-        # A media host is an object of this process: the child's text posts need none.
-        "settings": {k: v for k, v in account.settings.items() if isinstance(v, str | int)},
-    }
 
 
 def _killed_at(
@@ -62,7 +51,7 @@ def _killed_at(
         return httpx.Response(500)
 
     emu.handle = handle  # type: ignore[method-assign]
-    job = {"account": _plain(account), "db": str(db), "text": text}
+    job = {"account": account_spec(account), "db": str(db), "text": text}
     if video is not None:
         job["video"] = str(video)
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}

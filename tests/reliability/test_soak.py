@@ -31,7 +31,7 @@ import pytest
 
 from brandkit import BrandkitError, DeliveryStatus, Post
 from brandkit.outbox import Outbox
-from brandkit.testing import Drop, Emulator, emulator
+from brandkit.testing import Drop, Emulator, account_from_spec, account_spec, emulator
 
 WORKER = Path(__file__).with_name("_soak_worker.py")
 REPO = Path(__file__).resolve().parents[2]
@@ -197,21 +197,13 @@ def test_soak_hostile_answers_two_workers_kill_9(tmp_path: Path) -> None:
                 if platform == "telegram":
                     kw["chat"] = f"soakchat{i}"
                 account = emu.account(**kw)
-                spec.append(
-                    {
-                        "platform": account.platform,
-                        "name": account.name,
-                        "base_url": account.base_url,
-                        "settings": account.settings,
-                        "secrets": {k: account.secret(k) for k in account.secret_names},
-                    }
-                )
+                spec.append(account_spec(account))
         texts: dict[str, str] = {}
         with Outbox(db) as box:
             for p in range(POSTS_PER_ACCOUNT):
                 for a in spec:
                     text = f"soak {a['name']} post {p} {rng.randrange(10**9)}"
-                    account = _account(a)
+                    account = account_from_spec(a)
                     (d,) = box.add(Post(text=text), account)
                     texts[d.id] = text
         env = {**os.environ, "SOAK_ACCOUNTS": json.dumps(spec)}
@@ -252,15 +244,3 @@ def test_soak_hostile_answers_two_workers_kill_9(tmp_path: Path) -> None:
             assert copies <= 1, (d, d.error)
     assert statuses["sent"] >= 0.8 * len(deliveries)
     assert 0 < peak < MEMORY_CAP_KB
-
-
-def _account(spec: dict[str, Any]) -> Any:
-    from brandkit import Account
-
-    return Account(
-        spec["platform"],
-        name=spec["name"],
-        base_url=spec["base_url"],
-        settings=spec["settings"],
-        secrets=spec["secrets"],
-    )

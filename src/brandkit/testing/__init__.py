@@ -23,6 +23,7 @@ from typing import Any
 from brandkit.testing._emulator import Audience, Clock, Drop, Emulator, Fault, HandlerError, route
 from brandkit.testing._images import TINY_JPEG, png
 from brandkit.testing._mediahost import LoopbackMediaHost
+from brandkit.testing._specs import account_from_spec, account_spec
 
 __all__ = [
     "EMULATORS",
@@ -34,6 +35,8 @@ __all__ = [
     "Fault",
     "HandlerError",
     "LoopbackMediaHost",
+    "account_from_spec",
+    "account_spec",
     "emulator",
     "png",
     "route",

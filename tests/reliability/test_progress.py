@@ -19,7 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from brandkit import Account, AsyncClient, Client, DeliveryStatus, Post, RetryPolicy
+from brandkit import Account, AsyncClient, Client, Delivery, DeliveryStatus, Post, RetryPolicy
+from brandkit.delivery import new_tid
 from brandkit.outbox import Outbox
 from brandkit.testing import Emulator, account_spec
 from brandkit.testing.facebook import FacebookEmulator
@@ -163,3 +164,53 @@ def test_the_progress_is_stored_before_the_create_leaves(tmp_path: Path, driver:
             assert outbox.get(d.id).progress == {}
     assert len(seen) == 1 and set(seen[0]) == {"container_id"}
     assert d.parts[0].extra["container_id"] == seen[0]["container_id"]
+
+
+@pytest.mark.parametrize("platform", ["threads", "facebook"])
+def test_an_older_twin_is_not_taken_for_a_post_that_never_landed(platform: str) -> None:
+    """A delivery left unknown by an attempt whose create never reached Meta, with no
+    progress kept (stored by an older brandkit, or killed before anything was made); the
+    account posted the same words two minutes before its key. The lookup reads Meta's clock
+    from the read-back's Date: that post was made before the key, so it is a twin, not
+    this part, and the post is made (it was taken for it, and never made)."""
+    emu: Emulator = ThreadsEmulator() if platform == "threads" else FacebookEmulator()
+    with emu.serve():
+        account = emu.account(username="brand") if platform == "threads" else emu.account()
+        emu.clock.advance(-120)
+        with Client(retry=FAST) as client:
+            (older,) = client.publish(Post(text="We are live"), account)
+        emu.clock.advance(120)
+        stuck = Delivery(
+            account=account.key,
+            platform=platform,
+            post=Post(text="We are live"),
+            keys=[new_tid()],
+            status=DeliveryStatus.UNKNOWN,
+            attempts=1,
+        )
+        with Client(retry=FAST) as client:
+            done = client.deliver(stuck, account)
+        assert done.status is DeliveryStatus.SENT, done.error
+        posts = emu.posts
+        assert len(posts) == 2
+        assert done.ids[0] != older.ids[0]
+
+
+@pytest.mark.parametrize("platform", ["threads", "facebook"])
+def test_a_post_found_by_a_clock_running_ahead_of_metas_is_still_found(platform: str) -> None:
+    """The other side of the same lookup: this machine's clock runs five minutes ahead of
+    Meta's, and the create landed but its answer was lost. The post looks older than the
+    key by the local clock; by Meta's (its Date) it was made after it, so it is found, not
+    posted twice."""
+    emu: Emulator = ThreadsEmulator() if platform == "threads" else FacebookEmulator()
+    with emu.serve():
+        account = emu.account(username="brand") if platform == "threads" else emu.account()
+        emu.clock.advance(-300)  # Meta's clock five minutes behind ours
+        create = (
+            r"/v\d+\.\d+/\d+/threads_publish" if platform == "threads" else r"/v\d+\.\d+/\d+/feed"
+        )
+        emu.fault(method="POST", path=create, drop="after")
+        with Client(retry=FAST) as client:
+            (d,) = client.publish(Post(text="once only"), account)
+        assert d.status is DeliveryStatus.SENT, d.error
+        assert [p["id"] for p in emu.posts] == d.ids

@@ -75,6 +75,7 @@ __all__ = [
     "DEFAULT_GRAPH_VERSION",
     "THROTTLE_CODES",
     "TRANSIENT_CODES",
+    "TWIN_ALLOWANCE",
     "ContainerAdapter",
     "ContainerAnswer",
     "ContainerExpired",
@@ -805,22 +806,41 @@ def regain_seconds(response: httpx.Response) -> float | None:
     return max(positive) if positive else None
 
 
+TWIN_ALLOWANCE = timedelta(seconds=60)
+"""How far before a part's key (on Meta's clock) a post may be made and still be taken for
+the part, once Meta's clock is known: the key may have been made by another machine, whose
+clock runs a little apart, and Meta stamps whole seconds. An older post with the same text
+is a twin."""
+
+
 def first_made(
-    matches: Sequence[T], started: datetime | None, when: Callable[[T], datetime | None]
+    matches: Sequence[T],
+    started: datetime | None,
+    when: Callable[[T], datetime | None],
+    *,
+    offset: float | None = None,
 ) -> T | None:
     """The post an earlier attempt of a part made, among the read-back's ``matches`` (the
     account's posts, comments or replies with the part's text): the oldest made at or after
     ``started`` (the part's key time, to the second as Meta stamps its times), before an
-    older twin with the same text; when none was, the oldest of them all (the key's clock
-    may run ahead of Meta's, which is why a read-back looks `GraphAdapter.readback_slack`
-    further back). ``when`` reads an item's time; ties keep the order given. ``None``
-    without matches."""
+    older twin with the same text. When none was, the key's clock may run ahead of Meta's
+    (which is why a read-back looks `GraphAdapter.readback_slack` further back): with
+    ``offset`` (Meta's clock less ours, from the read-back's ``Date``), the oldest made
+    since the key by Meta's clock, less `TWIN_ALLOWANCE`; one made before is a twin, and
+    without another the part was not made. Without ``offset``, the oldest of them all.
+    ``when`` reads an item's time; ties keep the order given. ``None`` without matches."""
     if not matches:
         return None
     if started is not None:
         begun = started.replace(microsecond=0)
         fresh = [m for m in matches if (made := when(m)) is not None and made >= begun]
-        matches = fresh or matches
+        if fresh:
+            matches = fresh
+        elif offset is not None:
+            floor = begun + timedelta(seconds=offset) - TWIN_ALLOWANCE
+            matches = [m for m in matches if (made := when(m)) is None or made >= floor]
+            if not matches:
+                return None
     never = datetime.max.replace(tzinfo=UTC)
     return min(matches, key=lambda m: when(m) or never)
 
@@ -872,6 +892,26 @@ class GraphAdapter(Adapter):
     def __init__(self, account: Account) -> None:
         super().__init__(account)
         self.clock: Callable[[], float] = time.time
+        # The Date of the last answer read, and our clock when it was read.
+        self._last_date: tuple[int, float] | None = None
+
+    def parse(self, response: httpx.Response, model: type[M]) -> M:
+        """`Adapter.parse`, noting Meta's clock from the answer's ``Date`` (`meta_offset`)."""
+        date = _date_of(response)
+        if date is not None:
+            self._last_date = (date, self.clock())
+        return super().parse(response, model)
+
+    def meta_offset(self) -> float | None:
+        """Meta's clock less ours (seconds), from the ``Date`` of the last answer read, or
+        ``None`` without one. ``Date`` is in whole seconds, so Meta's clock then read up to
+        a second more: the offset is taken half a second up. A Date more than a day off is
+        not believed (a broken proxy, not a clock)."""
+        if self._last_date is None:
+            return None
+        date, seen = self._last_date
+        offset = date + 0.5 - seen
+        return offset if abs(offset) < 86_400 else None
 
     # -- requests ----------------------------------------------------------------------------
 
@@ -1586,7 +1626,12 @@ class ContainerAdapter(GraphAdapter):
         """The reference of the read-back's match that the first attempt made
         (`first_made`), with the container and the quota read before it; ``None`` without
         matches."""
-        oldest = first_made(matches, tid_time(thread.key), lambda m: parse_time(m.timestamp))
+        oldest = first_made(
+            matches,
+            tid_time(thread.key),
+            lambda m: parse_time(m.timestamp),
+            offset=self.meta_offset(),
+        )
         if oldest is None:
             return None
         extra: dict[str, Any] = {"container_id": container} if container else {}

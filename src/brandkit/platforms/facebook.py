@@ -579,9 +579,11 @@ class FacebookAdapter(GraphAdapter):
         after its upload (no finish received) is not there, and the next publish finishes
         it; one Meta could not process is forgotten, and the next publish uploads anew.
         Otherwise the Page's ``published_posts`` created since the part's key was made
-        (less `readback_slack`) are read back and matched on the message; the oldest
-        match made since the key wins, else the oldest match (a local clock ahead of
-        Meta's). ``None`` means nothing matched, so the post did not land.
+        (less `readback_slack`) are read back and matched on the message; `first_made`
+        chooses the match the attempt made: the oldest made since the key, else, by Meta's
+        clock (the answer's ``Date``), the oldest made since the key less a minute (a local
+        clock ahead of Meta's); an older one is a twin. ``None`` means nothing matched, so
+        the post did not land.
 
         An answer to a comment (``thread.reply_to``) is looked for among the comment's
         replies: the Page's own with the same text, made since the part's key.
@@ -629,7 +631,9 @@ class FacebookAdapter(GraphAdapter):
             )
             and (post.message or "").strip() == part.text.strip()
         ]
-        oldest = first_made(matches, started, lambda p: parse_time(p.created_time))
+        oldest = first_made(
+            matches, started, lambda p: parse_time(p.created_time), offset=self.meta_offset()
+        )
         if oldest is None:
             return None
         self._photos.pop(thread.key, None)
@@ -880,7 +884,7 @@ class FacebookAdapter(GraphAdapter):
             and c.message.strip() == part.text.strip()
             and (since is None or c.created_time >= since)
         ]
-        oldest = first_made(matches, started, lambda c: c.created_time)
+        oldest = first_made(matches, started, lambda c: c.created_time, offset=self.meta_offset())
         if oldest is None:
             return None
         return PartRef(

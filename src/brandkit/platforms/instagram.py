@@ -517,8 +517,8 @@ class InstagramAdapter(ContainerAdapter):
         self, part: RenderedPart, thread: ThreadContext, container: str | None
     ) -> Flow[PartRef | None]:
         """The account's ``/media`` since the part's key was made (less `readback_slack`),
-        matched on the caption: the oldest match made since the key, else the oldest match
-        (a local clock ahead of Meta's)."""
+        matched on the caption, the match the attempt made chosen by `first_made` (by
+        Meta's clock, from the answer's ``Date``)."""
         since = self.readback_since(thread)
         params: dict[str, Any] = {
             "fields": "id,caption,timestamp,permalink,media_type",
@@ -878,7 +878,12 @@ class InstagramAdapter(ContainerAdapter):
             and (since is None or r.timestamp >= since)
         ]
         # Ids (which grow) break a tie within the same second.
-        oldest = first_made(sorted(matches, key=lambda r: r.id), started, lambda r: r.timestamp)
+        oldest = first_made(
+            sorted(matches, key=lambda r: r.id),
+            started,
+            lambda r: r.timestamp,
+            offset=self.meta_offset(),
+        )
         if oldest is None:
             return None
         return PartRef(index=part.index, id=oldest.id, extra={"parent": thread.reply_to.id})

@@ -18,7 +18,8 @@ UPLOAD = r"/ghost/api/admin/images/upload/"
 
 @pytest.fixture
 def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[GhostEmulator]:
-    emu = GhostEmulator()
+    # Ghost's older file names (the name, then -1, -2...), which a lost upload can be found by.
+    emu = GhostEmulator(numbered_image_names=True)
     monkeypatch.setattr(GhostAdapter, "clock", staticmethod(emu.clock.time))
     with emu.serve():
         yield emu
@@ -42,7 +43,7 @@ def test_a_lost_answer_past_the_tenth_variant_is_found_not_sent_again(
 
 def test_a_lost_image_upload_is_found_not_uploaded_again(emu: GhostEmulator) -> None:
     with Client(retry=FAST) as client:
-        # Another image already holds the name: ours is stored as "<name>-2".
+        # Another image already holds the name: ours is stored as "<name>-1".
         other = Media.from_bytes(png(32, 32), alt="old")
         client.publish(Article(title="Old", body="x", featured_image=other), emu.account())
         emu.fault(method="POST", path=UPLOAD, drop="after")
@@ -56,3 +57,21 @@ def test_a_lost_image_upload_is_found_not_uploaded_again(emu: GhostEmulator) -> 
         post = emu.post(d.parts[0].id)
         stored = post["feature_image"].removeprefix(emu.base_url)
         assert emu._images[stored][1] == image.read()
+
+
+def test_a_lost_image_upload_on_secure_file_names_is_sent_once_more(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Ghost 6 names each upload anew ("<name>-<16 hex>.png"): the lost one cannot be found,
+    # so the image is uploaded once more and the article still published once.
+    emu = GhostEmulator()
+    monkeypatch.setattr(GhostAdapter, "clock", staticmethod(emu.clock.time))
+    with emu.serve(), Client(retry=FAST) as client:
+        emu.fault(method="POST", path=UPLOAD, drop="after")
+        image = Media.from_bytes(png(64, 64), alt="office")
+        (d,) = client.publish(
+            Article(title="Lisbon", body="Hi", featured_image=image), emu.account()
+        )
+        assert d.status.value == "sent", d.error
+        assert emu.count("POST", UPLOAD) == 2
+        assert emu.post_titles() == ["Lisbon"]

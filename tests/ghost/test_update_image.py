@@ -5,6 +5,8 @@ it is uploaded only when it differs (or cannot be read)."""
 
 from __future__ import annotations
 
+import re
+
 from brandkit import Client
 from brandkit.content import Article, Media
 from brandkit.testing import png
@@ -46,3 +48,17 @@ def test_an_image_that_cannot_be_read_is_uploaded_again(emu: GhostEmulator, clie
     updated = client.update(d, article.model_copy(update={"body": "Up 32%."}))
     assert updated.ok, updated.error
     assert emu.count("POST", UPLOAD) == 2
+
+
+def test_the_image_keeps_ghosts_secure_file_name(emu: GhostEmulator, client: Client) -> None:
+    # Ghost 6 stores an upload as "<name>-<16 hex digits>.<ext>": the post's own image was
+    # not recognised under that name, and every update uploaded it again.
+    article = Article(title="Q3 results", body="Up 31%.", featured_image=chart())
+    (d,) = client.publish(article, emu.account())
+    image = emu.post("q3-results")["feature_image"]
+    assert re.fullmatch(r".*/content/images/\d{4}/\d{2}/chart-[0-9a-f]{16}\.png", image)
+    for body in ("Up 32%.", "Up 33%."):
+        updated = client.update(d, article.model_copy(update={"body": body}))
+        assert updated.ok, updated.error
+    assert emu.count("POST", UPLOAD) == 1
+    assert emu.post("q3-results")["feature_image"] == image

@@ -23,10 +23,12 @@ checks, ``core/server/services/auth/api-key/admin.js``):
   ``canonical_url``.
 - The featured image is uploaded first (``POST /ghost/api/admin/images/upload/``, multipart)
   and its URL set as ``feature_image``. The Admin API cannot list images, so after a lost
-  answer the upload is not repeated blindly: the addresses Ghost's local storage gives the file
-  (``/content/images/YYYY/MM/<name>.<ext>``, or its ``-1``, ``-2``... for a name taken) are
-  read, and one holding the same bytes is used; only if none does (or the site stores images
-  elsewhere, e.g. Ghost(Pro) or S3) is it uploaded once more, which may leave an unused copy.
+  answer the upload is not repeated blindly: the addresses an older Ghost's local storage gives
+  the file (``/content/images/YYYY/MM/<name>.<ext>``, or its ``-1``, ``-2``... for a name
+  taken) are read, and one holding the same bytes is used; only if none does is it uploaded
+  once more, which may leave an unused copy: so on a site storing images elsewhere (Ghost(Pro),
+  S3) and on Ghost since its secure file names (2025, and Ghost 6: ``<name>-<16 hex
+  digits>.<ext>``, a new random name for every upload, which no lookup can guess).
 - Never twice: Ghost has no idempotency key. After a lost answer the adapter looks the post up
   by its slug (``?filter=slug:['...',...]``, quoted: NQL has no token for a one-character
   bare word): Ghost gives a taken slug ``-2``, ``-3``..., so the slug's family is read, a
@@ -359,8 +361,18 @@ class GhostAdapter(BlogAdapter):
         stem, extension = _image_name(media)
         if not isinstance(url, str) or not extension:
             return None
-        if "/content/images/" not in httpx.URL(url).path:
+        path = httpx.URL(url).path
+        if "/content/images/" not in path:
             return None  # not where Ghost's own storage keeps images
+        # Ghost since its secure file names (2025, and Ghost 6) stores every upload as
+        # "<name>-<16 hex digits>.<ext>" (an "_o" suffix kept last): compared only as the
+        # "-1", "-2"... of older Ghosts, the post's own image was never recognised, and each
+        # update uploaded it again, one more copy in the site's images each time.
+        name = path.rsplit("/", 1)[-1]
+        base, suffix = (stem[:-2], "_o") if stem.endswith("_o") else (stem, "")
+        secure = rf"{re.escape(base)}-[0-9a-f]{{16}}{re.escape(suffix + extension)}"
+        if re.fullmatch(secure, name):
+            stem = name[: -len(extension)]
         same = yield from self.same_file(url, stem, extension, media.read())
         return url if same else None
 

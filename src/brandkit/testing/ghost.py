@@ -43,7 +43,10 @@ error body; https://docs.ghost.org/admin-api for the rest):
   422. ``DELETE .../posts/{id}/`` answers 204; an unknown id 404 ``Post not found.``.
 - ``POST /ghost/api/admin/images/upload/`` (multipart ``file``, ``purpose``, ``ref``):
   jpg, jpeg, gif, png, svg, svgz, ico, webp; others 415 ``Please select a valid image.``;
-  answers 201 ``{"images": [{"url", "ref"}]}`` and serves the file at that URL.
+  answers 201 ``{"images": [{"url", "ref"}]}`` and serves the file at that URL, named as
+  Ghost's storage names it (``ghost-storage-base``'s ``getUniqueSecureFilePath``):
+  ``/content/images/YYYY/MM/<name>-<16 hex digits>.<ext>``, each upload a new random name
+  (``numbered_image_names`` for the ``-1``, ``-2``... of older Ghosts).
 - ``GET /ghost/api/admin/site/`` (no authentication), and the public page of a
   published post at ``/{slug}/`` (with ``og:`` tags) for link cards.
 - Scheduled posts go live when the emulator clock passes their ``published_at``.
@@ -198,6 +201,9 @@ class GhostEmulator(Emulator):
     Attributes:
         admin_key: the integration's Admin API key, ``{24 hex id}:{64 hex secret}``.
         title: the site's title.
+        numbered_image_names: name uploads as Ghost did before its secure file names
+            (``<name>.<ext>``, then ``-1``, ``-2``...) instead of as Ghost 5.x of 2025 on and
+            6 do (``<name>-<16 hex digits>.<ext>``, a new random name for every upload).
         version: the Ghost version reported (``Content-Version`` and ``/site/``).
     """
 
@@ -205,10 +211,16 @@ class GhostEmulator(Emulator):
     create_route: ClassVar[tuple[str, str]] = ("POST", rf"{API}/(posts|pages)/")
 
     def __init__(
-        self, *, clock: Clock | None = None, strict: bool | None = None, title: str = "Acme Blog"
+        self,
+        *,
+        clock: Clock | None = None,
+        strict: bool | None = None,
+        title: str = "Acme Blog",
+        numbered_image_names: bool = False,
     ) -> None:
         super().__init__(clock=clock, strict=strict)
         self.title = title
+        self.numbered_image_names = numbered_image_names
         self.version = "6.0"
         self.admin_key = f"{secrets.token_hex(12)}:{secrets.token_hex(32)}"
         self._keys: dict[str, bytes] = {}
@@ -764,12 +776,16 @@ class GhostEmulator(Emulator):
         except _Refusal as exc:
             return self._refused(exc)
         now = self.clock.now()
-        stem = re.sub(r"[^\w.-]+", "-", name.rsplit(".", 1)[0]).strip("-") or "image"
-        path = f"/content/images/{now:%Y}/{now:%m}/{stem}{ext}"
-        n = 1
-        while path in self._images:
-            n += 1
-            path = f"/content/images/{now:%Y}/{now:%m}/{stem}-{n}{ext}"
+        folder = f"/content/images/{now:%Y}/{now:%m}"
+        if self.numbered_image_names:
+            # Ghost before its secure file names: the name, then -1, -2... for a name taken.
+            stem = re.sub(r"[^\w@.]", "-", name.rsplit(".", 1)[0], flags=re.ASCII)
+            path, n = f"{folder}/{stem}{ext}", 0
+            while path in self._images:
+                n += 1
+                path = f"{folder}/{stem}-{n}{ext}"
+        else:
+            path = f"{folder}/{_secure_name(name, ext)}"
         self._images[path] = (mime, file.data)
         ref = fields.get("ref")
         image = {
@@ -811,6 +827,16 @@ class GhostEmulator(Emulator):
                     200, content=page.encode(), headers={"content-type": "text/html; charset=utf-8"}
                 )
         return httpx.Response(404, content=b"<h1>404</h1>", headers={"content-type": "text/html"})
+
+
+def _secure_name(name: str, ext: str) -> str:
+    """The name Ghost's storage (``getUniqueSecureFilePath``) gives an upload: what is not an
+    ASCII word character, ``@`` or ``.`` becomes ``-``, then 16 random hexadecimal digits
+    follow the stem (before an ``_o`` suffix, which stays last)."""
+    stem = re.sub(r"[^\w@.]", "-", name[: len(name) - len(ext)] if ext else name, flags=re.ASCII)
+    suffix = "_o" if stem.endswith("_o") else ""
+    stem = stem.removesuffix(suffix)
+    return f"{stem}-{secrets.token_hex(8)}{suffix}{ext}"
 
 
 def _plural(request: httpx.Request) -> str:

@@ -151,3 +151,31 @@ def test_tagged_replaces_the_texts_reading_of_hashtags() -> None:
     assert query.matches("Ouvert! #Café", tagged=lambda tag: tag == "cafe")
     assert not Query(hashtags=["cafe"]).matches("#cafe", tagged=lambda tag: False)
     assert Query(any=["ouvert"], hashtags=["tea"]).matches("Ouvert!", tagged=lambda tag: False)
+
+
+@pytest.mark.parametrize(
+    ("query", "text", "expected"),
+    [
+        # A phone's smart punctuation writes the apostrophe typed as ' as ’.
+        (Query(any=["McDonald's"]), "lunch at McDonald’s today", True),
+        (Query(phrases=["don't buy"]), "Don’t buy it", True),
+        # The same letters composed (NFC) or decomposed (NFD, as some keyboards and
+        # macOS file names write them) are the same word, tag and handle.
+        (Query(any=["café"]), "un cafe\u0301 noir", True),
+        (Query(any=["cafe\u0301"]), "un café noir", True),
+        (Query(hashtags=["café"]), "ouvert #cafe\u0301 ici", True),
+        (Query(hashtags=["cafe"]), "ouvert #cafe\u0301 ici", False),
+        (Query(handles=["josé"]), "merci @jose\u0301 !", True),
+        # Full-width letters (CJK keyboards) and case folds past lower().
+        (Query(any=["acme"]), "ＡＣＭＥ rocks", True),
+        (Query(any=["straße"]), "STRASSE gesperrt", True),
+        (Query(any=["acme"], exclude=["don't"]), "acme: don’t", False),
+    ],
+)
+def test_matches_reads_the_same_text_written_differently(
+    query: Query, text: str, expected: bool
+) -> None:
+    """Bluesky, Threads and Mastodon results are narrowed with `Query.matches`: a post the
+    platform found must not be dropped because its apostrophe is curly or its accents are
+    decomposed."""
+    assert query.matches(text) is expected

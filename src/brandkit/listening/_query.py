@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
@@ -127,15 +128,20 @@ class Query(ContentModel):
         tagged: Callable[[str], bool] | None = None,
     ) -> bool:
         """Whether a post meets the query: words and phrases match whole words,
-        case-insensitively; a hashtag matches ``#tag`` not followed by a letter, digit or
-        ``_`` (``#tag…``, ``#tag’s``, ``#tag🎉`` are the tag, as Mastodon reads them); a
-        handle matches ``@handle`` in the text (``@handle@server`` too) or the author. The
+        case-insensitively, whatever the form of their letters (composed or decomposed
+        accents, full-width letters) and of their apostrophes (``'`` or ``’``); a hashtag
+        matches ``#tag`` not followed by a letter, digit or ``_`` (``#tag…``, ``#tag’s``,
+        ``#tag🎉`` are the tag, as Mastodon reads them); a handle matches ``@handle`` in
+        the text (``@handle@server`` too) or the author. The
         reference meaning that tests and emulators share; each platform's own search may
         differ in detail (stemming, accents). ``tagged``: whether the post carries a hashtag
         (given without ``#``) as its platform files tags, where that differs from reading
         the text (Mastodon files ``#Café`` under ``cafe``); it replaces the text's reading of
         hashtags."""
         lowered = _spaced(text)
+        # Composed and decomposed accents are the same letters (a post's "café" may be
+        # either): tags and handles are read from one form.
+        composed = _nfc(text)
 
         def has(term: str) -> bool:
             return _holds(lowered, term)
@@ -143,14 +149,16 @@ class Query(ContentModel):
         def mentions(handle: str) -> bool:
             # A handle may hold dots and dashes (Bluesky's, Mastodon's domain): "@acme" is
             # not "@acme.bsky.social" nor "@acme-co", but is "@acme." ending a sentence.
-            said = rf"(?<![\w@])@{re.escape(handle)}(?![\w-]|\.\w)"
+            name = _nfc(handle)
+            said = rf"(?<![\w@])@{re.escape(name)}(?![\w-]|\.\w)"
             return (
-                author.lower() == handle.lower() or re.search(said, text, re.IGNORECASE) is not None
+                _nfc(author).casefold() == name.casefold()
+                or re.search(said, composed, re.IGNORECASE) is not None
             )
 
         positive = [
             *(has(t) for t in self.any),
-            *((tagged or partial(shows_hashtag, text))(h) for h in self.hashtags),
+            *((tagged or partial(shows_hashtag, composed))(h) for h in self.hashtags),
             *(mentions(h) for h in self.handles),
         ]
         if positive and not any(positive):
@@ -192,8 +200,16 @@ def _holds(spaced: str, term: str) -> bool:
 def shows_hashtag(text: str, tag: str) -> bool:
     """Whether ``text`` holds the hashtag ``tag`` (given without ``#``) as `Query.matches`
     reads one: ``#tag`` in any case, not inside a word nor followed by a letter, digit or
-    ``_``."""
-    return re.search(rf"(?<!\w)#{re.escape(tag)}(?!\w)", text, re.IGNORECASE) is not None
+    ``_``; composed and decomposed accents alike."""
+    return (
+        re.search(rf"(?<!\w)#{re.escape(_nfc(tag))}(?!\w)", _nfc(text), re.IGNORECASE) is not None
+    )
+
+
+def _nfc(text: str) -> str:
+    """``text`` with its accents composed (NFC): a decomposed ``e`` + U+0301 would read as
+    ``e`` followed by a mark that is not part of a word."""
+    return unicodedata.normalize("NFC", text)
 
 
 def _same_language(have: str, want: str) -> bool:
@@ -204,7 +220,12 @@ def _same_language(have: str, want: str) -> bool:
 
 
 def _words(text: str) -> list[str]:
-    return re.findall(r"[^\W_]+(?:['’][^\W_]+)*", text.lower())
+    """``text``'s words, folded so that what a reader takes for the same word is: accents
+    composed and compatibility forms (full-width ``ＡＣＭＥ``, ligatures) made plain (NFKC),
+    case folded (``ß`` is ``ss``), and the typographic apostrophe a phone's keyboard writes
+    (``’``) made the one typed (``'``)."""
+    folded = unicodedata.normalize("NFKC", text).casefold().replace("’", "'")
+    return re.findall(r"[^\W_]+(?:'[^\W_]+)*", folded)
 
 
 def _messages(value: Sequence[Message]) -> tuple[Message, ...]:

@@ -692,3 +692,38 @@ def test_a_url_of_another_kind_is_refused_not_made_into_folders(
         brandkit.Inbox("redis://:s3cret-pw@cache:6379/0")
     assert "s3cret-pw" not in str(caught.value)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_sync_refuses_accounts_that_are_not_a_list_of_accounts_each_once(
+    server: ChatServer, http: httpx.Client, account: Account, inbox: Inbox
+) -> None:
+    """One account not in a list raised TypeError, a key AttributeError from deep in the
+    read, and the same account twice was read twice (its cursor could go back)."""
+    import asyncio
+
+    from brandkit import AsyncClient
+
+    server.say("fan", "hi")
+    wrong: list[tuple[Any, str]] = [
+        (account, "a list of accounts"),
+        (account.key, "a list of accounts"),
+        ([account.key], "a str, not an Account"),
+        ([account, account], "twice"),
+    ]
+    with Client(http=http) as client:
+        for accounts, says in wrong:
+            with pytest.raises(ConfigurationError, match=says):
+                inbox.sync(client, accounts)
+    transport = httpx.MockTransport(server.handler)
+
+    async def run(accounts: Any) -> None:
+        async with (
+            httpx.AsyncClient(transport=transport) as ahttp,
+            AsyncClient(http=ahttp) as aclient,
+        ):
+            await inbox.async_sync(aclient, accounts)
+
+    for accounts, says in wrong:
+        with pytest.raises(ConfigurationError, match=says):
+            asyncio.run(run(accounts))
+    assert inbox.cursor(account) is None and inbox.messages() == []  # nothing was read

@@ -727,3 +727,13 @@ def test_sync_refuses_accounts_that_are_not_a_list_of_accounts_each_once(
         with pytest.raises(ConfigurationError, match=says):
             asyncio.run(run(accounts))
     assert inbox.cursor(account) is None and inbox.messages() == []  # nothing was read
+
+
+def test_find_refuses_an_empty_prefix_rather_than_pick_the_only_message(inbox: Inbox) -> None:
+    """``brandkit inbox reply '' TEXT`` (an unset shell variable) answered the inbox's only
+    message: an empty prefix starts every key."""
+    inbox.add([msg(1)])
+    for empty in ("", None, 1):
+        with pytest.raises(ConfigurationError, match="give the message's key"):
+            inbox.find(empty)  # type: ignore[arg-type]
+    assert inbox.find("m1").id == "m1"

@@ -490,8 +490,15 @@ class Inbox(SQLiteStore):
         command line).
 
         Raises:
-            ConfigurationError: none or several match.
+            ConfigurationError: none or several match, or ``prefix`` is empty or not text.
         """
+        if not isinstance(prefix, str) or not prefix:
+            # An empty prefix starts every key: the only message would be found (and, from
+            # the command line, answered) for an unset shell variable.
+            raise ConfigurationError(
+                f"prefix={prefix!r}: give the message's key, or the start of it "
+                "(brandkit inbox list shows them)"
+            )
         with self._reading() as db:
             rows = db.execute(
                 "SELECT data, key FROM inbox_messages WHERE key = ? OR id = ? LIMIT 2",

@@ -737,3 +737,17 @@ def test_find_refuses_an_empty_prefix_rather_than_pick_the_only_message(inbox: I
         with pytest.raises(ConfigurationError, match="give the message's key"):
             inbox.find(empty)  # type: ignore[arg-type]
     assert inbox.find("m1").id == "m1"
+
+
+def test_assign_takes_a_team_members_name_as_text_or_none(inbox: Inbox) -> None:
+    """A number was stored silently as its digits, and an empty or blank name left the
+    message looking taken while no one had it."""
+    inbox.add([msg(1)])
+    for wrong in (123, "", "   ", "a" * 1001, b"ana"):
+        with pytest.raises(ConfigurationError, match="to="):
+            inbox.assign(msg(1), to=wrong)  # type: ignore[arg-type]
+    assert inbox.messages(assignee="123") == []
+    inbox.assign(msg(1), to="ana@agency.example")
+    assert [m.id for m in inbox.messages(assignee="ana@agency.example")] == ["m1"]
+    inbox.assign(msg(1), to=None)
+    assert inbox.messages(assignee="ana@agency.example") == []

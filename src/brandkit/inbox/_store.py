@@ -82,6 +82,9 @@ _INSERT = (
     "WHERE inbox_messages.kind = 'found' AND excluded.kind != 'found'"
 )
 
+# The longest name `Inbox.assign` takes: a name or an address, not a document.
+_MAX_ASSIGNEE = 1000
+
 # A sync reads at most this many pages per account in one call: a platform that keeps
 # answering "more" cannot hold it forever (the next sync goes on from the saved cursor).
 _MAX_PAGES = 100
@@ -556,8 +559,19 @@ class Inbox(SQLiteStore):
         """Give ``message`` to a team member (``None`` takes it back).
 
         Raises:
-            ConfigurationError: no such message.
+            ConfigurationError: no such message, or ``to`` is not a name: text that is not
+                blank, at most 1000 characters.
         """
+        # A number (a user id passed by mistake) was stored silently as its digits, and a
+        # blank name left the message looking taken while no one had it.
+        if to is not None and (
+            not isinstance(to, str) or not to.strip() or len(to) > _MAX_ASSIGNEE
+        ):
+            shown = repr(to) if isinstance(to, str) and len(to) <= 60 else type(to).__name__
+            raise ConfigurationError(
+                f"to={shown}: give the team member's name or address as text (1 to "
+                f"{_MAX_ASSIGNEE} characters), or None to take the message back"
+            )
         self._update(message, "assignee = ?", (to,))
 
     def _update(self, message: Message | str, assignment: str, values: tuple[Any, ...]) -> None:

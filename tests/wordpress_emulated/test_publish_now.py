@@ -43,3 +43,20 @@ def test_a_live_post_keeps_its_date_when_updated() -> None:
         stored = emu.item(d.parts[0].id)
     assert stored["status"] == "publish"
     assert stored["date_gmt"] == published
+
+
+def test_a_scheduled_post_drafted_then_published_goes_live_now() -> None:
+    # WordPress keeps the date of a scheduled post put back to draft: published later
+    # without a date, it was made "future" again, days away, though "published" was asked.
+    emu = WordPressEmulator()
+    embargo = datetime.now(UTC) + timedelta(days=2)
+    with emu.serve(), Client(retry=FAST) as client:
+        article = Article(title="Q3 results", body="Up 31%.", scheduled_at=embargo)
+        (d,) = client.publish(article, emu.account())
+        client.update(d, article.model_copy(update={"status": "draft", "scheduled_at": None}))
+        assert d.parts[0].extra["status"] == "draft"
+        client.update(d, article.model_copy(update={"status": "published", "scheduled_at": None}))
+        assert d.parts[0].extra["status"] == "publish"
+        stored = emu.item(d.parts[0].id)
+    assert stored["status"] == "publish"
+    assert gmt(stored["date_gmt"]) < embargo - timedelta(days=1)

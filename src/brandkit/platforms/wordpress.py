@@ -661,8 +661,9 @@ class WordPressAdapter(BlogAdapter):
 
         A scheduled (``future``) post updated to ``status="published"`` is published now:
         its date becomes now, since WordPress keeps a post whose date is still to come
-        ``future`` whatever status it is sent (``wp_insert_post``). A post already live keeps
-        its date.
+        ``future`` whatever status it is sent (``wp_insert_post``); so does a draft dated in
+        the future (a scheduled post put back to draft keeps its date). A post already live
+        keeps its date.
 
         Raises:
             Rejected: WordPress refused the change, or the post no longer exists.
@@ -684,9 +685,14 @@ class WordPressAdapter(BlogAdapter):
             # WordPress keeps the terms of what is not sent: without this an article updated
             # without its tags kept them all.
             fields.setdefault("tags", [])
-        published = article.status == "published"
-        if published and current is not None and current.extra.get("status") == "future":
-            fields["date_gmt"] = datetime.now(UTC).strftime(_FMT)
+        if article.status == "published" and current is not None:
+            now = datetime.now(UTC)
+            status = current.extra.get("status")
+            dated = _gmt(str(current.extra.get("date_gmt") or ""))
+            # A scheduled post put back to draft keeps its date: published without a date
+            # it became "future" again, days away, though "published" was asked.
+            if status == "future" or (status != "publish" and dated is not None and dated > now):
+                fields["date_gmt"] = now.strftime(_FMT)
         resource = str(ref.extra.get("type") or _resource(article))
         response = yield Send(
             self._request("POST", f"{resource}/{ref.id}", body=fields),

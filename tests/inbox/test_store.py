@@ -751,3 +751,29 @@ def test_assign_takes_a_team_members_name_as_text_or_none(inbox: Inbox) -> None:
     assert [m.id for m in inbox.messages(assignee="ana@agency.example")] == ["m1"]
     inbox.assign(msg(1), to=None)
     assert inbox.messages(assignee="ana@agency.example") == []
+
+
+def test_a_message_marked_waiting_again_after_its_answer_waits_in_response_times(
+    server: ChatServer, http: httpx.Client, account: Account, tmp_path: Path
+) -> None:
+    """The team reopened an answered message (``mark(m, "new")``): `unanswered` listed it,
+    while `response_times` still counted it answered, not waiting, with its old time."""
+    clock = FakeClock(T0)
+    with (
+        Inbox(tmp_path / "i.db", clock=clock) as inbox,
+        Client(http=http, accounts=[account], clock=clock) as client,
+    ):
+        for i in range(3):
+            server.say(f"fan{i}", f"q{i}", minutes=1)
+        inbox.sync(client, [account])
+        first, reopened, seen = inbox.messages()
+        for m, wait in ((first, 10), (reopened, 50), (seen, 30)):
+            clock.now = m.created_at + timedelta(minutes=wait)
+            inbox.reply(client, m, Post(text=f"answer to {m.text}"))
+        inbox.mark(reopened, "new")
+        inbox.mark(seen, "seen")
+        (times,) = inbox.response_times()
+        waiting = inbox.unanswered()
+    assert waiting == [reopened, seen]
+    assert (times.answered, times.unanswered) == (1, len(waiting))
+    assert times.median == times.p90 == timedelta(minutes=10)

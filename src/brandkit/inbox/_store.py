@@ -154,8 +154,10 @@ class ResponseTimes:
         account: the account's key.
         answered: messages answered: those answered through the inbox (`Inbox.reply`,
             `Inbox.queue_reply`, `Inbox.replied`) and those the team marked ``replied``
-            after answering them elsewhere.
-        unanswered: messages still waiting (``new`` or ``seen``).
+            after answering them elsewhere; not those marked ``new`` or ``seen`` again
+            since.
+        unanswered: messages still waiting (``new`` or ``seen``), as `Inbox.unanswered`
+            lists them.
         median: the median time to the first answer, over the answers whose time is known
             (those recorded through the inbox; ``None`` when there is none).
         p90: the 90th percentile, over the same answers.
@@ -812,13 +814,15 @@ class Inbox(SQLiteStore):
         by_account: dict[str, tuple[list[float], list[int]]] = {}
         for acct, status, created, replied in rows:
             waits, counts = by_account.setdefault(acct, ([], [0, 0]))
-            if replied is not None:
+            if status in (MessageStatus.NEW, MessageStatus.SEEN):
+                # Waiting, as `unanswered` lists it, even when the team marked it so again
+                # after an answer (a follow-up to give): not answered, its old time left out.
+                counts[1] += 1
+            elif replied is not None:
                 waits.append(max(0, replied - created) / 1_000_000)
             elif status == MessageStatus.REPLIED:
                 # Answered on the platform itself and marked so: answered, at no known time.
                 counts[0] += 1
-            elif status in (MessageStatus.NEW, MessageStatus.SEEN):
-                counts[1] += 1
         out = []
         for acct, (waits, (untimed, waiting)) in by_account.items():
             median = timedelta(seconds=_percentile(waits, 0.5)) if waits else None

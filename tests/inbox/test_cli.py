@@ -256,3 +256,19 @@ def test_inbox_commands_take_the_table_prefix_brandkit_report_reads(
     Inbox(tmp_path / "b.db").close()
     status, text = run("inbox", "list", "--db", str(tmp_path / "b.db"), "--prefix", prefix)
     assert status == 1 and "leave --prefix out" in capsys.readouterr().err
+
+
+def test_list_refuses_an_account_name_where_a_key_is_needed(
+    served: tuple[MastodonEmulator, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``inbox sync --account acme`` takes the name; ``inbox list --account acme`` took it
+    too and listed nothing, as if the account had no message."""
+    _, config = served
+    db = str(tmp_path / "brandkit.db")
+    assert run("inbox", "sync", "--accounts", str(config), "--db", db)[0] == 0
+    for flags in ((), ("--unanswered",)):
+        status, text = run("inbox", "list", "--db", db, "--account", "acme", *flags)
+        assert status == 1 and text == ""
+        assert "--account acme: give the account's key" in capsys.readouterr().err
+    status, text = run("inbox", "list", "--db", db, "--account", "mastodon:acme", "--json")
+    assert status == 0 and len(json.loads(text)) == 2

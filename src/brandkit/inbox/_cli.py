@@ -140,6 +140,13 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
             "--unanswered lists the messages still new or seen: leave out --status "
             f"{args.status}, or --unanswered"
         )
+    if args.account_key is not None and ":" not in args.account_key:
+        # Every key is platform:name; a bare name (what sync --account takes) matched no
+        # message, and the list came out empty as if the account had none.
+        raise ConfigurationError(
+            f"--account {args.account_key}: give the account's key, platform:name (such as "
+            f"mastodon:{args.account_key}), as brandkit inbox list --json shows it"
+        )
     if args.limit is not None and args.limit < 0:
         raise ConfigurationError(f"--limit {args.limit}: give how many messages (0 or more)")
     # A missing SQLite file is refused rather than created; a postgresql:// URL names a
@@ -266,7 +273,7 @@ def add_commands(subparsers: Any) -> None:
     ls.add_argument("--older-than", help="with --unanswered: waiting at least this long (2h)")
     ls.add_argument("--status", help="only this status (new, seen, replied, hidden, archived)")
     ls.add_argument("--kind", help="only this kind (reply, comment, mention, quote)")
-    ls.add_argument("--account", dest="account_key", help="only this account key (x:brand)")
+    ls.add_argument("--account", dest="account_key", help="only this account, by its key (x:brand)")
     ls.add_argument("--limit", type=int, default=None, help="at most this many (the latest)")
     ls.set_defaults(func=_list)
 

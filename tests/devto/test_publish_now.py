@@ -59,3 +59,22 @@ def test_a_live_article_keeps_its_published_at(emu: DevtoEmulator, client: Clien
     # Forem refuses to move the published_at of an article already live: none is sent.
     (put,) = [r for r in emu.requests if r.method == "PUT"]
     assert "published_at" not in json.loads(put.content)["article"]
+
+
+def test_a_scheduled_article_drafted_then_published_goes_live_now(
+    emu: DevtoEmulator, client: Client
+) -> None:
+    # Unpublished, the article kept its published_at days ahead: it was reported
+    # "scheduled" as a draft, and published again without a date it stayed scheduled.
+    embargo = datetime.now(UTC) + timedelta(days=2)
+    article = Article(title="Q3 results", body="Up 31%.", scheduled_at=embargo)
+    (d,) = client.publish(article, emu.account())
+    emu.clock.advance(2)
+    client.update(d, article.model_copy(update={"status": "draft", "scheduled_at": None}))
+    assert d.parts[0].extra["status"] == "draft"
+    emu.clock.advance(2)
+    client.update(d, article.model_copy(update={"status": "published", "scheduled_at": None}))
+    assert d.parts[0].extra["status"] == "published"
+    (stored,) = emu.articles()
+    assert published_at(emu) < embargo - timedelta(days=1)
+    assert stored["url"] == d.url

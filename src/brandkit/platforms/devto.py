@@ -362,17 +362,26 @@ class DevtoAdapter(BlogAdapter):
             Rejected: the article is not among the user's (404).
             PlatformError: another refusal (typed by `error_for`).
         """
+        item = yield from self._own(ref)
+        status = _status(item.published, item.published_at)
+        return PartRef(
+            index=0,
+            id=str(item.id),
+            url=item.url,
+            extra={**ref.extra, "slug": item.slug, "status": status},
+        )
+
+    def _own(self, ref: PartRef) -> Flow[_Mine]:
+        """The article ``ref`` as ``me/all`` lists it.
+
+        Raises:
+            Rejected: the article is not among the user's (404).
+        """
         for page in range(1, self.lookup_pages + 1):
             mine = yield from self._mine(page)
             for item in mine:
                 if str(item.id) == ref.id:
-                    status = _status(item.published, item.published_at)
-                    return PartRef(
-                        index=0,
-                        id=str(item.id),
-                        url=item.url,
-                        extra={**ref.extra, "slug": item.slug, "status": status},
-                    )
+                    return item
             if len(mine) < PAGE_SIZE:
                 break
         raise Rejected(
@@ -387,8 +396,9 @@ class DevtoAdapter(BlogAdapter):
         slug, except a draft's on its first publication); an excerpt, canonical URL or cover
         the article has not is removed (Forem then makes the description of the body);
         ``status="draft"`` unpublishes it,
-        and ``status="published"`` publishes a scheduled one now (its ``published_at``
-        becomes now; the article is read first, as Forem keeps it otherwise).
+        and ``status="published"`` publishes a scheduled one now, or a draft that was
+        scheduled (its ``published_at`` becomes now; the article is read first, as Forem
+        keeps it otherwise).
 
         Raises:
             Rejected: Forem refused the change, with its message.
@@ -398,9 +408,12 @@ class DevtoAdapter(BlogAdapter):
         if article.status == "published":
             # Forem keeps a scheduled article's published_at when it is sent published: it
             # would stay scheduled. Asked, not taken from the stored answer: an article live
-            # since then must keep its published_at (Forem refuses to change it).
-            current = yield from self.read_article(ref)
-            if current.extra.get("status") == "scheduled":
+            # since then must keep its published_at (Forem refuses to change it). A scheduled
+            # article put back to draft keeps its published_at too: looked at whatever the
+            # published flag, else it went back to its old time rather than live.
+            current = yield from self._own(ref)
+            when = _time(current.published_at)
+            if when is not None and when > datetime.now(UTC):
                 fields["published_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         response = yield Send(
             self._request("PUT", f"articles/{ref.id}", body={"article": fields}),
@@ -584,6 +597,10 @@ class DevtoAdapter(BlogAdapter):
         # keeps the published_at Forem had: one dated further ahead than any clock skew is
         # still scheduled, whatever was asked.
         published = item.published if isinstance(item, _Mine) else item.published_at is not None
+        if update and article.status == "draft":
+            # Sent unpublished; the answer has no "published", and a draft that was scheduled
+            # keeps its published_at ahead: it was reported "scheduled".
+            published = False
         status = _status(published, item.published_at)
         if status == "scheduled" and article.status != "scheduled":
             when = _time(item.published_at)

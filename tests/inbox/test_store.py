@@ -777,3 +777,22 @@ def test_a_message_marked_waiting_again_after_its_answer_waits_in_response_times
     assert waiting == [reopened, seen]
     assert (times.answered, times.unanswered) == (1, len(waiting))
     assert times.median == times.p90 == timedelta(minutes=10)
+
+
+def test_an_answer_the_outbox_refuses_stores_nothing(
+    account: Account, other: Account, tmp_path: Path
+) -> None:
+    """queue_reply stored a message it was handed before the outbox refused the answer
+    (another account's message, an account the outbox does not know): the inbox gained a
+    message to answer that no one had synced."""
+    with Inbox(tmp_path / "i.db") as inbox, Outbox(tmp_path / "o.db", accounts=[account]) as ob:
+        theirs = msg(1, account=other.key)
+        with pytest.raises(ConfigurationError, match="belongs to chatnet:other"):
+            inbox.queue_reply(ob, theirs, Post(text="hi"), account)
+        with pytest.raises(ConfigurationError, match="not in the configuration"):
+            inbox.queue_reply(ob, theirs, Post(text="hi"), other)
+        assert inbox.messages() == [] and inbox.get(theirs) is None
+        ours = msg(2)
+        queued = inbox.queue_reply(ob, ours, Post(text="hi"), account)
+        assert inbox.get(ours) == ours and inbox.status(ours) is MessageStatus.NEW
+        assert queued.status is DeliveryStatus.PENDING

@@ -624,9 +624,12 @@ class Inbox(SQLiteStore):
             ContentError: the answer breaks a rule of the platform.
         """
         found, stored = self._lookup(message)
+        # Stored once the outbox took the answer, as `reply` does once it is sent: an answer
+        # refused (another account's message) must not leave a message no sync read.
+        # Queued again after a crash in between, the answer is the same delivery.
+        delivery = outbox.add_reply(found, post, account)
         if not stored:
             self.add([found])
-        delivery = outbox.add_reply(found, post, account)
         self.replied(found, delivery)
         return delivery
 

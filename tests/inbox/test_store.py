@@ -796,3 +796,17 @@ def test_an_answer_the_outbox_refuses_stores_nothing(
         queued = inbox.queue_reply(ob, ours, Post(text="hi"), account)
         assert inbox.get(ours) == ours and inbox.status(ours) is MessageStatus.NEW
         assert queued.status is DeliveryStatus.PENDING
+
+
+def test_add_refuses_what_is_not_a_list_of_messages(inbox: Inbox) -> None:
+    """``inbox.add(message)`` raised TypeError ('Message' object is not iterable), and a
+    dict among the messages AttributeError, from deep in the store."""
+    for wrong, says in (
+        (msg(1), "a list of messages"),
+        ([msg(1), msg(2).to_dict()], "a dict, not a Message"),
+        ("m1", "a list of messages"),
+    ):
+        with pytest.raises(ConfigurationError, match=says):
+            inbox.add(wrong)  # type: ignore[arg-type]
+    assert inbox.messages() == []  # nothing stored, not even the good one before
+    assert inbox.add([msg(1)]) == 1

@@ -352,9 +352,25 @@ class Inbox(SQLiteStore):
 
         Returns:
             How many were new.
+
+        Raises:
+            ConfigurationError: ``messages`` is one message (or text) rather than a list
+                of them, or holds something that is not a `Message` (nothing is stored).
         """
+        if isinstance(messages, (Message, str, bytes)) or not isinstance(messages, Iterable):
+            raise ConfigurationError(
+                f"messages is a {type(messages).__name__}: give a list of messages (one "
+                "message: [message])"
+            )
+        checked = list(messages)
+        for m in checked:
+            if not isinstance(m, Message):
+                raise ConfigurationError(
+                    f"messages holds a {type(m).__name__}, not a Message: give messages "
+                    "(Message.from_dict reads one back from plain data)"
+                )
         with self._tx() as db:
-            return self._insert(db, messages, _us(self.clock()))
+            return self._insert(db, checked, _us(self.clock()))
 
     def _save_page(self, account: str, page: InboxPage) -> int:
         now = _us(self.clock())

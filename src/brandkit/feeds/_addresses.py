@@ -52,6 +52,7 @@ _PRIVATE = (
     ipaddress.IPv6Network("fc00::/7"),
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_NO_KEEPALIVE = httpx.Limits(max_keepalive_connections=0)
 
 _MAX_HUNG = 8
 """The most lookups left running past their deadline at once: a thread blocked in a
@@ -308,7 +309,9 @@ def guarded_client(guard: AddressGuard) -> tuple[httpx.Client, bool]:
     answer changes between that check and the connection could still get past it. The
     client reads no proxy from the environment: a proxy would resolve the names itself.
     """
-    transport = httpx.HTTPTransport(verify=shared_context())
+    # No connection is kept for the next fetch: `fetch` ends at its deadline only the
+    # connections it made (a reused one would leave a slow answer bounded per read only).
+    transport = httpx.HTTPTransport(verify=shared_context(), limits=_NO_KEEPALIVE)
     client = httpx.Client(transport=transport, follow_redirects=False)
     return client, _pin(transport, guard)
 

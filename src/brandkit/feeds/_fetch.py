@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+import socket
+import threading
 import time
 import zlib
 from collections.abc import Callable
@@ -131,6 +134,56 @@ class _Reader:
         return len(self.out) <= self.limit
 
 
+class _Deadline:
+    """Ends a fetch's connections when its time is up. httpx's timeouts bound each read,
+    not the whole answer: a server sending its status line and headers a byte at a time
+    would otherwise hold the fetch for as long as it likes. So the sockets of the fetch's
+    connections (seen through httpcore's ``trace`` extension when each is made) are shut
+    down at the deadline, which fails the read that waits on them."""
+
+    def __init__(self, seconds: float) -> None:
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self.passed = False
+        self._timer = threading.Timer(max(0.0, seconds), self._end)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's trace hook: keeps the socket of each connection made (and, once
+        TLS is set up on it, the TLS socket, which takes the plain one's place)."""
+        if event not in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            return
+        stream = info.get("return_value")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if not isinstance(sock, socket.socket):
+            return
+        with self._lock:
+            if self.passed:
+                _shut(sock)
+            else:
+                self._sockets.append(sock)
+
+    def _end(self) -> None:
+        with self._lock:
+            self.passed = True
+            for sock in self._sockets:
+                _shut(sock)
+            self._sockets.clear()
+
+    def stop(self) -> None:
+        """The fetch is over: its connections are left alone (a kept-alive one may serve
+        the next fetch)."""
+        self._timer.cancel()
+        with self._lock:
+            self._sockets.clear()
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # closed already
+        sock.shutdown(socket.SHUT_RDWR)
+
+
 def _error(status: int, url: str, response: httpx.Response, body: bytes) -> Exception:
     text = body[:300].decode("utf-8", "replace").strip()
     said = f": {text}" if text else ""
@@ -182,7 +235,10 @@ def fetch(
 ) -> Fetched:
     """GET ``url`` with ``http``: conditional when ``etag`` or ``last_modified`` is given,
     redirects followed (each hop must be http(s)), the whole exchange done within
-    ``timeout`` seconds and the body (inflated) at most ``max_bytes``.
+    ``timeout`` seconds and the body (inflated) at most ``max_bytes``. The connections the
+    fetch makes are shut at the deadline, however slowly the server sends its headers; a
+    connection ``http`` kept alive from an earlier request is bounded per read only (the
+    clients brandkit makes keep none).
 
     ``check``, if given, is called with the URL and with each redirect's target before it
     is requested; what it raises ends the fetch, and that URL is not requested (the feed
@@ -200,6 +256,41 @@ def fetch(
     """
     check_url(url)
     deadline = time.monotonic() + timeout
+    ender = _Deadline(timeout)
+    try:
+        return _fetch(
+            url,
+            http=http,
+            etag=etag,
+            last_modified=last_modified,
+            timeout=timeout,
+            max_bytes=max_bytes,
+            max_redirects=max_redirects,
+            user_agent=user_agent,
+            accept=accept,
+            check=check,
+            deadline=deadline,
+            ender=ender,
+        )
+    finally:
+        ender.stop()
+
+
+def _fetch(
+    url: str,
+    *,
+    http: httpx.Client,
+    etag: str | None,
+    last_modified: str | None,
+    timeout: float,
+    max_bytes: int,
+    max_redirects: int,
+    user_agent: str,
+    accept: str,
+    check: Callable[[str], object] | None,
+    deadline: float,
+    ender: _Deadline,
+) -> Fetched:
     current = url
     for _hop in range(max_redirects + 1):
         headers = {
@@ -218,7 +309,9 @@ def fetch(
         left = deadline - time.monotonic()
         if left <= 0:
             break
-        request = http.build_request("GET", current, headers=headers, timeout=left)
+        request = http.build_request(
+            "GET", current, headers=headers, timeout=left, extensions={"trace": ender.trace}
+        )
         try:
             response = http.send(request, stream=True, follow_redirects=False)
             try:
@@ -253,7 +346,7 @@ def fetch(
                 raise MalformedResponse(
                     f"GET {shown(current)}: {detail}", platform="feed", status_code=200
                 ) from None
-            if isinstance(exc, httpx.TimeoutException):
+            if isinstance(exc, httpx.TimeoutException) or ender.passed:
                 detail = f"no complete answer within {timeout:g} s"
             raise TransportError(
                 f"GET {shown(current)} failed: {detail}", platform="feed", maybe_delivered=False

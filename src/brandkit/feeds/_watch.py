@@ -291,7 +291,13 @@ class FeedWatcher:
         self.state = state if isinstance(state, FeedState) else FeedState(state, clock=clock)
         self._own_http = http is None
         if http is None:
-            http = httpx.Client(follow_redirects=False, verify=shared_context())
+            # No kept-alive connection: `fetch` ends at its deadline only the connections
+            # it makes, and a polled feed's next fetch is minutes away anyway.
+            http = httpx.Client(
+                follow_redirects=False,
+                verify=shared_context(),
+                limits=httpx.Limits(max_keepalive_connections=0),
+            )
             bound_lookups(http, timeout)
         self.http = http
         self.private_images = private_images

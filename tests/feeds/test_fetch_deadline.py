@@ -1,0 +1,113 @@
+"""A fetch ends at its timeout however the server sends its answer: httpx bounds each read,
+so a server dripping its status line and headers a byte at a time must be cut by brandkit."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from brandkit.errors import TransportError
+from brandkit.feeds import FeedWatcher, fetch
+from brandkit.testing import png
+from tests.feeds.documents import item, rss
+
+
+@contextmanager
+def dripping(fast: dict[str, bytes]) -> Iterator[tuple[str, list[str]]]:
+    """A server on 127.0.0.1 answering the paths of ``fast`` at once (keeping the
+    connection open), and any other path a header byte every 0.05 s for 20 s."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+    seen: list[str] = []
+
+    def talk(conn: socket.socket) -> None:
+        conn.settimeout(30)
+        with conn:
+            while not stop.is_set():
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        return
+                    data += chunk
+                path = data.split(b" ")[1].decode()
+                seen.append(path)
+                if path in fast:
+                    body = fast[path]
+                    conn.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\n"
+                        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                        + body
+                    )
+                    continue
+                try:
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nX-Pad: ")
+                    for _ in range(400):
+                        if stop.is_set():
+                            return
+                        conn.sendall(b"a")
+                        time.sleep(0.05)
+                except OSError:
+                    pass  # the client hung up, as it should
+                return
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=talk, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", seen
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(5)
+
+
+def test_a_fetch_whose_headers_drip_ends_at_the_timeout() -> None:
+    with dripping({}) as (url, _), httpx.Client() as http:
+        started = time.monotonic()
+        with pytest.raises(TransportError, match=r"within 0\.5 s"):
+            fetch(f"{url}/feed.xml", http=http, timeout=0.5)
+        assert time.monotonic() - started < 2.0
+
+
+def test_an_image_whose_headers_drip_leaves_the_card_without_it_in_time(
+    tmp_path: Path,
+) -> None:
+    """The second image comes from the host that served the first at once: the watcher's
+    connection to it must not be kept and reused without the deadline."""
+    image = png(40, 21)
+    with dripping({"/one.png": image}) as (url, seen):
+        document = rss(item(2, image=f"{url}/slow.png"), item(1, image=f"{url}/one.png"))
+        with (
+            dripping({"/feed.xml": document}) as (feed_url, _),
+            FeedWatcher(
+                f"{feed_url}/feed.xml",
+                state=str(tmp_path / "state.db"),
+                private_images=True,
+                timeout=0.5,
+            ) as w,
+        ):
+            started = time.monotonic()
+            one, two = w.poll()
+            took = time.monotonic() - started
+    assert seen == ["/one.png", "/slow.png"]
+    assert one.post.link is not None and one.post.link.thumbnail is not None
+    assert two.post.link is not None and two.post.link.thumbnail is None
+    assert took < 3.0

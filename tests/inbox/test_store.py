@@ -810,3 +810,22 @@ def test_add_refuses_what_is_not_a_list_of_messages(inbox: Inbox) -> None:
             inbox.add(wrong)  # type: ignore[arg-type]
     assert inbox.messages() == []  # nothing stored, not even the good one before
     assert inbox.add([msg(1)]) == 1
+
+
+def test_async_sync_takes_a_whole_number_of_accounts_at_once(
+    account: Account, inbox: Inbox
+) -> None:
+    """concurrency="4" (read from a setting) raised TypeError, and True or 2.5 were taken
+    as they were."""
+    import asyncio
+
+    from brandkit import AsyncClient
+
+    async def run(concurrency: Any) -> None:
+        async with AsyncClient() as client:
+            await inbox.async_sync(client, [account], concurrency=concurrency)
+
+    for wrong in ("4", True, 2.5, None):
+        with pytest.raises(ConfigurationError, match=f"concurrency={wrong!r}: give how many"):
+            asyncio.run(run(wrong))
+    assert inbox.cursor(account) is None  # refused before any read

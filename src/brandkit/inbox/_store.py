@@ -457,17 +457,15 @@ class Inbox(SQLiteStore):
 
         Raises:
             ConfigurationError: ``client`` is a ``Client`` (use `sync`), ``concurrency``
-                or ``limit`` is less than 1, or ``accounts`` is not a list of accounts each
-                given once.
+                or ``limit`` is not a whole number of 1 or more, or ``accounts`` is not
+                a list of accounts each given once.
         """
         _check_client(client, asynchronous=True)
         _check_limit(limit)
         accounts = _check_accounts(accounts)
-        if concurrency < 1:
-            raise ConfigurationError(
-                f"concurrency={concurrency!r}: give how many accounts may be read at the "
-                "same time (1 or more)"
-            )
+        check_limit(
+            concurrency, what="accounts may be read at the same time", least=1, name="concurrency"
+        )
         if client.outbox is not None:
             await asyncio.to_thread(self._settle_from, client.outbox)
         slots = asyncio.Semaphore(concurrency)

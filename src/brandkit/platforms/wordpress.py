@@ -1043,7 +1043,13 @@ class WordPressAdapter(BlogAdapter):
             dated = _gmt(c.date_gmt)
             if since is not None and dated is not None and dated < since - LOOKUP_SKEW:
                 continue
-            if text.strip() == part.text.strip():
+            # A user without unfiltered_html has the comment saved through kses, which
+            # stores a bare "&" as "&amp;": compared strictly, the answer was missed, sent
+            # again, and refused as a duplicate while it was live.
+            if (
+                text.strip() == part.text.strip()
+                or html.unescape(text).strip() == html.unescape(part.text).strip()
+            ):
                 return PartRef(
                     index=part.index,
                     id=str(c.id),

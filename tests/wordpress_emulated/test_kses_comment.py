@@ -1,0 +1,30 @@
+"""An answer to a comment whose answer was lost is found, not sent again, when WordPress
+stored its text through kses: a user without ``unfiltered_html`` (on a multisite network,
+everyone but the super admin) has ``pre_comment_content`` run ``wp_filter_kses``, which stores
+a bare ``&`` as ``&amp;``. The lookup compared the raw text strictly, missed the answer, sent
+it again, and WordPress refused that as a duplicate: the answer was live but reported failed."""
+
+from __future__ import annotations
+
+from brandkit import Client, DeliveryStatus, Post, RetryPolicy
+from brandkit.content import Article
+from brandkit.testing.wordpress import WordPressEmulator
+
+FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=10, settle=0.05)
+COMMENTS = r"/wp-json/wp/v2/comments"
+
+
+def test_a_lost_answer_with_an_ampersand_is_found_not_sent_again() -> None:
+    emu = WordPressEmulator(multisite=True)
+    emu.remove_comment(1)
+    emu.add_user("editor", role="editor")
+    with emu.serve(), Client(retry=FAST) as client:
+        blog = emu.account(user="editor")
+        (article,) = client.publish(Article(title="Ask away", body="x"), [blog])
+        asked = emu.audience("Cleo").comment(article.parts[0].id, "When is the Q&A?")
+        (message,) = client.inbox(blog).messages
+        emu.fault(method="POST", path=COMMENTS, drop="after")
+        answer = client.reply(message, Post(text="Q&A: Friday, 5 pm."))
+        assert answer.status is DeliveryStatus.SENT, answer.error
+        assert emu.count("POST", COMMENTS) == 1
+        assert emu.answers(asked) == ["Q&amp;A: Friday, 5 pm."]

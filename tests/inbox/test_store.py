@@ -829,3 +829,33 @@ def test_async_sync_takes_a_whole_number_of_accounts_at_once(
         with pytest.raises(ConfigurationError, match=f"concurrency={wrong!r}: give how many"):
             asyncio.run(run(wrong))
     assert inbox.cursor(account) is None  # refused before any read
+
+
+def test_the_first_of_two_queued_answers_sent_marks_the_message_replied(
+    server: ChatServer, http: httpx.Client, account: Account, tmp_path: Path
+) -> None:
+    """Two team members queued different answers to one message; the second replaced the
+    first in the inbox's memory. The worker sent the first and the second was cancelled:
+    the message waited for ever although it had been answered (a third answer followed)."""
+    clock = FakeClock(T0 + timedelta(minutes=30))
+    with (
+        Inbox(tmp_path / "i.db", clock=clock) as inbox,
+        Outbox(tmp_path / "o.db") as outbox,
+        Client(http=http, accounts=[account], outbox=outbox, clock=clock) as client,
+    ):
+        server.say("fan", "do you ship to Norway?")
+        inbox.sync(client, [account])
+        (question,) = inbox.unanswered()
+        first = inbox.queue_reply(outbox, question, Post(text="We do."), account)
+        second = inbox.queue_reply(outbox, question, Post(text="Yes, in 3 days."), account)
+        assert first.id != second.id
+        outbox.cancel(second.id)
+        with Worker(outbox, [account], client=client, clock=clock) as worker:
+            worker.run_once()
+        assert [p["text"] for p in server.posts] == ["We do."]
+        assert inbox.settle(outbox) == 1
+        assert inbox.status(question) is MessageStatus.REPLIED
+        assert inbox.unanswered() == []
+        (times,) = inbox.response_times()
+        assert times.median == timedelta(minutes=29)  # asked at T0 + 1 min, sent at + 30
+        assert inbox.settle(outbox) == 0

@@ -172,6 +172,7 @@ class PostgresInbox(Inbox):
 
     _day = "to_char(to_timestamp(created_at / 1000000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
     _blocking = True
+    _row_lock = " FOR UPDATE"
 
     def __init__(
         self,

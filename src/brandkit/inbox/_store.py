@@ -82,6 +82,11 @@ _INSERT = (
     "WHERE inbox_messages.kind = 'found' AND excluded.kind != 'found'"
 )
 
+# The answers on their way to one message are kept in its ``reply_delivery`` column, their
+# ids joined by a newline (no delivery id holds one), the last few only.
+_ANSWERS_SEP = "\n"
+_MAX_PENDING_ANSWERS = 20
+
 # The longest name `Inbox.assign` takes: a name or an address, not a document.
 _MAX_ASSIGNEE = 1000
 
@@ -308,6 +313,9 @@ class Inbox(SQLiteStore):
     synchronous = "NORMAL"
     # The UTC day of ``created_at`` (microseconds since the epoch), as ``YYYY-MM-DD``.
     _day: ClassVar[str] = "date(created_at / 1000000, 'unixepoch')"
+    # What a read-then-write of one message's row adds to its SELECT (PostgreSQL locks the
+    # row; SQLite's write transaction already holds the whole file).
+    _row_lock: ClassVar[str] = ""
     # A local file's short writes need no thread in `async_sync`; a server's do.
     _blocking: ClassVar[bool] = False
 
@@ -609,18 +617,51 @@ class Inbox(SQLiteStore):
         Raises:
             ConfigurationError: no such message.
         """
-        sent_at = None
-        if delivery.ok and delivery.parts:
-            posted = delivery.parts[0].extra.get("posted_at")
-            when = datetime.fromisoformat(posted) if isinstance(posted, str) else self.clock()
-            sent_at = _us(when)
+        sent_at = self._sent_at(delivery)
         if sent_at is None:
-            self._update(message, "reply_delivery = ?", (delivery.id,))
+            self._remember_answer(_key(message), delivery.id)
         else:
             self._update(
                 message,
                 "status = 'replied', reply_delivery = ?, replied_at = COALESCE(replied_at, ?)",
                 (delivery.id, sent_at),
+            )
+
+    def _sent_at(self, delivery: Delivery) -> int | None:
+        """When ``delivery``'s first part was posted (microseconds), or ``None`` when it is
+        not sent."""
+        if not (delivery.ok and delivery.parts):
+            return None
+        posted = delivery.parts[0].extra.get("posted_at")
+        return _us(datetime.fromisoformat(posted) if isinstance(posted, str) else self.clock())
+
+    def _remember_answer(self, key: str, delivery_id: str) -> None:
+        """Add ``delivery_id`` to the answers on their way to message ``key``.
+
+        Several answers may be on their way at once (two team members queued different
+        ones): each is kept, so that the first one sent marks the message, whichever it is.
+
+        Raises:
+            ConfigurationError: no such message.
+        """
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT reply_delivery, replied_at FROM inbox_messages "  # noqa: S608 - constant
+                f"WHERE key = ?{self._row_lock}",
+                (key,),
+            ).fetchone()
+            if row is None:
+                raise ConfigurationError(
+                    f"no message {key!r} in this inbox: sync first, or check the key"
+                )
+            known, replied_at = row
+            # Once answered, only the latest answer is worth keeping (settle reads none).
+            ids = known.split(_ANSWERS_SEP) if known and replied_at is None else []
+            if delivery_id not in ids:
+                ids.append(delivery_id)
+            db.execute(
+                "UPDATE inbox_messages SET reply_delivery = ? WHERE key = ?",
+                (_ANSWERS_SEP.join(ids[-_MAX_PENDING_ANSWERS:]), key),
             )
 
     def queue_reply(
@@ -668,10 +709,15 @@ class Inbox(SQLiteStore):
                 "WHERE reply_delivery IS NOT NULL AND replied_at IS NULL"
             ).fetchall()
         settled = 0
-        for key, delivery_id in pending:
-            delivery = get(delivery_id)
-            if delivery is not None and delivery.ok:
-                self.replied(key, delivery)
+        for key, delivery_ids in pending:
+            sent = [
+                (at, delivery)
+                for delivery in map(get, delivery_ids.split(_ANSWERS_SEP))
+                if delivery is not None and (at := self._sent_at(delivery)) is not None
+            ]
+            if sent:
+                # The first answer posted is the message's answer time.
+                self.replied(key, min(sent, key=lambda pair: pair[0])[1])
                 settled += 1
         return settled
 

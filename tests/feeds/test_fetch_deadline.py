@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from brandkit.errors import TransportError
+from brandkit.errors import ConfigurationError, TransportError
 from brandkit.feeds import FeedWatcher, fetch
 from brandkit.testing import png
 from tests.feeds.documents import item, rss
@@ -111,3 +111,45 @@ def test_an_image_whose_headers_drip_leaves_the_card_without_it_in_time(
     assert one.post.link is not None and one.post.link.thumbnail is not None
     assert two.post.link is not None and two.post.link.thumbnail is None
     assert took < 3.0
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"image_max_bytes": -1},
+        {"image_max_bytes": "1MB"},
+        {"limit": "5"},
+        {"limit": True},
+        {"max_bytes": 2.5},
+        {"summary_chars": None},
+        {"timeout": float("inf")},
+        {"timeout": 0},
+    ],
+)
+def test_a_watcher_refuses_bad_numbers_up_front(options: dict[str, object], tmp_path: Path) -> None:
+    """Refused when made, with what to pass, not as a TypeError or OverflowError at the
+    first poll (or an image limit of -1 that inflates a gzipped image whole)."""
+    with pytest.raises(ConfigurationError, match=next(iter(options))):
+        FeedWatcher(
+            "https://blog.example.com/feed.xml",
+            state=str(tmp_path / "state.db"),
+            **options,  # type: ignore[arg-type]
+        )
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"max_bytes": -1},
+        {"max_bytes": 0.5},
+        {"timeout": float("nan")},
+        {"timeout": -1},
+        {"max_redirects": -1},
+    ],
+)
+def test_fetch_refuses_bad_numbers_before_any_request(options: dict[str, object]) -> None:
+    """``max_bytes=-1`` inflated a gzip bomb whole (zlib reads a limit of 0 as none)."""
+    with dripping({}) as (url, seen), httpx.Client() as http:
+        with pytest.raises(ConfigurationError, match=next(iter(options))):
+            fetch(f"{url}/feed.xml", http=http, **options)  # type: ignore[arg-type]
+        assert seen == []

@@ -17,6 +17,8 @@ from urllib.parse import urljoin, urlsplit
 import attrs
 import httpx
 
+from brandkit._durations import checked_seconds
+from brandkit._limits import check_limit
 from brandkit.errors import (
     AuthError,
     ConfigurationError,
@@ -30,6 +32,8 @@ from brandkit.errors import (
 __all__ = ["Fetched", "check_url", "fetch", "shown"]
 
 MB = 1024 * 1024
+MAX_TIMEOUT = 86_400.0
+"""The longest ``timeout`` of a fetch, in seconds (a day): past it, a wait is a mistake."""
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
@@ -245,7 +249,9 @@ def fetch(
     watcher refuses an entry's image on a non-public address this way).
 
     Raises:
-        ConfigurationError: ``url`` (or a redirect's target) is not an http(s) URL.
+        ConfigurationError: ``url`` (or a redirect's target) is not an http(s) URL, or
+            ``timeout`` is not a number of seconds above 0 (at most a day), ``max_bytes``
+            not a whole number from 1, ``max_redirects`` not one from 0.
         AuthError: 401 or 403.
         RateLimited: 429 (``retry_after`` from ``Retry-After``).
         Rejected: another 4xx (404 and 410 say the feed is gone), or too many redirects.
@@ -255,6 +261,12 @@ def fetch(
         BrandkitError: whatever ``check`` raises.
     """
     check_url(url)
+    checked_seconds(
+        timeout, name="timeout", most=MAX_TIMEOUT, why="the longest the fetch may take, e.g. 10"
+    )
+    # zlib reads a limit of 0 as none: a negative max_bytes would inflate a bomb whole.
+    check_limit(max_bytes, name="max_bytes", what="bytes of the body at most", least=1)
+    check_limit(max_redirects, name="max_redirects", what="redirects followed at most")
     deadline = time.monotonic() + timeout
     ender = _Deadline(timeout)
     try:

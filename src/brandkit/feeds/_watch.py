@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import httpx
 
+from brandkit._durations import checked_seconds
+from brandkit._limits import check_limit
 from brandkit._tls import shared_context
 from brandkit.accounts import Account
 from brandkit.content._media import Media
@@ -26,7 +28,7 @@ from brandkit.feeds._addresses import (
     guarded_client,
     origin,
 )
-from brandkit.feeds._fetch import MB, check_url, fetch, shown
+from brandkit.feeds._fetch import MAX_TIMEOUT, MB, check_url, fetch, shown
 from brandkit.feeds._parse import Entry, parse
 from brandkit.feeds._state import FeedState
 
@@ -262,11 +264,15 @@ class FeedWatcher:
             raise ConfigurationError(
                 f"private_images must be None, True or False, got {private_images!r}"
             )
-        if limit < 1 or summary_chars < 0 or not timeout > 0 or max_bytes < 1:
-            raise ConfigurationError(
-                "limit and max_bytes must be at least 1, summary_chars not negative, and "
-                "timeout a positive number of seconds"
-            )
+        check_limit(limit, name="limit", what="announcements at most per poll", least=1)
+        check_limit(summary_chars, name="summary_chars", what="characters of the summary")
+        check_limit(max_bytes, name="max_bytes", what="bytes of the feed at most", least=1)
+        check_limit(
+            image_max_bytes, name="image_max_bytes", what="bytes of an image at most", least=1
+        )
+        checked_seconds(
+            timeout, name="timeout", most=MAX_TIMEOUT, why="the longest a fetch may take, e.g. 10"
+        )
         self.skip_existing = skip_existing
         self.summary_chars = summary_chars
         self.images = images

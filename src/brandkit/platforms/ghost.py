@@ -474,7 +474,8 @@ class GhostAdapter(BlogAdapter):
         status...). Ghost needs the post's current ``updated_at``: it is read first, and
         read again once if someone saved the post in between (409). The featured image is
         uploaded only when it is not the file the post has already (read from the site and
-        compared byte for byte).
+        compared byte for byte). A post dated ahead (scheduled, or a draft that was) updated
+        to ``status="published"`` is dated now: Ghost would keep its time ahead.
 
         Raises:
             Rejected: Ghost refused the change (or the post was saved by someone else twice
@@ -597,6 +598,11 @@ class GhostAdapter(BlogAdapter):
             # kept (Ghost checks only a changed time): an edit just before it goes live must
             # not move it later.
             published_at = now + SCHEDULE_LEAD + _LEAD_MARGIN
+        if status == "published" and published_at is None and kept is not None and kept > now:
+            # Ghost sets published_at only when a post has none: a scheduled post (or one
+            # put back to draft, which keeps its time) sent "published" alone went live dated
+            # days ahead. Dated now, as asked; a post already live keeps its date.
+            published_at = now
         fields: dict[str, Any] = {
             "title": article.title,
             "slug": article.slug,

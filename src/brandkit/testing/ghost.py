@@ -28,8 +28,10 @@ error body; https://docs.ghost.org/admin-api for the rest):
   imported as Ghost does, losing what Lexical has no node for: see `_import_html`),
   ``lexical``, ``slug`` (made unique with ``-2``, ``-3``...; derived from the title when
   absent), ``status`` (``draft``, ``published``, ``scheduled`` with ``published_at`` at
-  least 2 minutes ahead when it is set or changed), ``tags`` (names, ``{"name"}``,
-  ``{"slug"}`` or ``{"id"}``, created when new), ``custom_excerpt`` (300),
+  least 2 minutes ahead when it is set or changed; ``published_at`` is set to now only for
+  a published post that has none, as Ghost's post model does: a scheduled post sent
+  ``published`` alone keeps its time, and a draft keeps its ``published_at``), ``tags``
+  (names, ``{"name"}``, ``{"slug"}`` or ``{"id"}``, created when new), ``custom_excerpt`` (300),
   ``feature_image``, ``feature_image_alt`` (191), ``feature_image_caption``,
   ``canonical_url``. Answers 201 with the post.
 - ``GET .../posts/`` with ``filter`` (``slug:x``, ``slug:[a,b]``, ``id:x``, ``status:x``,
@@ -596,10 +598,11 @@ class GhostEmulator(Emulator):
                     "Date must be at least 2 minutes in the future.",
                     context=None,
                 )
-        elif status == "published" and (published_at is None or p.status != "published"):
-            published_at = published_at if published_at and published_at <= now else now
-        elif status == "draft":
-            published_at = published_at if "published_at" in data else None
+        elif status in ("published", "sent") and published_at is None:
+            # Ghost's post model sets published_at only when there is none: a scheduled post
+            # (or a draft that was scheduled) sent "published" alone keeps its time ahead,
+            # and a post put back to draft keeps its published_at.
+            published_at = now
         p.status = status
         p.published_at = published_at
 

@@ -151,3 +151,28 @@ def test_a_url_that_cannot_be_read_is_no_url_not_an_unreadable_feed(url: str) ->
     feed = parse(rss(item(1, image=url), item(2, link=url)))
     assert [e.image for e in feed.entries] == [None, None]
     assert [e.url for e in feed.entries] == ["https://acme.example/news/release-1/", None]
+
+
+def test_relative_image_addresses_are_resolved_against_the_feeds_address() -> None:
+    """A static site's feed (Hugo, Jekyll) gives its Media RSS thumbnail or image
+    enclosure as a path: the card must get the image, not go without it."""
+    document = (
+        b'<?xml version="1.0"?>\n<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/">'
+        b"<channel><title>t</title>"
+        b'<item><title>a</title><link>/post/1</link><media:thumbnail url="/img/1.png"/></item>'
+        b"<item><title>b</title><link>https://acme.example/post/2</link>"
+        b'<enclosure url="img/2.jpg" type="image/jpeg" length="1"/></item>'
+        b"<item><title>c</title><link>https://acme.example/post/3</link>"
+        b'<media:content url="//cdn.example/3.png" medium="image"/></item>'
+        b"<item><title>d</title><link>https://acme.example/post/4</link>"
+        b'<media:thumbnail url="javascript:alert(1)"/></item>'
+        b"</channel></rss>"
+    )
+    one, two, three, four = parse(document, url="https://acme.example/blog/feed.xml").entries
+    assert one.url == "https://acme.example/post/1"
+    assert one.image == "https://acme.example/img/1.png"
+    assert two.image == "https://acme.example/blog/img/2.jpg"
+    assert three.image == "https://cdn.example/3.png"
+    assert four.image is None
+    # Without the document's address, a path is no address.
+    assert parse(document).entries[0].image is None

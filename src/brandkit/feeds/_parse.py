@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import attrs
 
@@ -146,11 +146,15 @@ def plain_text(value: str) -> str:
     return " ".join(html.unescape(text).split())
 
 
-def _http_url(value: Any) -> str | None:
+def _http_url(value: Any, base: str | None = None) -> str | None:
+    """``value`` if it is an absolute http(s) URL, or a relative one made absolute against
+    ``base`` (the document's address), else ``None``."""
     if not isinstance(value, str):
         return None
     text = value.strip()
     try:
+        if base and text and not urlsplit(text).scheme:
+            text = urljoin(base, text)
         parts = urlsplit(text)
         parts.port  # noqa: B018 (raises on a port that is not a number, or out of range)
     except ValueError:
@@ -173,23 +177,31 @@ def _when(entry: Mapping[str, Any]) -> datetime | None:
     return None
 
 
-def _image(entry: Mapping[str, Any], html_image: str | None) -> str | None:
+def _image(entry: Mapping[str, Any], html_image: str | None, base: str | None) -> str | None:
+    # feedparser leaves Media RSS addresses and RSS enclosures as the feed wrote them: a
+    # static site's feed often gives them as paths.
     for item in entry.get("media_thumbnail") or ():
-        if url := _http_url(item.get("url")):
+        if url := _http_url(item.get("url"), base):
             return url
     for item in entry.get("media_content") or ():
         medium = str(item.get("medium") or "")
         kind = str(item.get("type") or "")
-        if (medium == "image" or kind.startswith("image/")) and (url := _http_url(item.get("url"))):
+        if (medium == "image" or kind.startswith("image/")) and (
+            url := _http_url(item.get("url"), base)
+        ):
             return url
     for link in entry.get("links") or ():
         is_image = str(link.get("type") or "").startswith("image/")
-        if link.get("rel") == "enclosure" and is_image and (url := _http_url(link.get("href"))):
+        if (
+            link.get("rel") == "enclosure"
+            and is_image
+            and (url := _http_url(link.get("href"), base))
+        ):
             return url
-    return _http_url(html_image)
+    return _http_url(html_image, base)
 
 
-def _entry(raw: Mapping[str, Any]) -> Entry:
+def _entry(raw: Mapping[str, Any], base: str | None = None) -> Entry:
     title = plain_text(str(raw.get("title") or ""))[:_MAX_TITLE]
     url = _http_url(raw.get("link"))
     if url is None:
@@ -217,7 +229,7 @@ def _entry(raw: Mapping[str, Any]) -> Entry:
         url=url,
         summary=summary,
         published=published,
-        image=_image(raw, html_image),
+        image=_image(raw, html_image, base),
         author=author,
     )
 
@@ -245,9 +257,10 @@ def _feedparser() -> Any:
 def parse(data: bytes, *, url: str | None = None, content_type: str | None = None) -> Feed:
     """Parse an RSS (0.9x, 1.0, 2.0) or Atom document held in ``data``; no network.
 
-    Relative links are resolved against ``url`` (the address the document came from) and
-    HTML in summaries is read as text. A document with small faults that can still be read
-    (feedparser's "bozo" documents) is parsed and its faults listed in `Feed.warnings`.
+    Relative links and image addresses are resolved against ``url`` (the address the
+    document came from) and HTML in summaries is read as text. A document with small
+    faults that can still be read (feedparser's "bozo" documents) is parsed and its faults
+    listed in `Feed.warnings`.
 
     Args:
         data: the document's bytes as served (the XML declaration or ``content_type``
@@ -309,6 +322,6 @@ def parse(data: bytes, *, url: str | None = None, content_type: str | None = Non
         title=plain_text(str(info.get("title") or ""))[:_MAX_TITLE],
         url=_http_url(info.get("link")),
         version=version,
-        entries=tuple(_entry(e) for e in raw_entries),
+        entries=tuple(_entry(e, url) for e in raw_entries),
         warnings=warnings,
     )

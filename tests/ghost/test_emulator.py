@@ -126,6 +126,26 @@ def test_drafts_and_scheduled_posts_have_preview_urls_until_live(
     assert emu.post("later")["url"] == f"{BASE}/later/"
 
 
+def test_a_published_post_cannot_be_scheduled_again(http: httpx.Client, emu: GhostEmulator) -> None:
+    # Ghost's post model refuses published -> scheduled ("disallow published -> scheduled").
+    post = create(http, emu, title="Live", status="published").json()["posts"][0]
+    later = datetime.fromtimestamp(emu.clock.time() + 3600, UTC).isoformat()
+    r = http.put(
+        f"{POSTS}{post['id']}/",
+        json={
+            "posts": [
+                {"status": "scheduled", "published_at": later, "updated_at": post["updated_at"]}
+            ]
+        },
+        headers=auth(emu),
+    )
+    assert r.status_code == 422
+    error = error_of(r)
+    assert error["message"] == "Your post is already published, please reload your page."
+    assert error["type"] == "ValidationError"
+    assert emu.post("live")["status"] == "published"
+
+
 def test_filter_by_slug_list_and_formats(http: httpx.Client, emu: GhostEmulator) -> None:
     for title in ("One", "Two", "Three"):
         create(http, emu, title=title, html=f"<p>{title}</p>")

@@ -28,7 +28,8 @@ error body; https://docs.ghost.org/admin-api for the rest):
   imported as Ghost does, losing what Lexical has no node for: see `_import_html`),
   ``lexical``, ``slug`` (made unique with ``-2``, ``-3``...; derived from the title when
   absent), ``status`` (``draft``, ``published``, ``scheduled`` with ``published_at`` at
-  least 2 minutes ahead when it is set or changed; ``published_at`` is set to now only for
+  least 2 minutes ahead when it is set or changed, never for a published post: 422 "Your
+  post is already published, please reload your page."; ``published_at`` is set to now only for
   a published post that has none, as Ghost's post model does: a scheduled post sent
   ``published`` alone keeps its time, and a draft keeps its ``published_at``), ``tags``
   (names, ``{"name"}``, ``{"slug"}`` or ``{"id"}``, created when new), ``custom_excerpt`` (300),
@@ -586,6 +587,9 @@ class GhostEmulator(Emulator):
             if data["published_at"] and published_at is None:
                 raise invalid("Value in [posts.published_at] is not a valid date.")
         now = self.clock.now()
+        if not new and status == "scheduled" and p.status == "published":
+            # Ghost's post model: "disallow published -> scheduled".
+            raise _Refusal(422, "Your post is already published, please reload your page.")
         if status == "scheduled":
             if published_at is None:
                 raise _Refusal(422, "Value in published_at cannot be blank.", context=None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -215,3 +216,51 @@ def test_an_inbox_of_the_first_schema_is_upgraded_with_its_messages(postgres_url
             f"SELECT version FROM {prefix}schema WHERE component = 'inbox'"
         ).fetchone() or (None,)
     assert (collation, version) == ("C", 2)
+
+
+def test_a_zero_timeout_gives_up_at_once_on_a_locked_row(postgres_url: str) -> None:
+    """timeout=0 (or under a millisecond) set lock_timeout to 0, which PostgreSQL reads as
+    'wait for ever': the inbox hung on a row another process held."""
+    from datetime import UTC, datetime
+
+    from brandkit import Author, Message
+    from brandkit.errors import OutboxConflict
+
+    prefix = unique_prefix()
+    message = Message(
+        platform=NAME,
+        account=f"{NAME}:brand",
+        id="m1",
+        kind="reply",
+        author=Author(id="u1"),
+        text="hi",
+        created_at=datetime(2026, 12, 1, tzinfo=UTC),
+    )
+    with Inbox(postgres_url, prefix=prefix) as setup:
+        setup.add([message])
+    for timeout in (0, 0.0004):
+        with (
+            psycopg.connect(postgres_url) as holder,
+            Inbox(postgres_url, prefix=prefix, timeout=timeout) as inbox,
+        ):
+            holder.execute(
+                f"SELECT 1 FROM {prefix}inbox_messages WHERE key = %s FOR UPDATE", (message.key,)
+            )
+            got: queue.Queue[BaseException | None] = queue.Queue()
+
+            def mark(box: Inbox = inbox, out: queue.Queue[BaseException | None] = got) -> None:
+                try:
+                    box.mark(message, "seen")
+                    out.put(None)
+                except BaseException as exc:  # handed to the test, which raises it
+                    out.put(exc)
+
+            worker = threading.Thread(target=mark)
+            worker.start()
+            try:
+                outcome = got.get(timeout=10)  # a hang waits here, not for ever
+            finally:
+                holder.rollback()  # releases a hung mark
+                worker.join()
+            assert isinstance(outcome, OutboxConflict), outcome
+            assert "another process holds the same rows" in str(outcome)

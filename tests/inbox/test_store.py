@@ -859,3 +859,13 @@ def test_the_first_of_two_queued_answers_sent_marks_the_message_replied(
         (times,) = inbox.response_times()
         assert times.median == timedelta(minutes=29)  # asked at T0 + 1 min, sent at + 30
         assert inbox.settle(outbox) == 0
+
+
+def test_a_timeout_that_is_not_a_number_of_seconds_is_refused(tmp_path: Path) -> None:
+    """Inbox(timeout=...) took a negative, NaN or infinite number, or text, and failed
+    later with ValueError, OverflowError or TypeError (PostgreSQL: a server error)."""
+    for wrong in (-1, float("nan"), float("inf"), "5", True, 1e12):
+        with pytest.raises(ConfigurationError, match="timeout must be a number of seconds"):
+            Inbox(tmp_path / "t.db", timeout=wrong)
+    with Inbox(tmp_path / "t.db", timeout=0) as inbox:
+        assert inbox.messages() == []

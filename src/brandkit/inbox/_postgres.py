@@ -11,6 +11,7 @@ through a cursor that turns their ``?`` placeholders into psycopg's and prefixes
 from __future__ import annotations
 
 import functools
+import math
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -29,7 +30,7 @@ from brandkit.backends import (
 )
 from brandkit.backends import connect as pg_connect
 from brandkit.errors import BrandkitError, ConfigurationError, OutboxConflict
-from brandkit.inbox._store import _INSERT, Inbox
+from brandkit.inbox._store import _INSERT, Inbox, _timeout_seconds
 from brandkit.outbox._postgres import _first_line
 
 try:
@@ -166,8 +167,8 @@ class PostgresInbox(Inbox):
 
     Raises:
         ConfigurationError: psycopg is not installed, the URL or prefix is malformed, the
-            server cannot be reached or refuses the login, or the tables belong to a newer
-            brandkit.
+            server cannot be reached or refuses the login, the tables belong to a newer
+            brandkit, or ``timeout`` is not a number of seconds from 0 to 7 days.
     """
 
     _day = "to_char(to_timestamp(created_at / 1000000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
@@ -190,7 +191,7 @@ class PostgresInbox(Inbox):
         self.clock = clock or (lambda: datetime.now(UTC))
         self.url = url
         self.path = redact_url(url)
-        self.timeout = float(timeout)
+        self.timeout = _timeout_seconds(timeout)
         self._lock = threading.RLock()
         self._closed = False
         self._conn: Any = None
@@ -220,7 +221,8 @@ class PostgresInbox(Inbox):
         """A new autocommit connection (transactions are explicit) with lock waits bounded."""
         conn = pg_connect(self.url, autocommit=True)
         try:
-            conn.execute(f"SET lock_timeout = {int(self.timeout * 1000)}")
+            # 0 is "wait for ever" to PostgreSQL: a timeout under a millisecond waits one.
+            conn.execute(f"SET lock_timeout = {max(1, math.ceil(self.timeout * 1000))}")
         except BaseException:
             conn.close()
             raise

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
 
+from brandkit._durations import checked_seconds
 from brandkit._limits import check_limit
 from brandkit._quantiles import percentile as _percentile
 from brandkit._sqlite import SQLiteStore
@@ -301,8 +302,8 @@ class Inbox(SQLiteStore):
 
     Raises:
         ConfigurationError: the file cannot be opened or belongs to a newer brandkit,
-            ``prefix`` was given for an SQLite file, or ``path`` is a URL of another kind
-            (``redis://``).
+            ``prefix`` was given for an SQLite file, ``path`` is a URL of another kind
+            (``redis://``), or ``timeout`` is not a number of seconds from 0 to 7 days.
     """
 
     what = "inbox"
@@ -341,7 +342,7 @@ class Inbox(SQLiteStore):
                 " (give a postgresql:// URL, or leave prefix out)"
             )
         self.clock = clock or (lambda: datetime.now(UTC))
-        self._open(os.fspath(path), timeout)
+        self._open(os.fspath(path), _timeout_seconds(timeout))
 
     # -- writing -----------------------------------------------------------------------
 
@@ -969,6 +970,25 @@ def _check_client(client: object, *, asynchronous: bool) -> None:
             if asynchronous
             else "Inbox.sync takes a Client; with an AsyncClient, await inbox.async_sync(...)"
         )
+
+
+# The longest an inbox waits for another process's lock, as the outbox's (7 days).
+MAX_TIMEOUT = 7 * 24 * 3600.0
+
+
+def _timeout_seconds(timeout: object) -> float:
+    """``timeout`` as seconds.
+
+    Raises:
+        ConfigurationError: it is not a number of seconds from 0 to `MAX_TIMEOUT`.
+    """
+    return checked_seconds(
+        timeout,
+        name="timeout",
+        most=MAX_TIMEOUT,
+        zero=True,
+        why="how long to wait for another process's lock before giving up, e.g. 10",
+    )
 
 
 def _check_accounts(accounts: object) -> list[Account]:

@@ -11,6 +11,7 @@ import pytest
 
 from brandkit import Client
 from brandkit.content import Article
+from brandkit.errors import ContentError
 from brandkit.platforms.ghost import GhostAdapter
 from brandkit.testing.ghost import GhostEmulator
 
@@ -55,3 +56,22 @@ def test_a_live_article_keeps_its_date(
     emu.clock.advance(timedelta(days=3))
     client.update(d, article.model_copy(update={"body": "Up 32%."}))
     assert published_at(emu) == first
+
+
+def test_a_live_article_cannot_be_scheduled_and_the_error_says_what_to_do(
+    emu: GhostEmulator, client: Client
+) -> None:
+    # Ghost refuses published -> scheduled with "Your post is already published, please
+    # reload your page.": the error now says to put the post back to draft first.
+    article = Article(title="Q3 results", body="Up 31%.")
+    (d,) = client.publish(article, emu.account())
+    later = datetime.now(UTC) + timedelta(days=2)
+    scheduled = article.model_copy(update={"status": "scheduled", "scheduled_at": later})
+    with pytest.raises(ContentError, match="status='draft' first"):
+        client.update(d, scheduled)
+    assert emu.post("q3-results")["status"] == "published"
+    updated = client.update(d, article.model_copy(update={"status": "draft"}))
+    assert updated.ok, updated.error
+    updated = client.update(d, scheduled)
+    assert updated.ok, updated.error
+    assert emu.post("q3-results")["status"] == "scheduled"

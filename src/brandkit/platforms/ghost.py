@@ -478,6 +478,8 @@ class GhostAdapter(BlogAdapter):
         to ``status="published"`` is dated now: Ghost would keep its time ahead.
 
         Raises:
+            ContentError: ``status="scheduled"`` for a post already live (Ghost refuses it:
+                put it back to draft first).
             Rejected: Ghost refused the change (or the post was saved by someone else twice
                 in a row), with Ghost's message.
             PlatformError: another refusal (typed by `error_for`).
@@ -494,6 +496,16 @@ class GhostAdapter(BlogAdapter):
                 if image_url is None:
                     image_url = yield from self.upload_image(article.featured_image)
             fields = self._fields(article, image_url, current)
+            if fields["status"] == "scheduled" and current.extra.get("status") == "published":
+                # Ghost refuses published -> scheduled with "Your post is already published,
+                # please reload your page.", which says nothing of what to do.
+                raise ContentError(
+                    "ghost cannot schedule a post that is already live: update it with "
+                    "status='draft' first, then with status='scheduled' and its new time (or "
+                    "keep it published)",
+                    field="status",
+                    platform=self.name,
+                )
             if image_url is None:
                 fields["feature_image"] = None
             fields["updated_at"] = current.extra["updated_at"]

@@ -129,6 +129,12 @@ def test_a_huge_every_saved_by_an_older_version_does_not_block_the_others(
         ({"baseline_windows": 2.5}, "whole number"),
         ({"window": "365d", "baseline_windows": 24}, "3650 days"),
         ({"window": "1h", "baseline_windows": 10**30}, "3650 days"),
+        # A TypeError at the end of every sync (max("3", ...)), or a spike of 0 posts.
+        ({"min_count": "3"}, "min_count"),
+        ({"min_count": 0}, "min_count"),
+        ({"min_count": 2.5}, "min_count"),
+        ({"factor": "3"}, "factor"),
+        ({"factor": float("inf")}, "factor"),
     ],
 )
 def test_a_spike_alert_that_could_not_be_computed_is_refused(

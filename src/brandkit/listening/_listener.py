@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 import sqlite3
@@ -396,12 +397,22 @@ class Listener:
         windows before it (and at least ``min_count``). Each window alerts once.
 
         Raises:
-            ConfigurationError: a factor not above 1, a bad window (not a duration, under
-                a second, or over 3650 days), ``baseline_windows`` below 1, or a baseline
-                reaching back more than 3650 days.
+            ConfigurationError: a factor that is not a finite number above 1, a
+                ``min_count`` that is not a whole number from 1, a bad window (not a
+                duration, under a second, or over 3650 days), ``baseline_windows`` below 1,
+                or a baseline reaching back more than 3650 days.
         """
-        if not factor > 1:
-            raise ConfigurationError(f"factor must be above 1, not {factor}")
+        if (
+            isinstance(factor, bool)
+            or not isinstance(factor, int | float)
+            or not math.isfinite(factor)
+            or not factor > 1
+        ):
+            raise ConfigurationError(
+                f"factor must be a finite number above 1, e.g. 3, not {factor!r}"
+            )
+        # Checked now: at every sync, a text would raise and 0 would report 0 posts a spike.
+        check_limit(min_count, name="min_count", what="posts in a window at least", least=1)
         span = parse_duration(window, name="window")
         # The alerts divide by both at every sync: a zero would make each sync raise.
         if span < timedelta(seconds=1):

@@ -869,3 +869,36 @@ def test_a_timeout_that_is_not_a_number_of_seconds_is_refused(tmp_path: Path) ->
             Inbox(tmp_path / "t.db", timeout=wrong)
     with Inbox(tmp_path / "t.db", timeout=0) as inbox:
         assert inbox.messages() == []
+
+
+@pytest.mark.anyio
+async def test_a_read_that_says_more_without_moving_its_cursor_is_not_repeated(
+    server: ChatServer, account: Account, inbox: Inbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A platform (or an adapter) that answered "more" from where it stood made every sync
+    read the same page 100 times per account: 100 requests, and its rate limit, for
+    nothing. The sync stops there (the next one reads from the same cursor)."""
+    from brandkit import AsyncClient
+
+    server.say("fan", "hi")
+
+    def stuck(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/inbox" and request.url.params["after"] == "1":
+            server.requests.append(request)
+            return httpx.Response(200, json={"messages": [], "more": True})
+        return server.handler(request)
+
+    with httpx.Client(transport=httpx.MockTransport(stuck)) as http, Client(http=http) as client:
+        first = inbox.sync(client, [account])
+        assert (first.added, first.requests) == (1, 3)  # the message, then the stuck read
+        again = inbox.sync(client, [account])
+    assert again.requests == 1 and again.errors == {}
+    assert inbox.cursor(account) == "1"
+    assert "did not move its cursor" in caplog.text
+    async with (
+        httpx.AsyncClient(transport=httpx.MockTransport(stuck)) as ahttp,
+        AsyncClient(http=ahttp) as aclient,
+    ):
+        report = await inbox.async_sync(aclient, [account])
+    assert report.requests == 1
+    assert len(server.requests) == 5

@@ -424,7 +424,8 @@ class Inbox(SQLiteStore):
             client: the client that reads.
             accounts: the accounts to read.
             limit: most messages per read (a read that stops at it continues at once, up
-                to 100 reads per account per sync).
+                to 100 reads per account per sync; one that says there is more without
+                moving its cursor is not repeated, as it would read the same again).
 
         Raises:
             ConfigurationError: ``client`` is an ``AsyncClient`` (use `async_sync`),
@@ -945,8 +946,17 @@ class _Reading:
         self.requests += page.requests
         self.read += len(page.messages)
         self.added += self.inbox._save_page(self.account.key, page)
+        stuck = page.more and page.cursor == self.cursor
         self.cursor = page.cursor
-        self._more = page.more
+        self._more = page.more and not stuck
+        if stuck:
+            # Read again from where it stands, the platform would answer the same: up to
+            # _MAX_PAGES requests (and its rate limit) for nothing. The next sync goes on.
+            logger.warning(
+                "inbox read of %s said there was more but did not move its cursor: stopped "
+                "until the next sync",
+                self.account.key,
+            )
 
     def fail(self, exc: BaseException) -> None:
         self.error = self.account.redact(f"{type(exc).__name__}: {exc}")

@@ -75,3 +75,21 @@ def test_a_lost_image_upload_on_secure_file_names_is_sent_once_more(
         assert d.status.value == "sent", d.error
         assert emu.count("POST", UPLOAD) == 2
         assert emu.post_titles() == ["Lisbon"]
+
+
+def test_a_lost_upload_of_a_large_image_is_found(emu: GhostEmulator) -> None:
+    # The lookup read each candidate file whole: one over 16 MiB (a press photo Ghost takes,
+    # up to 50 MB) went over the most an answer may hold, and the article failed.
+    large = png(64, 64) + bytes(17 * 1024 * 1024)
+    with Client(retry=FAST) as client:
+        other = Media(data=large, mime_type="image/png", filename="photo.png", alt="old")
+        client.publish(Article(title="Old", body="x", featured_image=other), emu.account())
+        emu.fault(method="POST", path=UPLOAD, drop="after")
+        image = Media(data=png(8, 8), mime_type="image/png", filename="photo.png", alt="new")
+        (d,) = client.publish(
+            Article(title="Lisbon", body="Hi", featured_image=image), emu.account()
+        )
+        assert d.status.value == "sent", d.error
+        assert emu.count("POST", UPLOAD) == 2
+        stored = emu.post(d.parts[0].id)["feature_image"].removeprefix(emu.base_url)
+        assert stored.endswith("/photo-1.png")

@@ -394,7 +394,18 @@ class GhostAdapter(BlogAdapter):
             for n in range(IMAGE_FAMILY + 1):
                 name = f"{stem}-{n}{extension}" if n else f"{stem}{extension}"
                 url = f"{self.account.base_url}/content/images/{month}/{name}"
-                response = yield Send(httpx.Request("GET", url), idempotent=True, bucket="api")
+                try:
+                    # One byte more than ours is enough to tell a file differs: read whole,
+                    # a large image (ours, or another of its name) went over the most an
+                    # answer may hold and failed the article.
+                    response = yield Send(
+                        httpx.Request("GET", url),
+                        idempotent=True,
+                        bucket="api",
+                        max_bytes=len(data) + 1,
+                    )
+                except MalformedResponse:
+                    continue  # larger than ours: another file of that name
                 if response.status_code != 200:
                     # Ghost numbers from -1; allow one gap before the name runs out.
                     misses += 1

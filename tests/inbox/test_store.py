@@ -902,3 +902,17 @@ async def test_a_read_that_says_more_without_moving_its_cursor_is_not_repeated(
         report = await inbox.async_sync(aclient, [account])
     assert report.requests == 1
     assert len(server.requests) == 5
+
+
+def test_statuses_may_be_given_as_a_set(inbox: Inbox) -> None:
+    """status={"new", "seen"} was refused as an "unknown status in {'new', 'seen'}", naming
+    two statuses that exist."""
+    inbox.add([msg(1), msg(2), msg(3)])
+    inbox.mark(msg(2), "seen")
+    inbox.mark(msg(3), "archived")
+    assert [m.id for m in inbox.messages(status={"new", "seen"})] == ["m1", "m2"]
+    assert [m.id for m in inbox.messages(status=frozenset({MessageStatus.ARCHIVED}))] == ["m3"]
+    assert [m.id for m in inbox.messages(status=(s for s in ("new",)))] == ["m1"]
+    assert inbox.messages(status=set()) == []
+    with pytest.raises(ConfigurationError, match="unknown status 'lost'"):
+        inbox.messages(status={"new", "lost"})

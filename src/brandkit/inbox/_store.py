@@ -770,7 +770,7 @@ class Inbox(SQLiteStore):
     def messages(
         self,
         *,
-        status: MessageStatus | str | Sequence[MessageStatus | str] | None = None,
+        status: MessageStatus | str | Iterable[MessageStatus | str] | None = None,
         account: Account | str | None = None,
         platform: str | None = None,
         kind: str | None = None,
@@ -780,7 +780,8 @@ class Inbox(SQLiteStore):
         limit: int | None = None,
     ) -> list[Message]:
         """The stored messages that match every filter given, oldest first (``account``:
-        an account or its key; ``status``: one or several, an empty list matching none).
+        an account or its key; ``status``: one or several (a list, a set), an empty one
+        matching none).
 
         Raises:
             ConfigurationError: an unknown status or kind, a naive datetime, a filter that
@@ -1038,7 +1039,7 @@ def _check_limit(limit: int) -> None:
 
 def _where(
     *,
-    status: MessageStatus | str | Sequence[MessageStatus | str] | None = None,
+    status: MessageStatus | str | Iterable[MessageStatus | str] | None = None,
     account: Account | str | None = None,
     platform: str | None = None,
     kind: str | None = None,
@@ -1050,12 +1051,17 @@ def _where(
     clauses: list[str] = []
     params: list[Any] = []
     if status is not None:
-        wanted = [status] if isinstance(status, str) or not isinstance(status, Sequence) else status
-        try:
-            values = [MessageStatus(s).value for s in wanted]
-        except (ValueError, TypeError):
-            names = ", ".join(s.value for s in MessageStatus)
-            raise ConfigurationError(f"unknown status in {status!r} (one of {names})") from None
+        # One status, or any collection of them (a list, a set, a generator).
+        wanted = [status] if isinstance(status, str) or not isinstance(status, Iterable) else status
+        values = []
+        for s in wanted:
+            try:
+                values.append(MessageStatus(s).value)
+            except (ValueError, TypeError):
+                names = ", ".join(m.value for m in MessageStatus)
+                raise ConfigurationError(f"unknown status {s!r} (one of {names})") from None
+        # Sorted: a set's order would change the statement (and PostgreSQL's plan cache).
+        values.sort()
         # No status at all matches nothing: PostgreSQL refuses an empty ``IN ()``, which
         # SQLite reads as false.
         clauses.append(f"status IN ({', '.join('?' * len(values))})" if values else "1 = 0")

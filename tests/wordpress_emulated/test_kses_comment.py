@@ -28,3 +28,16 @@ def test_a_lost_answer_with_an_ampersand_is_found_not_sent_again() -> None:
         assert answer.status is DeliveryStatus.SENT, answer.error
         assert emu.count("POST", COMMENTS) == 1
         assert emu.answers(asked) == ["Q&amp;A: Friday, 5 pm."]
+
+
+def test_a_visitors_comment_is_plain_text_in_the_inbox() -> None:
+    # WordPress stores a visitor's comment through kses ("Q&A" as "Q&amp;A") and keeps its
+    # HTML: the message's text, which is plain text, showed the entities and the tags.
+    emu = WordPressEmulator()
+    emu.remove_comment(1)
+    with emu.serve(), Client(retry=FAST) as client:
+        blog = emu.account()
+        (article,) = client.publish(Article(title="Ask away", body="x"), [blog])
+        emu.audience("Cleo").comment(article.parts[0].id, "Is the Q&A <strong>free</strong>?")
+        (message,) = client.inbox(blog).messages
+    assert message.text == "Is the Q&A free?"

@@ -953,7 +953,10 @@ class WordPressAdapter(BlogAdapter):
     def _message(self, c: _Comment, raw: Mapping[str, Any]) -> Message:
         post = str(c.post)
         parent = str(c.parent) if c.parent else None
-        text = c.content.raw if c.content.raw is not None else _plain(c.content.rendered)
+        # A comment's raw content is HTML (a visitor's saved through kses: "Q&A" is stored
+        # "Q&amp;A", a link as its <a> tag): given as it was, the message's plain text
+        # showed entities and tags.
+        text = _plain(c.content.raw if c.content.raw is not None else c.content.rendered)
         created = _gmt(c.date_gmt) or datetime.now(UTC)
         return Message(
             platform=self.name,

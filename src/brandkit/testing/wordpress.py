@@ -787,7 +787,8 @@ class WordPressEmulator(Emulator):
                 0,
                 member.name,
                 f"{member.name}@example.org",
-                text,
+                # A visitor has no unfiltered_html: pre_comment_content runs wp_filter_kses.
+                _kses_entities(_kses_tags(text)),
                 self.clock.now(),
                 "hold" if self.moderation else "approved",
                 parent,

@@ -916,3 +916,24 @@ def test_statuses_may_be_given_as_a_set(inbox: Inbox) -> None:
     assert inbox.messages(status=set()) == []
     with pytest.raises(ConfigurationError, match="unknown status 'lost'"):
         inbox.messages(status={"new", "lost"})
+
+
+def test_unanswered_does_not_read_the_posts_listening_found(
+    inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """unanswered() read and decoded every post a saved search had ever found (all "new"),
+    then dropped them: a brand's months of listening made each call slower and slower."""
+    from brandkit.inbox import _store
+
+    inbox.add([msg(1), *(msg(n, kind="found") for n in range(2, 202)), msg(300)])
+    decoded: list[str | None] = []
+    real = _store._message
+
+    def counted(data: str, key: str | None = None) -> Message:
+        decoded.append(key)
+        return real(data, key)
+
+    monkeypatch.setattr(_store, "_message", counted)
+    assert [m.id for m in inbox.unanswered()] == ["m1", "m300"]
+    assert [m.id for m in inbox.unanswered(older_than=timedelta(0))] == ["m1", "m300"]
+    assert len(decoded) == 4

@@ -797,10 +797,16 @@ class Inbox(SQLiteStore):
             until=until,
             assignee=assignee,
         )
-        # The WHERE clause is built from constants (_where); the values are parameters.
+        if limit is not None:
+            limit = check_limit(limit, what="messages (or None for all)")
+        return self._select(where, params, limit)
+
+    def _select(self, where: str, params: list[Any], limit: int | None = None) -> list[Message]:
+        """The messages of a WHERE clause built from constants (`_where`), oldest first."""
+        # The values are parameters; only constants are written into the statement.
         sql = f"SELECT data, key FROM inbox_messages{where} ORDER BY created_at, key"  # noqa: S608
         if limit is not None:
-            sql += f" LIMIT {check_limit(limit, what='messages (or None for all)')}"
+            sql += f" LIMIT {int(limit)}"
         with self._reading() as db:
             rows = db.execute(sql, params).fetchall()
         return [_message(data, key) for data, key in rows]
@@ -828,13 +834,12 @@ class Inbox(SQLiteStore):
                 raise ConfigurationError(
                     f"older_than={older_than!r} reaches before year 1: give a shorter wait"
                 ) from None
-        return [
-            m
-            for m in self.messages(
-                status=(MessageStatus.NEW, MessageStatus.SEEN), account=account, until=until
-            )
-            if m.kind != "found"
-        ]
+        where, params = _where(
+            status=(MessageStatus.NEW, MessageStatus.SEEN), account=account, until=until
+        )
+        # Left out by the database: a saved search stores found posts (all "new") by the
+        # thousand, which would otherwise be read and decoded on every call.
+        return self._select(f"{where} AND kind != 'found'", params)
 
     def counts(self) -> dict[MessageStatus, int]:
         """How many of the audience's messages are in each status (posts that listening

@@ -41,3 +41,21 @@ def test_a_visitors_comment_is_plain_text_in_the_inbox() -> None:
         emu.audience("Cleo").comment(article.parts[0].id, "Is the Q&A <strong>free</strong>?")
         (message,) = client.inbox(blog).messages
     assert message.text == "Is the Q&A free?"
+
+
+def test_an_answer_is_sent_as_text_not_html() -> None:
+    # A comment's content is HTML: an answer naming "<details>" made an element of it (its
+    # words gone from the page), and "&" began an entity. Sent escaped, and a lost answer
+    # is still found.
+    emu = WordPressEmulator()
+    emu.remove_comment(1)
+    with emu.serve(), Client(retry=FAST) as client:
+        blog = emu.account()
+        (article,) = client.publish(Article(title="Ask away", body="x"), [blog])
+        asked = emu.audience("Cleo").comment(article.parts[0].id, "Which tag folds text?")
+        (message,) = client.inbox(blog).messages
+        emu.fault(method="POST", path=COMMENTS, drop="after")
+        answer = client.reply(message, Post(text="Use <details> & <summary>."))
+        assert answer.status is DeliveryStatus.SENT, answer.error
+        assert emu.count("POST", COMMENTS) == 1
+        assert emu.answers(asked) == ["Use &lt;details&gt; &amp; &lt;summary&gt;."]

@@ -1009,7 +1009,13 @@ class WordPressAdapter(BlogAdapter):
             self._request(
                 "POST",
                 "comments",
-                body={"post": int(post), "parent": int(target.id), "content": part.text},
+                # A comment's content is HTML: the answer's plain text is escaped, else a
+                # "<details>" in it became an element and "&" an entity's start.
+                body={
+                    "post": int(post),
+                    "parent": int(target.id),
+                    "content": html.escape(part.text, quote=False),
+                },
             ),
             creates=True,
             bucket="api",
@@ -1046,13 +1052,13 @@ class WordPressAdapter(BlogAdapter):
             dated = _gmt(c.date_gmt)
             if since is not None and dated is not None and dated < since - LOOKUP_SKEW:
                 continue
-            # A user without unfiltered_html has the comment saved through kses, which
-            # stores a bare "&" as "&amp;": compared strictly, the answer was missed, sent
-            # again, and refused as a duplicate while it was live.
-            if (
-                text.strip() == part.text.strip()
-                or html.unescape(text).strip() == html.unescape(part.text).strip()
-            ):
+            # The answer is sent escaped, and a user without unfiltered_html has it saved
+            # through kses, which stores a bare "&" as "&amp;": compared strictly, the answer
+            # was missed, sent again, and refused as a duplicate while it was live. (An
+            # answer sent unescaped by an older brandkit still counts.)
+            said = part.text.strip()
+            stored = html.unescape(text).strip()
+            if said in (text.strip(), stored) or stored == html.unescape(said):
                 return PartRef(
                     index=part.index,
                     id=str(c.id),

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
 import httpx
 import pytest
 
@@ -937,3 +938,38 @@ def test_unanswered_does_not_read_the_posts_listening_found(
     assert [m.id for m in inbox.unanswered()] == ["m1", "m300"]
     assert [m.id for m in inbox.unanswered(older_than=timedelta(0))] == ["m1", "m300"]
     assert len(decoded) == 4
+
+
+def test_an_answer_sent_by_a_client_with_a_naive_clock_is_recorded(
+    server: ChatServer, http: httpx.Client, account: Account, tmp_path: Path
+) -> None:
+    """Client(clock=datetime.now) writes each part's posted_at without a time zone: the
+    answer was sent, then inbox.reply raised ConfigurationError ("has no time zone") and the
+    message stayed new for good (asked again, the client returns the same sent answer).
+    Such a time is read as Python reads it, in local time; text that is no time at all as
+    the inbox's clock."""
+    sent_at = T0 + timedelta(minutes=31)
+    local = sent_at.astimezone().replace(tzinfo=None)  # what datetime.now() would give
+    with (
+        Inbox(tmp_path / "i.db", clock=FakeClock(T0 + timedelta(hours=1))) as inbox,
+        Client(http=http, accounts=[account], clock=lambda: local) as client,
+    ):
+        server.say("fan", "hello?", minutes=1)
+        inbox.sync(client, [account])
+        (question,) = inbox.unanswered()
+        answer = inbox.reply(client, question, Post(text="hi"))
+        assert answer.ok and inbox.status(question) is MessageStatus.REPLIED
+        (times,) = inbox.response_times()
+        assert times.median == timedelta(minutes=30)
+        server.say("fan", "and now?", minutes=2)
+        inbox.sync(client, [account])
+        (second,) = inbox.unanswered()
+        odd = attrs.evolve(
+            answer, parts=[attrs.evolve(answer.parts[0], extra={"posted_at": "soon"})]
+        )
+        inbox.replied(second, odd)
+        assert inbox.status(second) is MessageStatus.REPLIED
+        (times,) = inbox.response_times()
+    # 30 minutes, and 58 (from T0 + 2 min to the inbox's clock, T0 + 1 h).
+    assert times.median == timedelta(minutes=44)
+    assert times.p90 == timedelta(minutes=55, seconds=12)

@@ -630,12 +630,22 @@ class Inbox(SQLiteStore):
             )
 
     def _sent_at(self, delivery: Delivery) -> int | None:
-        """When ``delivery``'s first part was posted (microseconds), or ``None`` when it is
-        not sent."""
+        """When ``delivery``'s first part was posted (microseconds; the inbox's clock when
+        the part does not say), or ``None`` when it is not sent."""
         if not (delivery.ok and delivery.parts):
             return None
         posted = delivery.parts[0].extra.get("posted_at")
-        return _us(datetime.fromisoformat(posted) if isinstance(posted, str) else self.clock())
+        try:
+            when = datetime.fromisoformat(posted) if isinstance(posted, str) else None
+        except ValueError:
+            when = None
+        if when is None:
+            when = self.clock()
+        elif when.tzinfo is None:
+            # Written by a client whose clock gave naive times (datetime.now): local time, as
+            # Python reads it. Refused, the answer was sent but never recorded.
+            when = when.astimezone()
+        return _us(when)
 
     def _remember_answer(self, key: str, delivery_id: str) -> None:
         """Add ``delivery_id`` to the answers on their way to message ``key``.

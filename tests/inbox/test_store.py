@@ -973,3 +973,14 @@ def test_an_answer_sent_by_a_client_with_a_naive_clock_is_recorded(
     # 30 minutes, and 58 (from T0 + 2 min to the inbox's clock, T0 + 1 h).
     assert times.median == timedelta(minutes=44)
     assert times.p90 == timedelta(minutes=55, seconds=12)
+
+
+def test_a_nul_in_an_authors_name_is_stored_on_both_backends(inbox: Inbox) -> None:
+    """A WordPress guest picks their own name, which becomes the author's id
+    (``guest:<name>``): one with a NUL character stored on SQLite, but PostgreSQL refused
+    the whole page, so that account's sync failed at the same message for ever."""
+    guest = msg(1, author=Author(id="guest:ev\x00il", name="ev\x00il"))
+    assert inbox.add([guest, msg(2)]) == 2
+    stored = inbox.get(guest)
+    assert stored is not None and stored.author == guest.author
+    assert [m.id for m in inbox.unanswered()] == ["m1", "m2"]

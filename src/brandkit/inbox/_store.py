@@ -215,7 +215,9 @@ def _row(m: Message, now: int) -> tuple[Any, ...]:
         m.account,
         m.id,
         m.kind,
-        m.author.handle or m.author.id,
+        # Who wrote it, for reading the table: a WordPress guest names themselves (id
+        # ``guest:<name>``), and PostgreSQL refuses a NUL in text. ``data`` keeps it whole.
+        (m.author.handle or m.author.id).replace("\x00", ""),
         _us(m.created_at),
         now,
         MessageStatus.HIDDEN.value if m.hidden else MessageStatus.NEW.value,

@@ -984,3 +984,26 @@ def test_a_nul_in_an_authors_name_is_stored_on_both_backends(inbox: Inbox) -> No
     stored = inbox.get(guest)
     assert stored is not None and stored.author == guest.author
     assert [m.id for m in inbox.unanswered()] == ["m1", "m2"]
+
+
+def test_a_read_refused_with_a_nul_in_its_reason_is_reported_on_both_backends(
+    server: ChatServer, account: Account, other: Account, inbox: Inbox
+) -> None:
+    """The reason a platform gave for refusing a read is kept beside the account's cursor:
+    with a NUL in it, PostgreSQL refused to keep it, and the whole sync raised instead of
+    reporting that account and reading the others."""
+    server.say("fan", "hi")
+
+    def refusing(request: httpx.Request) -> httpx.Response:
+        if "brand" in request.url.host:
+            return httpx.Response(403, json={"error": "no\x00scope"})
+        return server.handler(request)
+
+    theirs = Account(NAME, name="brand", base_url="https://brand.chat.example")
+    with (
+        httpx.Client(transport=httpx.MockTransport(refusing)) as http,
+        Client(http=http) as client,
+    ):
+        report = inbox.sync(client, [theirs, other])
+    assert set(report.errors) == {theirs.key}
+    assert report.accounts[1].added == 1

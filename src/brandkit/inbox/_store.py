@@ -396,6 +396,9 @@ class Inbox(SQLiteStore):
         return added
 
     def _save_error(self, account: str, error: str) -> None:
+        # The platform's words: PostgreSQL refuses a NUL in text, and the refusal, raised
+        # while the sync handles the read's, would end the sync of every account.
+        error = error.replace("\x00", "\\x00")
         with self._tx() as db:
             db.execute(
                 "INSERT INTO inbox_cursors (account, cursor, synced_at, error) "

@@ -272,3 +272,21 @@ def test_list_refuses_an_account_name_where_a_key_is_needed(
         assert "--account acme: give the account's key" in capsys.readouterr().err
     status, text = run("inbox", "list", "--db", db, "--account", "mastodon:acme", "--json")
     assert status == 0 and len(json.loads(text)) == 2
+
+
+def test_sync_prints_a_platforms_refusal_without_letting_the_terminal_obey_it(
+    served: tuple[MastodonEmulator, Path], tmp_path: Path
+) -> None:
+    """The reason a platform gives for refusing a read is its own text: printed as it was,
+    an escape sequence in it set the terminal's title (or worse)."""
+    emu, config = served
+    emu.fault(
+        method="GET",
+        path="/api/v1/notifications",
+        status=403,
+        body={"error": "denied\x1b]0;pwned\x07 \u202eevil"},
+    )
+    status, text = run("inbox", "sync", "--accounts", str(config), "--db", str(tmp_path / "c.db"))
+    assert status == 1 and text.startswith("FAILED mastodon:acme")
+    assert "\x1b" not in text and "\u202e" not in text
+    assert "denied\\x1b]0;pwned\\x07" in text

@@ -113,7 +113,8 @@ def _sync(args: argparse.Namespace, out: TextIO) -> int:
     else:
         for row in rows:
             if row["error"]:
-                print(f"FAILED {row['account']:<28} {row['error']}", file=out)
+                # The platform's own words: shown, not obeyed by the terminal.
+                print(f"FAILED {row['account']:<28} {_shown(row['error'])}", file=out)
             else:
                 print(
                     f"ok     {row['account']:<28} {row['added']} new ({row['requests']} requests)",
@@ -219,7 +220,7 @@ def _reply(args: argparse.Namespace, out: TextIO) -> int:
         print(file=out)
     else:
         detail = delivery.url or (str(delivery.error) if delivery.error else "")
-        print(f"{delivery.status.value:<8} {delivery.id}  {detail}", file=out)
+        print(f"{delivery.status.value:<8} {delivery.id}  {_shown(detail)}", file=out)
     return 0 if delivery.ok else 1
 
 

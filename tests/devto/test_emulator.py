@@ -86,11 +86,24 @@ def test_validations_in_forems_words(http: httpx.Client) -> None:
 
 def test_the_same_title_twice_within_five_minutes(http: httpx.Client, emu: DevtoEmulator) -> None:
     assert post(http, title="Once", published=True).status_code == 201
-    assert refusal(post(http, title="Once"), 422) == (
+    assert refusal(post(http, title="Once", body_markdown="New."), 422) == (
         "Title has already been used in the last five minutes"
     )
     emu.clock.advance(301)
-    assert post(http, title="Once").status_code == 201
+    assert post(http, title="Once", body_markdown="Another body.").status_code == 201
+    # The same title and body again, at any time: Forem keeps a body unique per user and title.
+    emu.clock.advance(301)
+    assert refusal(post(http, title="Once", body_markdown="Another body."), 422) == (
+        "Body markdown has already been taken"
+    )
+
+
+def test_a_canonical_url_is_unique_in_the_community(http: httpx.Client, emu: DevtoEmulator) -> None:
+    url = "https://acme.example/blog/launch"
+    assert post(http, title="Launch", canonical_url=url).status_code == 201
+    assert refusal(post(http, title="Launch again", canonical_url=url), 422) == (
+        "Canonical url has already been taken"
+    )
 
 
 def test_a_draft_slug_is_replaced_when_first_published(http: httpx.Client) -> None:

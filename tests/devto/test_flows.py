@@ -146,7 +146,7 @@ def test_lookup_by_title_and_canonical_url(
 ) -> None:
     article = Article(title="Report", canonical_url="https://acme.example/report")
     assert run_flow(devto.find_article(article), send) is None
-    other = Article(title="Report", canonical_url="https://acme.example/other")
+    other = Article(title="Report", body="v0", canonical_url="https://acme.example/other")
     run_flow(devto.publish_article(other), send)
     # Same title, another canonical URL: not this article.
     assert run_flow(devto.find_article(article), send) is None
@@ -159,11 +159,25 @@ def test_lookup_by_title_and_canonical_url(
 
 
 def test_the_five_minute_title_rule_is_a_duplicate(devto: DevtoAdapter, send: Send) -> None:
-    run_flow(devto.publish_article(Article(title="Twice")), send)
+    run_flow(devto.publish_article(Article(title="Twice", body="one")), send)
     with pytest.raises(Rejected) as info:
-        run_flow(devto.publish_article(Article(title="Twice")), send)
+        run_flow(devto.publish_article(Article(title="Twice", body="two")), send)
     assert info.value.duplicate
     assert info.value.platform_message == "Title has already been used in the last five minutes"
+
+
+def test_the_same_article_again_is_a_duplicate(
+    emu: DevtoEmulator, devto: DevtoAdapter, send: Send
+) -> None:
+    # Forem keeps a body unique per user and title, at any time: the same article sent again
+    # after the five minutes is refused too, and that refusal says it is there already.
+    run_flow(devto.publish_article(Article(title="Twice", body="Same.")), send)
+    emu.clock.advance(301)
+    with pytest.raises(Rejected) as info:
+        run_flow(devto.publish_article(Article(title="Twice", body="Same.")), send)
+    assert info.value.duplicate
+    assert info.value.platform_message == "Body markdown has already been taken"
+    assert emu.post_titles() == ["Twice"]
 
 
 def test_update_keeps_the_url_and_can_unpublish(

@@ -26,8 +26,9 @@ Facts used here (forem/forem: ``app/controllers/concerns/api/articles_controller
   draft, so a draft counts only with the same body: an old draft is never taken for an
   article asked to be published).
   Forem itself refuses the same title from the same user twice within five minutes (422
-  "Title has already been used in the last five minutes"), which brandkit reports as a
-  duplicate.
+  "Title has already been used in the last five minutes") and the same title and body from
+  the same user at any time ("Body markdown has already been taken"), which brandkit reports
+  as a duplicate.
 - Limits: Rack::Attack allows 1 write (POST/PUT) per second per key and 3 reads per second
   per address, answering 429 ``Retry later`` with ``Retry-After``; Forem limits published
   articles created per 30 seconds (429 "Rate limit reached, try again in 30 seconds").
@@ -617,7 +618,8 @@ class DevtoAdapter(BlogAdapter):
         as a typed error carrying Forem's message.
 
         401 and 403 are `AuthError`; 429 is `RateLimited` with ``Retry-After``; 422
-        "Title has already been used in the last five minutes" is ``Rejected(duplicate=True)``;
+        "Title has already been used in the last five minutes" and "Body markdown has already
+        been taken" (the same title and body from the user) are ``Rejected(duplicate=True)``;
         5xx is `PlatformUnavailable`; any other refusal is `Rejected`.
         """
         try:
@@ -638,5 +640,8 @@ class DevtoAdapter(BlogAdapter):
             auth_statuses=(401, 403),
             auth_hint="Check the API key (Settings -> Extensions -> DEV Community API Keys; "
             "a suspended account's key is refused too)",
-            duplicate="already been used in the last five minutes" in message,
+            # Forem refuses the same title from the user within five minutes, and the same
+            # title and body from the user at any time: either says the article is there.
+            duplicate="already been used in the last five minutes" in message
+            or "Body markdown has already been taken" in message,
         )

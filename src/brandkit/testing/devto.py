@@ -21,7 +21,9 @@ validations and ``config/initializers/rack_attack.rb``):
   article (``tag_list`` a string, ``tags`` a list, ``body_html``, ``user``) and a
   ``Location``. Unknown keys are dropped, as Rails' strong parameters do.
 - Validation in Forem's words, answered 422 ``{"error": "...", "status": 422}`` (several
-  joined as Rails' ``to_sentence`` joins them: ``A, B, and C``): ``Title can't
+  joined as Rails' ``to_sentence`` joins them: ``A, B, and C``): ``Body markdown has
+  already been taken`` (the same user, title and body again, at any time), ``Canonical url
+  has already been taken`` (by any article of the community), ``Title can't
   be blank``, ``Title is too long (maximum is 128 characters)``, ``Tag list exceed the maximum of
   4 tags``, a tag that is not letters and digits, ``Title has already been used in the last
   five minutes`` (the same user, the same title, created less than 5 minutes ago), ``Body
@@ -376,6 +378,17 @@ class DevtoEmulator(Emulator):
 
     def _validate(self, a: _Article, *, new: bool) -> None:
         problems: list[str] = []
+        others = [o for o in self._articles.values() if o.id != a.id]
+        # Article's validations, in their order: the body is unique per user and title (the
+        # same article cannot be made twice, however long after), the canonical URL across
+        # the whole community.
+        if any(
+            o.user_id == a.user_id and o.title == a.title and o.body_markdown == a.body_markdown
+            for o in others
+        ):
+            problems.append("Body markdown has already been taken")
+        if a.canonical_url and any(o.canonical_url == a.canonical_url for o in others):
+            problems.append("Canonical url has already been taken")
         if not a.title.strip():
             problems.append("Title can't be blank")
         elif len(a.title) > TITLE_MAX:

@@ -290,3 +290,55 @@ def test_sync_prints_a_platforms_refusal_without_letting_the_terminal_obey_it(
     assert status == 1 and text.startswith("FAILED mastodon:acme")
     assert "\x1b" not in text and "\u202e" not in text
     assert "denied\\x1b]0;pwned\\x07" in text
+
+
+def test_list_limit_reads_only_the_latest_messages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``inbox list --limit 2`` read and decoded every stored message (a year of an
+    agency's inbox) to print the last two. It reads those two, and prints them oldest
+    first, with the filters applied before the limit."""
+    from datetime import UTC, datetime, timedelta
+
+    from brandkit import Author, Message
+    from brandkit.inbox import _store
+
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    db = tmp_path / "brandkit.db"
+    with Inbox(db, clock=lambda: t0 + timedelta(days=2)) as inbox:
+        inbox.add(
+            Message(
+                platform="mastodon",
+                account="mastodon:acme",
+                id=f"m{n}",
+                kind="found" if n == 49 else "mention" if n % 2 else "reply",
+                author=Author(id=f"u{n}"),
+                text=f"hello {n}",
+                created_at=t0 + timedelta(minutes=n),
+            )
+            for n in range(50)
+        )
+        inbox.mark("mastodon:acme|m48", "archived")
+    decoded: list[str | None] = []
+    real = _store._message
+
+    def counted(data: str, key: str | None = None) -> Message:
+        decoded.append(key)
+        return real(data, key)
+
+    monkeypatch.setattr(_store, "_message", counted)
+    cases: list[tuple[tuple[str, ...], list[str]]] = [
+        ((), ["m48", "m49"]),
+        (("--kind", "reply"), ["m46", "m48"]),
+        (("--unanswered",), ["m46", "m47"]),
+        (("--unanswered", "--older-than", "1d", "--kind", "mention"), ["m45", "m47"]),
+        (("--status", "new", "--account", "mastodon:acme"), ["m47", "m49"]),
+    ]
+    for flags, ids in cases:
+        decoded.clear()
+        status, text = run("inbox", "list", "--db", str(db), "--limit", "2", "--json", *flags)
+        assert status == 0, text
+        assert [r["id"] for r in json.loads(text)] == ids, flags
+        assert len(decoded) == 2, flags
+    status, text = run("inbox", "list", "--db", str(db), "--limit", "0", "--json")
+    assert status == 0 and json.loads(text) == []

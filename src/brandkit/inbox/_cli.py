@@ -127,7 +127,6 @@ def _sync(args: argparse.Namespace, out: TextIO) -> int:
 
 def _list(args: argparse.Namespace, out: TextIO) -> int:
     from brandkit.backends import kind_of
-    from brandkit.inbox._model import KINDS
     from brandkit.inbox._store import Inbox
 
     # Options that would be silently dropped are refused, so that a list is never wider
@@ -156,19 +155,15 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
     if local and args.db != ":memory:" and not Path(args.db).exists():
         raise ConfigurationError(f"no inbox at {args.db!r}: run brandkit inbox sync first")
     with Inbox(args.db, **_prefixed(args)) as inbox:
-        if args.unanswered:
-            older = duration(args.older_than) if args.older_than else None
-            messages = inbox.unanswered(older_than=older, account=args.account_key)
-            if args.kind is not None:
-                if args.kind not in KINDS:
-                    raise ConfigurationError(
-                        f"unknown kind {args.kind!r} (one of {', '.join(KINDS)})"
-                    )
-                messages = [m for m in messages if m.kind == args.kind]
-        else:
-            messages = inbox.messages(status=args.status, account=args.account_key, kind=args.kind)
-        if args.limit is not None:
-            messages = messages[-args.limit :] if args.limit else []
+        # The latest --limit, read alone: a year of messages is not read to print twenty.
+        messages = inbox._latest(
+            args.limit,
+            unanswered=args.unanswered,
+            older_than=duration(args.older_than) if args.older_than else None,
+            status=args.status,
+            account=args.account_key,
+            kind=args.kind,
+        )
         # Only the messages shown: one look-up each.
         statuses = {m.key: inbox.status(m) for m in messages}
     if args.json:

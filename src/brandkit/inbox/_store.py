@@ -816,15 +816,72 @@ class Inbox(SQLiteStore):
             limit = check_limit(limit, what="messages (or None for all)")
         return self._select(where, params, limit)
 
-    def _select(self, where: str, params: list[Any], limit: int | None = None) -> list[Message]:
-        """The messages of a WHERE clause built from constants (`_where`), oldest first."""
+    def _select(
+        self, where: str, params: list[Any], limit: int | None = None, *, latest: bool = False
+    ) -> list[Message]:
+        """The messages of a WHERE clause built from constants (`_where`), oldest first:
+        the first ``limit`` of them, or with ``latest`` the last ``limit``."""
         # The values are parameters; only constants are written into the statement.
-        sql = f"SELECT data, key FROM inbox_messages{where} ORDER BY created_at, key"  # noqa: S608
+        order = "created_at DESC, key DESC" if latest else "created_at, key"
+        sql = f"SELECT data, key FROM inbox_messages{where} ORDER BY {order}"  # noqa: S608
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         with self._reading() as db:
             rows = db.execute(sql, params).fetchall()
+        if latest:
+            rows.reverse()
         return [_message(data, key) for data, key in rows]
+
+    def _latest(
+        self,
+        limit: int | None,
+        *,
+        unanswered: bool = False,
+        older_than: timedelta | None = None,
+        status: str | None = None,
+        account: str | None = None,
+        kind: str | None = None,
+    ) -> list[Message]:
+        """The last ``limit`` messages of `messages` (or, with ``unanswered``, of
+        `unanswered`) with these filters, oldest first: only those are read (the command
+        line's ``--limit``).
+
+        Raises:
+            ConfigurationError: a filter `messages` or `unanswered` refuses.
+        """
+        if unanswered:
+            where, params = _where(
+                status=(MessageStatus.NEW, MessageStatus.SEEN),
+                account=account,
+                kind=kind,
+                until=self._waited_until(older_than),
+            )
+            where += " AND kind != 'found'"
+        else:
+            where, params = _where(status=status, account=account, kind=kind)
+        if limit is not None:
+            limit = check_limit(limit, what="messages (or None for all)")
+        return self._select(where, params, limit, latest=True)
+
+    def _waited_until(self, older_than: timedelta | None) -> datetime | None:
+        """The latest time a message may have come to have waited ``older_than``.
+
+        Raises:
+            ConfigurationError: ``older_than`` is negative or reaches before year 1.
+        """
+        if older_than is None:
+            return None
+        if not isinstance(older_than, timedelta) or older_than < timedelta(0):
+            raise ConfigurationError(
+                f"older_than={older_than!r}: give how long a message has waited, a "
+                "timedelta of 0 or more"
+            )
+        try:
+            return self.clock() - older_than
+        except OverflowError:
+            raise ConfigurationError(
+                f"older_than={older_than!r} reaches before year 1: give a shorter wait"
+            ) from None
 
     def unanswered(
         self, *, older_than: timedelta | None = None, account: Account | str | None = None
@@ -836,21 +893,10 @@ class Inbox(SQLiteStore):
         Raises:
             ConfigurationError: ``older_than`` is negative or reaches before year 1.
         """
-        until = None
-        if older_than is not None:
-            if not isinstance(older_than, timedelta) or older_than < timedelta(0):
-                raise ConfigurationError(
-                    f"older_than={older_than!r}: give how long a message has waited, a "
-                    "timedelta of 0 or more"
-                )
-            try:
-                until = self.clock() - older_than
-            except OverflowError:
-                raise ConfigurationError(
-                    f"older_than={older_than!r} reaches before year 1: give a shorter wait"
-                ) from None
         where, params = _where(
-            status=(MessageStatus.NEW, MessageStatus.SEEN), account=account, until=until
+            status=(MessageStatus.NEW, MessageStatus.SEEN),
+            account=account,
+            until=self._waited_until(older_than),
         )
         # Left out by the database: a saved search stores found posts (all "new") by the
         # thousand, which would otherwise be read and decoded on every call.

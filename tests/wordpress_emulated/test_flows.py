@@ -181,3 +181,16 @@ def test_api_discovery_is_authenticated_and_falls_back_to_rest_route() -> None:
     assert [r.url.path for r in seen] == ["/wp-json/", "/"]
     assert all(r.headers["authorization"].startswith("Basic ") for r in seen)
     assert adapter._url("posts") == f"{SITE}/?rest_route=/wp/v2/posts"
+
+
+@pytest.mark.parametrize("header", ["1e300", "99999999999999999999", "-5", "2.5"])
+def test_a_garbled_retry_after_is_a_bounded_wait(adapter: WordPressAdapter, header: str) -> None:
+    """A 429's Retry-After is read as every adapter reads it: at most a day (the governor's
+    cap; negative: none), fractions kept; twenty digits were taken as they came."""
+    limited = adapter.error_for(
+        httpx.Response(
+            429, json={"code": "too_many", "message": "slow down"}, headers={"retry-after": header}
+        )
+    )
+    assert isinstance(limited, RateLimited)
+    assert limited.retry_after is not None and 0.0 <= limited.retry_after <= 86_400

@@ -87,6 +87,7 @@ from brandkit.platforms._base import (
     article_of,
     bound_base,
     bound_slug,
+    retry_after_seconds,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 from brandkit.platforms._graph import comment_rules
@@ -1375,10 +1376,10 @@ class WordPressAdapter(BlogAdapter):
             )
             return AuthError(text + hint, **common)
         if status == 429:
-            after = response.headers.get("retry-after", "")
-            return RateLimited(
-                text, retry_after=float(after) if after.isdigit() else None, **common
-            )
+            # Bounded as every adapter's is: a Retry-After of twenty digits was taken as it
+            # came, a wait of three trillion years handed to the caller and the outbox.
+            after = retry_after_seconds(response.headers.get("retry-after"))
+            return RateLimited(text, retry_after=after, **common)
         if code is not None and code.startswith("rest_upload"):
             return Rejected(text, **common)
         if status >= 500:

@@ -1007,3 +1007,16 @@ def test_a_read_refused_with_a_nul_in_its_reason_is_reported_on_both_backends(
         report = inbox.sync(client, [theirs, other])
     assert set(report.errors) == {theirs.key}
     assert report.accounts[1].added == 1
+
+
+def test_sync_refuses_what_is_no_client(account: Account, inbox: Inbox) -> None:
+    """inbox.sync(None, ...) (a client not built yet) raised AttributeError: 'NoneType'
+    object has no attribute 'outbox'."""
+    import asyncio
+
+    for wrong in (None, "brandkit.toml", inbox):
+        with pytest.raises(ConfigurationError, match="takes a Client"):
+            inbox.sync(wrong, [account])  # type: ignore[arg-type]
+        with pytest.raises(ConfigurationError, match="takes an AsyncClient"):
+            asyncio.run(inbox.async_sync(wrong, [account]))  # type: ignore[arg-type]
+    assert inbox.cursor(account) is None

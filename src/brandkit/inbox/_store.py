@@ -1041,7 +1041,10 @@ def _check_client(client: object, *, asynchronous: bool) -> None:
     Raises:
         ConfigurationError: ``client`` is not the kind ``asynchronous`` says.
     """
-    if inspect.iscoroutinefunction(getattr(client, "inbox", None)) != asynchronous:
+    read = getattr(client, "inbox", None)
+    # Something that reads no inbox at all (None, a path) is refused too, not met later
+    # as an AttributeError.
+    if not callable(read) or inspect.iscoroutinefunction(read) != asynchronous:
         raise ConfigurationError(
             "Inbox.async_sync takes an AsyncClient; with a Client, call inbox.sync(...)"
             if asynchronous

@@ -1,14 +1,17 @@
 """Conversations: what the audience says to the brand, read, stored and answered.
 
 ```python
-from brandkit import Client, Inbox
+from brandkit import Client, Inbox, Post
 
 inbox = Inbox("brandkit.db")
 with Client() as client:
     inbox.sync(client, [x, masto, sky])
     for message in inbox.unanswered():
-        client.reply(message, Post(text="Thanks!"))
+        inbox.reply(client, message, Post(text="Thanks!"))
 ```
+
+Answer through the inbox (``inbox.reply``), not ``client.reply`` alone: the inbox records the
+answer, so the message leaves `Inbox.unanswered` and counts in `Inbox.response_times`.
 
 The message model (`Message`, `Author`, `InboxPage`) is shared with listening; what each
 platform can read, hide or delete is in its adapter's `Capabilities`.

@@ -62,3 +62,14 @@ def test_the_image_keeps_ghosts_secure_file_name(emu: GhostEmulator, client: Cli
         assert updated.ok, updated.error
     assert emu.count("POST", UPLOAD) == 1
     assert emu.post("q3-results")["feature_image"] == image
+
+
+def test_an_update_without_the_image_drops_its_alt_text(emu: GhostEmulator, client: Client) -> None:
+    # The image was removed but its alt text stayed on the post, for whatever image came next.
+    article = Article(title="Q3 results", body="Up 31%.", featured_image=chart())
+    (d,) = client.publish(article, emu.account())
+    updated = client.update(d, article.model_copy(update={"featured_image": None}))
+    assert updated.ok, updated.error
+    stored = emu.post("q3-results")
+    assert stored["feature_image"] is None
+    assert stored["feature_image_alt"] is None

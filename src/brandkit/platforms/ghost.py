@@ -518,7 +518,9 @@ class GhostAdapter(BlogAdapter):
                     platform=self.name,
                 )
             if image_url is None:
+                # Its alt text goes with it: Ghost kept the old words for the next image.
                 fields["feature_image"] = None
+                fields["feature_image_alt"] = None
             fields["updated_at"] = current.extra["updated_at"]
             response = yield Send(
                 self._request(

@@ -176,3 +176,26 @@ def test_relative_image_addresses_are_resolved_against_the_feeds_address() -> No
     assert four.image is None
     # Without the document's address, a path is no address.
     assert parse(document).entries[0].image is None
+
+
+def test_comments_after_the_root_element_are_read_in_linear_time() -> None:
+    """A faulty document ending in many comments and a stray byte took a time exponential
+    in their number to be judged cut short (40 of them: hours, holding the GIL)."""
+    import subprocess
+
+    program = (
+        "from brandkit.feeds import parse\n"
+        "from brandkit.errors import MalformedResponse\n"
+        'doc = (b\'<?xml version="1.0"?><rss version="2.0"><channel><title>&nope;</title>\'\n'
+        "       b'<item><title>a</title><link>https://acme.example/1</link></item>'\n"
+        "       b'</channel></rss>' + b'<!-- cached -->' * 200)\n"
+        "print(len(parse(doc).entries))\n"
+        "try:\n"
+        "    parse(doc + b'x')\n"
+        "except MalformedResponse as exc:\n"
+        "    print('cut' if 'ends before its closing tag' in str(exc) else exc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=20, check=True
+    )
+    assert done.stdout.split() == ["1", "cut"]

@@ -234,8 +234,10 @@ def _entry(raw: Mapping[str, Any], base: str | None = None) -> Entry:
     )
 
 
+# A comment's text never runs past its "-->": were it allowed to (".*?"), a tail of many
+# comments and a stray byte would be tried in exponentially many ways.
 _CLOSING = re.compile(
-    rb"</\s*(?:[\w.-]+:)?(?:rss|feed|rdf)\s*>\s*(?:<!--.*?-->\s*)*\Z", re.I | re.S
+    rb"</\s*(?:[\w.-]+:)?(?:rss|feed|rdf)\s*>\s*(?:<!--(?:(?!-->).)*-->\s*)*\Z", re.I | re.S
 )
 
 

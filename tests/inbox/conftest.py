@@ -203,6 +203,7 @@ SQLITE_ONLY = {
         "PostgreSQL schema's)"
     ),
     "test_message_round_trips_through_plain_data": "no store",
+    "test_a_message_with_a_wrong_time_or_kind_is_a_configuration_error": "no store",
 }
 
 

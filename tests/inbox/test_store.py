@@ -1020,3 +1020,25 @@ def test_sync_refuses_what_is_no_client(account: Account, inbox: Inbox) -> None:
         with pytest.raises(ConfigurationError, match="takes an AsyncClient"):
             asyncio.run(inbox.async_sync(wrong, [account]))  # type: ignore[arg-type]
     assert inbox.cursor(account) is None
+
+
+def test_a_message_with_a_wrong_time_or_kind_is_a_configuration_error() -> None:
+    """Message(created_at=datetime.now()) raised a bare ValueError, and a time given as
+    text AttributeError ('str' object has no attribute 'tzinfo'): neither is brandkit's
+    ConfigurationError, which callers catch. Both stay ValueErrors, as before."""
+    from brandkit.errors import BrandkitError
+
+    wrong: list[dict[str, Any]] = [
+        {"created_at": datetime(2026, 1, 1)},
+        {"created_at": "2026-01-01T00:00:00+00:00"},
+        {"created_at": None},
+        {"kind": "dm"},
+    ]
+    for fields in wrong:
+        with pytest.raises(ConfigurationError) as caught:
+            msg(1, **fields)
+        assert isinstance(caught.value, ValueError) and isinstance(caught.value, BrandkitError)
+    with pytest.raises(ConfigurationError, match="created_at='2026-01-01T00:00:00\\+00:00'"):
+        msg(1, created_at="2026-01-01T00:00:00+00:00")
+    with pytest.raises(ValueError, match="not a stored message"):
+        Message.from_dict({**msg(1).to_dict(), "created_at": 5})

@@ -11,6 +11,8 @@ from typing import Any, Literal, TypeAlias
 import attrs
 import pydantic_core
 
+from brandkit.errors import ConfigurationError
+
 __all__ = ["KINDS", "Author", "InboxPage", "Message", "MessageKind"]
 
 MessageKind: TypeAlias = Literal["reply", "comment", "mention", "quote", "found"]
@@ -36,15 +38,34 @@ def _plain(value: Any) -> bool:
     return False
 
 
+class _FieldError(ConfigurationError, ValueError):
+    """A message built with a field brandkit cannot take: a `ConfigurationError`, as
+    brandkit's callers catch, and the ``ValueError`` it has always been."""
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
+
+
 def _utc(value: datetime) -> datetime:
+    if not isinstance(value, datetime):
+        # Text or a date has no time to read in UTC: say so, not AttributeError.
+        raise _FieldError(
+            f"created_at={_shown(value)}: give an aware datetime (UTC), such as "
+            "datetime(2026, 3, 1, 9, 30, tzinfo=UTC)"
+        )
     if value.tzinfo is None:
-        raise ValueError("created_at must be an aware datetime (UTC)")
+        raise _FieldError(
+            f"created_at must be an aware datetime (UTC), not {_shown(value)}: add "
+            "tzinfo=UTC (datetime.now(UTC), not datetime.now())"
+        )
     return value.astimezone(UTC)
 
 
 def _kind(_: Any, __: Any, value: str) -> None:
     if value not in KINDS:
-        raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {value!r}")
+        raise _FieldError(f"kind must be one of {', '.join(KINDS)}, not {_shown(value)}")
 
 
 def _messages(value: Iterable[Message]) -> tuple[Message, ...]:
@@ -103,6 +124,10 @@ class Message:
         hidden: the platform shows it hidden.
         raw: the platform's JSON of it.
         extra: what the adapter needs to act on it later (content hashes, chat ids).
+
+    Raises:
+        ConfigurationError: ``created_at`` is not an aware datetime, or ``kind`` is not one
+            of `KINDS` (the error is a ``ValueError`` too).
     """
 
     platform: str
@@ -215,7 +240,7 @@ class Message:
                 raw=data.get("raw") or {},
                 extra=data.get("extra") or {},
             )
-        except (KeyError, TypeError, AttributeError) as exc:
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise ValueError(f"not a stored message: {type(exc).__name__}: {exc}") from None
 
     def __repr__(self) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from brandkit import Client, DeliveryStatus, Post, RetryPolicy
 from brandkit.content import Article
+from brandkit.errors import ContentError
 from brandkit.testing.wordpress import WordPressEmulator
 
 FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=10, settle=0.05)
@@ -59,3 +60,20 @@ def test_an_answer_is_sent_as_text_not_html() -> None:
         assert answer.status is DeliveryStatus.SENT, answer.error
         assert emu.count("POST", COMMENTS) == 1
         assert emu.answers(asked) == ["Use &lt;details&gt; &amp; &lt;summary&gt;."]
+
+
+def test_an_answer_too_long_once_escaped_is_refused_before_sending() -> None:
+    # The bound was checked on the text, but the comment is sent escaped: an answer within
+    # 65,525 bytes that grew past it ("<" is four bytes as "&lt;") was refused by WordPress.
+    emu = WordPressEmulator()
+    emu.remove_comment(1)
+    with emu.serve(), Client(retry=FAST) as client:
+        blog = emu.account()
+        (article,) = client.publish(Article(title="Ask away", body="x"), [blog])
+        emu.audience("Cleo").comment(article.parts[0].id, "Show me the arrows?")
+        (message,) = client.inbox(blog).messages
+        answer = client.reply(message, Post(text="<" * 20_000))
+        assert answer.status is DeliveryStatus.FAILED
+        assert isinstance(answer.error, ContentError)
+        assert answer.error.over_by == 4 * 20_000 - 65_525
+        assert emu.count("POST", COMMENTS) == 0

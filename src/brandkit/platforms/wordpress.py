@@ -990,12 +990,16 @@ class WordPressAdapter(BlogAdapter):
                 field="media",
                 platform=self.name,
             )
-        if len(part.text.encode()) > COMMENT_MAX_BYTES:
+        # Measured as sent: escaped, each "<" is four bytes and each "&" five.
+        content = html.escape(part.text, quote=False)
+        size = len(content.encode())
+        if size > COMMENT_MAX_BYTES:
             raise ContentError(
-                f"wordpress: a comment holds at most {COMMENT_MAX_BYTES} bytes of UTF-8; "
-                f"this answer has {len(part.text.encode())}: shorten it",
+                f"wordpress: a comment holds at most {COMMENT_MAX_BYTES} bytes of UTF-8 (as "
+                f"sent, with <, > and & escaped); this answer has {size}: shorten it",
                 field="text",
                 platform=self.name,
+                over_by=size - COMMENT_MAX_BYTES,
             )
         post = target.extra.get("post")
         if not post:
@@ -1012,11 +1016,7 @@ class WordPressAdapter(BlogAdapter):
                 "comments",
                 # A comment's content is HTML: the answer's plain text is escaped, else a
                 # "<details>" in it became an element and "&" an entity's start.
-                body={
-                    "post": int(post),
-                    "parent": int(target.id),
-                    "content": html.escape(part.text, quote=False),
-                },
+                body={"post": int(post), "parent": int(target.id), "content": content},
             ),
             creates=True,
             bucket="api",

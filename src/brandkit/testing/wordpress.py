@@ -320,6 +320,8 @@ def _kses_tags(text: str) -> str:
 
 
 _MAX_PAGE = 100
+_COMMENT_CONTENT_MAX = 65525
+"""``wp_get_comment_fields_max_lengths``: a comment's content column, in bytes."""
 
 # -- WordPress's formatting, ported (wp-includes/formatting.php) -----------------------------
 
@@ -2162,6 +2164,13 @@ class WordPressEmulator(Emulator):
                 content = content.get("raw")
             if not isinstance(content, str) or not content.strip():
                 raise _ApiError(400, "rest_comment_content_invalid", "Invalid comment content.")
+            if len(content.encode()) > _COMMENT_CONTENT_MAX:
+                # wp_check_comment_data_max_lengths, in bytes, on the content as sent.
+                raise _ApiError(
+                    400,
+                    "comment_content_column_length",
+                    "Comment field exceeds maximum length allowed.",
+                )
             if "unfiltered_html" not in self._caps(user):
                 # pre_comment_content runs wp_filter_kses for a user without unfiltered_html:
                 # a bare "&" is stored as "&amp;", before the duplicate check.

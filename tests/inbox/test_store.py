@@ -1042,3 +1042,25 @@ def test_a_message_with_a_wrong_time_or_kind_is_a_configuration_error() -> None:
         msg(1, created_at="2026-01-01T00:00:00+00:00")
     with pytest.raises(ValueError, match="not a stored message"):
         Message.from_dict({**msg(1).to_dict(), "created_at": 5})
+
+
+def test_volume_puts_a_message_before_1970_on_its_own_day(inbox: Inbox) -> None:
+    """A Bluesky post's createdAt is whatever its client wrote. Half a second before 1970,
+    SQLite counted it on 1970-01-01 (its division rounds toward zero), PostgreSQL on
+    1969-12-31."""
+    early = datetime(1969, 12, 31, 23, 59, 59, 500000, tzinfo=UTC)
+    inbox.add(
+        [
+            msg(1, created_at=early),
+            msg(
+                2,
+                created_at=datetime(1900, 1, 1, 0, 0, 0, 1, tzinfo=UTC) - timedelta(microseconds=2),
+            ),
+            msg(3, created_at=datetime(1970, 1, 1, tzinfo=UTC)),
+        ]
+    )
+    assert [(v.day, v.count) for v in inbox.volume()] == [
+        ("1899-12-31", 1),
+        ("1969-12-31", 1),
+        ("1970-01-01", 1),
+    ]

@@ -200,7 +200,12 @@ def _us(value: datetime) -> int:
         )
     if value.tzinfo is None:
         raise ConfigurationError(f"{value!r} has no time zone: pass an aware datetime (UTC)")
-    return int(value.timestamp() * 1_000_000)
+    # Whole microseconds, exactly: a float timestamp loses the last one far from 1970.
+    return (value - _EPOCH) // _MICROSECOND
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def _at(us: int) -> datetime:
@@ -314,8 +319,12 @@ class Inbox(SQLiteStore):
     meta_table = "inbox_meta"
     # Messages can be read again from the platform: a power cut may lose the last sync.
     synchronous = "NORMAL"
-    # The UTC day of ``created_at`` (microseconds since the epoch), as ``YYYY-MM-DD``.
-    _day: ClassVar[str] = "date(created_at / 1000000, 'unixepoch')"
+    # The UTC day of ``created_at`` (microseconds since the epoch), as ``YYYY-MM-DD``. The
+    # seconds are floored: SQLite's division rounds toward zero, which put a time before
+    # 1970 (a Bluesky post's createdAt is what its client wrote) on the next day.
+    _day: ClassVar[str] = (
+        "date((created_at - ((created_at % 1000000) + 1000000) % 1000000) / 1000000, 'unixepoch')"
+    )
     # What a read-then-write of one message's row adds to its SELECT (PostgreSQL locks the
     # row; SQLite's write transaction already holds the whole file).
     _row_lock: ClassVar[str] = ""

@@ -568,3 +568,18 @@ def test_two_syncs_at_29_hashtags_cannot_both_pass(
     with Listener(target, clock=clock) as check:
         used = check.hashtags_used(ig.key)
     assert len(used) == 30 and "new1" in used and "new2" not in used
+
+
+def test_top_terms_reads_words_as_queries_match_them(
+    server: FindServer, http: httpx.Client, finder: Account, listener: Listener
+) -> None:
+    """A post's ``McDonald’s`` (a phone's apostrophe) is the query's own ``McDonald's``, left
+    out; ``Café`` composed or decomposed, or ``CAFÉ``, is one term counted once per post."""
+    server.say("a", "McDonald’s Café menu")
+    server.say("b", "McDonald’s cafe\u0301 again")
+    server.say("c", "McDonald's CAFÉ")
+    listener.watch("mc", Query(any=["McDonald's"]), accounts=[finder])
+    with Client(http=http) as client:
+        assert [r.found for r in listener.sync(client)] == [3]
+    terms = dict(listener.top_terms("mc"))
+    assert terms == {"café": 3, "menu": 1, "again": 1}

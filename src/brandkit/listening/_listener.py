@@ -22,7 +22,7 @@ from brandkit._limits import check_limit
 from brandkit.errors import BrandkitError, ConfigurationError, RateLimited, Unsupported
 from brandkit.inbox._model import Message
 from brandkit.inbox._store import Inbox
-from brandkit.listening._query import Query, SearchPage
+from brandkit.listening._query import Query, SearchPage, fold
 
 if TYPE_CHECKING:
     from brandkit._client import Client
@@ -97,7 +97,7 @@ _STOP = frozenset(
         )
     ).split()
 )
-_WORD = re.compile(r"#?[^\W\d_][\w'’-]*", re.UNICODE)
+_WORD = re.compile(r"#?[^\W\d_][\w'-]*", re.UNICODE)
 
 
 def _us(value: datetime) -> int:
@@ -862,19 +862,22 @@ class Listener:
 
     def top_terms(self, name: str, n: int = 20) -> list[tuple[str, int]]:
         """The ``n`` most used words and hashtags in query ``name``'s posts (common words and
-        the query's own terms left out).
+        the query's own terms left out), in lower case, read as `Query.matches` reads words
+        (``Café`` and ``café`` one term, ``’`` as ``'``).
 
         Raises:
             ConfigurationError: ``n`` is not a whole number from 0.
         """
         check_limit(n, name="n", what="terms")
         watched = self.get(name)
-        own = {t.lower().lstrip("#@") for t in (watched.query.terms() if watched else [])}
+        # Folded as queries match words: a post's "McDonald’s" is the query's "McDonald's",
+        # and "Café" composed or decomposed one term.
+        own = {fold(t).lstrip("#@") for t in (watched.query.terms() if watched else [])}
         counts: Counter[str] = Counter()
         for text in self._texts(name):
             seen = set()
-            for word in _WORD.findall(text.lower()):
-                bare = word.strip("'’-")
+            for word in _WORD.findall(fold(text)):
+                bare = word.strip("'-")
                 if len(bare) < 3 or bare.lstrip("#") in _STOP or bare.lstrip("#") in own:
                     continue
                 if bare not in seen:

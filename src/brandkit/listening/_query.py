@@ -224,8 +224,12 @@ def _words(text: str) -> list[str]:
     composed and compatibility forms (full-width ``ＡＣＭＥ``, ligatures) made plain (NFKC),
     case folded (``ß`` is ``ss``), and the typographic apostrophe a phone's keyboard writes
     (``’``) made the one typed (``'``)."""
-    folded = unicodedata.normalize("NFKC", text).casefold().replace("’", "'")
-    return re.findall(r"[^\W_]+(?:'[^\W_]+)*", folded)
+    return re.findall(r"[^\W_]+(?:'[^\W_]+)*", fold(text))
+
+
+def fold(text: str) -> str:
+    """``text`` as words are compared: NFKC-normalised, case folded, ``’`` made ``'``."""
+    return unicodedata.normalize("NFKC", text).casefold().replace("’", "'")
 
 
 def _messages(value: Sequence[Message]) -> tuple[Message, ...]:

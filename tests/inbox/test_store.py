@@ -1064,3 +1064,18 @@ def test_volume_puts_a_message_before_1970_on_its_own_day(inbox: Inbox) -> None:
         ("1969-12-31", 1),
         ("1970-01-01", 1),
     ]
+
+
+def test_a_sync_cut_short_by_its_page_bound_says_so(
+    server: ChatServer, http: httpx.Client, account: Account, inbox: Inbox
+) -> None:
+    """A sync stops after 100 reads per account; the report then looked like a finished
+    one (and the command line said ok), though more was waiting on the platform."""
+    for i in range(105):
+        server.say("fan", f"m{i}")
+    with Client(http=http) as client:
+        first = inbox.sync(client, [account], limit=1)
+        assert first.accounts[0].more and first.accounts[0].added == 100
+        second = inbox.sync(client, [account], limit=1)
+    assert not second.accounts[0].more and second.accounts[0].added == 5
+    assert len(inbox.messages()) == 105

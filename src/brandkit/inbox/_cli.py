@@ -104,7 +104,13 @@ def _sync(args: argparse.Namespace, out: TextIO) -> int:
     with Inbox(args.db, **_prefixed(args)) as inbox:
         report = asyncio.run(sync(inbox))
     rows = [
-        {"account": a.account, "added": a.added, "requests": a.requests, "error": a.error}
+        {
+            "account": a.account,
+            "added": a.added,
+            "requests": a.requests,
+            "error": a.error,
+            "more": a.more,
+        }
         for a in report.accounts
     ]
     if args.json:
@@ -116,8 +122,10 @@ def _sync(args: argparse.Namespace, out: TextIO) -> int:
                 # The platform's own words: shown, not obeyed by the terminal.
                 print(f"FAILED {row['account']:<28} {_shown(row['error'])}", file=out)
             else:
+                rest = "; more to read: run sync again" if row["more"] else ""
                 print(
-                    f"ok     {row['account']:<28} {row['added']} new ({row['requests']} requests)",
+                    f"ok     {row['account']:<28} {row['added']} new ({row['requests']} "
+                    f"requests{rest})",
                     file=out,
                 )
     # An account without an inbox is not a failure of the sync.

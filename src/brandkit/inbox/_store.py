@@ -117,6 +117,8 @@ class AccountSync:
         read: messages the platform returned (some may have been stored already).
         requests: requests made.
         error: why the account could not be read (its cursor was not moved), else ``None``.
+        more: the sync stopped at its bound (100 reads) with more to read: the next sync
+            goes on from the saved cursor.
     """
 
     account: str
@@ -124,6 +126,7 @@ class AccountSync:
     read: int = 0
     requests: int = 0
     error: str | None = None
+    more: bool = False
 
 
 @attrs.frozen
@@ -1041,7 +1044,17 @@ class _Reading:
         self.inbox._save_error(self.account.key, self.error)
 
     def result(self) -> AccountSync:
-        return AccountSync(self.account.key, self.added, self.read, self.requests, self.error)
+        # Stopped at the bound while the platform still said "more" (not after a failure).
+        cut = self.error is None and self._more and self.pages >= _MAX_PAGES
+        if cut:
+            logger.warning(
+                "inbox sync of %s stopped after %d reads with more to read: the next sync goes on",
+                self.account.key,
+                _MAX_PAGES,
+            )
+        return AccountSync(
+            self.account.key, self.added, self.read, self.requests, self.error, more=cut
+        )
 
 
 def _check_client(client: object, *, asynchronous: bool) -> None:

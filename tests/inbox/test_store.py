@@ -1079,3 +1079,23 @@ def test_a_sync_cut_short_by_its_page_bound_says_so(
         second = inbox.sync(client, [account], limit=1)
     assert not second.accounts[0].more and second.accounts[0].added == 5
     assert len(inbox.messages()) == 105
+
+
+def test_a_message_key_that_is_not_text_is_refused_on_both_backends(
+    account: Account, inbox: Inbox
+) -> None:
+    """inbox.get(123) (a platform id passed as a number) was None on SQLite and a server
+    error on PostgreSQL; cursor(None) raised AttributeError."""
+    inbox.add([msg(1)])
+    for wrong in (123, None, ["chatnet:brand|m1"]):
+        for call in (
+            lambda w: inbox.get(w),
+            lambda w: inbox.status(w),
+            lambda w: inbox.mark(w, "seen"),
+            lambda w: inbox.assign(w, "ana"),
+            lambda w: inbox.cursor(w),
+        ):
+            with pytest.raises(ConfigurationError, match=r"give a message|give an account"):
+                call(wrong)
+    assert inbox.status("chatnet:brand|m1") is MessageStatus.NEW
+    assert inbox.cursor(account) is None and inbox.cursor(account.key) is None

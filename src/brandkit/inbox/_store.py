@@ -281,7 +281,20 @@ def _stored_status(value: str, key: str | None = None) -> MessageStatus:
 
 
 def _key(message: Message | str) -> str:
-    return message.key if isinstance(message, Message) else message
+    """The key of ``message`` (a `Message` or its key).
+
+    Raises:
+        ConfigurationError: ``message`` is neither (SQLite would find nothing for a
+            number where PostgreSQL refuses the statement).
+    """
+    if isinstance(message, Message):
+        return message.key
+    if not isinstance(message, str):
+        raise ConfigurationError(
+            f"a {type(message).__name__} is no message: give a message, or its key as text "
+            "(Message.key, such as 'mastodon:acme|1091')"
+        )
+    return message
 
 
 class Inbox(SQLiteStore):
@@ -420,8 +433,17 @@ class Inbox(SQLiteStore):
             )
 
     def cursor(self, account: Account | str) -> str | None:
-        """Where the next sync of ``account`` (an account or its key) starts."""
-        key = account if isinstance(account, str) else account.key
+        """Where the next sync of ``account`` (an account or its key) starts.
+
+        Raises:
+            ConfigurationError: ``account`` is neither an account nor its key.
+        """
+        key = account if isinstance(account, str) else getattr(account, "key", None)
+        if not isinstance(key, str):
+            raise ConfigurationError(
+                f"a {type(account).__name__} is no account: give an account, or its key as "
+                "text (such as 'mastodon:acme')"
+            )
         with self._reading() as db:
             row = db.execute(
                 "SELECT cursor FROM inbox_cursors WHERE account = ?", (key,)

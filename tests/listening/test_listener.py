@@ -583,3 +583,27 @@ def test_top_terms_reads_words_as_queries_match_them(
         assert [r.found for r in listener.sync(client)] == [3]
     terms = dict(listener.top_terms("mc"))
     assert terms == {"café": 3, "menu": 1, "again": 1}
+
+
+def test_a_query_is_due_each_period_however_long_its_sync_took(
+    server: FindServer, finder: Account, listener: Listener, clock: FakeClock
+) -> None:
+    """A query every 15 minutes synced by a scheduler every 15 minutes ran only every 30: its
+    last run was when its (3-minute) sync ended, and a scheduler a second early missed it."""
+    server.say("fan", "brandkit")
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        clock.now += timedelta(minutes=3)
+        return server.handler(request)
+
+    listener.watch("brand", Query(any=["brandkit"]), accounts=[finder], every="15m")
+    started = clock.now
+    with Client(http=httpx.Client(transport=httpx.MockTransport(slow))) as client:
+        assert len(listener.sync(client)) == 1
+        clock.now = started + timedelta(minutes=15)
+        assert [w.name for w in listener.due()] == ["brand"]
+        assert len(listener.sync(client)) == 1
+        clock.now = started + timedelta(minutes=25)
+        assert listener.due() == []
+        clock.now = started + timedelta(minutes=30) - timedelta(seconds=2)
+        assert [w.name for w in listener.due()] == ["brand"]

@@ -116,7 +116,7 @@ class Watch:
         accounts: the keys of the accounts it searches with (one per platform to listen on).
         budget: most posts read per account per day (X bills each), or ``None``.
         every: how often it is due.
-        last_run: when it last ran, or ``None``.
+        last_run: when its last run started, or ``None``.
     """
 
     name: str
@@ -314,8 +314,10 @@ class Listener:
             budget: most posts read per account per day (X bills each post read); the
                 search is sized to what is left and skipped when less is left than the
                 platform returns for one request (X: 10).
-            every: how often the query is due: a timedelta, seconds, or text such as
-                ``"90s"``, ``"15m"``, ``"1h"``, ``"1d"`` (at most 3650 days).
+            every: how often the query is due (counted from when its last run started,
+                less a twentieth, at most a minute, for a scheduler's jitter): a timedelta,
+                seconds, or text such as ``"90s"``, ``"15m"``, ``"1h"``, ``"1d"`` (at most
+                3650 days).
 
         Raises:
             ConfigurationError: no name, no account, a budget that is not a whole number
@@ -439,11 +441,17 @@ class Listener:
     # -- running -----------------------------------------------------------------------
 
     def due(self) -> list[Watch]:
-        """The saved queries due now."""
+        """The saved queries due now: never run, or last started at least ``every`` ago
+        (less a twentieth of it, at most a minute, so that a scheduler calling at that
+        period, a little early or late, runs the query each time)."""
         now = self.clock()
         # Subtracted, not added: a query saved by an older version with an ``every`` of
         # millions of days would carry last_run past year 9999 and raise here.
-        return [w for w in self.queries() if w.last_run is None or now - w.last_run >= w.every]
+        return [
+            w
+            for w in self.queries()
+            if w.last_run is None or now - w.last_run >= w.every - _slack(w.every)
+        ]
 
     def sync(
         self,
@@ -474,12 +482,15 @@ class Listener:
             self._accounts[account.key] = account
         runs: list[QueryRun] = []
         for watched in self.queries() if force else self.due():
+            # When it started, not ended: a query every 15 minutes whose searches take 3
+            # would otherwise not be due at the next sync 15 minutes on, and run every 30.
+            started = self.clock()
             for key in watched.accounts:
                 runs.append(self._run(client, watched, key, limit))
             with self._tx() as db:
                 db.execute(
                     "UPDATE listening_queries SET last_run = ? WHERE name = ?",
-                    (_us(self.clock()), watched.name),
+                    (_us(started), watched.name),
                 )
         self._check_alerts()
         return runs
@@ -973,6 +984,12 @@ class QuotaRefused(BrandkitError):
     def __init__(self, message: str, *, quota: str = "budget") -> None:
         super().__init__(message)
         self.quota = quota
+
+
+def _slack(every: timedelta) -> timedelta:
+    """How early a query counts as due: a scheduler (cron) calling every ``every`` starts
+    a little before or after the period."""
+    return min(every / 20, timedelta(minutes=1))
 
 
 def _saved_query(text: str) -> Query | None:

@@ -561,6 +561,9 @@ class WordPressEmulator(Emulator):
             refusals (as an ``upload_mimes`` filter removes them), e.g. ``{"gif"}``.
         title: the site's title.
         strict: see [`Emulator`][brandkit.testing.Emulator].
+        max_request_line: the longest request line the web server takes (Apache's
+            ``LimitRequestLine``, 8190 bytes; nginx's buffer is 8 KiB): a longer one is its
+            414 ``Request-URI Too Long``. ``None``: no bound.
         multisite: a site of a multisite network: only its super admin (the first user) has
             ``unfiltered_html``, so everyone else's titles, bodies and comments go through
             kses (a bare ``&`` is stored as ``&amp;``).
@@ -584,9 +587,11 @@ class WordPressEmulator(Emulator):
         title: str = "brandkit test site",
         strict: bool | None = None,
         multisite: bool = False,
+        max_request_line: int | None = 8190,
     ) -> None:
         super().__init__(clock=clock, strict=strict)
         self.multisite = multisite
+        self.max_request_line = max_request_line
         self.tz = ZoneInfo(timezone)
         self.permalinks = permalinks
         self.auth_errors = auth_errors
@@ -867,6 +872,18 @@ class WordPressEmulator(Emulator):
         carry ``extensions["wordpress_rest_route"]``). With ``rewrite=False``
         ``/wp-json/...`` is the web server's 404, as on a site without rewrite rules."""
         url = request.url
+        line = len(request.method) + len(url.raw_path) + len(" HTTP/1.1") + 1
+        if self.max_request_line is not None and line > self.max_request_line:
+            # The web server's refusal, before WordPress sees the request.
+            request.read()
+            with self.lock:
+                self.requests.append(request)
+            return httpx.Response(
+                414,
+                content=b"<!DOCTYPE HTML><html><head><title>414 Request-URI Too Long</title>"
+                b"</head></html>",
+                headers={"content-type": "text/html; charset=iso-8859-1"},
+            )
         if not self.rewrite and url.path.startswith("/wp-json"):
             # No rewrite rules on a site with plain permalinks: the web server's own 404.
             request.read()

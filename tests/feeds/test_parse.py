@@ -199,3 +199,20 @@ def test_comments_after_the_root_element_are_read_in_linear_time() -> None:
         [sys.executable, "-c", program], capture_output=True, text=True, timeout=20, check=True
     )
     assert done.stdout.split() == ["1", "cut"]
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32"])
+def test_a_utf16_feed_with_a_small_fault_is_read_not_called_cut(codec: str) -> None:
+    """A UTF-16 (or UTF-32) document with an undefined entity is read with a warning as the
+    same document in UTF-8 is; cut short, it is still refused."""
+    document = (
+        f'<?xml version="1.0" encoding="{codec.upper()}"?><rss version="2.0"><channel>'
+        "<title>t &nope;</title><item><title>a</title><link>https://acme.example/1</link>"
+        "</item></channel></rss>\n"
+    )
+    data = document.encode(codec)
+    feed = parse(data)
+    assert [e.url for e in feed.entries] == ["https://acme.example/1"]
+    assert feed.warnings
+    with pytest.raises(MalformedResponse, match="ends before its closing tag"):
+        parse(data[: len(data) - len("</channel></rss>\n".encode(codec)) + 4])

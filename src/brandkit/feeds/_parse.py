@@ -241,9 +241,30 @@ _CLOSING = re.compile(
 )
 
 
+# How a document in UTF-16 or UTF-32 starts (a byte order mark, or "<?" without one), its
+# codec and the width of its characters: its end is decoded before it is looked at.
+_WIDE = (
+    (b"\xff\xfe\x00\x00", "utf-32-le", 4),
+    (b"\x00\x00\xfe\xff", "utf-32-be", 4),
+    (b"<\x00\x00\x00?\x00\x00\x00", "utf-32-le", 4),
+    (b"\x00\x00\x00<\x00\x00\x00?", "utf-32-be", 4),
+    (b"\xff\xfe", "utf-16-le", 2),
+    (b"\xfe\xff", "utf-16-be", 2),
+    (b"<\x00?\x00", "utf-16-le", 2),
+    (b"\x00<\x00?", "utf-16-be", 2),
+)
+
+
 def _truncated(data: bytes) -> bool:
     """Whether the document stops before its root element's closing tag."""
-    return _CLOSING.search(data[-4096:].rstrip(b"\x00 \t\r\n")) is None
+    tail = data[-4096:]
+    for start, codec, width in _WIDE:
+        if data.startswith(start):
+            # Whole characters from the end (a cut one is replaced, and the tag is missing).
+            size = len(data) - len(data) % width
+            tail = data[max(0, size - 4096 * width) : size].decode(codec, "replace").encode()
+            break
+    return _CLOSING.search(tail.rstrip(b"\x00 \t\r\n")) is None
 
 
 def _feedparser() -> Any:

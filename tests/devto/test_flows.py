@@ -141,6 +141,16 @@ def test_a_title_longer_than_forem_keeps(
     assert emu.requests == []
 
 
+def test_a_page_is_refused_not_published_as_an_article(
+    emu: DevtoEmulator, devto: DevtoAdapter, send: Send
+) -> None:
+    # Forem has articles only: an "About us" page went out as a public dev.to article.
+    with pytest.raises(ContentError) as info:
+        run_flow(devto.publish_article(Article(title="About us", kind="page")), send)
+    assert info.value.field == "kind" and "kind='post'" in str(info.value)
+    assert emu.requests == []
+
+
 def test_lookup_by_title_and_canonical_url(
     emu: DevtoEmulator, devto: DevtoAdapter, send: Send
 ) -> None:

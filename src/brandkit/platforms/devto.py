@@ -285,8 +285,9 @@ class DevtoAdapter(BlogAdapter):
             (``"draft"``, ``"scheduled"`` or ``"published"``).
 
         Raises:
-            ContentError: a title longer than 128 characters as Forem stores it (see
-                `forem_title`), or of no character Forem keeps.
+            ContentError: a page (``kind="page"``: Forem has articles only), a title longer
+                than 128 characters as Forem stores it (see `forem_title`), or of no
+                character Forem keeps.
             ConfigurationError: a featured image, and the account has no ``media_host``.
             AuthError: the API key was refused.
             Rejected: Forem refused the article, with its message; ``duplicate`` is set when
@@ -504,6 +505,14 @@ class DevtoAdapter(BlogAdapter):
     def _fields(self, article: Article, *, update: bool = False) -> dict[str, Any]:
         """The ``article`` object Forem takes (for an ``update``, with blanks for the excerpt,
         canonical URL and cover the article has not); checks what Forem would refuse first."""
+        if article.kind == "page":
+            # Forem has articles only: a page (an "About us") went out as a public article.
+            raise ContentError(
+                "devto has no pages, only articles: publish a post (kind='post') or leave "
+                "dev.to out for this page",
+                field="kind",
+                platform=self.name,
+            )
         # Measured as Forem stores it (normalize_title runs before its validations): a
         # title of characters Forem drops was sent and refused as blank, and one that
         # Forem shortens to 128 was refused here for its length before.

@@ -216,3 +216,13 @@ def test_a_utf16_feed_with_a_small_fault_is_read_not_called_cut(codec: str) -> N
     assert feed.warnings
     with pytest.raises(MalformedResponse, match="ends before its closing tag"):
         parse(data[: len(data) - len("</channel></rss>\n".encode(codec)) + 4])
+
+
+def test_an_ipv6_address_is_shown_in_brackets() -> None:
+    """``http://::1:8080/feed`` read as another address (``::1:8080``, port 80): messages
+    show an IPv6 host as it is written in a URL, still without the password or query."""
+    from brandkit.feeds._fetch import shown
+
+    assert shown("http://[::1]:8080/feed?token=1") == "http://[::1]:8080/feed?…"
+    assert shown("https://u:p@[2001:db8::1]/f") == "https://[2001:db8::1]/f"
+    assert shown("https://u:p@blog.example.com:8443/f") == "https://blog.example.com:8443/f"

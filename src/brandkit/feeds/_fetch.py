@@ -71,6 +71,8 @@ def shown(url: str) -> str:
         parts = urlsplit(url)
         host = parts.hostname or ""
         port = f":{parts.port}" if parts.port else ""
+        if ":" in host:
+            host = f"[{host}]"  # an IPv6 address, as a URL writes it
     except ValueError:
         return "(an invalid URL)"
     query = "?…" if parts.query else ""

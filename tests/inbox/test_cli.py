@@ -342,3 +342,46 @@ def test_list_limit_reads_only_the_latest_messages(
         assert len(decoded) == 2, flags
     status, text = run("inbox", "list", "--db", str(db), "--limit", "0", "--json")
     assert status == 0 and json.loads(text) == []
+
+
+def test_list_reads_the_statuses_in_one_query_not_one_per_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``inbox list`` looked each message's status up on its own: on PostgreSQL, a round
+    trip per message printed (thousands for a whole inbox)."""
+    from contextlib import contextmanager
+    from datetime import UTC, datetime, timedelta
+
+    from brandkit import Author, Message
+
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    db = tmp_path / "brandkit.db"
+    with Inbox(db) as inbox:
+        inbox.add(
+            Message(
+                platform="mastodon",
+                account="mastodon:acme",
+                id=f"m{n}",
+                kind="reply",
+                author=Author(id=f"u{n}"),
+                text=f"hello {n}",
+                created_at=t0 + timedelta(minutes=n),
+            )
+            for n in range(1200)
+        )
+        inbox.mark("mastodon:acme|m7", "seen")
+    reads = [0]
+    real = Inbox._reading
+
+    @contextmanager
+    def counted(self: Inbox) -> Any:
+        reads[0] += 1
+        with real(self) as db:
+            yield db
+
+    monkeypatch.setattr(Inbox, "_reading", counted)
+    status, text = run("inbox", "list", "--db", str(db), "--json")
+    rows = json.loads(text)
+    assert status == 0 and len(rows) == 1200
+    assert {r["id"]: r["status"] for r in rows if r["status"] != "new"} == {"m7": "seen"}
+    assert reads[0] <= 5

@@ -1099,3 +1099,18 @@ def test_a_message_key_that_is_not_text_is_refused_on_both_backends(
                 call(wrong)
     assert inbox.status("chatnet:brand|m1") is MessageStatus.NEW
     assert inbox.cursor(account) is None and inbox.cursor(account.key) is None
+
+
+def test_statuses_of_many_messages_are_read_together_on_both_backends(inbox: Inbox) -> None:
+    """What ``brandkit inbox list`` shows beside each message, read in batches."""
+    many = [msg(n) for n in range(1, 1203)]
+    inbox.add(many)
+    inbox.mark(msg(600), "seen")
+    inbox.mark(msg(1202), "archived")
+    got = inbox._statuses([*many, msg(5000)])
+    assert len(got) == 1202 and msg(5000).key not in got
+    assert {k: v for k, v in got.items() if v is not MessageStatus.NEW} == {
+        msg(600).key: MessageStatus.SEEN,
+        msg(1202).key: MessageStatus.ARCHIVED,
+    }
+    assert inbox._statuses([]) == {}

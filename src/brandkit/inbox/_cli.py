@@ -172,8 +172,8 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
             account=args.account_key,
             kind=args.kind,
         )
-        # Only the messages shown: one look-up each.
-        statuses = {m.key: inbox.status(m) for m in messages}
+        # Only the messages shown, in a few queries (not a round trip each).
+        statuses = inbox._statuses(messages)
     if args.json:
         rows = []
         for m in messages:

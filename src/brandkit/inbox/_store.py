@@ -88,6 +88,10 @@ _INSERT = (
 _ANSWERS_SEP = "\n"
 _MAX_PENDING_ANSWERS = 20
 
+# How many keys one statement of `Inbox._statuses` asks for (SQLite takes at most 32,766
+# parameters).
+_STATUS_BATCH = 500
+
 # The longest name `Inbox.assign` takes: a name or an address, not a document.
 _MAX_ASSIGNEE = 1000
 
@@ -606,6 +610,26 @@ class Inbox(SQLiteStore):
                 "SELECT status FROM inbox_messages WHERE key = ?", (_key(message),)
             ).fetchone()
         return _stored_status(row[0], _key(message)) if row else None
+
+    def _statuses(self, messages: Sequence[Message]) -> dict[str, MessageStatus]:
+        """The stored status of each of ``messages`` by key (those stored), read a few
+        hundred at a time rather than one round trip each.
+
+        Raises:
+            BrandkitError: a row holds a status brandkit does not know (the error names it).
+        """
+        keys = list(dict.fromkeys(m.key for m in messages))
+        found: dict[str, MessageStatus] = {}
+        with self._reading() as db:
+            for start in range(0, len(keys), _STATUS_BATCH):
+                batch = keys[start : start + _STATUS_BATCH]
+                marks = ", ".join("?" * len(batch))
+                rows = db.execute(
+                    f"SELECT key, status FROM inbox_messages WHERE key IN ({marks})",  # noqa: S608
+                    batch,
+                ).fetchall()
+                found.update((key, _stored_status(value, key)) for key, value in rows)
+        return found
 
     def mark(self, message: Message | str, status: MessageStatus | str) -> None:
         """Set the status of a stored message (``seen``, ``archived``, ...).

@@ -385,3 +385,19 @@ def test_list_reads_the_statuses_in_one_query_not_one_per_message(
     assert status == 0 and len(rows) == 1200
     assert {r["id"]: r["status"] for r in rows if r["status"] != "new"} == {"m7": "seen"}
     assert reads[0] <= 5
+
+
+def test_an_empty_db_is_refused_by_every_command(
+    served: tuple[MastodonEmulator, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``brandkit inbox sync --db "$DB"`` with DB unset synced into a temporary database
+    and reported the messages stored; they were lost at once."""
+    _, config = served
+    for argv in (
+        ("inbox", "sync", "--accounts", str(config), "--db", ""),
+        ("inbox", "list", "--db", ""),
+        ("inbox", "reply", "x", "hi", "--accounts", str(config), "--db", ""),
+    ):
+        status, text = run(*argv)
+        assert status == 1 and text == "", argv
+        assert "give a file" in capsys.readouterr().err

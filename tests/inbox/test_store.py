@@ -1114,3 +1114,14 @@ def test_statuses_of_many_messages_are_read_together_on_both_backends(inbox: Inb
         msg(1202).key: MessageStatus.ARCHIVED,
     }
     assert inbox._statuses([]) == {}
+
+
+def test_an_empty_or_missing_path_is_refused_not_a_temporary_inbox(tmp_path: Path) -> None:
+    """Inbox("") (an unset variable: ``--db "$DB"``) opened SQLite's temporary database:
+    a sync stored its messages there and they were gone when it closed. Inbox(None)
+    raised TypeError."""
+    for wrong in ("", "  ", None, 123):
+        with pytest.raises(ConfigurationError, match="give a file"):
+            Inbox(wrong)  # type: ignore[arg-type]
+    with Inbox(tmp_path / "ok.db") as inbox:
+        assert inbox.messages() == []

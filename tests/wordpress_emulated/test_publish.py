@@ -220,6 +220,20 @@ def test_featured_video_is_a_media_error_before_any_upload(
     assert emu.count("POST", r"/wp-json/wp/v2/media") == 0
 
 
+def test_a_featured_image_over_the_limit_is_refused_before_any_upload(
+    emu: WordPressEmulator, blog: Account
+) -> None:
+    """An image over 64 MiB was read whole and sent, to be refused by the site's upload
+    limit; it is refused before anything is read or sent."""
+    huge = Media.from_bytes(png(8, 8) + bytes(64 * 1024 * 1024), alt="poster")
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Article(title="Poster", featured_image=huge), [blog])
+    assert isinstance(d.error, MediaError)
+    assert d.error.over_by == huge.size - 64 * 1024 * 1024
+    assert emu.count("POST", r"/wp-json/wp/v2/media") == 0
+    assert emu.post_texts() == []
+
+
 def test_update_then_trash_then_force_delete(emu: WordPressEmulator, blog: Account) -> None:
     """Client.update rewrites the same post; delete trashes it; force deletes it for good."""
     with Client(retry=FAST) as client:

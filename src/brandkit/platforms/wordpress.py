@@ -429,17 +429,30 @@ class WordPressAdapter(BlogAdapter):
         used if WordPress stored it; only if not is it uploaded once more.
 
         Raises:
-            MediaError: not an image type brandkit sends to WordPress (JPEG, PNG, GIF, WebP).
+            MediaError: not an image type brandkit sends to WordPress (JPEG, PNG, GIF, WebP),
+                or larger than 64 MiB.
             Rejected: WordPress refused the file (its message, e.g. a type the site does
                 not allow).
             AuthError: the user may not upload.
         """
-        if media.mime_type not in self.capabilities.media.image_types:
+        rules = self.capabilities.media
+        if media.mime_type not in rules.image_types:
             raise MediaError(
                 f"wordpress: a featured image must be JPEG, PNG, GIF or WebP, not "
                 f"{media.mime_type}",
                 field="featured_image",
                 platform=self.name,
+            )
+        limit = rules.max_gif_bytes if media.mime_type == "image/gif" else rules.max_image_bytes
+        if media.size > limit:
+            # Checked before reading: the whole file was read into memory and sent, to be
+            # refused by the site's upload limit (usually far lower) after the upload.
+            raise MediaError(
+                f"wordpress: the featured image is {media.size:,} bytes; brandkit uploads at "
+                f"most {limit:,} (a site's own upload limit is often lower): make it smaller",
+                field="featured_image",
+                platform=self.name,
+                over_by=media.size - limit,
             )
         filename = _safe_filename(media, "image")
         data = media.read()

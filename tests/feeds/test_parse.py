@@ -226,3 +226,23 @@ def test_an_ipv6_address_is_shown_in_brackets() -> None:
     assert shown("http://[::1]:8080/feed?token=1") == "http://[::1]:8080/feed?…"
     assert shown("https://u:p@[2001:db8::1]/f") == "https://[2001:db8::1]/f"
     assert shown("https://u:p@blog.example.com:8443/f") == "https://blog.example.com:8443/f"
+
+
+def test_surrogate_character_references_do_not_crash_the_parse() -> None:
+    """An emoji written as two UTF-16 halves (``&#55357;&#56832;``, as old PHP sites write
+    them) is the emoji; a lone half is a replacement character. Both raised a bare
+    UnicodeEncodeError from feedparser, and the poll with it."""
+    document = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>News &#55357;&#56832;</title>'
+        b"<item><title>a &#xD83D;&#xDE00; b &#xD800; c</title>"
+        b"<link>https://acme.example/1</link></item></channel></rss>"
+    )
+    feed = parse(document)
+    assert feed.title == "News \U0001f600"
+    assert feed.entries[0].title == "a \U0001f600 b \ufffd c"
+    # A number past Unicode raised OverflowError, however many digits it has.
+    past = b"<rss version='2.0'><channel><title>a &#99999999999; &#" + b"9" * 6000 + b"; b"
+    assert parse(past + b"</title></channel></rss>").title == "a \ufffd \ufffd b"
+    wide = document.decode().replace('version="1.0"', 'version="1.0" encoding="UTF-16"')
+    with pytest.raises(MalformedResponse):
+        parse(wide.replace("&#xD800;", "&#xD800;&#xD800;").encode("utf-16"))

@@ -267,6 +267,51 @@ def _truncated(data: bytes) -> bool:
     return _CLOSING.search(tail.rstrip(b"\x00 \t\r\n")) is None
 
 
+_CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
+
+
+def _surrogate_refs(data: bytes) -> bytes:
+    """``data`` with its character references to UTF-16 halves (``&#55357;&#56832;``, an
+    emoji as old PHP sites write it) made references to the character they pair into, and
+    a lone half (or a number past Unicode) U+FFFD: feedparser raises on either."""
+    if b"&#" not in data:
+        return data
+    out: list[bytes] = []
+    at = 0
+    pending: tuple[int, int, int] | None = None  # a high half: (start, end, value)
+
+    def value(match: re.Match[bytes]) -> int:
+        hexa, decimal = match.groups()
+        digits = (hexa if hexa is not None else decimal).lstrip(b"0")
+        if len(digits) > 8:
+            return 0x110000  # past Unicode, however long (int() of 5,000 digits raises)
+        return int(hexa, 16) if hexa is not None else int(decimal)
+
+    for match in _CHAR_REF.finditer(data):
+        code = value(match)
+        if pending is not None:
+            start, end, high = pending
+            pending = None
+            out.append(data[at:start])
+            if match.start() == end and 0xDC00 <= code <= 0xDFFF:
+                joined = 0x10000 + ((high - 0xD800) << 10) + (code - 0xDC00)
+                out.append(b"&#x%X;" % joined)
+                at = match.end()
+                continue
+            out.append(b"&#xFFFD;")
+            at = end
+        if 0xD800 <= code <= 0xDBFF:
+            pending = (match.start(), match.end(), code)
+        elif 0xDC00 <= code <= 0xDFFF or code > 0x10FFFF:
+            out.append(data[at : match.start()] + b"&#xFFFD;")
+            at = match.end()
+    if pending is not None:
+        out.append(data[at : pending[0]] + b"&#xFFFD;")
+        at = pending[1]
+    out.append(data[at:])
+    return b"".join(out)
+
+
 def _feedparser() -> Any:
     try:
         import feedparser  # type: ignore[import-untyped]
@@ -293,8 +338,8 @@ def parse(data: bytes, *, url: str | None = None, content_type: str | None = Non
 
     Raises:
         ConfigurationError: feedparser is not installed (``pip install 'brandkit[feeds]'``).
-        MalformedResponse: ``data`` is not an RSS or Atom feed (``platform="feed"``; its
-            ``body`` keeps the first 2,000 characters).
+        MalformedResponse: ``data`` is not an RSS or Atom feed, or one feedparser fails
+            on (``platform="feed"``; its ``body`` keeps the first 2,000 characters).
     """
     feedparser = _feedparser()
     headers = {"content-location": url or ""}
@@ -302,7 +347,18 @@ def parse(data: bytes, *, url: str | None = None, content_type: str | None = Non
         headers["content-type"] = content_type
     # A stream, never a str: feedparser fetches a str that looks like a URL, or opens it
     # as a file name.
-    result = feedparser.parse(io.BytesIO(data), response_headers=headers)
+    try:
+        result = feedparser.parse(io.BytesIO(_surrogate_refs(data)), response_headers=headers)
+    except (UnicodeError, ValueError, OverflowError, RecursionError) as exc:
+        # feedparser's own failures on hostile documents (a character it cannot encode):
+        # the feed's fault, said as such, not a crash of the poll.
+        where = f" at {shown(url)}" if url else ""
+        raise MalformedResponse(
+            f"the feed{where} could not be read ({type(exc).__name__}: {exc}); nothing of it "
+            "is used",
+            platform="feed",
+            body=data[:2000].decode("utf-8", "replace"),
+        ) from None
     version = str(result.get("version") or "")
     problem = result.get("bozo_exception") if result.get("bozo") else None
     if type(problem).__name__ == "NonXMLContentType":

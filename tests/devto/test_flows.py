@@ -228,6 +228,22 @@ def test_errors_are_typed_with_forems_message(emu: DevtoEmulator, devto: DevtoAd
     assert isinstance(rejected, Rejected) and not rejected.duplicate
 
 
+def test_a_throttled_read_names_the_read_bucket(devto: DevtoAdapter) -> None:
+    # Rack::Attack throttles GETs per address apart from writes per key: a refused read
+    # named the write bucket.
+    def throttled(method: str) -> RateLimited:
+        request = httpx.Request(method, f"{BASE}/api/articles/me/all")
+        response = httpx.Response(
+            429, text="Retry later\n", headers={"retry-after": "1"}, request=request
+        )
+        error = devto.error_for(response)
+        assert isinstance(error, RateLimited)
+        return error
+
+    assert throttled("GET").bucket == "devto:read"
+    assert throttled("POST").bucket == "devto:write"
+
+
 @pytest.mark.parametrize("header", ["1e300", "99999999999999999999", "-5"])
 def test_a_garbled_retry_after_is_a_bounded_wait(devto: DevtoAdapter, header: str) -> None:
     """A 429 whose Retry-After no clock holds is a RateLimited with a wait of at most a day

@@ -645,7 +645,9 @@ class DevtoAdapter(BlogAdapter):
             response,
             message,
             retry_after=retry_after_seconds(response.headers.get("retry-after")),
-            bucket=f"{self.name}:write",
+            # Rack::Attack throttles reads (per address) apart from writes (per key): a
+            # refused read named the write bucket.
+            bucket=f"{self.name}:{'read' if _is_read(response) else 'write'}",
             auth_statuses=(401, 403),
             auth_hint="Check the API key (Settings -> Extensions -> DEV Community API Keys; "
             "a suspended account's key is refused too)",
@@ -654,3 +656,11 @@ class DevtoAdapter(BlogAdapter):
             duplicate="already been used in the last five minutes" in message
             or "Body markdown has already been taken" in message,
         )
+
+
+def _is_read(response: httpx.Response) -> bool:
+    """Whether ``response`` answers a read (GET), which Forem throttles apart from writes."""
+    try:
+        return response.request.method == "GET"
+    except RuntimeError:  # an answer made without its request
+        return False

@@ -373,7 +373,14 @@ class GhostAdapter(BlogAdapter):
         secure = rf"{re.escape(base)}-[0-9a-f]{{16}}{re.escape(suffix + extension)}"
         if re.fullmatch(secure, name):
             stem = name[: -len(extension)]
-        same = yield from self.same_file(url, stem, extension, media.read())
+        data = media.read()
+        same = yield from self.same_file(url, stem, extension, data)
+        if not same and name.endswith(extension):
+            # Ghost's image optimisation (on by default) re-encodes an upload, which then
+            # never held our bytes: the original it keeps beside it ("<name>_o.<ext>") does.
+            kept = name[: -len(extension)] + "_o"
+            original = url[: len(url) - len(name)] + kept + extension
+            same = yield from self.same_file(original, kept, extension, data)
         return url if same else None
 
     def find_image(self, stem: str, extension: str, data: bytes) -> Flow[str | None]:

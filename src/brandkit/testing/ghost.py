@@ -49,7 +49,9 @@ error body; https://docs.ghost.org/admin-api for the rest):
   answers 201 ``{"images": [{"url", "ref"}]}`` and serves the file at that URL, named as
   Ghost's storage names it (``ghost-storage-base``'s ``getUniqueSecureFilePath``):
   ``/content/images/YYYY/MM/<name>-<16 hex digits>.<ext>``, each upload a new random name
-  (``numbered_image_names`` for the ``-1``, ``-2``... of older Ghosts).
+  (``numbered_image_names`` for the ``-1``, ``-2``... of older Ghosts; ``optimize_images``
+  re-encodes JPEG, PNG and WebP as Ghost's image optimisation does, the original kept
+  beside it as ``<name>_o.<ext>``).
 - ``GET /ghost/api/admin/site/`` (no authentication), and the public page of a
   published post at ``/{slug}/`` (with ``og:`` tags) for link cards.
 - Scheduled posts go live when the emulator clock passes their ``published_at``.
@@ -207,6 +209,8 @@ class GhostEmulator(Emulator):
         numbered_image_names: name uploads as Ghost did before its secure file names
             (``<name>.<ext>``, then ``-1``, ``-2``...) instead of as Ghost 5.x of 2025 on and
             6 do (``<name>-<16 hex digits>.<ext>``, a new random name for every upload).
+        optimize_images: re-encode JPEG, PNG and WebP uploads as Ghost's image optimisation
+            does (its bytes change; the original is kept beside it as ``<name>_o.<ext>``).
         version: the Ghost version reported (``Content-Version`` and ``/site/``).
     """
 
@@ -220,10 +224,12 @@ class GhostEmulator(Emulator):
         strict: bool | None = None,
         title: str = "Acme Blog",
         numbered_image_names: bool = False,
+        optimize_images: bool = False,
     ) -> None:
         super().__init__(clock=clock, strict=strict)
         self.title = title
         self.numbered_image_names = numbered_image_names
+        self.optimize_images = optimize_images
         self.version = "6.0"
         self.admin_key = f"{secrets.token_hex(12)}:{secrets.token_hex(32)}"
         self._keys: dict[str, bytes] = {}
@@ -793,7 +799,14 @@ class GhostEmulator(Emulator):
                 path = f"{folder}/{stem}-{n}{ext}"
         else:
             path = f"{folder}/{_secure_name(name, ext)}"
-        self._images[path] = (mime, file.data)
+        if self.optimize_images and ext in (".jpg", ".jpeg", ".png", ".webp"):
+            # Ghost's image optimisation (on by default): the upload is re-encoded (its
+            # bytes change) and served at its URL; the original is kept beside it, "_o".
+            stem, dot, suffix = path.rpartition(".")
+            self._images[f"{stem}_o{dot}{suffix}"] = (mime, file.data)
+            self._images[path] = (mime, file.data[: max(1, len(file.data) - 1)])
+        else:
+            self._images[path] = (mime, file.data)
         ref = fields.get("ref")
         image = {
             "url": f"{self.base_url}{path}",

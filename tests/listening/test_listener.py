@@ -607,3 +607,31 @@ def test_a_query_is_due_each_period_however_long_its_sync_took(
         assert listener.due() == []
         clock.now = started + timedelta(minutes=30) - timedelta(seconds=2)
         assert [w.name for w in listener.due()] == ["brand"]
+
+
+def test_the_posts_of_one_spike_alert_once(
+    server: FindServer, http: httpx.Client, finder: Account, listener: Listener, clock: FakeClock
+) -> None:
+    """Six posts at 14:30 alerted at 14:35 (the window from 13:35) and again at 15:00 (the
+    window from 14:00, the next hour's): one spike, two alerts. A window overlapping the
+    one alerted does not alert again; a later spike does."""
+    for h in range(24):  # one mention an hour for a day, 14:00 to 13:00: the baseline
+        server.say("fan", f"brandkit {h}", minutes=(5 + h) * 60)
+    for i in range(6):
+        server.say("crowd", f"brandkit is down {i}", minutes=29 * 60 + 30 + i)
+    listener.watch("brand", Query(any=["brandkit"]), accounts=[finder])
+    alerts: list[Spike] = []
+    listener.on_spike("brand", alerts.append, factor=3.0, window="1h")
+    clock.now = T0 + timedelta(hours=29, minutes=36)
+    with Client(http=http) as client:
+        listener.sync(client, force=True)
+        assert [a.count for a in alerts] == [6]
+        for minutes in (50, 60, 80):
+            clock.now = T0 + timedelta(hours=29, minutes=minutes)
+            listener.sync(client, force=True)
+        assert [a.count for a in alerts] == [6]
+        for i in range(7):  # another spike, at 16:40
+            server.say("crowd", f"brandkit is down again {i}", minutes=31 * 60 + 40 + i)
+        clock.now = T0 + timedelta(hours=31, minutes=50)
+        listener.sync(client, force=True)
+    assert [a.count for a in alerts] == [6, 7]

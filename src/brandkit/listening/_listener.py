@@ -251,7 +251,8 @@ class Listener:
         self.classify = classify
         self._accounts: dict[str, Account] = {}
         self._alerts: list[_Alert] = []
-        self._alerted: set[tuple[str, int]] = set()
+        # Per alert (its place in _alerts): where the window it last alerted for ends.
+        self._alerted: dict[int, int] = {}
         from brandkit.inbox._postgres import PostgresInbox
 
         if isinstance(self.inbox, PostgresInbox):
@@ -396,7 +397,8 @@ class Listener:
     ) -> None:
         """Call ``callback`` after a sync when the posts ``name`` found in the last
         ``window`` number at least ``factor`` times the mean of the ``baseline_windows``
-        windows before it (and at least ``min_count``). Each window alerts once.
+        windows before it (and at least ``min_count``). Each window alerts once: a window
+        overlapping the last one alerted for (some of the same posts) does not alert again.
 
         Raises:
             ConfigurationError: a factor that is not a finite number above 1, a
@@ -944,7 +946,7 @@ class Listener:
 
     def _check_alerts(self) -> None:
         now = self.clock()
-        for alert in self._alerts:
+        for number, alert in enumerate(self._alerts):
             window_us = int(alert.window.total_seconds() * 1_000_000)
             end = _us(now)
             start = end - window_us
@@ -953,11 +955,12 @@ class Listener:
             count = sum(1 for t in times if start <= t < end)
             before = sum(1 for t in times if history <= t < start)
             baseline = before / alert.baseline_windows
-            slot = start // window_us
             if count >= max(alert.min_count, alert.factor * baseline):
-                if (alert.name, slot) in self._alerted:
+                # A window overlapping the one alerted holds some of the same posts: the
+                # spike they make is reported once (windows on the hour counted it twice).
+                if start < self._alerted.get(number, start):
                     continue
-                self._alerted.add((alert.name, slot))
+                self._alerted[number] = end
                 spike = Spike(
                     alert.name,
                     datetime.fromtimestamp(start / 1e6, UTC),

@@ -81,3 +81,18 @@ def test_errors_say_what_to_fix(
     status, text = run("listen", "sync", *common)
     assert status == 0  # a query X cannot express is reported, not a failure of the run
     assert "FAILED bad" in text and "UnsupportedQuery" in text
+
+
+def test_a_rate_limited_search_is_reported_not_a_failure(
+    served: tuple[XEmulator, Path], tmp_path: Path
+) -> None:
+    """X's own rate limit stops a query as a quota does (``stopped="quota"``): reported,
+    and the sync's exit status stays 0, as its help says, so a cron job does not alarm."""
+    emu, config = served
+    common = ("--accounts", str(config), "--db", str(tmp_path / "brandkit.db"))
+    assert run("listen", "add", "acme", "acme", *common)[0] == 0
+    emu.fault(path=".*search.*", status=429, headers={"retry-after": "3600"}, times=100)
+    status, text = run("listen", "sync", *common, "--json")
+    (only,) = json.loads(text)
+    assert only["stopped"] == "quota" and only["error"].startswith("RateLimited")
+    assert status == 0

@@ -89,7 +89,11 @@ def _sync(args: argparse.Namespace, out: TextIO) -> int:
                     f"{r.requests} requests{ended}",
                     file=out,
                 )
-    refused = [r for r in runs if r.error and not r.error.startswith(("Unsupported", "Quota"))]
+    # A quota (the budget, Instagram's hashtags, the platform's own rate limit: each a
+    # ``stopped`` run) or a query the platform cannot express is reported, not a failure.
+    refused = [
+        r for r in runs if r.error and r.stopped is None and not r.error.startswith("Unsupported")
+    ]
     return 1 if refused else 0
 
 
@@ -180,8 +184,8 @@ def add_commands(subparsers: Any) -> None:
         parents=[common, config],
         help="run the due queries",
         description="Run every due saved query from its cursor and store what is new. Exit "
-        "status 1 when a platform refused a search (a quota or an unsupported query is "
-        "reported, not a failure).",
+        "status 1 when a platform refused a search (a quota, the platform's rate limit "
+        "included, or an unsupported query is reported, not a failure).",
     )
     s.add_argument("--force", action="store_true", help="run every query, due or not")
     s.set_defaults(func=_sync)

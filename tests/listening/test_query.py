@@ -179,3 +179,22 @@ def test_matches_reads_the_same_text_written_differently(
     platform found must not be dropped because its apostrophe is curly or its accents are
     decomposed."""
     assert query.matches(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("query", "text", "expected"),
+    [
+        (Query(any=["🍕"]), "pizza night 🍕🍕", True),
+        (Query(any=["🍕"]), "pizza night", False),
+        (Query(all=["acme", "🔥"]), "acme🔥 launch", True),
+        (Query(phrases=["acme ❤️"]), "we acme ❤ so much", True),
+        (Query(any=["acme"], exclude=["💩"]), "acme 💩", False),
+        (Query(any=["acme"], exclude=["💩"]), "acme!", True),
+        (Query(any=["👍"]), "ok 👍🏽", True),
+    ],
+)
+def test_an_emoji_is_a_word(query: Query, text: str, expected: bool) -> None:
+    """An emoji term matched nothing (only letters and digits made words): Bluesky and
+    Mastodon results narrowed by `Query.matches` lost every post, and an emoji in
+    ``exclude`` excluded nothing."""
+    assert query.matches(text) is expected

@@ -127,8 +127,8 @@ class Query(ContentModel):
         at: datetime | None = None,
         tagged: Callable[[str], bool] | None = None,
     ) -> bool:
-        """Whether a post meets the query: words and phrases match whole words,
-        case-insensitively, whatever the form of their letters (composed or decomposed
+        """Whether a post meets the query: words and phrases match whole words (an emoji
+        is a word), case-insensitively, whatever the form of their letters (composed or decomposed
         accents, full-width letters) and of their apostrophes (``'`` or ``’``); a hashtag
         matches ``#tag`` not followed by a letter, digit or ``_`` (``#tag…``, ``#tag’s``,
         ``#tag🎉`` are the tag, as Mastodon reads them); a handle matches ``@handle`` in
@@ -224,7 +224,14 @@ def _words(text: str) -> list[str]:
     composed and compatibility forms (full-width ``ＡＣＭＥ``, ligatures) made plain (NFKC),
     case folded (``ß`` is ``ss``), and the typographic apostrophe a phone's keyboard writes
     (``’``) made the one typed (``'``)."""
-    return re.findall(r"[^\W_]+(?:'[^\W_]+)*", fold(text))
+    # An emoji (a symbol, Unicode's "So") is a word of its own; punctuation, the variation
+    # selector of ❤️ and the joiner of 👩‍💻 are not.
+    return [
+        w for w in _TOKEN.findall(fold(text)) if w[0].isalnum() or unicodedata.category(w) == "So"
+    ]
+
+
+_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[^\w\s]")
 
 
 def fold(text: str) -> str:

@@ -11,7 +11,15 @@ from datetime import timedelta
 
 from brandkit.errors import ConfigurationError
 
-__all__ = ["MAX_DURATION", "MAX_TIMEOUT", "checked_seconds", "parse_duration", "seconds_arg"]
+__all__ = [
+    "MAX_DURATION",
+    "MAX_LOCK_WAIT",
+    "MAX_TIMEOUT",
+    "checked_seconds",
+    "lock_wait",
+    "parse_duration",
+    "seconds_arg",
+]
 
 MAX_DURATION = timedelta(days=3650)
 """The longest duration accepted: ten years, so that a time plus or minus it never leaves
@@ -91,6 +99,27 @@ def checked_seconds(
             f"{name} must be a number of seconds {low} {most:.0f} ({why}), not {value!r}"
         )
     return float(value)
+
+
+MAX_LOCK_WAIT = 7 * 86_400.0
+"""The longest a store (outbox, inbox, metrics) waits for another process's lock (seconds)."""
+
+
+def lock_wait(timeout: object) -> float:
+    """A store's ``timeout`` (how long to wait for another process's lock) as seconds: NaN
+    and infinity reached the database as an endless wait or an OverflowError, and text or a
+    negative wait failed later with a raw error.
+
+    Raises:
+        ConfigurationError: it is not a number of seconds from 0 to `MAX_LOCK_WAIT`.
+    """
+    return checked_seconds(
+        timeout,
+        name="timeout",
+        most=MAX_LOCK_WAIT,
+        zero=True,
+        why="how long to wait for another process's lock before giving up, e.g. 10",
+    )
 
 
 def seconds_arg(

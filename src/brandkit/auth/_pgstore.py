@@ -32,6 +32,7 @@ from brandkit.backends import (
     redact_url,
     register,
     scrub,
+    set_lock_timeout,
 )
 from brandkit.errors import BrandkitError, ConfigurationError
 
@@ -275,7 +276,7 @@ class PostgresStore:
             row = conn.execute("SELECT pg_try_advisory_lock(%s)", (lock,)).fetchone()
             return bool(row and row[0])
         # lock_timeout bounds the wait on the server's side.
-        conn.execute(f"SET lock_timeout = {max(1, int(timeout * 1000))}")
+        set_lock_timeout(conn, timeout)
         try:
             conn.execute("SELECT pg_advisory_lock(%s)", (lock,))
         except pg_errors.LockNotAvailable:

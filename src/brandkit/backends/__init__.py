@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import math
 import os
 import pkgutil
 import re
@@ -65,6 +66,7 @@ __all__ = [
     "register",
     "registered",
     "scrub",
+    "set_lock_timeout",
     "upgrade",
 ]
 
@@ -226,6 +228,14 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[Any]:
             f"cannot connect to {redact_url(url)}: {scrub(str(exc), url)}"
         ) from None
     return conn
+
+
+def set_lock_timeout(conn: Any, seconds: float) -> None:
+    """Bound how long statements on ``conn`` wait for a row or table lock to ``seconds``
+    (PostgreSQL's ``lock_timeout``, in whole milliseconds). At least one: 0 is "wait for
+    ever" to PostgreSQL, so a store given ``timeout=0`` (or under a millisecond) hung on a
+    row another process held."""
+    conn.execute(f"SET lock_timeout = {max(1, math.ceil(seconds * 1000))}")
 
 
 async def aconnect(url: str, *, autocommit: bool = False) -> psycopg.AsyncConnection[Any]:

@@ -11,7 +11,6 @@ through a cursor that turns their ``?`` placeholders into psycopg's and prefixes
 from __future__ import annotations
 
 import functools
-import math
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -19,6 +18,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from brandkit._durations import lock_wait
 from brandkit.backends import (
     DEFAULT_PREFIX,
     Schema,
@@ -27,10 +27,11 @@ from brandkit.backends import (
     migrate,
     redact_url,
     register,
+    set_lock_timeout,
 )
 from brandkit.backends import connect as pg_connect
 from brandkit.errors import BrandkitError, ConfigurationError, OutboxConflict
-from brandkit.inbox._store import _INSERT, Inbox, _timeout_seconds
+from brandkit.inbox._store import _INSERT, Inbox
 from brandkit.outbox._postgres import _first_line
 
 try:
@@ -191,7 +192,7 @@ class PostgresInbox(Inbox):
         self.clock = clock or (lambda: datetime.now(UTC))
         self.url = url
         self.path = redact_url(url)
-        self.timeout = _timeout_seconds(timeout)
+        self.timeout = lock_wait(timeout)
         self._lock = threading.RLock()
         self._closed = False
         self._conn: Any = None
@@ -221,8 +222,7 @@ class PostgresInbox(Inbox):
         """A new autocommit connection (transactions are explicit) with lock waits bounded."""
         conn = pg_connect(self.url, autocommit=True)
         try:
-            # 0 is "wait for ever" to PostgreSQL: a timeout under a millisecond waits one.
-            conn.execute(f"SET lock_timeout = {max(1, math.ceil(self.timeout * 1000))}")
+            set_lock_timeout(conn, self.timeout)
         except BaseException:
             conn.close()
             raise

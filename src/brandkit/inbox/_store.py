@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
 
-from brandkit._durations import checked_seconds
+from brandkit._durations import lock_wait
 from brandkit._limits import check_limit
 from brandkit._quantiles import percentile as _percentile
 from brandkit._sqlite import SQLiteStore
@@ -374,7 +374,7 @@ class Inbox(SQLiteStore):
                 " (give a postgresql:// URL, or leave prefix out)"
             )
         self.clock = clock or (lambda: datetime.now(UTC))
-        self._open(os.fspath(path), _timeout_seconds(timeout))
+        self._open(os.fspath(path), lock_wait(timeout))
 
     # -- writing -----------------------------------------------------------------------
 
@@ -1134,25 +1134,6 @@ def _check_path(path: object) -> None:
         raise ConfigurationError(
             f"the inbox's path is {shown}: give a file (brandkit.db) or a postgresql:// URL"
         )
-
-
-# The longest an inbox waits for another process's lock, as the outbox's (7 days).
-MAX_TIMEOUT = 7 * 24 * 3600.0
-
-
-def _timeout_seconds(timeout: object) -> float:
-    """``timeout`` as seconds.
-
-    Raises:
-        ConfigurationError: it is not a number of seconds from 0 to `MAX_TIMEOUT`.
-    """
-    return checked_seconds(
-        timeout,
-        name="timeout",
-        most=MAX_TIMEOUT,
-        zero=True,
-        why="how long to wait for another process's lock before giving up, e.g. 10",
-    )
 
 
 def _check_accounts(accounts: object) -> list[Account]:

@@ -21,6 +21,7 @@ from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from brandkit._durations import lock_wait
 from brandkit.backends import (
     DEFAULT_PREFIX,
     Schema,
@@ -29,6 +30,7 @@ from brandkit.backends import (
     migrate,
     redact_url,
     register,
+    set_lock_timeout,
 )
 from brandkit.backends import connect as pg_connect
 from brandkit.errors import BrandkitError, ConfigurationError
@@ -181,7 +183,7 @@ class PostgresMetricsStore(MetricsStore):
         self._dialect = q.Dialect(prefix=self.prefix)
         self._url = url
         self.path: str | None = redact_url(url)
-        self.timeout = float(timeout)
+        self.timeout = lock_wait(timeout)
         self._lock = threading.RLock()
         self._cache: dict[_Key, list[Any]] = {}
         # Series and posts that one chunk of an `add` found not stored (see `_warm`).
@@ -215,7 +217,7 @@ class PostgresMetricsStore(MetricsStore):
         by ``timeout``."""
         conn = pg_connect(self._url, autocommit=True)
         try:
-            conn.execute(f"SET lock_timeout = {int(self.timeout * 1000)}")
+            set_lock_timeout(conn, self.timeout)
         except BaseException:
             conn.close()
             raise

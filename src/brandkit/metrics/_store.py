@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, TypeVar, Unpack, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from brandkit._durations import lock_wait
 from brandkit._sqlite import begin_immediate, create_private, retry_locked
 from brandkit.backends import sql_kind
 from brandkit.errors import BrandkitError, ConfigurationError
@@ -374,6 +375,7 @@ class MetricsStore(MetricsQueries):
                 "prefix= names PostgreSQL tables; an SQLite metrics store's tables are always "
                 "metrics_* (give a postgresql:// URL, or leave prefix out)"
             )
+        timeout = lock_wait(timeout)
         self._lock = threading.RLock()
         self._cache: dict[_Key, _Cached] = {}
         # How long a write waits for another process's lock, on a file the store opened (a

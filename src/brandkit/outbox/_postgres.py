@@ -25,7 +25,6 @@ import asyncio
 import builtins
 import functools
 import logging
-import math
 import os
 import re
 import threading
@@ -36,6 +35,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from brandkit._durations import lock_wait
 from brandkit._limits import check_limit
 from brandkit.accounts import Account
 from brandkit.backends import (
@@ -46,6 +46,7 @@ from brandkit.backends import (
     migrate,
     redact_url,
     register,
+    set_lock_timeout,
 )
 from brandkit.backends import aconnect as pg_aconnect
 from brandkit.backends import connect as pg_connect
@@ -66,7 +67,6 @@ from brandkit.outbox._store import (
     _EventRow,
     _iso,
     _lease_seconds,
-    _timeout_seconds,
     _Unset,
 )
 
@@ -319,7 +319,7 @@ class PostgresOutbox(Outbox):
         """What every outbox sets up (owner, clock, accounts), without opening a file."""
         self.lease = _lease_seconds(lease)
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.timeout = _timeout_seconds(timeout)
+        self.timeout = lock_wait(timeout)
         # The nonce starts with this machine's fingerprint: a lease of a process that died
         # on this very machine (and process namespace) is freed at once (`_dead_here`).
         self.owner = f"{_HOST}:{os.getpid()}:{_HERE or 'x'}.{uuid.uuid4().hex[:8]}"
@@ -342,8 +342,7 @@ class PostgresOutbox(Outbox):
         try:
             conn.execute("SET TIME ZONE 'UTC'")
             # A row another process keeps locked longer than this is a conflict, not a hang.
-            # PostgreSQL reads 0 as "no limit": a timeout under a millisecond waits 1 ms.
-            conn.execute(f"SET lock_timeout = {max(1, math.ceil(self.timeout * 1000))}")
+            set_lock_timeout(conn, self.timeout)
         except BaseException:
             conn.close()
             raise

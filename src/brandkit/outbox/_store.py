@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 import attrs
 import pydantic_core
 
-from brandkit._durations import checked_seconds
+from brandkit._durations import MAX_LOCK_WAIT, checked_seconds, lock_wait
 from brandkit._limits import check_limit
 from brandkit._sqlite import SQLiteStore
 from brandkit.accounts import Account
@@ -211,28 +211,8 @@ def _lease_seconds(lease: Any) -> float:
     )
 
 
-MAX_TIMEOUT = MAX_LEASE
+MAX_TIMEOUT = MAX_LOCK_WAIT
 """The longest an outbox waits for another process's lock (seconds)."""
-
-
-def _timeout_seconds(timeout: Any) -> float:
-    """``timeout`` as seconds.
-
-    Raises:
-        ConfigurationError: it is not a number of seconds from 0 to `MAX_TIMEOUT`.
-    """
-    try:
-        seconds = float(timeout)
-    except (TypeError, ValueError):
-        seconds = float("nan")
-    # NaN and infinity would reach the database as an endless wait or an OverflowError; a
-    # negative wait means nothing.
-    if isinstance(timeout, bool) or not 0 <= seconds <= MAX_TIMEOUT:
-        raise ConfigurationError(
-            f"timeout must be a number of seconds from 0 to {MAX_TIMEOUT:.0f} (how long to "
-            f"wait for another process's lock before giving up, e.g. 10), not {timeout!r}"
-        )
-    return seconds
 
 
 def _alive(pid: int) -> bool:
@@ -664,7 +644,7 @@ class Outbox(SQLiteStore):
         self.path = str(path)
         self.lease = _lease_seconds(lease)
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.timeout = _timeout_seconds(timeout)
+        self.timeout = lock_wait(timeout)
         self.owner = f"{_HOST}:{os.getpid()}:{_HERE or 'x'}.{uuid.uuid4().hex[:8]}"
         self.accounts: dict[str, Account] | None = None
         if accounts is not None:

@@ -153,3 +153,43 @@ def test_fetch_refuses_bad_numbers_before_any_request(options: dict[str, object]
         with pytest.raises(ConfigurationError, match=next(iter(options))):
             fetch(f"{url}/feed.xml", http=http, **options)  # type: ignore[arg-type]
         assert seen == []
+
+
+def test_validators_that_are_not_ascii_are_not_sent_back(tmp_path: Path) -> None:
+    """A server whose ETag or Last-Modified holds a byte past ASCII (é in Latin-1): it was
+    stored, and every later poll raised UnicodeEncodeError sending it back. Such a
+    validator is not kept; the next poll is a plain GET."""
+    document = rss(item(1))
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(5)
+    seen: list[bytes] = []
+
+    def serve() -> None:
+        for _ in range(2):
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(5)
+                seen.append(conn.recv(65536))
+                conn.sendall(
+                    b'HTTP/1.1 200 OK\r\nETag: "caf\xe9"\r\nLast-Modified: Mon, 07 Dec 2026 '
+                    b"\xe9\r\nContent-Type: application/rss+xml\r\nConnection: close\r\n"
+                    + f"Content-Length: {len(document)}\r\n\r\n".encode()
+                    + document
+                )
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/feed.xml"
+    try:
+        with FeedWatcher(url, state=str(tmp_path / "state.db"), images=False) as w:
+            assert len(w.poll()) == 1
+            assert len(w.poll()) == 1  # still pending: not marked done
+    finally:
+        listener.close()
+        thread.join(5)
+    assert len(seen) == 2
+    assert b"if-none-match" not in seen[1].lower()
+    assert b"if-modified-since" not in seen[1].lower()

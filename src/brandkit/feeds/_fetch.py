@@ -51,8 +51,10 @@ class Fetched:
         url: the address that answered (after redirects).
         body: the body, inflated, at most the fetch's ``max_bytes``.
         content_type: its ``Content-Type``, if any.
-        etag: its ``ETag``, to send as ``If-None-Match`` next time.
-        last_modified: its ``Last-Modified``, to send as ``If-Modified-Since`` next time.
+        etag: its ``ETag``, to send as ``If-None-Match`` next time (``None`` when it has
+            none, or one that is not printable ASCII and so cannot be sent back).
+        last_modified: its ``Last-Modified``, to send as ``If-Modified-Since`` next time
+            (likewise).
     """
 
     status: int
@@ -209,6 +211,15 @@ def _error(status: int, url: str, response: httpx.Response, body: bytes) -> Exce
     return Rejected(message, **kwargs)
 
 
+def _validator(value: str | None) -> str | None:
+    """``value`` if it is an ``ETag`` or ``Last-Modified`` that can be sent back (printable
+    ASCII), else ``None``: a byte past ASCII (an ``é`` in Latin-1) cannot be put in a
+    request header, and sending it back would fail every later fetch."""
+    if value and value.isascii() and value.isprintable():
+        return value
+    return None
+
+
 def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
@@ -312,10 +323,10 @@ def _fetch(
             "Accept": accept,
             "Accept-Encoding": "gzip, deflate",
         }
-        if etag:
-            headers["If-None-Match"] = etag
-        if last_modified:
-            headers["If-Modified-Since"] = last_modified
+        if sent_etag := _validator(etag):
+            headers["If-None-Match"] = sent_etag
+        if sent_modified := _validator(last_modified):
+            headers["If-Modified-Since"] = sent_modified
         if check is not None:
             if deadline <= time.monotonic():
                 break  # a check may resolve a name: none starts after the deadline
@@ -378,8 +389,10 @@ def _fetch(
             return Fetched(
                 304,
                 current,
-                etag=response.headers.get("etag") or etag,
-                last_modified=response.headers.get("last-modified") or last_modified,
+                etag=_validator(response.headers.get("etag")) or _validator(etag),
+                last_modified=(
+                    _validator(response.headers.get("last-modified")) or _validator(last_modified)
+                ),
             )
         if status != 200:
             raise _error(status, current, response, body)
@@ -388,8 +401,8 @@ def _fetch(
             current,
             body,
             content_type=response.headers.get("content-type"),
-            etag=response.headers.get("etag"),
-            last_modified=response.headers.get("last-modified"),
+            etag=_validator(response.headers.get("etag")),
+            last_modified=_validator(response.headers.get("last-modified")),
         )
     else:
         raise Rejected(

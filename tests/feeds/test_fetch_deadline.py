@@ -193,3 +193,18 @@ def test_validators_that_are_not_ascii_are_not_sent_back(tmp_path: Path) -> None
     assert len(seen) == 2
     assert b"if-none-match" not in seen[1].lower()
     assert b"if-modified-since" not in seen[1].lower()
+
+
+@pytest.mark.parametrize("agent", ["brandkit für Acme", "brandkit\r\nX-Evil: 1", ""])
+def test_a_user_agent_that_cannot_be_sent_is_refused_up_front(agent: str, tmp_path: Path) -> None:
+    """It raised UnicodeEncodeError (or httpx's own error) at each poll instead."""
+    with pytest.raises(ConfigurationError, match="user_agent"):
+        FeedWatcher(
+            "https://blog.example.com/feed.xml",
+            state=str(tmp_path / "state.db"),
+            user_agent=agent,
+        )
+    with dripping({}) as (url, seen), httpx.Client() as http:
+        with pytest.raises(ConfigurationError, match="user_agent"):
+            fetch(f"{url}/feed.xml", http=http, user_agent=agent)
+        assert seen == []

@@ -211,6 +211,20 @@ def _error(status: int, url: str, response: httpx.Response, body: bytes) -> Exce
     return Rejected(message, **kwargs)
 
 
+def check_header(value: object, name: str) -> str:
+    """``value`` if it can be sent as a request header's value: printable ASCII, not empty.
+
+    Raises:
+        ConfigurationError: it cannot (a letter past ASCII, a line break, nothing).
+    """
+    if not isinstance(value, str) or not value or not (value.isascii() and value.isprintable()):
+        raise ConfigurationError(
+            f"{name}={value!r} cannot be sent as a header: give printable ASCII text, e.g. "
+            "'brandkit (+https://acme.example/bot)'"
+        )
+    return value
+
+
 def _validator(value: str | None) -> str | None:
     """``value`` if it is an ``ETag`` or ``Last-Modified`` that can be sent back (printable
     ASCII), else ``None``: a byte past ASCII (an ``é`` in Latin-1) cannot be put in a
@@ -264,7 +278,8 @@ def fetch(
     Raises:
         ConfigurationError: ``url`` (or a redirect's target) is not an http(s) URL, or
             ``timeout`` is not a number of seconds above 0 (at most a day), ``max_bytes``
-            not a whole number from 1, ``max_redirects`` not one from 0.
+            not a whole number from 1, ``max_redirects`` not one from 0, ``user_agent`` or
+            ``accept`` not printable ASCII.
         AuthError: 401 or 403.
         RateLimited: 429 (``retry_after`` from ``Retry-After``).
         Rejected: another 4xx (404 and 410 say the feed is gone), or too many redirects.
@@ -280,6 +295,8 @@ def fetch(
     # zlib reads a limit of 0 as none: a negative max_bytes would inflate a bomb whole.
     check_limit(max_bytes, name="max_bytes", what="bytes of the body at most", least=1)
     check_limit(max_redirects, name="max_redirects", what="redirects followed at most")
+    check_header(user_agent, "user_agent")
+    check_header(accept, "accept")
     deadline = time.monotonic() + timeout
     ender = _Deadline(timeout)
     try:

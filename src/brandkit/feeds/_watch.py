@@ -28,7 +28,7 @@ from brandkit.feeds._addresses import (
     guarded_client,
     origin,
 )
-from brandkit.feeds._fetch import MAX_TIMEOUT, MB, check_url, fetch, shown
+from brandkit.feeds._fetch import MAX_TIMEOUT, MB, check_header, check_url, fetch, shown
 from brandkit.feeds._parse import Entry, parse
 from brandkit.feeds._state import FeedState
 
@@ -227,8 +227,9 @@ class FeedWatcher:
 
     Raises:
         ConfigurationError: ``url`` is not http(s), the template uses an unknown field, a
-            number is out of range, ``private_images`` is not ``None``, ``True`` or
-            ``False``, feedparser is not installed, or the state file cannot be opened.
+            number is out of range, ``user_agent`` is not printable ASCII,
+            ``private_images`` is not ``None``, ``True`` or ``False``, feedparser is not
+            installed, or the state file cannot be opened.
     """
 
     def __init__(
@@ -292,7 +293,7 @@ class FeedWatcher:
             from brandkit import __version__
 
             user_agent = f"brandkit/{__version__} (feed watcher)"
-        self.user_agent = user_agent
+        self.user_agent = check_header(user_agent, "user_agent")
         self._own_state = not isinstance(state, FeedState)
         self.state = state if isinstance(state, FeedState) else FeedState(state, clock=clock)
         self._own_http = http is None

@@ -169,6 +169,10 @@ def test_tagged_replaces_the_texts_reading_of_hashtags() -> None:
         # Full-width letters (CJK keyboards) and case folds past lower().
         (Query(any=["acme"]), "ＡＣＭＥ rocks", True),
         (Query(any=["straße"]), "STRASSE gesperrt", True),
+        # A mark after a brand stays a mark: "Acme™" is not the word "acmetm".
+        (Query(any=["acme"]), "Acme™ rocks", True),
+        (Query(any=["acme"]), "Acme℠ and Acme® rock", True),
+        (Query(any=["ﬁne"]), "a fine day", True),
         (Query(any=["acme"], exclude=["don't"]), "acme: don’t", False),
     ],
 )

@@ -220,10 +220,10 @@ def _same_language(have: str, want: str) -> bool:
 
 
 def _words(text: str) -> list[str]:
-    """``text``'s words, folded so that what a reader takes for the same word is: accents
-    composed and compatibility forms (full-width ``ＡＣＭＥ``, ligatures) made plain (NFKC),
-    case folded (``ß`` is ``ss``), and the typographic apostrophe a phone's keyboard writes
-    (``’``) made the one typed (``'``)."""
+    """``text``'s words, folded (`fold`) so that what a reader takes for the same word is:
+    accents composed, full-width letters and ligatures made plain, case folded (``ß`` is
+    ``ss``), and the typographic apostrophe a phone's keyboard writes (``’``) made the one
+    typed (``'``)."""
     # An emoji (a symbol, Unicode's "So") is a word of its own; punctuation, the variation
     # selector of ❤️ and the joiner of 👩‍💻 are not.
     return [
@@ -235,8 +235,17 @@ _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[^\w\s]")
 
 
 def fold(text: str) -> str:
-    """``text`` as words are compared: NFKC-normalised, case folded, ``’`` made ``'``."""
-    return unicodedata.normalize("NFKC", text).casefold().replace("’", "'")
+    """``text`` as words are compared: accents composed (NFC), the compatibility forms of
+    letters and digits made plain (full-width ``Ａ``, ``ﬁ``, ``²``: NFKC), case folded, and
+    ``’`` made ``'``. Symbols keep their form: NFKC would make ``Acme™`` the word
+    ``acmetm``."""
+    text = unicodedata.normalize("NFC", text)
+    if not text.isascii():
+        text = "".join(
+            unicodedata.normalize("NFKC", c) if unicodedata.category(c)[0] in "LN" else c
+            for c in text
+        )
+    return text.casefold().replace("’", "'")
 
 
 def _messages(value: Sequence[Message]) -> tuple[Message, ...]:

@@ -117,8 +117,18 @@ def sql_kind(target: str | os.PathLike[str], kept: str) -> Literal["sqlite", "po
 
     Raises:
         ConfigurationError: ``target`` names another backend (read as a path, a
-            ``redis://`` URL became folders named after its host and password).
+            ``redis://`` URL became folders named after its host and password), is empty
+            (SQLite opens a temporary database for it, gone with everything written into
+            it when closed: an unset ``--db "$DB"``), or is not a path at all (``None``
+            made a file named ``None``).
     """
+    text = os.fspath(target) if isinstance(target, str | os.PathLike) else None
+    if not isinstance(text, str) or not text.strip():
+        shown = repr(text) if isinstance(text, str) else f"a {type(target).__name__}"
+        raise ConfigurationError(
+            f"the path is {shown}: {kept} kept in an SQLite file or on PostgreSQL; give a "
+            "file (brandkit.db) or a postgresql:// URL"
+        )
     kind = kind_of(target)
     if kind == "redis":
         raise ConfigurationError(

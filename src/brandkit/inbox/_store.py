@@ -352,9 +352,9 @@ class Inbox(SQLiteStore):
     _blocking: ClassVar[bool] = False
 
     def __new__(cls, path: str | os.PathLike[str] = "brandkit.db", *_: Any, **__: Any) -> Inbox:
-        _check_path(path)
         # A PostgreSQL URL gives the same inbox on a server (brandkit.inbox._postgres).
-        if cls is Inbox and sql_kind(path, "the inbox is") == "postgresql":
+        # Checked for subclasses too: an empty path is a temporary database (see sql_kind).
+        if sql_kind(path, "the inbox is") == "postgresql" and cls is Inbox:
             from brandkit.inbox._postgres import PostgresInbox
 
             return object.__new__(PostgresInbox)
@@ -1118,21 +1118,6 @@ def _check_client(client: object, *, asynchronous: bool) -> None:
             "Inbox.async_sync takes an AsyncClient; with a Client, call inbox.sync(...)"
             if asynchronous
             else "Inbox.sync takes a Client; with an AsyncClient, await inbox.async_sync(...)"
-        )
-
-
-def _check_path(path: object) -> None:
-    """Refuse what names no inbox.
-
-    Raises:
-        ConfigurationError: ``path`` is not a path or a URL, or is empty (SQLite would
-            open a temporary database, gone with everything synced into it when closed).
-    """
-    text = os.fspath(path) if isinstance(path, str | os.PathLike) else None
-    if not isinstance(text, str) or not text.strip():
-        shown = repr(text) if isinstance(text, str) else f"a {type(path).__name__}"
-        raise ConfigurationError(
-            f"the inbox's path is {shown}: give a file (brandkit.db) or a postgresql:// URL"
         )
 
 

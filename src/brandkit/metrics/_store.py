@@ -353,10 +353,11 @@ class MetricsStore(MetricsQueries):
         **__: Any,
     ) -> MetricsStore:
         # A PostgreSQL URL gives the same store on a server (brandkit.metrics._postgres).
+        # Checked for subclasses too: an empty path is a temporary database (see sql_kind).
         if (
-            cls is MetricsStore
-            and not isinstance(path_or_connection, sqlite3.Connection)
+            not isinstance(path_or_connection, sqlite3.Connection)
             and sql_kind(path_or_connection, "metrics are") == "postgresql"
+            and cls is MetricsStore
         ):
             from brandkit.metrics._postgres import PostgresMetricsStore
 

@@ -614,7 +614,8 @@ class Outbox(SQLiteStore):
         # A PostgreSQL URL gives the same outbox on a server (brandkit.outbox._postgres);
         # another URL (redis://) is refused, not read as a path (a file named after the URL,
         # its password included).
-        if cls is Outbox and sql_kind(path, "deliveries are") == "postgresql":
+        # Checked for subclasses too: an empty path is a temporary database (see sql_kind).
+        if sql_kind(path, "deliveries are") == "postgresql" and cls is Outbox:
             from brandkit.outbox._postgres import PostgresOutbox
 
             return object.__new__(PostgresOutbox)

@@ -88,11 +88,11 @@ class NullGovernor:
         if response.status_code != 429:
             return None
         from brandkit.governor._parse import DEFAULT_MAX_WAIT
-        from brandkit.platforms._base import retry_after_seconds
+        from brandkit.platforms._base import retry_after_of
 
         # Not finite (inf, nan) is no wait: an account must not be parked for ever, nor for
         # 31 years by a finite 999999999 (1e300 would overflow the driver's sleep).
-        wait = retry_after_seconds(response.headers.get("retry-after"))
+        wait = retry_after_of(response)
         return None if wait is None else min(wait, DEFAULT_MAX_WAIT)
 
 

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from brandkit.errors import AuthError, RateLimited, Rejected
-from brandkit.platforms._base import classify, retry_after_seconds
+from brandkit.platforms._base import classify, retry_after_of, retry_after_seconds
 
 
 @pytest.mark.parametrize(
@@ -52,3 +52,26 @@ def test_classify_adds_what_to_check_to_an_auth_error() -> None:
 def test_classify_marks_a_duplicate() -> None:
     error = classify("devto", _answer(422), "title used", duplicate=True)
     assert isinstance(error, Rejected) and error.duplicate
+
+
+def test_an_http_date_counts_from_the_answers_date() -> None:
+    """RFC 9110 lets Retry-After be an HTTP date (Cloudflare and Apache in front of a blog
+    send one): it was read as no wait at all, so the adapters retried at once into the
+    same 429. It counts from the answer's own Date (both are the server's clock), or from
+    ours without one; one already past is no wait, and an absurd one is cut to a day."""
+    date = "Mon, 07 Dec 2026 10:00:00 GMT"
+    assert retry_after_seconds("Mon, 07 Dec 2026 10:02:30 GMT", date) == 150.0
+    assert retry_after_seconds("Mon, 07 Dec 2026 09:00:00 GMT", date) == 0.0
+    assert retry_after_seconds("Fri, 31 Dec 9999 23:59:59 GMT", date) == 86_400.0
+    assert retry_after_seconds("Mon, 07 Dec 2026 10:02:30 GMT", "garbled") is not None
+    assert retry_after_seconds("Mon, 32 Foo 2026 10:02:30 GMT", date) is None
+    import email.utils
+    import time
+
+    soon = email.utils.formatdate(time.time() + 120, usegmt=True)
+    wait = retry_after_seconds(soon)
+    assert wait is not None and 100 < wait <= 120
+    response = httpx.Response(
+        429, headers={"Retry-After": "Mon, 07 Dec 2026 10:01:00 GMT", "Date": date}
+    )
+    assert retry_after_of(response) == 60.0

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import email.utils
 import functools
 import math
 import re
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -48,6 +50,7 @@ __all__ = [
     "RatePolicy",
     "ThreadContext",
     "article_of",
+    "retry_after_of",
     "retry_after_seconds",
     "wait_seconds",
 ]
@@ -672,15 +675,41 @@ def wait_seconds(value: object) -> float | None:
     return min(max(value, 0.0), MAX_RETRY_AFTER)
 
 
-def retry_after_seconds(value: str | None) -> float | None:
-    """A ``Retry-After`` header given in seconds (`wait_seconds`), or ``None`` when it is
-    absent, not a number, or not finite (``inf`` or ``nan`` must not park an account for
-    ever)."""
-    try:
-        seconds = float(value) if value else None
-    except ValueError:
+def retry_after_seconds(value: str | None, date: str | None = None) -> float | None:
+    """A ``Retry-After`` header in seconds (`wait_seconds`): delta seconds, or an HTTP date
+    (RFC 9110 §10.2.3), counted from ``date`` (the answer's ``Date``: both are the server's
+    clock) or else from ours; ``None`` when it is absent, unreadable, or not finite
+    (``inf`` or ``nan`` must not park an account for ever)."""
+    if not value or len(value) > 64:
         return None
-    return wait_seconds(seconds)
+    try:
+        return wait_seconds(float(value))
+    except ValueError:
+        pass
+    when = _http_time(value)
+    if when is None:
+        return None
+    now = _http_time(date) if date else None
+    return wait_seconds(when - (time.time() if now is None else now))
+
+
+def retry_after_of(response: httpx.Response) -> float | None:
+    """`retry_after_seconds` of ``response``'s ``Retry-After``, counted from its ``Date``."""
+    return retry_after_seconds(response.headers.get("retry-after"), response.headers.get("date"))
+
+
+def _http_time(text: str) -> float | None:
+    """An HTTP date (``Fri, 31 Dec 2027 23:59:59 GMT``) as epoch seconds, or ``None``."""
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    try:
+        return when.timestamp()
+    except (OverflowError, ValueError):
+        return None
 
 
 def classify(

@@ -77,7 +77,7 @@ from brandkit.platforms._base import (
     RatePolicy,
     ThreadContext,
     read_each,
-    retry_after_seconds,
+    retry_after_of,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 from brandkit.platforms._oauth import parse_credentials, refresh_alone
@@ -725,7 +725,7 @@ class BlueskyAdapter(Adapter):
         }
         if status == 429 or name == "RateLimitExceeded":
             reset_at = _epoch(response.headers.get("ratelimit-reset"))
-            retry_after = retry_after_seconds(response.headers.get("retry-after"))
+            retry_after = retry_after_of(response)
             now = self._now()
             if reset_at is not None and reset_at.timestamp() - now > MAX_RETRY_AFTER:
                 # Bluesky's longest window is a day: a later reset is a garbled header.

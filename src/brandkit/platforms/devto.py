@@ -68,7 +68,7 @@ from brandkit.platforms._base import (
     RatePolicy,
     bound_base,
     classify,
-    retry_after_seconds,
+    retry_after_of,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 
@@ -644,7 +644,7 @@ class DevtoAdapter(BlogAdapter):
             self.name,
             response,
             message,
-            retry_after=retry_after_seconds(response.headers.get("retry-after")),
+            retry_after=retry_after_of(response),
             # Rack::Attack throttles reads (per address) apart from writes (per key): a
             # refused read named the write bucket.
             bucket=f"{self.name}:{'read' if _is_read(response) else 'write'}",

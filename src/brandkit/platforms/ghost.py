@@ -75,7 +75,7 @@ from brandkit.platforms._base import (
     bound_base,
     bound_slug,
     classify,
-    retry_after_seconds,
+    retry_after_of,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 
@@ -711,7 +711,7 @@ class GhostAdapter(BlogAdapter):
             response,
             message,
             code=kind or first.get("code"),
-            retry_after=retry_after_seconds(response.headers.get("retry-after")),
+            retry_after=retry_after_of(response),
             bucket=f"{self.name}:api",
             auth_statuses=(401, 403),
             auth_hint="Check the Admin API key (Settings -> Integrations -> your custom "

@@ -87,7 +87,7 @@ from brandkit.platforms._base import (
     article_of,
     bound_base,
     bound_slug,
-    retry_after_seconds,
+    retry_after_of,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 from brandkit.platforms._graph import comment_rules
@@ -1398,7 +1398,7 @@ class WordPressAdapter(BlogAdapter):
         if status == 429:
             # Bounded as every adapter's is: a Retry-After of twenty digits was taken as it
             # came, a wait of three trillion years handed to the caller and the outbox.
-            after = retry_after_seconds(response.headers.get("retry-after"))
+            after = retry_after_of(response)
             return RateLimited(text, retry_after=after, **common)
         if code is not None and code.startswith("rest_upload"):
             return Rejected(text, **common)

@@ -547,6 +547,26 @@ class _Attempt:
         delivery.status, delivery.attempts, delivery.error = before
 
 
+def _aware(clock: Callable[[], datetime]) -> Callable[[], datetime]:
+    """``clock`` giving aware times: a naive one (``clock=datetime.now``, a common slip) is
+    read as local time, as the inbox reads one; stored as it was, it made every later
+    comparison with an aware time raise TypeError (an answer sent, then the reply marked
+    as failed).
+
+    The returned clock raises ConfigurationError when ``clock`` returns no datetime."""
+
+    def now() -> datetime:
+        value = clock()
+        if not isinstance(value, datetime):
+            raise ConfigurationError(
+                f"the client's clock returned {type(value).__name__}, not a datetime: give "
+                "a clock that returns aware datetimes, e.g. lambda: datetime.now(UTC)"
+            )
+        return value if value.tzinfo is not None else value.astimezone(UTC)
+
+    return now
+
+
 class _Core:
     """The I/O-free part of the drivers."""
 
@@ -581,7 +601,7 @@ class _Core:
         self.governor: GovernorProtocol = governor if governor is not None else _default_governor()
         self.outbox = outbox
         self.retry = retry or RetryPolicy()
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = _aware(clock) if clock is not None else (lambda: datetime.now(UTC))
         self.user_agent = user_agent or f"brandkit/{_version()}"
         self.deadline = deadline
         self._adapters: dict[int, Adapter] = {}
@@ -1707,7 +1727,7 @@ class Client:
         timeout: request timeout in seconds.
         accounts: accounts to know by key (for deliveries loaded from an outbox).
         sleep: how to sleep (tests pass a fake).
-        clock: the current time (tests pass a fake).
+        clock: the current time (tests pass a fake); a naive time is read as local time.
         user_agent: the ``User-Agent`` of every request (default ``brandkit/<version>``).
         deadline: the longest one request may take, in seconds, from its send to the last
             byte of its answer (``timeout`` bounds each read, and a server trickling bytes

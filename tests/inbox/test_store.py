@@ -862,6 +862,46 @@ def test_the_first_of_two_queued_answers_sent_marks_the_message_replied(
         assert inbox.settle(outbox) == 0
 
 
+def test_a_cancelled_answer_is_forgotten_not_looked_up_at_every_sync(
+    server: ChatServer, http: httpx.Client, account: Account, tmp_path: Path
+) -> None:
+    """An answer queued and then cancelled will never be sent, but the inbox looked it up in
+    the outbox at every sync, for as long as the message stayed unanswered (an agency's
+    cancelled answers pile up). It is forgotten at the first settle; the message still
+    waits, and a new answer marks it as before."""
+    clock = FakeClock(T0 + timedelta(minutes=30))
+    with (
+        Inbox(tmp_path / "i.db", clock=clock) as inbox,
+        Outbox(tmp_path / "o.db") as outbox,
+        Client(http=http, accounts=[account], outbox=outbox, clock=clock) as client,
+    ):
+        server.say("fan", "do you ship to Norway?")
+        inbox.sync(client, [account])
+        (question,) = inbox.unanswered()
+        dropped = inbox.queue_reply(outbox, question, Post(text="Maybe."), account)
+        outbox.cancel(dropped.id)
+        looked: list[str] = []
+        get = outbox.get
+
+        def counting(delivery_id: str) -> Any:
+            looked.append(delivery_id)
+            return get(delivery_id)
+
+        outbox.get = counting  # type: ignore[method-assign]
+        assert inbox.settle(outbox) == 0
+        assert looked == [dropped.id]
+        inbox.settle(outbox)
+        inbox.sync(client, [account])
+        assert looked == [dropped.id]  # not looked up again
+        assert [m.id for m in inbox.unanswered()] == [question.id]
+        outbox.get = get  # type: ignore[method-assign]
+        inbox.queue_reply(outbox, question, Post(text="We do."), account)
+        with Worker(outbox, [account], client=client, clock=clock) as worker:
+            worker.run_once()
+        assert inbox.settle(outbox) == 1
+        assert inbox.status(question) is MessageStatus.REPLIED
+
+
 def test_a_timeout_that_is_not_a_number_of_seconds_is_refused(tmp_path: Path) -> None:
     """Inbox(timeout=...) took a negative, NaN or infinite number, or text, and failed
     later with ValueError, OverflowError or TypeError (PostgreSQL: a server error)."""

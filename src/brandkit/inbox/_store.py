@@ -786,16 +786,40 @@ class Inbox(SQLiteStore):
             ).fetchall()
         settled = 0
         for key, delivery_ids in pending:
+            ids = delivery_ids.split(_ANSWERS_SEP)
+            deliveries = [get(i) for i in ids]
             sent = [
                 (at, delivery)
-                for delivery in map(get, delivery_ids.split(_ANSWERS_SEP))
+                for delivery in deliveries
                 if delivery is not None and (at := self._sent_at(delivery)) is not None
             ]
             if sent:
                 # The first answer posted is the message's answer time.
                 self.replied(key, min(sent, key=lambda pair: pair[0])[1])
                 settled += 1
+                continue
+            # A cancelled answer will never be sent: forgotten, so that it is not looked up
+            # again at every sync for as long as the inbox lives. (One this outbox does not
+            # hold may be another outbox's: kept.)
+            kept = [
+                i
+                for i, d in zip(ids, deliveries, strict=True)
+                if d is None or d.status.value != "cancelled"
+            ]
+            if len(kept) < len(ids):
+                self._forget_answers(key, delivery_ids, kept)
         return settled
+
+    def _forget_answers(self, key: str, seen: str, kept: list[str]) -> None:
+        """Keep only ``kept`` of message ``key``'s pending answers, unless another process
+        changed them since they were read as ``seen`` (it queued one more: left for the
+        next sync)."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE inbox_messages SET reply_delivery = ? "
+                "WHERE key = ? AND reply_delivery = ? AND replied_at IS NULL",
+                (_ANSWERS_SEP.join(kept) or None, key, seen),
+            )
 
     def reply(self, client: Client, message: Message | str, post: Post) -> Delivery:
         """Answer a stored message through ``client`` (see `brandkit.Client.reply`: never

@@ -358,8 +358,12 @@ class _Sealer:
         from cryptography.exceptions import InvalidTag
 
         try:
+            # A row changed by hand can hold text, or a nonce AES-GCM refuses outright
+            # (TypeError, ValueError): the same damage as a failed tag, and as typed.
+            if not isinstance(nonce, bytes) or not isinstance(data, bytes):
+                raise InvalidTag
             return self._aead.decrypt(nonce, data, key.encode())
-        except InvalidTag:
+        except (InvalidTag, ValueError):
             raise WrongStoreKey(
                 f"the key does not open the record {key!r} of {where}: the store was "
                 "made with another key, or the record was changed; use the store's own key"
@@ -372,15 +376,17 @@ class _Sealer:
 
     def verify(self, value: str, where: str) -> None:
         """Raise `WrongStoreKey` unless ``value`` (from `check_value`) opens with this key."""
-        raw = base64.b64decode(value)
         try:
+            raw = base64.b64decode(value)
             ok = self.open("check", raw[:12], raw[12:], where) == _CHECK
-        except WrongStoreKey:
+        except (WrongStoreKey, binascii.Error, TypeError, ValueError):
+            # A check value damaged on disk opens with no key at all.
             ok = False
         if not ok:
             raise WrongStoreKey(
-                f"the key does not open {where}: it was made with another key; set "
-                f"{KEY_ENV} (or pass key=) to the key it was made with"
+                f"the key does not open {where}: it was made with another key (or its "
+                f"check value was changed on disk); set {KEY_ENV} (or pass key=) to the key "
+                "it was made with"
             )
 
     def seal_record(self, key: str, data: Mapping[str, Any], where: str) -> tuple[bytes, bytes]:

@@ -79,6 +79,26 @@ def test_fmt_number(value: float | None, text: str) -> None:
     assert fmt_number(value) == text
 
 
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (999_999, "1M"),
+        (999_500, "1M"),
+        (-999_999, "-1M"),
+        (999_999_999, "1B"),
+        (999.99, "1k"),
+        (9.999, "10.0"),
+        (999_499, "999k"),
+        (99_950, "100k"),
+    ],
+)
+def test_fmt_number_rounding_up_takes_the_next_unit(value: float, text: str) -> None:
+    """A number that rounds up to 1000 of a unit reads as 1 of the next one (a count of
+    999,999 followers was shown as "1000k"), and a small one that rounds up to 10 keeps
+    one decimal like every other number from 10 up."""
+    assert fmt_number(value) == text
+
+
 def test_fmt_percent() -> None:
     """Rates print as percentages with two decimals."""
     assert (fmt_percent(0.0512), fmt_percent(None)) == ("5.12%", "–")

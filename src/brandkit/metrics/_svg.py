@@ -74,15 +74,21 @@ def fmt_number(value: float | None) -> str:
     """1234 → ``1.2k``, 2500000 → ``2.5M``; ``None`` → ``–``."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    magnitude = abs(value)
-    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if magnitude >= limit:
-            scaled = value / limit
-            text = f"{scaled:.1f}" if abs(scaled) < 100 else f"{scaled:.0f}"
+    if abs(value) < 1e3:
+        if float(value).is_integer():
+            return f"{int(value)}"
+        text = f"{value:.2f}"
+        if abs(float(text)) >= 10:  # 9.999 rounds to "10.00": one decimal from 10 up
+            text = f"{value:.1f}"
+        if abs(float(text)) < 1e3:
+            return text
+    # The unit is chosen after rounding: 999,999 rounds to 1000 thousands, which is "1M".
+    for limit, suffix in ((1e3, "k"), (1e6, "M"), (1e9, "B")):
+        scaled = value / limit
+        text = f"{scaled:.1f}" if abs(scaled) < 100 else f"{scaled:.0f}"
+        if abs(float(text)) < 1e3 or suffix == "B":
             return text.removesuffix(".0") + suffix
-    if float(value).is_integer():
-        return f"{int(value)}"
-    return f"{value:.1f}" if magnitude >= 10 else f"{value:.2f}"
+    raise AssertionError("unreachable: the last unit always returns")  # pragma: no cover
 
 
 def fmt_percent(value: float | None) -> str:

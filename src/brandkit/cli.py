@@ -30,6 +30,7 @@ from typing import Any, TextIO
 
 from brandkit._durations import MAX_TIMEOUT, seconds_arg
 from brandkit._stdin import text_argument
+from brandkit._terminal import shown
 from brandkit.content import PLATFORM_NAMES, Post, render
 from brandkit.content._model import ACCOUNT_PLATFORMS
 from brandkit.errors import BrandkitError, ConfigurationError
@@ -447,7 +448,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         status: int = args.func(args, out or sys.stdout)
     except BrandkitError as exc:
-        print(f"brandkit: {exc}", file=sys.stderr)
+        # A platform's words may be in it: shown, not obeyed by the terminal.
+        print(f"brandkit: {shown(str(exc))}", file=sys.stderr)
         return 1
     except BrokenPipeError:
         # `brandkit metrics export --csv - | head` closes the pipe early: not an error.

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import unicodedata
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
 from brandkit._durations import MAX_TIMEOUT, seconds_arg
+from brandkit._terminal import shown
 from brandkit.errors import ConfigurationError
 
 __all__ = ["add_commands", "duration"]
@@ -27,26 +27,6 @@ def duration(text: str) -> timedelta:
 
 
 _timeout = seconds_arg(most=MAX_TIMEOUT)
-
-
-# Bidirectional overrides and isolates: shown as they are, they reorder the rest of the line
-# (a handle could make its text read as someone else's).
-_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-def _shown(text: str) -> str:
-    """Text from the audience as one line that a terminal prints and does not obey:
-    whitespace runs become one space, and control characters (an escape sequence would set
-    the window title, write the clipboard or hide what follows), bidirectional overrides
-    and lone surrogates are written as ``\\x1b``-style escapes. Emoji joiners and other
-    format characters stay."""
-    flat = " ".join(text.split())
-    return "".join(
-        (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
-        if c in _BIDI or unicodedata.category(c) in ("Cc", "Cs")
-        else c
-        for c in flat
-    )
 
 
 def _prefixed(args: argparse.Namespace) -> dict[str, Any]:
@@ -120,7 +100,7 @@ def _sync(args: argparse.Namespace, out: TextIO) -> int:
         for row in rows:
             if row["error"]:
                 # The platform's own words: shown, not obeyed by the terminal.
-                print(f"FAILED {row['account']:<28} {_shown(row['error'])}", file=out)
+                print(f"FAILED {row['account']:<28} {shown(row['error'])}", file=out)
             else:
                 rest = "; more to read: run sync again" if row["more"] else ""
                 print(
@@ -189,8 +169,8 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
         return 0
     for m in messages:
         status = statuses.get(m.key)
-        who = _shown(m.author.handle or m.author.name or m.author.id)
-        text = _shown(m.text)
+        who = shown(m.author.handle or m.author.name or m.author.id)
+        text = shown(m.text)
         if len(text) > 80:
             text = text[:77] + "..."
         print(
@@ -223,7 +203,7 @@ def _reply(args: argparse.Namespace, out: TextIO) -> int:
         print(file=out)
     else:
         detail = delivery.url or (str(delivery.error) if delivery.error else "")
-        print(f"{delivery.status.value:<8} {delivery.id}  {_shown(detail)}", file=out)
+        print(f"{delivery.status.value:<8} {delivery.id}  {shown(detail)}", file=out)
     return 0 if delivery.ok else 1
 
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
+from brandkit._terminal import shown
 from brandkit.errors import ConfigurationError
 
 __all__ = ["add_commands"]
@@ -81,7 +82,7 @@ def _sync(args: argparse.Namespace, out: TextIO) -> int:
             print("no query is due (--force runs them all)", file=out)
         for r in runs:
             if r.error:
-                print(f"FAILED {r.name:<16} {r.account:<24} {r.error}", file=out)
+                print(f"FAILED {r.name:<16} {r.account:<24} {shown(r.error)}", file=out)
             else:
                 ended = f", stopped at its {r.stopped}" if r.stopped else ""
                 print(

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeGuard, TypeVar
 
+from brandkit._terminal import shown
 from brandkit.backends import kind_of, redact_url, sql_kind
 from brandkit.errors import CollectIncomplete, ConfigurationError, PlatformError
 from brandkit.metrics._sql import Scope
@@ -171,7 +172,7 @@ def _collect(args: argparse.Namespace, out: TextIO) -> int:
     for key in skipped:
         print(f"skipped {key}: not in {args.accounts}", file=out)
     for key, error in failures:
-        print(f"failed {key}: {type(error).__name__}: {error}", file=out)
+        print(f"failed {key}: {type(error).__name__}: {shown(str(error))}", file=out)
     return 1 if failures else 0
 
 

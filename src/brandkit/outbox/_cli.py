@@ -23,6 +23,7 @@ from typing import Any, TextIO
 
 from brandkit._durations import seconds_arg
 from brandkit._stdin import text_argument
+from brandkit._terminal import shown
 from brandkit.accounts import Account
 from brandkit.backends import redact_url, sql_kind
 from brandkit.content import Media, Post
@@ -96,7 +97,7 @@ def _parts(d: Delivery) -> str:
 def _short_error(d: Delivery, width: int = 60) -> str:
     if d.error is None:
         return ""
-    text = " ".join(str(d.error).split())
+    text = shown(str(d.error))
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -177,12 +178,12 @@ def _show(args: argparse.Namespace, out: TextIO) -> int:
     for ref in d.parts:
         lines.append(f"  part {ref.index + 1}: {ref.id} {ref.url or ''}".rstrip())
     if error:
-        lines.append(f"error:      {error}")
+        lines.append(f"error:      {shown(error)}")
     text = d.post.text if len(d.post.text) <= 200 else d.post.text[:199] + "…"
     lines.append(f"text:       {text}")
     lines.append("history:")
     for e, entry in zip(history, data["history"], strict=True):
-        note = f"  {entry['note']}" if entry["note"] else ""
+        note = f"  {shown(entry['note'])}" if entry["note"] else ""
         lines.append(
             f"  {_when(e.at)}  {e.status.value:<9} tries {e.attempts}  parts {e.parts}{note}"
         )

@@ -104,10 +104,39 @@ def _when(at: float | None, now: float) -> str:
     return f"{stamp} (in {left / 86_400:.0f} days)"
 
 
+def _unreadable(key: str, record: dict[str, Any], why: str) -> dict[str, Any]:
+    """The row of an account whose record brandkit cannot read: ``why`` says what to fix."""
+    platform = record.get("platform")
+    return {
+        "key": key,
+        "platform": platform if isinstance(platform, str) else None,
+        "account": "",
+        "base_url": None,
+        "expires_at": None,
+        "expires": "unknown",
+        "refreshable": False,
+        "note": why,
+    }
+
+
+def _describe_stored(store: Any, key: str, now: float) -> dict[str, Any] | None:
+    """`_describe` of the record under ``key`` (``None``: there is none); a record that does
+    not decrypt is described as unreadable, so that one damaged record hides no other."""
+    try:
+        record = store.get(key)
+    except BrandkitError as exc:
+        return _unreadable(key, {}, f"{type(exc).__name__}: {exc}")
+    return None if record is None else _describe(key, record, now)
+
+
 def _describe(key: str, record: dict[str, Any], now: float) -> dict[str, Any]:
     from brandkit.auth import expiry_of
 
-    expiry = expiry_of(record, now)
+    try:
+        expiry = expiry_of(record, now)
+    except BrandkitError as exc:
+        # A record stored by hand (no platform): shown as such, not the end of the listing.
+        return _unreadable(key, record, str(exc))
     who = (
         record.get("screen_name")
         or record.get("handle")
@@ -141,9 +170,9 @@ def accounts_list(args: argparse.Namespace, out: TextIO) -> int:
     try:
         rows = []
         for key in list(store.keys()):
-            record = store.get(key)
-            if record is not None:
-                rows.append(_describe(key, record, now))
+            described = _describe_stored(store, key, now)
+            if described is not None:
+                rows.append(described)
     finally:
         store.close()
     if args.json:
@@ -179,8 +208,7 @@ def accounts_check(
             keys = [k for k in keys if k in set(args.account)]
         with Client(timeout=args.timeout) as client:
             for key in keys:
-                record = store.get(key) or {}
-                expiry = _describe(key, record, now)
+                expiry = _describe_stored(store, key, now) or _unreadable(key, {}, "")
                 try:
                     account = load_account(store, key, refresh=False)
                 except BrandkitError as exc:
@@ -190,7 +218,7 @@ def accounts_check(
                 results.append(
                     {
                         "key": key,
-                        "platform": record.get("platform"),
+                        "platform": expiry["platform"],
                         "ok": ok,
                         "checked": checked,
                         "detail": detail,
@@ -288,8 +316,8 @@ def accounts_refresh(args: argparse.Namespace, out: TextIO) -> int:
         now = time.time()
         rows = []
         for key, outcome in outcomes.items():
-            record = store.get(key) or {}
-            rows.append({"key": key, "outcome": outcome, **_describe(key, record, now)})
+            row = _describe_stored(store, key, now) or _unreadable(key, {}, "")
+            rows.append({"key": key, "outcome": outcome, **row})
     finally:
         store.close()
     if args.json:

@@ -286,6 +286,22 @@ def test_best_times_unknown_zone(small: MetricsStore) -> None:
         small.best_times(tz="Mars/Olympus")
 
 
+@pytest.mark.parametrize("zone", ["Europe", "America", "x" * 300])
+def test_best_times_zone_that_is_no_file(small: MetricsStore, zone: str) -> None:
+    """A region name alone ("Europe", a folder of the zone database) or a name too long
+    to be a file is an unknown time zone too, not an OSError about the tz database."""
+    with pytest.raises(ConfigurationError, match="unknown time zone"):
+        small.best_times(tz=zone)
+
+
+@pytest.mark.parametrize("zone", [2, None, b"UTC"])
+def test_best_times_zone_of_another_type(small: MetricsStore, zone: object) -> None:
+    """A zone given as a number of hours (or anything but a name or a tzinfo) is refused
+    with what to give instead, not a TypeError from deep in the query."""
+    with pytest.raises(ConfigurationError, match="IANA time zone name"):
+        small.best_times(tz=zone)  # type: ignore[arg-type]
+
+
 def test_unavailable_metrics(small: MetricsStore) -> None:
     """unavailable() lists metrics whose latest reading is unavailable, with reasons."""
     (u,) = small.unavailable()

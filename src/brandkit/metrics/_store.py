@@ -906,9 +906,16 @@ def _entry(series_id: int, stamps: list[Any]) -> list[Any]:
 
 
 def _zone(tz: str | tzinfo) -> tzinfo:
-    if not isinstance(tz, str):
+    if isinstance(tz, tzinfo):
         return tz
+    if not isinstance(tz, str):
+        # An offset in hours (tz=2) failed later, deep in the query, with a TypeError.
+        raise ConfigurationError(
+            f"tz={tz!r}: give an IANA time zone name ('Europe/Berlin') or a tzinfo"
+        )
     try:
         return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
+    # OSError: a region alone ("Europe") is a folder of the zone database, and a very long
+    # name is no file name at all; neither is a zone, whatever the file system says.
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ConfigurationError(f"unknown time zone {tz!r} (use an IANA name)") from None

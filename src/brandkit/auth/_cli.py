@@ -261,13 +261,23 @@ def accounts_remove(args: argparse.Namespace, out: TextIO) -> int:
             where to revoke them by hand).
     """
     from brandkit.auth import revocation_by_hand, revoke_record
+    from brandkit.auth.store import WrongStoreKey
 
     store = open_store(store_path(args), create=False)
     failed = False
     try:
         _require(args, args.key, store.keys())
         if args.revoke:
-            records = {key: store.get(key) for key in args.key}
+            records: dict[str, Any] = {}
+            for key in args.key:
+                try:
+                    records[key] = store.get(key)
+                except WrongStoreKey:
+                    raise ConfigurationError(
+                        f"cannot revoke {key}: its record does not decrypt (changed on disk). "
+                        "Nothing was removed: revoke its tokens on the platform by hand, then "
+                        "remove it without --revoke"
+                    ) from None
             by_hand = {
                 key: why
                 for key, record in records.items()
@@ -282,8 +292,10 @@ def accounts_remove(args: argparse.Namespace, out: TextIO) -> int:
                 )
         for key in args.key:
             with store.lock(key):
-                record = store.get(key)
-                if args.revoke and record is not None:
+                # Without --revoke the record is not read: one that no longer decrypts is
+                # removed all the same (connecting it again is the only way on).
+                record = store.get(key) if args.revoke else None
+                if record is not None:
                     try:
                         revoke_record(record)
                     except BrandkitError as exc:
@@ -693,12 +705,18 @@ def _connect(args: argparse.Namespace, out: TextIO) -> int:
             f"brandkit connect {args.platform} takes no {args.target!r}: only mastodon (the "
             "instance URL) and bluesky (the handle) take one"
         )
+    from brandkit.auth.store import WrongStoreKey
+
     args.media_host_config = _media_host(args.media_host)
     path = store_path(args)
     store = open_store(path, create=True)
     key = args.key or args.platform
     try:
-        if store.get(key) is not None and not args.replace:
+        try:
+            held = store.get(key) is not None
+        except WrongStoreKey:
+            held = True  # a record that no longer decrypts: --replace writes over it
+        if held and not args.replace:
             raise ConfigurationError(
                 f"the store {path!r} already has an account {key!r}: choose another --key, "
                 "or pass --replace to connect it again"

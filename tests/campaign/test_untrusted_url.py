@@ -5,13 +5,16 @@ article's delivery and made a rerun publish it twice)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from brandkit import Client
-from brandkit.campaign import publish
+from brandkit.campaign import holds, publish, release
 from brandkit.delivery import DeliveryStatus
+from brandkit.outbox import Outbox
 from brandkit.testing.ghost import GhostEmulator
 from tests.campaign.conftest import FAST, Site
 from tests.campaign.test_publish import campaign
@@ -42,4 +45,25 @@ def test_an_article_url_that_is_no_web_address_is_not_announced(site: Site, url:
     assert article.ok and article.url == url
     assert [d.status for d in announcements] == [DeliveryStatus.CANCELLED] * 3
     assert "public http(s) address" in str(announcements[0].error)
+    assert site.network_posts == 0
+
+
+@pytest.mark.parametrize("card", [True, False])
+@pytest.mark.parametrize("url", ["/acme-opens-in-lisbon/", "javascript:alert(1)"])
+def test_a_held_announcement_is_not_released_with_an_address_that_is_no_web_address(
+    site: Site, tmp_path: Path, url: str, card: bool
+) -> None:
+    """With an outbox, an article whose blog gave no http(s) address is held; the worker's
+    release must not announce it with that address (a text-only announcement went out as
+    "We are in Lisbon! javascript:alert(1)"), but fail the hold saying why."""
+    site.blog.fault(method="POST", path=site.create_path, status=201, body=answer(site, url))
+    held = attrs.evolve(campaign(site), card=card)
+    outbox = Outbox(str(tmp_path / "brandkit.db"))
+    with Client(retry=FAST, outbox=outbox) as client:
+        (article,) = publish(client, held, [site.blog_account])
+        assert article.ok and article.url == url
+        assert release(outbox, client) == []
+    (hold,) = holds(outbox)
+    assert hold.status == "failed"
+    assert "public http(s) address" in (hold.reason or "")
     assert site.network_posts == 0

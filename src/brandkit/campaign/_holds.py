@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -38,7 +39,16 @@ if TYPE_CHECKING:
     from brandkit.outbox._store import Outbox
     from brandkit.platforms._base import PartRef
 
-__all__ = ["Hold", "HoldStore", "Plan", "arelease", "holds_for", "release", "states"]
+__all__ = [
+    "Hold",
+    "HoldStore",
+    "Plan",
+    "arelease",
+    "holds_for",
+    "public",
+    "release",
+    "states",
+]
 
 logger = logging.getLogger("brandkit.campaign")
 
@@ -116,6 +126,19 @@ class Hold:
     def delivery_id(self, account: str) -> str:
         """The id of the announcement's delivery to ``account`` (the same on every try)."""
         return uuid.uuid5(_NS, f"{self.id}\n{account}").hex
+
+
+def public(url: str | None) -> bool:
+    """Whether ``url`` is an address an announcement can point at: absolute http(s). A
+    blog's answer is not trusted to give one (a relative or ``javascript:`` URL would make
+    the announcement fail to build after the article is out, or point nowhere)."""
+    if not url:
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unbalanced bracket where the host goes
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _iso(moment: datetime) -> str:
@@ -448,6 +471,13 @@ def settle(
     url = current.url or article.url
     if not url:
         store.failed(hold.id, "the blog gave the article no public URL", now)
+        return []
+    if not public(url):
+        # What publish refuses to announce at once is held when there is an outbox: the
+        # same check here, or the worker announced "javascript:..." or a relative path.
+        store.failed(
+            hold.id, f"the blog gave the article no public http(s) address (it gave {url!r})", now
+        )
         return []
     try:
         post = hold.announcement(url)

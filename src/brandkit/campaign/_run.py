@@ -6,10 +6,9 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from brandkit.accounts import Account
-from brandkit.campaign._holds import STAND_IN, holds_for, states
+from brandkit.campaign._holds import STAND_IN, holds_for, public, states
 from brandkit.campaign._model import LIVE_STATUSES, STATUS_PLATFORMS, Campaign
 from brandkit.delivery import Delivery, DeliveryStatus
 from brandkit.errors import BrandkitError, ConfigurationError
@@ -53,21 +52,11 @@ def _before(client: Client | AsyncClient, campaign: Campaign, blogs: list[Accoun
     return later
 
 
-def _public(url: str | None) -> bool:
-    """Whether ``url`` is an address an announcement can point at: absolute http(s). A
-    blog's answer is not trusted to give one (a relative or ``javascript:`` URL would make
-    the announcement fail to build after the article is out)."""
-    if not url:
-        return False
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
-
-
 def _live_source(articles: Sequence[Delivery]) -> Delivery | None:
     """The first article delivery that is sent, has a public http(s) URL and that its blog
     calls public (an answer without a status counts only from a blog that never gives one)."""
     for delivery in articles:
-        if delivery.ok and _public(delivery.url):
+        if delivery.ok and public(delivery.url):
             status = delivery.parts[0].extra.get("status")
             if status is None:
                 if delivery.platform not in STATUS_PLATFORMS:

@@ -157,3 +157,25 @@ def test_read_csv_names_the_line_of_a_value_no_metric_can_have(
     lines[4] = out.getvalue().rstrip("\n")
     with pytest.raises(ConfigurationError, match=r"^line 5: metric '\w+' of .* got value"):
         read_csv(io.StringIO("\n".join(lines) + "\n"))
+
+
+def test_read_csv_refuses_a_file_that_is_not_utf8(small: MetricsStore, tmp_path: Path) -> None:
+    """A CSV re-saved in a legacy encoding (Excel's "CSV" on Windows is cp1252) raised
+    UnicodeDecodeError; it is a ConfigurationError saying to save it as UTF-8."""
+    buffer = io.StringIO()
+    small.to_csv(buffer)
+    path = tmp_path / "edited.csv"
+    path.write_text(buffer.getvalue().replace("launch", "lançamento"), encoding="cp1252")
+    with pytest.raises(ConfigurationError, match=r"not UTF-8 .*CSV UTF-8"):
+        read_csv(path)
+
+
+def test_read_csv_refuses_a_huge_cell_naming_its_line(small: MetricsStore) -> None:
+    """A cell past the csv module's field limit (a broken quote swallowing the rest of the
+    file) raised csv.Error; it is a ConfigurationError naming where it starts."""
+    buffer = io.StringIO()
+    small.to_csv(buffer)
+    lines = buffer.getvalue().splitlines()
+    lines[3] = lines[3] + ',"' + "x" * 200_000
+    with pytest.raises(ConfigurationError, match=r"^line 4: .*field larger"):
+        read_csv(io.StringIO("\n".join(lines) + "\n"))

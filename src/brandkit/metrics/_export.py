@@ -213,14 +213,43 @@ def read_csv(source: str | os.PathLike[str] | IO[str]) -> list[MetricSample]:
     starts like a formula is taken off again.
 
     Raises:
-        ConfigurationError: a column is missing, or a value cannot be read (the message
-            names the line).
+        ConfigurationError: a column is missing, a value or a row cannot be read (the
+            message names the line), or the file is not UTF-8 text.
         OSError: the file cannot be read.
     """
+    try:
+        return _read_csv(source)
+    except UnicodeDecodeError as exc:
+        # A file re-saved in a legacy encoding (Excel's plain "CSV" on Windows is cp1252).
+        raise ConfigurationError(
+            f"the CSV is not UTF-8 text (byte {exc.object[exc.start : exc.start + 1]!r} "
+            'cannot be read): save it as "CSV UTF-8", as to_csv writes it'
+        ) from None
+
+
+def _rows(reader: csv.DictReader[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    """The reader's rows with their (last) line; a malformed one (a cell past the csv
+    module's field limit: an unclosed quote swallowing the rest of the file) is refused
+    naming the line it starts on."""
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ConfigurationError(f"line {start}: not a readable CSV row: {exc}") from None
+        yield reader.line_num, row
+
+
+def _read_csv(source: str | os.PathLike[str] | IO[str]) -> list[MetricSample]:
     out: list[MetricSample] = []
     with _text_in(source) as handle:
         reader = csv.DictReader(handle)
-        names = reader.fieldnames
+        try:
+            names = reader.fieldnames
+        except csv.Error as exc:
+            raise ConfigurationError(f"line 1: not a readable CSV header: {exc}") from None
         if names and names[0].startswith("\ufeff"):
             # A byte order mark in text the caller decoded (an open file's, as above).
             reader.fieldnames = [names[0][1:], *names[1:]]
@@ -229,8 +258,7 @@ def read_csv(source: str | os.PathLike[str] | IO[str]) -> list[MetricSample]:
             raise ConfigurationError(
                 f"not a brandkit metrics CSV: missing column(s) {', '.join(missing)}"
             )
-        for row in reader:
-            line = reader.line_num
+        for line, row in _rows(reader):
             flag = row["available"].strip().lower()
             if flag not in ("true", "false", "1", "0"):
                 raise ConfigurationError(f"line {line}: available must be true or false")

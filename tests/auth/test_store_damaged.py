@@ -64,3 +64,30 @@ def test_an_untouched_store_still_opens(tmp_path: Path) -> None:
         assert store.get("acme-x") == {"platform": "x", "access_token": "tok-secret"}
     finally:
         store.close()
+
+
+def test_a_wrong_key_never_claims_a_store_whose_check_value_is_gone(tmp_path: Path) -> None:
+    """A store whose check value was lost (a table copied without it, a row deleted by hand)
+    but whose records remain: a wrong key is refused from the records, and does not seal a
+    new check value that would then lock the right key out."""
+    path, key = _made(tmp_path)
+    _change(path, "DELETE FROM credential_meta WHERE key = 'check'")
+    with pytest.raises(WrongStoreKey, match="another key"):
+        EncryptedStore(path, key=new_key())
+    store = EncryptedStore(path, key=key)  # the right key still opens it, and reads it
+    try:
+        assert store.get("acme-x") == {"platform": "x", "access_token": "tok-secret"}
+    finally:
+        store.close()
+    with pytest.raises(WrongStoreKey):
+        EncryptedStore(path, key=new_key())  # refused by the check value sealed again
+
+
+def test_an_empty_store_without_a_check_value_takes_the_key(tmp_path: Path) -> None:
+    path, _ = _made(tmp_path)
+    _change(path, "DELETE FROM credential_meta WHERE key = 'check'")
+    _change(path, "DELETE FROM credentials")
+    other = new_key()
+    EncryptedStore(path, key=other).close()
+    with pytest.raises(WrongStoreKey):
+        EncryptedStore(path, key=new_key())

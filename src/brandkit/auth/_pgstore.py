@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from brandkit.auth.store import (
+    _CLAIM_SAMPLE,
     LOCK_WAIT,
     CredentialStoreLocked,
     Record,
@@ -172,6 +173,15 @@ class PostgresStore:
         """Refuse a wrong key when opening: the table keeps a known text sealed with the
         key it was made with."""
         conn = self._connect()
+        found = conn.execute(
+            f"SELECT value FROM {self.prefix}credential_meta WHERE key = 'check'"  # noqa: S608
+        ).fetchone()
+        if found is None:
+            # No check value yet: a table that lost it must not be claimed by a wrong key.
+            sample = conn.execute(
+                f"SELECT key, nonce, data FROM {self.prefix}credentials LIMIT {_CLAIM_SAMPLE}"  # noqa: S608
+            ).fetchall()
+            self._sealer.claims([(k, bytes(n), bytes(d)) for k, n, d in sample], repr(self))
         conn.execute(
             f"INSERT INTO {self.prefix}credential_meta (key, value) VALUES ('check', %s)"  # noqa: S608 - prefix validated
             " ON CONFLICT (key) DO NOTHING",

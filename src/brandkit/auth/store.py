@@ -330,6 +330,8 @@ def _resolve_key(key: str | bytes | None) -> bytes:
 
 
 _CHECK = b"brandkit credential store"
+_CLAIM_SAMPLE = 100
+"""How many records a store without a check value tries its key on (`_Sealer.claims`)."""
 
 
 class _Sealer:
@@ -387,6 +389,27 @@ class _Sealer:
                 f"the key does not open {where}: it was made with another key (or its "
                 f"check value was changed on disk); set {KEY_ENV} (or pass key=) to the key "
                 "it was made with"
+            )
+
+    def claims(self, records: list[tuple[Any, Any, Any]], where: str) -> None:
+        """Check this key against ``records`` (key, nonce, data) of a store that has no check
+        value yet, before one is sealed with it: a store that lost its check value (a table
+        copied without it, a row deleted by hand) would otherwise be claimed by whatever key
+        opens it first, and its own key refused from then on.
+
+        Raises:
+            WrongStoreKey: there are records and none of them opens with this key.
+        """
+        for key, nonce, data in records:
+            try:
+                self.open(str(key), nonce, data, where)
+                return
+            except WrongStoreKey:
+                continue  # a damaged record says nothing about the key: try the next
+        if records:
+            raise WrongStoreKey(
+                f"the key does not open {where}: it was made with another key (none of its "
+                f"records opens); set {KEY_ENV} (or pass key=) to the key it was made with"
             )
 
     def seal_record(self, key: str, data: Mapping[str, Any], where: str) -> tuple[bytes, bytes]:
@@ -462,15 +485,19 @@ class EncryptedStore(SQLiteStore):
     def _check_key(self) -> None:
         """Refuse a wrong key when opening, not at the first read: the file keeps a
         known text sealed with its key."""
-        with self._tx() as db:
-            row = db.execute("SELECT value FROM credential_meta WHERE key = 'check'").fetchone()
-            if row is None:
-                db.execute(
-                    "INSERT INTO credential_meta (key, value) VALUES ('check', ?)",
-                    (self._sealer.check_value(),),
-                )
-                return
         try:
+            with self._tx() as db:
+                row = db.execute("SELECT value FROM credential_meta WHERE key = 'check'").fetchone()
+                if row is None:
+                    sample = db.execute(
+                        f"SELECT key, nonce, data FROM credentials LIMIT {_CLAIM_SAMPLE}"  # noqa: S608
+                    ).fetchall()
+                    self._sealer.claims(sample, repr(self))
+                    db.execute(
+                        "INSERT INTO credential_meta (key, value) VALUES ('check', ?)",
+                        (self._sealer.check_value(),),
+                    )
+                    return
             self._sealer.verify(row[0], repr(self))
         except WrongStoreKey:
             self.close()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import errno
 import hashlib
 import json
@@ -159,10 +160,18 @@ class _FileLocks:
                 f"{self.what}: the lock across processes needs POSIX flock (Linux, macOS)",
                 operation="lock",
             ) from None
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         # Hashed: any key makes a valid file name.
         name = hashlib.sha256(key.encode()).hexdigest()[:40] + ".lock"
-        fd = os.open(self.directory / name, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(self.directory / name, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            # A read-only mount, or a file where the directory goes: said as what to fix.
+            raise ConfigurationError(
+                f"{self.what}: cannot make the lock file in {str(self.directory)!r} "
+                f"({exc.strerror or type(exc).__name__}): the lock across processes needs "
+                "a writable directory there"
+            ) from None
         try:
             deadline = time.monotonic() + max(0.0, timeout)
             while True:
@@ -270,6 +279,7 @@ class EnvironmentStore:
         """Hold ``key`` against other holders (see `CredentialStore.lock`).
 
         Raises:
+            ConfigurationError: no lock file can be made beside the accounts file.
             CredentialStoreLocked: another holder kept it past ``timeout`` (default
                 `LOCK_WAIT`).
         """
@@ -550,6 +560,7 @@ class EncryptedStore(SQLiteStore):
 
         Raises:
             Unsupported: no POSIX ``flock`` (Windows).
+            ConfigurationError: no lock file can be made in ``<path>.locks/``.
             CredentialStoreLocked: another holder kept it past ``timeout`` (default
                 `LOCK_WAIT`).
         """
@@ -590,7 +601,8 @@ def refresh_locked(
 
     A store whose ``read_only`` attribute is true (`EnvironmentStore`) is refused before
     ``refresh`` is called: a refresh spends a rotating refresh token at the platform, and
-    the new one would have nowhere to go.
+    the new one would have nowhere to go. Such a store is read without its lock (nothing is
+    written to it).
 
     Args:
         store: a writable store (e.g. `EncryptedStore`).
@@ -609,7 +621,10 @@ def refresh_locked(
         BrandkitError: what ``refresh`` raises (e.g. `GrantRefused`); the stored record is
             unchanged.
     """
-    with store.lock(key, timeout=timeout):
+    read_only = getattr(store, "read_only", False) is True
+    # A read-only store is never written, so nothing is to be serialized: no lock, which
+    # its place (a read-only mount, say) may not even allow.
+    with contextlib.nullcontext() if read_only else store.lock(key, timeout=timeout):
         stored = store.get(key)
         if stored is None:
             raise ConfigurationError(f"no credentials are stored under {key!r}: connect first")
@@ -623,7 +638,7 @@ def refresh_locked(
             return stored
         if not force and not _expired(stored, clock(), margin):
             return stored
-        if getattr(store, "read_only", False) is True:
+        if read_only:
             # Before the refresh: the platform would rotate the refresh token, and the new
             # one could not be kept (the one the store holds would then be dead).
             raise ReadOnlyStore(

@@ -229,3 +229,32 @@ def test_report_finds_the_inbox_in_a_folder_whose_name_has_uri_characters(
     assert status == 0
     assert 'id="conversations"' in out.read_text(encoding="utf-8")
     assert sorted(p.name for p in tmp_path.iterdir()) == [folder.name]
+
+
+def test_latest_table_shows_control_characters_escaped(db: Path) -> None:
+    """A reason (the platform's text) or a post id holding terminal escapes or a newline was
+    printed raw: it could clear the screen or retitle the terminal, and a newline forged a
+    row of the table. Control characters are shown escaped, one row per sample."""
+    from brandkit.metrics import MetricSample
+
+    when = datetime(2026, 3, 1, tzinfo=UTC)
+    with MetricsStore(db) as store:
+        store.add(
+            [
+                MetricSample.unavailable(
+                    platform="x",
+                    account="x:a",
+                    post_id="1\x1b]0;owned\x07",
+                    metric="impressions",
+                    reason="gone\x1b[2J\nx  x:a  2  likes  999999",
+                    fetched_at=when,
+                )
+            ]
+        )
+    status, out = _run("metrics", "latest", "--db", str(db))
+    assert status == 0
+    lines = out.splitlines()
+    assert len(lines) == 2
+    assert not any(ch in out for ch in "\x1b\x07\r")
+    assert "1\\x1b]0;owned\\x07" in lines[1]
+    assert "gone\\x1b[2J\\nx  x:a" in lines[1]

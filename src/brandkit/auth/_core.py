@@ -706,6 +706,10 @@ def run(flow: Flow[T], http: httpx.Client | None = None) -> T:
                         step.request.url,
                         headers=step.request.headers,
                         content=step.request.content,
+                        # A caller's client may follow redirects: a token request's form
+                        # (a code, a refresh token, a client secret) must not be sent on
+                        # to wherever an answer points. The flow reads the 3xx instead.
+                        follow_redirects=False,
                     ) as raw,
                 ):
                     # The body has its own `DEADLINE` from the headers on (`_read`): a
@@ -746,6 +750,7 @@ async def run_async(flow: Flow[T], http: httpx.AsyncClient | None = None) -> T:
                                     step.request.url,
                                     headers=step.request.headers,
                                     content=step.request.content,
+                                    follow_redirects=False,  # as in `run`
                                 )
                             )
                         response = await _aread(raw, time.monotonic() + DEADLINE, _limit(step))

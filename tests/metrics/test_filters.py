@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from brandkit.errors import ConfigurationError
 from brandkit.metrics import MetricsStore
 
 
@@ -108,3 +109,24 @@ def test_a_series_interval_that_is_no_width_is_refused(small: MetricsStore, inte
     with pytest.raises(ConfigurationError, match=r"interval=.*positive timedelta"):
         small.series("likes", interval=interval)
     assert small.series("likes", interval=timedelta(microseconds=1)) == small.series("likes")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        lambda s: s.latest(since="2026-03-05", until="2026-03-01"),
+        lambda s: s.totals(since="2026-03-05T00:00:00+00:00", until="2026-03-04T23:00:00Z"),
+        lambda s: s.series("likes", since="2026-03-05", until="2026-03-01"),
+        lambda s: s.follower_growth(since="2026-03-05", until="2026-03-01"),
+    ],
+)
+def test_since_after_until_is_refused(small: MetricsStore, query: Any) -> None:
+    """Swapped bounds (since after until) matched nothing, so a report said "No data yet"
+    for a period full of data; they are refused, saying to swap them."""
+    with pytest.raises(ConfigurationError, match=r"since .* is after until .*swap"):
+        query(small)
+
+
+def test_since_equal_to_until_is_an_empty_period(small: MetricsStore) -> None:
+    """since == until is an empty period (since inclusive, until not), not an error."""
+    assert small.latest(since="2026-03-05", until="2026-03-05") == []

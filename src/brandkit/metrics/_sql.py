@@ -215,7 +215,8 @@ class Filter:
         other query reads post series; naming a ``post_id`` always means post series.
 
         Raises:
-            ConfigurationError: a time is not ISO 8601, or the scope is unknown.
+            ConfigurationError: a time is not ISO 8601, ``since`` is after ``until``, or
+                the scope is unknown.
         """
         metrics = _metrics(metric)
         if scope is None:
@@ -225,14 +226,21 @@ class Filter:
                 scope = "posts"
         if scope not in ("posts", "account", "all"):
             raise ConfigurationError(f"scope must be 'posts', 'account' or 'all'; got {scope!r}")
+        start, end = parse_time(since, "since"), parse_time(until, "until")
+        if start is not None and end is not None and start > end:
+            # Swapped bounds match nothing: a report of a busy period said "No data yet".
+            raise ConfigurationError(
+                f"since ({from_us(start).isoformat()}) is after until "
+                f"({from_us(end).isoformat()}): the period is empty; swap them"
+            )
         return cls(
             platform=platform,
             account=account,
             post_id=post_id,
             campaign=campaign,
             metrics=metrics,
-            since=parse_time(since, "since"),
-            until=parse_time(until, "until"),
+            since=start,
+            until=end,
             scope=scope,
         )
 

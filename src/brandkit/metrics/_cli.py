@@ -132,13 +132,16 @@ def _collect(args: argparse.Namespace, out: TextIO) -> int:
     source = _existing(args.db, "outbox")
     accounts = list(Account.load(args.accounts).values())
     # create=False: an SQLite file or a PostgreSQL schema without an outbox is refused.
+    # 0 is every delivery, as `metrics latest --limit 0` is every row (it read none).
+    limit = None if args.limit == 0 else args.limit
+    cut: list[str] = []
+    deliveries = []
     with Outbox(source, create=False, **_prefixed(args, source)) as outbox:
-        deliveries = [
-            d
-            for status in (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.UNKNOWN)
-            for d in outbox.list(status, campaign=args.campaign, limit=args.limit)
-            if d.parts
-        ]
+        for status in (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.UNKNOWN):
+            listed = outbox.list(status, campaign=args.campaign, limit=limit)
+            if limit is not None and len(listed) >= limit:
+                cut.append(status.value)
+            deliveries += [d for d in listed if d.parts]
     known = {a.key for a in accounts}
     skipped = sorted({d.account for d in deliveries if d.account not in known})
     deliveries = [d for d in deliveries if d.account in known]
@@ -170,6 +173,12 @@ def _collect(args: argparse.Namespace, out: TextIO) -> int:
                 total += len(samples)
                 added += store.add(samples)
     print(f"{total} samples read, {added} new, from {len(deliveries)} deliveries", file=out)
+    for kind in cut:
+        # Newest first: the older ones were left out, which a summary alone would hide.
+        print(
+            f"only the newest {limit:,} {kind} deliveries were read (--limit 0 for all)",
+            file=out,
+        )
     for key in skipped:
         print(f"skipped {key}: not in {args.accounts}", file=out)
     for key, error in failures:
@@ -494,7 +503,9 @@ def add_commands(subparsers: Any) -> None:
     c.add_argument("--prefix", help=_PREFIX_HELP)
     c.add_argument("--accounts", default="brandkit.toml", help="accounts file (TOML)")
     _add_filters(c, "campaign")
-    c.add_argument("--limit", type=int, default=100_000, help="most deliveries per status")
+    c.add_argument(
+        "--limit", type=int, default=100_000, help="most deliveries per status (0 for all)"
+    )
     c.add_argument(
         "--no-followers", dest="followers", action="store_false", help="skip account metrics"
     )

@@ -892,24 +892,28 @@ class GraphAdapter(Adapter):
     def __init__(self, account: Account) -> None:
         super().__init__(account)
         self.clock: Callable[[], float] = time.time
-        # The Date of the last answer read, and our clock when it was read.
-        self._last_date: tuple[int, float] | None = None
+        # The Date header of the last answer read, and our clock when it was read; parsed
+        # only when a read-back asks (`meta_offset`), not on every answer.
+        self._last_date: tuple[str, float] | None = None
 
     def parse(self, response: httpx.Response, model: type[M]) -> M:
         """`Adapter.parse`, noting Meta's clock from the answer's ``Date`` (`meta_offset`)."""
-        date = _date_of(response)
-        if date is not None:
+        date = response.headers.get("date")
+        if date:
             self._last_date = (date, self.clock())
         return super().parse(response, model)
 
     def meta_offset(self) -> float | None:
         """Meta's clock less ours (seconds), from the ``Date`` of the last answer read, or
-        ``None`` without one. ``Date`` is in whole seconds, so Meta's clock then read up to
-        a second more: the offset is taken half a second up. A Date more than a day off is
-        not believed (a broken proxy, not a clock)."""
+        ``None`` without a readable one. ``Date`` is in whole seconds, so Meta's clock then
+        read up to a second more: the offset is taken half a second up. A Date more than a
+        day off is not believed (a broken proxy, not a clock)."""
         if self._last_date is None:
             return None
-        date, seen = self._last_date
+        header, seen = self._last_date
+        date = _date_of_text(header)
+        if date is None:
+            return None
         offset = date + 0.5 - seen
         return offset if abs(offset) < 86_400 else None
 
@@ -1680,7 +1684,11 @@ def describe_failure(response: httpx.Response | None, what: str) -> str:
 
 def _date_of(response: httpx.Response) -> int | None:
     """The unix seconds of a response's ``Date`` header, or ``None``."""
-    value = response.headers.get("date")
+    return _date_of_text(response.headers.get("date"))
+
+
+def _date_of_text(value: str | None) -> int | None:
+    """The unix seconds of a ``Date`` header's text, or ``None``."""
     if not value:
         return None
     try:

@@ -13,6 +13,8 @@ from brandkit.auth import EncryptedStore
 from brandkit.auth import bluesky as bsky
 from brandkit.auth.store import new_key
 from brandkit.testing.bluesky import BlueskyEmulator
+from brandkit.testing.mastodon import MastodonEmulator
+from brandkit.testing.x import XEmulator
 
 REDIRECT = "https://app.example/callback"
 LOOPBACK = "http://127.0.0.1:8765/callback"
@@ -76,3 +78,22 @@ def bluesky_session(emu: BlueskyEmulator, handle: str = "brand.test") -> bsky.Bl
 def leaks(texts: list[str], secrets: list[str]) -> list[str]:
     """The secrets found in any of ``texts``."""
     return [s for s in secrets if any(s in t for t in texts)]
+
+
+X_SCOPES = ["tweet.read", "tweet.write", "users.read", "offline.access"]
+
+
+@pytest.fixture
+def x_emu() -> Iterator[XEmulator]:
+    """An X emulator served on 127.0.0.1."""
+    emu = XEmulator()
+    with emu.serve():
+        yield emu
+
+
+@pytest.fixture
+def masto() -> Iterator[MastodonEmulator]:
+    """A Mastodon emulator served on 127.0.0.1."""
+    emu = MastodonEmulator()
+    with emu.serve():
+        yield emu

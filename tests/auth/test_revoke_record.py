@@ -6,7 +6,6 @@ without a revocation API are refused before anything is sent or removed."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -24,23 +23,7 @@ from brandkit.testing.linkedin import LinkedInEmulator
 from brandkit.testing.mastodon import MastodonEmulator
 from brandkit.testing.x import XEmulator
 
-from .conftest import REDIRECT, bluesky_session, consent, leaks
-
-X_SCOPES = ["tweet.read", "tweet.write", "users.read", "offline.access"]
-
-
-@pytest.fixture
-def x_emu() -> Iterator[XEmulator]:
-    emu = XEmulator()
-    with emu.serve():
-        yield emu
-
-
-@pytest.fixture
-def masto() -> Iterator[MastodonEmulator]:
-    emu = MastodonEmulator()
-    with emu.serve():
-        yield emu
+from .conftest import REDIRECT, X_SCOPES, bluesky_session, consent, leaks
 
 
 @pytest.fixture

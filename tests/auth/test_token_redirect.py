@@ -5,7 +5,6 @@ never sent on to the address the redirect names."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -15,29 +14,12 @@ from brandkit.errors import BrandkitError
 from brandkit.testing.mastodon import MastodonEmulator
 from brandkit.testing.x import XEmulator
 
-from .conftest import REDIRECT, consent
-
-X_SCOPES = ["tweet.read", "tweet.write", "users.read", "offline.access"]
-
-
-@pytest.fixture
-def x_emu() -> Iterator[XEmulator]:
-    emu = XEmulator()
-    with emu.serve():
-        yield emu
-
-
-@pytest.fixture
-def catcher() -> Iterator[MastodonEmulator]:
-    """Another server on 127.0.0.1 that records what reaches it."""
-    emu = MastodonEmulator()
-    with emu.serve():
-        yield emu
+from .conftest import REDIRECT, X_SCOPES, consent
 
 
 @pytest.mark.parametrize("status", [307, 308])
 def test_a_refresh_redirected_elsewhere_sends_nothing_there(
-    x_emu: XEmulator, catcher: MastodonEmulator, status: int
+    x_emu: XEmulator, masto: MastodonEmulator, status: int
 ) -> None:
     app = x_emu.oauth_app(redirect_uri=REDIRECT, scopes=X_SCOPES)
     start = auth.x.start(app.client_id, REDIRECT, X_SCOPES, base_url=x_emu.base_url)
@@ -47,7 +29,7 @@ def test_a_refresh_redirected_elsewhere_sends_nothing_there(
         path="/2/oauth2/token",
         status=status,
         body={},
-        headers={"Location": f"{catcher.base_url}/steal"},
+        headers={"Location": f"{masto.base_url}/steal"},
         times=5,
     )
     with httpx.Client(follow_redirects=True) as http, pytest.raises(BrandkitError):
@@ -59,4 +41,4 @@ def test_a_refresh_redirected_elsewhere_sends_nothing_there(
 
     with pytest.raises(BrandkitError):
         asyncio.run(arefresh())
-    assert catcher.requests == []
+    assert masto.requests == []  # another server: nothing reached it

@@ -12,21 +12,29 @@ from brandkit.cli import main
 from brandkit.testing.mastodon import MastodonEmulator
 
 
+def accounts_file(
+    emu: MastodonEmulator, url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, Account]:
+    """An accounts file naming the served emulator's account (its token in the
+    environment), and the account it loads."""
+    token = emu.account().secret("token")
+    assert token
+    monkeypatch.setenv("BRAND_MASTO_TOKEN", token)
+    accounts = tmp_path / "brandkit.toml"
+    accounts.write_text(
+        f'[accounts.brand]\nplatform = "mastodon"\ninstance_url = "{url}"\n'
+        'token_env = "BRAND_MASTO_TOKEN"\n'
+    )
+    return accounts, Account.load(accounts)["brand"]
+
+
 def test_collect_command_stores_samples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Posts published through a durable client are collected by the CLI into the same file,
     with the account's followers; a second run adds a new snapshot."""
     emu = MastodonEmulator()
     db = tmp_path / "brandkit.db"
     with emu.serve() as url:
-        token = emu.account().secret("token")
-        assert token
-        monkeypatch.setenv("BRAND_MASTO_TOKEN", token)
-        accounts = tmp_path / "brandkit.toml"
-        accounts.write_text(
-            f'[accounts.brand]\nplatform = "mastodon"\ninstance_url = "{url}"\n'
-            'token_env = "BRAND_MASTO_TOKEN"\n'
-        )
-        account = Account.load(accounts)["brand"]
+        accounts, account = accounts_file(emu, url, tmp_path, monkeypatch)
         with Outbox(db) as outbox, Client(outbox=outbox) as client:
             for i in range(3):
                 (d,) = client.publish(Post(text=f"launch post {i}", campaign="c1"), account)
@@ -63,15 +71,7 @@ def test_collect_limit_says_what_it_left_out(
     emu = MastodonEmulator()
     db = tmp_path / "brandkit.db"
     with emu.serve() as url:
-        token = emu.account().secret("token")
-        assert token
-        monkeypatch.setenv("BRAND_MASTO_TOKEN", token)
-        accounts = tmp_path / "brandkit.toml"
-        accounts.write_text(
-            f'[accounts.brand]\nplatform = "mastodon"\ninstance_url = "{url}"\n'
-            'token_env = "BRAND_MASTO_TOKEN"\n'
-        )
-        account = Account.load(accounts)["brand"]
+        accounts, account = accounts_file(emu, url, tmp_path, monkeypatch)
         with Outbox(db) as outbox, Client(outbox=outbox) as client:
             for i in range(3):
                 (d,) = client.publish(Post(text=f"launch post {i}"), account)

@@ -10,14 +10,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeGuard, TypeVar
 
-from brandkit._terminal import shown
+from brandkit._terminal import escaped, shown
 from brandkit.backends import kind_of, redact_url, sql_kind
 from brandkit.errors import CollectIncomplete, ConfigurationError, PlatformError
 from brandkit.metrics._sql import Scope
@@ -326,19 +325,9 @@ def _exact(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-# C0 and C1 control characters and DEL: a terminal acts on them (ESC sequences clear the
-# screen or retitle the window, a newline starts a forged row), and they come from the
-# platforms (a reason, an id), so the table shows them escaped.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def _printable(text: str) -> str:
-    """``text`` with its control characters written as escapes (``\x1b``, ``\n``)."""
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
-
-
 def _table(rows: Sequence[Sequence[str]], out: TextIO, right: frozenset[int]) -> None:
-    rows = [[_printable(cell) for cell in row] for row in rows]
+    # A reason or an id comes from a platform: shown, not obeyed by the terminal.
+    rows = [[escaped(cell) for cell in row] for row in rows]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         cells = [

@@ -52,12 +52,21 @@ def main() -> int:
     socket.getaddrinfo = _guarded_getaddrinfo  # type: ignore[assignment]
     with open(sys.argv[1], encoding="utf-8") as fh:
         blocks = json.load(fh)
-    # Blocks write files (reports, databases) where a reader would: a scratch directory.
-    os.chdir(tempfile.mkdtemp(prefix="brandkit-docs-"))
+    # Blocks write files (reports, databases) where a reader would: a scratch directory,
+    # removed afterwards (each page's run left one behind in the temporary directory).
+    with tempfile.TemporaryDirectory(prefix="brandkit-docs-", ignore_cleanup_errors=True) as here:
+        os.chdir(here)
+        try:
+            return _run(blocks)
+        finally:
+            os.chdir(os.path.dirname(here))
+
+
+def _run(blocks: list[list[object]]) -> int:
     scope: dict[str, object] = {"__name__": "__docs__"}
     for line, code in blocks:
         try:
-            exec(compile(code, f"<block at line {line}>", "exec"), scope)
+            exec(compile(str(code), f"<block at line {line}>", "exec"), scope)
         except BaseException:
             print(f"line {line}: the block raised", file=sys.stderr)
             traceback.print_exc()

@@ -201,23 +201,25 @@ def main(argv: list[str] | None = None) -> int:
             ours.send(what)
         return {p: v for ours in pipes.values() for p, v in ours.recv().items()}
 
-    folder = Path(tempfile.mkdtemp(prefix="brandkit-inbox-bench-"))
-    busiest = max(accounts, key=lambda a: MINIMUM[a.platform](args.answers, args.mentions))
-    # The adapters' modules are imported, and the busiest account timed alone (best of 3),
-    # before the 20 accounts: what a process does once is in neither measurement.
-    for platform in ACCOUNTS:
-        adapter_class(platform)
-    alone = min(asyncio.run(sync([busiest], folder / "one.db"))[1] for _ in range(3))
-    before, served = ask("count"), ask("cpu")
-    added, wall, cpu = asyncio.run(sync(accounts, folder / "all.db"))
-    after, emulators_cpu = ask("count"), sum(t - served[p] for p, t in ask("cpu").items())
-    used = {p: after[p] - before[p] for p in ACCOUNTS}
-    least = {p: n * MINIMUM[p](args.answers, args.mentions) for p, n in ACCOUNTS.items()}
+    # The stores are scratch (33 MB a run): removed at the end, not left in /tmp.
+    with tempfile.TemporaryDirectory(prefix="brandkit-inbox-bench-") as scratch:
+        folder = Path(scratch)
+        busiest = max(accounts, key=lambda a: MINIMUM[a.platform](args.answers, args.mentions))
+        # The adapters' modules are imported, and the busiest account timed alone (best of 3),
+        # before the 20 accounts: what a process does once is in neither measurement.
+        for platform in ACCOUNTS:
+            adapter_class(platform)
+        alone = min(asyncio.run(sync([busiest], folder / "one.db"))[1] for _ in range(3))
+        before, served = ask("count"), ask("cpu")
+        added, wall, cpu = asyncio.run(sync(accounts, folder / "all.db"))
+        after, emulators_cpu = ask("count"), sum(t - served[p] for p, t in ask("cpu").items())
+        used = {p: after[p] - before[p] for p in ACCOUNTS}
+        least = {p: n * MINIMUM[p](args.answers, args.mentions) for p, n in ACCOUNTS.items()}
 
-    if args.paths:
-        for platform, paths in ask("paths").items():
-            print(platform, paths)
-    rate = ingest(args.ingest, folder / "ingest.db")
+        if args.paths:
+            for platform, paths in ask("paths").items():
+                print(platform, paths)
+        rate = ingest(args.ingest, folder / "ingest.db")
     for ours in pipes.values():
         ours.send("stop")
     for child in children:

@@ -74,8 +74,10 @@ def store_rate(n: int, folder: Path) -> float:
         for start in range(0, n, 100)
     ]
     started = time.perf_counter()
+    day = t0.date().isoformat()
     for page in pages:
-        listener._store(watched, account, page)
+        # Nothing set aside beforehand: the page's reads are counted on the day as stored.
+        listener._store(watched, account, page, day, 0)
     rate = n / (time.perf_counter() - started)
     listener.close()
     return rate
@@ -86,10 +88,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--posts", type=int, default=1000, help="public posts per platform")
     parser.add_argument("--store", type=int, default=100_000, help="posts for the store rate")
     args = parser.parse_args(argv)
-    folder = Path(tempfile.mkdtemp(prefix="brandkit-listening-bench-"))
     platforms = searchable()
     ok = True
     with ExitStack() as stack:
+        # The stores are scratch (tens of MB): removed at the end, not left in /tmp.
+        folder = Path(
+            stack.enter_context(tempfile.TemporaryDirectory(prefix="brandkit-listening-bench-"))
+        )
         emus = {p: emulator(p) for p in platforms}
         accounts = []
         expected = {}
@@ -116,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         found = sum(r.found for r in first.values())
         print(f"\nfirst sync: {found} posts found and stored in {wall:.2f} s")
         listener.close()
-    print(f"store: {store_rate(args.store, folder):,.0f} found posts/s")
+        print(f"store: {store_rate(args.store, folder):,.0f} found posts/s")
     return 0 if ok else 1
 
 

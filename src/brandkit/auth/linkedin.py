@@ -312,6 +312,10 @@ def _credentials(
     refresh_expires = expiry_after(now, body.refresh_token_expires_in)
     if refresh is None and old is not None:
         refresh, refresh_expires = old.refresh_token, old.refresh_expires_at
+    elif refresh_expires is None and old is not None:
+        # A refresh never extends the 365 days from the first authorization: an answer
+        # without the lifetime says nothing new, and must not make the token look immortal.
+        refresh_expires = old.refresh_expires_at
     return LinkedInCredentials(
         access_token=SecretStr(body.access_token),
         refresh_token=refresh,

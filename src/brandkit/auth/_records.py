@@ -30,6 +30,7 @@ from brandkit.auth.store import (
     CredentialStoreLocked,
     Record,
     refresh_locked,
+    stored_time,
 )
 from brandkit.errors import BrandkitError, ConfigurationError, PlatformError, Unsupported
 from brandkit.platforms._oauth import RefreshHook, RefreshingAdapter, set_refresh_hook
@@ -199,14 +200,6 @@ class Expiry:
     why: str = ""
 
 
-def _finite(value: object) -> float | None:
-    """A stored time (epoch seconds) as a float, or ``None`` for what is none (NaN,
-    infinity, a boolean, not a number)."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return None
-
-
 def expiry_of(record: Mapping[str, Any], now: float | None = None) -> Expiry:
     """When ``record``'s token expires and whether it can be refreshed; makes no request.
     ``now`` (epoch seconds, default: this machine's clock) decides whether a refresh token
@@ -217,11 +210,11 @@ def expiry_of(record: Mapping[str, Any], now: float | None = None) -> Expiry:
     """
     platform = _platform(record)
     # A record stored before token lifetimes were checked may hold NaN or infinity.
-    expires_at = _finite(record.get("expires_at"))
+    expires_at = stored_time(record.get("expires_at"))
     if platform == "x" and record.get("oauth") == "1.0a":
         return Expiry(None, False, "OAuth 1.0a tokens do not expire")
     if platform == "x" or platform == "linkedin":
-        ends = _finite(record.get("refresh_expires_at"))
+        ends = stored_time(record.get("refresh_expires_at"))
         if (
             record.get("refresh_token")
             and ends is not None

@@ -24,6 +24,7 @@ import contextlib
 import errno
 import hashlib
 import json
+import math
 import os
 import secrets
 import time
@@ -570,9 +571,18 @@ class EncryptedStore(SQLiteStore):
 # -- refresh ---------------------------------------------------------------------------------
 
 
+def stored_time(value: object) -> float | None:
+    """A stored time (epoch seconds) as a float, or ``None`` for what is none: NaN,
+    infinity (JSON parsers read ``NaN`` and ``Infinity``), a boolean, not a number. The one
+    rule every reader of a record's ``expires_at`` follows."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
 def _expired(record: Mapping[str, Any], now: float, margin: float) -> bool:
-    expires_at = record.get("expires_at")
-    if not isinstance(expires_at, int | float):
+    expires_at = stored_time(record.get("expires_at"))
+    if expires_at is None:
         return True  # unknown expiry: a refresh asked for is done
     return now >= expires_at - margin
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from brandkit.cli import main
-from brandkit.metrics import MetricsStore, read_csv
+from brandkit.metrics import MetricSample, MetricsStore, read_csv
 from brandkit.metrics._cli import progress
 from tests.metrics._data import small_samples
 
@@ -187,8 +187,6 @@ def test_latest_json_gives_every_row_unless_limited(db: Path) -> None:
     """--json cut its rows at the table's 100 without a word (JSON has no "more" line), so
     a script read 100 of 150 posts as all of them. It gives every row unless --limit is
     given; the table still stops at 100 and says how many more."""
-    from brandkit.metrics import MetricSample
-
     when = datetime(2026, 3, 1, tzinfo=UTC)
     with MetricsStore(db) as store:
         store.add(
@@ -235,7 +233,6 @@ def test_latest_table_shows_control_characters_escaped(db: Path) -> None:
     """A reason (the platform's text) or a post id holding terminal escapes or a newline was
     printed raw: it could clear the screen or retitle the terminal, and a newline forged a
     row of the table. Control characters are shown escaped, one row per sample."""
-    from brandkit.metrics import MetricSample
 
     when = datetime(2026, 3, 1, tzinfo=UTC)
     with MetricsStore(db) as store:
@@ -258,3 +255,28 @@ def test_latest_table_shows_control_characters_escaped(db: Path) -> None:
     assert not any(ch in out for ch in "\x1b\x07\r")
     assert "1\\x1b]0;owned\\x07" in lines[1]
     assert "gone\\x1b[2J\\nx  x:a" in lines[1]
+
+
+def test_latest_json_holds_every_field_of_the_sample(db: Path) -> None:
+    """`metrics latest --json` is the samples' plain data (`MetricSample.to_dict`): the
+    platform's own name for the metric and when the post was published were left out."""
+    sample = MetricSample(
+        platform="mastodon",
+        account="mastodon:a",
+        post_id="1",
+        metric="shares",
+        value=3,
+        fetched_at=datetime(2026, 3, 2, 9, tzinfo=UTC),
+        raw_name="reblogs_count",
+        posted_at=datetime(2026, 3, 1, 8, tzinfo=UTC),
+        campaign="launch",
+    )
+    with MetricsStore(db) as store:
+        store.add([sample])
+        (stored,) = store.latest()
+    status, out = _run("metrics", "latest", "--db", str(db), "--json")
+    assert status == 0
+    (row,) = json.loads(out)
+    assert row == stored.to_dict()
+    assert row["raw_name"] == "reblogs_count"
+    assert row["posted_at"] == "2026-03-01T08:00:00+00:00"

@@ -352,7 +352,7 @@ def _latest(args: argparse.Namespace, out: TextIO) -> int:
         # to tell it that rows were left out.
         limit = 0 if args.limit is None else args.limit
         shown_json = rows if limit <= 0 else rows[:limit]
-        json.dump([_sample_dict(s) for s in shown_json], out, ensure_ascii=False, indent=2)
+        json.dump([s.to_dict() for s in shown_json], out, ensure_ascii=False, indent=2)
         print(file=out)
         return 0
     if not rows:
@@ -379,21 +379,6 @@ def _latest(args: argparse.Namespace, out: TextIO) -> int:
     if len(rows) > len(shown):
         print(f"… {len(rows) - len(shown)} more (use --limit 0 for all)", file=out)
     return 0
-
-
-def _sample_dict(s: Any) -> dict[str, Any]:
-    return {
-        "platform": s.platform,
-        "account": s.account,
-        "post_id": s.post_id,
-        "metric": s.metric,
-        "value": s.value,
-        "available": s.available,
-        "reason": s.reason,
-        "fetched_at": s.fetched_at.isoformat(),
-        "campaign": s.campaign,
-        "delivery_id": s.delivery_id,
-    }
 
 
 _DB_HELP = "the metrics database: an SQLite file or a postgresql:// URL (brandkit.db)"

@@ -440,3 +440,27 @@ def test_emulated_client_ids_never_look_like_options(x_emu: XEmulator) -> None:
     assert len(ids) == 500
     assert not any(i.startswith("-") for i in ids)
     assert all(base64.urlsafe_b64decode(i + "==").endswith(b":1:ci") for i in ids)
+
+
+def test_an_account_stored_meanwhile_under_the_key_is_not_written_over(
+    store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two ``connect`` runs for one key: the second to finish finds the first's account
+    under it (checked under the store's lock, as it writes) and stores nothing, exit 1,
+    rather than writing over an account the first run said it connected."""
+    emu = MastodonEmulator()
+    with emu.serve():
+        run = Run(
+            "connect", "mastodon", emu.base_url, "--store", str(store), "--key", "brand",
+            "--no-browser", "--timeout", "20",
+        )  # fmt: skip
+        url = run.url()
+        other = {"platform": "mastodon", "instance_url": emu.base_url, "access_token": "first"}
+        other |= {"scopes": ["read", "write"], "client_id": "app"}
+        with EncryptedStore(store) as s:
+            s.put("brand", other)  # the other run, done while this one waited
+        browse(url)
+        status, out = run.wait()
+        assert status == 1, out
+        assert "already has an account 'brand'" in capsys.readouterr().err
+        assert stored(store) == {"brand": other}

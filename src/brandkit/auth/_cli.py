@@ -711,19 +711,29 @@ def _connect(args: argparse.Namespace, out: TextIO) -> int:
     path = store_path(args)
     store = open_store(path, create=True)
     key = args.key or args.platform
-    try:
+
+    def refuse_held(meanwhile: str = "") -> None:
         try:
             held = store.get(key) is not None
         except WrongStoreKey:
             held = True  # a record that no longer decrypts: --replace writes over it
         if held and not args.replace:
             raise ConfigurationError(
-                f"the store {path!r} already has an account {key!r}: choose another --key, "
-                "or pass --replace to connect it again"
+                f"the store {path!r} already has an account {key!r}{meanwhile}: choose "
+                "another --key, or pass --replace to connect it again"
             )
+
+    try:
+        refuse_held()  # before the browser: no consent asked for in vain
         with _catcher(args.port) as server:
             record, who = _CONNECTORS[args.platform](args, server, out)
         with store.lock(key):
+            # Again, with the write, in one locked step: another connect of this key may
+            # have stored its account while this one waited for the user.
+            refuse_held(
+                " (another brandkit connect stored it while this one waited; the new "
+                "authorization was not stored)"
+            )
             store.put(key, record)
         from brandkit.auth import expiry_of
 

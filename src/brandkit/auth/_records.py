@@ -417,6 +417,20 @@ def _due(record: Mapping[str, Any], now: float, margin: float | None) -> bool:
     return now >= expiry.expires_at - ahead
 
 
+def _too_young(record: Mapping[str, Any], now: float) -> str | None:
+    """Why Meta would refuse to refresh ``record``'s token now (it is less than a day
+    old), or ``None``: a forced refresh (a daily job's) skips it rather than fail."""
+    from brandkit.auth.meta import REFRESH_AGE
+
+    if _platform(record) not in ("threads", "instagram"):
+        return None
+    issued = stored_time(record.get("issued_at"))
+    if issued is None or now - issued >= REFRESH_AGE:
+        return None
+    ready = datetime.fromtimestamp(min(issued + REFRESH_AGE, 253_402_300_799.0), UTC)
+    return f"Meta refreshes a token once it is a day old (this one from {ready:%Y-%m-%d %H:%M} UTC)"
+
+
 def refresh_due(
     store: CredentialStore,
     *,
@@ -440,8 +454,10 @@ def refresh_due(
 
     Returns:
         ``{key: outcome}`` for each account looked at: ``"refreshed"``, ``"not due"``,
-        ``"not refreshable"`` or ``"failed: <error type>: <message>"`` (the message carries
-        no secret).
+        ``"not refreshable"``, ``"not refreshable yet: <why>"`` (a Threads or Instagram
+        token less than a day old, which Meta refuses to refresh: nothing is sent, and
+        ``force`` skips it too) or ``"failed: <error type>: <message>"`` (the message
+        carries no secret).
 
     Raises:
         ConfigurationError: ``margin`` is not a finite number of seconds, 0 or more (NaN
@@ -469,6 +485,10 @@ def refresh_due(
                 continue
             if not force and not _due(record, clock(), margin):
                 out[key] = "not due"
+                continue
+            young = _too_young(record, clock())
+            if young is not None:
+                out[key] = f"not refreshable yet: {young}"
                 continue
             before = record.get("access_token")
             ahead = MARGINS.get(_platform(record), 300.0) if margin is None else margin

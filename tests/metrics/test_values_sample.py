@@ -110,3 +110,23 @@ def test_a_value_stored_before_values_were_checked_reads_as_unavailable(tmp_path
         (sample,) = store.latest()
         assert sample.value is None and not sample.available
         assert sample.reason == "stored value -500.0 is not a count"
+
+
+@pytest.mark.parametrize("year", [1900, 2026, 3000, 9999])
+def test_fetched_at_is_stored_to_the_microsecond_in_any_year(
+    store: MetricsStore, year: int
+) -> None:
+    """`add` turned ``fetched_at`` into microseconds through a float timestamp: from about
+    the year 2300 the float's rounding carried a last microsecond into the next second, and
+    the sample read back a second later than it was taken."""
+    at = datetime(year, 6, 30, 23, 59, 59, 999_999, tzinfo=UTC)
+    store.add(
+        [
+            MetricSample(
+                platform="x", account="x:a", post_id="1", metric="likes", value=1, fetched_at=at
+            )
+        ]
+    )
+    (back,) = store.samples()
+    assert back.fetched_at == at
+    assert store.latest()[0].fetched_at == at

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import math
 import operator
 import os
 import sqlite3
@@ -564,7 +563,7 @@ class MetricsStore(MetricsQueries):
         """
         inserted = 0
         cache = self._cache
-        floor = math.floor
+        micro = to_us
         with self._write() as conn:
             if not self._owned:
                 # The caller may have rolled back (or committed elsewhere) since the last
@@ -589,7 +588,9 @@ class MetricsStore(MetricsQueries):
                 append(
                     (
                         series,
-                        floor(at.timestamp()) * 1_000_000 + at.microsecond,
+                        # Exact: a float timestamp carried a last microsecond into the
+                        # next second from about the year 2300.
+                        micro(at),
                         sample.value,
                         1 if sample.available else 0,
                         sample.raw_name,

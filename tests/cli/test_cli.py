@@ -327,6 +327,29 @@ def test_outbox_show_redacts_with_the_accounts_file(tmp_path: Path, mastodon: Se
         assert token not in text and "**********" in text
 
 
+def test_outbox_list_redacts_with_the_accounts_file(tmp_path: Path, mastodon: Served) -> None:
+    """`outbox list` shows errors too (its table and its JSON): with --accounts, as `outbox
+    show`, a secret echoed into an error stored before the outbox knew the account is not
+    shown (list had no --accounts: the token was printed)."""
+    from brandkit import Rejected
+
+    token = mastodon.account.secret("token") or ""
+    db = tmp_path / "brandkit.db"
+    with Outbox(db) as box:
+        (d,) = box.add(Post(text="x"), mastodon.account)
+        d.status = DeliveryStatus.FAILED
+        d.error = Rejected(f"no route /bot{token}", platform="mastodon")
+        box.save(d)
+    argv = ("outbox", "list", "--db", str(db), "--accounts", str(mastodon.toml))
+    for extra in ((), ("--json",)):
+        status, text = cli(*argv, *extra)
+        assert status == 0
+        assert token not in text and "**********" in text
+    status, text = cli(*argv, "--json")
+    (row,) = json.loads(text)
+    assert row["id"] == d.id and row["status"] == "failed"
+
+
 # -- accounts ---------------------------------------------------------------------------------
 
 

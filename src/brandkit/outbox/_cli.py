@@ -94,26 +94,29 @@ def _parts(d: Delivery) -> str:
     return f"{len(d.parts)}/{total}"
 
 
-def _short_error(d: Delivery, width: int = 60) -> str:
+def _short_error(outbox: Outbox, d: Delivery, width: int = 60) -> str:
     if d.error is None:
         return ""
-    text = shown(str(d.error))
+    # Redacted before it is cut: a token cut in two would escape the match.
+    text = shown(outbox.redact(d.account, str(d.error)))
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _list(args: argparse.Namespace, out: TextIO) -> int:
-    with _open(args) as outbox:
+    with _open(args, accounts=_config(args.accounts)) as outbox:
         rows = outbox.list(
             status=args.status, account=args.account, campaign=args.campaign, limit=args.limit
         )
         counts = outbox.counts()
-    if args.json:
-        json.dump([d.to_dict() for d in rows], out, ensure_ascii=False, indent=2)
-        print(file=out)
-        return 0
+        if args.json:
+            # The stored data (`Delivery.to_dict`'s keys), with the errors redacted.
+            json.dump([outbox._data(d) for d in rows], out, ensure_ascii=False, indent=2)
+            print(file=out)
+            return 0
+        errors = [_short_error(outbox, d) for d in rows]
     header = ("ID", "STATUS", "ACCOUNT", "PARTS", "TRIES", "SCHEDULED", "UPDATED", "ERROR")
     table = [header]
-    for d in rows:
+    for d, error in zip(rows, errors, strict=True):
         table.append(
             (
                 d.id[:12],
@@ -123,7 +126,7 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
                 str(d.attempts),
                 _when(d.post.scheduled_at),
                 _when(d.updated_at),
-                _short_error(d),
+                error,
             )
         )
     widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
@@ -349,8 +352,10 @@ def _report(outbox: Outbox, delivery: Delivery, out: TextIO, as_json: bool) -> s
     if as_json:
         print(json.dumps(outbox._data(delivery), ensure_ascii=False), file=out)
         return label
-    detail = delivery.url or "" if delivery.ok else _short_error(delivery, 100)
-    detail = outbox.redact(delivery.account, detail)
+    if delivery.ok:
+        detail = outbox.redact(delivery.account, delivery.url or "")
+    else:
+        detail = _short_error(outbox, delivery, 100)
     print(f"{label:<8} {delivery.account}  {delivery.id}  {detail}".rstrip(), file=out)
     return label
 
@@ -588,6 +593,10 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     p.add_argument("--account", help="account key, e.g. mastodon:acme")
     p.add_argument("--campaign")
     p.add_argument("--limit", type=int, default=50)
+    p.add_argument(
+        "--accounts",
+        help="accounts TOML file: redact those accounts' secrets from the errors shown",
+    )
     p.set_defaults(func=_list)
 
     p = verbs.add_parser("show", parents=[common], help="one delivery and its history")

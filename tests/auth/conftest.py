@@ -97,3 +97,13 @@ def masto() -> Iterator[MastodonEmulator]:
     emu = MastodonEmulator()
     with emu.serve():
         yield emu
+
+
+def forget_finished() -> None:
+    """Forget the authorizations this process finished (`brandkit.auth._core.redeem`), as
+    another process knows nothing of them: a code replayed then reaches the platform,
+    whose refusal the tests read."""
+    from brandkit.auth import _core
+
+    with _core._spent_lock:
+        _core._spent.clear()

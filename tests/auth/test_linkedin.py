@@ -23,7 +23,7 @@ from brandkit.auth import (
 from brandkit.errors import AuthError, ConfigurationError
 from brandkit.testing.linkedin import LinkedInEmulator, LinkedInOAuthApp
 
-from .conftest import REDIRECT, consent, leaks
+from .conftest import REDIRECT, consent, forget_finished, leaks
 
 FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=30)
 SCOPES = ["w_organization_social", "r_organization_social", "rw_organization_admin"]
@@ -113,6 +113,7 @@ def test_a_replayed_code_is_refused(emu: LinkedInEmulator, app: LinkedInOAuthApp
     start = begin(emu, app)
     callback = consent(start.url)
     auth.linkedin.finish(start, callback, client_secret=app.client_secret)
+    forget_finished()  # another process: this one refuses a second finish itself
     with pytest.raises(GrantRefused) as refused:
         auth.linkedin.finish(start, callback, client_secret=app.client_secret)
     assert refused.value.status_code == 400
@@ -195,6 +196,7 @@ def test_credentials_round_trip_and_keep_secrets_out(
     # Every request brandkit sent: no secret in a URL (httpx logs URLs).
     texts += [str(r.url) for r in emu.requests if r.url.path != "/oauth/v2/authorization"]
     texts += [r.getMessage() for r in caplog.records if r.name.startswith("brandkit")]
+    forget_finished()  # another process replays the code: LinkedIn's refusal is read
     try:
         auth.linkedin.finish(start, callback, client_secret=app.client_secret)
     except GrantRefused as exc:

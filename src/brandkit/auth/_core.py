@@ -8,8 +8,10 @@ import contextlib
 import hashlib
 import math
 import secrets
+import threading
 import time
 import urllib.request
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qsl, urlsplit
@@ -319,6 +321,41 @@ def code_from(
             platform=platform,
         )
     return code
+
+
+_SPENT_MAX = 10_000
+"""How many finished authorizations this process remembers (the digests of their states)."""
+_spent: OrderedDict[bytes, None] = OrderedDict()
+_spent_lock = threading.Lock()
+
+
+def redeem(start: _Stated, step: Send, *, platform: str) -> Flow[httpx.Response]:
+    """Send ``step``, the exchange of ``start``'s code, unless this process already
+    finished that authorization; a 2xx answer marks it finished. A code is good once, and
+    an OAuth 2 server should revoke what a replayed code issued (RFC 6749 4.1.2): a finish
+    run twice (a callback handler called again, a page reloaded) must not send it again.
+    A refused exchange marks nothing, so that it can be tried again (a wrong secret).
+
+    Raises:
+        CallbackError: this authorization was finished already (nothing is sent).
+    """
+    # A digest, not the state: the set is never a place to read live states from.
+    digest = hashlib.sha256(start.state.get_secret_value().encode()).digest()
+    with _spent_lock:
+        done = digest in _spent
+    if done:
+        raise CallbackError(
+            "this authorization was finished already (its code was exchanged): use the "
+            "credentials that finish returned, or start the authorization again",
+            platform=platform,
+        )
+    response: httpx.Response = yield step
+    if response.is_success:
+        with _spent_lock:
+            _spent[digest] = None
+            while len(_spent) > _SPENT_MAX:
+                _spent.popitem(last=False)
+    return response
 
 
 MAX_LIFETIME = 100 * 365 * 86_400.0

@@ -40,6 +40,7 @@ from brandkit.auth._core import (
     form_request,
     new_state,
     not_now,
+    redeem,
     run,
     run_async,
     saved,
@@ -362,7 +363,7 @@ def finish_flow(
         "client_secret": _secret(client_secret),
         "redirect_uri": start.redirect_uri,
     }
-    response: httpx.Response = yield form_request(start.token_url, form)
+    response = yield from redeem(start, form_request(start.token_url, form), platform="linkedin")
     body = _token(response, "the authorization code")
     return _credentials(
         body, client_id=start.client_id, base_url=start.api_base, asked=start.scopes, now=clock()
@@ -389,7 +390,8 @@ def finish(
 
     Raises:
         ConsentDenied: the member cancelled.
-        CallbackError: the state differs (forged or from another attempt), or no code.
+        CallbackError: the state differs (forged or from another attempt), no code, or
+            this process finished this authorization already (nothing is sent).
         GrantRefused: LinkedIn refused the code (used already, older than 30 minutes,
             another redirect URI or app, wrong client credentials).
         RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try

@@ -41,6 +41,7 @@ from brandkit.auth._core import (
     form_request,
     new_state,
     not_now,
+    redeem,
     run,
     run_async,
     saved,
@@ -472,7 +473,9 @@ class MetaLogin:
             "grant_type": "authorization_code",
             "redirect_uri": start.redirect_uri,
         }
-        response: httpx.Response = yield form_request(start.token_url, form)
+        response = yield from redeem(
+            start, form_request(start.token_url, form), platform=self.platform
+        )
         body = _answer(response, _CodeAnswer, platform=self.platform, what="the authorization code")
         # Instagram's window lets the user switch permissions off, and its answer says what
         # was granted: a connection without publishing would look fine until the first post.
@@ -524,7 +527,8 @@ class MetaLogin:
                 needs (`needed`; Instagram: `INSTAGRAM_PERMISSIONS`); ``missing`` names
                 them. No long-lived exchange is made.
             ConsentDenied: the user refused.
-            CallbackError: the state differs (forged or from another attempt), or no code.
+            CallbackError: the state differs (forged or from another attempt), no code,
+                or this process finished this authorization already (nothing is sent).
             GrantRefused: Meta refused the code (used already, expired, another redirect
                 URI, wrong app secret) or the exchange.
             RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try
@@ -944,7 +948,8 @@ class FacebookLogin:
             },
             headers={"accept": "application/json"},
         )
-        response: httpx.Response = yield Send(request, bucket="oauth2_token", max_bytes=MAX_ANSWER)
+        step = Send(request, bucket="oauth2_token", max_bytes=MAX_ANSWER)
+        response = yield from redeem(start, step, platform="facebook")
         body = _answer(response, _TokenAnswer, platform="facebook", what="the authorization code")
         now = clock()
         short = FacebookUserCredentials(
@@ -991,7 +996,8 @@ class FacebookLogin:
             PermissionsDeclined: the user unchecked permissions asked for that brandkit
                 needs (`FACEBOOK_PERMISSIONS`); ``missing`` names them.
             ConsentDenied: the user refused.
-            CallbackError: the state differs, or no code.
+            CallbackError: the state differs, no code, or this process finished this
+                authorization already (nothing is sent).
             GrantRefused: Facebook refused the code (used, expired, another redirect URI,
                 wrong app secret) or the exchange.
             RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try

@@ -23,6 +23,7 @@ revocation answers.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -63,6 +64,7 @@ __all__ = [
     "finish",
     "finish_async",
     "finish_flow",
+    "known_flow",
     "register_app",
     "register_app_async",
     "register_flow",
@@ -72,6 +74,8 @@ __all__ = [
     "start",
 ]
 
+
+logger = logging.getLogger("brandkit.auth")
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
 """The out-of-band redirect URI: Mastodon shows the user the code to paste into the app
@@ -188,6 +192,13 @@ class AppCache:
         """Remember ``app``."""
         with self._lock:
             self._apps[self._key(app.instance_url, app.redirect_uri, app.scopes)] = app
+
+    def forget(self, app: MastodonApp) -> None:
+        """Forget ``app`` (nothing happens when another app has taken its place)."""
+        with self._lock:
+            key = self._key(app.instance_url, app.redirect_uri, app.scopes)
+            if self._apps.get(key) == app:
+                del self._apps[key]
 
     def __len__(self) -> int:
         with self._lock:
@@ -385,6 +396,38 @@ def register_flow(
     )
 
 
+def known_flow(app: MastodonApp) -> Flow[bool | None]:
+    """Whether ``app``'s instance still knows it: one ``POST /oauth/revoke`` of a random
+    token, which changes nothing (Doorkeeper authenticates the client first and answers
+    403 for one it does not know, then 200 for a token it does not know). ``None``: the
+    instance could not say (a 429, a 5xx, another answer)."""
+    form = {
+        "client_id": app.client_id,
+        "client_secret": app.client_secret.get_secret_value(),
+        "token": new_state(),
+    }
+    response: httpx.Response = yield form_request(app.instance_url + "/oauth/revoke", form)
+    if response.is_success:
+        return True
+    if response.status_code in (401, 403):
+        return False
+    return None
+
+
+def _stale(app: MastodonApp, known: bool | None, cache: AppCache) -> bool:
+    """Whether cached ``app`` must be registered again (its instance does not know it),
+    forgotten from ``cache`` if so."""
+    if known is not False:
+        return False  # known, or the instance could not say: the authorization will tell
+    cache.forget(app)
+    logger.warning(
+        "mastodon: %s no longer knows the cached app %s; registering it again",
+        app.instance_url,
+        app.client_id,
+    )
+    return True
+
+
 def register_app(
     instance_url: str,
     redirect_uri: str,
@@ -396,7 +439,10 @@ def register_app(
     http: httpx.Client | None = None,
 ) -> MastodonApp:
     """The app for ``instance_url``: from ``cache`` (a process-wide one when ``None``) or
-    registered now (``POST /api/v1/apps``) and added to it.
+    registered now (``POST /api/v1/apps``) and added to it. A cached app is checked with
+    the instance first (`known_flow`: one request that changes nothing); one it no longer
+    knows (deleted by its admin) is forgotten and registered again, so that the
+    authorization does not end on the instance's ``invalid_client`` page.
 
     Args:
         instance_url: e.g. ``https://mastodon.social``.
@@ -422,7 +468,7 @@ def register_app(
     """
     cache = _DEFAULT_CACHE if cache is None else cache
     found = cache.get(instance_url, redirect_uri, scopes)
-    if found is not None:
+    if found is not None and not _stale(found, run(known_flow(found), http), cache):
         return found
     app = run(register_flow(instance_url, redirect_uri, scopes, client_name, website=website), http)
     cache.put(app)
@@ -442,7 +488,7 @@ async def register_app_async(
     """`register_app` for async code."""
     cache = _DEFAULT_CACHE if cache is None else cache
     found = cache.get(instance_url, redirect_uri, scopes)
-    if found is not None:
+    if found is not None and not _stale(found, await run_async(known_flow(found), http), cache):
         return found
     flow = register_flow(instance_url, redirect_uri, scopes, client_name, website=website)
     app = await run_async(flow, http)

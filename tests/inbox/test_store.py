@@ -1165,3 +1165,64 @@ def test_an_empty_or_missing_path_is_refused_not_a_temporary_inbox(tmp_path: Pat
             Inbox(wrong)  # type: ignore[arg-type]
     with Inbox(tmp_path / "ok.db") as inbox:
         assert inbox.messages() == []
+
+
+def test_a_platforms_words_in_the_inbox_log_cannot_forge_lines(
+    server: ChatServer, account: Account, inbox: Inbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The reason a platform gave for refusing a read went into the log line as it was: a
+    line break in it started a forged line, an escape sequence reached the terminal that
+    shows the log. It is logged escaped (the report keeps it whole)."""
+    import logging
+
+    said = "denied\nWARNING brandkit: all good\x1b]0;pwned\x07"
+
+    def refusing(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(403, json={"error": said})
+
+    with (
+        httpx.Client(transport=httpx.MockTransport(refusing)) as http,
+        Client(http=http) as client,
+        caplog.at_level(logging.WARNING, logger="brandkit.inbox"),
+    ):
+        report = inbox.sync(client, [account])
+    assert said in report.errors[account.key]
+    (line,) = [r.getMessage() for r in caplog.records if r.name.startswith("brandkit.inbox")]
+    assert "\n" not in line and "\x1b" not in line and "\x07" not in line
+    assert "denied\\nWARNING brandkit: all good\\x1b]0;pwned\\x07" in line
+
+
+def test_the_workers_log_lines_cannot_be_forged_by_a_platforms_words(
+    server: ChatServer, account: Account, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An answer queued through the inbox and refused by the platform: the worker logged
+    the platform's reason as it was, a line break and an escape sequence included."""
+    import logging
+
+    said = "refused\nINFO brandkit.outbox: sent everything\x1b[2J"
+
+    def refusing(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path == "/posts":
+            return httpx.Response(403, json={"error": said})
+        return server.handler(request)
+
+    with (
+        httpx.Client(transport=httpx.MockTransport(refusing)) as http,
+        Inbox(tmp_path / "b.db") as inbox,
+        Outbox(tmp_path / "b.db") as outbox,
+        Client(http=http, accounts=[account], outbox=outbox) as client,
+    ):
+        server.say("fan", "hello?")
+        inbox.sync(client, [account])
+        (question,) = inbox.unanswered()
+        inbox.queue_reply(outbox, question, Post(text="Hi!"), account)
+        with (
+            caplog.at_level(logging.INFO, logger="brandkit"),
+            Worker(outbox, [account], client=client) as worker,
+        ):
+            (done,) = worker.run_once()
+        assert done.status is DeliveryStatus.FAILED and said in str(done.error)
+        assert inbox.status(question) is MessageStatus.NEW
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("brandkit.outbox")]
+    assert any("refused\\nINFO brandkit.outbox: sent everything\\x1b[2J" in x for x in lines)
+    assert not any("\n" in x or "\x1b" in x for x in lines)

@@ -18,6 +18,7 @@ from brandkit._durations import lock_wait
 from brandkit._limits import check_limit
 from brandkit._quantiles import percentile as _percentile
 from brandkit._sqlite import SQLiteStore
+from brandkit._terminal import escaped
 from brandkit.backends import sql_kind
 from brandkit.errors import BrandkitError, ConfigurationError, Unsupported
 from brandkit.inbox._model import KINDS, InboxPage, Message
@@ -1111,7 +1112,8 @@ class _Reading:
     def fail(self, exc: BaseException) -> None:
         self.error = self.account.redact(f"{type(exc).__name__}: {exc}")
         if not isinstance(exc, Unsupported):
-            logger.warning("inbox sync of %s stopped: %s", self.account.key, self.error)
+            # The platform's words: escaped, a line break in them would forge a log line.
+            logger.warning("inbox sync of %s stopped: %s", self.account.key, escaped(self.error))
         self.inbox._save_error(self.account.key, self.error)
 
     def result(self) -> AccountSync:

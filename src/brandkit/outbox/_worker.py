@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from brandkit._client import AsyncClient, Client
 from brandkit._durations import checked_seconds
 from brandkit._limits import check_limit
+from brandkit._terminal import escaped
 from brandkit.accounts import Account
 from brandkit.delivery import Delivery, DeliveryStatus
 from brandkit.errors import (
@@ -758,6 +759,8 @@ def _by_account(deliveries: Sequence[Delivery]) -> list[list[Delivery]]:
 
 
 def _log(delivery: Delivery) -> None:
+    # The address and the error are the platform's words: escaped, a line break in them
+    # would start a forged log line and an escape sequence reach the terminal.
     status = delivery.status.value
     if delivery.status is DeliveryStatus.SENT:
         logger.info(
@@ -765,7 +768,9 @@ def _log(delivery: Delivery) -> None:
             delivery.account,
             delivery.id,
             len(delivery.parts),
-            delivery.url or "",
+            escaped(delivery.url or ""),
         )
     else:
-        logger.warning("%s %s %s: %s", status, delivery.account, delivery.id, delivery.error)
+        logger.warning(
+            "%s %s %s: %s", status, delivery.account, delivery.id, escaped(str(delivery.error))
+        )

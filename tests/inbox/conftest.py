@@ -205,6 +205,9 @@ SQLITE_ONLY = {
     "test_message_round_trips_through_plain_data": "no store",
     "test_a_message_with_a_wrong_time_or_kind_is_a_configuration_error": "no store",
     "test_an_empty_or_missing_path_is_refused_not_a_temporary_inbox": "SQLite file paths",
+    "test_an_inbox_locked_by_another_process_during_a_sync_is_reported_not_raised": (
+        "holds the SQLite file's write lock from another connection"
+    ),
 }
 
 

@@ -1226,3 +1226,42 @@ def test_the_workers_log_lines_cannot_be_forged_by_a_platforms_words(
     lines = [r.getMessage() for r in caplog.records if r.name.startswith("brandkit.outbox")]
     assert any("refused\\nINFO brandkit.outbox: sent everything\\x1b[2J" in x for x in lines)
     assert not any("\n" in x or "\x1b" in x for x in lines)
+
+
+def test_an_inbox_locked_by_another_process_during_a_sync_is_reported_not_raised(
+    server: ChatServer, account: Account, other: Account, tmp_path: Path
+) -> None:
+    """Another process held the file's write lock past the inbox's timeout while the second
+    account was read: its page could not be stored, nor its failure, and the whole sync
+    raised, losing the report of the first account (whose messages were stored). The
+    second account is reported with the reason and keeps its cursor."""
+    import sqlite3
+
+    path = tmp_path / "b.db"
+    server.say("fan", "hi")
+    holder = sqlite3.connect(path, isolation_level=None, timeout=0)
+    locks: list[bool] = []
+
+    def locking(request: httpx.Request) -> httpx.Response:
+        if "brand" in request.url.host and not locks:
+            locks.append(True)
+            holder.execute("BEGIN IMMEDIATE")  # held until the sync is over
+        return server.handler(request)
+
+    theirs = Account(NAME, name="brand", base_url="https://brand.chat.example")
+    try:
+        with (
+            Inbox(path, timeout=0.2) as inbox,
+            httpx.Client(transport=httpx.MockTransport(locking)) as http,
+            Client(http=http) as client,
+        ):
+            report = inbox.sync(client, [other, theirs])
+            assert report.accounts[0].added == 1 and report.accounts[0].error is None
+            assert set(report.errors) == {theirs.key}
+            assert "stayed locked" in report.errors[theirs.key]
+            holder.execute("ROLLBACK")
+            assert inbox.cursor(theirs) is None
+            again = inbox.sync(client, [theirs])
+            assert again.errors == {} and again.accounts[0].read == 1
+    finally:
+        holder.close()

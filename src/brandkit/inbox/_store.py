@@ -1114,7 +1114,17 @@ class _Reading:
         if not isinstance(exc, Unsupported):
             # The platform's words: escaped, a line break in them would forge a log line.
             logger.warning("inbox sync of %s stopped: %s", self.account.key, escaped(self.error))
-        self.inbox._save_error(self.account.key, self.error)
+        try:
+            self.inbox._save_error(self.account.key, self.error)
+        except BrandkitError as kept:
+            # The store itself failed (locked by another process past its timeout): the
+            # report still says why, and the other accounts are read; raised, the sync lost
+            # every account's report (and `async_sync` left the other reads running).
+            logger.warning(
+                "inbox sync of %s: its failure could not be kept beside its cursor: %s",
+                self.account.key,
+                escaped(str(kept)),
+            )
 
     def result(self) -> AccountSync:
         # Stopped at the bound while the platform still said "more" (not after a failure).

@@ -401,3 +401,31 @@ def test_an_empty_db_is_refused_by_every_command(
         status, text = run(*argv)
         assert status == 1 and text == "", argv
         assert "give a file" in capsys.readouterr().err
+
+
+def test_an_answer_the_platform_refuses_is_exit_status_one_and_the_message_still_waits(
+    served: tuple[MastodonEmulator, Path], tmp_path: Path
+) -> None:
+    """``brandkit inbox reply`` with the platform refusing the answer: exit status 1, the
+    refusal printed (escaped), and the message still listed as waiting, not replied."""
+    emu, config = served
+    db = str(tmp_path / "brandkit.db")
+    assert run("inbox", "sync", "--accounts", str(config), "--db", db)[0] == 0
+    rows = json.loads(run("inbox", "list", "--db", db, "--json")[1])
+    question = next(r for r in rows if r["kind"] == "reply")
+    emu.fault(
+        method="POST",
+        path="/api/v1/statuses",
+        status=422,
+        body={"error": "Validation failed\x1b[2J: blocked"},
+    )
+    status, text = run(
+        "inbox", "reply", question["key"], "Yes!", "--accounts", str(config), "--db", db
+    )
+    assert status == 1
+    assert text.startswith("failed ") and "Validation failed\\x1b[2J: blocked" in text
+    assert "\x1b" not in text
+    assert emu.answers(question["id"]) == []
+    status, text = run("inbox", "list", "--db", db, "--unanswered", "--json")
+    waiting = {r["key"]: r["status"] for r in json.loads(text)}
+    assert waiting[question["key"]] == "new"

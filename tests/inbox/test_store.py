@@ -1265,3 +1265,38 @@ def test_an_inbox_locked_by_another_process_during_a_sync_is_reported_not_raised
             assert again.errors == {} and again.accounts[0].read == 1
     finally:
         holder.close()
+
+
+def test_an_answer_the_platform_refuses_leaves_the_message_waiting_and_says_why(
+    server: ChatServer, account: Account, tmp_path: Path
+) -> None:
+    """The platform refused the answer (the author blocked the brand): the message stays
+    as it was, not ``replied``; the delivery says why and is kept in the outbox, and the
+    message still counts as waiting in the response times."""
+
+    def refusing(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path == "/posts":
+            return httpx.Response(403, json={"error": "the author blocked you"})
+        return server.handler(request)
+
+    with (
+        httpx.Client(transport=httpx.MockTransport(refusing)) as http,
+        Inbox(tmp_path / "b.db") as inbox,
+        Outbox(tmp_path / "b.db") as outbox,
+        Client(http=http, accounts=[account], outbox=outbox) as client,
+    ):
+        server.say("fan", "do you ship to Norway?")
+        inbox.sync(client, [account])
+        (question,) = inbox.unanswered()
+        inbox.mark(question, "seen")
+        answer = inbox.reply(client, question, Post(text="We do."))
+        assert answer.status is DeliveryStatus.FAILED and not answer.ok
+        assert answer.error is not None and "the author blocked you" in str(answer.error)
+        assert inbox.status(question) is MessageStatus.SEEN
+        assert [m.key for m in inbox.unanswered()] == [question.key]
+        (times,) = inbox.response_times()
+        assert (times.answered, times.unanswered) == (0, 1)
+        kept = outbox.get(answer.id)
+        assert kept is not None and kept.status is DeliveryStatus.FAILED
+        assert inbox.settle(outbox) == 0
+        assert inbox.status(question) is MessageStatus.SEEN

@@ -635,3 +635,26 @@ def test_the_posts_of_one_spike_alert_once(
         clock.now = T0 + timedelta(hours=31, minutes=50)
         listener.sync(client, force=True)
     assert [a.count for a in alerts] == [6, 7]
+
+
+def test_a_platforms_words_in_the_listening_log_cannot_forge_lines(
+    http: httpx.Client, finder: Account, listener: Listener, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A search refused with a line break and an escape sequence in its reason: the warning
+    logged them as they were (a forged line, a terminal obeying them)."""
+    import logging
+
+    said = "denied\nERROR brandkit: forged\x1b]0;pwned\x07"
+    listener.watch("brand", Query(any=["brandkit"]), accounts=[finder])
+    with (
+        httpx.Client(
+            transport=httpx.MockTransport(lambda r: httpx.Response(403, json={"error": said}))
+        ) as refusing,
+        Client(http=refusing) as client,
+        caplog.at_level(logging.WARNING, logger="brandkit.listening"),
+    ):
+        (run,) = listener.sync(client)
+    assert run.error is not None and said in run.error
+    (line,) = [r.getMessage() for r in caplog.records if r.name.startswith("brandkit.listening")]
+    assert "\n" not in line and "\x1b" not in line and "\x07" not in line
+    assert "denied\\nERROR brandkit: forged\\x1b]0;pwned\\x07" in line

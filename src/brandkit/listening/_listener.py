@@ -19,6 +19,7 @@ import attrs
 
 from brandkit._durations import MAX_DURATION, parse_duration
 from brandkit._limits import check_limit
+from brandkit._terminal import escaped
 from brandkit.errors import BrandkitError, ConfigurationError, RateLimited, Unsupported
 from brandkit.inbox._model import Message
 from brandkit.inbox._store import Inbox
@@ -516,7 +517,8 @@ class Listener:
                 self._count(watched.name, key, day, -reserved)
             reason = account.redact(f"{type(exc).__name__}: {exc}")
             if not isinstance(exc, Unsupported):
-                logger.warning("listening %s on %s stopped: %s", watched.name, key, reason)
+                # The platform's words: escaped, a line break in them would forge a log line.
+                logger.warning("listening %s on %s stopped: %s", watched.name, key, escaped(reason))
             with self._tx() as db:
                 db.execute(
                     "INSERT INTO listening_cursors (name, account, error) VALUES (?, ?, ?) "
@@ -749,7 +751,7 @@ class Listener:
                 logger.exception(
                     "the classify hook failed on post %s found by query %s; it is stored "
                     "unlabelled",
-                    m.key,
+                    escaped(m.key),  # the platform's id: escaped, as its words are
                     watched.name,
                 )
                 labels[m.key] = None

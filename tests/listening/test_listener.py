@@ -658,3 +658,31 @@ def test_a_platforms_words_in_the_listening_log_cannot_forge_lines(
     (line,) = [r.getMessage() for r in caplog.records if r.name.startswith("brandkit.listening")]
     assert "\n" not in line and "\x1b" not in line and "\x07" not in line
     assert "denied\\nERROR brandkit: forged\\x1b]0;pwned\\x07" in line
+
+
+def test_a_nul_in_an_authors_handle_or_a_refusal_is_kept_on_both_backends(
+    server: FindServer, finder: Account, listener: Listener
+) -> None:
+    """PostgreSQL refuses a NUL in text: a found post whose author's handle held one, or a
+    refusal whose reason did, made the whole sync raise (the inbox keeps both); the same
+    page was read, and billed, again at every sync."""
+    server.say("ev\x00il", "brandkit rocks")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "second" in str(request.url):
+            return httpx.Response(403, json={"error": "no\x00scope"})
+        return server.handler(request)
+
+    refused = Account("findnet", name="second", base_url="https://find.example/second")
+    listener.watch("brand", Query(any=["brandkit"]), accounts=[finder, refused], budget=100)
+    with (
+        httpx.Client(transport=httpx.MockTransport(handler)) as both,
+        Client(http=both) as client,
+    ):
+        ok, bad = listener.sync(client)
+    assert ok.error is None and ok.found == 1
+    assert bad.error is not None and "scope" in bad.error
+    (found,) = listener.messages("brand")
+    assert found.author.handle == "ev\x00il"  # the message keeps it whole
+    assert [a.handle for a in listener.top_authors("brand")] == ["evil"]
+    assert listener.spent("brand", refused.key) == 0

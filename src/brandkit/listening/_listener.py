@@ -523,7 +523,8 @@ class Listener:
                 db.execute(
                     "INSERT INTO listening_cursors (name, account, error) VALUES (?, ?, ?) "
                     "ON CONFLICT (name, account) DO UPDATE SET error = excluded.error",
-                    (watched.name, key, reason),
+                    # PostgreSQL refuses a NUL in text: the whole sync raised.
+                    (watched.name, key, reason.replace("\x00", "\\x00")),
                 )
             stopped: Literal["budget", "quota", "limit"] | None = None
             if isinstance(exc, QuotaRefused):
@@ -714,7 +715,9 @@ class Listener:
                         m.id,
                         stored.get((m.platform, m.id), m.key),
                         _us(m.created_at),
-                        m.author.handle or m.author.id,
+                        # Who wrote it, for the analysis: PostgreSQL refuses a NUL in text
+                        # (the message's data keeps the handle whole), as the inbox's does.
+                        (m.author.handle or m.author.id).replace("\x00", ""),
                         m.author.followers,
                         labels.get(m.key),
                     )

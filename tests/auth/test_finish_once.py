@@ -3,7 +3,7 @@
 run twice, a reloaded page) is refused with `CallbackError` before anything is sent,
 rather than sending the spent code to the platform (OAuth 2 servers should revoke what a
 replayed code issued). A finish that failed spends nothing: it can be tried again.
-LinkedIn and Threads emulators over a socket."""
+LinkedIn, Threads, X and Mastodon emulators over a socket."""
 
 from __future__ import annotations
 
@@ -13,10 +13,13 @@ import pytest
 
 from brandkit import auth
 from brandkit.auth import CallbackError, GrantRefused, Start
+from brandkit.auth.mastodon import AppCache
 from brandkit.testing.linkedin import LinkedInEmulator
+from brandkit.testing.mastodon import MastodonEmulator
 from brandkit.testing.threads import ThreadsEmulator
+from brandkit.testing.x import XEmulator
 
-from .conftest import REDIRECT, consent
+from .conftest import REDIRECT, X_SCOPES, consent
 
 LI_SCOPES = ["w_organization_social", "rw_organization_admin"]
 TH_SCOPES = ["threads_basic", "threads_content_publish"]
@@ -62,3 +65,27 @@ def test_threads_refuses_a_second_finish_before_sending_it() -> None:
         with pytest.raises(CallbackError, match="finished already"):
             auth.threads.finish(start, callback, client_secret=app.client_secret)
         assert len(emu.requests) == sent
+
+
+def test_x_and_mastodon_refuse_a_second_finish_too(
+    x_emu: XEmulator, masto: MastodonEmulator
+) -> None:
+    """With PKCE the platform refuses a replay as well, but a spent code sent again is the
+    same replay: refused here, before it is sent."""
+    x_app = x_emu.oauth_app(redirect_uri=REDIRECT)
+    start = auth.x.start(x_app.client_id, REDIRECT, X_SCOPES, base_url=x_emu.base_url)
+    callback = consent(start.url)
+    auth.x.finish(start, callback, client_secret=x_app.client_secret)
+    with pytest.raises(CallbackError, match="finished already"):
+        auth.x.finish(start, callback, client_secret=x_app.client_secret)
+    assert x_emu.count("POST", r"/2/oauth2/token") == 1
+
+    app = auth.mastodon.register_app(
+        masto.base_url, REDIRECT, "read write", "Acme", cache=AppCache()
+    )
+    start = auth.mastodon.start(app)
+    callback = consent(start.url)
+    auth.mastodon.finish(start, callback, client_secret=app.client_secret)
+    with pytest.raises(CallbackError, match="finished already"):
+        auth.mastodon.finish(start, callback, client_secret=app.client_secret)
+    assert masto.count("POST", r"/oauth/token") == 1

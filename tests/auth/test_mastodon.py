@@ -20,7 +20,7 @@ from brandkit.auth.mastodon import AppCache, MastodonApp, MastodonCredentials
 from brandkit.errors import AuthError, ConfigurationError, PlatformError
 from brandkit.testing.mastodon import MastodonEmulator
 
-from .conftest import REDIRECT, consent, leaks
+from .conftest import REDIRECT, consent, forget_finished, leaks
 
 FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=30)
 SCOPES = ["read", "write"]
@@ -112,6 +112,7 @@ def test_a_replayed_code_is_refused(emu: MastodonEmulator, app: MastodonApp) -> 
     start = auth.mastodon.start(app)
     callback = consent(start.url)
     auth.mastodon.finish(start, callback, client_secret=app.client_secret)
+    forget_finished()  # another process: this one refuses a second finish itself
     with pytest.raises(GrantRefused) as refused:
         auth.mastodon.finish(start, callback, client_secret=app.client_secret)
     assert refused.value.code == "invalid_grant"

@@ -14,7 +14,7 @@ from brandkit.testing.linkedin import LinkedInEmulator
 from brandkit.testing.mastodon import MastodonEmulator
 from brandkit.testing.x import XEmulator
 
-from .conftest import REDIRECT, consent
+from .conftest import REDIRECT, consent, forget_finished
 
 X_SCOPES = ["tweet.read", "tweet.write", "users.read", "offline.access"]
 
@@ -65,6 +65,7 @@ def test_a_spent_code_still_says_to_start_again() -> None:
         start = auth.x.start(app.client_id, REDIRECT, X_SCOPES, base_url=emu.base_url)
         callback = consent(start.url)
         auth.x.finish(start, callback, client_secret=app.client_secret)
+        forget_finished()  # another process: this one refuses a second finish itself
         with pytest.raises(GrantRefused) as refused:
             auth.x.finish(start, callback, client_secret=app.client_secret)
     assert "start the authorization again" in str(refused.value)

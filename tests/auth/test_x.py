@@ -19,7 +19,7 @@ from brandkit.auth import CallbackError, ConsentDenied, GrantRefused, Start, XCr
 from brandkit.errors import AuthError, ConfigurationError
 from brandkit.testing.x import OAuthApp, XEmulator
 
-from .conftest import REDIRECT, consent, leaks
+from .conftest import REDIRECT, consent, forget_finished, leaks
 
 FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=30)
 SCOPES = ["tweet.read", "tweet.write", "users.read", "offline.access"]
@@ -129,6 +129,7 @@ def test_a_replayed_code_is_refused(emu: XEmulator, app: OAuthApp) -> None:
     start = auth.x.start(app.client_id, REDIRECT, SCOPES, base_url=emu.base_url)
     callback = consent(start.url)
     auth.x.finish(start, callback, client_secret=app.client_secret)
+    forget_finished()  # another process: this one refuses a second finish itself
     with pytest.raises(GrantRefused) as refused:
         auth.x.finish(start, callback, client_secret=app.client_secret)
     assert refused.value.platform_message == "Value passed for the authorization code was invalid."

@@ -686,3 +686,48 @@ def test_a_nul_in_an_authors_handle_or_a_refusal_is_kept_on_both_backends(
     assert found.author.handle == "ev\x00il"  # the message keeps it whole
     assert [a.handle for a in listener.top_authors("brand")] == ["evil"]
     assert listener.spent("brand", refused.key) == 0
+
+
+def test_a_store_that_fails_after_the_search_counts_what_was_read_and_reports_it(
+    server: FindServer,
+    http: httpx.Client,
+    finder: Account,
+    finder2: Account,
+    listener: Listener,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The search succeeded (X billed its posts) but the store refused the write (locked by
+    another process past its timeout): the whole sync raised, the other accounts and
+    queries did not run, and what the run had set aside of the day's budget (40) stayed
+    counted, although it read 3. The run is reported with the reason, what it read is
+    counted in place of what it set aside, its cursor stays, and the rest runs."""
+    from brandkit.errors import OutboxConflict
+
+    for i in range(3):
+        server.say("fan", f"brandkit {i}")
+    listener.watch("brand", Query(any=["brandkit"]), accounts=[finder, finder2], budget=40)
+    listener.watch("other", Query(any=["brandkit"]), accounts=[finder2])
+    insert = listener.inbox._insert
+    failures = [finder.key]
+
+    def refusing(db: Any, messages: Any, now: int) -> int:
+        messages = list(messages)
+        if failures and messages and messages[0].account == failures[0]:
+            failures.pop()
+            raise OutboxConflict("the inbox stayed locked by another process for more than 10 s")
+        return insert(db, messages, now)
+
+    monkeypatch.setattr(listener.inbox, "_insert", refusing)
+    with Client(http=http) as client:
+        runs = {(r.name, r.account): r for r in listener.sync(client)}
+        failed = runs[("brand", finder.key)]
+        assert failed.error is not None and "stayed locked" in failed.error
+        assert failed.read == 3 and failed.found == 0 and failed.stopped is None
+        assert listener.spent("brand", finder.key) == 3  # read (and billed), not 40
+        assert runs[("brand", finder2.key)].found == 3
+        assert runs[("other", finder2.key)].error is None
+        (again,) = [r for r in listener.sync(client, force=True) if r.account == finder.key]
+    # The cursor stayed: the next run reads the same posts again, and stores them.
+    assert again.error is None and again.read == 3
+    assert listener.spent("brand", finder.key) == 6
+    assert len(listener.messages("brand")) == 3

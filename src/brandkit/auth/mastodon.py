@@ -47,6 +47,7 @@ from brandkit.auth._core import (
     new_state,
     new_verifier,
     not_now,
+    redeem,
     revocation_answer,
     run,
     run_async,
@@ -591,7 +592,8 @@ def finish_flow(
     }
     if start.verifier is not None:
         form["code_verifier"] = start.verifier.get_secret_value()
-    response: httpx.Response = yield form_request(start.token_url, form)
+    step = form_request(start.token_url, form)
+    response = yield from redeem(start, step, platform="mastodon")
     body = token_answer(response, platform="mastodon", what="the authorization code")
     return MastodonCredentials(
         instance_url=start.api_base,
@@ -624,7 +626,8 @@ def finish(
         ConfigurationError: neither or both of ``callback_url`` and ``code``, or ``code``
             for a start that redirects (its callback's state must be checked).
         ConsentDenied: the user refused.
-        CallbackError: the state differs, or no code.
+        CallbackError: the state differs, no code, or this process finished this
+            authorization already (nothing is sent).
         GrantRefused: the instance refused the code (``invalid_grant``: used already,
             expired, mistyped, another verifier or redirect URI; ``invalid_client``: wrong
             secret).

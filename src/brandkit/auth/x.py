@@ -47,6 +47,7 @@ from brandkit.auth._core import (
     new_state,
     new_verifier,
     not_now,
+    redeem,
     revocation_answer,
     run,
     run_async,
@@ -307,7 +308,8 @@ def finish_flow(
         "code_verifier": start.verifier.get_secret_value() if start.verifier else "",
     }
     headers = _client_auth(start.client_id, client_secret, form)
-    response: httpx.Response = yield form_request(start.token_url, form, headers)
+    step = form_request(start.token_url, form, headers)
+    response = yield from redeem(start, step, platform="x")
     body = token_answer(response, platform="x", what="the authorization code")
     return _credentials(
         body, client_id=start.client_id, base_url=start.api_base, asked=start.scopes, now=clock()
@@ -334,7 +336,8 @@ def finish(
 
     Raises:
         ConsentDenied: the user refused.
-        CallbackError: the state differs (forged or from another attempt), or no code.
+        CallbackError: the state differs (forged or from another attempt), no code, or
+            this process finished this authorization already (nothing is sent).
         GrantRefused: X refused the code (used already, expired after 30 s, another
             verifier or redirect URI, wrong client credentials).
         RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try

@@ -467,8 +467,10 @@ class Listener:
         """Run every due query (every query with ``force``) from its cursor on each of its
         accounts, store what is new, and check the spike alerts.
 
-        One account's refusal (a platform without search, a spent budget, a quota) is
-        reported in its `QueryRun` and keeps its cursor; the others run all the same.
+        One account's refusal (a platform without search, a spent budget, a quota), or a
+        store that could not write what its search read (locked by another process past
+        its timeout: what was read is counted against the budget), is reported in its
+        `QueryRun` and keeps its cursor; the others run all the same.
 
         Args:
             client: the client that searches.
@@ -514,11 +516,39 @@ class Listener:
             page = client.search(account, watched.query, since=cursor, limit=allowed)
         except BrandkitError as exc:
             if reserved:
-                self._count(watched.name, key, day, -reserved)
-            reason = account.redact(f"{type(exc).__name__}: {exc}")
-            if not isinstance(exc, Unsupported):
-                # The platform's words: escaped, a line break in them would forge a log line.
-                logger.warning("listening %s on %s stopped: %s", watched.name, key, escaped(reason))
+                self._give_back(watched.name, key, day, -reserved)
+            reason = self._failed(watched, account, exc)
+            stopped: Literal["budget", "quota", "limit"] | None = None
+            if isinstance(exc, QuotaRefused):
+                stopped = "budget" if exc.quota == "budget" else "quota"
+            elif isinstance(exc, RateLimited):
+                stopped = "quota"
+            return QueryRun(watched.name, key, error=reason, stopped=stopped)
+        try:
+            found = self._store(watched, account, page, day, reserved)
+        except BrandkitError as exc:
+            # The search was made (X billed what it read) but nothing of it was stored, and
+            # the cursor stays: what was read takes the place of what was set aside, as a
+            # stored page's does, and the next run reads the same posts again.
+            if page.read != reserved:
+                self._give_back(watched.name, key, day, page.read - reserved)
+            reason = self._failed(watched, account, exc)
+            return QueryRun(watched.name, key, 0, page.read, page.requests, error=reason)
+        ended: Literal["budget", "limit"] | None = None
+        if page.more:
+            left = self._left(watched, account)
+            ended = "budget" if left is not None and left < _smallest_page(account) else "limit"
+        return QueryRun(watched.name, key, found, page.read, page.requests, stopped=ended)
+
+    def _failed(self, watched: Watch, account: Account, exc: BrandkitError) -> str:
+        """Log and keep beside the cursor why a run of ``watched`` on ``account`` failed;
+        returns the reason (its account's secrets taken out)."""
+        key = account.key
+        reason = account.redact(f"{type(exc).__name__}: {exc}")
+        if not isinstance(exc, Unsupported):
+            # The platform's words: escaped, a line break in them would forge a log line.
+            logger.warning("listening %s on %s stopped: %s", watched.name, key, escaped(reason))
+        try:
             with self._tx() as db:
                 db.execute(
                     "INSERT INTO listening_cursors (name, account, error) VALUES (?, ?, ?) "
@@ -526,18 +556,31 @@ class Listener:
                     # PostgreSQL refuses a NUL in text: the whole sync raised.
                     (watched.name, key, reason.replace("\x00", "\\x00")),
                 )
-            stopped: Literal["budget", "quota", "limit"] | None = None
-            if isinstance(exc, QuotaRefused):
-                stopped = "budget" if exc.quota == "budget" else "quota"
-            elif isinstance(exc, RateLimited):
-                stopped = "quota"
-            return QueryRun(watched.name, key, error=reason, stopped=stopped)
-        found = self._store(watched, account, page, day, reserved)
-        ended: Literal["budget", "limit"] | None = None
-        if page.more:
-            left = self._left(watched, account)
-            ended = "budget" if left is not None and left < _smallest_page(account) else "limit"
-        return QueryRun(watched.name, key, found, page.read, page.requests, stopped=ended)
+        except BrandkitError as kept:
+            # The store failed too (locked past its timeout): the run still says why.
+            logger.warning(
+                "listening %s on %s: its failure could not be kept beside its cursor: %s",
+                watched.name,
+                key,
+                escaped(str(kept)),
+            )
+        return reason
+
+    def _give_back(self, name: str, account: str, day: str, read: int) -> None:
+        """`_count`, for a run that failed: a store that cannot write it (locked past its
+        timeout) leaves the reservation counted, and says so, rather than raising."""
+        try:
+            self._count(name, account, day, read)
+        except BrandkitError as exc:
+            logger.warning(
+                "listening %s on %s: its spend of %s could not be corrected by %+d (%s): "
+                "what it set aside stays counted for the day",
+                name,
+                account,
+                day,
+                read,
+                escaped(str(exc)),
+            )
 
     def _left(self, watched: Watch, account: Account) -> int | None:
         """What is left of the query's budget today on ``account`` (``None``: no budget)."""

@@ -446,7 +446,7 @@ def refresh_due(
 
     Args:
         store: a writable store.
-        keys: only these accounts (default: all).
+        keys: only these accounts (default: all); each is looked at once.
         margin: seconds before expiry to refresh (default: per platform).
         force: refresh every refreshable token, due or not.
         http: the httpx client for the token requests.
@@ -474,7 +474,8 @@ def refresh_due(
             "0 or more (or None for each platform's own)"
         )
     out: dict[str, str] = {}
-    for key in keys if keys is not None else store.keys():
+    # Each key once: a key named twice was refreshed, then reported "not due".
+    for key in dict.fromkeys(keys if keys is not None else store.keys()):
         try:
             record = store.get(key)
             if record is None:

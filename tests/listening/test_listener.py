@@ -731,3 +731,34 @@ def test_a_store_that_fails_after_the_search_counts_what_was_read_and_reports_it
     assert again.error is None and again.read == 3
     assert listener.spent("brand", finder.key) == 6
     assert len(listener.messages("brand")) == 3
+
+
+def test_spent_reads_a_day_as_the_rest_of_the_listener_reads_times(
+    server: FindServer, http: httpx.Client, finder: Account, listener: Listener, clock: FakeClock
+) -> None:
+    """``spent(day=...)`` read a naive datetime in the machine's time zone (everything else
+    in the listener refuses one), raised AttributeError for a date, and an account given
+    as an Account (as ``watch`` takes them) was an SQL binding error."""
+    from datetime import UTC, date, datetime
+
+    server.say("fan", "brandkit")
+    listener.watch("brand", Query(any=["brandkit"]), accounts=[finder], budget=100)
+    with Client(http=http) as client:
+        listener.sync(client)
+    today = clock.now.astimezone(UTC).date()
+    assert listener.spent("brand", finder.key) == 1
+    assert listener.spent("brand", finder) == 1
+    assert listener.spent("brand", finder.key, day=today) == 1
+    assert listener.spent("brand", finder.key, day=clock.now) == 1
+    assert listener.spent("brand", finder.key, day=date(2020, 1, 1)) == 0
+    with pytest.raises(ConfigurationError, match="tzinfo"):
+        listener.spent("brand", finder.key, day=datetime(2026, 12, 2, 23, 30))
+    with pytest.raises(ConfigurationError, match="a date or an aware datetime"):
+        listener.spent("brand", finder.key, day="2026-12-02")  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="give an account"):
+        listener.spent("brand", 5)  # type: ignore[arg-type]
+    assert listener.hashtags_used(finder) == []
+    with pytest.raises(ConfigurationError, match="not a datetime"):
+        listener.volume(since=today)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="not a datetime"):
+        listener.messages("brand", until=today)  # type: ignore[arg-type]

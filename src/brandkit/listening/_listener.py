@@ -102,9 +102,52 @@ _WORD = re.compile(r"#?[^\W\d_][\w'-]*", re.UNICODE)
 
 
 def _us(value: datetime) -> int:
+    if not isinstance(value, datetime):
+        # A date (or a number) has no time zone to read it in: said, not AttributeError.
+        raise ConfigurationError(
+            f"{value!r} is not a datetime: pass an aware datetime (UTC), such as "
+            "datetime(2026, 3, 1, tzinfo=UTC)"
+        )
     if value.tzinfo is None:
         raise ConfigurationError(f"{value!r} has no time zone: pass an aware datetime (UTC)")
     return int(value.timestamp() * 1_000_000)
+
+
+def _key_of(account: Account | str) -> str:
+    """The key of ``account`` (an account or its key).
+
+    Raises:
+        ConfigurationError: ``account`` is neither.
+    """
+    key = account if isinstance(account, str) else getattr(account, "key", None)
+    if not isinstance(key, str):
+        raise ConfigurationError(
+            f"a {type(account).__name__} is no account: give an account, or its key as "
+            "text (such as 'x:brand')"
+        )
+    return key
+
+
+def _utc_day(day: date | datetime) -> str:
+    """The UTC day ``day`` names, as ``YYYY-MM-DD``: a date is that day; an aware datetime
+    is read in UTC.
+
+    Raises:
+        ConfigurationError: a naive datetime (read in the machine's time zone, it named
+            another day than the one meant) or something that is no day.
+    """
+    if isinstance(day, datetime):
+        if day.tzinfo is None:
+            raise ConfigurationError(
+                f"day={day!r} has no time zone: add tzinfo=UTC (datetime.now(UTC), not "
+                "datetime.now()), or give the date itself"
+            )
+        return day.astimezone(UTC).date().isoformat()
+    if isinstance(day, date):
+        return day.isoformat()
+    raise ConfigurationError(
+        f"day={day!r}: give a date or an aware datetime, such as date(2026, 3, 1)"
+    )
 
 
 @attrs.frozen
@@ -803,24 +846,37 @@ class Listener:
                 labels[m.key] = None
         return labels
 
-    def spent(self, name: str, account: str, day: datetime | None = None) -> int:
-        """Posts read by query ``name`` on ``account`` (a key) on ``day`` (UTC; today)."""
-        when = (day or self.clock()).astimezone(UTC).date().isoformat()
+    def spent(self, name: str, account: Account | str, day: date | datetime | None = None) -> int:
+        """Posts read by query ``name`` on ``account`` (an account or its key) on ``day``:
+        a date, the UTC day of an aware datetime, or today (UTC).
+
+        Raises:
+            ConfigurationError: ``day`` is a naive datetime (add ``tzinfo=UTC``, or give
+                the date) or no day, or ``account`` is neither an account nor its key.
+        """
+        key = _key_of(account)
+        when = _utc_day(self.clock() if day is None else day)
         with self._reading() as db:
             row = db.execute(
                 "SELECT read FROM listening_spend WHERE name = ? AND account = ? AND day = ?",
-                (name, account, when),
+                (name, key, when),
             ).fetchone()
         return int(row[0]) if row else 0
 
-    def hashtags_used(self, account: str) -> list[str]:
-        """The hashtags ``account`` (a key) searched on Instagram in the last 7 days."""
+    def hashtags_used(self, account: Account | str) -> list[str]:
+        """The hashtags ``account`` (an account or its key) searched on Instagram in the
+        last 7 days.
+
+        Raises:
+            ConfigurationError: ``account`` is neither an account nor its key.
+        """
+        key = _key_of(account)
         since = _us(self.clock() - INSTAGRAM_WINDOW)
         with self._reading() as db:
             rows = db.execute(
                 "SELECT hashtag FROM listening_hashtags "
                 "WHERE account = ? AND used_at >= ? AND hashtag <> '' ORDER BY hashtag",
-                (account, since),
+                (key, since),
             ).fetchall()
         return [r[0] for r in rows]
 

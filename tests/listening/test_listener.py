@@ -762,3 +762,20 @@ def test_spent_reads_a_day_as_the_rest_of_the_listener_reads_times(
         listener.volume(since=today)  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="not a datetime"):
         listener.messages("brand", until=today)  # type: ignore[arg-type]
+
+
+def test_watch_and_sync_refuse_what_is_not_a_list_of_accounts(
+    listener: Listener, finder: Account
+) -> None:
+    """``accounts=x`` (one account, not a list) raised TypeError: 'Account' object is not
+    iterable; a key where an Account is needed, AttributeError; a name that is not text,
+    AttributeError. Each is a ConfigurationError that says what to give."""
+    query = Query(any=["brandkit"])
+    for wrong in (finder, finder.key, [finder.key], None):
+        with pytest.raises(ConfigurationError, match="give the accounts"):
+            listener.watch("brand", query, accounts=wrong)  # type: ignore[arg-type]
+        with pytest.raises(ConfigurationError, match="give the accounts"):
+            listener.sync(None, wrong)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="needs a name"):
+        listener.watch(5, query, accounts=[finder])  # type: ignore[arg-type]
+    assert listener.queries() == []

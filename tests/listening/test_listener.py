@@ -779,3 +779,26 @@ def test_watch_and_sync_refuse_what_is_not_a_list_of_accounts(
     with pytest.raises(ConfigurationError, match="needs a name"):
         listener.watch(5, query, accounts=[finder])  # type: ignore[arg-type]
     assert listener.queries() == []
+
+
+def test_listen_top_prints_an_authors_handle_without_letting_the_terminal_obey_it(
+    server: FindServer, http: httpx.Client, finder: Account, tmp_path: Path
+) -> None:
+    """The authors' handles are the platform's text: printed as they were, an escape
+    sequence in one set the terminal's title, and a bidirectional override reordered the
+    line (``brandkit inbox list`` escapes them)."""
+    import io
+
+    from brandkit.cli import main
+
+    db = str(tmp_path / "cli.db")
+    server.say("fan\x1b]0;pwned\x07\u202e", "brandkit coffee")
+    with Listener(db) as listener:
+        listener.watch("brand", Query(any=["brandkit"]), accounts=[finder])
+        with Client(http=http) as client:
+            listener.sync(client)
+    out = io.StringIO()
+    assert main(["listen", "top", "brand", "--db", db], out=out) == 0
+    text = out.getvalue()
+    assert "\x1b" not in text and "\u202e" not in text
+    assert "fan\\x1b]0;pwned\\x07\\u202e" in text

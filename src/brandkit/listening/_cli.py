@@ -136,10 +136,12 @@ def _top(args: argparse.Namespace, out: TextIO) -> int:
     print("top authors (reach, posts):", file=out)
     for a in authors:
         reach = f"{a.reach:,}" if a.reach is not None else "?"
-        print(f"  {a.handle:<24} {a.platform:<10} {reach:>10} {a.posts:>5}", file=out)
+        # The platform's text (the audience's handles and words): shown, not obeyed by the
+        # terminal, as `brandkit inbox list` shows them.
+        print(f"  {shown(a.handle):<24} {a.platform:<10} {reach:>10} {a.posts:>5}", file=out)
     print("top terms:", file=out)
     for term, n in terms:
-        print(f"  {term:<24} {n:>5}", file=out)
+        print(f"  {shown(term):<24} {n:>5}", file=out)
     return 0
 
 

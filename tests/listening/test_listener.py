@@ -802,3 +802,19 @@ def test_listen_top_prints_an_authors_handle_without_letting_the_terminal_obey_i
     text = out.getvalue()
     assert "\x1b" not in text and "\u202e" not in text
     assert "fan\\x1b]0;pwned\\x07\\u202e" in text
+
+
+def test_a_query_saved_before_wordless_terms_were_refused_still_loads(
+    listener: Listener, finder: Account
+) -> None:
+    """A saved query with a term of punctuation alone, written before such terms were
+    refused: reading it back raised, and with it every sync and every list of queries."""
+    listener.watch("brand", Query(any=["brandkit"]), accounts=[finder])
+    with listener.inbox._tx() as db:
+        db.execute(
+            "UPDATE listening_queries SET query = ? WHERE name = ?",
+            ('{"any": ["brandkit", "!!"]}', "brand"),
+        )
+    (watched,) = listener.queries()
+    assert watched.query.any == ("brandkit", "!!")
+    assert watched.query.matches("brandkit rocks")

@@ -136,7 +136,13 @@ def test_says_and_shows_hashtag_read_as_matches_does(text: str, term: str) -> No
     term answers, and tell words from tags."""
     from brandkit.listening._query import says, shows_hashtag
 
-    assert says(text, term) == Query(any=(term,)).matches(text)
+    if term == "!!":
+        # No word to match: says finds none, and a Query refuses the term.
+        assert not says(text, term)
+        with pytest.raises(ContentError, match="no word to match"):
+            Query(any=(term,))
+    else:
+        assert says(text, term) == Query(any=(term,)).matches(text)
     if term.isalnum():
         assert shows_hashtag(text, term) == Query(hashtags=(term,)).matches(text)
     assert says("Love the #Acme launch", "acme") and shows_hashtag("Love the #Acme launch", "acme")
@@ -202,3 +208,34 @@ def test_an_emoji_is_a_word(query: Query, text: str, expected: bool) -> None:
     Mastodon results narrowed by `Query.matches` lost every post, and an emoji in
     ``exclude`` excluded nothing."""
     assert query.matches(text) is expected
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"any": ["!!"]},
+        {"any": ["brandkit"], "all": ["..."]},
+        {"phrases": ["?!"]},
+        {"any": ["brandkit"], "exclude": ["++"]},
+        {"hashtags": ["!!"]},
+        {"handles": ["@."]},
+    ],
+)
+def test_a_term_without_a_word_is_refused(fields: dict[str, list[str]]) -> None:
+    """A term of punctuation alone has no word to match: ``any=["!!"]`` matched no post
+    (each platform was searched, and X billed what it returned, for nothing), ``all=``
+    or ``phrases=`` made the whole query match nothing, ``exclude=`` excluded nothing."""
+    with pytest.raises(ContentError, match="no word to match"):
+        Query(**fields)  # type: ignore[arg-type]
+
+
+def test_punctuation_in_a_term_is_not_part_of_it() -> None:
+    """A term's words are what is matched, as the platforms' searches read them:
+    ``Yahoo!`` is the word ``yahoo``; an emoji is a word; a handle of underscores is a
+    handle."""
+    assert Query(any=["Yahoo!"]).matches("yahoo mail is down")
+    assert Query(any=["C++"]).terms() == ["C++"]
+    assert Query(any=["C++"]).matches("learning C++ today")
+    assert Query(any=["🎉"]).matches("launch day 🎉")
+    assert Query(hashtags=["🍕"]).matches("tonight #🍕 party")
+    assert Query(handles=["___"]).matches("thanks @___!")

@@ -23,7 +23,7 @@ from brandkit._terminal import escaped
 from brandkit.errors import BrandkitError, ConfigurationError, RateLimited, Unsupported
 from brandkit.inbox._model import Message
 from brandkit.inbox._store import Inbox
-from brandkit.listening._query import Query, SearchPage, fold
+from brandkit.listening._query import Query, SearchPage, fold, saved_query
 
 if TYPE_CHECKING:
     from brandkit._client import Client
@@ -1131,7 +1131,7 @@ def _slack(every: timedelta) -> timedelta:
 def _saved_query(text: str) -> Query | None:
     """A saved query's definition (``None``: one this version cannot read)."""
     try:
-        return Query.model_validate_json(text)
+        return saved_query(text)
     except ValueError:  # pydantic's ValidationError, ContentError
         return None
 
@@ -1196,7 +1196,7 @@ def _watch(row: Sequence[Any]) -> Watch:
     name, query, accounts, budget, every, last_run = row
     return Watch(
         name=name,
-        query=Query.model_validate_json(query),
+        query=saved_query(query),
         accounts=tuple(json.loads(accounts)),
         budget=budget,
         every=timedelta(seconds=every),

@@ -7,12 +7,13 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 import attrs
-from pydantic import field_validator, model_validator
+from pydantic import ValidationInfo, field_validator, model_validator
 
 from brandkit.content._base import ContentModel
 from brandkit.errors import ContentError, Unsupported
@@ -21,6 +22,14 @@ from brandkit.inbox._model import Message
 __all__ = ["Query", "SearchPage", "UnsupportedQuery"]
 
 _SPACE = re.compile(r"\s")
+# Set while a saved query is read back (`saved_query`). A validation context would not do:
+# a model with its own ``__init__`` (ContentModel's) is validated again through it, without.
+_reading_saved: ContextVar[bool] = ContextVar("_reading_saved", default=False)
+_WORDISH = re.compile(r"\w")
+_NO_WORD = (
+    "{!r} has no word to match (a letter, a digit or an emoji): punctuation alone is not "
+    "searched; leave it out, or write the word it stands for"
+)
 
 
 class UnsupportedQuery(Unsupported):
@@ -56,10 +65,15 @@ class Query(ContentModel):
         since: posts written at or after this time (aware).
         until: posts written before this time (aware).
 
+    A term's words are what it matches: its punctuation is not part of it, as the
+    platforms' searches read it (``"Yahoo!"`` is the word ``yahoo``, ``"C++"`` the word
+    ``c``); an emoji is a word.
+
     Raises:
         ContentError: no positive condition (only ``exclude``/``languages``), an empty
-            term, a hashtag or handle with spaces, a naive time, or ``since`` after
-            ``until``.
+            term, a term, hashtag or handle with no word to match (punctuation alone,
+            such as ``"!!"``), a hashtag or handle with spaces, a naive time, or ``since``
+            after ``until``.
     """
 
     any: tuple[str, ...] = ()
@@ -74,10 +88,17 @@ class Query(ContentModel):
 
     @field_validator("any", "all", "phrases", "exclude", "languages", mode="after")
     @classmethod
-    def _terms(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+    def _terms(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
         out = tuple(" ".join(v.split()) for v in value)
         if any(not v for v in out):
             raise ValueError("an empty term matches nothing: leave it out")
+        if info.field_name != "languages" and not _reading_saved.get():
+            for v in out:
+                # Its words are what a term matches (`matches`, and the platforms' search):
+                # punctuation alone would match no post (``any``, ``all``, ``phrases``)
+                # or exclude none (``exclude``), while each platform was searched for it.
+                if not _words(v):
+                    raise ValueError(_NO_WORD.format(v))
         return out
 
     @field_validator("hashtags", "handles", mode="after")
@@ -87,6 +108,9 @@ class Query(ContentModel):
         for v in out:
             if not v or _SPACE.search(v):
                 raise ValueError(f"{v!r} is not a hashtag or handle (no spaces, not empty)")
+            # A tag or handle is letters, digits, underscores or an emoji (``#🍕``).
+            if not _WORDISH.search(v) and not _words(v) and not _reading_saved.get():
+                raise ValueError(_NO_WORD.format(v))
         return out
 
     @field_validator("since", "until", mode="after")
@@ -179,6 +203,21 @@ class Query(ContentModel):
             if self.until is not None and at >= self.until:
                 return False
         return True
+
+
+def saved_query(text: str) -> Query:
+    """The query a store saved as ``text`` (`Query.model_dump_json`). One saved before terms
+    without a word were refused still loads (it matches what it always matched), so that
+    it does not stop every other saved query from running.
+
+    Raises:
+        ContentError: ``text`` is not a query.
+    """
+    token = _reading_saved.set(True)
+    try:
+        return Query.model_validate_json(text)
+    finally:
+        _reading_saved.reset(token)
 
 
 def says(text: str, term: str) -> bool:

@@ -15,6 +15,7 @@ from brandkit import ConfigurationError, MalformedResponse, Media, Post, Rejecte
 from brandkit._flow import run_flow
 from brandkit.content import Rendered, RenderedPart
 from brandkit.listening import Query, UnsupportedQuery
+from brandkit.listening._query import saved_query
 from brandkit.platforms._base import ThreadContext
 from brandkit.platforms.bluesky import BlueskyAdapter
 from tests.bluesky._support import Script, body_of, png, sky_account, xrpc
@@ -162,7 +163,8 @@ def test_each_language_is_a_search() -> None:
     ("query", "feature"),
     [
         (Query(any=["🔥"]), "any"),
-        (Query(any=["x"], all=["!!!"]), "all"),
+        # Query refuses a term of punctuation alone; one saved before it did still loads.
+        (saved_query('{"any": ["x"], "all": ["!!!"]}'), "all"),
         (Query(phrases=["🎉 🎉"]), "phrases"),
         (Query(hashtags=["x" * 65]), "hashtags"),
         (Query(hashtags=['say"hi']), "hashtags"),

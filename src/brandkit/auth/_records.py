@@ -227,6 +227,18 @@ def expiry_of(record: Mapping[str, Any], now: float | None = None) -> Expiry:
                 f"the refresh token expired on {spent:%Y-%m-%d} (LinkedIn's last 365 days "
                 "from the first connection): connect again",
             )
+        if (
+            record.get("refresh_token")
+            and platform == "linkedin"
+            and not record.get("client_secret")
+        ):
+            # Sent with an empty secret, the refresh token would come back as a 401.
+            return Expiry(
+                expires_at,
+                False,
+                "no client_secret in the record (LinkedIn's refresh needs the app's secret): "
+                "store it with auth.record_of(creds, client_secret=...)",
+            )
         if record.get("refresh_token"):
             return Expiry(expires_at, True)
         return Expiry(expires_at, False, "no refresh token: connect again before it expires")

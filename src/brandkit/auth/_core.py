@@ -345,8 +345,9 @@ def redeem(start: _Stated, step: Send, *, platform: str) -> Flow[httpx.Response]
         done = digest in _spent
     if done:
         raise CallbackError(
-            "this authorization was finished already (its code was exchanged): use the "
-            "credentials that finish returned, or start the authorization again",
+            "this authorization was finished already (its code was exchanged, and a code "
+            "is good once): use the credentials that finish returned, or, if it failed "
+            "after the exchange, start the authorization again",
             platform=platform,
         )
     response: httpx.Response = yield step

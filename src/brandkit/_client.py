@@ -8,6 +8,7 @@ drivers differ only in how they send a request and how they sleep.
 from __future__ import annotations
 
 import asyncio
+import collections
 import importlib
 import logging
 import math
@@ -29,7 +30,7 @@ import httpx
 import tenacity
 
 from brandkit import _logging
-from brandkit._flow import CoreFlow, Flow, Save, Send, Wait
+from brandkit._flow import CoreFlow, Flow, Recall, Save, Send, Wait, recall
 from brandkit._hooks import BucketKey, GovernorProtocol, NullGovernor, OutboxProtocol
 from brandkit._pool import adopt
 from brandkit._tls import shared_context
@@ -37,7 +38,7 @@ from brandkit.accounts import Account
 from brandkit.content._article import Article
 from brandkit.content._model import Post
 from brandkit.content._render import Rendered, RenderedPart, render
-from brandkit.delivery import Content, Delivery, DeliveryStatus, new_tid, send_at
+from brandkit.delivery import Content, Delivery, DeliveryStatus, new_tid, send_at, tid_time
 from brandkit.errors import (
     BrandkitError,
     CollectIncomplete,
@@ -567,6 +568,13 @@ def _aware(clock: Callable[[], datetime]) -> Callable[[], datetime]:
     return now
 
 
+# How many recorded part ids a client keeps per account for its read-backs (`_Core.made`),
+# and how far before a part's key the outbox is asked for other deliveries' (a twin a
+# read-back could match was made since its window began, and its delivery written since).
+_MADE_KEPT = 1000
+_RECALL_BACK = timedelta(days=1)
+
+
 class _Core:
     """The I/O-free part of the drivers."""
 
@@ -611,6 +619,9 @@ class _Core:
         )
         self.accounts: dict[str, Account] = {}
         self.answers: dict[str, Delivery] = {}
+        # The ids of the parts this client recorded, per account key, newest last: a
+        # read-back never takes one of them for another delivery's part (`_taken`).
+        self.made: dict[str, collections.deque[str]] = {}
         for account in accounts:
             self.remember(account)
 
@@ -1071,6 +1082,8 @@ class _Core:
                         ref, extra={**ref.extra, "posted_at": self.clock().isoformat()}
                     )
                 delivery.parts.append(ref)
+                self.made.setdefault(delivery.account, collections.deque(maxlen=_MADE_KEPT))
+                self.made[delivery.account].append(ref.id)
                 delivery.error = None
                 delivery.look_first = False
                 # What the attempt left was this part's; the next part starts with nothing.
@@ -1277,8 +1290,9 @@ class _Core:
         ctx: ThreadContext,
         delivery: Delivery,
     ) -> CoreFlow[PartRef | None]:
+        taken = yield from self._taken(delivery, ctx)
         try:
-            return (yield from adapter.find_part(rendered, part, ctx))
+            return (yield from adapter.find_part(rendered, part, attrs.evolve(ctx, taken=taken)))
         except (NotImplementedError, PlatformError) as exc:
             if isinstance(exc, PlatformError):
                 delivery.error = exc
@@ -1292,6 +1306,21 @@ class _Core:
             delivery.status = DeliveryStatus.UNKNOWN
             yield from self.saved(delivery)
             return None
+
+    def _taken(self, delivery: Delivery, ctx: ThreadContext) -> CoreFlow[frozenset[str]]:
+        """The ids of the posts that other deliveries of ``delivery``'s account recorded,
+        which a read-back of its part must never take (`ThreadContext.taken`): a post with
+        the same text made a little before the part's key (two photos without a caption
+        posted one after the other) was taken for a part that was never made. Those this
+        client recorded, and with an outbox those it holds (another process's) written
+        since `_RECALL_BACK` before the part's key."""
+        taken = set(self.made.get(delivery.account, ()))
+        if self.outbox is not None:
+            started = tid_time(ctx.key) or self.clock()
+            step = Recall(self.outbox, delivery.account, started - _RECALL_BACK, delivery.id)
+            yield step
+            taken |= step.found
+        return frozenset(taken)
 
     def delete_flow(
         self, adapter: Adapter, delivery: Delivery, force: bool = False
@@ -1806,11 +1835,15 @@ class Client:
                     self._sleep(step.seconds)
                     step = flow.send(_WAITED)
                     continue
-                if isinstance(step, Save):
+                if isinstance(step, Save | Recall):
                     try:
-                        step.outbox.save(step.delivery)
+                        if isinstance(step, Save):
+                            step.outbox.save(step.delivery)
+                        else:
+                            step.found.update(recall(step))
                     except BaseException as exc:
-                        # Where the flow asked for the write, as if it had written itself.
+                        # Where the flow asked for the write (or the read), as if it had
+                        # done it itself.
                         step = flow.throw(exc)
                     else:
                         step = flow.send(_WAITED)
@@ -2335,11 +2368,16 @@ class AsyncClient:
                     await self._sleep(step.seconds)
                     step = flow.send(_WAITED)
                     continue
-                if isinstance(step, Save):
+                if isinstance(step, Save | Recall):
                     try:
-                        await _settled(_write(step.outbox, step.delivery))
+                        if isinstance(step, Save):
+                            await _settled(_write(step.outbox, step.delivery))
+                        else:
+                            # Off the event loop: a database read (a PostgreSQL round trip).
+                            step.found.update(await asyncio.to_thread(recall, step))
                     except BaseException as exc:
-                        # Where the flow asked for the write, as if it had written itself.
+                        # Where the flow asked for the write (or the read), as if it had
+                        # done it itself.
                         step = flow.throw(exc)
                     else:
                         step = flow.send(_WAITED)

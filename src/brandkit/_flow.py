@@ -3,8 +3,9 @@
 An adapter operation is a generator. It yields `Send` (do this HTTP request and give me
 the response) and `Wait` (sleep this long, e.g. while media is processed), and returns
 its result. The drivers' own delivery flows also yield `Save` (write this delivery to the
-outbox now): the synchronous driver writes at once, the asynchronous one off its event loop,
-and either throws a refused write back into the flow where it was asked for.
+outbox now) and `Recall` (read what other deliveries recorded): the synchronous driver does
+them at once, the asynchronous one off its event loop, and either throws a refused write or
+a failed read back into the flow where it was asked for.
 [`brandkit.Client`][brandkit.Client] and `brandkit.AsyncClient` drive any flow; rate limits,
 retries and logging live there, around each ``Send``, so no adapter writes them again.
 
@@ -14,6 +15,7 @@ Flows are unit-tested by feeding responses into the generator with `run_flow`.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
+from datetime import datetime
 from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 import attrs
@@ -23,7 +25,18 @@ if TYPE_CHECKING:
     from brandkit._hooks import OutboxProtocol
     from brandkit.delivery import Delivery
 
-__all__ = ["CoreFlow", "CoreStep", "Flow", "Save", "Send", "Step", "Wait", "run_flow"]
+__all__ = [
+    "CoreFlow",
+    "CoreStep",
+    "Flow",
+    "Recall",
+    "Save",
+    "Send",
+    "Step",
+    "Wait",
+    "recall",
+    "run_flow",
+]
 
 T = TypeVar("T")
 
@@ -76,10 +89,37 @@ class Save:
     outbox: OutboxProtocol
 
 
+@attrs.frozen
+class Recall:
+    """Read, from ``outbox``, the ids of the posts that deliveries of ``account`` other
+    than ``exclude`` recorded, among those written since ``since``, into ``found``.
+
+    Before a read-back takes a post for a part whose attempt's answer was lost: a post that
+    another delivery recorded (a twin with the same text, made by another process) is not
+    this part's. The driver answers with an empty 204 response once ``found`` is filled
+    (see `recall`); a failed read is thrown into the flow at this step, as `Save`'s is.
+    """
+
+    outbox: OutboxProtocol
+    account: str
+    since: datetime
+    exclude: str
+    found: set[str] = attrs.field(factory=set, eq=False)
+
+
+def recall(step: Recall) -> set[str]:
+    """What ``step`` asks for, read from its outbox: an empty set for an outbox without
+    ``recorded_ids`` (a caller's own `OutboxProtocol`)."""
+    read = getattr(step.outbox, "recorded_ids", None)
+    if read is None:
+        return set()
+    return set(read(step.account, step.since, exclude=step.exclude))
+
+
 Step: TypeAlias = Send | Wait
 Flow: TypeAlias = Generator[Step, httpx.Response, T]
 """An adapter's flow: it sends and waits; it never writes to the outbox."""
-CoreStep: TypeAlias = Send | Wait | Save
+CoreStep: TypeAlias = Send | Wait | Save | Recall
 CoreFlow: TypeAlias = Generator[CoreStep, httpx.Response, T]
 """A driver's own flow (a delivery, a deletion): it may also `Save`. Any `Flow` is one."""
 
@@ -87,18 +127,21 @@ CoreFlow: TypeAlias = Generator[CoreStep, httpx.Response, T]
 def run_flow(flow: CoreFlow[T], respond: Callable[[httpx.Request], httpx.Response]) -> T:
     """Run ``flow`` to its end without network I/O: each request is answered by ``respond``.
 
-    ``Wait`` steps return at once; ``Save`` steps write to their outbox (a refusal is thrown
-    into the flow, as the drivers do). For unit tests of adapters and for tools that want to
-    see the requests a flow would make.
+    ``Wait`` steps return at once; ``Save`` steps write to their outbox and ``Recall``
+    steps read from it (a failure is thrown into the flow, as the drivers do). For unit
+    tests of adapters and for tools that want to see the requests a flow would make.
     """
     try:
         step = next(flow)
         while True:
             if isinstance(step, Send):
                 step = flow.send(respond(step.request))
-            elif isinstance(step, Save):
+            elif isinstance(step, Save | Recall):
                 try:
-                    step.outbox.save(step.delivery)
+                    if isinstance(step, Save):
+                        step.outbox.save(step.delivery)
+                    else:
+                        step.found.update(recall(step))
                 except BaseException as exc:
                     step = flow.throw(exc)
                 else:

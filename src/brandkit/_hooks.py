@@ -102,7 +102,11 @@ class OutboxProtocol(Protocol):
 
     An outbox may also offer ``async def asave(delivery) -> None`` (and
     ``asave_many(deliveries)``): `AsyncClient` awaits them when present and otherwise runs
-    ``save`` in a worker thread, so that a database call never blocks its event loop.
+    ``save`` in a worker thread, so that a database call never blocks its event loop. And
+    ``recorded_ids(account, since, *, exclude) -> set[str]`` (see
+    `brandkit.Outbox.recorded_ids`): the posts other deliveries recorded, which a read-back
+    after a lost answer never takes for a part (without it, only those the client itself
+    recorded are known).
     """
 
     def save(self, delivery: Delivery) -> None:

@@ -4,11 +4,22 @@ tests/instagram/test_publish_readback.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from brandkit import Account, Client, DeliveryStatus, Media, Post
+from brandkit import (
+    Account,
+    AsyncClient,
+    Client,
+    Delivery,
+    DeliveryStatus,
+    Media,
+    Outbox,
+    Post,
+)
 from brandkit.testing import png
 from brandkit.testing.facebook import FacebookEmulator
 
@@ -87,6 +98,65 @@ def test_a_lookup_after_a_5xx_finds_this_post_not_an_older_twin(emu: FacebookEmu
     with Client(retry=FAST) as client:
         (second,) = client.publish(Post(text="", media=(Media.from_bytes(png(9, 7)),)), account)
     assert second.status is DeliveryStatus.SENT, second.error
+    older, newer = emu.posts
+    assert first.ids == [older["id"]]
+    assert second.ids == [newer["id"]]
+
+
+UNKNOWN_ERROR = {
+    "error": {
+        "message": "An unknown error has occurred.",
+        "type": "OAuthException",
+        "code": 2,
+        "fbtrace_id": "A1b2C3",
+    }
+}
+
+
+def _second_photo_refused_unstored(emu: FacebookEmulator) -> None:
+    """The next photo's create answers Meta's 500 code 2 without Meta having made it."""
+    emu.fault(method="POST", path=r"/v\d+\.\d+/\d+/photos", status=500, body=UNKNOWN_ERROR)
+
+
+@pytest.mark.parametrize("where", ["one client", "outbox", "async outbox"])
+def test_a_lookup_never_takes_a_twin_another_delivery_recorded(
+    emu: FacebookEmulator, tmp_path: Path, where: str
+) -> None:
+    """Two photos without a caption seconds apart (a gallery posted one by one): the
+    second one's create answered 500 code 2 and Meta had not made it. The lookup reads the
+    Page's posts and both photos match its empty text; the first one, made seconds before
+    the second's key, was taken for it (within the minute allowed for clock skew), so the
+    second photo was never posted and its delivery named the first. A post that another
+    delivery recorded (in this client, or in the outbox for another process) is never
+    taken: the second photo is posted."""
+    account: Account = emu.account()
+    first_post = Post(text="", media=(Media.from_bytes(png(), alt="one"),))
+    second_post = Post(text="", media=(Media.from_bytes(png(9, 7), alt="two"),))
+    if where == "one client":
+        with Client(retry=FAST) as client:
+            (first,) = client.publish(first_post, account)
+            _second_photo_refused_unstored(emu)
+            (second,) = client.publish(second_post, account)
+    elif where == "outbox":
+        with Outbox(tmp_path / "outbox.db") as outbox:
+            with Client(retry=FAST, outbox=outbox) as client:
+                (first,) = client.publish(first_post, account)
+            _second_photo_refused_unstored(emu)
+            with Client(retry=FAST, outbox=outbox) as client:  # another process's
+                (second,) = client.publish(second_post, account)
+    else:
+
+        async def publish(post: Post, outbox: Outbox) -> Delivery:
+            async with AsyncClient(retry=FAST, outbox=outbox) as client:
+                (delivery,) = await client.publish(post, account)
+            return delivery
+
+        with Outbox(tmp_path / "outbox.db") as outbox:
+            first = asyncio.run(publish(first_post, outbox))
+            _second_photo_refused_unstored(emu)
+            second = asyncio.run(publish(second_post, outbox))
+    assert first.status is DeliveryStatus.SENT and second.status is DeliveryStatus.SENT
+    assert len(emu.posts) == 2
     older, newer = emu.posts
     assert first.ids == [older["id"]]
     assert second.ids == [newer["id"]]

@@ -434,6 +434,9 @@ def _account_keys(accounts: Any) -> builtins.list[str] | None:
 # for a JSON that cannot be read (Outbox._load).
 _ROW = "data, id, account, platform, status, created_at"
 
+RECALL_LIMIT = 10_000
+"""The most deliveries `Outbox.recorded_ids` reads (the newest written)."""
+
 
 def _damaged(row: Sequence[Any] | None, stored: Any, reason: str) -> Delivery:
     """The stand-in of a delivery whose stored JSON cannot be read, from its row's
@@ -1252,6 +1255,35 @@ class Outbox(SQLiteStore):
         with self._reading() as db:
             rows = db.execute(sql, args).fetchall()
         return [self._load(r[0], r[1:]) for r in rows]
+
+    def recorded_ids(
+        self, account: str, since: datetime, *, exclude: str | None = None
+    ) -> builtins.set[str]:
+        """The platform ids of the parts that deliveries of ``account`` (a key) recorded,
+        among the deliveries written since ``since``, all but the delivery ``exclude``.
+
+        A client asks before a read-back (`brandkit.Client`): a post another delivery
+        recorded is never taken for a part whose answer was lost, however alike their
+        text. At most the newest `RECALL_LIMIT` deliveries are read; a row brandkit cannot
+        read adds nothing.
+
+        Raises:
+            ConfigurationError: ``since`` is not an aware datetime.
+        """
+        with self._reading() as db:
+            rows = db.execute(
+                "SELECT data FROM outbox_deliveries WHERE account = ? AND parts > 0 "
+                "AND updated_at >= ? AND id != ? ORDER BY updated_at DESC LIMIT ?",
+                (account, _iso(since), exclude or "", RECALL_LIMIT),
+            ).fetchall()
+        ids: builtins.set[str] = builtins.set()
+        for (data,) in rows:
+            try:
+                parts = (json.loads(data) if isinstance(data, str | bytes) else data)["parts"]
+                ids.update(p["id"] for p in parts if isinstance(p["id"], str))
+            except (ValueError, TypeError, KeyError):
+                continue  # an unreadable row (a hand edit): `list` shows it as damaged
+        return ids
 
     def counts(self) -> dict[DeliveryStatus, int]:
         """How many deliveries are in each status (every status is present, maybe 0)."""

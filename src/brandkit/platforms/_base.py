@@ -279,12 +279,16 @@ class ThreadContext:
             container), by name, for an attempt in another process to settle. An adapter
             writes it as soon as it exists; the driver stores it with the delivery
             (`brandkit.Delivery.progress`) before the next request leaves.
+        taken: the ids of posts that other deliveries of the account recorded (set by the
+            driver before `Adapter.find_part`): a read-back never takes one of them for
+            this part, however alike their text.
     """
 
     key: str
     previous: Sequence[PartRef] = ()
     reply_to: PartRef | None = None
     progress: dict[str, str] = attrs.field(factory=dict, eq=False)
+    taken: frozenset[str] = attrs.field(factory=frozenset, eq=False)
 
     @property
     def root(self) -> PartRef | None:

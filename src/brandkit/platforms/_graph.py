@@ -31,7 +31,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, Protocol, TypeVar
@@ -813,22 +813,35 @@ clock runs a little apart, and Meta stamps whole seconds. An older post with the
 is a twin."""
 
 
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+Found = TypeVar("Found", bound=_Identified)
+
+
 def first_made(
-    matches: Sequence[T],
+    matches: Sequence[Found],
     started: datetime | None,
-    when: Callable[[T], datetime | None],
+    when: Callable[[Found], datetime | None],
     *,
     offset: float | None = None,
-) -> T | None:
+    taken: Collection[str] = (),
+) -> Found | None:
     """The post an earlier attempt of a part made, among the read-back's ``matches`` (the
-    account's posts, comments or replies with the part's text): the oldest made at or after
-    ``started`` (the part's key time, to the second as Meta stamps its times), before an
-    older twin with the same text. When none was, the key's clock may run ahead of Meta's
-    (which is why a read-back looks `GraphAdapter.readback_slack` further back): with
-    ``offset`` (Meta's clock less ours, from the read-back's ``Date``), the oldest made
-    since the key by Meta's clock, less `TWIN_ALLOWANCE`; one made before is a twin, and
-    without another the part was not made. Without ``offset``, the oldest of them all.
-    ``when`` reads an item's time; ties keep the order given. ``None`` without matches."""
+    account's posts, comments or replies with the part's text): never one whose id is in
+    ``taken`` (`ThreadContext.taken`: another delivery recorded it); of the others, the
+    oldest made at or after ``started`` (the part's key time, to the second as Meta stamps
+    its times), before an older twin with the same text. When none was, the key's clock may
+    run ahead of Meta's (which is why a read-back looks `GraphAdapter.readback_slack`
+    further back): with ``offset`` (Meta's clock less ours, from the read-back's ``Date``),
+    the oldest made since the key by Meta's clock, less `TWIN_ALLOWANCE`; one made before is
+    a twin, and without another the part was not made. Without ``offset``, the oldest of
+    them all. ``when`` reads an item's time; ties keep the order given. ``None`` without
+    matches."""
+    if taken:
+        matches = [m for m in matches if m.id not in taken]
     if not matches:
         return None
     if started is not None:
@@ -1635,6 +1648,7 @@ class ContainerAdapter(GraphAdapter):
             tid_time(thread.key),
             lambda m: parse_time(m.timestamp),
             offset=self.meta_offset(),
+            taken=thread.taken,
         )
         if oldest is None:
             return None

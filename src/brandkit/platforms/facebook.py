@@ -632,7 +632,11 @@ class FacebookAdapter(GraphAdapter):
             and (post.message or "").strip() == part.text.strip()
         ]
         oldest = first_made(
-            matches, started, lambda p: parse_time(p.created_time), offset=self.meta_offset()
+            matches,
+            started,
+            lambda p: parse_time(p.created_time),
+            offset=self.meta_offset(),
+            taken=thread.taken,
         )
         if oldest is None:
             return None
@@ -884,7 +888,13 @@ class FacebookAdapter(GraphAdapter):
             and c.message.strip() == part.text.strip()
             and (since is None or c.created_time >= since)
         ]
-        oldest = first_made(matches, started, lambda c: c.created_time, offset=self.meta_offset())
+        oldest = first_made(
+            matches,
+            started,
+            lambda c: c.created_time,
+            offset=self.meta_offset(),
+            taken=thread.taken,
+        )
         if oldest is None:
             return None
         return PartRef(

@@ -883,6 +883,7 @@ class InstagramAdapter(ContainerAdapter):
             started,
             lambda r: r.timestamp,
             offset=self.meta_offset(),
+            taken=thread.taken,
         )
         if oldest is None:
             return None

@@ -96,3 +96,22 @@ def test_a_rate_limited_search_is_reported_not_a_failure(
     (only,) = json.loads(text)
     assert only["stopped"] == "quota" and only["error"].startswith("RateLimited")
     assert status == 0
+
+
+def test_sync_refuses_a_database_that_is_not_there(
+    served: tuple[XEmulator, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``listen sync --db`` with a mistyped path made a new, empty database there and said
+    "no query is due", exit status 0, as if the saved queries had all run. It is refused,
+    as ``listen top`` refuses it; a database without any saved query says so."""
+    _, config = served
+    typo = tmp_path / "brandkti.db"
+    assert run("listen", "sync", "--accounts", str(config), "--db", str(typo))[0] == 1
+    assert "no listening data at" in capsys.readouterr().err
+    assert not typo.exists()
+    from brandkit import Inbox
+
+    empty = tmp_path / "inbox.db"
+    Inbox(empty).close()  # an inbox's file, no saved query in it
+    status, text = run("listen", "sync", "--accounts", str(config), "--db", str(empty))
+    assert status == 0 and "no saved query" in text and "brandkit listen add" in text

@@ -52,13 +52,28 @@ def _add(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _missing(db: str) -> bool:
+    """Whether ``db`` is an SQLite file that is not there (a ``postgresql://`` URL names a
+    server, whose tables are looked up there)."""
+    from brandkit.backends import kind_of
+
+    return kind_of(db) == "sqlite" and db != ":memory:" and not Path(db).exists()
+
+
 def _sync(args: argparse.Namespace, out: TextIO) -> int:
     from brandkit import Client
     from brandkit.listening._listener import Listener
 
+    # The saved queries are in the database: a mistyped path held none, was made empty, and
+    # the sync said "no query is due" as if they had all run.
+    if _missing(args.db):
+        raise ConfigurationError(
+            f"no listening data at {args.db!r}: save a query there first (brandkit listen add)"
+        )
     accounts = _accounts(args.accounts, None)
     with Listener(args.db) as listener, Client(accounts=accounts) as client:
         runs = listener.sync(client, accounts, force=args.force)
+        saved = bool(runs) or bool(listener.queries())
     if args.json:
         json.dump(
             [
@@ -78,7 +93,9 @@ def _sync(args: argparse.Namespace, out: TextIO) -> int:
         )
         print(file=out)
     else:
-        if not runs:
+        if not saved:
+            print(f"no saved query in {args.db} (brandkit listen add saves one)", file=out)
+        elif not runs:
             print("no query is due (--force runs them all)", file=out)
         for r in runs:
             if r.error:
@@ -99,14 +116,15 @@ def _sync(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _top(args: argparse.Namespace, out: TextIO) -> int:
-    from brandkit.backends import kind_of
     from brandkit.listening._listener import Listener
 
     # Only an SQLite path can be missing; a postgresql:// URL (the inbox on a server) is
     # passed through, and the saved query is looked up there.
-    local = kind_of(args.db) == "sqlite"
-    if local and args.db != ":memory:" and not Path(args.db).exists():
-        raise ConfigurationError(f"no listening data at {args.db!r}: run brandkit listen sync")
+    if _missing(args.db):
+        raise ConfigurationError(
+            f"no listening data at {args.db!r}: save a query there (brandkit listen add), then "
+            "run brandkit listen sync"
+        )
     with Listener(args.db) as listener:
         if listener.get(args.name) is None:
             raise ConfigurationError(f"no saved query {args.name!r} (brandkit listen add)")
@@ -186,7 +204,8 @@ def add_commands(subparsers: Any) -> None:
         "sync",
         parents=[common, config],
         help="run the due queries",
-        description="Run every due saved query from its cursor and store what is new. Exit "
+        description="Run every due saved query from its cursor and store what is new (a "
+        "--db file that is not there is refused: it holds no saved query). Exit "
         "status 1 when a platform refused a search (a quota, the platform's rate limit "
         "included, or an unsupported query is reported, not a failure).",
     )

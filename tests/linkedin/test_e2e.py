@@ -407,3 +407,21 @@ def test_urns_in_paths_are_encoded(emu: LinkedInEmulator, account: Account) -> N
     with_urn = [p for p in paths if "urn" in p.split("?")[0]]
     assert with_urn and all(":" not in p.split("?")[0] for p in with_urn)
     assert f"/rest/posts/{quote(d.ids[0], safe='')}" in paths
+
+
+def test_a_lookup_never_takes_a_post_another_delivery_recorded(
+    emu: LinkedInEmulator, account: Account
+) -> None:
+    """Two images without commentary one after the other: the second one's create answered
+    500 with nothing stored. The author's posts since the attempt match both (same empty
+    text, same kind of content), so the first was taken for the second, which was never
+    posted. A post this client recorded for another delivery is never taken: the second
+    image is posted."""
+    image = Media.from_bytes(png(), alt="one")
+    with Client(retry=FAST) as client:
+        (first,) = client.publish(Post(text="", media=[image]), account)
+        emu.fault(method="POST", path=r"/rest/posts", status=500)
+        (second,) = client.publish(Post(text="", media=[image]), account)
+    assert first.status is DeliveryStatus.SENT, first.error
+    assert second.status is DeliveryStatus.SENT, second.error
+    assert len(emu.posts) == 2 and first.ids != second.ids

@@ -6,6 +6,7 @@ import itertools
 import time
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,12 +19,14 @@ from brandkit import (
     Client,
     DeliveryStatus,
     Media,
+    Outbox,
     Post,
     Query,
     RateLimited,
     Rejected,
     RetryPolicy,
 )
+from brandkit.delivery import new_tid
 from brandkit.testing.conformance import AdapterConformance, tiny_png
 from brandkit.testing.mastodon import MastodonEmulator
 from tests.mastodon.conftest import FAST
@@ -440,3 +443,27 @@ def test_a_429_reset_years_ahead_is_cut_to_a_day(emu: MastodonEmulator, account:
     assert d.error.reset_at.timestamp() <= time.time() + 86_400 + 60
     assert d.error.retry_after is not None and d.error.retry_after <= 86_400
     assert texts(emu) == []
+
+
+def test_a_read_back_never_takes_a_status_another_delivery_recorded(tmp_path: Path) -> None:
+    """An instance whose limit is too large to probe its idempotency keys: a delivery left
+    unknown (its process died as its create left, nothing stored) is looked up by reading
+    the account's statuses back. Another delivery of the same words had just been sent; it
+    matched, and was taken for this one, which was never posted. A status that another
+    delivery recorded in the outbox is never taken: this one is posted."""
+    emu = MastodonEmulator(max_characters=1_000_000)
+    with emu.serve(), Outbox(tmp_path / "outbox.db") as outbox:
+        account = emu.account(username="brand")
+        with Client(retry=FAST, outbox=outbox) as client:
+            (first,) = client.publish(Post(text="same words"), account)
+        (left,) = outbox.add(Post(text="same words"), account)
+        left.keys = [new_tid()]
+        left.status = DeliveryStatus.UNKNOWN
+        outbox.save(left)
+        with Client(retry=FAST, outbox=outbox) as client:  # another process's
+            second = client.deliver(left, account)
+    assert first.status is DeliveryStatus.SENT, first.error
+    assert second.status is DeliveryStatus.SENT, second.error
+    assert texts(emu) == ["same words", "same words"]
+    assert first.ids != second.ids
+    assert emu.count("GET", r"/api/v1/accounts/\d+/statuses") >= 1  # read back, not probed

@@ -504,3 +504,19 @@ def test_a_refreshed_token_that_cannot_be_a_header_fails_the_delivery(emu: XEmul
     assert isinstance(d.error, ConfigurationError) and "user_token contains" in str(d.error)
     assert emu.count("POST", r"/2/tweets") == 0
     assert acct.secret("user_token") == old and changes == []
+
+
+def test_a_lookup_never_takes_a_post_another_delivery_recorded(emu: XEmulator) -> None:
+    """Two images without text one after the other: the second one's create answered 500
+    before X stored it. The timeline read matches both (same empty text, the first made
+    since a minute before the second's key), so the first post was taken for the second,
+    which was never posted. A post this client recorded for another delivery is never
+    taken (`ThreadContext.taken`): the second image is posted."""
+    acct = emu.account(name="brand")
+    with Client(retry=FAST) as client:
+        (first,) = client.publish(Post(text="", media=[Media.from_bytes(tiny_png())]), acct)
+        emu.fault(method="POST", path="/2/tweets", status=500)
+        (second,) = client.publish(Post(text="", media=[Media.from_bytes(tiny_png())]), acct)
+    assert first.status is DeliveryStatus.SENT and second.status is DeliveryStatus.SENT
+    assert len(emu.posts) == 2
+    assert first.ids == [emu.posts[0].id] and second.ids == [emu.posts[1].id]

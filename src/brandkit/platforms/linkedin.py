@@ -843,6 +843,8 @@ class LinkedInAdapter(RefreshingAdapter):
                     _squash(visible_text(post.commentary or "")) == wanted
                     and _content_kind_of(post.content) == media_kind
                     and post.lifecycleState != "DELETED"
+                    # Another delivery's post (`ThreadContext.taken`) is not this one.
+                    and post.id not in thread.taken
                 ):
                     matches.append(post)
             oldest = min((p.lastModifiedAt or 0 for p in elements), default=0)
@@ -1123,6 +1125,7 @@ class LinkedInAdapter(RefreshingAdapter):
             if c.actor == self.author
             and _squash(c.message.text) == wanted
             and (since is None or c.created.time >= since)
+            and c.commentUrn not in thread.taken
         ]
         if not mine:
             return None

@@ -686,6 +686,8 @@ class MastodonAdapter(Adapter):
                     and (status.spoiler_text or "") == warning
                     and len(status.media_attachments) == len(part.media)
                     and _squash(_html_text(status.content or "")) in wanted
+                    # Another delivery's status (`ThreadContext.taken`) is not this one.
+                    and status.id not in thread.taken
                 ):
                     matches.append(status)
             ids = sorted((s.id for s in page), key=_id_order)

@@ -1340,6 +1340,8 @@ class XAdapter(RefreshingAdapter):
                     continue
                 made = _parse_time(post.created_at) or snowflake_time(post.id)
                 is_new = cutoff is None or made is None or made >= cutoff
+                if is_new and post.id in thread.taken:
+                    continue  # another delivery's post (`ThreadContext.taken`), not this one
                 (newer if is_new else older).append(post.id)
             token = timeline.meta.next_token if timeline.meta is not None else None
             if not token:

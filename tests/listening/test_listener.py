@@ -774,8 +774,8 @@ def test_watch_and_sync_refuse_what_is_not_a_list_of_accounts(
     for wrong in (finder, finder.key, [finder.key], None):
         with pytest.raises(ConfigurationError, match="give the accounts"):
             listener.watch("brand", query, accounts=wrong)  # type: ignore[arg-type]
-        with pytest.raises(ConfigurationError, match="give the accounts"):
-            listener.sync(None, wrong)  # type: ignore[arg-type]
+        with Client() as client, pytest.raises(ConfigurationError, match="give the accounts"):
+            listener.sync(client, wrong)  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="needs a name"):
         listener.watch(5, query, accounts=[finder])  # type: ignore[arg-type]
     assert listener.queries() == []
@@ -818,3 +818,19 @@ def test_a_query_saved_before_wordless_terms_were_refused_still_loads(
     (watched,) = listener.queries()
     assert watched.query.any == ("brandkit", "!!")
     assert watched.query.matches("brandkit rocks")
+
+
+def test_sync_refuses_what_is_no_client_before_spending_the_budget(
+    listener: Listener, finder: Account
+) -> None:
+    """``listener.sync(None)`` (a client not built yet), or an AsyncClient, raised
+    AttributeError after the run had set aside the day's budget: the whole budget stayed
+    spent, and the day's later syncs, with the right client, were refused."""
+    from brandkit import AsyncClient
+
+    listener.watch("brand", Query(any=["brandkit"]), accounts=[finder], budget=100)
+    for wrong in (None, "brandkit.toml", AsyncClient()):
+        with pytest.raises(ConfigurationError, match="takes a Client"):
+            listener.sync(wrong)  # type: ignore[arg-type]
+    assert listener.spent("brand", finder.key) == 0
+    assert listener.get("brand").last_run is None  # type: ignore[union-attr]

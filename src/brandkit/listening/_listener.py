@@ -3,6 +3,7 @@ platform's quotas and costs respected, and the analysis of what they found."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import math
@@ -551,9 +552,18 @@ class Listener:
             limit: most posts read per query per account in one sync.
 
         Raises:
-            ConfigurationError: ``limit`` is not a whole number from 1 to 2**63 - 1, or
+            ConfigurationError: ``client`` is not a `brandkit.Client` (an ``AsyncClient``
+                included), ``limit`` is not a whole number from 1 to 2**63 - 1, or
                 ``accounts`` is not a list of `Account` objects.
         """
+        search = getattr(client, "search", None)
+        # Checked before any budget is set aside: met at the search, the error left the
+        # day's budget spent, and the day's later syncs were refused.
+        if not callable(search) or inspect.iscoroutinefunction(search):
+            raise ConfigurationError(
+                "Listener.sync takes a Client (brandkit.Client); an AsyncClient's searches "
+                "would have to be awaited"
+            )
         check_limit(limit, what="posts at most per query and account", least=1)
         for account in _accounts_list(accounts):
             self._accounts[account.key] = account

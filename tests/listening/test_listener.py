@@ -834,3 +834,17 @@ def test_sync_refuses_what_is_no_client_before_spending_the_budget(
             listener.sync(wrong)  # type: ignore[arg-type]
     assert listener.spent("brand", finder.key) == 0
     assert listener.get("brand").last_run is None  # type: ignore[union-attr]
+
+
+def test_share_of_voice_refuses_one_name_given_as_text(
+    server: FindServer, http: httpx.Client, finder: Account, listener: Listener
+) -> None:
+    """``share_of_voice("brand")`` read the text as the names "b", "r", "a", "n", "d" and
+    answered a share of 0 for each letter; a list of names is asked for."""
+    server.say("fan", "brandkit")
+    listener.watch("brand", Query(any=["brandkit"]), accounts=[finder])
+    with Client(http=http) as client:
+        listener.sync(client)
+    with pytest.raises(ConfigurationError, match=r"\['brand'\]"):
+        listener.share_of_voice("brand")  # type: ignore[arg-type]
+    assert listener.share_of_voice(["brand"]) == {"brand": 1.0}

@@ -992,7 +992,16 @@ class Listener:
         until: datetime | None = None,
     ) -> dict[str, float]:
         """Each query's share of the posts all of them found (brand vs competitors), from
-        0 to 1; a post found by two queries counts for both."""
+        0 to 1; a post found by two queries counts for both.
+
+        Raises:
+            ConfigurationError: ``names`` is one name (text) rather than a list of them.
+        """
+        if isinstance(names, str):
+            # Read as a list, a name's letters were taken for names, each with a share of 0.
+            raise ConfigurationError(
+                f"names is a str: give a list of query names, such as [{names!r}]"
+            )
         wanted = list(names) if names is not None else [w.name for w in self.queries()]
         counts = {n: len(self._times(n, since, until)) for n in wanted}
         total = sum(counts.values())

@@ -3,6 +3,7 @@ spikes, and the search drivers."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -848,3 +849,22 @@ def test_share_of_voice_refuses_one_name_given_as_text(
     with pytest.raises(ConfigurationError, match=r"\['brand'\]"):
         listener.share_of_voice("brand")  # type: ignore[arg-type]
     assert listener.share_of_voice(["brand"]) == {"brand": 1.0}
+
+
+def test_a_damaged_found_post_is_named_by_the_error(
+    server: FindServer, http: httpx.Client, finder: Account, listener: Listener
+) -> None:
+    """A found post whose stored row is damaged: ``listener.messages`` raised the JSON
+    decoder's ValueError, naming nothing; it is the inbox's BrandkitError naming the row,
+    so that it can be removed or synced again."""
+    from brandkit import BrandkitError
+
+    server.say("fan", "brandkit")
+    listener.watch("brand", Query(any=["brandkit"]), accounts=[finder])
+    with Client(http=http) as client:
+        listener.sync(client)
+    (found,) = listener.messages("brand")
+    with listener.inbox._tx() as db:
+        db.execute("UPDATE inbox_messages SET data = ? WHERE key = ?", ("{not json", found.key))
+    with pytest.raises(BrandkitError, match=re.escape(found.key)):
+        listener.messages("brand")

@@ -23,7 +23,7 @@ from brandkit._limits import check_limit
 from brandkit._terminal import escaped
 from brandkit.errors import BrandkitError, ConfigurationError, RateLimited, Unsupported
 from brandkit.inbox._model import Message
-from brandkit.inbox._store import Inbox
+from brandkit.inbox._store import Inbox, _message
 from brandkit.listening._query import Query, SearchPage, fold, saved_query
 
 if TYPE_CHECKING:
@@ -929,18 +929,24 @@ class Listener:
         until: datetime | None = None,
         label: str | None = None,
     ) -> list[Message]:
-        """What query ``name`` found, oldest first."""
+        """What query ``name`` found, oldest first.
+
+        Raises:
+            BrandkitError: a stored post is damaged (the error names its row).
+        """
         clauses, params = _window(name, since, until)
         if label is not None:
             clauses.append("h.label = ?")
             params.append(label)
         with self._reading() as db:
             rows = db.execute(
-                "SELECT m.data FROM listening_hits h JOIN inbox_messages m ON m.key = h.key "  # noqa: S608
+                "SELECT m.data, m.key FROM listening_hits h "  # noqa: S608
+                "JOIN inbox_messages m ON m.key = h.key "
                 f"WHERE {' AND '.join(clauses)} ORDER BY h.created_at, h.key",
                 params,
             ).fetchall()
-        return [Message.from_dict(json.loads(r[0])) for r in rows]
+        # As the inbox reads its rows: a damaged one is named, to be removed or synced again.
+        return [_message(data, key) for data, key in rows]
 
     def names(self, message: Message) -> list[str]:
         """The names of the queries that found ``message``."""

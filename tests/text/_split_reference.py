@@ -15,6 +15,7 @@ import regex
 from brandkit.errors import ContentError
 from brandkit.text._bluesky import _spans as bluesky_spans
 from brandkit.text._platforms import _measure, _Platform, _problems, resolve
+from brandkit.text._split import _excerpt
 from brandkit.text._urls import extract_urls
 from brandkit.text._x import XLedger
 
@@ -252,15 +253,17 @@ class _Splitter:
                 "$": "cashtag",
             }
             what = kind.get(first, "link")
+            # The message's wording is the library's (an excerpt of a long piece): only
+            # where it cuts is compared.
             message = (
-                f"text has a {what} that cannot fit in one part on {self.platform}: {piece} is "
-                f"{result.length} {result.unit}, over the {result.limit} a part can hold: "
-                f"shorten the {what}"
+                f"text has a {what} that cannot fit in one part on {self.platform}: "
+                f"{_excerpt(piece)} is {result.length} {result.unit}, over the "
+                f"{result.limit} a part can hold: shorten the {what}"
             )
         else:
             message = (
-                f"text cannot be split on {self.platform}: {piece!r} alone does not fit in a "
-                f"part ({result.length} of {result.limit} {result.unit})"
+                f"text cannot be split on {self.platform}: {_excerpt(piece)!r} alone does not "
+                f"fit in a part ({result.length} of {result.limit} {result.unit})"
             )
         return ContentError(
             message,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from brandkit import text
+from brandkit import ContentError, text
 from brandkit.text._graphemes import graphemes
 from brandkit.text._urls import extract_urls
 
@@ -41,3 +41,21 @@ def test_a_url_longer_than_the_window_is_not_cut() -> None:
     assert "".join(parts) == blob.replace(") ", ")")  # the space at the cut is dropped
     assert any(url in p for p in parts)
     assert all(text.measure(p, "mastodon").fits for p in parts)
+
+
+@pytest.mark.parametrize(
+    ("blob", "platform"),
+    [
+        pytest.param("co." * 20_000 + "com", "x", id="a link"),
+        pytest.param("e" + "\u0301" * 20_000, "bluesky", id="one cluster"),
+    ],
+)
+def test_the_error_for_what_cannot_fit_shows_an_excerpt_of_it(blob: str, platform: str) -> None:
+    """A 60,000-character link (or one grapheme cluster of 20,000 marks) cannot fit in a
+    part: the ContentError said so with the whole piece in its message, which then filled
+    logs and the outbox row. It shows the piece's start and end."""
+    with pytest.raises(ContentError) as raised:
+        text.split(blob, platform)
+    message = str(raised.value)
+    assert len(message) < 1000, len(message)
+    assert blob[:40] in message and "…" in message

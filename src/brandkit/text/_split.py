@@ -699,14 +699,14 @@ class _Splitter:
             }
             what = kind.get(first, "link")
             message = (
-                f"text has a {what} that cannot fit in one part on {self.platform}: {piece} is "
-                f"{result.length} {result.unit}, over the {result.limit} a part can hold: "
-                f"shorten the {what}"
+                f"text has a {what} that cannot fit in one part on {self.platform}: "
+                f"{_excerpt(piece)} is {result.length} {result.unit}, over the "
+                f"{result.limit} a part can hold: shorten the {what}"
             )
         else:
             message = (
-                f"text cannot be split on {self.platform}: {piece!r} alone does not fit in a "
-                f"part ({result.length} of {result.limit} {result.unit})"
+                f"text cannot be split on {self.platform}: {_excerpt(piece)!r} alone does not "
+                f"fit in a part ({result.length} of {result.limit} {result.unit})"
             )
         return ContentError(
             message,
@@ -714,6 +714,15 @@ class _Splitter:
             platform=self.platform,
             over_by=max(1, result.length - result.limit),
         )
+
+
+def _excerpt(piece: str, most: int = 500) -> str:
+    """``piece`` as an error shows it: whole up to ``most`` code points (a link to find in
+    the text), else its start and end around an ellipsis (a pasted 200,000-character link
+    went whole into the message)."""
+    if len(piece) <= most:
+        return piece
+    return f"{piece[: most - 100]}…{piece[-99:]}"
 
 
 # A cluster that could join the one before it across a cut (or a spoiler's end): only where

@@ -33,6 +33,7 @@ from brandkit import _logging
 from brandkit._flow import CoreFlow, Flow, Recall, Save, Send, Wait, recall
 from brandkit._hooks import BucketKey, GovernorProtocol, NullGovernor, OutboxProtocol
 from brandkit._pool import adopt
+from brandkit._terminal import escaped
 from brandkit._tls import shared_context
 from brandkit.accounts import Account
 from brandkit.content._article import Article
@@ -1175,7 +1176,10 @@ class _Core:
 
     def mark_broke_off(self, delivery: Delivery, error: BrandkitError) -> bool:
         """`broke_off` before its write; returns whether the delivery is to be written."""
-        logger.warning("delivery %s to %s broke off: %s", delivery.id, delivery.account, error)
+        # The error's words may be a platform's or a user's: escaped, they forge no line.
+        logger.warning(
+            "delivery %s to %s broke off: %s", delivery.id, delivery.account, escaped(str(error))
+        )
         if delivery.status is not DeliveryStatus.PENDING or isinstance(error, OutboxConflict):
             if delivery.error is None:
                 delivery.error = error

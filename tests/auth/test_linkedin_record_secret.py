@@ -6,7 +6,6 @@ and its refresh token is not sent with an empty secret to come back as a 401 tha
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest

@@ -198,6 +198,33 @@ def test_run_once_shows_a_rate_limited_delivery_as_retry(
     assert emu.post_texts() == []
 
 
+def test_run_once_json_prints_what_the_outbox_holds(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`run --json` printed the worker's copy of each delivery: a rate-limited one said
+    "failed" while the outbox held it "pending" (to be tried again), so a script took a
+    post that would still go out for a lost one. Each line is the stored delivery, with the
+    outcome the table prints (`retry`)."""
+    emu = MastodonEmulator()
+    emu.fault(method="POST", path="/api/v1/statuses", status=429, headers={"retry-after": "3600"})
+    with emu.serve() as url:
+        acct = emu.account(name="brand")
+        monkeypatch.setenv("BK_OUTBOX_TEST_TOKEN", acct.secret("token") or "")
+        box = Outbox(db)
+        (d,) = box.add(Post(text="not now"), acct)
+        box.close()
+        toml = mastodon_toml(tmp_path / "brandkit.toml", url)
+        status, text = cli("run", "--db", str(db), "--accounts", str(toml), "--once", "--json")
+    assert status == 0
+    (line,) = [json.loads(t) for t in text.splitlines() if t.startswith("{")]
+    with Outbox(db) as box:
+        stored = box.get(d.id)
+    assert stored is not None and stored.status is DeliveryStatus.PENDING
+    assert line["id"] == d.id
+    assert line["status"] == "pending" and line["outcome"] == "retry"
+    assert "429" in json.dumps(line["error"])
+
+
 @pytest.mark.skipif(os.name != "posix", reason="SIGTERM")
 def test_run_stops_cleanly_on_sigterm(db: Path, tmp_path: Path) -> None:
     """`brandkit run` publishes as posts become due and exits 0 on SIGTERM."""

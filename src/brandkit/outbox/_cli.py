@@ -340,7 +340,8 @@ def _report(outbox: Outbox, delivery: Delivery, out: TextIO, as_json: bool) -> s
     """One line per attempt, labelled with the status the outbox holds (the worker's copy
     may be ahead of it when a save was refused); a failure the worker will try again is
     shown as ``retry``, a delivery left ``sending`` as ``unknown`` (the next run looks it
-    up before anything is sent). Returns the label printed."""
+    up before anything is sent). As JSON, the stored delivery with that label as
+    ``outcome``. Returns the label printed."""
     label = delivery.status.value
     stored = outbox.get(delivery.id)
     if stored is not None:
@@ -350,7 +351,11 @@ def _report(outbox: Outbox, delivery: Delivery, out: TextIO, as_json: bool) -> s
         elif stored.status is DeliveryStatus.PENDING and not delivery.ok:
             label = "retry"
     if as_json:
-        print(json.dumps(outbox._data(delivery), ensure_ascii=False), file=out)
+        # What the outbox holds (the truth a script acts on: a rate-limited attempt is
+        # "pending", to be tried again, not the worker's "failed"), with the table's label.
+        data = outbox._data(stored if stored is not None else delivery)
+        data["outcome"] = label
+        print(json.dumps(data, ensure_ascii=False), file=out)
         return label
     if delivery.ok:
         detail = outbox.redact(delivery.account, delivery.url or "")

@@ -7,6 +7,7 @@ REST, the uploaded file at its URL), never by trusting what brandkit returns.
 
 from __future__ import annotations
 
+import html
 import secrets
 import time
 from collections.abc import Iterator
@@ -113,7 +114,9 @@ def test_publish_stores_body_terms_image_and_site_time(
     assert delivery.status is DeliveryStatus.SENT, delivery.error
     post = stored(http, delivery.parts[0].id)
     assert (post["status"], post["slug"], post["type"]) == ("publish", slug, "post")
-    assert post["title"]["raw"] == "Quarterly results: up & away"
+    # Plain text sent as HTML text (WordPress shows the title as HTML): "&" as "&amp;".
+    assert post["title"]["raw"] == "Quarterly results: up &amp; away"
+    assert post["title"]["rendered"] == "Quarterly results: up &amp; away"
     assert "<strong>numbers</strong>" in post["content"]["rendered"]
     assert "<li>revenue</li>" in post["content"]["rendered"]
     assert post["excerpt"]["raw"] == "Numbers are in."
@@ -193,6 +196,24 @@ def test_page_is_published_as_a_page(wordpress: WordPressServer, http: httpx.Cli
     page = stored(http, delivery.parts[0].id, "pages")
     assert (page["type"], page["status"], page["slug"]) == ("page", "publish", slug)
     assert delivery.parts[0].url == page["link"] == f"{wordpress.url}/{slug}/"
+
+
+def test_a_title_with_markup_characters_arrives_as_text(
+    wordpress: WordPressServer, http: httpx.Client
+) -> None:
+    """A plain-text title with ``<``, ``&`` and a tag name in it is stored so that readers see
+    it as written (no element in the rendered title), and a lost create finds it again."""
+    slug = unique("canvas")
+    title = "Why a < b & <canvas> beats <svg> (Use &amp; in HTML)"
+    with Client() as client:
+        (delivery,) = client.publish(
+            Article(title=title, body="Charts.", slug=slug), [account(wordpress, wordpress)]
+        )
+    assert delivery.status is DeliveryStatus.SENT, delivery.error
+    post = stored(http, delivery.parts[0].id)
+    assert html.unescape(post["title"]["raw"]) == title
+    assert "<canvas>" not in post["title"]["rendered"]
+    assert "<svg>" not in post["title"]["rendered"]
 
 
 def test_update_replaces_the_same_post(wordpress: WordPressServer, http: httpx.Client) -> None:

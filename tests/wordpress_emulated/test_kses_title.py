@@ -18,7 +18,8 @@ CREATE = WordPressEmulator.create_route[1]
 @pytest.mark.parametrize(
     ("role", "stored"),
     [
-        ("author", "Q&amp;A &amp; more &copy; &amp;nosuch; &#38;"),
+        # Real WordPress 6.1 pads a decimal entity to three digits (&#38; is &#038;).
+        ("author", "Q&amp;A &amp; more &copy; &amp;nosuch; &#038;"),
         ("administrator", "Q&A & more &copy; &nosuch; &#38;"),
     ],
 )

@@ -194,6 +194,10 @@ class _Comment(Answer):
     status: str = "approved"
 
 
+class _Settings(Answer):
+    default_category: int = 0
+
+
 class _TermExists(Answer):
     code: str
     data: dict[str, Any]
@@ -239,6 +243,12 @@ def unique_slug_variant(slug: str, n: int) -> str:
     return truncate_post_slug(slug, POST_SLUG_MAX - len(suffix)) + suffix
 
 
+def _as_html(text: str) -> str:
+    """Plain ``text`` as HTML text that shows it as written: ``&``, ``<`` and ``>`` as
+    entities (quotes stay: WordPress shows them, and kses keeps them in text)."""
+    return html.escape(text, quote=False)
+
+
 def _plain(message: str) -> str:
     """WordPress's message without its HTML (``<strong>Error:</strong> ...``)."""
     return html.unescape(re.sub(r"<[^>]+>", "", message)).strip()
@@ -275,6 +285,8 @@ class WordPressAdapter(BlogAdapter):
         self._root: str | None = None
         # The account's own user id, read once (its own comments are not inbox messages).
         self._me: int | None = None
+        # The site's default category, read once when an update needs it (0: not readable).
+        self._default: int | None = None
 
     # -- requests ----------------------------------------------------------------------------
 
@@ -641,10 +653,11 @@ class WordPressAdapter(BlogAdapter):
     @staticmethod
     def _ours(item: _Item, article: Article, since: datetime | None) -> bool:
         title = item.title.raw if item.title.raw is not None else _plain(item.title.rendered)
-        # A user without unfiltered_html (an author; on multisite all but super admins) has
-        # the title saved through kses, which stores a bare "&" as "&amp;": "Q&A" comes back
-        # "Q&amp;A", and a strict comparison sent the article a second time.
-        if title != article.title and html.unescape(title) != html.unescape(article.title):
+        # The title is sent as HTML text (`_as_html`) and comes back so, through kses for a
+        # user without unfiltered_html (it keeps escaped text as it is). A post an older
+        # brandkit sent raw is compared as it was then: kses stores a bare "&" as "&amp;".
+        said = html.unescape(title)
+        if article.title not in (title, said) and said != html.unescape(article.title):
             return False
         if since is not None:
             dated = max(
@@ -673,12 +686,18 @@ class WordPressAdapter(BlogAdapter):
 
     def update_article(self, ref: PartRef, article: Article) -> Flow[PartRef]:
         """Replace the post ``ref`` with ``article``: title, body, excerpt, slug, terms,
-        status and date; a featured image is uploaded unless it is the one the post has
-        already (the same file name and bytes, read from the site: then only its alt text is
-        set), none leaves the post without one, and an article without tags leaves the post
-        without any. Categories are replaced when the article names some; without any the
-        post keeps its own (WordPress would leave a post sent none without a category at
-        all, not in its default one).
+        status and date. The slug is sent when the article names one (``Article(slug=...)``)
+        or the post is not public yet (a draft, or pending review); a published, scheduled
+        or private post keeps its address when the article's slug is only the one derived
+        from its title (a corrected title does not move the URL). A featured image is
+        uploaded unless it is the one the post has already (the same file name and bytes,
+        read from the site: then only its alt text is set), none leaves the post without
+        one, and an article without tags leaves the post without any. Categories are
+        replaced by the article's; without any the post goes into the site's default
+        category, as a new post does (read from ``/wp/v2/settings``, once per adapter:
+        WordPress would leave a post sent none without a category at all). A user who may
+        not read the settings (not an administrator: 403) cannot know that category: the
+        post then keeps its categories, and a WARNING says so.
 
         A scheduled (``future``) post updated to ``status="published"`` is published now:
         its date becomes now, since WordPress keeps a post whose date is still to come
@@ -694,18 +713,40 @@ class WordPressAdapter(BlogAdapter):
         self._check(article)
         current: PartRef | None = None
         kept: int | None = None
-        if article.status == "published" or article.featured_image is not None:
+        named = _names_slug(article)
+        if article.status == "published" or article.featured_image is not None or not named:
             # Asked again, not taken from the stored answer: the post may have gone live
-            # since (a live post must keep its date), or its image been changed.
+            # since (a live post must keep its date and its address), or its image been
+            # changed.
             current = yield from self.read_article(ref)
         if article.featured_image is not None and current is not None:
             kept = yield from self._same_image(current, article.featured_image)
         fields = yield from self._fields(article, featured_media=kept)
+        if not named and current is not None and current.extra.get("status") in _PUBLIC:
+            # The slug derived from a corrected title moved a live post's URL, and every
+            # link shared (the announcements among them) led to a 404: it keeps its own.
+            del fields["slug"]
         fields.setdefault("featured_media", 0)
         if article.kind == "post":
             # WordPress keeps the terms of what is not sent: without this an article updated
             # without its tags kept them all.
             fields.setdefault("tags", [])
+            if "categories" not in fields:
+                # Nor its categories: the post goes where a new one without any goes, the
+                # site's default category (categories=[] would leave it in none at all).
+                default = yield from self._default_category()
+                if default is not None:
+                    fields["categories"] = [default]
+                else:
+                    logger.warning(
+                        "%s: the article has no categories, but the user %r may not read "
+                        "the site's settings (an administrator's) to find its default "
+                        "category: post %s keeps the categories it has; name them on the "
+                        "article to change them",
+                        self.account.key,
+                        self.account.settings.get("user"),
+                        ref.id,
+                    )
         if article.status == "published" and current is not None:
             now = datetime.now(UTC)
             status = current.extra.get("status")
@@ -728,10 +769,15 @@ class WordPressAdapter(BlogAdapter):
 
     def delete_article(self, ref: PartRef, *, force: bool = False) -> Flow[None]:
         """Move the post (or page) to the trash, or with ``force`` delete it for good. One
-        already in the trash (when trashing) or already gone counts as done.
+        already in the trash (410 ``rest_already_trashed``, when trashing) or already gone
+        (404 ``rest_post_invalid_id``) counts as done; any other answer, a 404 without that
+        code included, is an error.
 
         Raises:
             AuthError: the user may not delete it.
+            Rejected: WordPress has no such route (404 ``rest_no_route``: a plugin removed
+                it, or the address leads elsewhere), or something other than WordPress
+                answered 404; the post may still be on the site.
             PlatformError: another refusal (typed by `error_for`).
         """
         yield from self.prepare()
@@ -742,7 +788,10 @@ class WordPressAdapter(BlogAdapter):
             idempotent=True,
             bucket="api",
         )
-        if response.status_code in (404, 410):
+        # Only WordPress's own word that the post is not there: a 404 from a route that
+        # does not exist (a plugin that removed it, a proxy, a wrong address) was taken
+        # for "already deleted", and the delivery marked deleted while the post was live.
+        if _gone(response, "rest_post_invalid_id"):
             return
         self.check(response)
 
@@ -914,7 +963,8 @@ class WordPressAdapter(BlogAdapter):
 
     def delete_message(self, message: Message) -> Flow[None]:
         """Move the comment to the trash (``DELETE /comments/:id``; a moderator can restore
-        it from the dashboard). One already trashed or gone counts as deleted.
+        it from the dashboard). One already trashed (410 ``rest_already_trashed``) or gone
+        (404 ``rest_comment_invalid_id``) counts as deleted; any other 404 is an error.
 
         Raises:
             AuthError: the account may not moderate comments.
@@ -927,9 +977,25 @@ class WordPressAdapter(BlogAdapter):
             idempotent=True,
             bucket="api",
         )
-        if response.status_code in (404, 410):
-            return
+        if _gone(response, "rest_comment_invalid_id"):
+            return  # WordPress says the comment is gone, or in the trash already
         self.check(response)
+
+    def _default_category(self) -> Flow[int | None]:
+        """The site's default category (``default_category`` of ``/wp/v2/settings``), read
+        once; ``None`` when the user may not read the settings."""
+        if self._default is None:
+            response = yield Send(
+                self._request("GET", "settings", params={"_fields": "default_category"}),
+                idempotent=True,
+                bucket="api",
+            )
+            if response.status_code in (401, 403):
+                self._default = 0  # not this user's to read
+            else:
+                found = self.parse(response, _Settings).default_category
+                self._default = found if found > 0 else 0
+        return self._default or None
 
     def _my_id(self) -> Flow[int]:
         if self._me is None:
@@ -1171,9 +1237,12 @@ class WordPressAdapter(BlogAdapter):
         attachment the post already has for the article's image, is given), the terms and
         the author look-up."""
         fields: dict[str, Any] = {
-            "title": article.title,
+            # Plain text, and WordPress shows both as HTML: sent raw, "<canvas>" in a title
+            # became an element (its words gone for readers; for a user without
+            # unfiltered_html, kses removed it from the stored title) and "&amp;" an "&".
+            "title": _as_html(article.title),
             "content": article.html(),
-            "excerpt": article.excerpt or "",
+            "excerpt": _as_html(article.excerpt or ""),
             "slug": article.slug,
             "status": _STATUS[article.status],
         }
@@ -1241,7 +1310,9 @@ class WordPressAdapter(BlogAdapter):
         showing logins and e-mail addresses) and matched exactly; a user who may not list
         users (403) falls back to the slug WordPress makes of the login.
         """
-        if author.isdigit():
+        # ASCII digits only: str.isdigit takes "²" or "١", which int() refuses or reads as
+        # another number, and the delivery broke off with an internal error.
+        if author.isascii() and author.isdigit():
             return int(author)
         response = yield Send(
             self._request(
@@ -1377,6 +1448,15 @@ class WordPressAdapter(BlogAdapter):
         text = f"{self.name} answered {status}: {message}"
         if code:
             text += f" ({code})"
+        if code == "rest_no_route":
+            try:
+                asked = f" on {response.request.method} {response.request.url.path}"
+            except RuntimeError:  # an answer made without its request
+                asked = ""
+            text += (
+                f"{asked}: this site has no such REST route (check the account's URL, and "
+                "that no security plugin removed or renamed it); nothing was done"
+            )
         common: dict[str, Any] = {
             "platform": self.name,
             "status_code": status,
@@ -1418,6 +1498,27 @@ def _as_asked(item: _Item, article: Article) -> bool:
     return _gmt(item.date_gmt) == article.scheduled_at.astimezone(UTC).replace(microsecond=0)
 
 
+def _gone(response: httpx.Response, invalid_id: str) -> bool:
+    """Whether ``response`` to a delete is WordPress's word that what it names is not there:
+    404 ``invalid_id`` (``rest_post_invalid_id``, ``rest_comment_invalid_id``), or 410
+    ``rest_already_trashed`` (in the trash already). Not any 404: ``rest_no_route`` (a route
+    the site has not) or a web server's page says nothing of the post."""
+    code = _code(response)
+    if response.status_code == 404:
+        return code == invalid_id
+    return response.status_code == 410 and code == "rest_already_trashed"
+
+
+def _code(response: httpx.Response) -> str | None:
+    """WordPress's error ``code`` of ``response``, or ``None`` (not its error shape)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    code = body.get("code") if isinstance(body, dict) else None
+    return code if isinstance(code, str) else None
+
+
 def _is_json(response: httpx.Response) -> bool:
     if "json" not in response.headers.get("content-type", ""):
         return False
@@ -1447,6 +1548,16 @@ def _term_exists(response: httpx.Response) -> int | None:
 
 def _resource(article: Article) -> str:
     return "pages" if article.kind == "page" else "posts"
+
+
+_PUBLIC = ("publish", "future", "private")
+"""The statuses of a post whose address is out (or, scheduled, announced)."""
+
+
+def _names_slug(article: Article) -> bool:
+    """Whether ``article`` was given its slug (``Article(slug=...)``), rather than the one
+    derived from its title."""
+    return "slug" in article.model_fields_set
 
 
 @attrs.frozen

@@ -286,21 +286,125 @@ _ROLE_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "author": _AUTHOR_CAPS,
 }
 _STATUSES = ("publish", "future", "draft", "pending", "private")
-_BARE_AMPERSAND = re.compile(r"&(?!(?:[A-Za-z][A-Za-z0-9]*|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});)")
+
+
+def _valid_unicode(code: int) -> bool:
+    """``valid_unicode``: a code point XML allows."""
+    return (
+        code in (0x9, 0xA, 0xD)
+        or 0x20 <= code <= 0xD7FF
+        or 0xE000 <= code <= 0xFFFD
+        or 0x10000 <= code <= 0x10FFFF
+    )
+
+
+def _named(match: re.Match[str]) -> str:
+    name = match.group(1)
+    return f"&{name};" if name in html.entities.name2codepoint else f"&amp;{name};"
+
+
+def _decimal(match: re.Match[str]) -> str:
+    digits = match.group(1)
+    if _valid_unicode(int(digits)):
+        return f"&#{digits.lstrip('0').rjust(3, '0')};"
+    return f"&amp;#{digits};"
+
+
+def _hexadecimal(match: re.Match[str]) -> str:
+    digits = match.group(1)
+    if _valid_unicode(int(digits, 16)):
+        return f"&#x{digits.lstrip('0')};"
+    return f"&amp;#x{digits};"
 
 
 def _kses_entities(text: str) -> str:
-    """``wp_kses_normalize_entities``, which ``wp_filter_kses`` runs on the title of a user
-    without ``unfiltered_html`` (an author; on multisite, every user but a super admin): a
-    bare ``&`` is stored as ``&amp;`` (``Q&A`` becomes ``Q&amp;A`` in ``title.raw``). The
-    tags kses strips are not modelled."""
-    out = _BARE_AMPERSAND.sub("&amp;", text)
-    # An unknown entity name is escaped too (``&foo;`` -> ``&amp;foo;``).
-    return re.sub(
-        r"&([A-Za-z][A-Za-z0-9]*);",
-        lambda m: m.group(0) if m.group(1) in html.entities.name2codepoint else f"&amp;{m[1]};",
+    """``wp_kses_normalize_entities``, which kses runs on what a user without
+    ``unfiltered_html`` (an author; on multisite, every user but a super admin) saves: every
+    ``&`` is escaped, then the entities kses allows are given back (``Q&A`` becomes
+    ``Q&amp;A``, ``&nosuch;`` ``&amp;nosuch;``, ``&#38;`` ``&#038;``)."""
+    out = text.replace("&", "&amp;")
+    out = re.sub(r"&amp;([A-Za-z]{2,8}[0-9]{0,2});", _named, out)
+    out = re.sub(r"&amp;#(0*[0-9]{1,7});", _decimal, out)
+    return re.sub(r"&amp;#[Xx](0*[0-9A-Fa-f]{1,6});", _hexadecimal, out)
+
+
+def _esc_html(text: str) -> str:
+    """``esc_html``: ``&`` (not of an entity), ``<``, ``>`` and quotes as entities."""
+    out = re.sub(r"&(?!(?:[A-Za-z][A-Za-z0-9]*|#[0-9]+|#[xX][0-9A-Fa-f]+);)", "&amp;", text)
+    for char, entity in (("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#039;")):
+        out = out.replace(char, entity)
+    return out
+
+
+# $allowedtags (wp-includes/kses.php): what wp_filter_kses keeps of a title.
+_TITLE_TAGS: dict[str, frozenset[str]] = {
+    "a": frozenset({"href", "title"}),
+    "abbr": frozenset({"title"}),
+    "acronym": frozenset({"title"}),
+    "b": frozenset(),
+    "blockquote": frozenset({"cite"}),
+    "cite": frozenset(),
+    "code": frozenset(),
+    "del": frozenset({"datetime"}),
+    "em": frozenset(),
+    "i": frozenset(),
+    "q": frozenset({"cite"}),
+    "s": frozenset(),
+    "strike": frozenset(),
+    "strong": frozenset(),
+}
+_KSES_PIECE = re.compile(r"(<!--.*?(?:-->|$))|(<[^>]*(?:>|$)|>)")
+_KSES_ELEMENT = re.compile(r"^<\s*(/\s*)?([a-zA-Z0-9-]+)([^>]*)>?$")
+_KSES_ATTRIBUTE = re.compile(r"""([A-Za-z_:][-\w:.]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
+
+
+def _kses_piece(piece: str, allowed: dict[str, frozenset[str]]) -> str:
+    """``wp_kses_split2``: one tag (or comment, or stray ``>``) as kses keeps it."""
+    if not piece.startswith("<"):
+        return "&gt;"
+    if piece.startswith("<!--"):
+        inner = piece[4:].removesuffix("-->")
+        inner = _kses_split(inner, allowed)
+        if not inner:
+            return ""
+        inner = re.sub(r"-$", "", re.sub(r"--+", "-", inner))
+        return f"<!--{inner}-->"
+    match = _KSES_ELEMENT.match(piece)
+    if match is None:
+        return ""  # seriously malformed
+    slash, element, attributes = match.groups()
+    names = allowed.get(element.lower())
+    if names is None:
+        return ""
+    if slash:
+        return f"</{element}>"
+    kept = [
+        f'{m.group(1).lower()}="{next(v for v in m.groups()[1:] if v is not None)}"'
+        for m in _KSES_ATTRIBUTE.finditer(attributes)
+        if m.group(1).lower() in names
+    ]
+    closing = " /" if re.search(r"\s*/\s*$", attributes) else ""
+    return f"<{element}{''.join(' ' + a for a in kept)}{closing}>"
+
+
+def _kses_split(text: str, allowed: dict[str, frozenset[str]]) -> str:
+    return _KSES_PIECE.sub(lambda m: _kses_piece(m.group(0), allowed), text)
+
+
+def _kses_title(text: str) -> str:
+    """``wp_filter_kses``, which ``title_save_pre`` runs for a user without
+    ``unfiltered_html``: entities normalized, a ``<`` that opens no tag escaped
+    (``wp_pre_kses_less_than``: ``esc_html`` of what runs from it to the next ``<``), the
+    tags of elements ``$allowedtags`` does not list dropped (their text stays), and the
+    attributes it does not list dropped. Real WordPress 6.1 saves an author's
+    "a < b & <canvas> x" as "a &lt; b &amp;  x"."""
+    out = _kses_entities(text)
+    out = re.sub(
+        r"<[^>]*?(?:(?=<)|>|$)",
+        lambda m: m.group(0) if ">" in m.group(0) else _esc_html(m.group(0)),
         out,
     )
+    return _kses_split(out, _TITLE_TAGS)
 
 
 # Elements wp_kses_allowed_html('post') does not list (wp-includes/kses.php): kses drops
@@ -1548,7 +1652,7 @@ class WordPressEmulator(Emulator):
                 if not isinstance(value, str):
                     raise _invalid(key, f"{key} is not of type object,string.", "rest_invalid_type")
                 if user is not None and "unfiltered_html" not in self._caps(user):
-                    value = _kses_entities(value) if key == "title" else _kses_tags(value)
+                    value = _kses_title(value) if key == "title" else _kses_tags(value)
                 setattr(item, key, value)
         for key in ("categories", "tags"):
             if key in body:
@@ -2436,12 +2540,16 @@ class WordPressEmulator(Emulator):
 
     @route("GET", r"/wp-json/wp/v2/settings")
     def settings(self, request: httpx.Request) -> httpx.Response:
-        """The site's settings (an administrator's): its title, timezone and defaults."""
+        """The site's settings (an administrator's): its title, timezone and defaults. A
+        user without ``manage_options`` (an editor, an author) is refused 403
+        ``rest_forbidden``, anonymous 401."""
 
         def run() -> httpx.Response:
             user = self._user(request)
             if user is None:
                 raise _ApiError(401, "rest_forbidden", "Sorry, you are not allowed to do that.")
+            if "manage_options" not in self._caps(user):
+                raise _ApiError(403, "rest_forbidden", "Sorry, you are not allowed to do that.")
             return self.json(
                 {
                     "title": self.title,

@@ -188,7 +188,10 @@ def test_delete_then_not_found(http: httpx.Client, emu: GhostEmulator) -> None:
     assert http.delete(f"{POSTS}{post['id']}/", headers=auth(emu)).status_code == 204
     r = http.delete(f"{POSTS}{post['id']}/", headers=auth(emu))
     assert r.status_code == 404
-    assert error_of(r)["message"] == "Post not found." and error_of(r)["type"] == "NotFoundError"
+    # As Ghost's API framework words an endpoint's error: its message, the model's context.
+    assert error_of(r)["message"] == "Resource not found error, cannot delete post."
+    assert error_of(r)["context"] == "Post not found."
+    assert error_of(r)["type"] == "NotFoundError"
     assert emu.post_titles() == []
 
 

@@ -7,7 +7,14 @@ checks, ``core/server/services/auth/api-key/admin.js``):
   carries ``Authorization: Ghost <token>``, a JWT signed HS256 with the hex-decoded secret,
   its header ``kid`` the key's id, its ``aud`` ``/admin/``, valid 5 minutes from ``iat``.
   brandkit signs one per request with the standard library's ``hmac`` (the key itself never
-  leaves the machine), and signs again when a request is repeated.
+  leaves the machine), and signs again when a request is repeated. Ghost checks ``exp`` and
+  ``iat`` on its own clock: on a machine whose clock is 5 minutes or more behind Ghost's,
+  every token is refused, 401 "Invalid token: jwt expired". After one such refusal whose
+  ``Date`` shows Ghost's clock that far ahead, the adapter signs with Ghost's time (its
+  clock plus the difference) and sends the request once more; the difference is kept for
+  the adapter's later requests (and its scheduling decisions, which are Ghost's to make).
+  A refusal the ``Date`` does not explain is an `AuthError` that says what Ghost's clock
+  reads.
 - ``POST /ghost/api/admin/posts/?source=html`` (``/pages/`` for a page) creates the post from
   HTML; without ``source=html`` Ghost would drop the HTML. Ghost stores it as Lexical, and
   that conversion is lossy (Ghost's docs say so): an element Lexical and Koenig have no node
@@ -45,9 +52,11 @@ checks, ``core/server/services/auth/api-key/admin.js``):
 from __future__ import annotations
 
 import base64
+import email.utils
 import hashlib
 import hmac
 import json
+import logging
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -86,8 +95,17 @@ if TYPE_CHECKING:
 
 __all__ = ["CARD_BEGIN", "CARD_END", "GhostAdapter", "admin_token", "ghost_html"]
 
+logger = logging.getLogger(__name__)
+
 TOKEN_LIFETIME = 5 * 60
 """Ghost refuses a token more than 5 minutes after its ``iat`` (``maxAge``)."""
+CLOCK_SLACK = 60
+"""Seconds of the way there and back (and of ``Date``'s rounding) allowed when a refused
+token's age is put down to the clocks: Ghost's ``Date`` must be at least
+`TOKEN_LIFETIME` less this ahead of the time the token was signed with."""
+_EXPIRED = ("Invalid token: jwt expired", "Invalid token: maxAge exceeded")
+"""The words of Ghost's 401 (``UnauthorizedError``, code ``INVALID_JWT``) for a token whose
+``exp`` has passed or whose ``iat`` is more than 5 minutes old, on Ghost's clock."""
 TITLE_MAX = 255
 EXCERPT_MAX = 300
 SLUG_MAX = 191
@@ -222,14 +240,66 @@ class GhostAdapter(BlogAdapter):
         super().__init__(account)
         if not account.has_secret("admin_key"):
             raise ConfigurationError(f"{account.key} has no admin_key: use Account.ghost(...)")
+        # Ghost's clock less ours (seconds), learnt from the Date of a refusal of a token as
+        # expired (see `_send`); 0 until then.
+        self.skew: float = 0.0
 
     # -- requests ----------------------------------------------------------------------------
 
+    def now(self) -> float:
+        """Ghost's time as far as brandkit knows it: `clock` plus the difference learnt
+        from a token refused as expired (seconds since the epoch)."""
+        return self.clock() + self.skew
+
     def _authorization(self) -> str:
-        token = admin_token(self.account.secret("admin_key") or "", self.clock())
+        token = admin_token(self.account.secret("admin_key") or "", self.now())
         # A bearer credential for 5 minutes: a server may echo it back in an error.
         self.account.conceal(token)
         return f"Ghost {token}"
+
+    def _send(
+        self, request: httpx.Request | Callable[[], httpx.Request], **step: Any
+    ) -> Flow[httpx.Response]:
+        """`Send` the request (or the one ``request()`` makes); after a 401 "Invalid token:
+        jwt expired" whose ``Date`` puts Ghost's clock at least `TOKEN_LIFETIME` (less
+        `CLOCK_SLACK`) ahead of the token's ``iat``, sign it again with Ghost's time and
+        send it once more. Nothing was done by the refused request (Ghost checks the token
+        first), so the repeat is safe even for a create. At most one repeat: a second
+        refusal is returned as it is (and the difference learnt is dropped)."""
+        make: Callable[[], httpx.Request] = request if callable(request) else (lambda: request)
+        response = yield Send(make(), **step)
+        skew = self._clock_skew(response)
+        if skew is None:
+            return response
+        before, self.skew = self.skew, skew
+        logger.warning(
+            "%s: Ghost refused a token as expired; its clock is %.0f s ahead of this "
+            "machine's: signing with Ghost's time (set this machine's clock right: NTP)",
+            self.account.key,
+            skew,
+        )
+        again = make()
+        again.headers["Authorization"] = self._authorization()
+        response = yield Send(again, **step)
+        if _expired(response):
+            self.skew = before
+        return response
+
+    def _clock_skew(self, response: httpx.Response) -> float | None:
+        """Ghost's clock less ours (seconds) when ``response`` refuses the token as expired
+        and its ``Date`` shows Ghost's clock far enough ahead of the time the token was
+        signed with to be the cause; else ``None``."""
+        if not _expired(response):
+            return None
+        date = _date_of(response)
+        if date is None:
+            return None
+        skew = date + 0.5 - self.clock()
+        # The token was signed with our clock plus the skew then known: Ghost's clock must
+        # be a token's lifetime past it (less the way there and back) to have refused it.
+        if skew - self.skew < TOKEN_LIFETIME - CLOCK_SLACK:
+            return None
+        return skew
 
     def _request(
         self,
@@ -294,8 +364,10 @@ class GhostAdapter(BlogAdapter):
         if article.featured_image is not None:
             image_url = yield from self.upload_image(article.featured_image)
         resource = _resource(article)
-        response = yield Send(
-            self._request(
+        response = yield from self._send(
+            # Made again for a repeat signed with Ghost's time: the fields depend on it (a
+            # scheduled time already past on Ghost's clock is sent "published").
+            lambda: self._request(
                 "POST",
                 f"{resource}/",
                 params={"source": "html"},
@@ -343,14 +415,14 @@ class GhostAdapter(BlogAdapter):
         # No idempotency key: a blind repeat after a lost answer would leave a copy, so the
         # driver must not repeat it; the file is looked for first.
         try:
-            response = yield Send(upload(), creates=True, bucket="api")
+            response = yield from self._send(upload, creates=True, bucket="api")
         except TransportError as exc:
             if not exc.maybe_delivered:
                 raise
             found = yield from self.find_image(stem, extension, data)
             if found is not None:
                 return found
-            response = yield Send(upload(), creates=True, bucket="api")
+            response = yield from self._send(upload, creates=True, bucket="api")
         return self.parse(response, _Images).images[0].url
 
     def _same_image(self, current: PartRef, media: Media) -> Flow[str | None]:
@@ -443,7 +515,7 @@ class GhostAdapter(BlogAdapter):
         family = [*first, *(f"{base}-{n}" for n in range(2, SLUG_FAMILY + 1))]
         for start in range(0, len(family), _BATCH):
             slugs = family[start : start + _BATCH]
-            response = yield Send(
+            response = yield from self._send(
                 self._request(
                     "GET",
                     f"{resource}/",
@@ -482,14 +554,17 @@ class GhostAdapter(BlogAdapter):
             PlatformError: another refusal (typed by `error_for`).
         """
         resource = str(ref.extra.get("resource") or "posts")
-        response = yield Send(
+        response = yield from self._send(
             self._request("GET", f"{resource}/{ref.id}/"), idempotent=True, bucket="api"
         )
         return self._ref(self._one(response, resource), resource)
 
     def update_article(self, ref: PartRef, article: Article) -> Flow[PartRef]:
         """Replace the post ``ref`` with ``article`` (title, body, excerpt, tags, image,
-        status...). Ghost needs the post's current ``updated_at``: it is read first, and
+        status...). The slug is sent when the article names one (``Article(slug=...)``) or
+        the post is a draft; a published or scheduled post keeps its address when the
+        article's slug is only the one derived from its title (a corrected title does not
+        move the URL). Ghost needs the post's current ``updated_at``: it is read first, and
         read again once if someone saved the post in between (409). The featured image is
         uploaded only when it is not the file the post has already (read from the site and
         compared byte for byte). A post dated ahead (scheduled, or a draft that was) updated
@@ -528,8 +603,16 @@ class GhostAdapter(BlogAdapter):
                 # Its alt text goes with it: Ghost kept the old words for the next image.
                 fields["feature_image"] = None
                 fields["feature_image_alt"] = None
+            if "slug" not in article.model_fields_set and current.extra.get("status") in (
+                "published",
+                "scheduled",
+                "sent",
+            ):
+                # The slug derived from a corrected title moved a live post's URL (links
+                # shared, announcements among them, led to a 404): it keeps its own.
+                del fields["slug"]
             fields["updated_at"] = current.extra["updated_at"]
-            response = yield Send(
+            response = yield from self._send(
                 self._request(
                     "PUT",
                     f"{resource}/{ref.id}/",
@@ -545,16 +628,22 @@ class GhostAdapter(BlogAdapter):
         raise AssertionError("unreachable")  # pragma: no cover
 
     def delete_part(self, ref: PartRef) -> Flow[None]:
-        """Delete the post (or page). One already gone counts as deleted.
+        """Delete the post (or page). One already gone counts as deleted: Ghost's posts
+        endpoint answers 404 ``NotFoundError`` "Resource not found error, cannot delete
+        post." (its context "Post not found."). Any other 404 is an error: an unknown route
+        ("Resource not found", no context: the account's URL leads to another Ghost path
+        or an older Ghost), or a page from a proxy or another server.
 
         Raises:
+            Rejected: a 404 that is not Ghost's word that the post does not exist (the post
+                may still be on the site).
             PlatformError: Ghost refused (typed by `error_for`).
         """
         resource = str(ref.extra.get("resource") or "posts")
-        response = yield Send(
+        response = yield from self._send(
             self._request("DELETE", f"{resource}/{ref.id}/"), idempotent=True, bucket="api"
         )
-        if response.status_code == 404:
+        if _post_missing(response):
             return
         self.check(response)
 
@@ -611,7 +700,8 @@ class GhostAdapter(BlogAdapter):
         """The post's fields; ``current`` is the post as Ghost has it, for an update."""
         status = article.status
         published_at = article.scheduled_at if status == "scheduled" else None
-        now = datetime.fromtimestamp(self.clock(), UTC)
+        # Ghost's clock: it decides whether a time has passed or is 2 minutes ahead.
+        now = datetime.fromtimestamp(self.now(), UTC)
         kept = _time(str(current.extra.get("published_at") or "")) if current else None
         if published_at is not None and published_at <= now:
             # Its time passed before it was sent (a worker that ran late, a retry): Ghost
@@ -706,6 +796,12 @@ class GhostAdapter(BlogAdapter):
         if isinstance(context, str) and context and context not in message:
             message = f"{message} {context}"
         kind = first.get("type") if isinstance(first.get("type"), str) else None
+        hint = (
+            "Check the Admin API key (Settings -> Integrations -> your custom integration; "
+            "not the Content API key) and that this machine's clock is right"
+        )
+        if _expired(response):
+            hint = self._clock_hint(response)
         return classify(
             self.name,
             response,
@@ -714,9 +810,72 @@ class GhostAdapter(BlogAdapter):
             retry_after=retry_after_of(response),
             bucket=f"{self.name}:api",
             auth_statuses=(401, 403),
-            auth_hint="Check the Admin API key (Settings -> Integrations -> your custom "
-            "integration; not the Content API key) and that this machine's clock is right",
+            auth_hint=hint,
         )
+
+    def _clock_hint(self, response: httpx.Response) -> str:
+        """What to do about a token Ghost refused as expired: it lives 5 minutes from the
+        time it was signed, on Ghost's clock, which its ``Date`` shows."""
+        date = _date_of(response)
+        lead = (
+            "Ghost refused the token as expired: tokens live 5 minutes from the time they "
+            "are signed, and Ghost checks them on its own clock"
+        )
+        if date is None:
+            return f"{lead}; this machine's clock may be behind Ghost's: set it right (NTP)"
+        ahead = date - self.clock()
+        when = datetime.fromtimestamp(date, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return (
+            f"{lead}; Ghost's clock read {when}, {ahead:+.0f} s from this machine's "
+            "(brandkit signs with Ghost's time once it has seen it off by 4 minutes or "
+            "more): set this machine's clock right (NTP), and check the Admin API key"
+        )
+
+
+def _expired(response: httpx.Response) -> bool:
+    """Whether ``response`` is Ghost's 401 for a token expired on Ghost's clock."""
+    if response.status_code != 401:
+        return False
+    message = _first_error(response).get("message")
+    return isinstance(message, str) and message.startswith(_EXPIRED)
+
+
+def _date_of(response: httpx.Response) -> float | None:
+    """The epoch seconds of ``response``'s ``Date`` (Ghost's clock), or ``None``."""
+    value = response.headers.get("date")
+    if not value or len(value) > 64:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    try:
+        return when.timestamp()
+    except (OverflowError, ValueError):
+        return None
+
+
+_MISSING = re.compile(
+    r"\b(?:Post|Page) not found\.|^Resource not found error, cannot \w+ (?:post|page)\.$"
+)
+"""What Ghost says of a post or page that does not exist: the model's "Post not found."
+(the context of the posts endpoint's "Resource not found error, cannot delete post.", or
+the message itself on older Ghosts)."""
+
+
+def _post_missing(response: httpx.Response) -> bool:
+    """Whether ``response`` is Ghost's 404 for a post (page) that does not exist, not a
+    404 of a route Ghost does not have ("Resource not found") or of another server."""
+    if response.status_code != 404:
+        return False
+    first = _first_error(response)
+    # "errorType" in the error renderer of Ghosts before 5.
+    if "NotFoundError" not in (first.get("type"), first.get("errorType")):
+        return False
+    said = [first.get(key) for key in ("message", "context")]
+    return any(isinstance(text, str) and _MISSING.search(text) for text in said)
 
 
 def _first_error(response: httpx.Response) -> dict[str, Any]:

@@ -43,7 +43,11 @@ error body; https://docs.ghost.org/admin-api for the rest):
   ``.../posts/slug/{slug}/``.
 - ``PUT .../posts/{id}/`` needs the post's current ``updated_at``: an older one is 409
   ``UpdateCollisionError`` ("Saving failed! Someone else is editing this post."), none is
-  422. ``DELETE .../posts/{id}/`` answers 204; an unknown id 404 ``Post not found.``.
+  422. ``DELETE .../posts/{id}/`` answers 204. An unknown id is 404 ``NotFoundError`` in the
+  words the API framework gives an endpoint's error: "Resource not found error, cannot
+  delete post." (``read``, ``edit``), its context "Post not found." ("Page not found.");
+  a path or method the Admin API has no route for is 404 ``NotFoundError`` "Resource not
+  found" without context.
 - ``POST /ghost/api/admin/images/upload/`` (multipart ``file``, ``purpose``, ``ref``):
   jpg, jpeg, gif, png, svg, svgz, ico, webp; others 415 ``Please select a valid image.``;
   answers 201 ``{"images": [{"url", "ref"}]}`` and serves the file at that URL, named as
@@ -63,6 +67,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import email.utils
 import hashlib
 import hmac
 import html
@@ -322,8 +327,12 @@ class GhostEmulator(Emulator):
         return self.error(500, "An unexpected error occurred, please try again.")
 
     def rate_limit_headers(self, request: httpx.Request) -> dict[str, str]:
-        """Ghost sends its version on every Admin API answer."""
-        return {"content-version": f"v{self.version}"}
+        """Ghost sends its version on every Admin API answer, and (as every Node server)
+        its clock in ``Date``: the emulator's, which tests move."""
+        return {
+            "content-version": f"v{self.version}",
+            "date": email.utils.formatdate(self.clock.time(), usegmt=True),
+        }
 
     def _refused(self, exc: _Refusal) -> httpx.Response:
         return self.error(exc.status, exc.message, context=exc.context, code=exc.code)
@@ -469,11 +478,11 @@ class GhostEmulator(Emulator):
             status=status,
         )
 
-    def _find(self, resource: str, post_id: str) -> _Post:
+    def _find(self, resource: str, post_id: str, verb: str = "read") -> _Post:
         self._go_live()
         p = self._posts.get(post_id)
         if p is None or p.deleted or p.resource != resource:
-            raise _Refusal(404, f"{'Post' if resource == 'posts' else 'Page'} not found.")
+            raise _not_found(resource, verb)
         return p
 
     def _unique_slug(self, wanted: str, own: str | None = None) -> str:
@@ -726,7 +735,7 @@ class GhostEmulator(Emulator):
             for p in self._live():
                 if p.resource == resource and p.slug == slug:
                     return self._answer([p], request)
-            raise _Refusal(404, f"{'Post' if resource == 'posts' else 'Page'} not found.")
+            raise _not_found(resource, "read")
         except _Refusal as exc:
             return self._refused(exc)
 
@@ -734,7 +743,7 @@ class GhostEmulator(Emulator):
     def _edit(self, request: httpx.Request, resource: str, post_id: str) -> httpx.Response:
         try:
             self._authenticate(request)
-            p = self._find(resource, post_id)
+            p = self._find(resource, post_id, "edit")
             data = _one(request, resource)
             sent = _parse_time(data.get("updated_at"))
             if sent is None:
@@ -763,7 +772,7 @@ class GhostEmulator(Emulator):
     def _delete(self, request: httpx.Request, resource: str, post_id: str) -> httpx.Response:
         try:
             self._authenticate(request)
-            p = self._find(resource, post_id)
+            p = self._find(resource, post_id, "delete")
         except _Refusal as exc:
             return self._refused(exc)
         p.deleted = True
@@ -814,6 +823,16 @@ class GhostEmulator(Emulator):
         }
         return self.json({"images": [image]}, status=201)
 
+    @route("GET", rf"{API}/.*")
+    @route("POST", rf"{API}/.*")
+    @route("PUT", rf"{API}/.*")
+    @route("DELETE", rf"{API}/.*")
+    def _no_route(self, request: httpx.Request) -> httpx.Response:
+        """The Admin API app's last handler (``errorHandler.resourceNotFound``): a path or
+        method it has no route for, whatever the token, is a 404 "Resource not found"
+        without context (no endpoint words it)."""
+        return self.error(404, "Resource not found")
+
     @route("GET", r"/content/images/(?P<rest>.+)")
     def _image(self, request: httpx.Request, rest: str) -> httpx.Response:
         stored = self._images.get(request.url.path)
@@ -847,6 +866,18 @@ class GhostEmulator(Emulator):
                     200, content=page.encode(), headers={"content-type": "text/html; charset=utf-8"}
                 )
         return httpx.Response(404, content=b"<h1>404</h1>", headers={"content-type": "text/html"})
+
+
+def _not_found(resource: str, verb: str) -> _Refusal:
+    """Ghost's 404 for a post (page) that does not exist, as the API framework words an
+    endpoint's error (``prepareUserMessage``): "Resource not found error, cannot delete
+    post." with the model's "Post not found." as its context."""
+    what = "post" if resource == "posts" else "page"
+    return _Refusal(
+        404,
+        f"Resource not found error, cannot {verb} {what}.",
+        context=f"{what.capitalize()} not found.",
+    )
 
 
 def _secure_name(name: str, ext: str) -> str:

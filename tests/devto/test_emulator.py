@@ -17,8 +17,9 @@ BASE = "https://dev.test"
 
 @pytest.fixture
 def emu() -> DevtoEmulator:
-    """A Forem answering in-process at BASE, without the one-write-per-second throttle."""
-    emu = DevtoEmulator(write_throttle=False)
+    """A Forem answering in-process at BASE, without the one-write-per-second and
+    three-reads-per-second throttles (tested on their own)."""
+    emu = DevtoEmulator(write_throttle=False, read_throttle=False)
     emu._base_url = BASE
     return emu
 

@@ -12,8 +12,15 @@ Facts used here (forem/forem: ``app/controllers/concerns/api/articles_controller
   ``GET /api/articles/me/all`` lists the user's own, drafts included. The API cannot delete an
   article: unpublish it with an update (``status="draft"``).
 - The body is Markdown; an HTML article body is sent as it is (Markdown passes HTML blocks
-  through). The cover image (``main_image``) is a public URL that Forem fetches: the
-  account's ``media_host`` makes the featured image one. Forem keeps no alt text for it.
+  through). Forem reads a body that starts with ``---`` and has another ``---`` ending a
+  line as front matter (``ContentRenderer``, the front_matter_parser gem): a YAML mapping
+  there would set the title, tags, published state, description, canonical URL and cover
+  (and be cut from the text), anything else makes Forem refuse the article or fail (500).
+  Such a body is sent with an HTML comment before it (``<!-- -->``, see `forem_body`): it
+  reads the same as Markdown, Forem's sanitizer drops the comment from the page, and the
+  article's fields stay the Article's. The cover image (``main_image``) is a public URL
+  that Forem fetches: the account's ``media_host`` makes the featured image one. Forem
+  keeps no alt text for it.
 - Tags: at most 4, letters and digits only (``[[:alnum:]]``: Alphabetic or decimal digits).
   brandkit sends each tag lowercased without its other characters (``"Press Release"``
   becomes ``pressrelease``) and keeps the first 4, logging those it drops. Titles: at most
@@ -78,7 +85,7 @@ if TYPE_CHECKING:
     from brandkit.content._media import Media
     from brandkit.metrics._sample import MetricSample
 
-__all__ = ["DevtoAdapter", "devto_tags", "forem_title"]
+__all__ = ["DevtoAdapter", "devto_tags", "forem_body", "forem_title"]
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +153,25 @@ def forem_title(title: str) -> str:
 # (an Indic vowel sign is Alphabetic; "½" and "²" are no decimal digits). Python's isalnum
 # differs both ways.
 _TAG_DROPS = regex.compile(r"[^\p{Alphabetic}\p{Nd}]+")
+
+
+# The front_matter_parser gem's Markdown syntax as Forem runs it (after turning CRLF into LF):
+# optional whitespace, "---", anything, "---" and blanks to a line's end.
+_FRONT_MATTER = re.compile(r"\A\s*---.*?---\s*$", re.S | re.M)
+NOT_FRONT_MATTER = "<!-- -->\n"
+"""What goes before a body Forem would read as front matter: an HTML comment, a block of
+its own in Markdown (so what follows means what it meant), dropped from the page by
+Forem's sanitizer."""
+
+
+def forem_body(body: str) -> str:
+    """``body`` as brandkit sends it to Forem: as it is, unless Forem would read its start
+    as front matter (``---``, anything, ``---`` ending a line), which would set the
+    article's title, tags and published state from the body, or refuse it; then with
+    `NOT_FRONT_MATTER` before it."""
+    if _FRONT_MATTER.match(body.replace("\r\n", "\n")) is None:
+        return body
+    return NOT_FRONT_MATTER + body
 
 
 def devto_tags(names: tuple[str, ...] | list[str]) -> tuple[list[str], list[str]]:
@@ -342,7 +368,9 @@ class DevtoAdapter(BlogAdapter):
         """Whether ``item`` (same title, same published state) can be the article an attempt
         that began at ``since`` created."""
         if not item.published:
-            return _text(item.body_markdown) == _text(article.body)
+            # As sent (`forem_body`), or as an older brandkit sent it.
+            stored = _text(item.body_markdown)
+            return stored in (_text(forem_body(article.body)), _text(article.body))
         published = _time(item.published_at)
         if published is None:
             return False
@@ -531,7 +559,9 @@ class DevtoAdapter(BlogAdapter):
                 platform=self.name,
                 over_by=len(stored) - TITLE_MAX,
             )
-        size = len(article.body.encode())
+        body = forem_body(article.body)
+        # Measured as sent: what goes before a body Forem would read as front matter counts.
+        size = len(body.encode())
         if size > BODY_MAX_BYTES:
             raise ContentError(
                 f"devto takes an article body of at most {BODY_MAX_BYTES:,} bytes in UTF-8 "
@@ -548,7 +578,7 @@ class DevtoAdapter(BlogAdapter):
             )
         fields: dict[str, Any] = {
             "title": article.title,
-            "body_markdown": article.body,
+            "body_markdown": body,
             "published": article.status != "draft",
             "tags": tags,
         }

@@ -42,9 +42,19 @@ validations and ``config/initializers/rack_attack.rb``):
   (published only). The API has no delete.
 - ``api-key`` header; missing or wrong: 401 ``{"error": "unauthorized", "status": 401}``.
 - Rate limits: Rack::Attack's ``api_write_throttle`` (1 write per second per key: 429
-  ``Retry later`` with ``Retry-After``), and the limit on published articles created (9 per
-  30 seconds: 429 ``Rate limit reached, try again in 30 seconds``, ``Retry-After: 30``);
-  both configurable (``write_throttle``, ``creation_limit``).
+  ``Retry later`` with ``Retry-After``), its ``api_throttle`` (3 GETs under ``/api/`` per
+  second per address, in windows of the epoch's seconds; every client of the emulator is
+  one address), and the limit on published articles created (9 per 30 seconds: 429 ``Rate
+  limit reached, try again in 30 seconds``, ``Retry-After: 30``); all configurable
+  (``write_throttle``, ``read_throttle``, ``creation_limit``).
+- Front matter, as Forem's ``ContentRenderer`` reads it (the front_matter_parser gem's
+  Markdown syntax: optional whitespace, ``---``, anything, ``---`` ending a line, at the
+  start of ``body_markdown``) on every save: a YAML mapping sets ``title``, ``tags``,
+  ``published``, ``description``, ``canonical_url`` and ``cover_image`` (the main image) over
+  what the request says, and is left out of ``body_html`` (``body_markdown`` is stored as
+  sent); YAML that is no mapping (a line of text between two rules, nothing between them) is
+  Forem's 500 (it calls ``any?`` on it), a line that breaks the mapping 422 with YAML's
+  message. The emulator reads ``key: value`` lines and ``- item`` lists, not all of YAML.
 - Counts: `DevtoEmulator.engage` adds views, reactions and comments; ``me`` lists show
   ``page_views_count`` (the author's own view), every answer the reactions and comments.
 """
@@ -87,6 +97,8 @@ BODY_MAX_BYTES = 800 * 1024
 TAGS_MAX = 4
 TAG_MAX = 30
 DUPLICATE_WINDOW = timedelta(minutes=5)
+API_READS = 3
+"""Rack::Attack's ``api_throttle``: GETs under ``/api/`` per second per address."""
 PAST_PUBLISHED_AT = timedelta(minutes=15)
 """How far in the past a new published article's ``published_at`` may be (Forem's
 ``future_or_current_published_at``)."""
@@ -154,6 +166,8 @@ class DevtoEmulator(Emulator):
         api_key: the first user's API key.
         username: the first user's username.
         write_throttle: Rack::Attack's 1 write per second per API key is enforced.
+        read_throttle: Rack::Attack's 3 reads (GETs under ``/api/``) per second per address
+            are enforced.
         creation_limit: published articles a user may create per 30 seconds.
     """
 
@@ -167,11 +181,15 @@ class DevtoEmulator(Emulator):
         strict: bool | None = None,
         username: str = "acme",
         write_throttle: bool = True,
+        read_throttle: bool = True,
         creation_limit: int = 9,
     ) -> None:
         super().__init__(clock=clock, strict=strict)
         self.write_throttle = write_throttle
+        self.read_throttle = read_throttle
         self.creation_limit = creation_limit
+        # Rack::Attack's api_throttle count: (the window's second, the reads in it).
+        self._reads: tuple[int, int] = (0, 0)
         self._users: dict[int, _User] = {}
         self._articles: dict[int, _Article] = {}
         self._next_id = 1_000_001
@@ -271,6 +289,18 @@ class DevtoEmulator(Emulator):
             raise _Refusal(429, "Retry later", {"retry-after": "1"})
         self._writes[key] = period
 
+    def _read_throttle(self, request: httpx.Request) -> None:
+        """Rack::Attack's api_throttle: 3 GETs under ``/api/`` per second per address
+        (every request counts, refused ones too)."""
+        if not self.read_throttle:
+            return
+        window = int(self.clock.time())
+        start, count = self._reads
+        count = count + 1 if start == window else 1
+        self._reads = (window, count)
+        if count > API_READS:
+            raise _Refusal(429, "Retry later", {"retry-after": "1"})
+
     def _url(self, a: _Article) -> str:
         return f"{self.base_url}/{self._users[a.user_id].username}/{a.slug}"
 
@@ -328,7 +358,7 @@ class DevtoEmulator(Emulator):
             "last_comment_at": _time(a.published_at or a.created_at),
             "tag_list": ", ".join(a.tags),
             "tags": list(a.tags),
-            "body_html": MarkdownIt("commonmark").render(a.body_markdown),
+            "body_html": MarkdownIt("commonmark").render(_front_matter(a.body_markdown)[1]),
             "body_markdown": a.body_markdown,
             "user": self._user_json(self._users[a.user_id]),
         }
@@ -430,12 +460,6 @@ class DevtoEmulator(Emulator):
             if field in params:
                 value = params[field]
                 setattr(a, field, "" if value is None and field != "series" else value)
-        if isinstance(a.title, str):
-            # Article#normalize_title, before validation (the five-minute check and the
-            # length see the stored title).
-            from brandkit.platforms.devto import forem_title
-
-            a.title = forem_title(a.title)
         for field in ("main_image", "canonical_url"):
             if field in params:
                 setattr(a, field, params[field] or None)
@@ -454,10 +478,39 @@ class DevtoEmulator(Emulator):
             except ValueError:
                 raise _Refusal(422, "Published at is not a valid date") from None
             a.published_at = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        # Article#evaluate_markdown (before validation, on every save): the body's front
+        # matter has the last word on what it names.
+        matter = _front_matter(a.body_markdown or "")[0]
+        if matter is not None:
+            self._evaluate_front_matter(a, matter)
+        if isinstance(a.title, str):
+            # Article#normalize_title, before validation (the five-minute check and the
+            # length see the stored title).
+            from brandkit.platforms.devto import forem_title
+
+            a.title = forem_title(a.title)
         if a.published and a.published_at is None:
             a.published_at = self.clock.now()
         if a.published and "-temp-slug-" in a.slug:
             a.slug = self._slug(a.title)
+
+    def _evaluate_front_matter(self, a: _Article, matter: dict[str, Any]) -> None:
+        """Article#evaluate_front_matter: what a mapping at the body's start sets."""
+        if matter.get("title"):
+            a.title = str(matter["title"])
+        if matter.get("tags"):
+            raw = matter["tags"]
+            a.tags = self._tags(raw if isinstance(raw, list) else str(raw))
+        if matter.get("published") in (True, False):
+            a.published = bool(matter["published"])
+        if matter.get("cover_image"):
+            a.main_image = str(matter["cover_image"])
+        if matter.get("canonical_url"):
+            a.canonical_url = str(matter["canonical_url"])
+        if matter.get("description") or matter.get("title"):
+            description = matter.get("description")
+            content = _front_matter(a.body_markdown)[1]
+            a.description = str(description) if description else _text_of(content)[:100]
 
     def _slug(self, title: str) -> str:
         tail = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(4))
@@ -543,6 +596,7 @@ class DevtoEmulator(Emulator):
     @route("GET", r"/api/articles/me(?:/(?P<which>all|published|unpublished))?")
     def _mine(self, request: httpx.Request, which: str | None) -> httpx.Response:
         try:
+            self._read_throttle(request)
             user = self._authenticate(request)
         except _Refusal as exc:
             return self._refused(exc)
@@ -572,6 +626,10 @@ class DevtoEmulator(Emulator):
 
     @route("GET", r"/api/articles/(?P<article_id>[0-9]+)")
     def _read(self, request: httpx.Request, article_id: str) -> httpx.Response:
+        try:
+            self._read_throttle(request)
+        except _Refusal as exc:
+            return self._refused(exc)
         a = self._articles.get(int(article_id))
         if a is None or not self._visible(a):
             return self.error(404, "not found")
@@ -579,6 +637,10 @@ class DevtoEmulator(Emulator):
 
     @route("GET", r"/api/articles/(?P<username>[A-Za-z0-9_]+)/(?P<slug>[a-z0-9-]+)")
     def _read_slug(self, request: httpx.Request, username: str, slug: str) -> httpx.Response:
+        try:
+            self._read_throttle(request)
+        except _Refusal as exc:
+            return self._refused(exc)
         for a in self._articles.values():
             if a.slug == slug and self._users[a.user_id].username == username and self._visible(a):
                 return self.json(self._show(a))
@@ -586,6 +648,62 @@ class DevtoEmulator(Emulator):
 
     def _visible(self, a: _Article) -> bool:
         return a.published and a.published_at is not None and a.published_at <= self.clock.now()
+
+
+# The front_matter_parser gem's Markdown syntax (MultiLineComment['', '']): optional
+# whitespace, "---", anything (lazily), "---", blanks to a line's end.
+_FRONT = re.compile(r"\A\s*---(?P<matter>.*?)---\s*[ \t]*$[\n\r]?(?P<content>.*)\Z", re.S | re.M)
+_KEY = re.compile(r"([A-Za-z_][\w-]*)[ \t]*:(?:[ \t]+(.*?))?[ \t]*")
+_ITEM = re.compile(r"[ \t]*-[ \t]+(.*?)[ \t]*")
+
+
+def _scalar(raw: str | None) -> Any:
+    """A YAML scalar as Psych reads the plain ones tests write."""
+    if raw is None or raw == "" or raw in ("~", "null"):
+        return None
+    if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"":
+        return raw[1:-1]
+    if raw in ("true", "false"):
+        return raw == "true"
+    return raw
+
+
+def _front_matter(body: str) -> tuple[dict[str, Any] | None, str]:
+    """What Forem's ``ContentRenderer#process_article`` makes of ``body``: its front
+    matter (``None`` without one) and the rest.
+
+    Raises:
+        _Refusal: 500 for YAML that is no mapping (Forem calls ``any?`` on a String or
+            nil), 422 with YAML's words for a line that breaks a mapping.
+    """
+    fixed = body.replace("\r\n", "\n")
+    match = _FRONT.match(fixed)
+    if match is None:
+        return None, fixed
+    lines = [
+        (n, line)
+        for n, line in enumerate(match.group("matter").split("\n"), start=1)
+        if line.strip() and not line.strip().startswith("#")
+    ]
+    if not any(_KEY.fullmatch(line) for _, line in lines):
+        raise _Refusal(500, "Internal Server Error")  # a String or nil: NoMethodError any?
+    mapping: dict[str, Any] = {}
+    key: str | None = None
+    for n, line in lines:
+        pair = _KEY.fullmatch(line)
+        item = _ITEM.fullmatch(line)
+        if pair is not None:
+            key = pair.group(1)
+            mapping[key] = _scalar(pair.group(2))
+        elif item is not None and key is not None and mapping[key] in (None, []):
+            mapping[key] = [*(mapping[key] or []), _scalar(item.group(1))]
+        else:
+            raise _Refusal(
+                422,
+                f"(<unknown>): could not find expected ':' while scanning a simple key at "
+                f"line {n} column 1",
+            )
+    return mapping, match.group("content")
 
 
 def _sentence(messages: list[str]) -> str:

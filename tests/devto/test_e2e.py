@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -77,3 +78,20 @@ def test_the_creation_limit_is_reported_as_rate_limited(emu: DevtoEmulator) -> N
             client.run(devto, devto.publish_article(Article(title="Two")))
     assert info.value.platform_message == "Rate limit reached, try again in 30 seconds"
     assert emu.post_titles() == ["One"]
+
+
+def test_a_lookup_never_takes_an_article_another_delivery_recorded(
+    emu: DevtoEmulator, client: Client
+) -> None:
+    """Forem refuses a title used in the last five minutes, but a delivery retried later
+    (its key older) looks back further: another delivery's article with the same title,
+    published since, matched, and was taken for this one (never published). One whose id
+    is in ``taken`` (`ThreadContext.taken`: another delivery recorded it) is not."""
+    devto = DevtoAdapter(emu.account())
+    (other,) = client.publish(Article(title="Weekly update", body="Week 1."), devto.account)
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    ours = Article(title="Weekly update", body="Week 2.")
+    found = client.run(devto, devto.find_article(ours, since=since))
+    assert found is not None and found.id == other.ids[0]  # what the lookup took
+    taken = frozenset(other.ids)
+    assert client.run(devto, devto.find_article(ours, since=since, taken=taken)) is None

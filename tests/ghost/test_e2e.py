@@ -79,3 +79,23 @@ def test_a_rate_limit_is_waited_out_or_reported(emu: GhostEmulator, client: Clie
     assert info.value.retry_after == 3600.0
     assert info.value.platform_message == "Too many requests."
     assert emu.post_titles() == ["Patient"]
+
+
+def test_a_lost_create_never_takes_an_earlier_delivery_s_post(
+    emu: GhostEmulator, client: Client
+) -> None:
+    """Three weekly posts with one title, then the fourth's create answered 500 before
+    Ghost made it: the lookup of the slug's family took the newest post with the title
+    made within the skew allowed (the third week's) for it, and the fourth was never
+    published. A post another delivery recorded is never taken: the fourth is published."""
+    acct = emu.account()
+    earlier = [
+        client.publish(Article(title="Weekly update", body=f"week {week}"), acct)[0]
+        for week in range(3)
+    ]
+    emu.fault(method="POST", path=CREATE, status=500)
+    (d,) = client.publish(Article(title="Weekly update", body="this week"), acct)
+    assert d.status.value == "sent", d.error
+    assert d.ids[0] not in {e.ids[0] for e in earlier}
+    assert len({e.ids[0] for e in earlier} | {d.ids[0]}) == 4
+    assert emu.count("POST", CREATE) == 5

@@ -45,3 +45,24 @@ def test_variants_follow_wp_unique_post_slug() -> None:
     # A URL-encoded slug is cut between escapes, never inside one.
     encoded = "%c3%a9" * 40
     assert truncate_post_slug(encoded, 100) == "%c3%a9" * 16
+
+
+def test_a_lost_create_never_takes_an_earlier_delivery_s_post() -> None:
+    """A weekly article with the same title, sent a minute apart: the fourth one's create
+    answered 500 and WordPress had not made it. The lookup reads the slug's family and took
+    the newest post with the title made within five minutes (the third week's) for it: the
+    fourth article was never published and its delivery named the third's post. A post
+    another delivery recorded is never taken: the fourth is published."""
+    emu = WordPressEmulator()
+    with emu.serve(), Client(retry=FAST) as client:
+        acct = emu.account()
+        earlier = [
+            client.publish(Article(title="Weekly update", body=f"week {week}"), acct)[0]
+            for week in range(3)
+        ]
+        emu.fault(method="POST", path=CREATE, status=500)
+        (d,) = client.publish(Article(title="Weekly update", body="this week"), acct)
+    assert d.status.value == "sent", d.error
+    assert d.ids[0] not in {e.ids[0] for e in earlier}
+    assert d.parts[0].extra["slug"] == "weekly-update-4"
+    assert emu.count("POST", CREATE) == 5

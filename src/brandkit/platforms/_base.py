@@ -8,7 +8,7 @@ import math
 import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -828,11 +828,14 @@ class BlogAdapter(Adapter):
         self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
     ) -> Flow[PartRef | None]:
         """Find the article an earlier attempt of this delivery published, counting only
-        those made since the delivery's part key was (see `find_article`)."""
+        those made since the delivery's part key was, and none another delivery recorded
+        (`ThreadContext.taken`; see `find_article`)."""
         from brandkit.delivery import tid_time
 
         article = article_of(rendered, self.name)
-        return (yield from self.find_article(article, since=tid_time(thread.key)))
+        return (
+            yield from self.find_article(article, since=tid_time(thread.key), taken=thread.taken)
+        )
 
     @abstractmethod
     def publish_article(self, article: Article) -> Flow[PartRef]:
@@ -840,10 +843,10 @@ class BlogAdapter(Adapter):
 
     @abstractmethod
     def find_article(
-        self, article: Article, *, since: datetime | None = None
+        self, article: Article, *, since: datetime | None = None, taken: Collection[str] = ()
     ) -> Flow[PartRef | None]:
         """The article an earlier attempt created for ``article`` (no earlier than
-        ``since``), or ``None``."""
+        ``since``, and none whose id is in ``taken``: another delivery's), or ``None``."""
 
     @abstractmethod
     def read_article(self, ref: PartRef) -> Flow[PartRef]:

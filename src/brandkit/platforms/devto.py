@@ -50,7 +50,7 @@ import json
 import logging
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -329,7 +329,7 @@ class DevtoAdapter(BlogAdapter):
         return self._ref(self.parse(response, _Article), article)
 
     def find_article(
-        self, article: Article, *, since: datetime | None = None
+        self, article: Article, *, since: datetime | None = None, taken: Collection[str] = ()
     ) -> Flow[PartRef | None]:
         """The article an earlier attempt created, or ``None``: the user's articles
         (``me/all``, newest first) are read for one with the same title, the same canonical
@@ -357,8 +357,8 @@ class DevtoAdapter(BlogAdapter):
                     continue
                 if article.canonical_url and item.canonical_url != article.canonical_url:
                     continue
-                if not self._made_by(item, article, since):
-                    continue
+                if not self._made_by(item, article, since) or str(item.id) in taken:
+                    continue  # not made by this attempt, or another delivery's article
                 return self._ref(item, article)
             if len(mine) < PAGE_SIZE:
                 return None

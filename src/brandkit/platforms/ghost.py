@@ -59,7 +59,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -496,7 +496,7 @@ class GhostAdapter(BlogAdapter):
         return None
 
     def find_article(
-        self, article: Article, *, since: datetime | None = None
+        self, article: Article, *, since: datetime | None = None, taken: Collection[str] = ()
     ) -> Flow[PartRef | None]:
         """The post an earlier attempt created for ``article``, or ``None``.
 
@@ -538,10 +538,11 @@ class GhostAdapter(BlogAdapter):
                 created = _time(post.created_at)
                 if since is not None and created is not None and created < since - LOOKUP_SKEW:
                     continue
-                if post.title == article.title:
+                # Another delivery's post (`ThreadContext.taken`) is not this one's.
+                if post.title == article.title and post.id not in taken:
                     return self._ref(post, resource)
-            taken = {post.slug for post in posts}
-            if not taken.issuperset(s for s in slugs if s not in first or s == base):
+            used = {post.slug for post in posts}
+            if not used.issuperset(s for s in slugs if s not in first or s == base):
                 return None  # a free variant: the family ends here
         return None
 

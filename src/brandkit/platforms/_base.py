@@ -690,10 +690,10 @@ def retry_after_seconds(value: str | None, date: str | None = None) -> float | N
         return wait_seconds(float(value))
     except ValueError:
         pass
-    when = _http_time(value)
+    when = http_time(value)
     if when is None:
         return None
-    now = _http_time(date) if date else None
+    now = http_time(date) if date else None
     return wait_seconds(when - (time.time() if now is None else now))
 
 
@@ -702,8 +702,11 @@ def retry_after_of(response: httpx.Response) -> float | None:
     return retry_after_seconds(response.headers.get("retry-after"), response.headers.get("date"))
 
 
-def _http_time(text: str) -> float | None:
-    """An HTTP date (``Fri, 31 Dec 2027 23:59:59 GMT``) as epoch seconds, or ``None``."""
+def http_time(text: str | None) -> float | None:
+    """An HTTP date (``Fri, 31 Dec 2027 23:59:59 GMT``, as a ``Date`` or ``Retry-After``
+    header gives it) as epoch seconds, or ``None`` (none, too long, or not a date)."""
+    if not text or len(text) > 64:
+        return None
     try:
         when = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):

@@ -33,7 +33,6 @@ import re
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, Protocol, TypeVar
 from urllib.parse import urlencode
 
@@ -62,6 +61,7 @@ from brandkit.platforms._base import (
     Capabilities,
     PartRef,
     ThreadContext,
+    http_time,
     wait_seconds,
 )
 from brandkit.platforms._oauth import TokenAnswer, parse_credentials
@@ -1703,15 +1703,8 @@ def _date_of(response: httpx.Response) -> int | None:
 
 def _date_of_text(value: str | None) -> int | None:
     """The unix seconds of a ``Date`` header's text, or ``None``."""
-    if not value:
-        return None
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return int(when.timestamp())
+    seconds = http_time(value)
+    return int(seconds) if seconds is not None else None
 
 
 def _request_of(response: httpx.Response) -> httpx.Request:

@@ -52,7 +52,6 @@ checks, ``core/server/services/auth/api-key/admin.js``):
 from __future__ import annotations
 
 import base64
-import email.utils
 import hashlib
 import hmac
 import json
@@ -84,6 +83,7 @@ from brandkit.platforms._base import (
     bound_base,
     bound_slug,
     classify,
+    http_time,
     retry_after_of,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
@@ -843,19 +843,7 @@ def _expired(response: httpx.Response) -> bool:
 
 def _date_of(response: httpx.Response) -> float | None:
     """The epoch seconds of ``response``'s ``Date`` (Ghost's clock), or ``None``."""
-    value = response.headers.get("date")
-    if not value or len(value) > 64:
-        return None
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    try:
-        return when.timestamp()
-    except (OverflowError, ValueError):
-        return None
+    return http_time(response.headers.get("date"))
 
 
 _MISSING = re.compile(

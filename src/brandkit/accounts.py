@@ -22,7 +22,7 @@ import re
 import tempfile
 import tomllib
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
@@ -1332,3 +1332,32 @@ def _config_model(platform: str) -> type[BaseModel]:
     )
     _MODELS[platform] = model
     return model
+
+
+def account_list(accounts: object, *, once: bool = False) -> list[Account]:
+    """``accounts`` as a list of accounts, checked before anything is read or written (the
+    inbox's and listening's ``accounts=``).
+
+    Raises:
+        ConfigurationError: ``accounts`` is one account or a text rather than a list of
+            them (each letter of a text was read as an account), holds something that is
+            not an `Account` (a key), or, with ``once``, holds one account twice.
+    """
+    if isinstance(accounts, (Account, str, bytes)) or not isinstance(accounts, Iterable):
+        raise ConfigurationError(
+            f"accounts is a {type(accounts).__name__}: give the accounts as a list of "
+            "accounts, such as [x, masto] (one account: [x])"
+        )
+    checked = list(accounts)
+    seen: set[str] = set()
+    for account in checked:
+        if not isinstance(account, Account):
+            # Only the type: an item that is not an Account may hold a token.
+            raise ConfigurationError(
+                f"accounts holds a {type(account).__name__}, not an Account: give the "
+                "accounts themselves (Account.load(...) reads them), not their keys"
+            )
+        if once and account.key in seen:
+            raise ConfigurationError(f"accounts holds {account.key} twice: give each account once")
+        seen.add(account.key)
+    return checked

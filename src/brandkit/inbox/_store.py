@@ -479,7 +479,9 @@ class Inbox(SQLiteStore):
         """
         _check_client(client, asynchronous=False)
         _check_limit(limit)
-        accounts = _check_accounts(accounts)
+        from brandkit.accounts import account_list
+
+        accounts = account_list(accounts, once=True)
         outbox = client.outbox
         if outbox is not None:
             self._settle_from(outbox)
@@ -517,7 +519,9 @@ class Inbox(SQLiteStore):
         """
         _check_client(client, asynchronous=True)
         _check_limit(limit)
-        accounts = _check_accounts(accounts)
+        from brandkit.accounts import account_list
+
+        accounts = account_list(accounts, once=True)
         check_limit(
             concurrency, what="accounts may be read at the same time", least=1, name="concurrency"
         )
@@ -1155,37 +1159,6 @@ def _check_client(client: object, *, asynchronous: bool) -> None:
             if asynchronous
             else "Inbox.sync takes a Client; with an AsyncClient, await inbox.async_sync(...)"
         )
-
-
-def _check_accounts(accounts: object) -> list[Account]:
-    """``accounts`` as a list, checked before anything is read or written.
-
-    Raises:
-        ConfigurationError: ``accounts`` is one account or a text rather than a list of
-            them, holds something that is not an `Account`, or holds one account twice
-            (read twice at once, its cursor could be moved back).
-    """
-    from brandkit.accounts import Account
-
-    # A text is a sequence too: each of its letters would have been read as an account.
-    if isinstance(accounts, (Account, str, bytes)) or not isinstance(accounts, Iterable):
-        raise ConfigurationError(
-            f"accounts is a {type(accounts).__name__}: give a list of accounts, such as "
-            "[x, masto] (one account: [x])"
-        )
-    checked = list(accounts)
-    seen: set[str] = set()
-    for account in checked:
-        if not isinstance(account, Account):
-            # Only the type: an item that is not an Account may hold a token.
-            raise ConfigurationError(
-                f"accounts holds a {type(account).__name__}, not an Account: give the "
-                "accounts themselves (Account.load(...) reads them), not their keys"
-            )
-        if account.key in seen:
-            raise ConfigurationError(f"accounts holds {account.key} twice: give each account once")
-        seen.add(account.key)
-    return checked
 
 
 def _check_limit(limit: int) -> None:

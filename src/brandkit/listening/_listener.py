@@ -11,7 +11,7 @@ import os
 import re
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -127,32 +127,6 @@ def _key_of(account: Account | str) -> str:
             "text (such as 'x:brand')"
         )
     return key
-
-
-def _accounts_list(accounts: object) -> list[Account]:
-    """``accounts`` as a list of accounts, checked before anything is written.
-
-    Raises:
-        ConfigurationError: ``accounts`` is one account or a text rather than a list of
-            them, or holds something that is not an `Account`.
-    """
-    from brandkit.accounts import Account
-
-    # A text is a sequence too, and one account is not one: each was read item by item.
-    if isinstance(accounts, (Account, str, bytes)) or not isinstance(accounts, Iterable):
-        raise ConfigurationError(
-            f"accounts is a {type(accounts).__name__}: give the accounts as a list, such as "
-            "[x, sky] (one account: [x])"
-        )
-    checked = list(accounts)
-    for account in checked:
-        if not isinstance(account, Account):
-            # Only the type: an item that is not an Account may hold a token.
-            raise ConfigurationError(
-                f"accounts holds a {type(account).__name__}, not an Account: give the "
-                "accounts themselves (Account.load(...) reads them), not their keys"
-            )
-    return checked
 
 
 def _utc_day(day: date | datetime) -> str:
@@ -399,7 +373,9 @@ class Listener:
         """
         if not isinstance(name, str) or not name.strip():
             raise ConfigurationError("a saved query needs a name (text that is not blank)")
-        accounts = _accounts_list(accounts)
+        from brandkit.accounts import account_list
+
+        accounts = account_list(accounts)
         if not accounts:
             raise ConfigurationError(f"query {name!r} needs at least one account to search with")
         if budget is not None:
@@ -565,7 +541,9 @@ class Listener:
                 "would have to be awaited"
             )
         check_limit(limit, what="posts at most per query and account", least=1)
-        for account in _accounts_list(accounts):
+        from brandkit.accounts import account_list
+
+        for account in account_list(accounts):
             self._accounts[account.key] = account
         runs: list[QueryRun] = []
         for watched in self.queries() if force else self.due():

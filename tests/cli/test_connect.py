@@ -306,6 +306,43 @@ def test_connect_bluesky_with_an_app_password(store: Path, monkeypatch: pytest.M
             assert publish(Account.from_store(s, "bluesky"), "skeet") is DeliveryStatus.SENT
 
 
+def test_a_stored_app_password_account_keeps_its_session_across_processes(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bluesky allows 30 logins in 5 minutes and 100 a day at bsky.social: each process
+    that loaded an app-password account from the store logged in again (the store kept only
+    the password), so `brandkit run --once` from cron every few minutes was locked out for
+    the rest of the day. The session a login or refresh makes is stored with the record,
+    and the next process reuses it: one login for several processes."""
+    emu = BlueskyEmulator()
+    with emu.serve():
+        account = emu.account(name="brand")
+        handle = str(account.settings["handle"])
+        monkeypatch.setenv("BK_TEST_APP_PASSWORD", account.secret("app_password") or "")
+        argv = ["connect", "bluesky", handle, "--app-password-env", "BK_TEST_APP_PASSWORD"]
+        argv += ["--base-url", emu.base_url, "--store", str(store), "--no-browser"]
+        assert cli(*argv)[0] == 0
+        logins = emu.count("POST", "/xrpc/com.atproto.server.createSession")
+        for run in range(3):  # three processes, each loading the account afresh
+            with EncryptedStore(store) as s:
+                assert publish(Account.from_store(s, "bluesky"), f"run {run}") is (
+                    DeliveryStatus.SENT
+                )
+        assert emu.count("POST", "/xrpc/com.atproto.server.createSession") == logins
+        record = stored(store)["bluesky"]
+        assert record["refresh_jwt"] and record["access_jwt"]
+        # The session is as secret as the password: not in the account's repr.
+        with EncryptedStore(store) as s:
+            shown = repr(Account.from_store(s, "bluesky"))
+        assert str(record["refresh_jwt"]) not in shown and str(record["access_jwt"]) not in shown
+        emu.revoke_sessions()  # refresh refused: the next process logs in once, and stores it
+        with EncryptedStore(store) as s:
+            assert publish(Account.from_store(s, "bluesky"), "again") is DeliveryStatus.SENT
+        with EncryptedStore(store) as s:
+            assert publish(Account.from_store(s, "bluesky"), "and again") is DeliveryStatus.SENT
+        assert emu.count("POST", "/xrpc/com.atproto.server.createSession") == logins + 1
+
+
 def test_no_redirect_within_the_timeout(
     x_emu: XEmulator,
     store: Path,

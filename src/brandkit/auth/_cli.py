@@ -573,6 +573,7 @@ def _connect_bluesky(args: argparse.Namespace, server: _Catcher, out: TextIO) ->
                 f"the environment variable ${args.app_password_env} (the app password) is not set"
             )
         from brandkit import Account, Client
+        from brandkit.auth._records import app_password_session
 
         record = {
             "platform": "bluesky",
@@ -580,10 +581,12 @@ def _connect_bluesky(args: argparse.Namespace, server: _Catcher, out: TextIO) ->
             "app_password": password,
             "base_url": args.base_url,
         }
-        # Log in once, so that a wrong password is found now rather than at the first post.
+        # Log in once, so that a wrong password is found now rather than at the first post;
+        # the session is kept with the record (the first post logs in no more).
         with Client(timeout=30) as client:
             account = Account.bluesky(handle=handle, app_password=password, base_url=args.base_url)
             _login(client, account)
+        record.update(app_password_session(account))
         return record, f"@{handle} (app password)"
     # Bluesky OAuth (PAR, PKCE, DPoP) lives in brandkit.auth.bluesky.
     from brandkit.auth import bluesky, record_of

@@ -144,6 +144,22 @@ def _bluesky() -> Any:
         ) from None
 
 
+# What a stored Bluesky app-password record keeps of its account's session.
+_APP_PASSWORD_SESSION = ("access_jwt", "refresh_jwt", "did")
+
+
+def app_password_session(account: Account) -> dict[str, str]:
+    """The session of a Bluesky app-password ``account`` (its tokens and DID, those it
+    has), for its stored record: the next process that loads it reuses the session rather
+    than logging in (Bluesky allows 30 logins in 5 minutes, 100 a day at bsky.social)."""
+    found = {
+        "access_jwt": account.secret("access_jwt"),
+        "refresh_jwt": account.secret("refresh_jwt"),
+        "did": account.settings.get("did"),
+    }
+    return {k: v for k, v in found.items() if isinstance(v, str) and v}
+
+
 def account_of(
     record: Mapping[str, Any],
     *,
@@ -161,12 +177,16 @@ def account_of(
 
     platform = _platform(record)
     if platform == "bluesky" and record.get("app_password"):
+        # With the session a login or a refresh left (see `app_password_session`): each
+        # process logged in again, and Bluesky allows 100 logins a day at bsky.social.
+        session = {k: record.get(k) for k in _APP_PASSWORD_SESSION}
         return Account.bluesky(
             handle=str(record.get("handle") or ""),
             app_password=str(record["app_password"]),
             base_url=record.get("base_url"),
             name=name,
             on_credentials_changed=on_credentials_changed,
+            **{k: v if isinstance(v, str) and v else None for k, v in session.items()},
         )
     creds = credentials_of(record)
     if platform == "bluesky":  # OAuth: DPoP-bound tokens, brandkit.auth.bluesky's account
@@ -563,6 +583,8 @@ def _saver(
             expires = account.settings.get("token_expires_at")
             if _bluesky_oauth(record):
                 record.update(_bluesky_session(account))
+            elif record.get("platform") == "bluesky" and record.get("app_password"):
+                record.update(app_password_session(account))
             elif isinstance(expires, int | float):
                 record["expires_at"] = float(expires)
                 record["issued_at"] = time.time()

@@ -24,6 +24,8 @@ from brandkit.auth._core import new_verifier
 from brandkit.errors import AuthError, ConfigurationError
 from brandkit.testing.bluesky import BlueskyEmulator
 
+from .conftest import forget_finished
+
 FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=30)
 REDIRECT = "http://127.0.0.1:8765/callback"
 EMULATOR = BlueskyEmulator  # served as the emu fixture (conftest), with USERS
@@ -151,9 +153,17 @@ def test_a_refresh_needs_the_key_the_session_is_bound_to(
 
 
 def test_replayed_code_is_refused(emu: BlueskyEmulator, client: bsky.ClientMetadata) -> None:
+    """A second finish in this process is refused before anything is sent (the spent code
+    never leaves again); from another process, the PDS refuses the spent code."""
     start = begin(emu, client)
     callback = consent(start.url)
     bsky.finish(start, callback)
+    exchanges = emu.count("POST", r"/oauth/token")
+    with pytest.raises(CallbackError, match="finished already") as again:
+        bsky.finish(bsky.BlueskyStart.from_dict(start.to_dict()), callback)
+    assert not isinstance(again.value, GrantRefused)
+    assert emu.count("POST", r"/oauth/token") == exchanges
+    forget_finished()  # as another process, which knows nothing of the first finish
     with pytest.raises(GrantRefused) as refused:
         bsky.finish(start, callback)
     assert refused.value.code == "invalid_grant"

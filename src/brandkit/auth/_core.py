@@ -339,10 +339,26 @@ def redeem(start: _Stated, step: Send, *, platform: str) -> Flow[httpx.Response]
     Raises:
         CallbackError: this authorization was finished already (nothing is sent).
     """
+    unspent(start, platform=platform)
+    response: httpx.Response = yield step
+    if response.is_success:
+        spend(start)
+    return response
+
+
+def _digest(start: _Stated) -> bytes:
     # A digest, not the state: the set is never a place to read live states from.
-    digest = hashlib.sha256(start.state.get_secret_value().encode()).digest()
+    return hashlib.sha256(start.state.get_secret_value().encode()).digest()
+
+
+def unspent(start: _Stated, *, platform: str) -> None:
+    """`redeem`'s check, for an exchange of several requests (Bluesky's DPoP nonce).
+
+    Raises:
+        CallbackError: this process finished ``start``'s authorization already.
+    """
     with _spent_lock:
-        done = digest in _spent
+        done = _digest(start) in _spent
     if done:
         raise CallbackError(
             "this authorization was finished already (its code was exchanged, and a code "
@@ -350,13 +366,14 @@ def redeem(start: _Stated, step: Send, *, platform: str) -> Flow[httpx.Response]
             "after the exchange, start the authorization again",
             platform=platform,
         )
-    response: httpx.Response = yield step
-    if response.is_success:
-        with _spent_lock:
-            _spent[digest] = None
-            while len(_spent) > _SPENT_MAX:
-                _spent.popitem(last=False)
-    return response
+
+
+def spend(start: _Stated) -> None:
+    """Mark ``start``'s authorization finished (its code exchanged), for `unspent`."""
+    with _spent_lock:
+        _spent[_digest(start)] = None
+        while len(_spent) > _SPENT_MAX:
+            _spent.popitem(last=False)
 
 
 MAX_LIFETIME = 100 * 365 * 86_400.0

@@ -74,6 +74,8 @@ from brandkit.auth._core import (
     run_async,
     saved,
     scopes_of,
+    spend,
+    unspent,
 )
 from brandkit.errors import AuthError, ConfigurationError, MalformedResponse, Unsupported
 
@@ -1036,8 +1038,12 @@ def finish_flow(
         "code_verifier": start.verifier.get_secret_value(),
         "client_id": start.client_id,
     }
+    # Never sent twice from this process (see `_core.redeem`): checked before the first
+    # request, spent once the server has answered the exchange with tokens.
+    unspent(start, platform=PLATFORM)
     response, nonce = yield from _dpop_post(start.token_endpoint, form, key, start.dpop_nonce)
     body = _token(response, "the authorization code")
+    spend(start)
     if start.did is not None and body.sub != start.did:
         raise GrantRefused(
             f"bluesky issued tokens for {body.sub}, not for {start.did} whose authorization "

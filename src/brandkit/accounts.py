@@ -1361,3 +1361,18 @@ def account_list(accounts: object, *, once: bool = False) -> list[Account]:
             raise ConfigurationError(f"accounts holds {account.key} twice: give each account once")
         seen.add(account.key)
     return checked
+
+
+def account_key(account: object) -> str:
+    """The key of ``account``, an account or its key (``platform:name``) as text.
+
+    Raises:
+        ConfigurationError: ``account`` is neither.
+    """
+    key = account if isinstance(account, str) else getattr(account, "key", None)
+    if not isinstance(key, str):
+        raise ConfigurationError(
+            f"a {type(account).__name__} is no account: give an account, or its key as "
+            "text (such as 'mastodon:acme')"
+        )
+    return key

@@ -444,12 +444,9 @@ class Inbox(SQLiteStore):
         Raises:
             ConfigurationError: ``account`` is neither an account nor its key.
         """
-        key = account if isinstance(account, str) else getattr(account, "key", None)
-        if not isinstance(key, str):
-            raise ConfigurationError(
-                f"a {type(account).__name__} is no account: give an account, or its key as "
-                "text (such as 'mastodon:acme')"
-            )
+        from brandkit.accounts import account_key
+
+        key = account_key(account)
         with self._reading() as db:
             row = db.execute(
                 "SELECT cursor FROM inbox_cursors WHERE account = ?", (key,)

@@ -23,7 +23,7 @@ from brandkit._limits import check_limit
 from brandkit._terminal import escaped
 from brandkit.errors import BrandkitError, ConfigurationError, RateLimited, Unsupported
 from brandkit.inbox._model import Message
-from brandkit.inbox._store import Inbox, _message
+from brandkit.inbox._store import Inbox, _message, _us
 from brandkit.listening._query import Query, SearchPage, fold, saved_query
 
 if TYPE_CHECKING:
@@ -100,33 +100,6 @@ _STOP = frozenset(
     ).split()
 )
 _WORD = re.compile(r"#?[^\W\d_][\w'-]*", re.UNICODE)
-
-
-def _us(value: datetime) -> int:
-    if not isinstance(value, datetime):
-        # A date (or a number) has no time zone to read it in: said, not AttributeError.
-        raise ConfigurationError(
-            f"{value!r} is not a datetime: pass an aware datetime (UTC), such as "
-            "datetime(2026, 3, 1, tzinfo=UTC)"
-        )
-    if value.tzinfo is None:
-        raise ConfigurationError(f"{value!r} has no time zone: pass an aware datetime (UTC)")
-    return int(value.timestamp() * 1_000_000)
-
-
-def _key_of(account: Account | str) -> str:
-    """The key of ``account`` (an account or its key).
-
-    Raises:
-        ConfigurationError: ``account`` is neither.
-    """
-    key = account if isinstance(account, str) else getattr(account, "key", None)
-    if not isinstance(key, str):
-        raise ConfigurationError(
-            f"a {type(account).__name__} is no account: give an account, or its key as "
-            "text (such as 'x:brand')"
-        )
-    return key
 
 
 def _utc_day(day: date | datetime) -> str:
@@ -871,7 +844,9 @@ class Listener:
             ConfigurationError: ``day`` is a naive datetime (add ``tzinfo=UTC``, or give
                 the date) or no day, or ``account`` is neither an account nor its key.
         """
-        key = _key_of(account)
+        from brandkit.accounts import account_key
+
+        key = account_key(account)
         when = _utc_day(self.clock() if day is None else day)
         with self._reading() as db:
             row = db.execute(
@@ -887,7 +862,9 @@ class Listener:
         Raises:
             ConfigurationError: ``account`` is neither an account nor its key.
         """
-        key = _key_of(account)
+        from brandkit.accounts import account_key
+
+        key = account_key(account)
         since = _us(self.clock() - INSTAGRAM_WINDOW)
         with self._reading() as db:
             rows = db.execute(

@@ -622,7 +622,9 @@ class _Core:
         self.answers: dict[str, Delivery] = {}
         # The ids of the parts this client recorded, per account key, newest last: a
         # read-back never takes one of them for another delivery's part (`_taken`).
-        self.made: dict[str, collections.deque[str]] = {}
+        self.made: collections.defaultdict[str, collections.deque[str]] = collections.defaultdict(
+            lambda: collections.deque(maxlen=_MADE_KEPT)
+        )
         for account in accounts:
             self.remember(account)
 
@@ -1083,7 +1085,6 @@ class _Core:
                         ref, extra={**ref.extra, "posted_at": self.clock().isoformat()}
                     )
                 delivery.parts.append(ref)
-                self.made.setdefault(delivery.account, collections.deque(maxlen=_MADE_KEPT))
                 self.made[delivery.account].append(ref.id)
                 delivery.error = None
                 delivery.look_first = False

@@ -345,6 +345,11 @@ def parse(data: bytes, *, url: str | None = None, content_type: str | None = Non
     headers = {"content-location": url or ""}
     if content_type:
         headers["content-type"] = content_type
+    where = f" at {shown(url)}" if url else ""
+
+    def unreadable(message: str, body: bytes) -> MalformedResponse:
+        return MalformedResponse(message, platform="feed", body=body.decode("utf-8", "replace"))
+
     # A stream, never a str: feedparser fetches a str that looks like a URL, or opens it
     # as a file name.
     try:
@@ -352,12 +357,10 @@ def parse(data: bytes, *, url: str | None = None, content_type: str | None = Non
     except (UnicodeError, ValueError, OverflowError, RecursionError) as exc:
         # feedparser's own failures on hostile documents (a character it cannot encode):
         # the feed's fault, said as such, not a crash of the poll.
-        where = f" at {shown(url)}" if url else ""
-        raise MalformedResponse(
+        raise unreadable(
             f"the feed{where} could not be read ({type(exc).__name__}: {exc}); nothing of it "
             "is used",
-            platform="feed",
-            body=data[:2000].decode("utf-8", "replace"),
+            data[:2000],
         ) from None
     version = str(result.get("version") or "")
     problem = result.get("bozo_exception") if result.get("bozo") else None
@@ -366,21 +369,18 @@ def parse(data: bytes, *, url: str | None = None, content_type: str | None = Non
         problem = None
     if not version:
         why = f": {problem}" if problem else ""
-        where = f" at {shown(url)}" if url else ""
-        raise MalformedResponse(
+        raise unreadable(
             f"the document{where} is not an RSS or Atom feed{why}; check the feed's address "
             "(a site's page is not its feed: look for its <link rel='alternate'> feed link)",
-            platform="feed",
-            body=data[:2000].decode("utf-8", "replace"),
+            data[:2000],
         )
     if problem is not None and _truncated(data):
         # A cut document reads as a half entry (a missing guid, summary or date): announced,
         # it could never be corrected, and its key might change once the whole one is read.
-        raise MalformedResponse(
-            f"the feed{' at ' + shown(url) if url else ''} ends before its closing tag (it was cut "
-            f"short: {problem}); nothing of it is used",
-            platform="feed",
-            body=data[-2000:].decode("utf-8", "replace"),
+        raise unreadable(
+            f"the feed{where} ends before its closing tag (it was cut short: {problem}); "
+            "nothing of it is used",
+            data[-2000:],
         )
     warnings = (f"{type(problem).__name__}: {problem}",) if problem else ()
     if warnings:

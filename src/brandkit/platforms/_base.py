@@ -860,6 +860,13 @@ class BlogAdapter(Adapter):
         """Replace the article ``ref`` with ``article``."""
 
 
+def names_slug(article: Article) -> bool:
+    """Whether ``article`` was given its slug (``Article(slug=...)``, or read back from a
+    stored one), rather than the one derived from its title: only a named slug moves a
+    live post's address on an update."""
+    return "slug" in article.model_fields_set
+
+
 def bound_base(base_url: str | None) -> str:
     """``base_url`` without its trailing slash, as the start of an `article_url_bound`:
     ``http://`` counts as ``https://`` (a site whose API is reached over http may still

@@ -84,6 +84,7 @@ from brandkit.platforms._base import (
     bound_slug,
     classify,
     http_time,
+    names_slug,
     retry_after_of,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
@@ -604,7 +605,7 @@ class GhostAdapter(BlogAdapter):
                 # Its alt text goes with it: Ghost kept the old words for the next image.
                 fields["feature_image"] = None
                 fields["feature_image_alt"] = None
-            if "slug" not in article.model_fields_set and current.extra.get("status") in (
+            if not names_slug(article) and current.extra.get("status") in (
                 "published",
                 "scheduled",
                 "sent",

@@ -87,6 +87,7 @@ from brandkit.platforms._base import (
     article_of,
     bound_base,
     bound_slug,
+    names_slug,
     retry_after_of,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
@@ -715,7 +716,7 @@ class WordPressAdapter(BlogAdapter):
         self._check(article)
         current: PartRef | None = None
         kept: int | None = None
-        named = _names_slug(article)
+        named = names_slug(article)
         if article.status == "published" or article.featured_image is not None or not named:
             # Asked again, not taken from the stored answer: the post may have gone live
             # since (a live post must keep its date and its address), or its image been
@@ -1554,12 +1555,6 @@ def _resource(article: Article) -> str:
 
 _PUBLIC = ("publish", "future", "private")
 """The statuses of a post whose address is out (or, scheduled, announced)."""
-
-
-def _names_slug(article: Article) -> bool:
-    """Whether ``article`` was given its slug (``Article(slug=...)``), rather than the one
-    derived from its title."""
-    return "slug" in article.model_fields_set
 
 
 @attrs.frozen

@@ -13,9 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from brandkit import Client, Message, Query, RetryPolicy
+from brandkit import Client, Inbox, Message, Query, RetryPolicy
 from brandkit.listening import Listener
 from brandkit.testing.x import XEmulator
+from tests.servers._servers import postgres_db, postgres_url  # noqa: F401
 
 FAST = RetryPolicy(initial=0.01, max_backoff=0.05, max_wait=5, attempts=1)
 
@@ -100,3 +101,47 @@ def test_classify_runs_once_per_post_new_to_the_query(tmp_path: Path) -> None:
         assert [r.found for r in listener.sync(c, force=True) if r.name == "also"] == [20]
         assert set(calls.values()) == {2}
         assert listener.labels("also") == {"pos": 20}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "l.db")
+    url: str = request.getfixturevalue("postgres_db")
+    return url
+
+
+def test_a_label_that_is_not_text_leaves_the_post_unlabelled_on_every_store(
+    store_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A hook's label is text: a number (a model's score) was stored as its text on a file
+    and failed the whole page on PostgreSQL (its column is text), a NUL was refused there
+    alone. Each such post is stored unlabelled on both, and the log says what to return."""
+    emu = XEmulator()
+    brand = emu.account(name="brand", known_user=True)
+    labels: dict[str, object] = {"score": 0.8, "nul": "ok\x00", "long": "x" * 1001, "fine": "ok"}
+    for word in labels:
+        emu.audience(f"fan-{word}").post(f"brandkit {word}", lang="en")
+
+    def classify(message: Message) -> str:
+        return labels[message.text.split()[1]]  # type: ignore[return-value]
+
+    inbox = Inbox(store_url, prefix="cls_") if store_url.startswith("postgres") else None
+    listener = Listener(inbox if inbox is not None else store_url, classify=classify)
+    try:
+        with caplog.at_level(logging.ERROR, logger="brandkit.listening"):
+            listener.watch("brand", Query(any=["brandkit"]), accounts=[brand], budget=100)
+            with client(emu) as c:
+                (run,) = listener.sync(c, force=True)
+        assert (run.found, run.read, run.error) == (4, 4, None)
+        assert listener.labels("brand") == {"ok": 1}
+        assert listener.count("brand") == 4
+    finally:
+        listener.close()
+        if inbox is not None:
+            inbox.close()
+    said = sorted(r.getMessage() for r in caplog.records if r.name.startswith("brandkit."))
+    assert len(said) == 3, said
+    assert any("0.8" in s and "float" in s for s in said)
+    assert all("return text" in s for s in said)
+    assert not any("\x00" in s for s in said)

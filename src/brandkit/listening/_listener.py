@@ -220,6 +220,20 @@ class _Alert:
     min_count: int
 
 
+_LABEL_MAX = 1000
+
+
+def _wrong_label(label: object) -> str | None:
+    """What is wrong with a ``classify`` hook's label, or ``None`` when it can be stored."""
+    if not isinstance(label, str):
+        return f"{escaped(repr(label)[:60])} (a {type(label).__name__}, not text)"
+    if "\x00" in label:
+        return "a label holding a NUL character"
+    if len(label) > _LABEL_MAX:
+        return f"a label of {len(label):,} characters"
+    return None
+
+
 class Listener:
     """Saved searches by name, run on a schedule into the inbox's message store.
 
@@ -823,7 +837,7 @@ class Listener:
             if m.key in labels:
                 continue
             try:
-                labels[m.key] = self.classify(m)
+                label = self.classify(m)
             except Exception:
                 # The user's hook must not lose the page X billed, nor stop the other
                 # queries: the post is stored without a label.
@@ -833,7 +847,20 @@ class Listener:
                     escaped(m.key),  # the platform's id: escaped, as its words are
                     watched.name,
                 )
-                labels[m.key] = None
+                label = None
+            if label is not None and (wrong := _wrong_label(label)):
+                # A score stored as its text on a file failed the page on PostgreSQL (a
+                # text column), as a NUL did there alone: the same on every store.
+                logger.error(
+                    "the classify hook gave post %s found by query %s %s; it is stored "
+                    "unlabelled: return text (at most %d characters, no NUL) or None",
+                    escaped(m.key),
+                    watched.name,
+                    wrong,
+                    _LABEL_MAX,
+                )
+                label = None
+            labels[m.key] = label
         return labels
 
     def spent(self, name: str, account: Account | str, day: date | datetime | None = None) -> int:

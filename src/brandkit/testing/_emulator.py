@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 import attrs
 import httpx
@@ -513,6 +514,23 @@ class Emulator:
             content=text.encode(),
             headers={"content-type": "application/json; charset=utf-8", **(headers or {})},
         )
+
+    @staticmethod
+    def html(text: str, status: int = 200) -> httpx.Response:
+        """An HTML page (``text/html; charset=utf-8``): what a platform's web pages answer,
+        its consent and error pages among them."""
+        return httpx.Response(
+            status, content=text.encode(), headers={"content-type": "text/html; charset=utf-8"}
+        )
+
+    @staticmethod
+    def redirect(url: str, params: Mapping[str, str], fragment: str = "") -> httpx.Response:
+        """A 302 to ``url`` with ``params`` added to its query, as an authorization page
+        sends the user back to the app: each value percent-encoded in full (``/`` too),
+        joined with ``&`` when ``url`` has a query already, then ``fragment`` (e.g. ``#_``)."""
+        sep = "&" if "?" in url else "?"
+        query = "&".join(f"{k}={quote(v, safe='')}" for k, v in params.items())
+        return httpx.Response(302, headers={"location": f"{url}{sep}{query}{fragment}"})
 
     def rate_limit_headers(self, request: httpx.Request) -> dict[str, str]:
         """Headers added to every answer (subclasses send their rate-limit headers)."""

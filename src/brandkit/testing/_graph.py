@@ -253,6 +253,11 @@ def graph_unix(value: Any) -> float | None:
             raise GraphError(400, 100, f"(#100) Invalid time {value!r}") from None
 
 
+def in_window(at: float, since: float | None, until: float | None) -> bool:
+    """``at`` lies within ``since``/``until`` (both ends included; a ``None`` end is open)."""
+    return (since is None or at >= since) and (until is None or at <= until)
+
+
 def image_size(mime: str, data: bytes) -> tuple[int, int] | None:
     """Width and height of an uploaded image (as brandkit's media probe reads them)."""
     return _dimensions(mime, data, io.BytesIO(data))
@@ -939,6 +944,26 @@ class GraphEmulator(Emulator):
             before=params.get("before"),
             query=query,
         )
+
+    def listing(
+        self,
+        request: httpx.Request,
+        params: Mapping[str, Any],
+        items: list[Any],
+        render: Callable[[Any, str | None], dict[str, Any]],
+    ) -> httpx.Response:
+        """A page of an account's posts (anything with a ``created_at``), newest first,
+        within ``since``/``until``, each rendered with the asked ``fields``.
+
+        Raises:
+            GraphError: a bad ``since``/``until``, ``limit`` or cursor (code 100).
+        """
+        since = graph_unix(params.get("since"))
+        until = graph_unix(params.get("until"))
+        kept = [m for m in items if in_window(m.created_at, since, until)]
+        kept.sort(key=lambda m: m.created_at, reverse=True)
+        fields = params.get("fields")
+        return self.json(self.page_of(request, [render(m, fields) for m in kept], params))
 
     def nested_edge(
         self,
@@ -1715,25 +1740,6 @@ class MediaFetchingEmulator(GraphEmulator, Generic[C, P]):
                 raise no_field(field.name, node_type)
             entry[field.name] = values[field.name]
         return entry
-
-    def listing(
-        self,
-        request: httpx.Request,
-        params: Mapping[str, Any],
-        items: list[Any],
-        render: Callable[[Any, str | None], dict[str, Any]],
-    ) -> httpx.Response:
-        """A page of an account's posts, newest first, within ``since``/``until``."""
-        since = graph_unix(params.get("since"))
-        until = graph_unix(params.get("until"))
-        kept = [
-            m
-            for m in items
-            if (since is None or m.created_at >= since) and (until is None or m.created_at <= until)
-        ]
-        kept.sort(key=lambda m: m.created_at, reverse=True)
-        fields = params.get("fields")
-        return self.json(self.page_of(request, [render(m, fields) for m in kept], params))
 
     # -- tokens ----------------------------------------------------------------------------
 

@@ -75,7 +75,6 @@ from brandkit.testing._graph import (
     Token,
     graph_api,
     graph_time,
-    graph_unix,
     image_size,
     no_field,
     parse_fields,
@@ -1344,19 +1343,8 @@ class FacebookEmulator(GraphEmulator):
         **_: Any,
     ) -> httpx.Response:
         self._page_for(token, page_id, write=False)
-        since = graph_unix(params.get("since"))
-        until = graph_unix(params.get("until"))
-        posts = [
-            p
-            for p in self._live()
-            if p.page_id == page_id
-            and (since is None or p.created_at >= since)
-            and (until is None or p.created_at <= until)
-        ]
-        posts.sort(key=lambda p: p.created_at, reverse=True)
-        fields = params.get("fields")
-        items = [self._post_fields(p, fields) for p in posts]
-        return self.json(self.page_of(request, items, params))
+        posts = [p for p in self._live() if p.page_id == page_id]
+        return self.listing(request, params, posts, self._post_fields)
 
 
 def _edge_summary(name: str, total: int, modifiers: dict[str, str] | Any) -> dict[str, Any]:

@@ -82,6 +82,7 @@ from brandkit.testing._graph import (
     graph_api,
     graph_time,
     graph_unix,
+    in_window,
     metric_names,
     render_fields,
     shortcode,
@@ -112,6 +113,21 @@ def threads_length(text: str) -> int:
 
 _EARLIEST = 1688540400
 """The earliest ``since`` Meta takes on ``/mentions`` (Threads' launch, July 2023)."""
+
+
+def _since_until(params: Mapping[str, Any]) -> tuple[float | None, float | None]:
+    """The ``since``/``until`` of ``/mentions`` and ``/keyword_search``.
+
+    Raises:
+        GraphError: not a time, ``since`` before Threads' launch, or not before ``until``
+            (code 100).
+    """
+    since, until = graph_unix(params.get("since")), graph_unix(params.get("until"))
+    if since is not None and since < _EARLIEST:
+        raise GraphError(400, 100, f"(#100) The since parameter must be at least {_EARLIEST}")
+    if since is not None and until is not None and since >= until:
+        raise GraphError(400, 100, "(#100) since must be earlier than until")
+    return since, until
 
 
 def _cursor(p: _Post) -> str:
@@ -617,21 +633,13 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
             return self.listing(request, params, items, render)
         if edge == "mentions":
             user = self.user_for(token, node)
-            since = graph_unix(params.get("since"))
-            until = graph_unix(params.get("until"))
-            if since is not None and since < _EARLIEST:
-                raise GraphError(
-                    400, 100, f"(#100) The since parameter must be at least {_EARLIEST}"
-                )
-            if since is not None and until is not None and since >= until:
-                raise GraphError(400, 100, "(#100) since must be earlier than until")
+            since, until = _since_until(params)
             items = [
                 p
                 for p in self.live()
                 if p.owner != node
                 and self._mentions(p.text, user.username)
-                and (since is None or p.created_at >= since)
-                and (until is None or p.created_at <= until)
+                and in_window(p.created_at, since, until)
             ]
             items.sort(key=lambda p: (p.created_at, int(p.id)), reverse=True)
             # Meta's mentions page: cursors, but no previous or next links.
@@ -749,11 +757,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
             raise GraphError(
                 400, 100, "(#100) Param media_type must be one of {TEXT, IMAGE, VIDEO}"
             )
-        since, until = graph_unix(params.get("since")), graph_unix(params.get("until"))
-        if since is not None and since < _EARLIEST:
-            raise GraphError(400, 100, f"(#100) The since parameter must be at least {_EARLIEST}")
-        if since is not None and until is not None and since >= until:
-            raise GraphError(400, 100, "(#100) since must be earlier than until")
+        since, until = _since_until(params)
         now = self.clock.time()
         log = [t for t in self._searches.get(token.owner, []) if t > now - DAY]
         self._searches[token.owner] = log
@@ -787,9 +791,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
                 continue
             if author and self._users[p.owner].username != str(author).lstrip("@"):
                 continue
-            if (since is not None and p.created_at < since) or (
-                until is not None and p.created_at > until
-            ):
+            if not in_window(p.created_at, since, until):
                 continue
             items.append(p)
         fields = ",".join(

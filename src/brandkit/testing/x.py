@@ -289,6 +289,34 @@ METADATA_SCHEMA: dict[str, Any] = {
 }
 
 
+# A post's metric objects and their counts, in the order X writes them. platforms.md §1.7:
+# the wire name is retweet_count (the spec says repost_count).
+_METRIC_FIELDS: dict[str, tuple[str, ...]] = {
+    "public_metrics": (
+        "retweet_count",
+        "reply_count",
+        "like_count",
+        "quote_count",
+        "bookmark_count",
+        "impression_count",
+    ),
+    "non_public_metrics": (
+        "impression_count",
+        "url_link_clicks",
+        "user_profile_clicks",
+        "engagements",
+    ),
+    "organic_metrics": (
+        "impression_count",
+        "like_count",
+        "reply_count",
+        "retweet_count",
+        "url_link_clicks",
+        "user_profile_clicks",
+    ),
+}
+
+
 def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
@@ -629,11 +657,7 @@ def _oauth_params(header_value: str) -> dict[str, str]:
 
 def _v1_errors(status: int, code: int, message: str) -> httpx.Response:
     """An error in the shape of X's v1.1 and OAuth 1.0a endpoints."""
-    return httpx.Response(
-        status,
-        content=json.dumps({"errors": [{"code": code, "message": message}]}).encode(),
-        headers={"content-type": "application/json; charset=utf-8"},
-    )
+    return Emulator.json({"errors": [{"code": code, "message": message}]}, status)
 
 
 class XEmulator(Emulator):
@@ -1037,6 +1061,13 @@ class XEmulator(Emulator):
         }
         if "errors" not in extra:
             body["status"] = status
+        return XEmulator._problem_json(body, status, headers)
+
+    @staticmethod
+    def _problem_json(
+        body: Mapping[str, Any], status: int, headers: Mapping[str, str] | None
+    ) -> httpx.Response:
+        """``body``, written as is (its keys in their order), as X's problem+json answer."""
         return httpx.Response(
             status,
             content=json.dumps(body).encode(),
@@ -1070,13 +1101,27 @@ class XEmulator(Emulator):
         self, messages: Sequence[str], headers: Mapping[str, str] | None = None
     ) -> httpx.Response:
         """X's 400 for a request that breaks the schema or a parameter rule."""
+        return self._invalid_request([{"message": m} for m in messages], headers)
+
+    def _invalid_parameter(
+        self, name: str, values: Sequence[str], message: str, headers: Mapping[str, str]
+    ) -> httpx.Response:
+        """X's 400 for the parameter ``name`` whose ``values`` break a rule: the error names
+        them."""
+        return self._invalid_request(
+            [{"parameters": {name: list(values)}, "message": message}], headers
+        )
+
+    def _invalid_request(
+        self, errors: list[dict[str, Any]], headers: Mapping[str, str] | None
+    ) -> httpx.Response:
         return self.problem(
             400,
             "Invalid Request",
             "One or more parameters to your request was invalid.",
             "invalid-request",
             headers=headers,
-            errors=[{"message": m} for m in messages],
+            errors=errors,
         )
 
     def _unauthorized(self) -> httpx.Response:
@@ -1213,14 +1258,6 @@ class XEmulator(Emulator):
             )
         return caller
 
-    @staticmethod
-    def _json(data: Any, status: int, caller: _Caller) -> httpx.Response:
-        return httpx.Response(
-            status,
-            content=json.dumps(data).encode(),
-            headers={"content-type": "application/json; charset=utf-8", **caller.headers},
-        )
-
     # -- ids -----------------------------------------------------------------------------
 
     def _new_id(self, at: float) -> str:
@@ -1241,20 +1278,15 @@ class XEmulator(Emulator):
         redirect = q.get("redirect_uri", "")
         if app is None or redirect not in app.redirect_uris:
             # X shows an error page and never redirects to an unregistered callback.
-            return httpx.Response(
-                400,
-                headers={"content-type": "text/html; charset=utf-8"},
-                text="<p>Something went wrong. You weren't able to give access to the App. "
+            return self.html(
+                "<p>Something went wrong. You weren't able to give access to the App. "
                 "Go back and try logging in again.</p>",
+                400,
             )
         state = q.get("state", "")
 
         def back(**params: str) -> httpx.Response:
-            sep = "&" if "?" in redirect else "?"
-            query = "&".join(
-                f"{k}={quote(v, safe='')}" for k, v in {**params, "state": state}.items()
-            )
-            return httpx.Response(302, headers={"location": f"{redirect}{sep}{query}"})
+            return self.redirect(redirect, {**params, "state": state})
 
         scopes = tuple(q.get("scope", "").split())
         if (
@@ -1415,10 +1447,7 @@ class XEmulator(Emulator):
     @staticmethod
     def _form_answer(values: Mapping[str, str]) -> httpx.Response:
         # X answers the OAuth 1.0a token endpoints with a form-encoded body labelled html.
-        body = "&".join(f"{k}={quote(v, safe='')}" for k, v in values.items())
-        return httpx.Response(
-            200, content=body.encode(), headers={"content-type": "text/html; charset=utf-8"}
-        )
+        return Emulator.html("&".join(f"{k}={quote(v, safe='')}" for k, v in values.items()))
 
     @route("POST", r"/oauth/request_token")
     def _request_token(self, request: httpx.Request) -> httpx.Response:
@@ -1454,11 +1483,10 @@ class XEmulator(Emulator):
         found = self._request_tokens.get(token)
         if found is None or found.verifier is not None or found.expires_at <= self.clock.time():
             # X shows an error page; it has no callback to send the user to.
-            return httpx.Response(
-                400,
-                headers={"content-type": "text/html; charset=utf-8"},
-                text="<p>This page is no longer valid. It looks like someone already used the "
+            return self.html(
+                "<p>This page is no longer valid. It looks like someone already used the "
                 "token information you provided.</p>",
+                400,
             )
         if self._deny_next > 0:
             self._deny_next -= 1
@@ -1474,14 +1502,8 @@ class XEmulator(Emulator):
             params = {"oauth_token": token, "oauth_verifier": found.verifier}
         if found.callback == "oob":
             # The PIN flow shows the verifier instead of redirecting.
-            return httpx.Response(
-                200,
-                headers={"content-type": "text/html; charset=utf-8"},
-                text=f"<code>{html.escape(params.get('oauth_verifier', ''))}</code>",
-            )
-        sep = "&" if "?" in found.callback else "?"
-        query = "&".join(f"{k}={quote(v, safe='')}" for k, v in params.items())
-        return httpx.Response(302, headers={"location": f"{found.callback}{sep}{query}"})
+            return self.html(f"<code>{html.escape(params.get('oauth_verifier', ''))}</code>")
+        return self.redirect(found.callback, params)
 
     @route("POST", r"/oauth/access_token")
     def _access_token(self, request: httpx.Request) -> httpx.Response:
@@ -1585,7 +1607,7 @@ class XEmulator(Emulator):
         fields = self._fields(request, "user.fields", USER_FIELDS)
         if isinstance(fields, str):
             return self.invalid([fields], caller.headers)
-        return self._json({"data": self._user_json(caller.user, fields)}, 200, caller)
+        return self.json({"data": self._user_json(caller.user, fields)}, 200, caller.headers)
 
     # -- posts ---------------------------------------------------------------------------
 
@@ -1725,18 +1747,8 @@ class XEmulator(Emulator):
         for mid in media_ids:
             media = self.media.get(mid)
             if media is None or media.owner_id != caller.user.id or media.state(now) != "succeeded":
-                return self.problem(
-                    400,
-                    "Invalid Request",
-                    "One or more parameters to your request was invalid.",
-                    "invalid-request",
-                    headers=caller.headers,
-                    errors=[
-                        {
-                            "parameters": {"media.media_ids": [mid]},
-                            "message": "Your media IDs are invalid.",
-                        }
-                    ],
+                return self._invalid_parameter(
+                    "media.media_ids", [mid], "Your media IDs are invalid.", caller.headers
                 )
             keys.append(media.media_key)
         reply_to = body.get("reply", {}).get("in_reply_to_tweet_id")
@@ -1758,19 +1770,15 @@ class XEmulator(Emulator):
                 headers=caller.headers,
             )
         if text and self._is_duplicate(caller.user.id, text, now):
-            # platforms.md §1.6, as observed in the wild (akrherz/iembot#163).
-            return httpx.Response(
-                403,
-                content=json.dumps(
-                    {
-                        "detail": "You are not allowed to create a Tweet with duplicate content.",
-                        "type": "about:blank",
-                        "title": "Forbidden",
-                        "status": 403,
-                    }
-                ).encode(),
-                headers={"content-type": "application/problem+json", **caller.headers},
-            )
+            # platforms.md §1.6, as observed in the wild (akrherz/iembot#163), keys in its
+            # order.
+            duplicate = {
+                "detail": "You are not allowed to create a Tweet with duplicate content.",
+                "type": "about:blank",
+                "title": "Forbidden",
+                "status": 403,
+            }
+            return self._problem_json(duplicate, 403, caller.headers)
         handles = ""
         if reply_to is not None and (
             body["reply"].get("auto_populate_reply_metadata") or self.reply_handles
@@ -1789,7 +1797,7 @@ class XEmulator(Emulator):
         data = {
             "data": {"id": post.id, "text": post.display_text, "edit_history_tweet_ids": [post.id]}
         }
-        return self._json(data, 201, caller)
+        return self.json(data, 201, caller.headers)
 
     def _is_duplicate(self, user_id: str, text: str, now: float) -> bool:
         return any(
@@ -1806,23 +1814,15 @@ class XEmulator(Emulator):
         if isinstance(caller, httpx.Response):
             return caller
         if not re.fullmatch(r"[0-9]{1,19}", post_id):
-            return self.problem(
-                400,
-                "Invalid Request",
-                "One or more parameters to your request was invalid.",
-                "invalid-request",
-                headers=caller.headers,
-                errors=[
-                    {
-                        "parameters": {"id": [post_id]},
-                        "message": f"The `id` query parameter value [{post_id}] does not match "
-                        "^[0-9]{1,19}$",
-                    }
-                ],
+            return self._invalid_parameter(
+                "id",
+                [post_id],
+                f"The `id` query parameter value [{post_id}] does not match ^[0-9]{{1,19}}$",
+                caller.headers,
             )
         post = self._posts.get(post_id)
         if post is None or post.deleted:
-            return self._json({"data": {"deleted": False}}, 200, caller)
+            return self.json({"data": {"deleted": False}}, 200, caller.headers)
         if post.author_id != caller.user.id:
             return self.problem(
                 403,
@@ -1831,7 +1831,7 @@ class XEmulator(Emulator):
                 headers=caller.headers,
             )
         post.deleted = True
-        return self._json({"data": {"deleted": True}}, 200, caller)
+        return self.json({"data": {"deleted": True}}, 200, caller.headers)
 
     # -- lookups and metrics -------------------------------------------------------------
 
@@ -1906,41 +1906,8 @@ class XEmulator(Emulator):
                 out["lang"] = post.lang
             elif field == "reply_settings":
                 out["reply_settings"] = post.reply_settings or "everyone"
-            elif field == "public_metrics":
-                # platforms.md §1.7: the wire name is retweet_count (the spec says repost_count).
-                out["public_metrics"] = {
-                    k: metrics[k]
-                    for k in (
-                        "retweet_count",
-                        "reply_count",
-                        "like_count",
-                        "quote_count",
-                        "bookmark_count",
-                        "impression_count",
-                    )
-                }
-            elif field == "non_public_metrics":
-                out["non_public_metrics"] = {
-                    k: metrics[k]
-                    for k in (
-                        "impression_count",
-                        "url_link_clicks",
-                        "user_profile_clicks",
-                        "engagements",
-                    )
-                }
-            elif field == "organic_metrics":
-                out["organic_metrics"] = {
-                    k: metrics[k]
-                    for k in (
-                        "impression_count",
-                        "like_count",
-                        "reply_count",
-                        "retweet_count",
-                        "url_link_clicks",
-                        "user_profile_clicks",
-                    )
-                }
+            elif field in _METRIC_FIELDS:
+                out[field] = {k: metrics[k] for k in _METRIC_FIELDS[field]}
         return out
 
     def _media_json(
@@ -2033,19 +2000,12 @@ class XEmulator(Emulator):
         raw = request.url.params.get("ids")
         ids = [i for i in (raw or "").split(",") if i]
         if not 1 <= len(ids) <= 100:
-            return self.problem(
-                400,
-                "Invalid Request",
-                "One or more parameters to your request was invalid.",
-                "invalid-request",
-                headers=caller.headers,
-                errors=[
-                    {
-                        "parameters": {"ids": ids},
-                        "message": "The number of values in the `ids` query parameter list "
-                        f"[{len(ids)}] is not between 1 and 100",
-                    }
-                ],
+            return self._invalid_parameter(
+                "ids",
+                ids,
+                "The number of values in the `ids` query parameter list "
+                f"[{len(ids)}] is not between 1 and 100",
+                caller.headers,
             )
         bad = [i for i in ids if not re.fullmatch(r"[0-9]{1,19}", i)]
         if bad:
@@ -2056,7 +2016,7 @@ class XEmulator(Emulator):
         out = self._lookup(caller, request, ids)
         if isinstance(out, httpx.Response):
             return out
-        return self._json(out, 200, caller)
+        return self.json(out, 200, caller.headers)
 
     @route("GET", r"/2/tweets/(?P<post_id>[0-9]+)")
     def _tweet(self, request: httpx.Request, post_id: str) -> httpx.Response:
@@ -2068,7 +2028,7 @@ class XEmulator(Emulator):
             return out
         if "data" in out:
             out["data"] = out["data"][0]
-        return self._json(out, 200, caller)
+        return self.json(out, 200, caller.headers)
 
     @route("GET", r"/2/users/(?P<user_id>[0-9]+)/tweets")
     def _timeline(self, request: httpx.Request, user_id: str) -> httpx.Response:
@@ -2145,7 +2105,7 @@ class XEmulator(Emulator):
         body: dict[str, Any] = {"meta": meta}
         if page:
             body["data"] = [self._post_json(p, fields, now) for p in page]
-        return self._json(body, 200, caller)
+        return self.json(body, 200, caller.headers)
 
     # -- conversations -------------------------------------------------------------------
 
@@ -2317,7 +2277,7 @@ class XEmulator(Emulator):
         return end is None or post.created_at < end.timestamp()
 
     def _user_not_found(self, user_id: str, caller: _Caller) -> httpx.Response:
-        return self._json(
+        return self.json(
             {
                 "errors": [
                     {
@@ -2332,7 +2292,7 @@ class XEmulator(Emulator):
                 ]
             },
             200,
-            caller,
+            caller.headers,
         )
 
     @route("GET", r"/2/users/(?P<user_id>[0-9]+)/mentions")
@@ -2354,7 +2314,7 @@ class XEmulator(Emulator):
             reverse=True,
         )[:MENTIONS_REACH]
         posts = [p for p in mentioning if self._in_window(p, parsed)]
-        return self._json(self._conversation_json(posts, parsed, previous=True), 200, caller)
+        return self.json(self._conversation_json(posts, parsed, previous=True), 200, caller.headers)
 
     def _query(self, query: str) -> Callable[[XPost], bool] | str:
         """A predicate for the recent-search ``query``, or X's message for a query it
@@ -2486,7 +2446,7 @@ class XEmulator(Emulator):
         # Get2TweetsSearchRecentResponse's meta has no previous_token.
         body = self._conversation_json(posts, parsed, previous=False)
         self._count_reads(len(body.get("data", [])), now)
-        return self._json(body, 200, caller)
+        return self.json(body, 200, caller.headers)
 
     def _search_times(self, parsed: Mapping[str, Any], now: float, oldest: float) -> list[str]:
         """X's 400 messages for times outside recent search's window."""
@@ -2539,11 +2499,7 @@ class XEmulator(Emulator):
             "detail": f"Usage cap exceeded: {self.usage_cap_period} product cap",
             "type": PROBLEMS + "usage-capped",
         }
-        return httpx.Response(
-            429,
-            content=json.dumps(body).encode(),
-            headers={"content-type": "application/problem+json", **caller.headers},
-        )
+        return self._problem_json(body, 429, caller.headers)
 
     def _count_reads(self, count: int, now: float) -> None:
         period = self._usage_period(now)
@@ -2590,7 +2546,7 @@ class XEmulator(Emulator):
                     headers=caller.headers,
                 )
         post.hidden = hidden
-        return self._json({"data": {"hidden": hidden}}, 200, caller)
+        return self.json({"data": {"hidden": hidden}}, 200, caller.headers)
 
     @route("POST", r"/2/users/(?P<user_id>[^/]+)/likes")
     def _like(self, request: httpx.Request, user_id: str) -> httpx.Response:
@@ -2620,7 +2576,7 @@ class XEmulator(Emulator):
         if key not in self._likes:
             self._likes.add(key)
             post.extra["like_count"] = post.extra.get("like_count", 0) + 1
-        return self._json({"data": {"liked": True}}, 200, caller)
+        return self.json({"data": {"liked": True}}, 200, caller.headers)
 
     # -- the audience --------------------------------------------------------------------
 
@@ -2707,13 +2663,8 @@ class XEmulator(Emulator):
     def _own_media(self, caller: _Caller, media_id: str) -> XMedia | httpx.Response:
         media = self.media.get(media_id)
         if media is None or media.owner_id != caller.user.id:
-            return self.problem(
-                400,
-                "Invalid Request",
-                "One or more parameters to your request was invalid.",
-                "invalid-request",
-                headers=caller.headers,
-                errors=[{"parameters": {"media_id": [media_id]}, "message": "Media id not found."}],
+            return self._invalid_parameter(
+                "media_id", [media_id], "Media id not found.", caller.headers
             )
         return media
 
@@ -2776,7 +2727,7 @@ class XEmulator(Emulator):
         data = {
             "data": {"id": media_id, "expires_after_secs": 86_400, "media_key": media.media_key}
         }
-        return self._json(data, 200, caller)
+        return self.json(data, 200, caller.headers)
 
     @route("POST", r"/2/media/upload/(?P<media_id>[^/]+)/append")
     def _media_append(self, request: httpx.Request, media_id: str) -> httpx.Response:
@@ -2808,7 +2759,9 @@ class XEmulator(Emulator):
         if media.finalized_at is not None:
             return self.invalid(["Media upload is already finalized."], caller.headers)
         media.segments[index] = chunk  # the same index again replaces the chunk
-        return self._json({"data": {"expires_at": int(media.created_at + 86_400)}}, 200, caller)
+        return self.json(
+            {"data": {"expires_at": int(media.created_at + 86_400)}}, 200, caller.headers
+        )
 
     @route("POST", r"/2/media/upload/(?P<media_id>[^/]+)/finalize")
     def _media_finalize(self, request: httpx.Request, media_id: str) -> httpx.Response:
@@ -2829,7 +2782,9 @@ class XEmulator(Emulator):
                 ],
                 caller.headers,
             )
-        return self._json({"data": self._media_status(media, now, finalize=True)}, 200, caller)
+        return self.json(
+            {"data": self._media_status(media, now, finalize=True)}, 200, caller.headers
+        )
 
     def _finalize(self, media: XMedia, now: float) -> bool:
         """Close an upload (v2 and v1.1 FINALIZE): ``False`` when its segments do not add up
@@ -2869,8 +2824,10 @@ class XEmulator(Emulator):
             return media
         if media.finalized_at is None:
             return self.invalid(["Media upload is not finalized."], caller.headers)
-        return self._json(
-            {"data": self._media_status(media, self.clock.time(), finalize=False)}, 200, caller
+        return self.json(
+            {"data": self._media_status(media, self.clock.time(), finalize=False)},
+            200,
+            caller.headers,
         )
 
     @route("POST", r"/2/media/metadata")
@@ -2888,7 +2845,7 @@ class XEmulator(Emulator):
         if alt is not None:
             media.alt_text = alt
         data = {"data": {"id": media.id, "associated_metadata": body.get("metadata", {})}}
-        return self._json(data, 200, caller)
+        return self.json(data, 200, caller.headers)
 
     # -- v1.1 media (upload.twitter.com) --------------------------------------------------
 
@@ -2912,7 +2869,7 @@ class XEmulator(Emulator):
         self, message: str, caller: _Caller, status: int = 400, path: str = V1_UPLOAD
     ) -> httpx.Response:
         """The media endpoints' own error body: ``{"request": <path>, "error": <message>}``."""
-        return self._json({"request": path, "error": message}, status, caller)
+        return self.json({"request": path, "error": message}, status, caller.headers)
 
     def _v1_media_json(self, media: XMedia, now: float, *, status_only: bool) -> dict[str, Any]:
         """A v1.1 media object: ``media_id`` (a number) and ``media_id_string``, as recorded."""
@@ -2977,7 +2934,7 @@ class XEmulator(Emulator):
         media = self._new_media(caller, mime, category, len(data), now, processing=0.0)
         media.segments[0] = data
         self._finalize(media, now)
-        return self._json(self._v1_media_json(media, now, status_only=False), 200, caller)
+        return self.json(self._v1_media_json(media, now, status_only=False), 200, caller.headers)
 
     def _new_media(
         self, caller: _Caller, mime: str, category: str, size: int, now: float, processing: float
@@ -3025,7 +2982,7 @@ class XEmulator(Emulator):
             "media_id_string": media.id,
             "expires_after_secs": 86_400,
         }
-        return self._json(body, 202, caller)
+        return self.json(body, 202, caller.headers)
 
     def _v1_append(
         self, request: httpx.Request, fields: Mapping[str, str | bytes]
@@ -3060,7 +3017,7 @@ class XEmulator(Emulator):
         now = self.clock.time()
         if not self._finalize(media, now):
             return self._v1_error("Segments do not add up to provided total file size.", caller)
-        return self._json(self._v1_media_json(media, now, status_only=False), 201, caller)
+        return self.json(self._v1_media_json(media, now, status_only=False), 201, caller.headers)
 
     @route("GET", r"/1\.1/media/upload\.json")
     def _v1_status(self, request: httpx.Request) -> httpx.Response:
@@ -3076,7 +3033,7 @@ class XEmulator(Emulator):
         if media.finalized_at is None:
             return self._v1_error("Media upload is not finalized.", caller)
         body = self._v1_media_json(media, self.clock.time(), status_only=True)
-        return self._json(body, 200, caller)
+        return self.json(body, 200, caller.headers)
 
     @route("POST", r"/1\.1/media/metadata/create\.json")
     def _v1_metadata(self, request: httpx.Request) -> httpx.Response:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     )
     from brandkit.delivery import Delivery, DeliveryStatus
     from brandkit.errors import (
+        AnswerNotRecorded,
         AuthError,
         BrandkitError,
         CollectIncomplete,
@@ -60,6 +61,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Account",
+    "AnswerNotRecorded",
     "Article",
     "AsyncClient",
     "AuthError",
@@ -135,6 +137,7 @@ _LAZY: dict[str, str] = {
     "Listener": "brandkit.listening",
     **dict.fromkeys(
         (
+            "AnswerNotRecorded",
             "AuthError",
             "BrandkitError",
             "CollectIncomplete",

@@ -7,6 +7,7 @@ class. Errors that come from a platform keep the platform's own message.
 BrandkitError
 ├── ConfigurationError      unknown platform, missing credential or extra, bad settings file
 ├── OutboxConflict          the outbox refuses a change (another process holds the delivery)
+├── AnswerNotRecorded       an answer was posted but the inbox could not record it; .delivery
 ├── ContentError            the post breaks a rule of the platform; raised before any I/O
 │   └── MediaError          a media file that cannot be read or is of the wrong kind
 └── PlatformError           the platform (or the way to it) refused or failed
@@ -31,9 +32,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from brandkit.delivery import Delivery
     from brandkit.metrics._sample import MetricSample
 
 __all__ = [
+    "AnswerNotRecorded",
     "AuthError",
     "BrandkitError",
     "CollectIncomplete",
@@ -77,6 +80,21 @@ class Unsupported(BrandkitError):
 class OutboxConflict(BrandkitError):
     """The outbox refuses a change: another process is publishing the delivery, or the change
     would reopen a finished delivery or drop a confirmed part."""
+
+
+class AnswerNotRecorded(BrandkitError):
+    """An answer to an inbox message was posted, but the inbox could not record it (another
+    process kept its file locked, its server went away). Answering again would post a second
+    answer: record this one with ``inbox.replied(message, error.delivery)`` once the store
+    is back.
+
+    Attributes:
+        delivery: the answer's delivery, as the platform took it.
+    """
+
+    def __init__(self, message: str, *, delivery: Delivery) -> None:
+        super().__init__(message)
+        self.delivery = delivery
 
 
 class ContentError(BrandkitError, ValueError):

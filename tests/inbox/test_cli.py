@@ -429,3 +429,39 @@ def test_an_answer_the_platform_refuses_is_exit_status_one_and_the_message_still
     status, text = run("inbox", "list", "--db", db, "--unanswered", "--json")
     waiting = {r["key"]: r["status"] for r in json.loads(text)}
     assert waiting[question["key"]] == "new"
+
+
+def test_an_answer_posted_but_not_recorded_says_so_and_the_same_command_lands_it_once(
+    served: tuple[MastodonEmulator, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The inbox could not record a posted answer (its file stayed locked): the command
+    said only the lock error, as though nothing was sent. It says the answer is posted and
+    that the same command finishes it; run again, it records the answer, not a second."""
+    from brandkit.errors import OutboxConflict
+
+    emu, config = served
+    db = str(tmp_path / "brandkit.db")
+    assert run("inbox", "sync", "--accounts", str(config), "--db", db)[0] == 0
+    rows = json.loads(run("inbox", "list", "--db", db, "--json")[1])
+    question = next(r for r in rows if r["kind"] == "reply")
+    real = Inbox.replied
+
+    def locked(self: Inbox, message: Any, delivery: Any) -> None:
+        raise OutboxConflict("the inbox 'brandkit.db' stayed locked by another process")
+
+    monkeypatch.setattr(Inbox, "replied", locked)
+    reply = ("inbox", "reply", question["key"], "Yes.", "--accounts", str(config), "--db", db)
+    assert run(*reply)[0] == 1
+    err = capsys.readouterr().err
+    assert "the answer is sent (delivery " in err and "stayed locked" in err
+    assert "run the same command again" in err
+    assert len(emu.answers(question["id"])) == 1
+    monkeypatch.setattr(Inbox, "replied", real)
+    status, text = run(*reply)
+    assert status == 0 and text.startswith("sent"), text
+    assert len(emu.answers(question["id"])) == 1
+    replied = json.loads(run("inbox", "list", "--db", db, "--status", "replied", "--json")[1])
+    assert [r["id"] for r in replied] == [question["id"]]

@@ -1300,3 +1300,36 @@ def test_an_answer_the_platform_refuses_leaves_the_message_waiting_and_says_why(
         assert kept is not None and kept.status is DeliveryStatus.FAILED
         assert inbox.settle(outbox) == 0
         assert inbox.status(question) is MessageStatus.SEEN
+
+
+def test_an_answer_sent_while_the_inbox_is_locked_is_handed_back_not_lost(
+    server: ChatServer, http: httpx.Client, account: Account, tmp_path: Path
+) -> None:
+    """Another process held the file's write lock while an answer was posted: the inbox
+    raised its lock error and the caller never saw the delivery, the message stayed
+    unanswered, and answering it again (no outbox) posted a second answer. The error now
+    says the answer is posted and carries it, for `replied` once the file is free."""
+    from brandkit.errors import AnswerNotRecorded
+
+    path = tmp_path / "b.db"
+    server.say("fan", "hi")
+    with Inbox(path, timeout=0.2) as inbox, Client(http=http, accounts=[account]) as client:
+        inbox.sync(client, [account])
+        (message,) = inbox.messages()
+        holder = sqlite3.connect(path, isolation_level=None, timeout=0)
+        try:
+            holder.execute("BEGIN IMMEDIATE")
+            with pytest.raises(AnswerNotRecorded) as caught:
+                inbox.reply(client, message, Post(text="thanks"))
+            holder.execute("ROLLBACK")
+        finally:
+            holder.close()
+        delivery = caught.value.delivery
+        assert delivery.ok and len(server.posts) == 1
+        said = str(caught.value)
+        assert delivery.id in said and "posted" in said and "stayed locked" in said
+        assert "inbox.replied(" in said
+        assert inbox.status(message) == MessageStatus.NEW
+        inbox.replied(message, delivery)
+        assert inbox.status(message) == MessageStatus.REPLIED
+        assert inbox.unanswered() == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -184,6 +185,7 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
 def _reply(args: argparse.Namespace, out: TextIO) -> int:
     from brandkit import Client, Post
     from brandkit._stdin import text_argument
+    from brandkit.errors import AnswerNotRecorded
     from brandkit.inbox._store import Inbox
     from brandkit.outbox import Outbox
 
@@ -197,7 +199,20 @@ def _reply(args: argparse.Namespace, out: TextIO) -> int:
         Client(outbox=outbox, accounts=accounts, timeout=args.timeout) as client,
     ):
         message = inbox.find(args.id)
-        delivery = inbox.reply(client, message, Post(text=text))
+        try:
+            delivery = inbox.reply(client, message, Post(text=text))
+        except AnswerNotRecorded as exc:
+            # The library's advice (``inbox.replied``) is code; here the same command is
+            # the way: the outbox in this file holds the answer and will not send it again.
+            kept = exc.delivery
+            reason = shown(str(exc.__cause__ or exc))
+            print(
+                f"brandkit: the answer is {kept.status.value} (delivery {kept.id}) but the inbox "
+                f"could not record it: {reason}\nrun the same command again once the file is "
+                "free: the outbox holds the answer and will not send it twice",
+                file=sys.stderr,
+            )
+            return 1
     if args.json:
         json.dump(delivery.to_dict(), out, ensure_ascii=False, indent=2)
         print(file=out)

@@ -20,7 +20,7 @@ from brandkit._quantiles import percentile as _percentile
 from brandkit._sqlite import SQLiteStore
 from brandkit._terminal import escaped
 from brandkit.backends import sql_kind
-from brandkit.errors import BrandkitError, ConfigurationError, Unsupported
+from brandkit.errors import AnswerNotRecorded, BrandkitError, ConfigurationError, Unsupported
 from brandkit.inbox._model import KINDS, InboxPage, Message
 
 if TYPE_CHECKING:
@@ -830,12 +830,26 @@ class Inbox(SQLiteStore):
         Raises:
             ConfigurationError: no such message, or its account is not known to ``client``.
             Unsupported: its platform cannot answer messages.
+            AnswerNotRecorded: the answer was sent (or is on its way) but the store could
+                not record it (locked, unreachable); ``.delivery`` is the answer, for
+                `replied` once the store is back.
         """
         found, stored = self._lookup(message)
         delivery = client.reply(found, post)
-        if not stored:
-            self.add([found])
-        self.replied(found, delivery)
+        try:
+            if not stored:
+                self.add([found])
+            self.replied(found, delivery)
+        except (BrandkitError, OSError) as exc:
+            # The answer is on the platform: raised without it, the message stays
+            # unanswered and answering it again (no outbox) posts a second answer.
+            what = "posted" if delivery.ok else f"{delivery.status.value}, not posted yet"
+            raise AnswerNotRecorded(
+                f"the answer to {found.key} is {what} (delivery {delivery.id}), but the inbox "
+                f"could not record it: {exc} -- do not answer again; once the store is free, "
+                "record it with inbox.replied(message, error.delivery)",
+                delivery=delivery,
+            ) from exc
         return delivery
 
     def hide(self, client: Client, message: Message | str) -> None:

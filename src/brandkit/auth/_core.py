@@ -13,7 +13,7 @@ import time
 import urllib.request
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, overload
 from urllib.parse import parse_qsl, urlsplit
 
 import anyio
@@ -104,8 +104,15 @@ def _secret(value: str | SecretStr | None) -> SecretStr | None:
     return SecretStr(value)
 
 
-def _plain(value: SecretStr | None) -> str | None:
-    return value.get_secret_value() if value is not None else None
+@overload
+def plain(value: str | SecretStr) -> str: ...
+@overload
+def plain(value: str | SecretStr | None) -> str | None: ...
+def plain(value: str | SecretStr | None) -> str | None:
+    """The text of a secret given as a `SecretStr` or as plain text (``None`` stays
+    ``None``), for the one place it must go in clear: a form body, a signature, saved data.
+    Raises nothing."""
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
 def new_state() -> str:
@@ -186,7 +193,7 @@ class Start:
             "scopes": list(self.scopes),
             "token_url": self.token_url,
             "state": self.state.get_secret_value(),
-            "verifier": _plain(self.verifier),
+            "verifier": plain(self.verifier),
             "api_base": self.api_base,
         }
 

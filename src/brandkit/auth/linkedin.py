@@ -40,6 +40,7 @@ from brandkit.auth._core import (
     form_request,
     new_state,
     not_now,
+    plain,
     redeem,
     run,
     run_async,
@@ -224,10 +225,6 @@ def _roots(base_url: str | None) -> tuple[str, str, str]:
     return root + "/oauth/v2/authorization", root + "/oauth/v2/accessToken", root
 
 
-def _secret(value: str | SecretStr) -> str:
-    return value.get_secret_value() if isinstance(value, SecretStr) else value
-
-
 def start(
     client_id: str,
     redirect_uri: str,
@@ -360,7 +357,7 @@ def finish_flow(
         "grant_type": "authorization_code",
         "code": code,
         "client_id": start.client_id,
-        "client_secret": _secret(client_secret),
+        "client_secret": plain(client_secret),
         "redirect_uri": start.redirect_uri,
     }
     response = yield from redeem(start, form_request(start.token_url, form), platform="linkedin")
@@ -431,7 +428,7 @@ def refresh_flow(
         "grant_type": "refresh_token",
         "refresh_token": creds.refresh_token.get_secret_value(),
         "client_id": creds.client_id,
-        "client_secret": _secret(client_secret),
+        "client_secret": plain(client_secret),
     }
     _, token_url, _ = _roots(creds.base_url)
     response: httpx.Response = yield form_request(token_url, form)

@@ -47,6 +47,7 @@ from brandkit.auth._core import (
     new_state,
     new_verifier,
     not_now,
+    plain,
     redeem,
     revocation_answer,
     run,
@@ -579,9 +580,7 @@ def finish_flow(
     if start.platform != "mastodon" or start.api_base is None:
         raise ConfigurationError(f"auth.mastodon.finish got a {start.platform} authorization start")
     code = _code(start, callback_url, code)
-    secret = (
-        client_secret.get_secret_value() if isinstance(client_secret, SecretStr) else client_secret
-    )
+    secret = plain(client_secret)
     form = {
         "grant_type": "authorization_code",
         "code": code,
@@ -682,9 +681,7 @@ def revoke_flow(
             "was issued to may revoke it: the user can revoke the access under Preferences > "
             f"Account > Authorized apps on {base}"
         )
-    secret = (
-        client_secret.get_secret_value() if isinstance(client_secret, SecretStr) else client_secret
-    )
+    secret = plain(client_secret)
     if not secret:
         # The credentials hold no secret, and Doorkeeper authenticates the client first.
         raise ConfigurationError(

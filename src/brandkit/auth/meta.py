@@ -41,6 +41,7 @@ from brandkit.auth._core import (
     form_request,
     new_state,
     not_now,
+    plain,
     redeem,
     run,
     run_async,
@@ -337,10 +338,6 @@ def _get(url: str, params: Mapping[str, str], token: SecretStr) -> Send:
     return Send(request, bucket="oauth2_token", max_bytes=MAX_ANSWER)
 
 
-def _secret(value: str | SecretStr) -> str:
-    return value.get_secret_value() if isinstance(value, SecretStr) else value
-
-
 def _root(base_url: str | None, default: str) -> str:
     if base_url is None:
         return default
@@ -468,7 +465,7 @@ class MetaLogin:
         code = code_from(start, callback_url, platform=self.platform)
         form = {
             "client_id": start.client_id,
-            "client_secret": _secret(client_secret),
+            "client_secret": plain(client_secret),
             "code": code,
             "grant_type": "authorization_code",
             "redirect_uri": start.redirect_uri,
@@ -567,7 +564,7 @@ class MetaLogin:
         url = _root(creds.base_url, self.graph_url) + "/access_token"
         params = {
             "grant_type": self.exchange_grant,
-            "client_secret": _secret(client_secret),
+            "client_secret": plain(client_secret),
         }
         response: httpx.Response = yield _get(url, params, creds.access_token)
         body = _answer(
@@ -943,7 +940,7 @@ class FacebookLogin:
             params={
                 "client_id": start.client_id,
                 "redirect_uri": start.redirect_uri,
-                "client_secret": _secret(client_secret),
+                "client_secret": plain(client_secret),
                 "code": code,
             },
             headers={"accept": "application/json"},
@@ -1048,7 +1045,7 @@ class FacebookLogin:
             params={
                 "grant_type": "fb_exchange_token",
                 "client_id": creds.client_id,
-                "client_secret": _secret(client_secret),
+                "client_secret": plain(client_secret),
                 "fb_exchange_token": creds.access_token.get_secret_value(),
             },
             headers={"accept": "application/json"},

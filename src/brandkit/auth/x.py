@@ -47,6 +47,7 @@ from brandkit.auth._core import (
     new_state,
     new_verifier,
     not_now,
+    plain,
     redeem,
     revocation_answer,
     run,
@@ -269,10 +270,7 @@ def _client_auth(
     if client_secret is None:
         form["client_id"] = client_id
         return {}
-    secret = (
-        client_secret.get_secret_value() if isinstance(client_secret, SecretStr) else client_secret
-    )
-    return {"authorization": basic(client_id, secret)}
+    return {"authorization": basic(client_id, plain(client_secret))}
 
 
 def _credentials(
@@ -817,7 +815,7 @@ def start_oauth1_flow(
     response: httpx.Response = yield _signed_post(
         url,
         consumer_key=consumer_key,
-        consumer_secret=_plain(consumer_secret),
+        consumer_secret=plain(consumer_secret),
         token_secret="",
         extra={"oauth_callback": callback},
         clock=clock,
@@ -957,7 +955,7 @@ def finish_oauth1_flow(
     response: httpx.Response = yield _signed_post(
         root + ACCESS_TOKEN_PATH,
         consumer_key=start.consumer_key,
-        consumer_secret=_plain(consumer_secret),
+        consumer_secret=plain(consumer_secret),
         token_secret=start.request_token_secret.get_secret_value(),
         extra={"oauth_token": start.request_token, "oauth_verifier": verifier},
         clock=clock,
@@ -1104,7 +1102,7 @@ def revoke_oauth1_flow(
     response: httpx.Response = yield _signed_post(
         _oauth1_root(creds.base_url) + INVALIDATE_TOKEN_PATH,
         consumer_key=creds.consumer_key,
-        consumer_secret=_plain(consumer_secret),
+        consumer_secret=plain(consumer_secret),
         token_secret=creds.access_token_secret.get_secret_value(),
         extra={"oauth_token": creds.access_token.get_secret_value()},
         clock=clock,
@@ -1154,7 +1152,3 @@ async def revoke_oauth1_async(
 ) -> None:
     """`revoke_oauth1` for async code."""
     await run_async(revoke_oauth1_flow(creds, consumer_secret=consumer_secret, clock=clock), http)
-
-
-def _plain(value: str | SecretStr) -> str:
-    return value.get_secret_value() if isinstance(value, SecretStr) else value

@@ -428,6 +428,15 @@ class GraphEmulator(Emulator):
             )
         return value
 
+    def token_answer(
+        self, owner: str, kind: str, ttl: float, scopes: tuple[str, ...] | None
+    ) -> httpx.Response:
+        """Issue a ``kind`` token for ``owner`` living ``ttl`` seconds and granting ``scopes``,
+        answered as Meta's token endpoints answer one: ``{"access_token", "token_type":
+        "bearer", "expires_in"}``."""
+        value = self.issue_token(owner, kind, ttl=ttl, scopes=scopes)
+        return self.json({"access_token": value, "token_type": "bearer", "expires_in": int(ttl)})
+
     @staticmethod
     def require_permission(token: Token, *any_of: str) -> None:
         """Refuse a call whose token was granted none of ``any_of`` (a login that left out
@@ -1754,10 +1763,7 @@ class MediaFetchingEmulator(GraphEmulator, Generic[C, P]):
             raise GraphError(
                 400, 100, "(#100) Tokens can be refreshed once they are at least 24 hours old"
             )
-        new = self.issue_token(token.owner, token.kind, ttl=LONG_TOKEN_TTL, scopes=token.scopes)
-        return self.json(
-            {"access_token": new, "token_type": "bearer", "expires_in": int(LONG_TOKEN_TTL)}
-        )
+        return self.token_answer(token.owner, token.kind, LONG_TOKEN_TTL, token.scopes)
 
     # -- login (authorize, code exchange, long-lived exchange) -----------------------------
 
@@ -1813,7 +1819,4 @@ class MediaFetchingEmulator(GraphEmulator, Generic[C, P]):
             for a in self._apps.values()
         ):
             raise GraphError(400, 101, "Error validating client secret.")
-        new = self.issue_token(token.owner, token.kind, ttl=LONG_TOKEN_TTL, scopes=token.scopes)
-        return self.json(
-            {"access_token": new, "token_type": "bearer", "expires_in": int(LONG_TOKEN_TTL)}
-        )
+        return self.token_answer(token.owner, token.kind, LONG_TOKEN_TTL, token.scopes)

@@ -64,6 +64,7 @@ from brandkit.accounts import Account
 from brandkit.content._media import sniff
 from brandkit.testing._emulator import Clock, route
 from brandkit.testing._graph import (
+    LONG_TOKEN_TTL,
     NODE,
     OMIT,
     SHORT_TOKEN_TTL,
@@ -88,7 +89,6 @@ __all__ = ["POST_METRICS", "RETIRED_METRICS", "FacebookEmulator"]
 MB = 1000 * 1000
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/gif", "image/bmp", "image/tiff")
 VIDEO_CHUNK = 1024 * 1024
-USER_TOKEN_TTL = 60 * 86_400.0
 
 POST_METRICS = (
     "post_media_view",
@@ -298,7 +298,7 @@ class FacebookEmulator(GraphEmulator):
             )
         page_token = self.issue_token(page_id, "page") if tokens in ("page", "both") else None
         user_token = (
-            self.issue_token(user_id, "user", ttl=USER_TOKEN_TTL)
+            self.issue_token(user_id, "user", ttl=LONG_TOKEN_TTL)
             if tokens in ("user", "both")
             else None
         )
@@ -858,14 +858,13 @@ class FacebookEmulator(GraphEmulator):
                     raise GraphError(
                         400, 190, "Error validating access token: Session has expired", subcode=463
                     )
-                owner, ttl, scopes = short.owner, USER_TOKEN_TTL, short.scopes
+                owner, ttl, scopes = short.owner, LONG_TOKEN_TTL, short.scopes
             else:
                 (owner, granted), ttl = self.redeem_grant(params), SHORT_TOKEN_TTL
                 scopes = granted
         except GraphError as err:
             return self._error_response(err)
-        token = self.issue_token(owner, "user", ttl=ttl, scopes=scopes)
-        return self.json({"access_token": token, "token_type": "bearer", "expires_in": int(ttl)})
+        return self.token_answer(owner, "user", ttl, scopes)
 
     # -- the user, /me/permissions and /me/accounts -----------------------------------------
 

@@ -975,6 +975,20 @@ class GraphAdapter(Adapter):
         """The rate-limit bucket of a request (named in `RateLimited` errors)."""
         return "graph"
 
+    def send(
+        self,
+        build: Callable[[], httpx.Request],
+        *,
+        idempotent: bool = False,
+        creates: bool = False,
+    ) -> Flow[httpx.Response]:
+        """Send the request ``build`` makes, counted against its `bucket_of`, and give its
+        answer unchecked. ``build`` is a callable so that an adapter can build the request
+        again with another token (Facebook's Page token, fetched again once refused)."""
+        request = build()
+        step = Send(request, idempotent=idempotent, bucket=self.bucket_of(request), creates=creates)
+        return (yield step)
+
     # -- tokens ------------------------------------------------------------------------------
 
     def token_expires_at(self) -> float | None:
@@ -1033,8 +1047,9 @@ class GraphAdapter(Adapter):
             PlatformError: Meta refused (typed by `error_for`).
             MalformedResponse: the answer is not ``model``'s shape.
         """
-        request = self.request("GET", path, params=params)
-        response = yield Send(request, idempotent=True, bucket=self.bucket_of(request))
+        response = yield from self.send(
+            lambda: self.request("GET", path, params=params), idempotent=True
+        )
         return self.parse(response, model)
 
     def pages(

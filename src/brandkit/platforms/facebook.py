@@ -32,9 +32,9 @@ checked and against what):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import httpx
 import pydantic
@@ -102,8 +102,6 @@ RETIRED_POST_METRICS: dict[str, str] = {
 
 _GONE = 33  # subcode: the object does not exist or cannot be loaded
 _VIDEO_CHUNK = 4 * 1024 * 1024
-
-M = TypeVar("M", bound=pydantic.BaseModel)
 
 # -- answers ---------------------------------------------------------------------------------
 
@@ -306,16 +304,17 @@ class FacebookAdapter(GraphAdapter):
 
     # -- tokens ------------------------------------------------------------------------------
 
-    def _send(
+    def send(
         self,
         build: Callable[[], httpx.Request],
         *,
         idempotent: bool = False,
         creates: bool = False,
     ) -> Flow[httpx.Response]:
-        """Send one request with the Page token; when Meta refuses the token (code 190) and
-        a user token is at hand, fetch a new Page token and send the request once more (a
-        refused token did nothing, so even a create may be repeated)."""
+        """Send one request with the Page token (`GraphAdapter.get` sends through it too);
+        when Meta refuses the token (code 190) and a user token is at hand, fetch a new
+        Page token and send the request once more (a refused token did nothing, so even a
+        create may be repeated)."""
         if not self.account.has_secret("page_token"):
             yield from self._fetch_page_token()
         used = self.token()
@@ -346,14 +345,6 @@ class FacebookAdapter(GraphAdapter):
                 status_code=response.status_code,
             )
         self.account.update_secrets(page_token=page_token)
-
-    def get(self, path: str, params: Mapping[str, Any] | None, model: type[M]) -> Flow[M]:
-        """``GET`` with the Page token (fetched again if Meta refuses it), read as
-        ``model``; see `GraphAdapter.get`."""
-        response = yield from self._send(
-            lambda: self.request("GET", path, params=params), idempotent=True
-        )
-        return self.parse(response, model)
 
     # -- prepare -----------------------------------------------------------------------------
 
@@ -398,7 +389,7 @@ class FacebookAdapter(GraphAdapter):
                 data["attached_media"] = [{"media_fbid": i} for i in ids]
             elif (card := self.link_card(rendered, part, thread)) is not None:
                 data["link"] = card.url
-            response = yield from self._send(
+            response = yield from self.send(
                 lambda: self.request("POST", f"/{self.page_id}/feed", data=data), creates=True
             )
             post_id = self.parse(response, IdAnswer).id
@@ -407,7 +398,7 @@ class FacebookAdapter(GraphAdapter):
         return PartRef(index=part.index, id=post_id, url=url)
 
     def _publish_photo(self, part: RenderedPart, media: Media) -> Flow[str]:
-        response = yield from self._send(
+        response = yield from self.send(
             lambda: self._photo_request(media, published=True, caption=part.text), creates=True
         )
         photo = self.parse(response, _PhotoAnswer)
@@ -415,7 +406,7 @@ class FacebookAdapter(GraphAdapter):
 
     def _upload_photo(self, media: Media, *, published: bool) -> Flow[str]:
         # An unpublished photo is seen by nobody and may be sent again.
-        response = yield from self._send(
+        response = yield from self.send(
             lambda: self._photo_request(media, published=published, caption=None),
             idempotent=True,
         )
@@ -441,7 +432,7 @@ class FacebookAdapter(GraphAdapter):
             # video, and another process must then wait for this one, not upload it again.
             thread.progress.update(video_id=video_id, upload_session_id=self._sessions[video_id])
         session = self._sessions.get(video_id) or thread.progress.get("upload_session_id", "")
-        response = yield from self._send(
+        response = yield from self.send(
             lambda: self.request(
                 "POST",
                 f"/{self.page_id}/videos",
@@ -466,7 +457,7 @@ class FacebookAdapter(GraphAdapter):
     def _upload_video(self, media: Media) -> Flow[str]:
         """The resumable upload: start, then the chunks Meta asks for, streamed from the
         file. Returns the video id (the post is made by the ``finish`` phase)."""
-        start = yield from self._send(
+        start = yield from self.send(
             lambda: self.request(
                 "POST",
                 f"/{self.page_id}/videos",
@@ -498,7 +489,7 @@ class FacebookAdapter(GraphAdapter):
                 return request
 
             # Sending the same chunk at the same offset again is harmless.
-            response = yield from self._send(transfer, idempotent=True)
+            response = yield from self.send(transfer, idempotent=True)
             answer = self.parse(response, _VideoChunk)
             begin, end = self._next_chunk(response, answer, end, media.size)
         return video_id
@@ -792,7 +783,7 @@ class FacebookAdapter(GraphAdapter):
         Raises:
             PlatformError: Meta refused (the Page's own comments cannot be hidden).
         """
-        response = yield from self._send(
+        response = yield from self.send(
             lambda: self.request("POST", f"/{message.id}", data={"is_hidden": hidden}),
             idempotent=True,
         )
@@ -804,7 +795,7 @@ class FacebookAdapter(GraphAdapter):
         Raises:
             PlatformError: Meta refused (typed by `error_for`).
         """
-        response = yield from self._send(
+        response = yield from self.send(
             lambda: self.request("DELETE", f"/{message.id}"), idempotent=True
         )
         err = graph_error(response)
@@ -818,7 +809,7 @@ class FacebookAdapter(GraphAdapter):
         Raises:
             PlatformError: Meta refused (typed by `error_for`).
         """
-        response = yield from self._send(
+        response = yield from self.send(
             lambda: self.request("POST", f"/{message.id}/likes"), idempotent=True
         )
         self.check(response)
@@ -860,7 +851,7 @@ class FacebookAdapter(GraphAdapter):
                 field="media",
                 platform=self.name,
             )
-        response = yield from self._send(
+        response = yield from self.send(
             lambda: self.request("POST", f"/{target.id}/comments", data={"message": part.text}),
             creates=True,
         )
@@ -912,7 +903,7 @@ class FacebookAdapter(GraphAdapter):
         Raises:
             PlatformError: Meta refused (typed by `error_for`).
         """
-        response = yield from self._send(
+        response = yield from self.send(
             lambda: self.request("DELETE", f"/{ref.id}"), idempotent=True
         )
         err = graph_error(response)

@@ -862,9 +862,7 @@ class GhostEmulator(Emulator):
                     f'<link rel="canonical" href="{canonical}">{tags}</head>'
                     f"<body><article>{p.html}</article></body></html>"
                 )
-                return httpx.Response(
-                    200, content=page.encode(), headers={"content-type": "text/html; charset=utf-8"}
-                )
+                return self.html(page)
         return httpx.Response(404, content=b"<h1>404</h1>", headers={"content-type": "text/html"})
 
 

@@ -63,7 +63,7 @@ import secrets
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, TypeAlias
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl
 
 import attrs
 import httpx
@@ -920,19 +920,13 @@ class LinkedInEmulator(Emulator):
         redirect = q.get("redirect_uri", "")
         if app is None or redirect not in app.redirect_uris:
             # LinkedIn shows an error page; it never redirects to an unregistered URL.
-            return httpx.Response(
-                400,
-                headers={"content-type": "text/html; charset=utf-8"},
-                text="<p>The redirect_uri does not match the registered value</p>",
-            )
+            return self.html("<p>The redirect_uri does not match the registered value</p>", 400)
         state = q.get("state", "")
 
         def back(**params: str) -> httpx.Response:
             if state:
                 params["state"] = state
-            sep = "&" if "?" in redirect else "?"
-            query = "&".join(f"{k}={quote(v, safe='')}" for k, v in params.items())
-            return httpx.Response(302, headers={"location": f"{redirect}{sep}{query}"})
+            return self.redirect(redirect, params)
 
         scopes = frozenset(q.get("scope", "").split())
         if q.get("response_type") != "code":

@@ -2160,9 +2160,7 @@ class MastodonEmulator(Emulator):
 
         def page(text: str) -> httpx.Response:
             # Doorkeeper renders its error page and redirects nowhere.
-            return httpx.Response(
-                400, headers={"content-type": "text/html; charset=utf-8"}, text=f"<p>{text}</p>"
-            )
+            return self.html(f"<p>{text}</p>", 400)
 
         if app is None:
             return page(_INVALID_CLIENT)
@@ -2178,14 +2176,10 @@ class MastodonEmulator(Emulator):
                 if "code" not in params:
                     return page(params.get("error_description", params.get("error", "")))
                 native = f"{self._origin(request)}/oauth/authorize/native"
-                return httpx.Response(
-                    302, headers={"location": f"{native}?code={quote(params['code'], safe='')}"}
-                )
+                return self.redirect(native, {"code": params["code"]})
             if state is not None:
                 params["state"] = state
-            sep = "&" if "?" in redirect else "?"
-            query = "&".join(f"{k}={quote(v, safe='')}" for k, v in params.items())
-            return httpx.Response(302, headers={"location": f"{redirect}{sep}{query}"})
+            return self.redirect(redirect, params)
 
         scopes = tuple(q.get("scope", "read").split())
         if q.get("response_type") != "code":
@@ -2227,11 +2221,9 @@ class MastodonEmulator(Emulator):
     def _oauth_native(self, request: httpx.Request) -> httpx.Response:
         # The page an out-of-band authorization ends on: the code, for the user to copy.
         code = html.escape(request.url.params.get("code", ""))
-        return httpx.Response(
-            200,
-            headers={"content-type": "text/html; charset=utf-8"},
-            text="<p>Copy this authorization code and paste it to the application.</p>"
-            f'<input class="oauth-code" readonly type="text" value="{code}">',
+        return self.html(
+            "<p>Copy this authorization code and paste it to the application.</p>"
+            f'<input class="oauth-code" readonly type="text" value="{code}">'
         )
 
     @route("POST", r"/oauth/token")

@@ -53,7 +53,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import attrs
 import httpx
 
-from brandkit.testing._emulator import Clock, route
+from brandkit.testing._emulator import Clock, Emulator, route
 
 __all__ = ["BlueskyOAuthApp", "OAuthServerMixin"]
 
@@ -550,11 +550,7 @@ class OAuthServerMixin:
             or pushed.expires_at <= self.clock.time()
         ):
             # The provider shows an error page: there is no verified redirect URI to go to.
-            return httpx.Response(
-                400,
-                content=b"<!doctype html><title>Invalid authorization request</title>",
-                headers={"content-type": "text/html; charset=utf-8"},
-            )
+            return Emulator.html("<!doctype html><title>Invalid authorization request</title>", 400)
         issuer = self._issuer(request)
         answer: dict[str, str] = {}
         if pushed.state is not None:

@@ -2246,9 +2246,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
 
     def _not_xrpc(self, request: httpx.Request) -> httpx.Response:
         page = _EXPRESS_404.format(method=request.method, path=request.url.path)
-        return httpx.Response(
-            404, content=page.encode(), headers={"content-type": "text/html; charset=utf-8"}
-        )
+        return self.html(page, 404)
 
     @route("GET", r"/xrpc/(?P<nsid>[^/?]+)")
     def _other_get(self, request: httpx.Request, nsid: str) -> httpx.Response:

@@ -99,6 +99,7 @@ __all__ = [
     "RawAnswer",
     "describe_failure",
     "first_made",
+    "gone",
     "graph_error",
     "new_messages",
     "parse_time",
@@ -776,6 +777,15 @@ def graph_error(response: httpx.Response) -> dict[str, Any]:
     return {}
 
 
+def gone(response: httpx.Response) -> bool:
+    """Whether Meta refused because the node is gone: code 100 with subcode 33 (it does not
+    exist, or cannot be loaded: deleted, or no longer visible to this account)."""
+    if response.is_success:
+        return False
+    err = graph_error(response)
+    return err.get("code") == 100 and err.get("error_subcode") == _GONE_SUBCODE
+
+
 def _usage_entries(response: httpx.Response) -> Iterator[dict[str, Any]]:
     raw = response.headers.get("x-business-use-case-usage")
     if not raw:
@@ -1221,11 +1231,26 @@ class GraphAdapter(Adapter):
     ) -> Flow[_Page[T] | None]:
         request = self.request("GET", path, params=query)
         response = yield Send(request, idempotent=True, bucket=self.bucket_of(request))
-        if gone_ends and not response.is_success:
-            err = graph_error(response)
-            if err.get("code") == 100 and err.get("error_subcode") == _GONE_SUBCODE:
-                return None
+        if gone_ends and gone(response):
+            return None
         return self.parse(response, _Page[item])  # type: ignore[valid-type]
+
+    # -- deleting ----------------------------------------------------------------------------
+
+    def delete_node(self, node_id: str) -> Flow[None]:
+        """``DELETE /{node-id}`` (a post or a comment), after refreshing a token close to its
+        expiry; a node already `gone` counts as deleted, since deleting it again changes
+        nothing.
+
+        Raises:
+            PlatformError: Meta refused (typed by `error_for`).
+        """
+        yield from self.ensure_fresh_token()
+        response = yield from self.send(
+            lambda: self.request("DELETE", f"/{node_id}"), idempotent=True
+        )
+        if not gone(response):
+            self.check(response)
 
     def batch(
         self, relative_urls: Sequence[str], *, bucket: str | None = None
@@ -1706,7 +1731,7 @@ def describe_failure(response: httpx.Response | None, what: str) -> str:
     message = err.get("message") or response.reason_phrase
     if err.get("code") in THROTTLE_CODES:
         return f"Meta throttled the read of {what}: {message}"
-    if err.get("code") == 100 and err.get("error_subcode") == 33:
+    if gone(response):
         return f"Meta did not return {what} (deleted, or not visible to this account): {message}"
     return f"Meta refused the read of {what}: {message}"
 

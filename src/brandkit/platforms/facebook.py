@@ -100,7 +100,6 @@ RETIRED_POST_METRICS: dict[str, str] = {
 }
 """Post insights metrics Meta has retired, and why they come back unavailable."""
 
-_GONE = 33  # subcode: the object does not exist or cannot be loaded
 _VIDEO_CHUNK = 4 * 1024 * 1024
 
 # -- answers ---------------------------------------------------------------------------------
@@ -795,13 +794,7 @@ class FacebookAdapter(GraphAdapter):
         Raises:
             PlatformError: Meta refused (typed by `error_for`).
         """
-        response = yield from self.send(
-            lambda: self.request("DELETE", f"/{message.id}"), idempotent=True
-        )
-        err = graph_error(response)
-        if response.is_success or (err.get("code") == 100 and err.get("error_subcode") == _GONE):
-            return
-        self.check(response)
+        yield from self.delete_node(message.id)
 
     def like(self, message: Message) -> Flow[None]:
         """``POST /{comment-id}/likes`` as the Page (liking twice changes nothing).
@@ -903,13 +896,7 @@ class FacebookAdapter(GraphAdapter):
         Raises:
             PlatformError: Meta refused (typed by `error_for`).
         """
-        response = yield from self.send(
-            lambda: self.request("DELETE", f"/{ref.id}"), idempotent=True
-        )
-        err = graph_error(response)
-        if response.is_success or (err.get("code") == 100 and err.get("error_subcode") == _GONE):
-            return
-        self.check(response)
+        yield from self.delete_node(ref.id)
 
     # -- metrics -----------------------------------------------------------------------------
 

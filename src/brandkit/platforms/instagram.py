@@ -116,8 +116,6 @@ RETIRED_MEDIA_METRICS: dict[str, str] = {
 }
 """Media insights metrics Meta has retired, and why they come back unavailable."""
 
-_GONE = 33
-
 
 class _Media(Answer):
     """One item of ``/{ig-user-id}/media`` as a read-back reads it."""
@@ -776,13 +774,7 @@ class InstagramAdapter(ContainerAdapter):
         Raises:
             PlatformError: Meta refused (typed by `error_for`).
         """
-        yield from self.ensure_fresh_token()
-        request = self.request("DELETE", f"/{message.id}")
-        response = yield Send(request, idempotent=True, bucket="instagram")
-        err = graph_error(response)
-        if response.is_success or (err.get("code") == 100 and err.get("error_subcode") == _GONE):
-            return
-        self.check(response)
+        yield from self.delete_node(message.id)
 
     def _conversation(self, media_id: str, first: EdgePage[_Comment] | None) -> Flow[list[Message]]:
         """Every comment and reply of a media (from its first page of comments, when it
@@ -1109,13 +1101,7 @@ class InstagramAdapter(ContainerAdapter):
         Raises:
             PlatformError: Meta refused (typed by `error_for`).
         """
-        yield from self.ensure_fresh_token()
-        request = self.request("DELETE", f"/{ref.id}")
-        response = yield Send(request, idempotent=True, bucket="instagram")
-        err = graph_error(response)
-        if response.is_success or (err.get("code") == 100 and err.get("error_subcode") == _GONE):
-            return
-        self.check(response)
+        yield from self.delete_node(ref.id)
 
     # -- metrics -----------------------------------------------------------------------------
 

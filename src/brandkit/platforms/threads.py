@@ -70,7 +70,7 @@ from brandkit.platforms._graph import (
     IdAnswer,
     InsightsAnswer,
     QuotaAnswer,
-    graph_error,
+    gone,
     parse_time,
 )
 from brandkit.platforms.instagram import media_samples
@@ -81,8 +81,6 @@ if TYPE_CHECKING:
     from brandkit.content._render import Rendered, RenderedPart
 
 __all__ = ["ThreadsAdapter"]
-
-_GONE = 33
 
 
 class _RepliedTo(Answer):
@@ -512,13 +510,7 @@ class ThreadsAdapter(ContainerAdapter):
         Raises:
             PlatformError: Meta refused (typed by `error_for`).
         """
-        yield from self.ensure_fresh_token()
-        request = self.request("DELETE", f"/{ref.id}")
-        response = yield Send(request, idempotent=True, bucket="delete")
-        err = graph_error(response)
-        if response.is_success or (err.get("code") == 100 and err.get("error_subcode") == _GONE):
-            return
-        self.check(response)
+        yield from self.delete_node(ref.id)
 
     # -- conversations -----------------------------------------------------------------------
 
@@ -943,10 +935,7 @@ class ThreadsAdapter(ContainerAdapter):
         for ref in refs:
             request = self.request("GET", f"/{ref.id}/insights", params={"metric": metric})
             response = yield Send(request, idempotent=True, bucket="threads")
-            err = graph_error(response)
-            if not response.is_success and not (
-                err.get("code") == 100 and err.get("error_subcode") == _GONE
-            ):
+            if not gone(response):
                 self.check(response)
             insights, refused = self.read_insights(response)
             samples.extend(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import functools
 import hashlib
 import hmac
 import itertools
@@ -20,7 +21,7 @@ import math
 import os
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl
@@ -29,7 +30,7 @@ import attrs
 import httpx
 
 from brandkit.accounts import Account, CredentialsHook
-from brandkit.testing._emulator import Audience, Clock, Emulator, route, utc_millis
+from brandkit.testing._emulator import Audience, Clock, Emulator, Handler, route, utc_millis
 from brandkit.testing.bluesky import _syntax
 from brandkit.testing.bluesky._lexicon import Issue, Lexicons, json_path, stringify_value
 from brandkit.testing.bluesky._oauth import OAuthServerMixin
@@ -220,6 +221,23 @@ class _Refusal(Exception):
     def __init__(self, response: httpx.Response) -> None:
         super().__init__("refused")
         self.response = response
+
+
+def _xrpc(method: str, nsid: str) -> Callable[[Handler], Handler]:
+    """Route ``method /xrpc/<nsid>`` to the decorated handler, which answers with a
+    `_Refusal`'s response when it (or what it calls) raises one."""
+
+    def mark(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        def answer(self: Any, request: httpx.Request) -> httpx.Response:
+            try:
+                return handler(self, request)
+            except _Refusal as refusal:
+                return refusal.response
+
+        return route(method, "/xrpc/" + re.escape(nsid))(answer)
+
+    return mark
 
 
 def _cid(data: bytes, codec: int) -> str:
@@ -1187,13 +1205,6 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         except Issue as issue:
             raise self._invalid(f"Invalid {nsid} params: {issue.message}") from None
 
-    def _answer(self, request: httpx.Request, handler: Any, *args: Any) -> httpx.Response:
-        try:
-            response: httpx.Response = handler(request, *args)
-        except _Refusal as refusal:
-            return refusal.response
-        return response
-
     # -- ids ---------------------------------------------------------------------------------
 
     def _tid(self) -> str:
@@ -1311,11 +1322,8 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
 
     # -- routes: sessions ----------------------------------------------------------------------
 
-    @route("POST", r"/xrpc/com\.atproto\.server\.createSession")
+    @_xrpc("POST", "com.atproto.server.createSession")
     def _create_session(self, request: httpx.Request) -> httpx.Response:
-        return self._answer(request, self._h_create_session)
-
-    def _h_create_session(self, request: httpx.Request) -> httpx.Response:
         body = self._body(request, "com.atproto.server.createSession")
         identifier = str(body["identifier"]).lower()
         status = None
@@ -1336,11 +1344,8 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             return self._stamp(self._err(401, None, "Invalid identifier or password"), status)
         return self._stamp(self.json(self._session(user, scope)), status)
 
-    @route("POST", r"/xrpc/com\.atproto\.server\.refreshSession")
+    @_xrpc("POST", "com.atproto.server.refreshSession")
     def _refresh_session(self, request: httpx.Request) -> httpx.Response:
-        return self._answer(request, self._h_refresh_session)
-
-    def _h_refresh_session(self, request: httpx.Request) -> httpx.Response:
         token = self._bearer(request)
         if token is None:
             return self._err(401, "AuthMissing", "Authentication Required")
@@ -1360,11 +1365,8 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             state.next_jti = _b64url(os.urandom(32))
         return self._stamp(self.json(self._session(user, state.scope, jti=state.next_jti)), status)
 
-    @route("GET", r"/xrpc/com\.atproto\.server\.getSession")
+    @_xrpc("GET", "com.atproto.server.getSession")
     def _get_session(self, request: httpx.Request) -> httpx.Response:
-        return self._answer(request, self._h_get_session)
-
-    def _h_get_session(self, request: httpx.Request) -> httpx.Response:
         user = self._auth(request)
         assert user is not None
         status = self._limited(request)
@@ -1377,11 +1379,8 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         }
         return self._stamp(self.json(body), status)
 
-    @route("GET", r"/xrpc/com\.atproto\.server\.describeServer")
+    @_xrpc("GET", "com.atproto.server.describeServer")
     def _describe_server(self, request: httpx.Request) -> httpx.Response:
-        return self._answer(request, self._h_describe_server)
-
-    def _h_describe_server(self, request: httpx.Request) -> httpx.Response:
         status = self._limited(request)
         body = {
             "did": self.service_did,
@@ -1393,11 +1392,8 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         }
         return self._stamp(self.json(body), status)
 
-    @route("GET", r"/xrpc/com\.atproto\.identity\.resolveHandle")
+    @_xrpc("GET", "com.atproto.identity.resolveHandle")
     def _resolve_handle(self, request: httpx.Request) -> httpx.Response:
-        return self._answer(request, self._h_resolve_handle)
-
-    def _h_resolve_handle(self, request: httpx.Request) -> httpx.Response:
         nsid = "com.atproto.identity.resolveHandle"
         handles = [v for k, v in parse_qsl(request.url.query.decode()) if k == "handle"]
         if not handles:
@@ -1413,11 +1409,8 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
 
     # -- routes: repository ------------------------------------------------------------------
 
-    @route("POST", r"/xrpc/com\.atproto\.repo\.uploadBlob")
+    @_xrpc("POST", "com.atproto.repo.uploadBlob")
     def _upload_blob(self, request: httpx.Request) -> httpx.Response:
-        return self._answer(request, self._h_upload_blob)
-
-    def _h_upload_blob(self, request: httpx.Request) -> httpx.Response:
         user = self._auth(request)
         assert user is not None
         declared = request.headers.get("content-type")
@@ -1448,11 +1441,8 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         if repo.lower() not in (user.did, user.handle):
             raise _Refusal(self._err(401, None, "Authentication Required"))
 
-    @route("POST", r"/xrpc/com\.atproto\.repo\.createRecord")
+    @_xrpc("POST", "com.atproto.repo.createRecord")
     def _create_record(self, request: httpx.Request) -> httpx.Response:
-        return self._answer(request, self._h_create_record)
-
-    def _h_create_record(self, request: httpx.Request) -> httpx.Response:
         # As on the PDS: parameters, then auth, then the body, then rate limits.
         user = self._auth(request)
         assert user is not None
@@ -1554,11 +1544,8 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             answer["validationStatus"] = status
         return self.json(answer)
 
-    @route("GET", r"/xrpc/com\.atproto\.repo\.getRecord")
+    @_xrpc("GET", "com.atproto.repo.getRecord")
     def _get_record(self, request: httpx.Request) -> httpx.Response:
-        return self._answer(request, self._h_get_record)
-
-    def _h_get_record(self, request: httpx.Request) -> httpx.Response:
         params = self._params(request, "com.atproto.repo.getRecord")
         status = self._limited(request)
         repo = str(params["repo"]).lower()
@@ -1573,11 +1560,8 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             )
         return self._stamp(self.json({"uri": uri, "cid": rec.cid, "value": rec.value}), status)
 
-    @route("GET", r"/xrpc/com\.atproto\.repo\.listRecords")
+    @_xrpc("GET", "com.atproto.repo.listRecords")
     def _list_records(self, request: httpx.Request) -> httpx.Response:
-        return self._answer(request, self._h_list_records)
-
-    def _h_list_records(self, request: httpx.Request) -> httpx.Response:
         params = self._params(request, "com.atproto.repo.listRecords")
         status = self._limited(request)
         repo = str(params["repo"])
@@ -1607,11 +1591,8 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             body["cursor"] = page[-1].rkey
         return self._stamp(self.json(body), status)
 
-    @route("POST", r"/xrpc/com\.atproto\.repo\.deleteRecord")
+    @_xrpc("POST", "com.atproto.repo.deleteRecord")
     def _delete_record(self, request: httpx.Request) -> httpx.Response:
-        return self._answer(request, self._h_delete_record)
-
-    def _h_delete_record(self, request: httpx.Request) -> httpx.Response:
         user = self._auth(request)
         assert user is not None
         body = self._body(request, "com.atproto.repo.deleteRecord")
@@ -1642,10 +1623,6 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
 
     # -- routes: AppView reads (a bare PDS proxies them; the emulator answers itself) ----------
 
-    @route("GET", r"/xrpc/app\.bsky\.feed\.getPosts")
-    def _get_posts(self, request: httpx.Request) -> httpx.Response:
-        return self._answer(request, self._h_get_posts)
-
     def _view_read(
         self, request: httpx.Request, nsid: str
     ) -> tuple[dict[str, Any], _Status | None]:
@@ -1655,7 +1632,8 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         self._auth(request, optional=True)
         return params, self._limited(request)
 
-    def _h_get_posts(self, request: httpx.Request) -> httpx.Response:
+    @_xrpc("GET", "app.bsky.feed.getPosts")
+    def _get_posts(self, request: httpx.Request) -> httpx.Response:
         params, status = self._view_read(request, "app.bsky.feed.getPosts")
         posts = []
         for uri in params["uris"]:
@@ -1664,11 +1642,8 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
                 posts.append(self._post_view(rec))
         return self._stamp(self.json({"posts": posts}), status)
 
-    @route("GET", r"/xrpc/app\.bsky\.actor\.getProfile")
+    @_xrpc("GET", "app.bsky.actor.getProfile")
     def _get_profile(self, request: httpx.Request) -> httpx.Response:
-        return self._answer(request, self._h_get_profile)
-
-    def _h_get_profile(self, request: httpx.Request) -> httpx.Response:
         params, status = self._view_read(request, "app.bsky.actor.getProfile")
         try:
             user = self.user(str(params["actor"]))
@@ -1690,11 +1665,8 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         }
         return self._stamp(self.json(body), status)
 
-    @route("GET", r"/xrpc/app\.bsky\.feed\.getPostThread")
+    @_xrpc("GET", "app.bsky.feed.getPostThread")
     def _get_post_thread(self, request: httpx.Request) -> httpx.Response:
-        return self._answer(request, self._h_get_post_thread)
-
-    def _h_get_post_thread(self, request: httpx.Request) -> httpx.Response:
         query = parse_qsl(request.url.query.decode(), keep_blank_values=True)
         try:
             params = _THREAD_PARAMS.parse_params(_THREAD, query)
@@ -1740,11 +1712,8 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             }
         return self._stamp(self.json(body), status)
 
-    @route("GET", r"/xrpc/app\.bsky\.feed\.getAuthorFeed")
+    @_xrpc("GET", "app.bsky.feed.getAuthorFeed")
     def _get_author_feed(self, request: httpx.Request) -> httpx.Response:
-        return self._answer(request, self._h_get_author_feed)
-
-    def _h_get_author_feed(self, request: httpx.Request) -> httpx.Response:
         params, status = self._view_read(request, "app.bsky.feed.getAuthorFeed")
         try:
             user = self.user(str(params["actor"]))
@@ -1836,11 +1805,8 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
 
     # -- routes: search (app.bsky.feed.searchPosts) --------------------------------------------
 
-    @route("GET", r"/xrpc/app\.bsky\.feed\.searchPosts")
+    @_xrpc("GET", "app.bsky.feed.searchPosts")
     def _search_posts(self, request: httpx.Request) -> httpx.Response:
-        return self._answer(request, self._h_search_posts)
-
-    def _h_search_posts(self, request: httpx.Request) -> httpx.Response:
         # As the AppView in front of its search backend: parameters checked against the
         # lexicon (limit 1..100), a session required (the AppView's "may require
         # authentication"), the rate limit of every AppView read; then the query as the
@@ -1880,7 +1846,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         return self._stamp(self.json(body), status)
 
     def _search_filter(self, params: Mapping[str, Any]) -> Any:
-        """The predicate a searchPosts query means (see `_h_search_posts`).
+        """The predicate a searchPosts query means (see `_search_posts`).
 
         Raises:
             ValueError: a query the backend cannot read (no term, a bad time).
@@ -1960,11 +1926,8 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
 
     # -- routes: conversations (notifications, threadgates) ----------------------------------
 
-    @route("GET", r"/xrpc/app\.bsky\.notification\.listNotifications")
+    @_xrpc("GET", "app.bsky.notification.listNotifications")
     def _list_notifications(self, request: httpx.Request) -> httpx.Response:
-        return self._answer(request, self._h_list_notifications)
-
-    def _h_list_notifications(self, request: httpx.Request) -> httpx.Response:
         # As the AppView (bluesky-social/atproto @ d6296a1c, packages/bsky/src/api/app/bsky/
         # notification/listNotifications.ts): auth is required; newest first; fillPage
         # (api/util.ts) fetches at most 10 times until it holds ``limit``, each fetch one
@@ -2161,11 +2124,8 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             rec.uri in self._hidden_replies(rec)
         )
 
-    @route("POST", r"/xrpc/com\.atproto\.repo\.putRecord")
+    @_xrpc("POST", "com.atproto.repo.putRecord")
     def _put_record(self, request: httpx.Request) -> httpx.Response:
-        return self._answer(request, self._h_put_record)
-
-    def _h_put_record(self, request: httpx.Request) -> httpx.Response:
         user = self._auth(request)
         assert user is not None
         body = self._body(request, "com.atproto.repo.putRecord")

@@ -1441,19 +1441,30 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         if repo.lower() not in (user.did, user.handle):
             raise _Refusal(self._err(401, None, "Authentication Required"))
 
-    @_xrpc("POST", "com.atproto.repo.createRecord")
-    def _create_record(self, request: httpx.Request) -> httpx.Response:
-        # As on the PDS: parameters, then auth, then the body, then rate limits.
+    def _repo_write(
+        self,
+        request: httpx.Request,
+        nsid: str,
+        cost: int,
+        write: Callable[[BlueskyUser, Mapping[str, Any]], httpx.Response],
+    ) -> httpx.Response:
+        """A repository write, checked in the PDS's order: auth, then the body (``nsid``'s
+        input), then the rate limits (``cost`` points); ``write`` makes it, and its answer
+        (a `_Refusal`'s too) carries the rate-limit headers."""
         user = self._auth(request)
         assert user is not None
-        body = self._body(request, "com.atproto.repo.createRecord")
-        cost = self.limits.create_cost if self.limits else 0
+        body = self._body(request, nsid)
         status = self._limited(request, self._write_charge(user, cost))
         try:
-            response = self._create(user, body)
+            response = write(user, body)
         except _Refusal as refusal:
             response = refusal.response
         return self._stamp(response, status)
+
+    @_xrpc("POST", "com.atproto.repo.createRecord")
+    def _create_record(self, request: httpx.Request) -> httpx.Response:
+        cost = self.limits.create_cost if self.limits else 0
+        return self._repo_write(request, "com.atproto.repo.createRecord", cost, self._create)
 
     def _create(self, user: BlueskyUser, body: Mapping[str, Any]) -> httpx.Response:
         self._repo_user(user, str(body["repo"]))
@@ -1593,21 +1604,17 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
 
     @_xrpc("POST", "com.atproto.repo.deleteRecord")
     def _delete_record(self, request: httpx.Request) -> httpx.Response:
-        user = self._auth(request)
-        assert user is not None
-        body = self._body(request, "com.atproto.repo.deleteRecord")
         cost = self.limits.delete_cost if self.limits else 0
-        status = self._limited(request, self._write_charge(user, cost))
-        try:
-            self._repo_user(user, str(body["repo"]))
-        except _Refusal as refusal:
-            return self._stamp(refusal.response, status)
+        return self._repo_write(request, "com.atproto.repo.deleteRecord", cost, self._delete)
+
+    def _delete(self, user: BlueskyUser, body: Mapping[str, Any]) -> httpx.Response:
+        self._repo_user(user, str(body["repo"]))
         uri = f"at://{user.did}/{body['collection']}/{body['rkey']}"
         gone = self.records.pop(uri, None)
         self._writes += 1
         if gone is None:
             # Deleting what is not there succeeds with an empty body.
-            return self._stamp(self.json({}), status)
+            return self.json({})
         # Blobs no other record uses are deleted with the record, as on the PDS.
         still = {
             str(ref["ref"].get("$link"))
@@ -1619,7 +1626,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             link = str(ref["ref"].get("$link"))
             if link not in still:
                 self.blobs.pop((user.did, link), None)
-        return self._stamp(self.json({"commit": self._commit()}), status)
+        return self.json({"commit": self._commit()})
 
     # -- routes: AppView reads (a bare PDS proxies them; the emulator answers itself) ----------
 
@@ -2126,16 +2133,8 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
 
     @_xrpc("POST", "com.atproto.repo.putRecord")
     def _put_record(self, request: httpx.Request) -> httpx.Response:
-        user = self._auth(request)
-        assert user is not None
-        body = self._body(request, "com.atproto.repo.putRecord")
         # The PDS charges an update 2 points whether it creates or replaces.
-        status = self._limited(request, self._write_charge(user, 2 if self.limits else 0))
-        try:
-            response = self._put(user, body)
-        except _Refusal as refusal:
-            response = refusal.response
-        return self._stamp(response, status)
+        return self._repo_write(request, "com.atproto.repo.putRecord", 2, self._put)
 
     def _put(self, user: BlueskyUser, body: Mapping[str, Any]) -> httpx.Response:
         self._repo_user(user, str(body["repo"]))

@@ -162,7 +162,8 @@ M = TypeVar("M", bound=pydantic.BaseModel)
 
 
 class IdAnswer(Answer):
-    """``{"id": "..."}``: what a Graph create (post, photo, container, publish) answers."""
+    """``{"id": "..."}``: what a Graph create (post, photo, container, publish) answers, and
+    a node another names by its id alone (a comment's ``parent``, a post's ``replied_to``)."""
 
     id: GraphId
 

@@ -204,10 +204,6 @@ class _From(Answer):
     name: str | None = None
 
 
-class _Parent(Answer):
-    id: GraphId
-
-
 class _Comment(RawAnswer):
     """One comment, as the inbox reads it (`COMMENT_FIELDS`)."""
 
@@ -215,7 +211,7 @@ class _Comment(RawAnswer):
     message: str = ""
     author: _From | None = pydantic.Field(default=None, alias="from")
     created_time: GraphTime
-    parent: _Parent | None = None
+    parent: IdAnswer | None = None
     is_hidden: Flag = False
     permalink_url: str | None = None
 

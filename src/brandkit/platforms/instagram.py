@@ -131,10 +131,6 @@ class _From(Answer):
     username: str | None = None
 
 
-class _User(Answer):
-    id: GraphId
-
-
 class _Reply(RawAnswer):
     """One comment or reply, as the inbox reads it (`COMMENT_FIELDS`)."""
 
@@ -145,7 +141,7 @@ class _Reply(RawAnswer):
     hidden: Flag = False
     author: _From | None = pydantic.Field(default=None, alias="from")
     # Meta names ``user`` only on the account's own comments.
-    user: _User | None = None
+    user: IdAnswer | None = None
     parent_id: GraphId | None = None
 
 

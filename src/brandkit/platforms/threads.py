@@ -36,7 +36,7 @@ checked and against what):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
@@ -66,10 +66,14 @@ from brandkit.platforms._base import Answer, Capabilities, PartRef, RatePolicy, 
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 from brandkit.platforms._graph import (
     ContainerAdapter,
+    EdgePage,
+    Flag,
     GraphId,
+    GraphTime,
     IdAnswer,
     InsightsAnswer,
     QuotaAnswer,
+    RawAnswer,
     gone,
     parse_time,
 )
@@ -83,10 +87,6 @@ if TYPE_CHECKING:
 __all__ = ["ThreadsAdapter"]
 
 
-class _RepliedTo(Answer):
-    id: GraphId
-
-
 class _Post(Answer):
     """One item of ``/{user-id}/threads`` or ``/replies`` as a read-back reads it."""
 
@@ -94,24 +94,10 @@ class _Post(Answer):
     text: str | None = None
     timestamp: str | None = None
     permalink: str | None = None
-    replied_to: _RepliedTo | None = None
+    replied_to: IdAnswer | None = None
 
 
-class _Ref(Answer):
-    id: GraphId
-
-
-def _graph_time(value: str) -> str:
-    if parse_time(value) is None:
-        raise ValueError(f"not a Graph timestamp: {value!r}")
-    return value
-
-
-GraphTime = Annotated[str, pydantic.AfterValidator(_graph_time)]
-"""A timestamp Meta sends (``2026-12-04T10:00:00+0000``), checked to be one."""
-
-
-class _Item(Answer):
+class _Item(RawAnswer):
     """One reply of ``/conversation`` or one post of ``/mentions``."""
 
     id: GraphId
@@ -119,31 +105,17 @@ class _Item(Answer):
     text: str | None = None
     username: str | None = None
     permalink: str | None = None
-    replied_to: _Ref | None = None
-    root_post: _Ref | None = None
+    replied_to: IdAnswer | None = None
+    root_post: IdAnswer | None = None
     hide_status: str | None = None
-    is_reply_owned_by_me: Annotated[bool, pydantic.Strict()] | None = None
-
-
-class _Cursors(Answer):
-    after: str | None = None
-
-
-class _Paging(Answer):
-    next: str | None = None
-    cursors: _Cursors | None = None
-
-
-class _ItemPage(Answer):
-    data: tuple[_Item, ...] = ()
-    paging: _Paging | None = None
+    is_reply_owned_by_me: Flag | None = None
 
 
 class _OwnPost(Answer):
     """One of the account's posts as the inbox lists them."""
 
     id: GraphId
-    has_replies: Annotated[bool, pydantic.Strict()] | None = None
+    has_replies: Flag | None = None
     media_type: str | None = None
 
 
@@ -152,7 +124,7 @@ class _OwnPage(Answer):
 
 
 class _Success(Answer):
-    success: Annotated[bool, pydantic.Strict()]
+    success: Flag
 
 
 # -- the inbox cursor ------------------------------------------------------------------------
@@ -189,7 +161,7 @@ class _InboxCursor(pydantic.BaseModel):
     todo: list[_Todo] = []
 
 
-class _Found(Answer):
+class _Found(RawAnswer):
     """One post of ``/keyword_search`` (the ``owner`` field is never returned)."""
 
     id: GraphId
@@ -198,7 +170,7 @@ class _Found(Answer):
     username: str | None = None
     permalink: str | None = None
     media_type: str | None = None
-    is_reply: Annotated[bool, pydantic.Strict()] | None = None
+    is_reply: Flag | None = None
     topic_tag: str | None = None
 
     def searchable(self) -> str:
@@ -212,9 +184,10 @@ class _Found(Answer):
         return text
 
 
-class _FoundPage(Answer):
+class _FoundPage(EdgePage[_Found]):
+    """A page of ``/keyword_search``: unlike other edges', its ``data`` is required."""
+
     data: tuple[_Found, ...]
-    paging: _Paging | None = None
 
 
 class _SearchState(pydantic.BaseModel):
@@ -615,11 +588,11 @@ class ThreadsAdapter(ContainerAdapter):
             query = dict(params)
             if todo.after:
                 query["after"] = todo.after
-            page, raws = yield from self._item_page(path, query)
+            page = yield from self.get(path, query, EdgePage[_Item])
             pages[0] += 1
             older = False
-            for item, raw in zip(page.data, raws, strict=True):
-                when = int(_when(item).timestamp())
+            for item in page.data:
+                when = int(item.timestamp.timestamp())
                 if mark is not None and (when < mark.t or (when == mark.t and item.id in mark.ids)):
                     older = older or when < mark.t
                     continue
@@ -627,9 +600,9 @@ class ThreadsAdapter(ContainerAdapter):
                 if item.is_reply_owned_by_me:
                     continue
                 if conversation:
-                    found.setdefault(item.id, self._message(item, raw, "reply", todo.feed))
+                    found.setdefault(item.id, self._message(item, "reply", todo.feed))
                 elif not (item.root_post is not None and item.root_post.id in watched):
-                    found.setdefault(item.id, self._message(item, raw, "mention", None))
+                    found.setdefault(item.id, self._message(item, "mention", None))
             after = page.paging.cursors.after if page.paging and page.paging.cursors else None
             # /mentions pages carry cursors but never "next" (Meta's mentions page says so).
             last = (
@@ -643,14 +616,7 @@ class ThreadsAdapter(ContainerAdapter):
                 return True
             todo.after = after
 
-    def _item_page(self, path: str, params: Mapping[str, Any]) -> Flow[tuple[_ItemPage, list[Any]]]:
-        request = self.request("GET", path, params=params)
-        response = yield Send(request, idempotent=True, bucket="threads")
-        page = self.parse(response, _ItemPage)
-        raws = response.json().get("data") or []
-        return page, list(raws)
-
-    def _message(self, item: _Item, raw: Any, kind: str, our_post: str | None) -> Message:
+    def _message(self, item: _Item, kind: str, our_post: str | None) -> Message:
         handle = item.username
         return Message(
             platform=self.name,
@@ -664,13 +630,13 @@ class ThreadsAdapter(ContainerAdapter):
                 url=f"https://www.threads.net/@{handle}" if handle else None,
             ),
             text=item.text or "",
-            created_at=_when(item),
+            created_at=item.timestamp,
             url=item.permalink,
             in_reply_to=item.replied_to.id if item.replied_to is not None else None,
             conversation=item.root_post.id if item.root_post is not None else item.id,
             our_post=our_post,
             hidden=item.hide_status == "HIDDEN",
-            raw=raw if isinstance(raw, dict) else {},
+            raw=item.raw,
         )
 
     # -- listening -------------------------------------------------------------------------
@@ -779,14 +745,10 @@ class ThreadsAdapter(ContainerAdapter):
             page_params = dict(params)
             if progress.after:
                 page_params["after"] = progress.after
-            request = self.request("GET", "/keyword_search", params=page_params)
-            response = yield Send(request, idempotent=True, bucket="keyword_search")
-            page = self.parse(response, _FoundPage)
-            raws = list(response.json().get("data") or [])
+            page = yield from self.get("/keyword_search", page_params, _FoundPage)
             older = False
-            for item, raw in zip(page.data, raws, strict=True):
-                when = parse_time(item.timestamp)
-                assert when is not None  # GraphTime
+            for item in page.data:
+                when = item.timestamp
                 second = int(when.timestamp())
                 if mark is not None and (
                     second < mark.t or (second == mark.t and item.id in mark.ids)
@@ -798,11 +760,10 @@ class ThreadsAdapter(ContainerAdapter):
                 if any(_claims(e, text) for e in earlier):
                     continue  # an earlier query of this search finds it (once)
                 if query.matches(text, author=item.username or "", at=when):
-                    found.setdefault(item.id, self._found(item, raw, when))
+                    found.setdefault(item.id, self._found(item))
             read += len(page.data)
-            after = page.paging.cursors.after if page.paging and page.paging.cursors else None
-            last = older or not page.data or page.paging is None or not page.paging.next
-            if last or not after:
+            after = page.after()
+            if older or not page.data or after is None:
                 progress.mark = progress.top
                 progress.top = None
                 progress.after = None
@@ -811,7 +772,7 @@ class ThreadsAdapter(ContainerAdapter):
             if read >= budget:
                 return read, True
 
-    def _found(self, item: _Found, raw: Any, when: datetime) -> Message:
+    def _found(self, item: _Found) -> Message:
         handle = item.username
         return Message(
             platform=self.name,
@@ -825,9 +786,9 @@ class ThreadsAdapter(ContainerAdapter):
                 url=f"https://www.threads.net/@{handle}" if handle else None,
             ),
             text=item.text or "",
-            created_at=when,
+            created_at=item.timestamp,
             url=item.permalink,
-            raw=raw if isinstance(raw, dict) else {},
+            raw=item.raw,
         )
 
     def _load_search_cursor(
@@ -872,17 +833,10 @@ class ThreadsAdapter(ContainerAdapter):
             "limit": self.inbox_page,
             "reverse": "false",
         }
-        out: list[Message] = []
-        for _ in range(self.replies_max_pages):
-            page, raws = yield from self._item_page(f"/{root}/conversation", params)
-            for item, raw in zip(page.data, raws, strict=True):
-                if not item.is_reply_owned_by_me:
-                    out.append(self._message(item, raw, "reply", root))
-            after = page.paging.cursors.after if page.paging and page.paging.cursors else None
-            if page.paging is None or not page.paging.next or not after:
-                break
-            params["after"] = after
-        return out
+        items = yield from self.rest_of_edge(
+            f"/{root}/conversation", params, _Item, None, max_pages=self.replies_max_pages
+        )
+        return [self._message(i, "reply", root) for i in items if not i.is_reply_owned_by_me]
 
     def reply_target(self, message: Message) -> PartRef:
         """The message as the parent of an answer (``reply_to_id``), with its conversation's
@@ -982,12 +936,6 @@ def _claims(ask: KeywordQuery, text: str) -> bool:
     if ask.mode == "TAG":
         return shows_hashtag(text, ask.q)
     return says(text, ask.q)
-
-
-def _when(item: _Item) -> datetime:
-    when = parse_time(item.timestamp)
-    assert when is not None  # checked when the answer was read (GraphTime)
-    return when
 
 
 def _raise_mark(top: _Mark | None, when: int, item_id: str) -> _Mark:

@@ -602,6 +602,20 @@ def saved(model: type[M], data: Mapping[str, Any], platform: str, name: str) -> 
     raise ConfigurationError(f"not saved {name} credentials: check the fields {', '.join(fields)}")
 
 
+def api_root(base_url: str | None, default: str) -> str:
+    """Where a flow's endpoints are: ``base_url`` (an emulator) without its trailing slash,
+    or ``default`` (the platform's own) when it is ``None``.
+
+    Raises:
+        ConfigurationError: ``base_url`` is not an http(s) URL.
+    """
+    if base_url is None:
+        return default
+    if not base_url.startswith(("http://", "https://")):
+        raise ConfigurationError(f"base_url must be an http(s) URL, got {base_url!r}")
+    return base_url.rstrip("/")
+
+
 def scopes_of(value: str | Sequence[str]) -> tuple[str, ...]:
     """Scopes as a tuple, from a space-separated string or a sequence."""
     items = value.split() if isinstance(value, str) else list(value)

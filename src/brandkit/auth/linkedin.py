@@ -35,6 +35,7 @@ from brandkit.auth._core import (
     Expiring,
     Start,
     TokenBody,
+    api_root,
     code_from,
     expiry_after,
     form_request,
@@ -219,9 +220,7 @@ def _scopes(value: str | Sequence[str]) -> tuple[str, ...]:
 def _roots(base_url: str | None) -> tuple[str, str, str]:
     if base_url is None:
         return AUTHORIZE_URL, TOKEN_URL, API_URL
-    if not base_url.startswith(("http://", "https://")):
-        raise ConfigurationError(f"base_url must be an http(s) URL, got {base_url!r}")
-    root = base_url.rstrip("/")
+    root = api_root(base_url, API_URL)
     return root + "/oauth/v2/authorization", root + "/oauth/v2/accessToken", root
 
 

@@ -36,6 +36,7 @@ from brandkit.auth._core import (
     GrantRefused,
     PermissionsDeclined,
     Start,
+    api_root,
     code_from,
     expiry_after,
     form_request,
@@ -338,14 +339,6 @@ def _get(url: str, params: Mapping[str, str], token: SecretStr) -> Send:
     return Send(request, bucket="oauth2_token", max_bytes=MAX_ANSWER)
 
 
-def _root(base_url: str | None, default: str) -> str:
-    if base_url is None:
-        return default
-    if not base_url.startswith(("http://", "https://")):
-        raise ConfigurationError(f"base_url must be an http(s) URL, got {base_url!r}")
-    return base_url.rstrip("/")
-
-
 def _declined(platform: str, missing: tuple[str, ...], where: str) -> PermissionsDeclined:
     names = ", ".join(missing)
     return PermissionsDeclined(
@@ -422,9 +415,9 @@ class MetaLogin:
         if not wanted:
             raise ConfigurationError(f"{name} needs at least one scope, e.g. 'threads_basic'")
         authorize = (
-            self.authorize_url if base_url is None else _root(base_url, "") + "/oauth/authorize"
+            self.authorize_url if base_url is None else api_root(base_url, "") + "/oauth/authorize"
         )
-        token_root = _root(base_url, self.token_root or self.graph_url)
+        token_root = api_root(base_url, self.token_root or self.graph_url)
         state = new_state()
         query = urlencode(
             {
@@ -561,7 +554,7 @@ class MetaLogin:
         clock: Callable[[], float] = time.time,
     ) -> Flow[ThreadsCredentials]:
         """The sans-IO long-lived exchange behind `exchange`."""
-        url = _root(creds.base_url, self.graph_url) + "/access_token"
+        url = api_root(creds.base_url, self.graph_url) + "/access_token"
         params = {
             "grant_type": self.exchange_grant,
             "client_secret": plain(client_secret),
@@ -599,7 +592,7 @@ class MetaLogin:
                 f"a short-lived {self.platform} token cannot be refreshed: exchange it for a "
                 f"long-lived one with auth.{self.platform}.exchange"
             )
-        url = _root(creds.base_url, self.graph_url) + "/refresh_access_token"
+        url = api_root(creds.base_url, self.graph_url) + "/refresh_access_token"
         params = {"grant_type": self.refresh_grant}
         response: httpx.Response = yield _get(url, params, creds.access_token)
         body = _answer(response, _TokenAnswer, platform=self.platform, what="the refresh")
@@ -892,8 +885,8 @@ class FacebookLogin:
             raise ConfigurationError(
                 "auth.facebook.start needs at least one scope, e.g. 'pages_show_list'"
             )
-        dialog = _root(base_url, FACEBOOK_DIALOG) + f"/{api_version}/dialog/oauth"
-        graph = _root(base_url, FACEBOOK_GRAPH_URL)
+        dialog = api_root(base_url, FACEBOOK_DIALOG) + f"/{api_version}/dialog/oauth"
+        graph = api_root(base_url, FACEBOOK_GRAPH_URL)
         state = new_state()
         params = {
             "client_id": client_id,
@@ -1015,7 +1008,7 @@ class FacebookLogin:
             GrantRefused: Facebook refused the token.
             MalformedResponse: the answer is not a permission list.
         """
-        root = _root(creds.base_url, FACEBOOK_GRAPH_URL)
+        root = api_root(creds.base_url, FACEBOOK_GRAPH_URL)
         request = httpx.Request(
             "GET",
             f"{root}/{creds.api_version}/me/permissions",
@@ -1038,7 +1031,8 @@ class FacebookLogin:
         clock: Callable[[], float] = time.time,
     ) -> Flow[FacebookUserCredentials]:
         """The sans-IO long-lived exchange behind `exchange`."""
-        url = f"{_root(creds.base_url, FACEBOOK_GRAPH_URL)}/{creds.api_version}/oauth/access_token"
+        graph = api_root(creds.base_url, FACEBOOK_GRAPH_URL)
+        url = f"{graph}/{creds.api_version}/oauth/access_token"
         request = httpx.Request(
             "GET",
             url,
@@ -1080,7 +1074,8 @@ class FacebookLogin:
 
     def pages_flow(self, creds: FacebookUserCredentials) -> Flow[list[FacebookPageCredentials]]:
         """The sans-IO lookup behind `pages`."""
-        url = f"{_root(creds.base_url, FACEBOOK_GRAPH_URL)}/{creds.api_version}/me/accounts"
+        graph = api_root(creds.base_url, FACEBOOK_GRAPH_URL)
+        url = f"{graph}/{creds.api_version}/me/accounts"
         request = httpx.Request(
             "GET",
             url,

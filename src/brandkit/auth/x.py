@@ -39,6 +39,7 @@ from brandkit.auth._core import (
     Expiring,
     GrantRefused,
     Start,
+    api_root,
     basic,
     challenge,
     code_from,
@@ -205,9 +206,7 @@ def credentials_of(account: Account) -> XCredentials | None:
 def _bases(base_url: str | None) -> tuple[str, str]:
     if base_url is None:
         return AUTHORIZE_URL, TOKEN_URL
-    if not base_url.startswith(("http://", "https://")):
-        raise ConfigurationError(f"base_url must be an http(s) URL, got {base_url!r}")
-    root = base_url.rstrip("/")
+    root = api_root(base_url, API_ROOT)
     return root + AUTHORIZE_PATH, root + TOKEN_PATH
 
 
@@ -537,14 +536,6 @@ OOB = "oob"
 """The ``callback`` of the PIN flow: X shows the user a verifier to type in instead."""
 
 
-def _oauth1_root(base_url: str | None) -> str:
-    if base_url is None:
-        return OAUTH1_ROOT
-    if not base_url.startswith(("http://", "https://")):
-        raise ConfigurationError(f"base_url must be an http(s) URL, got {base_url!r}")
-    return base_url.rstrip("/")
-
-
 @attrs.frozen(repr=False)
 class OAuth1Start:
     """The start of an OAuth 1.0a authorization: the request token X issued and the URL to
@@ -808,7 +799,7 @@ def start_oauth1_flow(
         )
     if access_type not in (None, "read", "write"):
         raise ConfigurationError(f"access_type is 'read' or 'write', not {access_type!r}")
-    root = _oauth1_root(base_url)
+    root = api_root(base_url, OAUTH1_ROOT)
     url = root + REQUEST_TOKEN_PATH
     if access_type is not None:
         url += "?" + urlencode({"x_auth_access_type": access_type})
@@ -951,7 +942,7 @@ def finish_oauth1_flow(
                 "auth.x.finish_oauth1 needs the callback URL, or verifier= (the PIN) for 'oob'"
             )
         verifier = _verifier_from(start, callback_url)
-    root = _oauth1_root(start.base_url)
+    root = api_root(start.base_url, OAUTH1_ROOT)
     response: httpx.Response = yield _signed_post(
         root + ACCESS_TOKEN_PATH,
         consumer_key=start.consumer_key,
@@ -1100,7 +1091,7 @@ def revoke_oauth1_flow(
             "auth.x.revoke_oauth1 needs the consumer secret of the app the token was issued to"
         )
     response: httpx.Response = yield _signed_post(
-        _oauth1_root(creds.base_url) + INVALIDATE_TOKEN_PATH,
+        api_root(creds.base_url, OAUTH1_ROOT) + INVALIDATE_TOKEN_PATH,
         consumer_key=creds.consumer_key,
         consumer_secret=plain(consumer_secret),
         token_secret=creds.access_token_secret.get_secret_value(),

@@ -1087,6 +1087,69 @@ class GraphAdapter(Adapter):
             query["after"] = after
         return items
 
+    # -- read-backs (a part whose answer was lost) ------------------------------------------
+
+    def readback_since(self, thread: ThreadContext) -> datetime | None:
+        """How far back a read-back of ``thread``'s part looks: `readback_slack` before its
+        key was made (``None`` for a key with no time)."""
+        started = tid_time(thread.key)
+        return started - self.readback_slack if started is not None else None
+
+    def made_by_attempt(
+        self,
+        matches: Sequence[Found],
+        thread: ThreadContext,
+        when: Callable[[Found], datetime | None],
+    ) -> Found | None:
+        """The match (the account's post, comment or reply with the part's text) that an
+        earlier attempt of ``thread``'s part made: `first_made` from the part's key time,
+        with Meta's clock (`meta_offset`) and never one another delivery took
+        (`ThreadContext.taken`); ``None`` when the part was not made."""
+        return first_made(
+            matches,
+            tid_time(thread.key),
+            when,
+            offset=self.meta_offset(),
+            taken=thread.taken,
+        )
+
+    def read_back_post(
+        self,
+        path: str,
+        fields: str,
+        item: type[Found],
+        thread: ThreadContext,
+        text: str,
+        *,
+        text_of: Callable[[Found], str | None],
+        when: Callable[[Found], datetime | None],
+        also: Callable[[Found], bool] | None = None,
+    ) -> Flow[Found | None]:
+        """The post an earlier attempt of ``thread``'s part made, among the account's recent
+        posts on the edge ``path``: those Meta lists since `readback_since` (``since``; 25
+        a page, at most `readback_pages` pages, read as ``item`` with ``fields``) whose
+        text (``text_of``) is ``text``, white space around either aside, and that pass
+        ``also``; of those, the one `made_by_attempt` chooses. A post whose time
+        (``when``) cannot be read is kept: it may be the one.
+
+        Raises:
+            PlatformError: Meta refused (typed by `error_for`).
+            MalformedResponse: a page, or a post on it, is not of the expected shape.
+        """
+        since = self.readback_since(thread)
+        params: dict[str, Any] = {"fields": fields, "limit": 25}
+        if since is not None:
+            params["since"] = int(since.timestamp())
+        posts = yield from self.pages(path, params, item)
+        matches = [
+            post
+            for post in posts
+            if (text_of(post) or "").strip() == text.strip()
+            and (also is None or also(post))
+            and (since is None or (when(post) or since) >= since)
+        ]
+        return self.made_by_attempt(matches, thread, when)
+
     def get_dated(
         self, path: str, params: Mapping[str, Any] | None, model: type[M]
     ) -> Flow[tuple[M, int | None]]:
@@ -1664,33 +1727,20 @@ class ContainerAdapter(GraphAdapter):
         self, part: RenderedPart, thread: ThreadContext, container: str | None
     ) -> Flow[PartRef | None]:
         """The post ``part`` became, found among the account's recent posts (each platform
-        reads its own edge and matches its own way; see `readback_since` and `found_ref`),
+        reads its own edge and matches its own way; see `read_back_post` and `found_ref`),
         or ``None``."""
         raise NotImplementedError
-
-    def readback_since(self, thread: ThreadContext) -> datetime | None:
-        """How far back a read-back of ``thread``'s part looks: `readback_slack` before its
-        key was made (``None`` for a key with no time)."""
-        started = tid_time(thread.key)
-        return started - self.readback_slack if started is not None else None
 
     def found_ref(
         self,
         part: RenderedPart,
         thread: ThreadContext,
         container: str | None,
-        matches: Sequence[_Listed],
+        oldest: _Listed | None,
     ) -> PartRef | None:
-        """The reference of the read-back's match that the first attempt made
-        (`first_made`), with the container and the quota read before it; ``None`` without
-        matches."""
-        oldest = first_made(
-            matches,
-            tid_time(thread.key),
-            lambda m: parse_time(m.timestamp),
-            offset=self.meta_offset(),
-            taken=thread.taken,
-        )
+        """The reference of the post the read-back found (``oldest``, the one the first
+        attempt made), with the container and the quota read before it; ``None`` without
+        one."""
         if oldest is None:
             return None
         extra: dict[str, Any] = {"container_id": container} if container else {}

@@ -67,12 +67,10 @@ from brandkit.platforms._graph import (
     RawAnswer,
     comment_rules,
     describe_failure,
-    first_made,
     graph_error,
     new_messages,
     parse_time,
     resumed_messages,
-    tid_time,
 )
 from brandkit.platforms._oauth import parse_credentials
 
@@ -600,29 +598,14 @@ class FacebookAdapter(GraphAdapter):
                 self._videos.pop(thread.key, None)
                 thread.progress.clear()
             return None
-        started = tid_time(thread.key)
-        params: dict[str, Any] = {"fields": "id,message,created_time,permalink_url", "limit": 25}
-        since = None
-        if started is not None:
-            since = started - self.readback_slack
-            params["since"] = int(since.timestamp())
-        posts = yield from self.pages(f"/{self.page_id}/published_posts", params, _Published)
-        matches = [
-            post
-            for post in posts
-            if not (
-                since is not None
-                and (created := parse_time(post.created_time)) is not None
-                and created < since
-            )
-            and (post.message or "").strip() == part.text.strip()
-        ]
-        oldest = first_made(
-            matches,
-            started,
-            lambda p: parse_time(p.created_time),
-            offset=self.meta_offset(),
-            taken=thread.taken,
+        oldest = yield from self.read_back_post(
+            f"/{self.page_id}/published_posts",
+            "id,message,created_time,permalink_url",
+            _Published,
+            thread,
+            part.text,
+            text_of=lambda p: p.message,
+            when=lambda p: parse_time(p.created_time),
         )
         if oldest is None:
             return None
@@ -851,8 +834,7 @@ class FacebookAdapter(GraphAdapter):
     def _find_comment(self, part: RenderedPart, thread: ThreadContext) -> Flow[PartRef | None]:
         assert thread.reply_to is not None
         under = str(thread.reply_to.extra.get("thread") or thread.reply_to.id)
-        started = tid_time(thread.key)
-        since = started - self.readback_slack if started is not None else None
+        since = self.readback_since(thread)
         comments = yield from self.rest_of_edge(
             f"/{under}/comments",
             {"fields": COMMENT_FIELDS, "order": "reverse_chronological", "limit": 100},
@@ -868,13 +850,7 @@ class FacebookAdapter(GraphAdapter):
             and c.message.strip() == part.text.strip()
             and (since is None or c.created_time >= since)
         ]
-        oldest = first_made(
-            matches,
-            started,
-            lambda c: c.created_time,
-            offset=self.meta_offset(),
-            taken=thread.taken,
-        )
+        oldest = self.made_by_attempt(matches, thread, lambda c: c.created_time)
         if oldest is None:
             return None
         return PartRef(

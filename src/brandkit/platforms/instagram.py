@@ -80,12 +80,10 @@ from brandkit.platforms._graph import (
     QuotaAnswer,
     RawAnswer,
     comment_rules,
-    first_made,
     graph_error,
     new_messages,
     parse_time,
     resumed_messages,
-    tid_time,
 )
 
 if TYPE_CHECKING:
@@ -513,21 +511,16 @@ class InstagramAdapter(ContainerAdapter):
         """The account's ``/media`` since the part's key was made (less `readback_slack`),
         matched on the caption, the match the attempt made chosen by `first_made` (by
         Meta's clock, from the answer's ``Date``)."""
-        since = self.readback_since(thread)
-        params: dict[str, Any] = {
-            "fields": "id,caption,timestamp,permalink,media_type",
-            "limit": 25,
-        }
-        if since is not None:
-            params["since"] = int(since.timestamp())
-        items = yield from self.pages(f"/{self.user_id}/media", params, _Media)
-        matches = [
-            m
-            for m in items
-            if (m.caption or "").strip() == part.text.strip()
-            and (since is None or (parse_time(m.timestamp) or since) >= since)
-        ]
-        return self.found_ref(part, thread, container, matches)
+        oldest = yield from self.read_back_post(
+            f"/{self.user_id}/media",
+            "id,caption,timestamp,permalink,media_type",
+            _Media,
+            thread,
+            part.text,
+            text_of=lambda m: m.caption,
+            when=lambda m: parse_time(m.timestamp),
+        )
+        return self.found_ref(part, thread, container, oldest)
 
     # -- conversations -----------------------------------------------------------------------
 
@@ -849,8 +842,7 @@ class InstagramAdapter(ContainerAdapter):
     def _find_reply(self, part: RenderedPart, thread: ThreadContext) -> Flow[PartRef | None]:
         assert thread.reply_to is not None
         under = str(thread.reply_to.extra.get("thread") or thread.reply_to.id)
-        started = tid_time(thread.key)
-        since = started - self.readback_slack if started is not None else None
+        since = self.readback_since(thread)
         replies = yield from self.rest_of_edge(
             f"/{under}/replies",
             {"fields": COMMENT_FIELDS, "limit": self.comments_page},
@@ -866,12 +858,8 @@ class InstagramAdapter(ContainerAdapter):
             and (since is None or r.timestamp >= since)
         ]
         # Ids (which grow) break a tie within the same second.
-        oldest = first_made(
-            sorted(matches, key=lambda r: r.id),
-            started,
-            lambda r: r.timestamp,
-            offset=self.meta_offset(),
-            taken=thread.taken,
+        oldest = self.made_by_attempt(
+            sorted(matches, key=lambda r: r.id), thread, lambda r: r.timestamp
         )
         if oldest is None:
             return None

@@ -455,24 +455,19 @@ class ThreadsAdapter(ContainerAdapter):
     ) -> Flow[PartRef | None]:
         """The user's ``/threads`` (``/replies`` for a later part) since the part's key was
         made, matched on text and reply target."""
-        since = self.readback_since(thread)
         parent = thread.parent.id if thread.parent is not None else None
         edge = "replies" if parent is not None else "threads"
-        params: dict[str, Any] = {
-            "fields": "id,text,timestamp,permalink,replied_to,is_reply",
-            "limit": 25,
-        }
-        if since is not None:
-            params["since"] = int(since.timestamp())
-        items = yield from self.pages(f"/{self.user_id}/{edge}", params, _Post)
-        matches = [
-            m
-            for m in items
-            if (m.text or "").strip() == part.text.strip()
-            and (m.replied_to.id if parent and m.replied_to else None) == parent
-            and (since is None or (parse_time(m.timestamp) or since) >= since)
-        ]
-        return self.found_ref(part, thread, container, matches)
+        oldest = yield from self.read_back_post(
+            f"/{self.user_id}/{edge}",
+            "id,text,timestamp,permalink,replied_to,is_reply",
+            _Post,
+            thread,
+            part.text,
+            text_of=lambda m: m.text,
+            when=lambda m: parse_time(m.timestamp),
+            also=lambda m: (m.replied_to.id if parent and m.replied_to else None) == parent,
+        )
+        return self.found_ref(part, thread, container, oldest)
 
     # -- delete ------------------------------------------------------------------------------
 

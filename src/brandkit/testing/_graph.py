@@ -1460,6 +1460,9 @@ class MediaFetchingEmulator(GraphEmulator, Generic[C, P]):
     refresh_grant: ClassVar[str] = "ig_refresh_token"
     carousel_error: ClassVar[str] = "UNKNOWN"
     """The error a carousel shows when no child names one."""
+    publish_permissions: ClassVar[tuple[str, ...]] = ()
+    """The permissions of which a token needs one to make and publish containers (``()``:
+    none checked)."""
 
     def __init__(
         self,
@@ -1721,6 +1724,51 @@ class MediaFetchingEmulator(GraphEmulator, Generic[C, P]):
                 self.carousel_error,
             )
         return c.error
+
+    def keep_container(self, container: C) -> httpx.Response:
+        """Keep a new container and answer its id."""
+        self._containers[container.id] = container
+        return self.json({"id": container.id})
+
+    def publisher(self, token: Token, user_id: str) -> User:
+        """The account ``user_id``, if the token acts for it and may publish.
+
+        Raises:
+            GraphError: not the token's account (see `user_for`), or the token was granted
+                none of `publish_permissions` (403, code 200).
+        """
+        user = self.user_for(token, user_id)
+        if self.publish_permissions:
+            self.require_permission(token, *self.publish_permissions)
+        return user
+
+    def publishable(self, params: Mapping[str, Any], user_id: str) -> C:
+        """The container ``creation_id`` names, if it is one of the account's that may be
+        published on its own (not a carousel item), whatever its status.
+
+        Raises:
+            GraphError: no ``creation_id`` (code 100), or no such container
+                (`container_not_found`).
+        """
+        creation = str(params.get("creation_id") or "")
+        container = self._containers.get(creation)
+        if not creation:
+            raise GraphError(400, 100, "(#100) The parameter creation_id is required.")
+        if container is None or container.owner != user_id or container.is_carousel_item:
+            raise self.container_not_found()
+        return container
+
+    def container_not_found(self) -> GraphError:
+        """The platform's refusal to publish a container the account does not have."""
+        raise NotImplementedError
+
+    def keep_published(self, container: C, post: P, kind: str) -> httpx.Response:
+        """Keep the post made from ``container``, count it against the account's ``kind``
+        quota (``post``, ``reply``) and answer its id."""
+        self._posts[post.id] = post
+        container.published_id = post.id
+        self.record(post.owner, kind)
+        return self.json({"id": post.id})
 
     def used(self, user_id: str, kind: str) -> int:
         """How many ``kind`` events (``post``, ``reply``, ``delete``) the account had in the

@@ -203,6 +203,10 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
     token_kind: ClassVar[str] = "instagram"
     refresh_grant: ClassVar[str] = "ig_refresh_token"
     carousel_error: ClassVar[str] = "2207028"
+    publish_permissions: ClassVar[tuple[str, ...]] = (
+        "instagram_content_publish",
+        "instagram_business_content_publish",
+    )
     engagement_kinds: ClassVar[tuple[str, ...]] = ("likes", "comments", "saved", "shares", "views")
 
     def __init__(
@@ -289,6 +293,11 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
         """
         with self.lock:
             return self._container_view(self._containers[container_id])
+
+    def container_not_found(self) -> GraphError:
+        return _unavailable(
+            2207006, "Media not found", "The media could not be found; it may have been deleted."
+        )
 
     def fail_container(self, container_id: str, error_code: int = 2207001) -> None:
         """Make a container end in ``ERROR`` with ``error_code``.
@@ -763,10 +772,7 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
     def _create_container(
         self, request: httpx.Request, token: Token, params: dict[str, Any], user_id: str, **_: Any
     ) -> httpx.Response:
-        self.user_for(token, user_id)
-        self.require_permission(
-            token, "instagram_content_publish", "instagram_business_content_publish"
-        )
+        self.publisher(token, user_id)
         now = self.clock.time()
         media_type = str(params.get("media_type") or "IMAGE").upper()
         carousel_item = truthy(params.get("is_carousel_item"))
@@ -813,8 +819,7 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
             ready_at=now,
         )
         self._download(container, video=key == "video_url")
-        self._containers[container.id] = container
-        return self.json({"id": container.id})
+        return self.keep_container(container)
 
     def _check_caption(self, caption: str) -> None:
         if len(caption) > self.max_caption:
@@ -877,8 +882,7 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
             ready_at=now + self.image_processing,
             children=children,
         )
-        self._containers[container.id] = container
-        return self.json({"id": container.id})
+        return self.keep_container(container)
 
     def _download(self, container: Container, *, video: bool) -> None:
         """Fetch the media as Meta does, at creation; judge it during processing."""
@@ -935,59 +939,28 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
     def _publish(
         self, request: httpx.Request, token: Token, params: dict[str, Any], user_id: str, **_: Any
     ) -> httpx.Response:
-        self.user_for(token, user_id)
-        self.require_permission(
-            token, "instagram_content_publish", "instagram_business_content_publish"
-        )
-        creation = str(params.get("creation_id") or "")
-        container = self._containers.get(creation)
-        if not creation:
-            raise GraphError(400, 100, "(#100) The parameter creation_id is required.")
-        if container is None or container.owner != user_id or container.is_carousel_item:
-            raise GraphError(
-                400,
-                9007,
-                "Media ID is not available",
-                subcode=2207006,
-                user_title="Media not found",
-                user_msg="The media could not be found; it may have been deleted.",
-            )
+        self.publisher(token, user_id)
+        container = self.publishable(params, user_id)
         status = self.status(container)
         if status == "IN_PROGRESS":
-            raise GraphError(
-                400,
-                9007,
-                "Media ID is not available",
-                subcode=2207027,
-                user_title="Media not ready for publishing",
-                user_msg="The media is not ready for publishing, please wait for a moment",
+            raise _unavailable(
+                2207027,
+                "Media not ready for publishing",
+                "The media is not ready for publishing, please wait for a moment",
             )
         if status == "EXPIRED":
-            raise GraphError(
-                400,
-                9007,
-                "Media ID is not available",
-                subcode=2207020,
-                user_title="Media expired",
-                user_msg="The media you are trying to publish has expired. Please try again.",
+            raise _unavailable(
+                2207020,
+                "Media expired",
+                "The media you are trying to publish has expired. Please try again.",
             )
         if status == "ERROR":
-            raise GraphError(
-                400,
-                9007,
-                "Media ID is not available",
-                subcode=2207001,
-                user_title="Media processing failed",
-                user_msg=self._status_text(container),
-            )
+            raise _unavailable(2207001, "Media processing failed", self._status_text(container))
         if status == "PUBLISHED":
-            raise GraphError(
-                400,
-                9007,
-                "Media ID is not available",
-                subcode=2207008,
-                user_title="Media already published",
-                user_msg="This media container has already been published.",
+            raise _unavailable(
+                2207008,
+                "Media already published",
+                "This media container has already been published.",
             )
         if self.used(user_id, "post") >= self.quota_total:
             raise GraphError(
@@ -1016,10 +989,7 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
             children=list(container.children),
             alt_text=container.alt_text,
         )
-        self._posts[media.id] = media
-        container.published_id = media.id
-        self.record(user_id, "post")
-        return self.json({"id": media.id})
+        return self.keep_published(container, media, "post")
 
 
 def _page_limit(value: Any, default: int) -> int:
@@ -1034,6 +1004,19 @@ def _page_limit(value: Any, default: int) -> int:
         return max(1, int(str(value)))
     except ValueError:
         raise GraphError(400, 100, "(#100) Param limit must be a number") from None
+
+
+def _unavailable(subcode: int, title: str, message: str) -> GraphError:
+    """Instagram's refusal to publish a container: code 9007, "Media ID is not available",
+    the reason in ``subcode`` and the user title and message."""
+    return GraphError(
+        400,
+        9007,
+        "Media ID is not available",
+        subcode=subcode,
+        user_title=title,
+        user_msg=message,
+    )
 
 
 def _fetch_failed(url: str) -> GraphError:

@@ -202,6 +202,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
     unsupported_kind: ClassVar[str] = "THApiException"
     unsupported_tail: ClassVar[str] = ""
     version_pattern: ClassVar[str] = r"v1\.0"
+    publish_permissions: ClassVar[tuple[str, ...]] = ("threads_content_publish",)
     engagement_kinds: ClassVar[tuple[str, ...]] = (
         "views",
         "likes",
@@ -419,6 +420,9 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
 
     def default_version_name(self) -> str:
         return "v1.0"
+
+    def container_not_found(self) -> GraphError:
+        return GraphError(400, 24, "(#24) The requested resource does not exist", subcode=4279009)
 
     def _batch(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
         # The Threads API documents no batch endpoint: answer as Graph does an unknown path.
@@ -848,8 +852,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
     def _create_container(
         self, request: httpx.Request, token: Token, params: dict[str, Any], user_id: str, **_: Any
     ) -> httpx.Response:
-        self.user_for(token, user_id)
-        self.require_permission(token, "threads_content_publish")
+        self.publisher(token, user_id)
         now = self.clock.time()
         media_type = str(params.get("media_type") or "").upper()
         if media_type not in ("TEXT", "IMAGE", "VIDEO", "CAROUSEL"):
@@ -927,8 +930,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
             self._download(container)
         elif carousel_item:
             raise GraphError(400, 100, "(#100) A carousel item must be an IMAGE or a VIDEO")
-        self._containers[container.id] = container
-        return self.json({"id": container.id})
+        return self.keep_container(container)
 
     def _download(self, c: _Container) -> None:
         video = c.media_type == "VIDEO"
@@ -955,16 +957,8 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
     def _publish(
         self, request: httpx.Request, token: Token, params: dict[str, Any], user_id: str, **_: Any
     ) -> httpx.Response:
-        self.user_for(token, user_id)
-        self.require_permission(token, "threads_content_publish")
-        creation = str(params.get("creation_id") or "")
-        c = self._containers.get(creation)
-        if not creation:
-            raise GraphError(400, 100, "(#100) The parameter creation_id is required.")
-        if c is None or c.owner != user_id or c.is_carousel_item:
-            raise GraphError(
-                400, 24, "(#24) The requested resource does not exist", subcode=4279009
-            )
+        self.publisher(token, user_id)
+        c = self.publishable(params, user_id)
         status = self.status(c)
         if status != "FINISHED":
             messages = {
@@ -1001,7 +995,4 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
             children=list(c.children),
             link_attachment=c.link_attachment,
         )
-        self._posts[post_id] = post
-        c.published_id = post_id
-        self.record(user_id, kind)
-        return self.json({"id": post_id})
+        return self.keep_published(c, post, kind)

@@ -69,6 +69,7 @@ WP-Cron does on a site with visitors (``cron=False``: they stay ``future``, as o
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import html.entities
 import json
@@ -76,6 +77,7 @@ import math
 import re
 import secrets
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, unquote, urlencode
@@ -86,7 +88,7 @@ import httpx
 
 from brandkit.accounts import Account
 from brandkit.content._media import _dimensions, sniff
-from brandkit.testing._emulator import Audience, Clock, Emulator, route
+from brandkit.testing._emulator import Audience, Clock, Emulator, Handler, route
 from brandkit.testing._forms import MultipartError, parse_multipart
 
 __all__ = ["WordPressEmulator", "wpautop", "wptexturize"]
@@ -570,6 +572,18 @@ def _invalid(param: str, message: str, code: str, data: Any = None) -> _ApiError
     )
 
 
+def _rest(handler: Handler) -> Handler:
+    """Run a REST route's handler as WordPress runs a REST request (see
+    `WordPressEmulator._answer`): due cron first, an `_ApiError` as WordPress's error body,
+    ``_fields`` applied."""
+
+    @functools.wraps(handler)
+    def answer(self: WordPressEmulator, request: httpx.Request, **groups: str) -> httpx.Response:
+        return self._answer(request, functools.partial(handler, self, request, **groups))
+
+    return answer
+
+
 @attrs.define
 class _User:
     id: int
@@ -1017,13 +1031,13 @@ class WordPressEmulator(Emulator):
                 )
         return super().handle(request)
 
-    def _answer(self, request: httpx.Request, fn: Any, *args: Any) -> httpx.Response:
+    def _answer(self, request: httpx.Request, run: Callable[[], httpx.Response]) -> httpx.Response:
         """Run a handler body: cron first (as WordPress's page loads do), typed errors to
-        WordPress's shape."""
+        WordPress's shape, then ``_fields``."""
         if self.cron:
             self._publish_due()
         try:
-            response: httpx.Response = fn(*args)
+            response = run()
         except _ApiError as exc:
             return self.error(exc.status, exc.message, code=exc.code, data=exc.data)
         fields = self._query(request).get("_fields")
@@ -1524,10 +1538,8 @@ class WordPressEmulator(Emulator):
     # -- posts and pages -------------------------------------------------------------------------
 
     @route("GET", r"/wp-json/wp/v2/(?P<base>posts|pages)")
+    @_rest
     def list_items(self, request: httpx.Request, base: str) -> httpx.Response:
-        return self._answer(request, self._list_items, request, base)
-
-    def _list_items(self, request: httpx.Request, base: str) -> httpx.Response:
         user = self._user(request)
         query = self._query(request)
         type_ = "post" if base == "posts" else "page"
@@ -1589,10 +1601,8 @@ class WordPressEmulator(Emulator):
         return self.json([self._item_json(i, edit=edit) for i in chunk], headers=headers)
 
     @route("POST", r"/wp-json/wp/v2/(?P<base>posts|pages)")
+    @_rest
     def create_item(self, request: httpx.Request, base: str) -> httpx.Response:
-        return self._answer(request, self._create_item, request, base)
-
-    def _create_item(self, request: httpx.Request, base: str) -> httpx.Response:
         user = self._user(request)
         if user is None:
             raise _ApiError(
@@ -1714,21 +1724,10 @@ class WordPressEmulator(Emulator):
         item.modified = item.date if creating else now
 
     @route("GET", r"/wp-json/wp/v2/(?P<base>posts|pages)/(?P<item_id>\d+)")
+    @_rest
     def get_item(self, request: httpx.Request, base: str, item_id: str) -> httpx.Response:
-        return self._answer(request, self._get_item, request, base, int(item_id))
-
-    def _find_item(self, base: str, item_id: int) -> _Item:
-        item = self._items.get(item_id)
-        wanted = "post" if base == "posts" else "page" if base == "pages" else "attachment"
-        if item is None or item.type != wanted:
-            if wanted == "attachment":
-                raise _ApiError(404, "rest_post_invalid_id", "Invalid post ID.")
-            raise _ApiError(404, "rest_post_invalid_id", "Invalid post ID.")
-        return item
-
-    def _get_item(self, request: httpx.Request, base: str, item_id: int) -> httpx.Response:
         user = self._user(request)
-        item = self._find_item(base, item_id)
+        item = self._find_item(base, int(item_id))
         query = self._query(request)
         if user is None and item.status != "publish":
             raise _ApiError(401, "rest_forbidden", "Sorry, you are not allowed to do that.")
@@ -1741,15 +1740,20 @@ class WordPressEmulator(Emulator):
             )
         return self.json(self._item_json(item, edit=edit), headers=self._alternate(item))
 
+    def _find_item(self, base: str, item_id: int) -> _Item:
+        item = self._items.get(item_id)
+        wanted = "post" if base == "posts" else "page" if base == "pages" else "attachment"
+        if item is None or item.type != wanted:
+            raise _ApiError(404, "rest_post_invalid_id", "Invalid post ID.")
+        return item
+
     @route("POST", r"/wp-json/wp/v2/(?P<base>posts|pages)/(?P<item_id>\d+)")
     @route("PUT", r"/wp-json/wp/v2/(?P<base>posts|pages)/(?P<item_id>\d+)")
     @route("PATCH", r"/wp-json/wp/v2/(?P<base>posts|pages)/(?P<item_id>\d+)")
+    @_rest
     def update_item(self, request: httpx.Request, base: str, item_id: str) -> httpx.Response:
-        return self._answer(request, self._update_item, request, base, int(item_id))
-
-    def _update_item(self, request: httpx.Request, base: str, item_id: int) -> httpx.Response:
         user = self._user(request)
-        item = self._find_item(base, item_id)
+        item = self._find_item(base, int(item_id))
         if user is None:
             raise _ApiError(
                 401, "rest_cannot_edit", "Sorry, you are not allowed to edit this post."
@@ -1759,12 +1763,10 @@ class WordPressEmulator(Emulator):
         return self.json(self._item_json(item, edit=True))
 
     @route("DELETE", r"/wp-json/wp/v2/(?P<base>posts|pages)/(?P<item_id>\d+)")
+    @_rest
     def delete_item(self, request: httpx.Request, base: str, item_id: str) -> httpx.Response:
-        return self._answer(request, self._delete_item, request, base, int(item_id))
-
-    def _delete_item(self, request: httpx.Request, base: str, item_id: int) -> httpx.Response:
         user = self._user(request)
-        item = self._find_item(base, item_id)
+        item = self._find_item(base, int(item_id))
         if user is None:
             raise _ApiError(
                 401, "rest_cannot_delete", "Sorry, you are not allowed to delete this post."
@@ -1788,10 +1790,8 @@ class WordPressEmulator(Emulator):
     # -- media -------------------------------------------------------------------------------
 
     @route("POST", r"/wp-json/wp/v2/media")
+    @_rest
     def upload(self, request: httpx.Request) -> httpx.Response:
-        return self._answer(request, self._upload, request)
-
-    def _upload(self, request: httpx.Request) -> httpx.Response:
         user = self._user(request)
         if user is None:
             raise _ApiError(
@@ -1891,109 +1891,98 @@ class WordPressEmulator(Emulator):
         )
 
     @route("GET", r"/wp-json/wp/v2/media")
+    @_rest
     def list_media(self, request: httpx.Request) -> httpx.Response:
         """``GET /media``: ``search`` (title, caption, description, file name),
         ``media_type``, ``mime_type``, ``author``, ``orderby`` ``date``/``id``, ``order``,
         ``context=edit`` (logged in), paging; newest first by default."""
-
-        def run() -> httpx.Response:
-            user = self._user(request)
-            query = self._query(request)
-            edit = query.get("context") == "edit"
-            if edit and user is None:
-                raise _ApiError(
-                    401, "rest_forbidden_context", "Sorry, you are not allowed to edit this post."
-                )
-            found = [i for i in self._items.values() if i.type == "attachment"]
-            term = query.get("search", "").strip().casefold()
-            if term:
-                found = [
-                    i
-                    for i in found
-                    if any(
-                        term in text.casefold()
-                        for text in (i.title, i.caption, i.content, i.file.rsplit("/", 1)[-1])
-                    )
-                ]
-            if query.get("media_type"):
-                # WordPress matches the type's first half (post_mime_type LIKE 'image/%').
-                found = [i for i in found if i.mime_type.startswith(query["media_type"] + "/")]
-            if query.get("mime_type"):
-                found = [i for i in found if i.mime_type == query["mime_type"]]
-            if query.get("author", "").isdigit():
-                found = [i for i in found if i.author == int(query["author"])]
-            key = (
-                (lambda i: (i.id,)) if query.get("orderby") == "id" else (lambda i: (i.date, i.id))
+        user = self._user(request)
+        query = self._query(request)
+        edit = query.get("context") == "edit"
+        if edit and user is None:
+            raise _ApiError(
+                401, "rest_forbidden_context", "Sorry, you are not allowed to edit this post."
             )
-            found.sort(key=key, reverse=query.get("order", "desc") != "asc")
-            chunk, headers = self._paged(request, found, query)
-            return self.json([self._media_json(i, edit=edit) for i in chunk], headers=headers)
-
-        return self._answer(request, run)
+        found = [i for i in self._items.values() if i.type == "attachment"]
+        term = query.get("search", "").strip().casefold()
+        if term:
+            found = [
+                i
+                for i in found
+                if any(
+                    term in text.casefold()
+                    for text in (i.title, i.caption, i.content, i.file.rsplit("/", 1)[-1])
+                )
+            ]
+        if query.get("media_type"):
+            # WordPress matches the type's first half (post_mime_type LIKE 'image/%').
+            found = [i for i in found if i.mime_type.startswith(query["media_type"] + "/")]
+        if query.get("mime_type"):
+            found = [i for i in found if i.mime_type == query["mime_type"]]
+        if query.get("author", "").isdigit():
+            found = [i for i in found if i.author == int(query["author"])]
+        key = (lambda i: (i.id,)) if query.get("orderby") == "id" else (lambda i: (i.date, i.id))
+        found.sort(key=key, reverse=query.get("order", "desc") != "asc")
+        chunk, headers = self._paged(request, found, query)
+        return self.json([self._media_json(i, edit=edit) for i in chunk], headers=headers)
 
     @route("GET", r"/wp-json/wp/v2/media/(?P<item_id>\d+)")
+    @_rest
     def get_media(self, request: httpx.Request, item_id: str) -> httpx.Response:
-        def run() -> httpx.Response:
-            item = self._find_item("media", int(item_id))
-            edit = self._query(request).get("context") == "edit" and self._user(request) is not None
-            return self.json(self._media_json(item, edit=edit), headers=self._alternate(item))
-
-        return self._answer(request, run)
+        item = self._find_item("media", int(item_id))
+        edit = self._query(request).get("context") == "edit" and self._user(request) is not None
+        return self.json(self._media_json(item, edit=edit), headers=self._alternate(item))
 
     @route("POST", r"/wp-json/wp/v2/media/(?P<item_id>\d+)")
     @route("PUT", r"/wp-json/wp/v2/media/(?P<item_id>\d+)")
     @route("PATCH", r"/wp-json/wp/v2/media/(?P<item_id>\d+)")
+    @_rest
     def update_media(self, request: httpx.Request, item_id: str) -> httpx.Response:
-        def run() -> httpx.Response:
-            user = self._user(request)
-            item = self._find_item("media", int(item_id))
-            if user is None:
-                raise _ApiError(
-                    401, "rest_cannot_edit", "Sorry, you are not allowed to edit this post."
-                )
-            body = self._body(request)
-            for key, attr in (
-                ("alt_text", "alt_text"),
-                ("caption", "caption"),
-                ("title", "title"),
-                ("description", "content"),
-            ):
-                value = body.get(key)
-                if isinstance(value, dict):
-                    value = value.get("raw")
-                if isinstance(value, str):
-                    setattr(item, attr, value)
-            if "post" in body:
-                item.parent = int(body["post"] or 0)
-            item.modified = self.clock.now()
-            return self.json(self._media_json(item, edit=True))
-
-        return self._answer(request, run)
+        user = self._user(request)
+        item = self._find_item("media", int(item_id))
+        if user is None:
+            raise _ApiError(
+                401, "rest_cannot_edit", "Sorry, you are not allowed to edit this post."
+            )
+        body = self._body(request)
+        for key, attr in (
+            ("alt_text", "alt_text"),
+            ("caption", "caption"),
+            ("title", "title"),
+            ("description", "content"),
+        ):
+            value = body.get(key)
+            if isinstance(value, dict):
+                value = value.get("raw")
+            if isinstance(value, str):
+                setattr(item, attr, value)
+        if "post" in body:
+            item.parent = int(body["post"] or 0)
+        item.modified = self.clock.now()
+        return self.json(self._media_json(item, edit=True))
 
     @route("DELETE", r"/wp-json/wp/v2/media/(?P<item_id>\d+)")
+    @_rest
     def delete_media(self, request: httpx.Request, item_id: str) -> httpx.Response:
-        def run() -> httpx.Response:
-            user = self._user(request)
-            item = self._find_item("media", int(item_id))
-            if user is None:
-                raise _ApiError(
-                    401, "rest_cannot_delete", "Sorry, you are not allowed to delete this post."
-                )
-            if self._query(request).get("force", "").lower() not in ("1", "true"):
-                raise _ApiError(
-                    501,
-                    "rest_trash_not_supported",
-                    "The post does not support trashing. Set 'force=true' to delete.",
-                )
-            previous = self._media_json(item, edit=True)
-            del self._items[item.id]
-            self._files.pop(item.file, None)
-            for other in self._items.values():
-                if other.featured_media == item.id:
-                    other.featured_media = 0
-            return self.json({"deleted": True, "previous": previous})
-
-        return self._answer(request, run)
+        user = self._user(request)
+        item = self._find_item("media", int(item_id))
+        if user is None:
+            raise _ApiError(
+                401, "rest_cannot_delete", "Sorry, you are not allowed to delete this post."
+            )
+        if self._query(request).get("force", "").lower() not in ("1", "true"):
+            raise _ApiError(
+                501,
+                "rest_trash_not_supported",
+                "The post does not support trashing. Set 'force=true' to delete.",
+            )
+        previous = self._media_json(item, edit=True)
+        del self._items[item.id]
+        self._files.pop(item.file, None)
+        for other in self._items.values():
+            if other.featured_media == item.id:
+                other.featured_media = 0
+        return self.json({"deleted": True, "previous": previous})
 
     @route("GET", r"/wp-content/uploads/(?P<path>.+)")
     @route("HEAD", r"/wp-content/uploads/(?P<path>.+)")
@@ -2011,141 +2000,133 @@ class WordPressEmulator(Emulator):
         return "category" if base == "categories" else "post_tag"
 
     @route("GET", r"/wp-json/wp/v2/(?P<base>categories|tags)")
+    @_rest
     def list_terms(self, request: httpx.Request, base: str) -> httpx.Response:
-        def run() -> httpx.Response:
-            query = self._query(request)
-            taxonomy = self._taxonomy(base)
-            found = [t for t in self._terms.values() if t.taxonomy == taxonomy]
-            if query.get("search"):
-                term = query["search"].lower()
-                found = [t for t in found if term in t.name.lower() or term in t.slug]
-            if "slug" in query:
-                slugs = {s.strip() for s in query["slug"].split(",") if s.strip()}
-                found = [t for t in found if t.slug in slugs]
-            if "include" in query:
-                ids = {int(x) for x in query["include"].split(",") if x.strip().isdigit()}
-                found = [t for t in found if t.id in ids]
-            if query.get("hide_empty", "").lower() in ("1", "true"):
-                found = [t for t in found if self._term_json(t)["count"]]
-            found.sort(key=lambda t: (t.name.lower(), t.id), reverse=query.get("order") == "desc")
-            chunk, headers = self._paged(request, found, query)
-            return self.json([self._term_json(t) for t in chunk], headers=headers)
-
-        return self._answer(request, run)
+        query = self._query(request)
+        taxonomy = self._taxonomy(base)
+        found = [t for t in self._terms.values() if t.taxonomy == taxonomy]
+        if query.get("search"):
+            term = query["search"].lower()
+            found = [t for t in found if term in t.name.lower() or term in t.slug]
+        if "slug" in query:
+            slugs = {s.strip() for s in query["slug"].split(",") if s.strip()}
+            found = [t for t in found if t.slug in slugs]
+        if "include" in query:
+            ids = {int(x) for x in query["include"].split(",") if x.strip().isdigit()}
+            found = [t for t in found if t.id in ids]
+        if query.get("hide_empty", "").lower() in ("1", "true"):
+            found = [t for t in found if self._term_json(t)["count"]]
+        found.sort(key=lambda t: (t.name.lower(), t.id), reverse=query.get("order") == "desc")
+        chunk, headers = self._paged(request, found, query)
+        return self.json([self._term_json(t) for t in chunk], headers=headers)
 
     @route("POST", r"/wp-json/wp/v2/(?P<base>categories|tags)")
+    @_rest
     def create_term(self, request: httpx.Request, base: str) -> httpx.Response:
-        def run() -> httpx.Response:
-            user = self._user(request)
-            if user is None:
-                raise _ApiError(
-                    401,
-                    "rest_cannot_create",
-                    "Sorry, you are not allowed to create terms in this taxonomy.",
-                    {"status": 401},
+        user = self._user(request)
+        if user is None:
+            raise _ApiError(
+                401,
+                "rest_cannot_create",
+                "Sorry, you are not allowed to create terms in this taxonomy.",
+                {"status": 401},
+            )
+        body = self._body(request)
+        name = body.get("name")
+        if isinstance(name, str) and not name.strip():
+            # wp_insert_term's own error, which the REST API passes on without a status.
+            return self.json(
+                {
+                    "code": "empty_term_name",
+                    "message": "A name is required for this term.",
+                    "data": None,
+                },
+                status=500,
+            )
+        if not isinstance(name, str):
+            raise _ApiError(
+                400,
+                "rest_missing_callback_param",
+                "Missing parameter(s): name",
+                {"status": 400, "params": ["name"]},
+            )
+        taxonomy = self._taxonomy(base)
+        name = name.strip()
+        parent = int(body.get("parent") or 0) if taxonomy == "category" else 0
+        for t in self._terms.values():
+            if (
+                t.taxonomy == taxonomy
+                and t.parent == parent
+                and _sanitize_title(t.name) == _sanitize_title(name)
+                and t.name.lower() == name.lower()
+            ):
+                message = (
+                    "A term with the name provided already exists with this parent."
+                    if taxonomy == "category"
+                    else "A term with the name provided already exists in this taxonomy."
                 )
-            body = self._body(request)
-            name = body.get("name")
-            if isinstance(name, str) and not name.strip():
-                # wp_insert_term's own error, which the REST API passes on without a status.
                 return self.json(
                     {
-                        "code": "empty_term_name",
-                        "message": "A name is required for this term.",
-                        "data": None,
+                        "code": "term_exists",
+                        "message": message,
+                        "data": {"status": 400, "term_id": t.id},
+                        "additional_data": [t.id, t.id],
                     },
-                    status=500,
+                    status=400,
                 )
-            if not isinstance(name, str):
-                raise _ApiError(
-                    400,
-                    "rest_missing_callback_param",
-                    "Missing parameter(s): name",
-                    {"status": 400, "params": ["name"]},
-                )
-            taxonomy = self._taxonomy(base)
-            name = name.strip()
-            parent = int(body.get("parent") or 0) if taxonomy == "category" else 0
-            for t in self._terms.values():
-                if (
-                    t.taxonomy == taxonomy
-                    and t.parent == parent
-                    and _sanitize_title(t.name) == _sanitize_title(name)
-                    and t.name.lower() == name.lower()
-                ):
-                    message = (
-                        "A term with the name provided already exists with this parent."
-                        if taxonomy == "category"
-                        else "A term with the name provided already exists in this taxonomy."
-                    )
-                    return self.json(
-                        {
-                            "code": "term_exists",
-                            "message": message,
-                            "data": {"status": 400, "term_id": t.id},
-                            "additional_data": [t.id, t.id],
-                        },
-                        status=400,
-                    )
-            slug = _sanitize_title(str(body.get("slug") or name)) or str(self._next_term)
-            taken = {t.slug for t in self._terms.values() if t.taxonomy == taxonomy}
-            if slug in taken:
-                n = 2
-                while f"{slug}-{n}" in taken:
-                    n += 1
-                slug = f"{slug}-{n}"
-            term = _Term(
-                self._next_term,
-                taxonomy,
-                name,
-                slug,
-                str(body.get("description") or ""),
-                parent,
-            )
-            self._next_term += 1
-            self._terms[term.id] = term
-            location = self._rest_url(f"{base}/{term.id}")
-            return self.json(self._term_json(term), status=201, headers={"Location": location})
-
-        return self._answer(request, run)
+        slug = _sanitize_title(str(body.get("slug") or name)) or str(self._next_term)
+        taken = {t.slug for t in self._terms.values() if t.taxonomy == taxonomy}
+        if slug in taken:
+            n = 2
+            while f"{slug}-{n}" in taken:
+                n += 1
+            slug = f"{slug}-{n}"
+        term = _Term(
+            self._next_term,
+            taxonomy,
+            name,
+            slug,
+            str(body.get("description") or ""),
+            parent,
+        )
+        self._next_term += 1
+        self._terms[term.id] = term
+        location = self._rest_url(f"{base}/{term.id}")
+        return self.json(self._term_json(term), status=201, headers={"Location": location})
 
     @route("GET", r"/wp-json/wp/v2/(?P<base>categories|tags)/(?P<term_id>\d+)")
+    @_rest
     def get_term(self, request: httpx.Request, base: str, term_id: str) -> httpx.Response:
-        def run() -> httpx.Response:
-            term = self._terms.get(int(term_id))
-            if term is None or term.taxonomy != self._taxonomy(base):
-                raise _ApiError(404, "rest_term_invalid", "Term does not exist.")
-            return self.json(self._term_json(term))
-
-        return self._answer(request, run)
+        term = self._terms.get(int(term_id))
+        if term is None or term.taxonomy != self._taxonomy(base):
+            raise _ApiError(404, "rest_term_invalid", "Term does not exist.")
+        return self.json(self._term_json(term))
 
     @route("DELETE", r"/wp-json/wp/v2/(?P<base>categories|tags)/(?P<term_id>\d+)")
+    @_rest
     def delete_term(self, request: httpx.Request, base: str, term_id: str) -> httpx.Response:
-        def run() -> httpx.Response:
-            user = self._user(request)
-            term = self._terms.get(int(term_id))
-            if term is None or term.taxonomy != self._taxonomy(base):
-                raise _ApiError(404, "rest_term_invalid", "Term does not exist.")
-            if user is None:
-                raise _ApiError(
-                    401, "rest_cannot_delete", "Sorry, you are not allowed to delete this term."
-                )
-            if self._query(request).get("force", "").lower() not in ("1", "true"):
-                raise _ApiError(
-                    501,
-                    "rest_trash_not_supported",
-                    "Terms do not support trashing. Set 'force=true' to delete.",
-                )
-            previous = self._term_json(term)
-            del self._terms[term.id]
-            for item in self._items.values():
-                if term.id in item.categories:
-                    item.categories.remove(term.id)
-                if term.id in item.tags:
-                    item.tags.remove(term.id)
-            return self.json({"deleted": True, "previous": previous})
-
-        return self._answer(request, run)
+        user = self._user(request)
+        term = self._terms.get(int(term_id))
+        if term is None or term.taxonomy != self._taxonomy(base):
+            raise _ApiError(404, "rest_term_invalid", "Term does not exist.")
+        if user is None:
+            raise _ApiError(
+                401, "rest_cannot_delete", "Sorry, you are not allowed to delete this term."
+            )
+        if self._query(request).get("force", "").lower() not in ("1", "true"):
+            raise _ApiError(
+                501,
+                "rest_trash_not_supported",
+                "Terms do not support trashing. Set 'force=true' to delete.",
+            )
+        previous = self._term_json(term)
+        del self._terms[term.id]
+        for item in self._items.values():
+            if term.id in item.categories:
+                item.categories.remove(term.id)
+            if term.id in item.tags:
+                item.tags.remove(term.id)
+        return self.json({"deleted": True, "previous": previous})
 
     # -- comments ----------------------------------------------------------------------------
 
@@ -2163,6 +2144,7 @@ class WordPressEmulator(Emulator):
         return comment
 
     @route("GET", r"/wp-json/wp/v2/comments")
+    @_rest
     def list_comments(self, request: httpx.Request) -> httpx.Response:
         """``GET /comments``: ``post``, ``parent``, ``author``, ``author_exclude`` (comma
         lists), ``status`` (``approve`` by default; others, ``all`` = approved and held, for
@@ -2173,258 +2155,240 @@ class WordPressEmulator(Emulator):
         def ids(value: str) -> set[int]:
             return {int(x) for x in value.split(",") if x.strip().isdigit()}
 
-        def run() -> httpx.Response:
-            user = self._user(request)
-            query = self._query(request)
-            status = query.get("status", "approve")
-            for protected in ("author", "author_exclude", "status"):
-                if (
-                    protected in query
-                    and user is None
-                    and not (protected == "status" and status in ("approve", "approved"))
-                ):
-                    raise _ApiError(
-                        401,
-                        "rest_forbidden_param",
-                        f"Query parameter not permitted: {protected}",
-                        {"status": 401},
-                    )
-            edit = query.get("context") == "edit"
-            if edit and user is None:
+        user = self._user(request)
+        query = self._query(request)
+        status = query.get("status", "approve")
+        for protected in ("author", "author_exclude", "status"):
+            if (
+                protected in query
+                and user is None
+                and not (protected == "status" and status in ("approve", "approved"))
+            ):
                 raise _ApiError(
                     401,
-                    "rest_forbidden_context",
-                    "Sorry, you are not allowed to edit comments.",
+                    "rest_forbidden_param",
+                    f"Query parameter not permitted: {protected}",
                     {"status": 401},
                 )
-            found = list(self._comments.values())
-            wanted = {
-                "approve": {"approved"},
-                "approved": {"approved"},
-                "hold": {"hold"},
-                "all": {"approved", "hold"},
-                "any": {"approved", "hold"},
-                "spam": {"spam"},
-                "trash": {"trash"},
-            }.get(status, {status})
-            found = [c for c in found if c.status in wanted]
-            if "post" in query:
-                posts = ids(query["post"])
-                found = [c for c in found if c.post in posts]
-            if "parent" in query:
-                parents = ids(query["parent"])
-                found = [c for c in found if c.parent in parents]
-            if "author" in query:
-                authors = ids(query["author"])
-                found = [c for c in found if c.author in authors]
-            if "author_exclude" in query:
-                excluded = ids(query["author_exclude"])
-                found = [c for c in found if c.author not in excluded]
-            if user is None:
-                found = [
-                    c
-                    for c in found
-                    if c.post in self._items and self._items[c.post].status == "publish"
-                ]
-            after = _parse_date(query.get("after")) if query.get("after") else None
-            if after is not None:
-                after_utc = (
-                    after.replace(tzinfo=self.tz) if after.tzinfo is None else after
-                ).astimezone(UTC)
-                found = [c for c in found if c.date > after_utc]
-            if query.get("orderby") == "id":
-                found.sort(key=lambda c: c.id, reverse=query.get("order", "desc") != "asc")
-            else:
-                found.sort(
-                    key=lambda c: (c.date, c.id), reverse=query.get("order", "desc") != "asc"
-                )
-            chunk, headers = self._paged(request, found, query)
-            if query.get("offset", "0") not in ("", "0"):
-                # A non-zero ``offset`` replaces the page's (WordPress's ``absint``); the page
-                # still names the headers' links, and past the end the list is empty.
-                try:
-                    skip = abs(int(query["offset"]))
-                except ValueError:
-                    raise _invalid(
-                        "offset", "offset is not of type integer.", "rest_invalid_type"
-                    ) from None
-                chunk = found[skip : skip + int(query.get("per_page", "10"))]
-            return self.json([self._comment_json(c, edit=edit) for c in chunk], headers=headers)
-
-        return self._answer(request, run)
+        edit = query.get("context") == "edit"
+        if edit and user is None:
+            raise _ApiError(
+                401,
+                "rest_forbidden_context",
+                "Sorry, you are not allowed to edit comments.",
+                {"status": 401},
+            )
+        found = list(self._comments.values())
+        wanted = {
+            "approve": {"approved"},
+            "approved": {"approved"},
+            "hold": {"hold"},
+            "all": {"approved", "hold"},
+            "any": {"approved", "hold"},
+            "spam": {"spam"},
+            "trash": {"trash"},
+        }.get(status, {status})
+        found = [c for c in found if c.status in wanted]
+        if "post" in query:
+            posts = ids(query["post"])
+            found = [c for c in found if c.post in posts]
+        if "parent" in query:
+            parents = ids(query["parent"])
+            found = [c for c in found if c.parent in parents]
+        if "author" in query:
+            authors = ids(query["author"])
+            found = [c for c in found if c.author in authors]
+        if "author_exclude" in query:
+            excluded = ids(query["author_exclude"])
+            found = [c for c in found if c.author not in excluded]
+        if user is None:
+            found = [
+                c
+                for c in found
+                if c.post in self._items and self._items[c.post].status == "publish"
+            ]
+        after = _parse_date(query.get("after")) if query.get("after") else None
+        if after is not None:
+            after_utc = (
+                after.replace(tzinfo=self.tz) if after.tzinfo is None else after
+            ).astimezone(UTC)
+            found = [c for c in found if c.date > after_utc]
+        if query.get("orderby") == "id":
+            found.sort(key=lambda c: c.id, reverse=query.get("order", "desc") != "asc")
+        else:
+            found.sort(key=lambda c: (c.date, c.id), reverse=query.get("order", "desc") != "asc")
+        chunk, headers = self._paged(request, found, query)
+        if query.get("offset", "0") not in ("", "0"):
+            # A non-zero ``offset`` replaces the page's (WordPress's ``absint``); the page
+            # still names the headers' links, and past the end the list is empty.
+            try:
+                skip = abs(int(query["offset"]))
+            except ValueError:
+                raise _invalid(
+                    "offset", "offset is not of type integer.", "rest_invalid_type"
+                ) from None
+            chunk = found[skip : skip + int(query.get("per_page", "10"))]
+        return self.json([self._comment_json(c, edit=edit) for c in chunk], headers=headers)
 
     @route("POST", r"/wp-json/wp/v2/comments")
+    @_rest
     def create_comment(self, request: httpx.Request) -> httpx.Response:
         """``POST /comments`` as the logged-in user (``post``, ``parent``, ``content``); a
         moderator may write in a visitor's name (``author_name``, ``author_email``,
         ``author_url``: the comment then has no user). The same text by the same author
         under the same post and parent again is WordPress's 409 ``comment_duplicate``."""
-
-        def run() -> httpx.Response:
-            user = self._user(request)
-            if user is None:
-                raise _ApiError(
-                    401,
-                    "rest_comment_login_required",
-                    "Sorry, you must be logged in to comment.",
-                    {"status": 401},
-                )
-            body = self._body(request)
-            post_id = int(body.get("post") or 0)
-            if post_id not in self._items:
-                raise _ApiError(
-                    403,
-                    "rest_comment_invalid_post_id",
-                    "Sorry, you are not allowed to create this comment without a post.",
-                )
-            parent = int(body.get("parent") or 0)
-            if parent and parent not in self._comments:
-                raise _ApiError(400, "rest_comment_invalid_parent", "Invalid comment parent ID.")
-            content = body.get("content")
-            if isinstance(content, dict):
-                content = content.get("raw")
-            if not isinstance(content, str) or not content.strip():
-                raise _ApiError(400, "rest_comment_content_invalid", "Invalid comment content.")
-            if len(content.encode()) > _COMMENT_CONTENT_MAX:
-                # wp_check_comment_data_max_lengths, in bytes, on the content as sent.
-                raise _ApiError(
-                    400,
-                    "comment_content_column_length",
-                    "Comment field exceeds maximum length allowed.",
-                )
-            if "unfiltered_html" not in self._caps(user):
-                # pre_comment_content runs wp_filter_kses for a user without unfiltered_html:
-                # a bare "&" is stored as "&amp;", before the duplicate check.
-                content = _kses_entities(_kses_tags(content))
-            named = any(body.get(k) for k in ("author_name", "author_email", "author_url"))
-            if named and "moderate_comments" not in self._caps(user):
-                raise _ApiError(
-                    403,
-                    "rest_comment_invalid_author",
-                    "Sorry, you are not allowed to edit 'author' for comments.",
-                )
-            author, name, email, url = (
-                (
-                    0,
-                    str(body.get("author_name") or ""),
-                    str(body.get("author_email") or ""),
-                    str(body.get("author_url") or ""),
-                )
-                if named
-                else (user.id, user.login, user.email, "")
+        user = self._user(request)
+        if user is None:
+            raise _ApiError(
+                401,
+                "rest_comment_login_required",
+                "Sorry, you must be logged in to comment.",
+                {"status": 401},
             )
-            for other in self._comments.values():
-                if (
-                    other.post == post_id
-                    and other.parent == parent
-                    and other.content == content
-                    and other.status != "trash"
-                    and (other.author, other.author_name) == (author, name)
-                ):
-                    raise _ApiError(
-                        409,
-                        "comment_duplicate",
-                        "Duplicate comment detected; it looks as though you&#8217;ve already "
-                        "said that!",
-                    )
-            # wp_allow_comment: a comment without a user waits for moderation unless its
-            # author (name and e-mail) has an approved one already (comment_previously_approved).
-            known = any(
-                c.status == "approved" and (c.author_name, c.author_email) == (name, email)
-                for c in self._comments.values()
+        body = self._body(request)
+        post_id = int(body.get("post") or 0)
+        if post_id not in self._items:
+            raise _ApiError(
+                403,
+                "rest_comment_invalid_post_id",
+                "Sorry, you are not allowed to create this comment without a post.",
             )
-            comment = _Comment(
-                self._next_comment,
-                post_id,
-                author,
-                name,
-                email,
-                content,
-                self.clock.now(),
-                "approved" if author or known else "hold",
-                parent,
-                author_url=url,
+        parent = int(body.get("parent") or 0)
+        if parent and parent not in self._comments:
+            raise _ApiError(400, "rest_comment_invalid_parent", "Invalid comment parent ID.")
+        content = body.get("content")
+        if isinstance(content, dict):
+            content = content.get("raw")
+        if not isinstance(content, str) or not content.strip():
+            raise _ApiError(400, "rest_comment_content_invalid", "Invalid comment content.")
+        if len(content.encode()) > _COMMENT_CONTENT_MAX:
+            # wp_check_comment_data_max_lengths, in bytes, on the content as sent.
+            raise _ApiError(
+                400,
+                "comment_content_column_length",
+                "Comment field exceeds maximum length allowed.",
             )
-            self._next_comment += 1
-            self._comments[comment.id] = comment
-            location = self._rest_url(f"comments/{comment.id}")
-            return self.json(
-                self._comment_json(comment, edit=True), status=201, headers={"Location": location}
+        if "unfiltered_html" not in self._caps(user):
+            # pre_comment_content runs wp_filter_kses for a user without unfiltered_html:
+            # a bare "&" is stored as "&amp;", before the duplicate check.
+            content = _kses_entities(_kses_tags(content))
+        named = any(body.get(k) for k in ("author_name", "author_email", "author_url"))
+        if named and "moderate_comments" not in self._caps(user):
+            raise _ApiError(
+                403,
+                "rest_comment_invalid_author",
+                "Sorry, you are not allowed to edit 'author' for comments.",
             )
-
-        return self._answer(request, run)
+        author, name, email, url = (
+            (
+                0,
+                str(body.get("author_name") or ""),
+                str(body.get("author_email") or ""),
+                str(body.get("author_url") or ""),
+            )
+            if named
+            else (user.id, user.login, user.email, "")
+        )
+        for other in self._comments.values():
+            if (
+                other.post == post_id
+                and other.parent == parent
+                and other.content == content
+                and other.status != "trash"
+                and (other.author, other.author_name) == (author, name)
+            ):
+                raise _ApiError(
+                    409,
+                    "comment_duplicate",
+                    "Duplicate comment detected; it looks as though you&#8217;ve already "
+                    "said that!",
+                )
+        # wp_allow_comment: a comment without a user waits for moderation unless its
+        # author (name and e-mail) has an approved one already (comment_previously_approved).
+        known = any(
+            c.status == "approved" and (c.author_name, c.author_email) == (name, email)
+            for c in self._comments.values()
+        )
+        comment = _Comment(
+            self._next_comment,
+            post_id,
+            author,
+            name,
+            email,
+            content,
+            self.clock.now(),
+            "approved" if author or known else "hold",
+            parent,
+            author_url=url,
+        )
+        self._next_comment += 1
+        self._comments[comment.id] = comment
+        location = self._rest_url(f"comments/{comment.id}")
+        return self.json(
+            self._comment_json(comment, edit=True), status=201, headers={"Location": location}
+        )
 
     @route("GET", r"/wp-json/wp/v2/comments/(?P<comment_id>\d+)")
+    @_rest
     def get_comment(self, request: httpx.Request, comment_id: str) -> httpx.Response:
-        def run() -> httpx.Response:
-            comment = self._find_comment(comment_id)
-            user = self._user(request)
-            if comment.status != "approved" and user is None:
-                raise _ApiError(
-                    401, "rest_cannot_read", "Sorry, you are not allowed to read this comment."
-                )
-            edit = self._query(request).get("context") == "edit" and user is not None
-            return self.json(self._comment_json(comment, edit=edit))
-
-        return self._answer(request, run)
+        comment = self._find_comment(comment_id)
+        user = self._user(request)
+        if comment.status != "approved" and user is None:
+            raise _ApiError(
+                401, "rest_cannot_read", "Sorry, you are not allowed to read this comment."
+            )
+        edit = self._query(request).get("context") == "edit" and user is not None
+        return self.json(self._comment_json(comment, edit=edit))
 
     @route("POST", r"/wp-json/wp/v2/comments/(?P<comment_id>\d+)")
     @route("PUT", r"/wp-json/wp/v2/comments/(?P<comment_id>\d+)")
     @route("PATCH", r"/wp-json/wp/v2/comments/(?P<comment_id>\d+)")
+    @_rest
     def update_comment(self, request: httpx.Request, comment_id: str) -> httpx.Response:
         """A moderator's change: ``status`` (``approved``/``approve``/``1``, ``hold``/``0``,
         ``spam``, ``trash``) and ``content``."""
-
-        def run() -> httpx.Response:
-            comment = self._find_comment(comment_id)
-            self._moderator(
-                request, "rest_cannot_edit", "Sorry, you are not allowed to edit this comment."
+        comment = self._find_comment(comment_id)
+        self._moderator(
+            request, "rest_cannot_edit", "Sorry, you are not allowed to edit this comment."
+        )
+        body = self._body(request)
+        if "status" in body:
+            status = {"approve": "approved", "1": "approved", "0": "hold"}.get(
+                str(body["status"]), str(body["status"])
             )
-            body = self._body(request)
-            if "status" in body:
-                status = {"approve": "approved", "1": "approved", "0": "hold"}.get(
-                    str(body["status"]), str(body["status"])
-                )
-                if status in ("approved", "hold", "spam", "trash"):
-                    comment.status = status
-            content = body.get("content")
-            if isinstance(content, dict):
-                content = content.get("raw")
-            if isinstance(content, str):
-                comment.content = content
-            # An update records the address it came from, as a new comment does.
-            comment.author_ip = "127.0.0.1"
-            if comment.local_is_gmt:
-                # wp_update_comment recomputes the GMT time from the (UTC-as-local) date.
-                naive = comment.date.astimezone(UTC).replace(tzinfo=None)
-                comment.date = naive.replace(tzinfo=self.tz).astimezone(UTC)
-                comment.local_is_gmt = False
-            return self.json(self._comment_json(comment, edit=True))
-
-        return self._answer(request, run)
+            if status in ("approved", "hold", "spam", "trash"):
+                comment.status = status
+        content = body.get("content")
+        if isinstance(content, dict):
+            content = content.get("raw")
+        if isinstance(content, str):
+            comment.content = content
+        # An update records the address it came from, as a new comment does.
+        comment.author_ip = "127.0.0.1"
+        if comment.local_is_gmt:
+            # wp_update_comment recomputes the GMT time from the (UTC-as-local) date.
+            naive = comment.date.astimezone(UTC).replace(tzinfo=None)
+            comment.date = naive.replace(tzinfo=self.tz).astimezone(UTC)
+            comment.local_is_gmt = False
+        return self.json(self._comment_json(comment, edit=True))
 
     @route("DELETE", r"/wp-json/wp/v2/comments/(?P<comment_id>\d+)")
+    @_rest
     def delete_comment(self, request: httpx.Request, comment_id: str) -> httpx.Response:
         """To the trash (again: 410 ``rest_already_trashed``), or with ``force=true`` for
         good (``{"deleted": true, "previous": ...}``)."""
-
-        def run() -> httpx.Response:
-            comment = self._find_comment(comment_id)
-            self._moderator(
-                request, "rest_cannot_delete", "Sorry, you are not allowed to delete this comment."
-            )
-            if self._query(request).get("force", "").lower() in ("1", "true"):
-                previous = self._comment_json(comment, edit=True)
-                del self._comments[comment.id]
-                return self.json({"deleted": True, "previous": previous})
-            if comment.status == "trash":
-                raise _ApiError(
-                    410, "rest_already_trashed", "The comment has already been trashed."
-                )
-            comment.status = "trash"
-            return self.json(self._comment_json(comment, edit=True))
-
-        return self._answer(request, run)
+        comment = self._find_comment(comment_id)
+        self._moderator(
+            request, "rest_cannot_delete", "Sorry, you are not allowed to delete this comment."
+        )
+        if self._query(request).get("force", "").lower() in ("1", "true"):
+            previous = self._comment_json(comment, edit=True)
+            del self._comments[comment.id]
+            return self.json({"deleted": True, "previous": previous})
+        if comment.status == "trash":
+            raise _ApiError(410, "rest_already_trashed", "The comment has already been trashed.")
+        comment.status = "trash"
+        return self.json(self._comment_json(comment, edit=True))
 
     # -- users -------------------------------------------------------------------------------
 
@@ -2480,102 +2444,90 @@ class WordPressEmulator(Emulator):
             return uid
 
     @route("GET", r"/wp-json/wp/v2/users")
+    @_rest
     def list_users(self, request: httpx.Request) -> httpx.Response:
         """``GET /users``: ``search`` (``*term*`` over login, e-mail, URL, slug and name; an
         ``@`` searches e-mail only, digits login and id), ``slug`` (a comma list),
         ``context=edit`` (needs ``list_users``: 401 anonymous, 403 others), paging; visitors
         see only users with published posts. Ordered by name, as WordPress does."""
-
-        def run() -> httpx.Response:
-            viewer = self._user(request)
-            query = self._query(request)
-            edit = query.get("context") == "edit"
-            if edit and (viewer is None or "list_users" not in self._caps(viewer)):
-                raise _ApiError(
-                    401 if viewer is None else 403,
-                    "rest_forbidden_context",
-                    "Sorry, you are not allowed to list users.",
-                )
-            found = list(self._users.values())
-            if viewer is None:
-                found = [
-                    u
-                    for u in found
-                    if any(
-                        i.author == u.id and i.type == "post" and i.status == "publish"
-                        for i in self._items.values()
-                    )
-                ]
-            term = query.get("search", "").strip("*").casefold()
-            if term:
-                if "@" in term:
-                    fields: Any = lambda u: (u.email,)  # noqa: E731
-                elif term.isdigit():
-                    fields = lambda u: (u.login, str(u.id))  # noqa: E731
-                else:
-                    fields = lambda u: (u.login, u.email, u.slug, u.login)  # noqa: E731
-                found = [u for u in found if any(term in f.casefold() for f in fields(u))]
-            if "slug" in query:
-                slugs = {x.strip() for x in query["slug"].split(",") if x.strip()}
-                found = [u for u in found if u.slug in slugs]
-            found.sort(
-                key=lambda u: (u.login.casefold(), u.id), reverse=query.get("order") == "desc"
+        viewer = self._user(request)
+        query = self._query(request)
+        edit = query.get("context") == "edit"
+        if edit and (viewer is None or "list_users" not in self._caps(viewer)):
+            raise _ApiError(
+                401 if viewer is None else 403,
+                "rest_forbidden_context",
+                "Sorry, you are not allowed to list users.",
             )
-            chunk, headers = self._paged(request, found, query)
-            return self.json([self._user_json(u, edit=edit) for u in chunk], headers=headers)
-
-        return self._answer(request, run)
+        found = list(self._users.values())
+        if viewer is None:
+            found = [
+                u
+                for u in found
+                if any(
+                    i.author == u.id and i.type == "post" and i.status == "publish"
+                    for i in self._items.values()
+                )
+            ]
+        term = query.get("search", "").strip("*").casefold()
+        if term:
+            if "@" in term:
+                fields: Any = lambda u: (u.email,)  # noqa: E731
+            elif term.isdigit():
+                fields = lambda u: (u.login, str(u.id))  # noqa: E731
+            else:
+                fields = lambda u: (u.login, u.email, u.slug, u.login)  # noqa: E731
+            found = [u for u in found if any(term in f.casefold() for f in fields(u))]
+        if "slug" in query:
+            slugs = {x.strip() for x in query["slug"].split(",") if x.strip()}
+            found = [u for u in found if u.slug in slugs]
+        found.sort(key=lambda u: (u.login.casefold(), u.id), reverse=query.get("order") == "desc")
+        chunk, headers = self._paged(request, found, query)
+        return self.json([self._user_json(u, edit=edit) for u in chunk], headers=headers)
 
     @route("GET", r"/wp-json/wp/v2/users/me")
+    @_rest
     def me(self, request: httpx.Request) -> httpx.Response:
-        def run() -> httpx.Response:
-            user = self._user(request)
-            if user is None:
-                raise _ApiError(401, "rest_not_logged_in", "You are not currently logged in.")
-            return self.json(
-                self._user_json(user, edit=self._query(request).get("context") == "edit")
-            )
-
-        return self._answer(request, run)
+        user = self._user(request)
+        if user is None:
+            raise _ApiError(401, "rest_not_logged_in", "You are not currently logged in.")
+        return self.json(self._user_json(user, edit=self._query(request).get("context") == "edit"))
 
     @route("GET", r"/wp-json/wp/v2/settings")
+    @_rest
     def settings(self, request: httpx.Request) -> httpx.Response:
         """The site's settings (an administrator's): its title, timezone and defaults. A
         user without ``manage_options`` (an editor, an author) is refused 403
         ``rest_forbidden``, anonymous 401."""
-
-        def run() -> httpx.Response:
-            user = self._user(request)
-            if user is None:
-                raise _ApiError(401, "rest_forbidden", "Sorry, you are not allowed to do that.")
-            if "manage_options" not in self._caps(user):
-                raise _ApiError(403, "rest_forbidden", "Sorry, you are not allowed to do that.")
-            return self.json(
-                {
-                    "title": self.title,
-                    "description": "",
-                    "url": self._site(),
-                    "email": self._users[1].email,
-                    "timezone": "" if self.tz.key == "UTC" else self.tz.key,
-                    "date_format": "F j, Y",
-                    "time_format": "g:i a",
-                    "start_of_week": 1,
-                    "language": "en_US",
-                    "use_smilies": True,
-                    "default_category": 1,
-                    "default_post_format": "0",
-                    "posts_per_page": 10,
-                    "show_on_front": "posts",
-                    "page_on_front": 0,
-                    "page_for_posts": 0,
-                    "default_ping_status": "open",
-                    "default_comment_status": "open",
-                    "site_logo": None,
-                    "site_icon": 0,
-                }
-            )
-
-        return self._answer(request, run)
+        user = self._user(request)
+        if user is None:
+            raise _ApiError(401, "rest_forbidden", "Sorry, you are not allowed to do that.")
+        if "manage_options" not in self._caps(user):
+            raise _ApiError(403, "rest_forbidden", "Sorry, you are not allowed to do that.")
+        return self.json(
+            {
+                "title": self.title,
+                "description": "",
+                "url": self._site(),
+                "email": self._users[1].email,
+                "timezone": "" if self.tz.key == "UTC" else self.tz.key,
+                "date_format": "F j, Y",
+                "time_format": "g:i a",
+                "start_of_week": 1,
+                "language": "en_US",
+                "use_smilies": True,
+                "default_category": 1,
+                "default_post_format": "0",
+                "posts_per_page": 10,
+                "show_on_front": "posts",
+                "page_on_front": 0,
+                "page_for_posts": 0,
+                "default_ping_status": "open",
+                "default_comment_status": "open",
+                "site_logo": None,
+                "site_icon": 0,
+            }
+        )
 
     @route("GET", r"/wp-json/?")
     def index(self, request: httpx.Request) -> httpx.Response:

@@ -53,7 +53,7 @@ from brandkit.errors import (
     RateLimited,
     Rejected,
 )
-from brandkit.inbox._model import InboxPage, Message
+from brandkit.inbox._model import Author, InboxPage, Message
 from brandkit.platforms._base import (
     MAX_RETRY_AFTER,
     Adapter,
@@ -912,6 +912,9 @@ class GraphAdapter(Adapter):
     readback_slack: ClassVar[timedelta] = timedelta(minutes=10)
     readback_pages: ClassVar[int] = 4
     batch_retry_wait: ClassVar[float] = 60.0
+    comment_post_key: ClassVar[str] = "post"
+    """Where conversations are comments (Facebook, Instagram): the key that names the post
+    a comment is on in its ``Message.extra`` and in an answer's target (`comment_target`)."""
 
     def __init__(self, account: Account) -> None:
         super().__init__(account)
@@ -1298,6 +1301,64 @@ class GraphAdapter(Adapter):
         if gone_ends and gone(response):
             return None
         return self.parse(response, _Page[item])  # type: ignore[valid-type]
+
+    # -- comments (Facebook, Instagram) ------------------------------------------------------
+
+    def comment_message(
+        self,
+        comment_id: str,
+        *,
+        post: str,
+        parent: str | None,
+        author: Author,
+        text: str,
+        created_at: datetime,
+        url: str | None,
+        hidden: bool,
+        raw: dict[str, Any],
+    ) -> Message:
+        """A comment on the account's post ``post`` as a `Message`: it answers ``parent``
+        (the comment it replies to) or else the post, and belongs to the post's
+        conversation; ``extra`` names both (the post under `comment_post_key`)."""
+        return Message(
+            platform=self.name,
+            account=self.account.key,
+            id=comment_id,
+            kind="comment",
+            author=author,
+            text=text,
+            created_at=created_at,
+            url=url,
+            in_reply_to=parent or post,
+            conversation=post,
+            our_post=post,
+            hidden=hidden,
+            raw=raw,
+            extra={self.comment_post_key: post, "parent": parent},
+        )
+
+    def comment_target(self, message: Message) -> PartRef:
+        """The comment ``message`` (from `comment_message`) as the target of an answer.
+        Meta's comments thread one level deep: an answer to a reply joins the replies of
+        its comment (``extra["thread"]``, read by `answer_thread`).
+
+        Raises:
+            ConfigurationError: ``message`` belongs to another account (`check_message`).
+        """
+        self.check_message(message)
+        parent = message.extra.get("parent")
+        return PartRef(
+            index=0,
+            id=message.id,
+            url=message.url,
+            extra={self.comment_post_key: message.our_post, "thread": parent or message.id},
+        )
+
+    def answer_thread(self, thread: ThreadContext) -> str:
+        """The comment whose replies hold the answer ``thread`` publishes to the comment
+        ``thread.reply_to`` (see `comment_target`): where a lost answer is looked for."""
+        assert thread.reply_to is not None
+        return str(thread.reply_to.extra.get("thread") or thread.reply_to.id)
 
     # -- deleting ----------------------------------------------------------------------------
 

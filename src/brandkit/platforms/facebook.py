@@ -745,14 +745,7 @@ class FacebookAdapter(GraphAdapter):
         """The comment to answer. Facebook threads one level deep: an answer to a reply
         joins the replies of its comment (``extra["thread"]``), where a lost answer is
         looked for."""
-        self.check_message(message)
-        parent = message.extra.get("parent")
-        return PartRef(
-            index=0,
-            id=message.id,
-            url=message.url,
-            extra={"post": message.our_post, "thread": parent or message.id},
-        )
+        return self.comment_target(message)
 
     def set_hidden(self, message: Message, hidden: bool) -> Flow[None]:
         """``POST /{comment-id}`` with ``is_hidden`` (hidden comments stay visible to their
@@ -797,21 +790,16 @@ class FacebookAdapter(GraphAdapter):
             # Meta hides who wrote it from apps the person has not granted access.
             else Author(id="unknown")
         )
-        return Message(
-            platform=self.name,
-            account=self.account.key,
-            id=c.id,
-            kind="comment",
+        return self.comment_message(
+            c.id,
+            post=post_id,
+            parent=parent,
             author=author,
             text=c.message,
             created_at=c.created_time,
             url=c.permalink_url,
-            in_reply_to=parent or post_id,
-            conversation=post_id,
-            our_post=post_id,
             hidden=c.is_hidden,
             raw=c.raw,
-            extra={"post": post_id, "parent": parent},
         )
 
     def _publish_comment(self, part: RenderedPart, target: PartRef) -> Flow[PartRef]:
@@ -833,7 +821,7 @@ class FacebookAdapter(GraphAdapter):
 
     def _find_comment(self, part: RenderedPart, thread: ThreadContext) -> Flow[PartRef | None]:
         assert thread.reply_to is not None
-        under = str(thread.reply_to.extra.get("thread") or thread.reply_to.id)
+        under = self.answer_thread(thread)
         since = self.readback_since(thread)
         comments = yield from self.rest_of_edge(
             f"/{under}/comments",

@@ -293,6 +293,7 @@ class InstagramAdapter(ContainerAdapter):
     """
 
     name: ClassVar[str] = "instagram"
+    comment_post_key: ClassVar[str] = "media"
     publish_edge: ClassVar[str] = "media_publish"
     status_field: ClassVar[str] = "status_code"
     message_field: ClassVar[str] = "status"
@@ -737,14 +738,7 @@ class InstagramAdapter(ContainerAdapter):
         """The comment to answer. Instagram keeps one level: an answer to a reply joins
         the replies of its comment (``extra["thread"]``), where a lost answer is looked
         for."""
-        self.check_message(message)
-        parent = message.extra.get("parent")
-        return PartRef(
-            index=0,
-            id=message.id,
-            url=message.url,
-            extra={"media": message.our_post, "thread": parent or message.id},
-        )
+        return self.comment_target(message)
 
     def set_hidden(self, message: Message, hidden: bool) -> Flow[None]:
         """``POST /{ig-comment-id}`` with ``hide`` (a hidden comment cannot be answered).
@@ -803,11 +797,10 @@ class InstagramAdapter(ContainerAdapter):
         parent = parent or c.parent_id
         handle = c.username or (c.author.username if c.author is not None else None)
         author_id = c.author.id if c.author is not None and c.author.id else None
-        return Message(
-            platform=self.name,
-            account=self.account.key,
-            id=c.id,
-            kind="comment",
+        return self.comment_message(
+            c.id,
+            post=media_id,
+            parent=parent,
             author=Author(
                 id=author_id or handle or "unknown",
                 handle=handle,
@@ -816,12 +809,8 @@ class InstagramAdapter(ContainerAdapter):
             text=c.text,
             created_at=c.timestamp,
             url=None,  # Instagram comments have no address of their own
-            in_reply_to=parent or media_id,
-            conversation=media_id,
-            our_post=media_id,
             hidden=c.hidden,
             raw=c.raw,
-            extra={"media": media_id, "parent": parent},
         )
 
     def _publish_reply(self, part: RenderedPart, target: PartRef) -> Flow[PartRef]:
@@ -841,7 +830,7 @@ class InstagramAdapter(ContainerAdapter):
 
     def _find_reply(self, part: RenderedPart, thread: ThreadContext) -> Flow[PartRef | None]:
         assert thread.reply_to is not None
-        under = str(thread.reply_to.extra.get("thread") or thread.reply_to.id)
+        under = self.answer_thread(thread)
         since = self.readback_since(thread)
         replies = yield from self.rest_of_edge(
             f"/{under}/replies",

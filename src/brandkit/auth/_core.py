@@ -208,9 +208,8 @@ class Start:
         try:
             return _StartModel.model_validate(dict(data)).build()
         except pydantic.ValidationError as exc:
-            fields = sorted({".".join(map(str, e["loc"])) for e in exc.errors()})
             raise ConfigurationError(
-                f"not a saved authorization start: check the fields {', '.join(fields)}"
+                f"not a saved authorization start: check the fields {fields_of(exc)}"
             ) from None
 
 
@@ -487,15 +486,25 @@ def advice(error: str | None) -> str:
     return "start the authorization again (or connect the account again, for a refresh)"
 
 
-def _refusal(
-    response: httpx.Response, *, platform: str, what: str, advice: Callable[[str | None], str]
+def error_body(response: httpx.Response) -> _ErrorBody | None:
+    """The OAuth error body (RFC 6749 §5.2: ``error``, ``error_description``) of
+    ``response``, or ``None`` when it has none. Raises nothing."""
+    try:
+        return _ErrorBody.model_validate_json(response.content)
+    except pydantic.ValidationError:
+        return None
+
+
+def refusal(
+    response: httpx.Response,
+    *,
+    platform: str,
+    what: str,
+    advice: Callable[[str | None], str] = advice,
 ) -> GrantRefused:
     """The `GrantRefused` of a 4xx from an OAuth endpoint: its RFC 6749 §5.2 error body (when
-    it has one) and ``advice`` for its error name."""
-    try:
-        err: _ErrorBody | None = _ErrorBody.model_validate_json(response.content)
-    except pydantic.ValidationError:
-        err = None
+    it has one) and ``advice`` for its error name. Raises nothing."""
+    err = error_body(response)
     detail = f", {err.error}: {err.error_description or ''}" if err else ""
     return GrantRefused(
         f"{platform} refused {what} ({response.status_code}{detail}); "
@@ -507,8 +516,65 @@ def _refusal(
     )
 
 
-def token_answer(response: httpx.Response, *, platform: str, what: str) -> TokenBody:
-    """Read a token endpoint's answer.
+def unexpected(response: httpx.Response, *, platform: str, what: str) -> MalformedResponse:
+    """The error of an answer whose status no flow expects (a 3xx, say): try again later.
+    Raises nothing."""
+    return MalformedResponse(
+        f"{platform} answered {what} with {response.status_code}; try again later",
+        platform=platform,
+        status_code=response.status_code,
+    )
+
+
+def failure(response: httpx.Response, *, platform: str, what: str) -> PlatformError:
+    """The error of a token endpoint's answer that is not a 2xx: `not_now`'s for a 429 or a
+    5xx, a `refusal` (with `advice`) for a 4xx, `unexpected` for any other. Raises
+    nothing."""
+    busy = not_now(response, platform=platform, what=what)
+    if busy is not None:
+        return busy
+    if 400 <= response.status_code < 500:
+        return refusal(response, platform=platform, what=what)
+    return unexpected(response, platform=platform, what=what)
+
+
+def fields_of(exc: pydantic.ValidationError) -> str:
+    """The fields ``exc`` finds wrong, sorted and comma-separated (dotted paths; ``(body)``
+    for the whole document): never their values, which may be secrets. Raises nothing."""
+    return ", ".join(sorted({".".join(map(str, e["loc"])) or "(body)" for e in exc.errors()}))
+
+
+def body_of(response: httpx.Response, model: type[M], *, platform: str, what: str) -> M:
+    """The body of a 2xx token answer read as ``model``.
+
+    Raises:
+        MalformedResponse: it is not one; the fields are named, the body is not kept (it
+            may carry tokens).
+    """
+    try:
+        return model.model_validate_json(response.content)
+    except pydantic.ValidationError as exc:
+        raise MalformedResponse(
+            f"{platform}'s answer to {what} is not a token answer (fields {fields_of(exc)})",
+            platform=platform,
+            status_code=response.status_code,
+            body="(not kept: the answer carries credentials)",
+        ) from None
+
+
+@overload
+def token_answer(response: httpx.Response, *, platform: str, what: str) -> TokenBody: ...
+@overload
+def token_answer(response: httpx.Response, *, platform: str, what: str, model: type[M]) -> M: ...
+def token_answer(
+    response: httpx.Response,
+    *,
+    platform: str,
+    what: str,
+    model: type[pydantic.BaseModel] = TokenBody,
+) -> pydantic.BaseModel:
+    """Read a token endpoint's answer as ``model`` (`TokenBody`, or the platform's own shape
+    of one).
 
     Raises:
         RateLimited: a 429 (the code or refresh token was not looked at).
@@ -517,27 +583,9 @@ def token_answer(response: httpx.Response, *, platform: str, what: str) -> Token
         MalformedResponse: a 2xx that is not a token answer, or another status; the body
             is not kept (it may carry tokens).
     """
-    busy = not_now(response, platform=platform, what=what)
-    if busy is not None:
-        raise busy
-    if 400 <= response.status_code < 500:
-        raise _refusal(response, platform=platform, what=what, advice=advice)
     if not response.is_success:
-        raise MalformedResponse(
-            f"{platform} answered {what} with {response.status_code}; try again later",
-            platform=platform,
-            status_code=response.status_code,
-        )
-    try:
-        return TokenBody.model_validate_json(response.content)
-    except pydantic.ValidationError as exc:
-        fields = sorted({".".join(map(str, e["loc"])) or "(body)" for e in exc.errors()})
-        raise MalformedResponse(
-            f"{platform}'s answer to {what} is not a token answer (fields {', '.join(fields)})",
-            platform=platform,
-            status_code=response.status_code,
-            body="(not kept: the answer carries credentials)",
-        ) from None
+        raise failure(response, platform=platform, what=what)
+    return body_of(response, model, platform=platform, what=what)
 
 
 def revocation_answer(
@@ -567,7 +615,7 @@ def revocation_answer(
         raise busy
     status = response.status_code
     if 400 <= status < 500:
-        raise _refusal(response, platform=platform, what=what, advice=advice)
+        raise refusal(response, platform=platform, what=what, advice=advice)
     if response.is_success:
         try:
             return model.model_validate_json(response.content)
@@ -594,12 +642,12 @@ def saved(model: type[M], data: Mapping[str, Any], platform: str, name: str) -> 
     try:
         read = model.model_validate(dict(data))
     except pydantic.ValidationError as exc:
-        fields = sorted({".".join(map(str, e["loc"])) for e in exc.errors()})
+        fields = fields_of(exc)
     else:
         if getattr(read, "platform", None) == platform:
             return read
-        fields = ["platform"]
-    raise ConfigurationError(f"not saved {name} credentials: check the fields {', '.join(fields)}")
+        fields = "platform"
+    raise ConfigurationError(f"not saved {name} credentials: check the fields {fields}")
 
 
 def api_root(base_url: str | None, default: str) -> str:

@@ -64,7 +64,10 @@ from brandkit.auth._core import (
     advice,
     challenge,
     code_from,
+    error_body,
     expiry_after,
+    failure,
+    fields_of,
     form_request,
     new_state,
     new_verifier,
@@ -75,6 +78,7 @@ from brandkit.auth._core import (
     saved,
     scopes_of,
     spend,
+    token_answer,
     unspent,
 )
 from brandkit.errors import AuthError, ConfigurationError, MalformedResponse, Unsupported
@@ -617,13 +621,6 @@ class _Token(pydantic.BaseModel):
     sub: pydantic.StrictStr = pydantic.Field(min_length=1)
 
 
-class _OAuthError(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(extra="ignore")
-
-    error: pydantic.StrictStr
-    error_description: pydantic.StrictStr | None = None
-
-
 # auth._core's drivers rebuild each answer from its decoded bytes but keep its headers, so
 # a compressed answer (the provider gzips its metadata) would be decoded twice: ask for none.
 _PLAIN = {"accept-encoding": "identity"}
@@ -654,9 +651,8 @@ def _read(response: httpx.Response, model: type[pydantic.BaseModel], what: str) 
     try:
         return model.model_validate_json(response.content)
     except pydantic.ValidationError as exc:
-        fields = sorted({".".join(map(str, e["loc"])) or "(body)" for e in exc.errors()})
         raise ResolutionError(
-            f"bluesky: {what} is not what atproto defines (fields {', '.join(fields)})",
+            f"bluesky: {what} is not what atproto defines (fields {fields_of(exc)})",
             platform=PLATFORM,
             status_code=response.status_code,
         ) from None
@@ -799,35 +795,6 @@ def _server_metadata(issuer: str) -> Flow[_ServerMetadata]:
     return server
 
 
-def _oauth_error(response: httpx.Response) -> _OAuthError | None:
-    try:
-        return _OAuthError.model_validate_json(response.content)
-    except pydantic.ValidationError:
-        return None
-
-
-def _refused(response: httpx.Response, what: str) -> Exception:
-    busy = not_now(response, platform=PLATFORM, what=what)
-    if busy is not None:
-        return busy
-    err = _oauth_error(response)
-    if 400 <= response.status_code < 500:
-        detail = f", {err.error}: {err.error_description or ''}" if err else ""
-        return GrantRefused(
-            f"bluesky refused {what} ({response.status_code}{detail}); "
-            + advice(err.error if err else None),
-            platform=PLATFORM,
-            status_code=response.status_code,
-            code=err.error if err else None,
-            platform_message=err.error_description if err else None,
-        )
-    return MalformedResponse(
-        f"bluesky answered {what} with {response.status_code}; try again later",
-        platform=PLATFORM,
-        status_code=response.status_code,
-    )
-
-
 def _wants_nonce(response: httpx.Response) -> bool:
     """The server refused only because the DPoP proof lacked its current nonce (nothing
     else was checked or spent)."""
@@ -835,7 +802,7 @@ def _wants_nonce(response: httpx.Response) -> bool:
         return False
     if "use_dpop_nonce" in response.headers.get("www-authenticate", ""):
         return True
-    err = _oauth_error(response)
+    err = error_body(response)
     return err is not None and err.error == "use_dpop_nonce"
 
 
@@ -910,7 +877,7 @@ def start_flow(
         form["login_hint"] = handle
     response, nonce = yield from _dpop_post(server.par_endpoint, form, key, None)
     if not response.is_success:
-        raise _refused(response, "the pushed authorization request")
+        raise failure(response, platform=PLATFORM, what="the pushed authorization request")
     try:
         par = _Par.model_validate_json(response.content)
     except pydantic.ValidationError:
@@ -1004,18 +971,7 @@ async def start_async(
 
 
 def _token(response: httpx.Response, what: str) -> _Token:
-    if not response.is_success:
-        raise _refused(response, what)
-    try:
-        body = _Token.model_validate_json(response.content)
-    except pydantic.ValidationError as exc:
-        fields = sorted({".".join(map(str, e["loc"])) or "(body)" for e in exc.errors()})
-        raise MalformedResponse(
-            f"bluesky's answer to {what} is not a token answer (fields {', '.join(fields)})",
-            platform=PLATFORM,
-            status_code=response.status_code,
-            body="(not kept: the answer carries credentials)",
-        ) from None
+    body = token_answer(response, platform=PLATFORM, what=what, model=_Token)
     if body.token_type.lower() != "dpop":
         raise MalformedResponse(
             f"bluesky answered {what} with a {body.token_type!r} token, not a DPoP-bound one",

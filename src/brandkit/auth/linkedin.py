@@ -325,19 +325,7 @@ def _credentials(
 
 
 def _token(response: httpx.Response, what: str) -> _LinkedInToken:
-    token_answer(response, platform="linkedin", what=what)  # raises on a refusal
-    try:
-        return _LinkedInToken.model_validate_json(response.content)
-    except pydantic.ValidationError as exc:
-        # Only the fields are named: the answer carries tokens, and pydantic's message
-        # would quote the input.
-        fields = sorted({str(e["loc"][0]) if e["loc"] else "(body)" for e in exc.errors()})
-        raise MalformedResponse(
-            f"linkedin's answer to {what} is not a token answer (fields {', '.join(fields)})",
-            platform="linkedin",
-            status_code=response.status_code,
-            body="(not kept: the answer carries credentials)",
-        ) from None
+    return token_answer(response, platform="linkedin", what=what, model=_LinkedInToken)
 
 
 def finish_flow(

@@ -37,6 +37,7 @@ from brandkit.auth._core import (
     PermissionsDeclined,
     Start,
     api_root,
+    body_of,
     code_from,
     expiry_after,
     form_request,
@@ -48,10 +49,10 @@ from brandkit.auth._core import (
     run_async,
     saved,
     scopes_of,
+    unexpected,
 )
 from brandkit.errors import (
     ConfigurationError,
-    MalformedResponse,
     PlatformError,
     PlatformUnavailable,
     RateLimited,
@@ -307,21 +308,8 @@ def _answer(
             platform_message=err.message if err else None,
         )
     if not response.is_success:
-        raise MalformedResponse(
-            f"{platform} answered {what} with {response.status_code}; try again later",
-            platform=platform,
-            status_code=response.status_code,
-        )
-    try:
-        return model.model_validate_json(response.content)
-    except pydantic.ValidationError as exc:
-        fields = sorted({".".join(map(str, e["loc"])) or "(body)" for e in exc.errors()})
-        raise MalformedResponse(
-            f"{platform}'s answer to {what} is not a token answer (fields {', '.join(fields)})",
-            platform=platform,
-            status_code=response.status_code,
-            body="(not kept: the answer carries credentials)",
-        ) from None
+        raise unexpected(response, platform=platform, what=what)
+    return body_of(response, model, platform=platform, what=what)
 
 
 def _get(url: str, params: Mapping[str, str], token: SecretStr) -> Send:

@@ -56,6 +56,7 @@ from brandkit.auth._core import (
     saved,
     scopes_of,
     token_answer,
+    unexpected,
 )
 from brandkit.errors import ConfigurationError, MalformedResponse
 
@@ -765,11 +766,7 @@ def _oauth1_answer(response: httpx.Response, what: str, fields: Sequence[str]) -
             platform_message=message,
         )
     if not response.is_success:
-        raise MalformedResponse(
-            f"x answered {what} with {response.status_code}; try again later",
-            platform="x",
-            status_code=response.status_code,
-        )
+        raise unexpected(response, platform="x", what=what)
     values = dict(parse_qsl(response.content.decode("utf-8", "replace"), keep_blank_values=True))
     missing = [f for f in fields if not values.get(f)]
     if missing:
@@ -1062,11 +1059,7 @@ def _invalidate_answer(response: httpx.Response, what: str) -> None:
             platform_message=err.message if err else None,
         )
     if not response.is_success:
-        raise MalformedResponse(
-            f"x answered {what} with {status}; try again later",
-            platform="x",
-            status_code=status,
-        )
+        raise unexpected(response, platform="x", what=what)
     try:
         _Invalidated.model_validate_json(response.content)
     except pydantic.ValidationError:

@@ -453,9 +453,8 @@ class TelegramEmulator(Emulator):
                 return self._direct(user, text)
             group, replied = self._comment_target(str(target or ""))
             thread = replied.thread_id if replied.forward_of is None else replied.message_id
-            m = TelegramMessage(
-                chat_id=group.id,
-                message_id=group.next_message_id,
+            m = self._keep(
+                group,
                 bot_id=0,
                 date=self.clock.time(),
                 kind="text",
@@ -465,8 +464,6 @@ class TelegramEmulator(Emulator):
                 user_id=user.id,
                 thread_id=thread,
             )
-            group.next_message_id += 1
-            self._messages.append(m)
             self._notify(group, m)
             return f"{group.id}:{m.message_id}"
 
@@ -484,9 +481,8 @@ class TelegramEmulator(Emulator):
             )
             self.chats[user.id] = chat
         chat.admins[bot.id] = True
-        m = TelegramMessage(
-            chat_id=chat.id,
-            message_id=chat.next_message_id,
+        m = self._keep(
+            chat,
             bot_id=0,
             date=self.clock.time(),
             kind="text",
@@ -494,8 +490,6 @@ class TelegramEmulator(Emulator):
             entities=[],
             user_id=user.id,
         )
-        chat.next_message_id += 1
-        self._messages.append(m)
         self._enqueue(bot.id, {"message": self._message_json(m)})
         return f"{chat.id}:{m.message_id}"
 
@@ -1014,9 +1008,8 @@ class TelegramEmulator(Emulator):
         if reply_to is not None:
             replied = self._find(chat.id, reply_to)
             thread = replied.message_id if replied.forward_of is not None else replied.thread_id
-        m = TelegramMessage(
-            chat_id=chat.id,
-            message_id=chat.next_message_id,
+        m = self._keep(
+            chat,
             bot_id=bot.id,
             thread_id=thread,
             date=self.clock.time(),
@@ -1028,10 +1021,16 @@ class TelegramEmulator(Emulator):
             reply_to=reply_to,
             options=options or {},
         )
-        chat.next_message_id += 1
-        self._messages.append(m)
         if chat.type == "channel" and chat.linked_chat_id is not None:
             self._forward(chat, m)
+        return m
+
+    def _keep(self, chat: TelegramChat, **fields: Any) -> TelegramMessage:
+        """A new message in ``chat`` with these `TelegramMessage` fields, given the chat's
+        next id (ids count up per chat) and kept."""
+        m = TelegramMessage(chat_id=chat.id, message_id=chat.next_message_id, **fields)
+        chat.next_message_id += 1
+        self._messages.append(m)
         return m
 
     def _forward(self, channel: TelegramChat, post: TelegramMessage) -> None:

@@ -236,6 +236,18 @@ def render_fields(
     return out
 
 
+def hide_param(params: Mapping[str, Any]) -> bool:
+    """The ``hide`` parameter of a hide or unhide call (Instagram's comments, Threads'
+    replies).
+
+    Raises:
+        GraphError: it is missing (code 100).
+    """
+    if "hide" not in params:
+        raise GraphError(400, 100, "(#100) The parameter hide is required.")
+    return truthy(params["hide"])
+
+
 def graph_unix(value: Any) -> float | None:
     """A ``since``/``until`` parameter: a unix time or an ISO date (``None`` when absent).
 
@@ -1579,14 +1591,21 @@ class MediaFetchingEmulator(GraphEmulator, Generic[C, P]):
     def engagement_of(self, post_id: str) -> dict[str, int]:
         return self._posts[post_id].extra
 
+    def own_post(self, token: Token, node: str) -> P | None:
+        """The live post ``node`` if the token's account wrote it (else ``None``)."""
+        post = self._posts.get(node)
+        if post is None or post.deleted_at is not None or post.owner != token.owner:
+            return None
+        return post
+
     def owned(self, token: Token, node: str, verb: str) -> P:
         """A live post of the token's account.
 
         Raises:
             GraphError: none (Meta's "Unsupported {verb} request").
         """
-        post = self._posts.get(node)
-        if post is None or post.deleted_at is not None or post.owner != token.owner:
+        post = self.own_post(token, node)
+        if post is None:
             raise self.unsupported(verb, node)
         return post
 
@@ -1662,8 +1681,8 @@ class MediaFetchingEmulator(GraphEmulator, Generic[C, P]):
         container = self._containers.get(node)
         if container is not None and container.owner == token.owner:
             return self.json(self.container_fields(container, fields))
-        post = self._posts.get(node)
-        if post is not None and post.deleted_at is None and post.owner == token.owner:
+        post = self.own_post(token, node)
+        if post is not None:
             return self.json(self.post_fields(post, fields))
         return self.json(self.other_node(token, node, fields))
 
@@ -1672,8 +1691,8 @@ class MediaFetchingEmulator(GraphEmulator, Generic[C, P]):
     def _delete_node(
         self, request: httpx.Request, token: Token, params: dict[str, Any], node: str, **_: Any
     ) -> httpx.Response:
-        post = self._posts.get(node)
-        if post is not None and post.deleted_at is None and post.owner == token.owner:
+        post = self.own_post(token, node)
+        if post is not None:
             self.before_delete(token)
             post.deleted_at = self.clock.time()
             self.record(token.owner, "delete")

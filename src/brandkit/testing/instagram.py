@@ -94,6 +94,7 @@ from brandkit.testing._graph import (
     User,
     graph_api,
     graph_time,
+    hide_param,
     image_size,
     metric_names,
     render_fields,
@@ -740,9 +741,7 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
         self, request: httpx.Request, token: Token, params: dict[str, Any], node: str, **_: Any
     ) -> httpx.Response:
         comment = self._own_comment(token, node, "post")
-        if "hide" not in params:
-            raise GraphError(400, 100, "(#100) The parameter hide is required.")
-        comment.hidden = truthy(params["hide"])
+        comment.hidden = hide_param(params)
         return self.json({"success": True})
 
     @route("GET", rf"/{VERSION}/(?P<user_id>[0-9]+)/content_publishing_limit")

@@ -82,6 +82,7 @@ from brandkit.testing._graph import (
     graph_api,
     graph_time,
     graph_unix,
+    hide_param,
     in_window,
     metric_names,
     render_fields,
@@ -842,9 +843,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
                 "(#100) Only top-level replies to your own posts can be hidden; hiding the "
                 "top-level reply hides the replies under it",
             )
-        if "hide" not in params:
-            raise GraphError(400, 100, "(#100) The parameter hide is required.")
-        reply.hidden = truthy(params["hide"])
+        reply.hidden = hide_param(params)
         return self.json({"success": True})
 
     @route("POST", rf"/{VERSION}/(?P<user_id>[0-9]+)/threads")

@@ -54,6 +54,7 @@ from brandkit.errors import (
     Rejected,
 )
 from brandkit.inbox._model import Author, InboxPage, Message
+from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.platforms._base import (
     MAX_RETRY_AFTER,
     Adapter,
@@ -1301,6 +1302,43 @@ class GraphAdapter(Adapter):
         if gone_ends and gone(response):
             return None
         return self.parse(response, _Page[item])  # type: ignore[valid-type]
+
+    # -- metrics -----------------------------------------------------------------------------
+
+    def followers(self, node: str, fields: str, whose: str) -> Flow[list[MetricSample]]:
+        """The followers of the account's ``node`` (a Page, an Instagram user) as one
+        sample, from ``GET /{node}?fields=`` (``fields`` asks for ``followers_count``);
+        unavailable, saying ``whose`` count Meta left out, when it sends none. A token
+        close to its expiry is refreshed first.
+
+        Raises:
+            PlatformError: Meta refused (typed by `error_for`).
+            MalformedResponse: the answer is not of the expected shape.
+        """
+        yield from self.ensure_fresh_token()
+        body = yield from self.get(f"/{node}", {"fields": fields}, FollowersAnswer)
+        now = datetime.now(UTC)
+        if body.followers_count is None:
+            return [
+                MetricSample.unavailable(
+                    platform=self.name,
+                    account=self.account.key,
+                    metric=Metric.FOLLOWERS.value,
+                    raw_name="followers_count",
+                    reason=f"Meta sent no followers_count for {whose}",
+                    fetched_at=now,
+                )
+            ]
+        return [
+            MetricSample(
+                platform=self.name,
+                account=self.account.key,
+                metric=Metric.FOLLOWERS.value,
+                value=body.followers_count,
+                fetched_at=now,
+                raw_name="followers_count",
+            )
+        ]
 
     # -- comments (Facebook, Instagram) ------------------------------------------------------
 

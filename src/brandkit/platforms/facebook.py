@@ -57,7 +57,6 @@ from brandkit.platforms._graph import (
     EdgePage,
     EdgeRead,
     Flag,
-    FollowersAnswer,
     GraphAdapter,
     GraphId,
     GraphTime,
@@ -962,31 +961,7 @@ class FacebookAdapter(GraphAdapter):
         Raises:
             PlatformError: Meta refused (typed by `error_for`).
         """
-        body = yield from self.get(
-            f"/{self.page_id}", {"fields": "followers_count,fan_count"}, FollowersAnswer
-        )
-        now = datetime.now(UTC)
-        if body.followers_count is not None:
-            return [
-                MetricSample(
-                    platform=self.name,
-                    account=self.account.key,
-                    metric=Metric.FOLLOWERS.value,
-                    value=body.followers_count,
-                    fetched_at=now,
-                    raw_name="followers_count",
-                )
-            ]
-        return [
-            MetricSample.unavailable(
-                platform=self.name,
-                account=self.account.key,
-                metric=Metric.FOLLOWERS.value,
-                raw_name="followers_count",
-                reason="Meta sent no followers_count for this Page",
-                fetched_at=now,
-            )
-        ]
+        return (yield from self.followers(self.page_id, "followers_count,fan_count", "this Page"))
 
 
 def _count(body: _PostNode, edge: str) -> int | None:

@@ -71,7 +71,6 @@ from brandkit.platforms._graph import (
     EdgePage,
     EdgeRead,
     Flag,
-    FollowersAnswer,
     GraphId,
     GraphTime,
     IdAnswer,
@@ -1114,32 +1113,9 @@ class InstagramAdapter(ContainerAdapter):
         Raises:
             PlatformError: Meta refused (typed by `error_for`).
         """
-        yield from self.ensure_fresh_token()
-        body = yield from self.get(
-            f"/{self.user_id}", {"fields": "followers_count,media_count"}, FollowersAnswer
+        return (
+            yield from self.followers(self.user_id, "followers_count,media_count", "this account")
         )
-        now = datetime.now(UTC)
-        if body.followers_count is None:
-            return [
-                MetricSample.unavailable(
-                    platform=self.name,
-                    account=self.account.key,
-                    metric=Metric.FOLLOWERS.value,
-                    raw_name="followers_count",
-                    reason="Meta sent no followers_count for this account",
-                    fetched_at=now,
-                )
-            ]
-        return [
-            MetricSample(
-                platform=self.name,
-                account=self.account.key,
-                metric=Metric.FOLLOWERS.value,
-                value=body.followers_count,
-                fetched_at=now,
-                raw_name="followers_count",
-            )
-        ]
 
 
 def media_samples(

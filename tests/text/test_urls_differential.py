@@ -42,3 +42,23 @@ def test_every_tld_matches_as_before_in_any_case() -> None:
         odd = "".join(rng.choice(["\u212a", "\u017f", "\u0130", "\u0131", c]) for c in tld)
         got, want = ours.match(odd), theirs.match(odd)
         assert (got and got.span()) == (want and want.span()), odd
+
+
+def test_urls_at_most_never_says_fewer_urls_than_the_extractor_finds() -> None:
+    """Threads' measure, split and render skip the link search where `urls_at_most` says the
+    text holds no more links than the cap: a text it passed with more would break the cap
+    unseen. Every bound from 0 to 7 is checked against the extractor's count."""
+    tight = 0
+    for seed in range(4):
+        for text in adversarial_texts(500, 2000 + seed):
+            found = len(_urls.extract_urls(text))
+            for n in range(8):
+                if _urls.urls_at_most(text, n):
+                    assert found <= n, (text, n, found)
+                    tight += n == found > 0
+    # The bound was met exactly on texts with links, not only passed on texts without.
+    assert tight >= 10
+    links = "see a.com, b.example.org and https://c.co/x?y=1.2 now."
+    assert len(_urls.extract_urls(links)) == 3
+    assert [_urls.urls_at_most(links, n) for n in range(6)] == [False] * 5 + [True]
+    assert _urls.urls_at_most("Sentences. End. Here.", 0)

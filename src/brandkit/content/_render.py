@@ -29,7 +29,7 @@ from brandkit.text._mastodon import hashtag_key
 from brandkit.text._mastodon import link_spans as _mastodon_links
 from brandkit.text._platforms import THREADS_MAX_LINKS
 from brandkit.text._split import thread_parts
-from brandkit.text._urls import Url, extract_urls, known_urls
+from brandkit.text._urls import Url, extract_urls, known_urls, urls_at_most
 
 logger = logging.getLogger(__name__)
 
@@ -586,7 +586,13 @@ def render(
     # checks below look for them in the whole body again, and get these instead. Where the
     # check did not look, they are found here once for all of those (X's measure looks in
     # the NFC text: a body that is not NFC is left to it).
-    if urls is None and rules in _URL_RULES and (rules != "x" or _is_nfc(body)):
+    if (
+        urls is None
+        and rules in _URL_RULES
+        and (rules != "x" or _is_nfc(body))
+        # Threads' measure and split look for links only where the cap may be broken.
+        and (rules != "threads" or not urls_at_most(body, THREADS_MAX_LINKS))
+    ):
         urls = _urls_of(body, rules)
     found = (
         nullcontext()

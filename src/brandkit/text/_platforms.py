@@ -18,6 +18,7 @@ from brandkit.text._counts import (
 from brandkit.text._data import twitter_config_names
 from brandkit.text._graphemes import grapheme_len, utf8_len, utf16_len
 from brandkit.text._mastodon import status_length
+from brandkit.text._urls import urls_at_most
 from brandkit.text._x import weighted_length, x_limit
 
 PLATFORMS: tuple[str, ...] = (
@@ -343,9 +344,10 @@ def _problems(
                 )
             )
     elif platform == "threads":
-        if links is None:
+        if links is None and not urls_at_most(text, THREADS_MAX_LINKS):
             links = len(unique_links(text))
-        if links > THREADS_MAX_LINKS:
+        # Unknown links are at most the cap: the text has too few domains for more.
+        if links is not None and links > THREADS_MAX_LINKS:
             over = links - THREADS_MAX_LINKS
             found.append(
                 (

@@ -49,7 +49,7 @@ from brandkit.text._platforms import (
     resolved,
     x_refused,
 )
-from brandkit.text._urls import extract_urls
+from brandkit.text._urls import extract_urls, urls_at_most
 from brandkit.text._x import XLedger, x_widest
 
 _NOT_SPACE = r"[^\s\x1c-\x1f]"
@@ -899,11 +899,15 @@ class _Ledger:
         if platform == "bluesky":
             return cls(text, platform, cap, _extra_clusters(text, flat))
         if platform == "threads":
-            found = extract_urls(text)
-            unique = len({url.url for url in found})
             links = None
-            if unique > THREADS_MAX_LINKS:
-                links = [(url.start, url.end, url.url) for url in found]
+            # A text with too few domains for more links than the cap is not searched:
+            # no part of it can break the cap, and 0 tells `_problems` so.
+            unique = 0
+            if not urls_at_most(text, THREADS_MAX_LINKS):
+                found = extract_urls(text)
+                unique = len({url.url for url in found})
+                if unique > THREADS_MAX_LINKS:
+                    links = [(url.start, url.end, url.url) for url in found]
             # No cluster spans whitespace here, so each token is cut as the whole text is:
             # the emoji clusters `threads_length` finds, placed where each ends, give every
             # piece between tokens its count, for one pass over the text.

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache, cached_property
+from itertools import islice
 from typing import Any, NamedTuple
 
 from brandkit.text._data import twitter_tlds
@@ -249,6 +250,9 @@ _DOT_RUN = re.compile(f"(?<!{_RUN_CHAR}){_RUN_CHAR}++(?=\\.{_RUN_CHAR})")
 # where the stretch around it ends and the next search starts there. Starting with the literal
 # lets the regex engine skip from "." to "." directly.
 _DOT_TOKEN = re.compile(f"\\.(?<={_DOMAIN_CHAR}\\.)(?={_DOMAIN_CHAR})[^{_SPACES}]*+")
+# That "." alone: every URL holds one in its domain and two URLs never share one (they do
+# not overlap), so their number bounds the number of URLs (`urls_at_most`).
+_DOMAIN_DOT = re.compile(f"\\.(?<={_DOMAIN_CHAR}\\.)(?={_DOMAIN_CHAR})")
 # A domain whose ASCII domains are itself (see `_extract`).
 _PLAIN_ASCII_DOMAIN = re.compile("[-a-zA-Z0-9.]+")
 # A label valid as a domain name (so as a subdomain too): no "_", no "-" at either end.
@@ -419,6 +423,16 @@ def known_urls(text: str, urls: list[Url], *, require_protocol: bool = False) ->
         yield
     finally:
         _KNOWN.reset(token)
+
+
+def urls_at_most(text: str, n: int) -> bool:
+    """Whether ``text`` holds at most ``n`` URLs (`extract_urls`), decided without looking
+    for them: ``True`` when it has at most ``n`` dots between two domain characters (each URL
+    has its own), ``False`` when it has more (then it may or may not hold more URLs)."""
+    if text.count(".") <= n:
+        return True
+    # The (n+1)th such dot, if any, without a loop in Python.
+    return next(islice(_DOMAIN_DOT.finditer(text), n, None), None) is None
 
 
 def extract_urls(text: str, *, require_protocol: bool = False) -> list[Url]:

@@ -190,7 +190,10 @@ def _unescape(text: str) -> str:
 
 
 @attrs.define
-class _Member:
+class _Author:
+    """A member or an organization: one who posts, and whose followers grow by the day."""
+
+    _URN: ClassVar[str]
     id: str
     name: str
     followers: int
@@ -199,21 +202,23 @@ class _Member:
 
     @property
     def urn(self) -> str:
-        return f"urn:li:person:{self.id}"
+        return f"{self._URN}{self.id}"
+
+    def followers_at(self, now: float) -> int:
+        """The followers at ``now``: those at the start and each day's growth since."""
+        days = max(0.0, now - self.created_at) / 86_400
+        return self.followers + int(days * self.followers_per_day)
 
 
 @attrs.define
-class _Organization:
-    id: str
-    name: str
-    admins: set[str]
-    followers: int
-    followers_per_day: float
-    created_at: float
+class _Member(_Author):
+    _URN: ClassVar[str] = "urn:li:person:"
 
-    @property
-    def urn(self) -> str:
-        return f"urn:li:organization:{self.id}"
+
+@attrs.define
+class _Organization(_Author):
+    _URN: ClassVar[str] = "urn:li:organization:"
+    admins: set[str]
 
 
 @attrs.define
@@ -363,6 +368,15 @@ class _Refusal(Exception):
         self.service = service
 
 
+def _missing(path: str) -> _Refusal:
+    """LinkedIn's 422 for the required field at ``path`` (``/a/b``) that a body lacks."""
+    return _Refusal(
+        422,
+        f"ERROR :: {path} :: field is required but not found and has no default value",
+        "UNPROCESSABLE_ENTITY",
+    )
+
+
 @attrs.define
 class _Caller:
     member: _Member
@@ -497,25 +511,12 @@ class LinkedInEmulator(Emulator):
             raise ValueError(f"author must be 'organization' or 'person', got {author!r}")
         with self.lock:
             now = self.clock.time()
-            member = _Member(
-                id=secrets.token_urlsafe(6).replace("-", "a").replace("_", "b"),
-                name=f"Member {len(self._members) + 1}",
-                followers=followers if author == "person" else 0,
-                followers_per_day=followers_per_day if author == "person" else 0.0,
-                created_at=now,
-            )
-            self._members[member.id] = member
+            if author == "person":
+                member = self._new_member(now, followers, followers_per_day)
+            else:
+                member = self._new_member(now)
             if author == "organization":
-                org = _Organization(
-                    id=str(100_000 + len(self._orgs) + 1),
-                    name=f"Brand {len(self._orgs) + 1}",
-                    admins={member.id},
-                    followers=followers,
-                    followers_per_day=followers_per_day,
-                    created_at=now,
-                )
-                self._orgs[org.id] = org
-                urn = org.urn
+                urn = self._new_org(now, member.id, followers, followers_per_day).urn
                 default = {
                     "w_organization_social",
                     "r_organization_social",
@@ -802,13 +803,19 @@ class LinkedInEmulator(Emulator):
             self._hits[key] = self._hits.get(key, 0) + 1
 
     def _can_write_as(self, caller: _Caller, author: str) -> bool:
+        return self._acts_for(caller, author, "w_member_social", "w_organization_social")
+
+    def _can_read(self, caller: _Caller, author: str) -> bool:
+        return self._acts_for(caller, author, "r_member_social", "r_organization_social")
+
+    def _acts_for(self, caller: _Caller, author: str, member_scope: str, org_scope: str) -> bool:
+        """Whether ``caller``'s token lets them act for ``author``: themself with
+        ``member_scope``, an organization they administer with ``org_scope``."""
         if author == caller.member.urn:
-            return "w_member_social" in caller.token.scopes
+            return member_scope in caller.token.scopes
         org = self._org(author)
         return (
-            org is not None
-            and caller.member.id in org.admins
-            and "w_organization_social" in caller.token.scopes
+            org is not None and caller.member.id in org.admins and org_scope in caller.token.scopes
         )
 
     def _org(self, urn: str) -> _Organization | None:
@@ -878,40 +885,46 @@ class LinkedInEmulator(Emulator):
             admin = self._consenting_member()
             urns = []
             for _ in range(count):
-                org = _Organization(
-                    id=str(100_000 + len(self._orgs) + 1),
-                    name=f"Brand {len(self._orgs) + 1}",
-                    admins={admin},
-                    followers=0,
-                    followers_per_day=0.0,
-                    created_at=self.clock.time(),
-                )
-                self._orgs[org.id] = org
-                urns.append(org.urn)
+                urns.append(self._new_org(self.clock.time(), admin).urn)
             return urns
 
     def _consenting_member(self) -> str:
         if self._consenting is None:
             now = self.clock.time()
-            member = _Member(
-                id=secrets.token_urlsafe(6).replace("-", "a").replace("_", "b"),
-                name=f"Member {len(self._members) + 1}",
-                followers=0,
-                followers_per_day=0.0,
-                created_at=now,
-            )
-            self._members[member.id] = member
-            org = _Organization(
-                id=str(100_000 + len(self._orgs) + 1),
-                name=f"Brand {len(self._orgs) + 1}",
-                admins={member.id},
-                followers=0,
-                followers_per_day=0.0,
-                created_at=now,
-            )
-            self._orgs[org.id] = org
+            member = self._new_member(now)
+            self._new_org(now, member.id)
             self._consenting = member.id
         return self._consenting
+
+    def _new_member(
+        self, now: float, followers: int = 0, followers_per_day: float = 0.0
+    ) -> _Member:
+        """A new member, made at ``now`` and kept: a random id, "Member <n>"."""
+        member = _Member(
+            id=secrets.token_urlsafe(6).replace("-", "a").replace("_", "b"),
+            name=f"Member {len(self._members) + 1}",
+            followers=followers,
+            followers_per_day=followers_per_day,
+            created_at=now,
+        )
+        self._members[member.id] = member
+        return member
+
+    def _new_org(
+        self, now: float, admin: str, followers: int = 0, followers_per_day: float = 0.0
+    ) -> _Organization:
+        """A new organization that the member ``admin`` administers, made at ``now`` and
+        kept: ids count up from 100001, "Brand <n>"."""
+        org = _Organization(
+            id=str(100_000 + len(self._orgs) + 1),
+            name=f"Brand {len(self._orgs) + 1}",
+            admins={admin},
+            followers=followers,
+            followers_per_day=followers_per_day,
+            created_at=now,
+        )
+        self._orgs[org.id] = org
+        return org
 
     @route("GET", r"/oauth/v2/authorization")
     def _authorization(self, request: httpx.Request) -> httpx.Response:
@@ -1050,12 +1063,7 @@ class LinkedInEmulator(Emulator):
     ) -> _Asset:
         init = body.get("initializeUploadRequest")
         if not isinstance(init, dict) or not isinstance(init.get("owner"), str):
-            raise _Refusal(
-                422,
-                "ERROR :: /initializeUploadRequest/owner :: field is required but not found and "
-                "has no default value",
-                "UNPROCESSABLE_ENTITY",
-            )
+            raise _missing("/initializeUploadRequest/owner")
         owner = init["owner"]
         if not self._can_write_as(caller, owner):
             raise self._denied(f"{kind}s.ACTION-initializeUpload", caller)
@@ -1063,12 +1071,7 @@ class LinkedInEmulator(Emulator):
         if kind == "video":
             declared = init.get("fileSizeBytes")
             if not isinstance(declared, int) or declared <= 0:
-                raise _Refusal(
-                    422,
-                    "ERROR :: /initializeUploadRequest/fileSizeBytes :: field is required but "
-                    "not found and has no default value",
-                    "UNPROCESSABLE_ENTITY",
-                )
+                raise _missing("/initializeUploadRequest/fileSizeBytes")
             size = declared
         prefix = "C4E10AQ" if kind == "image" else "C5505AQ"
         asset = _Asset(
@@ -1213,11 +1216,7 @@ class LinkedInEmulator(Emulator):
 
     def _check_media(self, caller: _Caller, author: str, item: Any, where: str) -> _Asset:
         if not isinstance(item, dict) or not isinstance(item.get("id"), str):
-            raise _Refusal(
-                422,
-                f"ERROR :: {where}/id :: field is required but not found and has no default value",
-                "UNPROCESSABLE_ENTITY",
-            )
+            raise _missing(f"{where}/id")
         asset = self._assets.get(item["id"])
         if asset is None or asset.owner != author:
             raise _Refusal(
@@ -1271,12 +1270,7 @@ class LinkedInEmulator(Emulator):
                     )
         elif kind == "article":
             if not isinstance(value, dict) or not isinstance(value.get("source"), str):
-                raise _Refusal(
-                    422,
-                    "ERROR :: /content/article/source :: field is required but not found and has "
-                    "no default value",
-                    "UNPROCESSABLE_ENTITY",
-                )
+                raise _missing("/content/article/source")
             thumb = value.get("thumbnail")
             if thumb is not None:
                 self._check_media(caller, author, {"id": thumb}, "/content/article/thumbnail")
@@ -1299,11 +1293,7 @@ class LinkedInEmulator(Emulator):
             )
         for name in ("author", "visibility", "distribution", "lifecycleState"):
             if name not in body:
-                raise _Refusal(
-                    422,
-                    f"ERROR :: /{name} :: field is required but not found and has no default value",
-                    "UNPROCESSABLE_ENTITY",
-                )
+                raise _missing(f"/{name}")
         author = str(body["author"])
         if not self._can_write_as(caller, author):
             raise self._denied("partnerApiPostsExternal.CREATE", caller)
@@ -1322,20 +1312,11 @@ class LinkedInEmulator(Emulator):
             )
         distribution = body["distribution"]
         if not isinstance(distribution, dict) or "feedDistribution" not in distribution:
-            raise _Refusal(
-                422,
-                "ERROR :: /distribution/feedDistribution :: field is required but not found and "
-                "has no default value",
-                "UNPROCESSABLE_ENTITY",
-            )
+            raise _missing("/distribution/feedDistribution")
         commentary = body.get("commentary")
         content = body.get("content")
         if commentary is None and content is None:
-            raise _Refusal(
-                422,
-                "ERROR :: /commentary :: field is required but not found and has no default value",
-                "UNPROCESSABLE_ENTITY",
-            )
+            raise _missing("/commentary")
         commentary = str(commentary or "")
         kept, visible, cut = parse_little_text(commentary)
         if len(visible) > MAX_COMMENTARY:
@@ -1393,16 +1374,6 @@ class LinkedInEmulator(Emulator):
         if post.content is not None:
             data["content"] = post.content
         return data
-
-    def _can_read(self, caller: _Caller, author: str) -> bool:
-        if author == caller.member.urn:
-            return "r_member_social" in caller.token.scopes
-        org = self._org(author)
-        return (
-            org is not None
-            and caller.member.id in org.admins
-            and "r_organization_social" in caller.token.scopes
-        )
 
     @route("GET", r"/rest/posts")
     @_rest(bucket="read")
@@ -1582,11 +1553,7 @@ class LinkedInEmulator(Emulator):
         body = self._body(request)
         for name in ("actor", "object", "message"):
             if name not in body:
-                raise _Refusal(
-                    422,
-                    f"ERROR :: /{name} :: field is required but not found and has no default value",
-                    "UNPROCESSABLE_ENTITY",
-                )
+                raise _missing(f"/{name}")
         actor, obj, message = str(body["actor"]), str(body["object"]), body["message"]
         # Not LinkedIn's documented wording: the object must be the entity in the path.
         if obj != target and not target.startswith("urn:li:comment:"):
@@ -1595,12 +1562,7 @@ class LinkedInEmulator(Emulator):
             )
         text = message.get("text") if isinstance(message, dict) else None
         if not isinstance(text, str) or not text:
-            raise _Refusal(
-                422,
-                "ERROR :: /message/text :: field is required but not found and has no default "
-                "value",
-                "UNPROCESSABLE_ENTITY",
-            )
+            raise _missing("/message/text")
         if len(text) > MAX_COMMENT:
             raise _Refusal(
                 422,
@@ -1652,11 +1614,7 @@ class LinkedInEmulator(Emulator):
         body = self._body(request)
         root, kind = body.get("root"), body.get("reactionType")
         if not isinstance(root, str):
-            raise _Refusal(
-                422,
-                "ERROR :: /root :: field is required but not found and has no default value",
-                "UNPROCESSABLE_ENTITY",
-            )
+            raise _missing("/root")
         if kind not in ("LIKE", "PRAISE", "EMPATHY", "INTEREST", "APPRECIATION", "ENTERTAINMENT"):
             raise _Refusal(
                 422, f"ERROR :: /reactionType :: invalid value {kind!r}", "INVALID_VALUE_FOR_FIELD"
@@ -1761,17 +1719,14 @@ class LinkedInEmulator(Emulator):
             raise _Refusal(404, f"Organization {urn} not found", "NOT_FOUND")
         if request.url.params.get("edgeType") != "COMPANY_FOLLOWED_BY_MEMBER":
             raise _Refusal(400, "Invalid edgeType", "ILLEGAL_ARGUMENT")
-        days = max(0.0, self.clock.time() - org.created_at) / 86_400
-        return self.json({"firstDegreeSize": org.followers + int(days * org.followers_per_day)})
+        return self.json({"firstDegreeSize": org.followers_at(self.clock.time())})
 
     @route("GET", r"/rest/memberFollowersCount")
     @_rest(bucket="stats")
     def _member_followers(self, request: httpx.Request, caller: _Caller) -> httpx.Response:
         if "r_member_profileAnalytics" not in caller.token.scopes:
             raise self._denied("memberFollowersCount.FINDER-me", caller)
-        member = caller.member
-        days = max(0.0, self.clock.time() - member.created_at) / 86_400
-        count = member.followers + int(days * member.followers_per_day)
+        count = caller.member.followers_at(self.clock.time())
         return self.json(
             {
                 "paging": {"start": 0, "count": 10, "links": []},

@@ -205,12 +205,7 @@ class Start:
             ConfigurationError: a field is missing or of the wrong type (the message names
                 the field, never a value).
         """
-        try:
-            return _StartModel.model_validate(dict(data)).build()
-        except pydantic.ValidationError as exc:
-            raise ConfigurationError(
-                f"not a saved authorization start: check the fields {fields_of(exc)}"
-            ) from None
+        return restored(_StartModel, data, "authorization start").build()
 
 
 class _StartModel(pydantic.BaseModel):
@@ -629,6 +624,19 @@ def revocation_answer(
         status_code=status,
         body="(not kept: the request carried credentials)",
     )
+
+
+def restored(model: type[M], data: Mapping[str, Any], what: str) -> M:
+    """Saved ``data`` (a ``to_dict``'s) read as ``model``; ``what`` names it in the message.
+
+    Raises:
+        ConfigurationError: a field is missing or of the wrong type (the message names
+            fields, never values).
+    """
+    try:
+        return model.model_validate(dict(data))
+    except pydantic.ValidationError as exc:
+        raise ConfigurationError(f"not a saved {what}: check the fields {fields_of(exc)}") from None
 
 
 def saved(model: type[M], data: Mapping[str, Any], platform: str, name: str) -> M:

@@ -49,6 +49,7 @@ from brandkit.auth._core import (
     not_now,
     plain,
     redeem,
+    restored,
     revocation_answer,
     run,
     run_async,
@@ -138,13 +139,7 @@ class MastodonApp:
         Raises:
             ConfigurationError: a field is missing or of the wrong type.
         """
-        try:
-            m = _AppModel.model_validate(dict(data))
-        except pydantic.ValidationError as exc:
-            fields = sorted({".".join(map(str, e["loc"])) for e in exc.errors()})
-            raise ConfigurationError(
-                f"not a saved Mastodon app: check the fields {', '.join(fields)}"
-            ) from None
+        m = restored(_AppModel, data, "Mastodon app")
         return cls(
             instance_url=m.instance_url,
             client_id=m.client_id,

@@ -50,6 +50,7 @@ from brandkit.auth._core import (
     not_now,
     plain,
     redeem,
+    restored,
     revocation_answer,
     run,
     run_async,
@@ -586,13 +587,7 @@ class OAuth1Start:
             ConfigurationError: a field is missing or of the wrong type (named, never its
                 value).
         """
-        try:
-            m = _OAuth1StartModel.model_validate(dict(data))
-        except pydantic.ValidationError as exc:
-            fields = sorted({".".join(map(str, e["loc"])) for e in exc.errors()})
-            raise ConfigurationError(
-                f"not a saved OAuth 1.0a start: check the fields {', '.join(fields)}"
-            ) from None
+        m = restored(_OAuth1StartModel, data, "OAuth 1.0a start")
         return cls(
             url=m.url,
             consumer_key=m.consumer_key,

@@ -369,6 +369,8 @@ class GraphEmulator(Emulator):
             platform's defaults). Small windows (e.g. ``(5, 2.0)``) make tests hit them.
         token_ttl: seconds until tokens issued by `account` expire (``None``: the
             platform's default).
+        engagement_rate: what a post gathers an hour by the clock (Facebook: reactions;
+            Instagram, Threads: likes), times a per-post weight of 1 to 5.
     """
 
     usage_type: ClassVar[str | None] = None
@@ -397,8 +399,10 @@ class GraphEmulator(Emulator):
         clock: Clock | None = None,
         rate_limits: Mapping[str, tuple[int, float]] | None = None,
         token_ttl: float | None = None,
+        engagement_rate: float = 6.0,
     ) -> None:
         super().__init__(clock=clock)
+        self.engagement_rate = engagement_rate
         self.rate_limits: dict[str, tuple[int, float]] = {
             **self.default_rate_limits,
             **(rate_limits or {}),
@@ -527,6 +531,20 @@ class GraphEmulator(Emulator):
             extra = self.engagement_of(post_id)
             for key, value in counts.items():
                 extra[key] = extra.get(key, 0) + value
+
+    def clock_engagement(self, created_at: float, post_id: str) -> int:
+        """What a post made at ``created_at`` has gathered by now from the clock alone:
+        `engagement_rate` an hour times a weight of 1 to 5 drawn from its id (from the last
+        part of Facebook's ``{page}_{post}``)."""
+        hours = max(0.0, self.clock.time() - created_at) / 3600
+        weight = 1 + int(post_id.rsplit("_", 1)[-1]) % 5
+        return int(hours * self.engagement_rate * weight)
+
+    @staticmethod
+    def add_engagement(counts: dict[str, int], extra: Mapping[str, int]) -> None:
+        """Add to a post's ``counts`` what tests gave it with `engage` (``extra``)."""
+        for key, value in extra.items():
+            counts[key] = counts.get(key, 0) + value
 
     def engagement_of(self, post_id: str) -> dict[str, int]:
         """The engagement tests added to a post (platforms override it).
@@ -1397,6 +1415,12 @@ def meta_scopes(raw: str) -> tuple[str, ...]:
     return tuple(s for s in re.split(r"[,\s]+", raw) if s)
 
 
+def followers_at(followers: int, per_day: float, since: float, now: float) -> int:
+    """The followers at emulator time ``now`` of an account (a Page, a user) that had
+    ``followers`` at ``since`` and gains ``per_day`` a day."""
+    return followers + int(max(0.0, now - since) / DAY * per_day)
+
+
 @attrs.define
 class User:
     """An Instagram or Threads account the emulator holds."""
@@ -1409,7 +1433,7 @@ class User:
 
     def followers_at(self, now: float) -> int:
         """Followers at emulator time ``now`` (they grow with the clock)."""
-        return self.followers + int(max(0.0, now - self.created_at) / DAY * self.followers_per_day)
+        return followers_at(self.followers, self.followers_per_day, self.created_at, now)
 
 
 @attrs.define
@@ -1490,11 +1514,15 @@ class MediaFetchingEmulator(GraphEmulator, Generic[C, P]):
         max_image_bytes: int = 8 * 1000 * 1000,
         max_video_bytes: int = 1000 * 1000 * 1000,
     ) -> None:
-        super().__init__(clock=clock, rate_limits=rate_limits, token_ttl=token_ttl)
+        super().__init__(
+            clock=clock,
+            rate_limits=rate_limits,
+            token_ttl=token_ttl,
+            engagement_rate=engagement_rate,
+        )
         self._own_host = media_host is None
         self.media_host: LoopbackMediaHost = media_host or LoopbackMediaHost()
         self.container_ttl = container_ttl
-        self.engagement_rate = engagement_rate
         self.image_processing = image_processing
         self.video_processing = video_processing
         self.max_image_bytes = max_image_bytes

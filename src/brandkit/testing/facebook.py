@@ -74,6 +74,7 @@ from brandkit.testing._graph import (
     GraphEmulator,
     GraphError,
     Token,
+    followers_at,
     graph_api,
     graph_time,
     image_size,
@@ -145,6 +146,10 @@ class _Page:
     user_id: str
     category: str = "Brand"
     instagram_id: str | None = None
+
+    def followers_at(self, now: float) -> int:
+        """Followers at emulator time ``now`` (they grow with the clock)."""
+        return followers_at(self.followers, self.followers_per_day, self.created_at, now)
 
 
 PAGE_TASKS = ("ANALYZE", "ADVERTISE", "MESSAGING", "MODERATE", "CREATE_CONTENT", "MANAGE")
@@ -238,10 +243,9 @@ class FacebookEmulator(GraphEmulator):
         max_message: int = 63_206,
         version: str = "v25.0",
     ) -> None:
-        super().__init__(clock=clock, rate_limits=rate_limits)
+        super().__init__(clock=clock, rate_limits=rate_limits, engagement_rate=engagement_rate)
         self.video_processing = video_processing
         self.duplicate_window = duplicate_window
-        self.engagement_rate = engagement_rate
         self.max_message = max_message
         self.version = version
         self._pages: dict[str, _Page] = {}
@@ -394,9 +398,7 @@ class FacebookEmulator(GraphEmulator):
         }
 
     def _counts(self, p: _Post) -> dict[str, int]:
-        hours = max(0.0, self.clock.time() - p.created_at) / 3600
-        weight = 1 + int(p.id.rsplit("_", 1)[-1]) % 5
-        reactions = int(hours * self.engagement_rate * weight)
+        reactions = self.clock_engagement(p.created_at, p.id)
         counts = {
             "reactions": reactions,
             "comments": reactions // 4,
@@ -407,8 +409,7 @@ class FacebookEmulator(GraphEmulator):
             "other clicks": reactions // 2,
             "photo view": reactions if p.photo_ids else 0,
         }
-        for key, value in p.extra.items():
-            counts[key] = counts.get(key, 0) + value
+        self.add_engagement(counts, p.extra)
         counts["comments"] += self.comment_count(p.id)
         counts["viewers"] = min(counts["viewers"] + p.extra.get("views", 0), counts["views"])
         return counts
@@ -443,8 +444,7 @@ class FacebookEmulator(GraphEmulator):
     # -- nodes -----------------------------------------------------------------------------
 
     def _page_fields(self, page: _Page, token: Token, fields: str | None) -> dict[str, Any]:
-        days = max(0.0, self.clock.time() - page.created_at) / 86_400
-        followers = page.followers + int(days * page.followers_per_day)
+        followers = page.followers_at(self.clock.time())
         admin = token.kind == "user" and token.owner == page.user_id
 
         def access_token(f: Field) -> Any:
@@ -737,9 +737,8 @@ class FacebookEmulator(GraphEmulator):
         if name == "page_post_engagements":
             return sum(self._counts(p)["reactions"] + self._counts(p)["comments"] for p in posts)
         page = self._pages[page_id]
-        days = max(0.0, self.clock.time() - page.created_at) / 86_400
         if name == "page_follows":
-            return page.followers + int(days * page.followers_per_day)
+            return page.followers_at(self.clock.time())
         return int(page.followers_per_day)
 
     @route("GET", rf"/{VERSION}/{NODE}")

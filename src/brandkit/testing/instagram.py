@@ -408,8 +408,7 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
         post = self._posts.get(media_id)
         if post is not None:
             return self._counts(post)["likes"]
-        hours = max(0.0, self.clock.time() - created_at) / 3600
-        return int(hours * self.engagement_rate * (1 + int(media_id) % 5))
+        return self.clock_engagement(created_at, media_id)
 
     def _found_fields(
         self, item: tuple[str, str, float, str], fields: str | None
@@ -536,9 +535,7 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
         }
 
     def _counts(self, m: _Media) -> dict[str, int]:
-        hours = max(0.0, self.clock.time() - m.created_at) / 3600
-        weight = 1 + int(m.id) % 5
-        likes = int(hours * self.engagement_rate * weight)
+        likes = self.clock_engagement(m.created_at, m.id)
         counts = {
             "likes": likes,
             "comments": likes // 5,
@@ -550,8 +547,7 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
             "follows": likes // 20,
             "reposts": likes // 25,
         }
-        for key, value in m.extra.items():
-            counts[key] = counts.get(key, 0) + value
+        self.add_engagement(counts, m.extra)
         counts["reach"] = min(counts["reach"] + m.extra.get("views", 0), counts["views"])
         counts["comments"] += self.comment_count(m.id)
         counts["total_interactions"] = (

@@ -452,9 +452,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
         }
 
     def _counts(self, p: _Post) -> dict[str, int]:
-        hours = max(0.0, self.clock.time() - p.created_at) / 3600
-        weight = 1 + int(p.id) % 5
-        likes = int(hours * self.engagement_rate * weight)
+        likes = self.clock_engagement(p.created_at, p.id)
         replies = sum(1 for q in self.live() if q.reply_to == p.id)
         counts = {
             "likes": likes,
@@ -464,8 +462,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
             "quotes": likes // 15,
             "shares": likes // 10,
         }
-        for key, value in p.extra.items():
-            counts[key] = counts.get(key, 0) + value
+        self.add_engagement(counts, p.extra)
         return counts
 
     def permalink(self, p: _Post) -> str:

@@ -22,7 +22,7 @@
   what a read going on found. `GraphAdapter.read_edge_pages` reads an edge and says
   where it stopped.
 - Instagram and Threads publish through containers: create, wait until ``FINISHED``,
-  publish once. `GraphAdapter.wait_container` is the wait.
+  publish once. `ContainerAdapter.wait_container` is the wait.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, Protocol, TypeVar
 from urllib.parse import urlencode
@@ -1495,106 +1495,6 @@ class GraphAdapter(Adapter):
             return None, None
         return self.read_item(answer, InsightsAnswer, "the post's insights")
 
-    # -- containers (Instagram, Threads) ----------------------------------------------------
-
-    def ready_container(
-        self,
-        containers: dict[str, str],
-        key: str,
-        create: Callable[[], Flow[str]],
-        *,
-        status_field: str,
-        message_field: str,
-    ) -> Flow[tuple[str, str]]:
-        """The container of the part ``key`` ready to publish, and its status (see
-        `wait_container`): the one kept in ``containers`` (an earlier attempt made it), or
-        one ``create`` makes and it keeps. An expired container is made anew, once.
-
-        Raises:
-            ContainerExpired: the new container expired too.
-            Rejected: the container ended in ``ERROR`` (it is forgotten).
-            MalformedResponse, PlatformUnavailable: see `wait_container`.
-        """
-        container = containers.get(key)
-        for attempt in range(2):
-            if container is None:
-                container = yield from create()
-                containers[key] = container
-            try:
-                status = yield from self.wait_container(
-                    container,
-                    status_field=status_field,
-                    message_field=message_field,
-                    bucket=self.name,
-                )
-            except ContainerExpired:
-                containers.pop(key, None)
-                container = None
-                if attempt:
-                    raise
-                continue
-            except Rejected:
-                containers.pop(key, None)
-                raise
-            return container, status
-        raise AssertionError("unreachable: the second expiry raised")  # pragma: no cover
-
-    def wait_container(
-        self,
-        container_id: str,
-        *,
-        status_field: str,
-        message_field: str,
-        bucket: str,
-    ) -> Flow[str]:
-        """Poll a publishing container until it is ``FINISHED`` (or ``PUBLISHED``); returns
-        that status. ``status_field`` and ``message_field`` name the fields of
-        `ContainerAnswer` the platform uses.
-
-        Raises:
-            MalformedResponse: a status answer of the wrong shape.
-            Rejected: the container ended in ``ERROR``; carries Meta's message.
-            ContainerExpired: the container expired (24 hours) before publishing.
-            PlatformUnavailable: still processing after `poll_timeout` seconds.
-        """
-        waited, delay = 0.0, self.poll_initial
-        fields = f"{status_field},{message_field}" if message_field != status_field else None
-        while True:
-            request = self.request(
-                "GET", f"/{container_id}", params={"fields": fields or status_field}
-            )
-            response = yield Send(request, idempotent=True, bucket=bucket)
-            body = self.parse(response, ContainerAnswer)
-            status = getattr(body, status_field) or ""
-            if status in ("FINISHED", "PUBLISHED"):
-                return str(status)
-            message = str(getattr(body, message_field) or status or "no status")
-            if status == "ERROR":
-                raise Rejected(
-                    f"{self.name}: container {container_id} failed: {message}",
-                    platform=self.name,
-                    status_code=response.status_code,
-                    platform_message=message,
-                    code=_container_code(message),
-                )
-            if status == "EXPIRED":
-                raise ContainerExpired(
-                    f"{self.name}: container {container_id} expired before it was published",
-                    platform=self.name,
-                    platform_message=message,
-                    code="EXPIRED",
-                )
-            if waited >= self.poll_timeout:
-                raise PlatformUnavailable(
-                    f"{self.name}: container {container_id} was still {status or 'processing'} "
-                    f"after {waited:.0f} s",
-                    platform=self.name,
-                    platform_message=message,
-                )
-            yield Wait(delay)
-            waited += delay
-            delay = min(delay * 2, self.poll_max)
-
     def media_host(self) -> MediaHost:
         """The account's ``media_host`` callable.
 
@@ -1708,9 +1608,11 @@ class ContainerAdapter(GraphAdapter):
     for an attempt in another process), or, when no container is known, by reading the
     account's recent posts back (`read_back`, each platform's own edge and match).
 
-    Subclasses name the publish edge and the container's status fields.
+    Subclasses name the container and publish edges and the container's status fields.
     """
 
+    container_edge: ClassVar[str]
+    """The edge that makes a container, after the user's id (``media``; `make_container`)."""
     publish_edge: ClassVar[str]
     """The edge that publishes a container, after the user's id (``media_publish``)."""
     status_field: ClassVar[str]
@@ -1726,6 +1628,130 @@ class ContainerAdapter(GraphAdapter):
         # The quota read before the part's publish, reported again if the part is found
         # by reconciliation instead.
         self._quotas: dict[str, tuple[int, int]] = {}
+
+    def ready_container(
+        self,
+        containers: dict[str, str],
+        key: str,
+        create: Callable[[], Flow[str]],
+    ) -> Flow[tuple[str, str]]:
+        """The container of the part ``key`` ready to publish, and its status (see
+        `wait_container`): the one kept in ``containers`` (an earlier attempt made it), or
+        one ``create`` makes and it keeps. An expired container is made anew, once.
+
+        Raises:
+            ContainerExpired: the new container expired too.
+            Rejected: the container ended in ``ERROR`` (it is forgotten).
+            MalformedResponse, PlatformUnavailable: see `wait_container`.
+        """
+        container = containers.get(key)
+        for attempt in range(2):
+            if container is None:
+                container = yield from create()
+                containers[key] = container
+            try:
+                status = yield from self.wait_container(container)
+            except ContainerExpired:
+                containers.pop(key, None)
+                container = None
+                if attempt:
+                    raise
+                continue
+            except Rejected:
+                containers.pop(key, None)
+                raise
+            return container, status
+        raise AssertionError("unreachable: the second expiry raised")  # pragma: no cover
+
+    def wait_container(self, container_id: str) -> Flow[str]:
+        """Poll a publishing container until it is ``FINISHED`` (or ``PUBLISHED``); returns
+        that status. `status_field` and `message_field` name the fields of
+        `ContainerAnswer` the platform uses; the polls count against the platform's own
+        bucket (its name).
+
+        Raises:
+            MalformedResponse: a status answer of the wrong shape.
+            Rejected: the container ended in ``ERROR``; carries Meta's message.
+            ContainerExpired: the container expired (24 hours) before publishing.
+            PlatformUnavailable: still processing after `poll_timeout` seconds.
+        """
+        status_field, message_field = self.status_field, self.message_field
+        waited, delay = 0.0, self.poll_initial
+        fields = f"{status_field},{message_field}" if message_field != status_field else None
+        while True:
+            request = self.request(
+                "GET", f"/{container_id}", params={"fields": fields or status_field}
+            )
+            response = yield Send(request, idempotent=True, bucket=self.name)
+            body = self.parse(response, ContainerAnswer)
+            status = getattr(body, status_field) or ""
+            if status in ("FINISHED", "PUBLISHED"):
+                return str(status)
+            message = str(getattr(body, message_field) or status or "no status")
+            if status == "ERROR":
+                raise Rejected(
+                    f"{self.name}: container {container_id} failed: {message}",
+                    platform=self.name,
+                    status_code=response.status_code,
+                    platform_message=message,
+                    code=_container_code(message),
+                )
+            if status == "EXPIRED":
+                raise ContainerExpired(
+                    f"{self.name}: container {container_id} expired before it was published",
+                    platform=self.name,
+                    platform_message=message,
+                    code="EXPIRED",
+                )
+            if waited >= self.poll_timeout:
+                raise PlatformUnavailable(
+                    f"{self.name}: container {container_id} was still {status or 'processing'} "
+                    f"after {waited:.0f} s",
+                    platform=self.name,
+                    platform_message=message,
+                )
+            yield Wait(delay)
+            waited += delay
+            delay = min(delay * 2, self.poll_max)
+
+    def make_container(self, data: Mapping[str, Any]) -> Flow[str]:
+        """``POST /{user-id}/{container_edge}`` with ``data``: a container's id. Nobody sees
+        an unpublished container, so the driver may send it again (a repeat only leaves one
+        to expire unused).
+
+        Raises:
+            PlatformError: Meta refused (typed by `error_for`).
+            MalformedResponse: the answer names no container.
+        """
+        response = yield from self.send(
+            lambda: self.request("POST", f"/{self.user_id}/{self.container_edge}", data=data),
+            idempotent=True,
+        )
+        return self.parse(response, IdAnswer).id
+
+    def make_carousel(
+        self, children: Iterable[Mapping[str, Any]], parent: Mapping[str, Any]
+    ) -> Flow[str]:
+        """A carousel's container: one container per item of ``children`` (each item
+        taken as its container is made), each waited for until ``FINISHED`` (Meta makes no
+        carousel of unfinished children), then the ``CAROUSEL`` container of them with
+        ``parent``'s fields (its text, its reply target).
+
+        Raises:
+            Rejected, ContainerExpired, PlatformUnavailable, MalformedResponse: a child
+                failed (see `wait_container`).
+            PlatformError: Meta refused a container (typed by `error_for`).
+        """
+        made = []
+        for child in children:
+            made.append((yield from self.make_container(child)))
+        for child_id in made:
+            yield from self.wait_container(child_id)
+        return (
+            yield from self.make_container(
+                {"media_type": "CAROUSEL", "children": ",".join(made), **parent}
+            )
+        )
 
     def publish_container(
         self,
@@ -1751,11 +1777,7 @@ class ContainerAdapter(GraphAdapter):
             self._containers.setdefault(thread.key, kept)
         try:
             container, status = yield from self.ready_container(
-                self._containers,
-                thread.key,
-                create,
-                status_field=self.status_field,
-                message_field=self.message_field,
+                self._containers, thread.key, create
             )
         except BrandkitError:
             if thread.key not in self._containers:

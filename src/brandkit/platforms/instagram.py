@@ -293,6 +293,7 @@ class InstagramAdapter(ContainerAdapter):
 
     name: ClassVar[str] = "instagram"
     comment_post_key: ClassVar[str] = "media"
+    container_edge: ClassVar[str] = "media"
     publish_edge: ClassVar[str] = "media_publish"
     status_field: ClassVar[str] = "status_code"
     message_field: ClassVar[str] = "status"
@@ -444,12 +445,6 @@ class InstagramAdapter(ContainerAdapter):
         )
         return body.usage(default_total=100)
 
-    def _container(self, data: dict[str, Any]) -> Flow[str]:
-        # A container is seen by nobody; a repeat only leaves one to expire unused.
-        request = self.request("POST", f"/{self.user_id}/media", data=data)
-        response = yield Send(request, idempotent=True, bucket="container")
-        return self.parse(response, IdAnswer).id
-
     def _create(self, part: RenderedPart) -> Flow[str]:
         media = part.media
         if len(media) == 1:
@@ -464,17 +459,9 @@ class InstagramAdapter(ContainerAdapter):
                 }
             else:
                 data = {"image_url": url, "caption": part.text, "alt_text": item.alt or None}
-            return (yield from self._container(data))
-        children = []
-        for item in media:
-            children.append((yield from self._container(self._child(item))))
-        for child in children:
-            # Meta asks for every child to be FINISHED before the carousel is made.
-            yield from self.wait_container(
-                child, status_field="status_code", message_field="status", bucket="instagram"
-            )
-        parent = {"media_type": "CAROUSEL", "children": ",".join(children), "caption": part.text}
-        return (yield from self._container(parent))
+            return (yield from self.make_container(data))
+        children = (self._child(item) for item in media)
+        return (yield from self.make_carousel(children, {"caption": part.text}))
 
     def _child(self, item: Media) -> dict[str, Any]:
         url = self.media_url(item)

@@ -250,6 +250,7 @@ class ThreadsAdapter(ContainerAdapter):
     """
 
     name: ClassVar[str] = "threads"
+    container_edge: ClassVar[str] = "threads"
     publish_edge: ClassVar[str] = "threads_publish"
     status_field: ClassVar[str] = "status"
     message_field: ClassVar[str] = "error_message"
@@ -392,12 +393,6 @@ class ThreadsAdapter(ContainerAdapter):
         )
         return body.usage(reply=reply, default_total=1000 if reply else 250)
 
-    def _container(self, data: dict[str, Any]) -> Flow[str]:
-        # An unpublished container is seen by nobody: a repeat leaves one to expire.
-        request = self.request("POST", f"/{self.user_id}/threads", data=data)
-        response = yield Send(request, idempotent=True, bucket="threads")
-        return self.parse(response, IdAnswer).id
-
     def _create(self, rendered: Rendered, part: RenderedPart, thread: ThreadContext) -> Flow[str]:
         base: dict[str, Any] = {"text": part.text or None}
         if thread.parent is not None:
@@ -408,23 +403,11 @@ class ThreadsAdapter(ContainerAdapter):
             card = self.link_card(rendered, part, thread)
             if card is not None:
                 data["link_attachment"] = card.url
-            return (yield from self._container(data))
+            return (yield from self.make_container(data))
         if len(media) == 1:
-            return (yield from self._container({**self._item(media[0]), **base}))
-        children = []
-        for item in media:
-            children.append(
-                (yield from self._container({**self._item(item), "is_carousel_item": True}))
-            )
-        for child in children:
-            yield from self.wait_container(
-                child, status_field="status", message_field="error_message", bucket="threads"
-            )
-        return (
-            yield from self._container(
-                {"media_type": "CAROUSEL", "children": ",".join(children), **base}
-            )
-        )
+            return (yield from self.make_container({**self._item(media[0]), **base}))
+        children = ({**self._item(item), "is_carousel_item": True} for item in media)
+        return (yield from self.make_carousel(children, base))
 
     def _item(self, item: Media) -> dict[str, Any]:
         url = self.media_url(item)

@@ -418,9 +418,8 @@ class FacebookEmulator(GraphEmulator):
         page = self._pages.get(page_id)
         if page is None:
             raise self.unsupported("post" if write else "get", page_id)
-        if token.kind == "page" and token.owner == page_id:
-            return page
-        if token.kind == "user" and token.owner == page.user_id and not write:
+        # Its admin's user token reads the Page; only the Page's own token writes.
+        if self._owned(token, page_id) and (token.kind == "page" or not write):
             return page
         if write:
             raise GraphError(
@@ -432,6 +431,21 @@ class FacebookEmulator(GraphEmulator):
                 kind="OAuthException",
             )
         raise self.unsupported("get", page_id)
+
+    def _publishing_page(self, token: Token, page_id: str) -> _Page:
+        """The Page a post goes on, if the token may publish there.
+
+        Raises:
+            GraphError: not the Page's token (see `_page_for`), or one granted without
+                ``pages_manage_posts`` (403, code 200).
+        """
+        page = self._page_for(token, page_id, write=True)
+        self.require_permission(token, "pages_manage_posts")
+        return page
+
+    def _own_user(self, token: Token, user_id: str) -> bool:
+        """``user_id`` is a user and the token is that user's own."""
+        return user_id in self._users and token.kind == "user" and token.owner == user_id
 
     def _owned(self, token: Token, page_id: str) -> bool:
         page = self._pages.get(page_id)
@@ -765,7 +779,7 @@ class FacebookEmulator(GraphEmulator):
         video = self._videos.get(node)
         if video is not None and not video.deleted and self._owned(token, video.page_id):
             return self.json(self._video_fields(video, fields))
-        if node in self._users and token.kind == "user" and token.owner == node:
+        if self._own_user(token, node):
             return self.json(self._user_fields(node, fields))
         comment = self._seen_comment(token, node, "get")
         return self.json(self._comment_fields(comment, fields))
@@ -878,7 +892,7 @@ class FacebookEmulator(GraphEmulator):
         # What the user granted and declined at the login dialog (a user's edge only).
         if user_id in self._pages:
             raise no_field("permissions", "Page")
-        if user_id not in self._users or token.kind != "user" or token.owner != user_id:
+        if not self._own_user(token, user_id):
             raise self.unsupported("get", user_id)
         return self.json({"data": self.permissions_of(token)})
 
@@ -895,7 +909,7 @@ class FacebookEmulator(GraphEmulator):
         self, request: httpx.Request, token: Token, params: dict[str, Any], user_id: str, **_: Any
     ) -> httpx.Response:
         # The Pages a user administers, each with a Page token: how apps get Page tokens.
-        if user_id not in self._users or token.kind != "user" or token.owner != user_id:
+        if not self._own_user(token, user_id):
             if token.kind == "page":
                 raise no_field("accounts", "Page")
             raise self.unsupported("get", user_id)
@@ -1109,8 +1123,7 @@ class FacebookEmulator(GraphEmulator):
         page_id: str,
         **_: Any,
     ) -> httpx.Response:
-        self._page_for(token, page_id, write=True)
-        self.require_permission(token, "pages_manage_posts")
+        self._publishing_page(token, page_id)
         message = str(params.get("message") or "")
         link = params.get("link") or None
         attached = _attached_media(params)
@@ -1163,8 +1176,7 @@ class FacebookEmulator(GraphEmulator):
         page_id: str,
         **_: Any,
     ) -> httpx.Response:
-        self._page_for(token, page_id, write=True)
-        self.require_permission(token, "pages_manage_posts")
+        self._publishing_page(token, page_id)
         if "source" in files:
             data = files["source"][2]
         elif params.get("url"):
@@ -1222,8 +1234,7 @@ class FacebookEmulator(GraphEmulator):
         page_id: str,
         **_: Any,
     ) -> httpx.Response:
-        self._page_for(token, page_id, write=True)
-        self.require_permission(token, "pages_manage_posts")
+        self._publishing_page(token, page_id)
         phase = params.get("upload_phase")
         now = self.clock.time()
         if phase is None:

@@ -316,6 +316,27 @@ class _Refusal(Exception):
         self.message = message
 
 
+# The instance document's ``configuration.polls`` (v1 and v2 alike): Mastodon's defaults.
+_POLL_LIMITS = {
+    "max_options": 4,
+    "max_characters_per_option": 50,
+    "min_expiration": 300,
+    "max_expiration": 2629746,
+}
+
+
+def _page_links(url: str, keep: list[tuple[str, str]], oldest: str, newest: str) -> str:
+    """Mastodon's ``Link`` header for a page of a list at ``url``: ``next`` (``max_id``, the
+    page's oldest id) and ``prev`` (``min_id``, its newest), each with the request's kept
+    parameters, keys sorted and brackets escaped as Rails' ``to_query`` writes them."""
+
+    def link(extra: tuple[str, str]) -> str:
+        query = httpx.QueryParams(sorted([*keep, extra], key=lambda kv: kv[0]))
+        return f"<{url}?{query}>"
+
+    return f'{link(("max_id", oldest))}; rel="next", {link(("min_id", newest))}; rel="prev"'
+
+
 def _api(*, auth: str = "required") -> Callable[[Handler], Handler]:
     """Wrap a handler with authentication, rate limiting and Mastodon's headers.
 
@@ -1127,11 +1148,7 @@ class MastodonEmulator(Emulator):
                     "urls": {"streaming": origin.replace("http", "ws", 1), "status": None},
                     "vapid": {"public_key": ""},
                     "accounts": {"max_featured_tags": 10, "max_pinned_statuses": 5},
-                    "statuses": {
-                        "max_characters": self.max_characters,
-                        "max_media_attachments": self.max_media_attachments,
-                        "characters_reserved_per_url": self.characters_reserved_per_url,
-                    },
+                    "statuses": self._status_limits(),
                     "media_attachments": {
                         "description_limit": self.description_limit,
                         "image_matrix_limit": 33177600,
@@ -1141,12 +1158,7 @@ class MastodonEmulator(Emulator):
                         "video_matrix_limit": 8294400,
                         "video_size_limit": self.video_size_limit,
                     },
-                    "polls": {
-                        "max_options": 4,
-                        "max_characters_per_option": 50,
-                        "min_expiration": 300,
-                        "max_expiration": 2629746,
-                    },
+                    "polls": _POLL_LIMITS,
                     "translation": {"enabled": False},
                 },
                 "registrations": {"enabled": False, "approval_required": False, "message": None},
@@ -1155,6 +1167,14 @@ class MastodonEmulator(Emulator):
                 "rules": [],
             }
         )
+
+    def _status_limits(self) -> dict[str, int]:
+        """The instance document's ``configuration.statuses`` (v1 and v2 alike)."""
+        return {
+            "max_characters": self.max_characters,
+            "max_media_attachments": self.max_media_attachments,
+            "characters_reserved_per_url": self.characters_reserved_per_url,
+        }
 
     @route("GET", r"/api/v1/instance/?")
     @_api(auth="none")
@@ -1184,11 +1204,7 @@ class MastodonEmulator(Emulator):
                 "invites_enabled": False,
                 "configuration": {
                     "accounts": {"max_featured_tags": 10},
-                    "statuses": {
-                        "max_characters": self.max_characters,
-                        "max_media_attachments": self.max_media_attachments,
-                        "characters_reserved_per_url": self.characters_reserved_per_url,
-                    },
+                    "statuses": self._status_limits(),
                     "media_attachments": {
                         "supported_mime_types": list(self.supported_mime_types),
                         "image_size_limit": self.image_size_limit,
@@ -1197,12 +1213,7 @@ class MastodonEmulator(Emulator):
                         "video_frame_rate_limit": 120,
                         "video_matrix_limit": 8294400,
                     },
-                    "polls": {
-                        "max_options": 4,
-                        "max_characters_per_option": 50,
-                        "min_expiration": 300,
-                        "max_expiration": 2629746,
-                    },
+                    "polls": _POLL_LIMITS,
                 },
                 "contact_account": None,
                 "rules": [],
@@ -1464,6 +1475,20 @@ class MastodonEmulator(Emulator):
         return self.json(self._media_json(m), status=200 if ready else 206)
 
     # -- statuses --------------------------------------------------------------------------
+
+    def _shown(
+        self, status_id: str, viewer: _User | None, missing: str = "Record not found"
+    ) -> _Status:
+        """The status ``status_id``, which ``viewer`` may see.
+
+        Raises:
+            _Refusal: 404 with ``missing`` (Mastodon's words differ by endpoint) when there is
+                no such status or ``viewer`` may not see it.
+        """
+        st = self._statuses.get(status_id)
+        if st is None or not self._visible(st, viewer):
+            raise _Refusal(404, missing)
+        return st
 
     def _visible(self, st: _Status, viewer: _User | None) -> bool:
         if st.deleted_at is not None:
@@ -1753,9 +1778,7 @@ class MastodonEmulator(Emulator):
     def _get_status(
         self, request: httpx.Request, user: _User | None, status_id: str
     ) -> httpx.Response:
-        st = self._statuses.get(status_id)
-        if st is None or not self._visible(st, user):
-            raise _Refusal(404, "Not Found")
+        st = self._shown(status_id, user, "Not Found")
         return self.json(self._status_json(st))
 
     @route("DELETE", r"/api/v1/statuses/(?P<status_id>[^/]+)")
@@ -1780,9 +1803,7 @@ class MastodonEmulator(Emulator):
     def _context(
         self, request: httpx.Request, user: _User | None, status_id: str
     ) -> httpx.Response:
-        st = self._statuses.get(status_id)
-        if st is None or not self._visible(st, user):
-            raise _Refusal(404, "Record not found")
+        st = self._shown(status_id, user)
         # Signed in: up to 4,096 each way at any depth; anonymous: 40 ancestors, 60
         # descendants, 20 levels (docs: statuses#context).
         most_up, most_down, deepest = (4096, 4096, None) if user else (40, 60, 20)
@@ -1817,9 +1838,7 @@ class MastodonEmulator(Emulator):
     @route("POST", r"/api/v1/statuses/(?P<status_id>[^/]+)/favourite")
     @_api()
     def _favourite(self, request: httpx.Request, user: _User, status_id: str) -> httpx.Response:
-        st = self._statuses.get(status_id)
-        if st is None or not self._visible(st, user):
-            raise _Refusal(404, "Record not found")
+        st = self._shown(status_id, user)
         if (user.id, st.id) not in self._favourites:
             self._favourites.add((user.id, st.id))
             self._notify("favourite", st.user_id, user.id, st.id)
@@ -1828,9 +1847,7 @@ class MastodonEmulator(Emulator):
     @route("POST", r"/api/v1/statuses/(?P<status_id>[^/]+)/unfavourite")
     @_api()
     def _unfavourite(self, request: httpx.Request, user: _User, status_id: str) -> httpx.Response:
-        st = self._statuses.get(status_id)
-        if st is None or not self._visible(st, user):
-            raise _Refusal(404, "Record not found")
+        st = self._shown(status_id, user)
         self._favourites.discard((user.id, st.id))
         return self.json(self._status_json(st, viewer=user))
 
@@ -1932,14 +1949,8 @@ class MastodonEmulator(Emulator):
                 if k in ("limit", "account_id", "types[]", "exclude_types[]")
             ]
 
-            def link(extra: tuple[str, str]) -> str:
-                # Rails' to_query: keys sorted, brackets escaped.
-                query = httpx.QueryParams(sorted([*keep, extra], key=lambda kv: kv[0]))
-                return f"<{origin}/api/v1/notifications?{query}>"
-
-            response.headers["link"] = (
-                f'{link(("max_id", page[-1].id))}; rel="next", '
-                f'{link(("min_id", page[0].id))}; rel="prev"'
+            response.headers["link"] = _page_links(
+                f"{origin}/api/v1/notifications", keep, page[-1].id, page[0].id
             )
         return response
 
@@ -2010,15 +2021,8 @@ class MastodonEmulator(Emulator):
                 (k, v) for k, v in params.multi_items() if k in ("local", "limit", "only_media")
             ]
 
-            def link(extra: tuple[str, str]) -> str:
-                query = httpx.QueryParams(sorted([*keep, extra], key=lambda kv: kv[0]))
-                path = f"/api/v1/timelines/tag/{quote(hashtag, safe='')}"
-                return f"<{origin}{path}?{query}>"
-
-            response.headers["link"] = (
-                f'{link(("max_id", page[-1].id))}; rel="next", '
-                f'{link(("min_id", page[0].id))}; rel="prev"'
-            )
+            url = f"{origin}/api/v1/timelines/tag/{quote(hashtag, safe='')}"
+            response.headers["link"] = _page_links(url, keep, page[-1].id, page[0].id)
         return response
 
     @staticmethod

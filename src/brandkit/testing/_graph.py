@@ -963,10 +963,16 @@ class GraphEmulator(Emulator):
     # -- listing ---------------------------------------------------------------------------
 
     def page_of(
-        self, request: httpx.Request, items: list[dict[str, Any]], params: Mapping[str, Any]
+        self,
+        request: httpx.Request,
+        items: list[dict[str, Any]],
+        params: Mapping[str, Any],
+        *,
+        most: int = 100,
     ) -> dict[str, Any]:
         """One page of an edge read at its own address, with Meta's ``paging`` (see
-        `edge_page`); ``limit``, ``after`` and ``before`` come from ``params``.
+        `edge_page`); ``limit`` (at most ``most``, the edge's largest page), ``after`` and
+        ``before`` come from ``params``.
 
         Raises:
             GraphError: a ``limit`` that is no number, or a cursor the emulator did not make
@@ -978,7 +984,7 @@ class GraphEmulator(Emulator):
         return self.edge_page(
             f"{self.origin(request)}{request.url.path}",
             items,
-            limit=max(1, _limit(params.get("limit"))),
+            limit=max(1, _limit(params.get("limit"), most=most)),
             after=params.get("after"),
             before=params.get("before"),
             query=query,
@@ -1350,12 +1356,17 @@ class GraphEmulator(Emulator):
         return "v25.0"
 
 
-def _limit(value: Any, default: int = 25) -> int:
-    """A ``limit``: a whole number, at most 100 (Meta's largest page of most edges)."""
+def _limit(value: Any, default: int = 25, most: int = 100) -> int:
+    """A ``limit``: a whole number, at most ``most`` (100: Meta's largest page of most
+    edges).
+
+    Raises:
+        GraphError: not a whole number (code 100).
+    """
     if value in (None, ""):
         return default
     try:
-        return max(0, min(100, int(str(value))))
+        return max(0, min(most, int(str(value))))
     except ValueError:
         raise GraphError(400, 100, "(#100) Param limit must be a number") from None
 

@@ -460,8 +460,7 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
         self.user_for(token, user_id)
         tags = sorted(self._hashtag_window(user_id).items(), key=lambda kv: kv[1])
         items = [{"id": hashtag_id(t)} for t, _ in tags]
-        limit = min(30, _page_limit(params.get("limit"), 25))
-        return self.json(self.page_of(request, items, {**params, "limit": limit}))
+        return self.json(self.page_of(request, items, params, most=30))
 
     @route("GET", rf"/{VERSION}/(?P<node>[0-9]+)/(?P<edge>recent_media|top_media)")
     @graph_api()
@@ -492,8 +491,7 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
             items.sort(key=lambda i: (-self._likes(i[0], i[2]), i[0]))
         fields = params.get("fields")
         rendered = [self._found_fields(i, fields) for i in items]
-        limit = min(50, _page_limit(params.get("limit"), 25))
-        page = self.page_of(request, rendered, {**params, "limit": limit})
+        page = self.page_of(request, rendered, params, most=50)
         paging = page.get("paging")
         if paging is not None:
             # Meta: "This endpoint only returns an after cursor".
@@ -827,7 +825,7 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
                 user_msg=f"The caption is {len(caption)} characters; the most is "
                 f"{self.max_caption}.",
             )
-        tags = len(re.findall(r"(?<![\w#＃])[#＃]\w+", caption))
+        tags = len(_TAG.findall(caption))
         if tags > self.max_hashtags:
             raise GraphError(
                 400,
@@ -985,20 +983,6 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
             alt_text=container.alt_text,
         )
         return self.keep_published(container, media, "post")
-
-
-def _page_limit(value: Any, default: int) -> int:
-    """A ``limit`` parameter: a whole number of at least 1.
-
-    Raises:
-        GraphError: not a number (code 100).
-    """
-    if value in (None, ""):
-        return default
-    try:
-        return max(1, int(str(value)))
-    except ValueError:
-        raise GraphError(400, 100, "(#100) Param limit must be a number") from None
 
 
 def _unavailable(subcode: int, title: str, message: str) -> GraphError:

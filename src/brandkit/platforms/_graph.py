@@ -1198,41 +1198,10 @@ class GraphAdapter(Adapter):
             PlatformError: Meta refused (typed by `error_for`).
             MalformedResponse: a page is not of the expected shape.
         """
-        items, _, _ = yield from self.read_edge(
+        pages, _, _ = yield from self.read_edge_pages(
             path, params, item, first, max_pages=max_pages, stop=stop
         )
-        return items
-
-    def read_edge(
-        self,
-        path: str,
-        params: Mapping[str, Any],
-        item: type[T],
-        first: _Page[T] | None,
-        *,
-        max_pages: int,
-        stop: Callable[[T], bool] | None = None,
-        budget: int | None = None,
-        gone_ends: bool = False,
-    ) -> Flow[tuple[list[T], str | None, int]]:
-        """`read_edge_pages` with the items of its pages in one list:
-        ``(items, after, requests)``.
-
-        Raises:
-            PlatformError: Meta refused (typed by `error_for`).
-            MalformedResponse: a page is not of the expected shape.
-        """
-        pages, after, requests = yield from self.read_edge_pages(
-            path,
-            params,
-            item,
-            first,
-            max_pages=max_pages,
-            stop=stop,
-            budget=budget,
-            gone_ends=gone_ends,
-        )
-        return [i for page, _ in pages for i in page], after, requests
+        return [i for page, _ in pages for i in page]
 
     def read_edge_pages(
         self,

@@ -687,7 +687,7 @@ class FacebookAdapter(GraphAdapter):
             params = self._comment_params()
             if after:  # "": the post's first page, which the read that began the round left
                 params["after"] = after
-            comments, more, made = yield from self.read_edge(
+            pages, more, made = yield from self.read_edge_pages(
                 f"/{post_id}/comments",
                 params,
                 _Comment,
@@ -700,7 +700,9 @@ class FacebookAdapter(GraphAdapter):
             requests += made
             if more is not None:
                 todo.insert(0, (post_id, more))
-            found.extend(self._message(c, post_id) for c in comments if not self._ours(c))
+            found.extend(
+                self._message(c, post_id) for page, _ in pages for c in page if not self._ours(c)
+            )
         return resumed_messages(found, state, todo)
 
     def _comment_params(self) -> dict[str, Any]:

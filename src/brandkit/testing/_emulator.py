@@ -27,7 +27,17 @@ from urllib.parse import quote
 import attrs
 import httpx
 
-__all__ = ["Clock", "Drop", "Emulator", "Fault", "HandlerError", "Request", "route", "unlocked"]
+__all__ = [
+    "Clock",
+    "Drop",
+    "Emulator",
+    "Fault",
+    "HandlerError",
+    "Refusal",
+    "Request",
+    "route",
+    "unlocked",
+]
 
 Request = httpx.Request
 Handler = Callable[..., httpx.Response]
@@ -105,6 +115,28 @@ class JsonTemplate:
 
 class Drop(Exception):
     """Raised by a handler to close the connection without an answer."""
+
+
+class Refusal(Exception):
+    """Raised by a handler, or by anything it calls, to refuse the request: the client gets
+    `Emulator.refused` of it, by default the platform's `Emulator.error` of its status,
+    message and extra fields, with its headers.
+
+    Attributes:
+        status: the answer's HTTP status.
+        message: the error's text.
+        headers: more headers of the answer (a rate limit's, say).
+        extra: more fields of the platform's error body, as `Emulator.error` takes them.
+    """
+
+    def __init__(
+        self, status: int, message: str, *, headers: Mapping[str, str] | None = None, **extra: Any
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = dict(headers or {})
+        self.extra = extra
 
 
 @attrs.frozen
@@ -328,7 +360,8 @@ class Audience:
 
 class Emulator:
     """Base class of the emulators. Subclasses set ``platform`` and decorate handlers with
-    `route`; ``error()`` builds the platform's own error body.
+    `route`; ``error()`` builds the platform's own error body, which a handler answers by
+    raising `Refusal`.
 
     An exception a handler does not handle is an emulator bug: the client gets a 500 in the
     platform's error shape (`internal_error`), the error is kept in `errors`
@@ -461,6 +494,14 @@ class Emulator:
         """The platform's error response. Subclasses give it the platform's shape."""
         return self.json({"error": message, **extra}, status=status)
 
+    def refused(self, refusal: Refusal) -> httpx.Response:
+        """The answer to a `Refusal` a handler raised: `error` of its status, message and
+        extra fields, with its headers. Subclasses whose platform answers some refusals
+        otherwise override it."""
+        response = self.error(refusal.status, refusal.message, **refusal.extra)
+        response.headers.update(refusal.headers)
+        return response
+
     def internal_error(self, request: httpx.Request) -> httpx.Response:
         """The answer to a request whose handler raised: the platform's 500.
 
@@ -591,6 +632,8 @@ class Emulator:
                 locks.append(self.lock)
                 try:
                     response: httpx.Response = getattr(self, name)(request, **match.groupdict())
+                except Refusal as refusal:
+                    response = self.refused(refusal)
                 finally:
                     locks.pop()
             for key, value in self.rate_limit_headers(request).items():

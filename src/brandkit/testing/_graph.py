@@ -641,11 +641,7 @@ class GraphEmulator(Emulator):
         """The comments (and replies) on a post that exist now, hidden ones included, oldest
         first."""
         with self.lock:
-            return [
-                attrs.evolve(c)
-                for c in self._comments.values()
-                if c.on == object_id and c.deleted_at is None
-            ]
+            return [attrs.evolve(c) for c in self._live_on(object_id)]
 
     def comment(self, comment_id: str) -> Comment:
         """One comment (deleted ones too, with ``deleted_at`` set).
@@ -707,11 +703,7 @@ class GraphEmulator(Emulator):
         """The live comments directly under a post (``parent=None``) or a comment, oldest
         first (``newest_first``: the other way round, strictly, including comments made in
         the same second); ``stream`` gives every level of the post at once, by time."""
-        items = [
-            c
-            for c in self._comments.values()
-            if c.on == object_id and c.deleted_at is None and (stream or c.parent == parent)
-        ]
+        items = [c for c in self._live_on(object_id) if stream or c.parent == parent]
         items.sort(key=lambda c: c.created_at)  # stable: the same second keeps its order
         if newest_first:
             items.reverse()
@@ -719,7 +711,11 @@ class GraphEmulator(Emulator):
 
     def comment_count(self, object_id: str) -> int:
         """How many live comments (replies included) a post has."""
-        return sum(1 for c in self._comments.values() if c.on == object_id and c.deleted_at is None)
+        return len(self._live_on(object_id))
+
+    def _live_on(self, object_id: str) -> list[Comment]:
+        """The comments on a post (replies included) not deleted, in the order made."""
+        return [c for c in self._comments.values() if c.on == object_id and c.deleted_at is None]
 
     # -- plumbing --------------------------------------------------------------------------
 

@@ -84,7 +84,7 @@ import httpx
 from brandkit.accounts import Account
 from brandkit.content._article import html_text
 from brandkit.content._html import html_blocks
-from brandkit.testing._emulator import Clock, Emulator, route
+from brandkit.testing._emulator import Clock, Emulator, Refusal, route
 from brandkit.testing._forms import MultipartError, parse_multipart
 
 __all__ = ["GhostEmulator", "ghost_time", "sign_admin_token"]
@@ -163,17 +163,6 @@ def _slugify(text: str) -> str:
     # Ghost's slugify keeps Unicode letters; for the ASCII titles tests use, this agrees.
     slug = re.sub(r"[^\w]+", "-", text.lower(), flags=re.UNICODE).strip("-_")
     return slug[:185] or "untitled"
-
-
-class _Refusal(Exception):
-    def __init__(
-        self, status: int, message: str, *, context: str | None = None, code: str | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.context = context
-        self.code = code
 
 
 @attrs.define
@@ -334,15 +323,12 @@ class GhostEmulator(Emulator):
             "date": email.utils.formatdate(self.clock.time(), usegmt=True),
         }
 
-    def _refused(self, exc: _Refusal) -> httpx.Response:
-        return self.error(exc.status, exc.message, context=exc.context, code=exc.code)
-
     # -- authentication -------------------------------------------------------------------
 
     def _authenticate(self, request: httpx.Request) -> None:
         header = request.headers.get("authorization")
         if not header:
-            raise _Refusal(
+            raise Refusal(
                 403,
                 "Authorization failed",
                 context="Unable to determine the authenticated user or integration. Check "
@@ -350,7 +336,7 @@ class GhostEmulator(Emulator):
             )
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "ghost" or not token:
-            raise _Refusal(
+            raise Refusal(
                 401,
                 'Authorization header format is "Authorization: Ghost [token]"',
                 code="INVALID_AUTH_HEADER",
@@ -365,16 +351,16 @@ class GhostEmulator(Emulator):
             if not isinstance(head, dict) or not isinstance(claims, dict):
                 raise ValueError("not objects")
         except (ValueError, binascii.Error):
-            raise _Refusal(400, "Invalid token", code="INVALID_JWT") from None
+            raise Refusal(400, "Invalid token", code="INVALID_JWT") from None
         key_id = head.get("kid")
         if not key_id:
-            raise _Refusal(400, "Admin API kid missing.", code="MISSING_ADMIN_API_KID")
+            raise Refusal(400, "Admin API kid missing.", code="MISSING_ADMIN_API_KID")
         secret = self._keys.get(str(key_id))
         if secret is None:
-            raise _Refusal(401, "Unknown Admin API Key", code="UNKNOWN_ADMIN_API_KEY")
+            raise Refusal(401, "Unknown Admin API Key", code="UNKNOWN_ADMIN_API_KEY")
 
-        def invalid(message: str) -> _Refusal:
-            return _Refusal(401, f"Invalid token: {message}", code="INVALID_JWT")
+        def invalid(message: str) -> Refusal:
+            return Refusal(401, f"Invalid token: {message}", code="INVALID_JWT")
 
         if head.get("alg") != "HS256":
             raise invalid("invalid algorithm")
@@ -498,7 +484,7 @@ class GhostEmulator(Emulator):
         if raw is None:
             return []
         if not isinstance(raw, list):
-            raise _Refusal(422, "Validation error, cannot save post.", context="tags: not a list")
+            raise Refusal(422, "Validation error, cannot save post.", context="tags: not a list")
         ids: list[str] = []
         for item in raw:
             name = item if isinstance(item, str) else None
@@ -521,13 +507,13 @@ class GhostEmulator(Emulator):
                     tag = names[name.casefold()]
             if tag is None:
                 if not (name or slug):
-                    raise _Refusal(
+                    raise Refusal(
                         422,
                         "Validation error, cannot save tag.",
                         context="Value in [tags.name] cannot be blank.",
                     )
                 if name and len(name) > 191:
-                    raise _Refusal(
+                    raise Refusal(
                         422,
                         "Validation error, cannot save tag.",
                         context="Value in [tags.name] exceeds maximum length of 191 characters.",
@@ -542,9 +528,9 @@ class GhostEmulator(Emulator):
         """Write the fields of ``data`` into ``p`` as Ghost validates them."""
         what = "post" if p.resource == "posts" else "page"
 
-        def invalid(context: str) -> _Refusal:
+        def invalid(context: str) -> Refusal:
             verb = "save" if new else "edit"
-            return _Refusal(422, f"Validation error, cannot {verb} {what}.", context=context)
+            return Refusal(422, f"Validation error, cannot {verb} {what}.", context=context)
 
         for field, limit in (
             ("title", 255),
@@ -604,15 +590,15 @@ class GhostEmulator(Emulator):
         now = self.clock.now()
         if not new and status == "scheduled" and p.status == "published":
             # Ghost's post model: "disallow published -> scheduled".
-            raise _Refusal(422, "Your post is already published, please reload your page.")
+            raise Refusal(422, "Your post is already published, please reload your page.")
         if status == "scheduled":
             if published_at is None:
-                raise _Refusal(422, "Value in published_at cannot be blank.", context=None)
+                raise Refusal(422, "Value in published_at cannot be blank.", context=None)
             # Ghost checks the lead only when published_at changes (publishedAtHasChanged):
             # an edit of a scheduled post that keeps its time is taken however near it is.
             changed = new or published_at != p.published_at
             if changed and published_at < now + SCHEDULE_LEAD:
-                raise _Refusal(
+                raise Refusal(
                     422,
                     "Date must be at least 2 minutes in the future.",
                     context=None,
@@ -646,26 +632,23 @@ class GhostEmulator(Emulator):
 
     @route("POST", rf"{API}/{RESOURCE}/")
     def _create(self, request: httpx.Request, resource: str) -> httpx.Response:
-        try:
-            self._authenticate(request)
-            data = _one(request, resource)
-            now = self.clock.now()
-            p = _Post(
-                id=secrets.token_hex(12),
-                uuid=str(uuid.uuid4()),
-                resource=resource,
-                title="(Untitled)",
-                slug="",
-                html="",
-                lexical="",
-                status="draft",
-                created_at=now,
-                updated_at=now,
-                published_at=None,
-            )
-            self._apply(p, data, request, new=True)
-        except _Refusal as exc:
-            return self._refused(exc)
+        self._authenticate(request)
+        data = _one(request, resource)
+        now = self.clock.now()
+        p = _Post(
+            id=secrets.token_hex(12),
+            uuid=str(uuid.uuid4()),
+            resource=resource,
+            title="(Untitled)",
+            slug="",
+            html="",
+            lexical="",
+            status="draft",
+            created_at=now,
+            updated_at=now,
+            published_at=None,
+        )
+        self._apply(p, data, request, new=True)
         self._posts[p.id] = p
         response = self._answer([p], request, status=201)
         response.headers["location"] = f"{self.base_url}{API}/{resource}/{p.id}/"
@@ -673,34 +656,31 @@ class GhostEmulator(Emulator):
 
     @route("GET", rf"{API}/{RESOURCE}/")
     def _browse(self, request: httpx.Request, resource: str) -> httpx.Response:
-        try:
-            self._authenticate(request)
-            matches = _filter(request.url.params.get("filter"))
-            found = [p for p in self._live() if p.resource == resource and matches(p)]
-            order = request.url.params.get("order", "published_at desc")
-            field, _, direction = order.partition(" ")
-            if field not in ("published_at", "created_at", "updated_at", "title", "slug"):
-                raise _Refusal(400, f"Invalid order: {order}")
+        self._authenticate(request)
+        matches = _filter(request.url.params.get("filter"))
+        found = [p for p in self._live() if p.resource == resource and matches(p)]
+        order = request.url.params.get("order", "published_at desc")
+        field, _, direction = order.partition(" ")
+        if field not in ("published_at", "created_at", "updated_at", "title", "slug"):
+            raise Refusal(400, f"Invalid order: {order}")
 
-            def key(p: _Post) -> Any:
-                value = getattr(p, field)
-                # Ghost lists drafts (no published_at) first in "published_at desc".
-                return (value is not None, value or datetime.max.replace(tzinfo=UTC))
+        def key(p: _Post) -> Any:
+            value = getattr(p, field)
+            # Ghost lists drafts (no published_at) first in "published_at desc".
+            return (value is not None, value or datetime.max.replace(tzinfo=UTC))
 
-            found.sort(key=key, reverse=direction.lower() != "asc")
-            raw_limit = request.url.params.get("limit", "15")
-            raw_page = request.url.params.get("page", "1")
-            if not raw_page.isdigit() or int(raw_page) < 1:
-                raise _Refusal(422, "Validation error, cannot list posts.", context="page")
-            page = int(raw_page)
-            if raw_limit == "all":
-                limit = max(len(found), 1)
-            elif raw_limit.isdigit() and int(raw_limit) > 0:
-                limit = int(raw_limit)
-            else:
-                raise _Refusal(422, "Validation error, cannot list posts.", context="limit")
-        except _Refusal as exc:
-            return self._refused(exc)
+        found.sort(key=key, reverse=direction.lower() != "asc")
+        raw_limit = request.url.params.get("limit", "15")
+        raw_page = request.url.params.get("page", "1")
+        if not raw_page.isdigit() or int(raw_page) < 1:
+            raise Refusal(422, "Validation error, cannot list posts.", context="page")
+        page = int(raw_page)
+        if raw_limit == "all":
+            limit = max(len(found), 1)
+        elif raw_limit.isdigit() and int(raw_limit) > 0:
+            limit = int(raw_limit)
+        else:
+            raise Refusal(422, "Validation error, cannot list posts.", context="limit")
         pages = max(1, -(-len(found) // limit))
         chunk = found[(page - 1) * limit : page * limit]
         formats, only = _formats(request), _fields(request)
@@ -722,81 +702,66 @@ class GhostEmulator(Emulator):
 
     @route("GET", rf"{API}/{RESOURCE}/(?P<post_id>[0-9a-f]{{24}})/")
     def _read(self, request: httpx.Request, resource: str, post_id: str) -> httpx.Response:
-        try:
-            self._authenticate(request)
-            return self._answer([self._find(resource, post_id)], request)
-        except _Refusal as exc:
-            return self._refused(exc)
+        self._authenticate(request)
+        return self._answer([self._find(resource, post_id)], request)
 
     @route("GET", rf"{API}/{RESOURCE}/slug/(?P<slug>[^/]+)/")
     def _read_slug(self, request: httpx.Request, resource: str, slug: str) -> httpx.Response:
-        try:
-            self._authenticate(request)
-            for p in self._live():
-                if p.resource == resource and p.slug == slug:
-                    return self._answer([p], request)
-            raise _not_found(resource, "read")
-        except _Refusal as exc:
-            return self._refused(exc)
+        self._authenticate(request)
+        for p in self._live():
+            if p.resource == resource and p.slug == slug:
+                return self._answer([p], request)
+        raise _not_found(resource, "read")
 
     @route("PUT", rf"{API}/{RESOURCE}/(?P<post_id>[0-9a-f]{{24}})/")
     def _edit(self, request: httpx.Request, resource: str, post_id: str) -> httpx.Response:
-        try:
-            self._authenticate(request)
-            p = self._find(resource, post_id, "edit")
-            data = _one(request, resource)
-            sent = _parse_time(data.get("updated_at"))
-            if sent is None:
-                raise _Refusal(
-                    422,
-                    f"Validation error, cannot edit {'post' if resource == 'posts' else 'page'}.",
-                    context=f"Value in [{resource}.updated_at] cannot be blank.",
-                )
-            if sent.replace(microsecond=sent.microsecond // 1000 * 1000) != p.updated_at.replace(
-                microsecond=p.updated_at.microsecond // 1000 * 1000
-            ):
-                raise _Refusal(
-                    409,
-                    "Saving failed! Someone else is editing this post.",
-                    code="UPDATE_COLLISION",
-                )
-            draft = attrs.evolve(p, tag_ids=list(p.tag_ids))
-            self._apply(draft, data, request, new=False)
-            draft.updated_at = max(self.clock.now(), p.updated_at + timedelta(milliseconds=1))
-        except _Refusal as exc:
-            return self._refused(exc)
+        self._authenticate(request)
+        p = self._find(resource, post_id, "edit")
+        data = _one(request, resource)
+        sent = _parse_time(data.get("updated_at"))
+        if sent is None:
+            raise Refusal(
+                422,
+                f"Validation error, cannot edit {'post' if resource == 'posts' else 'page'}.",
+                context=f"Value in [{resource}.updated_at] cannot be blank.",
+            )
+        if sent.replace(microsecond=sent.microsecond // 1000 * 1000) != p.updated_at.replace(
+            microsecond=p.updated_at.microsecond // 1000 * 1000
+        ):
+            raise Refusal(
+                409,
+                "Saving failed! Someone else is editing this post.",
+                code="UPDATE_COLLISION",
+            )
+        draft = attrs.evolve(p, tag_ids=list(p.tag_ids))
+        self._apply(draft, data, request, new=False)
+        draft.updated_at = max(self.clock.now(), p.updated_at + timedelta(milliseconds=1))
         self._posts[p.id] = draft
         return self._answer([draft], request)
 
     @route("DELETE", rf"{API}/{RESOURCE}/(?P<post_id>[0-9a-f]{{24}})/")
     def _delete(self, request: httpx.Request, resource: str, post_id: str) -> httpx.Response:
-        try:
-            self._authenticate(request)
-            p = self._find(resource, post_id, "delete")
-        except _Refusal as exc:
-            return self._refused(exc)
+        self._authenticate(request)
+        p = self._find(resource, post_id, "delete")
         p.deleted = True
         return httpx.Response(204)
 
     @route("POST", rf"{API}/images/upload/")
     def _upload(self, request: httpx.Request) -> httpx.Response:
+        self._authenticate(request)
         try:
-            self._authenticate(request)
-            try:
-                parts = parse_multipart(request.content, request.headers.get("content-type", ""))
-            except MultipartError:
-                parts = []
-            fields = {p.name: p for p in parts}
-            file = fields.get("file")
-            if file is None or file.filename is None:
-                raise _Refusal(422, "Please select an image.")
-            name = file.filename.rsplit("/", 1)[-1]
-            ext = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
-            mime = file.content_type.split(";")[0].strip().lower()
-            if mime not in IMAGE_TYPES.get(ext, set()):
-                raise _Refusal(415, "Please select a valid image.")
-        except _Refusal as exc:
-            return self._refused(exc)
+            parts = parse_multipart(request.content, request.headers.get("content-type", ""))
+        except MultipartError:
+            parts = []
+        fields = {p.name: p for p in parts}
+        file = fields.get("file")
+        if file is None or file.filename is None:
+            raise Refusal(422, "Please select an image.")
+        name = file.filename.rsplit("/", 1)[-1]
+        ext = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
+        mime = file.content_type.split(";")[0].strip().lower()
+        if mime not in IMAGE_TYPES.get(ext, set()):
+            raise Refusal(415, "Please select a valid image.")
         now = self.clock.now()
         folder = f"/content/images/{now:%Y}/{now:%m}"
         if self.numbered_image_names:
@@ -866,12 +831,12 @@ class GhostEmulator(Emulator):
         return httpx.Response(404, content=b"<h1>404</h1>", headers={"content-type": "text/html"})
 
 
-def _not_found(resource: str, verb: str) -> _Refusal:
+def _not_found(resource: str, verb: str) -> Refusal:
     """Ghost's 404 for a post (page) that does not exist, as the API framework words an
     endpoint's error (``prepareUserMessage``): "Resource not found error, cannot delete
     post." with the model's "Post not found." as its context."""
     what = "post" if resource == "posts" else "page"
-    return _Refusal(
+    return Refusal(
         404,
         f"Resource not found error, cannot {verb} {what}.",
         context=f"{what.capitalize()} not found.",
@@ -920,10 +885,10 @@ def _one(request: httpx.Request, resource: str) -> dict[str, Any]:
     try:
         body = json.loads(request.content or b"null")
     except ValueError:
-        raise _Refusal(400, "Request body parsing failed") from None
+        raise Refusal(400, "Request body parsing failed") from None
     items = body.get(resource) if isinstance(body, dict) else None
     if not isinstance(items, list) or not items or not isinstance(items[0], dict):
-        raise _Refusal(
+        raise Refusal(
             422,
             f"Validation error, cannot save {resource[:-1]}.",
             context=f"No root key ('{resource}') provided.",
@@ -945,7 +910,7 @@ def _check_bare(value: str, raw: str, at: int) -> None:
     if _NQL_NUMBER.fullmatch(value) or (len(value) >= 2 and not value.startswith("-")):
         return
     char = value[:1] or raw[at : at + 1]
-    raise _Refusal(
+    raise Refusal(
         400,
         "Error parsing filter",
         context=f'Query Error: unrecognized text "{char}" in filter at char {at + 1}',
@@ -961,7 +926,7 @@ def _filter(raw: str | None) -> Any:
     while pos < len(raw):
         m = _TERM.match(raw, pos)
         if m is None or m.group("field") not in ("slug", "id", "status", "title", "uuid"):
-            raise _Refusal(
+            raise Refusal(
                 400,
                 "Error parsing filter",
                 context=f"Query Error: unexpected character in filter at char {pos + 1}",
@@ -984,7 +949,7 @@ def _filter(raw: str | None) -> Any:
         pos = m.end()
         if pos < len(raw):
             if raw[pos] != "+":
-                raise _Refusal(
+                raise Refusal(
                     400,
                     "Error parsing filter",
                     context=f"Query Error: unexpected character in filter at char {pos + 1}",

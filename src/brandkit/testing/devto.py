@@ -75,7 +75,7 @@ import httpx
 import regex
 
 from brandkit.accounts import Account
-from brandkit.testing._emulator import Clock, Emulator, route
+from brandkit.testing._emulator import Clock, Emulator, Refusal, route
 
 __all__ = ["DevtoEmulator"]
 
@@ -106,14 +106,6 @@ PAST_PUBLISHED_AT = timedelta(minutes=15)
 
 # Tag#validate_name's [[:alnum:]]: in Onigmo, Alphabetic or a decimal digit.
 _TAG = regex.compile(r"[\p{Alphabetic}\p{Nd}]+")
-
-
-class _Refusal(Exception):
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = headers or {}
 
 
 @attrs.define
@@ -258,24 +250,22 @@ class DevtoEmulator(Emulator):
         """Rails' 500."""
         return self.error(500, "Internal Server Error")
 
-    def _refused(self, exc: _Refusal) -> httpx.Response:
-        if exc.status == 429 and exc.message == "Retry later":
-            # Rack::Attack's own answer: plain text, not Forem's JSON.
+    def refused(self, refusal: Refusal) -> httpx.Response:
+        """Forem's error body, except Rack::Attack's throttle: its own plain-text 429."""
+        if refusal.status == 429 and refusal.message == "Retry later":
             return httpx.Response(
                 429,
                 content=b"Retry later\n",
-                headers={"content-type": "text/plain", **exc.headers},
+                headers={"content-type": "text/plain", **refusal.headers},
             )
-        response = self.error(exc.status, exc.message)
-        response.headers.update(exc.headers)
-        return response
+        return super().refused(refusal)
 
     def _authenticate(self, request: httpx.Request) -> _User:
         key = request.headers.get("api-key")
         for user in self._users.values():
             if key and secrets.compare_digest(user.api_key, key):
                 return user
-        raise _Refusal(401, "unauthorized")
+        raise Refusal(401, "unauthorized")
 
     def _throttle(self, request: httpx.Request) -> None:
         """Rack::Attack's api_write_throttle: 1 write per second per API key, counted
@@ -286,7 +276,7 @@ class DevtoEmulator(Emulator):
         now = self.clock.time()
         period = int(now)
         if self._writes.get(key) == period:
-            raise _Refusal(429, "Retry later", {"retry-after": "1"})
+            raise Refusal(429, "Retry later", headers={"retry-after": "1"})
         self._writes[key] = period
 
     def _read_throttle(self, request: httpx.Request) -> None:
@@ -299,7 +289,7 @@ class DevtoEmulator(Emulator):
         count = count + 1 if start == window else 1
         self._reads = (window, count)
         if count > API_READS:
-            raise _Refusal(429, "Retry later", {"retry-after": "1"})
+            raise Refusal(429, "Retry later", headers={"retry-after": "1"})
 
     def _url(self, a: _Article) -> str:
         return f"{self.base_url}/{self._users[a.user_id].username}/{a.slug}"
@@ -380,15 +370,15 @@ class DevtoEmulator(Emulator):
         try:
             body = json.loads(request.content or b"null")
         except ValueError:
-            raise _Refusal(400, "Error occurred while parsing request parameters") from None
+            raise Refusal(400, "Error occurred while parsing request parameters") from None
         article = body.get("article") if isinstance(body, dict) else None
         if article is None:
-            raise _Refusal(422, "param is missing or the value is empty: article")
+            raise Refusal(422, "param is missing or the value is empty: article")
         if not isinstance(article, dict):
             kind = {str: "String", list: "Array", int: "Integer", bool: "Boolean"}.get(
                 type(article), type(article).__name__
             )
-            raise _Refusal(
+            raise Refusal(
                 422, f"article param must be a JSON object. You provided article as a {kind}"
             )
         return {k: v for k, v in article.items() if k in _ALLOWED}
@@ -398,7 +388,7 @@ class DevtoEmulator(Emulator):
             return []
         names = raw.split(",") if isinstance(raw, str) else raw
         if not isinstance(names, list):
-            raise _Refusal(422, "Tag list is invalid")
+            raise Refusal(422, "Tag list is invalid")
         out: list[str] = []
         for name in names:
             tag = str(name).strip().lower()
@@ -453,7 +443,7 @@ class DevtoEmulator(Emulator):
             ):
                 problems.append("Title has already been used in the last five minutes")
         if problems:
-            raise _Refusal(422, _sentence(problems))
+            raise Refusal(422, _sentence(problems))
 
     def _assign(self, a: _Article, params: dict[str, Any]) -> None:
         for field in ("title", "body_markdown", "series"):
@@ -476,7 +466,7 @@ class DevtoEmulator(Emulator):
             try:
                 moment = datetime.fromisoformat(str(params["published_at"]).replace("Z", "+00:00"))
             except ValueError:
-                raise _Refusal(422, "Published at is not a valid date") from None
+                raise Refusal(422, "Published at is not a valid date") from None
             a.published_at = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         # Article#evaluate_markdown (before validation, on every save): the body's front
         # matter has the last word on what it names.
@@ -524,44 +514,41 @@ class DevtoEmulator(Emulator):
             if a.user_id == user.id and a.published and a.created_at > since
         )
         if recent >= self.creation_limit:
-            raise _Refusal(
-                429, "Rate limit reached, try again in 30 seconds", {"retry-after": "30"}
+            raise Refusal(
+                429, "Rate limit reached, try again in 30 seconds", headers={"retry-after": "30"}
             )
 
     # -- routes ---------------------------------------------------------------------------
 
     @route("POST", r"/api/articles")
     def _create(self, request: httpx.Request) -> httpx.Response:
-        try:
-            self._throttle(request)
-            user = self._authenticate(request)
-            params = self._params(request)
-            now = self.clock.now()
-            a = _Article(
-                id=self._next_id,
-                user_id=user.id,
-                title="",
-                body_markdown="",
-                description="",
-                published=False,
-                published_at=None,
-                created_at=now,
-                edited_at=None,
-                slug="",
+        self._throttle(request)
+        user = self._authenticate(request)
+        params = self._params(request)
+        now = self.clock.now()
+        a = _Article(
+            id=self._next_id,
+            user_id=user.id,
+            title="",
+            body_markdown="",
+            description="",
+            published=False,
+            published_at=None,
+            created_at=now,
+            edited_at=None,
+            slug="",
+        )
+        self._assign(a, params)
+        if not a.published:
+            a.published_at = None
+            a.slug = (
+                f"{_parameterize(a.title)}-temp-slug-{secrets.randbelow(9_000_000) + 1_000_000}"
             )
-            self._assign(a, params)
-            if not a.published:
-                a.published_at = None
-                a.slug = (
-                    f"{_parameterize(a.title)}-temp-slug-{secrets.randbelow(9_000_000) + 1_000_000}"
-                )
-            elif not a.slug:
-                a.slug = self._slug(a.title)
-            self._validate(a, new=True)
-            if a.published:
-                self._rate_limit(user)
-        except _Refusal as exc:
-            return self._refused(exc)
+        elif not a.slug:
+            a.slug = self._slug(a.title)
+        self._validate(a, new=True)
+        if a.published:
+            self._rate_limit(user)
         self._next_id += 1
         self._articles[a.id] = a
         response = self.json(self._show(a), status=201)
@@ -570,21 +557,18 @@ class DevtoEmulator(Emulator):
 
     @route("PUT", r"/api/articles/(?P<article_id>[0-9]+)")
     def _update(self, request: httpx.Request, article_id: str) -> httpx.Response:
-        try:
-            self._throttle(request)
-            user = self._authenticate(request)
-            params = self._params(request)
-            found = self._articles.get(int(article_id))
-            if found is None or found.user_id != user.id:
-                raise _Refusal(404, "not found")
-            a = attrs.evolve(found, tags=list(found.tags))
-            self._assign(a, params)
-            if "published" in params and not a.published:
-                a.published_at = found.published_at if found.published else None
-            self._validate(a, new=False)
-            a.edited_at = self.clock.now()
-        except _Refusal as exc:
-            return self._refused(exc)
+        self._throttle(request)
+        user = self._authenticate(request)
+        params = self._params(request)
+        found = self._articles.get(int(article_id))
+        if found is None or found.user_id != user.id:
+            raise Refusal(404, "not found")
+        a = attrs.evolve(found, tags=list(found.tags))
+        self._assign(a, params)
+        if "published" in params and not a.published:
+            a.published_at = found.published_at if found.published else None
+        self._validate(a, new=False)
+        a.edited_at = self.clock.now()
         self._articles[a.id] = a
         return self.json(self._show(a))
 
@@ -595,11 +579,8 @@ class DevtoEmulator(Emulator):
 
     @route("GET", r"/api/articles/me(?:/(?P<which>all|published|unpublished))?")
     def _mine(self, request: httpx.Request, which: str | None) -> httpx.Response:
-        try:
-            self._read_throttle(request)
-            user = self._authenticate(request)
-        except _Refusal as exc:
-            return self._refused(exc)
+        self._read_throttle(request)
+        user = self._authenticate(request)
         now = self.clock.now()
         # Forem's published scope is published AND published_at <= now: a scheduled
         # article counts as unpublished until its time.
@@ -626,10 +607,7 @@ class DevtoEmulator(Emulator):
 
     @route("GET", r"/api/articles/(?P<article_id>[0-9]+)")
     def _read(self, request: httpx.Request, article_id: str) -> httpx.Response:
-        try:
-            self._read_throttle(request)
-        except _Refusal as exc:
-            return self._refused(exc)
+        self._read_throttle(request)
         a = self._articles.get(int(article_id))
         if a is None or not self._visible(a):
             return self.error(404, "not found")
@@ -637,10 +615,7 @@ class DevtoEmulator(Emulator):
 
     @route("GET", r"/api/articles/(?P<username>[A-Za-z0-9_]+)/(?P<slug>[a-z0-9-]+)")
     def _read_slug(self, request: httpx.Request, username: str, slug: str) -> httpx.Response:
-        try:
-            self._read_throttle(request)
-        except _Refusal as exc:
-            return self._refused(exc)
+        self._read_throttle(request)
         for a in self._articles.values():
             if a.slug == slug and self._users[a.user_id].username == username and self._visible(a):
                 return self.json(self._show(a))
@@ -673,7 +648,7 @@ def _front_matter(body: str) -> tuple[dict[str, Any] | None, str]:
     matter (``None`` without one) and the rest.
 
     Raises:
-        _Refusal: 500 for YAML that is no mapping (Forem calls ``any?`` on a String or
+        Refusal: 500 for YAML that is no mapping (Forem calls ``any?`` on a String or
             nil), 422 with YAML's words for a line that breaks a mapping.
     """
     fixed = body.replace("\r\n", "\n")
@@ -686,7 +661,7 @@ def _front_matter(body: str) -> tuple[dict[str, Any] | None, str]:
         if line.strip() and not line.strip().startswith("#")
     ]
     if not any(_KEY.fullmatch(line) for _, line in lines):
-        raise _Refusal(500, "Internal Server Error")  # a String or nil: NoMethodError any?
+        raise Refusal(500, "Internal Server Error")  # a String or nil: NoMethodError any?
     mapping: dict[str, Any] = {}
     key: str | None = None
     for n, line in lines:
@@ -698,7 +673,7 @@ def _front_matter(body: str) -> tuple[dict[str, Any] | None, str]:
         elif item is not None and key is not None and mapping[key] in (None, []):
             mapping[key] = [*(mapping[key] or []), _scalar(item.group(1))]
         else:
-            raise _Refusal(
+            raise Refusal(
                 422,
                 f"(<unknown>): could not find expected ':' while scanning a simple key at "
                 f"line {n} column 1",

@@ -658,6 +658,42 @@ def saved(model: type[M], data: Mapping[str, Any], platform: str, name: str) -> 
     raise ConfigurationError(f"not saved {name} credentials: check the fields {fields}")
 
 
+def comma_scopes(value: str | Sequence[str]) -> tuple[str, ...]:
+    """`scopes_of` where commas separate scopes as spaces do: LinkedIn answers scopes so,
+    and Meta's dialogs take them so."""
+    return scopes_of(value.replace(",", " ") if isinstance(value, str) else value)
+
+
+def start_arguments(
+    platform: str, client_id: str, redirect_uri: str, wanted: tuple[str, ...], example: str
+) -> None:
+    """Check what ``auth.<platform>.start`` was given: a client id, a redirect URI and the
+    scopes ``wanted`` (``example`` names one in the message).
+
+    Raises:
+        ConfigurationError: one of them is missing.
+    """
+    if not client_id or not redirect_uri:
+        raise ConfigurationError(f"auth.{platform}.start needs a client_id and a redirect_uri")
+    if not wanted:
+        raise ConfigurationError(
+            f"auth.{platform}.start needs at least one scope, e.g. {example!r}"
+        )
+
+
+def own_start(start: Start, platform: str) -> None:
+    """Check that ``start`` began ``platform``'s authorization: another's start holds
+    another platform's token URL and client, which its code must not be sent to.
+
+    Raises:
+        ConfigurationError: it began another platform's.
+    """
+    if start.platform != platform:
+        raise ConfigurationError(
+            f"auth.{platform}.finish got a {start.platform} authorization start"
+        )
+
+
 def api_root(base_url: str | None, default: str) -> str:
     """Where a flow's endpoints are: ``base_url`` (an emulator) without its trailing slash,
     or ``default`` (the platform's own) when it is ``None``.

@@ -37,15 +37,18 @@ from brandkit.auth._core import (
     TokenBody,
     api_root,
     code_from,
+    comma_scopes,
     expiry_after,
     form_request,
     new_state,
     not_now,
+    own_start,
     plain,
     redeem,
     run,
     run_async,
     saved,
+    start_arguments,
     token_answer,
 )
 from brandkit.errors import AuthError, ConfigurationError, MalformedResponse
@@ -211,12 +214,6 @@ def credentials_of(account: Account) -> LinkedInCredentials | None:
     )
 
 
-def _scopes(value: str | Sequence[str]) -> tuple[str, ...]:
-    # LinkedIn answers scopes comma-separated; requests take them space-separated.
-    items = value.replace(",", " ").split() if isinstance(value, str) else list(value)
-    return tuple(dict.fromkeys(s for s in items if s))
-
-
 def _roots(base_url: str | None) -> tuple[str, str, str]:
     if base_url is None:
         return AUTHORIZE_URL, TOKEN_URL, API_URL
@@ -244,13 +241,8 @@ def start(
     Raises:
         ConfigurationError: no client id, redirect URI or scope, or a bad ``base_url``.
     """
-    if not client_id or not redirect_uri:
-        raise ConfigurationError("auth.linkedin.start needs a client_id and a redirect_uri")
-    wanted = _scopes(scopes)
-    if not wanted:
-        raise ConfigurationError(
-            "auth.linkedin.start needs at least one scope, e.g. 'w_organization_social'"
-        )
+    wanted = comma_scopes(scopes)
+    start_arguments("linkedin", client_id, redirect_uri, wanted, "w_organization_social")
     authorize, token, _ = _roots(base_url)
     state = new_state()
     query = urlencode(
@@ -318,7 +310,8 @@ def _credentials(
         refresh_token=refresh,
         expires_at=expiry_after(now, body.expires_in),
         refresh_expires_at=refresh_expires,
-        scopes=_scopes(body.scope) if body.scope else asked,
+        # LinkedIn answers scopes comma-separated; requests take them space-separated.
+        scopes=comma_scopes(body.scope) if body.scope else asked,
         client_id=client_id,
         base_url=base_url,
     )
@@ -337,8 +330,7 @@ def finish_flow(
 ) -> Flow[LinkedInCredentials]:
     """The sans-IO exchange behind `finish`: checks the callback, then yields the token
     request and returns the credentials."""
-    if start.platform != "linkedin":
-        raise ConfigurationError(f"auth.linkedin.finish got a {start.platform} authorization start")
+    own_start(start, "linkedin")
     code = _code(start, callback_url)
     form = {
         "grant_type": "authorization_code",

@@ -39,16 +39,18 @@ from brandkit.auth._core import (
     api_root,
     body_of,
     code_from,
+    comma_scopes,
     expiry_after,
     form_request,
     new_state,
     not_now,
+    own_start,
     plain,
     redeem,
     run,
     run_async,
     saved,
-    scopes_of,
+    start_arguments,
     unexpected,
 )
 from brandkit.errors import (
@@ -400,12 +402,8 @@ class MetaLogin:
         Raises:
             ConfigurationError: no client id, redirect URI or scope, or a bad ``base_url``.
         """
-        name = f"auth.{self.platform}.start"
-        if not client_id or not redirect_uri:
-            raise ConfigurationError(f"{name} needs a client_id and a redirect_uri")
-        wanted = scopes_of(scopes.replace(",", " ") if isinstance(scopes, str) else scopes)
-        if not wanted:
-            raise ConfigurationError(f"{name} needs at least one scope, e.g. 'threads_basic'")
+        wanted = comma_scopes(scopes)
+        start_arguments(self.platform, client_id, redirect_uri, wanted, "threads_basic")
         authorize = (
             self.authorize_url if base_url is None else api_root(base_url, "") + "/oauth/authorize"
         )
@@ -443,10 +441,7 @@ class MetaLogin:
     ) -> Flow[ThreadsCredentials]:
         """The sans-IO exchange behind `finish`: checks the callback, yields the code
         exchange (and the long-lived exchange), returns the credentials."""
-        if start.platform != self.platform:
-            raise ConfigurationError(
-                f"auth.{self.platform}.finish got a {start.platform} authorization start"
-            )
+        own_start(start, self.platform)
         code = code_from(start, callback_url, platform=self.platform)
         form = {
             "client_id": start.client_id,
@@ -870,13 +865,8 @@ class FacebookLogin:
         Raises:
             ConfigurationError: no client id, redirect URI or scope, or a bad ``base_url``.
         """
-        if not client_id or not redirect_uri:
-            raise ConfigurationError("auth.facebook.start needs a client_id and a redirect_uri")
-        wanted = scopes_of(scopes.replace(",", " ") if isinstance(scopes, str) else scopes)
-        if not wanted:
-            raise ConfigurationError(
-                "auth.facebook.start needs at least one scope, e.g. 'pages_show_list'"
-            )
+        wanted = comma_scopes(scopes)
+        start_arguments("facebook", client_id, redirect_uri, wanted, "pages_show_list")
         dialog = api_root(base_url, FACEBOOK_DIALOG) + f"/{api_version}/dialog/oauth"
         graph = api_root(base_url, FACEBOOK_GRAPH_URL)
         state = new_state()
@@ -912,10 +902,7 @@ class FacebookLogin:
         clock: Callable[[], float] = time.time,
     ) -> Flow[FacebookUserCredentials]:
         """The sans-IO exchange behind `finish`."""
-        if start.platform != "facebook":
-            raise ConfigurationError(
-                f"auth.facebook.finish got a {start.platform} authorization start"
-            )
+        own_start(start, "facebook")
         code = code_from(start, callback_url, platform="facebook")
         version = start.token_url.rstrip("/").split("/")[-3]
         # Facebook documents this exchange as a GET with the code and secret in the query.

@@ -48,6 +48,7 @@ from brandkit.auth._core import (
     new_state,
     new_verifier,
     not_now,
+    own_start,
     plain,
     redeem,
     restored,
@@ -56,6 +57,7 @@ from brandkit.auth._core import (
     run_async,
     saved,
     scopes_of,
+    start_arguments,
     token_answer,
     unexpected,
 )
@@ -231,11 +233,8 @@ def start(
     Raises:
         ConfigurationError: no client id, redirect URI or scope, or a bad ``base_url``.
     """
-    if not client_id or not redirect_uri:
-        raise ConfigurationError("auth.x.start needs a client_id and a redirect_uri")
     wanted = scopes_of(scopes)
-    if not wanted:
-        raise ConfigurationError("auth.x.start needs at least one scope, e.g. 'tweet.read'")
+    start_arguments("x", client_id, redirect_uri, wanted, "tweet.read")
     authorize, token = _bases(base_url)
     state = new_state()
     verifier = new_verifier()
@@ -297,8 +296,7 @@ def finish_flow(
 ) -> Flow[XCredentials]:
     """The sans-IO exchange behind `finish`: checks the callback, then yields the token
     request and returns the credentials."""
-    if start.platform != "x":
-        raise ConfigurationError(f"auth.x.finish got a {start.platform} authorization start")
+    own_start(start, "x")
     code = code_from(start, callback_url, platform="x")
     form = {
         "grant_type": "authorization_code",

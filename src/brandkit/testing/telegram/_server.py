@@ -15,7 +15,7 @@ import httpx
 
 from brandkit.accounts import Account
 from brandkit.content._media import _dimensions, sniff
-from brandkit.testing._emulator import Audience, Clock, Emulator, route
+from brandkit.testing._emulator import Audience, Clock, Emulator, Refusal, route
 from brandkit.testing.telegram._markup import MarkupError, check_entities, parse
 from brandkit.testing.telegram._spec import BotApiRequest, BotApiSpec, UploadedFile, parse_request
 
@@ -213,14 +213,6 @@ class TelegramMessage:
 class _Window:
     start: float
     count: int = 0
-
-
-class _Refusal(Exception):
-    def __init__(self, status: int, description: str, **parameters: Any) -> None:
-        super().__init__(description)
-        self.status = status
-        self.description = description
-        self.parameters = parameters
 
 
 class TelegramEmulator(Emulator):
@@ -638,14 +630,14 @@ class TelegramEmulator(Emulator):
             for c in self.chats.values():
                 if c.username and c.username.lower() == chat[1:].lower():
                     return c
-            raise _Refusal(400, "Bad Request: chat not found")
+            raise Refusal(400, "Bad Request: chat not found")
         try:
             chat_id = int(chat)  # type: ignore[arg-type]
         except (TypeError, ValueError):
-            raise _Refusal(400, "Bad Request: chat not found") from None
+            raise Refusal(400, "Bad Request: chat not found") from None
         found = self.chats.get(chat_id)
         if found is None:
-            raise _Refusal(400, "Bad Request: chat not found")
+            raise Refusal(400, "Bad Request: chat not found")
         return found
 
     def _find(self, chat_id: int, message_id: int) -> TelegramMessage:
@@ -679,11 +671,7 @@ class TelegramEmulator(Emulator):
         problems = self.spec.check(call, strict=False)
         if problems:
             return self.error(400, problems[0])
-        try:
-            result = handler(bot, call)
-        except _Refusal as refusal:
-            return self.error(refusal.status, refusal.description, **refusal.parameters)
-        return self._ok(result)
+        return self._ok(handler(bot, call))
 
     # -- parameters --------------------------------------------------------------------------
 
@@ -694,7 +682,7 @@ class TelegramEmulator(Emulator):
             try:
                 return json.loads(value)
             except ValueError:
-                raise _Refusal(400, f"Bad Request: can't parse {name} JSON object") from None
+                raise Refusal(400, f"Bad Request: can't parse {name} JSON object") from None
         return value
 
     def _int(self, call: BotApiRequest, name: str) -> int | None:
@@ -704,7 +692,7 @@ class TelegramEmulator(Emulator):
         try:
             return int(value)
         except (TypeError, ValueError):
-            raise _Refusal(400, f'Bad Request: field "{name}" must be of type Integer') from None
+            raise Refusal(400, f'Bad Request: field "{name}" must be of type Integer') from None
 
     def _flag(self, call: BotApiRequest, name: str) -> bool:
         value = call.params.get(name)
@@ -714,13 +702,13 @@ class TelegramEmulator(Emulator):
         chat = self._resolve(call.params.get("chat_id"))
         if bot.id not in chat.admins:
             kind = "channel chat" if chat.type == "channel" else "group chat"
-            raise _Refusal(403, f"Forbidden: bot is not a member of the {kind}")
+            raise Refusal(403, f"Forbidden: bot is not a member of the {kind}")
         return chat
 
     def _postable(self, bot: TelegramBot, call: BotApiRequest) -> TelegramChat:
         chat = self._target(bot, call)
         if chat.type == "channel" and not chat.admins.get(bot.id):
-            raise _Refusal(400, "Bad Request: need administrator rights in the channel chat")
+            raise Refusal(400, "Bad Request: need administrator rights in the channel chat")
         return chat
 
     def _text(
@@ -732,20 +720,20 @@ class TelegramEmulator(Emulator):
         entities = self._param(call, entities_field)
         if entities:
             if not isinstance(entities, list):
-                raise _Refusal(400, "Bad Request: can't parse entities JSON object")
+                raise Refusal(400, "Bad Request: can't parse entities JSON object")
             problem = check_entities(raw, entities)
             if problem:
-                raise _Refusal(400, problem)
+                raise Refusal(400, problem)
             text, found = raw, [dict(e) for e in entities]
         else:
             try:
                 text, found = parse(raw, str(mode) if mode else None)
             except MarkupError as exc:
-                raise _Refusal(400, str(exc)) from None
+                raise Refusal(400, str(exc)) from None
         # tdlib measures the visible text in code points (utf8_length) against the limit.
         if len(text) > limit:
             what = "message is too long" if text_field == "text" else "message caption is too long"
-            raise _Refusal(400, f"Bad Request: {what}")
+            raise Refusal(400, f"Bad Request: {what}")
         return text, found
 
     def _reply_to(self, chat: TelegramChat, call: BotApiRequest) -> int | None:
@@ -760,7 +748,7 @@ class TelegramEmulator(Emulator):
         if not params:
             return None
         if not isinstance(params, dict):
-            raise _Refusal(400, "Bad Request: can't parse reply parameters JSON object")
+            raise Refusal(400, "Bad Request: can't parse reply parameters JSON object")
         try:
             target = self._find(chat.id, int(params["message_id"]))
         except (KeyError, TypeError, ValueError):
@@ -768,7 +756,7 @@ class TelegramEmulator(Emulator):
         if target is None or target.deleted_at is not None:
             if params.get("allow_sending_without_reply"):
                 return None
-            raise _Refusal(400, "Bad Request: message to be replied not found")
+            raise Refusal(400, "Bad Request: message to be replied not found")
         return target.message_id
 
     # -- flood control -----------------------------------------------------------------------
@@ -783,7 +771,7 @@ class TelegramEmulator(Emulator):
                 w = self._windows[(scope, key)] = _Window(start=now)
             if w.count + count > limit:
                 wait = max(1, math.ceil(w.start + period - now))
-                raise _Refusal(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
+                raise Refusal(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
             windows.append(w)
         for w in windows:
             w.count += count
@@ -798,25 +786,25 @@ class TelegramEmulator(Emulator):
         elif isinstance(value, str) and value in self._files:
             return self._files[value]
         elif isinstance(value, str) and value.startswith(("http://", "https://")):
-            raise _Refusal(400, "Bad Request: failed to get HTTP URL content")
+            raise Refusal(400, "Bad Request: failed to get HTTP URL content")
         else:
-            raise _Refusal(400, "Bad Request: wrong file identifier/HTTP URL specified")
+            raise Refusal(400, "Bad Request: wrong file identifier/HTTP URL specified")
         if not upload.data:
-            raise _Refusal(400, "Bad Request: file must be non-empty")
+            raise Refusal(400, "Bad Request: file must be non-empty")
         if len(upload.data) > 50 * MB:
-            raise _Refusal(413, "Request Entity Too Large")
+            raise Refusal(413, "Request Entity Too Large")
         found = sniff(upload.data[: 64 * 1024])
         mime = found[0] if found else upload.content_type
         if kind == "photo":
             if found is None or found[1] not in ("image", "gif"):
-                raise _Refusal(400, "Bad Request: IMAGE_PROCESS_FAILED")
+                raise Refusal(400, "Bad Request: IMAGE_PROCESS_FAILED")
             if len(upload.data) > 10 * MB:
-                raise _Refusal(400, "Bad Request: PHOTO_SAVE_FILE_INVALID")
+                raise Refusal(400, "Bad Request: PHOTO_SAVE_FILE_INVALID")
         dims = _dimensions(mime, upload.data[: 64 * 1024]) if found else None
         if kind == "photo" and dims is not None:
             w, h = dims
             if w + h > 10000 or max(w, h) > 20 * min(w, h):
-                raise _Refusal(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+                raise Refusal(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
         stored = StoredFile(
             file_id=self._file_id(kind),
             file_unique_id=self._unique_id(),
@@ -1056,7 +1044,7 @@ class TelegramEmulator(Emulator):
         if kind == "text":
             text, entities = self._text(call, "text", "entities", "parse_mode", self.max_text)
             if not text.strip():
-                raise _Refusal(400, "Bad Request: message text is empty")
+                raise Refusal(400, "Bad Request: message text is empty")
             file = None
         else:
             text, entities = self._text(
@@ -1111,23 +1099,23 @@ class TelegramEmulator(Emulator):
         chat = self._postable(bot, call)
         items = self._param(call, "media")
         if not isinstance(items, list):
-            raise _Refusal(400, "Bad Request: can't parse media JSON object")
+            raise Refusal(400, "Bad Request: can't parse media JSON object")
         # TDLib's checks, worded as the Bot API server passes them on; an album of one is
         # sent as one ordinary message (TDLib makes no album of it).
         types = {i.get("type") for i in items if isinstance(i, dict)}
         if types & {"animation"}:
-            raise _Refusal(
+            raise Refusal(
                 400,
                 "Bad Request: can't parse InputMedia: type \"animation\" can't be used in "
                 "sendMediaGroup",
             )
         if not items:
-            raise _Refusal(400, "Bad Request: there are no messages to send")
+            raise Refusal(400, "Bad Request: there are no messages to send")
         if len(items) > 10:
-            raise _Refusal(400, "Bad Request: too many messages to send as an album")
+            raise Refusal(400, "Bad Request: too many messages to send as an album")
         for kind in ("document", "audio"):
             if kind in types and len(types) > 1:
-                raise _Refusal(400, f"Bad Request: {kind} can't be mixed with other media types")
+                raise Refusal(400, f"Bad Request: {kind} can't be mixed with other media types")
         reply_to = self._reply_to(chat, call)
         prepared: list[tuple[str, str, list[dict[str, Any]], StoredFile, dict[str, Any]]] = []
         for item in items:
@@ -1176,13 +1164,13 @@ class TelegramEmulator(Emulator):
         except KeyError:
             m = None
         if m is None or m.deleted_at is not None:
-            raise _Refusal(400, "Bad Request: message to delete not found")
+            raise Refusal(400, "Bad Request: message to delete not found")
         now = self.clock.time()
         # In a group, an admin bot with the right (here: an admin that may post) deletes
         # anyone's message; in a channel, only its own.
         others = chat.type == "channel" or not chat.admins.get(bot.id)
         if now - m.date >= self.delete_window or (m.bot_id != bot.id and others):
-            raise _Refusal(400, "Bad Request: message can't be deleted")
+            raise Refusal(400, "Bad Request: message can't be deleted")
         m.deleted_at = now
 
     def _m_deletemessage(self, bot: TelegramBot, call: BotApiRequest) -> Any:
@@ -1199,7 +1187,7 @@ class TelegramEmulator(Emulator):
         allowed = self._param(call, "allowed_updates")
         if allowed is not None:
             if not isinstance(allowed, list):
-                raise _Refusal(400, "Bad Request: can't parse allowed_updates JSON object")
+                raise Refusal(400, "Bad Request: can't parse allowed_updates JSON object")
             self._allowed[bot.id] = frozenset(str(a) for a in allowed) or _DEFAULT_UPDATES
         asked = self._int(call, "limit")
         # The Bot API server clamps limit into 1-100 (0 is 1), 100 when absent.
@@ -1223,17 +1211,17 @@ class TelegramEmulator(Emulator):
         except KeyError:
             m = None
         if m is None or m.deleted_at is not None:
-            raise _Refusal(400, "Bad Request: message to react not found")
+            raise Refusal(400, "Bad Request: message to react not found")
         reaction = self._param(call, "reaction") or []
         if not isinstance(reaction, list):
-            raise _Refusal(400, "Bad Request: can't parse reaction JSON object")
+            raise Refusal(400, "Bad Request: can't parse reaction JSON object")
         emoji = [str(r.get("emoji")) for r in reaction if isinstance(r, dict)]
         if any(r.get("type") != "emoji" for r in reaction if isinstance(r, dict)):
             # Bots cannot send paid reactions; custom emoji need the chat to allow them.
-            raise _Refusal(400, "Bad Request: REACTION_INVALID")
+            raise Refusal(400, "Bad Request: REACTION_INVALID")
         if len(emoji) > 1:
             # Bots set at most one reaction on a message (non-premium users' limit).
-            raise _Refusal(400, "Bad Request: REACTIONS_TOO_MANY")
+            raise Refusal(400, "Bad Request: REACTIONS_TOO_MANY")
         if emoji:
             m.reactions[bot.id] = emoji
         else:
@@ -1244,11 +1232,11 @@ class TelegramEmulator(Emulator):
         chat = self._target(bot, call)
         ids = self._param(call, "message_ids")
         if not isinstance(ids, list) or not 1 <= len(ids) <= 100:
-            raise _Refusal(400, "Bad Request: too many message identifiers specified")
+            raise Refusal(400, "Bad Request: too many message identifiers specified")
         for message_id in ids:
             try:
                 self._delete(bot, chat, int(message_id))
-            except _Refusal as refusal:
-                if "not found" not in refusal.description:
+            except Refusal as refusal:
+                if "not found" not in refusal.message:
                     raise
         return True

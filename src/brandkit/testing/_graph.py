@@ -1626,12 +1626,15 @@ class MediaFetchingEmulator(GraphEmulator, Generic[C, P]):
     def engagement_of(self, post_id: str) -> dict[str, int]:
         return self._posts[post_id].extra
 
+    def live_post(self, post_id: str) -> P | None:
+        """The post ``post_id`` if it exists now (else ``None``: unknown or deleted)."""
+        post = self._posts.get(post_id)
+        return post if post is not None and post.deleted_at is None else None
+
     def own_post(self, token: Token, node: str) -> P | None:
         """The live post ``node`` if the token's account wrote it (else ``None``)."""
-        post = self._posts.get(node)
-        if post is None or post.deleted_at is not None or post.owner != token.owner:
-            return None
-        return post
+        post = self.live_post(node)
+        return post if post is not None and post.owner == token.owner else None
 
     def owned(self, token: Token, node: str, verb: str) -> P:
         """A live post of the token's account.

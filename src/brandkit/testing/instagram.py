@@ -645,8 +645,8 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
     # -- comments --------------------------------------------------------------------------
 
     def comment_owner(self, object_id: str) -> str | None:
-        media = self._posts.get(object_id)
-        return media.owner if media is not None and media.deleted_at is None else None
+        media = self.live_post(object_id)
+        return media.owner if media is not None else None
 
     def _own_comment(self, token: Token, node: str, verb: str) -> Comment:
         comment = self.live_comment(node)

@@ -131,6 +131,11 @@ def _since_until(params: Mapping[str, Any]) -> tuple[float | None, float | None]
     return since, until
 
 
+def _order(p: _Post) -> tuple[float, int]:
+    """Where a post stands in Threads' order of posts: by time, then by id."""
+    return p.created_at, int(p.id)
+
+
 def _cursor(p: _Post) -> str:
     return base64.urlsafe_b64encode(json.dumps([p.created_at, p.id]).encode()).decode()
 
@@ -280,8 +285,8 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
             KeyError: no live post has that id.
         """
         with self.lock:
-            parent = self._posts.get(post_id)
-            if parent is None or parent.deleted_at is not None:
+            parent = self.live_post(post_id)
+            if parent is None:
                 raise KeyError(post_id)
             return self._audience_post(author, text, parent).id
 
@@ -331,8 +336,8 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
         if not tag or len(tag) > 50 or "." in tag or "&" in tag:
             raise ValueError(f"{tag!r} is not a Threads topic tag (1-50 characters, no . or &)")
         with self.lock:
-            post = self._posts.get(post_id)
-            if post is None or post.deleted_at is not None:
+            post = self.live_post(post_id)
+            if post is None:
                 raise KeyError(post_id)
             post.topic_tag = tag
 
@@ -643,7 +648,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
                 and self._mentions(p.text, user.username)
                 and in_window(p.created_at, since, until)
             ]
-            items.sort(key=lambda p: (p.created_at, int(p.id)), reverse=True)
+            items.sort(key=_order, reverse=True)
             # Meta's mentions page: cursors, but no previous or next links.
             return self.json(self._edge_page(request, params, items, render, links=False))
         if edge == "threads":
@@ -655,7 +660,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
         else:
             items = self._descendants(post.id)
         newest_first = truthy(params.get("reverse", "true"))
-        items.sort(key=lambda p: (p.created_at, int(p.id)), reverse=newest_first)
+        items.sort(key=_order, reverse=newest_first)
         return self.json(self._edge_page(request, params, items, render, links=True))
 
     def _edge_page(
@@ -681,7 +686,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
             raise GraphError(
                 400, 100, "(#100) Both before and after parameters cannot be passed at once"
             )
-        keys = [(p.created_at, int(p.id)) for p in items]
+        keys = [_order(p) for p in items]
         descending = len(keys) > 1 and keys[0] > keys[-1]
         if after or before:
             anchor = _decode_cursor(str(after or before))
@@ -693,7 +698,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
                 chunk = [p for p, k in zip(items, keys, strict=True) if past(k)][:limit]
             else:
                 earlier = [p for p, k in zip(items, keys, strict=True) if not past(k)]
-                earlier = [p for p in earlier if (p.created_at, int(p.id)) != anchor]
+                earlier = [p for p in earlier if _order(p) != anchor]
                 chunk = earlier[-limit:]
         else:
             chunk = items[:limit]
@@ -714,7 +719,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
         """Every live reply below a post, at every level (a reply is newer than its parent,
         so one pass in time order finds them all)."""
         found, below = [], {post_id}
-        for p in sorted(self.live(), key=lambda p: (p.created_at, int(p.id))):
+        for p in sorted(self.live(), key=_order):
             if p.reply_to in below:
                 found.append(p)
                 below.add(p.id)
@@ -723,8 +728,8 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
     def _seen(self, token: Token, node: str) -> _Post:
         """A live post the token's account may read: one in a conversation it started, or
         one that mentions it."""
-        post = self._posts.get(node)
-        if post is None or post.deleted_at is not None:
+        post = self.live_post(node)
+        if post is None:
             raise self.unsupported("get", node)
         root = self._posts.get(post.root)
         user = self._users.get(token.owner)
@@ -804,7 +809,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
             return self.post_fields(p, fields, token.owner)
 
         if search_type == "RECENT":
-            items.sort(key=lambda p: (p.created_at, int(p.id)), reverse=True)
+            items.sort(key=_order, reverse=True)
             body = self._edge_page(request, params, items, render, links=True)
         else:
             items.sort(key=lambda p: (self._counts(p).get("likes", 0), p.created_at), reverse=True)
@@ -820,15 +825,9 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
     def _manage_reply(
         self, request: httpx.Request, token: Token, params: dict[str, Any], node: str, **_: Any
     ) -> httpx.Response:
-        reply = self._posts.get(node)
+        reply = self.live_post(node)
         root = self._posts.get(reply.root) if reply is not None else None
-        if (
-            reply is None
-            or reply.deleted_at is not None
-            or reply.reply_to is None
-            or root is None
-            or root.owner != token.owner
-        ):
+        if reply is None or reply.reply_to is None or root is None or root.owner != token.owner:
             raise self.unsupported("post", node)
         parent = self._posts[reply.reply_to]
         if parent.owner != token.owner or reply.owner == token.owner:
@@ -878,12 +877,10 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
                 user_msg=f"A post can have at most 5 links; this one has {len(links)}.",
             )
         reply_to = params.get("reply_to_id") or None
-        if reply_to is not None:
-            parent = self._posts.get(str(reply_to))
-            if parent is None or parent.deleted_at is not None:
-                raise GraphError(
-                    400, 100, f"(#100) The reply_to_id {reply_to} does not exist", subcode=33
-                )
+        if reply_to is not None and self.live_post(str(reply_to)) is None:
+            raise GraphError(
+                400, 100, f"(#100) The reply_to_id {reply_to} does not exist", subcode=33
+            )
         if media_type == "TEXT":
             if not text:
                 raise GraphError(400, 100, "(#100) The parameter text is required.")

@@ -996,7 +996,7 @@ class FacebookEmulator(GraphEmulator):
         out = self.page_of(request, [self._comment_fields(c, fields) for c in items], params)
         if truthy(params.get("summary")):
             out["summary"] = {
-                "order": order if order != "chronological" else "chronological",
+                "order": order,
                 "total_count": len(items),
                 "can_comment": True,
             }

@@ -104,6 +104,7 @@ from brandkit.testing._emulator import (
     Clock,
     Emulator,
     JsonTemplate,
+    Refusal,
     route,
     utc_millis,
 )
@@ -305,15 +306,6 @@ class _Notification:
     from_id: str  # who caused it
     status_id: str | None
     created_at: float
-
-
-class _Refusal(Exception):
-    """Internal: answer with Mastodon's error body."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 # The instance document's ``configuration.polls`` (v1 and v2 alike): Mastodon's defaults.
@@ -989,15 +981,15 @@ class MastodonEmulator(Emulator):
         scheme, _, token = header.partition(" ")
         found = self._tokens.get(token.strip()) if scheme.lower() == "bearer" else None
         if found is None:
-            raise _Refusal(401, "The access token is invalid")
+            raise Refusal(401, "The access token is invalid")
         if found.revoked:
-            raise _Refusal(401, "The access token was revoked")
+            raise Refusal(401, "The access token was revoked")
         if self.token_ttl is not None and self.clock.time() >= found.issued_at + self.token_ttl:
-            raise _Refusal(401, "The access token expired")
+            raise Refusal(401, "The access token expired")
         for method, path, needed in _WRITE_SCOPES:
             if request.method == method and path.fullmatch(request.url.path):
                 if needed not in found.scopes and needed.split(":")[0] not in found.scopes:
-                    raise _Refusal(403, "This action is outside the authorized scopes")
+                    raise Refusal(403, "This action is outside the authorized scopes")
                 break
         return self._users[found.user_id]
 
@@ -1040,12 +1032,12 @@ class MastodonEmulator(Emulator):
         now = self.clock.time()
         try:
             user = self._authenticate(request) if auth != "none" else None
-        except _Refusal as refusal:
-            return self._finish(request, self.error(refusal.status, refusal.message), now)
+        except Refusal as refusal:
+            return self._finish(request, self.refused(refusal), now)
         if auth == "none" and request.headers.get("authorization"):
             try:
                 user = self._authenticate(request)
-            except _Refusal:
+            except Refusal:
                 user = None
         if auth == "required" and user is None:
             return self._finish(request, self.error(401, "The access token is invalid"), now)
@@ -1069,8 +1061,8 @@ class MastodonEmulator(Emulator):
             return self._finish(request, response, now)
         try:
             response = fn(self, request, user=user, **kwargs)
-        except _Refusal as refusal:
-            response = self.error(refusal.status, refusal.message)
+        except Refusal as refusal:
+            response = self.refused(refusal)
         if most is not None:
             response.headers.update(most[1])
         if user is not None and request.method == "POST" and request.url.path == "/api/v1/statuses":
@@ -1110,7 +1102,7 @@ class MastodonEmulator(Emulator):
             try:
                 data = json.loads(body)
             except ValueError:
-                raise _Refusal(400, "Error occurred while parsing request parameters") from None
+                raise Refusal(400, "Error occurred while parsing request parameters") from None
             if isinstance(data, dict):
                 params.update(data)
         elif ctype.startswith("application/x-www-form-urlencoded") and body:
@@ -1119,7 +1111,7 @@ class MastodonEmulator(Emulator):
         elif ctype.startswith("multipart/form-data"):
             match = re.search(r'boundary="?([^";]+)"?', ctype)
             if match is None:
-                raise _Refusal(400, "Error occurred while parsing request parameters")
+                raise Refusal(400, "Error occurred while parsing request parameters")
             for name, filename, part_type, data in multipart(body, match.group(1).encode()):
                 if filename is None:
                     put(name, data.decode("utf-8"))
@@ -1337,7 +1329,7 @@ class MastodonEmulator(Emulator):
         self, request: httpx.Request, user: _User | None, account_id: str
     ) -> httpx.Response:
         if account_id not in self._users:
-            raise _Refusal(404, "Record not found")
+            raise Refusal(404, "Record not found")
         params = request.url.params
         limit = min(40, max(1, int(params.get("limit") or 20)))
         items = [s for s in self._live() if s.user_id == account_id and self._visible(s, user)]
@@ -1386,12 +1378,12 @@ class MastodonEmulator(Emulator):
         params, files = self._params(request)
         upload = files.get("file")
         if upload is None:
-            raise _Refusal(422, "Validation failed: File can't be blank")
+            raise Refusal(422, "Validation failed: File can't be blank")
         filename, declared, data = upload
         sniffed = sniff(data[:64])
         mime = sniffed[0] if sniffed else declared
         if mime not in self.supported_mime_types:
-            raise _Refusal(422, "Validation failed: File content type is invalid")
+            raise Refusal(422, "Validation failed: File content type is invalid")
         kind = {"image/gif": "gifv"}.get(mime) or mime.split("/")[0]
         if kind not in ("image", "gifv", "video", "audio"):
             kind = "unknown"
@@ -1399,12 +1391,12 @@ class MastodonEmulator(Emulator):
         if mime == "image/gif":
             cap = self.image_size_limit
         if len(data) > cap:
-            raise _Refusal(
+            raise Refusal(
                 422, f"Validation failed: File file size must be less than {cap // MiB} MB"
             )
         description = params.get("description")
         if description is not None and len(description) > self.description_limit:
-            raise _Refusal(
+            raise Refusal(
                 422,
                 f"Validation failed: Description is too long (maximum is "
                 f"{self.description_limit} characters)",
@@ -1445,9 +1437,9 @@ class MastodonEmulator(Emulator):
     def _own_unattached(self, user: _User, media_id: str) -> _Attachment:
         m = self._media.get(media_id)
         if m is None or m.user_id != user.id or m.status_id is not None or m.destroyed:
-            raise _Refusal(404, "Record not found")
+            raise Refusal(404, "Record not found")
         if m.failed:
-            raise _Refusal(422, "Error processing thumbnail for uploaded media")
+            raise Refusal(422, "Error processing thumbnail for uploaded media")
         return m
 
     @route("GET", r"/api/v1/media/(?P<media_id>[^/]+)")
@@ -1465,7 +1457,7 @@ class MastodonEmulator(Emulator):
         if "description" in params:
             description = str(params["description"])
             if len(description) > self.description_limit:
-                raise _Refusal(
+                raise Refusal(
                     422,
                     f"Validation failed: Description is too long (maximum is "
                     f"{self.description_limit} characters)",
@@ -1482,12 +1474,12 @@ class MastodonEmulator(Emulator):
         """The status ``status_id``, which ``viewer`` may see.
 
         Raises:
-            _Refusal: 404 with ``missing`` (Mastodon's words differ by endpoint) when there is
+            Refusal: 404 with ``missing`` (Mastodon's words differ by endpoint) when there is
                 no such status or ``viewer`` may not see it.
         """
         st = self._statuses.get(status_id)
         if st is None or not self._visible(st, viewer):
-            raise _Refusal(404, missing)
+            raise Refusal(404, missing)
         return st
 
     def _visible(self, st: _Status, viewer: _User | None) -> bool:
@@ -1678,7 +1670,7 @@ class MastodonEmulator(Emulator):
         if reply_to not in (None, ""):
             parent = self._statuses.get(str(reply_to))
             if parent is None or not self._visible(parent, user):
-                raise _Refusal(404, "The post you are trying to reply to does not appear to exist.")
+                raise Refusal(404, "The post you are trying to reply to does not appear to exist.")
 
         # PostStatusService#call: a known key answers with the status it created.
         key = request.headers.get("idempotency-key")
@@ -1687,7 +1679,7 @@ class MastodonEmulator(Emulator):
             if known is not None and now - known[1] < self.idempotency_ttl:
                 original = self._statuses[known[0]]
                 if original.deleted_at is not None:
-                    raise _Refusal(404, "Record not found")
+                    raise Refusal(404, "Record not found")
                 return self.json(self._status_json(original))
 
         # validate_media!
@@ -1696,7 +1688,7 @@ class MastodonEmulator(Emulator):
             raw_ids = [raw_ids]
         media_ids = [str(i) for i in raw_ids if str(i)]
         if len(media_ids) > self.max_media_attachments:
-            raise _Refusal(422, f"Cannot attach more than {self.max_media_attachments} files")
+            raise Refusal(422, f"Cannot attach more than {self.max_media_attachments} files")
         attachments = []
         missing = []
         for media_id in media_ids:
@@ -1706,13 +1698,13 @@ class MastodonEmulator(Emulator):
             else:
                 attachments.append(m)
         if missing:
-            raise _Refusal(
+            raise Refusal(
                 422, f"Media {', '.join(missing)} not found or already attached to another post"
             )
         if len(attachments) > 1 and any(m.type in ("video", "audio") for m in attachments):
-            raise _Refusal(422, "Cannot attach a video to a post that already contains images")
+            raise Refusal(422, "Cannot attach a video to a post that already contains images")
         if any(m.failed or now < m.ready_at for m in attachments):
-            raise _Refusal(
+            raise Refusal(
                 422, "Cannot attach files that have not finished processing. Try again in a moment!"
             )
 
@@ -1720,19 +1712,19 @@ class MastodonEmulator(Emulator):
         text = str(params.get("status") or "")
         spoiler = str(params.get("spoiler_text") or "")
         if not text.strip() and not attachments:
-            raise _Refusal(422, "Validation failed: Text can't be blank")
+            raise Refusal(422, "Validation failed: Text can't be blank")
         visibility = str(params.get("visibility") or "public")
         if visibility not in VISIBILITIES:
-            raise _Refusal(422, "Validation failed: Visibility is not included in the list")
+            raise Refusal(422, "Validation failed: Visibility is not included in the list")
         if self.status_length(text, spoiler) > self.max_characters:
-            raise _Refusal(
+            raise Refusal(
                 422, f"Validation failed: Text character limit of {self.max_characters} exceeded"
             )
 
         # RateLimiter family :statuses, recorded when the status is created.
         limit, used, _ = self._statuses_family(user, now)
         if used >= limit:
-            raise _Refusal(429, "Too many requests")
+            raise Refusal(429, "Too many requests")
 
         sensitive = _truthy(params.get("sensitive")) or bool(spoiler)
         language = params.get("language")
@@ -1767,7 +1759,7 @@ class MastodonEmulator(Emulator):
         ids = list(dict.fromkeys(wanted))
         if len(ids) > 20:
             # check_statuses_limit raises a bare Mastodon::ValidationError.
-            raise _Refusal(422, "Mastodon::ValidationError")
+            raise Refusal(422, "Mastodon::ValidationError")
         found = [self._statuses.get(i) for i in ids]
         return self.json(
             [self._status_json(s) for s in found if s is not None and self._visible(s, user)]
@@ -1786,7 +1778,7 @@ class MastodonEmulator(Emulator):
     def _delete_status(self, request: httpx.Request, user: _User, status_id: str) -> httpx.Response:
         st = self._statuses.get(status_id)
         if st is None or st.user_id != user.id or st.deleted_at is not None:
-            raise _Refusal(404, "Record not found")
+            raise Refusal(404, "Record not found")
         # The answer carries the source text (for redrafting) instead of the HTML content.
         data = self._status_json(st, text_only=True)
         self._destroy(st)
@@ -1962,7 +1954,7 @@ class MastodonEmulator(Emulator):
         for n in self._shown_notifications():
             if n.id == notification_id and n.account_id == user.id:
                 return self.json(self._notification_json(n, self._origin(request)))
-        raise _Refusal(404, "Record not found")
+        raise Refusal(404, "Record not found")
 
     # -- listening -------------------------------------------------------------------------
 
@@ -2046,9 +2038,9 @@ class MastodonEmulator(Emulator):
     def _search(self, request: httpx.Request, user: _User | None) -> httpx.Response:
         params = request.url.params
         if user is None and params.get("offset"):
-            raise _Refusal(401, "Search queries pagination is not supported without authentication")
+            raise Refusal(401, "Search queries pagination is not supported without authentication")
         if user is None and _truthy(params.get("resolve")):
-            raise _Refusal(
+            raise Refusal(
                 401,
                 "Search queries that resolve remote resources are not supported without "
                 "authentication",
@@ -2110,12 +2102,12 @@ class MastodonEmulator(Emulator):
         raw = params.get("redirect_uris") or ""
         uris = tuple(raw) if isinstance(raw, list) else tuple(str(raw).split())
         if not name:
-            raise _Refusal(422, "Validation failed: Application name can't be blank")
+            raise Refusal(422, "Validation failed: Application name can't be blank")
         if not uris:
-            raise _Refusal(422, "Validation failed: Redirect URI can't be blank")
+            raise Refusal(422, "Validation failed: Redirect URI can't be blank")
         for uri in uris:
             if uri != OOB and not re.match(r"[a-z][a-z0-9+.-]*://", uri):
-                raise _Refusal(422, "Validation failed: Redirect URI must be an absolute URI.")
+                raise Refusal(422, "Validation failed: Redirect URI must be an absolute URI.")
         scopes = str(params.get("scopes") or "read")
         app = self.oauth_app(redirect_uri=uris, scopes=scopes, name=name)
         return self.json(
@@ -2232,10 +2224,7 @@ class MastodonEmulator(Emulator):
 
     @route("POST", r"/oauth/token")
     def _oauth_token(self, request: httpx.Request) -> httpx.Response:
-        try:
-            params, _ = self._params(request)
-        except _Refusal as refusal:
-            return self.error(refusal.status, refusal.message)
+        params, _ = self._params(request)
         app = self._client(request, params)
         if app is None:
             return self.json({"error": "invalid_client", "error_description": _INVALID_CLIENT}, 401)
@@ -2290,8 +2279,8 @@ class MastodonEmulator(Emulator):
         now = self.clock.time()
         try:
             params, _ = self._params(request)
-        except _Refusal as refusal:
-            return self._finish(request, self.error(refusal.status, refusal.message), now)
+        except Refusal as refusal:
+            return self._finish(request, self.refused(refusal), now)
         refused = self.json(
             {"error": "unauthorized_client", "error_description": _REVOKE_UNAUTHORIZED}, 403
         )

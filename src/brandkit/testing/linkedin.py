@@ -70,7 +70,7 @@ import httpx
 
 from brandkit.accounts import Account, CredentialsHook
 from brandkit.content._media import _dimensions, sniff
-from brandkit.testing._emulator import Audience, Clock, Emulator, route
+from brandkit.testing._emulator import Audience, Clock, Emulator, Refusal, route
 
 __all__ = [
     "DEFAULT_QUOTAS",
@@ -359,13 +359,19 @@ def _paged(params: httpx.QueryParams, items: list[Any]) -> tuple[list[Any], dict
     return items[start : start + count], paging
 
 
-class _Refusal(Exception):
-    def __init__(self, status: int, message: str, code: str | None = None, service: int = 0):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.code = code
-        self.service = service
+class _Refusal(Refusal):
+    """A refusal in LinkedIn's shape: its ``code`` and ``serviceErrorCode`` (``service``)
+    are in the body when given."""
+
+    def __init__(
+        self, status: int, message: str, code: str | None = None, service: int = 0
+    ) -> None:
+        extra: dict[str, Any] = {}
+        if service:
+            extra["serviceErrorCode"] = service
+        if code:
+            extra["code"] = code
+        super().__init__(status, message, **extra)
 
 
 def _missing(path: str) -> _Refusal:
@@ -392,12 +398,9 @@ def _rest(*, bucket: str) -> Callable[[Handler], Handler]:
         def handler(
             self: LinkedInEmulator, request: httpx.Request, **kwargs: Any
         ) -> httpx.Response:
-            try:
-                caller = self._authenticate(request)
-                self._spend(caller, bucket)
-                return fn(self, request, caller, **kwargs)
-            except _Refusal as refusal:
-                return self._refuse(refusal)
+            caller = self._authenticate(request)
+            self._spend(caller, bucket)
+            return fn(self, request, caller, **kwargs)
 
         return handler
 
@@ -714,14 +717,6 @@ class LinkedInEmulator(Emulator):
         body["message"] = message
         body.update(extra)
         return self.json(body, status=status)
-
-    def _refuse(self, refusal: _Refusal) -> httpx.Response:
-        extra: dict[str, Any] = {}
-        if refusal.service:
-            extra["serviceErrorCode"] = refusal.service
-        if refusal.code:
-            extra["code"] = refusal.code
-        return self.error(refusal.status, refusal.message, **extra)
 
     def _new_id(self) -> str:
         self._next_id += 1 + secrets.randbelow(1000)
@@ -1421,17 +1416,14 @@ class LinkedInEmulator(Emulator):
     def _userinfo(self, request: httpx.Request) -> httpx.Response:
         # OpenID Connect's userinfo: unversioned, scopes openid and profile (email adds the
         # address). Errors here are LinkedIn's REST shape too.
-        try:
-            token = self._bearer(request)
-            if not {"openid", "profile"} <= token.scopes:
-                raise _Refusal(
-                    403,
-                    "Not enough permissions to access: userinfo.GET.NO_VERSION",
-                    "ACCESS_DENIED",
-                    100,
-                )
-        except _Refusal as refusal:
-            return self._refuse(refusal)
+        token = self._bearer(request)
+        if not {"openid", "profile"} <= token.scopes:
+            raise _Refusal(
+                403,
+                "Not enough permissions to access: userinfo.GET.NO_VERSION",
+                "ACCESS_DENIED",
+                100,
+            )
         member = self._members[token.member]
         given, _, family = member.name.partition(" ")
         info: dict[str, Any] = {

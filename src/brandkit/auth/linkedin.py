@@ -48,6 +48,8 @@ from brandkit.auth._core import (
     run,
     run_async,
     saved,
+    setting_number,
+    setting_scopes,
     start_arguments,
     token_answer,
 )
@@ -182,12 +184,6 @@ _ACLS_PAGE = 100
 _ACLS_PAGES = 50
 
 
-def _number(value: object) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return None
-
-
 def credentials_of(account: Account) -> LinkedInCredentials | None:
     """The credentials ``account`` holds now, as `finish` or `refresh` gives them: the
     tokens, ``expires_at`` (a refresh by the adapter moves it on), the scopes and the
@@ -201,14 +197,13 @@ def credentials_of(account: Account) -> LinkedInCredentials | None:
     if account.platform != "linkedin" or not token:
         return None
     refresh_token = account.secret("refresh_token")
-    scopes = account.settings.get("scopes")
     client_id = account.settings.get("oauth_client_id") or account.settings.get("client_id")
     return LinkedInCredentials(
         access_token=SecretStr(token),
         refresh_token=SecretStr(refresh_token) if refresh_token else None,
-        expires_at=_number(account.settings.get("token_expires_at")),
-        refresh_expires_at=_number(account.settings.get("refresh_expires_at")),
-        scopes=tuple(str(s) for s in scopes) if isinstance(scopes, list | tuple) else (),
+        expires_at=setting_number(account.settings.get("token_expires_at")),
+        refresh_expires_at=setting_number(account.settings.get("refresh_expires_at")),
+        scopes=setting_scopes(account.settings.get("scopes")),
         client_id=str(client_id or ""),
         base_url=None if account.base_url == API_URL else account.base_url,
     )

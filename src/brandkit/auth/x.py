@@ -57,6 +57,8 @@ from brandkit.auth._core import (
     run_async,
     saved,
     scopes_of,
+    setting_number,
+    setting_scopes,
     start_arguments,
     token_answer,
     unexpected,
@@ -191,17 +193,11 @@ def credentials_of(account: Account) -> XCredentials | None:
     if account.platform != "x" or not token:
         return None
     refresh_token = account.secret("refresh_token")
-    expires = account.settings.get("token_expires_at")
-    scopes = account.settings.get("scopes")
     return XCredentials(
         access_token=SecretStr(token),
         refresh_token=SecretStr(refresh_token) if refresh_token else None,
-        expires_at=(
-            float(expires)
-            if isinstance(expires, int | float) and not isinstance(expires, bool)
-            else None
-        ),
-        scopes=tuple(str(s) for s in scopes) if isinstance(scopes, list | tuple) else (),
+        expires_at=setting_number(account.settings.get("token_expires_at")),
+        scopes=setting_scopes(account.settings.get("scopes")),
         client_id=str(account.settings.get("client_id") or ""),
         base_url=None if account.base_url == API_ROOT else account.base_url,
     )

@@ -1496,7 +1496,16 @@ class GraphAdapter(Adapter):
     # -- errors ------------------------------------------------------------------------------
 
     def auth_advice(self, code: int | None, subcode: int | None) -> str:
-        """What to do about a refused token (subclasses know their token kinds)."""
+        """What to do about a refused token (subclasses know their token kinds). A
+        long-lived token that refreshes (`refresh_grant`: Instagram's, Threads') lasts 60
+        days and refreshes only before it expires, so once refused it must be authorised
+        again."""
+        if self.refresh_grant is not None:
+            return (
+                f"{self.name.capitalize()} tokens last 60 days and cannot be refreshed once "
+                "expired: authorise the app again (set token_expires_at on the account so "
+                "that brandkit refreshes the token a week before it expires)"
+            )
         return "authorise the app again and use the new token"
 
     def error_for(self, response: httpx.Response) -> PlatformError:

@@ -370,13 +370,6 @@ class InstagramAdapter(ContainerAdapter):
             )
         return super().error_for(response)
 
-    def auth_advice(self, code: int | None, subcode: int | None) -> str:
-        return (
-            "Instagram tokens last 60 days and cannot be refreshed once expired: authorise the "
-            "app again (set token_expires_at on the account so that brandkit refreshes the "
-            "token a week before it expires)"
-        )
-
     # -- prepare -----------------------------------------------------------------------------
 
     def prepare(self) -> Flow[Capabilities]:

@@ -331,13 +331,6 @@ class ThreadsAdapter(ContainerAdapter):
             error.retry_after = 86_400.0
         return error
 
-    def auth_advice(self, code: int | None, subcode: int | None) -> str:
-        return (
-            "Threads tokens last 60 days and cannot be refreshed once expired: authorise the "
-            "app again (set token_expires_at on the account so that brandkit refreshes the "
-            "token a week before it expires)"
-        )
-
     # -- prepare -----------------------------------------------------------------------------
 
     def prepare(self) -> Flow[Capabilities]:

@@ -70,7 +70,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import attrs
@@ -373,6 +373,19 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
                 del queried[tag]
         return queried
 
+    def _searcher(self, token: Token, params: Mapping[str, Any]) -> str:
+        """The ``user_id`` a hashtag call names (the account that searches), if the token
+        acts for it.
+
+        Raises:
+            GraphError: none given (code 100), or not the token's account.
+        """
+        user_id = str(params.get("user_id") or "")
+        if not user_id:
+            raise GraphError(400, 100, "(#100) The parameter user_id is required")
+        self.user_for(token, user_id)
+        return user_id
+
     def _query_hashtag(self, user_id: str, tag: str) -> None:
         """Count ``tag`` against the account's unique hashtags of 7 days (once).
 
@@ -436,10 +449,7 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
     def _hashtag_search(
         self, request: httpx.Request, token: Token, params: dict[str, Any], **_: Any
     ) -> httpx.Response:
-        user_id = str(params.get("user_id") or "")
-        if not user_id:
-            raise GraphError(400, 100, "(#100) The parameter user_id is required")
-        self.user_for(token, user_id)
+        user_id = self._searcher(token, params)
         q = str(params.get("q") or "").strip().lstrip("#＃").lower()
         if not q:
             raise GraphError(400, 100, "(#100) The parameter q is required")
@@ -476,10 +486,7 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
         tag = self._hashtag_names.get(node)
         if tag is None:
             raise self.unsupported("get", node)
-        user_id = str(params.get("user_id") or "")
-        if not user_id:
-            raise GraphError(400, 100, "(#100) The parameter user_id is required")
-        self.user_for(token, user_id)
+        user_id = self._searcher(token, params)
         self._query_hashtag(user_id, tag)
         now = self.clock.time()
         items = [i for i in self._searchable() if tag in hashtags_in(i[1])]

@@ -88,7 +88,7 @@ import httpx
 
 from brandkit.accounts import Account
 from brandkit.content._media import _dimensions, sniff
-from brandkit.testing._emulator import Audience, Clock, Emulator, Handler, route
+from brandkit.testing._emulator import Audience, Clock, Emulator, Handler, Refusal, route
 from brandkit.testing._forms import MultipartError, parse_multipart
 
 __all__ = ["WordPressEmulator", "wpautop", "wptexturize"]
@@ -550,13 +550,12 @@ def _parse_date(value: Any) -> datetime | None:
     return dt
 
 
-class _ApiError(Exception):
+class _ApiError(Refusal):
+    """A REST error in WordPress's shape: its ``code``, and its ``data`` (when none,
+    ``{"status": status}``)."""
+
     def __init__(self, status: int, code: str, message: str, data: dict[str, Any] | None = None):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.data = data
+        super().__init__(status, message, code=code, data=data)
 
 
 def _invalid(param: str, message: str, code: str, data: Any = None) -> _ApiError:
@@ -574,8 +573,7 @@ def _invalid(param: str, message: str, code: str, data: Any = None) -> _ApiError
 
 def _rest(handler: Handler) -> Handler:
     """Run a REST route's handler as WordPress runs a REST request (see
-    `WordPressEmulator._answer`): due cron first, an `_ApiError` as WordPress's error body,
-    ``_fields`` applied."""
+    `WordPressEmulator._answer`): due cron first, ``_fields`` applied."""
 
     @functools.wraps(handler)
     def answer(self: WordPressEmulator, request: httpx.Request, **groups: str) -> httpx.Response:
@@ -1032,14 +1030,11 @@ class WordPressEmulator(Emulator):
         return super().handle(request)
 
     def _answer(self, request: httpx.Request, run: Callable[[], httpx.Response]) -> httpx.Response:
-        """Run a handler body: cron first (as WordPress's page loads do), typed errors to
-        WordPress's shape, then ``_fields``."""
+        """Run a handler body: cron first (as WordPress's page loads do), then ``_fields``
+        on a success (an `_ApiError` it raises is the emulator's `refused` answer)."""
         if self.cron:
             self._publish_due()
-        try:
-            response = run()
-        except _ApiError as exc:
-            return self.error(exc.status, exc.message, code=exc.code, data=exc.data)
+        response = run()
         fields = self._query(request).get("_fields")
         if fields and response.is_success:
             response = self._only(response, {f.strip() for f in fields.split(",") if f.strip()})

@@ -995,11 +995,13 @@ def finish_flow(
         "client_id": start.client_id,
     }
     # Never sent twice from this process (see `_core.redeem`): checked before the first
-    # request, spent once the server has answered the exchange with tokens.
+    # request, spent once the server has answered the exchange with a 2xx, whether or not
+    # its tokens are usable (the server has spent the code all the same).
     unspent(start, platform=PLATFORM)
     response, nonce = yield from _dpop_post(start.token_endpoint, form, key, start.dpop_nonce)
+    if response.is_success:
+        spend(start)
     body = _token(response, "the authorization code")
-    spend(start)
     if start.did is not None and body.sub != start.did:
         raise GrantRefused(
             f"bluesky issued tokens for {body.sub}, not for {start.did} whose authorization "

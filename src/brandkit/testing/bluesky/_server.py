@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import bisect
-import functools
 import hashlib
 import hmac
 import itertools
@@ -30,7 +29,7 @@ import attrs
 import httpx
 
 from brandkit.accounts import Account, CredentialsHook
-from brandkit.testing._emulator import Audience, Clock, Emulator, Handler, route, utc_millis
+from brandkit.testing._emulator import Audience, Clock, Emulator, Refusal, route, utc_millis
 from brandkit.testing.bluesky import _syntax
 from brandkit.testing.bluesky._lexicon import Issue, Lexicons, json_path, stringify_value
 from brandkit.testing.bluesky._oauth import OAuthServerMixin
@@ -215,29 +214,13 @@ class _Status:
     reset_in: float
 
 
-class _Refusal(Exception):
-    """Internal: answer with this response."""
+class _Refusal(Refusal):
+    """A refusal whose answer is made already (an XRPC error, perhaps with rate-limit
+    headers, or an OAuth resource server's)."""
 
     def __init__(self, response: httpx.Response) -> None:
-        super().__init__("refused")
+        super().__init__(response.status_code, "refused")
         self.response = response
-
-
-def _xrpc(method: str, nsid: str) -> Callable[[Handler], Handler]:
-    """Route ``method /xrpc/<nsid>`` to the decorated handler, which answers with a
-    `_Refusal`'s response when it (or what it calls) raises one."""
-
-    def mark(handler: Handler) -> Handler:
-        @functools.wraps(handler)
-        def answer(self: Any, request: httpx.Request) -> httpx.Response:
-            try:
-                return handler(self, request)
-            except _Refusal as refusal:
-                return refusal.response
-
-        return route(method, "/xrpc/" + re.escape(nsid))(answer)
-
-    return mark
 
 
 def _cid(data: bytes, codec: int) -> str:
@@ -1004,9 +987,13 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
     def error(self, status: int, message: str, **extra: Any) -> httpx.Response:
         """An XRPC error: ``{"error": <name>, "message": <message>}``; the name defaults to the
         status's (``InvalidRequest``, ``InternalServerError``, ...). Give ``name=`` for another."""
-        default_name, default_message = _STATUS_NAMES.get(status, ("Unknown", "Unknown"))
-        name = str(extra.pop("name", None) or default_name)
-        return self.json({"error": name, "message": message or default_message}, status=status)
+        return self._err(status, extra.get("name"), message)
+
+    def refused(self, refusal: Refusal) -> httpx.Response:
+        """The answer a `_Refusal` carries; any other refusal as `error` makes it."""
+        if isinstance(refusal, _Refusal):
+            return refusal.response
+        return super().refused(refusal)
 
     def _err(self, status: int, name: str | None, message: str | None = None) -> httpx.Response:
         default_name, default_message = _STATUS_NAMES.get(status, ("Unknown", "Unknown"))
@@ -1322,7 +1309,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
 
     # -- routes: sessions ----------------------------------------------------------------------
 
-    @_xrpc("POST", "com.atproto.server.createSession")
+    @route("POST", r"/xrpc/com\.atproto\.server\.createSession")
     def _create_session(self, request: httpx.Request) -> httpx.Response:
         body = self._body(request, "com.atproto.server.createSession")
         identifier = str(body["identifier"]).lower()
@@ -1344,7 +1331,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             return self._stamp(self._err(401, None, "Invalid identifier or password"), status)
         return self._stamp(self.json(self._session(user, scope)), status)
 
-    @_xrpc("POST", "com.atproto.server.refreshSession")
+    @route("POST", r"/xrpc/com\.atproto\.server\.refreshSession")
     def _refresh_session(self, request: httpx.Request) -> httpx.Response:
         token = self._bearer(request)
         if token is None:
@@ -1365,7 +1352,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             state.next_jti = _b64url(os.urandom(32))
         return self._stamp(self.json(self._session(user, state.scope, jti=state.next_jti)), status)
 
-    @_xrpc("GET", "com.atproto.server.getSession")
+    @route("GET", r"/xrpc/com\.atproto\.server\.getSession")
     def _get_session(self, request: httpx.Request) -> httpx.Response:
         user = self._auth(request)
         assert user is not None
@@ -1379,7 +1366,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         }
         return self._stamp(self.json(body), status)
 
-    @_xrpc("GET", "com.atproto.server.describeServer")
+    @route("GET", r"/xrpc/com\.atproto\.server\.describeServer")
     def _describe_server(self, request: httpx.Request) -> httpx.Response:
         status = self._limited(request)
         body = {
@@ -1392,7 +1379,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         }
         return self._stamp(self.json(body), status)
 
-    @_xrpc("GET", "com.atproto.identity.resolveHandle")
+    @route("GET", r"/xrpc/com\.atproto\.identity\.resolveHandle")
     def _resolve_handle(self, request: httpx.Request) -> httpx.Response:
         nsid = "com.atproto.identity.resolveHandle"
         handles = [v for k, v in parse_qsl(request.url.query.decode()) if k == "handle"]
@@ -1409,7 +1396,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
 
     # -- routes: repository ------------------------------------------------------------------
 
-    @_xrpc("POST", "com.atproto.repo.uploadBlob")
+    @route("POST", r"/xrpc/com\.atproto\.repo\.uploadBlob")
     def _upload_blob(self, request: httpx.Request) -> httpx.Response:
         user = self._auth(request)
         assert user is not None
@@ -1461,7 +1448,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             response = refusal.response
         return self._stamp(response, status)
 
-    @_xrpc("POST", "com.atproto.repo.createRecord")
+    @route("POST", r"/xrpc/com\.atproto\.repo\.createRecord")
     def _create_record(self, request: httpx.Request) -> httpx.Response:
         cost = self.limits.create_cost if self.limits else 0
         return self._repo_write(request, "com.atproto.repo.createRecord", cost, self._create)
@@ -1555,7 +1542,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             answer["validationStatus"] = status
         return self.json(answer)
 
-    @_xrpc("GET", "com.atproto.repo.getRecord")
+    @route("GET", r"/xrpc/com\.atproto\.repo\.getRecord")
     def _get_record(self, request: httpx.Request) -> httpx.Response:
         params = self._params(request, "com.atproto.repo.getRecord")
         status = self._limited(request)
@@ -1571,7 +1558,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             )
         return self._stamp(self.json({"uri": uri, "cid": rec.cid, "value": rec.value}), status)
 
-    @_xrpc("GET", "com.atproto.repo.listRecords")
+    @route("GET", r"/xrpc/com\.atproto\.repo\.listRecords")
     def _list_records(self, request: httpx.Request) -> httpx.Response:
         params = self._params(request, "com.atproto.repo.listRecords")
         status = self._limited(request)
@@ -1602,7 +1589,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             body["cursor"] = page[-1].rkey
         return self._stamp(self.json(body), status)
 
-    @_xrpc("POST", "com.atproto.repo.deleteRecord")
+    @route("POST", r"/xrpc/com\.atproto\.repo\.deleteRecord")
     def _delete_record(self, request: httpx.Request) -> httpx.Response:
         cost = self.limits.delete_cost if self.limits else 0
         return self._repo_write(request, "com.atproto.repo.deleteRecord", cost, self._delete)
@@ -1639,7 +1626,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         self._auth(request, optional=True)
         return params, self._limited(request)
 
-    @_xrpc("GET", "app.bsky.feed.getPosts")
+    @route("GET", r"/xrpc/app\.bsky\.feed\.getPosts")
     def _get_posts(self, request: httpx.Request) -> httpx.Response:
         params, status = self._view_read(request, "app.bsky.feed.getPosts")
         posts = []
@@ -1649,7 +1636,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
                 posts.append(self._post_view(rec))
         return self._stamp(self.json({"posts": posts}), status)
 
-    @_xrpc("GET", "app.bsky.actor.getProfile")
+    @route("GET", r"/xrpc/app\.bsky\.actor\.getProfile")
     def _get_profile(self, request: httpx.Request) -> httpx.Response:
         params, status = self._view_read(request, "app.bsky.actor.getProfile")
         try:
@@ -1672,7 +1659,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         }
         return self._stamp(self.json(body), status)
 
-    @_xrpc("GET", "app.bsky.feed.getPostThread")
+    @route("GET", r"/xrpc/app\.bsky\.feed\.getPostThread")
     def _get_post_thread(self, request: httpx.Request) -> httpx.Response:
         query = parse_qsl(request.url.query.decode(), keep_blank_values=True)
         try:
@@ -1719,7 +1706,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             }
         return self._stamp(self.json(body), status)
 
-    @_xrpc("GET", "app.bsky.feed.getAuthorFeed")
+    @route("GET", r"/xrpc/app\.bsky\.feed\.getAuthorFeed")
     def _get_author_feed(self, request: httpx.Request) -> httpx.Response:
         params, status = self._view_read(request, "app.bsky.feed.getAuthorFeed")
         try:
@@ -1812,7 +1799,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
 
     # -- routes: search (app.bsky.feed.searchPosts) --------------------------------------------
 
-    @_xrpc("GET", "app.bsky.feed.searchPosts")
+    @route("GET", r"/xrpc/app\.bsky\.feed\.searchPosts")
     def _search_posts(self, request: httpx.Request) -> httpx.Response:
         # As the AppView in front of its search backend: parameters checked against the
         # lexicon (limit 1..100), a session required (the AppView's "may require
@@ -1933,7 +1920,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
 
     # -- routes: conversations (notifications, threadgates) ----------------------------------
 
-    @_xrpc("GET", "app.bsky.notification.listNotifications")
+    @route("GET", r"/xrpc/app\.bsky\.notification\.listNotifications")
     def _list_notifications(self, request: httpx.Request) -> httpx.Response:
         # As the AppView (bluesky-social/atproto @ d6296a1c, packages/bsky/src/api/app/bsky/
         # notification/listNotifications.ts): auth is required; newest first; fillPage
@@ -2131,7 +2118,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             rec.uri in self._hidden_replies(rec)
         )
 
-    @_xrpc("POST", "com.atproto.repo.putRecord")
+    @route("POST", r"/xrpc/com\.atproto\.repo\.putRecord")
     def _put_record(self, request: httpx.Request) -> httpx.Response:
         # The PDS charges an update 2 points whether it creates or replaces.
         return self._repo_write(request, "com.atproto.repo.putRecord", 2, self._put)
@@ -2225,8 +2212,5 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
                 return self._err(
                     400, None, f"Incorrect HTTP method ({request.method}) expected {expected}"
                 )
-        try:
-            status = self._limited(request)
-        except _Refusal as refusal:
-            return refusal.response
+        status = self._limited(request)
         return self._stamp(self._err(400, None, f"No service configured for {nsid}"), status)

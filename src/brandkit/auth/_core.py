@@ -127,8 +127,13 @@ def new_verifier() -> str:
 
 def challenge(verifier: str) -> str:
     """The S256 code challenge of ``verifier`` (RFC 7636 §4.2)."""
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    return b64url(hashlib.sha256(verifier.encode("ascii")).digest())
+
+
+def b64url(data: bytes) -> str:
+    """``data`` in unpadded base64url (RFC 7636 Appendix A, RFC 7515 §2), as PKCE
+    challenges and JWTs write bytes."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 class Expiring:

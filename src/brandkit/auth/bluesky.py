@@ -62,6 +62,7 @@ from brandkit.auth._core import (
     Expiring,
     GrantRefused,
     advice,
+    b64url,
     challenge,
     code_from,
     error_body,
@@ -140,10 +141,6 @@ class ResolutionError(AuthError):
     no authorization server (or one whose metadata is not atproto OAuth)."""
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def _b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
@@ -173,8 +170,8 @@ class DpopKey:
         self.public_jwk: dict[str, str] = {
             "kty": "EC",
             "crv": "P-256",
-            "x": _b64url(numbers.x.to_bytes(32, "big")),
-            "y": _b64url(numbers.y.to_bytes(32, "big")),
+            "x": b64url(numbers.x.to_bytes(32, "big")),
+            "y": b64url(numbers.y.to_bytes(32, "big")),
         }
 
     def __repr__(self) -> str:
@@ -213,7 +210,7 @@ class DpopKey:
     def to_jwk(self) -> str:
         """The private key as a compact JWK (JSON): a secret, store it encrypted."""
         d = self._private.private_numbers().private_value.to_bytes(32, "big")
-        return json.dumps({**self.public_jwk, "d": _b64url(d)}, separators=(",", ":"))
+        return json.dumps({**self.public_jwk, "d": b64url(d)}, separators=(",", ":"))
 
     @property
     def thumbprint(self) -> str:
@@ -223,7 +220,7 @@ class DpopKey:
             {"crv": pub["crv"], "kty": pub["kty"], "x": pub["x"], "y": pub["y"]},
             separators=(",", ":"),
         )
-        return _b64url(hashlib.sha256(canonical.encode()).digest())
+        return b64url(hashlib.sha256(canonical.encode()).digest())
 
     def proof(
         self,
@@ -243,7 +240,7 @@ class DpopKey:
         ec = _crypto()
         parts = urlsplit(str(url))
         payload: dict[str, Any] = {
-            "jti": _b64url(uuid.uuid4().bytes + secrets.token_bytes(8)),
+            "jti": b64url(uuid.uuid4().bytes + secrets.token_bytes(8)),
             "htm": method.upper(),
             "htu": f"{parts.scheme}://{parts.netloc}{parts.path or '/'}",
             "iat": int(time.time() if now is None else now),
@@ -251,16 +248,16 @@ class DpopKey:
         if nonce:
             payload["nonce"] = nonce
         if access_token:
-            payload["ath"] = _b64url(hashlib.sha256(access_token.encode("ascii")).digest())
+            payload["ath"] = b64url(hashlib.sha256(access_token.encode("ascii")).digest())
         header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": self.public_jwk}
         signing_input = (
-            _b64url(json.dumps(header, separators=(",", ":")).encode())
+            b64url(json.dumps(header, separators=(",", ":")).encode())
             + "."
-            + _b64url(json.dumps(payload, separators=(",", ":")).encode())
+            + b64url(json.dumps(payload, separators=(",", ":")).encode())
         )
         der = self._private.sign(signing_input.encode("ascii"), ec.ECDSA(hashes.SHA256()))
         r, s = decode_dss_signature(der)
-        return f"{signing_input}.{_b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+        return f"{signing_input}.{b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
 
 
 @attrs.frozen

@@ -20,7 +20,11 @@
   the edges still to read with Meta's ``after`` cursors); `new_messages` cuts what a read
   found (`EdgeRead`, page by page) to what is new, oldest first, and `resumed_messages`
   what a read going on found. `GraphAdapter.read_edge_pages` reads an edge and says
-  where it stopped.
+  where it stopped. A comment is a `GraphAdapter.comment_message`, the target of an
+  answer a `GraphAdapter.comment_target`.
+- Nothing is idempotent: a create whose answer was lost is looked up before anything is
+  sent again, among the account's recent posts (`GraphAdapter.read_back_post`) or the
+  comment's replies, and `first_made` (`GraphAdapter.made_by_attempt`) chooses the match.
 - Instagram and Threads publish through containers: create, wait until ``FINISHED``,
   publish once. `ContainerAdapter.wait_container` is the wait.
 """

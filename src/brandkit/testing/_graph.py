@@ -385,6 +385,9 @@ class GraphEmulator(Emulator):
     id_base: ClassVar[int] = 100_000_000_000_000
     version_pattern: ClassVar[str] = r"v\d+\.\d+"
     """The API versions the platform has (Threads: only ``v1.0``)."""
+    version: str = "v25.0"
+    """The version unversioned calls use (and accounts pin, where the platform has a
+    choice)."""
     engagement_kinds: ClassVar[tuple[str, ...]] = ()
     """What `engage` adds to (``reactions``, ``likes``, ``saved``, ...)."""
     unsupported_kind: ClassVar[str] = "GraphMethodException"
@@ -1348,8 +1351,8 @@ class GraphEmulator(Emulator):
             return code.owner, code.scopes
 
     def default_version_name(self) -> str:
-        """The version of unversioned calls."""
-        return "v25.0"
+        """The version of unversioned calls (`version`)."""
+        return self.version
 
 
 def _limit(value: Any, default: int = 25, most: int = 100) -> int:

@@ -371,9 +371,6 @@ class FacebookEmulator(GraphEmulator):
     def engagement_of(self, post_id: str) -> dict[str, int]:
         return self._posts[post_id].extra
 
-    def default_version_name(self) -> str:
-        return self.version
-
     def business_object(self, token: Token) -> str | None:
         # Page tokens fall under the Page's Business Use Case limit; user tokens under the
         # app's Platform limit only.

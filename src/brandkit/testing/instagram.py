@@ -309,9 +309,6 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
         with self.lock:
             self._containers[container_id].error = str(error_code)
 
-    def default_version_name(self) -> str:
-        return self.version
-
     def code_answer(self, token: str, owner: str, scopes: tuple[str, ...]) -> dict[str, Any]:
         """Business Login for Instagram's answer: in ``data``, the token, the user id as a
         string and the permissions the user granted, comma-separated (the window lets the

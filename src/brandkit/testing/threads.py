@@ -208,6 +208,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
     unsupported_kind: ClassVar[str] = "THApiException"
     unsupported_tail: ClassVar[str] = ""
     version_pattern: ClassVar[str] = r"v1\.0"
+    version: str = "v1.0"
     publish_permissions: ClassVar[tuple[str, ...]] = ("threads_content_publish",)
     engagement_kinds: ClassVar[tuple[str, ...]] = (
         "views",
@@ -423,9 +424,6 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
         ``error_message``."""
         with self.lock:
             return [self._container_view(c) for c in self._containers.values()]
-
-    def default_version_name(self) -> str:
-        return "v1.0"
 
     def container_not_found(self) -> GraphError:
         return GraphError(400, 24, "(#24) The requested resource does not exist", subcode=4279009)

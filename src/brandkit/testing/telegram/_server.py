@@ -445,16 +445,8 @@ class TelegramEmulator(Emulator):
                 return self._direct(user, text)
             group, replied = self._comment_target(str(target or ""))
             thread = replied.thread_id if replied.forward_of is None else replied.message_id
-            m = self._keep(
-                group,
-                bot_id=0,
-                date=self.clock.time(),
-                kind="text",
-                text=text,
-                entities=[],
-                reply_to=replied.message_id,
-                user_id=user.id,
-                thread_id=thread,
+            m = self._keep_audience(
+                group, user, text, reply_to=replied.message_id, thread_id=thread
             )
             self._notify(group, m)
             return f"{group.id}:{m.message_id}"
@@ -473,15 +465,7 @@ class TelegramEmulator(Emulator):
             )
             self.chats[user.id] = chat
         chat.admins[bot.id] = True
-        m = self._keep(
-            chat,
-            bot_id=0,
-            date=self.clock.time(),
-            kind="text",
-            text=text,
-            entities=[],
-            user_id=user.id,
-        )
+        m = self._keep_audience(chat, user, text)
         self._enqueue(bot.id, {"message": self._message_json(m)})
         return f"{chat.id}:{m.message_id}"
 
@@ -1020,6 +1004,22 @@ class TelegramEmulator(Emulator):
         chat.next_message_id += 1
         self._messages.append(m)
         return m
+
+    def _keep_audience(
+        self, chat: TelegramChat, user: TelegramUser, text: str, **links: Any
+    ) -> TelegramMessage:
+        """A text message the audience member ``user`` writes in ``chat`` (``links``:
+        ``reply_to``, ``thread_id``), kept as `_keep` keeps it."""
+        return self._keep(
+            chat,
+            bot_id=0,
+            date=self.clock.time(),
+            kind="text",
+            text=text,
+            entities=[],
+            user_id=user.id,
+            **links,
+        )
 
     def _forward(self, channel: TelegramChat, post: TelegramMessage) -> None:
         """The channel post's automatic forward into the discussion group (what comments

@@ -39,3 +39,17 @@ def test_a_refusal_raised_below_a_handler_is_the_platforms_error_with_its_header
     assert refused.headers["x-why"] == "sold"
     assert refused.headers["x-left"] == "9"  # every answer's headers, as on a success
     assert emu.errors == []  # a refusal is an answer, not an emulator bug
+
+
+class _Made(_Shop):
+    @route("GET", r"/made")
+    def _made(self, request: httpx.Request) -> httpx.Response:
+        raise Refusal.answering(httpx.Response(418, text="teapot", headers={"x-own": "1"}))
+
+
+def test_a_refusal_answering_a_response_made_already_answers_it_as_it_is() -> None:
+    emu = _Made()
+    with httpx.Client(transport=emu.transport(), base_url="http://shop.test") as http:
+        made = http.get("/made")
+    assert (made.status_code, made.text, made.headers["x-own"]) == (418, "teapot", "1")
+    assert made.headers["x-left"] == "9"

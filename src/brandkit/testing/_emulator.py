@@ -127,6 +127,7 @@ class Refusal(Exception):
         message: the error's text.
         headers: more headers of the answer (a rate limit's, say).
         extra: more fields of the platform's error body, as `Emulator.error` takes them.
+        response: the answer itself, when it was made already (see `answering`).
     """
 
     def __init__(
@@ -137,6 +138,15 @@ class Refusal(Exception):
         self.message = message
         self.headers = dict(headers or {})
         self.extra = extra
+        self.response: httpx.Response | None = None
+
+    @classmethod
+    def answering(cls, response: httpx.Response) -> Refusal:
+        """A refusal answered with ``response``, made already in the platform's shape (a
+        helper that builds its refusals whole, rate-limit headers and all)."""
+        refusal = cls(response.status_code, f"answered {response.status_code}")
+        refusal.response = response
+        return refusal
 
 
 @attrs.frozen
@@ -495,9 +505,11 @@ class Emulator:
         return self.json({"error": message, **extra}, status=status)
 
     def refused(self, refusal: Refusal) -> httpx.Response:
-        """The answer to a `Refusal` a handler raised: `error` of its status, message and
-        extra fields, with its headers. Subclasses whose platform answers some refusals
-        otherwise override it."""
+        """The answer to a `Refusal` a handler raised: its `response` if it has one, else
+        `error` of its status, message and extra fields, with its headers. Subclasses whose
+        platform answers some refusals otherwise override it."""
+        if refusal.response is not None:
+            return refusal.response
         response = self.error(refusal.status, refusal.message, **refusal.extra)
         response.headers.update(refusal.headers)
         return response

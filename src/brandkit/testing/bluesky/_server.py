@@ -214,15 +214,6 @@ class _Status:
     reset_in: float
 
 
-class _Refusal(Refusal):
-    """A refusal whose answer is made already (an XRPC error, perhaps with rate-limit
-    headers, or an OAuth resource server's)."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        super().__init__(response.status_code, "refused")
-        self.response = response
-
-
 def _cid(data: bytes, codec: int) -> str:
     digest = hashlib.sha256(data).digest()
     raw = bytes([0x01, codec, 0x12, 0x20]) + digest
@@ -989,20 +980,14 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         status's (``InvalidRequest``, ``InternalServerError``, ...). Give ``name=`` for another."""
         return self._err(status, extra.get("name"), message)
 
-    def refused(self, refusal: Refusal) -> httpx.Response:
-        """The answer a `_Refusal` carries; any other refusal as `error` makes it."""
-        if isinstance(refusal, _Refusal):
-            return refusal.response
-        return super().refused(refusal)
-
     def _err(self, status: int, name: str | None, message: str | None = None) -> httpx.Response:
         default_name, default_message = _STATUS_NAMES.get(status, ("Unknown", "Unknown"))
         return self.json(
             {"error": name or default_name, "message": message or default_message}, status=status
         )
 
-    def _invalid(self, message: str, name: str | None = None) -> _Refusal:
-        return _Refusal(self._err(400, name, message))
+    def _invalid(self, message: str, name: str | None = None) -> Refusal:
+        return Refusal.answering(self._err(400, name, message))
 
     # -- tokens ------------------------------------------------------------------------------
 
@@ -1080,24 +1065,24 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             return None
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise _Refusal(self._err(401, "AuthMissing", "Authentication Required"))
+            raise Refusal.answering(self._err(401, "AuthMissing", "Authentication Required"))
         return token.strip()
 
     def _auth(self, request: httpx.Request, *, optional: bool = False) -> BlueskyUser | None:
         if request.headers.get("authorization", "").partition(" ")[0].lower() == "dpop":
             found = self._dpop_user(request)
             if isinstance(found, httpx.Response):
-                raise _Refusal(found)
+                raise Refusal.answering(found)
             return self.users[found]
         token = self._bearer(request)
         if token is None:
             if optional:
                 return None
-            raise _Refusal(self._err(401, "AuthMissing", "Authentication Required"))
+            raise Refusal.answering(self._err(401, "AuthMissing", "Authentication Required"))
         payload = self._verify(token, "at+jwt")
         user = self.users.get(str(payload.get("sub")))
         if user is None:
-            raise _Refusal(self._err(403, "AccountNotFound", "Account not found"))
+            raise Refusal.answering(self._err(403, "AccountNotFound", "Account not found"))
         return user
 
     # -- rate limits -------------------------------------------------------------------------
@@ -1136,7 +1121,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             response = self._err(429, "RateLimitExceeded", "Rate Limit Exceeded")
             self._stamp(response, exceeded)
             response.headers["Retry-After"] = str(math.ceil(exceeded.reset_in))
-            raise _Refusal(response)
+            raise Refusal.answering(response)
         return min(statuses, key=lambda s: s.remaining) if statuses else None
 
     def _stamp(self, response: httpx.Response, status: _Status | None) -> httpx.Response:
@@ -1170,7 +1155,9 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         try:
             body = json.loads(request.content or b"")
         except ValueError:
-            raise _Refusal(self._err(400, "SyntaxError", _js_json_error(request.content))) from None
+            raise Refusal.answering(
+                self._err(400, "SyntaxError", _js_json_error(request.content))
+            ) from None
         fraction = _first_fraction(body, ())
         if fraction is not None:
             # The AT data model has no floats: the PDS refuses them while decoding the body.
@@ -1426,7 +1413,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
 
     def _repo_user(self, user: BlueskyUser, repo: str) -> None:
         if repo.lower() not in (user.did, user.handle):
-            raise _Refusal(self._err(401, None, "Authentication Required"))
+            raise Refusal.answering(self._err(401, None, "Authentication Required"))
 
     def _repo_write(
         self,
@@ -1437,15 +1424,15 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
     ) -> httpx.Response:
         """A repository write, checked in the PDS's order: auth, then the body (``nsid``'s
         input), then the rate limits (``cost`` points); ``write`` makes it, and its answer
-        (a `_Refusal`'s too) carries the rate-limit headers."""
+        (a `Refusal`'s too) carries the rate-limit headers."""
         user = self._auth(request)
         assert user is not None
         body = self._body(request, nsid)
         status = self._limited(request, self._write_charge(user, cost))
         try:
             response = write(user, body)
-        except _Refusal as refusal:
-            response = refusal.response
+        except Refusal as refusal:
+            response = self.refused(refusal)
         return self._stamp(response, status)
 
     @route("POST", r"/xrpc/com\.atproto\.repo\.createRecord")

@@ -141,6 +141,9 @@ class ResolutionError(AuthError):
     no authorization server (or one whose metadata is not atproto OAuth)."""
 
 
+_b64url = b64url  # the old name, which tests/auth/test_bluesky.py forges proofs with
+
+
 def _b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 

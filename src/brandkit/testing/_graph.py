@@ -60,7 +60,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any, ClassVar, Generic, TypeAlias, TypeVar
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl
 
 import attrs
 import httpx
@@ -1249,21 +1249,18 @@ class GraphEmulator(Emulator):
         redirect = q.get("redirect_uri", "")
         if app is None or redirect not in app.redirect_uris:
             # Meta shows an error page and never redirects to an unregistered URI.
-            return httpx.Response(
-                400,
-                headers={"content-type": "text/html; charset=utf-8"},
-                text="<p>URL blocked: this redirect failed because the redirect URI is not "
+            return self.html(
+                "<p>URL blocked: this redirect failed because the redirect URI is not "
                 "whitelisted in the app's client OAuth settings.</p>",
+                400,
             )
         state = q.get("state", "")
 
         def back(**params: str) -> httpx.Response:
             if state:
                 params["state"] = state
-            sep = "&" if "?" in redirect else "?"
-            query = "&".join(f"{k}={quote(v, safe='')}" for k, v in params.items())
             # Meta appends "#_" to the redirect; a client must ignore the fragment.
-            return httpx.Response(302, headers={"location": f"{redirect}{sep}{query}#_"})
+            return self.redirect(redirect, params, "#_")
 
         scopes = meta_scopes(q.get("scope", ""))
         if q.get("response_type", "code") != "code":

@@ -80,7 +80,7 @@ from brandkit.accounts import Account, CredentialsHook
 from brandkit.content import Media
 from brandkit.content._media import sniff
 from brandkit.errors import MediaError
-from brandkit.testing._emulator import Audience, Clock, Emulator, route
+from brandkit.testing._emulator import Audience, Clock, Emulator, Refusal, route
 from brandkit.testing._forms import multipart
 from brandkit.text._x import weighted_length
 
@@ -655,9 +655,11 @@ def _oauth_params(header_value: str) -> dict[str, str]:
     return {k: unquote(v) for k, v in re.findall(r'([\w]+)="([^"]*)"', header_value)}
 
 
-def _v1_errors(status: int, code: int, message: str) -> httpx.Response:
+def _v1_errors(
+    status: int, code: int, message: str, headers: dict[str, str] | None = None
+) -> httpx.Response:
     """An error in the shape of X's v1.1 and OAuth 1.0a endpoints."""
-    return Emulator.json({"errors": [{"code": code, "message": message}]}, status)
+    return Emulator.json({"errors": [{"code": code, "message": message}]}, status, headers)
 
 
 class XEmulator(Emulator):
@@ -1084,17 +1086,23 @@ class XEmulator(Emulator):
         schema: Mapping[str, Any],
         caller: _Caller,
         not_object: str = "$: object expected",
-    ) -> dict[str, Any] | httpx.Response:
-        """The request's JSON object if it satisfies ``schema``, else X's 400 answer."""
+    ) -> dict[str, Any]:
+        """The request's JSON object, which satisfies ``schema``.
+
+        Raises:
+            Refusal: X's 400 for a body that is no JSON object or breaks ``schema``.
+        """
         try:
             body = json.loads(request.content or b"null")
         except ValueError:
-            return self.invalid(["Request body is not valid JSON"], caller.headers)
+            raise Refusal.answering(
+                self.invalid(["Request body is not valid JSON"], caller.headers)
+            ) from None
         if not isinstance(body, dict):
-            return self.invalid([not_object], caller.headers)
+            raise Refusal.answering(self.invalid([not_object], caller.headers))
         problems = validate(schema, body)
         if problems:
-            return self.invalid(problems, caller.headers)
+            raise Refusal.answering(self.invalid(problems, caller.headers))
         return body
 
     def invalid(
@@ -1140,21 +1148,31 @@ class XEmulator(Emulator):
         )
         return token
 
-    def _caller(self, request: httpx.Request) -> _Caller | httpx.Response:
+    def _caller(self, request: httpx.Request) -> _Caller:
+        """Who sends ``request``: an OAuth 2 bearer token's user or an OAuth 1.0a signer.
+
+        Raises:
+            Refusal: X's 401 for no valid credentials.
+        """
         header = request.headers.get("authorization", "")
         scheme, _, value = header.partition(" ")
         if scheme.lower() == "bearer":
             token = self._tokens.get(value.strip())
             if token is None or token.expires_at <= self.clock.time():
-                return self._unauthorized()
+                raise Refusal.answering(self._unauthorized())
             return _Caller(
                 self.users[token.user_id], token.client_id, scopes=frozenset(token.scopes.split())
             )
         if scheme.lower() == "oauth":
             return self._oauth1_caller(request, value)
-        return self._unauthorized()
+        raise Refusal.answering(self._unauthorized())
 
-    def _oauth1_caller(self, request: httpx.Request, value: str) -> _Caller | httpx.Response:
+    def _oauth1_caller(self, request: httpx.Request, value: str) -> _Caller:
+        """The user of an OAuth 1.0a ``Authorization`` header's ``value``.
+
+        Raises:
+            Refusal: X's 401 for an unknown key or token or a bad signature.
+        """
         params = _oauth_params(value)
         consumer_secret = self._consumers.get(params.get("oauth_consumer_key", ""))
         found = self._oauth1.get(params.get("oauth_token", ""))
@@ -1164,7 +1182,7 @@ class XEmulator(Emulator):
             or found[2] != params.get("oauth_consumer_key")
             or not self._signed(request, params, consumer_secret, found[0])
         ):
-            return self._unauthorized()
+            raise Refusal.answering(self._unauthorized())
         _, user_id, consumer = found
         writes = self._oauth1_writes.get(params["oauth_token"], True)
         return _Caller(self.users[user_id], consumer, writes=writes)
@@ -1211,11 +1229,13 @@ class XEmulator(Emulator):
             return w, False
         return w, True
 
-    def _begin(self, request: httpx.Request, endpoint: str) -> _Caller | httpx.Response:
-        """Authenticate, then spend one request of the caller's window(s) for ``endpoint``."""
+    def _begin(self, request: httpx.Request, endpoint: str) -> _Caller:
+        """Authenticate, then spend one request of the caller's window(s) for ``endpoint``.
+
+        Raises:
+            Refusal: X's 401 (see `_caller`), or its 429 when a window is spent.
+        """
         caller = self._caller(request)
-        if isinstance(caller, httpx.Response):
-            return caller
         now = self.clock.time()
         limit, window = self.rate_limits[endpoint]
         checks: list[tuple[str, tuple[str, str], int, float]] = [
@@ -1249,12 +1269,14 @@ class XEmulator(Emulator):
             caller.headers[f"{prefix}-remaining"] = str(max(0, lim - w.count))
             caller.headers[f"{prefix}-reset"] = str(int(-(-(w.start + win) // 1)))
         if not allowed:
-            return self.problem(
-                429,
-                "Too Many Requests",
-                "Too Many Requests",
-                "rate-limit-exceeded",
-                headers=caller.headers,
+            raise Refusal.answering(
+                self.problem(
+                    429,
+                    "Too Many Requests",
+                    "Too Many Requests",
+                    "rate-limit-exceeded",
+                    headers=caller.headers,
+                )
             )
         return caller
 
@@ -1352,11 +1374,13 @@ class XEmulator(Emulator):
             body["refresh_token"] = refresh
         return self.json(body)
 
-    def _token_client(
-        self, request: httpx.Request, form: Mapping[str, str]
-    ) -> str | httpx.Response:
+    def _token_client(self, request: httpx.Request, form: Mapping[str, str]) -> str:
         """The client of a request to the token or revoke endpoint: a confidential client
-        by HTTP Basic, a public one by ``client_id`` in the form; else X's 401."""
+        by HTTP Basic, a public one by ``client_id`` in the form.
+
+        Raises:
+            Refusal: X's 401 for neither.
+        """
         header = request.headers.get("authorization", "")
         client_id = form.get("client_id", "")
         if header.lower().startswith("basic "):
@@ -1369,20 +1393,20 @@ class XEmulator(Emulator):
         elif self._clients.get(client_id, "") is None:
             return client_id
         # Unknown client, a wrong secret, or a confidential client that did not authenticate.
-        return self.json(
-            {
-                "error": "unauthorized_client",
-                "error_description": "Missing valid authorization header",
-            },
-            401,
+        raise Refusal.answering(
+            self.json(
+                {
+                    "error": "unauthorized_client",
+                    "error_description": "Missing valid authorization header",
+                },
+                401,
+            )
         )
 
     @route("POST", r"/2/oauth2/token")
     def _token(self, request: httpx.Request) -> httpx.Response:
         form = dict(parse_qsl(request.content.decode(), keep_blank_values=True))
         client_id = self._token_client(request, form)
-        if isinstance(client_id, httpx.Response):
-            return client_id
         if form.get("grant_type") == "authorization_code":
             return self._redeem(form, client_id)
         if form.get("grant_type") != "refresh_token":
@@ -1425,8 +1449,6 @@ class XEmulator(Emulator):
         dead already (§2.2) or another client's (which stays valid)."""
         form = dict(parse_qsl(request.content.decode(), keep_blank_values=True))
         client_id = self._token_client(request, form)
-        if isinstance(client_id, httpx.Response):
-            return client_id
         token = form.get("token", "")
         if not token:
             return self.json(
@@ -1602,8 +1624,6 @@ class XEmulator(Emulator):
     @route("GET", r"/2/users/me")
     def _me(self, request: httpx.Request) -> httpx.Response:
         caller = self._begin(request, "GET /2/users/me")
-        if isinstance(caller, httpx.Response):
-            return caller
         fields = self._fields(request, "user.fields", USER_FIELDS)
         if isinstance(fields, str):
             return self.invalid([fields], caller.headers)
@@ -1721,16 +1741,12 @@ class XEmulator(Emulator):
     @route("POST", r"/2/tweets")
     def _create(self, request: httpx.Request) -> httpx.Response:
         caller = self._begin(request, "POST /2/tweets")
-        if isinstance(caller, httpx.Response):
-            return caller
         refused = self._may_write(caller)
         if refused is not None:
             return refused
         body = self._schema_body(
             request, TWEET_CREATE_SCHEMA, caller, "$: null found, object expected"
         )
-        if isinstance(body, httpx.Response):
-            return body
         text = body.get("text", "")
         media_ids = body.get("media", {}).get("media_ids", [])
         exclusive = [k for k in ("media", "poll", "quote_tweet_id", "card_uri") if k in body]
@@ -1811,8 +1827,6 @@ class XEmulator(Emulator):
     @route("DELETE", r"/2/tweets/(?P<post_id>[^/]+)")
     def _delete(self, request: httpx.Request, post_id: str) -> httpx.Response:
         caller = self._begin(request, "DELETE /2/tweets/:id")
-        if isinstance(caller, httpx.Response):
-            return caller
         if not re.fullmatch(r"[0-9]{1,19}", post_id):
             return self._invalid_parameter(
                 "id",
@@ -1926,7 +1940,12 @@ class XEmulator(Emulator):
 
     def _lookup(
         self, caller: _Caller, request: httpx.Request, ids: Sequence[str]
-    ) -> dict[str, Any] | httpx.Response:
+    ) -> dict[str, Any]:
+        """The answer to a lookup of the posts ``ids`` with the request's fields.
+
+        Raises:
+            Refusal: X's 400 for a field or expansion it does not know.
+        """
         parsed = {}
         for name, allowed in (
             ("tweet.fields", TWEET_FIELDS),
@@ -1935,7 +1954,7 @@ class XEmulator(Emulator):
         ):
             values = self._fields(request, name, allowed)
             if isinstance(values, str):
-                return self.invalid([values], caller.headers)
+                raise Refusal.answering(self.invalid([values], caller.headers))
             parsed[name] = values
         fields = parsed["tweet.fields"]
         private = [f for f in fields if f in _PRIVATE_FIELDS]
@@ -1995,8 +2014,6 @@ class XEmulator(Emulator):
     @route("GET", r"/2/tweets")
     def _tweets(self, request: httpx.Request) -> httpx.Response:
         caller = self._begin(request, "GET /2/tweets")
-        if isinstance(caller, httpx.Response):
-            return caller
         raw = request.url.params.get("ids")
         ids = [i for i in (raw or "").split(",") if i]
         if not 1 <= len(ids) <= 100:
@@ -2014,18 +2031,12 @@ class XEmulator(Emulator):
                 caller.headers,
             )
         out = self._lookup(caller, request, ids)
-        if isinstance(out, httpx.Response):
-            return out
         return self.json(out, 200, caller.headers)
 
     @route("GET", r"/2/tweets/(?P<post_id>[0-9]+)")
     def _tweet(self, request: httpx.Request, post_id: str) -> httpx.Response:
         caller = self._begin(request, "GET /2/tweets/:id")
-        if isinstance(caller, httpx.Response):
-            return caller
         out = self._lookup(caller, request, [post_id])
-        if isinstance(out, httpx.Response):
-            return out
         if "data" in out:
             out["data"] = out["data"][0]
         return self.json(out, 200, caller.headers)
@@ -2033,8 +2044,6 @@ class XEmulator(Emulator):
     @route("GET", r"/2/users/(?P<user_id>[0-9]+)/tweets")
     def _timeline(self, request: httpx.Request, user_id: str) -> httpx.Response:
         caller = self._begin(request, "GET /2/users/:id/tweets")
-        if isinstance(caller, httpx.Response):
-            return caller
         params = request.url.params
         fields = self._fields(request, "tweet.fields", TWEET_FIELDS)
         if isinstance(fields, str):
@@ -2153,9 +2162,13 @@ class XEmulator(Emulator):
         default: int,
         tokens: Sequence[str],
         previous: bool = False,
-    ) -> dict[str, Any] | httpx.Response:
-        """The paging and field parameters of a timeline or search read, or X's 400
-        (``previous``: the endpoint sends ``previous_token``, so it takes one back)."""
+    ) -> dict[str, Any]:
+        """The paging and field parameters of a timeline or search read (``previous``: the
+        endpoint sends ``previous_token``, so it takes one back).
+
+        Raises:
+            Refusal: X's 400 naming every parameter that breaks a rule.
+        """
         params = request.url.params
         out: dict[str, Any] = {}
         messages: list[str] = []
@@ -2206,7 +2219,7 @@ class XEmulator(Emulator):
                 out["before"], out["after"] = read
         out["token"] = any(params.get(name) is not None for name in tokens)
         if messages:
-            return self.invalid(messages, caller.headers)
+            raise Refusal.answering(self.invalid(messages, caller.headers))
         return out
 
     def _conversation_json(
@@ -2298,13 +2311,9 @@ class XEmulator(Emulator):
     @route("GET", r"/2/users/(?P<user_id>[0-9]+)/mentions")
     def _mentions(self, request: httpx.Request, user_id: str) -> httpx.Response:
         caller = self._begin(request, "GET /2/users/:id/mentions")
-        if isinstance(caller, httpx.Response):
-            return caller
         parsed = self._page_params(
             request, caller, low=5, default=10, tokens=("pagination_token",), previous=True
         )
-        if isinstance(parsed, httpx.Response):
-            return parsed
         user = self.users.get(user_id)
         if user is None:
             return self._user_not_found(user_id, caller)
@@ -2399,13 +2408,9 @@ class XEmulator(Emulator):
     @route("GET", r"/2/tweets/search/recent")
     def _search(self, request: httpx.Request) -> httpx.Response:
         caller = self._begin(request, "GET /2/tweets/search/recent")
-        if isinstance(caller, httpx.Response):
-            return caller
         parsed = self._page_params(
             request, caller, low=10, default=10, tokens=("next_token", "pagination_token")
         )
-        if isinstance(parsed, httpx.Response):
-            return parsed
         query = request.url.params.get("query")
         if not query:
             return self.invalid(["The `query` query parameter can not be empty"], caller.headers)
@@ -2509,11 +2514,7 @@ class XEmulator(Emulator):
     @route("PUT", r"/2/tweets/(?P<post_id>[^/]+)/hidden")
     def _hide(self, request: httpx.Request, post_id: str) -> httpx.Response:
         caller = self._begin(request, "PUT /2/tweets/:id/hidden")
-        if isinstance(caller, httpx.Response):
-            return caller
         body = self._schema_body(request, HIDE_SCHEMA, caller)
-        if isinstance(body, httpx.Response):
-            return body
         post = self._posts.get(post_id) if re.fullmatch(r"[0-9]{1,19}", post_id) else None
         if post is None or post.deleted:
             return self.problem(
@@ -2551,11 +2552,7 @@ class XEmulator(Emulator):
     @route("POST", r"/2/users/(?P<user_id>[^/]+)/likes")
     def _like(self, request: httpx.Request, user_id: str) -> httpx.Response:
         caller = self._begin(request, "POST /2/users/:id/likes")
-        if isinstance(caller, httpx.Response):
-            return caller
         body = self._schema_body(request, LIKE_SCHEMA, caller)
-        if isinstance(body, httpx.Response):
-            return body
         if user_id != caller.user.id:
             return self.problem(
                 403,
@@ -2660,11 +2657,18 @@ class XEmulator(Emulator):
 
     # -- media ---------------------------------------------------------------------------
 
-    def _own_media(self, caller: _Caller, media_id: str) -> XMedia | httpx.Response:
+    def _own_media(self, caller: _Caller, media_id: str) -> XMedia:
+        """The caller's upload ``media_id``.
+
+        Raises:
+            Refusal: X's 400 when the caller has no such upload.
+        """
         media = self.media.get(media_id)
         if media is None or media.owner_id != caller.user.id:
-            return self._invalid_parameter(
-                "media_id", [media_id], "Media id not found.", caller.headers
+            raise Refusal.answering(
+                self._invalid_parameter(
+                    "media_id", [media_id], "Media id not found.", caller.headers
+                )
             )
         return media
 
@@ -2695,11 +2699,7 @@ class XEmulator(Emulator):
     @route("POST", r"/2/media/upload/initialize")
     def _media_init(self, request: httpx.Request) -> httpx.Response:
         caller = self._begin(request, "POST /2/media/upload/initialize")
-        if isinstance(caller, httpx.Response):
-            return caller
         body = self._schema_body(request, MEDIA_INIT_SCHEMA, caller)
-        if isinstance(body, httpx.Response):
-            return body
         category = body.get("media_category") or "tweet_image"
         kind = _kind(body["media_type"], category)
         if body["total_bytes"] > _MAX_BYTES[kind]:
@@ -2732,11 +2732,7 @@ class XEmulator(Emulator):
     @route("POST", r"/2/media/upload/(?P<media_id>[^/]+)/append")
     def _media_append(self, request: httpx.Request, media_id: str) -> httpx.Response:
         caller = self._begin(request, "POST /2/media/upload/:id/append")
-        if isinstance(caller, httpx.Response):
-            return caller
         media = self._own_media(caller, media_id)
-        if isinstance(media, httpx.Response):
-            return media
         fields = _form_fields(request)
         index_raw, chunk = fields.get("segment_index"), fields.get("media")
         messages = []
@@ -2766,11 +2762,7 @@ class XEmulator(Emulator):
     @route("POST", r"/2/media/upload/(?P<media_id>[^/]+)/finalize")
     def _media_finalize(self, request: httpx.Request, media_id: str) -> httpx.Response:
         caller = self._begin(request, "POST /2/media/upload/:id/finalize")
-        if isinstance(caller, httpx.Response):
-            return caller
         media = self._own_media(caller, media_id)
-        if isinstance(media, httpx.Response):
-            return media
         now = self.clock.time()
         if not self._finalize(media, now):
             indexes = sorted(media.segments)
@@ -2805,8 +2797,6 @@ class XEmulator(Emulator):
     @route("GET", r"/2/media/upload")
     def _media_get_status(self, request: httpx.Request) -> httpx.Response:
         caller = self._begin(request, "GET /2/media/upload")
-        if isinstance(caller, httpx.Response):
-            return caller
         params = request.url.params
         if params.get("command", "STATUS") != "STATUS":
             return self.invalid(
@@ -2820,8 +2810,6 @@ class XEmulator(Emulator):
         if not media_id:
             return self.invalid(["The `media_id` query parameter is missing"], caller.headers)
         media = self._own_media(caller, media_id)
-        if isinstance(media, httpx.Response):
-            return media
         if media.finalized_at is None:
             return self.invalid(["Media upload is not finalized."], caller.headers)
         return self.json(
@@ -2833,14 +2821,8 @@ class XEmulator(Emulator):
     @route("POST", r"/2/media/metadata")
     def _media_metadata(self, request: httpx.Request) -> httpx.Response:
         caller = self._begin(request, "POST /2/media/metadata")
-        if isinstance(caller, httpx.Response):
-            return caller
         body = self._schema_body(request, METADATA_SCHEMA, caller)
-        if isinstance(body, httpx.Response):
-            return body
         media = self._own_media(caller, body["id"])
-        if isinstance(media, httpx.Response):
-            return media
         alt = body.get("metadata", {}).get("alt_text", {}).get("text")
         if alt is not None:
             media.alt_text = alt
@@ -2849,21 +2831,22 @@ class XEmulator(Emulator):
 
     # -- v1.1 media (upload.twitter.com) --------------------------------------------------
 
-    def _v1_begin(self, request: httpx.Request, endpoint: str) -> _Caller | httpx.Response:
-        """`_begin` with v1.1's error bodies: ``{"errors": [{"code", "message"}]}``."""
-        caller = self._begin(request, endpoint)
-        if not isinstance(caller, httpx.Response):
-            return caller
-        headers = {k: v for k, v in caller.headers.items() if k.startswith("x-")}
-        if caller.status_code == 429:
-            return self.json(
-                {"errors": [{"code": 88, "message": "Rate limit exceeded"}]}, 429, headers
-            )
+    def _v1_begin(self, request: httpx.Request, endpoint: str) -> _Caller:
+        """`_begin` with v1.1's error bodies: ``{"errors": [{"code", "message"}]}``.
+
+        Raises:
+            Refusal: answered with v1.1's 429 or 401.
+        """
+        try:
+            return self._begin(request, endpoint)
+        except Refusal as refusal:
+            refused = self.refused(refusal)
+        if refused.status_code == 429:
+            headers = {k: v for k, v in refused.headers.items() if k.startswith("x-")}
+            raise Refusal.answering(_v1_errors(429, 88, "Rate limit exceeded", headers))
         if request.headers.get("authorization", "").lower().startswith("bearer "):
-            return self.json(
-                {"errors": [{"code": 89, "message": "Invalid or expired token."}]}, 401
-            )
-        return self.json({"errors": [{"code": 32, "message": "Could not authenticate you."}]}, 401)
+            raise Refusal.answering(_v1_errors(401, 89, "Invalid or expired token."))
+        raise Refusal.answering(_v1_errors(401, 32, "Could not authenticate you."))
 
     def _v1_error(
         self, message: str, caller: _Caller, status: int = 400, path: str = V1_UPLOAD
@@ -2908,16 +2891,12 @@ class XEmulator(Emulator):
         if command == "FINALIZE":
             return self._v1_finalize(request, fields)
         caller = self._v1_begin(request, "POST /1.1/media/upload")
-        if isinstance(caller, httpx.Response):
-            return caller
         return self._v1_error(f"Invalid command {command!r}.", caller)
 
     def _v1_simple(
         self, request: httpx.Request, fields: Mapping[str, str | bytes]
     ) -> httpx.Response:
         caller = self._v1_begin(request, "POST /1.1/media/upload")
-        if isinstance(caller, httpx.Response):
-            return caller
         data = _v1_bytes(fields)
         if data is None:
             return self._v1_error("media parameter is missing.", caller)
@@ -2957,8 +2936,6 @@ class XEmulator(Emulator):
 
     def _v1_init(self, request: httpx.Request, fields: Mapping[str, str | bytes]) -> httpx.Response:
         caller = self._v1_begin(request, "POST /1.1/media/upload INIT")
-        if isinstance(caller, httpx.Response):
-            return caller
         mime, total = fields.get("media_type"), fields.get("total_bytes")
         if not isinstance(mime, str) or not mime:
             return self._v1_error("media_type parameter is missing.", caller)
@@ -2988,8 +2965,6 @@ class XEmulator(Emulator):
         self, request: httpx.Request, fields: Mapping[str, str | bytes]
     ) -> httpx.Response:
         caller = self._v1_begin(request, "POST /1.1/media/upload APPEND")
-        if isinstance(caller, httpx.Response):
-            return caller
         media = self._v1_media(caller, fields)
         if media is None:
             return self._v1_error("Invalid or expired media_id.", caller)
@@ -3009,8 +2984,6 @@ class XEmulator(Emulator):
         self, request: httpx.Request, fields: Mapping[str, str | bytes]
     ) -> httpx.Response:
         caller = self._v1_begin(request, "POST /1.1/media/upload FINALIZE")
-        if isinstance(caller, httpx.Response):
-            return caller
         media = self._v1_media(caller, fields)
         if media is None:
             return self._v1_error("Invalid or expired media_id.", caller)
@@ -3022,8 +2995,6 @@ class XEmulator(Emulator):
     @route("GET", r"/1\.1/media/upload\.json")
     def _v1_status(self, request: httpx.Request) -> httpx.Response:
         caller = self._v1_begin(request, "GET /1.1/media/upload STATUS")
-        if isinstance(caller, httpx.Response):
-            return caller
         fields = _v1_fields(request)
         if fields.get("command") != "STATUS":
             return self._v1_error("Invalid command; only STATUS is allowed with GET.", caller)
@@ -3038,8 +3009,6 @@ class XEmulator(Emulator):
     @route("POST", r"/1\.1/media/metadata/create\.json")
     def _v1_metadata(self, request: httpx.Request) -> httpx.Response:
         caller = self._v1_begin(request, "POST /1.1/media/metadata/create")
-        if isinstance(caller, httpx.Response):
-            return caller
         try:
             body = json.loads(request.content or b"null")
         except ValueError:

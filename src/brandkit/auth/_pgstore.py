@@ -20,8 +20,8 @@ from pydantic import SecretStr
 from brandkit.auth.store import (
     _CLAIM_SAMPLE,
     LOCK_WAIT,
-    CredentialStoreLocked,
     Record,
+    _locked_past,
     _Sealer,
 )
 from brandkit.backends import (
@@ -320,11 +320,7 @@ class PostgresStore:
             raise BrandkitError(f"{self!r}: taking the lock failed: {detail}") from None
         if not got:
             self._park(conn)  # it holds nothing: the next poll of this key uses it
-            raise CredentialStoreLocked(
-                f"the credentials {key!r} of {self!r} stayed locked by another refresh "
-                f"for more than {timeout:g} s: try again, or look for a process stuck "
-                "in a refresh"
-            )
+            raise _locked_past(key, repr(self), timeout)
         try:
             yield
         finally:

@@ -29,6 +29,7 @@ from brandkit.auth.store import (
     CredentialStore,
     CredentialStoreLocked,
     Record,
+    _locked_past,
     refresh_locked,
     stored_time,
 )
@@ -615,11 +616,7 @@ def _take_lock(store: CredentialStore, key: str, wait: float) -> Flow[AbstractCo
             return held
         except CredentialStoreLocked:
             if time.monotonic() >= deadline:
-                raise CredentialStoreLocked(
-                    f"the credentials {key!r} of {store!r} stayed locked by another "
-                    f"refresh for more than {wait:g} s: try again, or look for a process "
-                    "stuck in a refresh"
-                ) from None
+                raise _locked_past(key, repr(store), wait) from None
         # Wait through the driver, never blocking: the holder may be another flow of
         # this very process (AsyncClient), which must be able to finish.
         yield Wait(delay)

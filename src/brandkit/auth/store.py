@@ -101,6 +101,15 @@ class CredentialStoreLocked(BrandkitError):
     """Another process held an account's lock longer than the wait allowed."""
 
 
+def _locked_past(key: str, where: str, seconds: float) -> CredentialStoreLocked:
+    """The error of ``key``'s lock in the store ``where`` (its name for people) still held
+    by another refresh after ``seconds``, as every store and the refresh hook say it."""
+    return CredentialStoreLocked(
+        f"the credentials {key!r} of {where} stayed locked by another refresh for more "
+        f"than {seconds:g} s: try again, or look for a process stuck in a refresh"
+    )
+
+
 class CredentialsNotStored(BrandkitError):
     """The platform issued new credentials, spending the stored refresh token, but the store
     could not keep them (it stayed locked by another writer, or could not be reached): the
@@ -183,11 +192,7 @@ class _FileLocks:
                     if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
                         raise
                 if time.monotonic() >= deadline:
-                    raise CredentialStoreLocked(
-                        f"the credentials {key!r} of {self.what} stayed locked by another "
-                        f"refresh for more than {timeout:g} s: try again, or look for a "
-                        "process stuck in a refresh"
-                    )
+                    raise _locked_past(key, self.what, timeout)
                 time.sleep(_POLL)
             try:
                 yield

@@ -264,3 +264,56 @@ def test_hiding_needs_the_hide_parameter() -> None:
         assert th.is_hidden(reply)
         http.post(path, data={"hide": "false"}, headers=auth)
         assert not th.is_hidden(reply)
+
+
+# -- the login's token endpoints -----------------------------------------------------------
+
+
+def test_token_endpoints_refuse_in_metas_envelope() -> None:
+    """The token endpoints (no usage headers: they are the login's, not the API's) refuse in
+    Meta's envelope: Facebook's long-lived exchange an unknown token (190) or a wrong secret
+    (101), a reused code (100/36009); Instagram's code exchange another grant type."""
+    fb = FacebookEmulator()
+    app = fb.oauth_app(redirect_uri="https://app.test/cb", scopes="pages_manage_posts")
+    path = "/v25.0/oauth/access_token"
+    secret = {"client_id": app.client_id, "client_secret": app.client_secret}
+    with client(fb) as http:
+        unknown = http.get(
+            path, params={**secret, "grant_type": "fb_exchange_token", "fb_exchange_token": "x"}
+        )
+        err = error(unknown)
+        assert (err["code"], err["type"]) == (190, "OAuthException")
+        assert err["message"] == "Invalid OAuth access token - Cannot parse access token"
+        assert "x-app-usage" not in unknown.headers
+        wrong = {**secret, "client_secret": "nope", "grant_type": "fb_exchange_token"}
+        assert error(http.get(path, params=wrong))["code"] == 101
+        login = http.get(
+            "/v25.0/dialog/oauth",
+            params={
+                "client_id": app.client_id,
+                "redirect_uri": "https://app.test/cb",
+                "scope": "pages_manage_posts",
+            },
+        )
+        code = httpx.URL(login.headers["location"]).params["code"]
+        exchange = {**secret, "code": code, "redirect_uri": "https://app.test/cb"}
+        token = http.get(path, params=exchange).json()
+        assert set(token) == {"access_token", "token_type", "expires_in"}
+        assert token["expires_in"] == 3600
+        reused = error(http.get(path, params=exchange))
+        assert (reused["code"], reused["error_subcode"]) == (100, 36009)
+
+    ig = InstagramEmulator()
+    app = ig.oauth_app(redirect_uri="https://app.test/cb", scopes="instagram_business_basic")
+    with client(ig) as http:
+        answer = http.post(
+            "/oauth/access_token",
+            data={
+                "client_id": app.client_id,
+                "client_secret": app.client_secret,
+                "grant_type": "client_credentials",
+            },
+        )
+        err = error(answer)
+        assert (err["code"], err["message"]) == (100, "Unsupported grant_type")
+        assert "x-app-usage" not in answer.headers

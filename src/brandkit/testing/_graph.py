@@ -67,7 +67,7 @@ import httpx
 
 from brandkit.accounts import Account
 from brandkit.content._media import _dimensions
-from brandkit.testing._emulator import Audience, Clock, Emulator, route
+from brandkit.testing._emulator import Audience, Clock, Emulator, Refusal, route
 from brandkit.testing._forms import MultipartError, parse_multipart
 from brandkit.testing._mediahost import LoopbackMediaHost
 
@@ -90,8 +90,9 @@ VERSION = r"(?P<version>v\d+\.\d+)"
 NODE = r"(?P<node>[0-9]+(?:_[0-9]+)?)"
 
 
-class GraphError(Exception):
-    """Raised by a handler: answer with Meta's error envelope."""
+class GraphError(Refusal):
+    """Raised by a handler (or anything it calls): answer with Meta's error envelope (the
+    `Refusal` the Graph emulators answer in `GraphEmulator.refused`)."""
 
     def __init__(
         self,
@@ -106,16 +107,13 @@ class GraphError(Exception):
         user_msg: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(message)
-        self.status = status
+        super().__init__(status, message, headers=headers)
         self.code = code
-        self.message = message
         self.subcode = subcode
         self.kind = kind
         self.transient = transient
         self.user_title = user_title
         self.user_msg = user_msg
-        self.headers = dict(headers or {})
 
 
 @attrs.define
@@ -746,6 +744,13 @@ class GraphEmulator(Emulator):
         anything else as code 100 unless ``code=`` is given."""
         code = extra.pop("code", 2 if status >= 500 else 100)
         return self._error_response(GraphError(status, code, message, **extra))
+
+    def refused(self, refusal: Refusal) -> httpx.Response:
+        """A `GraphError` in Meta's error envelope; any other `Refusal` as the base
+        answers it (through `error`)."""
+        if isinstance(refusal, GraphError):
+            return self._error_response(refusal)
+        return super().refused(refusal)
 
     def _error_response(self, err: GraphError) -> httpx.Response:
         body: dict[str, Any] = {"message": err.message, "type": err.kind, "code": err.code}
@@ -1895,14 +1900,11 @@ class MediaFetchingEmulator(GraphEmulator, Generic[C, P]):
 
     @route("POST", r"/oauth/access_token")
     def _oauth_access_token(self, request: httpx.Request) -> httpx.Response:
-        try:
-            params, _ = self.params(request)
-            self.app_for(params)
-            if params.get("grant_type") != "authorization_code":
-                raise GraphError(400, 100, "Unsupported grant_type")
-            owner, scopes = self.redeem_grant(params)
-        except GraphError as err:
-            return self._error_response(err)
+        params, _ = self.params(request)
+        self.app_for(params)
+        if params.get("grant_type") != "authorization_code":
+            raise GraphError(400, 100, "Unsupported grant_type")
+        owner, scopes = self.redeem_grant(params)
         token = self.issue_token(owner, self.token_kind, ttl=SHORT_TOKEN_TTL, scopes=scopes)
         return self.json(self.code_answer(token, owner, scopes))
 

@@ -854,27 +854,19 @@ class FacebookEmulator(GraphEmulator):
     @route("GET", rf"/{VERSION}/oauth/access_token")
     def _oauth_access_token(self, request: httpx.Request, version: str) -> httpx.Response:
         # The code exchange and the long-lived exchange share the endpoint (Facebook Login).
-        try:
-            params, _ = self.params(request)
-            if params.get("grant_type") == "fb_exchange_token":
-                self.app_for(params)
-                short = self._tokens.get(str(params.get("fb_exchange_token", "")))
-                now = self.clock.time()
-                if short is None or short.kind != "user" or short.revoked:
-                    raise GraphError(
-                        400, 190, "Invalid OAuth access token - Cannot parse access token"
-                    )
-                if short.expires_at is not None and now >= short.expires_at:
-                    raise GraphError(
-                        400, 190, "Error validating access token: Session has expired", subcode=463
-                    )
-                owner, ttl, scopes = short.owner, LONG_TOKEN_TTL, short.scopes
-            else:
-                (owner, granted), ttl = self.redeem_grant(params), SHORT_TOKEN_TTL
-                scopes = granted
-        except GraphError as err:
-            return self._error_response(err)
-        return self.token_answer(owner, "user", ttl, scopes)
+        params, _ = self.params(request)
+        if params.get("grant_type") != "fb_exchange_token":
+            owner, scopes = self.redeem_grant(params)
+            return self.token_answer(owner, "user", SHORT_TOKEN_TTL, scopes)
+        self.app_for(params)
+        short = self._tokens.get(str(params.get("fb_exchange_token", "")))
+        if short is None or short.kind != "user" or short.revoked:
+            raise GraphError(400, 190, "Invalid OAuth access token - Cannot parse access token")
+        if short.expires_at is not None and self.clock.time() >= short.expires_at:
+            raise GraphError(
+                400, 190, "Error validating access token: Session has expired", subcode=463
+            )
+        return self.token_answer(short.owner, "user", LONG_TOKEN_TTL, short.scopes)
 
     # -- the user, /me/permissions and /me/accounts -----------------------------------------
 

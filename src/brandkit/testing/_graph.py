@@ -31,8 +31,13 @@
   deleting and liking; `GraphEmulator.answers` and `GraphEmulator.is_hidden` for tests to
   look at what the account did; each platform answers them in its own shape.
 - `MediaFetchingEmulator`: what Instagram and Threads share, containers that download
-  their media from a URL and process by the emulator clock, accounts with a user and a
-  60-day token, ``GET /refresh_access_token``, publishing quotas per rolling 24 hours.
+  their media from a URL and process by the emulator clock, publishing them (the account,
+  its publish permission, ``creation_id``; each platform refuses a missing container in its
+  own words), accounts with a user and a 60-day token, ``GET /refresh_access_token``,
+  publishing quotas per rolling 24 hours.
+- Engagement and followers grow with the emulator clock the same way on every Meta
+  platform (`GraphEmulator.clock_engagement`, `followers_at`); tests add to it with
+  `GraphEmulator.engage`.
 - Meta's login for Instagram and Threads (`MediaFetchingEmulator.oauth_app`): ``GET
   /oauth/authorize`` (the user consents at once, or refuses after `deny_consent`), ``POST
   /oauth/access_token`` (single-use codes, the redirect URI checked, a 1-hour token),

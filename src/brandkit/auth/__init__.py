@@ -272,9 +272,8 @@ def account_from(
 
 
 def __getattr__(name: str) -> Any:
-    # Imported on first use, so that importing brandkit.auth never imports psycopg.
+    # The store imports it on first use, so that importing brandkit.auth never imports
+    # psycopg.
     if name == "PostgresStore":
-        from brandkit.auth._pgstore import PostgresStore
-
-        return PostgresStore
+        return store.PostgresStore
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1440,6 +1440,34 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         cost = self.limits.create_cost if self.limits else 0
         return self._repo_write(request, "com.atproto.repo.createRecord", cost, self._create)
 
+    def _validated(
+        self, collection: str, rkey: Any, record: Mapping[str, Any], validate: Any
+    ) -> str | None:
+        """The ``validationStatus`` of a record written with ``validate``, checked as the
+        PDS prepares a create or an update: against its lexicon (and a ``tid`` key's
+        syntax) unless ``validate`` is false; an unknown lexicon is ``"unknown"``, or
+        refused when ``validate`` is true.
+
+        Raises:
+            Refusal: the PDS's 400 for a record or key its lexicon refuses.
+        """
+        if validate is False:
+            return None
+        if not self.lexicons.has(collection):
+            if validate is True:
+                raise self._invalid(f"Unknown lexicon type: {collection}")
+            return "unknown"
+        definition = self.lexicons.definition(collection)
+        if rkey is not None and definition.get("key") == "tid" and not _syntax.is_tid(rkey):
+            raise self._invalid(
+                f'Invalid record key for {collection}: Invalid TID string (got "{rkey}") at $'
+            )
+        try:
+            self.lexicons.validate_record(collection, record)
+        except Issue as issue:
+            raise self._invalid(f"Invalid {collection} record: {issue}") from None
+        return "valid"
+
     def _create(self, user: BlueskyUser, body: Mapping[str, Any]) -> httpx.Response:
         self._repo_user(user, str(body["repo"]))
         collection = str(body["collection"])
@@ -1453,20 +1481,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             raise self._invalid(f"Invalid $type: expected {collection}, got {record['$type']}")
         rkey = body.get("rkey")
         validate = body.get("validate")
-        status: str | None = None if validate is False else "unknown"
-        if validate is not False and self.lexicons.has(collection):
-            definition = self.lexicons.definition(collection)
-            if rkey is not None and definition.get("key") == "tid" and not _syntax.is_tid(rkey):
-                raise self._invalid(
-                    f'Invalid record key for {collection}: Invalid TID string (got "{rkey}") at $'
-                )
-            try:
-                self.lexicons.validate_record(collection, record)
-            except Issue as issue:
-                raise self._invalid(f"Invalid {collection} record: {issue}") from None
-            status = "valid"
-        elif validate is True:
-            raise self._invalid(f"Unknown lexicon type: {collection}")
+        status = self._validated(collection, rkey, record, validate)
         rkey = str(rkey) if rkey else self._tid()
         uri = f"at://{user.did}/{collection}/{rkey}"
         if validate is not False:
@@ -2120,19 +2135,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         record.setdefault("$type", collection)
         if record["$type"] != collection:
             raise self._invalid(f"Invalid $type: expected {collection}, got {record['$type']}")
-        validate = body.get("validate")
-        status: str | None = None if validate is False else "unknown"
-        if validate is not False and self.lexicons.has(collection):
-            definition = self.lexicons.definition(collection)
-            if definition.get("key") == "tid" and not _syntax.is_tid(rkey):
-                raise self._invalid(
-                    f'Invalid record key for {collection}: Invalid TID string (got "{rkey}") at $'
-                )
-            try:
-                self.lexicons.validate_record(collection, record)
-            except Issue as issue:
-                raise self._invalid(f"Invalid {collection} record: {issue}") from None
-            status = "valid"
+        status = self._validated(collection, rkey, record, body.get("validate"))
         uri = f"at://{user.did}/{collection}/{rkey}"
         current = self.records.get(uri)
         canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -1440,6 +1440,22 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         cost = self.limits.create_cost if self.limits else 0
         return self._repo_write(request, "com.atproto.repo.createRecord", cost, self._create)
 
+    def _typed(self, collection: str, record: Any, validate: Any) -> dict[str, Any]:
+        """The record to write, typed as the PDS's ``setCollectionName`` types it: its
+        ``$type`` is ``collection`` when it has none, and must be when ``validate`` is not
+        false.
+
+        Raises:
+            Refusal: the PDS's 400 for a record that is no object, or of another type.
+        """
+        if not isinstance(record, Mapping):
+            raise self._invalid("Expected object value type (got record) at $.record")
+        typed = dict(record)
+        typed.setdefault("$type", collection)
+        if validate is not False and typed["$type"] != collection:
+            raise self._invalid(f"Invalid $type: expected {collection}, got {typed['$type']}")
+        return typed
+
     def _validated(
         self, collection: str, rkey: Any, record: Mapping[str, Any], validate: Any
     ) -> str | None:
@@ -1471,16 +1487,9 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
     def _create(self, user: BlueskyUser, body: Mapping[str, Any]) -> httpx.Response:
         self._repo_user(user, str(body["repo"]))
         collection = str(body["collection"])
-        record = body["record"]
-        if not isinstance(record, Mapping):
-            raise self._invalid("Expected object value type (got record) at $.record")
-        record = dict(record)
-        if "$type" not in record:
-            record["$type"] = collection
-        elif record["$type"] != collection:
-            raise self._invalid(f"Invalid $type: expected {collection}, got {record['$type']}")
-        rkey = body.get("rkey")
         validate = body.get("validate")
+        record = self._typed(collection, body["record"], validate)
+        rkey = body.get("rkey")
         status = self._validated(collection, rkey, record, validate)
         rkey = str(rkey) if rkey else self._tid()
         uri = f"at://{user.did}/{collection}/{rkey}"
@@ -2128,14 +2137,9 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
     def _put(self, user: BlueskyUser, body: Mapping[str, Any]) -> httpx.Response:
         self._repo_user(user, str(body["repo"]))
         collection, rkey = str(body["collection"]), str(body["rkey"])
-        record = body["record"]
-        if not isinstance(record, Mapping):
-            raise self._invalid("Expected object value type (got record) at $.record")
-        record = dict(record)
-        record.setdefault("$type", collection)
-        if record["$type"] != collection:
-            raise self._invalid(f"Invalid $type: expected {collection}, got {record['$type']}")
-        status = self._validated(collection, rkey, record, body.get("validate"))
+        validate = body.get("validate")
+        record = self._typed(collection, body["record"], validate)
+        status = self._validated(collection, rkey, record, validate)
         uri = f"at://{user.did}/{collection}/{rkey}"
         current = self.records.get(uri)
         canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -425,6 +425,25 @@ def _stale(app: MastodonApp, known: bool | None, cache: AppCache) -> bool:
     return True
 
 
+def _app_flow(
+    instance_url: str,
+    redirect_uri: str,
+    scopes: str | Sequence[str],
+    client_name: str,
+    website: str | None,
+    cache: AppCache | None,
+) -> Flow[MastodonApp]:
+    """The sans-IO lookup behind `register_app`: the app ``cache`` holds, once its instance
+    still knows it (`known_flow`), else a new one (`register_flow`), which ``cache`` keeps."""
+    cache = _DEFAULT_CACHE if cache is None else cache
+    found = cache.get(instance_url, redirect_uri, scopes)
+    if found is not None and not _stale(found, (yield from known_flow(found)), cache):
+        return found
+    app = yield from register_flow(instance_url, redirect_uri, scopes, client_name, website=website)
+    cache.put(app)
+    return app
+
+
 def register_app(
     instance_url: str,
     redirect_uri: str,
@@ -463,13 +482,7 @@ def register_app(
             again later; nothing says the credentials are bad).
         TransportError: the instance could not be reached.
     """
-    cache = _DEFAULT_CACHE if cache is None else cache
-    found = cache.get(instance_url, redirect_uri, scopes)
-    if found is not None and not _stale(found, run(known_flow(found), http), cache):
-        return found
-    app = run(register_flow(instance_url, redirect_uri, scopes, client_name, website=website), http)
-    cache.put(app)
-    return app
+    return run(_app_flow(instance_url, redirect_uri, scopes, client_name, website, cache), http)
 
 
 async def register_app_async(
@@ -483,14 +496,8 @@ async def register_app_async(
     http: httpx.AsyncClient | None = None,
 ) -> MastodonApp:
     """`register_app` for async code."""
-    cache = _DEFAULT_CACHE if cache is None else cache
-    found = cache.get(instance_url, redirect_uri, scopes)
-    if found is not None and not _stale(found, await run_async(known_flow(found), http), cache):
-        return found
-    flow = register_flow(instance_url, redirect_uri, scopes, client_name, website=website)
-    app = await run_async(flow, http)
-    cache.put(app)
-    return app
+    flow = _app_flow(instance_url, redirect_uri, scopes, client_name, website, cache)
+    return await run_async(flow, http)
 
 
 def start(app: MastodonApp, scopes: str | Sequence[str] | None = None) -> Start:

@@ -558,6 +558,18 @@ class _ApiError(Refusal):
         super().__init__(status, message, code=code, data=data)
 
 
+def _signed_in(user: _User | None, code: str, message: str) -> _User:
+    """``user``, who must be logged in.
+
+    Raises:
+        _ApiError: WordPress's 401 with ``code`` and ``message`` (its words differ by
+            endpoint) for an anonymous request.
+    """
+    if user is None:
+        raise _ApiError(401, code, message)
+    return user
+
+
 def _invalid(param: str, message: str, code: str, data: Any = None) -> _ApiError:
     return _ApiError(
         400,
@@ -1598,14 +1610,11 @@ class WordPressEmulator(Emulator):
     @route("POST", r"/wp-json/wp/v2/(?P<base>posts|pages)")
     @_rest
     def create_item(self, request: httpx.Request, base: str) -> httpx.Response:
-        user = self._user(request)
-        if user is None:
-            raise _ApiError(
-                401,
-                "rest_cannot_create",
-                "Sorry, you are not allowed to create posts as this user.",
-                {"status": 401},
-            )
+        user = _signed_in(
+            self._user(request),
+            "rest_cannot_create",
+            "Sorry, you are not allowed to create posts as this user.",
+        )
         body = self._body(request)
         if body.get("id"):
             raise _ApiError(400, "rest_post_exists", "Cannot create existing post.")
@@ -1749,10 +1758,7 @@ class WordPressEmulator(Emulator):
     def update_item(self, request: httpx.Request, base: str, item_id: str) -> httpx.Response:
         user = self._user(request)
         item = self._find_item(base, int(item_id))
-        if user is None:
-            raise _ApiError(
-                401, "rest_cannot_edit", "Sorry, you are not allowed to edit this post."
-            )
+        user = _signed_in(user, "rest_cannot_edit", "Sorry, you are not allowed to edit this post.")
         body = self._body(request)
         self._apply(item, body, creating=False, user=user)
         return self.json(self._item_json(item, edit=True))
@@ -1762,10 +1768,7 @@ class WordPressEmulator(Emulator):
     def delete_item(self, request: httpx.Request, base: str, item_id: str) -> httpx.Response:
         user = self._user(request)
         item = self._find_item(base, int(item_id))
-        if user is None:
-            raise _ApiError(
-                401, "rest_cannot_delete", "Sorry, you are not allowed to delete this post."
-            )
+        _signed_in(user, "rest_cannot_delete", "Sorry, you are not allowed to delete this post.")
         force = self._query(request).get("force", "").lower() in ("1", "true")
         if force:
             previous = self._item_json(item, edit=True)
@@ -1787,14 +1790,11 @@ class WordPressEmulator(Emulator):
     @route("POST", r"/wp-json/wp/v2/media")
     @_rest
     def upload(self, request: httpx.Request) -> httpx.Response:
-        user = self._user(request)
-        if user is None:
-            raise _ApiError(
-                401,
-                "rest_cannot_create",
-                "Sorry, you are not allowed to create posts as this user.",
-                {"status": 401},
-            )
+        user = _signed_in(
+            self._user(request),
+            "rest_cannot_create",
+            "Sorry, you are not allowed to create posts as this user.",
+        )
         # WordPress reads the attachment's fields from the query, and from a form's fields.
         fields = self._query(request)
         ctype = request.headers.get("content-type", "")
@@ -1935,10 +1935,7 @@ class WordPressEmulator(Emulator):
     def update_media(self, request: httpx.Request, item_id: str) -> httpx.Response:
         user = self._user(request)
         item = self._find_item("media", int(item_id))
-        if user is None:
-            raise _ApiError(
-                401, "rest_cannot_edit", "Sorry, you are not allowed to edit this post."
-            )
+        _signed_in(user, "rest_cannot_edit", "Sorry, you are not allowed to edit this post.")
         body = self._body(request)
         for key, attr in (
             ("alt_text", "alt_text"),
@@ -1961,10 +1958,7 @@ class WordPressEmulator(Emulator):
     def delete_media(self, request: httpx.Request, item_id: str) -> httpx.Response:
         user = self._user(request)
         item = self._find_item("media", int(item_id))
-        if user is None:
-            raise _ApiError(
-                401, "rest_cannot_delete", "Sorry, you are not allowed to delete this post."
-            )
+        _signed_in(user, "rest_cannot_delete", "Sorry, you are not allowed to delete this post.")
         if self._query(request).get("force", "").lower() not in ("1", "true"):
             raise _ApiError(
                 501,
@@ -2018,14 +2012,11 @@ class WordPressEmulator(Emulator):
     @route("POST", r"/wp-json/wp/v2/(?P<base>categories|tags)")
     @_rest
     def create_term(self, request: httpx.Request, base: str) -> httpx.Response:
-        user = self._user(request)
-        if user is None:
-            raise _ApiError(
-                401,
-                "rest_cannot_create",
-                "Sorry, you are not allowed to create terms in this taxonomy.",
-                {"status": 401},
-            )
+        _signed_in(
+            self._user(request),
+            "rest_cannot_create",
+            "Sorry, you are not allowed to create terms in this taxonomy.",
+        )
         body = self._body(request)
         name = body.get("name")
         if isinstance(name, str) and not name.strip():
@@ -2104,10 +2095,7 @@ class WordPressEmulator(Emulator):
         term = self._terms.get(int(term_id))
         if term is None or term.taxonomy != self._taxonomy(base):
             raise _ApiError(404, "rest_term_invalid", "Term does not exist.")
-        if user is None:
-            raise _ApiError(
-                401, "rest_cannot_delete", "Sorry, you are not allowed to delete this term."
-            )
+        _signed_in(user, "rest_cannot_delete", "Sorry, you are not allowed to delete this term.")
         if self._query(request).get("force", "").lower() not in ("1", "true"):
             raise _ApiError(
                 501,
@@ -2232,14 +2220,11 @@ class WordPressEmulator(Emulator):
         moderator may write in a visitor's name (``author_name``, ``author_email``,
         ``author_url``: the comment then has no user). The same text by the same author
         under the same post and parent again is WordPress's 409 ``comment_duplicate``."""
-        user = self._user(request)
-        if user is None:
-            raise _ApiError(
-                401,
-                "rest_comment_login_required",
-                "Sorry, you must be logged in to comment.",
-                {"status": 401},
-            )
+        user = _signed_in(
+            self._user(request),
+            "rest_comment_login_required",
+            "Sorry, you must be logged in to comment.",
+        )
         body = self._body(request)
         post_id = int(body.get("post") or 0)
         if post_id not in self._items:
@@ -2483,9 +2468,9 @@ class WordPressEmulator(Emulator):
     @route("GET", r"/wp-json/wp/v2/users/me")
     @_rest
     def me(self, request: httpx.Request) -> httpx.Response:
-        user = self._user(request)
-        if user is None:
-            raise _ApiError(401, "rest_not_logged_in", "You are not currently logged in.")
+        user = _signed_in(
+            self._user(request), "rest_not_logged_in", "You are not currently logged in."
+        )
         return self.json(self._user_json(user, edit=self._query(request).get("context") == "edit"))
 
     @route("GET", r"/wp-json/wp/v2/settings")
@@ -2494,9 +2479,9 @@ class WordPressEmulator(Emulator):
         """The site's settings (an administrator's): its title, timezone and defaults. A
         user without ``manage_options`` (an editor, an author) is refused 403
         ``rest_forbidden``, anonymous 401."""
-        user = self._user(request)
-        if user is None:
-            raise _ApiError(401, "rest_forbidden", "Sorry, you are not allowed to do that.")
+        user = _signed_in(
+            self._user(request), "rest_forbidden", "Sorry, you are not allowed to do that."
+        )
         if "manage_options" not in self._caps(user):
             raise _ApiError(403, "rest_forbidden", "Sorry, you are not allowed to do that.")
         return self.json(

@@ -585,6 +585,12 @@ class Emulator:
         query = "&".join(f"{k}={quote(v, safe='')}" for k, v in params.items())
         return httpx.Response(302, headers={"location": f"{url}{sep}{query}{fragment}"})
 
+    def grown(self, start: int, rate: float, since: float, *, per: float = 3600.0) -> int:
+        """``start`` and what grew from it since ``since`` (emulator time) at ``rate`` every
+        ``per`` seconds, in whole units: how emulated followers and members grow with the
+        clock."""
+        return start + int(max(0.0, self.clock.time() - since) / per * rate)
+
     def rate_limit_headers(self, request: httpx.Request) -> dict[str, str]:
         """Headers added to every answer (subclasses send their rate-limit headers)."""
         return {}

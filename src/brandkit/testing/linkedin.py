@@ -191,7 +191,8 @@ def _unescape(text: str) -> str:
 
 @attrs.define
 class _Author:
-    """A member or an organization: one who posts, and whose followers grow by the day."""
+    """A member or an organization: one who posts, and whose followers grow by the day
+    (`LinkedInEmulator._followers`)."""
 
     _URN: ClassVar[str]
     id: str
@@ -203,11 +204,6 @@ class _Author:
     @property
     def urn(self) -> str:
         return f"{self._URN}{self.id}"
-
-    def followers_at(self, now: float) -> int:
-        """The followers at ``now``: those at the start and each day's growth since."""
-        days = max(0.0, now - self.created_at) / 86_400
-        return self.followers + int(days * self.followers_per_day)
 
 
 @attrs.define
@@ -812,6 +808,10 @@ class LinkedInEmulator(Emulator):
         return (
             org is not None and caller.member.id in org.admins and org_scope in caller.token.scopes
         )
+
+    def _followers(self, author: _Author) -> int:
+        """The author's followers now: those at the start and each day's growth since."""
+        return self.grown(author.followers, author.followers_per_day, author.created_at, per=86_400)
 
     def _org(self, urn: str) -> _Organization | None:
         prefix = "urn:li:organization:"
@@ -1711,14 +1711,14 @@ class LinkedInEmulator(Emulator):
             raise _Refusal(404, f"Organization {urn} not found", "NOT_FOUND")
         if request.url.params.get("edgeType") != "COMPANY_FOLLOWED_BY_MEMBER":
             raise _Refusal(400, "Invalid edgeType", "ILLEGAL_ARGUMENT")
-        return self.json({"firstDegreeSize": org.followers_at(self.clock.time())})
+        return self.json({"firstDegreeSize": self._followers(org)})
 
     @route("GET", r"/rest/memberFollowersCount")
     @_rest(bucket="stats")
     def _member_followers(self, request: httpx.Request, caller: _Caller) -> httpx.Response:
         if "r_member_profileAnalytics" not in caller.token.scopes:
             raise self._denied("memberFollowersCount.FINDER-me", caller)
-        count = caller.member.followers_at(self.clock.time())
+        count = self._followers(caller.member)
         return self.json(
             {
                 "paging": {"start": 0, "count": 10, "links": []},

@@ -1247,10 +1247,9 @@ class MastodonEmulator(Emulator):
     def _account_counts(self, user: _User) -> tuple[int, int, str | None]:
         """What changes in an Account: followers (with time), statuses and the last one's
         day."""
-        days = max(0.0, self.clock.time() - user.created_at) / 86400
         index = self._indexed()
         return (
-            user.followers + int(days * user.followers_per_day),
+            self.grown(user.followers, user.followers_per_day, user.created_at, per=86_400),
             len(index.by_user.get(user.id, ())),
             index.last_day.get(user.id),
         )

@@ -1039,8 +1039,7 @@ class XEmulator(Emulator):
 
     def followers(self, user: XUser) -> int:
         """The user's followers now (they grow with emulator time)."""
-        hours = max(0.0, self.clock.time() - user.created_at) / 3600
-        return user.followers + int(hours * user.followers_per_hour)
+        return self.grown(user.followers, user.followers_per_hour, user.created_at)
 
     # -- answers in X's shapes -----------------------------------------------------------
 

@@ -1224,8 +1224,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         }
 
     def _followers(self, user: BlueskyUser) -> int:
-        hours = max(0.0, self.clock.time() - user.created_at) / 3600.0
-        return user.followers + math.floor(self.followers_per_hour * hours)
+        return self.grown(user.followers, self.followers_per_hour, user.created_at)
 
     def _author(self, user: BlueskyUser) -> dict[str, Any]:
         return {

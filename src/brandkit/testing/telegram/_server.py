@@ -631,8 +631,7 @@ class TelegramEmulator(Emulator):
         raise KeyError(message_id)
 
     def _members(self, chat: TelegramChat) -> int:
-        days = max(0.0, self.clock.time() - chat.created_at) / 86400
-        return chat.members + int(days * chat.members_per_day)
+        return self.grown(chat.members, chat.members_per_day, chat.created_at, per=86_400)
 
     # -- the one route -----------------------------------------------------------------------
 

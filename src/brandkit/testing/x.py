@@ -317,6 +317,14 @@ _METRIC_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
+_POST_ID = re.compile(r"[0-9]{1,19}")
+
+
+def _not_an_id(name: str, value: str) -> str:
+    """X's message for the query parameter ``name`` whose ``value`` is no post id."""
+    return f"The `{name}` query parameter value [{value}] does not match ^[0-9]{{1,19}}$"
+
+
 def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
@@ -1826,11 +1834,11 @@ class XEmulator(Emulator):
     @route("DELETE", r"/2/tweets/(?P<post_id>[^/]+)")
     def _delete(self, request: httpx.Request, post_id: str) -> httpx.Response:
         caller = self._begin(request, "DELETE /2/tweets/:id")
-        if not re.fullmatch(r"[0-9]{1,19}", post_id):
+        if not _POST_ID.fullmatch(post_id):
             return self._invalid_parameter(
                 "id",
                 [post_id],
-                f"The `id` query parameter value [{post_id}] does not match ^[0-9]{{1,19}}$",
+                _not_an_id("id", post_id),
                 caller.headers,
             )
         post = self._posts.get(post_id)
@@ -2023,10 +2031,10 @@ class XEmulator(Emulator):
                 f"[{len(ids)}] is not between 1 and 100",
                 caller.headers,
             )
-        bad = [i for i in ids if not re.fullmatch(r"[0-9]{1,19}", i)]
+        bad = [i for i in ids if not _POST_ID.fullmatch(i)]
         if bad:
             return self.invalid(
-                [f"The `ids` query parameter value [{bad[0]}] does not match ^[0-9]{{1,19}}$"],
+                [_not_an_id("ids", bad[0])],
                 caller.headers,
             )
         out = self._lookup(caller, request, ids)
@@ -2065,10 +2073,8 @@ class XEmulator(Emulator):
         ]
         for name in ("since_id", "until_id"):
             value = params.get(name)
-            if value is not None and not re.fullmatch(r"[0-9]{1,19}", value):
-                messages.append(
-                    f"The `{name}` query parameter value [{value}] does not match ^[0-9]{{1,19}}$"
-                )
+            if value is not None and not _POST_ID.fullmatch(value):
+                messages.append(_not_an_id(name, value))
         bounds: dict[str, float] = {}
         for name in ("start_time", "end_time"):
             if name in params:
@@ -2193,10 +2199,8 @@ class XEmulator(Emulator):
         out["limit"] = limit
         for name in ("since_id", "until_id"):
             value = params.get(name)
-            if value is not None and not re.fullmatch(r"[0-9]{1,19}", value):
-                messages.append(
-                    f"The `{name}` query parameter value [{value}] does not match ^[0-9]{{1,19}}$"
-                )
+            if value is not None and not _POST_ID.fullmatch(value):
+                messages.append(_not_an_id(name, value))
             out[name] = int(value) if value is not None and value.isdigit() else None
         for name in ("start_time", "end_time"):
             if name in params:
@@ -2514,7 +2518,7 @@ class XEmulator(Emulator):
     def _hide(self, request: httpx.Request, post_id: str) -> httpx.Response:
         caller = self._begin(request, "PUT /2/tweets/:id/hidden")
         body = self._schema_body(request, HIDE_SCHEMA, caller)
-        post = self._posts.get(post_id) if re.fullmatch(r"[0-9]{1,19}", post_id) else None
+        post = self._posts.get(post_id) if _POST_ID.fullmatch(post_id) else None
         if post is None or post.deleted:
             return self.problem(
                 404,

@@ -413,6 +413,7 @@ class Emulator:
             self.strict = strict
         self._faults: list[Fault] = []
         self._base_url = "http://emulator.invalid"
+        self._consent_denials = 0
 
     # -- what conformance tests need of every emulator ------------------------------------
 
@@ -423,6 +424,23 @@ class Emulator:
     def post_texts(self) -> list[str]:
         """The texts of the posts that exist now (deleted ones excluded), oldest first."""
         raise NotImplementedError
+
+    # -- scripted consent ------------------------------------------------------------------
+
+    def deny_consent(self, times: int = 1) -> None:
+        """The next ``times`` authorizations are refused by the user: the platform's
+        authorization page sends them back to the app with its refusal (``error=access_denied``
+        on most; LinkedIn's ``user_cancelled_authorize``; X's OAuth 1.0a ``denied=<token>``)."""
+        with self.lock:
+            self._consent_denials += times
+
+    def _consent_refused(self) -> bool:
+        """Whether the user refuses the authorization under way: one that `deny_consent`
+        scripted, spent by this call."""
+        if self._consent_denials > 0:
+            self._consent_denials -= 1
+            return True
+        return False
 
     # -- the audience (conversations) ---------------------------------------------------
 

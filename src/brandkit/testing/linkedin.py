@@ -459,7 +459,6 @@ class LinkedInEmulator(Emulator):
         self._refresh: dict[str, tuple[str, frozenset[str], float]] = {}
         self._apps: dict[str, LinkedInOAuthApp] = {}
         self._codes: dict[str, _OAuthCode] = {}
-        self._deny_next = 0
         self._consenting: str | None = None
         self._assets: dict[str, _Asset] = {}
         self._uploads: dict[str, str] = {}  # upload id → asset urn
@@ -867,12 +866,6 @@ class LinkedInEmulator(Emulator):
             self._apps[app.client_id] = app
             return app
 
-    def deny_consent(self, times: int = 1) -> None:
-        """The next ``times`` authorizations are cancelled by the member (the redirect
-        carries ``error=user_cancelled_authorize``)."""
-        with self.lock:
-            self._deny_next += times
-
     def add_organizations(self, count: int) -> list[str]:
         """``count`` more pages that the member who consents through `oauth_app`
         administers (an agency's member runs many); returns their URNs."""
@@ -945,8 +938,7 @@ class LinkedInEmulator(Emulator):
                 error_description="Scope is not authorized for your application",
             )
         with self.lock:
-            if self._deny_next > 0:
-                self._deny_next -= 1
+            if self._consent_refused():
                 return back(
                     error="user_cancelled_authorize",
                     error_description="The user cancelled the authorization",

@@ -483,7 +483,6 @@ class MastodonEmulator(Emulator):
         self._audience_ids: dict[str, str] = {}
         self._apps: dict[str, OAuthApp] = {}
         self._codes: dict[str, _Code] = {}
-        self._deny_next = 0
         self.consent_as = "brand"
         self.code_lifetime = 600.0  # Doorkeeper's authorization_code_expires_in: 10 minutes
 
@@ -552,12 +551,6 @@ class MastodonEmulator(Emulator):
             )
             self._apps[app.client_id] = app
             return app
-
-    def deny_consent(self, times: int = 1) -> None:
-        """The next ``times`` authorizations are refused: the authorize endpoint redirects
-        with ``error=access_denied``."""
-        with self.lock:
-            self._deny_next += times
 
     @property
     def pkce(self) -> bool:
@@ -2194,8 +2187,7 @@ class MastodonEmulator(Emulator):
                 error="invalid_request",
                 error_description="The code challenge method must be S256.",
             )
-        if self._deny_next > 0:
-            self._deny_next -= 1
+        if self._consent_refused():
             return back(
                 error="access_denied",
                 error_description="The resource owner or authorization server denied the request.",

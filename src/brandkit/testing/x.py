@@ -772,7 +772,6 @@ class XEmulator(Emulator):
         self._oauth1_writes: dict[str, bool] = {}  # access token -> write access granted
         self.request_token_lifetime = 900.0  # an unauthorized request token dies
         self._codes: dict[str, _Code] = {}
-        self._deny_next = 0
         self.consent_as = "brand"
         self.code_lifetime = 30.0  # X: "This code is only valid for 30 seconds"
         self._windows: dict[tuple[str, str], _Window] = {}
@@ -908,13 +907,6 @@ class XEmulator(Emulator):
             app = OAuthApp(client_id, secret, uris, allowed)
             self._apps[client_id] = app
             return app
-
-    def deny_consent(self, times: int = 1) -> None:
-        """The next ``times`` authorizations are refused by the user: the authorize
-        endpoint redirects with ``error=access_denied`` (OAuth 2) or ``denied=<token>``
-        (OAuth 1.0a)."""
-        with self.lock:
-            self._deny_next += times
 
     def oauth1_app(self, *, callback: str | Sequence[str], access: str = "read-write") -> OAuth1App:
         """Register an app for OAuth 1.0a 3-legged authorization: ``POST
@@ -1326,8 +1318,7 @@ class XEmulator(Emulator):
             return back(error="invalid_request")
         if not scopes or any(s not in app.scopes for s in scopes):
             return back(error="invalid_scope")
-        if self._deny_next > 0:
-            self._deny_next -= 1
+        if self._consent_refused():
             return back(error="access_denied")
         user = self.user(self.consent_as)
         if user.id in self._brands:
@@ -1517,8 +1508,7 @@ class XEmulator(Emulator):
                 "token information you provided.</p>",
                 400,
             )
-        if self._deny_next > 0:
-            self._deny_next -= 1
+        if self._consent_refused():
             del self._request_tokens[token]
             params = {"denied": token}
         else:

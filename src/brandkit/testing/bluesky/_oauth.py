@@ -46,7 +46,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -212,6 +212,7 @@ class OAuthServerMixin:
     clock: Clock
     lock: Any
     users: dict[str, Any]
+    _consent_refused: Callable[[], bool]
 
     def _oauth_init(self) -> None:
         self.consent_as: str | None = None
@@ -225,7 +226,6 @@ class OAuthServerMixin:
         self._spent_refresh: dict[str, _OAuthSession] = {}
         self._seen_jti: dict[str, float] = {}
         self._nonces = [secrets.token_urlsafe(16)]
-        self._oauth_deny = 0
 
     # -- test helpers --------------------------------------------------------------------------
 
@@ -250,12 +250,6 @@ class OAuthServerMixin:
         with self.lock:
             self._oauth_apps[app.client_id] = app
         return app
-
-    def deny_consent(self, times: int = 1) -> None:
-        """The next ``times`` authorizations are refused by the user: the authorize
-        endpoint redirects with ``error=access_denied``."""
-        with self.lock:
-            self._oauth_deny += times
 
     def rotate_dpop_nonce(self) -> str:
         """Move to a new DPoP nonce (the previous one stays good for one more rotation, as
@@ -557,8 +551,7 @@ class OAuthServerMixin:
             answer["state"] = pushed.state
         answer["iss"] = issuer
         user = self._hinted_user(pushed.login_hint)
-        if self._oauth_deny > 0 or user is None:
-            self._oauth_deny = max(0, self._oauth_deny - 1)
+        if self._consent_refused() or user is None:
             answer.update(error="access_denied", error_description="The user rejected the request")
         else:
             code = "cod-" + secrets.token_hex(32)

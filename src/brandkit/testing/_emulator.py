@@ -7,7 +7,9 @@ on 127.0.0.1 (``with emulator.serve() as url: ...``).
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
 import itertools
 import json
 import logging
@@ -70,6 +72,13 @@ def utc_millis(ts: float) -> str:
     formatting a datetime costs more than the rest of an item's fields.
     """
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
+def pkce_s256(verifier: str) -> str:
+    """The PKCE ``S256`` challenge of ``verifier`` (RFC 7636 §4.2): its SHA-256 digest,
+    base64url-encoded without padding."""
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 class JsonTemplate:

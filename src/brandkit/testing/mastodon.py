@@ -76,7 +76,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import hashlib
 import hmac
 import html
 import json
@@ -105,6 +104,7 @@ from brandkit.testing._emulator import (
     Emulator,
     JsonTemplate,
     Refusal,
+    pkce_s256,
     route,
     utc_millis,
 )
@@ -2241,9 +2241,7 @@ class MastodonEmulator(Emulator):
             return invalid
         if code.challenge is not None:
             verifier = str(params.get("code_verifier") or "")
-            digest = hashlib.sha256(verifier.encode()).digest()
-            computed = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-            if not verifier or not hmac.compare_digest(computed, code.challenge):
+            if not verifier or not hmac.compare_digest(pkce_s256(verifier), code.challenge):
                 return invalid
         token = secrets.token_urlsafe(32)
         now = self.clock.time()

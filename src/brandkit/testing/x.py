@@ -80,7 +80,7 @@ from brandkit.accounts import Account, CredentialsHook
 from brandkit.content import Media
 from brandkit.content._media import sniff
 from brandkit.errors import MediaError
-from brandkit.testing._emulator import Audience, Clock, Emulator, Refusal, route
+from brandkit.testing._emulator import Audience, Clock, Emulator, Refusal, pkce_s256, route
 from brandkit.testing._forms import multipart
 from brandkit.text._x import weighted_length
 
@@ -1351,11 +1351,7 @@ class XEmulator(Emulator):
         verifier = form.get("code_verifier", "")
         if not verifier:
             return invalid("Missing required parameter [code_verifier].")
-        if code.method == "S256":
-            digest = hashlib.sha256(verifier.encode()).digest()
-            computed = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-        else:
-            computed = verifier
+        computed = pkce_s256(verifier) if code.method == "S256" else verifier
         if not hmac.compare_digest(computed, code.challenge):
             return invalid("Value passed for the code verifier did not match the code challenge.")
         body: dict[str, Any] = {

@@ -53,7 +53,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import attrs
 import httpx
 
-from brandkit.testing._emulator import Clock, Emulator, route
+from brandkit.testing._emulator import Clock, Emulator, pkce_s256, route
 
 __all__ = ["BlueskyOAuthApp", "OAuthServerMixin"]
 
@@ -628,8 +628,7 @@ class OAuthServerMixin:
             raise _Bad("invalid_grant", "code_verifier is required")
         if len(verifier) < 43:
             raise _Bad("invalid_grant", "code_verifier too short")
-        computed = _b64url(hashlib.sha256(verifier.encode()).digest())
-        if not secrets.compare_digest(computed, grant.challenge):
+        if not secrets.compare_digest(pkce_s256(verifier), grant.challenge):
             raise _Bad("invalid_grant", "Invalid code_verifier")
         session = _OAuthSession(
             did=grant.did,

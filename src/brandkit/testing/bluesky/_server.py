@@ -32,7 +32,7 @@ from brandkit.accounts import Account, CredentialsHook
 from brandkit.testing._emulator import Audience, Clock, Emulator, Refusal, route, utc_millis
 from brandkit.testing.bluesky import _syntax
 from brandkit.testing.bluesky._lexicon import Issue, Lexicons, json_path, stringify_value
-from brandkit.testing.bluesky._oauth import OAuthServerMixin
+from brandkit.testing.bluesky._oauth import OAuthServerMixin, _b64url, _b64url_decode
 
 __all__ = [
     "BlueskyAudience",
@@ -218,14 +218,6 @@ def _cid(data: bytes, codec: int) -> str:
     digest = hashlib.sha256(data).digest()
     raw = bytes([0x01, codec, 0x12, 0x20]) + digest
     return "b" + base64.b32encode(raw).decode().lower().rstrip("=")
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def _b64url_decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _sniff(data: bytes, declared: str) -> str:

@@ -1415,7 +1415,12 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
     ) -> httpx.Response:
         """A repository write, checked in the PDS's order: auth, then the body (``nsid``'s
         input), then the rate limits (``cost`` points); ``write`` makes it, and its answer
-        (a `Refusal`'s too) carries the rate-limit headers."""
+        (a `Refusal`'s too) carries the rate-limit headers.
+
+        Raises:
+            Refusal: the PDS's answer to a request refused before the write (no session, a
+                body its lexicon refuses, a spent rate limit).
+        """
         user = self._auth(request)
         assert user is not None
         body = self._body(request, nsid)

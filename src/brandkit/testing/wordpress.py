@@ -77,7 +77,7 @@ import math
 import re
 import secrets
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, unquote, urlencode
@@ -559,6 +559,19 @@ def _signed_in(user: _User | None, code: str, message: str) -> _User:
     if user is None:
         raise _ApiError(401, code, message)
     return user
+
+
+def _edit_context(query: Mapping[str, str], user: _User | None, message: str) -> bool:
+    """Whether a read asks for ``context=edit``, which only a logged-in user may.
+
+    Raises:
+        _ApiError: WordPress's 401 ``rest_forbidden_context`` with ``message`` (its words
+            differ by endpoint) for an anonymous request.
+    """
+    edit = query.get("context") == "edit"
+    if edit and user is None:
+        raise _ApiError(401, "rest_forbidden_context", message)
+    return edit
 
 
 def _invalid(param: str, message: str, code: str, data: Any = None) -> _ApiError:
@@ -1559,14 +1572,9 @@ class WordPressEmulator(Emulator):
                     },
                 },
             )
-        edit = query.get("context") == "edit"
-        if edit and user is None:
-            raise _ApiError(
-                401,
-                "rest_forbidden_context",
-                f"Sorry, you are not allowed to edit {base} in this post type.",
-                {"status": 401},
-            )
+        edit = _edit_context(
+            query, user, f"Sorry, you are not allowed to edit {base} in this post type."
+        )
         wanted = (
             {"publish", "future", "draft", "pending", "private"}
             if "any" in statuses
@@ -1726,13 +1734,7 @@ class WordPressEmulator(Emulator):
         query = self._query(request)
         if user is None and item.status != "publish":
             raise _ApiError(401, "rest_forbidden", "Sorry, you are not allowed to do that.")
-        edit = query.get("context") == "edit"
-        if edit and user is None:
-            raise _ApiError(
-                401,
-                "rest_forbidden_context",
-                "Sorry, you are not allowed to edit this post.",
-            )
+        edit = _edit_context(query, user, "Sorry, you are not allowed to edit this post.")
         return self.json(self._item_json(item, edit=edit), headers=self._alternate(item))
 
     def _find_item(self, base: str, item_id: int) -> _Item:
@@ -1884,11 +1886,7 @@ class WordPressEmulator(Emulator):
         ``context=edit`` (logged in), paging; newest first by default."""
         user = self._user(request)
         query = self._query(request)
-        edit = query.get("context") == "edit"
-        if edit and user is None:
-            raise _ApiError(
-                401, "rest_forbidden_context", "Sorry, you are not allowed to edit this post."
-            )
+        edit = _edit_context(query, user, "Sorry, you are not allowed to edit this post.")
         found = [i for i in self._items.values() if i.type == "attachment"]
         term = query.get("search", "").strip().casefold()
         if term:
@@ -2144,14 +2142,7 @@ class WordPressEmulator(Emulator):
                     f"Query parameter not permitted: {protected}",
                     {"status": 401},
                 )
-        edit = query.get("context") == "edit"
-        if edit and user is None:
-            raise _ApiError(
-                401,
-                "rest_forbidden_context",
-                "Sorry, you are not allowed to edit comments.",
-                {"status": 401},
-            )
+        edit = _edit_context(query, user, "Sorry, you are not allowed to edit comments.")
         found = list(self._comments.values())
         wanted = {
             "approve": {"approved"},

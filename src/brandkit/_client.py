@@ -100,9 +100,20 @@ def check_content(content: Content, accounts: Sequence[Account]) -> None:
     kept there, as for any other account trouble).
 
     Raises:
-        ContentError: the content does not go to that kind of account; the message says
-            what to publish instead.
+        ContentError: the content does not go to that kind of account (the message says
+            what to publish instead), or a post is scheduled for a time that has no UTC
+            equivalent (the outbox keeps its times in UTC).
     """
+    when = send_at(content)
+    if when is not None:
+        try:
+            when.astimezone(UTC)
+        except OverflowError:
+            raise ContentError(
+                f"scheduled_at {when.isoformat()} is out of range: give a time between "
+                "years 1 and 9999 in UTC",
+                field="scheduled_at",
+            ) from None
     for account in accounts:
         try:
             cls = adapter_class(account.platform)

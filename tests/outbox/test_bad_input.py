@@ -3,14 +3,15 @@ error from deep inside (an AttributeError, an OverflowError)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from brandkit import Post
-from brandkit.errors import ConfigurationError
+from brandkit import Client, Post
+from brandkit.errors import ConfigurationError, ContentError
 from brandkit.outbox import Outbox
 from tests.outbox._fakenet import OutboxNetEmulator
 
@@ -122,3 +123,31 @@ def test_a_redis_url_is_refused_not_read_as_a_path(tmp_path: Path, monkeypatch: 
     assert "s3cret-pw" not in str(refused.value)
     assert "postgresql://" in str(refused.value)
     assert list(tmp_path.rglob("*")) == []
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        datetime(9999, 12, 31, 23, 0, tzinfo=timezone(timedelta(hours=-5))),
+        datetime(1, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1))),
+    ],
+)
+def test_a_schedule_with_no_utc_time_is_refused(
+    db: Path | str, emu: OutboxNetEmulator, when: datetime
+) -> None:
+    """The outbox keeps times in UTC: a post scheduled for a time that has none (year 10000
+    or year 0 once its offset is taken away) is a ContentError naming ``scheduled_at``, from
+    ``add`` and from a publish through a client with an outbox, and nothing is written or
+    sent. It raised a bare OverflowError from deep inside the store."""
+    post = Post(text="x", scheduled_at=when)
+    with Outbox(db) as box:
+        with pytest.raises(ContentError, match="scheduled_at") as caught:
+            box.add(post, emu.account())
+        assert caught.value.field == "scheduled_at"
+        with (
+            Client(outbox=box, http=httpx.Client(transport=emu.transport())) as client,
+            pytest.raises(ContentError, match="scheduled_at"),
+        ):
+            client.publish(post, [emu.account(), emu.account(name="other")])
+        assert box.list() == []
+    assert emu.posts == []

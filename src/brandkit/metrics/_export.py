@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
 from brandkit.errors import ConfigurationError
+from brandkit.metrics._queries import readable
 from brandkit.metrics._sample import MetricSample
 from brandkit.metrics._sql import from_us
 
@@ -111,9 +112,17 @@ def write_csv(
     With ``formula_guard`` (the default) text cells that a spreadsheet would run as a
     formula get a leading ``'`` (see [`MetricsStore.to_csv`][brandkit.MetricsStore.to_csv]).
     """
+    rows = _readable(chunks)
     if formula_guard:
-        return _write_csv(_guarded(chunks), target)
-    return _write_csv(chunks, target)
+        return _write_csv(_guarded(rows), target)
+    return _write_csv(rows, target)
+
+
+def _readable(chunks: Iterable[list[Row]]) -> Iterator[list[Row]]:
+    # A value that is no count would be written as it is stored (a CSV read_csv refuses)
+    # or fail the writer: exported as `samples()` reads it.
+    for rows in chunks:
+        yield list(map(readable, rows))
 
 
 def _guarded(chunks: Iterable[list[Row]]) -> Iterator[list[Row]]:
@@ -321,7 +330,7 @@ def dataframe(chunks: Iterable[list[Row]]) -> pandas.DataFrame:
         "posted_at",
     )
     lists = [columns[name] for name in order]
-    for rows in chunks:
+    for rows in _readable(chunks):
         for row in rows:
             for target, item in zip(lists, row, strict=True):
                 target.append(item)

@@ -60,6 +60,7 @@ __all__ = [
     "latest_of",
     "open_rows",
     "posts",
+    "readable",
     "row_to_sample",
     "samples_in",
     "series",
@@ -160,11 +161,8 @@ def row_to_sample(row: Row, times: dict[int, datetime] | None = None) -> MetricS
         posted = times.get(row[11])
         if posted is None:
             posted = times[row[11]] = from_us(row[11])
+    row = readable(row)
     value, available, reason = row[4], bool(row[5]), row[6]
-    if value is not None and not _is_metric_value(value):
-        # Stored before values were checked (a platform's negative count, say): read as
-        # unavailable, with what was stored, rather than make every query of the store fail.
-        value, available, reason = None, False, damaged_reason(value)
     return MetricSample(
         platform=row[0],
         account=row[1],
@@ -179,6 +177,19 @@ def row_to_sample(row: Row, times: dict[int, datetime] | None = None) -> MetricS
         campaign=row[10],
         posted_at=posted,
     )
+
+
+def readable(row: Row) -> Row:
+    """``row`` (``_COLUMNS`` order) as every reader takes it (`row_to_sample`, the CSV and
+    DataFrame exports): a value that is no count becomes unavailable, with `damaged_reason`.
+    """
+    value = row[4]
+    if value is None or _is_metric_value(value):
+        return row
+    # Stored before values were checked (a platform's negative count, text in SQLite's
+    # loosely typed column): read as unavailable, with what was stored, rather than make
+    # every query of the store fail, or an export that cannot be read back.
+    return (*row[:4], None, False, damaged_reason(value), *row[7:])
 
 
 PostKey = tuple[str, str, str]

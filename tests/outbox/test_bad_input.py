@@ -151,3 +151,21 @@ def test_a_schedule_with_no_utc_time_is_refused(
             client.publish(post, [emu.account(), emu.account(name="other")])
         assert box.list() == []
     assert emu.posts == []
+
+
+def test_a_time_with_no_utc_time_is_refused(db: Path | str, emu: OutboxNetEmulator) -> None:
+    """``now=`` and ``retry_at=`` are kept in UTC: one that has no UTC time is refused with
+    what to pass, not a bare OverflowError, and nothing is written."""
+    early = datetime(1, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1)))
+    late = datetime(9999, 12, 31, 23, 0, tzinfo=timezone(timedelta(hours=-5)))
+    with Outbox(db) as box:
+        box.add(Post(text="x"), emu.account())
+        for when in (early, late):
+            with pytest.raises(ConfigurationError, match="out of range"):
+                box.due(when)
+            with pytest.raises(ConfigurationError, match="out of range"):
+                box.claim(when)
+        (taken,) = box.claim(T0)
+        with pytest.raises(ConfigurationError, match="out of range"):
+            box.release(taken.id, retry_at=late)
+        assert box.due(T0) == []  # still held: nothing was written

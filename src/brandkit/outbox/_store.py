@@ -165,7 +165,8 @@ def _iso(dt: datetime) -> str:
     """A fixed-width UTC timestamp, so that text order is time order in SQL.
 
     Raises:
-        ConfigurationError: ``dt`` is not a timezone-aware `datetime`.
+        ConfigurationError: ``dt`` is not a timezone-aware `datetime`, or has no UTC time
+            (year 0 or 10000 once its offset is taken away).
     """
     if not isinstance(dt, datetime):
         raise ConfigurationError(
@@ -176,7 +177,13 @@ def _iso(dt: datetime) -> str:
     if tz is None:
         raise ConfigurationError("outbox times must be timezone-aware")
     if tz is not UTC:
-        dt = dt.astimezone(UTC)
+        try:
+            dt = dt.astimezone(UTC)
+        except OverflowError:
+            raise ConfigurationError(
+                f"outbox time {dt.isoformat()} is out of range: give a time between years 1 "
+                "and 9999 in UTC"
+            ) from None
     return dt.isoformat(timespec="microseconds")
 
 

@@ -97,6 +97,42 @@ def test_delete(emu: FacebookEmulator, account: Account) -> None:
     assert emu.post_texts() == []
 
 
+def test_a_delete_meta_answers_gone_for_while_the_post_stays_is_not_deleted(
+    emu: FacebookEmulator, account: Account
+) -> None:
+    """Meta answers code 100, subcode 33 ("does not exist, cannot be loaded due to missing
+    permissions, or does not support this operation") to a delete it will not do: the
+    delivery said deleted while the post stayed on the Page. A read that still finds it
+    keeps the delivery sent, with the reason."""
+    with Client(retry=FAST) as client:
+        (d,) = client.publish(Post(text="stays up"), account)
+        emu.fault(
+            method="DELETE",
+            path=r"/v\d+\.\d+/.*",
+            status=400,
+            body={
+                "error": {
+                    "message": "Unsupported delete request. Object with ID "
+                    f"'{d.ids[0]}' does not exist, cannot be loaded due to missing "
+                    "permissions, or does not support this operation.",
+                    "type": "GraphMethodException",
+                    "code": 100,
+                    "error_subcode": 33,
+                    "fbtrace_id": "AbCdEf",
+                }
+            },
+        )
+        with pytest.raises(Rejected, match="still there"):
+            client.delete(d)
+        assert d.status is DeliveryStatus.SENT
+        assert emu.post_texts() == ["stays up"]
+        # Deleting it for real, then again: a post gone answers 100/33 to the read too.
+        assert client.delete(d).status is DeliveryStatus.DELETED
+        d.status = DeliveryStatus.SENT
+        assert client.delete(d).status is DeliveryStatus.DELETED
+    assert emu.post_texts() == []
+
+
 def test_metrics_grow_and_followers(emu: FacebookEmulator) -> None:
     """Client.collect reads views, reach, reactions, comments, shares in one batch; a later
     snapshot shows more; followers grow with the clock."""

@@ -451,8 +451,8 @@ def test_find_part_follows_cursors() -> None:
 
 
 def test_delete_counts_a_gone_post_as_deleted() -> None:
-    """DELETE succeeds; a post that no longer exists (100/33) is not an error; anything
-    else is."""
+    """DELETE succeeds; a post that no longer exists (100/33, and a read of it says so too)
+    is not an error; anything else is."""
     adapter = FacebookAdapter(account())
     ref = PartRef(index=0, id=f"{PAGE}_1")
     run_flow(
@@ -460,7 +460,19 @@ def test_delete_counts_a_gone_post_as_deleted() -> None:
         Canned(("DELETE", rf"/v25\.0/{PAGE}_1", answer(200, {"success": True}))),
     )
     gone = graph_error(400, 100, "Unsupported delete request.", 33)
-    run_flow(adapter.delete_part(ref), Canned(("DELETE", rf"/v25\.0/{PAGE}_1", gone)))
+    unread = graph_error(400, 100, "Unsupported get request.", 33)
+    canned = Canned(("DELETE", rf"/v25\.0/{PAGE}_1", gone), ("GET", rf"/v25\.0/{PAGE}_1", unread))
+    run_flow(adapter.delete_part(ref), canned)
+    assert canned.requests[1].url.params["fields"] == "id"
+    # Meta's 100/33 also covers "missing permissions" and "does not support this operation":
+    # a post that a read still finds is not deleted.
+    there = Canned(
+        ("DELETE", rf"/v25\.0/{PAGE}_1", gone),
+        ("GET", rf"/v25\.0/{PAGE}_1", answer(200, {"id": f"{PAGE}_1"})),
+    )
+    with pytest.raises(Rejected, match="still there") as caught:
+        run_flow(adapter.delete_part(ref), there)
+    assert caught.value.code == 100 and caught.value.platform_message
     with pytest.raises(AuthError):
         run_flow(
             adapter.delete_part(ref),

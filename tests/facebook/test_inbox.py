@@ -328,6 +328,7 @@ def test_moderation_requests() -> None:
         ("POST", r"/v25\.0/555_1", answer(200, {"success": True})),
         ("POST", r"/v25\.0/555_1", answer(200, {"success": True})),
         ("DELETE", r"/v25\.0/555_1", gone),
+        ("GET", r"/v25\.0/555_1", graph_error(400, 100, "Unsupported get request.", subcode=33)),
         ("POST", r"/v25\.0/555_1/likes", answer(200, {"success": True})),
         (
             "POST",

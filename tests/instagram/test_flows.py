@@ -481,7 +481,11 @@ def test_delete_whole_post() -> None:
         adapter.delete_part(ref), Canned(("DELETE", r"/v25\.0/m1", answer(200, {"success": True})))
     )
     gone = graph_error(400, 100, "Unsupported delete request.", 33)
-    run_flow(adapter.delete_part(ref), Canned(("DELETE", r"/v25\.0/m1", gone)))
+    unread = graph_error(400, 100, "Unsupported get request.", 33)
+    run_flow(
+        adapter.delete_part(ref),
+        Canned(("DELETE", r"/v25\.0/m1", gone), ("GET", r"/v25\.0/m1", unread)),
+    )
     with pytest.raises(Rejected):
         run_flow(
             adapter.delete_part(ref),

@@ -246,6 +246,7 @@ def test_moderation_requests() -> None:
     canned = Canned(
         ("POST", r"/v25\.0/17900001", answer(200, {"success": True})),
         ("DELETE", r"/v25\.0/17900001", gone),
+        ("GET", r"/v25\.0/17900001", graph_error(400, 100, "Unsupported get", subcode=33)),
     )
     run_flow(adapter.set_hidden(m, True), canned)
     run_flow(adapter.delete_message(m), canned)

@@ -420,5 +420,8 @@ def test_delete_on_the_delete_bucket() -> None:
     assert buckets == ["delete"]
     drive(
         adapter.delete_part(PartRef(index=0, id="p1")),
-        Canned(("DELETE", r"/v1\.0/p1", graph_error(400, 100, "Unsupported delete", 33))),
+        Canned(
+            ("DELETE", r"/v1\.0/p1", graph_error(400, 100, "Unsupported delete", 33)),
+            ("GET", r"/v1\.0/p1", graph_error(400, 100, "Unsupported get", 33)),
+        ),
     )

@@ -1376,9 +1376,11 @@ class GraphAdapter(Adapter):
     def delete_node(self, node_id: str) -> Flow[None]:
         """``DELETE /{node-id}`` (a post or a comment), after refreshing a token close to its
         expiry; a node already `gone` counts as deleted, since deleting it again changes
-        nothing.
+        nothing, once a read of it (``GET /{node-id}?fields=id``) says it is gone too.
 
         Raises:
+            Rejected: Meta answered "gone" to the delete, but the node is still there (the
+                token may not delete it, or the node cannot be deleted through the API).
             PlatformError: Meta refused (typed by `error_for`).
         """
         yield from self.ensure_fresh_token()
@@ -1387,6 +1389,27 @@ class GraphAdapter(Adapter):
         )
         if not gone(response):
             self.check(response)
+            return
+        # Meta's words for 100/33 are "does not exist, cannot be loaded due to missing
+        # permissions, or does not support this operation": a post the token may read but
+        # not delete was marked deleted while it stayed up.
+        read = yield from self.send(
+            lambda: self.request("GET", f"/{node_id}", params={"fields": "id"}),
+            idempotent=True,
+        )
+        if gone(read) or read.status_code == 404:
+            return
+        self.check(read)
+        refused = self.error_for(response)
+        raise Rejected(
+            f"{self.name} did not delete {node_id}: it answered that the object cannot be "
+            "deleted (code 100, subcode 33), and a read shows it is still there; check that "
+            "the token's app has the permission to delete it, or delete it in the app",
+            platform=self.name,
+            status_code=response.status_code,
+            platform_message=refused.platform_message,
+            code=refused.code,
+        )
 
     def batch(
         self, relative_urls: Sequence[str], *, bucket: str | None = None

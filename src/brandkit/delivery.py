@@ -195,21 +195,28 @@ class Delivery:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Delivery:
-        """Back from `to_dict`; a stored error comes back as the same error class."""
+        """Back from `to_dict`; a stored error comes back as the same error class.
+
+        Raises:
+            ContentError: the stored content is not valid any more.
+            KeyError, TypeError, ValueError: ``data`` is not what `to_dict` writes (a field
+                missing or of the wrong type, a time without a zone): damaged data is
+                refused, never read as something else.
+        """
         return cls(
             id=data["id"],
             account=data["account"],
             platform=data["platform"],
             status=DeliveryStatus(data["status"]),
             post=content_from_dict(data),
-            keys=list(data.get("keys") or []),
+            keys=_keys(data.get("keys")),
             parts=[PartRef.from_dict(p) for p in data.get("parts") or []],
             error=error_from_dict(data.get("error")),
             attempts=int(data.get("attempts") or 0),
             look_first=_look_first(data),
             reply_to=PartRef.from_dict(data["reply_to"]) if data.get("reply_to") else None,
-            created_at=datetime.fromisoformat(data["created_at"]),
-            updated_at=datetime.fromisoformat(data["updated_at"]),
+            created_at=_aware_time(data["created_at"], "created_at"),
+            updated_at=_aware_time(data["updated_at"], "updated_at"),
             progress=_progress(data.get("progress")),
         )
 
@@ -230,6 +237,25 @@ def content_from_dict(data: dict[str, Any]) -> Content:
     if data.get("content") == "article":
         return Article.model_validate(data["post"])
     return Post.model_validate(data["post"])
+
+
+def _keys(value: Any) -> list[str]:
+    """Stored idempotency keys: a list of texts. A text alone would be read as its letters,
+    each taken for a part's key, and a lookup by them finds nothing."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(key, str) for key in value):
+        raise TypeError(f"keys must be a list of texts, not {value!r:.80}")
+    return value
+
+
+def _aware_time(value: Any, name: str) -> datetime:
+    """A stored time: ISO 8601 with its zone (every time a delivery keeps is aware, and the
+    outbox compares and writes them as UTC)."""
+    when = datetime.fromisoformat(value)
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise ValueError(f"{name} {value!r:.40} has no time zone")
+    return when
 
 
 def _progress(value: Any) -> dict[str, str]:

@@ -48,13 +48,16 @@ def _damage(db: Path | str, delivery_id: str, data: str | None, status: str | No
             )
 
 
-def _damaged_parts(data: str) -> str:
+def _damaged_field(data: str, field: str, value: object) -> str:
     raw = json.loads(data)
-    raw["parts"] = ["not a part"]
+    raw[field] = value
     return json.dumps(raw)
 
 
-@pytest.mark.parametrize("how", ["cut short", "no post", "bad parts", "not an object"])
+@pytest.mark.parametrize(
+    "how",
+    ["cut short", "no post", "bad parts", "not an object", "naive time", "keys not a list"],
+)
 def test_a_damaged_row_is_failed_alone(db: Path | str, emu: OutboxNetEmulator, how: str) -> None:
     with Outbox(db) as box:
         (good,) = box.add(Post(text="good"), emu.account(name="a"))
@@ -63,8 +66,12 @@ def test_a_damaged_row_is_failed_alone(db: Path | str, emu: OutboxNetEmulator, h
     damaged = {
         "cut short": stored[: len(stored) // 2],
         "no post": json.dumps({"id": bad.id}),
-        "bad parts": _damaged_parts(stored),
+        "bad parts": _damaged_field(stored, "parts", ["not a part"]),
         "not an object": "[1, 2]",
+        # Read as they were, a time without a zone made every claim fail (the worker
+        # stopped for every account) and a key written as one text became its letters.
+        "naive time": _damaged_field(stored, "created_at", "2026-11-26T11:00:00"),
+        "keys not a list": _damaged_field(stored, "keys", "3kabcdefghijk"),
     }[how]
     _damage(db, bad.id, damaged)
     with Outbox(db) as box:

@@ -359,11 +359,16 @@ def _existing(outbox: Outbox) -> HoldStore | None:
 
 @attrs.frozen
 class Plan:
-    """What to do with one due hold: read one article (``read``), then `settle`."""
+    """What to do with one due hold: read its sent articles (``reads`` says which of them
+    the blog must be asked about), then `settle`."""
 
     hold: Hold
-    article: Delivery | None
-    read: bool
+    articles: tuple[Delivery, ...]
+    reads: tuple[bool, ...]
+
+
+Answer = tuple["PartRef | None", "BrandkitError | None"]
+"""What a blog said of one article when asked: its part as it is now, or the error."""
 
 
 def states(deliveries: Sequence[Delivery]) -> str:
@@ -406,44 +411,41 @@ def plan(outbox: Outbox, hold: Hold, now: datetime, store: HoldStore) -> Plan | 
     if hold.live_at is not None and hold.live_at > now:
         store.later(hold.id, hold.live_at, "waiting for the article's scheduled time", now)
         return None
-    article = sent[0]
-    status = _status(article.parts[0])
-    # A scheduled article's stored answer is from before it went live (WordPress gives a
-    # future post a ?p= address): ask the blog again.
-    read = (
-        hold.live_at is not None
-        or (status is not None and status not in _LIVE)
-        or (status is None and article.platform in STATUS_PLATFORMS)
-    )
-    return Plan(hold, article, read)
+    reads = []
+    for article in sent:
+        status = _status(article.parts[0])
+        # A scheduled article's stored answer is from before it went live (WordPress gives
+        # a future post a ?p= address): ask the blog again.
+        reads.append(
+            hold.live_at is not None
+            or (status is not None and status not in _LIVE)
+            or (status is None and article.platform in STATUS_PLATFORMS)
+        )
+    return Plan(hold, tuple(sent), tuple(reads))
 
 
-def settle(
-    outbox: Outbox,
-    store: HoldStore,
-    step: Plan,
-    ref: PartRef | None,
-    error: BrandkitError | None,
-    now: datetime,
-) -> list[Delivery]:
-    """Release ``step``'s hold when its article is live (``ref``: what the blog says now,
-    when it was asked), else put it off or fail it. Returns the deliveries written."""
-    hold, article = step.hold, step.article
-    assert article is not None
-    since = hold.live_at or article.created_at
+@attrs.frozen
+class _Look:
+    """What one blog's answer means for the hold: ``live`` at ``text`` (the URL), or not,
+    ``text`` saying why; ``wait``: it may be live later (``given_up`` says why not, once
+    the hold stops waiting)."""
+
+    live: bool
+    text: str
+    wait: bool = False
+    given_up: str = ""
+
+
+def _look(article: Delivery, read: bool, answer: Answer) -> _Look:
+    ref, error = answer
     if error is not None:
         if isinstance(error, PlatformError) and getattr(error, "status_code", None) == 404:
-            store.failed(hold.id, f"the article is gone from the blog: {error}", now)
-            return []
-        # The same bound as a blog that answers "not live": a key revoked for good must not
-        # keep a hold asking every minute for ever, nor release a stale announcement weeks
-        # later once someone fixes the key.
-        if now - since > GIVE_UP:
-            store.failed(hold.id, f"could not ask the blog: {error}", now)
-            return []
-        store.later(hold.id, now + POLL, f"could not ask the blog: {error}", now)
-        return []
-    if step.read and ref is None:
+            return _Look(False, f"the article is gone from the blog: {error}")
+        # A key revoked for good must not keep a hold asking every minute for ever, nor
+        # release a stale announcement weeks later once someone fixes the key.
+        why = f"could not ask the blog: {error}"
+        return _Look(False, why, wait=True, given_up=why)
+    if read and ref is None:
         # The blog must be asked (a scheduled article, or one not public when it was
         # made) and cannot be from here: the stored answer (its status, its URL, for Ghost
         # a /p/<uuid>/ preview) says nothing of now. Keep the hold for a worker that can.
@@ -452,32 +454,66 @@ def settle(
             "article is live (give it to the worker, e.g. Worker(outbox, [..., the blog's "
             "account]))"
         )
-        if now - since > GIVE_UP:
-            store.failed(hold.id, f"could not ask the blog: {why}", now)
-            return []
-        store.later(hold.id, now + POLL, why, now)
-        return []
+        return _Look(False, why, wait=True, given_up=f"could not ask the blog: {why}")
     current = ref or article.parts[0]
     status = _status(current)
     if status == "trash":
-        store.failed(hold.id, "the article is in the blog's trash", now)
-        return []
+        return _Look(False, "the article is in the blog's trash")
     if status is not None and status not in _LIVE:
-        if now - since > GIVE_UP:
-            store.failed(hold.id, f"the blog still says the article is {status!r}", now)
-            return []
-        store.later(hold.id, now + POLL, f"the blog says the article is {status!r}", now)
-        return []
+        return _Look(
+            False,
+            f"the blog says the article is {status!r}",
+            wait=True,
+            given_up=f"the blog still says the article is {status!r}",
+        )
     url = current.url or article.url
     if not url:
-        store.failed(hold.id, "the blog gave the article no public URL", now)
-        return []
+        return _Look(False, "the blog gave the article no public URL")
     if not public(url):
         # What publish refuses to announce at once is held when there is an outbox: the
         # same check here, or the worker announced "javascript:..." or a relative path.
-        store.failed(
-            hold.id, f"the blog gave the article no public http(s) address (it gave {url!r})", now
+        return _Look(
+            False, f"the blog gave the article no public http(s) address (it gave {url!r})"
         )
+    return _Look(True, url)
+
+
+def _said(articles: Sequence[Delivery], texts: Sequence[str]) -> str:
+    """One blog's reason as it is; several blogs' each after its account."""
+    if len(texts) == 1:
+        return texts[0]
+    return "; ".join(f"{a.account}: {t}" for a, t in zip(articles, texts, strict=True))
+
+
+def settle(
+    outbox: Outbox, store: HoldStore, step: Plan, answers: Sequence[Answer], now: datetime
+) -> list[Delivery]:
+    """Release ``step``'s hold when one of its articles is live (``answers``: what each
+    blog says now, when it was asked, in the order of ``step.articles``, up to the first
+    live one), else put it off or fail it. Returns the deliveries written."""
+    hold = step.hold
+    since = hold.live_at or step.articles[0].created_at
+    looked = list(zip(step.articles, step.reads, answers, strict=False))
+    looks = [_look(article, read, answer) for article, read, answer in looked]
+    articles = [article for article, _, _ in looked]
+    url = next((look.text for look in looks if look.live), None)
+    if url is None:
+        waiting = [(a, look) for a, look in zip(articles, looks, strict=True) if look.wait]
+        if not waiting:
+            store.failed(hold.id, _said(articles, [look.text for look in looks]), now)
+        elif now - since > GIVE_UP:
+            # The same bound whatever keeps the hold waiting: the blog saying "not live",
+            # or not answering at all.
+            store.failed(
+                hold.id, _said([a for a, _ in waiting], [w.given_up for _, w in waiting]), now
+            )
+        else:
+            store.later(
+                hold.id,
+                now + POLL,
+                _said([a for a, _ in waiting], [w.text for _, w in waiting]),
+                now,
+            )
         return []
     try:
         post = hold.announcement(url)
@@ -541,15 +577,20 @@ def release(
         step = plan(outbox, hold, at, store)
         if step is None:
             continue
-        ref, error = None, None
-        if step.read and step.article is not None:
-            found = _reader(known, step.article, client._core.adapter_for)
-            if found is not None:
-                try:
-                    ref = client.run(*found)
-                except BrandkitError as exc:
-                    error = exc
-        out.extend(settle(outbox, store, step, ref, error, at))
+        answers: list[Answer] = []
+        for article, read in zip(step.articles, step.reads, strict=True):
+            ref, error = None, None
+            if read:
+                found = _reader(known, article, client._core.adapter_for)
+                if found is not None:
+                    try:
+                        ref = client.run(*found)
+                    except BrandkitError as exc:
+                        error = exc
+            answers.append((ref, error))
+            if _look(article, read, (ref, error)).live:
+                break  # the other blogs need not be asked
+        out.extend(settle(outbox, store, step, answers, at))
     return out
 
 
@@ -571,15 +612,20 @@ async def arelease(
         step = plan(outbox, hold, at, store)
         if step is None:
             continue
-        ref, error = None, None
-        if step.read and step.article is not None:
-            found = _reader(known, step.article, client._core.adapter_for)
-            if found is not None:
-                try:
-                    ref = await client.run(*found)
-                except BrandkitError as exc:
-                    error = exc
-        out.extend(settle(outbox, store, step, ref, error, at))
+        answers: list[Answer] = []
+        for article, read in zip(step.articles, step.reads, strict=True):
+            ref, error = None, None
+            if read:
+                found = _reader(known, article, client._core.adapter_for)
+                if found is not None:
+                    try:
+                        ref = await client.run(*found)
+                    except BrandkitError as exc:
+                        error = exc
+            answers.append((ref, error))
+            if _look(article, read, (ref, error)).live:
+                break  # the other blogs need not be asked
+        out.extend(settle(outbox, store, step, answers, at))
     return out
 
 

@@ -993,8 +993,7 @@ def _latest_in_period(
     in the period that is available and has a value (NULL columns without one), found in
     the same pass.
     """
-    series_where, series_params = f.series_where("s", post_ids)
-    time_where, time_params = f.time_where("y")
+    where, params = q.samples_in(f, "metrics_series", "y", post_ids)
     known_at = known = ""
     if available:
         known_at = f", MAX(CASE WHEN {q.counted('y')} THEN y.fetched_at END) AS ok"
@@ -1005,15 +1004,14 @@ def _latest_in_period(
         SELECT {columns}
         FROM (
             SELECT y.series_id, MAX(y.fetched_at) AS at{known_at} FROM metrics_samples AS y
-            WHERE {time_where} AND y.series_id IN (
-                SELECT s.id FROM metrics_series AS s WHERE {series_where})
+            WHERE {where}
             GROUP BY y.series_id
         ) AS m
         JOIN metrics_samples AS x ON x.series_id = m.series_id AND x.fetched_at = m.at
         {known}
         JOIN metrics_series AS s ON s.id = m.series_id
     """  # noqa: S608
-    return sql, [*time_params, *series_params]
+    return sql, params
 
 
 # `PostEngagement`'s fields, in its positional order (see `_engagement_sql`).

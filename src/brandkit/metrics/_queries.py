@@ -412,11 +412,14 @@ def series(conn: Connection, f: Filter, interval: timedelta | None = None) -> li
     return running_points(rows, step)
 
 
-def samples_in(f: Filter, series_table: str, alias: str = "x") -> tuple[str, list[Any]]:
+def samples_in(
+    f: Filter, series_table: str, alias: str = "x", post_ids: Sequence[str] = ()
+) -> tuple[str, list[Any]]:
     """A condition on a table of samples (as ``alias``, with ``series_id`` and
-    ``fetched_at``) keeping those of ``f``'s series (read from ``series_table``) in its
-    period, and its parameters (`series` on every engine)."""
-    series_where, series_params = f.series_where("s")
+    ``fetched_at``) keeping those of ``f``'s series (read from ``series_table``; of these
+    ``post_ids`` only, when given) in its period, and its parameters (`series` on every
+    engine, the analytics copy's latest samples in a period)."""
+    series_where, series_params = f.series_where("s", post_ids)
     time_where, time_params = f.time_where(alias)
     sql = (
         f"{alias}.series_id IN (SELECT s.id FROM {series_table} AS s WHERE {series_where}) "  # noqa: S608

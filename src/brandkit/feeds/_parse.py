@@ -70,16 +70,33 @@ class Entry:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Entry:
-        """Back from `to_dict`."""
-        published = data.get("published")
+        """Back from `to_dict`.
+
+        Raises:
+            ValueError: ``data`` is not what `to_dict` gives (not a mapping, no key, a
+                field of the wrong type, a date that is not ISO 8601 with its zone).
+        """
+        if not isinstance(data, Mapping) or not isinstance(data.get("key"), str):
+            raise ValueError(f"not a stored entry (a mapping with a text key): {data!r:.200}")
+        texts = {}
+        for name in ("title", "url", "summary", "published", "image", "author"):
+            value = data.get(name)
+            if value is not None and not isinstance(value, str):
+                raise ValueError(
+                    f"{name} of entry {data['key']!r:.200} is not text: {value!r:.200}"
+                )
+            texts[name] = value
+        published = datetime.fromisoformat(texts["published"]) if texts["published"] else None
+        if published is not None and published.tzinfo is None:
+            raise ValueError(f"published of entry {data['key']!r:.200} has no time zone")
         return cls(
-            key=str(data["key"]),
-            title=str(data.get("title") or ""),
-            url=data.get("url"),
-            summary=str(data.get("summary") or ""),
-            published=datetime.fromisoformat(published) if published else None,
-            image=data.get("image"),
-            author=data.get("author"),
+            key=data["key"],
+            title=texts["title"] or "",
+            url=texts["url"],
+            summary=texts["summary"] or "",
+            published=published,
+            image=texts["image"],
+            author=texts["author"],
         )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
@@ -15,6 +16,8 @@ from brandkit._sqlite import SQLiteStore
 from brandkit.feeds._parse import Entry
 
 __all__ = ["FeedState", "Pending"]
+
+logger = logging.getLogger("brandkit.feeds")
 
 SCHEMA_VERSION = 1
 
@@ -155,14 +158,28 @@ class FeedState(SQLiteStore):
 
     def pending(self, feed: str, limit: int) -> list[Pending]:
         """Up to ``limit`` entries of ``feed`` not yet announced, oldest first (by their
-        date, else by the order they were first seen in)."""
+        date, else by the order they were first seen in).
+
+        An entry stored in a form this brandkit cannot read back (its JSON damaged or
+        edited by hand) is marked skipped, with a WARNING naming it, and left out: one bad
+        row must not stop every later poll of the feed.
+        """
         with self._reading() as db:
             rows = db.execute(
-                "SELECT data FROM feeds_entries WHERE feed = ? AND done_at IS NULL "
+                "SELECT key, data FROM feeds_entries WHERE feed = ? AND done_at IS NULL "
                 "ORDER BY COALESCE(published, '9999') ASC, seq ASC LIMIT ?",
                 (_feed(feed), limit),
             ).fetchall()
-        return [Pending(feed, Entry.from_dict(json.loads(r[0]))) for r in rows]
+        out: list[Pending] = []
+        for key, data in rows:
+            try:
+                entry = Entry.from_dict(json.loads(data))
+            except (ValueError, TypeError) as exc:  # TypeError: data that is not text
+                logger.warning("feed state: entry %r cannot be read back (%s); skipped", key, exc)
+                self.done(feed, key, "skipped")
+                continue
+            out.append(Pending(feed, entry))
+        return out
 
     def done(self, feed: str, key: str, outcome: str = "announced") -> bool:
         """Mark the entry ``key`` of ``feed`` as done (``outcome``: ``"announced"`` or

@@ -123,3 +123,34 @@ def test_a_damaged_row_that_is_not_due_can_be_cancelled_and_counted(
         counts = box.counts()
         assert counts[DeliveryStatus.CANCELLED] == 1
         assert sum(counts.values()) == 1
+
+
+@pytest.mark.parametrize("until", ["abc", "", "1e999x"])
+def test_a_damaged_lease_blocks_nothing_else(
+    tmp_path: Path, emu: OutboxNetEmulator, until: str
+) -> None:
+    """A lease time that is no number (a hand edit; SQLite keeps text in a REAL column)
+    made the outbox's lease check raise inside every query: the outbox could not even be
+    opened ("user-defined function raised exception"), and no account's posts went out.
+    Such a lease is taken as ended: the delivery left ``sending`` under it comes back
+    ``unknown``, to be looked up before anything is sent, and the others go on."""
+    db = tmp_path / "outbox.db"
+    with Outbox(db) as box:
+        (good,) = box.add(Post(text="good"), emu.account(name="a"))
+        (bad,) = box.add(Post(text="bad"), emu.account(name="b"))
+        (later,) = box.add(Post(text="later"), emu.account(name="c"))
+    con = sqlite3.connect(db)
+    for delivery_id, status in ((bad.id, "sending"), (later.id, "pending")):
+        con.execute(
+            "UPDATE outbox_deliveries SET status = ?, lease_owner = ?, lease_until = ? "
+            "WHERE id = ?",
+            (status, "elsewhere:4242:0badc0de.1", until, delivery_id),
+        )
+    con.commit()
+    con.close()
+    with Outbox(db) as box:
+        assert {d.id for d in box.list()} == {good.id, bad.id, later.id}
+        assert box.cancel(later.id).status is DeliveryStatus.CANCELLED
+        taken = {d.id: d for d in box.claim(T0)}
+        assert set(taken) == {good.id, bad.id}
+        assert taken[bad.id].status is DeliveryStatus.UNKNOWN

@@ -724,7 +724,7 @@ class Outbox(SQLiteStore):
                 db.execute(statement)
 
     def _prepare(self, db: sqlite3.Connection) -> None:
-        db.create_function("outbox_lease_open", 3, self._lease_open)
+        db.create_function("outbox_lease_open", 3, self._stored_lease_open)
 
     @staticmethod
     def _lease_open(owner: str | None, until: float | None, delivery_id: str | None = None) -> bool:
@@ -743,9 +743,22 @@ class Outbox(SQLiteStore):
             return not alive
         return until is None or until < time.time()
 
+    @classmethod
+    def _stored_lease_open(cls, owner: object, until: object, delivery_id: object) -> bool:
+        """`_lease_open` of a row's columns as SQLite holds them. A lease no outbox writes
+        (a hand edit keeps text in the REAL column) holds nothing, rather than raising
+        inside every query that reads leases (opening the outbox among them): a delivery
+        left ``sending`` under it comes back ``unknown``, looked up before anything is
+        sent."""
+        if owner is not None and not isinstance(owner, str):
+            return True
+        if until is not None and (isinstance(until, bool) or not isinstance(until, int | float)):
+            until = 0.0  # long past
+        return cls._lease_open(owner, until, delivery_id if isinstance(delivery_id, str) else None)
+
     def _lease_free(self, owner: str | None, until: float | None, delivery_id: str) -> bool:
         """This outbox may write the delivery: the lease is open or is its own."""
-        return owner == self.owner or self._lease_open(owner, until, delivery_id)
+        return owner == self.owner or self._stored_lease_open(owner, until, delivery_id)
 
     def _columns(self, delivery: Delivery, error: str | None) -> tuple[Any, ...]:
         """The row's values in `_COLUMNS` order (the post's JSON made at most once)."""

@@ -373,6 +373,22 @@ def test_bare_429_backs_off_exponentially_with_full_jitter_and_cap(clock: FakeCl
     assert waits == pytest.approx([rng.uniform(0.0, c) for c in ceilings])
 
 
+def test_a_long_run_of_bare_429s_stays_capped(clock: FakeClock) -> None:
+    """The ceiling stays ``backoff_cap`` however many bare 429s come in a row: past the
+    1,024th, ``backoff_base * 2**(strikes - 1)`` overflowed a float, so every acquire (the
+    probe's hold) and every answer raised OverflowError, and the strikes, kept in the
+    state, stopped the account for good: no success could ever clear them."""
+    gov = Governor(clock=clock, backoff_base=1.0, backoff_cap=16.0, rng=random.Random(5))
+    for _ in range(1100):
+        assert gov.acquire(KEY, 1, ()) == 0.0
+        wait = gov.observe(KEY, httpx.Response(429))
+        assert wait is not None and 0.0 <= wait <= 16.0
+        clock.advance(wait)
+    assert gov.acquire(KEY, 1, ()) == 0.0
+    gov.observe(KEY, httpx.Response(200))
+    assert gov.acquire(KEY, 1, ()) == 0.0
+
+
 def test_bare_429_lets_one_probe_through(clock: FakeClock) -> None:
     """While backing off, only one request at a time probes the platform."""
     gov = Governor(clock=clock, rng=random.Random(1))

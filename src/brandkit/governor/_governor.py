@@ -693,7 +693,10 @@ class Governor:
         # on, so an answer arriving meanwhile is one sent before it, measured earlier.
 
     def _ceiling(self, strikes: int) -> float:
-        return float(min(self.backoff_cap, self.backoff_base * 2.0 ** (max(strikes, 1) - 1)))
+        # The doubling stops where a float does (2.0 ** 1024 raises OverflowError): a long
+        # run of bare 429s must keep its cap, not fail every request of the account.
+        doublings = min(max(strikes, 1) - 1, 1023)
+        return float(min(self.backoff_cap, self.backoff_base * 2.0**doublings))
 
 
 class _Guard:

@@ -146,7 +146,30 @@ def _iso(moment: datetime) -> str:
 
 
 def _when(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
+    if not text:
+        return None
+    if not isinstance(text, str):
+        raise ValueError(f"not an ISO 8601 time: {text!r:.100}")
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"{text!r:.100} has no time zone")
+    return moment
+
+
+def _texts(text: Any, name: str) -> tuple[str, ...]:
+    """A JSON list of texts (a hold's articles, accounts or announcements) as a tuple.
+
+    Raises:
+        ValueError: ``text`` is not one.
+    """
+    value = json.loads(text) if isinstance(text, str) else None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{name} is not a JSON list of texts: {text!r:.100}")
+    return tuple(value)
+
+
+def _damaged(exc: Exception) -> str:
+    return f"the hold's row cannot be read back ({exc}): it was damaged or edited by hand"
 
 
 class HoldStore(SQLiteStore):
@@ -201,20 +224,57 @@ class HoldStore(SQLiteStore):
             )
         return hold
 
-    def _hold(self, row: Sequence[Any]) -> Hold:
+    @staticmethod
+    def _read(row: Sequence[Any]) -> Hold:
+        """The hold of a row, each column checked.
+
+        Raises:
+            ValueError: a column is not what `add` writes (damaged, or edited by hand).
+        """
+        accounts = _texts(row[3], "accounts")
+        if not accounts:
+            # Released, it would announce on no network and call itself done.
+            raise ValueError("accounts is empty")
+        live_at = _when(row[4]) if row[4] is not None else None
+        for name, value in (("id", row[0]), ("name", row[1]), ("status", row[6])):
+            if not isinstance(value, str):
+                raise ValueError(f"{name} is not text: {value!r:.100}")
+        for name, value in (("reason", row[7]), ("url", row[8]), ("data", row[10])):
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"{name} is not text: {value!r:.100}")
+        check_at = _when(row[5])
+        if check_at is None:
+            raise ValueError("check_at is empty")
         return Hold(
             id=row[0],
             name=row[1],
-            articles=tuple(json.loads(row[2])),
-            accounts=tuple(json.loads(row[3])),
-            live_at=_when(row[4]),
-            check_at=datetime.fromisoformat(row[5]),
+            articles=_texts(row[2], "articles"),
+            accounts=accounts,
+            live_at=live_at,
+            check_at=check_at,
             status=row[6],
             reason=row[7],
             url=row[8],
-            announcements=tuple(json.loads(row[9])) if row[9] else (),
-            data=row[10],
+            announcements=_texts(row[9], "announcements") if row[9] else (),
+            data=row[10] or "",
         )
+
+    def _hold(self, row: Sequence[Any]) -> Hold:
+        """The hold of a row; one that cannot be read back as it is listed from its id,
+        status and reason (never an exception for every listing), which `due` fails."""
+        try:
+            return self._read(row)
+        except (ValueError, TypeError) as exc:
+            return Hold(
+                id=str(row[0]),
+                name=str(row[1]),
+                articles=(),
+                accounts=(),
+                live_at=None,
+                check_at=datetime(1970, 1, 1, tzinfo=UTC),
+                status=str(row[6]),
+                reason=row[7] if isinstance(row[7], str) else _damaged(exc),
+            )
 
     _COLUMNS = (
         "id, name, articles, accounts, live_at, check_at, status, reason, url, announcements, data"
@@ -255,7 +315,15 @@ class HoldStore(SQLiteStore):
                 "WHERE status = 'held' AND check_at <= ? ORDER BY check_at LIMIT ?",
                 (_iso(now), limit),
             ).fetchall()
-        return [self._hold(r) for r in rows]
+        out = []
+        for row in rows:
+            try:
+                out.append(self._read(row))
+            except (ValueError, TypeError) as exc:
+                # One damaged row must not stop every release: it fails, saying why.
+                logger.warning("campaign hold %r: %s", row[0], _damaged(exc))
+                self.failed(str(row[0]), _damaged(exc), now)
+        return out
 
     def later(self, hold_id: str, at: datetime, reason: str, now: datetime) -> None:
         """Look at the hold again at ``at``; ``reason`` says what it waits for."""

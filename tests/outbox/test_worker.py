@@ -571,3 +571,31 @@ def test_an_unknown_delivery_without_a_lookup_is_not_looked_at_every_backoff(
             box.resolve(delivery.id, sent_url="https://t.me/channel/1")
             assert box.get(delivery.id).status is DeliveryStatus.SENT  # type: ignore[union-attr]
         box.close()
+
+
+def test_a_long_run_of_attempts_keeps_its_backoff_capped(
+    outbox: Outbox, emu: OutboxNetEmulator
+) -> None:
+    """An unknown delivery is looked up again, paced, until the platform answers, and a
+    rate-limited one is tried again without a cap on attempts: the attempts grow without
+    end. Past 1,024 of them ``backoff * 2**(attempts - 1)`` could not be made a float, so
+    settling the attempt raised OverflowError and the whole run failed, every time. The
+    wait stays ``max_backoff``."""
+    clock = FakeClock()
+    acct = emu.account(findable=False)
+    (d,) = outbox.add(Post(text="hello"), acct)
+    emu.fault(method="POST", path="/posts", drop="after", times=1)
+    # Seconds as floats, as the defaults and the command line give them.
+    with make_worker(outbox, emu, [acct], clock, backoff=10.0, max_backoff=60.0) as worker:
+        (done,) = worker.run_once()
+        assert done.status is DeliveryStatus.UNKNOWN
+        stored = outbox.get(d.id)
+        assert stored is not None
+        stored.attempts = 1100  # as after 1,100 lookups
+        outbox.save(stored)
+        clock.advance(seconds=60)
+        (again,) = worker.run_once()
+        assert again.status is DeliveryStatus.UNKNOWN
+        assert outbox.due(clock() + timedelta(seconds=59)) == []
+        assert [x.id for x in outbox.due(clock() + timedelta(seconds=60))] == [d.id]
+    assert emu.post_texts() == ["hello"]

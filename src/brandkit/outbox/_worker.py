@@ -355,7 +355,10 @@ class Worker:
     # -- after an attempt ----------------------------------------------------------------
 
     def _delay(self, attempts: int) -> float:
-        return float(min(self.max_backoff, self.backoff * 2 ** max(0, attempts - 1)))
+        # Attempts grow without end (lookups of an unknown, rate limits): past 1,024 the
+        # doubling no longer fits a float, and max_backoff is far behind by then.
+        doublings = min(max(0, attempts - 1), 1023)
+        return float(min(self.max_backoff, self.backoff * 2.0**doublings))
 
     def _settle(self, delivery: Delivery) -> datetime | None:
         """Release the delivery, scheduling its next try; returns until when the rest of

@@ -185,7 +185,8 @@ class RetryPolicy:
         """Exponential backoff with full jitter for attempt ``attempt`` (1-based): a random
         wait between 0 and ``min(max_backoff, initial * 2 ** (attempt - 1))``, so that
         clients that failed together do not retry together."""
-        ceiling = min(self.max_backoff, self.initial * (2 ** (attempt - 1)))
+        # The doubling stops where a float does: max_backoff is far behind by then.
+        ceiling = min(self.max_backoff, self.initial * 2.0 ** min(attempt - 1, 1023))
         return random.uniform(0.0, ceiling)
 
 

@@ -37,6 +37,14 @@ def test_retry_policy_takes_zero_waits_and_an_endless_max_wait() -> None:
     assert policy.backoff(1) == 0.0
 
 
+def test_retry_policy_backoff_stays_capped_for_many_attempts() -> None:
+    """``attempts`` has no upper bound: past the 1,025th attempt ``initial * 2**(n-1)``
+    could not be made a float, and the backoff raised OverflowError in the middle of a
+    request's repeats instead of waiting ``max_backoff`` at most."""
+    policy = RetryPolicy(attempts=2000, initial=0.5, max_backoff=2.0)
+    assert all(0.0 <= policy.backoff(n) <= 2.0 for n in (1, 1024, 1025, 1100, 2000))
+
+
 @pytest.mark.parametrize("poll", [0, -1.0, math.nan, math.inf])
 def test_a_worker_refuses_a_poll_that_would_spin(tmp_path: Path, poll: float) -> None:
     account = Account("mastodon", name="b", base_url="https://m.example", secrets={"token": "t"})

@@ -2860,11 +2860,19 @@ class XEmulator(Emulator):
             out["processing_info"] = status["processing_info"]
         return out
 
-    def _v1_media(self, caller: _Caller, fields: Mapping[str, str | bytes]) -> XMedia | None:
+    def _v1_media(
+        self, caller: _Caller, fields: Mapping[str, str | bytes], path: str = V1_UPLOAD
+    ) -> XMedia:
+        """The caller's upload that ``fields`` name by ``media_id``.
+
+        Raises:
+            Refusal: the media endpoints' 400 (their ``path`` in it) for no such upload.
+        """
         media_id = fields.get("media_id")
         media = self.media.get(media_id) if isinstance(media_id, str) else None
         if media is None or media.owner_id != caller.user.id:
-            return None
+            error = self._v1_error("Invalid or expired media_id.", caller, path=path)
+            raise Refusal.answering(error)
         return media
 
     @route("POST", r"/1\.1/media/upload\.json")
@@ -2955,8 +2963,6 @@ class XEmulator(Emulator):
     ) -> httpx.Response:
         caller = self._v1_begin(request, "POST /1.1/media/upload APPEND")
         media = self._v1_media(caller, fields)
-        if media is None:
-            return self._v1_error("Invalid or expired media_id.", caller)
         index_raw = fields.get("segment_index")
         index = int(index_raw) if isinstance(index_raw, str) and index_raw.isdigit() else -1
         if not 0 <= index <= 999:
@@ -2974,8 +2980,6 @@ class XEmulator(Emulator):
     ) -> httpx.Response:
         caller = self._v1_begin(request, "POST /1.1/media/upload FINALIZE")
         media = self._v1_media(caller, fields)
-        if media is None:
-            return self._v1_error("Invalid or expired media_id.", caller)
         now = self.clock.time()
         if not self._finalize(media, now):
             return self._v1_error("Segments do not add up to provided total file size.", caller)
@@ -2988,8 +2992,6 @@ class XEmulator(Emulator):
         if fields.get("command") != "STATUS":
             return self._v1_error("Invalid command; only STATUS is allowed with GET.", caller)
         media = self._v1_media(caller, fields)
-        if media is None:
-            return self._v1_error("Invalid or expired media_id.", caller)
         if media.finalized_at is None:
             return self._v1_error("Media upload is not finalized.", caller)
         body = self._v1_media_json(media, self.clock.time(), status_only=True)
@@ -3004,9 +3006,7 @@ class XEmulator(Emulator):
             body = None
         if not isinstance(body, dict):
             return self._v1_error("Request body is not valid JSON.", caller, path=V1_METADATA)
-        media = self._v1_media(caller, {"media_id": str(body.get("media_id", ""))})
-        if media is None:
-            return self._v1_error("Invalid or expired media_id.", caller, path=V1_METADATA)
+        media = self._v1_media(caller, {"media_id": str(body.get("media_id", ""))}, V1_METADATA)
         alt = body.get("alt_text")
         text = alt.get("text") if isinstance(alt, dict) else None
         if not isinstance(text, str):

@@ -175,11 +175,36 @@ def parse_time(value: TimeLike | None, name: str) -> int | None:
 
 
 def _metrics(metric: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    """``metric`` as a tuple of names.
+
+    Raises:
+        ConfigurationError: it is neither a name nor a sequence of names.
+    """
     if metric is None:
         return None
     if isinstance(metric, str):
         return (metric,)
-    return tuple(metric)
+    names = tuple(metric) if isinstance(metric, Sequence) else None
+    if names is None or not all(isinstance(name, str) for name in names):
+        raise ConfigurationError(
+            f"metric must be a metric's name or a list of names (metric='likes', "
+            f"metric=['likes', 'shares']); got {type(metric).__name__} {metric!r:.100}"
+        )
+    return names
+
+
+def _text(value: object, name: str) -> None:
+    """Refuse a filter value that is not text: the engines would compare it each their own
+    way (SQLite matches ``post_id=1`` to ``"1"``, PostgreSQL refuses ``text = integer``).
+
+    Raises:
+        ConfigurationError: ``value`` is neither ``None`` nor text.
+    """
+    if value is not None and not isinstance(value, str):
+        raise ConfigurationError(
+            f"{name} must be text ({name}={str(value)!r}, as the platform's own id or name "
+            f"is); got {type(value).__name__} {value!r:.100}"
+        )
 
 
 @attrs.frozen
@@ -215,9 +240,17 @@ class Filter:
         other query reads post series; naming a ``post_id`` always means post series.
 
         Raises:
-            ConfigurationError: a time is not ISO 8601, ``since`` is after ``until``, or
-                the scope is unknown.
+            ConfigurationError: a time is not ISO 8601, ``since`` is after ``until``, the
+                scope is unknown, or a filter is not text (``metric``: text or a list of
+                texts).
         """
+        for name, value in (
+            ("platform", platform),
+            ("account", account),
+            ("post_id", post_id),
+            ("campaign", campaign),
+        ):
+            _text(value, name)
         metrics = _metrics(metric)
         if scope is None:
             if post_id is None and metrics and set(metrics) == {Metric.FOLLOWERS.value}:

@@ -370,6 +370,29 @@ def test_bad_cap_is_refused(cap: float) -> None:
         Governor(max_server_wait=cap)
 
 
+@pytest.mark.parametrize(
+    "setting",
+    [
+        {"backoff_cap": math.nan},
+        {"backoff_cap": -1.0},
+        {"backoff_cap": math.inf},
+        {"backoff_base": math.nan},
+        {"backoff_base": "1"},
+        {"resolution": -1.0},
+        {"resolution": math.nan},
+        {"usage_threshold": math.nan},
+        {"usage_threshold": 150.0},
+    ],
+)
+def test_bad_settings_are_refused(setting: dict[str, object]) -> None:
+    """Each of the governor's numbers is checked when it is made, as ``max_server_wait``
+    is. ``backoff_cap=nan`` made every backoff after a bare 429 a "not before" of NaN,
+    which holds nothing: the account's requests went at once, into more 429s."""
+    name = next(iter(setting))
+    with pytest.raises(ConfigurationError, match=name):
+        Governor(**setting)  # type: ignore[arg-type]
+
+
 def test_driver_gives_up_with_rate_limited_not_overflow(clock: FakeClock) -> None:
     """Through the client: after ``Retry-After: 1e300`` the next request raises
     ``RateLimited`` (the wait is longer than ``max_wait``), never ``OverflowError``."""

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
+from brandkit._durations import checked_seconds
 from brandkit._hooks import BucketKey
 from brandkit.backends import ServerTimeClock
 from brandkit.errors import ConfigurationError, RateLimited
@@ -34,6 +35,7 @@ __all__ = ["Governor", "rate_limited"]
 T = TypeVar("T")
 logger = logging.getLogger("brandkit.governor")
 
+_MAX_BACKOFF = 7 * 86400.0  # the largest backoff setting taken, in seconds
 _BLOCK = "!block"  # Retry-After, Telegram retry_after, backoff after a bare 429
 _USAGE = "!usage"  # Meta usage throttling
 _HEADER_ONLY = "hdr"  # a window the server describes and no declared policy matches
@@ -217,7 +219,10 @@ class Governor:
             that one hostile or broken answer cannot park an account for years.
 
     Raises:
-        ConfigurationError: ``max_server_wait`` is not a positive finite number.
+        ConfigurationError: ``max_server_wait`` is not a positive finite number,
+            ``resolution`` not seconds from 0 to an hour, ``backoff_base`` or
+            ``backoff_cap`` not seconds above 0 and at most a week, or ``usage_threshold``
+            not a percentage above 0 and at most 100.
     """
 
     def __init__(
@@ -240,10 +245,38 @@ class Governor:
         self.max_server_wait = float(max_server_wait)
         self.store: StateStore = store if store is not None else MemoryState()
         self.clock: Callable[[], float] = clock if clock is not None else MonotonicClock()
-        self.resolution = resolution
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
-        self.usage_threshold = usage_threshold
+        # A NaN here made every hold a "not before" of NaN, which holds nothing: requests
+        # went at once after a bare 429, into more of them.
+        self.resolution = checked_seconds(
+            resolution,
+            name="Governor(resolution=...)",
+            most=3600.0,
+            zero=True,
+            why="added to whole-second resets a server may have truncated, e.g. 1.0",
+        )
+        self.backoff_base = checked_seconds(
+            backoff_base,
+            name="Governor(backoff_base=...)",
+            most=_MAX_BACKOFF,
+            why="the first backoff ceiling after a bare 429, e.g. 1.0",
+        )
+        self.backoff_cap = checked_seconds(
+            backoff_cap,
+            name="Governor(backoff_cap=...)",
+            most=_MAX_BACKOFF,
+            why="the largest backoff ceiling after bare 429s, e.g. 300",
+        )
+        if (
+            isinstance(usage_threshold, bool)
+            or not isinstance(usage_threshold, int | float)
+            or not 0 < usage_threshold <= 100
+        ):
+            raise ConfigurationError(
+                f"Governor(usage_threshold=...) must be a percentage above 0 and at most 100 "
+                f"(the Meta usage at which calls are spaced out, e.g. 90), not "
+                f"{usage_threshold!r}"
+            )
+        self.usage_threshold = float(usage_threshold)
         self._rng = rng if rng is not None else random.Random()
         self._token = object()  # whose grant `_GRANT` holds
         self._plans: dict[BucketKey, _Plan] = {}

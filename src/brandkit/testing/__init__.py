@@ -20,7 +20,16 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from brandkit.testing._emulator import Audience, Clock, Drop, Emulator, Fault, HandlerError, route
+from brandkit.testing._emulator import (
+    Audience,
+    Clock,
+    Drop,
+    Emulator,
+    Fault,
+    HandlerError,
+    Refusal,
+    route,
+)
 from brandkit.testing._images import TINY_JPEG, png
 from brandkit.testing._mediahost import LoopbackMediaHost
 from brandkit.testing._specs import account_from_spec, account_spec
@@ -35,6 +44,7 @@ __all__ = [
     "Fault",
     "HandlerError",
     "LoopbackMediaHost",
+    "Refusal",
     "account_from_spec",
     "account_spec",
     "emulator",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import os
 import threading
 import time
@@ -25,6 +26,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from brandkit._durations import lock_wait
 from brandkit.backends import (
     DEFAULT_PREFIX,
     Schema,
@@ -36,6 +38,7 @@ from brandkit.backends import (
     redact_url,
     register,
     scrub,
+    set_lock_timeout,
 )
 from brandkit.errors import BrandkitError
 from brandkit.governor._aio import PerLoop
@@ -98,15 +101,21 @@ class PostgresState:
     Args:
         url: a ``postgresql://`` URL (the password is never shown in messages or the repr).
         prefix: the table prefix (lower-case letters, digits, ``_``).
+        timeout: how long an update waits for another process's lock on a budget, in
+            seconds (from 0 to 7 days; 0 waits a millisecond): one stopped in the middle of
+            an update (a paused VM) holds it until its session ends. Past it the update
+            raises `BrandkitError`.
 
     Raises:
         ConfigurationError: psycopg is not installed, the URL is not a PostgreSQL URL, the
-            prefix is invalid, or the database's schema is newer than this brandkit.
+            prefix is invalid, ``timeout`` is not a number of seconds from 0 to 7 days, or
+            the database's schema is newer than this brandkit.
         BrandkitError: the server cannot be reached or the schema cannot be created.
     """
 
-    def __init__(self, url: str, *, prefix: str = DEFAULT_PREFIX) -> None:
+    def __init__(self, url: str, *, prefix: str = DEFAULT_PREFIX, timeout: float = 10.0) -> None:
         self.prefix = check_prefix(prefix)
+        self.timeout = lock_wait(timeout)
         self._url = url
         self._lock = threading.Lock()
         self._conn: psycopg.Connection[Any] | None = None
@@ -126,16 +135,22 @@ class PostgresState:
     def _connect(self) -> psycopg.Connection[Any]:
         if self._conn is not None and self._pid == os.getpid() and not self._conn.closed:
             return self._conn
-        self._conn = connect(self._url)
+        conn = connect(self._url)
+        try:
+            set_lock_timeout(conn, self.timeout)
+            conn.commit()  # a SET in a transaction rolled back would not last
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
         self._pid = os.getpid()
-        return self._conn
+        return conn
 
     def _fail(self, exc: Exception) -> BrandkitError:
         conn, self._conn = self._conn, None
         if conn is not None and self._pid == os.getpid():
             conn.close()
-        detail = scrub(f"{type(exc).__name__}: {exc}", self._url)
-        return BrandkitError(f"governor state {redact_url(self._url)} failed: {detail}")
+        return self._fail_async(exc)
 
     def server_time(self) -> float:
         """The database's ``clock_timestamp()`` as float seconds since the epoch.
@@ -200,13 +215,26 @@ class PostgresState:
         async with slot.lock:
             try:
                 if slot.conn is None or slot.conn.closed:
-                    slot.conn = await aconnect(self._url)
+                    slot.conn = await self._aconnect()
                 return await self._aupdate(slot.conn, scopes, change)
             except psycopg.Error as exc:
                 conn, slot.conn = slot.conn, None
                 if conn is not None:
                     await conn.close()
                 raise self._fail_async(exc) from None
+
+    async def _aconnect(self) -> psycopg.AsyncConnection[Any]:
+        """A new async connection whose lock waits end after ``timeout``."""
+        conn = await aconnect(self._url)
+        try:
+            # set_lock_timeout's statement; its connection is a synchronous one.
+            ms = max(1, math.ceil(self.timeout * 1000))
+            await conn.execute(f"SET lock_timeout = {ms}")
+            await conn.commit()
+        except BaseException:
+            await conn.close()
+            raise
+        return conn
 
     async def _aupdate(
         self,
@@ -231,8 +259,16 @@ class PostgresState:
         return result
 
     def _fail_async(self, exc: Exception) -> BrandkitError:
+        from psycopg import errors as pg_errors
+
+        where = f"governor state {redact_url(self._url)}"
+        if isinstance(exc, pg_errors.LockNotAvailable):
+            return BrandkitError(
+                f"{where}: another process held the lock on this budget longer than "
+                f"{self.timeout:g} s (PostgresState(timeout=...)); no request was granted"
+            )
         detail = scrub(f"{type(exc).__name__}: {exc}", self._url)
-        return BrandkitError(f"governor state {redact_url(self._url)} failed: {detail}")
+        return BrandkitError(f"{where} failed: {detail}")
 
     def _wanted(self, scopes: Sequence[str]) -> tuple[list[str], list[int]]:
         """The scopes, and their locks: one per scope, always taken in ascending key order

@@ -78,13 +78,30 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+# A sample's names: the first three always text, the others text or None.
+_NAMES = frozenset({"platform", "account", "metric"})
+_TEXT_FIELDS = (
+    "platform",
+    "account",
+    "metric",
+    "post_id",
+    "raw_name",
+    "reason",
+    "delivery_id",
+    "campaign",
+)
+
+
 @attrs.frozen
 class MetricSample:
     """A metric of a post (or of an account, when ``post_id`` is ``None``) at ``fetched_at``.
 
     Raises:
         ConfigurationError: ``value`` is negative, NaN, infinite, past `MAX_VALUE`, a
-            boolean or not a number; the message names the metric and the value.
+            boolean or not a number; the message names the metric and the value. Or a
+            name is not text (``platform``, ``account`` and ``metric``; ``post_id``,
+            ``raw_name``, ``reason``, ``delivery_id`` and ``campaign`` when given), or
+            ``posted_at`` is not a datetime.
         ValueError: ``fetched_at`` is naive.
 
     Attributes:
@@ -115,6 +132,24 @@ class MetricSample:
     delivery_id: str | None = None
     campaign: str | None = None
     posted_at: datetime | None = None
+
+    def __attrs_post_init__(self) -> None:
+        # Checked here, where an adapter makes the sample: the engines would each store or
+        # refuse another type their own way (SQLite keeps post_id=123 as "123",
+        # PostgreSQL refuses it), and a missing name failed the whole add as a database
+        # error.
+        for name in _TEXT_FIELDS:
+            value = getattr(self, name)
+            if not isinstance(value, str) and (value is not None or name in _NAMES):
+                raise ConfigurationError(
+                    f"MetricSample {name} must be text{'' if name in _NAMES else ' or None'}; "
+                    f"got {type(value).__name__} {value!r:.100}"
+                )
+        if self.posted_at is not None and not isinstance(self.posted_at, datetime):
+            raise ConfigurationError(
+                f"MetricSample posted_at must be a datetime or None; got "
+                f"{type(self.posted_at).__name__} {self.posted_at!r:.100}"
+            )
 
     @classmethod
     def unavailable(

@@ -393,6 +393,15 @@ def test_bad_settings_are_refused(setting: dict[str, object]) -> None:
         Governor(**setting)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("timeout", [-1.0, math.nan, math.inf, "soon", 8 * 86400.0])
+def test_sqlite_state_refuses_a_bad_timeout(tmp_path: Path, timeout: object) -> None:
+    """``SQLiteState(timeout=...)`` is checked as every store's lock wait is: NaN raised a
+    bare ValueError, infinity an OverflowError, text a TypeError, and a negative wait was
+    taken."""
+    with pytest.raises(ConfigurationError, match="timeout"):
+        SQLiteState(tmp_path / "state.db", timeout=timeout)  # type: ignore[arg-type]
+
+
 def test_driver_gives_up_with_rate_limited_not_overflow(clock: FakeClock) -> None:
     """Through the client: after ``Retry-After: 1e300`` the next request raises
     ``RateLimited`` (the wait is longer than ``max_wait``), never ``OverflowError``."""

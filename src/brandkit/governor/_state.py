@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeAlias, TypeVar, runtime_checkable
 
+from brandkit._durations import lock_wait
 from brandkit._sqlite import begin_immediate
 from brandkit.errors import BrandkitError, ConfigurationError
 from brandkit.governor._slots import Entry, dump_entry, load_entry
@@ -104,15 +105,17 @@ class SQLiteState:
 
     Args:
         path: the database file (created if missing).
-        timeout: how long to wait for another process's transaction, in seconds.
+        timeout: how long to wait for another process's transaction, in seconds (from 0
+            to 7 days).
 
     Raises:
-        ConfigurationError: the file cannot be opened as an SQLite database.
+        ConfigurationError: the file cannot be opened as an SQLite database, or
+            ``timeout`` is not a number of seconds from 0 to 7 days.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 10.0) -> None:
         self.path = Path(path)
-        self._timeout = timeout
+        self._timeout = lock_wait(timeout)
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._pid = -1

@@ -402,6 +402,18 @@ def test_sqlite_state_refuses_a_bad_timeout(tmp_path: Path, timeout: object) -> 
         SQLiteState(tmp_path / "state.db", timeout=timeout)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("timeout", [0, -1.0, math.nan, math.inf, None, "soon"])
+def test_redis_state_refuses_a_bad_timeout(timeout: object) -> None:
+    """``RedisState(timeout=...)`` (each command's connect and read timeout) is checked
+    when the state is made: NaN, infinity, a negative number or text raised a bare
+    ValueError, OverflowError or TypeError at the first request, and ``None`` let a
+    command wait without end. No server is needed to refuse it."""
+    from brandkit.governor import RedisState
+
+    with pytest.raises(ConfigurationError, match="timeout"):
+        RedisState("redis://127.0.0.1:9/0", timeout=timeout)  # type: ignore[arg-type]
+
+
 def test_driver_gives_up_with_rate_limited_not_overflow(clock: FakeClock) -> None:
     """Through the client: after ``Retry-After: 1e300`` the next request raises
     ``RateLimited`` (the wait is longer than ``max_wait``), never ``OverflowError``."""

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
+from brandkit._durations import MAX_TIMEOUT, checked_seconds
 from brandkit.backends import (
     DEFAULT_PREFIX,
     ServerTimeClock,
@@ -168,18 +169,27 @@ class RedisState:
             messages or the repr).
         prefix: the key prefix (lower-case letters, digits, ``_``), so that several
             deployments can share one Redis.
-        timeout: the connect and read timeout of each command, in seconds.
+        timeout: the connect and read timeout of each command, in seconds (above 0 and at
+            most an hour).
 
     Raises:
-        ConfigurationError: redis-py is not installed, the URL is not a Redis URL, or the
-            prefix is invalid.
+        ConfigurationError: redis-py is not installed, the URL is not a Redis URL, the
+            prefix is invalid, or ``timeout`` is not a number of seconds above 0 and at
+            most 3600.
     """
 
     def __init__(self, url: str, *, prefix: str = DEFAULT_PREFIX, timeout: float = 10.0) -> None:
         self.prefix = check_prefix(prefix)
         self._url = url
-        self._timeout = timeout
-        self._client: redis.Redis = redis_client(url, timeout=timeout)
+        # Checked here: NaN, infinity or text failed only at the first command, with a bare
+        # error, and None waited without end.
+        self._timeout = checked_seconds(
+            timeout,
+            name="RedisState(timeout=...)",
+            most=MAX_TIMEOUT,
+            why="the connect and read timeout of each command, e.g. 10",
+        )
+        self._client: redis.Redis = redis_client(url, timeout=self._timeout)
         self._script = self._client.register_script(_CAS)
         # A redis.asyncio client is bound to the loop it was first used on.
         self._aclients: PerLoop[tuple[redis.asyncio.Redis, AsyncScript]] = PerLoop(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import math
 import numbers
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -80,6 +81,9 @@ def _utc(value: datetime) -> datetime:
 
 # A sample's names: the first three always text, the others text or None.
 _NAMES = frozenset({"platform", "account", "metric"})
+# The platform's words about a metric, rather than names that identify a series.
+_PROSE = frozenset({"reason", "raw_name"})
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _TEXT_FIELDS = (
     "platform",
     "account",
@@ -140,11 +144,26 @@ class MetricSample:
         # error.
         for name in _TEXT_FIELDS:
             value = getattr(self, name)
-            if not isinstance(value, str) and (value is not None or name in _NAMES):
+            if not isinstance(value, str):
+                if value is None and name not in _NAMES:
+                    continue
                 raise ConfigurationError(
                     f"MetricSample {name} must be text{'' if name in _NAMES else ' or None'}; "
                     f"got {type(value).__name__} {value!r:.100}"
                 )
+            if value.isascii() and "\x00" not in value:
+                continue  # the common case, checked without a regular expression
+            if _UNSTORABLE.search(value) is None:
+                continue
+            if name in _PROSE:
+                # A platform's own words: kept, minus what no backend can hold (PostgreSQL
+                # refuses NUL in text, no UTF-8 encodes a lone surrogate).
+                object.__setattr__(self, name, _UNSTORABLE.sub("\ufffd", value))
+                continue
+            raise ConfigurationError(
+                f"MetricSample {name} {value!r:.100} holds a NUL or a lone surrogate, which "
+                "no store can keep as text"
+            )
         if self.posted_at is not None and not isinstance(self.posted_at, datetime):
             raise ConfigurationError(
                 f"MetricSample posted_at must be a datetime or None; got "

@@ -178,6 +178,39 @@ def test_run_once_publishes_what_is_due(
         assert text.splitlines()[-1] == "done: nothing was due"
 
 
+def test_run_once_shows_a_posts_url_escaped(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The URL on a `sent` line is the platform's word (a Mastodon instance's ``url``): an
+    escape sequence in it reached the terminal, which obeyed it (a window title set, the
+    screen cleared). It is shown escaped, as errors and `outbox show` are."""
+    emu = MastodonEmulator()
+    with emu.serve() as url:
+        hostile = f"{url}/@brand/109\x1b]0;pwned\x07\x1b[2J"
+        emu.fault(
+            method="POST",
+            path="/api/v1/statuses",
+            status=200,
+            body={
+                "id": "109",
+                "url": hostile,
+                "uri": f"{url}/users/brand/statuses/109",
+                "created_at": "2026-12-01T00:00:00Z",
+                "content": "<p>hi</p>",
+            },
+        )
+        acct = emu.account(name="brand")
+        monkeypatch.setenv("BK_OUTBOX_TEST_TOKEN", acct.secret("token") or "")
+        box = Outbox(db)
+        (d,) = box.add(Post(text="hi"), acct)
+        box.close()
+        toml = mastodon_toml(tmp_path / "brandkit.toml", url)
+        status, text = cli("run", "--db", str(db), "--accounts", str(toml), "--once")
+    assert status == 0
+    assert "\x1b" not in text and "\x07" not in text
+    assert f"sent     mastodon:brand  {d.id}  {url}/@brand/109\\x1b]0;pwned" in text
+
+
 def test_run_once_shows_a_rate_limited_delivery_as_retry(
     db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -358,7 +358,8 @@ def _report(outbox: Outbox, delivery: Delivery, out: TextIO, as_json: bool) -> s
         print(json.dumps(data, ensure_ascii=False), file=out)
         return label
     if delivery.ok:
-        detail = outbox.redact(delivery.account, delivery.url or "")
+        # The URL is the platform's word: shown, so that a terminal prints it, not obeys it.
+        detail = shown(outbox.redact(delivery.account, delivery.url or ""))
     else:
         detail = _short_error(outbox, delivery, 100)
     print(f"{label:<8} {delivery.account}  {delivery.id}  {detail}".rstrip(), file=out)

@@ -39,3 +39,12 @@ def test_a_filter_of_the_wrong_type_is_a_configuration_error(
 def test_the_series_metric_argument_is_checked_too(store: MetricsStore) -> None:
     with pytest.raises(ConfigurationError, match="metric"):
         store.series(5)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", ["spring\x00", "spring\ud800"], ids=["nul", "surrogate"])
+def test_a_filter_no_store_can_hold_is_a_configuration_error(store: MetricsStore, bad: str) -> None:
+    """PostgreSQL refused a NUL (as a `BrandkitError`), SQLite raised ``UnicodeEncodeError``
+    on a lone surrogate: no stored text holds either, so the filter is refused alike."""
+    store.add(small_samples())
+    with pytest.raises(ConfigurationError, match="campaign"):
+        store.latest(campaign=bad)

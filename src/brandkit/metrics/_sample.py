@@ -83,7 +83,9 @@ def _utc(value: datetime) -> datetime:
 _NAMES = frozenset({"platform", "account", "metric"})
 # The platform's words about a metric, rather than names that identify a series.
 _PROSE = frozenset({"reason", "raw_name"})
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+"""What no backend keeps in text: a NUL (PostgreSQL refuses it) or a lone surrogate (no
+UTF-8 encodes one)."""
 _TEXT_FIELDS = (
     "platform",
     "account",
@@ -153,12 +155,12 @@ class MetricSample:
                 )
             if value.isascii() and "\x00" not in value:
                 continue  # the common case, checked without a regular expression
-            if _UNSTORABLE.search(value) is None:
+            if UNSTORABLE.search(value) is None:
                 continue
             if name in _PROSE:
                 # A platform's own words: kept, minus what no backend can hold (PostgreSQL
                 # refuses NUL in text, no UTF-8 encodes a lone surrogate).
-                object.__setattr__(self, name, _UNSTORABLE.sub("\ufffd", value))
+                object.__setattr__(self, name, UNSTORABLE.sub("\ufffd", value))
                 continue
             raise ConfigurationError(
                 f"MetricSample {name} {value!r:.100} holds a NUL or a lone surrogate, which "

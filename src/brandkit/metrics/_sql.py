@@ -10,7 +10,7 @@ from typing import Any, Literal, TypeAlias, TypedDict
 import attrs
 
 from brandkit.errors import ConfigurationError
-from brandkit.metrics._sample import Metric
+from brandkit.metrics._sample import UNSTORABLE, Metric
 
 __all__ = [
     "SCHEMA",
@@ -183,6 +183,7 @@ def _metrics(metric: str | Sequence[str] | None) -> tuple[str, ...] | None:
     if metric is None:
         return None
     if isinstance(metric, str):
+        _text(metric, "metric")
         return (metric,)
     names = tuple(metric) if isinstance(metric, Sequence) else None
     if names is None or not all(isinstance(name, str) for name in names):
@@ -190,6 +191,8 @@ def _metrics(metric: str | Sequence[str] | None) -> tuple[str, ...] | None:
             f"metric must be a metric's name or a list of names (metric='likes', "
             f"metric=['likes', 'shares']); got {type(metric).__name__} {metric!r:.100}"
         )
+    for name in names:
+        _text(name, "metric")
     return names
 
 
@@ -204,6 +207,12 @@ def _text(value: object, name: str) -> None:
         raise ConfigurationError(
             f"{name} must be text ({name}={str(value)!r}, as the platform's own id or name "
             f"is); got {type(value).__name__} {value!r:.100}"
+        )
+    if isinstance(value, str) and UNSTORABLE.search(value):
+        # No stored name holds one (MetricSample refuses them); PostgreSQL refused a NUL
+        # and SQLite could not encode a lone surrogate.
+        raise ConfigurationError(
+            f"{name} {value!r:.100} holds a NUL or a lone surrogate, which no stored name has"
         )
 
 

@@ -27,7 +27,8 @@ MAX_ENTRIES = 1000
 """The most entries read from one document: a feed is a window on the latest entries, and a
 document with more is cut (the first ones, which feeds put newest first, are kept)."""
 
-# Kept from an entry's text fields: enough for a card and a post, never a whole article.
+# Kept from an entry's text fields: enough for a card and a post, never a whole article
+# (the title's bound is the author's too).
 _MAX_TITLE = 500
 _MAX_SUMMARY = 5000
 
@@ -239,7 +240,7 @@ def _entry(raw: Mapping[str, Any], base: str | None = None) -> Entry:
     if not key:
         stamp = published.isoformat() if published else ""
         key = "sha256:" + hashlib.sha256(f"{title}\n{stamp}".encode()).hexdigest()
-    author = plain_text(str(raw.get("author") or "")) or None
+    author = plain_text(str(raw.get("author") or ""))[:_MAX_TITLE] or None
     return Entry(
         key=key[:2000],
         title=title,

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar, runtime_checkable
 from urllib.parse import urlsplit
 
 import attrs
@@ -58,6 +58,34 @@ TOP_POSTS = 10
 
 EXCERPT = 80
 """A post's text is shown cut to this many characters."""
+
+T = TypeVar("T")
+
+TABLE_ROWS = 100
+"""The campaign totals and the unavailable metrics show at most this many rows (the most
+posts first); the queries and the CSV export have them all."""
+
+REASON = 300
+"""A platform's reason is shown cut to this many characters."""
+
+
+def _most(items: Sequence[T], weight: Callable[[T], float]) -> tuple[list[T], int]:
+    """The `TABLE_ROWS` items of the greatest ``weight``, in their own order, and how many
+    were left out."""
+    if len(items) <= TABLE_ROWS:
+        return list(items), 0
+    ranked = sorted(range(len(items)), key=lambda i: (-weight(items[i]), i))[:TABLE_ROWS]
+    return [items[i] for i in sorted(ranked)], len(items) - TABLE_ROWS
+
+
+def _left_out(shown: str, count: int, where: str) -> str:
+    """The note under a table that leaves ``count`` rows out."""
+    if not count:
+        return ""
+    return (
+        f'<p class="hint" style="margin-top:10px">Showing the {TABLE_ROWS} {shown}; '
+        f"{count:,} more: {where}.</p>"
+    )
 
 
 @runtime_checkable
@@ -531,14 +559,23 @@ def _totals_table(totals: Sequence[Total], label: str, none_label: str) -> str:
     for t in totals:
         groups[t.group][t.metric] = t
     head = "".join(f'<th class="sortable">{esc(m.replace("_", " "))}</th>' for m in metrics)
+    # A post whose latest reading is unavailable but that had a value before counts in
+    # both ``posts`` and ``unavailable``, so their sum would count it twice. The larger
+    # of the two is every post of the metric unless some never had a value while others
+    # still have one; the metric most posts have (likes, usually) gives the count.
+    counted = [
+        (
+            group,
+            by_metric,
+            max((max(t.posts, t.unavailable) for t in by_metric.values()), default=0),
+        )
+        for group, by_metric in groups.items()
+    ]
+    # One campaign per post (a feed's entries, say) would make a row per post.
+    kept, dropped = _most(counted, lambda row: row[2])
     rows = []
-    for group, by_metric in groups.items():
+    for group, by_metric, posts in kept:
         name = group if group is not None else none_label
-        # A post whose latest reading is unavailable but that had a value before counts in
-        # both ``posts`` and ``unavailable``, so their sum would count it twice. The larger
-        # of the two is every post of the metric unless some never had a value while others
-        # still have one; the metric most posts have (likes, usually) gives the count.
-        posts = max((max(t.posts, t.unavailable) for t in by_metric.values()), default=0)
         cells = []
         for m in metrics:
             found = by_metric.get(m)
@@ -559,6 +596,10 @@ def _totals_table(totals: Sequence[Total], label: str, none_label: str) -> str:
         '<div class="table-wrap"><table class="totals sortable"><thead><tr>'
         f'<th class="text sortable">{esc(label)}</th><th class="sortable">posts</th>{head}'
         f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+    ) + _left_out(
+        f"{label}s with the most posts",
+        dropped,
+        f"<code>store.totals(by=&quot;{esc(label)}&quot;)</code> gives them all",
     )
 
 
@@ -579,18 +620,25 @@ def _totals_section(by_platform: Sequence[Total], by_campaign: Sequence[Total] |
 def _unavailable_section(items: Sequence[UnavailableMetric]) -> str:
     if not items:
         return ""
+    # A platform whose reason names each post would make a row per post, and its words
+    # are its own: each shown cut, as a post's text is.
+    kept, dropped = _most(items, lambda u: u.series)
     rows = "".join(
         f'<tr><td class="text">{esc(u.platform)}</td><td class="text">{esc(u.metric)}</td>'
-        f'<td class="text"><code>{esc(u.raw_name or "–")}</code></td>'
-        f'<td class="text wrap">{esc(u.reason or "–")}</td><td>{u.series}</td>'
-        f'<td class="text">{esc(_when(u.last_seen))}</td></tr>'
-        for u in items
+        f'<td class="text"><code>{esc(_excerpt(u.raw_name or "–", REASON))}</code></td>'
+        f'<td class="text wrap">{esc(_excerpt(u.reason or "–", REASON))}</td>'
+        f'<td>{u.series}</td><td class="text">{esc(_when(u.last_seen))}</td></tr>'
+        for u in kept
     )
     table = (
         '<div class="table-wrap"><table class="unavailable"><thead><tr>'
         '<th class="text">Platform</th><th class="text">Metric</th>'
         '<th class="text">Platform name</th><th class="text">Reason</th><th>Series</th>'
         f'<th class="text">Last seen (UTC)</th></tr></thead><tbody>{rows}</tbody></table></div>'
+    ) + _left_out(
+        "reasons given for the most series",
+        dropped,
+        "<code>store.unavailable()</code> lists them all",
     )
     hint = "Metrics the platforms did not give at the latest reading, with their reasons."
     return _panel("unavailable", "Unavailable metrics", hint, table)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import html
 import math
 import socket
 import threading
@@ -12,7 +13,7 @@ import zlib
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
 
 import attrs
 import httpx
@@ -29,7 +30,7 @@ from brandkit.errors import (
     TransportError,
 )
 
-__all__ = ["Fetched", "check_url", "fetch", "shown"]
+__all__ = ["Fetched", "check_url", "fetch", "scrubbed", "shown"]
 
 MB = 1024 * 1024
 MAX_TIMEOUT = 86_400.0
@@ -79,6 +80,35 @@ def shown(url: str) -> str:
         return "(an invalid URL)"
     query = "?…" if parts.query else ""
     return f"{parts.scheme}://{host}{port}{parts.path}{query}"
+
+
+# Shorter pieces of a URL are no secret worth the damage done by blanking them everywhere
+# (a query's "u=1" would blank every "1" of a message).
+_SECRET_LEAST = 4
+
+
+def scrubbed(text: str, *urls: str) -> str:
+    """``text`` (a server's answer, quoted in a message) without what `shown` leaves out of
+    ``urls``: each one's password and query, and the query's values, as written in the URL,
+    decoded and HTML-escaped (a server's error page often echoes the request)."""
+    pieces: set[str] = set()
+    for url in urls:
+        try:
+            parts = urlsplit(url)
+            password = parts.password or ""
+        except ValueError:
+            continue
+        # Each value as written (percent-encoded) and as read (parse_qsl decodes).
+        written = (pair.partition("=")[2] for pair in parts.query.split("&"))
+        read = (value for _, value in parse_qsl(parts.query, keep_blank_values=True))
+        raw = [password, parts.query, *written, *read]
+        for piece in raw:
+            decoded = unquote(piece)
+            pieces.update((piece, decoded, html.escape(decoded), piece.replace("&", "&amp;")))
+    # The longest first: a query holds its values.
+    for piece in sorted((p for p in pieces if len(p) >= _SECRET_LEAST), key=len, reverse=True):
+        text = text.replace(piece, "…")
+    return text
 
 
 def check_url(url: str, what: str = "feed URL") -> str:
@@ -192,8 +222,10 @@ def _shut(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
-def _error(status: int, url: str, response: httpx.Response, body: bytes) -> Exception:
-    text = body[:300].decode("utf-8", "replace").strip()
+def _error(status: int, url: str, response: httpx.Response, body: bytes, asked: str) -> Exception:
+    # A server's error page often echoes the request ("Cannot GET /feed?token=..."): the
+    # token of the address asked for (``asked``) or redirected to stays out of the message.
+    text = scrubbed(body[:300].decode("utf-8", "replace"), url, asked).strip()
     said = f": {text}" if text else ""
     message = f"GET {shown(url)} answered {status}{said}"
     kwargs: dict[str, Any] = {"platform": "feed", "status_code": status}
@@ -412,7 +444,7 @@ def _fetch(
                 ),
             )
         if status != 200:
-            raise _error(status, current, response, body)
+            raise _error(status, current, response, body, url)
         return Fetched(
             200,
             current,

@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 import attrs
 
 from brandkit.errors import ConfigurationError, MalformedResponse
-from brandkit.feeds._fetch import shown
+from brandkit.feeds._fetch import scrubbed, shown
 
 __all__ = ["MAX_ENTRIES", "Entry", "Feed", "parse", "plain_text"]
 
@@ -366,7 +366,11 @@ def parse(data: bytes, *, url: str | None = None, content_type: str | None = Non
     where = f" at {shown(url)}" if url else ""
 
     def unreadable(message: str, body: bytes) -> MalformedResponse:
-        return MalformedResponse(message, platform="feed", body=body.decode("utf-8", "replace"))
+        # A login page served instead of a private feed often carries the address asked for.
+        text = body.decode("utf-8", "replace")
+        return MalformedResponse(
+            message, platform="feed", body=scrubbed(text, url) if url else text
+        )
 
     # A stream, never a str: feedparser fetches a str that looks like a URL, or opens it
     # as a file name.

@@ -1342,6 +1342,24 @@ class _Core:
     def delete_flow(
         self, adapter: Adapter, delivery: Delivery, force: bool = False
     ) -> CoreFlow[Delivery]:
+        """Delete the parts ``delivery`` recorded, last first, and mark it ``deleted``.
+
+        Raises:
+            ConfigurationError: a part of it may be on the platform without its id being
+                known (``unknown``, or a create that may have landed), or it is being
+                published: deleting the parts it knows would leave that one up while the
+                delivery said ``deleted``. Nothing is sent then.
+        """
+        if delivery.status in (DeliveryStatus.UNKNOWN, DeliveryStatus.SENDING) or (
+            delivery.look_first and delivery.status is not DeliveryStatus.SENT
+        ):
+            state = "being published" if delivery.status is DeliveryStatus.SENDING else "in doubt"
+            raise ConfigurationError(
+                f"delivery {delivery.id} is {delivery.status.value} ({state}): part "
+                f"{len(delivery.parts) + 1} may be on {adapter.name} without brandkit knowing "
+                "its id, and would stay up; let a worker look it up (or settle it with "
+                "brandkit outbox resolve), then delete it"
+            )
         delete_article = getattr(adapter, "delete_article", None)
         for ref in reversed(delivery.parts):
             if force and delete_article is not None:
@@ -2072,7 +2090,10 @@ class Client:
 
         Raises:
             PlatformError: the platform refused; parts deleted so far stay deleted.
-            ConfigurationError: the delivery's account is not known to this client.
+            ConfigurationError: the delivery's account is not known to this client, or a
+                part of it may be on the platform unknown to brandkit (the delivery is
+                ``unknown``, being published, or its last create may have landed): it is
+                looked up first, by a worker or ``brandkit outbox resolve``.
         """
         acct = self._core.account_for(delivery, account)
         adapter = self._core.adapter_for(acct)
@@ -2671,7 +2692,12 @@ class AsyncClient:
     async def delete(
         self, delivery: Delivery, account: Account | None = None, *, force: bool = False
     ) -> Delivery:
-        """Delete every published part of ``delivery``; see `Client.delete`."""
+        """Delete every published part of ``delivery``; see `Client.delete`.
+
+        Raises:
+            PlatformError: see `Client.delete`.
+            ConfigurationError: see `Client.delete`.
+        """
         acct = self._core.account_for(delivery, account)
         adapter = self._core.adapter_for(acct)
         return await self.run(adapter, self._core.delete_flow(adapter, delivery, force))

@@ -475,3 +475,28 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="cannot open outbox"):
         Outbox(path)
     assert path.read_text().startswith("these are my notes")
+
+
+def test_an_unknown_delivery_is_not_deleted_blind(db: Path, emu: OutboxNetEmulator) -> None:
+    """A delivery in doubt (its create may have landed: the answer was lost) holds no part
+    brandkit knows, so deleting "every published part" deleted nothing and marked it
+    ``deleted``, while the post stayed on the platform: the outbox said it was gone, and
+    no worker would ever look it up. The delete is refused, nothing changes, and once the
+    lookup found the post, deleting it works."""
+    box = Outbox(db)
+    acct = emu.account(findable=False)
+    emu.fault(method="POST", path="/posts", drop="after", times=1)
+    with Client(outbox=box, http=httpx.Client(transport=emu.transport())) as client:
+        (d,) = client.publish(Post(text="in doubt"), acct)
+        assert d.status is DeliveryStatus.UNKNOWN
+        with pytest.raises(ConfigurationError, match="unknown"):
+            client.delete(d)
+        stored = box.get(d.id)
+        assert stored is not None and stored.status is DeliveryStatus.UNKNOWN
+        assert emu.post_texts() == ["in doubt"]
+        acct.settings["findable"] = True
+        found = client.deliver(stored, acct)
+        assert found.ok
+        assert client.delete(found).status is DeliveryStatus.DELETED
+    assert emu.post_texts() == []
+    box.close()

@@ -57,6 +57,8 @@ def test_a_held_announcement_is_not_released_with_an_address_that_is_no_web_addr
     release must not announce it with that address (a text-only announcement went out as
     "We are in Lisbon! javascript:alert(1)"), but fail the hold saying why."""
     site.blog.fault(method="POST", path=site.create_path, status=201, body=answer(site, url))
+    # The worker asks the blog before it releases: the blog says the same then.
+    site.blog.fault(method="GET", path=".*", status=200, body=answer(site, url), times=10)
     held = attrs.evolve(campaign(site), card=card)
     outbox = Outbox(str(tmp_path / "brandkit.db"))
     with Client(retry=FAST, outbox=outbox) as client:

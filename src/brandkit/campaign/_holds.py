@@ -427,8 +427,9 @@ def _existing(outbox: Outbox) -> HoldStore | None:
 
 @attrs.frozen
 class Plan:
-    """What to do with one due hold: read its sent articles (``reads`` says which of them
-    the blog must be asked about), then `settle`."""
+    """What to do with one due hold: read its sent articles (each blog is asked when the
+    worker has its account; ``reads`` says of which the stored answer cannot stand in for
+    the blog's word), then `settle`."""
 
     hold: Hold
     articles: tuple[Delivery, ...]
@@ -648,13 +649,14 @@ def release(
         answers: list[Answer] = []
         for article, read in zip(step.articles, step.reads, strict=True):
             ref, error = None, None
-            if read:
-                found = _reader(known, article, client._core.adapter_for)
-                if found is not None:
-                    try:
-                        ref = client.run(*found)
-                    except BrandkitError as exc:
-                        error = exc
+            # Asked whenever the worker can, not only when it must: the article may have
+            # been taken down since the answer stored when it was made.
+            found = _reader(known, article, client._core.adapter_for)
+            if found is not None:
+                try:
+                    ref = client.run(*found)
+                except BrandkitError as exc:
+                    error = exc
             answers.append((ref, error))
             if _look(article, read, (ref, error)).live:
                 break  # the other blogs need not be asked
@@ -683,13 +685,14 @@ async def arelease(
         answers: list[Answer] = []
         for article, read in zip(step.articles, step.reads, strict=True):
             ref, error = None, None
-            if read:
-                found = _reader(known, article, client._core.adapter_for)
-                if found is not None:
-                    try:
-                        ref = await client.run(*found)
-                    except BrandkitError as exc:
-                        error = exc
+            # Asked whenever the worker can, not only when it must: the article may have
+            # been taken down since the answer stored when it was made.
+            found = _reader(known, article, client._core.adapter_for)
+            if found is not None:
+                try:
+                    ref = await client.run(*found)
+                except BrandkitError as exc:
+                    error = exc
             answers.append((ref, error))
             if _look(article, read, (ref, error)).live:
                 break  # the other blogs need not be asked

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import os
 import time
 import uuid
@@ -258,6 +259,15 @@ def _aware_time(value: Any, name: str) -> datetime:
     return when
 
 
+def _seconds(value: Any, name: str) -> float | None:
+    """A stored wait: ``None`` or a finite number of seconds."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{name} {value!r:.40} is not a number of seconds")
+    return float(value)
+
+
 def _progress(value: Any) -> dict[str, str]:
     """A stored ``progress``: names and values of text only. Anything else (stored by hand,
     damaged) is dropped: without it an attempt reads the platform back, as before the
@@ -299,10 +309,12 @@ def error_from_dict(data: dict[str, Any] | None) -> BrandkitError | None:
         if issubclass(cls, errors.MalformedResponse):
             kwargs["body"] = str(data.get("body") or "")
         if issubclass(cls, errors.RateLimited):
+            # What a worker waits for, when the attempt after it broke off: checked here,
+            # a naive time or a wait in words raised there instead.
             reset = data.get("reset_at")
             kwargs.update(
-                reset_at=datetime.fromisoformat(reset) if reset else None,
-                retry_after=data.get("retry_after"),
+                reset_at=_aware_time(reset, "reset_at") if reset else None,
+                retry_after=_seconds(data.get("retry_after"), "retry_after"),
                 bucket=data.get("bucket"),
             )
         return cls(message, **kwargs)

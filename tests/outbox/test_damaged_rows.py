@@ -54,9 +54,23 @@ def _damaged_field(data: str, field: str, value: object) -> str:
     return json.dumps(raw)
 
 
+def _limited(**fields: object) -> dict[str, object]:
+    """A stored RateLimited error with ``fields`` changed."""
+    return {"type": "RateLimited", "message": "slow down", "platform": "outboxnet", **fields}
+
+
 @pytest.mark.parametrize(
     "how",
-    ["cut short", "no post", "bad parts", "not an object", "naive time", "keys not a list"],
+    [
+        "cut short",
+        "no post",
+        "bad parts",
+        "not an object",
+        "naive time",
+        "keys not a list",
+        "naive reset",
+        "wait not a number",
+    ],
 )
 def test_a_damaged_row_is_failed_alone(db: Path | str, emu: OutboxNetEmulator, how: str) -> None:
     with Outbox(db) as box:
@@ -72,6 +86,10 @@ def test_a_damaged_row_is_failed_alone(db: Path | str, emu: OutboxNetEmulator, h
         # stopped for every account) and a key written as one text became its letters.
         "naive time": _damaged_field(stored, "created_at", "2026-11-26T11:00:00"),
         "keys not a list": _damaged_field(stored, "keys", "3kabcdefghijk"),
+        # A stored rate limit's reset or wait is what the worker waits for after an attempt
+        # that broke off: a naive one or text raised there, and ended the whole run.
+        "naive reset": _damaged_field(stored, "error", _limited(reset_at="2026-11-26T11:00:00")),
+        "wait not a number": _damaged_field(stored, "error", _limited(retry_after="soon")),
     }[how]
     _damage(db, bad.id, damaged)
     with Outbox(db) as box:

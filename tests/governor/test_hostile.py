@@ -259,6 +259,10 @@ def test_negative_waits_are_a_short_backoff(clock: FakeClock, value: str) -> Non
     headers = {"RateLimit-Limit": "5", "RateLimit-Remaining": "0", "RateLimit-Reset": value}
     info = parse_rate_limit(httpx.Response(200, headers=headers), now=T0)
     assert info is not None and info.windows[0].reset == T0 + NEGATIVE_WAIT
+    # Meta's regain time is in minutes: a negative one was a backoff of 60 s, not 1 s.
+    headers = {"X-Business-Use-Case-Usage": _buc(value)}
+    info = parse_rate_limit(httpx.Response(200, headers=headers), now=T0)
+    assert info is not None and info.retry_after == NEGATIVE_WAIT
 
 
 def _nested(depth: int) -> str:

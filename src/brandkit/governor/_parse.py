@@ -566,7 +566,8 @@ def _usage(raw: str) -> tuple[float | None, float | None]:
                     if not math.isfinite(number):
                         continue
                     if key == "estimated_time_to_regain_access":
-                        waits.append(_delta(number) * 60.0)
+                        # Minutes; a negative one is the short backoff, not 60 of it.
+                        waits.append(_delta(number * 60.0))
                     elif key == "reset_time_duration":
                         waits.append(_delta(number))
                     elif key in ("call_count", "total_time", "total_cputime", "acc_id_util_pct"):

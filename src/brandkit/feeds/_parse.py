@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import attrs
 
@@ -184,6 +184,24 @@ def _http_url(value: Any, base: str | None = None) -> str | None:
     return None
 
 
+def _public_base(url: str | None) -> str | None:
+    """``url`` as the base of the entries' relative links and images: without its user,
+    password, query and fragment. A private feed's address carries its password or token
+    there, and a link resolved against it (``/news/1/``, ``#entry``) would carry them into
+    the announcement that publishes it."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return None
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address, as a URL writes it
+    return urlunsplit((parts.scheme, f"{host}{port}", parts.path, "", ""))
+
+
 def _when(entry: Mapping[str, Any]) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         value = entry.get(key)
@@ -351,7 +369,9 @@ def parse(data: bytes, *, url: str | None = None, content_type: str | None = Non
     Args:
         data: the document's bytes as served (the XML declaration or ``content_type``
             gives the encoding).
-        url: where the document came from, to resolve relative links.
+        url: where the document came from, to resolve relative links (against it
+            without its user, password and query, which a private feed's address uses
+            for its credentials).
         content_type: the ``Content-Type`` it was served with, if known.
 
     Raises:
@@ -360,7 +380,8 @@ def parse(data: bytes, *, url: str | None = None, content_type: str | None = Non
             on (``platform="feed"``; its ``body`` keeps the first 2,000 characters).
     """
     feedparser = _feedparser()
-    headers = {"content-location": url or ""}
+    base = _public_base(url)
+    headers = {"content-location": base or ""}
     if content_type:
         headers["content-type"] = content_type
     where = f" at {shown(url)}" if url else ""
@@ -423,6 +444,6 @@ def parse(data: bytes, *, url: str | None = None, content_type: str | None = Non
         title=plain_text(str(info.get("title") or ""))[:_MAX_TITLE],
         url=_http_url(info.get("link")),
         version=version,
-        entries=tuple(_entry(e, url) for e in raw_entries),
+        entries=tuple(_entry(e, base) for e in raw_entries),
         warnings=warnings,
     )

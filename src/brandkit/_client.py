@@ -30,6 +30,7 @@ import httpx
 import tenacity
 
 from brandkit import _logging
+from brandkit._durations import checked_seconds
 from brandkit._flow import CoreFlow, Flow, Recall, Save, Send, Wait, recall
 from brandkit._hooks import BucketKey, GovernorProtocol, NullGovernor, OutboxProtocol
 from brandkit._pool import adopt
@@ -188,6 +189,10 @@ class RetryPolicy:
         # The doubling stops where a float does: max_backoff is far behind by then.
         ceiling = min(self.max_backoff, self.initial * 2.0 ** min(attempt - 1, 1023))
         return random.uniform(0.0, ceiling)
+
+
+MAX_DEADLINE = 86_400.0
+"""The longest ``deadline`` a client takes (seconds): one request may take a day at most."""
 
 
 class _Again(Exception):
@@ -603,10 +608,13 @@ class _Core:
         deadline: float = 300.0,
         timeout: float = 30.0,
     ) -> None:
-        if not deadline > 0:
-            raise ConfigurationError(
-                f"deadline must be a positive number of seconds, not {deadline}"
-            )
+        # A request must end: infinity let a server trickling bytes hold one for ever.
+        deadline = checked_seconds(
+            deadline,
+            name="deadline",
+            most=MAX_DEADLINE,
+            why="the longest one request may take, from its send to its last byte, e.g. 300",
+        )
         if (
             isinstance(timeout, bool)
             or not isinstance(timeout, int | float)
@@ -1799,8 +1807,8 @@ class Client:
             checked from the answer's first byte on.
 
     Raises:
-        ConfigurationError: ``deadline`` is not a positive number, or ``timeout`` not a
-            finite positive number.
+        ConfigurationError: ``deadline`` is not a number of seconds above 0 and at most
+            a day, or ``timeout`` not a finite positive number.
     """
 
     def __init__(

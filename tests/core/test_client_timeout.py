@@ -28,3 +28,13 @@ def test_a_good_timeout_is_taken() -> None:
             return client._http.timeout.read
 
     assert asyncio.run(main()) == 2.5
+
+
+@pytest.mark.parametrize("deadline", [float("inf"), True, "300"])
+@pytest.mark.parametrize("kind", [Client, AsyncClient])
+def test_a_deadline_that_is_no_bound_is_refused(kind: type, deadline: object) -> None:
+    """``deadline`` bounds each request from its send to its last byte (a server trickling
+    an answer): infinity was taken, so a request could last for ever, text raised a bare
+    TypeError, and ``True`` was taken as one second."""
+    with pytest.raises(ConfigurationError, match="deadline"):
+        kind(deadline=deadline)

@@ -329,9 +329,10 @@ class HoldStore(SQLiteStore):
         """Look at the hold again at ``at``; ``reason`` says what it waits for."""
         self._update(hold_id, now, check_at=_iso(at), reason=reason)
 
-    def released(self, hold_id: str, url: str, deliveries: Sequence[str], now: datetime) -> None:
-        """The announcements are in the outbox."""
-        self._update(
+    def released(self, hold_id: str, url: str, deliveries: Sequence[str], now: datetime) -> bool:
+        """The announcements are in the outbox; ``False`` when the hold was no longer held
+        (cancelled, or released by another worker, meanwhile)."""
+        return self._update(
             hold_id,
             now,
             status="released",
@@ -369,14 +370,16 @@ class HoldStore(SQLiteStore):
         """The announcements will not go out; ``reason`` says why."""
         self._update(hold_id, now, status="failed", reason=reason)
 
-    def _update(self, hold_id: str, now: datetime, **values: str | None) -> None:
+    def _update(self, hold_id: str, now: datetime, **values: str | None) -> bool:
+        """Set ``values`` on the hold if it is still held; whether it was."""
         sets = ", ".join(f"{k} = ?" for k in values)
         with self._tx() as db:
-            db.execute(
+            cur = db.execute(
                 f"UPDATE campaign_holds SET {sets}, updated_at = ? "  # noqa: S608 - fixed names
                 "WHERE id = ? AND status = 'held'",
                 (*values.values(), _iso(now), hold_id),
             )
+        return cur.rowcount == 1
 
 
 _STORES: weakref.WeakKeyDictionary[Any, HoldStore] = weakref.WeakKeyDictionary()
@@ -589,6 +592,9 @@ def settle(
     except BrandkitError as exc:
         store.failed(hold.id, f"the announcement cannot be built: {exc}", now)
         return []
+    current = store.get(hold.id)
+    if current is None or current.status != "held":
+        return []  # cancelled (or settled by another worker) while the blog was asked
     out = []
     for key in hold.accounts:
         platform = key.split(":", 1)[0]
@@ -601,7 +607,16 @@ def settle(
             updated_at=now,
         )
         out.append(outbox.insert_once(delivery))
-    store.released(hold.id, url, [d.id for d in out], now)
+    if not store.released(hold.id, url, [d.id for d in out], now):
+        current = store.get(hold.id)
+        if current is not None and current.status == "cancelled":
+            # Cancelled between the look above and now: the user's word wins, and what
+            # this release wrote is stopped before any worker sends it.
+            for delivery in out:
+                with contextlib.suppress(BrandkitError):
+                    outbox.cancel(delivery.id)
+            logger.warning("campaign %s: hold %s was cancelled meanwhile", hold.name, hold.id)
+            return []
     logger.info(
         "campaign %s: article live at %s; %d announcement(s) queued", hold.name, url, len(out)
     )

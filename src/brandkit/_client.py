@@ -631,6 +631,18 @@ class _Core:
         self.outbox = outbox
         self.retry = retry or RetryPolicy()
         self.clock = _aware(clock) if clock is not None else (lambda: datetime.now(UTC))
+        if user_agent is not None and not (
+            isinstance(user_agent, str)
+            and user_agent.strip()
+            and user_agent.isascii()
+            and user_agent.isprintable()
+        ):
+            # It goes into every request's header: a line break or a letter beyond ASCII
+            # failed every delivery at its first request instead.
+            raise ConfigurationError(
+                f"user_agent must be printable ASCII text, e.g. 'acme-bot/2.1', not "
+                f"{user_agent!r:.80}"
+            )
         self.user_agent = user_agent or f"brandkit/{_version()}"
         self.deadline = deadline
         self._adapters: dict[int, Adapter] = {}
@@ -1808,7 +1820,8 @@ class Client:
 
     Raises:
         ConfigurationError: ``deadline`` is not a number of seconds above 0 and at most
-            a day, or ``timeout`` not a finite positive number.
+            a day, ``timeout`` not a finite positive number, or ``user_agent`` not
+            printable ASCII text.
     """
 
     def __init__(

@@ -38,3 +38,18 @@ def test_a_deadline_that_is_no_bound_is_refused(kind: type, deadline: object) ->
     TypeError, and ``True`` was taken as one second."""
     with pytest.raises(ConfigurationError, match="deadline"):
         kind(deadline=deadline)
+
+
+@pytest.mark.parametrize("agent", ["x\r\nEvil: 1", "café/1.0", 5, "", "   "])
+@pytest.mark.parametrize("kind", [Client, AsyncClient])
+def test_a_user_agent_that_cannot_be_sent_is_refused(kind: type, agent: object) -> None:
+    """``user_agent`` goes into every request's header: a line break, a non-ASCII letter or
+    a number was taken, and every delivery then failed at its first request (an "internal
+    error" with a traceback, or "Illegal header value"), far from where it was given."""
+    with pytest.raises(ConfigurationError, match="user_agent"):
+        kind(user_agent=agent)
+
+
+def test_a_good_user_agent_is_taken() -> None:
+    with Client(user_agent="acme-bot/2.1 (+https://acme.example/bot)") as client:
+        assert client._core.user_agent == "acme-bot/2.1 (+https://acme.example/bot)"

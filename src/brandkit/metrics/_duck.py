@@ -8,6 +8,7 @@ unchanged on DuckDB: the filters and SQL are shared, so the answers are the same
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gc
 import os
@@ -296,9 +297,20 @@ class Analytics(MetricsQueries):
             else:
                 with self._errors():
                     _ensure_latest_rows(conn)
+                self._private_log()
         except BaseException:
             self.close()
             raise
+
+    def _private_log(self) -> None:
+        """Make DuckDB's write-ahead log beside the copy as private as the copy: DuckDB
+        creates it afresh (with the process's umask, 0644 as a rule) at the first commit
+        after each checkpoint, and it holds the samples just copied. Called after each
+        commit, which is when DuckDB writes it."""
+        if self.path == ":memory:":
+            return
+        with contextlib.suppress(FileNotFoundError):  # checkpointed into the file: none
+            os.chmod(f"{self.path}.wal", 0o600)
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -635,6 +647,7 @@ class Analytics(MetricsQueries):
                 raise BrandkitError(f"metrics store {self.source!r}: {exc}") from exc
             finally:
                 src.close()
+                self._private_log()
             return copied
 
     def _copy(self, src: sqlite3.Connection, duck: duckdb.DuckDBPyConnection, tmp: Path) -> int:

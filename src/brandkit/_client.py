@@ -1718,10 +1718,16 @@ def _default_governor() -> GovernorProtocol:
 
 def _accounts(accounts: Account | Sequence[Account]) -> list[Account]:
     """The accounts to publish to, each once (by key: one post goes out once per account,
-    however often the account is given), in the order given."""
-    if isinstance(accounts, Account):
-        return [accounts]
-    out = _once_each(accounts)
+    however often the account is given), in the order given.
+
+    Raises:
+        ConfigurationError: ``accounts`` is no Account nor list of them (a key, or the
+            mapping `Account.load` returns, whose iteration gives its keys), or empty.
+    """
+    # Where outbox.add checks the same (it imports this module: imported at the call).
+    from brandkit.outbox._store import _accounts_given
+
+    out = _once_each(_accounts_given(accounts))
     if not out:
         raise ConfigurationError("publish needs at least one account")
     return out
@@ -2031,8 +2037,10 @@ class Client:
         retries.
 
         Raises:
-            ConfigurationError: no accounts, an unknown platform, a scheduled post without
-                an outbox, or a closed client (nothing is sent or stored).
+            ConfigurationError: no accounts, something other than an Account or a list of
+                them (a key, `Account.load`'s mapping: pass its ``.values()``), an unknown
+                platform, a scheduled post without an outbox, or a closed client (nothing
+                is sent or stored).
             ContentError: an article for a social account, or a post for a blog account
                 (nothing is sent to any account).
             OutboxConflict: the outbox refused to store the deliveries (its file stayed

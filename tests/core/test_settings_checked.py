@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from brandkit import Account, ConfigurationError, RetryPolicy
+from brandkit import Account, AsyncClient, Client, ConfigurationError, RetryPolicy
 from brandkit.outbox import Outbox, Worker
 
 
@@ -84,3 +84,33 @@ def test_an_outbox_refuses_a_lease_that_would_let_two_workers_send_one_post(
     ):
         Outbox(tmp_path / "o.db", lease=lease)
     assert not (tmp_path / "o.db").exists()
+
+
+def _mastodon() -> Account:
+    return Account("mastodon", name="b", base_url="http://127.0.0.1:9", secrets={"token": "t"})
+
+
+@pytest.mark.parametrize(
+    "given", ["mastodon:b", "mapping", None, "list with a key"], ids=lambda g: str(g)
+)
+def test_publish_refuses_accounts_that_are_not_accounts(given: object) -> None:
+    """``publish`` takes an Account or a list of them, as ``Outbox.add`` does: a key, the
+    mapping ``Account.load`` returns or a list holding a key raised a bare AttributeError
+    (``'str' object has no attribute 'key'``), and ``None`` a TypeError; nothing is sent
+    either way (the account's address is a closed port)."""
+    from brandkit import Post
+
+    account = _mastodon()
+    accounts = {
+        "mapping": {"b": account},
+        "list with a key": [account, "mastodon:c"],
+    }.get(str(given), given)
+    with Client() as client, pytest.raises(ConfigurationError, match="Account"):
+        client.publish(Post(text="hi"), accounts)  # type: ignore[arg-type]
+
+    async def main() -> None:
+        async with AsyncClient() as aclient:
+            await aclient.publish(Post(text="hi"), accounts)  # type: ignore[arg-type]
+
+    with pytest.raises(ConfigurationError, match="Account"):
+        asyncio.run(main())

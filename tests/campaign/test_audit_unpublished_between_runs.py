@@ -30,3 +30,23 @@ def test_an_article_taken_down_before_the_release_is_not_announced(
     assert hold.status == "failed"
     assert "trash" in (hold.reason or "") or "gone from the blog" in (hold.reason or "")
     assert site.network_posts == 0
+
+
+def test_a_blog_that_cannot_be_asked_leaves_the_stored_answer_to_stand(
+    site: Site, tmp_path: Path
+) -> None:
+    """An article the blog called public when it was made is announced when the blog cannot
+    be asked at release time (down, or refusing the key): only its word that the article is
+    gone (404) or taken down stops the announcement."""
+    outbox = Outbox(str(tmp_path / "brandkit.db"))
+    queue(outbox, campaign(site), [site.blog_account])
+    with Worker(outbox, [site.blog_account, *site.networks], client=Client(outbox=outbox)) as w:
+        (article,) = w.run_once()
+        assert article.ok
+        site.blog.fault(method="GET", path=".*", status=503, times=1000)
+        sent = w.run_once()
+        assert sorted(d.platform for d in sent if d.ok) == ["bluesky", "linkedin", "x"]
+        assert w.client is not None
+        w.client.close()
+    (hold,) = holds(outbox)
+    assert hold.status == "released"

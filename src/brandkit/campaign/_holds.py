@@ -511,8 +511,12 @@ class _Look:
 def _look(article: Delivery, read: bool, answer: Answer) -> _Look:
     ref, error = answer
     if error is not None:
-        if isinstance(error, PlatformError) and getattr(error, "status_code", None) == 404:
+        if isinstance(error, PlatformError) and getattr(error, "status_code", None) in (404, 410):
             return _Look(False, f"the article is gone from the blog: {error}")
+        if not read:
+            # Asked only in case it was taken down since: a blog that cannot answer now
+            # (down, refusing the key) leaves its answer from when the article was made.
+            return _look(article, read, (None, None))
         # A key revoked for good must not keep a hold asking every minute for ever, nor
         # release a stale announcement weeks later once someone fixes the key.
         why = f"could not ask the blog: {error}"

@@ -25,7 +25,8 @@ logger = logging.getLogger("brandkit.feeds")
 
 MAX_ENTRIES = 1000
 """The most entries read from one document: a feed is a window on the latest entries, and a
-document with more is cut (the first ones, which feeds put newest first, are kept)."""
+document with more is cut to its newest (by their dates; without dates, the first ones,
+which feeds put newest first), kept in the document's order."""
 
 # Kept from an entry's text fields: enough for a card and a post, never a whole article
 # (the title's bound is the author's too).
@@ -211,6 +212,18 @@ def _when(entry: Mapping[str, Any]) -> datetime | None:
             except (OverflowError, ValueError, TypeError):
                 continue
     return None
+
+
+def _newest(entries: list[Any]) -> list[Any]:
+    """The `MAX_ENTRIES` newest of ``entries`` (by date, undated ones after the dated, then
+    in document order), in document order: a feed written oldest first keeps its newest,
+    which are the ones to announce."""
+    stamps = [_when(e) for e in entries]
+    if not any(stamps):
+        return entries[:MAX_ENTRIES]
+    floor = datetime.min.replace(tzinfo=UTC)
+    ranked = sorted(range(len(entries)), key=lambda i: (-(stamps[i] or floor).timestamp(), i))
+    return [entries[i] for i in sorted(ranked[:MAX_ENTRIES])]
 
 
 def _image(entry: Mapping[str, Any], html_image: str | None, base: str | None) -> str | None:
@@ -438,7 +451,7 @@ def parse(data: bytes, *, url: str | None = None, content_type: str | None = Non
             len(raw_entries),
             MAX_ENTRIES,
         )
-        raw_entries = raw_entries[:MAX_ENTRIES]
+        raw_entries = _newest(raw_entries)
     info = result.get("feed") or {}
     return Feed(
         title=plain_text(str(info.get("title") or ""))[:_MAX_TITLE],

@@ -12,6 +12,7 @@ import collections
 import importlib
 import logging
 import math
+import os
 import random
 import ssl
 import threading
@@ -627,6 +628,7 @@ class _Core:
                 f"timeout must be a positive number of seconds (each read's limit, e.g. "
                 f"30.0), not {timeout!r}"
             )
+        _check_hooks(outbox, retry, governor)
         self.governor: GovernorProtocol = governor if governor is not None else _default_governor()
         self.outbox = outbox
         self.retry = retry or RetryPolicy()
@@ -657,6 +659,10 @@ class _Core:
         self.made: collections.defaultdict[str, collections.deque[str]] = collections.defaultdict(
             lambda: collections.deque(maxlen=_MADE_KEPT)
         )
+        if accounts != ():
+            from brandkit.outbox._store import _accounts_given  # it imports this module
+
+            accounts = _accounts_given(accounts)
         for account in accounts:
             self.remember(account)
 
@@ -1714,6 +1720,34 @@ def _default_governor() -> GovernorProtocol:
     except (ImportError, AttributeError):
         return NullGovernor()
     return governor
+
+
+def _check_hooks(outbox: object, retry: object, governor: object) -> None:
+    """Refuse an outbox, retry policy or governor of the wrong kind when the client is
+    made: each failed later with a bare AttributeError (a path given for the outbox at the
+    first publish; the others inside every delivery, as an "internal error").
+
+    Raises:
+        ConfigurationError: one of them is not what it should be; the message says what.
+    """
+    if outbox is not None and not callable(getattr(outbox, "save", None)):
+        hint = " (open it: outbox=Outbox(path))" if isinstance(outbox, str | os.PathLike) else ""
+        raise ConfigurationError(
+            f"outbox must be an Outbox (or another OutboxProtocol), not "
+            f"{type(outbox).__name__} {outbox!r:.80}{hint}"
+        )
+    if retry is not None and not isinstance(retry, RetryPolicy):
+        raise ConfigurationError(
+            f"retry must be a RetryPolicy (e.g. RetryPolicy(attempts=5)), not "
+            f"{type(retry).__name__} {retry!r:.80}"
+        )
+    if governor is not None and not all(
+        callable(getattr(governor, name, None)) for name in ("acquire", "observe")
+    ):
+        raise ConfigurationError(
+            f"governor must be a Governor (or another GovernorProtocol), not "
+            f"{type(governor).__name__} {governor!r:.80}"
+        )
 
 
 def _accounts(accounts: Account | Sequence[Account]) -> list[Account]:

@@ -114,3 +114,25 @@ def test_publish_refuses_accounts_that_are_not_accounts(given: object) -> None:
 
     with pytest.raises(ConfigurationError, match="Account"):
         asyncio.run(main())
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("outbox", "brandkit.db"),
+        ("retry", 5),
+        ("governor", "x"),
+        ("accounts", "mastodon:b"),
+        ("accounts", [object()]),
+    ],
+)
+@pytest.mark.parametrize("kind", [Client, AsyncClient])
+def test_a_client_refuses_settings_of_the_wrong_kind(
+    kind: type, setting: str, value: object
+) -> None:
+    """Each was taken and failed later with a bare AttributeError: ``outbox="brandkit.db"``
+    (a path, not an Outbox) at the first publish, ``retry=5`` and ``governor="x"`` inside
+    every delivery, as an "internal error"; ``accounts="mastodon:b"`` when the client was
+    made."""
+    with pytest.raises(ConfigurationError, match=setting):
+        kind(**{setting: value})

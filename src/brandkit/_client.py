@@ -1860,8 +1860,9 @@ class Client:
 
     Raises:
         ConfigurationError: ``deadline`` is not a number of seconds above 0 and at most
-            a day, ``timeout`` not a finite positive number, or ``user_agent`` not
-            printable ASCII text.
+            a day, ``timeout`` not a finite positive number, ``user_agent`` not
+            printable ASCII text, or ``outbox``, ``retry``, ``governor`` or ``accounts``
+            not an outbox, a `RetryPolicy`, a governor or a list of `Account` objects.
     """
 
     def __init__(

@@ -16,7 +16,7 @@ import sqlite3
 import tempfile
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, tzinfo
 from itertools import repeat
@@ -149,6 +149,15 @@ _SAMPLES: tuple[_Column, ...] = (
     ("raw_name", "VARCHAR", True),
     ("reason", "VARCHAR", True),
 )
+# SQLite keeps whatever was written in a column: a value stored as text or bytes (by hand, by
+# an old tool) cannot go into DuckDB's DOUBLE, and the whole copy failed. It is copied as the
+# store reads it (`_queries.readable`): unavailable, with `damaged_reason`'s reason.
+_NO_NUMBER = "typeof(x.value) IN ('text', 'blob')"
+_SAMPLE_READS = {
+    "value": f"CASE WHEN {_NO_NUMBER} THEN NULL ELSE x.value END",
+    "available": f"CASE WHEN {_NO_NUMBER} THEN 0 ELSE x.available END",
+    "reason": f"CASE WHEN {_NO_NUMBER} THEN brandkit_damaged_reason(x.value) ELSE x.reason END",
+}
 # `brandkit.metrics._sql.from_us`'s epoch: times are microseconds since it.
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _PLACEHOLDER = {"VARCHAR": "''", "BIGINT": "0", "DOUBLE": "0.0", "BOOLEAN": "0"}
@@ -614,6 +623,7 @@ class Analytics(MetricsQueries):
                 f"{row[0] if row else 'missing'}, this version reads {SCHEMA_VERSION}); "
                 "upgrade brandkit"
             )
+        src.create_function("brandkit_damaged_reason", 1, q.damaged_reason, deterministic=True)
         return src
 
     def refresh(self) -> int:
@@ -677,6 +687,7 @@ class Analytics(MetricsQueries):
                 "FROM metrics_series AS s CROSS JOIN metrics_samples AS x "
                 "ON x.series_id = s.id AND x.fetched_at >= ?",
                 [mark],
+                _SAMPLE_READS,
             )
             have = duck.execute("SELECT COUNT(*) FROM metrics_samples").fetchone()
             want = src.execute("SELECT COUNT(*) FROM metrics_samples").fetchone()
@@ -686,7 +697,15 @@ class Analytics(MetricsQueries):
         if mark is None:
             duck.execute("DELETE FROM metrics_samples")
             copied = _load(
-                src, duck, tmp, "metrics_samples", _SAMPLES, "x", "FROM metrics_samples AS x", []
+                src,
+                duck,
+                tmp,
+                "metrics_samples",
+                _SAMPLES,
+                "x",
+                "FROM metrics_samples AS x",
+                [],
+                _SAMPLE_READS,
             )
         # Each series' latest sample, which most queries read (see `_queries._latest_sql`).
         duck.execute("DELETE FROM metrics_latest")
@@ -1169,8 +1188,10 @@ def _load(
     alias: str,
     source: str,
     params: list[Any],
+    reads: Mapping[str, str] | None = None,
 ) -> int:
-    """Copy SQLite rows (``SELECT ... {source}``) into a DuckDB table, ``_BATCH`` at a time.
+    """Copy SQLite rows (``SELECT ... {source}``) into a DuckDB table, ``_BATCH`` at a time
+    (``reads``: SQL read for a column instead of the column itself).
 
     Each batch goes through a CSV file that DuckDB's reader loads in one statement: with
     neither pandas nor Arrow required, this is far faster than ``executemany``. A nullable
@@ -1183,12 +1204,13 @@ def _load(
     for name, kind, nullable in columns:
         read_as = "INTEGER" if kind == "BOOLEAN" else kind
         value = f"{name}::BOOLEAN" if kind == "BOOLEAN" else name
+        read = (reads or {}).get(name, f"{alias}.{name}")
         if nullable:
-            picked.append(f"{alias}.{name} IS NULL, COALESCE({alias}.{name}, {_PLACEHOLDER[kind]})")
+            picked.append(f"({read}) IS NULL, COALESCE({read}, {_PLACEHOLDER[kind]})")
             csv_columns += [f"'{name}_null': 'INTEGER'", f"'{name}': '{read_as}'"]
             rebuilt.append(f"CASE WHEN {name}_null = 1 THEN NULL ELSE {value} END")
         else:
-            picked.append(f"{alias}.{name}")
+            picked.append(read)
             csv_columns.append(f"'{name}': '{read_as}'")
             rebuilt.append(value)
     rows = src.execute(f"SELECT {', '.join(picked)} {source}", params)

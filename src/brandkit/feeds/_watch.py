@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import string
 import time
 import uuid
@@ -54,6 +55,10 @@ DEFAULT_TEMPLATE = "{title}\n\n{url}"
 TEMPLATE_FIELDS = ("title", "url", "summary")
 """The fields a template may use: ``{title}``, ``{url}`` and ``{summary}``."""
 
+# The largest width or precision a template's format spec may give (no network takes a post
+# this long; the entry's own fields are shorter still).
+_MAX_SPEC = 10_000
+
 _IMAGE_ACCEPT = "image/avif, image/webp, image/png, image/jpeg, image/gif;q=0.8, */*;q=0.1"
 
 
@@ -63,7 +68,8 @@ def check_template(template: str) -> str:
 
     Raises:
         ConfigurationError: another field, an attribute or index (``{title.upper}``), a
-            positional ``{}``, or unbalanced braces; the message names the fields allowed.
+            positional ``{}``, unbalanced braces, or a width or precision past 10,000; the
+            message names the fields allowed.
     """
     allowed = ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS)
     try:
@@ -80,6 +86,12 @@ def check_template(template: str) -> str:
             raise ConfigurationError(
                 f"the template uses {{{field}}}, which is not a field of an entry; it may "
                 f"use {allowed}"
+            )
+        # A width of billions (a typo) made every announcement a MemoryError.
+        if spec and any(int(n) > _MAX_SPEC for n in re.findall(r"\d+", spec)):
+            raise ConfigurationError(
+                f"the template's {{{field}:{spec}}} asks for a width or length past "
+                f"{_MAX_SPEC:,} characters; no post is that long: give a smaller number"
             )
     return template
 

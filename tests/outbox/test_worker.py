@@ -29,6 +29,7 @@ from brandkit import (
     RetryPolicy,
 )
 from brandkit._hooks import NullGovernor
+from brandkit.errors import OutboxConflict
 from brandkit.outbox import Outbox, Worker
 from brandkit.platforms._base import PartRef
 from tests.outbox._fakenet import NAME, TOKEN, OutboxNetEmulator
@@ -599,3 +600,54 @@ def test_a_long_run_of_attempts_keeps_its_backoff_capped(
         assert outbox.due(clock() + timedelta(seconds=59)) == []
         assert [x.id for x in outbox.due(clock() + timedelta(seconds=60))] == [d.id]
     assert emu.post_texts() == ["hello"]
+
+
+class _Refused(httpx.AsyncBaseTransport):
+    """Refuses the connections of the first ``times`` creates (nothing of them reached the
+    platform); everything else goes to the emulator."""
+
+    def __init__(self, emu: OutboxNetEmulator, times: int) -> None:
+        self.inner = emu.transport()
+        self.times = times
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and self.times > 0:
+            self.times -= 1
+            raise httpx.ConnectError("connection refused", request=request)
+        return await self.inner.handle_async_request(request)
+
+
+def test_a_not_now_failure_stranded_by_a_crash_is_tried_again(
+    outbox: Outbox, emu: OutboxNetEmulator
+) -> None:
+    """A failure that means "not now" is saved ``failed`` by the attempt, then made
+    ``pending`` with its retry time by the worker's release: two writes. A worker killed
+    between them (or whose release met a locked outbox) left it ``failed`` for good,
+    although the worker promises to try it again: no later run took it. A worker that
+    starts puts such a delivery back to ``pending`` with its retry time."""
+    clock = FakeClock()
+    acct = emu.account()
+    (d,) = outbox.add(Post(text="later"), acct)
+    real = outbox.release
+
+    def crashed(delivery_id: str, *, retry_at: datetime | None = None) -> None:
+        if retry_at is not None:
+            raise OutboxConflict("stands for the process dying before this write")
+        real(delivery_id)
+
+    outbox.release = crashed  # type: ignore[method-assign]
+    refusing = _Refused(emu, times=FAST.attempts)  # every try of the first attempt
+    with (
+        make_worker(outbox, emu, [acct], clock, transport=refusing, backoff=10.0) as worker,
+        pytest.raises(OutboxConflict),
+    ):
+        worker.run_once()
+    outbox.release = real  # type: ignore[method-assign]
+    stranded = outbox.get(d.id)
+    assert stranded is not None and stranded.status is DeliveryStatus.FAILED
+    assert emu.post_texts() == []
+    clock.advance(seconds=10)
+    with make_worker(outbox, emu, [acct], clock, transport=refusing, backoff=10.0) as worker:
+        (done,) = worker.run_once()
+    assert done.ok
+    assert emu.post_texts() == ["later"]

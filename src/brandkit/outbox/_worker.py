@@ -140,6 +140,7 @@ class Worker:
         self.credentials = credentials
         self._own: AsyncClient | None = None
         self._runner: asyncio.Runner | None = None
+        self._swept = False
 
     # -- one run -------------------------------------------------------------------------
 
@@ -226,6 +227,8 @@ class Worker:
         from brandkit.campaign._holds import abefore_claim  # campaigns whose article is live
 
         await abefore_claim(self.outbox, client, self.accounts, at)
+        if not self._swept:
+            await asyncio.to_thread(self._requeue_stranded)
         claimed = await asyncio.to_thread(
             self.outbox.claim, at, accounts=list(self.accounts), limit=self.batch
         )
@@ -277,6 +280,8 @@ class Worker:
         from brandkit.campaign._holds import before_claim  # campaigns whose article is live
 
         before_claim(self.outbox, self.client, self.accounts, at)
+        if not self._swept:
+            self._requeue_stranded()
         claimed = self.outbox.claim(at, accounts=list(self.accounts), limit=self.batch)
         settled: set[str] = set()
         if self.credentials is not None and claimed:
@@ -351,6 +356,32 @@ class Worker:
         except OutboxConflict:
             logger.exception("delivery %s: could not record its missing media", delivery.id)
         return True
+
+    def _requeue_stranded(self) -> None:
+        """Put back to ``pending``, at their retry time, the deliveries of this worker's
+        accounts left ``failed`` with a failure that means "not now" and attempts to go:
+        an attempt saves such a failure, then `_settle` makes it pending in a second write,
+        and a process that died between the two (or whose release met a locked outbox)
+        left it failed, never to be tried again. Once per worker, before its first claim.
+        """
+        # Most outboxes hold no failed delivery: a count tells without loading any.
+        failed = self.outbox.counts().get(DeliveryStatus.FAILED, 0)
+        stranded = [
+            d
+            for d in (self.outbox.list(status=DeliveryStatus.FAILED, limit=None) if failed else [])
+            if d.account in self.accounts
+            and _transient(d)
+            and (isinstance(d.error, RateLimited) or d.attempts < self.max_attempts)
+        ]
+        for delivery in stranded:
+            err = delivery.error
+            until = delivery.updated_at + timedelta(seconds=self._delay(delivery.attempts))
+            if isinstance(err, RateLimited) and err.reset_at is not None:
+                until = err.reset_at
+            # A no-op for one another process holds (it settles it itself).
+            self.outbox.release(delivery.id, retry_at=until)
+            logger.info("delivery %s: failed not now; tried again from %s", delivery.id, until)
+        self._swept = True
 
     # -- after an attempt ----------------------------------------------------------------
 

@@ -647,8 +647,13 @@ class _Core:
             )
         self.user_agent = user_agent or f"brandkit/{_version()}"
         self.deadline = deadline
-        self._adapters: dict[int, Adapter] = {}
-        self._capabilities: dict[int, Capabilities] = {}
+        # One adapter per account key, the latest Account object's: a long-lived client
+        # given fresh objects (a service loading its accounts per request) kept one each.
+        self._adapters: dict[str, Adapter] = {}
+        # Weakly keyed by the adapter itself: an id() could be reused by a later adapter.
+        self._capabilities: weakref.WeakKeyDictionary[Adapter, Capabilities] = (
+            weakref.WeakKeyDictionary()
+        )
         self._bucket_keys: weakref.WeakKeyDictionary[Adapter, dict[str, BucketKey]] = (
             weakref.WeakKeyDictionary()
         )
@@ -673,10 +678,10 @@ class _Core:
         _logging.watch(account)
 
     def adapter_for(self, account: Account) -> Adapter:
-        adapter = self._adapters.get(id(account))
-        if adapter is None:
+        adapter = self._adapters.get(account.key)
+        if adapter is None or adapter.account is not account:
             adapter = adapter_class(account.platform)(account)
-            self._adapters[id(account)] = adapter
+            self._adapters[account.key] = adapter
             self.remember(account)
         return adapter
 
@@ -993,10 +998,10 @@ class _Core:
     def render_flow(
         self, adapter: Adapter, post: Post, reply_to: PartRef | None = None
     ) -> Flow[Rendered]:
-        caps = self._capabilities.get(id(adapter))
+        caps = self._capabilities.get(adapter)
         if caps is None:
             caps = yield from adapter.prepare()
-            self._capabilities[id(adapter)] = caps
+            self._capabilities[adapter] = caps
         if reply_to is not None:
             caps = adapter.answer_capabilities(caps, reply_to)
         return render(post, adapter.name, capabilities=caps, reply=reply_to is not None)
@@ -1015,10 +1020,10 @@ class _Core:
                 field="post",
                 platform=adapter.name,
             )
-        caps = self._capabilities.get(id(adapter))
+        caps = self._capabilities.get(adapter)
         if caps is None:
             caps = yield from adapter.prepare()
-            self._capabilities[id(adapter)] = caps
+            self._capabilities[adapter] = caps
         media = (article.featured_image,) if article.featured_image is not None else ()
         part = RenderedPart(
             index=0, text=article.title, length=len(article.title), limit=0, media=media

@@ -136,3 +136,18 @@ def test_a_client_refuses_settings_of_the_wrong_kind(
     made."""
     with pytest.raises(ConfigurationError, match=setting):
         kind(**{setting: value})
+
+
+def test_a_long_lived_client_keeps_one_adapter_per_account_key() -> None:
+    """A service that builds its accounts anew for each request (from its database) and
+    keeps one client: the client kept an adapter for every Account object it was ever
+    given, each holding its account, so its memory grew with every request. It keeps one
+    per account key, the latest object's (an older object's is made anew when used)."""
+    with Client() as client:
+        made = []
+        for _ in range(300):
+            account = _mastodon()
+            made.append(client._core.adapter_for(account))
+            assert made[-1].account is account
+            assert client._core.adapter_for(account) is made[-1]
+        assert len(client._core._adapters) == 1

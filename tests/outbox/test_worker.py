@@ -651,3 +651,32 @@ def test_a_not_now_failure_stranded_by_a_crash_is_tried_again(
         (done,) = worker.run_once()
     assert done.ok
     assert emu.post_texts() == ["later"]
+
+
+def test_a_not_now_failure_whose_release_met_a_lock_is_tried_again_by_the_same_worker(
+    outbox: Outbox, emu: OutboxNetEmulator
+) -> None:
+    """The same, without a restart: a release refused by a locked outbox is a conflict the
+    worker logs and goes on from; its next claim puts the delivery back to ``pending``."""
+    clock = FakeClock()
+    acct = emu.account()
+    (d,) = outbox.add(Post(text="later"), acct)
+    real = outbox.release
+    refusals = [OutboxConflict("the outbox stayed locked")]
+
+    def locked(delivery_id: str, *, retry_at: datetime | None = None) -> None:
+        if retry_at is not None and refusals:
+            raise refusals.pop()
+        real(delivery_id, retry_at=retry_at)
+
+    outbox.release = locked  # type: ignore[method-assign]
+    refusing = _Refused(emu, times=FAST.attempts)
+    with make_worker(outbox, emu, [acct], clock, transport=refusing, backoff=10.0) as worker:
+        with pytest.raises(OutboxConflict):
+            worker.run_once()
+        stranded = outbox.get(d.id)
+        assert stranded is not None and stranded.status is DeliveryStatus.FAILED
+        clock.advance(seconds=10)
+        (done,) = worker.run_once()
+    assert done.ok
+    assert emu.post_texts() == ["later"]

@@ -394,7 +394,19 @@ class Worker:
     def _settle(self, delivery: Delivery) -> datetime | None:
         """Release the delivery, scheduling its next try; returns until when the rest of
         its account should wait (a rate limit, or another failure that means "not now"),
-        else ``None``."""
+        else ``None``.
+
+        Raises:
+            OutboxConflict: the outbox stayed locked; the next claim looks again for a
+                failure left unscheduled (`_requeue_stranded`).
+        """
+        try:
+            return self._settle_once(delivery)
+        except OutboxConflict:
+            self._swept = False
+            raise
+
+    def _settle_once(self, delivery: Delivery) -> datetime | None:
         now = self.clock()
         _log(delivery)
         # The stored status decides, not this copy's (a save the outbox refused leaves them

@@ -172,3 +172,30 @@ def test_a_damaged_lease_blocks_nothing_else(
         taken = {d.id: d for d in box.claim(T0)}
         assert set(taken) == {good.id, bad.id}
         assert taken[bad.id].status is DeliveryStatus.UNKNOWN
+
+
+@pytest.mark.parametrize("column", ["status", "created_at"])
+def test_a_row_damaged_in_its_columns_too_blocks_nothing_else(
+    tmp_path: Path, emu: OutboxNetEmulator, column: str
+) -> None:
+    """A row whose JSON cannot be read is listed from its columns; one whose status or
+    creation time column is damaged too raised for every listing, due and claim ("its row
+    too"), so no account's posts went out and a person could not even list the outbox to
+    cancel it. It is listed as failed (its time unknown), failed alone, and cancellable."""
+    db = tmp_path / "outbox.db"
+    with Outbox(db) as box:
+        (good,) = box.add(Post(text="good"), emu.account(name="a"))
+        (bad,) = box.add(Post(text="bad"), emu.account(name="b"))
+    con = sqlite3.connect(db)
+    con.execute(
+        f"UPDATE outbox_deliveries SET data = '{{cut', {column} = 'garbage' WHERE id = ?",
+        (bad.id,),
+    )
+    con.commit()
+    con.close()
+    with Outbox(db) as box:
+        listed = {d.id: d for d in box.list()}
+        assert set(listed) == {good.id, bad.id}
+        assert listed[bad.id].status is DeliveryStatus.FAILED or column == "created_at"
+        assert [d.id for d in box.claim(T0)] == [good.id]
+        assert box.cancel(bad.id).status is DeliveryStatus.CANCELLED

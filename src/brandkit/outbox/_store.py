@@ -451,28 +451,47 @@ def _damaged(row: Sequence[Any] | None, stored: Any, reason: str) -> Delivery:
     alone; its post is written back as stored (``None`` when even that is lost).
 
     Raises:
-        BrandkitError: ``row`` is not given, or its columns cannot make a delivery either.
+        BrandkitError: ``row`` is not given, or its id, account or platform cannot make
+            a delivery either.
     """
     what = f"the stored delivery cannot be read ({reason})"
     if row is None:
         raise BrandkitError(f"{what}: list the outbox to find it, then cancel it")
     delivery_id, account, platform, status, created = row[:5]
     try:
-        when = created if isinstance(created, datetime) else datetime.fromisoformat(created)
+        # A status or time column damaged too must not make every listing and claim
+        # raise: such a row is shown failed (claims read the column, and never take it)
+        # and dated at the epoch, and can be cancelled.
+        state = DeliveryStatus(status) if status in _STATUSES else DeliveryStatus.FAILED
         delivery = Delivery(
             id=str(delivery_id),
             account=str(account),
             platform=str(platform),
-            status=DeliveryStatus(status),
+            status=state,
             post=_stand_in(stored),
-            created_at=when,
-            updated_at=when,
+            created_at=_column_time(created),
+            updated_at=_column_time(created),
         )
     except (ValueError, TypeError) as exc:
         raise BrandkitError(f"delivery {delivery_id!r}: {what}; its row too: {exc}") from None
     _UNREADABLE[delivery] = (stored, reason)
     _POST_JSON[delivery] = (delivery.post, _dumps(stored))
     return delivery
+
+
+_STATUSES = frozenset(s.value for s in DeliveryStatus)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _column_time(value: Any) -> datetime:
+    """A row's time column as an aware datetime; the epoch when it holds none."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    try:
+        when = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return _EPOCH
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 class _Unset:

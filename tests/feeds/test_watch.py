@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -232,6 +233,48 @@ def test_a_retry_after_that_is_no_wait_is_left_out(
     with watcher(feed_server, state_path) as w, pytest.raises(RateLimited) as info:
         w.poll()
     assert info.value.retry_after is None
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Mon, 07 Dec 99999999999 07:00:00 GMT",  # past any datetime: OverflowError
+        "Mon, 07 Dec 2026 07:00:00 +9999",  # an offset of four days
+    ],
+)
+def test_a_retry_after_date_that_is_no_date_is_left_out(
+    feed_server: FeedServer, state_path: str, said: str
+) -> None:
+    """A feed server's Retry-After date past what a datetime holds raised OverflowError
+    out of the poll (no brandkit error, no status to report); a date that is no date is as
+    if not sent."""
+    feed_server.routes["/feed.xml"] = (429, {"Retry-After": said}, b"")
+    with watcher(feed_server, state_path) as w, pytest.raises(RateLimited) as info:
+        w.poll()
+    assert info.value.retry_after is None
+
+
+def test_a_retry_after_date_without_a_zone_is_gmt(
+    feed_server: FeedServer, state_path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An HTTP date is GMT (RFC 9110); one written with "-0000" (no zone, in email's terms)
+    was read in the machine's local time: hours off away from UTC."""
+    from email.utils import format_datetime
+
+    at = datetime.now(UTC) + timedelta(hours=2)
+    said = format_datetime(at.replace(tzinfo=None))  # "..., 07:00:00 -0000"
+    assert said.endswith("-0000")
+    monkeypatch.setenv("TZ", "Pacific/Auckland")  # 13 hours ahead of UTC in December
+    time.tzset()
+    try:
+        feed_server.routes["/feed.xml"] = (429, {"Retry-After": said}, b"")
+        with watcher(feed_server, state_path) as w, pytest.raises(RateLimited) as info:
+            w.poll()
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert info.value.retry_after is not None
+    assert 7000 < info.value.retry_after <= 7200
 
 
 def test_redirects_are_followed_but_only_to_http(feed_server: FeedServer, state_path: str) -> None:

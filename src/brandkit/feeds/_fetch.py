@@ -11,7 +11,6 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
 
@@ -29,6 +28,7 @@ from brandkit.errors import (
     Rejected,
     TransportError,
 )
+from brandkit.platforms._base import http_time
 
 __all__ = ["Fetched", "check_url", "fetch", "scrubbed", "shown"]
 
@@ -276,11 +276,10 @@ def _retry_after(value: str | None) -> float | None:
     else:
         # inf or nan is no wait a poll can keep.
         return max(0.0, seconds) if math.isfinite(seconds) else None
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+    # The one HTTP-date reader: GMT whatever the zone says ("-0000" too), bounded, and
+    # None for a date past what a datetime holds (OverflowError escaped the poll here).
+    when = http_time(value)
+    return None if when is None else max(0.0, when - time.time())
 
 
 def fetch(

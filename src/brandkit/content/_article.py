@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any, Literal
@@ -14,7 +14,7 @@ from pydantic import field_validator, model_validator
 
 from brandkit.content._base import ContentModel
 from brandkit.content._media import Media
-from brandkit.content._model import _check_url
+from brandkit.content._model import _check_url, _in_utc
 from brandkit.errors import ContentError
 
 if TYPE_CHECKING:
@@ -281,7 +281,7 @@ class Article(ContentModel):
                 "Article.scheduled_at must be timezone-aware, e.g. datetime(..., tzinfo=UTC)",
                 field="scheduled_at",
             )
-        return v.astimezone(UTC)
+        return _in_utc(v, "Article.scheduled_at")
 
     @field_validator("canonical_url")
     @classmethod

@@ -6,7 +6,7 @@ import difflib
 import math
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -264,6 +264,23 @@ def _tags(v: Any) -> Any:
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]+)*")
 
 
+def _in_utc(v: datetime, name: str) -> datetime:
+    """``v`` (aware) in UTC.
+
+    Raises:
+        ContentError: it has no UTC equivalent (the last hours of year 9999 west of UTC,
+            the first of year 1 east of it): the stores and the platforms keep UTC times,
+            and the conversion raised a bare OverflowError later.
+    """
+    try:
+        return v.astimezone(UTC)
+    except OverflowError:
+        raise ContentError(
+            f"{name} {v.isoformat()} is out of range: give a time between years 1 and 9999 in UTC",
+            field="scheduled_at",
+        ) from None
+
+
 def _check_language(v: str | None) -> str | None:
     if v is not None and (len(v) > 35 or not _LANGUAGE.fullmatch(v)):
         raise ContentError(
@@ -404,6 +421,8 @@ class Post(ContentModel):
                 "scheduled_at must be timezone-aware, e.g. datetime(..., tzinfo=UTC)",
                 field="scheduled_at",
             )
+        if v is not None:
+            _in_utc(v, "scheduled_at")
         return v
 
     @field_validator("variants")

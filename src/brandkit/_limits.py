@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Callable
+
 from brandkit.errors import ConfigurationError
 
-__all__ = ["MAX_LIMIT", "check_limit"]
+__all__ = ["MAX_LIMIT", "check_limit", "count_arg"]
 
 MAX_LIMIT = (1 << 63) - 1
 """The largest limit: SQLite's and PostgreSQL's largest integer (a larger one is refused by
@@ -29,3 +32,25 @@ def check_limit(value: object, *, what: str, least: int = 0, name: str = "limit"
             f"{name}={value!r}: give how many {what}, a whole number from {least} to {MAX_LIMIT:,}"
         )
     return value
+
+
+def count_arg(*, least: int = 0, what: str = "items") -> Callable[[str], int]:
+    """An ``argparse`` type for a command line option that counts (``--limit``,
+    ``--concurrency``): a whole number from ``least`` to `MAX_LIMIT`, else a usage error
+    (exit status 2, said with the option's name) rather than the library's refusal later
+    (exit status 1, after the store was opened)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a whole number: give how many {what}, from {least}"
+            ) from None
+        if not least <= value <= MAX_LIMIT:
+            raise argparse.ArgumentTypeError(
+                f"{value} is out of range: give how many {what}, from {least} to {MAX_LIMIT:,}"
+            )
+        return value
+
+    return parse

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from brandkit._durations import MAX_TIMEOUT, seconds_arg
+from brandkit._limits import count_arg
 from brandkit._terminal import shown
 from brandkit.errors import ConfigurationError
 
@@ -136,8 +137,6 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
             f"--account {args.account_key}: give the account's key, platform:name (such as "
             f"mastodon:{args.account_key}), as brandkit inbox list --json shows it"
         )
-    if args.limit is not None and args.limit < 0:
-        raise ConfigurationError(f"--limit {args.limit}: give how many messages (0 or more)")
     # A missing SQLite file is refused rather than created; a postgresql:// URL names a
     # server, whose inbox tables are created (empty) when missing.
     local = kind_of(args.db) == "sqlite"
@@ -255,7 +254,7 @@ def add_commands(subparsers: Any) -> None:
     s.add_argument("--account", action="append", help="only this account (repeatable)")
     s.add_argument(
         "--concurrency",
-        type=int,
+        type=count_arg(least=1, what="accounts read at once"),
         help="how many accounts are read at the same time (Inbox.async_sync's default, 32; "
         "1 reads them one after another)",
     )
@@ -273,7 +272,12 @@ def add_commands(subparsers: Any) -> None:
     ls.add_argument("--status", help="only this status (new, seen, replied, hidden, archived)")
     ls.add_argument("--kind", help="only this kind (reply, comment, mention, quote)")
     ls.add_argument("--account", dest="account_key", help="only this account, by its key (x:brand)")
-    ls.add_argument("--limit", type=int, default=None, help="at most this many (the latest)")
+    ls.add_argument(
+        "--limit",
+        type=count_arg(what="messages"),
+        default=None,
+        help="at most this many (the latest)",
+    )
     ls.set_defaults(func=_list)
 
     r = verbs.add_parser(

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
+from brandkit._limits import count_arg
 from brandkit._terminal import shown
 from brandkit.errors import ConfigurationError
 
@@ -196,7 +197,11 @@ def add_commands(subparsers: Any) -> None:
     a.add_argument("--exclude", action="append", help="a word no post holds (repeatable)")
     a.add_argument("--lang", action="append", help="a language code, e.g. en (repeatable)")
     a.add_argument("--account", action="append", help="search with this account (repeatable)")
-    a.add_argument("--budget", type=int, help="most posts read per account per day (X bills)")
+    a.add_argument(
+        "--budget",
+        type=count_arg(least=1, what="posts read a day per account"),
+        help="most posts read per account per day (X bills)",
+    )
     a.add_argument("--every", default="15m", help="how often it runs (15m)")
     a.set_defaults(func=_add)
 
@@ -220,5 +225,7 @@ def add_commands(subparsers: Any) -> None:
         "query NAME found, and its share of voice among the saved queries. No request.",
     )
     t.add_argument("name", help="the query's name")
-    t.add_argument("-n", type=int, default=10, help="how many of each (10)")
+    t.add_argument(
+        "-n", type=count_arg(what="authors and terms"), default=10, help="how many of each (10)"
+    )
     t.set_defaults(func=_top)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeGuard, TypeVar
 
+from brandkit._limits import count_arg
 from brandkit._terminal import escaped, shown
 from brandkit.backends import kind_of, redact_url, sql_kind
 from brandkit.errors import CollectIncomplete, ConfigurationError, PlatformError
@@ -338,9 +339,6 @@ def _table(rows: Sequence[Sequence[str]], out: TextIO, right: frozenset[int]) ->
 
 
 def _latest(args: argparse.Namespace, out: TextIO) -> int:
-    if args.limit is not None and args.limit < 0:
-        # Only 0 means every row: a negative one showed them all, silently.
-        raise ConfigurationError(f"--limit {args.limit}: give how many rows (0 for all)")
     with _open(args) as store:
         f = _filters(args)
         # Without --accounts the API's default applies: --metric followers alone reads the
@@ -449,7 +447,7 @@ def add_commands(subparsers: Any) -> None:
     la.add_argument("--accounts", action="store_true", help="account metrics (followers)")
     la.add_argument(
         "--limit",
-        type=int,
+        type=count_arg(what="rows"),
         default=None,
         help="rows to print (0: all; default 100, or all with --json)",
     )
@@ -478,7 +476,10 @@ def add_commands(subparsers: Any) -> None:
     c.add_argument("--accounts", default="brandkit.toml", help="accounts file (TOML)")
     _add_filters(c, "campaign")
     c.add_argument(
-        "--limit", type=int, default=100_000, help="most deliveries per status (0 for all)"
+        "--limit",
+        type=count_arg(what="deliveries per status"),
+        default=100_000,
+        help="most deliveries per status (0 for all)",
     )
     c.add_argument(
         "--no-followers", dest="followers", action="store_false", help="skip account metrics"

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from brandkit._durations import seconds_arg
+from brandkit._limits import count_arg
 from brandkit._stdin import text_argument
 from brandkit._terminal import shown
 from brandkit.accounts import Account
@@ -598,7 +599,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     p.add_argument("--status", choices=[s.value for s in DeliveryStatus])
     p.add_argument("--account", help="account key, e.g. mastodon:acme")
     p.add_argument("--campaign")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=count_arg(what="deliveries"), default=50)
     p.add_argument(
         "--accounts",
         help="accounts TOML file: redact those accounts' secrets from the errors shown",
@@ -705,6 +706,11 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     r.add_argument("--once", action="store_true", help="publish what is due now, then exit")
     r.add_argument("--poll", type=_poll, default=1.0, help="seconds between polls (1.0)")
-    r.add_argument("--concurrency", type=int, default=8, help="accounts served at once (8)")
+    r.add_argument(
+        "--concurrency",
+        type=count_arg(least=1, what="accounts served at once"),
+        default=8,
+        help="accounts served at once (8)",
+    )
     r.add_argument("--create", action="store_true", help="create the outbox file if missing")
     r.set_defaults(func=_run)

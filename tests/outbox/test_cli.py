@@ -61,6 +61,18 @@ def test_list_prints_a_table_and_a_summary(db: Path, filled: dict[str, str]) -> 
     assert "3 deliveries (pending 1, failed 1, unknown 1)" in text
 
 
+def test_a_filtered_list_says_how_many_it_shows_of_the_whole(
+    db: Path, filled: dict[str, str]
+) -> None:
+    """The summary counts the whole outbox: under --status (or a --limit that cuts) it said
+    "3 deliveries" below one row, as though the filter had matched three."""
+    status, text = cli("outbox", "list", "--db", str(db), "--status", "failed")
+    assert status == 0 and filled["failed"][:12] in text
+    assert "\n1 shown of 3 deliveries (pending 1, failed 1, unknown 1)" in text
+    status, text = cli("outbox", "list", "--db", str(db), "--limit", "2")
+    assert "\n2 shown of 3 deliveries (" in text
+
+
 def test_list_filters_and_prints_json(db: Path, filled: dict[str, str]) -> None:
     """--status filters, --json prints the stored deliveries as data."""
     status, text = cli("outbox", "list", "--db", str(db), "--status", "failed", "--json")

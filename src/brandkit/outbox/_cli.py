@@ -135,7 +135,11 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
         cells = [cell.ljust(w) for cell, w in zip(row, widths, strict=False)]
         print("  ".join([*cells, row[-1]]).rstrip(), file=out)
     summary = ", ".join(f"{s.value} {n}" for s, n in counts.items() if n)
-    print(f"\n{sum(counts.values())} deliveries ({summary or 'none'})", file=out)
+    total = sum(counts.values())
+    # The counts are the whole outbox's: under a filter or a limit, "1 deliveries" beside
+    # the whole outbox's counts read as though the filter matched them all.
+    shown_of = f"{len(rows)} shown of " if len(rows) < total else ""
+    print(f"\n{shown_of}{total} deliveries ({summary or 'none'})", file=out)
     return 0
 
 

@@ -1,7 +1,7 @@
 """A post id Ghost never gives (not a 24-digit hexadecimal ObjectId) is not trusted: it
 would go into the paths of later requests, and "../pages/<id>" made a delete of the post
 delete another page. Such an answer is unreadable: the delivery is unknown (looked up, never
-sent twice) and deleting it touches nothing."""
+sent twice) and deleting it is refused while it is in doubt: nothing is touched."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from brandkit import Client
 from brandkit.content import Article
 from brandkit.delivery import DeliveryStatus
+from brandkit.errors import ConfigurationError
 from brandkit.testing.ghost import GhostEmulator
 from tests.ghost.conftest import CREATE
 
@@ -35,5 +36,9 @@ def test_an_id_that_is_no_object_id_is_refused(
     assert news.status is DeliveryStatus.UNKNOWN
     assert "cannot read" in str(news.error)
     assert emu.count("POST", CREATE) == 1  # looked up, never sent again
-    client.delete(news)
+    # Deleting a delivery in doubt is refused (tests/outbox/test_store.py): nothing is sent,
+    # and above all not a DELETE of the page the answer's id pointed at.
+    with pytest.raises(ConfigurationError, match="in doubt"):
+        client.delete(news)
+    assert emu.count("DELETE") == 0
     assert [p["title"] for p in emu.posts()] == ["About us"]

@@ -15,6 +15,7 @@ __all__ = [
     "MAX_DURATION",
     "MAX_LOCK_WAIT",
     "MAX_TIMEOUT",
+    "backoff",
     "checked_seconds",
     "lock_wait",
     "parse_duration",
@@ -143,3 +144,11 @@ def seconds_arg(
         return value
 
     return seconds
+
+
+def backoff(base: float, doublings: int, cap: float) -> float:
+    """``base`` doubled ``doublings`` times (none below 0), at most ``cap``: the one
+    exponential backoff of the retry policy, the worker and the governor. The doubling stops
+    where a float does (``2.0 ** 1024`` raises OverflowError): a long run of failures keeps
+    its cap instead of failing every later attempt."""
+    return float(min(cap, base * 2.0 ** min(max(doublings, 0), 1023)))

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from brandkit._durations import checked_seconds
+from brandkit._durations import backoff, checked_seconds
 from brandkit._hooks import BucketKey
 from brandkit.backends import ServerTimeClock
 from brandkit.errors import ConfigurationError, RateLimited
@@ -726,10 +726,7 @@ class Governor:
         # on, so an answer arriving meanwhile is one sent before it, measured earlier.
 
     def _ceiling(self, strikes: int) -> float:
-        # The doubling stops where a float does (2.0 ** 1024 raises OverflowError): a long
-        # run of bare 429s must keep its cap, not fail every request of the account.
-        doublings = min(max(strikes, 1) - 1, 1023)
-        return float(min(self.backoff_cap, self.backoff_base * 2.0**doublings))
+        return backoff(self.backoff_base, strikes - 1, self.backoff_cap)
 
 
 class _Guard:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from brandkit._client import AsyncClient, Client
-from brandkit._durations import checked_seconds
+from brandkit._durations import backoff, checked_seconds
 from brandkit._limits import check_limit
 from brandkit._terminal import escaped
 from brandkit.accounts import Account
@@ -386,10 +386,8 @@ class Worker:
     # -- after an attempt ----------------------------------------------------------------
 
     def _delay(self, attempts: int) -> float:
-        # Attempts grow without end (lookups of an unknown, rate limits): past 1,024 the
-        # doubling no longer fits a float, and max_backoff is far behind by then.
-        doublings = min(max(0, attempts - 1), 1023)
-        return float(min(self.max_backoff, self.backoff * 2.0**doublings))
+        # Attempts grow without end (lookups of an unknown, rate limits).
+        return backoff(self.backoff, attempts - 1, self.max_backoff)
 
     def _settle(self, delivery: Delivery) -> datetime | None:
         """Release the delivery, scheduling its next try; returns until when the rest of

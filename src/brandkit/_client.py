@@ -31,7 +31,7 @@ import httpx
 import tenacity
 
 from brandkit import _logging
-from brandkit._durations import checked_seconds
+from brandkit._durations import backoff, checked_seconds
 from brandkit._flow import CoreFlow, Flow, Recall, Save, Send, Wait, recall
 from brandkit._hooks import BucketKey, GovernorProtocol, NullGovernor, OutboxProtocol
 from brandkit._pool import adopt
@@ -39,7 +39,7 @@ from brandkit._terminal import escaped
 from brandkit._tls import shared_context
 from brandkit.accounts import Account
 from brandkit.content._article import Article
-from brandkit.content._model import Post
+from brandkit.content._model import Post, _in_utc
 from brandkit.content._render import Rendered, RenderedPart, render
 from brandkit.delivery import Content, Delivery, DeliveryStatus, new_tid, send_at, tid_time
 from brandkit.errors import (
@@ -108,14 +108,8 @@ def check_content(content: Content, accounts: Sequence[Account]) -> None:
     """
     when = send_at(content)
     if when is not None:
-        try:
-            when.astimezone(UTC)
-        except OverflowError:
-            raise ContentError(
-                f"scheduled_at {when.isoformat()} is out of range: give a time between "
-                "years 1 and 9999 in UTC",
-                field="scheduled_at",
-            ) from None
+        # `Post` checks this when made; a copy made with model_copy(update=) is not.
+        _in_utc(when, "scheduled_at")
     for account in accounts:
         try:
             cls = adapter_class(account.platform)
@@ -187,8 +181,7 @@ class RetryPolicy:
         """Exponential backoff with full jitter for attempt ``attempt`` (1-based): a random
         wait between 0 and ``min(max_backoff, initial * 2 ** (attempt - 1))``, so that
         clients that failed together do not retry together."""
-        # The doubling stops where a float does: max_backoff is far behind by then.
-        ceiling = min(self.max_backoff, self.initial * 2.0 ** min(attempt - 1, 1023))
+        ceiling = backoff(self.initial, attempt - 1, self.max_backoff)
         return random.uniform(0.0, ceiling)
 
 

@@ -326,6 +326,73 @@ def test_the_report_has_a_listening_section(
     assert "Share of voice" in section and "bigfan" in section and "coffee (1)" in section
 
 
+def test_the_report_and_the_readers_keep_to_the_period_asked(
+    server: FindServer,
+    http: httpx.Client,
+    finder: Account,
+    listener: Listener,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
+) -> None:
+    """A report of one day shows that day's listening: its volume, share of voice, top
+    authors and terms were of the whole history (a helper's suspicion, confirmed here)."""
+    from brandkit import MetricsStore, write_report
+
+    day = 24 * 60
+    server.say("oldfan", "brandkit espresso", minutes=10, followers=9000)
+    server.say("oldrival", "rivalco espresso", minutes=20)
+    server.say("newfan", "brandkit matcha", minutes=day + 10, followers=50)
+    listener.watch("brand", Query(any=["brandkit"]), accounts=[finder])
+    listener.watch("rival", Query(any=["rivalco"]), accounts=[finder])
+    with Client(http=http) as client:
+        listener.sync(client)
+    start = min(m.created_at for m in listener.messages("brand")) + timedelta(days=1)
+    start = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    end = start + timedelta(days=1)
+
+    assert [(c, n) for _, n, c in listener.volume(since=start, until=end)] == [(1, "brand")]
+    assert [n for _, n, _ in listener.volume(until=start)] == ["brand", "rival"]
+    assert listener.share_of_voice(since=start) == {"brand": 1.0, "rival": 0.0}
+    assert [a.handle for a in listener.top_authors("brand", since=start)] == ["newfan"]
+    assert [a.handle for a in listener.top_authors("brand", until=start)] == ["oldfan"]
+    assert listener.top_terms("brand", since=start, until=end) == [("matcha", 1)]
+    assert listener.top_terms("brand", until=start) == [("espresso", 1)]
+    with pytest.raises(ConfigurationError, match="time zone"):
+        listener.top_terms("brand", since=start.replace(tzinfo=None))
+    with pytest.raises(ConfigurationError, match="time zone"):
+        listener.top_authors("brand", until=end.replace(tzinfo=None))
+
+    shared = "://" not in listener.inbox.path
+    with MetricsStore(listener.inbox.path if shared else tmp_path / "m.db") as store:
+        html = write_report(
+            store, tmp_path / "r.html", listener=listener, since=start, until=end
+        ).read_text()
+        whole = write_report(store, tmp_path / "w.html", listener=listener).read_text()
+    section = html.split('id="listening"', 1)[1].split("</section>", 1)[0]
+    assert "newfan" in section and "matcha (1)" in section
+    assert "oldfan" not in section and "espresso" not in section
+    everything = whole.split('id="listening"', 1)[1].split("</section>", 1)[0]
+    assert "oldfan" in everything and "espresso (1)" in everything
+
+    import io
+    import json
+
+    from brandkit.cli import main
+
+    out = io.StringIO()
+    # The listener shows a PostgreSQL URL without its password: the fixture's is asked for.
+    db = listener.inbox.path if shared else request.getfixturevalue("postgres_db")
+    asked = ["listen", "top", "brand", "--db", db, "--json"]
+    assert main([*asked, "--since", start.isoformat(), "--until", end.isoformat()], out=out) == 0
+    top = json.loads(out.getvalue())
+    assert top["posts"] == 1 and [a["handle"] for a in top["authors"]] == ["newfan"]
+    assert top["terms"] == [{"term": "matcha", "posts": 1}]
+    assert top["share_of_voice"] == {"brand": 1.0, "rival": 0.0}
+    assert main([*asked, "--since", "yesterday"], out=io.StringIO()) == 1
+    assert "ISO 8601" in capsys.readouterr().err
+
+
 def test_listen_commands(
     server: FindServer, http: httpx.Client, finder: Account, tmp_path: Path
 ) -> None:

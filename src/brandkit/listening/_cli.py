@@ -126,13 +126,16 @@ def _top(args: argparse.Namespace, out: TextIO) -> int:
             f"no listening data at {args.db!r}: save a query there (brandkit listen add), then "
             "run brandkit listen sync"
         )
+    from brandkit.metrics._sql import parse_period
+
+    since, until = parse_period(args.since, args.until)
     with Listener(args.db) as listener:
         if listener.get(args.name) is None:
             raise ConfigurationError(f"no saved query {args.name!r} (brandkit listen add)")
-        authors = listener.top_authors(args.name, args.n)
-        terms = listener.top_terms(args.name, args.n)
-        share = listener.share_of_voice()
-        total = listener.count(args.name)
+        authors = listener.top_authors(args.name, args.n, since=since, until=until)
+        terms = listener.top_terms(args.name, args.n, since=since, until=until)
+        share = listener.share_of_voice(since=since, until=until)
+        total = listener.count(args.name, since=since, until=until)
     if args.json:
         json.dump(
             {
@@ -222,10 +225,13 @@ def add_commands(subparsers: Any) -> None:
         parents=[common],
         help="top authors and terms of a query",
         description="The authors with the most reach and the most used terms in what the "
-        "query NAME found, and its share of voice among the saved queries. No request.",
+        "query NAME found, and its share of voice among the saved queries, over its whole "
+        "history or from --since to --until. No request.",
     )
     t.add_argument("name", help="the query's name")
     t.add_argument(
         "-n", type=count_arg(what="authors and terms"), default=10, help="how many of each (10)"
     )
+    t.add_argument("--since", help="only posts made at or after this ISO 8601 time")
+    t.add_argument("--until", help="only posts made before this ISO 8601 time")
     t.set_defaults(func=_top)

@@ -950,9 +950,18 @@ class Listener:
         return dict(rows)
 
     def volume(
-        self, name: str | None = None, *, since: datetime | None = None
+        self,
+        name: str | None = None,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[tuple[str, str, int]]:
-        """``(day, query name, posts)`` per day (UTC) per query, oldest day first."""
+        """``(day, query name, posts)`` per day (UTC) per query, oldest day first, of the
+        posts made from ``since`` (inclusive) to ``until`` (not inclusive).
+
+        Raises:
+            ConfigurationError: ``since`` or ``until`` is not an aware datetime.
+        """
         clauses: list[str] = []
         params: list[Any] = []
         if name is not None:
@@ -961,6 +970,9 @@ class Listener:
         if since is not None:
             clauses.append("created_at >= ?")
             params.append(_us(since))
+        if until is not None:
+            clauses.append("created_at < ?")
+            params.append(_us(until))
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         # The UTC day as its number since 1970 (integer division, the same in SQLite and
         # PostgreSQL, whose date functions differ); made a date here.
@@ -995,31 +1007,51 @@ class Listener:
         total = sum(counts.values())
         return {n: (c / total if total else 0.0) for n, c in counts.items()}
 
-    def top_authors(self, name: str, n: int = 10) -> list[TopAuthor]:
+    def top_authors(
+        self,
+        name: str,
+        n: int = 10,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[TopAuthor]:
         """The ``n`` authors of query ``name``'s posts with the most reach (followers,
-        where the platform says), then posts.
+        where the platform says), then posts; of the posts made from ``since`` (inclusive)
+        to ``until`` (not inclusive) when they are given.
 
         Raises:
-            ConfigurationError: ``n`` is not a whole number from 0.
+            ConfigurationError: ``n`` is not a whole number from 0, or ``since`` or
+                ``until`` is not an aware datetime.
         """
         check_limit(n, name="n", what="authors")
+        clauses, params = _window(name, since, until)
         with self._reading() as db:
             rows = db.execute(
-                "SELECT author, platform, COUNT(*), MAX(followers) FROM listening_hits "
-                "WHERE name = ? GROUP BY author, platform",
-                (name,),
+                "SELECT h.author, h.platform, COUNT(*), MAX(h.followers) "  # noqa: S608
+                f"FROM listening_hits h WHERE {' AND '.join(clauses)} "
+                "GROUP BY h.author, h.platform",
+                params,
             ).fetchall()
         authors = [TopAuthor(a, p, c, f) for a, p, c, f in rows]
         authors.sort(key=lambda a: (-(a.reach or 0), -a.posts, a.handle))
         return authors[:n]
 
-    def top_terms(self, name: str, n: int = 20) -> list[tuple[str, int]]:
+    def top_terms(
+        self,
+        name: str,
+        n: int = 20,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[tuple[str, int]]:
         """The ``n`` most used words and hashtags in query ``name``'s posts (common words and
         the query's own terms left out), in lower case, read as `Query.matches` reads words
-        (``Café`` and ``café`` one term, ``’`` as ``'``).
+        (``Café`` and ``café`` one term, ``’`` as ``'``); of the posts made from ``since``
+        (inclusive) to ``until`` (not inclusive) when they are given.
 
         Raises:
-            ConfigurationError: ``n`` is not a whole number from 0.
+            ConfigurationError: ``n`` is not a whole number from 0, or ``since`` or
+                ``until`` is not an aware datetime.
         """
         check_limit(n, name="n", what="terms")
         watched = self.get(name)
@@ -1027,7 +1059,7 @@ class Listener:
         # and "Café" composed or decomposed one term.
         own = {fold(t).lstrip("#@") for t in (watched.query.terms() if watched else [])}
         counts: Counter[str] = Counter()
-        for text in self._texts(name):
+        for text in self._texts(name, since, until):
             seen = set()
             for word in _WORD.findall(fold(text)):
                 bare = word.strip("'-")
@@ -1051,12 +1083,14 @@ class Listener:
             ).fetchone()
         return int(row[0])
 
-    def _texts(self, name: str) -> Iterator[str]:
+    def _texts(
+        self, name: str, since: datetime | None = None, until: datetime | None = None
+    ) -> Iterator[str]:
         """The texts of query ``name``'s posts, oldest first, read `_PAGE` at a time: a
         query with years of posts is never held in memory whole."""
         after: tuple[int, str] | None = None
         while True:
-            clauses, params = _window(name, None, None)
+            clauses, params = _window(name, since, until)
             if after is not None:
                 clauses.append("(h.created_at > ? OR (h.created_at = ? AND h.key > ?))")
                 params += [after[0], after[0], after[1]]

@@ -28,7 +28,7 @@ from brandkit.metrics._rows import (
     UnavailableMetric,
 )
 from brandkit.metrics._sample import METRICS, Metric, MetricSample
-from brandkit.metrics._sql import TimeLike, from_us, parse_time
+from brandkit.metrics._sql import TimeLike, parse_period
 from brandkit.metrics._store import MetricsQueries
 from brandkit.metrics._svg import (
     WEEKDAYS,
@@ -671,10 +671,9 @@ def _conversation_section(
         "The audience's replies, comments, mentions and quotes per day (UTC), and how fast "
         "each account gave its first answer."
     )
-    start, end = parse_time(since, "since"), parse_time(until, "until")
+    first, after = parse_period(since, until)
     # The inbox's bounds are inclusive: a microsecond before ``until`` is the last one in.
-    first = from_us(start) if start is not None else None
-    last = from_us(end - 1) if end is not None else None
+    last = after - timedelta(microseconds=1) if after is not None else None
     volume = inbox.volume(since=first, until=last)
     if not volume:
         return _panel("conversations", "Conversations", hint, _empty("No messages synced yet."))
@@ -719,16 +718,21 @@ def _conversation_section(
     return _panel("conversations", "Conversations", hint, cards + chart + legend + table)
 
 
-def _listening_section(listener: Listener | None) -> str:
-    """Volume per query per day, share of voice, top authors and terms per query."""
+def _listening_section(
+    listener: Listener | None, since: TimeLike | None = None, until: TimeLike | None = None
+) -> str:
+    """Volume per query per day, share of voice, top authors and terms per query, of the
+    posts made in the report's period (``since`` inclusive, ``until`` not, as for the
+    samples)."""
     if listener is None:
         return ""
+    first, after = parse_period(since, until)
     hint = (
         "Public posts the saved queries found, per day (UTC); share of voice between the "
         "queries; the authors with the most reach and the most used terms of each."
     )
     watched = listener.queries()
-    volume = listener.volume()
+    volume = listener.volume(since=first, until=after)
     if not watched or not volume:
         return _panel("listening", "Listening", hint, _empty("No saved query has found posts yet."))
     by_query: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
@@ -740,7 +744,7 @@ def _listening_section(listener: Listener | None) -> str:
     ]
     chart = line_chart(lines, label="Posts found per day per query", y_title="posts")
     legend = _legend([(line.label, line.color, False) for line in lines])
-    share = listener.share_of_voice()
+    share = listener.share_of_voice(since=first, until=after)
     bars = bar_chart(
         [
             Bar(label=name, value=round(value * 100, 1), color=palette(i), note="%")
@@ -754,9 +758,11 @@ def _listening_section(listener: Listener | None) -> str:
             f'<tr><td class="text">{esc(a.handle)}</td><td class="text">{esc(a.platform)}</td>'
             f'<td data-v="{a.reach or 0}">{esc(fmt_number(a.reach))}</td>'
             f'<td data-v="{a.posts}">{esc(fmt_number(a.posts))}</td></tr>'
-            for a in listener.top_authors(w.name, 5)
+            for a in listener.top_authors(w.name, 5, since=first, until=after)
         )
-        terms = ", ".join(f"{t} ({n})" for t, n in listener.top_terms(w.name, 10))
+        terms = ", ".join(
+            f"{t} ({n})" for t, n in listener.top_terms(w.name, 10, since=first, until=after)
+        )
         tables.append(
             f"<h3>{esc(w.name)}</h3>"
             '<div class="table-wrap"><table class="authors"><thead><tr>'
@@ -990,7 +996,7 @@ def render_report(
             _followers_section(growth),
             _best_times_section(slots, zone),
             _conversation_section(inbox, since, until),
-            _listening_section(listener),
+            _listening_section(listener, since, until),
             _totals_section(by_platform, by_campaign),
             _unavailable_section(missing),
             _raw_section(shown, raw, metric_names, posts, infos),

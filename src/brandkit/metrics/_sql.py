@@ -174,6 +174,22 @@ def parse_time(value: TimeLike | None, name: str) -> int | None:
     return to_us(value)
 
 
+def parse_period(
+    since: TimeLike | None, until: TimeLike | None
+) -> tuple[datetime | None, datetime | None]:
+    """``since`` and ``until`` (as `parse_time` reads them) as aware UTC datetimes, for the
+    stores that take datetimes (the inbox, the listener); ``None`` stays ``None``.
+
+    Raises:
+        ConfigurationError: as `parse_time`.
+    """
+    start, end = parse_time(since, "since"), parse_time(until, "until")
+    return (
+        from_us(start) if start is not None else None,
+        from_us(end) if end is not None else None,
+    )
+
+
 def _metrics(metric: str | Sequence[str] | None) -> tuple[str, ...] | None:
     """``metric`` as a tuple of names.
 

@@ -20,6 +20,7 @@ __all__ = [
     "lock_wait",
     "parse_duration",
     "seconds_arg",
+    "stored_time",
 ]
 
 MAX_DURATION = timedelta(days=3650)
@@ -152,3 +153,14 @@ def backoff(base: float, doublings: int, cap: float) -> float:
     where a float does (``2.0 ** 1024`` raises OverflowError): a long run of failures keeps
     its cap instead of failing every later attempt."""
     return float(min(cap, base * 2.0 ** min(max(doublings, 0), 1023)))
+
+
+def stored_time(value: object) -> float | None:
+    """A stored or configured time (epoch seconds: a token's ``expires_at``, a JWT's
+    ``exp``) as a float, or ``None`` for what is none: NaN and infinity (JSON parsers read
+    ``NaN`` and ``Infinity``, and no comparison with NaN is ever true, so such a token was
+    never renewed ahead), a boolean (``true`` read as 1970, renewed at every request), not a
+    number. The one rule every reader of an expiry follows. Raises nothing."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None

@@ -125,3 +125,31 @@ def test_linkedin_refreshes_before_expiry(li_emu: LinkedInEmulator) -> None:
     assert new is not None and new.expires_at is not None
     assert new.expires_at == pytest.approx(li_emu.clock.time() + 60 * 86_400, abs=5)
     assert new.refresh_expires_at == creds.refresh_expires_at
+
+
+@pytest.mark.parametrize("value", [True, float("nan"), float("inf"), "1900000000"])
+def test_an_expiry_that_is_not_a_time_is_an_unknown_one(x_emu: XEmulator, value: object) -> None:
+    """A token's expiry of ``true`` (read as 1970: a refresh before every request) or NaN
+    (no comparison is true: never refreshed ahead) is no expiry, by the one rule of
+    `stored_time` every reader now follows: the adapter reads none, and posts do not
+    refresh."""
+    from brandkit._durations import stored_time
+
+    app = x_emu.oauth_app(redirect_uri=REDIRECT, scopes=X_SCOPES)
+    start = auth.x.start(app.client_id, REDIRECT, X_SCOPES, base_url=x_emu.base_url)
+    creds = auth.x.finish(
+        start, consent(start.url), client_secret=app.client_secret, clock=x_emu.clock.time
+    )
+    account = auth.account_from(creds, name="brand", client_secret=app.client_secret)
+    account.settings["token_expires_at"] = value
+    assert stored_time(value) is None
+    assert auth.x.credentials_of(account).expires_at is None  # type: ignore[union-attr]
+    with Client(retry=FAST) as client:
+        adapter = client._core.adapter_for(account)
+        adapter.clock = x_emu.clock.time  # type: ignore[attr-defined]
+        assert adapter.token_expires_at is None  # type: ignore[attr-defined]
+        assert post(client, account, "One") is DeliveryStatus.SENT
+        assert post(client, account, "Two") is DeliveryStatus.SENT
+    # The code exchange of finish, and no refresh.
+    assert [r.url.path for r in x_emu.requests].count("/2/oauth2/token") == 1
+    assert x_emu.post_texts() == ["One", "Two"]

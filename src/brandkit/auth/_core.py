@@ -663,14 +663,6 @@ def saved(model: type[M], data: Mapping[str, Any], platform: str, name: str) -> 
     raise ConfigurationError(f"not saved {name} credentials: check the fields {fields}")
 
 
-def setting_number(value: object) -> float | None:
-    """An account setting that holds a number (an expiry, in epoch seconds) as a float:
-    ``None`` for anything else, a boolean included. Raises nothing."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return None
-
-
 def setting_scopes(value: object) -> tuple[str, ...]:
     """An account's ``scopes`` setting as a tuple: empty when it is not a list. Raises
     nothing."""

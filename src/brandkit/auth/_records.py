@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import httpx
 
+from brandkit._durations import stored_time
 from brandkit._flow import Flow, Wait
 from brandkit.accounts import Account, MediaHost
 from brandkit.auth.store import (
@@ -31,7 +32,6 @@ from brandkit.auth.store import (
     Record,
     _locked_past,
     refresh_locked,
-    stored_time,
 )
 from brandkit.errors import BrandkitError, ConfigurationError, PlatformError, Unsupported
 from brandkit.platforms._oauth import RefreshHook, RefreshingAdapter, set_refresh_hook
@@ -586,8 +586,8 @@ def _saver(
                 record.update(_bluesky_session(account))
             elif record.get("platform") == "bluesky" and record.get("app_password"):
                 record.update(app_password_session(account))
-            elif isinstance(expires, int | float):
-                record["expires_at"] = float(expires)
+            elif stored_time(expires) is not None:
+                record["expires_at"] = stored_time(expires)
                 record["issued_at"] = time.time()
             elif record.get("platform") in ("x", "linkedin"):
                 record["expires_at"] = None  # a refresh that gave no lifetime
@@ -702,7 +702,7 @@ def _store_refresher(
                 }
             )
             expires = record.get("expires_at")
-            adapter.token_expires_at = float(expires) if isinstance(expires, int | float) else None
+            adapter.token_expires_at = stored_time(expires)
 
         def renewed(record: Record, stored: object) -> Record | None:
             new = account.secret(adapter.token_name)
@@ -750,7 +750,7 @@ def _bluesky_session(account: Account) -> Record:
         if value:
             out[field] = value
     expires = oauth.get("expires_at")
-    out["expires_at"] = float(expires) if isinstance(expires, int | float) else None
+    out["expires_at"] = stored_time(expires)
     out["dpop_nonce"] = oauth.get("dpop_nonce")
     if oauth.get("scopes"):
         out["scopes"] = list(oauth["scopes"])
@@ -955,8 +955,8 @@ def refresh_accounts(
         if secret is None or not isinstance(token, str):
             continue
         expires = record.get("expires_at")
-        if "token_expires_at" in account.settings and isinstance(expires, int | float):
-            account.settings["token_expires_at"] = float(expires)
+        if "token_expires_at" in account.settings and stored_time(expires) is not None:
+            account.settings["token_expires_at"] = stored_time(expires)
         refresh = record.get("refresh_token")
         values = {secret: token, "refresh_token": refresh}
         # No hook call here: the store already holds these tokens.

@@ -56,6 +56,7 @@ import httpx
 import pydantic
 from pydantic import SecretStr
 
+from brandkit._durations import stored_time
 from brandkit._flow import Flow, Send
 from brandkit.auth._core import (
     AnyObject,
@@ -1316,7 +1317,7 @@ def credentials_of(account: Account) -> BlueskyCredentials | None:
     return BlueskyCredentials(
         access_token=SecretStr(access),
         refresh_token=SecretStr(refresh_token) if refresh_token else None,
-        expires_at=float(expires) if isinstance(expires, int | float) else None,
+        expires_at=stored_time(expires),
         scopes=tuple(oauth.get("scopes") or DEFAULT_SCOPES),
         did=str(account.settings.get("did") or ""),
         handle=account.settings.get("handle"),

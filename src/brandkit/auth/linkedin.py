@@ -28,6 +28,7 @@ import httpx
 import pydantic
 from pydantic import SecretStr
 
+from brandkit._durations import stored_time
 from brandkit._flow import Flow, Send
 from brandkit.auth._core import (
     MAX_ANSWER,
@@ -48,7 +49,6 @@ from brandkit.auth._core import (
     run,
     run_async,
     saved,
-    setting_number,
     setting_scopes,
     start_arguments,
     token_answer,
@@ -201,8 +201,8 @@ def credentials_of(account: Account) -> LinkedInCredentials | None:
     return LinkedInCredentials(
         access_token=SecretStr(token),
         refresh_token=SecretStr(refresh_token) if refresh_token else None,
-        expires_at=setting_number(account.settings.get("token_expires_at")),
-        refresh_expires_at=setting_number(account.settings.get("refresh_expires_at")),
+        expires_at=stored_time(account.settings.get("token_expires_at")),
+        refresh_expires_at=stored_time(account.settings.get("refresh_expires_at")),
         scopes=setting_scopes(account.settings.get("scopes")),
         client_id=str(client_id or ""),
         base_url=None if account.base_url == API_URL else account.base_url,

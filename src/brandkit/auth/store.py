@@ -24,7 +24,6 @@ import contextlib
 import errno
 import hashlib
 import json
-import math
 import os
 import secrets
 import time
@@ -34,6 +33,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
+from brandkit._durations import stored_time
 from brandkit._sqlite import SQLiteStore
 from brandkit.errors import BrandkitError, ConfigurationError, Unsupported
 
@@ -574,15 +574,6 @@ class EncryptedStore(SQLiteStore):
 
 
 # -- refresh ---------------------------------------------------------------------------------
-
-
-def stored_time(value: object) -> float | None:
-    """A stored time (epoch seconds) as a float, or ``None`` for what is none: NaN,
-    infinity (JSON parsers read ``NaN`` and ``Infinity``), a boolean, not a number. The one
-    rule every reader of a record's ``expires_at`` follows."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return None
 
 
 def _expired(record: Mapping[str, Any], now: float, margin: float) -> bool:

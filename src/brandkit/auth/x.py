@@ -31,6 +31,7 @@ import httpx
 import pydantic
 from pydantic import SecretStr
 
+from brandkit._durations import stored_time
 from brandkit._flow import Flow, Send
 from brandkit.auth._core import (
     MAX_ANSWER,
@@ -57,7 +58,6 @@ from brandkit.auth._core import (
     run_async,
     saved,
     scopes_of,
-    setting_number,
     setting_scopes,
     start_arguments,
     token_answer,
@@ -196,7 +196,7 @@ def credentials_of(account: Account) -> XCredentials | None:
     return XCredentials(
         access_token=SecretStr(token),
         refresh_token=SecretStr(refresh_token) if refresh_token else None,
-        expires_at=setting_number(account.settings.get("token_expires_at")),
+        expires_at=stored_time(account.settings.get("token_expires_at")),
         scopes=setting_scopes(account.settings.get("scopes")),
         client_id=str(account.settings.get("client_id") or ""),
         base_url=None if account.base_url == API_ROOT else account.base_url,

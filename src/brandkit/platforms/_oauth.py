@@ -14,6 +14,7 @@ from typing import Annotated, Any, ClassVar, TypeAlias, TypeVar
 import httpx
 import pydantic
 
+from brandkit._durations import stored_time
 from brandkit._flow import Flow, Send, Wait
 from brandkit.errors import MalformedResponse
 from brandkit.platforms._base import Adapter, Answer
@@ -181,10 +182,7 @@ class RefreshingAdapter(Adapter):
     def token_expires_at(self) -> float | None:
         """When the access token expires (epoch seconds by ``clock``), if known: the
         account's ``token_expires_at`` setting."""
-        value = self.account.settings.get("token_expires_at")
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        return None
+        return stored_time(self.account.settings.get("token_expires_at"))
 
     @token_expires_at.setter
     def token_expires_at(self, value: float | None) -> None:

@@ -47,6 +47,7 @@ import pydantic
 import pydantic_core
 
 from brandkit._counts import MetricCount
+from brandkit._durations import stored_time
 from brandkit._flow import Flow, Send
 from brandkit.errors import (
     AuthError,
@@ -799,8 +800,8 @@ class BlueskyAdapter(Adapter):
     def _ensure_session(self) -> Flow[None]:
         if self._oauth:
             oauth = self.account.settings.get("oauth") or {}
-            expires = oauth.get("expires_at")
-            if isinstance(expires, int | float) and self._now() >= expires - _EXPIRY_MARGIN:
+            expires = stored_time(oauth.get("expires_at"))
+            if expires is not None and self._now() >= expires - _EXPIRY_MARGIN:
                 yield from self._oauth_refresh(self.account.secret("oauth_access_token"))
             return
         access = self.account.secret("access_jwt")
@@ -810,8 +811,8 @@ class BlueskyAdapter(Adapter):
             else:
                 yield from self._login()
         else:
-            exp = _jwt_claims(access).get("exp")
-            if isinstance(exp, int | float) and self._now() >= exp - _EXPIRY_MARGIN:
+            exp = stored_time(_jwt_claims(access).get("exp"))
+            if exp is not None and self._now() >= exp - _EXPIRY_MARGIN:
                 yield from self._renew()
         if self.did is None:
             response = yield from self._authed(

@@ -1,0 +1,114 @@
+"""Mastodon.py reading and moderating the conversation an audience made on the Mastodon
+emulator, over a real socket, exactly as a brand's tool does: mentions paged with ``min_id``
+and the Link headers, a status's context, favourites, and the fields the client parses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from brandkit.testing.mastodon import MastodonEmulator
+from tests.fidelity.test_mastodon_py import connect
+
+mastodon = pytest.importorskip("mastodon")
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[MastodonEmulator, str]]:
+    """The emulator on a socket, engagement only as the audience makes it."""
+    emu = MastodonEmulator(engagement_rate=0)
+    with emu.serve() as url:
+        yield emu, url
+
+
+@pytest.fixture
+def api(served: tuple[MastodonEmulator, str]) -> Any:
+    """The brand's Mastodon.py client."""
+    emu, url = served
+    return connect(url, emu.account(username="brand").secret("token"))
+
+
+def test_mentions_page_forward_with_min_id_and_fields_parse(
+    served: tuple[MastodonEmulator, str], api: Any
+) -> None:
+    """Replies and a mention make mention notifications; ``notifications(types=["mention"],
+    min_id=..., limit=...)`` reads those after a cursor, newest first, with ids as the
+    client keeps them and dates as aware datetimes; a favourite is not a mention."""
+    emu, _ = served
+    post = api.status_post("What should we make next?")
+    fan, other = emu.audience("fan1"), emu.audience("fan2@other.example")
+    first = fan.reply(post.id, "More boots!")
+    cursor = api.notifications(types=["mention"])[0]
+    assert cursor.type == "mention" and cursor.status.id == first
+    assert isinstance(cursor.created_at, datetime) and cursor.created_at.tzinfo is not None
+    assert isinstance(cursor.status.created_at, datetime)
+    assert cursor.account.acct == "fan1" and cursor.status.in_reply_to_id == post.id
+
+    second = other.reply(post.id, "And hats")
+    third = fan.mention("are you open on Sundays?")
+    api.status_favourite(first)  # the brand's own favourite notifies the fan, not the brand
+    newer = api.notifications(types=["mention"], min_id=cursor.id, limit=80)
+    assert [n.status.id for n in newer] == [third, second]
+    assert newer[1].account.acct == "fan2@other.example"
+    assert "@brand" in newer[0].status.content
+    assert all(n.id > cursor.id for n in newer)  # Mastodon.py compares ids as ints
+
+    single = api.notifications(id=newer[0].id)
+    assert single.id == newer[0].id and single.status.id == third
+
+
+def test_pagination_helpers_follow_link_headers(
+    served: tuple[MastodonEmulator, str], api: Any
+) -> None:
+    """Twelve mentions read five at a time: ``fetch_next`` follows the Link header's
+    ``max_id`` down to the end (where there is no next page), ``fetch_previous`` its
+    ``min_id`` back up, and ``fetch_remaining`` gathers them all, each once."""
+    emu, _ = served
+    api.status_post("hello")
+    fan = emu.audience("fan1")
+    made = [fan.mention(f"question {i}") for i in range(12)]
+    page = api.notifications(types=["mention"], limit=5)
+    seen = [n.status.id for n in page]
+    first_page = page
+    while True:
+        page = api.fetch_next(page)
+        if not page:
+            break
+        seen.extend(n.status.id for n in page)
+    assert seen == made[::-1]
+    back = api.fetch_previous(api.fetch_next(first_page))
+    assert [n.status.id for n in back] == made[::-1][:5]
+    everything = api.fetch_remaining(api.notifications(types=["mention"], limit=5))
+    assert [n.status.id for n in everything] == made[::-1]
+
+
+def test_context_shows_the_conversation_and_favourite_counts(
+    served: tuple[MastodonEmulator, str], api: Any
+) -> None:
+    """``status_context`` lists the audience's replies (and replies to them) as descendants
+    and the brand's post as the ancestor of a reply; ``status_favourite`` answers the status
+    favourited, with its count, and ``status_unfavourite`` takes it back."""
+    emu, _ = served
+    post = api.status_post("Launch day")
+    fan = emu.audience("fan1")
+    reply = fan.reply(post.id, "Congrats!")
+    answer = api.status_post("@fan1 thanks!", in_reply_to_id=reply)
+    nested = emu.audience("fan2").reply(answer.id, "Same here")
+
+    context = api.status_context(post.id)
+    assert context.ancestors == []
+    assert [s.id for s in context.descendants] == [reply, answer.id, nested]
+    assert context.descendants[0].account.acct == "fan1"
+    assert isinstance(context.descendants[0].created_at, datetime)
+    up = api.status_context(nested)
+    assert [s.id for s in up.ancestors] == [post.id, reply, answer.id]
+
+    liked = api.status_favourite(reply)
+    assert liked.id == reply and liked.favourited is True and liked.favourites_count == 1
+    unliked = api.status_unfavourite(reply)
+    assert unliked.favourited is False and unliked.favourites_count == 0
+    with pytest.raises(mastodon.MastodonNotFoundError):
+        api.status_favourite("999999999999999999")

@@ -343,6 +343,16 @@ TWEET_EXPANSIONS = _words(
     "entities.note.mentions.username referenced_tweets.id "
     "referenced_tweets.id.attachments.media_keys referenced_tweets.id.author_id"
 )
+# The post field each expansion expands, which X sends with the expansion even when
+# tweet.fields does not name it (those the emulator holds posts' data for).
+_EXPANDED_FIELD = {
+    "author_id": "author_id",
+    "attachments.media_keys": "attachments",
+    "entities.mentions.username": "entities",
+    "in_reply_to_user_id": "in_reply_to_user_id",
+    "referenced_tweets.id": "referenced_tweets",
+    "referenced_tweets.id.author_id": "referenced_tweets",
+}
 MEDIA_FIELDS = _words(
     "alt_text duration_ms height media_key non_public_metrics organic_metrics "
     "preview_image_url promoted_metrics public_metrics type url variants width"
@@ -1873,7 +1883,15 @@ class XEmulator(Emulator):
         )
         return out
 
-    def _post_json(self, post: XPost, fields: Sequence[str], now: float) -> dict[str, Any]:
+    def _post_json(
+        self, post: XPost, fields: Sequence[str], now: float, expansions: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        """A post as X sends it, with the ``tweet.fields`` asked for and the fields each of
+        the ``expansions`` expands (docs.x.com fundamentals/expansions: ``expansions=author_id``
+        alone puts ``author_id`` in the post, so a client can link it to ``includes``)."""
+        implied = [_EXPANDED_FIELD[e] for e in expansions if e in _EXPANDED_FIELD]
+        if implied:
+            fields = list(dict.fromkeys([*fields, *implied]))
         out: dict[str, Any] = {
             "id": post.id,
             "text": post.display_text,
@@ -1989,7 +2007,7 @@ class XEmulator(Emulator):
                         }
                     )
                 continue
-            data.append(self._post_json(post, fields, now))
+            data.append(self._post_json(post, fields, now, parsed["expansions"]))
             if "attachments.media_keys" in parsed["expansions"]:
                 for key in post.media_keys:
                     item = self._media_json(key, parsed["media.fields"], post, now)
@@ -2224,7 +2242,7 @@ class XEmulator(Emulator):
         page, meta = _token_page(posts, parsed, previous=previous)
         body: dict[str, Any] = {}
         if page:
-            body["data"] = [self._post_json(p, fields, now) for p in page]
+            body["data"] = [self._post_json(p, fields, now, expansions) for p in page]
             users: dict[str, XUser] = {}
             tweets: dict[str, XPost] = {}
 

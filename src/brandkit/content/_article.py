@@ -34,15 +34,34 @@ _TERM_MAX = 200
 _TERMS_MAX = 100
 
 
+# Latin letters that Unicode does not decompose into a base letter and an accent: NFKD
+# leaves them whole and the ASCII encoding dropped them, so "Łódź office" gave
+# "odz-office" and "Øresund" "resund". Spelt as WordPress's remove_accents spells them (ß as
+# "ss", as German writes it without the letter).
+_LATIN = str.maketrans(
+    {
+        "Æ": "AE", "æ": "ae", "Ð": "D", "ð": "d", "Đ": "D", "đ": "d", "Ø": "O", "ø": "o",
+        "Þ": "TH", "þ": "th", "ß": "ss", "ẞ": "SS", "Ħ": "H", "ħ": "h", "ı": "i", "ĸ": "k",
+        "Ł": "L", "ł": "l", "Ŋ": "N", "ŋ": "n", "Œ": "OE", "œ": "oe", "Ŧ": "T", "ŧ": "t",
+        "ſ": "s", "Ƀ": "B", "ƀ": "b", "Ɨ": "I", "ɨ": "i", "Ʉ": "U", "ʉ": "u",
+    }
+)  # fmt: skip
+
+
 def slugify(text: str) -> str:
     """The URL slug of ``text``: lowercase ASCII letters and digits joined by hyphens.
 
-    Accents are dropped (``"Café déjà vu"`` gives ``"cafe-deja-vu"``) and the result is cut at
-    a hyphen to at most 200 characters. Returns ``""`` when ``text`` has no Latin letter or
-    digit (a title in another script needs an explicit slug).
+    Accents are dropped (``"Café déjà vu"`` gives ``"cafe-deja-vu"``), Latin letters without
+    an ASCII base are spelt out (``"Łódź Straße"`` gives ``"lodz-strasse"``, ``"Ærø"``
+    ``"aero"``) and the result is cut at a hyphen to at most 200 characters. Returns ``""``
+    when ``text`` has no Latin letter or digit (a title in another script needs an explicit
+    slug).
     """
     ascii_text = (
-        unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+        unicodedata.normalize("NFKD", text.translate(_LATIN))
+        .encode("ascii", "ignore")
+        .decode("ascii")
+        .lower()
     )
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.replace("'", "")).strip("-")
     if len(slug) > _SLUG_MAX:

@@ -1333,3 +1333,42 @@ def test_an_answer_sent_while_the_inbox_is_locked_is_handed_back_not_lost(
         inbox.replied(message, delivery)
         assert inbox.status(message) == MessageStatus.REPLIED
         assert inbox.unanswered() == []
+
+
+def test_the_same_answer_asked_again_from_a_new_client_without_outbox_is_not_sent_twice(
+    tmp_path: Path,
+) -> None:
+    from brandkit.testing.mastodon import MastodonEmulator
+
+    emu = MastodonEmulator()
+    with emu.serve():
+        acme = emu.account(name="acme")
+        with Client(accounts=[acme]) as client:
+            (ours,) = client.publish(Post(text="Our autumn collection"), acme)
+        emu.audience("ana").reply(ours.ids[0], "Do you ship to Norway?")
+        emu.audience("ben").reply(ours.ids[0], "Nice coat")
+        inbox = Inbox(tmp_path / "brandkit.db")
+        with Client(accounts=[acme]) as client:
+            inbox.sync(client, [acme])
+            question, other = inbox.unanswered()
+            first = inbox.reply(client, question, Post(text="We do!"))
+        assert first.status is DeliveryStatus.SENT
+        # A new process (the script run again, a second worker), its client without outbox.
+        with Client(accounts=[acme]) as client:
+            with pytest.raises(ConfigurationError, match=f"delivery {first.id}.*not sent again"):
+                inbox.reply(client, question.key, Post(text="We do!"))
+            # Another answer, or the same words to another message, are answers of their own.
+            assert inbox.reply(client, question, Post(text="In 3 days.")).ok
+            assert inbox.reply(client, other, Post(text="We do!")).ok
+        # Through an outbox that holds it, the same answer is handed back, not refused.
+        with (
+            Outbox(tmp_path / "brandkit.db") as outbox,
+            Client(outbox=outbox, accounts=[acme]) as c,
+        ):
+            once = inbox.reply(c, other, Post(text="Thanks!"))
+            assert inbox.reply(c, other, Post(text="Thanks!")).id == once.id
+        inbox.close()
+    answers = [t for t in emu.post_texts() if t != "Our autumn collection"]
+    assert sorted(answers) == sorted(
+        ["@ana We do!", "@ana In 3 days.", "@ben We do!", "@ben Thanks!"]
+    )

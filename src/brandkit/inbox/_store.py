@@ -828,13 +828,18 @@ class Inbox(SQLiteStore):
         twice) and record the answer.
 
         Raises:
-            ConfigurationError: no such message, or its account is not known to ``client``.
+            ConfigurationError: no such message, its account is not known to ``client``,
+                or this inbox recorded the same answer to it already (sent, or on its way
+                through an outbox) and neither ``client`` nor its outbox holds it: sent
+                again, it would be a second answer.
             Unsupported: its platform cannot answer messages.
             AnswerNotRecorded: the answer was sent (or is on its way) but the store could
                 not record it (locked, unreachable); ``.delivery`` is the answer, for
                 `replied` once the store is back.
         """
         found, stored = self._lookup(message)
+        if stored:
+            self._refuse_a_second_answer(client, found, post)
         delivery = client.reply(found, post)
         try:
             if not stored:
@@ -851,6 +856,43 @@ class Inbox(SQLiteStore):
                 delivery=delivery,
             ) from exc
         return delivery
+
+    def _refuse_a_second_answer(self, client: Client, message: Message, post: Post) -> None:
+        """Refuse, before anything is sent, the answer this inbox recorded for ``message``
+        already (sent, or on its way through an outbox) when ``client`` cannot find it.
+
+        A client without an outbox remembers only its own answers: a new process (a script
+        run again, a second worker) asked for the same answer would post it a second time.
+
+        Raises:
+            ConfigurationError: the same answer was recorded for this message, and neither
+                ``client`` nor its outbox holds it.
+        """
+        with self._reading() as db:
+            row = db.execute(
+                "SELECT reply_delivery, replied_at FROM inbox_messages WHERE key = ?",
+                (message.key,),
+            ).fetchone()
+        if row is None or not row[0]:
+            return
+        core = client._core
+        # Its id is the account's, the message's and the answer's (Client.reply's): the
+        # errors this raises (an unknown account, no answers) are those client.reply would.
+        draft = core.new_reply(core.adapter_for(core.account_of(message, None)), message, post)
+        if draft.id not in row[0].split(_ANSWERS_SEP) or draft.id in core.answers:
+            return
+        get = getattr(client.outbox, "get", None)
+        if get is not None and get(draft.id) is not None:
+            return  # the client's outbox returns it rather than send it again
+        if row[1] is not None:
+            what = f"was answered at {_at(row[1]):%Y-%m-%d %H:%M:%S} UTC with this same answer"
+        else:
+            what = "has this same answer on its way through an outbox"
+        raise ConfigurationError(
+            f"{message.key} {what} (delivery {draft.id}): it is not sent again; to get that "
+            "delivery back, answer through a client with the outbox that holds it "
+            "(Client(outbox=Outbox(...)))"
+        )
 
     def hide(self, client: Client, message: Message | str) -> None:
         """Hide a stored message on its platform and mark it ``hidden``.

@@ -1267,7 +1267,9 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             return view
         return None
 
-    def _post_view(self, rec: StoredRecord) -> dict[str, Any]:
+    def _post_view(self, rec: StoredRecord, viewer: str | None = None) -> dict[str, Any]:
+        """A ``postView`` as the AppView hydrates it for ``viewer`` (a DID, or ``None`` for
+        a read without a session)."""
         view: dict[str, Any] = {
             "uri": rec.uri,
             "cid": rec.cid,
@@ -1280,10 +1282,31 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         view.update(self._counts(rec))
         view.update(
             indexedAt=_iso(rec.created_at),
-            viewer={"bookmarked": False, "threadMuted": False, "embeddingDisabled": False},
+            viewer=self._viewer_state(rec, viewer),
             labels=[],
         )
         return view
+
+    def _viewer_state(self, rec: StoredRecord, viewer: str | None) -> dict[str, Any]:
+        """``app.bsky.feed.defs#viewerState``: the AT URIs of the viewer's own repost and
+        like of the post, when there are (clients undo a like by deleting that record)."""
+        state: dict[str, Any] = {}
+        if viewer is not None:
+            for kind, key in ((_REPOST, "repost"), (_LIKE, "like")):
+                mine = next(
+                    (
+                        r.uri
+                        for r in self.records.values()
+                        if r.did == viewer
+                        and r.collection == kind
+                        and _backlink(r.value) == rec.uri
+                    ),
+                    None,
+                )
+                if mine is not None:
+                    state[key] = mine
+        state.update(bookmarked=False, threadMuted=False, embeddingDisabled=False)
+        return state
 
     # -- routes: sessions ----------------------------------------------------------------------
 
@@ -1626,26 +1649,27 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
 
     def _view_read(
         self, request: httpx.Request, nsid: str
-    ) -> tuple[dict[str, Any], _Status | None]:
+    ) -> tuple[dict[str, Any], _Status | None, str | None]:
         """What every AppView read starts with: its checked parameters, then the optional
-        auth and the rate-limit check (the status to stamp on the answer)."""
+        auth and the rate-limit check (the status to stamp on the answer); and the viewer's
+        DID (``None`` without a session)."""
         params = self._params(request, nsid)
-        self._auth(request, optional=True)
-        return params, self._limited(request)
+        viewer = self._auth(request, optional=True)
+        return params, self._limited(request), None if viewer is None else viewer.did
 
     @route("GET", r"/xrpc/app\.bsky\.feed\.getPosts")
     def _get_posts(self, request: httpx.Request) -> httpx.Response:
-        params, status = self._view_read(request, "app.bsky.feed.getPosts")
+        params, status, viewer = self._view_read(request, "app.bsky.feed.getPosts")
         posts = []
         for uri in params["uris"]:
             rec = self._post_at(str(uri))
             if rec is not None:
-                posts.append(self._post_view(rec))
+                posts.append(self._post_view(rec, viewer))
         return self._stamp(self.json({"posts": posts}), status)
 
     @route("GET", r"/xrpc/app\.bsky\.actor\.getProfile")
     def _get_profile(self, request: httpx.Request) -> httpx.Response:
-        params, status = self._view_read(request, "app.bsky.actor.getProfile")
+        params, status, _ = self._view_read(request, "app.bsky.actor.getProfile")
         try:
             user = self.user(str(params["actor"]))
         except KeyError:
@@ -1673,14 +1697,15 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             params = _THREAD_PARAMS.parse_params(_THREAD, query)
         except Issue as issue:
             raise self._invalid(f"Invalid {_THREAD} params: {issue.message}") from None
-        self._auth(request, optional=True)
+        me = self._auth(request, optional=True)
+        viewer = None if me is None else me.did
         status = self._limited(request)
         uri = str(params["uri"])
         rec = self._post_at(uri)
         if rec is None:
             # The AppView's answer for a post it does not have (deleted or never made).
             return self._stamp(self._err(400, "NotFound", f"Post not found: {uri}"), status)
-        thread = self._thread_view(rec, depth=int(params.get("depth", 6)))
+        thread = self._thread_view(rec, depth=int(params.get("depth", 6)), viewer=viewer)
         height = int(params.get("parentHeight", 80))
         node = thread
         current = rec
@@ -1697,7 +1722,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
                 }
                 break
             # Parents come without their other replies, as the AppView sends them.
-            node["parent"] = self._thread_view(parent, depth=0)
+            node["parent"] = self._thread_view(parent, depth=0, viewer=viewer)
             node, current = node["parent"], parent
             height -= 1
         body: dict[str, Any] = {"thread": thread}
@@ -1715,7 +1740,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
 
     @route("GET", r"/xrpc/app\.bsky\.feed\.getAuthorFeed")
     def _get_author_feed(self, request: httpx.Request) -> httpx.Response:
-        params, status = self._view_read(request, "app.bsky.feed.getAuthorFeed")
+        params, status, viewer = self._view_read(request, "app.bsky.feed.getAuthorFeed")
         try:
             user = self.user(str(params["actor"]))
         except KeyError:
@@ -1737,12 +1762,12 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
                 continue
             if len(feed) == limit:
                 break
-            item: dict[str, Any] = {"post": self._post_view(rec)}
+            item: dict[str, Any] = {"post": self._post_view(rec, viewer)}
             reply = rec.value.get("reply")
             if isinstance(reply, Mapping):
                 item["reply"] = {
-                    "root": self._ref_view((reply.get("root") or {}).get("uri")),
-                    "parent": self._ref_view((reply.get("parent") or {}).get("uri")),
+                    "root": self._ref_view((reply.get("root") or {}).get("uri"), viewer),
+                    "parent": self._ref_view((reply.get("parent") or {}).get("uri"), viewer),
                 }
             feed.append(item)
         body: dict[str, Any] = {"feed": feed}
@@ -1771,11 +1796,11 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             return not reply or root.startswith(f"at://{did}/")
         return True
 
-    def _ref_view(self, uri: Any) -> dict[str, Any]:
+    def _ref_view(self, uri: Any, viewer: str | None) -> dict[str, Any]:
         rec = self._post_at(str(uri)) if uri else None
         if rec is None:
             return {"$type": "app.bsky.feed.defs#notFoundPost", "uri": str(uri), "notFound": True}
-        return {"$type": "app.bsky.feed.defs#postView", **self._post_view(rec)}
+        return {"$type": "app.bsky.feed.defs#postView", **self._post_view(rec, viewer)}
 
     def _post_at(self, uri: str) -> StoredRecord | None:
         rec = self.records.get(uri)
@@ -1785,10 +1810,10 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             rec = self.records.get(f"at://{user.did}/{rest}") if user else None
         return rec if rec is not None and rec.collection == POST else None
 
-    def _thread_view(self, rec: StoredRecord, *, depth: int) -> dict[str, Any]:
+    def _thread_view(self, rec: StoredRecord, *, depth: int, viewer: str | None) -> dict[str, Any]:
         view: dict[str, Any] = {
             "$type": "app.bsky.feed.defs#threadViewPost",
-            "post": self._post_view(rec),
+            "post": self._post_view(rec, viewer),
         }
         if depth > 0:
             # Oldest first; the AppView's ranking of replies is not emulated.
@@ -1801,7 +1826,9 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
                 ),
                 key=lambda r: (r.created_at, r.rkey),
             )
-            view["replies"] = [self._thread_view(r, depth=depth - 1) for r in children]
+            view["replies"] = [
+                self._thread_view(r, depth=depth - 1, viewer=viewer) for r in children
+            ]
         return view
 
     # -- routes: search (app.bsky.feed.searchPosts) --------------------------------------------
@@ -1818,7 +1845,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             params = _SEARCH_PARAMS.parse_params(_SEARCH, query)
         except Issue as issue:
             raise self._invalid(f"Invalid {_SEARCH} params: {issue.message}") from None
-        self._auth(request)
+        searcher = self._auth(request)
         status = self._limited(request)
         try:
             match = self._search_filter(params)
@@ -1843,7 +1870,8 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         if offset + limit < len(window) and page:
             body["cursor"] = str(offset + len(page))
         body["hitsTotal"] = len(hits)
-        body["posts"] = [self._post_view(r) for r in page]
+        viewer = None if searcher is None else searcher.did
+        body["posts"] = [self._post_view(r, viewer) for r in page]
         return self._stamp(self.json(body), status)
 
     def _search_filter(self, params: Mapping[str, Any]) -> Any:

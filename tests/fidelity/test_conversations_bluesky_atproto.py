@@ -1,0 +1,133 @@
+"""The atproto SDK reading and moderating the conversation an audience made on the Bluesky
+emulator, over a real socket, exactly as a brand's tool does: notifications paged by cursor,
+a post's thread, hiding replies with a threadgate's ``hiddenReplies``, and likes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from brandkit.testing.bluesky import BlueskyEmulator
+from tests.fidelity.test_bluesky_atproto import Connect, connect, login
+
+atproto = pytest.importorskip("atproto")
+models = atproto.models
+
+__all__ = ["connect"]  # the fixture, used by name
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Use 'content=<...>' to upload raw bytes:DeprecationWarning"
+)
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[BlueskyEmulator, str]]:
+    """The emulator on a socket, no engagement but the audience's."""
+    emu = BlueskyEmulator(engagement_per_hour=0, followers_per_hour=0)
+    with emu.serve() as url:
+        yield emu, url
+
+
+def test_notifications_page_by_cursor(
+    served: tuple[BlueskyEmulator, str], connect: Connect
+) -> None:
+    """Replies, a mention, a quote and a like by the audience: ``list_notifications`` pages
+    them newest first by cursor, each once, with the reasons and the subject; ``reasons``
+    narrows the read to conversations (likes left out)."""
+    emu, url = served
+    client = login(emu, url, connect)
+    post = client.send_post("What should we make next?")
+    fan, other = emu.audience("fan1"), emu.audience("fan2")
+    made = [fan.reply(post.uri, f"idea {i}") for i in range(5)]
+    made.append(other.mention("are you open on Sundays?"))
+    made.append(other.quote(post.uri, "this!"))
+    fan.like(post.uri)
+
+    notes = client.app.bsky.notification.list_notifications
+    seen: list[str] = []
+    reasons: list[str] = []
+    cursor = None
+    for _ in range(10):
+        page = notes(
+            params={"limit": 3, "cursor": cursor, "reasons": ["reply", "mention", "quote"]}
+        )
+        seen.extend(n.uri for n in page.notifications)
+        reasons.extend(n.reason for n in page.notifications)
+        cursor = page.cursor
+        if cursor is None:
+            break
+    assert seen == made[::-1]
+    assert reasons == ["quote", "mention"] + ["reply"] * 5
+    everything = notes(params={"limit": 50})
+    like = everything.notifications[0]
+    assert (like.reason, like.reason_subject, like.author.handle) == ("like", post.uri, "fan1.test")
+    reply = everything.notifications[-1]
+    assert reply.record.reply.parent.uri == post.uri and reply.record.text == "idea 0"
+    assert reply.author.handle == "fan1.test" and reply.indexed_at
+
+
+def test_thread_threadgate_hides_and_like(
+    served: tuple[BlueskyEmulator, str], connect: Connect
+) -> None:
+    """``get_post_thread`` shows the audience's replies; a threadgate created with
+    ``hiddenReplies`` (record key: the root's) comes beside the thread and the hidden reply
+    leaves the brand's notifications; ``put_record`` adds a second; ``like`` likes a reply,
+    its count and the viewer state's ``like`` (the like record's URI) show it, and
+    ``unlike`` of that URI takes it back."""
+    emu, url = served
+    client = login(emu, url, connect)
+    post = client.send_post("Launch day")
+    rude = emu.audience("troll").reply(post.uri, "meh")
+    kind = emu.audience("fan1").reply(post.uri, "Congrats!")
+    also = emu.audience("fan2").reply(kind, "Same here")
+
+    thread = client.get_post_thread(post.uri).thread
+    assert {r.post.uri for r in thread.replies} == {rude, kind}
+    (branch,) = [r for r in thread.replies if r.post.uri == kind]
+    assert [r.post.uri for r in branch.replies] == [also]
+
+    rkey = post.uri.rsplit("/", 1)[1]
+    gate = client.app.bsky.feed.threadgate.create(
+        client.me.did,
+        models.AppBskyFeedThreadgate.Record(
+            post=post.uri, created_at=client.get_current_time_iso(), hidden_replies=[rude]
+        ),
+        rkey=rkey,
+    )
+    assert gate.uri.endswith(f"/app.bsky.feed.threadgate/{rkey}")
+    assert emu.is_hidden(rude) and not emu.is_hidden(kind)
+    gated = client.get_post_thread(post.uri)
+    assert gated.threadgate.uri == gate.uri
+    assert gated.threadgate.record.hidden_replies == [rude]
+    listed = client.app.bsky.notification.list_notifications(params={"reasons": ["reply"]})
+    assert rude not in {n.uri for n in listed.notifications}
+
+    client.com.atproto.repo.put_record(
+        models.ComAtprotoRepoPutRecord.Data(
+            repo=client.me.did,
+            collection="app.bsky.feed.threadgate",
+            rkey=rkey,
+            record=models.AppBskyFeedThreadgate.Record(
+                post=post.uri,
+                created_at=client.get_current_time_iso(),
+                hidden_replies=[rude, also],
+            ),
+        )
+    )
+    assert emu.is_hidden(also)
+    assert client.get_post_thread(post.uri).threadgate.record.hidden_replies == [rude, also]
+
+    reply = client.get_posts([kind]).posts[0]
+    liked = client.like(reply.uri, reply.cid)
+    assert liked.uri.startswith(f"at://{client.me.did}/app.bsky.feed.like/")
+    after = client.get_posts([kind]).posts[0]
+    assert after.like_count == 1 and after.viewer.like == liked.uri
+    (in_thread,) = [
+        r for r in client.get_post_thread(post.uri).thread.replies if r.post.uri == kind
+    ]
+    assert in_thread.post.viewer.like == liked.uri
+    # A tool undoes the like by the URI the viewer state names, as Bluesky's apps do.
+    assert client.unlike(after.viewer.like) is True
+    undone = client.get_posts([kind]).posts[0]
+    assert undone.like_count == 0 and undone.viewer.like is None

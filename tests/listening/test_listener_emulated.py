@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from brandkit import Client, Query, RetryPolicy
+from brandkit import Client, ConfigurationError, Query, RetryPolicy
 from brandkit.listening import Listener, QueryRun
 from brandkit.testing.instagram import InstagramEmulator
 from brandkit.testing.mastodon import MastodonEmulator
@@ -305,3 +305,41 @@ def test_a_post_of_sinces_own_second_written_after_it_is_found(platform: str) ->
     with client(emu.transport()) as c:
         page = c.search(brand, Query(hashtags=["brandkit"], since=since))
     assert [m.text for m in page.messages] == ["brandkit rocks #brandkit"]
+
+
+def test_a_query_saved_by_a_newer_brandkit_fails_alone_and_the_others_run(
+    tmp_path: Path,
+) -> None:
+    """A saved query this version cannot read (a field a newer brandkit added, on a shared
+    database) is reported as a failed run naming it; the other queries sync and report."""
+    import sqlite3
+
+    emu = XEmulator()
+    with emu.serve():
+        x = emu.account(name="acme", known_user=True)
+        emu.audience("walker").post("acme boots rock", lang="en")
+        path = tmp_path / "brandkit.db"
+        with Listener(path) as listener:
+            listener.watch("acme", Query(any=["acme"]), accounts=[x])
+            listener.watch("boots", Query(any=["boots"]), accounts=[x])
+        with sqlite3.connect(path) as db:
+            db.execute(
+                "UPDATE listening_queries SET query = ? WHERE name = 'acme'",
+                ('{"any": ["acme"], "near": "Oslo"}',),
+            )
+        db.close()
+        with Listener(path) as listener, Client(accounts=[x]) as c:
+            bad, good = listener.sync(c, [x])
+            assert (bad.name, bad.account, bad.found) == ("acme", "x:acme", 0)
+            assert bad.error is not None
+            assert "saved query 'acme' cannot be read" in bad.error
+            assert "listener.watch('acme'" in bad.error
+            assert (good.name, good.found, good.error) == ("boots", 1, None)
+            assert [w.name for w in listener.queries()] == ["boots"]
+            assert listener.share_of_voice() == {"boots": 1.0}
+            with pytest.raises(ConfigurationError, match="saved query 'acme' cannot be read"):
+                listener.get("acme")
+            # Saved again, it runs (from the start) like any other.
+            listener.watch("acme", Query(any=["acme"]), accounts=[x])
+            again = listener.sync(c, [x], force=True)[0]
+            assert (again.name, again.found, again.error) == ("acme", 1, None)

@@ -403,7 +403,12 @@ class Listener:
             db.execute("DELETE FROM listening_cursors WHERE name = ?", (name,))
 
     def get(self, name: str) -> Watch | None:
-        """The saved query ``name``, or ``None``."""
+        """The saved query ``name``, or ``None``.
+
+        Raises:
+            ConfigurationError: it cannot be read (saved by a newer brandkit, or damaged):
+                the error says how to save it again.
+        """
         with self._reading() as db:
             row = db.execute(
                 "SELECT name, query, accounts, budget, every, last_run FROM listening_queries "
@@ -413,13 +418,28 @@ class Listener:
         return _watch(row) if row else None
 
     def queries(self) -> list[Watch]:
-        """Every saved query, by name."""
+        """Every saved query, by name. One this version cannot read (saved by a newer
+        brandkit, or damaged) is left out, with a warning in the log that names it: it must
+        not stop the others' syncs and reports (`sync` reports it as a failed run)."""
+        return self._queries()[0]
+
+    def _queries(self) -> tuple[list[Watch], list[tuple[Sequence[Any], ConfigurationError]]]:
+        """The saved queries that can be read, by name, and the rows of those that cannot,
+        each with why."""
         with self._reading() as db:
             rows = db.execute(
                 "SELECT name, query, accounts, budget, every, last_run FROM listening_queries "
                 "ORDER BY name"
             ).fetchall()
-        return [_watch(r) for r in rows]
+        watches: list[Watch] = []
+        broken: list[tuple[Sequence[Any], ConfigurationError]] = []
+        for row in rows:
+            try:
+                watches.append(_watch(row))
+            except ConfigurationError as exc:
+                logger.warning("%s", escaped(str(exc)))
+                broken.append((row, exc))
+        return watches, broken
 
     def on_spike(
         self,
@@ -482,12 +502,16 @@ class Listener:
         """The saved queries due now: never run, or last started at least ``every`` ago
         (less a twentieth of it, at most a minute, so that a scheduler calling at that
         period, a little early or late, runs the query each time)."""
+        return self._due(self.queries())
+
+    def _due(self, watches: Sequence[Watch]) -> list[Watch]:
+        """Those of ``watches`` due now (`due`)."""
         now = self.clock()
         # Subtracted, not added: a query saved by an older version with an ``every`` of
         # millions of days would carry last_run past year 9999 and raise here.
         return [
             w
-            for w in self.queries()
+            for w in watches
             if w.last_run is None or now - w.last_run >= w.every - _slack(w.every)
         ]
 
@@ -533,7 +557,12 @@ class Listener:
         for account in account_list(accounts):
             self._accounts[account.key] = account
         runs: list[QueryRun] = []
-        for watched in self.queries() if force else self.due():
+        watches, broken = self._queries()
+        # A query this version cannot read fails alone, reported at every sync; the others
+        # run all the same.
+        for row, error in broken:
+            runs.extend(_unreadable(row, error))
+        for watched in watches if force else self._due(watches):
             # When it started, not ended: a query every 15 minutes whose searches take 3
             # would otherwise not be due at the next sync 15 minutes on, and run every 30.
             started = self.clock()
@@ -1234,12 +1263,41 @@ def _window(
 
 
 def _watch(row: Sequence[Any]) -> Watch:
+    """The saved query of a ``listening_queries`` row.
+
+    Raises:
+        ConfigurationError: the row cannot be read (saved by a newer brandkit, or
+            damaged); the error names the query and says how to save it again.
+    """
     name, query, accounts, budget, every, last_run = row
-    return Watch(
-        name=name,
-        query=saved_query(query),
-        accounts=tuple(json.loads(accounts)),
-        budget=budget,
-        every=timedelta(seconds=every),
-        last_run=datetime.fromtimestamp(last_run / 1e6, UTC) if last_run is not None else None,
-    )
+    try:
+        keys = json.loads(accounts)
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            raise ValueError(f"its accounts are not a list of account keys: {accounts!r:.60}")
+        return Watch(
+            name=name,
+            query=saved_query(query),
+            accounts=tuple(keys),
+            budget=budget,
+            every=timedelta(seconds=every),
+            last_run=datetime.fromtimestamp(last_run / 1e6, UTC) if last_run is not None else None,
+        )
+    except (ValueError, TypeError, OverflowError) as exc:
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        raise ConfigurationError(
+            f"the saved query {name!r} cannot be read ({reason}): it was saved by a newer "
+            f"brandkit, or damaged; save it again (listener.watch({name!r}, ...), brandkit "
+            f"listen add) or remove it (listener.unwatch({name!r}))"
+        ) from None
+
+
+def _unreadable(row: Sequence[Any], error: ConfigurationError) -> list[QueryRun]:
+    """The runs that report why the saved query of ``row`` cannot run: one per account
+    the row names (one with no account when those cannot be read either)."""
+    try:
+        keys = json.loads(row[2])
+    except (ValueError, TypeError):
+        keys = None
+    if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
+        keys = [""]
+    return [QueryRun(row[0], key, error=f"ConfigurationError: {error}") for key in keys]

@@ -305,7 +305,15 @@ class Article(ContentModel):
     @field_validator("canonical_url")
     @classmethod
     def _canonical(cls, v: str | None) -> str | None:
-        return None if v is None else _check_url(v, "Article.canonical_url")
+        if v is None:
+            return None
+        try:
+            return _check_url(v, "Article.canonical_url")
+        except ContentError as exc:
+            # Named as every other field of the article is ("slug", "tags"): the shared
+            # check names it "Article.canonical_url", which code mapping errors to fields
+            # did not find.
+            raise ContentError(str(exc), field="canonical_url") from None
 
     @model_validator(mode="after")
     def _consistent(self) -> Article:

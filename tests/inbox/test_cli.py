@@ -92,10 +92,11 @@ def test_errors_say_what_to_fix(
     assert run("inbox", "sync", "--accounts", str(config), "--db", db)[0] == 0
     assert run("inbox", "reply", "nope", "hi", "--accounts", str(config), "--db", db)[0] == 1
     assert "no message match 'nope'" in capsys.readouterr().err
-    assert run("inbox", "list", "--db", db, "--unanswered", "--older-than", "soon")[0] == 1
-    assert "not a duration" in capsys.readouterr().err
+    # A malformed --older-than is a usage error (exit status 2), said with the option.
+    assert run("inbox", "list", "--db", db, "--unanswered", "--older-than", "soon")[0] == 2
+    assert "argument --older-than: 'soon' is not a duration" in capsys.readouterr().err
     for huge in ("99999999999d", "2999999d"):  # past timedelta, then past year 1
-        assert run("inbox", "list", "--db", db, "--unanswered", "--older-than", huge)[0] == 1
+        assert run("inbox", "list", "--db", db, "--unanswered", "--older-than", huge)[0] == 2
         assert "shorter" in capsys.readouterr().err
     assert run("inbox", "sync", "--accounts", str(config), "--db", db, "--account", "zz")[0] == 1
     assert "no account zz" in capsys.readouterr().err
@@ -185,13 +186,22 @@ def test_list_options_are_applied_or_refused_never_dropped(
     assert run("inbox", "sync", "--accounts", str(config), "--db", db)[0] == 0
     status, text = run("inbox", "list", "--db", db, "--unanswered", "--kind", "mention", "--json")
     assert status == 0 and [r["kind"] for r in json.loads(text)] == ["mention"]
+    # Each a usage error (exit status 2, as argparse's own), not a refusal of the inbox (1).
     status, text = run("inbox", "list", "--db", db, "--unanswered", "--kind", "dm")
-    assert status == 1 and "unknown kind 'dm'" in capsys.readouterr().err
+    assert status == 2 and "argument --kind: invalid choice: 'dm'" in capsys.readouterr().err
+    status, text = run("inbox", "list", "--db", db, "--status", "answered")
+    assert status == 2 and "argument --status: invalid choice" in capsys.readouterr().err
+    status, text = run("inbox", "list", "--db", db, "--unanswered", "--older-than", "2x")
+    assert status == 2 and "argument --older-than: '2x' is not a duration" in (
+        capsys.readouterr().err
+    )
     status, text = run("inbox", "list", "--db", db, "--older-than", "2h")
-    assert status == 1 and text == ""
+    assert status == 2 and text == ""
     assert "add --unanswered" in capsys.readouterr().err
     status, text = run("inbox", "list", "--db", db, "--unanswered", "--status", "replied")
-    assert status == 1 and "leave out --status" in capsys.readouterr().err
+    assert status == 2 and "leave out --status" in capsys.readouterr().err
+    status, text = run("inbox", "list", "--db", db, "--unanswered", "--older-than", "0s", "--json")
+    assert status == 0 and len(json.loads(text)) == 2
     status, text = run("inbox", "list", "--db", db, "--limit", "-1")
     assert status == 2 and "argument --limit: -1 is out of range" in capsys.readouterr().err
     status, text = run("inbox", "list", "--db", db, "--limit", "1", "--json")
@@ -269,7 +279,7 @@ def test_list_refuses_an_account_name_where_a_key_is_needed(
     assert run("inbox", "sync", "--accounts", str(config), "--db", db)[0] == 0
     for flags in ((), ("--unanswered",)):
         status, text = run("inbox", "list", "--db", db, "--account", "acme", *flags)
-        assert status == 1 and text == ""
+        assert status == 2 and text == ""
         assert "--account acme: give the account's key" in capsys.readouterr().err
     status, text = run("inbox", "list", "--db", db, "--account", "mastodon:acme", "--json")
     assert status == 0 and len(json.loads(text)) == 2

@@ -72,8 +72,9 @@ def test_errors_say_what_to_fix(
     assert "needs something to find" in capsys.readouterr().err
     assert run("listen", "add", "x", "acme", "--account", "nobody", *common)[0] == 1
     assert "no account nobody" in capsys.readouterr().err
-    assert run("listen", "add", "x", "acme", "--every", "often", *common)[0] == 1
-    assert "not a duration" in capsys.readouterr().err
+    # A malformed option is a usage error (exit status 2), before the database is opened.
+    assert run("listen", "add", "x", "acme", "--every", "often", *common)[0] == 2
+    assert "argument --every: every='often' is not a duration" in capsys.readouterr().err
     assert (
         run("listen", "add", "bad", "acme", "--lang", "xx-notalang", "--hashtag", "🍕", *common)[0]
         == 0
@@ -81,6 +82,16 @@ def test_errors_say_what_to_fix(
     status, text = run("listen", "sync", *common)
     assert status == 0  # a query X cannot express is reported, not a failure of the run
     assert "FAILED bad" in text and "UnsupportedQuery" in text
+    capsys.readouterr()
+    assert run("listen", "top", "bad", "--db", db, "--since", "last week")[0] == 2
+    assert "argument --since: since must be an ISO 8601 date" in capsys.readouterr().err
+    assert run("listen", "top", "bad", "--db", db, "--until", "2026-13-01")[0] == 2
+    assert "argument --until: until must be an ISO 8601 date" in capsys.readouterr().err
+    # An empty period counted nothing, as if the query had found nothing.
+    period = ("--since", "2026-02-01", "--until", "2026-01-01")
+    assert run("listen", "top", "bad", "--db", db, *period)[0] == 2
+    assert "--since 2026-02-01T00:00:00+00:00 is not before --until" in capsys.readouterr().err
+    assert run("listen", "top", "bad", "--db", db, "--since", "2026-01-01")[0] == 0
 
 
 def test_a_rate_limited_search_is_reported_not_a_failure(

@@ -389,7 +389,7 @@ def test_the_report_and_the_readers_keep_to_the_period_asked(
     assert top["posts"] == 1 and [a["handle"] for a in top["authors"]] == ["newfan"]
     assert top["terms"] == [{"term": "matcha", "posts": 1}]
     assert top["share_of_voice"] == {"brand": 1.0, "rival": 0.0}
-    assert main([*asked, "--since", "yesterday"], out=io.StringIO()) == 1
+    assert main([*asked, "--since", "yesterday"], out=io.StringIO()) == 2  # a usage error
     assert "ISO 8601" in capsys.readouterr().err
 
 

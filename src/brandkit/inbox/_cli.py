@@ -31,6 +31,22 @@ def duration(text: str) -> timedelta:
 _timeout = seconds_arg(most=MAX_TIMEOUT)
 
 
+def _duration_arg(text: str) -> timedelta:
+    """`duration` as an argparse ``type``: a bad ``--older-than`` is a usage error (exit
+    status 2), said with the option's name, before the inbox is opened."""
+    try:
+        return duration(text)
+    except ConfigurationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _usage(command: str, message: str) -> int:
+    """Say a usage error of ``brandkit inbox COMMAND`` as argparse says its own; returns its
+    exit status, 2."""
+    print(f"brandkit inbox {command}: error: {message}", file=sys.stderr)
+    return 2
+
+
 def _prefixed(args: argparse.Namespace) -> dict[str, Any]:
     """``{"prefix": …}`` when ``--prefix`` was given, for a ``postgresql://`` ``--db``.
 
@@ -121,21 +137,25 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
 
     # Options that would be silently dropped are refused, so that a list is never wider
     # than what was asked for.
-    if args.older_than and not args.unanswered:
-        raise ConfigurationError(
-            "--older-than is how long a message has waited for an answer: add --unanswered"
+    # Options given together that cannot be are usage errors (exit status 2), as argparse's
+    # own are, not a refusal of the inbox (1).
+    if args.older_than is not None and not args.unanswered:
+        return _usage(
+            "list", "--older-than is how long a message has waited for an answer: add --unanswered"
         )
     if args.unanswered and args.status:
-        raise ConfigurationError(
+        return _usage(
+            "list",
             "--unanswered lists the messages still new or seen: leave out --status "
-            f"{args.status}, or --unanswered"
+            f"{args.status}, or --unanswered",
         )
     if args.account_key is not None and ":" not in args.account_key:
         # Every key is platform:name; a bare name (what sync --account takes) matched no
         # message, and the list came out empty as if the account had none.
-        raise ConfigurationError(
-            f"--account {args.account_key}: give the account's key, platform:name (such as "
-            f"mastodon:{args.account_key}), as brandkit inbox list --json shows it"
+        return _usage(
+            "list",
+            f"--account {shown(args.account_key)}: give the account's key, platform:name (such "
+            f"as mastodon:{shown(args.account_key)}), as brandkit inbox list --json shows it",
         )
     # A missing SQLite file is refused rather than created; a postgresql:// URL names a
     # server, whose inbox tables are created (empty) when missing.
@@ -147,7 +167,7 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
         messages = inbox._latest(
             args.limit,
             unanswered=args.unanswered,
-            older_than=duration(args.older_than) if args.older_than else None,
+            older_than=args.older_than,
             status=args.status,
             account=args.account_key,
             kind=args.kind,
@@ -223,6 +243,9 @@ def _reply(args: argparse.Namespace, out: TextIO) -> int:
 
 def add_commands(subparsers: Any) -> None:
     """Register ``brandkit inbox sync|list|reply``."""
+    from brandkit.inbox._model import KINDS
+    from brandkit.inbox._store import MessageStatus
+
     i = subparsers.add_parser("inbox", help="sync, list and answer the audience's messages")
     verbs = i.add_subparsers(dest="inbox_command", required=True)
     common = argparse.ArgumentParser(add_help=False)
@@ -268,9 +291,19 @@ def add_commands(subparsers: Any) -> None:
         "status, kind, author and text. Makes no request.",
     )
     ls.add_argument("--unanswered", action="store_true", help="only messages still waiting")
-    ls.add_argument("--older-than", help="with --unanswered: waiting at least this long (2h)")
-    ls.add_argument("--status", help="only this status (new, seen, replied, hidden, archived)")
-    ls.add_argument("--kind", help="only this kind (reply, comment, mention, quote)")
+    ls.add_argument(
+        "--older-than",
+        type=_duration_arg,
+        help="with --unanswered: waiting at least this long (2h)",
+    )
+    ls.add_argument(
+        "--status",
+        choices=[s.value for s in MessageStatus],
+        help="only this status (new, seen, replied, hidden, archived)",
+    )
+    ls.add_argument(
+        "--kind", choices=KINDS, help="only this kind (reply, comment, mention, quote, found)"
+    )
     ls.add_argument("--account", dest="account_key", help="only this account, by its key (x:brand)")
     ls.add_argument(
         "--limit",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -12,6 +13,33 @@ from brandkit._terminal import shown
 from brandkit.errors import ConfigurationError
 
 __all__ = ["add_commands"]
+
+
+def _every_arg(text: str) -> Any:
+    """``--every`` as a duration (`brandkit._durations.parse_duration`): a bad one is a
+    usage error (exit status 2), said with the option's name, before the database is
+    opened."""
+    from brandkit._durations import parse_duration
+
+    try:
+        return parse_duration(text, name="every")
+    except ConfigurationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _time_arg(name: str) -> Any:
+    """An argparse ``type`` for ``--since``/``--until``: an ISO 8601 date or time (as
+    `brandkit report` reads them), else a usage error (exit status 2)."""
+
+    def parse(text: str) -> Any:
+        from brandkit.metrics._sql import parse_period
+
+        try:
+            return parse_period(text, None)[0]
+        except ConfigurationError as exc:
+            raise argparse.ArgumentTypeError(str(exc).replace("since", name, 1)) from None
+
+    return parse
 
 
 def _accounts(path: str, wanted: list[str] | None) -> list[Any]:
@@ -126,9 +154,15 @@ def _top(args: argparse.Namespace, out: TextIO) -> int:
             f"no listening data at {args.db!r}: save a query there (brandkit listen add), then "
             "run brandkit listen sync"
         )
-    from brandkit.metrics._sql import parse_period
-
-    since, until = parse_period(args.since, args.until)
+    since, until = args.since, args.until
+    if since is not None and until is not None and since >= until:
+        # An empty period: every count would be 0, as if the query had found nothing.
+        print(
+            f"brandkit listen top: error: --since {since.isoformat()} is not before --until "
+            f"{until.isoformat()}: give a period that starts before it ends",
+            file=sys.stderr,
+        )
+        return 2
     with Listener(args.db) as listener:
         if listener.get(args.name) is None:
             raise ConfigurationError(f"no saved query {args.name!r} (brandkit listen add)")
@@ -205,7 +239,7 @@ def add_commands(subparsers: Any) -> None:
         type=count_arg(least=1, what="posts read a day per account"),
         help="most posts read per account per day (X bills)",
     )
-    a.add_argument("--every", default="15m", help="how often it runs (15m)")
+    a.add_argument("--every", type=_every_arg, default="15m", help="how often it runs (15m)")
     a.set_defaults(func=_add)
 
     s = verbs.add_parser(
@@ -232,6 +266,10 @@ def add_commands(subparsers: Any) -> None:
     t.add_argument(
         "-n", type=count_arg(what="authors and terms"), default=10, help="how many of each (10)"
     )
-    t.add_argument("--since", help="only posts made at or after this ISO 8601 time")
-    t.add_argument("--until", help="only posts made before this ISO 8601 time")
+    t.add_argument(
+        "--since", type=_time_arg("since"), help="only posts made at or after this ISO 8601 time"
+    )
+    t.add_argument(
+        "--until", type=_time_arg("until"), help="only posts made before this ISO 8601 time"
+    )
     t.set_defaults(func=_top)

@@ -38,7 +38,8 @@ checks, ``core/server/services/auth/api-key/admin.js``):
   digits>.<ext>``, a new random name for every upload, which no lookup can guess).
 - Never twice: Ghost has no idempotency key. After a lost answer the adapter looks the post up
   by its slug (``?filter=slug:['...',...]``, quoted: NQL has no token for a one-character
-  bare word): Ghost gives a taken slug ``-2``, ``-3``..., so the slug's family is read, a
+  bare word), as Ghost stores it (`ghost_slug`: ``x`` is ``post-x``, ``rss`` is
+  ``rss-post``); Ghost gives a taken slug ``-2``, ``-3``..., so the slug's family is read, a
   batch of variants at a time, until a variant is free (at most `SLUG_FAMILY` variants), and
   only a post with the article's title created since the delivery began counts.
 - Editing needs the post's current ``updated_at`` (Ghost refuses an older one with 409
@@ -94,7 +95,7 @@ if TYPE_CHECKING:
     from brandkit.content._article import Article
     from brandkit.content._media import Media
 
-__all__ = ["CARD_BEGIN", "CARD_END", "GhostAdapter", "admin_token", "ghost_html"]
+__all__ = ["CARD_BEGIN", "CARD_END", "GhostAdapter", "admin_token", "ghost_html", "ghost_slug"]
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +122,9 @@ _BATCH = 50
 """How many slugs one lookup request names."""
 _GHOST_SLUG_CUT = 185
 """Ghost cuts a slug to 185 characters before making it unique."""
+PROTECTED_SLUGS = frozenset({"ghost", "rss", "amp"})
+"""Ghost's ``slugs.protected`` (its config's defaults): a post given one of these is stored
+as ``<slug>-post``, as is one given the last segment of the site's subdirectory."""
 IMAGE_FAMILY = 10
 """How many of a file name's ``-1``, ``-2``... variants an image lookup reads."""
 LOOKUP_SKEW = timedelta(minutes=5)
@@ -138,6 +142,20 @@ _EXTENSIONS = {
     "image/webp": ".webp",
     "image/svg+xml": ".svg",
 }
+
+
+def ghost_slug(slug: str, subdir: str = "") -> str:
+    """The slug Ghost stores for a post sent ``slug`` (lowercase letters, digits and
+    hyphens) when it is free (``generateSlug``): cut to 185 characters (a hyphen left at the
+    cut stays), one character made ``post-<slug>``, a protected slug (``ghost``, ``rss``,
+    ``amp``, or ``subdir``, the last segment of the site's path) ``<slug>-post``. A taken
+    one gets ``-2``, ``-3``... after that."""
+    made = slug[:_GHOST_SLUG_CUT]
+    if len(made) == 1:
+        made = f"post-{made}"
+    if made in PROTECTED_SLUGS or (subdir and made == subdir):
+        made = f"{made}-post"
+    return made or "post"
 
 
 def _b64url(data: bytes) -> str:
@@ -341,7 +359,14 @@ class GhostAdapter(BlogAdapter):
         Raises:
             ConfigurationError: the account has no base URL.
         """
-        return f"{bound_base(self.account.base_url)}/0000/00/00/{bound_slug(article.slug)}/"
+        slug = bound_slug(ghost_slug(article.slug, self._subdir()))
+        return f"{bound_base(self.account.base_url)}/0000/00/00/{slug}/"
+
+    def _subdir(self) -> str:
+        """The last segment of the site's path (``blog`` for ``https://example.com/blog``),
+        which Ghost protects as a slug; ``""`` for a site at its domain's root."""
+        path = httpx.URL(self.account.base_url or "").path
+        return path.rstrip("/").rsplit("/", 1)[-1]
 
     def publish_article(self, article: Article) -> Flow[PartRef]:
         """Upload the featured image (if any), then create the post or page.
@@ -501,8 +526,8 @@ class GhostAdapter(BlogAdapter):
     ) -> Flow[PartRef | None]:
         """The post an earlier attempt created for ``article``, or ``None``.
 
-        Reads the posts whose slug is the article's or one of its ``-2``, ``-3``... variants
-        (Ghost renames a taken slug so, after cutting it to 185 characters), 50 variants a
+        Reads the posts whose slug is the article's as Ghost stores it (`ghost_slug`) or one
+        of its ``-2``, ``-3``... variants (Ghost renames a taken slug so), 50 variants a
         request, until a batch has a free variant (Ghost gives the first free one), at most
         `SLUG_FAMILY`; takes the newest with the article's title created no earlier than
         ``since`` (less 5 minutes of clock skew).
@@ -511,7 +536,10 @@ class GhostAdapter(BlogAdapter):
             PlatformError: Ghost refused the lookup (typed by `error_for`).
         """
         resource = _resource(article)
-        base = article.slug[:_GHOST_SLUG_CUT].rstrip("-") or article.slug
+        # What Ghost makes of the slug: a one-letter slug ("X") is stored "post-x", "rss"
+        # "rss-post", and a cut that ends on a hyphen keeps it; looked for as sent, such a
+        # post was never found, and a lost answer published it twice.
+        base = ghost_slug(article.slug, self._subdir())
         first = list(dict.fromkeys([article.slug, base]))
         family = [*first, *(f"{base}-{n}" for n in range(2, SLUG_FAMILY + 1))]
         for start in range(0, len(family), _BATCH):

@@ -26,10 +26,12 @@ error body; https://docs.ghost.org/admin-api for the rest):
 - ``POST /ghost/api/admin/posts/`` (and ``/pages/``) with ``{"posts": [{...}]}``: ``title``,
   ``html`` (read only with ``?source=html``, as Ghost does: without it the HTML is dropped;
   imported as Ghost does, losing what Lexical has no node for: see `_import_html`),
-  ``lexical``, ``slug`` (made unique with ``-2``, ``-3``...; derived from the title when
-  absent), ``status`` (``draft``, ``published``, ``scheduled`` with ``published_at`` at
-  least 2 minutes ahead when it is set or changed, never for a published post: 422 "Your
-  post is already published, please reload your page."; ``published_at`` is set to now only for
+  ``lexical``, ``slug`` (as Ghost's ``generateSlug`` makes it: cut to 185 characters, one
+  character made ``post-x``, ``ghost``, ``rss`` and ``amp`` made ``<slug>-post``, then made
+  unique with ``-2``, ``-3``...; derived from the title when absent), ``status``
+  (``draft``, ``published``, ``scheduled`` with ``published_at`` at least 2 minutes ahead
+  when it is set or changed, never for a published post: 422 "Your post is already
+  published, please reload your page."; ``published_at`` is set to now only for
   a published post that has none, as Ghost's post model does: a scheduled post sent
   ``published`` alone keeps its time, and a draft keeps its ``published_at``), ``tags``
   (names, ``{"name"}``, ``{"slug"}`` or ``{"id"}``, created when new), ``custom_excerpt`` (300),
@@ -93,6 +95,8 @@ API = r"/ghost/api/admin"
 RESOURCE = r"(?P<resource>posts|pages)"
 TOKEN_MAX_AGE = 5 * 60
 SCHEDULE_LEAD = timedelta(minutes=2)
+PROTECTED_SLUGS = frozenset({"ghost", "rss", "amp"})
+"""Ghost's config ``slugs.protected``: a post given one is stored as ``<slug>-post``."""
 IMAGE_TYPES = {
     ".jpg": {"image/jpeg"},
     ".jpeg": {"image/jpeg"},
@@ -472,7 +476,13 @@ class GhostEmulator(Emulator):
         return p
 
     def _unique_slug(self, wanted: str, own: str | None = None) -> str:
+        # generateSlug: a one-character slug is "post-<slug>", a protected one (Ghost's
+        # slugs.protected) "<slug>-post".
         base = _slugify(wanted)
+        if len(base) == 1:
+            base = f"post-{base}"
+        if base in PROTECTED_SLUGS:
+            base = f"{base}-post"
         taken = {p.slug for p in self._posts.values() if not p.deleted and p.id != own}
         slug, n = base, 1
         while slug in taken:

@@ -362,6 +362,15 @@ class GhostAdapter(BlogAdapter):
         slug = bound_slug(ghost_slug(article.slug, self._subdir()))
         return f"{bound_base(self.account.base_url)}/0000/00/00/{slug}/"
 
+    def _holds_slug(self, current: PartRef, slug: str) -> bool:
+        """Whether the post ``current`` already has the slug Ghost stores for ``slug``, or
+        one of its ``-2``, ``-3``... (see `ghost_slug`)."""
+        held = current.extra.get("slug")
+        if not isinstance(held, str):
+            return False
+        base = ghost_slug(slug, self._subdir())
+        return held == base or re.fullmatch(rf"{re.escape(base)}-[0-9]+", held) is not None
+
     def _subdir(self) -> str:
         """The last segment of the site's path (``blog`` for ``https://example.com/blog``),
         which Ghost protects as a slug; ``""`` for a site at its domain's root."""
@@ -640,6 +649,12 @@ class GhostAdapter(BlogAdapter):
             ):
                 # The slug derived from a corrected title moved a live post's URL (links
                 # shared, announcements among them, led to a 404): it keeps its own.
+                del fields["slug"]
+            elif self._holds_slug(current, article.slug):
+                # Ghost makes a slug sent unlike the stored one unique again, and finds the
+                # post itself holding it: a post stored as "launch-2" (or "post-x") sent
+                # "launch" moved to "launch-3", and back on the next update, its URL broken
+                # each time. What Ghost would make of it, the post has already.
                 del fields["slug"]
             fields["updated_at"] = current.extra["updated_at"]
             response = yield from self._send(

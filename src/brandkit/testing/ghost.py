@@ -43,7 +43,9 @@ error body; https://docs.ghost.org/admin-api for the rest):
   (15 by default, ``all``), ``page``, ``formats`` (``lexical`` by default, ``html``),
   ``order``; ``GET .../posts/{id}/`` and
   ``.../posts/slug/{slug}/``.
-- ``PUT .../posts/{id}/`` needs the post's current ``updated_at``: an older one is 409
+- ``PUT .../posts/{id}/`` makes a slug sent unlike the stored one unique again, the post
+  itself holding it counting as taken (``launch-2`` sent ``launch`` becomes ``launch-3``).
+  It needs the post's current ``updated_at``: an older one is 409
   ``UpdateCollisionError`` ("Saving failed! Someone else is editing this post."), none is
   422. ``DELETE .../posts/{id}/`` answers 204. An unknown id is 404 ``NotFoundError`` in the
   words the API framework gives an endpoint's error: "Resource not found error, cannot
@@ -587,8 +589,13 @@ class GhostEmulator(Emulator):
                 setattr(p, field, data[field] or None)
         if "tags" in data:
             p.tag_ids = self._tags_of(data["tags"])
-        if data.get("slug") or new:
+        if new:
             p.slug = self._unique_slug(data.get("slug") or p.title, own=p.id)
+        elif data.get("slug") and data["slug"] != p.slug:
+            # Ghost makes only a changed slug unique (hasChanged('slug')), and its check
+            # finds the post itself holding a variant: "launch-2" sent "launch" becomes
+            # "launch-3".
+            p.slug = self._unique_slug(data["slug"])
         status = data.get("status", p.status if not new else "draft")
         if status not in ("draft", "published", "scheduled", "sent"):
             raise invalid("Value in [posts.status] must be one of: draft, published, scheduled.")

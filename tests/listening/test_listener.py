@@ -935,3 +935,61 @@ def test_a_damaged_found_post_is_named_by_the_error(
         db.execute("UPDATE inbox_messages SET data = ? WHERE key = ?", ("{not json", found.key))
     with pytest.raises(BrandkitError, match=re.escape(found.key)):
         listener.messages("brand")
+
+
+def test_share_of_voice_top_authors_and_alerts_are_counted_in_the_database(
+    listener: Listener, clock: FakeClock
+) -> None:
+    """The page promises that a query with years of posts is never loaded whole:
+    `share_of_voice` read every post's time to count them, `top_authors` every author to
+    keep ``n``, and the spike alerts every time of the baseline."""
+    import tracemalloc
+
+    listener.watch("brand", Query(any=["brandkit"]), accounts=[Account("x", name="brand")])
+    listener.watch("rival", Query(any=["rivalco"]), accounts=[Account("x", name="brand")])
+    start = T0 - timedelta(days=365)
+    rows = [
+        (
+            "brand",
+            "x",
+            f"p{i}",
+            f"x:brand|p{i}",
+            int(start.timestamp() * 1e6) + i * 10**9,
+            f"fan{i}",
+            i % 7,
+            None,
+        )
+        for i in range(20_000)
+    ]
+    # Ties on reach and posts are ranked by handle, byte by byte.
+    rows += [
+        ("brand", "x", f"q{i}", f"x:brand|q{i}", int(T0.timestamp() * 1e6), handle, 10**6, None)
+        for i, handle in enumerate(["zed", "Zed", "amy", "amy", "émile"])
+    ]
+    rows.append(("rival", "x", "r1", "x:brand|r1", int(T0.timestamp() * 1e6), "r", None, None))
+    with listener._tx() as db:
+        db.executemany(
+            "INSERT INTO listening_hits (name, platform, id, key, created_at, author, "
+            "followers, label) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    spikes: list[Spike] = []
+    listener.on_spike("brand", spikes.append, window="1h", baseline_windows=24 * 3650 - 1)
+    clock.now = T0 + timedelta(minutes=30)
+    tracemalloc.start()
+    try:
+        share = listener.share_of_voice()
+        top = listener.top_authors("brand", 4)
+        listener._check_alerts()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert share == {"brand": 20_005 / 20_006, "rival": 1 / 20_006}
+    assert [(a.handle, a.posts, a.reach) for a in top] == [
+        ("amy", 2, 10**6),
+        ("Zed", 1, 10**6),
+        ("zed", 1, 10**6),
+        ("émile", 1, 10**6),
+    ]
+    assert [(s.count, round(s.baseline, 6)) for s in spikes] == [(5, round(20_000 / 87_599, 6))]
+    assert peak < 300_000, f"{peak:,} bytes held at once"

@@ -131,3 +131,40 @@ def test_thread_threadgate_hides_and_like(
     assert client.unlike(after.viewer.like) is True
     undone = client.get_posts([kind]).posts[0]
     assert undone.like_count == 0 and undone.viewer.like is None
+
+
+def test_unread_notifications_are_marked_seen(
+    served: tuple[BlueskyEmulator, str], connect: Connect
+) -> None:
+    """The atproto SDK's notification loop: read the unread count, list, handle those not
+    ``is_read``, then ``update_seen`` with the time taken before the read; afterwards the
+    count is 0, every notification is read and ``seen_at`` says when, and only what came
+    later is unread."""
+    emu, url = served
+    # All that follows was written a minute before the client reads the time it marks seen
+    # (its own clock, as the SDK's example takes it), so that no index time can tie with it.
+    emu.clock.advance(-60)
+    client = login(emu, url, connect)
+    post = client.send_post("Ask us anything")
+    fan = emu.audience("fan1")
+    first = [fan.reply(post.uri, f"question {i}") for i in range(3)]
+    notes = client.app.bsky.notification
+    assert notes.get_unread_count().count == 3
+
+    last_seen_at = client.get_current_time_iso()
+    listed = notes.list_notifications()
+    assert {n.uri for n in listed.notifications} == set(first)
+    assert notes.update_seen({"seen_at": last_seen_at}) is True
+    assert notes.get_unread_count().count == 0
+    again = notes.list_notifications()
+    assert all(n.is_read for n in again.notifications)
+    assert again.seen_at is not None and again.seen_at[:19] == last_seen_at[:19]
+
+    emu.clock.advance(120)
+    later = emu.audience("fan2").mention("one more")
+    assert notes.get_unread_count().count == 1
+    fresh = notes.list_notifications(params={"limit": 2})
+    assert [(n.uri, n.is_read) for n in fresh.notifications] == [(later, False), (first[-1], True)]
+    older = notes.list_notifications(params={"limit": 2, "cursor": fresh.cursor})
+    assert [n.is_read for n in older.notifications] == [True, True]
+    assert older.seen_at == fresh.seen_at  # a kept seen time comes with every page

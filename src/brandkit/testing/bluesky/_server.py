@@ -21,7 +21,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
@@ -241,12 +241,27 @@ def _app_password() -> str:
     return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _iso(ts: float) -> str:
     return utc_millis(ts)
 
 
 def _iso_ms(ms: int) -> str:
     return _iso(ms / 1000.0)
+
+
+def _epoch_ms(text: str) -> int | None:
+    """Whole milliseconds since the epoch of an ISO time, as JavaScript's ``Date`` keeps it
+    (finer digits dropped), or ``None`` when it is not one."""
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return (parsed - _EPOCH) // timedelta(milliseconds=1)
 
 
 def _parse_iso(text: str) -> int | None:
@@ -587,6 +602,8 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         self._shown_cache: tuple[
             tuple[int, int], dict[str, list[tuple[int, str, str | None, StoredRecord]]]
         ] = ((-1, -1), {})
+        # Each account's last-seen time of its notifications (ms), set by updateSeen.
+        self._seen_notifs: dict[str, int] = {}
         self._last_tid = 0
         self._clock_id = int.from_bytes(os.urandom(2), "big") & 0x3FF
         # OAuth (PAR, PKCE, DPoP): brandkit.testing.bluesky._oauth.
@@ -1997,11 +2014,14 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             return asked, kept, more
 
         asked, page, after = fetch(before, limit)
-        # No seen time is kept (updateSeen is not emulated): as the AppView does then, a read
-        # without a cursor takes the newest notification of its first fetch (reasons
-        # filtered, rules not yet applied) as the seen time, so that one is unread and the
-        # others read; a notification of any other fetch is read.
-        seen = asked[0][0] if asked and cursor is None else None
+        # The seen time updateSeen kept, with every page. Without one, as the AppView does
+        # then, a read without a cursor takes the newest notification of its first fetch
+        # (reasons filtered, rules not yet applied) as the seen time, so that one is unread
+        # and the others read; a notification of any other fetch is read.
+        kept_seen = self._seen_notifs.get(viewer.did)
+        seen = kept_seen
+        if seen is None:
+            seen = asked[0][0] if asked and cursor is None else None
         fetched = len(page)
         for _ in range(_FILL_PAGE_FETCHES - 1):
             if after is None or len(page) >= limit:
@@ -2024,7 +2044,11 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
                 view["reasonSubject"] = subject
             view.update(
                 record=rec.value,
-                isRead=seen is None or i >= fetched or seen > sort_ms,
+                isRead=(
+                    kept_seen > sort_ms
+                    if kept_seen is not None
+                    else seen is None or i >= fetched or seen > sort_ms
+                ),
                 indexedAt=_iso_ms(sort_ms),
                 labels=[],
             )
@@ -2036,6 +2060,40 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         if seen is not None:
             body["seenAt"] = _iso_ms(seen)
         return self._stamp(self.json(body), status)
+
+    @route("POST", r"/xrpc/app\.bsky\.notification\.updateSeen")
+    def _update_seen(self, request: httpx.Request) -> httpx.Response:
+        # As the AppView (updateSeen.ts, the dataplane's updateNotificationSeen): the time is
+        # kept as given (JavaScript's Date: to the millisecond), even one earlier than the
+        # last; the procedure has no output.
+        viewer = self._auth(request)
+        assert viewer is not None
+        status = self._limited(request)
+        body = self._body(request, "app.bsky.notification.updateSeen")
+        seen = _epoch_ms(str(body["seenAt"]))
+        if seen is None:
+            raise self._invalid("Invalid app.bsky.notification.updateSeen input: seenAt")
+        self._seen_notifs[viewer.did] = seen
+        return self._stamp(httpx.Response(200), status)
+
+    @route("GET", r"/xrpc/app\.bsky\.notification\.getUnreadCount")
+    def _get_unread_count(self, request: httpx.Request) -> httpx.Response:
+        # As the AppView (getUnreadCount.ts, the dataplane's getUnreadNotificationCount): the
+        # account's notifications sorted after its seen time, all of them without one; no
+        # rules step (a reply its threadgate hides still counts).
+        params = self._params(request, "app.bsky.notification.getUnreadCount")
+        viewer = self._auth(request)
+        assert viewer is not None
+        status = self._limited(request)
+        if "seenAt" in params:
+            return self._stamp(self._err(400, None, "The seenAt parameter is unsupported"), status)
+        seen = self._seen_notifs.get(viewer.did)
+        count = sum(
+            1
+            for note in self._notification_index().get(viewer.did, ())
+            if seen is None or note[0] > seen
+        )
+        return self._stamp(self.json({"count": count}), status)
 
     def _notifications(self, did: str) -> list[_Note]:
         """The notifications of ``did`` (mention, quote, reply, like, repost), newest first,

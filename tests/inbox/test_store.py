@@ -1372,3 +1372,40 @@ def test_the_same_answer_asked_again_from_a_new_client_without_outbox_is_not_sen
     assert sorted(answers) == sorted(
         ["@ana We do!", "@ana In 3 days.", "@ben We do!", "@ben Thanks!"]
     )
+
+
+def test_a_damaged_row_says_how_to_store_the_message_again_and_that_works(
+    tmp_path: Path,
+) -> None:
+    """The error advised syncing the account again from since=None, which never rewrites a
+    stored message: the inbox stayed unreadable. What it says now brings the message back."""
+    from brandkit import BrandkitError
+    from brandkit.testing.mastodon import MastodonEmulator
+
+    emu = MastodonEmulator()
+    with emu.serve():
+        acme = emu.account(name="acme")
+        with Client(accounts=[acme]) as client:
+            (ours,) = client.publish(Post(text="Our autumn collection"), acme)
+            emu.audience("ana").reply(ours.ids[0], "Do you ship to Norway?")
+            inbox = Inbox(tmp_path / "brandkit.db")
+            inbox.sync(client, [acme])
+            (question,) = inbox.unanswered()
+            with inbox._tx() as db:
+                db.execute(
+                    "UPDATE inbox_messages SET data = ? WHERE key = ?", ("{not json", question.key)
+                )
+            with pytest.raises(BrandkitError, match="is damaged in the store") as caught:
+                inbox.unanswered()
+            advice = str(caught.value)
+            assert question.key in advice and "delete its row" in advice
+            # Reading again alone repairs nothing: a stored message is left as it is.
+            inbox.add(client.inbox(acme).messages)
+            with pytest.raises(BrandkitError, match="is damaged in the store"):
+                inbox.unanswered()
+            assert "inbox.add(client.inbox(account).messages)" in advice
+            with inbox._tx() as db:
+                db.execute("DELETE FROM inbox_messages WHERE key = ?", (question.key,))
+            assert inbox.add(client.inbox(acme).messages) == 1
+            assert inbox.unanswered() == [question]
+            inbox.close()

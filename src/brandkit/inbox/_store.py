@@ -250,10 +250,19 @@ def _message(data: str, key: str | None = None) -> Message:
     try:
         return Message.from_dict(json.loads(data))
     except (ValueError, TypeError) as exc:
-        raise BrandkitError(
-            f"inbox message {key or '(unknown key)'} is damaged in the store ({exc}): "
-            "delete its row, or sync its account again from since=None"
-        ) from None
+        raise _damaged(key, exc) from None
+
+
+def _damaged(key: str | None, exc: BaseException) -> BrandkitError:
+    """The error of the stored message ``key`` whose ``data`` cannot be read (``exc``)."""
+    # A sync leaves a stored message as it is (found posts aside): syncing again, even from
+    # the start, never rewrote the damaged row, as this error once advised.
+    return BrandkitError(
+        f"inbox message {key or '(unknown key)'} is damaged in the store ({exc}): delete its "
+        "row from the inbox's messages table (a sync never rewrites a stored message); to "
+        "store it again, read its account from the start: "
+        "inbox.add(client.inbox(account).messages)"
+    )
 
 
 def _after_prefix(prefix: str) -> str | None:

@@ -85,7 +85,7 @@ def test_status_follows_scheduled_at() -> None:
         ({"title": "T", "body_format": "rst"}, "body_format"),
         ({"title": "T", "tags": "news"}, "tags"),
         ({"title": "T", "categories": ["ok", ""]}, "categories"),
-        ({"title": "T", "canonical_url": "ftp://example.com/x"}, "Article.canonical_url"),
+        ({"title": "T", "canonical_url": "ftp://example.com/x"}, "canonical_url"),
         ({"title": "T", "author": " "}, "author"),
         ({"title": "T", "subtitle": "x"}, "subtitle"),
     ],

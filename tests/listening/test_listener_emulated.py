@@ -4,6 +4,7 @@ post found through two accounts stored once."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -343,3 +344,37 @@ def test_a_query_saved_by_a_newer_brandkit_fails_alone_and_the_others_run(
             listener.watch("acme", Query(any=["acme"]), accounts=[x])
             again = listener.sync(c, [x], force=True)[0]
             assert (again.name, again.found, again.error) == ("acme", 1, None)
+
+
+def test_a_damaged_post_is_named_by_top_terms_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`messages` names a damaged row; `top_terms` (``brandkit listen top``, the report) met
+    it as a bare JSONDecodeError, a traceback on the command line."""
+    import sqlite3
+
+    from brandkit import BrandkitError
+    from brandkit.cli import main
+
+    emu = XEmulator()
+    with emu.serve():
+        x = emu.account(name="acme", known_user=True)
+        emu.audience("walker").post("acme boots rock", lang="en")
+        emu.audience("hiker").post("acme tents leak", lang="en")
+        path = tmp_path / "brandkit.db"
+        with Listener(path) as listener, Client(accounts=[x]) as c:
+            listener.watch("acme", Query(any=["acme"]), accounts=[x])
+            listener.sync(c, [x])
+            first, _ = listener.messages("acme")
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE inbox_messages SET data = '{cut sh' WHERE key = ?", (first.key,))
+    db.close()
+    with (
+        Listener(path) as listener,
+        pytest.raises(BrandkitError, match=rf"{re.escape(first.key)} is damaged"),
+    ):
+        listener.top_terms("acme")
+    assert main(["listen", "top", "acme", "--db", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert f"inbox message {first.key} is damaged in the store" in err
+    assert "delete its row" in err

@@ -23,7 +23,7 @@ from brandkit._limits import check_limit
 from brandkit._terminal import escaped
 from brandkit.errors import BrandkitError, ConfigurationError, RateLimited, Unsupported
 from brandkit.inbox._model import Message
-from brandkit.inbox._store import Inbox, _message, _us
+from brandkit.inbox._store import Inbox, _damaged, _message, _us
 from brandkit.listening._query import Query, SearchPage, fold, saved_query
 
 if TYPE_CHECKING:
@@ -1084,6 +1084,7 @@ class Listener:
         Raises:
             ConfigurationError: ``n`` is not a whole number from 0, or ``since`` or
                 ``until`` is not an aware datetime.
+            BrandkitError: a stored post is damaged (the error names its row).
         """
         check_limit(n, name="n", what="terms")
         watched = self.get(name)
@@ -1133,8 +1134,13 @@ class Listener:
                     f"WHERE {' AND '.join(clauses)} ORDER BY h.created_at, h.key LIMIT ?",
                     [*params, _PAGE],
                 ).fetchall()
-            for _, _, data in rows:
-                text = json.loads(data).get("text")
+            for _, key, data in rows:
+                try:
+                    text = json.loads(data).get("text")
+                except (ValueError, AttributeError) as exc:
+                    # Named, as `messages` names it, rather than a bare JSONDecodeError
+                    # (a traceback from `brandkit listen top` and the report).
+                    raise _damaged(key, exc) from None
                 yield text if isinstance(text, str) else ""
             if len(rows) < _PAGE:
                 return

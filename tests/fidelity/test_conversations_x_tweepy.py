@@ -76,8 +76,9 @@ def test_mentions_since_a_cursor_with_expansions(
 def test_conversation_search_hide_unhide_like(served: tuple[XEmulator, str], brand: Brand) -> None:
     """``search_recent_tweets("conversation_id:...")`` lists the replies, newest first;
     ``hide_reply`` hides one and ``unhide_reply`` shows it again (``{"hidden": ...}``);
-    ``like`` likes a reply and its like count shows it; hiding a reply in a conversation
-    someone else started is tweepy.Forbidden with X's detail."""
+    ``like`` likes a reply and its like count shows it, ``unlike`` takes it back (twice:
+    the second does nothing, as X documents); hiding a reply in a conversation someone
+    else started is tweepy.Forbidden with X's detail."""
     emu, _ = served
     post = brand.client.create_tweet(text="Launch day").data
     fan = emu.audience("fan1")
@@ -100,6 +101,10 @@ def test_conversation_search_hide_unhide_like(served: tuple[XEmulator, str], bra
     assert brand.client.like(kind).data == {"liked": True}
     liked = brand.client.get_tweet(kind, tweet_fields=["public_metrics"], user_auth=True)
     assert liked.data.public_metrics["like_count"] == 1
+    assert brand.client.unlike(kind, user_auth=True).data == {"liked": False}
+    assert brand.client.unlike(kind, user_auth=True).data == {"liked": False}  # no-op
+    unliked = brand.client.get_tweet(kind, tweet_fields=["public_metrics"], user_auth=True)
+    assert unliked.data.public_metrics["like_count"] == 0
 
     theirs = fan.post("my own thread")
     answer = emu.audience("fan2").reply(theirs, "nice")

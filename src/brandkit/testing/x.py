@@ -33,7 +33,8 @@ Supported: ``GET /i/oauth2/authorize`` and ``POST /2/oauth2/token`` (authorizati
 ``GET /1.1/media/upload.json?command=STATUS`` and ``POST /1.1/media/metadata/create.json``
 (v1.1 and v2 uploads share one store, so either media id works in ``POST /2/tweets``).
 Conversations: ``GET /2/users/:id/mentions``, ``GET /2/tweets/search/recent``,
-``PUT /2/tweets/:id/hidden`` and ``POST /2/users/:id/likes``; the audience
+``PUT /2/tweets/:id/hidden``, ``POST /2/users/:id/likes`` and
+``DELETE /2/users/:id/likes/:tweet_id``; the audience
 (`brandkit.testing.Emulator.audience`) are X users whose replies start with the
 conversation's @handles, as X's clients write them. Requests are signed with an OAuth 2
 Bearer token or with OAuth 1.0a (HMAC-SHA1, checked
@@ -111,6 +112,7 @@ DEFAULT_RATE_LIMITS: dict[str, tuple[int, float]] = {
     "GET /2/tweets/search/recent": (300, 900.0),
     "PUT /2/tweets/:id/hidden": (50, 900.0),
     "POST /2/users/:id/likes": (50, 900.0),
+    "DELETE /2/users/:id/likes/:tweet_id": (50, 900.0),
     "POST /2/media/upload/initialize": (1_875, 900.0),
     "POST /2/media/upload/:id/append": (1_875, 900.0),
     "POST /2/media/upload/:id/finalize": (1_875, 900.0),
@@ -2581,6 +2583,26 @@ class XEmulator(Emulator):
             self._likes.add(key)
             post.extra["like_count"] = post.extra.get("like_count", 0) + 1
         return self.json({"data": {"liked": True}}, 200, caller.headers)
+
+    @route("DELETE", r"/2/users/(?P<user_id>[^/]+)/likes/(?P<post_id>[^/]+)")
+    def _unlike(self, request: httpx.Request, user_id: str, post_id: str) -> httpx.Response:
+        # docs.x.com (delete-users-id-likes-tweet_id): "succeeds with no action" when the
+        # user does not like the post (any more); the path's user must be the caller.
+        caller = self._begin(request, "DELETE /2/users/:id/likes/:tweet_id")
+        if user_id != caller.user.id:
+            return self.problem(
+                403,
+                "Forbidden",
+                "You are not permitted to perform this action.",
+                headers=caller.headers,
+            )
+        key = (caller.user.id, post_id)
+        if key in self._likes:
+            self._likes.discard(key)
+            post = self._posts.get(post_id)
+            if post is not None:
+                post.extra["like_count"] = max(0, post.extra.get("like_count", 0) - 1)
+        return self.json({"data": {"liked": False}}, 200, caller.headers)
 
     # -- the audience --------------------------------------------------------------------
 

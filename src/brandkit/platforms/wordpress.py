@@ -330,7 +330,8 @@ class WordPressAdapter(BlogAdapter):
         permalinks, ``/?rest_route=/``.
 
         Raises:
-            Rejected: the site answers neither (not WordPress, or its REST API is off).
+            Rejected: the site answers neither (not WordPress, or its REST API is off), or
+                its address redirects elsewhere (the error names that address).
         """
         if self._root is None:
             base = self.account.base_url
@@ -348,6 +349,18 @@ class WordPressAdapter(BlogAdapter):
                     break
                 if response.status_code in (401, 403, 429) or response.status_code >= 500:
                     raise self.error_for(response)
+                moved = _moved_site(response)
+                if moved is not None and moved != base:
+                    # A site that lives elsewhere (https, "www."): redirects are not followed
+                    # (a POST would come back a GET), and "no REST API" did not say where.
+                    raise Rejected(
+                        self.account.redact(
+                            f"wordpress: {base} redirects ({response.status_code}) to "
+                            f"{moved}: use {moved} as the account's URL"
+                        ),
+                        platform=self.name,
+                        status_code=response.status_code,
+                    )
             else:
                 raise Rejected(
                     f"wordpress: no REST API at {base} (neither /wp-json/ nor /?rest_route=/ "
@@ -1520,6 +1533,29 @@ def _code(response: httpx.Response) -> str | None:
         return None
     code = body.get("code") if isinstance(body, dict) else None
     return code if isinstance(code, str) else None
+
+
+def _moved_site(response: httpx.Response) -> str | None:
+    """The site's address a redirect of the REST API's root leads to (its ``Location``
+    without ``/wp-json/`` and the query), or ``None`` when ``response`` is no redirect."""
+    location = response.headers.get("location")
+    if not 300 <= response.status_code < 400 or not location:
+        return None
+    try:
+        target = response.request.url.join(location)
+    except (RuntimeError, httpx.InvalidURL):
+        return None
+    if target.scheme not in ("http", "https") or not target.host:
+        return None
+    # Only the same root elsewhere: a redirect to a login page or a plugin's page says
+    # nothing of where the site is.
+    tail = next(
+        (t for t in ("/wp-json/", "/wp-json", "/index.php", "/") if target.path.endswith(t)), None
+    )
+    if tail is None:
+        return None
+    path = target.path[: -len(tail)] or "/"
+    return str(target.copy_with(path=path, query=None, fragment=None)).rstrip("/")
 
 
 def _is_json(response: httpx.Response) -> bool:

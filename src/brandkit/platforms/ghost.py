@@ -847,6 +847,15 @@ class GhostAdapter(BlogAdapter):
         )
         if _expired(response):
             hint = self._clock_hint(response)
+        moved = _moved_admin(response)
+        if moved is not None:
+            # Ghost sends the Admin API of a site whose admin lives elsewhere (its admin URL,
+            # https) there with a 301; not followed (a POST would come back a GET), and
+            # "Moved Permanently" said nothing of where.
+            message = (
+                f"{message}: this site's Admin API is at {moved} (Ghost's admin URL): use "
+                f"{moved} as the account's URL"
+            )
         return classify(
             self.name,
             response,
@@ -875,6 +884,22 @@ class GhostAdapter(BlogAdapter):
             "(brandkit signs with Ghost's time once it has seen it off by 4 minutes or "
             "more): set this machine's clock right (NTP), and check the Admin API key"
         )
+
+
+def _moved_admin(response: httpx.Response) -> str | None:
+    """The site address a redirect of an Admin API request leads to (its ``Location`` up to
+    ``/ghost/``), or ``None`` when ``response`` is no such redirect."""
+    location = response.headers.get("location")
+    if not 300 <= response.status_code < 400 or not location:
+        return None
+    try:
+        target = response.request.url.join(location)
+    except (RuntimeError, httpx.InvalidURL):
+        return None
+    path, found, _ = target.path.partition("/ghost/")
+    if target.scheme not in ("http", "https") or not target.host or not found:
+        return None
+    return str(target.copy_with(path=path or "/", query=None, fragment=None)).rstrip("/")
 
 
 def _expired(response: httpx.Response) -> bool:

@@ -69,6 +69,18 @@ def test_mentions_since_a_cursor_with_expansions(
     assert users[reply.author_id] == "fan2" and users[me.id] == "brand"
     assert [t.id for t in page.includes["tweets"]] == [int(post["id"])]
 
+    # One mention read again by id (as from a notification), its author and parent expanded.
+    one = brand.client.get_tweet(
+        second,
+        expansions=["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"],
+        user_fields=["created_at"],
+        user_auth=True,
+    )
+    assert one.data.author_id == reply.author_id
+    assert {u.username for u in one.includes["users"]} == {"fan2", "brand"}
+    assert all(u.created_at is not None for u in one.includes["users"])
+    assert [t.id for t in one.includes["tweets"]] == [int(post["id"])]
+
     empty = brand.client.get_users_mentions(me.id, since_id=third, user_auth=True)
     assert empty.data is None and empty.meta == {"result_count": 0}
 

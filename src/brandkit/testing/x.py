@@ -1964,6 +1964,7 @@ class XEmulator(Emulator):
             ("tweet.fields", TWEET_FIELDS),
             ("expansions", TWEET_EXPANSIONS),
             ("media.fields", MEDIA_FIELDS),
+            ("user.fields", USER_FIELDS),
         ):
             values = self._fields(request, name, allowed)
             if isinstance(values, str):
@@ -1975,6 +1976,7 @@ class XEmulator(Emulator):
         data: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
         media: list[dict[str, Any]] = []
+        found: list[XPost] = []
         for pid in ids:
             post = self._posts.get(pid)
             if post is None or post.deleted:
@@ -2010,6 +2012,7 @@ class XEmulator(Emulator):
                     )
                 continue
             data.append(self._post_json(post, fields, now, parsed["expansions"]))
+            found.append(post)
             if "attachments.media_keys" in parsed["expansions"]:
                 for key in post.media_keys:
                     item = self._media_json(key, parsed["media.fields"], post, now)
@@ -2018,8 +2021,11 @@ class XEmulator(Emulator):
         out: dict[str, Any] = {}
         if data:
             out["data"] = data
+        includes = self._includes(found, parsed["expansions"], fields, parsed["user.fields"], now)
         if media:
-            out["includes"] = {"media": media}
+            includes["media"] = media
+        if includes:
+            out["includes"] = includes
         if errors:
             out["errors"] = errors
         return out
@@ -2245,46 +2251,57 @@ class XEmulator(Emulator):
         body: dict[str, Any] = {}
         if page:
             body["data"] = [self._post_json(p, fields, now, expansions) for p in page]
-            users: dict[str, XUser] = {}
-            tweets: dict[str, XPost] = {}
-
-            def add_user(user_id: str | None) -> None:
-                if user_id is not None and user_id in self.users:
-                    users.setdefault(user_id, self.users[user_id])
-
-            for post in page:
-                if "author_id" in expansions:
-                    add_user(post.author_id)
-                refs = [r for r in (post.in_reply_to, post.quote_tweet_id) if r]
-                for ref in refs:
-                    referenced = self._posts.get(ref)
-                    if referenced is None or referenced.deleted:
-                        continue
-                    if "referenced_tweets.id" in expansions:
-                        tweets.setdefault(ref, referenced)
-                    if "referenced_tweets.id.author_id" in expansions:
-                        add_user(referenced.author_id)
-                    if "in_reply_to_user_id" in expansions and ref == post.in_reply_to:
-                        add_user(referenced.author_id)
-                if "entities.mentions.username" in expansions:
-                    for m in _MENTION.finditer(post.display_text):
-                        found = next(
-                            (u for u in self.users.values() if u.username.lower() == m[1].lower()),
-                            None,
-                        )
-                        if found is not None:
-                            add_user(found.id)
-            includes: dict[str, Any] = {}
-            if users:
-                includes["users"] = [
-                    self._user_json(u, parsed["user.fields"]) for u in users.values()
-                ]
-            if tweets:
-                includes["tweets"] = [self._post_json(t, fields, now) for t in tweets.values()]
+            includes = self._includes(page, expansions, fields, parsed["user.fields"], now)
             if includes:
                 body["includes"] = includes
         body["meta"] = meta
         return body
+
+    def _includes(
+        self,
+        page: Sequence[XPost],
+        expansions: Sequence[str],
+        fields: Sequence[str],
+        user_fields: Sequence[str],
+        now: float,
+    ) -> dict[str, Any]:
+        """The ``includes`` users and tweets that ``expansions`` of the posts ``page`` ask
+        for (each once, in the order first met)."""
+        users: dict[str, XUser] = {}
+        tweets: dict[str, XPost] = {}
+
+        def add_user(user_id: str | None) -> None:
+            if user_id is not None and user_id in self.users:
+                users.setdefault(user_id, self.users[user_id])
+
+        for post in page:
+            if "author_id" in expansions:
+                add_user(post.author_id)
+            refs = [r for r in (post.in_reply_to, post.quote_tweet_id) if r]
+            for ref in refs:
+                referenced = self._posts.get(ref)
+                if referenced is None or referenced.deleted:
+                    continue
+                if "referenced_tweets.id" in expansions:
+                    tweets.setdefault(ref, referenced)
+                if "referenced_tweets.id.author_id" in expansions:
+                    add_user(referenced.author_id)
+                if "in_reply_to_user_id" in expansions and ref == post.in_reply_to:
+                    add_user(referenced.author_id)
+            if "entities.mentions.username" in expansions:
+                for m in _MENTION.finditer(post.display_text):
+                    found = next(
+                        (u for u in self.users.values() if u.username.lower() == m[1].lower()),
+                        None,
+                    )
+                    if found is not None:
+                        add_user(found.id)
+        includes: dict[str, Any] = {}
+        if users:
+            includes["users"] = [self._user_json(u, user_fields) for u in users.values()]
+        if tweets:
+            includes["tweets"] = [self._post_json(t, fields, now) for t in tweets.values()]
+        return includes
 
     @staticmethod
     def _in_window(post: XPost, parsed: Mapping[str, Any]) -> bool:

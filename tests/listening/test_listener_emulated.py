@@ -378,3 +378,36 @@ def test_a_damaged_post_is_named_by_top_terms_not_a_traceback(
     err = capsys.readouterr().err
     assert f"inbox message {first.key} is damaged in the store" in err
     assert "delete its row" in err
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_volume_puts_a_post_before_1970_on_its_own_day(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    """A Bluesky post's createdAt is what its client wrote: one at 1969-12-31 12:00 was
+    counted on 1970-01-01 (the database's integer division rounds toward zero), as the
+    inbox's volume once did."""
+    import time
+
+    from brandkit.testing.bluesky import BlueskyEmulator
+
+    path = str(tmp_path / "brandkit.db")
+    if backend == "postgresql":
+        path = request.getfixturevalue("postgres_db")
+    emu = BlueskyEmulator()
+    with emu.serve():
+        sky = emu.account(name="acme")
+        back = time.time() + 12 * 3600  # to 1969-12-31 12:00 UTC, then back to now
+        emu.clock.advance(-back)
+        emu.audience("oldclock").post("acme from a client with a wrong clock")
+        emu.audience("oldclock").post("acme at noon too")
+        emu.clock.advance(3600)
+        emu.audience("oldclock").post("acme again, an hour on")
+        emu.clock.advance(back - 3600)
+        today = emu.clock.now().date().isoformat()
+        emu.audience("fan").post("acme today")
+        with Listener(path) as listener, Client(accounts=[sky]) as c:
+            listener.watch("acme", Query(any=["acme"]), accounts=[sky])
+            (run,) = listener.sync(c, [sky])
+            assert run.found == 4
+            assert listener.volume() == [("1969-12-31", "acme", 3), (today, "acme", 1)]

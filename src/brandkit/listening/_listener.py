@@ -1004,10 +1004,12 @@ class Listener:
             params.append(_us(until))
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         # The UTC day as its number since 1970 (integer division, the same in SQLite and
-        # PostgreSQL, whose date functions differ); made a date here.
+        # PostgreSQL, whose date functions differ); made a date here. Floored: both round
+        # a division toward zero, which put a post before 1970 (a Bluesky createdAt is what
+        # its client wrote) on the next day.
         with self._reading() as db:
             rows = db.execute(
-                "SELECT created_at / 86400000000 AS day, name, COUNT(*) "  # noqa: S608
+                f"SELECT {_DAY_NUMBER} AS day, name, COUNT(*) "  # noqa: S608
                 f"FROM listening_hits{where} GROUP BY day, name ORDER BY day, name",
                 params,
             ).fetchall()
@@ -1253,6 +1255,10 @@ def _smallest_page(account: Account) -> int:
 
     return int(getattr(adapter_class(account.platform), "search_min_page", 1))
 
+
+_DAY = 86_400_000_000
+# The UTC day of ``created_at`` (microseconds since 1970) as its number since 1970, floored.
+_DAY_NUMBER = f"(created_at - ((created_at % {_DAY}) + {_DAY}) % {_DAY}) / {_DAY}"
 
 _PAGE = 1000
 """Posts read at a time where a query's whole history is gone through (`Listener.top_terms`)."""

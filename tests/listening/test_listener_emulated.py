@@ -411,3 +411,8 @@ def test_volume_puts_a_post_before_1970_on_its_own_day(
             (run,) = listener.sync(c, [sky])
             assert run.found == 4
             assert listener.volume() == [("1969-12-31", "acme", 3), (today, "acme", 1)]
+            # With parameters too (psycopg reads a ``%`` in such a statement as its own).
+            assert listener.volume("acme", until=emu.clock.now()) == [
+                ("1969-12-31", "acme", 3),
+                (today, "acme", 1),
+            ]

@@ -1258,7 +1258,11 @@ def _smallest_page(account: Account) -> int:
 
 _DAY = 86_400_000_000
 # The UTC day of ``created_at`` (microseconds since 1970) as its number since 1970, floored.
-_DAY_NUMBER = f"(created_at - ((created_at % {_DAY}) + {_DAY}) % {_DAY}) / {_DAY}"
+# Without ``%``: psycopg reads it as a placeholder in a statement with parameters.
+_DAY_NUMBER = (
+    f"CASE WHEN created_at >= 0 THEN created_at / {_DAY} "
+    f"ELSE -((-created_at - 1) / {_DAY}) - 1 END"
+)
 
 _PAGE = 1000
 """Posts read at a time where a query's whole history is gone through (`Listener.top_terms`)."""

@@ -108,7 +108,36 @@ def test_context_shows_the_conversation_and_favourite_counts(
 
     liked = api.status_favourite(reply)
     assert liked.id == reply and liked.favourited is True and liked.favourites_count == 1
+    assert api.status(reply).favourited is True  # reads show the viewer's own favourite
+    assert api.status_context(post.id).descendants[0].favourited is True
     unliked = api.status_unfavourite(reply)
     assert unliked.favourited is False and unliked.favourites_count == 0
     with pytest.raises(mastodon.MastodonNotFoundError):
         api.status_favourite("999999999999999999")
+
+
+def test_muting_a_conversation_stops_its_notifications(
+    served: tuple[MastodonEmulator, str], api: Any
+) -> None:
+    """``status_mute`` on a fan's reply mutes the whole conversation (the status answers
+    ``muted``): later replies and favourites in it notify no one, while other conversations
+    still do; ``status_unmute`` lets them through again."""
+    emu, _ = served
+    post = api.status_post("Launch day")
+    other = api.status_post("Opening hours")
+    fan = emu.audience("fan1")
+    rude = fan.reply(post.id, "meh")
+    muted = api.status_mute(rude)
+    assert muted.id == rude and muted.muted is True
+    assert api.status(post.id).muted is True  # the same conversation
+    assert api.status(other.id).muted is False
+
+    fan.reply(rude, "still meh")
+    emu.audience("fan2").reply(post.id, "agreed, meh")
+    kept = fan.reply(other.id, "nice hours")
+    mentions = api.notifications(types=["mention"])
+    assert [n.status.id for n in mentions] == [kept, rude]
+
+    assert api.status_unmute(post.id).muted is False
+    later = fan.reply(post.id, "ok, it grew on me")
+    assert api.notifications(types=["mention"])[0].status.id == later

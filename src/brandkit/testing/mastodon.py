@@ -33,8 +33,9 @@ lowercase ``x-ratelimit-*`` headers with an ISO 8601 reset, as in recordings of 
   user of another server) whose replies, mentions and quotes (4.5+) make the notifications
   Mastodon makes; ``GET /api/v1/notifications`` (``types[]``, ``exclude_types[]``,
   ``limit`` 40/80, ``max_id``/``since_id``/``min_id``, ``Link`` headers),
-  ``GET /api/v1/notifications/:id``, ``GET /api/v1/statuses/:id/context`` and
-  ``POST /api/v1/statuses/:id/favourite`` / ``unfavourite``.
+  ``GET /api/v1/notifications/:id``, ``GET /api/v1/statuses/:id/context``,
+  ``POST /api/v1/statuses/:id/favourite`` / ``unfavourite`` and ``mute`` / ``unmute`` (the
+  conversation's later notifications are dropped, as NotifyService drops them).
 - Listening: the audience's public posts (``emu.audience("fan").post(text, lang="en")``)
   in ``GET /api/v1/timelines/tag/:hashtag`` (an empty timeline for a tag no status has;
   ``any[]``, ``all[]``, ``none[]``, at most 4 tags each as ``TagFeed`` reads, ``local``,
@@ -212,6 +213,7 @@ _WRITE_SCOPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("DELETE", re.compile(r"/api/v1/statuses/[^/]+"), "write:statuses"),
     ("PUT", re.compile(r"/api/v1/statuses/[^/]+"), "write:statuses"),
     ("POST", re.compile(r"/api/v1/statuses/[^/]+/(un)?favourite"), "write:favourites"),
+    ("POST", re.compile(r"/api/v1/statuses/[^/]+/(un)?mute"), "write:mutes"),
     ("POST", re.compile(r"/api/v[12]/media"), "write:media"),
     ("PUT", re.compile(r"/api/v1/media/[^/]+"), "write:media"),
 )
@@ -252,6 +254,9 @@ class _Status:
     deleted_at: float | None = None
     extra: dict[str, int] = attrs.field(factory=dict)
     quote_of: str | None = None
+    # The thread it belongs to (Mastodon's conversation_id): its root's id; kept when a
+    # status above it is deleted.
+    conversation_id: str | None = None
 
 
 @attrs.frozen
@@ -480,6 +485,8 @@ class MastodonEmulator(Emulator):
         self._notifications_of: dict[str, list[tuple[int, _Notification]]] = {}
         self._last_notification = 34_975_000
         self._favourites: set[tuple[str, str]] = set()
+        # (user id, conversation id) of the conversations each user muted.
+        self._muted_conversations: set[tuple[str, str]] = set()
         self._audience_ids: dict[str, str] = {}
         self._apps: dict[str, OAuthApp] = {}
         self._codes: dict[str, _Code] = {}
@@ -869,6 +876,8 @@ class MastodonEmulator(Emulator):
     def _notify(self, kind: str, account_id: str, from_id: str, status_id: str | None) -> None:
         if account_id == from_id or self._users[account_id].domain is not None:
             return  # nobody is notified of their own acts; remote accounts live elsewhere
+        if status_id is not None and self._muting(account_id, self._statuses[status_id]):
+            return  # NotifyService's DropCondition: conversation_muted?
         self._last_notification += 1
         notification = _Notification(
             id=str(self._last_notification),
@@ -952,6 +961,9 @@ class MastodonEmulator(Emulator):
         """Keep a new status; a current index takes it in, as a rebuild would place it (the
         newest, last), instead of being rebuilt: a rebuild per post made publishing N posts
         cost N² on the emulator's side."""
+        if st.conversation_id is None:
+            parent = self._statuses.get(st.in_reply_to_id or "")
+            st.conversation_id = (parent.conversation_id or parent.id) if parent else st.id
         current = self._index is not None and self._index[0] == self._changes
         self._statuses[st.id] = st
         self._changes += 1
@@ -1336,7 +1348,7 @@ class MastodonEmulator(Emulator):
         else:
             page = sorted(items, key=lambda s: _num(s.id), reverse=True)[:limit]
         page.sort(key=lambda s: _num(s.id), reverse=True)
-        return self.json([self._status_json(s) for s in page])
+        return self.json([self._status_json(s, viewer=user) for s in page])
 
     # -- media -----------------------------------------------------------------------------
 
@@ -1513,6 +1525,7 @@ class MastodonEmulator(Emulator):
         data = self._status_fields(st, text_only=text_only)
         data.update(self._counts(st))
         data["favourited"] = viewer is not None and (viewer.id, st.id) in self._favourites
+        data["muted"] = viewer is not None and self._muting(viewer.id, st)
         data["account"] = self._account_json(user, origin)
         data["media_attachments"] = [self._media_json(self._media[i]) for i in st.media_ids]
         data["mentions"] = self._mentions_json(st.text, origin)
@@ -1528,6 +1541,8 @@ class MastodonEmulator(Emulator):
         values = {field: _number(value) for field, value in self._counts(st).items()}
         favourited = viewer is not None and (viewer.id, st.id) in self._favourites
         values["favourited"] = "true" if favourited else "false"
+        muted = viewer is not None and self._muting(viewer.id, st)
+        values["muted"] = "true" if muted else "false"
         values["account"] = self._account_text(user, origin)
         values["media_attachments"] = (
             json.dumps([self._media_json(self._media[i]) for i in st.media_ids])
@@ -1672,7 +1687,7 @@ class MastodonEmulator(Emulator):
                 original = self._statuses[known[0]]
                 if original.deleted_at is not None:
                     raise Refusal(404, "Record not found")
-                return self.json(self._status_json(original))
+                return self.json(self._status_json(original, viewer=user))
 
         # validate_media!
         raw_ids = params.get("media_ids") or []
@@ -1742,7 +1757,7 @@ class MastodonEmulator(Emulator):
             self._keys[(user.id, key)] = (st.id, now)
         _, _, window = self._window("statuses", now)
         self._hits[("statuses", user.id, window)] = used + 1
-        return self.json(self._status_json(st))
+        return self.json(self._status_json(st, viewer=user))
 
     @route("GET", r"/api/v1/statuses")
     @_api(auth="optional")
@@ -1754,7 +1769,11 @@ class MastodonEmulator(Emulator):
             raise Refusal(422, "Mastodon::ValidationError")
         found = [self._statuses.get(i) for i in ids]
         return self.json(
-            [self._status_json(s) for s in found if s is not None and self._visible(s, user)]
+            [
+                self._status_json(s, viewer=user)
+                for s in found
+                if s is not None and self._visible(s, user)
+            ]
         )
 
     @route("GET", r"/api/v1/statuses/(?P<status_id>[^/]+)")
@@ -1763,7 +1782,7 @@ class MastodonEmulator(Emulator):
         self, request: httpx.Request, user: _User | None, status_id: str
     ) -> httpx.Response:
         st = self._shown(status_id, user, "Not Found")
-        return self.json(self._status_json(st))
+        return self.json(self._status_json(st, viewer=user))
 
     @route("DELETE", r"/api/v1/statuses/(?P<status_id>[^/]+)")
     @_api()
@@ -1833,6 +1852,26 @@ class MastodonEmulator(Emulator):
     def _unfavourite(self, request: httpx.Request, user: _User, status_id: str) -> httpx.Response:
         st = self._shown(status_id, user)
         self._favourites.discard((user.id, st.id))
+        return self.json(self._status_json(st, viewer=user))
+
+    def _muting(self, user_id: str, st: _Status) -> bool:
+        """Whether ``user_id`` muted the conversation ``st`` is in."""
+        return (user_id, st.conversation_id or st.id) in self._muted_conversations
+
+    @route("POST", r"/api/v1/statuses/(?P<status_id>[^/]+)/mute")
+    @_api()
+    def _mute(self, request: httpx.Request, user: _User, status_id: str) -> httpx.Response:
+        # Statuses::MutesController: the status's whole conversation, for this user; it
+        # stops the notifications of statuses in it (NotifyService, conversation_muted?).
+        st = self._shown(status_id, user)
+        self._muted_conversations.add((user.id, st.conversation_id or st.id))
+        return self.json(self._status_json(st, viewer=user))
+
+    @route("POST", r"/api/v1/statuses/(?P<status_id>[^/]+)/unmute")
+    @_api()
+    def _unmute(self, request: httpx.Request, user: _User, status_id: str) -> httpx.Response:
+        st = self._shown(status_id, user)
+        self._muted_conversations.discard((user.id, st.conversation_id or st.id))
         return self.json(self._status_json(st, viewer=user))
 
     # -- notifications -----------------------------------------------------------------------
@@ -2439,6 +2478,7 @@ _STATUS_DYNAMIC = frozenset(
         "replies_count",
         "quotes_count",
         "favourited",
+        "muted",
         "account",
         "media_attachments",
         "mentions",

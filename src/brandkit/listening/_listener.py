@@ -1260,8 +1260,7 @@ _DAY = 86_400_000_000
 # The UTC day of ``created_at`` (microseconds since 1970) as its number since 1970, floored.
 # Without ``%``: psycopg reads it as a placeholder in a statement with parameters.
 _DAY_NUMBER = (
-    f"CASE WHEN created_at >= 0 THEN created_at / {_DAY} "
-    f"ELSE -((-created_at - 1) / {_DAY}) - 1 END"
+    f"CASE WHEN created_at >= 0 THEN created_at / {_DAY} ELSE -((-created_at - 1) / {_DAY}) - 1 END"
 )
 
 _PAGE = 1000

@@ -1464,6 +1464,8 @@ class WordPressAdapter(BlogAdapter):
         text = f"{self.name} answered {status}: {message}"
         if code:
             text += f" ({code})"
+        if status == 413:
+            text += _too_large(response)
         if code == "rest_no_route":
             try:
                 asked = f" on {response.request.method} {response.request.url.path}"
@@ -1512,6 +1514,24 @@ def _as_asked(item: _Item, article: Article) -> bool:
     if article.status != "scheduled" or article.scheduled_at is None:
         return False
     return _gmt(item.date_gmt) == article.scheduled_at.astimezone(UTC).replace(microsecond=0)
+
+
+def _too_large(response: httpx.Response) -> str:
+    """What to do about a 413: the site's web server (nginx's ``client_max_body_size`` is 1
+    MiB unless raised) or PHP refused the request's body as too large, before WordPress saw
+    it, and its page said only "Request Entity Too Large"."""
+    try:
+        request = response.request
+    except RuntimeError:  # an answer made without its request
+        return ": the site's web server refused the request as too large"
+    length = request.headers.get("content-length", "")
+    size = f" ({int(length):,} bytes)" if length.isascii() and length.isdigit() else ""
+    what = "the featured image" if request.url.path.endswith("/media") else "the article"
+    return (
+        f": the site's web server refused the request{size} as too large; make "
+        f"{what} smaller, or raise the site's limits (nginx client_max_body_size, Apache "
+        "LimitRequestBody, PHP post_max_size and upload_max_filesize)"
+    )
 
 
 def _gone(response: httpx.Response, invalid_id: str) -> bool:

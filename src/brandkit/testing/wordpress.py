@@ -696,6 +696,9 @@ class WordPressEmulator(Emulator):
         max_request_line: the longest request line the web server takes (Apache's
             ``LimitRequestLine``, 8190 bytes; nginx's buffer is 8 KiB): a longer one is its
             414 ``Request-URI Too Long``. ``None``: no bound.
+        max_body_bytes: the largest request body the web server takes (nginx's
+            ``client_max_body_size``, 1 MiB unless raised; Apache's ``LimitRequestBody``): a
+            larger one is its 413 ``Request Entity Too Large`` page. ``None``: no bound.
         multisite: a site of a multisite network: only its super admin (the first user) has
             ``unfiltered_html``, so everyone else's titles, bodies and comments go through
             kses (a bare ``&`` is stored as ``&amp;``).
@@ -720,10 +723,12 @@ class WordPressEmulator(Emulator):
         strict: bool | None = None,
         multisite: bool = False,
         max_request_line: int | None = 8190,
+        max_body_bytes: int | None = None,
     ) -> None:
         super().__init__(clock=clock, strict=strict)
         self.multisite = multisite
         self.max_request_line = max_request_line
+        self.max_body_bytes = max_body_bytes
         self.tz = ZoneInfo(timezone)
         self.permalinks = permalinks
         self.auth_errors = auth_errors
@@ -1015,6 +1020,17 @@ class WordPressEmulator(Emulator):
                 content=b"<!DOCTYPE HTML><html><head><title>414 Request-URI Too Long</title>"
                 b"</head></html>",
                 headers={"content-type": "text/html; charset=iso-8859-1"},
+            )
+        if self.max_body_bytes is not None and len(request.read()) > self.max_body_bytes:
+            # nginx's refusal of a body over client_max_body_size, before PHP runs.
+            with self.lock:
+                self.requests.append(request)
+            return httpx.Response(
+                413,
+                content=b"<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n"
+                b"<body>\r\n<center><h1>413 Request Entity Too Large</h1></center>\r\n"
+                b"<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n",
+                headers={"content-type": "text/html"},
             )
         if not self.rewrite and url.path.startswith("/wp-json"):
             # No rewrite rules on a site with plain permalinks: the web server's own 404.

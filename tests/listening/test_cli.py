@@ -11,6 +11,7 @@ import pytest
 
 from brandkit.cli import main
 from brandkit.testing.x import XEmulator
+from tests.servers._servers import postgres_url  # noqa: F401 - fixture
 
 
 @pytest.fixture
@@ -126,3 +127,34 @@ def test_sync_refuses_a_database_that_is_not_there(
     Inbox(empty).close()  # an inbox's file, no saved query in it
     status, text = run("listen", "sync", "--accounts", str(config), "--db", str(empty))
     assert status == 0 and "no saved query" in text and "brandkit listen add" in text
+
+
+def test_listen_commands_take_the_table_prefix_brandkit_report_reads(
+    served: tuple[XEmulator, Path],
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An agency keeps each client's inbox and saved queries under a table prefix on one
+    server, which `brandkit report --prefix` and `brandkit inbox --prefix` read; `brandkit
+    listen` had no --prefix, so its queries and posts went to brandkit_ tables, where the
+    client's report never found them."""
+    from brandkit.inbox import Inbox
+    from brandkit.listening import Listener
+    from tests.servers._servers import unique_prefix
+
+    _, config = served
+    url = request.getfixturevalue("postgres_url")
+    prefix = unique_prefix()
+    on = ("--db", url, "--prefix", prefix)
+    assert run("listen", "add", "acme", "acme", "--accounts", str(config), *on)[0] == 0
+    status, text = run("listen", "sync", "--accounts", str(config), *on, "--json")
+    assert status == 0 and json.loads(text)[0]["found"] == 13
+    with Inbox(url, prefix=prefix) as inbox, Listener(inbox) as listener:
+        assert [w.name for w in listener.queries()] == ["acme"]
+        assert listener.count("acme") == 13
+    status, text = run("listen", "top", "acme", *on, "--json")
+    assert status == 0 and json.loads(text)["posts"] == 13
+    sqlite = ("--db", str(tmp_path / "b.db"), "--prefix", prefix)
+    assert run("listen", "add", "acme", "acme", "--accounts", str(config), *sqlite)[0] == 1
+    assert "leave --prefix out" in capsys.readouterr().err

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -13,6 +15,23 @@ from brandkit._terminal import shown
 from brandkit.errors import ConfigurationError
 
 __all__ = ["add_commands"]
+
+
+@contextmanager
+def _listener(args: argparse.Namespace) -> Iterator[Any]:
+    """The listener of ``--db``, beside the inbox under ``--prefix`` (PostgreSQL), where
+    `brandkit inbox --prefix` and `brandkit report --prefix` find it.
+
+    Raises:
+        ConfigurationError: ``--prefix`` was given for an SQLite file, or the store cannot
+            be opened.
+    """
+    from brandkit.inbox._cli import _prefixed
+    from brandkit.inbox._store import Inbox
+    from brandkit.listening._listener import Listener
+
+    with Inbox(args.db, **_prefixed(args)) as inbox, Listener(inbox) as listener:
+        yield listener
 
 
 def _every_arg(text: str) -> Any:
@@ -56,7 +75,6 @@ def _accounts(path: str, wanted: list[str] | None) -> list[Any]:
 
 
 def _add(args: argparse.Namespace, out: TextIO) -> int:
-    from brandkit.listening._listener import Listener
     from brandkit.listening._query import Query
 
     query = Query(
@@ -69,7 +87,7 @@ def _add(args: argparse.Namespace, out: TextIO) -> int:
         languages=tuple(args.lang or ()),
     )
     accounts = _accounts(args.accounts, args.account)
-    with Listener(args.db) as listener:
+    with _listener(args) as listener:
         watched = listener.watch(
             args.name, query, accounts=accounts, budget=args.budget, every=args.every
         )
@@ -91,7 +109,6 @@ def _missing(db: str) -> bool:
 
 def _sync(args: argparse.Namespace, out: TextIO) -> int:
     from brandkit import Client
-    from brandkit.listening._listener import Listener
 
     # The saved queries are in the database: a mistyped path held none, was made empty, and
     # the sync said "no query is due" as if they had all run.
@@ -100,7 +117,7 @@ def _sync(args: argparse.Namespace, out: TextIO) -> int:
             f"no listening data at {args.db!r}: save a query there first (brandkit listen add)"
         )
     accounts = _accounts(args.accounts, None)
-    with Listener(args.db) as listener, Client(accounts=accounts) as client:
+    with _listener(args) as listener, Client(accounts=accounts) as client:
         runs = listener.sync(client, accounts, force=args.force)
         saved = bool(runs) or bool(listener.queries())
     if args.json:
@@ -145,7 +162,6 @@ def _sync(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _top(args: argparse.Namespace, out: TextIO) -> int:
-    from brandkit.listening._listener import Listener
 
     # Only an SQLite path can be missing; a postgresql:// URL (the inbox on a server) is
     # passed through, and the saved query is looked up there.
@@ -163,7 +179,7 @@ def _top(args: argparse.Namespace, out: TextIO) -> int:
             file=sys.stderr,
         )
         return 2
-    with Listener(args.db) as listener:
+    with _listener(args) as listener:
         if listener.get(args.name) is None:
             raise ConfigurationError(f"no saved query {args.name!r} (brandkit listen add)")
         authors = listener.top_authors(args.name, args.n, since=since, until=until)
@@ -210,6 +226,11 @@ def add_commands(subparsers: Any) -> None:
         "--db",
         default="brandkit.db",
         help="the database: an SQLite file or a postgresql:// URL (brandkit.db)",
+    )
+    common.add_argument(
+        "--prefix",
+        help="PostgreSQL only: the table prefix of the inbox the saved queries live beside "
+        "(brandkit_), as brandkit inbox --prefix and brandkit report --prefix read them",
     )
     common.add_argument("--json", action="store_true", help="print JSON")
     config = argparse.ArgumentParser(add_help=False)

@@ -476,3 +476,41 @@ def test_an_answer_posted_but_not_recorded_says_so_and_the_same_command_lands_it
     assert len(emu.answers(question["id"])) == 1
     replied = json.loads(run("inbox", "list", "--db", db, "--status", "replied", "--json")[1])
     assert [r["id"] for r in replied] == [question["id"]]
+
+
+def test_sync_from_start_reads_an_account_whose_saved_cursor_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``acme`` of the accounts file reconnected to another X user: every sync failed on
+    the saved cursor, which X's adapter refuses, and said to pass since=None, which the
+    command line could not. It says to sync --from-start, which reads the account anew."""
+    from brandkit.testing.x import XEmulator
+
+    emu = XEmulator()
+    with emu.serve() as url:
+        old, new = emu.account(name="acme"), emu.account(name="newacme")
+        with Client(accounts=[old, new]) as client:
+            (first,) = client.publish(Post(text="hello"), old)
+            (second,) = client.publish(Post(text="hello again"), new)
+        emu.audience("ana").reply(first.ids[0], "to the old account")
+        emu.audience("ben").reply(second.ids[0], "to the new one")
+        config = tmp_path / "brandkit.toml"
+        config.write_text(
+            f'[accounts.acme]\nplatform = "x"\nbase_url = "{url}"\n'
+            'user_token_env = "ACME_X_TOKEN"\n'
+        )
+        db = ("--accounts", str(config), "--db", str(tmp_path / "brandkit.db"))
+        monkeypatch.setenv("ACME_X_TOKEN", old.secret("user_token") or "")
+        assert run("inbox", "sync", *db)[0] == 0
+        monkeypatch.setenv("ACME_X_TOKEN", new.secret("user_token") or "")
+        status, text = run("inbox", "sync", *db)
+        assert status == 1 and "FAILED x:acme" in text
+        assert "brandkit inbox sync --from-start --account acme" in text
+        status, text = run("inbox", "sync", *db, "--from-start", "--account", "acme")
+        assert status == 0 and "ok     x:acme" in text and "1 new" in text
+        assert run("inbox", "sync", *db)[0] == 0
+        status, text = run("inbox", "list", "--db", str(tmp_path / "brandkit.db"), "--json")
+        assert sorted(m["text"] for m in json.loads(text)) == [
+            "to the new one",
+            "to the old account",
+        ]

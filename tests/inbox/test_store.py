@@ -1409,3 +1409,39 @@ def test_a_damaged_row_says_how_to_store_the_message_again_and_that_works(
             assert inbox.add(client.inbox(acme).messages) == 1
             assert inbox.unanswered() == [question]
             inbox.close()
+
+
+def test_an_account_whose_saved_cursor_the_platform_refuses_can_be_read_from_the_start(
+    tmp_path: Path,
+) -> None:
+    """``x:acme`` reconnected to another X user: X's adapter refuses the saved cursor (it
+    names the old user) and says to pass since=None, which no sync can; every sync failed
+    for good. The report says how, and `forget_cursor` reads the account from the start."""
+    from brandkit.testing.x import XEmulator
+
+    emu = XEmulator()
+    with emu.serve() as url:
+        old = emu.account(name="acme")
+        new = emu.account(name="newacme")
+        with Client(accounts=[old, new]) as client:
+            (first,) = client.publish(Post(text="hello"), old)
+            (second,) = client.publish(Post(text="hello again"), new)
+        emu.audience("ana").reply(first.ids[0], "to the old account")
+        emu.audience("ben").reply(second.ids[0], "to the new one")
+        inbox = Inbox(tmp_path / "brandkit.db")
+        with Client() as client:
+            assert inbox.sync(client, [old]).added == 1
+        names = ("user_token", "client_secret", "refresh_token")
+        acme = Account("x", name="acme", base_url=url, secrets={k: new.secret(k) for k in names})
+        with Client() as client:
+            for _ in range(2):
+                (failed,) = inbox.sync(client, [acme]).accounts
+                assert failed.error is not None and "belongs to user" in failed.error
+                assert "inbox.forget_cursor(account)" in failed.error
+                assert "brandkit inbox sync --from-start --account acme" in failed.error
+            inbox.forget_cursor(acme)
+            (read,) = inbox.sync(client, [acme]).accounts
+            assert (read.error, read.added) == (None, 1)
+            assert inbox.sync(client, [acme]).accounts[0].error is None
+        assert sorted(m.text for m in inbox.messages()) == ["to the new one", "to the old account"]
+        inbox.close()

@@ -100,6 +100,9 @@ def _sync(args: argparse.Namespace, out: TextIO) -> int:
             return await inbox.async_sync(client, accounts, **bound)
 
     with Inbox(args.db, **_prefixed(args)) as inbox:
+        if args.from_start:
+            for account in accounts:
+                inbox.forget_cursor(account)
         report = asyncio.run(sync(inbox))
     rows = [
         {
@@ -275,6 +278,13 @@ def add_commands(subparsers: Any) -> None:
         "not be read (its cursor stays where it was).",
     )
     s.add_argument("--account", action="append", help="only this account (repeatable)")
+    s.add_argument(
+        "--from-start",
+        action="store_true",
+        help="forget the accounts' saved cursors and read them from the start (what is "
+        "stored already is not stored twice): for an account whose platform refuses its "
+        "cursor",
+    )
     s.add_argument(
         "--concurrency",
         type=count_arg(least=1, what="accounts read at once"),

@@ -462,6 +462,24 @@ class Inbox(SQLiteStore):
             ).fetchone()
         return row[0] if row else None
 
+    def forget_cursor(self, account: Account | str) -> None:
+        """Forget where ``account`` (an account or its key) was read up to: its next sync
+        reads it from the start, as far back as the platform lists, and stores what is not
+        stored yet (a message read again is not stored twice).
+
+        For an account whose platform refuses its saved cursor (the account's name now
+        stands for another user on the platform, or the cursor is damaged): every sync
+        failed, and no sync can pass ``since=None``.
+
+        Raises:
+            ConfigurationError: ``account`` is neither an account nor its key.
+        """
+        from brandkit.accounts import account_key
+
+        key = account_key(account)
+        with self._tx() as db:
+            db.execute("DELETE FROM inbox_cursors WHERE account = ?", (key,))
+
     # -- syncing -----------------------------------------------------------------------
 
     def sync(self, client: Client, accounts: Sequence[Account], *, limit: int = 5000) -> SyncReport:
@@ -1176,7 +1194,20 @@ class _Reading:
             )
 
     def fail(self, exc: BaseException) -> None:
-        self.error = self.account.redact(f"{type(exc).__name__}: {exc}")
+        reason = f"{type(exc).__name__}: {exc}"
+        if (
+            isinstance(exc, ConfigurationError)
+            and self.cursor is not None
+            and "since=None" in str(exc)
+        ):
+            # The platform's adapter refused the saved cursor and says to read from the
+            # start, which a sync never does by itself: say how, or every sync fails alike.
+            reason += (
+                f" -- to read {self.account.key} from the start, forget its saved cursor: "
+                "inbox.forget_cursor(account), or brandkit inbox sync --from-start "
+                f"--account {self.account.name}"
+            )
+        self.error = self.account.redact(reason)
         if not isinstance(exc, Unsupported):
             # The platform's words: escaped, a line break in them would forge a log line.
             logger.warning("inbox sync of %s stopped: %s", self.account.key, escaped(self.error))

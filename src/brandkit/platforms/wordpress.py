@@ -576,7 +576,8 @@ class WordPressAdapter(BlogAdapter):
         each found by its exact name (whatever its case) or created.
 
         Raises:
-            AuthError: a term must be created and the user may not.
+            AuthError: a term must be created and the user may not (only Editors and
+                Administrators create categories); the message names the term.
             PlatformError: another refusal (typed by `error_for`).
         """
         ids: list[int] = []
@@ -605,6 +606,24 @@ class WordPressAdapter(BlogAdapter):
                 if exists is not None:
                     ids.append(exists)
                     continue
+            if response.status_code == 403:
+                # Logged in, but not allowed: only Editors and Administrators create
+                # categories (an Author may create tags). "Check the user and the
+                # application password", as for a wrong login, sent users after a password
+                # that was right.
+                refused = self.error_for(response)
+                kind = "category" if taxonomy == "categories" else "tag"
+                raise AuthError(
+                    f"wordpress: the user {self.account.settings.get('user')!r} may not "
+                    f"create the {kind} {name!r}, which the site does not have "
+                    f"({refused.platform_message}): create it on the site or name one it has, "
+                    f"or publish as a user who may create {taxonomy} (an Editor or "
+                    "Administrator)",
+                    platform=self.name,
+                    status_code=403,
+                    platform_message=refused.platform_message,
+                    code=refused.code,
+                )
             ids.append(self.parse(response, _Term).id)
         return list(dict.fromkeys(ids))
 

@@ -2017,11 +2017,21 @@ class WordPressEmulator(Emulator):
     @route("POST", r"/wp-json/wp/v2/(?P<base>categories|tags)")
     @_rest
     def create_term(self, request: httpx.Request, base: str) -> httpx.Response:
-        _signed_in(
+        user = _signed_in(
             self._user(request),
             "rest_cannot_create",
             "Sorry, you are not allowed to create terms in this taxonomy.",
         )
+        # create_item_permissions_check: a category (hierarchical) needs edit_terms, which
+        # maps to manage_categories (Editors, Administrators); a tag needs assign_terms,
+        # which maps to edit_posts (Contributors and up). Logged in: 403.
+        needed = "manage_categories" if base == "categories" else "edit_posts"
+        if needed not in self._caps(user):
+            raise _ApiError(
+                403,
+                "rest_cannot_create",
+                "Sorry, you are not allowed to create terms in this taxonomy.",
+            )
         body = self._body(request)
         name = body.get("name")
         if isinstance(name, str) and not name.strip():

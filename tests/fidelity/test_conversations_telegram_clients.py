@@ -5,6 +5,9 @@ forward it replies to, an answer in the thread, a reaction and a delete."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -88,28 +91,77 @@ def test_ptb_reads_comments_by_offset_answers_reacts_deletes(
 def test_telebot_reads_comments_by_offset_and_answers(
     served: tuple[TelegramEmulator, str, str], telebot_to: Callable[[str], Any]
 ) -> None:
-    """pyTelegramBotAPI's ``get_updates(offset=...)``: the same discussion-group messages,
+    """pyTelegramBotAPI's ``get_updates(offset=...)`` (its ``timeout`` is the HTTP read
+    timeout, ``long_polling_timeout`` the Bot API's): the same discussion-group messages,
     its Message objects reading the reply and the forward origin; a negative offset gives
     the last update again; the bot answers a comment and deletes one."""
     emu, _, token = served
     bot = telebot_to(token)
     post = bot.send_message(CHAT, "Launch day")
     emu.audience("fan1").comment(str(post.message_id), "Congrats!")
-    updates = bot.get_updates(timeout=0)
+    updates = bot.get_updates()
     forward, comment = (u.message for u in updates)
     assert forward.is_automatic_forward is True
     assert forward.forward_origin.message_id == post.message_id
     assert comment.reply_to_message.message_id == forward.message_id
     assert comment.message_thread_id == forward.message_id
     assert comment.from_user.username == "fan1" and comment.chat.type == "supergroup"
-    (last,) = bot.get_updates(offset=-1, timeout=0)
+    (last,) = bot.get_updates(offset=-1)
     assert last.update_id == updates[-1].update_id
 
     rude = emu.audience("fan2").comment(str(post.message_id), "meh")
-    (newer,) = bot.get_updates(offset=updates[-1].update_id + 1, timeout=0)
+    (newer,) = bot.get_updates(offset=updates[-1].update_id + 1)
     assert f"{newer.message.chat.id}:{newer.message.message_id}" == rude
     answer = bot.reply_to(comment, "Thank you!")
     assert answer.reply_to_message.message_id == comment.message_id
     assert bot.delete_message(newer.message.chat.id, newer.message.message_id) is True
-    assert bot.get_updates(offset=newer.update_id + 1, timeout=0) == []
+    # Nothing left: the long poll (telebot always sends one; 0 means its default) runs out.
+    assert bot.get_updates(offset=newer.update_id + 1, long_polling_timeout=1) == []
     assert emu.answers(f"{comment.chat.id}:{comment.message_id}") == ["Thank you!"]
+
+
+def test_ptb_long_polling_waits_for_a_comment_and_conflicts(
+    served: tuple[TelegramEmulator, str, str],
+) -> None:
+    """``get_updates(timeout=...)`` long-polls as the Bot API does: with nothing pending it
+    answers after the timeout (wall time), a comment written meanwhile is answered at once,
+    and a second bot instance polling the same token ends the first poll with
+    telegram.error.Conflict ("terminated by other getUpdates request")."""
+    emu, url, token = served
+
+    async def steps() -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        async with ptb(url, token) as bot, ptb(url, token) as twin:
+            post = await bot.send_message(CHAT, "Launch day")
+            forward = await bot.get_updates(timeout=0)
+            offset = forward[-1].update_id + 1
+            started = time.monotonic()
+            out["empty"] = await bot.get_updates(offset=offset, timeout=1)
+            out["empty_seconds"] = time.monotonic() - started
+
+            writer = threading.Timer(
+                0.3, lambda: emu.audience("fan1").comment(str(post.message_id), "Congrats!")
+            )
+            started = time.monotonic()
+            writer.start()
+            try:
+                out["woken"] = await bot.get_updates(offset=offset, timeout=10)
+            finally:
+                writer.join()
+            out["woken_seconds"] = time.monotonic() - started
+            offset = out["woken"][-1].update_id + 1
+
+            first = asyncio.create_task(bot.get_updates(offset=offset, timeout=10))
+            await asyncio.sleep(0.3)
+            out["second"] = await twin.get_updates(offset=offset, timeout=1)
+            with pytest.raises(telegram.error.Conflict) as caught:
+                await first
+            out["conflict"] = caught.value
+            return out
+
+    got = run(steps)
+    assert got["empty"] == () and 0.9 <= got["empty_seconds"] < 5
+    (comment,) = got["woken"]
+    assert comment.message.text == "Congrats!" and got["woken_seconds"] < 5
+    assert got["second"] == ()
+    assert "terminated by other getupdates request" in got["conflict"].message.lower()

@@ -7,6 +7,8 @@ import math
 import re
 import secrets
 import string
+import threading
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
@@ -15,7 +17,7 @@ import httpx
 
 from brandkit.accounts import Account
 from brandkit.content._media import _dimensions, sniff
-from brandkit.testing._emulator import Audience, Clock, Emulator, Refusal, route
+from brandkit.testing._emulator import Audience, Clock, Emulator, Refusal, route, unlocked
 from brandkit.testing.telegram._markup import MarkupError, check_entities, parse
 from brandkit.testing.telegram._spec import BotApiRequest, BotApiSpec, UploadedFile, parse_request
 
@@ -49,6 +51,13 @@ SERVICE_USER = {"id": 777000, "is_bot": False, "first_name": "Telegram"}
 """The sender Telegram shows on a channel post's automatic forward into its discussion group."""
 UPDATE_LIFETIME = 24 * 3600.0
 """Telegram keeps an unconfirmed update for 24 hours."""
+LONG_POLL_MAX_TIMEOUT = 50
+"""The longest ``getUpdates`` wait, in seconds (the Bot API server's LONG_POLL_MAX_TIMEOUT;
+a larger ``timeout`` is clamped to it)."""
+_CONFLICT = (
+    "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
+    "is running"
+)
 _DEFAULT_UPDATES = frozenset({"message", "edited_message", "channel_post", "edited_channel_post"})
 
 
@@ -267,6 +276,12 @@ class TelegramEmulator(Emulator):
         self._next_update: dict[int, int] = {}
         self._allowed: dict[int, frozenset[str]] = {}
         self._next_user = 5_100_000_001
+        # Long polls: each bot's newest getUpdates (an older one still waiting is ended with
+        # 409), and a condition its waits are woken by, with a count of the wake-ups so that
+        # none is missed between a check and a wait.
+        self._polls: dict[int, int] = {}
+        self._arrivals = threading.Condition()
+        self._arrival_count = 0
 
     # -- public helpers --------------------------------------------------------------------
 
@@ -537,6 +552,14 @@ class TelegramEmulator(Emulator):
         self._next_update[bot_id] = update_id + 1
         queue = self._updates.setdefault(bot_id, [])
         queue.append((update_id, self.clock.time(), {"update_id": update_id, **update}))
+        self._wake_polls()
+
+    def _wake_polls(self) -> None:
+        """Wake every waiting ``getUpdates`` to look again (called under the emulator's
+        lock, before the waits can look)."""
+        self._arrival_count += 1
+        with self._arrivals:
+            self._arrivals.notify_all()
 
     def pending_updates(self, bot: TelegramBot) -> int:
         """How many updates wait for ``bot`` (unconfirmed and less than 24 hours old)."""
@@ -1192,15 +1215,32 @@ class TelegramEmulator(Emulator):
         # The Bot API server clamps limit into 1-100 (0 is 1), 100 when absent.
         limit = 100 if asked is None else min(100, max(1, asked))
         offset = self._int(call, "offset")
-        now = self.clock.time()
-        queue = [u for u in self._updates.get(bot.id, []) if now - u[1] < UPDATE_LIFETIME]
-        if offset is not None and offset < 0:
-            queue = queue[offset:]
-        elif offset is not None:
-            queue = [u for u in queue if u[0] >= offset]
-        self._updates[bot.id] = queue
-        kinds = self._allowed.get(bot.id, _DEFAULT_UPDATES)
-        return [u[2] for u in queue if next(k for k in u[2] if k != "update_id") in kinds][:limit]
+        # Long polling: with nothing to give, wait (wall time: it is the connection that
+        # waits) until an update comes or `timeout` seconds (clamped to 0-50) pass; a newer
+        # getUpdates of the same bot ends this one with 409, as the Bot API server does.
+        wait = min(max(self._int(call, "timeout") or 0, 0), LONG_POLL_MAX_TIMEOUT)
+        poll = self._polls[bot.id] = self._polls.get(bot.id, 0) + 1
+        self._wake_polls()
+        deadline = time.monotonic() + wait
+        while True:
+            now = self.clock.time()
+            queue = [u for u in self._updates.get(bot.id, []) if now - u[1] < UPDATE_LIFETIME]
+            if offset is not None and offset < 0:
+                queue = queue[offset:]
+            elif offset is not None:
+                queue = [u for u in queue if u[0] >= offset]
+            self._updates[bot.id] = queue
+            kinds = self._allowed.get(bot.id, _DEFAULT_UPDATES)
+            found = [u[2] for u in queue if next(k for k in u[2] if k != "update_id") in kinds]
+            left = deadline - time.monotonic()
+            if found or left <= 0:
+                return found[:limit]
+            seen = self._arrival_count
+            with unlocked(), self._arrivals:
+                if self._arrival_count == seen:
+                    self._arrivals.wait(left)
+            if self._polls.get(bot.id) != poll:
+                raise Refusal(409, _CONFLICT)
 
     def _m_setmessagereaction(self, bot: TelegramBot, call: BotApiRequest) -> Any:
         chat = self._target(bot, call)

@@ -339,18 +339,20 @@ def test_list_limit_reads_only_the_latest_messages(
 
     monkeypatch.setattr(_store, "_message", counted)
     cases: list[tuple[tuple[str, ...], list[str]]] = [
-        ((), ["m48", "m49"]),
+        # The post listening found (m49) only when asked for.
+        ((), ["m47", "m48"]),
+        (("--kind", "found"), ["m49"]),
         (("--kind", "reply"), ["m46", "m48"]),
         (("--unanswered",), ["m46", "m47"]),
         (("--unanswered", "--older-than", "1d", "--kind", "mention"), ["m45", "m47"]),
-        (("--status", "new", "--account", "mastodon:acme"), ["m47", "m49"]),
+        (("--status", "new", "--account", "mastodon:acme"), ["m46", "m47"]),
     ]
     for flags, ids in cases:
         decoded.clear()
         status, text = run("inbox", "list", "--db", str(db), "--limit", "2", "--json", *flags)
         assert status == 0, text
         assert [r["id"] for r in json.loads(text)] == ids, flags
-        assert len(decoded) == 2, flags
+        assert len(decoded) == len(ids), flags
     status, text = run("inbox", "list", "--db", str(db), "--limit", "0", "--json")
     assert status == 0 and json.loads(text) == []
 
@@ -514,3 +516,43 @@ def test_sync_from_start_reads_an_account_whose_saved_cursor_is_refused(
             "to the new one",
             "to the old account",
         ]
+
+
+def test_list_leaves_out_the_posts_listening_found_unless_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A saved search stores the posts it finds beside the inbox by the thousand: `inbox
+    list` showed them (status new) among, and above, the audience's messages to the brand,
+    which the unanswered list, the counts and the report leave them out of."""
+    from brandkit import Query
+    from brandkit.listening import Listener
+    from brandkit.testing.x import XEmulator
+
+    emu = XEmulator()
+    with emu.serve() as url:
+        acme = emu.account(name="acme")
+        with Client(accounts=[acme]) as client:
+            (ours,) = client.publish(Post(text="Our boots are out"), acme)
+        emu.audience("ana").reply(ours.ids[0], "Do they come in green?")
+        for i in range(3):
+            emu.audience(f"walker{i}").post(f"boots for the hills {i}", lang="en")
+        monkeypatch.setenv("ACME_X_TOKEN", acme.secret("user_token") or "")
+        config = tmp_path / "brandkit.toml"
+        config.write_text(
+            f'[accounts.acme]\nplatform = "x"\nbase_url = "{url}"\n'
+            'user_token_env = "ACME_X_TOKEN"\n'
+        )
+        db = str(tmp_path / "brandkit.db")
+        with Listener(db) as listener, Client(accounts=[acme]) as client:
+            listener.watch("boots", Query(any=["boots"]), accounts=[acme])
+            assert listener.sync(client)[0].found == 4  # ours too
+        assert run("inbox", "sync", "--accounts", str(config), "--db", db)[0] == 0
+    for flags in ((), ("--status", "new"), ("--limit", "2")):
+        status, text = run("inbox", "list", "--db", db, "--json", *flags)
+        assert status == 0
+        assert [(m["kind"], m["text"]) for m in json.loads(text)] == [
+            ("reply", "Do they come in green?")
+        ], flags
+    status, text = run("inbox", "list", "--db", db, "--json", "--kind", "found")
+    assert status == 0 and len(json.loads(text)) == 4
+    assert {m["kind"] for m in json.loads(text)} == {"found"}

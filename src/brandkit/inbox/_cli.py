@@ -298,7 +298,8 @@ def add_commands(subparsers: Any) -> None:
         parents=[common],
         help="the stored messages, oldest first",
         description="List stored messages with their key (for `brandkit inbox reply`), time, "
-        "status, kind, author and text. Makes no request.",
+        "status, kind, author and text; the posts listening found only with --kind found. "
+        "Makes no request.",
     )
     ls.add_argument("--unanswered", action="store_true", help="only messages still waiting")
     ls.add_argument(
@@ -312,7 +313,9 @@ def add_commands(subparsers: Any) -> None:
         help="only this status (new, seen, replied, hidden, archived)",
     )
     ls.add_argument(
-        "--kind", choices=KINDS, help="only this kind (reply, comment, mention, quote, found)"
+        "--kind",
+        choices=KINDS,
+        help="only this kind (reply, comment, mention, quote; found: the posts listening found)",
     )
     ls.add_argument("--account", dest="account_key", help="only this account, by its key (x:brand)")
     ls.add_argument(

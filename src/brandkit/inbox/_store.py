@@ -1012,7 +1012,9 @@ class Inbox(SQLiteStore):
     ) -> list[Message]:
         """The last ``limit`` messages of `messages` (or, with ``unanswered``, of
         `unanswered`) with these filters, oldest first: only those are read (the command
-        line's ``--limit``).
+        line's ``--limit``). Posts that listening found are left out unless ``kind`` asks
+        for them: they are not messages to the brand, and a saved search stores them by the
+        thousand.
 
         Raises:
             ConfigurationError: a filter `messages` or `unanswered` refuses.
@@ -1024,9 +1026,10 @@ class Inbox(SQLiteStore):
                 kind=kind,
                 until=self._waited_until(older_than),
             )
-            where += " AND kind != 'found'"
         else:
             where, params = _where(status=status, account=account, kind=kind)
+        if kind is None or unanswered:
+            where += f"{' AND' if where else ' WHERE'} kind != 'found'"
         if limit is not None:
             limit = check_limit(limit, what="messages (or None for all)")
         return self._select(where, params, limit, latest=True)

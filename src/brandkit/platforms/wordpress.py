@@ -1511,6 +1511,15 @@ class WordPressAdapter(BlogAdapter):
                 " (check the user and the application password; WordPress treats a wrong "
                 "one as no login at all)"
             )
+            if status == 403 and code is not None and code.startswith("rest_cannot"):
+                # WordPress answers 403 (not 401) only to a user it knows: the password is
+                # right, and "check the password" sent users after the wrong thing.
+                hint = (
+                    f" (the user {self.account.settings.get('user')!r} is logged in, but "
+                    "their role may not do this: an Author publishes their own posts only; "
+                    "pages, categories and other users' posts need an Editor or "
+                    "Administrator)"
+                )
             return AuthError(text + hint, **common)
         if status == 429:
             # Bounded as every adapter's is: a Retry-After of twenty digits was taken as it

@@ -1630,6 +1630,14 @@ class WordPressEmulator(Emulator):
             "rest_cannot_create",
             "Sorry, you are not allowed to create posts as this user.",
         )
+        # create_item_permissions_check: the post type's create_posts, edit_pages for a page
+        # (Editors, Administrators); a logged-in user is refused with 403.
+        if ("edit_pages" if base == "pages" else "edit_posts") not in self._caps(user):
+            raise _ApiError(
+                403,
+                "rest_cannot_create",
+                "Sorry, you are not allowed to create posts as this user.",
+            )
         body = self._body(request)
         if body.get("id"):
             raise _ApiError(400, "rest_post_exists", "Cannot create existing post.")

@@ -71,8 +71,8 @@ def test_thread_threadgate_hides_and_like(
     served: tuple[BlueskyEmulator, str], connect: Connect
 ) -> None:
     """``get_post_thread`` shows the audience's replies; a threadgate created with
-    ``hiddenReplies`` (record key: the root's) comes beside the thread and the hidden reply
-    leaves the brand's notifications; ``put_record`` adds a second; ``like`` likes a reply,
+    ``hiddenReplies`` (record key: the root's) comes beside the thread and in the root's
+    post view, and the hidden reply leaves the brand's notifications; ``put_record`` adds a second; ``like`` likes a reply,
     its count and the viewer state's ``like`` (the like record's URI) show it, and
     ``unlike`` of that URI takes it back."""
     emu, url = served
@@ -100,6 +100,12 @@ def test_thread_threadgate_hides_and_like(
     gated = client.get_post_thread(post.uri)
     assert gated.threadgate.uri == gate.uri
     assert gated.threadgate.record.hidden_replies == [rude]
+    # The root's own view carries its threadgate (a tool reads the hidden list there before
+    # adding to it); replies' views do not.
+    assert gated.thread.post.threadgate.uri == gate.uri
+    (root_view,) = client.get_posts([post.uri]).posts
+    assert root_view.threadgate.record.hidden_replies == [rude]
+    assert all(r.post.threadgate is None for r in gated.thread.replies)
     listed = client.app.bsky.notification.list_notifications(params={"reasons": ["reply"]})
     assert rude not in {n.uri for n in listed.notifications}
 

@@ -1302,7 +1302,18 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             viewer=self._viewer_state(rec, viewer),
             labels=[],
         )
+        if not rec.value.get("reply"):
+            # views.post: "only hydrate gate on root post".
+            gate = self._gate_of(rec)
+            if gate is not None:
+                view["threadgate"] = self._threadgate_view(gate)
         return view
+
+    @staticmethod
+    def _threadgate_view(gate: StoredRecord) -> dict[str, Any]:
+        """``app.bsky.feed.defs#threadgateView`` (no list rules are emulated: ``lists``
+        is empty)."""
+        return {"uri": gate.uri, "cid": gate.cid, "record": gate.value, "lists": []}
 
     def _viewer_state(self, rec: StoredRecord, viewer: str | None) -> dict[str, Any]:
         """``app.bsky.feed.defs#viewerState``: the AT URIs of the viewer's own repost and
@@ -1747,12 +1758,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         if gate is not None:
             # As the AppView (v1): hidden replies stay in the thread; the root's threadgate
             # comes beside it, and clients fold away what its hiddenReplies name.
-            body["threadgate"] = {
-                "uri": gate.uri,
-                "cid": gate.cid,
-                "record": gate.value,
-                "lists": [],
-            }
+            body["threadgate"] = self._threadgate_view(gate)
         return self._stamp(self.json(body), status)
 
     @route("GET", r"/xrpc/app\.bsky\.feed\.getAuthorFeed")

@@ -158,3 +158,41 @@ def test_listen_commands_take_the_table_prefix_brandkit_report_reads(
     sqlite = ("--db", str(tmp_path / "b.db"), "--prefix", prefix)
     assert run("listen", "add", "acme", "acme", "--accounts", str(config), *sqlite)[0] == 1
     assert "leave --prefix out" in capsys.readouterr().err
+
+
+def test_a_query_whose_saved_cursor_is_refused_is_searched_again_from_the_start(
+    served: tuple[XEmulator, Path], tmp_path: Path
+) -> None:
+    """A saved cursor X's adapter refuses (one another brandkit wrote, naming the query as
+    it compiled it; a damaged one) failed every run of the query for good, told to pass
+    since=None, which no sync can. The run says to sync --from-start, which does."""
+    import sqlite3
+
+    from brandkit.listening import Listener
+
+    emu, config = served
+    db = tmp_path / "brandkit.db"
+    common = ("--accounts", str(config), "--db", str(db))
+    assert run("listen", "add", "acme", "acme", "--exclude", "job", *common)[0] == 0
+    status, text = run("listen", "sync", *common, "--json")
+    assert status == 0 and json.loads(text)[0]["found"] == 12
+    with sqlite3.connect(db) as conn:
+        (saved,) = conn.execute("SELECT cursor FROM listening_cursors").fetchone()
+        other = json.dumps({**json.loads(saved), "q": "0123456789abcdef"})
+        conn.execute("UPDATE listening_cursors SET cursor = ?", (other,))
+    conn.close()
+    emu.audience("walker9").post("acme boots after the upgrade", lang="en")
+    for _ in range(2):
+        status, text = run("listen", "sync", *common, "--force")
+        assert status == 1 and "FAILED acme" in text
+        assert "brandkit listen sync --from-start acme" in text
+    status, text = run("listen", "sync", *common, "--force", "--json")
+    assert "ConfigurationError" in json.loads(text)[0]["error"]
+    assert "listener.forget_cursors('acme')" in json.loads(text)[0]["error"]
+    status, text = run("listen", "sync", *common, "--from-start", "acme", "--json")
+    (again,) = json.loads(text)
+    assert status == 0 and (again["error"], again["found"]) == (None, 1)
+    assert run("listen", "sync", *common, "--force")[0] == 0
+    with Listener(db) as listener:
+        assert listener.count("acme") == 13
+    assert run("listen", "sync", *common, "--from-start", "nope")[0] == 1

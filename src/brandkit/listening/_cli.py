@@ -118,6 +118,12 @@ def _sync(args: argparse.Namespace, out: TextIO) -> int:
         )
     accounts = _accounts(args.accounts, None)
     with _listener(args) as listener, Client(accounts=accounts) as client:
+        for name in args.from_start or ():
+            if listener.get(name) is None:
+                raise ConfigurationError(
+                    f"--from-start {name}: no saved query {name!r} (brandkit listen add)"
+                )
+            listener.forget_cursors(name)
         runs = listener.sync(client, accounts, force=args.force)
         saved = bool(runs) or bool(listener.queries())
     if args.json:
@@ -273,6 +279,13 @@ def add_commands(subparsers: Any) -> None:
         "included, or an unsupported query is reported, not a failure).",
     )
     s.add_argument("--force", action="store_true", help="run every query, due or not")
+    s.add_argument(
+        "--from-start",
+        action="append",
+        metavar="NAME",
+        help="forget the saved query NAME's cursors and run it now, searching from the "
+        "start (repeatable): for a query whose platform refuses its saved cursor",
+    )
     s.set_defaults(func=_sync)
 
     t = verbs.add_parser(

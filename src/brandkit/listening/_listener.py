@@ -396,6 +396,29 @@ class Listener:
         assert watched is not None
         return watched
 
+    def forget_cursors(self, name: str, account: Account | str | None = None) -> None:
+        """Forget where the saved query ``name`` stands on ``account`` (an account or its
+        key; every account when left out) and make it due: its next run searches from the
+        start, as far back as the platform searches (and bills), storing what is new.
+
+        For a query whose saved cursor the platform's adapter refuses (damaged, or written
+        by another brandkit): every run of it failed, and no sync can pass ``since=None``.
+
+        Raises:
+            ConfigurationError: ``account`` is neither an account nor its key.
+        """
+        from brandkit.accounts import account_key
+
+        with self._tx() as db:
+            if account is None:
+                db.execute("DELETE FROM listening_cursors WHERE name = ?", (name,))
+            else:
+                db.execute(
+                    "DELETE FROM listening_cursors WHERE name = ? AND account = ?",
+                    (name, account_key(account)),
+                )
+            db.execute("UPDATE listening_queries SET last_run = NULL WHERE name = ?", (name,))
+
     def unwatch(self, name: str) -> None:
         """Forget the query ``name`` (what it found stays in the store)."""
         with self._tx() as db:
@@ -586,6 +609,7 @@ class Listener:
             )
         day = self.clock().astimezone(UTC).date().isoformat()
         reserved = 0
+        cursor: str | None = None
         try:
             allowed, reserved = self._allowance(watched, account, limit, day)
             cursor = self._cursor(watched.name, key)
@@ -593,7 +617,7 @@ class Listener:
         except BrandkitError as exc:
             if reserved:
                 self._give_back(watched.name, key, day, -reserved)
-            reason = self._failed(watched, account, exc)
+            reason = self._failed(watched, account, exc, cursor=cursor)
             stopped: Literal["budget", "quota", "limit"] | None = None
             if isinstance(exc, QuotaRefused):
                 stopped = "budget" if exc.quota == "budget" else "quota"
@@ -616,11 +640,22 @@ class Listener:
             ended = "budget" if left is not None and left < _smallest_page(account) else "limit"
         return QueryRun(watched.name, key, found, page.read, page.requests, stopped=ended)
 
-    def _failed(self, watched: Watch, account: Account, exc: BrandkitError) -> str:
-        """Log and keep beside the cursor why a run of ``watched`` on ``account`` failed;
-        returns the reason (its account's secrets taken out)."""
+    def _failed(
+        self, watched: Watch, account: Account, exc: BrandkitError, *, cursor: str | None = None
+    ) -> str:
+        """Log and keep beside the cursor why a run of ``watched`` on ``account`` failed
+        (searching from ``cursor``); returns the reason (its account's secrets taken out)."""
         key = account.key
-        reason = account.redact(f"{type(exc).__name__}: {exc}")
+        reason = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, ConfigurationError) and cursor is not None and "since=None" in reason:
+            # The platform's adapter refused the saved cursor (damaged, or written by another
+            # brandkit) and says to search from the start, which a sync never does by itself.
+            reason += (
+                f" -- to search from the start, forget its saved cursors: "
+                f"listener.forget_cursors({watched.name!r}), or brandkit listen sync "
+                f"--from-start {watched.name}"
+            )
+        reason = account.redact(reason)
         if not isinstance(exc, Unsupported):
             # The platform's words: escaped, a line break in them would forge a log line.
             logger.warning("listening %s on %s stopped: %s", watched.name, key, escaped(reason))

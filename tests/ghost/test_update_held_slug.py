@@ -58,3 +58,12 @@ def test_the_emulator_finds_the_post_itself_as_ghost_does(emu: GhostEmulator) ->
         edit = {"slug": "launch", "updated_at": second["updated_at"]}
         moved = http.put(f"{url}{second['id']}/", json={"posts": [edit]})
         assert moved.json()["posts"][0]["slug"] == "launch-3"
+
+
+def test_a_numbered_slug_moves_to_a_free_named_one(emu: GhostEmulator, client: Client) -> None:
+    # "launch-2026" looks like a variant of "launch", but no post holds "launch": the
+    # article names it, so the post moves there.
+    (d,) = client.publish(Article(title="Launch", slug="launch-2026", body="x"), emu.account())
+    client.update(d, Article(title="Launch", body="x", slug="launch"))
+    assert emu.post(d.parts[0].id)["slug"] == "launch"
+    assert d.parts[0].url == f"{emu.base_url}/launch/"

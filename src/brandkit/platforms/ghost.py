@@ -218,6 +218,19 @@ class _Pages(Answer):
     pages: tuple[_Post, ...]
 
 
+class _Slug(Answer):
+    id: str
+    slug: str
+
+
+class _Slugs(Answer):
+    posts: tuple[_Slug, ...] = ()
+    pages: tuple[_Slug, ...] = ()
+
+    def items(self, resource: str) -> tuple[_Slug, ...]:
+        return self.pages if resource == "pages" else self.posts
+
+
 class _Image(Answer):
     url: str
 
@@ -362,14 +375,31 @@ class GhostAdapter(BlogAdapter):
         slug = bound_slug(ghost_slug(article.slug, self._subdir()))
         return f"{bound_base(self.account.base_url)}/0000/00/00/{slug}/"
 
-    def _holds_slug(self, current: PartRef, slug: str) -> bool:
-        """Whether the post ``current`` already has the slug Ghost stores for ``slug``, or
-        one of its ``-2``, ``-3``... (see `ghost_slug`)."""
+    def _holds_slug(self, current: PartRef, slug: str, resource: str) -> Flow[bool]:
+        """Whether the post ``current`` already has the slug Ghost stores for ``slug`` (see
+        `ghost_slug`), or one of its ``-2``, ``-3``... while another post holds that slug
+        (read from the site): sent, Ghost would only number it again. A variant whose slug
+        is free is not held: sent, the post moves to it, as asked ("launch-2026" asked to
+        be "launch")."""
         held = current.extra.get("slug")
         if not isinstance(held, str):
             return False
         base = ghost_slug(slug, self._subdir())
-        return held == base or re.fullmatch(rf"{re.escape(base)}-[0-9]+", held) is not None
+        if held == base:
+            return True
+        if re.fullmatch(rf"{re.escape(base)}-[0-9]+", held) is None:
+            return False
+        response = yield from self._send(
+            self._request(
+                "GET",
+                f"{resource}/",
+                params={"filter": f"slug:'{base}'", "limit": "1", "fields": "id,slug"},
+            ),
+            idempotent=True,
+            bucket="api",
+        )
+        posts = self.parse(response, _Slugs).items(resource)
+        return any(post.slug == base and post.id != current.id for post in posts)
 
     def _subdir(self) -> str:
         """The last segment of the site's path (``blog`` for ``https://example.com/blog``),
@@ -650,7 +680,7 @@ class GhostAdapter(BlogAdapter):
                 # The slug derived from a corrected title moved a live post's URL (links
                 # shared, announcements among them, led to a 404): it keeps its own.
                 del fields["slug"]
-            elif self._holds_slug(current, article.slug):
+            elif (yield from self._holds_slug(current, article.slug, resource)):
                 # Ghost makes a slug sent unlike the stored one unique again, and finds the
                 # post itself holding it: a post stored as "launch-2" (or "post-x") sent
                 # "launch" moved to "launch-3", and back on the next update, its URL broken

@@ -54,7 +54,7 @@ def test_mentions_since_a_cursor_with_expansions(
         max_results=100,
         expansions=["author_id", "referenced_tweets.id", "in_reply_to_user_id"],
         tweet_fields=["created_at", "conversation_id"],
-        user_fields=["username"],
+        user_fields=["username", "profile_image_url", "verified", "protected", "description"],
         user_auth=True,
     )
     assert [t.id for t in page.data] == [int(third), int(second)]
@@ -67,6 +67,11 @@ def test_mentions_since_a_cursor_with_expansions(
     assert reply.referenced_tweets[0].id == int(post["id"])
     users = {u.id: u.username for u in page.includes["users"]}
     assert users[reply.author_id] == "fan2" and users[me.id] == "brand"
+    # What an inbox shows of a fan: the avatar and the badge (an account without them gets
+    # X's default picture, unverified, unprotected, an empty description).
+    fan2 = next(u for u in page.includes["users"] if u.username == "fan2")
+    assert fan2.profile_image_url.startswith("https://") and fan2.verified is False
+    assert (fan2.protected, fan2.description) == (False, "")
     assert [t.id for t in page.includes["tweets"]] == [int(post["id"])]
 
     # One mention read again by id (as from a notification), its author and parent expanded.

@@ -98,6 +98,9 @@ __all__ = [
 ]
 
 PROBLEMS = "https://api.twitter.com/2/problems/"
+DEFAULT_PROFILE_IMAGE = (
+    "https://abs.twimg.com/sticky/default_profile_images/default_profile_normal.png"
+)
 SNOWFLAKE_EPOCH_MS = 1288834974657
 SCOPES = "tweet.read tweet.write users.read offline.access media.write"
 
@@ -1615,6 +1618,18 @@ class XEmulator(Emulator):
         out: dict[str, Any] = {"id": user.id, "name": user.name, "username": user.username}
         if "created_at" in fields:
             out["created_at"] = _iso(user.created_at)
+        # Emulated users have no profile of their own: X's answers for an account that never
+        # set one (its default picture, no description or link); Premium is the blue check.
+        premium = self.premium if user.premium is None else user.premium
+        profile = {
+            "description": "",
+            "profile_image_url": DEFAULT_PROFILE_IMAGE,
+            "protected": False,
+            "url": "",
+            "verified": premium,
+            "verified_type": "blue" if premium else "none",
+        }
+        out.update((k, v) for k, v in profile.items() if k in fields)
         if "public_metrics" in fields:
             own = [p for p in self._posts.values() if p.author_id == user.id and not p.deleted]
             out["public_metrics"] = {

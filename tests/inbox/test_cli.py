@@ -556,3 +556,26 @@ def test_list_leaves_out_the_posts_listening_found_unless_asked(
     status, text = run("inbox", "list", "--db", db, "--json", "--kind", "found")
     assert status == 0 and len(json.loads(text)) == 4
     assert {m["kind"] for m in json.loads(text)} == {"found"}
+
+
+def test_reply_to_a_message_of_an_account_the_file_lacks_says_to_add_it(
+    served: tuple[MastodonEmulator, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The inbox holds a message to an account the accounts file no longer has (or another
+    file was given): the command answered with the library's advice, "pass account= or
+    build the client with accounts=[...]", which a shell cannot."""
+    emu, config = served
+    db = str(tmp_path / "brandkit.db")
+    assert run("inbox", "sync", "--accounts", str(config), "--db", db)[0] == 0
+    status, text = run("inbox", "list", "--db", db, "--json", "--kind", "reply")
+    (question,) = json.loads(text)
+    empty = tmp_path / "other.toml"
+    empty.write_text(config.read_text().replace("[accounts.acme]", "[accounts.shop]"))
+    status, text = run(
+        "inbox", "reply", question["key"], "Yes!", "--accounts", str(empty), "--db", db
+    )
+    assert status == 1 and text == ""
+    err = capsys.readouterr().err
+    assert f"{question['key']} came to the account mastodon:acme, which is not in" in err
+    assert "pass account=" not in err
+    assert [t for t in emu.post_texts() if "Yes!" in t] == []

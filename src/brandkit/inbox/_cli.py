@@ -221,6 +221,13 @@ def _reply(args: argparse.Namespace, out: TextIO) -> int:
         Client(outbox=outbox, accounts=accounts, timeout=args.timeout) as client,
     ):
         message = inbox.find(args.id)
+        if message.account not in {a.key for a in accounts}:
+            # The client's own words ("pass account=") are code: say it as the file.
+            raise ConfigurationError(
+                f"{message.key} came to the account {message.account}, which is not in "
+                f"{args.accounts}: add that account to the file, or give --accounts a file "
+                "that has it, to answer as it"
+            )
         try:
             delivery = inbox.reply(client, message, Post(text=text))
         except AnswerNotRecorded as exc:

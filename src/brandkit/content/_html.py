@@ -121,7 +121,11 @@ class _Blocks(HTMLParser):
     def handle_comment(self, data: str) -> None:
         if not self.stack and not self.broken:
             here = self._here()
-            end = here + len(data) + len("<!---->")
+            # "<!--data-->", or a bogus comment the parser reads as one ("<//p>", "<!x>"):
+            # two characters, the data, ">". Counted as the first, such a comment's block
+            # ran into what followed it.
+            framing = len("<!---->") if self.source.startswith("<!--", here) else len("<!>")
+            end = here + len(data) + framing
             self.blocks.append(HtmlBlock(here, end, "!--", frozenset(), comment=data))
 
     def _close(self, end: int, tag: str) -> None:

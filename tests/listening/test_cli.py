@@ -196,3 +196,18 @@ def test_a_query_whose_saved_cursor_is_refused_is_searched_again_from_the_start(
     with Listener(db) as listener:
         assert listener.count("acme") == 13
     assert run("listen", "sync", *common, "--from-start", "nope")[0] == 1
+
+
+def test_sync_of_a_query_on_an_account_the_file_lacks_says_to_add_it(
+    served: tuple[XEmulator, Path], tmp_path: Path
+) -> None:
+    """A saved query searches with an account the accounts file no longer has: the run
+    said "pass it to sync(client, accounts=[...])", which a shell cannot."""
+    _, config = served
+    db = ("--db", str(tmp_path / "brandkit.db"))
+    assert run("listen", "add", "acme", "acme", "--accounts", str(config), *db)[0] == 0
+    renamed = tmp_path / "other.toml"
+    renamed.write_text(config.read_text().replace("[accounts.acme]", "[accounts.shop]"))
+    status, text = run("listen", "sync", "--accounts", str(renamed), *db)
+    assert status == 1 and "FAILED acme" in text and "x:acme" in text
+    assert "add it to the accounts file" in text

@@ -605,7 +605,10 @@ class Listener:
             return QueryRun(
                 watched.name,
                 key,
-                error=f"account {key} is not known: pass it to sync(client, accounts=[...])",
+                error=(
+                    f"account {key} is not known: pass it to sync(client, accounts=[...]) "
+                    "(brandkit listen sync: add it to the accounts file)"
+                ),
             )
         day = self.clock().astimezone(UTC).date().isoformat()
         reserved = 0

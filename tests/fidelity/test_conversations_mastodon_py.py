@@ -102,6 +102,12 @@ def test_context_shows_the_conversation_and_favourite_counts(
     assert context.ancestors == []
     assert [s.id for s in context.descendants] == [reply, answer.id, nested]
     assert context.descendants[0].account.acct == "fan1"
+    # Who wrote with which app: the brand through its own, a local fan on the web; a status
+    # from another server names none (Mastodon shows no application for it).
+    assert context.descendants[1].application.name == "brandkit"
+    assert context.descendants[0].application.name == "Web"
+    remote = emu.audience("fan3@other.example").reply(post.id, "from afar")
+    assert api.status(remote).application is None
     assert isinstance(context.descendants[0].created_at, datetime)
     up = api.status_context(nested)
     assert [s.id for s in up.ancestors] == [post.id, reply, answer.id]

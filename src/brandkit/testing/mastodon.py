@@ -257,6 +257,9 @@ class _Status:
     # The thread it belongs to (Mastodon's conversation_id): its root's id; kept when a
     # status above it is deleted.
     conversation_id: str | None = None
+    # The app it was written with (Status.application's name); None for a status of another
+    # server, which Mastodon shows with no application.
+    application: str | None = "brandkit"
 
 
 @attrs.frozen
@@ -747,6 +750,8 @@ class MastodonEmulator(Emulator):
                 created_at=now,
                 origin=self._base_url,
                 quote_of=quoted.id if quoted else None,
+                # A local member writes on the web; another server's status has no app here.
+                application="Web" if author.domain is None else None,
             )
             self._add_status(st)
             self._notify_about(st)
@@ -1626,7 +1631,7 @@ class MastodonEmulator(Emulator):
             {
                 "filtered": [],
                 "reblog": None,
-                "application": {"name": "brandkit", "website": None},
+                "application": {"name": st.application, "website": None},
                 "account": None,
                 "media_attachments": [],
                 "mentions": [],
@@ -1642,6 +1647,9 @@ class MastodonEmulator(Emulator):
                 },
             }
         )
+        if st.application is None:
+            # StatusSerializer's show_application?: false for another server's account.
+            del data["application"]
         return data
 
     def _mentions_json(self, text: str, origin: str) -> list[dict[str, Any]]:

@@ -1511,6 +1511,15 @@ class WordPressAdapter(BlogAdapter):
                 " (check the user and the application password; WordPress treats a wrong "
                 "one as no login at all)"
             )
+            if str(self.account.base_url or "").startswith("http://"):
+                # WordPress ignores application passwords over plain http (unless the site
+                # says it is a local one): a right password is refused as no login at all.
+                hint = (
+                    " (check the user and the application password; WordPress treats a "
+                    "wrong one as no login at all, and ignores any over plain http unless "
+                    "the site's WP_ENVIRONMENT_TYPE is 'local': the account's URL is "
+                    "http://, use the site's https:// address)"
+                )
             if status == 403 and code is not None and code.startswith("rest_cannot"):
                 # WordPress answers 403 (not 401) only to a user it knows: the password is
                 # right, and "check the password" sent users after the wrong thing.

@@ -696,6 +696,9 @@ class WordPressEmulator(Emulator):
         max_request_line: the longest request line the web server takes (Apache's
             ``LimitRequestLine``, 8190 bytes; nginx's buffer is 8 KiB): a longer one is its
             414 ``Request-URI Too Long``. ``None``: no bound.
+        application_passwords: ``False``: a site where application passwords are not
+            available (served over plain http, its ``WP_ENVIRONMENT_TYPE`` not ``local``):
+            WordPress ignores them, and every request is anonymous.
         max_body_bytes: the largest request body the web server takes (nginx's
             ``client_max_body_size``, 1 MiB unless raised; Apache's ``LimitRequestBody``): a
             larger one is its 413 ``Request Entity Too Large`` page. ``None``: no bound.
@@ -724,11 +727,13 @@ class WordPressEmulator(Emulator):
         multisite: bool = False,
         max_request_line: int | None = 8190,
         max_body_bytes: int | None = None,
+        application_passwords: bool = True,
     ) -> None:
         super().__init__(clock=clock, strict=strict)
         self.multisite = multisite
         self.max_request_line = max_request_line
         self.max_body_bytes = max_body_bytes
+        self.application_passwords = application_passwords
         self.tz = ZoneInfo(timezone)
         self.permalinks = permalinks
         self.auth_errors = auth_errors
@@ -1096,6 +1101,9 @@ class WordPressEmulator(Emulator):
 
     def _user(self, request: httpx.Request) -> _User | None:
         """The user an application password authenticates, else ``None`` (anonymous)."""
+        if not self.application_passwords:
+            # wp_validate_application_password: not available, so not even looked at.
+            return None
         header = request.headers.get("authorization", "")
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "basic" or not value:

@@ -508,7 +508,10 @@ class GhostEmulator(Emulator):
                 name = item.get("name") if isinstance(item.get("name"), str) else None
                 slug = item.get("slug") if isinstance(item.get("slug"), str) else None
             if tag is None:
-                wanted = slug or _slugify(name or "")
+                # generateSlug: a "#" name is an internal tag, its slug "hash-<slug>" (apart
+                # from the public tag of the same words).
+                hashed = "hash-" if (name or "").startswith("#") else ""
+                wanted = slug or hashed + _slugify(name or "")
                 tag = next((t for t in self._tags.values() if t.slug == wanted), None)
                 if (
                     tag is None

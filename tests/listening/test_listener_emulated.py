@@ -416,3 +416,22 @@ def test_volume_puts_a_post_before_1970_on_its_own_day(
                 ("1969-12-31", "acme", 3),
                 (today, "acme", 1),
             ]
+
+
+def test_a_spike_alert_on_a_query_not_saved_is_refused_not_silent(tmp_path: Path) -> None:
+    """An alert on a name no query has (a typo, a trailing space) was accepted and never
+    called, whatever the volume."""
+    emu = XEmulator()
+    with emu.serve():
+        x = emu.account(name="acme", known_user=True)
+        for i in range(5):
+            emu.audience(f"crowd{i}").post(f"acme is down {i}", lang="en")
+        with Listener(tmp_path / "brandkit.db") as listener, Client(accounts=[x]) as c:
+            listener.watch("acme", Query(any=["acme"]), accounts=[x])
+            spikes: list[object] = []
+            for typo in ("acme ", "Acme", "acmee"):
+                with pytest.raises(ConfigurationError, match=rf"no saved query '{typo}'.*'acme'"):
+                    listener.on_spike(typo, spikes.append, window="1h")
+            listener.on_spike("acme", spikes.append, window="1h")
+            listener.sync(c, [x])
+            assert len(spikes) == 1

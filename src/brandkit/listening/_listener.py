@@ -480,10 +480,11 @@ class Listener:
         overlapping the last one alerted for (some of the same posts) does not alert again.
 
         Raises:
-            ConfigurationError: a factor that is not a finite number above 1, a
-                ``min_count`` that is not a whole number from 1, a bad window (not a
-                duration, under a second, or over 3650 days), ``baseline_windows`` below 1,
-                or a baseline reaching back more than 3650 days.
+            ConfigurationError: no saved query ``name`` (`watch` it first), a factor that is
+                not a finite number above 1, a ``min_count`` that is not a whole number
+                from 1, a bad window (not a duration, under a second, or over 3650 days),
+                ``baseline_windows`` below 1, or a baseline reaching back more than 3650
+                days.
         """
         if (
             isinstance(factor, bool)
@@ -516,6 +517,14 @@ class Listener:
                 f"window={window!r} times baseline_windows={baseline_windows} (and the window "
                 f"itself) reaches back more than {MAX_DURATION.days} days: give a shorter "
                 "window or fewer baseline windows"
+            )
+        if self.get(name) is None:
+            # A name it does not know (a typo, a query not saved yet) never alerted, silently.
+            known = [w.name for w in self.queries()]
+            shown = ", ".join(repr(n) for n in known[:10]) + (", ..." if len(known) > 10 else "")
+            raise ConfigurationError(
+                f"no saved query {name!r} to alert on: save it first with "
+                f"listener.watch({name!r}, ...)" + (f" (saved: {shown})" if known else "")
             )
         self._alerts.append(_Alert(name, factor, span, callback, baseline_windows, min_count))
 

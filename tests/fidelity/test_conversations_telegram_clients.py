@@ -6,6 +6,7 @@ forward it replies to, an answer in the thread, a reaction and a delete."""
 from __future__ import annotations
 
 import asyncio
+import importlib
 import threading
 import time
 from collections.abc import Callable
@@ -165,3 +166,34 @@ def test_ptb_long_polling_waits_for_a_comment_and_conflicts(
     assert comment.message.text == "Congrats!" and got["woken_seconds"] < 5
     assert got["second"] == ()
     assert "terminated by other getupdates request" in got["conflict"].message.lower()
+
+
+def test_ptb_updater_polls_comments_as_a_running_bot_does(
+    served: tuple[TelegramEmulator, str, str],
+) -> None:
+    """python-telegram-bot's ``Updater`` (what ``Application.run_polling`` runs): it starts
+    by deleting any webhook (``drop_pending_updates`` drops what waited), then long-polls;
+    a comment written while it runs reaches its update queue, and ``getWebhookInfo`` says
+    no webhook is set."""
+    emu, url, token = served
+    ext = importlib.import_module("telegram.ext")
+
+    async def steps() -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        async with ptb(url, token) as bot:
+            post = await bot.send_message(CHAT, "Launch day")
+            emu.audience("fan1").comment(str(post.message_id), "before the bot ran")
+            queue: asyncio.Queue[Any] = asyncio.Queue()
+            updater = ext.Updater(bot, update_queue=queue)
+            async with updater:
+                await updater.start_polling(timeout=1, drop_pending_updates=True)
+                emu.audience("fan2").comment(str(post.message_id), "Congrats!")
+                out["update"] = await asyncio.wait_for(queue.get(), 5)
+                await updater.stop()
+                out["info"] = await bot.get_webhook_info()
+            return out
+
+    got = run(steps)
+    message = got["update"].message
+    assert message.text == "Congrats!" and message.from_user.username == "fan2"
+    assert got["info"].url == "" and got["info"].pending_update_count == 0

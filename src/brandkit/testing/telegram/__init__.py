@@ -46,11 +46,14 @@ query, form, multipart or JSON):
   by other getUpdates request");
   bots never see their own or other bots' messages. ``setMessageReaction`` (one emoji
   reaction), and an admin bot of a group deletes anyone's message there.
+  ``deleteWebhook`` (``drop_pending_updates``) and ``getWebhookInfo`` answer as for a bot
+  with no webhook, which polling bots check first.
 
-Simplifications: no webhooks, no edits, no reaction updates or views (the Bot API has no
-views), photos are not re-encoded (their sizes are listed as Telegram makes
-them, each with its own ``file_id``), URLs given as media are not fetched (400).
-The entity check is stricter than Telegram, which drops some out-of-range entities silently.
+Simplifications: no webhooks (``setWebhook`` is not served), no edits, no reaction updates
+or views (the Bot API has no views), photos are not re-encoded (their sizes are listed as
+Telegram makes them, each with its own ``file_id``), URLs given as media are not fetched
+(400). The entity check is stricter than Telegram, which drops some out-of-range entities
+silently.
 """
 
 from brandkit.testing.telegram._server import (

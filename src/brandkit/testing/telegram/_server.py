@@ -1242,6 +1242,20 @@ class TelegramEmulator(Emulator):
             if self._polls.get(bot.id) != poll:
                 raise Refusal(409, _CONFLICT)
 
+    def _m_deletewebhook(self, bot: TelegramBot, call: BotApiRequest) -> Any:
+        # No webhook is ever set (the emulator delivers none), so there is none to delete;
+        # polling bots (python-telegram-bot's Updater) call it before their first getUpdates.
+        # drop_pending_updates drops the updates still waiting.
+        if self._flag(call, "drop_pending_updates"):
+            self._updates[bot.id] = []
+        return True
+
+    def _m_getwebhookinfo(self, bot: TelegramBot, call: BotApiRequest) -> Any:
+        # WebhookInfo without a webhook: an empty url and the updates waiting for getUpdates.
+        now = self.clock.time()
+        pending = sum(1 for _, t, _ in self._updates.get(bot.id, []) if now - t < UPDATE_LIFETIME)
+        return {"url": "", "has_custom_certificate": False, "pending_update_count": pending}
+
     def _m_setmessagereaction(self, bot: TelegramBot, call: BotApiRequest) -> Any:
         chat = self._target(bot, call)
         message_id = self._int(call, "message_id")

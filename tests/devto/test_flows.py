@@ -77,7 +77,7 @@ def test_registered() -> None:
 
 def test_tags_as_forem_takes_them() -> None:
     kept, dropped = devto_tags(["Press Release", "news", "NEWS", "C++", "x" * 31, "ai", "web"])
-    assert kept == ["pressrelease", "news", "c", "ai"]
+    assert kept == ["pressrelease", "news", "cpp", "ai"]
     assert dropped == ["x" * 31, "web"]
 
 

@@ -23,7 +23,8 @@ Facts used here (forem/forem: ``app/controllers/concerns/api/articles_controller
   keeps no alt text for it.
 - Tags: at most 4, letters and digits only (``[[:alnum:]]``: Alphabetic or decimal digits).
   brandkit sends each tag lowercased without its other characters (``"Press Release"``
-  becomes ``pressrelease``) and keeps the first 4, logging those it drops. Titles: at most
+  becomes ``pressrelease``; ``"C#"``, ``"C++"`` and ``".NET"`` are spelt ``csharp``, ``cpp``
+  and ``dotnet``, as DEV's tags are) and keeps the first 4, logging those it drops. Titles: at most
   128 characters.
 - dev.to has no slug you set: Forem makes one from the title plus 4 random characters
   (``-temp-slug-`` for a draft, replaced when it is first published), so an article is never
@@ -174,15 +175,32 @@ def forem_body(body: str) -> str:
     return NOT_FRONT_MATTER + body
 
 
+# Signs that name a language or platform, spelt as DEV's own tags spell them: stripped,
+# "C#" was tagged "c" (another language) and "C++" "c"; "#" after a letter or digit is
+# "sharp" (csharp, fsharp), "++" "pp" (cpp), a leading "." "dot" (dotnet). A leading "#" is a
+# hashtag's sign and goes.
+_TAG_SIGNS = ((re.compile(r"(?<=[a-z0-9])#"), "sharp"), (re.compile(r"\+\+"), "pp"))
+
+
+def _spelt(name: str) -> str:
+    tag = name.strip().lower()
+    if tag.startswith("."):
+        tag = "dot" + tag[1:]
+    for sign, word in _TAG_SIGNS:
+        tag = sign.sub(word, tag)
+    return tag
+
+
 def devto_tags(names: tuple[str, ...] | list[str]) -> tuple[list[str], list[str]]:
     """Tag names as Forem takes them: lowercase, only the characters of Forem's
     ``[[:alnum:]]`` (letters and other alphabetic characters, such as Indic vowel signs, and
-    decimal digits), each once, at most 4 and 30 characters each. Returns the tags sent and
-    the names dropped."""
+    decimal digits), each once, at most 4 and 30 characters each. Signs that name a language
+    are spelt as DEV's tags are (``"C#"`` is ``csharp``, ``"C++"`` ``cpp``, ``".NET"``
+    ``dotnet``). Returns the tags sent and the names dropped."""
     kept: list[str] = []
     dropped: list[str] = []
     for name in names:
-        tag = _TAG_DROPS.sub("", name.lower())
+        tag = _TAG_DROPS.sub("", _spelt(name))
         if not tag or len(tag) > TAG_MAX or len(kept) >= TAGS_MAX:
             dropped.append(name)
         elif tag not in kept:

@@ -147,3 +147,27 @@ def test_muting_a_conversation_stops_its_notifications(
     assert api.status_unmute(post.id).muted is False
     later = fan.reply(post.id, "ok, it grew on me")
     assert api.notifications(types=["mention"])[0].status.id == later
+
+
+def test_dismissing_handled_notifications(
+    served: tuple[MastodonEmulator, str], api: Any
+) -> None:
+    """A handled mention is dismissed with ``notifications_dismiss`` (gone from the list and
+    404 by id), another user's notification cannot be, and ``notifications_clear`` empties
+    the list."""
+    emu, url = served
+    api.status_post("hello")
+    fan = emu.audience("fan1")
+    first, second = fan.mention("first question"), fan.mention("second question")
+    listed = api.notifications(types=["mention"])
+    assert [n.status.id for n in listed] == [second, first]
+    assert api.notifications_dismiss(listed[1]) is None
+    assert [n.status.id for n in api.notifications(types=["mention"])] == [second]
+    with pytest.raises(mastodon.MastodonNotFoundError):
+        api.notifications(id=listed[1].id)
+
+    other = connect(url, emu.account(username="other").secret("token"))
+    with pytest.raises(mastodon.MastodonNotFoundError):
+        other.notifications_dismiss(listed[0].id)
+    api.notifications_clear()
+    assert api.notifications() == []

@@ -33,7 +33,8 @@ lowercase ``x-ratelimit-*`` headers with an ISO 8601 reset, as in recordings of 
   user of another server) whose replies, mentions and quotes (4.5+) make the notifications
   Mastodon makes; ``GET /api/v1/notifications`` (``types[]``, ``exclude_types[]``,
   ``limit`` 40/80, ``max_id``/``since_id``/``min_id``, ``Link`` headers),
-  ``GET /api/v1/notifications/:id``, ``GET /api/v1/statuses/:id/context``,
+  ``GET /api/v1/notifications/:id``, ``POST /api/v1/notifications/:id/dismiss`` and
+  ``/clear``, ``GET /api/v1/statuses/:id/context``,
   ``POST /api/v1/statuses/:id/favourite`` / ``unfavourite`` and ``mute`` / ``unmute`` (the
   conversation's later notifications are dropped, as NotifyService drops them).
 - Listening: the audience's public posts (``emu.audience("fan").post(text, lang="en")``)
@@ -214,6 +215,7 @@ _WRITE_SCOPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("PUT", re.compile(r"/api/v1/statuses/[^/]+"), "write:statuses"),
     ("POST", re.compile(r"/api/v1/statuses/[^/]+/(un)?favourite"), "write:favourites"),
     ("POST", re.compile(r"/api/v1/statuses/[^/]+/(un)?mute"), "write:mutes"),
+    ("POST", re.compile(r"/api/v1/notifications/(clear|[^/]+/dismiss)"), "write:notifications"),
     ("POST", re.compile(r"/api/v[12]/media"), "write:media"),
     ("PUT", re.compile(r"/api/v1/media/[^/]+"), "write:media"),
 )
@@ -1994,6 +1996,29 @@ class MastodonEmulator(Emulator):
             if n.id == notification_id and n.account_id == user.id:
                 return self.json(self._notification_json(n, self._origin(request)))
         raise Refusal(404, "Record not found")
+
+    def _forget_notifications(self, user: _User, keep: Callable[[_Notification], bool]) -> None:
+        self._notifications = [n for n in self._notifications if n.account_id != user.id or keep(n)]
+        mine = self._notifications_of.get(user.id, [])
+        self._notifications_of[user.id] = [(k, n) for k, n in mine if keep(n)]
+
+    @route("POST", r"/api/v1/notifications/(?P<notification_id>[^/]+)/dismiss")
+    @_api()
+    def _dismiss_notification(
+        self, request: httpx.Request, user: _User, notification_id: str
+    ) -> httpx.Response:
+        # NotificationsController#dismiss: current_account.notifications.find(id).destroy!,
+        # then render_empty ({}); another account's notification is not found.
+        if not any(n.id == notification_id for _, n in self._notifications_of.get(user.id, ())):
+            raise Refusal(404, "Record not found")
+        self._forget_notifications(user, lambda n: n.id != notification_id)
+        return self.json({})
+
+    @route("POST", r"/api/v1/notifications/clear")
+    @_api()
+    def _clear_notifications(self, request: httpx.Request, user: _User) -> httpx.Response:
+        self._forget_notifications(user, lambda n: False)
+        return self.json({})
 
     # -- listening -------------------------------------------------------------------------
 

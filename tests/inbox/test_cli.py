@@ -14,6 +14,7 @@ from brandkit import Client, Inbox, Post
 from brandkit.cli import main
 from brandkit.testing.bluesky import BlueskyEmulator
 from brandkit.testing.mastodon import MastodonEmulator
+from tests.servers._servers import postgres_db  # noqa: F401 - fixture
 
 
 @pytest.fixture
@@ -579,3 +580,39 @@ def test_reply_to_a_message_of_an_account_the_file_lacks_says_to_add_it(
     assert f"{question['key']} came to the account mastodon:acme, which is not in" in err
     assert "pass account=" not in err
     assert [t for t in emu.post_texts() if "Yes!" in t] == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_sync_marks_replied_what_the_worker_answered_from_the_same_database(
+    served: tuple[MastodonEmulator, Path],
+    tmp_path: Path,
+    backend: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    """An answer queued for the worker (`queue_reply`) and sent by `brandkit run`: a sync
+    through a client with an outbox marks its message replied, but `brandkit inbox sync`
+    reads with none, so the message stayed in `list --unanswered` for good, inviting a
+    second answer."""
+    from brandkit import Account, Outbox
+
+    emu, config = served
+    db = str(tmp_path / "brandkit.db")
+    if backend == "postgresql":
+        db = request.getfixturevalue("postgres_db")
+    common = ("--accounts", str(config), "--db", db)
+    assert run("inbox", "sync", *common)[0] == 0
+    acme = Account.load(config)["acme"]
+    with Inbox(db) as inbox, Outbox(db, accounts=[acme]) as outbox:
+        (question,) = inbox.messages(kind="reply")
+        inbox.queue_reply(outbox, question, Post(text="Yes, 10 to 4."), acme)
+    assert run("run", "--once", *common)[0] == 0
+    assert "@ana Yes, 10 to 4." in emu.post_texts()
+    status, text = run("inbox", "list", "--db", db, "--unanswered", "--json")
+    assert question.key in [m["key"] for m in json.loads(text)]  # sent, not settled yet
+    assert run("inbox", "sync", *common)[0] == 0
+    status, text = run("inbox", "list", "--db", db, "--unanswered", "--json")
+    assert status == 0 and question.key not in [m["key"] for m in json.loads(text)]
+    with Inbox(db) as inbox:
+        assert inbox.status(question) == "replied"
+        (times,) = inbox.response_times()
+        assert times.answered == 1 and times.median is not None

@@ -103,6 +103,14 @@ def _sync(args: argparse.Namespace, out: TextIO) -> int:
         if args.from_start:
             for account in accounts:
                 inbox.forget_cursor(account)
+        if inbox._answers_on_their_way() and inbox._has_table_beside("outbox_deliveries"):
+            # As a sync through a client with an outbox does: the answers `inbox reply` or
+            # `queue_reply` left to the worker (`brandkit run`) in this database's outbox,
+            # once sent, mark their messages replied. Without it they waited for good.
+            from brandkit.outbox import Outbox
+
+            with Outbox(args.db, **_prefixed(args)) as outbox:
+                inbox.settle(outbox)
         report = asyncio.run(sync(inbox))
     rows = [
         {
@@ -281,8 +289,9 @@ def add_commands(subparsers: Any) -> None:
         parents=[common, online],
         help="read every account's new messages into the inbox",
         description="Read what is new for each account since its last sync (replies, "
-        "comments, mentions, quotes) and store it. Exit status 1 when an account could "
-        "not be read (its cursor stays where it was).",
+        "comments, mentions, quotes) and store it; first, the answers the outbox in the "
+        "same database has sent since mark their messages replied. Exit status 1 when an "
+        "account could not be read (its cursor stays where it was).",
     )
     s.add_argument("--account", action="append", help="only this account (repeatable)")
     s.add_argument(

@@ -267,6 +267,12 @@ class PostgresInbox(Inbox):
         with self._lock, self._errors(), self._connection().cursor() as cur:
             yield _Statements(cur, self.prefix)
 
+    def _has_table_beside(self, table: str) -> bool:
+        with self._reading() as db:
+            # to_regclass follows the connection's search_path, as the inbox's tables do.
+            row = db.execute("SELECT to_regclass(?)", (f"{self.prefix}{table}",)).fetchone()
+        return row is not None and row[0] is not None
+
     def _insert_rows(self, db: Any, rows: list[tuple[Any, ...]]) -> int:
         if not rows:
             return 0

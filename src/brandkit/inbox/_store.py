@@ -804,6 +804,23 @@ class Inbox(SQLiteStore):
         """
         return self._settle_from(outbox)
 
+    def _answers_on_their_way(self) -> bool:
+        """Whether some message waits for an answer recorded as on its way (`settle`)."""
+        with self._reading() as db:
+            row = db.execute(
+                "SELECT 1 FROM inbox_messages "
+                "WHERE reply_delivery IS NOT NULL AND replied_at IS NULL LIMIT 1"
+            ).fetchone()
+        return row is not None
+
+    def _has_table_beside(self, table: str) -> bool:
+        """Whether the inbox's file holds ``table`` (another store's, such as the outbox's)."""
+        with self._reading() as db:
+            row = db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+            ).fetchone()
+        return row is not None
+
     def _settle_from(self, outbox: Any) -> int:
         get = getattr(outbox, "get", None)
         if get is None:

@@ -174,3 +174,54 @@ def test_unread_notifications_are_marked_seen(
     older = notes.list_notifications(params={"limit": 2, "cursor": fresh.cursor})
     assert [n.is_read for n in older.notifications] == [True, True]
     assert older.seen_at == fresh.seen_at  # a kept seen time comes with every page
+
+
+def test_threadgate_allow_rules_close_a_thread(
+    served: tuple[BlueskyEmulator, str], connect: Connect
+) -> None:
+    """A threadgate's ``allow``: an empty list lets no one reply, a mention rule only those
+    the root post mentions. A reply written against the gate is still stored (the PDS takes
+    it) but the AppView leaves it out of the thread and the reply count and notifies no one
+    of it; replies from before the gate, and the brand's own, stay."""
+    emu, url = served
+    client = login(emu, url, connect)
+    gate = client.app.bsky.feed.threadgate
+    closed = client.send_post("No questions, please")
+    early = emu.audience("fan1").reply(closed.uri, "too late to stop me")
+    gate.create(
+        client.me.did,
+        models.AppBskyFeedThreadgate.Record(
+            post=closed.uri, created_at=client.get_current_time_iso(), allow=[]
+        ),
+        rkey=closed.uri.rsplit("/", 1)[1],
+    )
+    blocked = emu.audience("fan2").reply(closed.uri, "but why?")
+    own = client.send_post(
+        "We will answer here",
+        reply_to=models.AppBskyFeedPost.ReplyRef(
+            root=models.create_strong_ref(closed), parent=models.create_strong_ref(closed)
+        ),
+    )
+    thread = client.get_post_thread(closed.uri).thread
+    assert {r.post.uri for r in thread.replies} == {early, own.uri}
+    assert thread.post.reply_count == 2
+    replies = client.app.bsky.notification.list_notifications(params={"reasons": ["reply"]})
+    assert {n.uri for n in replies.notifications} == {early}
+    assert emu.records[blocked].value["text"] == "but why?"  # stored all the same
+
+    fan1 = client.get_profile("fan1.test")
+    text = atproto.client_utils.TextBuilder().text("Only ").mention("@fan1.test", fan1.did)
+    invited = client.send_post(text)
+    gate.create(
+        client.me.did,
+        models.AppBskyFeedThreadgate.Record(
+            post=invited.uri,
+            created_at=client.get_current_time_iso(),
+            allow=[models.AppBskyFeedThreadgate.MentionRule()],
+        ),
+        rkey=invited.uri.rsplit("/", 1)[1],
+    )
+    welcome = emu.audience("fan1").reply(invited.uri, "thanks for asking me")
+    emu.audience("fan2").reply(invited.uri, "me too?")
+    thread = client.get_post_thread(invited.uri).thread
+    assert [r.post.uri for r in thread.replies] == [welcome]

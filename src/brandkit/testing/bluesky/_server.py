@@ -604,6 +604,9 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         ] = ((-1, -1), {})
         # Each account's last-seen time of its notifications (ms), set by updateSeen.
         self._seen_notifs: dict[str, int] = {}
+        # Replies the AppView indexed as against their thread's threadgate (its allow rules
+        # as they stood then): stored, but out of threads, reply counts and notifications.
+        self._gate_violations: set[str] = set()
         self._last_tid = 0
         self._clock_id = int.from_bytes(os.urandom(2), "big") & 0x3FF
         # OAuth (PAR, PKCE, DPoP): brandkit.testing.bluesky._oauth.
@@ -1219,7 +1222,9 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         actual = {POST: 0, _LIKE: 0, _REPOST: 0}
         for r in self.records.values():
             if r.collection == POST:
-                if (r.value.get("reply") or {}).get("parent", {}).get("uri") == rec.uri:
+                if (r.value.get("reply") or {}).get("parent", {}).get(
+                    "uri"
+                ) == rec.uri and r.uri not in self._gate_violations:
                     actual[POST] += 1
             elif r.collection in (_LIKE, _REPOST) and _backlink(r.value) == rec.uri:
                 actual[r.collection] += 1
@@ -1594,6 +1599,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             created_at=self.clock.time(),
         )
         self._sort_ms[uri] = self._next_sort_ms()
+        self._index_reply(self.records[uri])
         self._writes += 1
         answer: dict[str, Any] = {"uri": uri, "cid": cid, "commit": self._commit()}
         if status is not None:
@@ -1733,8 +1739,11 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         if rec is None:
             # The AppView's answer for a post it does not have (deleted or never made).
             return self._stamp(self._err(400, "NotFound", f"Post not found: {uri}"), status)
-        thread = self._thread_view(rec, depth=int(params.get("depth", 6)), viewer=viewer)
-        height = int(params.get("parentHeight", 80))
+        # views.thread: a post against its threadgate comes without parent or replies.
+        against_gate = rec.uri in self._gate_violations
+        depth = 0 if against_gate else int(params.get("depth", 6))
+        thread = self._thread_view(rec, depth=depth, viewer=viewer)
+        height = 0 if against_gate else int(params.get("parentHeight", 80))
         node = thread
         current = rec
         while height > 0:
@@ -1846,6 +1855,8 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
                     for r in self.records.values()
                     if r.collection == POST
                     and ((r.value.get("reply") or {}).get("parent") or {}).get("uri") == rec.uri
+                    # views.threadReplies leaves out replies against the threadgate.
+                    and r.uri not in self._gate_violations
                 ),
                 key=lambda r: (r.created_at, r.rkey),
             )
@@ -2180,6 +2191,8 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             )
             if match is not None and match["collection"] == POST:
                 notify(match["repo"], "quote", match.group(0))
+        if rec.uri in self._gate_violations:
+            return out  # "don't generate reply notifications when post violates threadgate"
         hidden: set[str] | None = None
         current = rec
         for _ in range(_REPLY_NOTIF_DEPTH - 1):
@@ -2197,6 +2210,40 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
                 break
             current = parent
         return out
+
+    def _index_reply(self, rec: StoredRecord) -> None:
+        """As the AppView's indexer does for a new reply (plugins/post.ts validateReply, with
+        util.ts violatesThreadGate and views/util.ts parseThreadGate): whether it breaks its
+        thread's threadgate as it stands now (later gate changes do not re-judge it). The
+        root's author may always reply; no gate, or no ``allow``, lets anyone; a mention rule
+        lets those the root mentions, a follower (following) rule those who follow (are
+        followed by) the root's author; list rules let no one here (no lists are kept)."""
+        root_uri = _root_uri(rec) if rec.collection == POST else None
+        match = _AT_URI.fullmatch(root_uri or "")
+        if match is None or match["repo"] == rec.did:
+            return
+        gate = self._gate_of(rec)
+        allow = gate.value.get("allow") if gate is not None else None
+        if not isinstance(allow, list):
+            return
+        owner = match["repo"]
+        kinds = {str(rule.get("$type")) for rule in allow if isinstance(rule, Mapping)}
+        root = self.records.get(str(root_uri))
+        if _THREADGATE + "#mentionRule" in kinds and root is not None:
+            for facet in root.value.get("facets") or ():
+                for feature in facet.get("features") or ():
+                    if feature.get("$type") == _MENTION and feature.get("did") == rec.did:
+                        return
+        follows = {
+            (r.did, _backlink(r.value))
+            for r in self.records.values()
+            if r.collection == "app.bsky.graph.follow"
+        }
+        if _THREADGATE + "#followerRule" in kinds and (rec.did, owner) in follows:
+            return
+        if _THREADGATE + "#followingRule" in kinds and (owner, rec.did) in follows:
+            return
+        self._gate_violations.add(rec.uri)
 
     def _gate_of(self, rec: StoredRecord) -> StoredRecord | None:
         """The threadgate of the thread ``rec`` is in (its root's), if there is one."""
@@ -2255,7 +2302,9 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             value=record,
             created_at=current.created_at if current is not None else self.clock.time(),
         )
-        self._sort_ms.setdefault(uri, self._next_sort_ms())
+        if uri not in self._sort_ms:
+            self._sort_ms[uri] = self._next_sort_ms()
+            self._index_reply(self.records[uri])
         self._writes += 1
         answer["commit"] = self._commit()
         if status is not None:

@@ -616,3 +616,33 @@ def test_sync_marks_replied_what_the_worker_answered_from_the_same_database(
         assert inbox.status(question) == "replied"
         (times,) = inbox.response_times()
         assert times.answered == 1 and times.median is not None
+
+
+def test_a_message_that_can_never_be_answered_can_be_archived_from_the_shell(
+    served: tuple[MastodonEmulator, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its author deleted it: the answer fails ("there is nothing to answer") and the
+    message stayed in `list --unanswered` and the report's unanswered count for good, with
+    no command to take it off (the library's `inbox.mark` alone could)."""
+    emu, config = served
+    db = str(tmp_path / "brandkit.db")
+    common = ("--accounts", str(config), "--db", db)
+    assert run("inbox", "sync", *common)[0] == 0
+    status, text = run("inbox", "list", "--db", db, "--json", "--kind", "reply")
+    (question,) = json.loads(text)
+    emu.delete(question["id"])
+    status, text = run("inbox", "reply", question["key"], "Yes!", *common)
+    assert status == 1 and "nothing to answer" in text
+    status, text = run("inbox", "mark", question["id"], "archived", "--db", db)
+    assert status == 0 and text == f"archived {question['key']}\n"
+    status, text = run("inbox", "list", "--db", db, "--unanswered", "--json")
+    assert question["key"] not in [m["key"] for m in json.loads(text)]
+    with Inbox(db) as inbox:
+        assert inbox.status(question["key"]) == "archived"
+        assert inbox.response_times()[0].unanswered == 1  # the mention alone
+    assert run("inbox", "mark", question["key"], "gone", "--db", db)[0] == 2
+    assert "argument status: invalid choice: 'gone'" in capsys.readouterr().err
+    assert run("inbox", "mark", "nope", "seen", "--db", db)[0] == 1
+    assert "no message match 'nope'" in capsys.readouterr().err
+    assert run("inbox", "mark", "x", "seen", "--db", str(tmp_path / "none.db"))[0] == 1
+    assert "no inbox at" in capsys.readouterr().err

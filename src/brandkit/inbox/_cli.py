@@ -143,7 +143,6 @@ def _sync(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _list(args: argparse.Namespace, out: TextIO) -> int:
-    from brandkit.backends import kind_of
     from brandkit.inbox._store import Inbox
 
     # Options that would be silently dropped are refused, so that a list is never wider
@@ -170,8 +169,7 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
         )
     # A missing SQLite file is refused rather than created; a postgresql:// URL names a
     # server, whose inbox tables are created (empty) when missing.
-    local = kind_of(args.db) == "sqlite"
-    if local and args.db != ":memory:" and not Path(args.db).exists():
+    if _missing(args.db):
         raise ConfigurationError(f"no inbox at {args.db!r}: run brandkit inbox sync first")
     with Inbox(args.db, **_prefixed(args)) as inbox:
         # The latest --limit, read alone: a year of messages is not read to print twenty.
@@ -259,12 +257,37 @@ def _reply(args: argparse.Namespace, out: TextIO) -> int:
     return 0 if delivery.ok else 1
 
 
+def _mark(args: argparse.Namespace, out: TextIO) -> int:
+    from brandkit.inbox._store import Inbox
+
+    # A missing SQLite file is refused rather than created, as `list` refuses it.
+    if _missing(args.db):
+        raise ConfigurationError(f"no inbox at {args.db!r}: run brandkit inbox sync first")
+    with Inbox(args.db, **_prefixed(args)) as inbox:
+        message = inbox.find(args.id)
+        inbox.mark(message, args.status)
+    if args.json:
+        json.dump({"key": message.key, "status": args.status}, out, ensure_ascii=False)
+        print(file=out)
+    else:
+        print(f"{args.status:<8} {message.key}", file=out)
+    return 0
+
+
+def _missing(db: str) -> bool:
+    """Whether ``db`` is an SQLite file that is not there (a ``postgresql://`` URL names a
+    server, whose inbox tables are created, empty, when missing)."""
+    from brandkit.backends import kind_of
+
+    return kind_of(db) == "sqlite" and db != ":memory:" and not Path(db).exists()
+
+
 def add_commands(subparsers: Any) -> None:
-    """Register ``brandkit inbox sync|list|reply``."""
+    """Register ``brandkit inbox sync|list|reply|mark``."""
     from brandkit.inbox._model import KINDS
     from brandkit.inbox._store import MessageStatus
 
-    i = subparsers.add_parser("inbox", help="sync, list and answer the audience's messages")
+    i = subparsers.add_parser("inbox", help="sync, list, answer and mark the audience's messages")
     verbs = i.add_subparsers(dest="inbox_command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -353,3 +376,16 @@ def add_commands(subparsers: Any) -> None:
     r.add_argument("id", help="the message's key (brandkit inbox list shows it)")
     r.add_argument("text", help="the answer ('-' reads standard input, at most 1 MiB)")
     r.set_defaults(func=_reply, account=None)
+
+    m = verbs.add_parser(
+        "mark",
+        parents=[common],
+        help="set one stored message's status (seen, archived, ...)",
+        description="Set the status of the message ID (its key, or an unambiguous start of "
+        "it): seen, archived (one that will never be answered, such as a deleted one: it "
+        "leaves --unanswered and the report's unanswered count), replied (answered "
+        "elsewhere), hidden, or new again. Makes no request.",
+    )
+    m.add_argument("id", help="the message's key (brandkit inbox list shows it)")
+    m.add_argument("status", choices=[s.value for s in MessageStatus], help="its new status")
+    m.set_defaults(func=_mark)

@@ -48,3 +48,13 @@ def test_under_the_limit_all_goes_through() -> None:
     with emu.serve(), Client(retry=FAST) as client:
         (d,) = client.publish(Article(title="Hi", body="x", featured_image=image), emu.account())
     assert d.error is None
+
+
+def test_a_site_without_pretty_permalinks_names_the_image_too() -> None:
+    # The route is in the query there (/?rest_route=/wp/v2/media).
+    emu = WordPressEmulator(max_body_bytes=100_000, rewrite=False)
+    image = Media.from_bytes(_jpeg(150_000), alt="Office", filename="office.jpg")
+    with emu.serve(), Client(retry=FAST) as client:
+        (d,) = client.publish(Article(title="Hi", body="x", featured_image=image), emu.account())
+    assert isinstance(d.error, Rejected), d.error
+    assert "make the featured image smaller" in str(d.error)

@@ -1563,7 +1563,9 @@ def _too_large(response: httpx.Response) -> str:
         return ": the site's web server refused the request as too large"
     length = request.headers.get("content-length", "")
     size = f" ({int(length):,} bytes)" if length.isascii() and length.isdigit() else ""
-    what = "the featured image" if request.url.path.endswith("/media") else "the article"
+    # The route is in the path, or in the query of a site without pretty permalinks.
+    media = re.search(r"/wp/v2/media(?:$|[?&/])", urllib.parse.unquote(str(request.url)))
+    what = "the featured image" if media is not None else "the article"
     return (
         f": the site's web server refused the request{size} as too large; make "
         f"{what} smaller, or raise the site's limits (nginx client_max_body_size, Apache "

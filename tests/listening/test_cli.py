@@ -211,3 +211,34 @@ def test_sync_of_a_query_on_an_account_the_file_lacks_says_to_add_it(
     status, text = run("listen", "sync", "--accounts", str(renamed), *db)
     assert status == 1 and "FAILED acme" in text and "x:acme" in text
     assert "add it to the accounts file" in text
+
+
+def test_a_saved_query_can_be_removed_from_the_shell(
+    served: tuple[XEmulator, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A query added by mistake ran at every sync (on X, read and billed every day) with no
+    command to stop it: only the library's `unwatch` could. One this version cannot read
+    (a newer brandkit's) is removable too."""
+    import sqlite3
+
+    emu, config = served
+    db = tmp_path / "brandkit.db"
+    common = ("--accounts", str(config), "--db", str(db))
+    assert run("listen", "add", "acme", "acme", *common)[0] == 0
+    assert run("listen", "add", "rival", "rivalco", *common)[0] == 0
+    assert run("listen", "sync", *common)[0] == 0
+    status, text = run("listen", "remove", "acme", "--db", str(db))
+    assert status == 0 and text == "removed 'acme': it runs no more (what it found stays)\n"
+    searches = len(emu.requests)
+    status, text = run("listen", "sync", *common, "--force", "--json")
+    assert status == 0 and [r["name"] for r in json.loads(text)] == ["rival"]
+    assert len(emu.requests) == searches + 1
+    with sqlite3.connect(db) as conn:
+        conn.execute('UPDATE listening_queries SET query = \'{"any": ["x"], "near": 1}\'')
+    conn.close()
+    assert run("listen", "remove", "rival", "--db", str(db))[0] == 0
+    status, text = run("listen", "sync", *common)
+    assert status == 0 and "no saved query in" in text
+    assert run("listen", "remove", "acme", "--db", str(db))[0] == 1
+    assert "no saved query 'acme'" in capsys.readouterr().err
+    assert run("listen", "remove", "acme", "--db", str(tmp_path / "none.db"))[0] == 1

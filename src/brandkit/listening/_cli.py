@@ -167,6 +167,21 @@ def _sync(args: argparse.Namespace, out: TextIO) -> int:
     return 1 if refused else 0
 
 
+def _remove(args: argparse.Namespace, out: TextIO) -> int:
+    if _missing(args.db):
+        raise ConfigurationError(f"no listening data at {args.db!r}: nothing to remove")
+    with _listener(args) as listener:
+        try:
+            known = listener.get(args.name) is not None
+        except ConfigurationError:
+            known = True  # saved, but this version cannot read it: removable all the same
+        if not known:
+            raise ConfigurationError(f"no saved query {args.name!r} (brandkit listen add)")
+        listener.unwatch(args.name)
+    print(f"removed {args.name!r}: it runs no more (what it found stays)", file=out)
+    return 0
+
+
 def _top(args: argparse.Namespace, out: TextIO) -> int:
 
     # Only an SQLite path can be missing; a postgresql:// URL (the inbox on a server) is
@@ -224,7 +239,7 @@ def _top(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def add_commands(subparsers: Any) -> None:
-    """Register ``brandkit listen add|sync|top``."""
+    """Register ``brandkit listen add|sync|top|remove``."""
     lp = subparsers.add_parser("listen", help="saved searches of what people say")
     verbs = lp.add_subparsers(dest="listen_command", required=True)
     common = argparse.ArgumentParser(add_help=False)
@@ -307,3 +322,13 @@ def add_commands(subparsers: Any) -> None:
         "--until", type=_time_arg("until"), help="only posts made before this ISO 8601 time"
     )
     t.set_defaults(func=_top)
+
+    r = verbs.add_parser(
+        "remove",
+        parents=[common],
+        help="forget a saved query",
+        description="Forget the saved query NAME: it is searched no more (on X, no more posts "
+        "read and billed); what it found stays in the database. No request.",
+    )
+    r.add_argument("name", help="the query's name")
+    r.set_defaults(func=_remove)

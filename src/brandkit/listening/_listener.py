@@ -1353,7 +1353,7 @@ def _watch(row: Sequence[Any]) -> Watch:
         raise ConfigurationError(
             f"the saved query {name!r} cannot be read ({reason}): it was saved by a newer "
             f"brandkit, or damaged; save it again (listener.watch({name!r}, ...), brandkit "
-            f"listen add) or remove it (listener.unwatch({name!r}))"
+            f"listen add) or remove it (listener.unwatch({name!r}), brandkit listen remove)"
         ) from None
 
 

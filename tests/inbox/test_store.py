@@ -1445,3 +1445,31 @@ def test_an_account_whose_saved_cursor_the_platform_refuses_can_be_read_from_the
             assert inbox.sync(client, [acme]).accounts[0].error is None
         assert sorted(m.text for m in inbox.messages()) == ["to the new one", "to the old account"]
         inbox.close()
+
+
+def test_an_answer_that_is_not_a_post_is_a_configuration_error_that_says_so(
+    tmp_path: Path,
+) -> None:
+    """``inbox.reply(client, message, "Thanks!")`` met the adapter as AttributeError: 'str'
+    object has no attribute 'text'."""
+    from brandkit.testing.mastodon import MastodonEmulator
+
+    emu = MastodonEmulator()
+    with emu.serve():
+        acme = emu.account(name="acme")
+        with Client(accounts=[acme]) as client:
+            (ours,) = client.publish(Post(text="Our autumn collection"), acme)
+            emu.audience("ana").reply(ours.ids[0], "Do you ship to Norway?")
+            inbox = Inbox(tmp_path / "brandkit.db")
+            inbox.sync(client, [acme])
+            (question,) = inbox.unanswered()
+            with pytest.raises(ConfigurationError, match=r"a str, not a Post: give Post\(text="):
+                inbox.reply(client, question, "We do!")  # type: ignore[arg-type]
+            with (
+                Outbox(tmp_path / "outbox.db", accounts=[acme]) as outbox,
+                pytest.raises(ConfigurationError, match="a NoneType, not a Post"),
+            ):
+                inbox.queue_reply(outbox, question, None, acme)  # type: ignore[arg-type]
+            assert inbox.unanswered() == [question]
+            inbox.close()
+    assert emu.post_texts() == ["Our autumn collection"]

@@ -778,11 +778,12 @@ class Inbox(SQLiteStore):
         outbox) marks the message ``replied`` at the time the answer was posted.
 
         Raises:
-            ConfigurationError: no such message, or the account is not in the outbox's
-                configuration.
+            ConfigurationError: no such message, ``post`` is not a `Post`, or the account
+                is not in the outbox's configuration.
             Unsupported: its platform cannot answer messages.
             ContentError: the answer breaks a rule of the platform.
         """
+        _check_answer(post)
         found, stored = self._lookup(message)
         # Stored once the outbox took the answer, as `reply` does once it is sent: an answer
         # refused (another account's message) must not leave a message no sync read.
@@ -872,15 +873,16 @@ class Inbox(SQLiteStore):
         twice) and record the answer.
 
         Raises:
-            ConfigurationError: no such message, its account is not known to ``client``,
-                or this inbox recorded the same answer to it already (sent, or on its way
-                through an outbox) and neither ``client`` nor its outbox holds it: sent
-                again, it would be a second answer.
+            ConfigurationError: no such message, ``post`` is not a `Post`, its account is
+                not known to ``client``, or this inbox recorded the same answer to it
+                already (sent, or on its way through an outbox) and neither ``client`` nor
+                its outbox holds it: sent again, it would be a second answer.
             Unsupported: its platform cannot answer messages.
             AnswerNotRecorded: the answer was sent (or is on its way) but the store could
                 not record it (locked, unreachable); ``.delivery`` is the answer, for
                 `replied` once the store is back.
         """
+        _check_answer(post)
         found, stored = self._lookup(message)
         if stored:
             self._refuse_a_second_answer(client, found, post)
@@ -1254,6 +1256,22 @@ class _Reading:
             )
         return AccountSync(
             self.account.key, self.added, self.read, self.requests, self.error, more=cut
+        )
+
+
+def _check_answer(post: object) -> None:
+    """Refuse, before anything is looked up or sent, an answer that is not a `Post`.
+
+    Raises:
+        ConfigurationError: ``post`` is text or anything else (it met the adapters as an
+            AttributeError).
+    """
+    from brandkit.content._model import Post
+
+    if not isinstance(post, Post):
+        example = f"Post(text={post!r:.60})" if isinstance(post, str) else "Post(text=...)"
+        raise ConfigurationError(
+            f"the answer is a {type(post).__name__}, not a Post: give {example}"
         )
 
 

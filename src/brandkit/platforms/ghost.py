@@ -877,6 +877,8 @@ class GhostAdapter(BlogAdapter):
         )
         if _expired(response):
             hint = self._clock_hint(response)
+        if response.status_code == 413:
+            message = f"{message}{_too_large(response)}"
         moved = _moved_admin(response)
         if moved is not None:
             # Ghost sends the Admin API of a site whose admin lives elsewhere (its admin URL,
@@ -914,6 +916,25 @@ class GhostAdapter(BlogAdapter):
             "(brandkit signs with Ghost's time once it has seen it off by 4 minutes or "
             "more): set this machine's clock right (NTP), and check the Admin API key"
         )
+
+
+def _too_large(response: httpx.Response) -> str:
+    """What to do about a 413: the web server in front of Ghost refused the body as too
+    large (nginx's ``client_max_body_size`` is 1 MiB unless raised; Ghost-CLI's setup makes
+    it 50 MB), and its page said only "Request Entity Too Large"."""
+    try:
+        request = response.request
+    except RuntimeError:  # an answer made without its request
+        return ": the site refused the request as too large"
+    length = request.headers.get("content-length", "")
+    size = f" ({int(length):,} bytes)" if length.isascii() and length.isdigit() else ""
+    image = "/images/upload/" in request.url.path
+    return (
+        f": the site refused the request{size} as too large; make "
+        f"{'the featured image' if image else 'the article'} smaller, or raise the limit of "
+        "the web server in front of Ghost (nginx client_max_body_size, 1 MiB unless set; "
+        "Ghost-CLI sets 50m)"
+    )
 
 
 def _moved_admin(response: httpx.Response) -> str | None:

@@ -435,3 +435,16 @@ def test_a_spike_alert_on_a_query_not_saved_is_refused_not_silent(tmp_path: Path
             listener.on_spike("acme", spikes.append, window="1h")
             listener.sync(c, [x])
             assert len(spikes) == 1
+
+
+def test_watch_given_words_instead_of_a_query_says_to_give_a_query(tmp_path: Path) -> None:
+    """``listener.watch("acme", "acme boots", ...)`` met the store as AttributeError: 'str'
+    object has no attribute 'model_dump_json'."""
+    x = XEmulator().account(name="acme", known_user=True)
+    with Listener(tmp_path / "brandkit.db") as listener:
+        with pytest.raises(ConfigurationError, match=r"a str, not a Query: give Query\(any="):
+            listener.watch("acme", "acme boots", accounts=[x])  # type: ignore[arg-type]
+        for wrong in (["acme"], None):
+            with pytest.raises(ConfigurationError, match="not a Query"):
+                listener.watch("acme", wrong, accounts=[x])  # type: ignore[arg-type]
+        assert listener.queries() == []

@@ -353,13 +353,23 @@ class Listener:
                 3650 days).
 
         Raises:
-            ConfigurationError: no name (or one that is not text), no account, accounts
-                that are not a list of `Account` objects, a budget that is not a whole number
-                from 1 to 2**63 - 1, or an ``every`` that is not a duration, negative, not
-                finite or over 3650 days.
+            ConfigurationError: no name (or one that is not text), a query that is not a
+                `Query`, no account, accounts that are not a list of `Account` objects, a
+                budget that is not a whole number from 1 to 2**63 - 1, or an ``every`` that
+                is not a duration, negative, not finite or over 3650 days.
         """
         if not isinstance(name, str) or not name.strip():
             raise ConfigurationError("a saved query needs a name (text that is not blank)")
+        if not isinstance(query, Query):
+            # Text or a list of words met the store as AttributeError (no model_dump_json).
+            example = (
+                f"Query(any={query.split()!r:.60})"
+                if isinstance(query, str)
+                else "Query(any=[...])"
+            )
+            raise ConfigurationError(
+                f"query {name!r} is a {type(query).__name__}, not a Query: give {example}"
+            )
         from brandkit.accounts import account_list
 
         accounts = account_list(accounts)

@@ -149,9 +149,7 @@ def test_muting_a_conversation_stops_its_notifications(
     assert api.notifications(types=["mention"])[0].status.id == later
 
 
-def test_dismissing_handled_notifications(
-    served: tuple[MastodonEmulator, str], api: Any
-) -> None:
+def test_dismissing_handled_notifications(served: tuple[MastodonEmulator, str], api: Any) -> None:
     """A handled mention is dismissed with ``notifications_dismiss`` (gone from the list and
     404 by id), another user's notification cannot be, and ``notifications_clear`` empties
     the list."""

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 
 from brandkit.testing.telegram import TelegramEmulator
@@ -197,3 +198,25 @@ def test_ptb_updater_polls_comments_as_a_running_bot_does(
     message = got["update"].message
     assert message.text == "Congrats!" and message.from_user.username == "fan2"
     assert got["info"].url == "" and got["info"].pending_update_count == 0
+
+
+def test_delete_webhook_says_it_was_already_deleted(
+    served: tuple[TelegramEmulator, str, str],
+) -> None:
+    """``deleteWebhook`` on a bot without a webhook answers ``true`` with the Bot API
+    server's description beside it, as api.telegram.org does; neither client surfaces
+    it, so the wire body is read (python-telegram-bot's call still succeeds)."""
+    _, url, token = served
+    with httpx.Client(trust_env=False, timeout=5) as http:
+        body = http.post(f"{url}/bot{token}/deleteWebhook").json()
+        dropped = http.post(
+            f"{url}/bot{token}/deleteWebhook", data={"drop_pending_updates": "true"}
+        ).json()
+
+    async def steps() -> bool:
+        async with ptb(url, token) as bot:
+            return bool(await bot.delete_webhook())
+
+    assert body == {"ok": True, "result": True, "description": "Webhook is already deleted"}
+    assert dropped == body
+    assert run(steps) is True

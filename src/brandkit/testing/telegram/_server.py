@@ -61,6 +61,15 @@ _CONFLICT = (
 _DEFAULT_UPDATES = frozenset({"message", "edited_message", "channel_post", "edited_channel_post"})
 
 
+@attrs.frozen
+class _Described:
+    """A method's result with the ``description`` the Bot API server sends beside it (as
+    ``deleteWebhook``'s "Webhook is already deleted")."""
+
+    result: Any
+    description: str
+
+
 @attrs.define
 class TelegramBot:
     """A bot of the emulator.
@@ -630,6 +639,10 @@ class TelegramEmulator(Emulator):
         return self.json(body, status=status)
 
     def _ok(self, result: Any) -> httpx.Response:
+        if isinstance(result, _Described):
+            return self.json(
+                {"ok": True, "result": result.result, "description": result.description}
+            )
         return self.json({"ok": True, "result": result})
 
     def _resolve(self, chat: int | str | None) -> TelegramChat:
@@ -1248,7 +1261,8 @@ class TelegramEmulator(Emulator):
         # drop_pending_updates drops the updates still waiting.
         if self._flag(call, "drop_pending_updates"):
             self._updates[bot.id] = []
-        return True
+        # The Bot API server says which case it was beside the result.
+        return _Described(True, "Webhook is already deleted")
 
     def _m_getwebhookinfo(self, bot: TelegramBot, call: BotApiRequest) -> Any:
         # WebhookInfo without a webhook: an empty url and the updates waiting for getUpdates.

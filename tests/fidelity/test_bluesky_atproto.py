@@ -5,9 +5,11 @@ real PDS makes it raise them."""
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from brandkit.testing.bluesky import BlueskyEmulator, BlueskyLimits
@@ -263,3 +265,25 @@ def test_scripted_rate_limit_fault_is_rate_limit_exceeded(
     assert (caught.value.limit, caught.value.remaining, caught.value.retry_after) == (5000, 0, 60)
     client.send_post("one")
     assert emu.post_texts() == ["one"]
+
+
+def test_dpop_refusal_body_is_compact_json_as_express_writes(
+    served: tuple[BlueskyEmulator, str],
+) -> None:
+    """The PDS is an Express app: ``res.json`` is ``JSON.stringify`` without spaces, for
+    its OAuth endpoints' errors and for the 401 a DPoP-bound XRPC call with an unknown
+    token gets alike, byte for byte."""
+    _, url = served
+    with httpx.Client(trust_env=False, timeout=5) as http:
+        xrpc = http.get(
+            f"{url}/xrpc/app.bsky.actor.getProfile",
+            params={"actor": "brand.test"},
+            headers={"authorization": "DPoP not-a-token"},
+        )
+        par = http.post(f"{url}/oauth/par", content=b"{}")
+    assert xrpc.status_code == 401
+    assert xrpc.headers["www-authenticate"].startswith("DPoP ")
+    assert xrpc.content == json.dumps(xrpc.json(), separators=(",", ":")).encode()
+    assert b'{"error":"' in xrpc.content
+    assert par.status_code == 400
+    assert par.content == json.dumps(par.json(), separators=(",", ":")).encode()

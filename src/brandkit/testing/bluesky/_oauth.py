@@ -79,6 +79,12 @@ def _b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def _compact(data: Any) -> bytes:
+    """JSON as the PDS writes it: Express's ``res.json`` is ``JSON.stringify``, without
+    spaces and without escaping non-ASCII."""
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 @attrs.frozen
 class BlueskyOAuthApp:
     """A client registered with `OAuthServerMixin.oauth_app`: its client id (the URL its
@@ -279,7 +285,7 @@ class OAuthServerMixin:
     def _oauth_json(self, data: Any, status: int = 200) -> httpx.Response:
         return httpx.Response(
             status,
-            content=json.dumps(data, separators=(",", ":")).encode(),
+            content=_compact(data),
             headers={
                 "content-type": "application/json; charset=utf-8",
                 "cache-control": "no-store",
@@ -457,7 +463,7 @@ class OAuthServerMixin:
             challenge += f'error_description="{bad.description.replace(chr(34), "")}"'
             return httpx.Response(
                 401,
-                content=json.dumps({"error": bad.error, "message": bad.description}).encode(),
+                content=_compact({"error": bad.error, "message": bad.description}),
                 headers={
                     "content-type": "application/json; charset=utf-8",
                     "www-authenticate": challenge,
@@ -468,9 +474,9 @@ class OAuthServerMixin:
         if missing is not None:
             return httpx.Response(
                 403,
-                content=json.dumps(
+                content=_compact(
                     {"error": "ScopeMissingError", "message": f'Missing required scope "{missing}"'}
-                ).encode(),
+                ),
                 headers={"content-type": "application/json; charset=utf-8"},
             )
         return access.session.did

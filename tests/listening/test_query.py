@@ -239,3 +239,26 @@ def test_punctuation_in_a_term_is_not_part_of_it() -> None:
     assert Query(any=["🎉"]).matches("launch day 🎉")
     assert Query(hashtags=["🍕"]).matches("tonight #🍕 party")
     assert Query(handles=["___"]).matches("thanks @___!")
+
+
+@pytest.mark.parametrize(
+    ("query", "text", "expected"),
+    [
+        # Chinese and Japanese put no space between words: a sentence was read as one word,
+        # so no term inside it matched, and Threads' and Mastodon's results (which brandkit
+        # keeps only when they match) were all dropped.
+        (Query(any=["東京"]), "来週東京に行きます", True),
+        (Query(any=["アクメ"]), "新しいアクメのブーツ、最高", True),
+        (Query(any=["ｱｸﾒ"]), "新しいアクメのブーツ", True),  # half-width kana
+        (Query(phrases=["东京塔"]), "我们明天去东京塔看看", True),
+        (Query(any=["acme"]), "acme東京店がオープン", True),
+        (Query(all=["東京", "ブーツ"]), "東京でブーツを買った", True),
+        (Query(any=["東京"], exclude=["求人"]), "東京で求人中", False),
+        (Query(any=["東京"]), "京都に行きます", False),
+        (Query(any=["acme"]), "acmeboots", False),  # Latin words stay whole
+    ],
+)
+def test_a_term_in_a_script_without_spaces_matches_inside_its_sentence(
+    query: Query, text: str, expected: bool
+) -> None:
+    assert query.matches(text) is expected

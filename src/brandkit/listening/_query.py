@@ -152,12 +152,12 @@ class Query(ContentModel):
         tagged: Callable[[str], bool] | None = None,
     ) -> bool:
         """Whether a post meets the query: words and phrases match whole words (an emoji
-        is a word), case-insensitively, whatever the form of their letters (composed or decomposed
-        accents, full-width letters) and of their apostrophes (``'`` or ``’``); a hashtag
-        matches ``#tag`` not followed by a letter, digit or ``_`` (``#tag…``, ``#tag’s``,
-        ``#tag🎉`` are the tag, as Mastodon reads them); a handle matches ``@handle`` in
-        the text (``@handle@server`` too) or the author. The
-        reference meaning that tests and emulators share; each platform's own search may
+        is a word, and so is each Chinese character and kana), case-insensitively,
+        whatever the form of their letters (composed or decomposed accents, full-width
+        letters) and of their apostrophes (``'`` or ``’``); a hashtag matches ``#tag`` not
+        followed by a letter, digit or ``_`` (``#tag…``, ``#tag’s``, ``#tag🎉`` are the tag,
+        as Mastodon reads them); a handle matches ``@handle`` in the text
+        (``@handle@server`` too) or the author. The reference meaning that tests and emulators share; each platform's own search may
         differ in detail (stemming, accents). ``tagged``: whether the post carries a hashtag
         (given without ``#``) as its platform files tags, where that differs from reading
         the text (Mastodon files ``#Café`` under ``cafe``); it replaces the text's reading of
@@ -264,13 +264,21 @@ def _words(text: str) -> list[str]:
     ``ss``), and the typographic apostrophe a phone's keyboard writes (``’``) made the one
     typed (``'``)."""
     # An emoji (a symbol, Unicode's "So") is a word of its own; punctuation, the variation
-    # selector of ❤️ and the joiner of 👩‍💻 are not.
-    return [
-        w for w in _TOKEN.findall(fold(text)) if w[0].isalnum() or unicodedata.category(w) == "So"
-    ]
+    # selector of ❤️ and the joiner of 👩‍💻 are not. So is each Chinese character and each
+    # kana: those scripts put no space between words, and a sentence ("来週東京に行きます")
+    # read as one word held no term ("東京"), so every such post the platforms' searches
+    # returned was dropped as not matching.
+    folded = fold(text)
+    if _CJK.search(folded):
+        folded = _CJK.sub(r" \1 ", folded)
+    return [w for w in _TOKEN.findall(folded) if w[0].isalnum() or unicodedata.category(w) == "So"]
 
 
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[^\w\s]")
+# Hiragana, katakana (with its prolonged sound mark), CJK ideographs and their extensions.
+_CJK = re.compile(
+    "([\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f])"
+)
 
 
 def fold(text: str) -> str:

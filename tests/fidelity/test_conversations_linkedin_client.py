@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 from brandkit import Account
@@ -88,3 +89,39 @@ def test_comments_paged_answered_reacted(served: tuple[LinkedInEmulator, Account
     )
     assert refused.status_code == 403
     assert len(emu.comments(urn)) == 13
+
+
+def test_comments_paged_by_rest_li_next_and_prev_links(
+    served: tuple[LinkedInEmulator, Account, Any],
+) -> None:
+    """A tool that follows ``paging.links`` instead of counting: each page carries Rest.li's
+    ``next`` link (the request's own path, ``start`` and ``count`` replaced, type
+    ``application/json``) while more follow, and a ``prev`` link after the first; following
+    ``next`` reads all twelve comments once, and the last page has no ``next``."""
+    emu, acct, client = served
+    org = str(acct.settings["author"])
+    created = call(client, acct, "create", resource_path="/posts", entity=post_entity(org, "Hi"))
+    urn = created.decoded_entity_id
+    made = [emu.audience(f"fan{i % 4}").comment(urn, f"comment {i}") for i in range(12)]
+    comments = {"resource_path": "/socialActions/{id}/comments", "path_keys": {"id": urn}}
+    query: dict[str, Any] = {"start": 0, "count": 5}
+    seen: list[str] = []
+    pages: list[dict[str, dict[str, str]]] = []
+    for _ in range(10):
+        page = call(client, acct, "get_all", query_params=query, **comments)
+        assert page.status_code == 200
+        seen.extend(c["commentUrn"] for c in page.elements)
+        links = {link["rel"]: link for link in page.response.json()["paging"]["links"]}
+        pages.append(links)
+        if "next" not in links:
+            break
+        href = httpx.URL(links["next"]["href"])
+        assert href.path == httpx.URL(page.url).path
+        query = {k: int(v) for k, v in href.params.items() if k in ("start", "count")}
+    assert seen == made
+    assert [sorted(links) for links in pages] == [["next"], ["next", "prev"], ["prev"]]
+    first_next, second_prev = pages[0]["next"], pages[1]["prev"]
+    assert first_next["type"] == "application/json"
+    assert httpx.URL(first_next["href"]).params["start"] == "5"
+    assert httpx.URL(second_prev["href"]).params["start"] == "0"
+    assert httpx.URL(second_prev["href"]).params["count"] == "5"

@@ -339,20 +339,39 @@ CODE_LIFETIME = 30 * 60.0
 """LinkedIn: "The authorization code must be used within 30 minutes"."""
 
 
-def _paged(params: httpx.QueryParams, items: list[Any]) -> tuple[list[Any], dict[str, Any]]:
+def _paged(request: httpx.Request, items: list[Any]) -> tuple[list[Any], dict[str, Any]]:
     """A Rest.li finder's page of ``items``: ``start`` (from 0) and ``count`` (10 unless
     given, at most 100), and the ``paging`` object that goes with it.
 
     Raises:
         _Refusal: ``start`` or ``count`` is not a whole number (LinkedIn's 400).
     """
+    params = request.url.params
     try:
         start = max(0, int(params.get("start") or 0))
         count = min(100, max(1, int(params.get("count") or 10)))
     except ValueError:
         raise _Refusal(400, "Invalid value for param: start/count", "ILLEGAL_ARGUMENT") from None
-    paging = {"start": start, "count": count, "links": [], "total": len(items)}
-    return items[start : start + count], paging
+    page = items[start : start + count]
+    # Rest.li's RestUtils.buildMetadata: a "prev" link when start > 0 (count back, not below
+    # 0) and a "next" one when more follow or the page is full, each the request's own URI
+    # (relative, as the server sees it) with start and count replaced.
+    links: list[dict[str, str]] = []
+    if start > 0:
+        links.append(_link(request, "prev", max(0, start - count), count))
+    if start + len(page) < len(items) or len(page) == count:
+        links.append(_link(request, "next", start + len(page), count))
+    paging = {"start": start, "count": count, "links": links, "total": len(items)}
+    return page, paging
+
+
+def _link(request: httpx.Request, rel: str, start: int, count: int) -> dict[str, str]:
+    """A Rest.li paging link to the page at ``start``: the request's path and query as sent
+    (its encoding kept), ``start`` and ``count`` replaced."""
+    path, _, query = request.url.raw_path.decode("ascii").partition("?")
+    kept = [p for p in query.split("&") if p and p.split("=", 1)[0] not in ("start", "count")]
+    href = f"{path}?{'&'.join([*kept, f'start={start}', f'count={count}'])}"
+    return {"rel": rel, "href": href, "type": "application/json"}
 
 
 class _Refusal(Refusal):
@@ -1373,7 +1392,7 @@ class LinkedInEmulator(Emulator):
             raise self._denied("partnerApiPostsExternal.FINDER-author", caller)
         items = [p for p in self._posts.values() if p.author == author and p.deleted_at is None]
         items.sort(key=lambda p: p.created_at, reverse=True)
-        page, paging = _paged(params, items)
+        page, paging = _paged(request, items)
         return self.json({"paging": paging, "elements": [self._post_json(p) for p in page]})
 
     def _live_post(self, urn: str) -> LinkedInPost:
@@ -1451,7 +1470,7 @@ class LinkedInEmulator(Emulator):
             for org in self._orgs.values()
             if caller.member.id in org.admins and role == "ADMINISTRATOR" and state == "APPROVED"
         ]
-        page, paging = _paged(params, items)
+        page, paging = _paged(request, items)
         return self.json({"paging": paging, "elements": page})
 
     # -- comments ----------------------------------------------------------------------------
@@ -1526,7 +1545,7 @@ class LinkedInEmulator(Emulator):
     ) -> httpx.Response:
         self._readable_post(caller, target, "partnerApiSocialActions.GET_ALL")
         items = [c for c in self._comments.values() if c.object == target and not c.deleted_at]
-        page, paging = _paged(request.url.params, items)
+        page, paging = _paged(request, items)
         return self.json({"paging": paging, "elements": [self._comment_json(c) for c in page]})
 
     @route("POST", r"/rest/socialActions/(?P<target>urn:li:[^/]+)/comments")

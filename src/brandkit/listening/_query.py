@@ -157,11 +157,11 @@ class Query(ContentModel):
         letters) and of their apostrophes (``'`` or ``’``); a hashtag matches ``#tag`` not
         followed by a letter, digit or ``_`` (``#tag…``, ``#tag’s``, ``#tag🎉`` are the tag,
         as Mastodon reads them); a handle matches ``@handle`` in the text
-        (``@handle@server`` too) or the author. The reference meaning that tests and emulators share; each platform's own search may
-        differ in detail (stemming, accents). ``tagged``: whether the post carries a hashtag
-        (given without ``#``) as its platform files tags, where that differs from reading
-        the text (Mastodon files ``#Café`` under ``cafe``); it replaces the text's reading of
-        hashtags."""
+        (``@handle@server`` too) or the author. The reference meaning that tests and
+        emulators share; each platform's own search may differ in detail (stemming,
+        accents). ``tagged``: whether the post carries a hashtag (given without ``#``) as
+        its platform files tags, where that differs from reading the text (Mastodon files
+        ``#Café`` under ``cafe``); it replaces the text's reading of hashtags."""
         lowered = _spaced(text)
         # Composed and decomposed accents are the same letters (a post's "café" may be
         # either): tags and handles are read from one form.

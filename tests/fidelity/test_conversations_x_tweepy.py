@@ -156,3 +156,39 @@ def test_paginator_walks_mentions_and_search(served: tuple[XEmulator, str], bran
         user_auth=True,
     ).flatten(limit=100)
     assert [t.id for t in flat] == [int(r) for r in reversed(replies)]
+
+
+def test_a_fans_timeline_with_expansions(served: tuple[XEmulator, str], brand: Brand) -> None:
+    """``get_users_tweets`` of a fan (who is this, what else did they say) takes the
+    expansions and user fields mentions and search take: the fan and the brand post they
+    answered come in ``includes`` with the asked user fields; an expansion or user field X
+    does not know is tweepy.BadRequest naming it, as on mentions."""
+    emu, _ = served
+    post = brand.client.create_tweet(text="What should we make next?").data
+    fan = emu.audience("fan1")
+    reply = fan.reply(post["id"], "More boots!")
+    said = fan.mention("are you open on Sundays?")
+    fan_id = brand.client.get_tweet(
+        reply, tweet_fields=["author_id"], user_auth=True
+    ).data.author_id
+    page = brand.client.get_users_tweets(
+        fan_id,
+        expansions=["author_id", "referenced_tweets.id", "in_reply_to_user_id"],
+        user_fields=["profile_image_url", "verified", "description"],
+        user_auth=True,
+    )
+    assert [t.id for t in page.data] == [int(said), int(reply)]
+    assert page.data[1].author_id == fan_id and page.data[1].in_reply_to_user_id is not None
+    users = {u.username: u for u in page.includes["users"]}
+    assert set(users) == {"fan1", "brand"}
+    assert users["fan1"].profile_image_url.startswith("https://")
+    assert users["fan1"].verified is False and users["fan1"].description == ""
+    assert [t.id for t in page.includes["tweets"]] == [int(post["id"])]
+    assert page.meta["result_count"] == 2
+
+    with pytest.raises(tweepy.BadRequest) as bad:
+        brand.client.get_users_tweets(fan_id, expansions=["author"], user_auth=True)
+    assert "[author]" in str(bad.value) and "expansions" in str(bad.value)
+    with pytest.raises(tweepy.BadRequest) as bad:
+        brand.client.get_users_tweets(fan_id, user_fields=["colour"], user_auth=True)
+    assert "[colour]" in str(bad.value) and "user.fields" in str(bad.value)

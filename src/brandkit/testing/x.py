@@ -2078,75 +2078,34 @@ class XEmulator(Emulator):
     @route("GET", r"/2/users/(?P<user_id>[0-9]+)/tweets")
     def _timeline(self, request: httpx.Request, user_id: str) -> httpx.Response:
         caller = self._begin(request, "GET /2/users/:id/tweets")
-        params = request.url.params
-        fields = self._fields(request, "tweet.fields", TWEET_FIELDS)
-        if isinstance(fields, str):
-            return self.invalid([fields], caller.headers)
-        messages: list[str] = []
-        try:
-            limit = int(params.get("max_results", "10"))
-        except ValueError:
-            limit = -1
-        if not 5 <= limit <= 100:
-            messages.append(
-                f"The `max_results` query parameter value [{params.get('max_results')}] is "
-                "not between 5 and 100"
-            )
-        exclude = [e for e in (params.get("exclude") or "").split(",") if e]
-        messages += [
-            f"The `exclude` query parameter value [{e}] is not one of [replies,retweets]"
-            for e in exclude
-            if e not in ("replies", "retweets")
-        ]
-        for name in ("since_id", "until_id"):
-            value = params.get(name)
-            if value is not None and not _POST_ID.fullmatch(value):
-                messages.append(_not_an_id(name, value))
-        bounds: dict[str, float] = {}
-        for name in ("start_time", "end_time"):
-            if name in params:
-                try:
-                    bounds[name] = datetime.fromisoformat(
-                        params[name].replace("Z", "+00:00")
-                    ).timestamp()
-                except ValueError:
-                    messages.append(
-                        f"Invalid '{name}':'{params[name]}'. '{name}' must be a RFC 3339 date-time"
-                    )
-        token = params.get("pagination_token")
-        tokens: dict[str, Any] = {"limit": limit, "before": None, "after": None}
-        tokens["token"] = token is not None
-        if token is not None:
-            read = _read_token(token, True)
-            if read is None:
-                messages.append(
-                    f"The `pagination_token` query parameter value [{token}] is not valid"
-                )
-            else:
-                tokens["before"], tokens["after"] = read
-        if messages:
-            return self.invalid(messages, caller.headers)
+        exclude = [e for e in (request.url.params.get("exclude") or "").split(",") if e]
+        # The same fields, expansions and paging as the mentions timeline (X validates and
+        # answers them alike), plus ``exclude``.
+        parsed = self._page_params(
+            request,
+            caller,
+            low=5,
+            default=10,
+            tokens=("pagination_token",),
+            previous=True,
+            problems=[
+                f"The `exclude` query parameter value [{e}] is not one of [replies,retweets]"
+                for e in exclude
+                if e not in ("replies", "retweets")
+            ],
+        )
         if user_id not in self.users:
             return self._user_not_found(user_id, caller)
-        now = self.clock.time()
         posts = [
             p
             for p in self._posts.values()
             if p.author_id == user_id
             and not p.deleted
             and not ("replies" in exclude and p.in_reply_to)
-            and p.created_at >= bounds.get("start_time", float("-inf"))
-            and p.created_at <= bounds.get("end_time", float("inf"))
-            and ("since_id" not in params or int(p.id) > int(params["since_id"]))
-            and ("until_id" not in params or int(p.id) < int(params["until_id"]))
+            and self._in_window(p, parsed)
         ]
         posts.sort(key=lambda p: int(p.id), reverse=True)
-        # Get2UsersIdTweetsResponse's meta has previous_token, as the mentions' has.
-        page, meta = _token_page(posts, tokens, previous=True)
-        body: dict[str, Any] = {"meta": meta}
-        if page:
-            body["data"] = [self._post_json(p, fields, now) for p in page]
-        return self.json(body, 200, caller.headers)
+        return self.json(self._conversation_json(posts, parsed, previous=True), 200, caller.headers)
 
     # -- conversations -------------------------------------------------------------------
 
@@ -2194,9 +2153,11 @@ class XEmulator(Emulator):
         default: int,
         tokens: Sequence[str],
         previous: bool = False,
+        problems: Sequence[str] = (),
     ) -> dict[str, Any]:
         """The paging and field parameters of a timeline or search read (``previous``: the
-        endpoint sends ``previous_token``, so it takes one back).
+        endpoint sends ``previous_token``, so it takes one back); ``problems`` are the
+        endpoint's own parameters' faults, answered in the same 400.
 
         Raises:
             Refusal: X's 400 naming every parameter that breaks a rule.
@@ -2248,6 +2209,7 @@ class XEmulator(Emulator):
             else:
                 out["before"], out["after"] = read
         out["token"] = any(params.get(name) is not None for name in tokens)
+        messages += problems
         if messages:
             raise Refusal.answering(self.invalid(messages, caller.headers))
         return out

@@ -57,7 +57,7 @@ from brandkit.errors import (
 from brandkit.inbox._model import InboxPage, Message
 from brandkit.listening._query import Query, SearchPage
 from brandkit.platforms import adapter_class
-from brandkit.platforms._base import Adapter, Capabilities, PartRef, ThreadContext
+from brandkit.platforms._base import Adapter, Capabilities, PartRef, ThreadContext, retry_after_of
 
 if TYPE_CHECKING:
     from brandkit.campaign import Campaign
@@ -878,16 +878,23 @@ class _Core:
             )
             raise _Again(after, response)
         if response.status_code >= 500 and step.idempotent and not last:
+            # A server that says when it will be back (maintenance, an upgrade) is not
+            # asked again sooner; one back later than max_wait ends the repeats at once.
+            down = retry_after_of(response)
+            back = None if down is None else max(down, self.retry.backoff(attempt))
+            if back is not None and back > self.retry.max_wait:
+                return response
             logger.info(
-                "%s %s %s answered %d; trying again (attempt %d of %d)",
+                "%s %s %s answered %d; trying again%s (attempt %d of %d)",
                 adapter.name,
                 step.request.method,
                 self.path_of(adapter, step),
                 response.status_code,
+                "" if back is None else f" in {back:.1f} s, as it said",
                 attempt + 1,
                 self.retry.attempts,
             )
-            raise _Again(None, response)
+            raise _Again(back, response)
         return response
 
     def delay_after(self, exc: BaseException | None, attempt: int) -> float:
@@ -1113,6 +1120,14 @@ class _Core:
                         if delivery.status is DeliveryStatus.UNKNOWN:
                             return delivery
                         if ref is None:
+                            down = exc.retry_after if isinstance(exc, PlatformUnavailable) else None
+                            if down is not None:
+                                # The server said when it will be back: not sooner. Longer
+                                # than max_wait, the delivery fails "not now" (looked up
+                                # first next time) and the worker waits for it.
+                                if down > self.retry.max_wait:
+                                    raise exc
+                                yield Wait(down)
                             tracker.new_create(doubt=True)
                             ref = yield from adapter.publish_part(rendered, part, ctx)
                 if "posted_at" not in ref.extra:
@@ -1241,8 +1256,11 @@ class _Core:
 
     def retry_at(self, delivery: Delivery) -> datetime | None:
         """When a delivery that failed "not now" may be tried again: a rate limit's reset,
-        else as soon as a worker comes to it (``None``)."""
+        or the end of the outage a server announced, else as soon as a worker comes to it
+        (``None``)."""
         err = delivery.error
+        if isinstance(err, PlatformUnavailable) and err.retry_after is not None:
+            return self.clock() + timedelta(seconds=err.retry_after)
         if not isinstance(err, RateLimited):
             return None
         now = self.clock()

@@ -308,6 +308,8 @@ def error_from_dict(data: dict[str, Any] | None) -> BrandkitError | None:
             kwargs["maybe_delivered"] = bool(data.get("maybe_delivered", True))
         if issubclass(cls, errors.MalformedResponse):
             kwargs["body"] = str(data.get("body") or "")
+        if issubclass(cls, errors.PlatformUnavailable):
+            kwargs["retry_after"] = _seconds(data.get("retry_after"), "retry_after")
         if issubclass(cls, errors.RateLimited):
             # What a worker waits for, when the attempt after it broke off: checked here,
             # a naive time or a wait in words raised there instead.

@@ -14,7 +14,7 @@ BrandkitError
     ├── AuthError           401/403, an expired or revoked token
     ├── RateLimited         .reset_at, .retry_after, .bucket
     ├── Rejected            a 4xx the platform will not accept (duplicate, policy, validation)
-    ├── PlatformUnavailable a 5xx
+    ├── PlatformUnavailable a 5xx; .retry_after when it said
     ├── MalformedResponse   a success answer brandkit cannot read; .body keeps it
     ├── TransportError      the request did not complete; .maybe_delivered
     └── CollectIncomplete   some metrics batches failed; .samples (what was read), .errors
@@ -240,7 +240,22 @@ class Rejected(PlatformError):
 
 
 class PlatformUnavailable(PlatformError):
-    """The platform answered with a server error (5xx) or said it is down."""
+    """The platform answered with a server error (5xx) or said it is down.
+
+    Attributes:
+        retry_after: seconds to wait from the moment the error was raised, when the answer
+            said (a ``Retry-After`` header: a site in maintenance, an instance upgrading);
+            the client's repeats and the outbox worker wait at least that long.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data["retry_after"] = self.retry_after
+        return data
 
 
 class MalformedResponse(PlatformError):

@@ -51,6 +51,14 @@ def _transient(delivery: Delivery) -> bool:
     return isinstance(err, RateLimited | PlatformUnavailable)
 
 
+def _outage(delivery: Delivery, delay: float) -> float:
+    """``delay``, or the longer wait the platform announced with its 5xx (``Retry-After``)."""
+    err = delivery.error
+    if isinstance(err, PlatformUnavailable) and err.retry_after is not None:
+        return max(delay, err.retry_after)
+    return delay
+
+
 class Worker:
     """Publishes due deliveries from an outbox: concurrently across accounts, strictly in
     order within one account (and within each thread, part after part).
@@ -431,8 +439,8 @@ class Worker:
         if status is DeliveryStatus.FAILED and _transient(delivery):
             if delivery.attempts < self.max_attempts:
                 # "Not now" (an outage): the rest of the account waits with it, so that its
-                # posts keep their order.
-                until = now + timedelta(seconds=self._delay(delivery.attempts))
+                # posts keep their order; no sooner than the server said it would be back.
+                until = now + timedelta(seconds=_outage(delivery, self._delay(delivery.attempts)))
                 self.outbox.release(delivery.id, retry_at=until)
                 return until
         elif status is DeliveryStatus.UNKNOWN:
@@ -455,7 +463,7 @@ class Worker:
                 if not self._not_started(delivery, now):
                     self.outbox.release(delivery.id)
                     return None
-                delay = self._delay(delivery.attempts)
+                delay = _outage(delivery, self._delay(delivery.attempts))
             else:
                 delay = self._delay(delivery.attempts + 1)
             until = now + timedelta(seconds=delay)

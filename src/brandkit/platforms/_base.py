@@ -732,7 +732,8 @@ def classify(
     duplicate: bool = False,
 ) -> PlatformError:
     """The typed error for an HTTP status: 401 (and any other of ``auth_statuses``) auth,
-    429 rate limit, 5xx unavailable, anything else a refusal.
+    429 rate limit, 5xx unavailable (with its ``Retry-After``, if any), anything else a
+    refusal.
 
     Args:
         platform: the platform's name, for the message.
@@ -764,7 +765,8 @@ def classify(
     if status in auth_statuses:
         return AuthError(f"{text}. {auth_hint}" if auth_hint else text, **common)
     if status >= 500:
-        return PlatformUnavailable(text, **common)
+        # A 503's Retry-After says how long the service expects to be down (RFC 9110).
+        return PlatformUnavailable(text, retry_after=retry_after_of(response), **common)
     return Rejected(text, duplicate=duplicate, **common)
 
 

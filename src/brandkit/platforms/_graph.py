@@ -67,6 +67,7 @@ from brandkit.platforms._base import (
     PartRef,
     ThreadContext,
     http_time,
+    retry_after_of,
     wait_seconds,
 )
 from brandkit.platforms._oauth import TokenAnswer, parse_credentials
@@ -1590,7 +1591,7 @@ class GraphAdapter(Adapter):
         if code in _DUPLICATE_CODES:
             return Rejected(text, duplicate=True, **common)
         if status >= 500 or code in TRANSIENT_CODES:
-            return PlatformUnavailable(text, **common)
+            return PlatformUnavailable(text, retry_after=retry_after_of(response), **common)
         return Rejected(text, **common)
 
 

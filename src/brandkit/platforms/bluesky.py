@@ -739,7 +739,7 @@ class BlueskyAdapter(Adapter):
         if name in _AUTH_ERRORS or status in (401, 403):
             return AuthError(text, **common)
         if status >= 500:
-            return PlatformUnavailable(text, **common)
+            return PlatformUnavailable(text, retry_after=retry_after_of(response), **common)
         return Rejected(text, **common)
 
     # -- session -----------------------------------------------------------------------------

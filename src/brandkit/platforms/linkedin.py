@@ -76,6 +76,7 @@ from brandkit.platforms._base import (
     RatePolicy,
     ThreadContext,
     read_each,
+    retry_after_of,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 from brandkit.platforms._oauth import (
@@ -1304,7 +1305,7 @@ class LinkedInAdapter(RefreshingAdapter):
         request = _request_of(response)
         if request is not None and request.url.path.endswith("/oauth/v2/accessToken"):
             if status >= 500:
-                return PlatformUnavailable(text, **common)
+                return PlatformUnavailable(text, retry_after=retry_after_of(response), **common)
             return AuthError(
                 f"linkedin refused to refresh the token ({status}: {message}); authorize the "
                 "app again to get new tokens",
@@ -1345,7 +1346,7 @@ class LinkedInAdapter(RefreshingAdapter):
                 **common,
             )
         if status >= 500:
-            return PlatformUnavailable(text, **common)
+            return PlatformUnavailable(text, retry_after=retry_after_of(response), **common)
         return Rejected(text, **common)
 
 

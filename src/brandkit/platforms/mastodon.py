@@ -84,6 +84,7 @@ from brandkit.platforms._base import (
     RatePolicy,
     ThreadContext,
     read_each,
+    retry_after_of,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 from brandkit.text._mastodon import hashtag_key
@@ -1440,7 +1441,7 @@ class MastodonAdapter(Adapter):
         if status == 403 and re.search(r"scope|login|account|token", message, re.IGNORECASE):
             return AuthError(text, **common)
         if status >= 500:
-            return PlatformUnavailable(text, **common)
+            return PlatformUnavailable(text, retry_after=retry_after_of(response), **common)
         if status == 404 and _bucket_of(response) == "statuses":
             # before_action :set_thread: the status being answered is not there.
             text += (

@@ -66,6 +66,7 @@ from brandkit.platforms._base import (
     PartRef,
     RatePolicy,
     ThreadContext,
+    retry_after_of,
     wait_seconds,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
@@ -791,7 +792,7 @@ class TelegramAdapter(Adapter):
                 **common,
             )
         if status >= 500:
-            return PlatformUnavailable(text, **common)
+            return PlatformUnavailable(text, retry_after=retry_after_of(response), **common)
         return Rejected(text, **common)
 
 

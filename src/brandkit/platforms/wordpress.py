@@ -1538,7 +1538,7 @@ class WordPressAdapter(BlogAdapter):
         if code is not None and code.startswith("rest_upload"):
             return Rejected(text, **common)
         if status >= 500:
-            return PlatformUnavailable(text, **common)
+            return PlatformUnavailable(text, retry_after=retry_after_of(response), **common)
         return Rejected(text, **common)
 
 

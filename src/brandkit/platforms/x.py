@@ -72,6 +72,7 @@ from brandkit.platforms._base import (
     PartRef,
     RatePolicy,
     ThreadContext,
+    retry_after_of,
     unreadable,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
@@ -1031,7 +1032,7 @@ class XAdapter(RefreshingAdapter):
         text = f"x answered {status}: {message}"
         if request is not None and request.url.path == TOKEN_PATH:
             if status >= 500:
-                return PlatformUnavailable(text, **common)
+                return PlatformUnavailable(text, retry_after=retry_after_of(response), **common)
             return AuthError(
                 f"x refused to refresh the OAuth 2 token ({status}: {message}); "
                 "authorize the app again to get new tokens",
@@ -1050,7 +1051,7 @@ class XAdapter(RefreshingAdapter):
                 return AuthError(text, **common)
             return Rejected(text, **common)
         if status >= 500:
-            return PlatformUnavailable(text, **common)
+            return PlatformUnavailable(text, retry_after=retry_after_of(response), **common)
         return Rejected(text, **common)
 
     def _rate_limited(

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+import requests
 
 from brandkit.testing.mastodon import MastodonEmulator
 from tests.fidelity.test_mastodon_py import connect
@@ -169,3 +170,34 @@ def test_dismissing_handled_notifications(served: tuple[MastodonEmulator, str], 
         other.notifications_dismiss(listed[0].id)
     api.notifications_clear()
     assert api.notifications() == []
+
+
+def test_signed_out_reads_carry_no_viewer_fields(
+    served: tuple[MastodonEmulator, str], api: Any
+) -> None:
+    """StatusSerializer sends ``favourited``, ``reblogged``, ``muted``, ``bookmarked`` and
+    ``filtered`` only to a signed-in user and ``pinned`` only to the status's author (its
+    ``pinnable?``): a tool reading a thread without a token sees none of them (and
+    ``quote_approval.current_user`` is ``denied``); the brand sees its own status's
+    ``pinned`` but not a fan's."""
+    emu, url = served
+    post = api.status_post("What should we make next?")
+    reply = emu.audience("fan1").reply(post.id, "More boots!")
+    anon = connect(url, None)
+    viewer_only = ("favourited", "reblogged", "muted", "bookmarked", "pinned", "filtered")
+    # Mastodon.py fills a field the server left out with None.
+    read = anon.status(post.id)
+    assert read.id == post.id and read.content
+    assert [read.get(k) for k in viewer_only] == [None] * len(viewer_only)
+    assert read.quote_approval.current_user == "denied"
+    context = anon.status_context(post.id)
+    assert [s.id for s in context.descendants] == [reply]
+    assert [context.descendants[0].get(k) for k in viewer_only] == [None] * len(viewer_only)
+    with requests.Session() as http:
+        http.trust_env = False  # loopback only, never an environment proxy
+        raw = http.get(f"{url}/api/v1/statuses/{post.id}", timeout=5).json()
+    assert set(viewer_only).isdisjoint(raw)
+
+    mine, theirs = api.status(post.id), api.status(reply)
+    assert mine.pinned is False and mine.favourited is False and mine.filtered == []
+    assert theirs.pinned is None and theirs.bookmarked is False and theirs.muted is False

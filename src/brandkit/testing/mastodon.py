@@ -596,7 +596,7 @@ class MastodonEmulator(Emulator):
         shows them, plus their source ``text``."""
         with self.lock:
             return [
-                self._status_json(s, source=True)
+                self._status_json(s, source=True, viewer=self._users[s.user_id])
                 for s in self._live()
                 if not self._users[s.user_id].audience
             ]
@@ -610,7 +610,7 @@ class MastodonEmulator(Emulator):
         """
         with self.lock:
             st = self._statuses[str(status_id)]
-            data = self._status_json(st, source=True)
+            data = self._status_json(st, source=True, viewer=self._users[st.user_id])
             data["deleted"] = st.deleted_at is not None
             return data
 
@@ -904,7 +904,7 @@ class MastodonEmulator(Emulator):
         """ProcessMentionsService and the quote: who a new status notifies. Like Mastodon,
         which renders and links a status when it is written, the text's HTML, mentions and
         tags are made now, so that reads find them ready."""
-        self._status_template(st)
+        self._status_template(st, False)
         self._mentions_text(st)
         notified: set[str] = set()
         for match in _MENTION.finditer(_URL.sub(" ", st.text)):
@@ -1529,26 +1529,32 @@ class MastodonEmulator(Emulator):
     ) -> dict[str, Any]:
         user = self._users[st.user_id]
         origin = st.origin
-        data = self._status_fields(st, text_only=text_only)
+        data = self._status_fields(
+            st,
+            text_only=text_only,
+            signed_in=viewer is not None,
+            pinnable=self._pinnable(st, viewer),
+        )
         data.update(self._counts(st))
-        data["favourited"] = viewer is not None and (viewer.id, st.id) in self._favourites
-        data["muted"] = viewer is not None and self._muting(viewer.id, st)
+        if viewer is not None:
+            data["favourited"] = (viewer.id, st.id) in self._favourites
+            data["muted"] = self._muting(viewer.id, st)
         data["account"] = self._account_json(user, origin)
         data["media_attachments"] = [self._media_json(self._media[i]) for i in st.media_ids]
         data["mentions"] = self._mentions_json(st.text, origin)
-        data["quote"] = self._quote_json(st, nested)
+        data["quote"] = self._quote_json(st, nested, viewer)
         if source and not text_only:
             data["text"] = st.text
         return data
 
-    def _status_text(self, st: _Status, viewer: _User | None) -> str:
+    def _status_text(self, st: _Status, viewer: _User) -> str:
         """``json.dumps(self._status_json(st, viewer=viewer))``, from the status's template."""
         user = self._users[st.user_id]
         origin = st.origin
         values = {field: _number(value) for field, value in self._counts(st).items()}
-        favourited = viewer is not None and (viewer.id, st.id) in self._favourites
+        favourited = (viewer.id, st.id) in self._favourites
         values["favourited"] = "true" if favourited else "false"
-        muted = viewer is not None and self._muting(viewer.id, st)
+        muted = self._muting(viewer.id, st)
         values["muted"] = "true" if muted else "false"
         values["account"] = self._account_text(user, origin)
         values["media_attachments"] = (
@@ -1557,8 +1563,9 @@ class MastodonEmulator(Emulator):
             else "[]"
         )
         values["mentions"] = self._mentions_text(st)
-        values["quote"] = "null" if st.quote_of is None else json.dumps(self._quote_json(st, False))
-        return self._status_template(st).render(values)
+        quote = self._quote_json(st, False, viewer)
+        values["quote"] = "null" if quote is None else json.dumps(quote)
+        return self._status_template(st, self._pinnable(st, viewer)).render(values)
 
     def _mentions_text(self, st: _Status) -> str:
         """``json.dumps(self._mentions_json(st.text, st.origin))``, made again only when
@@ -1575,9 +1582,11 @@ class MastodonEmulator(Emulator):
             self._mention_texts[st.id] = known
         return known[1]
 
-    def _status_template(self, st: _Status) -> JsonTemplate:
+    def _status_template(self, st: _Status, pinnable: bool) -> JsonTemplate:
+        """The template of ``st`` for a signed-in viewer (its author when ``pinnable``)."""
         user = self._users[st.user_id]
         shape = (
+            pinnable,
             st.text,
             st.spoiler_text,
             st.visibility,
@@ -1592,13 +1601,36 @@ class MastodonEmulator(Emulator):
         )
         memo = self._status_memo.get(st.id)
         if memo is None or memo[0] != shape:
-            memo = (shape, JsonTemplate(self._status_fields(st), _STATUS_DYNAMIC))
+            memo = (
+                shape,
+                JsonTemplate(self._status_fields(st, pinnable=pinnable), _STATUS_DYNAMIC),
+            )
             self._status_memo[st.id] = memo
         return memo[1]
 
-    def _status_fields(self, st: _Status, *, text_only: bool = False) -> dict[str, Any]:
+    @staticmethod
+    def _pinnable(st: _Status, viewer: _User | None) -> bool:
+        """StatusSerializer's ``pinnable?``: ``pinned`` is shown only to the author, of a
+        status that could be pinned."""
+        return (
+            viewer is not None
+            and viewer.id == st.user_id
+            and st.visibility in ("public", "unlisted", "private")
+        )
+
+    def _status_fields(
+        self,
+        st: _Status,
+        *,
+        text_only: bool = False,
+        signed_in: bool = True,
+        pinnable: bool = False,
+    ) -> dict[str, Any]:
         """A Status's JSON in Mastodon's field order, with placeholders for what changes
-        between reads (`_STATUS_DYNAMIC`)."""
+        between reads (`_STATUS_DYNAMIC`), as StatusSerializer shows it: ``favourited``,
+        ``reblogged``, ``muted``, ``bookmarked`` and ``filtered`` only when ``signed_in``,
+        ``pinned`` only when ``pinnable`` (see `_pinnable`), and a signed-out reader's
+        ``quote_approval.current_user`` is ``denied``."""
         user = self._users[st.user_id]
         # A remote account's status lives at its own server's addresses.
         home = f"https://{user.domain}" if user.domain else st.origin
@@ -1652,6 +1684,13 @@ class MastodonEmulator(Emulator):
         if st.application is None:
             # StatusSerializer's show_application?: false for another server's account.
             del data["application"]
+        if not signed_in:
+            for key in ("favourited", "reblogged", "muted", "bookmarked", "filtered"):
+                del data[key]
+            # Status#quote_policy_for_account(nil) is :denied.
+            data["quote_approval"]["current_user"] = "denied"
+        if not pinnable:
+            del data["pinned"]
         return data
 
     def _mentions_json(self, text: str, origin: str) -> list[dict[str, Any]]:
@@ -1664,7 +1703,7 @@ class MastodonEmulator(Emulator):
                 item.update(id=user.id, acct=user.acct)
         return out
 
-    def _quote_json(self, st: _Status, nested: bool) -> dict[str, Any] | None:
+    def _quote_json(self, st: _Status, nested: bool, viewer: _User | None) -> dict[str, Any] | None:
         # 4.5: a Quote with the quoted status; inside it, a ShallowQuote with only the id.
         if st.quote_of is None:
             return None
@@ -1673,7 +1712,10 @@ class MastodonEmulator(Emulator):
             return {"state": "deleted", "quoted_status": None}
         if nested:
             return {"state": "accepted", "quoted_status_id": quoted.id}
-        return {"state": "accepted", "quoted_status": self._status_json(quoted, nested=True)}
+        return {
+            "state": "accepted",
+            "quoted_status": self._status_json(quoted, nested=True, viewer=viewer),
+        }
 
     @route("POST", r"/api/v1/statuses")
     @_api()
@@ -1801,7 +1843,7 @@ class MastodonEmulator(Emulator):
         if st is None or st.user_id != user.id or st.deleted_at is not None:
             raise Refusal(404, "Record not found")
         # The answer carries the source text (for redrafting) instead of the HTML content.
-        data = self._status_json(st, text_only=True)
+        data = self._status_json(st, text_only=True, viewer=user)
         self._destroy(st)
         params, _ = self._params(request)
         drop_media = _truthy(params.get("delete_media"))

@@ -225,3 +225,31 @@ def test_threadgate_allow_rules_close_a_thread(
     emu.audience("fan2").reply(invited.uri, "me too?")
     thread = client.get_post_thread(invited.uri).thread
     assert [r.post.uri for r in thread.replies] == [welcome]
+
+
+def test_signed_out_reads_carry_no_viewer_state(
+    served: tuple[BlueskyEmulator, str], connect: Connect
+) -> None:
+    """The AppView hydrates ``viewer`` (on post views and their authors, and on a
+    profile) only for a read with a session: the atproto SDK reading a thread, posts and
+    a profile without logging in gets ``viewer`` None everywhere; the brand, signed in,
+    still gets its like's URI in ``viewer.like``."""
+    emu, url = served
+    client = login(emu, url, connect)
+    post = client.send_post("What should we make next?")
+    emu.audience("fan1").reply(post.uri, "More boots!")
+    like = client.like(post.uri, post.cid)
+    anon = connect(url)
+
+    thread = anon.get_post_thread(post.uri).thread
+    views = [thread.post, thread.replies[0].post]
+    assert [v.viewer for v in views] == [None, None]
+    assert [v.author.viewer for v in views] == [None, None]
+    (read,) = anon.get_posts([post.uri]).posts
+    assert read.viewer is None and read.author.viewer is None and read.like_count == 1
+    profile = anon.get_profile(client.me.did)
+    assert profile.viewer is None and profile.handle == client.me.handle
+
+    (mine,) = client.get_posts([post.uri]).posts
+    assert mine.viewer is not None and mine.viewer.like == like.uri
+    assert mine.author.viewer is not None and mine.author.viewer.muted is False

@@ -1240,8 +1240,10 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
     def _followers(self, user: BlueskyUser) -> int:
         return self.grown(user.followers, self.followers_per_hour, user.created_at)
 
-    def _author(self, user: BlueskyUser) -> dict[str, Any]:
-        return {
+    def _author(self, user: BlueskyUser, signed_in: bool = True) -> dict[str, Any]:
+        """A ``profileViewBasic``; the AppView hydrates its ``viewer`` only for a read with
+        a session (views.profileViewer: no profileViewers, no viewer)."""
+        view: dict[str, Any] = {
             "did": user.did,
             "handle": user.handle,
             "displayName": user.display_name,
@@ -1249,6 +1251,9 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             "labels": [],
             "createdAt": _iso(user.created_at),
         }
+        if not signed_in:
+            del view["viewer"]
+        return view
 
     def _embed_view(self, did: str, embed: Any) -> dict[str, Any] | None:
         if not isinstance(embed, Mapping):
@@ -1295,18 +1300,18 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         view: dict[str, Any] = {
             "uri": rec.uri,
             "cid": rec.cid,
-            "author": self._author(self.users[rec.did]),
+            "author": self._author(self.users[rec.did], viewer is not None),
             "record": rec.value,
         }
         embed = self._embed_view(rec.did, rec.value.get("embed"))
         if embed is not None:
             view["embed"] = embed
         view.update(self._counts(rec))
-        view.update(
-            indexedAt=_iso(rec.created_at),
-            viewer=self._viewer_state(rec, viewer),
-            labels=[],
-        )
+        view["indexedAt"] = _iso(rec.created_at)
+        if viewer is not None:
+            # views.post: postViewers are hydrated only for a read with a session.
+            view["viewer"] = self._viewer_state(rec, viewer)
+        view["labels"] = []
         if not rec.value.get("reply"):
             # views.post: "only hydrate gate on root post".
             gate = self._gate_of(rec)
@@ -1320,24 +1325,21 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         is empty)."""
         return {"uri": gate.uri, "cid": gate.cid, "record": gate.value, "lists": []}
 
-    def _viewer_state(self, rec: StoredRecord, viewer: str | None) -> dict[str, Any]:
+    def _viewer_state(self, rec: StoredRecord, viewer: str) -> dict[str, Any]:
         """``app.bsky.feed.defs#viewerState``: the AT URIs of the viewer's own repost and
         like of the post, when there are (clients undo a like by deleting that record)."""
         state: dict[str, Any] = {}
-        if viewer is not None:
-            for kind, key in ((_REPOST, "repost"), (_LIKE, "like")):
-                mine = next(
-                    (
-                        r.uri
-                        for r in self.records.values()
-                        if r.did == viewer
-                        and r.collection == kind
-                        and _backlink(r.value) == rec.uri
-                    ),
-                    None,
-                )
-                if mine is not None:
-                    state[key] = mine
+        for kind, key in ((_REPOST, "repost"), (_LIKE, "like")):
+            mine = next(
+                (
+                    r.uri
+                    for r in self.records.values()
+                    if r.did == viewer and r.collection == kind and _backlink(r.value) == rec.uri
+                ),
+                None,
+            )
+            if mine is not None:
+                state[key] = mine
         state.update(bookmarked=False, threadMuted=False, embeddingDisabled=False)
         return state
 
@@ -1703,7 +1705,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
 
     @route("GET", r"/xrpc/app\.bsky\.actor\.getProfile")
     def _get_profile(self, request: httpx.Request) -> httpx.Response:
-        params, status, _ = self._view_read(request, "app.bsky.actor.getProfile")
+        params, status, viewer = self._view_read(request, "app.bsky.actor.getProfile")
         try:
             user = self.user(str(params["actor"]))
         except KeyError:
@@ -1722,6 +1724,8 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
             "viewer": {"muted": False, "blockedBy": False},
             "labels": [],
         }
+        if viewer is None:
+            del body["viewer"]
         return self._stamp(self.json(body), status)
 
     @route("GET", r"/xrpc/app\.bsky\.feed\.getPostThread")

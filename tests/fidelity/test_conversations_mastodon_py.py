@@ -201,3 +201,62 @@ def test_signed_out_reads_carry_no_viewer_fields(
     mine, theirs = api.status(post.id), api.status(reply)
     assert mine.pinned is False and mine.favourited is False and mine.filtered == []
     assert theirs.pinned is None and theirs.bookmarked is False and theirs.muted is False
+
+
+def test_unread_count_follows_the_notifications_marker(
+    served: tuple[MastodonEmulator, str], api: Any
+) -> None:
+    """An inbox that keeps its place on the server: ``markers_set`` stores the newest
+    notification read (``version`` counts changes, ``updated_at`` when), ``markers_get``
+    answers only the timelines asked for, and ``notifications_unread_count`` counts the
+    notifications newer than the ``notifications`` marker (all of them before one is set;
+    ``types`` narrows the count as it narrows the list)."""
+    emu, _ = served
+    post = api.status_post("What should we make next?")
+    fan = emu.audience("fan1")
+    fan.reply(post.id, "More boots!")
+    second = fan.reply(post.id, "And hats")
+    assert api.markers_get(["notifications"]) == {}
+    assert api.notifications_unread_count().count == 2
+
+    newest = api.notifications(types=["mention"])[0]
+    assert newest.status.id == second
+    made = api.markers_set(["notifications"], [newest.id])
+    marker = made["notifications"]
+    assert marker.last_read_id == newest.id and marker.version == 1
+    assert isinstance(marker.updated_at, datetime)
+    assert api.notifications_unread_count().count == 0
+    third = fan.mention("are you open on Sundays?")
+    assert api.notifications_unread_count().count == 1
+
+    again = api.markers_set(["notifications"], [newest.id])["notifications"]
+    assert again.version == 1  # unchanged: the row is not updated
+    both = api.markers_set(["home", "notifications"], [third, api.notifications()[0].id])
+    assert str(both["home"].last_read_id) == third and both["home"].version == 1
+    assert both["notifications"].version == 2
+    assert api.notifications_unread_count().count == 0
+    got = api.markers_get(["home", "notifications"])
+    assert list(got) == ["notifications", "home"]  # in the order they were made
+    assert str(api.markers_get("home")["home"].last_read_id) == third
+
+
+def test_markers_by_form_and_refusals(served: tuple[MastodonEmulator, str]) -> None:
+    """``POST /api/v1/markers`` as a form (``home[last_read_id]=``), as Rails reads it; a
+    blank id is the model's 422 "Last read can't be blank"; a timeline Mastodon has no
+    marker for is ignored."""
+    emu, url = served
+    token = emu.account(username="brand").secret("token")
+    with requests.Session() as http:
+        http.trust_env = False  # loopback only, never an environment proxy
+
+        def post(data: dict[str, str]) -> requests.Response:
+            auth = {"Authorization": f"Bearer {token}"}
+            return http.post(f"{url}/api/v1/markers", data=data, headers=auth, timeout=5)
+
+        made = post({"home[last_read_id]": "1234", "lists[last_read_id]": "9"})
+        blank = post({"notifications[last_read_id]": ""})
+    assert made.status_code == 200 and list(made.json()) == ["home"]
+    assert made.json()["home"]["last_read_id"] == "1234"
+    assert made.json()["home"]["version"] == 1
+    assert blank.status_code == 422
+    assert blank.json() == {"error": "Validation failed: Last read can't be blank"}

@@ -216,6 +216,7 @@ _WRITE_SCOPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("POST", re.compile(r"/api/v1/statuses/[^/]+/(un)?favourite"), "write:favourites"),
     ("POST", re.compile(r"/api/v1/statuses/[^/]+/(un)?mute"), "write:mutes"),
     ("POST", re.compile(r"/api/v1/notifications/(clear|[^/]+/dismiss)"), "write:notifications"),
+    ("POST", re.compile(r"/api/v1/markers"), "write:statuses"),
     ("POST", re.compile(r"/api/v[12]/media"), "write:media"),
     ("PUT", re.compile(r"/api/v1/media/[^/]+"), "write:media"),
 )
@@ -317,6 +318,20 @@ class _Notification:
     status_id: str | None
     created_at: float
 
+
+@attrs.define
+class _Marker:
+    """A user's read marker of a timeline (``home`` or ``notifications``)."""
+
+    last_read_id: int
+    version: int  # the row's lock_version: 0 when made, one more on each change
+    updated_at: float
+
+
+# Marker::TIMELINES.
+_MARKER_TIMELINES = ("home", "notifications")
+# Rails' bigint column: a larger last_read_id cannot be stored.
+_BIGINT_MAX = 2**63 - 1
 
 # The instance document's ``configuration.polls`` (v1 and v2 alike): Mastodon's defaults.
 _POLL_LIMITS = {
@@ -490,6 +505,8 @@ class MastodonEmulator(Emulator):
         self._notifications_of: dict[str, list[tuple[int, _Notification]]] = {}
         self._last_notification = 34_975_000
         self._favourites: set[tuple[str, str]] = set()
+        # Each user's read markers by timeline, in the order they were made.
+        self._markers: dict[str, dict[str, _Marker]] = {}
         # (user id, conversation id) of the conversations each user muted.
         self._muted_conversations: set[tuple[str, str]] = set()
         self._audience_ids: dict[str, str] = {}
@@ -1973,6 +1990,123 @@ class MastodonEmulator(Emulator):
             self._notification_memo[n.id] = memo
         return memo[1]
 
+    def _browserable(
+        self, user: _User, params: httpx.QueryParams
+    ) -> list[tuple[int, _Notification]]:
+        """``Notification.browserable`` of ``user``'s notifications (oldest first, with their
+        ids as numbers): ``types[]`` (unknown types dropped, not refused), ``exclude_types[]``
+        and ``account_id``; a deleted status's notifications are gone with it."""
+        known = self._notification_types()
+        asked = params.get_list("types[]") + params.get_list("types")
+        excluded = params.get_list("exclude_types[]") + params.get_list("exclude_types")
+        wanted = [t for t in known if t in asked] if asked else list(known)
+        wanted = [t for t in wanted if t not in excluded]
+        from_id = params.get("account_id")
+        # The user's own notifications first (cheap), then the costlier checks on those.
+        return [
+            (number, n)
+            for number, n in self._notifications_of.get(user.id, ())
+            if n.type in wanted
+            and (not from_id or n.from_id == from_id)
+            and (n.status_id is None or self._statuses[n.status_id].deleted_at is None)
+        ]
+
+    def _last_read(self, user: _User) -> int | None:
+        """The ``notifications`` marker's ``last_read_id``, if the user set one."""
+        marker = self._markers.get(user.id, {}).get("notifications")
+        return None if marker is None else marker.last_read_id
+
+    @staticmethod
+    def _count_limit(params: httpx.QueryParams) -> int:
+        # limit_param(DEFAULT_NOTIFICATIONS_COUNT_LIMIT, MAX_NOTIFICATIONS_COUNT_LIMIT).
+        raw = params.get("limit")
+        return 100 if raw is None else min(abs(_to_i(raw)), 1000)
+
+    # Declared before /api/v1/notifications/:id, which would take "unread_count" for an id.
+    @route("GET", r"/api/v1/notifications/unread_count")
+    @_api()
+    def _unread_count(self, request: httpx.Request, user: _User) -> httpx.Response:
+        # 4.3+: the browserable notifications newer than the notifications marker
+        # (paginate_by_min_id), counted up to limit (100 by default, 1,000 at most).
+        if _release(self.version) < (4, 3):
+            raise Refusal(404, "Record not found")
+        params = request.url.params
+        last_read = self._last_read(user)
+        newer = [
+            1
+            for number, _ in self._browserable(user, params)
+            if last_read is None or number > last_read
+        ]
+        return self.json({"count": min(len(newer), self._count_limit(params))})
+
+    # -- markers ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _marker_json(marker: _Marker) -> dict[str, Any]:
+        return {
+            "last_read_id": str(marker.last_read_id),
+            "version": marker.version,
+            "updated_at": utc_millis(marker.updated_at),
+        }
+
+    @route("GET", r"/api/v1/markers")
+    @_api()
+    def _get_markers(self, request: httpx.Request, user: _User) -> httpx.Response:
+        # MarkersController#index: the markers of the timeline[] asked for (none asked, none
+        # answered), keyed by timeline in the order they were made.
+        asked = request.url.params.get_list("timeline[]") + request.url.params.get_list("timeline")
+        mine = self._markers.get(user.id, {})
+        return self.json({tl: self._marker_json(m) for tl, m in mine.items() if tl in asked})
+
+    @route("POST", r"/api/v1/markers")
+    @_api()
+    def _set_markers(self, request: httpx.Request, user: _User) -> httpx.Response:
+        # MarkersController#create: for home, then notifications, when given as a hash
+        # (``home[last_read_id]=`` or JSON ``{"home": {"last_read_id": ...}}``), the marker
+        # is found or made (last_read_id 0, version 0), then updated: a changed
+        # last_read_id bumps its lock_version and updated_at. Other timelines are ignored.
+        params, _ = self._params(request)
+        now = self.clock.time()
+        given: dict[str, dict[str, Any]] = {}
+        for timeline in _MARKER_TIMELINES:
+            value = params.get(timeline)
+            if isinstance(value, dict):
+                given[timeline] = value
+            prefix = f"{timeline}["
+            nested = {
+                k[len(prefix) : -1]: v
+                for k, v in params.items()
+                if k.startswith(prefix) and k.endswith("]")
+            }
+            if nested:
+                given.setdefault(timeline, {}).update(nested)
+        wanted: dict[str, int | None] = {}
+        for timeline, fields in given.items():
+            raw = fields.get("last_read_id")
+            if raw is None:
+                wanted[timeline] = None
+                continue
+            text = str(raw).strip() if not isinstance(raw, bool) else ("1" if raw else "0")
+            if not text:
+                # ActiveModel's integer cast makes "" nil: presence fails.
+                raise Refusal(422, "Validation failed: Last read can't be blank")
+            number = _to_i(text)
+            if not -_BIGINT_MAX - 1 <= number <= _BIGINT_MAX:
+                raise Refusal(422, "Validation failed: Last read is out of range")
+            wanted[timeline] = number
+        mine = self._markers.setdefault(user.id, {})
+        out: dict[str, Any] = {}
+        for timeline, asked in wanted.items():
+            marker = mine.get(timeline)
+            if marker is None:
+                marker = mine[timeline] = _Marker(last_read_id=0, version=0, updated_at=now)
+            if asked is not None and asked != marker.last_read_id:
+                marker.last_read_id = asked
+                marker.version += 1
+                marker.updated_at = now
+            out[timeline] = self._marker_json(marker)
+        return self.json(out)
+
     @route("GET", r"/api/v1/notifications")
     @_api()
     def _get_notifications(self, request: httpx.Request, user: _User) -> httpx.Response:
@@ -1982,21 +2116,7 @@ class MastodonEmulator(Emulator):
         default = 40 if _release(self.version) >= (4, 1) else 15
         raw_limit = params.get("limit")
         limit = default if raw_limit is None else min(abs(_to_i(raw_limit)), default * 2)
-        known = self._notification_types()
-        asked = params.get_list("types[]") + params.get_list("types")
-        excluded = params.get_list("exclude_types[]") + params.get_list("exclude_types")
-        # Notification.browserable: unknown types are dropped, not refused.
-        wanted = [t for t in known if t in asked] if asked else list(known)
-        wanted = [t for t in wanted if t not in excluded]
-        from_id = params.get("account_id")
-        # The user's own notifications first (cheap), then the costlier checks on those.
-        items = [
-            (number, n)
-            for number, n in self._notifications_of.get(user.id, ())
-            if n.type in wanted
-            and (not from_id or n.from_id == from_id)
-            and (n.status_id is None or self._statuses[n.status_id].deleted_at is None)
-        ]
+        items = self._browserable(user, params)
         max_id, since_id, min_id = (params.get(k) for k in ("max_id", "since_id", "min_id"))
         # to_a_paginated_by_id: min_id pages forward (read oldest first, answered newest
         # first); otherwise the newest page under max_id and over since_id.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import functools
+import json
 import math
 import re
 import time
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import attrs
 import httpx
 import pydantic
+import pydantic_core
 
 from brandkit._flow import Flow, Send
 from brandkit.errors import (
@@ -50,6 +52,7 @@ __all__ = [
     "RatePolicy",
     "ThreadContext",
     "article_of",
+    "readable_json",
     "retry_after_of",
     "retry_after_seconds",
     "wait_seconds",
@@ -587,23 +590,54 @@ class Adapter(ABC):
         try:
             return model.model_validate_json(response.content)
         except pydantic.ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}"
-                for err in exc.errors(include_url=False)[:5]
-            )
-            body = self.account.redact(response.text[:2000])
-            # Redacted whole: a path can hold a secret too (a Telegram bot token does).
-            message = self.account.redact(
-                f"{self.name} answered {response.status_code} to "
-                f"{response.request.method} {response.request.url.path} with a body brandkit "
-                f"cannot read ({problems})"
-            )
-            raise MalformedResponse(
-                message,
-                platform=self.name,
-                status_code=response.status_code,
-                body=body,
-            ) from None
+            error = exc
+        # Python's reader takes what pydantic's refuses (a lone surrogate escape: a text cut
+        # between the halves of an emoji); one such message must not stop a whole page.
+        body = readable_json(response.content) if _json_invalid(error) else None
+        if body is not None:
+            try:
+                return model.model_validate(body)
+            except pydantic.ValidationError as again:
+                error = again
+        raise self._malformed(response, error) from None
+
+    def parse_with_body(self, response: httpx.Response, model: type[M]) -> tuple[M, Any]:
+        """`parse` of ``response`` and its decoded JSON (where each message keeps its item
+        as ``raw``), decoding the body once rather than twice.
+
+        Raises:
+            PlatformError, MalformedResponse: as `parse`.
+        """
+        self.check(response)
+        try:
+            body = pydantic_core.from_json(response.content)
+            return model.model_validate(body), body
+        except ValueError:
+            # Not JSON, or not the model: parse() says why with the typed error (and reads
+            # a body only JSON mode, or only Python's reader, accepts).
+            return self.parse(response, model), readable_json(response.content)
+
+    def _malformed(
+        self, response: httpx.Response, exc: pydantic.ValidationError
+    ) -> MalformedResponse:
+        """The `MalformedResponse` of a success answer a model cannot read."""
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}"
+            for err in exc.errors(include_url=False)[:5]
+        )
+        body = self.account.redact(response.text[:2000])
+        # Redacted whole: a path can hold a secret too (a Telegram bot token does).
+        message = self.account.redact(
+            f"{self.name} answered {response.status_code} to "
+            f"{response.request.method} {response.request.url.path} with a body brandkit "
+            f"cannot read ({problems})"
+        )
+        return MalformedResponse(
+            message,
+            platform=self.name,
+            status_code=response.status_code,
+            body=body,
+        )
 
 
 def read_each(
@@ -695,6 +729,36 @@ def retry_after_seconds(value: str | None, date: str | None = None) -> float | N
         return None
     now = http_time(date) if date else None
     return wait_seconds(when - (time.time() if now is None else now))
+
+
+def readable_json(content: bytes) -> Any | None:
+    """``content`` read as JSON by Python's reader, which takes lone surrogate escapes
+    (``"\\ud83d"``: a text cut between the halves of an emoji) that pydantic's refuses,
+    each made U+FFFD so that the text can be stored and sent on; ``None`` when it is not
+    JSON, or nested deeper than the reader goes. Raises nothing."""
+    try:
+        return _without_surrogates(json.loads(content))
+    except (ValueError, RecursionError):
+        return None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        if _SURROGATE.search(value) is None:
+            return value
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [_without_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
+    return value
+
+
+def _json_invalid(exc: pydantic.ValidationError) -> bool:
+    return any(e["type"] == "json_invalid" for e in exc.errors(include_url=False))
 
 
 def retry_after_of(response: httpx.Response) -> float | None:

@@ -44,7 +44,6 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeAlias, 
 import attrs
 import httpx
 import pydantic
-import pydantic_core
 
 from brandkit._counts import MetricCount
 from brandkit._durations import stored_time
@@ -1648,8 +1647,8 @@ class BlueskyAdapter(Adapter):
                 # bucket of its own would let the governor spend it twice).
                 bucket="api",
             )
-            page = self.parse(response, _Found)
-            raw = self._raw_items(response, "posts")
+            page, body = self._parse_with_body(response, _Found)
+            raw = body.get("posts")
             read += len(page.posts)
             for i, post in enumerate(page.posts):
                 mark = self._sort_ms(post)
@@ -1786,27 +1785,13 @@ class BlueskyAdapter(Adapter):
     def _parse_with_body(
         self, response: httpx.Response, model: type[_Model]
     ) -> tuple[_Model, dict[str, Any]]:
-        """`parse` of ``response`` and its decoded JSON object (each message keeps its
-        item as ``raw``), decoding the body once rather than twice.
+        """`parse_with_body` of an answer that is a JSON object (every model here reads one).
 
         Raises:
             PlatformError, MalformedResponse: as `parse`.
         """
-        self.check(response)
-        try:
-            body = pydantic_core.from_json(response.content)
-            parsed = model.model_validate(body)
-        except ValueError:
-            # Not JSON, or not the model: parse() says why with the typed error (and a body
-            # only JSON mode accepts is still read).
-            parsed, body = self.parse(response, model), json.loads(response.content)
-        # Both models are JSON objects, so a body that passed is one.
+        parsed, body = self.parse_with_body(response, model)
         return parsed, body if isinstance(body, dict) else {}
-
-    def _raw_items(self, response: httpx.Response, key: str) -> Any:
-        """The platform's own JSON under ``key`` (already read once by `parse`)."""
-        body = json.loads(response.content)
-        return body.get(key) if isinstance(body, dict) else None
 
     def _mine(self, uri: str | None) -> bool:
         match = _AT_URI.fullmatch(uri or "")

@@ -38,7 +38,6 @@ from __future__ import annotations
 import contextlib
 import html
 import io
-import json
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -50,7 +49,6 @@ from urllib.parse import quote, unquote
 import attrs
 import httpx
 import pydantic
-import pydantic_core
 
 from brandkit._counts import MetricCount
 from brandkit._flow import Flow, Send, Wait
@@ -884,7 +882,7 @@ class MastodonAdapter(Adapter):
                 bucket="api",
             )
             # Strict: a notification brandkit cannot read is not skipped past.
-            notifications, raw = self._parse_with_body(response, _Notifications)
+            notifications, raw = self.parse_with_body(response, _Notifications)
             page = notifications.root
             if not page:
                 break
@@ -937,7 +935,7 @@ class MastodonAdapter(Adapter):
             idempotent=True,
             bucket="api",
         )
-        context, body = self._parse_with_body(response, _Context)
+        context, body = self.parse_with_body(response, _Context)
         raw = body["descendants"]
         conversation = context.ancestors[0].id if context.ancestors else root.id
         out: list[Message] = []
@@ -1007,22 +1005,6 @@ class MastodonAdapter(Adapter):
             bucket="api",
         )
         self.parse(response, _Ref)
-
-    def _parse_with_body(self, response: httpx.Response, model: type[_Page]) -> tuple[_Page, Any]:
-        """`parse` of ``response`` and its decoded JSON (each message keeps its item as
-        ``raw``), decoding the body once rather than twice.
-
-        Raises:
-            PlatformError, MalformedResponse: as `parse`.
-        """
-        self.check(response)
-        try:
-            body = pydantic_core.from_json(response.content)
-            return model.model_validate(body), body
-        except ValueError:
-            # Not JSON, or not the model: parse() says why with the typed error (and a body
-            # only JSON mode accepts is still read).
-            return self.parse(response, model), json.loads(response.content)
 
     def _whoami(self) -> Flow[str]:
         """The account's id: known from a create's answer or an earlier call, else read."""
@@ -1242,7 +1224,8 @@ class MastodonAdapter(Adapter):
             response = yield Send(
                 self._request("GET", request.path, params=params), idempotent=True, bucket="api"
             )
-            page = self.parse(response, _FoundList).root
+            found_list, body = self.parse_with_body(response, _FoundList)
+            page = found_list.root
             if not page:
                 break
             if any(_id_order(st.id) <= _id_order(min_id) for st in page):
@@ -1253,7 +1236,7 @@ class MastodonAdapter(Adapter):
                     platform=self.name,
                     status_code=response.status_code,
                 )
-            for status, item in zip(page, json.loads(response.content), strict=True):
+            for status, item in zip(page, body, strict=True):
                 self._keep(status, item, query, found)
             read += len(page)
             min_id = max((st.id for st in page), key=_id_order)
@@ -1293,8 +1276,8 @@ class MastodonAdapter(Adapter):
             response = yield Send(
                 self._request("GET", request.path, params=params), idempotent=True, bucket="api"
             )
-            page = self.parse(response, _SearchResults).statuses
-            raw = json.loads(response.content)["statuses"]
+            results, body = self.parse_with_body(response, _SearchResults)
+            page, raw = results.statuses, body["statuses"]
             for status, item in zip(page, raw, strict=True):
                 if floor is not None and _id_order(status.id) <= _id_order(floor):
                     continue

@@ -49,7 +49,6 @@ from urllib.parse import parse_qsl, quote
 import attrs
 import httpx
 import pydantic
-import pydantic_core
 
 from brandkit._counts import MetricCount
 from brandkit._flow import Flow, Send, Wait
@@ -1814,14 +1813,7 @@ class XAdapter(RefreshingAdapter):
         Raises:
             PlatformError, MalformedResponse: as `parse`; Rejected: X answered only errors.
         """
-        self.check(response)
-        try:
-            body = pydantic_core.from_json(response.content)
-            page = _ConvPage.model_validate(body)
-        except ValueError:
-            # Not JSON, or not a page: parse() says why with the typed error (and a body
-            # only JSON mode accepts is still read).
-            page, body = self.parse(response, _ConvPage), _body(response)
+        page, body = self.parse_with_body(response, _ConvPage)
         if page.errors and not page.data and page.meta is None:
             # X answers 200 with only errors for a user or query it cannot serve.
             first = page.errors[0]

@@ -39,7 +39,7 @@ from brandkit._terminal import escaped
 from brandkit._tls import shared_context
 from brandkit.accounts import Account
 from brandkit.content._article import Article
-from brandkit.content._model import Post, _in_utc
+from brandkit.content._model import Post, _in_utc, check_answer
 from brandkit.content._render import Rendered, RenderedPart, render
 from brandkit.delivery import Content, Delivery, DeliveryStatus, new_tid, send_at, tid_time
 from brandkit.errors import (
@@ -1582,6 +1582,7 @@ class _Core:
     def new_reply(self, adapter: Adapter, message: Message, post: Post) -> Delivery:
         """The delivery of the answer ``post`` to ``message``, before `answer_of` looks it
         up and writes it."""
+        check_answer(post)
         self.can(adapter, "reply")
         return reply_delivery(adapter, message, post, self.clock())
 

@@ -7,8 +7,8 @@
 ``brandkit connect``   connect an account in the browser and keep it in the credential store
 ``brandkit outbox``    add, list, inspect, retry, resolve and cancel deliveries
 ``brandkit run``       the worker that publishes due posts
-``brandkit inbox``     sync, list and answer the audience's messages
-``brandkit listen``    saved searches: add, sync, top authors and terms
+``brandkit inbox``     sync, list, answer and mark the audience's messages
+``brandkit listen``    saved searches: add, sync, remove, top authors and terms
 ``brandkit report``    the analytics report; ``brandkit metrics`` exports samples
 
 Every command exits 0 on success, 1 when it was refused or something failed (one line on

@@ -116,6 +116,30 @@ def test_reply_is_threaded_under_the_message(
     assert delivery.reply_to.extra["message"] == message.key
 
 
+def test_an_answer_given_as_text_is_refused_with_what_to_give(
+    server: ChatServer, http: httpx.Client, account: Account
+) -> None:
+    """``client.reply(message, "Thanks!")`` met the adapter as an AttributeError; both
+    drivers now refuse it before any request, naming the Post to give."""
+    server.say("fan", "is it open?")
+    with Client(http=http, accounts=[account]) as client:
+        (message,) = client.inbox(account).messages
+        before = len(server.requests)
+        with pytest.raises(ConfigurationError, match=r"give Post\(text='Thanks!'\)"):
+            client.reply(message, "Thanks!")  # type: ignore[arg-type]
+
+    async def answer() -> None:
+        transport = httpx.MockTransport(server.handler)
+        async with AsyncClient(
+            http=httpx.AsyncClient(transport=transport), accounts=[account]
+        ) as aclient:
+            with pytest.raises(ConfigurationError, match="not a Post"):
+                await aclient.reply(message, None)  # type: ignore[arg-type]
+
+    asyncio.run(answer())
+    assert len(server.requests) == before and server.posts == []
+
+
 def test_the_same_answer_twice_is_one_delivery_and_one_post(
     server: ChatServer, http: httpx.Client, account: Account
 ) -> None:

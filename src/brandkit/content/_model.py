@@ -14,7 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from brandkit.content._base import _MAX_DEPTH, ContentModel
 from brandkit.content._media import Media
-from brandkit.errors import ContentError
+from brandkit.errors import ConfigurationError, ContentError
 
 __all__ = [
     "ACCOUNT_PLATFORMS",
@@ -104,7 +104,6 @@ def _declared_options(platform: str) -> frozenset[str] | None:
     third-party adapter's from its ``post_options`` class attribute (``None``: undeclared)."""
     if platform in PLATFORM_OPTIONS:
         return PLATFORM_OPTIONS[platform]
-    from brandkit.errors import ConfigurationError
     from brandkit.platforms import adapter_class
 
     try:
@@ -496,3 +495,18 @@ class Post(ContentModel):
                 platform=platform,
             )
         return effective
+
+
+def check_answer(post: object) -> None:
+    """Refuse, before anything is looked up or sent, an answer that is not a `Post`
+    (`Client.reply`, `Inbox.reply`).
+
+    Raises:
+        ConfigurationError: ``post`` is text or anything else (it met the adapters as an
+            AttributeError).
+    """
+    if not isinstance(post, Post):
+        example = f"Post(text={post!r:.60})" if isinstance(post, str) else "Post(text=...)"
+        raise ConfigurationError(
+            f"the answer is a {type(post).__name__}, not a Post: give {example}"
+        )

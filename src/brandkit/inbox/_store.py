@@ -20,6 +20,7 @@ from brandkit._quantiles import percentile as _percentile
 from brandkit._sqlite import SQLiteStore
 from brandkit._terminal import escaped
 from brandkit.backends import sql_kind
+from brandkit.content._model import check_answer
 from brandkit.errors import AnswerNotRecorded, BrandkitError, ConfigurationError, Unsupported
 from brandkit.inbox._model import KINDS, InboxPage, Message
 
@@ -783,7 +784,7 @@ class Inbox(SQLiteStore):
             Unsupported: its platform cannot answer messages.
             ContentError: the answer breaks a rule of the platform.
         """
-        _check_answer(post)
+        check_answer(post)
         found, stored = self._lookup(message)
         # Stored once the outbox took the answer, as `reply` does once it is sent: an answer
         # refused (another account's message) must not leave a message no sync read.
@@ -882,7 +883,7 @@ class Inbox(SQLiteStore):
                 not record it (locked, unreachable); ``.delivery`` is the answer, for
                 `replied` once the store is back.
         """
-        _check_answer(post)
+        check_answer(post)
         found, stored = self._lookup(message)
         if stored:
             self._refuse_a_second_answer(client, found, post)
@@ -1256,22 +1257,6 @@ class _Reading:
             )
         return AccountSync(
             self.account.key, self.added, self.read, self.requests, self.error, more=cut
-        )
-
-
-def _check_answer(post: object) -> None:
-    """Refuse, before anything is looked up or sent, an answer that is not a `Post`.
-
-    Raises:
-        ConfigurationError: ``post`` is text or anything else (it met the adapters as an
-            AttributeError).
-    """
-    from brandkit.content._model import Post
-
-    if not isinstance(post, Post):
-        example = f"Post(text={post!r:.60})" if isinstance(post, str) else "Post(text=...)"
-        raise ConfigurationError(
-            f"the answer is a {type(post).__name__}, not a Post: give {example}"
         )
 
 

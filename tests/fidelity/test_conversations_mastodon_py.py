@@ -260,3 +260,87 @@ def test_markers_by_form_and_refusals(served: tuple[MastodonEmulator, str]) -> N
     assert made.json()["home"]["version"] == 1
     assert blank.status_code == 422
     assert blank.json() == {"error": "Validation failed: Last read can't be blank"}
+
+
+def test_grouped_notifications_fold_favourites_and_page(
+    served: tuple[MastodonEmulator, str], api: Any
+) -> None:
+    """``grouped_notifications`` (4.3+): three fans' favourites of one post are one group
+    (``favourite-<status>-<hour>``, the same key v1 shows) with its count, sample
+    accounts newest first and the post once in ``statuses``; a reply is its own
+    ``ungrouped-<id>`` group; ``partial_avatars`` (Mastodon.py's default) renders only each
+    group's newest account in full; ``grouped_types`` without favourites splits them;
+    ``limit`` pages by groups with ``max_id``; a favourite 13 hours later starts a new
+    group; ``grouped_notification`` reads a group whole and ``dismiss_grouped_notification``
+    drops it."""
+    emu, url = served
+    post = api.status_post("What should we make next?")
+    fans = [connect(url, emu.account(username=f"fav{i}").secret("token")) for i in range(3)]
+    for fan in fans:
+        fan.status_favourite(post.id)
+    reply = emu.audience("fan1").reply(post.id, "More boots!")
+
+    got = api.grouped_notifications()
+    mention, favs = got.notification_groups
+    assert mention.type == "mention" and mention.group_key.startswith("ungrouped-")
+    assert mention.notifications_count == 1 and mention.status_id == reply
+    assert favs.type == "favourite" and favs.notifications_count == 3
+    assert favs.group_key.startswith(f"favourite-{post.id}-")
+    ids = [f.me().id for f in fans]
+    assert [str(i) for i in favs.sample_account_ids] == [str(i) for i in ids[::-1]]
+    assert favs.status_id == post.id
+    assert {s.id for s in got.statuses} == {post.id, reply}
+    # partial_avatars: the newest account of each group in full, the rest partial.
+    assert {str(a.id) for a in got.accounts} >= {str(ids[2])}
+    assert {str(a.id) for a in got.partial_accounts} == {str(ids[0]), str(ids[1])}
+    with requests.Session() as http:
+        http.trust_env = False  # loopback only, never an environment proxy
+        auth = {"Authorization": f"Bearer {api.access_token}"}
+        raw = http.get(
+            f"{url}/api/v2/notifications",
+            params={"expand_accounts": "partial_avatars"},
+            headers=auth,
+            timeout=5,
+        ).json()
+        bad = http.get(
+            f"{url}/api/v2/notifications",
+            params={"expand_accounts": "some"},
+            headers=auth,
+            timeout=5,
+        )
+        unread = http.get(f"{url}/api/v2/notifications/unread_count", headers=auth, timeout=5)
+    assert list(raw) == ["accounts", "partial_accounts", "statuses", "notification_groups"]
+    partial_keys = ["id", "acct", "locked", "bot", "url", "avatar", "avatar_static"]
+    assert [list(a) for a in raw["partial_accounts"]] == [partial_keys] * 2
+    assert isinstance(raw["notification_groups"][1]["most_recent_notification_id"], int)
+    assert bad.status_code == 400 and "allowed values are 'full'" in bad.json()["error"]
+    # Unread groups (v2) against unread notifications (v1): the favourites count once.
+    assert unread.json() == {"count": 2} and api.notifications_unread_count().count == 4
+    v1 = [n for n in api.notifications() if n.type == "favourite"]
+    assert {n.group_key for n in v1} == {favs.group_key}
+    assert str(favs.most_recent_notification_id) == str(v1[0].id)
+    assert str(favs.page_max_id) == str(v1[0].id) and str(favs.page_min_id) == str(v1[-1].id)
+
+    full = api.grouped_notifications(expand_accounts="full")
+    assert {str(a.id) for a in full.accounts} >= {str(i) for i in ids}
+    assert full.get("partial_accounts") is None
+    split = api.grouped_notifications(grouped_types=["follow"])
+    assert [g.type for g in split.notification_groups] == ["mention"] + ["favourite"] * 3
+    first = api.grouped_notifications(limit=1)
+    assert [g.type for g in first.notification_groups] == ["mention"]
+    second = api.fetch_next(first)
+    assert [g.group_key for g in second.notification_groups] == [favs.group_key]
+
+    emu.clock.advance(13 * 3600)
+    late = connect(url, emu.account(username="late").secret("token"))
+    late.status_favourite(post.id)
+    groups = api.grouped_notifications().notification_groups
+    assert [g.type for g in groups] == ["favourite", "mention", "favourite"]
+    assert groups[0].group_key != favs.group_key and groups[0].notifications_count == 1
+
+    whole = api.grouped_notification(favs.group_key)
+    (group,) = whole.notification_groups
+    assert group.notifications_count == 3 and group.get("page_min_id") is None
+    api.dismiss_grouped_notification(favs.group_key)
+    left = [g.group_key for g in api.grouped_notifications().notification_groups]
+    assert favs.group_key not in left and len(left) == 2

@@ -86,7 +86,7 @@ import re
 import secrets
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any, ClassVar, TypeAlias
@@ -215,7 +215,7 @@ _WRITE_SCOPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("PUT", re.compile(r"/api/v1/statuses/[^/]+"), "write:statuses"),
     ("POST", re.compile(r"/api/v1/statuses/[^/]+/(un)?favourite"), "write:favourites"),
     ("POST", re.compile(r"/api/v1/statuses/[^/]+/(un)?mute"), "write:mutes"),
-    ("POST", re.compile(r"/api/v1/notifications/(clear|[^/]+/dismiss)"), "write:notifications"),
+    ("POST", re.compile(r"/api/v[12]/notifications/(clear|[^/]+/dismiss)"), "write:notifications"),
     ("POST", re.compile(r"/api/v1/markers"), "write:statuses"),
     ("POST", re.compile(r"/api/v[12]/media"), "write:media"),
     ("PUT", re.compile(r"/api/v1/media/[^/]+"), "write:media"),
@@ -317,6 +317,9 @@ class _Notification:
     from_id: str  # who caused it
     status_id: str | None
     created_at: float
+    # Notification::Groups#set_group_key!: favourites (and reblogs, follows) of one target
+    # within 12 hours share a key; other types have none ("ungrouped-<id>" when shown).
+    group_key: str | None = None
 
 
 @attrs.define
@@ -327,6 +330,16 @@ class _Marker:
     version: int  # the row's lock_version: 0 when made, one more on each change
     updated_at: float
 
+
+# Notification::Groups: the types that get a group key, and how long a group may span.
+_GROUPABLE = frozenset({"favourite", "reblog", "follow", "admin.sign_up"})
+_MAXIMUM_GROUP_SPAN_HOURS = 12
+# NotificationGroup::SAMPLE_ACCOUNTS_SIZE.
+_SAMPLE_ACCOUNTS_SIZE = 8
+# NotificationGroupSerializer#status_type? (quotes from 4.5).
+_GROUP_STATUS_TYPES = frozenset(
+    {"favourite", "reblog", "status", "mention", "poll", "update", "quote", "quoted_update"}
+)
 
 # Marker::TIMELINES.
 _MARKER_TIMELINES = ("home", "notifications")
@@ -507,6 +520,8 @@ class MastodonEmulator(Emulator):
         self._favourites: set[tuple[str, str]] = set()
         # Each user's read markers by timeline, in the order they were made.
         self._markers: dict[str, dict[str, _Marker]] = {}
+        # set_group_key!'s Redis keys: (account, type prefix) -> (hour bucket, set at).
+        self._group_buckets: dict[tuple[str, str], tuple[int, float]] = {}
         # (user id, conversation id) of the conversations each user muted.
         self._muted_conversations: set[tuple[str, str]] = set()
         self._audience_ids: dict[str, str] = {}
@@ -903,19 +918,39 @@ class MastodonEmulator(Emulator):
         if status_id is not None and self._muting(account_id, self._statuses[status_id]):
             return  # NotifyService's DropCondition: conversation_muted?
         self._last_notification += 1
+        now = self.clock.time()
         notification = _Notification(
             id=str(self._last_notification),
             type=kind,
             account_id=account_id,
             from_id=from_id,
             status_id=status_id,
-            created_at=self.clock.time(),
+            created_at=now,
+            group_key=self._group_key(kind, account_id, status_id, now),
         )
         self._notifications.append(notification)
         self._notifications_of.setdefault(account_id, []).append(
             (_num(notification.id), notification)
         )
         self._notification_template(notification)
+
+    def _group_key(
+        self, kind: str, account_id: str, status_id: str | None, now: float
+    ) -> str | None:
+        """Notification::Groups#set_group_key!: the type (and target status) and an hour
+        bucket, reusing the previous group's bucket while it is under 12 hours old (its
+        Redis key expires after 12 hours)."""
+        if kind not in _GROUPABLE:
+            return None
+        prefix = f"{kind}-{status_id}" if kind in ("favourite", "reblog") else kind
+        bucket = int(now) // 3600
+        previous = self._group_buckets.get((account_id, prefix))
+        span = _MAXIMUM_GROUP_SPAN_HOURS
+        last = previous[0] if previous is not None and now - previous[1] < span * 3600 else 0
+        if bucket < last + span:
+            bucket = last
+        self._group_buckets[(account_id, prefix)] = (bucket, now)
+        return f"{prefix}-{bucket}"
 
     def _notify_about(self, st: _Status) -> None:
         """ProcessMentionsService and the quote: who a new status notifies. Like Mastodon,
@@ -1966,7 +2001,7 @@ class MastodonEmulator(Emulator):
             "id": n.id,
             "type": n.type,
             "created_at": utc_millis(n.created_at),
-            "group_key": f"ungrouped-{n.id}",
+            "group_key": n.group_key or f"ungrouped-{n.id}",
             "account": None,
         }
         if n.status_id is not None:
@@ -2180,6 +2215,248 @@ class MastodonEmulator(Emulator):
     @_api()
     def _clear_notifications(self, request: httpx.Request, user: _User) -> httpx.Response:
         self._forget_notifications(user, lambda n: False)
+        return self.json({})
+
+    # -- grouped notifications (4.3+) ----------------------------------------------------
+
+    @staticmethod
+    def _grouped_types(params: httpx.QueryParams) -> frozenset[str]:
+        """``grouped_types[]``: the groupable types asked for, all of them when absent."""
+        asked = params.get_list("grouped_types[]") + params.get_list("grouped_types")
+        return frozenset(asked) & _GROUPABLE if asked else _GROUPABLE
+
+    @staticmethod
+    def _shown_key(n: _Notification, grouped: frozenset[str]) -> str:
+        if n.group_key is not None and n.type in grouped:
+            return n.group_key
+        return f"ungrouped-{n.id}"
+
+    def _paginate_groups(
+        self, items: Iterable[tuple[int, _Notification]], limit: int, grouped: frozenset[str]
+    ) -> list[tuple[int, _Notification]]:
+        """Notification.paginate_groups: in the order given, the first notification of each
+        group not met yet, until ``limit`` groups."""
+        seen: set[str] = set()
+        page: list[tuple[int, _Notification]] = []
+        for item in items:
+            if len(page) >= limit:
+                break
+            key = self._shown_key(item[1], grouped)
+            if key not in seen:
+                seen.add(key)
+                page.append(item)
+        return page
+
+    def _v2_gate(self) -> None:
+        if _release(self.version) < (4, 3):
+            raise Refusal(404, "Record not found")
+
+    def _group_members(self, user: _User, group_key: str) -> list[tuple[int, _Notification]]:
+        """``by_group_key``: the user's notifications of a group (an ``ungrouped-<id>`` key
+        names one), oldest first; a deleted status's are gone with it."""
+        return [
+            (number, n)
+            for number, n in self._notifications_of.get(user.id, ())
+            if (
+                n.id == group_key.removeprefix("ungrouped-")
+                if group_key.startswith("ungrouped-")
+                else n.group_key == group_key
+            )
+            and (n.status_id is None or self._statuses[n.status_id].deleted_at is None)
+        ]
+
+    def _group_json(
+        self,
+        user: _User,
+        n: _Notification,
+        grouped: frozenset[str],
+        window: tuple[int, int | None, bool] | None,
+    ) -> tuple[dict[str, Any], list[_User]]:
+        """A NotificationGroup (as NotificationGroupSerializer writes it) for the page's
+        notification ``n``, and its sample accounts; ``window`` is the page's range (low,
+        high or None, whether high is left out) that ``page_*`` fields are read in."""
+        if n.group_key is not None and n.type in grouped:
+            members = self._group_members(user, n.group_key)
+            low, high, open_end = window if window is not None else (0, None, False)
+            upto = [
+                m
+                for number, m in members
+                if high is None or (number < high if open_end else number <= high)
+            ]
+            upto.reverse()
+            sample = [self._users[m.from_id] for m in upto[:_SAMPLE_ACCOUNTS_SIZE]]
+            newest = upto[0] if upto else n
+            data: dict[str, Any] = {
+                "group_key": n.group_key,
+                "notifications_count": len(upto),
+                "type": n.type,
+                "most_recent_notification_id": _num(newest.id),
+            }
+            if window is not None:
+                first = next((m for number, m in members if number >= low), n)
+                data["page_min_id"] = first.id
+                data["page_max_id"] = newest.id
+                data["latest_page_notification_at"] = utc_millis(newest.created_at)
+        else:
+            sample = [self._users[n.from_id]]
+            data = {
+                "group_key": f"ungrouped-{n.id}",
+                "notifications_count": 1,
+                "type": n.type,
+                "most_recent_notification_id": _num(n.id),
+            }
+            if window is not None:
+                data["page_min_id"] = n.id
+                data["page_max_id"] = n.id
+                data["latest_page_notification_at"] = utc_millis(n.created_at)
+        data["sample_account_ids"] = [u.id for u in sample]
+        if n.type in _GROUP_STATUS_TYPES:
+            data["status_id"] = n.status_id
+        return data, sample
+
+    def _groups_body(
+        self,
+        request: httpx.Request,
+        user: _User,
+        page: Sequence[_Notification],
+        grouped: frozenset[str],
+        window: tuple[int, int | None, bool] | None,
+        expand: str | None,
+    ) -> dict[str, Any]:
+        """DedupNotificationGroupSerializer of GroupedNotificationsPresenter: the accounts
+        (with ``partial_avatars``, only each group's newest in full, the others in
+        ``partial_accounts``), the statuses once each, and the groups."""
+        origin = self._origin(request)
+        groups, samples = [], []
+        for n in page:
+            data, sample = self._group_json(user, n, grouped, window)
+            groups.append(data)
+            samples.append(sample)
+        full: dict[str, _User] = {}
+        partial: dict[str, _User] = {}
+        for sample in samples:
+            for u in sample[:1] if expand == "partial_avatars" else sample:
+                full.setdefault(u.id, u)
+        if expand == "partial_avatars":
+            for sample in samples:
+                for u in sample[1:]:
+                    if u.id not in full:
+                        partial.setdefault(u.id, u)
+        statuses: dict[str, _Status] = {}
+        for n in page:
+            if n.status_id is not None:
+                statuses.setdefault(n.status_id, self._statuses[n.status_id])
+        body: dict[str, Any] = {"accounts": [self._account_json(u, origin) for u in full.values()]}
+        if expand == "partial_avatars":
+            keys = ("id", "acct", "locked", "bot", "url", "avatar", "avatar_static")
+            body["partial_accounts"] = [
+                {k: self._account_json(u, origin)[k] for k in keys} for u in partial.values()
+            ]
+        body["statuses"] = [self._status_json(st, viewer=user) for st in statuses.values()]
+        body["notification_groups"] = groups
+        return body
+
+    # Declared before /api/v2/notifications/:group_key, which would take it for a key.
+    @route("GET", r"/api/v2/notifications/unread_count")
+    @_api()
+    def _unread_group_count(self, request: httpx.Request, user: _User) -> httpx.Response:
+        # Api::V2::NotificationsController#unread_count: the groups among the browserable
+        # notifications newer than the notifications marker (paginate_groups_by_min_id),
+        # up to limit (100 by default, 1,000 at most).
+        self._v2_gate()
+        params = request.url.params
+        last_read = self._last_read(user)
+        newer = [
+            i for i in self._browserable(user, params) if last_read is None or i[0] > last_read
+        ]
+        limit = self._count_limit(params)
+        count = len(self._paginate_groups(newer, limit, self._grouped_types(params)))
+        return self.json({"count": count})
+
+    @route("GET", r"/api/v2/notifications")
+    @_api()
+    def _get_grouped_notifications(self, request: httpx.Request, user: _User) -> httpx.Response:
+        # Api::V2::NotificationsController#index: limit groups (40 by default, 80 at most),
+        # the newest first under max_id and over since_id, or the oldest over min_id
+        # answered newest first; each group once, read in the page's range.
+        self._v2_gate()
+        params = request.url.params
+        raw_limit = params.get("limit")
+        limit = 40 if raw_limit is None else min(abs(_to_i(raw_limit)), 80)
+        expand = params.get("expand_accounts")
+        if expand not in (None, "full", "partial_avatars"):
+            raise Refusal(
+                400,
+                f"Invalid value for 'expand_accounts': '{expand}', allowed values are 'full' "
+                "and 'partial_avatars'",
+            )
+        grouped = self._grouped_types(params)
+        items = self._browserable(user, params)
+        max_id, since_id, min_id = (params.get(k) for k in ("max_id", "since_id", "min_id"))
+        if max_id:
+            items = [i for i in items if i[0] < _to_i(max_id)]
+        if min_id:
+            items = [i for i in items if i[0] > _to_i(min_id)]
+            page = self._paginate_groups(items, limit, grouped)
+            page.reverse()
+        else:
+            if since_id:
+                items = [i for i in items if i[0] > _to_i(since_id)]
+            page = self._paginate_groups(reversed(items), limit, grouped)
+        window: tuple[int, int | None, bool] | None = None
+        if page:
+            window = (page[-1][0], page[0][0], False)
+            if len(page) < limit:
+                # The last page: its range reaches to the request's own bound.
+                if min_id:
+                    window = (page[-1][0], _to_i(max_id) if max_id else None, True)
+                else:
+                    window = (_to_i(since_id) + 1 if since_id else 0, page[0][0], False)
+        notes = [n for _, n in page]
+        response = self.json(self._groups_body(request, user, notes, grouped, window, expand))
+        if page:
+            keep = [
+                (k, v)
+                for k, v in params.multi_items()
+                if k
+                in (
+                    "limit",
+                    "include_filtered",
+                    "types[]",
+                    "exclude_types[]",
+                    "grouped_types[]",
+                    "supported_types[]",
+                )
+            ]
+            response.headers["link"] = _page_links(
+                f"{self._origin(request)}/api/v2/notifications", keep, notes[-1].id, notes[0].id
+            )
+        return response
+
+    @route("GET", r"/api/v2/notifications/(?P<group_key>[^/]+)")
+    @_api()
+    def _get_notification_group(
+        self, request: httpx.Request, user: _User, group_key: str
+    ) -> httpx.Response:
+        # #show: by_group_key(...).take!, the group read whole (no page fields), accounts
+        # in full.
+        self._v2_gate()
+        members = self._group_members(user, group_key)
+        if not members:
+            raise Refusal(404, "Record not found")
+        grouped = _GROUPABLE
+        body = self._groups_body(request, user, [members[0][1]], grouped, None, None)
+        return self.json(body)
+
+    @route("POST", r"/api/v2/notifications/(?P<group_key>[^/]+)/dismiss")
+    @_api()
+    def _dismiss_notification_group(
+        self, request: httpx.Request, user: _User, group_key: str
+    ) -> httpx.Response:
+        # #dismiss: by_group_key(...).destroy_all, then {} (nothing to dismiss is no error).
+        self._v2_gate()
+        gone = {n.id for _, n in self._group_members(user, group_key)}
+        self._forget_notifications(user, lambda n: n.id not in gone)
         return self.json({})
 
     # -- listening -------------------------------------------------------------------------

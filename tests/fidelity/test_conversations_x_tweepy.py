@@ -192,3 +192,28 @@ def test_a_fans_timeline_with_expansions(served: tuple[XEmulator, str], brand: B
     with pytest.raises(tweepy.BadRequest) as bad:
         brand.client.get_users_tweets(fan_id, user_fields=["colour"], user_auth=True)
     assert "[colour]" in str(bad.value) and "user.fields" in str(bad.value)
+
+
+def test_who_is_this_fan_by_handle_and_id(served: tuple[XEmulator, str], brand: Brand) -> None:
+    """``get_user(username=...)`` (any case) and ``get_user(id=...)`` answer the fan with
+    the asked user fields; an unknown handle is X's 200 with a resource-not-found error
+    (tweepy puts it in ``errors``, ``data`` None); a handle X's pattern refuses is
+    tweepy.BadRequest naming the pattern."""
+    emu, _ = served
+    post = brand.client.create_tweet(text="Launch day").data
+    emu.audience("fan1").reply(post["id"], "Congrats!")
+    by_name = brand.client.get_user(
+        username="FAN1", user_fields=["profile_image_url", "verified"], user_auth=True
+    ).data
+    assert by_name.username == "fan1" and by_name.verified is False
+    assert by_name.profile_image_url.startswith("https://")
+    by_id = brand.client.get_user(id=by_name.id, user_fields=["created_at"], user_auth=True)
+    assert by_id.data.username == "fan1" and by_id.data.created_at is not None
+
+    missing = brand.client.get_user(username="nobody_here", user_auth=True)
+    assert missing.data is None
+    assert missing.errors[0]["detail"] == "Could not find user with username: [nobody_here]."
+    assert missing.errors[0]["type"].endswith("/resource-not-found")
+    with pytest.raises(tweepy.BadRequest) as bad:
+        brand.client.get_user(username="far_too_long_a_handle", user_auth=True)
+    assert "^[A-Za-z0-9_]{1,15}$" in str(bad.value)

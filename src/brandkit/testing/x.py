@@ -111,6 +111,8 @@ DEFAULT_RATE_LIMITS: dict[str, tuple[int, float]] = {
     "GET /2/tweets/:id": (900, 900.0),
     "GET /2/users/:id/tweets": (900, 900.0),
     "GET /2/users/me": (75, 900.0),
+    "GET /2/users/:id": (900, 900.0),
+    "GET /2/users/by/username/:username": (900, 900.0),
     "GET /2/users/:id/mentions": (300, 900.0),
     "GET /2/tweets/search/recent": (300, 900.0),
     "PUT /2/tweets/:id/hidden": (50, 900.0),
@@ -1648,6 +1650,49 @@ class XEmulator(Emulator):
         if isinstance(fields, str):
             return self.invalid([fields], caller.headers)
         return self.json({"data": self._user_json(caller.user, fields)}, 200, caller.headers)
+
+    @route("GET", r"/2/users/(?P<user_id>[0-9]+)")
+    def _user(self, request: httpx.Request, user_id: str) -> httpx.Response:
+        caller = self._begin(request, "GET /2/users/:id")
+        fields = self._fields(request, "user.fields", USER_FIELDS)
+        if isinstance(fields, str):
+            return self.invalid([fields], caller.headers)
+        user = self.users.get(user_id)
+        if user is None:
+            return self._user_not_found(user_id, caller)
+        return self.json({"data": self._user_json(user, fields)}, 200, caller.headers)
+
+    @route("GET", r"/2/users/by/username/(?P<username>[^/]+)")
+    def _user_by_username(self, request: httpx.Request, username: str) -> httpx.Response:
+        # How a tool finds a fan's id from a handle: any case, X's handle pattern checked
+        # first; an unknown handle is a 200 with a resource-not-found error.
+        caller = self._begin(request, "GET /2/users/by/username/:username")
+        if not re.fullmatch(r"[A-Za-z0-9_]{1,15}", username):
+            return self._invalid_parameter(
+                "username",
+                [username],
+                f"The `username` query parameter value [{username}] does not match "
+                "^[A-Za-z0-9_]{1,15}$",
+                caller.headers,
+            )
+        fields = self._fields(request, "user.fields", USER_FIELDS)
+        if isinstance(fields, str):
+            return self.invalid([fields], caller.headers)
+        user = next(
+            (u for u in self.users.values() if u.username.lower() == username.lower()), None
+        )
+        if user is None:
+            error = {
+                "value": username,
+                "detail": f"Could not find user with username: [{username}].",
+                "title": "Not Found Error",
+                "resource_type": "user",
+                "parameter": "username",
+                "resource_id": username,
+                "type": PROBLEMS + "resource-not-found",
+            }
+            return self.json({"errors": [error]}, 200, caller.headers)
+        return self.json({"data": self._user_json(user, fields)}, 200, caller.headers)
 
     # -- posts ---------------------------------------------------------------------------
 

@@ -271,8 +271,8 @@ def test_grouped_notifications_fold_favourites_and_page(
     ``ungrouped-<id>`` group; ``partial_avatars`` (Mastodon.py's default) renders only each
     group's newest account in full; ``grouped_types`` without favourites splits them;
     ``limit`` pages by groups with ``max_id``; a favourite 13 hours later starts a new
-    group; ``grouped_notification`` reads a group whole and ``dismiss_grouped_notification``
-    drops it."""
+    group; ``grouped_notification`` reads a group whole, ``grouped_notification_accounts``
+    lists who made it, newest first, and ``dismiss_grouped_notification`` drops it."""
     emu, url = served
     post = api.status_post("What should we make next?")
     fans = [connect(url, emu.account(username=f"fav{i}").secret("token")) for i in range(3)]
@@ -341,6 +341,19 @@ def test_grouped_notifications_fold_favourites_and_page(
     whole = api.grouped_notification(favs.group_key)
     (group,) = whole.notification_groups
     assert group.notifications_count == 3 and group.get("page_min_id") is None
+    who = api.grouped_notification_accounts(favs.group_key)
+    assert [str(a.id) for a in who] == [str(i) for i in ids[::-1]]
+    assert api.grouped_notification_accounts(mention.group_key) == []
+    with requests.Session() as http:
+        http.trust_env = False  # loopback only, never an environment proxy
+        paged = http.get(
+            f"{url}/api/v2/notifications/{favs.group_key}/accounts",
+            params={"limit": 2},
+            headers={"Authorization": f"Bearer {api.access_token}"},
+            timeout=5,
+        )
+    assert [a["id"] for a in paged.json()] == [str(i) for i in ids[:0:-1]]
+    assert 'rel="next"' in paged.headers["link"] and "limit=2" in paged.headers["link"]
     api.dismiss_grouped_notification(favs.group_key)
     left = [g.group_key for g in api.grouped_notifications().notification_groups]
     assert favs.group_key not in left and len(left) == 2

@@ -2448,6 +2448,41 @@ class MastodonEmulator(Emulator):
         body = self._groups_body(request, user, [members[0][1]], grouped, None, None)
         return self.json(body)
 
+    @route("GET", r"/api/v2/notifications/(?P<group_key>[^/]+)/accounts")
+    @_api()
+    def _notification_group_accounts(
+        self, request: httpx.Request, user: _User, group_key: str
+    ) -> httpx.Response:
+        # Notifications::AccountsController#index: who caused the group's notifications
+        # (where(group_key:), so an ungrouped-<id> key has none), newest first,
+        # paginate_by_max_id with limit 40 (80 at most); the Link header's next only when
+        # the page is full, prev unless it is empty, keeping only limit.
+        self._v2_gate()
+        params = request.url.params
+        raw_limit = params.get("limit")
+        limit = 40 if raw_limit is None else min(abs(_to_i(raw_limit)), 80)
+        members = [] if group_key.startswith("ungrouped-") else self._group_members(user, group_key)
+        max_id, since_id = params.get("max_id"), params.get("since_id")
+        page = [
+            n
+            for number, n in reversed(members)
+            if (not max_id or number < _to_i(max_id)) and (not since_id or number > _to_i(since_id))
+        ][:limit]
+        origin = self._origin(request)
+        response = self.json([self._account_json(self._users[n.from_id], origin) for n in page])
+        keep = [(k, v) for k, v in params.multi_items() if k == "limit"]
+        url = f"{origin}/api/v2/notifications/{quote(group_key, safe='')}/accounts"
+        links = []
+        if page and len(page) == limit:
+            query = httpx.QueryParams(sorted([*keep, ("max_id", page[-1].id)]))
+            links.append(f'<{url}?{query}>; rel="next"')
+        if page:
+            query = httpx.QueryParams(sorted([*keep, ("min_id", page[0].id)]))
+            links.append(f'<{url}?{query}>; rel="prev"')
+        if links:
+            response.headers["link"] = ", ".join(links)
+        return response
+
     @route("POST", r"/api/v2/notifications/(?P<group_key>[^/]+)/dismiss")
     @_api()
     def _dismiss_notification_group(

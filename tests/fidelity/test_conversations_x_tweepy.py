@@ -5,11 +5,13 @@ liking, and ``tweepy.Paginator`` over both reads."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
 
+from brandkit.testing.conformance import tiny_png
 from brandkit.testing.x import XEmulator
 from tests.fidelity.test_x_tweepy import Brand
 
@@ -217,3 +219,30 @@ def test_who_is_this_fan_by_handle_and_id(served: tuple[XEmulator, str], brand: 
     with pytest.raises(tweepy.BadRequest) as bad:
         brand.client.get_user(username="far_too_long_a_handle", user_auth=True)
     assert "^[A-Za-z0-9_]{1,15}$" in str(bad.value)
+
+
+@pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")
+def test_timeline_media_expansion_as_lookup_answers_it(
+    served: tuple[XEmulator, str], brand: Brand
+) -> None:
+    """``get_users_tweets`` with ``attachments.media_keys`` and ``media_fields`` brings the
+    photo's media object (its alt text) in ``includes.media``, as ``get_tweet`` does; a
+    media field X does not know is tweepy.BadRequest naming it."""
+    me = brand.client.get_me().data
+    image = brand.api.media_upload("banner.png", file=io.BytesIO(tiny_png()))
+    brand.api.create_media_metadata(image.media_id, "Our new banner")
+    brand.client.create_tweet(text="Launch day!", media_ids=[image.media_id])
+    brand.client.create_tweet(text="No picture here")
+    page = brand.client.get_users_tweets(
+        me.id,
+        expansions=["attachments.media_keys"],
+        media_fields=["alt_text", "type"],
+        user_auth=True,
+    )
+    assert [t.text.split(" https://")[0] for t in page.data] == ["No picture here", "Launch day!"]
+    (photo,) = page.includes["media"]
+    assert photo.alt_text == "Our new banner" and photo.type == "photo"
+    assert page.data[1].attachments["media_keys"] == [photo.media_key]
+    with pytest.raises(tweepy.BadRequest) as bad:
+        brand.client.get_users_tweets(me.id, media_fields=["colour"], user_auth=True)
+    assert "[colour]" in str(bad.value) and "media.fields" in str(bad.value)

@@ -2213,6 +2213,7 @@ class XEmulator(Emulator):
         for name, allowed in (
             ("tweet.fields", TWEET_FIELDS),
             ("expansions", TWEET_EXPANSIONS),
+            ("media.fields", MEDIA_FIELDS),
             ("user.fields", USER_FIELDS),
         ):
             values = self._fields(request, name, allowed)
@@ -2274,6 +2275,16 @@ class XEmulator(Emulator):
         if page:
             body["data"] = [self._post_json(p, fields, now, expansions) for p in page]
             includes = self._includes(page, expansions, fields, parsed["user.fields"], now)
+            if "attachments.media_keys" in expansions:
+                # As the post lookups answer it: each post's media, with media.fields.
+                media = [
+                    item
+                    for p in page
+                    for key in p.media_keys
+                    if (item := self._media_json(key, parsed["media.fields"], p, now)) is not None
+                ]
+                if media:
+                    includes["media"] = media
             if includes:
                 body["includes"] = includes
         body["meta"] = meta

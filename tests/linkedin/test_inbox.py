@@ -414,7 +414,15 @@ def test_emulator_comment_pages_and_reactions() -> None:
         ids = [emu.audience(f"f{i}").comment(urn, f"c{i}") for i in range(130)]
         path = f"/rest/socialActions/{quote(urn, safe='')}/comments"
         one = http.get(path, params={"start": 0, "count": 500}, headers=headers).json()
-        assert one["paging"] == {"start": 0, "count": 100, "total": 130, "links": []}
+        # Rest.li's next link, as LinkedIn sends it (the emulator sent none before 3bbe9a6).
+        assert one["paging"] == {
+            "start": 0,
+            "count": 100,
+            "total": 130,
+            "links": [
+                {"rel": "next", "href": f"{path}?start=100&count=100", "type": "application/json"}
+            ],
+        }
         two = http.get(path, params={"start": 100, "count": 100}, headers=headers).json()
         assert [e["commentUrn"] for e in one["elements"] + two["elements"]] == ids
         liked = http.post(

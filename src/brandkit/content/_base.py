@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
@@ -14,12 +15,19 @@ __all__ = ["ContentModel", "check_encodable", "content_error"]
 _MAX_DEPTH = 20
 
 
-def check_encodable(value: Any, field: str, depth: int = 0) -> None:
-    """Raise `ContentError` if a string in ``value`` (or in the lists, tuples and
-    dicts it holds) cannot be encoded as UTF-8, i.e. holds a lone surrogate.
+# C0 controls but tab, line feed and carriage return, and DEL: no platform shows them, and
+# some refuse them or store the text cut at a NUL (PostgreSQL-backed ones answer 500, so the
+# post was tried again and again; a blog that strips it could not find a lost create again).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
-    Such text comes from bytes decoded with ``errors="surrogateescape"``; no platform and no
-    JSON encoder takes it.
+
+def check_encodable(value: Any, field: str, depth: int = 0, *, controls: bool = True) -> None:
+    """Raise `ContentError` if a string in ``value`` (or in the lists, tuples and
+    dicts it holds) cannot be encoded as UTF-8, i.e. holds a lone surrogate, or holds a
+    control character (a NUL, an escape; tab, line feed and carriage return are text).
+
+    Lone surrogates come from bytes decoded with ``errors="surrogateescape"``; no platform
+    and no JSON encoder takes them.
     """
     if isinstance(value, str):
         try:
@@ -31,6 +39,14 @@ def check_encodable(value: Any, field: str, depth: int = 0) -> None:
                 "errors='surrogateescape')",
                 field=field,
             ) from None
+        control = _CONTROL.search(value) if controls else None
+        if control is not None:
+            raise ContentError(
+                f"{field} holds the control character U+{ord(control.group()):04X} at "
+                f"position {control.start()}, which no platform shows (some refuse it or cut "
+                "the text there): remove it",
+                field=field,
+            )
         return
     if depth >= _MAX_DEPTH:
         if isinstance(value, list | tuple | dict):
@@ -38,11 +54,11 @@ def check_encodable(value: Any, field: str, depth: int = 0) -> None:
         return
     if isinstance(value, list | tuple):
         for i, item in enumerate(value):
-            check_encodable(item, f"{field}[{i}]", depth + 1)
+            check_encodable(item, f"{field}[{i}]", depth + 1, controls=controls)
     elif isinstance(value, dict):
         for key, item in value.items():
-            check_encodable(key, field, depth + 1)
-            check_encodable(item, f"{field}.{key}", depth + 1)
+            check_encodable(key, field, depth + 1, controls=controls)
+            check_encodable(item, f"{field}.{key}", depth + 1, controls=controls)
 
 
 def content_error(model: type[BaseModel], exc: ValidationError) -> ContentError:
@@ -80,8 +96,11 @@ class ContentModel(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _encodable(cls, value: Any, info: ValidationInfo) -> Any:
+        name = info.field_name or "value"
         try:
-            check_encodable(value, info.field_name or "value")
+            # A URL field refuses control characters itself, naming the field as the post
+            # knows it (``link.url``).
+            check_encodable(value, name, controls=not name.endswith("url"))
         except ContentError as exc:
             # Name the model too: "Link.title" says more than "title".
             raise ContentError(f"{cls.__name__}.{exc}", field=exc.field) from None

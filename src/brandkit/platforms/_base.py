@@ -53,6 +53,7 @@ __all__ = [
     "ThreadContext",
     "article_of",
     "readable_json",
+    "redirect_target",
     "retry_after_of",
     "retry_after_seconds",
     "wait_seconds",
@@ -759,6 +760,21 @@ def _without_surrogates(value: Any) -> Any:
 
 def _json_invalid(exc: pydantic.ValidationError) -> bool:
     return any(e["type"] == "json_invalid" for e in exc.errors(include_url=False))
+
+
+def redirect_target(response: httpx.Response) -> httpx.URL | None:
+    """Where the redirect ``response`` leads (its ``Location``, made absolute), when it is
+    a redirect to an http(s) address; else ``None``. Raises nothing."""
+    location = response.headers.get("location")
+    if not 300 <= response.status_code < 400 or not location:
+        return None
+    try:
+        target = response.request.url.join(location)
+    except (RuntimeError, httpx.InvalidURL):
+        return None
+    if target.scheme not in ("http", "https") or not target.host:
+        return None
+    return target
 
 
 def retry_after_of(response: httpx.Response) -> float | None:

@@ -86,6 +86,7 @@ from brandkit.platforms._base import (
     classify,
     http_time,
     names_slug,
+    redirect_target,
     retry_after_of,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
@@ -940,15 +941,11 @@ def _too_large(response: httpx.Response) -> str:
 def _moved_admin(response: httpx.Response) -> str | None:
     """The site address a redirect of an Admin API request leads to (its ``Location`` up to
     ``/ghost/``), or ``None`` when ``response`` is no such redirect."""
-    location = response.headers.get("location")
-    if not 300 <= response.status_code < 400 or not location:
-        return None
-    try:
-        target = response.request.url.join(location)
-    except (RuntimeError, httpx.InvalidURL):
+    target = redirect_target(response)
+    if target is None:
         return None
     path, found, _ = target.path.partition("/ghost/")
-    if target.scheme not in ("http", "https") or not target.host or not found:
+    if not found:
         return None
     return str(target.copy_with(path=path or "/", query=None, fragment=None)).rstrip("/")
 

@@ -88,6 +88,7 @@ from brandkit.platforms._base import (
     bound_base,
     bound_slug,
     names_slug,
+    redirect_target,
     retry_after_of,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
@@ -1597,14 +1598,8 @@ def _code(response: httpx.Response) -> str | None:
 def _moved_site(response: httpx.Response) -> str | None:
     """The site's address a redirect of the REST API's root leads to (its ``Location``
     without ``/wp-json/`` and the query), or ``None`` when ``response`` is no redirect."""
-    location = response.headers.get("location")
-    if not 300 <= response.status_code < 400 or not location:
-        return None
-    try:
-        target = response.request.url.join(location)
-    except (RuntimeError, httpx.InvalidURL):
-        return None
-    if target.scheme not in ("http", "https") or not target.host:
+    target = redirect_target(response)
+    if target is None:
         return None
     # Only the same root elsewhere: a redirect to a login page or a plugin's page says
     # nothing of where the site is.

@@ -253,8 +253,8 @@ def _iso_ms(ms: int) -> str:
 
 
 def _epoch_ms(text: str) -> int | None:
-    """Whole milliseconds since the epoch of an ISO time, as JavaScript's ``Date`` keeps it
-    (finer digits dropped), or ``None`` when it is not one."""
+    """Whole milliseconds since the epoch of an ISO time, as JavaScript's ``new Date`` reads
+    it (a cursor, a ``seenAt``; finer digits dropped), or ``None`` when it is not one."""
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -262,18 +262,6 @@ def _epoch_ms(text: str) -> int | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return (parsed - _EPOCH) // timedelta(milliseconds=1)
-
-
-def _parse_iso(text: str) -> int | None:
-    """Milliseconds since the epoch of an ISO time (as JavaScript's ``new Date`` reads a
-    cursor), or ``None`` when it is not one."""
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return int(parsed.timestamp() * 1000)
 
 
 def _backlink(record: Mapping[str, Any]) -> str | None:
@@ -435,7 +423,7 @@ def _search_time(value: Any, name: str) -> int | None:
     text = str(value)
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         text += "T00:00:00Z"
-    parsed = _parse_iso(text)
+    parsed = _epoch_ms(text)
     if parsed is None:
         raise ValueError(f"{name} is not a datetime or a date (YYYY-MM-DD): {text}")
     return parsed
@@ -1973,8 +1961,8 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
                     return False
             # sortAt: the earlier of createdAt and indexedAt, at the milliseconds the view
             # shows.
-            at = _parse_iso(_iso(rec.created_at)) or 0
-            created = _parse_iso(str(value.get("createdAt", "")))
+            at = _epoch_ms(_iso(rec.created_at)) or 0
+            created = _epoch_ms(str(value.get("createdAt", "")))
             if created is not None:
                 at = min(at, created)
             if since is not None and at < since:
@@ -2012,7 +2000,7 @@ class BlueskyEmulator(OAuthServerMixin, Emulator):
         cursor = params.get("cursor")
         before: int | None = None
         if cursor is not None:
-            parsed = _parse_iso(str(cursor))
+            parsed = _epoch_ms(str(cursor))
             if parsed is None:
                 return self._stamp(self._err(400, None, "Malformed cursor"), status)
             before = parsed

@@ -86,6 +86,22 @@ def test_several_languages_are_filtered_after_reading(adapter: MastodonAdapter) 
     assert dict(request.params)["q"] == "brandkit"
 
 
+@pytest.mark.parametrize("language", ["english", "en_US", "e", "en-"])
+@pytest.mark.parametrize("hashtags", [[], ["brandkit"]], ids=["search", "tag timeline"])
+def test_a_language_that_is_no_code_is_refused(
+    adapter: MastodonAdapter, language: str, hashtags: list[str]
+) -> None:
+    """A status's language is an ISO 639 code: ``english`` or ``en_US`` matched nothing,
+    in the search's ``language:`` and after reading, with no word of why (X and Bluesky
+    refused it)."""
+    words = [] if hashtags else ["brandkit"]
+    with pytest.raises(UnsupportedQuery, match=repr(language)) as caught:
+        adapter.compile_query(Query(any=words, hashtags=hashtags, languages=[language, "en"]))
+    assert caught.value.feature == "languages"
+    for good in ("en", "kab", "zh-TW", "pt-BR"):
+        assert adapter.compile_query(Query(any=["brandkit"], languages=[good]))
+
+
 def test_a_double_quote_cannot_be_searched(adapter: MastodonAdapter) -> None:
     with pytest.raises(UnsupportedQuery) as caught:
         adapter.compile_query(Query(phrases=['the "best" kit']))

@@ -378,6 +378,7 @@ _CAPABILITIES = BUILTIN_CAPABILITIES["mastodon"]
 
 # Mastodon's hashtag names (Tag::HASHTAG_NAME_RE): word characters, the middle dot and ZWNJ,
 # with at least one letter; emoji are not hashtags on Mastodon.
+_LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})?")
 _TAG_NAME = re.compile(r"(?=[\w·\u200c]*[^\W\d])[\w·\u200c]+", re.UNICODE)
 _SEARCH_PAGE = 40
 # TagFeed::LIMIT_PER_MODE: a tag timeline reads at most 4 tags of each of any/all/none.
@@ -1098,8 +1099,9 @@ class MastodonAdapter(Adapter):
 
         Raises:
             UnsupportedQuery: ``handles`` (Mastodon has no mention operator), a hashtag that
-                is not a Mastodon hashtag name (emoji, punctuation, digits only), or a term
-                with a double quote (Mastodon's syntax cannot escape one).
+                is not a Mastodon hashtag name (emoji, punctuation, digits only), a term
+                with a double quote (Mastodon's syntax cannot escape one), or a language
+                that is not an ISO 639 code (``english``, ``en_US``).
         """
         if query.handles:
             raise UnsupportedQuery(
@@ -1116,6 +1118,16 @@ class MastodonAdapter(Adapter):
                     "it out or search its word with any=",
                     platform=self.name,
                     feature="hashtags",
+                )
+        for language in query.languages:
+            # A status's language is an ISO 639 code ("en", "kab", "zh-TW"): a name or a
+            # locale ("english", "en_US") would match nothing, in the search and after it.
+            if not _LANGUAGE_CODE.fullmatch(language):
+                raise UnsupportedQuery(
+                    f"{language!r} is not a language code Mastodon gives statuses (ISO 639, "
+                    "e.g. 'en', 'pt', 'zh-TW')",
+                    platform=self.name,
+                    feature="languages",
                 )
         if not (query.any or query.all or query.phrases):
             # none[] drops statuses tagged with the word; the same word untagged in the text

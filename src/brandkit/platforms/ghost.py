@@ -159,6 +159,17 @@ def ghost_slug(slug: str, subdir: str = "") -> str:
     return made or "post"
 
 
+def _sent_slug(article: Article) -> str:
+    """The slug sent for ``article``: the one it names as it is (`GhostAdapter._check`
+    refuses one over 191 characters, as Ghost's Admin API does), the one derived from its
+    title cut to 191 characters. Ghost stores either cut to 185 (`ghost_slug`); a derived
+    slug of a title of about 192 to 255 characters was refused, which Ghost takes, cutting
+    the slug it makes of the title. Cut to 191, not 185: Ghost drops a trailing hyphen
+    before its own cut, so a slug sent cut at a hyphen would be stored one shorter than
+    `ghost_slug` says and a lost create would not be found by it."""
+    return article.slug if names_slug(article) else article.slug[:SLUG_MAX]
+
+
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
@@ -727,11 +738,12 @@ class GhostAdapter(BlogAdapter):
 
     def _check(self, article: Article) -> None:
         """Refuse, before any request, what Ghost would refuse for its length: the title
-        (255), slug (191), excerpt (300), canonical URL (2000), the image's alt text (191)
-        and each tag or category name (191)."""
+        (255), a slug the article names (191; one derived from the title is sent cut, see
+        `_sent_slug`), excerpt (300), canonical URL (2000), the image's alt text (191) and
+        each tag or category name (191)."""
         limits: Sequence[tuple[str, str | None, int]] = (
             ("title", article.title, TITLE_MAX),
-            ("slug", article.slug, SLUG_MAX),
+            ("slug", article.slug if names_slug(article) else None, SLUG_MAX),
             ("excerpt", article.excerpt, EXCERPT_MAX),
             ("canonical_url", article.canonical_url, CANONICAL_URL_MAX),
             (
@@ -803,7 +815,7 @@ class GhostAdapter(BlogAdapter):
             published_at = now
         fields: dict[str, Any] = {
             "title": article.title,
-            "slug": article.slug,
+            "slug": _sent_slug(article),
             "html": ghost_html(article.html()),
             "status": status,
             "tags": [{"name": name} for name in _names(article)],

@@ -332,6 +332,8 @@ class DevtoAdapter(BlogAdapter):
             ContentError: a page (``kind="page"``: Forem has articles only), a title longer
                 than 128 characters as Forem stores it (see `forem_title`), or of no
                 character Forem keeps.
+            MediaError: a featured image Forem does not take: not JPEG, PNG, GIF or WebP,
+                or over 25 MB (``capabilities.media``), refused before it is hosted.
             ConfigurationError: a featured image, and the account has no ``media_host``.
             AuthError: the API key was refused.
             Rejected: Forem refused the article, with its message; ``duplicate`` is set when
@@ -449,6 +451,7 @@ class DevtoAdapter(BlogAdapter):
         keeps it otherwise).
 
         Raises:
+            MediaError: a featured image Forem does not take (its type, or over 25 MB).
             Rejected: Forem refused the change, with its message.
             PlatformError: another refusal (typed by `error_for`).
         """
@@ -631,6 +634,17 @@ class DevtoAdapter(BlogAdapter):
                 f"devto takes JPEG, PNG, GIF or WebP cover images, not {media.mime_type}",
                 field="featured_image",
                 platform=self.name,
+            )
+        limit = rules.max_gif_bytes if media.mime_type == "image/gif" else rules.max_image_bytes
+        if media.size > limit:
+            # Checked before the media host is asked: a larger cover was hosted and its URL
+            # sent, for Forem to refuse or keep as a broken cover.
+            raise MediaError(
+                f"devto: the cover image is {media.size:,} bytes; dev.to takes at most "
+                f"{limit:,}: make it smaller",
+                field="featured_image",
+                platform=self.name,
+                over_by=media.size - limit,
             )
         host = self.account.settings.get("media_host")
         if not callable(host):

@@ -10,7 +10,12 @@ from functools import cache
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import (
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from brandkit.content._base import ContentModel
 from brandkit.content._media import Media
@@ -168,7 +173,10 @@ class Article(ContentModel):
         slug: the last part of the article's URL, lowercase letters, digits and hyphens.
             Derived from the title when not given (``"Q3 results!"`` gives ``"q3-results"``).
             After a lost answer brandkit finds the article by its slug instead of
-            publishing it twice.
+            publishing it twice. Only a slug given moves a live post's address on an
+            update; a derived one is left out of the article's dump (``model_dump``,
+            ``model_dump_json``, the outbox's copy), so that the article read back derives
+            it again and it stays derived.
         tags: tag names (found on the blog or created).
         categories: category names (WordPress; other blogs treat them as tags).
         featured_image: the cover image, a [`Media`][brandkit.Media] with alt text.
@@ -315,6 +323,17 @@ class Article(ContentModel):
             # did not find.
             raise ContentError(str(exc), field="canonical_url") from None
 
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        # The JSON held a slug derived from the title like one given, and the article read
+        # back (the outbox stores it so) counted as naming it: an update of a live post then
+        # sent it and moved the post's URL. Left out, it is derived again on reading, and
+        # a JSON readable by older brandkits (a new key would not be).
+        if isinstance(data, dict) and "slug" not in self.model_fields_set:
+            data.pop("slug", None)
+        return data
+
     @model_validator(mode="after")
     def _consistent(self) -> Article:
         if not self.slug:
@@ -326,6 +345,8 @@ class Article(ContentModel):
                     field="slug",
                 )
             object.__setattr__(self, "slug", derived)
+            # Derived, even when given blank: only a slug given names the post's address.
+            self.__pydantic_fields_set__.discard("slug")
         if self.status == "scheduled" and self.scheduled_at is None:
             raise ContentError(
                 "Article.status is 'scheduled' but scheduled_at is not set: give the time "

@@ -944,8 +944,8 @@ class BlogAdapter(Adapter):
 
 def names_slug(article: Article) -> bool:
     """Whether ``article`` was given its slug (``Article(slug=...)``, or read back from a
-    stored one), rather than the one derived from its title: only a named slug moves a
-    live post's address on an update."""
+    stored article that was: a derived slug is left out of its JSON), rather than the one
+    derived from its title: only a named slug moves a live post's address on an update."""
     return "slug" in article.model_fields_set
 
 

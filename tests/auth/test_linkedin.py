@@ -249,8 +249,19 @@ def test_the_emulator_pages_roles_as_a_restli_finder(
     with httpx.Client(base_url=emu.base_url, headers=headers) as http:
         first = http.get("/rest/organizationAcls", params=params).json()
         assert len(first["elements"]) == 10
-        assert first["paging"] == {"start": 0, "count": 10, "links": [], "total": 15}
+        finder = "/rest/organizationAcls?q=roleAssignee&role=ADMINISTRATOR&state=APPROVED"
+        # Rest.li's paging links, as LinkedIn sends them (3bbe9a6: none were sent before).
+        assert first["paging"] == {
+            "start": 0,
+            "count": 10,
+            "links": [
+                {"rel": "next", "href": f"{finder}&start=10&count=10", "type": "application/json"}
+            ],
+            "total": 15,
+        }
         rest = http.get("/rest/organizationAcls", params={**params, "start": 10}).json()
         assert len(rest["elements"]) == 5
+        assert [link["rel"] for link in rest["paging"]["links"]] == ["prev"]
+        assert rest["paging"]["links"][0]["href"] == f"{finder}&start=0&count=10"
         bad = http.get("/rest/organizationAcls", params={**params, "start": "x"})
         assert bad.status_code == 400

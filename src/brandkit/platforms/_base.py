@@ -56,6 +56,7 @@ __all__ = [
     "redirect_target",
     "retry_after_of",
     "retry_after_seconds",
+    "sent_size",
     "wait_seconds",
 ]
 
@@ -760,6 +761,13 @@ def _without_surrogates(value: Any) -> Any:
 
 def _json_invalid(exc: pydantic.ValidationError) -> bool:
     return any(e["type"] == "json_invalid" for e in exc.errors(include_url=False))
+
+
+def sent_size(request: httpx.Request) -> str:
+    """`` (N bytes)``, the body size ``request`` declared (its ``Content-Length``), for a
+    message about a body refused as too large; ``""`` when it declared none."""
+    length = request.headers.get("content-length", "")
+    return f" ({int(length):,} bytes)" if length.isascii() and length.isdigit() else ""
 
 
 def redirect_target(response: httpx.Response) -> httpx.URL | None:

@@ -88,6 +88,7 @@ from brandkit.platforms._base import (
     names_slug,
     redirect_target,
     retry_after_of,
+    sent_size,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 
@@ -939,8 +940,7 @@ def _too_large(response: httpx.Response) -> str:
         request = response.request
     except RuntimeError:  # an answer made without its request
         return ": the site refused the request as too large"
-    length = request.headers.get("content-length", "")
-    size = f" ({int(length):,} bytes)" if length.isascii() and length.isdigit() else ""
+    size = sent_size(request)
     image = "/images/upload/" in request.url.path
     return (
         f": the site refused the request{size} as too large; make "

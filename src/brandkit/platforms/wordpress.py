@@ -90,6 +90,7 @@ from brandkit.platforms._base import (
     names_slug,
     redirect_target,
     retry_after_of,
+    sent_size,
 )
 from brandkit.platforms._capabilities import BUILTIN_CAPABILITIES
 from brandkit.platforms._graph import comment_rules
@@ -1562,8 +1563,7 @@ def _too_large(response: httpx.Response) -> str:
         request = response.request
     except RuntimeError:  # an answer made without its request
         return ": the site's web server refused the request as too large"
-    length = request.headers.get("content-length", "")
-    size = f" ({int(length):,} bytes)" if length.isascii() and length.isdigit() else ""
+    size = sent_size(request)
     # The route is in the path, or in the query of a site without pretty permalinks.
     media = re.search(r"/wp/v2/media(?:$|[?&/])", urllib.parse.unquote(str(request.url)))
     what = "the featured image" if media is not None else "the article"

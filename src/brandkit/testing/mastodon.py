@@ -86,7 +86,7 @@ import re
 import secrets
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any, ClassVar, TypeAlias
@@ -355,10 +355,14 @@ _POLL_LIMITS = {
 }
 
 
-def _page_links(url: str, keep: list[tuple[str, str]], oldest: str, newest: str) -> str:
+def _page_links(
+    url: str, params: httpx.QueryParams, kept: Collection[str], oldest: str, newest: str
+) -> str:
     """Mastodon's ``Link`` header for a page of a list at ``url``: ``next`` (``max_id``, the
-    page's oldest id) and ``prev`` (``min_id``, its newest), each with the request's kept
-    parameters, keys sorted and brackets escaped as Rails' ``to_query`` writes them."""
+    page's oldest id) and ``prev`` (``min_id``, its newest), each with the request's
+    ``params`` named in ``kept`` (its ``pagination_params``), keys sorted and brackets
+    escaped as Rails' ``to_query`` writes them."""
+    keep = [(k, v) for k, v in params.multi_items() if k in kept]
 
     def link(extra: tuple[str, str]) -> str:
         query = httpx.QueryParams(sorted([*keep, extra], key=lambda kv: kv[0]))
@@ -2173,14 +2177,9 @@ class MastodonEmulator(Emulator):
             "[" + ", ".join(self._notification_text(n, origin) for n in page) + "]"
         )
         if page:
-            keep = [
-                (k, v)
-                for k, v in params.multi_items()
-                if k in ("limit", "account_id", "types[]", "exclude_types[]")
-            ]
-
+            kept = ("limit", "account_id", "types[]", "exclude_types[]")
             response.headers["link"] = _page_links(
-                f"{origin}/api/v1/notifications", keep, page[-1].id, page[0].id
+                f"{origin}/api/v1/notifications", params, kept, page[-1].id, page[0].id
             )
         return response
 
@@ -2415,21 +2414,20 @@ class MastodonEmulator(Emulator):
         notes = [n for _, n in page]
         response = self.json(self._groups_body(request, user, notes, grouped, window, expand))
         if page:
-            keep = [
-                (k, v)
-                for k, v in params.multi_items()
-                if k
-                in (
-                    "limit",
-                    "include_filtered",
-                    "types[]",
-                    "exclude_types[]",
-                    "grouped_types[]",
-                    "supported_types[]",
-                )
-            ]
+            kept = (
+                "limit",
+                "include_filtered",
+                "types[]",
+                "exclude_types[]",
+                "grouped_types[]",
+                "supported_types[]",
+            )
             response.headers["link"] = _page_links(
-                f"{self._origin(request)}/api/v2/notifications", keep, notes[-1].id, notes[0].id
+                f"{self._origin(request)}/api/v2/notifications",
+                params,
+                kept,
+                notes[-1].id,
+                notes[0].id,
             )
         return response
 
@@ -2547,12 +2545,9 @@ class MastodonEmulator(Emulator):
         if page:
             # pagination_params keeps only local, limit and only_media: the any[]/all[]/none[]
             # of the request are not in Mastodon's Link headers.
-            keep = [
-                (k, v) for k, v in params.multi_items() if k in ("local", "limit", "only_media")
-            ]
-
             url = f"{origin}/api/v1/timelines/tag/{quote(hashtag, safe='')}"
-            response.headers["link"] = _page_links(url, keep, page[-1].id, page[0].id)
+            kept = ("local", "limit", "only_media")
+            response.headers["link"] = _page_links(url, params, kept, page[-1].id, page[0].id)
         return response
 
     @staticmethod

@@ -147,7 +147,7 @@ def test_ptb_long_polling_waits_for_a_comment_and_conflicts(
             started = time.monotonic()
             writer.start()
             try:
-                out["woken"] = await bot.get_updates(offset=offset, timeout=10)
+                out["woken"] = await bot.get_updates(offset=offset, timeout=30)
             finally:
                 writer.join()
             out["woken_seconds"] = time.monotonic() - started
@@ -162,9 +162,11 @@ def test_ptb_long_polling_waits_for_a_comment_and_conflicts(
             return out
 
     got = run(steps)
-    assert got["empty"] == () and 0.9 <= got["empty_seconds"] < 5
+    # Bounds of behaviour, not of speed: the empty poll waited its second; the woken one
+    # answered long before its 30 s were up.
+    assert got["empty"] == () and got["empty_seconds"] >= 0.9
     (comment,) = got["woken"]
-    assert comment.message.text == "Congrats!" and got["woken_seconds"] < 5
+    assert comment.message.text == "Congrats!" and got["woken_seconds"] < 20
     assert got["second"] == ()
     assert "terminated by other getupdates request" in got["conflict"].message.lower()
 

@@ -214,11 +214,12 @@ def _when(entry: Mapping[str, Any]) -> datetime | None:
     return None
 
 
-def _newest(entries: list[Any]) -> list[Any]:
-    """The `MAX_ENTRIES` newest of ``entries`` (by date, undated ones after the dated, then
-    in document order), in document order: a feed written oldest first keeps its newest,
-    which are the ones to announce."""
-    stamps = [_when(e) for e in entries]
+def _newest(entries: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+    """The `MAX_ENTRIES` newest of ``entries`` (pairs of an entry and the same entry read
+    for its key; by date, undated ones after the dated, then in document order), in
+    document order: a feed written oldest first keeps its newest, which are the ones to
+    announce."""
+    stamps = [_when(e) for e, _ in entries]
     if not any(stamps):
         return entries[:MAX_ENTRIES]
     floor = datetime.min.replace(tzinfo=UTC)
@@ -250,14 +251,23 @@ def _image(entry: Mapping[str, Any], html_image: str | None, base: str | None) -
     return _http_url(html_image, base)
 
 
-def _entry(raw: Mapping[str, Any], base: str | None = None) -> Entry:
-    title = plain_text(str(raw.get("title") or ""))[:_MAX_TITLE]
+def _link(raw: Mapping[str, Any]) -> str | None:
     url = _http_url(raw.get("link"))
     if url is None:
         # Atom may give only rel="alternate" links of which feedparser picked none.
         for link in raw.get("links") or ():
             if link.get("rel", "alternate") == "alternate" and (url := _http_url(link.get("href"))):
                 break
+    return url
+
+
+def _entry(
+    raw: Mapping[str, Any], base: str | None = None, keyed: Mapping[str, Any] | None = None
+) -> Entry:
+    """The entry feedparser read as ``raw``; its key from ``keyed``, the same entry read
+    against the feed's own address, when that is another (see `parse`'s ``origin``)."""
+    title = plain_text(str(raw.get("title") or ""))[:_MAX_TITLE]
+    url = _link(raw)
     summary_html = str(raw.get("summary") or "")
     content = raw.get("content") or ()
     content_html = str(content[0].get("value") or "") if content else ""
@@ -267,7 +277,8 @@ def _entry(raw: Mapping[str, Any], base: str | None = None) -> Entry:
     if html_image is None and content_html:
         html_image = _html_parts(content_html)[1]
     published = _when(raw)
-    key = str(raw.get("id") or "").strip() or url
+    keyed = raw if keyed is None else keyed
+    key = str(keyed.get("id") or "").strip() or (url if keyed is raw else _link(keyed))
     if not key:
         stamp = published.isoformat() if published else ""
         key = "sha256:" + hashlib.sha256(f"{title}\n{stamp}".encode()).hexdigest()
@@ -371,7 +382,13 @@ def _feedparser() -> Any:
     return feedparser
 
 
-def parse(data: bytes, *, url: str | None = None, content_type: str | None = None) -> Feed:
+def parse(
+    data: bytes,
+    *,
+    url: str | None = None,
+    content_type: str | None = None,
+    origin: str | None = None,
+) -> Feed:
     """Parse an RSS (0.9x, 1.0, 2.0) or Atom document held in ``data``; no network.
 
     Relative links and image addresses are resolved against ``url`` (the address the
@@ -386,6 +403,11 @@ def parse(data: bytes, *, url: str | None = None, content_type: str | None = Non
             without its user, password and query, which a private feed's address uses
             for its credentials).
         content_type: the ``Content-Type`` it was served with, if known.
+        origin: the feed's own address, when ``url`` is where a redirect led: an entry's
+            `Entry.key` made from a relative ``<guid>`` or ``<id>`` (or, without one, a
+            relative link) is made absolute against it, so that a feed which starts
+            redirecting (http to https, a new path) does not make its entries new again.
+            Links and images are still resolved against ``url``.
 
     Raises:
         ConfigurationError: feedparser is not installed (``pip install 'brandkit[feeds]'``).
@@ -394,9 +416,7 @@ def parse(data: bytes, *, url: str | None = None, content_type: str | None = Non
     """
     feedparser = _feedparser()
     base = _public_base(url)
-    headers = {"content-location": base or ""}
-    if content_type:
-        headers["content-type"] = content_type
+    headers = {"content-type": content_type} if content_type else {}
     where = f" at {shown(url)}" if url else ""
 
     def unreadable(message: str, body: bytes) -> MalformedResponse:
@@ -408,16 +428,22 @@ def parse(data: bytes, *, url: str | None = None, content_type: str | None = Non
 
     # A stream, never a str: feedparser fetches a str that looks like a URL, or opens it
     # as a file name.
-    try:
-        result = feedparser.parse(io.BytesIO(_surrogate_refs(data)), response_headers=headers)
-    except (UnicodeError, ValueError, OverflowError, RecursionError) as exc:
-        # feedparser's own failures on hostile documents (a character it cannot encode):
-        # the feed's fault, said as such, not a crash of the poll.
-        raise unreadable(
-            f"the feed{where} could not be read ({type(exc).__name__}: {exc}); nothing of it "
-            "is used",
-            data[:2000],
-        ) from None
+    def read(against: str | None) -> Any:
+        try:
+            return feedparser.parse(
+                io.BytesIO(_surrogate_refs(data)),
+                response_headers={**headers, "content-location": against or ""},
+            )
+        except (UnicodeError, ValueError, OverflowError, RecursionError) as exc:
+            # feedparser's own failures on hostile documents (a character it cannot
+            # encode): the feed's fault, said as such, not a crash of the poll.
+            raise unreadable(
+                f"the feed{where} could not be read ({type(exc).__name__}: {exc}); nothing "
+                "of it is used",
+                data[:2000],
+            ) from None
+
+    result = read(base)
     version = str(result.get("version") or "")
     problem = result.get("bozo_exception") if result.get("bozo") else None
     if type(problem).__name__ == "NonXMLContentType":
@@ -444,19 +470,29 @@ def parse(data: bytes, *, url: str | None = None, content_type: str | None = Non
             "feed %s has faults but was read: %s", shown(url) if url else "(bytes)", warnings[0]
         )
     raw_entries = list(result.get("entries") or ())
-    if len(raw_entries) > MAX_ENTRIES:
+    keyed = raw_entries
+    home = _public_base(origin) if origin else base
+    if home != base and raw_entries:
+        # Read a second time, only for a feed that redirected: feedparser makes a
+        # permalink guid absolute against the one address it is given, and the key must
+        # not follow the feed to its new address.
+        again = list(read(home).get("entries") or ())
+        if len(again) == len(raw_entries):
+            keyed = again
+    pairs = list(zip(raw_entries, keyed, strict=True))
+    if len(pairs) > MAX_ENTRIES:
         logger.warning(
             "feed %s has %d entries; only the first %d are read",
             shown(url) if url else "(bytes)",
             len(raw_entries),
             MAX_ENTRIES,
         )
-        raw_entries = _newest(raw_entries)
+        pairs = _newest(pairs)
     info = result.get("feed") or {}
     return Feed(
         title=plain_text(str(info.get("title") or ""))[:_MAX_TITLE],
         url=_http_url(info.get("link")),
         version=version,
-        entries=tuple(_entry(e, base) for e in raw_entries),
+        entries=tuple(_entry(e, base, k) for e, k in pairs),
         warnings=warnings,
     )

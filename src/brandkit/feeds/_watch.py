@@ -372,7 +372,7 @@ class FeedWatcher:
             user_agent=self.user_agent,
         )
         if got.status == 200:
-            feed = parse(got.body, url=got.url, content_type=got.content_type)
+            feed = parse(got.body, url=got.url, content_type=got.content_type, origin=self.url)
             new = self.state.record(
                 self.url,
                 feed.entries,

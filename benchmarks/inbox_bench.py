@@ -7,7 +7,10 @@ its own (each platform is a server of its own) and delays every read by 50 ms.
 ``Inbox.async_sync`` then reads all 20 inboxes from an empty cursor over real sockets. The
 minimum per account is the platform's fewest reads for 500 messages at its largest page (see
 ``MINIMUM``); the goal is equal. Wall time is compared with reading the busiest account alone
-(goal ≤ 1.2×). The ingest rate is ``Inbox.add`` of 100,000 messages.
+(goal ≤ 1.2×), and with the floor of this machine: the same requests sent again, each
+account's in order and the accounts at the same time, by a client that only reads the
+answers' bytes (latency, emulators and HTTP, none of brandkit's own work). The ingest rate
+is ``Inbox.add`` of 100,000 messages.
 
     python benchmarks/inbox_bench.py [--answers 450] [--mentions 50] [--latency 0.05]
 """
@@ -114,8 +117,19 @@ def _child(
         for emu in emus.values():
             emu.fault(method="GET", path=".*", delay=latency, times=10**9)
         conn.send([account_spec(a) for a in accounts])
-        while (asked := conn.recv()) in ("count", "paths", "cpu"):
-            if asked == "cpu":
+        while (asked := conn.recv()) in ("count", "paths", "cpu", "mark") or isinstance(asked, int):
+            if isinstance(asked, int):
+                # The requests since mark ``asked``, to be sent again as they were.
+                conn.send(
+                    [
+                        (r.method, str(r.url), dict(r.headers))
+                        for e in emus.values()
+                        for r in e.requests[asked:]
+                    ]
+                )
+            elif asked == "mark":
+                conn.send({p: len(e.requests) for p, e in emus.items()})
+            elif asked == "cpu":
                 conn.send({platform: time.process_time()})
             elif asked == "count":
                 conn.send({p: e.count("GET") for p, e in emus.items()})
@@ -146,6 +160,27 @@ async def sync(accounts: list[Account], path: Path) -> tuple[int, float, float]:
     if report.errors:
         raise SystemExit(f"sync failed: {report.errors}")
     return report.added, wall, cpu
+
+
+async def replay(chains: list[list[tuple[str, str, dict[str, str]]]]) -> float:
+    """Send each account's requests again, in order, the accounts at the same time, and
+    only read the answers' bytes; returns the wall seconds.
+
+    The floor of the sync's wall time on this machine: the latency, the emulators' work
+    and HTTP, with none of brandkit's (no parsing, messages or store)."""
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=len(chains) + 1)) as http:
+
+        async def one(chain: list[tuple[str, str, dict[str, str]]]) -> None:
+            for method, url, headers in chain:
+                sent = {k: v for k, v in headers.items() if k not in ("host", "content-length")}
+                response = await http.request(method, url, headers=sent)
+                await response.aread()
+                if response.status_code >= 400:
+                    raise SystemExit(f"replay of {method} {url} answered {response.status_code}")
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(chain) for chain in chains))
+        return time.perf_counter() - started
 
 
 def ingest(n: int, path: Path) -> float:
@@ -210,9 +245,19 @@ def main(argv: list[str] | None = None) -> int:
         for platform in ACCOUNTS:
             adapter_class(platform)
         alone = min(asyncio.run(sync([busiest], folder / "one.db"))[1] for _ in range(3))
-        before, served = ask("count"), ask("cpu")
+        before, served, marks = ask("count"), ask("cpu"), ask("mark")
         added, wall, cpu = asyncio.run(sync(accounts, folder / "all.db"))
         after, emulators_cpu = ask("count"), sum(t - served[p] for p, t in ask("cpu").items())
+        # The sync's requests, one chain per account (by its credentials), sent again by a
+        # client that only reads the bytes: best of 3.
+        chains: dict[str, list[tuple[str, str, dict[str, str]]]] = {}
+        for platform, ours in pipes.items():
+            ours.send(marks[platform])
+            for method, url, headers in ours.recv():
+                chains.setdefault(headers.get("authorization", ""), []).append(
+                    (method, url, headers)
+                )
+        floor_wall = min(asyncio.run(replay(list(chains.values()))) for _ in range(3))
         used = {p: after[p] - before[p] for p in ACCOUNTS}
         least = {p: n * MINIMUM[p](args.answers, args.mentions) for p, n in ACCOUNTS.items()}
 
@@ -235,6 +280,10 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"wall time, 20 accounts: {wall:.2f} s; the busiest ({busiest.key}) alone: {alone:.2f} s "
         f"-> {wall / alone:.2f}x (goal <= 1.2x)"
+    )
+    print(
+        f"the same requests, only their bytes read: {floor_wall:.2f} s "
+        f"-> {floor_wall / alone:.2f}x (the floor: latency, emulators and HTTP alone)"
     )
     print(f"client CPU:             {cpu:.2f} s (one process, so at most one core)")
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()

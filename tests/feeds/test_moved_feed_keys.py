@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from brandkit.feeds import FeedWatcher
+from brandkit.feeds import FeedState, FeedWatcher, parse
 from tests.feeds.conftest import FeedServer
 
 
@@ -83,3 +83,34 @@ def test_an_atom_feed_that_starts_redirecting_announces_nothing_again(
     feed_server.routes["/a/atom.xml"] = (308, {"Location": "/b/atom.xml"}, b"")
     with FeedWatcher(feed_server.url + "/a/atom.xml", state=state, images=False) as w:
         assert _announce_all(w) == []
+
+
+def test_entries_stored_under_the_redirect_targets_keys_keep_their_state(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    """A feed that already redirected when its state was written (its relative keys made
+    absolute against the address a redirect led to, as brandkit did before): an announced
+    entry stays announced, a pending one is offered once, nothing is new again."""
+    state = str(tmp_path / "state.db")
+    feed_server.feed("/news/rss/index.xml", _rss(*ITEMS))
+    feed_server.routes["/blog/feed.xml"] = (301, {"Location": "/news/rss/index.xml"}, b"")
+    configured = feed_server.url + "/blog/feed.xml"
+    old = parse(_rss(*ITEMS), url=feed_server.url + "/news/rss/index.xml").entries
+    assert {e.key for e in old} == {
+        feed_server.url + "/news/rss/one.html",
+        feed_server.url + "/news/rss/two.html",
+        "three",
+    }
+    with FeedState(state) as written:
+        written.record(configured, old, etag=None, last_modified=None)
+        for entry in old:
+            if entry.title != "Two":
+                written.done(configured, entry.key, "announced")
+    with FeedWatcher(configured, state=state, images=False) as w:
+        got = w.poll()
+        assert [(a.entry.title, a.entry.key) for a in got] == [
+            ("Two", feed_server.url + "/blog/two.html")
+        ]
+        w.done(got[0])
+        assert w.poll() == []
+        assert len(w.state.pending(w.url, 10)) == 0

@@ -261,6 +261,16 @@ def _link(raw: Mapping[str, Any]) -> str | None:
     return url
 
 
+def _key(raw: Mapping[str, Any], title: str, published: datetime | None) -> str:
+    """What identifies the entry feedparser read as ``raw``: its guid or id, else its link,
+    else a digest of its title and date."""
+    key = str(raw.get("id") or "").strip() or _link(raw)
+    if not key:
+        stamp = published.isoformat() if published else ""
+        key = "sha256:" + hashlib.sha256(f"{title}\n{stamp}".encode()).hexdigest()
+    return key[:2000]
+
+
 def _entry(
     raw: Mapping[str, Any], base: str | None = None, keyed: Mapping[str, Any] | None = None
 ) -> Entry:
@@ -277,14 +287,10 @@ def _entry(
     if html_image is None and content_html:
         html_image = _html_parts(content_html)[1]
     published = _when(raw)
-    keyed = raw if keyed is None else keyed
-    key = str(keyed.get("id") or "").strip() or (url if keyed is raw else _link(keyed))
-    if not key:
-        stamp = published.isoformat() if published else ""
-        key = "sha256:" + hashlib.sha256(f"{title}\n{stamp}".encode()).hexdigest()
+    key = _key(raw if keyed is None else keyed, title, published)
     author = plain_text(str(raw.get("author") or ""))[:_MAX_TITLE] or None
     return Entry(
-        key=key[:2000],
+        key=key,
         title=title,
         url=url,
         summary=summary,
@@ -414,6 +420,24 @@ def parse(
         MalformedResponse: ``data`` is not an RSS or Atom feed, or one feedparser fails
             on (``platform="feed"``; its ``body`` keeps the first 2,000 characters).
     """
+    return read_feed(data, url=url, content_type=content_type, origin=origin)[0]
+
+
+def read_feed(
+    data: bytes,
+    *,
+    url: str | None = None,
+    content_type: str | None = None,
+    origin: str | None = None,
+) -> tuple[Feed, dict[str, str]]:
+    """`parse`, and the keys its entries had before ``origin`` was heeded: for each entry
+    whose key differs when made absolute against ``url`` instead, its key to that one.
+    A feed state written before then knows the entry by the latter (see
+    `FeedState.record`'s ``aliases``).
+
+    Raises:
+        The errors of `parse`.
+    """
     feedparser = _feedparser()
     base = _public_base(url)
     headers = {"content-type": content_type} if content_type else {}
@@ -489,10 +513,17 @@ def parse(
         )
         pairs = _newest(pairs)
     info = result.get("feed") or {}
-    return Feed(
+    entries = tuple(_entry(e, base, k) for e, k in pairs)
+    aliases = {}
+    if keyed is not raw_entries:
+        for entry, (e, _) in zip(entries, pairs, strict=True):
+            if (before := _key(e, entry.title, entry.published)) != entry.key:
+                aliases[entry.key] = before
+    feed = Feed(
         title=plain_text(str(info.get("title") or ""))[:_MAX_TITLE],
         url=_http_url(info.get("link")),
         version=version,
-        entries=tuple(_entry(e, base, k) for e, k in pairs),
+        entries=entries,
         warnings=warnings,
     )
+    return feed, aliases

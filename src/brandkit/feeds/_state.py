@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 import attrs
@@ -113,10 +113,16 @@ class FeedState(SQLiteStore):
         last_modified: str | None,
         title: str | None = None,
         skip_new: bool = False,
+        aliases: Mapping[str, str] | None = None,
     ) -> int:
         """Store a fetch of ``feed`` in one transaction: its entries not seen before (as
         pending, or as skipped with ``skip_new``) and its validators. Returns how many
         entries were new.
+
+        ``aliases`` maps an entry's key to the key it was stored under before (a relative
+        guid made absolute against the address a redirect led to, as brandkit once did):
+        such a stored entry takes the new key, announced or not as it was, instead of the
+        entry being new again.
 
         The validators are stored with the entries, never before them: a crash between the
         two cannot leave a ``304 Not Modified`` hiding entries never stored.
@@ -130,6 +136,13 @@ class FeedState(SQLiteStore):
             ).fetchone()
             # Feeds list the newest first: number them so that the oldest gets the lowest.
             for i, entry in enumerate(reversed(entries), start=1):
+                before = aliases.get(entry.key) if aliases else None
+                if before is not None:
+                    db.execute(
+                        "UPDATE feeds_entries SET key = ?, data = ? WHERE feed = ? AND key = ? "
+                        "AND NOT EXISTS (SELECT 1 FROM feeds_entries WHERE feed = ? AND key = ?)",
+                        (entry.key, json.dumps(entry.to_dict()), feed, before, feed, entry.key),
+                    )
                 cur = db.execute(
                     "INSERT OR IGNORE INTO feeds_entries "
                     "(feed, key, seq, published, data, seen_at, done_at, outcome) "

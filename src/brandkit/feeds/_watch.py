@@ -30,7 +30,7 @@ from brandkit.feeds._addresses import (
     origin,
 )
 from brandkit.feeds._fetch import MAX_TIMEOUT, MB, check_header, check_url, fetch, shown
-from brandkit.feeds._parse import Entry, parse
+from brandkit.feeds._parse import Entry, read_feed
 from brandkit.feeds._state import FeedState
 
 if TYPE_CHECKING:
@@ -372,10 +372,13 @@ class FeedWatcher:
             user_agent=self.user_agent,
         )
         if got.status == 200:
-            feed = parse(got.body, url=got.url, content_type=got.content_type, origin=self.url)
+            feed, aliases = read_feed(
+                got.body, url=got.url, content_type=got.content_type, origin=self.url
+            )
             new = self.state.record(
                 self.url,
                 feed.entries,
+                aliases=aliases,
                 etag=got.etag,
                 last_modified=got.last_modified,
                 title=feed.title or None,

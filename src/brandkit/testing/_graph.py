@@ -24,7 +24,9 @@
   default, at most 100), opaque ``paging.cursors.before``/``after`` that name the item they
   stand at (so comments added meanwhile do not shift them), ``paging.next`` while there is
   more and ``paging.previous`` when there is something before, for an edge read at its own
-  address and for one expanded inside another node (``comments.limit(100){...}``).
+  address and for one expanded inside another node (``comments.limit(100){...}``); those
+  links are written as Graph writes them (`GraphEmulator.paging_link`: the token, ``pretty=0``,
+  the request's parameters and the cursor), so a client can GET them verbatim.
 - Comments, the only "reply" Facebook and Instagram have: a store of them
   (`Comment`), `GraphEmulator.add_comment` and the audience (``emu.audience("fan1")
   .comment(post_id_or_comment_id, text)``) for the audience's comments in tests, hiding,
@@ -62,6 +64,7 @@ import re
 import secrets
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any, ClassVar, Generic, TypeAlias, TypeVar
@@ -93,6 +96,11 @@ __all__ = [
 Handler: TypeAlias = Callable[..., httpx.Response]
 VERSION = r"(?P<version>v\d+\.\d+)"
 NODE = r"(?P<node>[0-9]+(?:_[0-9]+)?)"
+
+# The request a Graph handler is answering: its origin and the token it was made with, for
+# the paging links written deep inside field expansion (Meta puts the token in them).
+_ANSWERING: ContextVar[tuple[str, str | None] | None] = ContextVar("_ANSWERING", default=None)
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 class GraphError(Refusal):
@@ -941,7 +949,13 @@ class GraphEmulator(Emulator):
                 refusal = self._count(token, now)
                 if refusal is not None:
                     raise refusal
-            response = fn(self, request, token=token, params=params, files=files, **kwargs)
+            answering = _ANSWERING.set(
+                (self.origin(request), token.value if token is not None else None)
+            )
+            try:
+                response = fn(self, request, token=token, params=params, files=files, **kwargs)
+            finally:
+                _ANSWERING.reset(answering)
             for fault in self._after_store:
                 if (
                     fault.times > 0
@@ -987,11 +1001,9 @@ class GraphEmulator(Emulator):
             GraphError: a ``limit`` that is no number, or a cursor the emulator did not make
                 (code 100).
         """
-        query = {
-            k: str(v) for k, v in params.items() if k not in ("access_token", "after", "before")
-        }
+        query = {k: str(v) for k, v in params.items() if k not in ("after", "before")}
         return self.edge_page(
-            f"{self.origin(request)}{request.url.path}",
+            request.url.path,
             items,
             limit=max(1, _limit(params.get("limit"), most=most)),
             after=params.get("after"),
@@ -1043,7 +1055,7 @@ class GraphEmulator(Emulator):
         if field.subfields:
             query["fields"] = field.subfields
         return self.edge_page(
-            f"{self.base_url}/{self.default_version_name()}/{node}/{edge}",
+            f"/{self.default_version_name()}/{node}/{edge}",
             items,
             limit=_limit(modifiers.get("limit")),
             after=modifiers.get("after"),
@@ -1051,9 +1063,28 @@ class GraphEmulator(Emulator):
             query=query,
         )
 
+    def paging_link(self, path: str, query: Mapping[str, str], cursor: tuple[str, str]) -> str:
+        """A ``paging.next``/``previous`` address as Graph writes it: the platform's own
+        address (``graph.facebook.com``, ``graph.threads.net``: here the emulator's) with
+        ``path``, then the token the request was made with (``access_token``, wherever the
+        request carried it), ``pretty=0``, the request's other parameters (``query``) and
+        the cursor, so that a client GETting it verbatim, with no token of its own, reads
+        the next page. Once served, the address is the emulator's loopback one whatever
+        ``Host`` the request named."""
+        answering = _ANSWERING.get()
+        origin, token = answering if answering is not None else (self.base_url, None)
+        if httpx.URL(self.base_url).host in _LOOPBACK:
+            origin = self.base_url
+        pairs = [("access_token", token)] if token else []
+        pairs.append(("pretty", "0"))
+        skip = ("access_token", "pretty", "after", "before", cursor[0])
+        pairs.extend((k, v) for k, v in query.items() if k not in skip)
+        pairs.append(cursor)
+        return str(httpx.URL(f"{origin}{path}", params=pairs))
+
     def edge_page(
         self,
-        address: str,
+        path: str,
         items: list[dict[str, Any]],
         *,
         limit: int,
@@ -1064,8 +1095,8 @@ class GraphEmulator(Emulator):
         """``{"data": [...], "paging": {"cursors": {"before", "after"}, "next",
         "previous"}}`` for the ``limit`` items after the cursor ``after`` (or before
         ``before``); ``next`` only while more follow, ``previous`` only when something
-        comes before, both addresses of ``address`` with ``query`` and the cursor (never
-        the token).
+        comes before, both `paging_link` addresses of ``path`` with ``query``, ``limit``
+        and the cursor.
 
         Raises:
             GraphError: a cursor the emulator did not make (code 100).
@@ -1087,11 +1118,9 @@ class GraphEmulator(Emulator):
         paging: dict[str, Any] = {"cursors": cursors}
         base = {**(query or {}), "limit": str(limit)}
         if last + 1 < len(items):
-            paging["next"] = str(httpx.URL(address, params={**base, "after": cursors["after"]}))
+            paging["next"] = self.paging_link(path, base, ("after", cursors["after"]))
         if first > 0:
-            paging["previous"] = str(
-                httpx.URL(address, params={**base, "before": cursors["before"]})
-            )
+            paging["previous"] = self.paging_link(path, base, ("before", cursors["before"]))
         out["paging"] = paging
         return out
 

@@ -707,10 +707,10 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
         out["paging"] = {"cursors": cursors}
         rest = items.index(chunk[-1]) + 1 < len(items)
         if links and rest:
-            query = {k: str(v) for k, v in params.items() if k not in ("access_token", "before")}
-            query["after"] = cursors["after"]
-            url = httpx.URL(f"{self.origin(request)}{request.url.path}", params=query)
-            out["paging"]["next"] = str(url)
+            query = {k: str(v) for k, v in params.items()}
+            out["paging"]["next"] = self.paging_link(
+                request.url.path, query, ("after", cursors["after"])
+            )
         return out
 
     def _descendants(self, post_id: str) -> list[_Post]:

@@ -67,6 +67,7 @@ from brandkit.outbox._store import (
     _EventRow,
     _iso,
     _lease_seconds,
+    _time_faults,
     _Unset,
 )
 
@@ -144,12 +145,30 @@ SCHEMA = register(
 _UNTIL = "now() + make_interval(secs => %s::float8)"
 # Seconds left on a lease on the database clock (negative: ended; NULL: none).
 _LEFT = "EXTRACT(EPOCH FROM lease_until - now())::float8"
+
+
+def _bad(column: str) -> str:
+    """SQL: the time column holds what no brandkit writes and Python cannot read (an
+    infinity, a year before 1 or after 9999: a TIMESTAMPTZ takes them from a hand edit or
+    another tool). Such a row is due at once and failed by the claim (`_time_faults`),
+    never left never due, nor read as a time (psycopg raises for it)."""
+    return (
+        f"({column} IS NOT NULL AND NOT ({column} >= '0001-01-01 00:00:00+00' "
+        f"AND {column} < '10000-01-01 00:00:00+00'))"
+    )
+
+
+# A row's damaged time columns as text (NULL for a good one), for `_time_faults`.
+_BAD_TIMES = ", ".join(
+    f"CASE WHEN {_bad(c)} THEN {c}::text END" for c in ("scheduled_at", "not_before")
+)
 # What a worker takes (as the SQLite outbox): pending, unknown, and sending whose publisher
 # is gone, whose time has come and that no live process holds.
 _DUE_TIME = (
     "status IN ('pending', 'unknown', 'sending') "
-    "AND (scheduled_at IS NULL OR scheduled_at <= %(at)s) "
-    "AND (not_before IS NULL OR not_before <= %(at)s) "
+    "AND ((scheduled_at IS NULL OR scheduled_at <= %(at)s) "
+    "  AND (not_before IS NULL OR not_before <= %(at)s) "
+    f"  OR {_bad('scheduled_at')} OR {_bad('not_before')}) "
 )
 _DUE = _DUE_TIME + "AND (lease_owner IS NULL OR lease_until < now())"
 
@@ -196,7 +215,8 @@ def _in_order(table: str, where: str) -> str:
     (An ``unknown`` one does not: it may be on the platform already, and one that cannot
     be looked up waits for a person.)"""
     return (
-        "SELECT id FROM (SELECT id, bool_or(status = 'pending' AND not_before > %(at)s) OVER ("  # noqa: S608
+        "SELECT id FROM (SELECT id, bool_or(status = 'pending' AND not_before > %(at)s "  # noqa: S608
+        f"  AND NOT {_bad('not_before')}) OVER ("
         "  PARTITION BY account ORDER BY COALESCE(scheduled_at, created_at), created_at, seq "
         "  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS held "
         f"FROM {table} WHERE status IN ('pending', 'unknown', 'sending') AND {where}) AS q "
@@ -764,7 +784,7 @@ class PostgresOutbox(Outbox):
                 args,
             )
             db.execute(
-                f"SELECT {_ROW} FROM {d} WHERE {_DUE} "  # noqa: S608
+                f"SELECT {_ROW}, {_BAD_TIMES} FROM {d} WHERE {_DUE} "  # noqa: S608
                 f"AND id IN ({_in_order(d, 'account = ANY(%(taken)s)')}) "
                 "ORDER BY COALESCE(scheduled_at, created_at), created_at, seq "
                 "LIMIT %(limit)s FOR UPDATE",
@@ -772,10 +792,14 @@ class PostgresOutbox(Outbox):
             )
             taken: builtins.list[Delivery] = []
             for row in db.fetchall():
-                delivery = self._load(row[0], row[1:])
+                delivery = self._load(row[0], row[1:6])
                 unreadable = _UNREADABLE.get(delivery)
                 if unreadable is not None:
                     self._fail_unreadable(db, delivery, unreadable[1], at)
+                    continue
+                faults = _time_faults(row[6:8])
+                if faults:
+                    self._fail_damaged_time(db, delivery, faults, at)
                     continue
                 if delivery.status is DeliveryStatus.SENDING:
                     self._mark_unknown(db, delivery, at)
@@ -985,9 +1009,11 @@ class PostgresOutbox(Outbox):
         Raises:
             ConfigurationError: ``accounts`` is not a list of account keys.
         """
+        bad = f"{_bad('scheduled_at')} OR {_bad('not_before')}"
         sql = (
-            "SELECT MIN(GREATEST(scheduled_at, not_before)), "  # noqa: S608
-            "bool_or(scheduled_at IS NULL AND not_before IS NULL) "
+            # A damaged time is due at once (the next claim fails its row), never read.
+            f"SELECT MIN(GREATEST(scheduled_at, not_before)) FILTER (WHERE NOT ({bad})), "  # noqa: S608
+            f"bool_or((scheduled_at IS NULL AND not_before IS NULL) OR {bad}) "
             f"FROM {self._t['deliveries']} WHERE status IN ('pending', 'unknown')"
         )
         args: builtins.list[Any] = []

@@ -494,6 +494,36 @@ def _column_time(value: Any) -> datetime:
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
+# The text `_iso` writes, as a GLOB: a time column that does not match it (a hand edit,
+# another tool, a write cut short) is found by the due query itself, however its text sorts
+# against a real time, and the claim fails its row (`_time_faults`) rather than leave it
+# never due, holding its account's later posts back, or sent at a time nobody wrote.
+_ISO_GLOB = (
+    "[0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]."
+    "[0-9][0-9][0-9][0-9][0-9][0-9]+00:00"
+)
+# The time columns a claim checks, in the order the due query selects them.
+_TIME_COLUMNS = ("scheduled_at", "not_before")
+
+
+def _bad_time(value: Any) -> bool:
+    """Whether a stored time column holds anything but a time `_iso` wrote (``None`` is
+    no time, not a bad one)."""
+    if value is None:
+        return False
+    if not isinstance(value, str):
+        return True
+    try:
+        return _iso(datetime.fromisoformat(value)) != value
+    except (ValueError, ConfigurationError):
+        return True
+
+
+def _time_faults(values: Sequence[Any]) -> builtins.list[tuple[str, Any]]:
+    """The damaged ones of a row's time columns (`_TIME_COLUMNS`' values), by name."""
+    return [(name, v) for name, v in zip(_TIME_COLUMNS, values, strict=True) if _bad_time(v)]
+
+
 class _Unset:
     """Marks an argument that was not given (``None`` is a value: "clear it")."""
 
@@ -1358,10 +1388,12 @@ class Outbox(SQLiteStore):
         # A worker takes pending (publish), unknown (reconcile first) and sending whose lease
         # is free (its process died mid-send: reconciled as unknown, never re-sent blindly).
         sql = (
-            f"SELECT id, {_ROW} FROM outbox_deliveries AS d "  # noqa: S608 - constant
+            f"SELECT id, {_ROW}, scheduled_at, not_before FROM outbox_deliveries AS d "  # noqa: S608
             "WHERE status IN ('pending', 'unknown', 'sending') "
-            "AND (scheduled_at IS NULL OR scheduled_at <= ?) "
-            "AND (not_before IS NULL OR not_before <= ?) "
+            "AND ((scheduled_at IS NULL OR scheduled_at <= ?) "
+            "  AND (not_before IS NULL OR not_before <= ?) "
+            # A time column no brandkit wrote is due at once, to be failed by the claim.
+            f"  OR scheduled_at NOT GLOB '{_ISO_GLOB}' OR not_before NOT GLOB '{_ISO_GLOB}') "
             "AND outbox_lease_open(lease_owner, lease_until, id) "
             # One publisher per account at a time keeps an account's posts in order.
             "AND account NOT IN (SELECT account FROM outbox_deliveries "
@@ -1371,6 +1403,7 @@ class Outbox(SQLiteStore):
             # until then (an unknown one does not: it may be on the platform already).
             "AND NOT EXISTS (SELECT 1 FROM outbox_deliveries AS e "
             "  WHERE e.account = d.account AND e.status = 'pending' AND e.not_before > ? "
+            f"  AND e.not_before GLOB '{_ISO_GLOB}' "
             "  AND (COALESCE(e.scheduled_at, e.created_at), e.created_at, e.rowid) "
             "    < (COALESCE(d.scheduled_at, d.created_at), d.created_at, d.rowid)) "
         )
@@ -1404,7 +1437,8 @@ class Outbox(SQLiteStore):
             row = db.execute(sql, args).fetchone()
         if row is None or row[0] is None:
             return None
-        return datetime.fromisoformat(row[0]) if row[0] else self.clock()
+        # A time no brandkit wrote is due at once: the next claim fails its row.
+        return datetime.fromisoformat(row[0]) if not _bad_time(row[0]) else self.clock()
 
     def due(
         self,
@@ -1424,7 +1458,7 @@ class Outbox(SQLiteStore):
         """
         check_limit(limit, what="deliveries")
         with self._reading() as db:
-            return [d for _, d in self._select_due(db, now, accounts, limit)]
+            return [d for _, d, _ in self._select_due(db, now, accounts, limit)]
 
     def due_accounts(self, now: datetime | None = None) -> builtins.list[str]:
         """The accounts (keys, sorted) of every delivery `due` would return at ``now``,
@@ -1449,7 +1483,8 @@ class Outbox(SQLiteStore):
         now: datetime | None,
         accounts: Iterable[str] | None,
         limit: int,
-    ) -> builtins.list[tuple[str, Delivery]]:
+    ) -> builtins.list[tuple[str, Delivery, builtins.list[tuple[str, Any]]]]:
+        """The due rows: id, delivery and its damaged time columns (`_time_faults`)."""
         stamp = _iso(now or self.clock())
         keys = _account_keys(accounts)
         if keys is not None and not keys:
@@ -1458,7 +1493,7 @@ class Outbox(SQLiteStore):
         args.append(limit)
         with self._lock, self._errors():
             rows = db.execute(sql, args).fetchall()
-        return [(r[0], self._load(r[1], r[2:])) for r in rows]
+        return [(r[0], self._load(r[1], r[2:7]), _time_faults(r[7:9])) for r in rows]
 
     def _any_due(self, at: datetime, keys: Sequence[str] | None) -> bool:
         """Whether `claim` at ``at`` would take anything, read without the write lock (the
@@ -1466,7 +1501,9 @@ class Outbox(SQLiteStore):
         if keys is not None and not keys:
             return False
         sql, args = self._due_sql(_iso(at), keys)
-        exists = sql.replace(f"SELECT id, {_ROW} FROM", "SELECT 1 FROM", 1)
+        exists = sql.replace(
+            f"SELECT id, {_ROW}, scheduled_at, not_before FROM", "SELECT 1 FROM", 1
+        )
         exists = exists.rsplit("ORDER BY", 1)[0]
         with self._reading() as db:
             return db.execute(exists + "LIMIT 1", args).fetchone() is not None
@@ -1506,10 +1543,13 @@ class Outbox(SQLiteStore):
             return []
         with self._tx() as db:
             taken: builtins.list[Delivery] = []
-            for _, delivery in self._select_due(db, at, keys, limit):
+            for _, delivery, faults in self._select_due(db, at, keys, limit):
                 unreadable = _UNREADABLE.get(delivery)
                 if unreadable is not None:
                     self._fail_unreadable(db, delivery, unreadable[1], at)
+                    continue
+                if faults:
+                    self._fail_damaged_time(db, delivery, faults, at)
                     continue
                 if delivery.status is DeliveryStatus.SENDING:
                     self._mark_unknown(db, delivery, at)
@@ -1539,6 +1579,37 @@ class Outbox(SQLiteStore):
         )
         delivery.updated_at = at
         self._write(db, delivery, lease_owner=None, lease_until=None)
+        self._event(db, delivery, str(delivery.error), at)
+
+    def _fail_damaged_time(
+        self, db: Any, delivery: Delivery, faults: Sequence[tuple[str, Any]], at: datetime
+    ) -> None:
+        """Fail a delivery whose row holds a time no brandkit wrote (``faults``: the
+        columns and what they hold), saying so and what to do. Its retry makes it due at
+        its post's own time again (the row is written from the post); one that may be on
+        the platform already is looked up first."""
+        maybe = delivery.status is not DeliveryStatus.PENDING or delivery.look_first
+        what = " and ".join(f"{name} {str(value)[:40]!r}" for name, value in faults)
+        when = send_at(delivery.post)
+        delivery.status = DeliveryStatus.FAILED
+        delivery.look_first = delivery.look_first or maybe
+        delivery.error = ContentError(
+            f"delivery {delivery.id}: its row's {what} is no time this brandkit wrote (edited "
+            "by hand, written by another tool, or cut short), so it could never be due; "
+            + (
+                "its part may already be on the platform: `brandkit outbox retry "
+                f"{delivery.id}` looks it up before anything is sent, or cancel it"
+                if maybe
+                else f"nothing was sent: `brandkit outbox retry {delivery.id}` sends it at "
+                + (f"its post's own time ({_iso(when)})" if when else "once")
+                + ", or cancel it"
+            ),
+            field=faults[0][0],
+            platform=delivery.platform,
+        )
+        delivery.updated_at = at
+        # Written from the post, the row holds times again (its retry time cleared).
+        self._write(db, delivery, lease_owner=None, lease_until=None, not_before=None)
         self._event(db, delivery, str(delivery.error), at)
 
     def _mark_unknown(self, db: sqlite3.Connection, delivery: Delivery, at: datetime) -> None:

@@ -1,0 +1,112 @@
+"""A row whose stored time columns (``scheduled_at``, ``not_before``) hold no time this
+brandkit wrote (edited by hand, written by another tool, cut short) is failed alone with a
+reason that names it and says what to do, as a row with damaged JSON is: it never sits in
+the outbox forever, never due and never failed, nor holds its account's later posts back,
+nor goes out at a time nobody wrote."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from brandkit import DeliveryStatus, Post
+from brandkit.errors import ContentError
+from brandkit.outbox import Outbox
+from tests.outbox._fakenet import OutboxNetEmulator
+
+T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+# What lands in the column, by backend: SQLite keeps any text in it; a PostgreSQL TIMESTAMPTZ
+# takes only times, but also infinities and years Python cannot read.
+DAMAGE = {
+    "sqlite": [
+        # Sorts after every time: never due.
+        ("scheduled_at", "tomorrow at nine"),
+        # Sorts before the real time: it went out at a time nobody wrote.
+        ("scheduled_at", "2026-11-26T11:3"),
+        # A retry time that never comes held the account's later posts back for ever.
+        ("not_before", "zz"),
+    ],
+    "postgresql": [
+        ("scheduled_at", "infinity"),
+        ("scheduled_at", "20000-01-01 00:00+00"),
+        ("not_before", "infinity"),
+    ],
+}
+
+
+def _damage(db: Path | str, delivery_id: str, column: str, value: str) -> None:
+    if isinstance(db, Path):
+        con = sqlite3.connect(db)
+        con.execute(f"UPDATE outbox_deliveries SET {column} = ? WHERE id = ?", (value, delivery_id))
+        con.commit()
+        con.close()
+        return
+    import psycopg
+
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute(
+            f"UPDATE brandkit_outbox_deliveries SET {column} = %s WHERE id = %s",
+            (value, delivery_id),
+        )
+
+
+@pytest.mark.parametrize("how", range(3))
+def test_a_row_with_a_damaged_time_is_failed_alone(
+    db: Path | str, emu: OutboxNetEmulator, how: int
+) -> None:
+    column, value = DAMAGE["sqlite" if isinstance(db, Path) else "postgresql"][how]
+    at = T0 + timedelta(hours=1)
+    with Outbox(db) as box:
+        (bad,) = box.add(Post(text="bad", scheduled_at=at), emu.account(name="a"))
+        (later,) = box.add(Post(text="later", scheduled_at=at), emu.account(name="a"))
+        (other,) = box.add(Post(text="other"), emu.account(name="b"))
+    _damage(db, bad.id, column, value)
+    with Outbox(db) as box:
+        # Read first: the idle worker's "next due" raised for such a row.
+        nxt = box.next_due()
+        assert nxt is not None and nxt.tzinfo is not None
+        # Before its time nothing of the account goes out, the damaged row apart.
+        taken = [d.id for d in box.claim(T0)]
+        assert taken == [other.id]
+        failed = box.get(bad.id)
+        assert failed is not None
+        assert failed.status is DeliveryStatus.FAILED
+        assert isinstance(failed.error, ContentError)
+        message = str(failed.error)
+        assert bad.id in message and column in message and "retry" in message
+        assert failed.error.field == column
+        # The account's later post is not held back by it.
+        assert [d.id for d in box.claim(at, accounts=[bad.account])] == [later.id]
+        box.release(later.id)
+        # What the error says to do works: retried, it goes out at its post's own time.
+        assert box.retry(bad.id).status is DeliveryStatus.PENDING
+        assert box.claim(T0, accounts=[bad.account]) == []
+        assert {d.id for d in box.claim(at, accounts=[bad.account])} == {bad.id, later.id}
+
+
+def test_a_damaged_time_on_an_unknown_row_is_looked_up_before_a_retry_sends(
+    tmp_path: Path, emu: OutboxNetEmulator
+) -> None:
+    """An ``unknown`` delivery may be on the platform already: failed for its damaged time,
+    it says so, and its retry looks the part up first."""
+    db = tmp_path / "outbox.db"
+    account = emu.account(name="a")
+    with Outbox(db) as box:
+        (bad,) = box.add(Post(text="bad"), account)
+        bad.status, bad.keys, bad.attempts = DeliveryStatus.UNKNOWN, ["k"], 1
+        bad.updated_at = T0
+        box.save(bad)
+        box.release(bad.id)
+    _damage(db, bad.id, "not_before", "soon")
+    with Outbox(db) as box:
+        assert box.claim(T0) == []
+        failed = box.get(bad.id)
+        assert failed is not None and failed.status is DeliveryStatus.FAILED
+        assert "may already be on the platform" in str(failed.error)
+        assert failed.look_first
+        retried = box.retry(bad.id)
+        assert retried.look_first

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from itertools import repeat
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Unpack
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -33,14 +33,10 @@ from brandkit.metrics._rows import ENGAGEMENT_METRICS, Point, PostEngagement, Ti
 from brandkit.metrics._sample import Metric, MetricSample
 from brandkit.metrics._sql import (
     SCHEMA_VERSION,
-    CampaignWhere,
     Filter,
-    PostWhere,
-    SampleWhere,
-    Scope,
     from_us,
 )
-from brandkit.metrics._store import MetricsQueries, _zone
+from brandkit.metrics._store import MetricsQueries
 
 if TYPE_CHECKING:
     import duckdb
@@ -371,43 +367,16 @@ class Analytics(MetricsQueries):
     # The store computes these partly in Python (per-post follower look-ups, a sort, weekday
     # slots); here DuckDB does the per-post work and Python only builds the rows returned.
     # Same definitions as `brandkit.metrics._queries`; tests/metrics_analytics compare them.
+    # The public methods are `MetricsQueries`'s, which build the filter these answer.
 
-    def latest(
-        self, *, scope: Scope | None = None, **where: Unpack[SampleWhere]
-    ) -> list[MetricSample]:
-        """The latest sample of each post and metric (of each account with
-        ``scope="account"``), as [`MetricsStore.latest`][brandkit.metrics.MetricsStore.latest].
-
-        A latest sample that says "unavailable" is returned as it is (``available=False``
-        with its reason). With ``until``, the values are those known at that time.
-
-        Args:
-            **where: filters: platform, account, post_id, campaign, metric, since, until.
-
-        Raises:
-            ConfigurationError: a time is not ISO 8601, or this Analytics is closed.
-            BrandkitError: DuckDB failed.
-        """
-        f = Filter.of("latest", SampleWhere, where, scope=scope)
+    def _latest(self, f: Filter) -> list[MetricSample]:
         with self._reading() as conn:
             if not f.has_period:
                 return _latest_by_keys(conn, f)
             rows = _latest_rows(conn, f)
         return _samples(rows)
 
-    def posts(self, **where: Unpack[SampleWhere]) -> list[tuple[str, str, str]]:
-        """The posts that `latest` has samples of with the same filters, as
-        [`MetricsStore.posts`][brandkit.metrics.MetricsStore.posts]: each one's
-        ``(platform, account, post_id)``, once, in `latest`'s order.
-
-        Args:
-            **where: filters: platform, account, post_id, campaign, metric, since, until.
-
-        Raises:
-            ConfigurationError: a time is not ISO 8601, or this Analytics is closed.
-            BrandkitError: DuckDB failed.
-        """
-        f = Filter.of("posts", SampleWhere, where, scope="posts")
+    def _posts(self, f: Filter) -> list[tuple[str, str, str]]:
         if not f.has_period:
             series_where, params = f.series_where("s")
             sql = f"""
@@ -425,24 +394,7 @@ class Analytics(MetricsQueries):
             rows = conn.execute(sql, params).fetchall()
         return [(platform, account, post_id) for platform, account, post_id in rows]
 
-    def latest_of(
-        self, posts: Iterable[tuple[str, str, str]], **where: Unpack[SampleWhere]
-    ) -> list[MetricSample]:
-        """`latest`'s samples of these posts only, as
-        [`MetricsStore.latest_of`][brandkit.metrics.MetricsStore.latest_of]: post by post
-        in the order given (a post given twice comes once), each post's metrics in
-        `latest`'s order.
-
-        Args:
-            posts: each post's ``(platform, account, post_id)``; a post without a matching
-                sample is left out.
-            **where: filters: platform, account, post_id, campaign, metric, since, until.
-
-        Raises:
-            ConfigurationError: a time is not ISO 8601, or this Analytics is closed.
-            BrandkitError: DuckDB failed.
-        """
-        f = Filter.of("latest_of", SampleWhere, where, scope="posts")
+    def _latest_of(self, f: Filter, posts: Iterable[tuple[str, str, str]]) -> list[MetricSample]:
         wanted: dict[tuple[str, str, str], list[tuple[Any, ...]]] = {}
         for platform, account, post_id in posts:
             wanted.setdefault((platform, account, post_id), [])
@@ -457,36 +409,13 @@ class Analytics(MetricsQueries):
                         found.append(row)
         return _samples([row for rows in wanted.values() for row in rows])
 
-    def series(
-        self,
-        metric: str | Sequence[str],
-        *,
-        interval: timedelta | None = None,
-        scope: Scope | None = None,
-        **where: Unpack[PostWhere],
-    ) -> list[Point]:
-        """A time series of one metric (or the sum of several), as
-        [`MetricsStore.series`][brandkit.metrics.MetricsStore.series]: at each time, the
-        sum over the matching posts (or accounts) of each one's latest available value;
-        with ``interval``, one point per interval (aligned to the Unix epoch) carrying the
-        value at its end. Unavailable samples are left out of the sum.
-
-        Without ``since``, each sample's difference to its series' previous value comes
-        from the copy (kept by `refresh`); with ``since``, the first sample of each series
-        in the period starts from zero, so the differences are computed by the query.
-
-        Args:
-            **where: filters: platform, account, post_id, campaign, since, until.
-
-        Raises:
-            ConfigurationError: a time is not ISO 8601, ``interval`` is not a positive
-                timedelta, or this Analytics is closed.
-            BrandkitError: DuckDB failed.
-        """
-        f = Filter.of("series", PostWhere, where, scope=scope, metric=metric)
+    def _series(self, f: Filter, interval: timedelta | None) -> list[Point]:
+        # Without ``since``, each sample's difference to its series' previous value comes
+        # from the copy (kept by `refresh`); with ``since``, the first sample of each series
+        # in the period starts from zero, so the store's query computes the differences.
         step = q.step_of(interval)
         if f.since is not None:
-            return super().series(metric, interval=interval, scope=scope, **where)
+            return super()._series(f, interval)
         in_series, params = q.samples_in(f, "metrics_series")
         with self._reading() as conn:
             # The store's statement, with the window's result read from the copy.
@@ -502,23 +431,7 @@ class Analytics(MetricsQueries):
             ).fetchall()
         return q.running_points(rows, step)
 
-    def engagement(self, **where: Unpack[PostWhere]) -> list[PostEngagement]:
-        """Each post's engagements and engagement rate, most engaged first (as
-        [`MetricsStore.engagement`][brandkit.metrics.MetricsStore.engagement]).
-
-        engagements = likes + reposts + replies + quotes + bookmarks + shares (each post's
-        latest available values); rate = engagements / impressions when the post has
-        impressions above zero, else engagements / followers at the time the engagement
-        numbers were read (the last count read at or before, else the first one after).
-
-        Args:
-            **where: filters: platform, account, post_id, campaign, since, until.
-
-        Raises:
-            ConfigurationError: a time is not ISO 8601, or this Analytics is closed.
-            BrandkitError: DuckDB failed.
-        """
-        f = Filter.of("engagement", PostWhere, where, scope="posts")
+    def _engagement(self, f: Filter) -> list[PostEngagement]:
         with self._reading() as conn, _no_gc():
             rows = conn.execute(*_post_rows(f)).fetchall()
         if not rows:
@@ -531,24 +444,7 @@ class Analytics(MetricsQueries):
             columns[6] = list(map(time_of, columns[6]))
             return list(map(PostEngagement, *columns))
 
-    def best_times(
-        self, *, tz: str | tzinfo = "UTC", **where: Unpack[CampaignWhere]
-    ) -> list[TimeSlot]:
-        """Weekday × hour slots by the mean engagements of the posts published in them,
-        best first (as [`MetricsStore.best_times`][brandkit.metrics.MetricsStore.best_times]).
-        Posts without a known publication time or engagements are left out.
-
-        Args:
-            **where: filters: platform, account, campaign, since, until.
-            tz: the time zone of the weekdays and hours (an IANA name or a tzinfo).
-
-        Raises:
-            ConfigurationError: the time zone is unknown, a time is not ISO 8601, or this
-                Analytics is closed.
-            BrandkitError: DuckDB failed.
-        """
-        zone = _zone(tz)
-        f = Filter.of("best_times", CampaignWhere, where, scope="posts")
+    def _best_times(self, f: Filter, zone: tzinfo) -> list[TimeSlot]:
         with self._reading() as conn, _no_gc():
             rows = conn.execute(
                 *_post_rows(

@@ -28,7 +28,7 @@ from brandkit.metrics._rows import (
     UnavailableMetric,
 )
 from brandkit.metrics._sample import METRICS, Metric, MetricSample
-from brandkit.metrics._sql import TimeLike, parse_period
+from brandkit.metrics._sql import AccountWhere, CampaignWhere, TimeLike, parse_period
 from brandkit.metrics._store import MetricsQueries
 from brandkit.metrics._svg import (
     WEEKDAYS,
@@ -356,15 +356,9 @@ def _when(value: datetime | None) -> str:
 
 
 def _engagement_section(
-    store: MetricsQueries,
-    platforms: Sequence[str],
-    campaign: str | None,
-    since: TimeLike | None,
-    until: TimeLike | None,
+    store: MetricsQueries, platforms: Sequence[str], where: CampaignWhere
 ) -> str:
-    span = store.span(
-        campaign=campaign, since=since, until=until, metric=ENGAGEMENT_METRICS, scope="posts"
-    )
+    span = store.span(metric=ENGAGEMENT_METRICS, scope="posts", **where)
     hint = (
         "Running total of likes, reposts, replies, quotes, bookmarks and shares of every "
         "post, per platform (each post counts with its latest available reading)."
@@ -374,14 +368,8 @@ def _engagement_section(
     step = _interval(*span)
     lines: list[Line] = []
     for i, platform in enumerate(platforms):
-        points = store.series(
-            ENGAGEMENT_METRICS,
-            platform=platform,
-            campaign=campaign,
-            since=since,
-            until=until,
-            interval=step,
-        )
+        of_platform: CampaignWhere = {**where, "platform": platform}
+        points = store.series(ENGAGEMENT_METRICS, interval=step, **of_platform)
         if points:
             lines.append(
                 Line(
@@ -951,23 +939,27 @@ def render_report(
     zone = tz if isinstance(tz, str) else str(tz)
     # The posts (not every latest value: on a large history that is hundreds of thousands
     # of samples); the raw table reads the latest values of the posts it shows.
-    post_keys = store.posts(campaign=campaign, since=since, until=until)
-    posts = store.engagement(campaign=campaign, since=since, until=until)
-    by_platform = store.totals("platform", campaign=campaign, since=since, until=until)
-    by_campaign = store.totals("campaign", since=since, until=until) if campaign is None else None
-    growth = store.follower_growth(since=since, until=until)
+    # The report's filters, as every query takes them (the period alone: follower counts,
+    # and totals per campaign when no campaign is chosen).
+    where: CampaignWhere = {"campaign": campaign, "since": since, "until": until}
+    in_period: AccountWhere = {"since": since, "until": until}
+    post_keys = store.posts(**where)
+    posts = store.engagement(**where)
+    by_platform = store.totals("platform", **where)
+    by_campaign = store.totals("campaign", **in_period) if campaign is None else None
+    growth = store.follower_growth(**in_period)
     if campaign is not None:
         involved = {account for _, account, _ in post_keys}
         growth = [g for g in growth if g.account in involved]
-    slots = store.best_times(campaign=campaign, since=since, until=until, tz=tz)
-    missing = store.unavailable(campaign=campaign, since=since, until=until)
-    samples = store.count(campaign=campaign, since=since, until=until)
-    span = store.span(campaign=campaign, since=since, until=until)
+    slots = store.best_times(tz=tz, **where)
+    missing = store.unavailable(**where)
+    samples = store.count(**where)
+    span = store.span(**where)
     platforms = sorted({t.group for t in by_platform if t.group is not None})
     # Texts are looked up only for the posts the top list and the raw table show.
     ranked = {(p.platform, p.account, p.post_id): p for p in posts}
     shown = _raw_order(post_keys, ranked)
-    raw = store.latest_of(shown[:RAW_ROWS], campaign=campaign, since=since, until=until)
+    raw = store.latest_of(shown[:RAW_ROWS], **where)
     # Totals are per group and metric over the same latest samples: the raw table's columns.
     metric_names = {t.metric for t in by_platform}
     wanted = [*posts[:TOP_POSTS], *(ranked[k] for k in shown[:RAW_ROWS] if k in ranked)]
@@ -975,10 +967,9 @@ def render_report(
 
     generated = (now or datetime.now(UTC)).astimezone(UTC)
     period = f"data read {_when(span[0])} → {_when(span[1])} UTC" if span else "no data yet"
-    chosen = {"campaign": campaign, "since": since, "until": until}
     pills = [
         f'<span class="pill">{esc(name)}: {esc(value)}</span>'
-        for name, value in chosen.items()
+        for name, value in where.items()
         if value is not None
     ]
     header = (
@@ -991,7 +982,7 @@ def render_report(
         [
             header,
             _summary(post_keys, posts, growth, by_platform, samples),
-            _engagement_section(store, platforms, campaign, since, until),
+            _engagement_section(store, platforms, where),
             _top_posts_section(posts, infos),
             _followers_section(growth),
             _best_times_section(slots, zone),

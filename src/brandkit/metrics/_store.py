@@ -82,7 +82,10 @@ class MetricsQueries:
     and [`Analytics`][brandkit.metrics.Analytics] (DuckDB): same signatures, same results.
 
     A subclass gives `_reading` (the connection for one statement) and `_read` (one
-    consistent snapshot for several); the SQL is `brandkit.metrics._queries`'s.
+    consistent snapshot for several); the SQL is `brandkit.metrics._queries`'s. Each public
+    method reads and checks its filter keywords here, for every engine, and hands the
+    `Filter` to an answering method (`_latest`, `_series`, ...) that a subclass may answer
+    its own way, as `Analytics` does.
     """
 
     def _reading(self) -> AbstractContextManager[q.Connection]:
@@ -134,9 +137,7 @@ class MetricsQueries:
         Raises:
             ConfigurationError: a time is not ISO 8601, or the store is closed.
         """
-        f = Filter.of("latest", SampleWhere, where, scope=scope)
-        with self._reading() as conn:
-            return q.latest(conn, f)
+        return self._latest(Filter.of("latest", SampleWhere, where, scope=scope))
 
     def posts(self, **where: Unpack[SampleWhere]) -> list[tuple[str, str, str]]:
         """The posts that `latest` has samples of with the same filters: each one's
@@ -152,9 +153,7 @@ class MetricsQueries:
         Raises:
             ConfigurationError: a time is not ISO 8601, or the store is closed.
         """
-        f = Filter.of("posts", SampleWhere, where, scope="posts")
-        with self._reading() as conn:
-            return q.posts(conn, f)
+        return self._posts(Filter.of("posts", SampleWhere, where, scope="posts"))
 
     def latest_of(
         self, posts: Iterable[tuple[str, str, str]], **where: Unpack[SampleWhere]
@@ -173,9 +172,7 @@ class MetricsQueries:
         Raises:
             ConfigurationError: a time is not ISO 8601, or the store is closed.
         """
-        f = Filter.of("latest_of", SampleWhere, where, scope="posts")
-        with self._reading() as conn:
-            return q.latest_of(conn, f, posts)
+        return self._latest_of(Filter.of("latest_of", SampleWhere, where, scope="posts"), posts)
 
     def series(
         self,
@@ -203,9 +200,9 @@ class MetricsQueries:
             ConfigurationError: a time is not ISO 8601, ``interval`` is not a positive
                 timedelta, or the store is closed.
         """
-        f = Filter.of("series", PostWhere, where, scope=scope, metric=metric)
-        with self._reading() as conn:
-            return q.series(conn, f, interval)
+        return self._series(
+            Filter.of("series", PostWhere, where, scope=scope, metric=metric), interval
+        )
 
     def totals(self, by: q.GroupBy = "platform", **where: Unpack[TotalsWhere]) -> list[Total]:
         """Per platform, campaign or account, and per metric: the sum of each post's latest
@@ -241,9 +238,7 @@ class MetricsQueries:
         Raises:
             ConfigurationError: a time is not ISO 8601, or the store is closed.
         """
-        f = Filter.of("engagement", PostWhere, where, scope="posts")
-        with self._read() as conn:
-            return q.engagement(conn, f)
+        return self._engagement(Filter.of("engagement", PostWhere, where, scope="posts"))
 
     def follower_growth(self, **where: Unpack[AccountWhere]) -> list[FollowerGrowth]:
         """Each account's first and last follower counts in the period, the change, and
@@ -274,9 +269,7 @@ class MetricsQueries:
                 store is closed.
         """
         zone = _zone(tz)
-        f = Filter.of("best_times", CampaignWhere, where, scope="posts")
-        with self._read() as conn:
-            return q.best_times(conn, f, zone)
+        return self._best_times(Filter.of("best_times", CampaignWhere, where, scope="posts"), zone)
 
     def unavailable(self, **where: Unpack[CampaignWhere]) -> list[UnavailableMetric]:
         """The metrics whose latest sample says unavailable, with the platforms' reasons
@@ -293,6 +286,33 @@ class MetricsQueries:
         f = Filter.of("unavailable", CampaignWhere, where, scope="all")
         with self._reading() as conn:
             return q.unavailable(conn, f)
+
+    # The answers to a built filter. Each public method above reads and checks its keywords
+    # once, for every engine; `Analytics` answers these six with DuckDB statements of its own.
+
+    def _latest(self, f: Filter) -> list[MetricSample]:
+        with self._reading() as conn:
+            return q.latest(conn, f)
+
+    def _posts(self, f: Filter) -> list[tuple[str, str, str]]:
+        with self._reading() as conn:
+            return q.posts(conn, f)
+
+    def _latest_of(self, f: Filter, posts: Iterable[tuple[str, str, str]]) -> list[MetricSample]:
+        with self._reading() as conn:
+            return q.latest_of(conn, f, posts)
+
+    def _series(self, f: Filter, interval: timedelta | None) -> list[Point]:
+        with self._reading() as conn:
+            return q.series(conn, f, interval)
+
+    def _engagement(self, f: Filter) -> list[PostEngagement]:
+        with self._read() as conn:
+            return q.engagement(conn, f)
+
+    def _best_times(self, f: Filter, zone: tzinfo) -> list[TimeSlot]:
+        with self._read() as conn:
+            return q.best_times(conn, f, zone)
 
 
 class MetricsStore(MetricsQueries):

@@ -221,10 +221,11 @@ def test_two_processes_refused_at_once_refresh_once_under_the_postgres_lock(
 def test_brandkit_db_upgrade_creates_the_tables_ahead(postgres_db: str) -> None:  # noqa: F811
     from brandkit.backends import connect, upgrade
 
-    assert upgrade(postgres_db, components=["credentials"]) == {"credentials": (0, 1)}
+    assert upgrade(postgres_db, components=["credentials"]) == {"credentials": (0, 2)}
     with connect(postgres_db) as conn:
-        row = conn.execute("SELECT to_regclass('brandkit_credentials')").fetchone()
-    assert row is not None and row[0] == "brandkit_credentials"
+        for table in ("brandkit_credentials", "brandkit_finished_authorizations"):
+            row = conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()
+            assert row is not None and row[0] == table
     with PostgresStore(postgres_db, key=KEY) as s:
         s.put("acme-x", x_record())
         assert s.keys() == ["acme-x"]

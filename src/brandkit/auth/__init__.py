@@ -27,8 +27,10 @@ from typing import TYPE_CHECKING, Any
 from brandkit.accounts import Account, CredentialsHook, MediaHost
 from brandkit.auth import bluesky, linkedin, mastodon, store, x
 from brandkit.auth._core import (
+    AuthorizationFinished,
     CallbackError,
     ConsentDenied,
+    FinishLedger,
     GrantRefused,
     PermissionsDeclined,
     Start,
@@ -77,6 +79,7 @@ from brandkit.auth.x import OAuth1Start, XCredentials, XOAuth1Credentials
 from brandkit.errors import ConfigurationError
 
 __all__ = [
+    "AuthorizationFinished",
     "BlueskyCredentials",
     "CallbackError",
     "ConsentDenied",
@@ -90,6 +93,7 @@ __all__ = [
     "FacebookLogin",
     "FacebookPageCredentials",
     "FacebookUserCredentials",
+    "FinishLedger",
     "GrantRefused",
     "InstagramCredentials",
     "LinkedInCredentials",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import logging
 import math
 import secrets
 import threading
@@ -13,7 +14,7 @@ import time
 import urllib.request
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, TypeVar, overload
+from typing import Any, Protocol, TypeVar, overload, runtime_checkable
 from urllib.parse import parse_qsl, urlsplit
 
 import anyio
@@ -35,8 +36,10 @@ from brandkit.errors import (
 )
 
 __all__ = [
+    "AuthorizationFinished",
     "CallbackError",
     "ConsentDenied",
+    "FinishLedger",
     "GrantRefused",
     "PermissionsDeclined",
     "Start",
@@ -334,21 +337,58 @@ _SPENT_MAX = 10_000
 _spent: OrderedDict[bytes, None] = OrderedDict()
 _spent_lock = threading.Lock()
 
+FINISH_MEMORY = 86_400.0
+"""How long a shared store remembers a finished authorization (seconds): far longer than any
+platform keeps a code (X 30 s, Doorkeeper 10 min), after which a replay is refused there."""
 
-def redeem(start: _Stated, step: Send, *, platform: str) -> Flow[httpx.Response]:
-    """Send ``step``, the exchange of ``start``'s code, unless this process already
-    finished that authorization; a 2xx answer marks it finished. A code is good once, and
-    an OAuth 2 server should revoke what a replayed code issued (RFC 6749 4.1.2): a finish
-    run twice (a callback handler called again, a page reloaded) must not send it again.
+
+class AuthorizationFinished(CallbackError):
+    """This authorization was finished already (its code exchanged, and a code is good
+    once), or another finish of it is under way: by this process, or, with ``once_in=``, by
+    any process sharing that store (a reloaded callback page, a second worker). Nothing was
+    sent. Use the credentials the first finish returned (or stored); if it failed, start the
+    authorization again."""
+
+
+@runtime_checkable
+class FinishLedger(Protocol):
+    """A place shared between processes that lets one finish of an authorization send its
+    code (`EncryptedStore`, `PostgresStore`): ``claim_finish`` records the digest of its
+    ``state`` atomically and says whether this caller was the first; ``settle_finish``
+    keeps the claim once the code is spent, or lets it go so that the finish can be tried
+    again."""
+
+    def claim_finish(self, digest: bytes) -> bool:
+        """Claim the authorization of ``digest``; ``False``: another finish has it."""
+        ...
+
+    def settle_finish(self, digest: bytes, *, spent: bool) -> None:
+        """Keep the claim (``spent``) or let it go."""
+        ...
+
+
+def redeem(
+    start: _Stated, step: Send, *, platform: str, once_in: FinishLedger | None = None
+) -> Flow[httpx.Response]:
+    """Send ``step``, the exchange of ``start``'s code, unless this process (or, with
+    ``once_in``, any process sharing it) already finished that authorization or is
+    finishing it; a 2xx answer marks it finished. A code is good once, and an OAuth 2
+    server should revoke what a replayed code issued (RFC 6749 4.1.2): a finish run twice
+    (a callback handler called again, a page reloaded, two workers) must not send it again.
     A refused exchange marks nothing, so that it can be tried again (a wrong secret).
 
     Raises:
-        CallbackError: this authorization was finished already (nothing is sent).
+        AuthorizationFinished: this authorization was finished already, or is being
+            finished by another process sharing ``once_in`` (nothing is sent).
+        BrandkitError: ``once_in`` could not be reached (nothing is sent).
     """
-    unspent(start, platform=platform)
-    response: httpx.Response = yield step
-    if response.is_success:
-        spend(start)
+    claim(start, platform=platform, once_in=once_in)
+    try:
+        response: httpx.Response = yield step
+    except BaseException:
+        settle(start, once_in=once_in, spent=False)
+        raise
+    settle(start, once_in=once_in, spent=response.is_success)
     return response
 
 
@@ -357,25 +397,64 @@ def _digest(start: _Stated) -> bytes:
     return hashlib.sha256(start.state.get_secret_value().encode()).digest()
 
 
+def _finished(platform: str, once_in: FinishLedger | None) -> AuthorizationFinished:
+    where = "this process" if once_in is None else f"a process sharing {once_in!r}"
+    return AuthorizationFinished(
+        f"this authorization was finished already, or is being finished now, by {where} "
+        "(a reloaded callback page, a second worker): its code is exchanged once, and "
+        "nothing was sent; use the credentials that first finish returned, or, if it "
+        "failed, start the authorization again",
+        platform=platform,
+    )
+
+
 def unspent(start: _Stated, *, platform: str) -> None:
-    """`redeem`'s check, for an exchange of several requests (Bluesky's DPoP nonce).
+    """`redeem`'s check in this process alone.
 
     Raises:
-        CallbackError: this process finished ``start``'s authorization already.
+        AuthorizationFinished: this process finished ``start``'s authorization already.
     """
     with _spent_lock:
         done = _digest(start) in _spent
     if done:
-        raise CallbackError(
-            "this authorization was finished already (its code was exchanged, and a code "
-            "is good once): use the credentials that finish returned, or, if it failed "
-            "after the exchange, start the authorization again",
-            platform=platform,
+        raise _finished(platform, None)
+
+
+def claim(start: _Stated, *, platform: str, once_in: FinishLedger | None = None) -> None:
+    """`redeem`'s claim, for an exchange of several requests (Bluesky's DPoP nonce): check
+    this process, then claim the authorization in ``once_in``; `settle` ends the claim.
+
+    Raises:
+        AuthorizationFinished: finished already, or being finished by another process.
+        BrandkitError: ``once_in`` could not be reached (nothing is claimed).
+    """
+    unspent(start, platform=platform)
+    if once_in is not None and not once_in.claim_finish(_digest(start)):
+        raise _finished(platform, once_in)
+
+
+def settle(start: _Stated, *, spent: bool, once_in: FinishLedger | None = None) -> None:
+    """End `claim`: ``spent`` (the server answered the exchange with a 2xx) marks the
+    authorization finished; otherwise it may be finished again. Raises nothing: after a
+    2xx the credentials exist only in the answer, and a store that fails to note it keeps
+    the claim, which refuses a replay all the same."""
+    if spent:
+        spend(start)
+    if once_in is None:
+        return
+    try:
+        once_in.settle_finish(_digest(start), spent=spent)
+    except Exception as exc:  # the exchange's outcome must reach the caller
+        logging.getLogger("brandkit.auth").warning(
+            "%r could not note how a finish ended (%s); the authorization stays claimed "
+            "there, and a second finish of it is refused",
+            once_in,
+            type(exc).__name__,
         )
 
 
 def spend(start: _Stated) -> None:
-    """Mark ``start``'s authorization finished (its code exchanged), for `unspent`."""
+    """Mark ``start``'s authorization finished in this process, for `unspent`."""
     with _spent_lock:
         _spent[_digest(start)] = None
         while len(_spent) > _SPENT_MAX:
@@ -903,6 +982,9 @@ def run(flow: Flow[T], http: httpx.Client | None = None) -> T:
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
     finally:
+        # A request that failed leaves the flow at its step: closed now, not whenever the
+        # error's traceback goes, so that it lets go of what it claimed (`redeem`).
+        flow.close()
         if own:
             client.close()
 
@@ -941,6 +1023,7 @@ async def run_async(flow: Flow[T], http: httpx.AsyncClient | None = None) -> T:
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
     finally:
+        flow.close()  # as in `run`
         if own:
             await client.aclose()
 

@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
+from brandkit.auth._core import FINISH_MEMORY
 from brandkit.auth.store import (
     _CLAIM_SAMPLE,
     LOCK_WAIT,
     Record,
+    _check_digest,
     _locked_past,
     _Sealer,
 )
@@ -51,6 +53,11 @@ SCHEMA = register(
                 "CREATE TABLE {prefix}credentials ("
                 " key text PRIMARY KEY, nonce bytea NOT NULL, data bytea NOT NULL,"
                 " updated_at timestamptz NOT NULL DEFAULT now())",
+            ),
+            (
+                "CREATE TABLE {prefix}finished_authorizations ("
+                " digest bytea PRIMARY KEY, spent boolean NOT NULL,"
+                " at timestamptz NOT NULL DEFAULT now())",
             ),
         ),
     )
@@ -244,6 +251,52 @@ class PostgresStore:
         """
         rows = self._run(f"SELECT key FROM {self.prefix}credentials ORDER BY key")  # noqa: S608
         return [str(r[0]) for r in rows]
+
+    # -- finished authorizations ----------------------------------------------------------------
+
+    def claim_finish(self, digest: bytes) -> bool:
+        """Claim the finish of the authorization whose ``state`` has ``digest`` (its SHA-256)
+        for the caller, atomically among every process on every host using the table;
+        claims older than `FINISH_MEMORY` (by the server's clock) are forgotten. Pass the
+        store as a flow's ``once_in=`` rather than calling this.
+
+        Returns:
+            ``False``: another finish claimed it first (it is under way or done).
+
+        Raises:
+            ConfigurationError: ``digest`` is not 32 bytes.
+            BrandkitError: the database cannot be reached.
+        """
+        _check_digest(digest)
+        table = f"{self.prefix}finished_authorizations"
+        self._run(
+            f"DELETE FROM {table} WHERE at < now() - make_interval(secs => %s)",  # noqa: S608
+            (FINISH_MEMORY,),
+        )
+        added = self._run(
+            f"INSERT INTO {table} (digest, spent) VALUES (%s, false)"  # noqa: S608
+            " ON CONFLICT (digest) DO NOTHING RETURNING digest",
+            (digest,),
+        )
+        return bool(added)
+
+    def settle_finish(self, digest: bytes, *, spent: bool) -> None:
+        """End a `claim_finish`: keep it for good when the code was ``spent``, otherwise let
+        it go so that the finish can be tried again.
+
+        Raises:
+            ConfigurationError: ``digest`` is not 32 bytes.
+            BrandkitError: the database cannot be reached.
+        """
+        _check_digest(digest)
+        table = f"{self.prefix}finished_authorizations"
+        if spent:
+            self._run(f"UPDATE {table} SET spent = true WHERE digest = %s", (digest,))  # noqa: S608
+        else:
+            self._run(
+                f"DELETE FROM {table} WHERE digest = %s AND NOT spent",  # noqa: S608
+                (digest,),
+            )
 
     # -- lock ---------------------------------------------------------------------------------
 

@@ -61,10 +61,12 @@ from brandkit._flow import Flow, Send
 from brandkit.auth._core import (
     AnyObject,
     Expiring,
+    FinishLedger,
     GrantRefused,
     advice,
     b64url,
     challenge,
+    claim,
     code_from,
     error_body,
     expiry_after,
@@ -79,9 +81,8 @@ from brandkit.auth._core import (
     run_async,
     saved,
     scopes_of,
-    spend,
+    settle,
     token_answer,
-    unspent,
 )
 from brandkit.errors import AuthError, ConfigurationError, MalformedResponse, Unsupported
 
@@ -983,7 +984,11 @@ def _token(response: httpx.Response, what: str) -> _Token:
 
 
 def finish_flow(
-    start: BlueskyStart, callback_url: str, *, clock: Callable[[], float] = time.time
+    start: BlueskyStart,
+    callback_url: str,
+    *,
+    clock: Callable[[], float] = time.time,
+    once_in: FinishLedger | None = None,
 ) -> Flow[BlueskyCredentials]:
     """The sans-IO exchange behind `finish`."""
     code = code_from(start, callback_url, platform=PLATFORM, issuer=start.issuer)
@@ -995,13 +1000,17 @@ def finish_flow(
         "code_verifier": start.verifier.get_secret_value(),
         "client_id": start.client_id,
     }
-    # Never sent twice from this process (see `_core.redeem`): checked before the first
-    # request, spent once the server has answered the exchange with a 2xx, whether or not
-    # its tokens are usable (the server has spent the code all the same).
-    unspent(start, platform=PLATFORM)
-    response, nonce = yield from _dpop_post(start.token_endpoint, form, key, start.dpop_nonce)
-    if response.is_success:
-        spend(start)
+    # Never sent twice (see `_core.redeem`): claimed before the first request (a retry
+    # with the server's DPoP nonce is the same exchange), spent once the server has
+    # answered it with a 2xx, whether or not its tokens are usable (the server has spent
+    # the code all the same).
+    claim(start, platform=PLATFORM, once_in=once_in)
+    try:
+        response, nonce = yield from _dpop_post(start.token_endpoint, form, key, start.dpop_nonce)
+    except BaseException:
+        settle(start, spent=False, once_in=once_in)
+        raise
+    settle(start, spent=response.is_success, once_in=once_in)
     body = _token(response, "the authorization code")
     if start.did is not None and body.sub != start.did:
         raise GrantRefused(
@@ -1037,6 +1046,7 @@ def finish(
     *,
     http: httpx.Client | None = None,
     clock: Callable[[], float] = time.time,
+    once_in: FinishLedger | None = None,
 ) -> BlueskyCredentials:
     """Finish connecting: check the callback (``state``, ``iss``) and exchange its code,
     with the PKCE verifier and a DPoP proof of the start's key.
@@ -1046,18 +1056,25 @@ def finish(
         callback_url: the full URL the user came back to.
         http: the httpx client to use (a new one when ``None``).
         clock: what ``expires_at`` is counted from (an emulator's ``clock.time``).
+        once_in: a store that every process which may finish this authorization shares
+            (`EncryptedStore`, `PostgresStore`): the first finish claims it there, and a
+            second one anywhere (a reloaded page, another worker) is refused before its code
+            is sent. ``None``: refused in this process only.
 
     Raises:
         ConsentDenied: the user refused.
+        AuthorizationFinished: this authorization was finished already, or is being
+            finished, in this process (or one sharing ``once_in``): nothing is sent.
         CallbackError: the state differs (forged or another attempt), the callback comes
             from another server, or it carries no code.
+        BrandkitError: ``once_in`` could not be reached (nothing is sent).
         GrantRefused: the server refused the code (used already, expired, another verifier
             or redirect URI, a bad DPoP proof), or issued tokens for another account.
         RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try
             again later; nothing says the credentials are bad).
         TransportError: the server could not be reached.
     """
-    return run(finish_flow(start, callback_url, clock=clock), http)
+    return run(finish_flow(start, callback_url, clock=clock, once_in=once_in), http)
 
 
 async def finish_async(
@@ -1066,9 +1083,10 @@ async def finish_async(
     *,
     http: httpx.AsyncClient | None = None,
     clock: Callable[[], float] = time.time,
+    once_in: FinishLedger | None = None,
 ) -> BlueskyCredentials:
     """`finish` for async code."""
-    return await run_async(finish_flow(start, callback_url, clock=clock), http)
+    return await run_async(finish_flow(start, callback_url, clock=clock, once_in=once_in), http)
 
 
 def refresh_flow(

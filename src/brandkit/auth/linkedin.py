@@ -34,6 +34,7 @@ from brandkit.auth._core import (
     MAX_ANSWER,
     ConsentDenied,
     Expiring,
+    FinishLedger,
     Start,
     TokenBody,
     api_root,
@@ -322,6 +323,7 @@ def finish_flow(
     *,
     client_secret: str | SecretStr,
     clock: Callable[[], float] = time.time,
+    once_in: FinishLedger | None = None,
 ) -> Flow[LinkedInCredentials]:
     """The sans-IO exchange behind `finish`: checks the callback, then yields the token
     request and returns the credentials."""
@@ -334,7 +336,8 @@ def finish_flow(
         "client_secret": plain(client_secret),
         "redirect_uri": start.redirect_uri,
     }
-    response = yield from redeem(start, form_request(start.token_url, form), platform="linkedin")
+    step = form_request(start.token_url, form)
+    response = yield from redeem(start, step, platform="linkedin", once_in=once_in)
     body = _token(response, "the authorization code")
     return _credentials(
         body, client_id=start.client_id, base_url=start.api_base, asked=start.scopes, now=clock()
@@ -348,6 +351,7 @@ def finish(
     client_secret: str | SecretStr,
     http: httpx.Client | None = None,
     clock: Callable[[], float] = time.time,
+    once_in: FinishLedger | None = None,
 ) -> LinkedInCredentials:
     """Finish connecting: check the callback's ``state`` and exchange its code (the client
     secret goes in the form body, never in a URL).
@@ -358,18 +362,27 @@ def finish(
         client_secret: the app's client secret.
         http: the httpx client to use (a new one when ``None``).
         clock: what ``expires_at`` is counted from (an emulator's ``clock.time``).
+        once_in: a store that every process which may finish this authorization shares
+            (`EncryptedStore`, `PostgresStore`): the first finish claims it there, and a
+            second one anywhere (a reloaded page, another worker) is refused before its code
+            is sent. ``None``: refused in this process only.
 
     Raises:
         ConsentDenied: the member cancelled.
-        CallbackError: the state differs (forged or from another attempt), no code, or
-            this process finished this authorization already (nothing is sent).
+        AuthorizationFinished: this authorization was finished already, or is being
+            finished, in this process (or one sharing ``once_in``): nothing is sent.
+        CallbackError: the state differs (forged or from another attempt), or no code.
+        BrandkitError: ``once_in`` could not be reached (nothing is sent).
         GrantRefused: LinkedIn refused the code (used already, older than 30 minutes,
             another redirect URI or app, wrong client credentials).
         RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try
             again later; nothing says the credentials are bad).
         TransportError: LinkedIn could not be reached.
     """
-    return run(finish_flow(start, callback_url, client_secret=client_secret, clock=clock), http)
+    flow = finish_flow(
+        start, callback_url, client_secret=client_secret, clock=clock, once_in=once_in
+    )
+    return run(flow, http)
 
 
 async def finish_async(
@@ -379,11 +392,13 @@ async def finish_async(
     client_secret: str | SecretStr,
     http: httpx.AsyncClient | None = None,
     clock: Callable[[], float] = time.time,
+    once_in: FinishLedger | None = None,
 ) -> LinkedInCredentials:
     """`finish` for async code."""
-    return await run_async(
-        finish_flow(start, callback_url, client_secret=client_secret, clock=clock), http
+    flow = finish_flow(
+        start, callback_url, client_secret=client_secret, clock=clock, once_in=once_in
     )
+    return await run_async(flow, http)
 
 
 def refresh_flow(

@@ -40,6 +40,7 @@ from brandkit.auth._core import (
     MAX_ANSWER,
     AnyObject,
     CallbackError,
+    FinishLedger,
     Start,
     challenge,
     code_from,
@@ -577,6 +578,7 @@ def finish_flow(
     client_secret: str | SecretStr,
     code: str | None = None,
     clock: Callable[[], float] = time.time,
+    once_in: FinishLedger | None = None,
 ) -> Flow[MastodonCredentials]:
     """The sans-IO exchange behind `finish`."""
     if start.platform != "mastodon" or start.api_base is None:
@@ -594,7 +596,7 @@ def finish_flow(
     if start.verifier is not None:
         form["code_verifier"] = start.verifier.get_secret_value()
     step = form_request(start.token_url, form)
-    response = yield from redeem(start, step, platform="mastodon")
+    response = yield from redeem(start, step, platform="mastodon", once_in=once_in)
     body = token_answer(response, platform="mastodon", what="the authorization code")
     return MastodonCredentials(
         instance_url=start.api_base,
@@ -611,6 +613,7 @@ def finish(
     client_secret: str | SecretStr,
     code: str | None = None,
     http: httpx.Client | None = None,
+    once_in: FinishLedger | None = None,
 ) -> MastodonCredentials:
     """Finish connecting: check the callback's ``state`` and exchange its code at
     ``POST /oauth/token``.
@@ -622,13 +625,19 @@ def finish(
         code: instead of ``callback_url``, for an app registered with the redirect URI
             `OOB`: the code Mastodon showed the user, as they pasted it.
         http: the httpx client to use.
+        once_in: a store that every process which may finish this authorization shares
+            (`EncryptedStore`, `PostgresStore`): the first finish claims it there, and a
+            second one anywhere (a reloaded page, another worker) is refused before its code
+            is sent. ``None``: refused in this process only.
 
     Raises:
         ConfigurationError: neither or both of ``callback_url`` and ``code``, or ``code``
             for a start that redirects (its callback's state must be checked).
         ConsentDenied: the user refused.
-        CallbackError: the state differs, no code, or this process finished this
-            authorization already (nothing is sent).
+        AuthorizationFinished: this authorization was finished already, or is being
+            finished, in this process (or one sharing ``once_in``): nothing is sent.
+        CallbackError: the state differs, or no code.
+        BrandkitError: ``once_in`` could not be reached (nothing is sent).
         GrantRefused: the instance refused the code (``invalid_grant``: used already,
             expired, mistyped, another verifier or redirect URI; ``invalid_client``: wrong
             secret).
@@ -636,7 +645,8 @@ def finish(
             again later; nothing says the credentials are bad).
         TransportError: the instance could not be reached.
     """
-    return run(finish_flow(start, callback_url, client_secret=client_secret, code=code), http)
+    flow = finish_flow(start, callback_url, client_secret=client_secret, code=code, once_in=once_in)
+    return run(flow, http)
 
 
 async def finish_async(
@@ -646,9 +656,10 @@ async def finish_async(
     client_secret: str | SecretStr,
     code: str | None = None,
     http: httpx.AsyncClient | None = None,
+    once_in: FinishLedger | None = None,
 ) -> MastodonCredentials:
     """`finish` for async code."""
-    flow = finish_flow(start, callback_url, client_secret=client_secret, code=code)
+    flow = finish_flow(start, callback_url, client_secret=client_secret, code=code, once_in=once_in)
     return await run_async(flow, http)
 
 

@@ -33,6 +33,7 @@ from brandkit._flow import Flow, Send
 from brandkit.auth._core import (
     MAX_ANSWER,
     Expiring,
+    FinishLedger,
     GrantRefused,
     PermissionsDeclined,
     Start,
@@ -438,6 +439,7 @@ class MetaLogin:
         client_secret: str | SecretStr,
         long_lived: bool = True,
         clock: Callable[[], float] = time.time,
+        once_in: FinishLedger | None = None,
     ) -> Flow[ThreadsCredentials]:
         """The sans-IO exchange behind `finish`: checks the callback, yields the code
         exchange (and the long-lived exchange), returns the credentials."""
@@ -450,9 +452,8 @@ class MetaLogin:
             "grant_type": "authorization_code",
             "redirect_uri": start.redirect_uri,
         }
-        response = yield from redeem(
-            start, form_request(start.token_url, form), platform=self.platform
-        )
+        step = form_request(start.token_url, form)
+        response = yield from redeem(start, step, platform=self.platform, once_in=once_in)
         body = _answer(response, _CodeAnswer, platform=self.platform, what="the authorization code")
         # Instagram's window lets the user switch permissions off, and its answer says what
         # was granted: a connection without publishing would look fine until the first post.
@@ -485,6 +486,7 @@ class MetaLogin:
         long_lived: bool = True,
         http: httpx.Client | None = None,
         clock: Callable[[], float] = time.time,
+        once_in: FinishLedger | None = None,
     ) -> ThreadsCredentials:
         """Finish connecting: check the callback's ``state``, exchange its code for a
         short-lived token and (``long_lived=True``) that for a 60-day one. Where the code's
@@ -498,14 +500,20 @@ class MetaLogin:
             long_lived: also exchange the 1-hour token for a 60-day one.
             http: the httpx client to use (a new one when ``None``).
             clock: what ``expires_at`` is counted from (an emulator's ``clock.time``).
+            once_in: a store that every process which may finish this authorization
+                shares (`EncryptedStore`, `PostgresStore`): the first finish claims it there,
+                and a second one anywhere (a reloaded page, another worker) is refused
+                before its code is sent. ``None``: refused in this process only.
 
         Raises:
             PermissionsDeclined: the user switched off permissions asked for that brandkit
                 needs (`needed`; Instagram: `INSTAGRAM_PERMISSIONS`); ``missing`` names
                 them. No long-lived exchange is made.
             ConsentDenied: the user refused.
-            CallbackError: the state differs (forged or from another attempt), no code,
-                or this process finished this authorization already (nothing is sent).
+            AuthorizationFinished: this authorization was finished already, or is being
+                finished, in this process (or one sharing ``once_in``): nothing is sent.
+            CallbackError: the state differs (forged or from another attempt), or no code.
+            BrandkitError: ``once_in`` could not be reached (nothing is sent).
             GrantRefused: Meta refused the code (used already, expired, another redirect
                 URI, wrong app secret) or the exchange.
             RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try
@@ -513,7 +521,12 @@ class MetaLogin:
             TransportError: Meta could not be reached.
         """
         flow = self.finish_flow(
-            start, callback_url, client_secret=client_secret, long_lived=long_lived, clock=clock
+            start,
+            callback_url,
+            client_secret=client_secret,
+            long_lived=long_lived,
+            clock=clock,
+            once_in=once_in,
         )
         return run(flow, http)
 
@@ -526,10 +539,16 @@ class MetaLogin:
         long_lived: bool = True,
         http: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.time,
+        once_in: FinishLedger | None = None,
     ) -> ThreadsCredentials:
         """`finish` for async code."""
         flow = self.finish_flow(
-            start, callback_url, client_secret=client_secret, long_lived=long_lived, clock=clock
+            start,
+            callback_url,
+            client_secret=client_secret,
+            long_lived=long_lived,
+            clock=clock,
+            once_in=once_in,
         )
         return await run_async(flow, http)
 
@@ -900,6 +919,7 @@ class FacebookLogin:
         client_secret: str | SecretStr,
         long_lived: bool = True,
         clock: Callable[[], float] = time.time,
+        once_in: FinishLedger | None = None,
     ) -> Flow[FacebookUserCredentials]:
         """The sans-IO exchange behind `finish`."""
         own_start(start, "facebook")
@@ -913,7 +933,7 @@ class FacebookLogin:
             "code": code,
         }
         step = _get(start.token_url, params)
-        response = yield from redeem(start, step, platform="facebook")
+        response = yield from redeem(start, step, platform="facebook", once_in=once_in)
         body = _answer(response, _TokenAnswer, platform="facebook", what="the authorization code")
         now = clock()
         short = FacebookUserCredentials(
@@ -950,18 +970,21 @@ class FacebookLogin:
         long_lived: bool = True,
         http: httpx.Client | None = None,
         clock: Callable[[], float] = time.time,
+        once_in: FinishLedger | None = None,
     ) -> FacebookUserCredentials:
         """Finish connecting: check the callback's ``state``, exchange the code for a user
         token, read what the user granted (``GET /me/permissions``: the credentials'
         ``scopes`` and ``declined``) and (``long_lived=True``) exchange the token for a
-        long-lived one. Then `pages`.
+        long-lived one. Then `pages`. ``once_in`` is as in `MetaLogin.finish`.
 
         Raises:
             PermissionsDeclined: the user unchecked permissions asked for that brandkit
                 needs (`FACEBOOK_PERMISSIONS`); ``missing`` names them.
             ConsentDenied: the user refused.
-            CallbackError: the state differs, no code, or this process finished this
-                authorization already (nothing is sent).
+            AuthorizationFinished: this authorization was finished already, or is being
+                finished, in this process (or one sharing ``once_in``): nothing is sent.
+            CallbackError: the state differs, or no code.
+            BrandkitError: ``once_in`` could not be reached (nothing is sent).
             GrantRefused: Facebook refused the code (used, expired, another redirect URI,
                 wrong app secret) or the exchange.
             RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try
@@ -969,7 +992,12 @@ class FacebookLogin:
             TransportError: Facebook could not be reached.
         """
         flow = self.finish_flow(
-            start, callback_url, client_secret=client_secret, long_lived=long_lived, clock=clock
+            start,
+            callback_url,
+            client_secret=client_secret,
+            long_lived=long_lived,
+            clock=clock,
+            once_in=once_in,
         )
         return run(flow, http)
 

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from brandkit._durations import stored_time
 from brandkit._sqlite import SQLiteStore
+from brandkit.auth._core import FINISH_MEMORY
 from brandkit.errors import BrandkitError, ConfigurationError, Unsupported
 
 if TYPE_CHECKING:
@@ -484,7 +485,9 @@ class EncryptedStore(SQLiteStore):
     schema = (
         "CREATE TABLE IF NOT EXISTS credential_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
         "CREATE TABLE IF NOT EXISTS credentials ("
-        " key TEXT PRIMARY KEY, nonce BLOB NOT NULL, data BLOB NOT NULL, updated_at REAL NOT NULL)"
+        " key TEXT PRIMARY KEY, nonce BLOB NOT NULL, data BLOB NOT NULL, updated_at REAL NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS finished_authorizations ("
+        " digest BLOB PRIMARY KEY, spent INTEGER NOT NULL, at REAL NOT NULL)"
     )
     schema_version = 1
     meta_table = "credential_meta"
@@ -560,6 +563,50 @@ class EncryptedStore(SQLiteStore):
         with self._reading() as db:
             return [r[0] for r in db.execute("SELECT key FROM credentials ORDER BY key")]
 
+    def claim_finish(self, digest: bytes) -> bool:
+        """Claim the finish of the authorization whose ``state`` has ``digest`` (its SHA-256)
+        for the caller, atomically among every process sharing the file; claims older than
+        `FINISH_MEMORY` are forgotten. Pass the store as a flow's ``once_in=`` rather than
+        calling this.
+
+        Returns:
+            ``False``: another finish claimed it first (it is under way or done).
+
+        Raises:
+            ConfigurationError: ``digest`` is not 32 bytes.
+            OutboxConflict: another process kept the file locked past ``timeout``.
+        """
+        _check_digest(digest)
+        now = time.time()
+        with self._tx() as db:
+            db.execute("DELETE FROM finished_authorizations WHERE at < ?", (now - FINISH_MEMORY,))
+            added = db.execute(
+                "INSERT INTO finished_authorizations (digest, spent, at) VALUES (?, 0, ?) "
+                "ON CONFLICT (digest) DO NOTHING",
+                (digest, now),
+            )
+            return added.rowcount == 1
+
+    def settle_finish(self, digest: bytes, *, spent: bool) -> None:
+        """End a `claim_finish`: keep it for good when the code was ``spent``, otherwise let
+        it go so that the finish can be tried again.
+
+        Raises:
+            ConfigurationError: ``digest`` is not 32 bytes.
+            OutboxConflict: another process kept the file locked past ``timeout``.
+        """
+        _check_digest(digest)
+        with self._tx() as db:
+            if spent:
+                db.execute(
+                    "UPDATE finished_authorizations SET spent = 1 WHERE digest = ?", (digest,)
+                )
+            else:
+                db.execute(
+                    "DELETE FROM finished_authorizations WHERE digest = ? AND spent = 0",
+                    (digest,),
+                )
+
     def lock(self, key: str, *, timeout: float | None = None) -> AbstractContextManager[None]:
         """Hold ``key`` against every other holder on this machine (threads and
         processes) until the block ends; a holder that dies frees it.
@@ -571,6 +618,12 @@ class EncryptedStore(SQLiteStore):
                 `LOCK_WAIT`).
         """
         return self._locks.hold(key, LOCK_WAIT if timeout is None else timeout)
+
+
+def _check_digest(digest: bytes) -> None:
+    """Refuse what is not a SHA-256 digest, the only thing a finish claim keeps."""
+    if not isinstance(digest, bytes) or len(digest) != 32:
+        raise ConfigurationError("a finish claim is the 32-byte SHA-256 digest of a state")
 
 
 # -- refresh ---------------------------------------------------------------------------------

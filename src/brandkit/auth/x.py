@@ -38,6 +38,7 @@ from brandkit.auth._core import (
     CallbackError,
     ConsentDenied,
     Expiring,
+    FinishLedger,
     GrantRefused,
     Start,
     api_root,
@@ -289,6 +290,7 @@ def finish_flow(
     *,
     client_secret: str | SecretStr | None = None,
     clock: Callable[[], float] = time.time,
+    once_in: FinishLedger | None = None,
 ) -> Flow[XCredentials]:
     """The sans-IO exchange behind `finish`: checks the callback, then yields the token
     request and returns the credentials."""
@@ -302,7 +304,7 @@ def finish_flow(
     }
     headers = _client_auth(start.client_id, client_secret, form)
     step = form_request(start.token_url, form, headers)
-    response = yield from redeem(start, step, platform="x")
+    response = yield from redeem(start, step, platform="x", once_in=once_in)
     body = token_answer(response, platform="x", what="the authorization code")
     return _credentials(
         body, client_id=start.client_id, base_url=start.api_base, asked=start.scopes, now=clock()
@@ -316,6 +318,7 @@ def finish(
     client_secret: str | SecretStr | None = None,
     http: httpx.Client | None = None,
     clock: Callable[[], float] = time.time,
+    once_in: FinishLedger | None = None,
 ) -> XCredentials:
     """Finish connecting: check the callback's ``state`` and exchange its code.
 
@@ -326,18 +329,27 @@ def finish(
             ``None`` for a public client.
         http: the httpx client to use (a new one when ``None``).
         clock: what ``expires_at`` is counted from (an emulator's ``clock.time``).
+        once_in: a store that every process which may finish this authorization shares
+            (`EncryptedStore`, `PostgresStore`): the first finish claims it there, and a
+            second one anywhere (a reloaded page, another worker) is refused before its code
+            is sent. ``None``: refused in this process only.
 
     Raises:
         ConsentDenied: the user refused.
-        CallbackError: the state differs (forged or from another attempt), no code, or
-            this process finished this authorization already (nothing is sent).
+        AuthorizationFinished: this authorization was finished already, or is being
+            finished, in this process (or one sharing ``once_in``): nothing is sent.
+        CallbackError: the state differs (forged or from another attempt), or no code.
+        BrandkitError: ``once_in`` could not be reached (nothing is sent).
         GrantRefused: X refused the code (used already, expired after 30 s, another
             verifier or redirect URI, wrong client credentials).
         RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try
             again later; nothing says the credentials are bad).
         TransportError: X could not be reached.
     """
-    return run(finish_flow(start, callback_url, client_secret=client_secret, clock=clock), http)
+    flow = finish_flow(
+        start, callback_url, client_secret=client_secret, clock=clock, once_in=once_in
+    )
+    return run(flow, http)
 
 
 async def finish_async(
@@ -347,11 +359,13 @@ async def finish_async(
     client_secret: str | SecretStr | None = None,
     http: httpx.AsyncClient | None = None,
     clock: Callable[[], float] = time.time,
+    once_in: FinishLedger | None = None,
 ) -> XCredentials:
     """`finish` for async code."""
-    return await run_async(
-        finish_flow(start, callback_url, client_secret=client_secret, clock=clock), http
+    flow = finish_flow(
+        start, callback_url, client_secret=client_secret, clock=clock, once_in=once_in
     )
+    return await run_async(flow, http)
 
 
 def refresh_flow(

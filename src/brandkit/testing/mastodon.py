@@ -30,8 +30,9 @@ lowercase ``x-ratelimit-*`` headers with an ISO 8601 reset, as in recordings of 
   ``GET/DELETE /api/v1/statuses/:id``, ``GET /api/v1/accounts/verify_credentials``,
   ``GET /api/v1/accounts/:id/statuses``.
 - Conversations: an audience (``emu.audience("fan1")``, or ``"fan1@other.example"`` for a
-  user of another server) whose replies, mentions and quotes (4.5+) make the notifications
-  Mastodon makes; ``GET /api/v1/notifications`` (``types[]``, ``exclude_types[]``,
+  user of another server) whose replies, mentions and quotes (4.5+), favourites, reblogs
+  and follows (`MastodonAudience`) make the notifications Mastodon makes (and, taken back,
+  destroys); ``GET /api/v1/notifications`` (``types[]``, ``exclude_types[]``,
   ``limit`` 40/80, ``max_id``/``since_id``/``min_id``, ``Link`` headers),
   ``GET /api/v1/notifications/:id``, ``POST /api/v1/notifications/:id/dismiss`` and
   ``/clear``, ``GET /api/v1/statuses/:id/context``,
@@ -114,7 +115,7 @@ from brandkit.testing._forms import multipart
 from brandkit.testing._images import media_extension
 from brandkit.text._mastodon import hashtag_key
 
-__all__ = ["DEFAULT_RATE_LIMITS", "MastodonEmulator"]
+__all__ = ["DEFAULT_RATE_LIMITS", "MastodonAudience", "MastodonEmulator"]
 
 MiB = 1024 * 1024
 
@@ -307,6 +308,73 @@ _INVALID_CLIENT = (
 )
 # Doorkeeper's doorkeeper.errors.messages.revoke.unauthorized, as Mastodon's docs quote it.
 _REVOKE_UNAUTHORIZED = "You are not authorized to revoke this token"
+
+
+class MastodonAudience(Audience):
+    """An audience member of the Mastodon emulator: besides what every audience writes, a
+    Mastodon user favourites, reblogs and follows, and each makes the notification
+    Mastodon makes (``favourite``, ``reblog``, ``follow``; grouped in
+    ``/api/v2/notifications`` as ``set_group_key!`` groups them). Undoing one destroys its
+    notification, as Mastodon's ``dependent: :destroy`` does."""
+
+    def favourite(self, status_id: str) -> str:
+        """Favourite the status ``status_id`` (once; again changes nothing) and return its
+        id.
+
+        Raises:
+            KeyError: no status ``status_id`` that this member can see.
+        """
+        return self.emulator.audience_write(self, "favourite", "", target=status_id)
+
+    def unfavourite(self, status_id: str) -> str:
+        """Take back a favourite (its notification goes) and return the status's id.
+
+        Raises:
+            KeyError: no status ``status_id`` that this member can see.
+        """
+        return self.emulator.audience_write(self, "unfavourite", "", target=status_id)
+
+    def reblog(self, status_id: str) -> str:
+        """Reblog (boost) the status ``status_id`` and return the reblog's id (the same
+        one when it is reblogged again, as ``ReblogService`` answers).
+
+        Raises:
+            KeyError: no status ``status_id`` that this member can see.
+            ValueError: the status is private or direct (Mastodon refuses to reblog it).
+        """
+        return self.emulator.audience_write(self, "reblog", "", target=status_id)
+
+    def unreblog(self, status_id: str) -> str:
+        """Take back a reblog (its notification goes) and return the status's id.
+
+        Raises:
+            KeyError: no status ``status_id`` that this member can see.
+        """
+        return self.emulator.audience_write(self, "unreblog", "", target=status_id)
+
+    def follow(self, acct: str | None = None) -> str:
+        """Follow the account ``acct`` (its username), else the account made last, and
+        return its id; its followers count grows by one.
+
+        Raises:
+            KeyError: no such account (or none made yet).
+            ValueError: the member would follow themselves.
+        """
+        return self.emulator.audience_write(self, "follow", "", target=acct)
+
+    def unfollow(self, acct: str | None = None) -> str:
+        """Stop following ``acct`` (else the account made last): the ``follow``
+        notification goes, and the followers count drops; returns its id.
+
+        Raises:
+            KeyError: no such account (or none made yet).
+            ValueError: the member would unfollow themselves.
+        """
+        return self.emulator.audience_write(self, "unfollow", "", target=acct)
+
+
+# What an audience member does besides writing statuses.
+_AUDIENCE_ACTS = frozenset({"favourite", "unfavourite", "reblog", "unreblog", "follow", "unfollow"})
 
 
 @attrs.define
@@ -522,6 +590,12 @@ class MastodonEmulator(Emulator):
         self._notifications_of: dict[str, list[tuple[int, _Notification]]] = {}
         self._last_notification = 34_975_000
         self._favourites: set[tuple[str, str]] = set()
+        # The audience's reblogs, (user id, status id) -> the reblog's id, and how many each
+        # status has; who follows whom (follower id, followed id), and how many each has.
+        self._reblogs: dict[tuple[str, str], str] = {}
+        self._reblog_counts: Counter[str] = Counter()
+        self._follows: set[tuple[str, str]] = set()
+        self._follower_counts: Counter[str] = Counter()
         # Each user's read markers by timeline, in the order they were made.
         self._markers: dict[str, dict[str, _Marker]] = {}
         # set_group_key!'s Redis keys: (account, type prefix) -> (hour bucket, set at).
@@ -745,6 +819,8 @@ class MastodonEmulator(Emulator):
         """
         with self.lock:
             author = self._audience_user(member.name)
+            if kind in _AUDIENCE_ACTS:
+                return self._audience_act(author, kind, target)
             now = self.clock.time()
             parent: _Status | None = None
             quoted: _Status | None = None
@@ -794,6 +870,87 @@ class MastodonEmulator(Emulator):
             self._add_status(st)
             self._notify_about(st)
             return st.id
+
+    def audience(self, name: str) -> MastodonAudience:
+        """The audience member ``name`` (the same object for the same name): ``fan1`` is a
+        user of this instance, ``fan1@other.example`` one of another server. Besides
+        writing, a member favourites, reblogs and follows (`MastodonAudience`)."""
+        with self.lock:
+            members: dict[str, Audience] = self.__dict__.setdefault("_audience", {})
+            member = members.get(name)
+            if not isinstance(member, MastodonAudience):
+                member = members[name] = MastodonAudience(self, name)
+            return member
+
+    def _audience_act(self, author: _User, kind: str, target: str | None) -> str:
+        """A favourite, reblog or follow by ``author`` (or its undoing), with the
+        notification Mastodon makes for it (and, undone, destroys with it)."""
+        if kind in ("follow", "unfollow"):
+            followed = self._followed(target)
+            if followed is author:
+                raise ValueError(f"{author.acct} cannot follow themselves")
+            pair = (author.id, followed.id)
+            if kind == "follow" and pair not in self._follows:
+                self._follows.add(pair)
+                self._follower_counts[followed.id] += 1
+                self._notify("follow", followed.id, author.id, None)
+            elif kind == "unfollow" and pair in self._follows:
+                self._follows.discard(pair)
+                self._follower_counts[followed.id] -= 1
+                self._drop_notification("follow", followed.id, author.id, None)
+            return followed.id
+        st = self._statuses.get(str(target))
+        if st is None or not self._visible(st, author):
+            raise KeyError(f"no status {target!r} on this instance that {author.acct} can see")
+        pair = (author.id, st.id)
+        if kind == "favourite" and pair not in self._favourites:
+            self._favourites.add(pair)
+            self._notify("favourite", st.user_id, author.id, st.id)
+        elif kind == "unfavourite" and pair in self._favourites:
+            self._favourites.discard(pair)
+            self._drop_notification("favourite", st.user_id, author.id, st.id)
+        elif kind == "reblog":
+            if st.visibility not in ("public", "unlisted"):
+                # Status#reblog? policy: private and direct statuses cannot be reblogged.
+                raise ValueError(f"a {st.visibility} status cannot be reblogged")
+            if pair not in self._reblogs:
+                # ReblogService gives back an existing reblog rather than making another.
+                self._reblogs[pair] = self._new_id()
+                self._reblog_counts[st.id] += 1
+                self._notify("reblog", st.user_id, author.id, st.id)
+            return self._reblogs[pair]
+        elif kind == "unreblog" and pair in self._reblogs:
+            del self._reblogs[pair]
+            self._reblog_counts[st.id] -= 1
+            self._drop_notification("reblog", st.user_id, author.id, st.id)
+        return st.id
+
+    def _followed(self, acct: str | None) -> _User:
+        """The account an audience member follows: ``acct`` (a username or
+        ``user@domain``), else the account made last, as mentions default to it."""
+        if acct is None:
+            brands = [u for u in self._users.values() if not u.audience]
+            if not brands:
+                raise KeyError("no account to follow: make one with emu.account() first")
+            return brands[-1]
+        username, _, domain = acct.lstrip("@").partition("@")
+        user = self._resolve(username, domain or None)
+        if user is None:
+            raise KeyError(f"no user {acct!r} on this instance")
+        return user
+
+    def _drop_notification(
+        self, kind: str, account_id: str, from_id: str, status_id: str | None
+    ) -> None:
+        """The notification of an act that was undone is gone with it (Favourite, Follow
+        and a reblog Status each ``has_one :notification, dependent: :destroy``)."""
+        user = self._users.get(account_id)
+        if user is None:
+            return
+        self._forget_notifications(
+            user,
+            lambda n: not (n.type == kind and n.from_id == from_id and n.status_id == status_id),
+        )
 
     def set_indexable(self, name: str, indexable: bool = True) -> None:
         """Let the audience member ``name`` opt into (or out of) full-text search, as the
@@ -1317,7 +1474,8 @@ class MastodonEmulator(Emulator):
         day."""
         index = self._indexed()
         return (
-            self.grown(user.followers, user.followers_per_day, user.created_at, per=86_400),
+            self.grown(user.followers, user.followers_per_day, user.created_at, per=86_400)
+            + self._follower_counts[user.id],
             len(index.by_user.get(user.id, ())),
             index.last_day.get(user.id),
         )
@@ -1566,7 +1724,7 @@ class MastodonEmulator(Emulator):
         favourited = sum(1 for _, status_id in self._favourites if status_id == st.id)
         counts = {
             "favourites_count": favourites + favourited,
-            "reblogs_count": favourites // 3,
+            "reblogs_count": favourites // 3 + self._reblog_counts[st.id],
             "replies_count": favourites // 6 + replies,
             "quotes_count": favourites // 10 + quotes,
         }
@@ -1959,7 +2117,10 @@ class MastodonEmulator(Emulator):
     @_api()
     def _unfavourite(self, request: httpx.Request, user: _User, status_id: str) -> httpx.Response:
         st = self._shown(status_id, user)
-        self._favourites.discard((user.id, st.id))
+        if (user.id, st.id) in self._favourites:
+            self._favourites.discard((user.id, st.id))
+            # Favourite's has_one :notification, dependent: :destroy.
+            self._drop_notification("favourite", st.user_id, user.id, st.id)
         return self.json(self._status_json(st, viewer=user))
 
     def _muting(self, user_id: str, st: _Status) -> bool:

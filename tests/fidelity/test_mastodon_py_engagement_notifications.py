@@ -1,0 +1,137 @@
+"""Mastodon.py reading the favourites, reblogs and follows an audience made, over a real
+socket, in plain (``/api/v1/notifications``) and grouped (``/api/v2/notifications``)
+notifications, as Mastodon 4.3+ answers them: favourites and reblogs of one status and
+follows share a group (``favourite-<status>-<hour>``, ``reblog-<status>-<hour>``,
+``follow-<hour>``, as ``Notification::Groups#set_group_key!`` makes them), other types are
+``ungrouped-<id>``; ``grouped_types[]``, ``types[]`` and ``exclude_types[]`` filter; an act
+taken back takes its notification with it (``dependent: :destroy``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from brandkit.testing.mastodon import MastodonEmulator
+from tests.fidelity.test_mastodon_py import connect
+
+mastodon = pytest.importorskip("mastodon")
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[MastodonEmulator, str]]:
+    """The emulator on a socket, engagement only as the audience makes it."""
+    emu = MastodonEmulator(engagement_rate=0)
+    with emu.serve() as url:
+        yield emu, url
+
+
+def test_favourites_reblogs_follows_grouped_and_filtered(
+    served: tuple[MastodonEmulator, str],
+) -> None:
+    """Three favourites, two reblogs and two follows read as three groups with their
+    counts, newest sample accounts first and the status they are about (none for
+    follows), beside an ungrouped mention; v1 shows each notification with its
+    ``group_key``; the type filters of both versions hold."""
+    emu, url = served
+    api = connect(url, emu.account(username="brand").secret("token"))
+    post = api.status_post("We are open on Sundays now")
+    fans = [emu.audience(f"fan{i}") for i in range(3)]
+    for fan in fans:
+        assert fan.favourite(post.id) == post.id
+    ids = {f.name: emu.account_id(f.name) for f in fans}
+    boost = fans[0].reblog(post.id)
+    assert fans[0].reblog(post.id) == boost  # one reblog a member
+    fans[1].reblog(post.id)
+    brand_id = api.me().id
+    assert fans[0].follow() == brand_id and fans[2].follow("brand") == brand_id
+    mention = fans[1].mention("great news")
+
+    status = api.status(post.id)
+    assert status.favourites_count == 3 and status.reblogs_count == 2
+    assert api.me().followers_count == 2
+
+    grouped = api.grouped_notifications()
+    groups = {g.type: g for g in grouped.notification_groups}
+    assert [g.type for g in grouped.notification_groups] == [
+        "mention",
+        "follow",
+        "reblog",
+        "favourite",
+    ]
+    fav, reb, fol = groups["favourite"], groups["reblog"], groups["follow"]
+    assert fav.notifications_count == 3 and fav.status_id == post.id
+    assert fav.sample_account_ids == [ids["fan2"], ids["fan1"], ids["fan0"]]
+    assert fav.group_key.startswith(f"favourite-{post.id}-")
+    assert reb.notifications_count == 2 and reb.status_id == post.id
+    assert reb.group_key.startswith(f"reblog-{post.id}-")
+    assert reb.sample_account_ids == [ids["fan1"], ids["fan0"]]
+    assert fol.notifications_count == 2 and fol.group_key.startswith("follow-")
+    assert fol.get("status_id") is None
+    assert groups["mention"].group_key == f"ungrouped-{groups['mention'].page_min_id}"
+    assert [s.id for s in grouped.statuses] == [mention, post.id]
+
+    only_favourites = api.grouped_notifications(grouped_types=["favourite"])
+    kinds = [(g.type, g.notifications_count) for g in only_favourites.notification_groups]
+    assert kinds == [
+        ("mention", 1),
+        ("follow", 1),
+        ("follow", 1),
+        ("reblog", 1),
+        ("reblog", 1),
+        ("favourite", 3),
+    ]
+    assert all(
+        g.group_key == f"ungrouped-{g.most_recent_notification_id}"
+        for g in only_favourites.notification_groups
+        if g.type != "favourite"
+    )
+    follows = api.grouped_notifications(types=["follow"])
+    assert [g.type for g in follows.notification_groups] == ["follow"]
+    no_engagement = api.grouped_notifications(exclude_types=["favourite", "reblog", "follow"])
+    assert [g.type for g in no_engagement.notification_groups] == ["mention"]
+
+    plain = api.notifications(types=["reblog", "follow"])
+    assert [n.type for n in plain] == ["follow", "follow", "reblog", "reblog"]
+    assert plain[0].account.acct == "fan2" and plain[0].group_key == fol.group_key
+    assert plain[2].status.id == post.id and plain[2].group_key == reb.group_key
+    assert plain[0].status is None  # Mastodon.py's None for the key the server leaves out
+    assert "status" not in emu.notifications()[-2] and emu.notifications()[-2]["type"] == "follow"
+    assert [n.type for n in api.notifications(exclude_types=["favourite", "mention"])] == [
+        "follow",
+        "follow",
+        "reblog",
+        "reblog",
+    ]
+
+
+def test_taking_an_act_back_takes_its_notification(
+    served: tuple[MastodonEmulator, str],
+) -> None:
+    """An unfavourite, unreblog and unfollow (the audience's, and the API's unfavourite)
+    remove the notification the act made, and the counts drop back."""
+    emu, url = served
+    api = connect(url, emu.account(username="brand").secret("token"))
+    other = connect(url, emu.account(username="partner").secret("token"))
+    post = api.status_post("Hello")
+    fan = emu.audience("fan1")
+    fan.favourite(post.id)
+    fan.reblog(post.id)
+    fan.follow("brand")
+    other.status_favourite(post.id)
+    assert sorted(n.type for n in api.notifications()) == [
+        "favourite",
+        "favourite",
+        "follow",
+        "reblog",
+    ]
+    fan.unfavourite(post.id)
+    fan.unreblog(post.id)
+    fan.unfollow("brand")
+    assert [(n.type, n.account.acct) for n in api.notifications()] == [("favourite", "partner")]
+    other.status_unfavourite(post.id)
+    assert api.notifications() == []
+    assert api.grouped_notifications().notification_groups == []
+    status = api.status(post.id)
+    assert status.favourites_count == 0 and status.reblogs_count == 0
+    assert api.me().followers_count == 0

@@ -119,10 +119,10 @@ class FeedState(SQLiteStore):
         pending, or as skipped with ``skip_new``) and its validators. Returns how many
         entries were new.
 
-        ``aliases`` maps an entry's key to the key it was stored under before (a relative
-        guid made absolute against the address a redirect led to, as brandkit once did):
-        such a stored entry takes the new key, announced or not as it was, instead of the
-        entry being new again.
+        ``aliases`` maps an entry's key to the key it may be stored under (a relative guid
+        made absolute against the address a redirect led to, as brandkit once did): an
+        entry stored so is known by that key, announced or not as it was, instead of being
+        new again.
 
         The validators are stored with the entries, never before them: a crash between the
         two cannot leave a ``304 Not Modified`` hiding entries never stored.
@@ -137,12 +137,16 @@ class FeedState(SQLiteStore):
             # Feeds list the newest first: number them so that the oldest gets the lowest.
             for i, entry in enumerate(reversed(entries), start=1):
                 before = aliases.get(entry.key) if aliases else None
-                if before is not None:
-                    db.execute(
-                        "UPDATE feeds_entries SET key = ?, data = ? WHERE feed = ? AND key = ? "
-                        "AND NOT EXISTS (SELECT 1 FROM feeds_entries WHERE feed = ? AND key = ?)",
-                        (entry.key, json.dumps(entry.to_dict()), feed, before, feed, entry.key),
-                    )
+                if (
+                    before is not None
+                    and db.execute(
+                        "SELECT 1 FROM feeds_entries WHERE feed = ? AND key = ?", (feed, before)
+                    ).fetchone()
+                    is not None
+                ):
+                    # Kept under the key it was stored with, not renamed: an announcement
+                    # queued under it before a crash has its delivery id made from it.
+                    continue
                 cur = db.execute(
                     "INSERT OR IGNORE INTO feeds_entries "
                     "(feed, key, seq, published, data, seen_at, done_at, outcome) "

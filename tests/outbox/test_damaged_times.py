@@ -110,3 +110,79 @@ def test_a_damaged_time_on_an_unknown_row_is_looked_up_before_a_retry_sends(
         assert failed.look_first
         retried = box.retry(bad.id)
         assert retried.look_first
+
+
+def _damage_table(db: Path | str, table: str, column: str, value: str, delivery_id: str) -> None:
+    key = "id" if table == "deliveries" else "delivery_id"
+    if isinstance(db, Path):
+        con = sqlite3.connect(db)
+        con.execute(f"UPDATE outbox_{table} SET {column} = ? WHERE {key} = ?", (value, delivery_id))
+        con.commit()
+        con.close()
+        return
+    import psycopg
+
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute(
+            f"UPDATE brandkit_outbox_{table} SET {column} = %s WHERE {key} = %s",
+            (value, delivery_id),
+        )
+
+
+@pytest.mark.parametrize("column", ["at", "status", "attempts"])
+def test_a_damaged_history_row_is_shown_not_raised(
+    db: Path | str, emu: OutboxNetEmulator, column: str
+) -> None:
+    """A history row no brandkit wrote (a time that is no time, on PostgreSQL an infinity;
+    a status that is none) raised a ValueError from `history`, so ``brandkit outbox show``
+    ended in a traceback for that delivery. It is shown, saying what is damaged, between
+    the steps around it."""
+    if not isinstance(db, Path) and column != "at":
+        pytest.skip("a PostgreSQL column of the right type takes no text there")
+    from brandkit.cli import main
+
+    value = {"at": "garbage" if isinstance(db, Path) else "infinity", "status": "weird"}
+    with Outbox(db) as box:
+        (bad,) = box.add(Post(text="bad"), emu.account(name="a"))
+        box.cancel(bad.id)
+    if isinstance(db, Path):
+        # Only the first step: the second stays readable.
+        con = sqlite3.connect(db)
+        con.execute(
+            f"UPDATE outbox_events SET {column} = ? WHERE seq = "
+            "(SELECT MIN(seq) FROM outbox_events WHERE delivery_id = ?)",
+            (value.get(column, "x"), bad.id),
+        )
+        con.commit()
+        con.close()
+    else:
+        _damage_table(db, "events", "at", "infinity", bad.id)
+    with Outbox(db) as box:
+        history = box.history(bad.id)
+        assert len(history) == 2
+        assert history[-1].status is DeliveryStatus.CANCELLED
+        assert any("damaged" in (e.note or "") for e in history)
+    if isinstance(db, Path):
+        import io
+
+        out = io.StringIO()
+        assert main(["outbox", "show", bad.id[:8], "--db", str(db)], out) == 0
+        assert "damaged" in out.getvalue()
+
+
+def test_a_row_whose_creation_time_is_infinite_blocks_nothing_else(
+    postgres_url: str, emu: OutboxNetEmulator
+) -> None:
+    """A TIMESTAMPTZ takes 'infinity', which psycopg cannot read: one row's creation time
+    set so made every listing and every claim of the outbox raise."""
+    from tests.servers._servers import schema_url
+
+    db = schema_url(postgres_url)
+    with Outbox(db) as box:
+        (good,) = box.add(Post(text="good"), emu.account(name="a"))
+        (bad,) = box.add(Post(text="bad"), emu.account(name="b"))
+    _damage_table(db, "deliveries", "created_at", "infinity", bad.id)
+    with Outbox(db) as box:
+        assert {d.id for d in box.list()} == {good.id, bad.id}
+        assert {d.id for d in box.due(T0)} == {good.id, bad.id}
+        assert {d.id for d in box.claim(T0)} == {good.id, bad.id}

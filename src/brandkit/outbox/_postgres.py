@@ -67,6 +67,7 @@ from brandkit.outbox._store import (
     _EventRow,
     _iso,
     _lease_seconds,
+    _read_events,
     _time_faults,
     _Unset,
 )
@@ -158,6 +159,9 @@ def _bad(column: str) -> str:
     )
 
 
+# `_ROW` with a creation time psycopg cannot read (an infinity) as NULL: such a row is
+# read from its JSON, or dated at the epoch (`_damaged`), never raised for every listing.
+_PG_ROW = _ROW.replace("created_at", f"CASE WHEN NOT {_bad('created_at')} THEN created_at END", 1)
 # A row's damaged time columns as text (NULL for a good one), for `_time_faults`.
 _BAD_TIMES = ", ".join(
     f"CASE WHEN {_bad(c)} THEN {c}::text END" for c in ("scheduled_at", "not_before")
@@ -552,7 +556,7 @@ class PostgresOutbox(Outbox):
 
     def _fetch(self, db: Any, delivery_id: str) -> tuple[Delivery, str | None, float | None]:
         db.execute(
-            f"SELECT {_ROW}, lease_owner, {_LEFT} FROM {self._t['deliveries']} "  # noqa: S608
+            f"SELECT {_PG_ROW}, lease_owner, {_LEFT} FROM {self._t['deliveries']} "  # noqa: S608
             "WHERE id = %s FOR UPDATE",
             (delivery_id,),
         )
@@ -705,7 +709,7 @@ class PostgresOutbox(Outbox):
         with self._tx() as db:
             self._free_dead_here(db)
             db.execute(
-                f"SELECT {_ROW} FROM {self._t['deliveries']} WHERE status = 'sending' "  # noqa: S608
+                f"SELECT {_PG_ROW} FROM {self._t['deliveries']} WHERE status = 'sending' "  # noqa: S608
                 "AND (lease_owner IS NULL OR lease_until < now()) FOR UPDATE SKIP LOCKED"
             )
             rows = db.fetchall()
@@ -784,7 +788,7 @@ class PostgresOutbox(Outbox):
                 args,
             )
             db.execute(
-                f"SELECT {_ROW}, {_BAD_TIMES} FROM {d} WHERE {_DUE} "  # noqa: S608
+                f"SELECT {_PG_ROW}, {_BAD_TIMES} FROM {d} WHERE {_DUE} "  # noqa: S608
                 f"AND id IN ({_in_order(d, 'account = ANY(%(taken)s)')}) "
                 "ORDER BY COALESCE(scheduled_at, created_at), created_at, seq "
                 "LIMIT %(limit)s FOR UPDATE",
@@ -993,14 +997,15 @@ class PostgresOutbox(Outbox):
         """Every recorded step of one delivery, oldest first (empty for an unknown id)."""
         with self._reading() as db:
             db.execute(
-                f"SELECT at, status, attempts, parts, note FROM {self._t['events']} "  # noqa: S608
+                # A time psycopg cannot read (an infinity) comes as its text, shown damaged.
+                f"SELECT CASE WHEN NOT {_bad('at')} THEN at END, "  # noqa: S608
+                f"CASE WHEN {_bad('at')} THEN at::text END, "
+                f"status, attempts, parts, note FROM {self._t['events']} "
                 "WHERE delivery_id = %s ORDER BY seq",
                 (delivery_id,),
             )
             rows = db.fetchall()
-        return [
-            OutboxEvent(at, DeliveryStatus(st), int(n), int(p), note) for at, st, n, p, note in rows
-        ]
+        return _read_events((at if at is not None else text, *rest) for at, text, *rest in rows)
 
     def next_due(self, accounts: Iterable[str] | None = None) -> datetime | None:
         """When the earliest pending or unknown delivery (of these account keys) is due;
@@ -1053,7 +1058,7 @@ class PostgresOutbox(Outbox):
         if keys is not None and not keys:
             return []
         with self._reading() as db:
-            db.execute(*self._due_query(db, _ROW, now, keys, limit))
+            db.execute(*self._due_query(db, _PG_ROW, now, keys, limit))
             rows = db.fetchall()
         return [self._load(r[0], r[1:]) for r in rows]
 
@@ -1127,6 +1132,7 @@ class _Statements:
 def _translate(sql: str, prefix: str) -> str:
     if "?" in sql and "%" not in sql:
         sql = sql.replace("?", "%s")
+    sql = sql.replace(_ROW, _PG_ROW)
     sql = _TABLES.sub(lambda m: prefix + m.group(0), sql)
     return _ROWID.sub("seq", sql)
 

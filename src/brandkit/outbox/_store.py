@@ -524,6 +524,44 @@ def _time_faults(values: Sequence[Any]) -> builtins.list[tuple[str, Any]]:
     return [(name, v) for name, v in zip(_TIME_COLUMNS, values, strict=True) if _bad_time(v)]
 
 
+def _read_events(rows: Iterable[Sequence[Any]]) -> builtins.list[OutboxEvent]:
+    """History rows (at, status, attempts, parts, note) as events. A row no brandkit wrote
+    (a hand edit, another tool) is shown, not raised for the whole history: what cannot be
+    read is taken from the step before (the first: pending, at the epoch, 0) and its note
+    says which columns are damaged and what they held."""
+    events: builtins.list[OutboxEvent] = []
+    for at, status, attempts, parts, note in rows:
+        before = events[-1] if events else None
+        damaged: builtins.list[str] = []
+        when = at if isinstance(at, datetime) else None
+        if when is None and isinstance(at, str):
+            try:
+                when = datetime.fromisoformat(at)
+            except ValueError:
+                when = None
+        if when is None or when.tzinfo is None:
+            damaged.append(f"time {str(at)[:40]!r}")
+            when = before.at if before is not None else _EPOCH
+        if status in _STATUSES:
+            state = DeliveryStatus(status)
+        else:
+            damaged.append(f"status {str(status)[:40]!r}")
+            state = before.status if before is not None else DeliveryStatus.PENDING
+        counts = []
+        for name, value in (("attempts", attempts), ("parts", parts)):
+            if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+                counts.append(value)
+            else:
+                damaged.append(f"{name} {str(value)[:40]!r}")
+                counts.append(getattr(before, name) if before is not None else 0)
+        text = note if isinstance(note, str) or note is None else str(note)
+        if damaged:
+            said = f"(damaged history row: {', '.join(damaged)})"
+            text = f"{said} {text}" if text else said
+        events.append(OutboxEvent(when, state, counts[0], counts[1], text))
+    return events
+
+
 class _Unset:
     """Marks an argument that was not given (``None`` is a value: "clear it")."""
 
@@ -1377,10 +1415,7 @@ class Outbox(SQLiteStore):
                 "WHERE delivery_id = ? ORDER BY seq",
                 (delivery_id,),
             ).fetchall()
-        return [
-            OutboxEvent(datetime.fromisoformat(at), DeliveryStatus(st), int(a), int(p), note)
-            for at, st, a, p, note in rows
-        ]
+        return _read_events(rows)
 
     def _due_sql(
         self, stamp: str, accounts: Sequence[str] | None

@@ -62,8 +62,9 @@ EXCERPT = 80
 T = TypeVar("T")
 
 TABLE_ROWS = 100
-"""The campaign totals and the unavailable metrics show at most this many rows (the most
-posts first); the queries and the CSV export have them all."""
+"""The campaign totals, the unavailable metrics and the follower growth show at most this
+many rows (the most posts, series or followers first); the queries and the CSV export have
+them all."""
 
 REASON = 300
 """A platform's reason is shown cut to this many characters."""
@@ -474,6 +475,9 @@ def _followers_section(growth: Sequence[FollowerGrowth]) -> str:
         return _panel(
             "followers", "Follower growth", hint, _empty("No follower counts collected yet.")
         )
+    # An agency's store may follow thousands of accounts: a line, a legend entry and a row
+    # each made a report of megabytes. The largest are shown, the others counted.
+    growth, dropped = _most(growth, lambda g: g.last)
     lines = []
     per_platform: dict[str, int] = defaultdict(int)
     for i, g in enumerate(growth):
@@ -509,6 +513,10 @@ def _followers_section(growth: Sequence[FollowerGrowth]) -> str:
         '<th class="text">Platform</th><th class="text">Account</th><th>First</th>'
         '<th>Last</th><th>Change</th><th>Growth</th><th class="text">Period (UTC)</th>'
         f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+    ) + _left_out(
+        "accounts with the most followers",
+        dropped,
+        "<code>store.follower_growth()</code> gives them all",
     )
     return _panel("followers", "Follower growth", hint, chart + legend + table)
 

@@ -152,6 +152,9 @@ class _Page:
         return followers_at(self.followers, self.followers_per_day, self.created_at, now)
 
 
+# How long after a comment a Page may still answer it in private (Messenger's private
+# replies), as can_reply_privately reports it.
+_PRIVATE_REPLY_WINDOW = 7 * 86_400.0
 PAGE_TASKS = ("ANALYZE", "ADVERTISE", "MESSAGING", "MODERATE", "CREATE_CONTENT", "MANAGE")
 """The tasks a Page admin has (``/me/accounts`` lists them per Page)."""
 
@@ -962,6 +965,19 @@ class FacebookEmulator(GraphEmulator):
             "can_remove": lambda f: True,
             "can_like": lambda f: True,
             "can_comment": lambda f: c.parent is None,
+            # A Page answers a comment in private (Messenger) within 7 days of it.
+            "can_reply_privately": lambda f: (
+                not c.by_owner and self.clock.time() - c.created_at < _PRIVATE_REPLY_WINDOW
+            ),
+            "is_private": lambda f: False,
+            # Fields of the Comment node that Graph leaves out when they have no value (a
+            # comment without a photo, tags, a private reply or a live broadcast).
+            "attachment": lambda f: OMIT,
+            "message_tags": lambda f: OMIT,
+            "private_reply_conversation": lambda f: OMIT,
+            "live_broadcast_timestamp": lambda f: OMIT,
+            "application": lambda f: OMIT,
+            "admin_creator": lambda f: OMIT,
             "comments": lambda f: {"data": [self._comment_fields(r, f.subfields) for r in replies]},
         }
         return render_fields(fields, "created_time,from,message,id", getters, "Comment", c.id)

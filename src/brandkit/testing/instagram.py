@@ -137,6 +137,8 @@ _STATUS_TEXT = {
 @attrs.define
 class _Media(Published):
     product_type: str = "FEED"
+    # POST /{ig-media-id} comment_enabled=false turns commenting off (and true back on).
+    comment_enabled: bool = True
 
 
 @attrs.define
@@ -334,10 +336,15 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
 
         Raises:
             ValueError: a caption Instagram refuses (too long, too many hashtags or
-                mentions).
+                mentions), or a comment on a media whose comments are turned off.
             NotImplementedError: a mention or quote (see `GraphEmulator.audience_write`).
         """
         if kind != "post":
+            with self.lock:
+                answered = self.live_comment(str(target)) if target is not None else None
+                media = self.live_post(answered.on if answered is not None else str(target))
+                if kind in ("comment", "reply") and media is not None and not media.comment_enabled:
+                    raise ValueError(f"comments are turned off on the media {media.id}")
             return super().audience_write(member, kind, text, target=target, lang=lang)
         with self.lock:
             try:
@@ -589,6 +596,7 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
             "media_product_type": lambda f: m.product_type,
             "like_count": lambda f: counts["likes"],
             "comments_count": lambda f: counts["comments"],
+            "is_comment_enabled": lambda f: m.comment_enabled,
             "comments": lambda f: self._nested(
                 m.id, "comments", self.thread(m.id, None, newest_first=True), f
             ),
@@ -672,6 +680,8 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
             "like_count": lambda f: 0,
             "media": lambda f: {"id": media.id, "media_product_type": media.product_type},
             "parent_id": lambda f: c.parent if c.parent is not None else OMIT,
+            # The id the Marketing API gave a comment (v21.0 and older); none for others.
+            "legacy_instagram_comment_id": lambda f: OMIT,
             "replies": lambda f: self._nested(c.id, "replies", self.thread(c.on, c.id), f),
         }
         return render_fields(fields, "id,text,timestamp", getters, "IGComment", c.id)
@@ -738,6 +748,13 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
     def _update_comment(
         self, request: httpx.Request, token: Token, params: dict[str, Any], node: str, **_: Any
     ) -> httpx.Response:
+        media = self.live_post(node)
+        if media is not None and media.owner == token.owner:
+            # Comment moderation's "POST /{ig-media-id} — Disable/enable comments".
+            if "comment_enabled" not in params:
+                raise GraphError(400, 100, "(#100) The parameter comment_enabled is required.")
+            media.comment_enabled = truthy(params["comment_enabled"])
+            return self.json({"success": True})
         comment = self._own_comment(token, node, "post")
         comment.hidden = hide_param(params)
         return self.json({"success": True})

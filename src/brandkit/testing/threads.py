@@ -159,10 +159,24 @@ def _links(text: str) -> set[str]:
     return {m.rstrip(".,;:!?)]}'\"") for m in _LINK.findall(text)}
 
 
+# The reply_control values of a container (Threads' reply controls), read back upper-case
+# as the post's reply_audience.
+_REPLY_CONTROLS = (
+    "everyone",
+    "accounts_you_follow",
+    "mentioned_only",
+    "parent_post_author_only",
+    "followers_only",
+)
+# A post's media_url ends as its media is (a text post has none).
+_MEDIA_EXTENSIONS = {"IMAGE": "jpg", "VIDEO": "mp4", "CAROUSEL": "jpg"}
+
+
 @attrs.define
 class _Container(Container):
     reply_to: str | None = None
     link_attachment: str | None = None
+    reply_control: str = "everyone"
 
 
 @attrs.define
@@ -173,6 +187,7 @@ class _Post(Published):
     audience: bool = False  # written by someone else (add_reply), not through the API
     hidden: bool = False  # hidden by the root post's author (manage_reply)
     topic_tag: str | None = None  # chosen apart from the text (composer or topic_tag param)
+    reply_control: str = "everyone"  # who may reply, as the container's reply_control said
 
 
 class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
@@ -512,6 +527,23 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
             "hide_status": lambda f: "HIDDEN" if self._hidden(p) else "NOT_HUSHED",
             "is_reply_owned_by_me": lambda f: p.reply_to is not None and mine,
             "has_replies": lambda f: any(q.reply_to == p.id for q in self.live()),
+            # The rest of the fields the reply management reference lists.
+            "media_url": lambda f: (
+                f"https://scontent.cdninstagram.com/v/t51/{p.id}.{ext}"
+                if (ext := _MEDIA_EXTENSIONS.get(p.media_type))
+                else OMIT
+            ),
+            "thumbnail_url": lambda f: (
+                f"https://scontent.cdninstagram.com/v/t51/{p.id}.jpg"
+                if p.media_type == "VIDEO"
+                else OMIT
+            ),
+            "reply_audience": lambda f: p.reply_control.upper(),
+            "quoted_post": lambda f: OMIT,  # no quote posts here (is_quote_post is false)
+            "reposted_post": lambda f: OMIT,  # nor reposts
+            "gif_url": lambda f: OMIT,
+            "is_verified": lambda f: False,
+            "profile_picture_url": lambda f: f"https://scontent.cdninstagram.com/t51/{p.owner}.jpg",
         }
         return render_fields(fields, "id", getters, "ThreadsMedia", p.id)
 
@@ -889,6 +921,15 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
         alt_text = params.get("alt_text") or None
         if alt_text is not None and len(str(alt_text)) > 1000:
             raise GraphError(400, 100, "(#100) alt_text must be at most 1000 characters")
+        reply_control = str(params.get("reply_control") or "everyone").lower()
+        if reply_control not in _REPLY_CONTROLS:
+            raise GraphError(
+                400,
+                100,
+                "(#100) Param reply_control must be one of {"
+                + ", ".join(c.upper() for c in _REPLY_CONTROLS)
+                + "}",
+            )
         container = _Container(
             id=self.new_id(),
             owner=user_id,
@@ -900,6 +941,7 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
             reply_to=str(reply_to) if reply_to else None,
             link_attachment=str(link) if link else None,
             is_carousel_item=carousel_item,
+            reply_control=reply_control,
         )
         if media_type == "CAROUSEL":
             children = [c.strip() for c in str(params.get("children") or "").split(",") if c]
@@ -985,5 +1027,6 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
             alt_text=c.alt_text,
             children=list(c.children),
             link_attachment=c.link_attachment,
+            reply_control=c.reply_control,
         )
         return self.keep_published(c, post, kind)

@@ -74,6 +74,13 @@ def _check_value(sample: MetricSample, attribute: attrs.Attribute[Any], value: A
 
 
 def _utc(value: datetime) -> datetime:
+    if not isinstance(value, datetime):
+        # ISO text from an import, a date or epoch seconds failed inside attrs with an
+        # AttributeError ('str' object has no attribute 'tzinfo').
+        raise ConfigurationError(
+            f"MetricSample fetched_at must be an aware datetime; got "
+            f"{type(value).__name__} {value!r:.100}"
+        )
     if value.tzinfo is None:
         raise ValueError("fetched_at must be timezone-aware")
     return value.astimezone(UTC)
@@ -107,7 +114,7 @@ class MetricSample:
             boolean or not a number; the message names the metric and the value. Or a
             name is not text (``platform``, ``account`` and ``metric``; ``post_id``,
             ``raw_name``, ``reason``, ``delivery_id`` and ``campaign`` when given), or
-            ``posted_at`` is not a datetime.
+            ``posted_at`` or ``fetched_at`` is not a datetime.
         ValueError: ``fetched_at`` is naive.
 
     Attributes:

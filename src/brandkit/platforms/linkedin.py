@@ -85,6 +85,7 @@ from brandkit.platforms._oauth import (
     expiry_after,
     parse_credentials,
 )
+from brandkit.text._urls import extract_urls
 
 if TYPE_CHECKING:
     from brandkit.accounts import Account
@@ -317,14 +318,29 @@ def _escape(text: str) -> str:
 
 
 def _escape_run(text: str) -> str:
+    # A "#" inside a link is the link's (a fragment): as a template it would split the
+    # link in two and make its tail a hashtag, so links are escaped as plain text.
     out: list[str] = []
     position = 0
-    for match in _HASHTAG.finditer(text):
+    for url in extract_urls(text):
+        out.append(_escape_hashtags(text, position, url.start))
+        out.append(_escape(text[url.start : url.end]))
+        position = url.end
+    out.append(_escape_hashtags(text, position, len(text)))
+    return "".join(out)
+
+
+def _escape_hashtags(text: str, start: int, end: int) -> str:
+    """``text[start:end]`` escaped, its hashtags as templates (the lookbehind still sees
+    the characters before ``start``)."""
+    out: list[str] = []
+    position = start
+    for match in _HASHTAG.finditer(text, start, end):
         out.append(_escape(text[position : match.start()]))
         sign = "\\#" if match.group(1) == "#" else match.group(1)
         out.append(f"{{hashtag|{sign}|{match.group(2)}}}")
         position = match.end()
-    out.append(_escape(text[position:]))
+    out.append(_escape(text[position:end]))
     return "".join(out)
 
 

@@ -519,3 +519,33 @@ def test_run_once_reports_the_stored_status_not_the_workers_copy(
     line = text.splitlines()[1]
     assert line.startswith(f"unknown  mastodon:brand  {d.id}"), line
     assert status == 1
+
+
+def test_run_once_reports_a_damaged_row_it_failed(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A row the claim fails for its damage (a JSON cut short) was counted among the due
+    ones and then never mentioned: ``run --once`` said ``done: sent 1`` and exited 0 while a
+    post had just failed. It gets its ``failed`` line with the reason, and the exit status
+    says a person is needed."""
+    from tests.outbox.test_damaged_rows import _damage
+
+    emu = MastodonEmulator()
+    with emu.serve() as url:
+        acct = emu.account(name="brand")
+        monkeypatch.setenv("BK_OUTBOX_TEST_TOKEN", acct.secret("token") or "")
+        with Outbox(db) as box:
+            (bad,) = box.add(Post(text="damaged"), acct)
+            (good,) = box.add(Post(text="fine"), acct)
+        _damage(db, bad.id, "{cut")
+        toml = mastodon_toml(tmp_path / "brandkit.toml", url)
+        status, text = cli("run", "--db", str(db), "--accounts", str(toml), "--once")
+    assert status == 1
+    lines = text.splitlines()
+    assert any(
+        line.startswith(f"failed   mastodon:brand  {bad.id}  ") and "cannot be read" in line
+        for line in lines
+    )
+    assert any(line.startswith(f"sent     mastodon:brand  {good.id}  ") for line in lines)
+    assert lines[-1] == "done: failed 1, sent 1"
+    assert emu.post_texts() == ["fine"]

@@ -725,9 +725,12 @@ class PostgresOutbox(Outbox):
         *,
         accounts: Iterable[str] | None = None,
         limit: int = 100,
+        failed: builtins.list[Delivery] | None = None,
     ) -> builtins.list[Delivery]:
         """Take the deliveries due at ``now`` for this outbox's lease, oldest first, from at
-        most ``accounts_per_claim`` accounts that no other live worker serves.
+        most ``accounts_per_claim`` accounts that no other live worker serves (a damaged
+        row is failed instead, and added to ``failed``: see
+        [`Outbox.claim`][brandkit.Outbox.claim]).
 
         In one transaction: the accounts are locked ``FOR UPDATE SKIP LOCKED`` (two
         workers never wait for each other, and never take the same account) and leased,
@@ -798,12 +801,14 @@ class PostgresOutbox(Outbox):
             for row in db.fetchall():
                 delivery = self._load(row[0], row[1:6])
                 unreadable = _UNREADABLE.get(delivery)
-                if unreadable is not None:
-                    self._fail_unreadable(db, delivery, unreadable[1], at)
-                    continue
                 faults = _time_faults(row[6:8])
-                if faults:
-                    self._fail_damaged_time(db, delivery, faults, at)
+                if unreadable is not None or faults:
+                    if unreadable is not None:
+                        self._fail_unreadable(db, delivery, unreadable[1], at)
+                    else:
+                        self._fail_damaged_time(db, delivery, faults, at)
+                    if failed is not None:
+                        failed.append(delivery)
                     continue
                 if delivery.status is DeliveryStatus.SENDING:
                     self._mark_unknown(db, delivery, at)

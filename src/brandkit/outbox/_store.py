@@ -1551,18 +1551,22 @@ class Outbox(SQLiteStore):
         *,
         accounts: Iterable[str] | None = None,
         limit: int = 100,
+        failed: builtins.list[Delivery] | None = None,
     ) -> builtins.list[Delivery]:
         """Take the deliveries due at ``now`` for this outbox's lease, oldest first.
 
         In one ``BEGIN IMMEDIATE`` transaction: no other worker can take the same ones.
         A delivery found ``sending`` whose publisher died comes back ``unknown`` (with a
         ``TransportError(maybe_delivered=True)`` saying so): its next part is looked up on
-        the platform before anything is sent.
+        the platform before anything is sent. A due row that is damaged (a post this
+        brandkit cannot read, a time it did not write) is failed instead of taken.
 
         Args:
             now: the time that decides what is due (default: the clock).
             accounts: only deliveries of these account keys (``platform:name``).
             limit: the most deliveries to take.
+            failed: a list the deliveries this claim failed for their damage are added to
+                (the worker reports them with its attempts).
 
         Raises:
             ConfigurationError: ``limit`` is not a whole number from 0 to 2**63 - 1,
@@ -1580,11 +1584,13 @@ class Outbox(SQLiteStore):
             taken: builtins.list[Delivery] = []
             for _, delivery, faults in self._select_due(db, at, keys, limit):
                 unreadable = _UNREADABLE.get(delivery)
-                if unreadable is not None:
-                    self._fail_unreadable(db, delivery, unreadable[1], at)
-                    continue
-                if faults:
-                    self._fail_damaged_time(db, delivery, faults, at)
+                if unreadable is not None or faults:
+                    if unreadable is not None:
+                        self._fail_unreadable(db, delivery, unreadable[1], at)
+                    else:
+                        self._fail_damaged_time(db, delivery, faults, at)
+                    if failed is not None:
+                        failed.append(delivery)
                     continue
                 if delivery.status is DeliveryStatus.SENDING:
                     self._mark_unknown(db, delivery, at)

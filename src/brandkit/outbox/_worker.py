@@ -161,7 +161,8 @@ class Worker:
     ) -> list[Delivery]:
         """Publish every delivery due at ``now`` (default: the clock) and return them in
         their new state; ``on_delivery`` is called with each one as soon as its attempt
-        is over (for progress displays).
+        is over (for progress displays). A due row the claim failed for its damage (a post
+        this brandkit cannot read, a time it did not write) is returned and reported too.
 
         When ``stop`` is set meanwhile, no further delivery is started and (with the
         default asynchronous client) the attempts under way are interrupted, waits
@@ -203,9 +204,10 @@ class Worker:
         if isinstance(self.client, Client):
             raise ConfigurationError("this worker has a synchronous Client: call run_once()")
         client = self.client or self._own_client()
-        claimed = await self._aclaim(client, now or self.clock())
+        claimed, failed = await self._aclaim(client, now or self.clock())
+        _tell_failed(failed, on_delivery)
         if not claimed:
-            return []
+            return failed
         semaphore = asyncio.Semaphore(self.concurrency)
         settled: set[str] = set()
 
@@ -226,23 +228,27 @@ class Worker:
         for task in tasks:
             if not task.cancelled() and (exc := task.exception()) is not None:
                 raise exc
-        return [d for d in claimed if d.id in settled]
+        return [*failed, *(d for d in claimed if d.id in settled)]
 
-    async def _aclaim(self, client: AsyncClient, at: datetime) -> list[Delivery]:
+    async def _aclaim(
+        self, client: AsyncClient, at: datetime
+    ) -> tuple[list[Delivery], list[Delivery]]:
         """Release the campaign holds that are due, then claim (off the event loop: a claim
         waiting for a lock or a slow database must not stop the loop, where other accounts'
-        requests are under way) and refresh the claimed accounts' tokens that expire soon."""
+        requests are under way) and refresh the claimed accounts' tokens that expire soon.
+        Returns what was claimed, and what the claim failed for its damage."""
         from brandkit.campaign._holds import abefore_claim  # campaigns whose article is live
 
         await abefore_claim(self.outbox, client, self.accounts, at)
         if not self._swept:
             await asyncio.to_thread(self._requeue_stranded)
+        failed: list[Delivery] = []
         claimed = await asyncio.to_thread(
-            self.outbox.claim, at, accounts=list(self.accounts), limit=self.batch
+            self.outbox.claim, at, accounts=list(self.accounts), limit=self.batch, failed=failed
         )
         if claimed and self.credentials is not None:
             await asyncio.to_thread(self._refresh_credentials, claimed)
-        return claimed
+        return claimed, failed
 
     async def _aserve(
         self,
@@ -290,7 +296,11 @@ class Worker:
         before_claim(self.outbox, self.client, self.accounts, at)
         if not self._swept:
             self._requeue_stranded()
-        claimed = self.outbox.claim(at, accounts=list(self.accounts), limit=self.batch)
+        failed: list[Delivery] = []
+        claimed = self.outbox.claim(
+            at, accounts=list(self.accounts), limit=self.batch, failed=failed
+        )
+        _tell_failed(failed, on_delivery)
         settled: set[str] = set()
         if self.credentials is not None and claimed:
             self._refresh_credentials(claimed)
@@ -312,7 +322,7 @@ class Worker:
                         break
         finally:
             self._release_unsettled(claimed, settled)
-        return [d for d in claimed if d.id in settled]
+        return [*failed, *(d for d in claimed if d.id in settled)]
 
     def _log_broken_off(self, delivery: Delivery) -> None:
         """Log the error being handled, which broke off ``delivery``'s attempt, with its
@@ -587,7 +597,9 @@ class Worker:
                 free = not waiting and len(running) < self.concurrency
                 if free and time.monotonic() >= look_again:
                     try:
-                        waiting.extend(_by_account(await self._aclaim(client, self.clock())))
+                        claimed, failed = await self._aclaim(client, self.clock())
+                        waiting.extend(_by_account(claimed))
+                        _tell_failed(failed, on_delivery)
                     except OutboxConflict as exc:
                         logger.warning("the outbox is busy: %s", exc)
                     except Exception as exc:
@@ -777,6 +789,14 @@ def _tell(callback: Callable[[Delivery], None] | None, delivery: Delivery) -> No
     except Exception:
         # A broken display must not leave deliveries leased or unsettled.
         logger.exception("on_delivery failed for delivery %s", delivery.id)
+
+
+def _tell_failed(failed: Sequence[Delivery], callback: Callable[[Delivery], None] | None) -> None:
+    """Report the deliveries a claim failed for their damage as any attempt's outcome: a
+    person must hear of a post that will not go out, not find it in a listing some day."""
+    for delivery in failed:
+        _log(delivery)
+        _tell(callback, delivery)
 
 
 async def _cancel_on(stop: threading.Event, tasks: Sequence[asyncio.Task[None]]) -> None:

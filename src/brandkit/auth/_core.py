@@ -334,7 +334,8 @@ def code_from(
 
 _SPENT_MAX = 10_000
 """How many finished authorizations this process remembers (the digests of their states)."""
-_spent: OrderedDict[bytes, None] = OrderedDict()
+# The digest of each authorization this process finished (True) or is finishing (False).
+_spent: OrderedDict[bytes, bool] = OrderedDict()
 _spent_lock = threading.Lock()
 
 FINISH_MEMORY = 86_400.0
@@ -408,29 +409,49 @@ def _finished(platform: str, once_in: FinishLedger | None) -> AuthorizationFinis
     )
 
 
-def unspent(start: _Stated, *, platform: str) -> None:
-    """`redeem`'s check in this process alone.
+def _claim_here(start: _Stated, *, platform: str) -> None:
+    """Claim ``start``'s authorization in this process: atomically, so that of two finishes
+    at once (two requests of an async web app, two threads) one sends the code.
 
     Raises:
-        AuthorizationFinished: this process finished ``start``'s authorization already.
+        AuthorizationFinished: this process finished it already, or is finishing it.
     """
+    digest = _digest(start)
     with _spent_lock:
-        done = _digest(start) in _spent
-    if done:
-        raise _finished(platform, None)
+        if digest in _spent:
+            raise _finished(platform, None)
+        _spent[digest] = False
+        while len(_spent) > _SPENT_MAX:
+            _spent.popitem(last=False)
 
 
 def claim(start: _Stated, *, platform: str, once_in: FinishLedger | None = None) -> None:
-    """`redeem`'s claim, for an exchange of several requests (Bluesky's DPoP nonce): check
-    this process, then claim the authorization in ``once_in``; `settle` ends the claim.
+    """`redeem`'s claim, for an exchange of several requests (Bluesky's DPoP nonce): claim
+    the authorization in this process, then in ``once_in``; `settle` ends the claim.
 
     Raises:
-        AuthorizationFinished: finished already, or being finished by another process.
+        AuthorizationFinished: finished already, or being finished (here or, with
+            ``once_in``, by another process).
         BrandkitError: ``once_in`` could not be reached (nothing is claimed).
     """
-    unspent(start, platform=platform)
-    if once_in is not None and not once_in.claim_finish(_digest(start)):
+    _claim_here(start, platform=platform)
+    try:
+        taken = once_in is not None and not once_in.claim_finish(_digest(start))
+    except BaseException:
+        _settle_here(start, spent=False)
+        raise
+    if taken:
+        _settle_here(start, spent=False)
         raise _finished(platform, once_in)
+
+
+def _settle_here(start: _Stated, *, spent: bool) -> None:
+    digest = _digest(start)
+    with _spent_lock:
+        if spent:
+            _spent[digest] = True
+        elif _spent.get(digest) is False:
+            del _spent[digest]
 
 
 def settle(start: _Stated, *, spent: bool, once_in: FinishLedger | None = None) -> None:
@@ -438,8 +459,7 @@ def settle(start: _Stated, *, spent: bool, once_in: FinishLedger | None = None) 
     authorization finished; otherwise it may be finished again. Raises nothing: after a
     2xx the credentials exist only in the answer, and a store that fails to note it keeps
     the claim, which refuses a replay all the same."""
-    if spent:
-        spend(start)
+    _settle_here(start, spent=spent)
     if once_in is None:
         return
     try:
@@ -451,14 +471,6 @@ def settle(start: _Stated, *, spent: bool, once_in: FinishLedger | None = None) 
             once_in,
             type(exc).__name__,
         )
-
-
-def spend(start: _Stated) -> None:
-    """Mark ``start``'s authorization finished in this process, for `unspent`."""
-    with _spent_lock:
-        _spent[_digest(start)] = None
-        while len(_spent) > _SPENT_MAX:
-            _spent.popitem(last=False)
 
 
 MAX_LIFETIME = 100 * 365 * 86_400.0

@@ -380,7 +380,7 @@ def redeem(
 
     Raises:
         AuthorizationFinished: this authorization was finished already, or is being
-            finished by another process sharing ``once_in`` (nothing is sent).
+            finished (in this process, or one sharing ``once_in``): nothing is sent.
         BrandkitError: ``once_in`` could not be reached (nothing is sent).
     """
     claim(start, platform=platform, once_in=once_in)

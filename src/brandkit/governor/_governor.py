@@ -337,6 +337,7 @@ class Governor:
         plan.cost = cost
         pad = self.resolution
         edge = plan.edge
+        cap = self.max_server_wait
 
         spends = plan.spends
 
@@ -360,6 +361,18 @@ class Governor:
                     if entry.strikes:
                         probes.append(entry)
                         self._struck.add(scope)
+            if wait > cap:
+                # A hold stored further ahead than this governor's cap (by a governor with a
+                # larger one, an older version, a hand-written row) is brought within it and
+                # written back: the wait returned is capped, so the hold must end then too,
+                # or every acquire would say "in 24 h" again, day after day.
+                latest = now + cap
+                for entry in entries.values():
+                    if type(entry) is Slot:
+                        if entry.server and entry.reset is not None and entry.reset > latest:
+                            entry.reset = latest
+                    elif isinstance(entry, Block) and entry.until > latest:
+                        entry.until = latest
             if wait > 0.0:
                 return wait
             for slot in slots:

@@ -214,7 +214,11 @@ def parse_rate_limit(
             continue
         pct, wait = _usage(raw)
         if pct is None:
-            continue
+            if wait is None or wait <= 0:
+                continue
+            # A regain time without the counters (a trimmed entry, other names) still says
+            # the scope is throttled now: as spent as a counter at 100 %.
+            pct = 100.0
         if scope == "app":
             app_usage = max(pct, app_usage or 0.0)
         else:

@@ -37,7 +37,10 @@ lowercase ``x-ratelimit-*`` headers with an ISO 8601 reset, as in recordings of 
   ``GET /api/v1/notifications/:id``, ``POST /api/v1/notifications/:id/dismiss`` and
   ``/clear``, ``GET /api/v1/statuses/:id/context``,
   ``POST /api/v1/statuses/:id/favourite`` / ``unfavourite`` and ``mute`` / ``unmute`` (the
-  conversation's later notifications are dropped, as NotifyService drops them).
+  conversation's later notifications are dropped, as NotifyService drops them);
+  ``POST /api/v1/accounts/:id/block`` / ``unblock`` / ``mute`` / ``unmute`` and
+  ``GET /api/v1/accounts/relationships`` (a block clears the account's notifications; blocked
+  and muted accounts notify no one and are left out of a context).
 - Listening: the audience's public posts (``emu.audience("fan").post(text, lang="en")``)
   in ``GET /api/v1/timelines/tag/:hashtag`` (an empty timeline for a tag no status has;
   ``any[]``, ``all[]``, ``none[]``, at most 4 tags each as ``TagFeed`` reads, ``local``,
@@ -216,6 +219,8 @@ _WRITE_SCOPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("PUT", re.compile(r"/api/v1/statuses/[^/]+"), "write:statuses"),
     ("POST", re.compile(r"/api/v1/statuses/[^/]+/(un)?favourite"), "write:favourites"),
     ("POST", re.compile(r"/api/v1/statuses/[^/]+/(un)?mute"), "write:mutes"),
+    ("POST", re.compile(r"/api/v1/accounts/[^/]+/(un)?block"), "write:blocks"),
+    ("POST", re.compile(r"/api/v1/accounts/[^/]+/(un)?mute"), "write:mutes"),
     ("POST", re.compile(r"/api/v[12]/notifications/(clear|[^/]+/dismiss)"), "write:notifications"),
     ("POST", re.compile(r"/api/v1/markers"), "write:statuses"),
     ("POST", re.compile(r"/api/v[12]/media"), "write:media"),
@@ -596,6 +601,10 @@ class MastodonEmulator(Emulator):
         self._reblog_counts: Counter[str] = Counter()
         self._follows: set[tuple[str, str]] = set()
         self._follower_counts: Counter[str] = Counter()
+        # Whom each user blocked, (user id, target id); whom each muted, (user id, target
+        # id) -> (whether their notifications are muted too, when the mute ends or None).
+        self._blocks: set[tuple[str, str]] = set()
+        self._mutes: dict[tuple[str, str], tuple[bool, float | None]] = {}
         # Each user's read markers by timeline, in the order they were made.
         self._markers: dict[str, dict[str, _Marker]] = {}
         # set_group_key!'s Redis keys: (account, type prefix) -> (hour bucket, set at).
@@ -1076,6 +1085,8 @@ class MastodonEmulator(Emulator):
     def _notify(self, kind: str, account_id: str, from_id: str, status_id: str | None) -> None:
         if account_id == from_id or self._users[account_id].domain is not None:
             return  # nobody is notified of their own acts; remote accounts live elsewhere
+        if (account_id, from_id) in self._blocks or self._muting_account(account_id, from_id)[1]:
+            return  # NotifyService's DropCondition: blocking? or muting_notifications?
         if status_id is not None and self._muting(account_id, self._statuses[status_id]):
             return  # NotifyService's DropCondition: conversation_muted?
         self._last_notification += 1
@@ -2085,6 +2096,9 @@ class MastodonEmulator(Emulator):
             ancestors.append(parent)
             parent_id = parent.in_reply_to_id
         ancestors.reverse()
+        # Status#ancestors and #descendants walk the whole tree, then leave out what
+        # StatusFilter filters for the viewer: statuses of accounts it blocked or muted.
+        ancestors = [a for a in ancestors if not self._filtered_for(a, user)]
         children: dict[str, list[_Status]] = {}
         for s in self._live():
             if s.in_reply_to_id is not None and self._visible(s, user):
@@ -2097,6 +2111,7 @@ class MastodonEmulator(Emulator):
             if deepest is None or depth < deepest:
                 below = sorted(children.get(child.id, []), key=_order, reverse=True)
                 stack.extend((c, depth + 1) for c in below)
+        descendants = [d for d in descendants if not self._filtered_for(d, user)]
         return self.json(
             {
                 "ancestors": [self._status_json(a, viewer=user) for a in ancestors],
@@ -2142,6 +2157,89 @@ class MastodonEmulator(Emulator):
         st = self._shown(status_id, user)
         self._muted_conversations.discard((user.id, st.conversation_id or st.id))
         return self.json(self._status_json(st, viewer=user))
+
+    # -- blocks and mutes ------------------------------------------------------------------
+
+    def _muting_account(self, user_id: str, target_id: str) -> tuple[bool, bool]:
+        """Whether ``user_id`` mutes ``target_id`` now, and their notifications with it (a
+        mute with a duration ends by the emulator clock)."""
+        mute = self._mutes.get((user_id, target_id))
+        if mute is None:
+            return False, False
+        notifications, until = mute
+        if until is not None and self.clock.time() >= until:
+            del self._mutes[(user_id, target_id)]
+            return False, False
+        return True, notifications
+
+    def _filtered_for(self, st: _Status, viewer: _User | None) -> bool:
+        """StatusFilter#filtered?: the viewer blocked or muted the status's author."""
+        if viewer is None or st.user_id == viewer.id:
+            return False
+        pair = (viewer.id, st.user_id)
+        return pair in self._blocks or self._muting_account(*pair)[0]
+
+    def _relationship_json(self, user: _User, target: _User) -> dict[str, Any]:
+        """REST::RelationshipSerializer of ``user`` towards ``target``."""
+        muting, muting_notifications = self._muting_account(user.id, target.id)
+        following = (user.id, target.id) in self._follows
+        return {
+            "id": target.id,
+            "following": following,
+            "showing_reblogs": following,
+            "notifying": False,
+            "languages": None,
+            "followed_by": (target.id, user.id) in self._follows,
+            "blocking": (user.id, target.id) in self._blocks,
+            "blocked_by": (target.id, user.id) in self._blocks,
+            "muting": muting,
+            "muting_notifications": muting_notifications,
+            "requested": False,
+            "requested_by": False,
+            "domain_blocking": False,
+            "endorsed": False,
+            "note": "",
+        }
+
+    @route("POST", r"/api/v1/accounts/(?P<account_id>[^/]+)/(?P<action>block|unblock|mute|unmute)")
+    @_api()
+    def _block_or_mute(
+        self, request: httpx.Request, user: _User, account_id: str, action: str
+    ) -> httpx.Response:
+        target = self._users.get(account_id)
+        if target is None:
+            raise Refusal(404, "Record not found")
+        pair = (user.id, target.id)
+        # BlockService and MuteService return at once for one's own account.
+        if target.id != user.id:
+            if action == "block" and pair not in self._blocks:
+                self._blocks.add(pair)
+                # BlockService: both unfollow; AfterBlockService#clear_notifications!.
+                for follower, followed in (pair, (target.id, user.id)):
+                    if (follower, followed) in self._follows:
+                        self._follows.discard((follower, followed))
+                        self._follower_counts[followed] -= 1
+                self._forget_notifications(user, lambda n: n.from_id != target.id)
+            elif action == "unblock":
+                self._blocks.discard(pair)
+            elif action == "mute":
+                params, _ = self._params(request)
+                notifications = _form_bool(params.get("notifications"), default=True)
+                duration = _to_i(str(params.get("duration") or 0))
+                until = self.clock.time() + duration if duration > 0 else None
+                self._mutes[pair] = (notifications, until)
+            elif action == "unmute":
+                self._mutes.pop(pair, None)
+        return self.json(self._relationship_json(user, target))
+
+    @route("GET", r"/api/v1/accounts/relationships")
+    @_api()
+    def _relationships(self, request: httpx.Request, user: _User) -> httpx.Response:
+        # RelationshipsController#index: the accounts of id[] that exist, in that order.
+        params = request.url.params
+        wanted = params.get_list("id[]") + params.get_list("id")
+        found = [self._users[i] for i in dict.fromkeys(wanted) if i in self._users]
+        return self.json([self._relationship_json(user, t) for t in found])
 
     # -- notifications -----------------------------------------------------------------------
 
@@ -3168,6 +3266,16 @@ def _mention_first(text: str, acct: str) -> str:
     if regex.search(pattern, text, regex.IGNORECASE):
         return text
     return f"@{acct} {text}" if text.strip() else f"@{acct}"
+
+
+def _form_bool(value: Any, *, default: bool) -> bool:
+    """A boolean parameter as ActiveModel casts it: its false values (``0``, ``f``,
+    ``false``, ``off``) are false, anything else true; absent or blank is ``default``."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return default
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() not in ("0", "f", "false", "off")
 
 
 def _truthy(value: Any) -> bool:

@@ -1,0 +1,93 @@
+"""Mastodon.py moderating an audience on the Mastodon emulator, over a real socket, as a
+brand's tool does: ``account_block`` drops the blocked account's notifications (Mastodon's
+AfterBlockService#clear_notifications!) and any it would make later (NotifyService's
+DropCondition), ends its follow, and leaves its statuses out of a status's context
+(StatusFilter); ``account_mute`` leaves them out of the context and, with
+``notifications=True`` (the default), drops its later notifications; ``duration`` ends a
+mute by the clock; ``account_relationships`` reads it all back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from brandkit.testing.mastodon import MastodonEmulator
+from tests.fidelity.test_mastodon_py import connect
+
+mastodon = pytest.importorskip("mastodon")
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[MastodonEmulator, str]]:
+    """The emulator on a socket, engagement only as the audience makes it."""
+    emu = MastodonEmulator(engagement_rate=0)
+    with emu.serve() as url:
+        yield emu, url
+
+
+def test_block_clears_and_drops_a_trolls_notifications(
+    served: tuple[MastodonEmulator, str],
+) -> None:
+    """A blocked troll's mention, favourite and follow are gone, its later reply notifies
+    no one and is left out of the context; unblocking lets new ones through."""
+    emu, url = served
+    api = connect(url, emu.account(username="brand").secret("token"))
+    post = api.status_post("Our new opening hours")
+    troll, fan = emu.audience("troll"), emu.audience("fan")
+    boo = troll.reply(post.id, "boo")
+    troll.favourite(post.id)
+    troll.follow("brand")
+    kind = fan.reply(post.id, "Great news")
+    troll_id = emu.account_id("troll")
+    assert api.me().followers_count == 1 and len(api.notifications()) == 4
+
+    rel = api.account_block(troll_id)
+    assert rel.blocking is True and rel.followed_by is False and rel.id == troll_id
+    assert [(n.type, n.account.acct) for n in api.notifications()] == [("mention", "fan")]
+    assert api.me().followers_count == 0
+    later = troll.reply(post.id, "still here")
+    assert [n.status.id for n in api.notifications()] == [kind]
+    assert [s.id for s in api.status_context(post.id).descendants] == [kind]
+    assert [g.type for g in api.grouped_notifications().notification_groups] == ["mention"]
+
+    (again,) = api.account_relationships(troll_id)
+    assert again.blocking is True and again.muting is False
+    assert api.account_unblock(troll_id).blocking is False
+    assert sorted(str(s.id) for s in api.status_context(post.id).descendants) == sorted(
+        [boo, kind, later]
+    )
+    newest = troll.reply(post.id, "hello again")
+    assert api.notifications()[0].status.id == newest
+
+
+def test_mute_hides_from_context_and_drops_notifications_until_it_ends(
+    served: tuple[MastodonEmulator, str],
+) -> None:
+    """A mute keeps the notifications already there, drops later ones (unless
+    ``notifications=False``) and hides the account's replies from the context; a mute with
+    a duration ends with the clock."""
+    emu, url = served
+    api = connect(url, emu.account(username="brand").secret("token"))
+    post = api.status_post("Ask us anything")
+    loud, chatty = emu.audience("loud"), emu.audience("chatty")
+    first = loud.reply(post.id, "first!")
+    chatty.favourite(post.id)
+    loud_id, chatty_id = emu.account_id("loud"), emu.account_id("chatty")
+
+    rel = api.account_mute(loud_id)
+    assert rel.muting is True and rel.muting_notifications is True
+    quiet = api.account_mute(chatty_id, notifications=False, duration=60)
+    assert quiet.muting is True and quiet.muting_notifications is False
+    loud.reply(post.id, "second!")
+    said = chatty.reply(post.id, "me too")
+    assert [n.type for n in api.notifications()] == ["mention", "favourite", "mention"]
+    assert api.notifications()[2].status.id == first
+    assert api.status_context(post.id).descendants == []
+
+    emu.clock.advance(timedelta(seconds=61))
+    assert api.account_relationships(chatty_id)[0].muting is False
+    assert [s.id for s in api.status_context(post.id).descendants] == [said]
+    assert api.account_unmute(loud_id).muting is False
+    assert len(api.status_context(post.id).descendants) == 3

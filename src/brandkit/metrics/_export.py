@@ -267,7 +267,16 @@ def _read_csv(source: str | os.PathLike[str] | IO[str]) -> list[MetricSample]:
             raise ConfigurationError(
                 f"not a brandkit metrics CSV: missing column(s) {', '.join(missing)}"
             )
+        fields = reader.fieldnames or ()
         for line, row in _rows(reader):
+            if any(row[c] is None for c in CSV_COLUMNS):
+                # The csv module fills the cells a short row lacks with None: a file cut
+                # off mid-line would fail below on None, or lose its last stamps unseen.
+                cells = sum(row[name] is not None for name in fields)
+                raise ConfigurationError(
+                    f"line {line}: {cells} cells, the header has {len(fields)}: the row is "
+                    "cut short (a file cut off, or cells deleted on some rows)"
+                )
             flag = row["available"].strip().lower()
             if flag not in ("true", "false", "1", "0"):
                 raise ConfigurationError(f"line {line}: available must be true or false")

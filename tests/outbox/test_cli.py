@@ -549,3 +549,36 @@ def test_run_once_reports_a_damaged_row_it_failed(
     assert any(line.startswith(f"sent     mastodon:brand  {good.id}  ") for line in lines)
     assert lines[-1] == "done: failed 1, sent 1"
     assert emu.post_texts() == ["fine"]
+
+
+def test_show_prints_a_parts_url_escaped(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``run`` escapes the URL a platform answered (an instance's ``url``), but ``outbox
+    show`` printed it as stored: the terminal obeyed its escape sequence (a window title
+    set, the screen cleared) when a person looked at the delivery."""
+    emu = MastodonEmulator()
+    with emu.serve() as url:
+        hostile = f"{url}/@brand/109\x1b]0;pwned\x07\x1b[2J"
+        emu.fault(
+            method="POST",
+            path="/api/v1/statuses",
+            status=200,
+            body={
+                "id": "109",
+                "url": hostile,
+                "uri": f"{url}/users/brand/statuses/109",
+                "created_at": "2026-12-01T00:00:00Z",
+                "content": "<p>hi</p>",
+            },
+        )
+        acct = emu.account(name="brand")
+        monkeypatch.setenv("BK_OUTBOX_TEST_TOKEN", acct.secret("token") or "")
+        with Outbox(db) as box:
+            (d,) = box.add(Post(text="hi"), acct)
+        toml = mastodon_toml(tmp_path / "brandkit.toml", url)
+        assert cli("run", "--db", str(db), "--accounts", str(toml), "--once")[0] == 0
+    status, text = cli("outbox", "show", d.id, "--db", str(db))
+    assert status == 0
+    assert "\x1b" not in text and "\x07" not in text
+    assert "part 1: 109 " in text and "/@brand/109\\x1b]0;pwned" in text

@@ -24,7 +24,7 @@ from typing import Any, TextIO
 from brandkit._durations import seconds_arg
 from brandkit._limits import count_arg
 from brandkit._stdin import text_argument
-from brandkit._terminal import shown
+from brandkit._terminal import escaped, shown
 from brandkit.accounts import Account
 from brandkit.backends import redact_url, sql_kind
 from brandkit.content import Media, Post
@@ -120,9 +120,9 @@ def _list(args: argparse.Namespace, out: TextIO) -> int:
     for d, error in zip(rows, errors, strict=True):
         table.append(
             (
-                d.id[:12],
+                shown(d.id[:12]),
                 d.status.value,
-                d.account,
+                shown(d.account),
                 _parts(d),
                 str(d.attempts),
                 _when(d.post.scheduled_at),
@@ -172,11 +172,13 @@ def _show(args: argparse.Namespace, out: TextIO) -> int:
         print(file=out)
         return 0
     d = delivery
+    # What the row holds came from outside (a platform's id and URL; a row written by hand
+    # or by another tool): shown, so that a terminal prints it, not obeys it.
     lines = [
-        f"id:         {d.id}",
+        f"id:         {shown(d.id)}",
         f"status:     {d.status.value}",
-        f"account:    {d.account}",
-        f"campaign:   {d.post.campaign or '-'}",
+        f"account:    {shown(d.account)}",
+        f"campaign:   {shown(d.post.campaign or '-')}",
         f"scheduled:  {_when(d.post.scheduled_at)}",
         f"attempts:   {d.attempts}",
         f"parts:      {_parts(d)}",
@@ -184,11 +186,11 @@ def _show(args: argparse.Namespace, out: TextIO) -> int:
         f"updated:    {_when(d.updated_at)}",
     ]
     for ref in d.parts:
-        lines.append(f"  part {ref.index + 1}: {ref.id} {ref.url or ''}".rstrip())
+        lines.append(f"  part {ref.index + 1}: {shown(ref.id)} {shown(ref.url or '')}".rstrip())
     if error:
         lines.append(f"error:      {shown(error)}")
     text = d.post.text if len(d.post.text) <= 200 else d.post.text[:199] + "…"
-    lines.append(f"text:       {text}")
+    lines.append(f"text:       {escaped(text)}")
     lines.append("history:")
     for e, entry in zip(history, data["history"], strict=True):
         note = f"  {shown(entry['note'])}" if entry["note"] else ""

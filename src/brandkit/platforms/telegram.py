@@ -52,6 +52,7 @@ from brandkit.errors import (
     AuthError,
     ConfigurationError,
     ContentError,
+    MediaError,
     PlatformError,
     PlatformUnavailable,
     RateLimited,
@@ -86,6 +87,10 @@ _SINGLE: dict[str, tuple[str, str]] = {
 logger = logging.getLogger(__name__)
 
 _ALBUM_TYPE = {"image": "photo", "video": "video"}
+# sendPhoto: "The photo's width and height must not exceed 10000 in total. Width and height
+# ratio must be at most 20."
+_MAX_PHOTO_SIDES = 10000
+_MAX_PHOTO_RATIO = 20
 
 M = TypeVar("M", bound=pydantic.BaseModel)
 
@@ -346,10 +351,14 @@ class TelegramAdapter(Adapter):
 
         Raises:
             ContentError: a GIF in an album (Telegram albums take photos and videos only).
+            MediaError: a photo whose width and height add up to more than 10000 pixels, or
+                whose sides differ more than 20 times (Telegram refuses it).
             PlatformError: Telegram refused (typed by `error_for`).
             MalformedResponse: Telegram answered success without the message ids (the
                 messages may exist: the delivery is then ``unknown``).
         """
+        for index, item in enumerate(part.media):
+            _check_photo(item, index, self.name)
         common: dict[str, Any] = {"chat_id": self.chat_id}
         if thread.reply_to is not None and not thread.previous:
             # An answer goes where the message is: the discussion group or a private chat.
@@ -805,6 +814,31 @@ def _body(response: httpx.Response) -> dict[str, Any]:
     except ValueError:
         return {"description": response.text[:300].strip()}
     return data if isinstance(data, dict) else {}
+
+
+def _check_photo(media: Media, index: int, platform: str) -> None:
+    """Refuse a photo Telegram would refuse (``PHOTO_INVALID_DIMENSIONS``): sendPhoto takes
+    width and height of at most 10000 pixels in total, the longer side at most 20 times the
+    shorter. GIFs and videos go as animations and videos, which have no such rule.
+
+    Raises:
+        MediaError: the photo breaks a rule (its size known from its header).
+    """
+    if media.kind != "image" or media.aspect_ratio is None:
+        return
+    width, height = media.aspect_ratio
+    problem = None
+    if width + height > _MAX_PHOTO_SIDES:
+        problem = f"width and height add up to at most {_MAX_PHOTO_SIDES} pixels"
+    elif max(width, height) > _MAX_PHOTO_RATIO * min(width, height):
+        problem = f"the longer side is at most {_MAX_PHOTO_RATIO} times the shorter"
+    if problem is not None:
+        raise MediaError(
+            f"media[{index}] is a {width}x{height} photo; Telegram takes photos whose "
+            f"{problem}: resize or crop it",
+            field=f"media[{index}]",
+            platform=platform,
+        )
 
 
 def _split_id(message_id: str) -> tuple[str, str]:

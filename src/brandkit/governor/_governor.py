@@ -343,8 +343,14 @@ class Governor:
 
         def change(entries: Entries) -> float:
             for name, policy in plan.declared:
-                if name not in entries:
+                found = entries.get(name)
+                if found is None:
                     entries[name] = Slot(policy.limit, policy.window)
+                elif type(found) is Slot and not found.server and found.limit != policy.limit:
+                    # Until the platform describes it, a window is paced by the declared
+                    # policy: a slot stored under an earlier one (an upgrade that corrected a
+                    # limit) takes the limit declared now, or it kept the old one for good.
+                    found.limit = policy.limit
             wait = 0.0
             slots: list[Slot] = []
             probes: list[Block] = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from brandkit.testing.mastodon import MastodonEmulator
@@ -135,3 +136,52 @@ def test_taking_an_act_back_takes_its_notification(
     status = api.status(post.id)
     assert status.favourites_count == 0 and status.reblogs_count == 0
     assert api.me().followers_count == 0
+
+
+def test_who_favourited_and_reblogged(served: tuple[MastodonEmulator, str]) -> None:
+    """``status_favourited_by`` and ``status_reblogged_by`` list the accounts newest first
+    (an account the brand muted left out); pages of ``limit`` follow the Link header's
+    ``next`` (by the favourite's own id) to the end, and an unfavourite leaves the list."""
+    emu, url = served
+    brand = emu.account(username="brand")
+    api = connect(url, brand.secret("token"))
+    partner = connect(url, emu.account(username="partner").secret("token"))
+    post = api.status_post("Vote for our next colour")
+    fans = [emu.audience(f"fan{i}") for i in range(4)]
+    for fan in fans:
+        fan.favourite(post.id)
+    partner.status_favourite(post.id)
+    fans[1].reblog(post.id)
+    fans[3].reblog(post.id)
+    ids = {name: emu.account_id(name) for name in ("fan0", "fan1", "fan2", "fan3", "partner")}
+
+    liked = [a.acct for a in api.status_favourited_by(post.id)]
+    assert liked == ["partner", "fan3", "fan2", "fan1", "fan0"]
+    assert [a.acct for a in api.status_reblogged_by(post.id)] == ["fan3", "fan1"]
+    api.account_mute(ids["fan2"])
+    assert [a.acct for a in api.status_favourited_by(post.id)] == [
+        "partner",
+        "fan3",
+        "fan1",
+        "fan0",
+    ]
+    api.account_unmute(ids["fan2"])
+
+    auth = {"authorization": f"Bearer {brand.secret('token')}"}
+    seen: list[str] = []
+    with httpx.Client(headers=auth, timeout=10) as http:
+        page = http.get(f"{url}/api/v1/statuses/{post.id}/favourited_by", params={"limit": 2})
+        for _ in range(5):
+            seen.extend(a["acct"] for a in page.json())
+            if "next" not in page.links:
+                break
+            assert page.links["next"]["url"].startswith(f"{url}/api/v1/statuses/{post.id}/")
+            page = http.get(page.links["next"]["url"])
+    assert seen == liked
+    fans[3].unfavourite(post.id)
+    assert [a.acct for a in api.status_favourited_by(post.id)] == [
+        "partner",
+        "fan2",
+        "fan1",
+        "fan0",
+    ]

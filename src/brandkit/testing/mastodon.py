@@ -39,7 +39,8 @@ lowercase ``x-ratelimit-*`` headers with an ISO 8601 reset, as in recordings of 
   ``POST /api/v1/statuses/:id/favourite`` / ``unfavourite`` and ``mute`` / ``unmute`` (the
   conversation's later notifications are dropped, as NotifyService drops them);
   ``POST /api/v1/accounts/:id/block`` / ``unblock`` / ``mute`` / ``unmute`` and
-  ``GET /api/v1/accounts/relationships`` (a block clears the account's notifications; blocked
+  ``GET /api/v1/accounts/relationships`` and ``GET /api/v1/statuses/:id/favourited_by`` /
+  ``reblogged_by`` (a block clears the account's notifications; blocked
   and muted accounts notify no one and are left out of a context).
 - Listening: the audience's public posts (``emu.audience("fan").post(text, lang="en")``)
   in ``GET /api/v1/timelines/tag/:hashtag`` (an empty timeline for a tag no status has;
@@ -595,6 +596,9 @@ class MastodonEmulator(Emulator):
         self._notifications_of: dict[str, list[tuple[int, _Notification]]] = {}
         self._last_notification = 34_975_000
         self._favourites: set[tuple[str, str]] = set()
+        # Each favourite's id (a Favourite row's, which favourited_by pages by).
+        self._favourite_ids: dict[tuple[str, str], int] = {}
+        self._last_favourite = 0
         # The audience's reblogs, (user id, status id) -> the reblog's id, and how many each
         # status has; who follows whom (follower id, followed id), and how many each has.
         self._reblogs: dict[tuple[str, str], str] = {}
@@ -914,9 +918,11 @@ class MastodonEmulator(Emulator):
         pair = (author.id, st.id)
         if kind == "favourite" and pair not in self._favourites:
             self._favourites.add(pair)
+            self._favourite_ids[pair] = self._next_favourite_id()
             self._notify("favourite", st.user_id, author.id, st.id)
         elif kind == "unfavourite" and pair in self._favourites:
             self._favourites.discard(pair)
+            self._favourite_ids.pop(pair, None)
             self._drop_notification("favourite", st.user_id, author.id, st.id)
         elif kind == "reblog":
             if st.visibility not in ("public", "unlisted"):
@@ -2125,6 +2131,7 @@ class MastodonEmulator(Emulator):
         st = self._shown(status_id, user)
         if (user.id, st.id) not in self._favourites:
             self._favourites.add((user.id, st.id))
+            self._favourite_ids[(user.id, st.id)] = self._next_favourite_id()
             self._notify("favourite", st.user_id, user.id, st.id)
         return self.json(self._status_json(st, viewer=user))
 
@@ -2134,9 +2141,63 @@ class MastodonEmulator(Emulator):
         st = self._shown(status_id, user)
         if (user.id, st.id) in self._favourites:
             self._favourites.discard((user.id, st.id))
+            self._favourite_ids.pop((user.id, st.id), None)
             # Favourite's has_one :notification, dependent: :destroy.
             self._drop_notification("favourite", st.user_id, user.id, st.id)
         return self.json(self._status_json(st, viewer=user))
+
+    def _next_favourite_id(self) -> int:
+        self._last_favourite += 1
+        return self._last_favourite
+
+    @route("GET", r"/api/v1/statuses/(?P<status_id>[^/]+)/(?P<edge>favourited_by|reblogged_by)")
+    @_api(auth="optional")
+    def _engaged_by(
+        self, request: httpx.Request, user: _User | None, status_id: str, edge: str
+    ) -> httpx.Response:
+        # FavouritedByAccountsController / RebloggedByAccountsController: the accounts that
+        # favourited (reblogged) a status the viewer may see, newest first, paged by the
+        # favourite's (reblog's) id with max_id/since_id, limit 40 (80 at most), without
+        # accounts the viewer blocked or muted (not_excluded_by_account); the Link header's
+        # next only when the page is full, prev unless it is empty, keeping only limit.
+        st = self._shown(status_id, user)
+        params = request.url.params
+        raw_limit = params.get("limit")
+        limit = 40 if raw_limit is None else min(abs(_to_i(raw_limit)), 80)
+        acts: Mapping[tuple[str, str], Any] = (
+            self._favourite_ids if edge == "favourited_by" else self._reblogs
+        )
+        rows = sorted(
+            ((_num(str(row)), who) for (who, target), row in acts.items() if target == st.id),
+            reverse=True,
+        )
+        max_id, since_id = params.get("max_id"), params.get("since_id")
+        page = [
+            (row, self._users[who])
+            for row, who in rows
+            if (not max_id or row < _to_i(max_id))
+            and (not since_id or row > _to_i(since_id))
+            and not (user is not None and self._excluded_by(user, who))
+        ][:limit]
+        origin = self._origin(request)
+        response = self.json([self._account_json(u, origin) for _, u in page])
+        keep = [(k, v) for k, v in params.multi_items() if k == "limit"]
+        url = f"{origin}/api/v1/statuses/{st.id}/{edge}"
+        links = []
+        if page and len(page) == limit:
+            query = httpx.QueryParams(sorted([*keep, ("max_id", str(page[-1][0]))]))
+            links.append(f'<{url}?{query}>; rel="next"')
+        if page:
+            query = httpx.QueryParams(sorted([*keep, ("since_id", str(page[0][0]))]))
+            links.append(f'<{url}?{query}>; rel="prev"')
+        if links:
+            response.headers["link"] = ", ".join(links)
+        return response
+
+    def _excluded_by(self, viewer: _User, account_id: str) -> bool:
+        """Account.not_excluded_by_account: the viewer blocked or muted the account."""
+        pair = (viewer.id, account_id)
+        return pair in self._blocks or self._muting_account(*pair)[0]
 
     def _muting(self, user_id: str, st: _Status) -> bool:
         """Whether ``user_id`` muted the conversation ``st`` is in."""
@@ -2176,8 +2237,7 @@ class MastodonEmulator(Emulator):
         """StatusFilter#filtered?: the viewer blocked or muted the status's author."""
         if viewer is None or st.user_id == viewer.id:
             return False
-        pair = (viewer.id, st.user_id)
-        return pair in self._blocks or self._muting_account(*pair)[0]
+        return self._excluded_by(viewer, st.user_id)
 
     def _relationship_json(self, user: _User, target: _User) -> dict[str, Any]:
         """REST::RelationshipSerializer of ``user`` towards ``target``."""

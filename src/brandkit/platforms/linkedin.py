@@ -53,6 +53,7 @@ from urllib.parse import quote
 import attrs
 import httpx
 import pydantic
+import regex
 
 from brandkit._counts import MetricCount
 from brandkit._flow import Flow, Send, Wait
@@ -99,7 +100,11 @@ RESERVED = frozenset("\\|{}@[]()<>#*_~")
 VISIBILITIES = ("PUBLIC", "CONNECTIONS", "LOGGED_IN")
 
 _MENTION = re.compile(r"@\[([^\]\n]+)\]\((urn:li:(?:person|organization):[A-Za-z0-9_-]+)\)")
-_HASHTAG = re.compile(r"(?<![\w#＃&/])([#＃])(\w*[^\W\d_]\w*)")
+# A hashtag's word takes combining marks (Indic and Thai vowel signs, decomposed accents) and
+# the zero-width (non-)joiner, which \w alone would cut it at; it holds at least one letter.
+_HASHTAG = regex.compile(
+    r"(?<![\w\p{M}#＃&/])([#＃])([\w\p{M}\u200c\u200d]*[^\W\d_][\w\p{M}\u200c\u200d]*)"
+)
 _TEMPLATE = re.compile(r"\{hashtag\|\\?([#＃])\|([^}]*)\}")
 _DUPLICATE = re.compile(r"duplicate of (urn:li:(?:share|ugcPost):\d+)")
 _SPACE = re.compile(r"\s+")

@@ -63,6 +63,7 @@ def holds(outbox: Outbox, status: str | None = None) -> list[Hold]:
     ``"released"``, ``"failed"`` or ``"cancelled"``), oldest first.
 
     Raises:
-        ConfigurationError: the outbox is not in a SQLite file.
+        ConfigurationError: the outbox is not in a SQLite file, or ``status`` is none of
+            the four.
     """
     return holds_for(outbox).list(status)

@@ -85,6 +85,10 @@ _LIVE = frozenset({"publish", "published", "live"})
 
 POLL = timedelta(minutes=1)
 """How soon a hold is looked at again while its article is not live yet."""
+
+STATUSES = ("held", "released", "failed", "cancelled")
+"""A hold's statuses (see `Hold.status`)."""
+
 GIVE_UP = timedelta(days=1)
 """How long after its scheduled time (or its creation) a hold waits for the blog to say the
 article is public (or to answer at all) before it fails with the blog's last word."""
@@ -290,10 +294,20 @@ class HoldStore(SQLiteStore):
         return None if row is None else self._hold(row)
 
     def list(self, status: str | None = None) -> list[Hold]:
-        """Every hold (or those with ``status``), oldest first."""
+        """Every hold (or those with ``status``), oldest first.
+
+        Raises:
+            ConfigurationError: ``status`` is none of `STATUSES`.
+        """
         query = f"SELECT {self._COLUMNS} FROM campaign_holds"  # noqa: S608
         args: tuple[str, ...] = ()
         if status is not None:
+            if status not in STATUSES:
+                # A typo ("hold", "canceled") matched no hold: as if none were waiting.
+                raise ConfigurationError(
+                    f"a hold's status is 'held', 'released', 'failed' or 'cancelled'; "
+                    f"got {status!r:.100}"
+                )
             query += " WHERE status = ?"
             args = (status,)
         with self._reading() as db:

@@ -582,3 +582,18 @@ def test_show_prints_a_parts_url_escaped(
     assert status == 0
     assert "\x1b" not in text and "\x07" not in text
     assert "part 1: 109 " in text and "/@brand/109\\x1b]0;pwned" in text
+
+
+def test_add_for_an_unknown_account_names_each_account_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The refusal of an unknown ``--account`` listed every account twice (``it defines:
+    brand, brand``: once by its table name, once by its key, both read as names); it names
+    each account once, with its key."""
+    monkeypatch.setenv("BK_OUTBOX_TEST_TOKEN", "t")
+    toml = mastodon_toml(tmp_path / "brandkit.toml", "https://mastodon.example")
+    db = tmp_path / "brandkit.db"
+    argv = ["outbox", "add", "x", "--db", str(db), "--create", "--accounts", str(toml)]
+    assert cli(*argv, "--account", "nobody")[0] == 1
+    err = capsys.readouterr().err
+    assert "(it defines: brand (mastodon:brand));" in err

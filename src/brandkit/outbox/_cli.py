@@ -301,7 +301,16 @@ def _targets(config: dict[str, Account], names: Sequence[str], source: str) -> l
         elif len(by_name.get(name, ())) == 1:
             out.append(by_name[name][0])
         else:
-            known = ", ".join(sorted(a.name for a in config.values()))
+            # ``config`` holds each account under its key and its table name: named once,
+            # by its table name(s) with its key.
+            tables: dict[str, list[str]] = {}
+            for given, account in config.items():
+                if given != account.key:
+                    tables.setdefault(account.key, []).append(given)
+            known = ", ".join(
+                f"{'/'.join(tables[key])} ({key})" if key in tables else key
+                for key in sorted({a.key for a in config.values()})
+            )
             raise ConfigurationError(
                 f"no account {name!r} in {source} (it defines: {known}); give a table name "
                 "or a platform:name key"

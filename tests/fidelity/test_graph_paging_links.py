@@ -199,3 +199,26 @@ def test_threads_conversation_and_search_paged_verbatim() -> None:
             host="graph.threads.net",
         )
         assert found == replies[::-1]
+
+
+def test_expanded_edge_links_keep_the_request_version() -> None:
+    """A post read at ``/v21.0/`` (a client pinned to an older version) expands its
+    comments with a ``next`` at ``/v21.0/`` too, as Graph writes the request's version, and
+    that link reads the rest with no token of our own."""
+    emu = FacebookEmulator()
+    with emu.serve() as url:
+        acct = emu.account()
+        page_id, token = acct.settings["page_id"], str(acct.secret("page_token"))
+        auth = {"authorization": f"Bearer {token}"}
+        post = httpx.post(
+            f"{url}/v21.0/{page_id}/feed", data={"message": "old client"}, headers=auth
+        ).json()["id"]
+        made = [emu.audience(f"fan{i}").comment(post, f"c{i}") for i in range(3)]
+        nested = httpx.get(
+            f"{url}/v21.0/{post}",
+            params={"fields": "comments.limit(2){id}"},
+            headers=auth,
+        ).json()["comments"]
+        assert httpx.URL(nested["paging"]["next"]).path == f"/v21.0/{post}/comments"
+        rest, pages = walk_from(nested)
+        assert [c["id"] for c in nested["data"]] + rest == made and pages == 1

@@ -97,9 +97,12 @@ Handler: TypeAlias = Callable[..., httpx.Response]
 VERSION = r"(?P<version>v\d+\.\d+)"
 NODE = r"(?P<node>[0-9]+(?:_[0-9]+)?)"
 
-# The request a Graph handler is answering: its origin and the token it was made with, for
-# the paging links written deep inside field expansion (Meta puts the token in them).
-_ANSWERING: ContextVar[tuple[str, str | None] | None] = ContextVar("_ANSWERING", default=None)
+# The request a Graph handler is answering: its origin, the token it was made with and its
+# version (None: unversioned), for the paging links written deep inside field expansion
+# (Meta puts the token and the request's version in them).
+_ANSWERING: ContextVar[tuple[str, str | None, str | None] | None] = ContextVar(
+    "_ANSWERING", default=None
+)
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
@@ -950,7 +953,7 @@ class GraphEmulator(Emulator):
                 if refusal is not None:
                     raise refusal
             answering = _ANSWERING.set(
-                (self.origin(request), token.value if token is not None else None)
+                (self.origin(request), token.value if token is not None else None, version)
             )
             try:
                 response = fn(self, request, token=token, params=params, files=files, **kwargs)
@@ -1054,8 +1057,10 @@ class GraphEmulator(Emulator):
         }
         if field.subfields:
             query["fields"] = field.subfields
+        answering = _ANSWERING.get()
+        version = answering[2] if answering is not None else None
         return self.edge_page(
-            f"/{self.default_version_name()}/{node}/{edge}",
+            f"/{version or self.default_version_name()}/{node}/{edge}",
             items,
             limit=_limit(modifiers.get("limit")),
             after=modifiers.get("after"),
@@ -1072,7 +1077,7 @@ class GraphEmulator(Emulator):
         the next page. Once served, the address is the emulator's loopback one whatever
         ``Host`` the request named."""
         answering = _ANSWERING.get()
-        origin, token = answering if answering is not None else (self.base_url, None)
+        origin, token, _ = answering if answering is not None else (self.base_url, None, None)
         if httpx.URL(self.base_url).host in _LOOPBACK:
             origin = self.base_url
         pairs = [("access_token", token)] if token else []

@@ -36,6 +36,7 @@ T = TypeVar("T")
 logger = logging.getLogger("brandkit.governor")
 
 _MAX_BACKOFF = 7 * 86400.0  # the largest backoff setting taken, in seconds
+_MAX_WINDOW = 366 * 86400.0  # the longest declared window taken, in seconds
 _BLOCK = "!block"  # Retry-After, Telegram retry_after, backoff after a bare 429
 _USAGE = "!usage"  # Meta usage throttling
 _HEADER_ONLY = "hdr"  # a window the server describes and no declared policy matches
@@ -88,6 +89,8 @@ class _Plan:
     )
 
     def __init__(self, key: BucketKey, policies: Sequence[RatePolicy]) -> None:
+        for p in policies:
+            _check_policy(key, p)
         base = f"{key.platform}|{key.app}"
         self.account = f"{base}|{key.account}|{key.bucket}"
         self.app = f"{base}||{key.bucket}"
@@ -175,6 +178,24 @@ class _Plan:
         while grants and now - grants[0] > FLIGHT_TTL:
             grants.popleft()  # its answer never came and no one said so
         return grants.popleft() if grants else None
+
+
+def _check_policy(key: BucketKey, policy: RatePolicy) -> None:
+    """Refuse a declared policy no window can keep: a limit below 1 or a window that is not
+    a positive number of seconds up to a year would make a budget that never runs out."""
+    limit, window = policy.limit, policy.window
+    if (
+        isinstance(limit, bool)
+        or not isinstance(limit, int)
+        or limit < 1
+        or isinstance(window, bool)
+        or not isinstance(window, int | float)
+        or not 0 < window <= _MAX_WINDOW
+    ):
+        raise ConfigurationError(
+            f"{key.platform} adapter declares {policy!r}: give a limit of at least 1 and a "
+            "window of seconds above 0 and at most a year"
+        )
 
 
 class Governor:
@@ -295,6 +316,8 @@ class Governor:
         ignored). Never raises for a rate limit: the caller decides how long it will wait.
 
         Raises:
+            ConfigurationError: a policy declares a limit below 1 or a window that is not
+                seconds above 0 and at most a year (a budget that would never run out).
             BrandkitError: the state store failed (e.g. an SQLite file that cannot be written).
         """
         plan, now, change = self._reserve(key, cost, policies, self.clock())
@@ -312,6 +335,7 @@ class Governor:
         cancellation goes on.
 
         Raises:
+            ConfigurationError: as `acquire`.
             BrandkitError: the state store failed.
         """
         plan, now, change = self._reserve(key, cost, policies, await self._anow())

@@ -36,6 +36,7 @@ PROBE = 0.25
 _MAX_FLIGHT = 512
 # The largest share of a local window that the edge margin may take (see Slot.refresh).
 EDGE_SHARE = 0.05
+_MAX_WINDOW = 366 * 86400.0  # as the parser's: no window is longer than a year
 
 
 class Slot:
@@ -437,11 +438,20 @@ def load_entry(data: list[Any]) -> Entry:
     (_, limit, window, server, remaining, reset, aligned, trust, seen, opened, frac, start) = data[
         :12
     ]
+    most = _count(limit)
+    length = _opt(window)
+    # No governor writes these, and each makes a budget that never runs out (a window of no
+    # length forgets every send; a limit of 0 lets any cost through once the window is full).
+    if most < 1:
+        raise ValueError("a limit below 1")
+    if length is not None and not 0.0 < length <= _MAX_WINDOW:
+        raise ValueError("a window length out of range")
     return Slot(
-        _count(limit),
-        _opt(window),
+        most,
+        length,
         server=bool(server),
-        remaining=_count(remaining, signed=True),
+        # More left than the window allows is granted as the limit at most.
+        remaining=min(_count(remaining, signed=True), most),
         reset=_opt(reset),
         aligned=bool(aligned),
         trust=bool(trust),

@@ -754,7 +754,8 @@ class TelegramAdapter(Adapter):
         401 ("Unauthorized") and 404 ("Not Found", a malformed token) are
         `AuthError` (the bot token was refused); 403 (the bot is not a member or not
         an admin) is `AuthError` too; a group upgraded to a supergroup is
-        `Rejected` naming the new chat id; 5xx is `PlatformUnavailable`; any
+        `Rejected` naming the new chat id; "chat not found" is `Rejected` saying how
+        ``chat_id`` is written; 5xx is `PlatformUnavailable`; any
         other refusal is [`Rejected`][brandkit.errors.Rejected].
         """
         body = _body(response)
@@ -800,9 +801,26 @@ class TelegramAdapter(Adapter):
                 f"{text}. The group became the supergroup {migrated}: use chat_id={migrated}",
                 **common,
             )
+        if status == 400 and "chat not found" in description.lower():
+            return Rejected(f"{text}. {self._chat_advice()}", **common)
         if status >= 500:
             return PlatformUnavailable(text, retry_after=retry_after_of(response), **common)
         return Rejected(text, **common)
+
+    def _chat_advice(self) -> str:
+        """How ``chat_id`` is written, for a chat Telegram cannot find (most often a
+        channel's name without its "@", which Telegram reads as no chat at all)."""
+        chat = self.chat_id
+        if isinstance(chat, str) and not chat.startswith("@"):
+            return (
+                f"chat_id {chat!r} is neither '@name' nor a numeric id: write "
+                f"chat_id='@{chat}' for the public channel or group named {chat}"
+            )
+        return (
+            f"Check chat_id ({chat!r}): '@channelname' for a public channel or group, or its "
+            "numeric id (-100... for a channel or supergroup); the bot must be a member of the "
+            "chat (an administrator of a channel)"
+        )
 
 
 # -- helpers -------------------------------------------------------------------------------------

@@ -201,7 +201,8 @@ def test_a_linkedin_refresh_token_past_its_year_is_not_refreshable(
         expiry = auth.expiry_of(record)
         assert not expiry.refreshable
         assert "refresh token expired" in expiry.why and "connect again" in expiry.why
-        assert auth.refresh_due(store) == {"l": "not refreshable"}
+        assert expiry.dead  # the account must be connected again
+        assert auth.refresh_due(store)["l"].startswith("expired: the refresh token expired")
         with pytest.raises(ConfigurationError, match="refresh token expired"):
             refresh_record(record)
         assert len(linkedin.requests) == sent

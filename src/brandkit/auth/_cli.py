@@ -16,6 +16,7 @@ import http.server
 import json
 import os
 import secrets
+import shlex
 import threading
 import time
 import webbrowser
@@ -116,7 +117,40 @@ def _unreadable(key: str, record: dict[str, Any], why: str) -> dict[str, Any]:
         "expires": "unknown",
         "refreshable": False,
         "note": why,
+        "connect_again": None,
     }
+
+
+_REGISTERED_REDIRECT = ("x", "facebook", "instagram", "threads", "linkedin")
+"""The platforms whose app registers the redirect URI: connecting again needs its --port."""
+
+
+def connect_again(key: str, record: dict[str, Any]) -> str:
+    """The ``brandkit connect`` command that connects the account of ``record`` again under
+    ``key`` (with ``--replace``); ``PORT`` stands for the port the app's redirect URI names.
+    Holds no secret: client ids, handles, URNs and URLs only."""
+    platform = str(record.get("platform") or "")
+    argv = ["brandkit", "connect", platform]
+    if platform == "mastodon" and isinstance(record.get("instance_url"), str):
+        argv.append(record["instance_url"])
+    if platform == "bluesky" and isinstance(record.get("handle"), str):
+        argv.append(record["handle"])
+    argv += ["--key", key, "--replace"]
+    if record.get("oauth") == "1.0a":
+        argv.append("--oauth1")
+    client_id = record.get("consumer_key") or record.get("client_id")
+    if platform in _REGISTERED_REDIRECT and isinstance(client_id, str) and client_id:
+        argv += ["--client-id", client_id]
+    if platform == "linkedin" and isinstance(record.get("author"), str):
+        argv += ["--author", record["author"]]
+    if platform == "facebook" and isinstance(record.get("page_id"), str):
+        argv += ["--page", record["page_id"]]
+    if isinstance(record.get("media_host"), dict):
+        argv += ["--media-host", json.dumps(record["media_host"], separators=(",", ":"))]
+    if isinstance(record.get("base_url"), str) and platform != "bluesky":
+        argv += ["--base-url", record["base_url"]]
+    command = shlex.join(argv)
+    return command + " --port PORT" if platform in _REGISTERED_REDIRECT else command
 
 
 def _describe_stored(store: Any, key: str, now: float) -> dict[str, Any] | None:
@@ -159,6 +193,8 @@ def _describe(key: str, record: dict[str, Any], now: float) -> dict[str, Any]:
         ),
         "refreshable": expiry.refreshable,
         "note": expiry.why,
+        # A dead token comes back only by connecting again: say how.
+        "connect_again": connect_again(key, record) if expiry.dead else None,
     }
 
 
@@ -182,6 +218,8 @@ def accounts_list(args: argparse.Namespace, out: TextIO) -> int:
     table = [("KEY", "PLATFORM", "ACCOUNT", "EXPIRES", "REFRESH")]
     for r in rows:
         refresh = "yes" if r["refreshable"] else f"no ({r['note']})" if r["note"] else "no"
+        if r["connect_again"]:
+            refresh += f": {r['connect_again']}"
         table.append((r["key"], str(r["platform"]), r["account"], r["expires"], refresh))
     widths = [max(len(row[i]) for row in table) for i in range(4)]
     for row in table:
@@ -315,7 +353,9 @@ def accounts_remove(args: argparse.Namespace, out: TextIO) -> int:
 
 def accounts_refresh(args: argparse.Namespace, out: TextIO) -> int:
     """``brandkit accounts refresh``: refresh the stored tokens that expire soon (or all
-    refreshable ones with ``--force``); exit 1 when one failed."""
+    refreshable ones with ``--force``); exit 1 when one failed or has died (its token, or
+    refresh token, expired: nothing is sent, and the line says how to connect it again),
+    so that a daily job alerts."""
     from brandkit.auth import refresh_due
 
     store = open_store(store_path(args), create=False)
@@ -338,7 +378,11 @@ def accounts_refresh(args: argparse.Namespace, out: TextIO) -> int:
     else:
         for r in rows:
             print(f"{r['key']:<24} {r['outcome']}; expires {r['expires']}", file=out)
-    return 1 if any(r["outcome"].startswith("failed") for r in rows) else 0
+        for r in rows:
+            if r["outcome"].startswith("expired") and r["connect_again"]:
+                print(f"{r['key']} must be connected again: {r['connect_again']}", file=out)
+    bad = ("failed", "expired")
+    return 1 if any(r["outcome"].startswith(bad) for r in rows) else 0
 
 
 # -- the redirect server -----------------------------------------------------------------------

@@ -214,39 +214,46 @@ class Expiry:
         expires_at: epoch seconds, ``None`` when it does not expire (or is not known).
         refreshable: a refresh can renew it (otherwise, connect again before it expires).
         why: a short explanation when it cannot be refreshed.
+        dead: the token has expired (or the refresh token has) and nothing renews it: the
+            account works again only once it is connected again.
     """
 
     expires_at: float | None
     refreshable: bool
     why: str = ""
+    dead: bool = False
 
 
 def expiry_of(record: Mapping[str, Any], now: float | None = None) -> Expiry:
     """When ``record``'s token expires and whether it can be refreshed; makes no request.
-    ``now`` (epoch seconds, default: this machine's clock) decides whether a refresh token
-    that expires (LinkedIn's, 365 days after the first connection) still can refresh.
+    ``now`` (epoch seconds, default: this machine's clock) decides whether the token, or a
+    refresh token that expires (LinkedIn's, 365 days after the first connection), has died:
+    such a record is not refreshable and `Expiry.dead` (connect the account again).
 
     Raises:
         ConfigurationError: the record is not one brandkit stored.
     """
     platform = _platform(record)
+    at = time.time() if now is None else now
     # A record stored before token lifetimes were checked may hold NaN or infinity.
     expires_at = stored_time(record.get("expires_at"))
+    gone = expires_at is not None and at >= expires_at
+
+    def not_renewable(why: str) -> Expiry:
+        # Past its expiry a token that nothing renews is dead, whatever the reason.
+        return Expiry(expires_at, False, why, dead=gone)
+
     if platform == "x" and record.get("oauth") == "1.0a":
         return Expiry(None, False, "OAuth 1.0a tokens do not expire")
     if platform == "x" or platform == "linkedin":
         ends = stored_time(record.get("refresh_expires_at"))
-        if (
-            record.get("refresh_token")
-            and ends is not None
-            and (time.time() if now is None else now) >= ends
-        ):
-            spent = datetime.fromtimestamp(max(0.0, min(ends, 253_402_300_799.0)), UTC)
+        if record.get("refresh_token") and ends is not None and at >= ends:
             return Expiry(
                 expires_at,
                 False,
-                f"the refresh token expired on {spent:%Y-%m-%d} (LinkedIn's last 365 days "
+                f"the refresh token expired on {_day(ends)} (LinkedIn's last 365 days "
                 "from the first connection): connect again",
+                dead=True,
             )
         if (
             record.get("refresh_token")
@@ -262,16 +269,33 @@ def expiry_of(record: Mapping[str, Any], now: float | None = None) -> Expiry:
             )
         if record.get("refresh_token"):
             return Expiry(expires_at, True)
-        return Expiry(expires_at, False, "no refresh token: connect again before it expires")
+        return not_renewable("no refresh token: connect again before it expires")
     if platform in ("threads", "instagram"):
+        if gone and expires_at is not None:
+            # Meta refreshes a long-lived token only while it has not expired; sent after,
+            # it is refused every day while the account stays dead.
+            return Expiry(
+                expires_at,
+                False,
+                f"the token expired on {_day(expires_at)} (Meta refreshes a token only "
+                "before it expires): connect again",
+                dead=True,
+            )
         if record.get("long_lived"):
             return Expiry(expires_at, True)
-        return Expiry(expires_at, False, "a short-lived token: connect again")
+        return not_renewable("a short-lived token: connect again")
     if platform == "bluesky" and not record.get("app_password"):
         if record.get("refresh_token"):
             return Expiry(expires_at, True)
-        return Expiry(expires_at, False, "no refresh token: connect again")
+        return not_renewable("no refresh token: connect again")
+    if gone:
+        return not_renewable("the token has expired: connect again")
     return Expiry(expires_at, False, "does not expire")
+
+
+def _day(at: float) -> str:
+    """The UTC date of epoch seconds ``at``, clamped to what a calendar holds."""
+    return f"{datetime.fromtimestamp(max(0.0, min(at, 253_402_300_799.0)), UTC):%Y-%m-%d}"
 
 
 def refresh_record(
@@ -487,7 +511,10 @@ def refresh_due(
 
     Returns:
         ``{key: outcome}`` for each account looked at: ``"refreshed"``, ``"not due"``,
-        ``"not refreshable"``, ``"not refreshable yet: <why>"`` (a Threads or Instagram
+        ``"not refreshable"`` (a token that does not expire, or not renewable by brandkit
+        yet alive), ``"expired: <why>"`` (`Expiry.dead`: the token, or its refresh token,
+        has expired and nothing renews it; nothing is sent, connect the account again),
+        ``"not refreshable yet: <why>"`` (a Threads or Instagram
         token less than a day old, which Meta refuses to refresh: nothing is sent, and
         ``force`` skips it too) or ``"failed: <error type>: <message>"`` (the message
         carries no secret).
@@ -514,7 +541,11 @@ def refresh_due(
             if record is None:
                 out[key] = "failed: ConfigurationError: no such account"
                 continue
-            if not expiry_of(record, clock()).refreshable:
+            expiry = expiry_of(record, clock())
+            if expiry.dead:
+                out[key] = f"expired: {expiry.why}"
+                continue
+            if not expiry.refreshable:
                 out[key] = "not refreshable"
                 continue
             if not force and not _due(record, clock(), margin):

@@ -684,6 +684,12 @@ class Emulator:
             for key, value in self.rate_limit_headers(request).items():
                 response.headers.setdefault(key, value)
             return response
+        return self.unrouted(request, allowed)
+
+    def unrouted(self, request: httpx.Request, allowed: bool) -> httpx.Response:
+        """The answer to a request no route takes: 405 when the path has routes for other
+        methods (``allowed``), else 404. Emulators override it with their platform's."""
+        path = request.url.path
         if allowed:
             return self.error(405, f"method {request.method} not allowed on {path}")
         return self.error(404, f"no route {request.method} {path}")

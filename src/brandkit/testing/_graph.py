@@ -761,6 +761,17 @@ class GraphEmulator(Emulator):
         code = extra.pop("code", 2 if status >= 500 else 100)
         return self._error_response(GraphError(status, code, message, **extra))
 
+    def unrouted(self, request: httpx.Request, allowed: bool) -> httpx.Response:
+        """Graph's answer to a path it has no edge for: 400, code 2500 "Unknown path
+        components: /{node}/{edge}" (the path without its version); a known path asked
+        with a method it does not take is the node's "Unsupported {method} request"."""
+        path = request.url.path
+        rest = re.sub(rf"^/{self.version_pattern}(?=/)", "", path)
+        if allowed:
+            node = rest.strip("/").split("/", 1)[0]
+            return self._error_response(self.unsupported(request.method.lower(), node))
+        return self._error_response(GraphError(400, 2500, f"Unknown path components: {rest}"))
+
     def refused(self, refusal: Refusal) -> httpx.Response:
         """A `GraphError` in Meta's error envelope; any other `Refusal` as the base
         answers it (through `error`)."""

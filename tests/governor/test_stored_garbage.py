@@ -84,3 +84,42 @@ def test_a_declared_policy_no_window_can_keep_is_refused(
     gov = Governor(SQLiteState(tmp_path / "budget.db"), clock=FakeClock())
     with pytest.raises(ConfigurationError, match="limit of at least 1"):
         gov.acquire(KEY, 1, (policy,))
+
+
+def _store_row(db: Path, row: list[object]) -> None:
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO brandkit_governor VALUES (?, '3600s', ?) "
+            "ON CONFLICT (scope, name) DO UPDATE SET data = excluded.data",
+            (SCOPE, json.dumps(row)),
+        )
+
+
+def test_a_stored_request_in_flight_far_in_the_future_holds_no_sender(tmp_path: Path) -> None:
+    """A spent window whose end is unknown waits for the answers of its requests in flight;
+    one stamped far in the future (a row from a host whose clock was years ahead, or by hand)
+    never answers and never expired, so every sender waited a quarter of a second, again and
+    again, for good."""
+    db = tmp_path / "budget.db"
+    clock = FakeClock()
+    gov = Governor(SQLiteState(db), clock=clock)
+    row = [0, 30, 3600.0, True, 0, None, False, True, None, None, None, T0 - 10, [],
+           [[T0 + 1e6, 1.0], [T0 - 5, 1.0]]]  # fmt: skip
+    _store_row(db, row)
+    clock.advance(3600.0)
+    assert gov.acquire(KEY, 1, POLICIES) == 0.0
+
+
+def test_a_stored_send_far_in_the_future_holds_one_window_at_most(tmp_path: Path) -> None:
+    """A local window whose log holds a send stamped far in the future was spent until that
+    time plus a window: every acquire said "in 24 h", day after day. It counts as sent now."""
+    db = tmp_path / "budget.db"
+    clock = FakeClock()
+    gov = Governor(SQLiteState(db), clock=clock)
+    far = T0 + 1e6
+    _store_row(db, [0, 30, 3600.0, False, 30, None, False, True, None, None, None, None,
+                    [[far, far, 30.0]], []])  # fmt: skip
+    wait = gov.acquire(KEY, 1, POLICIES)
+    assert 0.0 < wait <= 3600.0 * 1.05
+    clock.advance(wait)
+    assert gov.acquire(KEY, 1, POLICIES) == 0.0

@@ -115,6 +115,11 @@ class Slot:
         60.4 s). It is capped at 5 % of the window.
         """
         if self.server:
+            flight = self.flight
+            if flight and flight[-1][0] > now + FLIGHT_TTL:
+                # Stamped far ahead of any clock that granted it (a host years ahead, a row
+                # written by hand): no answer will ever come for it, and it would never expire.
+                flight[:] = [f for f in flight if f[0] <= now + FLIGHT_TTL]
             reset = self.reset
             if reset is not None and now >= reset:
                 # Our requests still in flight may reach the server after its reset and count
@@ -137,6 +142,11 @@ class Slot:
         elif self.runs and self.window is not None:
             horizon = now - self.window - min(margin, self.window * EDGE_SHARE)
             runs = self.runs
+            if runs[-1][1] > now + FLIGHT_TTL:
+                # Sends logged far ahead of now (as above) held the window spent until then:
+                # they count as sent now, holding it one window at most.
+                for run in runs:
+                    run[0], run[1] = min(run[0], now), min(run[1], now)
             while runs and runs[0][1] <= horizon:
                 runs.pop(0)
 
@@ -493,4 +503,7 @@ def _log(value: Any, width: int) -> list[list[float]]:
         if not isinstance(item, list) or len(item) != width:
             raise ValueError("not a log")
         out.append([_time(x) for x in item])
+    # In time order, as a governor appends them (the readers look at the ends of a log); a
+    # row from elsewhere may not be.
+    out.sort()
     return out

@@ -139,6 +139,9 @@ _MAX_HIDDEN = 300
 # Read-modify-write of a threadgate: how often a concurrent change is tolerated.
 _GATE_ATTEMPTS = 3
 _THREAD_DEPTH = 1000
+# Mentioned handles' DIDs: how long one is trusted, and how many are kept.
+_DID_TTL = 600.0
+_MAX_DIDS = 1024
 _B32 = "234567abcdefghijklmnopqrstuvwxyz"
 # app.bsky.feed.searchPosts: its largest page; how many searches one query may take (one per
 # any term, hashtag and handle, times each language); how many posts of one millisecond a
@@ -677,7 +680,8 @@ class BlueskyAdapter(Adapter):
 
     def __init__(self, account: Account) -> None:
         super().__init__(account)
-        self._dids: dict[str, str | None] = {}
+        # Mentioned handles -> (when resolved, DID or None), oldest first (see _resolve).
+        self._dids: dict[str, tuple[float, str | None]] = {}
         self._caps: Capabilities | None = None
         # The PDS's latest DPoP nonce (OAuth accounts); it rotates, so it is only remembered.
         self._dpop_nonce: str | None = None
@@ -1927,9 +1931,15 @@ class BlueskyAdapter(Adapter):
         return {"uri": record.uri, "cid": record.cid}
 
     def _resolve(self, handle: str) -> Flow[str | None]:
+        """The DID of a mentioned handle, ``None`` if no account has it. Kept for
+        `_DID_TTL` seconds only: the adapter lives as long as its client (an outbox worker
+        runs for months), a handle can move to another account, and one that did not
+        resolve may since have been taken."""
         key = handle.lower().lstrip("@")
-        if key in self._dids:
-            return self._dids[key]
+        now = self._now()
+        cached = self._dids.get(key)
+        if cached is not None and 0 <= now - cached[0] < _DID_TTL:
+            return cached[1]
         did: str | None = None
         if _HANDLE.fullmatch(key):
             response = yield Send(
@@ -1943,7 +1953,10 @@ class BlueskyAdapter(Adapter):
             elif response.status_code != 400:
                 # Not "no such handle": the lookup itself failed; nothing is created yet.
                 raise self.error_for(response)
-        self._dids[key] = did
+        self._dids.pop(key, None)
+        self._dids[key] = (now, did)
+        while len(self._dids) > _MAX_DIDS:
+            self._dids.pop(next(iter(self._dids)))
         return did
 
     def _facets(self, facets: Sequence[Mapping[str, Any]]) -> Flow[list[dict[str, Any]]]:

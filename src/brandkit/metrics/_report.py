@@ -324,6 +324,20 @@ document.documentElement.setAttribute("data-sortable-tables", String(sortable.le
 """
 
 
+def _nothing(where: CampaignWhere, what: str = "data") -> str:
+    """What a section without data says. "Yet" only in a report of everything: a period or
+    a campaign with nothing in it is no sign that nothing was ever collected."""
+    campaign = where.get("campaign") is not None
+    period = where.get("since") is not None or where.get("until") is not None
+    if campaign and period:
+        return f"No {what} for this campaign in this period."
+    if campaign:
+        return f"No {what} for this campaign."
+    if period:
+        return f"No {what} in this period."
+    return f"No {what} yet."
+
+
 def _empty(text: str) -> str:
     return f'<p class="empty">{esc(text)}</p>'
 
@@ -365,7 +379,7 @@ def _engagement_section(
         "post, per platform (each post counts with its latest available reading)."
     )
     if span is None:
-        return _panel("engagement", "Engagement over time", hint, _empty("No data yet."))
+        return _panel("engagement", "Engagement over time", hint, _empty(_nothing(where)))
     step = _interval(*span)
     lines: list[Line] = []
     for i, platform in enumerate(platforms):
@@ -380,7 +394,7 @@ def _engagement_section(
                 )
             )
     if not lines:
-        return _panel("engagement", "Engagement over time", hint, _empty("No data yet."))
+        return _panel("engagement", "Engagement over time", hint, _empty(_nothing(where)))
     # A total holds its value after its last reading: draw every line to the common end.
     end = max(line.points[-1][0] for line in lines)
     lines = [
@@ -406,7 +420,9 @@ def _step_text(step: timedelta) -> str:
 
 
 def _top_posts_section(
-    posts: Sequence[PostEngagement], infos: Mapping[tuple[str, str, str], _PostInfo]
+    posts: Sequence[PostEngagement],
+    infos: Mapping[tuple[str, str, str], _PostInfo],
+    nothing: str = "No data yet.",
 ) -> str:
     hint = (
         "The posts with the most engagements (latest available readings), with their "
@@ -414,7 +430,7 @@ def _top_posts_section(
     )
     ranked = [p for p in posts if p.engagements is not None][:TOP_POSTS]
     if not ranked:
-        return _panel("top-posts", "Top posts", hint, _empty("No data yet."))
+        return _panel("top-posts", "Top posts", hint, _empty(nothing))
     platforms = sorted({p.platform for p in ranked})
     bars = []
     rows = []
@@ -469,12 +485,12 @@ def _downsample(
     return picked
 
 
-def _followers_section(growth: Sequence[FollowerGrowth]) -> str:
+def _followers_section(
+    growth: Sequence[FollowerGrowth], nothing: str = "No follower counts collected yet."
+) -> str:
     hint = "Follower counts as read at each collection, per account."
     if not growth:
-        return _panel(
-            "followers", "Follower growth", hint, _empty("No follower counts collected yet.")
-        )
+        return _panel("followers", "Follower growth", hint, _empty(nothing))
     # An agency's store may follow thousands of accounts: a line, a legend entry and a row
     # each made a report of megabytes. The largest are shown, the others counted.
     growth, dropped = _most(growth, lambda g: g.last)
@@ -521,7 +537,11 @@ def _followers_section(growth: Sequence[FollowerGrowth]) -> str:
     return _panel("followers", "Follower growth", hint, chart + legend + table)
 
 
-def _best_times_section(slots: Sequence[TimeSlot], zone: str) -> str:
+def _best_times_section(
+    slots: Sequence[TimeSlot],
+    zone: str,
+    nothing: str = "No posts with a known publication time and engagements yet.",
+) -> str:
     hint = (
         f"Mean engagements of the posts published in each weekday × hour slot ({zone}); "
         "darker is better, the outlined slot is the best."
@@ -531,7 +551,7 @@ def _best_times_section(slots: Sequence[TimeSlot], zone: str) -> str:
             "best-times",
             "Best times to post",
             hint,
-            _empty("No posts with a known publication time and engagements yet."),
+            _empty(nothing),
         )
     cells = {(s.weekday, s.hour): (s.mean_engagements, s.posts) for s in slots}
     chart = heatmap(cells, label=f"Mean engagements by weekday and hour ({zone})", zone=zone)
@@ -599,13 +619,17 @@ def _totals_table(totals: Sequence[Total], label: str, none_label: str) -> str:
     )
 
 
-def _totals_section(by_platform: Sequence[Total], by_campaign: Sequence[Total] | None) -> str:
+def _totals_section(
+    by_platform: Sequence[Total],
+    by_campaign: Sequence[Total] | None,
+    nothing: str = "No data yet.",
+) -> str:
     hint = (
         "Sum of each post's latest available value, per platform and per campaign; "
         "(n n/a): posts whose latest reading is unavailable (an earlier value still counts)."
     )
     if not by_platform:
-        return _panel("totals", "Totals", hint, _empty("No data yet."))
+        return _panel("totals", "Totals", hint, _empty(nothing))
     body = _totals_table(by_platform, "platform", "–")
     if by_campaign:
         body += '<h3 style="font-size:15px;margin:18px 0 8px">By campaign</h3>'
@@ -796,13 +820,14 @@ def _raw_section(
     names: Iterable[str],
     posts: Sequence[PostEngagement],
     infos: Mapping[tuple[str, str, str], _PostInfo],
+    nothing: str = "No data yet.",
 ) -> str:
     """The raw-numbers table: ``order`` holds every post (most engaged first), ``shown``
     the latest samples of the first `RAW_ROWS` of them, ``names`` every metric that any
     post's latest samples have (one column each)."""
     hint = "Latest value of every metric of every post."
     if not order:
-        return _panel("raw", "Raw numbers", hint, _empty("No data yet."))
+        return _panel("raw", "Raw numbers", hint, _empty(nothing))
     table: dict[tuple[str, str, str], dict[str, MetricSample]] = defaultdict(dict)
     for s in shown:
         assert s.post_id is not None
@@ -974,7 +999,12 @@ def render_report(
     infos = _post_infos(deliveries, wanted)
 
     generated = (now or datetime.now(UTC)).astimezone(UTC)
-    period = f"data read {_when(span[0])} → {_when(span[1])} UTC" if span else "no data yet"
+    nothing = _nothing(where)
+    period = (
+        f"data read {_when(span[0])} → {_when(span[1])} UTC"
+        if span
+        else nothing.rstrip(".").lower()
+    )
     pills = [
         f'<span class="pill">{esc(name)}: {esc(value)}</span>'
         for name, value in where.items()
@@ -991,14 +1021,16 @@ def render_report(
             header,
             _summary(post_keys, posts, growth, by_platform, samples),
             _engagement_section(store, platforms, where),
-            _top_posts_section(posts, infos),
-            _followers_section(growth),
-            _best_times_section(slots, zone),
+            _top_posts_section(posts, infos, nothing),
+            _followers_section(growth, _nothing(where, "follower counts")),
+            _best_times_section(
+                slots, zone, _nothing(where, "posts with a known publication time and engagements")
+            ),
             _conversation_section(inbox, since, until),
             _listening_section(listener, since, until),
-            _totals_section(by_platform, by_campaign),
+            _totals_section(by_platform, by_campaign, nothing),
             _unavailable_section(missing),
-            _raw_section(shown, raw, metric_names, posts, infos),
+            _raw_section(shown, raw, metric_names, posts, infos, nothing),
             f"<footer>brandkit {esc(__version__)} · times in UTC unless marked · a post's "
             "engagement rate = engagements ÷ impressions, or ÷ followers where the platform "
             "gives no impressions (its rate basis); the summary pools each basis apart"

@@ -527,7 +527,7 @@ class Worker:
         """Run until ``stop`` is set: publish what is due, then wait ``poll`` seconds when
         nothing was. ``on_delivery`` is called with each delivery after its attempt,
         ``on_idle`` each time a look found nothing to do and nothing was under way (before
-        the wait).
+        the wait). What either callback raises is logged, and the run goes on.
 
         With the asynchronous client, ``concurrency`` accounts are served all the time: as
         soon as one account's deliveries are settled another claimed account starts, and a
@@ -567,8 +567,8 @@ class Worker:
                 logger.warning("the outbox is busy: %s", exc)
                 done = []
             if not done:
-                if on_idle is not None and not stop.is_set():
-                    on_idle()
+                if not stop.is_set():
+                    _tell_idle(on_idle)
                 self._idle(poll, stop)
 
     async def _pump(
@@ -617,8 +617,8 @@ class Worker:
                     )
                     running[task] = (items, settled)
                 if not running:
-                    if on_idle is not None and not stop.is_set():
-                        on_idle()
+                    if not stop.is_set():
+                        _tell_idle(on_idle)
                     if isinstance(stop, asyncio.Event):
                         await self._aidle(poll, stop)
                     elif not stop.is_set():
@@ -789,6 +789,20 @@ def _tell(callback: Callable[[Delivery], None] | None, delivery: Delivery) -> No
     except Exception:
         # A broken display must not leave deliveries leased or unsettled.
         logger.exception("on_delivery failed for delivery %s", delivery.id)
+
+
+def _tell_idle(callback: Callable[[], None] | None) -> None:
+    """Call ``on_idle``; what it raises is logged, and the worker looks again after its
+    poll. (``brandkit run``'s reads the outbox: a database restart made it an
+    `OutboxConflict` that ended the worker, where its own claim's is logged and retried.)"""
+    if callback is None:
+        return
+    try:
+        callback()
+    except OutboxConflict as exc:
+        logger.warning("the outbox is busy: %s", exc)
+    except Exception:
+        logger.exception("on_idle failed")
 
 
 def _tell_failed(failed: Sequence[Delivery], callback: Callable[[Delivery], None] | None) -> None:

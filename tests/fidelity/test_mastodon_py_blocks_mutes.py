@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -91,3 +92,33 @@ def test_mute_hides_from_context_and_drops_notifications_until_it_ends(
     assert [s.id for s in api.status_context(post.id).descendants] == [said]
     assert api.account_unmute(loud_id).muting is False
     assert len(api.status_context(post.id).descendants) == 3
+
+
+def test_blocked_and_muted_accounts_leave_listening(
+    served: tuple[MastodonEmulator, str],
+) -> None:
+    """A hashtag timeline and full-text search read by the brand leave out the statuses of
+    accounts it blocked or muted (TagFeed's and StatusesSearchService's filters); an
+    anonymous tag timeline still has them; unblocking and unmuting brings them back."""
+    emu, url = served
+    api = connect(url, emu.account(username="brand").secret("token"))
+    anonymous = connect(url, None)
+    said = {}
+    for name in ("fan", "troll", "bore"):
+        emu.set_indexable(name)
+        said[name] = emu.audience(name).post(f"I love #kopi says {name}", lang="en")
+
+    def tagged(client: Any) -> list[str]:
+        return sorted(str(s.id) for s in client.timeline_hashtag("kopi"))
+
+    def searched() -> list[str]:
+        return sorted(str(s.id) for s in api.search_v2("kopi", result_type="statuses").statuses)
+
+    assert tagged(api) == sorted(said.values()) == searched()
+    api.account_block(emu.account_id("troll"))
+    api.account_mute(emu.account_id("bore"))
+    assert tagged(api) == [said["fan"]] == searched()
+    assert tagged(anonymous) == sorted(said.values())
+    api.account_unblock(emu.account_id("troll"))
+    api.account_unmute(emu.account_id("bore"))
+    assert tagged(api) == sorted(said.values()) == searched()

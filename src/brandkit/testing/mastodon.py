@@ -2195,9 +2195,14 @@ class MastodonEmulator(Emulator):
         return response
 
     def _excluded_by(self, viewer: _User, account_id: str) -> bool:
-        """Account.not_excluded_by_account: the viewer blocked or muted the account."""
+        """Account.not_excluded_by_account (excluded_from_timeline_account_ids): the viewer
+        blocked or muted the account, or the account blocked the viewer."""
         pair = (viewer.id, account_id)
-        return pair in self._blocks or self._muting_account(*pair)[0]
+        return (
+            pair in self._blocks
+            or (account_id, viewer.id) in self._blocks
+            or self._muting_account(*pair)[0]
+        )
 
     def _muting(self, user_id: str, st: _Status) -> bool:
         """Whether ``user_id`` muted the conversation ``st`` is in."""
@@ -2857,6 +2862,8 @@ class MastodonEmulator(Emulator):
                     continue
                 if only_media and not st.media_ids:
                     continue
+                if user is not None and self._excluded_by(user, st.user_id):
+                    continue  # TagFeed: Status.not_excluded_by_account for a signed-in viewer
                 items.append(st)
         page = self._page_by_id(items, params, limit)
         origin = self._origin(request)
@@ -2940,6 +2947,8 @@ class MastodonEmulator(Emulator):
         for st in self._live():
             if not self._searchable(st, user):
                 continue
+            if self._filtered_for(st, user):
+                continue  # StatusesSearchService rejects what StatusFilter filters
             if _clauses_match(clauses, st, self._users[st.user_id]):
                 out.append(st)
         return out

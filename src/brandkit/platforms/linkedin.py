@@ -119,6 +119,9 @@ _SHARE_STATS: tuple[tuple[str, Metric], ...] = (
     ("commentCount", Metric.REPLIES),
     ("shareCount", Metric.REPOSTS),
 )
+# Parts whose uploads are kept for another attempt of their create (the newest ones).
+_MAX_UPLOADS_KEPT = 64
+
 # -- answers ---------------------------------------------------------------------------------
 # Rest.li answers as LinkedIn documents them: URNs are strings, byte offsets and counts
 # integers; nothing is coerced.
@@ -532,9 +535,23 @@ class LinkedInAdapter(RefreshingAdapter):
                 urn = yield from self._upload(card.thumbnail)
                 uploaded.append((urn, card.thumbnail))
             self._uploaded[thread.key] = uploaded
+            while len(self._uploaded) > _MAX_UPLOADS_KEPT:
+                self._uploaded.pop(next(iter(self._uploaded)))
         content = self._content(rendered, part, uploaded, card)
         if content:
             body["content"] = content
+        try:
+            return (yield from self._create(part, thread, body))
+        except (Rejected, AuthError):
+            # Refused for good: no attempt of this part will use the uploads (nor their
+            # bytes, held in memory for the client's life).
+            self._uploaded.pop(thread.key, None)
+            raise
+
+    def _create(
+        self, part: RenderedPart, thread: ThreadContext, body: Mapping[str, Any]
+    ) -> Flow[PartRef]:
+        """``POST /rest/posts`` of ``body``, its 422 duplicate read (see `publish_part`)."""
         response = yield from self._send(
             lambda: self._request("POST", "/rest/posts", body=body),
             bucket="post",

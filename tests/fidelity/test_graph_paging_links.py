@@ -222,3 +222,30 @@ def test_expanded_edge_links_keep_the_request_version() -> None:
         assert httpx.URL(nested["paging"]["next"]).path == f"/v21.0/{post}/comments"
         rest, pages = walk_from(nested)
         assert [c["id"] for c in nested["data"]] + rest == made and pages == 1
+
+
+def test_threads_next_names_the_default_limit() -> None:
+    """A conversation read without ``limit`` pages by 25, and its ``next`` says
+    ``limit=25`` as Graph writes the page's limit (the recorded Facebook pages carry
+    ``limit=25`` that no request named); following it reads the rest."""
+    emu = ThreadsEmulator()
+    with emu.serve() as url:
+        acct = emu.account()
+        who, token = str(acct.settings["user_id"]), str(acct.secret("token"))
+        auth = {"authorization": f"Bearer {token}"}
+        made = httpx.post(
+            f"{url}/v1.0/{who}/threads",
+            data={"media_type": "TEXT", "text": "Busy day"},
+            headers=auth,
+        ).json()["id"]
+        root = httpx.post(
+            f"{url}/v1.0/{who}/threads_publish", data={"creation_id": made}, headers=auth
+        ).json()["id"]
+        for i in range(30):
+            emu.audience(f"fan{i}").reply(root, f"reply {i}")
+            emu.clock.advance(1)
+        first = httpx.get(f"{url}/v1.0/{root}/conversation", headers=auth).json()
+        assert len(first["data"]) == 25
+        assert httpx.URL(first["paging"]["next"]).params["limit"] == "25"
+        rest, pages = walk_from(first)
+        assert len(rest) == 5 and pages == 1

@@ -739,7 +739,9 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
         out["paging"] = {"cursors": cursors}
         rest = items.index(chunk[-1]) + 1 < len(items)
         if links and rest:
-            query = {k: str(v) for k, v in params.items()}
+            # Graph writes the page's limit into next whether or not the request named one.
+            query = {k: str(v) for k, v in params.items() if k != "limit"}
+            query["limit"] = str(limit)
             out["paging"]["next"] = self.paging_link(
                 request.url.path, query, ("after", cursors["after"])
             )

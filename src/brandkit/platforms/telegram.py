@@ -91,6 +91,8 @@ _ALBUM_TYPE = {"image": "photo", "video": "video"}
 # ratio must be at most 20."
 _MAX_PHOTO_SIDES = 10000
 _MAX_PHOTO_RATIO = 20
+# Message and topic ids are 32-bit in Telegram's protocol.
+_MAX_MESSAGE_ID = 2**31 - 1
 
 M = TypeVar("M", bound=pydantic.BaseModel)
 
@@ -350,7 +352,9 @@ class TelegramAdapter(Adapter):
         has no idempotency.
 
         Raises:
-            ContentError: a GIF in an album (Telegram albums take photos and videos only).
+            ContentError: a GIF in an album (Telegram albums take photos and videos only);
+                an option of the wrong kind (``message_thread_id`` not a whole number from 1
+                to 2**31-1, ``disable_notification`` or ``protect_content`` not a bool).
             MediaError: a photo whose width and height add up to more than 10000 pixels, or
                 whose sides differ more than 20 times (Telegram refuses it).
             PlatformError: Telegram refused (typed by `error_for`).
@@ -366,11 +370,11 @@ class TelegramAdapter(Adapter):
             if chat is not None:
                 common["chat_id"] = int(chat) if str(chat).lstrip("-").isdigit() else chat
         options = rendered.options
-        for key in ("message_thread_id",):
-            if options.get(key) is not None:
-                common[key] = int(options[key])
+        topic = _topic_option(options.get("message_thread_id"), self.name)
+        if topic is not None:
+            common["message_thread_id"] = topic
         for key in ("disable_notification", "protect_content"):
-            if options.get(key):
+            if _flag_option(options, key, self.name):
                 common[key] = True
         if thread.parent is not None:
             common["reply_parameters"] = {"message_id": int(thread.parent.id)}
@@ -832,6 +836,48 @@ def _body(response: httpx.Response) -> dict[str, Any]:
     except ValueError:
         return {"description": response.text[:300].strip()}
     return data if isinstance(data, dict) else {}
+
+
+def _topic_option(value: Any, platform: str) -> int | None:
+    """``Post.options["message_thread_id"]`` as the forum topic's id (a whole number, or its
+    digits as text from a config file), ``None`` when not given.
+
+    Raises:
+        ContentError: anything else (a float would be cut, ``True`` read as topic 1).
+    """
+    if value is None:
+        return None
+    topic: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        topic = value
+    elif isinstance(value, str) and value.isascii() and value.isdigit():
+        topic = int(value)
+    if topic is None or not 1 <= topic <= _MAX_MESSAGE_ID:
+        raise ContentError(
+            f"options.message_thread_id must be the forum topic's id, a whole number from 1 "
+            f"to {_MAX_MESSAGE_ID}, not {value!r:.40}",
+            field="options.message_thread_id",
+            platform=platform,
+        )
+    return topic
+
+
+def _flag_option(options: Mapping[str, Any], key: str, platform: str) -> bool:
+    """A yes/no ``Post.options`` entry (absent: no).
+
+    Raises:
+        ContentError: not ``True`` or ``False`` (text such as "no" would be read as yes).
+    """
+    value = options.get(key)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ContentError(
+            f"options.{key} must be True or False, not {value!r:.40}",
+            field=f"options.{key}",
+            platform=platform,
+        )
+    return value
 
 
 def _check_photo(media: Media, index: int, platform: str) -> None:

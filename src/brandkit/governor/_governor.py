@@ -228,8 +228,10 @@ class Governor:
 
     Args:
         store: where state lives (default: `MemoryState`).
-        clock: the current time in float seconds since the epoch (default: a monotonic
-            clock anchored on the wall clock). Tests pass a fake.
+        clock: the current time in float seconds since the epoch (default: the store's
+            shared clock when it has one, as `RedisState` and `PostgresState` do, so that
+            hosts whose clocks disagree stamp the state alike; else a monotonic clock
+            anchored on the wall clock). Tests pass a fake.
         resolution: seconds added to a reset the server may have truncated to whole seconds.
         backoff_base: the first backoff ceiling after a bare 429, in seconds.
         backoff_cap: the largest backoff ceiling, in seconds.
@@ -265,7 +267,12 @@ class Governor:
             )
         self.max_server_wait = float(max_server_wait)
         self.store: StateStore = store if store is not None else MemoryState()
-        self.clock: Callable[[], float] = clock if clock is not None else MonotonicClock()
+        if clock is None:
+            # A store shared by hosts (RedisState, PostgresState) offers its server's clock:
+            # times written by hosts whose clocks disagree would be read wrongly by the others.
+            shared = getattr(self.store, "clock", None)
+            clock = shared if isinstance(shared, ServerTimeClock) else MonotonicClock()
+        self.clock: Callable[[], float] = clock
         # A NaN here made every hold a "not before" of NaN, which holds nothing: requests
         # went at once after a bare 429, into more of them.
         self.resolution = checked_seconds(

@@ -122,7 +122,8 @@ class MetricSample:
         account: the account's key (``platform:name``).
         metric: the canonical name (see [`Metric`][brandkit.metrics.Metric]).
         value: the number (finite, from 0 to `MAX_VALUE`: every metric is a count), or
-            ``None`` when unavailable.
+            ``None`` when unavailable; another real number type (numpy's, a Fraction) is
+            kept as an ``int`` (an integral one) or a ``float``.
         fetched_at: when brandkit read it (aware UTC); repeated samples form a time series.
         post_id: the platform's id of the post; ``None`` for account metrics.
         raw_name: the platform's own name for the metric (``"favourites_count"``, ...).
@@ -147,6 +148,12 @@ class MetricSample:
     posted_at: datetime | None = None
 
     def __attrs_post_init__(self) -> None:
+        value = self.value
+        if value is not None and type(value) is not int and type(value) is not float:
+            # A count of another type (numpy's, from a DataFrame row; a Fraction), checked
+            # by _check_value: SQLite bound numpy's integers as bytes and refused a Fraction.
+            number = int(value) if isinstance(value, numbers.Integral) else float(value)
+            object.__setattr__(self, "value", number)
         # Checked here, where an adapter makes the sample: the engines would each store or
         # refuse another type their own way (SQLite keeps post_id=123 as "123",
         # PostgreSQL refuses it), and a missing name failed the whole add as a database

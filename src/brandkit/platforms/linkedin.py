@@ -510,7 +510,8 @@ class LinkedInAdapter(RefreshingAdapter):
 
         Raises:
             ContentError: LinkedIn has no threads (a part after the first); a bad
-                ``visibility`` option.
+                ``visibility`` option, a ``reshare_disabled`` that is not a bool, or a
+                ``video_title`` that is not text.
             PlatformError: LinkedIn refused (typed by `error_for`).
             MalformedResponse: a success answer brandkit cannot read (no id, a wrong type,
                 not JSON); after the create, the post may exist and is looked up.
@@ -631,6 +632,21 @@ class LinkedInAdapter(RefreshingAdapter):
                 field="options.visibility",
                 platform=self.name,
             )
+        reshare_disabled = rendered.options.get("reshare_disabled", False)
+        if not isinstance(reshare_disabled, bool):
+            # Text such as "false" would read as True and disable resharing.
+            raise ContentError(
+                f"options.reshare_disabled must be True or False, not {reshare_disabled!r:.40}",
+                field="options.reshare_disabled",
+                platform=self.name,
+            )
+        title = rendered.options.get("video_title")
+        if title is not None and not isinstance(title, str):
+            raise ContentError(
+                f"options.video_title must be text, not {title!r:.40}",
+                field="options.video_title",
+                platform=self.name,
+            )
         return {
             "author": self.author,
             "commentary": little_text(part.text),
@@ -641,7 +657,7 @@ class LinkedInAdapter(RefreshingAdapter):
                 "thirdPartyDistributionChannels": [],
             },
             "lifecycleState": "PUBLISHED",
-            "isReshareDisabledByAuthor": bool(rendered.options.get("reshare_disabled", False)),
+            "isReshareDisabledByAuthor": reshare_disabled,
         }
 
     def _content(
@@ -658,7 +674,7 @@ class LinkedInAdapter(RefreshingAdapter):
                 if media.kind == "video":
                     title = rendered.options.get("video_title")
                     if title:
-                        item["title"] = str(title)
+                        item["title"] = title
                 elif media.alt:
                     item["altText"] = media.alt
                 return {"media": item}

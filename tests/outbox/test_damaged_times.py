@@ -112,7 +112,7 @@ def test_a_damaged_time_on_an_unknown_row_is_looked_up_before_a_retry_sends(
         assert retried.look_first
 
 
-def _damage_table(db: Path | str, table: str, column: str, value: str, delivery_id: str) -> None:
+def _damage_table(db: Path | str, table: str, column: str, value: object, delivery_id: str) -> None:
     key = "id" if table == "deliveries" else "delivery_id"
     if isinstance(db, Path):
         con = sqlite3.connect(db)
@@ -186,3 +186,30 @@ def test_a_row_whose_creation_time_is_infinite_blocks_nothing_else(
         assert {d.id for d in box.list()} == {good.id, bad.id}
         assert {d.id for d in box.due(T0)} == {good.id, bad.id}
         assert {d.id for d in box.claim(T0)} == {good.id, bad.id}
+
+
+def test_a_lease_longer_than_any_outbox_takes_holds_nothing(
+    db: Path | str, emu: OutboxNetEmulator
+) -> None:
+    """No outbox leases for more than 7 days: a lease that ends later (a hand edit, another
+    tool; on PostgreSQL an infinity) held its delivery and every later post of its account
+    for ever, and a person could not even cancel it ("being published right now"; on
+    PostgreSQL "cannot subtract infinite timestamps"). It holds nothing, as a lease that is
+    no number does."""
+    import time
+
+    with Outbox(db) as box:
+        (held,) = box.add(Post(text="held"), emu.account(name="a"))
+        (later,) = box.add(Post(text="later"), emu.account(name="a"))
+        (stuck,) = box.add(Post(text="stuck"), emu.account(name="b"))
+    owner = "elsewhere:4242:0badc0de.1"
+    for delivery_id in (held.id, stuck.id):
+        if isinstance(db, Path):
+            until: object = time.time() + 30 * 86_400
+        else:
+            until = "infinity" if delivery_id == held.id else "2999-01-01 00:00+00"
+        _damage_table(db, "deliveries", "lease_owner", owner, delivery_id)
+        _damage_table(db, "deliveries", "lease_until", str(until), delivery_id)
+    with Outbox(db) as box:
+        assert box.cancel(stuck.id).status is DeliveryStatus.CANCELLED
+        assert [d.id for d in box.claim(T0)] == [held.id, later.id]

@@ -54,6 +54,7 @@ from brandkit.delivery import Delivery, DeliveryStatus, send_at
 from brandkit.errors import BrandkitError, ConfigurationError, OutboxConflict
 from brandkit.outbox._store import (
     _AFTER_FINISHED,
+    _FAR_LEASE,
     _HERE,
     _HOST,
     _IN_FLIGHT,
@@ -144,8 +145,22 @@ SCHEMA = register(
 
 # A lease ``secs`` seconds from now on the database clock (NULL stays NULL: no lease).
 _UNTIL = "now() + make_interval(secs => %s::float8)"
+
+
+def _ended(column: str = "lease_until") -> str:
+    """SQL: the lease ``column`` has ended, on the database clock. One ending past the
+    longest lease an outbox takes (`_FAR_LEASE`: a hand edit, another tool, an infinity)
+    holds nothing, rather than its delivery and its account for ever."""
+    return f"({column} < now() OR {column} > now() + make_interval(secs => {_FAR_LEASE}))"
+
+
+def _held(column: str = "lease_until") -> str:
+    """SQL: the lease ``column`` has not ended (see `_ended`)."""
+    return f"({column} >= now() AND {column} <= now() + make_interval(secs => {_FAR_LEASE}))"
+
+
 # Seconds left on a lease on the database clock (negative: ended; NULL: none).
-_LEFT = "EXTRACT(EPOCH FROM lease_until - now())::float8"
+_LEFT = f"CASE WHEN {_ended()} THEN -1.0 ELSE EXTRACT(EPOCH FROM lease_until - now())::float8 END"
 
 
 def _bad(column: str) -> str:
@@ -174,7 +189,7 @@ _DUE_TIME = (
     "  AND (not_before IS NULL OR not_before <= %(at)s) "
     f"  OR {_bad('scheduled_at')} OR {_bad('not_before')}) "
 )
-_DUE = _DUE_TIME + "AND (lease_owner IS NULL OR lease_until < now())"
+_DUE = _DUE_TIME + f"AND (lease_owner IS NULL OR {_ended()})"
 
 
 # `PostgresOutbox.release` without a retry time, in one statement: the delivery's lease
@@ -710,7 +725,7 @@ class PostgresOutbox(Outbox):
             self._free_dead_here(db)
             db.execute(
                 f"SELECT {_PG_ROW} FROM {self._t['deliveries']} WHERE status = 'sending' "  # noqa: S608
-                "AND (lease_owner IS NULL OR lease_until < now()) FOR UPDATE SKIP LOCKED"
+                f"AND (lease_owner IS NULL OR {_ended()}) FOR UPDATE SKIP LOCKED"
             )
             rows = db.fetchall()
             for row in rows:
@@ -769,12 +784,13 @@ class PostgresOutbox(Outbox):
             self._free_dead_here(db)
             db.execute(
                 f"SELECT a.account FROM {a} a "  # noqa: S608
-                "WHERE (a.lease_owner IS NULL OR a.lease_owner = %(me)s OR a.lease_until < now()) "
+                "WHERE (a.lease_owner IS NULL OR a.lease_owner = %(me)s "
+                f"  OR {_ended('a.lease_until')}) "
                 f"{only}"
                 f"AND EXISTS (SELECT 1 FROM {d} WHERE account = a.account AND {_DUE}) "
                 # A delivery being published (a Client's publish too) holds its account.
                 f"AND NOT EXISTS (SELECT 1 FROM {d} WHERE account = a.account "
-                "  AND lease_owner IS NOT NULL AND lease_until >= now()) "
+                f"  AND lease_owner IS NOT NULL AND {_held()}) "
                 f"ORDER BY (SELECT min(COALESCE(scheduled_at, created_at)) FROM {d} "
                 f"  WHERE account = a.account AND {_DUE}), a.account "
                 "LIMIT %(n)s FOR UPDATE OF a SKIP LOCKED",
@@ -1103,10 +1119,10 @@ class PostgresOutbox(Outbox):
         only = "AND account = ANY(%(keys)s) " if keys is not None else ""
         return (
             f"SELECT {columns} FROM {d} WHERE {_DUE_TIME} {only}"  # noqa: S608
-            "AND (lease_owner IS NULL OR lease_until < now() "
+            f"AND (lease_owner IS NULL OR {_ended()} "
             "  OR lease_owner = ANY(%(dead)s::text[])) "
             f"AND account NOT IN (SELECT account FROM {d} "
-            "  WHERE lease_owner IS NOT NULL AND lease_until >= now() "
+            f"  WHERE lease_owner IS NOT NULL AND {_held()} "
             "  AND NOT lease_owner = ANY(%(dead)s::text[])) "
             f"AND id IN ({_in_order(d, 'TRUE')}) "
             # LIMIT NULL is no limit.

@@ -218,6 +218,10 @@ def _lease_seconds(lease: Any) -> float:
     )
 
 
+# The furthest end of a lease an outbox can have written (`MAX_LEASE`, and a day for a
+# clock set back meanwhile): one ending later holds nothing.
+_FAR_LEASE = MAX_LEASE + 86_400.0
+
 MAX_TIMEOUT = MAX_LOCK_WAIT
 """The longest an outbox waits for another process's lock (seconds)."""
 
@@ -828,7 +832,10 @@ class Outbox(SQLiteStore):
         alive = _local_owner_alive(owner, delivery_id)
         if alive is not None:
             return not alive
-        return until is None or until < time.time()
+        now = time.time()
+        # A lease ending past the longest any outbox takes was written by hand or by
+        # another tool: it would hold the delivery, and its account, for ever.
+        return until is None or until < now or until > now + _FAR_LEASE
 
     @classmethod
     def _stored_lease_open(cls, owner: object, until: object, delivery_id: object) -> bool:

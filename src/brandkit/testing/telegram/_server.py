@@ -48,6 +48,9 @@ _SEND_KIND = {
 }
 _ALPHABET = string.ascii_letters + string.digits + "-_"
 SERVICE_USER = {"id": 777000, "is_bot": False, "first_name": "Telegram"}
+# The placeholder Telegram puts in "from" of a message a user sent on behalf of a channel
+# (the channel itself is in "sender_chat"); python-telegram-bot's ChatID.FAKE_CHANNEL.
+CHANNEL_USER = {"id": 136817688, "is_bot": True, "first_name": "Channel", "username": "Channel_Bot"}
 """The sender Telegram shows on a channel post's automatic forward into its discussion group."""
 UPDATE_LIFETIME = 24 * 3600.0
 """Telegram keeps an unconfirmed update for 24 hours."""
@@ -207,6 +210,8 @@ class TelegramMessage:
             post's id in the channel.
         thread_id: the comment thread it belongs to (the automatic forward's id).
         reactions: who reacted how (user or bot id -> emoji).
+        sender_chat_id: the channel an audience member wrote as (Telegram lets a user
+            comment on behalf of a channel of theirs), if they did.
     """
 
     chat_id: int
@@ -225,6 +230,7 @@ class TelegramMessage:
     forward_of: int | None = None
     thread_id: int | None = None
     reactions: dict[int, list[str]] = attrs.field(factory=dict)
+    sender_chat_id: int | None = None
 
 
 @attrs.define
@@ -472,6 +478,33 @@ class TelegramEmulator(Emulator):
             m = self._keep_audience(
                 group, user, text, reply_to=replied.message_id, thread_id=thread
             )
+            self._notify(group, m)
+            return f"{group.id}:{m.message_id}"
+
+    def channel_comment(self, target: str, text: str, *, channel: str = "fanchannel") -> str:
+        """A comment written on behalf of a public channel (``channel``, its username; made
+        on first use), as Telegram lets a user comment as one of their channels: ``from`` is
+        Telegram's placeholder user ``Channel_Bot`` and ``sender_chat`` the channel.
+        ``target`` is as for ``audience(...).comment``. Returns ``"chat_id:message_id"``.
+
+        Raises:
+            KeyError: no such post or comment, or the channel has no discussion group.
+        """
+        with self.lock:
+            name = channel.lstrip("@")
+            own = next(
+                (c for c in self.chats.values() if c.type == "channel" and c.username == name),
+                None,
+            )
+            if own is None:
+                own = self.chat(username=name, title=name.title())
+            user = self.user(f"{name}_owner")
+            group, replied = self._comment_target(str(target))
+            thread = replied.thread_id if replied.forward_of is None else replied.message_id
+            m = self._keep_audience(
+                group, user, text, reply_to=replied.message_id, thread_id=thread
+            )
+            m.sender_chat_id = own.id
             self._notify(group, m)
             return f"{group.id}:{m.message_id}"
 
@@ -899,6 +932,9 @@ class TelegramEmulator(Emulator):
             channel = self.chats[chat.linked_chat_id]  # type: ignore[index]
             data["from"] = dict(SERVICE_USER)
             data["sender_chat"] = self._chat_json(channel)
+        elif m.user_id is not None and m.sender_chat_id is not None:
+            data["from"] = dict(CHANNEL_USER)
+            data["sender_chat"] = self._chat_json(self.chats[m.sender_chat_id])
         elif m.user_id is not None:
             user = self.users[m.user_id]
             data["from"] = {

@@ -142,6 +142,7 @@ class _User(Answer):
 class _ChatRef(Answer):
     id: _Int
     type: str
+    title: str | None = None
     username: str | None = None
 
 
@@ -167,6 +168,9 @@ class _InMessage(Answer):
     message_id: _Int
     message_thread_id: _Int | None = None
     from_: _User | None = pydantic.Field(default=None, alias="from")
+    # Set when the message was sent on behalf of a chat: a channel a user commented as, the
+    # group itself (an anonymous admin), the linked channel (an automatic forward).
+    sender_chat: _ChatRef | None = None
     chat: _ChatRef
     # Unix time: bounded to what a clock holds (a garbled one is a malformed answer).
     date: Annotated[_Int, pydantic.Field(ge=0, le=253_402_300_799)]
@@ -653,9 +657,9 @@ class TelegramAdapter(Adapter):
             if m.forward_origin.message_id is not None:
                 _remember(threads, f"{chat}:{m.message_id}", str(m.forward_origin.message_id))
             return None
-        author = m.from_
-        if author is None or author.is_bot:
-            return None  # a channel or another bot speaking, not the audience
+        writer = _writer(m)
+        if writer is None or self._ours(m.sender_chat):
+            return None  # the brand, an anonymous admin or a bot speaking, not the audience
         replied = m.reply_to_message
         in_reply_to: str | None = None
         if m.chat.type == "private":
@@ -677,7 +681,6 @@ class TelegramAdapter(Adapter):
                     return None  # group chatter outside the channel's comment threads
                 in_reply_to = f"{chat}:{replied.message_id}" if replied is not None else post
             kind = "comment"
-        name = " ".join(n for n in (author.first_name, author.last_name) if n) or None
         url = None
         if post is not None:
             channel = public_link(self.chat_id, post, self._username)
@@ -687,12 +690,7 @@ class TelegramAdapter(Adapter):
             account=self.account.key,
             id=f"{chat}:{m.message_id}",
             kind=kind,
-            author=Author(
-                id=str(author.id),
-                handle=author.username,
-                name=name,
-                url=f"https://t.me/{author.username}" if author.username else None,
-            ),
+            author=writer,
             text=m.text or m.caption or "",
             created_at=datetime.fromtimestamp(m.date, UTC),
             url=url,
@@ -903,6 +901,31 @@ def _check_photo(media: Media, index: int, platform: str) -> None:
             field=f"media[{index}]",
             platform=platform,
         )
+
+
+def _writer(m: _InMessage) -> Author | None:
+    """Who wrote ``m``: a channel when a user commented on its behalf (``from`` is then
+    Telegram's placeholder bot ``Channel_Bot``), else the user; ``None`` for a bot, an
+    anonymous group admin (the group itself as ``sender_chat``) or no sender at all."""
+    chat = m.sender_chat
+    if chat is not None:
+        if chat.type != "channel":
+            return None
+        return Author(
+            id=str(chat.id),
+            handle=chat.username,
+            name=chat.title or None,
+            url=f"https://t.me/{chat.username}" if chat.username else None,
+        )
+    user = m.from_
+    if user is None or user.is_bot:
+        return None
+    return Author(
+        id=str(user.id),
+        handle=user.username,
+        name=" ".join(n for n in (user.first_name, user.last_name) if n) or None,
+        url=f"https://t.me/{user.username}" if user.username else None,
+    )
 
 
 def _split_id(message_id: str) -> tuple[str, str]:

@@ -60,8 +60,9 @@ def while_another_writer_holds(store: EncryptedStore, account: Account, text: st
 
 
 def test_x_keeps_the_refresh_the_store_could_not_keep(
-    store: EncryptedStore, caplog: pytest.LogCaptureFixture
+    store: EncryptedStore, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(store_module, "STORE_WAIT", 0.5)  # tried again that long
     emu = XEmulator()
     with emu.serve():
         app = emu.oauth_app(redirect_uri=REDIRECT, scopes=SCOPES)
@@ -93,7 +94,10 @@ def test_x_keeps_the_refresh_the_store_could_not_keep(
         assert live is not None and live not in caplog.text
 
 
-def test_bluesky_keeps_the_refresh_the_store_could_not_keep(store: EncryptedStore) -> None:
+def test_bluesky_keeps_the_refresh_the_store_could_not_keep(
+    store: EncryptedStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "STORE_WAIT", 0.5)
     emu = BlueskyEmulator()
     with emu.serve():
         emu.add_user("brand.test")

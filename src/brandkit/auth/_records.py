@@ -654,6 +654,45 @@ def _take_lock(store: CredentialStore, key: str, wait: float) -> Flow[AbstractCo
         delay = min(delay * 2, _POLL_MAX)
 
 
+def _keep_flow(store: CredentialStore, key: str, record: Record) -> Flow[BrandkitError | None]:
+    """Store refreshed ``record``, trying again for up to `STORE_WAIT` seconds while the
+    store fails (as `refresh_locked` does), waiting through the driver; the error of the
+    last attempt when it never took it, else ``None``.
+
+    Raises:
+        ConfigurationError: the store refuses the record itself (no attempt can help).
+    """
+    from brandkit.auth import store as store_module
+
+    deadline = time.monotonic() + store_module.STORE_WAIT
+    delay = 0.05
+    while True:
+        try:
+            store.put(key, record)
+            return None
+        except ConfigurationError:
+            raise
+        except BrandkitError as exc:
+            if time.monotonic() + delay > deadline:
+                return exc
+        yield Wait(delay)
+        delay = min(delay * 2, 2.0)
+
+
+def _not_kept(key: str, exc: BaseException) -> None:
+    """Log, at ERROR (no token: the error's type and message only), that ``key``'s live
+    session is still only in this process's memory."""
+    logger.error(
+        "credential store: the refreshed tokens of %s could not be stored (%s: %s); the "
+        "stored refresh token is spent, so this process keeps the new tokens, uses them, and "
+        "tries to store them again at the account's next request. If it stops first, the "
+        "account must be connected again",
+        key,
+        type(exc).__name__,
+        exc,
+    )
+
+
 def _locked_refresh(
     store: CredentialStore,
     key: str,
@@ -664,51 +703,70 @@ def _locked_refresh(
     adopt: Callable[[Record], None],
     refresh: Callable[[], Flow[None]],
     renewed: Callable[[Record, object], Record | None],
+    due_now: Callable[[], None],
 ) -> Flow[None]:
     """Refresh under the store's lock of ``key``, after reading the record again: when
     another holder already refreshed (the stored access token is not ``token_used``, the
     one found stale), ``adopt`` its record and spend nothing; otherwise ``refresh`` and
     store what ``renewed`` makes of the record and the token stored before (``None``:
-    nothing new), before the lock is let go, so that the next holder reads it.
+    nothing new), before the lock is let go, so that the next holder reads it. A store
+    that fails to take it is tried again for up to `STORE_WAIT` seconds.
 
-    A refresh whose record could not be stored (the store failed) is kept in ``link`` and
-    stored first the next time, while the store still holds the session it replaced: that
-    session's refresh token is spent, so it must never be adopted over the live one.
+    A refresh whose record could not be stored even so is kept in ``link``, logged at
+    ERROR, and ``due_now`` makes the account's token look expired, so that its next
+    request comes back here: the record is stored then (and ``adopt`` gives the account
+    its real expiry back), without a refresh, while the store still holds the session it
+    replaced: that session's refresh token is spent, so it must never be adopted over the
+    live one. Until it is stored, each request tries once, and uses the live tokens.
 
     Raises:
         CredentialStoreLocked: another holder kept the lock past ``wait`` seconds.
         BrandkitError: the store could not be read or written.
     """
-    held = yield from _take_lock(store, key, wait)
+    # Called for the pending record's sake (``due_now``), not for a stale token: the token
+    # in use is the live one, and a store still failing must not fail the request.
+    pending = link.unsaved is not None and token_used == link.unsaved[1].get("access_token")
+    try:
+        held = yield from _take_lock(store, key, wait)
+    except BrandkitError as exc:
+        if not pending:
+            raise
+        _not_kept(key, exc)
+        return
     link.holding = True
     try:
-        record = store.get(key)
-        stored = record.get("access_token") if record is not None else None
-        if link.unsaved is not None:
-            replaced, unsaved = link.unsaved
-            if record is not None and stored == replaced:
-                store.put(key, unsaved)
-                record, stored = unsaved, unsaved.get("access_token")
-            # Stored now, or the store holds another holder's newer session since.
-            link.unsaved = None
-        if record is not None and isinstance(stored, str) and stored != token_used:
+        try:
+            record = store.get(key)
+            stored = record.get("access_token") if record is not None else None
+            if link.unsaved is not None:
+                replaced, unsaved = link.unsaved
+                if record is not None and stored == replaced:
+                    store.put(key, unsaved)
+                    record, stored = unsaved, unsaved.get("access_token")
+                # Stored now, or the store holds another holder's newer session since.
+                link.unsaved = None
+        except BrandkitError as exc:
+            if not pending:
+                raise
+            _not_kept(key, exc)
+            return
+        if record is not None and isinstance(stored, str) and (stored != token_used or pending):
             adopt(record)
             return
         yield from refresh()
         fresh = renewed(record, stored) if record is not None else None
         if fresh is not None:
+            error: BaseException | None
             try:
-                store.put(key, fresh)
-            except BaseException:
+                error = yield from _keep_flow(store, key, fresh)
+            except BaseException as exc:
+                error = exc
+            if error is not None:
                 # The refresh token was spent: the live session is only in memory now.
                 link.unsaved = (stored, fresh)
-                logger.warning(
-                    "credential store: the refreshed tokens of %s could not be stored; this "
-                    "process keeps them and stores them at its next refresh (until then the "
-                    "stored ones are spent)",
-                    key,
-                )
-                raise
+                due_now()
+                _not_kept(key, error)
+                raise error
     finally:
         link.holding = False
         held.__exit__(None, None, None)
@@ -747,6 +805,11 @@ def _store_refresher(
                 "issued_at": time.time(),
             }
 
+        def due_now() -> None:
+            # Expired in memory only: the next request comes to this hook, which stores
+            # the pending record and gives the real expiry back (`adopt`).
+            adapter.token_expires_at = 0.0
+
         return _locked_refresh(
             store,
             key,
@@ -756,6 +819,7 @@ def _store_refresher(
             adopt=adopt,
             refresh=lambda: adapter.refresh_now(token_used),
             renewed=renewed,
+            due_now=due_now,
         )
 
     return hook
@@ -836,6 +900,14 @@ def _bluesky_store_refresher(
                 return None
             return {**record, **_bluesky_session(account)}
 
+        def due_now() -> None:
+            # As the X hook's: the next request stores the pending session through here.
+            oauth = account.settings.get("oauth")
+            account.settings["oauth"] = {
+                **(dict(oauth) if isinstance(oauth, Mapping) else {}),
+                "expires_at": 0.0,
+            }
+
         return _locked_refresh(
             store,
             key,
@@ -845,6 +917,7 @@ def _bluesky_store_refresher(
             adopt=lambda record: _adopt_bluesky(account, record),
             refresh=adapter.refresh_oauth_now,
             renewed=renewed,
+            due_now=due_now,
         )
 
     return hook

@@ -430,6 +430,9 @@ class GraphEmulator(Emulator):
         self._after_store: list[_AfterStore] = []
         self._last_id = self.id_base
         self._comments: dict[str, Comment] = {}
+        # Private replies (the Send API with recipient.comment_id): comment id -> (the
+        # message's id, its text); one per comment, as Meta allows.
+        self._private_replies: dict[str, tuple[str, str]] = {}
         self._people: dict[str, str] = {}
         self._apps: dict[str, MetaOAuthApp] = {}
         self._codes: dict[str, _MetaCode] = {}
@@ -701,6 +704,56 @@ class GraphEmulator(Emulator):
         )
         self._comments[comment.id] = comment
         return comment
+
+    def private_reply(self, comment_id: str) -> str | None:
+        """The text the account sent in private (a direct message) to the author of the
+        comment ``comment_id``, if it did."""
+        with self.lock:
+            sent = self._private_replies.get(comment_id)
+            return sent[1] if sent is not None else None
+
+    def private_refusal(self, c: Comment) -> GraphError | None:
+        """Why the account may not answer the comment ``c`` in private (``None``: it may):
+        Meta's private replies send one message per comment, within 7 days of it, and
+        never to the account's own comment."""
+        if c.id in self._private_replies:
+            return GraphError(400, 10900, "(#10900) Activity already replied to")
+        if c.by_owner:
+            return GraphError(400, 10902, "(#10902) This is not a Replyable activity")
+        if self.clock.time() - c.created_at >= _PRIVATE_REPLY_WINDOW:
+            return GraphError(400, 10903, "(#10903) This user can't reply to this activity")
+        return None
+
+    def send_private_reply(self, owner: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """A private reply by the account ``owner`` (a Page, an Instagram account) as the
+        Send API takes it: ``recipient={"comment_id": ...}`` and ``message={"text": ...}``
+        (JSON, or their JSON text in a form); its answer ``{"recipient_id",
+        "message_id"}``. A recipient by id (a conversation) is not emulated.
+
+        Raises:
+            GraphError: no comment recipient (code 100, subcode 2018001), an empty message
+                (2018034), a comment not on the account's posts (subcode 33), or one it may
+                not answer in private (`private_refusal`).
+        """
+        recipient = _json_param(params, "recipient")
+        message = _json_param(params, "message")
+        comment_id = str(recipient.get("comment_id") or "")
+        if not comment_id:
+            raise GraphError(400, 100, "(#100) No matching user found", subcode=2018001)
+        text = message.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise GraphError(400, 100, "(#100) Message cannot be empty", subcode=2018034)
+        comment = self.live_comment(comment_id)
+        if comment is None or self.comment_owner(comment.on) != owner:
+            raise self.unsupported("post", comment_id)
+        refusal = self.private_refusal(comment)
+        if refusal is not None:
+            raise refusal
+        message_id = "m_" + secrets.token_urlsafe(32)
+        self._private_replies[comment.id] = (message_id, text)
+        # The author's id as this account sees it (page- or app-scoped), not their own.
+        digest = hashlib.sha256(f"{owner}:{comment.author_id}".encode()).hexdigest()
+        return {"recipient_id": str(int(digest, 16))[:16], "message_id": message_id}
 
     def live_comment(self, comment_id: str) -> Comment | None:
         """A comment that exists now and whose post exists now."""
@@ -1405,6 +1458,28 @@ class GraphEmulator(Emulator):
     def default_version_name(self) -> str:
         """The version of unversioned calls (`version`)."""
         return self.version
+
+
+# How long after a comment the account may still answer it in private.
+_PRIVATE_REPLY_WINDOW = 7 * 86_400.0
+
+
+def _json_param(params: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """A Send API parameter that is a JSON object: given as one (a JSON body) or as its
+    JSON text (a form or the query).
+
+    Raises:
+        GraphError: it is missing or no JSON object (code 100).
+    """
+    value = params.get(name)
+    if isinstance(value, str) and value.strip():
+        try:
+            value = json.loads(value)
+        except ValueError:
+            value = None
+    if not isinstance(value, dict):
+        raise GraphError(400, 100, f"(#100) param {name} must be a JSON object")
+    return value
 
 
 def _limit(value: Any, default: int = 25, most: int = 100) -> int:

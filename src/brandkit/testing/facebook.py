@@ -54,9 +54,6 @@ What it answers like the Graph API (``platforms.md`` §5, real bodies in ``tests
 
 from __future__ import annotations
 
-import hashlib
-import json
-import secrets
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -155,9 +152,6 @@ class _Page:
         return followers_at(self.followers, self.followers_per_day, self.created_at, now)
 
 
-# How long after a comment a Page may still answer it in private (Messenger's private
-# replies), as can_reply_privately reports it.
-_PRIVATE_REPLY_WINDOW = 7 * 86_400.0
 PAGE_TASKS = ("ANALYZE", "ADVERTISE", "MESSAGING", "MODERATE", "CREATE_CONTENT", "MANAGE")
 """The tasks a Page admin has (``/me/accounts`` lists them per Page)."""
 
@@ -259,18 +253,8 @@ class FacebookEmulator(GraphEmulator):
         self._photos: dict[str, _Photo] = {}
         self._videos: dict[str, _Video] = {}
         self._users: dict[str, str] = {}  # user id -> name
-        # Private replies (Messenger's Send API with recipient.comment_id): comment id ->
-        # (the message's id, its text); one per comment, as Meta allows.
-        self._private_replies: dict[str, tuple[str, str]] = {}
 
     # -- public helpers --------------------------------------------------------------------
-
-    def private_reply(self, comment_id: str) -> str | None:
-        """The text the Page sent in private (Messenger) to the author of ``comment_id``,
-        if it did."""
-        with self.lock:
-            sent = self._private_replies.get(comment_id)
-            return sent[1] if sent is not None else None
 
     def account(
         self,
@@ -979,7 +963,7 @@ class FacebookEmulator(GraphEmulator):
             "can_like": lambda f: True,
             "can_comment": lambda f: c.parent is None,
             # A Page answers a comment in private (Messenger) within 7 days of it.
-            "can_reply_privately": lambda f: self._private_refusal(c) is None,
+            "can_reply_privately": lambda f: self.private_refusal(c) is None,
             "is_private": lambda f: False,
             # Fields of the Comment node that Graph leaves out when they have no value (a
             # comment without a photo, tags, a private reply or a live broadcast).
@@ -1050,47 +1034,14 @@ class FacebookEmulator(GraphEmulator):
             return self.json(self._comment_fields(comment, str(fields)))
         return self.json({"id": comment.id})
 
-    def _private_refusal(self, c: Comment) -> GraphError | None:
-        """Why the Page may not answer ``c`` in private (``None``: it may): Messenger's
-        private replies send one message per comment, within 7 days of it, and never to a
-        Page."""
-        if c.id in self._private_replies:
-            return GraphError(400, 10900, "(#10900) Activity already replied to")
-        if c.by_owner:
-            return GraphError(400, 10902, "(#10902) This is not a Replyable activity")
-        if self.clock.time() - c.created_at >= _PRIVATE_REPLY_WINDOW:
-            return GraphError(400, 10903, "(#10903) This user can't reply to this activity")
-        return None
-
     @route("POST", rf"/{VERSION}/(?P<page_id>[0-9]+)/messages")
     @graph_api()
     def _send_message(
         self, request: httpx.Request, token: Token, params: dict[str, Any], page_id: str, **_: Any
     ) -> httpx.Response:
-        # Private replies: the Send API with recipient.comment_id (Messenger Platform,
-        # "Private Replies"); a PSID recipient (a conversation) is not emulated.
+        # Private replies (Messenger Platform's "Private Replies").
         self._page_for(token, page_id, write=True)
-        recipient = _json_param(params, "recipient")
-        message = _json_param(params, "message")
-        comment_id = str(recipient.get("comment_id") or "")
-        if not comment_id:
-            raise GraphError(
-                400, 100, "(#100) No matching user found", subcode=2018001, kind="OAuthException"
-            )
-        text = message.get("text")
-        if not isinstance(text, str) or not text.strip():
-            raise GraphError(400, 100, "(#100) Message cannot be empty", subcode=2018034)
-        comment = self.live_comment(comment_id)
-        if comment is None or self.comment_owner(comment.on) != page_id:
-            raise self.unsupported("post", comment_id)
-        refusal = self._private_refusal(comment)
-        if refusal is not None:
-            raise refusal
-        message_id = "m_" + secrets.token_urlsafe(32)
-        self._private_replies[comment.id] = (message_id, text)
-        # The author's page-scoped id: stable for the Page, not the author's own id.
-        psid = str(int(hashlib.sha256(f"{page_id}:{comment.author_id}".encode()).hexdigest(), 16))
-        return self.json({"recipient_id": psid[:16], "message_id": message_id})
+        return self.json(self.send_private_reply(page_id, params))
 
     @route("POST", rf"/{VERSION}/{NODE}/likes")
     @route("DELETE", rf"/{VERSION}/{NODE}/likes")
@@ -1480,21 +1431,3 @@ def _attached_media(params: dict[str, Any]) -> list[str]:
     if len(out) > 100:
         raise GraphError(400, 100, "(#100) Too many attached_media")
     return out
-
-
-def _json_param(params: dict[str, Any], name: str) -> dict[str, Any]:
-    """A Send API parameter that is a JSON object: given as one (a JSON body) or as its
-    JSON text (a form or the query).
-
-    Raises:
-        GraphError: it is missing or no JSON object (code 100).
-    """
-    value = params.get(name)
-    if isinstance(value, str) and value.strip():
-        try:
-            value = json.loads(value)
-        except ValueError:
-            value = None
-    if not isinstance(value, dict):
-        raise GraphError(400, 100, f"(#100) param {name} must be a JSON object")
-    return value

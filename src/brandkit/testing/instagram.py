@@ -759,6 +759,15 @@ class InstagramEmulator(MediaFetchingEmulator[Container, _Media]):
         comment.hidden = hide_param(params)
         return self.json({"success": True})
 
+    @route("POST", rf"/(?:{VERSION}/)?(?P<user_id>[0-9]+)/messages")
+    @graph_api()
+    def _send_message(
+        self, request: httpx.Request, token: Token, params: dict[str, Any], user_id: str, **_: Any
+    ) -> httpx.Response:
+        # "Send a Private Reply to a Commenter": recipient.comment_id, within 7 days, once.
+        self.user_for(token, user_id)
+        return self.json(self.send_private_reply(user_id, params))
+
     @route("GET", rf"/{VERSION}/(?P<user_id>[0-9]+)/content_publishing_limit")
     @graph_api()
     def _publishing_limit(

@@ -31,7 +31,12 @@
   (`Comment`), `GraphEmulator.add_comment` and the audience (``emu.audience("fan1")
   .comment(post_id_or_comment_id, text)``) for the audience's comments in tests, hiding,
   deleting and liking; `GraphEmulator.answers` and `GraphEmulator.is_hidden` for tests to
-  look at what the account did; each platform answers them in its own shape.
+  look at what the account did; each platform answers them in its own shape. Private
+  replies to a commenter (the Send API's ``recipient.comment_id``,
+  `GraphEmulator.send_private_reply`): one per comment, within 7 days, never to the
+  account's own comment; `GraphEmulator.private_reply` shows what was sent.
+- A path Graph has no edge for is 400 code 2500 "Unknown path components"
+  (`GraphEmulator.unrouted`).
 - `MediaFetchingEmulator`: what Instagram and Threads share, containers that download
   their media from a URL and process by the emulator clock, publishing them (the account,
   its publish permission, ``creation_id``; each platform refuses a missing container in its

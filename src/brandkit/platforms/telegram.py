@@ -39,6 +39,7 @@ import io
 import json
 import logging
 import os
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import IO, TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar, cast
@@ -91,6 +92,9 @@ _ALBUM_TYPE = {"image": "photo", "video": "video"}
 # ratio must be at most 20."
 _MAX_PHOTO_SIDES = 10000
 _MAX_PHOTO_RATIO = 20
+# A public chat's username (5-32 letters, digits and "_", a letter first) and its t.me link.
+_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{4,31}")
+_CHAT_LINK = re.compile(r"(?:https?://)?(?:t\.me|telegram\.me)/@?([A-Za-z0-9_]+)/?")
 # Message and topic ids are 32-bit in Telegram's protocol.
 _MAX_MESSAGE_ID = 2**31 - 1
 
@@ -813,11 +817,15 @@ class TelegramAdapter(Adapter):
         """How ``chat_id`` is written, for a chat Telegram cannot find (most often a
         channel's name without its "@", which Telegram reads as no chat at all)."""
         chat = self.chat_id
-        if isinstance(chat, str) and not chat.startswith("@"):
-            return (
-                f"chat_id {chat!r} is neither '@name' nor a numeric id: write "
-                f"chat_id='@{chat}' for the public channel or group named {chat}"
-            )
+        if isinstance(chat, str):
+            # A bare name, a t.me link, or "@name" with spaces around it.
+            link = _CHAT_LINK.fullmatch(chat.strip())
+            name = link.group(1) if link else chat.strip().lstrip("@")
+            if chat != f"@{name}" and _USERNAME.fullmatch(name):
+                return (
+                    f"chat_id {chat!r} is not how the Bot API names a chat: write "
+                    f"chat_id='@{name}' for the public channel or group {name}"
+                )
         return (
             f"Check chat_id ({chat!r}): '@channelname' for a public channel or group, or its "
             "numeric id (-100... for a channel or supergroup); the bot must be a member of the "

@@ -352,7 +352,11 @@ class RedisState:
                 writes.setdefault(scope, []).extend((name, data))
         if not drops and not writes:
             return result, None
-        now = time.time()
+        # The TTLs are reckoned on the clock the entries are written in: the server's, which
+        # the governor reads by default (`clock`), once it has been sampled; the host's own,
+        # hours off, kept a hold that long too short. Never a round trip here.
+        clock = self.clock
+        now = time.time() if clock.due() else clock()
         args: list[str | int] = [*versions]
         for scope in keys:
             kept = [e for (s, _), e in entries.items() if s == scope]

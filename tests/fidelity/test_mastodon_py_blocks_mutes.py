@@ -122,3 +122,36 @@ def test_blocked_and_muted_accounts_leave_listening(
     api.account_unblock(emu.account_id("troll"))
     api.account_unmute(emu.account_id("bore"))
     assert tagged(api) == sorted(said.values()) == searched()
+
+
+def test_report_a_troll(served: tuple[MastodonEmulator, str]) -> None:
+    """``report`` files a Report as the docs show it: category ``other`` by default, the
+    troll's own statuses kept (another account's dropped), forwarded only for a remote
+    account; ``violation`` (or any ``rule_ids``) on an instance without rules is 422
+    "Rule ids does not reference valid rules"; an unknown account is 404."""
+    emu, url = served
+    api = connect(url, emu.account(username="brand").secret("token"))
+    post = api.status_post("Hello")
+    troll, remote = emu.audience("troll"), emu.audience("spam@bad.example")
+    nasty = troll.reply(post.id, "boo")
+    friendly = emu.audience("fan").reply(post.id, "hi")
+    troll_id = emu.account_id("troll")
+
+    filed = api.report(troll_id, status_ids=[nasty, friendly], comment="Harassment")
+    assert filed.category == "other" and filed.comment == "Harassment"
+    assert [str(i) for i in filed.status_ids] == [nasty] and filed.rule_ids is None
+    assert filed.action_taken is False and filed.forwarded is False
+    assert filed.target_account.acct == "troll"
+    ad = remote.reply(post.id, "buy now")
+    spam = api.report(
+        emu.account_id("spam@bad.example"), status_ids=[ad], category="spam", forward=True
+    )
+    assert spam.category == "spam" and spam.forwarded is True
+    assert [r["comment"] for r in emu.reports()] == ["Harassment", ""]
+
+    with pytest.raises(mastodon.MastodonAPIError, match="does not reference valid rules"):
+        api.report(troll_id, category="violation")
+    with pytest.raises(mastodon.MastodonAPIError, match="does not reference valid rules"):
+        api.report(troll_id, rule_ids=["1"])
+    with pytest.raises(mastodon.MastodonNotFoundError):
+        api.report("999999")

@@ -1,6 +1,6 @@
 """The answers of the Mastodon emulator's engagement and moderation endpoints (reblog and
-follow notifications, grouped notifications, favourited_by/reblogged_by, block/mute and
-relationships) against the community OpenAPI spec of the Mastodon API, over a real
+follow notifications, grouped notifications, favourited_by/reblogged_by, block/mute,
+relationships and reports) against the community OpenAPI spec of the Mastodon API, over a real
 socket."""
 
 from __future__ import annotations
@@ -52,4 +52,9 @@ def test_engagement_and_moderation_answers_match_the_spec() -> None:
             "/api/v1/accounts/{id}/unblock",
             "post",
             http.post(f"/api/v1/accounts/{fan_id}/unblock"),
+        )
+        check(
+            "/api/v1/reports",
+            "post",
+            http.post("/api/v1/reports", data={"account_id": fan_id, "comment": "spam"}),
         )

@@ -222,6 +222,7 @@ _WRITE_SCOPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("POST", re.compile(r"/api/v1/statuses/[^/]+/(un)?mute"), "write:mutes"),
     ("POST", re.compile(r"/api/v1/accounts/[^/]+/(un)?block"), "write:blocks"),
     ("POST", re.compile(r"/api/v1/accounts/[^/]+/(un)?mute"), "write:mutes"),
+    ("POST", re.compile(r"/api/v1/reports/?"), "write:reports"),
     ("POST", re.compile(r"/api/v[12]/notifications/(clear|[^/]+/dismiss)"), "write:notifications"),
     ("POST", re.compile(r"/api/v1/markers"), "write:statuses"),
     ("POST", re.compile(r"/api/v[12]/media"), "write:media"),
@@ -609,6 +610,8 @@ class MastodonEmulator(Emulator):
         # id) -> (whether their notifications are muted too, when the mute ends or None).
         self._blocks: set[tuple[str, str]] = set()
         self._mutes: dict[tuple[str, str], tuple[bool, float | None]] = {}
+        # The reports accounts filed (POST /api/v1/reports), oldest first.
+        self._reports: list[dict[str, Any]] = []
         # Each user's read markers by timeline, in the order they were made.
         self._markers: dict[str, dict[str, _Marker]] = {}
         # set_group_key!'s Redis keys: (account, type prefix) -> (hour bucket, set at).
@@ -2297,6 +2300,66 @@ class MastodonEmulator(Emulator):
                 self._mutes.pop(pair, None)
         return self.json(self._relationship_json(user, target))
 
+    @route("POST", r"/api/v1/reports/?")
+    @_api()
+    def _report(self, request: httpx.Request, user: _User) -> httpx.Response:
+        # Mastodon.py posts to /api/v1/reports/ (Rails takes a trailing slash).
+        # ReportsController#create -> ReportService: the target account (404 when unknown),
+        # the statuses of the report that are the target's (others dropped), category
+        # "other" unless given ("violation" whenever rule_ids are), a comment of at most
+        # 1,000 characters, forwarded only for a remote account.
+        params, _ = self._params(request)
+        target = self._users.get(str(params.get("account_id") or ""))
+        if target is None:
+            raise Refusal(404, "Record not found")
+        comment = str(params.get("comment") or "")
+        if len(comment) > 1000:
+            raise Refusal(
+                422, "Validation failed: Comment is too long (maximum is 1000 characters)"
+            )
+        rule_ids = [str(r) for r in _as_list(params.get("rule_ids")) if str(r).strip()]
+        category = "violation" if rule_ids else str(params.get("category") or "other")
+        if category not in _REPORT_CATEGORIES:
+            raise Refusal(422, f"'{category}' is not a valid category")
+        if category == "violation":
+            # Report#validate_rule_ids: the instance has no rules (its instance document
+            # lists none), so no rule_ids reference valid ones.
+            raise Refusal(422, "Validation failed: Rule ids does not reference valid rules")
+        wanted = [str(i) for i in _as_list(params.get("status_ids")) if str(i).strip()]
+        status_ids = [
+            i
+            for i in dict.fromkeys(wanted)
+            if i in self._statuses and self._statuses[i].user_id == target.id
+        ]
+        report = {
+            "id": str(len(self._reports) + 1),
+            "action_taken": False,
+            "action_taken_at": None,
+            "category": category,
+            "comment": comment,
+            "forwarded": target.domain is not None
+            and _form_bool(params.get("forward"), default=False),
+            "created_at": utc_millis(self.clock.time()),
+            "status_ids": status_ids,
+            "rule_ids": None,
+            "target_account": target.id,
+            "reporter": user.id,
+        }
+        self._reports.append(report)
+        return self.json(self._report_json(report, self._origin(request)))
+
+    def _report_json(self, report: Mapping[str, Any], origin: str) -> dict[str, Any]:
+        """REST::ReportSerializer: the report with its target account."""
+        data = {k: v for k, v in report.items() if k not in ("target_account", "reporter")}
+        data["target_account"] = self._account_json(self._users[report["target_account"]], origin)
+        return data
+
+    def reports(self) -> list[dict[str, Any]]:
+        """The reports accounts filed, oldest first, as ``POST /api/v1/reports`` answered
+        them (``target_account`` the reported account's id, ``reporter`` the reporter's)."""
+        with self.lock:
+            return [dict(r) for r in self._reports]
+
     @route("GET", r"/api/v1/accounts/relationships")
     @_api()
     def _relationships(self, request: httpx.Request, user: _User) -> httpx.Response:
@@ -3335,6 +3398,17 @@ def _mention_first(text: str, acct: str) -> str:
     if regex.search(pattern, text, regex.IGNORECASE):
         return text
     return f"@{acct} {text}" if text.strip() else f"@{acct}"
+
+
+# Report.categories (legal from 4.2).
+_REPORT_CATEGORIES = ("other", "spam", "legal", "violation")
+
+
+def _as_list(value: Any) -> list[Any]:
+    """A parameter that may come as a list (``key[]``, JSON) or as one value."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
 
 
 def _form_bool(value: Any, *, default: bool) -> bool:

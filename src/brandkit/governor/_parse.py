@@ -198,9 +198,10 @@ def parse_rate_limit(
         if win.reset is not None and win.reset > latest:
             windows = tuple(_capped(each, latest) for each in windows)
             break
-    # Retry-After means "not now" only on a refusal (RFC 9110: 429, 503); on an answer that
-    # did what was asked it would park the account for nothing.
-    refused = status in (429, 503)
+    # Retry-After means "not now" only on a refusal (429) or an outage (5xx: a 503, and the
+    # 502 or 504 a front end answers for a site in maintenance); on an answer that did what
+    # was asked it would park the account for nothing.
+    refused = status == 429 or 500 <= status < 600
     retry_after = (
         _retry_after(found.get("retry-after"), at + skew)
         if kinds & _OTHER_BIT and refused

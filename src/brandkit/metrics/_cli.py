@@ -130,6 +130,13 @@ def _collect(args: argparse.Namespace, out: TextIO) -> int:
     from brandkit.outbox import Outbox
 
     source = _existing(args.db, "outbox")
+    if kind_of(source) == "sqlite" and not _file_has_table(source, "outbox_deliveries"):
+        # Outbox(create=False) refuses a missing file only: in a file of metrics alone it
+        # made empty outbox tables, and the collect read "0 deliveries" as if all was well.
+        raise ConfigurationError(
+            f"no outbox in {source!r}: collect reads the deliveries from the outbox, pass its "
+            "file as --db (and the metrics' file as --metrics-db, if they are apart)"
+        )
     accounts = list(Account.load(args.accounts).values())
     # create=False: an SQLite file or a PostgreSQL schema without an outbox is refused.
     # 0 is every delivery, as `metrics latest --limit 0` is every row (it read none).
@@ -276,7 +283,14 @@ def _has_table(store: MetricsStore, table: str) -> bool:
             row = conn.execute("SELECT to_regclass(?)", (name,)).fetchone()
         return row is not None and row[0] is not None
     db = store.path
-    if db is None or db == ":memory:":
+    if db is None:
+        return False
+    return _file_has_table(db, table)
+
+
+def _file_has_table(db: str, table: str) -> bool:
+    """Whether the SQLite file ``db`` holds ``table`` (read only: never creates the file)."""
+    if db == ":memory:":
         return False
     import sqlite3
     from urllib.parse import quote

@@ -213,3 +213,38 @@ def test_a_lease_longer_than_any_outbox_takes_holds_nothing(
     with Outbox(db) as box:
         assert box.cancel(stuck.id).status is DeliveryStatus.CANCELLED
         assert [d.id for d in box.claim(T0)] == [held.id, later.id]
+
+
+@pytest.mark.parametrize("stored", ["pending", "sent"])
+def test_a_row_whose_status_column_is_no_status_is_not_left_for_ever(
+    db: Path | str, emu: OutboxNetEmulator, stored: str
+) -> None:
+    """A status column no brandkit writes (``PENDING``, as a hand edit meant to requeue a
+    post) beside a readable delivery: listed as the delivery says (pending), but no claim
+    ever took it, nor counted it. A pending one is failed, saying so and what to do; a
+    finished one (its stored delivery says sent) gets its column written again."""
+    account = emu.account(name="a")
+    with Outbox(db) as box:
+        (bad,) = box.add(Post(text="bad"), account)
+        if stored == "sent":
+            bad.status, bad.keys, bad.attempts = DeliveryStatus.SENDING, ["k"], 1
+            box.save(bad)
+            from brandkit.platforms._base import PartRef
+
+            bad.parts.append(PartRef(index=0, id="1", url="https://obx.example/1"))
+            bad.status = DeliveryStatus.SENT
+            box.save(bad)
+    _damage_table(db, "deliveries", "status", "PENDING", bad.id)
+    with Outbox(db) as box:
+        assert box.claim(T0) == []
+        got = box.get(bad.id)
+        assert got is not None
+        assert box.counts()[got.status] == 1
+        if stored == "sent":
+            assert got.status is DeliveryStatus.SENT
+            return
+        assert got.status is DeliveryStatus.FAILED
+        message = str(got.error)
+        assert bad.id in message and "status 'PENDING'" in message and "retry" in message
+        assert box.retry(bad.id).status is DeliveryStatus.PENDING
+        assert [d.id for d in box.claim(T0)] == [bad.id]

@@ -59,6 +59,7 @@ from brandkit.outbox._store import (
     _HOST,
     _IN_FLIGHT,
     _ROW,
+    _UNKNOWN_STATUS,
     _UNREADABLE,
     _UNSET,
     Outbox,
@@ -69,7 +70,7 @@ from brandkit.outbox._store import (
     _iso,
     _lease_seconds,
     _read_events,
-    _time_faults,
+    _row_faults,
     _Unset,
 )
 
@@ -166,7 +167,7 @@ _LEFT = f"CASE WHEN {_ended()} THEN -1.0 ELSE EXTRACT(EPOCH FROM lease_until - n
 def _bad(column: str) -> str:
     """SQL: the time column holds what no brandkit writes and Python cannot read (an
     infinity, a year before 1 or after 9999: a TIMESTAMPTZ takes them from a hand edit or
-    another tool). Such a row is due at once and failed by the claim (`_time_faults`),
+    another tool). Such a row is due at once and failed by the claim (`_row_faults`),
     never left never due, nor read as a time (psycopg raises for it)."""
     return (
         f"({column} IS NOT NULL AND NOT ({column} >= '0001-01-01 00:00:00+00' "
@@ -177,17 +178,18 @@ def _bad(column: str) -> str:
 # `_ROW` with a creation time psycopg cannot read (an infinity) as NULL: such a row is
 # read from its JSON, or dated at the epoch (`_damaged`), never raised for every listing.
 _PG_ROW = _ROW.replace("created_at", f"CASE WHEN NOT {_bad('created_at')} THEN created_at END", 1)
-# A row's damaged time columns as text (NULL for a good one), for `_time_faults`.
+# A row's damaged time columns as text (NULL for a good one), for `_row_faults`.
 _BAD_TIMES = ", ".join(
     f"CASE WHEN {_bad(c)} THEN {c}::text END" for c in ("scheduled_at", "not_before")
 )
 # What a worker takes (as the SQLite outbox): pending, unknown, and sending whose publisher
 # is gone, whose time has come and that no live process holds.
 _DUE_TIME = (
-    "status IN ('pending', 'unknown', 'sending') "
+    "(status IN ('pending', 'unknown', 'sending') "
     "AND ((scheduled_at IS NULL OR scheduled_at <= %(at)s) "
     "  AND (not_before IS NULL OR not_before <= %(at)s) "
     f"  OR {_bad('scheduled_at')} OR {_bad('not_before')}) "
+    f"  OR {_UNKNOWN_STATUS}) "
 )
 _DUE = _DUE_TIME + f"AND (lease_owner IS NULL OR {_ended()})"
 
@@ -238,7 +240,8 @@ def _in_order(table: str, where: str) -> str:
         f"  AND NOT {_bad('not_before')}) OVER ("
         "  PARTITION BY account ORDER BY COALESCE(scheduled_at, created_at), created_at, seq "
         "  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS held "
-        f"FROM {table} WHERE status IN ('pending', 'unknown', 'sending') AND {where}) AS q "
+        f"FROM {table} WHERE (status IN ('pending', 'unknown', 'sending') "
+        f"OR {_UNKNOWN_STATUS}) AND {where}) AS q "
         "WHERE held IS NOT TRUE"
     )
 
@@ -817,12 +820,12 @@ class PostgresOutbox(Outbox):
             for row in db.fetchall():
                 delivery = self._load(row[0], row[1:6])
                 unreadable = _UNREADABLE.get(delivery)
-                faults = _time_faults(row[6:8])
+                faults = _row_faults(row[4], row[6:8])
                 if unreadable is not None or faults:
                     if unreadable is not None:
                         self._fail_unreadable(db, delivery, unreadable[1], at)
-                    else:
-                        self._fail_damaged_time(db, delivery, faults, at)
+                    elif not self._fail_damaged(db, delivery, faults, at):
+                        continue
                     if failed is not None:
                         failed.append(delivery)
                     continue

@@ -528,6 +528,19 @@ def _time_faults(values: Sequence[Any]) -> builtins.list[tuple[str, Any]]:
     return [(name, v) for name, v in zip(_TIME_COLUMNS, values, strict=True) if _bad_time(v)]
 
 
+def _row_faults(status: Any, times: Sequence[Any]) -> builtins.list[tuple[str, Any]]:
+    """The damaged columns of a due row: its status column (one no brandkit writes: the
+    due query takes such a row, see `_UNKNOWN_STATUS`), then its times."""
+    faults = [("status", status)] if status not in _STATUSES else []
+    return faults + _time_faults(times)
+
+
+# SQL: the status column holds no status (a hand edit, e.g. ``PENDING`` meant to requeue a
+# post; another tool). Such a row is due at once, so that the claim settles it from the
+# delivery it stores, rather than list it as one thing while no claim ever takes it.
+_UNKNOWN_STATUS = "status NOT IN ({})".format(", ".join(f"'{s.value}'" for s in DeliveryStatus))
+
+
 def _read_events(rows: Iterable[Sequence[Any]]) -> builtins.list[OutboxEvent]:
     """History rows (at, status, attempts, parts, note) as events. A row no brandkit wrote
     (a hand edit, another tool) is shown, not raised for the whole history: what cannot be
@@ -1431,11 +1444,12 @@ class Outbox(SQLiteStore):
         # is free (its process died mid-send: reconciled as unknown, never re-sent blindly).
         sql = (
             f"SELECT id, {_ROW}, scheduled_at, not_before FROM outbox_deliveries AS d "  # noqa: S608
-            "WHERE status IN ('pending', 'unknown', 'sending') "
+            "WHERE (status IN ('pending', 'unknown', 'sending') "
             "AND ((scheduled_at IS NULL OR scheduled_at <= ?) "
             "  AND (not_before IS NULL OR not_before <= ?) "
             # A time column no brandkit wrote is due at once, to be failed by the claim.
             f"  OR scheduled_at NOT GLOB '{_ISO_GLOB}' OR not_before NOT GLOB '{_ISO_GLOB}') "
+            f"  OR {_UNKNOWN_STATUS}) "
             "AND outbox_lease_open(lease_owner, lease_until, id) "
             # One publisher per account at a time keeps an account's posts in order.
             "AND account NOT IN (SELECT account FROM outbox_deliveries "
@@ -1526,7 +1540,7 @@ class Outbox(SQLiteStore):
         accounts: Iterable[str] | None,
         limit: int,
     ) -> builtins.list[tuple[str, Delivery, builtins.list[tuple[str, Any]]]]:
-        """The due rows: id, delivery and its damaged time columns (`_time_faults`)."""
+        """The due rows: id, delivery and its damaged columns (`_row_faults`)."""
         stamp = _iso(now or self.clock())
         keys = _account_keys(accounts)
         if keys is not None and not keys:
@@ -1535,7 +1549,7 @@ class Outbox(SQLiteStore):
         args.append(limit)
         with self._lock, self._errors():
             rows = db.execute(sql, args).fetchall()
-        return [(r[0], self._load(r[1], r[2:7]), _time_faults(r[7:9])) for r in rows]
+        return [(r[0], self._load(r[1], r[2:7]), _row_faults(r[5], r[7:9])) for r in rows]
 
     def _any_due(self, at: datetime, keys: Sequence[str] | None) -> bool:
         """Whether `claim` at ``at`` would take anything, read without the write lock (the
@@ -1594,8 +1608,8 @@ class Outbox(SQLiteStore):
                 if unreadable is not None or faults:
                     if unreadable is not None:
                         self._fail_unreadable(db, delivery, unreadable[1], at)
-                    else:
-                        self._fail_damaged_time(db, delivery, faults, at)
+                    elif not self._fail_damaged(db, delivery, faults, at):
+                        continue
                     if failed is not None:
                         failed.append(delivery)
                     continue
@@ -1629,21 +1643,30 @@ class Outbox(SQLiteStore):
         self._write(db, delivery, lease_owner=None, lease_until=None)
         self._event(db, delivery, str(delivery.error), at)
 
-    def _fail_damaged_time(
+    def _fail_damaged(
         self, db: Any, delivery: Delivery, faults: Sequence[tuple[str, Any]], at: datetime
-    ) -> None:
-        """Fail a delivery whose row holds a time no brandkit wrote (``faults``: the
-        columns and what they hold), saying so and what to do. Its retry makes it due at
-        its post's own time again (the row is written from the post); one that may be on
-        the platform already is looked up first."""
-        maybe = delivery.status is not DeliveryStatus.PENDING or delivery.look_first
+    ) -> bool:
+        """Settle a due row whose columns hold what no brandkit writes (``faults``: the
+        columns and what they hold; its stored delivery reads well): an unfinished delivery
+        is failed, saying so and what to do, and the row written from the delivery (its
+        retry makes it due at its post's own time again; one that may be on the platform
+        already is looked up first). A finished one (sent, cancelled, deleted) only has its
+        row written again. Returns whether it was failed."""
         what = " and ".join(f"{name} {str(value)[:40]!r}" for name, value in faults)
+        damage = (
+            f"its row's {what} is no value this brandkit writes (edited by hand, written by "
+            "another tool, or cut short)"
+        )
+        if delivery.status.value in _AFTER_FINISHED:
+            self._write(db, delivery, lease_owner=None, lease_until=None, not_before=None)
+            self._event(db, delivery, f"{damage}; written again as the delivery stored says", at)
+            return False
+        maybe = delivery.status is not DeliveryStatus.PENDING or delivery.look_first
         when = send_at(delivery.post)
         delivery.status = DeliveryStatus.FAILED
         delivery.look_first = delivery.look_first or maybe
         delivery.error = ContentError(
-            f"delivery {delivery.id}: its row's {what} is no time this brandkit wrote (edited "
-            "by hand, written by another tool, or cut short), so it could never be due; "
+            f"delivery {delivery.id}: {damage}, so it could never be due; "
             + (
                 "its part may already be on the platform: `brandkit outbox retry "
                 f"{delivery.id}` looks it up before anything is sent, or cancel it"
@@ -1656,9 +1679,10 @@ class Outbox(SQLiteStore):
             platform=delivery.platform,
         )
         delivery.updated_at = at
-        # Written from the post, the row holds times again (its retry time cleared).
+        # Written from the delivery, the row holds its values again (its retry time cleared).
         self._write(db, delivery, lease_owner=None, lease_until=None, not_before=None)
         self._event(db, delivery, str(delivery.error), at)
+        return True
 
     def _mark_unknown(self, db: sqlite3.Connection, delivery: Delivery, at: datetime) -> None:
         delivery.status = DeliveryStatus.UNKNOWN

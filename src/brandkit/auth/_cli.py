@@ -15,6 +15,7 @@ import contextlib
 import http.server
 import json
 import os
+import re
 import secrets
 import shlex
 import threading
@@ -409,6 +410,14 @@ class _Catcher(http.server.ThreadingHTTPServer):
     def redirect_uri(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}{CALLBACK_PATH}"
 
+    def rearm(self) -> None:
+        """Wait for another callback (a new authorization on the same redirect URI)."""
+        with self._guard:
+            self.callback = None
+            self._expected = None
+            self.strays = 0
+            self.arrived.clear()
+
     def expect(self, value: str, names: tuple[str, ...] = ("state",)) -> None:
         """Accept only a callback whose query parameter among ``names`` is ``value`` (the
         ``state`` sent; for OAuth 1.0a the request token, as ``oauth_token`` or, when the
@@ -585,8 +594,59 @@ def _connect_x(args: argparse.Namespace, server: _Catcher, out: TextIO) -> tuple
     return auth.record_of(creds, client_secret=secret), f"scopes {' '.join(creds.scopes)}"
 
 
+_LOOPBACK = re.compile(r"http://127\.0\.0\.1:(\d{1,5})" + re.escape(CALLBACK_PATH))
+
+
+def _stored_apps(store: Any) -> list[Any]:
+    """The Mastodon apps the store's accounts were connected with (``app`` in their
+    records, with the client id and secret beside it): the apps ``connect mastodon``
+    registered earlier, reused rather than registered again. A record that does not
+    decrypt or holds no app is passed over."""
+    from brandkit.auth.mastodon import MastodonApp
+
+    apps = []
+    for key in list(store.keys()):
+        try:
+            record = store.get(key)
+        except BrandkitError:
+            continue
+        if not record or record.get("platform") != "mastodon":
+            continue
+        app = record.get("app")
+        if not isinstance(app, dict):
+            continue
+        fields = ("instance_url", "client_id", "client_secret")
+        with contextlib.suppress(BrandkitError):
+            apps.append(MastodonApp.from_dict({**app, **{f: record.get(f) for f in fields}}))
+    return apps
+
+
+def _mastodon_port(args: argparse.Namespace, apps: list[Any]) -> int | None:
+    """The port of the redirect URI of an app registered earlier on ``args.target`` for
+    the scopes asked for, when ``--port`` leaves the choice to brandkit: the redirect
+    server listens there, so that the app is reused (its redirect URI must match)."""
+    from brandkit.auth._core import scopes_of
+    from brandkit.auth.mastodon import AppCache
+
+    if args.port or not args.target:
+        return None
+    try:
+        wanted = AppCache._key(args.target, "", scopes_of(args.scope or SCOPES["mastodon"]))
+    except ConfigurationError:
+        return None  # a bad instance URL: register_app says so
+    for app in apps:
+        found = _LOOPBACK.fullmatch(app.redirect_uri)
+        if found and AppCache._key(app.instance_url, "", app.scopes) == wanted:
+            port = int(found.group(1))
+            if 0 < port <= 65535:
+                return port
+    return None
+
+
 def _connect_mastodon(args: argparse.Namespace, server: _Catcher, out: TextIO) -> tuple[Any, str]:
     from brandkit import auth
+    from brandkit.auth._core import GrantRefused
+    from brandkit.auth.mastodon import AppCache
 
     if not args.target:
         raise ConfigurationError(
@@ -594,14 +654,53 @@ def _connect_mastodon(args: argparse.Namespace, server: _Catcher, out: TextIO) -
             "https://mastodon.social"
         )
     scopes = args.scope or SCOPES["mastodon"]
-    app = auth.mastodon.register_app(args.target, server.redirect_uri, scopes, args.app_name)
-    start = auth.mastodon.start(app)
-    creds = auth.mastodon.finish(
-        start, _back(server, start, args, out), client_secret=app.client_secret
+    apps = AppCache(getattr(args, "mastodon_apps", None) or ())
+    earlier = apps.get(args.target, server.redirect_uri, scopes)
+    # The app registered earlier, once the instance still knows it (else a new one).
+    app = auth.mastodon.register_app(
+        args.target, server.redirect_uri, scopes, args.app_name, cache=apps
     )
-    # The app's secret is kept so that `accounts remove --revoke` can revoke the token.
-    secret = app.client_secret.get_secret_value()
-    return auth.record_of(creds, client_secret=secret), creds.instance_url
+    if earlier is None:
+        print(f"registered an app on {app.instance_url} (client id {app.client_id})", file=out)
+    elif app.client_id == earlier.client_id:
+        print(f"using the app registered earlier on {app.instance_url}", file=out)
+    else:
+        print(
+            f"{app.instance_url} no longer knows the app registered earlier "
+            f"({earlier.client_id}); registered a new one ({app.client_id})",
+            file=out,
+        )
+    start = auth.mastodon.start(app)
+    back = _back(server, start, args, out)
+    try:
+        creds = auth.mastodon.finish(start, back, client_secret=app.client_secret)
+    except GrantRefused as exc:
+        if exc.code != "invalid_client" or app.client_id != getattr(earlier, "client_id", None):
+            raise
+        # Deleted on the instance while the user consented: register anew, once, and ask
+        # for the consent again (a code belongs to the app that asked for it).
+        apps.forget(app)
+        print(
+            f"{app.instance_url} no longer knows the app registered earlier "
+            f"({app.client_id}); registering a new one: authorize it again",
+            file=out,
+        )
+        app = auth.mastodon.register_app(
+            args.target, server.redirect_uri, scopes, args.app_name, cache=apps
+        )
+        start = auth.mastodon.start(app)
+        server.rearm()
+        back = _back(server, start, args, out)
+        creds = auth.mastodon.finish(start, back, client_secret=app.client_secret)
+    # The app's secret is kept so that `accounts remove --revoke` can revoke the token, and
+    # the app beside it so that the next connect to this instance reuses it.
+    record = auth.record_of(creds, client_secret=app.client_secret.get_secret_value())
+    record["app"] = {
+        "redirect_uri": app.redirect_uri,
+        "scopes": list(app.scopes),
+        "pkce": app.pkce,
+    }
+    return record, creds.instance_url
 
 
 def _connect_bluesky(args: argparse.Namespace, server: _Catcher, out: TextIO) -> tuple[Any, str]:
@@ -772,7 +871,24 @@ def _connect(args: argparse.Namespace, out: TextIO) -> int:
 
     try:
         refuse_held()  # before the browser: no consent asked for in vain
-        with _catcher(args.port) as server:
+        port = args.port
+        if args.platform == "mastodon":
+            # The apps registered earlier on the instance, to reuse: on the port of the
+            # redirect URI one was registered with, when that port is free.
+            args.mastodon_apps = _stored_apps(store)
+            port = _mastodon_port(args, args.mastodon_apps) or args.port
+        with contextlib.ExitStack() as serving:
+            try:
+                server = serving.enter_context(_catcher(port))
+            except ConfigurationError:
+                if port == args.port:
+                    raise
+                print(
+                    f"port {port} of the app registered earlier is taken; listening on "
+                    "another (a new app is registered for it)",
+                    file=out,
+                )
+                server = serving.enter_context(_catcher(args.port))
             record, who = _CONNECTORS[args.platform](args, server, out)
         with store.lock(key):
             # Again, with the write, in one locked step: another connect of this key may

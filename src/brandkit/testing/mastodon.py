@@ -60,7 +60,7 @@ lowercase ``x-ratelimit-*`` headers with an ISO 8601 reset, as in recordings of 
   clock, deterministically, so successive metric snapshots differ.
 
 Any other path answers 404 ``{"error": "Record not found"}``, as Mastodon's catch-all route
-does.
+does; a trailing slash is ignored, as Rails' router ignores it.
 
 Mastodon tokens do not expire; `MastodonEmulator.revoke_tokens` makes every token
 answer 401 as a revoked one does, and ``token_ttl`` emulates a server that expires them.
@@ -222,7 +222,7 @@ _WRITE_SCOPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("POST", re.compile(r"/api/v1/statuses/[^/]+/(un)?mute"), "write:mutes"),
     ("POST", re.compile(r"/api/v1/accounts/[^/]+/(un)?block"), "write:blocks"),
     ("POST", re.compile(r"/api/v1/accounts/[^/]+/(un)?mute"), "write:mutes"),
-    ("POST", re.compile(r"/api/v1/reports/?"), "write:reports"),
+    ("POST", re.compile(r"/api/v1/reports"), "write:reports"),
     ("POST", re.compile(r"/api/v[12]/notifications/(clear|[^/]+/dismiss)"), "write:notifications"),
     ("POST", re.compile(r"/api/v1/markers"), "write:statuses"),
     ("POST", re.compile(r"/api/v[12]/media"), "write:media"),
@@ -2300,10 +2300,9 @@ class MastodonEmulator(Emulator):
                 self._mutes.pop(pair, None)
         return self.json(self._relationship_json(user, target))
 
-    @route("POST", r"/api/v1/reports/?")
+    @route("POST", r"/api/v1/reports")
     @_api()
     def _report(self, request: httpx.Request, user: _User) -> httpx.Response:
-        # Mastodon.py posts to /api/v1/reports/ (Rails takes a trailing slash).
         # ReportsController#create -> ReportService: the target account (404 when unknown),
         # the statuses of the report that are the target's (others dropped), category
         # "other" unless given ("violation" whenever rule_ids are), a comment of at most
@@ -3241,6 +3240,18 @@ class MastodonEmulator(Emulator):
     @route("DELETE", r".*")
     @route("HEAD", r".*")
     def _not_found(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if len(path) > 1 and path.endswith("/"):
+            # Rails' router ignores a trailing slash (Mastodon.py posts to
+            # /api/v1/reports/): the path without it is routed as itself.
+            request.read()
+            again = httpx.Request(
+                request.method,
+                request.url.copy_with(path=path.rstrip("/") or "/"),
+                headers=request.headers,
+                content=request.content,
+            )
+            return self._dispatch(again)
         return self._finish(request, self.error(404, "Record not found"), self.clock.time())
 
 

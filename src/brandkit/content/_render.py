@@ -567,9 +567,11 @@ def render(
     thumb = link.thumbnail if link is not None and card else None
     thumb_cap = caps.media.max_card_thumb_bytes
     if thumb is not None:
-        if thumb.kind != "image":
+        # A GIF is its own kind (for the platforms that limit animated images apart), and
+        # an image all the same: Bluesky's card takes any image/*, LinkedIn's Images API GIF.
+        if thumb.kind not in ("image", "gif"):
             raise MediaError(
-                f"link.thumbnail must be an image, got {thumb.mime_type}",
+                f"link.thumbnail must be an image (PNG, JPEG, WebP or GIF), got {thumb.mime_type}",
                 field="link.thumbnail",
                 platform=platform,
             )

@@ -1989,9 +1989,10 @@ class BlueskyAdapter(Adapter):
                     platform=self.name,
                     over_by=thumb.size - MAX_THUMB_BYTES,
                 )
-            if thumb.kind != "image":
+            if thumb.kind not in ("image", "gif"):
                 raise MediaError(
-                    f"link.thumbnail is {thumb.mime_type}; a link card thumbnail must be an image",
+                    f"link.thumbnail is {thumb.mime_type}; a link card thumbnail must be an "
+                    "image (PNG, JPEG, WebP or GIF)",
                     field="link.thumbnail",
                     platform=self.name,
                 )

@@ -170,9 +170,11 @@ class MetricsQueries:
             **where: filters: platform, account, post_id, campaign, metric, since, until.
 
         Raises:
-            ConfigurationError: a time is not ISO 8601, or the store is closed.
+            ConfigurationError: a time is not ISO 8601, a post is not three texts (a post id
+                is the platform's id as text, as `posts` gives it), or the store is closed.
         """
-        return self._latest_of(Filter.of("latest_of", SampleWhere, where, scope="posts"), posts)
+        f = Filter.of("latest_of", SampleWhere, where, scope="posts")
+        return self._latest_of(f, _post_keys(posts))
 
     def series(
         self,
@@ -924,6 +926,26 @@ def _entry(series_id: int, stamps: list[Any]) -> list[Any]:
     """A cache entry: the series id and its stamps, posted_at as an aware datetime."""
     delivery_id, campaign, posted = stamps
     return [series_id, delivery_id, campaign, from_us(posted) if posted is not None else None]
+
+
+def _post_keys(posts: Iterable[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """``posts`` as `latest_of` reads them.
+
+    Raises:
+        ConfigurationError: a post is not a ``(platform, account, post_id)`` of texts (an id
+            given as a number matched nothing on SQLite and failed the statement on
+            PostgreSQL, where the ``post_id=`` filter refuses it on both).
+    """
+    keys: list[tuple[str, str, str]] = []
+    for post in posts:
+        key = tuple(post) if isinstance(post, (tuple, list)) else ()
+        if len(key) != 3 or not all(isinstance(part, str) for part in key):
+            raise ConfigurationError(
+                "latest_of() takes each post as posts() gives it, a (platform, account, "
+                f"post_id) of texts; got {post!r:.100}"
+            )
+        keys.append((key[0], key[1], key[2]))
+    return keys
 
 
 def _zone(tz: str | tzinfo) -> tzinfo:

@@ -597,3 +597,19 @@ def test_add_for_an_unknown_account_names_each_account_once(
     assert cli(*argv, "--account", "nobody")[0] == 1
     err = capsys.readouterr().err
     assert "(it defines: brand (mastodon:brand));" in err
+
+
+@pytest.mark.parametrize("flags", [[], ["--not-sent", "--sent-id", "5"]])
+def test_resolve_without_one_answer_is_a_usage_error(
+    db: Path, filled: dict[str, str], capsys: pytest.CaptureFixture[str], flags: list[str]
+) -> None:
+    """``outbox resolve ID`` with neither answer (or both) was refused with exit 1 in the
+    API's words (``sent_url/sent_id``, ``not_sent=True``), which no flag is called; it is a
+    usage error (2) naming the flags, and nothing is changed."""
+    status, _ = cli("outbox", "resolve", filled["unknown"], "--db", str(db), *flags)
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "--sent URL" in err and "--not-sent" in err and "not_sent=True" not in err
+    with Outbox(db) as box:
+        got = box.get(filled["unknown"])
+        assert got is not None and got.status is DeliveryStatus.UNKNOWN

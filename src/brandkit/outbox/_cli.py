@@ -203,6 +203,17 @@ def _show(args: argparse.Namespace, out: TextIO) -> int:
 
 def _act(action: str) -> Command:
     def run(args: argparse.Namespace, out: TextIO) -> int:
+        if action == "resolve" and (args.sent is None and args.sent_id is None) != bool(
+            args.not_sent
+        ):
+            # A usage error, said in the flags' names (Outbox.resolve says it in its own).
+            print(
+                "brandkit outbox resolve: error: give one answer: --sent URL and/or "
+                "--sent-id ID (the post is on the platform), or --not-sent (it is not: it "
+                "is sent again)",
+                file=sys.stderr,
+            )
+            return 2
         with _open(args) as outbox:
             delivery_id = _resolve(outbox, args.id)
             if action == "retry":

@@ -410,7 +410,9 @@ Entry: TypeAlias = Slot | Block
 
 
 def dump_entry(entry: Entry) -> list[Any]:
-    """Plain JSON-able data for a state store."""
+    """Plain JSON-able data for a state store. A later version only ever appends fields, so
+    that the processes of two versions sharing one state during an upgrade read each
+    other's entries (see `load_entry`)."""
     if isinstance(entry, Block):
         return [1, entry.until, entry.strikes]
     return [
@@ -432,7 +434,8 @@ def dump_entry(entry: Entry) -> list[Any]:
 
 
 def load_entry(data: list[Any]) -> Entry:
-    """Back from `dump_entry`.
+    """Back from `dump_entry`. Fields after those this version writes (appended by a newer
+    one sharing the state) are ignored: the entry is read, not dropped.
 
     Raises:
         ValueError: ``data`` is not what `dump_entry` writes, or holds a value no
@@ -441,9 +444,10 @@ def load_entry(data: list[Any]) -> Entry:
     if not isinstance(data, list) or not data:
         raise ValueError("not a governor entry")
     if data[0] == 1:
-        _, until, strikes = data
-        return Block(_time(until), _count(strikes))
-    if data[0] != 0 or len(data) != 14:
+        if len(data) < 3:
+            raise ValueError("not a governor entry")
+        return Block(_time(data[1]), _count(data[2]))
+    if data[0] != 0 or len(data) < 14:
         raise ValueError("not a governor entry")
     (_, limit, window, server, remaining, reset, aligned, trust, seen, opened, frac, start) = data[
         :12

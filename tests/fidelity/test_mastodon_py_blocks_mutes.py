@@ -155,3 +155,34 @@ def test_report_a_troll(served: tuple[MastodonEmulator, str]) -> None:
         api.report(troll_id, rule_ids=["1"])
     with pytest.raises(mastodon.MastodonNotFoundError):
         api.report("999999")
+
+
+def test_follow_a_fan_and_read_accounts(served: tuple[MastodonEmulator, str]) -> None:
+    """``account_follow`` follows a fan (a Relationship with ``following``, the fan notified
+    and the counts of both moved), ``account_unfollow`` takes it back; one's own account is
+    404 and a blocked one 403; ``account`` and ``account_lookup`` read any account, and a
+    fan's own follow shows in its ``following_count``."""
+    emu, url = served
+    api = connect(url, emu.account(username="brand").secret("token"))
+    fan = emu.audience("fan")
+    fan.follow("brand")
+    fan_id, me = emu.account_id("fan"), api.me()
+    assert api.account(fan_id).following_count == 1 and me.followers_count == 1
+
+    rel = api.account_follow(fan_id, reblogs=False)
+    assert rel.following is True and rel.followed_by is True and rel.showing_reblogs is False
+    assert api.account(fan_id).followers_count == 1 and api.me().following_count == 1
+    assert [n["type"] for n in emu.notifications(fan_id)] == ["follow"]
+    assert api.account_lookup("fan").id == fan_id
+    assert api.account_unfollow(fan_id).following is False
+    assert emu.notifications(fan_id) == [] and api.me().following_count == 0
+
+    with pytest.raises(mastodon.MastodonNotFoundError):
+        api.account_follow(me.id)
+    with pytest.raises(mastodon.MastodonNotFoundError):
+        api.account_lookup("nobody")
+    api.account_block(fan_id)
+    with pytest.raises(mastodon.MastodonAPIError, match="not allowed"):
+        api.account_follow(fan_id)
+    with pytest.raises(ValueError, match="blocked"):
+        fan.follow("brand")

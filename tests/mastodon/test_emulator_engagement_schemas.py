@@ -1,7 +1,7 @@
 """The answers of the Mastodon emulator's engagement and moderation endpoints (reblog and
 follow notifications, grouped notifications, favourited_by/reblogged_by, block/mute,
-relationships and reports) against the community OpenAPI spec of the Mastodon API, over a real
-socket."""
+follows, relationships, account reads and reports) against the community OpenAPI spec
+of the Mastodon API, over a real socket."""
 
 from __future__ import annotations
 
@@ -52,6 +52,22 @@ def test_engagement_and_moderation_answers_match_the_spec() -> None:
             "/api/v1/accounts/{id}/unblock",
             "post",
             http.post(f"/api/v1/accounts/{fan_id}/unblock"),
+        )
+        check(
+            "/api/v1/accounts/{id}/follow",
+            "post",
+            http.post(f"/api/v1/accounts/{fan_id}/follow"),
+        )
+        check(
+            "/api/v1/accounts/{id}/unfollow",
+            "post",
+            http.post(f"/api/v1/accounts/{fan_id}/unfollow"),
+        )
+        check("/api/v1/accounts/{id}", "get", http.get(f"/api/v1/accounts/{fan_id}"))
+        check(
+            "/api/v1/accounts/lookup",
+            "get",
+            http.get("/api/v1/accounts/lookup", params={"acct": "fan2@other.example"}),
         )
         check(
             "/api/v1/reports",

@@ -221,6 +221,7 @@ _WRITE_SCOPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("POST", re.compile(r"/api/v1/statuses/[^/]+/(un)?favourite"), "write:favourites"),
     ("POST", re.compile(r"/api/v1/statuses/[^/]+/(un)?mute"), "write:mutes"),
     ("POST", re.compile(r"/api/v1/accounts/[^/]+/(un)?block"), "write:blocks"),
+    ("POST", re.compile(r"/api/v1/accounts/[^/]+/(un)?follow"), "write:follows"),
     ("POST", re.compile(r"/api/v1/accounts/[^/]+/(un)?mute"), "write:mutes"),
     ("POST", re.compile(r"/api/v1/reports"), "write:reports"),
     ("POST", re.compile(r"/api/v[12]/notifications/(clear|[^/]+/dismiss)"), "write:notifications"),
@@ -365,7 +366,7 @@ class MastodonAudience(Audience):
 
         Raises:
             KeyError: no such account (or none made yet).
-            ValueError: the member would follow themselves.
+            ValueError: the member would follow themselves, or the account blocked them.
         """
         return self.emulator.audience_write(self, "follow", "", target=acct)
 
@@ -606,6 +607,9 @@ class MastodonEmulator(Emulator):
         self._reblog_counts: Counter[str] = Counter()
         self._follows: set[tuple[str, str]] = set()
         self._follower_counts: Counter[str] = Counter()
+        self._following_counts: Counter[str] = Counter()
+        # An account's follow options (reblogs, notify), by (follower id, followed id).
+        self._follow_options: dict[tuple[str, str], tuple[bool, bool]] = {}
         # Whom each user blocked, (user id, target id); whom each muted, (user id, target
         # id) -> (whether their notifications are muted too, when the mute ends or None).
         self._blocks: set[tuple[str, str]] = set()
@@ -905,14 +909,20 @@ class MastodonEmulator(Emulator):
             followed = self._followed(target)
             if followed is author:
                 raise ValueError(f"{author.acct} cannot follow themselves")
+            if kind == "follow" and (followed.id, author.id) in self._blocks:
+                raise ValueError(
+                    f"{followed.acct} blocked {author.acct}: Mastodon refuses the follow"
+                )
             pair = (author.id, followed.id)
             if kind == "follow" and pair not in self._follows:
                 self._follows.add(pair)
                 self._follower_counts[followed.id] += 1
+                self._following_counts[author.id] += 1
                 self._notify("follow", followed.id, author.id, None)
             elif kind == "unfollow" and pair in self._follows:
                 self._follows.discard(pair)
                 self._follower_counts[followed.id] -= 1
+                self._following_counts[author.id] -= 1
                 self._drop_notification("follow", followed.id, author.id, None)
             return followed.id
         st = self._statuses.get(str(target))
@@ -1464,8 +1474,9 @@ class MastodonEmulator(Emulator):
 
     def _account_json(self, user: _User, origin: str) -> dict[str, Any]:
         data = dict(self._account_memo_of(user, origin)[0])
-        followers, statuses, last = self._account_counts(user)
+        followers, following, statuses, last = self._account_counts(user)
         data["followers_count"] = followers
+        data["following_count"] = following
         data["statuses_count"] = statuses
         data["last_status_at"] = last
         data["emojis"], data["roles"], data["fields"] = [], [], []
@@ -1478,10 +1489,11 @@ class MastodonEmulator(Emulator):
         known = self._account_texts.get((user.id, origin))
         if known is not None and known[0] == counts and known[1] is template:
             return known[2]
-        followers, statuses, last = counts
+        followers, following, statuses, last = counts
         text = template.render(
             {
                 "followers_count": _number(followers),
+                "following_count": _number(following),
                 "statuses_count": _number(statuses),
                 "last_status_at": "null" if last is None else json.dumps(last),
             }
@@ -1489,13 +1501,14 @@ class MastodonEmulator(Emulator):
         self._account_texts[(user.id, origin)] = (counts, template, text)
         return text
 
-    def _account_counts(self, user: _User) -> tuple[int, int, str | None]:
-        """What changes in an Account: followers (with time), statuses and the last one's
-        day."""
+    def _account_counts(self, user: _User) -> tuple[int, int, int, str | None]:
+        """What changes in an Account: followers (with time), whom it follows, statuses
+        and the last one's day."""
         index = self._indexed()
         return (
             self.grown(user.followers, user.followers_per_day, user.created_at, per=86_400)
             + self._follower_counts[user.id],
+            self._following_counts[user.id],
             len(index.by_user.get(user.id, ())),
             index.last_day.get(user.id),
         )
@@ -2251,11 +2264,12 @@ class MastodonEmulator(Emulator):
         """REST::RelationshipSerializer of ``user`` towards ``target``."""
         muting, muting_notifications = self._muting_account(user.id, target.id)
         following = (user.id, target.id) in self._follows
+        reblogs, notify = self._follow_options.get((user.id, target.id), (True, False))
         return {
             "id": target.id,
             "following": following,
-            "showing_reblogs": following,
-            "notifying": False,
+            "showing_reblogs": following and reblogs,
+            "notifying": following and notify,
             "languages": None,
             "followed_by": (target.id, user.id) in self._follows,
             "blocking": (user.id, target.id) in self._blocks,
@@ -2287,6 +2301,7 @@ class MastodonEmulator(Emulator):
                     if (follower, followed) in self._follows:
                         self._follows.discard((follower, followed))
                         self._follower_counts[followed] -= 1
+                        self._following_counts[follower] -= 1
                 self._forget_notifications(user, lambda n: n.from_id != target.id)
             elif action == "unblock":
                 self._blocks.discard(pair)
@@ -2298,6 +2313,40 @@ class MastodonEmulator(Emulator):
                 self._mutes[pair] = (notifications, until)
             elif action == "unmute":
                 self._mutes.pop(pair, None)
+        return self.json(self._relationship_json(user, target))
+
+    @route("POST", r"/api/v1/accounts/(?P<account_id>[^/]+)/(?P<action>follow|unfollow)")
+    @_api()
+    def _follow(
+        self, request: httpx.Request, user: _User, account_id: str, action: str
+    ) -> httpx.Response:
+        # AccountsController#follow -> FollowService: one's own or an unknown account is
+        # not found; blocking either way is not allowed; a follow notifies the account (an
+        # account of another server accepts at once: nothing federates here). #unfollow
+        # -> UnfollowService: the follow and its notification go.
+        target = self._users.get(account_id)
+        if target is None or (action == "follow" and target.id == user.id):
+            raise Refusal(404, "Record not found")
+        pair = (user.id, target.id)
+        if action == "follow":
+            if pair in self._blocks or (target.id, user.id) in self._blocks:
+                raise Refusal(403, "This action is not allowed")
+            params, _ = self._params(request)
+            self._follow_options[pair] = (
+                _form_bool(params.get("reblogs"), default=True),
+                _form_bool(params.get("notify"), default=False),
+            )
+            if pair not in self._follows:
+                self._follows.add(pair)
+                self._follower_counts[target.id] += 1
+                self._following_counts[user.id] += 1
+                self._notify("follow", target.id, user.id, None)
+        elif pair in self._follows:
+            self._follows.discard(pair)
+            self._follow_options.pop(pair, None)
+            self._follower_counts[target.id] -= 1
+            self._following_counts[user.id] -= 1
+            self._drop_notification("follow", target.id, user.id, None)
         return self.json(self._relationship_json(user, target))
 
     @route("POST", r"/api/v1/reports")
@@ -3231,6 +3280,29 @@ class MastodonEmulator(Emulator):
             return None
         return app
 
+    # Declared after every other /api/v1/accounts/... route, which it would take for an id.
+    @route("GET", r"/api/v1/accounts/lookup")
+    @_api(auth="optional")
+    def _lookup_account(self, request: httpx.Request, user: _User | None) -> httpx.Response:
+        # AccountsController#lookup: the account named by acct (user or user@domain).
+        acct = str(request.url.params.get("acct") or "").lstrip("@")
+        username, _, domain = acct.partition("@")
+        found = self._resolve(username, domain or None) if username else None
+        if found is None:
+            raise Refusal(404, "Record not found")
+        return self.json(self._account_json(found, self._origin(request)))
+
+    @route("GET", r"/api/v1/accounts/(?P<account_id>[^/]+)")
+    @_api(auth="optional")
+    def _get_account(
+        self, request: httpx.Request, user: _User | None, account_id: str
+    ) -> httpx.Response:
+        # AccountsController#show: any known account, signed in or not.
+        found = self._users.get(account_id)
+        if found is None:
+            raise Refusal(404, "Record not found")
+        return self.json(self._account_json(found, self._origin(request)))
+
     # Rails routes every other path (and a known path with another method) to its catch-all,
     # which answers 404; declared last so that every real route is tried first.
     @route("GET", r".*")
@@ -3374,7 +3446,9 @@ def _number(value: Any) -> str:
 
 # What changes between reads of an Account, a Status (the viewer's favourite too) and a
 # Notification: their templates leave these out.
-_ACCOUNT_DYNAMIC = frozenset({"followers_count", "statuses_count", "last_status_at"})
+_ACCOUNT_DYNAMIC = frozenset(
+    {"followers_count", "following_count", "statuses_count", "last_status_at"}
+)
 _STATUS_DYNAMIC = frozenset(
     {
         "favourites_count",

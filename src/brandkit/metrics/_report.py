@@ -964,7 +964,7 @@ def render_report(
     """The report as one HTML document (see [`write_report`][brandkit.write_report]).
 
     Args:
-        now: the "generated" time shown (default: the current time).
+        now: the "generated" time shown (default: the current time; a naive one is UTC).
 
     Raises:
         ConfigurationError: a time is not ISO 8601, the time zone is unknown, or the store
@@ -1001,7 +1001,11 @@ def render_report(
     wanted = [*posts[:TOP_POSTS], *(ranked[k] for k in shown[:RAW_ROWS] if k in ranked)]
     infos = _post_infos(deliveries, wanted)
 
-    generated = (now or datetime.now(UTC)).astimezone(UTC)
+    generated = now or datetime.now(UTC)
+    # Naive is UTC, as for since and until: astimezone() would read it in the machine's zone.
+    generated = (
+        generated.replace(tzinfo=UTC) if generated.tzinfo is None else generated.astimezone(UTC)
+    )
     nothing = _nothing(where)
     period = (
         f"data read {_when(span[0])} → {_when(span[1])} UTC"

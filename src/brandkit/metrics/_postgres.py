@@ -37,7 +37,7 @@ from brandkit.errors import BrandkitError, ConfigurationError
 from brandkit.metrics import _queries as q
 from brandkit.metrics._sample import MetricSample
 from brandkit.metrics._sql import Filter
-from brandkit.metrics._store import _CHUNK, MetricsStore, _entry, _Key
+from brandkit.metrics._store import _CHUNK, MetricsStore, _entry, _Key, not_a_sample
 from brandkit.outbox._postgres import _first_line
 
 try:
@@ -302,7 +302,8 @@ class PostgresMetricsStore(MetricsStore):
         skipped, and all samples of one call are committed together.
 
         Raises:
-            ConfigurationError: the store is closed.
+            ConfigurationError: the store is closed, or something given is not a
+                `MetricSample`; nothing of this call is stored.
             BrandkitError: the database failed, or another process's write held the
                 writers' lock for longer than ``timeout``; nothing of this call is stored.
         """
@@ -329,6 +330,8 @@ class PostgresMetricsStore(MetricsStore):
         accounts: set[tuple[str, str, str]] = set()
         missing: set[_Key] = set()
         for sample in chunk:
+            if not isinstance(sample, MetricSample):
+                raise not_a_sample(sample)  # before the look-up reads its fields
             key = (sample.platform, sample.account, sample.post_id, sample.metric)
             if key in self._cache or key in missing:
                 continue

@@ -579,7 +579,8 @@ class MetricsStore(MetricsQueries):
         rolled back the transaction that created them.
 
         Raises:
-            ConfigurationError: the store is closed.
+            ConfigurationError: the store is closed, or something given is not a
+                `MetricSample`; nothing of this call is stored.
             BrandkitError: the database failed (another process held the lock for longer
                 than ``timeout``, the disk is full); nothing of this call is stored.
         """
@@ -594,6 +595,8 @@ class MetricsStore(MetricsQueries):
             batch: list[tuple[Any, ...]] = []
             append = batch.append
             for sample in samples:
+                if type(sample) is not MetricSample and not isinstance(sample, MetricSample):
+                    raise not_a_sample(sample)
                 # The common case, a known series with nothing new to stamp, stays inline:
                 # ingest speed is this loop.
                 entry = cache.get((sample.platform, sample.account, sample.post_id, sample.metric))
@@ -647,7 +650,8 @@ class MetricsStore(MetricsQueries):
         ```
 
         Raises:
-            ConfigurationError: the store is closed.
+            ConfigurationError: the store is closed, or something given is not a
+                `MetricSample`.
             BrandkitError: as `add` (the lock was held past ``timeout``, the disk is full);
                 nothing of this call is stored.
         """
@@ -926,6 +930,15 @@ def _entry(series_id: int, stamps: list[Any]) -> list[Any]:
     """A cache entry: the series id and its stamps, posted_at as an aware datetime."""
     delivery_id, campaign, posted = stamps
     return [series_id, delivery_id, campaign, from_us(posted) if posted is not None else None]
+
+
+def not_a_sample(value: object) -> ConfigurationError:
+    """The error for something given to `MetricsStore.add` that is no sample (a dict, the
+    column names a DataFrame iterates over): it failed inside the loop as AttributeError."""
+    return ConfigurationError(
+        "add() takes MetricSample objects (as client.collect gives them, or read_csv reads "
+        f"a CSV into); got {type(value).__name__} {value!r:.100}"
+    )
 
 
 def _post_keys(posts: Iterable[tuple[str, str, str]]) -> list[tuple[str, str, str]]:

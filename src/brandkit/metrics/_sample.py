@@ -114,7 +114,8 @@ class MetricSample:
             boolean or not a number; the message names the metric and the value. Or a
             name is not text (``platform``, ``account`` and ``metric``; ``post_id``,
             ``raw_name``, ``reason``, ``delivery_id`` and ``campaign`` when given), or
-            ``posted_at`` or ``fetched_at`` is not a datetime.
+            ``posted_at`` or ``fetched_at`` is not a datetime, or ``available`` is no
+            truth value (``True``, ``False``, 0 or 1).
         ValueError: ``fetched_at`` is naive.
 
     Attributes:
@@ -148,6 +149,20 @@ class MetricSample:
     posted_at: datetime | None = None
 
     def __attrs_post_init__(self) -> None:
+        available = self.available
+        if type(available) is not bool:
+            kind = type(available)
+            # 0 and 1, and numpy's bool (a DataFrame row's), are truth values; "false" was
+            # truthy, and stored an unavailable sample as available, its reason unlisted.
+            if (kind is int and available in (0, 1)) or (
+                kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_")
+            ):
+                object.__setattr__(self, "available", bool(available))
+            else:
+                raise ConfigurationError(
+                    f"MetricSample available must be True or False; got {kind.__name__} "
+                    f"{available!r:.100}"
+                )
         value = self.value
         if value is not None and type(value) is not int and type(value) is not float:
             # A count of another type (numpy's, from a DataFrame row; a Fraction), checked

@@ -1087,6 +1087,10 @@ class _Core:
                     was_unknown = False
                     if delivery.status is DeliveryStatus.UNKNOWN:
                         return delivery
+                if ref is None and adapter.adopts_duplicates:
+                    # A create refused as a repeat names the post it repeats: this part's
+                    # own after a lost answer, never one another delivery recorded.
+                    ctx = attrs.evolve(ctx, taken=(yield from self._taken(delivery, ctx)))
                 if ref is None:
                     try:
                         ref = yield from adapter.publish_part(rendered, part, ctx)

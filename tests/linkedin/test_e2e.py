@@ -318,16 +318,18 @@ def test_member_without_read_scope_ends_unknown(emu: LinkedInEmulator) -> None:
     assert emu.post_texts() == ["mine", "also mine"]
 
 
-def test_duplicate_content_counts_as_the_existing_post(
+def test_duplicate_content_of_another_delivery_fails(
     emu: LinkedInEmulator, account: Account
 ) -> None:
-    """Publishing the same content again: LinkedIn's 422 names the live post, which becomes
-    the result; there is still one post."""
+    """Publishing the same content again as another delivery: LinkedIn's 422 names the live
+    post, which is the first delivery's, not this one's: the second fails with it named;
+    there is still one post."""
     with Client(retry=FAST) as client:
         (a,) = client.publish(Post(text="same words"), account)
         (b,) = client.publish(Post(text="same words"), account)
-    assert a.ok and b.ok and a.ids == b.ids
-    assert b.parts[0].extra["from_duplicate"] is True and len(emu.posts) == 1
+    assert a.ok and b.status is DeliveryStatus.FAILED
+    assert isinstance(b.error, Rejected) and b.error.existing_id == a.ids[0]
+    assert b.parts == [] and len(emu.posts) == 1
 
 
 def test_permanent_rejection_fails_with_linkedins_message(
@@ -383,8 +385,8 @@ async def test_async_publish_media_metrics_delete(emu: LinkedInEmulator, account
 
 @pytest.mark.anyio
 async def test_async_refresh_drop_and_duplicate(emu: LinkedInEmulator) -> None:
-    """AsyncClient: an expired token is refreshed, a dropped answer is found, a duplicate is
-    the existing post."""
+    """AsyncClient: an expired token is refreshed, a dropped answer is found, a duplicate of
+    another delivery's post fails naming it."""
     changed: list[Mapping[str, str]] = []
     acct = emu.account(on_credentials_changed=lambda a, c: changed.append(c))
     emu.expire_tokens()
@@ -393,8 +395,9 @@ async def test_async_refresh_drop_and_duplicate(emu: LinkedInEmulator) -> None:
         emu.fault(method="POST", path=r"/rest/posts", drop="after")
         (b,) = await client.publish(Post(text="two"), acct)
         (c,) = await client.publish(Post(text="two"), acct)
-    assert a.ok and b.ok and c.ok, (a.error, b.error, c.error)
-    assert len(changed) == 1 and b.ids == c.ids
+    assert a.ok and b.ok, (a.error, b.error)
+    assert isinstance(c.error, Rejected) and c.error.existing_id == b.ids[0]
+    assert len(changed) == 1 and c.parts == []
     assert emu.post_texts() == ["one", "two"]
 
 

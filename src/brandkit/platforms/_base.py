@@ -285,7 +285,8 @@ class ThreadContext:
             writes it as soon as it exists; the driver stores it with the delivery
             (`brandkit.Delivery.progress`) before the next request leaves.
         taken: the ids of posts that other deliveries of the account recorded (set by the
-            driver before `Adapter.find_part`): a read-back never takes one of them for
+            driver before `Adapter.find_part`, and before `Adapter.publish_part` for an
+            adapter that ``adopts_duplicates``): a read-back never takes one of them for
             this part, however alike their text.
     """
 
@@ -345,6 +346,11 @@ class Adapter(ABC):
     capabilities: ClassVar[Capabilities]
     rate_policies: ClassVar[tuple[RatePolicy, ...]] = ()
     metrics_batch_size: ClassVar[int] = 1
+    # The platform answers a repeated create with the post it repeats, and `publish_part`
+    # may take that post as the part's own (an earlier attempt whose answer was lost): the
+    # driver then fills `ThreadContext.taken` before each create too, so that another
+    # delivery's post is never taken for this one.
+    adopts_duplicates: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

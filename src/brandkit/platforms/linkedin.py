@@ -386,6 +386,7 @@ class LinkedInAdapter(RefreshingAdapter):
 
     token_name: ClassVar[str] = "token"
     name: ClassVar[str] = "linkedin"
+    adopts_duplicates: ClassVar[bool] = True
     # Comments are read and answered, and liked (reactions); hiding is not in the API, and
     # deleting other people's comments is not documented (see docs/platforms/linkedin.md).
     capabilities: ClassVar[Capabilities] = BUILTIN_CAPABILITIES["linkedin"]
@@ -561,6 +562,18 @@ class LinkedInAdapter(RefreshingAdapter):
         if response.status_code == 422:
             err = self.error_for(response)
             if isinstance(err, Rejected) and err.duplicate and err.existing_id:
+                if err.existing_id in thread.taken:
+                    raise Rejected(
+                        f"{err}. LinkedIn refuses this post as a repeat of {err.existing_id}, "
+                        "which another delivery of this account published: this one is not "
+                        "posted (change the text to post it as well)",
+                        platform=self.name,
+                        status_code=err.status_code,
+                        platform_message=err.platform_message,
+                        code=err.code,
+                        duplicate=True,
+                        existing_id=err.existing_id,
+                    )
                 # LinkedIn names the live post with this very content: it is ours if an
                 # earlier attempt of this part made it, not if it is older than the part.
                 older = yield from self._made_before(err.existing_id, thread.key)

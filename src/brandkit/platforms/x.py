@@ -858,6 +858,7 @@ class XAdapter(RefreshingAdapter):
 
     token_name: ClassVar[str] = "user_token"
     name: ClassVar[str] = "x"
+    adopts_duplicates: ClassVar[bool] = True
     # Conversations: the mentions timeline (replies, mentions, quotes that name the
     # account), hidden replies and likes; X has no way to delete others' posts.
     # Listening (recent search) until the capabilities table declares it itself.
@@ -1267,7 +1268,9 @@ class XAdapter(RefreshingAdapter):
         (``GET /2/users/:id/tweets``): same text (links aside, as X rewrites them), same
         parent. Returns the earliest such post, or ``None``."""
         start = self._cutoff(thread)
-        newer, _older = yield from self._matches(part, thread, start=start, pages=_TIMELINE_PAGES)
+        newer, _older, _others = yield from self._matches(
+            part, thread, start=start, pages=_TIMELINE_PAGES
+        )
         return self._ref(part.index, newer[-1], thread) if newer else None
 
     def _cutoff(self, thread: ThreadContext) -> datetime | None:
@@ -1283,12 +1286,25 @@ class XAdapter(RefreshingAdapter):
         self, part: RenderedPart, thread: ThreadContext, error: Rejected
     ) -> Flow[PartRef]:
         """X says the text is a duplicate: find the post this delivery made, if it exists."""
-        newer, older = yield from self._matches(part, thread, start=None, pages=1)
+        newer, older, others = yield from self._matches(part, thread, start=None, pages=1)
         if newer:
             return self._ref(part.index, newer[-1], thread)
         if older:
             error.existing_id = older[0]
             raise error
+        if others:
+            error.existing_id = others[0]
+            raise Rejected(
+                f"{error} -- X refuses this post as a repeat of {error.existing_id}, which "
+                "another delivery of this account published: this one is not posted (change "
+                "the text to post it as well)",
+                platform=self.name,
+                status_code=error.status_code,
+                platform_message=error.platform_message,
+                code=error.code,
+                duplicate=True,
+                existing_id=error.existing_id,
+            )
         raise TransportError(
             f"{error} — the post is probably published but cannot be seen yet; "
             "reconcile the delivery later",
@@ -1306,9 +1322,10 @@ class XAdapter(RefreshingAdapter):
         *,
         start: datetime | None,
         pages: int,
-    ) -> Flow[tuple[list[str], list[str]]]:
+    ) -> Flow[tuple[list[str], list[str], list[str]]]:
         """Ids of the user's posts that match ``part``, newest first: those made since this
-        delivery started, and older ones."""
+        delivery started, older ones, and those made since that another delivery recorded
+        (`ThreadContext.taken`: never this part's)."""
         user_id, _ = yield from self._whoami()
         cutoff = self._cutoff(thread)
         parent = thread.parent.id if thread.parent is not None else None
@@ -1322,6 +1339,7 @@ class XAdapter(RefreshingAdapter):
             params["start_time"] = start.strftime("%Y-%m-%dT%H:%M:%SZ")
         newer: list[str] = []
         older: list[str] = []
+        others: list[str] = []
         token: str | None = None
         for _ in range(pages):
             query = dict(params)
@@ -1341,12 +1359,13 @@ class XAdapter(RefreshingAdapter):
                 made = _parse_time(post.created_at) or snowflake_time(post.id)
                 is_new = cutoff is None or made is None or made >= cutoff
                 if is_new and post.id in thread.taken:
-                    continue  # another delivery's post (`ThreadContext.taken`), not this one
+                    others.append(post.id)  # another delivery's post, not this one
+                    continue
                 (newer if is_new else older).append(post.id)
             token = timeline.meta.next_token if timeline.meta is not None else None
             if not token:
                 break
-        return newer, older
+        return newer, older, others
 
     @staticmethod
     def _same(post: _TimelinePost, part: RenderedPart, parent: str | None, wanted: str) -> bool:

@@ -248,3 +248,16 @@ def test_a_row_whose_status_column_is_no_status_is_not_left_for_ever(
         assert bad.id in message and "status 'PENDING'" in message and "retry" in message
         assert box.retry(bad.id).status is DeliveryStatus.PENDING
         assert [d.id for d in box.claim(T0)] == [bad.id]
+
+
+def test_finding_damaged_rows_keeps_the_due_query_on_its_index(tmp_path: Path) -> None:
+    """Looking for a status column that holds no status must not make every claim (every
+    idle worker's poll) read the whole table, sent posts and all: the due query searches
+    the status index only."""
+    with Outbox(tmp_path / "outbox.db") as box:
+        sql, args = box._due_sql("2026-11-26T12:00:00.000000+00:00", None)
+        plan = [
+            str(row[3])
+            for row in box._db.execute(f"EXPLAIN QUERY PLAN {sql}", [*args, 10]).fetchall()
+        ]
+    assert not [step for step in plan if step.startswith("SCAN")], plan

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
 from brandkit.errors import ConfigurationError
+from brandkit.metrics._files import replaced
 from brandkit.metrics._queries import readable
 from brandkit.metrics._sample import MetricSample
 from brandkit.metrics._sql import from_us
@@ -42,7 +43,8 @@ Row = tuple[Any, ...]  # in the order of brandkit.metrics._queries._COLUMNS
 @contextmanager
 def _text_out(target: str | os.PathLike[str] | IO[str]) -> Iterator[IO[str]]:
     if isinstance(target, (str, os.PathLike)):
-        with open(target, "w", newline="", encoding="utf-8") as handle:
+        # Whole or not at all: an export cut short left a cut CSV in place of the last one.
+        with replaced(target, newline="") as handle:
             yield handle
     else:
         yield target

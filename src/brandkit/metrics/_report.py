@@ -8,10 +8,7 @@ written only when it is an http(s) URL.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import secrets
-import stat
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -22,6 +19,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from brandkit._quantiles import percentile
+from brandkit.metrics._files import replaced
 from brandkit.metrics._rows import (
     ENGAGEMENT_METRICS,
     FollowerGrowth,
@@ -1122,43 +1120,6 @@ def write_report(
         listener=listener,
     )
     path.parent.mkdir(parents=True, exist_ok=True)
-    _replace(path, document)
+    with replaced(path) as out:
+        out.write(document)
     return path
-
-
-def _replace(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` whole or not at all: into a file beside it, then renamed
-    over it, so that a write cut short (a full disk) leaves the page already there, and
-    a reader never sees half a page.
-
-    The new file has the old one's mode (else the process's umask's), and a symbolic link
-    is written through, as writing in place did.
-
-    Raises:
-        OSError: the file cannot be written.
-    """
-    target = Path(os.path.realpath(path))
-    try:
-        mode: int | None = stat.S_IMODE(target.stat().st_mode)
-    except FileNotFoundError:
-        mode = None
-    temporary = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        # 0o666 less the umask, as open() gives a new file.
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(text)
-                out.flush()
-                os.fsync(out.fileno())
-            if mode is not None:
-                os.chmod(temporary, mode)
-            os.replace(temporary, target)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
-            raise
-    except OSError as exc:
-        if exc.filename == os.fspath(temporary):
-            exc.filename = os.fspath(path)  # the file the caller named, not the one beside it
-        raise

@@ -848,7 +848,9 @@ class MetricsStore(MetricsQueries):
         **where: Unpack[SampleWhere],
     ) -> int:
         """Write the matching samples as CSV (one row per sample, times in ISO 8601 UTC);
-        return how many rows were written. `brandkit.metrics.read_csv` reads it back.
+        return how many rows were written. `brandkit.metrics.read_csv` reads it back. A
+        file named by its path is written whole or not at all (beside it, then renamed over
+        it): an export cut short leaves the file that was there.
 
         Text that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``,
         ``@``, a tab or a carriage return, e.g. a campaign named ``=HYPERLINK(...)``) is

@@ -205,13 +205,36 @@ class RawAnswer(Answer):
     def _keep_raw(cls, data: Any, handler: pydantic.ValidatorFunctionWrapHandler) -> Any:
         model = handler(data)
         if isinstance(data, dict):
-            model._raw = dict(data)
+            model._raw = _without_links(data)
         return model
 
     @property
     def raw(self) -> dict[str, Any]:
-        """The JSON object as Meta sent it (every field, the unread ones too)."""
+        """The JSON object as Meta sent it (every field, the unread ones too), but for the
+        ``paging.next``/``previous`` links of its nested edges: Graph writes the access
+        token into them, and ``raw`` is stored and shown."""
         return dict(self._raw)
+
+
+def _without_links(data: dict[str, Any], depth: int = 0) -> dict[str, Any]:
+    """``data`` without the ``next``/``previous`` links of the ``paging`` objects in it (at
+    any depth: a comment's replies, a post's comments); their cursors are kept."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and depth < _RAW_DEPTH:
+            value = _without_links(value, depth + 1)
+            if key == "paging":
+                value.pop("next", None)
+                value.pop("previous", None)
+        elif isinstance(value, list) and depth < _RAW_DEPTH:
+            value = [_without_links(v, depth + 1) if isinstance(v, dict) else v for v in value]
+        out[key] = value
+    return out
+
+
+# Deeper than any edge brandkit expands (post > comments > replies): beyond it the JSON is
+# kept as sent, and the walk is bounded whatever a page holds.
+_RAW_DEPTH = 8
 
 
 class _Cursors(Answer):

@@ -38,3 +38,10 @@ def test_the_analytics_path_refuses_alike(tmp_path: Path) -> None:
         store.add(small_samples())
         with store.analytics() as analytics, pytest.raises(ConfigurationError, match="of texts"):
             analytics.latest_of([("x", "x:brand", 1)])
+
+
+def test_a_post_id_no_store_can_hold_is_refused_alike(small: MetricsStore) -> None:
+    """A NUL in a post's id failed PostgreSQL's statement (BrandkitError) and matched
+    nothing on SQLite; it is refused as the ``post_id=`` filter refuses it."""
+    with pytest.raises(ConfigurationError, match="holds a NUL or a lone surrogate"):
+        small.latest_of([("x", "x:brand", "1\x00")])

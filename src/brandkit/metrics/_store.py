@@ -40,6 +40,7 @@ from brandkit.metrics._sql import (
     SampleWhere,
     Scope,
     TotalsWhere,
+    _text,
     from_us,
     to_us,
 )
@@ -949,7 +950,8 @@ def _post_keys(posts: Iterable[tuple[str, str, str]]) -> list[tuple[str, str, st
     Raises:
         ConfigurationError: a post is not a ``(platform, account, post_id)`` of texts (an id
             given as a number matched nothing on SQLite and failed the statement on
-            PostgreSQL, where the ``post_id=`` filter refuses it on both).
+            PostgreSQL, where the ``post_id=`` filter refuses it on both), or one holds a
+            NUL or a lone surrogate.
     """
     keys: list[tuple[str, str, str]] = []
     for post in posts:
@@ -959,6 +961,8 @@ def _post_keys(posts: Iterable[tuple[str, str, str]]) -> list[tuple[str, str, st
                 "latest_of() takes each post as posts() gives it, a (platform, account, "
                 f"post_id) of texts; got {post!r:.100}"
             )
+        for name, part in zip(("platform", "account", "post_id"), key, strict=True):
+            _text(part, name)  # a NUL failed PostgreSQL's statement and matched nothing on SQLite
         keys.append((key[0], key[1], key[2]))
     return keys
 

@@ -112,6 +112,7 @@ class _PostInfo:
     excerpt: str
     url: str | None
     part: int = 0
+    deleted: bool = False
 
 
 def _excerpt(text: str, most: int = EXCERPT) -> str:
@@ -141,12 +142,17 @@ def _safe_url(url: str | None) -> str | None:
 
 
 def _info(delivery: Delivery, post_id: str) -> _PostInfo:
-    """The post's text (its platform's variant) and the URL of the part ``post_id``."""
+    """The post's text (its platform's variant) and the URL of the part ``post_id`` (none
+    once the delivery is deleted: the address is the platform's "not found")."""
+    from brandkit.delivery import DeliveryStatus
+
     text = delivery.post.for_platform(delivery.platform).text
+    deleted = delivery.status is DeliveryStatus.DELETED
     for part in delivery.parts:
         if post_id in (part.id, part.uri):
-            return _PostInfo(excerpt=_excerpt(text), url=_safe_url(part.url), part=part.index)
-    return _PostInfo(excerpt=_excerpt(text), url=None)
+            url = None if deleted else _safe_url(part.url)
+            return _PostInfo(excerpt=_excerpt(text), url=url, part=part.index, deleted=deleted)
+    return _PostInfo(excerpt=_excerpt(text), url=None, deleted=deleted)
 
 
 def _post_infos(
@@ -195,6 +201,8 @@ def _post_cell(post_id: str, info: _PostInfo | None) -> str:
         label = esc(info.excerpt)
     if info is not None and info.part:
         label += f' <span class="part">(part {info.part + 1})</span>'
+    if info is not None and info.deleted:
+        label += ' <span class="part">(deleted)</span>'
     if info is not None and info.url:
         label = (
             f'<a href="{esc(info.url)}" rel="noopener noreferrer" target="_blank" '

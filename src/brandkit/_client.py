@@ -721,6 +721,30 @@ class _Core:
             adapter, step, self.governor.acquire(key, step.cost, adapter.rate_policies)
         )
 
+    def budget_waited(self, adapter: Adapter, step: Send, waited: float, delay: float) -> float:
+        """``waited`` plus ``delay``, the next wait for ``step``'s budget; raise when that is
+        longer than the retry policy waits in all.
+
+        Each wait is under ``max_wait``, but on a budget shared by many processes another
+        may take each unit freed before this one asks again: without a total the caller
+        waited again and again, without end.
+
+        Raises:
+            RateLimited: the waits would pass ``max_wait`` in all.
+        """
+        total = waited + delay
+        if total > self.retry.max_wait:
+            raise RateLimited(
+                f"{adapter.name} rate limit {step.bucket!r}: waited {waited:.0f} s for its "
+                f"budget (others sharing it took each unit freed), longer than max_wait "
+                f"({self.retry.max_wait:.0f} s) with the next {delay:.1f} s",
+                platform=adapter.name,
+                retry_after=delay,
+                reset_at=self.clock() + timedelta(seconds=delay),
+                bucket=f"{adapter.name}:{step.bucket}",
+            )
+        return total
+
     def budget_wait(self, adapter: Adapter, step: Send, delay: float) -> float:
         """``delay``, the governor's answer for ``step``: raise when it is longer than the
         retry policy waits, log a long one."""
@@ -1998,7 +2022,9 @@ class Client:
         self, adapter: Adapter, step: Send, attempt: int, tracker: _Attempt | None
     ) -> httpx.Response:
         core = self._core
+        waited = 0.0
         while (delay := core.wait_for_budget(adapter, step)) > 0:
+            waited = core.budget_waited(adapter, step, waited, delay)
             self._sleep(delay)
         try:
             response = self._exchange(adapter, step, attempt, tracker)
@@ -2535,7 +2561,9 @@ class AsyncClient:
     async def _send_once(
         self, adapter: Adapter, step: Send, attempt: int, tracker: _Attempt | None
     ) -> httpx.Response:
+        waited = 0.0
         while (delay := await self._wait_for_budget(adapter, step)) > 0:
+            waited = self._core.budget_waited(adapter, step, waited, delay)
             await self._sleep(delay)
         try:
             response = await self._exchange(adapter, step, attempt, tracker)

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, TypeAlias, TypeVar
 import attrs
 import httpx
 
+from brandkit.errors import ConfigurationError
+
 if TYPE_CHECKING:
     from brandkit._hooks import OutboxProtocol
     from brandkit.delivery import Delivery
@@ -41,6 +43,19 @@ __all__ = [
 T = TypeVar("T")
 
 
+def _check_cost(step: Send, _: attrs.Attribute[int], cost: object) -> None:
+    """Refuse a cost the governor cannot take off a window: 0 made a request free, and a
+    negative one put units back (``remaining -= cost``), so the account went past its limit."""
+    if isinstance(cost, bool) or not isinstance(cost, int) or cost < 1:
+        url = step.request.url
+        # Without the query: it may carry a token (Graph's access_token).
+        where = f"{step.request.method} {url.scheme}://{url.netloc.decode('ascii')}{url.path}"
+        raise ConfigurationError(
+            f"the adapter's step Send({where}, bucket={step.bucket!r}) gives cost={cost!r}: "
+            "give the units of the bucket the request uses, a whole number of at least 1"
+        )
+
+
 @attrs.frozen
 class Send:
     """Send ``request`` and give the flow the response.
@@ -52,18 +67,22 @@ class Send:
             timeout or a dropped connection.
         bucket: the rate-limit bucket the request counts against, e.g. ``"post"``; the
             driver's governor paces requests per (platform, account, bucket).
-        cost: how many units of the bucket the request uses (Bluesky: create = 3 points).
+        cost: how many units of the bucket the request uses (Bluesky: create = 3 points), a
+            whole number of at least 1.
         creates: the request creates something that a blind repeat could duplicate. When it
             fails in a way that may have reached the platform, the driver raises
             ``TransportError(maybe_delivered=True)`` and never repeats it.
         max_bytes: the largest answer the flow accepts; the driver stops reading past it
             (counted after decompression) and raises ``MalformedResponse``.
+
+    Raises:
+        ConfigurationError: ``cost`` is not a whole number of at least 1.
     """
 
     request: httpx.Request
     idempotent: bool = False
     bucket: str = "default"
-    cost: int = 1
+    cost: int = attrs.field(default=1, validator=_check_cost)
     creates: bool = False
     max_bytes: int = 16 * 1024 * 1024
 

@@ -76,7 +76,8 @@ Doorkeeper serves it: the client authenticates by HTTP Basic or ``client_id`` an
 does not know or revoked already; 403 ``unauthorized_client`` "You are not authorized to
 revoke this token" for an unknown client, a wrong secret or another app's token; the API
 then answers the token with 401 "The access token was revoked");
-`MastodonEmulator.oauth_app` registers an app directly.
+`MastodonEmulator.oauth_app` registers an app directly and `MastodonEmulator.delete_app`
+deletes one with its tokens (401 "The access token is invalid"), as Settings → Development does.
 """
 
 from __future__ import annotations
@@ -775,6 +776,26 @@ class MastodonEmulator(Emulator):
     def expire_tokens(self) -> None:
         """Mastodon tokens never expire, so this revokes them (see `revoke_tokens`)."""
         self.revoke_tokens()
+
+    def delete_app(self, client_id: str) -> None:
+        """Delete an OAuth app, as its owner does in Settings → Development (or an admin).
+
+        Doorkeeper deletes the app's tokens and authorization codes with it
+        (``dependent: :delete_all``): requests with those tokens then get 401
+        ``{"error": "The access token is invalid"}`` (an unknown token, not a revoked
+        one), its codes no longer exchange, and the client id is unknown to
+        ``/oauth/authorize``, ``/oauth/token`` and ``/oauth/revoke``. Tokens made by
+        `account` belong to no app and stay valid.
+
+        Raises:
+            KeyError: no app has that client id (never registered, or deleted already).
+        """
+        with self.lock:
+            del self._apps[client_id]
+            for token in [t for t, v in self._tokens.items() if v.client_id == client_id]:
+                del self._tokens[token]
+            for code in [c for c, v in self._codes.items() if v.client_id == client_id]:
+                del self._codes[code]
 
     def engage(
         self,

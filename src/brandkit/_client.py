@@ -2027,7 +2027,16 @@ class Client:
             waited = core.budget_waited(adapter, step, waited, delay)
             self._sleep(delay)
         try:
-            response = self._exchange(adapter, step, attempt, tracker)
+            request = core.request_for(adapter, step, attempt)
+            if tracker is not None:
+                tracker.before_send(step)
+        except BaseException:
+            # Granted, and failed before a byte left (a repeat the adapter could not prepare,
+            # the "sending" state not written): its units are given back.
+            core.unanswered(adapter, step, unsent=True)
+            raise
+        try:
+            response = self._exchange(adapter, step, request, attempt, tracker)
         except BaseException as exc:
             # Granted, and no answer to observe: the governor must not keep waiting for one.
             core.unanswered(adapter, step, _never_sent(exc))
@@ -2035,14 +2044,16 @@ class Client:
         return core.after_response(adapter, step, response, attempt)
 
     def _exchange(
-        self, adapter: Adapter, step: Send, attempt: int, tracker: _Attempt | None
+        self,
+        adapter: Adapter,
+        step: Send,
+        request: httpx.Request,
+        attempt: int,
+        tracker: _Attempt | None,
     ) -> httpx.Response:
-        """Send ``step``'s request, its budget reserved, and return the answer, read in
-        full; raise when there is none to give the governor (`_Core.after_error`)."""
+        """Send ``request`` (``step``'s, its budget reserved) and return the answer, read
+        in full; raise when there is none to give the governor (`_Core.after_error`)."""
         core = self._core
-        request = core.request_for(adapter, step, attempt)
-        if tracker is not None:
-            tracker.before_send(step)
         started = time.perf_counter()
         deadline = time.monotonic() + core.deadline
         _SYNC_DEADLINE.at = deadline
@@ -2561,12 +2572,21 @@ class AsyncClient:
     async def _send_once(
         self, adapter: Adapter, step: Send, attempt: int, tracker: _Attempt | None
     ) -> httpx.Response:
+        core = self._core
         waited = 0.0
         while (delay := await self._wait_for_budget(adapter, step)) > 0:
-            waited = self._core.budget_waited(adapter, step, waited, delay)
+            waited = core.budget_waited(adapter, step, waited, delay)
             await self._sleep(delay)
         try:
-            response = await self._exchange(adapter, step, attempt, tracker)
+            request = core.request_for(adapter, step, attempt)
+            if tracker is not None:
+                await tracker.abefore_send(step, self._save)
+        except BaseException:
+            # Granted, and failed before a byte left (see Client): its units are given back.
+            await self._unanswered(adapter, step, unsent=True)
+            raise
+        try:
+            response = await self._exchange(adapter, step, request, attempt, tracker)
         except BaseException as exc:
             # Granted, and no answer to observe (a cancelled task too): the governor must
             # not keep waiting for one.
@@ -2575,13 +2595,15 @@ class AsyncClient:
         return await self._after_response(adapter, step, response, attempt)
 
     async def _exchange(
-        self, adapter: Adapter, step: Send, attempt: int, tracker: _Attempt | None
+        self,
+        adapter: Adapter,
+        step: Send,
+        request: httpx.Request,
+        attempt: int,
+        tracker: _Attempt | None,
     ) -> httpx.Response:
         """`Client._exchange`, awaited."""
         core = self._core
-        request = core.request_for(adapter, step, attempt)
-        if tracker is not None:
-            await tracker.abefore_send(step, self._save)
         started = time.perf_counter()
         deadline = time.monotonic() + core.deadline
         response: httpx.Response | None = None

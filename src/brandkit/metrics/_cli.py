@@ -325,6 +325,9 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _export(args: argparse.Namespace, out: TextIO) -> int:
+    # As report --out: a mistyped name must not replace an earlier export unasked.
+    if args.csv != "-" and Path(args.csv).is_file() and not args.force:
+        raise ConfigurationError(f"{args.csv} exists: pass --force to overwrite it")
     with _open(args) as store:
         f = _filters(args)
         guard = args.formula_guard
@@ -445,6 +448,7 @@ def add_commands(subparsers: Any) -> None:
     e.add_argument("--db", default="brandkit.db", help=_DB_HELP)
     e.add_argument("--prefix", help=_PREFIX_HELP)
     e.add_argument("--csv", required=True, help="the CSV file to write ('-' for stdout)")
+    e.add_argument("--force", action="store_true", help="overwrite --csv if it exists")
     e.add_argument(
         "--no-formula-guard",
         dest="formula_guard",

@@ -58,3 +58,17 @@ def test_setup_example_builds_the_account(monkeypatch: pytest.MonkeyPatch) -> No
     env: dict[str, Any] = {"os": os, "Account": Account}
     exec(line, env)
     assert env["masto"].secret("token") == "tok-docs-test"
+
+
+def test_testing_page_mastodon_audience_example_runs() -> None:
+    """docs/testing.md shows the Mastodon audience's favourite, reblog and follow (and
+    their undo) next to the other platforms' audience methods, in an example that runs."""
+    from brandkit import Client, Post
+    from brandkit.testing import emulator
+
+    testing = PAGE.parents[1] / "testing.md"
+    (code,) = [b for b in code_blocks(testing, "python") if ".favourite(" in b]
+    for method in ("favourite", "reblog", "follow", "unfavourite", "unreblog", "unfollow"):
+        assert f"fan.{method}(" in testing.read_text()
+    scope = {"__name__": "docs_example", "Client": Client, "Post": Post, "emulator": emulator}
+    exec(compile(code, str(testing), "exec"), scope)

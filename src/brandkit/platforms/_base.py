@@ -72,6 +72,9 @@ class Answer(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="ignore", frozen=True)
 
 
+_MAX_POLICY_WINDOW = 366 * 86400.0  # as the governor's: no window is longer than a year
+
+
 @attrs.frozen
 class RatePolicy:
     """A declared rate limit, so that the first request of a run is already paced.
@@ -85,6 +88,11 @@ class RatePolicy:
             its own bucket (Mastodon's ``api`` limit also counts posts, uploads and
             deletes); the governor then reserves a unit here as well as in the request's
             bucket.
+
+    Raises:
+        ConfigurationError: ``bucket`` is not a name, ``limit`` not a whole number of at
+            least 1, ``window`` not seconds above 0 and at most a year, or ``scope`` neither
+            ``"account"`` nor ``"app"``.
     """
 
     bucket: str
@@ -92,6 +100,33 @@ class RatePolicy:
     window: float
     scope: str = "account"
     every_request: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        # Checked where the adapter declares it (its import, its unit tests), not at the
+        # first request of a run: a limit below 1 or a window of 0, NaN or infinity makes a
+        # budget that never runs out, and an unknown scope was taken as per account.
+        limit, window = self.limit, self.window
+        if not isinstance(self.bucket, str) or not self.bucket:
+            raise ConfigurationError(
+                f"{self!r}: give the bucket a name, the one Send.bucket refers to (e.g. 'post')"
+            )
+        if (
+            isinstance(limit, bool)
+            or not isinstance(limit, int)
+            or limit < 1
+            or isinstance(window, bool)
+            or not isinstance(window, int | float)
+            or not 0 < window <= _MAX_POLICY_WINDOW
+        ):
+            raise ConfigurationError(
+                f"{self!r}: give a limit of at least 1 (a whole number of units) and a window "
+                "of seconds above 0 and at most a year"
+            )
+        if self.scope not in ("account", "app"):
+            raise ConfigurationError(
+                f"{self!r}: give a scope of 'account' or 'app' (per user, or shared by "
+                "every account of the app)"
+            )
 
 
 @attrs.frozen

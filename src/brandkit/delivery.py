@@ -9,7 +9,7 @@ import math
 import os
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeAlias
 
 import attrs
@@ -17,6 +17,7 @@ import attrs
 from brandkit.content._article import Article
 from brandkit.content._model import Post
 from brandkit.errors import BrandkitError, ContentError, PlatformError
+from brandkit.governor._parse import DEFAULT_MAX_WAIT
 from brandkit.platforms._base import PartRef
 
 __all__ = ["Content", "Delivery", "DeliveryStatus", "is_article", "new_tid", "send_at"]
@@ -204,6 +205,7 @@ class Delivery:
                 missing or of the wrong type, a time without a zone): damaged data is
                 refused, never read as something else.
         """
+        updated_at = _aware_time(data["updated_at"], "updated_at")
         return cls(
             id=data["id"],
             account=data["account"],
@@ -212,12 +214,12 @@ class Delivery:
             post=content_from_dict(data),
             keys=_keys(data.get("keys")),
             parts=[PartRef.from_dict(p) for p in data.get("parts") or []],
-            error=error_from_dict(data.get("error")),
+            error=error_from_dict(data.get("error"), written_at=updated_at),
             attempts=int(data.get("attempts") or 0),
             look_first=_look_first(data),
             reply_to=PartRef.from_dict(data["reply_to"]) if data.get("reply_to") else None,
             created_at=_aware_time(data["created_at"], "created_at"),
-            updated_at=_aware_time(data["updated_at"], "updated_at"),
+            updated_at=updated_at,
             progress=_progress(data.get("progress")),
         )
 
@@ -259,13 +261,38 @@ def _aware_time(value: Any, name: str) -> datetime:
     return when
 
 
-def _seconds(value: Any, name: str) -> float | None:
-    """A stored wait: ``None`` or a finite number of seconds."""
+def _seconds(value: Any, name: str, cuts: list[str]) -> float | None:
+    """A stored wait: ``None`` or a finite number of seconds, at most `DEFAULT_MAX_WAIT`
+    (a longer one is cut to it, and said in ``cuts``)."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ValueError(f"{name} {value!r:.40} is not a number of seconds")
+    if value > DEFAULT_MAX_WAIT:
+        # Never waited as stored: 1e300 s overflowed the worker's retry time (the run
+        # ended) and a year-long one parked the delivery; brandkit waits no longer for a
+        # server, and a limit still in force when this wait ends is met again then.
+        cuts.append(f"stored {name} {float(value):g} s cut to {DEFAULT_MAX_WAIT:.0f} s")
+        return DEFAULT_MAX_WAIT
     return float(value)
+
+
+def _reset(value: Any, written_at: datetime | None, cuts: list[str]) -> datetime | None:
+    """A stored rate limit's reset: an aware time, at most `DEFAULT_MAX_WAIT` after the
+    delivery was last written (an error is stored when it happens, or later)."""
+    if not value:
+        return None
+    reset = _aware_time(value, "reset_at")
+    if written_at is None:
+        return reset
+    try:
+        latest = written_at + timedelta(seconds=DEFAULT_MAX_WAIT)
+    except OverflowError:  # written at the end of time: nothing later to cut to
+        return reset
+    if reset > latest:
+        cuts.append(f"stored reset_at {value!s:.40} cut to {latest.isoformat()}")
+        return latest
+    return reset
 
 
 def _progress(value: Any) -> dict[str, str]:
@@ -287,14 +314,26 @@ def _look_first(data: dict[str, Any]) -> bool:
     )
 
 
-def error_from_dict(data: dict[str, Any] | None) -> BrandkitError | None:
-    """Rebuild a stored error as its brandkit class, keeping the platform's message."""
+def error_from_dict(
+    data: dict[str, Any] | None, *, written_at: datetime | None = None
+) -> BrandkitError | None:
+    """Rebuild a stored error as its brandkit class, keeping the platform's message.
+
+    A stored wait (``retry_after``) longer than brandkit waits for a server (24 h,
+    `DEFAULT_MAX_WAIT`), or a rate limit's reset later than that after ``written_at`` (when
+    the delivery holding it was last written), is cut to it, and the error's message says
+    what was cut: a hand edit or another tool would otherwise park the delivery for ever.
+
+    Raises:
+        ValueError: a wait that is no number of seconds, a reset that is no aware time.
+    """
     if not data:
         return None
     from brandkit import errors
 
     cls = getattr(errors, str(data.get("type")), None)
     message = str(data.get("message", ""))
+    cuts: list[str] = []
     if not (isinstance(cls, type) and issubclass(cls, BrandkitError)):
         return BrandkitError(message)
     if issubclass(cls, PlatformError):
@@ -309,16 +348,17 @@ def error_from_dict(data: dict[str, Any] | None) -> BrandkitError | None:
         if issubclass(cls, errors.MalformedResponse):
             kwargs["body"] = str(data.get("body") or "")
         if issubclass(cls, errors.PlatformUnavailable):
-            kwargs["retry_after"] = _seconds(data.get("retry_after"), "retry_after")
+            kwargs["retry_after"] = _seconds(data.get("retry_after"), "retry_after", cuts)
         if issubclass(cls, errors.RateLimited):
             # What a worker waits for, when the attempt after it broke off: checked here,
             # a naive time or a wait in words raised there instead.
-            reset = data.get("reset_at")
             kwargs.update(
-                reset_at=_aware_time(reset, "reset_at") if reset else None,
-                retry_after=_seconds(data.get("retry_after"), "retry_after"),
+                reset_at=_reset(data.get("reset_at"), written_at, cuts),
+                retry_after=_seconds(data.get("retry_after"), "retry_after", cuts),
                 bucket=data.get("bucket"),
             )
+        if cuts:
+            message = f"{message} ({'; '.join(cuts)})"
         return cls(message, **kwargs)
     if issubclass(cls, ContentError):
         return cls(

@@ -26,6 +26,7 @@ from brandkit.errors import (
     RateLimited,
     TransportError,
 )
+from brandkit.governor._parse import DEFAULT_MAX_WAIT
 from brandkit.outbox._store import _AFTER_FINISHED as _FINISHED
 from brandkit.outbox._store import Outbox, _accounts_given, media_files, missing_media
 
@@ -51,11 +52,17 @@ def _transient(delivery: Delivery) -> bool:
     return isinstance(err, RateLimited | PlatformUnavailable)
 
 
+def _no_later(until: datetime, now: datetime) -> datetime:
+    """``until``, or ``now`` plus the longest wait brandkit takes from a server (24 h): a
+    stored reset no brandkit wrote (a hand edit, another tool) parks no delivery beyond it."""
+    return min(until, now + timedelta(seconds=DEFAULT_MAX_WAIT))
+
+
 def _outage(delivery: Delivery, delay: float) -> float:
     """``delay``, or the longer wait the platform announced with its 5xx (``Retry-After``)."""
     err = delivery.error
     if isinstance(err, PlatformUnavailable) and err.retry_after is not None:
-        return max(delay, err.retry_after)
+        return max(delay, min(err.retry_after, DEFAULT_MAX_WAIT))
     return delay
 
 
@@ -391,14 +398,21 @@ class Worker:
             and _transient(d)
             and (isinstance(d.error, RateLimited) or d.attempts < self.max_attempts)
         ]
+        now = self.clock()
         for delivery in stranded:
             err = delivery.error
             until = delivery.updated_at + timedelta(seconds=self._delay(delivery.attempts))
             if isinstance(err, RateLimited) and err.reset_at is not None:
                 until = err.reset_at
+            until = _no_later(until, now)
             # A no-op for one another process holds (it settles it itself).
             self.outbox.release(delivery.id, retry_at=until)
-            logger.info("delivery %s: failed not now; tried again from %s", delivery.id, until)
+            logger.info(
+                "delivery %s: failed not now (%s); tried again from %s",
+                delivery.id,
+                escaped(str(err)),
+                until,
+            )
         self._swept = True
 
     # -- after an attempt ----------------------------------------------------------------
@@ -438,12 +452,14 @@ class Worker:
             or (status is DeliveryStatus.FAILED and _transient(delivery))
         ):
             # Refused by the platform or, before anything left, by the governor: the
-            # delivery and the rest of its account wait for the reset, without a cap.
+            # delivery and the rest of its account wait for the reset (without a cap on the
+            # attempts; at most the day brandkit waits for a server, `_no_later`).
             until = now + timedelta(seconds=self._delay(delivery.attempts))
             if err.reset_at is not None:
                 until = max(err.reset_at, now)
             elif err.retry_after is not None:
-                until = now + timedelta(seconds=err.retry_after)
+                until = now + timedelta(seconds=min(err.retry_after, DEFAULT_MAX_WAIT))
+            until = _no_later(until, now)
             self.outbox.release(delivery.id, retry_at=until)
             return until
         if status is DeliveryStatus.FAILED and _transient(delivery):

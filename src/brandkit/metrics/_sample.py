@@ -82,8 +82,34 @@ def _utc(value: datetime) -> datetime:
             f"{type(value).__name__} {value!r:.100}"
         )
     if value.tzinfo is None:
-        raise ValueError("fetched_at must be timezone-aware")
+        raise _NaiveTime("fetched_at")
     return value.astimezone(UTC)
+
+
+def _utc_or_none(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise ConfigurationError(
+            f"MetricSample posted_at must be a datetime or None; got "
+            f"{type(value).__name__} {value!r:.100}"
+        )
+    if value.tzinfo is None:
+        # Taken as UTC, a local time (datetime.now()) put the post hours off in the store
+        # and its best-times slot, where the same naive fetched_at was refused.
+        raise _NaiveTime("posted_at")
+    return value.astimezone(UTC)
+
+
+class _NaiveTime(ConfigurationError, ValueError):
+    """A sample's time without a time zone: a ConfigurationError as every other field's,
+    and the ValueError a naive ``fetched_at`` always raised."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(
+            f"MetricSample {field} must be timezone-aware: give it a time zone, such as "
+            f"tzinfo=UTC (datetime(..., tzinfo=UTC), or .replace(tzinfo=UTC) if it is UTC)"
+        )
 
 
 # A sample's names: the first three always text, the others text or None.
@@ -116,7 +142,8 @@ class MetricSample:
             ``raw_name``, ``reason``, ``delivery_id`` and ``campaign`` when given), or
             ``posted_at`` or ``fetched_at`` is not a datetime, or ``available`` is no
             truth value (``True``, ``False``, 0 or 1).
-        ValueError: ``fetched_at`` is naive.
+            A naive ``fetched_at`` or ``posted_at`` (no time zone) raises one too, which is
+            also a ``ValueError``.
 
     Attributes:
         platform: the platform's name.
@@ -132,7 +159,7 @@ class MetricSample:
         reason: why it is unavailable.
         delivery_id: brandkit's delivery the post came from, when known.
         campaign: the post's campaign, when known.
-        posted_at: when the post was published, when known.
+        posted_at: when the post was published, when known (aware; kept in UTC).
     """
 
     platform: str
@@ -146,7 +173,7 @@ class MetricSample:
     reason: str | None = None
     delivery_id: str | None = None
     campaign: str | None = None
-    posted_at: datetime | None = None
+    posted_at: datetime | None = attrs.field(default=None, converter=_utc_or_none)
 
     def __attrs_post_init__(self) -> None:
         available = self.available
@@ -194,11 +221,6 @@ class MetricSample:
             raise ConfigurationError(
                 f"MetricSample {name} {value!r:.100} holds a NUL or a lone surrogate, which "
                 "no store can keep as text"
-            )
-        if self.posted_at is not None and not isinstance(self.posted_at, datetime):
-            raise ConfigurationError(
-                f"MetricSample posted_at must be a datetime or None; got "
-                f"{type(self.posted_at).__name__} {self.posted_at!r:.100}"
             )
 
     @classmethod

@@ -239,7 +239,8 @@ class Governor:
         rng: the random source of the jitter (tests pass a seeded one).
         max_server_wait: the longest wait a server may impose, in seconds (default 24 h): a
             ``Retry-After``, a reset or a Meta regain time further ahead is clamped to it, so
-            that one hostile or broken answer cannot park an account for years.
+            that one hostile or broken answer cannot park an account for years. A window only
+            declared (a `RatePolicy` no answer described) keeps its own wait.
 
     Raises:
         ConfigurationError: ``max_server_wait`` is not a positive finite number,
@@ -382,7 +383,11 @@ class Governor:
                     # policy: a slot stored under an earlier one (an upgrade that corrected a
                     # limit) takes the limit declared now, or it kept the old one for good.
                     found.limit = policy.limit
-            wait = 0.0
+            # What a server imposed (its resets, Retry-After, backoff and usage holds) is
+            # capped; a window only declared keeps its own wait: the cap is for hostile or
+            # broken answers, and cutting a declared day to it reported "in 600 s" all day.
+            held = 0.0
+            paced = 0.0
             slots: list[Slot] = []
             probes: list[Block] = []
             for (scope, _), entry in entries.items():
@@ -390,19 +395,23 @@ class Governor:
                     if scope in spends:
                         entry.refresh(now, edge)
                         slots.append(entry)
-                        if (w := entry.wait(now, cost, edge)) > wait:
-                            wait = w
+                        w = entry.wait(now, cost, edge)
+                        if entry.server:
+                            held = max(held, w)
+                        else:
+                            paced = max(paced, w)
                 elif isinstance(entry, Block):
-                    if entry.until > now and (w := entry.until - now) > wait:
-                        wait = w
+                    if entry.until > now and (w := entry.until - now) > held:
+                        held = w
                     if entry.strikes:
                         probes.append(entry)
                         self._struck.add(scope)
-            if wait > cap:
+            if held > cap:
                 # A hold stored further ahead than this governor's cap (by a governor with a
                 # larger one, an older version, a hand-written row) is brought within it and
                 # written back: the wait returned is capped, so the hold must end then too,
                 # or every acquire would say "in 24 h" again, day after day.
+                held = cap
                 latest = now + cap
                 for entry in entries.values():
                     if type(entry) is Slot:
@@ -410,6 +419,7 @@ class Governor:
                             entry.reset = latest
                     elif isinstance(entry, Block) and entry.until > latest:
                         entry.until = latest
+            wait = max(held, paced)
             if wait > 0.0:
                 return wait
             for slot in slots:
@@ -422,9 +432,9 @@ class Governor:
         return plan, now, change
 
     def _reserved(self, key: BucketKey, cost: int, plan: _Plan, now: float, wait: float) -> float:
-        """The store's answer to `_reserve`'s change, as `acquire` returns it."""
-        # A state written before the cap existed (or by another Governor) never parks longer.
-        wait = min(wait, self.max_server_wait)
+        """The store's answer to `_reserve`'s change, as `acquire` returns it (a server's
+        holds already brought within ``max_server_wait``, a declared window's wait its own,
+        at most its length)."""
         if wait == 0.0:
             plan.granted(now)
             _GRANT.set((self._token, key, now, cost))

@@ -31,7 +31,10 @@ query, form, multipart or JSON):
   ``"Too Many Requests: retry after N"`` with ``parameters.retry_after``, no headers.
 - Text limits counted as tdlib counts them (code points of the visible text, after
   ``parse_mode`` HTML/MarkdownV2/Markdown or explicit entities, whose UTF-16 offsets must
-  lie inside the text); messages older than 48 hours of the emulator clock cannot be deleted.
+  lie inside the text); the text trimmed of leading and trailing spaces and newlines and its
+  links, addresses, mentions, hashtags, cashtags and commands found and returned in
+  ``entities`` as tdlib finds them; messages older than 48 hours of the emulator clock
+  cannot be deleted.
 
 - Conversations: each channel made by ``account()`` has a linked discussion group (the bot
   an admin there); every channel post is forwarded into it automatically (``from`` the

@@ -18,7 +18,7 @@ import httpx
 from brandkit.accounts import Account
 from brandkit.content._media import _dimensions, sniff
 from brandkit.testing._emulator import Audience, Clock, Emulator, Refusal, route, unlocked
-from brandkit.testing.telegram._markup import MarkupError, check_entities, parse
+from brandkit.testing.telegram._markup import MarkupError, check_entities, finish, parse
 from brandkit.testing.telegram._spec import BotApiRequest, BotApiSpec, UploadedFile, parse_request
 
 __all__ = [
@@ -782,6 +782,9 @@ class TelegramEmulator(Emulator):
                 text, found = parse(raw, str(mode) if mode else None)
             except MarkupError as exc:
                 raise Refusal(400, str(exc)) from None
+        # tdlib's fix_formatted_text: the text is trimmed and its links, mentions, hashtags,
+        # commands... are found before the message is made (and shown in its entities).
+        text, found = finish(text, found)
         # tdlib measures the visible text in code points (utf8_length) against the limit.
         if len(text) > limit:
             what = "message is too long" if text_field == "text" else "message caption is too long"
@@ -1114,7 +1117,7 @@ class TelegramEmulator(Emulator):
         reply_to = self._reply_to(chat, call)
         if kind == "text":
             text, entities = self._text(call, "text", "entities", "parse_mode", self.max_text)
-            if not text.strip():
+            if not text:
                 raise Refusal(400, "Bad Request: message text is empty")
             file = None
         else:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import itertools
 import logging
 import math
 import random
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -45,6 +46,11 @@ _HEADER_ONLY = "hdr"  # a window the server describes and no declared policy mat
 EDGE_MARGIN = 0.1
 _RTT_SAMPLES = 32
 _MAX_GRANTS = 512
+# Plans kept per governor: past this many keys, the least recently used ones that await no
+# answer are dropped (a worker serving accounts that come and go grew without end, a few KB
+# each); one is made again on use, as a process that just started would make it.
+_MAX_PLANS = 4096
+_EVICT_SCAN = 64  # plans looked at per key added past the bound, beyond the excess
 # The longest a cancelled task waits for the governor's state change under way (a grant to
 # give back, an answer or a lost request to settle) before it lets the cancellation through.
 SETTLE_WAIT = 10.0
@@ -165,6 +171,11 @@ class _Plan:
         with self.lock:
             self._drop(sent)
         return now - sent <= FLIGHT_TTL
+
+    def awaited(self, now: float) -> bool:
+        """Whether a grant of this bucket still awaits its answer (within FLIGHT_TTL)."""
+        with self.lock:
+            return bool(self.grants) and now - self.grants[-1] <= FLIGHT_TTL
 
     def _drop(self, sent: float) -> None:
         """Take the grant made at ``sent`` off the queue, if it is still there (one that an
@@ -308,7 +319,9 @@ class Governor:
         self.usage_threshold = float(usage_threshold)
         self._rng = rng if rng is not None else random.Random()
         self._token = object()  # whose grant `_GRANT` holds
-        self._plans: dict[BucketKey, _Plan] = {}
+        # Bounded (see `_plan`); most recently used last.
+        self._plans: OrderedDict[BucketKey, _Plan] = OrderedDict()
+        self._plans_lock = threading.Lock()
         # Scopes that this process saw backing off; a success there must clear the strikes.
         self._struck: set[str] = set()
         # Each server's clock offset, learned from its answers (kept in this process).
@@ -363,9 +376,7 @@ class Governor:
         self, key: BucketKey, cost: int, policies: Sequence[RatePolicy], now: float
     ) -> tuple[_Plan, float, Callable[[Entries], float]]:
         """What `acquire` does to the state at ``now``: its plan, and the change to apply."""
-        plan = self._plans.get(key)
-        if plan is None or plan.src is not policies:
-            plan = self._plans[key] = _Plan(key, policies)
+        plan = self._plan(key, policies, now)
         plan.cost = cost
         pad = self.resolution
         edge = plan.edge
@@ -430,6 +441,35 @@ class Governor:
             return 0.0
 
         return plan, now, change
+
+    def _plan(self, key: BucketKey, policies: Sequence[RatePolicy] | None, now: float) -> _Plan:
+        """``key``'s plan for ``policies`` (``None``: whichever it has, else one without
+        any), made if needed, and marked as just used. Past `_MAX_PLANS` plans, the least
+        recently used that await no answer are dropped.
+
+        Raises:
+            ConfigurationError: a policy that no window can keep (see `_check_policy`).
+        """
+        plans = self._plans
+        with self._plans_lock:
+            plan = plans.get(key)
+            if plan is not None and (policies is None or plan.src is policies):
+                plans.move_to_end(key)
+                return plan
+            plan = plans[key] = _Plan(key, () if policies is None else policies)
+            plans.move_to_end(key)
+            excess = len(plans) - _MAX_PLANS
+            if excess > 0:
+                # A plan whose grant still awaits its answer is kept: its answer, or its
+                # loss, must settle that grant (`unanswered`, `unsent`).
+                idle = [
+                    k
+                    for k, p in itertools.islice(plans.items(), excess + _EVICT_SCAN)
+                    if k != key and not p.awaited(now)
+                ]
+                for k in idle[:excess]:
+                    del plans[k]
+            return plan
 
     def _reserved(self, key: BucketKey, cost: int, plan: _Plan, now: float, wait: float) -> float:
         """The store's answer to `_reserve`'s change, as `acquire` returns it (a server's
@@ -603,9 +643,7 @@ class Governor:
         """What `observe` does to the state after ``response``, the answer to ``grant``'s
         request (`_claim`; ``None``: not known): the scopes and the change to apply (it
         returns the wait `observe` returns), or ``None`` when there is nothing to write."""
-        plan = self._plans.get(key)
-        if plan is None:
-            plan = self._plans[key] = _Plan(key, ())
+        plan = self._plan(key, None, now)
         sent = plan.answered(now, grant[0] if grant is not None else None)
         cost = grant[1] if grant is not None else None
         server = self._servers.get(response)

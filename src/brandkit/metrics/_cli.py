@@ -20,7 +20,7 @@ from brandkit._limits import count_arg
 from brandkit._terminal import escaped, shown
 from brandkit.backends import kind_of, redact_url, sql_kind
 from brandkit.errors import CollectIncomplete, ConfigurationError, PlatformError
-from brandkit.metrics._sql import Scope
+from brandkit.metrics._sql import Filter, SampleWhere, Scope
 from brandkit.metrics._store import MetricsStore
 
 if TYPE_CHECKING:
@@ -361,20 +361,25 @@ def _latest(args: argparse.Namespace, out: TextIO) -> int:
         # Without --accounts the API's default applies: --metric followers alone reads the
         # accounts' series, any other selection the posts'.
         scope: Scope | None = "account" if args.accounts else None
-        rows = store.latest(scope=scope, **f)
+        # Every row for JSON unless --limit is given: a script reading it has no "more"
+        # line to tell it that rows were left out.
+        limit = (0 if args.json else 100) if args.limit is None else args.limit
+        if limit <= 0:
+            shown = store.latest(scope=scope, **f)
+            total = len(shown)
+        else:
+            # The page is the statement's: a large history's latest values (hundreds of
+            # thousands) were all built to print the first 100.
+            shown, total = store._latest_page(
+                Filter.of("latest", SampleWhere, f, scope=scope), limit
+            )
     if args.json:
-        # Every row unless --limit is given: a script reading the JSON has no "more" line
-        # to tell it that rows were left out.
-        limit = 0 if args.limit is None else args.limit
-        shown_json = rows if limit <= 0 else rows[:limit]
-        json.dump([s.to_dict() for s in shown_json], out, ensure_ascii=False, indent=2)
+        json.dump([s.to_dict() for s in shown], out, ensure_ascii=False, indent=2)
         print(file=out)
         return 0
-    if not rows:
+    if not shown:
         print("no samples match", file=out)
         return 0
-    limit = 100 if args.limit is None else args.limit
-    shown = rows if limit <= 0 else rows[:limit]
     table = [("PLATFORM", "ACCOUNT", "POST", "METRIC", "VALUE", "FETCHED (UTC)", "NOTE")]
     for s in shown:
         note = "" if s.available else f"unavailable: {s.reason or '?'}"
@@ -391,8 +396,8 @@ def _latest(args: argparse.Namespace, out: TextIO) -> int:
             )
         )
     _table(table, out, right=frozenset({4}))
-    if len(rows) > len(shown):
-        print(f"… {len(rows) - len(shown)} more (use --limit 0 for all)", file=out)
+    if total > len(shown):
+        print(f"… {total - len(shown)} more (use --limit 0 for all)", file=out)
     return 0
 
 

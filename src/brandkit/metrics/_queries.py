@@ -333,6 +333,23 @@ def latest(conn: Connection, f: Filter) -> list[MetricSample]:
 LATEST_ORDER = "s.platform, s.account, s.post_id NULLS FIRST, s.metric"
 
 
+def latest_page(conn: Connection, f: Filter, limit: int) -> tuple[list[MetricSample], int]:
+    """`latest`'s first ``limit`` samples (``limit`` above 0), and how many `latest` has.
+
+    The limit is the statement's: a page of a large history builds as many samples as it
+    shows, not one per series.
+    """
+    sql, params = _latest_sql(f, _COLUMNS, conn)
+    rows = conn.execute(f"{sql} ORDER BY {LATEST_ORDER} LIMIT ?", [*params, limit])
+    times: dict[int, datetime] = {}
+    page = [row_to_sample(row, times) for row in rows]
+    if len(page) < limit:
+        return page, len(page)
+    counted, counted_params = _latest_sql(f, "1", conn)
+    row = conn.execute(f"SELECT COUNT(*) FROM ({counted}) AS n", counted_params).fetchone()  # noqa: S608
+    return page, int(row[0])
+
+
 def posts(conn: Connection, f: Filter) -> list[PostKey]:
     """Each post `latest` has a sample of with ``f`` (a posts filter), once, in its order."""
     sql, params = _latest_sql(f, "s.platform, s.account, s.post_id", conn)

@@ -297,6 +297,11 @@ class MetricsQueries:
         with self._reading() as conn:
             return q.latest(conn, f)
 
+    def _latest_page(self, f: Filter, limit: int) -> tuple[list[MetricSample], int]:
+        """`latest`'s first ``limit`` samples (above 0) and how many it has in all."""
+        with self._reading() as conn:
+            return q.latest_page(conn, f, limit)
+
     def _posts(self, f: Filter) -> list[tuple[str, str, str]]:
         with self._reading() as conn:
             return q.posts(conn, f)

@@ -19,6 +19,7 @@ from brandkit.testing.telegram import TelegramEmulator
 
 telegram = pytest.importorskip("telegram")
 fidelity = importlib.import_module("tests.fidelity.test_telegram_clients")
+ptb_filters = importlib.import_module("telegram.ext.filters")
 
 CHAT = "@brandnews"
 
@@ -104,3 +105,18 @@ def test_blank_text_is_empty(served: tuple[TelegramEmulator, str, str]) -> None:
         send(url, token, "send_message", CHAT, " \n \n")
     # A tab is not one of the blanks tdlib trims.
     assert send(url, token, "send_message", CHAT, "\t").text == "\t"
+
+
+def test_audience_messages_carry_their_entities(
+    served: tuple[TelegramEmulator, str, str],
+) -> None:
+    """A fan's "/start" reaches the bot with its ``bot_command`` entity, which
+    python-telegram-bot's command filter (and so CommandHandler) needs to see a command."""
+    emu, url, token = served
+    emu.audience("fan1").mention("/start@brandkit1_bot see https://example.com ")
+
+    (update,) = send(url, token, "get_updates", timeout=0)
+    message = update.message
+    assert message.text == "/start@brandkit1_bot see https://example.com"
+    assert entities(message) == [("bot_command", 0, 20), ("url", 25, 19)]
+    assert ptb_filters.COMMAND.check_update(update)

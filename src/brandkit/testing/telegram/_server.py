@@ -1084,13 +1084,16 @@ class TelegramEmulator(Emulator):
     ) -> TelegramMessage:
         """A text message the audience member ``user`` writes in ``chat`` (``links``:
         ``reply_to``, ``thread_id``), kept as `_keep` keeps it."""
+        # The member's app runs tdlib too: the text is trimmed and its /commands, links,
+        # mentions... arrive as entities (python-telegram-bot's CommandHandler needs them).
+        kept, entities = finish(text, [])
         return self._keep(
             chat,
             bot_id=0,
             date=self.clock.time(),
             kind="text",
-            text=text,
-            entities=[],
+            text=kept or text,
+            entities=entities,
             user_id=user.id,
             **links,
         )

@@ -513,10 +513,11 @@ class ServerTimeClock:
     read between samples from this host's monotonic clock.
 
     Hosts whose clocks disagree share one budget correctly only if they stamp it with one
-    clock: pass ``state.clock`` as the governor's ``clock``. The server is asked at first use
-    and then at most every 10 s; the offset is taken at the middle of the round trip and only
-    re-anchored when it moved by more than that round trip (so readings do not jitter). A
-    failed re-sample keeps the last offset.
+    clock: a ``Governor`` on a store that has one (``state.clock`` of ``RedisState`` and
+    ``PostgresState``) uses it by default; a ``clock`` passed to the governor is used instead.
+    The server is asked at first use and then at most every 10 s; the offset is taken at the
+    middle of the round trip and only re-anchored when it moved by more than that round trip
+    (so readings do not jitter). A failed re-sample keeps the last offset.
 
     Args:
         sample: returns the server's current time in float seconds since the epoch.

@@ -1392,6 +1392,41 @@ class Outbox(SQLiteStore):
             rows = db.execute(sql, args).fetchall()
         return [self._load(r[0], r[1:]) for r in rows]
 
+    def _failed_not_now(
+        self, accounts: Sequence[str], max_attempts: int, after: int, limit: int
+    ) -> tuple[builtins.list[Delivery], int, bool]:
+        """The ``failed`` deliveries of ``accounts`` whose stored error may mean "not now"
+        (a rate limit; an outage or a connection that failed, with fewer than
+        ``max_attempts`` attempts), in insertion order after row number ``after``: at most
+        ``limit`` of them, the last one's row number, and whether there are no more.
+
+        Only such rows are read (a failure that means "no" is never loaded): the worker
+        looks again at this superset of the failures it puts back (`Worker`).
+        """
+        if not accounts:
+            return [], after, True
+        # The type as `error_dict` writes it; a post's text that quotes it is escaped
+        # (\"RateLimited\"), and a row matched wrongly is read and left by the worker.
+        sql = (
+            f"SELECT rowid, {_ROW} FROM outbox_deliveries "  # noqa: S608 - constant
+            f"WHERE status = 'failed' AND account IN ({', '.join('?' for _ in accounts)}) "
+            "AND rowid > ? AND (data LIKE ? OR (attempts < ? AND (data LIKE ? OR data LIKE ?))) "
+            "ORDER BY rowid LIMIT ?"
+        )
+        args = [
+            *accounts,
+            after,
+            '%"RateLimited"%',
+            max_attempts,
+            '%"PlatformUnavailable"%',
+            '%"TransportError"%',
+            limit,
+        ]
+        with self._reading() as db:
+            rows = db.execute(sql, args).fetchall()
+        last = int(rows[-1][0]) if rows else after
+        return [self._load(r[1], r[2:]) for r in rows], last, len(rows) < limit
+
     def recorded_ids(
         self, account: str, since: datetime, *, exclude: str | None = None
     ) -> builtins.set[str]:

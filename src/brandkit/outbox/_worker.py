@@ -37,6 +37,8 @@ __all__ = ["Worker"]
 
 logger = logging.getLogger("brandkit.outbox")
 
+# The most failed deliveries `_requeue_stranded` reads in one pass (one claim).
+_SWEEP_BATCH = 500
 # The longest an idle worker waits on its outbox before it looks at its stop event again.
 _STOP_CHECK = 0.25
 # How often a busy worker looks at its stop event (a signal handler sets it from another
@@ -156,6 +158,7 @@ class Worker:
         self._own: AsyncClient | None = None
         self._runner: asyncio.Runner | None = None
         self._swept = False
+        self._sweep_from = 0  # the row `_requeue_stranded`'s next batch starts after
 
     # -- one run -------------------------------------------------------------------------
 
@@ -391,9 +394,18 @@ class Worker:
         """
         # Most outboxes hold no failed delivery: a count tells without loading any.
         failed = self.outbox.counts().get(DeliveryStatus.FAILED, 0)
+        found: list[Delivery] = []
+        done = True
+        if failed:
+            # Only failures that may mean "not now", a batch per pass: the failures that
+            # mean "no" pile up (read whole, every start held them all in memory), and
+            # the next claim goes on from where this batch ended.
+            found, self._sweep_from, done = self.outbox._failed_not_now(
+                list(self.accounts), self.max_attempts, self._sweep_from, _SWEEP_BATCH
+            )
         stranded = [
             d
-            for d in (self.outbox.list(status=DeliveryStatus.FAILED, limit=None) if failed else [])
+            for d in found
             if d.account in self.accounts
             and _transient(d)
             and (isinstance(d.error, RateLimited) or d.attempts < self.max_attempts)
@@ -413,7 +425,8 @@ class Worker:
                 escaped(str(err)),
                 until,
             )
-        self._swept = True
+        if done:
+            self._swept, self._sweep_from = True, 0
 
     # -- after an attempt ----------------------------------------------------------------
 
@@ -433,7 +446,9 @@ class Worker:
         try:
             return self._settle_once(delivery)
         except OutboxConflict:
-            self._swept = False
+            # Looked for from the first row again: the failure left unscheduled may be
+            # before the batch a sweep under way has reached.
+            self._swept, self._sweep_from = False, 0
             raise
 
     def _settle_once(self, delivery: Delivery) -> datetime | None:

@@ -705,7 +705,14 @@ def _conversation_section(
     last = after - timedelta(microseconds=1) if after is not None else None
     volume = inbox.volume(since=first, until=last)
     if not volume:
-        return _panel("conversations", "Conversations", hint, _empty("No messages synced yet."))
+        # The inbox is read by the period alone (a campaign does not narrow it): an empty
+        # period is no sign that nothing was ever synced.
+        nothing = (
+            "No messages synced yet."
+            if first is None and after is None
+            else ("No messages in this period.")
+        )
+        return _panel("conversations", "Conversations", hint, _empty(nothing))
     by_platform: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
     for v in volume:
         day = datetime.fromisoformat(v.day).replace(tzinfo=UTC)
@@ -763,7 +770,14 @@ def _listening_section(
     watched = listener.queries()
     volume = listener.volume(since=first, until=after)
     if not watched or not volume:
-        return _panel("listening", "Listening", hint, _empty("No saved query has found posts yet."))
+        # As for the inbox: the period alone narrows what the queries found.
+        if not watched:
+            nothing = "No saved query yet."
+        elif first is None and after is None:
+            nothing = "No saved query has found posts yet."
+        else:
+            nothing = "No saved query found posts in this period."
+        return _panel("listening", "Listening", hint, _empty(nothing))
     by_query: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
     for day, name, count in volume:
         by_query[name].append((datetime.fromisoformat(day).replace(tzinfo=UTC), float(count)))

@@ -902,7 +902,12 @@ def _raw_section(
 
 
 def _posts(n: int) -> str:
-    return f"{n} post{'s' if n != 1 else ''}"
+    return _many(n, "post")
+
+
+def _many(n: int, noun: str) -> str:
+    """``1 post``, ``2 posts``, ``1,200 samples``."""
+    return f"{n:,} {noun}{'s' if n != 1 else ''}"
 
 
 def _pooled_rate(
@@ -928,19 +933,18 @@ def _summary(
     by_platform: Sequence[Total],
     samples: int,
 ) -> str:
+    # The accounts with follower counts alone (no post in the report) count too, and so
+    # do their platforms: "2 accounts, 1 platform" for an X post and Mastodon followers.
     accounts = {account for _, account, _ in post_keys} | {g.account for g in growth}
+    platforms = {platform for platform, _, _ in post_keys} | {g.platform for g in growth}
     impressions = [t.value for t in by_platform if t.metric == Metric.IMPRESSIONS and t.value]
     engagements = [p.engagements for p in posts if p.engagements is not None]
     by_impressions, seen = _pooled_rate(posts, "impressions")
     by_followers, unseen = _pooled_rate(posts, "followers")
     net = sum(g.delta for g in growth)
     cards = [
-        _card("Posts", f"{len(post_keys):,}", f"{samples:,} samples"),
-        _card(
-            "Accounts",
-            f"{len(accounts):,}",
-            f"{len({platform for platform, _, _ in post_keys})} platforms",
-        ),
+        _card("Posts", f"{len(post_keys):,}", _many(samples, "sample")),
+        _card("Accounts", f"{len(accounts):,}", _many(len(platforms), "platform")),
         _card("Impressions", fmt_number(sum(impressions)) if impressions else "–"),
         _card("Engagements", fmt_number(sum(engagements)) if engagements else "–"),
         _card(
@@ -951,7 +955,7 @@ def _summary(
         _card(
             "Follower change",
             (("+" if net > 0 else "") + fmt_number(net)) if growth else "–",
-            f"{len(growth)} accounts" if growth else "",
+            _many(len(growth), "account") if growth else "",
         ),
     ]
     if unseen:

@@ -214,8 +214,8 @@ def _open_regular(p: Path) -> tuple[BinaryIO, int]:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise MediaError(
-                f"media {str(p)!r} is not a regular file (a directory, FIFO, socket or "
-                "device): give the path of an image or video file",
+                f"media {str(p)!r} is {_kind_of(st.st_mode)}, not a regular file: give the "
+                "path of an image or video file",
                 field="media",
             )
         # Unbuffered: the JPEG probe reads a few bytes between seeks, and a buffer would
@@ -224,6 +224,43 @@ def _open_regular(p: Path) -> tuple[BinaryIO, int]:
     except BaseException:
         os.close(fd)
         raise
+
+
+def _kind_of(mode: int) -> str:
+    """What a file that is not a regular one is, in words."""
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a file brandkit can read"
+
+
+def _open_failed(label: str, exc: OSError, *, again: bool = False) -> MediaError:
+    """The error for a media file that could not be opened: what the case is and what to
+    do about it. ``again``: the file was measured before (an upload reads it again)."""
+    head = f"cannot read media file {label!r}"
+    if isinstance(exc, FileNotFoundError | NotADirectoryError):
+        why = "" if isinstance(exc, FileNotFoundError) else " (a part of it is not a directory)"
+        if again:
+            return MediaError(
+                f"{head}: it does not exist any more{why}: put it back and try again",
+                field="media",
+            )
+        where = "" if os.path.isabs(label) else f" (a relative path is read from {os.getcwd()})"
+        return MediaError(
+            f"media file {label!r} does not exist{why}: check the path{where}", field="media"
+        )
+    if isinstance(exc, PermissionError):
+        return MediaError(
+            f"{head}: permission denied: give the user running brandkit read access to it "
+            "(and to its directories), or copy it somewhere that user can read",
+            field="media",
+        )
+    return MediaError(f"{head}{' any more' if again else ''}: {exc.strerror or exc}", field="media")
 
 
 def _check_size(label: str, size: int, limit: int) -> None:
@@ -306,9 +343,7 @@ class Media(ContentModel):
             try:
                 fh, size = _open_regular(p)
             except OSError as exc:
-                raise MediaError(
-                    f"cannot read media file {label!r}: {exc.strerror or exc}", field="media"
-                ) from None
+                raise _open_failed(label, exc) from None
             with fh:
                 _check_size(label, size, limit)
                 try:
@@ -411,10 +446,7 @@ class Media(ContentModel):
         try:
             fh, now = _open_regular(self.path)
         except OSError as exc:
-            raise MediaError(
-                f"cannot read media file {label!r} any more: {exc.strerror or exc}",
-                field="media",
-            ) from None
+            raise _open_failed(label, exc, again=True) from None
         with fh:
             if now != self.size:
                 raise self._changed(f"it was {self.size:,} bytes, it is {now:,} now")

@@ -779,15 +779,24 @@ def _listening_section(
             nothing = "No saved query found posts in this period."
         return _panel("listening", "Listening", hint, _empty(nothing))
     by_query: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
+    found: dict[str, int] = defaultdict(int)
     for day, name, count in volume:
         by_query[name].append((datetime.fromisoformat(day).replace(tzinfo=UTC), float(count)))
+        found[name] += count
+    # An agency saves hundreds of queries: a line, a bar and a table (two more reads of the
+    # store) each made a page of hundreds of tables. The busiest are shown, as elsewhere.
+    drawn, _ = _most(sorted(by_query), lambda name: found[name])
     lines = [
-        Line(label=name, color=palette(i), points=_with_zero_days(points))
-        for i, (name, points) in enumerate(sorted(by_query.items()))
+        Line(label=name, color=palette(i), points=_with_zero_days(by_query[name]))
+        for i, name in enumerate(drawn)
     ]
     chart = line_chart(lines, label="Posts found per day per query", y_title="posts")
     legend = _legend([(line.label, line.color, False) for line in lines])
-    share = listener.share_of_voice(since=first, until=after)
+    shown, dropped = _most(watched, lambda w: found.get(w.name, 0))
+    # Listener.share_of_voice's shares (a count per saved query, over all of them), from
+    # the volume already read rather than one more statement per query.
+    total = sum(found.get(w.name, 0) for w in watched)
+    share = {w.name: found.get(w.name, 0) / total if total else 0.0 for w in shown}
     bars = bar_chart(
         [
             Bar(label=name, value=round(value * 100, 1), color=palette(i), note="%")
@@ -796,7 +805,7 @@ def _listening_section(
         label="Share of voice between the saved queries, in percent",
     )
     tables = []
-    for w in watched:
+    for w in shown:
         authors = "".join(
             f'<tr><td class="text">{esc(a.handle)}</td><td class="text">{esc(a.platform)}</td>'
             f'<td data-v="{a.reach or 0}">{esc(fmt_number(a.reach))}</td>'
@@ -813,6 +822,13 @@ def _listening_section(
             f"<th>Posts</th></tr></thead><tbody>{authors}</tbody></table></div>"
             f'<p class="hint">Top terms: {esc(terms or "–")}</p>'
         )
+    tables.append(
+        _left_out(
+            "saved queries that found the most posts",
+            dropped,
+            "<code>brandkit listen top NAME</code> shows each",
+        )
+    )
     return _panel("listening", "Listening", hint, chart + legend + bars + "".join(tables))
 
 

@@ -477,7 +477,8 @@ def _not_served(outbox: Outbox, keys: list[str]) -> str | None:
     (an account removed from the file, a typo in a key): nobody here will ever send them,
     and saying nothing would read as "nothing is due". ``None`` when there are none."""
     served = set(keys)
-    others = [a for a in outbox.due_accounts() if a not in served]
+    # Keys as the rows hold them (a hand edit, another tool): shown as `list` shows them.
+    others = [shown(a) for a in outbox.due_accounts() if a not in served]
     if not others:
         return None
     return (

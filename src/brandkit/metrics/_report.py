@@ -70,6 +70,11 @@ them all."""
 REASON = 300
 """A platform's reason is shown cut to this many characters."""
 
+METRIC_COLUMNS = 24
+"""The raw-numbers and totals tables show at most this many metric columns: the canonical
+metrics, then the platforms' own names that the most posts carry; the queries and the CSV
+export have them all."""
+
 
 def _most(items: Sequence[T], weight: Callable[[T], float]) -> tuple[list[T], int]:
     """The `TABLE_ROWS` items of the greatest ``weight``, in their own order, and how many
@@ -577,9 +582,35 @@ def _best_times_section(
     return _panel("best-times", "Best times to post", hint, chart + scale + best)
 
 
+def _columns(totals: Iterable[Total]) -> tuple[list[str], int]:
+    """The metric columns of the totals and raw tables, and how many metrics were left out.
+
+    A metric name per day or per post (an import, a platform's own names) made a column
+    each, a table thousands of columns wide: the canonical metrics are always shown, then
+    the other names the most posts carry, up to `METRIC_COLUMNS`.
+    """
+    carried: dict[str, int] = defaultdict(int)
+    for t in totals:
+        carried[t.metric] += max(t.posts, t.unavailable)
+    canonical = [m for m in METRICS if m in carried]
+    others = sorted(set(carried) - set(canonical), key=lambda m: (-carried[m], m))
+    kept = others[: max(0, METRIC_COLUMNS - len(canonical))]
+    return canonical + sorted(kept), len(others) - len(kept)
+
+
+def _metrics_left_out(count: int) -> str:
+    """The note under a table that leaves ``count`` metric columns out."""
+    if not count:
+        return ""
+    return (
+        f'<p class="hint" style="margin-top:10px">{count:,} more metrics (those the fewest '
+        "posts carry) have no column here: <code>brandkit metrics export</code> writes "
+        "them all.</p>"
+    )
+
+
 def _totals_table(totals: Sequence[Total], label: str, none_label: str) -> str:
-    metrics = [m for m in METRICS if any(t.metric == m for t in totals)]
-    metrics += sorted({t.metric for t in totals} - set(metrics))
+    metrics, hidden = _columns(totals)
     groups: dict[str | None, dict[str, Total]] = defaultdict(dict)
     for t in totals:
         groups[t.group][t.metric] = t
@@ -618,13 +649,17 @@ def _totals_table(totals: Sequence[Total], label: str, none_label: str) -> str:
             f"{''.join(cells)}</tr>"
         )
     return (
-        '<div class="table-wrap"><table class="totals sortable"><thead><tr>'
-        f'<th class="text sortable">{esc(label)}</th><th class="sortable">posts</th>{head}'
-        f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
-    ) + _left_out(
-        f"{label}s with the most posts",
-        dropped,
-        f"<code>store.totals(by=&quot;{esc(label)}&quot;)</code> gives them all",
+        (
+            '<div class="table-wrap"><table class="totals sortable"><thead><tr>'
+            f'<th class="text sortable">{esc(label)}</th><th class="sortable">posts</th>{head}'
+            f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+        )
+        + _left_out(
+            f"{label}s with the most posts",
+            dropped,
+            f"<code>store.totals(by=&quot;{esc(label)}&quot;)</code> gives them all",
+        )
+        + _metrics_left_out(hidden)
     )
 
 
@@ -856,14 +891,14 @@ def _raw_order(
 def _raw_section(
     order: Sequence[tuple[str, str, str]],
     shown: Sequence[MetricSample],
-    names: Iterable[str],
+    totals: Sequence[Total],
     posts: Sequence[PostEngagement],
     infos: Mapping[tuple[str, str, str], _PostInfo],
     nothing: str = "No data yet.",
 ) -> str:
     """The raw-numbers table: ``order`` holds every post (most engaged first), ``shown``
-    the latest samples of the first `RAW_ROWS` of them, ``names`` every metric that any
-    post's latest samples have (one column each)."""
+    the latest samples of the first `RAW_ROWS` of them, ``totals`` the totals per platform
+    of the same samples (their metrics are the columns, see `_columns`)."""
     hint = "Latest value of every metric of every post."
     if not order:
         return _panel("raw", "Raw numbers", hint, _empty(nothing))
@@ -872,9 +907,7 @@ def _raw_section(
         assert s.post_id is not None
         table[(s.platform, s.account, s.post_id)][s.metric] = s
     rank = {(p.platform, p.account, p.post_id): p for p in posts}
-    present = set(names)
-    metrics = [m for m in METRICS if m in present]
-    metrics += sorted(present - set(metrics))
+    metrics, hidden = _columns(totals)
     head = "".join(f'<th class="sortable">{esc(m.replace("_", " "))}</th>' for m in metrics)
     rows = []
     for key in order[:RAW_ROWS]:
@@ -913,7 +946,7 @@ def _raw_section(
         f'<th class="text sortable">posted (UTC)</th>{head}<th class="sortable">eng. rate</th>'
         '<th class="text sortable">rate basis</th>'
         f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>{note}"
-    )
+    ) + _metrics_left_out(hidden)
     return _panel("raw", "Raw numbers", hint, html_table)
 
 
@@ -1036,8 +1069,6 @@ def render_report(
     ranked = {(p.platform, p.account, p.post_id): p for p in posts}
     shown = _raw_order(post_keys, ranked)
     raw = store.latest_of(shown[:RAW_ROWS], **where)
-    # Totals are per group and metric over the same latest samples: the raw table's columns.
-    metric_names = {t.metric for t in by_platform}
     wanted = [*posts[:TOP_POSTS], *(ranked[k] for k in shown[:RAW_ROWS] if k in ranked)]
     infos = _post_infos(deliveries, wanted)
 
@@ -1077,7 +1108,9 @@ def render_report(
             _listening_section(listener, since, until),
             _totals_section(by_platform, by_campaign, nothing),
             _unavailable_section(missing),
-            _raw_section(shown, raw, metric_names, posts, infos, nothing),
+            # Totals are per group and metric over the same latest samples: the raw
+            # table's columns are the platform totals' ones.
+            _raw_section(shown, raw, by_platform, posts, infos, nothing),
             f"<footer>brandkit {esc(__version__)} · times in UTC unless marked · a post's "
             "engagement rate = engagements ÷ impressions, or ÷ followers where the platform "
             "gives no impressions (its rate basis); the summary pools each basis apart"

@@ -1941,7 +1941,10 @@ class Outbox(SQLiteStore):
         return self.insert_once(delivery)
 
     def retry(self, delivery_id: str) -> Delivery:
-        """Try a delivery again at the next worker run.
+        """Try a delivery again at the next worker run, as a fresh start: its ``attempts``
+        count from zero again, so a worker gives it ``max_attempts`` attempts (and its
+        first backoff) anew; the history keeps the earlier attempts, and its step says how
+        many there were.
 
         A ``failed`` one becomes ``pending`` (parts already confirmed are not sent again).
         An ``unknown`` one stays ``unknown``: the worker looks its part up on the platform
@@ -1966,6 +1969,12 @@ class Outbox(SQLiteStore):
                 delivery.status = DeliveryStatus.PENDING
             elif delivery.status is DeliveryStatus.UNKNOWN:
                 note = "reconciliation requested"
+            if delivery.attempts:
+                # A person asked again: kept, the count left a delivery that had failed
+                # after max_attempts one attempt, failed again at the first outage. What
+                # is on the platform is known by the parts, keys and look_first, not by it.
+                note += f" (a fresh start after {delivery.attempts} attempt(s))"
+                delivery.attempts = 0
             delivery.updated_at = self.clock()
             self._write(db, delivery, not_before=None, lease_owner=None, lease_until=None)
             self._event(db, delivery, note, delivery.updated_at)

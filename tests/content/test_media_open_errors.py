@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from brandkit import Media, MediaError
+from brandkit.content._media import largest_media_bytes
 from brandkit.testing import TINY_JPEG
 
 
@@ -54,6 +55,7 @@ def test_a_fifo_is_said_to_be_a_fifo(tmp_path: Path) -> None:
 def _refused_as_nobody(path: Path) -> str:
     """What `_refused` says for ``path``, read in a child process that runs as the user
     ``nobody`` (root reads every file, whatever its mode)."""
+    largest_media_bytes()  # its import done here: the child only opens the file
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never back into pytest

@@ -17,7 +17,8 @@ import logging
 import sqlite3
 import uuid
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -193,7 +194,44 @@ class HoldStore(SQLiteStore):
     meta_table = "campaign_meta"
 
     def __init__(self, path: str, *, timeout: float = 30.0) -> None:
+        # Whether the tables are known to be there (checked and migrated). Until the first
+        # hold they are not made: listing the holds of an outbox that never held a
+        # campaign created them, a read writing (and waiting for the file's write lock).
+        self._made = False
         self._open(path, timeout)
+
+    def _has_tables(self) -> bool:
+        with self._reading() as db:
+            row = db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'campaign_holds'"
+            ).fetchone()
+        return row is not None
+
+    def _migrate(self) -> None:
+        """Migrate tables that are there (checking their version); make none."""
+        if self._has_tables():
+            self._made = True
+            super()._migrate()
+
+    def _ready(self) -> bool:
+        """Whether there are holds to read: the tables may have been made since the store
+        was opened (by the worker's process), and are then migrated as at opening."""
+        if not self._made:
+            self._migrate()
+        return self._made
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction, the tables made first when they are not there yet."""
+        if not self._made:
+            self._made = True  # the migration's own transaction comes back here
+            try:
+                super()._migrate()
+            except BaseException:
+                self._made = False
+                raise
+        with super()._tx() as db:
+            yield db
 
     def add(self, campaign: Campaign, articles: Sequence[Delivery], now: datetime) -> Hold:
         """Hold ``campaign``'s announcement until one of ``articles`` is live."""
@@ -286,6 +324,8 @@ class HoldStore(SQLiteStore):
 
     def get(self, hold_id: str) -> Hold | None:
         """The hold ``hold_id``, or ``None``."""
+        if not self._ready():
+            return None
         with self._reading() as db:
             row = db.execute(
                 f"SELECT {self._COLUMNS} FROM campaign_holds WHERE id = ?",  # noqa: S608
@@ -310,6 +350,8 @@ class HoldStore(SQLiteStore):
                 )
             query += " WHERE status = ?"
             args = (status,)
+        if not self._ready():
+            return []
         with self._reading() as db:
             rows = db.execute(query + " ORDER BY created_at, id", args).fetchall()
         return [self._hold(r) for r in rows]
@@ -323,6 +365,8 @@ class HoldStore(SQLiteStore):
                 a negative one as no limit at all).
         """
         check_limit(limit, what="holds")
+        if not self._ready():
+            return []
         with self._reading() as db:
             rows = db.execute(
                 f"SELECT {self._COLUMNS} FROM campaign_holds "  # noqa: S608
@@ -362,6 +406,8 @@ class HoldStore(SQLiteStore):
             ConfigurationError: no such hold, or it was released (its announcements are in
                 the outbox: cancel those deliveries there) or failed already.
         """
+        if not self._ready():
+            raise ConfigurationError(f"no campaign hold {hold_id!r}")
         with self._tx() as db:
             cur = db.execute(
                 "UPDATE campaign_holds SET status = 'cancelled', reason = ?, updated_at = ? "

@@ -56,6 +56,7 @@ from brandkit.errors import (
     AuthError,
     BrandkitError,
     ConfigurationError,
+    ContentError,
     MalformedResponse,
     PlatformError,
     PlatformUnavailable,
@@ -1129,7 +1130,19 @@ class XAdapter(RefreshingAdapter):
             MalformedResponse: a success answer without the post's (or a media's) id; the
                 post may exist, so the delivery is looked up, never repeated blindly.
             TransportError: X said "duplicate content" but the post cannot be seen yet.
+            ContentError: the first part has media and ``options["quote_tweet_id"]``, which
+                X takes only one at a time; raised before anything is sent.
         """
+        if part.index == 0 and part.media and rendered.options.get("quote_tweet_id"):
+            # X refuses media with quote_tweet_id: posting the media alone would drop the
+            # quote without a word.
+            raise ContentError(
+                "x cannot quote a post and attach media in one post: remove the media from "
+                "the first part, or drop options['quote_tweet_id'] (and put the post's link "
+                "in the text)",
+                field="options.quote_tweet_id",
+                platform=self.name,
+            )
         yield from self._whoami()
         media_ids: list[str] = []
         for i, media in enumerate(part.media):
@@ -1168,7 +1181,7 @@ class XAdapter(RefreshingAdapter):
         if isinstance(reply_settings, str) and part.index == 0:
             body["reply_settings"] = reply_settings
         quote = options.get("quote_tweet_id")
-        if quote and part.index == 0 and not media_ids:
+        if quote and part.index == 0:
             body["quote_tweet_id"] = str(quote)
         return body
 

@@ -409,9 +409,10 @@ class FeedWatcher:
             out.append(Announcement(self.url, entry, post))
         return out
 
-    def done(self, announcement: Announcement) -> None:
-        """Mark ``announcement``'s entry as announced: no poll offers it again."""
-        self.state.done(announcement.feed, announcement.entry.key, "announced")
+    def done(self, announcement: Announcement) -> bool:
+        """Mark ``announcement``'s entry as announced: no poll offers it again. Returns
+        ``False`` when it was marked already (by another watcher on the same state file)."""
+        return self.state.done(announcement.feed, announcement.entry.key, "announced")
 
     def skip(self, announcement: Announcement) -> None:
         """Mark ``announcement``'s entry as skipped (not to be announced)."""
@@ -525,8 +526,10 @@ def watch(url: str, **options: Any) -> list[Announcement]:
     ```
 
     This is at-most-once: should the process stop between this call and the publish (or
-    the outbox's write), those entries are not offered again. For at-least-once, use
-    `FeedWatcher.poll` and mark each entry with `FeedWatcher.done` after it is queued.
+    the outbox's write), those entries are not offered again. Two calls at once on one
+    state file (overlapping cron jobs) share the new entries: each is returned by one.
+    For at-least-once, use `FeedWatcher.poll` and mark each entry with `FeedWatcher.done`
+    after it is queued.
 
     Args:
         url: the feed's http(s) address.
@@ -538,7 +541,6 @@ def watch(url: str, **options: Any) -> list[Announcement]:
         PlatformError: the feed could not be fetched or read; see `FeedWatcher.poll`.
     """
     with FeedWatcher(url, **options) as watcher:
-        items = watcher.poll()
-        for item in items:
-            watcher.done(item)
-        return items
+        # Only what this call marked: two runs at once (overlapping cron jobs) both read
+        # the same pending entries, and each must go to one of them only.
+        return [item for item in watcher.poll() if watcher.done(item)]

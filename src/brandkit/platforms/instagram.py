@@ -55,6 +55,7 @@ from brandkit._flow import Flow, Send
 from brandkit.errors import (
     ConfigurationError,
     ContentError,
+    MediaError,
     PlatformError,
     RateLimited,
     Rejected,
@@ -397,6 +398,8 @@ class InstagramAdapter(ContainerAdapter):
         Raises:
             ConfigurationError: the account has no ``media_host``.
             ContentError: the part has no media (Instagram needs an image or a video).
+            MediaError: a single image is narrower than 4:5 or wider than 1.91:1 (Instagram
+                refuses it with 36003/2207009); nothing is sent.
             RateLimited: the 24-hour publishing quota is used up (``bucket`` is
                 ``instagram:publish``).
             Rejected: a container ended in ``ERROR`` (Meta's reason is the message).
@@ -412,6 +415,8 @@ class InstagramAdapter(ContainerAdapter):
                 field="media",
                 platform=self.name,
             )
+        if len(part.media) == 1:
+            _check_feed_image(part.media[0], self.name)
         self.media_host()
         yield from self.ensure_fresh_token()
         used, total = yield from self._quota()
@@ -1132,3 +1137,25 @@ def media_samples(
         else:
             reason = f"Meta sent no value for {raw}"
         yield MetricSample.unavailable(metric=metric.value, raw_name=raw, reason=reason, **common)
+
+
+def _check_feed_image(media: Media, platform: str) -> None:
+    """Refuse a feed image Instagram would refuse (36003/2207009, "Invalid aspect ratio"):
+    width over height from 4:5 to 1.91:1. A carousel's items are cropped to the first
+    one's frame instead, so only a post's single image is held to it.
+
+    Raises:
+        MediaError: the image's size is known (from its header) and out of the range.
+    """
+    if media.kind != "image" or media.aspect_ratio is None:
+        return
+    width, height = media.aspect_ratio
+    # Whole numbers, so that 4:5 and 1.91:1 themselves are in.
+    if 4 * height <= 5 * width and 100 * width <= 191 * height:
+        return
+    raise MediaError(
+        f"media[0] is a {width}x{height} image; an Instagram feed image is from 4:5 "
+        "(portrait) to 1.91:1 (landscape): crop it to that range",
+        field="media[0]",
+        platform=platform,
+    )

@@ -1176,6 +1176,12 @@ class Account:
                 f"{_toml_type(raw)} (not shown)"
             )
         platform = raw.get("platform")
+        if "platform" not in raw:
+            # Not "got a value (not shown)": there is no value, and the fix is to add the key.
+            raise ConfigurationError(
+                f"{where} platform: missing (this key is required): add e.g. "
+                f'platform = "bluesky", one of {", ".join(ACCOUNT_PLATFORMS)}'
+            )
         if platform not in ACCOUNT_PLATFORMS:
             from brandkit.content._model import _PLATFORM_ALIASES, did_you_mean
 

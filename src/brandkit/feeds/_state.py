@@ -113,11 +113,16 @@ class FeedState(SQLiteStore):
         last_modified: str | None,
         title: str | None = None,
         skip_new: bool = False,
+        skip_first: bool = False,
         aliases: Mapping[str, str] | None = None,
     ) -> int:
         """Store a fetch of ``feed`` in one transaction: its entries not seen before (as
         pending, or as skipped with ``skip_new``) and its validators. Returns how many
         entries were new.
+
+        ``skip_first`` stores them as skipped when no entry of ``feed`` was stored before:
+        its first fetch that lists any (a feed may answer an empty list for a while, and
+        its history must not be announced once it comes back).
 
         ``aliases`` maps an entry's key to the key it may be stored under (a relative guid
         made absolute against the address a redirect led to, as brandkit once did): an
@@ -134,6 +139,8 @@ class FeedState(SQLiteStore):
             (top,) = db.execute(
                 "SELECT COALESCE(MAX(seq), 0) FROM feeds_entries WHERE feed = ?", (feed,)
             ).fetchone()
+            # Decided in the transaction: another watcher may have stored the feed meanwhile.
+            skip_new = skip_new or (skip_first and top == 0)
             # Feeds list the newest first: number them so that the oldest gets the lowest.
             for i, entry in enumerate(reversed(entries), start=1):
                 before = aliases.get(entry.key) if aliases else None

@@ -207,8 +207,9 @@ class FeedWatcher:
         state: a `FeedState` or the path of its SQLite file (the outbox's file will do).
         template: the announcement's text; ``{title}``, ``{url}`` and ``{summary}`` are
             the entry's.
-        skip_existing: on the first poll of this feed (nothing stored for its URL), record
-            the entries already there as skipped and announce only later ones.
+        skip_existing: on the first poll of this feed that lists entries (none stored for
+            its URL yet), record them as skipped and announce only later ones. A first
+            answer with no entries (a feed emptied for a while) leaves it to the next.
         summary_chars: the most characters of the summary in ``{summary}`` and the card.
         images: fetch each entry's image (at most ``image_max_bytes``) for the link card.
         private_images: where entries' images may come from. ``None`` (the default): public
@@ -382,7 +383,7 @@ class FeedWatcher:
                 etag=got.etag,
                 last_modified=got.last_modified,
                 title=feed.title or None,
-                skip_new=known is None and self.skip_existing,
+                skip_first=self.skip_existing,
             )
             logger.info("feed %s: %d entries, %d new", self.shown, len(feed.entries), new)
         else:

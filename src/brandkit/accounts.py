@@ -164,7 +164,12 @@ def _url_problem(url: str, *, userinfo: bool = False) -> str | None:
     except ValueError:  # an unbalanced "[" in the host
         parts, has_userinfo = None, False
     if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
-        return f"an http(s) URL such as https://example.com, got {_shown(url)!r}"
+        hint = (
+            " (brandkit does not expand ${...} or $VARIABLE: write the URL itself)"
+            if "$" in url
+            else ""
+        )
+        return f"an http(s) URL such as https://example.com, got {_shown(url)!r}{hint}"
     if has_userinfo and not userinfo:
         # It would be printed wherever the URL is (listings, reprs, errors, logs), and
         # httpx would send it as Basic auth in place of the account's own credentials.
@@ -393,6 +398,8 @@ def media_host_from_config(
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 """What an environment variable's name looks like (bounded: a longer value is no name)."""
+_SHELL_VARIABLE = re.compile(r"\$\{([^{}]*)\}|\$([^{}]*)")
+"""``${NAME}`` or ``$NAME``: a variable written as a shell would expand it."""
 
 
 def _looks_like_env_name(value: str) -> bool:
@@ -415,6 +422,14 @@ def _unset_env(key: str, value: str, secret: str) -> str:
     place must not end up in a message or a log)."""
     if _looks_like_env_name(value):
         return f"{key}: environment variable {value!r} (for {secret}) is not set"
+    shell = _SHELL_VARIABLE.fullmatch(value)
+    name = (shell.group(1) or shell.group(2) or "") if shell else ""
+    if _looks_like_env_name(name):
+        # Written as a shell would expand it: the name is inside, and it is no secret.
+        return (
+            f"{key}: brandkit does not expand {value!r}: write {key} = "
+            f'"{name}" (the name alone; brandkit reads that variable)'
+        )
     return (
         f"{key}: the value (not shown) does not look like the name of an environment "
         f"variable: did you paste the {secret} itself? Write the variable's name, e.g. "

@@ -24,3 +24,32 @@ def test_a_table_without_platform_says_it_is_missing(tmp_path: Path) -> None:
     assert "[accounts.acme] platform: missing" in message
     assert 'platform = "bluesky"' in message
     assert "not shown" not in message
+
+
+@pytest.mark.parametrize("written", ["${ACME_TOKEN}", "$ACME_TOKEN"])
+def test_a_shell_variable_in_an_env_key_says_to_write_its_name(
+    tmp_path: Path, written: str
+) -> None:
+    body = (
+        '[accounts.masto]\nplatform = "mastodon"\ninstance_url = "https://m.example"\n'
+        f'token_env = "{written}"\n'
+    )
+    with pytest.raises(ConfigurationError) as err:
+        load(tmp_path, body, env={"ACME_TOKEN": "tok-123456"})
+    message = str(err.value)
+    # Not "did you paste the token itself?": it is the variable, written as a shell would.
+    assert "paste" not in message
+    assert 'write token_env = "ACME_TOKEN"' in message
+    assert "does not expand" in message
+
+
+def test_a_shell_variable_in_a_url_says_brandkit_does_not_expand_it(tmp_path: Path) -> None:
+    body = (
+        '[accounts.masto]\nplatform = "mastodon"\ninstance_url = "${MASTO_URL}"\ntoken_env = "PW"\n'
+    )
+    with pytest.raises(ConfigurationError) as err:
+        load(tmp_path, body)
+    message = str(err.value)
+    assert "brandkit.toml [accounts.masto] instance_url: " in message
+    assert "does not expand ${...}" in message
+    assert "write the URL itself" in message

@@ -773,18 +773,24 @@ def _conversation_section(
         )
         + "</div>"
     )
+    # An agency's inbox holds thousands of accounts: a row each, as the other tables were.
+    kept, dropped = _most(times, lambda t: t.answered + t.unanswered)
     rows = [
         f'<tr><td class="text">{esc(t.account)}</td>'
         f'<td data-v="{t.answered}">{esc(fmt_number(t.answered))}</td>'
         f'<td data-v="{t.unanswered}">{esc(fmt_number(t.unanswered))}</td>'
         f"<td>{esc(_span(t.median))}</td><td>{esc(_span(t.p90))}</td></tr>"
-        for t in times
+        for t in kept
     ]
     table = (
         '<div class="table-wrap"><table class="responses"><thead><tr>'
         '<th class="text">Account</th><th>Answered</th><th>Unanswered</th>'
         "<th>First response (median)</th><th>First response (p90)</th>"
         f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+    ) + _left_out(
+        "accounts with the most messages",
+        dropped,
+        "<code>inbox.response_times()</code> gives them all",
     )
     return _panel("conversations", "Conversations", hint, cards + chart + legend + table)
 

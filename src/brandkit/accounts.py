@@ -1280,7 +1280,9 @@ def _read_tables(path: str | Path) -> tuple[str, dict[str, Any]]:
             "(check the path)"
         )
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        # utf-8-sig: Windows editors start a UTF-8 file with a byte order mark, which
+        # tomllib refuses as "Invalid statement" at line 1 without saying why.
+        data = tomllib.loads(raw.decode("utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"{label!r} is not valid TOML: {exc}") from None
     except RecursionError:

@@ -53,3 +53,20 @@ def test_a_shell_variable_in_a_url_says_brandkit_does_not_expand_it(tmp_path: Pa
     assert "brandkit.toml [accounts.masto] instance_url: " in message
     assert "does not expand ${...}" in message
     assert "write the URL itself" in message
+
+
+def test_a_file_saved_with_a_byte_order_mark_loads(tmp_path: Path) -> None:
+    # Windows editors (Notepad before 2019, PowerShell's Out-File -Encoding utf8) start a
+    # UTF-8 file with U+FEFF: it was refused as "Invalid statement (at line 1, column 1)".
+    path = tmp_path / "brandkit.toml"
+    body = '[accounts.acme]\nplatform = "bluesky"\nhandle = "acme.bsky.social"\n'
+    path.write_bytes(b"\xef\xbb\xbf" + (body + 'app_password_env = "PW"\n').encode())
+    accounts = Account.load(path, environ={"PW": "pw-123456"})
+    assert accounts["acme"].platform == "bluesky"
+    assert accounts["acme"].secret("app_password") == "pw-123456"
+
+
+def test_a_syntax_error_gives_its_line(tmp_path: Path) -> None:
+    body = '[accounts.acme]\nplatform = "bluesky"\nhandle = acme.bsky.social\n'
+    with pytest.raises(ConfigurationError, match=r"not valid TOML: .*line 3"):
+        load(tmp_path, body)

@@ -18,6 +18,7 @@ import attrs
 
 from brandkit.errors import ConfigurationError, MalformedResponse
 from brandkit.feeds._fetch import scrubbed, shown
+from brandkit.text._graphemes import GRAPHEME
 
 __all__ = ["MAX_ENTRIES", "Entry", "Feed", "parse", "plain_text"]
 
@@ -159,6 +160,19 @@ def _html_parts(value: str) -> tuple[str, str | None]:
     return "".join(parser.out), parser.image
 
 
+def cut(text: str, most: int) -> str:
+    """The longest start of ``text`` of at most ``most`` code points that ends between two
+    grapheme clusters: a flag or a family emoji cut in half shows as other characters."""
+    if len(text) <= most:
+        return text
+    end = 0
+    for match in GRAPHEME.finditer(text):
+        if match.end() > most:
+            break
+        end = match.end()
+    return text[:end]
+
+
 def plain_text(value: str) -> str:
     """The text of an HTML fragment, entities decoded and whitespace collapsed."""
     text, _ = _html_parts(value)
@@ -276,19 +290,19 @@ def _entry(
 ) -> Entry:
     """The entry feedparser read as ``raw``; its key from ``keyed``, the same entry read
     against the feed's own address, when that is another (see `parse`'s ``origin``)."""
-    title = plain_text(str(raw.get("title") or ""))[:_MAX_TITLE]
+    title = cut(plain_text(str(raw.get("title") or "")), _MAX_TITLE)
     url = _link(raw)
     summary_html = str(raw.get("summary") or "")
     content = raw.get("content") or ()
     content_html = str(content[0].get("value") or "") if content else ""
     summary_text, summary_image = _html_parts(summary_html or content_html)
-    summary = " ".join(html.unescape(summary_text).split())[:_MAX_SUMMARY]
+    summary = cut(" ".join(html.unescape(summary_text).split()), _MAX_SUMMARY)
     html_image = summary_image
     if html_image is None and content_html:
         html_image = _html_parts(content_html)[1]
     published = _when(raw)
     key = _key(raw if keyed is None else keyed, title, published)
-    author = plain_text(str(raw.get("author") or ""))[:_MAX_TITLE] or None
+    author = cut(plain_text(str(raw.get("author") or "")), _MAX_TITLE) or None
     return Entry(
         key=key,
         title=title,
@@ -520,7 +534,7 @@ def read_feed(
             if (before := _key(e, entry.title, entry.published)) != entry.key:
                 aliases[entry.key] = before
     feed = Feed(
-        title=plain_text(str(info.get("title") or ""))[:_MAX_TITLE],
+        title=cut(plain_text(str(info.get("title") or "")), _MAX_TITLE),
         url=_http_url(info.get("link")),
         version=version,
         entries=entries,

@@ -30,7 +30,7 @@ from brandkit.feeds._addresses import (
     origin,
 )
 from brandkit.feeds._fetch import MAX_TIMEOUT, MB, check_header, check_url, fetch, shown
-from brandkit.feeds._parse import Entry, read_feed
+from brandkit.feeds._parse import Entry, cut, read_feed
 from brandkit.feeds._state import FeedState
 
 if TYPE_CHECKING:
@@ -97,16 +97,17 @@ def check_template(template: str) -> str:
 
 
 def _shorten(text: str, limit: int) -> str:
-    """``text`` cut to at most ``limit`` characters at a word boundary, with an ellipsis."""
+    """``text`` cut to at most ``limit`` characters at a word boundary (else between two
+    grapheme clusters), with an ellipsis."""
     if len(text) <= limit:
         return text
     if limit <= 1:
-        return text[:limit]
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
+        return cut(text, limit)
+    start = cut(text, limit - 1)
+    space = start.rfind(" ")
     if space > limit // 2:
-        cut = cut[:space]
-    return cut.rstrip(" ,;:.-") + "…"
+        start = start[:space]
+    return start.rstrip(" ,;:.-") + "…"
 
 
 def entry_post(

@@ -1291,7 +1291,16 @@ def _read_tables(path: str | Path) -> tuple[str, dict[str, Any]]:
         raise ConfigurationError(
             f"{label!r} is not valid TOML: its arrays or inline tables are nested too deeply"
         ) from None
-    for key in data:
+    for key, value in data.items():
+        if key != "accounts" and not isinstance(value, dict):
+            # A flat file (platform = ... at the top): the key is named, never its value.
+            shown = key if key.isidentifier() else repr(key)
+            shown = shown if len(shown) <= 42 else f"{shown[:40]}…"
+            raise ConfigurationError(
+                f"{label}: {shown}: a key outside "
+                "any table; an account's keys go under its own [accounts.<name>] table, "
+                "e.g. [accounts.acme] on the line before them"
+            )
         if key != "accounts":
             hint = " (did you mean 'accounts'?)" if _close(key, ["accounts"]) else ""
             raise ConfigurationError(

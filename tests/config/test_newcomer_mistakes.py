@@ -70,3 +70,15 @@ def test_a_syntax_error_gives_its_line(tmp_path: Path) -> None:
     body = '[accounts.acme]\nplatform = "bluesky"\nhandle = acme.bsky.social\n'
     with pytest.raises(ConfigurationError, match=r"not valid TOML: .*line 3"):
         load(tmp_path, body)
+
+
+def test_keys_outside_an_account_table_say_where_they_go(tmp_path: Path) -> None:
+    body = 'platform = "bluesky"\nhandle = "acme.bsky.social"\napp_password_env = "PW"\n'
+    with pytest.raises(ConfigurationError) as err:
+        load(tmp_path, body)
+    message = str(err.value)
+    # It is a key, not a table: "unknown table [platform]" sent people looking for one.
+    assert "unknown table" not in message
+    assert "platform: a key outside any table" in message
+    assert "[accounts.<name>]" in message
+    assert "bluesky" not in message  # the value is not quoted: it may be a secret

@@ -476,7 +476,11 @@ def test_delete_counts_a_gone_post_as_deleted() -> None:
     with pytest.raises(AuthError):
         run_flow(
             adapter.delete_part(ref),
-            Canned(("DELETE", rf"/v25\.0/{PAGE}_1", graph_error(403, 200, "(#200) No"))),
+            Canned(
+                ("DELETE", rf"/v25\.0/{PAGE}_1", graph_error(403, 200, "(#200) No")),
+                # The permission refusal asks whose the token is: the Page's own.
+                ("GET", r"/v25\.0/me", answer(200, {"id": PAGE})),
+            ),
         )
 
 

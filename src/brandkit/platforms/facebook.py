@@ -12,7 +12,9 @@ checked and against what):
 - Page tokens come from a user token (``GET /{page-id}?fields=access_token``); they do not
   expire but are invalidated by a password change or a lost role. On code 190 with a user
   token at hand, the flow fetches a new Page token, hands it to ``on_credentials_changed``
-  and repeats the request once.
+  and repeats the request once. A permission refusal (code 10, 200-299) is also what a
+  user token given as the Page token gets: ``GET /me`` then tells whose token it is, and
+  another's is replaced from the user token (the request repeated once) or refused saying so.
 - No idempotency: Meta has created posts that were answered with HTTP 500 code 2. A create
   that gets a 5xx or loses its answer is looked up in ``/{page-id}/published_posts``
   (message and creation time) before anything is sent again.
@@ -266,6 +268,8 @@ class FacebookAdapter(GraphAdapter):
         self._photos: dict[str, list[str]] = {}
         self._videos: dict[str, str] = {}
         self._sessions: dict[str, str] = {}
+        # The Page token GET /me said is the Page's own: its permission refusals are real.
+        self._page_own: str | None = None
 
     @property
     def page_id(self) -> str:
@@ -306,16 +310,57 @@ class FacebookAdapter(GraphAdapter):
         """Send one request with the Page token (`GraphAdapter.get` sends through it too);
         when Meta refuses the token (code 190) and a user token is at hand, fetch a new
         Page token and send the request once more (a refused token did nothing, so even a
-        create may be repeated)."""
+        create may be repeated). A permission refusal (code 10, 200-299) with a token not
+        known to be the Page's own asks ``GET /me`` whose it is: another's (a user token
+        given as the Page token, say) is replaced the same way with a user token at hand.
+
+        Raises:
+            AuthError: the Page token is not the Page's own and no user token is at hand.
+        """
         if not self.account.has_secret("page_token"):
             yield from self._fetch_page_token()
         used = self.token()
         response = yield Send(build(), idempotent=idempotent, bucket="pages", creates=creates)
-        if _code(response) == 190 and self.account.has_secret("user_token"):
+        code = _code(response)
+        if code == 190 and self.account.has_secret("user_token"):
+            if self.token() == used:
+                yield from self._fetch_page_token()
+            response = yield Send(build(), idempotent=idempotent, bucket="pages", creates=creates)
+        elif code is not None and _permission(code) and used != self._page_own:
+            owner = yield from self._token_owner(used)
+            if owner is None or owner == self.page_id:
+                self._page_own = used if owner is not None else None
+                return response
+            if not self.account.has_secret("user_token"):
+                raise AuthError(
+                    f"facebook: page_token is not the token of Page {self.page_id} (it is "
+                    f"{owner}'s, a user token or another Page's), so Meta refuses the Page's "
+                    "writes as unauthorised: give the Page's own token (GET /me/accounts "
+                    "lists it), or pass the user token as user_token= and brandkit fetches it",
+                    platform=self.name,
+                    status_code=response.status_code,
+                    platform_message=self.account.redact(
+                        str(graph_error(response).get("message") or "")
+                    ),
+                    code=code,
+                )
             if self.token() == used:
                 yield from self._fetch_page_token()
             response = yield Send(build(), idempotent=idempotent, bucket="pages", creates=creates)
         return response
+
+    def _token_owner(self, token: str) -> Flow[str | None]:
+        """The id ``GET /me`` gives for ``token`` (a user's or a Page's), ``None`` when Meta
+        does not say (a refusal, a throttle, an answer without one)."""
+        request = self.request("GET", "/me", params={"fields": "id"}, token=token)
+        response = yield Send(request, idempotent=True, bucket="pages")
+        if not response.is_success:
+            return None
+        try:
+            found = response.json().get("id")
+        except (ValueError, AttributeError):
+            return None
+        return found if isinstance(found, str) and found.isdigit() else None
 
     def _fetch_page_token(self) -> Flow[None]:
         """``GET /{page-id}?fields=access_token`` with the user token; the Page token goes to
@@ -972,6 +1017,11 @@ def _count(body: _PostNode, edge: str) -> int | None:
         return body.shares.count
     node = body.reactions if edge == "reactions" else body.comments
     return node.summary.total_count if node is not None and node.summary is not None else None
+
+
+def _permission(code: int) -> bool:
+    """Whether a Graph error code is a permission refusal (10, 200-299)."""
+    return code == 10 or 200 <= code < 300
 
 
 def _code(response: httpx.Response) -> int | None:

@@ -123,6 +123,10 @@ _MAX_CHECK_AFTER = 60.0
 MEDIA_PROCESSING_TIMEOUT = 3600.0
 """How long media processing is waited for in all (seconds): an upload expires an hour after
 INIT (``expires_after_secs``), so media still processing then can never be posted."""
+_MEDIA_REUSE_FOR = 3000.0
+"""How long (seconds) media uploaded for a part whose create did not succeed are posted with
+when the part is sent again: less than the hour an upload lives, so an id is never used after
+X may have dropped it."""
 _TIMELINE_PAGES = 3
 _TID_CHARS = "234567abcdefghijklmnopqrstuvwxyz"
 _WORD_CHARS = re.compile(r"\s+")
@@ -895,6 +899,9 @@ class XAdapter(RefreshingAdapter):
         super().__init__(account)
         self.nonce: Callable[[], str] = lambda: secrets.token_hex(16)
         self.clock: Callable[[], float] = time.time
+        # Media uploaded for a part whose create has not succeeded yet, by the part's key,
+        # with when the first upload began: a repeated publish_part reuses them.
+        self._uploaded: dict[str, tuple[float, list[str]]] = {}
         oauth1 = ("consumer_secret", "access_token", "access_token_secret")
         self._oauth2 = account.has_secret("user_token")
         if not self._oauth2 and not (
@@ -1144,22 +1151,46 @@ class XAdapter(RefreshingAdapter):
                 platform=self.name,
             )
         yield from self._whoami()
+        media_ids = yield from self._part_media(part, thread)
+        body = self._create_body(rendered, part, thread, media_ids)
+        try:
+            response = yield from self._send(
+                lambda: self._request("POST", "/2/tweets", json_body=body),
+                bucket="post",
+                creates=True,
+            )
+            if response.status_code == 403:
+                error = self.error_for(response)
+                if isinstance(error, Rejected) and error.duplicate:
+                    ref = yield from self._after_duplicate(part, thread, error)
+                    self._uploaded.pop(thread.key, None)
+                    return ref
+                raise error
+        except Rejected:
+            # A refusal is final (X may have refused the media themselves): a later
+            # attempt of the part uploads afresh.
+            self._uploaded.pop(thread.key, None)
+            raise
+        post_id = self.parse(response, _Created).data.id
+        self._uploaded.pop(thread.key, None)
+        return self._ref(part.index, post_id, thread)
+
+    def _part_media(self, part: RenderedPart, thread: ThreadContext) -> Flow[list[str]]:
+        """The part's media ids: those an earlier attempt of this part uploaded, while X
+        still keeps them, else new uploads."""
+        now = self.clock()
+        for key, (started, _) in list(self._uploaded.items()):
+            if now - started >= _MEDIA_REUSE_FOR:
+                del self._uploaded[key]
+        kept = self._uploaded.get(thread.key)
+        if kept is not None and len(kept[1]) == len(part.media):
+            return list(kept[1])
         media_ids: list[str] = []
         for i, media in enumerate(part.media):
             media_ids.append((yield from self._upload(media, i)))
-        body = self._create_body(rendered, part, thread, media_ids)
-        response = yield from self._send(
-            lambda: self._request("POST", "/2/tweets", json_body=body),
-            bucket="post",
-            creates=True,
-        )
-        if response.status_code == 403:
-            error = self.error_for(response)
-            if isinstance(error, Rejected) and error.duplicate:
-                return (yield from self._after_duplicate(part, thread, error))
-            raise error
-        post_id = self.parse(response, _Created).data.id
-        return self._ref(part.index, post_id, thread)
+        if media_ids:
+            self._uploaded[thread.key] = (now, media_ids)
+        return media_ids
 
     def _create_body(
         self,

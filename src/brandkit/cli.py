@@ -44,13 +44,29 @@ _timeout = seconds_arg(most=MAX_TIMEOUT)
 _margin = seconds_arg(zero=True, what="a number of seconds before expiry")
 
 
-def _preview(args: argparse.Namespace, out: TextIO) -> int:
-    text = text_argument(args.text)
-    platforms = [p.strip() for p in args.platforms.split(",") if p.strip()]
+def _platform_names(value: str) -> list[str]:
+    """``--platforms``: comma-separated names, at least one, each known (a usage error
+    otherwise: an empty list rendered nothing and exited 0)."""
+    from brandkit.content._model import _PLATFORM_ALIASES, did_you_mean
+
+    platforms = list(dict.fromkeys(p.strip() for p in value.split(",") if p.strip()))
+    if not platforms:
+        raise argparse.ArgumentTypeError(
+            f"give at least one platform, such as x,bluesky (known: {', '.join(PLATFORM_NAMES)})"
+        )
     unknown = [p for p in platforms if p not in PLATFORM_NAMES]
     if unknown:
-        print(f"unknown platform(s): {', '.join(unknown)}", file=sys.stderr)
-        return 2
+        hint = did_you_mean(unknown[0], PLATFORM_NAMES, _PLATFORM_ALIASES)
+        raise argparse.ArgumentTypeError(
+            f"unknown platform(s): {', '.join(shown(u) for u in unknown)}{hint}; "
+            f"known: {', '.join(PLATFORM_NAMES)}"
+        )
+    return platforms
+
+
+def _preview(args: argparse.Namespace, out: TextIO) -> int:
+    text = text_argument(args.text)
+    platforms: list[str] = args.platforms
     post = Post(
         text=text,
         hashtags=tuple(args.hashtag or ()),
@@ -332,7 +348,10 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("preview", help="show how a text renders on each platform")
     p.add_argument("text", help="the text ('-' reads standard input, at most 1 MiB)")
     p.add_argument(
-        "--platforms", default=",".join(PLATFORM_NAMES), help="comma-separated platform names"
+        "--platforms",
+        type=_platform_names,
+        default=",".join(PLATFORM_NAMES),
+        help="comma-separated platform names (all of them)",
     )
     p.add_argument("--hashtag", action="append", help="a hashtag to add (repeatable)")
     p.add_argument("--campaign", help="campaign name for UTM tags")

@@ -1,0 +1,31 @@
+"""Usage errors of the top-level commands a newcomer tries first exit 2 with the usage and
+what to give, not 1 (a failure) or 0 (nothing done)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.cli.conftest import cli
+
+
+@pytest.mark.parametrize("platforms", ["", ",", " , "])
+def test_preview_with_no_platform_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], platforms: str
+) -> None:
+    # It printed nothing and exited 0, as if every platform had accepted the text.
+    status, out = cli("preview", "hello", "--platforms", platforms)
+    err = capsys.readouterr().err
+    assert status == 2
+    assert out == ""
+    assert "usage: brandkit preview" in err
+    assert "--platforms: give at least one platform" in err
+
+
+def test_preview_unknown_platform_names_the_known_ones(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out = cli("preview", "hello", "--platforms", "x,blusky")
+    err = capsys.readouterr().err
+    assert status == 2
+    assert out == ""
+    assert "usage: brandkit preview" in err
+    assert "unknown platform(s): blusky" in err
+    assert "did you mean 'bluesky'?" in err

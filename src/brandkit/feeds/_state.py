@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
@@ -59,6 +60,51 @@ class Pending:
 
     feed: str
     entry: Entry
+
+
+def _seen_as(db: sqlite3.Connection, feed: str, entries: Sequence[Entry]) -> dict[str, str]:
+    """For each of ``entries`` not stored under its key but stored under another (the same
+    date, and the same link or title: a CMS that changed its guids, a plugin that made them
+    permalinks, an edited slug), its key to that one. Both the date and a second field must
+    match: entries of a changelog that all link to one page differ by their dates."""
+    dated = {e.key: e for e in entries if e.published is not None}
+    if not dated:
+        return {}
+    fresh = [
+        e
+        for k, e in dated.items()
+        if db.execute(
+            "SELECT 1 FROM feeds_entries WHERE feed = ? AND key = ?", (feed, k)
+        ).fetchone()
+        is None
+    ]
+    if not fresh:
+        return {}
+    stamps = {e.published.isoformat() for e in fresh if e.published is not None}
+    by_stamp: dict[str, list[tuple[str, str | None, str]]] = {}
+    # One pass over the feed's rows, only when an entry is new: rarely, and never per entry.
+    for key, published, data in db.execute(
+        "SELECT key, published, data FROM feeds_entries WHERE feed = ? AND published IS NOT NULL",
+        (feed,),
+    ):
+        if published not in stamps:
+            continue
+        try:
+            old = json.loads(data)
+            url, title = old.get("url"), old.get("title")
+        except (ValueError, TypeError, AttributeError):
+            continue  # a damaged row: `pending` says so
+        by_stamp.setdefault(published, []).append((key, url, title))
+    out: dict[str, str] = {}
+    for entry in fresh:
+        stamp = entry.published.isoformat() if entry.published is not None else ""
+        for key, url, title in by_stamp.get(stamp, ()):
+            if (entry.url is not None and url == entry.url) or (
+                entry.title and title == entry.title
+            ):
+                out[entry.key] = key
+                break
+    return out
 
 
 class FeedState(SQLiteStore):
@@ -129,6 +175,10 @@ class FeedState(SQLiteStore):
         entry stored so is known by that key, announced or not as it was, instead of being
         new again.
 
+        An entry under a key not stored, but with the date and the link or title of one
+        that is (its guid changed: a CMS migration, an edited slug), is stored as skipped:
+        it was offered under its first key already.
+
         The validators are stored with the entries, never before them: a crash between the
         two cannot leave a ``304 Not Modified`` hiding entries never stored.
         """
@@ -141,6 +191,7 @@ class FeedState(SQLiteStore):
             ).fetchone()
             # Decided in the transaction: another watcher may have stored the feed meanwhile.
             skip_new = skip_new or (skip_first and top == 0)
+            seen = _seen_as(db, feed, entries)
             # Feeds list the newest first: number them so that the oldest gets the lowest.
             for i, entry in enumerate(reversed(entries), start=1):
                 before = aliases.get(entry.key) if aliases else None
@@ -154,6 +205,14 @@ class FeedState(SQLiteStore):
                     # Kept under the key it was stored with, not renamed: an announcement
                     # queued under it before a crash has its delivery id made from it.
                     continue
+                same = seen.get(entry.key)
+                if same is not None:
+                    # Kept, as done, under its new key too: the next polls know it at once.
+                    logger.info(
+                        "feed state: entry %r is %r under a new key; not announced again",
+                        entry.key,
+                        same,
+                    )
                 cur = db.execute(
                     "INSERT OR IGNORE INTO feeds_entries "
                     "(feed, key, seq, published, data, seen_at, done_at, outcome) "
@@ -165,11 +224,11 @@ class FeedState(SQLiteStore):
                         entry.published.isoformat() if entry.published else None,
                         json.dumps(entry.to_dict()),
                         now,
-                        now if skip_new else None,
-                        "skipped" if skip_new else None,
+                        now if skip_new or same is not None else None,
+                        "skipped" if skip_new or same is not None else None,
                     ),
                 )
-                new += cur.rowcount
+                new += cur.rowcount if same is None else 0
             db.execute(
                 "INSERT INTO feeds_feeds (url, etag, last_modified, title, checked_at) "
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET etag = excluded.etag, "

@@ -1,0 +1,38 @@
+"""An entry whose guid changes while it stays the same post (a CMS migration, a plugin
+that switches WordPress's ``?p=123`` guids to permalinks, an edited slug)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from brandkit.feeds import FeedWatcher
+from tests.feeds.conftest import FeedServer
+from tests.feeds.documents import item, rss
+
+
+def test_entry_under_a_new_guid_is_not_announced_again(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    """Same date and same link (or title) under a new guid: the entry already announced,
+    not a new one. A different entry sharing the link (a changelog whose entries all link
+    to one page) is still new."""
+    url = f"{feed_server.url}/feed.xml"
+    path = str(tmp_path / "brandkit.db")
+    feed_server.feed("/feed.xml", rss(item(2, day=3), item(1, day=2)))
+    with FeedWatcher(url, state=path, images=False) as w:
+        for got in w.poll():
+            w.done(got)
+    # The guids become the permalinks; entry 2's slug is edited as well (a new link).
+    moved = [
+        item(
+            2,
+            day=3,
+            guid="https://acme.example/news/release-2-final/",
+            link="https://acme.example/news/release-2-final/",
+        ),
+        item(1, day=2, guid="https://acme.example/news/release-1/"),
+    ]
+    same_page = item(3, day=4, guid="urn:changelog:3", link="https://acme.example/news/release-1/")
+    feed_server.feed("/feed.xml", rss(same_page, *moved))
+    with FeedWatcher(url, state=path, images=False) as w:
+        assert [i.entry.key for i in w.poll()] == ["urn:changelog:3"]

@@ -64,6 +64,19 @@ def _platform_names(value: str) -> list[str]:
     return platforms
 
 
+def _port(value: str) -> int:
+    """``--port``: 0 (any free port) or a TCP port, else a usage error."""
+    try:
+        port = int(value)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"{shown(value)} is not a TCP port: give 1-65535, or 0 for any free port"
+        )
+    return port
+
+
 def _preview(args: argparse.Namespace, out: TextIO) -> int:
     text = text_argument(args.text)
     platforms: list[str] = args.platforms
@@ -104,10 +117,6 @@ def _preview(args: argparse.Namespace, out: TextIO) -> int:
 def _emulate(args: argparse.Namespace, out: TextIO) -> int:
     from brandkit.testing import emulator
 
-    if not 0 <= args.port <= 65535:
-        raise ConfigurationError(
-            f"--port {args.port} is not a TCP port: give 1-65535, or 0 for any free port"
-        )
     emu = emulator(args.platform)
     # A served emulator logs its own errors as they happen; raising them again when the
     # user stops it with Ctrl-C would end a long session in a traceback.
@@ -362,7 +371,7 @@ def _parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("emulate", help="serve a platform emulator on 127.0.0.1")
     e.add_argument("platform", choices=ACCOUNT_PLATFORMS)
-    e.add_argument("--port", type=int, default=0, help="the port (0: any free one)")
+    e.add_argument("--port", type=_port, default=0, help="the port (0: any free one)")
     e.set_defaults(func=_emulate)
 
     a = sub.add_parser("accounts", help="the configured accounts; check their credentials")

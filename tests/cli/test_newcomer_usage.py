@@ -8,6 +8,19 @@ import pytest
 from tests.cli.conftest import cli
 
 
+@pytest.mark.parametrize("port", ["99999", "-1", "65536"])
+def test_emulate_port_out_of_range_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], port: str
+) -> None:
+    status, out = cli("emulate", "mastodon", "--port", port)
+    err = capsys.readouterr().err
+    assert status == 2
+    assert out == ""
+    assert "usage: brandkit emulate" in err
+    assert "give 1-65535, or 0 for any free port" in err
+    assert "Traceback" not in err
+
+
 @pytest.mark.parametrize("platforms", ["", ",", " , "])
 def test_preview_with_no_platform_is_a_usage_error(
     capsys: pytest.CaptureFixture[str], platforms: str

@@ -123,6 +123,10 @@ _MAX_CHECK_AFTER = 60.0
 MEDIA_PROCESSING_TIMEOUT = 3600.0
 """How long media processing is waited for in all (seconds): an upload expires an hour after
 INIT (``expires_after_secs``), so media still processing then can never be posted."""
+_REPLY_SETTINGS = ("following", "mentionedUsers", "subscribers", "verified")
+"""The ``reply_settings`` X takes on ``POST /2/tweets`` (``Post.options``)."""
+_EVERYONE = "everyone"
+"""X's default, which it reports but does not take: such a post is sent without the field."""
 _MEDIA_REUSE_FOR = 3000.0
 """How long (seconds) media uploaded for a part whose create did not succeed are posted with
 when the part is sent again: less than the hour an upload lives, so an id is never used after
@@ -1138,18 +1142,11 @@ class XAdapter(RefreshingAdapter):
                 post may exist, so the delivery is looked up, never repeated blindly.
             TransportError: X said "duplicate content" but the post cannot be seen yet.
             ContentError: the first part has media and ``options["quote_tweet_id"]``, which
-                X takes only one at a time; raised before anything is sent.
+                X takes only one at a time, or ``options["reply_settings"]`` is not one X
+                takes; raised before anything is sent.
         """
-        if part.index == 0 and part.media and rendered.options.get("quote_tweet_id"):
-            # X refuses media with quote_tweet_id: posting the media alone would drop the
-            # quote without a word.
-            raise ContentError(
-                "x cannot quote a post and attach media in one post: remove the media from "
-                "the first part, or drop options['quote_tweet_id'] (and put the post's link "
-                "in the text)",
-                field="options.quote_tweet_id",
-                platform=self.name,
-            )
+        if part.index == 0:
+            self._check_options(rendered, part)
         yield from self._whoami()
         media_ids = yield from self._part_media(part, thread)
         body = self._create_body(rendered, part, thread, media_ids)
@@ -1174,6 +1171,29 @@ class XAdapter(RefreshingAdapter):
         post_id = self.parse(response, _Created).data.id
         self._uploaded.pop(thread.key, None)
         return self._ref(part.index, post_id, thread)
+
+    def _check_options(self, rendered: Rendered, part: RenderedPart) -> None:
+        if part.media and rendered.options.get("quote_tweet_id"):
+            # X refuses media with quote_tweet_id: posting the media alone would drop the
+            # quote without a word.
+            raise ContentError(
+                "x cannot quote a post and attach media in one post: remove the media from "
+                "the first part, or drop options['quote_tweet_id'] (and put the post's link "
+                "in the text)",
+                field="options.quote_tweet_id",
+                platform=self.name,
+            )
+        if "reply_settings" not in rendered.options:
+            return
+        value = rendered.options["reply_settings"]
+        if value != _EVERYONE and value not in _REPLY_SETTINGS:
+            # Left out, a value X does not take would open the post to everyone's replies.
+            raise ContentError(
+                f"x reply_settings must be one of {', '.join(_REPLY_SETTINGS)} (or "
+                f"{_EVERYONE!r}, X's default), got {value!r}",
+                field="options.reply_settings",
+                platform=self.name,
+            )
 
     def _part_media(self, part: RenderedPart, thread: ThreadContext) -> Flow[list[str]]:
         """The part's media ids: those an earlier attempt of this part uploaded, while X
@@ -1209,7 +1229,7 @@ class XAdapter(RefreshingAdapter):
             body["reply"] = {"in_reply_to_tweet_id": parent.id}
         options = rendered.options
         reply_settings = options.get("reply_settings")
-        if isinstance(reply_settings, str) and part.index == 0:
+        if reply_settings in _REPLY_SETTINGS and part.index == 0:
             body["reply_settings"] = reply_settings
         quote = options.get("quote_tweet_id")
         if quote and part.index == 0:

@@ -129,6 +129,15 @@ TRANSIENT_CODES = frozenset({1, 2})
 _DUPLICATE_CODES = frozenset({368, 506})
 _PUBLISH_CAP = (9, 2207042)
 _GONE_SUBCODE = 33  # with code 100: the object does not exist or cannot be loaded
+_TOKEN_SUBCODES = {
+    458: "the user removed the app from their account",
+    459: "the user must log in to Meta and clear a security checkpoint first",
+    460: "Meta invalidated the token: the user changed their password (or Meta reset the "
+    "session for security)",
+    464: "the user must log in to Meta and confirm their account first",
+    467: "the token was invalidated (the user logged out, or it was revoked)",
+}
+"""Why Meta refused a token (code 190) that did not simply expire (463), by subcode."""
 
 
 MediaHost = Any
@@ -1547,10 +1556,14 @@ class GraphAdapter(Adapter):
     # -- errors ------------------------------------------------------------------------------
 
     def auth_advice(self, code: int | None, subcode: int | None) -> str:
-        """What to do about a refused token (subclasses know their token kinds). A
+        """What to do about a refused token (subclasses know their token kinds). Meta's
+        subcode says why when it was invalidated rather than expired (458-467). A
         long-lived token that refreshes (`refresh_grant`: Instagram's, Threads') lasts 60
         days and refreshes only before it expires, so once refused it must be authorised
         again."""
+        why = _TOKEN_SUBCODES.get(subcode) if code == 190 and subcode is not None else None
+        if why is not None:
+            return f"{why}: authorise the app again and use the new token"
         if self.refresh_grant is not None:
             return (
                 f"{self.name.capitalize()} tokens last 60 days and cannot be refreshed once "

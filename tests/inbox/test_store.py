@@ -1473,3 +1473,65 @@ def test_an_answer_that_is_not_a_post_is_a_configuration_error_that_says_so(
             assert inbox.unanswered() == [question]
             inbox.close()
     assert emu.post_texts() == ["Our autumn collection"]
+
+
+def test_response_times_of_many_accounts_match_their_quantiles(inbox: Inbox) -> None:
+    """Many accounts, each with answers of known waits (some a second apart, one answered
+    before it was received by the clocks), waiting messages, answers without a time and
+    archived or hidden answers: each account's median and p90 are those of its waits,
+    interpolated between the closest ranks, counted in the store."""
+    import random
+
+    from brandkit.delivery import Delivery
+    from brandkit.platforms._base import PartRef
+
+    rng = random.Random(7)
+    expected: dict[str, tuple[int, int, list[float]]] = {}
+    n = 0
+    for a in range(7):
+        account = f"chatnet:brand{a}"
+        waits: list[float] = []
+        answered = waiting = 0
+        messages = [msg(n + i, account=account, minutes=i) for i in range(rng.randint(1, 40))]
+        n += len(messages)
+        inbox.add(messages)
+        for m in messages:
+            roll = rng.random()
+            if roll < 0.2:
+                waiting += 1  # left new
+                continue
+            if roll < 0.3:
+                inbox.mark(m, "replied")  # answered elsewhere, no time
+                answered += 1
+                continue
+            seconds = rng.choice([0, 1, 59, 600, 3600 * 30]) + rng.randint(0, 9)
+            if roll < 0.35:
+                seconds = -30  # the answer's clock was behind: a wait of 0
+            sent = m.created_at + timedelta(seconds=seconds)
+            answer = Delivery(account=account, platform=NAME, post=Post(text="thanks"))
+            answer.status = DeliveryStatus.SENT
+            answer.parts.append(PartRef(0, f"a{m.id}", extra={"posted_at": sent.isoformat()}))
+            inbox.replied(m, answer)
+            if roll > 0.9:
+                inbox.mark(m, rng.choice(["archived", "hidden"]))  # still answered, timed
+            waits.append(max(0, seconds) * 1.0)
+            answered += 1
+        expected[account] = (answered, waiting, waits)
+    inbox.add([msg(n + 1, account="chatnet:brand0", kind="found")])  # not a message to us
+    got = {t.account: t for t in inbox.response_times()}
+    assert list(got) == sorted(expected)
+    for account, (answered, waiting, waits) in expected.items():
+        times = got[account]
+        assert (times.answered, times.unanswered) == (answered, waiting), account
+        if not waits:
+            assert times.median is None and times.p90 is None
+            continue
+        for q, value in ((0.5, times.median), (0.9, times.p90)):
+            ordered = sorted(waits)
+            pos = (len(ordered) - 1) * q
+            low = int(pos)
+            high = min(low + 1, len(ordered) - 1)
+            want = ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+            assert value == timedelta(seconds=want), (account, q)
+    (one,) = inbox.response_times(account="chatnet:brand3")
+    assert one == got["chatnet:brand3"]

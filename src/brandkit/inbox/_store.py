@@ -8,7 +8,7 @@ import inspect
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -16,7 +16,6 @@ import attrs
 
 from brandkit._durations import lock_wait
 from brandkit._limits import check_limit
-from brandkit._quantiles import percentile as _percentile
 from brandkit._sqlite import SQLiteStore
 from brandkit._terminal import escaped
 from brandkit.backends import sql_kind
@@ -1127,30 +1126,46 @@ class Inbox(SQLiteStore):
             ConfigurationError: a naive datetime, or an account that is not text.
         """
         where, params = _where(account=account, since=since, until=until)
+        where = f"{where}{' AND' if where else ' WHERE'} kind != 'found'"
+        # Waiting, as `unanswered` lists it, even when the team marked it so again after an
+        # answer (a follow-up to give): not answered, its old time left out. Answered on
+        # the platform itself and marked so: answered, at no known time.
+        waiting = "status IN ('new', 'seen')"
+        timed = f"NOT ({waiting}) AND replied_at IS NOT NULL"
+        # Counted in the database and the waits read in order, one at a time: only the
+        # ranks a quantile needs are kept (a busy inbox's whole period is not loaded).
         with self._reading() as db:
-            rows = db.execute(
-                "SELECT account, status, created_at, replied_at FROM inbox_messages"  # noqa: S608
-                f"{where}{' AND' if where else ' WHERE'} kind != 'found' ORDER BY account",
+            counts = db.execute(
+                f"SELECT account, SUM(CASE WHEN {waiting} THEN 1 ELSE 0 END), "  # noqa: S608
+                f"SUM(CASE WHEN {timed} THEN 1 ELSE 0 END), "
+                "SUM(CASE WHEN status = 'replied' AND replied_at IS NULL THEN 1 ELSE 0 END) "
+                f"FROM inbox_messages{where} GROUP BY account ORDER BY account",
                 params,
             ).fetchall()
-        # Per account: the known waits, and [answered without a known time, waiting].
-        by_account: dict[str, tuple[list[float], list[int]]] = {}
-        for acct, status, created, replied in rows:
-            waits, counts = by_account.setdefault(acct, ([], [0, 0]))
-            if status in (MessageStatus.NEW, MessageStatus.SEEN):
-                # Waiting, as `unanswered` lists it, even when the team marked it so again
-                # after an answer (a follow-up to give): not answered, its old time left out.
-                counts[1] += 1
-            elif replied is not None:
-                waits.append(max(0, replied - created) / 1_000_000)
-            elif status == MessageStatus.REPLIED:
-                # Answered on the platform itself and marked so: answered, at no known time.
-                counts[0] += 1
+            known = {acct: int(n) for acct, _, n, _ in counts if n}
+            ranks = {acct: _ranks(n, (0.5, 0.9)) for acct, n in known.items()}
+            picked: dict[str, dict[int, float]] = {acct: {} for acct in known}
+            seen: dict[str, int] = dict.fromkeys(known, 0)
+            for acct, wait in db.execute(
+                "SELECT account, CASE WHEN replied_at > created_at "  # noqa: S608
+                f"THEN replied_at - created_at ELSE 0 END AS waited FROM inbox_messages{where} "
+                f"AND {timed} ORDER BY account, waited",
+                params,
+            ):
+                i = seen[acct]
+                seen[acct] = i + 1
+                if i in ranks[acct]:
+                    picked[acct][i] = wait / 1_000_000
         out = []
-        for acct, (waits, (untimed, waiting)) in by_account.items():
-            median = timedelta(seconds=_percentile(waits, 0.5)) if waits else None
-            p90 = timedelta(seconds=_percentile(waits, 0.9)) if waits else None
-            out.append(ResponseTimes(acct, len(waits) + untimed, waiting, median, p90))
+        for acct, waiting_n, timed_n, untimed in counts:
+            median = p90 = None
+            if timed_n:
+                values = picked[acct]
+                median = timedelta(seconds=_at_rank(values, int(timed_n), 0.5))
+                p90 = timedelta(seconds=_at_rank(values, int(timed_n), 0.9))
+            out.append(
+                ResponseTimes(acct, int(timed_n) + int(untimed), int(waiting_n), median, p90)
+            )
         return out
 
     def volume(
@@ -1279,6 +1294,25 @@ def _check_client(client: object, *, asynchronous: bool) -> None:
 
 def _check_limit(limit: int) -> None:
     check_limit(limit, what="messages at most per read", least=1)
+
+
+def _ranks(n: int, quantiles: Sequence[float]) -> set[int]:
+    """The positions (from 0, in ascending order) that `_at_rank` reads for ``quantiles``
+    of ``n`` values."""
+    out: set[int] = set()
+    for q in quantiles:
+        low = int((n - 1) * q)
+        out.update((low, min(low + 1, n - 1)))
+    return out
+
+
+def _at_rank(values: Mapping[int, float], n: int, q: float) -> float:
+    """The ``q`` quantile of ``n`` ascending values of which ``values`` holds the positions
+    `_ranks` named, interpolated as `brandkit._quantiles.percentile` does."""
+    pos = (n - 1) * q
+    low = int(pos)
+    high = min(low + 1, n - 1)
+    return values[low] + (values[high] - values[low]) * (pos - low)
 
 
 def _where(

@@ -173,6 +173,20 @@ def cut(text: str, most: int) -> str:
     return text[:end]
 
 
+def _text(value: str, kind: object) -> tuple[str, str | None]:
+    """The text of a field feedparser read as ``kind`` (its ``type``), whitespace collapsed,
+    and the first image of its HTML. Plain text is taken as written: "Vec<T> in Rust" or
+    "Why <div> soup hurts" is not HTML whose tags are to be dropped."""
+    if kind == "text/plain":
+        return " ".join(value.split()), None
+    text, image = _html_parts(value)
+    return " ".join(html.unescape(text).split()), image
+
+
+def _kind(detail: object) -> object:
+    return detail.get("type") if isinstance(detail, Mapping) else None
+
+
 def plain_text(value: str) -> str:
     """The text of an HTML fragment, entities decoded and whitespace collapsed."""
     text, _ = _html_parts(value)
@@ -290,16 +304,19 @@ def _entry(
 ) -> Entry:
     """The entry feedparser read as ``raw``; its key from ``keyed``, the same entry read
     against the feed's own address, when that is another (see `parse`'s ``origin``)."""
-    title = cut(plain_text(str(raw.get("title") or "")), _MAX_TITLE)
+    title = cut(_text(str(raw.get("title") or ""), _kind(raw.get("title_detail")))[0], _MAX_TITLE)
     url = _link(raw)
     summary_html = str(raw.get("summary") or "")
     content = raw.get("content") or ()
     content_html = str(content[0].get("value") or "") if content else ""
-    summary_text, summary_image = _html_parts(summary_html or content_html)
-    summary = cut(" ".join(html.unescape(summary_text).split()), _MAX_SUMMARY)
-    html_image = summary_image
+    content_kind = _kind(content[0]) if content else None
+    if summary_html:
+        summary_text, html_image = _text(summary_html, _kind(raw.get("summary_detail")))
+    else:
+        summary_text, html_image = _text(content_html, content_kind)
+    summary = cut(summary_text, _MAX_SUMMARY)
     if html_image is None and content_html:
-        html_image = _html_parts(content_html)[1]
+        html_image = _text(content_html, content_kind)[1]
     published = _when(raw)
     key = _key(raw if keyed is None else keyed, title, published)
     author = cut(plain_text(str(raw.get("author") or "")), _MAX_TITLE) or None

@@ -1438,11 +1438,20 @@ class MastodonAdapter(Adapter):
         if status >= 500:
             return PlatformUnavailable(text, retry_after=retry_after_of(response), **common)
         if status == 404 and _bucket_of(response) == "statuses":
-            # before_action :set_thread: the status being answered is not there.
-            text += (
-                " (the status answered was deleted or is not visible to this account: there "
-                "is nothing to answer)"
-            )
+            if message == "Record not found" and _idempotency_key(response):
+                # PostStatusService: the key names the status an earlier attempt made, and
+                # `@account.statuses.find` no longer finds it (set_thread says otherwise).
+                text += (
+                    " (this part was already posted: its Idempotency-Key names a status that "
+                    "has since been deleted on the instance, so it is not posted again; "
+                    "publish the post anew to post it again)"
+                )
+            else:
+                # before_action :set_thread: the status being answered is not there.
+                text += (
+                    " (the status answered was deleted or is not visible to this account: "
+                    "there is nothing to answer)"
+                )
         return Rejected(text, **common)
 
 
@@ -1610,6 +1619,15 @@ def _parse_time(value: Any) -> datetime | None:
     except ValueError:
         return None
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def _idempotency_key(response: httpx.Response) -> str | None:
+    try:
+        request = response.request
+    except RuntimeError:
+        return None
+    key: str | None = request.headers.get("idempotency-key")
+    return key
 
 
 def _bucket_of(response: httpx.Response) -> str:

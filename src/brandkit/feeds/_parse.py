@@ -475,11 +475,11 @@ def read_feed(
     where = f" at {shown(url)}" if url else ""
 
     def unreadable(message: str, body: bytes) -> MalformedResponse:
-        # A login page served instead of a private feed often carries the address asked for.
+        # A login page served instead of a private feed often carries the address asked for;
+        # after a redirect, the one asked for first (``origin``) holds the token.
         text = body.decode("utf-8", "replace")
-        return MalformedResponse(
-            message, platform="feed", body=scrubbed(text, url) if url else text
-        )
+        asked = [u for u in (url, origin) if u]
+        return MalformedResponse(message, platform="feed", body=scrubbed(text, *asked))
 
     # A stream, never a str: feedparser fetches a str that looks like a URL, or opens it
     # as a file name.

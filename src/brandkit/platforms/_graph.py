@@ -127,6 +127,9 @@ _PERMISSION_CODES = frozenset({10, *range(200, 300)})
 TRANSIENT_CODES = frozenset({1, 2})
 """Meta error codes that mean "a passing failure, try again" (unknown error, service)."""
 _DUPLICATE_CODES = frozenset({368, 506})
+# Instagram's "try again" codes (Error Codes reference): -1 a server error (2207001) or a
+# failed container (2207032), -2 a media download that timed out (2207003); HTTP 400.
+_AGAIN_CODES = frozenset({-1, -2})
 _PUBLISH_CAP = (9, 2207042)
 _GONE_SUBCODE = 33  # with code 100: the object does not exist or cannot be loaded
 _TOKEN_SUBCODES = {
@@ -1578,8 +1581,9 @@ class GraphAdapter(Adapter):
         Code 190 (token) and the permission codes (10, 200-299) are `AuthError`;
         throttling codes (4, 17, 32, 613, 8000x) and the publishing cap (9/2207042) are
         `RateLimited` with the wait from ``estimated_time_to_regain_access``; 368 and
-        506 are ``Rejected(duplicate=True)``; codes 1 and 2 and any 5xx are
-        `PlatformUnavailable` (a create may still have taken effect); the rest is
+        506 are ``Rejected(duplicate=True)``; codes 1 and 2, Instagram's "try again" -1
+        and -2, and any 5xx are `PlatformUnavailable` (a create may still have taken
+        effect); the rest is
         [`Rejected`][brandkit.errors.Rejected].
         """
         err = graph_error(response)
@@ -1626,7 +1630,7 @@ class GraphAdapter(Adapter):
             )
         if code in _DUPLICATE_CODES:
             return Rejected(text, duplicate=True, **common)
-        if status >= 500 or code in TRANSIENT_CODES:
+        if status >= 500 or code in TRANSIENT_CODES or code in _AGAIN_CODES:
             return PlatformUnavailable(text, retry_after=retry_after_of(response), **common)
         return Rejected(text, **common)
 

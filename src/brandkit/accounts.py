@@ -388,7 +388,8 @@ def media_host_from_config(
     token = None
     if cfg.token_env is not None:
         env = os.environ if environ is None else environ
-        token = env.get(cfg.token_env)
+        # As for an account's secrets: a pasted token is not looked up as a name.
+        token = env.get(cfg.token_env) if _looks_like_env_name(cfg.token_env) else None
         if not token:
             raise ConfigurationError(
                 f"media_host: {_unset_env('token_env', cfg.token_env, 'token')}"
@@ -1225,7 +1226,10 @@ class Account:
         for key in cfg.model_fields_set - {"platform"}:
             value = getattr(cfg, key)
             if key.endswith("_env") and key[:-4] in secret_keys:
-                if not env.get(value):
+                # The name's shape first, before any lookup: a caller's environ may record
+                # the names it lacks and print them (`brandkit accounts list`), and a
+                # secret pasted here must not be one of them.
+                if not _looks_like_env_name(value) or not env.get(value):
                     raise ConfigurationError(f"{where} {_unset_env(key, value, key[:-4])}")
                 kwargs[key[:-4]] = env[value]
             elif key == "media_host" and value is not None:

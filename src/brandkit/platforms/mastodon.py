@@ -512,7 +512,8 @@ class MastodonAdapter(Adapter):
         as a reply to ``thread.parent`` with the part's key as ``Idempotency-Key``.
 
         Raises:
-            ContentError: ``options["visibility"]`` is not a Mastodon visibility.
+            ContentError: ``options["visibility"]`` is not a Mastodon visibility, or
+                ``options["sensitive"]`` is not a bool.
             PlatformError: the instance refused (typed by `error_for`).
             MalformedResponse: a success answer without the status's (or an upload's) id.
         """
@@ -557,8 +558,16 @@ class MastodonAdapter(Adapter):
             body["spoiler_text"] = rendered.content_warning
         if rendered.language:
             body["language"] = rendered.language
-        if "sensitive" in rendered.options:
-            body["sensitive"] = bool(rendered.options["sensitive"])
+        sensitive = rendered.options.get("sensitive")
+        if sensitive is not None:
+            if not isinstance(sensitive, bool):
+                # bool("false") is True: a string would hide the media the user meant to show.
+                raise ContentError(
+                    f"Mastodon sensitive must be True or False, got {sensitive!r}",
+                    field="options.sensitive",
+                    platform=self.name,
+                )
+            body["sensitive"] = sensitive
         return body
 
     def _upload(self, media: Media) -> Flow[str]:

@@ -428,7 +428,8 @@ class FeedWatcher:
         once. The outbox's worker publishes them.
 
         An announcement a network can never take (its rules, checked as `Outbox.add` does)
-        is not queued: its entry is marked skipped and the reason logged at WARNING.
+        is not queued for that network's accounts, and the reason logged at WARNING; the
+        other accounts get it. When no account can take it, its entry is marked skipped.
 
         Returns the deliveries written (or found already written).
 
@@ -443,15 +444,27 @@ class FeedWatcher:
             raise ConfigurationError("queue needs at least one account to announce on")
         out: list[Delivery] = []
         for item in self.poll():
-            try:
-                for platform in dict.fromkeys(a.platform for a in targets):
+            # Per network: Instagram refusing a post without an image must not keep it from
+            # X and Bluesky.
+            refused: set[str] = set()
+            for platform in dict.fromkeys(a.platform for a in targets):
+                try:
                     render(item.post, platform)
-            except ContentError as exc:
-                logger.warning("feed %s: entry %r not queued: %s", self.shown, item.entry.key, exc)
+                except ContentError as exc:
+                    logger.warning(
+                        "feed %s: entry %r not queued for %s: %s",
+                        self.shown,
+                        item.entry.key,
+                        platform,
+                        exc,
+                    )
+                    refused.add(platform)
+            taking = [a for a in targets if a.platform not in refused]
+            if not taking:
                 self.skip(item)
                 continue
             now = self.state.clock()
-            for account in targets:
+            for account in taking:
                 key = f"{self.url}\n{item.entry.key}\n{account.key}"
                 delivery = Delivery(
                     id=uuid.uuid5(_QUEUE_NS, key).hex,

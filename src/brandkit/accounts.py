@@ -110,6 +110,26 @@ MediaHost = Callable[["Media"], str]
 _HEADER_SETTINGS = frozenset({"consumer_key", "client_id", "version"})
 
 
+# First path segments of Mastodon's own pages and API: an instance URL that has one is a
+# profile, a post or an API address pasted in its place. Other paths are left alone (an
+# instance behind a proxy's path prefix).
+_MASTODON_PAGES = frozenset({"api", "web", "users", "deck", "home", "explore", "tags"})
+
+
+def _mastodon_page(url: str) -> tuple[str, str] | None:
+    """``(the instance's root, the path)`` when ``url`` is a page or API address of a
+    Mastodon instance rather than the instance itself, else ``None``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    first = parts.path.lstrip("/").split("/", 1)[0]
+    if not (first.startswith("@") or first in _MASTODON_PAGES):
+        return None
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}", parts.path[:80]
+
+
 MAX_NAME = 200
 """The longest account name (and platform name): the pair is the account's key in every
 store, log line and message key."""
@@ -748,7 +768,9 @@ class Account:
         """A Mastodon account on ``instance_url`` with an access token (tokens never expire).
 
         Raises:
-            ConfigurationError: the token or the instance URL is missing.
+            ConfigurationError: the token or the instance URL is missing, or the URL is a
+                page of the instance (a profile such as ``/@brand``, ``/api/v1``) rather
+                than the instance itself.
         """
         if not token:
             raise ConfigurationError("Account.mastodon needs token=")
@@ -756,6 +778,13 @@ class Account:
             raise ConfigurationError(
                 f"Account.mastodon needs the instance URL such as https://mastodon.social, "
                 f"got {_shown(instance_url)!r}"
+            )
+        page = _mastodon_page(instance_url)
+        if page is not None:
+            root, path = page
+            raise ConfigurationError(
+                f"Account.mastodon needs the instance's address alone, such as {root}, "
+                f"not a page of it (got the path {path!r}): every API path is added to it"
             )
         return cls(
             "mastodon",

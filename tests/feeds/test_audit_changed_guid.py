@@ -13,9 +13,9 @@ from tests.feeds.documents import item, rss
 def test_entry_under_a_new_guid_is_not_announced_again(
     feed_server: FeedServer, tmp_path: Path
 ) -> None:
-    """Same date and same link (or title) under a new guid: the entry already announced,
-    not a new one. A different entry sharing the link (a changelog whose entries all link
-    to one page) is still new."""
+    """Same date and title under a new guid (and a new link too): the entry already
+    announced, not a new one. A different entry sharing the link (a changelog whose entries
+    all link to one page) is still new."""
     url = f"{feed_server.url}/feed.xml"
     path = str(tmp_path / "brandkit.db")
     feed_server.feed("/feed.xml", rss(item(2, day=3), item(1, day=2)))
@@ -36,3 +36,21 @@ def test_entry_under_a_new_guid_is_not_announced_again(
     feed_server.feed("/feed.xml", rss(same_page, *moved))
     with FeedWatcher(url, state=path, images=False) as w:
         assert [i.entry.key for i in w.poll()] == ["urn:changelog:3"]
+
+
+def test_same_day_entries_sharing_a_link_stay_apart(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    """A changelog whose entries all link to one page and carry only a day (two releases
+    on the same day): the second is a new entry, not the first under a new guid."""
+    url = f"{feed_server.url}/feed.xml"
+    path = str(tmp_path / "brandkit.db")
+    page = "https://acme.example/changelog"
+    first = item(1, day=3, guid="urn:changelog:1", link=page)
+    feed_server.feed("/feed.xml", rss(first))
+    with FeedWatcher(url, state=path, images=False) as w:
+        for got in w.poll():
+            w.done(got)
+    feed_server.feed("/feed.xml", rss(item(2, day=3, guid="urn:changelog:2", link=page), first))
+    with FeedWatcher(url, state=path, images=False) as w:
+        assert [i.entry.key for i in w.poll()] == ["urn:changelog:2"]

@@ -64,9 +64,9 @@ class Pending:
 
 def _seen_as(db: sqlite3.Connection, feed: str, entries: Sequence[Entry]) -> dict[str, str]:
     """For each of ``entries`` not stored under its key but stored under another (the same
-    date, and the same link or title: a CMS that changed its guids, a plugin that made them
-    permalinks, an edited slug), its key to that one. Both the date and a second field must
-    match: entries of a changelog that all link to one page differ by their dates."""
+    date and title: a CMS that changed its guids, a plugin that made them permalinks, an
+    edited slug), its key to that one. The link alone proves nothing: a changelog's entries
+    all link to one page, two of them on one day."""
     dated = {e.key: e for e in entries if e.published is not None}
     if not dated:
         return {}
@@ -81,7 +81,7 @@ def _seen_as(db: sqlite3.Connection, feed: str, entries: Sequence[Entry]) -> dic
     if not fresh:
         return {}
     stamps = {e.published.isoformat() for e in fresh if e.published is not None}
-    by_stamp: dict[str, list[tuple[str, str | None, str]]] = {}
+    by_stamp: dict[str, list[tuple[str, object]]] = {}
     # One pass over the feed's rows, only when an entry is new: rarely, and never per entry.
     for key, published, data in db.execute(
         "SELECT key, published, data FROM feeds_entries WHERE feed = ? AND published IS NOT NULL",
@@ -90,18 +90,15 @@ def _seen_as(db: sqlite3.Connection, feed: str, entries: Sequence[Entry]) -> dic
         if published not in stamps:
             continue
         try:
-            old = json.loads(data)
-            url, title = old.get("url"), old.get("title")
+            title = json.loads(data).get("title")
         except (ValueError, TypeError, AttributeError):
             continue  # a damaged row: `pending` says so
-        by_stamp.setdefault(published, []).append((key, url, title))
+        by_stamp.setdefault(published, []).append((key, title))
     out: dict[str, str] = {}
     for entry in fresh:
         stamp = entry.published.isoformat() if entry.published is not None else ""
-        for key, url, title in by_stamp.get(stamp, ()):
-            if (entry.url is not None and url == entry.url) or (
-                entry.title and title == entry.title
-            ):
+        for key, title in by_stamp.get(stamp, ()):
+            if entry.title and title == entry.title:
                 out[entry.key] = key
                 break
     return out
@@ -175,9 +172,9 @@ class FeedState(SQLiteStore):
         entry stored so is known by that key, announced or not as it was, instead of being
         new again.
 
-        An entry under a key not stored, but with the date and the link or title of one
-        that is (its guid changed: a CMS migration, an edited slug), is stored as skipped:
-        it was offered under its first key already.
+        An entry under a key not stored, but with the date and title of one that is (its
+        guid changed: a CMS migration, an edited slug), is stored as skipped: it was
+        offered under its first key already.
 
         The validators are stored with the entries, never before them: a crash between the
         two cannot leave a ``304 Not Modified`` hiding entries never stored.

@@ -412,7 +412,7 @@ def media_host_from_config(
         token = env.get(cfg.token_env) if _looks_like_env_name(cfg.token_env) else None
         if not token:
             raise ConfigurationError(
-                f"media_host: {_unset_env('token_env', cfg.token_env, 'token')}"
+                f"media_host: {_unset_env('token_env', cfg.token_env, 'token', env)}"
             )
     return PutMediaHost(cfg.put, cfg.base_url, token=token)
 
@@ -437,12 +437,14 @@ def _looks_like_env_name(value: str) -> bool:
     return not (mixed and len(value) >= 24)
 
 
-def _unset_env(key: str, value: str, secret: str) -> str:
+def _unset_env(key: str, value: str, secret: str, env: Mapping[str, str]) -> str:
     """Why the environment variable named by ``key = value`` gives no ``secret``; the
     value is quoted only when it looks like a variable's name (a secret pasted in its
     place must not end up in a message or a log)."""
     if _looks_like_env_name(value):
-        return f"{key}: environment variable {value!r} (for {secret}) is not set"
+        # Set but empty (`export TOKEN=`) is told apart: `env` shows such a variable.
+        state = "is set but empty" if env.get(value) == "" else "is not set"
+        return f"{key}: environment variable {value!r} (for {secret}) {state}"
     shell = _SHELL_VARIABLE.fullmatch(value)
     name = (shell.group(1) or shell.group(2) or "") if shell else ""
     if _looks_like_env_name(name):
@@ -1259,7 +1261,7 @@ class Account:
                 # the names it lacks and print them (`brandkit accounts list`), and a
                 # secret pasted here must not be one of them.
                 if not _looks_like_env_name(value) or not env.get(value):
-                    raise ConfigurationError(f"{where} {_unset_env(key, value, key[:-4])}")
+                    raise ConfigurationError(f"{where} {_unset_env(key, value, key[:-4], env)}")
                 kwargs[key[:-4]] = env[value]
             elif key == "media_host" and value is not None:
                 directory = value.get("dir")

@@ -82,3 +82,18 @@ def test_keys_outside_an_account_table_say_where_they_go(tmp_path: Path) -> None
     assert "platform: a key outside any table" in message
     assert "[accounts.<name>]" in message
     assert "bluesky" not in message  # the value is not quoted: it may be a secret
+
+
+def test_a_variable_set_but_empty_says_so(tmp_path: Path) -> None:
+    # `export ACME_TOKEN=` (or an empty line in a .env file): "is not set" sent people to
+    # check a variable that `env` shows them is there.
+    body = (
+        '[accounts.masto]\nplatform = "mastodon"\ninstance_url = "https://m.example"\n'
+        'token_env = "ACME_TOKEN"\n'
+    )
+    with pytest.raises(ConfigurationError) as err:
+        load(tmp_path, body, env={"ACME_TOKEN": ""})
+    assert "environment variable 'ACME_TOKEN' (for token) is set but empty" in str(err.value)
+    with pytest.raises(ConfigurationError) as err:
+        load(tmp_path, body, env={})
+    assert "environment variable 'ACME_TOKEN' (for token) is not set" in str(err.value)

@@ -174,11 +174,20 @@ class _Env(Mapping[str, str]):
         return len(os.environ)
 
 
-def _load_accounts(path: str) -> list[tuple[str, Any, list[str]]]:
+def _load_accounts(path: str, *, given: bool = True) -> list[tuple[str, Any, list[str]]]:
     """``(table name, account, missing environment variables)`` for each table of ``path``;
-    an account with missing variables is not usable, but still listed."""
+    an account with missing variables is not usable, but still listed. ``given``: the
+    path was named with --accounts (else it is the default, looked for in the current
+    directory)."""
     from brandkit.accounts import Account, _read_tables
 
+    if not given and not os.path.exists(path):
+        # "cannot read 'brandkit.toml'" did not say where it was looked for, nor what
+        # else the command reads.
+        raise ConfigurationError(
+            f"no accounts file: {path} is not in {os.getcwd()}; pass --accounts PATH, or "
+            "--store with the credential store that brandkit connect wrote"
+        )
     label, tables = _read_tables(path)
     out = []
     for name, raw in tables.items():
@@ -200,7 +209,7 @@ def _accounts_list(args: argparse.Namespace, out: TextIO) -> int:
         from brandkit.auth import _cli as store_cli
 
         return store_cli.accounts_list(args, out)
-    rows = _load_accounts(args.accounts)
+    rows = _load_accounts(args.accounts, given=args.accounts_given)
     data = [
         {
             "name": name,
@@ -262,7 +271,7 @@ def _accounts_check(args: argparse.Namespace, out: TextIO) -> int:
         from brandkit.auth import _cli as store_cli
 
         return store_cli.accounts_check(args, out, _check_one)
-    rows = _load_accounts(args.accounts)
+    rows = _load_accounts(args.accounts, given=args.accounts_given)
     if args.account:
         wanted = set(args.account)
         rows = [r for r in rows if r[0] in wanted or r[1].key in wanted]

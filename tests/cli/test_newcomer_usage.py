@@ -3,6 +3,8 @@ what to give, not 1 (a failure) or 0 (nothing done)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.cli.conftest import cli
@@ -42,3 +44,23 @@ def test_preview_unknown_platform_names_the_known_ones(capsys: pytest.CaptureFix
     assert "usage: brandkit preview" in err
     assert "unknown platform(s): blusky" in err
     assert "did you mean 'bluesky'?" in err
+
+
+@pytest.mark.parametrize("verb", ["list", "check"])
+def test_accounts_without_a_file_says_what_to_give(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    verb: str,
+) -> None:
+    # A newcomer's first `brandkit accounts list`, in a directory with no brandkit.toml.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BRANDKIT_STORE", raising=False)
+    status, out = cli("accounts", verb)
+    err = capsys.readouterr().err
+    assert status == 1
+    assert out == ""
+    assert f"no accounts file: brandkit.toml is not in {tmp_path}" in err
+    assert "--accounts PATH" in err
+    assert "--store" in err
+    assert "Traceback" not in err

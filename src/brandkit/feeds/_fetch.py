@@ -12,7 +12,7 @@ import time
 import zlib
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, unquote_plus, urljoin, urlsplit
 
 import attrs
 import httpx
@@ -109,6 +109,35 @@ def scrubbed(text: str, *urls: str) -> str:
     for piece in sorted((p for p in pieces if len(p) >= _SECRET_LEAST), key=len, reverse=True):
         text = text.replace(piece, "…")
     return text
+
+
+def without_secrets(link: str, feed_url: str) -> str | None:
+    """``link`` (an entry's, from the feed's content) without the query parameters that
+    carry ``feed_url``'s password or a value of its query (a private feed's token, which
+    some generators append to every link), or ``None`` when it holds one elsewhere."""
+    try:
+        parts = urlsplit(feed_url)
+        password = parts.password or ""
+    except ValueError:
+        return link
+    values = [password, *(v for _, v in parse_qsl(parts.query, keep_blank_values=True))]
+    secrets = {v for v in values if len(v) >= _SECRET_LEAST}
+    if not secrets or not any(
+        piece in link for v in secrets for piece in (v, quote(v, safe=""), quote_plus(v))
+    ):
+        return link
+    try:
+        own = urlsplit(link)
+    except ValueError:
+        return None
+    kept = [
+        pair for pair in own.query.split("&") if unquote_plus(pair.partition("=")[2]) not in secrets
+    ]
+    cleaned = own._replace(query="&".join(kept)).geturl()
+    lowered = unquote_plus(cleaned)
+    if any(v in cleaned or v in lowered for v in secrets):
+        return None
+    return cleaned
 
 
 def check_url(url: str, what: str = "feed URL") -> str:

@@ -29,7 +29,15 @@ from brandkit.feeds._addresses import (
     guarded_client,
     origin,
 )
-from brandkit.feeds._fetch import MAX_TIMEOUT, MB, check_header, check_url, fetch, shown
+from brandkit.feeds._fetch import (
+    MAX_TIMEOUT,
+    MB,
+    check_header,
+    check_url,
+    fetch,
+    shown,
+    without_secrets,
+)
 from brandkit.feeds._parse import Entry, cut, read_feed
 from brandkit.feeds._state import FeedState
 
@@ -379,7 +387,7 @@ class FeedWatcher:
             )
             new = self.state.record(
                 self.url,
-                feed.entries,
+                [self._cleaned(e) for e in feed.entries],
                 aliases=aliases,
                 etag=got.etag,
                 last_modified=got.last_modified,
@@ -390,6 +398,21 @@ class FeedWatcher:
         else:
             logger.debug("feed %s: not modified", self.shown)
         return self.pending()
+
+    def _cleaned(self, entry: Entry) -> Entry:
+        """``entry`` without the feed's token in its link or image address (a private
+        feed's generator may append it to each): else it would be published, and stored."""
+        url = entry.url and without_secrets(entry.url, self.url)
+        image = entry.image and without_secrets(entry.image, self.url)
+        if url == entry.url and image == entry.image:
+            return entry
+        if entry.url and url is None:
+            logger.warning(
+                "feed %s: the link of entry %r carries the feed's token; not announced",
+                self.shown,
+                entry.key,
+            )
+        return attrs.evolve(entry, url=url, image=image)
 
     def pending(self) -> list[Announcement]:
         """The entries stored and not yet done (without fetching), as `poll` returns them."""

@@ -1246,7 +1246,9 @@ class Account:
             if key in secret_keys:
                 raise ConfigurationError(
                     f"{where} {key}: a secret must not be written in the file; "
-                    f'write {key}_env = "VARIABLE" and set that environment variable'
+                    f'write {key}_env = "VARIABLE" and set that environment variable '
+                    f"(if the file was ever committed or shared, revoke that {key} and make "
+                    "a new one: moving it does not take back the copies)"
                 )
         model = _config_model(platform)
         try:

@@ -97,3 +97,18 @@ def test_a_variable_set_but_empty_says_so(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError) as err:
         load(tmp_path, body, env={})
     assert "environment variable 'ACME_TOKEN' (for token) is not set" in str(err.value)
+
+
+def test_a_secret_written_in_the_file_says_to_replace_it_if_shared(tmp_path: Path) -> None:
+    # brandkit.toml is meant to be committed: a secret written there may already be in a
+    # repository's history, where moving it to the environment does not take it back.
+    body = (
+        '[accounts.masto]\nplatform = "mastodon"\ninstance_url = "https://m.example"\n'
+        'token = "tok-written-in-the-file"\n'
+    )
+    with pytest.raises(ConfigurationError) as err:
+        load(tmp_path, body)
+    message = str(err.value)
+    assert "tok-written-in-the-file" not in message
+    assert 'write token_env = "VARIABLE"' in message
+    assert "committed or shared, revoke that token and make a new one" in message

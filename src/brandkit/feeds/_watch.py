@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import string
@@ -385,9 +386,14 @@ class FeedWatcher:
             feed, aliases = read_feed(
                 got.body, url=got.url, content_type=got.content_type, origin=self.url
             )
+            entries = [self._cleaned(e) for e in feed.entries]
+            for before, after in zip(feed.entries, entries, strict=True):
+                if after.key != before.key:
+                    # Stored under its key with the token by an earlier brandkit: kept so.
+                    aliases[after.key] = aliases.get(before.key, before.key)
             new = self.state.record(
                 self.url,
-                [self._cleaned(e) for e in feed.entries],
+                entries,
                 aliases=aliases,
                 etag=got.etag,
                 last_modified=got.last_modified,
@@ -400,11 +406,16 @@ class FeedWatcher:
         return self.pending()
 
     def _cleaned(self, entry: Entry) -> Entry:
-        """``entry`` without the feed's token in its link or image address (a private
-        feed's generator may append it to each): else it would be published, and stored."""
+        """``entry`` without the feed's token in its key, link or image address (a private
+        feed's generator may append it to each): else it would be published, logged and
+        stored."""
         url = entry.url and without_secrets(entry.url, self.url)
         image = entry.image and without_secrets(entry.image, self.url)
-        if url == entry.url and image == entry.image:
+        key = without_secrets(entry.key, self.url)
+        if key is None:
+            # Known by a digest instead: as stable, and without the token.
+            key = "sha256:" + hashlib.sha256(entry.key.encode("utf-8", "surrogatepass")).hexdigest()
+        if url == entry.url and image == entry.image and key == entry.key:
             return entry
         if entry.url and url is None:
             logger.warning(
@@ -412,7 +423,7 @@ class FeedWatcher:
                 self.shown,
                 entry.key,
             )
-        return attrs.evolve(entry, url=url, image=image)
+        return attrs.evolve(entry, key=key, url=url, image=image)
 
     def pending(self) -> list[Announcement]:
         """The entries stored and not yet done (without fetching), as `poll` returns them."""

@@ -248,6 +248,7 @@ class _Attachment:
     status_id: str | None = None
     failed: bool = False
     destroyed: bool = False
+    created_at: float = 0.0
 
 
 @attrs.define
@@ -510,6 +511,8 @@ class MastodonEmulator(Emulator):
             `DEFAULT_RATE_LIMITS`; families are ``api``, ``statuses``, ``media``,
             ``delete``.
         idempotency_ttl: how long an ``Idempotency-Key`` is remembered (Mastodon: 3600 s).
+        orphan_ttl: how long an upload no status took is kept (Mastodon's
+            ``Vacuum::MediaAttachmentsVacuum::TTL``, a day); older ones are gone.
         token_ttl: seconds after which tokens expire; ``None`` (Mastodon's way) never.
         engagement_rate: favourites per hour a status gathers (times a per-status weight
             of 1 to 5); 0 turns simulated engagement off.
@@ -541,6 +544,7 @@ class MastodonEmulator(Emulator):
         video_processing: float = 1.0,
         rate_limits: Mapping[str, tuple[int, float]] | None = None,
         idempotency_ttl: float = 3600.0,
+        orphan_ttl: float = 86_400.0,
         token_ttl: float | None = None,
         engagement_rate: float = 6.0,
         version: str = "4.5.0",
@@ -562,6 +566,7 @@ class MastodonEmulator(Emulator):
             **(rate_limits or {}),
         }
         self.idempotency_ttl = idempotency_ttl
+        self.orphan_ttl = orphan_ttl
         self.token_ttl = token_ttl
         self.engagement_rate = engagement_rate
         self.version = version
@@ -1694,6 +1699,7 @@ class MastodonEmulator(Emulator):
             size=len(data),
             description=description or None,
             ready_at=now if wait else now + delay,
+            created_at=now,
             origin=self._origin(request),
             width=width,
             height=height,
@@ -1713,9 +1719,14 @@ class MastodonEmulator(Emulator):
     def _upload_v1(self, request: httpx.Request, user: _User) -> httpx.Response:
         return self.json(self._media_json(self._store_upload(request, user, wait=True)))
 
+    def _gone(self, m: _Attachment) -> bool:
+        """Destroyed, or an upload no status took that the daily vacuum has removed."""
+        orphaned = m.status_id is None and self.clock.time() - m.created_at >= self.orphan_ttl
+        return m.destroyed or orphaned
+
     def _own_unattached(self, user: _User, media_id: str) -> _Attachment:
         m = self._media.get(media_id)
-        if m is None or m.user_id != user.id or m.status_id is not None or m.destroyed:
+        if m is None or m.user_id != user.id or m.status_id is not None or self._gone(m):
             raise Refusal(404, "Record not found")
         if m.failed:
             raise Refusal(422, "Error processing thumbnail for uploaded media")
@@ -2020,7 +2031,7 @@ class MastodonEmulator(Emulator):
         missing = []
         for media_id in media_ids:
             m = self._media.get(media_id)
-            if m is None or m.user_id != user.id or m.status_id is not None or m.destroyed:
+            if m is None or m.user_id != user.id or m.status_id is not None or self._gone(m):
                 missing.append(media_id)
             else:
                 attachments.append(m)

@@ -40,7 +40,8 @@ import html
 import io
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import IO, TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar, cast
@@ -100,6 +101,10 @@ VISIBILITIES = ("public", "unlisted", "private", "direct")
 # Mastodon keeps an Idempotency-Key for one hour. Past this age brandkit no longer trusts
 # the key to find an earlier attempt and reads the account's recent statuses instead.
 _KEY_TRUSTED_FOR = timedelta(minutes=50)
+_MEDIA_REUSE_FOR = 12 * 3600.0
+"""How long (seconds) uploads made for a part whose create did not succeed are sent again
+with it: Mastodon removes uploads no status took once they are a day old
+(``Vacuum::MediaAttachmentsVacuum::TTL``), so older ones are uploaded afresh."""
 _CLOCK_SLACK = timedelta(minutes=10)
 
 _PROBE_LENGTH = 100_001
@@ -448,9 +453,11 @@ class MastodonAdapter(Adapter):
         self._version_checked = 0
         self._account_id: str | None = None
         self._batch_lookup = True
-        # Media uploaded for a part whose create has not succeeded yet, by the part's key:
-        # a repeated publish_part reuses them instead of uploading again.
-        self._uploaded: dict[str, list[str]] = {}
+        self.clock: Callable[[], float] = time.time
+        # Media uploaded for a part whose create has not succeeded yet, by the part's key,
+        # with when their upload began: a repeated publish_part reuses them instead of
+        # uploading again, while the instance keeps them.
+        self._uploaded: dict[str, tuple[float, list[str]]] = {}
 
     # -- requests ----------------------------------------------------------------------------
 
@@ -518,23 +525,24 @@ class MastodonAdapter(Adapter):
             MalformedResponse: a success answer without the status's (or an upload's) id.
         """
         body = self._status_body(rendered, part, thread)
-        media_ids = self._uploaded.get(thread.key)
-        if media_ids is None:
-            media_ids = []
-            for media in part.media:
-                media_ids.append((yield from self._upload(media)))
-            self._uploaded[thread.key] = media_ids
+        media_ids = yield from self._part_media(part, thread)
         if media_ids:
             body["media_ids"] = list(media_ids)
-        response = yield Send(
-            self._request(
-                "POST", "/api/v1/statuses", json=body, headers={"Idempotency-Key": thread.key}
-            ),
-            idempotent=True,
-            creates=True,
-            bucket="statuses",
-        )
-        status = self.parse(response, _Created)
+        try:
+            response = yield Send(
+                self._request(
+                    "POST", "/api/v1/statuses", json=body, headers={"Idempotency-Key": thread.key}
+                ),
+                idempotent=True,
+                creates=True,
+                bucket="statuses",
+            )
+            status = self.parse(response, _Created)
+        except Rejected:
+            # A refusal is final (the uploads may be what was refused): a later attempt of
+            # the part uploads afresh.
+            self._uploaded.pop(thread.key, None)
+            raise
         self._uploaded.pop(thread.key, None)
         if status.account is not None:
             # Who we are, for free: the inbox tells replies to us from other mentions by it.
@@ -569,6 +577,22 @@ class MastodonAdapter(Adapter):
                 )
             body["sensitive"] = sensitive
         return body
+
+    def _part_media(self, part: RenderedPart, thread: ThreadContext) -> Flow[list[str]]:
+        """The part's media ids: those an earlier attempt of this part uploaded, while the
+        instance still keeps them, else new uploads."""
+        now = self.clock()
+        for key, (started, _) in list(self._uploaded.items()):
+            if now - started >= _MEDIA_REUSE_FOR:
+                del self._uploaded[key]
+        kept = self._uploaded.get(thread.key)
+        if kept is not None and len(kept[1]) == len(part.media):
+            return list(kept[1])
+        media_ids: list[str] = []
+        for media in part.media:
+            media_ids.append((yield from self._upload(media)))
+        self._uploaded[thread.key] = (now, media_ids)
+        return media_ids
 
     def _upload(self, media: Media) -> Flow[str]:
         """Upload one attachment with its alt text and wait until it is processed."""

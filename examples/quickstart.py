@@ -21,7 +21,7 @@ import os
 import sys
 from contextlib import ExitStack
 
-from brandkit import Account, Client, Media, Post, Variant
+from brandkit import Account, Client, ConfigurationError, Media, Post, Variant
 from brandkit.testing import TINY_JPEG, emulator, png
 
 ANNOUNCEMENT = (
@@ -69,8 +69,45 @@ def campaign_post() -> Post:
     )
 
 
+# Each platform's variables: all of them, or none (a page token alone is Facebook's too).
+LIVE_VARIABLES = {
+    "Bluesky": ("BLUESKY_HANDLE", "BLUESKY_APP_PASSWORD"),
+    "Mastodon": ("MASTODON_URL", "MASTODON_TOKEN"),
+    "X": ("X_USER_TOKEN",),
+    "LinkedIn": ("LINKEDIN_AUTHOR", "LINKEDIN_TOKEN"),
+    "Facebook": ("FB_PAGE_ID", "FB_PAGE_TOKEN or FB_USER_TOKEN"),
+    "Threads": ("THREADS_USER_ID", "THREADS_TOKEN"),
+    "Telegram": ("TELEGRAM_BOT_TOKEN", "TELEGRAM_CHAT_ID"),
+}
+
+
+def _is_set(variable: str) -> bool:
+    return any(os.environ.get(name) for name in variable.split(" or "))
+
+
 def live_accounts() -> list[Account]:
-    """Accounts for the real platforms whose credentials are in the environment."""
+    """Accounts for the real platforms whose credentials are in the environment.
+
+    Raises:
+        ConfigurationError: a platform's variables are set only in part (it would be left
+            out without a word), or a value is refused; the message names the variable.
+    """
+    for platform, variables in LIVE_VARIABLES.items():
+        missing = [v for v in variables if not _is_set(v)]
+        if missing and len(missing) < len(variables):
+            raise ConfigurationError(
+                f"{platform} needs {' and '.join(variables)}: {', '.join(missing)} is not "
+                "set (set them all, or none to leave the platform out)"
+            )
+    try:
+        return _live_accounts()
+    except ConfigurationError as exc:
+        # Which variable fed the refused value: the factory's message names its argument.
+        names = [v for vs in LIVE_VARIABLES.values() for v in vs if _is_set(v)]
+        raise ConfigurationError(f"{exc} (from {', '.join(names)})") from None
+
+
+def _live_accounts() -> list[Account]:
     env = os.environ
     accounts = []
     if env.get("BLUESKY_HANDLE") and env.get("BLUESKY_APP_PASSWORD"):
@@ -118,9 +155,18 @@ def publish(accounts: list[Account]) -> int:
 
 def main() -> int:
     if os.environ.get("BRANDKIT_LIVE") == "1":
-        accounts = live_accounts()
+        try:
+            accounts = live_accounts()
+        except ConfigurationError as exc:
+            print(f"quickstart: {exc}", file=sys.stderr)
+            return 2
         if not accounts:
-            print("BRANDKIT_LIVE=1 but no credentials found; see this file's docstring")
+            wanted = "; ".join(f"{p}: {', '.join(v)}" for p, v in LIVE_VARIABLES.items())
+            print(
+                f"quickstart: BRANDKIT_LIVE=1 but no credentials found. Set a platform's "
+                f"variables ({wanted}), or leave BRANDKIT_LIVE unset to use the emulators",
+                file=sys.stderr,
+            )
             return 2
         return publish(accounts)
     with ExitStack() as stack:

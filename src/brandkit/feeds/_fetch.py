@@ -272,6 +272,34 @@ def _error(status: int, url: str, response: httpx.Response, body: bytes, asked: 
     return Rejected(message, **kwargs)
 
 
+_PORTS = {"http": 80, "https": 443}
+
+
+def _login_kept(current: str, target: str) -> str:
+    """``target`` with ``current``'s user and password when it names none and is the same
+    server (host and port, or http to https on the default ports), as browsers do: a
+    password-protected feed redirected to its canonical address, written absolute, would
+    otherwise be asked for without its login. Never for another server."""
+    try:
+        was, to = urlsplit(current), urlsplit(target)
+        if not was.username or to.username or was.hostname != to.hostname:
+            return target
+        was_port = was.port or _PORTS.get(was.scheme.lower())
+        to_port = to.port or _PORTS.get(to.scheme.lower())
+    except ValueError:
+        return target
+    upgrade = (was.scheme.lower(), was_port, to.scheme.lower(), to_port) == (
+        "http",
+        80,
+        "https",
+        443,
+    )
+    if not upgrade and (was.scheme.lower(), was_port) != (to.scheme.lower(), to_port):
+        return target
+    login = was.netloc.rpartition("@")[0]
+    return to._replace(netloc=f"{login}@{to.netloc}").geturl()
+
+
 def check_header(value: object, name: str) -> str:
     """``value`` if it can be sent as a request header's value: printable ASCII, not empty.
 
@@ -419,7 +447,7 @@ def _fetch(
             try:
                 status = response.status_code
                 if status in _REDIRECTS and "location" in response.headers:
-                    target = urljoin(current, response.headers["location"])
+                    target = _login_kept(current, urljoin(current, response.headers["location"]))
                     check_url(target, "feed's redirect target")
                     current = target
                     continue

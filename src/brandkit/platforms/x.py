@@ -469,6 +469,16 @@ class _Created(Answer):
     data: _Id
 
 
+class _DeletedFlag(Answer):
+    deleted: Annotated[bool, pydantic.Strict()]
+
+
+class _Deleted(Answer):
+    """``DELETE /2/tweets/:id``: ``{"data": {"deleted": true}}`` (``false``: already gone)."""
+
+    data: _DeletedFlag
+
+
 class _MediaInit(Answer):
     """``POST /2/media/upload/initialize``: ``{"data": {"id"}}``, or the v1.1 shape
     (``media_id_string``) that recorded answers and some proxies still send."""
@@ -2032,7 +2042,13 @@ class XAdapter(RefreshingAdapter):
     # -- delete ------------------------------------------------------------------------------
 
     def delete_part(self, ref: PartRef) -> Flow[None]:
-        """``DELETE /2/tweets/:id``; a post that is already gone is not an error."""
+        """``DELETE /2/tweets/:id``; a post that is already gone is not an error.
+
+        Raises:
+            MalformedResponse: a success answer without ``data.deleted``: the post may
+                still be up, so it does not count as deleted.
+            PlatformError: X refused (typed by `error_for`).
+        """
         response = yield from self._send(
             lambda: self._request("DELETE", f"/2/tweets/{ref.id}"),
             bucket="delete",
@@ -2040,7 +2056,7 @@ class XAdapter(RefreshingAdapter):
         )
         if response.status_code == 404:
             return
-        self.check(response)
+        self.parse(response, _Deleted)
 
     # -- metrics -----------------------------------------------------------------------------
 

@@ -259,9 +259,17 @@ def _error(status: int, url: str, response: httpx.Response, body: bytes, asked: 
     message = f"GET {shown(url)} answered {status}{said}"
     kwargs: dict[str, Any] = {"platform": "feed", "status_code": status}
     if status in (401, 403):
-        return AuthError(
-            f"{message}; the feed is not public (brandkit sends no credentials)", **kwargs
+        try:
+            login = bool(urlsplit(url).username)
+        except ValueError:
+            login = False
+        why = (
+            "the user and password in the feed's URL were refused: check them"
+            if login
+            else "the feed is not public (brandkit sends no credentials but a user and "
+            "password written in the feed's URL)"
         )
+        return AuthError(f"{message}; {why}", **kwargs)
     if status == 429:
         retry = _retry_after(response.headers.get("retry-after"))
         return RateLimited(f"{message}; poll this feed less often", retry_after=retry, **kwargs)

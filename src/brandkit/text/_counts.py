@@ -10,8 +10,19 @@ from brandkit.text._urls import extract_urls
 # A grapheme cluster holding one of these is an emoji for Threads' count.
 _EMOJI_CHAR = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}\u20E3]")
 
-INSTAGRAM_HASHTAG = regex.compile(r"(?<![\w#＃])[#＃]\w+")
+# A hashtag holds a letter: Instagram makes no tag of an all-digit "#1".
+INSTAGRAM_HASHTAG = regex.compile(r"(?<![\w#＃])[#＃]\w*[^\W\d_]\w*")
 INSTAGRAM_MENTION = regex.compile(r"(?<![\w@＠])[@＠][\w.]+")
+
+
+def instagram_tags(pattern: regex.Pattern[str], text: str) -> int:
+    """How many matches of ``pattern`` (`INSTAGRAM_HASHTAG`, `INSTAGRAM_MENTION`) ``text``
+    holds outside its links: a link's ``#fragment`` or ``/@author/`` path is the link's."""
+    found = [m.start() for m in pattern.finditer(text)]
+    if not found:
+        return 0
+    spans = [(u.start, u.end) for u in extract_urls(text)]
+    return sum(1 for at in found if not any(start <= at < end for start, end in spans))
 
 
 # Where every text has a grapheme cluster boundary, whatever else it holds: between x and y

@@ -12,6 +12,7 @@ from brandkit.errors import ConfigurationError, ContentError
 from brandkit.text._counts import (
     INSTAGRAM_HASHTAG,
     INSTAGRAM_MENTION,
+    instagram_tags,
     threads_length,
     unique_links,
 )
@@ -358,7 +359,7 @@ def _problems(
                 )
             )
     elif platform == "instagram":
-        tags = len(INSTAGRAM_HASHTAG.findall(text))
+        tags = instagram_tags(INSTAGRAM_HASHTAG, text)
         max_tags = merged["max_hashtags"]
         if tags > max_tags:
             over = tags - max_tags
@@ -369,7 +370,7 @@ def _problems(
                     over,
                 )
             )
-        mentions = len(INSTAGRAM_MENTION.findall(text))
+        mentions = instagram_tags(INSTAGRAM_MENTION, text)
         if mentions > INSTAGRAM_MAX_MENTIONS:
             over = mentions - INSTAGRAM_MAX_MENTIONS
             found.append(

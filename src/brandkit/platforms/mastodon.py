@@ -739,13 +739,25 @@ class MastodonAdapter(Adapter):
         """Delete one status; one that is already gone counts as deleted.
 
         Raises:
+            MalformedResponse: a success answer that is not the deleted status: it may
+                still be up, so it does not count as deleted.
             PlatformError: the instance refused (typed by `error_for`).
         """
         response = yield Send(
             self._request("DELETE", f"/api/v1/statuses/{ref.id}"), idempotent=True, bucket="delete"
         )
-        if response.status_code != 404:
-            self.check(response)
+        if response.status_code == 404:
+            return
+        if self.check(response).content.strip() == b"{}":
+            return  # Mastodon before 2.9 (and older Pleroma) answered an empty object
+        gone = self.parse(response, _Ref)
+        if gone.id != ref.id:
+            raise MalformedResponse(
+                f"mastodon answered the deletion of status {ref.id} with status {gone.id}; "
+                "it may still be up: delete it again",
+                platform=self.name,
+                status_code=response.status_code,
+            )
 
     # -- metrics -----------------------------------------------------------------------------
 

@@ -403,6 +403,9 @@ class FeedWatcher:
             logger.info("feed %s: %d entries, %d new", self.shown, len(feed.entries), new)
         else:
             logger.debug("feed %s: not modified", self.shown)
+            if (got.etag, got.last_modified) != (etag, modified):
+                # A 304 may bring new validators: the old ones might not match any more.
+                self.state.record(self.url, [], etag=got.etag, last_modified=got.last_modified)
         return self.pending()
 
     def _cleaned(self, entry: Entry) -> Entry:

@@ -173,14 +173,24 @@ def cut(text: str, most: int) -> str:
     return text[:end]
 
 
+# Control characters that are not whitespace (those go with the collapsing): no platform
+# shows them and a post refuses them, which would leave the whole entry unannounced.
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
+
+
+def _collapsed(text: str) -> str:
+    return " ".join(_CONTROL.sub("", text).split())
+
+
 def _text(value: str, kind: object) -> tuple[str, str | None]:
-    """The text of a field feedparser read as ``kind`` (its ``type``), whitespace collapsed,
-    and the first image of its HTML. Plain text is taken as written: "Vec<T> in Rust" or
-    "Why <div> soup hurts" is not HTML whose tags are to be dropped."""
+    """The text of a field feedparser read as ``kind`` (its ``type``), whitespace collapsed
+    and control characters dropped, and the first image of its HTML. Plain text is taken
+    as written: "Vec<T> in Rust" or "Why <div> soup hurts" is not HTML whose tags are to
+    be dropped."""
     if kind == "text/plain":
-        return " ".join(value.split()), None
+        return _collapsed(value), None
     text, image = _html_parts(value)
-    return " ".join(html.unescape(text).split()), image
+    return _collapsed(html.unescape(text)), image
 
 
 def _kind(detail: object) -> object:
@@ -188,9 +198,10 @@ def _kind(detail: object) -> object:
 
 
 def plain_text(value: str) -> str:
-    """The text of an HTML fragment, entities decoded and whitespace collapsed."""
+    """The text of an HTML fragment, entities decoded, whitespace collapsed and control
+    characters dropped."""
     text, _ = _html_parts(value)
-    return " ".join(html.unescape(text).split())
+    return _collapsed(html.unescape(text))
 
 
 def _http_url(value: Any, base: str | None = None) -> str | None:

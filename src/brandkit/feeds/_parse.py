@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 import attrs
 
@@ -175,6 +175,7 @@ def cut(text: str, most: int) -> str:
 
 # Control characters that are not whitespace (those go with the collapsing): no platform
 # shows them and a post refuses them, which would leave the whole entry unannounced.
+_UNSENDABLE = re.compile(r"[\s\x00-\x1f\x7f]")
 _CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
 
 
@@ -317,6 +318,10 @@ def _entry(
     against the feed's own address, when that is another (see `parse`'s ``origin``)."""
     title = cut(_text(str(raw.get("title") or ""), _kind(raw.get("title_detail")))[0], _MAX_TITLE)
     url = _link(raw)
+    if url is not None:
+        # A space in a slug or file name, as browsers send it (%20): a post refuses a link
+        # with whitespace, and the entry would go unannounced. (Its key is left as it was.)
+        url = _UNSENDABLE.sub(lambda m: quote(m.group(), safe=""), url)
     summary_html = str(raw.get("summary") or "")
     content = raw.get("content") or ()
     content_html = str(content[0].get("value") or "") if content else ""

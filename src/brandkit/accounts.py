@@ -178,6 +178,13 @@ def _url_problem(url: str, *, userinfo: bool = False) -> str | None:
     """What makes ``url`` unfit as an API or media address, or ``None``; never quotes a
     password the URL holds. ``userinfo``: a user name and password before the host are
     allowed (a WebDAV share's Basic auth for `PutMediaHost`)."""
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        # urlsplit strips some of these and httpx refuses others at the first request
+        # ("internal error: InvalidURL"): a line break pasted with the address.
+        return (
+            "an http(s) URL without spaces or line breaks (pasted with the address?), got "
+            f"{_shown(url)!r}"
+        )
     try:
         parts = urlsplit(url)
         has_userinfo = "@" in parts.netloc

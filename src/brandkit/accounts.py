@@ -1327,7 +1327,15 @@ def _read_tables(path: str | Path) -> tuple[str, dict[str, Any]]:
         # utf-8-sig: Windows editors start a UTF-8 file with a byte order mark, which
         # tomllib refuses as "Invalid statement" at line 1 without saying why.
         data = tomllib.loads(raw.decode("utf-8-sig"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        # Where, as a line and column an editor shows, not a byte offset.
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
+        raise ConfigurationError(
+            f"{label!r} is not UTF-8 at line {line}, column {column}: save it as UTF-8"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(f"{label!r} is not valid TOML: {exc}") from None
     except RecursionError:
         # tomllib parses nested arrays and inline tables recursively: a few thousand

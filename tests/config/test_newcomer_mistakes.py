@@ -117,7 +117,9 @@ def test_a_secret_written_in_the_file_says_to_replace_it_if_shared(tmp_path: Pat
 def test_a_file_not_in_utf8_gives_the_line(tmp_path: Path) -> None:
     # Saved as Latin-1 (or Windows-1252) by an editor: the message gave a byte offset.
     path = tmp_path / "brandkit.toml"
-    path.write_bytes(b'[accounts.acme]\nplatform = "bluesky"\n# caf\xe9\nhandle = "a.bsky.social"\n')
+    path.write_bytes(
+        b'[accounts.acme]\nplatform = "bluesky"\n# caf\xe9\nhandle = "a.bsky.social"\n'
+    )
     with pytest.raises(ConfigurationError) as err:
         Account.load(path, environ={})
     message = str(err.value)

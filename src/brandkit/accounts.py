@@ -1213,12 +1213,26 @@ class Account:
             ConfigurationError: the file is unreadable, larger than 1 MiB or not
                 TOML; a platform, table or key is unknown (with the closest known one);
                 a value has the wrong type; a URL is not http(s); a secret is written in the
-                file itself; or a named environment variable is not set. The message names
-                the file, the table and the key.
+                file itself; a named environment variable is not set; or two tables are
+                the same account (each post would go out twice). The message names the
+                file, the table and the key.
         """
         env = os.environ if environ is None else environ
         label, table = _read_tables(path)
-        return {name: cls._from_table(label, name, raw, env) for name, raw in table.items()}
+        accounts = {name: cls._from_table(label, name, raw, env) for name, raw in table.items()}
+        seen: dict[tuple[str, ...], str] = {}
+        for name, account in accounts.items():
+            same = _identity(account)
+            if same in seen:
+                # Keys differ, so nothing downstream tells them apart: each post would go
+                # out twice to the one account.
+                raise ConfigurationError(
+                    f"{label} [accounts.{name}] is the same account as "
+                    f"[accounts.{seen[same]}] (same platform, address, settings and "
+                    "credentials): each post would go out twice; remove one of the tables"
+                )
+            seen[same] = name
+        return accounts
 
     @classmethod
     def _from_table(cls, label: str, name: str, raw: Any, env: Mapping[str, str]) -> Account:
@@ -1297,6 +1311,17 @@ class Account:
         except ConfigurationError as exc:
             raise ConfigurationError(f"{where}: {exc}") from None
         return account
+
+
+def _identity(account: Account) -> tuple[str, ...]:
+    """What makes ``account`` the account it is, apart from its name: equal for two tables
+    that post as the same account to the same place. Secrets are digested, never kept."""
+    secrets = sorted(
+        f"{key}={hashlib.sha256((account.secret(key) or '').encode()).hexdigest()}"
+        for key in account.secret_names
+    )
+    settings = sorted(f"{key}={value!r}" for key, value in account.settings.items())
+    return (account.platform, account.base_url, *settings, "|", *secrets)
 
 
 MAX_CONFIG_BYTES = 1 << 20

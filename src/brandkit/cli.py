@@ -405,7 +405,7 @@ def _parser() -> argparse.ArgumentParser:
         description="List the accounts of the configuration: names, keys, API address and "
         "the names of the secrets set (never their values). Makes no request.",
     )
-    al.set_defaults(func=_accounts_list)
+    al.set_defaults(func=_accounts_list, one_source=al)
     ac = averbs.add_parser(
         "check",
         parents=[common],
@@ -417,7 +417,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     ac.add_argument("--account", action="append", help="only this account (repeatable)")
     ac.add_argument("--timeout", type=_timeout, default=10.0, help="seconds per request (10)")
-    ac.set_defaults(func=_accounts_check)
+    ac.set_defaults(func=_accounts_check, one_source=ac)
     ar = averbs.add_parser(
         "remove",
         parents=[store_only],
@@ -474,6 +474,13 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     parser = _parser()
     try:
         args = parser.parse_args(argv)
+        one_source = getattr(args, "one_source", None)
+        if one_source is not None and args.accounts is not None and args.store:
+            # The store would be read and the file ignored without a word.
+            one_source.error(
+                "give --accounts or --store, not both: the store's accounts are read "
+                "instead of the file's"
+            )
     except SystemExit as exc:
         # --version and --help exit 0, usage errors 2: return the status instead of
         # ending the caller's process (tests and embedding tools call main()).

@@ -64,3 +64,22 @@ def test_accounts_without_a_file_says_what_to_give(
     assert "--accounts PATH" in err
     assert "--store" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("verb", ["list", "check"])
+def test_accounts_with_both_a_file_and_a_store_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], verb: str
+) -> None:
+    # The store was read and the named file silently ignored: its accounts looked missing.
+    toml = tmp_path / "brandkit.toml"
+    toml.write_text(
+        '[accounts.m]\nplatform = "mastodon"\ninstance_url = "http://127.0.0.1:9"\n'
+        'token_env = "M_TOKEN"\n',
+        encoding="utf-8",
+    )
+    status, out = cli("accounts", verb, "--accounts", str(toml), "--store", str(tmp_path / "c.db"))
+    err = capsys.readouterr().err
+    assert status == 2
+    assert out == ""
+    assert f"usage: brandkit accounts {verb}" in err
+    assert "--accounts or --store, not both" in err

@@ -29,7 +29,7 @@ def test_media_rejects_unknown_and_missing(tmp_path: Path) -> None:
     """Unknown bytes and missing files raise MediaError saying what is wrong."""
     with pytest.raises(MediaError, match="not a supported"):
         Media.from_bytes(b"hello there")
-    with pytest.raises(MediaError, match="cannot read"):
+    with pytest.raises(MediaError, match="does not exist: check the path"):
         Media.from_path(tmp_path / "nope.png")
     with pytest.raises(MediaError, match="empty"):
         Media.from_bytes(b"")

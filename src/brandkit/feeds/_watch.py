@@ -105,6 +105,25 @@ def check_template(template: str) -> str:
     return template
 
 
+class _Field(str):
+    """An entry's field in a template: its precision (``{title:.20}``) cuts between two
+    grapheme clusters, as every other cut of an entry's text does (``format`` counts code
+    points, and left half a flag or a family emoji)."""
+
+    __slots__ = ()
+
+    def __format__(self, spec: str) -> str:
+        found = _PRECISION.fullmatch(spec)
+        if found is None or found["precision"] is None:
+            return format(str(self), spec)
+        kept = cut(str(self), int(found["precision"]))
+        return format(kept, found["head"] + found["kind"])
+
+
+# A string's format spec: [[fill]align][0][width][,_][.precision][s].
+_PRECISION = re.compile(r"(?P<head>.*?)(?:\.(?P<precision>\d+))?(?P<kind>s?)", re.S)
+
+
 def _shorten(text: str, limit: int) -> str:
     """``text`` cut to at most ``limit`` characters at a word boundary (else between two
     grapheme clusters), with an ellipsis."""
@@ -144,7 +163,9 @@ def entry_post(
             f"the entry {entry.key!r} has no http(s) link to announce", field="link.url"
         )
     summary = _shorten(entry.summary, summary_chars)
-    text = template.format_map({"title": entry.title, "url": entry.url, "summary": summary})
+    text = template.format_map(
+        {"title": _Field(entry.title), "url": _Field(entry.url), "summary": _Field(summary)}
+    )
     card = Link(
         url=entry.url,
         title=entry.title or None,

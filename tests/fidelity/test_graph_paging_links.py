@@ -1,14 +1,16 @@
 """Meta's ``paging.next`` and ``paging.previous`` followed verbatim, over a real socket, as
 many Graph clients do (``requests.get(paging["next"])`` with nothing of their own): Graph
 writes them with the request's ``access_token``, ``pretty=0``, the request's parameters and
-the cursor (the shape of the recorded pages in ``shared/data/meta``, e.g.
+the cursor (the shape of the recorded pages in ``tests/data/meta``, e.g.
 ``.../comments?access_token=...&pretty=0&limit=2&after=...``), so the walk needs no token
 and reads every item once. The links point at the emulator's loopback address whatever
 ``Host`` the first request named."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +22,16 @@ from brandkit.testing.instagram import InstagramEmulator
 from brandkit.testing.threads import ThreadsEmulator
 
 MOST_PAGES = 30
+
+
+def _recorded_order() -> list[str]:
+    """The first two parameters of a paging link Graph wrote (a recorded page)."""
+    page = json.loads((RECORDED / "posts" / "feed_fields_p2.json").read_text())
+    return list(httpx.URL(page["paging"]["previous"]).params)[:2]
+
+
+RECORDED = Path(__file__).resolve().parents[1] / "data" / "meta" / "facebook" / "apidata"
+RECORDED_ORDER = _recorded_order()
 
 
 def walk(
@@ -40,6 +52,8 @@ def walk(
             link = httpx.URL(nxt)
             assert (link.host, link.port, link.path) == (served.host, served.port, path)
             assert link.params["access_token"] == token and link.params["pretty"] == "0"
+            # The order of Graph's own links: the token, pretty, then the rest.
+            assert list(link.params)[:2] == RECORDED_ORDER
             answer = bare.get(nxt)
             assert answer.status_code == 200, answer.text
             body = answer.json()

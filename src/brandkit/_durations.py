@@ -15,13 +15,33 @@ __all__ = [
     "MAX_DURATION",
     "MAX_LOCK_WAIT",
     "MAX_TIMEOUT",
+    "MAX_WINDOW",
     "backoff",
     "checked_seconds",
     "lock_wait",
     "parse_duration",
+    "policy_fits",
     "seconds_arg",
     "stored_time",
 ]
+
+MAX_WINDOW = 366 * 86400.0
+"""The longest rate-limit window taken, in seconds: no platform declares one past a year."""
+
+
+def policy_fits(limit: object, window: object) -> bool:
+    """Whether a rate-limit policy of ``limit`` units per ``window`` seconds keeps a window:
+    a whole limit of at least 1 and a window above 0 and at most `MAX_WINDOW` (a limit below
+    1, or a window of 0, NaN or infinity, makes a budget that never runs out)."""
+    return (
+        isinstance(limit, int)
+        and not isinstance(limit, bool)
+        and limit >= 1
+        and isinstance(window, int | float)
+        and not isinstance(window, bool)
+        and 0 < window <= MAX_WINDOW
+    )
+
 
 MAX_DURATION = timedelta(days=3650)
 """The longest duration accepted: ten years, so that a time plus or minus it never leaves

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from brandkit._durations import backoff, checked_seconds
+from brandkit._durations import backoff, checked_seconds, policy_fits
 from brandkit._hooks import BucketKey
 from brandkit.backends import ServerTimeClock
 from brandkit.errors import ConfigurationError, RateLimited
@@ -37,7 +37,6 @@ T = TypeVar("T")
 logger = logging.getLogger("brandkit.governor")
 
 _MAX_BACKOFF = 7 * 86400.0  # the largest backoff setting taken, in seconds
-_MAX_WINDOW = 366 * 86400.0  # the longest declared window taken, in seconds
 _BLOCK = "!block"  # Retry-After, Telegram retry_after, backoff after a bare 429
 _USAGE = "!usage"  # Meta usage throttling
 _HEADER_ONLY = "hdr"  # a window the server describes and no declared policy matches
@@ -194,15 +193,7 @@ class _Plan:
 def _check_policy(key: BucketKey, policy: RatePolicy) -> None:
     """Refuse a declared policy no window can keep: a limit below 1 or a window that is not
     a positive number of seconds up to a year would make a budget that never runs out."""
-    limit, window = policy.limit, policy.window
-    if (
-        isinstance(limit, bool)
-        or not isinstance(limit, int)
-        or limit < 1
-        or isinstance(window, bool)
-        or not isinstance(window, int | float)
-        or not 0 < window <= _MAX_WINDOW
-    ):
+    if not policy_fits(policy.limit, policy.window):
         raise ConfigurationError(
             f"{key.platform} adapter declares {policy!r}: give a limit of at least 1 and a "
             "window of seconds above 0 and at most a year"

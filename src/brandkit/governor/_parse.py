@@ -42,6 +42,8 @@ from typing import Any, NamedTuple
 
 import httpx
 
+from brandkit._durations import MAX_WINDOW
+
 __all__ = ["DEFAULT_MAX_WAIT", "NEGATIVE_WAIT", "RateLimitInfo", "Window", "parse_rate_limit"]
 
 DEFAULT_MAX_WAIT = 86400.0
@@ -488,12 +490,11 @@ def _retry_after(raw: str | None, now: float) -> float | None:
 
 
 _POLICY_ITEM = re.compile(r"\s*(\d{1,12})\s*;\s*w\s*=\s*(\d{1,12}(?:\.\d{1,9})?)", re.ASCII)
-_MAX_WINDOW = 366 * 86400.0  # a window longer than a year is no rate limit anyone declares
 
 
 def _length(value: float | None) -> float | None:
     """A window length, if it is one (positive, at most a year)."""
-    return value if value is not None and 0.0 < value <= _MAX_WINDOW else None
+    return value if value is not None and 0.0 < value <= MAX_WINDOW else None
 
 
 def _policy_window(raw: str | None, limit: int | None) -> float | None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from typing import Any, TypeAlias
 
+from brandkit._durations import MAX_WINDOW
 from brandkit.governor._parse import Window
 
 __all__ = ["Block", "Entry", "Slot", "dump_entry", "load_entry"]
@@ -36,7 +37,6 @@ PROBE = 0.25
 _MAX_FLIGHT = 512
 # The largest share of a local window that the edge margin may take (see Slot.refresh).
 EDGE_SHARE = 0.05
-_MAX_WINDOW = 366 * 86400.0  # as the parser's: no window is longer than a year
 
 
 class Slot:
@@ -458,7 +458,7 @@ def load_entry(data: list[Any]) -> Entry:
     # length forgets every send; a limit of 0 lets any cost through once the window is full).
     if most < 1:
         raise ValueError("a limit below 1")
-    if length is not None and not 0.0 < length <= _MAX_WINDOW:
+    if length is not None and not 0.0 < length <= MAX_WINDOW:
         raise ValueError("a window length out of range")
     return Slot(
         most,

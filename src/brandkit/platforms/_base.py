@@ -18,6 +18,7 @@ import httpx
 import pydantic
 import pydantic_core
 
+from brandkit._durations import policy_fits
 from brandkit._flow import Flow, Send
 from brandkit.errors import (
     AuthError,
@@ -72,9 +73,6 @@ class Answer(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="ignore", frozen=True)
 
 
-_MAX_POLICY_WINDOW = 366 * 86400.0  # as the governor's: no window is longer than a year
-
-
 @attrs.frozen
 class RatePolicy:
     """A declared rate limit, so that the first request of a run is already paced.
@@ -105,19 +103,11 @@ class RatePolicy:
         # Checked where the adapter declares it (its import, its unit tests), not at the
         # first request of a run: a limit below 1 or a window of 0, NaN or infinity makes a
         # budget that never runs out, and an unknown scope was taken as per account.
-        limit, window = self.limit, self.window
         if not isinstance(self.bucket, str) or not self.bucket:
             raise ConfigurationError(
                 f"{self!r}: give the bucket a name, the one Send.bucket refers to (e.g. 'post')"
             )
-        if (
-            isinstance(limit, bool)
-            or not isinstance(limit, int)
-            or limit < 1
-            or isinstance(window, bool)
-            or not isinstance(window, int | float)
-            or not 0 < window <= _MAX_POLICY_WINDOW
-        ):
+        if not policy_fits(self.limit, self.window):
             raise ConfigurationError(
                 f"{self!r}: give a limit of at least 1 (a whole number of units) and a window "
                 "of seconds above 0 and at most a year"

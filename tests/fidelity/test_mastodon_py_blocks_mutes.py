@@ -12,10 +12,12 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from brandkit.testing.mastodon import MastodonEmulator
 from tests.fidelity.test_mastodon_py import connect
+from tests.mastodon.conftest import schema_errors
 
 mastodon = pytest.importorskip("mastodon")
 
@@ -186,3 +188,66 @@ def test_follow_a_fan_and_read_accounts(served: tuple[MastodonEmulator, str]) ->
         api.account_follow(fan_id)
     with pytest.raises(ValueError, match="blocked"):
         fan.follow("brand")
+
+
+def test_blocks_and_mutes_are_listed_newest_first_and_paged_by_their_own_ids(
+    served: tuple[MastodonEmulator, str],
+) -> None:
+    """``blocks`` and ``mutes`` list the accounts (newest block or mute first; a mute with
+    its ``mute_expires_at``), ``limit`` pages them and ``fetch_next`` follows the ``Link``
+    header, whose ids are the Block's and Mute's own (BlocksController, MutesController:
+    ``paginate_by_max_id`` on the rows), not the accounts'."""
+    emu, url = served
+    api = connect(url, emu.account(username="brand").secret("token"))
+    names = ["a1", "a2", "a3"]
+    for name in names:
+        emu.audience(name).post(f"hi from {name}")
+    ids = {name: emu.account_id(name) for name in names}
+    for name in names:
+        api.account_block(ids[name])
+    api.account_mute(ids["a1"], duration=3600)
+    api.account_mute(ids["a2"])
+
+    assert [a.acct for a in api.blocks()] == ["a3", "a2", "a1"]
+    first = api.blocks(limit=2)
+    assert [a.acct for a in first] == ["a3", "a2"]
+    rest = api.fetch_next(first)
+    assert [a.acct for a in rest] == ["a1"]
+    # The Link header's max_id is the block's row id, far below any account's id.
+    assert int(first._pagination_next["max_id"]) < 1000 < int(ids["a1"])
+    assert api.fetch_next(rest) is None
+
+    muted = api.mutes()
+    assert [(a.acct, a.mute_expires_at is None) for a in muted] == [("a2", True), ("a1", False)]
+    assert api.account_unblock(ids["a2"]).blocking is False
+    assert [a.acct for a in api.blocks()] == ["a3", "a1"]
+    emu.clock.advance(timedelta(seconds=3601))
+    assert [a.acct for a in api.mutes()] == ["a2"]
+
+
+def test_blocks_and_mutes_link_headers_and_limits(served: tuple[MastodonEmulator, str]) -> None:
+    """Over raw HTTP: the default page is 40 and ``limit`` is capped at 80 (limit_param);
+    ``next`` (``max_id``) comes only with a full page and ``prev`` (``since_id``) with any,
+    keeping only ``limit``; no token is 401."""
+    emu, url = served
+    token = emu.account(username="brand").secret("token")
+    api = connect(url, token)
+    for i in range(85):
+        emu.audience(f"f{i}").post("hello")
+        api.account_mute(emu.account_id(f"f{i}"))
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as http:
+        page = http.get("/api/v1/mutes")
+        assert page.status_code == 200 and len(page.json()) == 40
+        assert schema_errors("MutedAccount", page.json()[0]) == []
+        assert len(http.get("/api/v1/mutes", params={"limit": 500}).json()) == 80
+        small = http.get("/api/v1/mutes", params={"limit": 5, "only_media": "1"})
+        assert small.headers["link"] == (
+            f'<{url}/api/v1/mutes?limit=5&max_id=81>; rel="next", '
+            f'<{url}/api/v1/mutes?limit=5&since_id=85>; rel="prev"'
+        )
+        last = http.get("/api/v1/mutes", params={"max_id": 3})
+        assert [a["acct"] for a in last.json()] == ["f1", "f0"]
+        assert last.headers["link"] == f'<{url}/api/v1/mutes?since_id=2>; rel="prev"'
+        assert "link" not in http.get("/api/v1/blocks").headers
+        assert http.get("/api/v1/blocks").json() == []
+    assert httpx.get(f"{url}/api/v1/blocks").status_code == 401

@@ -39,7 +39,8 @@ lowercase ``x-ratelimit-*`` headers with an ISO 8601 reset, as in recordings of 
   ``POST /api/v1/statuses/:id/favourite`` / ``unfavourite`` and ``mute`` / ``unmute`` (the
   conversation's later notifications are dropped, as NotifyService drops them);
   ``POST /api/v1/accounts/:id/block`` / ``unblock`` / ``mute`` / ``unmute`` and
-  ``GET /api/v1/accounts/relationships`` and ``GET /api/v1/statuses/:id/favourited_by`` /
+  ``GET /api/v1/accounts/relationships``, ``GET /api/v1/blocks`` and ``/api/v1/mutes``
+  (paged by the Block's and Mute's own ids) and ``GET /api/v1/statuses/:id/favourited_by`` /
   ``reblogged_by`` (a block clears the account's notifications; blocked
   and muted accounts notify no one and are left out of a context).
 - Listening: the audience's public posts (``emu.audience("fan").post(text, lang="en")``)
@@ -620,6 +621,11 @@ class MastodonEmulator(Emulator):
         # id) -> (whether their notifications are muted too, when the mute ends or None).
         self._blocks: set[tuple[str, str]] = set()
         self._mutes: dict[tuple[str, str], tuple[bool, float | None]] = {}
+        # Each Block's and Mute's row id (their own sequences), which GET /api/v1/blocks
+        # and /api/v1/mutes order and page by.
+        self._block_ids: dict[tuple[str, str], int] = {}
+        self._mute_ids: dict[tuple[str, str], int] = {}
+        self._last_row: Counter[str] = Counter()
         # The reports accounts filed (POST /api/v1/reports), oldest first.
         self._reports: list[dict[str, Any]] = []
         # Each user's read markers by timeline, in the order they were made.
@@ -2282,7 +2288,9 @@ class MastodonEmulator(Emulator):
             return False, False
         notifications, until = mute
         if until is not None and self.clock.time() >= until:
+            # MuteService's UnmuteWorker, scheduled for the end of the mute.
             del self._mutes[(user_id, target_id)]
+            self._mute_ids.pop((user_id, target_id), None)
             return False, False
         return True, notifications
 
@@ -2328,6 +2336,7 @@ class MastodonEmulator(Emulator):
         if target.id != user.id:
             if action == "block" and pair not in self._blocks:
                 self._blocks.add(pair)
+                self._block_ids[pair] = self._next_row("blocks")
                 # BlockService: both unfollow; AfterBlockService#clear_notifications!.
                 for follower, followed in (pair, (target.id, user.id)):
                     if (follower, followed) in self._follows:
@@ -2337,15 +2346,103 @@ class MastodonEmulator(Emulator):
                 self._forget_notifications(user, lambda n: n.from_id != target.id)
             elif action == "unblock":
                 self._blocks.discard(pair)
+                self._block_ids.pop(pair, None)
             elif action == "mute":
                 params, _ = self._params(request)
                 notifications = _form_bool(params.get("notifications"), default=True)
                 duration = _to_i(str(params.get("duration") or 0))
                 until = self.clock.time() + duration if duration > 0 else None
                 self._mutes[pair] = (notifications, until)
+                # Account#mute!: find_or_create_by!, so muting again keeps the row.
+                if pair not in self._mute_ids:
+                    self._mute_ids[pair] = self._next_row("mutes")
             elif action == "unmute":
                 self._mutes.pop(pair, None)
+                self._mute_ids.pop(pair, None)
         return self.json(self._relationship_json(user, target))
+
+    def _next_row(self, table: str) -> int:
+        self._last_row[table] += 1
+        return self._last_row[table]
+
+    @staticmethod
+    def _accounts_limit(params: httpx.QueryParams) -> int:
+        # limit_param(DEFAULT_ACCOUNTS_LIMIT): 40 unless given, at most twice that, with
+        # Ruby's to_i (a non-number is 0) and abs.
+        raw = params.get("limit")
+        return 40 if raw is None else min(abs(_to_i(raw)), 80)
+
+    def _rows_page(
+        self, rows: Mapping[tuple[str, str], int], user: _User, params: httpx.QueryParams
+    ) -> tuple[list[tuple[int, _User]], int]:
+        """``paginate_by_max_id`` of ``user``'s rows (a Block's or Mute's id by (user,
+        target)): newest first, under ``max_id`` and over ``since_id`` (``min_id`` is not
+        read), and the limit it was read with."""
+        limit = self._accounts_limit(params)
+        max_id, since_id = params.get("max_id"), params.get("since_id")
+        mine = sorted(
+            ((row, target) for (owner, target), row in rows.items() if owner == user.id),
+            reverse=True,
+        )
+        page = [
+            (row, self._users[target])
+            for row, target in mine
+            if (not max_id or row < _to_i(max_id)) and (not since_id or row > _to_i(since_id))
+        ][:limit]
+        return page, limit
+
+    @staticmethod
+    def _rows_links(url: str, params: httpx.QueryParams, rows: list[int], limit: int) -> str | None:
+        """The Link header of a list paged by row ids: ``next`` (``max_id``, the page's last
+        row) only when the page is full, ``prev`` (``since_id``, its first) unless it is
+        empty, each keeping only ``limit`` (``params.slice(:limit)``)."""
+        keep = [(k, v) for k, v in params.multi_items() if k == "limit"]
+        links = []
+        if rows and len(rows) == limit:
+            query = httpx.QueryParams(sorted([*keep, ("max_id", str(rows[-1]))]))
+            links.append(f'<{url}?{query}>; rel="next"')
+        if rows:
+            query = httpx.QueryParams(sorted([*keep, ("since_id", str(rows[0]))]))
+            links.append(f'<{url}?{query}>; rel="prev"')
+        return ", ".join(links) or None
+
+    @route("GET", r"/api/v1/blocks")
+    @_api()
+    def _list_blocks(self, request: httpx.Request, user: _User) -> httpx.Response:
+        # Api::V1::BlocksController#index: the accounts the user blocked, by Block row.
+        page, limit = self._rows_page(self._block_ids, user, request.url.params)
+        origin = self._origin(request)
+        response = self.json([self._account_json(u, origin) for _, u in page])
+        link = self._rows_links(
+            f"{origin}/api/v1/blocks", request.url.params, [row for row, _ in page], limit
+        )
+        if link:
+            response.headers["link"] = link
+        return response
+
+    @route("GET", r"/api/v1/mutes")
+    @_api()
+    def _list_mutes(self, request: httpx.Request, user: _User) -> httpx.Response:
+        # Api::V1::MutesController#index: the accounts the user muted, by Mute row, as
+        # REST::MutedAccountSerializer shows them (an Account and its mute_expires_at).
+        for owner, target in list(self._mute_ids):
+            if owner == user.id:
+                self._muting_account(owner, target)  # a mute that ended is gone
+        page, limit = self._rows_page(self._mute_ids, user, request.url.params)
+        origin = self._origin(request)
+        body = []
+        for _, muted in page:
+            data = self._account_json(muted, origin)
+            until = self._mutes[(user.id, muted.id)][1]
+            data["mute_expires_at"] = None if until is None else utc_millis(until)
+            body.append(data)
+        response = self.json(body)
+        link = self._rows_links(
+            f"{origin}/api/v1/mutes", request.url.params, [row for row, _ in page], limit
+        )
+        if link:
+            response.headers["link"] = link
+        return response
 
     @route("POST", r"/api/v1/accounts/(?P<account_id>[^/]+)/(?P<action>follow|unfollow)")
     @_api()

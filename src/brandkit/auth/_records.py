@@ -227,8 +227,9 @@ class Expiry:
 def expiry_of(record: Mapping[str, Any], now: float | None = None) -> Expiry:
     """When ``record``'s token expires and whether it can be refreshed; makes no request.
     ``now`` (epoch seconds, default: this machine's clock) decides whether the token, or a
-    refresh token that expires (LinkedIn's, 365 days after the first connection), has died:
-    such a record is not refreshable and `Expiry.dead` (connect the account again).
+    refresh token that expires (LinkedIn's, 365 days after the first connection; a Bluesky
+    OAuth session's, two weeks after the sign-in), has died: such a record is not
+    refreshable and `Expiry.dead` (connect the account again).
 
     Raises:
         ConfigurationError: the record is not one brandkit stored.
@@ -285,6 +286,15 @@ def expiry_of(record: Mapping[str, Any], now: float | None = None) -> Expiry:
             return Expiry(expires_at, True)
         return not_renewable("a short-lived token: connect again")
     if platform == "bluesky" and not record.get("app_password"):
+        ends = stored_time(record.get("refresh_expires_at"))
+        if record.get("refresh_token") and ends is not None and at >= ends:
+            return Expiry(
+                expires_at,
+                False,
+                f"the session ended on {_day(ends)} (Bluesky ends an OAuth session two weeks "
+                "after the sign-in, however often it is refreshed): connect again",
+                dead=True,
+            )
         if record.get("refresh_token"):
             return Expiry(expires_at, True)
         return not_renewable("no refresh token: connect again")
@@ -847,6 +857,9 @@ def _bluesky_session(account: Account) -> Record:
     expires = oauth.get("expires_at")
     out["expires_at"] = stored_time(expires)
     out["dpop_nonce"] = oauth.get("dpop_nonce")
+    ends = stored_time(oauth.get("refresh_expires_at"))
+    if ends is not None:  # unknown in memory: the record's own stays
+        out["refresh_expires_at"] = ends
     if oauth.get("scopes"):
         out["scopes"] = list(oauth["scopes"])
     return out
@@ -873,6 +886,7 @@ def _adopt_bluesky(account: Account, record: Mapping[str, Any]) -> None:
         "expires_at": creds.expires_at,
         "dpop_nonce": creds.dpop_nonce,
         "scopes": list(creds.scopes),
+        "refresh_expires_at": creds.refresh_expires_at,
     }
     account.update_secrets(
         oauth_access_token=creds.access_token.get_secret_value(),

@@ -29,7 +29,10 @@ OAuth specification, https://atproto.com/specs/oauth, and the reference authoriz
 * The token answer names the account (``sub``): it must be the DID the flow started with,
   and the authorization server must be the one its PDS names.
 * Access tokens live minutes (5 to 30); refresh tokens are single use (each refresh returns a
-  new one) and, for public clients like these, the session ends after two weeks.
+  new one) and, for public clients like these, the session ends two weeks after the sign-in
+  (`SESSION_LIFETIME`), however often it is refreshed: the credentials keep that end
+  (``refresh_expires_at``), and past it a refresh raises `SessionExpired` without sending
+  anything (connect the account again).
 * Revocation (`revoke`, RFC 7009): the refresh token goes to the ``revocation_endpoint`` the
   server's metadata names, with the client id and a DPoP proof; the server then ends the
   whole session (its access token too). A token it no longer knows is answered 200 as well.
@@ -93,12 +96,14 @@ __all__ = [
     "DEFAULT_SCOPES",
     "PLC_DIRECTORY",
     "RESOLVER",
+    "SESSION_LIFETIME",
     "BlueskyCredentials",
     "BlueskyStart",
     "ClientMetadata",
     "DpopKey",
     "ResolutionError",
     "RevocationUnsupported",
+    "SessionExpired",
     "account_from",
     "credentials_of",
     "dpop_headers",
@@ -129,12 +134,27 @@ LOOPBACK_CLIENT_ID = "http://localhost"
 MAX_DOCUMENT = 64 * 1024
 """The largest discovery document read (DID documents and metadata are a few kB)."""
 NONCE_ATTEMPTS = 2
+SESSION_LIFETIME = 14 * 86_400.0
+"""How long an OAuth session of a public client (brandkit's: ``token_endpoint_auth_method``
+``none``) lasts from the sign-in, in seconds. The reference authorization server
+(``@atproto/oauth-provider``, ``SESSION_LIFETIME`` and ``REFRESH_LIFETIME``: two weeks each)
+refuses a refresh once the session is two weeks old, however often it was refreshed, or two
+weeks after its last refresh; its token answers say neither (they carry no refresh-token
+lifetime), so brandkit counts the first from the exchange of the code. A refresh can never
+extend it: the account must be connected again."""
 """How often a request is sent when the server asks for a new DPoP nonce (once more)."""
 
 _HANDLE = re.compile(
     r"([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
 )
 _DID = re.compile(r"did:(plc:[a-z2-7]{24}|web:[a-zA-Z0-9.%:-]+)")
+
+
+class SessionExpired(GrantRefused):
+    """The OAuth session has ended: it is older than `SESSION_LIFETIME` (two weeks from the
+    sign-in, for a public client), so the authorization server refuses every refresh.
+    Nothing was sent. Connect the account again (``brandkit connect bluesky HANDLE --key
+    KEY --replace``, or `start` and `finish`)."""
 
 
 class ResolutionError(AuthError):
@@ -469,6 +489,9 @@ class BlueskyCredentials(Expiring):
         client_id: the app the tokens belong to.
         dpop_key: the private DPoP key (JWK), as secret as the tokens.
         dpop_nonce: the authorization server's latest DPoP nonce (not secret).
+        refresh_expires_at: when the session ends and the refresh token with it (epoch
+            seconds: `SESSION_LIFETIME` after the code was exchanged; a refresh keeps it);
+            ``None`` when unknown (credentials saved before brandkit kept it).
     """
 
     access_token: SecretStr
@@ -483,6 +506,7 @@ class BlueskyCredentials(Expiring):
     client_id: str
     dpop_key: SecretStr
     dpop_nonce: str | None = None
+    refresh_expires_at: float | None = None
 
     platform: ClassVar[str] = PLATFORM
 
@@ -490,8 +514,16 @@ class BlueskyCredentials(Expiring):
         return (
             f"BlueskyCredentials(did={self.did!r}, handle={self.handle!r}, "
             f"issuer={self.issuer!r}, scopes={self.scopes!r}, expires_at={self.expires_at!r}, "
+            f"refresh_expires_at={self.refresh_expires_at!r}, "
             f"refreshable={self.refresh_token is not None})"
         )
+
+    def session_ended(self, now: float | None = None) -> bool:
+        """Whether the session has ended (``refresh_expires_at`` has passed): no refresh
+        can renew it, connect the account again. ``False`` when the end is unknown."""
+        if self.refresh_expires_at is None:
+            return False
+        return (time.time() if now is None else now) >= self.refresh_expires_at
 
     __str__ = __repr__
 
@@ -513,6 +545,7 @@ class BlueskyCredentials(Expiring):
             "client_id": self.client_id,
             "dpop_key": self.dpop_key.get_secret_value(),
             "dpop_nonce": self.dpop_nonce,
+            "refresh_expires_at": self.refresh_expires_at,
         }
 
     @classmethod
@@ -537,6 +570,7 @@ class BlueskyCredentials(Expiring):
             client_id=m.client_id,
             dpop_key=SecretStr(m.dpop_key),
             dpop_nonce=m.dpop_nonce,
+            refresh_expires_at=stored_time(m.refresh_expires_at),
         )
 
 
@@ -557,6 +591,7 @@ class _CredentialsModel(pydantic.BaseModel):
     client_id: str
     dpop_key: str = pydantic.Field(min_length=1)
     dpop_nonce: str | None = None
+    refresh_expires_at: float | None = None
 
 
 # -- discovery -------------------------------------------------------------------------------
@@ -1005,6 +1040,9 @@ def finish_flow(
     # answered it with a 2xx, whether or not its tokens are usable (the server has spent
     # the code all the same).
     claim(start, platform=PLATFORM, once_in=once_in)
+    # The server counts the session from its handling of this request: counted from before
+    # it was sent, the end brandkit keeps is never later than the server's.
+    signed_in = clock()
     try:
         response, nonce = yield from _dpop_post(start.token_endpoint, form, key, start.dpop_nonce)
     except BaseException:
@@ -1037,6 +1075,7 @@ def finish_flow(
         client_id=start.client_id,
         dpop_key=start.dpop_key,
         dpop_nonce=nonce,
+        refresh_expires_at=signed_in + SESSION_LIFETIME,
     )
 
 
@@ -1097,6 +1136,8 @@ def refresh_flow(
         raise ConfigurationError(
             "these Bluesky credentials have no refresh token: connect the account again"
         )
+    if creds.session_ended(clock()):
+        raise _session_expired(creds)
     key = DpopKey.from_jwk(creds.dpop_key.get_secret_value())
     form = {
         "grant_type": "refresh_token",
@@ -1117,6 +1158,23 @@ def refresh_flow(
         expires_at=expiry_after(clock(), body.expires_in),
         scopes=scopes_of(body.scope) if body.scope else creds.scopes,
         dpop_nonce=nonce,
+        # A refresh never extends a public client's session (`SESSION_LIFETIME`).
+        refresh_expires_at=creds.refresh_expires_at,
+    )
+
+
+def _session_expired(creds: BlueskyCredentials) -> SessionExpired:
+    """The `SessionExpired` of ``creds``, whose session has ended: when, and the command
+    that connects the account again. Raises nothing; holds no secret."""
+    ended = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(creds.refresh_expires_at or 0.0))
+    who = creds.handle or creds.did or "HANDLE"
+    return SessionExpired(
+        f"bluesky: the OAuth session of {who} ended on {ended} (a session lasts two weeks "
+        "from the sign-in and no refresh extends it), so its refresh token is refused and "
+        f"nothing was sent: connect the account again (brandkit connect bluesky {who} "
+        "--key KEY --replace)",
+        platform=PLATFORM,
+        code="session_expired",
     )
 
 
@@ -1132,8 +1190,10 @@ def refresh(
 
     Raises:
         ConfigurationError: ``creds`` hold no refresh token.
-        GrantRefused: the refresh token was spent, revoked or expired (the session lasts two
-            weeks for a public client), or the DPoP proof was refused.
+        SessionExpired: the session has ended (``creds.refresh_expires_at`` has passed by
+            ``clock``): nothing is sent, connect the account again.
+        GrantRefused: the refresh token was spent, revoked or expired, or the DPoP proof
+            was refused.
         RateLimited, PlatformUnavailable: the endpoint answered 429 or a 5xx (try
             again later; nothing says the credentials are bad).
         TransportError: the server could not be reached.
@@ -1316,6 +1376,7 @@ def account_from(
                 "scopes": list(creds.scopes),
                 "expires_at": creds.expires_at,
                 "dpop_nonce": creds.dpop_nonce,
+                "refresh_expires_at": creds.refresh_expires_at,
             },
         },
         on_credentials_changed=on_credentials_changed,
@@ -1345,4 +1406,5 @@ def credentials_of(account: Account) -> BlueskyCredentials | None:
         client_id=str(oauth.get("client_id") or ""),
         dpop_key=SecretStr(key),
         dpop_nonce=oauth.get("dpop_nonce"),
+        refresh_expires_at=stored_time(oauth.get("refresh_expires_at")),
     )

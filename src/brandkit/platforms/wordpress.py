@@ -385,7 +385,11 @@ class WordPressAdapter(BlogAdapter):
         if thread.reply_to is not None:
             return (yield from self._publish_comment(part, thread.reply_to))
         article = article_of(rendered, self.name)
-        return (yield from self.publish_article(article, since=tid_time(thread.key)))
+        return (
+            yield from self.publish_article(
+                article, since=tid_time(thread.key), progress=thread.progress
+            )
+        )
 
     def find_part(
         self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
@@ -416,12 +420,22 @@ class WordPressAdapter(BlogAdapter):
         numbered = f"{home}/index.php/archives/{'9' * 20}/"
         return max(dated, numbered, key=len)
 
-    def publish_article(self, article: Article, *, since: datetime | None = None) -> Flow[PartRef]:
+    def publish_article(
+        self,
+        article: Article,
+        *,
+        since: datetime | None = None,
+        progress: dict[str, str] | None = None,
+    ) -> Flow[PartRef]:
         """Upload the featured image with its alt text (if any), find or create the tags
         and categories, then create the post or page.
 
         ``since`` is when the delivery began: an image upload whose answer is lost is
-        looked up among the files uploaded since then (see `upload_image`).
+        looked up among the files uploaded since then (see `upload_image`). ``progress``
+        is the delivery's (`ThreadContext.progress`): the uploaded image's id is written
+        there (``featured_media``), and an attempt that finds one there uses that
+        attachment again when it still holds the image (read from the site, byte for
+        byte) rather than uploading another copy.
 
         Returns:
             The post: its id, its public URL (``link``; for a scheduled post the address it
@@ -441,7 +455,7 @@ class WordPressAdapter(BlogAdapter):
         """
         yield from self.prepare()
         self._check(article)
-        fields = yield from self._fields(article, since=since)
+        fields = yield from self._fields(article, since=since, progress=progress)
         response = yield Send(
             self._request("POST", _resource(article), body=fields),
             creates=True,
@@ -1269,10 +1283,11 @@ class WordPressAdapter(BlogAdapter):
         *,
         since: datetime | None = None,
         featured_media: int | None = None,
+        progress: dict[str, str] | None = None,
     ) -> Flow[dict[str, Any]]:
         """The post's fields, after the image upload (none when ``featured_media``, the
-        attachment the post already has for the article's image, is given), the terms and
-        the author look-up."""
+        attachment the post already has for the article's image, is given; see
+        `publish_article` for ``progress``), the terms and the author look-up."""
         fields: dict[str, Any] = {
             # Plain text, and WordPress shows both as HTML: sent raw, "<canvas>" in a title
             # became an element (its words gone for readers; for a user without
@@ -1302,10 +1317,29 @@ class WordPressAdapter(BlogAdapter):
         if featured_media is not None:
             fields["featured_media"] = featured_media
         elif article.featured_image is not None:
-            fields["featured_media"] = yield from self.upload_image(
-                article.featured_image, since=since
+            fields["featured_media"] = yield from self._featured_media(
+                article.featured_image, since=since, progress=progress
             )
         return fields
+
+    def _featured_media(
+        self, media: Media, *, since: datetime | None, progress: dict[str, str] | None
+    ) -> Flow[int]:
+        """The attachment for a new post's featured image: the one an earlier attempt of
+        the delivery uploaded (its id in ``progress``) while it still holds ``media``, else
+        a new upload, whose id is then kept in ``progress``."""
+        # A create tried again (its answer lost, a 5xx, a worker's later attempt) uploaded
+        # the image again each time: one more copy in the media library per attempt, each
+        # but the last attached to no post.
+        kept = (progress or {}).get("featured_media", "")
+        if kept.isascii() and kept.isdigit():
+            same = yield from self._image_is(int(kept), media)
+            if same is not None:
+                return same
+        media_id = yield from self.upload_image(media, since=since)
+        if progress is not None:
+            progress["featured_media"] = str(media_id)
+        return media_id
 
     def _same_image(self, current: PartRef, media: Media) -> Flow[int | None]:
         """The id of the post's featured image when it is ``media`` (the same file name and
@@ -1314,7 +1348,11 @@ class WordPressAdapter(BlogAdapter):
         An image served from another host (a CDN, offloaded media) or scaled down by
         WordPress is not compared: ``None``, and the image is uploaded again.
         """
-        media_id = current.extra.get("featured_media")
+        return (yield from self._image_is(current.extra.get("featured_media"), media))
+
+    def _image_is(self, media_id: object, media: Media) -> Flow[int | None]:
+        """`_same_image` of the attachment ``media_id``: its id when it holds ``media``
+        (its alt text then set to ``media``'s), else ``None``."""
         if not isinstance(media_id, int) or isinstance(media_id, bool) or media_id <= 0:
             return None
         response = yield Send(

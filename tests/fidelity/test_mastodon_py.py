@@ -151,3 +151,28 @@ def test_exhausted_rate_limit_raises_ratelimit_error(
     with pytest.raises(mastodon.MastodonRatelimitError):
         api.status_post("two")
     assert emu.post_texts() == ["one"]
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("en-US", "en"),
+        ("pt_BR", "pt"),
+        ("zh-TW", "zh-TW"),
+        ("kab", "kab"),
+        ("xx-YY", "en"),
+        ("EN", "en"),
+        (None, "en"),
+    ],
+)
+def test_a_statuss_language_is_stored_as_mastodon_normalises_it(
+    api: Any, sent: str | None, stored: str
+) -> None:
+    """PostStatusService stores ``valid_locale_cascade(language, the user's posting
+    language, default locale)``: a supported code as sent, a regional one cut to its
+    language, anything else (or none) the user's default, here ``en``."""
+    status = api.status_post("Hello", language=sent)
+    assert status.language == stored
+    assert api.status(status.id).language == stored
+    with pytest.raises(ValueError, match="'en-US' is not a language"):
+        MastodonEmulator(default_language="en-US")

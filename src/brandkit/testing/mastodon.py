@@ -522,6 +522,12 @@ class MastodonEmulator(Emulator):
             ``/api/v2/search`` finds no statuses).
         audience_indexable: whether new audience members opt into full-text search
             (Mastodon's default is no; `MastodonEmulator.set_indexable` changes one).
+        default_language: the accounts' posting language, which a status gets when it is
+            sent without a supported ``language`` (``en-US`` is stored as ``en``, as
+            Mastodon stores it).
+
+    Raises:
+        ValueError: ``default_language`` is not a language Mastodon supports.
 
     Attributes:
         rate_limits: the limits in force, family → (limit, window seconds).
@@ -551,6 +557,7 @@ class MastodonEmulator(Emulator):
         version: str = "4.5.0",
         full_text_search: bool = True,
         audience_indexable: bool = False,
+        default_language: str = "en",
     ) -> None:
         super().__init__(clock=clock)
         self.max_characters = max_characters
@@ -573,6 +580,12 @@ class MastodonEmulator(Emulator):
         self.version = version
         self.full_text_search = full_text_search
         self.audience_indexable = audience_indexable
+        if _valid_locale(default_language) != default_language:
+            raise ValueError(
+                f"default_language {default_language!r} is not a language Mastodon supports "
+                "(an ISO 639 code such as 'en', 'kab' or 'zh-TW')"
+            )
+        self.default_language = default_language
         self._users: dict[str, _User] = {}
         self._tokens: dict[str, _Token] = {}
         self._statuses: dict[str, _Status] = {}
@@ -2071,14 +2084,16 @@ class MastodonEmulator(Emulator):
             raise Refusal(429, "Too many requests")
 
         sensitive = _truthy(params.get("sensitive")) or bool(spoiler)
-        language = params.get("language")
+        # PostStatusService: language is valid_locale_cascade(@options[:language],
+        # @account.user&.preferred_posting_language, I18n.default_locale).
+        language = _valid_locale(params.get("language")) or self.default_language
         st = _Status(
             id=self._new_id(),
             user_id=user.id,
             text=text,
             spoiler_text=spoiler,
             visibility=visibility,
-            language=str(language) if language else None,
+            language=language,
             sensitive=sensitive,
             in_reply_to_id=parent.id if parent else None,
             in_reply_to_account_id=parent.user_id if parent else None,
@@ -3612,6 +3627,34 @@ def _mention_first(text: str, acct: str) -> str:
     if regex.search(pattern, text, regex.IGNORECASE):
         return text
     return f"@{acct} {text}" if text.strip() else f"@{acct}"
+
+
+# LanguagesHelper::SUPPORTED_LOCALES (app/helpers/languages_helper.rb): ISO_639_1, then
+# ISO_639_1_REGIONAL and ISO_639_3. Keys are matched as sent (to_sym): "EN" is not "en".
+_LOCALE_CODES = (
+    "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs "
+    "cu cv cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gu gv ha he "
+    "hi ho hr ht hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko "
+    "kr ks ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd "
+    "ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se "
+    "sg si sk sl sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug "
+    "uk ur uz ve vi vo wa wo xh yi yo za zh zu "
+    "zh-CN zh-HK zh-TW zh-YUE "
+    "ast chr ckb cnr jbo kab ldn lfn sco sma smj szl tok xal zba zgh"
+)
+_SUPPORTED_LOCALES = frozenset(_LOCALE_CODES.split())
+
+
+def _valid_locale(value: Any) -> str | None:
+    """LanguagesHelper#valid_locale_or_nil: a supported code as it is, else its part before
+    the first ``-`` or ``_`` if that is one (``en-US`` is ``en``), else ``None``."""
+    text = "" if value is None else str(value)
+    if not text.strip():
+        return None
+    if text in _SUPPORTED_LOCALES:
+        return text
+    code = re.split(r"[_-]", text)[0]
+    return code if code in _SUPPORTED_LOCALES else None
 
 
 # Report.categories (legal from 4.2).

@@ -81,6 +81,8 @@ from brandkit.platforms._base import (
     BlogAdapter,
     Capabilities,
     PartRef,
+    ThreadContext,
+    article_of,
     bound_base,
     bound_slug,
     classify,
@@ -96,6 +98,7 @@ if TYPE_CHECKING:
     from brandkit.accounts import Account
     from brandkit.content._article import Article
     from brandkit.content._media import Media
+    from brandkit.content._render import Rendered, RenderedPart
 
 __all__ = ["CARD_BEGIN", "CARD_END", "GhostAdapter", "admin_token", "ghost_html", "ghost_slug"]
 
@@ -420,8 +423,27 @@ class GhostAdapter(BlogAdapter):
         path = httpx.URL(self.account.base_url or "").path
         return path.rstrip("/").rsplit("/", 1)[-1]
 
-    def publish_article(self, article: Article) -> Flow[PartRef]:
+    def publish_part(
+        self, rendered: Rendered, part: RenderedPart, thread: ThreadContext
+    ) -> Flow[PartRef]:
+        """Publish the article being delivered (see `publish_article`), with the delivery's
+        progress.
+
+        Raises:
+            ContentError: what is delivered is not a `brandkit.Article`.
+        """
+        article = article_of(rendered, self.name)
+        return (yield from self.publish_article(article, progress=thread.progress))
+
+    def publish_article(
+        self, article: Article, *, progress: dict[str, str] | None = None
+    ) -> Flow[PartRef]:
         """Upload the featured image (if any), then create the post or page.
+
+        ``progress`` is the delivery's (`ThreadContext.progress`): the uploaded image's URL
+        is written there (``feature_image``), and an attempt that finds one there uses it
+        again when the site still serves the image there (compared byte for byte) rather
+        than uploading another copy (the Admin API cannot delete one).
 
         Returns:
             The post: its id, its URL as Ghost answers it (a ``/p/<uuid>/`` preview for a
@@ -440,7 +462,7 @@ class GhostAdapter(BlogAdapter):
         self._check(article)
         image_url: str | None = None
         if article.featured_image is not None:
-            image_url = yield from self.upload_image(article.featured_image)
+            image_url = yield from self._feature_image(article.featured_image, progress)
         resource = _resource(article)
         response = yield from self._send(
             # Made again for a repeat signed with Ghost's time: the fields depend on it (a
@@ -503,11 +525,32 @@ class GhostAdapter(BlogAdapter):
             response = yield from self._send(upload, creates=True, bucket="api")
         return self.parse(response, _Images).images[0].url
 
+    def _feature_image(self, media: Media, progress: dict[str, str] | None) -> Flow[str]:
+        """The URL of a new post's featured image: the one an earlier attempt of the
+        delivery uploaded (kept in ``progress``) while the site serves ``media`` there, else
+        a new upload, whose URL is then kept in ``progress``."""
+        # A create tried again (its answer lost, a 5xx, a worker's later attempt) uploaded
+        # the image again each time: one more copy on the site per attempt, which the Admin
+        # API cannot delete.
+        kept = (progress or {}).get("feature_image")
+        if kept:
+            same = yield from self._image_is(kept, media)
+            if same is not None:
+                return same
+        url = yield from self.upload_image(media)
+        if progress is not None:
+            progress["feature_image"] = url
+        return url
+
     def _same_image(self, current: PartRef, media: Media) -> Flow[str | None]:
         """The post's featured image URL when that file is ``media`` (its name, or a ``-1``,
         ``-2``... of it, under the site's ``/content/images/``, and the same bytes), else
         ``None``. A file that cannot be read, or is served elsewhere, is not compared."""
-        url = current.extra.get("feature_image")
+        return (yield from self._image_is(current.extra.get("feature_image"), media))
+
+    def _image_is(self, url: object, media: Media) -> Flow[str | None]:
+        """`_same_image` of the image at ``url``: ``url`` when it is ``media``, else
+        ``None``."""
         stem, extension = _image_name(media)
         if not isinstance(url, str) or not extension:
             return None

@@ -331,7 +331,9 @@ class Post(ContentModel):
         text: the body. May be long: on platforms with threads it is split into parts.
         media: images, one GIF or one video, each with alt text.
         link: a link card.
-        hashtags: tags appended to the text as ``#tag`` (without the ``#`` here).
+        hashtags: tags appended to the text as ``#tag`` (without the ``#`` here). Each must
+            be one whole tag where it goes: `render` refuses ``"launch-day"`` on X (a ``-``
+            ends the tag there; write ``"launch_day"``) and digits alone.
         language: ISO 639-1 code such as ``"en"``.
         content_warning: shown before the text (Mastodon spoiler text, Bluesky label-less).
         campaign: the campaign name; used for analytics and, when ``utm`` is on, UTM tags.

@@ -252,6 +252,67 @@ def _utm_text(text: str, rules: str, platform: str, campaign: str | None, utm: U
 _HASHTAG = regex.compile(r"(?<![\w&/=)])[#＃](\w+)")
 
 
+# Where a tag of ``Post.hashtags`` ends on the platforms that make tags of word characters
+# (X, Mastodon, Instagram, Telegram, LinkedIn, Facebook): at the first character that is not
+# one (a "-", ".", "+", an emoji); and a tag needs a letter, digits alone make none.
+_WORD_TAGS = frozenset({"x", "mastodon", "instagram", "telegram", "linkedin", "facebook"})
+_TAG_WORD_CHAR = regex.compile(r"\w")
+_TAG_LETTER = regex.compile(r"\p{L}")
+# Threads' topic tags take neither "." nor "&".
+_THREADS_TAG_STOP = ".&"
+
+
+def _tag_problem(tag: str, rules: str) -> str | None:
+    """Why ``#tag`` is not that whole tag on the platform counted by ``rules`` (None: it is,
+    or brandkit does not know the platform's tags)."""
+    if rules == "bluesky":
+        found = [f["tag"] for _, _, _, f in _bluesky_spans(f"#{tag}") if f["$type"] == _BLUESKY_TAG]
+        if not found:
+            return (
+                "Bluesky makes no tag of it (a tag needs a character that is not a digit or "
+                "punctuation, and at most 64 characters)"
+            )
+        return None if found[0] == tag else f"Bluesky's tag would be #{found[0]}"
+    if rules == "threads":
+        stop = next((c for c in tag if c in _THREADS_TAG_STOP), None)
+        return None if stop is None else f"Threads' topic tags take no {stop!r}"
+    if rules not in _WORD_TAGS:
+        return None
+    stop = next((c for c in tag if not _TAG_WORD_CHAR.match(c)), None)
+    if stop is not None:
+        cut = tag[: tag.index(stop)]
+        return f"{stop!r} ends it" + (f" (the tag would be #{cut})" if cut else " (no tag at all)")
+    if not _TAG_LETTER.search(tag):
+        return "digits alone make no tag"
+    return None
+
+
+def _check_tags(post: Post, tags: tuple[str, ...], rules: str, platform: str) -> None:
+    """Refuse a tag of ``tags`` (the post's for ``platform``) that the platform would not
+    read back whole: the post would go out tagged with less than asked, or not at all.
+
+    Raises:
+        ContentError: naming the tag, why, and what to write instead.
+    """
+    for tag in tags:
+        problem = _tag_problem(tag, rules)
+        if problem is None:
+            continue
+        variant = post.variants.get(platform)
+        field = (
+            f"variants.{platform}.hashtags"
+            if variant is not None and variant.hashtags is not None
+            else "hashtags"
+        )
+        raise ContentError(
+            f"{field}: {tag!r} is not a whole hashtag on {platform}: {problem}; use letters, "
+            f"digits and '_' (e.g. 'launch_day' for 'launch-day'), or give {platform} its own "
+            f"hashtags with a variant",
+            field=field,
+            platform=platform,
+        )
+
+
 # The platforms (by rules) whose measure or render of a text extracts its URLs.
 _URL_RULES = frozenset({"x", "mastodon", "threads", "telegram"})
 
@@ -508,7 +569,9 @@ def render(
 
     Raises:
         ContentError: the post breaks a rule; the message says which and by how much (a
-            variant that leaves nothing to send names the variant's field).
+            variant that leaves nothing to send names the variant's field); or a tag of its
+            ``hashtags`` would not be that whole tag on the platform (``"launch-day"``
+            would be ``#launch`` on X, ``"2026"`` no tag at all).
         MediaError: a media rule is broken (count, type, size, alt text).
         ConfigurationError: the platform is unknown.
     """
@@ -531,6 +594,7 @@ def render(
             body = f"{body.rstrip()}\n\n{link.url}" if body.strip() else link.url
             if why:
                 notes.append(why)
+    _check_tags(post, effective.hashtags, rules, platform)
     body, urls = _with_hashtags(body, effective.hashtags, rules)
     if effective.utm is not False:
         utm = Utm() if effective.utm is True else effective.utm

@@ -703,6 +703,57 @@ def _not_kept(key: str, exc: BaseException) -> None:
     )
 
 
+LIVE_MARGIN = 60.0
+"""How long before their expiry the live tokens a store could not take are refreshed in
+memory (seconds): the adapters' own margin ahead of expiry."""
+
+
+def _refresh_unsaved(
+    link: _StoreLink,
+    account: Account,
+    now: Callable[[], float],
+    refresh: Callable[[], Flow[None]],
+    renewed: Callable[[Record, object], Record | None],
+    due_now: Callable[[], None],
+) -> Flow[None]:
+    """Refresh the live session of ``link.unsaved`` (the one the store could not take) in
+    memory when its access token is due, and keep the result as the record still to store
+    (in place of the one it replaces, against the same stored session). The store is not
+    touched: it failed just now, and each next request tries it again (``due_now``).
+
+    Without this, a store down past the live token's expiry left every request sending
+    that expired token (a 401 each) until the store came back. No other holder has the
+    live refresh token (the store holds the spent one), so spending it without the store's
+    lock cannot replay it; flows of this process take turns (`refresh_alone`)."""
+    from brandkit.platforms._oauth import refresh_alone
+
+    def once() -> Flow[None]:
+        if link.unsaved is None:
+            return
+        replaced, unsaved = link.unsaved
+        ends = stored_time(unsaved.get("expires_at"))
+        # Checked in turn: a flow before this one may have refreshed it already.
+        if ends is None or now() < ends - LIVE_MARGIN:
+            return
+        was, link.holding = link.holding, True  # the saver must not try the store
+        try:
+            yield from refresh()
+        finally:
+            link.holding = was
+        fresh = renewed(unsaved, unsaved.get("access_token"))
+        if fresh is not None:
+            link.unsaved = (replaced, fresh)
+            logger.warning(
+                "credential store: the live tokens of %s were due while the store could "
+                "still not take them; refreshed in memory, they are stored at the account's "
+                "next request the store answers",
+                account.key,
+            )
+        due_now()
+
+    yield from refresh_alone(account, once)
+
+
 def _locked_refresh(
     store: CredentialStore,
     key: str,
@@ -714,6 +765,8 @@ def _locked_refresh(
     refresh: Callable[[], Flow[None]],
     renewed: Callable[[Record, object], Record | None],
     due_now: Callable[[], None],
+    account: Account,
+    now: Callable[[], float],
 ) -> Flow[None]:
     """Refresh under the store's lock of ``key``, after reading the record again: when
     another holder already refreshed (the stored access token is not ``token_used``, the
@@ -727,7 +780,10 @@ def _locked_refresh(
     request comes back here: the record is stored then (and ``adopt`` gives the account
     its real expiry back), without a refresh, while the store still holds the session it
     replaced: that session's refresh token is spent, so it must never be adopted over the
-    live one. Until it is stored, each request tries once, and uses the live tokens.
+    live one. Until it is stored, each request tries once, and uses the live tokens; when
+    they are due (their expiry, by ``now``, within `LIVE_MARGIN`) while the store still
+    fails, they are refreshed in memory with the live refresh token, which no other holder
+    has (`_refresh_unsaved`), rather than sent expired.
 
     Raises:
         CredentialStoreLocked: another holder kept the lock past ``wait`` seconds.
@@ -742,6 +798,7 @@ def _locked_refresh(
         if not pending:
             raise
         _not_kept(key, exc)
+        yield from _refresh_unsaved(link, account, now, refresh, renewed, due_now)
         return
     link.holding = True
     try:
@@ -759,6 +816,7 @@ def _locked_refresh(
             if not pending:
                 raise
             _not_kept(key, exc)
+            yield from _refresh_unsaved(link, account, now, refresh, renewed, due_now)
             return
         if record is not None and isinstance(stored, str) and (stored != token_used or pending):
             adopt(record)
@@ -830,6 +888,8 @@ def _store_refresher(
             refresh=lambda: adapter.refresh_now(token_used),
             renewed=renewed,
             due_now=due_now,
+            account=account,
+            now=adapter.clock,
         )
 
     return hook
@@ -932,6 +992,8 @@ def _bluesky_store_refresher(
             refresh=adapter.refresh_oauth_now,
             renewed=renewed,
             due_now=due_now,
+            account=account,
+            now=adapter._now,
         )
 
     return hook

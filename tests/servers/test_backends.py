@@ -191,11 +191,28 @@ def test_cli_upgrade_and_status(
     assert main(["db", "status", "--prefix", "t_"], out=out) == 0
     with psycopg.connect(postgres_db) as conn:
         assert conn.execute("SELECT component, version FROM t_schema").fetchall() == [("thing", 2)]
-    assert main(["db", "upgrade", "--prefix", "Bad-Prefix"], out=io.StringIO()) == 1
+
+
+@pytest.mark.parametrize("verb", ["status", "upgrade"])
+def test_cli_usage_errors_exit_2_saying_what_to_give(
+    verb: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What was given is wrong before any database is asked: a usage error (exit status 2),
+    never 1, which ``db status`` answers for a database behind this brandkit (a deploy
+    script that upgrades on 1 upgraded nothing and failed again)."""
+    monkeypatch.delenv("BRANDKIT_DATABASE_URL", raising=False)
+    assert main(["db", verb], out=io.StringIO()) == 2
+    err = capsys.readouterr().err
+    assert f"brandkit db {verb}: error:" in err
+    assert "postgresql://" in err and "BRANDKIT_DATABASE_URL" in err
+    assert main(["db", verb, "--prefix", "Bad-Prefix", "postgresql://h/db"]) == 2
     assert "table prefix" in capsys.readouterr().err
-    assert main(["db", "upgrade", "redis://:pw@127.0.0.1:1/0"], out=io.StringIO()) == 1
+    assert main(["db", verb, "redis://:pw@127.0.0.1:1/0"], out=io.StringIO()) == 2
     err = capsys.readouterr().err
     assert "only PostgreSQL" in err and ":pw@" not in err
+    monkeypatch.setenv("BRANDKIT_DATABASE_URL", "brandkit.db")
+    assert main(["db", verb], out=io.StringIO()) == 2
+    assert "only PostgreSQL" in capsys.readouterr().err
 
 
 def test_server_time_clock_follows_the_server_without_jitter(

@@ -2,7 +2,9 @@
 
 `add_commands` adds them to the ``brandkit`` parser. The URL comes from the argument or,
 so that a password need not appear on a command line, from ``BRANDKIT_DATABASE_URL``.
-Refusals raise [`BrandkitError`][brandkit.errors.BrandkitError], printed as one line.
+Refusals raise [`BrandkitError`][brandkit.errors.BrandkitError], printed as one line (exit
+status 1); a missing or non-PostgreSQL URL, or a malformed ``--prefix``, is a usage error
+(exit status 2), as argparse's own are.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
+from collections.abc import Callable
 from typing import TextIO
 
 from brandkit.backends import (
@@ -26,19 +30,59 @@ from brandkit.errors import ConfigurationError
 __all__ = ["add_commands"]
 
 ENV = "BRANDKIT_DATABASE_URL"
+Command = Callable[[argparse.Namespace, TextIO], int]
+
+
+class _Usage(Exception):
+    """What was given cannot name a database (said as argparse says a usage error)."""
 
 
 def _url(args: argparse.Namespace) -> str:
+    """The PostgreSQL URL of the argument or of ``BRANDKIT_DATABASE_URL``.
+
+    Raises:
+        _Usage: neither is given, or it names no PostgreSQL database.
+    """
     url: str | None = args.url or os.environ.get(ENV)
     if not url:
-        raise ConfigurationError(f"give the database URL, or set {ENV}")
-    if kind_of(url) != "postgresql":
-        raise ConfigurationError(
-            f"{redact_url(url)}: only PostgreSQL has a schema to upgrade (SQLite files are "
-            "migrated when opened; Redis keeps no schema)"
+        raise _Usage(
+            f"give the database's postgresql:// URL, in ${ENV} (which keeps its password "
+            f"off the command line) or as the argument: brandkit db {args.db_command} "
+            "postgresql://USER@HOST/DATABASE"
         )
-    check_prefix(args.prefix)
+    try:
+        kind = kind_of(url)
+    except ConfigurationError as exc:
+        raise _Usage(str(exc)) from None
+    if kind != "postgresql":
+        raise _Usage(
+            f"{redact_url(url)}: only PostgreSQL has a schema to upgrade (SQLite files are "
+            "migrated when opened; Redis keeps no schema): give a postgresql:// URL"
+        )
     return url
+
+
+def _prefix(text: str) -> str:
+    """``--prefix`` as an argparse ``type``: a bad one is a usage error (exit status 2)."""
+    try:
+        return check_prefix(text)
+    except ConfigurationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _usage_errors(command: Command) -> Command:
+    """``command``, saying a `_Usage` as argparse says its own usage errors, with exit
+    status 2: a 1 from ``db status`` means the database is behind, and a deployment script
+    that upgrades on it could not tell a missing URL from an old schema."""
+
+    def run(args: argparse.Namespace, out: TextIO) -> int:
+        try:
+            return command(args, out)
+        except _Usage as exc:
+            print(f"brandkit db {args.db_command}: error: {exc}", file=sys.stderr)
+            return 2
+
+    return run
 
 
 def _upgrade(args: argparse.Namespace, out: TextIO) -> int:
@@ -89,7 +133,9 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         nargs="?",
         help=f"postgresql:// URL (default: ${ENV}; a password here is visible in ps)",
     )
-    common.add_argument("--prefix", default=DEFAULT_PREFIX, help=f"table prefix ({DEFAULT_PREFIX})")
+    common.add_argument(
+        "--prefix", type=_prefix, default=DEFAULT_PREFIX, help=f"table prefix ({DEFAULT_PREFIX})"
+    )
     common.add_argument("--json", action="store_true", help="print JSON")
     up = verbs.add_parser(
         "upgrade",
@@ -100,11 +146,12 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "starting a new brandkit version on several hosts.",
     )
     up.add_argument("--component", action="append", help="only this component (repeatable)")
-    up.set_defaults(func=_upgrade)
+    up.set_defaults(func=_usage_errors(_upgrade))
     st = verbs.add_parser(
         "status",
         parents=[common],
         help="each component's schema version in the database and in this brandkit",
-        description="Exit status 1 when the database is behind this brandkit.",
+        description="Exit status 1 when the database is behind this brandkit (or cannot be "
+        "read), 2 when the URL or prefix given is wrong.",
     )
-    st.set_defaults(func=_status)
+    st.set_defaults(func=_usage_errors(_status))

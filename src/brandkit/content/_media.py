@@ -40,8 +40,50 @@ published file's extension is how a web server chooses to serve it (or run it): 
 from the measured type, never from the name a caller gave."""
 
 
+# ISO base media files ("ftyp" at byte 4) that are no video, by brand: each with what it is
+# and what to convert it to. Every other brand but QuickTime's and HEIC's is a video (MP4,
+# M4V, 3GP, ...), so these would be uploaded as videos and fail at the platform.
+_AVIF = ("an AVIF image", "JPEG or PNG")
+_NOT_VIDEO_BRANDS: dict[bytes, tuple[str, str]] = {
+    b"avif": _AVIF,
+    b"avis": _AVIF,
+    b"avio": _AVIF,
+    b"msf1": ("a HEIF image sequence", "an MP4 video or a GIF"),
+    b"hevc": ("a HEIF image sequence", "an MP4 video or a GIF"),
+    b"hevx": ("a HEIF image sequence", "an MP4 video or a GIF"),
+    b"M4A ": ("an audio file (MPEG-4 audio)", "an MP4 video"),
+    b"M4B ": ("an audio file (MPEG-4 audio)", "an MP4 video"),
+    b"M4P ": ("an audio file (MPEG-4 audio)", "an MP4 video"),
+    b"F4A ": ("an audio file (Flash audio)", "an MP4 video"),
+    b"F4B ": ("an audio file (Flash audio)", "an MP4 video"),
+    b"crx ": ("a Canon raw photo (CR3)", "JPEG or PNG"),
+}
+_HEIC_BRANDS = (b"heic", b"heix", b"mif1", b"heim", b"heis")
+
+
+def _iso_brands(head: bytes) -> tuple[bytes, list[bytes]]:
+    """The major brand and the compatible brands of the ftyp box at the start of ``head``."""
+    (box,) = struct.unpack(">I", head[:4])
+    end = min(max(box, 16), len(head))
+    return head[8:12], [head[i : i + 4] for i in range(16, end - 3, 4)]
+
+
+def _not_media(head: bytes) -> tuple[str, str] | None:
+    """What a file of the ISO format family that is neither video nor HEIC image is, and
+    what to convert it to (``None``: it is one of them, or no such file)."""
+    if head[4:8] != b"ftyp" or len(head) < 12:
+        return None
+    major, compatible = _iso_brands(head)
+    found = _NOT_VIDEO_BRANDS.get(major)
+    if found is None and major in (b"mif1", b"msf1") and b"heic" not in compatible:
+        # The generic HEIF brand: an AVIF image when its compatible brands say so.
+        found = next((_AVIF for b in compatible if b in (b"avif", b"avis")), None)
+    return found
+
+
 def sniff(head: bytes) -> tuple[str, MediaKind] | None:
-    """The mime type and kind of a file from its first bytes, or ``None`` if unknown."""
+    """The mime type and kind of a file from its first bytes, or ``None`` if unknown (or
+    known not to be a supported image or video: an AVIF image, an M4A audio file)."""
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "image/png", "image"
     if head.startswith(b"\xff\xd8\xff"):
@@ -51,10 +93,12 @@ def sniff(head: bytes) -> tuple[str, MediaKind] | None:
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp", "image"
     if head[4:8] == b"ftyp":
+        if _not_media(head) is not None:
+            return None
         brand = head[8:12]
         if brand == b"qt  ":
             return "video/quicktime", "video"
-        if brand in (b"heic", b"heix", b"mif1", b"heim", b"heis"):
+        if brand in _HEIC_BRANDS:
             return "image/heic", "image"
         return "video/mp4", "video"
     if head.startswith(b"\x1a\x45\xdf\xa3"):
@@ -276,6 +320,14 @@ def _sniffed(label: str, size: int, head: bytes) -> tuple[str, MediaKind]:
     if size == 0:
         raise MediaError(f"media {label!r} is empty", field="media")
     found = sniff(head)
+    other = _not_media(head) if found is None else None
+    if other is not None:
+        what, into = other
+        raise MediaError(
+            f"media {label!r} is {what}, which brandkit does not send (it sends PNG, JPEG, "
+            f"GIF, WebP, HEIC, MP4, MOV and WebM): convert it to {into}",
+            field="media",
+        )
     if found is None:
         raise MediaError(
             f"media {label!r} is not a supported image or video (PNG, JPEG, GIF, WebP, "

@@ -188,13 +188,35 @@ def _check_url(url: str, field: str) -> str:
             f"URL alone, with spaces as %20, got {shown}",
             field=field,
         )
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "Invalid IPv6 URL": a "[" without its "]"
+        raise ContentError(
+            f"{field} has an unbalanced bracket where the host goes: write an IPv6 host as "
+            f"[2001:db8::1], got {shown}",
+            field=field,
+        ) from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ContentError(
             f"{field} must be an absolute http(s) URL such as https://example.com/page, "
             f"got {shown}",
             field=field,
         )
+    # urlsplit takes a netloc without a host ("https://:443/") and any port; both are read
+    # only when asked for, so a URL no platform can open passed.
+    if not parts.hostname:
+        raise ContentError(
+            f"{field} names no host: write it as https://example.com/page, got {shown}",
+            field=field,
+        )
+    try:
+        parts.port  # noqa: B018 - reading it is the check
+    except ValueError:
+        raise ContentError(
+            f"{field} has a port that is not a number from 0 to 65535: fix or remove it "
+            f"(https://example.com:8443/page), got {shown}",
+            field=field,
+        ) from None
     return url
 
 

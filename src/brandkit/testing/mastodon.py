@@ -42,7 +42,10 @@ lowercase ``x-ratelimit-*`` headers with an ISO 8601 reset, as in recordings of 
   ``GET /api/v1/accounts/relationships``, ``GET /api/v1/blocks`` and ``/api/v1/mutes``
   (paged by the Block's and Mute's own ids) and ``GET /api/v1/statuses/:id/favourited_by`` /
   ``reblogged_by`` (a block clears the account's notifications; blocked
-  and muted accounts notify no one and are left out of a context).
+  and muted accounts notify no one and are left out of a context); direct messages
+  (``MastodonAudience.direct``) in ``GET /api/v1/conversations`` (limit 20/40, paged by the
+  last status, ``Link`` headers), ``POST /api/v1/conversations/:id/read`` and
+  ``DELETE /api/v1/conversations/:id``, unsolicited ones filtered as 4.3's default policy does.
 - Listening: the audience's public posts (``emu.audience("fan").post(text, lang="en")``)
   in ``GET /api/v1/timelines/tag/:hashtag`` (an empty timeline for a tag no status has;
   ``any[]``, ``all[]``, ``none[]``, at most 4 tags each as ``TagFeed`` reads, ``local``,
@@ -228,6 +231,8 @@ _WRITE_SCOPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("POST", re.compile(r"/api/v1/reports"), "write:reports"),
     ("POST", re.compile(r"/api/v[12]/notifications/(clear|[^/]+/dismiss)"), "write:notifications"),
     ("POST", re.compile(r"/api/v1/markers"), "write:statuses"),
+    ("POST", re.compile(r"/api/v1/conversations/[^/]+/read"), "write:conversations"),
+    ("DELETE", re.compile(r"/api/v1/conversations/[^/]+"), "write:conversations"),
     ("POST", re.compile(r"/api/v[12]/media"), "write:media"),
     ("PUT", re.compile(r"/api/v1/media/[^/]+"), "write:media"),
 )
@@ -373,6 +378,23 @@ class MastodonAudience(Audience):
         """
         return self.emulator.audience_write(self, "follow", "", target=acct)
 
+    def direct(self, text: str, *, in_reply_to: str | None = None) -> str:
+        """Write a direct message (a ``direct`` status) to the account whose handle ``text``
+        holds, else the account made last (its handle is put first), or, with
+        ``in_reply_to``, answer that status (its author's handle first); returns its id.
+
+        The account gets the ``mention`` and a conversation (``GET /api/v1/conversations``)
+        as NotifyService makes them: from 4.3, unless it follows the member or the message
+        answers its own direct status to them, the notification is filtered (shown only with
+        ``include_filtered``) and no conversation is made (NotificationPolicy's default
+        ``for_private_mentions: filter``).
+
+        Raises:
+            KeyError: ``in_reply_to`` is not a status this member can see, or no account
+                was made yet to write to.
+        """
+        return self.emulator.audience_write(self, "direct", text, target=in_reply_to)
+
     def unfollow(self, acct: str | None = None) -> str:
         """Stop following ``acct`` (else the account made last): the ``follow``
         notification goes, and the followers count drops; returns its id.
@@ -399,6 +421,21 @@ class _Notification:
     # Notification::Groups#set_group_key!: favourites (and reblogs, follows) of one target
     # within 12 hours share a key; other types have none ("ungrouped-<id>" when shown).
     group_key: str | None = None
+    # NotifyService's FilterCondition: kept, but browsed only with include_filtered.
+    filtered: bool = False
+
+
+@attrs.define
+class _AccountConversation:
+    """An AccountConversation row: one account's view of a direct-message thread with
+    the same participants."""
+
+    id: int
+    account_id: str
+    conversation_id: str
+    participant_ids: tuple[str, ...]
+    status_ids: list[str]
+    unread: bool
 
 
 @attrs.define
@@ -645,6 +682,8 @@ class MastodonEmulator(Emulator):
         self._markers: dict[str, dict[str, _Marker]] = {}
         # set_group_key!'s Redis keys: (account, type prefix) -> (hour bucket, set at).
         self._group_buckets: dict[tuple[str, str], tuple[int, float]] = {}
+        # Each account's direct-message conversations (AccountConversation) by row id.
+        self._account_conversations: dict[int, _AccountConversation] = {}
         # (user id, conversation id) of the conversations each user muted.
         self._muted_conversations: set[tuple[str, str]] = set()
         self._audience_ids: dict[str, str] = {}
@@ -906,7 +945,16 @@ class MastodonEmulator(Emulator):
                         text = _mention_first(text, self._users[parent.user_id].acct)
                 else:
                     quoted = found
-            elif kind == "mention":
+            elif kind == "direct" and target is not None:
+                found = self._statuses.get(str(target))
+                if found is None or not self._visible(found, author):
+                    raise KeyError(
+                        f"no status {target!r} on this instance that {author.acct} can see"
+                    )
+                parent = found
+                if parent.user_id != author.id:
+                    text = _mention_first(text, self._users[parent.user_id].acct)
+            elif kind in ("mention", "direct"):
                 brands = [u for u in self._users.values() if not u.audience]
                 if not brands:
                     raise KeyError("no account to mention: make one with emu.account() first")
@@ -920,7 +968,7 @@ class MastodonEmulator(Emulator):
                 user_id=author.id,
                 text=text,
                 spoiler_text="",
-                visibility="public",
+                visibility="direct" if kind == "direct" else "public",
                 language=lang,
                 sensitive=False,
                 in_reply_to_id=parent.id if parent else None,
@@ -934,6 +982,8 @@ class MastodonEmulator(Emulator):
             )
             self._add_status(st)
             self._notify_about(st)
+            if author.domain is None:
+                self._deliver_to_conversation(st)
             return st.id
 
     def audience(self, name: str) -> MastodonAudience:
@@ -1153,6 +1203,8 @@ class MastodonEmulator(Emulator):
             return  # NotifyService's DropCondition: blocking? or muting_notifications?
         if status_id is not None and self._muting(account_id, self._statuses[status_id]):
             return  # NotifyService's DropCondition: conversation_muted?
+        direct = kind == "mention" and self._statuses[str(status_id)].visibility == "direct"
+        filtered = direct and self._private_mention_filtered(account_id, from_id, str(status_id))
         self._last_notification += 1
         now = self.clock.time()
         notification = _Notification(
@@ -1163,12 +1215,95 @@ class MastodonEmulator(Emulator):
             status_id=status_id,
             created_at=now,
             group_key=self._group_key(kind, account_id, status_id, now),
+            filtered=filtered,
         )
+        if direct and not filtered:
+            # NotifyService#push_to_conversation! (direct_message?).
+            self._add_to_conversation(account_id, self._statuses[str(status_id)])
         self._notifications.append(notification)
         self._notifications_of.setdefault(account_id, []).append(
             (_num(notification.id), notification)
         )
         self._notification_template(notification)
+
+    def _private_mention_filtered(self, account_id: str, from_id: str, status_id: str) -> bool:
+        """FilterCondition#filtered_by_private_mentions_policy? (4.3+, the policy's default
+        ``filter``): the recipient does not follow the sender and the status does not
+        answer a direct status of the recipient's thread that mentions the sender (the
+        nearest ancestor mentioning the sender, within 100 levels, must be direct)."""
+        if _release(self.version) < (4, 3) or (account_id, from_id) in self._follows:
+            return False
+        sender = self._users[from_id]
+        parent_id = self._statuses[status_id].in_reply_to_id
+        for _ in range(101):
+            parent = self._statuses.get(parent_id or "")
+            if parent is None or parent.deleted_at is not None:
+                return True
+            if self._mentioned(sender, parent.text):
+                return parent.visibility != "direct"
+            parent_id = parent.in_reply_to_id
+        return True
+
+    def _participants(self, owner_id: str, st: _Status) -> tuple[str, ...]:
+        """AccountConversation.participants_from_status: the accounts the status mentions
+        and its author, less the owner, sorted as ids."""
+        ids = {st.user_id}
+        for match in _MENTION.finditer(_URL.sub(" ", st.text)):
+            user = self._resolve(match.group(1), match.group(2))
+            if user is not None:
+                ids.add(user.id)
+        ids.discard(owner_id)
+        return tuple(sorted(ids, key=_num))
+
+    def _add_to_conversation(self, owner_id: str, st: _Status) -> None:
+        """AccountConversation.add_status: the owner's row for the thread and participants
+        (made if new) takes the status; unread unless the owner wrote it."""
+        key = (owner_id, st.conversation_id or st.id, self._participants(owner_id, st))
+        row = next(
+            (
+                c
+                for c in self._account_conversations.values()
+                if (c.account_id, c.conversation_id, c.participant_ids) == key
+            ),
+            None,
+        )
+        if row is None:
+            row = _AccountConversation(
+                id=self._next_row("account_conversations"),
+                account_id=owner_id,
+                conversation_id=key[1],
+                participant_ids=key[2],
+                status_ids=[],
+                unread=False,
+            )
+            self._account_conversations[row.id] = row
+        if st.id in row.status_ids:
+            return
+        row.status_ids.append(st.id)
+        row.status_ids.sort(key=_num)
+        row.unread = st.user_id != owner_id
+
+    def _deliver_to_conversation(self, st: _Status) -> None:
+        """FanOutOnWriteService#deliver_to_conversation!: a direct status is in its local
+        author's own conversations."""
+        if st.visibility == "direct":
+            self._add_to_conversation(st.user_id, st)
+
+    def _unlink_from_conversations(self, st: _Status) -> None:
+        """Status#unlink_from_conversations!: a deleted direct status leaves the
+        conversations of the local accounts it mentions and of its local author; a row
+        left without statuses is destroyed (AccountConversation.remove_status)."""
+        if st.visibility != "direct":
+            return
+        for row in list(self._account_conversations.values()):
+            key = (row.conversation_id, row.participant_ids)
+            if st.id in row.status_ids and key == (
+                st.conversation_id or st.id,
+                self._participants(row.account_id, st),
+            ):
+                row.status_ids.remove(st.id)
+                if not row.status_ids:
+                    del self._account_conversations[row.id]
 
     def _group_key(
         self, kind: str, account_id: str, status_id: str | None, now: float
@@ -1210,6 +1345,7 @@ class MastodonEmulator(Emulator):
         the parent of its direct replies; their ``in_reply_to_account_id`` has no foreign key
         and keeps naming the author. A quote keeps its link: 4.5's ``quotes`` row outlives the
         quoted status and is shown as ``"state": "deleted"`` (`_quote_json`)."""
+        self._unlink_from_conversations(st)
         st.deleted_at = self.clock.time()
         for other in self._statuses.values():
             if other.in_reply_to_id == st.id:
@@ -2103,6 +2239,7 @@ class MastodonEmulator(Emulator):
         )
         self._add_status(st)
         self._notify_about(st)
+        self._deliver_to_conversation(st)
         for m in attachments:
             m.status_id = st.id
         if key:
@@ -2459,6 +2596,87 @@ class MastodonEmulator(Emulator):
             response.headers["link"] = link
         return response
 
+    # -- direct-message conversations ----------------------------------------------------
+
+    def _conversation_json(self, row: _AccountConversation, origin: str) -> dict[str, Any]:
+        """REST::ConversationSerializer: the row's id, unread, its participants (the owner
+        alone when there are none) and its last status as the owner sees it."""
+        owner = self._users[row.account_id]
+        people = [self._users[i] for i in row.participant_ids if i in self._users] or [owner]
+        return {
+            "id": str(row.id),
+            "unread": row.unread,
+            "accounts": [self._account_json(u, origin) for u in people],
+            "last_status": self._status_json(self._statuses[row.status_ids[-1]], viewer=owner),
+        }
+
+    def _own_conversation(self, user: _User, conversation_id: str) -> _AccountConversation:
+        # AccountConversation.where(account: current_account).find(params[:id]).
+        row = self._account_conversations.get(_to_i(conversation_id))
+        if row is None or row.account_id != user.id:
+            raise Refusal(404, "Record not found")
+        return row
+
+    @route("GET", r"/api/v1/conversations")
+    @_api()
+    def _conversations(self, request: httpx.Request, user: _User) -> httpx.Response:
+        # Api::V1::ConversationsController#index: LIMIT 20 (at most 40), ordered and paged
+        # by last_status_id (to_a_paginated_by_id: min_id reads the page just newer,
+        # answered newest first); the Link header's next (max_id) only for a full page,
+        # prev (min_id) unless the page is empty, keeping only limit.
+        params = request.url.params
+        raw_limit = params.get("limit")
+        limit = 20 if raw_limit is None else min(abs(_to_i(raw_limit)), 40)
+        rows = [
+            (_num(row.status_ids[-1]), row)
+            for row in self._account_conversations.values()
+            if row.account_id == user.id
+        ]
+        max_id, since_id, min_id = (params.get(k) for k in ("max_id", "since_id", "min_id"))
+        if max_id:
+            rows = [r for r in rows if r[0] < _to_i(max_id)]
+        if min_id:
+            page = sorted((r for r in rows if r[0] > _to_i(min_id)), key=_first)[:limit]
+            page.reverse()
+        else:
+            if since_id:
+                rows = [r for r in rows if r[0] > _to_i(since_id)]
+            page = sorted(rows, key=_first, reverse=True)[:limit]
+        origin = self._origin(request)
+        response = self.json([self._conversation_json(row, origin) for _, row in page])
+        keep = [(k, v) for k, v in params.multi_items() if k == "limit"]
+        url = f"{origin}/api/v1/conversations"
+        links = []
+        if page and len(page) == limit:
+            query = httpx.QueryParams(sorted([*keep, ("max_id", str(page[-1][0]))]))
+            links.append(f'<{url}?{query}>; rel="next"')
+        if page:
+            query = httpx.QueryParams(sorted([*keep, ("min_id", str(page[0][0]))]))
+            links.append(f'<{url}?{query}>; rel="prev"')
+        if links:
+            response.headers["link"] = ", ".join(links)
+        return response
+
+    @route("POST", r"/api/v1/conversations/(?P<conversation_id>[^/]+)/read")
+    @_api()
+    def _read_conversation(
+        self, request: httpx.Request, user: _User, conversation_id: str
+    ) -> httpx.Response:
+        # #read: update!(unread: false), answered with the conversation.
+        row = self._own_conversation(user, conversation_id)
+        row.unread = False
+        return self.json(self._conversation_json(row, self._origin(request)))
+
+    @route("DELETE", r"/api/v1/conversations/(?P<conversation_id>[^/]+)")
+    @_api()
+    def _delete_conversation(
+        self, request: httpx.Request, user: _User, conversation_id: str
+    ) -> httpx.Response:
+        # #destroy: the row goes (the statuses stay), then render_empty.
+        row = self._own_conversation(user, conversation_id)
+        del self._account_conversations[row.id]
+        return self.json({})
+
     @route("POST", r"/api/v1/accounts/(?P<account_id>[^/]+)/(?P<action>follow|unfollow)")
     @_api()
     def _follow(
@@ -2620,11 +2838,13 @@ class MastodonEmulator(Emulator):
         wanted = [t for t in known if t in asked] if asked else list(known)
         wanted = [t for t in wanted if t not in excluded]
         from_id = params.get("account_id")
+        include_filtered = _form_bool(params.get("include_filtered"), default=False)
         # The user's own notifications first (cheap), then the costlier checks on those.
         return [
             (number, n)
             for number, n in self._notifications_of.get(user.id, ())
             if n.type in wanted
+            and (include_filtered or not n.filtered)
             and (not from_id or n.from_id == from_id)
             and (n.status_id is None or self._statuses[n.status_id].deleted_at is None)
         ]

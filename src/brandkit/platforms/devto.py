@@ -101,6 +101,8 @@ TRANSLITERATION_BOUND = 8
 (transliterated: ``щ`` becomes ``shch``, a CJK character a syllable such as ``Zhuang``)."""
 LOOKUP_SKEW = timedelta(minutes=5)
 """How far Forem's clock may be behind brandkit's for a found article to still count."""
+IMMUTABLE_SLACK = 60
+"""Seconds Forem lets the date of an article published once move (none more)."""
 PAGE_SIZE = 100
 """Articles per page of ``me/all``, which carries each article's Markdown: 1000 a page made
 an account's pages larger than brandkit reads of an answer, failing every lookup."""
@@ -248,6 +250,13 @@ def _status(published: bool, published_at: str | None) -> str:
         return "draft"
     when = _time(published_at)
     return "scheduled" if when is not None and when > datetime.now(UTC) else "published"
+
+
+def _close(when: datetime, sent: str) -> bool:
+    """Whether the ``published_at`` sent is within the minute Forem lets a published
+    article's date move (``Article#correct_published_at?``)."""
+    moment = _time(sent)
+    return moment is not None and abs((moment - when).total_seconds()) <= IMMUTABLE_SLACK
 
 
 def _text(body: str | None) -> str:
@@ -451,12 +460,14 @@ class DevtoAdapter(BlogAdapter):
         keeps it otherwise).
 
         Raises:
+            ContentError: ``status="scheduled"`` for an article published once (Forem never
+                changes such an article's date, also after it is unpublished).
             MediaError: a featured image Forem does not take (its type, or over 25 MB).
             Rejected: Forem refused the change, with its message.
             PlatformError: another refusal (typed by `error_for`).
         """
         fields = self._fields(article, update=True)
-        if article.status == "published":
+        if article.status == "published" or "published_at" in fields:
             # Forem keeps a scheduled article's published_at when it is sent published: it
             # would stay scheduled. Asked, not taken from the stored answer: an article live
             # since then must keep its published_at (Forem refuses to change it). A scheduled
@@ -464,8 +475,22 @@ class DevtoAdapter(BlogAdapter):
             # published flag, else it went back to its old time rather than live.
             current = yield from self._own(ref)
             when = _time(current.published_at)
-            if when is not None and when > datetime.now(UTC):
-                fields["published_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            now = datetime.now(UTC)
+            if article.status == "published":
+                if when is not None and when > now:
+                    fields["published_at"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+            elif when is not None and when <= now and not _close(when, fields["published_at"]):
+                # Forem refuses a new date for an article published once (also after it was
+                # unpublished): "updating published_at for articles that have already been
+                # published is not allowed", which said nothing of what to do.
+                raise ContentError(
+                    "devto cannot schedule an article that has already been published: "
+                    "Forem never changes a published article's date, also after it is "
+                    "unpublished; keep it published (status='published') or publish a new "
+                    "article at the new time",
+                    field="status",
+                    platform=self.name,
+                )
         response = yield Send(
             self._request("PUT", f"articles/{ref.id}", body={"article": fields}),
             idempotent=True,

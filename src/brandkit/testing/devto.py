@@ -30,7 +30,10 @@ validations and ``config/initializers/rack_attack.rb``):
   markdown is too long.`` (over 800 KiB in UTF-8, ``bytesize: { maximum: 800.kilobytes }``),
   and an ``article`` that is not an
   object; a published article whose ``published_at`` is more than 15 minutes past, ``Published
-  at only future or current published_at allowed when publishing an article``. Titles are
+  at only future or current published_at allowed when publishing an article``; on an update, a
+  new ``published_at`` (more than a minute off) for an article published once, also after it
+  was unpublished, ``Published at updating published_at for articles that have already been
+  published is not allowed``. Titles are
   stored as ``Article#normalize_title`` leaves them: characters Forem does
   not allow (``°``, ``≥``, ``½``...) become spaces, runs of spaces one.
 - Slugs are Forem's: the title parameterized plus 4 random characters; a draft gets a
@@ -102,6 +105,17 @@ API_READS = 3
 PAST_PUBLISHED_AT = timedelta(minutes=15)
 """How far in the past a new published article's ``published_at`` may be (Forem's
 ``future_or_current_published_at``)."""
+PAST_PUBLISHED_AT_MESSAGE = (
+    "Published at only future or current published_at allowed when publishing an article"
+)
+IMMUTABLE_PUBLISHED_AT = (
+    "Published at updating published_at for articles that have already been published is "
+    "not allowed"
+)
+"""Forem's refusal of a new ``published_at`` for an article published once
+(``models.article.immutable_published_at``)."""
+IMMUTABLE_SLACK = 60
+"""Seconds a published article's ``published_at`` may move (front matter without seconds)."""
 
 
 # Tag#validate_name's [[:alnum:]]: in Onigmo, Alphabetic or a decimal digit.
@@ -396,7 +410,7 @@ class DevtoEmulator(Emulator):
                 out.append(tag)
         return out
 
-    def _validate(self, a: _Article, *, new: bool) -> None:
+    def _validate(self, a: _Article, *, new: bool, was: _Article | None = None) -> None:
         problems: list[str] = []
         others = [o for o in self._articles.values() if o.id != a.id]
         # Article's validations, in their order: the body is unique per user and title (the
@@ -431,10 +445,9 @@ class DevtoEmulator(Emulator):
                 problems.append(f"{field.replace('_', ' ').capitalize()} must be a valid URL")
         late = a.published_at is not None and a.published_at < self.clock.now() - PAST_PUBLISHED_AT
         if new and a.published and late:
-            problems.append(
-                "Published at only future or current published_at allowed when "
-                "publishing an article"
-            )
+            problems.append(PAST_PUBLISHED_AT_MESSAGE)
+        if was is not None and a.published_at != was.published_at:
+            problems.extend(self._published_at_change(was.published_at, a.published_at))
         if new and a.title:
             since = self.clock.now() - DUPLICATE_WINDOW
             if any(
@@ -444,6 +457,19 @@ class DevtoEmulator(Emulator):
                 problems.append("Title has already been used in the last five minutes")
         if problems:
             raise Refusal(422, _sentence(problems))
+
+    def _published_at_change(self, was: datetime | None, now: datetime | None) -> list[str]:
+        """Article#correct_published_at? (on update): a draft never published or a scheduled
+        article may get a time in the future (or up to 15 minutes past); an article published
+        once (also one unpublished since) keeps its date, give or take a minute."""
+        clock = self.clock.now()
+        if was is None or was > clock:
+            if now is not None and now < clock - PAST_PUBLISHED_AT:
+                return [PAST_PUBLISHED_AT_MESSAGE]
+            return []
+        if now is None or abs((was - now).total_seconds()) > IMMUTABLE_SLACK:
+            return [IMMUTABLE_PUBLISHED_AT]
+        return []
 
     def _assign(self, a: _Article, params: dict[str, Any]) -> None:
         for field in ("title", "body_markdown", "series"):
@@ -567,7 +593,7 @@ class DevtoEmulator(Emulator):
         self._assign(a, params)
         if "published" in params and not a.published:
             a.published_at = found.published_at if found.published else None
-        self._validate(a, new=False)
+        self._validate(a, new=False, was=found)
         a.edited_at = self.clock.now()
         self._articles[a.id] = a
         return self.json(self._show(a))

@@ -6,6 +6,7 @@ import asyncio
 import io
 import sys
 import threading
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -145,6 +146,70 @@ def test_concurrent_migrations_apply_once(postgres_db: str) -> None:
         t.join(timeout=60)
     assert errors == []
     assert sorted(befores) == [0] + [2] * 7
+
+
+def _hold_schema_lock(url: str, prefix: str, seconds: float) -> threading.Thread:
+    """Another process migrating: it holds ``prefix``'s schema lock for ``seconds``."""
+    held = threading.Event()
+
+    def hold() -> None:
+        with psycopg.connect(url) as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (backends._lock_key(prefix),))
+            held.set()
+            time.sleep(seconds)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert held.wait(30)
+    return thread
+
+
+def test_a_store_that_waits_for_no_lock_still_waits_for_a_migration(postgres_db: str) -> None:
+    """A store opened with timeout=0 (lock waits of a millisecond) while another process
+    migrated (or only opened: every open takes the schema lock) failed to open with
+    "canceling statement due to lock timeout"; it waits for the schema lock instead, and
+    its own lock waits stay as short as asked."""
+    from brandkit.governor import PostgresState
+
+    PostgresState(postgres_db, prefix="w_").close()
+    holder = _hold_schema_lock(postgres_db, "w_", 0.5)
+    try:
+        with PostgresState(postgres_db, prefix="w_", timeout=0) as state:
+            assert state.entries("s") == {}
+            conn = state._connect()
+            assert conn.execute("SHOW lock_timeout").fetchone() == ("1ms",)
+    finally:
+        holder.join()
+
+    async def amigrated() -> int:
+        async with await backends.aconnect(postgres_db) as conn:
+            await conn.execute("SET lock_timeout = 1")
+            await conn.commit()
+            found = await backends.amigrate(conn, Schema("thing", (V1,)), prefix="w_")
+            cur = await conn.execute("SHOW lock_timeout")
+            assert await cur.fetchone() == ("1ms",)
+            return found
+
+    holder = _hold_schema_lock(postgres_db, "w_", 0.5)
+    try:
+        assert asyncio.run(amigrated()) == 0
+    finally:
+        holder.join()
+
+
+def test_a_migration_held_up_too_long_says_so(
+    postgres_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(backends, "_SCHEMA_WAIT", 0.2)
+    holder = _hold_schema_lock(postgres_db, "w_", 1.0)
+    try:
+        with (
+            backends.connect(postgres_db) as conn,
+            pytest.raises(BrandkitError, match="another process held the schema lock"),
+        ):
+            migrate(conn, Schema("thing", (V1,)), prefix="w_")
+    finally:
+        holder.join()
 
 
 def test_async_twins(postgres_db: str) -> None:

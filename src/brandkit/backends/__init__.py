@@ -82,6 +82,10 @@ _REDIS_SCHEMES = frozenset({"redis", "rediss", "unix"})
 _PREFIX = re.compile(r"[a-z_][a-z0-9_]{0,39}")
 _SECRET_PARAMS = frozenset({"password", "sslpassword", "passfile", "sslkey"})
 _CONNECT_TIMEOUT = 10
+# Seconds a migration (or a store opening) waits for another process's hold on the schema
+# lock, whatever the connection's own lock_timeout: a store that waits a millisecond for a
+# row failed to open whenever another opened at the same moment.
+_SCHEMA_WAIT = 60.0
 
 
 def kind_of(target: str | os.PathLike[str]) -> Kind:
@@ -403,22 +407,54 @@ def _schema_table(prefix: str) -> tuple[str, str]:
     )
 
 
+# The connection's own lock_timeout, read before the schema lock's is set for the rest of the
+# transaction (the MATERIALIZED CTE is read before set_config runs).
+_WAIT_SCHEMA = (
+    "WITH own AS MATERIALIZED (SELECT current_setting('lock_timeout') AS v) "
+    "SELECT v, set_config('lock_timeout', %s, true) FROM own"
+)
+_RESTORE = "SELECT set_config('lock_timeout', %s, true)"
+_SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(%s)"
+
+
+def _schema_wait() -> str:
+    return f"{max(1, math.ceil(_SCHEMA_WAIT * 1000))}ms"
+
+
+def _held_up(schema: Schema, prefix: str) -> BrandkitError:
+    return BrandkitError(
+        f"migrating the {schema.component} schema (prefix {prefix!r}) failed: another process "
+        f"held the schema lock longer than {_SCHEMA_WAIT:g} s (a migration still running?); "
+        "try again once it is done"
+    )
+
+
 def migrate(conn: psycopg.Connection[Any], schema: Schema, *, prefix: str = DEFAULT_PREFIX) -> int:
     """Bring ``schema`` up to date on ``conn``'s database and return the version it was at
     (0: new). All missing migrations run in one transaction under an advisory lock, so
-    concurrent callers apply them once and a failed migration leaves nothing behind.
+    concurrent callers apply them once and a failed migration leaves nothing behind. The
+    lock is waited for up to 60 s whatever ``conn``'s ``lock_timeout``; the migration's
+    statements keep ``conn``'s.
 
     Raises:
         ConfigurationError: ``prefix`` is invalid, or the database's schema is newer than
             this brandkit.
-        BrandkitError: a statement failed (the transaction is rolled back).
+        BrandkitError: a statement failed (the transaction is rolled back), or another
+            process held the schema lock for more than 60 s.
     """
     check_prefix(prefix)
     pg = _psycopg()
     create, record = _schema_table(prefix)
     try:
         with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key(prefix),))
+            row = conn.execute(_WAIT_SCHEMA, (_schema_wait(),)).fetchone()
+            own = str(row[0]) if row else "0"
+            try:
+                conn.execute(_SCHEMA_LOCK, (_lock_key(prefix),))
+            except pg.errors.LockNotAvailable:
+                raise _held_up(schema, prefix) from None
+            # The migration's own statements wait for table locks as the connection does.
+            conn.execute(_RESTORE, (own,))
             conn.execute(create)
             row = conn.execute(
                 f"SELECT version FROM {prefix}schema WHERE component = %s",  # noqa: S608 - prefix validated
@@ -445,14 +481,22 @@ async def amigrate(
     Raises:
         ConfigurationError: ``prefix`` is invalid, or the database's schema is newer than
             this brandkit.
-        BrandkitError: a statement failed (the transaction is rolled back).
+        BrandkitError: a statement failed (the transaction is rolled back), or another
+            process held the schema lock for more than 60 s.
     """
     check_prefix(prefix)
     pg = _psycopg()
     create, record = _schema_table(prefix)
     try:
         async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key(prefix),))
+            cur = await conn.execute(_WAIT_SCHEMA, (_schema_wait(),))
+            row = await cur.fetchone()
+            own = str(row[0]) if row else "0"
+            try:
+                await conn.execute(_SCHEMA_LOCK, (_lock_key(prefix),))
+            except pg.errors.LockNotAvailable:
+                raise _held_up(schema, prefix) from None
+            await conn.execute(_RESTORE, (own,))
             await conn.execute(create)
             cur = await conn.execute(
                 f"SELECT version FROM {prefix}schema WHERE component = %s",  # noqa: S608 - prefix validated

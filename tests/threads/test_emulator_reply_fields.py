@@ -29,7 +29,7 @@ def test_documented_reply_fields_and_reply_audience() -> None:
     with emu.serve() as url, httpx.Client(base_url=url, headers=auth) as http:
         made = http.post(
             f"/v1.0/{who}/threads",
-            data={"media_type": "TEXT", "text": "Ask us", "reply_control": "mentioned_only"},
+            data={"media_type": "TEXT", "text": "Ask us, @ada", "reply_control": "mentioned_only"},
         )
         assert made.status_code == 200, made.text
         root = http.post(f"/v1.0/{who}/threads_publish", data={"creation_id": made.json()["id"]})

@@ -38,7 +38,8 @@ the emulator follows the reference field by field):
   ``limit`` and cursors but no ``next`` link (as Meta's mentions page says);
   ``hide_status``, ``is_reply_owned_by_me``, ``has_replies``; ``POST /{reply-id}/manage_reply``
   with ``hide`` for top-level replies under the account's posts (the replies under one are
-  hidden with it; a nested one is refused).
+  hidden with it; a nested one is refused). A post's ``reply_control`` holds for the
+  audience (`ThreadsEmulator.set_following`, `ThreadsEmulator.set_follower` script follows).
 - Listening: ``GET /keyword_search`` over every live post and reply (the audience's
   ``post``, replies and mentions too): ``q`` (required; KEYWORD mode finds posts with every
   word of ``q``, TAG mode posts tagged ``#q`` in their text or whose ``topic_tag`` is ``q``,
@@ -272,6 +273,10 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
         self.keyword_search_approved = keyword_search_approved
         # Per user: when each counted keyword_search query was sent.
         self._searches: dict[str, list[float]] = {}
+        # (account's user id, audience username) of whom each account follows, and of who
+        # follows it, as tests script them (reply_control reads them).
+        self._following: set[tuple[str, str]] = set()
+        self._followers: set[tuple[str, str]] = set()
 
     # -- public helpers --------------------------------------------------------------------
 
@@ -297,14 +302,90 @@ class ThreadsEmulator(MediaFetchingEmulator[_Container, _Post]):
         """Someone else (``author``, a username) replies to a post or to a reply, as the
         account would see it on ``/replies`` and ``/conversation``; returns the reply's id.
 
+        The post's ``reply_control`` holds, as the app offers no reply to whom it leaves
+        out: ``mentioned_only`` lets the usernames its text mentions reply,
+        ``parent_post_author_only`` only its author, ``accounts_you_follow`` those its author
+        follows (`set_following`), ``followers_only`` those who follow its author
+        (`set_follower`).
+
         Raises:
             KeyError: no live post has that id.
+            ValueError: the post's ``reply_control`` does not let ``author`` reply.
         """
         with self.lock:
             parent = self.live_post(post_id)
             if parent is None:
                 raise KeyError(post_id)
+            self._check_reply_control(parent, author)
             return self._audience_post(author, text, parent).id
+
+    def set_following(
+        self, username: str, following: bool = True, *, account: str | None = None
+    ) -> None:
+        """Make the account (its user id; default: the account made first) follow the
+        audience member ``username``, or stop following them: a post of the account's with
+        ``reply_control=accounts_you_follow`` takes replies only from those it follows.
+
+        Raises:
+            KeyError: no account made yet (or none with that user id).
+        """
+        with self.lock:
+            pair = (self._reply_account(account), username)
+            if following:
+                self._following.add(pair)
+            else:
+                self._following.discard(pair)
+
+    def set_follower(
+        self, username: str, follows: bool = True, *, account: str | None = None
+    ) -> None:
+        """Make the audience member ``username`` follow the account (its user id; default:
+        the account made first), or stop: a post with ``reply_control=followers_only`` takes
+        replies only from its author's followers.
+
+        Raises:
+            KeyError: no account made yet (or none with that user id).
+        """
+        with self.lock:
+            pair = (self._reply_account(account), username)
+            if follows:
+                self._followers.add(pair)
+            else:
+                self._followers.discard(pair)
+
+    def _reply_account(self, account: str | None) -> str:
+        brands = self._brand_users()
+        if account is None:
+            if not brands:
+                raise KeyError("no account yet: make one with emu.account()")
+            return brands[0].id
+        if account not in {u.id for u in brands}:
+            raise KeyError(f"no account with user id {account!r}")
+        return account
+
+    def _check_reply_control(self, parent: _Post, author: str) -> None:
+        """Refuse a reply by ``author`` that ``parent``'s reply_control leaves out."""
+        owner = self._users[parent.owner]
+        control = parent.reply_control
+        if control == "everyone" or owner.username == author:
+            return
+        allowed = {
+            "mentioned_only": self._mentions(parent.text, author),
+            "parent_post_author_only": False,
+            "accounts_you_follow": (owner.id, author) in self._following,
+            "followers_only": (owner.id, author) in self._followers,
+        }[control]
+        if not allowed:
+            who = {
+                "mentioned_only": "the accounts it mentions",
+                "parent_post_author_only": "its author",
+                "accounts_you_follow": "the accounts its author follows (emu.set_following)",
+                "followers_only": "its author's followers (emu.set_follower)",
+            }[control]
+            raise ValueError(
+                f"{author} cannot reply to {parent.id}: its reply_control is {control}, "
+                f"so Threads lets only {who} reply"
+            )
 
     def audience_write(
         self,

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import json
 import re
 import secrets
@@ -700,10 +701,39 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def _loopback(host: str | None) -> bool:
+    """Whether ``host`` is this machine (``localhost``, 127.0.0.0/8, ``::1``). Raises
+    nothing."""
+    if host is None:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _http_url(url: str, what: str) -> str:
+    """``url`` without its trailing slash once it is https, or http on a loopback host (a
+    development server, an emulator): the PDS is sent every access token, the authorization
+    server the code, the PKCE verifier and every refresh token, so over plain http anyone
+    on the path could read them (the reference client, ``@atproto/oauth-client``, refuses
+    an http issuer too).
+
+    Raises:
+        ResolutionError: it is not.
+    """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ResolutionError(f"bluesky: {what} is not an http(s) URL: {url!r}", platform=PLATFORM)
+    if parts.scheme == "http" and not _loopback(parts.hostname):
+        raise ResolutionError(
+            f"bluesky: {what} is {url!r}, on plain http: it would be sent tokens that anyone "
+            "on the way could read (http is taken only on this machine, for a development "
+            "server); refusing it",
+            platform=PLATFORM,
+        )
     return url.rstrip("/")
 
 
@@ -764,14 +794,15 @@ def _pds_of(doc: _DidDocument) -> str:
 
 def _endpoint(url: str, issuer: str, name: str) -> str:
     """``url``, the authorization server's ``name`` endpoint, once it is checked: an http(s)
-    URL with a host, and https when the issuer is (the token endpoint is sent the code, the
-    verifier and every refresh token; the authorization URL opens in the user's browser).
+    URL with a host, https unless both it and the issuer are http on this machine (the
+    token endpoint is sent the code, the verifier and every refresh token; the
+    authorization URL opens in the user's browser).
 
     Raises:
         ResolutionError: it is not.
     """
     parts = urlsplit(url)
-    secure = urlsplit(issuer).scheme == "https"
+    secure = urlsplit(issuer).scheme == "https" or not _loopback(parts.hostname)
     if parts.scheme not in (("https",) if secure else ("http", "https")) or not parts.hostname:
         raise ResolutionError(
             f"bluesky: the authorization server {issuer} names as its {name} {url!r}, not "

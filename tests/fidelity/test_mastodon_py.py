@@ -176,3 +176,57 @@ def test_a_statuss_language_is_stored_as_mastodon_normalises_it(
     assert api.status(status.id).language == stored
     with pytest.raises(ValueError, match="'en-US' is not a language"):
         MastodonEmulator(default_language="en-US")
+
+
+def test_account_statuses_page_with_link_headers_and_filters(
+    served: tuple[MastodonEmulator, str], api: Any
+) -> None:
+    """``account_statuses`` pages as AccountsStatusesController does: ``fetch_next``
+    follows the ``Link`` header (``next`` with ``max_id`` for a full page, ``prev`` with
+    ``min_id``, keeping ``limit`` and the filters); ``limit`` is capped at 40;
+    ``exclude_replies`` keeps the account's replies to itself; ``only_media``."""
+    emu, url = served
+    me = api.me().id
+    first = api.status_post("one")
+    thread = api.status_post("two", in_reply_to_id=first.id)
+    fan = emu.audience("fan").post("hello")
+    answer = api.status_post("@fan hi", in_reply_to_id=fan)
+    media = api.media_post(tiny_png(), mime_type="image/png")
+    pictured = api.status_post("three", media_ids=[media.id])
+    newest_first = [pictured.id, answer.id, thread.id, first.id]
+
+    page = api.account_statuses(me, limit=2)
+    assert [s.id for s in page] == newest_first[:2]
+    rest = api.fetch_next(page)
+    assert [s.id for s in rest] == newest_first[2:]
+    assert [s.id for s in api.account_statuses(me, exclude_replies=True)] == [
+        pictured.id,
+        thread.id,
+        first.id,
+    ]
+    assert [s.id for s in api.account_statuses(me, only_media=True)] == [pictured.id]
+    session = requests.Session()
+    session.trust_env = False
+    token = {"Authorization": f"Bearer {api.access_token}"}
+    raw = session.get(
+        f"{url}/api/v1/accounts/{me}/statuses",
+        params={"limit": "2", "exclude_replies": "true", "max_id": "x"},
+        headers=token,
+        timeout=5,
+    )
+    assert raw.status_code == 200 and raw.json() == []
+    raw = session.get(
+        f"{url}/api/v1/accounts/{me}/statuses",
+        params={"limit": "1", "exclude_replies": "true", "local": "1"},
+        headers=token,
+        timeout=5,
+    )
+    assert raw.headers["link"] == (
+        f"<{url}/api/v1/accounts/{me}/statuses?exclude_replies=true&limit=1&max_id={pictured.id}>"
+        f'; rel="next", <{url}/api/v1/accounts/{me}/statuses?exclude_replies=true&limit=1'
+        f'&min_id={pictured.id}>; rel="prev"'
+    )
+    many = session.get(
+        f"{url}/api/v1/accounts/{me}/statuses", params={"limit": "99"}, headers=token, timeout=5
+    )
+    assert len(many.json()) == 4 and 'rel="next"' not in many.headers["link"]

@@ -1767,23 +1767,47 @@ class MastodonEmulator(Emulator):
     def _account_statuses(
         self, request: httpx.Request, user: _User | None, account_id: str
     ) -> httpx.Response:
+        # Api::V1::Accounts::StatusesController#index: AccountStatusesFilter's results
+        # (exclude_replies keeps the account's replies to itself, Status.without_replies;
+        # only_media, tagged; pinned: none are pinned here), limit_param(20) (at most 40),
+        # paged by id (min_id reads the page just newer); the Link header's next (max_id)
+        # only for a full page, prev (min_id) unless the page is empty, keeping limit and
+        # AccountStatusesFilter::KEYS.
         if account_id not in self._users:
             raise Refusal(404, "Record not found")
         params = request.url.params
-        limit = min(40, max(1, int(params.get("limit") or 20)))
-        items = [s for s in self._live() if s.user_id == account_id and self._visible(s, user)]
-        if params.get("max_id"):
-            items = [s for s in items if _num(s.id) < _num(params["max_id"])]
-        if params.get("since_id"):
-            items = [s for s in items if _num(s.id) > _num(params["since_id"])]
-        if params.get("min_id"):
-            # The page immediately newer than min_id, still shown newest first.
-            newer = [s for s in items if _num(s.id) > _num(params["min_id"])]
-            page = sorted(newer, key=lambda s: _num(s.id))[:limit]
-        else:
-            page = sorted(items, key=lambda s: _num(s.id), reverse=True)[:limit]
-        page.sort(key=lambda s: _num(s.id), reverse=True)
-        return self.json([self._status_json(s, viewer=user) for s in page])
+        raw_limit = params.get("limit")
+        limit = 20 if raw_limit is None else min(abs(_to_i(raw_limit)), 40)
+        tagged = params.get("tagged")
+        items = [
+            s
+            for s in self._live()
+            if s.user_id == account_id
+            and self._visible(s, user)
+            and not (
+                _truthy(params.get("exclude_replies"))
+                and s.in_reply_to_account_id not in (None, s.user_id)
+            )
+            and not (_truthy(params.get("only_media")) and not s.media_ids)
+            and not (tagged and hashtag_key(tagged) not in self._tags(s))
+            and not _truthy(params.get("pinned"))
+        ]
+        page = self._page_by_id(items, params, limit)
+        origin = self._origin(request)
+        response = self.json([self._status_json(s, viewer=user) for s in page])
+        keys = ("limit", "pinned", "tagged", "only_media", "exclude_replies", "exclude_reblogs")
+        keep = [(k, v) for k, v in params.multi_items() if k in keys]
+        url = f"{origin}/api/v1/accounts/{account_id}/statuses"
+        links = []
+        if page and len(page) == limit:
+            query = httpx.QueryParams(sorted([*keep, ("max_id", page[-1].id)]))
+            links.append(f'<{url}?{query}>; rel="next"')
+        if page:
+            query = httpx.QueryParams(sorted([*keep, ("min_id", page[0].id)]))
+            links.append(f'<{url}?{query}>; rel="prev"')
+        if links:
+            response.headers["link"] = ", ".join(links)
+        return response
 
     # -- media -----------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import regex
 
 from brandkit.errors import ContentError
 from brandkit.text._bluesky import _spans as bluesky_spans
-from brandkit.text._platforms import _measure, _Platform, _problems, resolve
+from brandkit.text._platforms import _measure, _Platform, _problems, resolve, x_refused_problem
 from brandkit.text._split import _excerpt
 from brandkit.text._urls import extract_urls
 from brandkit.text._x import XLedger
@@ -313,6 +313,9 @@ def split(text: str, platform: str, *, numbered: bool = False, **options: Any) -
         length = spec.length(part, merged)
         return length <= cap and not _problems(part, platform, spec, merged, length, "text")
 
+    refused = x_refused_problem(text, "text") if platform == "x" else None
+    if refused is not None:
+        raise ContentError(refused[0], field="text", platform=platform, over_by=refused[1])
     if platform == "mastodon" and not fits("x"):
         warning = spec.length("", merged)
         raise ContentError(

@@ -195,7 +195,8 @@ def test_x_invalid_characters() -> None:
     assert not result.fits
     assert result.over_by == 0
     assert result.problems == (
-        "text has 1 character X refuses (U+FFFE, U+FEFF or U+FFFF): remove it",
+        "text has 1 character X refuses (U+FFFE, U+FEFF or U+FFFF; the first, U+FFFE at "
+        "position 2): remove it",
     )
 
 

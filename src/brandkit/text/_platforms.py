@@ -47,6 +47,21 @@ def x_refused(text: str) -> int:
     return text.count(_X_INVALID_1) + text.count(_X_INVALID_2) + text.count(_X_INVALID_3)
 
 
+def x_refused_problem(text: str, field: str) -> tuple[str, int] | None:
+    """The sentence (and over_by: how many) for the characters of ``text`` X refuses, naming
+    the first and where it is; None when there are none. No split mends this."""
+    bad = x_refused(text)
+    if not bad:
+        return None
+    first = min(at for at in map(text.find, X_INVALID_CHARS) if at >= 0)
+    return (
+        f"{field} has {_plural(bad, 'character')} X refuses (U+FFFE, U+FEFF or U+FFFF; the "
+        f"first, U+{ord(text[first]):04X} at position {first}): remove "
+        f"{'it' if bad == 1 else 'them'}",
+        bad,
+    )
+
+
 @attrs.frozen
 class Measure:
     """How a text measures on one platform, and every rule it breaks.
@@ -335,15 +350,9 @@ def _problems(
                 )
             )
     elif platform == "x":
-        bad = x_refused(text)
-        if bad:
-            found.append(
-                (
-                    f"{field} has {_plural(bad, 'character')} X refuses (U+FFFE, U+FEFF or "
-                    f"U+FFFF): remove {'it' if bad == 1 else 'them'}",
-                    bad,
-                )
-            )
+        refused = x_refused_problem(text, field)
+        if refused is not None:
+            found.append(refused)
     elif platform == "threads":
         if links is None and not urls_at_most(text, THREADS_MAX_LINKS):
             links = len(unique_links(text))

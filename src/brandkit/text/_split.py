@@ -48,6 +48,7 @@ from brandkit.text._platforms import (
     _problems,
     resolved,
     x_refused,
+    x_refused_problem,
 )
 from brandkit.text._urls import extract_urls, urls_at_most
 from brandkit.text._x import XLedger, x_widest
@@ -1223,6 +1224,10 @@ def _split(
         text, platform, spec, merged, length, "text", links=links, cap=cap
     ):
         return [text], [length], cap
+    refused = x_refused_problem(text, "text") if platform == "x" else None
+    if refused is not None:
+        # Every part holding the character fails, however the text is cut.
+        raise ContentError(refused[0], field="text", platform=platform, over_by=refused[1])
     if not tried:
         if platform == "x":
             ledger = XLedger(text, merged["config"]) if XLedger.usable(text) else None

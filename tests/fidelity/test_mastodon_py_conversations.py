@@ -86,8 +86,10 @@ def test_an_unsolicited_dm_is_filtered_as_mastodon_4_3_filters_private_mentions(
     cold = stranger.direct("psst, cheap followers")
     assert api.conversations() == [] and api.notifications() == []
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as http:
-        shown = http.get("/api/v1/notifications", params={"include_filtered": "true"}).json()
-        assert [n["status"]["id"] for n in shown] == [cold]
+        shown = http.get("/api/v1/notifications", params={"include_filtered": "true"})
+        assert [n["status"]["id"] for n in shown.json()] == [cold]
+        # NotificationsController#pagination_params keeps include_filtered for the next page.
+        assert shown.headers["link"].count("include_filtered=true") == 2
 
     ask = api.status_post("@stranger can you DM us your order number?", visibility="direct")
     (mine,) = api.conversations()

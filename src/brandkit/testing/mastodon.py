@@ -3000,7 +3000,15 @@ class MastodonEmulator(Emulator):
             "[" + ", ".join(self._notification_text(n, origin) for n in page) + "]"
         )
         if page:
-            kept = ("limit", "account_id", "types[]", "exclude_types[]")
+            # NotificationsController#pagination_params.
+            kept = (
+                "limit",
+                "account_id",
+                "types[]",
+                "exclude_types[]",
+                "include_filtered",
+                "supported_types[]",
+            )
             response.headers["link"] = _page_links(
                 f"{origin}/api/v1/notifications", params, kept, page[-1].id, page[0].id
             )

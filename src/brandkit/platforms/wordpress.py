@@ -53,6 +53,7 @@ import html
 import json
 import logging
 import re
+import threading
 import urllib.parse
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -62,7 +63,7 @@ import attrs
 import httpx
 import pydantic
 
-from brandkit._flow import Flow, Send
+from brandkit._flow import Flow, Send, Wait
 from brandkit.content._html import html_tags
 from brandkit.delivery import tid_time
 from brandkit.errors import (
@@ -127,6 +128,10 @@ LOOKUP_SKEW = timedelta(minutes=5)
 FUTURE_LEAD = timedelta(seconds=90)
 """How far ahead a scheduled post is dated at least: ``wp_insert_post`` publishes at once a
 post dated less than a minute ahead; 30 seconds more for the request and the clocks."""
+TERM_WAIT = 0.05
+"""Seconds between looks at a term another flow of the adapter is finding or creating."""
+TERM_WAITS = 1200
+"""How many such looks at most (a minute): then the term is looked up regardless."""
 ALT_QUERY_MAX = 2000
 """The longest alt text (URL-encoded) sent in an upload's query; a longer one is set on the
 attachment afterwards, keeping the request line within what web servers take."""
@@ -290,6 +295,9 @@ class WordPressAdapter(BlogAdapter):
         self._me: int | None = None
         # The site's default category, read once when an update needs it (0: not readable).
         self._default: int | None = None
+        # The terms (taxonomy, name) one of this adapter's flows is finding or creating.
+        self._terms_busy: set[tuple[str, str]] = set()
+        self._terms_lock = threading.Lock()
 
     # -- requests ----------------------------------------------------------------------------
 
@@ -598,50 +606,72 @@ class WordPressAdapter(BlogAdapter):
         """
         ids: list[int] = []
         for name in names:
-            response = yield Send(
-                self._request(
-                    "GET",
-                    taxonomy,
-                    params={"search": name, "per_page": "100", "_fields": "id,name"},
-                ),
-                idempotent=True,
-                bucket="api",
-            )
-            found = [t for t in self._list(response, _Term) if _same(t.name, name)]
-            if found:
-                ids.append(found[0].id)
-                continue
-            response = yield Send(
-                self._request("POST", taxonomy, body={"name": name}),
-                # A repeat finds the name taken and answers its id: safe to retry.
-                idempotent=True,
-                bucket="api",
-            )
-            if response.status_code == 400:
-                exists = _term_exists(response)
-                if exists is not None:
-                    ids.append(exists)
-                    continue
-            if response.status_code == 403:
-                # Logged in, but not allowed: only Editors and Administrators create
-                # categories (an Author may create tags). "Check the user and the
-                # application password", as for a wrong login, sent users after a password
-                # that was right.
-                refused = self.error_for(response)
-                kind = "category" if taxonomy == "categories" else "tag"
-                raise AuthError(
-                    f"wordpress: the user {self.account.settings.get('user')!r} may not "
-                    f"create the {kind} {name!r}, which the site does not have "
-                    f"({refused.platform_message}): create it on the site or name one it has, "
-                    f"or publish as a user who may create {taxonomy} (an Editor or "
-                    "Administrator)",
-                    platform=self.name,
-                    status_code=403,
-                    platform_message=refused.platform_message,
-                    code=refused.code,
-                )
-            ids.append(self.parse(response, _Term).id)
+            key = (taxonomy, name.strip().casefold())
+            # WordPress checks a new term's name and inserts it in two steps: articles sent
+            # at once (an AsyncClient, threads sharing a client) each found nothing and each
+            # created the term, and the site kept every copy ("launch", "launch-2"...), the
+            # posts split between them. One flow of this adapter finds or creates a name at
+            # a time; the others wait for it, then find it.
+            claimed = False
+            for _ in range(TERM_WAITS):
+                with self._terms_lock:
+                    if key not in self._terms_busy:
+                        self._terms_busy.add(key)
+                        claimed = True
+                        break
+                yield Wait(TERM_WAIT)
+            try:
+                ids.append((yield from self._term(taxonomy, name)))
+            finally:
+                if claimed:
+                    with self._terms_lock:
+                        self._terms_busy.discard(key)
         return list(dict.fromkeys(ids))
+
+    def _term(self, taxonomy: str, name: str) -> Flow[int]:
+        """The id of the term ``name`` of ``taxonomy``, found or created (see `terms`)."""
+        response = yield Send(
+            self._request(
+                "GET",
+                taxonomy,
+                params={"search": name, "per_page": "100", "_fields": "id,name"},
+            ),
+            idempotent=True,
+            bucket="api",
+        )
+        found = [t for t in self._list(response, _Term) if _same(t.name, name)]
+        if found:
+            # The oldest of copies an earlier race left: every article then takes the same.
+            return min(t.id for t in found)
+        response = yield Send(
+            self._request("POST", taxonomy, body={"name": name}),
+            # A repeat finds the name taken and answers its id: safe to retry.
+            idempotent=True,
+            bucket="api",
+        )
+        if response.status_code == 400:
+            exists = _term_exists(response)
+            if exists is not None:
+                return exists
+        if response.status_code == 403:
+            # Logged in, but not allowed: only Editors and Administrators create
+            # categories (an Author may create tags). "Check the user and the
+            # application password", as for a wrong login, sent users after a password
+            # that was right.
+            refused = self.error_for(response)
+            kind = "category" if taxonomy == "categories" else "tag"
+            raise AuthError(
+                f"wordpress: the user {self.account.settings.get('user')!r} may not "
+                f"create the {kind} {name!r}, which the site does not have "
+                f"({refused.platform_message}): create it on the site or name one it has, "
+                f"or publish as a user who may create {taxonomy} (an Editor or "
+                "Administrator)",
+                platform=self.name,
+                status_code=403,
+                platform_message=refused.platform_message,
+                code=refused.code,
+            )
+        return self.parse(response, _Term).id
 
     def find_article(
         self, article: Article, *, since: datetime | None = None, taken: Collection[str] = ()

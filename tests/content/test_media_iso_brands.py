@@ -61,3 +61,20 @@ def test_videos_and_heic_pass_as_before(
 ) -> None:
     media = Media.from_bytes(_iso_file(major, *compatible))
     assert (media.mime_type, media.kind) == (mime, kind)
+
+
+def _ebml(doc_type: bytes) -> bytes:
+    """An EBML header (version 1, the given DocType), then the start of a Segment."""
+    body = b"\x42\x86\x81\x01" + b"\x42\xf7\x81\x01" + b"\x42\xf2\x81\x04" + b"\x42\xf3\x81\x08"
+    body += b"\x42\x82" + bytes([0x80 | len(doc_type)]) + doc_type
+    body += b"\x42\x87\x81\x04" + b"\x42\x85\x81\x02"
+    return b"\x1a\x45\xdf\xa3" + bytes([0x80 | len(body)]) + body + b"\x18\x53\x80\x67" + b"\0" * 64
+
+
+def test_a_matroska_video_is_not_taken_for_webm() -> None:
+    """WebM and Matroska share their first bytes: an MKV was sent as video/webm, which
+    Mastodon refuses once uploaded (it finds video/x-matroska) and X does not take."""
+    with pytest.raises(MediaError, match=r"a Matroska \(MKV\) video.*convert it to an MP4"):
+        Media.from_bytes(_ebml(b"matroska"), filename="clip.mkv")
+    media = Media.from_bytes(_ebml(b"webm"))
+    assert (media.mime_type, media.kind) == ("video/webm", "video")

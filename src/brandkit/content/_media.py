@@ -68,9 +68,29 @@ def _iso_brands(head: bytes) -> tuple[bytes, list[bytes]]:
     return head[8:12], [head[i : i + 4] for i in range(16, end - 3, 4)]
 
 
+_EBML = b"\x1a\x45\xdf\xa3"
+# The EBML header's DocType element: its id, then its size as a one-byte EBML number.
+_DOC_TYPE = b"\x42\x82"
+
+
+def _ebml_doc_type(head: bytes) -> bytes | None:
+    """The DocType of the EBML header at the start of ``head`` (``webm``, ``matroska``), or
+    None when it is not in the header's first bytes."""
+    at = head.find(_DOC_TYPE, 4, 64)
+    if at < 0 or at + 3 > len(head) or not head[at + 2] & 0x80:
+        return None
+    size = head[at + 2] & 0x7F
+    return head[at + 3 : at + 3 + size]
+
+
 def _not_media(head: bytes) -> tuple[str, str] | None:
-    """What a file of the ISO format family that is neither video nor HEIC image is, and
-    what to convert it to (``None``: it is one of them, or no such file)."""
+    """What a file that starts like a supported video or HEIC image but is neither is, and
+    what to convert it to (``None``: it is one of them, or no such file): an ISO base media
+    file of another brand, a Matroska file (WebM's container, with WebM's first bytes)."""
+    if head.startswith(_EBML):
+        if _ebml_doc_type(head) == b"matroska":
+            return "a Matroska (MKV) video", "an MP4 video (H.264)"
+        return None
     if head[4:8] != b"ftyp" or len(head) < 12:
         return None
     major, compatible = _iso_brands(head)
@@ -101,8 +121,8 @@ def sniff(head: bytes) -> tuple[str, MediaKind] | None:
         if brand in _HEIC_BRANDS:
             return "image/heic", "image"
         return "video/mp4", "video"
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
-        return "video/webm", "video"
+    if head.startswith(_EBML):
+        return None if _not_media(head) is not None else ("video/webm", "video")
     return None
 
 

@@ -6,10 +6,13 @@ event loop running."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -275,50 +278,84 @@ def test_async_decisions_are_the_sync_ones_on_the_server(kind: str, url: str) ->
         agov.store.close()  # type: ignore[attr-defined]
 
 
-def _connections(kind: str, url: str) -> int:
-    """How many client connections the server has now (this check's own left out)."""
+def _named(kind: str, url: str, name: str) -> str:
+    """``url`` whose connections carry ``name`` (PostgreSQL's application_name, Redis's
+    CLIENT SETNAME), so that a count of them leaves every other client out."""
+    key = "client_name" if kind == "redis" else "application_name"
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(query="&".join(filter(None, [parts.query, f"{key}={name}"]))))
+
+
+def _connections(kind: str, url: str, name: str) -> int:
+    """How many client connections named ``name`` the server has now."""
     if kind == "redis":
         with redis.Redis.from_url(url, socket_timeout=5) as admin:
-            return len(admin.client_list()) - 1
+            return sum(1 for c in admin.client_list() if c.get("name") == name)
     with psycopg.connect(url, autocommit=True) as admin:
         row = admin.execute(
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (name,)
         ).fetchone()
         assert row is not None
         return int(row[0])
 
 
-def _settled(kind: str, url: str) -> int:
-    """`_connections` once it holds still: a connection an earlier test closed may still be
-    leaving the server (PostgreSQL counts a backend until its exit), and counted here but
-    gone a moment later it made the counts below look one short."""
-    count = _connections(kind, url)
-    for _ in range(50):
-        time.sleep(0.1)
-        now = _connections(kind, url)
-        if now == count:
-            return now
-        count = now
+def _reaches(kind: str, url: str, name: str, expected: int) -> int:
+    """`_connections` once it is ``expected``, or after 10 s: a closed connection leaves the
+    server a moment after its client let go of it (PostgreSQL counts a backend until its
+    exit), while one left open stays counted."""
+    deadline = time.monotonic() + 10
+    count = _connections(kind, url, name)
+    while count != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+        count = _connections(kind, url, name)
     return count
+
+
+@contextlib.contextmanager
+def _others_come_and_go(kind: str, url: str) -> Iterator[None]:
+    """Other clients of the server connecting and leaving all along (another test's
+    connection closed late, a monitor): the counts below are the store's own all the same."""
+    stop = threading.Event()
+
+    def churn() -> None:
+        while not stop.is_set():
+            if kind == "redis":
+                with redis.Redis.from_url(url, socket_timeout=5) as other:
+                    other.ping()
+            else:
+                with psycopg.connect(url, autocommit=True) as other:
+                    other.execute("SELECT 1")
+            stop.wait(0.01)
+
+    thread = threading.Thread(target=churn, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(30)
 
 
 def test_the_async_connection_closes_with_its_loop(kind: str, url: str) -> None:
     """Without ``aclose``: asyncio.run's shutdown closes the loop's connection (an
     asyncio.Runner's too, the worker's loop), so nothing is left open on the server."""
-    state = _open(kind, url)
+    name = f"bk-{uuid.uuid4().hex[:12]}"
+    state = _open(kind, _named(kind, url, name))
     try:
-        before = _settled(kind, url)
-        during: list[int] = []
+        with _others_come_and_go(kind, url):
+            # PostgresState keeps the connection it migrated with; RedisState connects lazily.
+            before = _connections(kind, url, name)
+            assert before == (0 if kind == "redis" else 1)
+            during: list[int] = []
 
-        async def use() -> None:
-            await state.aupdate(["s"], dict)
-            during.append(_connections(kind, url))
+            async def use() -> None:
+                await state.aupdate(["s"], dict)
+                during.append(_reaches(kind, url, name, before + 1))
 
-        asyncio.run(use())
-        with asyncio.Runner() as runner:
-            runner.run(use())
-        assert during == [before + 1, before + 1]
-        assert _settled(kind, url) == before
+            asyncio.run(use())
+            with asyncio.Runner() as runner:
+                runner.run(use())
+            assert during == [before + 1, before + 1]
+            assert _reaches(kind, url, name, before) == before
     finally:
         state.close()

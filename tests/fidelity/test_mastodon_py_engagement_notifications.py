@@ -185,3 +185,35 @@ def test_who_favourited_and_reblogged(served: tuple[MastodonEmulator, str]) -> N
         "fan1",
         "fan0",
     ]
+
+
+def test_the_brand_reblogs_a_fans_status() -> None:
+    """``status_reblog`` boosts a status as ReblogsController answers it (the reblog, with
+    the original inside, ``reblogged`` for the booster, the same reblog again when
+    repeated), the fan is notified and the booster listed in ``reblogged_by``;
+    ``status_unreblog`` answers the original and takes it all back. A direct status is 403
+    "This action is not allowed" and an unknown one 404."""
+    emu = MastodonEmulator(engagement_rate=0)
+    with emu.serve() as url:
+        api = connect(url, emu.account(username="brand").secret("token"))
+        said = emu.audience("fan").post("Loving the new menu!")
+        fan_id = emu.account_id("fan")
+
+        boost = api.status_reblog(said)
+        assert boost.reblogged is True and boost.content == "" and boost.account.acct == "brand"
+        assert boost.reblog.id == said and boost.reblog.reblogged is True
+        assert boost.reblog.reblogs_count == 1
+        assert boost.url == f"{url}/users/brand/statuses/{boost.id}/activity"
+        assert api.status(said).reblogged is True
+        assert api.status_reblog(said).id == boost.id
+        assert [a.acct for a in api.status_reblogged_by(said)] == ["brand"]
+        assert [n["type"] for n in emu.notifications(fan_id)] == ["reblog"]
+
+        back = api.status_unreblog(said)
+        assert back.id == said and back.reblogged is False and back.reblogs_count == 0
+        assert emu.notifications(fan_id) == [] and api.status_reblogged_by(said) == []
+        direct = api.status_post("@fan psst", visibility="direct")
+        with pytest.raises(mastodon.MastodonAPIError, match="not allowed"):
+            api.status_reblog(direct.id)
+        with pytest.raises(mastodon.MastodonNotFoundError):
+            api.status_reblog("999")

@@ -224,6 +224,7 @@ _WRITE_SCOPES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("DELETE", re.compile(r"/api/v1/statuses/[^/]+"), "write:statuses"),
     ("PUT", re.compile(r"/api/v1/statuses/[^/]+"), "write:statuses"),
     ("POST", re.compile(r"/api/v1/statuses/[^/]+/(un)?favourite"), "write:favourites"),
+    ("POST", re.compile(r"/api/v1/statuses/[^/]+/(un)?reblog"), "write:statuses"),
     ("POST", re.compile(r"/api/v1/statuses/[^/]+/(un)?mute"), "write:mutes"),
     ("POST", re.compile(r"/api/v1/accounts/[^/]+/(un)?block"), "write:blocks"),
     ("POST", re.compile(r"/api/v1/accounts/[^/]+/(un)?follow"), "write:follows"),
@@ -662,6 +663,8 @@ class MastodonEmulator(Emulator):
         # status has; who follows whom (follower id, followed id), and how many each has.
         self._reblogs: dict[tuple[str, str], str] = {}
         self._reblog_counts: Counter[str] = Counter()
+        # The visibility each reblog by an API user was made with, by the reblog's id.
+        self._reblog_visibility: dict[str, str] = {}
         self._follows: set[tuple[str, str]] = set()
         self._follower_counts: Counter[str] = Counter()
         self._following_counts: Counter[str] = Counter()
@@ -1996,6 +1999,7 @@ class MastodonEmulator(Emulator):
         data.update(self._counts(st))
         if viewer is not None:
             data["favourited"] = (viewer.id, st.id) in self._favourites
+            data["reblogged"] = (viewer.id, st.id) in self._reblogs
             data["muted"] = self._muting(viewer.id, st)
         data["account"] = self._account_json(user, origin)
         data["media_attachments"] = [self._media_json(self._media[i]) for i in st.media_ids]
@@ -2012,6 +2016,7 @@ class MastodonEmulator(Emulator):
         values = {field: _number(value) for field, value in self._counts(st).items()}
         favourited = (viewer.id, st.id) in self._favourites
         values["favourited"] = "true" if favourited else "false"
+        values["reblogged"] = "true" if (viewer.id, st.id) in self._reblogs else "false"
         muted = self._muting(viewer.id, st)
         values["muted"] = "true" if muted else "false"
         values["account"] = self._account_text(user, origin)
@@ -2374,6 +2379,81 @@ class MastodonEmulator(Emulator):
             self._favourite_ids.pop((user.id, st.id), None)
             # Favourite's has_one :notification, dependent: :destroy.
             self._drop_notification("favourite", st.user_id, user.id, st.id)
+        return self.json(self._status_json(st, viewer=user))
+
+    def _reblog_json(self, reblog_id: str, st: _Status, user: _User) -> dict[str, Any]:
+        """A reblog as StatusSerializer shows it to its author (as recorded from a real
+        server): empty content, the ``/activity`` uri and url, no application, the
+        reblogged status in ``reblog``."""
+        origin = st.origin
+        home = f"{origin}/users/{user.username}/statuses/{reblog_id}/activity"
+        data = self._status_fields(st, signed_in=True)
+        data.pop("pinned", None)
+        data.update(
+            id=reblog_id,
+            created_at=utc_millis((int(reblog_id) >> 16) / 1000),
+            in_reply_to_id=None,
+            in_reply_to_account_id=None,
+            sensitive=False,
+            spoiler_text="",
+            visibility=self._reblog_visibility.get(reblog_id, "public"),
+            language=None,
+            uri=home,
+            url=home,
+            reblogged=True,
+            content="",
+            reblog=self._status_json(st, viewer=user),
+            application=None,
+            account=self._account_json(user, origin),
+            tags=[],
+        )
+        return data
+
+    @route("POST", r"/api/v1/statuses/(?P<status_id>[^/]+)/reblog")
+    @_api()
+    def _reblog(self, request: httpx.Request, user: _User, status_id: str) -> httpx.Response:
+        # Statuses::ReblogsController#create -> ReblogService: StatusPolicy#reblog? (not a
+        # direct status, a private one only one's own, not an author who blocks or is
+        # blocked: 403); an existing reblog is answered again; a new one notifies the
+        # author and counts in the statuses rate-limit family.
+        st = self._shown(status_id, user)
+        owned = st.user_id == user.id
+        if (
+            st.visibility == "direct"
+            or (st.visibility == "private" and not owned)
+            or (st.user_id, user.id) in self._blocks
+            or (user.id, st.user_id) in self._blocks
+        ):
+            raise Refusal(403, "This action is not allowed")
+        pair = (user.id, st.id)
+        if pair not in self._reblogs:
+            now = self.clock.time()
+            limit, used, _ = self._statuses_family(user, now)
+            if used >= limit:
+                raise Refusal(429, "Too many requests")
+            _, _, window = self._window("statuses", now)
+            self._hits[("statuses", user.id, window)] = used + 1
+            params, _ = self._params(request)
+            visibility = str(params.get("visibility") or "public")
+            self._reblogs[pair] = reblog_id = self._new_id()
+            self._reblog_visibility[reblog_id] = (
+                visibility if visibility in ("public", "unlisted", "private") else "public"
+            )
+            self._reblog_counts[st.id] += 1
+            self._notify("reblog", st.user_id, user.id, st.id)
+        return self.json(self._reblog_json(self._reblogs[pair], st, user))
+
+    @route("POST", r"/api/v1/statuses/(?P<status_id>[^/]+)/unreblog")
+    @_api()
+    def _unreblog(self, request: httpx.Request, user: _User, status_id: str) -> httpx.Response:
+        # Statuses::ReblogsController#destroy: the reblog goes (its notification with it),
+        # answered with the reblogged status; without one, the status as it is.
+        st = self._shown(status_id, user)
+        pair = (user.id, st.id)
+        if pair in self._reblogs:
+            self._reblog_visibility.pop(self._reblogs.pop(pair), None)
+            self._reblog_counts[st.id] -= 1
+            self._drop_notification("reblog", st.user_id, user.id, st.id)
         return self.json(self._status_json(st, viewer=user))
 
     def _next_favourite_id(self) -> int:
@@ -3852,6 +3932,7 @@ _STATUS_DYNAMIC = frozenset(
         "replies_count",
         "quotes_count",
         "favourited",
+        "reblogged",
         "muted",
         "account",
         "media_attachments",

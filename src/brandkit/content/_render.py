@@ -388,6 +388,22 @@ def _with_hashtags(text: str, tags: tuple[str, ...], rules: str) -> tuple[str, l
     return (f"{kept}\n\n{line}", urls) if kept else (line, None)
 
 
+def _links_page(text: str, url: str, rules: str) -> bool:
+    """Whether ``text`` holds ``url`` other than as the start of a longer link (another page:
+    ``…/launch-faq`` is not ``…/launch``), by the links the platform counted by ``rules``
+    finds: a place that is that very link, or that no link covers, holds it."""
+    at = text.find(url)
+    if at < 0:
+        return False
+    spans = _links(text, rules)
+    while at >= 0:
+        end = at + len(url)
+        if not any(start <= at < stop and (start, stop) != (at, end) for start, stop in spans):
+            return True
+        at = text.find(url, end)
+    return False
+
+
 def _no_card(link: Link, post: Post, caps: Capabilities, platform: str, reply: bool) -> str | None:
     """Why ``platform`` sends no card for ``link`` on this post (``""``: it has no cards at
     all), or ``None`` when the card goes: the capabilities' own `LinkCardRules`, which the
@@ -589,7 +605,7 @@ def render(
     if link is not None:
         why = _no_card(link, effective, caps, platform, reply)
         card = why is None
-        if why is not None and link.url not in body:
+        if why is not None and not _links_page(body, link.url, rules):
             # No card for this post: the link still has to reach the reader, in the text.
             body = f"{body.rstrip()}\n\n{link.url}" if body.strip() else link.url
             if why:

@@ -272,8 +272,15 @@ def _tags(v: Any) -> Any:
     if v is None:
         return ()
     out = []
-    for tag in v:
-        t = str(tag).strip().lstrip("#＃")
+    for i, tag in enumerate(v):
+        if not isinstance(tag, str):
+            # str() would make "#None" of a missing value, "#2026" of a number.
+            shown = "None" if tag is None else f"{type(tag).__name__} {tag!r:.40}"
+            raise ContentError(
+                f"hashtags[{i}] is {shown}, not text: give each hashtag as text such as 'launch'",
+                field=f"hashtags[{i}]",
+            )
+        t = tag.strip().lstrip("#＃")
         if not t or any(c.isspace() for c in t):
             raise ContentError(f"hashtag {tag!r} must be one word without spaces", field="hashtags")
         out.append(t)
